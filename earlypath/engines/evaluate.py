@@ -1,0 +1,180 @@
+"""Compile IR expressions into Python closures (the reference evaluator).
+
+Compiled once per rule, then each call is a few function calls: this keeps one assessment in
+the tens of microseconds while staying a direct reading of the IR's semantics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from earlypath.rules import ir
+
+Facts = dict[str, Any]
+Compiled = Callable[[Facts], Any]
+
+_CMP = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+
+_cache: dict[ir.Expr, Compiled] = {}
+
+
+def compile_expr(expr: ir.Expr) -> Compiled:
+    """A function of the facts that evaluates ``expr`` (``None`` = Unknown)."""
+    fn = _cache.get(expr)
+    if fn is None:
+        fn = _cache[expr] = _compile(expr)
+    return fn
+
+
+def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
+    if isinstance(e, ir.Fact):
+        name = e.name
+        return lambda f: f[name]
+    if isinstance(e, ir.Const):
+        value = e.value
+        return lambda f: value
+    if isinstance(e, ir.Cmp):
+        op, left, right = _CMP[e.op], compile_expr(e.left), compile_expr(e.right)
+
+        def cmp(f: Facts) -> bool | None:
+            a = left(f)
+            if a is None:
+                return None
+            b = right(f)
+            return None if b is None else op(a, b)
+
+        return cmp
+    if isinstance(e, ir.And):
+        items = tuple(compile_expr(i) for i in e.items)
+
+        def and_(f: Facts) -> bool | None:
+            unknown = False
+            for item in items:
+                v = item(f)
+                if v is False:
+                    return False
+                if v is None:
+                    unknown = True
+            return None if unknown else True
+
+        return and_
+    if isinstance(e, ir.Or):
+        items = tuple(compile_expr(i) for i in e.items)
+
+        def or_(f: Facts) -> bool | None:
+            unknown = False
+            for item in items:
+                v = item(f)
+                if v is True:
+                    return True
+                if v is None:
+                    unknown = True
+            return None if unknown else False
+
+        return or_
+    if isinstance(e, ir.Not):
+        item = compile_expr(e.item)
+
+        def not_(f: Facts) -> bool | None:
+            v = item(f)
+            return None if v is None else not v
+
+        return not_
+    if isinstance(e, ir.Match):
+        item, yes, no = compile_expr(e.item), frozenset(e.true_values), frozenset(e.false_values)
+
+        def match(f: Facts) -> bool | None:
+            v = item(f)
+            if v in yes:
+                return True
+            if v in no:
+                return False
+            return None
+
+        return match
+    if isinstance(e, ir.IsNull):
+        item = compile_expr(e.item)
+        return lambda f: item(f) is None
+    if isinstance(e, ir.IsTrue):
+        item = compile_expr(e.item)
+        return lambda f: item(f) is True
+    if isinstance(e, ir.Arith):
+        op, left, right = _ARITH[e.op], compile_expr(e.left), compile_expr(e.right)
+
+        def arith(f: Facts) -> Any:
+            a = left(f)
+            if a is None:
+                return None
+            b = right(f)
+            return None if b is None else op(a, b)
+
+        return arith
+    if isinstance(e, ir.Sqrt):
+        item = compile_expr(e.item)
+
+        def sqrt(f: Facts) -> float | None:
+            v = item(f)
+            return None if v is None else math.sqrt(v)
+
+        return sqrt
+    if isinstance(e, ir.Floor):
+        item = compile_expr(e.item)
+
+        def floor(f: Facts) -> int | None:
+            v = item(f)
+            return None if v is None else math.floor(v)
+
+        return floor
+    if isinstance(e, ir.DaysBetween):
+        start, end = compile_expr(e.start), compile_expr(e.end)
+
+        def days_between(f: Facts) -> int | None:
+            a = start(f)
+            if a is None:
+                return None
+            b = end(f)
+            return None if b is None else (b - a).days
+
+        return days_between
+    if isinstance(e, ir.AddDays):
+        date, days = compile_expr(e.date), compile_expr(e.days)
+
+        def add_days(f: Facts) -> dt.date | None:
+            a = date(f)
+            if a is None:
+                return None
+            n = days(f)
+            return None if n is None else a + dt.timedelta(days=n)
+
+        return add_days
+    if isinstance(e, ir.Coalesce):
+        items = tuple(compile_expr(i) for i in e.items)
+
+        def coalesce(f: Facts) -> Any:
+            for item in items:
+                v = item(f)
+                if v is not None:
+                    return v
+            return None
+
+        return coalesce
+    if isinstance(e, ir.If):
+        cond, then, otherwise = (
+            compile_expr(e.cond),
+            compile_expr(e.then),
+            compile_expr(e.otherwise),
+        )
+        return lambda f: then(f) if cond(f) is True else otherwise(f)
+    raise TypeError(f"the reference engine has no rule for IR node {type(e).__name__}")

@@ -1,0 +1,120 @@
+"""The reference engine: one episode in, a full assessment (decision, plan, reasons, trace) out.
+
+Every other engine must agree with this one on the decision, recommendations and missing fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from earlypath import __version__
+from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
+from earlypath.engines.evaluate import compile_expr
+from earlypath.engines.tables import TableResult, evaluate_table
+from earlypath.facts import episode_facts
+from earlypath.guideline.progesterone import progesterone_table
+from earlypath.guideline.versions import resolve_version
+from earlypath.model import Episode, parse_episode
+from earlypath.plan import build_plan
+from earlypath.policy import DEFAULT_POLICY, Policy
+from earlypath.rules.decision import DecisionTable
+
+_gestation_days = compile_expr(GESTATION_DAYS)
+_crl_days = compile_expr(CRL_GESTATION_DAYS)
+
+
+def gestation_of(facts: dict[str, Any]) -> Gestation | None:
+    days = _gestation_days(facts)
+    if days is None:
+        return None
+    if _crl_days(facts) is not None:
+        return Gestation(days, "crl", facts["dating_scan_date"])
+    return Gestation(days, "lmp")
+
+
+def _reasons(result: TableResult) -> list[str]:
+    if result.verdict is None:
+        return ["The rules do not cover this combination of facts: review clinically."]
+    if result.outcome == "needs_information":
+        wanted: bool | None = None
+    elif result.verdict.mode == "any_false":
+        wanted = False
+    else:
+        wanted = True
+    return [r.says() for r in result.results if r.value is wanted and r.says()]
+
+
+def _advice(table: DecisionTable, facts: dict[str, Any], outcome: str) -> list[dict[str, Any]]:
+    out = []
+    for advice in table.advice:
+        if advice.outcomes and outcome not in advice.outcomes:
+            continue
+        if compile_expr(advice.expr)(facts) is True:
+            out.append(
+                {"id": advice.id, "recommendation": advice.recommendation, "text": advice.text}
+            )
+    return out
+
+
+def assess(episode: Episode | dict[str, Any], policy: Policy = DEFAULT_POLICY) -> dict[str, Any]:
+    """Assess one episode against the NG126 version that applies to it.
+
+    Accepts a validated `Episode` or a mapping (validated here; `InputError` if it breaks the
+    contract). Returns the assessment as JSON-ready data.
+    """
+    if not isinstance(episode, Episode):
+        episode = parse_episode(episode)
+    version, chosen_because = resolve_version(episode.assessed_on, episode.guideline_version)
+    facts = episode_facts(episode)
+    gestation = gestation_of(facts)
+    table = progesterone_table(version.version, policy.stop_day)
+    result = evaluate_table(table, facts)
+    outcome = result.outcome
+
+    plan = None
+    if outcome in ("offer", "continue") and gestation is not None:
+        plan = build_plan(
+            assessed_on=episode.assessed_on,
+            gestation_days=gestation.days,
+            policy=policy,
+            peanut_or_soya_allergy=episode.peanut_or_soya_allergy,
+            allergies_recorded=bool(episode.allergies),
+        )
+    cited = list(result.recommendations)
+    advice = _advice(table, facts, outcome)
+    for item in advice:
+        number = item["recommendation"]
+        if number and number not in cited:
+            cited.append(number)
+
+    return {
+        "earlypath_version": __version__,
+        "assessed_on": episode.assessed_on.isoformat(),
+        "guideline": {**version.as_dict(), "chosen_because": chosen_because},
+        "policy": policy.describe(),
+        "gestation": gestation.as_dict() if gestation else None,
+        "progesterone": {
+            "decision": outcome,
+            "recommendations": list(result.recommendations),
+            "citations": [
+                {
+                    "guideline": r.guideline,
+                    "version": r.version,
+                    "number": r.number,
+                    "summary": r.summary,
+                    "url": r.url,
+                }
+                for n in cited
+                if (r := table.recommendations.get(n)) is not None
+            ],
+            "reasons": _reasons(result),
+            "missing": list(result.missing),
+            "advice": advice,
+            "plan": plan,
+            "trace": {
+                "branch": result.branch,
+                "verdict": result.verdict.outcome if result.verdict else None,
+                "criteria": [r.trace(facts) for r in result.results],
+            },
+        },
+    }

@@ -1,0 +1,255 @@
+"""NG126 on progesterone for threatened miscarriage, as decision tables (one per version).
+
+2021 numbering: 1.5.1 (bleeding, no previous miscarriage: 14-day advice), 1.5.2 (offer vaginal
+micronised progesterone 400 mg twice daily: scan-confirmed IUP + bleeding + previous
+miscarriage), 1.5.3 (once a heartbeat is confirmed, continue to 16 completed weeks).
+The 2019 text had 1.5.1 for everyone with bleeding and a confirmed IUP with a heartbeat, and
+no recommendation to offer progesterone.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from earlypath.dating import GESTATION_DAYS
+from earlypath.facts import (
+    FETAL_HEARTBEAT,
+    MISCARRIAGE_DIAGNOSED,
+    ON_PROGESTERONE,
+    PREVIOUS_MISCARRIAGES,
+    SCAN_LOCATION,
+    VAGINAL_BLEEDING,
+)
+from earlypath.guideline.versions import BY_VERSION
+from earlypath.rules.decision import (
+    ALWAYS,
+    Advice,
+    Branch,
+    Criterion,
+    DecisionTable,
+    Recommendation,
+    Verdict,
+)
+from earlypath.rules.ir import IsTrue, Match, Not, all_of
+
+TOPIC = "progesterone"
+OUTCOMES = ("offer", "continue", "stop", "do_not_offer", "needs_information")
+RECOMMENDATIONS_URL = (
+    "https://www.nice.org.uk/guidance/ng126/chapter/Recommendations#threatened-miscarriage"
+)
+
+IS_INTRAUTERINE = Match(SCAN_LOCATION, ("intrauterine",), ("ectopic",))
+IS_ECTOPIC = Match(SCAN_LOCATION, ("ectopic",), ("intrauterine",))
+
+_SUMMARIES_2021 = {
+    "1.5.1": (
+        "Vaginal bleeding, a confirmed intrauterine pregnancy with a fetal heartbeat and no previous "
+        "miscarriage: advise her to return if bleeding gets worse or persists beyond 14 days; if it "
+        "stops, start or continue routine antenatal care."
+    ),
+    "1.5.2": (
+        "Offer vaginal micronised progesterone 400 mg twice daily to women with an intrauterine "
+        "pregnancy confirmed by a scan who have vaginal bleeding and have previously had a miscarriage."
+    ),
+    "1.5.3": "If a fetal heartbeat is confirmed, continue progesterone until 16 completed weeks of pregnancy.",
+}
+_SUMMARIES_2019 = {
+    "1.5.1": (
+        "Vaginal bleeding and a confirmed intrauterine pregnancy with a fetal heartbeat: advise her to "
+        "return if bleeding gets worse or persists beyond 14 days; if it stops, start or continue "
+        "routine antenatal care."
+    ),
+}
+
+
+def _recommendations(version: str, summaries: dict[str, str]) -> dict[str, Recommendation]:
+    return {
+        number: Recommendation("NG126", version, number, text, RECOMMENDATIONS_URL)
+        for number, text in summaries.items()
+    }
+
+
+def _criteria(stop_day: int, stop_label: str) -> dict[str, Criterion]:
+    return {
+        "intrauterine": Criterion(
+            "intrauterine",
+            IS_INTRAUTERINE,
+            "1.5.2",
+            "A scan has confirmed the pregnancy is intrauterine.",
+            "The latest scan shows an ectopic pregnancy, not an intrauterine one.",
+            "No scan has yet shown the pregnancy is in the uterus (no scan, or location unknown): "
+            "progesterone needs a scan-confirmed intrauterine pregnancy.",
+            ("scans",),
+        ),
+        "bleeding": Criterion(
+            "bleeding",
+            VAGINAL_BLEEDING,
+            "1.5.2",
+            "She has vaginal bleeding in this pregnancy.",
+            "She has no vaginal bleeding in this pregnancy.",
+            "Whether she has vaginal bleeding is not recorded.",
+            ("vaginal_bleeding",),
+        ),
+        "previous_miscarriage": Criterion(
+            "previous_miscarriage",
+            PREVIOUS_MISCARRIAGES.ge(1),
+            "1.5.2",
+            "She has had at least one previous miscarriage.",
+            "She has had no previous miscarriage.",
+            "The number of previous miscarriages is not recorded.",
+            ("previous_miscarriages",),
+        ),
+        "no_miscarriage_diagnosed": Criterion(
+            "no_miscarriage_diagnosed",
+            Not(MISCARRIAGE_DIAGNOSED),
+            "1.5.2",
+            "No miscarriage has been diagnosed in this pregnancy.",
+            "A miscarriage has been diagnosed in this pregnancy.",
+            "Whether a miscarriage has been diagnosed is not recorded.",
+            ("miscarriage_diagnosed",),
+        ),
+        "before_stop": Criterion(
+            "before_stop",
+            GESTATION_DAYS.lt(stop_day),
+            "1.5.3",
+            f"She is below {stop_label} weeks of pregnancy.",
+            f"She is {stop_label} weeks or more: past the 16 completed weeks of treatment.",
+            "Gestational age is unknown: give the LMP or a scan with a crown-rump length.",
+            ("lmp",),
+        ),
+        "reached_stop": Criterion(
+            "reached_stop",
+            GESTATION_DAYS.ge(stop_day),
+            "1.5.3",
+            f"She has reached {stop_label} weeks: 16 completed weeks of treatment are done.",
+            f"She is below {stop_label} weeks of pregnancy.",
+            "Gestational age is unknown: give the LMP or a scan with a crown-rump length.",
+            ("lmp",),
+        ),
+        "miscarriage_diagnosed": Criterion(
+            "miscarriage_diagnosed",
+            MISCARRIAGE_DIAGNOSED,
+            "1.5.3",
+            "A miscarriage has been diagnosed.",
+            "No miscarriage has been diagnosed.",
+            "Whether a miscarriage has been diagnosed is not recorded.",
+            ("miscarriage_diagnosed",),
+        ),
+        "ectopic": Criterion(
+            "ectopic",
+            IS_ECTOPIC,
+            "1.5.3",
+            "The latest scan shows an ectopic pregnancy: progesterone is for intrauterine pregnancies.",
+            "The latest scan shows an intrauterine pregnancy.",
+            "No scan has yet shown where the pregnancy is (no scan, or location unknown).",
+            ("scans",),
+        ),
+    }
+
+
+_RESCAN_ADVICE = Advice(
+    "rescan_for_heartbeat",
+    Not(IsTrue(FETAL_HEARTBEAT)),
+    "1.5.3",
+    "No fetal heartbeat has been confirmed yet: arrange a rescan to confirm it. Progesterone may "
+    "start before a heartbeat is seen; it continues to 16 completed weeks once one is confirmed.",
+    ("offer", "continue"),
+)
+_FOURTEEN_DAY_TEXT = (
+    "Advise her to return if the bleeding gets worse or persists beyond 14 days; if the bleeding "
+    "stops, start or continue routine antenatal care."
+)
+
+
+@cache
+def progesterone_table(version: str, stop_day: int) -> DecisionTable:
+    """The progesterone decision table of one NG126 version, for a stop day (policy)."""
+    if version not in BY_VERSION:
+        raise KeyError(version)
+    from earlypath.dating import display
+
+    c = _criteria(stop_day, display(stop_day))
+    not_on = Not(ON_PROGESTERONE)
+    if version == "2019-04-17":
+        no_recommendation = Criterion(
+            "no_recommendation_in_version",
+            ALWAYS,
+            "",
+            "NG126 as published on 2019-04-17 made no recommendation to offer progesterone for "
+            "threatened miscarriage (it asked for research).",
+            "",
+            "",
+        )
+        verdict = Verdict("do_not_offer", "all_true", (no_recommendation,), ())
+        return DecisionTable(
+            TOPIC,
+            OUTCOMES,
+            (
+                Branch("not_on_progesterone", not_on, (verdict,)),
+                Branch("on_progesterone", ON_PROGESTERONE, (verdict,)),
+            ),
+            advice=(
+                Advice(
+                    "fourteen_day_bleeding_advice",
+                    all_of(VAGINAL_BLEEDING, IS_INTRAUTERINE, FETAL_HEARTBEAT),
+                    "1.5.1",
+                    _FOURTEEN_DAY_TEXT,
+                ),
+            ),
+            recommendations=_recommendations(version, _SUMMARIES_2019),
+        )
+
+    eligibility = (
+        c["intrauterine"],
+        c["bleeding"],
+        c["previous_miscarriage"],
+        c["no_miscarriage_diagnosed"],
+        c["before_stop"],
+    )
+    return DecisionTable(
+        TOPIC,
+        OUTCOMES,
+        (
+            Branch(
+                "not_on_progesterone",
+                not_on,
+                (
+                    Verdict("do_not_offer", "any_false", eligibility, ("1.5.2",)),
+                    Verdict("offer", "all_true", eligibility, ("1.5.2", "1.5.3")),
+                ),
+            ),
+            Branch(
+                "on_progesterone",
+                ON_PROGESTERONE,
+                (
+                    Verdict(
+                        "stop",
+                        "any_true",
+                        (c["reached_stop"], c["miscarriage_diagnosed"], c["ectopic"]),
+                        ("1.5.3",),
+                    ),
+                    Verdict(
+                        "continue",
+                        "all_true",
+                        (c["intrauterine"], c["no_miscarriage_diagnosed"], c["before_stop"]),
+                        ("1.5.3",),
+                    ),
+                ),
+            ),
+        ),
+        advice=(
+            Advice(
+                "fourteen_day_bleeding_advice",
+                all_of(
+                    VAGINAL_BLEEDING,
+                    IS_INTRAUTERINE,
+                    FETAL_HEARTBEAT,
+                    PREVIOUS_MISCARRIAGES.eq(0),
+                ),
+                "1.5.1",
+                _FOURTEEN_DAY_TEXT,
+            ),
+            _RESCAN_ADVICE,
+        ),
+        recommendations=_recommendations(version, _SUMMARIES_2021),
+    )

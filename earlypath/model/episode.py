@@ -1,0 +1,208 @@
+"""The episode: the facts of one presentation of one woman, as of ``assessed_on``.
+
+Field names are part of the public contract (the CLI, the JSON API, CDS Hooks mapping and the
+audit's flat columns all use them). ``None`` always means *unknown*, never *no*.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from earlypath.errors import InputError, Problem
+
+# An LMP further back than this cannot belong to a current pregnancy.
+MAX_LMP_WEEKS_BEFORE = 45
+MAX_MEASUREMENT_MM = 120.0
+
+# Utrogestan and Prometrium contain soya lecithin: a peanut or soya allergy rules them out.
+PEANUT_OR_SOYA_WORDS = ("peanut", "groundnut", "arachis", "soya", "soy")
+
+
+def _date_only(value: Any) -> Any:
+    # pydantic's lax mode would read a number as a Unix timestamp: a silent guess we refuse.
+    if isinstance(value, bool | int | float):
+        raise PydanticCustomError("date_type", "must be a date written as YYYY-MM-DD")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_date_only)]
+Millimetres = Annotated[float, Field(ge=0, le=MAX_MEASUREMENT_MM, allow_inf_nan=False)]
+
+
+class Scan(BaseModel):
+    """One ultrasound scan. The latest scan (by date, then by list order) describes the pregnancy now."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    date: Date
+    route: Literal["transvaginal", "transabdominal"] = "transvaginal"
+    location: Literal["intrauterine", "ectopic", "unknown"]
+    fetal_pole: StrictBool | None = None
+    fetal_heartbeat: StrictBool | None = None
+    crl_mm: Millimetres | None = None
+    msd_mm: Millimetres | None = None
+
+
+class Episode(BaseModel):
+    """The input contract for one assessment."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "assessed_on": "2024-03-04",
+                    "previous_miscarriages": 1,
+                    "vaginal_bleeding": True,
+                    "lmp": "2024-01-15",
+                    "scans": [
+                        {
+                            "date": "2024-03-04",
+                            "location": "intrauterine",
+                            "fetal_pole": True,
+                            "fetal_heartbeat": True,
+                            "crl_mm": 9.5,
+                        }
+                    ],
+                }
+            ]
+        },
+    )
+
+    assessed_on: Date = Field(
+        description="The day of the assessment; the facts are as of this day."
+    )
+    guideline_version: str | None = Field(
+        None,
+        description="NG126 version to apply (e.g. '2021-11-24'); default: the one in force on assessed_on.",
+    )
+    previous_miscarriages: Annotated[StrictInt, Field(ge=0, le=50)] | None = Field(
+        None, description="Number of previous miscarriages; null or absent = unknown."
+    )
+    vaginal_bleeding: StrictBool | None = Field(
+        None, description="Vaginal bleeding in this pregnancy at this presentation; null = unknown."
+    )
+    lmp: Date | None = Field(None, description="First day of the last menstrual period.")
+    scans: list[Scan] = Field(default_factory=list)
+    miscarriage_diagnosed: StrictBool = False
+    on_progesterone: StrictBool = False
+    allergies: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, description="Recorded allergies; 'peanut' and 'soya' are recognised."
+    )
+
+    @model_validator(mode="after")
+    def _dates_are_possible(self) -> Episode:
+        errors: list[InitErrorDetails] = []
+
+        def fail(loc: tuple[str | int, ...], message: str, value: Any) -> None:
+            errors.append(
+                InitErrorDetails(
+                    type=PydanticCustomError("impossible_value", message), loc=loc, input=value
+                )
+            )
+
+        day = self.assessed_on
+        if self.lmp is not None:
+            if self.lmp > day:
+                fail(("lmp",), "is after assessed_on", str(self.lmp))
+            elif (day - self.lmp).days > MAX_LMP_WEEKS_BEFORE * 7:
+                fail(
+                    ("lmp",),
+                    f"is more than {MAX_LMP_WEEKS_BEFORE} weeks before assessed_on",
+                    str(self.lmp),
+                )
+        for i, scan in enumerate(self.scans):
+            if scan.date > day:
+                fail(("scans", i, "date"), "is after assessed_on", str(scan.date))
+            elif self.lmp is not None and scan.date < self.lmp:
+                fail(("scans", i, "date"), "is before the lmp", str(scan.date))
+            if scan.fetal_heartbeat is True and scan.fetal_pole is False:
+                fail(("scans", i, "fetal_pole"), "is false but fetal_heartbeat is true", False)
+            if scan.crl_mm is not None and scan.fetal_pole is False:
+                fail(("scans", i, "crl_mm"), "is given but fetal_pole is false", scan.crl_mm)
+        if errors:
+            raise ValidationError.from_exception_data("Episode", errors)
+        return self
+
+    @property
+    def latest_scan(self) -> Scan | None:
+        """The scan that describes the pregnancy now: latest date; on a tie, the later in the list."""
+        if not self.scans:
+            return None
+        best = self.scans[0]
+        for scan in self.scans[1:]:
+            if scan.date >= best.date:
+                best = scan
+        return best
+
+    @property
+    def peanut_or_soya_allergy(self) -> bool:
+        text = " ".join(self.allergies).lower()
+        return any(word in text for word in PEANUT_OR_SOYA_WORDS)
+
+
+def _field_path(loc: tuple[str | int, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path or "(episode)"
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "is not a field of the episode contract (misspelt?)"
+    if kind == "missing":
+        return "is required"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def problems_from(error: ValidationError) -> list[Problem]:
+    """Turn pydantic's errors into `Problem`s that name the field as a path."""
+    return [Problem(_field_path(e["loc"]), _message(e)) for e in error.errors(include_url=False)]
+
+
+def parse_episode(data: Any) -> Episode:
+    """Validate a mapping (parsed JSON) into an `Episode`, or raise `InputError`."""
+    if not isinstance(data, dict):
+        raise InputError([Problem("(episode)", "must be a JSON object")])
+    try:
+        return Episode.model_validate(data)
+    except ValidationError as error:
+        raise InputError(problems_from(error)) from None
+
+
+def parse_episode_json(text: str | bytes) -> Episode:
+    """Validate JSON text into an `Episode`, or raise `InputError`."""
+    try:
+        return Episode.model_validate_json(text)
+    except ValidationError as error:
+        problems = problems_from(error)
+        if any(p.message.startswith("Invalid JSON") for p in problems):
+            raise InputError([Problem("(episode)", "is not valid JSON")]) from None
+        raise InputError(problems) from None
+
+
+def episode_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the input contract."""
+    schema = Episode.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "earlypath episode"
+    return schema

@@ -1,0 +1,64 @@
+"""UK vaginal micronised progesterone products (SmPC facts; see NG126-reference section 3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Product:
+    key: str
+    name: str
+    unit: str
+    strength_mg: int
+    contains_soya_lecithin: bool | None  # None: not verified, so treated as possibly present
+    licence_note: str
+    smpc_url: str
+
+    @property
+    def units_per_400mg_dose(self) -> int:
+        return 400 // self.strength_mg
+
+
+PRODUCTS: dict[str, Product] = {
+    "utrogestan": Product(
+        "utrogestan",
+        "Utrogestan Vaginal 200 mg capsules",
+        "capsule",
+        200,
+        True,
+        "Licensed for luteal support; the SmPC says it is not suitable in threatened abortion, so "
+        "this use is off-label.",
+        "https://www.medicines.org.uk/emc/product/3244",
+    ),
+    "cyclogest": Product(
+        "cyclogest",
+        "Cyclogest 400 mg pessaries",
+        "pessary",
+        400,
+        None,
+        "The SmPC says it is not indicated in threatened miscarriage, so this use is off-label.",
+        "https://www.medicines.org.uk/emc/product/5569",
+    ),
+    "prometrium": Product(
+        "prometrium",
+        "Prometrium 400 mg vaginal capsules",
+        "capsule",
+        400,
+        True,
+        "Licensed (2024) only for women with bleeding and recurrent miscarriage, to the 16th week; "
+        "other use is off-label.",
+        "https://www.medicines.org.uk/emc/product/16016",
+    ),
+}
+
+SMPC_CHECKS: tuple[str, ...] = (
+    "Hypersensitivity to progesterone or an excipient (peanut or soya allergy with a soya-lecithin product).",
+    "Severe hepatic dysfunction.",
+    "Undiagnosed vaginal bleeding (the licence's wording: under NG126 a scan has been done first).",
+    "Breast or genital tract cancer, or another progesterone-sensitive tumour.",
+    "Active or past arterial or venous thromboembolism, or severe thrombophlebitis.",
+    "Porphyria.",
+    "Known missed miscarriage or ectopic pregnancy.",
+    "Jaundice (Prometrium).",
+)
