@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 import typer
 
 from earlypath.errors import EarlypathError, InputError
+from earlypath.impact.command import impact_command
 from earlypath.model import episode_json_schema, parse_episode_json
 from earlypath.policy import Policy
 
@@ -140,6 +141,9 @@ def examples(
         else:
             typer.echo(f"== {item.name}")
             typer.echo(render_text(assessment) + "\n")
+
+
+app.command("impact")(impact_command)
 
 
 def main() -> None:
