@@ -1,0 +1,108 @@
+"""The installed `earlypath` command, end to end (a real subprocess, as a user runs it)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent / "earlypath"
+EXAMPLES = Path(__file__).resolve().parents[2] / "earlypath" / "examples"
+ELIGIBLE = EXAMPLES / "01-eligible-offer.json"
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN), *args], input=stdin, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_assess_file_prints_json_and_exits_0() -> None:
+    r = run("assess", str(ELIGIBLE))
+    assert r.returncode == 0, r.stderr
+    a = json.loads(r.stdout)
+    assert a["progesterone"]["decision"] == "offer"
+    assert a["progesterone"]["plan"]["stop_on"] == "2024-05-06"
+
+
+def test_assess_stdin_and_text_format() -> None:
+    r = run("assess", "-", "--format", "text", stdin=ELIGIBLE.read_text())
+    assert r.returncode == 0
+    assert "OFFER progesterone" in r.stdout and "1.5.2" in r.stdout
+
+
+def test_stop_at_policy_option() -> None:
+    r = run("assess", str(ELIGIBLE), "--stop-at", "16+6")
+    assert json.loads(r.stdout)["progesterone"]["plan"]["stop_on"] == "2024-05-12"
+    assert run("assess", str(ELIGIBLE), "--stop-at", "17+0").returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"vaginal_bleding": True}, "vaginal_bleding"),
+        ({"previous_miscarriages": -1}, "previous_miscarriages"),
+        ({"lmp": "2024-02-31"}, "lmp"),
+    ],
+)
+def test_invalid_input_exits_2_naming_the_field(change: dict, field: str) -> None:
+    episode = {**json.loads(ELIGIBLE.read_text()), **change}
+    r = run("assess", "-", stdin=json.dumps(episode))
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr.splitlines()[0].startswith(f"{field}:")
+
+
+def test_missing_file_exits_2() -> None:
+    assert run("assess", "/nonexistent/episode.json").returncode == 2
+
+
+def test_many_keeps_order_and_goes_past_bad_lines(tmp_path: Path) -> None:
+    good = json.loads(ELIGIBLE.read_text())
+    lines = [
+        json.dumps(good),
+        json.dumps({**good, "previous_miscarriages": 0}),
+        '{"assessed_on": "2024-13-01"}',
+        "",
+        json.dumps({**good, "vaginal_bleeding": None}),
+    ]
+    path = tmp_path / "episodes.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    r = run("assess", "--many", str(path))
+    assert r.returncode == 2
+    decisions = [json.loads(line)["progesterone"]["decision"] for line in r.stdout.splitlines()]
+    assert decisions == ["offer", "do_not_offer", "needs_information"]
+    assert "line 3: assessed_on:" in r.stderr
+
+
+def test_schema_command_prints_json_schema() -> None:
+    r = run("schema")
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["additionalProperties"] is False
+
+
+def test_examples_command_assesses_the_bundled_episodes() -> None:
+    r = run("examples", "--format", "json")
+    assert r.returncode == 0
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(rows) == len(list(EXAMPLES.glob("*.json")))
+    assert {row["assessment"]["progesterone"]["decision"] for row in rows} >= {"offer", "stop"}
+
+
+def test_internal_error_exits_1_without_patient_data(monkeypatch, capsys) -> None:
+    import earlypath.engines.python as engine
+    from earlypath import cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("lmp=2024-01-15 secret")
+
+    monkeypatch.setattr(engine, "assess", broken)
+    monkeypatch.setattr(sys, "argv", ["earlypath", "assess", str(ELIGIBLE)])
+    with pytest.raises(SystemExit) as caught:
+        cli.main()
+    assert caught.value.code == 1
+    err = capsys.readouterr().err
+    assert "internal error (RuntimeError)" in err and "2024-01-15" not in err
