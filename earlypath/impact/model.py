@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from earlypath.impact.parameters import ParameterSet
+from earlypath.plan import DOSES_PER_DAY  # one definition of the dose
+from earlypath.policy import STOP_DAY
 
-DOSES_PER_DAY = 2  # NG126 1.5.2: 400 mg twice daily
-DOSE_MG = 400
-STOP_16_0_DAYS = 16 * 7  # policy default "16+0" (earlypath.policy); 16+6 would be 118
+STOP_16_0_DAYS = STOP_DAY["16+0"]  # the policy default stop day (16+6 would be 118)
 
 REQUIRED_INPUTS: tuple[str, ...] = (
     "births_per_year",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from earlypath.products import PRODUCTS as CLINICAL_PRODUCTS
+
 REFERENCE_CITATION = (
     "earlypath clinical reference (shared/clinical/NG126-reference.md) section 3; North and East "
     "Devon formulary chapter 7.1.4: Utrogestan vaginal capsule 200 mg, GBP 21.00 for 21 capsules"
@@ -29,9 +31,9 @@ class Product:
 PRODUCTS: dict[str, Product] = {
     "utrogestan": Product(
         "utrogestan",
-        "Utrogestan Vaginal 200 mg capsules",
-        200,
-        2,
+        CLINICAL_PRODUCTS["utrogestan"].name,
+        CLINICAL_PRODUCTS["utrogestan"].strength_mg,
+        CLINICAL_PRODUCTS["utrogestan"].units_per_400mg_dose,
         21.0,
         21,
         REFERENCE_CITATION,
@@ -39,9 +41,9 @@ PRODUCTS: dict[str, Product] = {
     ),
     "cyclogest": Product(
         "cyclogest",
-        "Cyclogest 400 mg pessaries",
-        400,
-        1,
+        CLINICAL_PRODUCTS["cyclogest"].name,
+        CLINICAL_PRODUCTS["cyclogest"].strength_mg,
+        CLINICAL_PRODUCTS["cyclogest"].units_per_400mg_dose,
         None,
         None,
         "SmPC medicines.org.uk/emc product 5569 (dose form only; price not in the reference)",
@@ -49,9 +51,9 @@ PRODUCTS: dict[str, Product] = {
     ),
     "prometrium": Product(
         "prometrium",
-        "Prometrium 400 mg vaginal capsules",
-        400,
-        1,
+        CLINICAL_PRODUCTS["prometrium"].name,
+        CLINICAL_PRODUCTS["prometrium"].strength_mg,
+        CLINICAL_PRODUCTS["prometrium"].units_per_400mg_dose,
         None,
         None,
         "SmPC medicines.org.uk/emc product 16016 (dose form only; price not in the reference)",
