@@ -106,3 +106,11 @@ def test_internal_error_exits_1_without_patient_data(monkeypatch, capsys) -> Non
     assert caught.value.code == 1
     err = capsys.readouterr().err
     assert "internal error (RuntimeError)" in err and "2024-01-15" not in err
+
+
+def test_cli_prints_exactly_what_the_library_returns() -> None:
+    from earlypath import assess
+
+    for path in sorted(EXAMPLES.glob("*.json")):
+        r = run("assess", str(path))
+        assert json.loads(r.stdout) == assess(json.loads(path.read_text())), path.name
