@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from earlypath.model import Episode
+from earlypath.model.episode import HcgSample
 from earlypath.rules.ir import Fact
 
 ASSESSED_ON = Fact("assessed_on", "date")
@@ -28,6 +29,27 @@ DATING_CRL_MM = Fact("dating_crl_mm", "float")
 DATING_SCAN_DATE = Fact("dating_scan_date", "date")
 MISCARRIAGE_DIAGNOSED = Fact("miscarriage_diagnosed", "bool")
 ON_PROGESTERONE = Fact("on_progesterone", "bool")
+# Any scan (not only the latest) showed an intrauterine pregnancy: never Unknown.
+INTRAUTERINE_SEEN = Fact("intrauterine_seen", "bool")
+# Serum hCG: the pair for the 48-hour ratio is chosen in `episode_facts` (see `choose_hcg_pair`).
+HCG_COUNT = Fact("hcg_count", "int")  # never Unknown: 0 when there are no results
+HCG_FIRST_IU = Fact("hcg_first_iu", "float")
+HCG_SECOND_IU = Fact("hcg_second_iu", "float")
+HCG_HOURS_APART = Fact("hcg_hours_apart", "float")
+HCG_SECOND_DATE = Fact("hcg_second_date", "date")
+HCG_TOO_CLOSE = Fact("hcg_too_close", "bool")  # 2+ results, but no two at least 48 h apart
+HCG_LATEST_IU = Fact("hcg_latest_iu", "float")
+HCG_LATEST_DATE = Fact("hcg_latest_date", "date")
+PAIN = Fact("pain", "str")
+HAEMODYNAMICALLY_UNSTABLE = Fact("haemodynamically_unstable", "bool")
+RHESUS_D = Fact("rhesus_d", "str")
+ADNEXAL_MASS_MM = Fact("adnexal_mass_mm", "float")
+ABLE_TO_RETURN = Fact("able_to_return_for_follow_up", "bool")
+MISCARRIAGE_TYPE = Fact("miscarriage_type", "str")
+MANAGEMENT = Fact("management", "str")
+
+# The shortest interval between two hCG samples that NG126 (1.4.27) lets us compare.
+HCG_MIN_HOURS = 48.0
 
 ALL_FACTS: tuple[Fact, ...] = (
     ASSESSED_ON,
@@ -45,7 +67,70 @@ ALL_FACTS: tuple[Fact, ...] = (
     DATING_SCAN_DATE,
     MISCARRIAGE_DIAGNOSED,
     ON_PROGESTERONE,
+    INTRAUTERINE_SEEN,
+    HCG_COUNT,
+    HCG_FIRST_IU,
+    HCG_SECOND_IU,
+    HCG_HOURS_APART,
+    HCG_SECOND_DATE,
+    HCG_TOO_CLOSE,
+    HCG_LATEST_IU,
+    HCG_LATEST_DATE,
+    PAIN,
+    HAEMODYNAMICALLY_UNSTABLE,
+    RHESUS_D,
+    ADNEXAL_MASS_MM,
+    ABLE_TO_RETURN,
+    MISCARRIAGE_TYPE,
+    MANAGEMENT,
 )
+
+
+def choose_hcg_pair(samples: list[HcgSample]) -> tuple[int, int] | None:
+    """Indices ``(first, second)`` of the two hCG results to compare, or None.
+
+    NG126 1.4.27: two samples as close as possible to 48 hours apart, and never earlier (the
+    1.63 and 0.50 thresholds are for a 48-hour interval). Of every pair at least 48 hours apart,
+    the one closest to 48 hours wins; on a tie, the more recent pair (it describes the pregnancy
+    now). Results under 48 hours from every other result are never used.
+    """
+    best: tuple[float, float, float] | None = None
+    chosen: tuple[int, int] | None = None
+    for i, first in enumerate(samples):
+        for j, second in enumerate(samples):
+            hours = _hours(first, second)
+            if hours < HCG_MIN_HOURS:
+                continue
+            # Smaller is better: distance from 48 h, then later second, then later first.
+            key = (
+                hours - HCG_MIN_HOURS,
+                -second.taken_at.timestamp(),
+                -first.taken_at.timestamp(),
+            )
+            if best is None or key < best:
+                best, chosen = key, (i, j)
+    return chosen
+
+
+def _hours(first: HcgSample, second: HcgSample) -> float:
+    return (second.taken_at - first.taken_at).total_seconds() / 3600.0
+
+
+def _hcg_facts(samples: list[HcgSample]) -> dict[str, Any]:
+    latest = max(samples, key=lambda s: s.taken_at) if samples else None
+    pair = choose_hcg_pair(samples)
+    first = samples[pair[0]] if pair else None
+    second = samples[pair[1]] if pair else None
+    return {
+        "hcg_count": len(samples),
+        "hcg_first_iu": first.iu_per_l if first else None,
+        "hcg_second_iu": second.iu_per_l if second else None,
+        "hcg_hours_apart": _hours(first, second) if first and second else None,
+        "hcg_second_date": second.taken_at.date() if second else None,
+        "hcg_too_close": len(samples) >= 2 and pair is None,
+        "hcg_latest_iu": latest.iu_per_l if latest else None,
+        "hcg_latest_date": latest.taken_at.date() if latest else None,
+    }
 
 
 def episode_facts(episode: Episode) -> dict[str, Any]:
@@ -72,4 +157,13 @@ def episode_facts(episode: Episode) -> dict[str, Any]:
         "dating_scan_date": dating.date if dating else None,
         "miscarriage_diagnosed": episode.miscarriage_diagnosed,
         "on_progesterone": episode.on_progesterone,
+        "intrauterine_seen": any(s.location == "intrauterine" for s in episode.scans),
+        **_hcg_facts(list(episode.hcg)),
+        "pain": episode.pain,
+        "haemodynamically_unstable": episode.haemodynamically_unstable,
+        "rhesus_d": episode.rhesus_d,
+        "adnexal_mass_mm": episode.adnexal_mass_mm,
+        "able_to_return_for_follow_up": episode.able_to_return_for_follow_up,
+        "miscarriage_type": episode.miscarriage_type,
+        "management": episode.management,
     }

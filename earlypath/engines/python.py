@@ -12,6 +12,7 @@ from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
 from earlypath.engines.evaluate import compile_expr
 from earlypath.engines.tables import TableResult, evaluate_table
 from earlypath.facts import episode_facts
+from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, Section, sections
 from earlypath.guideline.progesterone import progesterone_table
 from earlypath.guideline.versions import resolve_version
 from earlypath.model import Episode, parse_episode
@@ -56,11 +57,93 @@ def _advice(table: DecisionTable, facts: dict[str, Any], outcome: str) -> list[d
     return out
 
 
-def assess(episode: Episode | dict[str, Any], policy: Policy = DEFAULT_POLICY) -> dict[str, Any]:
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _trace(result: TableResult, facts: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "branch": result.branch,
+        "verdict": result.verdict.outcome if result.verdict else None,
+        "criteria": [r.trace(facts) for r in result.results],
+    }
+
+
+def _section(
+    section: Section, version: str, pathway: PathwayPolicy, facts: dict[str, Any]
+) -> dict[str, Any]:
+    """One pathway section: the main table's decision, the other tables, values and citations."""
+    tables = section.tables(version, pathway)
+    results = {name: evaluate_table(table, facts) for name, table in tables.items()}
+    outcomes = {name: r.outcome for name, r in results.items()}
+    values = {name: compile_expr(expr)(facts) for name, expr in section.values(version, pathway).items()}
+    sources = section.sources(version, pathway)
+    main, main_table = results["main"], tables["main"]
+    advice = _advice(main_table, facts, main.outcome)
+
+    cited: list[tuple[str, DecisionTable]] = []
+    for name, result in results.items():
+        for number in result.recommendations:
+            if (number, tables[name]) not in cited:
+                cited.append((number, tables[name]))
+    for item in advice:
+        number = item["recommendation"]
+        if number and (number, main_table) not in cited:
+            cited.append((number, main_table))
+    citations: list[dict[str, Any]] = []
+    for number, table in cited:
+        r = table.recommendations.get(number)
+        if r is not None and not any(c["number"] == r.number for c in citations):
+            citations.append(
+                {
+                    "guideline": r.guideline,
+                    "version": r.version,
+                    "number": r.number,
+                    "number_source": sources.get(number, "unverified"),
+                    "summary": r.summary,
+                    "url": r.url,
+                }
+            )
+    out: dict[str, Any] = {"decision": main.outcome}
+    out.update(section.render(outcomes, values, version))
+    out.update(
+        {
+            "recommendations": list(main.recommendations),
+            "citations": citations,
+            "reasons": _reasons(main),
+            "missing": list(main.missing),
+            "advice": advice,
+            "trace": _trace(main, facts),
+        }
+    )
+    others = {name: r for name, r in results.items() if name != "main"}
+    if others:
+        out["other_decisions"] = {
+            name: {
+                "decision": r.outcome,
+                "recommendations": list(r.recommendations),
+                "missing": list(r.missing),
+                "trace": _trace(r, facts),
+            }
+            for name, r in others.items()
+        }
+    return _jsonable(out)
+
+
+def assess(
+    episode: Episode | dict[str, Any],
+    policy: Policy = DEFAULT_POLICY,
+    pathway_policy: PathwayPolicy = DEFAULT_PATHWAY_POLICY,
+) -> dict[str, Any]:
     """Assess one episode against the NG126 version that applies to it.
 
     Accepts a validated `Episode` or a mapping (validated here; `InputError` if it breaks the
-    contract). Returns the assessment as JSON-ready data.
+    contract). Returns the assessment as JSON-ready data: the progesterone decision, then one
+    section per pathway topic (referral, scans, hCG, ectopic, miscarriage, anti-D).
     """
     if not isinstance(episode, Episode):
         episode = parse_episode(episode)
@@ -87,7 +170,7 @@ def assess(episode: Episode | dict[str, Any], policy: Policy = DEFAULT_POLICY) -
         if number and number not in cited:
             cited.append(number)
 
-    return {
+    assessment: dict[str, Any] = {
         "earlypath_version": __version__,
         "assessed_on": episode.assessed_on.isoformat(),
         "guideline": {**version.as_dict(), "chosen_because": chosen_because},
@@ -118,3 +201,7 @@ def assess(episode: Episode | dict[str, Any], policy: Policy = DEFAULT_POLICY) -
             },
         },
     }
+    assessment["pathway_policy"] = pathway_policy.describe()
+    for section in sections():
+        assessment[section.name] = _section(section, version.version, pathway_policy, facts)
+    return assessment

@@ -26,6 +26,9 @@ from earlypath.errors import InputError, Problem
 # An LMP further back than this cannot belong to a current pregnancy.
 MAX_LMP_WEEKS_BEFORE = 45
 MAX_MEASUREMENT_MM = 120.0
+MAX_ADNEXAL_MASS_MM = 200.0
+# Serum hCG peaks near 100,000-200,000 IU/L; a value above this is a unit or typing error.
+MAX_HCG_IU_PER_L = 1_000_000.0
 
 # Utrogestan and Prometrium contain soya lecithin: a peanut or soya allergy rules them out.
 PEANUT_OR_SOYA_WORDS = ("peanut", "groundnut", "arachis", "soya", "soy")
@@ -39,6 +42,7 @@ def _date_only(value: Any) -> Any:
 
 
 Date = Annotated[dt.date, BeforeValidator(_date_only)]
+DateTime = Annotated[dt.datetime, BeforeValidator(_date_only)]
 Millimetres = Annotated[float, Field(ge=0, le=MAX_MEASUREMENT_MM, allow_inf_nan=False)]
 
 
@@ -54,6 +58,15 @@ class Scan(BaseModel):
     fetal_heartbeat: StrictBool | None = None
     crl_mm: Millimetres | None = None
     msd_mm: Millimetres | None = None
+
+
+class HcgSample(BaseModel):
+    """One serum hCG result. ``taken_at`` is when the blood was taken (not when it was reported)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    taken_at: DateTime
+    iu_per_l: Annotated[float, Field(ge=0, le=MAX_HCG_IU_PER_L, allow_inf_nan=False)]
 
 
 class Episode(BaseModel):
@@ -103,6 +116,32 @@ class Episode(BaseModel):
     allergies: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, description="Recorded allergies; 'peanut' and 'soya' are recognised."
     )
+    # The pathway around the progesterone decision (scans, hCG, ectopic, miscarriage, anti-D).
+    hcg: list[HcgSample] = Field(
+        default_factory=list, description="Serum hCG results (IU/L), with the time each was taken."
+    )
+    pain: Literal["none", "mild", "significant"] | None = Field(
+        None, description="Abdominal or pelvic pain now; null = unknown."
+    )
+    haemodynamically_unstable: StrictBool | None = Field(
+        None, description="True if haemodynamically unstable; null = not assessed."
+    )
+    rhesus_d: Literal["negative", "positive"] | None = Field(
+        None, description="RhD blood group; null = unknown."
+    )
+    adnexal_mass_mm: Annotated[
+        float, Field(ge=0, le=MAX_ADNEXAL_MASS_MM, allow_inf_nan=False)
+    ] | None = Field(None, description="Size of an ectopic adnexal mass on scan (mm); null = unknown.")
+    able_to_return_for_follow_up: StrictBool | None = Field(
+        None, description="Whether she can return for follow-up (ectopic management); null = unknown."
+    )
+    miscarriage_type: Literal["missed", "incomplete", "complete"] | None = Field(
+        None, description="Type of the diagnosed miscarriage; null = unknown or none diagnosed."
+    )
+    management: Literal["expectant", "medical", "surgical"] | None = Field(
+        None,
+        description="Management chosen for a miscarriage or ectopic pregnancy; null = not chosen yet.",
+    )
 
     @model_validator(mode="after")
     def _dates_are_possible(self) -> Episode:
@@ -134,6 +173,20 @@ class Episode(BaseModel):
                 fail(("scans", i, "fetal_pole"), "is false but fetal_heartbeat is true", False)
             if scan.crl_mm is not None and scan.fetal_pole is False:
                 fail(("scans", i, "crl_mm"), "is given but fetal_pole is false", scan.crl_mm)
+        aware = {sample.taken_at.tzinfo is not None for sample in self.hcg}
+        if len(aware) > 1:
+            fail(("hcg",), "mixes times with and without a time zone", "mixed")
+        for i, sample in enumerate(self.hcg):
+            if sample.taken_at.date() > day:
+                fail(("hcg", i, "taken_at"), "is after assessed_on", sample.taken_at.isoformat())
+            elif self.lmp is not None and sample.taken_at.date() < self.lmp:
+                fail(("hcg", i, "taken_at"), "is before the lmp", sample.taken_at.isoformat())
+        if self.miscarriage_type is not None and not self.miscarriage_diagnosed:
+            fail(
+                ("miscarriage_type",),
+                "is given but miscarriage_diagnosed is false",
+                self.miscarriage_type,
+            )
         if errors:
             raise ValidationError.from_exception_data("Episode", errors)
         return self
@@ -148,6 +201,11 @@ class Episode(BaseModel):
             if scan.date >= best.date:
                 best = scan
         return best
+
+    @property
+    def hcg_in_time_order(self) -> list[HcgSample]:
+        """hCG results by the time taken (a stable sort: equal times keep the list order)."""
+        return sorted(self.hcg, key=lambda sample: sample.taken_at)
 
     @property
     def peanut_or_soya_allergy(self) -> bool:

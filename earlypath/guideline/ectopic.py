@@ -1,0 +1,317 @@
+"""Management of a tubal ectopic pregnancy (NG126 section 1.6, 2019-2023 text).
+
+Applies only when the latest scan shows an ectopic pregnancy. First line, in order:
+
+1. surgery if she is haemodynamically unstable, or has significant pain, or hCG >= 5,000 IU/L, or
+   an adnexal mass >= 35 mm, or a visible heartbeat, or cannot return for follow-up;
+2. expectant if stable and pain free, mass < 35 mm, no heartbeat, hCG <= 1,000 IU/L and able to
+   return (offered; between 1,000 and 1,500 IU/L it is only *considered*, see ``options``);
+3. methotrexate if no significant pain, mass < 35 mm, no heartbeat, hCG < 1,500 IU/L, no
+   intrauterine pregnancy and able to return;
+4. a choice of methotrexate or surgery at hCG 1,500 to 4,999 IU/L with the same conditions.
+
+Every criterion of (1) must be known before another first line can be named: an Unknown that
+could make surgery first line gives ``needs_information``. A combination none of these covers
+(for example an intrauterine pregnancy seen as well: heterotopic) is left to clinical review.
+The hCG used is the latest result. The individual recommendation numbers in section 1.6 are not
+verified here: citations name the section and say so.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from earlypath.facts import (
+    ABLE_TO_RETURN,
+    ADNEXAL_MASS_MM,
+    ASSESSED_ON,
+    FETAL_HEARTBEAT,
+    HAEMODYNAMICALLY_UNSTABLE,
+    HCG_LATEST_DATE,
+    HCG_LATEST_IU,
+    INTRAUTERINE_SEEN,
+    PAIN,
+)
+from earlypath.guideline.pathway import (
+    ECTOPIC_SEEN,
+    NOT_APPLICABLE,
+    NumberSource,
+    PathwayPolicy,
+    Section,
+    not_applicable_branch,
+    recommendations,
+)
+from earlypath.rules.decision import Branch, Criterion, DecisionTable, Verdict
+from earlypath.rules.ir import AddDays, Coalesce, Const, Expr, Match, Not, all_of, any_of
+
+TOPIC = "ectopic_management"
+FIRST_LINES = ("expectant", "methotrexate", "surgery", "choice_methotrexate_or_surgery")
+OUTCOMES = (*FIRST_LINES, NOT_APPLICABLE, "needs_information")
+EXPECTANT_OFFER_MAX_IU = 1000.0
+METHOTREXATE_MAX_IU = 1500.0  # methotrexate first line below this; expectant considered to here
+SURGERY_FROM_IU = 5000.0
+MASS_LIMIT_MM = 35.0
+EXPECTANT_HCG_DAYS = (2, 4, 7)
+METHOTREXATE_HCG_DAYS = (4, 7, 14)  # then weekly until negative
+
+SIGNIFICANT_PAIN = Match(PAIN, ("significant",), ("none", "mild"))
+PAIN_FREE = Match(PAIN, ("none",), ("mild", "significant"))
+HEARTBEAT = FETAL_HEARTBEAT
+SMALL_MASS = ADNEXAL_MASS_MM.lt(MASS_LIMIT_MM)
+
+_S = "unverified"
+_SUMMARIES: dict[str, tuple[str, NumberSource]] = {
+    "1.6 surgery first line": (
+        "Offer surgery first line if she cannot return for follow-up after methotrexate, or has "
+        "significant pain, an adnexal mass of 35 mm or more, a visible fetal heartbeat or hCG of "
+        "5,000 IU/L or more.",
+        _S,
+    ),
+    "1.6 expectant": (
+        "Offer expectant management to women who are clinically stable and pain free, with a tubal "
+        "ectopic under 35 mm with no visible heartbeat, hCG 1,000 IU/L or less, and able to return "
+        "for follow-up; consider it with hCG above 1,000 and below 1,500 IU/L.",
+        _S,
+    ),
+    "1.6 methotrexate first line": (
+        "Offer systemic methotrexate first line to women able to return for follow-up with no "
+        "significant pain, an unruptured ectopic with a mass under 35 mm and no visible heartbeat, "
+        "hCG under 1,500 IU/L and no intrauterine pregnancy.",
+        _S,
+    ),
+    "1.6 choice": (
+        "Offer the choice of methotrexate or surgery with hCG of at least 1,500 and under 5,000 "
+        "IU/L, for women able to return for follow-up, with no significant pain, a mass under 35 mm "
+        "with no visible heartbeat and no intrauterine pregnancy.",
+        _S,
+    ),
+    "1.6 follow-up": (
+        "Expectant management: serum hCG on days 2, 4 and 7 after the original test (a fall of 15% "
+        "or more each time: then weekly until under 20 IU/L; otherwise senior review). "
+        "Methotrexate: serum hCG on days 4 and 7 after treatment, then weekly until negative.",
+        _S,
+    ),
+}
+
+
+def _c(id: str, expr: Expr, rec: str, yes: str, no: str, unknown: str, missing: str) -> Criterion:
+    return Criterion(id, expr, rec, yes, no, unknown, (missing,))
+
+
+def _criteria() -> dict[str, Criterion]:
+    s, e, m, ch = (
+        "1.6 surgery first line",
+        "1.6 expectant",
+        "1.6 methotrexate first line",
+        "1.6 choice",
+    )
+    hb_unknown = "Whether a heartbeat is visible in the ectopic is not recorded."
+    mass_unknown = "The size of the adnexal mass is not recorded."
+    return {
+        "unstable": _c("haemodynamically_unstable", HAEMODYNAMICALLY_UNSTABLE, s,
+                       "She is haemodynamically unstable.", "She is haemodynamically stable.",
+                       "Whether she is haemodynamically stable is not recorded.",
+                       "haemodynamically_unstable"),
+        "significant_pain": _c("significant_pain", SIGNIFICANT_PAIN, s,
+                               "She has significant pain.", "She has no significant pain.",
+                               "Her pain is not recorded.", "pain"),
+        "hcg_5000": _c("hcg_at_least_5000", HCG_LATEST_IU.ge(SURGERY_FROM_IU), s,
+                       "hCG is 5,000 IU/L or more.", "hCG is under 5,000 IU/L.",
+                       "No serum hCG result is recorded.", "hcg"),
+        "mass_35": _c("mass_at_least_35mm", ADNEXAL_MASS_MM.ge(MASS_LIMIT_MM), s,
+                      "The adnexal mass is 35 mm or more.", "The adnexal mass is under 35 mm.",
+                      mass_unknown, "adnexal_mass_mm"),
+        "heartbeat": _c("heartbeat_visible", HEARTBEAT, s,
+                        "A fetal heartbeat is visible in the ectopic pregnancy.",
+                        "No fetal heartbeat is visible.", hb_unknown, "scans.fetal_heartbeat"),
+        "cannot_return": _c("cannot_return", Not(ABLE_TO_RETURN), s,
+                            "She cannot return for follow-up.", "She can return for follow-up.",
+                            "Whether she can return for follow-up is not recorded.",
+                            "able_to_return_for_follow_up"),
+        "stable": _c("stable", Not(HAEMODYNAMICALLY_UNSTABLE), e, "She is clinically stable.",
+                     "She is not stable.", "Stability is not recorded.",
+                     "haemodynamically_unstable"),
+        "pain_free": _c("pain_free", PAIN_FREE, e, "She is pain free.", "She has some pain.",
+                        "Her pain is not recorded.", "pain"),
+        "no_significant_pain": _c("no_significant_pain", Not(SIGNIFICANT_PAIN), m,
+                                  "She has no significant pain.", "She has significant pain.",
+                                  "Her pain is not recorded.", "pain"),
+        "small_mass": _c("mass_under_35mm", SMALL_MASS, m, "The adnexal mass is under 35 mm.",
+                         "The adnexal mass is 35 mm or more.", mass_unknown, "adnexal_mass_mm"),
+        "no_heartbeat": _c("no_heartbeat", Not(HEARTBEAT), m, "No fetal heartbeat is visible.",
+                           "A fetal heartbeat is visible.", hb_unknown, "scans.fetal_heartbeat"),
+        "hcg_1000": _c("hcg_at_most_1000", HCG_LATEST_IU.le(EXPECTANT_OFFER_MAX_IU), e,
+                       "hCG is 1,000 IU/L or less.", "hCG is above 1,000 IU/L.",
+                       "No serum hCG result is recorded.", "hcg"),
+        "hcg_under_1500": _c("hcg_under_1500", HCG_LATEST_IU.lt(METHOTREXATE_MAX_IU), m,
+                             "hCG is under 1,500 IU/L.", "hCG is 1,500 IU/L or more.",
+                             "No serum hCG result is recorded.", "hcg"),
+        "hcg_1500_to_4999": _c("hcg_1500_to_4999",
+                               all_of(HCG_LATEST_IU.ge(METHOTREXATE_MAX_IU),
+                                      HCG_LATEST_IU.lt(SURGERY_FROM_IU)), ch,
+                               "hCG is between 1,500 and 4,999 IU/L.",
+                               "hCG is not between 1,500 and 4,999 IU/L.",
+                               "No serum hCG result is recorded.", "hcg"),
+        "no_iup": _c("no_intrauterine_pregnancy", Not(INTRAUTERINE_SEEN), m,
+                     "No intrauterine pregnancy has been seen.",
+                     "An intrauterine pregnancy has been seen on a scan (heterotopic pregnancy "
+                     "possible): methotrexate is not first line; review clinically.",
+                     "", "scans"),
+        "able": _c("able_to_return", ABLE_TO_RETURN, m, "She can return for follow-up.",
+                   "She cannot return for follow-up.",
+                   "Whether she can return for follow-up is not recorded.",
+                   "able_to_return_for_follow_up"),
+    }
+
+
+def _option_exprs() -> dict[str, Expr]:
+    c = _criteria()
+    common = (c["small_mass"].expr, c["no_heartbeat"].expr, c["able"].expr)
+    return {
+        "option_expectant": all_of(
+            c["stable"].expr, c["pain_free"].expr, *common, HCG_LATEST_IU.lt(METHOTREXATE_MAX_IU)
+        ),
+        "option_methotrexate": all_of(
+            c["no_significant_pain"].expr,
+            *common,
+            HCG_LATEST_IU.lt(SURGERY_FROM_IU),
+            c["no_iup"].expr,
+        ),
+        "option_surgery": any_of(
+            *(c[k].expr for k in ("unstable", "significant_pain", "hcg_5000", "mass_35",
+                                  "heartbeat", "cannot_return")),
+            HCG_LATEST_IU.ge(METHOTREXATE_MAX_IU),
+        ),
+    }
+
+
+@cache
+def ectopic_table(version: str) -> DecisionTable:
+    """The ectopic first-line table (the same text in the 2019, 2021 and 2023 versions)."""
+    c = _criteria()
+    recs, _ = recommendations(version, _SUMMARIES)
+    surgery = tuple(
+        c[k]
+        for k in ("unstable", "significant_pain", "hcg_5000", "mass_35", "heartbeat",
+                  "cannot_return")
+    )
+    verdicts = (
+        Verdict("surgery", "any_true", surgery, ("1.6 surgery first line",)),
+        Verdict(
+            "expectant",
+            "all_true",
+            tuple(c[k] for k in ("stable", "pain_free", "small_mass", "no_heartbeat", "hcg_1000",
+                                 "able")),
+            ("1.6 expectant", "1.6 follow-up"),
+        ),
+        Verdict(
+            "methotrexate",
+            "all_true",
+            tuple(c[k] for k in ("no_significant_pain", "small_mass", "no_heartbeat",
+                                 "hcg_under_1500", "no_iup", "able")),
+            ("1.6 methotrexate first line", "1.6 follow-up"),
+        ),
+        Verdict(
+            "choice_methotrexate_or_surgery",
+            "all_true",
+            tuple(c[k] for k in ("no_significant_pain", "small_mass", "no_heartbeat",
+                                 "hcg_1500_to_4999", "no_iup", "able")),
+            ("1.6 choice", "1.6 follow-up"),
+        ),
+    )
+    branches = (
+        Branch("ectopic", ECTOPIC_SEEN, verdicts),
+        not_applicable_branch("The latest scan does not show an ectopic pregnancy."),
+    )
+    return DecisionTable(TOPIC, OUTCOMES, branches, (), recs)
+
+
+def _values_exprs() -> dict[str, Expr]:
+    expectant_base = Coalesce((HCG_LATEST_DATE, ASSESSED_ON))
+    values: dict[str, Expr] = dict(_option_exprs())
+    for day in EXPECTANT_HCG_DAYS:
+        values[f"expectant_hcg_day_{day}"] = AddDays(expectant_base, Const(day))
+    for day in METHOTREXATE_HCG_DAYS:
+        values[f"methotrexate_hcg_day_{day}"] = AddDays(ASSESSED_ON, Const(day))
+    return values
+
+
+VALUES = _values_exprs()
+
+
+def _tables(version: str, policy: PathwayPolicy) -> dict[str, DecisionTable]:
+    return {"main": ectopic_table(version)}
+
+
+def _values(version: str, policy: PathwayPolicy) -> dict[str, Expr]:
+    return VALUES
+
+
+def _sources(version: str, policy: PathwayPolicy) -> dict[str, NumberSource]:
+    return {number: source for number, (_, source) in _SUMMARIES.items()}
+
+
+_TEXT = {
+    "surgery": "Surgery is first line (laparoscopic salpingectomy, or salpingotomy if she has a risk "
+    "factor for infertility).",
+    "expectant": "Expectant management is first line, with serum hCG follow-up (methotrexate is an "
+    "alternative).",
+    "methotrexate": "Systemic methotrexate is first line, with serum hCG follow-up.",
+    "choice_methotrexate_or_surgery": "Offer her the choice of methotrexate or surgery.",
+    "needs_information": "Record the missing findings: any of them could make surgery first line.",
+    NOT_APPLICABLE: "The latest scan does not show an ectopic pregnancy.",
+}
+
+
+def _schedule(kind: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+    if kind == "expectant":
+        actions = [
+            {"day": d, "on": values[f"expectant_hcg_day_{d}"], "action": "serum hCG"}
+            for d in EXPECTANT_HCG_DAYS
+        ]
+        actions.append(
+            {
+                "day": None,
+                "on": None,
+                "action": "if hCG fell by 15% or more each time: weekly serum hCG until under "
+                "20 IU/L; if not, review and seek senior advice",
+            }
+        )
+        return actions
+    if kind == "methotrexate":
+        return [
+            {"day": 4, "on": values["methotrexate_hcg_day_4"], "action": "serum hCG"},
+            {"day": 7, "on": values["methotrexate_hcg_day_7"], "action": "serum hCG"},
+            {
+                "day": 14,
+                "on": values["methotrexate_hcg_day_14"],
+                "action": "serum hCG, then weekly until negative",
+            },
+        ]
+    return []
+
+
+def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> dict[str, Any]:
+    outcome = outcomes["main"]
+    options = [
+        name
+        for name in ("expectant", "methotrexate", "surgery")
+        if outcome in FIRST_LINES and values[f"option_{name}"] is True
+    ]
+    schedules = {}
+    if outcome in ("expectant", "methotrexate", "choice_methotrexate_or_surgery"):
+        for kind in ("expectant", "methotrexate"):
+            if kind in options:
+                schedules[kind] = _schedule(kind, values)
+    return {
+        "first_line": outcome if outcome in FIRST_LINES else None,
+        "options": options,
+        "follow_up": schedules,
+        "follow_up_note": "Expectant schedule counted from the latest hCG sample; methotrexate "
+        "schedule counted from the assessment day (assumed treatment day).",
+        "recommendation": _TEXT[outcome],
+    }
+
+
+SECTION = Section(TOPIC, _tables, _values, _sources, _render)

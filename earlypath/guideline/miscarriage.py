@@ -1,0 +1,273 @@
+"""Management of a diagnosed miscarriage (NG126 section 1.5, after the threatened-miscarriage recs).
+
+- Expectant management for 7 to 14 days is first line for a missed or incomplete miscarriage,
+  unless one of the listed exceptions applies (then explore other options). The exceptions are not
+  part of the input contract, so they are always returned as checks to make first.
+- Medical management, by version: before 2023-08-23, misoprostol alone (800 micrograms for a
+  missed miscarriage, 600 micrograms for an incomplete one, no mifepristone); from 2023-08-23, a
+  missed miscarriage gets mifepristone 200 mg orally then misoprostol 800 micrograms 48 hours
+  later; an incomplete one still 600 micrograms of misoprostol.
+- A urine pregnancy test 3 weeks after (the 2021 text: women are *given* one to take).
+
+Numbering: the 2021 update inserted 1.5.2 and 1.5.3 (progesterone) so the later 1.5 numbers
+moved. The project reference gives 1.5.5 (the exceptions) and 1.5.17 (the test) in the 2021
+numbering; every other number here, and every 2019 number, is our reading and marked unverified.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from earlypath.facts import ASSESSED_ON, MISCARRIAGE_DIAGNOSED, MISCARRIAGE_TYPE
+from earlypath.guideline.pathway import (
+    NOT_APPLICABLE,
+    NumberSource,
+    PathwayPolicy,
+    Section,
+    not_applicable_branch,
+    recommendations,
+)
+from earlypath.rules.decision import Branch, Criterion, DecisionTable, Verdict
+from earlypath.rules.ir import AddDays, Const, Expr, IsTrue, Match
+
+TOPIC = "miscarriage_management"
+OUTCOMES = ("expectant", "no_management_needed", NOT_APPLICABLE, "needs_information")
+REGIMENS = (
+    "misoprostol_800",
+    "misoprostol_600",
+    "mifepristone_200_then_misoprostol_800",
+    NOT_APPLICABLE,
+    "needs_information",
+)
+MIFEPRISTONE_FROM = "2023-08-23"
+URINE_TEST_DAYS = 21
+
+DIAGNOSED = IsTrue(MISCARRIAGE_DIAGNOSED)
+MISSED = Match(MISCARRIAGE_TYPE, ("missed",), ("incomplete", "complete"))
+INCOMPLETE = Match(MISCARRIAGE_TYPE, ("incomplete",), ("missed", "complete"))
+COMPLETE = Match(MISCARRIAGE_TYPE, ("complete",), ("missed", "incomplete"))
+
+EXPECTANT_EXCEPTIONS = (
+    "she is at increased risk of haemorrhage (for example, late in the first trimester)",
+    "she has had a previous adverse or traumatic experience with pregnancy (for example "
+    "stillbirth, miscarriage or antepartum haemorrhage)",
+    "she is at increased risk from the effects of haemorrhage (for example coagulopathy, or she "
+    "cannot have a blood transfusion)",
+    "there is evidence of infection",
+)
+
+
+def _numbers(version: str) -> dict[str, tuple[str, str, NumberSource]]:
+    """Key -> (number, summary, source) for one version."""
+    later = version >= "2021-11-24"
+    upt_text = (
+        "Give her a urine pregnancy test to take 3 weeks after medical management (or after "
+        "expectant management once bleeding and pain have settled)."
+        if later
+        else "Advise her to take a urine pregnancy test 3 weeks after medical management (or after "
+        "expectant management once bleeding and pain have settled)."
+    )
+    if version >= MIFEPRISTONE_FROM:
+        missed_text = (
+            "Missed miscarriage, medical management: mifepristone 200 mg orally, then 48 hours "
+            "later misoprostol 800 micrograms (vaginal, oral or sublingual)."
+        )
+    else:
+        missed_text = (
+            "Missed miscarriage, medical management: misoprostol 800 micrograms (vaginal, or oral "
+            "if she prefers); do not offer mifepristone."
+        )
+    return {
+        "expectant": (
+            "1.5.4" if later else "1.5.2",
+            "Use expectant management for 7 to 14 days as the first-line strategy for a confirmed "
+            "miscarriage.",
+            "unverified",
+        ),
+        "exceptions": (
+            "1.5.5" if later else "1.5.3",
+            "Explore options other than expectant management if she is at increased risk of "
+            "haemorrhage or from its effects, has had a previous adverse or traumatic pregnancy "
+            "experience, or there is evidence of infection.",
+            "reference" if later else "unverified",
+        ),
+        "missed": ("1.5 medical (missed)", missed_text, "unverified"),
+        "incomplete": (
+            "1.5 medical (incomplete)",
+            "Incomplete miscarriage, medical management: misoprostol 600 micrograms (vaginal, or "
+            "oral if she prefers).",
+            "unverified",
+        ),
+        "urine_test": ("1.5.17" if later else "1.5.15", upt_text,
+                       "reference" if later else "unverified"),
+    }
+
+
+def _recs(version: str) -> tuple[dict[str, Any], dict[str, NumberSource]]:
+    return recommendations(
+        version, {number: (text, source) for number, text, source in _numbers(version).values()}
+    )
+
+
+def _type_criterion(id: str, expr: Expr, rec: str, yes: str) -> Criterion:
+    return Criterion(
+        id,
+        expr,
+        rec,
+        yes,
+        "",
+        "The type of miscarriage (missed, incomplete or complete) is not recorded.",
+        ("miscarriage_type",),
+    )
+
+
+@cache
+def miscarriage_table(version: str) -> DecisionTable:
+    """First-line management of a diagnosed miscarriage in one NG126 version."""
+    n = {key: number for key, (number, _, _) in _numbers(version).items()}
+    recs, _ = _recs(version)
+    verdicts = (
+        Verdict(
+            "no_management_needed",
+            "all_true",
+            (
+                _type_criterion(
+                    "complete",
+                    COMPLETE,
+                    n["urine_test"],
+                    "The miscarriage is complete: no management of retained tissue is needed.",
+                ),
+            ),
+            (n["urine_test"],),
+        ),
+        Verdict(
+            "expectant",
+            "all_true",
+            (
+                _type_criterion(
+                    "missed_or_incomplete",
+                    Match(MISCARRIAGE_TYPE, ("missed", "incomplete"), ("complete",)),
+                    n["expectant"],
+                    "A missed or incomplete miscarriage: expectant management for 7 to 14 days "
+                    "is first line.",
+                ),
+            ),
+            (n["expectant"], n["exceptions"], n["urine_test"]),
+        ),
+    )
+    branches = (
+        Branch("miscarriage_diagnosed", DIAGNOSED, verdicts),
+        not_applicable_branch("No miscarriage has been diagnosed."),
+    )
+    return DecisionTable(TOPIC, OUTCOMES, branches, (), recs)
+
+
+@cache
+def regimen_table(version: str) -> DecisionTable:
+    """The medical-management regimen in one NG126 version (if she chooses medical management)."""
+    n = {key: number for key, (number, _, _) in _numbers(version).items()}
+    recs, _ = _recs(version)
+    missed_outcome = (
+        "mifepristone_200_then_misoprostol_800"
+        if version >= MIFEPRISTONE_FROM
+        else "misoprostol_800"
+    )
+    verdicts = (
+        Verdict(
+            missed_outcome,
+            "all_true",
+            (_type_criterion("missed", MISSED, n["missed"], "A missed miscarriage."),),
+            (n["missed"], n["urine_test"]),
+        ),
+        Verdict(
+            "misoprostol_600",
+            "all_true",
+            (_type_criterion("incomplete", INCOMPLETE, n["incomplete"], "An incomplete miscarriage."),),
+            (n["incomplete"], n["urine_test"]),
+        ),
+        Verdict(
+            NOT_APPLICABLE,
+            "all_true",
+            (_type_criterion("complete", COMPLETE, "", "A complete miscarriage needs no medicine."),),
+            (),
+        ),
+    )
+    branches = (
+        Branch("miscarriage_diagnosed", DIAGNOSED, verdicts),
+        not_applicable_branch("No miscarriage has been diagnosed."),
+    )
+    return DecisionTable("medical_regimen", REGIMENS, branches, (), recs)
+
+
+REGIMEN_STEPS: dict[str, list[dict[str, Any]]] = {
+    "misoprostol_800": [
+        {"drug": "misoprostol", "dose_micrograms": 800, "route": "vaginal (oral if she prefers)",
+         "when": "day 0"},
+    ],
+    "misoprostol_600": [
+        {"drug": "misoprostol", "dose_micrograms": 600, "route": "vaginal (oral if she prefers)",
+         "when": "day 0"},
+    ],
+    "mifepristone_200_then_misoprostol_800": [
+        {"drug": "mifepristone", "dose_mg": 200, "route": "oral", "when": "day 0"},
+        {"drug": "misoprostol", "dose_micrograms": 800, "route": "vaginal, oral or sublingual",
+         "when": "48 hours after mifepristone"},
+    ],
+}
+
+VALUES: dict[str, Expr] = {
+    "expectant_review_from": AddDays(ASSESSED_ON, Const(7)),
+    "expectant_review_by": AddDays(ASSESSED_ON, Const(14)),
+    "urine_pregnancy_test_on": AddDays(ASSESSED_ON, Const(URINE_TEST_DAYS)),
+}
+
+
+def _tables(version: str, policy: PathwayPolicy) -> dict[str, DecisionTable]:
+    return {"main": miscarriage_table(version), "medical_regimen": regimen_table(version)}
+
+
+def _values(version: str, policy: PathwayPolicy) -> dict[str, Expr]:
+    return VALUES
+
+
+def _sources(version: str, policy: PathwayPolicy) -> dict[str, NumberSource]:
+    return _recs(version)[1]
+
+
+def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> dict[str, Any]:
+    outcome, regimen = outcomes["main"], outcomes["medical_regimen"]
+    active = outcome in ("expectant", "no_management_needed")
+    return {
+        "first_line": "expectant" if outcome == "expectant" else None,
+        "expectant_review_window": (
+            {"from": values["expectant_review_from"], "to": values["expectant_review_by"]}
+            if outcome == "expectant"
+            else None
+        ),
+        "check_before_expectant": list(EXPECTANT_EXCEPTIONS) if outcome == "expectant" else [],
+        "medical_regimen": {
+            "key": regimen,
+            "steps": REGIMEN_STEPS.get(regimen, []),
+            "version_rule": "mifepristone then misoprostol for a missed miscarriage from "
+            f"{MIFEPRISTONE_FROM}; misoprostol alone before",
+        }
+        if regimen in REGIMEN_STEPS
+        else None,
+        "urine_pregnancy_test_on": values["urine_pregnancy_test_on"] if active else None,
+        "urine_pregnancy_test_note": "3 weeks after management starts (counted from the "
+        "assessment day); if positive, return for review."
+        if active
+        else None,
+        "recommendation": {
+            "expectant": "Expectant management for 7 to 14 days first line, unless an exception "
+            "applies; medical or surgical management if she prefers or it is not suitable.",
+            "no_management_needed": "Complete miscarriage: no management of retained tissue; "
+            "urine pregnancy test at 3 weeks.",
+            "needs_information": "Record the type of miscarriage (missed, incomplete or complete).",
+            NOT_APPLICABLE: "No miscarriage has been diagnosed.",
+        }[outcome],
+    }
+
+
+SECTION = Section(TOPIC, _tables, _values, _sources, _render)

@@ -1,0 +1,221 @@
+"""Viability scans (NG126 1.4.6 to 1.4.11, 2019-2023 numbering): when a second scan is needed.
+
+Reads the latest scan. A heartbeat seen means no rescan for viability. With no heartbeat: a
+fetal pole is measured by its crown-rump length (CRL, 7.0 mm threshold), no fetal pole by the
+mean sac diameter (MSD, 25.0 mm threshold); a transabdominal measurement always needs a second
+scan at least 14 days later. A single scan never diagnoses a miscarriage by itself.
+Unknowns give ``needs_information`` naming them, never "none".
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from earlypath.facts import CRL_MM, FETAL_HEARTBEAT, FETAL_POLE, MSD_MM, SCAN_DATE, SCAN_ROUTE
+from earlypath.guideline.pathway import (
+    IS_ECTOPIC,
+    IS_PUL,
+    NOT_APPLICABLE,
+    NumberSource,
+    PathwayPolicy,
+    Section,
+    recommendations,
+)
+from earlypath.rules.decision import ALWAYS, Branch, Criterion, DecisionTable, Verdict
+from earlypath.rules.ir import AddDays, Const, Expr, If, IsTrue, Match, Not, Or, all_of
+
+TOPIC = "scan_assessment"
+OUTCOMES = ("none", "rescan", "second_opinion_or_rescan", NOT_APPLICABLE, "needs_information")
+CRL_THRESHOLD_MM = 7.0
+MSD_THRESHOLD_MM = 25.0
+TVS_RESCAN_DAYS = 7
+TA_RESCAN_DAYS = 14
+
+# A fetal pole is present if recorded, or if a CRL was measured (a CRL needs a pole).
+POLE: Expr = If(IsTrue(CRL_MM.gt(0.0)), Const(True), FETAL_POLE)
+# No pole means no heartbeat; otherwise the recorded heartbeat (Unknown stays Unknown).
+HEARTBEAT_SEEN: Expr = all_of(FETAL_HEARTBEAT, POLE)
+TRANSABDOMINAL: Expr = Match(SCAN_ROUTE, ("transabdominal",), ("transvaginal",))
+RESCAN_NOT_BEFORE: Expr = AddDays(
+    SCAN_DATE, If(IsTrue(TRANSABDOMINAL), Const(TA_RESCAN_DAYS), Const(TVS_RESCAN_DAYS))
+)
+
+_SUMMARIES: dict[str, tuple[str, NumberSource]] = {
+    "1.4.6": (
+        "CRL under 7.0 mm on a transvaginal scan with no visible heartbeat: a second scan at least "
+        "7 days after the first before making a diagnosis.",
+        "reference",
+    ),
+    "1.4.7": (
+        "CRL 7.0 mm or more on a transvaginal scan with no visible heartbeat: a second opinion on "
+        "viability and/or a second scan at least 7 days after the first before making a diagnosis.",
+        "reference",
+    ),
+    "1.4.8": (
+        "CRL measured on a transabdominal scan: record its size and do a second scan at least 14 "
+        "days after the first before making a diagnosis.",
+        "reference",
+    ),
+    "1.4.9": (
+        "MSD under 25.0 mm on a transvaginal scan with no visible fetal pole: a second scan at "
+        "least 7 days after the first before making a diagnosis.",
+        "reference",
+    ),
+    "1.4.10": (
+        "MSD 25.0 mm or more on a transvaginal scan with no visible fetal pole: a second opinion "
+        "and/or a second scan at least 7 days after the first before making a diagnosis.",
+        "reference",
+    ),
+    "1.4.11": (
+        "MSD measured on a transabdominal scan with no fetal pole: record its size and do a second "
+        "scan at least 14 days after the first before making a diagnosis.",
+        "reference",
+    ),
+}
+
+
+def _criteria() -> dict[str, Criterion]:
+    return {
+        "located": Criterion(
+            "located_outside_uterus_or_unknown",
+            Or((IS_ECTOPIC, IS_PUL)),
+            "",
+            "The latest scan shows an ectopic pregnancy or a pregnancy of unknown location: these "
+            "viability rules are for an intrauterine pregnancy (see ectopic_management and "
+            "hcg_assessment).",
+            "The latest scan shows an intrauterine pregnancy.",
+            "No scan is recorded: a transvaginal scan is needed first.",
+            ("scans",),
+        ),
+        "heartbeat": Criterion(
+            "heartbeat_seen",
+            HEARTBEAT_SEEN,
+            "",
+            "A fetal heartbeat is visible on the latest scan: no second scan is needed for viability.",
+            "No fetal heartbeat is visible on the latest scan.",
+            "Whether a fetal heartbeat was seen on the latest scan is not recorded.",
+            ("scans.fetal_heartbeat",),
+        ),
+        "ta": Criterion(
+            "transabdominal",
+            TRANSABDOMINAL,
+            "1.4.8",
+            "The measurement was made on a transabdominal scan: a second scan at least 14 days later.",
+            "The scan was transvaginal.",
+            "The scan route is not recorded.",
+            ("scans.route",),
+        ),
+        "pole": Criterion(
+            "fetal_pole",
+            POLE,
+            "1.4.6",
+            "A fetal pole is visible (so the crown-rump length decides).",
+            "No fetal pole is visible (so the mean sac diameter decides).",
+            "Whether a fetal pole was seen is not recorded.",
+            ("scans.fetal_pole",),
+        ),
+        "no_pole": Criterion(
+            "no_fetal_pole",
+            Not(POLE),
+            "1.4.9",
+            "No fetal pole is visible (so the mean sac diameter decides).",
+            "A fetal pole is visible.",
+            "Whether a fetal pole was seen is not recorded.",
+            ("scans.fetal_pole",),
+        ),
+        "crl_big": Criterion(
+            "crl_at_least_7mm",
+            CRL_MM.ge(CRL_THRESHOLD_MM),
+            "1.4.7",
+            "The crown-rump length is 7.0 mm or more with no heartbeat.",
+            "The crown-rump length is under 7.0 mm.",
+            "The crown-rump length is not recorded.",
+            ("scans.crl_mm",),
+        ),
+        "crl_small": Criterion(
+            "crl_under_7mm",
+            CRL_MM.lt(CRL_THRESHOLD_MM),
+            "1.4.6",
+            "The crown-rump length is under 7.0 mm with no heartbeat.",
+            "The crown-rump length is 7.0 mm or more.",
+            "The crown-rump length is not recorded.",
+            ("scans.crl_mm",),
+        ),
+        "msd_big": Criterion(
+            "msd_at_least_25mm",
+            MSD_MM.ge(MSD_THRESHOLD_MM),
+            "1.4.10",
+            "The mean sac diameter is 25.0 mm or more with no fetal pole.",
+            "The mean sac diameter is under 25.0 mm.",
+            "The mean sac diameter is not recorded.",
+            ("scans.msd_mm",),
+        ),
+        "msd_small": Criterion(
+            "msd_under_25mm",
+            MSD_MM.lt(MSD_THRESHOLD_MM),
+            "1.4.9",
+            "The mean sac diameter is under 25.0 mm with no fetal pole.",
+            "The mean sac diameter is 25.0 mm or more.",
+            "The mean sac diameter is not recorded.",
+            ("scans.msd_mm",),
+        ),
+    }
+
+
+@cache
+def scan_table(version: str) -> DecisionTable:
+    """The viability-scan decision table (the same text in the 2019, 2021 and 2023 versions)."""
+    c = _criteria()
+    recs, _ = recommendations(version, _SUMMARIES)
+    verdicts = (
+        Verdict(NOT_APPLICABLE, "all_true", (c["located"],), ()),
+        Verdict("none", "all_true", (c["heartbeat"],), ()),
+        Verdict("rescan", "all_true", (c["ta"], c["pole"]), ("1.4.8",)),
+        Verdict("rescan", "all_true", (c["ta"], c["no_pole"]), ("1.4.11",)),
+        Verdict("second_opinion_or_rescan", "all_true", (c["pole"], c["crl_big"]), ("1.4.7",)),
+        Verdict("rescan", "all_true", (c["pole"], c["crl_small"]), ("1.4.6",)),
+        Verdict("second_opinion_or_rescan", "all_true", (c["no_pole"], c["msd_big"]), ("1.4.10",)),
+        Verdict("rescan", "all_true", (c["no_pole"], c["msd_small"]), ("1.4.9",)),
+    )
+    return DecisionTable(TOPIC, OUTCOMES, (Branch("latest_scan", ALWAYS, verdicts),), (), recs)
+
+
+def _tables(version: str, policy: PathwayPolicy) -> dict[str, DecisionTable]:
+    return {"main": scan_table(version)}
+
+
+def _values(version: str, policy: PathwayPolicy) -> dict[str, Expr]:
+    return {"rescan_not_before": RESCAN_NOT_BEFORE}
+
+
+def _sources(version: str, policy: PathwayPolicy) -> dict[str, NumberSource]:
+    return {number: source for number, (_, source) in _SUMMARIES.items()}
+
+
+_RECOMMENDATION_TEXT = {
+    "none": "A fetal heartbeat is visible: no second scan is needed to confirm viability.",
+    "rescan": (
+        "Do not diagnose a miscarriage on this scan: arrange a second scan on or after "
+        "rescan_not_before."
+    ),
+    "second_opinion_or_rescan": (
+        "Do not diagnose a miscarriage on this scan alone: get a second opinion on viability "
+        "and/or a second scan on or after rescan_not_before."
+    ),
+    NOT_APPLICABLE: "Not an intrauterine pregnancy on the latest scan: see the other sections.",
+    "needs_information": "Record the missing scan findings; no next step can be given without them.",
+}
+
+
+def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> dict[str, Any]:
+    outcome = outcomes["main"]
+    rescan = outcome in ("rescan", "second_opinion_or_rescan")
+    return {
+        "next_step": outcome if outcome in ("none", "rescan", "second_opinion_or_rescan") else None,
+        "rescan_not_before": values["rescan_not_before"] if rescan else None,
+        "recommendation": _RECOMMENDATION_TEXT[outcome],
+    }
+
+
+SECTION = Section(TOPIC, _tables, _values, _sources, _render)
