@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from earlypath.audit.commands import audit_command, synth_command
 from earlypath.errors import EarlypathError, InputError
 from earlypath.impact.command import impact_command
 from earlypath.model import episode_json_schema, parse_episode_json
@@ -144,6 +145,8 @@ def examples(
 
 
 app.command("impact")(impact_command)
+app.command("audit")(audit_command)
+app.command("synth")(synth_command)
 
 
 def main() -> None:

@@ -1,0 +1,90 @@
+"""CLI commands `earlypath audit` and `earlypath synth` (registered in earlypath/cli.py).
+
+Exit codes: 0 success; 2 invalid input (bad path, option or column); 3 reconciliation failed
+(rows_in != evaluated + rejected: nothing written); 1 internal error. No patient data is printed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["audit_command", "synth_command"]
+
+
+def audit_command(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT", help="Cohort: a CSV file, a Parquet file, or a folder of FHIR NDJSON."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the outputs.")],
+    engine: Annotated[
+        str, typer.Option("--engine", help="duckdb (default), spark, or python (the reference).")
+    ] = "duckdb",
+    group_by: Annotated[
+        list[str] | None,
+        typer.Option("--group-by", help="A column to break the measures down by (repeatable)."),
+    ] = None,
+    stop_at: Annotated[
+        str, typer.Option("--stop-at", help="Policy: stop progesterone at 16+0 (default) or 16+6.")
+    ] = "16+0",
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Audit a cohort: who was eligible for progesterone and not offered it, by site and group."""
+    from earlypath.audit.run import ReconciliationError, run_audit
+    from earlypath.errors import InputError
+    from earlypath.policy import Policy
+
+    problems = []
+    if engine not in ("duckdb", "spark", "python"):
+        problems.append(f"--engine: must be duckdb, spark or python, not {engine!r}")
+    if stop_at not in ("16+0", "16+6"):
+        problems.append(f"--stop-at: must be 16+0 or 16+6, not {stop_at!r}")
+    if not source.exists():
+        problems.append(f"INPUT: {source} does not exist")
+    if problems:
+        for line in problems:
+            typer.echo(line, err=True)
+        raise typer.Exit(2)
+    try:
+        run_audit(
+            source,
+            out,
+            engine=engine,  # type: ignore[arg-type]
+            group_by=group_by or (),
+            policy=Policy(stop_at=stop_at),  # type: ignore[arg-type]
+            progress=not quiet,
+            echo=typer.echo,
+        )
+    except ReconciliationError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(3) from None
+    except InputError as error:
+        for problem in error.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(2) from None
+    except ValueError as error:  # unreadable input format, missing required column
+        typer.echo(f"INPUT: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def synth_command(
+    n: Annotated[int, typer.Option("--n", min=0, help="Number of episodes.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file (or folder for fhir-ndjson).")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same cohort).")] = 1,
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv (default), parquet or fhir-ndjson.")
+    ] = "csv",
+) -> None:
+    """Write a reproducible synthetic cohort (no real patient data)."""
+    from earlypath.audit.synth import write_cohort
+
+    if fmt not in ("csv", "parquet", "fhir-ndjson"):
+        typer.echo(f"--format: must be csv, parquet or fhir-ndjson, not {fmt!r}", err=True)
+        raise typer.Exit(2)
+    write_cohort(n, seed, fmt, out)  # type: ignore[arg-type]
+    typer.echo(f"wrote {n} synthetic episodes to {out}")

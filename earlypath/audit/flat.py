@@ -1,0 +1,151 @@
+"""The flat cohort form: one row per episode, one scan per row, plus the care actually given.
+
+Cell grammar (the same in the engine and in `parse_cell`): cells are trimmed and an empty cell
+is Unknown; booleans are true/false, t/f, yes/no, y/n, 1/0 (any case); integers are decimal
+digits with an optional sign; numbers are decimal (an exponent allowed; no NaN or infinity);
+dates are YYYY-MM-DD.
+
+Decisions about empty cells (so that every engine sees the same facts):
+
+- ``miscarriage_diagnosed`` and ``on_progesterone``: empty means **false**, as in the episode
+  contract (`earlypath.model.Episode` defaults both to false: a diagnosis or a prescription is
+  what makes them true, and an extract has no row for what did not happen). The number of cells
+  so defaulted is reported in the data-quality section.
+- ``progesterone_prescribed`` (care given): empty is Unknown and has its own adherence category.
+- the scan: with a ``scan_date`` the row has one scan (an empty ``scan_location`` is "unknown",
+  an empty ``scan_route`` is "transvaginal", the contract's default); without one it has no scan,
+  and any other scan cell filled in is a reject.
+- the single scan is both the latest scan and, when its CRL is above 0, the dating scan
+  (``dating_crl_mm``, ``dating_scan_date``), exactly as `earlypath.facts.episode_facts` derives
+  them from a one-scan episode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any, Literal
+
+FlatType = Literal["str", "date", "int", "float", "bool"]
+
+# Column -> type. ``episode_id`` and ``assessed_on`` are required; the rest may be empty.
+FLAT_COLUMNS: dict[str, FlatType] = {
+    "episode_id": "str",
+    "assessed_on": "date",
+    "guideline_version": "str",
+    "previous_miscarriages": "int",
+    "vaginal_bleeding": "bool",
+    "lmp": "date",
+    "scan_date": "date",
+    "scan_route": "str",
+    "scan_location": "str",
+    "fetal_pole": "bool",
+    "fetal_heartbeat": "bool",
+    "crl_mm": "float",
+    "msd_mm": "float",
+    "miscarriage_diagnosed": "bool",
+    "on_progesterone": "bool",
+    "allergies": "str",
+    "progesterone_prescribed": "bool",
+    "prescribed_on": "date",
+}
+REQUIRED = ("episode_id", "assessed_on")
+OPTIONAL_COLUMNS = ("guideline_version",)
+DEFAULT_FALSE = ("miscarriage_diagnosed", "on_progesterone")
+SCAN_FINDINGS = ("scan_route", "scan_location", "fetal_pole", "fetal_heartbeat", "crl_mm", "msd_mm")
+SCAN_ROUTES = ("transvaginal", "transabdominal")
+SCAN_LOCATIONS = ("intrauterine", "ectopic", "unknown")
+
+TRUE_WORDS = ("true", "t", "yes", "y", "1")
+FALSE_WORDS = ("false", "f", "no", "n", "0")
+INT_PATTERN = r"^[+-]?[0-9]+$"
+FLOAT_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+DATE_PATTERN = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"
+MAX_ALLERGY_CHARS = 200
+MAX_INT = 2**62  # larger integers are rejected as unreadable on every engine
+
+
+class CellError(ValueError):
+    """A cell that does not follow the grammar of its column."""
+
+
+def parse_cell(value: Any, kind: FlatType) -> Any:
+    """One cell (text, or an already typed value from Parquet) -> a typed value or None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if kind == "str":
+            return text
+        if kind == "bool":
+            low = text.lower()
+            if low in TRUE_WORDS:
+                return True
+            if low in FALSE_WORDS:
+                return False
+            raise CellError("is not true or false")
+        if kind == "int":
+            if not re.match(INT_PATTERN, text) or abs(int(text)) > MAX_INT:
+                raise CellError("is not a whole number")
+            return int(text)
+        if kind == "float":
+            if not re.match(FLOAT_PATTERN, text):
+                raise CellError("is not a number")
+            number = float(text)
+            if not math.isfinite(number):
+                raise CellError("is not a number")
+            return number
+        if kind == "date":
+            if not re.match(DATE_PATTERN, text):
+                raise CellError("is not a date (YYYY-MM-DD)")
+            try:
+                return dt.date.fromisoformat(text)
+            except ValueError:
+                raise CellError("is not a date (YYYY-MM-DD)") from None
+    if kind == "float" and isinstance(value, float) and not math.isfinite(value):
+        raise CellError("is not a number")
+    if kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind == "date" and isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+def flat_to_episode(row: dict[str, Any]) -> dict[str, Any]:
+    """A typed flat row -> the episode mapping `earlypath.model.parse_episode` validates.
+
+    Raises `CellError` (with the field in the message) for what only the flat form can get
+    wrong: scan findings without a scan date.
+    """
+    scans: list[dict[str, Any]] = []
+    if row.get("scan_date") is not None:
+        scan: dict[str, Any] = {
+            "date": row["scan_date"],
+            "route": row.get("scan_route") or "transvaginal",
+            "location": row.get("scan_location") or "unknown",
+        }
+        for name in ("fetal_pole", "fetal_heartbeat", "crl_mm", "msd_mm"):
+            if row.get(name) is not None:
+                scan[name] = row[name]
+        scans.append(scan)
+    else:
+        given = [name for name in SCAN_FINDINGS if row.get(name) is not None]
+        if given:
+            raise CellError(f"scan_date: is required when {given[0]} is given")
+    allergies = [a.strip() for a in (row.get("allergies") or "").split(";") if a.strip()]
+    episode: dict[str, Any] = {
+        "assessed_on": row["assessed_on"],
+        "previous_miscarriages": row.get("previous_miscarriages"),
+        "vaginal_bleeding": row.get("vaginal_bleeding"),
+        "lmp": row.get("lmp"),
+        "scans": scans,
+        "miscarriage_diagnosed": bool(row.get("miscarriage_diagnosed") or False),
+        "on_progesterone": bool(row.get("on_progesterone") or False),
+        "allergies": allergies,
+    }
+    if row.get("guideline_version") is not None:
+        episode["guideline_version"] = row["guideline_version"]
+    return episode

@@ -1,0 +1,150 @@
+"""Read a cohort into an engine as a raw table with ``row_number`` (1-based position in the input).
+
+Inputs: a CSV file (read as text: every cell is checked by `validate`), a Parquet file (typed
+columns are used as they are), or a folder of FHIR R4 bulk-export NDJSON (flattened in DuckDB by
+`earlypath.audit.fhir_flat`; one row per Encounter, numbered in the order of Encounter.ndjson).
+Engines: DuckDB (embedded) or PySpark (a local or given SparkSession).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir_t
+from ibis.backends import BaseBackend
+
+__all__ = ["Format", "connect", "detect_format", "load_raw", "spark_session"]
+
+Format = Literal["csv", "parquet", "fhir"]
+RAW = "earlypath_raw_cohort"
+
+
+def detect_format(path: Path) -> Format:
+    if path.is_dir():
+        if any(path.glob("*.ndjson")):
+            return "fhir"
+        raise ValueError(f"{path} is a folder without FHIR NDJSON files")
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    raise ValueError(f"{path}: cannot tell the format (expected .csv, .parquet or a FHIR folder)")
+
+
+def spark_session(master: str = "local[*]") -> Any:
+    """A local SparkSession tuned for one machine (UI off, few shuffle partitions, UTC)."""
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.master(master)
+        .appName("earlypath-audit")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "4g")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+
+
+def connect(engine: str, spark: Any = None) -> BaseBackend:
+    if engine == "spark":
+        return ibis.pyspark.connect(spark or spark_session())
+    return ibis.duckdb.connect()
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def load_raw(con: BaseBackend, path: Path, fmt: Format | None = None) -> ir_t.Table:
+    """The input as a table of its own columns plus ``row_number``."""
+    fmt = fmt or detect_format(path)
+    if con.name == "duckdb":
+        return _load_duckdb(con, path, fmt)
+    if con.name == "pyspark":
+        return _load_spark(con, path, fmt)
+    raise ValueError(f"no loader for the {con.name} backend")
+
+
+def _load_duckdb(con: Any, path: Path, fmt: Format) -> ir_t.Table:
+    if fmt == "fhir":
+        from earlypath.audit.fhir_flat import flatten_fhir_duckdb
+
+        flatten_fhir_duckdb(con, path, RAW)
+        return con.table(RAW)
+    source = _sql_text(str(path))
+    reader = (
+        f"read_csv({source}, all_varchar = true, header = true)"
+        if fmt == "csv"
+        else f"read_parquet({source})"
+    )
+    # A table keeps the input's order (DuckDB preserves insertion order), so rowid numbers rows.
+    con.raw_sql(f"CREATE OR REPLACE TABLE {RAW}_t AS SELECT * FROM {reader}")
+    con.raw_sql(f"CREATE OR REPLACE VIEW {RAW} AS SELECT rowid + 1 AS row_number, * FROM {RAW}_t")
+    return con.table(RAW)
+
+
+def _load_spark(con: Any, path: Path, fmt: Format) -> ir_t.Table:
+    from pyspark.sql import functions as F
+
+    spark = con._session
+    if fmt == "fhir":
+        # The FHIR flattening is written for DuckDB's JSON reader: flatten there, hand Spark Parquet.
+        import tempfile
+
+        from earlypath.audit.fhir_flat import flatten_fhir_duckdb
+
+        folder = Path(tempfile.mkdtemp(prefix="earlypath-fhir-"))
+        target = folder / "flat.parquet"
+        dcon = ibis.duckdb.connect()
+        flatten_fhir_duckdb(dcon, path, RAW)
+        dcon.raw_sql(f"COPY (SELECT * FROM {RAW} ORDER BY row_number) TO {_sql_text(str(target))}")
+        df = spark.read.parquet(str(target))
+    else:
+        reader = spark.read.option("header", "true") if fmt == "csv" else spark.read
+        df = reader.csv(str(path)) if fmt == "csv" else reader.parquet(str(path))
+        # Number rows in input order without a global sort: monotonically_increasing_id holds the
+        # partition in its upper bits and the position within it in the lower 33; file splits are
+        # in file order, so a row's number is its position plus the rows of earlier partitions.
+        df = df.withColumn("_mid", F.monotonically_increasing_id()).cache()
+        counts = {
+            r["p"]: r["n"]
+            for r in df.groupBy((F.col("_mid") >> 33).alias("p"))
+            .agg(F.count(F.lit(1)).alias("n"))
+            .collect()
+        }
+        offset, offsets = 0, {}
+        for part in sorted(counts):
+            offsets[part] = offset
+            offset += counts[part]
+        start = F.lit(0)
+        for part, value in offsets.items():
+            start = F.when((F.col("_mid") >> 33) == part, F.lit(value)).otherwise(start)
+        df = df.select(
+            ((F.col("_mid").bitwiseAND((1 << 33) - 1)) + start + 1).alias("row_number"),
+            *[c for c in df.columns if c != "_mid"],
+        )
+    df.createOrReplaceTempView(RAW)
+    return con.table(RAW)
+
+
+def materialize(con: Any, expr: ir_t.Table, name: str) -> ir_t.Table:
+    """Compute ``expr`` once and keep it (a DuckDB table; a cached Spark view)."""
+    if con.name == "duckdb":
+        con.raw_sql(f"CREATE OR REPLACE TABLE {name} AS {con.compile(expr)}")
+        return con.table(name)
+    df = con._session.sql(con.compile(expr)).cache()
+    df.createOrReplaceTempView(name)
+    return con.table(name)
+
+
+def arrow_batches(con: Any, expr: ir_t.Table, rows: int = 250_000) -> Any:
+    """The result of ``expr`` as an iterator of Arrow record batches."""
+    if con.name == "duckdb":
+        yield from con.con.sql(con.compile(expr)).to_arrow_reader(rows)
+        return
+    yield from con.to_pyarrow_batches(expr, chunk_size=rows)

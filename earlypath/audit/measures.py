@@ -1,0 +1,87 @@
+"""Adherence: each episode's category (in the engine), and measures over groups with Wilson intervals.
+
+An episode's ``adherence`` comes from the engine's ``decision`` and the care actually given
+(``progesterone_prescribed``: true, false or Unknown), by `ADHERENCE` below, so it is computed
+in the same compiled expression as the decision. Measures (see measures.json and `governance`)
+are ratios of category counts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir_t
+
+__all__ = ["ADHERENCE", "CATEGORIES", "Rate", "adherence_expr", "wilson"]
+
+# (decision, prescribed) -> category; prescribed None = care not recorded.
+ADHERENCE: dict[tuple[str, bool | None], str] = {
+    ("offer", True): "offered",
+    ("offer", False): "not_offered",
+    ("do_not_offer", True): "given_outside_guideline",
+    ("do_not_offer", False): "not_given_per_guideline",
+    ("stop", True): "given_outside_guideline",
+    ("stop", False): "not_given_per_guideline",
+    ("continue", True): "continued",
+    ("continue", False): "not_continued",
+}
+UNDECIDABLE = "undecidable"  # decision needs_information, whatever the care
+CARE_UNKNOWN = "care_unknown"  # decided, but the care given is not recorded
+CATEGORIES: tuple[str, ...] = (
+    *dict.fromkeys(ADHERENCE.values()),
+    CARE_UNKNOWN,
+    UNDECIDABLE,
+)
+
+
+def adherence_expr(decision: ir_t.StringValue, prescribed: ir_t.BooleanValue) -> ir_t.StringValue:
+    """The adherence category of each row, as one CASE."""
+    cases: list[tuple[Any, Any]] = [(decision == "needs_information", UNDECIDABLE)]
+    cases.append((prescribed.isnull(), CARE_UNKNOWN))
+    for (outcome, given), category in ADHERENCE.items():
+        cases.append(((decision == outcome) & (prescribed == given), category))
+    return ibis.cases(*cases, else_=ibis.literal(UNDECIDABLE))
+
+
+@dataclass(frozen=True)
+class Rate:
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        return wilson(self.numerator, self.denominator)
+
+    def as_dict(self) -> dict[str, Any]:
+        low_high = self.interval
+        return {
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "rate": self.value,
+            "ci95_low": low_high[0] if low_high else None,
+            "ci95_high": low_high[1] if low_high else None,
+        }
+
+
+def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
+    """Wilson score interval for a proportion (Wilson 1927); None when n is 0."""
+    if n <= 0:
+        return None
+    p = successes / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def rate_of(counts: dict[str, int], numerator: list[str], denominator: list[str]) -> Rate:
+    return Rate(
+        sum(counts.get(c, 0) for c in numerator), sum(counts.get(c, 0) for c in denominator)
+    )

@@ -1,0 +1,349 @@
+"""Run an audit: load, check, judge, reconcile, measure, write.
+
+Every input row ends in exactly one of ``episodes.parquet`` (evaluated) or ``rejects.csv``
+(with its row number and reasons); ``rows_in == evaluated + rejected`` is checked and recorded,
+and a mismatch raises `ReconciliationError` after nothing has been written. All outputs are
+written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir_t
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from earlypath.audit import flat
+from earlypath.audit.load import arrow_batches, connect, detect_format, load_raw, materialize
+from earlypath.audit.measures import ADHERENCE, CARE_UNKNOWN, UNDECIDABLE, adherence_expr
+from earlypath.audit.output import atomic_path, write_text_atomic
+from earlypath.audit.validate import check_and_type
+from earlypath.engines.batch import assess_table
+from earlypath.errors import EarlypathError, InputError, Problem
+from earlypath.policy import DEFAULT_POLICY, Policy
+
+__all__ = [
+    "DEFAULT_GROUPS",
+    "EPISODE_COLUMNS",
+    "AuditResult",
+    "ReconciliationError",
+    "evaluate",
+    "run_audit",
+]
+
+Engine = Literal["duckdb", "spark", "python"]
+EPISODE_COLUMNS = (
+    "row_number",
+    "episode_id",
+    "assessed_on",
+    "month",
+    "guideline_version",
+    "gestation_days",
+    "decision",
+    "recommendations",
+    "missing",
+    "progesterone_prescribed",
+    "adherence",
+)
+DEFAULT_GROUPS = ("site", "month", "age_band", "ethnicity", "deprivation_quintile")
+NOT_RECORDED = "(not recorded)"
+
+
+class ReconciliationError(EarlypathError):
+    """Rows were lost or doubled: rows_in != evaluated + rejected. Nothing is written."""
+
+    exit_code = 3
+
+
+@dataclass
+class Evaluated:
+    """What an engine produced: both tables live in ``con`` (DuckDB for the python engine)."""
+
+    con: Any
+    episodes: ir_t.Table
+    rejects: ir_t.Table
+    rows_in: int
+    defaulted_false_cells: int
+    extra_columns: list[str]
+
+
+@dataclass
+class AuditResult:
+    rows_in: int
+    evaluated: int
+    rejected: int
+    out_dir: Path
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def evaluate(
+    source: Path,
+    engine: Engine = "duckdb",
+    policy: Policy = DEFAULT_POLICY,
+    spark: Any = None,
+    con: Any = None,
+) -> Evaluated:
+    """Load and judge a cohort on one engine (no output written)."""
+    fmt = detect_format(source)
+    if engine == "python":
+        con = con or ibis.duckdb.connect()
+        return _python_engine(con, load_raw(con, source, fmt), policy)
+    con = con or connect(engine, spark)
+    raw = load_raw(con, source, fmt)
+    return _batch_engine(con, raw, policy)
+
+
+def _extras(raw: ir_t.Table) -> list[str]:
+    return [c for c in raw.columns if c not in flat.FLAT_COLUMNS and c != "row_number"]
+
+
+def _batch_engine(con: Any, raw: ir_t.Table, policy: Policy) -> Evaluated:
+    rows_in = int(con.execute(raw.count()))
+    checked = materialize(con, check_and_type(raw), "earlypath_checked")
+    good = checked.filter(checked.reject_reason.isnull())
+    defaulted = int(con.execute(good.defaulted_false_cells.sum().fill_null(0)))
+    assessed = assess_table(good.drop("reject_reason", "defaulted_false_cells"), policy)
+    extras = _extras(raw)
+    episodes = assessed.mutate(
+        adherence=adherence_expr(assessed.decision, assessed.progesterone_prescribed),
+        month=assessed.assessed_on.strftime("%Y-%m"),
+    ).select(*EPISODE_COLUMNS, *extras)
+    rejects = checked.filter(checked.reject_reason.notnull()).select(
+        "row_number", "episode_id", "reject_reason"
+    )
+    return Evaluated(
+        con,
+        materialize(con, episodes, "earlypath_episodes"),
+        materialize(con, rejects, "earlypath_rejects"),
+        rows_in,
+        defaulted,
+        extras,
+    )
+
+
+def _python_engine(con: Any, raw: ir_t.Table, policy: Policy) -> Evaluated:
+    """The reference engine, row by row: flat row -> Episode (one scan) -> engines.python.assess."""
+    from earlypath.engines.python import assess
+    from earlypath.model import parse_episode
+
+    rows = con.to_pyarrow(raw.order_by("row_number")).to_pylist()
+    extras = _extras(raw)
+    ids = Counter()
+    for row in rows:
+        with suppress(flat.CellError):
+            ids[flat.parse_cell(row.get("episode_id"), "str")] += 1
+    episodes: list[dict[str, Any]] = []
+    rejects: list[dict[str, Any]] = []
+    defaulted = 0
+    for row in rows:
+        reasons: list[str] = []
+        typed: dict[str, Any] = {}
+        for name, kind in flat.FLAT_COLUMNS.items():
+            try:
+                typed[name] = flat.parse_cell(row.get(name), kind)
+            except flat.CellError as error:
+                typed[name] = None
+                reasons.append(f"{name}: {error}")
+        if typed["episode_id"] is None:
+            reasons.append("episode_id: is required")
+        elif ids[typed["episode_id"]] > 1:
+            reasons.append("episode_id: is not unique")
+        if typed["assessed_on"] is None and not any(r.startswith("assessed_on") for r in reasons):
+            reasons.append("assessed_on: is required")
+        assessment = None
+        if not reasons:
+            try:
+                episode = parse_episode(flat.flat_to_episode(typed))
+                assessment = assess(episode, policy)
+            except (flat.CellError, InputError) as error:
+                reasons.append(str(error))
+        if reasons or assessment is None:
+            rejects.append(
+                {
+                    "row_number": row["row_number"],
+                    "episode_id": typed["episode_id"],
+                    "reject_reason": "; ".join(reasons),
+                }
+            )
+            continue
+        defaulted += sum(typed[n] is None for n in flat.DEFAULT_FALSE)
+        p = assessment["progesterone"]
+        decision, given = p["decision"], typed["progesterone_prescribed"]
+        if decision == "needs_information":
+            adherence = UNDECIDABLE
+        elif given is None:
+            adherence = CARE_UNKNOWN
+        else:
+            adherence = ADHERENCE.get((decision, given), UNDECIDABLE)
+        gestation = assessment["gestation"]
+        episodes.append(
+            {
+                "row_number": row["row_number"],
+                "episode_id": typed["episode_id"],
+                "assessed_on": typed["assessed_on"],
+                "month": typed["assessed_on"].strftime("%Y-%m"),
+                "guideline_version": assessment["guideline"]["version"],
+                "gestation_days": gestation["days"] if gestation else None,
+                "decision": decision,
+                "recommendations": p["recommendations"],
+                "missing": p["missing"],
+                "progesterone_prescribed": given,
+                "adherence": adherence,
+                **{c: row[c] for c in extras},
+            }
+        )
+    raw_schema = raw.schema()
+    schema = pa.schema(
+        [
+            ("row_number", pa.int64()),
+            ("episode_id", pa.string()),
+            ("assessed_on", pa.date32()),
+            ("month", pa.string()),
+            ("guideline_version", pa.string()),
+            ("gestation_days", pa.int64()),
+            ("decision", pa.string()),
+            ("recommendations", pa.list_(pa.string())),
+            ("missing", pa.list_(pa.string())),
+            ("progesterone_prescribed", pa.bool_()),
+            ("adherence", pa.string()),
+            *[(c, raw_schema[c].to_pyarrow()) for c in extras],
+        ]
+    )
+    reject_schema = pa.schema(
+        [("row_number", pa.int64()), ("episode_id", pa.string()), ("reject_reason", pa.string())]
+    )
+    return Evaluated(
+        con,
+        ibis.memtable(pa.Table.from_pylist(episodes, schema=schema)),
+        ibis.memtable(pa.Table.from_pylist(rejects, schema=reject_schema)),
+        len(rows),
+        defaulted,
+        extras,
+    )
+
+
+def _count(con: Any, t: ir_t.Table) -> int:
+    return int(con.execute(t.count()))
+
+
+def _counts(con: Any, t: ir_t.Table, keys: Sequence[str]) -> list[dict[str, Any]]:
+    agg = t.group_by(list(keys)).aggregate(n=t.count())
+    return con.to_pyarrow(agg).to_pylist()
+
+
+@contextmanager
+def _progress(enabled: bool, total: int, label: str) -> Iterator[Any]:
+    if not enabled:
+        yield lambda n: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _write_parquet(ev: Evaluated, target: Path, progress: bool) -> int:
+    written = 0
+    expr = ev.episodes.order_by("row_number")
+    total = _count(ev.con, ev.episodes)
+    with (
+        atomic_path(target) as tmp,
+        _progress(progress and total > 100_000, total, "episodes") as step,
+    ):
+        writer = None
+        try:
+            for batch in arrow_batches(ev.con, expr):
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, batch.schema, compression="zstd")
+                writer.write_batch(batch)
+                written += batch.num_rows
+                step(batch.num_rows)
+            if writer is None:
+                schema = expr.schema().to_pyarrow()
+                writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+        finally:
+            if writer is not None:
+                writer.close()
+    return written
+
+
+def _write_rejects(ev: Evaluated, target: Path) -> int:
+    table = ev.con.to_pyarrow(ev.rejects.order_by("row_number"))
+    with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["row_number", "episode_id", "reason"])
+        for row in table.to_pylist():
+            out.writerow([row["row_number"], row["episode_id"] or "", row["reject_reason"]])
+    return table.num_rows
+
+
+def run_audit(
+    source: Path,
+    out_dir: Path,
+    engine: Engine = "duckdb",
+    group_by: Sequence[str] = (),
+    policy: Policy = DEFAULT_POLICY,
+    spark: Any = None,
+    progress: bool = False,
+    echo: Any = None,
+) -> AuditResult:
+    """Audit a cohort and write episodes.parquet, rejects.csv, summary.json and report.html."""
+    from earlypath.audit.report import render_report
+    from earlypath.audit.summary import build_summary
+
+    started = time.perf_counter()
+    ev = evaluate(Path(source), engine, policy, spark)
+    evaluated = _count(ev.con, ev.episodes)
+    rejected = _count(ev.con, ev.rejects)
+    if ev.rows_in != evaluated + rejected:
+        raise ReconciliationError(
+            f"rows_in {ev.rows_in} != evaluated {evaluated} + rejected {rejected}: "
+            "rows were lost or doubled; nothing written"
+        )
+    groups = [g for g in DEFAULT_GROUPS if g in ev.episodes.columns]
+    for g in group_by:
+        if g not in ev.episodes.columns:
+            raise InputError([Problem("--group-by", f"{g} is not a column of the cohort")])
+        if g not in groups:
+            groups.append(g)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = _write_parquet(ev, out_dir / "episodes.parquet", progress)
+    if written != evaluated:
+        raise ReconciliationError(f"wrote {written} episodes, evaluated {evaluated}")
+    _write_rejects(ev, out_dir / "rejects.csv")
+    summary = build_summary(
+        ev,
+        engine=engine,
+        source=Path(source),
+        policy=policy,
+        groups=groups,
+        evaluated=evaluated,
+        rejected=rejected,
+        seconds=time.perf_counter() - started,
+    )
+    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, default=str))
+    write_text_atomic(out_dir / "report.html", render_report(summary))
+    if echo:
+        echo(
+            f"rows_in {ev.rows_in} = evaluated {evaluated} + rejected {rejected} "
+            f"({engine}, {summary['seconds']:.1f} s)"
+        )
+    return AuditResult(ev.rows_in, evaluated, rejected, out_dir, summary)

@@ -1,0 +1,145 @@
+"""The audit summary (summary.json): reconciliation, versions applied, measures by group, data quality.
+
+Counts are computed in the engine (group-bys over the evaluated episodes); only the small
+aggregated tables come back to Python. No row-level data is included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from earlypath import __version__
+from earlypath.audit.governance import load_measures
+from earlypath.audit.measures import CATEGORIES, rate_of
+from earlypath.guideline.versions import BY_VERSION
+from earlypath.policy import Policy
+
+__all__ = ["build_summary", "FUNNEL_MEASURE", "FUNNEL_GROUP"]
+
+NOT_RECORDED = "(not recorded)"
+FUNNEL_MEASURE = "eligible_not_offered"
+FUNNEL_GROUP = "site"
+_FIELD = re.compile(r"(?:^|; )([A-Za-z_][A-Za-z_0-9.\[\]]*): ")
+
+
+def _label(value: Any) -> str:
+    if value is None:
+        return NOT_RECORDED
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _grouped(ev: Any, keys: list[str]) -> list[dict[str, Any]]:
+    t = ev.episodes
+    agg = t.group_by(keys).aggregate(n=t.count())
+    return ev.con.to_pyarrow(agg).to_pylist()
+
+
+def _measures_for(counts: dict[str, int]) -> dict[str, dict[str, Any]]:
+    return {
+        m.id: rate_of(counts, list(m.numerator), list(m.denominator)).as_dict()
+        for m in load_measures()
+    }
+
+
+def build_summary(
+    ev: Any,
+    *,
+    engine: str,
+    source: Path,
+    policy: Policy,
+    groups: list[str],
+    evaluated: int,
+    rejected: int,
+    seconds: float,
+) -> dict[str, Any]:
+    overall_counts = {r["adherence"]: r["n"] for r in _grouped(ev, ["adherence"])}
+    overall = _measures_for(overall_counts)
+    by_group: dict[str, dict[str, dict[str, Any]]] = {}
+    for g in groups:
+        cells: dict[str, Counter[str]] = defaultdict(Counter)
+        for r in _grouped(ev, [g, "adherence"]):
+            cells[_label(r[g])][r["adherence"]] += r["n"]
+        by_group[g] = {
+            value: {"episodes": sum(c.values()), "measures": _measures_for(c)}
+            for value, c in sorted(cells.items())
+        }
+
+    versions = {r["guideline_version"]: r["n"] for r in _grouped(ev, ["guideline_version"])}
+    decisions = {r["decision"]: r["n"] for r in _grouped(ev, ["decision"])}
+    t = ev.episodes
+    missing_names = t.select(name=t.missing.unnest())
+    missing = {
+        r["name"]: r["n"]
+        for r in ev.con.to_pyarrow(
+            missing_names.group_by("name").aggregate(n=missing_names.count())
+        ).to_pylist()
+    }
+    reasons = ev.con.to_pyarrow(
+        ev.rejects.group_by("reject_reason").aggregate(n=ev.rejects.count())
+    ).to_pylist()
+    by_field: Counter[str] = Counter()
+    for r in reasons:
+        for name in dict.fromkeys(_FIELD.findall(r["reject_reason"] or "")):
+            by_field[name] += r["n"]
+
+    funnel = None
+    if FUNNEL_GROUP in by_group:
+        points = [
+            {"group": value, **cell["measures"][FUNNEL_MEASURE]}
+            for value, cell in by_group[FUNNEL_GROUP].items()
+        ]
+        funnel = {
+            "measure": FUNNEL_MEASURE,
+            "group": FUNNEL_GROUP,
+            "overall_rate": overall[FUNNEL_MEASURE]["rate"],
+            "points": [p for p in points if p["denominator"]],
+        }
+
+    return {
+        "earlypath_version": __version__,
+        "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "engine": engine,
+        "input": source.name,
+        "policy": policy.describe(),
+        "reconciliation": {
+            "rows_in": ev.rows_in,
+            "evaluated": evaluated,
+            "rejected": rejected,
+            "balanced": ev.rows_in == evaluated + rejected,
+        },
+        "guideline_versions": [
+            {**BY_VERSION[v].as_dict(), "summary": BY_VERSION[v].summary, "episodes": n}
+            for v, n in sorted(versions.items())
+            if v in BY_VERSION
+        ],
+        "decisions": dict(sorted(decisions.items())),
+        "adherence": {c: overall_counts.get(c, 0) for c in CATEGORIES},
+        "measures": [
+            {
+                "id": m.id,
+                "title": m.title,
+                "headline": m.headline,
+                "direction": m.direction,
+                "governance": m.governance(),
+                "overall": overall[m.id],
+            }
+            for m in load_measures()
+        ],
+        "groups": groups,
+        "by_group": by_group,
+        "funnel": funnel,
+        "data_quality": {
+            "rejects_by_field": dict(by_field.most_common()),
+            "missing_facts": dict(sorted(missing.items(), key=lambda kv: -kv[1])),
+            "empty_cells_read_as_false": ev.defaulted_false_cells,
+            "undecidable": overall_counts.get("undecidable", 0),
+            "care_unknown": overall_counts.get("care_unknown", 0),
+        },
+        "seconds": round(seconds, 3),
+    }

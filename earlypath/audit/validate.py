@@ -1,0 +1,228 @@
+"""Check and type a raw cohort table in the engine (SQL), row by row, naming each problem.
+
+The checks are those of the episode contract (`earlypath.model.episode`: counts 0-50,
+CRL/MSD 0-120 mm and finite, dates not after ``assessed_on``, LMP not more than 45 weeks before
+it, a scan not before the LMP, no heartbeat or CRL without a fetal pole) plus what only the flat
+form can get wrong (unreadable cells, duplicate or missing ``episode_id``, scan findings without
+a scan date, an ``assessed_on`` before NG126 came into force, an unknown ``guideline_version``).
+tests/audit/test_validation_matches_model.py holds these to the pydantic model.
+
+The result has every flat column typed, the facts of `earlypath.facts`, and ``reject_reason``:
+NULL for a good row, else ``"field: problem; field: problem"``.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt_
+import ibis.expr.types as ir_t
+
+from earlypath.audit import flat
+from earlypath.guideline.versions import BY_VERSION, VERSIONS
+from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
+
+__all__ = ["check_and_type"]
+
+_IBIS_TYPE = {
+    "str": "string",
+    "date": "date",
+    "int": "int64",
+    "float": "float64",
+    "bool": "boolean",
+}
+MAX_PREVIOUS_MISCARRIAGES = 50  # the contract's le=50
+
+
+def _problem(cond: ir_t.BooleanValue, field: str, message: str) -> ir_t.StringValue:
+    # cond NULL counts as no problem: every check below is written so NULL means "cannot tell".
+    return ibis.cases(
+        (cond.fill_null(False), ibis.literal(f"{field}: {message}")), else_=ibis.null("string")
+    )
+
+
+def _parse(col: ir_t.Value, kind: flat.FlatType) -> tuple[ir_t.Value, ir_t.BooleanValue]:
+    """(typed value, unreadable?) for one column, by the column's type in the source."""
+    target = _IBIS_TYPE[kind]
+    dtype = col.type()
+    if dtype.is_string():
+        text = col.strip()
+        text = ibis.cases((text == "", ibis.null("string")), else_=text)
+        if kind == "str":
+            return text, ibis.literal(False)
+        if kind == "bool":
+            low = text.lower()
+            value = ibis.cases(
+                (low.isin(list(flat.TRUE_WORDS)), True),
+                (low.isin(list(flat.FALSE_WORDS)), False),
+                else_=ibis.null("boolean"),
+            )
+            return value, text.notnull() & value.isnull()
+        pattern = {"int": flat.INT_PATTERN, "float": flat.FLOAT_PATTERN, "date": flat.DATE_PATTERN}[
+            kind
+        ]
+        shaped = text.re_search(pattern)
+        value = ibis.cases((shaped, text.try_cast(target)), else_=ibis.null(target))
+        if kind == "int":
+            value = ibis.cases((value.abs() <= flat.MAX_INT, value), else_=ibis.null("int64"))
+        return value, text.notnull() & value.isnull()
+    if kind == "float" and dtype.is_numeric():
+        value = col.cast("float64")
+        bad = value.isnan() | value.isinf() if dtype.is_floating() else ibis.literal(False)
+        return ibis.cases((bad, ibis.null("float64")), else_=value), col.notnull() & bad.fill_null(
+            False
+        )
+    if kind == "date" and dtype.is_timestamp():
+        return col.date(), ibis.literal(False)
+    if dtype == dt_.dtype(target) or (kind == "int" and dtype.is_integer()):
+        return col.cast(target), ibis.literal(False)
+    # A typed column of the wrong type: read it as text.
+    return _parse(col.cast("string"), kind)
+
+
+def check_and_type(raw: ir_t.Table) -> ir_t.Table:
+    """Type every flat column, add the facts, and give each row its ``reject_reason`` (or NULL)."""
+    missing = [c for c in flat.REQUIRED if c not in raw.columns]
+    if missing:
+        raise ValueError(f"the cohort has no {', '.join(missing)} column")
+    typed: dict[str, ir_t.Value] = {}
+    problems: list[ir_t.StringValue] = []
+    for name, kind in flat.FLAT_COLUMNS.items():
+        if name not in raw.columns:
+            typed[name] = ibis.null(_IBIS_TYPE[kind])
+            continue
+        value, unreadable = _parse(raw[name], kind)
+        typed[name] = value
+        problems.append(_problem(unreadable, name, _UNREADABLE[kind]))
+    defaulted = [typed[n].isnull().cast("int8") for n in flat.DEFAULT_FALSE]
+    for name in flat.DEFAULT_FALSE:
+        typed[name] = typed[name].fill_null(False)
+
+    v = typed
+    day = v["assessed_on"]
+    problems += [
+        _problem(v["episode_id"].isnull(), "episode_id", "is required"),
+        _problem(day.isnull() & _absent(raw, "assessed_on"), "assessed_on", "is required"),
+        _problem(
+            day < ibis.literal(VERSIONS[0].in_force_from),
+            "assessed_on",
+            f"is before NG126 came into force ({VERSIONS[0].in_force_from}); "
+            "earlypath does not encode CG154",
+        ),
+        _problem(
+            v["guideline_version"].notnull() & ~v["guideline_version"].isin(list(BY_VERSION)),
+            "guideline_version",
+            f"is not a known NG126 version (known: {', '.join(BY_VERSION)})",
+        ),
+        _problem(
+            (v["previous_miscarriages"] < 0)
+            | (v["previous_miscarriages"] > MAX_PREVIOUS_MISCARRIAGES),
+            "previous_miscarriages",
+            f"must be between 0 and {MAX_PREVIOUS_MISCARRIAGES}",
+        ),
+        _problem(
+            v["scan_route"].notnull() & ~v["scan_route"].isin(list(flat.SCAN_ROUTES)),
+            "scan_route",
+            f"must be one of {', '.join(flat.SCAN_ROUTES)}",
+        ),
+        _problem(
+            v["scan_location"].notnull() & ~v["scan_location"].isin(list(flat.SCAN_LOCATIONS)),
+            "scan_location",
+            f"must be one of {', '.join(flat.SCAN_LOCATIONS)}",
+        ),
+    ]
+    for name in ("crl_mm", "msd_mm"):
+        problems.append(
+            _problem(
+                (v[name] < 0) | (v[name] > MAX_MEASUREMENT_MM),
+                name,
+                f"must be between 0 and {MAX_MEASUREMENT_MM:g} mm",
+            )
+        )
+    lmp, scan = v["lmp"], v["scan_date"]
+    problems += [
+        _problem(lmp > day, "lmp", "is after assessed_on"),
+        _problem(
+            (lmp <= day) & (day.delta(lmp, unit="day") > MAX_LMP_WEEKS_BEFORE * 7),
+            "lmp",
+            f"is more than {MAX_LMP_WEEKS_BEFORE} weeks before assessed_on",
+        ),
+        _problem(scan > day, "scan_date", "is after assessed_on"),
+        _problem((scan <= day) & (scan < lmp), "scan_date", "is before the lmp"),
+        _problem(
+            scan.notnull() & (v["fetal_heartbeat"] == True) & (v["fetal_pole"] == False),  # noqa: E712
+            "fetal_pole",
+            "is false but fetal_heartbeat is true",
+        ),
+        _problem(
+            scan.notnull() & v["crl_mm"].notnull() & (v["fetal_pole"] == False),  # noqa: E712
+            "crl_mm",
+            "is given but fetal_pole is false",
+        ),
+        _problem(
+            scan.isnull() & _any_notnull([v[n] for n in flat.SCAN_FINDINGS]),
+            "scan_date",
+            "is required when scan findings are given",
+        ),
+    ]
+    if "allergies" in raw.columns:
+        longest = v["allergies"].split(";").map(lambda a: a.strip().length()).maxs()
+        problems.append(
+            _problem(
+                longest > flat.MAX_ALLERGY_CHARS,
+                "allergies",
+                f"has an entry longer than {flat.MAX_ALLERGY_CHARS} characters",
+            )
+        )
+
+    copies = v["episode_id"].count().over(ibis.window(group_by=v["episode_id"]))
+    problems.append(
+        _problem(v["episode_id"].notnull() & (copies > 1), "episode_id", "is not unique")
+    )
+
+    reason = ibis.literal("; ").join(problems)
+    reason = ibis.cases((reason == "", ibis.null("string")), else_=reason)
+
+    has_scan = scan.notnull()
+    dating = has_scan & (v["crl_mm"] > 0).fill_null(False)
+    facts = {
+        **typed,
+        "scan_route": ibis.cases(
+            (has_scan, v["scan_route"].fill_null("transvaginal")), else_=ibis.null("string")
+        ),
+        "scan_location": ibis.cases(
+            (has_scan, v["scan_location"].fill_null("unknown")), else_=ibis.null("string")
+        ),
+        "dating_crl_mm": ibis.cases((dating, v["crl_mm"]), else_=ibis.null("float64")),
+        "dating_scan_date": ibis.cases((dating, scan), else_=ibis.null("date")),
+    }
+    keep = [c for c in raw.columns if c not in flat.FLAT_COLUMNS]
+    return raw.select(
+        *keep,
+        **facts,
+        defaulted_false_cells=sum(defaulted[1:], defaulted[0]),
+        reject_reason=reason,
+    )
+
+
+_UNREADABLE = {
+    "str": "is not text",
+    "bool": "is not true or false",
+    "int": "is not a whole number",
+    "float": "is not a number",
+    "date": "is not a date (YYYY-MM-DD)",
+}
+
+
+def _absent(raw: ir_t.Table, name: str) -> ir_t.BooleanValue:
+    # assessed_on that is empty is "required"; one that is unreadable already has its problem.
+    col = raw[name]
+    if col.type().is_string():
+        return col.isnull() | (col.strip() == "")
+    return col.isnull()
+
+
+def _any_notnull(values: list[ir_t.Value]) -> ir_t.BooleanValue:
+    out = values[0].notnull()
+    for value in values[1:]:
+        out = out | value.notnull()
+    return out

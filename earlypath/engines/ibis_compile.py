@@ -1,0 +1,334 @@
+"""Compile the rule IR and decision tables into ibis expressions (the batch engine).
+
+The same `earlypath.rules` objects the reference engine evaluates one episode at a time are
+translated here, node by node, into one ibis expression over a table whose columns are the fact
+names (`earlypath.facts`). Unknown is SQL NULL, so Kleene ``And``/``Or``/``Not`` are SQL's own
+``AND``/``OR``/``NOT``. The expression runs unchanged on DuckDB (embedded) or PySpark.
+
+Nothing here states a clinical rule: a rule written here a second time would be a fork.
+
+Decision tables follow `earlypath.rules.decision` exactly:
+
+- the first branch whose guard is True is taken (a guard that is False or Unknown is passed);
+  when none is, the decision is ``needs_information`` with no recommendations or missing names;
+- within the branch, verdicts are tried in order: True gives the verdict's outcome and its
+  recommendations; Unknown gives ``needs_information``, the verdict's recommendations and the
+  ``missing`` names of its Unknown criteria (de-duplicated, in order); False passes on;
+- when no verdict holds, ``needs_information`` with no recommendations or missing names.
+
+Known differences from Python, none reachable from the current rules: division by zero and the
+square root of a negative number raise in Python but give NULL (or NaN) in SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir_t
+
+from earlypath.guideline.versions import VERSIONS, GuidelineVersion
+from earlypath.rules import ir
+from earlypath.rules.decision import NEEDS_INFORMATION, DecisionTable, Verdict
+
+__all__ = [
+    "CompiledTable",
+    "IR_TYPES",
+    "compile_expr",
+    "compile_table",
+    "compile_versioned",
+    "type_of",
+    "version_case",
+]
+
+# IR fact types -> ibis types (the column types the batch engines expect).
+IR_TYPES: dict[str, str] = {
+    "bool": "boolean",
+    "int": "int64",
+    "float": "float64",
+    "date": "date",
+    "str": "string",
+}
+
+Columns = Callable[[str], ir_t.Value]
+
+
+def type_of(e: ir.Expr) -> str | None:
+    """The IR type an expression yields, or None if it cannot be told (a bare ``Const(None)``)."""
+    if isinstance(e, ir.Fact):
+        return e.type
+    if isinstance(e, ir.Const):
+        v = e.value
+        if v is None:
+            return None
+        if isinstance(v, bool):
+            return "bool"
+        if isinstance(v, int):
+            return "int"
+        if isinstance(v, float):
+            return "float"
+        if isinstance(v, dt.date):
+            return "date"
+        return "str"
+    if isinstance(e, ir.Cmp | ir.And | ir.Or | ir.Not | ir.Match | ir.IsNull | ir.IsTrue):
+        return "bool"
+    if isinstance(e, ir.Arith):
+        if e.op == "/":
+            return "float"
+        types = {type_of(e.left), type_of(e.right)}
+        return "float" if "float" in types else ("int" if "int" in types else None)
+    if isinstance(e, ir.Sqrt):
+        return "float"
+    if isinstance(e, ir.Floor | ir.DaysBetween):
+        return "int"
+    if isinstance(e, ir.AddDays):
+        return "date"
+    if isinstance(e, ir.Coalesce):
+        return next((t for t in map(type_of, e.items) if t is not None), None)
+    if isinstance(e, ir.If):
+        return type_of(e.then) or type_of(e.otherwise)
+    raise TypeError(f"the ibis engine has no rule for IR node {type(e).__name__}")
+
+
+def compile_expr(
+    e: ir.Expr, column: Columns | ir_t.Table, expected: str | None = None
+) -> ir_t.Value:
+    """An ibis value expression computing ``e``; facts are read with ``column(name)``.
+
+    ``expected`` is the IR type the context wants, used to type a ``Const(None)``.
+    """
+    col: Columns = column.__getitem__ if isinstance(column, ir_t.Table) else column
+    return _Compiler(col).expr(e, expected)
+
+
+class _Compiler:
+    def __init__(self, column: Columns) -> None:
+        self.column = column
+
+    def expr(self, e: ir.Expr, expected: str | None = None) -> ir_t.Value:  # noqa: C901
+        if isinstance(e, ir.Fact):
+            return self.column(e.name)
+        if isinstance(e, ir.Const):
+            kind = type_of(e) or expected
+            if kind is None:
+                raise TypeError("Const(None) whose type the context does not tell")
+            if e.value is None:
+                return ibis.null(IR_TYPES[kind])
+            return ibis.literal(e.value, type=IR_TYPES[kind])
+        if isinstance(e, ir.Cmp):
+            kind = type_of(e.left) or type_of(e.right)
+            a, b = self.expr(e.left, kind), self.expr(e.right, kind)
+            return _CMP[e.op](a, b)
+        if isinstance(e, ir.And):
+            return _fold(e.items, self, lambda a, b: a & b, True)
+        if isinstance(e, ir.Or):
+            return _fold(e.items, self, lambda a, b: a | b, False)
+        if isinstance(e, ir.Not):
+            return ~self.expr(e.item, "bool")
+        if isinstance(e, ir.Match):
+            item = self.expr(e.item, "str")
+            cases = []
+            if e.true_values:
+                cases.append((item.isin(list(e.true_values)), ibis.literal(True)))
+            if e.false_values:
+                cases.append((item.isin(list(e.false_values)), ibis.literal(False)))
+            if not cases:
+                return ibis.null("boolean")
+            return ibis.cases(*cases, else_=ibis.null("boolean"))
+        if isinstance(e, ir.IsNull):
+            return self.expr(e.item).isnull()
+        if isinstance(e, ir.IsTrue):
+            return self.expr(e.item, "bool").fill_null(False)
+        if isinstance(e, ir.Arith):
+            kind = type_of(e.left) or type_of(e.right)
+            a, b = self.expr(e.left, kind), self.expr(e.right, kind)
+            if e.op == "+":
+                return a + b
+            if e.op == "-":
+                return a - b
+            if e.op == "*":
+                return a * b
+            return a / b
+        if isinstance(e, ir.Sqrt):
+            return self.expr(e.item, "float").sqrt()
+        if isinstance(e, ir.Floor):
+            return self.expr(e.item, "float").floor().cast("int64")
+        if isinstance(e, ir.DaysBetween):
+            start, end = self.expr(e.start, "date"), self.expr(e.end, "date")
+            return end.delta(start, unit="day").cast("int64")
+        if isinstance(e, ir.AddDays):
+            date, days = self.expr(e.date, "date"), self.expr(e.days, "int")
+            return date + days.as_interval("D")
+        if isinstance(e, ir.Coalesce):
+            kind = type_of(e)
+            return ibis.coalesce(*(self.expr(i, kind) for i in e.items))
+        if isinstance(e, ir.If):
+            kind = type_of(e) or expected
+            cond = self.expr(e.cond, "bool")
+            then, otherwise = self.expr(e.then, kind), self.expr(e.otherwise, kind)
+            # CASE WHEN cond THEN a ELSE b: an Unknown condition takes the else branch, as in IR.
+            return ibis.cases((cond, then), else_=otherwise)
+        raise TypeError(f"the ibis engine has no rule for IR node {type(e).__name__}")
+
+
+_CMP: dict[str, Callable[[ir_t.Value, ir_t.Value], ir_t.BooleanValue]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def _fold(
+    items: Sequence[ir.Expr],
+    compiler: _Compiler,
+    op: Callable[[ir_t.Value, ir_t.Value], ir_t.Value],
+    empty: bool,
+) -> ir_t.Value:
+    if not items:
+        return ibis.literal(empty)
+    values = [compiler.expr(i, "bool") for i in items]
+    out = values[0]
+    for v in values[1:]:
+        out = op(out, v)
+    return out
+
+
+# --- decision tables ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompiledTable:
+    """The three per-episode outputs of a decision table, as ibis expressions."""
+
+    decision: ir_t.StringValue
+    recommendations: ir_t.ArrayValue
+    missing: ir_t.ArrayValue
+
+
+def _string_array(values: Iterable[str]) -> ir_t.ArrayValue:
+    return ibis.literal(list(values), type="array<string>")
+
+
+def _verdict_value(verdict: Verdict, value: Callable[[ir.Expr], ir_t.BooleanValue]) -> ir_t.Value:
+    crit = [value(c.expr) for c in verdict.criteria]
+    if verdict.mode == "all_true":
+        return _combine(crit, lambda a, b: a & b, True)
+    if verdict.mode == "any_true":
+        return _combine(crit, lambda a, b: a | b, False)
+    # any_false: True if any criterion is False (Kleene OR of the negations).
+    return _combine([~c for c in crit], lambda a, b: a | b, False)
+
+
+def _combine(values: list[ir_t.Value], op: Callable, empty: bool) -> ir_t.Value:
+    if not values:
+        return ibis.literal(empty)
+    out = values[0]
+    for v in values[1:]:
+        out = op(out, v)
+    return out
+
+
+def _missing_of(verdict: Verdict, value: Callable[[ir.Expr], ir_t.BooleanValue]) -> ir_t.ArrayValue:
+    """The verdict's ``missing`` names whose criteria are Unknown, de-duplicated in order.
+
+    Each (criterion, name) slot is kept when its criterion is Unknown and no earlier slot with
+    the same name was kept, i.e. every earlier criterion naming it is known.
+    """
+    slots: list[ir_t.Value] = []
+    earlier: dict[str, list[ir_t.BooleanValue]] = {}
+    for criterion in verdict.criteria:
+        unknown = value(criterion.expr).isnull()
+        seen_here: set[str] = set()
+        for name in criterion.missing:
+            if name in seen_here:
+                continue
+            seen_here.add(name)
+            cond = unknown
+            for prior in earlier.get(name, []):
+                cond = cond & ~prior
+            slots.append(ibis.cases((cond, ibis.literal(name)), else_=ibis.null("string")))
+            earlier.setdefault(name, []).append(unknown)
+    if not slots:
+        return _string_array(())
+    return ibis.array(slots).filter(lambda s: s.notnull())
+
+
+def compile_table(
+    table: DecisionTable, value: Callable[[ir.Expr], ir_t.BooleanValue]
+) -> CompiledTable:
+    """Compile a decision table; ``value(expr)`` gives the ibis value of a criterion or guard."""
+    none = (ibis.literal(NEEDS_INFORMATION), _string_array(()), _string_array(()))
+    decision_cases: list[tuple[ir_t.Value, ir_t.Value]] = []
+    recs_cases: list[tuple[ir_t.Value, ir_t.Value]] = []
+    missing_cases: list[tuple[ir_t.Value, ir_t.Value]] = []
+    for branch in table.branches:
+        guard = value(branch.guard).fill_null(False)
+        d_cases, r_cases, m_cases = [], [], []
+        for verdict in branch.verdicts:
+            v = _verdict_value(verdict, value)
+            recs = _string_array(verdict.recommendations)
+            d_cases += [(v.isnull(), none[0]), (v, ibis.literal(verdict.outcome))]
+            r_cases += [(v.isnull(), recs), (v, recs)]
+            m_cases += [(v.isnull(), _missing_of(verdict, value)), (v, none[2])]
+        decision_cases.append((guard, _cases(d_cases, none[0])))
+        recs_cases.append((guard, _cases(r_cases, none[1])))
+        missing_cases.append((guard, _cases(m_cases, none[2])))
+    return CompiledTable(
+        _cases(decision_cases, none[0]),
+        _cases(recs_cases, none[1]),
+        _cases(missing_cases, none[2]),
+    )
+
+
+def _cases(cases: list[tuple[ir_t.Value, ir_t.Value]], default: ir_t.Value) -> ir_t.Value:
+    return ibis.cases(*cases, else_=default) if cases else default
+
+
+# --- versions -------------------------------------------------------------------------------
+
+
+def version_case(
+    assessed_on: ir_t.DateValue, versions: Sequence[GuidelineVersion] = VERSIONS
+) -> ir_t.StringValue:
+    """The version in force on each row's date (`version_in_force`, as a CASE); NULL before the first."""
+    cases = [
+        (assessed_on >= ibis.literal(v.in_force_from), ibis.literal(v.version))
+        for v in reversed(versions)
+    ]
+    return ibis.cases(*cases, else_=ibis.null("string"))
+
+
+def compile_versioned(
+    tables: Mapping[str, DecisionTable],
+    version: ir_t.StringValue,
+    value: Callable[[ir.Expr], ir_t.BooleanValue],
+) -> CompiledTable:
+    """One table per version, chosen per row by ``version`` (a CASE); identical tables share code."""
+    compiled: list[tuple[list[str], CompiledTable]] = []
+    by_branches: dict[int, int] = {}
+    keys: list[tuple] = []
+    for name, table in tables.items():
+        key = (table.branches,)
+        for i, k in enumerate(keys):
+            if k == key:
+                compiled[by_branches[i]][0].append(name)
+                break
+        else:
+            by_branches[len(keys)] = len(compiled)
+            keys.append(key)
+            compiled.append(([name], compile_table(table, value)))
+    none = ibis.literal(NEEDS_INFORMATION)
+    empty = _string_array(())
+
+    def pick(part: str, default: ir_t.Value) -> ir_t.Value:
+        cases = [(version.isin(names), getattr(c, part)) for names, c in compiled]
+        return _cases(cases, default)
+
+    return CompiledTable(
+        pick("decision", none), pick("recommendations", empty), pick("missing", empty)
+    )
