@@ -1,0 +1,274 @@
+"""CDS Hooks 2.0 cards from an assessment: what the engine decided, said for a clinician.
+
+The decision, reasons, recommendations and plan all come from the engine's assessment; this
+module only words them (summary < 140 characters, Markdown detail) and, for an offer, attaches
+the plan as a FHIR MedicationRequest suggestion.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from earlypath.errors import Problem
+from earlypath.fhir.medication_request import order_differences, plan_to_medication_request
+
+NICE_URL = "https://www.nice.org.uk/guidance/ng126"
+SUMMARY_LIMIT = 140
+
+_MISSING_WORDS = {
+    "scans": "a scan showing where the pregnancy is",
+    "vaginal_bleeding": "whether she has vaginal bleeding",
+    "previous_miscarriages": "number of previous miscarriages",
+    "lmp": "gestational age (LMP or crown-rump length)",
+    "miscarriage_diagnosed": "whether a miscarriage has been diagnosed",
+}
+
+OVERRIDE_REASONS = [
+    {"system": "https://earlypath.example/cds/override-reason", "code": "declined",
+     "display": "Woman declined after discussion"},
+    {"system": "https://earlypath.example/cds/override-reason", "code": "contraindicated",
+     "display": "Contraindication found (see SmPC checks)"},
+    {"system": "https://earlypath.example/cds/override-reason", "code": "clinical-judgement",
+     "display": "Clinical judgement: guideline does not apply"},
+]
+
+
+def _source(assessment: dict[str, Any]) -> dict[str, Any]:
+    g = assessment["guideline"]
+    return {"label": f"NICE {g['guideline']} (version {g['version']})", "url": NICE_URL}
+
+
+def _short(text: str) -> str:
+    return text if len(text) < SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 2].rstrip() + "…"
+
+
+def _recs(assessment: dict[str, Any]) -> str:
+    p = assessment["progesterone"]
+    g = assessment["guideline"]
+    numbers = ", ".join(p["recommendations"]) or "no numbered recommendation"
+    return f"NG126 {numbers} ({g['version']})"
+
+
+def detail_markdown(
+    assessment: dict[str, Any],
+    problems: list[Problem] | None = None,
+    evidence: dict[str, list[str]] | None = None,
+    extra: list[str] | None = None,
+) -> str:
+    """The card detail: reasons, recommendations with version, plan, advice, data problems."""
+    p = assessment["progesterone"]
+    g = assessment["guideline"]
+    lines: list[str] = []
+    if extra:
+        lines += extra + [""]
+    lines.append(f"**Decision: {p['decision'].replace('_', ' ')}** ({_recs(assessment)})")
+    lines.append("")
+    lines.append("**Why**")
+    lines += [f"- {r}" for r in p["reasons"]]
+    if p["missing"]:
+        lines += ["", "**Missing**: " + ", ".join(_MISSING_WORDS.get(m, m) for m in p["missing"])]
+    if p["citations"]:
+        lines += ["", "**Recommendations**"]
+        lines += [
+            f"- {c['guideline']} {c['number']} (version {c['version']}): {c['summary']}"
+            for c in p["citations"]
+        ]
+    plan = p.get("plan")
+    if plan:
+        prod = plan["product"]
+        lines += [
+            "",
+            "**Plan**",
+            f"- {plan['dose_mg']} mg {plan['route']} {plan['frequency']}, {plan['start_on']} "
+            f"to **{plan['stop_on']}** ({plan['days_to_stop_date']} days; {plan['stop_rule']})",
+            f"- {prod['name']}: {prod['units_per_dose']} {prod['unit']}(s) a dose; "
+            f"{plan['units_first_14_days']} for the first 14 days, {plan['units_to_stop_date']} "
+            "to the stop date",
+            f"- {plan['off_label']}",
+        ]
+        lines += [f"- {n}" for n in plan["product_notes"]]
+        lines += ["", "**Check before prescribing**"]
+        lines += [f"- {c}" for c in plan["check_before_prescribing"]]
+    for advice in p["advice"]:
+        lines += ["", f"**Advice ({advice['recommendation']})**: {advice['text']}"]
+    gest = assessment.get("gestation")
+    lines += [
+        "",
+        f"Gestation: {gest['display']} (by {gest['basis']})" if gest else "Gestation: unknown",
+        f"Guideline: {g['guideline']} version {g['version']} ({g['chosen_because']}).",
+    ]
+    if evidence:
+        lines += ["", "**Data used**"]
+        lines += [f"- {fact}: {', '.join(refs)}" for fact, refs in sorted(evidence.items())]
+    if problems:
+        lines += ["", "**Data that could not be used**"]
+        lines += [f"- {pr.field}: {pr.message}" for pr in problems]
+    return "\n".join(lines)
+
+
+def _card(summary: str, indicator: str, assessment: dict[str, Any], detail: str) -> dict[str, Any]:
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": _short(summary),
+        "indicator": indicator,
+        "detail": detail,
+        "source": _source(assessment),
+    }
+
+
+def decision_card(
+    assessment: dict[str, Any],
+    patient_id: str | None,
+    problems: list[Problem] | None = None,
+    evidence: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """The card for the engine's progesterone decision (patient-view)."""
+    p = assessment["progesterone"]
+    decision = p["decision"]
+    detail = detail_markdown(assessment, problems, evidence)
+    plan = p.get("plan")
+    if decision == "offer" and plan:
+        card = _card(
+            f"Offer vaginal progesterone 400 mg twice daily until {plan['stop_on']} "
+            f"({_recs(assessment)})",
+            "info",
+            assessment,
+            detail,
+        )
+        order = plan_to_medication_request(plan, patient_id)
+        card["suggestions"] = [
+            {
+                "label": f"Order progesterone 400 mg vaginal twice daily to {plan['stop_on']}",
+                "uuid": str(uuid.uuid4()),
+                "isRecommended": True,
+                "actions": [
+                    {
+                        "type": "create",
+                        "description": (
+                            f"Create a draft order: {plan['product']['name']}, 400 mg vaginally "
+                            f"twice daily, stop on {plan['stop_on']}"
+                        ),
+                        "resource": order,
+                    }
+                ],
+            }
+        ]
+        card["selectionBehavior"] = "at-most-one"
+        card["overrideReasons"] = OVERRIDE_REASONS
+        return card
+    if decision == "continue" and plan:
+        return _card(
+            f"Continue vaginal progesterone until {plan['stop_on']} ({_recs(assessment)})",
+            "info",
+            assessment,
+            detail,
+        )
+    if decision == "stop":
+        return _card(
+            f"Stop progesterone: {p['reasons'][0] if p['reasons'] else ''} ({_recs(assessment)})",
+            "warning",
+            assessment,
+            detail,
+        )
+    if decision == "needs_information":
+        missing = ", ".join(_MISSING_WORDS.get(m, m) for m in p["missing"]) or "see detail"
+        return _card(f"NG126 progesterone: needs {missing}", "info", assessment, detail)
+    first = p["reasons"][0] if p["reasons"] else "see detail"
+    return _card(
+        f"Progesterone not recommended by {_recs(assessment)}: {first}", "info", assessment, detail
+    )
+
+
+def order_cards(
+    assessment: dict[str, Any],
+    orders: list[dict[str, Any]],
+    patient_id: str | None,
+    problems: list[Problem] | None = None,
+    evidence: dict[str, list[str]] | None = None,
+) -> list[dict[str, Any]]:
+    """Cards for draft progesterone orders (order-select / order-sign), by the engine's decision."""
+    p = assessment["progesterone"]
+    decision = p["decision"]
+    plan = p.get("plan")
+    cards = []
+    for order in orders:
+        ref = f"MedicationRequest/{order.get('id', '(draft)')}"
+        if decision in ("do_not_offer", "stop"):
+            why = p["reasons"][0] if p["reasons"] else "see detail"
+            cards.append(
+                _card(
+                    f"Progesterone order not supported by {_recs(assessment)}: {why}",
+                    "warning",
+                    assessment,
+                    detail_markdown(
+                        assessment, problems, evidence,
+                        [f"This progesterone order ({ref}) is not supported by NICE NG126 for this woman."],
+                    ),
+                )
+            )
+        elif decision == "needs_information":
+            card = decision_card(assessment, patient_id, problems, evidence)
+            card["detail"] = detail_markdown(
+                assessment, problems, evidence,
+                [f"Before this progesterone order ({ref}) can be checked against NG126, record the missing facts."],
+            )
+            cards.append(card)
+        elif plan:
+            differences, unchecked = order_differences(order, plan)
+            if differences:
+                card = _card(
+                    f"Progesterone order differs from NG126 plan: {differences[0]}",
+                    "warning",
+                    assessment,
+                    detail_markdown(
+                        assessment, problems, evidence,
+                        [f"This order ({ref}) differs from the plan:"] + [f"- {d}" for d in differences],
+                    ),
+                )
+                replacement = plan_to_medication_request(plan, patient_id)
+                actions: list[dict[str, Any]] = []
+                if order.get("id"):
+                    actions.append(
+                        {"type": "delete", "description": "Remove the draft order that differs",
+                         "resourceId": ref}
+                    )
+                actions.append(
+                    {"type": "create",
+                     "description": f"Order 400 mg vaginally twice daily to {plan['stop_on']} instead",
+                     "resource": replacement}
+                )
+                card["suggestions"] = [
+                    {"label": "Replace with the NG126 plan", "uuid": str(uuid.uuid4()),
+                     "actions": actions}
+                ]
+                card["selectionBehavior"] = "at-most-one"
+                card["overrideReasons"] = OVERRIDE_REASONS
+                cards.append(card)
+            else:
+                note = [f"This order ({ref}) matches the plan."]
+                if unchecked:
+                    note.append("Not checked: " + "; ".join(unchecked) + ".")
+                cards.append(
+                    _card(
+                        f"Progesterone order is consistent with {_recs(assessment)}; stop on {plan['stop_on']}",
+                        "info",
+                        assessment,
+                        detail_markdown(assessment, problems, evidence, note),
+                    )
+                )
+    return cards
+
+
+def problem_card(problems: list[Problem], assessment: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A card for data that could not make an episode at all (no decision could be made)."""
+    detail = "**The FHIR data could not be turned into an episode:**\n" + "\n".join(
+        f"- {p.field}: {p.message}" for p in problems
+    )
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": "NG126 progesterone: the record's data could not be assessed (see detail)",
+        "indicator": "warning",
+        "detail": detail,
+        "source": {"label": "NICE NG126", "url": NICE_URL},
+    }

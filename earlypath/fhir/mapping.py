@@ -1,0 +1,522 @@
+"""FHIR R4 resources -> an earlypath episode (the input contract), with what could not be used.
+
+No clinical rules live here: this module only reads facts (with the codes in ``codes.json``) and
+places them in time. Gestational dating, when needed to tell "this pregnancy" from an earlier
+one, is asked of the engine. The rules that read these facts are in the engine.
+
+Principles:
+- Absent evidence is *unknown* (``None``), never *no*.
+- A resource that cannot be parsed as FHIR R4 is reported in ``problems``; the call goes on.
+- Nothing here logs: the facts are patient data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from earlypath.errors import InputError, Problem
+from earlypath.fhir.codes import code_set, status_list, unit_factors
+from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
+
+READ_TYPES = ("Condition", "Observation", "MedicationRequest", "Medication", "AllergyIntolerance")
+
+
+@dataclass
+class MappingResult:
+    """An episode built from FHIR data, the problems met, and which resources gave each fact."""
+
+    episode: dict[str, Any]
+    problems: list[Problem] = field(default_factory=list)
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+
+    def note(self, fact: str, ref: str) -> None:
+        self.evidence.setdefault(fact, [])
+        if ref not in self.evidence[fact]:
+            self.evidence[fact].append(ref)
+
+
+def flatten(resources: Any) -> list[dict[str, Any]]:
+    """Resources from a list, a single resource or Bundles (searchset entries), in order."""
+    out: list[dict[str, Any]] = []
+    stack = list(resources) if isinstance(resources, list | tuple) else [resources]
+    while stack:
+        item = stack.pop(0)
+        if not isinstance(item, dict):
+            continue
+        if item.get("resourceType") == "Bundle":
+            entries = [e.get("resource") for e in item.get("entry") or [] if isinstance(e, dict)]
+            stack = [e for e in entries if isinstance(e, dict)] + stack
+        else:
+            out.append(item)
+    return out
+
+
+def _ref(data: dict[str, Any]) -> str:
+    return f"{data.get('resourceType', 'Resource')}/{data.get('id', '(no id)')}"
+
+
+def _model_class(resource_type: str) -> Any:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    return get_fhir_model_class(resource_type)
+
+
+def _parse(data: dict[str, Any], problems: list[Problem]) -> Any | None:
+    try:
+        return _model_class(data["resourceType"]).model_validate(data)
+    except ValidationError as error:
+        errors = error.errors(include_url=False)
+        where = ".".join(str(p) for p in errors[0]["loc"]) if errors else "?"
+        problems.append(
+            Problem(
+                _ref(data),
+                f"could not be read as FHIR R4 ({len(errors)} error(s), first at '{where}'); ignored",
+            )
+        )
+    except Exception:  # noqa: BLE001 - a malformed resource must never fail the call
+        problems.append(Problem(_ref(data), "could not be read as FHIR R4; ignored"))
+    return None
+
+
+def _day(value: Any) -> dt.date | None:
+    """A FHIR date/dateTime as a day; partial dates (year, year-month) are not precise enough."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _code(concept: Any) -> str | None:
+    if concept is None or not concept.coding:
+        return None
+    return concept.coding[0].code
+
+
+def _condition_day(c: Any) -> dt.date | None:
+    if c.onsetDateTime is not None:
+        return _day(c.onsetDateTime)
+    if c.onsetPeriod is not None and c.onsetPeriod.start is not None:
+        return _day(c.onsetPeriod.start)
+    return _day(c.recordedDate)
+
+
+def _observation_day(o: Any) -> dt.date | None:
+    if o.effectiveDateTime is not None:
+        return _day(o.effectiveDateTime)
+    if o.effectivePeriod is not None and o.effectivePeriod.start is not None:
+        return _day(o.effectivePeriod.start)
+    if o.effectiveInstant is not None:
+        return _day(o.effectiveInstant)
+    return _day(o.issued)
+
+
+class _Timeline:
+    """Places a day in time: before this pregnancy, in it, or cannot tell."""
+
+    def __init__(self, assessed_on: dt.date, start: dt.date | None):
+        self.assessed_on = assessed_on
+        self.start = start
+        self.window_start = assessed_on - dt.timedelta(weeks=MAX_LMP_WEEKS_BEFORE)
+
+    def place(self, day: dt.date | None) -> str:
+        if day is None:
+            return "undated"
+        if day > self.assessed_on:
+            return "future"
+        if self.start is not None:
+            return "this" if day >= self.start else "before"
+        return "before" if day < self.window_start else "unplaced"
+
+
+_PLACE_MESSAGES = {
+    "undated": "has no usable date (a full date is needed); ignored",
+    "future": "is dated after the assessment date; ignored",
+    "unplaced": (
+        "cannot be placed before or in this pregnancy (no LMP or crown-rump length to date the "
+        "pregnancy); ignored"
+    ),
+}
+
+
+def _gestation_start(assessed_on: dt.date, crl_day: dt.date, crl_mm: float) -> dt.date | None:
+    """The first day of this pregnancy from a crown-rump length, as the engine dates it."""
+    from earlypath.engines.python import assess
+
+    try:
+        result = assess(
+            {
+                "assessed_on": assessed_on.isoformat(),
+                "scans": [{"date": crl_day.isoformat(), "location": "unknown", "crl_mm": crl_mm}],
+            }
+        )
+    except InputError:
+        return None
+    gestation = result.get("gestation")
+    if not gestation:
+        return None
+    return assessed_on - dt.timedelta(days=int(gestation["days"]))
+
+
+def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
+    """Read FHIR R4 resources (dicts, Bundles allowed) into an episode as of ``assessed_on``."""
+    problems: list[Problem] = []
+    parsed: list[tuple[dict[str, Any], Any]] = []
+    for data in flatten(resources):
+        kind = data.get("resourceType")
+        if kind not in READ_TYPES:
+            continue
+        model = _parse(data, problems)
+        if model is not None:
+            parsed.append((data, model))
+
+    result = MappingResult(episode={}, problems=problems)
+    by_type: dict[str, list[tuple[str, Any]]] = {t: [] for t in READ_TYPES}
+    for data, model in parsed:
+        by_type[data["resourceType"]].append((_ref(data), model))
+
+    conditions = [
+        (ref, c)
+        for ref, c in by_type["Condition"]
+        if _code(c.verificationStatus) != "entered-in-error"
+    ]
+    observations = []
+    usable = status_list("usable_observation_status")
+    for ref, o in by_type["Observation"]:
+        if o.status in usable:
+            observations.append((ref, o))
+    lmp = _lmp(observations, assessed_on, result)
+    crls = _crls(observations, assessed_on, result)
+
+    start: dt.date | None = lmp
+    if start is None and crls:
+        day, mm, _ = max(crls, key=lambda item: item[0])
+        start = _gestation_start(assessed_on, day, mm)
+    timeline = _Timeline(assessed_on, start)
+
+    previous, diagnosed = _miscarriages(conditions, timeline, result)
+    bleeding = _bleeding(conditions, observations, timeline, result)
+    scans = _scans(conditions, observations, crls, timeline, result)
+    on_progesterone = _on_progesterone(
+        by_type["MedicationRequest"], by_type["Medication"], assessed_on, result
+    )
+    allergies = _allergies(by_type["AllergyIntolerance"], result)
+
+    result.episode = {
+        "assessed_on": assessed_on.isoformat(),
+        "previous_miscarriages": previous,
+        "vaginal_bleeding": bleeding,
+        "lmp": lmp.isoformat() if lmp else None,
+        "scans": scans,
+        "miscarriage_diagnosed": diagnosed,
+        "on_progesterone": on_progesterone,
+        "allergies": allergies,
+    }
+    return result
+
+
+def bundle_to_episode(
+    resources: Any, assessed_on: dt.date
+) -> tuple[dict[str, Any], list[Problem]]:
+    """FHIR R4 resources (a list, a Bundle, or both) -> (episode dict, problems).
+
+    The episode follows the input contract (`earlypath.parse_episode`); facts with no evidence
+    are ``None`` (unknown). ``problems`` name each resource or value that could not be used.
+    """
+    result = map_resources(resources, assessed_on)
+    return result.episode, result.problems
+
+
+# --- facts ------------------------------------------------------------------------------------
+
+
+def _lmp(observations: list, assessed_on: dt.date, result: MappingResult) -> dt.date | None:
+    lmp_codes = code_set("last_menstrual_period")
+    best: tuple[dt.date, dt.date, str] | None = None
+    for ref, o in observations:
+        if not lmp_codes.matches(o.code):
+            continue
+        value = _day(o.valueDateTime) if o.valueDateTime is not None else None
+        if value is None:
+            result.problems.append(Problem(ref, "LMP has no full date in valueDateTime; ignored"))
+            continue
+        if value > assessed_on:
+            result.problems.append(Problem(ref, "LMP is after the assessment date; ignored"))
+            continue
+        if (assessed_on - value).days > MAX_LMP_WEEKS_BEFORE * 7:
+            continue  # an earlier pregnancy's LMP
+        recorded = _observation_day(o) or value
+        if best is None or (recorded, value) > (best[0], best[1]):
+            best = (recorded, value, ref)
+    if best is None:
+        return None
+    result.note("lmp", best[2])
+    return best[1]
+
+
+def _crls(
+    observations: list, assessed_on: dt.date, result: MappingResult
+) -> list[tuple[dt.date, float, str]]:
+    crl_codes = code_set("crown_rump_length")
+    factors = unit_factors()
+    out = []
+    for ref, o in observations:
+        if not crl_codes.matches(o.code):
+            continue
+        q = o.valueQuantity
+        if q is None or q.value is None:
+            result.problems.append(Problem(ref, "crown-rump length has no valueQuantity; ignored"))
+            continue
+        unit = str(q.code or q.unit or "").strip().lower()
+        if unit not in factors:
+            result.problems.append(
+                Problem(ref, f"crown-rump length unit {unit or '(none)'!r} is not mm or cm; ignored")
+            )
+            continue
+        mm = round(float(q.value) * factors[unit], 2)
+        if not 0 <= mm <= MAX_MEASUREMENT_MM:
+            result.problems.append(
+                Problem(ref, f"crown-rump length {mm} mm is outside 0-{MAX_MEASUREMENT_MM:g} mm; ignored")
+            )
+            continue
+        day = _observation_day(o)
+        if day is None or day > assessed_on:
+            result.problems.append(Problem(ref, _PLACE_MESSAGES["future" if day else "undated"]))
+            continue
+        if (assessed_on - day).days > MAX_LMP_WEEKS_BEFORE * 7:
+            continue
+        out.append((day, mm, ref))
+    return out
+
+
+def _miscarriages(
+    conditions: list, timeline: _Timeline, result: MappingResult
+) -> tuple[int | None, bool]:
+    events = code_set("miscarriage_event")
+    history = code_set("miscarriage_history")
+    before_days: set[dt.date] = set()
+    at_least = 0
+    evidence = False
+    diagnosed = False
+    for ref, c in conditions:
+        if _code(c.verificationStatus) == "refuted":
+            continue
+        hist = history.code_of(c.code)
+        if hist is not None:
+            evidence = True
+            at_least = max(at_least, history.at_least.get(hist, 1))
+            result.note("previous_miscarriages", ref)
+            continue
+        if not events.matches(c.code):
+            continue
+        place = timeline.place(_condition_day(c))
+        if place == "before":
+            evidence = True
+            before_days.add(_condition_day(c))  # type: ignore[arg-type]
+            result.note("previous_miscarriages", ref)
+        elif place == "this":
+            diagnosed = True
+            result.note("miscarriage_diagnosed", ref)
+        else:
+            result.problems.append(Problem(ref, "miscarriage " + _PLACE_MESSAGES[place]))
+    if not evidence:
+        return None, diagnosed
+    return max(len(before_days), at_least), diagnosed
+
+
+def _presence(o: Any) -> bool | None:
+    if o.valueBoolean is not None:
+        return bool(o.valueBoolean)
+    if o.valueCodeableConcept is not None:
+        if code_set("absent").matches(o.valueCodeableConcept):
+            return False
+        if code_set("present").matches(o.valueCodeableConcept):
+            return True
+        return None
+    if o.valueQuantity is not None or o.valueString is not None:
+        return None
+    return True  # an Observation of the finding itself, with no value: the finding was seen
+
+
+def _bleeding(
+    conditions: list, observations: list, timeline: _Timeline, result: MappingResult
+) -> bool | None:
+    codes = code_set("bleeding")
+    resolved = status_list("resolved_condition_clinical")
+    found: list[tuple[dt.date, bool, str]] = []
+    for ref, c in conditions:
+        if not codes.matches(c.code):
+            continue
+        day = _condition_day(c)
+        place = timeline.place(day)
+        if place != "this":
+            if place != "before":
+                result.problems.append(Problem(ref, "bleeding " + _PLACE_MESSAGES[place]))
+            continue
+        if _code(c.verificationStatus) == "refuted":
+            found.append((day, False, ref))  # type: ignore[arg-type]
+        elif _code(c.clinicalStatus) in resolved:
+            result.problems.append(
+                Problem(ref, "bleeding is recorded as resolved: whether she is bleeding now is unknown")
+            )
+        else:
+            found.append((day, True, ref))  # type: ignore[arg-type]
+    for ref, o in observations:
+        if not codes.matches(o.code):
+            continue
+        day = _observation_day(o)
+        place = timeline.place(day)
+        if place != "this":
+            if place != "before":
+                result.problems.append(Problem(ref, "bleeding " + _PLACE_MESSAGES[place]))
+            continue
+        present = _presence(o)
+        if present is None:
+            result.problems.append(Problem(ref, "bleeding observation value is not present/absent; ignored"))
+            continue
+        found.append((day, present, ref))  # type: ignore[arg-type]
+    if not found:
+        return None
+    # The latest record describes this presentation; on the same day, "present" wins.
+    day, present, ref = max(found, key=lambda item: (item[0], item[1]))
+    result.note("vaginal_bleeding", ref)
+    return present
+
+
+def _scans(
+    conditions: list,
+    observations: list,
+    crls: list[tuple[dt.date, float, str]],
+    timeline: _Timeline,
+    result: MappingResult,
+) -> list[dict[str, Any]]:
+    iup = code_set("intrauterine_pregnancy")
+    ectopic = code_set("ectopic_pregnancy")
+    days: dict[dt.date, dict[str, Any]] = {}
+
+    def at(day: dt.date) -> dict[str, Any]:
+        return days.setdefault(day, {"location": None, "crl_mm": None})
+
+    def place_ok(ref: str, day: dt.date | None, what: str) -> bool:
+        place = timeline.place(day)
+        if place == "this":
+            return True
+        if place != "before":
+            result.problems.append(Problem(ref, f"{what} " + _PLACE_MESSAGES[place]))
+        return False
+
+    for ref, o in observations:
+        is_iup = iup.matches(o.code) or (
+            o.valueCodeableConcept is not None and iup.matches(o.valueCodeableConcept)
+        )
+        is_ectopic = ectopic.matches(o.code) or (
+            o.valueCodeableConcept is not None and ectopic.matches(o.valueCodeableConcept)
+        )
+        if not (is_iup or is_ectopic):
+            continue
+        if o.valueBoolean is False:
+            continue  # a finding recorded as not present says nothing about where the pregnancy is
+        day = _observation_day(o)
+        if not place_ok(ref, day, "scan finding"):
+            continue
+        slot = at(day)  # type: ignore[arg-type]
+        if is_ectopic:
+            slot["location"] = "ectopic"
+            result.note("scans", ref)
+        elif slot["location"] != "ectopic":
+            slot["location"] = "intrauterine"
+            result.note("scans", ref)
+    for ref, c in conditions:
+        if not ectopic.matches(c.code) or _code(c.verificationStatus) == "refuted":
+            continue
+        day = _condition_day(c)
+        if place_ok(ref, day, "ectopic pregnancy"):
+            at(day)["location"] = "ectopic"  # type: ignore[index]
+            result.note("scans", ref)
+    for day, mm, ref in crls:
+        if place_ok(ref, day, "crown-rump length"):
+            at(day)["crl_mm"] = mm
+            result.note("scans", ref)
+
+    scans: list[dict[str, Any]] = []
+    carried: str | None = None
+    for day in sorted(days):
+        slot = days[day]
+        # A location confirmed by an earlier scan in this pregnancy stands until another is recorded.
+        location = slot["location"] or carried or "unknown"
+        carried = location if location != "unknown" else carried
+        scan: dict[str, Any] = {"date": day.isoformat(), "location": location}
+        if slot["crl_mm"] is not None:
+            scan["crl_mm"] = slot["crl_mm"]
+            if slot["crl_mm"] > 0:
+                scan["fetal_pole"] = True
+        scans.append(scan)
+    return scans
+
+
+def _medication_concept(
+    request: Any, medications: dict[str, Any], ref: str, result: MappingResult
+) -> Any | None:
+    if request.medicationCodeableConcept is not None:
+        return request.medicationCodeableConcept
+    reference = request.medicationReference
+    if reference is None or not reference.reference:
+        return None
+    key = reference.reference
+    for contained in request.contained or []:
+        if f"#{getattr(contained, 'id', '')}" == key and contained.get_resource_type() == "Medication":
+            return contained.code
+    med = medications.get(key) or medications.get(key.split("/")[-1])
+    if med is None:
+        if reference.display:
+            return {"text": reference.display}
+        result.problems.append(Problem(ref, "its Medication could not be resolved; ignored"))
+        return None
+    return med.code
+
+
+def _on_progesterone(
+    requests: list, medications: list, assessed_on: dt.date, result: MappingResult
+) -> bool:
+    progesterone = code_set("progesterone")
+    active = status_list("active_medication_status")
+    meds: dict[str, Any] = {}
+    for ref, m in medications:
+        meds[ref] = m
+        meds[ref.split("/")[-1]] = m
+    for ref, request in requests:
+        if request.status not in active:
+            continue
+        authored = _day(request.authoredOn)
+        if authored is not None and authored > assessed_on:
+            continue
+        concept = _medication_concept(request, meds, ref, result)
+        if concept is not None and progesterone.matches(concept):
+            result.note("on_progesterone", ref)
+            return True
+    return False
+
+
+def _allergies(allergies: list, result: MappingResult) -> list[str]:
+    out: list[str] = []
+    for ref, a in allergies:
+        if _code(a.verificationStatus) in ("entered-in-error", "refuted"):
+            continue
+        if _code(a.clinicalStatus) in ("inactive", "resolved"):
+            continue
+        name = None
+        if a.code is not None:
+            name = a.code.text or next((c.display for c in a.code.coding or [] if c.display), None)
+        if name:
+            out.append(str(name)[:200])
+            result.note("allergies", ref)
+    return out

@@ -1,0 +1,138 @@
+"""The FastAPI application: pages, JSON API, CDS Hooks, and (when present) the impact page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from earlypath import __version__
+from earlypath.policy import DEFAULT_POLICY, Policy
+from earlypath.web import api, cds, pages
+from earlypath.web.config import Settings
+from earlypath.web.feedback import FeedbackStore
+from earlypath.web.schemas import openapi_components
+from earlypath.web.security import IssuerRegistry, Verifier
+
+log = logging.getLogger("earlypath.web")
+
+AUTH_OFF_WARNING = (
+    "CDS Hooks JWT checks are OFF (EARLYPATH_CDS_AUTH=off): any caller can use the CDS services. "
+    "Local testing only; never with real patient data."
+)
+
+
+def _utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    today: Callable[[], dt.date] | None = None,
+    policy: Policy = DEFAULT_POLICY,
+    fhir_transport: httpx.AsyncBaseTransport | None = None,
+    jwks_transport: httpx.BaseTransport | None = None,
+) -> FastAPI:
+    """Build the service. Settings default to the environment (see `earlypath.web.config`)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.auth:
+            log.warning(AUTH_OFF_WARNING)
+        elif app.state.verifier is None:
+            log.warning("No CDS clients are allowed (EARLYPATH_CDS_ISSUERS not set): every CDS call gets 401.")
+        yield
+        app.state.feedback.close()
+
+    app = FastAPI(
+        title="earlypath",
+        version=__version__,
+        description="NICE NG126 early pregnancy decisions: clinician page, page for women, JSON API "
+        "and CDS Hooks 2.0 services over FHIR R4.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.today = today or _utc_today
+    app.state.policy = policy
+    app.state.fhir_transport = fhir_transport
+    app.state.verifier = None
+    if settings.auth and settings.issuers_file:
+        app.state.verifier = Verifier(
+            IssuerRegistry.from_file(settings.issuers_file), jwks_transport=jwks_transport
+        )
+    app.state.feedback = FeedbackStore(settings.feedback_db)
+
+    # Browser-based CDS clients call from other origins; tokens travel in headers, not cookies.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Accept"],
+        allow_credentials=False,
+        max_age=600,
+    )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 401:
+            return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return JSONResponse(
+            {"errors": [{"field": "(request)", "message": str(exc.detail)}]},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]) or "(request)", "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"errors": errors}, status_code=422)
+
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    app.include_router(cds.router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+
+    @app.get("/impact", include_in_schema=False, response_class=HTMLResponse)
+    async def impact() -> HTMLResponse:
+        try:
+            module = importlib.import_module("earlypath.impact.page")
+            render: Callable[..., str] = module.render_impact_page
+        except (ImportError, AttributeError):
+            return HTMLResponse(
+                "<!doctype html><html lang='en-GB'><head><title>Impact: not available</title></head>"
+                "<body><main><h1>Impact model page not available yet</h1></main></body></html>",
+                status_code=404,
+            )
+        return HTMLResponse(await run_in_threadpool(render))
+
+    def custom_openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(openapi_components())
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = custom_openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,59 @@
+"""`earlypath serve`: run the service with uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from earlypath.web.config import Settings
+
+BANNER = """
+==========================================================================
+  WARNING: CDS Hooks security is OFF (EARLYPATH_CDS_AUTH=off).
+  Any caller can use the CDS services. Local testing only, never with
+  real patient data. The service listens on loopback only.
+==========================================================================
+"""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Run the web service: clinician page, page for women, JSON API and CDS Hooks."""
+    import uvicorn
+
+    settings = Settings.from_env()
+    if not settings.auth:
+        if not _is_loopback(host):
+            typer.echo(
+                "refusing to start: EARLYPATH_CDS_AUTH=off is allowed on a loopback address only",
+                err=True,
+            )
+            raise typer.Exit(2)
+        typer.echo(BANNER, err=True)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    typer.echo(f"earlypath: open http://{host}:{port}/ (women: /check, API: /docs, CDS: /cds-services)", err=True)
+    uvicorn.run(
+        "earlypath.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
