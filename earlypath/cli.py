@@ -19,6 +19,7 @@ from earlypath.errors import EarlypathError, InputError
 from earlypath.impact.command import impact_command
 from earlypath.model import episode_json_schema, parse_episode_json
 from earlypath.policy import Policy
+from earlypath.web.serve import serve as serve_command
 
 app = typer.Typer(
     add_completion=False,
@@ -147,6 +148,7 @@ def examples(
 app.command("impact")(impact_command)
 app.command("audit")(audit_command)
 app.command("synth")(synth_command)
+app.command("serve")(serve_command)
 
 
 def main() -> None:
