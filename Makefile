@@ -6,8 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# make run is a local demo: CDS Hooks JWT checks off (loopback only, with a loud banner).
+# Use 'make run EARLYPATH_CDS_AUTH=on EARLYPATH_CDS_ISSUERS=issuers.json' to check tokens.
+EARLYPATH_CDS_AUTH ?= off
 
-.PHONY: install system-deps run test check lint bench clean
+.PHONY: install system-deps run test check lint bench clean test-service test-browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +28,7 @@ system-deps:
 	fi
 
 run: install
-	$(BIN)/earlypath examples
+	EARLYPATH_CDS_AUTH=$(EARLYPATH_CDS_AUTH) $(BIN)/earlypath serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check earlypath tests benchmarks
@@ -35,6 +38,13 @@ test: install system-deps lint
 
 check: install lint
 	$(BIN)/pytest -q -m "not spark and not browser" tests/unit tests/spec
+
+# The web service alone: HTTP, CDS Hooks and FHIR tests, then the real-browser tests.
+test-service: install
+	$(BIN)/pytest -q tests/integration tests/unit/test_fhir*.py tests/unit/test_web*.py
+
+test-browser: install system-deps
+	$(BIN)/pytest -q -m browser tests/browser
 
 bench: install
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
