@@ -80,7 +80,9 @@ def _section(
     tables = section.tables(version, pathway)
     results = {name: evaluate_table(table, facts) for name, table in tables.items()}
     outcomes = {name: r.outcome for name, r in results.items()}
-    values = {name: compile_expr(expr)(facts) for name, expr in section.values(version, pathway).items()}
+    values = {
+        name: compile_expr(expr)(facts) for name, expr in section.values(version, pathway).items()
+    }
     sources = section.sources(version, pathway)
     main, main_table = results["main"], tables["main"]
     advice = _advice(main_table, facts, main.outcome)

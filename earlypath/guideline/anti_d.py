@@ -83,8 +83,9 @@ def _summaries(rule: str) -> dict[str, tuple[str, NumberSource]]:
     }
 
 
-def _c(id: str, expr: Expr, rec: str, yes: str, no: str, unknown: str,
-       missing: tuple[str, ...]) -> Criterion:
+def _c(
+    id: str, expr: Expr, rec: str, yes: str, no: str, unknown: str, missing: tuple[str, ...]
+) -> Criterion:
     return Criterion(id, expr, rec, yes, no, unknown, missing)
 
 
@@ -118,7 +119,9 @@ def anti_d_table(version: str, rule: str) -> DecisionTable:
     recs, _ = recommendations(version, _summaries(rule))
     if rule == "rewrite-unverified":
         c = _common(_REWRITE)
-        gestation_known = "Gestational age is unknown: give the LMP or a scan with a crown-rump length."
+        gestation_known = (
+            "Gestational age is unknown: give the LMP or a scan with a crown-rump length."
+        )
         from_12 = _c(
             "at_least_12_weeks",
             GESTATION_DAYS.ge(REWRITE_FROM_DAYS),

@@ -10,9 +10,12 @@ Two samples as close as possible to 48 hours apart and never earlier (the pair i
 - otherwise (including exactly 1.63 and exactly 0.50): early pregnancy unit review within
   24 hours (1.4.31).
 
-Boundaries, the same on every engine: each value is first rounded to whole hundredths of an
-IU/L (``floor(x * 100 + 0.5)``, an integer), then compared by integer cross-multiplication
-(``100 * h2 > 163 * h1``), so 163/100 is exactly "other" with no floating-point division.
+Boundaries, the same on every engine: the ratio is never computed for the category. Each side
+is one IEEE double multiplication (``100 * h2`` against ``h1 * 163.000000163``; for the fall,
+``h1 * 49.99999995``): a ratio within one part in a billion of 1.63 (or 0.50) counts as exactly
+1.63 (or 0.50), so decimal inputs whose exact ratio is 1.63, such as 12.5 and 20.375, are "other"
+despite binary rounding, and every engine (Python, DuckDB, Spark) computes the same two
+correctly-rounded products.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from earlypath.guideline.pathway import (
     recommendations,
 )
 from earlypath.rules.decision import ALWAYS, Advice, Branch, Criterion, DecisionTable, Verdict
-from earlypath.rules.ir import AddDays, Const, Expr, Floor, If, IsTrue, Not, Or, all_of
+from earlypath.rules.ir import AddDays, Const, Expr, If, IsTrue, Not, Or, all_of
 
 TOPIC = "hcg_assessment"
 CATEGORIES = ("rise_over_63", "fall_over_50", "other")
@@ -46,15 +49,12 @@ OUTCOMES = (*CATEGORIES, NOT_APPLICABLE, "needs_information")
 EARLIER_SCAN_IU = 1500.0
 
 
-def hundredths(value: Expr) -> Expr:
-    """An hCG value in whole hundredths of an IU/L (an integer), rounded half up."""
-    return Floor(value * 100.0 + 0.5)
-
-
-H1 = hundredths(HCG_FIRST_IU)
-H2 = hundredths(HCG_SECOND_IU)
-RISE_OVER_63: Expr = (H2 * 100).gt(H1 * 163)
-FALL_OVER_50: Expr = (H2 * 100).lt(H1 * 50)
+# One part in a billion: far below any real change in hCG, far above binary rounding error.
+TOLERANCE = 1e-9
+RISE_FACTOR = 163.0 * (1 + TOLERANCE)  # 163.000000163
+FALL_FACTOR = 50.0 * (1 - TOLERANCE)  # 49.99999995
+RISE_OVER_63: Expr = (HCG_SECOND_IU * 100.0).gt(HCG_FIRST_IU * RISE_FACTOR)
+FALL_OVER_50: Expr = (HCG_SECOND_IU * 100.0).lt(HCG_FIRST_IU * FALL_FACTOR)
 # For display only (the category never uses it). Unknown if the first value is 0.
 RATIO: Expr = If(HCG_FIRST_IU.gt(0.0), HCG_SECOND_IU / HCG_FIRST_IU, Const(None))
 APPLIES: Expr = IsTrue(Or((HCG_COUNT.ge(1), IS_PUL)))

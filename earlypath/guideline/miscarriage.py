@@ -99,8 +99,11 @@ def _numbers(version: str) -> dict[str, tuple[str, str, NumberSource]]:
             "oral if she prefers).",
             "unverified",
         ),
-        "urine_test": ("1.5.17" if later else "1.5.15", upt_text,
-                       "reference" if later else "unverified"),
+        "urine_test": (
+            "1.5.17" if later else "1.5.15",
+            upt_text,
+            "reference" if later else "unverified",
+        ),
     }
 
 
@@ -183,13 +186,21 @@ def regimen_table(version: str) -> DecisionTable:
         Verdict(
             "misoprostol_600",
             "all_true",
-            (_type_criterion("incomplete", INCOMPLETE, n["incomplete"], "An incomplete miscarriage."),),
+            (
+                _type_criterion(
+                    "incomplete", INCOMPLETE, n["incomplete"], "An incomplete miscarriage."
+                ),
+            ),
             (n["incomplete"], n["urine_test"]),
         ),
         Verdict(
             NOT_APPLICABLE,
             "all_true",
-            (_type_criterion("complete", COMPLETE, "", "A complete miscarriage needs no medicine."),),
+            (
+                _type_criterion(
+                    "complete", COMPLETE, "", "A complete miscarriage needs no medicine."
+                ),
+            ),
             (),
         ),
     )
@@ -202,17 +213,29 @@ def regimen_table(version: str) -> DecisionTable:
 
 REGIMEN_STEPS: dict[str, list[dict[str, Any]]] = {
     "misoprostol_800": [
-        {"drug": "misoprostol", "dose_micrograms": 800, "route": "vaginal (oral if she prefers)",
-         "when": "day 0"},
+        {
+            "drug": "misoprostol",
+            "dose_micrograms": 800,
+            "route": "vaginal (oral if she prefers)",
+            "when": "day 0",
+        },
     ],
     "misoprostol_600": [
-        {"drug": "misoprostol", "dose_micrograms": 600, "route": "vaginal (oral if she prefers)",
-         "when": "day 0"},
+        {
+            "drug": "misoprostol",
+            "dose_micrograms": 600,
+            "route": "vaginal (oral if she prefers)",
+            "when": "day 0",
+        },
     ],
     "mifepristone_200_then_misoprostol_800": [
         {"drug": "mifepristone", "dose_mg": 200, "route": "oral", "when": "day 0"},
-        {"drug": "misoprostol", "dose_micrograms": 800, "route": "vaginal, oral or sublingual",
-         "when": "48 hours after mifepristone"},
+        {
+            "drug": "misoprostol",
+            "dose_micrograms": 800,
+            "route": "vaginal, oral or sublingual",
+            "when": "48 hours after mifepristone",
+        },
     ],
 }
 

@@ -129,11 +129,12 @@ class Episode(BaseModel):
     rhesus_d: Literal["negative", "positive"] | None = Field(
         None, description="RhD blood group; null = unknown."
     )
-    adnexal_mass_mm: Annotated[
-        float, Field(ge=0, le=MAX_ADNEXAL_MASS_MM, allow_inf_nan=False)
-    ] | None = Field(None, description="Size of an ectopic adnexal mass on scan (mm); null = unknown.")
+    adnexal_mass_mm: (
+        Annotated[float, Field(ge=0, le=MAX_ADNEXAL_MASS_MM, allow_inf_nan=False)] | None
+    ) = Field(None, description="Size of an ectopic adnexal mass on scan (mm); null = unknown.")
     able_to_return_for_follow_up: StrictBool | None = Field(
-        None, description="Whether she can return for follow-up (ectopic management); null = unknown."
+        None,
+        description="Whether she can return for follow-up (ectopic management); null = unknown.",
     )
     miscarriage_type: Literal["missed", "incomplete", "complete"] | None = Field(
         None, description="Type of the diagnosed miscarriage; null = unknown or none diagnosed."
