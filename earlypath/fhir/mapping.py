@@ -307,8 +307,12 @@ def _miscarriages(
     at_least = 0
     evidence = False
     diagnosed = False
+    denied_by: str | None = None
     for ref, c in conditions:
         if _code(c.verificationStatus) == "refuted":
+            # A refuted "history of miscarriage" is a recorded "no previous miscarriage".
+            if history.code_of(c.code) is not None:
+                denied_by = ref
             continue
         hist = history.code_of(c.code)
         if hist is not None:
@@ -329,6 +333,9 @@ def _miscarriages(
         else:
             result.problems.append(Problem(ref, "miscarriage " + _PLACE_MESSAGES[place]))
     if not evidence:
+        if denied_by is not None:
+            result.note("previous_miscarriages", denied_by)
+            return 0, diagnosed
         return None, diagnosed
     return max(len(before_days), at_least), diagnosed
 
