@@ -1,0 +1,157 @@
+"""Properties of the pathway rules over generated episodes (Hypothesis)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from earlypath import assess
+from earlypath.guideline.pathway import PathwayPolicy, sections
+from earlypath.model import parse_episode
+from tests.pathway.strategies import FILLABLE, episodes
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SECTION_NAMES = [s.name for s in sections()]
+
+
+def latest_scan(episode: dict[str, Any]) -> dict[str, Any] | None:
+    return parse_episode(episode).latest_scan
+
+
+@SETTINGS
+@given(episodes())
+def test_every_assessment_is_json_and_every_section_has_a_known_decision(episode: dict) -> None:
+    assessment = assess(episode)
+    json.dumps(assessment)
+    for section in sections():
+        table = section.tables(assessment["guideline"]["version"], PathwayPolicy())["main"]
+        assert assessment[section.name]["decision"] in table.outcomes
+
+
+@SETTINGS
+@given(episodes())
+def test_visible_ectopic_heartbeat_never_gets_methotrexate_first_line(episode: dict) -> None:
+    ectopic = assess(episode)["ectopic_management"]
+    scan = latest_scan(episode)
+    if scan is not None and scan.location == "ectopic" and scan.fetal_heartbeat is True:
+        assert ectopic["first_line"] == "surgery"
+    if ectopic["first_line"] in ("methotrexate", "expectant", "choice_methotrexate_or_surgery"):
+        assert scan is not None and scan.fetal_heartbeat is False
+
+
+@SETTINGS
+@given(episodes())
+def test_scan_none_only_with_a_recorded_heartbeat(episode: dict) -> None:
+    scan = latest_scan(episode)
+    decision = assess(episode)["scan_assessment"]["decision"]
+    if decision == "none":
+        assert scan is not None and scan.fetal_heartbeat is True
+    if scan is None:
+        assert decision == "needs_information"
+
+
+@SETTINGS
+@given(episodes(), st.data())
+def test_a_definite_decision_never_depends_on_an_unknown(
+    episode: dict, data: st.DataObject
+) -> None:
+    """Unknown never becomes a definite answer that the missing value could change: filling an
+    unknown field with any value keeps every definite section decision."""
+    unknown = [f for f in FILLABLE if episode.get(f) is None]
+    if not unknown:
+        return
+    before = assess(episode)
+    filled = copy.deepcopy(episode)
+    for field in unknown:
+        filled[field] = data.draw(st.sampled_from(FILLABLE[field]), label=field)
+    after = assess(filled)
+    for name in [*SECTION_NAMES, "progesterone"]:
+        if before[name]["decision"] != "needs_information":
+            assert after[name]["decision"] == before[name]["decision"], name
+
+
+@SETTINGS
+@given(episodes())
+def test_needs_information_always_names_what_is_missing_or_says_why(episode: dict) -> None:
+    assessment = assess(episode)
+    for name in SECTION_NAMES:
+        section = assessment[name]
+        if section["decision"] == "needs_information":
+            assert section["missing"] or section["reasons"], name
+
+
+@SETTINGS
+@given(episodes())
+def test_anti_d_is_never_silently_omitted(episode: dict) -> None:
+    e = parse_episode(episode)
+    scan = e.latest_scan
+    context = (e.miscarriage_diagnosed and e.miscarriage_type != "complete") or (
+        scan is not None and scan.location == "ectopic"
+    )
+    decision = assess(episode)["anti_d"]["decision"]
+    if context and e.management == "surgical" and e.rhesus_d != "positive":
+        assert decision in ("offer", "needs_information")
+        if e.rhesus_d == "negative":
+            assert decision == "offer"
+
+
+@SETTINGS
+@given(episodes())
+def test_haemodynamic_instability_always_means_emergency_care(episode: dict) -> None:
+    if episode["haemodynamically_unstable"] is True:
+        assert assess(episode)["referral"]["decision"] == "emergency_care"
+
+
+def _pul(first: float, second: float) -> dict[str, Any]:
+    return {
+        "assessed_on": "2024-03-06",
+        "scans": [{"date": "2024-03-04", "location": "unknown"}],
+        "hcg": [
+            {"taken_at": "2024-03-04T09:00:00", "iu_per_l": first},
+            {"taken_at": "2024-03-06T09:00:00", "iu_per_l": second},
+        ],
+    }
+
+
+def _exact_category(first: Decimal, second: Decimal) -> str:
+    ratio = Fraction(second) / Fraction(first)
+    if ratio > Fraction(163, 100):
+        return "rise_over_63"
+    if ratio < Fraction(1, 2):
+        return "fall_over_50"
+    return "other"
+
+
+decimals = st.decimals(min_value="1.00", max_value="200000.00", places=2)
+
+
+@settings(max_examples=500, deadline=None)
+@given(decimals, decimals)
+def test_hcg_category_matches_exact_decimal_arithmetic(first: Decimal, second: Decimal) -> None:
+    got = assess(_pul(float(first), float(second)))["hcg_assessment"]["category"]
+    assert got == _exact_category(first, second)
+
+
+@settings(max_examples=500, deadline=None)
+@given(decimals, st.sampled_from([Fraction(163, 100), Fraction(1, 2)]))
+def test_hcg_ratio_exactly_on_a_boundary_is_other(first: Decimal, ratio: Fraction) -> None:
+    second = Decimal(first) * Decimal(ratio.numerator) / Decimal(ratio.denominator)
+    assert assess(_pul(float(first), float(second)))["hcg_assessment"]["category"] == "other"
+
+
+@SETTINGS
+@given(episodes())
+def test_hcg_samples_under_48_hours_apart_are_never_compared(episode: dict) -> None:
+    from earlypath.facts import HCG_MIN_HOURS, episode_facts
+
+    facts = episode_facts(parse_episode(episode))
+    if facts["hcg_hours_apart"] is not None:
+        assert facts["hcg_hours_apart"] >= HCG_MIN_HOURS
+    elif facts["hcg_count"] >= 2:
+        assert facts["hcg_too_close"] is True
