@@ -57,10 +57,10 @@ async def assess_episode(
 ) -> Response:
     body = await request.body()
     try:
-        episode = parse_episode_json(body)
+        # Both can refuse the input: the contract, and the engine (e.g. an unknown NG126 version).
+        assessment = assess(parse_episode_json(body), Policy(stop_at=stop_at))  # type: ignore[arg-type]
     except InputError as error:
         return errors_response(error.problems)
-    assessment = assess(episode, Policy(stop_at=stop_at))  # type: ignore[arg-type]
     return Response(dumps(assessment), media_type="application/json")
 
 

@@ -49,6 +49,7 @@ def test_stop_at_policy_matches_cli(client, tmp_path):
         ('{"assessed_on": "2024-03-04", "scans": [{"date": "2024-03-05", "location": "intrauterine"}]}', "scans[0].date"),
         ('{"lmp": "2024-01-01"}', "assessed_on"),
         ('{"assessed_on": "2024-03-04", "vaginal_bleeding": "yes"}', "vaginal_bleeding"),
+        ('{"assessed_on": "2024-03-04", "guideline_version": "1999-01-01"}', "guideline_version"),
     ],
 )
 def test_invalid_episode_is_422_with_field_paths(client, body, field):
