@@ -1,0 +1,224 @@
+"""FHIR R4 -> episode: unknown is never false; units; dates placed in or before this pregnancy."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from earlypath import parse_episode
+from earlypath.fhir import bundle_to_episode, load_codes, map_resources
+from earlypath.fhir.codes import raw_codes
+from tests.integration.fhir_data import (
+    LOINC,
+    SNOMED,
+    TODAY,
+    bleeding,
+    bundle,
+    condition,
+    crl,
+    eligible_resources,
+    iup,
+    lmp,
+    observation,
+    previous_miscarriage,
+)
+
+
+def episode_of(resources):
+    episode, problems = bundle_to_episode(resources, TODAY)
+    parse_episode(episode)  # always within the contract
+    return episode, problems
+
+
+def test_eligible_woman():
+    episode, problems = episode_of(eligible_resources())
+    assert problems == []
+    assert episode == {
+        "assessed_on": "2024-03-04",
+        "previous_miscarriages": 1,
+        "vaginal_bleeding": True,
+        "lmp": "2024-01-15",
+        "scans": [{"date": "2024-03-04", "location": "intrauterine", "crl_mm": 9.5, "fetal_pole": True}],
+        "miscarriage_diagnosed": False,
+        "on_progesterone": False,
+        "allergies": [],
+    }
+
+
+def test_nothing_recorded_is_unknown_not_no():
+    episode, _ = episode_of([])
+    assert episode["previous_miscarriages"] is None
+    assert episode["vaginal_bleeding"] is None
+    assert episode["lmp"] is None
+    assert episode["scans"] == []
+
+
+def test_bundle_and_list_are_the_same():
+    assert episode_of(eligible_resources()) == episode_of([bundle(eligible_resources())])
+
+
+@pytest.mark.parametrize(("value", "unit", "mm"), [(0.95, "cm", 9.5), (9.5, "mm", 9.5), (12, "millimeter", 12.0)])
+def test_crl_units(value, unit, mm):
+    episode, problems = episode_of([lmp(), iup(), crl(value, unit)])
+    assert episode["scans"][0]["crl_mm"] == mm
+    assert problems == []
+
+
+def test_crl_unknown_unit_is_refused_with_a_message():
+    episode, problems = episode_of([lmp(), iup(), crl(0.4, "[in_i]")])
+    assert "crl_mm" not in episode["scans"][0]
+    assert any("not mm or cm" in p.message and p.field == "Observation/crl" for p in problems)
+
+
+def test_history_codes_give_lower_bounds():
+    history = condition("h", "161744009", None)
+    recurrent = condition("r", "102878001", None)
+    assert episode_of([history])[0]["previous_miscarriages"] == 1
+    assert episode_of([recurrent])[0]["previous_miscarriages"] == 2
+    two_dated = [previous_miscarriage("2021-01-10"), condition("mc2", "16607004", "2022-09-01")]
+    assert episode_of(two_dated + [lmp()])[0]["previous_miscarriages"] == 2
+    # The same miscarriage recorded twice (same onset) counts once.
+    same = [previous_miscarriage("2021-01-10"), condition("dup", "17369002", "2021-01-10")]
+    assert episode_of(same + [lmp()])[0]["previous_miscarriages"] == 1
+
+
+def test_refuted_history_is_zero_but_refuted_event_is_ignored():
+    refuted = {"coding": [{"code": "refuted"}]}
+    assert episode_of([condition("h", "161744009", None, verificationStatus=refuted)])[0]["previous_miscarriages"] == 0
+    assert episode_of([condition("m", "17369002", "2020-01-01", verificationStatus=refuted)])[0]["previous_miscarriages"] is None
+
+
+def test_miscarriage_in_this_pregnancy_is_diagnosed_not_previous():
+    episode, _ = episode_of([lmp(), condition("now", "16607004", "2024-03-01")])
+    assert episode["miscarriage_diagnosed"] is True
+    assert episode["previous_miscarriages"] is None
+
+
+def test_undated_or_unplaceable_miscarriage_is_reported():
+    _, problems = episode_of([condition("nodate", "17369002", None)])
+    assert any(p.field == "Condition/nodate" for p in problems)
+    # no LMP or CRL: a miscarriage 10 weeks ago cannot be placed; 2 years ago can
+    recent, problems = episode_of([condition("recent", "17369002", "2023-12-20")])
+    assert recent["previous_miscarriages"] is None and problems
+    old, _ = episode_of([condition("old", "17369002", "2021-12-20")])
+    assert old["previous_miscarriages"] == 1
+
+
+def test_bleeding_from_condition_observation_and_threatened_miscarriage():
+    assert episode_of([lmp(), bleeding()])[0]["vaginal_bleeding"] is True
+    assert episode_of([lmp(), condition("tm", "54048003", "2024-03-02")])[0]["vaginal_bleeding"] is True
+    present = observation("o", SNOMED, "289530006", "2024-03-03", valueBoolean=True)
+    assert episode_of([lmp(), present])[0]["vaginal_bleeding"] is True
+    absent = observation("o", SNOMED, "289530006", "2024-03-03", valueBoolean=False)
+    assert episode_of([lmp(), absent])[0]["vaginal_bleeding"] is False
+
+
+def test_latest_bleeding_record_wins():
+    earlier_present = bleeding("2024-02-20")
+    later_absent = observation("o", SNOMED, "289530006", "2024-03-04",
+                               valueCodeableConcept={"coding": [{"system": SNOMED, "code": "2667000"}]})
+    assert episode_of([lmp(), earlier_present, later_absent])[0]["vaginal_bleeding"] is False
+
+
+def test_bleeding_before_this_pregnancy_is_not_this_pregnancy():
+    assert episode_of([lmp(), bleeding("2023-06-01")])[0]["vaginal_bleeding"] is None
+
+
+def test_resolved_bleeding_condition_is_unknown_with_a_note():
+    resolved = condition("b", "289530006", "2024-03-01", clinicalStatus={"coding": [{"code": "resolved"}]})
+    episode, problems = episode_of([lmp(), resolved])
+    assert episode["vaginal_bleeding"] is None
+    assert any("resolved" in p.message for p in problems)
+
+
+def test_ectopic_condition_is_a_scan_showing_ectopic():
+    episode, _ = episode_of([lmp(), iup("2024-02-26"), condition("e", "34801009", "2024-03-04")])
+    assert [s["location"] for s in episode["scans"]] == ["intrauterine", "ectopic"]
+
+
+def test_confirmed_iup_carries_to_a_later_crl_scan():
+    episode, _ = episode_of([lmp(), iup("2024-02-26"), crl(12.0, "mm", "2024-03-04")])
+    assert [s["location"] for s in episode["scans"]] == ["intrauterine", "intrauterine"]
+
+
+def test_pregnancy_dated_by_crl_when_no_lmp():
+    # No LMP: a CRL of 9.5 mm today dates the pregnancy to 7+0, so a bleed 2 weeks ago is this pregnancy
+    episode, _ = episode_of([iup(), crl(), bleeding("2024-02-19"), previous_miscarriage("2023-10-01")])
+    assert episode["vaginal_bleeding"] is True
+    assert episode["previous_miscarriages"] == 1
+
+
+def test_future_and_old_lmp():
+    future = observation("l", LOINC, "8665-2", "2024-03-04", valueDateTime="2024-04-01")
+    episode, problems = episode_of([future])
+    assert episode["lmp"] is None and problems
+    old = observation("l", LOINC, "8665-2", "2022-03-04", valueDateTime="2022-01-01")
+    assert episode_of([old])[0]["lmp"] is None
+
+
+def test_on_progesterone_from_active_medication_request():
+    def request(status, **medication):
+        return {"resourceType": "MedicationRequest", "id": "m", "status": status, "intent": "order",
+                "subject": {"reference": "Patient/x"}, **medication}
+
+    by_text = request("active", medicationCodeableConcept={"text": "Utrogestan 200mg vaginal capsules"})
+    assert episode_of([by_text])[0]["on_progesterone"] is True
+    by_rxnorm = request("active", medicationCodeableConcept={"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "8727"}]})
+    assert episode_of([by_rxnorm])[0]["on_progesterone"] is True
+    stopped = request("stopped", medicationCodeableConcept={"text": "progesterone"})
+    assert episode_of([stopped])[0]["on_progesterone"] is False
+    by_reference = request("active", medicationReference={"reference": "Medication/med1"})
+    med = {"resourceType": "Medication", "id": "med1", "code": {"text": "Cyclogest 400 mg pessaries"}}
+    assert episode_of([by_reference, med])[0]["on_progesterone"] is True
+    unresolved, problems = episode_of([by_reference])
+    assert unresolved["on_progesterone"] is False and problems
+    other = request("active", medicationCodeableConcept={"text": "Folic acid 400 micrograms"})
+    assert episode_of([other])[0]["on_progesterone"] is False
+
+
+def test_allergies():
+    allergy = {"resourceType": "AllergyIntolerance", "id": "a", "patient": {"reference": "Patient/x"},
+               "code": {"text": "Peanut"}}
+    assert episode_of([allergy])[0]["allergies"] == ["Peanut"]
+
+
+def test_broken_resources_are_reported_never_raised():
+    broken = [
+        {"resourceType": "Observation", "id": "o1"},
+        {"resourceType": "Condition", "id": "c1", "code": "not-a-concept"},
+        {"resourceType": "MedicationRequest", "id": "m1", "status": 7},
+        {"resourceType": "Unknown", "id": "u"},
+        "not a resource",
+        {"no": "type"},
+    ]
+    result = map_resources(broken + eligible_resources(), TODAY)
+    fields = {p.field for p in result.problems}
+    assert {"Observation/o1", "Condition/c1", "MedicationRequest/m1"} <= fields
+    assert result.episode["previous_miscarriages"] == 1
+
+
+def test_evidence_names_resources():
+    result = map_resources(eligible_resources(), TODAY)
+    assert result.evidence["vaginal_bleeding"] == ["Condition/bleed"]
+    assert result.evidence["lmp"] == ["Observation/lmp"]
+
+
+def test_codes_data_file_has_every_code_the_brief_names():
+    codes = load_codes()
+    flat = {code for s in codes.values() for _, code in s.codes}
+    for code in ("17369002", "16607004", "161744009", "102878001", "289530006", "54048003",
+                 "370383002", "11957-8", "8665-2", "34801009"):
+        assert code in flat
+    for name, entry in raw_codes().items():
+        if isinstance(entry, dict) and "codes" in entry:
+            for item in entry["codes"]:
+                assert item.get("display"), (name, item)
+    assert codes["miscarriage_history"].at_least[(SNOMED, "102878001")] == 2
+
+
+def test_assessed_on_is_the_given_day():
+    episode, _ = episode_of([])
+    assert episode["assessed_on"] == TODAY.isoformat()
+    episode, _ = bundle_to_episode([], dt.date(2025, 1, 2))
+    assert episode["assessed_on"] == "2025-01-02"

@@ -1,0 +1,91 @@
+"""Form answers -> episodes (no rules), and the plain-language wording for women."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from earlypath import assess, parse_episode
+from earlypath.web import forms, plain
+
+TODAY = dt.date(2024, 3, 4)
+
+
+def test_clinician_defaults_leave_clinical_facts_unknown():
+    defaults = forms.clinician_defaults(TODAY)
+    episode = forms.clinician_episode(defaults)
+    parse_episode(episode)
+    assert "previous_miscarriages" not in episode
+    assert episode["vaginal_bleeding"] is None
+    assert episode["scans"][0]["fetal_heartbeat"] is None
+    assert assess(episode)["progesterone"]["decision"] == "needs_information"
+
+
+def test_clinician_form_conversion_passes_bad_values_to_the_contract():
+    form = {**forms.clinician_defaults(TODAY), "previous_miscarriages": "two", "crl_mm": "9,5"}
+    episode = forms.clinician_episode(form)
+    assert episode["previous_miscarriages"] == "two"
+    assert episode["scans"][0]["crl_mm"] == "9,5"
+
+
+def test_clinician_no_scan_and_allergies():
+    form = {**forms.clinician_defaults(TODAY), "scan_location": "none", "allergies": "peanut, penicillin ,"}
+    episode = forms.clinician_episode(form)
+    assert episode["scans"] == []
+    assert episode["allergies"] == ["peanut", "penicillin"]
+
+
+def test_parse_form():
+    assert forms.parse_form(b"a=1&b=&c=x%2By&a=2") == {"a": "2", "b": "", "c": "x+y"}
+
+
+def test_i_dont_know_is_unknown_never_no():
+    episode = forms.check_episode({"scan": "dont_know", "bleeding": "dont_know", "miscarriages": "dont_know"}, TODAY)
+    assert episode["scans"] == []
+    assert episode["vaginal_bleeding"] is None
+    assert episode["previous_miscarriages"] is None
+    assert forms.check_episode({}, TODAY)["vaginal_bleeding"] is None
+
+
+def test_check_answers():
+    episode = forms.check_episode({"scan": "womb", "bleeding": "yes", "miscarriages": "3", "period": "2024-01-15"}, TODAY)
+    assert episode["scans"] == [{"date": "2024-03-04", "location": "intrauterine"}]
+    assert episode["previous_miscarriages"] == 3
+    assert assess(episode)["progesterone"]["decision"] == "offer"
+    assert forms.check_episode({"scan": "outside"}, TODAY)["scans"][0]["location"] == "ectopic"
+    assert forms.check_episode({"scan": "unclear"}, TODAY)["scans"][0]["location"] == "unknown"
+
+
+def _explain(answers):
+    return plain.explain(assess(forms.check_episode(answers, TODAY)))
+
+
+def test_plain_words_follow_the_engine():
+    offer = _explain({"scan": "womb", "bleeding": "yes", "miscarriages": "1", "period": "2024-01-15"})
+    assert offer["decision"] == "offer" and offer["stop_on"] == "2024-05-06"
+    no = _explain({"scan": "womb", "bleeding": "no", "miscarriages": "1", "period": "2024-01-15"})
+    assert no["decision"] == "do_not_offer"
+    assert any("not bleeding" in s for s in no["why"])
+    none_before = _explain({"scan": "womb", "bleeding": "yes", "miscarriages": "0", "period": "2024-01-15"})
+    assert any("have not had a miscarriage" in s for s in none_before["why"])
+    unknown = _explain({"scan": "dont_know", "bleeding": "yes", "miscarriages": "dont_know"})
+    assert unknown["decision"] == "needs_information"
+    assert any("scan" in m for m in unknown["missing"]) and any("miscarriages" in m for m in unknown["missing"])
+
+
+def test_plain_text_never_tells_her_to_start_or_stop_medicine():
+    texts = [*plain.HEADLINES.values(), *plain.OFFER_TEXT, *plain.NOT_MET.values(), *plain.ADVICE.values(), *plain.ASK]
+    joined = " ".join(texts).lower()
+    for phrase in ("start taking", "stop taking", "start using", "stop using", "you should take", "take progesterone"):
+        assert phrase not in joined
+
+
+def _words_per_sentence(text):
+    import re
+
+    sentences = [s for s in re.split(r"[.!?]+", text) if s.strip()]
+    return sum(len(s.split()) for s in sentences) / len(sentences)
+
+
+def test_plain_text_uses_short_sentences():
+    texts = [*plain.OFFER_TEXT, *plain.NOT_MET.values(), *plain.ADVICE.values()]
+    assert _words_per_sentence(" ".join(texts)) < 15
