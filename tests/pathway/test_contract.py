@@ -23,20 +23,30 @@ def problems(data: dict[str, Any]) -> dict[str, str]:
     return {p.field: p.message for p in error.value.problems}
 
 
+def case(id: str, changes: dict[str, Any], field: str) -> Any:
+    return pytest.param(changes, field, id=id)
+
+
+def one_hcg(**sample: Any) -> dict[str, Any]:
+    return {"hcg": [{"taken_at": "2024-03-05T09:00:00", "iu_per_l": 5, **sample}]}
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"hcg": [{"taken_at": "2024-03-05T09:00:00", "iu_per_l": -1}]}, "hcg[0].iu_per_l"),
-        ({"hcg": [{"taken_at": "2024-03-05T09:00:00", "iu_per_l": 2e6}]}, "hcg[0].iu_per_l"),
-        (
-            {"hcg": [{"taken_at": "2024-03-05T09:00:00", "iu_per_l": 5, "units": "mIU/mL"}]},
-            "hcg[0].units",
+        case("hcg-negative", one_hcg(iu_per_l=-1), "hcg[0].iu_per_l"),
+        case("hcg-implausibly-high", one_hcg(iu_per_l=2e6), "hcg[0].iu_per_l"),
+        case("hcg-units-field-refused", one_hcg(units="mIU/mL"), "hcg[0].units"),
+        case(
+            "hcg-taken-after-assessment-day",
+            one_hcg(taken_at="2024-03-07T00:00:00"),
+            "hcg[0].taken_at",
         ),
-        ({"hcg": [{"taken_at": "2024-03-07T00:00:00", "iu_per_l": 5}]}, "hcg[0].taken_at"),
-        ({"hcg": [{"taken_at": 1709715600, "iu_per_l": 5}]}, "hcg[0].taken_at"),
-        ({"hcg": [{"taken_at": "2024-01-01T09:00:00", "iu_per_l": 5}]}, "hcg[0].taken_at"),
-        ({"hcg": [{"iu_per_l": 5}]}, "hcg[0].taken_at"),
-        (
+        case("hcg-time-as-number-refused", one_hcg(taken_at=1709715600), "hcg[0].taken_at"),
+        case("hcg-taken-before-lmp", one_hcg(taken_at="2024-01-01T09:00:00"), "hcg[0].taken_at"),
+        case("hcg-time-required", {"hcg": [{"iu_per_l": 5}]}, "hcg[0].taken_at"),
+        case(
+            "hcg-mixed-time-zones",
             {
                 "hcg": [
                     {"taken_at": "2024-03-04T09:00:00", "iu_per_l": 5},
@@ -45,16 +55,30 @@ def problems(data: dict[str, Any]) -> dict[str, str]:
             },
             "hcg",
         ),
-        ({"pain": "severe"}, "pain"),
-        ({"haemodynamically_unstable": "yes"}, "haemodynamically_unstable"),
-        ({"rhesus_d": "neg"}, "rhesus_d"),
-        ({"adnexal_mass_mm": 201}, "adnexal_mass_mm"),
-        ({"adnexal_mass_mm": -1}, "adnexal_mass_mm"),
-        ({"able_to_return_for_follow_up": "true"}, "able_to_return_for_follow_up"),
-        ({"miscarriage_type": "threatened", "miscarriage_diagnosed": True}, "miscarriage_type"),
-        ({"miscarriage_type": "missed"}, "miscarriage_type"),
-        ({"management": "laparoscopy"}, "management"),
-        ({"pain_score": 3}, "pain_score"),
+        case("pain-unknown-word", {"pain": "severe"}, "pain"),
+        case(
+            "unstable-not-boolean",
+            {"haemodynamically_unstable": "yes"},
+            "haemodynamically_unstable",
+        ),
+        case("rhesus-unknown-word", {"rhesus_d": "neg"}, "rhesus_d"),
+        case("mass-over-200mm", {"adnexal_mass_mm": 201}, "adnexal_mass_mm"),
+        case("mass-negative", {"adnexal_mass_mm": -1}, "adnexal_mass_mm"),
+        case(
+            "return-not-boolean",
+            {"able_to_return_for_follow_up": "true"},
+            "able_to_return_for_follow_up",
+        ),
+        case(
+            "miscarriage-type-unknown-word",
+            {"miscarriage_type": "threatened", "miscarriage_diagnosed": True},
+            "miscarriage_type",
+        ),
+        case(
+            "miscarriage-type-without-diagnosis", {"miscarriage_type": "missed"}, "miscarriage_type"
+        ),
+        case("management-unknown-word", {"management": "laparoscopy"}, "management"),
+        case("extra-field-refused", {"pain_score": 3}, "pain_score"),
     ],
 )
 def test_impossible_or_unknown_pathway_values_are_rejected_naming_the_field(
