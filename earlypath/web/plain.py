@@ -40,6 +40,13 @@ NOT_MET = {
     "no_recommendation_in_version": "The NICE advice in use on this date did not include progesterone.",
 }
 
+# What already fits, by criterion id, when the engine found the criterion true.
+MET = {
+    "intrauterine": "Your scan showed the pregnancy is in your womb.",
+    "bleeding": "You are bleeding.",
+    "previous_miscarriage": "You have had a miscarriage before.",
+}
+
 # What is still unknown, by the engine's missing field.
 MISSING = {
     "scans": "whether a scan has shown the pregnancy is in your womb",
@@ -98,6 +105,10 @@ def explain(assessment: dict[str, Any]) -> dict[str, Any]:
                 if c["criterion"] == "no_recommendation_in_version"]
     elif decision in ("continue", "stop"):
         why = ["Your doctor or midwife will talk to you about your progesterone."]
+    so_far: list[str] = []
+    if decision == "needs_information":
+        so_far = [MET[c["criterion"]] for c in criteria
+                  if c["value"] == "true" and c["criterion"] in MET]
     missing = [MISSING.get(m, m.replace("_", " ")) for m in p["missing"]]
     advice = [ADVICE[a["id"]] for a in p["advice"] if a["id"] in ADVICE]
     stop_on = (p.get("plan") or {}).get("stop_on")
@@ -105,6 +116,7 @@ def explain(assessment: dict[str, Any]) -> dict[str, Any]:
         "decision": decision,
         "headline": HEADLINES[decision],
         "why": why,
+        "so_far": so_far,
         "missing": missing,
         "advice": advice,
         "stop_on": stop_on,

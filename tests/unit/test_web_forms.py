@@ -89,3 +89,10 @@ def _words_per_sentence(text):
 def test_plain_text_uses_short_sentences():
     texts = [*plain.OFFER_TEXT, *plain.NOT_MET.values(), *plain.ADVICE.values()]
     assert _words_per_sentence(" ".join(texts)) < 15
+
+
+def test_plain_words_say_what_already_fits():
+    partial = _explain({"scan": "womb", "bleeding": "yes", "miscarriages": "2"})  # no period date
+    assert partial["decision"] == "needs_information"
+    assert partial["so_far"] == ["Your scan showed the pregnancy is in your womb.", "You are bleeding.",
+                                 "You have had a miscarriage before."]

@@ -1,0 +1,76 @@
+"""The HTML pages over HTTP (no browser): forms, results, errors, pathway sections, /impact."""
+
+from __future__ import annotations
+
+from earlypath.web import pages
+
+ELIGIBLE = {
+    "assessed_on": "2024-03-04", "previous_miscarriages": "1", "vaginal_bleeding": "yes",
+    "lmp": "2024-01-15", "scan_location": "intrauterine", "scan_date": "2024-03-04",
+    "fetal_pole": "yes", "fetal_heartbeat": "yes", "crl_mm": "9.5",
+}
+
+
+def test_clinician_page_prefills_dates(client):
+    html = client.get("/").text
+    assert 'value="2024-03-04"' in html  # today (fixed in tests)
+    assert 'value="2024-01-15"' in html  # LMP 7 weeks earlier
+    assert "<script" not in html  # no JavaScript needed
+
+
+def test_clinician_offer_with_plan(client):
+    html = client.post("/", data=ELIGIBLE).text
+    for needle in ("Offer vaginal micronised progesterone 400 mg twice daily", "2024-05-06", "1.5.2",
+                   "2023-08-23", "56 capsules", "252 capsules", "Off-label", "Print summary"):
+        assert needle in html, needle
+
+
+def test_clinician_policy_16_plus_6(client):
+    html = client.post("/", data={**ELIGIBLE, "stop_at": "16+6"}).text
+    assert "2024-05-12" in html
+    assert client.post("/", data={**ELIGIBLE, "stop_at": "18+0"}).status_code == 422
+
+
+def test_clinician_errors_are_shown_with_links(client):
+    response = client.post("/", data={**ELIGIBLE, "crl_mm": "abc"})
+    assert response.status_code == 422
+    assert 'href="#crl_mm"' in response.text
+    response = client.post("/", data={**ELIGIBLE, "scan_date": "2024-03-09"})
+    assert response.status_code == 422
+    assert 'href="#scan_date"' in response.text and "is after assessed_on" in response.text
+
+
+def test_pathway_sections_render_generically(client, monkeypatch):
+    real = pages.assess
+
+    def with_future_section(episode, policy):
+        result = real(episode, policy)
+        result["future_topic"] = {"decision": "offer_something", "recommendation": "Do the new thing.",
+                                  "reasons": ["Because of a new rule."], "due_on": "2024-03-11",
+                                  "trace": {"branch": "x"}}
+        return result
+
+    monkeypatch.setattr(pages, "assess", with_future_section)
+    html = client.post("/", data=ELIGIBLE).text
+    for needle in ("Future topic", "Offer something", "Do the new thing.", "Because of a new rule.", "Due on", "2024-03-11"):
+        assert needle in html, needle
+
+
+def test_check_page(client):
+    html = client.get("/check").text
+    assert "I don&#39;t know" in html or "I don't know" in html
+    answer = client.post("/check", data={"scan": "womb", "bleeding": "yes", "miscarriages": "1", "period": "2024-01-15"}).text
+    assert "NICE says you should be offered progesterone" in answer and "2024-05-06" in answer
+    bad = client.post("/check", data={"scan": "womb", "period": "2030-01-01"})
+    assert bad.status_code == 422 and 'href="#period"' in bad.text
+
+
+def test_static_css_is_served(client):
+    response = client.get("/static/earlypath.css")
+    assert response.status_code == 200 and "@media print" in response.text
+
+
+def test_impact_page_when_present(client):
+    response = client.get("/impact")
+    assert response.status_code in (200, 404)
+    assert "<html" in response.text.lower()
