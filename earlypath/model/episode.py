@@ -41,6 +41,13 @@ def _date_only(value: Any) -> Any:
     return value
 
 
+def _number_only(value: Any) -> Any:
+    # pydantic's lax mode would read true/false as 1.0/0.0: refuse it for the pathway's numbers.
+    if isinstance(value, bool):
+        raise PydanticCustomError("float_type", "must be a number, not true or false")
+    return value
+
+
 Date = Annotated[dt.date, BeforeValidator(_date_only)]
 DateTime = Annotated[dt.datetime, BeforeValidator(_date_only)]
 Millimetres = Annotated[float, Field(ge=0, le=MAX_MEASUREMENT_MM, allow_inf_nan=False)]
@@ -66,7 +73,11 @@ class HcgSample(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     taken_at: DateTime
-    iu_per_l: Annotated[float, Field(ge=0, le=MAX_HCG_IU_PER_L, allow_inf_nan=False)]
+    iu_per_l: Annotated[
+        float,
+        BeforeValidator(_number_only),
+        Field(ge=0, le=MAX_HCG_IU_PER_L, allow_inf_nan=False),
+    ]
 
 
 class Episode(BaseModel):
@@ -130,7 +141,12 @@ class Episode(BaseModel):
         None, description="RhD blood group; null = unknown."
     )
     adnexal_mass_mm: (
-        Annotated[float, Field(ge=0, le=MAX_ADNEXAL_MASS_MM, allow_inf_nan=False)] | None
+        Annotated[
+            float,
+            BeforeValidator(_number_only),
+            Field(ge=0, le=MAX_ADNEXAL_MASS_MM, allow_inf_nan=False),
+        ]
+        | None
     ) = Field(None, description="Size of an ectopic adnexal mass on scan (mm); null = unknown.")
     able_to_return_for_follow_up: StrictBool | None = Field(
         None,

@@ -36,6 +36,8 @@ def one_hcg(**sample: Any) -> dict[str, Any]:
     [
         case("hcg-negative", one_hcg(iu_per_l=-1), "hcg[0].iu_per_l"),
         case("hcg-implausibly-high", one_hcg(iu_per_l=2e6), "hcg[0].iu_per_l"),
+        case("hcg-boolean-refused", one_hcg(iu_per_l=True), "hcg[0].iu_per_l"),
+        case("mass-boolean-refused", {"adnexal_mass_mm": True}, "adnexal_mass_mm"),
         case("hcg-units-field-refused", one_hcg(units="mIU/mL"), "hcg[0].units"),
         case(
             "hcg-taken-after-assessment-day",
