@@ -24,8 +24,7 @@ class CodeSet:
 
     def code_of(self, concept: Any) -> tuple[str, str] | None:
         """The first (system, code) of a CodeableConcept (dict or model) that is in the set."""
-        for coding in _codings(concept):
-            key = (str(coding.get("system") or ""), str(coding.get("code") or ""))
+        for key in _pairs(concept):
             if key in self.codes:
                 return key
         return None
@@ -39,28 +38,33 @@ class CodeSet:
         return any(word in text for word in self.words)
 
 
-def _as_dict(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return value
-    dump = getattr(value, "model_dump", None)
-    return dump(mode="json", exclude_none=True) if dump else {}
+def _get(obj: Any, name: str) -> Any:
+    """A field of a dict or of a fhir.resources model (read directly: no serialising)."""
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
 
 
-def _codings(concept: Any) -> list[dict[str, Any]]:
-    data = _as_dict(concept)
-    if "coding" in data:
-        return [c for c in data.get("coding") or [] if isinstance(c, dict)]
-    if "code" in data and "system" in data:  # a bare Coding
-        return [data]
+def _codings(concept: Any) -> list[Any]:
+    if concept is None:
+        return []
+    codings = _get(concept, "coding")
+    if codings is not None:
+        return [c for c in codings if c is not None]
+    if _get(concept, "code") is not None and _get(concept, "system") is not None:
+        return [concept]  # a bare Coding
     return []
 
 
+def _pairs(concept: Any) -> list[tuple[str, str]]:
+    return [(str(_get(c, "system") or ""), str(_get(c, "code") or "")) for c in _codings(concept)]
+
+
 def _texts(concept: Any) -> str:
-    data = _as_dict(concept)
-    parts = [str(data.get("text") or "")]
-    parts += [str(c.get("display") or "") for c in _codings(data)]
+    if concept is None:
+        return ""
+    parts = [str(_get(concept, "text") or "")]
+    parts += [str(_get(c, "display") or "") for c in _codings(concept)]
     return " ".join(parts).lower()
 
 

@@ -54,6 +54,10 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        # The stdlib asyncio loop, not uvloop: under saturation uvloop served connections
+        # unfairly here (p99 534 ms vs 75 ms for the same 0.7 ms handler at 50 connections).
+        loop="asyncio",
+        http="httptools",
         log_level="info",
         access_log=False,
     )

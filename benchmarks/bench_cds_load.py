@@ -1,0 +1,286 @@
+"""CDS Hooks under load: 50 concurrent clients POSTing patient-view calls for ~15 s.
+
+Run: .venv/bin/python benchmarks/bench_cds_load.py [--seconds 15] [--clients 50] [--workers 1]
+                                                  [--driver httpx|wrk] [--auth]
+
+The service runs in its own process (uvicorn on a free loopback port); the load comes from
+another process (an asyncio httpx driver, or Debian's `wrk` with --driver wrk). Every request
+is a full CDS call: prefetched FHIR R4 resources for an eligible woman -> episode -> engine ->
+an offer card with a MedicationRequest suggestion. Beside the HTTP figures the script measures,
+in this process and in the same run, the engine time per assessment and the in-process service
+work per call (FHIR mapping + engine + card), and prints the ratios.
+
+Target: p99 < 50 ms on 2 cores with no errors. Loopback only; bounded in time and count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SERVICE = "/cds-services/ng126-progesterone"
+MAX_REQUESTS = 2_000_000  # a hard cap on top of the time bound
+
+
+def request_body(today: dt.date) -> dict:
+    """A patient-view call for an eligible woman, dated relative to the server's today."""
+    from tests.integration import fhir_data as f
+
+    shift = (today - f.TODAY).days
+
+    def moved(resource: dict) -> dict:
+        text = json.dumps(resource)
+        for key in ("2024-03-04", "2024-03-03", "2024-01-15", "2022-06-01"):
+            new = (dt.date.fromisoformat(key) + dt.timedelta(days=shift)).isoformat()
+            text = text.replace(key, new)
+        return json.loads(text)
+
+    resources = [moved(r) for r in f.eligible_resources()]
+    return f.hook_request("patient-view", f.prefetch_for(resources))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, workers: int, auth: bool, data: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "EARLYPATH_CDS_AUTH": "on" if auth else "off",
+        "EARLYPATH_FEEDBACK_DB": f"sqlite:///{data / 'feedback.sqlite3'}",
+    }
+    if auth:
+        env["EARLYPATH_CDS_ISSUERS"] = str(data / "issuers.json")
+    cmd = [sys.executable, "-m", "uvicorn", "earlypath.web.app:create_app", "--factory",
+           "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+           "--loop", "asyncio", "--http", "httptools",  # as `earlypath serve` runs it
+           "--no-access-log", "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/schema", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+# --- the driver (runs in its own process) ----------------------------------------------------
+
+
+async def _drive(url: str, body: bytes, clients: int, seconds: float, tokens: list[str] | None) -> dict:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    count = 0
+    stop_at = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"Content-Type": "application/json"}
+    async with httpx.AsyncClient(limits=limits, timeout=10.0) as client:
+
+        async def worker() -> None:
+            nonlocal errors, count
+            while time.perf_counter() < stop_at and count < MAX_REQUESTS:
+                count += 1
+                h = headers
+                if tokens:
+                    h = {**headers, "Authorization": f"Bearer {tokens.pop()}"}
+                start = time.perf_counter()
+                try:
+                    response = await client.post(url, content=body, headers=h)
+                    ok = response.status_code == 200 and b'"cards"' in response.content
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append(time.perf_counter() - start)
+                if not ok:
+                    errors += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {"requests": len(latencies), "errors": errors, "elapsed": elapsed, "latencies": latencies}
+
+
+def drive_httpx(url: str, body: bytes, clients: int, seconds: float, tokens_file: str | None) -> dict:
+    """Run the asyncio driver in a child process; returns its figures."""
+    args = [sys.executable, __file__, "--as-driver", url, str(clients), str(seconds)]
+    if tokens_file:
+        args.append(tokens_file)
+    out = subprocess.run(args, input=body, capture_output=True, check=True, timeout=seconds + 120)
+    return json.loads(out.stdout)
+
+
+def drive_wrk(url: str, body: bytes, clients: int, seconds: float) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        lua = Path(tmp) / "post.lua"
+        lua.write_text(
+            'wrk.method = "POST"\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            f"wrk.body = {json.dumps(body.decode())}\n"
+            "done = function(summary, latency, requests)\n"
+            '  io.write(string.format("JSON {\\"requests\\": %d, \\"errors\\": %d, \\"p50\\": %f, \\"p99\\": %f, \\"elapsed\\": %f}\\n",'
+            " summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read +"
+            " summary.errors.write + summary.errors.timeout, latency:percentile(50) / 1e6,"
+            " latency:percentile(99) / 1e6, summary.duration / 1e6))\n"
+            "end\n"
+        )
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{clients}", f"-d{int(seconds)}s", "--timeout", "10s", "-s", str(lua), url],
+            capture_output=True, text=True, check=True, timeout=seconds + 60,
+        )
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("JSON "))
+    return json.loads(line.removeprefix("JSON "))
+
+
+# --- in-process baselines (same run) ----------------------------------------------------------
+
+
+def engine_time(body: dict, today: dt.date, n: int = 3000) -> tuple[float, float]:
+    """Seconds per assessment (engine only) and per in-process CDS call (mapping+engine+card)."""
+    from earlypath import assess, parse_episode
+    from earlypath.fhir.cards import decision_card
+    from earlypath.fhir.mapping import flatten, map_resources
+
+    resources = flatten(list(body["prefetch"].values()))
+    mapped = map_resources(resources, today)
+    episode = parse_episode(mapped.episode)
+    for _ in range(200):
+        assess(episode)
+    start = time.perf_counter()
+    for _ in range(n):
+        assess(episode)
+    per_assess = (time.perf_counter() - start) / n
+    start = time.perf_counter()
+    for _ in range(n // 3):
+        m = map_resources(resources, today)
+        a = assess(m.episode)
+        json.dumps({"cards": [decision_card(a, "p", m.problems, m.evidence)]})
+    per_call = (time.perf_counter() - start) / (n // 3)
+    return per_assess, per_call
+
+
+def make_tokens(data: Path, url: str, count: int) -> str:
+    """Keys for a test issuer, its allow-list file, and `count` single-use tokens."""
+    import uuid
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    jwk.update({"kid": "bench", "alg": "ES384"})
+    (data / "issuers.json").write_text(json.dumps({"issuers": [{"iss": "https://bench.local", "jwks": {"keys": [jwk]}}]}))
+    now = int(time.time())
+    tokens = [
+        jwt.encode({"iss": "https://bench.local", "aud": url, "iat": now, "exp": now + 600, "jti": str(uuid.uuid4())},
+                   key, algorithm="ES384", headers={"kid": "bench", "typ": "JWT"})
+        for _ in range(count)
+    ]
+    path = data / "tokens.json"
+    path.write_text(json.dumps(tokens))
+    return str(path)
+
+
+def pct(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--driver", choices=("httpx", "wrk", "auto"), default="auto")
+    parser.add_argument("--auth", action="store_true", help="check a fresh ES384 JWT on every call")
+    args = parser.parse_args()
+    driver = args.driver
+    if driver == "auto":
+        driver = "wrk" if shutil.which("wrk") and not args.auth else "httpx"
+    if driver == "wrk" and args.auth:
+        raise SystemExit("--auth needs the httpx driver (one fresh token per call)")
+
+    today = dt.datetime.now(dt.UTC).date()
+    body_dict = request_body(today)
+    body = json.dumps(body_dict).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}{SERVICE}"
+        tokens_file = make_tokens(data, url, 400_000 if args.seconds > 5 else 50_000) if args.auth else None
+        server = start_server(port, args.workers, args.auth, data)
+        try:
+            import httpx
+
+            warm = httpx.post(url, content=body, headers={"Content-Type": "application/json"}, timeout=10)
+            if not args.auth:
+                card = warm.json()["cards"][0]
+                assert "Offer" in card["summary"], card["summary"]
+            if driver == "wrk":
+                result = drive_wrk(url, body, args.clients, args.seconds)
+                p50, p99 = result["p50"], result["p99"]
+            else:
+                result = drive_httpx(url, body, args.clients, args.seconds, tokens_file)
+                lat = result.pop("latencies")
+                p50, p99 = pct(lat, 50), pct(lat, 99)
+        finally:
+            server.terminate()
+            server.wait(10)
+    per_assess, per_call = engine_time(body_dict, today)
+    throughput = result["requests"] / result["elapsed"]
+    report = {
+        "driver": driver,
+        "clients": args.clients,
+        "workers": args.workers,
+        "auth": args.auth,
+        "cpus": os.cpu_count(),
+        "seconds": round(result["elapsed"], 1),
+        "requests": result["requests"],
+        "errors": result["errors"],
+        "throughput_rps": round(throughput, 1),
+        "p50_ms": round(p50 * 1e3, 2),
+        "p99_ms": round(p99 * 1e3, 2),
+        "engine_ms_per_assessment": round(per_assess * 1e3, 4),
+        "in_process_ms_per_cds_call": round(per_call * 1e3, 4),
+        "ratio_p50_to_engine": round(p50 / per_assess, 1),
+        "ratio_p50_to_in_process_call": round(p50 / per_call, 1),
+        "target_p99_under_50ms_no_errors": bool(p99 < 0.050 and result["errors"] == 0),
+    }
+    print(json.dumps(report, indent=2))
+
+
+def _as_driver() -> None:
+    url, clients, seconds = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    tokens = json.loads(Path(sys.argv[5]).read_text()) if len(sys.argv) > 5 else None
+    body = sys.stdin.buffer.read()
+    print(json.dumps(asyncio.run(_drive(url, body, clients, seconds, tokens))))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--as-driver":
+        _as_driver()
+    else:
+        main()
