@@ -1,0 +1,91 @@
+"""The pathway sections give the same answers on the DuckDB batch engine as on the reference
+engine: every vignette, and generated episodes (decisions, recommendations, missing, values)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from earlypath import assess
+from earlypath.guideline.pathway import PathwayPolicy
+from tests.pathway.batch import batch_sections, reference_sections, same_value
+from tests.pathway.strategies import episodes
+from tests.pathway.vignettes import load_pathway_vignettes
+
+VIGNETTES = load_pathway_vignettes()
+POLICIES = sorted({tuple(sorted(v.pathway_policy.items())) for v in VIGNETTES})
+
+
+def assert_agree(reference: list[dict[str, Any]], batch: list[dict[str, Any]]) -> None:
+    for i, (ref, got) in enumerate(zip(reference, batch, strict=True)):
+        assert set(ref) == set(got), i
+        for key, value in ref.items():
+            assert same_value(value, got[key]) if ".value." in key else value == got[key], (
+                i,
+                key,
+                value,
+                got[key],
+            )
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=[str(dict(p)) for p in POLICIES])
+def test_duckdb_agrees_with_the_reference_on_every_pathway_vignette(policy: tuple) -> None:
+    chosen = [v for v in VIGNETTES if tuple(sorted(v.pathway_policy.items())) == policy]
+    eps = [v.episode for v in chosen]
+    pathway = PathwayPolicy(**dict(policy))
+    batch = batch_sections(eps, pathway)
+    assert_agree(reference_sections(eps, pathway), batch)
+    for v, row in zip(chosen, batch, strict=True):
+        for table, outcome in v.decisions.items():
+            key = f"{v.topic}.{table}"
+            if key in row:  # the progesterone topic is the core's table, checked elsewhere
+                assert row[key][0] == outcome, (v.id, table)
+
+
+def test_reference_sections_match_the_assessment_output() -> None:
+    eps = [v.episode for v in VIGNETTES[:20]]
+    for episode, ref in zip(eps, reference_sections(eps), strict=True):
+        assessment = assess(episode)
+        for key, value in ref.items():
+            if not key.endswith(".main"):
+                continue
+            decision, recs, missing = value
+            section = assessment[key.removesuffix(".main")]
+            assert (section["decision"], section["recommendations"], section["missing"]) == (
+                decision,
+                recs,
+                missing,
+            )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(episodes(), min_size=1, max_size=40),
+    st.sampled_from(["ng126-2012-2023", "rewrite-unverified"]),
+)
+def test_duckdb_agrees_with_the_reference_on_generated_episodes(eps: list, rule: str) -> None:
+    policy = PathwayPolicy(rule)  # type: ignore[arg-type]
+    assert_agree(reference_sections(eps, policy), batch_sections(eps, policy))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Engine gap (ibis 12 + DuckDB 2.0): ibis writes (NOT x) IS NULL as 'NOT (x) IS NULL', "
+    "which DuckDB reads as NOT (x IS NULL); so an Unknown bare Not(...) criterion looks known "
+    "unless criteria are first materialised as columns (as the batch engine and batch.py do). "
+    "This test passes, and so fails as XPASS, once the compiler parenthesises it.",
+)
+def test_engine_gap_not_is_null_precedence_when_criteria_are_not_materialised() -> None:
+    import ibis
+    import pyarrow as pa
+
+    from earlypath.engines.ibis_compile import compile_expr
+    from earlypath.facts import ABLE_TO_RETURN
+    from earlypath.rules.ir import Not
+
+    t = ibis.memtable(pa.table({ABLE_TO_RETURN.name: pa.array([None], pa.bool_())}))
+    unknown = compile_expr(Not(ABLE_TO_RETURN), t, "bool").isnull()
+    assert ibis.duckdb.connect().to_pyarrow(t.select(x=unknown)).to_pylist() == [{"x": True}]
