@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from earlypath.facts import SCAN_LOCATION
+from earlypath.guideline.progesterone import IS_ECTOPIC as _IS_ECTOPIC
 from earlypath.rules.decision import (
     ALWAYS,
     Branch,
@@ -38,7 +39,8 @@ AntiDRule = Literal["ng126-2012-2023", "rewrite-unverified"]
 # that version, so the output says so.
 NumberSource = Literal["reference", "unverified"]
 
-IS_ECTOPIC = Match(SCAN_LOCATION, ("ectopic",), ("intrauterine",))
+# The progesterone module's definition, shared (one rule, one place).
+IS_ECTOPIC = _IS_ECTOPIC
 IS_PUL = Match(SCAN_LOCATION, ("unknown",), ("intrauterine", "ectopic"))
 # Never Unknown: a pregnancy is an ectopic for these rules only once a scan has shown it.
 ECTOPIC_SEEN = IsTrue(IS_ECTOPIC)
