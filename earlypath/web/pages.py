@@ -18,6 +18,7 @@ from earlypath import __version__
 from earlypath.engines.python import assess
 from earlypath.errors import InputError, Problem
 from earlypath.guideline.versions import VERSIONS
+from earlypath.model import parse_episode_json
 from earlypath.policy import Policy
 from earlypath.web import forms, plain
 
@@ -110,10 +111,16 @@ async def clinician_submit(request: Request) -> HTMLResponse:
     if stop_at not in ("16+0", "16+6"):
         errors = [{"input": "stop_at", "label": "Stop progesterone at", "message": "must be 16+0 or 16+6"}]
         return _clinician_page(request, form, 422, errors=errors)
+    pasted = form.get("episode_json", "").strip()
     try:
-        assessment = assess(forms.clinician_episode(form), Policy(stop_at=stop_at))  # type: ignore[arg-type]
+        # The whole contract (several scans, the pathway's fields) can be pasted as JSON.
+        episode = parse_episode_json(pasted) if pasted else forms.clinician_episode(form)
+        assessment = assess(episode, Policy(stop_at=stop_at))  # type: ignore[arg-type]
     except InputError as error:
-        errors = _labelled(error.problems, forms.CLINICIAN_FIELDS, CLINICIAN_LABELS)
+        if pasted:
+            errors = [{"input": "episode_json", "label": p.field, "message": p.message} for p in error.problems]
+        else:
+            errors = _labelled(error.problems, forms.CLINICIAN_FIELDS, CLINICIAN_LABELS)
         return _clinician_page(request, form, 422, errors=errors)
     return _clinician_page(request, form, a=assessment, extra_sections=extra_sections(assessment))
 

@@ -58,7 +58,8 @@ def test_clinician_fills_form_for_eligible_woman_and_sees_offer(page, server):
     _axe(page)
     # Printable: the print stylesheet hides the form and keeps the summary.
     page.emulate_media(media="print")
-    assert not page.locator("form").is_visible()
+    assert not page.locator("form").first.is_visible()
+    assert not page.get_by_label("Episode as JSON").is_visible()
     assert page.locator("#result").is_visible()
     assert page.locator(".print-only").first.is_visible()
     page.emulate_media(media="screen")

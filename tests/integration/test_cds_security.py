@@ -170,3 +170,43 @@ def test_auth_off_warns_loudly(make_client, caplog):
     client = make_client()
     assert "EARLYPATH_CDS_AUTH=off" in caplog.text
     assert "CDS Hooks security is OFF" in client.get("/").text
+
+
+# The specification's own JWT example (CDS Hooks 2.0, "Trusting CDS Clients"): an ES384 token with
+# a jku header, its JWK Set, and a payload that expired in 2015.
+SPEC_JWT = (
+    "eyJhbGciOiJFUzM4NCIsInR5cCI6IkpXVCIsImtpZCI6ImV4YW1wbGUta2lkIiwiamt1IjoiaHR0cHM6Ly9maGlyLWVoci5leGFtcGxlLmNvbS9qd2tfdXJpIn0"
+    ".eyJpc3MiOiJodHRwczovL2ZoaXItZWhyLmV4YW1wbGUuY29tLyIsInN1YiI6ImNsaWVudF9pZCIsImF1ZCI6Imh0dHBzOi8vY2RzLmV4YW1wbGUub3JnL2Nkcy1zZXJ2aWNlcy9zb21lLXNlcnZpY2UiLCJleHAiOjE0MjI1Njg4NjAsImlhdCI6MTMxMTI4MDk3MCwianRpIjoiZWUyMmIwMjEtZTFiNy00NjExLWJhNWItOGVlYzZhMzNhYzFlIiwidGVuYW50IjoiMmRkZDZjM2EtOGU5YS00NGM2LWEzMDUtNTIxMTFhZDMwMmEyIn0"
+    ".CUFPkplnWd6YGIvzoHolWCQBDsCL8QtTWKGg_QFpS169WrqDGzktRi-_we6-6rVzbjerU27ZKww_SW0-b9RTz-dPJNcqsueMio8r6EqXUXhbLm_ch3XFSbDlGHDl_tqo"
+)
+SPEC_JWKS = {"keys": [{
+    "kty": "EC", "use": "sig", "crv": "P-384", "kid": "example-kid",
+    "x": "46SDH7Znh821wblCBglA61sNE9ZrHYKKt3qRtRTmSXyOI_FIGBLWrWa0GPUkDCEk",
+    "y": "XMcRuuoGW7CXjQdy-F5i3FeBE0x9hPLdeFdSoDd3ELmx404tLX0VRRcqzAsPhXcI",
+    "alg": "ES384",
+}]}
+
+
+def test_spec_jwt_example_signature_verifies_then_expires():
+    from earlypath.web.security import AuthError, Issuer, IssuerRegistry, Verifier
+
+    fetched = []
+
+    def jku_server(request):
+        fetched.append(str(request.url))
+        return httpx.Response(200, json=SPEC_JWKS)
+
+    registry = IssuerRegistry({"https://fhir-ehr.example.com/": Issuer(
+        "https://fhir-ehr.example.com/", jku=("https://fhir-ehr.example.com/jwk_uri",))})
+    verifier = Verifier(registry, jwks_transport=httpx.MockTransport(jku_server))
+    with pytest.raises(AuthError) as refused:
+        verifier.verify(SPEC_JWT, ["https://cds.example.org/cds-services/some-service"])
+    # The signature checked out against the spec's key (fetched from its allow-listed jku);
+    # the token is refused only because it expired in 2015.
+    assert refused.value.kind == "expired"
+    assert fetched == ["https://fhir-ehr.example.com/jwk_uri"]
+    wrong_key = Verifier(IssuerRegistry({"https://fhir-ehr.example.com/": Issuer(
+        "https://fhir-ehr.example.com/", jwks=Signer(kid="example-kid").jwks)}))
+    with pytest.raises(AuthError) as bad:  # the token's jku is not allow-listed for this issuer
+        wrong_key.verify(SPEC_JWT, ["https://cds.example.org/cds-services/some-service"])
+    assert bad.value.kind == "jku not allowed"

@@ -74,3 +74,13 @@ def test_impact_page_when_present(client):
     response = client.get("/impact")
     assert response.status_code in (200, 404)
     assert "<html" in response.text.lower()
+
+
+def test_clinician_page_accepts_a_pasted_episode(client):
+    episode = ('{"assessed_on": "2024-03-04", "previous_miscarriages": 2, "vaginal_bleeding": true, "scans": ['
+               '{"date": "2024-02-20", "location": "unknown"},'
+               '{"date": "2024-03-04", "location": "intrauterine", "fetal_pole": true, "crl_mm": 9.5}]}')
+    html = client.post("/", data={"episode_json": episode}).text
+    assert "Offer vaginal micronised progesterone" in html and "2024-05-06" in html
+    bad = client.post("/", data={"episode_json": '{"assessed_on": "2024-03-04", "scans": [{"date": "x"}]}'})
+    assert bad.status_code == 422 and "scans[0].date" in bad.text and 'href="#episode_json"' in bad.text
