@@ -1,5 +1,9 @@
 """Serum hCG in a pregnancy of unknown location (NG126 1.4.27 to 1.4.32, 2019-2023 numbering).
 
+Applies to a pregnancy of unknown location (the latest scan's location is "unknown"): with no
+scan the answer is ``needs_information`` (a scan comes first); once a scan shows an intrauterine
+or ectopic pregnancy, ``not_applicable``.
+
 Two samples as close as possible to 48 hours apart and never earlier (the pair is chosen in
 ``earlypath.facts.choose_hcg_pair``). R = second / first:
 
@@ -25,23 +29,21 @@ from typing import Any
 
 from earlypath.facts import (
     ASSESSED_ON,
-    HCG_COUNT,
     HCG_FIRST_IU,
     HCG_SECOND_DATE,
     HCG_SECOND_IU,
     HCG_TOO_CLOSE,
+    SCAN_LOCATION,
 )
 from earlypath.guideline.pathway import (
-    IS_PUL,
     NOT_APPLICABLE,
     NumberSource,
     PathwayPolicy,
     Section,
-    not_applicable_branch,
     recommendations,
 )
 from earlypath.rules.decision import ALWAYS, Advice, Branch, Criterion, DecisionTable, Verdict
-from earlypath.rules.ir import AddDays, Const, Expr, If, IsTrue, Not, Or, all_of
+from earlypath.rules.ir import AddDays, Const, Expr, If, IsTrue, Match, Not, all_of
 
 TOPIC = "hcg_assessment"
 CATEGORIES = ("rise_over_63", "fall_over_50", "other")
@@ -57,7 +59,8 @@ RISE_OVER_63: Expr = (HCG_SECOND_IU * 100.0).gt(HCG_FIRST_IU * RISE_FACTOR)
 FALL_OVER_50: Expr = (HCG_SECOND_IU * 100.0).lt(HCG_FIRST_IU * FALL_FACTOR)
 # For display only (the category never uses it). Unknown if the first value is 0.
 RATIO: Expr = If(HCG_FIRST_IU.gt(0.0), HCG_SECOND_IU / HCG_FIRST_IU, Const(None))
-APPLIES: Expr = IsTrue(Or((HCG_COUNT.ge(1), IS_PUL)))
+# The ratio is for a pregnancy of unknown location: False for a PUL, Unknown with no scan.
+LOCATED: Expr = Match(SCAN_LOCATION, ("intrauterine", "ectopic"), ("unknown",))
 
 _SUMMARIES: dict[str, tuple[str, NumberSource]] = {
     "1.4.27": (
@@ -132,10 +135,22 @@ def hcg_table(version: str) -> DecisionTable:
     """The hCG-ratio decision table (the same text in the 2019, 2021 and 2023 versions)."""
     c = _criteria()
     recs, _ = recommendations(version, _SUMMARIES)
+    located = Criterion(
+        "location_known",
+        LOCATED,
+        "1.4.27",
+        "The latest scan shows where the pregnancy is (intrauterine or ectopic): the hCG ratio "
+        "is for a pregnancy of unknown location.",
+        "The latest scan shows a pregnancy of unknown location.",
+        "No scan is recorded: the hCG ratio is used once a transvaginal scan shows a pregnancy "
+        "of unknown location.",
+        ("scans",),
+    )
     applies = Branch(
-        "hcg_or_pul",
-        APPLIES,
+        "latest_scan",
+        ALWAYS,
         (
+            Verdict(NOT_APPLICABLE, "all_true", (located,), ()),
             Verdict("rise_over_63", "all_true", (c["rise"],), ("1.4.27", "1.4.29")),
             Verdict("fall_over_50", "all_true", (c["fall"],), ("1.4.27", "1.4.30")),
             Verdict("other", "all_true", (c["other"],), ("1.4.27", "1.4.31")),
@@ -166,13 +181,7 @@ def hcg_table(version: str) -> DecisionTable:
             (*CATEGORIES, "needs_information"),
         ),
     )
-    branches = (
-        applies,
-        not_applicable_branch(
-            "No hCG results and the latest scan does not show a pregnancy of unknown location."
-        ),
-    )
-    return DecisionTable(TOPIC, OUTCOMES, branches, advice, recs)
+    return DecisionTable(TOPIC, OUTCOMES, (applies,), advice, recs)
 
 
 def _tables(version: str, policy: PathwayPolicy) -> dict[str, DecisionTable]:
@@ -201,7 +210,7 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
     outcome = outcomes["main"]
     ratio = values["ratio"]
     out: dict[str, Any] = {
-        "ratio": round(ratio, 3) if isinstance(ratio, float) else None,
+        "ratio": round(ratio, 3) if isinstance(ratio, float) and outcome in CATEGORIES else None,
         "category": outcome if outcome in CATEGORIES else None,
         "next_step": None,
         "due_on": None,
