@@ -91,3 +91,10 @@ FILLABLE: dict[str, list[Any]] = {
     "vaginal_bleeding": [True, False],
     "previous_miscarriages": [0, 1, 3],
 }
+
+# The latest scan's fields that may be unknown, and the values they can take.
+SCAN_FILLABLE: dict[str, list[Any]] = {
+    "fetal_pole": [True, False],
+    "fetal_heartbeat": [True, False],
+    "msd_mm": [5.0, 24.9, 25.0, 40.0],
+}
