@@ -260,7 +260,7 @@ def order_cards(
     return cards
 
 
-def problem_card(problems: list[Problem], assessment: dict[str, Any] | None = None) -> dict[str, Any]:
+def problem_card(problems: list[Problem]) -> dict[str, Any]:
     """A card for data that could not make an episode at all (no decision could be made)."""
     detail = "**The FHIR data could not be turned into an episode:**\n" + "\n".join(
         f"- {p.field}: {p.message}" for p in problems

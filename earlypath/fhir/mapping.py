@@ -82,7 +82,7 @@ def _parse(data: dict[str, Any], problems: list[Problem]) -> Any | None:
     return None
 
 
-def _day(value: Any) -> dt.date | None:
+def as_day(value: Any) -> dt.date | None:
     """A FHIR date/dateTime as a day; partial dates (year, year-month) are not precise enough."""
     if isinstance(value, dt.datetime):
         return value.date()
@@ -104,20 +104,20 @@ def _code(concept: Any) -> str | None:
 
 def _condition_day(c: Any) -> dt.date | None:
     if c.onsetDateTime is not None:
-        return _day(c.onsetDateTime)
+        return as_day(c.onsetDateTime)
     if c.onsetPeriod is not None and c.onsetPeriod.start is not None:
-        return _day(c.onsetPeriod.start)
-    return _day(c.recordedDate)
+        return as_day(c.onsetPeriod.start)
+    return as_day(c.recordedDate)
 
 
 def _observation_day(o: Any) -> dt.date | None:
     if o.effectiveDateTime is not None:
-        return _day(o.effectiveDateTime)
+        return as_day(o.effectiveDateTime)
     if o.effectivePeriod is not None and o.effectivePeriod.start is not None:
-        return _day(o.effectivePeriod.start)
+        return as_day(o.effectivePeriod.start)
     if o.effectiveInstant is not None:
-        return _day(o.effectiveInstant)
-    return _day(o.issued)
+        return as_day(o.effectiveInstant)
+    return as_day(o.issued)
 
 
 class _Timeline:
@@ -224,6 +224,21 @@ def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
     return result
 
 
+def has_pregnancy_context(result: MappingResult) -> bool:
+    """Does the data show a current pregnancy at all (anything dated to it, or that implies it)?
+
+    Used by the CDS patient-view service to stay silent on records with no pregnancy in them,
+    rather than asking for missing facts on every chart. It is not a clinical rule: the engine
+    still decides everything once there is a pregnancy to decide about.
+    """
+    e = result.episode
+    if e.get("lmp") or e.get("scans") or e.get("on_progesterone") or e.get("miscarriage_diagnosed"):
+        return True
+    if e.get("vaginal_bleeding") is not None:
+        return True
+    return any("cannot be placed" in p.message for p in result.problems)
+
+
 def bundle_to_episode(
     resources: Any, assessed_on: dt.date
 ) -> tuple[dict[str, Any], list[Problem]]:
@@ -245,7 +260,7 @@ def _lmp(observations: list, assessed_on: dt.date, result: MappingResult) -> dt.
     for ref, o in observations:
         if not lmp_codes.matches(o.code):
             continue
-        value = _day(o.valueDateTime) if o.valueDateTime is not None else None
+        value = as_day(o.valueDateTime) if o.valueDateTime is not None else None
         if value is None:
             result.problems.append(Problem(ref, "LMP has no full date in valueDateTime; ignored"))
             continue
@@ -503,7 +518,7 @@ def _on_progesterone(
     for ref, request in requests:
         if request.status not in active:
             continue
-        authored = _day(request.authoredOn)
+        authored = as_day(request.authoredOn)
         if authored is not None and authored > assessed_on:
             continue
         concept = _medication_concept(request, meds, ref, result)

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from earlypath.fhir.codes import code_set, system_uri
-from earlypath.fhir.mapping import _day
+from earlypath.fhir.mapping import as_day
 
 THREATENED_MISCARRIAGE = {"system": "http://snomed.info/sct", "code": "54048003",
                           "display": "Threatened miscarriage"}
@@ -141,7 +141,7 @@ def _per_day(dosage: dict[str, Any]) -> float | None:
 def _end(resource: dict[str, Any], dosage: dict[str, Any]) -> dt.date | None:
     bounds = ((dosage.get("timing") or {}).get("repeat") or {}).get("boundsPeriod") or {}
     validity = (resource.get("dispenseRequest") or {}).get("validityPeriod") or {}
-    days = [d for d in (_day(bounds.get("end")), _day(validity.get("end"))) if d is not None]
+    days = [d for d in (as_day(bounds.get("end")), as_day(validity.get("end"))) if d is not None]
     return max(days) if days else None
 
 

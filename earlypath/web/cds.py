@@ -14,11 +14,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from earlypath.engines.python import assess
 from earlypath.errors import InputError
 from earlypath.fhir.cards import decision_card, order_cards, problem_card
-from earlypath.fhir.mapping import flatten, map_resources
+from earlypath.fhir.mapping import flatten, has_pregnancy_context, map_resources
 from earlypath.fhir.medication_request import is_progesterone_order
 from earlypath.web.feedback import FeedbackError, validate_feedback
 from earlypath.web.prefetch import DataUnavailable, gather
@@ -168,6 +169,8 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
         )
     today: dt.date = state.today()
     mapped = map_resources(resources, today)
+    if service.hook == "patient-view" and not has_pregnancy_context(mapped):
+        return JSONResponse({"cards": []})  # no pregnancy in the record: nothing to say
     try:
         assessment = assess(mapped.episode, state.policy)
     except InputError as error:
@@ -188,5 +191,5 @@ async def feedback(service_id: str, request: Request) -> JSONResponse:
         items = validate_feedback(body)
     except FeedbackError as error:
         return _bad_request(error.problems)
-    stored = request.app.state.feedback.add(service_id, items)
+    stored = await run_in_threadpool(request.app.state.feedback.add, service_id, items)
     return JSONResponse({"stored": stored})

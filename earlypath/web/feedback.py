@@ -7,7 +7,6 @@ override reason and the user's comment, and when it happened. Never logged.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +134,3 @@ class FeedbackStore:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def dumps(items: list[dict[str, Any]]) -> str:
-    return json.dumps(items)

@@ -87,19 +87,27 @@ async def gather(
                 resources.append(value)
             elif isinstance(value, list):
                 resources.extend(v for v in value if isinstance(v, dict))
-        elif key in required:
+        else:
             to_fetch.append(key)
+    server = request.get("fhirServer")
+    has_server = isinstance(server, str) and server.startswith(("http://", "https://"))
+    if not has_server:
+        if any(key in required for key in to_fetch):
+            raise DataUnavailable("prefetch missing and no fhirServer")
+        return resources
     if not to_fetch:
         return resources
-    server = request.get("fhirServer")
-    if not isinstance(server, str) or not server.startswith(("http://", "https://")):
-        raise DataUnavailable("prefetch missing and no fhirServer")
     headers = {"Accept": "application/fhir+json"}
     auth = request.get("fhirAuthorization")
     if isinstance(auth, dict) and isinstance(auth.get("access_token"), str):
         headers["Authorization"] = f"Bearer {auth['access_token']}"
     async with httpx.AsyncClient(timeout=5.0, transport=transport) as client:
         for key in to_fetch:
-            relative = fill_template(templates[key], context)
-            resources.extend(await _fetch(client, server, relative, headers))
+            try:
+                relative = fill_template(templates[key], context)
+                resources.extend(await _fetch(client, server, relative, headers))  # type: ignore[arg-type]
+            except DataUnavailable:
+                if key in required:
+                    raise
+                # optional data (the Patient, allergies): go on without it
     return resources

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import jwt
 from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 log = logging.getLogger("earlypath.web.security")
 
@@ -229,7 +230,8 @@ async def require_cds_client(request: Request) -> None:
         log.warning("cds auth refused: no issuers configured (EARLYPATH_CDS_ISSUERS)")
         raise unauthorized()
     try:
-        verifier.verify(token.strip(), audiences)
+        # In a worker thread: a JWKS may have to be fetched over the network.
+        await run_in_threadpool(verifier.verify, token.strip(), audiences)
     except AuthError as error:
         log.warning("cds auth refused: %s", error.kind)
         raise unauthorized() from None

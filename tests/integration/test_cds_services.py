@@ -238,8 +238,19 @@ def test_missing_prefetch_without_fhir_server_is_412(client):
 
 def test_null_prefetch_means_no_data_not_missing(client):
     prefetch = {"patient": None, "conditions": None, "observations": None, "medications": None}
+    # no data at all: no pregnancy in the record, so patient-view stays silent (not a 412)
+    assert _cards(client, PV, hook_request("patient-view", prefetch)) == []
+    prefetch["observations"] = bundle([lmp()])
     (card,) = _cards(client, PV, hook_request("patient-view", prefetch))
     assert "needs" in card["summary"]
+
+
+def test_patient_view_is_silent_without_a_pregnancy_in_the_record(client):
+    only_history = prefetch_for([previous_miscarriage()])
+    assert _cards(client, PV, hook_request("patient-view", only_history)) == []
+    # a bleed that cannot be placed (no LMP or CRL) still shows a pregnancy may be there
+    (card,) = _cards(client, PV, hook_request("patient-view", prefetch_for([bleeding()])))
+    assert "needs" in card["summary"] and "cannot be placed" in card["detail"]
 
 
 def _fhir_server(resources, seen):
@@ -264,9 +275,10 @@ def test_fetches_from_fhir_server_with_bearer_token_when_not_prefetched(make_cli
                                  "expires_in": 300, "scope": "patient/*.read", "subject": "earlypath"}
     (card,) = _cards(client, PV, body)
     assert "Offer" in card["summary"]
-    assert {r.url.path for r in seen} == {"/r4/Condition", "/r4/Observation", "/r4/MedicationRequest"}
+    assert {r.url.path for r in seen} == {"/r4/Condition", "/r4/Observation", "/r4/MedicationRequest",
+                                          "/r4/AllergyIntolerance", f"/r4/Patient/{PATIENT_ID}"}
     assert all(r.headers["authorization"] == "Bearer tok-SECRET-991" for r in seen)
-    assert all(r.url.params["patient"] == PATIENT_ID for r in seen)
+    assert all(r.url.params.get("patient", PATIENT_ID) == PATIENT_ID for r in seen)
 
 
 def test_fetch_failure_is_412(make_client):
@@ -315,9 +327,10 @@ SPEC_REQUEST = {
 def test_spec_request_example_fetches_what_was_not_prefetched(make_client):
     seen: list[httpx.Request] = []
     client = make_client(fhir_transport=_fhir_server([], seen))
-    (card,) = _cards(client, PV, copy.deepcopy(SPEC_REQUEST))
-    assert card["indicator"] == "info" and "needs" in card["summary"]
+    # The example patient has no pregnancy on record: a valid call, and nothing to say.
+    assert _cards(client, PV, copy.deepcopy(SPEC_REQUEST)) == []
     assert {r.url.host for r in seen} == {"hooks.smarthealthit.org"}
+    assert {r.url.path for r in seen} >= {"/Condition", "/Observation", "/MedicationRequest"}
     assert all(r.headers["authorization"] == "Bearer some-opaque-fhir-access-token" for r in seen)
 
 
