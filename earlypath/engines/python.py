@@ -5,30 +5,22 @@ Every other engine must agree with this one on the decision, recommendations and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from earlypath import __version__
 from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
-from earlypath.engines.evaluate import Compiled, compile_expr
-from earlypath.engines.tables import CriterionResult, TableResult, evaluate_table, verdict_value
+from earlypath.engines.evaluate import compile_expr
+from earlypath.engines.sections import assess_section, jsonable
+from earlypath.engines.sections import reasons as _reasons
+from earlypath.engines.tables import evaluate_table
 from earlypath.facts import episode_facts
-from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, Section, sections
+from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, sections
 from earlypath.guideline.progesterone import progesterone_table
 from earlypath.guideline.versions import resolve_version
 from earlypath.model import Episode, parse_episode
 from earlypath.plan import build_plan
 from earlypath.policy import DEFAULT_POLICY, Policy
-from earlypath.rules.decision import (
-    NEEDS_INFORMATION,
-    Advice,
-    Branch,
-    Criterion,
-    DecisionTable,
-    Verdict,
-)
-from earlypath.rules.ir import facts_in
+from earlypath.rules.decision import DecisionTable
 
 _gestation_days = compile_expr(GESTATION_DAYS)
 _crl_days = compile_expr(CRL_GESTATION_DAYS)
@@ -43,18 +35,6 @@ def gestation_of(facts: dict[str, Any]) -> Gestation | None:
     return Gestation(days, "lmp")
 
 
-def _reasons(result: TableResult) -> list[str]:
-    if result.verdict is None:
-        return ["The rules do not cover this combination of facts: review clinically."]
-    if result.outcome == "needs_information":
-        wanted: bool | None = None
-    elif result.verdict.mode == "any_false":
-        wanted = False
-    else:
-        wanted = True
-    return [r.says() for r in result.results if r.value is wanted and r.says()]
-
-
 def _advice(table: DecisionTable, facts: dict[str, Any], outcome: str) -> list[dict[str, Any]]:
     out = []
     for advice in table.advice:
@@ -64,195 +44,6 @@ def _advice(table: DecisionTable, facts: dict[str, Any], outcome: str) -> list[d
             out.append(
                 {"id": advice.id, "recommendation": advice.recommendation, "text": advice.text}
             )
-    return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-_VALUE_NAME = {True: "true", False: "false", None: "unknown"}
-
-
-@dataclass(frozen=True)
-class _Criterion:
-    criterion: Criterion
-    fn: Compiled
-    facts: tuple[str, ...]
-
-
-_Plan = tuple[tuple[Compiled, Branch, tuple[tuple[Verdict, tuple[_Criterion, ...]], ...]], ...]
-
-
-def _plan(table: DecisionTable) -> _Plan:
-    def crit(c: Criterion) -> _Criterion:
-        return _Criterion(c, compile_expr(c.expr), tuple(f.name for f in facts_in(c.expr)))
-
-    return tuple(
-        (
-            compile_expr(branch.guard),
-            branch,
-            tuple((v, tuple(crit(c) for c in v.criteria)) for v in branch.verdicts),
-        )
-        for branch in table.branches
-    )
-
-
-def _says(c: Criterion, value: bool | None) -> str:
-    return c.says_true if value is True else c.says_false if value is False else c.says_unknown
-
-
-def _evaluate(
-    plan: _Plan, facts: dict[str, Any], shown: dict[str, Any] | None = None
-) -> tuple[TableResult, list[dict[str, Any]]]:
-    """`evaluate_table` on a precompiled plan (the same semantics, checked equal by
-    tests/pathway/test_engine_fast_path.py), plus the trace of the criteria it evaluated.
-    ``shown``: the facts already made JSON-ready (computed once per assessment)."""
-    if shown is None:
-        shown = {name: _jsonable(value) for name, value in facts.items()}
-    results: list[CriterionResult] = []
-    trace: list[dict[str, Any]] = []
-    for guard, branch, verdicts in plan:
-        if guard(facts) is not True:
-            continue
-        for verdict, criteria in verdicts:
-            values = [c.fn(facts) for c in criteria]
-            these = [CriterionResult(c.criterion, v) for c, v in zip(criteria, values, strict=True)]
-            trace.extend(
-                {
-                    "criterion": c.criterion.id,
-                    "value": _VALUE_NAME[v],
-                    "recommendation": c.criterion.recommendation or None,
-                    "facts": {name: shown[name] for name in c.facts},
-                    "says": _says(c.criterion, v),
-                }
-                for c, v in zip(criteria, values, strict=True)
-            )
-            value = verdict_value(verdict, values)
-            if value is True:
-                result = TableResult(
-                    verdict.outcome, branch.id, verdict, tuple(these), (), verdict.recommendations
-                )
-                return result, trace[len(trace) - len(these) :]
-            if value is None:
-                missing: list[str] = []
-                for c, v in zip(criteria, values, strict=True):
-                    if v is None:
-                        missing.extend(m for m in c.criterion.missing if m not in missing)
-                result = TableResult(
-                    NEEDS_INFORMATION,
-                    branch.id,
-                    verdict,
-                    tuple(these),
-                    tuple(missing),
-                    verdict.recommendations,
-                )
-                return result, trace[len(trace) - len(these) :]
-            results.extend(these)
-        return TableResult(NEEDS_INFORMATION, branch.id, None, tuple(results), (), ()), trace
-    return TableResult(NEEDS_INFORMATION, "", None, (), (), ()), []
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A section's tables (as precompiled plans), compiled values, compiled advice and
-    citations, for one version and pathway policy: built once, so an assessment only evaluates."""
-
-    tables: dict[str, DecisionTable]
-    plans: dict[str, _Plan]
-    values: tuple[tuple[str, Compiled], ...]
-    advice: tuple[tuple[Advice, Compiled], ...]
-    citations: dict[tuple[str, str], dict[str, Any]]
-
-
-@cache
-def _prepare(section: Section, version: str, pathway: PathwayPolicy) -> _Prepared:
-    tables = section.tables(version, pathway)
-    sources = section.sources(version, pathway)
-    citations = {
-        (name, number): {
-            "guideline": r.guideline,
-            "version": r.version,
-            "number": r.number,
-            "number_source": sources.get(number, "unverified"),
-            "summary": r.summary,
-            "url": r.url,
-        }
-        for name, table in tables.items()
-        for number, r in table.recommendations.items()
-    }
-    return _Prepared(
-        tables,
-        {name: _plan(table) for name, table in tables.items()},
-        tuple((n, compile_expr(e)) for n, e in section.values(version, pathway).items()),
-        tuple((a, compile_expr(a.expr)) for a in tables["main"].advice),
-        citations,
-    )
-
-
-def _section(
-    section: Section,
-    version: str,
-    pathway: PathwayPolicy,
-    facts: dict[str, Any],
-    shown: dict[str, Any],
-) -> dict[str, Any]:
-    """One pathway section: the main table's decision, the other tables, values and citations."""
-    prepared = _prepare(section, version, pathway)
-    evaluated = {name: _evaluate(plan, facts, shown) for name, plan in prepared.plans.items()}
-    results = {name: result for name, (result, _) in evaluated.items()}
-    traces = {
-        name: {
-            "branch": result.branch,
-            "verdict": result.verdict.outcome if result.verdict else None,
-            "criteria": trace,
-        }
-        for name, (result, trace) in evaluated.items()
-    }
-    main = results["main"]
-    advice = [
-        {"id": a.id, "recommendation": a.recommendation, "text": a.text}
-        for a, fn in prepared.advice
-        if (not a.outcomes or main.outcome in a.outcomes) and fn(facts) is True
-    ]
-    cited = [(name, n) for name, r in results.items() for n in r.recommendations]
-    cited += [("main", a["recommendation"]) for a in advice if a["recommendation"]]
-    citations: list[dict[str, Any]] = []
-    numbers: set[str] = set()
-    for key in cited:
-        citation = prepared.citations.get(key)
-        if citation is not None and citation["number"] not in numbers:
-            numbers.add(citation["number"])
-            citations.append(dict(citation))
-    values = {name: fn(facts) for name, fn in prepared.values}
-    outcomes = {name: r.outcome for name, r in results.items()}
-    out: dict[str, Any] = {"decision": main.outcome}
-    out.update(_jsonable(section.render(outcomes, values, version)))
-    out.update(
-        {
-            "recommendations": list(main.recommendations),
-            "citations": citations,
-            "reasons": _reasons(main),
-            "missing": list(main.missing),
-            "advice": advice,
-            "trace": traces["main"],
-        }
-    )
-    if len(results) > 1:
-        out["other_decisions"] = {
-            name: {
-                "decision": r.outcome,
-                "recommendations": list(r.recommendations),
-                "missing": list(r.missing),
-                "trace": traces[name],
-            }
-            for name, r in results.items()
-            if name != "main"
-        }
     return out
 
 
@@ -324,7 +115,9 @@ def assess(
         },
     }
     assessment["pathway_policy"] = pathway_policy.describe()
-    shown = {name: _jsonable(value) for name, value in facts.items()}
+    shown = {name: jsonable(value) for name, value in facts.items()}
     for section in sections():
-        assessment[section.name] = _section(section, version.version, pathway_policy, facts, shown)
+        assessment[section.name] = assess_section(
+            section, version.version, pathway_policy, facts, shown
+        )
     return assessment

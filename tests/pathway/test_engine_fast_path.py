@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from earlypath.engines.python import _evaluate, _plan
+from earlypath.engines.sections import _evaluate, _plan
 from earlypath.engines.tables import evaluate_table
 from earlypath.facts import episode_facts
 from earlypath.guideline.pathway import PathwayPolicy, sections
