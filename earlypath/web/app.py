@@ -36,6 +36,40 @@ AUTH_OFF_WARNING = (
 )
 
 
+class QuietErrors:
+    """Turns an unexpected exception into a bare 500 and logs only its type.
+
+    Exception messages can carry input values (a pydantic error echoes its input), so neither
+    the message nor the traceback is logged: patient data never reaches the log.
+    """
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:  # noqa: BLE001 - the last line of defence
+            log.error("internal error (%s) on %s %s", type(error).__name__, scope.get("method"), scope.get("path"))
+            if not started:
+                body = b'{"errors":[{"field":"(server)","message":"internal error"}]}'
+                await send({"type": "http.response.start", "status": 500,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+
+
 def _utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
@@ -78,6 +112,7 @@ def create_app(
         )
     app.state.feedback = FeedbackStore(settings.feedback_db)
 
+    app.add_middleware(QuietErrors)
     # Browser-based CDS clients call from other origins; tokens travel in headers, not cookies.
     app.add_middleware(
         CORSMiddleware,

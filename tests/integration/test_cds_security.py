@@ -210,3 +210,21 @@ def test_spec_jwt_example_signature_verifies_then_expires():
     with pytest.raises(AuthError) as bad:  # the token's jku is not allow-listed for this issuer
         wrong_key.verify(SPEC_JWT, ["https://cds.example.org/cds-services/some-service"])
     assert bad.value.kind == "jku not allowed"
+
+
+def test_unexpected_errors_are_500_without_data_in_logs(make_client, caplog, monkeypatch):
+    from earlypath.web import api, cds
+
+    def explode(*args, **kwargs):
+        raise ValueError(f"boom for {PATIENT_ID} lmp 2024-01-15")
+
+    monkeypatch.setattr(cds, "assess", explode)
+    monkeypatch.setattr(api, "assess", explode)
+    client = make_client()
+    caplog.set_level(logging.DEBUG)
+    response = client.post(PV, json=hook_request("patient-view", prefetch_for(eligible_resources())))
+    assert response.status_code == 500
+    assert response.json() == {"errors": [{"field": "(server)", "message": "internal error"}]}
+    assert client.post("/api/assess", content='{"assessed_on": "2024-03-04"}').status_code == 500
+    assert "internal error (ValueError)" in caplog.text
+    assert PATIENT_ID not in caplog.text and "2024-01-15" not in caplog.text
