@@ -220,11 +220,6 @@ class Episode(BaseModel):
         return best
 
     @property
-    def hcg_in_time_order(self) -> list[HcgSample]:
-        """hCG results by the time taken (a stable sort: equal times keep the list order)."""
-        return sorted(self.hcg, key=lambda sample: sample.taken_at)
-
-    @property
     def peanut_or_soya_allergy(self) -> bool:
         text = " ".join(self.allergies).lower()
         return any(word in text for word in PEANUT_OR_SOYA_WORDS)
