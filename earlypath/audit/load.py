@@ -113,7 +113,7 @@ def _load_spark(con: Any, path: Path, fmt: Format) -> ir_t.Table:
         df = df.withColumn("_mid", F.monotonically_increasing_id()).cache()
         counts = {
             r["p"]: r["n"]
-            for r in df.groupBy((F.col("_mid") >> 33).alias("p"))
+            for r in df.groupBy(F.shiftright("_mid", 33).alias("p"))
             .agg(F.count(F.lit(1)).alias("n"))
             .collect()
         }
@@ -123,7 +123,7 @@ def _load_spark(con: Any, path: Path, fmt: Format) -> ir_t.Table:
             offset += counts[part]
         start = F.lit(0)
         for part, value in offsets.items():
-            start = F.when((F.col("_mid") >> 33) == part, F.lit(value)).otherwise(start)
+            start = F.when(F.shiftright("_mid", 33) == part, F.lit(value)).otherwise(start)
         df = df.select(
             ((F.col("_mid").bitwiseAND((1 << 33) - 1)) + start + 1).alias("row_number"),
             *[c for c in df.columns if c != "_mid"],

@@ -102,8 +102,9 @@ def check_and_type(raw: ir_t.Table) -> ir_t.Table:
     problems += [
         _problem(v["episode_id"].isnull(), "episode_id", "is required"),
         _problem(day.isnull() & _absent(raw, "assessed_on"), "assessed_on", "is required"),
+        # As `resolve_version`: a requested version applies whatever the date.
         _problem(
-            day < ibis.literal(VERSIONS[0].in_force_from),
+            v["guideline_version"].isnull() & (day < ibis.literal(VERSIONS[0].in_force_from)),
             "assessed_on",
             f"is before NG126 came into force ({VERSIONS[0].in_force_from}); "
             "earlypath does not encode CG154",

@@ -1,0 +1,61 @@
+"""Helpers for the audit tests: typed flat rows -> Parquet, engines -> comparable results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from earlypath.audit.run import evaluate
+
+FLAT_SCHEMA = pa.schema(
+    [
+        ("episode_id", pa.string()),
+        ("assessed_on", pa.date32()),
+        ("guideline_version", pa.string()),
+        ("previous_miscarriages", pa.int64()),
+        ("vaginal_bleeding", pa.bool_()),
+        ("lmp", pa.date32()),
+        ("scan_date", pa.date32()),
+        ("scan_route", pa.string()),
+        ("scan_location", pa.string()),
+        ("fetal_pole", pa.bool_()),
+        ("fetal_heartbeat", pa.bool_()),
+        ("crl_mm", pa.float64()),
+        ("msd_mm", pa.float64()),
+        ("miscarriage_diagnosed", pa.bool_()),
+        ("on_progesterone", pa.bool_()),
+        ("allergies", pa.string()),
+        ("progesterone_prescribed", pa.bool_()),
+        ("prescribed_on", pa.date32()),
+        ("site", pa.string()),
+    ]
+)
+
+
+def write_rows(rows: list[dict[str, Any]], path: Path) -> Path:
+    pq.write_table(pa.Table.from_pylist(rows, schema=FLAT_SCHEMA), path)
+    return path
+
+
+def results(path: Path, engine: str, spark: Any = None) -> tuple[dict, dict]:
+    """({row_number: (decision, recommendations, missing, adherence, version)}, {row_number: episode_id})
+    for the evaluated and the rejected rows."""
+    ev = evaluate(path, engine, spark=spark)  # type: ignore[arg-type]
+    episodes = ev.con.to_pyarrow(ev.episodes).to_pylist()
+    rejects = ev.con.to_pyarrow(ev.rejects).to_pylist()
+    assert ev.rows_in == len(episodes) + len(rejects)
+    out = {
+        e["row_number"]: (
+            e["decision"],
+            list(e["recommendations"]),
+            list(e["missing"]),
+            e["adherence"],
+            e["guideline_version"],
+            e["gestation_days"],
+        )
+        for e in episodes
+    }
+    return out, {r["row_number"]: r["episode_id"] for r in rejects}
