@@ -42,8 +42,9 @@ DOSE_IU = 250
 REWRITE_FROM_DAYS = 12 * 7  # 12+0
 REWRITE_TO_DAYS = 12 * 7 + 6  # 12+6
 
-COMPLETE = IsTrue(Match(MISCARRIAGE_TYPE, ("complete",), ("missed", "incomplete")))
-# Never Unknown: a diagnosed (not complete) miscarriage or a scan-confirmed ectopic.
+COMPLETE = Match(MISCARRIAGE_TYPE, ("complete",), ("missed", "incomplete"))
+# A diagnosed miscarriage that is not complete, or a scan-confirmed ectopic. Unknown when a
+# miscarriage is diagnosed but its type is not recorded (a complete one gets no anti-D).
 MISCARRIAGE_OR_ECTOPIC: Expr = any_of(
     all_of(IsTrue(MISCARRIAGE_DIAGNOSED), Not(COMPLETE)), ECTOPIC_SEEN
 )
@@ -98,8 +99,9 @@ def _common(rec: str) -> dict[str, Criterion]:
             "She has a diagnosed miscarriage (not complete) or a scan-confirmed ectopic pregnancy.",
             "No miscarriage needing management and no ectopic pregnancy has been diagnosed "
             "(threatened or complete miscarriage, or a pregnancy of unknown location): no anti-D.",
-            "",
-            (),
+            "A miscarriage is diagnosed but its type is not recorded (a complete miscarriage gets "
+            "no anti-D).",
+            ("miscarriage_type",),
         ),
         "rh_negative": _c(
             "rhd_negative",
