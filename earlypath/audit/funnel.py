@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from typing import Any
 
-__all__ = ["funnel_limits", "funnel_svg"]
+__all__ = ["clean_svg", "funnel_limits", "funnel_svg"]
 
 Z95 = 1.959963984540054
 Z998 = 3.090232306167813
@@ -71,5 +72,10 @@ def funnel_svg(points: list[dict[str, Any]], overall: float | None, title: str) 
         fig.savefig(buffer, format="svg", bbox_inches="tight")
     finally:
         plt.close(fig)
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg") :]
+    return clean_svg(buffer.getvalue())
+
+
+def clean_svg(svg: str) -> str:
+    """The <svg> element alone, without matplotlib's metadata block (date, creator)."""
+    svg = svg[svg.index("<svg") :]
+    return re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)

@@ -7,7 +7,7 @@ import html
 import io
 from typing import Any
 
-from earlypath.audit.funnel import funnel_svg
+from earlypath.audit.funnel import clean_svg, funnel_svg
 
 __all__ = ["render_report"]
 
@@ -68,8 +68,7 @@ def _trend_svg(points: list[tuple[str, float | None]], title: str) -> str:
         fig.savefig(buffer, format="svg", bbox_inches="tight")
     finally:
         plt.close(fig)
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg") :]
+    return clean_svg(buffer.getvalue())
 
 
 def _figure(svg: str, fig_id: str, alt: str) -> str:

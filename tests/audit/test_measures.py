@@ -1,0 +1,116 @@
+"""Measures, their governance, Wilson intervals, the funnel plot and the report."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from earlypath.audit.funnel import Z95, funnel_limits
+from earlypath.audit.governance import load_measures
+from earlypath.audit.measures import ADHERENCE, CATEGORIES, wilson
+from earlypath.audit.run import run_audit
+from earlypath.audit.synth import write_cohort
+
+
+def test_wilson_matches_published_values() -> None:
+    # Newcombe (1998), Stat Med 17:857, table I: 81/263 -> 0.2553 to 0.3662.
+    low, high = wilson(81, 263)
+    assert round(low, 4) == 0.2553 and round(high, 4) == 0.3662
+    assert wilson(0, 10)[0] == pytest.approx(0.0, abs=1e-12)
+    assert wilson(10, 10)[1] == pytest.approx(1.0)
+    assert wilson(0, 0) is None
+
+
+def test_funnel_limits_narrow_with_n() -> None:
+    wide, narrow = funnel_limits(0.4, 20, Z95), funnel_limits(0.4, 2000, Z95)
+    assert wide[0] < narrow[0] < 0.4 < narrow[1] < wide[1]
+
+
+def test_every_measure_has_its_governance() -> None:
+    measures = load_measures()
+    assert measures[0].id == "eligible_not_offered" and measures[0].headline
+    assert {m.id for m in measures} >= {
+        "eligible_not_offered",
+        "eligible_offered",
+        "given_outside_guideline",
+        "undecidable",
+    }
+    for m in measures:
+        gov = m.governance()
+        for key in (
+            "definition",
+            "numerator",
+            "denominator",
+            "recommendation",
+            "authored_by",
+            "checked_by",
+            "review_by",
+        ):
+            assert gov[key], (m.id, key)
+        assert set(m.numerator) <= set(m.denominator) <= set(CATEGORIES)
+
+
+def test_every_decision_and_care_has_a_category() -> None:
+    for decision in ("offer", "do_not_offer", "stop", "continue"):
+        for given in (True, False):
+            assert (decision, given) in ADHERENCE
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("audit")
+    write_cohort(30_000, 11, "csv", folder / "cohort.csv")
+    run_audit(folder / "cohort.csv", folder / "out", group_by=["deprivation_quintile"])
+    return folder / "out"
+
+
+def test_report_is_self_contained_and_accessible(audited: Path) -> None:
+    text = (audited / "report.html").read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(text)
+    tags = [t for t, _ in page.tags]
+    assert ("html", {"lang": "en-GB"}) in page.tags
+    assert tags.count("h1") == 1 and "h2" in tags and "th" in tags
+    assert all(a.get("scope") in ("col", "row") for t, a in page.tags if t == "th")
+    svgs = [a for t, a in page.tags if t == "svg"]
+    assert svgs and all(a.get("role") == "img" and a.get("aria-labelledby") for a in svgs)
+    assert "<script" not in text and "<metadata" not in text
+    links = [
+        a.get("href") or a.get("src") for t, a in page.tags if t in ("a", "img", "link", "script")
+    ]
+    assert all(link.startswith("https://www.nice.org.uk/") for link in links if link)
+    for heading in (
+        "Headline measures",
+        "funnel plot",
+        "Trend by month",
+        "Breakdown by group",
+        "Data quality",
+        "Guideline versions applied",
+    ):
+        assert heading in text
+
+
+def test_the_built_in_inequality_is_found(audited: Path) -> None:
+    summary = json.loads((audited / "summary.json").read_text(encoding="utf-8"))
+    by_eth = summary["by_group"]["ethnicity"]
+    white = by_eth["White"]["measures"]["eligible_not_offered"]
+    black = by_eth["Black"]["measures"]["eligible_not_offered"]
+    assert black["rate"] > white["rate"]
+    assert {"site", "month", "age_band", "ethnicity", "deprivation_quintile"} <= set(
+        summary["groups"]
+    )
+    versions = [v["version"] for v in summary["guideline_versions"]]
+    assert versions == ["2019-04-17", "2021-11-24", "2023-08-23"]
+    assert summary["funnel"]["points"]
