@@ -3,6 +3,7 @@ engine: every vignette, and generated episodes (decisions, recommendations, miss
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -61,7 +62,11 @@ def test_reference_sections_match_the_assessment_output() -> None:
             )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("EARLYPATH_PATHWAY_BATCH_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     st.lists(episodes(), min_size=1, max_size=40),
     st.sampled_from(["ng126-2012-2023", "rewrite-unverified"]),
@@ -89,3 +94,41 @@ def test_engine_gap_not_is_null_precedence_when_criteria_are_not_materialised() 
     t = ibis.memtable(pa.table({ABLE_TO_RETURN.name: pa.array([None], pa.bool_())}))
     unknown = compile_expr(Not(ABLE_TO_RETURN), t, "bool").isnull()
     assert ibis.duckdb.connect().to_pyarrow(t.select(x=unknown)).to_pylist() == [{"x": True}]
+
+
+decimals = st.decimals(min_value="1.00", max_value="200000.00", places=2)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    st.lists(
+        st.tuples(decimals, decimals, st.sampled_from(["any", "1.63", "0.50"])),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_duckdb_hcg_categories_agree_on_decimal_boundaries(pairs: list) -> None:
+    from decimal import Decimal
+
+    eps = []
+    for first, second, kind in pairs:
+        if kind == "1.63":
+            second = first * Decimal("1.63")
+        elif kind == "0.50":
+            second = first * Decimal("0.5")
+        eps.append(
+            {
+                "assessed_on": "2024-03-06",
+                "scans": [{"date": "2024-03-04", "location": "unknown"}],
+                "hcg": [
+                    {"taken_at": "2024-03-04T09:00:00", "iu_per_l": float(first)},
+                    {"taken_at": "2024-03-06T09:00:00", "iu_per_l": float(second)},
+                ],
+            }
+        )
+    reference = reference_sections(eps)
+    batch = batch_sections(eps)
+    for (_, _, kind), ref, got in zip(pairs, reference, batch, strict=True):
+        assert got["hcg_assessment.main"] == ref["hcg_assessment.main"]
+        if kind != "any":
+            assert got["hcg_assessment.main"][0] == "other"
