@@ -94,6 +94,9 @@ def choose_hcg_pair(samples: list[HcgSample]) -> tuple[int, int] | None:
     the one closest to 48 hours wins; on a tie, the more recent pair (it describes the pregnancy
     now). Results under 48 hours from every other result are never used.
     """
+    if not samples:
+        return None
+    origin = min(s.taken_at for s in samples)
     best: tuple[float, float, float] | None = None
     chosen: tuple[int, int] | None = None
     for i, first in enumerate(samples):
@@ -101,11 +104,12 @@ def choose_hcg_pair(samples: list[HcgSample]) -> tuple[int, int] | None:
             hours = _hours(first, second)
             if hours < HCG_MIN_HOURS:
                 continue
-            # Smaller is better: distance from 48 h, then later second, then later first.
+            # Smaller is better: distance from 48 h, then later second, then later first
+            # (times as offsets from the earliest sample: no clock or time-zone assumption).
             key = (
                 hours - HCG_MIN_HOURS,
-                -second.taken_at.timestamp(),
-                -first.taken_at.timestamp(),
+                -(second.taken_at - origin).total_seconds(),
+                -(first.taken_at - origin).total_seconds(),
             )
             if best is None or key < best:
                 best, chosen = key, (i, j)
