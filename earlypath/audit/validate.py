@@ -150,12 +150,14 @@ def check_and_type(raw: ir_t.Table) -> ir_t.Table:
         _problem(scan > day, "scan_date", "is after assessed_on"),
         _problem((scan <= day) & (scan < lmp), "scan_date", "is before the lmp"),
         _problem(
-            scan.notnull() & (v["fetal_heartbeat"] == True) & (v["fetal_pole"] == False),  # noqa: E712
+            scan.notnull()
+            & v["fetal_heartbeat"].fill_null(False)
+            & ~v["fetal_pole"].fill_null(True),
             "fetal_pole",
             "is false but fetal_heartbeat is true",
         ),
         _problem(
-            scan.notnull() & v["crl_mm"].notnull() & (v["fetal_pole"] == False),  # noqa: E712
+            scan.notnull() & v["crl_mm"].notnull() & ~v["fetal_pole"].fill_null(True),
             "crl_mm",
             "is given but fetal_pole is false",
         ),

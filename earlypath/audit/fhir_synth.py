@@ -1,0 +1,195 @@
+"""Write a synthetic cohort as a FHIR R4 bulk export: one NDJSON file per resource type.
+
+Each episode becomes a Patient, an Encounter (the presentation) and the Conditions,
+Observations and MedicationRequests that `earlypath.audit.fhir_flat` reads back, coded with the
+FHIR mapping's codes (`earlypath/fhir/codes.json`). What FHIR cannot say is lost on the way, as
+it would be in a real export: an exact count of previous miscarriages (history codes say "at
+least 1" or "at least 2"), the heartbeat (no code), the scan route, and Unknown care (an
+export has no row for a prescription not made: read as not prescribed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from earlypath.audit.fhir_flat import ETHNICITY_EXTENSION, IMD_EXTENSION, RESOURCES
+from earlypath.audit.output import atomic_path
+from earlypath.fhir.codes import raw_codes
+
+__all__ = ["write_fhir"]
+
+_AGE = {"<20": 18, "20-24": 22, "25-29": 27, "30-34": 32, "35-39": 37, "40+": 42}
+
+
+def _coding(name: str, index: int = 0) -> dict[str, Any]:
+    data = raw_codes()
+    item = data[name]["codes"][index]
+    return {
+        "system": data["systems"].get(item["system"], item["system"]),
+        "code": item["code"],
+        "display": item["display"],
+    }
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def _resources(row: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
+    eid = row["episode_id"]
+    pid = f"p-{eid}"
+    day: dt.date = row["assessed_on"]
+    subject = {"reference": f"Patient/{pid}"}
+    encounter = {"reference": f"Encounter/{eid}"}
+    patient: dict[str, Any] = {"resourceType": "Patient", "id": pid, "extension": []}
+    if row.get("age_band"):
+        patient["birthDate"] = (
+            day - dt.timedelta(days=int(_AGE[row["age_band"]] * 365.25))
+        ).isoformat()
+    if row.get("ethnicity"):
+        patient["extension"].append(
+            {
+                "url": ETHNICITY_EXTENSION,
+                "valueCodeableConcept": {"coding": [{"display": row["ethnicity"]}]},
+            }
+        )
+    if row.get("deprivation_quintile") is not None:
+        patient["extension"].append(
+            {"url": IMD_EXTENSION, "valueInteger": int(row["deprivation_quintile"])}
+        )
+    yield "Patient", patient
+    enc = {
+        "resourceType": "Encounter",
+        "id": eid,
+        "status": "finished",
+        "class": {"code": "AMB"},
+        "subject": subject,
+        "period": {"start": day.isoformat()},
+    }
+    if row.get("site"):
+        enc["serviceProvider"] = {"reference": f"Organization/{row['site']}"}
+    yield "Encounter", enc
+
+    def condition(
+        n: str,
+        name: str,
+        onset: dt.date,
+        index: int = 0,
+        refuted: bool = False,
+        linked: bool = True,
+    ) -> tuple[str, dict[str, Any]]:
+        c: dict[str, Any] = {
+            "resourceType": "Condition",
+            "id": f"{eid}-{n}",
+            "subject": subject,
+            "code": {"coding": [_coding(name, index)]},
+            "onsetDateTime": onset.isoformat(),
+            "verificationStatus": {"coding": [{"code": "refuted" if refuted else "confirmed"}]},
+        }
+        if linked:
+            c["encounter"] = encounter
+        return "Condition", c
+
+    def observation(n: str, name: str, when: dt.date, **value: Any) -> tuple[str, dict[str, Any]]:
+        return "Observation", {
+            "resourceType": "Observation",
+            "id": f"{eid}-{n}",
+            "status": "final",
+            "subject": subject,
+            "encounter": encounter,
+            "code": {"coding": [_coding(name)]},
+            "effectiveDateTime": when.isoformat(),
+            **value,
+        }
+
+    prev = row.get("previous_miscarriages")
+    if prev is not None:
+        if prev == 0:
+            yield condition("hist", "miscarriage_history", day, refuted=True, linked=False)
+        else:
+            yield condition("hist", "miscarriage_history", day, 1 if prev >= 2 else 0, linked=False)
+    if row.get("vaginal_bleeding") is not None:
+        yield condition("bleed", "bleeding", day, refuted=not row["vaginal_bleeding"])
+    if row.get("lmp") is not None:
+        yield observation("lmp", "last_menstrual_period", day, valueDateTime=row["lmp"].isoformat())
+    scan = row.get("scan_date")
+    if scan is not None:
+        if row.get("scan_location") == "intrauterine":
+            yield observation("iup", "intrauterine_pregnancy", scan)
+        elif row.get("scan_location") == "ectopic":
+            yield condition("ectopic", "ectopic_pregnancy", scan)
+        if row.get("crl_mm") is not None:
+            yield observation(
+                "crl",
+                "crown_rump_length",
+                scan,
+                valueQuantity={
+                    "value": row["crl_mm"],
+                    "unit": "mm",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "mm",
+                },
+            )
+    if row.get("miscarriage_diagnosed"):
+        yield condition("misc", "miscarriage_event", day)
+    progesterone = {
+        "text": "Progesterone 200 mg vaginal capsules",
+        "coding": [_coding("progesterone")],
+    }
+    if row.get("on_progesterone"):
+        yield (
+            "MedicationRequest",
+            {
+                "resourceType": "MedicationRequest",
+                "id": f"{eid}-on",
+                "status": "active",
+                "intent": "order",
+                "subject": subject,
+                "medicationCodeableConcept": progesterone,
+                "authoredOn": (day - dt.timedelta(days=7)).isoformat(),
+            },
+        )
+    if row.get("progesterone_prescribed"):
+        yield (
+            "MedicationRequest",
+            {
+                "resourceType": "MedicationRequest",
+                "id": f"{eid}-rx",
+                "status": "active",
+                "intent": "order",
+                "subject": subject,
+                "encounter": encounter,
+                "medicationCodeableConcept": progesterone,
+                "authoredOn": (row.get("prescribed_on") or day).isoformat(),
+            },
+        )
+
+
+def write_fhir(chunks: Iterable[pa.Table], folder: Path) -> None:
+    """Write ``<Type>.ndjson`` files into ``folder`` (each written atomically)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    targets = {kind: folder / f"{kind}.ndjson" for kind in RESOURCES}
+    contexts = {kind: atomic_path(path) for kind, path in targets.items()}
+    tmps = {kind: ctx.__enter__() for kind, ctx in contexts.items()}
+    handles = {kind: open(tmp, "w", encoding="utf-8") for kind, tmp in tmps.items()}  # noqa: SIM115
+    ok = False
+    try:
+        for table in chunks:
+            for row in table.to_pylist():
+                for kind, resource in _resources(row):
+                    handles[kind].write(_dumps(resource) + "\n")
+        ok = True
+    finally:
+        for handle in handles.values():
+            handle.close()
+        for ctx in contexts.values():
+            if ok:
+                ctx.__exit__(None, None, None)
+            else:
+                ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)

@@ -1,0 +1,72 @@
+"""FHIR R4 bulk NDJSON in: flattened in DuckDB with the FHIR mapping's codes, judged like CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from earlypath.audit.run import run_audit
+from earlypath.audit.synth import write_cohort
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("fhir")
+    write_cohort(2500, 21, "fhir-ndjson", folder / "ndjson")
+    write_cohort(2500, 21, "csv", folder / "cohort.csv")
+    return {"fhir": folder / "ndjson", "csv": folder / "cohort.csv", "out": folder}
+
+
+def _episodes(path: Path) -> dict[str, Any]:
+    return {r["episode_id"]: r for r in pq.read_table(path / "episodes.parquet").to_pylist()}
+
+
+def test_fhir_export_on_duckdb_equals_the_reference_engine(exports: dict[str, Path]) -> None:
+    out = exports["out"]
+    duck = run_audit(exports["fhir"], out / "duck")
+    run_audit(exports["fhir"], out / "py", engine="python")
+    assert duck.rows_in == 2500 == duck.evaluated + duck.rejected
+    assert pq.read_table(out / "duck" / "episodes.parquet").equals(
+        pq.read_table(out / "py" / "episodes.parquet")
+    )
+    assert set(_episodes(out / "duck")) and duck.summary["by_group"]["ethnicity"]
+
+
+def test_fhir_and_csv_of_the_same_cohort_give_the_same_decisions(exports: dict[str, Path]) -> None:
+    out = exports["out"]
+    run_audit(exports["fhir"], out / "f")
+    run_audit(exports["csv"], out / "c")
+    fhir, csv = _episodes(out / "f"), _episodes(out / "c")
+    both = set(fhir) & set(csv)
+    assert len(both) > 2400
+    differ = [
+        i
+        for i in both
+        if (fhir[i]["decision"], fhir[i]["missing"]) != (csv[i]["decision"], csv[i]["missing"])
+    ]
+    assert not differ, differ[:5]
+    for i in both:
+        for column in (
+            "site",
+            "age_band",
+            "ethnicity",
+            "deprivation_quintile",
+            "guideline_version",
+        ):
+            assert str(fhir[i][column]) == str(csv[i][column]), (i, column)
+
+
+@pytest.mark.spark
+def test_fhir_export_on_spark(exports: dict[str, Path], spark: Any) -> None:
+    out = exports["out"]
+    run_audit(exports["fhir"], out / "s", engine="spark", spark=spark)
+    run_audit(exports["fhir"], out / "d")
+    keep = ["row_number", "episode_id", "decision", "recommendations", "missing", "adherence"]
+    assert (
+        pq.read_table(out / "s" / "episodes.parquet")
+        .select(keep)
+        .equals(pq.read_table(out / "d" / "episodes.parquet").select(keep))
+    )
