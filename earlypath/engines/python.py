@@ -10,7 +10,7 @@ from typing import Any
 from earlypath import __version__
 from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
 from earlypath.engines.evaluate import compile_expr
-from earlypath.engines.sections import assess_section, jsonable
+from earlypath.engines.sections import assess_section
 from earlypath.engines.sections import reasons as _reasons
 from earlypath.engines.tables import evaluate_table
 from earlypath.facts import episode_facts
@@ -115,9 +115,6 @@ def assess(
         },
     }
     assessment["pathway_policy"] = pathway_policy.describe()
-    shown = {name: jsonable(value) for name, value in facts.items()}
     for section in sections():
-        assessment[section.name] = assess_section(
-            section, version.version, pathway_policy, facts, shown
-        )
+        assessment[section.name] = assess_section(section, version.version, pathway_policy, facts)
     return assessment

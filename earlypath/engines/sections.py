@@ -8,13 +8,14 @@ without re-hashing every rule expression on every assessment.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from earlypath.engines.evaluate import Compiled, compile_expr
 from earlypath.engines.tables import CriterionResult, TableResult, verdict_value
-from earlypath.guideline.pathway import PathwayPolicy, Section
+from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
 from earlypath.rules.decision import (
     NEEDS_INFORMATION,
     Advice,
@@ -38,7 +39,7 @@ def reasons(result: TableResult) -> list[str]:
         wanted = False
     else:
         wanted = True
-    return [r.says() for r in result.results if r.value is wanted and r.says()]
+    return [said for r in result.results if r.value is wanted and (said := r.says())]
 
 
 def jsonable(value: Any) -> Any:
@@ -76,18 +77,19 @@ def _plan(table: DecisionTable) -> _Plan:
     )
 
 
+def _shown(value: Any) -> Any:
+    """A fact as JSON shows it (facts are scalars; dates as ISO text)."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def _says(c: Criterion, value: bool | None) -> str:
     return c.says_true if value is True else c.says_false if value is False else c.says_unknown
 
 
-def _evaluate(
-    plan: _Plan, facts: dict[str, Any], shown: dict[str, Any] | None = None
-) -> tuple[TableResult, list[dict[str, Any]]]:
+def _evaluate(plan: _Plan, facts: dict[str, Any]) -> tuple[TableResult, list[dict[str, Any]]]:
     """`evaluate_table` on a precompiled plan (the same semantics, checked equal by
     tests/pathway/test_engine_fast_path.py), plus the trace of the criteria it evaluated.
-    ``shown``: the facts already made JSON-ready (computed once per assessment)."""
-    if shown is None:
-        shown = {name: jsonable(value) for name, value in facts.items()}
+    """
     results: list[CriterionResult] = []
     trace: list[dict[str, Any]] = []
     for guard, branch, verdicts in plan:
@@ -101,7 +103,7 @@ def _evaluate(
                     "criterion": c.criterion.id,
                     "value": _VALUE_NAME[v],
                     "recommendation": c.criterion.recommendation or None,
-                    "facts": {name: shown[name] for name in c.facts},
+                    "facts": {name: _shown(facts[name]) for name in c.facts},
                     "says": _says(c.criterion, v),
                 }
                 for c, v in zip(criteria, values, strict=True)
@@ -173,11 +175,10 @@ def assess_section(
     version: str,
     pathway: PathwayPolicy,
     facts: dict[str, Any],
-    shown: dict[str, Any],
 ) -> dict[str, Any]:
     """One pathway section: the main table's decision, the other tables, values and citations."""
     prepared = _prepare(section, version, pathway)
-    evaluated = {name: _evaluate(plan, facts, shown) for name, plan in prepared.plans.items()}
+    evaluated = {name: _evaluate(plan, facts) for name, plan in prepared.plans.items()}
     results = {name: result for name, (result, _) in evaluated.items()}
     traces = {
         name: {
@@ -202,7 +203,10 @@ def assess_section(
         if citation is not None and citation["number"] not in numbers:
             numbers.add(citation["number"])
             citations.append(dict(citation))
-    values = {name: fn(facts) for name, fn in prepared.values}
+    if main.outcome == NOT_APPLICABLE:  # nothing to compute: render reads no value
+        values = {name: None for name, _ in prepared.values}
+    else:
+        values = {name: fn(facts) for name, fn in prepared.values}
     outcomes = {name: r.outcome for name, r in results.items()}
     out: dict[str, Any] = {"decision": main.outcome}
     out.update(jsonable(section.render(outcomes, values, version)))
