@@ -29,7 +29,9 @@ from typing import Any
 
 from earlypath.facts import (
     ASSESSED_ON,
+    HCG_COUNT,
     HCG_FIRST_IU,
+    HCG_HOURS_APART,
     HCG_SECOND_DATE,
     HCG_SECOND_IU,
     HCG_TOO_CLOSE,
@@ -195,6 +197,9 @@ VALUES: dict[str, Expr] = {
     "urine_test_on": AddDays(HCG_SECOND_DATE, Const(14)),
     "review_by": AddDays(HCG_SECOND_DATE, Const(1)),
     "assessed_on": ASSESSED_ON,
+    "hours_apart": HCG_HOURS_APART,
+    "count": HCG_COUNT,
+    "too_close": HCG_TOO_CLOSE,
 }
 
 
@@ -204,6 +209,22 @@ def _values(version: str, policy: PathwayPolicy) -> dict[str, Expr]:
 
 def _sources(version: str, policy: PathwayPolicy) -> dict[str, NumberSource]:
     return {number: source for number, (_, source) in _SUMMARIES.items()}
+
+
+def _samples(values: dict[str, Any]) -> dict[str, Any] | None:
+    """Which results were compared, and how many were not (flagged, never silently used)."""
+    count = values["count"]
+    if not count:
+        return None
+    hours = values["hours_apart"]
+    used = 2 if hours is not None else 0
+    return {
+        "results": count,
+        "compared": used,
+        "hours_apart": round(hours, 1) if hours is not None else None,
+        "not_used": count - used,
+        "all_under_48h": bool(values["too_close"]),
+    }
 
 
 def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> dict[str, Any]:
@@ -216,6 +237,7 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
         "due_on": None,
         "due_by": None,
         "recommendation": None,
+        "samples": _samples(values),
     }
     if outcome == "rise_over_63":
         out |= {
