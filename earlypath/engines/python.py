@@ -11,8 +11,7 @@ from earlypath import __version__
 from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
 from earlypath.engines.evaluate import compile_expr
 from earlypath.engines.sections import assess_section
-from earlypath.engines.sections import reasons as _reasons
-from earlypath.engines.tables import evaluate_table
+from earlypath.engines.tables import compile_table, reasons
 from earlypath.facts import episode_facts
 from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, sections
 from earlypath.guideline.progesterone import progesterone_table
@@ -20,7 +19,6 @@ from earlypath.guideline.versions import resolve_version
 from earlypath.model import Episode, parse_episode
 from earlypath.plan import build_plan
 from earlypath.policy import DEFAULT_POLICY, Policy
-from earlypath.rules.decision import DecisionTable
 
 _gestation_days = compile_expr(GESTATION_DAYS)
 _crl_days = compile_expr(CRL_GESTATION_DAYS)
@@ -33,18 +31,6 @@ def gestation_of(facts: dict[str, Any]) -> Gestation | None:
     if _crl_days(facts) is not None:
         return Gestation(days, "crl", facts["dating_scan_date"])
     return Gestation(days, "lmp")
-
-
-def _advice(table: DecisionTable, facts: dict[str, Any], outcome: str) -> list[dict[str, Any]]:
-    out = []
-    for advice in table.advice:
-        if advice.outcomes and outcome not in advice.outcomes:
-            continue
-        if compile_expr(advice.expr)(facts) is True:
-            out.append(
-                {"id": advice.id, "recommendation": advice.recommendation, "text": advice.text}
-            )
-    return out
 
 
 def assess(
@@ -64,7 +50,8 @@ def assess(
     facts = episode_facts(episode)
     gestation = gestation_of(facts)
     table = progesterone_table(version.version, policy.stop_day)
-    result = evaluate_table(table, facts)
+    compiled = compile_table(table)
+    result = compiled.evaluate(facts)
     outcome = result.outcome
 
     plan = None
@@ -77,7 +64,7 @@ def assess(
             allergies_recorded=bool(episode.allergies),
         )
     cited = list(result.recommendations)
-    advice = _advice(table, facts, outcome)
+    advice = compiled.advice_for(facts, outcome)
     for item in advice:
         number = item["recommendation"]
         if number and number not in cited:
@@ -103,15 +90,11 @@ def assess(
                 for n in cited
                 if (r := table.recommendations.get(n)) is not None
             ],
-            "reasons": _reasons(result),
+            "reasons": reasons(result),
             "missing": list(result.missing),
             "advice": advice,
             "plan": plan,
-            "trace": {
-                "branch": result.branch,
-                "verdict": result.verdict.outcome if result.verdict else None,
-                "criteria": [r.trace(facts) for r in result.results],
-            },
+            "trace": result.trace_dict(),
         },
     }
     assessment["pathway_policy"] = pathway_policy.describe()

@@ -1,35 +1,56 @@
 """Evaluate a decision table on one episode's facts, keeping the trace (reference semantics).
 
-See ``earlypath.rules.decision`` for the semantics every engine implements.
+See ``earlypath.rules.decision`` for the semantics every engine implements. Each table is
+compiled once into closures (`compile_table`), so an assessment only evaluates: no expression is
+hashed or walked per call.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from earlypath.engines.evaluate import Facts, compile_expr
-from earlypath.rules.decision import NEEDS_INFORMATION, Criterion, DecisionTable, Verdict
+from earlypath.engines.evaluate import Compiled, Facts, compile_expr
+from earlypath.rules.decision import (
+    NEEDS_INFORMATION,
+    Advice,
+    Criterion,
+    DecisionTable,
+    Verdict,
+)
 from earlypath.rules.ir import facts_in
 
 _VALUE_NAME = {True: "true", False: "false", None: "unknown"}
 
 
-@dataclass(frozen=True)
+def _shown(value: Any) -> Any:
+    """A fact as JSON shows it (dates as ISO text)."""
+    kind = type(value)
+    return value.isoformat() if kind is dt.date or kind is dt.datetime else value
+
+
+@dataclass(frozen=True, slots=True)
 class CriterionResult:
     criterion: Criterion
     value: bool | None
 
     def says(self) -> str:
         c = self.criterion
-        return {True: c.says_true, False: c.says_false, None: c.says_unknown}[self.value]
+        return (
+            c.says_true
+            if self.value is True
+            else c.says_false
+            if self.value is False
+            else c.says_unknown
+        )
 
     def trace(self, facts: Facts) -> dict[str, Any]:
         return {
             "criterion": self.criterion.id,
             "value": _VALUE_NAME[self.value],
             "recommendation": self.criterion.recommendation or None,
-            "facts": {f.name: _jsonable(facts[f.name]) for f in facts_in(self.criterion.expr)},
+            "facts": {f.name: _shown(facts[f.name]) for f in facts_in(self.criterion.expr)},
             "says": self.says(),
         }
 
@@ -42,6 +63,14 @@ class TableResult:
     results: tuple[CriterionResult, ...]
     missing: tuple[str, ...]
     recommendations: tuple[str, ...]
+    trace: tuple[dict[str, Any], ...] = ()
+
+    def trace_dict(self) -> dict[str, Any]:
+        return {
+            "branch": self.branch,
+            "verdict": self.verdict.outcome if self.verdict else None,
+            "criteria": list(self.trace),
+        }
 
 
 def verdict_value(verdict: Verdict, values: list[bool | None]) -> bool | None:
@@ -59,37 +88,132 @@ def verdict_value(verdict: Verdict, values: list[bool | None]) -> bool | None:
     return None if None in values else False
 
 
-def evaluate_table(table: DecisionTable, facts: Facts) -> TableResult:
-    for branch in table.branches:
-        if compile_expr(branch.guard)(facts) is not True:
-            continue
-        results: list[CriterionResult] = []
-        for verdict in branch.verdicts:
-            values = [compile_expr(c.expr)(facts) for c in verdict.criteria]
-            these = [CriterionResult(c, v) for c, v in zip(verdict.criteria, values, strict=True)]
-            results.extend(these)
-            value = verdict_value(verdict, values)
-            if value is True:
-                return TableResult(
-                    verdict.outcome, branch.id, verdict, tuple(these), (), verdict.recommendations
+@dataclass(frozen=True, slots=True)
+class _Criterion:
+    criterion: Criterion
+    fn: Compiled
+    fact_names: tuple[str, ...]
+
+    def trace(self, facts: Facts, value: bool | None) -> dict[str, Any]:
+        c = self.criterion
+        return {
+            "criterion": c.id,
+            "value": _VALUE_NAME[value],
+            "recommendation": c.recommendation or None,
+            "facts": {name: _shown(facts[name]) for name in self.fact_names},
+            "says": c.says_true
+            if value is True
+            else c.says_false
+            if value is False
+            else c.says_unknown,
+        }
+
+
+@dataclass(frozen=True)
+class CompiledTable:
+    """A decision table with every expression compiled (built once per table)."""
+
+    table: DecisionTable
+    branches: tuple[tuple[Compiled, str, tuple[tuple[Verdict, tuple[_Criterion, ...]], ...]], ...]
+    advice: tuple[tuple[Advice, Compiled], ...]
+
+    @classmethod
+    def build(cls, table: DecisionTable) -> CompiledTable:
+        def crit(c: Criterion) -> _Criterion:
+            return _Criterion(c, compile_expr(c.expr), tuple(f.name for f in facts_in(c.expr)))
+
+        return cls(
+            table,
+            tuple(
+                (
+                    compile_expr(b.guard),
+                    b.id,
+                    tuple((v, tuple(crit(c) for c in v.criteria)) for v in b.verdicts),
                 )
-            if value is None:
+                for b in table.branches
+            ),
+            tuple((a, compile_expr(a.expr)) for a in table.advice),
+        )
+
+    def evaluate(self, facts: Facts) -> TableResult:
+        for guard, branch_id, verdicts in self.branches:
+            if guard(facts) is not True:
+                continue
+            seen: list[CriterionResult] = []
+            traced: list[dict[str, Any]] = []
+            for verdict, criteria in verdicts:
+                values = [c.fn(facts) for c in criteria]
+                value = verdict_value(verdict, values)
+                pairs = list(zip(criteria, values, strict=True))
+                these = tuple([CriterionResult(c.criterion, v) for c, v in pairs])
+                trace = [c.trace(facts, v) for c, v in pairs]
+                if value is False:
+                    seen.extend(these)
+                    traced.extend(trace)
+                    continue
+                if value is True:
+                    return TableResult(
+                        verdict.outcome,
+                        branch_id,
+                        verdict,
+                        these,
+                        (),
+                        verdict.recommendations,
+                        tuple(trace),
+                    )
                 missing: list[str] = []
-                for r in these:
-                    if r.value is None:
-                        missing.extend(m for m in r.criterion.missing if m not in missing)
+                for c, v in pairs:
+                    if v is None:
+                        missing.extend(m for m in c.criterion.missing if m not in missing)
                 return TableResult(
                     NEEDS_INFORMATION,
-                    branch.id,
+                    branch_id,
                     verdict,
-                    tuple(these),
+                    these,
                     tuple(missing),
                     verdict.recommendations,
+                    tuple(trace),
                 )
-        # No verdict held: the table is not exhaustive for these facts. Never guess.
-        return TableResult(NEEDS_INFORMATION, branch.id, None, tuple(results), (), ())
-    return TableResult(NEEDS_INFORMATION, "", None, (), (), ())
+            # No verdict held: the table is not exhaustive for these facts. Never guess.
+            return TableResult(
+                NEEDS_INFORMATION, branch_id, None, tuple(seen), (), (), tuple(traced)
+            )
+        return TableResult(NEEDS_INFORMATION, "", None, (), (), ())
+
+    def advice_for(self, facts: Facts, outcome: str) -> list[dict[str, Any]]:
+        """The table's advice that applies to these facts and this outcome."""
+        return [
+            {"id": a.id, "recommendation": a.recommendation, "text": a.text}
+            for a, fn in self.advice
+            if (not a.outcomes or outcome in a.outcomes) and fn(facts) is True
+        ]
 
 
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
+# Keyed by identity: tables hold dicts, so they are not hashable. The cached value keeps the
+# table alive, so an id is never reused while its entry exists.
+_compiled: dict[int, CompiledTable] = {}
+
+
+def compile_table(table: DecisionTable) -> CompiledTable:
+    compiled = _compiled.get(id(table))
+    if compiled is None or compiled.table is not table:
+        compiled = _compiled[id(table)] = CompiledTable.build(table)
+    return compiled
+
+
+def evaluate_table(table: DecisionTable, facts: Facts) -> TableResult:
+    """The reference semantics: the table's outcome on these facts, with its trace."""
+    return compile_table(table).evaluate(facts)
+
+
+def reasons(result: TableResult) -> list[str]:
+    """The sentences that explain a table result: the criteria that decided it."""
+    if result.verdict is None:
+        return ["The rules do not cover this combination of facts: review clinically."]
+    if result.outcome == NEEDS_INFORMATION:
+        wanted: bool | None = None
+    elif result.verdict.mode == "any_false":
+        wanted = False
+    else:
+        wanted = True
+    return [said for r in result.results if r.value is wanted and (said := r.says())]

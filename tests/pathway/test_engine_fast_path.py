@@ -1,5 +1,6 @@
-"""The reference engine evaluates the pathway tables through precompiled plans: they must give
-exactly what `evaluate_table` (the reference semantics) and its trace give."""
+"""The reference engine evaluates decision tables compiled once (`compile_table`): each result
+must equal a slow reading of the semantics in `earlypath.rules.decision`, criterion by criterion,
+and the trace must report exactly the criteria that decided."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from earlypath.engines.sections import _evaluate, _plan
-from earlypath.engines.tables import evaluate_table
+from earlypath.engines.evaluate import compile_expr
+from earlypath.engines.tables import evaluate_table, verdict_value
 from earlypath.facts import episode_facts
 from earlypath.guideline.pathway import PathwayPolicy, sections
 from earlypath.guideline.progesterone import progesterone_table
@@ -25,15 +26,33 @@ TABLES = [
     for section in sections()
     for table in section.tables(version, PathwayPolicy(rule)).values()  # type: ignore[arg-type]
 ] + [progesterone_table(v, 112) for v in BY_VERSION]
-PLANS = [(table, _plan(table)) for table in TABLES]
+
+
+def slow_reading(table: Any, facts: dict[str, Any]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """(outcome, missing, recommendations), straight from the decision-table docstring."""
+    for branch in table.branches:
+        if compile_expr(branch.guard)(facts) is not True:
+            continue
+        for verdict in branch.verdicts:
+            values = [compile_expr(c.expr)(facts) for c in verdict.criteria]
+            value = verdict_value(verdict, values)
+            if value is True:
+                return verdict.outcome, (), verdict.recommendations
+            if value is None:
+                missing: list[str] = []
+                for c, v in zip(verdict.criteria, values, strict=True):
+                    if v is None:
+                        missing += [m for m in c.missing if m not in missing]
+                return "needs_information", tuple(missing), verdict.recommendations
+        return "needs_information", (), ()
+    return "needs_information", (), ()
 
 
 def check(facts: dict[str, Any]) -> None:
-    for table, plan in PLANS:
-        expected = evaluate_table(table, facts)
-        got, trace = _evaluate(plan, facts)
-        assert got == expected, table.topic
-        assert trace == [r.trace(facts) for r in expected.results], table.topic
+    for table in TABLES:
+        got = evaluate_table(table, facts)
+        assert (got.outcome, got.missing, got.recommendations) == slow_reading(table, facts)
+        assert list(got.trace) == [r.trace(facts) for r in got.results], table.topic
 
 
 def test_fast_path_equals_reference_semantics_on_every_vignette() -> None:
