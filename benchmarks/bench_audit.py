@@ -6,7 +6,7 @@
 Each engine runs the whole audit (load, validation in the engine, the compiled rules, adherence,
 episodes.parquet, rejects.csv, summary.json, report.html) in its own subprocess, so each peak
 memory figure is that engine's alone: ru_maxrss of the process (for Spark, the Python driver;
-the JVM's peak is read from RUSAGE_CHILDREN after the session stops). The python reference
+the JVM's peak, VmHWM, is read from /proc before the session stops). The python reference
 engine is timed on the first ``--python-sample`` rows (default 20,000) and extrapolated
 linearly to the full cohort: it is one Python call per episode, so it scales linearly.
 """
@@ -38,9 +38,10 @@ def _worker(engine: str, source: Path, out: Path) -> None:
     started = time.perf_counter()
     result = run_audit(source, out, engine=engine, spark=spark)  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
+    jvm_peak_mb = 0.0
     if spark is not None:
+        jvm_peak_mb = _jvm_peak_mb(spark)
         spark.stop()
-        time.sleep(1)
     print(
         json.dumps(
             {
@@ -50,11 +51,22 @@ def _worker(engine: str, source: Path, out: Path) -> None:
                 "rejected": result.rejected,
                 "seconds": seconds,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-                / 1024,
+                "jvm_peak_rss_mb": jvm_peak_mb,
             }
         )
     )
+
+
+def _jvm_peak_mb(spark: object) -> float:
+    """Peak RSS (VmHWM) of the Spark JVM this driver launched, read from /proc; 0 if unknown."""
+    try:
+        pid = spark.sparkContext._gateway.proc.pid  # type: ignore[attr-defined]
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (AttributeError, OSError, ValueError):
+        pass
+    return 0.0
 
 
 def _run(engine: str, source: Path, out: Path) -> dict:
@@ -108,7 +120,7 @@ def main() -> None:
             print(
                 f"{engine:>7}: {r['rows_in']:,} rows in {r['seconds']:.1f} s = "
                 f"{r['episodes_per_second']:,.0f} episodes/s; peak RSS {r['peak_rss_mb']:,.0f} MB"
-                + (f" (+ JVM {r['children_peak_rss_mb']:,.0f} MB)" if engine == "spark" else "")
+                + (f" (+ JVM {r['jvm_peak_rss_mb']:,.0f} MB)" if engine == "spark" else "")
                 + extra
             )
         if "python" in results:

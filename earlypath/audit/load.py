@@ -83,7 +83,14 @@ def _load_duckdb(con: Any, path: Path, fmt: Format) -> ir_t.Table:
         else f"read_parquet({source})"
     )
     # A table keeps the input's order (DuckDB preserves insertion order), so rowid numbers rows.
-    con.raw_sql(f"CREATE OR REPLACE TABLE {RAW}_t AS SELECT * FROM {reader}")
+    try:
+        con.raw_sql(f"CREATE OR REPLACE TABLE {RAW}_t AS SELECT * FROM {reader}")
+    except Exception as error:  # DuckDB's message quotes the offending line: never pass it on
+        kind = "CSV" if fmt == "csv" else "Parquet"
+        raise ValueError(
+            f"{path.name} is not a readable {kind} file ({type(error).__name__}: check its "
+            "quoting, header and the number of fields on each line)"
+        ) from None
     con.raw_sql(f"CREATE OR REPLACE VIEW {RAW} AS SELECT rowid + 1 AS row_number, * FROM {RAW}_t")
     return con.table(RAW)
 

@@ -92,12 +92,13 @@ def evaluate(
     policy: Policy = DEFAULT_POLICY,
     spark: Any = None,
     con: Any = None,
+    progress: bool = False,
 ) -> Evaluated:
     """Load and judge a cohort on one engine (no output written)."""
     fmt = detect_format(source)
     if engine == "python":
         con = con or ibis.duckdb.connect()
-        return _python_engine(con, load_raw(con, source, fmt), policy)
+        return _python_engine(con, load_raw(con, source, fmt), policy, progress)
     con = con or connect(engine, spark)
     raw = load_raw(con, source, fmt)
     return _batch_engine(con, raw, policy)
@@ -131,11 +132,8 @@ def _batch_engine(con: Any, raw: ir_t.Table, policy: Policy) -> Evaluated:
     )
 
 
-def _python_engine(con: Any, raw: ir_t.Table, policy: Policy) -> Evaluated:
+def _python_engine(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = False) -> Evaluated:
     """The reference engine, row by row: flat row -> Episode (one scan) -> engines.python.assess."""
-    from earlypath.engines.python import assess
-    from earlypath.model import parse_episode
-
     rows = con.to_pyarrow(raw.order_by("row_number")).to_pylist()
     extras = _extras(raw)
     ids = Counter()
@@ -145,63 +143,93 @@ def _python_engine(con: Any, raw: ir_t.Table, policy: Policy) -> Evaluated:
     episodes: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []
     defaulted = 0
-    for row in rows:
-        reasons: list[str] = []
-        typed: dict[str, Any] = {}
-        for name, kind in flat.FLAT_COLUMNS.items():
-            try:
-                typed[name] = flat.parse_cell(row.get(name), kind)
-            except flat.CellError as error:
-                typed[name] = None
-                reasons.append(f"{name}: {error}")
-        if typed["episode_id"] is None:
-            reasons.append("episode_id: is required")
-        elif ids[typed["episode_id"]] > 1:
-            reasons.append("episode_id: is not unique")
-        if typed["assessed_on"] is None and not any(r.startswith("assessed_on") for r in reasons):
-            reasons.append("assessed_on: is required")
-        assessment = None
-        if not reasons:
-            try:
-                episode = parse_episode(flat.flat_to_episode(typed))
-                assessment = assess(episode, policy)
-            except (flat.CellError, InputError) as error:
-                reasons.append(str(error))
-        if reasons or assessment is None:
-            rejects.append(
-                {
-                    "row_number": row["row_number"],
-                    "episode_id": typed["episode_id"],
-                    "reject_reason": "; ".join(reasons),
-                }
-            )
-            continue
-        defaulted += sum(typed[n] is None for n in flat.DEFAULT_FALSE)
-        p = assessment["progesterone"]
-        decision, given = p["decision"], typed["progesterone_prescribed"]
-        if decision == "needs_information":
-            adherence = UNDECIDABLE
-        elif given is None:
-            adherence = CARE_UNKNOWN
-        else:
-            adherence = ADHERENCE.get((decision, given), UNDECIDABLE)
-        gestation = assessment["gestation"]
-        episodes.append(
+    with _progress(progress and len(rows) > 5000, len(rows), "episodes (python)") as step:
+        for row in rows:
+            step(1)
+            defaulted += _python_row(row, ids, extras, policy, episodes, rejects)
+    return _python_tables(con, raw, extras, episodes, rejects, len(rows), defaulted)
+
+
+def _python_row(
+    row: dict[str, Any],
+    ids: Counter,
+    extras: list[str],
+    policy: Policy,
+    episodes: list[dict[str, Any]],
+    rejects: list[dict[str, Any]],
+) -> int:
+    """Judge one flat row with the reference engine; append it to episodes or rejects.
+    Returns the number of its empty cells read as false."""
+    from earlypath.engines.python import assess
+    from earlypath.model import parse_episode
+
+    reasons: list[str] = []
+    typed: dict[str, Any] = {}
+    for name, kind in flat.FLAT_COLUMNS.items():
+        try:
+            typed[name] = flat.parse_cell(row.get(name), kind)
+        except flat.CellError as error:
+            typed[name] = None
+            reasons.append(f"{name}: {error}")
+    if typed["episode_id"] is None:
+        reasons.append("episode_id: is required")
+    elif ids[typed["episode_id"]] > 1:
+        reasons.append("episode_id: is not unique")
+    if typed["assessed_on"] is None and not any(r.startswith("assessed_on") for r in reasons):
+        reasons.append("assessed_on: is required")
+    assessment = None
+    if not reasons:
+        try:
+            episode = parse_episode(flat.flat_to_episode(typed))
+            assessment = assess(episode, policy)
+        except (flat.CellError, InputError) as error:
+            reasons.append(str(error))
+    if reasons or assessment is None:
+        rejects.append(
             {
                 "row_number": row["row_number"],
                 "episode_id": typed["episode_id"],
-                "assessed_on": typed["assessed_on"],
-                "month": typed["assessed_on"].strftime("%Y-%m"),
-                "guideline_version": assessment["guideline"]["version"],
-                "gestation_days": gestation["days"] if gestation else None,
-                "decision": decision,
-                "recommendations": p["recommendations"],
-                "missing": p["missing"],
-                "progesterone_prescribed": given,
-                "adherence": adherence,
-                **{c: row[c] for c in extras},
+                "reject_reason": "; ".join(reasons),
             }
         )
+        return 0
+    p = assessment["progesterone"]
+    decision, given = p["decision"], typed["progesterone_prescribed"]
+    if decision == "needs_information":
+        adherence = UNDECIDABLE
+    elif given is None:
+        adherence = CARE_UNKNOWN
+    else:
+        adherence = ADHERENCE.get((decision, given), UNDECIDABLE)
+    gestation = assessment["gestation"]
+    episodes.append(
+        {
+            "row_number": row["row_number"],
+            "episode_id": typed["episode_id"],
+            "assessed_on": typed["assessed_on"],
+            "month": typed["assessed_on"].strftime("%Y-%m"),
+            "guideline_version": assessment["guideline"]["version"],
+            "gestation_days": gestation["days"] if gestation else None,
+            "decision": decision,
+            "recommendations": p["recommendations"],
+            "missing": p["missing"],
+            "progesterone_prescribed": given,
+            "adherence": adherence,
+            **{c: row[c] for c in extras},
+        }
+    )
+    return sum(typed[n] is None for n in flat.DEFAULT_FALSE)
+
+
+def _python_tables(
+    con: Any,
+    raw: ir_t.Table,
+    extras: list[str],
+    episodes: list[dict[str, Any]],
+    rejects: list[dict[str, Any]],
+    rows_in: int,
+    defaulted: int,
+) -> Evaluated:
     raw_schema = raw.schema()
     schema = pa.schema(
         [
@@ -226,7 +254,7 @@ def _python_engine(con: Any, raw: ir_t.Table, policy: Policy) -> Evaluated:
         con,
         ibis.memtable(pa.Table.from_pylist(episodes, schema=schema)),
         ibis.memtable(pa.Table.from_pylist(rejects, schema=reject_schema)),
-        len(rows),
+        rows_in,
         defaulted,
         extras,
     )
@@ -309,7 +337,7 @@ def run_audit(
     from earlypath.audit.summary import build_summary
 
     started = time.perf_counter()
-    ev = evaluate(Path(source), engine, policy, spark)
+    ev = evaluate(Path(source), engine, policy, spark, progress=progress)
     evaluated = _count(ev.con, ev.episodes)
     rejected = _count(ev.con, ev.rejects)
     if ev.rows_in != evaluated + rejected:

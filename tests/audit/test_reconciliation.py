@@ -137,3 +137,29 @@ def test_a_cohort_without_assessed_on_is_refused(tmp_path: Path) -> None:
     path.write_text("episode_id,site\ne1,A\n", encoding="utf-8")
     with pytest.raises(ValueError, match="assessed_on"):
         run_audit(path, tmp_path / "out")
+
+
+@pytest.mark.spark
+def test_spark_reads_csv_and_numbers_rows_in_file_order(
+    cohort: Path, tmp_path: Path, spark: object
+) -> None:
+    duck = run_audit(cohort, tmp_path / "d")
+    sp = run_audit(cohort, tmp_path / "s", engine="spark", spark=spark)
+    assert (sp.rows_in, sp.evaluated, sp.rejected) == (duck.rows_in, duck.evaluated, duck.rejected)
+    assert (tmp_path / "s" / "rejects.csv").read_text() == (
+        tmp_path / "d" / "rejects.csv"
+    ).read_text()
+    assert pq.read_table(tmp_path / "s" / "episodes.parquet").equals(
+        pq.read_table(tmp_path / "d" / "episodes.parquet")
+    )
+
+
+def test_an_unreadable_csv_is_refused_without_quoting_it(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(
+        'episode_id,assessed_on\ne1,2024-03-04\n"e2,2024-03-04,secret-name,extra\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError) as caught:
+        run_audit(path, tmp_path / "out")
+    assert "secret-name" not in str(caught.value)
