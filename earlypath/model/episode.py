@@ -42,15 +42,19 @@ def _date_only(value: Any) -> Any:
 
 
 def _number_only(value: Any) -> Any:
-    # pydantic's lax mode would read true/false as 1.0/0.0: refuse it for the pathway's numbers.
+    # pydantic's lax mode would read true/false as 1.0/0.0 and "9.5" as 9.5: a number must be a number.
     if isinstance(value, bool):
         raise PydanticCustomError("float_type", "must be a number, not true or false")
+    if isinstance(value, str):
+        raise PydanticCustomError("float_type", "must be a number, not text")
     return value
 
 
 Date = Annotated[dt.date, BeforeValidator(_date_only)]
 DateTime = Annotated[dt.datetime, BeforeValidator(_date_only)]
-Millimetres = Annotated[float, Field(ge=0, le=MAX_MEASUREMENT_MM, allow_inf_nan=False)]
+Millimetres = Annotated[
+    float, BeforeValidator(_number_only), Field(ge=0, le=MAX_MEASUREMENT_MM, allow_inf_nan=False)
+]
 
 
 class Scan(BaseModel):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
@@ -45,12 +44,6 @@ def test_schema_violating_requests_are_rejected(case):
     case.call_and_validate()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known contract gap in earlypath/model/episode.py (not this module): pydantic's lax "
-    "mode reads JSON true/false as 1.0/0.0 in millimetre fields, which the published schema "
-    "says are numbers. This test passes (and so fails as XPASS) once the contract refuses them.",
-)
 def test_booleans_are_not_millimetres():
     from fastapi.testclient import TestClient
 
