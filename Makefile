@@ -20,11 +20,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the tests need: Chromium for the browser tests, a JRE for PySpark.
+# Debian packages the tests and benchmarks need: Chromium for the browser tests, a JRE for
+# PySpark, wrk to load the CDS Hooks endpoint from another process.
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v java >/dev/null; then \
+	@if ! command -v chromium >/dev/null || ! command -v java >/dev/null || ! command -v wrk >/dev/null; then \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq chromium openjdk-17-jre-headless >/dev/null; \
+	  apt-get update -qq && apt-get install -y -qq chromium openjdk-17-jre-headless wrk >/dev/null; \
 	fi
 
 run: install
@@ -37,7 +38,7 @@ test: install system-deps lint
 	$(BIN)/pytest -q tests
 
 check: install lint
-	$(BIN)/pytest -q -m "not spark and not browser" tests/unit tests/spec
+	$(BIN)/pytest -q -m "not spark and not browser" tests/unit tests/spec tests/pathway
 
 # The web service alone: HTTP, CDS Hooks and FHIR tests, then the real-browser tests.
 test-service: install
@@ -46,7 +47,7 @@ test-service: install
 test-browser: install system-deps
 	$(BIN)/pytest -q -m browser tests/browser
 
-bench: install
+bench: install system-deps
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

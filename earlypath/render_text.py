@@ -45,4 +45,35 @@ def render_text(assessment: dict[str, Any]) -> str:
             f"  {plan['off_label']}",
         ]
         lines += [f"  Note: {n}" for n in plan["product_notes"]]
+    lines += _pathway_lines(assessment)
     return "\n".join(lines)
+
+
+_SECTIONS = (
+    ("referral", "Referral"),
+    ("scan_assessment", "Scan"),
+    ("hcg_assessment", "hCG"),
+    ("ectopic_management", "Ectopic management"),
+    ("miscarriage_management", "Miscarriage management"),
+    ("anti_d", "Anti-D"),
+)
+# Keys every section has; the rest are the section's own results, shown when known.
+_COMMON = {"decision", "recommendations", "citations", "reasons", "missing", "advice", "trace"}
+
+
+def _pathway_lines(assessment: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for key, title in _SECTIONS:
+        section = assessment.get(key)
+        if not section or section["decision"] == "not_applicable":
+            continue
+        recs = ", ".join(section.get("recommendations") or []) or "none"
+        lines.append(f"{title}: {section['decision']}  [NG126 {recs}]")
+        for name, value in section.items():
+            if name in _COMMON or name == "other_decisions" or value in (None, [], {}):
+                continue
+            if isinstance(value, str | int | float):
+                lines.append(f"  {name.replace('_', ' ')}: {value}")
+        if section.get("missing"):
+            lines.append("  missing: " + ", ".join(section["missing"]))
+    return lines

@@ -114,3 +114,10 @@ def test_cli_prints_exactly_what_the_library_returns() -> None:
     for path in sorted(EXAMPLES.glob("*.json")):
         r = run("assess", str(path))
         assert json.loads(r.stdout) == assess(json.loads(path.read_text())), path.name
+
+
+def test_text_format_shows_the_pathway_sections_that_apply() -> None:
+    r = run("assess", str(EXAMPLES / "03-pregnancy-of-unknown-location.json"), "--format", "text")
+    assert r.returncode == 0
+    assert "hCG: needs_information" in r.stdout and "missing: hcg" in r.stdout
+    assert "Ectopic management" not in r.stdout  # not applicable: not shown
