@@ -6,22 +6,47 @@ Exit codes: 0 success; 2 invalid input (one line per problem on stderr, naming t
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
+import click
 import typer
+from typer.core import TyperGroup
 
-from earlypath.audit.commands import audit_command, synth_command
 from earlypath.errors import EarlypathError, InputError
-from earlypath.impact.command import impact_command
 from earlypath.model import episode_json_schema, parse_episode_json
 from earlypath.policy import Policy
-from earlypath.web.serve import serve as serve_command
+
+# Commands whose modules are heavy (numpy, ibis, FastAPI) are imported only when run, so
+# `earlypath assess` starts in a fraction of a second.
+LAZY_COMMANDS = {
+    "serve": "earlypath.web.serve:serve",
+    "audit": "earlypath.audit.commands:audit_command",
+    "synth": "earlypath.audit.commands:synth_command",
+    "impact": "earlypath.impact.command:impact_command",
+}
+
+
+class _LazyGroup(TyperGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *LAZY_COMMANDS]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = LAZY_COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, _, attr = target.partition(":")
+        single = typer.Typer(pretty_exceptions_enable=False)
+        single.command(cmd_name)(getattr(importlib.import_module(module), attr))
+        return typer.main.get_command(single)
+
 
 app = typer.Typer(
+    cls=_LazyGroup,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -145,10 +170,6 @@ def examples(
             typer.echo(render_text(assessment) + "\n")
 
 
-app.command("impact")(impact_command)
-app.command("audit")(audit_command)
-app.command("synth")(synth_command)
-app.command("serve")(serve_command)
 
 
 def main() -> None:
