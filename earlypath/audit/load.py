@@ -15,7 +15,17 @@ import ibis
 import ibis.expr.types as ir_t
 from ibis.backends import BaseBackend
 
-__all__ = ["Format", "connect", "detect_format", "load_raw", "spark_session"]
+__all__ = [
+    "Format",
+    "arrow_batches",
+    "connect",
+    "detect_format",
+    "duckdb_connect",
+    "load_raw",
+    "materialize",
+    "spark_session",
+    "sql_text",
+]
 
 Format = Literal["csv", "parquet", "fhir"]
 RAW = "earlypath_raw_cohort"
@@ -53,10 +63,17 @@ def spark_session(master: str = "local[*]") -> Any:
 def connect(engine: str, spark: Any = None) -> BaseBackend:
     if engine == "spark":
         return ibis.pyspark.connect(spark or spark_session())
-    return ibis.duckdb.connect()
+    return duckdb_connect()
 
 
-def _sql_text(value: str) -> str:
+def duckdb_connect() -> BaseBackend:
+    """An in-memory DuckDB connection (its own progress bar off: the CLI shows Rich's)."""
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET enable_progress_bar = false")
+    return con
+
+
+def sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -76,7 +93,7 @@ def _load_duckdb(con: Any, path: Path, fmt: Format) -> ir_t.Table:
 
         flatten_fhir_duckdb(con, path, RAW)
         return con.table(RAW)
-    source = _sql_text(str(path))
+    source = sql_text(str(path))
     reader = (
         f"read_csv({source}, all_varchar = true, header = true)"
         if fmt == "csv"
@@ -107,9 +124,9 @@ def _load_spark(con: Any, path: Path, fmt: Format) -> ir_t.Table:
 
         folder = Path(tempfile.mkdtemp(prefix="earlypath-fhir-"))
         target = folder / "flat.parquet"
-        dcon = ibis.duckdb.connect()
+        dcon = duckdb_connect()
         flatten_fhir_duckdb(dcon, path, RAW)
-        dcon.raw_sql(f"COPY (SELECT * FROM {RAW} ORDER BY row_number) TO {_sql_text(str(target))}")
+        dcon.raw_sql(f"COPY (SELECT * FROM {RAW} ORDER BY row_number) TO {sql_text(str(target))}")
         df = spark.read.parquet(str(target))
     else:
         reader = spark.read.option("header", "true") if fmt == "csv" else spark.read

@@ -68,9 +68,8 @@ def test_python_engine_gives_the_same_episodes(cohort: Path, tmp_path: Path) -> 
         "guideline_version",
     ]
     assert (
-        pq.read_table(a / "episodes.parquet")
-        .select(keep)
-        .equals(pq.read_table(b / "episodes.parquet").select(keep))
+        pq.read_table(a / "episodes.parquet").select(keep).to_pylist()
+        == pq.read_table(b / "episodes.parquet").select(keep).to_pylist()
     )
     assert (a / "rejects.csv").read_text().splitlines()[0] == "row_number,episode_id,reason"
 
