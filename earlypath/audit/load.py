@@ -8,6 +8,8 @@ Engines: DuckDB (embedded) or PySpark (a local or given SparkSession).
 
 from __future__ import annotations
 
+import atexit
+import shutil
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,18 +96,28 @@ def _load_duckdb(con: Any, path: Path, fmt: Format) -> ir_t.Table:
         flatten_fhir_duckdb(con, path, RAW)
         return con.table(RAW)
     source = sql_text(str(path))
-    reader = (
-        f"read_csv({source}, all_varchar = true, header = true)"
-        if fmt == "csv"
-        else f"read_parquet({source})"
-    )
+    if fmt == "parquet":
+        # Parquet numbers its own rows: read it in place, no copy of the cohort in memory.
+        try:
+            con.raw_sql(
+                f"CREATE OR REPLACE VIEW {RAW} AS SELECT file_row_number + 1 AS row_number, "
+                f"* EXCLUDE (file_row_number) FROM read_parquet({source}, file_row_number = true)"
+            )
+            con.raw_sql(f"SELECT count(*) FROM {RAW}").fetchall()
+        except Exception as error:
+            raise ValueError(
+                f"{path.name} is not a readable Parquet file ({type(error).__name__})"
+            ) from None
+        return con.table(RAW)
     # A table keeps the input's order (DuckDB preserves insertion order), so rowid numbers rows.
     try:
-        con.raw_sql(f"CREATE OR REPLACE TABLE {RAW}_t AS SELECT * FROM {reader}")
+        con.raw_sql(
+            f"CREATE OR REPLACE TABLE {RAW}_t AS "
+            f"SELECT * FROM read_csv({source}, all_varchar = true, header = true)"
+        )
     except Exception as error:  # DuckDB's message quotes the offending line: never pass it on
-        kind = "CSV" if fmt == "csv" else "Parquet"
         raise ValueError(
-            f"{path.name} is not a readable {kind} file ({type(error).__name__}: check its "
+            f"{path.name} is not a readable CSV file ({type(error).__name__}: check its "
             "quoting, header and the number of fields on each line)"
         ) from None
     con.raw_sql(f"CREATE OR REPLACE VIEW {RAW} AS SELECT rowid + 1 AS row_number, * FROM {RAW}_t")
@@ -123,6 +135,7 @@ def _load_spark(con: Any, path: Path, fmt: Format) -> ir_t.Table:
         from earlypath.audit.fhir_flat import flatten_fhir_duckdb
 
         folder = Path(tempfile.mkdtemp(prefix="earlypath-fhir-"))
+        atexit.register(shutil.rmtree, folder, True)  # Spark reads it lazily: remove at exit
         target = folder / "flat.parquet"
         dcon = duckdb_connect()
         flatten_fhir_duckdb(dcon, path, RAW)
