@@ -134,12 +134,14 @@ def render_report(summary: dict[str, Any]) -> str:
         add("<h2>Trend by month</h2>")
         months = sorted(by_group["month"].items())
         trend = [(m, cell["measures"][headline["id"]]["rate"]) for m, cell in months]
+        shown = [m for m, r in trend if r is not None] or [months[0][0], months[-1][0]]
         add(
             _figure(
                 _trend_svg(trend, headline["title"] + " by month"),
                 "trend",
                 f"Line chart of {headline['title'].lower()} by month of assessment, "
-                f"{months[0][0]} to {months[-1][0]}; the table below gives the figures.",
+                f"{shown[0]} to {shown[-1]} (months with eligible women whose care is "
+                "recorded); the table below gives the figures.",
             )
         )
     add("<h2>Breakdown by group</h2>")
