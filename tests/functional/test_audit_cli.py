@@ -104,3 +104,19 @@ def test_bad_options_exit_2(cohort: Path, tmp_path: Path, args: list[str], messa
 def test_missing_input_exits_2(tmp_path: Path) -> None:
     done = run("audit", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o"))
     assert done.returncode == 2 and "does not exist" in done.stderr
+
+
+def test_stop_at_policy_reaches_the_batch_engine(tmp_path: Path) -> None:
+    # Two women at 16+3 by LMP with bleeding, a scan-confirmed IUP and a previous miscarriage.
+    header = (
+        "episode_id,assessed_on,previous_miscarriages,vaginal_bleeding,lmp,scan_date,scan_location"
+    )
+    rows = [f"e{i},2024-05-01,1,true,2024-01-07,2024-05-01,intrauterine" for i in range(2)]
+    cohort = tmp_path / "c.csv"
+    cohort.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    decisions = {}
+    for stop_at in ("16+0", "16+6"):
+        out = tmp_path / stop_at
+        assert run("audit", str(cohort), "--out", str(out), "--stop-at", stop_at).returncode == 0
+        decisions[stop_at] = set(pq.read_table(out / "episodes.parquet")["decision"].to_pylist())
+    assert decisions == {"16+0": {"do_not_offer"}, "16+6": {"offer"}}
