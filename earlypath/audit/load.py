@@ -50,16 +50,19 @@ def spark_session(master: str = "local[*]") -> Any:
     """A local SparkSession tuned for one machine (UI off, few shuffle partitions, UTC)."""
     from pyspark.sql import SparkSession
 
-    return (
+    session = (
         SparkSession.builder.master(master)
         .appName("earlypath-audit")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "4g")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def connect(engine: str, spark: Any = None) -> BaseBackend:
