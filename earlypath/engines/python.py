@@ -86,6 +86,7 @@ def assess(
                     "number": r.number,
                     "summary": r.summary,
                     "url": r.url,
+                    **r.in_force(),
                 }
                 for n in cited
                 if (r := table.recommendations.get(n)) is not None

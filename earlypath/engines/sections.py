@@ -52,6 +52,7 @@ def _prepare(section: Section, version: str, pathway: PathwayPolicy) -> _Prepare
             "number_source": sources.get(number, "unverified"),
             "summary": r.summary,
             "url": r.url,
+            **r.in_force(),
         }
         for name, table in tables.items()
         for number, r in table.recommendations.items()

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from earlypath.facts import SCAN_LOCATION
 from earlypath.guideline.progesterone import IS_ECTOPIC as _IS_ECTOPIC
+from earlypath.guideline.versions import BY_VERSION
 from earlypath.rules.decision import (
     ALWAYS,
     Branch,
@@ -91,6 +92,7 @@ class Cited:
             "number_source": self.source,
             "summary": r.summary,
             "url": r.url,
+            **r.in_force(),
         }
 
 
@@ -99,7 +101,15 @@ def recommendations(
 ) -> tuple[dict[str, Recommendation], dict[str, NumberSource]]:
     """Build a table's recommendations from ``{number: (summary, source)}``."""
     recs = {
-        number: Recommendation("NG126", version, number, text, RECOMMENDATIONS_URL)
+        number: Recommendation(
+            "NG126",
+            version,
+            number,
+            text,
+            RECOMMENDATIONS_URL,
+            BY_VERSION[version].in_force_from,
+            BY_VERSION[version].in_force_to,
+        )
         for number, (text, _) in summaries.items()
     }
     return recs, {number: source for number, (_, source) in summaries.items()}

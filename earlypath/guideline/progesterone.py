@@ -64,7 +64,15 @@ _SUMMARIES_2019 = {
 
 def _recommendations(version: str, summaries: dict[str, str]) -> dict[str, Recommendation]:
     return {
-        number: Recommendation("NG126", version, number, text, RECOMMENDATIONS_URL)
+        number: Recommendation(
+            "NG126",
+            version,
+            number,
+            text,
+            RECOMMENDATIONS_URL,
+            BY_VERSION[version].in_force_from,
+            BY_VERSION[version].in_force_to,
+        )
         for number, text in summaries.items()
     }
 

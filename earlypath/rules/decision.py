@@ -14,6 +14,7 @@ The same semantics are implemented by every engine; the spec and generative test
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -76,6 +77,15 @@ class Recommendation:
     number: str
     summary: str
     url: str
+    in_force_from: dt.date | None = None
+    in_force_to: dt.date | None = None  # None: still in force
+
+    def in_force(self) -> dict[str, str | None]:
+        """The dates this version of the recommendation was in force, as JSON shows them."""
+        return {
+            "in_force_from": self.in_force_from.isoformat() if self.in_force_from else None,
+            "in_force_to": self.in_force_to.isoformat() if self.in_force_to else None,
+        }
 
 
 @dataclass(frozen=True)

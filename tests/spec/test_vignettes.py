@@ -68,3 +68,5 @@ def test_every_recommendation_cites_number_and_version() -> None:
         assert set(p["recommendations"]) <= cited
         for c in p["citations"]:
             assert c["version"] == a["guideline"]["version"] and c["guideline"] == "NG126"
+            assert c["in_force_from"] == a["guideline"]["in_force_from"]
+            assert c["in_force_to"] == a["guideline"]["in_force_to"]
