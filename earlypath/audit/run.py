@@ -102,19 +102,34 @@ def evaluate(
     spark: Any = None,
     con: Any = None,
     progress: bool = False,
+    group_by: Sequence[str] = (),
 ) -> Evaluated:
-    """Load and judge a cohort on one engine (no output written)."""
+    """Load and judge a cohort on one engine (no output written).
+
+    ``group_by`` columns are checked as soon as the input is read (before the long part)."""
     fmt = detect_format(source)
     if engine == "python":
         con = con or duckdb_connect()
-        return _python_engine(con, load_raw(con, source, fmt), policy, progress)
+        raw = load_raw(con, source, fmt)
+        _check_groups(raw, group_by)
+        return _python_engine(con, raw, policy, progress)
     con = con or connect(engine, spark)
     started = time.perf_counter()
     raw = load_raw(con, source, fmt)
+    _check_groups(raw, group_by)
     loaded = time.perf_counter()
     ev = _batch_engine(con, raw, policy)
     ev.timings = {"load": loaded - started, "check_and_judge": time.perf_counter() - loaded}
     return ev
+
+
+def _check_groups(raw: ir_t.Table, group_by: Sequence[str]) -> None:
+    usable = set(_extras(raw)) | set(EPISODE_COLUMNS)
+    bad = [g for g in group_by if g not in usable]
+    if bad:
+        raise InputError(
+            [Problem("--group-by", f"{g} is not a column of the cohort or the output") for g in bad]
+        )
 
 
 def _extras(raw: ir_t.Table) -> list[str]:
@@ -366,7 +381,7 @@ def run_audit(
 
     started = time.perf_counter()
     with _progress(progress and engine != "python", None, f"checking and judging ({engine})"):
-        ev = evaluate(Path(source), engine, policy, spark, progress=progress)
+        ev = evaluate(Path(source), engine, policy, spark, progress=progress, group_by=group_by)
     evaluated = _count(ev.con, ev.episodes)
     rejected = _count(ev.con, ev.rejects)
     if ev.rows_in != evaluated + rejected:
@@ -376,8 +391,6 @@ def run_audit(
         )
     groups = [g for g in DEFAULT_GROUPS if g in ev.episodes.columns]
     for g in group_by:
-        if g not in ev.episodes.columns:
-            raise InputError([Problem("--group-by", f"{g} is not a column of the cohort")])
         if g not in groups:
             groups.append(g)
     out_dir = Path(out_dir)
