@@ -117,6 +117,10 @@ CSV_CELLS = [
     ("vaginal_bleeding", "maybe"),
     ("on_progesterone", "2"),
     ("progesterone_prescribed", "perhaps"),
+    ("crl_mm", "1e400"),
+    ("assessed_on", "2023-02-29"),
+    ("assessed_on", "2024-03-04T10:00"),
+    ("vaginal_bleeding", "truee"),
     ("prescribed_on", "2024-13-01"),
 ]
 CSV_OK = [
@@ -130,6 +134,9 @@ CSV_OK = [
     ("on_progesterone", ""),
     ("scan_route", ""),
     ("assessed_on", " 2024-03-04 "),
+    ("previous_miscarriages", "0001"),
+    ("crl_mm", "-0.0"),
+    ("vaginal_bleeding", "\tFalse\t"),
 ]
 HEADER = [
     "episode_id",
@@ -183,3 +190,9 @@ def test_csv_cell_grammar_is_the_same_in_sql_and_python(tmp_path: Path) -> None:
     sql_ok, sql_bad = results(path, "duckdb")
     assert sql_ok == py_ok and sql_bad == py_bad
     assert sorted(sql_bad) == list(range(1, len(CSV_CELLS) + 1))
+
+
+@pytest.mark.spark
+def test_csv_cell_grammar_on_spark(tmp_path: Path, spark: Any) -> None:
+    path = _csv(tmp_path, CSV_CELLS + CSV_OK)
+    assert results(path, "spark", spark) == results(path, "duckdb")
