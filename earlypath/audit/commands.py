@@ -33,6 +33,15 @@ def audit_command(
         str, typer.Option("--stop-at", help="Policy: stop progesterone at 16+0 (default) or 16+6.")
     ] = "16+0",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    suppress_below: Annotated[
+        int,
+        typer.Option(
+            "--suppress-below",
+            min=0,
+            help="Withhold breakdown counts from 1 to N-1 (small-number disclosure control "
+            "before publishing); 0 (default) shows every count.",
+        ),
+    ] = 0,
 ) -> None:
     """Audit a cohort: who was eligible for progesterone and not offered it, by site and group."""
     from earlypath.audit.run import ReconciliationError, run_audit
@@ -59,6 +68,7 @@ def audit_command(
             policy=Policy(stop_at=stop_at),  # type: ignore[arg-type]
             progress=not quiet,
             echo=typer.echo,
+            suppress_below=suppress_below,
         )
     except ReconciliationError as error:
         typer.echo(f"error: {error}", err=True)

@@ -28,7 +28,13 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
+def _count(n: int | None) -> str:
+    return "withheld" if n is None else f"{n:,}"
+
+
 def _rate_cells(rate: dict[str, Any]) -> str:
+    if rate.get("suppressed"):
+        return '<td class="num" colspan="4">withheld (small numbers)</td>'
     ci = (
         f"{_pct(rate['ci95_low'])} to {_pct(rate['ci95_high'])}"
         if rate["ci95_low"] is not None
@@ -124,6 +130,11 @@ def render_report(summary: dict[str, Any]) -> str:
                 if outside
                 else "No site is outside the 99.8% limits."
             )
+            + (
+                f" {funnel['suppressed_groups']} sites with small numbers are not plotted."
+                if funnel.get("suppressed_groups")
+                else ""
+            )
         )
         add(_figure(svg, "funnel", alt))
     else:
@@ -145,6 +156,7 @@ def render_report(summary: dict[str, Any]) -> str:
             )
         )
     add("<h2>Breakdown by group</h2>")
+    add(f'<p class="note">Small numbers: {_e(summary["disclosure_control"]["rule"])}</p>')
     for g, cells in by_group.items():
         add(f"<h3>By {_e(g.replace('_', ' '))}</h3>")
         add(f"<table><caption>{_e(headline['title'])}, by {_e(g)}</caption><thead><tr>")
@@ -153,7 +165,7 @@ def render_report(summary: dict[str, Any]) -> str:
         )
         for value, cell in cells.items():
             add(
-                f'<tr><th scope="row">{_e(value)}</th><td class="num">{cell["episodes"]:,}</td>'
+                f'<tr><th scope="row">{_e(value)}</th><td class="num">{_count(cell["episodes"])}</td>'
                 f"{_rate_cells(cell['measures'][headline['id']])}</tr>"
             )
         add("</tbody></table>")

@@ -374,6 +374,7 @@ def run_audit(
     spark: Any = None,
     progress: bool = False,
     echo: Any = None,
+    suppress_below: int = 0,
 ) -> AuditResult:
     """Audit a cohort and write episodes.parquet, rejects.csv, summary.json and report.html."""
     from earlypath.audit.report import render_report
@@ -411,6 +412,7 @@ def run_audit(
         evaluated=evaluated,
         rejected=rejected,
         seconds=time.perf_counter() - started,
+        suppress_below=suppress_below,
     )
     summary["timings_seconds"] = {
         **{k: round(v, 3) for k, v in ev.timings.items()},

@@ -57,6 +57,7 @@ def build_summary(
     evaluated: int,
     rejected: int,
     seconds: float,
+    suppress_below: int = 0,
 ) -> dict[str, Any]:
     overall_counts = {r["adherence"]: r["n"] for r in _grouped(ev, ["adherence"])}
     overall = _measures_for(overall_counts)
@@ -69,6 +70,9 @@ def build_summary(
             value: {"episodes": sum(c.values()), "measures": _measures_for(c)}
             for value, c in sorted(cells.items())
         }
+        if suppress_below > 0:
+            for cell in by_group[g].values():
+                _suppress(cell, suppress_below)
 
     versions = {r["guideline_version"]: r["n"] for r in _grouped(ev, ["guideline_version"])}
     decisions = {r["decision"]: r["n"] for r in _grouped(ev, ["decision"])}
@@ -99,6 +103,7 @@ def build_summary(
             "group": FUNNEL_GROUP,
             "overall_rate": overall[FUNNEL_MEASURE]["rate"],
             "points": [p for p in points if p["denominator"]],
+            "suppressed_groups": sum(1 for p in points if p.get("suppressed")),
         }
 
     return {
@@ -132,6 +137,16 @@ def build_summary(
             for m in load_measures()
         ],
         "groups": groups,
+        "disclosure_control": {
+            "suppress_below": suppress_below,
+            "rule": (
+                "In the breakdowns, a measure whose numerator, denominator or their difference "
+                f"is between 1 and {suppress_below - 1} is withheld, as is an episode count "
+                f"under {suppress_below}; overall figures are shown in full."
+                if suppress_below > 0
+                else "none: every count is shown (set --suppress-below before publishing)"
+            ),
+        },
         "by_group": by_group,
         "funnel": funnel,
         "data_quality": {
@@ -143,3 +158,24 @@ def build_summary(
         },
         "seconds": round(seconds, 3),
     }
+
+
+def _small(n: int | None, limit: int) -> bool:
+    return n is not None and 0 < n < limit
+
+
+def _suppress(cell: dict[str, Any], limit: int) -> None:
+    """Withhold small counts in one group's cell (and what would let them be worked out)."""
+    if _small(cell["episodes"], limit):
+        cell["episodes"] = None
+    for rate in cell["measures"].values():
+        num, den = rate["numerator"], rate["denominator"]
+        if _small(num, limit) or _small(den, limit) or _small(den - num, limit):
+            rate.update(
+                numerator=None,
+                denominator=None,
+                rate=None,
+                ci95_low=None,
+                ci95_high=None,
+                suppressed=True,
+            )

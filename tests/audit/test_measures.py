@@ -114,3 +114,29 @@ def test_the_built_in_inequality_is_found(audited: Path) -> None:
     versions = [v["version"] for v in summary["guideline_versions"]]
     assert versions == ["2019-04-17", "2021-11-24", "2023-08-23"]
     assert summary["funnel"]["points"]
+
+
+def test_small_numbers_can_be_withheld(tmp_path: Path) -> None:
+    write_cohort(6000, 12, "csv", tmp_path / "c.csv")
+    run_audit(tmp_path / "c.csv", tmp_path / "out", suppress_below=8)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["disclosure_control"]["suppress_below"] == 8
+    withheld = 0
+    for cells in summary["by_group"].values():
+        for cell in cells.values():
+            assert cell["episodes"] is None or cell["episodes"] >= 8
+            for rate in cell["measures"].values():
+                if rate.get("suppressed"):
+                    withheld += 1
+                    assert rate["numerator"] is None and rate["rate"] is None
+                else:
+                    for n in (
+                        rate["numerator"],
+                        rate["denominator"],
+                        rate["denominator"] - rate["numerator"],
+                    ):
+                        assert n == 0 or n >= 8
+    assert withheld
+    overall = summary["measures"][0]["overall"]
+    assert overall["numerator"] is not None  # the overall figures stay in full
+    assert "withheld (small numbers)" in (tmp_path / "out" / "report.html").read_text()
