@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -334,6 +335,8 @@ def _write_parquet(ev: Evaluated, target: Path, progress: bool) -> int:
                 "(FORMAT parquet, COMPRESSION zstd)"
             )
         return int(pq.ParquetFile(target).metadata.num_rows)
+    if ev.con.name == "pyspark":
+        return _write_parquet_spark(ev, expr, target, progress and total > 100_000)
     with (
         atomic_path(target) as tmp,
         _progress(progress and total > 100_000, total, "episodes") as step,
@@ -353,6 +356,29 @@ def _write_parquet(ev: Evaluated, target: Path, progress: bool) -> int:
             if writer is not None:
                 writer.close()
     return written
+
+
+def _write_parquet_spark(ev: Evaluated, expr: ir_t.Table, target: Path, progress: bool) -> int:
+    """Spark writes the file itself: sorted, one partition, then moved into place."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=".episodes-", dir=target.parent))
+    try:
+        with _progress(progress, None, "episodes"):
+            df = ev.con._session.sql(ev.con.compile(expr))
+            # A global sort gives ordered range partitions; coalesce(1) keeps their order.
+            df.coalesce(1).write.mode("overwrite").option("compression", "zstd").parquet(
+                str(folder / "out")
+            )
+        parts = sorted((folder / "out").glob("part-*.parquet"))
+        if len(parts) != 1:
+            raise RuntimeError(f"Spark wrote {len(parts)} files, expected 1")
+        with atomic_path(target) as tmp:
+            os.replace(parts[0], tmp)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return int(pq.ParquetFile(target).metadata.num_rows)
 
 
 def _write_rejects(ev: Evaluated, target: Path) -> int:
