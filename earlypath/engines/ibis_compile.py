@@ -126,7 +126,9 @@ class _Compiler:
         if isinstance(e, ir.Or):
             return _fold(e.items, self, lambda a, b: a | b, False)
         if isinstance(e, ir.Not):
-            return ~self.expr(e.item, "bool")
+            # Kleene NOT written as "x = FALSE" (NULL stays NULL): ibis 12 renders ~x as
+            # "NOT (x)" without outer brackets, so "(NOT x) IS NULL" came out as NOT (x IS NULL).
+            return self.expr(e.item, "bool") == ibis.literal(False)
         if isinstance(e, ir.Match):
             item = self.expr(e.item, "str")
             cases = []

@@ -76,14 +76,9 @@ def test_duckdb_agrees_with_the_reference_on_generated_episodes(eps: list, rule:
     assert_agree(reference_sections(eps, policy), batch_sections(eps, policy))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Engine gap (ibis 12 + DuckDB 2.0): ibis writes (NOT x) IS NULL as 'NOT (x) IS NULL', "
-    "which DuckDB reads as NOT (x IS NULL); so an Unknown bare Not(...) criterion looks known "
-    "unless criteria are first materialised as columns (as the batch engine and batch.py do). "
-    "This test passes, and so fails as XPASS, once the compiler parenthesises it.",
-)
-def test_engine_gap_not_is_null_precedence_when_criteria_are_not_materialised() -> None:
+def test_unknown_not_stays_unknown_when_criteria_are_not_materialised() -> None:
+    # Regression: ibis 12 rendered (NOT x) IS NULL as NOT (x) IS NULL, read by DuckDB as
+    # NOT (x IS NULL); the compiler now writes Kleene NOT as x = FALSE.
     import ibis
     import pyarrow as pa
 
