@@ -45,15 +45,13 @@ def _parse(col: ir_t.Value, kind: flat.FlatType) -> tuple[ir_t.Value, ir_t.Boole
     target = _IBIS_TYPE[kind]
     dtype = col.type()
     if dtype.is_string():
-        text = col.strip()
-        text = ibis.cases((text == "", ibis.null("string")), else_=text)
+        text = col  # already trimmed, empty -> NULL, bools lower-cased: see _clean
         if kind == "str":
             return text, ibis.literal(False)
         if kind == "bool":
-            low = text.lower()
             value = ibis.cases(
-                (low.isin(list(flat.TRUE_WORDS)), True),
-                (low.isin(list(flat.FALSE_WORDS)), False),
+                (text.isin(list(flat.TRUE_WORDS)), True),
+                (text.isin(list(flat.FALSE_WORDS)), False),
                 else_=ibis.null("boolean"),
             )
             return value, text.notnull() & value.isnull()
@@ -76,7 +74,18 @@ def _parse(col: ir_t.Value, kind: flat.FlatType) -> tuple[ir_t.Value, ir_t.Boole
     if dtype == dt_.dtype(target) or (kind == "int" and dtype.is_integer()):
         return col.cast(target), ibis.literal(False)
     # A typed column of the wrong type: read it as text.
-    return _parse(col.cast("string"), kind)
+    return _parse(_clean(col.cast("string"), kind), kind)
+
+
+def _clean(col: ir_t.Value, kind: flat.FlatType) -> ir_t.Value:
+    """A text cell trimmed, empty as NULL (Unknown), and lower-cased for true/false words.
+
+    Done in its own projection so that each cell is cleaned once, not once per use."""
+    if not col.type().is_string():
+        return col
+    text = col.strip()
+    text = ibis.cases((text == "", ibis.null("string")), else_=text)
+    return text.lower() if kind == "bool" else text
 
 
 def check_and_type(raw: ir_t.Table) -> ir_t.Table:
@@ -84,6 +93,11 @@ def check_and_type(raw: ir_t.Table) -> ir_t.Table:
     missing = [c for c in flat.REQUIRED if c not in raw.columns]
     if missing:
         raise ValueError(f"the cohort has no {', '.join(missing)} column")
+    raw = raw.select(
+        *[c for c in raw.columns if c not in flat.FLAT_COLUMNS],
+        **{n: _clean(raw[n], k) for n, k in flat.FLAT_COLUMNS.items() if n in raw.columns},
+        _assessed_on_absent=_absent(raw, "assessed_on"),
+    )
     typed: dict[str, ir_t.Value] = {}
     problems: list[ir_t.StringValue] = []
     for name, kind in flat.FLAT_COLUMNS.items():
@@ -97,11 +111,24 @@ def check_and_type(raw: ir_t.Table) -> ir_t.Table:
     for name in flat.DEFAULT_FALSE:
         typed[name] = typed[name].fill_null(False)
 
-    v = typed
+    # Parse each cell once: the checks below read the typed columns of this projection, so the
+    # engine does not repeat a cell's parsing (regex, casts) in every check that uses it.
+    keep = [c for c in raw.columns if c not in flat.FLAT_COLUMNS and c != "_assessed_on_absent"]
+    parsed = raw.select(
+        *keep,
+        **typed,
+        _unreadable=ibis.literal("; ").join(problems),
+        _defaulted=sum(defaulted[1:], defaulted[0]),
+        _assessed_on_absent=raw._assessed_on_absent,
+    )
+    problems = [
+        ibis.cases((parsed._unreadable == "", ibis.null("string")), else_=parsed._unreadable)
+    ]
+    v = {name: parsed[name] for name in typed}
     day = v["assessed_on"]
     problems += [
         _problem(v["episode_id"].isnull(), "episode_id", "is required"),
-        _problem(day.isnull() & _absent(raw, "assessed_on"), "assessed_on", "is required"),
+        _problem(day.isnull() & parsed._assessed_on_absent, "assessed_on", "is required"),
         # As `resolve_version`: a requested version applies whatever the date.
         _problem(
             v["guideline_version"].isnull() & (day < ibis.literal(VERSIONS[0].in_force_from)),
@@ -188,7 +215,7 @@ def check_and_type(raw: ir_t.Table) -> ir_t.Table:
     has_scan = scan.notnull()
     dating = has_scan & (v["crl_mm"] > 0).fill_null(False)
     facts = {
-        **typed,
+        **v,
         "scan_route": ibis.cases(
             (has_scan, v["scan_route"].fill_null("transvaginal")), else_=ibis.null("string")
         ),
@@ -198,11 +225,10 @@ def check_and_type(raw: ir_t.Table) -> ir_t.Table:
         "dating_crl_mm": ibis.cases((dating, v["crl_mm"]), else_=ibis.null("float64")),
         "dating_scan_date": ibis.cases((dating, scan), else_=ibis.null("date")),
     }
-    keep = [c for c in raw.columns if c not in flat.FLAT_COLUMNS]
-    return raw.select(
+    return parsed.select(
         *keep,
         **facts,
-        defaulted_false_cells=sum(defaulted[1:], defaulted[0]),
+        defaulted_false_cells=parsed._defaulted,
         reject_reason=reason,
     )
 
