@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from earlypath.facts import SCAN_LOCATION
 from earlypath.guideline.progesterone import IS_ECTOPIC as _IS_ECTOPIC
-from earlypath.guideline.versions import BY_VERSION
+from earlypath.guideline.versions import recommendation
 from earlypath.rules.decision import (
     ALWAYS,
     Branch,
@@ -101,15 +101,7 @@ def recommendations(
 ) -> tuple[dict[str, Recommendation], dict[str, NumberSource]]:
     """Build a table's recommendations from ``{number: (summary, source)}``."""
     recs = {
-        number: Recommendation(
-            "NG126",
-            version,
-            number,
-            text,
-            RECOMMENDATIONS_URL,
-            BY_VERSION[version].in_force_from,
-            BY_VERSION[version].in_force_to,
-        )
+        number: recommendation(version, number, text, RECOMMENDATIONS_URL)
         for number, (text, _) in summaries.items()
     }
     return recs, {number: source for number, (_, source) in summaries.items()}

@@ -20,7 +20,7 @@ from earlypath.facts import (
     SCAN_LOCATION,
     VAGINAL_BLEEDING,
 )
-from earlypath.guideline.versions import BY_VERSION
+from earlypath.guideline.versions import BY_VERSION, recommendation
 from earlypath.rules.decision import (
     ALWAYS,
     Advice,
@@ -64,15 +64,7 @@ _SUMMARIES_2019 = {
 
 def _recommendations(version: str, summaries: dict[str, str]) -> dict[str, Recommendation]:
     return {
-        number: Recommendation(
-            "NG126",
-            version,
-            number,
-            text,
-            RECOMMENDATIONS_URL,
-            BY_VERSION[version].in_force_from,
-            BY_VERSION[version].in_force_to,
-        )
+        number: recommendation(version, number, text, RECOMMENDATIONS_URL)
         for number, text in summaries.items()
     }
 

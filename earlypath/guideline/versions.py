@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from earlypath.errors import Problem, UnknownGuidelineVersion
+from earlypath.rules.decision import Recommendation
 
 NG126_URL = "https://www.nice.org.uk/guidance/ng126"
 UPDATE_INFO_URL = "https://www.nice.org.uk/guidance/ng126/chapter/Update-information"
@@ -90,3 +91,9 @@ def resolve_version(on: dt.date, asked: str | None) -> tuple[GuidelineVersion, s
         raise UnknownGuidelineVersion(
             [Problem("guideline_version", f"is not a known NG126 version (known: {known})")]
         ) from None
+
+
+def recommendation(version: str, number: str, summary: str, url: str) -> Recommendation:
+    """A numbered NG126 recommendation as it stood in one version (with that version's dates)."""
+    v = BY_VERSION[version]
+    return Recommendation(v.guideline, version, number, summary, url, v.in_force_from, v.in_force_to)

@@ -15,11 +15,11 @@ with ``earlypath.guideline.pathway.sections()`` and ``v.pathway_policy``.
 
 from __future__ import annotations
 
-import copy
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.spec.vignettes import read_vignettes, unique_ids
 
 FOLDER = Path(__file__).parent / "vignettes"
 
@@ -47,28 +47,17 @@ class PathwayVignette:
 
 def load_pathway_vignettes(topic: str | None = None) -> list[PathwayVignette]:
     """Every pathway vignette (or one topic's), in file then list order."""
-    out: list[PathwayVignette] = []
-    for path in sorted(FOLDER.glob("*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if topic and data["topic"] != topic:
-            continue
-        bases = data.get("bases", {})
-        for v in data["vignettes"]:
-            episode = copy.deepcopy(bases[v["base"]]) if "base" in v else {}
-            episode.update(copy.deepcopy(v.get("changes", v.get("episode", {}))))
-            out.append(
-                PathwayVignette(
-                    id=v["id"],
-                    topic=data["topic"],
-                    recommendation=v["recommendation"],
-                    episode=episode,
-                    expect=v["expect"],
-                    about=v.get("about", ""),
-                    pathway_policy=v.get("pathway_policy", {}),
-                )
+    return unique_ids(
+        [
+            PathwayVignette(
+                id=v["id"],
+                topic=found,
+                recommendation=v["recommendation"],
+                episode=episode,
+                expect=v["expect"],
+                about=v.get("about", ""),
+                pathway_policy=v.get("pathway_policy", {}),
             )
-    ids = [v.id for v in out]
-    duplicates = {i for i in ids if ids.count(i) > 1}
-    if duplicates:
-        raise ValueError(f"duplicate pathway vignette ids: {sorted(duplicates)}")
-    return out
+            for found, v, episode in read_vignettes(FOLDER, topic)
+        ]
+    )
