@@ -1,4 +1,4 @@
-"""Run the pathway sections on the ibis batch engine (DuckDB) over flat fact rows.
+"""Run the pathway sections on the ibis batch engine (DuckDB, or Spark) over flat fact rows.
 
 Uses only the audit developer's public compiler (`compile_expr`, `compile_table`) on the same
 `Section.tables` and `Section.values` the reference engine evaluates: no rule is restated here.
@@ -29,21 +29,21 @@ def _version(episode: dict[str, Any]) -> str:
 
 
 def batch_sections(
-    episodes: list[dict[str, Any]], policy: PathwayPolicy = PathwayPolicy()
+    episodes: list[dict[str, Any]], policy: PathwayPolicy = PathwayPolicy(), con: Any = None
 ) -> list[dict[str, Any]]:
     """Per episode: ``{"<section>.<table>": (decision, recommendations, missing),
-    "<section>.value.<name>": value}`` computed on DuckDB."""
+    "<section>.value.<name>": value}`` computed on ``con`` (an ibis backend; DuckDB if None)."""
     groups: dict[str, list[int]] = {}
     for i, episode in enumerate(episodes):
         groups.setdefault(_version(episode), []).append(i)
     out: list[dict[str, Any]] = [{} for _ in episodes]
-    con = ibis.duckdb.connect()
+    con = con or ibis.duckdb.connect()
     for version, indices in groups.items():
         rows = []
         for i in indices:
             facts = episode_facts(parse_episode(episodes[i]))
             rows.append({**{f.name: facts[f.name] for f in ALL_FACTS}, "i": i})
-        t = ibis.memtable(pa.Table.from_pylist(rows, schema=SCHEMA))
+        t = _table(con, pa.Table.from_pylist(rows, schema=SCHEMA), f"pathway_rows_{len(out)}")
         # Criteria and guards become columns first, as the audit's batch engine does (ibis 12
         # writes ``(NOT x) IS NULL`` as ``NOT (x) IS NULL``, which DuckDB reads as
         # ``NOT (x IS NULL)``; a column reference avoids it).
@@ -85,6 +85,15 @@ def batch_sections(
                 if isinstance(parts, dict):
                     target[key] = (parts["d"], list(parts["r"]), list(parts["m"]))
     return out
+
+
+def _table(con: Any, rows: pa.Table, name: str) -> Any:
+    """The rows as a table of ``con``. On Spark, from Arrow directly: ibis's memtable goes
+    through pandas there, which turns a NULL float into NaN (and NaN < 35 is false, not NULL)."""
+    if con.name != "pyspark":
+        return ibis.memtable(rows)
+    con._session.createDataFrame(rows).createOrReplaceTempView(name)
+    return con.table(name)
 
 
 def reference_sections(

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from earlypath import assess
 from earlypath.guideline.pathway import PathwayPolicy
+from tests.conftest_spark import spark  # noqa: F401 - the shared session fixture
 from tests.pathway.batch import batch_sections, reference_sections, same_value
 from tests.pathway.strategies import episodes
 from tests.pathway.vignettes import load_pathway_vignettes
@@ -44,6 +45,18 @@ def test_duckdb_agrees_with_the_reference_on_every_pathway_vignette(policy: tupl
             key = f"{v.topic}.{table}"
             if key in row:  # the progesterone topic is the core's table, checked elsewhere
                 assert row[key][0] == outcome, (v.id, table)
+
+
+@pytest.mark.spark
+def test_spark_agrees_with_the_reference_on_every_pathway_vignette(spark: Any) -> None:  # noqa: F811
+    import ibis
+
+    con = ibis.pyspark.connect(spark)
+    for policy in POLICIES:
+        chosen = [v for v in VIGNETTES if tuple(sorted(v.pathway_policy.items())) == policy]
+        eps = [v.episode for v in chosen]
+        pathway = PathwayPolicy(**dict(policy))
+        assert_agree(reference_sections(eps, pathway), batch_sections(eps, pathway, con))
 
 
 def test_reference_sections_match_the_assessment_output() -> None:
