@@ -3,6 +3,7 @@
 from earlypath.model.episode import (
     PEANUT_OR_SOYA_WORDS,
     Episode,
+    HcgSample,
     Scan,
     episode_json_schema,
     parse_episode,
@@ -12,6 +13,7 @@ from earlypath.model.episode import (
 __all__ = [
     "PEANUT_OR_SOYA_WORDS",
     "Episode",
+    "HcgSample",
     "Scan",
     "episode_json_schema",
     "parse_episode",
