@@ -170,8 +170,6 @@ def examples(
             typer.echo(render_text(assessment) + "\n")
 
 
-
-
 def main() -> None:
     """Entry point: run the app, turning unexpected errors into exit 1 without a data dump."""
     try:

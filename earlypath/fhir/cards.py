@@ -25,12 +25,21 @@ _MISSING_WORDS = {
 }
 
 OVERRIDE_REASONS = [
-    {"system": "https://earlypath.example/cds/override-reason", "code": "declined",
-     "display": "Woman declined after discussion"},
-    {"system": "https://earlypath.example/cds/override-reason", "code": "contraindicated",
-     "display": "Contraindication found (see SmPC checks)"},
-    {"system": "https://earlypath.example/cds/override-reason", "code": "clinical-judgement",
-     "display": "Clinical judgement: guideline does not apply"},
+    {
+        "system": "https://earlypath.example/cds/override-reason",
+        "code": "declined",
+        "display": "Woman declined after discussion",
+    },
+    {
+        "system": "https://earlypath.example/cds/override-reason",
+        "code": "contraindicated",
+        "display": "Contraindication found (see SmPC checks)",
+    },
+    {
+        "system": "https://earlypath.example/cds/override-reason",
+        "code": "clinical-judgement",
+        "display": "Clinical judgement: guideline does not apply",
+    },
 ]
 
 
@@ -202,16 +211,24 @@ def order_cards(
                     "warning",
                     assessment,
                     detail_markdown(
-                        assessment, problems, evidence,
-                        [f"This progesterone order ({ref}) is not supported by NICE NG126 for this woman."],
+                        assessment,
+                        problems,
+                        evidence,
+                        [
+                            f"This progesterone order ({ref}) is not supported by NICE NG126 for this woman."
+                        ],
                     ),
                 )
             )
         elif decision == "needs_information":
             card = decision_card(assessment, patient_id, problems, evidence)
             card["detail"] = detail_markdown(
-                assessment, problems, evidence,
-                [f"Before this progesterone order ({ref}) can be checked against NG126, record the missing facts."],
+                assessment,
+                problems,
+                evidence,
+                [
+                    f"Before this progesterone order ({ref}) can be checked against NG126, record the missing facts."
+                ],
             )
             cards.append(card)
         elif plan:
@@ -222,25 +239,36 @@ def order_cards(
                     "warning",
                     assessment,
                     detail_markdown(
-                        assessment, problems, evidence,
-                        [f"This order ({ref}) differs from the plan:"] + [f"- {d}" for d in differences],
+                        assessment,
+                        problems,
+                        evidence,
+                        [f"This order ({ref}) differs from the plan:"]
+                        + [f"- {d}" for d in differences],
                     ),
                 )
                 replacement = plan_to_medication_request(plan, patient_id)
                 actions: list[dict[str, Any]] = []
                 if order.get("id"):
                     actions.append(
-                        {"type": "delete", "description": "Remove the draft order that differs",
-                         "resourceId": ref}
+                        {
+                            "type": "delete",
+                            "description": "Remove the draft order that differs",
+                            "resourceId": ref,
+                        }
                     )
                 actions.append(
-                    {"type": "create",
-                     "description": f"Order 400 mg vaginally twice daily to {plan['stop_on']} instead",
-                     "resource": replacement}
+                    {
+                        "type": "create",
+                        "description": f"Order 400 mg vaginally twice daily to {plan['stop_on']} instead",
+                        "resource": replacement,
+                    }
                 )
                 card["suggestions"] = [
-                    {"label": "Replace with the NG126 plan", "uuid": str(uuid.uuid4()),
-                     "actions": actions}
+                    {
+                        "label": "Replace with the NG126 plan",
+                        "uuid": str(uuid.uuid4()),
+                        "actions": actions,
+                    }
                 ]
                 card["selectionBehavior"] = "at-most-one"
                 card["overrideReasons"] = OVERRIDE_REASONS

@@ -239,9 +239,7 @@ def has_pregnancy_context(result: MappingResult) -> bool:
     return any("cannot be placed" in p.message for p in result.problems)
 
 
-def bundle_to_episode(
-    resources: Any, assessed_on: dt.date
-) -> tuple[dict[str, Any], list[Problem]]:
+def bundle_to_episode(resources: Any, assessed_on: dt.date) -> tuple[dict[str, Any], list[Problem]]:
     """FHIR R4 resources (a list, a Bundle, or both) -> (episode dict, problems).
 
     The episode follows the input contract (`earlypath.parse_episode`); facts with no evidence
@@ -294,13 +292,18 @@ def _crls(
         unit = str(q.code or q.unit or "").strip().lower()
         if unit not in factors:
             result.problems.append(
-                Problem(ref, f"crown-rump length unit {unit or '(none)'!r} is not mm or cm; ignored")
+                Problem(
+                    ref, f"crown-rump length unit {unit or '(none)'!r} is not mm or cm; ignored"
+                )
             )
             continue
         mm = round(float(q.value) * factors[unit], 2)
         if not 0 <= mm <= MAX_MEASUREMENT_MM:
             result.problems.append(
-                Problem(ref, f"crown-rump length {mm} mm is outside 0-{MAX_MEASUREMENT_MM:g} mm; ignored")
+                Problem(
+                    ref,
+                    f"crown-rump length {mm} mm is outside 0-{MAX_MEASUREMENT_MM:g} mm; ignored",
+                )
             )
             continue
         day = _observation_day(o)
@@ -388,7 +391,9 @@ def _bleeding(
             found.append((day, False, ref))  # type: ignore[arg-type]
         elif _code(c.clinicalStatus) in resolved:
             result.problems.append(
-                Problem(ref, "bleeding is recorded as resolved: whether she is bleeding now is unknown")
+                Problem(
+                    ref, "bleeding is recorded as resolved: whether she is bleeding now is unknown"
+                )
             )
         else:
             found.append((day, True, ref))  # type: ignore[arg-type]
@@ -403,7 +408,9 @@ def _bleeding(
             continue
         present = _presence(o)
         if present is None:
-            result.problems.append(Problem(ref, "bleeding observation value is not present/absent; ignored"))
+            result.problems.append(
+                Problem(ref, "bleeding observation value is not present/absent; ignored")
+            )
             continue
         found.append((day, present, ref))  # type: ignore[arg-type]
     if not found:
@@ -495,7 +502,10 @@ def _medication_concept(
         return None
     key = reference.reference
     for contained in request.contained or []:
-        if f"#{getattr(contained, 'id', '')}" == key and contained.get_resource_type() == "Medication":
+        if (
+            f"#{getattr(contained, 'id', '')}" == key
+            and contained.get_resource_type() == "Medication"
+        ):
             return contained.code
     med = medications.get(key) or medications.get(key.split("/")[-1])
     if med is None:

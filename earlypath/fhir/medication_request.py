@@ -14,10 +14,12 @@ from typing import Any
 from earlypath.fhir.codes import code_set, system_uri
 from earlypath.fhir.mapping import as_day
 
-THREATENED_MISCARRIAGE = {"system": "http://snomed.info/sct", "code": "54048003",
-                          "display": "Threatened miscarriage"}
-VAGINAL_ROUTE = {"system": "http://snomed.info/sct", "code": "16857009",
-                 "display": "Vaginal route"}
+THREATENED_MISCARRIAGE = {
+    "system": "http://snomed.info/sct",
+    "code": "54048003",
+    "display": "Threatened miscarriage",
+}
+VAGINAL_ROUTE = {"system": "http://snomed.info/sct", "code": "16857009", "display": "Vaginal route"}
 
 
 def plan_to_medication_request(
@@ -40,7 +42,12 @@ def plan_to_medication_request(
         "intent": "order",
         "medicationCodeableConcept": {"text": f"{product['name']} (micronised progesterone)"},
         "authoredOn": start,
-        "reasonCode": [{"coding": [THREATENED_MISCARRIAGE], "text": "Threatened miscarriage (NICE NG126 1.5.2)"}],
+        "reasonCode": [
+            {
+                "coding": [THREATENED_MISCARRIAGE],
+                "text": "Threatened miscarriage (NICE NG126 1.5.2)",
+            }
+        ],
         "dosageInstruction": [
             {
                 "text": instruction,
@@ -90,14 +97,16 @@ def plan_to_medication_request(
     return resource
 
 
-def is_progesterone_order(resource: dict[str, Any], contained_meds: dict[str, Any] | None = None) -> bool:
+def is_progesterone_order(
+    resource: dict[str, Any], contained_meds: dict[str, Any] | None = None
+) -> bool:
     """Is this (draft) MedicationRequest for progesterone? By code, or by name in text/display."""
     if resource.get("resourceType") != "MedicationRequest":
         return False
     progesterone = code_set("progesterone")
     concept = resource.get("medicationCodeableConcept")
     if concept is None:
-        ref = (resource.get("medicationReference") or {})
+        ref = resource.get("medicationReference") or {}
         key = str(ref.get("reference") or "")
         for med in resource.get("contained") or []:
             if isinstance(med, dict) and f"#{med.get('id')}" == key:
@@ -145,7 +154,9 @@ def _end(resource: dict[str, Any], dosage: dict[str, Any]) -> dt.date | None:
     return max(days) if days else None
 
 
-def order_differences(resource: dict[str, Any], plan: dict[str, Any]) -> tuple[list[str], list[str]]:
+def order_differences(
+    resource: dict[str, Any], plan: dict[str, Any]
+) -> tuple[list[str], list[str]]:
     """How a progesterone order differs from the engine's plan.
 
     Returns (differences, unchecked): what differs, and what the order does not say clearly
@@ -155,7 +166,9 @@ def order_differences(resource: dict[str, Any], plan: dict[str, Any]) -> tuple[l
     unchecked: list[str] = []
     dosages = [d for d in resource.get("dosageInstruction") or [] if isinstance(d, dict)]
     if not dosages:
-        return differences, ["the order has no structured dosage: dose, route and frequency not checked"]
+        return differences, [
+            "the order has no structured dosage: dose, route and frequency not checked"
+        ]
     dosage = dosages[0]
     dose = _dose_mg(dosage)
     if dose is None:
@@ -175,5 +188,7 @@ def order_differences(resource: dict[str, Any], plan: dict[str, Any]) -> tuple[l
     end = _end(resource, dosage)
     stop = dt.date.fromisoformat(plan["stop_on"])
     if end is not None and end > stop:
-        differences.append(f"the order runs to {end.isoformat()}, past the stop date {plan['stop_on']}")
+        differences.append(
+            f"the order runs to {end.isoformat()}, past the stop date {plan['stop_on']}"
+        )
     return differences, unchecked

@@ -96,4 +96,6 @@ def resolve_version(on: dt.date, asked: str | None) -> tuple[GuidelineVersion, s
 def recommendation(version: str, number: str, summary: str, url: str) -> Recommendation:
     """A numbered NG126 recommendation as it stood in one version (with that version's dates)."""
     v = BY_VERSION[version]
-    return Recommendation(v.guideline, version, number, summary, url, v.in_force_from, v.in_force_to)
+    return Recommendation(
+        v.guideline, version, number, summary, url, v.in_force_from, v.in_force_to
+    )

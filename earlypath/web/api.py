@@ -29,7 +29,10 @@ def errors_response(problems: list[Any], status: int = 422) -> JSONResponse:
     )
 
 
-_ERRORS = {"description": "Invalid input: one entry per problem, naming the field", "content": {"application/json": {"schema": ref("Errors")}}}
+_ERRORS = {
+    "description": "Invalid input: one entry per problem, naming the field",
+    "content": {"application/json": {"schema": ref("Errors")}},
+}
 
 
 @router.post(
@@ -39,7 +42,10 @@ _ERRORS = {"description": "Invalid input: one entry per problem, naming the fiel
     "`earlypath assess` prints it.",
     response_class=Response,
     responses={
-        200: {"description": "The assessment", "content": {"application/json": {"schema": ref("Assessment")}}},
+        200: {
+            "description": "The assessment",
+            "content": {"application/json": {"schema": ref("Assessment")}},
+        },
         422: _ERRORS,
     },
     openapi_extra={
@@ -52,7 +58,9 @@ _ERRORS = {"description": "Invalid input: one entry per problem, naming the fiel
 async def assess_episode(
     request: Request,
     stop_at: str = Query(
-        "16+0", pattern=r"^16\+[06]$", description="Policy: stop progesterone at 16+0 (default) or 16+6."
+        "16+0",
+        pattern=r"^16\+[06]$",
+        description="Policy: stop progesterone at 16+0 (default) or 16+6.",
     ),
 ) -> Response:
     body = await request.body()
@@ -67,7 +75,12 @@ async def assess_episode(
 @router.get(
     "/schema",
     summary="The input contract as JSON Schema",
-    responses={200: {"description": "JSON Schema (draft 2020-12) of the episode", "content": {"application/json": {"schema": {"type": "object"}}}}},
+    responses={
+        200: {
+            "description": "JSON Schema (draft 2020-12) of the episode",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
 )
 async def schema() -> dict[str, Any]:
     return episode_json_schema()

@@ -61,12 +61,24 @@ class QuietErrors:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as error:  # noqa: BLE001 - the last line of defence
-            log.error("internal error (%s) on %s %s", type(error).__name__, scope.get("method"), scope.get("path"))
+            log.error(
+                "internal error (%s) on %s %s",
+                type(error).__name__,
+                scope.get("method"),
+                scope.get("path"),
+            )
             if not started:
                 body = b'{"errors":[{"field":"(server)","message":"internal error"}]}'
-                await send({"type": "http.response.start", "status": 500,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(body)).encode())]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
 
 
@@ -90,7 +102,9 @@ def create_app(
         if not settings.auth:
             log.warning(AUTH_OFF_WARNING)
         elif app.state.verifier is None:
-            log.warning("No CDS clients are allowed (EARLYPATH_CDS_ISSUERS not set): every CDS call gets 401.")
+            log.warning(
+                "No CDS clients are allowed (EARLYPATH_CDS_ISSUERS not set): every CDS call gets 401."
+            )
         yield
         app.state.feedback.close()
 
@@ -144,7 +158,9 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(cds.router)
-    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    app.mount(
+        "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
+    )
 
     @app.get("/impact", include_in_schema=False, response_class=HTMLResponse)
     async def impact() -> HTMLResponse:

@@ -136,7 +136,8 @@ def _draft_orders(context: dict[str, Any], hook: str) -> list[dict[str, Any]]:
         if isinstance(selections, list):
             chosen = {str(s) for s in selections}
             orders = [
-                o for o in orders
+                o
+                for o in orders
                 if f"{o.get('resourceType')}/{o.get('id')}" in chosen or str(o.get("id")) in chosen
             ]
     return [o for o in orders if is_progesterone_order(o)]

@@ -32,7 +32,12 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        auth = os.environ.get("EARLYPATH_CDS_AUTH", "on").strip().lower() not in ("off", "0", "false", "no")
+        auth = os.environ.get("EARLYPATH_CDS_AUTH", "on").strip().lower() not in (
+            "off",
+            "0",
+            "false",
+            "no",
+        )
         return cls(
             auth=auth,
             issuers_file=os.environ.get("EARLYPATH_CDS_ISSUERS") or None,

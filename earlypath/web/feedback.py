@@ -44,7 +44,11 @@ class FeedbackError(ValueError):
 def validate_feedback(body: Any) -> list[dict[str, Any]]:
     """Check a feedback request body; returns the feedback items or raises FeedbackError."""
     problems: list[tuple[str, str]] = []
-    if not isinstance(body, dict) or not isinstance(body.get("feedback"), list) or not body["feedback"]:
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("feedback"), list)
+        or not body["feedback"]
+    ):
         raise FeedbackError([("feedback", "must be a non-empty array")])
     items = body["feedback"]
     for i, item in enumerate(items):
@@ -64,8 +68,10 @@ def validate_feedback(body: Any) -> list[dict[str, Any]]:
             except ValueError:
                 problems.append((f"{where}.outcomeTimestamp", "is not an ISO timestamp"))
         accepted = item.get("acceptedSuggestions")
-        accepted_ok = isinstance(accepted, list) and bool(accepted) and all(
-            isinstance(a, dict) and isinstance(a.get("id"), str) for a in accepted
+        accepted_ok = (
+            isinstance(accepted, list)
+            and bool(accepted)
+            and all(isinstance(a, dict) and isinstance(a.get("id"), str) for a in accepted)
         )
         if item.get("outcome") == "accepted" and not accepted_ok:
             problems.append(

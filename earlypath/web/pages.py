@@ -36,7 +36,14 @@ DECISION_WORDS = {
     "do_not_offer": "Do not offer progesterone",
     "needs_information": "More information is needed before a decision",
 }
-KNOWN_SECTIONS = {"earlypath_version", "assessed_on", "guideline", "policy", "gestation", "progesterone"}
+KNOWN_SECTIONS = {
+    "earlypath_version",
+    "assessed_on",
+    "guideline",
+    "policy",
+    "gestation",
+    "progesterone",
+}
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,7 +64,9 @@ def extra_sections(assessment: dict[str, Any]) -> list[tuple[str, Any]]:
     ]
 
 
-def _labelled(problems: list[Problem], fields: dict[str, str], labels: dict[str, str]) -> list[dict[str, str]]:
+def _labelled(
+    problems: list[Problem], fields: dict[str, str], labels: dict[str, str]
+) -> list[dict[str, str]]:
     out = []
     for p in problems:
         name = fields.get(p.field)
@@ -87,7 +96,9 @@ CLINICIAN_LABELS = {
 }
 
 
-def _clinician_page(request: Request, form: dict[str, str], status: int = 200, **values: Any) -> HTMLResponse:
+def _clinician_page(
+    request: Request, form: dict[str, str], status: int = 200, **values: Any
+) -> HTMLResponse:
     return _render(
         request,
         "clinician.html",
@@ -106,10 +117,15 @@ async def clinician_form(request: Request) -> HTMLResponse:
 
 @router.post("/", response_class=HTMLResponse)
 async def clinician_submit(request: Request) -> HTMLResponse:
-    form = {**forms.clinician_defaults(request.app.state.today()), **forms.parse_form(await request.body())}
+    form = {
+        **forms.clinician_defaults(request.app.state.today()),
+        **forms.parse_form(await request.body()),
+    }
     stop_at = form.get("stop_at", "16+0")
     if stop_at not in ("16+0", "16+6"):
-        errors = [{"input": "stop_at", "label": "Stop progesterone at", "message": "must be 16+0 or 16+6"}]
+        errors = [
+            {"input": "stop_at", "label": "Stop progesterone at", "message": "must be 16+0 or 16+6"}
+        ]
         return _clinician_page(request, form, 422, errors=errors)
     pasted = form.get("episode_json", "").strip()
     try:
@@ -118,7 +134,10 @@ async def clinician_submit(request: Request) -> HTMLResponse:
         assessment = assess(episode, Policy(stop_at=stop_at))  # type: ignore[arg-type]
     except InputError as error:
         if pasted:
-            errors = [{"input": "episode_json", "label": p.field, "message": p.message} for p in error.problems]
+            errors = [
+                {"input": "episode_json", "label": p.field, "message": p.message}
+                for p in error.problems
+            ]
         else:
             errors = _labelled(error.problems, forms.CLINICIAN_FIELDS, CLINICIAN_LABELS)
         return _clinician_page(request, form, 422, errors=errors)
@@ -133,7 +152,9 @@ CHECK_LABELS = {
 }
 
 
-def _check_page(request: Request, form: dict[str, str], status: int = 200, **values: Any) -> HTMLResponse:
+def _check_page(
+    request: Request, form: dict[str, str], status: int = 200, **values: Any
+) -> HTMLResponse:
     return _render(
         request,
         "check.html",

@@ -99,16 +99,23 @@ def explain(assessment: dict[str, Any]) -> dict[str, Any]:
     if decision == "offer":
         why = list(OFFER_TEXT)
     elif decision == "do_not_offer":
-        why = [NOT_MET[c["criterion"]] for c in criteria
-               if c["value"] == "false" and c["criterion"] in NOT_MET]
-        why += [NOT_MET[c["criterion"]] for c in criteria
-                if c["criterion"] == "no_recommendation_in_version"]
+        why = [
+            NOT_MET[c["criterion"]]
+            for c in criteria
+            if c["value"] == "false" and c["criterion"] in NOT_MET
+        ]
+        why += [
+            NOT_MET[c["criterion"]]
+            for c in criteria
+            if c["criterion"] == "no_recommendation_in_version"
+        ]
     elif decision in ("continue", "stop"):
         why = ["Your doctor or midwife will talk to you about your progesterone."]
     so_far: list[str] = []
     if decision == "needs_information":
-        so_far = [MET[c["criterion"]] for c in criteria
-                  if c["value"] == "true" and c["criterion"] in MET]
+        so_far = [
+            MET[c["criterion"]] for c in criteria if c["value"] == "true" and c["criterion"] in MET
+        ]
     missing = [MISSING.get(m, m.replace("_", " ")) for m in p["missing"]]
     advice = [ADVICE[a["id"]] for a in p["advice"] if a["id"] in ADVICE]
     stop_on = (p.get("plan") or {}).get("stop_on")

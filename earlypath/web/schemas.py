@@ -35,7 +35,14 @@ ASSESSMENT_SCHEMA: dict[str, Any] = {
         "What the engine returns for an episode: exactly what `earlypath assess` prints. Pathway "
         "sections (scan_assessment, hcg_assessment, ...) may be added; they appear as extra keys."
     ),
-    "required": ["earlypath_version", "assessed_on", "guideline", "policy", "gestation", "progesterone"],
+    "required": [
+        "earlypath_version",
+        "assessed_on",
+        "guideline",
+        "policy",
+        "gestation",
+        "progesterone",
+    ],
     "properties": {
         "earlypath_version": _STR,
         "assessed_on": {"type": "string", "format": "date"},
@@ -62,9 +69,20 @@ ASSESSMENT_SCHEMA: dict[str, Any] = {
         },
         "progesterone": {
             "type": "object",
-            "required": ["decision", "recommendations", "citations", "reasons", "missing", "advice", "plan", "trace"],
+            "required": [
+                "decision",
+                "recommendations",
+                "citations",
+                "reasons",
+                "missing",
+                "advice",
+                "plan",
+                "trace",
+            ],
             "properties": {
-                "decision": {"enum": ["offer", "continue", "stop", "do_not_offer", "needs_information"]},
+                "decision": {
+                    "enum": ["offer", "continue", "stop", "do_not_offer", "needs_information"]
+                },
                 "recommendations": {"type": "array", "items": _STR},
                 "citations": {"type": "array", "items": {"type": "object"}},
                 "reasons": {"type": "array", "items": _STR},

@@ -46,8 +46,13 @@ def serve(
             )
             raise typer.Exit(2)
         typer.echo(BANNER, err=True)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    typer.echo(f"earlypath: open http://{host}:{port}/ (women: /check, API: /docs, CDS: /cds-services)", err=True)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    typer.echo(
+        f"earlypath: open http://{host}:{port}/ (women: /check, API: /docs, CDS: /cds-services)",
+        err=True,
+    )
     uvicorn.run(
         "earlypath.web.app:create_app",
         factory=True,
