@@ -30,11 +30,10 @@ sys.path.insert(0, str(HERE.parent))
 def _worker(engine: str, source: Path, out: Path) -> None:
     from earlypath.audit.run import run_audit
 
-    # Start-up is not throughput: load the modules every engine uses (ibis's DuckDB backend,
-    # matplotlib for the report) before the clock starts, so each figure is per-episode work.
+    # Start-up is not throughput: load the modules every engine uses (ibis's DuckDB backend)
+    # before the clock starts, so each figure is per-episode work.
     warm_started = time.perf_counter()
     import ibis
-    import matplotlib.pyplot  # noqa: F401
 
     ibis.duckdb.connect().disconnect()
     warm_up_seconds = time.perf_counter() - warm_started

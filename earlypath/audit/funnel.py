@@ -3,12 +3,14 @@ with 95% and 99.8% control limits (normal approximation to the binomial), as inl
 
 from __future__ import annotations
 
-import io
 import math
-import re
 from typing import Any
 
-__all__ = ["clean_svg", "funnel_limits", "funnel_svg"]
+from earlypath.audit.svg_chart import Chart, nice_ticks
+
+__all__ = ["funnel_limits", "funnel_svg"]
+
+BLUE, RED, GREY = "#1f4e79", "#b30000", "#555555"
 
 Z95 = 1.959963984540054
 Z998 = 3.090232306167813
@@ -20,62 +22,42 @@ def funnel_limits(p0: float, n: float, z: float) -> tuple[float, float]:
 
 
 def funnel_svg(points: list[dict[str, Any]], overall: float | None, title: str) -> str:
-    """An SVG document (text) of the funnel plot; empty string when there is nothing to plot."""
+    """An SVG document (text) of the funnel plot; empty string when there is nothing to plot.
+    Units outside the 99.8% limits are red and labelled; every point's title gives its figures."""
     if not points or overall is None:
         return ""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ns = [p["denominator"] for p in points]
-    top = max(ns) * 1.1
+    top = max(p["denominator"] for p in points) * 1.1
+    chart = Chart(0.0, top)
     grid = [max(1.0, top * i / 200) for i in range(1, 201)]
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
-    try:
-        for z, style, label in ((Z95, "--", "95% limits"), (Z998, ":", "99.8% limits")):
-            lows, highs = zip(*(funnel_limits(overall, n, z) for n in grid), strict=True)
-            ax.plot(grid, lows, style, color="#555555", linewidth=1, label=label)
-            ax.plot(grid, highs, style, color="#555555", linewidth=1)
-        ax.axhline(overall, color="#1f4e79", linewidth=1, label=f"overall {overall:.1%}")
-        outside = [
-            not (
-                funnel_limits(overall, p["denominator"], Z998)[0]
-                <= p["rate"]
-                <= funnel_limits(overall, p["denominator"], Z998)[1]
-            )
-            for p in points
-        ]
-        ax.scatter(
-            ns,
-            [p["rate"] for p in points],
-            c=["#b30000" if o else "#1f4e79" for o in outside],
-            s=28,
-            zorder=3,
+    for z, dash in ((Z95, "6 4"), (Z998, "2 3")):
+        lows, highs = zip(*(funnel_limits(overall, n, z) for n in grid), strict=True)
+        chart.line(grid, lows, GREY, dash)
+        chart.line(grid, highs, GREY, dash)
+    chart.line([0.0, top], [overall, overall], BLUE)
+    for p in points:
+        low, high = funnel_limits(overall, p["denominator"], Z998)
+        outside = not low <= p["rate"] <= high
+        chart.point(
+            p["denominator"],
+            p["rate"],
+            RED if outside else BLUE,
+            f"{p['group']}: {p['rate']:.1%} ({p['numerator']}/{p['denominator']})"
+            + (", outside the 99.8% limits" if outside else ""),
         )
-        for p, o in zip(points, outside, strict=True):
-            if o:
-                ax.annotate(
-                    p["group"],
-                    (p["denominator"], p["rate"]),
-                    fontsize=8,
-                    xytext=(4, 4),
-                    textcoords="offset points",
-                )
-        ax.set_xlabel("eligible episodes with care recorded (denominator)")
-        ax.set_ylabel("proportion")
-        ax.set_ylim(0, 1)
-        ax.set_xlim(0, top)
-        ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=8, loc="upper right")
-        buffer = io.StringIO()
-        fig.savefig(buffer, format="svg", bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    return clean_svg(buffer.getvalue())
-
-
-def clean_svg(svg: str) -> str:
-    """The <svg> element alone, without matplotlib's metadata block (date, creator)."""
-    svg = svg[svg.index("<svg") :]
-    return re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+        if outside:
+            chart.text(p["denominator"], p["rate"], str(p["group"]), size=9)
+    chart.axes(
+        [(t, f"{t:,.0f}") for t in nice_ticks(0.0, top) if t <= top],
+        [(t / 10, f"{t / 10:.1f}") for t in range(0, 11, 2)],
+        "eligible episodes with care recorded (denominator)",
+        "proportion",
+        title,
+    )
+    chart.legend(
+        [
+            ("95% limits", GREY, "6 4"),
+            ("99.8% limits", GREY, "2 3"),
+            (f"overall {overall:.1%}", BLUE, ""),
+        ]
+    )
+    return chart.svg()

@@ -4,10 +4,10 @@ except NICE's; plots are inline SVG with text alternatives; every table has head
 from __future__ import annotations
 
 import html
-import io
 from typing import Any
 
-from earlypath.audit.funnel import clean_svg, funnel_svg
+from earlypath.audit.funnel import BLUE, funnel_svg
+from earlypath.audit.svg_chart import Chart
 
 __all__ = ["render_report"]
 
@@ -56,25 +56,21 @@ def _trend_svg(points: list[tuple[str, float | None]], title: str) -> str:
     points = [(m, r) for m, r in points if r is not None]
     if len(points) < 2:
         return ""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 3), dpi=100)
-    try:
-        xs = list(range(len(points)))
-        ax.plot(xs, [r for _, r in points], marker="o", markersize=2, color="#1f4e79")
-        step = max(1, len(points) // 12)
-        ax.set_xticks(xs[::step], [m for m, _ in points][::step], rotation=45, fontsize=7)
-        ax.set_ylim(0, 1)
-        ax.set_ylabel("proportion")
-        ax.set_title(title, fontsize=10)
-        buffer = io.StringIO()
-        fig.savefig(buffer, format="svg", bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    return clean_svg(buffer.getvalue())
+    chart = Chart(0.0, len(points) - 1.0, width=800, height=300, bottom=70)
+    xs = [float(i) for i in range(len(points))]
+    chart.line(xs, [r for _, r in points], BLUE, width=1.5)
+    for x, (month, rate) in zip(xs, points, strict=True):
+        chart.point(x, rate, BLUE, f"{month}: {rate:.1%}", radius=2)
+    step = max(1, len(points) // 12)
+    chart.axes(
+        [(x, points[int(x)][0]) for x in xs[::step]],
+        [(t / 10, f"{t / 10:.1f}") for t in range(0, 11, 2)],
+        "month",
+        "proportion",
+        title,
+        slant_x=True,
+    )
+    return chart.svg()
 
 
 def _figure(svg: str, fig_id: str, alt: str) -> str:

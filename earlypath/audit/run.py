@@ -30,15 +30,18 @@ from earlypath.audit.load import (
     connect,
     detect_format,
     duckdb_connect,
+    fetch_arrow,
     load_raw,
     materialize,
     sql_text,
+    view,
 )
 from earlypath.audit.measures import ADHERENCE, CARE_UNKNOWN, UNDECIDABLE, adherence_expr
 from earlypath.audit.output import atomic_path, write_text_atomic
 from earlypath.audit.validate import check_and_type
 from earlypath.engines.batch import assess_table
 from earlypath.errors import EarlypathError, InputError, Problem
+from earlypath.facts import ALL_FACTS, ASSESSED_ON
 from earlypath.policy import DEFAULT_POLICY, Policy
 
 __all__ = [
@@ -138,32 +141,46 @@ def _extras(raw: ir_t.Table) -> list[str]:
 
 
 def _batch_engine(con: Any, raw: ir_t.Table, policy: Policy) -> Evaluated:
-    rows_in = int(con.execute(raw.count()))
-    checked = materialize(con, check_and_type(raw), "earlypath_checked")
-    good = checked.filter(checked.reject_reason.isnull())
-    defaulted = int(con.execute(good.defaulted_false_cells.sum().fill_null(0)))
-    assessed = assess_table(good.drop("reject_reason", "defaulted_false_cells"), policy)
+    """Check and judge every row in one pass, kept as one table; episodes and rejects are its
+    two halves (a row is one or the other by ``reject_reason``), so no row can be in both."""
+    rows_in = _count(con, raw)
+    checked = check_and_type(raw)
+    assessed = assess_table(_unknown_if_rejected(checked), policy)
     extras = _extras(raw)
-    episodes = assessed.mutate(
+    judged = assessed.mutate(
         adherence=adherence_expr(assessed.decision, assessed.progesterone_prescribed),
         month=assessed.assessed_on.strftime("%Y-%m"),
-    ).select(*EPISODE_COLUMNS, *extras)
-    rejects = checked.filter(checked.reject_reason.notnull()).select(
-        "row_number", "episode_id", "reject_reason"
-    )
+    ).select(*EPISODE_COLUMNS, *extras, "reject_reason", "defaulted_false_cells")
+    judged = materialize(con, judged, "earlypath_judged")
+    good = judged.filter(judged.reject_reason.isnull())
+    defaulted = _scalar(con, good.defaulted_false_cells.sum().fill_null(0))
+    rejects = judged.filter(judged.reject_reason.notnull())
     return Evaluated(
         con,
-        materialize(con, episodes, "earlypath_episodes"),
-        materialize(con, rejects, "earlypath_rejects"),
+        view(con, good.select(*EPISODE_COLUMNS, *extras), "earlypath_episodes"),
+        view(con, rejects.select("row_number", "episode_id", "reject_reason"), "earlypath_rejects"),
         rows_in,
         defaulted,
         extras,
     )
 
 
+def _unknown_if_rejected(checked: ir_t.Table) -> ir_t.Table:
+    """A rejected row's facts as NULL before the rules see them: its values failed the checks
+    (a CRL of 1e300 mm would overflow the dating arithmetic), and its decision is discarded."""
+    ok = checked.reject_reason.isnull()
+    return checked.mutate(
+        **{
+            f.name: ibis.cases((ok, checked[f.name]), else_=ibis.null(checked[f.name].type()))
+            for f in ALL_FACTS
+            if f.name in checked.columns and f is not ASSESSED_ON
+        }
+    )
+
+
 def _python_engine(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = False) -> Evaluated:
     """The reference engine, row by row: flat row -> Episode (one scan) -> engines.python.assess."""
-    rows = con.to_pyarrow(raw.order_by("row_number")).to_pylist()
+    rows = fetch_arrow(con, raw.order_by("row_number")).to_pylist()
     extras = _extras(raw)
     ids = Counter()
     for row in rows:
@@ -279,10 +296,13 @@ def _python_tables(
     reject_schema = pa.schema(
         [("row_number", pa.int64()), ("episode_id", pa.string()), ("reject_reason", pa.string())]
     )
+    # Registered with DuckDB by name (not ibis memtables) so plain SQL can read them too.
+    con.con.register("earlypath_episodes", pa.Table.from_pylist(episodes, schema=schema))
+    con.con.register("earlypath_rejects", pa.Table.from_pylist(rejects, schema=reject_schema))
     return Evaluated(
         con,
-        ibis.memtable(pa.Table.from_pylist(episodes, schema=schema)),
-        ibis.memtable(pa.Table.from_pylist(rejects, schema=reject_schema)),
+        con.table("earlypath_episodes"),
+        con.table("earlypath_rejects"),
         rows_in,
         defaulted,
         extras,
@@ -290,12 +310,17 @@ def _python_tables(
 
 
 def _count(con: Any, t: ir_t.Table) -> int:
-    return int(con.execute(t.count()))
+    return _scalar(con, t.count())
+
+
+def _scalar(con: Any, value: ir_t.Scalar) -> int:
+    # Through Arrow, not ``execute``: that imports pandas (0.2 s) for one number.
+    return int(fetch_arrow(con, value).as_py())
 
 
 def _counts(con: Any, t: ir_t.Table, keys: Sequence[str]) -> list[dict[str, Any]]:
     agg = t.group_by(list(keys)).aggregate(n=t.count())
-    return con.to_pyarrow(agg).to_pylist()
+    return fetch_arrow(con, agg).to_pylist()
 
 
 @contextmanager
@@ -382,7 +407,7 @@ def _write_parquet_spark(ev: Evaluated, expr: ir_t.Table, target: Path, progress
 
 
 def _write_rejects(ev: Evaluated, target: Path) -> int:
-    table = ev.con.to_pyarrow(ev.rejects.order_by("row_number"))
+    table = fetch_arrow(ev.con, ev.rejects.order_by("row_number"))
     with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
         out = csv.writer(handle)
         out.writerow(["row_number", "episode_id", "reason"])

