@@ -33,6 +33,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check earlypath tests benchmarks
+	$(BIN)/ruff format --check earlypath tests benchmarks
 
 test: install system-deps lint
 	$(BIN)/pytest -q tests

@@ -66,10 +66,26 @@ def start_server(port: int, workers: int, auth: bool, data: Path) -> subprocess.
     }
     if auth:
         env["EARLYPATH_CDS_ISSUERS"] = str(data / "issuers.json")
-    cmd = [sys.executable, "-m", "uvicorn", "earlypath.web.app:create_app", "--factory",
-           "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-           "--loop", "asyncio", "--http", "httptools",  # as `earlypath serve` runs it
-           "--no-access-log", "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "earlypath.web.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "asyncio",
+        "--http",
+        "httptools",  # as `earlypath serve` runs it
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import httpx
 
@@ -87,7 +103,9 @@ def start_server(port: int, workers: int, auth: bool, data: Path) -> subprocess.
 # --- the driver (runs in its own process) ----------------------------------------------------
 
 
-async def _drive(url: str, body: bytes, clients: int, seconds: float, tokens: list[str] | None) -> dict:
+async def _drive(
+    url: str, body: bytes, clients: int, seconds: float, tokens: list[str] | None
+) -> dict:
     import httpx
 
     latencies: list[float] = []
@@ -119,10 +137,17 @@ async def _drive(url: str, body: bytes, clients: int, seconds: float, tokens: li
         await asyncio.gather(*(worker() for _ in range(clients)))
         elapsed = time.perf_counter() - began
     latencies.sort()
-    return {"requests": len(latencies), "errors": errors, "elapsed": elapsed, "latencies": latencies}
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "elapsed": elapsed,
+        "latencies": latencies,
+    }
 
 
-def drive_httpx(url: str, body: bytes, clients: int, seconds: float, tokens_file: str | None) -> dict:
+def drive_httpx(
+    url: str, body: bytes, clients: int, seconds: float, tokens_file: str | None
+) -> dict:
     """Run the asyncio driver in a child process; returns its figures."""
     args = [sys.executable, __file__, "--as-driver", url, str(clients), str(seconds)]
     if tokens_file:
@@ -148,8 +173,21 @@ def drive_wrk(url: str, body: bytes, clients: int, seconds: float) -> dict:
         # One wrk thread drives 50 connections easily; a second thread would only take CPU
         # from the server on this 2-core machine (measured: p99 60 ms with -t2, 38 ms with -t1).
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{clients}", f"-d{int(seconds)}s", "--timeout", "10s", "-s", str(lua), url],
-            capture_output=True, text=True, check=True, timeout=seconds + 60,
+            [
+                "wrk",
+                "-t1",
+                f"-c{clients}",
+                f"-d{int(seconds)}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(lua),
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 60,
         )
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("JSON "))
     return json.loads(line.removeprefix("JSON "))
@@ -192,11 +230,23 @@ def make_tokens(data: Path, url: str, count: int) -> str:
     key = ec.generate_private_key(ec.SECP384R1())
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
     jwk.update({"kid": "bench", "alg": "ES384"})
-    (data / "issuers.json").write_text(json.dumps({"issuers": [{"iss": "https://bench.local", "jwks": {"keys": [jwk]}}]}))
+    (data / "issuers.json").write_text(
+        json.dumps({"issuers": [{"iss": "https://bench.local", "jwks": {"keys": [jwk]}}]})
+    )
     now = int(time.time())
     tokens = [
-        jwt.encode({"iss": "https://bench.local", "aud": url, "iat": now, "exp": now + 600, "jti": str(uuid.uuid4())},
-                   key, algorithm="ES384", headers={"kid": "bench", "typ": "JWT"})
+        jwt.encode(
+            {
+                "iss": "https://bench.local",
+                "aud": url,
+                "iat": now,
+                "exp": now + 600,
+                "jti": str(uuid.uuid4()),
+            },
+            key,
+            algorithm="ES384",
+            headers={"kid": "bench", "typ": "JWT"},
+        )
         for _ in range(count)
     ]
     path = data / "tokens.json"
@@ -232,12 +282,16 @@ def main() -> None:
         data = Path(tmp)
         port = free_port()
         url = f"http://127.0.0.1:{port}{SERVICE}"
-        tokens_file = make_tokens(data, url, 400_000 if args.seconds > 5 else 50_000) if args.auth else None
+        tokens_file = (
+            make_tokens(data, url, 400_000 if args.seconds > 5 else 50_000) if args.auth else None
+        )
         server = start_server(port, args.workers, args.auth, data)
         try:
             import httpx
 
-            warm = httpx.post(url, content=body, headers={"Content-Type": "application/json"}, timeout=10)
+            warm = httpx.post(
+                url, content=body, headers={"Content-Type": "application/json"}, timeout=10
+            )
             if not args.auth:
                 card = warm.json()["cards"][0]
                 assert "Offer" in card["summary"], card["summary"]

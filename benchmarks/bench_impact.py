@@ -47,7 +47,9 @@ def main() -> None:
     vec_rate = draws / t_vec
     loop_rate = loop_draws / t_loop
     print(f"vectorised numpy : {draws:>9,} draws in {t_vec:8.4f} s = {vec_rate:14,.0f} draws/s")
-    print(f"naive Python loop: {loop_draws:>9,} draws in {t_loop:8.4f} s = {loop_rate:14,.0f} draws/s")
+    print(
+        f"naive Python loop: {loop_draws:>9,} draws in {t_loop:8.4f} s = {loop_rate:14,.0f} draws/s"
+    )
     print(f"speed-up: {vec_rate / loop_rate:,.0f}x")
 
 

@@ -15,8 +15,13 @@ import httpx
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -29,13 +34,29 @@ def free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     data = tmp_path_factory.mktemp("serve")
-    env = {**os.environ, "EARLYPATH_CDS_AUTH": "off",
-           "EARLYPATH_FEEDBACK_DB": f"sqlite:///{data / 'feedback.sqlite3'}"}
+    env = {
+        **os.environ,
+        "EARLYPATH_CDS_AUTH": "off",
+        "EARLYPATH_FEEDBACK_DB": f"sqlite:///{data / 'feedback.sqlite3'}",
+    }
     log = open(data / "server.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "earlypath.web.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "earlypath.web.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).parents[2],
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -27,10 +27,19 @@ def _today() -> dt.date:
 
 def _expected_stop(today: dt.date) -> str:
     episode = {
-        "assessed_on": today.isoformat(), "previous_miscarriages": 1, "vaginal_bleeding": True,
+        "assessed_on": today.isoformat(),
+        "previous_miscarriages": 1,
+        "vaginal_bleeding": True,
         "lmp": (today - dt.timedelta(weeks=7)).isoformat(),
-        "scans": [{"date": today.isoformat(), "location": "intrauterine", "fetal_pole": True,
-                   "fetal_heartbeat": True, "crl_mm": 9.5}],
+        "scans": [
+            {
+                "date": today.isoformat(),
+                "location": "intrauterine",
+                "fetal_pole": True,
+                "fetal_heartbeat": True,
+                "crl_mm": 9.5,
+            }
+        ],
     }
     return assess(episode)["progesterone"]["plan"]["stop_on"]
 
@@ -83,8 +92,20 @@ def test_clinician_form_is_keyboard_usable(page, server):
     seen = set()
     for _ in range(60):
         page.keyboard.press("Tab")
-        seen.add(page.evaluate("document.activeElement.id || document.activeElement.name || document.activeElement.textContent"))
-    for field in ("assessed_on", "previous_miscarriages", "lmp", "scan_location", "crl_mm", "allergies", "stop_at"):
+        seen.add(
+            page.evaluate(
+                "document.activeElement.id || document.activeElement.name || document.activeElement.textContent"
+            )
+        )
+    for field in (
+        "assessed_on",
+        "previous_miscarriages",
+        "lmp",
+        "scan_location",
+        "crl_mm",
+        "allergies",
+        "stop_at",
+    ):
         assert field in seen, field
     # Fill and submit with the keyboard alone.
     page.focus("#previous_miscarriages")
@@ -99,10 +120,18 @@ def test_clinician_form_is_keyboard_usable(page, server):
 def test_woman_checks_what_nice_says(page, server):
     page.goto(server + "/check")
     _axe(page)
-    page.get_by_role("group", name="1. Has a scan shown that the pregnancy is in your womb?").get_by_label("Yes, it is in my womb").check()
-    page.get_by_role("group", name="2. Are you bleeding from your vagina in this pregnancy?").get_by_label("Yes").check()
-    page.get_by_role("group", name="3. How many miscarriages have you had before this pregnancy?").get_by_label("1", exact=True).check()
-    page.get_by_label("When did your last period start?").fill((_today() - dt.timedelta(weeks=8)).isoformat())
+    page.get_by_role(
+        "group", name="1. Has a scan shown that the pregnancy is in your womb?"
+    ).get_by_label("Yes, it is in my womb").check()
+    page.get_by_role(
+        "group", name="2. Are you bleeding from your vagina in this pregnancy?"
+    ).get_by_label("Yes").check()
+    page.get_by_role(
+        "group", name="3. How many miscarriages have you had before this pregnancy?"
+    ).get_by_label("1", exact=True).check()
+    page.get_by_label("When did your last period start?").fill(
+        (_today() - dt.timedelta(weeks=8)).isoformat()
+    )
     page.get_by_role("button", name="See what NICE says").click()
     answer = page.locator("#answer")
     text = answer.inner_text()
@@ -121,9 +150,15 @@ def test_woman_checks_what_nice_says(page, server):
 
 def test_woman_who_does_not_know_gets_unknown_not_no(page, server):
     page.goto(server + "/check")
-    page.get_by_role("group", name="1. Has a scan shown that the pregnancy is in your womb?").get_by_label("I don't know").check()
-    page.get_by_role("group", name="2. Are you bleeding from your vagina in this pregnancy?").get_by_label("Yes").check()
-    page.get_by_role("group", name="3. How many miscarriages have you had before this pregnancy?").get_by_label("I don't know").check()
+    page.get_by_role(
+        "group", name="1. Has a scan shown that the pregnancy is in your womb?"
+    ).get_by_label("I don't know").check()
+    page.get_by_role(
+        "group", name="2. Are you bleeding from your vagina in this pregnancy?"
+    ).get_by_label("Yes").check()
+    page.get_by_role(
+        "group", name="3. How many miscarriages have you had before this pregnancy?"
+    ).get_by_label("I don't know").check()
     page.get_by_role("button", name="See what NICE says").click()
     text = page.locator("#answer").inner_text()
     assert "We cannot tell yet" in text

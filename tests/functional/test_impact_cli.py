@@ -19,7 +19,10 @@ pytestmark = pytest.mark.skipif(EARLYPATH is None, reason="earlypath console scr
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(EARLYPATH), "impact", *args], capture_output=True, text=True, timeout=120,
+        [str(EARLYPATH), "impact", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "COLUMNS": "200"},
     )
 

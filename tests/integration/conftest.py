@@ -27,7 +27,9 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
     def make(settings: Settings | None = None, **kwargs: Any) -> TestClient:
-        settings = settings or Settings(auth=False, feedback_db=f"sqlite:///{tmp_path / 'fb.sqlite3'}")
+        settings = settings or Settings(
+            auth=False, feedback_db=f"sqlite:///{tmp_path / 'fb.sqlite3'}"
+        )
         client = TestClient(create_app(settings, today=lambda: TODAY, **kwargs))
         client.__enter__()
         clients.append(client)
@@ -54,18 +56,38 @@ class Signer:
             self.private = ec.generate_private_key(curve)
         else:
             self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        jwk = json.loads(jwt.algorithms.get_default_algorithms()[alg].to_jwk(self.private.public_key()))
+        jwk = json.loads(
+            jwt.algorithms.get_default_algorithms()[alg].to_jwk(self.private.public_key())
+        )
         jwk.update({"kid": kid, "alg": alg, "use": "sig"})
         self.jwks = {"keys": [jwk]}
 
-    def token(self, aud: str | list[str], *, iss: str = ISS, exp_in: int = 300, jti: str | None = None,
-              headers: dict[str, Any] | None = None, drop: tuple[str, ...] = ()) -> str:
+    def token(
+        self,
+        aud: str | list[str],
+        *,
+        iss: str = ISS,
+        exp_in: int = 300,
+        jti: str | None = None,
+        headers: dict[str, Any] | None = None,
+        drop: tuple[str, ...] = (),
+    ) -> str:
         now = int(time.time())
-        claims = {"iss": iss, "aud": aud, "exp": now + exp_in, "iat": now, "jti": jti or str(uuid.uuid4())}
+        claims = {
+            "iss": iss,
+            "aud": aud,
+            "exp": now + exp_in,
+            "iat": now,
+            "jti": jti or str(uuid.uuid4()),
+        }
         for name in drop:
             claims.pop(name, None)
-        return jwt.encode(claims, self.private, algorithm=self.alg,
-                          headers={"kid": self.kid, "typ": "JWT", **(headers or {})})
+        return jwt.encode(
+            claims,
+            self.private,
+            algorithm=self.alg,
+            headers={"kid": self.kid, "typ": "JWT", **(headers or {})},
+        )
 
 
 @pytest.fixture
@@ -82,14 +104,30 @@ def rsa_signer() -> Signer:
 def issuers_file(tmp_path: Path, signer: Signer, rsa_signer: Signer) -> Path:
     (tmp_path / "ehr-jwks.json").write_text(json.dumps(signer.jwks))
     path = tmp_path / "issuers.json"
-    path.write_text(json.dumps({"issuers": [
-        {"iss": ISS, "jwks_file": "ehr-jwks.json", "jku": ["https://ehr.example.org/jwks.json"]},
-        {"iss": "https://rsa-ehr.example.org", "jwks": rsa_signer.jwks},
-    ]}))
+    path.write_text(
+        json.dumps(
+            {
+                "issuers": [
+                    {
+                        "iss": ISS,
+                        "jwks_file": "ehr-jwks.json",
+                        "jku": ["https://ehr.example.org/jwks.json"],
+                    },
+                    {"iss": "https://rsa-ehr.example.org", "jwks": rsa_signer.jwks},
+                ]
+            }
+        )
+    )
     return path
 
 
 @pytest.fixture
-def secure_client(make_client: Callable[..., TestClient], issuers_file: Path, tmp_path: Path) -> TestClient:
-    settings = Settings(auth=True, issuers_file=str(issuers_file), feedback_db=f"sqlite:///{tmp_path / 'fb2.sqlite3'}")
+def secure_client(
+    make_client: Callable[..., TestClient], issuers_file: Path, tmp_path: Path
+) -> TestClient:
+    settings = Settings(
+        auth=True,
+        issuers_file=str(issuers_file),
+        feedback_db=f"sqlite:///{tmp_path / 'fb2.sqlite3'}",
+    )
     return make_client(settings)

@@ -35,7 +35,9 @@ def condition(rid: str, code: str, onset: str | None, **extra: Any) -> dict[str,
     return res
 
 
-def observation(rid: str, system: str, code: str, effective: str | None, **value: Any) -> dict[str, Any]:
+def observation(
+    rid: str, system: str, code: str, effective: str | None, **value: Any
+) -> dict[str, Any]:
     res: dict[str, Any] = {
         "resourceType": "Observation",
         "id": rid,
@@ -59,8 +61,16 @@ def iup(on: str | None = None) -> dict[str, Any]:
 
 def crl(value: float = 9.5, unit: str = "mm", on: str | None = None) -> dict[str, Any]:
     return observation(
-        "crl", LOINC, "11957-8", on or day(),
-        valueQuantity={"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit},
+        "crl",
+        LOINC,
+        "11957-8",
+        on or day(),
+        valueQuantity={
+            "value": value,
+            "unit": unit,
+            "system": "http://unitsofmeasure.org",
+            "code": unit,
+        },
     )
 
 
@@ -73,7 +83,11 @@ def previous_miscarriage(on: str = "2022-06-01") -> dict[str, Any]:
 
 
 def bundle(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": r} for r in resources],
+    }
 
 
 def eligible_resources() -> list[dict[str, Any]]:
@@ -81,7 +95,9 @@ def eligible_resources() -> list[dict[str, Any]]:
     return [previous_miscarriage(), bleeding(), lmp(), iup(), crl()]
 
 
-def prefetch_for(resources: list[dict[str, Any]], medications: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def prefetch_for(
+    resources: list[dict[str, Any]], medications: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     conditions = [r for r in resources if r["resourceType"] == "Condition"]
     observations = [r for r in resources if r["resourceType"] == "Observation"]
     return {
@@ -104,7 +120,16 @@ def progesterone_order(
     dosage: dict[str, Any] = {
         "timing": {"repeat": {"frequency": per_day, "period": 1, "periodUnit": "d"}},
         "route": concept(SNOMED, route_code),
-        "doseAndRate": [{"doseQuantity": {"value": dose_mg, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}],
+        "doseAndRate": [
+            {
+                "doseQuantity": {
+                    "value": dose_mg,
+                    "unit": "mg",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "mg",
+                }
+            }
+        ],
     }
     if end:
         dosage["timing"]["repeat"]["boundsPeriod"] = {"start": day(), "end": end}

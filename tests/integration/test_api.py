@@ -12,7 +12,9 @@ from earlypath import episode_json_schema
 from earlypath.cli import app as cli_app
 
 EXAMPLES = sorted(
-    p.name for p in (resources.files("earlypath") / "examples").iterdir() if p.name.endswith(".json")
+    p.name
+    for p in (resources.files("earlypath") / "examples").iterdir()
+    if p.name.endswith(".json")
 )
 
 
@@ -26,7 +28,9 @@ def test_assess_returns_exactly_what_the_cli_prints(client, tmp_path, name):
     path.write_text(_example(name))
     printed = CliRunner().invoke(cli_app, ["assess", str(path)])
     assert printed.exit_code == 0
-    response = client.post("/api/assess", content=_example(name), headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/api/assess", content=_example(name), headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     assert response.text == printed.stdout
@@ -46,7 +50,10 @@ def test_stop_at_policy_matches_cli(client, tmp_path):
     [
         ('{"assessed_on": "2024-03-04", "lmp": "2024-05-01"}', "lmp"),
         ('{"assessed_on": "2024-03-04", "previous_miscarriage": 1}', "previous_miscarriage"),
-        ('{"assessed_on": "2024-03-04", "scans": [{"date": "2024-03-05", "location": "intrauterine"}]}', "scans[0].date"),
+        (
+            '{"assessed_on": "2024-03-04", "scans": [{"date": "2024-03-05", "location": "intrauterine"}]}',
+            "scans[0].date",
+        ),
         ('{"lmp": "2024-01-01"}', "assessed_on"),
         ('{"assessed_on": "2024-03-04", "vaginal_bleeding": "yes"}', "vaginal_bleeding"),
         ('{"assessed_on": "2024-03-04", "guideline_version": "1999-01-01"}', "guideline_version"),
@@ -82,9 +89,15 @@ def test_schema_is_the_input_contract(client):
 def test_openapi_declares_request_and_response_schemas(client):
     doc = client.get("/openapi.json").json()
     op = doc["paths"]["/api/assess"]["post"]
-    assert op["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Episode"}
-    assert op["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Assessment"}
-    assert op["responses"]["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Errors"}
+    assert op["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Episode"
+    }
+    assert op["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Assessment"
+    }
+    assert op["responses"]["422"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Errors"
+    }
     schemas = doc["components"]["schemas"]
     # Every reference in the document resolves inside it.
     text = json.dumps(doc)

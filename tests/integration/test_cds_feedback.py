@@ -21,8 +21,11 @@ SPEC_ACCEPTED = {
 }
 SPEC_OVERRIDDEN = {
     "feedback": [
-        {"card": "f6b95768-b1c8-40dc-8385-bf3504b82ffb", "outcome": "overridden",
-         "outcomeTimestamp": "2020-12-11T00:00:00Z"}
+        {
+            "card": "f6b95768-b1c8-40dc-8385-bf3504b82ffb",
+            "outcome": "overridden",
+            "outcomeTimestamp": "2020-12-11T00:00:00Z",
+        }
     ]
 }
 SPEC_OVERRIDDEN_WITH_REASON = {
@@ -31,7 +34,10 @@ SPEC_OVERRIDDEN_WITH_REASON = {
             "card": "9368d37b-283f-44a0-93ea-547cebab93ed",
             "outcome": "overridden",
             "overrideReason": {
-                "reason": {"code": "d7ecf885", "system": "https://example.com/cds-hooks/override-reason-system"},
+                "reason": {
+                    "code": "d7ecf885",
+                    "system": "https://example.com/cds-hooks/override-reason-system",
+                },
                 "userComment": "A comment entered by the clinician.",
             },
             "outcomeTimestamp": "2020-12-11T00:00:00Z",
@@ -64,8 +70,16 @@ def test_spec_feedback_examples_are_stored(make_client, tmp_path):
         {},
         {"feedback": []},
         {"feedback": [{"outcome": "accepted", "outcomeTimestamp": "2020-12-11T00:00:00Z"}]},
-        {"feedback": [{"card": "x", "outcome": "accepted", "outcomeTimestamp": "2020-12-11T00:00:00Z"}]},
-        {"feedback": [{"card": "x", "outcome": "maybe", "outcomeTimestamp": "2020-12-11T00:00:00Z"}]},
+        {
+            "feedback": [
+                {"card": "x", "outcome": "accepted", "outcomeTimestamp": "2020-12-11T00:00:00Z"}
+            ]
+        },
+        {
+            "feedback": [
+                {"card": "x", "outcome": "maybe", "outcomeTimestamp": "2020-12-11T00:00:00Z"}
+            ]
+        },
         {"feedback": [{"card": "x", "outcome": "overridden", "outcomeTimestamp": "yesterday"}]},
     ],
 )
@@ -85,7 +99,10 @@ def test_feedback_db_from_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("EARLYPATH_FEEDBACK_DB")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert Settings.from_env().feedback_db == default_feedback_url()
-    assert default_feedback_url() == f"sqlite:///{tmp_path / 'data' / 'earlypath' / 'cds-feedback.sqlite3'}"
+    assert (
+        default_feedback_url()
+        == f"sqlite:///{tmp_path / 'data' / 'earlypath' / 'cds-feedback.sqlite3'}"
+    )
     store = FeedbackStore(default_feedback_url())  # creates the folder
     assert (tmp_path / "data" / "earlypath").is_dir()
     store.close()

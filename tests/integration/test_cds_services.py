@@ -77,7 +77,14 @@ def test_eligible_woman_gets_offer_card_with_medication_request(client):
     card = cards[0]
     assert "Offer" in card["summary"] and "2024-05-06" in card["summary"]
     assert card["selectionBehavior"] == "at-most-one"
-    for needle in ("1.5.2", "1.5.3", "2023-08-23", "She has vaginal bleeding", "2024-05-06", "Off-label"):
+    for needle in (
+        "1.5.2",
+        "1.5.3",
+        "2023-08-23",
+        "She has vaginal bleeding",
+        "2024-05-06",
+        "Off-label",
+    ):
         assert needle in card["detail"]
     (suggestion,) = card["suggestions"]
     (action,) = suggestion["actions"]
@@ -111,8 +118,13 @@ def test_no_bleeding_record_means_unknown_not_no(client):
 
 
 def test_bleeding_observed_absent_is_no(client):
-    absent = observation("bleed-obs", "http://snomed.info/sct", "289530006", "2024-03-04",
-                         valueCodeableConcept={"coding": [{"system": "http://snomed.info/sct", "code": "2667000"}]})
+    absent = observation(
+        "bleed-obs",
+        "http://snomed.info/sct",
+        "289530006",
+        "2024-03-04",
+        valueCodeableConcept={"coding": [{"system": "http://snomed.info/sct", "code": "2667000"}]},
+    )
     resources = [previous_miscarriage(), lmp(), iup(), crl(), absent]
     (card,) = _cards(client, PV, hook_request("patient-view", prefetch_for(resources)))
     assert "not recommended" in card["summary"]
@@ -131,8 +143,15 @@ def test_unparseable_resource_is_reported_not_fatal(client):
 
 
 def test_ectopic_pregnancy_order_sign_warns(client):
-    resources = [previous_miscarriage(), bleeding(), lmp(), condition("ect", "34801009", "2024-03-04")]
-    body = hook_request("order-sign", prefetch_for(resources), draftOrders=bundle([progesterone_order()]))
+    resources = [
+        previous_miscarriage(),
+        bleeding(),
+        lmp(),
+        condition("ect", "34801009", "2024-03-04"),
+    ]
+    body = hook_request(
+        "order-sign", prefetch_for(resources), draftOrders=bundle([progesterone_order()])
+    )
     (card,) = _cards(client, SIGN, body)
     assert card["indicator"] == "warning"
     assert "ectopic" in card["summary"].lower() or "ectopic" in card["detail"].lower()
@@ -142,19 +161,52 @@ def test_ectopic_pregnancy_order_sign_warns(client):
     ("resources", "why"),
     [
         ([previous_miscarriage(), bleeding(), lmp()], "needs"),  # no scan: needs information (info)
-        ([previous_miscarriage(), lmp(), iup(), crl(),
-          condition("bleed", "289530006", "2024-03-01", verificationStatus={"coding": [{"code": "refuted"}]})],
-         "no vaginal bleeding"),
-        ([condition("h0", "161744009", None, verificationStatus={"coding": [{"code": "refuted"}]}),
-          bleeding(), lmp(), iup(), crl()],
-         "no previous miscarriage"),
-        ([condition("h0", "161744009", None, verificationStatus={"coding": [{"code": "refuted"}]}),
-          previous_miscarriage(), bleeding(), lmp(), iup(), crl()],
-         "consistent"),
+        (
+            [
+                previous_miscarriage(),
+                lmp(),
+                iup(),
+                crl(),
+                condition(
+                    "bleed",
+                    "289530006",
+                    "2024-03-01",
+                    verificationStatus={"coding": [{"code": "refuted"}]},
+                ),
+            ],
+            "no vaginal bleeding",
+        ),
+        (
+            [
+                condition(
+                    "h0", "161744009", None, verificationStatus={"coding": [{"code": "refuted"}]}
+                ),
+                bleeding(),
+                lmp(),
+                iup(),
+                crl(),
+            ],
+            "no previous miscarriage",
+        ),
+        (
+            [
+                condition(
+                    "h0", "161744009", None, verificationStatus={"coding": [{"code": "refuted"}]}
+                ),
+                previous_miscarriage(),
+                bleeding(),
+                lmp(),
+                iup(),
+                crl(),
+            ],
+            "consistent",
+        ),
     ],
 )
 def test_order_sign_without_support(client, resources, why):
-    body = hook_request("order-sign", prefetch_for(resources), draftOrders=bundle([progesterone_order()]))
+    body = hook_request(
+        "order-sign", prefetch_for(resources), draftOrders=bundle([progesterone_order()])
+    )
     (card,) = _cards(client, SIGN, body)
     text = card["summary"] + card["detail"]
     assert why in text
@@ -169,16 +221,24 @@ def past_16_weeks():
 
 
 def test_order_sign_past_16_weeks_warns(client, past_16_weeks):
-    body = hook_request("order-sign", prefetch_for(past_16_weeks), draftOrders=bundle([progesterone_order()]))
+    body = hook_request(
+        "order-sign", prefetch_for(past_16_weeks), draftOrders=bundle([progesterone_order()])
+    )
     (card,) = _cards(client, SIGN, body)
     assert card["indicator"] == "warning"
     assert "16+0" in card["summary"] + card["detail"]
 
 
 def test_order_sign_ectopic_observation_and_no_iup_warn(client):
-    resources = [previous_miscarriage(), bleeding(), lmp(),
-                 observation("ect", "http://snomed.info/sct", "34801009", "2024-03-04")]
-    body = hook_request("order-sign", prefetch_for(resources), draftOrders=bundle([progesterone_order()]))
+    resources = [
+        previous_miscarriage(),
+        bleeding(),
+        lmp(),
+        observation("ect", "http://snomed.info/sct", "34801009", "2024-03-04"),
+    ]
+    body = hook_request(
+        "order-sign", prefetch_for(resources), draftOrders=bundle([progesterone_order()])
+    )
     (card,) = _cards(client, SIGN, body)
     assert card["indicator"] == "warning"
 
@@ -193,19 +253,28 @@ def test_order_sign_ectopic_observation_and_no_iup_warn(client):
     ],
 )
 def test_order_that_differs_from_plan_warns(client, order, difference):
-    body = hook_request("order-sign", prefetch_for(eligible_resources()), draftOrders=bundle([order]))
+    body = hook_request(
+        "order-sign", prefetch_for(eligible_resources()), draftOrders=bundle([order])
+    )
     (card,) = _cards(client, SIGN, body)
     assert card["indicator"] == "warning"
     assert difference in card["summary"] + card["detail"]
     assert card["selectionBehavior"] == "at-most-one"
     actions = card["suggestions"][0]["actions"]
-    assert actions[0] == {"type": "delete", "description": actions[0]["description"], "resourceId": "MedicationRequest/draft-1"}
+    assert actions[0] == {
+        "type": "delete",
+        "description": actions[0]["description"],
+        "resourceId": "MedicationRequest/draft-1",
+    }
     MedicationRequest.model_validate(actions[1]["resource"])
 
 
 def test_order_matching_plan_is_info(client):
-    body = hook_request("order-sign", prefetch_for(eligible_resources()),
-                        draftOrders=bundle([progesterone_order(end="2024-05-06")]))
+    body = hook_request(
+        "order-sign",
+        prefetch_for(eligible_resources()),
+        draftOrders=bundle([progesterone_order(end="2024-05-06")]),
+    )
     (card,) = _cards(client, SIGN, body)
     assert card["indicator"] == "info"
     assert "consistent" in card["summary"]
@@ -213,8 +282,12 @@ def test_order_matching_plan_is_info(client):
 
 def test_order_select_checks_only_selected_orders(client):
     orders = bundle([progesterone_order("a", dose_mg=200), progesterone_order("b")])
-    body = hook_request("order-select", prefetch_for(eligible_resources()), draftOrders=orders,
-                        selections=["MedicationRequest/b"])
+    body = hook_request(
+        "order-select",
+        prefetch_for(eligible_resources()),
+        draftOrders=orders,
+        selections=["MedicationRequest/b"],
+    )
     (card,) = _cards(client, SELECT, body)
     assert card["indicator"] == "info"
     body["context"]["selections"] = ["MedicationRequest/a"]
@@ -271,12 +344,22 @@ def test_fetches_from_fhir_server_with_bearer_token_when_not_prefetched(make_cli
     client = make_client(fhir_transport=_fhir_server(eligible_resources(), seen))
     body = hook_request("patient-view", None)
     body["fhirServer"] = "https://fhir.example.org/r4"
-    body["fhirAuthorization"] = {"access_token": "tok-SECRET-991", "token_type": "Bearer",
-                                 "expires_in": 300, "scope": "patient/*.read", "subject": "earlypath"}
+    body["fhirAuthorization"] = {
+        "access_token": "tok-SECRET-991",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "earlypath",
+    }
     (card,) = _cards(client, PV, body)
     assert "Offer" in card["summary"]
-    assert {r.url.path for r in seen} == {"/r4/Condition", "/r4/Observation", "/r4/MedicationRequest",
-                                          "/r4/AllergyIntolerance", f"/r4/Patient/{PATIENT_ID}"}
+    assert {r.url.path for r in seen} == {
+        "/r4/Condition",
+        "/r4/Observation",
+        "/r4/MedicationRequest",
+        "/r4/AllergyIntolerance",
+        f"/r4/Patient/{PATIENT_ID}",
+    }
     assert all(r.headers["authorization"] == "Bearer tok-SECRET-991" for r in seen)
     assert all(r.url.params.get("patient", PATIENT_ID) == PATIENT_ID for r in seen)
 
@@ -300,7 +383,10 @@ def test_bad_requests_are_400(client):
     no_patient = hook_request("patient-view", prefetch_for([]))
     del no_patient["context"]["patientId"]
     assert client.post(PV, json=no_patient).status_code == 400
-    assert client.post("/cds-services/nope", json=hook_request("patient-view", None)).status_code == 404
+    assert (
+        client.post("/cds-services/nope", json=hook_request("patient-view", None)).status_code
+        == 404
+    )
 
 
 # --- the specification's own examples (CDS Hooks 2.0) ------------------------------------------
@@ -318,8 +404,13 @@ SPEC_REQUEST = {
     },
     "context": {"userId": "Practitioner/example", "patientId": "1288992", "encounterId": "89284"},
     "prefetch": {
-        "patientToGreet": {"resourceType": "Patient", "gender": "male", "birthDate": "1925-12-23",
-                           "id": "1288992", "active": True}
+        "patientToGreet": {
+            "resourceType": "Patient",
+            "gender": "male",
+            "birthDate": "1925-12-23",
+            "id": "1288992",
+            "active": True,
+        }
     },
 }
 
@@ -335,5 +426,7 @@ def test_spec_request_example_fetches_what_was_not_prefetched(make_client):
 
 
 def test_spec_request_example_without_reachable_server_is_412(make_client):
-    client = make_client(fhir_transport=httpx.MockTransport(lambda r: (_ for _ in ()).throw(httpx.ConnectError("x"))))
+    client = make_client(
+        fhir_transport=httpx.MockTransport(lambda r: (_ for _ in ()).throw(httpx.ConnectError("x")))
+    )
     assert client.post(PV, json=copy.deepcopy(SPEC_REQUEST)).status_code == 412

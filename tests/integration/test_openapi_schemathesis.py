@@ -17,7 +17,9 @@ from earlypath.web.config import Settings
 
 
 def _schema(mode: GenerationMode):
-    app = create_app(Settings(auth=False, feedback_db="sqlite://"), today=lambda: dt.date(2024, 3, 4))
+    app = create_app(
+        Settings(auth=False, feedback_db="sqlite://"), today=lambda: dt.date(2024, 3, 4)
+    )
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     schema.config.generation.update(modes=[mode], max_examples=40)
     return schema.include(path_regex="^/api/")

@@ -5,9 +5,15 @@ from __future__ import annotations
 from earlypath.web import pages
 
 ELIGIBLE = {
-    "assessed_on": "2024-03-04", "previous_miscarriages": "1", "vaginal_bleeding": "yes",
-    "lmp": "2024-01-15", "scan_location": "intrauterine", "scan_date": "2024-03-04",
-    "fetal_pole": "yes", "fetal_heartbeat": "yes", "crl_mm": "9.5",
+    "assessed_on": "2024-03-04",
+    "previous_miscarriages": "1",
+    "vaginal_bleeding": "yes",
+    "lmp": "2024-01-15",
+    "scan_location": "intrauterine",
+    "scan_date": "2024-03-04",
+    "fetal_pole": "yes",
+    "fetal_heartbeat": "yes",
+    "crl_mm": "9.5",
 }
 
 
@@ -20,8 +26,16 @@ def test_clinician_page_prefills_dates(client):
 
 def test_clinician_offer_with_plan(client):
     html = client.post("/", data=ELIGIBLE).text
-    for needle in ("Offer vaginal micronised progesterone 400 mg twice daily", "2024-05-06", "1.5.2",
-                   "2023-08-23", "56 capsules", "252 capsules", "Off-label", "Print summary"):
+    for needle in (
+        "Offer vaginal micronised progesterone 400 mg twice daily",
+        "2024-05-06",
+        "1.5.2",
+        "2023-08-23",
+        "56 capsules",
+        "252 capsules",
+        "Off-label",
+        "Print summary",
+    ):
         assert needle in html, needle
 
 
@@ -45,21 +59,35 @@ def test_pathway_sections_render_generically(client, monkeypatch):
 
     def with_future_section(episode, policy):
         result = real(episode, policy)
-        result["future_topic"] = {"decision": "offer_something", "recommendation": "Do the new thing.",
-                                  "reasons": ["Because of a new rule."], "due_on": "2024-03-11",
-                                  "trace": {"branch": "x"}}
+        result["future_topic"] = {
+            "decision": "offer_something",
+            "recommendation": "Do the new thing.",
+            "reasons": ["Because of a new rule."],
+            "due_on": "2024-03-11",
+            "trace": {"branch": "x"},
+        }
         return result
 
     monkeypatch.setattr(pages, "assess", with_future_section)
     html = client.post("/", data=ELIGIBLE).text
-    for needle in ("Future topic", "Offer something", "Do the new thing.", "Because of a new rule.", "Due on", "2024-03-11"):
+    for needle in (
+        "Future topic",
+        "Offer something",
+        "Do the new thing.",
+        "Because of a new rule.",
+        "Due on",
+        "2024-03-11",
+    ):
         assert needle in html, needle
 
 
 def test_check_page(client):
     html = client.get("/check").text
     assert "I don&#39;t know" in html or "I don't know" in html
-    answer = client.post("/check", data={"scan": "womb", "bleeding": "yes", "miscarriages": "1", "period": "2024-01-15"}).text
+    answer = client.post(
+        "/check",
+        data={"scan": "womb", "bleeding": "yes", "miscarriages": "1", "period": "2024-01-15"},
+    ).text
     assert "NICE says you should be offered progesterone" in answer and "2024-05-06" in answer
     bad = client.post("/check", data={"scan": "womb", "period": "2030-01-01"})
     assert bad.status_code == 422 and 'href="#period"' in bad.text
@@ -77,10 +105,18 @@ def test_impact_page_when_present(client):
 
 
 def test_clinician_page_accepts_a_pasted_episode(client):
-    episode = ('{"assessed_on": "2024-03-04", "previous_miscarriages": 2, "vaginal_bleeding": true, "scans": ['
-               '{"date": "2024-02-20", "location": "unknown"},'
-               '{"date": "2024-03-04", "location": "intrauterine", "fetal_pole": true, "crl_mm": 9.5}]}')
+    episode = (
+        '{"assessed_on": "2024-03-04", "previous_miscarriages": 2, "vaginal_bleeding": true, "scans": ['
+        '{"date": "2024-02-20", "location": "unknown"},'
+        '{"date": "2024-03-04", "location": "intrauterine", "fetal_pole": true, "crl_mm": 9.5}]}'
+    )
     html = client.post("/", data={"episode_json": episode}).text
     assert "Offer vaginal micronised progesterone" in html and "2024-05-06" in html
-    bad = client.post("/", data={"episode_json": '{"assessed_on": "2024-03-04", "scans": [{"date": "x"}]}'})
-    assert bad.status_code == 422 and "scans[0].date" in bad.text and 'href="#episode_json"' in bad.text
+    bad = client.post(
+        "/", data={"episode_json": '{"assessed_on": "2024-03-04", "scans": [{"date": "x"}]}'}
+    )
+    assert (
+        bad.status_code == 422
+        and "scans[0].date" in bad.text
+        and 'href="#episode_json"' in bad.text
+    )

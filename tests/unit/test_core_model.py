@@ -90,8 +90,14 @@ def test_assessed_on_is_required() -> None:
             },
             "scans[0].fetal_pole",
         ),
-        ({"scans": [{"date": "2024-03-04", "location": "intrauterine", "crl_mm": True}]}, "scans[0].crl_mm"),
-        ({"scans": [{"date": "2024-03-04", "location": "intrauterine", "crl_mm": "9.5"}]}, "scans[0].crl_mm"),
+        (
+            {"scans": [{"date": "2024-03-04", "location": "intrauterine", "crl_mm": True}]},
+            "scans[0].crl_mm",
+        ),
+        (
+            {"scans": [{"date": "2024-03-04", "location": "intrauterine", "crl_mm": "9.5"}]},
+            "scans[0].crl_mm",
+        ),
         ({"allergies": "peanut"}, "allergies"),
         ({"miscarriage_diagnosed": None}, "miscarriage_diagnosed"),
     ],

@@ -39,7 +39,9 @@ def test_eligible_woman():
         "previous_miscarriages": 1,
         "vaginal_bleeding": True,
         "lmp": "2024-01-15",
-        "scans": [{"date": "2024-03-04", "location": "intrauterine", "crl_mm": 9.5, "fetal_pole": True}],
+        "scans": [
+            {"date": "2024-03-04", "location": "intrauterine", "crl_mm": 9.5, "fetal_pole": True}
+        ],
         "miscarriage_diagnosed": False,
         "on_progesterone": False,
         "allergies": [],
@@ -58,7 +60,9 @@ def test_bundle_and_list_are_the_same():
     assert episode_of(eligible_resources()) == episode_of([bundle(eligible_resources())])
 
 
-@pytest.mark.parametrize(("value", "unit", "mm"), [(0.95, "cm", 9.5), (9.5, "mm", 9.5), (12, "millimeter", 12.0)])
+@pytest.mark.parametrize(
+    ("value", "unit", "mm"), [(0.95, "cm", 9.5), (9.5, "mm", 9.5), (12, "millimeter", 12.0)]
+)
 def test_crl_units(value, unit, mm):
     episode, problems = episode_of([lmp(), iup(), crl(value, unit)])
     assert episode["scans"][0]["crl_mm"] == mm
@@ -85,8 +89,18 @@ def test_history_codes_give_lower_bounds():
 
 def test_refuted_history_is_zero_but_refuted_event_is_ignored():
     refuted = {"coding": [{"code": "refuted"}]}
-    assert episode_of([condition("h", "161744009", None, verificationStatus=refuted)])[0]["previous_miscarriages"] == 0
-    assert episode_of([condition("m", "17369002", "2020-01-01", verificationStatus=refuted)])[0]["previous_miscarriages"] is None
+    assert (
+        episode_of([condition("h", "161744009", None, verificationStatus=refuted)])[0][
+            "previous_miscarriages"
+        ]
+        == 0
+    )
+    assert (
+        episode_of([condition("m", "17369002", "2020-01-01", verificationStatus=refuted)])[0][
+            "previous_miscarriages"
+        ]
+        is None
+    )
 
 
 def test_miscarriage_in_this_pregnancy_is_diagnosed_not_previous():
@@ -107,7 +121,10 @@ def test_undated_or_unplaceable_miscarriage_is_reported():
 
 def test_bleeding_from_condition_observation_and_threatened_miscarriage():
     assert episode_of([lmp(), bleeding()])[0]["vaginal_bleeding"] is True
-    assert episode_of([lmp(), condition("tm", "54048003", "2024-03-02")])[0]["vaginal_bleeding"] is True
+    assert (
+        episode_of([lmp(), condition("tm", "54048003", "2024-03-02")])[0]["vaginal_bleeding"]
+        is True
+    )
     present = observation("o", SNOMED, "289530006", "2024-03-03", valueBoolean=True)
     assert episode_of([lmp(), present])[0]["vaginal_bleeding"] is True
     absent = observation("o", SNOMED, "289530006", "2024-03-03", valueBoolean=False)
@@ -116,8 +133,13 @@ def test_bleeding_from_condition_observation_and_threatened_miscarriage():
 
 def test_latest_bleeding_record_wins():
     earlier_present = bleeding("2024-02-20")
-    later_absent = observation("o", SNOMED, "289530006", "2024-03-04",
-                               valueCodeableConcept={"coding": [{"system": SNOMED, "code": "2667000"}]})
+    later_absent = observation(
+        "o",
+        SNOMED,
+        "289530006",
+        "2024-03-04",
+        valueCodeableConcept={"coding": [{"system": SNOMED, "code": "2667000"}]},
+    )
     assert episode_of([lmp(), earlier_present, later_absent])[0]["vaginal_bleeding"] is False
 
 
@@ -126,7 +148,9 @@ def test_bleeding_before_this_pregnancy_is_not_this_pregnancy():
 
 
 def test_resolved_bleeding_condition_is_unknown_with_a_note():
-    resolved = condition("b", "289530006", "2024-03-01", clinicalStatus={"coding": [{"code": "resolved"}]})
+    resolved = condition(
+        "b", "289530006", "2024-03-01", clinicalStatus={"coding": [{"code": "resolved"}]}
+    )
     episode, problems = episode_of([lmp(), resolved])
     assert episode["vaginal_bleeding"] is None
     assert any("resolved" in p.message for p in problems)
@@ -144,7 +168,9 @@ def test_confirmed_iup_carries_to_a_later_crl_scan():
 
 def test_pregnancy_dated_by_crl_when_no_lmp():
     # No LMP: a CRL of 9.5 mm today dates the pregnancy to 7+0, so a bleed 2 weeks ago is this pregnancy
-    episode, _ = episode_of([iup(), crl(), bleeding("2024-02-19"), previous_miscarriage("2023-10-01")])
+    episode, _ = episode_of(
+        [iup(), crl(), bleeding("2024-02-19"), previous_miscarriage("2023-10-01")]
+    )
     assert episode["vaginal_bleeding"] is True
     assert episode["previous_miscarriages"] == 1
 
@@ -159,17 +185,34 @@ def test_future_and_old_lmp():
 
 def test_on_progesterone_from_active_medication_request():
     def request(status, **medication):
-        return {"resourceType": "MedicationRequest", "id": "m", "status": status, "intent": "order",
-                "subject": {"reference": "Patient/x"}, **medication}
+        return {
+            "resourceType": "MedicationRequest",
+            "id": "m",
+            "status": status,
+            "intent": "order",
+            "subject": {"reference": "Patient/x"},
+            **medication,
+        }
 
-    by_text = request("active", medicationCodeableConcept={"text": "Utrogestan 200mg vaginal capsules"})
+    by_text = request(
+        "active", medicationCodeableConcept={"text": "Utrogestan 200mg vaginal capsules"}
+    )
     assert episode_of([by_text])[0]["on_progesterone"] is True
-    by_rxnorm = request("active", medicationCodeableConcept={"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "8727"}]})
+    by_rxnorm = request(
+        "active",
+        medicationCodeableConcept={
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "8727"}]
+        },
+    )
     assert episode_of([by_rxnorm])[0]["on_progesterone"] is True
     stopped = request("stopped", medicationCodeableConcept={"text": "progesterone"})
     assert episode_of([stopped])[0]["on_progesterone"] is False
     by_reference = request("active", medicationReference={"reference": "Medication/med1"})
-    med = {"resourceType": "Medication", "id": "med1", "code": {"text": "Cyclogest 400 mg pessaries"}}
+    med = {
+        "resourceType": "Medication",
+        "id": "med1",
+        "code": {"text": "Cyclogest 400 mg pessaries"},
+    }
     assert episode_of([by_reference, med])[0]["on_progesterone"] is True
     unresolved, problems = episode_of([by_reference])
     assert unresolved["on_progesterone"] is False and problems
@@ -178,8 +221,12 @@ def test_on_progesterone_from_active_medication_request():
 
 
 def test_allergies():
-    allergy = {"resourceType": "AllergyIntolerance", "id": "a", "patient": {"reference": "Patient/x"},
-               "code": {"text": "Peanut"}}
+    allergy = {
+        "resourceType": "AllergyIntolerance",
+        "id": "a",
+        "patient": {"reference": "Patient/x"},
+        "code": {"text": "Peanut"},
+    }
     assert episode_of([allergy])[0]["allergies"] == ["Peanut"]
 
 
@@ -207,8 +254,18 @@ def test_evidence_names_resources():
 def test_codes_data_file_has_every_code_the_brief_names():
     codes = load_codes()
     flat = {code for s in codes.values() for _, code in s.codes}
-    for code in ("17369002", "16607004", "161744009", "102878001", "289530006", "54048003",
-                 "370383002", "11957-8", "8665-2", "34801009"):
+    for code in (
+        "17369002",
+        "16607004",
+        "161744009",
+        "102878001",
+        "289530006",
+        "54048003",
+        "370383002",
+        "11957-8",
+        "8665-2",
+        "34801009",
+    ):
         assert code in flat
     for name, entry in raw_codes().items():
         if isinstance(entry, dict) and "codes" in entry:

@@ -44,7 +44,10 @@ def test_cli_json(app):
     assert data["scenario"] == "nice-2021" and data["headline"]["reproduced"] is True
     assert data["outputs"]["eligible_women"]["point"] == pytest.approx(7200)
     assert {t["group"] for t in data["trials"]} == {
-        "prism-all", "prism-prev-1plus", "prism-prev-0", "promise-all",
+        "prism-all",
+        "prism-prev-1plus",
+        "prism-prev-0",
+        "promise-all",
     }
     assert data["provenance_counts"]["implied"] == 1
 
@@ -115,7 +118,9 @@ def test_page_is_self_contained_and_accessible():
     assert tags.count("h1") == 1 and "h2" in tags
     assert all(a.get("scope") in ("col", "row") for t, a in p.tags if t == "th")
     svg = [a for t, a in p.tags if t == "svg"]
-    assert svg and svg[0].get("role") == "img" and "Tornado chart" in (svg[0].get("aria-label") or "")
+    assert (
+        svg and svg[0].get("role") == "img" and "Tornado chart" in (svg[0].get("aria-label") or "")
+    )
     # no external resources
     assert not re.search(r'<(script|link|img)\b[^>]*(src|href)="https?:', html)
     for word in ("sourced", "implied", "assumed", "reproduces", "Counts not verified"):

@@ -75,7 +75,11 @@ def test_unverified_subgroup_is_refused_not_guessed():
 def test_a_count_marked_unverified_is_refused_even_with_a_value():
     good = Count(10, "x", True)
     group = TrialGroup(
-        "t", "T", "test", Arm("a", Count(5, "press release", False), good), Arm("b", good, good),
+        "t",
+        "T",
+        "test",
+        Arm("a", Count(5, "press release", False), good),
+        Arm("b", good, good),
         "live birth",
     )
     with pytest.raises(UnverifiedCountError, match="press release"):
@@ -84,8 +88,12 @@ def test_a_count_marked_unverified_is_refused_even_with_a_value():
 
 def test_impossible_counts_are_refused():
     group = TrialGroup(
-        "t", "T", "test", Arm("a", Count(11, "x", True), Count(10, "x", True)),
-        Arm("b", Count(5, "x", True), Count(10, "x", True)), "live birth",
+        "t",
+        "T",
+        "test",
+        Arm("a", Count(11, "x", True), Count(10, "x", True)),
+        Arm("b", Count(5, "x", True), Count(10, "x", True)),
+        "live birth",
     )
     with pytest.raises(UnverifiedCountError, match="impossible"):
         statistics_for(group)
@@ -105,7 +113,9 @@ def test_newcombe_difference_known_value():
 
 def test_relative_risk_symmetry_on_log_scale():
     rr = relative_risk(30, 100, 20, 100)
-    assert math.isclose(math.log(rr.point) - math.log(rr.low), math.log(rr.high) - math.log(rr.point))
+    assert math.isclose(
+        math.log(rr.point) - math.log(rr.low), math.log(rr.high) - math.log(rr.point)
+    )
 
 
 def test_nnt_crossing_zero_reads_benefit_to_harm():

@@ -28,7 +28,11 @@ def test_clinician_form_conversion_passes_bad_values_to_the_contract():
 
 
 def test_clinician_no_scan_and_allergies():
-    form = {**forms.clinician_defaults(TODAY), "scan_location": "none", "allergies": "peanut, penicillin ,"}
+    form = {
+        **forms.clinician_defaults(TODAY),
+        "scan_location": "none",
+        "allergies": "peanut, penicillin ,",
+    }
     episode = forms.clinician_episode(form)
     assert episode["scans"] == []
     assert episode["allergies"] == ["peanut", "penicillin"]
@@ -39,7 +43,9 @@ def test_parse_form():
 
 
 def test_i_dont_know_is_unknown_never_no():
-    episode = forms.check_episode({"scan": "dont_know", "bleeding": "dont_know", "miscarriages": "dont_know"}, TODAY)
+    episode = forms.check_episode(
+        {"scan": "dont_know", "bleeding": "dont_know", "miscarriages": "dont_know"}, TODAY
+    )
     assert episode["scans"] == []
     assert episode["vaginal_bleeding"] is None
     assert episode["previous_miscarriages"] is None
@@ -47,7 +53,9 @@ def test_i_dont_know_is_unknown_never_no():
 
 
 def test_check_answers():
-    episode = forms.check_episode({"scan": "womb", "bleeding": "yes", "miscarriages": "3", "period": "2024-01-15"}, TODAY)
+    episode = forms.check_episode(
+        {"scan": "womb", "bleeding": "yes", "miscarriages": "3", "period": "2024-01-15"}, TODAY
+    )
     assert episode["scans"] == [{"date": "2024-03-04", "location": "intrauterine"}]
     assert episode["previous_miscarriages"] == 3
     assert assess(episode)["progesterone"]["decision"] == "offer"
@@ -60,22 +68,41 @@ def _explain(answers):
 
 
 def test_plain_words_follow_the_engine():
-    offer = _explain({"scan": "womb", "bleeding": "yes", "miscarriages": "1", "period": "2024-01-15"})
+    offer = _explain(
+        {"scan": "womb", "bleeding": "yes", "miscarriages": "1", "period": "2024-01-15"}
+    )
     assert offer["decision"] == "offer" and offer["stop_on"] == "2024-05-06"
     no = _explain({"scan": "womb", "bleeding": "no", "miscarriages": "1", "period": "2024-01-15"})
     assert no["decision"] == "do_not_offer"
     assert any("not bleeding" in s for s in no["why"])
-    none_before = _explain({"scan": "womb", "bleeding": "yes", "miscarriages": "0", "period": "2024-01-15"})
+    none_before = _explain(
+        {"scan": "womb", "bleeding": "yes", "miscarriages": "0", "period": "2024-01-15"}
+    )
     assert any("have not had a miscarriage" in s for s in none_before["why"])
     unknown = _explain({"scan": "dont_know", "bleeding": "yes", "miscarriages": "dont_know"})
     assert unknown["decision"] == "needs_information"
-    assert any("scan" in m for m in unknown["missing"]) and any("miscarriages" in m for m in unknown["missing"])
+    assert any("scan" in m for m in unknown["missing"]) and any(
+        "miscarriages" in m for m in unknown["missing"]
+    )
 
 
 def test_plain_text_never_tells_her_to_start_or_stop_medicine():
-    texts = [*plain.HEADLINES.values(), *plain.OFFER_TEXT, *plain.NOT_MET.values(), *plain.ADVICE.values(), *plain.ASK]
+    texts = [
+        *plain.HEADLINES.values(),
+        *plain.OFFER_TEXT,
+        *plain.NOT_MET.values(),
+        *plain.ADVICE.values(),
+        *plain.ASK,
+    ]
     joined = " ".join(texts).lower()
-    for phrase in ("start taking", "stop taking", "start using", "stop using", "you should take", "take progesterone"):
+    for phrase in (
+        "start taking",
+        "stop taking",
+        "start using",
+        "stop using",
+        "you should take",
+        "take progesterone",
+    ):
         assert phrase not in joined
 
 
@@ -94,5 +121,8 @@ def test_plain_text_uses_short_sentences():
 def test_plain_words_say_what_already_fits():
     partial = _explain({"scan": "womb", "bleeding": "yes", "miscarriages": "2"})  # no period date
     assert partial["decision"] == "needs_information"
-    assert partial["so_far"] == ["Your scan showed the pregnancy is in your womb.", "You are bleeding.",
-                                 "You have had a miscarriage before."]
+    assert partial["so_far"] == [
+        "Your scan showed the pregnancy is in your womb.",
+        "You are bleeding.",
+        "You have had a miscarriage before.",
+    ]

@@ -30,7 +30,9 @@ def grade(text: str) -> float:
 
 @pytest.fixture(scope="module")
 def client():
-    return TestClient(create_app(Settings(auth=False, feedback_db="sqlite://"), today=lambda: dt.date(2024, 3, 4)))
+    return TestClient(
+        create_app(Settings(auth=False, feedback_db="sqlite://"), today=lambda: dt.date(2024, 3, 4))
+    )
 
 
 @pytest.mark.parametrize(
