@@ -38,7 +38,7 @@ from earlypath.audit.load import (
 )
 from earlypath.audit.measures import ADHERENCE, CARE_UNKNOWN, UNDECIDABLE, adherence_expr
 from earlypath.audit.output import atomic_path, write_text_atomic
-from earlypath.audit.validate import check_and_type
+from earlypath.audit.validate import check_and_type, repeated_ids
 from earlypath.engines.batch import assess_table
 from earlypath.errors import EarlypathError, InputError, Problem
 from earlypath.facts import ALL_FACTS, ASSESSED_ON
@@ -144,7 +144,8 @@ def _batch_engine(con: Any, raw: ir_t.Table, policy: Policy) -> Evaluated:
     """Check and judge every row in one pass, kept as one table; episodes and rejects are its
     two halves (a row is one or the other by ``reject_reason``), so no row can be in both."""
     rows_in = _count(con, raw)
-    checked = check_and_type(raw)
+    repeated = materialize(con, repeated_ids(raw), "earlypath_repeated_ids")
+    checked = check_and_type(raw, repeated)
     assessed = assess_table(_unknown_if_rejected(checked), policy)
     extras = _extras(raw)
     judged = assessed.mutate(
