@@ -43,14 +43,20 @@ def _problem(cond: ir_t.BooleanValue, field: str, message: str) -> ir_t.StringVa
     )
 
 
+# A column already of the right type cannot be unreadable: no check is built for it (a typed
+# Parquet cohort then compiles to a shorter query).
+NEVER = ibis.literal(False)
+
+
 def _parse(col: ir_t.Value, kind: flat.FlatType) -> tuple[ir_t.Value, ir_t.BooleanValue]:
-    """(typed value, unreadable?) for one column, by the column's type in the source."""
+    """(typed value, unreadable?) for one column, by the column's type in the source;
+    ``NEVER`` when it cannot be unreadable."""
     target = _IBIS_TYPE[kind]
     dtype = col.type()
     if dtype.is_string():
         text = col  # already trimmed, empty -> NULL, bools lower-cased: see _clean
         if kind == "str":
-            return text, ibis.literal(False)
+            return text, NEVER
         if kind == "bool":
             value = ibis.cases(
                 (text.isin(list(flat.TRUE_WORDS)), True),
@@ -68,14 +74,16 @@ def _parse(col: ir_t.Value, kind: flat.FlatType) -> tuple[ir_t.Value, ir_t.Boole
         return value, text.notnull() & value.isnull()
     if kind == "float" and dtype.is_numeric():
         value = col.cast("float64")
-        bad = value.isnan() | value.isinf() if dtype.is_floating() else ibis.literal(False)
+        if not dtype.is_floating():
+            return value, NEVER
+        bad = value.isnan() | value.isinf()
         return ibis.cases((bad, ibis.null("float64")), else_=value), col.notnull() & bad.fill_null(
             False
         )
     if kind == "date" and dtype.is_timestamp():
-        return col.date(), ibis.literal(False)
+        return col.date(), NEVER
     if dtype == dt_.dtype(target) or (kind == "int" and dtype.is_integer()):
-        return col.cast(target), ibis.literal(False)
+        return col.cast(target), NEVER
     # A typed column of the wrong type: read it as text.
     return _parse(_clean(col.cast("string"), kind), kind)
 
@@ -135,7 +143,8 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table) -> ir_t.Table:
             continue
         value, unreadable = _parse(raw[name], kind)
         typed[name] = value
-        problems.append(_problem(unreadable, name, _UNREADABLE[kind]))
+        if unreadable is not NEVER:
+            problems.append(_problem(unreadable, name, _UNREADABLE[kind]))
     defaulted = [typed[n].isnull().cast("int8") for n in flat.DEFAULT_FALSE]
     for name in flat.DEFAULT_FALSE:
         typed[name] = typed[name].fill_null(False)
@@ -146,7 +155,7 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table) -> ir_t.Table:
     parsed = raw.select(
         *keep,
         **typed,
-        _unreadable=ibis.literal("; ").join(problems),
+        _unreadable=ibis.literal("; ").join(problems) if problems else ibis.null("string"),
         _defaulted=sum(defaulted[1:], defaulted[0]),
         _assessed_on_absent=raw._assessed_on_absent,
     )
