@@ -18,7 +18,9 @@ def audit_command(
     source: Annotated[
         Path,
         typer.Argument(
-            metavar="INPUT", help="Cohort: a CSV file, a Parquet file, or a folder of FHIR NDJSON."
+            metavar="INPUT",
+            help="Cohort: a CSV or Parquet file, a folder of CSV or Parquet part files (read in "
+            "name order), or a folder of FHIR NDJSON.",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Folder for the outputs.")],

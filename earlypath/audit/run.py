@@ -12,8 +12,7 @@ import csv
 import json
 import os
 import time
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,27 +178,63 @@ def _unknown_if_rejected(checked: ir_t.Table) -> ir_t.Table:
     )
 
 
+PYTHON_BATCH_ROWS = 10_000  # rows the python engine holds as Python objects at a time
+
+
 def _python_engine(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = False) -> Evaluated:
-    """The reference engine, row by row: flat row -> Episode (one scan) -> engines.python.assess."""
-    rows = fetch_arrow(con, raw.order_by("row_number")).to_pylist()
+    """The reference engine, row by row: flat row -> Episode (one scan) -> engines.python.assess.
+
+    It streams: the cohort is read in Arrow batches and each batch's results are appended to
+    DuckDB tables, so Python holds one batch of rows at a time (and the repeated ids)."""
     extras = _extras(raw)
-    ids = Counter()
-    for row in rows:
-        with suppress(flat.CellError):
-            ids[flat.parse_cell(row.get("episode_id"), "str")] += 1
-    episodes: list[dict[str, Any]] = []
-    rejects: list[dict[str, Any]] = []
+    rows_in, repeated = _rows_and_repeated_ids(con, raw)
+    episode_schema, reject_schema = _python_schemas(raw, extras)
+    # The batches are read through the connection's open result: write through a second one.
+    writer = con.con.cursor()
     defaulted = 0
-    with _progress(progress and len(rows) > 5000, len(rows), "episodes (python)") as step:
-        for row in rows:
-            step(1)
-            defaulted += _python_row(row, ids, extras, policy, episodes, rejects)
-    return _python_tables(con, raw, extras, episodes, rejects, len(rows), defaulted)
+    try:
+        _create_table(writer, "earlypath_episodes", episode_schema)
+        _create_table(writer, "earlypath_rejects", reject_schema)
+        with _progress(progress and rows_in > 5000, rows_in, "episodes (python)") as step:
+            for batch in arrow_batches(con, raw, PYTHON_BATCH_ROWS):
+                episodes: list[dict[str, Any]] = []
+                rejects: list[dict[str, Any]] = []
+                for row in batch.to_pylist():
+                    step(1)
+                    defaulted += _python_row(row, repeated, extras, policy, episodes, rejects)
+                _append(writer, "earlypath_episodes", episodes, episode_schema)
+                _append(writer, "earlypath_rejects", rejects, reject_schema)
+    finally:
+        writer.close()
+    return Evaluated(
+        con,
+        con.table("earlypath_episodes"),
+        con.table("earlypath_rejects"),
+        rows_in,
+        defaulted,
+        extras,
+    )
+
+
+def _rows_and_repeated_ids(con: Any, raw: ir_t.Table) -> tuple[int, set[Any]]:
+    """A first pass over the ids only: the number of rows, and the ids found on more than one."""
+    if "episode_id" not in raw.columns:  # every row is then rejected for its missing id
+        return _count(con, raw), set()
+    rows, seen, repeated = 0, set(), set()
+    for batch in arrow_batches(con, raw.select("episode_id"), 100_000):
+        rows += batch.num_rows
+        for value in batch.column(0).to_pylist():
+            with suppress(flat.CellError):
+                key = flat.parse_cell(value, "str")
+                if key in seen:
+                    repeated.add(key)
+                seen.add(key)
+    return rows, repeated
 
 
 def _python_row(
     row: dict[str, Any],
-    ids: Counter,
+    repeated: Container[Any],
     extras: list[str],
     policy: Policy,
     episodes: list[dict[str, Any]],
@@ -220,7 +255,7 @@ def _python_row(
             reasons.append(f"{name}: {error}")
     if typed["episode_id"] is None:
         reasons.append("episode_id: is required")
-    elif ids[typed["episode_id"]] > 1:
+    elif typed["episode_id"] in repeated:
         reasons.append("episode_id: is not unique")
     if typed["assessed_on"] is None and not any(r.startswith("assessed_on") for r in reasons):
         reasons.append("assessed_on: is required")
@@ -268,17 +303,10 @@ def _python_row(
     return sum(typed[n] is None for n in flat.DEFAULT_FALSE)
 
 
-def _python_tables(
-    con: Any,
-    raw: ir_t.Table,
-    extras: list[str],
-    episodes: list[dict[str, Any]],
-    rejects: list[dict[str, Any]],
-    rows_in: int,
-    defaulted: int,
-) -> Evaluated:
+def _python_schemas(raw: ir_t.Table, extras: list[str]) -> tuple[pa.Schema, pa.Schema]:
+    """The Arrow schemas of the python engine's episodes (with the extra columns) and rejects."""
     raw_schema = raw.schema()
-    schema = pa.schema(
+    episodes = pa.schema(
         [
             ("row_number", pa.int64()),
             ("episode_id", pa.string()),
@@ -294,20 +322,25 @@ def _python_tables(
             *[(c, raw_schema[c].to_pyarrow()) for c in extras],
         ]
     )
-    reject_schema = pa.schema(
+    rejects = pa.schema(
         [("row_number", pa.int64()), ("episode_id", pa.string()), ("reject_reason", pa.string())]
     )
-    # Registered with DuckDB by name (not ibis memtables) so plain SQL can read them too.
-    con.con.register("earlypath_episodes", pa.Table.from_pylist(episodes, schema=schema))
-    con.con.register("earlypath_rejects", pa.Table.from_pylist(rejects, schema=reject_schema))
-    return Evaluated(
-        con,
-        con.table("earlypath_episodes"),
-        con.table("earlypath_rejects"),
-        rows_in,
-        defaulted,
-        extras,
-    )
+    return episodes, rejects
+
+
+def _create_table(cursor: Any, name: str, schema: pa.Schema) -> None:
+    """An empty DuckDB table with ``schema``'s columns (a named table, so plain SQL reads it)."""
+    cursor.register("earlypath_batch", schema.empty_table())
+    cursor.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM earlypath_batch")
+    cursor.unregister("earlypath_batch")
+
+
+def _append(cursor: Any, name: str, rows: list[dict[str, Any]], schema: pa.Schema) -> None:
+    if not rows:
+        return
+    cursor.register("earlypath_batch", pa.Table.from_pylist(rows, schema=schema))
+    cursor.execute(f"INSERT INTO {name} SELECT * FROM earlypath_batch")
+    cursor.unregister("earlypath_batch")
 
 
 def _count(con: Any, t: ir_t.Table) -> int:
