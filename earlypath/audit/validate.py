@@ -120,9 +120,10 @@ def repeated_ids(raw: ir_t.Table) -> ir_t.Table:
     _require_columns(raw)
     ids = raw.select(episode_id=episode_ids(raw))
     counted = ids.group_by("episode_id").aggregate(copies=ids.count())
-    # NULL ids are filtered after grouping: filtering first makes DuckDB clean every id twice.
-    repeated = counted.filter((counted.copies > 1) & counted.episode_id.notnull())
-    return repeated.select("episode_id")
+    # Missing ids are not filtered out: a filter on them is pushed below the grouping, where
+    # DuckDB then cleans every id twice. A NULL in the set never marks a row (NULL IN (...) is
+    # Unknown, read as no problem); rows without an id have their own "is required".
+    return counted.filter(counted.copies > 1).select("episode_id")
 
 
 def check_and_type(raw: ir_t.Table, repeated: ir_t.Table) -> ir_t.Table:

@@ -92,6 +92,31 @@ def test_every_row_lands_once_with_its_number_and_reason(
     assert not re.search(r"\be1[0-2]?\b", page)
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+def test_missing_ids_are_required_not_repeated(tmp_path: Path, engine: str) -> None:
+    # Two rows without an id (one only spaces) must not make each other "not unique", and must
+    # not disturb the duplicate check of the rows that have ids.
+    rows = [
+        ",2024-03-04,1,true,,,,,,,,A",
+        "   ,2024-03-04,1,true,,,,,,,,A",
+        "d1,2024-03-04,1,true,,,,,,,,A",
+        " d1 ,2024-03-05,1,true,,,,,,,,A",
+        "d2,2024-03-04,1,true,,,,,,,,A",
+    ]
+    path = tmp_path / "ids.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    result = run_audit(path, tmp_path / engine, engine=engine)  # type: ignore[arg-type]
+    assert (result.rows_in, result.evaluated, result.rejected) == (5, 1, 4)
+    with open(tmp_path / engine / "rejects.csv", encoding="utf-8") as f:
+        rejects = {int(r["row_number"]): r["reason"] for r in csv.DictReader(f)}
+    assert rejects == {
+        1: "episode_id: is required",
+        2: "episode_id: is required",
+        3: "episode_id: is not unique",
+        4: "episode_id: is not unique",
+    }
+
+
 def test_a_lost_row_fails_loudly_and_writes_nothing(
     cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
