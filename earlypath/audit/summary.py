@@ -12,6 +12,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import ibis
+
 from earlypath import __version__
 from earlypath.audit.governance import load_measures
 from earlypath.audit.load import fetch_arrow
@@ -35,10 +37,30 @@ def _label(value: Any) -> str:
     return str(value)
 
 
-def _grouped(ev: Any, keys: list[str]) -> list[dict[str, Any]]:
+def _counts_by(ev: Any, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Episode counts by (value of each key, adherence), all keys in one query (one round trip
+    instead of one per key): {key: [{"value": text or None, "adherence": ..., "n": ...}]}.
+    Values are compared and shown as text, so every key fits one column."""
     t = ev.episodes
-    agg = t.group_by(keys).aggregate(n=t.count())
-    return fetch_arrow(ev.con, agg).to_pylist()
+    parts = [
+        t.group_by(value=t[key].cast("string"), adherence=t.adherence)
+        .aggregate(n=t.count())
+        .mutate(key=ibis.literal(key))
+        for key in keys
+    ]
+    rows = fetch_arrow(ev.con, ibis.union(*parts)).to_pylist()
+    out: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
+    for row in rows:
+        out[row["key"]].append(row)
+    return out
+
+
+def _totals(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Counts by value, summed over adherence."""
+    totals: Counter[str] = Counter()
+    for r in rows:
+        totals[r["value"]] += r["n"]
+    return dict(totals)
 
 
 def _measures_for(counts: dict[str, int]) -> dict[str, dict[str, Any]]:
@@ -60,13 +82,16 @@ def build_summary(
     seconds: float,
     suppress_below: int = 0,
 ) -> dict[str, Any]:
-    overall_counts = {r["adherence"]: r["n"] for r in _grouped(ev, ["adherence"])}
+    counts = _counts_by(ev, list(dict.fromkeys([*groups, "guideline_version", "decision"])))
+    overall_counts: Counter[str] = Counter()
+    for r in counts["decision"]:
+        overall_counts[r["adherence"]] += r["n"]
     overall = _measures_for(overall_counts)
     by_group: dict[str, dict[str, dict[str, Any]]] = {}
     for g in groups:
         cells: dict[str, Counter[str]] = defaultdict(Counter)
-        for r in _grouped(ev, [g, "adherence"]):
-            cells[_label(r[g])][r["adherence"]] += r["n"]
+        for r in counts[g]:
+            cells[_label(r["value"])][r["adherence"]] += r["n"]
         by_group[g] = {
             value: {"episodes": sum(c.values()), "measures": _measures_for(c)}
             for value, c in sorted(cells.items())
@@ -75,8 +100,8 @@ def build_summary(
             for cell in by_group[g].values():
                 _suppress(cell, suppress_below)
 
-    versions = {r["guideline_version"]: r["n"] for r in _grouped(ev, ["guideline_version"])}
-    decisions = {r["decision"]: r["n"] for r in _grouped(ev, ["decision"])}
+    versions = _totals(counts["guideline_version"])
+    decisions = _totals(counts["decision"])
     t = ev.episodes
     missing_names = t.select(name=t.missing.unnest())
     missing = {
