@@ -50,6 +50,7 @@ deprivation_quintile (extension ``urn:earlypath:imd-quintile``) from Patient.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,62 @@ NOT_PRESCRIBED_STATUS = ("entered-in-error", "cancelled")
 _STRIP = " \t\n\r\x0b\x0c"
 
 
-# --- SQL fragments ------------------------------------------------------------------------------
+# --- what is read of each resource ---------------------------------------------------------------
+
+# Each NDJSON line is parsed once, by json_transform, into a struct of the elements the mapping
+# reads (an element of another JSON type than expected comes out NULL).
+_REFERENCE = {"reference": "VARCHAR", "display": "VARCHAR"}
+_CONCEPT = {
+    "coding": [{"system": "VARCHAR", "code": "VARCHAR", "display": "VARCHAR"}],
+    "text": "VARCHAR",
+}
+_CONCEPT_TYPE = (
+    "STRUCT(coding STRUCT(system VARCHAR, code VARCHAR, display VARCHAR)[], text VARCHAR)"
+)
+FIELDS: dict[str, dict[str, Any]] = {
+    "Condition": {
+        "subject": _REFERENCE,
+        "code": _CONCEPT,
+        "verificationStatus": _CONCEPT,
+        "clinicalStatus": _CONCEPT,
+        "onsetDateTime": "VARCHAR",
+        "onsetPeriod": {"start": "VARCHAR"},
+        "recordedDate": "VARCHAR",
+    },
+    "Observation": {
+        "subject": _REFERENCE,
+        "status": "VARCHAR",
+        "code": _CONCEPT,
+        "effectiveDateTime": "VARCHAR",
+        "effectivePeriod": {"start": "VARCHAR"},
+        "effectiveInstant": "VARCHAR",
+        "issued": "VARCHAR",
+        "valueBoolean": "VARCHAR",
+        "valueCodeableConcept": _CONCEPT,
+        "valueQuantity": {"value": "DOUBLE", "unit": "VARCHAR", "code": "VARCHAR"},
+        "valueString": "VARCHAR",
+        "valueDateTime": "VARCHAR",
+    },
+    "MedicationRequest": {
+        "subject": _REFERENCE,
+        "encounter": _REFERENCE,
+        "status": "VARCHAR",
+        "authoredOn": "VARCHAR",
+        "medicationCodeableConcept": _CONCEPT,
+        "medicationReference": _REFERENCE,
+        "contained": [{"resourceType": "VARCHAR", "id": "VARCHAR", "code": _CONCEPT}],
+    },
+    "Medication": {"id": "VARCHAR", "code": _CONCEPT},
+    "AllergyIntolerance": {
+        "patient": _REFERENCE,
+        "code": _CONCEPT,
+        "verificationStatus": _CONCEPT,
+        "clinicalStatus": _CONCEPT,
+    },
+}
+
+
+# --- SQL fragments --------------------------------------------------------------------------------
 
 
 def _text(value: str) -> str:
@@ -95,35 +151,28 @@ def _list(values: Any) -> str:
     return "[" + ", ".join(_text(v) for v in values) + "]"
 
 
-def _has(path: str, doc: str = "j") -> str:
-    """Is the element there (a JSON null counts as absent, as in the FHIR models)?"""
-    return f"coalesce(json_type({doc}, '{path}'), 'NULL') <> 'NULL'"
-
-
 def _str(path: str, doc: str = "j") -> str:
     return f"json_extract_string({doc}, '{path}')"
 
 
-def _day(path: str, doc: str = "j") -> str:
-    """A FHIR date/dateTime/instant as a DATE; partial dates (year, year-month) are NULL."""
-    value = _str(path, doc)
+def _day(value: str) -> str:
+    """A FHIR date/dateTime/instant (text) as a DATE; partial dates (year, year-month) are NULL."""
     return (
         f"CASE WHEN regexp_matches({value}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
         f"THEN TRY_CAST(left({value}, 10) AS DATE) END"
     )
 
 
-def _first_code(path: str) -> str:
+def _first_code(concept: str) -> str:
     """The code of a CodeableConcept's first coding (`mapping._code`)."""
-    return _str(f"{path}.coding[0].code")
+    return f"{concept}.coding[1].code"
 
 
 def _keys(concept: str) -> str:
     """A CodeableConcept's codings as 'system|code' strings, in order."""
     return (
-        f"list_transform(coalesce(json_extract({concept}, '$.coding[*]'), []), lambda c: "
-        "coalesce(json_extract_string(c, '$.system'), '') || '|' || "
-        "coalesce(json_extract_string(c, '$.code'), ''))"
+        f"list_transform(coalesce({concept}.coding, []), "
+        "lambda c: coalesce(c.system, '') || '|' || coalesce(c.code, ''))"
     )
 
 
@@ -132,29 +181,31 @@ def _set_keys(codes: CodeSet) -> list[str]:
 
 
 def _matches(concept: str, codes: CodeSet) -> str:
-    """`CodeSet.matches` on a CodeableConcept (JSON): a listed code, or a word in text/display."""
+    """`CodeSet.matches` on a CodeableConcept: a listed code, or a word in its text or display."""
     test = f"list_has_any({_keys(concept)}, {_list(_set_keys(codes))})"
     if codes.words:
-        text = (
-            f"lower(coalesce(json_extract_string({concept}, '$.text'), '') || ' ' || "
-            f"array_to_string(list_transform(coalesce(json_extract({concept}, '$.coding[*]'), []), "
-            "lambda c: coalesce(json_extract_string(c, '$.display'), '')), ' '))"
+        displays = (
+            f"list_transform(coalesce({concept}.coding, []), lambda c: coalesce(c.display, ''))"
         )
+        text = f"lower(coalesce({concept}.text, '') || ' ' || array_to_string({displays}, ' '))"
         words = " OR ".join(f"contains({text}, {_text(w)})" for w in codes.words)
         test = f"({test} OR {words})"
     return f"coalesce({test}, false)"
 
 
-def _code_matches(name: str, path: str = "$.code") -> str:
-    return _matches(f"json_extract(j, '{path}')", code_set(name))
+def _has_code(name: str, keys: str = "code_keys") -> str:
+    """`CodeSet.matches` for a set without words, on codings already read by `_keys`."""
+    codes = code_set(name)
+    if codes.words:
+        raise ValueError(f"{name} is matched by words too: use _matches")
+    return f"list_has_any({keys}, {_list(_set_keys(codes))})"
 
 
 def _history_at_least() -> str:
     """The 'at least' count of the first coding that is a history code (`CodeSet.code_of`)."""
     history = code_set("miscarriage_history")
     counts = {f"{s}|{c}": history.at_least.get((s, c), 1) for s, c in history.codes}
-    code = "json_extract(j, '$.code')"
-    first = f"list_filter({_keys(code)}, lambda k: list_contains({_list(sorted(counts))}, k))[1]"
+    first = f"list_filter(code_keys, lambda k: list_contains({_list(sorted(counts))}, k))[1]"
     cases = " ".join(f"WHEN {_text(k)} THEN {n}" for k, n in sorted(counts.items()))
     return f"CASE {first} {cases} END"
 
@@ -190,7 +241,7 @@ CREATE OR REPLACE TEMP MACRO {name}(x) AS
   END"""
 
 
-# --- sources ------------------------------------------------------------------------------------
+# --- sources --------------------------------------------------------------------------------------
 
 
 def _files(folder: Path, kind: str) -> list[Path]:
@@ -201,25 +252,34 @@ def _files(folder: Path, kind: str) -> list[Path]:
 
 def _source(files: list[Path]) -> str:
     if not files:
-        return "(SELECT NULL::JSON AS j WHERE false)"
+        return "(SELECT NULL::JSON AS json WHERE false)"
     paths = _list(str(p) for p in files)
-    return f"(SELECT json AS j FROM read_json_objects({paths}, format = 'newline_delimited'))"
+    return f"read_json_objects({paths}, format = 'newline_delimited')"
 
 
 def _load(con: Any, folder: Path, name: str) -> dict[str, bool]:
-    """Each resource file once into ``{name}_<kind>_json`` (j, n = position); which kinds exist."""
+    """Each resource file once into ``{name}_<kind>`` (n = position); which kinds have files.
+
+    Patient and Encounter keep their JSON (``j``); the others are parsed into ``fhir`` (`FIELDS`),
+    keeping only lines of their own resourceType.
+    """
     present = {}
     for kind in RESOURCES:
         files = _files(folder, kind)
         present[kind] = bool(files)
-        table = f"{name}_{kind.lower()}_json"
-        con.raw_sql(f"CREATE OR REPLACE TABLE {table}_t AS SELECT * FROM {_source(files)}")
+        table = f"{name}_{kind.lower()}"
+        if kind in FIELDS:
+            spec = _text(json.dumps({"resourceType": "VARCHAR", **FIELDS[kind]}))
+            read, keep = (
+                f"json_transform(json, {spec}) AS fhir",
+                f"WHERE fhir.resourceType = '{kind}'",
+            )
+        else:
+            read, keep = "json AS j", ""
+        con.raw_sql(f"CREATE OR REPLACE TABLE {table}_t AS SELECT {read} FROM {_source(files)}")
         # A table keeps the files' order (DuckDB preserves insertion order): rowid numbers lines.
-        keep = (
-            "" if kind in ("Patient", "Encounter") else f"WHERE {_str('$.resourceType')} = '{kind}'"
-        )
         con.raw_sql(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT j, rowid + 1 AS n FROM {table}_t {keep}"
+            f"CREATE OR REPLACE TABLE {table} AS SELECT *, rowid + 1 AS n FROM {table}_t {keep}"
         )
         con.raw_sql(f"DROP TABLE {table}_t")
     return present
@@ -235,112 +295,111 @@ SELECT n AS row_number,
        {_str("$.id")} AS episode_id,
        {_str("$.subject.reference")} AS patient,
        CAST(left({_str("$.period.start")}, 10) AS VARCHAR) AS assessed_text,
-       {_day("$.period.start")} AS assessed_on,
+       {_day(_str("$.period.start"))} AS assessed_on,
        regexp_replace({_str("$.serviceProvider.reference")}, '^Organization/', '') AS site
-FROM {name}_encounter_json"""
+FROM {name}_encounter"""
 
 
 def _condition_day() -> str:
     """`mapping._condition_day`: onsetDateTime, else onsetPeriod.start, else recordedDate."""
     return (
-        f"CASE WHEN {_has('$.onsetDateTime')} THEN {_day('$.onsetDateTime')} "
-        f"WHEN {_has('$.onsetPeriod.start')} THEN {_day('$.onsetPeriod.start')} "
-        f"ELSE {_day('$.recordedDate')} END"
+        f"CASE WHEN fhir.onsetDateTime IS NOT NULL THEN {_day('fhir.onsetDateTime')} "
+        f"WHEN fhir.onsetPeriod.start IS NOT NULL THEN {_day('fhir.onsetPeriod.start')} "
+        f"ELSE {_day('fhir.recordedDate')} END"
     )
 
 
 def _observation_day() -> str:
     """`mapping._observation_day`: effectiveDateTime, effectivePeriod.start, effectiveInstant, issued."""
     return (
-        f"CASE WHEN {_has('$.effectiveDateTime')} THEN {_day('$.effectiveDateTime')} "
-        f"WHEN {_has('$.effectivePeriod.start')} THEN {_day('$.effectivePeriod.start')} "
-        f"WHEN {_has('$.effectiveInstant')} THEN {_day('$.effectiveInstant')} "
-        f"ELSE {_day('$.issued')} END"
+        f"CASE WHEN fhir.effectiveDateTime IS NOT NULL THEN {_day('fhir.effectiveDateTime')} "
+        f"WHEN fhir.effectivePeriod.start IS NOT NULL THEN {_day('fhir.effectivePeriod.start')} "
+        f"WHEN fhir.effectiveInstant IS NOT NULL THEN {_day('fhir.effectiveInstant')} "
+        f"ELSE {_day('fhir.issued')} END"
     )
 
 
 def _conditions_sql(name: str) -> str:
     """Conditions as clinical facts (entered-in-error ones are not read at all)."""
-    refuted = f"coalesce({_first_code('$.verificationStatus')} = 'refuted', false)"
+    refuted = f"coalesce({_first_code('fhir.verificationStatus')} = 'refuted', false)"
+    resolved_codes = _list(sorted(status_list("resolved_condition_clinical")))
     resolved = (
-        f"coalesce({_first_code('$.clinicalStatus')} IN "
-        f"(SELECT unnest({_list(sorted(status_list('resolved_condition_clinical')))})), false)"
+        f"coalesce(list_contains({resolved_codes}, {_first_code('fhir.clinicalStatus')}), false)"
     )
     return f"""
-SELECT {_str("$.subject.reference")} AS patient, n, 'Condition' AS source,
+SELECT fhir.subject.reference AS patient, n,
        {_condition_day()} AS day,
        history_at_least,
        history_at_least IS NOT NULL AND refuted AS history_refuted,
-       {_code_matches("miscarriage_event")} AND history_at_least IS NULL AND NOT refuted
+       {_has_code("miscarriage_event")} AND history_at_least IS NULL AND NOT refuted
          AS miscarriage,
-       CASE WHEN NOT {_code_matches("bleeding")} THEN NULL WHEN refuted THEN false
+       CASE WHEN NOT {_has_code("bleeding")} THEN NULL WHEN refuted THEN false
             WHEN {resolved} THEN NULL ELSE true END AS bleeding,
-       CASE WHEN {_code_matches("ectopic_pregnancy")} AND NOT refuted THEN 'ectopic' END
+       CASE WHEN {_has_code("ectopic_pregnancy")} AND NOT refuted THEN 'ectopic' END
          AS location,
        NULL::DATE AS lmp_value,
        NULL::DOUBLE AS crl_mm
 FROM (SELECT *, {_history_at_least()} AS history_at_least, {refuted} AS refuted
-      FROM {name}_condition_json
-      WHERE {_first_code("$.verificationStatus")} IS DISTINCT FROM 'entered-in-error')"""
+      FROM (SELECT *, {_keys("fhir.code")} AS code_keys FROM {name}_condition)
+      WHERE {_first_code("fhir.verificationStatus")} IS DISTINCT FROM 'entered-in-error')"""
 
 
 def _presence() -> str:
     """`mapping._presence`: what an Observation's value says about its finding."""
-    value = "json_extract(j, '$.valueCodeableConcept')"
+    value = "fhir.valueCodeableConcept"
     return (
-        f"CASE WHEN {_has('$.valueBoolean')} THEN TRY_CAST({_str('$.valueBoolean')} AS BOOLEAN) "
-        f"WHEN {_has('$.valueCodeableConcept')} THEN CASE "
-        f"WHEN {_matches(value, code_set('absent'))} THEN false "
-        f"WHEN {_matches(value, code_set('present'))} THEN true END "
-        f"WHEN {_has('$.valueQuantity')} OR {_has('$.valueString')} THEN NULL ELSE true END"
+        "CASE WHEN fhir.valueBoolean IS NOT NULL THEN TRY_CAST(fhir.valueBoolean AS BOOLEAN) "
+        f"WHEN {value} IS NOT NULL THEN CASE "
+        f"WHEN {_has_code('absent', 'value_keys')} THEN false "
+        f"WHEN {_has_code('present', 'value_keys')} THEN true END "
+        "WHEN fhir.valueQuantity IS NOT NULL OR fhir.valueString IS NOT NULL THEN NULL "
+        "ELSE true END"
     )
 
 
 def _scan_location() -> str:
     """An Observation's scan finding (code or value); a finding recorded as false says nothing."""
-    value = "$.valueCodeableConcept"
     ectopic = (
-        f"({_code_matches('ectopic_pregnancy')} OR {_code_matches('ectopic_pregnancy', value)})"
+        f"({_has_code('ectopic_pregnancy')} OR {_has_code('ectopic_pregnancy', 'value_keys')})"
     )
     iup = (
-        f"({_code_matches('intrauterine_pregnancy')} OR "
-        f"{_code_matches('intrauterine_pregnancy', value)})"
+        f"({_has_code('intrauterine_pregnancy')} OR "
+        f"{_has_code('intrauterine_pregnancy', 'value_keys')})"
     )
     return (
-        f"CASE WHEN TRY_CAST({_str('$.valueBoolean')} AS BOOLEAN) IS NOT DISTINCT FROM false "
-        f"THEN NULL WHEN {ectopic} THEN 'ectopic' WHEN {iup} THEN 'intrauterine' END"
+        "CASE WHEN TRY_CAST(fhir.valueBoolean AS BOOLEAN) IS NOT DISTINCT FROM false THEN NULL "
+        f"WHEN {ectopic} THEN 'ectopic' WHEN {iup} THEN 'intrauterine' END"
     )
 
 
 def _crl_raw_mm(round_macro: str) -> str:
     """`mapping._crls`: a CRL's valueQuantity in mm (to 0.01), or NULL without a known unit."""
     factors = " ".join(f"WHEN {_text(u)} THEN {float(f)!r}" for u, f in unit_factors().items())
-    code = f"nullif({_str('$.valueQuantity.code')}, '')"
-    unit = f"nullif({_str('$.valueQuantity.unit')}, '')"
+    code, unit = "nullif(fhir.valueQuantity.code, '')", "nullif(fhir.valueQuantity.unit, '')"
     unit_key = f"lower(trim(coalesce({code}, {unit}, ''), {_text(_STRIP)}))"
-    value = f"TRY_CAST({_str('$.valueQuantity.value')} AS DOUBLE)"
-    mm = f"{round_macro}({value} * CAST(CASE {unit_key} {factors} END AS DOUBLE))"
-    return f"CASE WHEN {_code_matches('crown_rump_length')} THEN {mm} END"
+    mm = f"{round_macro}(fhir.valueQuantity.value * CAST(CASE {unit_key} {factors} END AS DOUBLE))"
+    return f"CASE WHEN {_has_code('crown_rump_length')} THEN {mm} END"
 
 
 def _observations_sql(name: str, round_macro: str) -> str:
     """Observations with a usable status as clinical facts."""
     usable = _list(sorted(status_list("usable_observation_status")))
     return f"""
-SELECT patient, n, 'Observation' AS source, day,
+SELECT patient, n, day,
        NULL::INTEGER AS history_at_least, false AS history_refuted, false AS miscarriage,
        bleeding, location, lmp_value,
        CASE WHEN crl_raw_mm BETWEEN 0 AND {MAX_MEASUREMENT_MM} THEN crl_raw_mm END AS crl_mm
 FROM (
-  SELECT {_str("$.subject.reference")} AS patient, n,
+  SELECT fhir.subject.reference AS patient, n,
          {_observation_day()} AS day,
-         CASE WHEN {_code_matches("bleeding")} THEN {_presence()} END AS bleeding,
+         CASE WHEN {_has_code("bleeding")} THEN {_presence()} END AS bleeding,
          {_scan_location()} AS location,
-         CASE WHEN {_code_matches("last_menstrual_period")} THEN {_day("$.valueDateTime")} END
+         CASE WHEN {_has_code("last_menstrual_period")} THEN {_day("fhir.valueDateTime")} END
            AS lmp_value,
          {_crl_raw_mm(round_macro)} AS crl_raw_mm
-  FROM {name}_observation_json
-  WHERE {_str("$.status")} IN (SELECT unnest({usable}))
+  FROM (SELECT *, {_keys("fhir.code")} AS code_keys,
+               {_keys("fhir.valueCodeableConcept")} AS value_keys
+        FROM {name}_observation WHERE list_contains({usable}, fhir.status))
 )"""
 
 
@@ -356,19 +415,18 @@ WHERE history_at_least IS NOT NULL OR history_refuted OR miscarriage OR bleeding
 def _medication_concept() -> str:
     """`mapping._medication_concept`: the request's own concept, else the Medication referred to
     (contained, then exported), else the reference's display as text."""
-    reference = _str("$.medicationReference.reference")
+    reference = "fhir.medicationReference.reference"
     contained = (
-        "list_filter(coalesce(json_extract(j, '$.contained[*]'), []), lambda r: "
-        "json_extract_string(r, '$.resourceType') = 'Medication' AND "
-        f"'#' || json_extract_string(r, '$.id') = {reference})[1]"
+        "list_filter(coalesce(fhir.contained, []), lambda m: m.resourceType = 'Medication' "
+        f"AND '#' || m.id = {reference})[1]"
     )
+    display = "fhir.medicationReference.display"
     return f"""CASE
-  WHEN {_has("$.medicationCodeableConcept")} THEN json_extract(j, '$.medicationCodeableConcept')
+  WHEN fhir.medicationCodeableConcept IS NOT NULL THEN fhir.medicationCodeableConcept
   WHEN coalesce({reference}, '') = '' THEN NULL
-  WHEN {contained} IS NOT NULL THEN json_extract({contained}, '$.code')
+  WHEN {contained} IS NOT NULL THEN {contained}.code
   WHEN med.found THEN med.code
-  WHEN {_str("$.medicationReference.display")} IS NOT NULL
-    THEN json_object('text', {_str("$.medicationReference.display")})
+  WHEN {display} IS NOT NULL THEN CAST({{'coding': [], 'text': {display}}} AS {_CONCEPT_TYPE})
 END"""
 
 
@@ -380,34 +438,36 @@ CREATE OR REPLACE TABLE {name}_requests AS
 SELECT patient, encounter, n, status, authored,
        {_matches("concept", code_set("progesterone"))} AS progesterone
 FROM (
-  SELECT r.n,
-         {_str("$.subject.reference")} AS patient,
-         regexp_replace({_str("$.encounter.reference")}, '^Encounter/', '') AS encounter,
-         {_str("$.status")} AS status,
-         {_day("$.authoredOn")} AS authored,
+  SELECT req.n,
+         fhir.subject.reference AS patient,
+         regexp_replace(fhir.encounter.reference, '^Encounter/', '') AS encounter,
+         fhir.status AS status,
+         {_day("fhir.authoredOn")} AS authored,
          {_medication_concept()} AS concept
-  FROM {name}_medicationrequest_json r
+  FROM {name}_medicationrequest req
   LEFT JOIN (
-    SELECT {_str("$.id")} AS id, arg_max_null(json_extract(j, '$.code'), n) AS code, true AS found
-    FROM {name}_medication_json GROUP BY id
-  ) med ON med.id = regexp_extract({_str("$.medicationReference.reference")}, '[^/]*$')
+    SELECT fhir.id AS id, arg_max_null(fhir.code, n) AS code, true AS found
+    FROM {name}_medication GROUP BY fhir.id
+  ) med ON med.id = regexp_extract(fhir.medicationReference.reference, '[^/]*$')
 )"""
 
 
 def _allergies_sql(name: str) -> str:
     """Per patient: the recorded allergies, in file order (`mapping._allergies`; not dated)."""
-    verification, clinical = _first_code("$.verificationStatus"), _first_code("$.clinicalStatus")
-    displays = "coalesce(json_extract_string(j, '$.code.coding[*].display'), [])"
+    verification = _first_code("fhir.verificationStatus")
+    clinical = _first_code("fhir.clinicalStatus")
+    displays = (
+        "list_filter(coalesce(fhir.code.coding, []), lambda c: coalesce(c.display, '') <> '')"
+    )
     return f"""
 CREATE OR REPLACE TABLE {name}_allergies AS
 SELECT patient, string_agg(allergy, '; ' ORDER BY n) AS allergies
 FROM (
-  SELECT {_str("$.patient.reference")} AS patient, n,
-         left(coalesce(nullif({_str("$.code.text")}, ''),
-                       list_filter({displays}, lambda d: coalesce(d, '') <> '')[1]), 200) AS allergy
-  FROM {name}_allergyintolerance_json
-  WHERE coalesce({verification} NOT IN (SELECT unnest({_list(ALLERGY_IGNORED_VERIFICATION)})), true)
-    AND coalesce({clinical} NOT IN (SELECT unnest({_list(ALLERGY_IGNORED_CLINICAL)})), true)
+  SELECT fhir.patient.reference AS patient, n,
+         left(coalesce(nullif(fhir.code.text, ''), {displays}[1].display), 200) AS allergy
+  FROM {name}_allergyintolerance
+  WHERE NOT coalesce(list_contains({_list(ALLERGY_IGNORED_VERIFICATION)}, {verification}), false)
+    AND NOT coalesce(list_contains({_list(ALLERGY_IGNORED_CLINICAL)}, {clinical}), false)
 )
 WHERE coalesce(allergy, '') <> ''
 GROUP BY patient"""
@@ -537,7 +597,7 @@ SELECT 'Patient/' || {_str("$.id")} AS patient,
                    lambda x: json_extract_string(x, '$.url') = '{ETHNICITY_EXTENSION}')[1] AS eth,
        list_filter(coalesce(json_extract(j, '$.extension[*]'), []),
                    lambda x: json_extract_string(x, '$.url') = '{IMD_EXTENSION}')[1] AS imd
-FROM {name}_patient_json
+FROM {name}_patient
 QUALIFY row_number() OVER (PARTITION BY {_str("$.id")} ORDER BY n) = 1"""
 
 
