@@ -50,7 +50,7 @@ EPISODE_COLUMNS = (
 NAME = "flat"
 
 SETTINGS = settings(
-    max_examples=120,
+    max_examples=200,
     deadline=None,
     derandomize=True,
     suppress_health_check=[
@@ -670,3 +670,83 @@ def test_an_lmp_45_weeks_back_is_this_pregnancy_a_day_more_is_not(
     }
     (row,) = assert_agrees(export, tmp_path)
     assert row["lmp"] == (lmp if kept else None)
+
+
+# --- rules random records rarely reach --------------------------------------------------------
+
+
+def _one_visit(*resources: dict[str, Any]) -> dict[str, list[dict]]:
+    export = _two_visits()
+    export["Encounter"] = export["Encounter"][:1]
+    for resource in resources:
+        export.setdefault(resource["resourceType"], []).append(resource)
+    return export
+
+
+def _crl(rid: str, value: float, unit: str = "mm") -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "subject": {"reference": "Patient/p"},
+        "code": concept(LOINC, "11957-8"),
+        "effectiveDateTime": ANCHOR.isoformat(),
+        "valueQuantity": {"value": value, "unit": unit},
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "unit"),
+    [(0.125, "mm"), (1.125, "mm"), (2.375, "mm"), (2.675, "mm"), (0.0125, "cm"), (0.2675, "cm")]
+    + [(119.995, "mm"), (120.005, "mm"), (12.0005, "cm"), (0.004, "mm"), (-0.004, "mm")],
+)
+def test_crl_is_rounded_as_python_rounds(value: float, unit: str, tmp_path: Path) -> None:
+    lmp = _lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
+    (row,) = assert_agrees(_one_visit(lmp, _crl("c", value, unit)), tmp_path)
+    mm = round(value * (10.0 if unit == "cm" else 1.0), 2)
+    assert row["crl_mm"] == (mm if 0 <= mm <= 120 else None)
+
+
+def test_same_day_crls_the_first_listed_dates_the_last_listed_is_shown(tmp_path: Path) -> None:
+    # 9.5 mm dates the pregnancy from 2024-01-15, 40 mm from 2023-12-20: a bleed on 2024-01-01
+    # is this pregnancy only by the second.
+    bleed = {
+        "resourceType": "Condition",
+        "id": "b",
+        "subject": {"reference": "Patient/p"},
+        "code": concept(SNOMED, "289530006"),
+        "onsetDateTime": "2024-01-01",
+    }
+    (row,) = assert_agrees(_one_visit(_crl("c1", 9.5), _crl("c2", 40.0), bleed), tmp_path)
+    assert (row["vaginal_bleeding"], row["crl_mm"], row["fetal_pole"]) == (None, 40.0, True)
+
+
+@pytest.mark.parametrize(
+    ("codes", "count"), [(("161744009", "102878001"), 1), (("102878001", "161744009"), 2)]
+)
+def test_the_first_history_code_of_a_condition_counts(
+    codes: tuple[str, str], count: int, tmp_path: Path
+) -> None:
+    history = {
+        "resourceType": "Condition",
+        "id": "h",
+        "subject": {"reference": "Patient/p"},
+        "code": {"coding": [{"system": SNOMED, "code": c} for c in codes]},
+    }
+    (row,) = assert_agrees(_one_visit(history), tmp_path)
+    assert row["previous_miscarriages"] == count
+
+
+def test_a_miscarriage_recorded_twice_on_one_day_counts_once(tmp_path: Path) -> None:
+    def miscarriage(rid: str, onset: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Condition",
+            "id": rid,
+            "subject": {"reference": "Patient/p"},
+            "code": concept(SNOMED, "17369002"),
+            "onsetDateTime": onset,
+        }
+
+    twice = [miscarriage("a", "2021-01-10"), miscarriage("b", "2021-01-10T18:00:00Z")]
+    (row,) = assert_agrees(_one_visit(*twice, miscarriage("c", "2022-09-01")), tmp_path)
+    assert row["previous_miscarriages"] == 2
