@@ -79,6 +79,11 @@ WINDOW_DAYS = MAX_LMP_WEEKS_BEFORE * 7
 # As `mapping._allergies` reads AllergyIntolerance statuses.
 ALLERGY_IGNORED_VERIFICATION = ("entered-in-error", "refuted")
 ALLERGY_IGNORED_CLINICAL = ("inactive", "resolved")
+# The code sets whose codes make a Condition or an Observation worth reading (its code, or for
+# a scan finding its value).
+CONDITION_SETS = ("miscarriage_event", "miscarriage_history", "bleeding", "ectopic_pregnancy")
+SCAN_SETS = ("intrauterine_pregnancy", "ectopic_pregnancy")
+OBSERVATION_SETS = ("last_menstrual_period", "crown_rump_length", "bleeding", *SCAN_SETS)
 # Care given: requests in these statuses were never a prescription.
 NOT_PRESCRIBED_STATUS = ("entered-in-error", "cancelled")
 # The characters Python's str.strip() removes that a unit may plausibly carry.
@@ -98,6 +103,19 @@ _CONCEPT_TYPE = (
     "STRUCT(coding STRUCT(system VARCHAR, code VARCHAR, display VARCHAR)[], text VARCHAR)"
 )
 FIELDS: dict[str, dict[str, Any]] = {
+    "Patient": {
+        "id": "VARCHAR",
+        "birthDate": "VARCHAR",
+        "extension": [
+            {"url": "VARCHAR", "valueInteger": "VARCHAR", "valueCodeableConcept": _CONCEPT}
+        ],
+    },
+    "Encounter": {
+        "id": "VARCHAR",
+        "subject": _REFERENCE,
+        "period": {"start": "VARCHAR"},
+        "serviceProvider": _REFERENCE,
+    },
     "Condition": {
         "subject": _REFERENCE,
         "code": _CONCEPT,
@@ -151,10 +169,6 @@ def _list(values: Any) -> str:
     return "[" + ", ".join(_text(v) for v in values) + "]"
 
 
-def _str(path: str, doc: str = "j") -> str:
-    return f"json_extract_string({doc}, '{path}')"
-
-
 def _day(value: str) -> str:
     """A FHIR date/dateTime/instant (text) as a DATE; partial dates (year, year-month) are NULL."""
     return (
@@ -201,6 +215,11 @@ def _has_code(name: str, keys: str = "code_keys") -> str:
     return f"list_has_any({keys}, {_list(_set_keys(codes))})"
 
 
+def _has_any_code(names: tuple[str, ...], keys: str = "code_keys") -> str:
+    keys_of_sets = sorted({key for name in names for key in _set_keys(code_set(name))})
+    return f"list_has_any({keys}, {_list(keys_of_sets)})"
+
+
 def _history_at_least() -> str:
     """The 'at least' count of the first coding that is a history code (`CodeSet.code_of`)."""
     history = code_set("miscarriage_history")
@@ -231,10 +250,13 @@ def _round_macro(name: str) -> str:
     exact = f"(CAST(abs(x) * {float(scale)} AS HUGEINT) * 100)"
     hundredths = f"({exact} // {scale})"
     twice_rest = f"(2 * ({exact} % {scale}))"
+    # Away from a tie (more than 1e-6 hundredths from one; x * 100 errs by under 1e-13 here)
+    # DuckDB's round() gives the same double: only near-ties take the exact path.
     return f"""
 CREATE OR REPLACE TEMP MACRO {name}(x) AS
   CASE WHEN x IS NULL OR NOT isfinite(x) OR abs(x) >= 1000 THEN x
        WHEN abs(x) < 0.001 THEN 0.0 * sign(x)
+       WHEN abs(abs(x) * 100 - floor(abs(x) * 100) - 0.5) > 1e-6 THEN round(x, 2)
        ELSE sign(x) * CAST({hundredths}
          + CASE WHEN {twice_rest} > {scale} THEN 1 WHEN {twice_rest} < {scale} THEN 0
                 ELSE {hundredths} % 2 END AS DOUBLE) / 100.0
@@ -258,30 +280,26 @@ def _source(files: list[Path]) -> str:
 
 
 def _load(con: Any, folder: Path, name: str) -> dict[str, bool]:
-    """Each resource file once into ``{name}_<kind>`` (n = position); which kinds have files.
+    """Each resource file once into view ``{name}_<kind>`` (``fhir``, see `FIELDS`; n = position).
 
-    Patient and Encounter keep their JSON (``j``); the others are parsed into ``fhir`` (`FIELDS`),
-    keeping only lines of their own resourceType.
+    Returns which kinds have files. Lines of another resourceType are left out (Patient and
+    Encounter lines are all kept and numbered, as they always were).
     """
     present = {}
     for kind in RESOURCES:
         files = _files(folder, kind)
         present[kind] = bool(files)
         table = f"{name}_{kind.lower()}"
-        if kind in FIELDS:
-            spec = _text(json.dumps({"resourceType": "VARCHAR", **FIELDS[kind]}))
-            read, keep = (
-                f"json_transform(json, {spec}) AS fhir",
-                f"WHERE fhir.resourceType = '{kind}'",
-            )
-        else:
-            read, keep = "json AS j", ""
-        con.raw_sql(f"CREATE OR REPLACE TABLE {table}_t AS SELECT {read} FROM {_source(files)}")
-        # A table keeps the files' order (DuckDB preserves insertion order): rowid numbers lines.
+        spec = _text(json.dumps({"resourceType": "VARCHAR", **FIELDS[kind]}))
         con.raw_sql(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT *, rowid + 1 AS n FROM {table}_t {keep}"
+            f"CREATE OR REPLACE TABLE {table}_t AS "
+            f"SELECT json_transform(json, {spec}) AS fhir FROM {_source(files)}"
         )
-        con.raw_sql(f"DROP TABLE {table}_t")
+        # A table keeps the files' order (DuckDB preserves insertion order): rowid numbers lines.
+        keep = "" if kind in ("Patient", "Encounter") else f"WHERE fhir.resourceType = '{kind}'"
+        con.raw_sql(
+            f"CREATE OR REPLACE VIEW {table} AS SELECT fhir, rowid + 1 AS n FROM {table}_t {keep}"
+        )
     return present
 
 
@@ -292,11 +310,11 @@ def _encounters_sql(name: str) -> str:
     return f"""
 CREATE OR REPLACE TABLE {name}_enc AS
 SELECT n AS row_number,
-       {_str("$.id")} AS episode_id,
-       {_str("$.subject.reference")} AS patient,
-       CAST(left({_str("$.period.start")}, 10) AS VARCHAR) AS assessed_text,
-       {_day(_str("$.period.start"))} AS assessed_on,
-       regexp_replace({_str("$.serviceProvider.reference")}, '^Organization/', '') AS site
+       fhir.id AS episode_id,
+       fhir.subject.reference AS patient,
+       left(fhir.period.start, 10) AS assessed_text,
+       {_day("fhir.period.start")} AS assessed_on,
+       regexp_replace(fhir.serviceProvider.reference, '^Organization/', '') AS site
 FROM {name}_encounter"""
 
 
@@ -341,7 +359,8 @@ SELECT fhir.subject.reference AS patient, n,
        NULL::DOUBLE AS crl_mm
 FROM (SELECT *, {_history_at_least()} AS history_at_least, {refuted} AS refuted
       FROM (SELECT *, {_keys("fhir.code")} AS code_keys FROM {name}_condition)
-      WHERE {_first_code("fhir.verificationStatus")} IS DISTINCT FROM 'entered-in-error')"""
+      WHERE {_first_code("fhir.verificationStatus")} IS DISTINCT FROM 'entered-in-error'
+        AND {_has_any_code(CONDITION_SETS)})"""
 
 
 def _presence() -> str:
@@ -400,16 +419,15 @@ FROM (
   FROM (SELECT *, {_keys("fhir.code")} AS code_keys,
                {_keys("fhir.valueCodeableConcept")} AS value_keys
         FROM {name}_observation WHERE list_contains({usable}, fhir.status))
+  WHERE {_has_any_code(OBSERVATION_SETS)} OR {_has_any_code(SCAN_SETS, "value_keys")}
 )"""
 
 
 def _clinical_sql(name: str, round_macro: str) -> str:
-    """Conditions and Observations that carry a fact the mapping reads, one row each."""
+    """Conditions and Observations coded for a fact the mapping reads, one row each."""
     return f"""
 CREATE OR REPLACE TABLE {name}_clinical AS
-SELECT * FROM ({_conditions_sql(name)} UNION ALL {_observations_sql(name, round_macro)})
-WHERE history_at_least IS NOT NULL OR history_refuted OR miscarriage OR bleeding IS NOT NULL
-   OR location IS NOT NULL OR lmp_value IS NOT NULL OR crl_mm IS NOT NULL"""
+{_conditions_sql(name)} UNION ALL {_observations_sql(name, round_macro)}"""
 
 
 def _medication_concept() -> str:
@@ -589,16 +607,17 @@ GROUP BY t.row_number"""
 
 
 def _patients_sql(name: str) -> str:
+    def extension(url: str) -> str:
+        return f"list_filter(coalesce(fhir.extension, []), lambda x: x.url = {_text(url)})[1]"
+
     return f"""
 CREATE OR REPLACE TABLE {name}_patients AS
-SELECT 'Patient/' || {_str("$.id")} AS patient,
-       TRY_CAST({_str("$.birthDate")} AS DATE) AS birth,
-       list_filter(coalesce(json_extract(j, '$.extension[*]'), []),
-                   lambda x: json_extract_string(x, '$.url') = '{ETHNICITY_EXTENSION}')[1] AS eth,
-       list_filter(coalesce(json_extract(j, '$.extension[*]'), []),
-                   lambda x: json_extract_string(x, '$.url') = '{IMD_EXTENSION}')[1] AS imd
+SELECT 'Patient/' || fhir.id AS patient,
+       TRY_CAST(fhir.birthDate AS DATE) AS birth,
+       {extension(ETHNICITY_EXTENSION)} AS eth,
+       {extension(IMD_EXTENSION)} AS imd
 FROM {name}_patient
-QUALIFY row_number() OVER (PARTITION BY {_str("$.id")} ORDER BY n) = 1"""
+QUALIFY row_number() OVER (PARTITION BY fhir.id ORDER BY n) = 1"""
 
 
 def _age_band(birth: str, day: str) -> str:
@@ -638,9 +657,9 @@ SELECT e.row_number, e.episode_id, e.assessed_text AS assessed_on,
   CAST(p.prescribed_on AS VARCHAR) AS prescribed_on,
   e.site,
   {_age_band("pt.birth", assessed)} AS age_band,
-  coalesce(json_extract_string(pt.eth, '$.valueCodeableConcept.coding[0].display'),
-           json_extract_string(pt.eth, '$.valueCodeableConcept.text')) AS ethnicity,
-  TRY_CAST(json_extract_string(pt.imd, '$.valueInteger') AS BIGINT) AS deprivation_quintile
+  coalesce(pt.eth.valueCodeableConcept.coding[1].display, pt.eth.valueCodeableConcept.text)
+    AS ethnicity,
+  TRY_CAST(pt.imd.valueInteger AS BIGINT) AS deprivation_quintile
 FROM {name}_enc e
 LEFT JOIN {name}_timeline t USING (row_number)
 LEFT JOIN {name}_facts f USING (row_number)
