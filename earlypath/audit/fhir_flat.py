@@ -216,6 +216,7 @@ def _has_code(name: str, keys: str = "code_keys") -> str:
 
 
 def _has_any_code(names: tuple[str, ...], keys: str = "code_keys") -> str:
+    """Does a resource carry a code of any of these sets (is it worth reading)?"""
     keys_of_sets = sorted({key for name in names for key in _set_keys(code_set(name))})
     return f"list_has_any({keys}, {_list(keys_of_sets)})"
 
@@ -250,8 +251,8 @@ def _round_macro(name: str) -> str:
     exact = f"(CAST(abs(x) * {float(scale)} AS HUGEINT) * 100)"
     hundredths = f"({exact} // {scale})"
     twice_rest = f"(2 * ({exact} % {scale}))"
-    # Away from a tie (more than 1e-6 hundredths from one; x * 100 errs by under 1e-13 here)
-    # DuckDB's round() gives the same double: only near-ties take the exact path.
+    # Away from a tie (more than 1e-6 hundredths from one, while x * 100 errs by under 1e-10
+    # here) DuckDB's round() gives the same double, and faster: only near-ties take the exact path.
     return f"""
 CREATE OR REPLACE TEMP MACRO {name}(x) AS
   CASE WHEN x IS NULL OR NOT isfinite(x) OR abs(x) >= 1000 THEN x

@@ -216,6 +216,7 @@ def _earlier_pregnancies(
 def _allergies(
     row: dict[str, Any], subject: dict[str, str], eid: str
 ) -> Iterable[tuple[str, dict[str, Any]]]:
+    """One active AllergyIntolerance per entry of the row's ``;``-separated allergies."""
     for i, name in enumerate(a.strip() for a in (row.get("allergies") or "").split(";")):
         if name:
             yield (

@@ -21,7 +21,7 @@ Decisions about empty cells (so that every engine sees the same facts):
 
 One scan per row is a limit of the flat form, not of the data: an episode with several scans
 (from the FHIR mapping, say) keeps only its latest in `episode_to_flat`, so an earlier dating
-scan and an intrauterine pregnancy seen only on an earlier scan are lost on the way.
+scan, and whatever only an earlier scan showed, are lost on the way.
 """
 
 from __future__ import annotations
