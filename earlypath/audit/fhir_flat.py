@@ -1,224 +1,698 @@
 """Flatten a FHIR R4 bulk export (a folder of NDJSON) into the flat cohort form, in DuckDB SQL.
 
-The codes are the FHIR mapping's (`earlypath/fhir/codes.json`, shared with the CDS Hooks
-service). One episode per Encounter (``Encounter.period.start`` = ``assessed_on``), numbered in
-the order of Encounter.ndjson. Because a bulk export gives every resource its encounter, the
-audit links episode facts through ``encounter.reference`` (the CDS mapping, which sees one
-patient's record without that context, places them on a pregnancy timeline instead):
+One row per Encounter, numbered in the order of Encounter.ndjson; ``assessed_on`` is the day of
+``Encounter.period.start``. Each row holds the facts the CDS Hooks service's mapping
+(`earlypath.fhir.mapping.map_resources`) gives for the patient's record as of that day, summarised
+by `earlypath.audit.flat.episode_to_flat`. The codes are the service's (``codes.json``) and so are
+the rules, written here as set-based SQL (tests/audit/test_fhir_mapping_agrees.py holds the two
+together):
 
-- vaginal_bleeding: a bleeding Condition/Observation of the encounter (refuted = false);
-- lmp: the LOINC 8665-2 Observation's date; the scan: the encounter's latest intrauterine
-  (370383002) / ectopic (34801009) finding and crown-rump length (LOINC 11957-8, mm or cm);
-  a CRL above 0 means a fetal pole, as in the CDS mapping; the heartbeat has no code: Unknown;
-- miscarriage_diagnosed: a miscarriage Condition of the encounter;
-- previous_miscarriages: from the patient's history Conditions (161744009 at least 1,
-  102878001 at least 2; a refuted history with nothing else = 0) and miscarriage Conditions with
-  an onset more than 45 weeks before; none of these = Unknown;
-- on_progesterone: an active progesterone MedicationRequest authored before ``assessed_on``;
-  progesterone_prescribed (care given): one of the encounter's, authored on/after it (absent =
-  false: an export has no row for what was not prescribed);
-- site: Encounter.serviceProvider; age_band, ethnicity (UK Core extension), deprivation_quintile
-  (extension ``urn:earlypath:imd-quintile``) from Patient.
+- linkage by patient: a resource belongs to the Encounter's patient when its
+  ``subject.reference`` (AllergyIntolerance: ``patient.reference``) equals the Encounter's
+  ``subject.reference``; Medication resources, which have no patient, serve every request.
+- the pregnancy is dated from the LMP (the latest recorded of those not after ``assessed_on`` nor
+  more than 45 weeks before it), else from the latest crown-rump length with the engine's own
+  dating rule (`earlypath.dating.GESTATION_DAYS` compiled by ibis, not a second formula). Each
+  dated fact is then placed before or in this pregnancy, or not at all (undated, after
+  ``assessed_on``, or undatable within 45 weeks), as `mapping._Timeline` does.
+- entered-in-error Conditions and Observations without a usable status are ignored; refuted
+  history codes mean "no previous miscarriage" when nothing else says otherwise; history codes
+  give "at least" counts; bleeding is the latest record of this pregnancy (present wins on the
+  same day; resolved Conditions say nothing about now); CRLs in mm or cm, rounded to 0.01 mm as
+  Python rounds (half to even on the exact value), 0-120 mm; the scan's location is carried
+  forward from an earlier scan day; a CRL above 0 means a fetal pole; progesterone from
+  active/on-hold MedicationRequests not authored after ``assessed_on`` (by code, by name, or
+  through ``medicationReference`` to a contained or exported Medication); allergies from
+  AllergyIntolerance (not refuted, entered-in-error, inactive or resolved).
+
+One choice of input: the MedicationRequests of *this* Encounter are left out of
+``on_progesterone``. They are the care given at this presentation (the audit's
+``progesterone_prescribed``), made after the decision the audit judges; counted as "already on
+progesterone" they would turn every prescription into a "continue". Earlier encounters'
+prescriptions count as the service counts them.
+
+What the SQL does not do: the service ignores a resource that ``fhir.resources`` cannot read as
+FHIR R4 (an impossible date, a missing required element); this reads every JSON object it is
+given. The flat form holds one scan (the latest, see `episode_to_flat`): earlier scans, and so the
+dating scan when it is not the latest, are lost; the heartbeat, MSD and scan route have no code
+and stay Unknown.
+
+Care given is audit-only (the service has no such fact) and stays linked to the encounter:
+``progesterone_prescribed`` is a progesterone MedicationRequest whose ``encounter.reference`` is
+this Encounter (not cancelled or entered-in-error), ``prescribed_on`` the earliest
+``authoredOn`` of the encounter's progesterone requests. A bulk export of MedicationRequest lists
+every prescription, so when the export has MedicationRequest NDJSON an encounter without one was
+not prescribed (false); when it has none at all, what was prescribed is unknown (NULL).
+
+Extras: site = Encounter.serviceProvider; age_band, ethnicity (UK Core extension) and
+deprivation_quintile (extension ``urn:earlypath:imd-quintile``) from Patient.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
-from earlypath.fhir.codes import raw_codes
+import ibis
 
-__all__ = ["IMD_EXTENSION", "ETHNICITY_EXTENSION", "flatten_fhir_duckdb"]
+from earlypath.dating import GESTATION_DAYS
+from earlypath.engines.ibis_compile import compile_expr
+from earlypath.fhir.codes import CodeSet, code_set, status_list, unit_factors
+from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
+
+__all__ = ["IMD_EXTENSION", "ETHNICITY_EXTENSION", "RESOURCES", "flatten_fhir_duckdb"]
 
 IMD_EXTENSION = "urn:earlypath:imd-quintile"
 ETHNICITY_EXTENSION = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory"
-RESOURCES = ("Patient", "Encounter", "Condition", "Observation", "MedicationRequest")
+RESOURCES = (
+    "Patient",
+    "Encounter",
+    "Condition",
+    "Observation",
+    "MedicationRequest",
+    "Medication",
+    "AllergyIntolerance",
+)
+WINDOW_DAYS = MAX_LMP_WEEKS_BEFORE * 7
+# As `mapping._allergies` reads AllergyIntolerance statuses.
+ALLERGY_IGNORED_VERIFICATION = ("entered-in-error", "refuted")
+ALLERGY_IGNORED_CLINICAL = ("inactive", "resolved")
+# The code sets whose codes make a Condition or an Observation worth reading (its code, or for
+# a scan finding its value).
+CONDITION_SETS = ("miscarriage_event", "miscarriage_history", "bleeding", "ectopic_pregnancy")
+SCAN_SETS = ("intrauterine_pregnancy", "ectopic_pregnancy")
+OBSERVATION_SETS = ("last_menstrual_period", "crown_rump_length", "bleeding", *SCAN_SETS)
+# Care given: requests in these statuses were never a prescription.
+NOT_PRESCRIBED_STATUS = ("entered-in-error", "cancelled")
+# The characters Python's str.strip() removes that a unit may plausibly carry.
+_STRIP = " \t\n\r\x0b\x0c"
 
 
-def _keys(name: str) -> list[str]:
-    data = raw_codes()
-    systems = data["systems"]
-    return [f"{systems.get(c['system'], c['system'])}|{c['code']}" for c in data[name]["codes"]]
+# --- what is read of each resource ---------------------------------------------------------------
+
+# Each NDJSON line is parsed once, by json_transform, into a struct of the elements the mapping
+# reads (an element of another JSON type than expected comes out NULL).
+_REFERENCE = {"reference": "VARCHAR", "display": "VARCHAR"}
+_CONCEPT = {
+    "coding": [{"system": "VARCHAR", "code": "VARCHAR", "display": "VARCHAR"}],
+    "text": "VARCHAR",
+}
+_CONCEPT_TYPE = (
+    "STRUCT(coding STRUCT(system VARCHAR, code VARCHAR, display VARCHAR)[], text VARCHAR)"
+)
+FIELDS: dict[str, dict[str, Any]] = {
+    "Patient": {
+        "id": "VARCHAR",
+        "birthDate": "VARCHAR",
+        "extension": [
+            {"url": "VARCHAR", "valueInteger": "VARCHAR", "valueCodeableConcept": _CONCEPT}
+        ],
+    },
+    "Encounter": {
+        "id": "VARCHAR",
+        "subject": _REFERENCE,
+        "period": {"start": "VARCHAR"},
+        "serviceProvider": _REFERENCE,
+    },
+    "Condition": {
+        "subject": _REFERENCE,
+        "code": _CONCEPT,
+        "verificationStatus": _CONCEPT,
+        "clinicalStatus": _CONCEPT,
+        "onsetDateTime": "VARCHAR",
+        "onsetPeriod": {"start": "VARCHAR"},
+        "recordedDate": "VARCHAR",
+    },
+    "Observation": {
+        "subject": _REFERENCE,
+        "status": "VARCHAR",
+        "code": _CONCEPT,
+        "effectiveDateTime": "VARCHAR",
+        "effectivePeriod": {"start": "VARCHAR"},
+        "effectiveInstant": "VARCHAR",
+        "issued": "VARCHAR",
+        "valueBoolean": "VARCHAR",
+        "valueCodeableConcept": _CONCEPT,
+        "valueQuantity": {"value": "DOUBLE", "unit": "VARCHAR", "code": "VARCHAR"},
+        "valueString": "VARCHAR",
+        "valueDateTime": "VARCHAR",
+    },
+    "MedicationRequest": {
+        "subject": _REFERENCE,
+        "encounter": _REFERENCE,
+        "status": "VARCHAR",
+        "authoredOn": "VARCHAR",
+        "medicationCodeableConcept": _CONCEPT,
+        "medicationReference": _REFERENCE,
+        "contained": [{"resourceType": "VARCHAR", "id": "VARCHAR", "code": _CONCEPT}],
+    },
+    "Medication": {"id": "VARCHAR", "code": _CONCEPT},
+    "AllergyIntolerance": {
+        "patient": _REFERENCE,
+        "code": _CONCEPT,
+        "verificationStatus": _CONCEPT,
+        "clinicalStatus": _CONCEPT,
+    },
+}
 
 
-def _list(values: list[str]) -> str:
-    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+# --- SQL fragments --------------------------------------------------------------------------------
 
 
-def _source(folder: Path, kind: str) -> str:
-    files = sorted(folder.glob(f"{kind}*.ndjson"))
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _list(values: Any) -> str:
+    return "[" + ", ".join(_text(v) for v in values) + "]"
+
+
+def _day(value: str) -> str:
+    """A FHIR date/dateTime/instant (text) as a DATE; partial dates (year, year-month) are NULL."""
+    return (
+        f"CASE WHEN regexp_matches({value}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+        f"THEN TRY_CAST(left({value}, 10) AS DATE) END"
+    )
+
+
+def _first_code(concept: str) -> str:
+    """The code of a CodeableConcept's first coding (`mapping._code`)."""
+    return f"{concept}.coding[1].code"
+
+
+def _keys(concept: str) -> str:
+    """A CodeableConcept's codings as 'system|code' strings, in order."""
+    return (
+        f"list_transform(coalesce({concept}.coding, []), "
+        "lambda c: coalesce(c.system, '') || '|' || coalesce(c.code, ''))"
+    )
+
+
+def _set_keys(codes: CodeSet) -> list[str]:
+    return sorted(f"{system}|{code}" for system, code in codes.codes)
+
+
+def _matches(concept: str, codes: CodeSet) -> str:
+    """`CodeSet.matches` on a CodeableConcept: a listed code, or a word in its text or display."""
+    test = f"list_has_any({_keys(concept)}, {_list(_set_keys(codes))})"
+    if codes.words:
+        displays = (
+            f"list_transform(coalesce({concept}.coding, []), lambda c: coalesce(c.display, ''))"
+        )
+        text = f"lower(coalesce({concept}.text, '') || ' ' || array_to_string({displays}, ' '))"
+        words = " OR ".join(f"contains({text}, {_text(w)})" for w in codes.words)
+        test = f"({test} OR {words})"
+    return f"coalesce({test}, false)"
+
+
+def _has_code(name: str, keys: str = "code_keys") -> str:
+    """`CodeSet.matches` for a set without words, on codings already read by `_keys`."""
+    codes = code_set(name)
+    if codes.words:
+        raise ValueError(f"{name} is matched by words too: use _matches")
+    return f"list_has_any({keys}, {_list(_set_keys(codes))})"
+
+
+def _has_any_code(names: tuple[str, ...], keys: str = "code_keys") -> str:
+    """Does a resource carry a code of any of these sets (is it worth reading)?"""
+    keys_of_sets = sorted({key for name in names for key in _set_keys(code_set(name))})
+    return f"list_has_any({keys}, {_list(keys_of_sets)})"
+
+
+def _history_at_least() -> str:
+    """The 'at least' count of the first coding that is a history code (`CodeSet.code_of`)."""
+    history = code_set("miscarriage_history")
+    counts = {f"{s}|{c}": history.at_least.get((s, c), 1) for s, c in history.codes}
+    first = f"list_filter(code_keys, lambda k: list_contains({_list(sorted(counts))}, k))[1]"
+    cases = " ".join(f"WHEN {_text(k)} THEN {n}" for k, n in sorted(counts.items()))
+    return f"CASE {first} {cases} END"
+
+
+def _place(day: str, assessed_on: str = "t.assessed_on", start: str = "t.start") -> str:
+    """Where a day falls on the pregnancy timeline (`mapping._Timeline.place`)."""
+    return (
+        f"CASE WHEN {day} IS NULL THEN 'undated' WHEN {day} > {assessed_on} THEN 'future' "
+        f"WHEN {start} IS NOT NULL THEN CASE WHEN {day} >= {start} THEN 'this' ELSE 'before' END "
+        f"WHEN {day} < {assessed_on} - {WINDOW_DAYS} THEN 'before' ELSE 'unplaced' END"
+    )
+
+
+def _round_macro(name: str) -> str:
+    """A macro rounding to 0.01 as Python's round(x, 2): half to even on the exact binary value.
+
+    DuckDB's round() rounds ties away from zero (round(0.125, 2) = 0.13; Python gives 0.12).
+    x * 2**70 is an exact integer for |x| >= 2**-18, so the hundredths and the remainder are
+    computed exactly in HUGEINT; k / 100.0 is then the double nearest k hundredths, as in Python.
+    Values of 1000 or more are left as they are (any CRL there is out of range either way).
+    """
+    scale = 2**70
+    exact = f"(CAST(abs(x) * {float(scale)} AS HUGEINT) * 100)"
+    hundredths = f"({exact} // {scale})"
+    twice_rest = f"(2 * ({exact} % {scale}))"
+    # Away from a tie (more than 1e-6 hundredths from one, while x * 100 errs by under 1e-10
+    # here) DuckDB's round() gives the same double, and faster: only near-ties take the exact path.
+    return f"""
+CREATE OR REPLACE TEMP MACRO {name}(x) AS
+  CASE WHEN x IS NULL OR NOT isfinite(x) OR abs(x) >= 1000 THEN x
+       WHEN abs(x) < 0.001 THEN 0.0 * sign(x)
+       WHEN abs(abs(x) * 100 - floor(abs(x) * 100) - 0.5) > 1e-6 THEN round(x, 2)
+       ELSE sign(x) * CAST({hundredths}
+         + CASE WHEN {twice_rest} > {scale} THEN 1 WHEN {twice_rest} < {scale} THEN 0
+                ELSE {hundredths} % 2 END AS DOUBLE) / 100.0
+  END"""
+
+
+# --- sources --------------------------------------------------------------------------------------
+
+
+def _files(folder: Path, kind: str) -> list[Path]:
+    """``<kind>.ndjson`` and ``<kind>-2.ndjson``-like files (not MedicationRequest for Medication)."""
+    pattern = re.compile(rf"^{kind}([^A-Za-z].*)?\.ndjson$")
+    return sorted(p for p in folder.glob(f"{kind}*.ndjson") if pattern.match(p.name))
+
+
+def _source(files: list[Path]) -> str:
     if not files:
-        return "(SELECT NULL::JSON AS j WHERE false)"
-    paths = _list([str(p) for p in files])
-    return f"(SELECT json AS j FROM read_json_objects({paths}, format = 'newline_delimited'))"
+        return "(SELECT NULL::JSON AS json WHERE false)"
+    paths = _list(str(p) for p in files)
+    return f"read_json_objects({paths}, format = 'newline_delimited')"
+
+
+def _load(con: Any, folder: Path, name: str) -> dict[str, bool]:
+    """Each resource file once into view ``{name}_<kind>`` (``fhir``, see `FIELDS`; n = position).
+
+    Returns which kinds have files. Lines of another resourceType are left out (Patient and
+    Encounter lines are all kept and numbered, as they always were).
+    """
+    present = {}
+    for kind in RESOURCES:
+        files = _files(folder, kind)
+        present[kind] = bool(files)
+        table = f"{name}_{kind.lower()}"
+        spec = _text(json.dumps({"resourceType": "VARCHAR", **FIELDS[kind]}))
+        con.raw_sql(
+            f"CREATE OR REPLACE TABLE {table}_t AS "
+            f"SELECT json_transform(json, {spec}) AS fhir FROM {_source(files)}"
+        )
+        # A table keeps the files' order (DuckDB preserves insertion order): rowid numbers lines.
+        keep = "" if kind in ("Patient", "Encounter") else f"WHERE fhir.resourceType = '{kind}'"
+        con.raw_sql(
+            f"CREATE OR REPLACE VIEW {table} AS SELECT fhir, rowid + 1 AS n FROM {table}_t {keep}"
+        )
+    return present
+
+
+# --- one row per resource -------------------------------------------------------------------------
+
+
+def _encounters_sql(name: str) -> str:
+    return f"""
+CREATE OR REPLACE TABLE {name}_enc AS
+SELECT n AS row_number,
+       fhir.id AS episode_id,
+       fhir.subject.reference AS patient,
+       left(fhir.period.start, 10) AS assessed_text,
+       {_day("fhir.period.start")} AS assessed_on,
+       regexp_replace(fhir.serviceProvider.reference, '^Organization/', '') AS site
+FROM {name}_encounter"""
+
+
+def _condition_day() -> str:
+    """`mapping._condition_day`: onsetDateTime, else onsetPeriod.start, else recordedDate."""
+    return (
+        f"CASE WHEN fhir.onsetDateTime IS NOT NULL THEN {_day('fhir.onsetDateTime')} "
+        f"WHEN fhir.onsetPeriod.start IS NOT NULL THEN {_day('fhir.onsetPeriod.start')} "
+        f"ELSE {_day('fhir.recordedDate')} END"
+    )
+
+
+def _observation_day() -> str:
+    """`mapping._observation_day`: effectiveDateTime, effectivePeriod.start, effectiveInstant, issued."""
+    return (
+        f"CASE WHEN fhir.effectiveDateTime IS NOT NULL THEN {_day('fhir.effectiveDateTime')} "
+        f"WHEN fhir.effectivePeriod.start IS NOT NULL THEN {_day('fhir.effectivePeriod.start')} "
+        f"WHEN fhir.effectiveInstant IS NOT NULL THEN {_day('fhir.effectiveInstant')} "
+        f"ELSE {_day('fhir.issued')} END"
+    )
+
+
+def _conditions_sql(name: str) -> str:
+    """Conditions as clinical facts (entered-in-error ones are not read at all)."""
+    refuted = f"coalesce({_first_code('fhir.verificationStatus')} = 'refuted', false)"
+    resolved_codes = _list(sorted(status_list("resolved_condition_clinical")))
+    resolved = (
+        f"coalesce(list_contains({resolved_codes}, {_first_code('fhir.clinicalStatus')}), false)"
+    )
+    return f"""
+SELECT fhir.subject.reference AS patient, n,
+       {_condition_day()} AS day,
+       history_at_least,
+       history_at_least IS NOT NULL AND refuted AS history_refuted,
+       {_has_code("miscarriage_event")} AND history_at_least IS NULL AND NOT refuted
+         AS miscarriage,
+       CASE WHEN NOT {_has_code("bleeding")} THEN NULL WHEN refuted THEN false
+            WHEN {resolved} THEN NULL ELSE true END AS bleeding,
+       CASE WHEN {_has_code("ectopic_pregnancy")} AND NOT refuted THEN 'ectopic' END
+         AS location,
+       NULL::DATE AS lmp_value,
+       NULL::DOUBLE AS crl_mm
+FROM (SELECT *, {_history_at_least()} AS history_at_least, {refuted} AS refuted
+      FROM (SELECT *, {_keys("fhir.code")} AS code_keys FROM {name}_condition)
+      WHERE {_first_code("fhir.verificationStatus")} IS DISTINCT FROM 'entered-in-error'
+        AND {_has_any_code(CONDITION_SETS)})"""
+
+
+def _presence() -> str:
+    """`mapping._presence`: what an Observation's value says about its finding."""
+    value = "fhir.valueCodeableConcept"
+    return (
+        "CASE WHEN fhir.valueBoolean IS NOT NULL THEN TRY_CAST(fhir.valueBoolean AS BOOLEAN) "
+        f"WHEN {value} IS NOT NULL THEN CASE "
+        f"WHEN {_has_code('absent', 'value_keys')} THEN false "
+        f"WHEN {_has_code('present', 'value_keys')} THEN true END "
+        "WHEN fhir.valueQuantity IS NOT NULL OR fhir.valueString IS NOT NULL THEN NULL "
+        "ELSE true END"
+    )
+
+
+def _scan_location() -> str:
+    """An Observation's scan finding (code or value); a finding recorded as false says nothing."""
+    ectopic = (
+        f"({_has_code('ectopic_pregnancy')} OR {_has_code('ectopic_pregnancy', 'value_keys')})"
+    )
+    iup = (
+        f"({_has_code('intrauterine_pregnancy')} OR "
+        f"{_has_code('intrauterine_pregnancy', 'value_keys')})"
+    )
+    return (
+        "CASE WHEN TRY_CAST(fhir.valueBoolean AS BOOLEAN) IS NOT DISTINCT FROM false THEN NULL "
+        f"WHEN {ectopic} THEN 'ectopic' WHEN {iup} THEN 'intrauterine' END"
+    )
+
+
+def _crl_raw_mm(round_macro: str) -> str:
+    """`mapping._crls`: a CRL's valueQuantity in mm (to 0.01), or NULL without a known unit."""
+    factors = " ".join(f"WHEN {_text(u)} THEN {float(f)!r}" for u, f in unit_factors().items())
+    code, unit = "nullif(fhir.valueQuantity.code, '')", "nullif(fhir.valueQuantity.unit, '')"
+    unit_key = f"lower(trim(coalesce({code}, {unit}, ''), {_text(_STRIP)}))"
+    mm = f"{round_macro}(fhir.valueQuantity.value * CAST(CASE {unit_key} {factors} END AS DOUBLE))"
+    return f"CASE WHEN {_has_code('crown_rump_length')} THEN {mm} END"
+
+
+def _observations_sql(name: str, round_macro: str) -> str:
+    """Observations with a usable status as clinical facts."""
+    usable = _list(sorted(status_list("usable_observation_status")))
+    return f"""
+SELECT patient, n, day,
+       NULL::INTEGER AS history_at_least, false AS history_refuted, false AS miscarriage,
+       bleeding, location, lmp_value,
+       CASE WHEN crl_raw_mm BETWEEN 0 AND {MAX_MEASUREMENT_MM} THEN crl_raw_mm END AS crl_mm
+FROM (
+  SELECT fhir.subject.reference AS patient, n,
+         {_observation_day()} AS day,
+         CASE WHEN {_has_code("bleeding")} THEN {_presence()} END AS bleeding,
+         {_scan_location()} AS location,
+         CASE WHEN {_has_code("last_menstrual_period")} THEN {_day("fhir.valueDateTime")} END
+           AS lmp_value,
+         {_crl_raw_mm(round_macro)} AS crl_raw_mm
+  FROM (SELECT *, {_keys("fhir.code")} AS code_keys,
+               {_keys("fhir.valueCodeableConcept")} AS value_keys
+        FROM {name}_observation WHERE list_contains({usable}, fhir.status))
+  WHERE {_has_any_code(OBSERVATION_SETS)} OR {_has_any_code(SCAN_SETS, "value_keys")}
+)"""
+
+
+def _clinical_sql(name: str, round_macro: str) -> str:
+    """Conditions and Observations coded for a fact the mapping reads, one row each."""
+    return f"""
+CREATE OR REPLACE TABLE {name}_clinical AS
+{_conditions_sql(name)} UNION ALL {_observations_sql(name, round_macro)}"""
+
+
+def _medication_concept() -> str:
+    """`mapping._medication_concept`: the request's own concept, else the Medication referred to
+    (contained, then exported), else the reference's display as text."""
+    reference = "fhir.medicationReference.reference"
+    contained = (
+        "list_filter(coalesce(fhir.contained, []), lambda m: m.resourceType = 'Medication' "
+        f"AND '#' || m.id = {reference})[1]"
+    )
+    display = "fhir.medicationReference.display"
+    return f"""CASE
+  WHEN fhir.medicationCodeableConcept IS NOT NULL THEN fhir.medicationCodeableConcept
+  WHEN coalesce({reference}, '') = '' THEN NULL
+  WHEN {contained} IS NOT NULL THEN {contained}.code
+  WHEN med.found THEN med.code
+  WHEN {display} IS NOT NULL THEN CAST({{'coding': [], 'text': {display}}} AS {_CONCEPT_TYPE})
+END"""
+
+
+def _medication_requests_sql(name: str) -> str:
+    # A reference is resolved by its last segment: 'Medication/x', 'x' and 'http://s/Medication/x'
+    # all find id x, the last such Medication in the export winning (a dict filled in order).
+    return f"""
+CREATE OR REPLACE TABLE {name}_requests AS
+SELECT patient, encounter, n, status, authored,
+       {_matches("concept", code_set("progesterone"))} AS progesterone
+FROM (
+  SELECT req.n,
+         fhir.subject.reference AS patient,
+         regexp_replace(fhir.encounter.reference, '^Encounter/', '') AS encounter,
+         fhir.status AS status,
+         {_day("fhir.authoredOn")} AS authored,
+         {_medication_concept()} AS concept
+  FROM {name}_medicationrequest req
+  LEFT JOIN (
+    SELECT fhir.id AS id, arg_max_null(fhir.code, n) AS code, true AS found
+    FROM {name}_medication GROUP BY fhir.id
+  ) med ON med.id = regexp_extract(fhir.medicationReference.reference, '[^/]*$')
+)"""
+
+
+def _allergies_sql(name: str) -> str:
+    """Per patient: the recorded allergies, in file order (`mapping._allergies`; not dated)."""
+    verification = _first_code("fhir.verificationStatus")
+    clinical = _first_code("fhir.clinicalStatus")
+    displays = (
+        "list_filter(coalesce(fhir.code.coding, []), lambda c: coalesce(c.display, '') <> '')"
+    )
+    return f"""
+CREATE OR REPLACE TABLE {name}_allergies AS
+SELECT patient, string_agg(allergy, '; ' ORDER BY n) AS allergies
+FROM (
+  SELECT fhir.patient.reference AS patient, n,
+         left(coalesce(nullif(fhir.code.text, ''), {displays}[1].display), 200) AS allergy
+  FROM {name}_allergyintolerance
+  WHERE NOT coalesce(list_contains({_list(ALLERGY_IGNORED_VERIFICATION)}, {verification}), false)
+    AND NOT coalesce(list_contains({_list(ALLERGY_IGNORED_CLINICAL)}, {clinical}), false)
+)
+WHERE coalesce(allergy, '') <> ''
+GROUP BY patient"""
+
+
+# --- one row per encounter ------------------------------------------------------------------------
+
+
+def _dating_sql(name: str) -> str:
+    """Per dated encounter: the LMP (`mapping._lmp`) and the latest CRL (`mapping._crls`; the
+    first listed on the latest day, as ``max`` returns it), before any timeline exists."""
+    window = f"BETWEEN e.assessed_on - {WINDOW_DAYS} AND e.assessed_on"
+    return f"""
+CREATE OR REPLACE TABLE {name}_dating AS
+SELECT e.row_number, e.assessed_on,
+  max({{'recorded': coalesce(c.day, c.lmp_value), 'value': c.lmp_value}})
+    FILTER (WHERE c.lmp_value {window}).value AS lmp,
+  arg_max(c.crl_mm, {{'day': c.day, 'first': -c.n}})
+    FILTER (WHERE c.crl_mm IS NOT NULL AND c.day {window}) AS dating_crl_mm,
+  max(c.day) FILTER (WHERE c.crl_mm IS NOT NULL AND c.day {window}) AS dating_scan_date
+FROM {name}_enc e
+LEFT JOIN {name}_clinical c
+  ON c.patient = e.patient AND (c.lmp_value IS NOT NULL OR c.crl_mm IS NOT NULL)
+WHERE e.assessed_on IS NOT NULL
+GROUP BY e.row_number, e.assessed_on"""
+
+
+def _gestation_sql(con: Any, name: str) -> str:
+    """The gestation (days) a lone CRL scan gives, compiled from the engine's dating rule.
+
+    `mapping._gestation_start` asks the engine with an episode holding only that scan (no LMP).
+    """
+    t = ibis.table(
+        {
+            "row_number": "int64",
+            "assessed_on": "date",
+            "lmp": "date",
+            "dating_crl_mm": "float64",
+            "dating_scan_date": "date",
+        },
+        name=f"{name}_dating",
+    )
+    without_lmp = compile_expr(
+        GESTATION_DAYS, lambda fact: ibis.null("date") if fact == "lmp" else t[fact]
+    )
+    return str(con.compile(t.mutate(crl_gestation_days=without_lmp)))
+
+
+def _timeline_sql(name: str) -> str:
+    return f"""
+CREATE OR REPLACE TABLE {name}_timeline AS
+SELECT e.row_number, e.patient, e.episode_id, d.assessed_on, d.lmp,
+       coalesce(d.lmp, d.assessed_on - CAST(d.crl_gestation_days AS INTEGER)) AS start
+FROM {name}_enc e JOIN {name}_gestation d USING (row_number)"""
+
+
+def _facts_sql(name: str) -> str:
+    """Per encounter: previous miscarriages, miscarriage diagnosed and bleeding, as placed."""
+    return f"""
+CREATE OR REPLACE TABLE {name}_facts AS
+SELECT row_number,
+  max(history_at_least) FILTER (WHERE NOT history_refuted) AS at_least,
+  bool_or(history_refuted) AS history_refuted,
+  count(DISTINCT day) FILTER (WHERE miscarriage AND place = 'before') AS before_days,
+  coalesce(bool_or(miscarriage AND place = 'this'), false) AS miscarriage_diagnosed,
+  -- the latest record of this pregnancy; on the same day "present" (true) sorts last and wins
+  max({{'day': day, 'present': bleeding}})
+    FILTER (WHERE bleeding IS NOT NULL AND place = 'this').present AS vaginal_bleeding
+FROM (SELECT t.row_number, c.*, {_place("c.day")} AS place
+      FROM {name}_timeline t JOIN {name}_clinical c ON c.patient = t.patient
+      WHERE c.history_at_least IS NOT NULL OR c.history_refuted OR c.miscarriage
+         OR c.bleeding IS NOT NULL)
+GROUP BY row_number"""
+
+
+def _scans_sql(name: str) -> str:
+    """Per encounter: the latest scan day of this pregnancy (`mapping._scans`, then the latest)."""
+    crl_counts = f"c.crl_mm IS NOT NULL AND c.day >= t.assessed_on - {WINDOW_DAYS}"
+    return f"""
+CREATE OR REPLACE TABLE {name}_scans AS
+WITH findings AS (
+  SELECT t.row_number, c.day, c.n, c.location,
+         CASE WHEN {crl_counts} THEN c.crl_mm END AS crl_mm
+  FROM {name}_timeline t JOIN {name}_clinical c ON c.patient = t.patient
+  WHERE (c.location IS NOT NULL OR {crl_counts}) AND {_place("c.day")} = 'this'
+),
+days AS (
+  SELECT row_number, day,
+         CASE WHEN bool_or(location = 'ectopic') THEN 'ectopic'
+              WHEN bool_or(location = 'intrauterine') THEN 'intrauterine' END AS location,
+         -- the last CRL listed for the day overwrites the earlier ones
+         arg_max(crl_mm, n) FILTER (WHERE crl_mm IS NOT NULL) AS crl_mm
+  FROM findings GROUP BY row_number, day
+)
+SELECT row_number, max(day) AS scan_date,
+       -- a location seen on an earlier day stands until another is recorded
+       coalesce(arg_max(location, day) FILTER (WHERE location IS NOT NULL), 'unknown')
+         AS scan_location,
+       arg_max_null(crl_mm, day) AS crl_mm
+FROM days GROUP BY row_number"""
+
+
+def _progesterone_sql(name: str) -> str:
+    """Per encounter: on progesterone (`mapping._on_progesterone`) and the care given here."""
+    active = _list(sorted(status_list("active_medication_status")))
+    return f"""
+CREATE OR REPLACE TABLE {name}_progesterone AS
+SELECT t.row_number,
+  -- this encounter's own requests are the care given, not what she was on: see the docstring
+  bool_or(r.progesterone AND r.status IN (SELECT unnest({active}))
+          AND (r.authored IS NULL OR r.authored <= t.assessed_on)
+          AND r.encounter IS DISTINCT FROM t.episode_id) AS on_progesterone,
+  bool_or(r.progesterone AND r.encounter = t.episode_id
+          AND r.status NOT IN (SELECT unnest({_list(NOT_PRESCRIBED_STATUS)}))) AS prescribed,
+  min(r.authored) FILTER (WHERE r.progesterone AND r.encounter = t.episode_id) AS prescribed_on
+FROM (SELECT row_number, patient, episode_id, assessed_on FROM {name}_enc) t
+JOIN {name}_requests r ON r.patient = t.patient AND r.progesterone
+GROUP BY t.row_number"""
+
+
+def _patients_sql(name: str) -> str:
+    def extension(url: str) -> str:
+        return f"list_filter(coalesce(fhir.extension, []), lambda x: x.url = {_text(url)})[1]"
+
+    return f"""
+CREATE OR REPLACE TABLE {name}_patients AS
+SELECT 'Patient/' || fhir.id AS patient,
+       TRY_CAST(fhir.birthDate AS DATE) AS birth,
+       {extension(ETHNICITY_EXTENSION)} AS eth,
+       {extension(IMD_EXTENSION)} AS imd
+FROM {name}_patient
+QUALIFY row_number() OVER (PARTITION BY fhir.id ORDER BY n) = 1"""
+
+
+def _age_band(birth: str, day: str) -> str:
+    years = f"date_diff('year', {birth}, {day})"
+    bands = " ".join(
+        f"WHEN {years} < {limit} THEN '{band}'"
+        for limit, band in ((20, "<20"), (25, "20-24"), (30, "25-29"), (35, "30-34"), (40, "35-39"))
+    )
+    return (
+        f"CASE WHEN {birth} IS NULL OR {day} IS NULL THEN NULL ELSE CASE {bands} ELSE '40+' END END"
+    )
+
+
+def _flat_sql(name: str, has_requests: bool) -> str:
+    """The flat row of each encounter (text cells, as a CSV gives them; NULL = Unknown)."""
+    prescribed = "coalesce(p.prescribed, false)" if has_requests else "NULL::BOOLEAN"
+    assessed = "TRY_CAST(e.assessed_text AS DATE)"
+    return f"""
+CREATE OR REPLACE TABLE {name}_t AS
+SELECT e.row_number, e.episode_id, e.assessed_text AS assessed_on,
+  CAST(CASE WHEN f.at_least IS NOT NULL OR f.before_days > 0
+            THEN greatest(coalesce(f.at_least, 0), f.before_days)
+            WHEN f.history_refuted THEN 0 END AS VARCHAR) AS previous_miscarriages,
+  CAST(f.vaginal_bleeding AS VARCHAR) AS vaginal_bleeding,
+  CAST(t.lmp AS VARCHAR) AS lmp,
+  CAST(s.scan_date AS VARCHAR) AS scan_date,
+  NULL::VARCHAR AS scan_route,
+  s.scan_location,
+  CASE WHEN s.crl_mm > 0 THEN 'true' END AS fetal_pole,
+  NULL::VARCHAR AS fetal_heartbeat,
+  CAST(s.crl_mm AS VARCHAR) AS crl_mm,
+  NULL::VARCHAR AS msd_mm,
+  CAST(coalesce(f.miscarriage_diagnosed, false) AS VARCHAR) AS miscarriage_diagnosed,
+  CAST(coalesce(p.on_progesterone, false) AS VARCHAR) AS on_progesterone,
+  a.allergies,
+  CAST({prescribed} AS VARCHAR) AS progesterone_prescribed,
+  CAST(p.prescribed_on AS VARCHAR) AS prescribed_on,
+  e.site,
+  {_age_band("pt.birth", assessed)} AS age_band,
+  coalesce(pt.eth.valueCodeableConcept.coding[1].display, pt.eth.valueCodeableConcept.text)
+    AS ethnicity,
+  TRY_CAST(pt.imd.valueInteger AS BIGINT) AS deprivation_quintile
+FROM {name}_enc e
+LEFT JOIN {name}_timeline t USING (row_number)
+LEFT JOIN {name}_facts f USING (row_number)
+LEFT JOIN {name}_scans s USING (row_number)
+LEFT JOIN {name}_progesterone p USING (row_number)
+LEFT JOIN {name}_allergies a ON a.patient = e.patient
+LEFT JOIN {name}_patients pt ON pt.patient = e.patient
+ORDER BY e.row_number"""
 
 
 def flatten_fhir_duckdb(con: Any, folder: Path, name: str) -> None:
-    """Create view ``name`` (the flat cohort with ``row_number``) from the NDJSON in ``folder``."""
-    codes = raw_codes()
-    history = {
-        f"{codes['systems'][c['system']]}|{c['code']}": int(c.get("at_least", 1))
-        for c in codes["miscarriage_history"]["codes"]
-    }
-    history_case = " ".join(f"WHEN k = '{k}' THEN {v}" for k, v in history.items())
-    words = codes["progesterone"]["words"]
-    word_test = " OR ".join(f"lower(text) LIKE '%{w}%'" for w in words)
-    units = codes["crown_rump_length"]["units_to_mm"]
-    unit_case = " ".join(f"WHEN '{u}' THEN {f}" for u, f in units.items())
-    active = _list(list(codes["active_medication_status"]))
-    obs_ok = _list(list(codes["usable_observation_status"]))
+    """Create view ``name`` (the flat cohort with ``row_number``) from the NDJSON in ``folder``.
 
-    def table(kind: str) -> str:
-        return f"{name}_{kind.lower()}"
-
-    # Each resource file once into a table (resource JSON + line number): ``n`` keeps file order.
-    for kind in RESOURCES:
-        con.raw_sql(
-            f"CREATE OR REPLACE TABLE {table(kind)}_t AS SELECT * FROM {_source(folder, kind)}"
-        )
-        con.raw_sql(
-            f"CREATE OR REPLACE VIEW {table(kind)} AS SELECT j, rowid + 1 AS n FROM {table(kind)}_t"
-        )
-
-    keys = (
-        "list_transform(coalesce(json_extract(j, '$.code.coding[*]'), []), "
-        "lambda c: json_extract_string(c, '$.system') || '|' || json_extract_string(c, '$.code'))"
-    )
-    con.raw_sql(
-        f"""
-CREATE OR REPLACE VIEW {name}_facts AS
-WITH enc AS (
-  SELECT n AS row_number,
-         json_extract_string(j, '$.id') AS episode_id,
-         json_extract_string(j, '$.subject.reference') AS patient,
-         CAST(left(json_extract_string(j, '$.period.start'), 10) AS VARCHAR) AS assessed_on,
-         regexp_replace(json_extract_string(j, '$.serviceProvider.reference'), '^Organization/', '')
-           AS site
-  FROM {table("Encounter")}
-),
-res AS (
-  SELECT 'Condition' AS kind, j,
-         regexp_replace(json_extract_string(j, '$.encounter.reference'), '^Encounter/', '') AS encounter,
-         json_extract_string(j, '$.subject.reference') AS patient,
-         TRY_CAST(left(json_extract_string(j, '$.onsetDateTime'), 10) AS DATE) AS day,
-         json_extract_string(j, '$.verificationStatus.coding[0].code') AS verification,
-         {keys} AS keys
-  FROM {table("Condition")}
-  UNION ALL
-  SELECT 'Observation', j,
-         regexp_replace(json_extract_string(j, '$.encounter.reference'), '^Encounter/', ''),
-         json_extract_string(j, '$.subject.reference'),
-         TRY_CAST(left(json_extract_string(j, '$.effectiveDateTime'), 10) AS DATE),
-         CASE WHEN json_extract_string(j, '$.status') IN (SELECT unnest({obs_ok})) THEN 'ok'
-              ELSE 'unusable' END,
-         {keys}
-  FROM {table("Observation")}
-),
-ep AS (
-  SELECT e.row_number, r.*
-  FROM enc e JOIN res r ON r.encounter = e.episode_id
-  WHERE coalesce(r.verification, '') NOT IN ('entered-in-error', 'unusable')
-),
-per_episode AS (
-  SELECT row_number,
-    -- bleeding: present unless refuted; a refuted record alone = false
-    CASE WHEN bool_or(list_has_any(keys, {_list(_keys("bleeding"))}) AND coalesce(verification, '') <> 'refuted'
-                      AND coalesce(json_extract_string(j, '$.valueBoolean'), 'true') = 'true') THEN 'true'
-         WHEN bool_or(list_has_any(keys, {_list(_keys("bleeding"))})) THEN 'false' END AS vaginal_bleeding,
-    max(CASE WHEN list_has_any(keys, {_list(_keys("last_menstrual_period"))})
-             THEN left(json_extract_string(j, '$.valueDateTime'), 10) END) AS lmp,
-    bool_or(kind = 'Condition' AND list_has_any(keys, {_list(_keys("miscarriage_event"))})
-            AND coalesce(verification, '') <> 'refuted') AS miscarriage_diagnosed,
-    max(CASE WHEN list_has_any(keys, {_list(_keys("ectopic_pregnancy"))}) AND coalesce(verification, '') <> 'refuted'
-             THEN day END) AS ectopic_day,
-    max(CASE WHEN list_has_any(keys, {_list(_keys("intrauterine_pregnancy"))}) THEN day END) AS iup_day,
-    arg_max(CASE WHEN list_has_any(keys, {_list(_keys("crown_rump_length"))})
-                 THEN TRY_CAST(json_extract_string(j, '$.valueQuantity.value') AS DOUBLE)
-                      * CASE lower(coalesce(json_extract_string(j, '$.valueQuantity.code'),
-                                            json_extract_string(j, '$.valueQuantity.unit'), ''))
-                        {unit_case} END END,
-            CASE WHEN list_has_any(keys, {_list(_keys("crown_rump_length"))}) THEN day END) AS crl_mm,
-    max(CASE WHEN list_has_any(keys, {_list(_keys("crown_rump_length"))}) THEN day END) AS crl_day
-  FROM ep GROUP BY row_number
-),
-history AS (
-  SELECT e.row_number,
-    max(CASE {history_case} END) FILTER (WHERE coalesce(r.verification, '') NOT IN ('refuted', 'entered-in-error')) AS at_least,
-    count(DISTINCT r.day) FILTER (
-      WHERE list_has_any(r.keys, {_list(_keys("miscarriage_event"))})
-        AND coalesce(r.verification, '') NOT IN ('refuted', 'entered-in-error')
-        AND r.day < CAST(e.assessed_on AS DATE) - INTERVAL 315 DAY) AS before_count,
-    bool_or(CASE {history_case} END IS NOT NULL AND r.verification = 'refuted') AS refuted
-  FROM enc e
-  JOIN (SELECT *, unnest(keys) AS k FROM res WHERE kind = 'Condition') r ON r.patient = e.patient
-  GROUP BY e.row_number
-),
-meds AS (
-  SELECT regexp_replace(json_extract_string(j, '$.encounter.reference'), '^Encounter/', '') AS encounter,
-         json_extract_string(j, '$.subject.reference') AS patient,
-         json_extract_string(j, '$.status') AS status,
-         TRY_CAST(left(json_extract_string(j, '$.authoredOn'), 10) AS DATE) AS day
-  FROM (SELECT j, lower(coalesce(json_extract_string(j, '$.medicationCodeableConcept.text'), '') || ' ' ||
-                       array_to_string(coalesce(json_extract_string(j, '$.medicationCodeableConcept.coding[*].display'), []), ' ')) AS text,
-               list_transform(coalesce(json_extract(j, '$.medicationCodeableConcept.coding[*]'), []),
-                  lambda c: json_extract_string(c, '$.system') || '|' || json_extract_string(c, '$.code')) AS keys
-        FROM {table("MedicationRequest")})
-  WHERE list_has_any(keys, {_list(_keys("progesterone"))}) OR {word_test}
-),
-care AS (
-  SELECT e.row_number,
-    bool_or(m.status IN (SELECT unnest({active})) AND m.day < CAST(e.assessed_on AS DATE)) AS on_progesterone,
-    bool_or(m.encounter = e.episode_id AND m.status NOT IN ('entered-in-error', 'cancelled')) AS prescribed,
-    min(CASE WHEN m.encounter = e.episode_id THEN m.day END) AS prescribed_on
-  FROM enc e JOIN meds m ON m.patient = e.patient
-  GROUP BY e.row_number
-),
-pat AS (
-  SELECT 'Patient/' || json_extract_string(j, '$.id') AS patient,
-         TRY_CAST(json_extract_string(j, '$.birthDate') AS DATE) AS birth,
-         list_filter(coalesce(json_extract(j, '$.extension[*]'), []),
-                     lambda x: json_extract_string(x, '$.url') = '{ETHNICITY_EXTENSION}')[1] AS eth,
-         list_filter(coalesce(json_extract(j, '$.extension[*]'), []),
-                     lambda x: json_extract_string(x, '$.url') = '{IMD_EXTENSION}')[1] AS imd
-  FROM {table("Patient")}
-  QUALIFY row_number() OVER (PARTITION BY json_extract_string(j, '$.id') ORDER BY n) = 1
-)
-SELECT e.row_number, e.episode_id, e.assessed_on,
-  CASE WHEN h.at_least IS NULL AND coalesce(h.before_count, 0) = 0
-       THEN CASE WHEN h.refuted THEN '0' END
-       ELSE CAST(greatest(coalesce(h.at_least, 0), coalesce(h.before_count, 0)) AS VARCHAR) END
-    AS previous_miscarriages,
-  p.vaginal_bleeding, p.lmp,
-  CAST(greatest(p.ectopic_day, p.iup_day, p.crl_day) AS VARCHAR) AS scan_date,
-  CASE WHEN greatest(p.ectopic_day, p.iup_day, p.crl_day) IS NOT NULL THEN
-    CASE WHEN p.ectopic_day IS NOT NULL THEN 'ectopic'
-         WHEN p.iup_day IS NOT NULL THEN 'intrauterine' ELSE 'unknown' END END AS scan_location,
-  CASE WHEN p.crl_mm > 0 THEN 'true' END AS fetal_pole,
-  CAST(round(p.crl_mm, 2) AS VARCHAR) AS crl_mm,
-  CAST(coalesce(p.miscarriage_diagnosed, false) AS VARCHAR) AS miscarriage_diagnosed,
-  CAST(coalesce(c.on_progesterone, false) AS VARCHAR) AS on_progesterone,
-  CAST(coalesce(c.prescribed, false) AS VARCHAR) AS progesterone_prescribed,
-  CAST(c.prescribed_on AS VARCHAR) AS prescribed_on,
-  e.site,
-  CASE WHEN pt.birth IS NULL OR TRY_CAST(e.assessed_on AS DATE) IS NULL THEN NULL
-       ELSE CASE
-         WHEN date_diff('year', pt.birth, TRY_CAST(e.assessed_on AS DATE)) < 20 THEN '<20'
-         WHEN date_diff('year', pt.birth, TRY_CAST(e.assessed_on AS DATE)) < 25 THEN '20-24'
-         WHEN date_diff('year', pt.birth, TRY_CAST(e.assessed_on AS DATE)) < 30 THEN '25-29'
-         WHEN date_diff('year', pt.birth, TRY_CAST(e.assessed_on AS DATE)) < 35 THEN '30-34'
-         WHEN date_diff('year', pt.birth, TRY_CAST(e.assessed_on AS DATE)) < 40 THEN '35-39'
-         ELSE '40+' END END AS age_band,
-  coalesce(json_extract_string(pt.eth, '$.valueCodeableConcept.coding[0].display'),
-           json_extract_string(pt.eth, '$.valueCodeableConcept.text')) AS ethnicity,
-  TRY_CAST(json_extract_string(pt.imd, '$.valueInteger') AS BIGINT) AS deprivation_quintile
-FROM enc e
-LEFT JOIN per_episode p USING (row_number)
-LEFT JOIN history h USING (row_number)
-LEFT JOIN care c USING (row_number)
-LEFT JOIN pat pt ON pt.patient = e.patient
-"""
-    )
-    con.raw_sql(
-        f"CREATE OR REPLACE TABLE {name}_t AS SELECT * FROM {name}_facts ORDER BY row_number"
-    )
+    ``con`` is an ibis DuckDB backend; the work tables it leaves are prefixed with ``name``.
+    """
+    present = _load(con, folder, name)
+    round_macro = f"{name}_round2"
+    con.raw_sql(_round_macro(round_macro))
+    steps = [
+        _encounters_sql(name),
+        _clinical_sql(name, round_macro),
+        _medication_requests_sql(name),
+        _allergies_sql(name),
+        _patients_sql(name),
+        _dating_sql(name),
+        f"CREATE OR REPLACE VIEW {name}_gestation AS {_gestation_sql(con, name)}",
+        _timeline_sql(name),
+        _facts_sql(name),
+        _scans_sql(name),
+        _progesterone_sql(name),
+        _flat_sql(name, present["MedicationRequest"]),
+    ]
+    for sql in steps:
+        con.raw_sql(sql)
     con.raw_sql(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {name}_t")

@@ -1,11 +1,18 @@
 """Write a synthetic cohort as a FHIR R4 bulk export: one NDJSON file per resource type.
 
 Each episode becomes a Patient, an Encounter (the presentation) and the Conditions,
-Observations and MedicationRequests that `earlypath.audit.fhir_flat` reads back, coded with the
-FHIR mapping's codes (`earlypath/fhir/codes.json`). What FHIR cannot say is lost on the way, as
-it would be in a real export: an exact count of previous miscarriages (history codes say "at
-least 1" or "at least 2"), the heartbeat (no code), the scan route, and Unknown care (an
-export has no row for a prescription not made: read as not prescribed).
+Observations, MedicationRequests and AllergyIntolerances that `earlypath.audit.fhir_flat` reads
+back, coded with the FHIR mapping's codes (`earlypath/fhir/codes.json`), dated so that the
+mapping's pregnancy timeline has work to do: previous miscarriages are, for about half the women,
+one dated Condition each from earlier pregnancies (for the others a history code), and those
+earlier pregnancies leave an LMP and a bleed on record that must not be read as this one's.
+
+What FHIR cannot say is lost on the way, as it would be in a real export: an exact count of
+previous miscarriages when only a history code records them ("at least 1" or "at least 2"), the
+heartbeat (no code), the scan route, and Unknown care (an export has no row for a prescription
+not made: read as not prescribed). Facts the mapping cannot date are lost too: without an LMP or
+a crown-rump length to date the pregnancy, this presentation's bleeding, scan and diagnosis
+cannot be placed in it and are Unknown.
 """
 
 from __future__ import annotations
@@ -25,6 +32,10 @@ from earlypath.fhir.codes import raw_codes
 __all__ = ["write_fhir"]
 
 _AGE = {"<20": 18, "20-24": 22, "25-29": 27, "30-34": 32, "35-39": 37, "40+": 42}
+# Earlier pregnancies: the k-th ended this many days before the presentation (always more than
+# 45 weeks: before this pregnancy whatever its dating) and began 10 weeks before that.
+_PREVIOUS_GAP_DAYS = 400
+_PREVIOUS_LENGTH_DAYS = 70
 
 
 def _coding(name: str, index: int = 0) -> dict[str, Any]:
@@ -96,22 +107,28 @@ def _resources(row: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
             c["encounter"] = encounter
         return "Condition", c
 
-    def observation(n: str, name: str, when: dt.date, **value: Any) -> tuple[str, dict[str, Any]]:
-        return "Observation", {
+    def observation(
+        n: str, name: str, when: dt.date, linked: bool = True, **value: Any
+    ) -> tuple[str, dict[str, Any]]:
+        o: dict[str, Any] = {
             "resourceType": "Observation",
             "id": f"{eid}-{n}",
             "status": "final",
             "subject": subject,
-            "encounter": encounter,
             "code": {"coding": [_coding(name)]},
             "effectiveDateTime": when.isoformat(),
             **value,
         }
+        if linked:
+            o["encounter"] = encounter
+        return "Observation", o
 
     prev = row.get("previous_miscarriages")
     if prev is not None:
         if prev == 0:
             yield condition("hist", "miscarriage_history", day, refuted=True, linked=False)
+        elif _dated_history(eid):
+            yield from _earlier_pregnancies(prev, day, condition, observation)
         else:
             yield condition("hist", "miscarriage_history", day, 1 if prev >= 2 else 0, linked=False)
     if row.get("vaginal_bleeding") is not None:
@@ -138,6 +155,7 @@ def _resources(row: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
             )
     if row.get("miscarriage_diagnosed"):
         yield condition("misc", "miscarriage_event", day)
+    yield from _allergies(row, subject, eid)
     progesterone = {
         "text": "Progesterone 200 mg vaginal capsules",
         "coding": [_coding("progesterone")],
@@ -169,6 +187,48 @@ def _resources(row: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
                 "authoredOn": (row.get("prescribed_on") or day).isoformat(),
             },
         )
+
+
+def _dated_history(episode_id: str) -> bool:
+    """About half the women have their miscarriages on record as dated Conditions."""
+    return sum(map(ord, episode_id)) % 2 == 0
+
+
+def _earlier_pregnancies(
+    count: int, day: dt.date, condition: Any, observation: Any
+) -> Iterable[tuple[str, dict[str, Any]]]:
+    """One dated miscarriage per earlier pregnancy, with that pregnancy's LMP and bleeding."""
+    for k in range(1, count + 1):
+        ended = day - dt.timedelta(days=_PREVIOUS_GAP_DAYS * k)
+        began = ended - dt.timedelta(days=_PREVIOUS_LENGTH_DAYS)
+        yield condition(f"misc-{k}", "miscarriage_event", ended, linked=False)
+        yield condition(f"bleed-{k}", "bleeding", ended - dt.timedelta(days=2), linked=False)
+        if k == 1:
+            yield observation(
+                "lmp-1",
+                "last_menstrual_period",
+                began,
+                linked=False,
+                valueDateTime=began.isoformat(),
+            )
+
+
+def _allergies(
+    row: dict[str, Any], subject: dict[str, str], eid: str
+) -> Iterable[tuple[str, dict[str, Any]]]:
+    """One active AllergyIntolerance per entry of the row's ``;``-separated allergies."""
+    for i, name in enumerate(a.strip() for a in (row.get("allergies") or "").split(";")):
+        if name:
+            yield (
+                "AllergyIntolerance",
+                {
+                    "resourceType": "AllergyIntolerance",
+                    "id": f"{eid}-allergy-{i}",
+                    "patient": subject,
+                    "clinicalStatus": {"coding": [{"code": "active"}]},
+                    "code": {"text": name},
+                },
+            )
 
 
 def write_fhir(chunks: Iterable[pa.Table], folder: Path) -> None:

@@ -18,6 +18,10 @@ Decisions about empty cells (so that every engine sees the same facts):
 - the single scan is both the latest scan and, when its CRL is above 0, the dating scan
   (``dating_crl_mm``, ``dating_scan_date``), exactly as `earlypath.facts.episode_facts` derives
   them from a one-scan episode.
+
+One scan per row is a limit of the flat form, not of the data: an episode with several scans
+(from the FHIR mapping, say) keeps only its latest in `episode_to_flat`, so an earlier dating
+scan, and whatever only an earlier scan showed, are lost on the way.
 """
 
 from __future__ import annotations
@@ -149,3 +153,45 @@ def flat_to_episode(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("guideline_version") is not None:
         episode["guideline_version"] = row["guideline_version"]
     return episode
+
+
+def _latest_scan(scans: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The latest scan by date; on a tie the later in the list (as `Episode.latest_scan`)."""
+    latest = None
+    for scan in scans:
+        if latest is None or _as_date(scan["date"]) >= _as_date(latest["date"]):
+            latest = scan
+    return latest
+
+
+def _as_date(value: Any) -> dt.date | None:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def episode_to_flat(episode: dict[str, Any]) -> dict[str, Any]:
+    """An episode mapping (e.g. ``map_resources(...).episode``) -> the typed flat cells it fills.
+
+    The reference for what a flat row carries of an episode. The row has room for one scan: the
+    latest by date (on a tie, the later in the list), the scan the engine reads as the pregnancy
+    now (`earlypath.model.Episode.latest_scan`); the others are dropped (see the module's
+    docstring). Allergies are joined with "; ". Dates come back as `datetime.date`, absent facts
+    as None; ``episode_id``, ``guideline_version`` and the care given are not the episode's.
+    """
+    scan = _latest_scan(list(episode.get("scans") or []))
+    allergies = [str(a) for a in episode.get("allergies") or []]
+    return {
+        "assessed_on": _as_date(episode["assessed_on"]),
+        "previous_miscarriages": episode.get("previous_miscarriages"),
+        "vaginal_bleeding": episode.get("vaginal_bleeding"),
+        "lmp": _as_date(episode.get("lmp")),
+        "scan_date": _as_date(scan["date"]) if scan else None,
+        "scan_route": scan.get("route") if scan else None,
+        "scan_location": scan.get("location") if scan else None,
+        "fetal_pole": scan.get("fetal_pole") if scan else None,
+        "fetal_heartbeat": scan.get("fetal_heartbeat") if scan else None,
+        "crl_mm": scan.get("crl_mm") if scan else None,
+        "msd_mm": scan.get("msd_mm") if scan else None,
+        "miscarriage_diagnosed": bool(episode.get("miscarriage_diagnosed") or False),
+        "on_progesterone": bool(episode.get("on_progesterone") or False),
+        "allergies": "; ".join(allergies) if allergies else None,
+    }

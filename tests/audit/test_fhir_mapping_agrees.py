@@ -1,0 +1,718 @@
+"""The audit's SQL flattening of FHIR NDJSON gives, row by row, what the CDS service's mapping gives.
+
+For every Encounter, the flat row must equal ``episode_to_flat(map_resources(<the patient's
+resources>, assessed_on).episode)``: the patient's Conditions, Observations, MedicationRequests and
+AllergyIntolerances (by ``subject`` / ``patient``), every Medication of the export, less the
+MedicationRequests of that very encounter (the care given there, see `fhir_flat`'s docstring).
+Hypothesis writes patient records with several encounters and dated, undated, partly dated and
+future facts; the FHIR synthesiser's cohort is checked the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from earlypath.audit.fhir_flat import flatten_fhir_duckdb
+from earlypath.audit.flat import FLAT_COLUMNS, episode_to_flat, parse_cell
+from earlypath.audit.load import duckdb_connect
+from earlypath.audit.synth import write_cohort
+from earlypath.fhir.mapping import map_resources
+
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ANCHOR = dt.date(2024, 3, 4)
+DAY = dt.timedelta(days=1)
+FACT_KINDS = ("Condition", "Observation", "MedicationRequest", "Medication", "AllergyIntolerance")
+NAME = "flat"
+
+SETTINGS = settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+
+
+# --- the reference: the service's mapping, patient by patient ------------------------------------
+
+
+def _owner(resource: dict[str, Any]) -> str | None:
+    field = "patient" if resource["resourceType"] == "AllergyIntolerance" else "subject"
+    return (resource.get(field) or {}).get("reference")
+
+
+def _encounter_of(resource: dict[str, Any]) -> str | None:
+    ref = (resource.get("encounter") or {}).get("reference")
+    return ref.removeprefix("Encounter/") if ref else None
+
+
+def _record_for(export: dict[str, list[dict]], encounter: dict[str, Any]) -> list[dict]:
+    """The patient's resources the service would read for this encounter."""
+    patient = encounter["subject"]["reference"]
+    out = []
+    for kind in FACT_KINDS:
+        for resource in export.get(kind, []):
+            if kind == "Medication":
+                out.append(resource)
+            elif _owner(resource) == patient:
+                own_care = (
+                    kind == "MedicationRequest" and _encounter_of(resource) == encounter["id"]
+                )
+                if not own_care:
+                    out.append(resource)
+    return out
+
+
+def _is_progesterone(request: dict[str, Any], medications: list[dict]) -> bool:
+    """The service's own test (status and date set aside) of whether a request is progesterone."""
+    bare = {k: v for k, v in request.items() if k not in ("authoredOn", "encounter")}
+    result = map_resources([{**bare, "status": "active"}, *medications], ANCHOR)
+    return result.episode["on_progesterone"]
+
+
+def _care_given(export: dict[str, list[dict]], encounter: dict[str, Any]) -> dict[str, Any]:
+    if "MedicationRequest" not in export:
+        return {"progesterone_prescribed": None, "prescribed_on": None}
+    medications = export.get("Medication", [])
+    mine = [
+        r
+        for r in export["MedicationRequest"]
+        if _encounter_of(r) == encounter["id"]
+        and _owner(r) == encounter["subject"]["reference"]
+        and _is_progesterone(r, medications)
+    ]
+    days = [
+        dt.date.fromisoformat(r["authoredOn"][:10])
+        for r in mine
+        if len(r.get("authoredOn", "")) >= 10
+    ]
+    return {
+        "progesterone_prescribed": any(
+            r["status"] not in ("cancelled", "entered-in-error") for r in mine
+        ),
+        "prescribed_on": min(days) if days else None,
+    }
+
+
+def expected_rows(export: dict[str, list[dict]]) -> list[dict[str, Any]]:
+    rows = []
+    for encounter in export["Encounter"]:
+        assessed_on = dt.date.fromisoformat(encounter["period"]["start"][:10])
+        result = map_resources(_record_for(export, encounter), assessed_on)
+        unreadable = [p for p in result.problems if "could not be read" in p.message]
+        assert not unreadable, unreadable  # the generator must write valid FHIR R4
+        rows.append(
+            {
+                "episode_id": encounter["id"],
+                **episode_to_flat(result.episode),
+                **_care_given(export, encounter),
+            }
+        )
+    return rows
+
+
+# --- the SQL --------------------------------------------------------------------------------------
+
+
+def write_export(export: dict[str, list[dict]], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, resources in export.items():
+        lines = "".join(json.dumps(r) + "\n" for r in resources)
+        (folder / f"{kind}.ndjson").write_text(lines, encoding="utf-8")
+    return folder
+
+
+def flattened_rows(folder: Path) -> list[dict[str, Any]]:
+    con = duckdb_connect()
+    flatten_fhir_duckdb(con, folder, NAME)
+    table = con.con.sql(f"SELECT * FROM {NAME} ORDER BY row_number").to_arrow_table()
+    typed = []
+    for row in table.to_pylist():
+        typed.append(
+            {k: parse_cell(v, FLAT_COLUMNS[k]) if k in FLAT_COLUMNS else v for k, v in row.items()}
+        )
+    return typed
+
+
+def assert_agrees(export: dict[str, list[dict]], folder: Path) -> list[dict[str, Any]]:
+    got = flattened_rows(write_export(export, folder))
+    expected = expected_rows(export)
+    assert [r["row_number"] for r in got] == list(range(1, len(expected) + 1))
+    for sql, ref in zip(got, expected, strict=True):
+        for column, value in ref.items():
+            assert sql[column] == value, (ref["episode_id"], column, sql[column], value)
+    return got
+
+
+# --- generated records ----------------------------------------------------------------------------
+
+
+def concept(system: str, code: str, display: str | None = None) -> dict[str, Any]:
+    coding: dict[str, Any] = {"system": system, "code": code}
+    if display:
+        coding["display"] = display
+    return {"coding": [coding]}
+
+
+def lmp_recorded(rid: str, patient: str, value: dt.date, on: dt.date = ANCHOR) -> dict[str, Any]:
+    """An LMP Observation (final, recorded on ``on``)."""
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "subject": {"reference": patient},
+        "code": concept(LOINC, "8665-2"),
+        "effectiveDateTime": on.isoformat(),
+        "valueDateTime": value.isoformat(),
+    }
+
+
+def status_concept(code: str | None) -> dict[str, Any] | None:
+    return {"coding": [{"code": code}]} if code else None
+
+
+# Days from an encounter: mostly in the weeks before it (this pregnancy), also long before
+# (an earlier one), after it, and on the 45-week edge.
+RECENT = st.integers(-70, 0)
+DELTAS = st.one_of(
+    RECENT,
+    RECENT,
+    st.integers(-420, 40),
+    st.sampled_from([0, 1, -1, -7, -28, -60, -100, -314, -315, -316, -330]),
+)
+OFFSETS = st.sampled_from(["Z", "+05:00", "-11:00"])
+
+
+Days = tuple[dt.date, ...]
+
+
+@st.composite
+def near(draw: Any, days: Days) -> dt.date:
+    """One of the patient's key days (visits, pregnancy starts), often exactly, or near it."""
+    delta = draw(st.one_of(st.just(0), DELTAS))
+    return draw(st.sampled_from(days)) + dt.timedelta(days=delta)
+
+
+@st.composite
+def fhir_date(draw: Any, days: Days) -> str:
+    """A date, a dateTime with a time zone, or a partial date, near a key day."""
+    day = draw(near(days))
+    shape = draw(st.sampled_from(["date"] * 6 + ["datetime"] * 2 + ["month", "year"]))
+    if shape == "datetime":
+        hour = draw(st.sampled_from([0, 9, 23]))
+        return f"{day.isoformat()}T{hour:02d}:30:00{draw(OFFSETS)}"
+    if shape == "month":
+        return day.isoformat()[:7]
+    if shape == "year":
+        return day.isoformat()[:4]
+    return day.isoformat()
+
+
+@st.composite
+def instant(draw: Any, days: Days) -> str:
+    day = draw(near(days))
+    return f"{day.isoformat()}T12:00:00{draw(OFFSETS)}"
+
+
+@st.composite
+def condition_dates(draw: Any, days: Days) -> dict[str, Any]:
+    shape = draw(
+        st.sampled_from(["onset", "onset", "period", "period_no_start", "recorded", "none"])
+    )
+    out: dict[str, Any] = {}
+    if shape == "onset":
+        out["onsetDateTime"] = draw(fhir_date(days))
+    elif shape == "period":
+        out["onsetPeriod"] = {"start": draw(fhir_date(days))}
+    elif shape == "period_no_start":
+        out["onsetPeriod"] = {"end": draw(fhir_date(days))}
+    if shape in ("recorded", "period_no_start") or draw(st.integers(0, 3)) == 0:
+        out["recordedDate"] = draw(fhir_date(days))
+    return out
+
+
+@st.composite
+def observation_dates(draw: Any, days: Days) -> dict[str, Any]:
+    shape = draw(
+        st.sampled_from(["dt", "dt", "dt", "period", "period_no_start", "instant", "none"])
+    )
+    out: dict[str, Any] = {}
+    if shape == "dt":
+        out["effectiveDateTime"] = draw(fhir_date(days))
+    elif shape == "period":
+        out["effectivePeriod"] = {"start": draw(fhir_date(days))}
+    elif shape == "period_no_start":
+        out["effectivePeriod"] = {"end": draw(fhir_date(days))}
+    elif shape == "instant":
+        out["effectiveInstant"] = draw(instant(days))
+    if draw(st.integers(0, 3)) == 0:
+        out["issued"] = draw(instant(days))
+    return out
+
+
+CONDITION_CODES = {
+    "miscarriage": ["17369002", "16607004"],
+    "history": ["161744009", "102878001"],
+    "bleeding": ["289530006", "54048003"],
+    "ectopic": ["34801009"],
+    "other": ["38341003"],
+}
+CONDITION_KINDS = st.sampled_from(
+    ["miscarriage", "history", "bleeding", "bleeding", "ectopic", "other"]
+)
+VERIFICATION = st.sampled_from([None, "confirmed", "confirmed", "refuted", "entered-in-error"])
+CLINICAL = st.sampled_from([None, "active", "active", "resolved", "inactive", "remission"])
+
+
+@st.composite
+def conditions(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
+    kind = draw(CONDITION_KINDS)
+    codings = [{"system": SNOMED, "code": draw(st.sampled_from(CONDITION_CODES[kind]))}]
+    if draw(st.integers(0, 5)) == 0:  # a second coding: the order of codings matters
+        other = draw(st.sampled_from(CONDITION_CODES["history"] + CONDITION_CODES["miscarriage"]))
+        codings.insert(draw(st.integers(0, 1)), {"system": SNOMED, "code": other})
+    resource: dict[str, Any] = {
+        "resourceType": "Condition",
+        "id": rid,
+        "subject": {"reference": patient},
+        "code": {"coding": codings},
+        **draw(condition_dates(days)),
+    }
+    for field, strategy in (("verificationStatus", VERIFICATION), ("clinicalStatus", CLINICAL)):
+        value = status_concept(draw(strategy))
+        if value:
+            resource[field] = value
+    return resource
+
+
+PRESENCE = [
+    {},
+    {"valueBoolean": True},
+    {"valueBoolean": False},
+    {"valueCodeableConcept": concept(SNOMED, "52101004")},
+    {"valueCodeableConcept": concept(SNOMED, "2667000")},
+    {"valueCodeableConcept": {"text": "heavy"}},
+    {"valueQuantity": {"value": 2, "unit": "pads"}},
+    {"valueString": "spotting"},
+    {"valueInteger": 3},
+]
+CRL_VALUES = st.one_of(
+    st.floats(-1.0, 130.0, allow_nan=False),
+    st.integers(0, 130_000).map(lambda k: k / 1000),
+    st.sampled_from([0.0, 0.125, 1.125, 2.675, 9.5, 84.0, 84.004, 84.005, 119.995, 120.0, 120.005]),
+)
+UNITS = st.sampled_from(["mm", "mm", "cm", "MM", " mm", "Cm", "millimetre", "centimeter", "in", ""])
+STATUS = st.sampled_from(["final"] * 4 + ["amended", "preliminary", "registered", "cancelled"])
+
+
+@st.composite
+def crl_value(draw: Any) -> dict[str, Any]:
+    mm = draw(CRL_VALUES)
+    unit = draw(UNITS)
+    value = round(mm / 10, 4) if unit.strip().lower().startswith("c") else mm
+    quantity: dict[str, Any] = {"value": value}
+    where = draw(st.sampled_from(["code", "unit", "both"]))
+    if unit and where in ("code", "both"):
+        quantity["code"] = unit.strip()  # a FHIR code has no surrounding spaces
+    if unit and where in ("unit", "both"):
+        quantity["unit"] = unit
+    return {"valueQuantity": quantity}
+
+
+@st.composite
+def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
+    kind = draw(
+        st.sampled_from(
+            ["lmp", "lmp", "crl", "crl", "bleeding", "bleeding", "iup", "iup", "ectopic", "finding"]
+        )
+    )
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": draw(STATUS),
+        "subject": {"reference": patient},
+        **draw(observation_dates(days)),
+    }
+    if kind == "lmp":
+        resource["code"] = concept(LOINC, "8665-2")
+        if draw(st.integers(0, 6)):
+            back = draw(st.one_of(st.integers(-10, 330), st.sampled_from([314, 315, 316])))
+            value = draw(st.one_of(near(days), st.sampled_from(days).map(lambda d: d - back * DAY)))
+            resource["valueDateTime"] = value.isoformat()
+            if draw(st.integers(0, 6)) == 0:
+                resource["valueDateTime"] = resource["valueDateTime"][:7]
+    elif kind == "crl":
+        resource["code"] = concept(LOINC, "11957-8")
+        if draw(st.integers(0, 9)):
+            resource.update(draw(crl_value()))
+    elif kind == "bleeding":
+        resource["code"] = concept(SNOMED, draw(st.sampled_from(["289530006", "54048003"])))
+        resource.update(draw(st.sampled_from(PRESENCE)))
+    elif kind in ("iup", "ectopic"):
+        code = "370383002" if kind == "iup" else "34801009"
+        resource["code"] = concept(SNOMED, code)
+        resource.update(draw(st.sampled_from([{}, {}, {"valueBoolean": False}])))
+    else:  # a scan finding carried in the value
+        resource["code"] = concept(LOINC, "59776-5", "Procedure findings")
+        code = draw(st.sampled_from(["370383002", "370383002", "34801009", "2667000"]))
+        resource["valueCodeableConcept"] = concept(SNOMED, code)
+    return resource
+
+
+MEDICATIONS = [
+    {"resourceType": "Medication", "id": "med-prog", "code": concept(RXNORM, "8727")},
+    {"resourceType": "Medication", "id": "med-para", "code": {"text": "Paracetamol 500 mg"}},
+    {"resourceType": "Medication", "id": "med-none"},
+    {"resourceType": "Medication", "id": "med-dup", "code": {"text": "Cyclogest 400 mg"}},
+    {"resourceType": "Medication", "id": "med-dup", "code": {"text": "Aspirin 75 mg"}},
+]
+MEDICATION = st.sampled_from(
+    [
+        {"medicationCodeableConcept": concept(RXNORM, "8727")},
+        {"medicationCodeableConcept": {"text": "Utrogestan 200mg vaginal capsules"}},
+        {"medicationCodeableConcept": concept(RXNORM, "1", "PROGESTERONE 400mg pessary")},
+        {"medicationCodeableConcept": {"text": "Folic acid 400 micrograms"}},
+        {"medicationReference": {"reference": "Medication/med-prog"}},
+        {"medicationReference": {"reference": "med-prog"}},
+        {"medicationReference": {"reference": "https://ehr.example/fhir/Medication/med-prog"}},
+        {"medicationReference": {"reference": "Medication/med-para"}},
+        {"medicationReference": {"reference": "Medication/med-none", "display": "Crinone"}},
+        {"medicationReference": {"reference": "Medication/med-dup"}},
+        {"medicationReference": {"reference": "Medication/missing", "display": "Lubion 25mg"}},
+        {"medicationReference": {"reference": "Medication/missing"}},
+        {"medicationReference": {"display": "Utrogestan"}},
+        {
+            "medicationReference": {"reference": "#m1"},
+            "contained": [
+                {"resourceType": "Medication", "id": "m1", "code": {"text": "Progesterone"}}
+            ],
+        },
+        {
+            "medicationReference": {"reference": "#m1", "display": "Cyclogest"},
+            "contained": [{"resourceType": "Medication", "id": "m1"}],
+        },
+    ]
+)
+REQUEST_STATUS = st.sampled_from(
+    [
+        "active",
+        "active",
+        "on-hold",
+        "completed",
+        "cancelled",
+        "stopped",
+        "draft",
+        "entered-in-error",
+    ]
+)
+
+
+@st.composite
+def requests(
+    draw: Any, rid: str, patient: str, days: Days, encounters: list[str]
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "id": rid,
+        "status": draw(REQUEST_STATUS),
+        "intent": "order",
+        "subject": {"reference": patient},
+        **draw(MEDICATION),
+    }
+    if draw(st.integers(0, 5)):
+        resource["authoredOn"] = draw(fhir_date(days))
+    encounter = draw(st.sampled_from([None, *encounters]))
+    if encounter:
+        resource["encounter"] = {"reference": f"Encounter/{encounter}"}
+    return resource
+
+
+@st.composite
+def allergies(draw: Any, rid: str, patient: str) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "AllergyIntolerance",
+        "id": rid,
+        "patient": {"reference": patient},
+    }
+    name = draw(st.sampled_from(["Peanut", "Soya lecithin", "Penicillin", "x" * 230, None]))
+    shape = draw(st.sampled_from(["text", "display", "second_display", "none"]))
+    if name and shape == "text":
+        resource["code"] = {"text": name}
+    elif name and shape == "display":
+        resource["code"] = concept(SNOMED, "91935009", name)
+    elif name and shape == "second_display":
+        resource["code"] = {"coding": [{"system": SNOMED, "code": "1"}, {"display": name}]}
+    for field, codes in (
+        ("verificationStatus", [None, "confirmed", "unconfirmed", "refuted", "entered-in-error"]),
+        ("clinicalStatus", [None, "active", "inactive", "resolved"]),
+    ):
+        value = status_concept(draw(st.sampled_from(codes)))
+        if value:
+            resource[field] = value
+    return resource
+
+
+@st.composite
+def patient_records(draw: Any, index: int) -> dict[str, list[dict]]:
+    pid = f"p{index}"
+    patient = f"Patient/{pid}"
+    # Visits weeks apart (one pregnancy) and, now and then, one a year or more later.
+    offsets = draw(st.lists(st.integers(0, 90), min_size=1, max_size=4, unique=True))
+    if draw(st.integers(0, 3)) == 0:
+        offsets.append(draw(st.integers(300, 500)))
+    dates = [ANCHOR + d * DAY for d in sorted(offsets)]
+    encounters = [f"{pid}-e{i}" for i in range(len(dates))]
+    export: dict[str, list[dict]] = {
+        "Patient": [{"resourceType": "Patient", "id": pid, "birthDate": "1990-05-01"}],
+        "Encounter": [
+            {
+                "resourceType": "Encounter",
+                "id": eid,
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": {"reference": patient},
+                "period": {"start": day.isoformat() + draw(st.sampled_from(["", "T09:00:00Z"]))},
+            }
+            for eid, day in zip(encounters, dates, strict=True)
+        ],
+    }
+    # Key days: the visits and a pregnancy start before each; facts fall on or near them.
+    starts = [d - draw(st.integers(20, 120)) * DAY for d in dates]
+    days = tuple(dates + starts)
+    makers = {
+        "Condition": lambda i: conditions(f"{pid}-c{i}", patient, days),
+        "Observation": lambda i: observations(f"{pid}-o{i}", patient, days),
+        "MedicationRequest": lambda i: requests(f"{pid}-m{i}", patient, days, encounters),
+        "AllergyIntolerance": lambda i: allergies(f"{pid}-a{i}", patient),
+    }
+    sizes = {"Condition": 8, "Observation": 10, "MedicationRequest": 4, "AllergyIntolerance": 2}
+    for kind, make in makers.items():
+        count = draw(st.integers(0, sizes[kind]))
+        export[kind] = [draw(make(i)) for i in range(count)]
+    export["Observation"] += draw(same_day_measurements(export["Observation"], pid))
+    if draw(st.booleans()):  # half the records date each pregnancy: an LMP recorded at the visit
+        export["Observation"] += [
+            lmp_recorded(f"{pid}-lmp{i}", patient, start, on=visit)
+            for i, (visit, start) in enumerate(zip(dates, starts, strict=True))
+        ]
+    return export
+
+
+@st.composite
+def same_day_measurements(draw: Any, observations: list[dict], pid: str) -> list[dict]:
+    """Second crown-rump lengths on the day of earlier ones (which one counts is a rule)."""
+    crls = [
+        o
+        for o in observations
+        if "valueQuantity" in o and o["code"]["coding"][0]["code"] == "11957-8"
+    ]
+    if not crls:
+        return []
+    picked = draw(st.lists(st.sampled_from(crls), max_size=2))
+    return [
+        {**o, "id": f"{pid}-again{i}", "valueQuantity": {"value": draw(CRL_VALUES), "unit": "mm"}}
+        for i, o in enumerate(picked)
+    ]
+
+
+@st.composite
+def exports(draw: Any) -> dict[str, list[dict]]:
+    """Several patients' records interleaved in one export (each type in one file)."""
+    records = [draw(patient_records(i)) for i in range(draw(st.integers(1, 3)))]
+    export: dict[str, list[dict]] = {}
+    for record in records:
+        for kind, resources in record.items():
+            export.setdefault(kind, []).extend(resources)
+    for kind in ("Condition", "Observation", "MedicationRequest", "AllergyIntolerance"):
+        export[kind] = draw(st.permutations(export.get(kind, [])))
+    export["Medication"] = list(MEDICATIONS) if draw(st.integers(0, 4)) else []
+    shape = draw(st.sampled_from(["as is", "as is", "no request file", "empty request file"]))
+    if shape == "no request file":
+        export.pop("MedicationRequest")
+    elif shape == "empty request file":
+        export["MedicationRequest"] = []
+    return export
+
+
+# --- tests ----------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(export=exports())
+def test_sql_flattening_equals_the_service_mapping(
+    export: dict[str, list[dict]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    assert_agrees(export, tmp_path_factory.mktemp("fhir"))
+
+
+def test_the_synthesiser_cohort_agrees(tmp_path: Path) -> None:
+    folder = write_cohort(600, 5, "fhir-ndjson", tmp_path / "ndjson")
+    export = {
+        p.stem: [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines()]
+        for p in folder.glob("*.ndjson")
+    }
+    rows = assert_agrees(export, tmp_path / "again")
+    # the cohort gives the timeline work: previous miscarriages, scans and bleeding to place
+    assert sum(r["previous_miscarriages"] not in (None, 0) for r in rows) > 50
+    assert sum(r["scan_date"] is not None for r in rows) > 300
+    assert sum(r["vaginal_bleeding"] is not None for r in rows) > 300
+
+
+def _request(rid: str, encounter: str | None, authored: str) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "id": rid,
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/p"},
+        "medicationCodeableConcept": {"text": "Utrogestan 200mg"},
+        "authoredOn": authored,
+    }
+    if encounter:
+        resource["encounter"] = {"reference": f"Encounter/{encounter}"}
+    return resource
+
+
+def _two_visits() -> dict[str, list[dict]]:
+    def encounter(eid: str, day: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Encounter",
+            "id": eid,
+            "status": "finished",
+            "class": {"code": "AMB"},
+            "subject": {"reference": "Patient/p"},
+            "period": {"start": day},
+        }
+
+    return {
+        "Patient": [{"resourceType": "Patient", "id": "p"}],
+        "Encounter": [encounter("first", "2024-03-04"), encounter("second", "2024-03-11")],
+    }
+
+
+def test_a_prescription_is_care_given_here_and_on_progesterone_later(tmp_path: Path) -> None:
+    export = {**_two_visits(), "MedicationRequest": [_request("rx", "first", "2024-03-04")]}
+    first, second = assert_agrees(export, tmp_path)
+    assert (first["on_progesterone"], first["progesterone_prescribed"]) == (False, True)
+    assert first["prescribed_on"] == dt.date(2024, 3, 4)
+    assert (second["on_progesterone"], second["progesterone_prescribed"]) == (True, False)
+
+
+def test_without_medication_request_data_care_given_is_unknown(tmp_path: Path) -> None:
+    rows = assert_agrees(_two_visits(), tmp_path / "none")
+    assert [r["progesterone_prescribed"] for r in rows] == [None, None]
+    assert [r["on_progesterone"] for r in rows] == [False, False]  # the service's default
+    rows = assert_agrees({**_two_visits(), "MedicationRequest": []}, tmp_path / "empty")
+    assert [r["progesterone_prescribed"] for r in rows] == [False, False]
+
+
+def test_a_second_prescription_file_is_read_and_medication_is_not_mistaken_for_it(
+    tmp_path: Path,
+) -> None:
+    folder = write_export({**_two_visits(), "Medication": MEDICATIONS}, tmp_path)
+    (folder / "MedicationRequest-2.ndjson").write_text(
+        json.dumps(_request("rx", "second", "2024-03-11")) + "\n", encoding="utf-8"
+    )
+    first, second = flattened_rows(folder)
+    assert (first["progesterone_prescribed"], second["progesterone_prescribed"]) == (False, True)
+
+
+# --- rules random records rarely reach --------------------------------------------------------
+
+
+def _one_visit(*resources: dict[str, Any]) -> dict[str, list[dict]]:
+    export = _two_visits()
+    export["Encounter"] = export["Encounter"][:1]
+    for resource in resources:
+        export.setdefault(resource["resourceType"], []).append(resource)
+    return export
+
+
+def _crl(rid: str, value: float, unit: str = "mm") -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "subject": {"reference": "Patient/p"},
+        "code": concept(LOINC, "11957-8"),
+        "effectiveDateTime": ANCHOR.isoformat(),
+        "valueQuantity": {"value": value, "unit": unit},
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "unit"),
+    [(0.125, "mm"), (1.125, "mm"), (2.375, "mm"), (2.675, "mm"), (0.0125, "cm"), (0.2675, "cm")]
+    + [(119.995, "mm"), (120.005, "mm"), (12.0005, "cm"), (0.004, "mm"), (-0.004, "mm")],
+)
+def test_crl_is_rounded_as_python_rounds(value: float, unit: str, tmp_path: Path) -> None:
+    lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
+    (row,) = assert_agrees(_one_visit(lmp, _crl("c", value, unit)), tmp_path)
+    mm = round(value * (10.0 if unit == "cm" else 1.0), 2)
+    assert row["crl_mm"] == (mm if 0 <= mm <= 120 else None)
+
+
+def test_same_day_crls_the_first_listed_dates_the_last_listed_is_shown(tmp_path: Path) -> None:
+    # 9.5 mm dates the pregnancy from 2024-01-15, 40 mm from 2023-12-20: a bleed on 2024-01-01
+    # is this pregnancy only by the second.
+    bleed = {
+        "resourceType": "Condition",
+        "id": "b",
+        "subject": {"reference": "Patient/p"},
+        "code": concept(SNOMED, "289530006"),
+        "onsetDateTime": "2024-01-01",
+    }
+    (row,) = assert_agrees(_one_visit(_crl("c1", 9.5), _crl("c2", 40.0), bleed), tmp_path)
+    assert (row["vaginal_bleeding"], row["crl_mm"], row["fetal_pole"]) == (None, 40.0, True)
+
+
+@pytest.mark.parametrize(
+    ("codes", "count"), [(("161744009", "102878001"), 1), (("102878001", "161744009"), 2)]
+)
+def test_the_first_history_code_of_a_condition_counts(
+    codes: tuple[str, str], count: int, tmp_path: Path
+) -> None:
+    history = {
+        "resourceType": "Condition",
+        "id": "h",
+        "subject": {"reference": "Patient/p"},
+        "code": {"coding": [{"system": SNOMED, "code": c} for c in codes]},
+    }
+    (row,) = assert_agrees(_one_visit(history), tmp_path)
+    assert row["previous_miscarriages"] == count
+
+
+def test_a_miscarriage_recorded_twice_on_one_day_counts_once(tmp_path: Path) -> None:
+    def miscarriage(rid: str, onset: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Condition",
+            "id": rid,
+            "subject": {"reference": "Patient/p"},
+            "code": concept(SNOMED, "17369002"),
+            "onsetDateTime": onset,
+        }
+
+    twice = [miscarriage("a", "2021-01-10"), miscarriage("b", "2021-01-10T18:00:00Z")]
+    (row,) = assert_agrees(_one_visit(*twice, miscarriage("c", "2022-09-01")), tmp_path)
+    assert row["previous_miscarriages"] == 2
+
+
+@pytest.mark.parametrize(("days_back", "kept"), [(315, True), (316, False)])
+def test_an_lmp_45_weeks_back_is_this_pregnancy_a_day_more_is_not(
+    days_back: int, kept: bool, tmp_path: Path
+) -> None:
+    lmp = ANCHOR - days_back * DAY
+    (row,) = assert_agrees(_one_visit(lmp_recorded("l", "Patient/p", lmp)), tmp_path)
+    assert row["lmp"] == (lmp if kept else None)
