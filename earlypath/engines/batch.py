@@ -18,9 +18,9 @@ from earlypath.guideline.progesterone import progesterone_table
 from earlypath.guideline.versions import VERSIONS
 from earlypath.policy import DEFAULT_POLICY, Policy
 from earlypath.rules import ir
-from earlypath.rules.decision import DecisionTable
+from earlypath.rules.decision import NEEDS_INFORMATION, DecisionTable
 
-__all__ = ["OUTPUT_COLUMNS", "assess_table", "tables_for"]
+__all__ = ["OUTPUT_COLUMNS", "assess_table", "decision_values", "tables_for"]
 
 OUTPUT_COLUMNS = ("guideline_version", "gestation_days", "decision", "recommendations", "missing")
 
@@ -28,6 +28,13 @@ OUTPUT_COLUMNS = ("guideline_version", "gestation_days", "decision", "recommenda
 def tables_for(policy: Policy = DEFAULT_POLICY) -> dict[str, DecisionTable]:
     """Every version's progesterone table for this policy."""
     return {v.version: progesterone_table(v.version, policy.stop_day) for v in VERSIONS}
+
+
+def decision_values(policy: Policy = DEFAULT_POLICY) -> tuple[str, ...]:
+    """Every value the ``decision`` column can take (each table's outcomes and needs_information)."""
+    values = dict.fromkeys(o for t in tables_for(policy).values() for o in t.outcomes)
+    values.setdefault(NEEDS_INFORMATION)
+    return tuple(values)
 
 
 def _rule_exprs(tables: dict[str, DecisionTable]) -> list[ir.Expr]:

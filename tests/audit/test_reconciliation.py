@@ -141,11 +141,11 @@ def test_a_crash_while_writing_leaves_no_half_file(
     run_audit(cohort, out)
     before = (out / "episodes.parquet").read_bytes()
 
-    def interrupted(path: str) -> str:
-        Path(path).write_bytes(b"PAR1 half a file")  # DuckDB was part-way through the COPY
+    def interrupted(con: object, expr: object, target: Path) -> None:
+        target.write_bytes(b"PAR1 half a file")  # DuckDB was part-way through the COPY
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_module, "sql_text", interrupted)
+    monkeypatch.setattr(run_module, "_copy_to_parquet", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_audit(cohort, out)
     assert (out / "episodes.parquet").read_bytes() == before  # the old file, whole

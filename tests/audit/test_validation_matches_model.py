@@ -122,6 +122,8 @@ CSV_CELLS = [
     ("assessed_on", "2024-03-04T10:00"),
     ("vaginal_bleeding", "truee"),
     ("prescribed_on", "2024-13-01"),
+    ("scan_location", "Intrauterine"),  # the words are lower case; only spaces are forgiven
+    ("scan_route", "trans vaginal"),
 ]
 CSV_OK = [
     ("vaginal_bleeding", "YES"),
@@ -137,6 +139,10 @@ CSV_OK = [
     ("previous_miscarriages", "0001"),
     ("crl_mm", "-0.0"),
     ("vaginal_bleeding", "\tFalse\t"),
+    ("scan_route", " transabdominal "),
+    ("scan_location", "intrauterine\t"),
+    ("scan_location", "ectopic"),
+    ("vaginal_bleeding", "no"),
 ]
 HEADER = [
     "episode_id",
