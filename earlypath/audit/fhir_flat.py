@@ -18,9 +18,11 @@ together):
 - entered-in-error Conditions and Observations without a usable status are ignored; refuted
   history codes mean "no previous miscarriage" when nothing else says otherwise; history codes
   give "at least" counts; bleeding is the latest record of this pregnancy (present wins on the
-  same day; resolved Conditions say nothing about now); CRLs in mm or cm, rounded to 0.01 mm as
-  Python rounds (half to even on the exact value), 0-120 mm; the scan's location is carried
-  forward from an earlier scan day; a CRL above 0 means a fetal pole; progesterone from
+  same day; resolved Conditions say nothing about now); an Observation coded for a finding
+  (bleeding, intrauterine, ectopic) counts when its value is none, true or "present", says "not
+  seen" when false or "absent", and nothing for any other value; CRLs in mm or cm, rounded to
+  0.01 mm as Python rounds (half to even on the exact value), 0-120 mm; the scan's location is
+  carried forward from an earlier scan day; a CRL above 0 means a fetal pole; progesterone from
   active/on-hold MedicationRequests not authored after ``assessed_on`` (by code, by name, or
   through ``medicationReference`` to a contained or exported Medication); allergies from
   AllergyIntolerance (not refuted, entered-in-error, inactive or resolved).
@@ -60,6 +62,7 @@ import ibis
 from earlypath.dating import GESTATION_DAYS
 from earlypath.engines.ibis_compile import compile_expr
 from earlypath.fhir.codes import CodeSet, code_set, status_list, unit_factors
+from earlypath.fhir.mapping import OBSERVATION_VALUES
 from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
 
 __all__ = ["IMD_EXTENSION", "ETHNICITY_EXTENSION", "RESOURCES", "flatten_fhir_duckdb"]
@@ -138,6 +141,13 @@ FIELDS: dict[str, dict[str, Any]] = {
         "valueQuantity": {"value": "DOUBLE", "unit": "VARCHAR", "code": "VARCHAR"},
         "valueString": "VARCHAR",
         "valueDateTime": "VARCHAR",
+        # The other value[x] types are read only to know that a value is there.
+        "valueInteger": "JSON",
+        "valueRange": "JSON",
+        "valueRatio": "JSON",
+        "valueSampledData": "JSON",
+        "valueTime": "JSON",
+        "valuePeriod": "JSON",
     },
     "MedicationRequest": {
         "subject": _REFERENCE,
@@ -365,30 +375,28 @@ FROM (SELECT *, {_history_at_least()} AS history_at_least, {refuted} AS refuted
 
 
 def _presence() -> str:
-    """`mapping._presence`: what an Observation's value says about its finding."""
+    """`mapping._presence`: what an Observation's value says about its finding (NULL: cannot tell)."""
     value = "fhir.valueCodeableConcept"
+    any_value = " OR ".join(f"fhir.{name} IS NOT NULL" for name in OBSERVATION_VALUES)
     return (
         "CASE WHEN fhir.valueBoolean IS NOT NULL THEN TRY_CAST(fhir.valueBoolean AS BOOLEAN) "
         f"WHEN {value} IS NOT NULL THEN CASE "
         f"WHEN {_has_code('absent', 'value_keys')} THEN false "
         f"WHEN {_has_code('present', 'value_keys')} THEN true END "
-        "WHEN fhir.valueQuantity IS NOT NULL OR fhir.valueString IS NOT NULL THEN NULL "
+        f"WHEN {any_value} THEN NULL "
         "ELSE true END"
     )
 
 
 def _scan_location() -> str:
-    """An Observation's scan finding (code or value); a finding recorded as false says nothing."""
-    ectopic = (
-        f"({_has_code('ectopic_pregnancy')} OR {_has_code('ectopic_pregnancy', 'value_keys')})"
-    )
-    iup = (
-        f"({_has_code('intrauterine_pregnancy')} OR "
-        f"{_has_code('intrauterine_pregnancy', 'value_keys')})"
-    )
+    """An Observation's scan finding (`mapping._scans`): a finding code, qualified by its value
+    (only a present one counts), else a generic code with the finding as its value."""
+    by_code = f"{_has_code('ectopic_pregnancy')} OR {_has_code('intrauterine_pregnancy')}"
     return (
-        "CASE WHEN TRY_CAST(fhir.valueBoolean AS BOOLEAN) IS NOT DISTINCT FROM false THEN NULL "
-        f"WHEN {ectopic} THEN 'ectopic' WHEN {iup} THEN 'intrauterine' END"
+        f"CASE WHEN {by_code} THEN CASE WHEN {_presence()} THEN "
+        f"CASE WHEN {_has_code('ectopic_pregnancy')} THEN 'ectopic' ELSE 'intrauterine' END END "
+        f"WHEN {_has_code('ectopic_pregnancy', 'value_keys')} THEN 'ectopic' "
+        f"WHEN {_has_code('intrauterine_pregnancy', 'value_keys')} THEN 'intrauterine' END"
     )
 
 

@@ -358,7 +358,28 @@ def _miscarriages(
     return max(len(before_days), at_least), diagnosed
 
 
+# Observation.value[x] in FHIR R4: any of these set means the Observation carries a value.
+OBSERVATION_VALUES = (
+    "valueQuantity",
+    "valueCodeableConcept",
+    "valueString",
+    "valueBoolean",
+    "valueInteger",
+    "valueRange",
+    "valueRatio",
+    "valueSampledData",
+    "valueTime",
+    "valueDateTime",
+    "valuePeriod",
+)
+
+
 def _presence(o: Any) -> bool | None:
+    """What an Observation's value says of the finding in its code: seen, not seen, or None.
+
+    None (cannot tell) for a concept other than present/absent and for every other value type:
+    an integer, a date or a string is not a yes or a no.
+    """
     if o.valueBoolean is not None:
         return bool(o.valueBoolean)
     if o.valueCodeableConcept is not None:
@@ -367,7 +388,7 @@ def _presence(o: Any) -> bool | None:
         if code_set("present").matches(o.valueCodeableConcept):
             return True
         return None
-    if o.valueQuantity is not None or o.valueString is not None:
+    if any(getattr(o, name) is not None for name in OBSERVATION_VALUES):
         return None
     return True  # an Observation of the finding itself, with no value: the finding was seen
 
@@ -444,18 +465,26 @@ def _scans(
         return False
 
     for ref, o in observations:
-        is_iup = iup.matches(o.code) or (
-            o.valueCodeableConcept is not None and iup.matches(o.valueCodeableConcept)
-        )
-        is_ectopic = ectopic.matches(o.code) or (
-            o.valueCodeableConcept is not None and ectopic.matches(o.valueCodeableConcept)
-        )
-        if not (is_iup or is_ectopic):
+        if iup.matches(o.code) or ectopic.matches(o.code):
+            # The finding is the Observation's code: its value says whether it was seen.
+            finding, present = o.code, _presence(o)
+        elif o.valueCodeableConcept is not None:
+            # A generic code ("procedure findings") with the finding as its value.
+            finding, present = o.valueCodeableConcept, True
+        else:
             continue
-        if o.valueBoolean is False:
+        is_ectopic = ectopic.matches(finding)
+        if not (is_ectopic or iup.matches(finding)):
+            continue
+        if present is False:
             continue  # a finding recorded as not present says nothing about where the pregnancy is
         day = _observation_day(o)
         if not place_ok(ref, day, "scan finding"):
+            continue
+        if present is None:
+            result.problems.append(
+                Problem(ref, "scan finding value is not present/absent; ignored")
+            )
             continue
         slot = at(day)  # type: ignore[arg-type]
         if is_ectopic:

@@ -297,17 +297,35 @@ def conditions(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
     return resource
 
 
+# Values that are neither present nor absent: the finding they qualify is not read.
+OTHER_VALUES = [
+    {"valueCodeableConcept": {"text": "heavy"}},
+    {"valueQuantity": {"value": 2, "unit": "pads"}},
+    {"valueString": "spotting"},
+    {"valueInteger": 3},
+    {"valueDateTime": "2024-03-01"},
+    {"valuePeriod": {"start": "2024-03-01"}},
+    {"valueRange": {"low": {"value": 1}}},
+    {"valueRatio": {"numerator": {"value": 1}, "denominator": {"value": 2}}},
+    {"valueTime": "10:30:00"},
+    {"valueSampledData": {"origin": {"value": 0}, "period": 1, "dimensions": 1}},
+]
 PRESENCE = [
     {},
     {"valueBoolean": True},
     {"valueBoolean": False},
     {"valueCodeableConcept": concept(SNOMED, "52101004")},
     {"valueCodeableConcept": concept(SNOMED, "2667000")},
-    {"valueCodeableConcept": {"text": "heavy"}},
-    {"valueQuantity": {"value": 2, "unit": "pads"}},
-    {"valueString": "spotting"},
-    {"valueInteger": 3},
+    *OTHER_VALUES,
 ]
+# A finding code's value: mostly none, else any of the above, or another finding as the value.
+FINDING_VALUES = st.one_of(
+    st.just({}),
+    st.sampled_from(PRESENCE),
+    st.sampled_from(["370383002", "34801009"]).map(
+        lambda code: {"valueCodeableConcept": concept(SNOMED, code)}
+    ),
+)
 CRL_VALUES = st.one_of(
     st.floats(-1.0, 130.0, allow_nan=False),
     st.integers(0, 130_000).map(lambda k: k / 1000),
@@ -363,7 +381,7 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
     elif kind in ("iup", "ectopic"):
         code = "370383002" if kind == "iup" else "34801009"
         resource["code"] = concept(SNOMED, code)
-        resource.update(draw(st.sampled_from([{}, {}, {"valueBoolean": False}])))
+        resource.update(draw(FINDING_VALUES))
     else:  # a scan finding carried in the value
         resource["code"] = concept(LOINC, "59776-5", "Procedure findings")
         code = draw(st.sampled_from(["370383002", "370383002", "34801009", "2667000"]))
@@ -716,3 +734,60 @@ def test_an_lmp_45_weeks_back_is_this_pregnancy_a_day_more_is_not(
     lmp = ANCHOR - days_back * DAY
     (row,) = assert_agrees(_one_visit(lmp_recorded("l", "Patient/p", lmp)), tmp_path)
     assert row["lmp"] == (lmp if kept else None)
+
+
+def _each_on_its_own(records: list[list[dict[str, Any]]]) -> dict[str, list[dict]]:
+    """One patient per record, each seen once on ANCHOR, all in one export."""
+    export: dict[str, list[dict]] = {"Patient": [], "Encounter": []}
+    for i, record in enumerate(records):
+        patient = f"Patient/q{i}"
+        export["Patient"].append({"resourceType": "Patient", "id": f"q{i}"})
+        export["Encounter"].append(
+            {
+                "resourceType": "Encounter",
+                "id": f"q{i}-e",
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": {"reference": patient},
+                "period": {"start": ANCHOR.isoformat()},
+            }
+        )
+        for resource in record:
+            owner = "patient" if resource["resourceType"] == "AllergyIntolerance" else "subject"
+            linked = {**resource, owner: {"reference": patient}}
+            export.setdefault(resource["resourceType"], []).append(linked)
+    return export
+
+
+def _finding(code: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": "f",
+        "status": "final",
+        "code": concept(SNOMED, code),
+        "effectiveDateTime": ANCHOR.isoformat(),
+        **value,
+    }
+
+
+def test_a_scan_finding_code_counts_only_when_its_value_says_present(tmp_path: Path) -> None:
+    other_findings = [
+        {"valueCodeableConcept": concept(SNOMED, c)} for c in ("370383002", "34801009")
+    ]
+    values = [*PRESENCE, *other_findings]
+    cases = [(code, value) for code in ("370383002", "34801009") for value in values]
+    lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
+    records = [[lmp, _crl("c", 9.5), _finding(code, value)] for code, value in cases]
+    rows = assert_agrees(_each_on_its_own(records), tmp_path)
+    present = ({}, {"valueBoolean": True}, {"valueCodeableConcept": concept(SNOMED, "52101004")})
+    for (code, value), row in zip(cases, rows, strict=True):
+        seen = "intrauterine" if code == "370383002" else "ectopic"
+        assert row["scan_location"] == (seen if value in present else "unknown"), (code, value)
+
+
+def test_a_bleeding_observation_counts_only_with_a_present_or_absent_value(tmp_path: Path) -> None:
+    lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
+    records = [[lmp, _finding("289530006", value)] for value in PRESENCE]
+    rows = assert_agrees(_each_on_its_own(records), tmp_path)
+    expected = [True, True, False, True, False] + [None] * len(OTHER_VALUES)
+    assert [r["vaginal_bleeding"] for r in rows] == expected
