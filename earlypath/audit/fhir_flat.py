@@ -62,7 +62,7 @@ import ibis
 from earlypath.dating import GESTATION_DAYS
 from earlypath.engines.ibis_compile import compile_expr
 from earlypath.fhir.codes import CodeSet, code_set, status_list, unit_factors
-from earlypath.fhir.mapping import OBSERVATION_VALUES
+from earlypath.fhir.mapping import MEDICATION_REFERENCE, OBSERVATION_VALUES
 from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
 
 __all__ = ["IMD_EXTENSION", "ETHNICITY_EXTENSION", "RESOURCES", "flatten_fhir_duckdb"]
@@ -458,8 +458,14 @@ END"""
 
 
 def _medication_requests_sql(name: str) -> str:
-    # A reference is resolved by its last segment: 'Medication/x', 'x' and 'http://s/Medication/x'
-    # all find id x, the last such Medication in the export winning (a dict filled in order).
+    # A reference finds a Medication by the id in it ('Medication/x', 'http://s/Medication/x',
+    # either with '/_history/n'), with the mapping's own pattern (RE2 reads it as Python does;
+    # '^...$' is a whole match as re.fullmatch is); the last Medication of that id in the export
+    # wins (a dict filled in order). Anything else finds none.
+    medication_id = (
+        "nullif(regexp_extract(fhir.medicationReference.reference, "
+        f"{_text('^' + MEDICATION_REFERENCE + '$')}, 1), '')"
+    )
     return f"""
 CREATE OR REPLACE TABLE {name}_requests AS
 SELECT patient, encounter, n, status, authored,
@@ -475,7 +481,7 @@ FROM (
   LEFT JOIN (
     SELECT fhir.id AS id, arg_max_null(fhir.code, n) AS code, true AS found
     FROM {name}_medication GROUP BY fhir.id
-  ) med ON med.id = regexp_extract(fhir.medicationReference.reference, '[^/]*$')
+  ) med ON med.id = {medication_id}
 )"""
 
 

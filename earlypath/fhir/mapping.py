@@ -13,6 +13,7 @@ Principles:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -521,6 +522,17 @@ def _scans(
     return scans
 
 
+# A reference to a Medication, matched whole: relative ("Medication/x") or absolute
+# (".../Medication/x"), with an optional version ("/_history/2"); group 1 is the id. Other
+# resource types, bare ids and conditional references do not match.
+MEDICATION_REFERENCE = r"(?:[^/]*/)*Medication/([^/]+)(?:/_history/[^/]+)?"
+
+
+def _medication_id(reference: str) -> str | None:
+    match = re.fullmatch(MEDICATION_REFERENCE, reference)
+    return match.group(1) if match else None
+
+
 def _medication_concept(
     request: Any, medications: dict[str, Any], ref: str, result: MappingResult
 ) -> Any | None:
@@ -536,7 +548,8 @@ def _medication_concept(
             and contained.get_resource_type() == "Medication"
         ):
             return contained.code
-    med = medications.get(key) or medications.get(key.split("/")[-1])
+    med_id = _medication_id(key)
+    med = medications.get(med_id) if med_id is not None else None
     if med is None:
         if reference.display:
             return {"text": reference.display}
@@ -550,10 +563,10 @@ def _on_progesterone(
 ) -> bool:
     progesterone = code_set("progesterone")
     active = status_list("active_medication_status")
-    meds: dict[str, Any] = {}
-    for ref, m in medications:
-        meds[ref] = m
-        meds[ref.split("/")[-1]] = m
+    meds: dict[str, Any] = {}  # by id; of two with the same id, the last listed
+    for _, m in medications:
+        if m.id is not None:
+            meds[m.id] = m
     for ref, request in requests:
         if request.status not in active:
             continue

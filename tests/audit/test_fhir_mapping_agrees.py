@@ -395,6 +395,8 @@ MEDICATIONS = [
     {"resourceType": "Medication", "id": "med-none"},
     {"resourceType": "Medication", "id": "med-dup", "code": {"text": "Cyclogest 400 mg"}},
     {"resourceType": "Medication", "id": "med-dup", "code": {"text": "Aspirin 75 mg"}},
+    # An id that is also a version number: "Medication/med-para/_history/7" is not this one.
+    {"resourceType": "Medication", "id": "7", "code": {"text": "Utrogestan 200 mg"}},
 ]
 MEDICATION = st.sampled_from(
     [
@@ -405,6 +407,15 @@ MEDICATION = st.sampled_from(
         {"medicationReference": {"reference": "Medication/med-prog"}},
         {"medicationReference": {"reference": "med-prog"}},
         {"medicationReference": {"reference": "https://ehr.example/fhir/Medication/med-prog"}},
+        {"medicationReference": {"reference": "Medication/med-prog/_history/2"}},
+        {
+            "medicationReference": {
+                "reference": "https://ehr.example/Medication/med-prog/_history/1"
+            }
+        },
+        {"medicationReference": {"reference": "Medication/med-para/_history/7"}},
+        {"medicationReference": {"reference": "Substance/med-prog"}},
+        {"medicationReference": {"reference": "Substance/med-prog", "display": "Crinone"}},
         {"medicationReference": {"reference": "Medication/med-para"}},
         {"medicationReference": {"reference": "Medication/med-none", "display": "Crinone"}},
         {"medicationReference": {"reference": "Medication/med-dup"}},
@@ -791,3 +802,29 @@ def test_a_bleeding_observation_counts_only_with_a_present_or_absent_value(tmp_p
     rows = assert_agrees(_each_on_its_own(records), tmp_path)
     expected = [True, True, False, True, False] + [None] * len(OTHER_VALUES)
     assert [r["vaginal_bleeding"] for r in rows] == expected
+
+
+def test_a_medication_reference_finds_its_medication_by_type_and_id(tmp_path: Path) -> None:
+    def request(reference: str) -> dict[str, Any]:
+        return {
+            "resourceType": "MedicationRequest",
+            "id": "rx",
+            "status": "active",
+            "intent": "order",
+            "medicationReference": {"reference": reference},
+        }
+
+    references = {
+        "Medication/med-prog": True,
+        "Medication/med-prog/_history/2": True,
+        "https://ehr.example/fhir/Medication/med-prog/_history/2": True,
+        "Medication/med-para/_history/7": False,  # not Medication "7" (Utrogestan)
+        "Substance/med-prog": False,
+        "med-prog": False,
+        "Medication/med-prog/extra": False,
+        "Medication/": False,
+    }
+    export = _each_on_its_own([[request(reference)] for reference in references])
+    export["Medication"] = MEDICATIONS  # serving every request
+    rows = assert_agrees(export, tmp_path)
+    assert [r["on_progesterone"] for r in rows] == list(references.values())

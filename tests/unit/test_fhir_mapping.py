@@ -281,7 +281,7 @@ def test_assessed_on_is_the_given_day():
     assert episode["assessed_on"] == "2025-01-02"
 
 
-# --- a finding's value qualifies it ---------------------------------------------------------------
+# --- a finding's value qualifies it; references resolve by type and id -------------------------
 
 ABSENT = {"coding": [{"system": SNOMED, "code": "2667000"}]}
 PRESENT = {"coding": [{"system": SNOMED, "code": "52101004"}]}
@@ -371,3 +371,44 @@ def test_bleeding_observation_with_another_value_type_is_ignored(value):
 def test_bleeding_observation_without_a_value_is_the_finding_seen():
     seen = observation("b", SNOMED, "289530006", "2024-03-03")
     assert episode_of([lmp(), seen])[0]["vaginal_bleeding"] is True
+
+
+def _request_for(reference: str) -> dict:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "rx",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/x"},
+        "medicationReference": {"reference": reference},
+    }
+
+
+def _medication(mid: str, text: str) -> dict:
+    return {"resourceType": "Medication", "id": mid, "code": {"text": text}}
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "Medication/med1",
+        "Medication/med1/_history/2",
+        "https://ehr.example/fhir/Medication/med1",
+        "https://ehr.example/fhir/Medication/med1/_history/2",
+    ],
+)
+def test_medication_reference_resolves_by_type_and_id(reference):
+    # A Medication whose id is the version number must not be taken for med1.
+    meds = [_medication("med1", "Utrogestan 200 mg"), _medication("2", "Paracetamol")]
+    episode, problems = episode_of([_request_for(reference), *meds])
+    assert episode["on_progesterone"] is True
+    assert problems == []
+    meds = [_medication("med1", "Paracetamol"), _medication("2", "Utrogestan 200 mg")]
+    assert episode_of([_request_for(reference), *meds])[0]["on_progesterone"] is False
+
+
+@pytest.mark.parametrize("reference", ["Substance/med1", "med1", "Medication/med1/extra"])
+def test_reference_that_is_not_to_a_medication_id_is_unresolved(reference):
+    episode, problems = episode_of([_request_for(reference), _medication("med1", "Cyclogest")])
+    assert episode["on_progesterone"] is False
+    assert any(p.field == "MedicationRequest/rx" and "resolved" in p.message for p in problems)
