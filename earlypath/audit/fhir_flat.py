@@ -11,8 +11,9 @@ together):
   ``subject.reference`` (AllergyIntolerance: ``patient.reference``) equals the Encounter's
   ``subject.reference``; Medication resources, which have no patient, serve every request.
 - the pregnancy is dated from the LMP (the latest recorded of those not after ``assessed_on`` nor
-  more than 45 weeks before it), else from the latest crown-rump length with the engine's own
-  dating rule (`earlypath.dating.GESTATION_DAYS` compiled by ibis, not a second formula). Each
+  more than 45 weeks before it), else from the latest crown-rump length (of two on that day the
+  larger, which is also the one the scan shows) with the engine's own dating rule
+  (`earlypath.dating.GESTATION_DAYS` compiled by ibis, not a second formula). Each
   dated fact is then placed before or in this pregnancy, or not at all (undated, after
   ``assessed_on``, or undatable within 45 weeks), as `mapping._Timeline` does.
 - entered-in-error Conditions and Observations without a usable status are ignored; refuted
@@ -510,15 +511,15 @@ GROUP BY patient"""
 
 
 def _dating_sql(name: str) -> str:
-    """Per dated encounter: the LMP (`mapping._lmp`) and the latest CRL (`mapping._crls`; the
-    first listed on the latest day, as ``max`` returns it), before any timeline exists."""
+    """Per dated encounter: the LMP (`mapping._lmp`) and the latest CRL (`mapping._crls`; of
+    two on the latest day the larger, as `map_resources` dates), before any timeline exists."""
     window = f"BETWEEN e.assessed_on - {WINDOW_DAYS} AND e.assessed_on"
     return f"""
 CREATE OR REPLACE TABLE {name}_dating AS
 SELECT e.row_number, e.assessed_on,
   max({{'recorded': coalesce(c.day, c.lmp_value), 'value': c.lmp_value}})
     FILTER (WHERE c.lmp_value {window}).value AS lmp,
-  arg_max(c.crl_mm, {{'day': c.day, 'first': -c.n}})
+  arg_max(c.crl_mm, {{'day': c.day, 'mm': c.crl_mm}})
     FILTER (WHERE c.crl_mm IS NOT NULL AND c.day {window}) AS dating_crl_mm,
   max(c.day) FILTER (WHERE c.crl_mm IS NOT NULL AND c.day {window}) AS dating_scan_date
 FROM {name}_enc e
@@ -591,8 +592,8 @@ days AS (
   SELECT row_number, day,
          CASE WHEN bool_or(location = 'ectopic') THEN 'ectopic'
               WHEN bool_or(location = 'intrauterine') THEN 'intrauterine' END AS location,
-         -- the last CRL listed for the day overwrites the earlier ones
-         arg_max(crl_mm, n) FILTER (WHERE crl_mm IS NOT NULL) AS crl_mm
+         -- two CRLs on one day: the larger, as the mapping shows and dates by
+         max(crl_mm) AS crl_mm
   FROM findings GROUP BY row_number, day
 )
 SELECT row_number, max(day) AS scan_date,

@@ -200,7 +200,8 @@ def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
 
     start: dt.date | None = lmp
     if start is None and crls:
-        day, mm, _ = max(crls, key=lambda item: item[0])
+        # The latest CRL dates the pregnancy; of two on that day the larger, as `_scans` shows.
+        day, mm, _ = max(crls, key=lambda item: (item[0], item[1]))
         start = _gestation_start(assessed_on, day, mm)
     timeline = _Timeline(assessed_on, start)
 
@@ -503,7 +504,11 @@ def _scans(
             result.note("scans", ref)
     for day, mm, ref in crls:
         if place_ok(ref, day, "crown-rump length"):
-            at(day)["crl_mm"] = mm
+            slot = at(day)
+            # Two CRLs on one day: the larger counts, whatever order they come in (a rule the
+            # audit's SQL can share; dating in `map_resources` takes the same one).
+            if slot["crl_mm"] is None or mm > slot["crl_mm"]:
+                slot["crl_mm"] = mm
             result.note("scans", ref)
 
     scans: list[dict[str, Any]] = []

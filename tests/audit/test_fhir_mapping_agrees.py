@@ -693,9 +693,12 @@ def test_crl_is_rounded_as_python_rounds(value: float, unit: str, tmp_path: Path
     assert row["crl_mm"] == (mm if 0 <= mm <= 120 else None)
 
 
-def test_same_day_crls_the_first_listed_dates_the_last_listed_is_shown(tmp_path: Path) -> None:
+@pytest.mark.parametrize("order", [(9.5, 40.0), (40.0, 9.5)])
+def test_same_day_crls_the_larger_dates_and_is_shown_in_either_order(
+    order: tuple[float, float], tmp_path: Path
+) -> None:
     # 9.5 mm dates the pregnancy from 2024-01-15, 40 mm from 2023-12-20: a bleed on 2024-01-01
-    # is this pregnancy only by the second.
+    # is this pregnancy only by the second, which counts whichever is listed first.
     bleed = {
         "resourceType": "Condition",
         "id": "b",
@@ -703,8 +706,9 @@ def test_same_day_crls_the_first_listed_dates_the_last_listed_is_shown(tmp_path:
         "code": concept(SNOMED, "289530006"),
         "onsetDateTime": "2024-01-01",
     }
-    (row,) = assert_agrees(_one_visit(_crl("c1", 9.5), _crl("c2", 40.0), bleed), tmp_path)
-    assert (row["vaginal_bleeding"], row["crl_mm"], row["fetal_pole"]) == (None, 40.0, True)
+    crls = [_crl(f"c{i}", mm) for i, mm in enumerate(order)]
+    (row,) = assert_agrees(_one_visit(*crls, bleed), tmp_path)
+    assert (row["vaginal_bleeding"], row["crl_mm"], row["fetal_pole"]) == (True, 40.0, True)
 
 
 @pytest.mark.parametrize(

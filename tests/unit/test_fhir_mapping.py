@@ -281,7 +281,7 @@ def test_assessed_on_is_the_given_day():
     assert episode["assessed_on"] == "2025-01-02"
 
 
-# --- a finding's value qualifies it; references resolve by type and id -------------------------
+# --- a finding's value qualifies it; references resolve by type and id; same-day CRLs ----------
 
 ABSENT = {"coding": [{"system": SNOMED, "code": "2667000"}]}
 PRESENT = {"coding": [{"system": SNOMED, "code": "52101004"}]}
@@ -412,3 +412,20 @@ def test_reference_that_is_not_to_a_medication_id_is_unresolved(reference):
     episode, problems = episode_of([_request_for(reference), _medication("med1", "Cyclogest")])
     assert episode["on_progesterone"] is False
     assert any(p.field == "MedicationRequest/rx" and "resolved" in p.message for p in problems)
+
+
+@pytest.mark.parametrize("order", [(9.5, 40.0), (40.0, 9.5)])
+def test_same_day_crls_the_larger_dates_the_pregnancy_and_is_shown(order):
+    # No LMP: 40 mm dates the pregnancy from about 2023-12-20, 9.5 mm from 2024-01-15, so a
+    # bleed on 2024-01-01 is this pregnancy only when the 40 mm scan dates it.
+    crls = [
+        observation(
+            f"c{i}", LOINC, "11957-8", TODAY.isoformat(), valueQuantity={"value": v, "unit": "mm"}
+        )
+        for i, v in enumerate(order)
+    ]
+    episode, _ = episode_of([*crls, bleeding("2024-01-01")])
+    assert episode["scans"] == [
+        {"date": "2024-03-04", "location": "unknown", "crl_mm": 40.0, "fetal_pole": True}
+    ]
+    assert episode["vaginal_bleeding"] is True
