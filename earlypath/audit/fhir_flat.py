@@ -63,7 +63,7 @@ import ibis
 from earlypath.dating import GESTATION_DAYS
 from earlypath.engines.ibis_compile import compile_expr
 from earlypath.fhir.codes import CodeSet, code_set, status_list, unit_factors
-from earlypath.fhir.mapping import MEDICATION_REFERENCE, OBSERVATION_VALUES
+from earlypath.fhir.mapping import MEDICATION_REFERENCE, OBSERVATION_VALUES, PRIMITIVE_VALUES
 from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
 
 __all__ = ["IMD_EXTENSION", "ETHNICITY_EXTENSION", "RESOURCES", "flatten_fhir_duckdb"]
@@ -149,6 +149,9 @@ FIELDS: dict[str, dict[str, Any]] = {
         "valueSampledData": "JSON",
         "valueTime": "JSON",
         "valuePeriod": "JSON",
+        # A value said to be missing (`mapping._presence`).
+        "dataAbsentReason": "JSON",
+        **{f"_{name}": "JSON" for name in PRIMITIVE_VALUES},
     },
     "MedicationRequest": {
         "subject": _REFERENCE,
@@ -376,9 +379,11 @@ FROM (SELECT *, {_history_at_least()} AS history_at_least, {refuted} AS refuted
 
 
 def _presence() -> str:
-    """`mapping._presence`: what an Observation's value says about its finding (NULL: cannot tell)."""
+    """`mapping._presence`: what an Observation's value says about its finding (NULL: cannot
+    tell, as for any other value type or a value said to be missing)."""
     value = "fhir.valueCodeableConcept"
-    any_value = " OR ".join(f"fhir.{name} IS NOT NULL" for name in OBSERVATION_VALUES)
+    said = [*OBSERVATION_VALUES, "dataAbsentReason", *(f"_{name}" for name in PRIMITIVE_VALUES)]
+    any_value = " OR ".join(f"fhir.{name} IS NOT NULL" for name in said)
     return (
         "CASE WHEN fhir.valueBoolean IS NOT NULL THEN TRY_CAST(fhir.valueBoolean AS BOOLEAN) "
         f"WHEN {value} IS NOT NULL THEN CASE "

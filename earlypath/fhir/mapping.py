@@ -374,13 +374,17 @@ OBSERVATION_VALUES = (
     "valueDateTime",
     "valuePeriod",
 )
+# The primitive ones: in JSON an extension of the value (such as data-absent-reason) sits in
+# "_valueX", which may be there without the value.
+PRIMITIVE_VALUES = ("valueString", "valueBoolean", "valueInteger", "valueTime", "valueDateTime")
 
 
 def _presence(o: Any) -> bool | None:
     """What an Observation's value says of the finding in its code: seen, not seen, or None.
 
-    None (cannot tell) for a concept other than present/absent and for every other value type:
-    an integer, a date or a string is not a yes or a no.
+    None (cannot tell) for a concept other than present/absent and for every other value type
+    (an integer, a date or a string is not a yes or a no), and when the Observation says its
+    value is missing (dataAbsentReason, or an extension in place of a primitive value).
     """
     if o.valueBoolean is not None:
         return bool(o.valueBoolean)
@@ -391,6 +395,10 @@ def _presence(o: Any) -> bool | None:
             return True
         return None
     if any(getattr(o, name) is not None for name in OBSERVATION_VALUES):
+        return None
+    if o.dataAbsentReason is not None:
+        return None
+    if any(getattr(o, f"{name}__ext") is not None for name in PRIMITIVE_VALUES):
         return None
     return True  # an Observation of the finding itself, with no value: the finding was seen
 

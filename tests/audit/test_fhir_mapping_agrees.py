@@ -28,6 +28,7 @@ from earlypath.fhir.mapping import map_resources
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 ANCHOR = dt.date(2024, 3, 4)
 DAY = dt.timedelta(days=1)
 FACT_KINDS = ("Condition", "Observation", "MedicationRequest", "Medication", "AllergyIntolerance")
@@ -297,8 +298,11 @@ def conditions(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
     return resource
 
 
-# Values that are neither present nor absent: the finding they qualify is not read.
+# Values that are neither present nor absent, or say the value is missing: the finding they
+# qualify is not read.
 OTHER_VALUES = [
+    {"dataAbsentReason": {"coding": [{"code": "asked-unknown"}]}},
+    {"_valueBoolean": {"extension": [{"url": DATA_ABSENT, "valueCode": "unknown"}]}},
     {"valueCodeableConcept": {"text": "heavy"}},
     {"valueQuantity": {"value": 2, "unit": "pads"}},
     {"valueString": "spotting"},

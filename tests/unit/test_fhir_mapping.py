@@ -429,3 +429,22 @@ def test_same_day_crls_the_larger_dates_the_pregnancy_and_is_shown(order):
         {"date": "2024-03-04", "location": "unknown", "crl_mm": 40.0, "fetal_pole": True}
     ]
     assert episode["vaginal_bleeding"] is True
+
+
+DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+# An Observation that says its value is missing: not "the finding was seen".
+MISSING_VALUES = [
+    {"dataAbsentReason": {"coding": [{"code": "asked-unknown"}]}},
+    {"_valueBoolean": {"extension": [{"url": DATA_ABSENT, "valueCode": "unknown"}]}},
+]
+
+
+@pytest.mark.parametrize("value", MISSING_VALUES, ids=_value_name)
+def test_a_finding_whose_value_is_missing_is_not_seen(value):
+    seen = observation("b", SNOMED, "289530006", "2024-03-03", **value)
+    episode, problems = episode_of([lmp(), seen])
+    assert episode["vaginal_bleeding"] is None
+    assert any(p.field == "Observation/b" for p in problems)
+    resources = [previous_miscarriage(), bleeding(), lmp(), crl(), _iup_with(**value)]
+    assert episode_of(resources)[0]["scans"][0]["location"] == "unknown"
+    assert _progesterone_decision(resources) == "needs_information"  # never "offer"
