@@ -11,16 +11,19 @@ together):
   ``subject.reference`` (AllergyIntolerance: ``patient.reference``) equals the Encounter's
   ``subject.reference``; Medication resources, which have no patient, serve every request.
 - the pregnancy is dated from the LMP (the latest recorded of those not after ``assessed_on`` nor
-  more than 45 weeks before it), else from the latest crown-rump length with the engine's own
-  dating rule (`earlypath.dating.GESTATION_DAYS` compiled by ibis, not a second formula). Each
+  more than 45 weeks before it), else from the latest crown-rump length (of two on that day the
+  larger, which is also the one the scan shows) with the engine's own dating rule
+  (`earlypath.dating.GESTATION_DAYS` compiled by ibis, not a second formula). Each
   dated fact is then placed before or in this pregnancy, or not at all (undated, after
   ``assessed_on``, or undatable within 45 weeks), as `mapping._Timeline` does.
 - entered-in-error Conditions and Observations without a usable status are ignored; refuted
   history codes mean "no previous miscarriage" when nothing else says otherwise; history codes
   give "at least" counts; bleeding is the latest record of this pregnancy (present wins on the
-  same day; resolved Conditions say nothing about now); CRLs in mm or cm, rounded to 0.01 mm as
-  Python rounds (half to even on the exact value), 0-120 mm; the scan's location is carried
-  forward from an earlier scan day; a CRL above 0 means a fetal pole; progesterone from
+  same day; resolved Conditions say nothing about now); an Observation coded for a finding
+  (bleeding, intrauterine, ectopic) counts when its value is none, true or "present", says "not
+  seen" when false or "absent", and nothing for any other value; CRLs in mm or cm, rounded to
+  0.01 mm as Python rounds (half to even on the exact value), 0-120 mm; the scan's location is
+  carried forward from an earlier scan day; a CRL above 0 means a fetal pole; progesterone from
   active/on-hold MedicationRequests not authored after ``assessed_on`` (by code, by name, or
   through ``medicationReference`` to a contained or exported Medication); allergies from
   AllergyIntolerance (not refuted, entered-in-error, inactive or resolved).
@@ -60,6 +63,7 @@ import ibis
 from earlypath.dating import GESTATION_DAYS
 from earlypath.engines.ibis_compile import compile_expr
 from earlypath.fhir.codes import CodeSet, code_set, status_list, unit_factors
+from earlypath.fhir.mapping import MEDICATION_REFERENCE, OBSERVATION_VALUES, PRIMITIVE_VALUES
 from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
 
 __all__ = ["IMD_EXTENSION", "ETHNICITY_EXTENSION", "RESOURCES", "flatten_fhir_duckdb"]
@@ -138,6 +142,16 @@ FIELDS: dict[str, dict[str, Any]] = {
         "valueQuantity": {"value": "DOUBLE", "unit": "VARCHAR", "code": "VARCHAR"},
         "valueString": "VARCHAR",
         "valueDateTime": "VARCHAR",
+        # The other value[x] types are read only to know that a value is there.
+        "valueInteger": "JSON",
+        "valueRange": "JSON",
+        "valueRatio": "JSON",
+        "valueSampledData": "JSON",
+        "valueTime": "JSON",
+        "valuePeriod": "JSON",
+        # A value said to be missing (`mapping._presence`).
+        "dataAbsentReason": "JSON",
+        **{f"_{name}": "JSON" for name in PRIMITIVE_VALUES},
     },
     "MedicationRequest": {
         "subject": _REFERENCE,
@@ -365,30 +379,30 @@ FROM (SELECT *, {_history_at_least()} AS history_at_least, {refuted} AS refuted
 
 
 def _presence() -> str:
-    """`mapping._presence`: what an Observation's value says about its finding."""
+    """`mapping._presence`: what an Observation's value says about its finding (NULL: cannot
+    tell, as for any other value type or a value said to be missing)."""
     value = "fhir.valueCodeableConcept"
+    said = [*OBSERVATION_VALUES, "dataAbsentReason", *(f"_{name}" for name in PRIMITIVE_VALUES)]
+    any_value = " OR ".join(f"fhir.{name} IS NOT NULL" for name in said)
     return (
         "CASE WHEN fhir.valueBoolean IS NOT NULL THEN TRY_CAST(fhir.valueBoolean AS BOOLEAN) "
         f"WHEN {value} IS NOT NULL THEN CASE "
         f"WHEN {_has_code('absent', 'value_keys')} THEN false "
         f"WHEN {_has_code('present', 'value_keys')} THEN true END "
-        "WHEN fhir.valueQuantity IS NOT NULL OR fhir.valueString IS NOT NULL THEN NULL "
+        f"WHEN {any_value} THEN NULL "
         "ELSE true END"
     )
 
 
 def _scan_location() -> str:
-    """An Observation's scan finding (code or value); a finding recorded as false says nothing."""
-    ectopic = (
-        f"({_has_code('ectopic_pregnancy')} OR {_has_code('ectopic_pregnancy', 'value_keys')})"
-    )
-    iup = (
-        f"({_has_code('intrauterine_pregnancy')} OR "
-        f"{_has_code('intrauterine_pregnancy', 'value_keys')})"
-    )
+    """An Observation's scan finding (`mapping._scans`): a finding code, qualified by its value
+    (only a present one counts), else a generic code with the finding as its value."""
+    by_code = f"{_has_code('ectopic_pregnancy')} OR {_has_code('intrauterine_pregnancy')}"
     return (
-        "CASE WHEN TRY_CAST(fhir.valueBoolean AS BOOLEAN) IS NOT DISTINCT FROM false THEN NULL "
-        f"WHEN {ectopic} THEN 'ectopic' WHEN {iup} THEN 'intrauterine' END"
+        f"CASE WHEN {by_code} THEN CASE WHEN {_presence()} THEN "
+        f"CASE WHEN {_has_code('ectopic_pregnancy')} THEN 'ectopic' ELSE 'intrauterine' END END "
+        f"WHEN {_has_code('ectopic_pregnancy', 'value_keys')} THEN 'ectopic' "
+        f"WHEN {_has_code('intrauterine_pregnancy', 'value_keys')} THEN 'intrauterine' END"
     )
 
 
@@ -450,8 +464,14 @@ END"""
 
 
 def _medication_requests_sql(name: str) -> str:
-    # A reference is resolved by its last segment: 'Medication/x', 'x' and 'http://s/Medication/x'
-    # all find id x, the last such Medication in the export winning (a dict filled in order).
+    # A reference finds a Medication by the id in it ('Medication/x', 'http://s/Medication/x',
+    # either with '/_history/n'), with the mapping's own pattern (RE2 reads it as Python does;
+    # '^...$' is a whole match as re.fullmatch is); the last Medication of that id in the export
+    # wins (a dict filled in order). Anything else finds none.
+    medication_id = (
+        "nullif(regexp_extract(fhir.medicationReference.reference, "
+        f"{_text('^' + MEDICATION_REFERENCE + '$')}, 1), '')"
+    )
     return f"""
 CREATE OR REPLACE TABLE {name}_requests AS
 SELECT patient, encounter, n, status, authored,
@@ -467,7 +487,7 @@ FROM (
   LEFT JOIN (
     SELECT fhir.id AS id, arg_max_null(fhir.code, n) AS code, true AS found
     FROM {name}_medication GROUP BY fhir.id
-  ) med ON med.id = regexp_extract(fhir.medicationReference.reference, '[^/]*$')
+  ) med ON med.id = {medication_id}
 )"""
 
 
@@ -496,15 +516,15 @@ GROUP BY patient"""
 
 
 def _dating_sql(name: str) -> str:
-    """Per dated encounter: the LMP (`mapping._lmp`) and the latest CRL (`mapping._crls`; the
-    first listed on the latest day, as ``max`` returns it), before any timeline exists."""
+    """Per dated encounter: the LMP (`mapping._lmp`) and the latest CRL (`mapping._crls`; of
+    two on the latest day the larger, as `map_resources` dates), before any timeline exists."""
     window = f"BETWEEN e.assessed_on - {WINDOW_DAYS} AND e.assessed_on"
     return f"""
 CREATE OR REPLACE TABLE {name}_dating AS
 SELECT e.row_number, e.assessed_on,
   max({{'recorded': coalesce(c.day, c.lmp_value), 'value': c.lmp_value}})
     FILTER (WHERE c.lmp_value {window}).value AS lmp,
-  arg_max(c.crl_mm, {{'day': c.day, 'first': -c.n}})
+  arg_max(c.crl_mm, {{'day': c.day, 'mm': c.crl_mm}})
     FILTER (WHERE c.crl_mm IS NOT NULL AND c.day {window}) AS dating_crl_mm,
   max(c.day) FILTER (WHERE c.crl_mm IS NOT NULL AND c.day {window}) AS dating_scan_date
 FROM {name}_enc e
@@ -577,8 +597,8 @@ days AS (
   SELECT row_number, day,
          CASE WHEN bool_or(location = 'ectopic') THEN 'ectopic'
               WHEN bool_or(location = 'intrauterine') THEN 'intrauterine' END AS location,
-         -- the last CRL listed for the day overwrites the earlier ones
-         arg_max(crl_mm, n) FILTER (WHERE crl_mm IS NOT NULL) AS crl_mm
+         -- two CRLs on one day: the larger, as the mapping shows and dates by
+         max(crl_mm) AS crl_mm
   FROM findings GROUP BY row_number, day
 )
 SELECT row_number, max(day) AS scan_date,

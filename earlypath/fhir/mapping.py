@@ -13,6 +13,7 @@ Principles:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,7 +200,8 @@ def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
 
     start: dt.date | None = lmp
     if start is None and crls:
-        day, mm, _ = max(crls, key=lambda item: item[0])
+        # The latest CRL dates the pregnancy; of two on that day the larger, as `_scans` shows.
+        day, mm, _ = max(crls, key=lambda item: (item[0], item[1]))
         start = _gestation_start(assessed_on, day, mm)
     timeline = _Timeline(assessed_on, start)
 
@@ -358,7 +360,32 @@ def _miscarriages(
     return max(len(before_days), at_least), diagnosed
 
 
+# Observation.value[x] in FHIR R4: any of these set means the Observation carries a value.
+OBSERVATION_VALUES = (
+    "valueQuantity",
+    "valueCodeableConcept",
+    "valueString",
+    "valueBoolean",
+    "valueInteger",
+    "valueRange",
+    "valueRatio",
+    "valueSampledData",
+    "valueTime",
+    "valueDateTime",
+    "valuePeriod",
+)
+# The primitive ones: in JSON an extension of the value (such as data-absent-reason) sits in
+# "_valueX", which may be there without the value.
+PRIMITIVE_VALUES = ("valueString", "valueBoolean", "valueInteger", "valueTime", "valueDateTime")
+
+
 def _presence(o: Any) -> bool | None:
+    """What an Observation's value says of the finding in its code: seen, not seen, or None.
+
+    None (cannot tell) for a concept other than present/absent and for every other value type
+    (an integer, a date or a string is not a yes or a no), and when the Observation says its
+    value is missing (dataAbsentReason, or an extension in place of a primitive value).
+    """
     if o.valueBoolean is not None:
         return bool(o.valueBoolean)
     if o.valueCodeableConcept is not None:
@@ -367,7 +394,11 @@ def _presence(o: Any) -> bool | None:
         if code_set("present").matches(o.valueCodeableConcept):
             return True
         return None
-    if o.valueQuantity is not None or o.valueString is not None:
+    if any(getattr(o, name) is not None for name in OBSERVATION_VALUES):
+        return None
+    if o.dataAbsentReason is not None:
+        return None
+    if any(getattr(o, f"{name}__ext") is not None for name in PRIMITIVE_VALUES):
         return None
     return True  # an Observation of the finding itself, with no value: the finding was seen
 
@@ -444,18 +475,26 @@ def _scans(
         return False
 
     for ref, o in observations:
-        is_iup = iup.matches(o.code) or (
-            o.valueCodeableConcept is not None and iup.matches(o.valueCodeableConcept)
-        )
-        is_ectopic = ectopic.matches(o.code) or (
-            o.valueCodeableConcept is not None and ectopic.matches(o.valueCodeableConcept)
-        )
-        if not (is_iup or is_ectopic):
+        if iup.matches(o.code) or ectopic.matches(o.code):
+            # The finding is the Observation's code: its value says whether it was seen.
+            finding, present = o.code, _presence(o)
+        elif o.valueCodeableConcept is not None:
+            # A generic code ("procedure findings") with the finding as its value.
+            finding, present = o.valueCodeableConcept, True
+        else:
             continue
-        if o.valueBoolean is False:
+        is_ectopic = ectopic.matches(finding)
+        if not (is_ectopic or iup.matches(finding)):
+            continue
+        if present is False:
             continue  # a finding recorded as not present says nothing about where the pregnancy is
         day = _observation_day(o)
         if not place_ok(ref, day, "scan finding"):
+            continue
+        if present is None:
+            result.problems.append(
+                Problem(ref, "scan finding value is not present/absent; ignored")
+            )
             continue
         slot = at(day)  # type: ignore[arg-type]
         if is_ectopic:
@@ -473,7 +512,11 @@ def _scans(
             result.note("scans", ref)
     for day, mm, ref in crls:
         if place_ok(ref, day, "crown-rump length"):
-            at(day)["crl_mm"] = mm
+            slot = at(day)
+            # Two CRLs on one day: the larger counts, whatever order they come in (a rule the
+            # audit's SQL can share; dating in `map_resources` takes the same one).
+            if slot["crl_mm"] is None or mm > slot["crl_mm"]:
+                slot["crl_mm"] = mm
             result.note("scans", ref)
 
     scans: list[dict[str, Any]] = []
@@ -492,6 +535,17 @@ def _scans(
     return scans
 
 
+# A reference to a Medication, matched whole: relative ("Medication/x") or absolute
+# (".../Medication/x"), with an optional version ("/_history/2"); group 1 is the id. Other
+# resource types, bare ids and conditional references do not match.
+MEDICATION_REFERENCE = r"(?:[^/]*/)*Medication/([^/]+)(?:/_history/[^/]+)?"
+
+
+def _medication_id(reference: str) -> str | None:
+    match = re.fullmatch(MEDICATION_REFERENCE, reference)
+    return match.group(1) if match else None
+
+
 def _medication_concept(
     request: Any, medications: dict[str, Any], ref: str, result: MappingResult
 ) -> Any | None:
@@ -507,7 +561,8 @@ def _medication_concept(
             and contained.get_resource_type() == "Medication"
         ):
             return contained.code
-    med = medications.get(key) or medications.get(key.split("/")[-1])
+    med_id = _medication_id(key)
+    med = medications.get(med_id) if med_id is not None else None
     if med is None:
         if reference.display:
             return {"text": reference.display}
@@ -521,10 +576,10 @@ def _on_progesterone(
 ) -> bool:
     progesterone = code_set("progesterone")
     active = status_list("active_medication_status")
-    meds: dict[str, Any] = {}
-    for ref, m in medications:
-        meds[ref] = m
-        meds[ref.split("/")[-1]] = m
+    meds: dict[str, Any] = {}  # by id; of two with the same id, the last listed
+    for _, m in medications:
+        if m.id is not None:
+            meds[m.id] = m
     for ref, request in requests:
         if request.status not in active:
             continue

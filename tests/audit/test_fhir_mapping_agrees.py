@@ -28,6 +28,7 @@ from earlypath.fhir.mapping import map_resources
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 ANCHOR = dt.date(2024, 3, 4)
 DAY = dt.timedelta(days=1)
 FACT_KINDS = ("Condition", "Observation", "MedicationRequest", "Medication", "AllergyIntolerance")
@@ -297,17 +298,38 @@ def conditions(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
     return resource
 
 
+# Values that are neither present nor absent, or say the value is missing: the finding they
+# qualify is not read.
+OTHER_VALUES = [
+    {"dataAbsentReason": {"coding": [{"code": "asked-unknown"}]}},
+    {"_valueBoolean": {"extension": [{"url": DATA_ABSENT, "valueCode": "unknown"}]}},
+    {"valueCodeableConcept": {"text": "heavy"}},
+    {"valueQuantity": {"value": 2, "unit": "pads"}},
+    {"valueString": "spotting"},
+    {"valueInteger": 3},
+    {"valueDateTime": "2024-03-01"},
+    {"valuePeriod": {"start": "2024-03-01"}},
+    {"valueRange": {"low": {"value": 1}}},
+    {"valueRatio": {"numerator": {"value": 1}, "denominator": {"value": 2}}},
+    {"valueTime": "10:30:00"},
+    {"valueSampledData": {"origin": {"value": 0}, "period": 1, "dimensions": 1}},
+]
 PRESENCE = [
     {},
     {"valueBoolean": True},
     {"valueBoolean": False},
     {"valueCodeableConcept": concept(SNOMED, "52101004")},
     {"valueCodeableConcept": concept(SNOMED, "2667000")},
-    {"valueCodeableConcept": {"text": "heavy"}},
-    {"valueQuantity": {"value": 2, "unit": "pads"}},
-    {"valueString": "spotting"},
-    {"valueInteger": 3},
+    *OTHER_VALUES,
 ]
+# A finding code's value: mostly none, else any of the above, or another finding as the value.
+FINDING_VALUES = st.one_of(
+    st.just({}),
+    st.sampled_from(PRESENCE),
+    st.sampled_from(["370383002", "34801009"]).map(
+        lambda code: {"valueCodeableConcept": concept(SNOMED, code)}
+    ),
+)
 CRL_VALUES = st.one_of(
     st.floats(-1.0, 130.0, allow_nan=False),
     st.integers(0, 130_000).map(lambda k: k / 1000),
@@ -363,7 +385,7 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
     elif kind in ("iup", "ectopic"):
         code = "370383002" if kind == "iup" else "34801009"
         resource["code"] = concept(SNOMED, code)
-        resource.update(draw(st.sampled_from([{}, {}, {"valueBoolean": False}])))
+        resource.update(draw(FINDING_VALUES))
     else:  # a scan finding carried in the value
         resource["code"] = concept(LOINC, "59776-5", "Procedure findings")
         code = draw(st.sampled_from(["370383002", "370383002", "34801009", "2667000"]))
@@ -377,6 +399,8 @@ MEDICATIONS = [
     {"resourceType": "Medication", "id": "med-none"},
     {"resourceType": "Medication", "id": "med-dup", "code": {"text": "Cyclogest 400 mg"}},
     {"resourceType": "Medication", "id": "med-dup", "code": {"text": "Aspirin 75 mg"}},
+    # An id that is also a version number: "Medication/med-para/_history/7" is not this one.
+    {"resourceType": "Medication", "id": "7", "code": {"text": "Utrogestan 200 mg"}},
 ]
 MEDICATION = st.sampled_from(
     [
@@ -387,6 +411,15 @@ MEDICATION = st.sampled_from(
         {"medicationReference": {"reference": "Medication/med-prog"}},
         {"medicationReference": {"reference": "med-prog"}},
         {"medicationReference": {"reference": "https://ehr.example/fhir/Medication/med-prog"}},
+        {"medicationReference": {"reference": "Medication/med-prog/_history/2"}},
+        {
+            "medicationReference": {
+                "reference": "https://ehr.example/Medication/med-prog/_history/1"
+            }
+        },
+        {"medicationReference": {"reference": "Medication/med-para/_history/7"}},
+        {"medicationReference": {"reference": "Substance/med-prog"}},
+        {"medicationReference": {"reference": "Substance/med-prog", "display": "Crinone"}},
         {"medicationReference": {"reference": "Medication/med-para"}},
         {"medicationReference": {"reference": "Medication/med-none", "display": "Crinone"}},
         {"medicationReference": {"reference": "Medication/med-dup"}},
@@ -664,9 +697,12 @@ def test_crl_is_rounded_as_python_rounds(value: float, unit: str, tmp_path: Path
     assert row["crl_mm"] == (mm if 0 <= mm <= 120 else None)
 
 
-def test_same_day_crls_the_first_listed_dates_the_last_listed_is_shown(tmp_path: Path) -> None:
+@pytest.mark.parametrize("order", [(9.5, 40.0), (40.0, 9.5)])
+def test_same_day_crls_the_larger_dates_and_is_shown_in_either_order(
+    order: tuple[float, float], tmp_path: Path
+) -> None:
     # 9.5 mm dates the pregnancy from 2024-01-15, 40 mm from 2023-12-20: a bleed on 2024-01-01
-    # is this pregnancy only by the second.
+    # is this pregnancy only by the second, which counts whichever is listed first.
     bleed = {
         "resourceType": "Condition",
         "id": "b",
@@ -674,8 +710,9 @@ def test_same_day_crls_the_first_listed_dates_the_last_listed_is_shown(tmp_path:
         "code": concept(SNOMED, "289530006"),
         "onsetDateTime": "2024-01-01",
     }
-    (row,) = assert_agrees(_one_visit(_crl("c1", 9.5), _crl("c2", 40.0), bleed), tmp_path)
-    assert (row["vaginal_bleeding"], row["crl_mm"], row["fetal_pole"]) == (None, 40.0, True)
+    crls = [_crl(f"c{i}", mm) for i, mm in enumerate(order)]
+    (row,) = assert_agrees(_one_visit(*crls, bleed), tmp_path)
+    assert (row["vaginal_bleeding"], row["crl_mm"], row["fetal_pole"]) == (True, 40.0, True)
 
 
 @pytest.mark.parametrize(
@@ -716,3 +753,86 @@ def test_an_lmp_45_weeks_back_is_this_pregnancy_a_day_more_is_not(
     lmp = ANCHOR - days_back * DAY
     (row,) = assert_agrees(_one_visit(lmp_recorded("l", "Patient/p", lmp)), tmp_path)
     assert row["lmp"] == (lmp if kept else None)
+
+
+def _each_on_its_own(records: list[list[dict[str, Any]]]) -> dict[str, list[dict]]:
+    """One patient per record, each seen once on ANCHOR, all in one export."""
+    export: dict[str, list[dict]] = {"Patient": [], "Encounter": []}
+    for i, record in enumerate(records):
+        patient = f"Patient/q{i}"
+        export["Patient"].append({"resourceType": "Patient", "id": f"q{i}"})
+        export["Encounter"].append(
+            {
+                "resourceType": "Encounter",
+                "id": f"q{i}-e",
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": {"reference": patient},
+                "period": {"start": ANCHOR.isoformat()},
+            }
+        )
+        for resource in record:
+            owner = "patient" if resource["resourceType"] == "AllergyIntolerance" else "subject"
+            linked = {**resource, owner: {"reference": patient}}
+            export.setdefault(resource["resourceType"], []).append(linked)
+    return export
+
+
+def _finding(code: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": "f",
+        "status": "final",
+        "code": concept(SNOMED, code),
+        "effectiveDateTime": ANCHOR.isoformat(),
+        **value,
+    }
+
+
+def test_a_scan_finding_code_counts_only_when_its_value_says_present(tmp_path: Path) -> None:
+    other_findings = [
+        {"valueCodeableConcept": concept(SNOMED, c)} for c in ("370383002", "34801009")
+    ]
+    values = [*PRESENCE, *other_findings]
+    cases = [(code, value) for code in ("370383002", "34801009") for value in values]
+    lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
+    records = [[lmp, _crl("c", 9.5), _finding(code, value)] for code, value in cases]
+    rows = assert_agrees(_each_on_its_own(records), tmp_path)
+    present = ({}, {"valueBoolean": True}, {"valueCodeableConcept": concept(SNOMED, "52101004")})
+    for (code, value), row in zip(cases, rows, strict=True):
+        seen = "intrauterine" if code == "370383002" else "ectopic"
+        assert row["scan_location"] == (seen if value in present else "unknown"), (code, value)
+
+
+def test_a_bleeding_observation_counts_only_with_a_present_or_absent_value(tmp_path: Path) -> None:
+    lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
+    records = [[lmp, _finding("289530006", value)] for value in PRESENCE]
+    rows = assert_agrees(_each_on_its_own(records), tmp_path)
+    expected = [True, True, False, True, False] + [None] * len(OTHER_VALUES)
+    assert [r["vaginal_bleeding"] for r in rows] == expected
+
+
+def test_a_medication_reference_finds_its_medication_by_type_and_id(tmp_path: Path) -> None:
+    def request(reference: str) -> dict[str, Any]:
+        return {
+            "resourceType": "MedicationRequest",
+            "id": "rx",
+            "status": "active",
+            "intent": "order",
+            "medicationReference": {"reference": reference},
+        }
+
+    references = {
+        "Medication/med-prog": True,
+        "Medication/med-prog/_history/2": True,
+        "https://ehr.example/fhir/Medication/med-prog/_history/2": True,
+        "Medication/med-para/_history/7": False,  # not Medication "7" (Utrogestan)
+        "Substance/med-prog": False,
+        "med-prog": False,
+        "Medication/med-prog/extra": False,
+        "Medication/": False,
+    }
+    export = _each_on_its_own([[request(reference)] for reference in references])
+    export["Medication"] = MEDICATIONS  # serving every request
+    rows = assert_agrees(export, tmp_path)
+    assert [r["on_progesterone"] for r in rows] == list(references.values())

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from earlypath import parse_episode
+from earlypath import assess, parse_episode
 from earlypath.fhir import bundle_to_episode, load_codes, map_resources
 from earlypath.fhir.codes import raw_codes
 from tests.integration.fhir_data import (
@@ -279,3 +279,172 @@ def test_assessed_on_is_the_given_day():
     assert episode["assessed_on"] == TODAY.isoformat()
     episode, _ = bundle_to_episode([], dt.date(2025, 1, 2))
     assert episode["assessed_on"] == "2025-01-02"
+
+
+# --- a finding's value qualifies it; references resolve by type and id; same-day CRLs ----------
+
+ABSENT = {"coding": [{"system": SNOMED, "code": "2667000"}]}
+PRESENT = {"coding": [{"system": SNOMED, "code": "52101004"}]}
+# Observation value[x] types that say nothing about whether a finding is present.
+OTHER_VALUES = [
+    {"valueQuantity": {"value": 1, "unit": "mm"}},
+    {"valueString": "seen?"},
+    {"valueInteger": 0},
+    {"valueDateTime": "2024-03-04"},
+    {"valuePeriod": {"start": "2024-03-01"}},
+    {"valueRange": {"low": {"value": 0}}},
+    {"valueRatio": {"numerator": {"value": 0}, "denominator": {"value": 1}}},
+    {"valueTime": "10:30:00"},
+    {"valueSampledData": {"origin": {"value": 0}, "period": 1, "dimensions": 1, "data": "0"}},
+    {"valueCodeableConcept": {"text": "query"}},
+]
+
+
+def _value_name(value: dict) -> str:
+    return next(iter(value))
+
+
+def _iup_with(**value):
+    return observation("iup", SNOMED, "370383002", TODAY.isoformat(), **value)
+
+
+def _progesterone_decision(resources):
+    episode, _ = episode_of(resources)
+    return assess(episode)["progesterone"]["decision"]
+
+
+@pytest.mark.parametrize("value", [{"valueBoolean": False}, {"valueCodeableConcept": ABSENT}])
+def test_iup_recorded_absent_never_leads_to_offer(value):
+    # Bleeding and a previous miscarriage: only the scan stands between her and "offer".
+    resources = [previous_miscarriage(), bleeding(), lmp(), crl(), _iup_with(**value)]
+    episode, _ = episode_of(resources)
+    assert episode["scans"][0]["location"] == "unknown"
+    assert _progesterone_decision(resources) == "needs_information"  # never "offer"
+
+
+@pytest.mark.parametrize("value", [{}, {"valueBoolean": True}, {"valueCodeableConcept": PRESENT}])
+def test_iup_recorded_present_still_leads_to_offer(value):
+    resources = [previous_miscarriage(), bleeding(), lmp(), crl(), _iup_with(**value)]
+    assert episode_of(resources)[0]["scans"][0]["location"] == "intrauterine"
+    assert _progesterone_decision(resources) == "offer"
+
+
+def test_ectopic_recorded_absent_is_not_an_ectopic():
+    absent = observation("e", SNOMED, "34801009", TODAY.isoformat(), valueCodeableConcept=ABSENT)
+    episode, _ = episode_of([lmp(), iup("2024-02-26"), absent])
+    assert [s["location"] for s in episode["scans"]] == ["intrauterine"]
+
+
+@pytest.mark.parametrize("value", OTHER_VALUES, ids=_value_name)
+def test_scan_finding_with_a_value_that_is_not_present_or_absent_is_ignored(value):
+    episode, problems = episode_of([lmp(), crl(), _iup_with(**value)])
+    assert episode["scans"][0]["location"] == "unknown"
+    assert any(
+        p.field == "Observation/iup" and "scan finding value is not present/absent" in p.message
+        for p in problems
+    )
+
+
+def test_scan_finding_carried_in_the_value_is_read():
+    finding = observation(
+        "f",
+        LOINC,
+        "59776-5",
+        TODAY.isoformat(),
+        valueCodeableConcept={"coding": [{"system": SNOMED, "code": "370383002"}]},
+    )
+    episode, problems = episode_of([lmp(), finding])
+    assert episode["scans"] == [{"date": "2024-03-04", "location": "intrauterine"}]
+    assert problems == []
+
+
+@pytest.mark.parametrize("value", OTHER_VALUES, ids=_value_name)
+def test_bleeding_observation_with_another_value_type_is_ignored(value):
+    seen = observation("b", SNOMED, "289530006", "2024-03-03", **value)
+    episode, problems = episode_of([lmp(), seen])
+    assert episode["vaginal_bleeding"] is None
+    assert any(
+        p.field == "Observation/b" and "value is not present/absent" in p.message for p in problems
+    )
+
+
+def test_bleeding_observation_without_a_value_is_the_finding_seen():
+    seen = observation("b", SNOMED, "289530006", "2024-03-03")
+    assert episode_of([lmp(), seen])[0]["vaginal_bleeding"] is True
+
+
+def _request_for(reference: str) -> dict:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "rx",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/x"},
+        "medicationReference": {"reference": reference},
+    }
+
+
+def _medication(mid: str, text: str) -> dict:
+    return {"resourceType": "Medication", "id": mid, "code": {"text": text}}
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "Medication/med1",
+        "Medication/med1/_history/2",
+        "https://ehr.example/fhir/Medication/med1",
+        "https://ehr.example/fhir/Medication/med1/_history/2",
+    ],
+)
+def test_medication_reference_resolves_by_type_and_id(reference):
+    # A Medication whose id is the version number must not be taken for med1.
+    meds = [_medication("med1", "Utrogestan 200 mg"), _medication("2", "Paracetamol")]
+    episode, problems = episode_of([_request_for(reference), *meds])
+    assert episode["on_progesterone"] is True
+    assert problems == []
+    meds = [_medication("med1", "Paracetamol"), _medication("2", "Utrogestan 200 mg")]
+    assert episode_of([_request_for(reference), *meds])[0]["on_progesterone"] is False
+
+
+@pytest.mark.parametrize("reference", ["Substance/med1", "med1", "Medication/med1/extra"])
+def test_reference_that_is_not_to_a_medication_id_is_unresolved(reference):
+    episode, problems = episode_of([_request_for(reference), _medication("med1", "Cyclogest")])
+    assert episode["on_progesterone"] is False
+    assert any(p.field == "MedicationRequest/rx" and "resolved" in p.message for p in problems)
+
+
+@pytest.mark.parametrize("order", [(9.5, 40.0), (40.0, 9.5)])
+def test_same_day_crls_the_larger_dates_the_pregnancy_and_is_shown(order):
+    # No LMP: 40 mm dates the pregnancy from about 2023-12-20, 9.5 mm from 2024-01-15, so a
+    # bleed on 2024-01-01 is this pregnancy only when the 40 mm scan dates it.
+    crls = [
+        observation(
+            f"c{i}", LOINC, "11957-8", TODAY.isoformat(), valueQuantity={"value": v, "unit": "mm"}
+        )
+        for i, v in enumerate(order)
+    ]
+    episode, _ = episode_of([*crls, bleeding("2024-01-01")])
+    assert episode["scans"] == [
+        {"date": "2024-03-04", "location": "unknown", "crl_mm": 40.0, "fetal_pole": True}
+    ]
+    assert episode["vaginal_bleeding"] is True
+
+
+DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+# An Observation that says its value is missing: not "the finding was seen".
+MISSING_VALUES = [
+    {"dataAbsentReason": {"coding": [{"code": "asked-unknown"}]}},
+    {"_valueBoolean": {"extension": [{"url": DATA_ABSENT, "valueCode": "unknown"}]}},
+]
+
+
+@pytest.mark.parametrize("value", MISSING_VALUES, ids=_value_name)
+def test_a_finding_whose_value_is_missing_is_not_seen(value):
+    seen = observation("b", SNOMED, "289530006", "2024-03-03", **value)
+    episode, problems = episode_of([lmp(), seen])
+    assert episode["vaginal_bleeding"] is None
+    assert any(p.field == "Observation/b" for p in problems)
+    resources = [previous_miscarriage(), bleeding(), lmp(), crl(), _iup_with(**value)]
+    assert episode_of(resources)[0]["scans"][0]["location"] == "unknown"
+    assert _progesterone_decision(resources) == "needs_information"  # never "offer"
