@@ -61,6 +61,9 @@ SCAN_FINDINGS = ("scan_route", "scan_location", "fetal_pole", "fetal_heartbeat",
 SCAN_ROUTES = ("transvaginal", "transabdominal")
 SCAN_LOCATIONS = ("intrauterine", "ectopic", "unknown")
 
+# The characters trimmed from both ends of a text cell: those every engine's SQL TRIM is given
+# (Python's own strip() would also remove other Unicode spaces, which the SQL engines keep).
+EDGE_SPACE = " \t\n\r\x0b\x0c"
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
 FALSE_WORDS = ("false", "f", "no", "n", "0")
 INT_PATTERN = r"^[+-]?[0-9]+$"
@@ -79,7 +82,7 @@ def parse_cell(value: Any, kind: FlatType) -> Any:
     if value is None:
         return None
     if isinstance(value, str):
-        text = value.strip()
+        text = value.strip(EDGE_SPACE)
         if not text:
             return None
         if kind == "str":
@@ -139,7 +142,9 @@ def flat_to_episode(row: dict[str, Any]) -> dict[str, Any]:
         given = [name for name in SCAN_FINDINGS if row.get(name) is not None]
         if given:
             raise CellError(f"scan_date: is required when {given[0]} is given")
-    allergies = [a.strip() for a in (row.get("allergies") or "").split(";") if a.strip()]
+    allergies = [
+        a.strip(EDGE_SPACE) for a in (row.get("allergies") or "").split(";") if a.strip(EDGE_SPACE)
+    ]
     episode: dict[str, Any] = {
         "assessed_on": row["assessed_on"],
         "previous_miscarriages": row.get("previous_miscarriages"),

@@ -34,9 +34,6 @@ _IBIS_TYPE = {
     "bool": "boolean",
 }
 MAX_PREVIOUS_MISCARRIAGES = 50  # the contract's le=50
-# The characters ibis's strip() removes (space, tab, LF, CR, VT, FF), at either end of a cell;
-# written as regex escapes that RE2 (DuckDB) and Java (Spark) read alike.
-_EDGE_SPACE = r"^[ \t\n\r\x0B\x0C]|[ \t\n\r\x0B\x0C]$"
 
 
 class _Problem(NamedTuple):
@@ -126,8 +123,11 @@ def _clean(col: ir_t.Value, kind: flat.FlatType, name: str = "") -> ir_t.Value:
     if not col.type().is_string():
         return col
     # TRIM with a character set is slow; most cells have no space at either end, and testing
-    # for one first halves the cost of cleaning (0.2 s per million rows on DuckDB).
-    padded = col.re_search(_EDGE_SPACE)
+    # for one first halves the cost of cleaning (0.2 s per million rows on DuckDB). The test
+    # only has to catch every padded cell: a first or last character coded 32 or below (space,
+    # tab, line breaks; also other control characters and the empty cell, which strip() then
+    # leaves as they are). Comparing two character codes is cheaper than a regular expression.
+    padded = (col.ascii_str() <= 32) | (col.right(1).ascii_str() <= 32)
     text = ibis.cases((padded, col.strip()), else_=col).nullif("")
     text = text.lower() if kind == "bool" else text
     words = _BOOL_WORDS if kind == "bool" else _WORDS.get(name, ())

@@ -140,3 +140,40 @@ def test_small_numbers_can_be_withheld(tmp_path: Path) -> None:
     overall = summary["measures"][0]["overall"]
     assert overall["numerator"] is not None  # the overall figures stay in full
     assert "withheld (small numbers)" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_group_counts_from_one_scan_equal_one_group_by_per_key(tmp_path: Path) -> None:
+    # DuckDB counts every group in one scan (GROUPING SETS); Spark unions one group-by per key.
+    # Same rows, including missing values, typed columns and a name that needs quoting.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from earlypath.audit.run import evaluate
+    from earlypath.audit.summary import _grouping_sets, _union_of_group_bys
+
+    write_cohort(3000, 5, "parquet", tmp_path / "c.parquet")
+    table = pq.read_table(tmp_path / "c.parquet")
+    n = table.num_rows
+    table = table.append_column(
+        "flag", pa.array([None if i % 7 == 0 else i % 2 == 0 for i in range(n)])
+    )
+    table = table.append_column('care "team"', pa.array([i % 4 for i in range(n)], pa.int32()))
+    pq.write_table(table, tmp_path / "g.parquet")
+    ev = evaluate(tmp_path / "g.parquet")
+    keys = ["site", "month", "ethnicity", "flag", 'care "team"', "decision", "guideline_version"]
+
+    def rows(count):  # type: ignore[no-untyped-def]
+        return sorted(
+            count(ev.con, ev.episodes, keys),
+            key=lambda r: (r["key"], r["value"] or "", r["adherence"]),
+        )
+
+    one_scan = rows(_grouping_sets)
+    assert one_scan == rows(_union_of_group_bys)
+    assert {r["key"] for r in one_scan} == set(keys)
+    assert {r["value"] for r in one_scan if r["key"] == "flag"} == {"true", "false", None}
+    assert sum(r["n"] for r in one_scan if r["key"] == "site") == ev.rows_in - _rejected(ev)
+
+
+def _rejected(ev) -> int:  # type: ignore[no-untyped-def]
+    return ev.con.con.sql("SELECT count(*) FROM earlypath_rejects").fetchall()[0][0]

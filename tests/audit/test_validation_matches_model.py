@@ -124,6 +124,8 @@ CSV_CELLS = [
     ("prescribed_on", "2024-13-01"),
     ("scan_location", "Intrauterine"),  # the words are lower case; only spaces are forgiven
     ("scan_route", "trans vaginal"),
+    ("vaginal_bleeding", "\u00a0true"),  # a no-break space is not trimmed, by any engine
+    ("fetal_pole", "false\x1c"),
 ]
 CSV_OK = [
     ("vaginal_bleeding", "YES"),
@@ -143,6 +145,7 @@ CSV_OK = [
     ("scan_location", "intrauterine\t"),
     ("scan_location", "ectopic"),
     ("vaginal_bleeding", "no"),
+    ("vaginal_bleeding", "\x0btrue\x0c"),
 ]
 HEADER = [
     "episode_id",
