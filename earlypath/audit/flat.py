@@ -55,6 +55,35 @@ FLAT_COLUMNS: dict[str, FlatType] = {
     "prescribed_on": "date",
 }
 REQUIRED = ("episode_id", "assessed_on")
+# The names of the columns the audit adds to each row (its number, the results, working columns
+# of the checks). A cohort column with one of them would be shadowed or silently renamed by the
+# engines, so it is refused by name instead.
+ADDED_COLUMNS = frozenset(
+    {
+        "row_number",
+        "month",
+        "gestation_days",
+        "decision",
+        "recommendations",
+        "missing",
+        "adherence",
+        "reject_reason",
+        "defaulted_false_cells",
+        "dating_crl_mm",
+        "dating_scan_date",
+        "_assessed_on_absent",
+        "_unreadable",
+        "_defaulted",
+    }
+)
+ADDED_PREFIX = "_rule_"  # the batch engine's working columns: _rule_0, _rule_1, ...
+
+
+def added_name_clashes(columns: list[str]) -> list[str]:
+    """The cohort's columns whose names the audit uses for columns it adds."""
+    return [c for c in columns if c in ADDED_COLUMNS or c.startswith(ADDED_PREFIX)]
+
+
 OPTIONAL_COLUMNS = ("guideline_version",)
 DEFAULT_FALSE = ("miscarriage_diagnosed", "on_progesterone")
 SCAN_FINDINGS = ("scan_route", "scan_location", "fetal_pole", "fetal_heartbeat", "crl_mm", "msd_mm")

@@ -20,6 +20,7 @@ import ibis
 import ibis.expr.types as ir_t
 from ibis.backends import BaseBackend
 
+from earlypath.audit.flat import added_name_clashes
 from earlypath.audit.parts import (
     SUFFIXES,
     csv_header,
@@ -28,6 +29,7 @@ from earlypath.audit.parts import (
     parquet_row_counts,
     rows_before,
 )
+from earlypath.errors import InputError, Problem
 
 __all__ = [
     "Format",
@@ -107,11 +109,35 @@ def sql_text(value: str) -> str:
 def load_raw(con: BaseBackend, path: Path, fmt: Format | None = None) -> ir_t.Table:
     """The input as a table of its own columns plus ``row_number``."""
     fmt = fmt or detect_format(path)
+    if fmt != "fhir":
+        _refuse_added_names(input_files(path, fmt), fmt)
     if con.name == "duckdb":
         return _load_duckdb(con, path, fmt)
     if con.name == "pyspark":
         return _load_spark(con, path, fmt)
     raise ValueError(f"no loader for the {con.name} backend")
+
+
+def _refuse_added_names(files: list[Path], fmt: Format) -> None:
+    if fmt == "csv":
+        columns = csv_header(files[:1])
+    else:
+        import pyarrow.parquet as pq
+
+        try:
+            columns = pq.ParquetFile(files[0]).schema_arrow.names
+        except Exception as error:
+            raise ValueError(
+                f"{files[0].name} is not a readable Parquet file ({type(error).__name__})"
+            ) from None
+    clashes = added_name_clashes(columns)
+    if clashes:
+        raise InputError(
+            [
+                Problem(name, "is a name the audit gives to a column it adds: rename it")
+                for name in clashes
+            ]
+        )
 
 
 def _load_duckdb(con: Any, path: Path, fmt: Format) -> ir_t.Table:

@@ -189,3 +189,31 @@ def test_an_unreadable_csv_is_refused_without_quoting_it(tmp_path: Path) -> None
     with pytest.raises(ValueError) as caught:
         run_audit(path, tmp_path / "out")
     assert "secret-name" not in str(caught.value)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+def test_a_column_named_like_one_the_audit_adds_is_refused_by_name(
+    tmp_path: Path, suffix: str, engine: str
+) -> None:
+    import pyarrow as pa
+
+    from earlypath.errors import InputError
+
+    columns = {
+        "episode_id": ["e1"],
+        "assessed_on": ["2024-03-04"],
+        "row_number": ["7"],
+        "decision": ["offer"],
+        "_rule_3": ["x"],
+        "ward": ["B"],
+    }
+    path = tmp_path / f"c{suffix}"
+    if suffix == ".csv":
+        path.write_text(",".join(columns) + "\n" + ",".join(v[0] for v in columns.values()) + "\n")
+    else:
+        pq.write_table(pa.table(columns), path)
+    with pytest.raises(InputError) as caught:
+        run_audit(path, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    assert [p.field for p in caught.value.problems] == ["row_number", "decision", "_rule_3"]
+    assert not (tmp_path / "out").exists()
