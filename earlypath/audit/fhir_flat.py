@@ -43,7 +43,7 @@ and stay Unknown.
 Care given is audit-only (the service has no such fact) and stays linked to the encounter:
 ``progesterone_prescribed`` is a progesterone MedicationRequest whose ``encounter.reference`` is
 this Encounter (not cancelled or entered-in-error), ``prescribed_on`` the earliest
-``authoredOn`` of the encounter's progesterone requests. A bulk export of MedicationRequest lists
+``authoredOn`` of those requests (a cancelled one was never given). A bulk export of MedicationRequest lists
 every prescription, so when the export has MedicationRequest NDJSON an encounter without one was
 not prescribed (false); when it has none at all, what was prescribed is unknown (NULL).
 
@@ -621,7 +621,9 @@ SELECT t.row_number,
           AND r.encounter IS DISTINCT FROM t.episode_id) AS on_progesterone,
   bool_or(r.progesterone AND r.encounter = t.episode_id
           AND r.status NOT IN (SELECT unnest({_list(NOT_PRESCRIBED_STATUS)}))) AS prescribed,
-  min(r.authored) FILTER (WHERE r.progesterone AND r.encounter = t.episode_id) AS prescribed_on
+  -- the date of the first prescription that counts: a cancelled one was never given
+  min(r.authored) FILTER (WHERE r.progesterone AND r.encounter = t.episode_id
+          AND r.status NOT IN (SELECT unnest({_list(NOT_PRESCRIBED_STATUS)}))) AS prescribed_on
 FROM (SELECT row_number, patient, episode_id, assessed_on FROM {name}_enc) t
 JOIN {name}_requests r ON r.patient = t.patient AND r.progesterone
 GROUP BY t.row_number"""

@@ -94,17 +94,13 @@ def _care_given(export: dict[str, list[dict]], encounter: dict[str, Any]) -> dic
         and _owner(r) == encounter["subject"]["reference"]
         and _is_progesterone(r, medications)
     ]
+    given = [r for r in mine if r["status"] not in ("cancelled", "entered-in-error")]
     days = [
         dt.date.fromisoformat(r["authoredOn"][:10])
-        for r in mine
+        for r in given
         if len(r.get("authoredOn", "")) >= 10
     ]
-    return {
-        "progesterone_prescribed": any(
-            r["status"] not in ("cancelled", "entered-in-error") for r in mine
-        ),
-        "prescribed_on": min(days) if days else None,
-    }
+    return {"progesterone_prescribed": bool(given), "prescribed_on": min(days) if days else None}
 
 
 def expected_rows(export: dict[str, list[dict]]) -> list[dict[str, Any]]:
@@ -641,6 +637,18 @@ def test_a_prescription_is_care_given_here_and_on_progesterone_later(tmp_path: P
     assert (first["on_progesterone"], first["progesterone_prescribed"]) == (False, True)
     assert first["prescribed_on"] == dt.date(2024, 3, 4)
     assert (second["on_progesterone"], second["progesterone_prescribed"]) == (True, False)
+
+
+def test_a_cancelled_prescription_gives_no_prescription_date(tmp_path: Path) -> None:
+    cancelled = {**_request("rx0", "first", "2024-03-04"), "status": "cancelled"}
+    later = _request("rx1", "first", "2024-03-06")
+    rows = assert_agrees({**_two_visits(), "MedicationRequest": [cancelled]}, tmp_path / "a")
+    assert (rows[0]["progesterone_prescribed"], rows[0]["prescribed_on"]) == (False, None)
+    rows = assert_agrees({**_two_visits(), "MedicationRequest": [cancelled, later]}, tmp_path / "b")
+    assert (rows[0]["progesterone_prescribed"], rows[0]["prescribed_on"]) == (
+        True,
+        dt.date(2024, 3, 6),
+    )
 
 
 def test_without_medication_request_data_care_given_is_unknown(tmp_path: Path) -> None:
