@@ -43,9 +43,10 @@ and stay Unknown.
 Care given is audit-only (the service has no such fact) and stays linked to the encounter:
 ``progesterone_prescribed`` is a progesterone MedicationRequest whose ``encounter.reference`` is
 this Encounter (not cancelled or entered-in-error), ``prescribed_on`` the earliest
-``authoredOn`` of those requests (a cancelled one was never given). A bulk export of MedicationRequest lists
-every prescription, so when the export has MedicationRequest NDJSON an encounter without one was
-not prescribed (false); when it has none at all, what was prescribed is unknown (NULL).
+``authoredOn`` of those requests (a cancelled one was never given). A bulk export of
+MedicationRequest lists every prescription, so when the export has MedicationRequest NDJSON an
+encounter without one was not prescribed (false); when it has none at all, what was prescribed
+is unknown (NULL).
 
 Extras: site = Encounter.serviceProvider; age_band, ethnicity (UK Core extension) and
 deprivation_quintile (extension ``urn:earlypath:imd-quintile``) from Patient.
