@@ -57,6 +57,7 @@ __all__ = [
     "AuditResult",
     "ReconciliationError",
     "evaluate",
+    "rows_in_order",
     "run_audit",
 ]
 
