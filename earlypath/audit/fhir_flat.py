@@ -10,23 +10,26 @@ together):
 - linkage by patient: a resource belongs to the Encounter's patient when its
   ``subject.reference`` (AllergyIntolerance: ``patient.reference``) equals the Encounter's
   ``subject.reference``; Medication resources, which have no patient, serve every request.
-- the pregnancy is dated from the LMP (the latest recorded of those not after ``assessed_on`` nor
-  more than 45 weeks before it), else from the latest crown-rump length (of two on that day the
-  larger, which is also the one the scan shows) with the engine's own dating rule
-  (`earlypath.dating.GESTATION_DAYS` compiled by ibis, not a second formula). Each
-  dated fact is then placed before or in this pregnancy, or not at all (undated, after
-  ``assessed_on``, or undatable within 45 weeks), as `mapping._Timeline` does.
+- the pregnancy is dated from the LMP (the latest recorded of those whose date is not after
+  ``assessed_on`` nor more than 45 weeks before it; one recorded after ``assessed_on`` is left
+  out), else from the latest crown-rump length (of two on that day the larger, which is also the
+  one the scan shows) with the engine's own dating rule (`earlypath.dating.GESTATION_DAYS`
+  compiled by ibis, not a second formula). Each dated fact is then placed before or in this
+  pregnancy, or not at all (undated, after ``assessed_on``, or undatable within 45 weeks), as
+  `mapping._Timeline` does.
 - entered-in-error Conditions and Observations without a usable status are ignored; refuted
   history codes mean "no previous miscarriage" when nothing else says otherwise; history codes
-  give "at least" counts; bleeding is the latest record of this pregnancy (present wins on the
-  same day; resolved Conditions say nothing about now); an Observation coded for a finding
-  (bleeding, intrauterine, ectopic) counts when its value is none, true or "present", says "not
-  seen" when false or "absent", and nothing for any other value; CRLs in mm or cm, rounded to
+  give "at least" counts (neither counts when dated after ``assessed_on``; undated ones do);
+  bleeding is the latest record of this pregnancy (present wins on the same day; resolved
+  Conditions say nothing about now); an Observation coded for a finding (bleeding, intrauterine,
+  ectopic) counts when its value is none, true or "present", says "not seen" when false or
+  "absent", and nothing for any other value; CRLs in mm or cm, rounded to
   0.01 mm as Python rounds (half to even on the exact value), 0-120 mm; the scan's location is
   carried forward from an earlier scan day; a CRL above 0 means a fetal pole; progesterone from
   active/on-hold MedicationRequests not authored after ``assessed_on`` (by code, by name, or
   through ``medicationReference`` to a contained or exported Medication); allergies from
-  AllergyIntolerance (not refuted, entered-in-error, inactive or resolved).
+  AllergyIntolerance (not refuted, entered-in-error, inactive or resolved, nor dated after
+  ``assessed_on``: onset[x], else recordedDate, as for a Condition; undated ones count).
 
 One choice of input: the MedicationRequests of *this* Encounter are left out of
 ``on_progesterone``. They are the care given at this presentation (the audit's
@@ -169,6 +172,10 @@ FIELDS: dict[str, dict[str, Any]] = {
         "code": _CONCEPT,
         "verificationStatus": _CONCEPT,
         "clinicalStatus": _CONCEPT,
+        # dated as a Condition (`_condition_day`)
+        "onsetDateTime": "VARCHAR",
+        "onsetPeriod": {"start": "VARCHAR"},
+        "recordedDate": "VARCHAR",
     },
 }
 
@@ -335,7 +342,8 @@ FROM {name}_encounter"""
 
 
 def _condition_day() -> str:
-    """`mapping._condition_day`: onsetDateTime, else onsetPeriod.start, else recordedDate."""
+    """`mapping._condition_day`: onsetDateTime, else onsetPeriod.start, else recordedDate (a
+    Condition's or an AllergyIntolerance's)."""
     return (
         f"CASE WHEN fhir.onsetDateTime IS NOT NULL THEN {_day('fhir.onsetDateTime')} "
         f"WHEN fhir.onsetPeriod.start IS NOT NULL THEN {_day('fhir.onsetPeriod.start')} "
@@ -493,7 +501,7 @@ FROM (
 
 
 def _allergies_sql(name: str) -> str:
-    """Per patient: the recorded allergies, in file order (`mapping._allergies`; not dated)."""
+    """Per encounter: the allergies recorded by then, in file order (`mapping._allergies`)."""
     verification = _first_code("fhir.verificationStatus")
     clinical = _first_code("fhir.clinicalStatus")
     displays = (
@@ -501,16 +509,18 @@ def _allergies_sql(name: str) -> str:
     )
     return f"""
 CREATE OR REPLACE TABLE {name}_allergies AS
-SELECT patient, string_agg(allergy, '; ' ORDER BY n) AS allergies
-FROM (
-  SELECT fhir.patient.reference AS patient, n,
+SELECT e.row_number, string_agg(a.allergy, '; ' ORDER BY a.n) AS allergies
+FROM {name}_enc e
+JOIN (
+  SELECT fhir.patient.reference AS patient, n, {_condition_day()} AS day,
          left(coalesce(nullif(fhir.code.text, ''), {displays}[1].display), 200) AS allergy
   FROM {name}_allergyintolerance
   WHERE NOT coalesce(list_contains({_list(ALLERGY_IGNORED_VERIFICATION)}, {verification}), false)
     AND NOT coalesce(list_contains({_list(ALLERGY_IGNORED_CLINICAL)}, {clinical}), false)
-)
-WHERE coalesce(allergy, '') <> ''
-GROUP BY patient"""
+) a ON a.patient = e.patient
+-- not dated after the encounter (undated ones count)
+WHERE coalesce(a.allergy, '') <> '' AND NOT coalesce(a.day > e.assessed_on, false)
+GROUP BY e.row_number"""
 
 
 # --- one row per encounter ------------------------------------------------------------------------
@@ -523,8 +533,10 @@ def _dating_sql(name: str) -> str:
     return f"""
 CREATE OR REPLACE TABLE {name}_dating AS
 SELECT e.row_number, e.assessed_on,
+  -- c.day is when the LMP was recorded (`mapping._observation_day`): not after the encounter
   max({{'recorded': coalesce(c.day, c.lmp_value), 'value': c.lmp_value}})
-    FILTER (WHERE c.lmp_value {window}).value AS lmp,
+    FILTER (WHERE c.lmp_value {window} AND NOT coalesce(c.day > e.assessed_on, false)).value
+    AS lmp,
   arg_max(c.crl_mm, {{'day': c.day, 'mm': c.crl_mm}})
     FILTER (WHERE c.crl_mm IS NOT NULL AND c.day {window}) AS dating_crl_mm,
   max(c.day) FILTER (WHERE c.crl_mm IS NOT NULL AND c.day {window}) AS dating_scan_date
@@ -569,8 +581,9 @@ def _facts_sql(name: str) -> str:
     return f"""
 CREATE OR REPLACE TABLE {name}_facts AS
 SELECT row_number,
-  max(history_at_least) FILTER (WHERE NOT history_refuted) AS at_least,
-  bool_or(history_refuted) AS history_refuted,
+  -- history codes are not placed in a pregnancy, only left out when dated after the encounter
+  max(history_at_least) FILTER (WHERE NOT history_refuted AND place <> 'future') AS at_least,
+  bool_or(history_refuted AND place <> 'future') AS history_refuted,
   count(DISTINCT day) FILTER (WHERE miscarriage AND place = 'before') AS before_days,
   coalesce(bool_or(miscarriage AND place = 'this'), false) AS miscarriage_diagnosed,
   -- the latest record of this pregnancy; on the same day "present" (true) sorts last and wins
@@ -689,7 +702,7 @@ LEFT JOIN {name}_timeline t USING (row_number)
 LEFT JOIN {name}_facts f USING (row_number)
 LEFT JOIN {name}_scans s USING (row_number)
 LEFT JOIN {name}_progesterone p USING (row_number)
-LEFT JOIN {name}_allergies a ON a.patient = e.patient
+LEFT JOIN {name}_allergies a USING (row_number)
 LEFT JOIN {name}_patients pt ON pt.patient = e.patient
 ORDER BY e.row_number"""
 

@@ -104,6 +104,7 @@ def _code(concept: Any) -> str | None:
 
 
 def _condition_day(c: Any) -> dt.date | None:
+    """onset[x], else recordedDate; AllergyIntolerance has the same elements and is read the same."""
     if c.onsetDateTime is not None:
         return as_day(c.onsetDateTime)
     if c.onsetPeriod is not None and c.onsetPeriod.start is not None:
@@ -211,7 +212,7 @@ def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
     on_progesterone = _on_progesterone(
         by_type["MedicationRequest"], by_type["Medication"], assessed_on, result
     )
-    allergies = _allergies(by_type["AllergyIntolerance"], result)
+    allergies = _allergies(by_type["AllergyIntolerance"], assessed_on, result)
 
     result.episode = {
         "assessed_on": assessed_on.isoformat(),
@@ -264,12 +265,22 @@ def _lmp(observations: list, assessed_on: dt.date, result: MappingResult) -> dt.
         if value is None:
             result.problems.append(Problem(ref, "LMP has no full date in valueDateTime; ignored"))
             continue
+        # "Recorded" is the day `_observation_day` gives every Observation (effective[x], else
+        # issued), so an LMP counts as known on the day it was taken, as a CRL or a finding does.
+        # One recorded after the assessment was not known then, whatever LMP it gives; one with
+        # neither date still counts (ranked below as if recorded on the LMP itself).
+        recorded = _observation_day(o)
+        if recorded is not None and recorded > assessed_on:
+            result.problems.append(
+                Problem(ref, "LMP was recorded after the assessment date; ignored")
+            )
+            continue
         if value > assessed_on:
             result.problems.append(Problem(ref, "LMP is after the assessment date; ignored"))
             continue
         if (assessed_on - value).days > MAX_LMP_WEEKS_BEFORE * 7:
             continue  # an earlier pregnancy's LMP
-        recorded = _observation_day(o) or value
+        recorded = recorded or value
         if best is None or (recorded, value) > (best[0], best[1]):
             best = (recorded, value, ref)
     if best is None:
@@ -329,12 +340,20 @@ def _miscarriages(
     diagnosed = False
     denied_by: str | None = None
     for ref, c in conditions:
+        hist = history.code_of(c.code)
+        if hist is not None and timeline.place(_condition_day(c)) == "future":
+            # A history code is not placed in a pregnancy (it may be noted years after the loss),
+            # but one dated after the assessment was not known then, as a "yes" or as a "no".
+            # Undated ones count: most history entries carry no date.
+            result.problems.append(
+                Problem(ref, "history of miscarriage " + _PLACE_MESSAGES["future"])
+            )
+            continue
         if _code(c.verificationStatus) == "refuted":
             # A refuted "history of miscarriage" is a recorded "no previous miscarriage".
-            if history.code_of(c.code) is not None:
+            if hist is not None:
                 denied_by = ref
             continue
-        hist = history.code_of(c.code)
         if hist is not None:
             evidence = True
             at_least = max(at_least, history.at_least.get(hist, 1))
@@ -593,12 +612,18 @@ def _on_progesterone(
     return False
 
 
-def _allergies(allergies: list, result: MappingResult) -> list[str]:
+def _allergies(allergies: list, assessed_on: dt.date, result: MappingResult) -> list[str]:
     out: list[str] = []
     for ref, a in allergies:
         if _code(a.verificationStatus) in ("entered-in-error", "refuted"):
             continue
         if _code(a.clinicalStatus) in ("inactive", "resolved"):
+            continue
+        # Dated as a Condition is (onset[x], else recordedDate): one dated after the assessment
+        # was not known then. Undated ones count, as most allergy records have no date.
+        day = _condition_day(a)
+        if day is not None and day > assessed_on:
+            result.problems.append(Problem(ref, "allergy " + _PLACE_MESSAGES["future"]))
             continue
         name = None
         if a.code is not None:

@@ -5,7 +5,8 @@ resources>, assessed_on).episode)``: the patient's Conditions, Observations, Med
 AllergyIntolerances (by ``subject`` / ``patient``), every Medication of the export, less the
 MedicationRequests of that very encounter (the care given there, see `fhir_flat`'s docstring).
 Hypothesis writes patient records with several encounters and dated, undated, partly dated and
-future facts; the FHIR synthesiser's cohort is checked the same way.
+future facts (among them LMPs, history codes and allergies recorded after an earlier encounter:
+not yet known then); the FHIR synthesiser's cohort is checked the same way.
 """
 
 from __future__ import annotations
@@ -469,12 +470,17 @@ def requests(
 
 
 @st.composite
-def allergies(draw: Any, rid: str, patient: str) -> dict[str, Any]:
+def allergies(draw: Any, rid: str, patient: str, visits: Days) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "AllergyIntolerance",
         "id": rid,
         "patient": {"reference": patient},
     }
+    if draw(st.integers(0, 2)):
+        # Dated as a Condition is (onset[x], recordedDate), or not at all. Only whether it was
+        # recorded by an encounter matters, so the dates fall a few days either side of visits.
+        around = tuple(visit + k * DAY for visit in visits for k in (-3, 0, 1, 3))
+        resource.update(draw(condition_dates(around)))
     name = draw(st.sampled_from(["Peanut", "Soya lecithin", "Penicillin", "x" * 230, None]))
     shape = draw(st.sampled_from(["text", "display", "second_display", "none"]))
     if name and shape == "text":
@@ -524,7 +530,7 @@ def patient_records(draw: Any, index: int) -> dict[str, list[dict]]:
         "Condition": lambda i: conditions(f"{pid}-c{i}", patient, days),
         "Observation": lambda i: observations(f"{pid}-o{i}", patient, days),
         "MedicationRequest": lambda i: requests(f"{pid}-m{i}", patient, days, encounters),
-        "AllergyIntolerance": lambda i: allergies(f"{pid}-a{i}", patient),
+        "AllergyIntolerance": lambda i: allergies(f"{pid}-a{i}", patient, tuple(dates)),
     }
     sizes = {"Condition": 8, "Observation": 10, "MedicationRequest": 4, "AllergyIntolerance": 2}
     for kind, make in makers.items():
@@ -844,3 +850,95 @@ def test_a_medication_reference_finds_its_medication_by_type_and_id(tmp_path: Pa
     export["Medication"] = MEDICATIONS  # serving every request
     rows = assert_agrees(export, tmp_path)
     assert [r["on_progesterone"] for r in rows] == list(references.values())
+
+
+# --- as of the encounter: what was recorded after it was not known then ----------------------
+
+
+@pytest.mark.parametrize(
+    ("dates", "known_first"),
+    [
+        ({"effectiveDateTime": "2024-03-11"}, False),
+        ({"effectivePeriod": {"start": "2024-03-11T09:00:00Z"}}, False),
+        ({"issued": "2024-03-11T09:00:00Z"}, False),
+        # effective[x] is when it was recorded; issued counts only without it
+        ({"effectiveDateTime": "2024-03-04", "issued": "2024-03-11T09:00:00Z"}, True),
+        ({}, True),  # no date at all: counted
+    ],
+)
+def test_an_lmp_recorded_after_an_encounter_counts_only_from_then(
+    dates: dict[str, Any], known_first: bool, tmp_path: Path
+) -> None:
+    lmp = {
+        "resourceType": "Observation",
+        "id": "l",
+        "status": "final",
+        "subject": {"reference": "Patient/p"},
+        "code": concept(LOINC, "8665-2"),
+        "valueDateTime": "2024-01-15",
+        **dates,
+    }
+    first, second = assert_agrees({**_two_visits(), "Observation": [lmp]}, tmp_path)
+    assert first["lmp"] == (dt.date(2024, 1, 15) if known_first else None)
+    assert second["lmp"] == dt.date(2024, 1, 15)
+
+
+def test_a_history_code_recorded_after_an_encounter_counts_only_from_then(
+    tmp_path: Path,
+) -> None:
+    def history(rid: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "resourceType": "Condition",
+            "id": rid,
+            "subject": {"reference": "Patient/p"},
+            "code": concept(SNOMED, "161744009"),
+            **extra,
+        }
+
+    refuted = {"verificationStatus": status_concept("refuted")}
+    records = {
+        "recorded later": [history("h", recordedDate="2024-03-08")],
+        "onset later": [history("h", onsetDateTime="2024-03-08T10:00:00+01:00")],
+        "denied, then recorded": [
+            history("no", **refuted),
+            history("h", recordedDate="2024-03-08"),
+        ],
+        "denied later": [history("no", recordedDate="2024-03-08", **refuted)],
+        "undated": [history("h")],
+    }
+    expected = {
+        "recorded later": (None, 1),
+        "onset later": (None, 1),
+        "denied, then recorded": (0, 1),
+        "denied later": (None, 0),
+        "undated": (1, 1),
+    }
+    for case, conditions in records.items():
+        export = {**_two_visits(), "Condition": conditions}
+        rows = assert_agrees(export, tmp_path / case.replace(" ", "-").replace(",", ""))
+        got = tuple(r["previous_miscarriages"] for r in rows)
+        assert got == expected[case], case
+
+
+def test_an_allergy_recorded_after_an_encounter_is_listed_only_from_then(tmp_path: Path) -> None:
+    def allergy(rid: str, name: str, **dates: Any) -> dict[str, Any]:
+        return {
+            "resourceType": "AllergyIntolerance",
+            "id": rid,
+            "patient": {"reference": "Patient/p"},
+            "code": {"text": name},
+            **dates,
+        }
+
+    export = {
+        **_two_visits(),
+        "AllergyIntolerance": [
+            allergy("a", "Peanut", recordedDate="2024-03-08"),
+            allergy("b", "Penicillin"),
+            allergy("c", "Latex", onsetPeriod={"start": "2024-03-12"}),
+            allergy("d", "Soya", onsetDateTime="2019-06-01", recordedDate="2024-03-04"),
+        ],
+    }
+    first, second = assert_agrees(export, tmp_path)
+    assert first["allergies"] == "Penicillin; Soya"
+    assert second["allergies"] == "Peanut; Penicillin; Soya"

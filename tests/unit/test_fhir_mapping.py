@@ -448,3 +448,132 @@ def test_a_finding_whose_value_is_missing_is_not_seen(value):
     resources = [previous_miscarriage(), bleeding(), lmp(), crl(), _iup_with(**value)]
     assert episode_of(resources)[0]["scans"][0]["location"] == "unknown"
     assert _progesterone_decision(resources) == "needs_information"  # never "offer"
+
+
+# --- as of assessed_on: a record made after the assessment was not known then --------------------
+
+REFUTED = {"coding": [{"code": "refuted"}]}
+
+
+def _allergy(rid: str = "a", name: str = "Peanut", **dates: str) -> dict:
+    return {
+        "resourceType": "AllergyIntolerance",
+        "id": rid,
+        "patient": {"reference": "Patient/x"},
+        "code": {"text": name},
+        **dates,
+    }
+
+
+def _late_lmp(**dates: str) -> dict:
+    """Her LMP of 2024-01-15, as first recorded after the assessment (2024-03-04)."""
+    resource = observation("lmp", LOINC, "8665-2", None, valueDateTime="2024-01-15")
+    return {**resource, **dates}
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {"effectiveDateTime": "2024-03-20"},
+        {"effectivePeriod": {"start": "2024-03-20"}},
+        {"issued": "2024-03-20T10:00:00Z"},
+    ],
+    ids=["effectiveDateTime", "effectivePeriod", "issued"],
+)
+def test_lmp_recorded_after_the_assessment_does_not_date_the_pregnancy(dates):
+    # Scan and bleeding wait on the dating: with this LMP counted she would be offered treatment.
+    resources = [previous_miscarriage(), bleeding(), iup(), _late_lmp(**dates)]
+    episode, problems = episode_of(resources)
+    assert episode["lmp"] is None
+    assert any(
+        p.field == "Observation/lmp"
+        and p.message == "LMP was recorded after the assessment date; ignored"
+        for p in problems
+    )
+    assert _progesterone_decision(resources) == "needs_information"
+    # the same LMP recorded on the day is used
+    assert _progesterone_decision([previous_miscarriage(), bleeding(), iup(), lmp()]) == "offer"
+
+
+def test_lmp_recorded_is_its_effective_day_then_issued_and_undated_still_counts():
+    # effective[x] is when it was recorded, as for every Observation; issued only without one
+    taken_then = _late_lmp(effectiveDateTime=TODAY.isoformat(), issued="2024-03-20T10:00:00Z")
+    assert episode_of([taken_then])[0]["lmp"] == "2024-01-15"
+    assert episode_of([_late_lmp()])[0]["lmp"] == "2024-01-15"
+    # a later recording does not displace the one known on the day
+    later = {
+        **_late_lmp(effectiveDateTime="2024-03-20"),
+        "id": "later",
+        "valueDateTime": "2024-01-29",
+    }
+    assert episode_of([lmp(), later])[0]["lmp"] == "2024-01-15"
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {"recordedDate": "2024-03-14"},
+        {"onsetDateTime": "2024-03-14T09:00:00Z"},
+        {"onsetPeriod": {"start": "2024-03-14"}},
+    ],
+    ids=["recordedDate", "onsetDateTime", "onsetPeriod"],
+)
+def test_history_of_miscarriage_recorded_after_the_assessment_does_not_count(dates):
+    # Bleeding, IUP, 7+0: only the previous miscarriage is missing for an offer.
+    base = [bleeding(), lmp(), iup(), crl()]
+    late = condition("late", "161744009", None, **dates)
+    episode, problems = episode_of([*base, late])
+    assert episode["previous_miscarriages"] is None
+    assert any(
+        p.field == "Condition/late" and "dated after the assessment date" in p.message
+        for p in problems
+    )
+    assert _progesterone_decision([*base, late]) == "needs_information"  # not "offer"
+    # A "no previous miscarriage" recorded in time stands: still not an offer.
+    denied = condition("no", "161744009", None, verificationStatus=REFUTED)
+    assert _progesterone_decision([*base, denied, late]) == "do_not_offer"
+    # And a "no" recorded later is not known either: unknown, not none.
+    late_denial = condition("no", "161744009", None, verificationStatus=REFUTED, **dates)
+    assert episode_of([*base, late_denial])[0]["previous_miscarriages"] is None
+
+
+def test_history_of_miscarriage_recorded_in_time_keeps_its_lower_bound():
+    recurrent = condition("r", "102878001", None, recordedDate=TODAY.isoformat())
+    noted_today = condition("h", "161744009", "2020-05-01", recordedDate=TODAY.isoformat())
+    assert episode_of([recurrent])[0]["previous_miscarriages"] == 2
+    assert episode_of([noted_today])[0]["previous_miscarriages"] == 1
+    # a partial date is no date: counted, as an undated one is
+    assert episode_of([condition("p", "161744009", "2024-04")])[0]["previous_miscarriages"] == 1
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {"recordedDate": "2024-03-05"},
+        {"onsetDateTime": "2024-03-05"},
+        {"onsetPeriod": {"start": "2024-03-05T08:00:00+01:00"}},
+    ],
+    ids=["recordedDate", "onsetDateTime", "onsetPeriod"],
+)
+def test_allergy_recorded_after_the_assessment_is_not_listed(dates):
+    resources = [*eligible_resources(), _allergy("peanut", **dates)]
+    episode, problems = episode_of(resources)
+    assert episode["allergies"] == []
+    assert any(
+        p.field == "AllergyIntolerance/peanut" and "dated after the assessment date" in p.message
+        for p in problems
+    )
+    # The peanut allergy was not known: the preferred product, with the prompt to ask about it.
+    plan = assess(episode)["progesterone"]["plan"]
+    assert plan["product"]["key"] == "utrogestan"
+    assert any("No allergies are recorded" in c for c in plan["check_before_prescribing"])
+
+
+def test_allergy_recorded_by_the_assessment_or_undated_is_listed():
+    on_the_day = _allergy("a", "Peanut", recordedDate=TODAY.isoformat())
+    long_known = _allergy("b", "Soya lecithin", onsetDateTime="2010-01-01")
+    undated = _allergy("c", "Penicillin")
+    episode, problems = episode_of([*eligible_resources(), on_the_day, long_known, undated])
+    assert episode["allergies"] == ["Peanut", "Soya lecithin", "Penicillin"]
+    assert problems == []
+    assert assess(episode)["progesterone"]["plan"]["product"]["key"] != "utrogestan"
