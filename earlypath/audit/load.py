@@ -236,7 +236,15 @@ def _read_spark(spark: Any, files: list[Path], fmt: Format) -> Any:
             csv_header(
                 files
             )  # Spark takes the columns from one file and reads the rest by position
-        return spark.read.option("header", "true").csv(names)
+        # RFC 4180, as DuckDB reads it: a quoted field may hold line breaks and doubled quotes
+        # (Spark's defaults split such rows and take a backslash as the escape).
+        return (
+            spark.read.option("header", "true")
+            .option("multiLine", "true")
+            .option("quote", '"')
+            .option("escape", '"')
+            .csv(names)
+        )
     parquet_row_counts(files)  # the same columns in every file: Spark would read others as NULL
     return spark.read.parquet(*names)
 
@@ -250,8 +258,9 @@ def _number_rows_spark(spark: Any, df: Any, files: list[Path], fmt: Format) -> A
     of the file that Spark read the row from (``_metadata.file_block_start``) and the position
     the row's monotonically_increasing_id; one task reads a split, in file order, so the ids of
     a split are consecutive whatever the order Spark gives the splits (it orders them by size,
-    not name). One small aggregate per (file, block) then gives each block its first number,
-    joined back as a broadcast table."""
+    not name). CSV is read with multiLine, which reads each file whole (one block), but the
+    numbering does not rely on that. One small aggregate per (file, block) then gives each block
+    its first number, joined back as a broadcast table."""
     from pyspark.sql import functions as F
 
     # metadataColumn (Spark 4) finds the hidden column even if the data has one of that name.

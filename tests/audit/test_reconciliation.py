@@ -180,6 +180,31 @@ def test_spark_reads_csv_and_numbers_rows_in_file_order(
     )
 
 
+@pytest.mark.spark
+def test_spark_reads_quoted_csv_fields_as_duckdb_does(tmp_path: Path, spark: object) -> None:
+    # RFC 4180 quoting: a field may hold commas, line breaks and doubled quotes. Spark's CSV
+    # reader needs telling (multiLine, escape); otherwise rows split and the engines disagree.
+    path = tmp_path / "q.csv"
+    path.write_text(
+        HEADER
+        + ",note\n"
+        + ROWS[0]
+        + ',"seen twice, then\nreferred ""urgently"""\n'
+        + ROWS[9]
+        + ',"plain"\n'
+        + ROWS[11]
+        + ',"a\r\nb"\n',
+        encoding="utf-8",
+    )
+    duck = run_audit(path, tmp_path / "d", group_by=["note"])
+    sp = run_audit(path, tmp_path / "s", engine="spark", spark=spark, group_by=["note"])
+    assert (duck.rows_in, duck.evaluated) == (3, 3)
+    assert (sp.rows_in, sp.evaluated, sp.rejected) == (3, 3, 0)
+    episodes = pq.read_table(tmp_path / "s" / "episodes.parquet").to_pylist()
+    assert episodes == pq.read_table(tmp_path / "d" / "episodes.parquet").to_pylist()
+    assert episodes[0]["note"] == 'seen twice, then\nreferred "urgently"'
+
+
 def test_an_unreadable_csv_is_refused_without_quoting_it(tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     path.write_text(
