@@ -21,6 +21,7 @@ from earlypath.guideline.versions import VERSIONS
 from earlypath.model import parse_episode_json
 from earlypath.policy import Policy
 from earlypath.web import forms, plain
+from earlypath.web.schemas import CORE_SECTIONS
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
@@ -36,14 +37,7 @@ DECISION_WORDS = {
     "do_not_offer": "Do not offer progesterone",
     "needs_information": "More information is needed before a decision",
 }
-KNOWN_SECTIONS = {
-    "earlypath_version",
-    "assessed_on",
-    "guideline",
-    "policy",
-    "gestation",
-    "progesterone",
-}
+KNOWN_SECTIONS = frozenset(CORE_SECTIONS)
 
 router = APIRouter(include_in_schema=False)
 

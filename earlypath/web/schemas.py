@@ -14,6 +14,16 @@ from earlypath.model import episode_json_schema
 _STR = {"type": "string"}
 _NULLABLE_STR = {"type": ["string", "null"]}
 
+# The top-level keys of every assessment; pathway sections come as extra keys.
+CORE_SECTIONS = (
+    "earlypath_version",
+    "assessed_on",
+    "guideline",
+    "policy",
+    "gestation",
+    "progesterone",
+)
+
 ERRORS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["errors"],
@@ -35,14 +45,7 @@ ASSESSMENT_SCHEMA: dict[str, Any] = {
         "What the engine returns for an episode: exactly what `earlypath assess` prints. Pathway "
         "sections (scan_assessment, hcg_assessment, ...) may be added; they appear as extra keys."
     ),
-    "required": [
-        "earlypath_version",
-        "assessed_on",
-        "guideline",
-        "policy",
-        "gestation",
-        "progesterone",
-    ],
+    "required": list(CORE_SECTIONS),
     "properties": {
         "earlypath_version": _STR,
         "assessed_on": {"type": "string", "format": "date"},
