@@ -97,9 +97,7 @@ def plan_to_medication_request(
     return resource
 
 
-def is_progesterone_order(
-    resource: dict[str, Any], contained_meds: dict[str, Any] | None = None
-) -> bool:
+def is_progesterone_order(resource: dict[str, Any]) -> bool:
     """Is this (draft) MedicationRequest for progesterone? By code, or by name in text/display."""
     if resource.get("resourceType") != "MedicationRequest":
         return False
@@ -111,9 +109,6 @@ def is_progesterone_order(
         for med in resource.get("contained") or []:
             if isinstance(med, dict) and f"#{med.get('id')}" == key:
                 concept = med.get("code")
-        if concept is None and contained_meds:
-            med = contained_meds.get(key)
-            concept = med.get("code") if med else None
         if concept is None and ref.get("display"):
             concept = {"text": ref["display"]}
     return concept is not None and progesterone.matches(concept)
