@@ -20,7 +20,8 @@ def audit_command(
         typer.Argument(
             metavar="INPUT",
             help="Cohort: a CSV or Parquet file, a folder of CSV or Parquet part files (read in "
-            "name order), or a folder of FHIR NDJSON.",
+            "path order; key=value subfolders, as Spark partitions, become text columns), or a "
+            "folder of FHIR NDJSON.",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Folder for the outputs.")],

@@ -1,10 +1,11 @@
 """Read a cohort into an engine as a raw table with ``row_number`` (1-based position in the input).
 
 Inputs: a CSV file (read as text: every cell is checked by `validate`), a Parquet file (typed
-columns are used as they are), a folder of CSV or Parquet part files (`earlypath.audit.parts`
-defines their order: files by name, then rows in file order), or a folder of FHIR R4 bulk-export
-NDJSON (flattened in DuckDB by `earlypath.audit.fhir_flat`; one row per Encounter, numbered in
-the order of Encounter.ndjson). Engines: DuckDB (embedded) or PySpark (a local or given
+columns are used as they are), a folder of CSV or Parquet part files, flat or Hive-partitioned
+(`earlypath.audit.parts` defines their order, files by relative path then rows in file order,
+and reads the partition values, which each engine adds as text columns), or a folder of FHIR R4
+bulk-export NDJSON (flattened in DuckDB by `earlypath.audit.fhir_flat`; one row per Encounter,
+numbered in the order of Encounter.ndjson). Engines: DuckDB (embedded) or PySpark (a local or given
 SparkSession); the python reference engine reads through DuckDB.
 """
 
@@ -20,12 +21,13 @@ import ibis
 import ibis.expr.types as ir_t
 from ibis.backends import BaseBackend
 
-from earlypath.audit.flat import added_name_clashes
+from earlypath.audit.flat import ADDED_COLUMNS, FLAT_COLUMNS, added_name_clashes
 from earlypath.audit.parts import (
     SUFFIXES,
+    Parts,
     csv_header,
     folder_format,
-    input_files,
+    input_parts,
     parquet_row_counts,
     rows_before,
 )
@@ -51,6 +53,8 @@ RAW = "earlypath_raw_cohort"
 SOURCE_FILE = "earlypath_source_file"  # a helper column, dropped before the engines see rows
 # Helper columns of the Spark numbering (dropped from the result).
 _FILE, _BLOCK, _POSITION, _BASE = (f"_earlypath_{n}" for n in ("file", "block", "position", "base"))
+# Names the audit reads or adds, in the case-blind form the engines match column names in.
+_TAKEN = frozenset(n.casefold() for n in (*FLAT_COLUMNS, *ADDED_COLUMNS))
 
 
 def detect_format(path: Path) -> Format:
@@ -109,73 +113,116 @@ def sql_text(value: str) -> str:
 def load_raw(con: BaseBackend, path: Path, fmt: Format | None = None) -> ir_t.Table:
     """The input as a table of its own columns plus ``row_number``."""
     fmt = fmt or detect_format(path)
-    if fmt != "fhir":
-        _refuse_added_names(input_files(path, fmt), fmt)
+    if fmt == "fhir":
+        parts = None
+    else:
+        parts = input_parts(path, fmt)
+        _refuse_names(parts, fmt)
     if con.name == "duckdb":
-        return _load_duckdb(con, path, fmt)
+        return _load_duckdb(con, path, fmt, parts)
     if con.name == "pyspark":
-        return _load_spark(con, path, fmt)
+        return _load_spark(con, path, fmt, parts)
     raise ValueError(f"no loader for the {con.name} backend")
 
 
-def _refuse_added_names(files: list[Path], fmt: Format) -> None:
+def _refuse_names(parts: Parts, fmt: Format) -> None:
+    """Refuse a column named like one the audit adds, and a partition key named like a column
+    of the files or one the audit reads or adds (each would shadow the other)."""
     if fmt == "csv":
-        columns = csv_header(files[:1])
+        columns = csv_header(parts.files[:1], parts.names[:1])
     else:
         import pyarrow.parquet as pq
 
         try:
-            columns = pq.ParquetFile(files[0]).schema_arrow.names
+            columns = pq.ParquetFile(parts.files[0]).schema_arrow.names
         except Exception as error:
             raise ValueError(
-                f"{files[0].name} is not a readable Parquet file ({type(error).__name__})"
+                f"{parts.names[0]} is not a readable Parquet file ({type(error).__name__})"
             ) from None
-    clashes = added_name_clashes(columns)
-    if clashes:
-        raise InputError(
-            [
-                Problem(name, "is a name the audit gives to a column it adds: rename it")
-                for name in clashes
-            ]
-        )
+    problems = [
+        Problem(name, "is a name the audit gives to a column it adds: rename it")
+        for name in added_name_clashes(columns)
+    ]
+    inside = {c.casefold() for c in columns}
+    for key in parts.keys:
+        if key.casefold() in inside:
+            problems.append(
+                Problem(
+                    key,
+                    "is both a partition key (a key=value folder) and a column in the part "
+                    "files: rename one of them",
+                )
+            )
+        elif key.casefold() in _TAKEN:  # (a _rule_ folder is skipped, as every _ name is)
+            problems.append(
+                Problem(
+                    key,
+                    "is a partition key (a key=value folder) named like a column the audit "
+                    "reads or adds: rename the folders",
+                )
+            )
+    if problems:
+        raise InputError(problems)
 
 
-def _load_duckdb(con: Any, path: Path, fmt: Format) -> ir_t.Table:
-    if fmt == "fhir":
+def _load_duckdb(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.Table:
+    if parts is None:
         from earlypath.audit.fhir_flat import flatten_fhir_duckdb
 
         flatten_fhir_duckdb(con, path, RAW)
         return con.table(RAW)
-    files = input_files(path, fmt)
     if fmt == "parquet":
-        _parquet_view_duckdb(con, files, path.name)
+        _parquet_view_duckdb(con, parts, path.name)
     else:
-        _csv_table_duckdb(con, files)
+        _csv_table_duckdb(con, parts)
     return con.table(RAW)
 
 
-def _parquet_view_duckdb(con: Any, files: list[Path], label: str) -> None:
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_value(value: str | None) -> str:
+    return "NULL" if value is None else sql_text(value)
+
+
+def _parquet_view_duckdb(con: Any, parts: Parts, label: str) -> None:
     """A view reading the files in place (no copy of the cohort in memory). Each file numbers its
-    own rows; for a folder, a small table of files adds the rows of the files before each."""
-    starts = rows_before(parquet_row_counts(files))
+    own rows; for a folder, a small table of files adds the rows of the files before each, and
+    the file's partition values."""
+    files = parts.files
+    starts = rows_before(parquet_row_counts(files, parts.names))
     sources = "[" + ", ".join(sql_text(str(f)) for f in files) + "]"
     # The read_parquet options (not DuckDB's virtual columns of the same names) fail loudly if
     # the data has a column of that name, instead of silently numbering by the data's column.
-    if len(files) == 1:  # the usual case, without a join
+    # hive_partitioning is off: DuckDB would otherwise find key=value folders anywhere in the
+    # path (even above the input) and add them as typed columns; parts.py gives the values.
+    options = "hive_partitioning = false, file_row_number = true"
+    if len(files) == 1 and not parts.keys:  # the usual case, without a join
         select = (
             "SELECT file_row_number + 1 AS row_number, * EXCLUDE (file_row_number) "
-            f"FROM read_parquet({sources}, file_row_number = true)"
+            f"FROM read_parquet({sources}, {options})"
         )
     else:
-        con.raw_sql(f"CREATE OR REPLACE TABLE {RAW}_files (path VARCHAR, rows_before BIGINT)")
+        # The files table's own column names (k0, k1, ...) cannot clash with any key's name.
+        keys = range(len(parts.keys))
+        con.raw_sql(
+            f"CREATE OR REPLACE TABLE {RAW}_files (path VARCHAR, rows_before BIGINT"
+            + "".join(f", k{i} VARCHAR" for i in keys)
+            + ")"
+        )
         con.raw_sql(
             f"INSERT INTO {RAW}_files VALUES "
-            + ", ".join(f"({sql_text(str(f))}, {n})" for f, n in zip(files, starts, strict=True))
+            + ", ".join(
+                f"({', '.join([sql_text(str(f)), str(n), *map(_sql_value, values)])})"
+                for f, n, values in zip(files, starts, parts.values, strict=True)
+            )
         )
         select = (
             "SELECT f.rows_before + p.file_row_number + 1 AS row_number, "
-            f"p.* EXCLUDE (file_row_number, {SOURCE_FILE}) "
-            f"FROM read_parquet({sources}, filename = '{SOURCE_FILE}', file_row_number = true) p "
+            f"p.* EXCLUDE (file_row_number, {SOURCE_FILE})"
+            + "".join(f", f.k{i} AS {_sql_name(key)}" for i, key in enumerate(parts.keys))
+            + f" FROM read_parquet({sources}, filename = '{SOURCE_FILE}', {options}) p "
             f"JOIN {RAW}_files f ON f.path = p.{SOURCE_FILE}"
         )
     try:
@@ -186,13 +233,23 @@ def _parquet_view_duckdb(con: Any, files: list[Path], label: str) -> None:
         ) from None
 
 
-def _csv_table_duckdb(con: Any, files: list[Path]) -> None:
-    """Load the files one after another into one table: a table keeps the order rows were
-    inserted in (DuckDB preserves insertion order), so its rowid numbers them."""
+def _csv_table_duckdb(con: Any, parts: Parts) -> None:
+    """Load the files one after another into one table, each row with its file's partition
+    values: a table keeps the order rows were inserted in (DuckDB preserves insertion order), so
+    its rowid numbers them."""
+    files = parts.files
     if len(files) > 1:
-        csv_header(files)
+        csv_header(files, parts.names)
     for index, path in enumerate(files):
-        read = f"SELECT * FROM read_csv({sql_text(str(path))}, all_varchar = true, header = true)"
+        added = "".join(
+            f", CAST({_sql_value(value)} AS VARCHAR) AS {_sql_name(key)}"
+            for key, value in zip(parts.keys, parts.values[index], strict=True)
+        )
+        # hive_partitioning off, as for Parquet.
+        read = (
+            f"SELECT *{added} FROM read_csv({sql_text(str(path))}, all_varchar = true, "
+            "header = true, hive_partitioning = false)"
+        )
         try:
             con.raw_sql(
                 f"CREATE OR REPLACE TABLE {RAW}_t AS {read}"
@@ -201,15 +258,15 @@ def _csv_table_duckdb(con: Any, files: list[Path]) -> None:
             )
         except Exception as error:  # DuckDB's message quotes the offending line: never pass it on
             raise ValueError(
-                f"{path.name} is not a readable CSV file ({type(error).__name__}: check its "
-                "quoting, header and the number of fields on each line)"
+                f"{parts.names[index]} is not a readable CSV file ({type(error).__name__}: "
+                "check its quoting, header and the number of fields on each line)"
             ) from None
     con.raw_sql(f"CREATE OR REPLACE VIEW {RAW} AS SELECT rowid + 1 AS row_number, * FROM {RAW}_t")
 
 
-def _load_spark(con: Any, path: Path, fmt: Format) -> ir_t.Table:
+def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.Table:
     spark = con._session
-    if fmt == "fhir":
+    if parts is None:
         # The FHIR flattening is written for DuckDB's JSON reader: flatten there, hand Spark Parquet.
         import tempfile
 
@@ -223,19 +280,20 @@ def _load_spark(con: Any, path: Path, fmt: Format) -> ir_t.Table:
         dcon.raw_sql(f"COPY (SELECT * FROM {RAW} ORDER BY row_number) TO {sql_text(str(target))}")
         df = spark.read.parquet(str(target))
     else:
-        files = input_files(path, fmt)
-        df = _number_rows_spark(spark, _read_spark(spark, files, fmt), files, fmt)
+        df = _number_rows_spark(spark, _read_spark(spark, parts, fmt), parts, fmt)
     df.createOrReplaceTempView(RAW)
     return con.table(RAW)
 
 
-def _read_spark(spark: Any, files: list[Path], fmt: Format) -> Any:
+def _read_spark(spark: Any, parts: Parts, fmt: Format) -> Any:
+    """The part files' own columns: the files are given one by one, so Spark finds no
+    partitions in their paths (the keys are added by `_number_rows_spark`)."""
+    files = parts.files
     names = [str(f) for f in files]
     if fmt == "csv":
         if len(files) > 1:
-            csv_header(
-                files
-            )  # Spark takes the columns from one file and reads the rest by position
+            # Spark takes the columns from one file and reads the rest by position
+            csv_header(files, parts.names)
         # RFC 4180, as DuckDB reads it: a quoted field may hold line breaks and doubled quotes
         # (Spark's defaults split such rows and take a backslash as the escape).
         return (
@@ -245,22 +303,25 @@ def _read_spark(spark: Any, files: list[Path], fmt: Format) -> Any:
             .option("escape", '"')
             .csv(names)
         )
-    parquet_row_counts(files)  # the same columns in every file: Spark would read others as NULL
+    # The same columns in every file: Spark would read the others' missing columns as NULL.
+    parquet_row_counts(files, parts.names)
     return spark.read.parquet(*names)
 
 
-def _number_rows_spark(spark: Any, df: Any, files: list[Path], fmt: Format) -> Any:
-    """``df`` with ``row_number`` in the input order, without sorting the cohort.
+def _number_rows_spark(spark: Any, df: Any, parts: Parts, fmt: Format) -> Any:
+    """``df`` with ``row_number`` in the input order, and the partition keys, without sorting
+    the cohort.
 
-    Every row gets a (file, block, position), where the position counts up by one along the
-    file within its block. Parquet: the row's index in its file (Spark's hidden
+    Every row gets a (file, block, position), where the file is its path relative to the input
+    folder (two partitions may each hold a part-00000), and the position counts up by one along
+    the file within its block. Parquet: the row's index in its file (Spark's hidden
     ``_metadata.row_index``), one block per file. CSV has no row index: the block is the split
     of the file that Spark read the row from (``_metadata.file_block_start``) and the position
     the row's monotonically_increasing_id; one task reads a split, in file order, so the ids of
     a split are consecutive whatever the order Spark gives the splits (it orders them by size,
     not name). CSV is read with multiLine, which reads each file whole (one block), but the
     numbering does not rely on that. One small aggregate per (file, block) then gives each block
-    its first number, joined back as a broadcast table."""
+    its first number, joined back as a broadcast table with the file's partition values."""
     from pyspark.sql import functions as F
 
     # metadataColumn (Spark 4) finds the hidden column even if the data has one of that name.
@@ -269,9 +330,13 @@ def _number_rows_spark(spark: Any, df: Any, files: list[Path], fmt: Format) -> A
         block, position = F.lit(0).cast("long"), meta.getField("row_index")
     else:
         block, position = meta.getField("file_block_start"), F.monotonically_increasing_id()
+    # Every file is at the same depth below the input folder: its relative path is the last
+    # depth + 1 names of the path (still URI-encoded, as spark_block_bases expects).
+    depth = len(parts.keys) + 1
+    relative = F.concat_ws("/", F.slice(F.split(meta.getField("file_path"), "/"), -depth, depth))
     tagged = df.select(
         *[_spark_column(c) for c in df.columns],
-        meta.getField("file_name").alias(_FILE),
+        relative.alias(_FILE),
         block.alias(_BLOCK),
         position.alias(_POSITION),
     )
@@ -286,14 +351,22 @@ def _number_rows_spark(spark: Any, df: Any, files: list[Path], fmt: Format) -> A
         )
         .collect()
     )
+    index = {name: i for i, name in enumerate(parts.names)}
+    keys = [f"_earlypath_key_{i}" for i in range(len(parts.keys))]
     bases = spark.createDataFrame(
-        spark_block_bases(files, [tuple(b) for b in blocks]),
-        f"{_FILE} string, {_BLOCK} long, {_BASE} long",
+        [
+            (*base, *parts.values[index[unquote(base[0])]])
+            for base in spark_block_bases(
+                [Path(n) for n in parts.names], [tuple(b) for b in blocks]
+            )
+        ],
+        f"{_FILE} string, {_BLOCK} long, {_BASE} long" + "".join(f", {k} string" for k in keys),
     )
     joined = tagged.join(F.broadcast(bases), [_FILE, _BLOCK])
     return joined.select(
         (F.col(_POSITION) + F.col(_BASE) + 1).alias("row_number"),
         *[_spark_column(c) for c in df.columns],
+        *[F.col(k).alias(key) for k, key in zip(keys, parts.keys, strict=True)],
     )
 
 
@@ -308,8 +381,10 @@ def spark_block_bases(
 ) -> list[tuple[str, int, int]]:
     """(file, block, base) for each ``blocks`` row (file, block, rows, first, last position), so
     that a row's number is its position + base + 1: the rows of earlier files, then of the
-    file's earlier blocks, come before it. Spark names files URI-encoded (a space is %20)."""
-    order = {f.name: index for index, f in enumerate(files)}
+    file's earlier blocks, come before it. ``files`` are the input files by their path relative
+    to the input folder; a block names its file by that path as Spark gives it, URI-encoded (a
+    space is %20, and a folder's %20 is %2520)."""
+    order = {f.as_posix(): index for index, f in enumerate(files)}
     by_file: dict[int, list[tuple[str, int, int, int, int]]] = {}
     for block in blocks:
         index = order.get(unquote(block[0]))
@@ -321,7 +396,9 @@ def spark_block_bases(
     for index, start in enumerate(rows_before(counts)):
         for name, block, rows, first, last in sorted(by_file.get(index, []), key=lambda b: b[1]):
             if last - first + 1 != rows:
-                raise RuntimeError(f"Spark did not read a block of {files[index].name} in order")
+                raise RuntimeError(
+                    f"Spark did not read a block of {files[index].as_posix()} in order"
+                )
             bases.append((name, block, start - first))
             start += rows
     return bases
