@@ -80,8 +80,11 @@ ADDED_PREFIX = "_rule_"  # the batch engine's working columns: _rule_0, _rule_1,
 
 
 def added_name_clashes(columns: list[str]) -> list[str]:
-    """The cohort's columns whose names the audit uses for columns it adds."""
-    return [c for c in columns if c in ADDED_COLUMNS or c.startswith(ADDED_PREFIX)]
+    """The cohort's columns whose names the audit uses for columns it adds (ignoring case, as
+    DuckDB and Spark match column names)."""
+    return [
+        c for c in columns if c.casefold() in ADDED_COLUMNS or c.casefold().startswith(ADDED_PREFIX)
+    ]
 
 
 OPTIONAL_COLUMNS = ("guideline_version",)

@@ -229,8 +229,8 @@ def test_a_column_named_like_one_the_audit_adds_is_refused_by_name(
         "episode_id": ["e1"],
         "assessed_on": ["2024-03-04"],
         "row_number": ["7"],
-        "decision": ["offer"],
-        "_rule_3": ["x"],
+        "Decision": ["offer"],  # column names match whatever their case
+        "_RULE_3": ["x"],
         "ward": ["B"],
     }
     path = tmp_path / f"c{suffix}"
@@ -240,5 +240,5 @@ def test_a_column_named_like_one_the_audit_adds_is_refused_by_name(
         pq.write_table(pa.table(columns), path)
     with pytest.raises(InputError) as caught:
         run_audit(path, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
-    assert [p.field for p in caught.value.problems] == ["row_number", "decision", "_rule_3"]
+    assert [p.field for p in caught.value.problems] == ["row_number", "Decision", "_RULE_3"]
     assert not (tmp_path / "out").exists()
