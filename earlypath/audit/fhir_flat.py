@@ -64,6 +64,7 @@ from typing import Any
 
 import ibis
 
+from earlypath.audit.parts import refuse_pattern_paths
 from earlypath.dating import GESTATION_DAYS
 from earlypath.engines.ibis_compile import compile_expr
 from earlypath.fhir.codes import CodeSet, code_set, status_list, unit_factors
@@ -292,7 +293,9 @@ CREATE OR REPLACE TEMP MACRO {name}(x) AS
 def _files(folder: Path, kind: str) -> list[Path]:
     """``<kind>.ndjson`` and ``<kind>-2.ndjson``-like files (not MedicationRequest for Medication)."""
     pattern = re.compile(rf"^{kind}([^A-Za-z].*)?\.ndjson$")
-    return sorted(p for p in folder.glob(f"{kind}*.ndjson") if pattern.match(p.name))
+    files = sorted(p for p in folder.glob(f"{kind}*.ndjson") if pattern.match(p.name))
+    refuse_pattern_paths(files)
+    return files
 
 
 def _source(files: list[Path]) -> str:

@@ -143,6 +143,20 @@ def _refuse_names(parts: Parts, fmt: Format) -> None:
         Problem(name, "is a name the audit gives to a column it adds: rename it")
         for name in added_name_clashes(columns)
     ]
+    # The engines match column names in any case: Vaginal_Bleeding would be read as the flat
+    # column by one and kept as an extra column by another. Flat columns are named in lower case.
+    flat_names = {c.casefold(): c for c in FLAT_COLUMNS}
+    problems += [
+        Problem(name, f"is {flat_names[name.casefold()]} written in another case: rename it")
+        for name in columns
+        if name.casefold() in flat_names and name not in FLAT_COLUMNS
+    ]
+    # DuckDB numbers a CSV's rows by its rowid, which a column of that name would hide.
+    problems += [
+        Problem(name, "is a name the engines keep for their own row ids: rename it")
+        for name in [*columns, *parts.keys]
+        if name.casefold() == "rowid"
+    ]
     inside = {c.casefold() for c in columns}
     for key in parts.keys:
         if key.casefold() in inside:

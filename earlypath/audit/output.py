@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_text_atomic"]
+__all__ = ["atomic_path", "staged_outputs"]
 
 
 @contextlib.contextmanager
@@ -28,6 +28,22 @@ def atomic_path(target: Path) -> Iterator[Path]:
             tmp.unlink()
 
 
-def write_text_atomic(target: Path, text: str) -> None:
-    with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+@contextlib.contextmanager
+def staged_outputs(folder: Path, names: Sequence[str]) -> Iterator[dict[str, Path]]:
+    """A path beside each named output to write it to. When the block ends without an error,
+    every output is made durable and then moved into place, one after another; after an error
+    (or Ctrl-C) they are all removed. The folder then holds the previous run's outputs or this
+    run's, never some of each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = {name: folder / f".{name}.{os.getpid()}.staged" for name in names}
+    try:
+        yield staged
+        for path in staged.values():
+            with open(path, "rb+") as handle:
+                os.fsync(handle.fileno())
+        for name, path in staged.items():
+            os.replace(path, folder / name)
+    finally:
+        for path in staged.values():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -41,6 +42,7 @@ __all__ = [
     "folder_format",
     "input_parts",
     "parquet_row_counts",
+    "refuse_pattern_paths",
     "rows_before",
 ]
 
@@ -138,13 +140,31 @@ class Parts:
     values: list[tuple[str | None, ...]] = field(default_factory=list)
 
 
+# Characters DuckDB and Spark (Hadoop) read as a pattern in a file's path, even in a list of
+# paths: a name holding one would make the engine read other files, or none, without a word.
+PATTERN_CHARACTERS = frozenset("*?[]{}\\")
+
+
+def refuse_pattern_paths(paths: Iterable[Path]) -> None:
+    """ValueError naming the first path that holds a pattern character."""
+    for path in paths:
+        found = sorted(set(str(path)) & PATTERN_CHARACTERS)
+        if found:
+            raise ValueError(
+                f"{path}: the path holds {' '.join(found)}, which the engines would read as a "
+                "pattern (a wildcard), not as a name: rename the file or folder"
+            )
+
+
 def input_parts(path: Path, fmt: FileFormat) -> Parts:
     """The files a CSV or Parquet input is read from, in input order, with their partitions.
     Entries that are not part files of ``fmt``, folders not named ``key=value`` and folders
     out of step with the others are refused by name."""
     if not path.is_dir():
+        refuse_pattern_paths([path])
         return Parts([path], [path.name], (), [()])
     files, empty = _walk(path)
+    refuse_pattern_paths(e.path for e in files)
     strangers = [e.name for e in files if file_format(e.path) != fmt]
     if strangers:
         shown = ", ".join(strangers[:5]) + (" ..." if len(strangers) > 5 else "")

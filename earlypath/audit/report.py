@@ -137,7 +137,7 @@ def render_report(summary: dict[str, Any]) -> str:
         add('<p class="note">The cohort has no site column.</p>')
 
     by_group = summary["by_group"]
-    if "month" in by_group:
+    if by_group.get("month"):  # empty when no row was evaluated
         add("<h2>Trend by month</h2>")
         months = sorted(by_group["month"].items())
         trend = [(m, cell["measures"][headline["id"]]["rate"]) for m, cell in months]

@@ -43,7 +43,7 @@ from earlypath.audit.measures import (
     UNDECIDABLE,
     adherence_expr,
 )
-from earlypath.audit.output import atomic_path, write_text_atomic
+from earlypath.audit.output import atomic_path, staged_outputs
 from earlypath.audit.validate import check_and_type, repeated_ids
 from earlypath.engines.batch import assess_table, decision_values
 from earlypath.errors import EarlypathError, InputError, Problem
@@ -75,6 +75,7 @@ EPISODE_COLUMNS = (
     "progesterone_prescribed",
     "adherence",
 )
+OUTPUTS = ("episodes.parquet", "rejects.csv", "summary.json", "report.html")
 DEFAULT_GROUPS = ("site", "month", "age_band", "ethnicity", "deprivation_quintile")
 NOT_RECORDED = "(not recorded)"
 
@@ -558,31 +559,35 @@ def run_audit(
         if g not in groups:
             groups.append(g)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    mark = time.perf_counter()
-    written = _write_parquet(ev, out_dir / "episodes.parquet", progress)
-    if written != evaluated:
-        raise ReconciliationError(f"wrote {written} episodes, evaluated {evaluated}")
-    _write_rejects(ev, out_dir / "rejects.csv")
-    ev.timings["write_episodes_and_rejects"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    summary = build_summary(
-        ev,
-        engine=engine,
-        source=Path(source),
-        policy=policy,
-        groups=groups,
-        evaluated=evaluated,
-        rejected=rejected,
-        seconds=time.perf_counter() - started,
-        suppress_below=suppress_below,
-    )
-    summary["timings_seconds"] = {
-        **{k: round(v, 3) for k, v in ev.timings.items()},
-        "measures_and_report": round(time.perf_counter() - mark, 3),
-    }
-    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, default=str))
-    write_text_atomic(out_dir / "report.html", render_report(summary))
+    # All four outputs are written beside their targets and only then moved into place: an
+    # error part-way (a report that fails, Ctrl-C) leaves the previous run's outputs whole.
+    with staged_outputs(out_dir, OUTPUTS) as staged:
+        mark = time.perf_counter()
+        written = _write_parquet(ev, staged["episodes.parquet"], progress)
+        if written != evaluated:
+            raise ReconciliationError(f"wrote {written} episodes, evaluated {evaluated}")
+        _write_rejects(ev, staged["rejects.csv"])
+        ev.timings["write_episodes_and_rejects"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        summary = build_summary(
+            ev,
+            engine=engine,
+            source=Path(source),
+            policy=policy,
+            groups=groups,
+            evaluated=evaluated,
+            rejected=rejected,
+            seconds=time.perf_counter() - started,
+            suppress_below=suppress_below,
+        )
+        summary["timings_seconds"] = {
+            **{k: round(v, 3) for k, v in ev.timings.items()},
+            "measures_and_report": round(time.perf_counter() - mark, 3),
+        }
+        staged["summary.json"].write_text(
+            json.dumps(summary, indent=2, default=str), encoding="utf-8"
+        )
+        staged["report.html"].write_text(render_report(summary), encoding="utf-8")
     if echo:
         echo(
             f"rows_in {ev.rows_in} = evaluated {evaluated} + rejected {rejected} "

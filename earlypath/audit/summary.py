@@ -41,7 +41,10 @@ def _counts_by(ev: Any, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Episode counts by (value of each key, adherence), all keys in one query (one round trip
     instead of one per key): {key: [{"value": text or None, "adherence": ..., "n": ...}]}.
     Values are compared and shown as text, so every key fits one column."""
-    count = _grouping_sets if ev.con.name == "duckdb" else _union_of_group_bys
+    # One scan with GROUPING SETS on DuckDB, except when adherence is itself a key: its set
+    # would then be (adherence) and no GROUPING() test could tell it from the others.
+    one_scan = ev.con.name == "duckdb" and "adherence" not in keys
+    count = _grouping_sets if one_scan else _union_of_group_bys
     rows = count(ev.con, ev.episodes, keys)
     out: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
     for row in rows:

@@ -177,3 +177,14 @@ def test_group_counts_from_one_scan_equal_one_group_by_per_key(tmp_path: Path) -
 
 def _rejected(ev) -> int:  # type: ignore[no-untyped-def]
     return ev.con.con.sql("SELECT count(*) FROM earlypath_rejects").fetchall()[0][0]
+
+
+def test_grouping_by_adherence_itself_counts_each_episode_once(tmp_path: Path) -> None:
+    # adherence is in every grouping set, so as a key of its own it must take the other path.
+    write_cohort(2000, 8, "csv", tmp_path / "c.csv")
+    result = run_audit(tmp_path / "c.csv", tmp_path / "out", group_by=["adherence"])
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    cells = summary["by_group"]["adherence"]
+    assert sum(cell["episodes"] for cell in cells.values()) == result.evaluated
+    assert sum(summary["decisions"].values()) == result.evaluated
+    assert set(cells) <= set(CATEGORIES)

@@ -242,3 +242,75 @@ def test_a_column_named_like_one_the_audit_adds_is_refused_by_name(
         run_audit(path, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
     assert [p.field for p in caught.value.problems] == ["row_number", "Decision", "_RULE_3"]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["ward[1]", "ward*", "a?b", "x{1,2}"])
+def test_a_path_the_engines_would_read_as_a_pattern_is_refused(tmp_path: Path, name: str) -> None:
+    # DuckDB and Spark read * ? [ ] { } in a file's path as a wildcard, even in a list of paths:
+    # another file's rows could be read in its place (or as well), and still reconcile.
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "c.csv").write_text("\n".join([HEADER, *ROWS[:2]]) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="would read as a pattern"):
+        run_audit(folder / "c.csv", tmp_path / "out")
+    with pytest.raises(ValueError, match="would read as a pattern"):
+        run_audit(folder, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+def test_a_flat_column_in_another_case_or_a_rowid_column_is_refused(
+    tmp_path: Path, engine: str
+) -> None:
+    from earlypath.errors import InputError
+
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "episode_id,assessed_on,Vaginal_Bleeding,ROWID\ne1,2024-03-04,true,1\n", encoding="utf-8"
+    )
+    with pytest.raises(InputError) as caught:
+        run_audit(path, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    assert {p.field: p.message for p in caught.value.problems} == {
+        "Vaginal_Bleeding": "is vaginal_bleeding written in another case: rename it",
+        "ROWID": "is a name the engines keep for their own row ids: rename it",
+    }
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+def test_a_cohort_with_every_row_rejected_still_gets_its_report(
+    tmp_path: Path, engine: str
+) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("\n".join([HEADER, ROWS[1], ROWS[4]]) + "\n", encoding="utf-8")
+    result = run_audit(path, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    assert (result.rows_in, result.evaluated, result.rejected) == (2, 0, 2)
+    assert "Data quality" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert pq.read_table(tmp_path / "out" / "episodes.parquet").num_rows == 0
+
+
+def test_a_failure_after_some_outputs_are_written_leaves_the_previous_run_whole(
+    cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    run_audit(cohort, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    smaller = tmp_path / "smaller.csv"
+    smaller.write_text("\n".join([HEADER, *ROWS[:3]]) + "\n", encoding="utf-8")
+
+    def broken(summary: dict) -> str:  # episodes, rejects and the summary are written by now
+        raise RuntimeError("the report could not be drawn")
+
+    import earlypath.audit.report as report_module
+
+    monkeypatch.setattr(report_module, "render_report", broken)
+    with pytest.raises(RuntimeError):
+        run_audit(smaller, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no mix, no leftovers
+
+
+def test_a_fhir_folder_whose_path_reads_as_a_pattern_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "export[2024]"
+    folder.mkdir()
+    (folder / "Encounter.ndjson").write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match="would read as a pattern"):
+        run_audit(folder, tmp_path / "out")
