@@ -325,8 +325,10 @@ def _python_row(
         try:
             episode = parse_episode(flat.flat_to_episode(typed))
             assessment = assess(episode, policy)
-        except (flat.CellError, InputError) as error:
+        except flat.CellError as error:
             reasons.append(str(error))
+        except InputError as error:
+            reasons += [f"{_flat_field(p.field)}: {p.message}" for p in error.problems]
     if reasons or assessment is None:
         rejects.append(
             {
@@ -362,6 +364,22 @@ def _python_row(
         }
     )
     return sum(typed[n] is None for n in flat.DEFAULT_FALSE)
+
+
+# The episode contract's names for a scan's fields, as the flat columns name them.
+_SCAN_FIELDS = {"date": "scan_date", "route": "scan_route", "location": "scan_location"}
+
+
+def _flat_field(field: str) -> str:
+    """A field of the episode contract named as its flat column (``scans[0].crl_mm`` ->
+    ``crl_mm``), so that rejects and the data-quality counts name the same fields whichever
+    engine found the problem."""
+    if field.startswith("scans[0]."):
+        name = field.removeprefix("scans[0].")
+        return _SCAN_FIELDS.get(name, name)
+    if field.startswith("allergies["):  # one entry of the ;-separated cell
+        return "allergies"
+    return field
 
 
 def _python_schemas(raw: ir_t.Table, extras: list[str]) -> tuple[pa.Schema, pa.Schema]:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from earlypath.audit.flat import flat_to_episode
+from earlypath.audit.run import evaluate
 from earlypath.errors import InputError
 from earlypath.model import parse_episode
 from tests.audit.helpers import results, write_rows
@@ -101,6 +102,22 @@ def test_generated_rows_are_rejected_alike(rows: list[dict], tmp_path_factory: A
     _, python_rejects = results(path, "python")
     _, sql_rejects = results(path, "duckdb")
     assert sql_rejects == python_rejects
+
+
+@pytest.mark.parametrize("change", list(BAD.values()), ids=list(BAD))
+def test_both_engines_name_the_same_fields_in_a_reject(change: dict, tmp_path: Path) -> None:
+    # The reference engine words its reasons as the episode contract does, but it must name the
+    # flat columns, as SQL does: rejects.csv and the data-quality counts are by field.
+    import re
+
+    path = write_rows([{**GOOD, **change}], tmp_path / "c.parquet")
+    field = re.compile(r"(?:^|; )([A-Za-z_][A-Za-z_0-9.\[\]]*): ")
+    named = {}
+    for engine in ("duckdb", "python"):
+        ev = evaluate(path, engine)  # type: ignore[arg-type]
+        (reason,) = [r["reject_reason"] for r in ev.con.to_pyarrow(ev.rejects).to_pylist()]
+        named[engine] = set(field.findall(reason))
+    assert named["python"] and named["python"] <= named["duckdb"]
 
 
 CSV_CELLS = [
