@@ -28,8 +28,8 @@ together):
   carried forward from an earlier scan day; a CRL above 0 means a fetal pole; progesterone from
   active/on-hold MedicationRequests not authored after ``assessed_on`` (by code, by name, or
   through ``medicationReference`` to a contained or exported Medication); allergies from
-  AllergyIntolerance (not refuted, entered-in-error, inactive or resolved, nor dated after
-  ``assessed_on``: onset[x], else recordedDate, as for a Condition; undated ones count).
+  AllergyIntolerance (not refuted, entered-in-error, inactive or resolved), whatever their
+  date: a missed allergy could choose a product she reacts to.
 
 One choice of input: the MedicationRequests of *this* Encounter are left out of
 ``on_progesterone``. They are the care given at this presentation (the audit's
@@ -504,7 +504,7 @@ FROM (
 
 
 def _allergies_sql(name: str) -> str:
-    """Per encounter: the allergies recorded by then, in file order (`mapping._allergies`)."""
+    """Per encounter: the patient's allergies, in file order (`mapping._allergies`)."""
     verification = _first_code("fhir.verificationStatus")
     clinical = _first_code("fhir.clinicalStatus")
     displays = (
@@ -515,14 +515,14 @@ CREATE OR REPLACE TABLE {name}_allergies AS
 SELECT e.row_number, string_agg(a.allergy, '; ' ORDER BY a.n) AS allergies
 FROM {name}_enc e
 JOIN (
-  SELECT fhir.patient.reference AS patient, n, {_condition_day()} AS day,
+  SELECT fhir.patient.reference AS patient, n,
          left(coalesce(nullif(fhir.code.text, ''), {displays}[1].display), 200) AS allergy
   FROM {name}_allergyintolerance
   WHERE NOT coalesce(list_contains({_list(ALLERGY_IGNORED_VERIFICATION)}, {verification}), false)
     AND NOT coalesce(list_contains({_list(ALLERGY_IGNORED_CLINICAL)}, {clinical}), false)
 ) a ON a.patient = e.patient
--- not dated after the encounter (undated ones count)
-WHERE coalesce(a.allergy, '') <> '' AND NOT coalesce(a.day > e.assessed_on, false)
+-- whatever its date, as mapping._allergies: a missed allergy could choose the wrong product
+WHERE coalesce(a.allergy, '') <> ''
 GROUP BY e.row_number"""
 
 

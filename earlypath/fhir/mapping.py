@@ -212,7 +212,7 @@ def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
     on_progesterone = _on_progesterone(
         by_type["MedicationRequest"], by_type["Medication"], assessed_on, result
     )
-    allergies = _allergies(by_type["AllergyIntolerance"], assessed_on, result)
+    allergies = _allergies(by_type["AllergyIntolerance"], result)
 
     result.episode = {
         "assessed_on": assessed_on.isoformat(),
@@ -612,19 +612,16 @@ def _on_progesterone(
     return False
 
 
-def _allergies(allergies: list, assessed_on: dt.date, result: MappingResult) -> list[str]:
+def _allergies(allergies: list, result: MappingResult) -> list[str]:
     out: list[str] = []
     for ref, a in allergies:
         if _code(a.verificationStatus) in ("entered-in-error", "refuted"):
             continue
         if _code(a.clinicalStatus) in ("inactive", "resolved"):
             continue
-        # Dated as a Condition is (onset[x], else recordedDate): one dated after the assessment
-        # was not known then. Undated ones count, as most allergy records have no date.
-        day = _condition_day(a)
-        if day is not None and day > assessed_on:
-            result.problems.append(Problem(ref, "allergy " + _PLACE_MESSAGES["future"]))
-            continue
+        # An allergy is never left out for its date. One dated after the assessment may only be
+        # a time zone away (the service's today is a UTC date), and leaving out a real allergy
+        # could choose a product she reacts to; listing it only steers the product choice.
         name = None
         if a.code is not None:
             name = a.code.text or next((c.display for c in a.code.coding or [] if c.display), None)
