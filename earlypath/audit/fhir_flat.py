@@ -23,7 +23,9 @@ together):
   bleeding is the latest record of this pregnancy (present wins on the same day; resolved
   Conditions say nothing about now); an Observation coded for a finding (bleeding, intrauterine,
   ectopic) counts when its value is none, true or "present", says "not seen" when false or
-  "absent", and nothing for any other value; CRLs in mm or cm, rounded to
+  "absent", and nothing for any other value, except that an uncertain scan finding makes its
+  day's location unknown (outranking an intrauterine finding, ending a carried one); CRLs in mm
+  or cm, rounded to
   0.01 mm as Python rounds (half to even on the exact value), 0-120 mm; the scan's location is
   carried forward from an earlier scan day; a CRL above 0 means a fetal pole; progesterone from
   active/on-hold MedicationRequests not authored after ``assessed_on`` (by code, by name, or
@@ -411,7 +413,9 @@ def _scan_location() -> str:
     (only a present one counts), else a generic code with the finding as its value."""
     by_code = f"{_has_code('ectopic_pregnancy')} OR {_has_code('intrauterine_pregnancy')}"
     return (
-        f"CASE WHEN {by_code} THEN CASE WHEN {_presence()} THEN "
+        # neither yes nor no: 'uncertain', which makes the day's location unknown (see days)
+        f"CASE WHEN {by_code} THEN CASE WHEN ({_presence()}) IS NULL THEN 'uncertain' "
+        f"WHEN {_presence()} THEN "
         f"CASE WHEN {_has_code('ectopic_pregnancy')} THEN 'ectopic' ELSE 'intrauterine' END END "
         f"WHEN {_has_code('ectopic_pregnancy', 'value_keys')} THEN 'ectopic' "
         f"WHEN {_has_code('intrauterine_pregnancy', 'value_keys')} THEN 'intrauterine' END"
@@ -612,7 +616,10 @@ WITH findings AS (
 ),
 days AS (
   SELECT row_number, day,
+         -- a definite ectopic, then an uncertain finding (the day's location unknown: it ends
+         -- a location carried from earlier days), then an intrauterine one
          CASE WHEN bool_or(location = 'ectopic') THEN 'ectopic'
+              WHEN bool_or(location = 'uncertain') THEN 'unknown'
               WHEN bool_or(location = 'intrauterine') THEN 'intrauterine' END AS location,
          -- two CRLs on one day: the larger, as the mapping shows and dates by
          max(crl_mm) AS crl_mm

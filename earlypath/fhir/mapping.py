@@ -510,16 +510,26 @@ def _scans(
         day = _observation_day(o)
         if not place_ok(ref, day, "scan finding"):
             continue
-        if present is None:
-            result.problems.append(
-                Problem(ref, "scan finding value is not present/absent; ignored")
-            )
-            continue
         slot = at(day)  # type: ignore[arg-type]
-        if is_ectopic:
+        if present is None:
+            # A finding the record does not say yes or no to (suspected, free text, a value
+            # said to be missing) leaves where the pregnancy is that day uncertain: it outranks
+            # an intrauterine finding and ends one carried from an earlier scan, so an uncertain
+            # ectopic never lets an earlier IUP stand. Only a definite ectopic outranks it.
+            result.problems.append(
+                Problem(
+                    ref,
+                    "scan finding value is not present/absent; where the pregnancy is that day "
+                    "is taken as unknown",
+                )
+            )
+            if slot["location"] != "ectopic":
+                slot["location"] = "unknown"
+            result.note("scans", ref)
+        elif is_ectopic:
             slot["location"] = "ectopic"
             result.note("scans", ref)
-        elif slot["location"] != "ectopic":
+        elif slot["location"] is None or slot["location"] == "intrauterine":
             slot["location"] = "intrauterine"
             result.note("scans", ref)
     for ref, c in conditions:
@@ -542,9 +552,13 @@ def _scans(
     carried: str | None = None
     for day in sorted(days):
         slot = days[day]
-        # A location confirmed by an earlier scan in this pregnancy stands until another is recorded.
+        # A location confirmed by an earlier scan in this pregnancy stands until another is
+        # recorded; a day made uncertain (above) ends it.
         location = slot["location"] or carried or "unknown"
-        carried = location if location != "unknown" else carried
+        if slot["location"] == "unknown":
+            carried = None
+        elif location != "unknown":
+            carried = location
         scan: dict[str, Any] = {"date": day.isoformat(), "location": location}
         if slot["crl_mm"] is not None:
             scan["crl_mm"] = slot["crl_mm"]

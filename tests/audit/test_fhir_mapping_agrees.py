@@ -941,3 +941,27 @@ def test_an_allergy_is_listed_whatever_its_date(tmp_path: Path) -> None:
     }
     first, second = assert_agrees(export, tmp_path)
     assert first["allergies"] == second["allergies"] == "Peanut; Penicillin; Latex; Soya"
+
+
+def test_an_uncertain_finding_makes_its_day_unknown_and_ends_a_carried_location(
+    tmp_path: Path,
+) -> None:
+    def on(rid: str, code: str, day: dt.date, **value: Any) -> dict[str, Any]:
+        return {**_finding(code, value), "id": rid, "effectiveDateTime": day.isoformat()}
+
+    lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
+    iup_before = on("i", "370383002", ANCHOR - 2 * DAY)
+    uncertain = on("u", "34801009", ANCHOR - DAY, valueString="possible mass")
+    same_day = [
+        on("a", "370383002", ANCHOR),
+        on("b", "34801009", ANCHOR, valueString="?"),
+        on("c", "34801009", ANCHOR),
+    ]
+    records = [
+        [lmp, iup_before, uncertain],  # the uncertain day is the latest
+        [lmp, iup_before, uncertain, _crl("k", 9.5)],  # a later day without a location
+        [lmp, same_day[0], same_day[1]],  # uncertain outranks an IUP on its day
+        [lmp, *same_day],  # a definite ectopic outranks both
+    ]
+    rows = assert_agrees(_each_on_its_own(records), tmp_path)
+    assert [r["scan_location"] for r in rows] == ["unknown", "unknown", "unknown", "ectopic"]

@@ -574,3 +574,40 @@ def test_allergy_recorded_by_the_assessment_or_undated_is_listed():
     assert episode["allergies"] == ["Peanut", "Soya lecithin", "Penicillin"]
     assert problems == []
     assert assess(episode)["progesterone"]["plan"]["product"]["key"] != "utrogestan"
+
+
+SUSPECTED = {"coding": [{"system": SNOMED, "code": "415684004", "display": "Suspected"}]}
+UNCERTAIN_VALUES = [
+    {"valueCodeableConcept": SUSPECTED},
+    {"valueString": "possible left adnexal mass"},
+    {"dataAbsentReason": {"coding": [{"code": "asked-unknown"}]}},
+]
+
+
+@pytest.mark.parametrize("value", UNCERTAIN_VALUES, ids=["suspected", "text", "absent-reason"])
+def test_an_uncertain_ectopic_after_an_iup_never_leads_to_offer(value):
+    # An IUP yesterday, then an ectopic finding today that is neither yes nor no: the earlier
+    # IUP must not stand (it did once the value started to qualify the finding).
+    ectopic = observation("e", SNOMED, "34801009", TODAY.isoformat(), **value)
+    resources = [previous_miscarriage(), bleeding(), lmp(), iup("2024-03-03"), ectopic]
+    episode, problems = episode_of(resources)
+    assert [s["location"] for s in episode["scans"]] == ["intrauterine", "unknown"]
+    assert any(p.field == "Observation/e" and "taken as unknown" in p.message for p in problems)
+    assert _progesterone_decision(resources) == "needs_information"  # never "offer"
+
+
+def test_on_one_day_a_definite_ectopic_outranks_an_uncertain_finding_which_outranks_an_iup():
+    uncertain = observation("u", SNOMED, "34801009", TODAY.isoformat(), valueString="?")
+    ectopic = observation("e", SNOMED, "34801009", TODAY.isoformat())
+    same_day_iup = iup(TODAY.isoformat())
+    for order in ([same_day_iup, uncertain], [uncertain, same_day_iup]):
+        assert episode_of([lmp(), *order])[0]["scans"][0]["location"] == "unknown"
+    for order in ([ectopic, uncertain], [uncertain, ectopic]):
+        assert episode_of([lmp(), *order])[0]["scans"][0]["location"] == "ectopic"
+
+
+def test_an_uncertain_day_ends_the_location_carried_from_earlier_scans():
+    uncertain = observation("u", SNOMED, "34801009", "2024-03-02", valueString="?")
+    later_crl = crl(9.5, on=TODAY.isoformat())
+    episode, _ = episode_of([lmp(), iup("2024-03-01"), uncertain, later_crl])
+    assert [s["location"] for s in episode["scans"]] == ["intrauterine", "unknown", "unknown"]
