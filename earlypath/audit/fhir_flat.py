@@ -69,7 +69,7 @@ import ibis
 from earlypath.audit.parts import refuse_pattern_paths
 from earlypath.dating import GESTATION_DAYS
 from earlypath.engines.ibis_compile import compile_expr
-from earlypath.fhir.codes import CodeSet, code_set, status_list, unit_factors
+from earlypath.fhir.codes import CodeSet, code_set, status_list, unit_factors, word_pattern
 from earlypath.fhir.mapping import MEDICATION_REFERENCE, OBSERVATION_VALUES, PRIMITIVE_VALUES
 from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
 
@@ -164,6 +164,7 @@ FIELDS: dict[str, dict[str, Any]] = {
         "subject": _REFERENCE,
         "encounter": _REFERENCE,
         "status": "VARCHAR",
+        "doNotPerform": "VARCHAR",
         "authoredOn": "VARCHAR",
         "medicationCodeableConcept": _CONCEPT,
         "medicationReference": _REFERENCE,
@@ -227,7 +228,9 @@ def _matches(concept: str, codes: CodeSet) -> str:
             f"list_transform(coalesce({concept}.coding, []), lambda c: coalesce(c.display, ''))"
         )
         text = f"lower(coalesce({concept}.text, '') || ' ' || array_to_string({displays}, ' '))"
-        words = " OR ".join(f"contains({text}, {_text(w)})" for w in codes.words)
+        words = " OR ".join(
+            f"regexp_matches({text}, {_text(word_pattern(w))})" for w in codes.words
+        )
         test = f"({test} OR {words})"
     return f"coalesce({test}, false)"
 
@@ -472,7 +475,8 @@ def _medication_concept() -> str:
     display = "fhir.medicationReference.display"
     return f"""CASE
   WHEN fhir.medicationCodeableConcept IS NOT NULL THEN fhir.medicationCodeableConcept
-  WHEN coalesce({reference}, '') = '' THEN NULL
+  WHEN coalesce({reference}, '') = '' THEN
+    CASE WHEN {display} IS NOT NULL THEN CAST({{'coding': [], 'text': {display}}} AS {_CONCEPT_TYPE}) END
   WHEN {contained} IS NOT NULL THEN {contained}.code
   WHEN med.found THEN med.code
   WHEN {display} IS NOT NULL THEN CAST({{'coding': [], 'text': {display}}} AS {_CONCEPT_TYPE})
@@ -491,9 +495,11 @@ def _medication_requests_sql(name: str) -> str:
     return f"""
 CREATE OR REPLACE TABLE {name}_requests AS
 SELECT patient, encounter, n, status, authored,
-       {_matches("concept", code_set("progesterone"))} AS progesterone
+       -- a "do not perform" request forbids the medicine: it is no prescription of it
+       {_matches("concept", code_set("progesterone"))} AND NOT do_not_perform AS progesterone
 FROM (
   SELECT req.n,
+         coalesce(TRY_CAST(fhir.doNotPerform AS BOOLEAN), false) AS do_not_perform,
          fhir.subject.reference AS patient,
          regexp_replace(fhir.encounter.reference, '^Encounter/', '') AS encounter,
          fhir.status AS status,
@@ -641,14 +647,15 @@ CREATE OR REPLACE TABLE {name}_progesterone AS
 SELECT t.row_number,
   -- this encounter's own requests are the care given, not what she was on: see the docstring
   bool_or(r.progesterone AND r.status IN (SELECT unnest({active}))
-          AND (r.authored IS NULL OR r.authored <= t.assessed_on)
+          -- not written after the encounter, nor before this pregnancy
+          AND {_place("r.authored")} NOT IN ('future', 'before')
           AND r.encounter IS DISTINCT FROM t.episode_id) AS on_progesterone,
   bool_or(r.progesterone AND r.encounter = t.episode_id
           AND r.status NOT IN (SELECT unnest({_list(NOT_PRESCRIBED_STATUS)}))) AS prescribed,
   -- the date of the first prescription that counts: a cancelled one was never given
   min(r.authored) FILTER (WHERE r.progesterone AND r.encounter = t.episode_id
           AND r.status NOT IN (SELECT unnest({_list(NOT_PRESCRIBED_STATUS)}))) AS prescribed_on
-FROM (SELECT row_number, patient, episode_id, assessed_on FROM {name}_enc) t
+FROM {name}_timeline t
 JOIN {name}_requests r ON r.patient = t.patient AND r.progesterone
 GROUP BY t.row_number"""
 

@@ -7,10 +7,21 @@ developer can reuse the same sets through `load_codes()`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
+
+
+@cache
+def word_pattern(word: str) -> str:
+    """A regular expression for ``word`` standing on its own in lower-case text: no letter or
+    digit may touch it (progesterone is not medroxyprogesterone, pv is not in "pvc"). Written
+    so that DuckDB's RE2 reads it as Python's re does (the audit's SQL uses it too)."""
+    if not re.fullmatch(r"[a-z0-9]+( [a-z0-9]+)*", word):
+        raise ValueError(f"code-set word {word!r}: only lower-case letters, digits and spaces")
+    return f"(^|[^a-z0-9]){word}([^a-z0-9]|$)"
 
 
 @dataclass(frozen=True)
@@ -35,7 +46,7 @@ class CodeSet:
         if not self.words:
             return False
         text = _texts(concept)
-        return any(word in text for word in self.words)
+        return any(re.search(word_pattern(word), text) for word in self.words)
 
 
 def _get(obj: Any, name: str) -> Any:

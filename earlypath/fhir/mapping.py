@@ -210,7 +210,7 @@ def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
     bleeding = _bleeding(conditions, observations, timeline, result)
     scans = _scans(conditions, observations, crls, timeline, result)
     on_progesterone = _on_progesterone(
-        by_type["MedicationRequest"], by_type["Medication"], assessed_on, result
+        by_type["MedicationRequest"], by_type["Medication"], timeline, result
     )
     allergies = _allergies(by_type["AllergyIntolerance"], result)
 
@@ -302,7 +302,8 @@ def _crls(
         if q is None or q.value is None:
             result.problems.append(Problem(ref, "crown-rump length has no valueQuantity; ignored"))
             continue
-        unit = str(q.code or q.unit or "").strip().lower()
+        # the characters SQL TRIM is given in the audit (str.strip() alone trims more)
+        unit = str(q.code or q.unit or "").strip(" \t\n\r\x0b\x0c").lower()
         if unit not in factors:
             result.problems.append(
                 Problem(
@@ -585,8 +586,10 @@ def _medication_concept(
     if request.medicationCodeableConcept is not None:
         return request.medicationCodeableConcept
     reference = request.medicationReference
-    if reference is None or not reference.reference:
+    if reference is None:
         return None
+    if not reference.reference:  # a logical reference (identifier) can still name the medicine
+        return {"text": reference.display} if reference.display else None
     key = reference.reference
     for contained in request.contained or []:
         if (
@@ -605,7 +608,7 @@ def _medication_concept(
 
 
 def _on_progesterone(
-    requests: list, medications: list, assessed_on: dt.date, result: MappingResult
+    requests: list, medications: list, timeline: _Timeline, result: MappingResult
 ) -> bool:
     progesterone = code_set("progesterone")
     active = status_list("active_medication_status")
@@ -614,10 +617,11 @@ def _on_progesterone(
         if m.id is not None:
             meds[m.id] = m
     for ref, request in requests:
-        if request.status not in active:
-            continue
-        authored = as_day(request.authoredOn)
-        if authored is not None and authored > assessed_on:
+        if request.status not in active or request.doNotPerform:
+            continue  # a "do not perform" request forbids the medicine
+        # Not yet written, or written before this pregnancy (a request left active since an
+        # earlier one): not what she is on now. Undated or unplaceable ones still count.
+        if timeline.place(as_day(request.authoredOn)) in ("future", "before"):
             continue
         concept = _medication_concept(request, meds, ref, result)
         if concept is not None and progesterone.matches(concept):

@@ -965,3 +965,40 @@ def test_an_uncertain_finding_makes_its_day_unknown_and_ends_a_carried_location(
     ]
     rows = assert_agrees(_each_on_its_own(records), tmp_path)
     assert [r["scan_location"] for r in rows] == ["unknown", "unknown", "unknown", "ectopic"]
+
+
+def test_what_counts_as_being_on_progesterone_now(tmp_path: Path) -> None:
+    lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
+
+    def request(rid: str, authored: dt.date, **fields: Any) -> dict[str, Any]:
+        return {**_request(rid, None, authored.isoformat()), **fields}
+
+    named = {"medicationCodeableConcept": {"text": "Medroxyprogesterone acetate 150 mg/ml"}}
+    cases = {
+        "a request written in this pregnancy": (request("a", ANCHOR - 5 * DAY), True),
+        "a word inside another word": (request("b", ANCHOR - 5 * DAY, **named), False),
+        "do not perform": (request("c", ANCHOR - 5 * DAY, doNotPerform=True), False),
+        "left active since an earlier pregnancy": (request("d", ANCHOR - 700 * DAY), False),
+        "a logical reference named by its display": (
+            {
+                **request("e", ANCHOR - 5 * DAY),
+                "medicationCodeableConcept": None,
+                "medicationReference": {
+                    "identifier": {"system": "https://dmd.nhs.uk", "value": "123"},
+                    "display": "Cyclogest 400mg pessaries",
+                },
+            },
+            True,
+        ),
+    }
+    records = [[lmp, {k: v for k, v in r.items() if v is not None}] for r, _ in cases.values()]
+    rows = assert_agrees(_each_on_its_own(records), tmp_path)
+    assert [r["on_progesterone"] for r in rows] == [on for _, on in cases.values()]
+
+
+def test_a_crl_unit_is_trimmed_of_the_same_characters_by_both(tmp_path: Path) -> None:
+    # Python's str.strip() alone would also trim a no-break space, an em space or NEL.
+    lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
+    units = ["mm", " mm\t", "mm\u00a0", "\u2003mm", "mm\x85", "CM"]
+    rows = assert_agrees(_each_on_its_own([[lmp, _crl("c", 9.5, u)] for u in units]), tmp_path)
+    assert [r["crl_mm"] for r in rows] == [9.5, 9.5, None, None, None, 95.0]

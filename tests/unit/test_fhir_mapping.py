@@ -611,3 +611,65 @@ def test_an_uncertain_day_ends_the_location_carried_from_earlier_scans():
     later_crl = crl(9.5, on=TODAY.isoformat())
     episode, _ = episode_of([lmp(), iup("2024-03-01"), uncertain, later_crl])
     assert [s["location"] for s in episode["scans"]] == ["intrauterine", "unknown", "unknown"]
+
+
+def _on(medication: dict, authored: str = "2024-03-01", **fields) -> dict:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "rx",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/x"},
+        "authoredOn": authored,
+        **medication,
+        **fields,
+    }
+
+
+def _on_progesterone(*resources: dict) -> bool:
+    return episode_of([lmp(), iup(), *resources])[0]["on_progesterone"]
+
+
+UTROGESTAN = {"medicationCodeableConcept": {"text": "Utrogestan 200mg vaginal capsules"}}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Medroxyprogesterone acetate 150 mg/ml injection",  # a contraceptive, not treatment
+        "Hydroxyprogesterone caproate",
+        "Dydrogesterone 10 mg",
+    ],
+)
+def test_a_name_that_only_contains_progesterone_is_not_progesterone(text):
+    # "continue" for a woman who is not on vaginal progesterone would mislead the clinician.
+    resources = [_on({"medicationCodeableConcept": {"text": text}})]
+    assert _on_progesterone(*resources) is False
+    assert _progesterone_decision([lmp(), iup(), *resources]) != "continue"
+
+
+@pytest.mark.parametrize("text", ["Progesterone 200 mg", "UTROGESTAN®", "cyclogest-400"])
+def test_a_progesterone_name_standing_on_its_own_is_read(text):
+    assert _on_progesterone(_on({"medicationCodeableConcept": {"text": text}})) is True
+
+
+def test_a_do_not_perform_request_is_not_treatment():
+    assert _on_progesterone(_on(UTROGESTAN, doNotPerform=True)) is False
+    assert _on_progesterone(_on(UTROGESTAN, doNotPerform=False)) is True
+
+
+def test_a_request_left_active_since_an_earlier_pregnancy_is_not_current():
+    # lmp() is 2024-01-15: a request of 2022 belongs to an earlier pregnancy.
+    assert _on_progesterone(_on(UTROGESTAN, authored="2022-05-01")) is False
+    assert _on_progesterone(_on(UTROGESTAN, authored="2024-02-01")) is True
+    assert _on_progesterone(_on(UTROGESTAN, authored=None)) is True  # undated: cannot tell
+
+
+def test_a_logical_medication_reference_is_read_by_its_display():
+    logical = {
+        "medicationReference": {
+            "identifier": {"system": "https://dmd.nhs.uk", "value": "3304911000001108"},
+            "display": "Cyclogest 400mg pessaries",
+        }
+    }
+    assert _on_progesterone(_on(logical)) is True
