@@ -598,6 +598,8 @@ SELECT row_number,
   max(history_at_least) FILTER (WHERE NOT history_refuted AND place <> 'future') AS at_least,
   bool_or(history_refuted AND place <> 'future') AS history_refuted,
   count(DISTINCT day) FILTER (WHERE miscarriage AND place = 'before') AS before_days,
+  -- a miscarriage that could not be placed: a refuted history no longer says "none"
+  coalesce(bool_or(miscarriage AND place IN ('undated', 'unplaced')), false) AS unplaced,
   coalesce(bool_or(miscarriage AND place = 'this'), false) AS miscarriage_diagnosed,
   -- the latest record of this pregnancy; on the same day "present" (true) sorts last and wins
   max({{'day': day, 'present': bleeding}})
@@ -694,7 +696,8 @@ CREATE OR REPLACE TABLE {name}_t AS
 SELECT e.row_number, e.episode_id, e.assessed_text AS assessed_on,
   CAST(CASE WHEN f.at_least IS NOT NULL OR f.before_days > 0
             THEN greatest(coalesce(f.at_least, 0), f.before_days)
-            WHEN f.history_refuted THEN 0 END AS VARCHAR) AS previous_miscarriages,
+            WHEN f.history_refuted AND NOT f.unplaced THEN 0 END AS VARCHAR)
+    AS previous_miscarriages,
   CAST(f.vaginal_bleeding AS VARCHAR) AS vaginal_bleeding,
   CAST(t.lmp AS VARCHAR) AS lmp,
   CAST(s.scan_date AS VARCHAR) AS scan_date,

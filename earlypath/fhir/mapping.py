@@ -340,6 +340,7 @@ def _miscarriages(
     evidence = False
     diagnosed = False
     denied_by: str | None = None
+    unplaced = False  # a miscarriage on record that could not be placed before or in this one
     for ref, c in conditions:
         hist = history.code_of(c.code)
         if hist is not None and timeline.place(_condition_day(c)) == "future":
@@ -371,9 +372,12 @@ def _miscarriages(
             diagnosed = True
             result.note("miscarriage_diagnosed", ref)
         else:
+            unplaced = unplaced or place != "future"
             result.problems.append(Problem(ref, "miscarriage " + _PLACE_MESSAGES[place]))
     if not evidence:
-        if denied_by is not None:
+        # A recorded "no previous miscarriage" stands unless a miscarriage is on record that
+        # could not be placed (it may be a previous one): then the count is unknown, not 0.
+        if denied_by is not None and not unplaced:
             result.note("previous_miscarriages", denied_by)
             return 0, diagnosed
         return None, diagnosed

@@ -1002,3 +1002,27 @@ def test_a_crl_unit_is_trimmed_of_the_same_characters_by_both(tmp_path: Path) ->
     units = ["mm", " mm\t", "mm\u00a0", "\u2003mm", "mm\x85", "CM"]
     rows = assert_agrees(_each_on_its_own([[lmp, _crl("c", 9.5, u)] for u in units]), tmp_path)
     assert [r["crl_mm"] for r in rows] == [9.5, 9.5, None, None, None, 95.0]
+
+
+def test_a_refuted_history_and_a_miscarriage_that_cannot_be_placed(tmp_path: Path) -> None:
+    def condition(rid: str, code: str, onset: str, **fields: Any) -> dict[str, Any]:
+        return {
+            "resourceType": "Condition",
+            "id": rid,
+            "code": concept(SNOMED, code),
+            "onsetDateTime": onset,
+            **fields,
+        }
+
+    lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
+    refuted = condition(
+        "h", "161744009", "2015-01-01", verificationStatus={"coding": [{"code": "refuted"}]}
+    )
+    records = [
+        [lmp, refuted],
+        [lmp, refuted, condition("m", "17369002", "2022")],  # undated
+        [lmp, refuted, condition("m", "17369002", "2023-01-05")],  # before: counts 1
+        [lmp, refuted, condition("m", "17369002", (ANCHOR + DAY).isoformat())],  # future
+    ]
+    rows = assert_agrees(_each_on_its_own(records), tmp_path)
+    assert [r["previous_miscarriages"] for r in rows] == [0, None, 1, 0]

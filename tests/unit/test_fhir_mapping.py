@@ -673,3 +673,17 @@ def test_a_logical_medication_reference_is_read_by_its_display():
         }
     }
     assert _on_progesterone(_on(logical)) is True
+
+
+def test_a_refuted_history_does_not_outweigh_a_miscarriage_that_cannot_be_placed():
+    refuted = {
+        **condition("h", "161744009", "2015-01-01"),
+        "verificationStatus": {"coding": [{"code": "refuted"}]},
+    }
+    unplaceable = condition("m", "17369002", "2022")  # a year only: no usable date
+    assert episode_of([lmp(), refuted])[0]["previous_miscarriages"] == 0
+    episode, problems = episode_of([lmp(), refuted, unplaceable])
+    assert episode["previous_miscarriages"] is None  # unknown, not "none"
+    assert any(p.field == "Condition/m" for p in problems)
+    resources = [lmp(), iup(), bleeding(), refuted, unplaceable]
+    assert _progesterone_decision(resources) == "needs_information"  # not "do_not_offer"
