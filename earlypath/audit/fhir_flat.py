@@ -168,9 +168,20 @@ FIELDS: dict[str, dict[str, Any]] = {
         "authoredOn": "VARCHAR",
         "medicationCodeableConcept": _CONCEPT,
         "medicationReference": _REFERENCE,
-        "contained": [{"resourceType": "VARCHAR", "id": "VARCHAR", "code": _CONCEPT}],
+        "contained": [
+            {
+                "resourceType": "VARCHAR",
+                "id": "VARCHAR",
+                "code": _CONCEPT,
+                "ingredient": [{"itemCodeableConcept": _CONCEPT}],
+            }
+        ],
     },
-    "Medication": {"id": "VARCHAR", "code": _CONCEPT},
+    "Medication": {
+        "id": "VARCHAR",
+        "code": _CONCEPT,
+        "ingredient": [{"itemCodeableConcept": _CONCEPT}],
+    },
     "AllergyIntolerance": {
         "patient": _REFERENCE,
         "code": _CONCEPT,
@@ -464,22 +475,34 @@ CREATE OR REPLACE TABLE {name}_clinical AS
 {_conditions_sql(name)} UNION ALL {_observations_sql(name, round_macro)}"""
 
 
-def _medication_concept() -> str:
-    """`mapping._medication_concept`: the request's own concept, else the Medication referred to
-    (contained, then exported), else the reference's display as text."""
+def _medication_concepts() -> str:
+    """`mapping._medication_concepts`: the request's own concept, else the Medication referred to
+    (contained, then exported: its code and its ingredients' concepts), else the reference's
+    display as text; a list of concepts."""
     reference = "fhir.medicationReference.reference"
     contained = (
         "list_filter(coalesce(fhir.contained, []), lambda m: m.resourceType = 'Medication' "
         f"AND '#' || m.id = {reference})[1]"
     )
     display = "fhir.medicationReference.display"
+    as_text = f"[CAST({{'coding': [], 'text': {display}}} AS {_CONCEPT_TYPE})]"
+
+    def named_by(medication: str) -> str:
+        ingredients = (
+            f"list_transform(coalesce({medication}.ingredient, []), "
+            "lambda i: i.itemCodeableConcept)"
+        )
+        return (
+            f"list_filter(list_concat([{medication}.code], {ingredients}), lambda x: x IS NOT NULL)"
+        )
+
     return f"""CASE
-  WHEN fhir.medicationCodeableConcept IS NOT NULL THEN fhir.medicationCodeableConcept
-  WHEN coalesce({reference}, '') = '' THEN
-    CASE WHEN {display} IS NOT NULL THEN CAST({{'coding': [], 'text': {display}}} AS {_CONCEPT_TYPE}) END
-  WHEN {contained} IS NOT NULL THEN {contained}.code
-  WHEN med.found THEN med.code
-  WHEN {display} IS NOT NULL THEN CAST({{'coding': [], 'text': {display}}} AS {_CONCEPT_TYPE})
+  WHEN fhir.medicationCodeableConcept IS NOT NULL THEN [fhir.medicationCodeableConcept]
+  WHEN fhir.medicationReference IS NULL THEN []
+  WHEN coalesce({reference}, '') = '' THEN CASE WHEN {display} IS NOT NULL THEN {as_text} END
+  WHEN {contained} IS NOT NULL THEN {named_by(contained)}
+  WHEN med.found THEN {named_by("med")}
+  WHEN {display} IS NOT NULL THEN {as_text}
 END"""
 
 
@@ -496,7 +519,9 @@ def _medication_requests_sql(name: str) -> str:
 CREATE OR REPLACE TABLE {name}_requests AS
 SELECT patient, encounter, n, status, authored,
        -- a "do not perform" request forbids the medicine: it is no prescription of it
-       {_matches("concept", code_set("progesterone"))} AND NOT do_not_perform AS progesterone
+       coalesce(list_bool_or(list_transform(concepts, lambda k:
+         {_matches("k", code_set("progesterone"))})), false)
+         AND NOT do_not_perform AS progesterone
 FROM (
   SELECT req.n,
          coalesce(TRY_CAST(fhir.doNotPerform AS BOOLEAN), false) AS do_not_perform,
@@ -504,10 +529,11 @@ FROM (
          regexp_replace(fhir.encounter.reference, '^Encounter/', '') AS encounter,
          fhir.status AS status,
          {_day("fhir.authoredOn")} AS authored,
-         {_medication_concept()} AS concept
+         {_medication_concepts()} AS concepts
   FROM {name}_medicationrequest req
   LEFT JOIN (
-    SELECT fhir.id AS id, arg_max_null(fhir.code, n) AS code, true AS found
+    SELECT fhir.id AS id, arg_max_null(fhir.code, n) AS code,
+           arg_max_null(fhir.ingredient, n) AS ingredient, true AS found
     FROM {name}_medication GROUP BY fhir.id
   ) med ON med.id = {medication_id}
 )"""

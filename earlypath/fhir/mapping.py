@@ -584,31 +584,44 @@ def _medication_id(reference: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _medication_concept(
+def _medication_concepts(
     request: Any, medications: dict[str, Any], ref: str, result: MappingResult
-) -> Any | None:
+) -> list[Any]:
+    """What names the medicine of a request: its own concept, else the Medication it refers to
+    (contained, then exported: its code and its ingredients' concepts), else the reference's
+    display as text."""
     if request.medicationCodeableConcept is not None:
-        return request.medicationCodeableConcept
+        return [request.medicationCodeableConcept]
     reference = request.medicationReference
     if reference is None:
-        return None
+        return []
     if not reference.reference:  # a logical reference (identifier) can still name the medicine
-        return {"text": reference.display} if reference.display else None
+        return [{"text": reference.display}] if reference.display else []
     key = reference.reference
     for contained in request.contained or []:
         if (
             f"#{getattr(contained, 'id', '')}" == key
             and contained.get_resource_type() == "Medication"
         ):
-            return contained.code
+            return _named_by(contained)
     med_id = _medication_id(key)
     med = medications.get(med_id) if med_id is not None else None
     if med is None:
         if reference.display:
-            return {"text": reference.display}
+            return [{"text": reference.display}]
         result.problems.append(Problem(ref, "its Medication could not be resolved; ignored"))
-        return None
-    return med.code
+        return []
+    return _named_by(med)
+
+
+def _named_by(medication: Any) -> list[Any]:
+    """A Medication's code and its ingredients' concepts (a product may be named only by what
+    it contains)."""
+    concepts = [medication.code] if medication.code is not None else []
+    for ingredient in medication.ingredient or []:
+        if ingredient.itemCodeableConcept is not None:
+            concepts.append(ingredient.itemCodeableConcept)
+    return concepts
 
 
 def _on_progesterone(
@@ -627,8 +640,8 @@ def _on_progesterone(
         # earlier one): not what she is on now. Undated or unplaceable ones still count.
         if timeline.place(as_day(request.authoredOn)) in ("future", "before"):
             continue
-        concept = _medication_concept(request, meds, ref, result)
-        if concept is not None and progesterone.matches(concept):
+        concepts = _medication_concepts(request, meds, ref, result)
+        if any(progesterone.matches(concept) for concept in concepts):
             result.note("on_progesterone", ref)
             return True
     return False

@@ -1026,3 +1026,38 @@ def test_a_refuted_history_and_a_miscarriage_that_cannot_be_placed(tmp_path: Pat
     ]
     rows = assert_agrees(_each_on_its_own(records), tmp_path)
     assert [r["previous_miscarriages"] for r in rows] == [0, None, 1, 0]
+
+
+def test_a_medication_named_only_by_its_ingredient(tmp_path: Path) -> None:
+    lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
+    by_ingredient = {
+        "resourceType": "Medication",
+        "ingredient": [
+            {"itemCodeableConcept": {"text": "Lactose"}},
+            {"itemCodeableConcept": {"text": "Progesterone micronised 200 mg"}},
+        ],
+    }
+
+    def request(**fields: Any) -> dict[str, Any]:
+        base = _request("rx", None, (ANCHOR - 5 * DAY).isoformat())
+        del base["medicationCodeableConcept"]
+        return {**base, **fields}
+
+    contained = request(
+        medicationReference={"reference": "#m"}, contained=[{**by_ingredient, "id": "m"}]
+    )
+    exported = request(medicationReference={"reference": "Medication/m2"})
+    not_a_concept = request(
+        medicationReference={"reference": "#m"},
+        contained=[
+            {
+                "resourceType": "Medication",
+                "id": "m",
+                "ingredient": [{"itemReference": {"reference": "Substance/progesterone"}}],
+            }
+        ],
+    )
+    export = _each_on_its_own([[lmp, contained], [lmp, exported], [lmp, not_a_concept]])
+    export["Medication"] = [{**by_ingredient, "id": "m2"}]  # no subject: not a patient's record
+    rows = assert_agrees(export, tmp_path)
+    assert [r["on_progesterone"] for r in rows] == [True, True, False]

@@ -687,3 +687,20 @@ def test_a_refuted_history_does_not_outweigh_a_miscarriage_that_cannot_be_placed
     assert any(p.field == "Condition/m" for p in problems)
     resources = [lmp(), iup(), bleeding(), refuted, unplaceable]
     assert _progesterone_decision(resources) == "needs_information"  # not "do_not_offer"
+
+
+def test_a_medication_named_only_by_its_ingredient_is_read():
+    # On progesterone with a miscarriage diagnosed: "stop", which a missed request would hide.
+    contained = _on(
+        {"medicationReference": {"reference": "#m"}},
+        contained=[
+            {
+                "resourceType": "Medication",
+                "id": "m",
+                "ingredient": [{"itemCodeableConcept": {"text": "Progesterone micronised"}}],
+            }
+        ],
+    )
+    assert _on_progesterone(contained) is True
+    diagnosed = condition("m", "17369002", TODAY.isoformat())
+    assert _progesterone_decision([lmp(), iup(), bleeding(), diagnosed, contained]) == "stop"
