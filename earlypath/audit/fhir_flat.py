@@ -146,7 +146,12 @@ FIELDS: dict[str, dict[str, Any]] = {
         "issued": "VARCHAR",
         "valueBoolean": "VARCHAR",
         "valueCodeableConcept": _CONCEPT,
-        "valueQuantity": {"value": "DOUBLE", "unit": "VARCHAR", "code": "VARCHAR"},
+        "valueQuantity": {
+            "value": "DOUBLE",
+            "comparator": "VARCHAR",
+            "unit": "VARCHAR",
+            "code": "VARCHAR",
+        },
         "valueString": "VARCHAR",
         "valueDateTime": "VARCHAR",
         # The other value[x] types are read only to know that a value is there.
@@ -442,7 +447,9 @@ def _crl_raw_mm(round_macro: str) -> str:
     code, unit = "nullif(fhir.valueQuantity.code, '')", "nullif(fhir.valueQuantity.unit, '')"
     unit_key = f"lower(trim(coalesce({code}, {unit}, ''), {_text(_STRIP)}))"
     mm = f"{round_macro}(fhir.valueQuantity.value * CAST(CASE {unit_key} {factors} END AS DOUBLE))"
-    return f"CASE WHEN {_has_code('crown_rump_length')} THEN {mm} END"
+    # a bound ("< 5 mm", with a comparator) is not a measurement, as in the mapping
+    bound = "fhir.valueQuantity.comparator IS NOT NULL"
+    return f"CASE WHEN {_has_code('crown_rump_length')} AND NOT {bound} THEN {mm} END"
 
 
 def _observations_sql(name: str, round_macro: str) -> str:

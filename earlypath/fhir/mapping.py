@@ -49,7 +49,9 @@ def flatten(resources: Any) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             continue
         if item.get("resourceType") == "Bundle":
-            entries = [e.get("resource") for e in item.get("entry") or [] if isinstance(e, dict)]
+            listed = item.get("entry")
+            listed = listed if isinstance(listed, list) else []  # not R4, but never a crash
+            entries = [e.get("resource") for e in listed if isinstance(e, dict)]
             stack = [e for e in entries if isinstance(e, dict)] + stack
         else:
             out.append(item)
@@ -301,6 +303,11 @@ def _crls(
         q = o.valueQuantity
         if q is None or q.value is None:
             result.problems.append(Problem(ref, "crown-rump length has no valueQuantity; ignored"))
+            continue
+        if q.comparator is not None:  # "< 5 mm" is not 5 mm: it cannot date the pregnancy
+            result.problems.append(
+                Problem(ref, "crown-rump length is a bound (comparator), not a value; ignored")
+            )
             continue
         # the characters SQL TRIM is given in the audit (str.strip() alone trims more)
         unit = str(q.code or q.unit or "").strip(" \t\n\r\x0b\x0c").lower()

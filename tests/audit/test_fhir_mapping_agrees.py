@@ -1061,3 +1061,11 @@ def test_a_medication_named_only_by_its_ingredient(tmp_path: Path) -> None:
     export["Medication"] = [{**by_ingredient, "id": "m2"}]  # no subject: not a patient's record
     rows = assert_agrees(export, tmp_path)
     assert [r["on_progesterone"] for r in rows] == [True, True, False]
+
+
+def test_a_crl_given_as_a_bound_is_not_a_measurement(tmp_path: Path) -> None:
+    lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
+    bound = _crl("c", 5.0)
+    bound["valueQuantity"] = {**bound["valueQuantity"], "comparator": "<"}
+    rows = assert_agrees(_each_on_its_own([[lmp, _crl("c", 5.0)], [lmp, bound]]), tmp_path)
+    assert [r["crl_mm"] for r in rows] == [5.0, None]

@@ -704,3 +704,17 @@ def test_a_medication_named_only_by_its_ingredient_is_read():
     assert _on_progesterone(contained) is True
     diagnosed = condition("m", "17369002", TODAY.isoformat())
     assert _progesterone_decision([lmp(), iup(), bleeding(), diagnosed, contained]) == "stop"
+
+
+def test_a_crl_given_as_a_bound_does_not_date_the_pregnancy():
+    bound = crl(5.0)
+    bound["valueQuantity"] = {**bound["valueQuantity"], "comparator": "<"}
+    episode, problems = episode_of([bound])
+    assert episode["scans"] == [] and episode["lmp"] is None
+    assert any("comparator" in p.message for p in problems)
+
+
+def test_a_bundle_whose_entry_is_not_a_list_is_read_as_empty():
+    from earlypath.fhir.mapping import flatten
+
+    assert flatten({"resourceType": "Bundle", "entry": {"resource": lmp()}}) == []
