@@ -113,6 +113,16 @@ _CONCEPT = {
 _CONCEPT_TYPE = (
     "STRUCT(coding STRUCT(system VARCHAR, code VARCHAR, display VARCHAR)[], text VARCHAR)"
 )
+# What a Condition and an AllergyIntolerance have alike: a code, two statuses, and the dates
+# `_condition_day` reads (onset[x], else recordedDate).
+_CODED_AND_DATED = {
+    "code": _CONCEPT,
+    "verificationStatus": _CONCEPT,
+    "clinicalStatus": _CONCEPT,
+    "onsetDateTime": "VARCHAR",
+    "onsetPeriod": {"start": "VARCHAR"},
+    "recordedDate": "VARCHAR",
+}
 FIELDS: dict[str, dict[str, Any]] = {
     "Patient": {
         "id": "VARCHAR",
@@ -127,15 +137,7 @@ FIELDS: dict[str, dict[str, Any]] = {
         "period": {"start": "VARCHAR"},
         "serviceProvider": _REFERENCE,
     },
-    "Condition": {
-        "subject": _REFERENCE,
-        "code": _CONCEPT,
-        "verificationStatus": _CONCEPT,
-        "clinicalStatus": _CONCEPT,
-        "onsetDateTime": "VARCHAR",
-        "onsetPeriod": {"start": "VARCHAR"},
-        "recordedDate": "VARCHAR",
-    },
+    "Condition": {"subject": _REFERENCE, **_CODED_AND_DATED},
     "Observation": {
         "subject": _REFERENCE,
         "status": "VARCHAR",
@@ -187,16 +189,7 @@ FIELDS: dict[str, dict[str, Any]] = {
         "code": _CONCEPT,
         "ingredient": [{"itemCodeableConcept": _CONCEPT}],
     },
-    "AllergyIntolerance": {
-        "patient": _REFERENCE,
-        "code": _CONCEPT,
-        "verificationStatus": _CONCEPT,
-        "clinicalStatus": _CONCEPT,
-        # dated as a Condition (`_condition_day`)
-        "onsetDateTime": "VARCHAR",
-        "onsetPeriod": {"start": "VARCHAR"},
-        "recordedDate": "VARCHAR",
-    },
+    "AllergyIntolerance": {"patient": _REFERENCE, **_CODED_AND_DATED},
 }
 
 
