@@ -40,22 +40,29 @@ def write_rows(rows: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def results(path: Path, engine: str, spark: Any = None) -> tuple[dict, dict]:
-    """({row_number: (decision, recommendations, missing, adherence, version)}, {row_number: episode_id})
-    for the evaluated and the rejected rows."""
-    ev = evaluate(path, engine, spark=spark)  # type: ignore[arg-type]
+def episode_results(e: dict[str, Any]) -> tuple:
+    """What an engine decided for one evaluated row, comparable across engines."""
+    return (
+        e["decision"],
+        list(e["recommendations"]),
+        list(e["missing"]),
+        e["adherence"],
+        e["guideline_version"],
+        e["gestation_days"],
+    )
+
+
+def fetched(ev: Any) -> tuple[list[dict], list[dict]]:
+    """The evaluated and rejected rows of an evaluation, checked to add up to its input."""
     episodes = ev.con.to_pyarrow(ev.episodes).to_pylist()
     rejects = ev.con.to_pyarrow(ev.rejects).to_pylist()
     assert ev.rows_in == len(episodes) + len(rejects)
-    out = {
-        e["row_number"]: (
-            e["decision"],
-            list(e["recommendations"]),
-            list(e["missing"]),
-            e["adherence"],
-            e["guideline_version"],
-            e["gestation_days"],
-        )
-        for e in episodes
-    }
+    return episodes, rejects
+
+
+def results(path: Path, engine: str, spark: Any = None) -> tuple[dict, dict]:
+    """({row_number: (decision, recommendations, missing, adherence, version)}, {row_number: episode_id})
+    for the evaluated and the rejected rows."""
+    episodes, rejects = fetched(evaluate(path, engine, spark=spark))  # type: ignore[arg-type]
+    out = {e["row_number"]: episode_results(e) for e in episodes}
     return out, {r["row_number"]: r["episode_id"] for r in rejects}

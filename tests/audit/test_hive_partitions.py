@@ -22,6 +22,7 @@ from earlypath.audit.run import evaluate
 from earlypath.audit.synth import write_cohort
 from earlypath.cli import app
 from earlypath.errors import InputError
+from tests.audit.helpers import episode_results, fetched
 
 # The part files in the defined order, with the rows (0-based, of the whole cohort) each holds.
 # Two keys; five files named part-00000 in different partitions. Byte order of the whole path:
@@ -113,19 +114,13 @@ def _outcome(path: Path, engine: str, spark: Any = None) -> dict[str, Any]:
     ev = evaluate(path, engine, spark=spark)  # type: ignore[arg-type]
     for key in ("year", "site"):
         assert ev.episodes.schema()[key].is_string()  # text on every engine, never inferred
-    episodes = ev.con.to_pyarrow(ev.episodes).to_pylist()
-    rejects = ev.con.to_pyarrow(ev.rejects).to_pylist()
-    assert ev.rows_in == len(episodes) + len(rejects) == N
+    episodes, rejects = fetched(ev)
+    assert len(episodes) + len(rejects) == N
     return {
         "episodes": {
             e["row_number"]: (
                 e["episode_id"],
-                e["decision"],
-                list(e["recommendations"]),
-                list(e["missing"]),
-                e["adherence"],
-                e["guideline_version"],
-                e["gestation_days"],
+                *episode_results(e),
                 e["age_band"],
                 (e["year"], e["site"]),
             )

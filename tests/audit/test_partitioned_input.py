@@ -17,6 +17,7 @@ import pytest
 from earlypath.audit.load import spark_block_bases
 from earlypath.audit.run import evaluate, run_audit
 from earlypath.audit.synth import write_cohort
+from tests.audit.helpers import episode_results, fetched
 
 # Byte order, not natural order: "part-1 big" < "part-10" (space < "0") < "part-2". Spark reads
 # the largest file first, and splits "part-1 big" into several partitions.
@@ -75,23 +76,11 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def _outcome(path: Path, engine: str, spark: Any = None) -> dict[str, Any]:
     """Per row number: the episode's id and results, or the reject's id and reason."""
-    ev = evaluate(path, engine, spark=spark)  # type: ignore[arg-type]
-    episodes = ev.con.to_pyarrow(ev.episodes).to_pylist()
-    rejects = ev.con.to_pyarrow(ev.rejects).to_pylist()
-    assert ev.rows_in == len(episodes) + len(rejects) == N
+    episodes, rejects = fetched(evaluate(path, engine, spark=spark))  # type: ignore[arg-type]
+    assert len(episodes) + len(rejects) == N
     return {
         "episodes": {
-            e["row_number"]: (
-                e["episode_id"],
-                e["decision"],
-                list(e["recommendations"]),
-                list(e["missing"]),
-                e["adherence"],
-                e["guideline_version"],
-                e["gestation_days"],
-                e["site"],
-            )
-            for e in episodes
+            e["row_number"]: (e["episode_id"], *episode_results(e), e["site"]) for e in episodes
         },
         "rejects": {r["row_number"]: (r["episode_id"] or None) for r in rejects},
         "reasons": {r["row_number"]: r["reject_reason"] for r in rejects},
