@@ -3,7 +3,7 @@
 One row per Encounter, numbered in the order of Encounter.ndjson; ``assessed_on`` is the day of
 ``Encounter.period.start``. Each row holds the facts the CDS Hooks service's mapping
 (`earlypath.fhir.mapping.map_resources`) gives for the patient's record as of that day, summarised
-by `earlypath.audit.flat.episode_to_flat`. The codes are the service's (``codes.json``) and so are
+by `earlypath.audit.flat.episode_to_flat`. The codes are the service's (the value sets) and so are
 the rules, written here as set-based SQL (tests/audit/test_fhir_mapping_agrees.py holds the two
 together):
 

@@ -2,7 +2,7 @@
 
 Each episode becomes a Patient, an Encounter (the presentation) and the Conditions,
 Observations, MedicationRequests and AllergyIntolerances that `earlypath.audit.fhir_flat` reads
-back, coded with the FHIR mapping's codes (`earlypath/fhir/codes.json`), dated so that the
+back, coded with the FHIR mapping's codes (the value sets in `earlypath/fhir/valuesets/`), dated so that the
 mapping's pregnancy timeline has work to do: previous miscarriages are, for about half the women,
 one dated Condition each from earlier pregnancies (for the others a history code), and those
 earlier pregnancies leave an LMP and a bleed on record that must not be read as this one's.
@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from earlypath.audit.fhir_flat import ETHNICITY_EXTENSION, IMD_EXTENSION, RESOURCES
 from earlypath.audit.output import atomic_path
-from earlypath.fhir.codes import raw_codes
+from earlypath.fhir.codes import coding as _coding
 
 __all__ = ["write_fhir"]
 
@@ -36,16 +36,6 @@ _AGE = {"<20": 18, "20-24": 22, "25-29": 27, "30-34": 32, "35-39": 37, "40+": 42
 # 45 weeks: before this pregnancy whatever its dating) and began 10 weeks before that.
 _PREVIOUS_GAP_DAYS = 400
 _PREVIOUS_LENGTH_DAYS = 70
-
-
-def _coding(name: str, index: int = 0) -> dict[str, Any]:
-    data = raw_codes()
-    item = data[name]["codes"][index]
-    return {
-        "system": data["systems"].get(item["system"], item["system"]),
-        "code": item["code"],
-        "display": item["display"],
-    }
 
 
 def _dumps(obj: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
-"""The codes earlypath reads from FHIR, loaded from ``codes.json`` (data, not code).
+"""Matching FHIR concepts against the value sets (`earlypath.fhir.terminology`).
 
-`CodeSet.matches` answers "does this CodeableConcept carry one of these codes?"; the audit
-developer can reuse the same sets through `load_codes()`.
+`CodeSet.matches` answers "does this CodeableConcept carry one of these codes?"; the service's
+mapping and the audit's SQL read the same sets through `code_set(name)` / `load_codes()`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from earlypath.fhir.terminology import load_value_sets
 
 
 @cache
@@ -80,33 +82,25 @@ def _texts(concept: Any) -> str:
 
 
 @cache
-def raw_codes() -> dict[str, Any]:
-    """The parsed ``codes.json``."""
-    text = (resources.files("earlypath.fhir") / "codes.json").read_text(encoding="utf-8")
+def reading_config() -> dict[str, Any]:
+    """The parsed ``reading.json``: statuses and units the reader accepts (not codes)."""
+    text = (resources.files("earlypath.fhir") / "reading.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
 @cache
 def load_codes() -> dict[str, CodeSet]:
-    """Every code set in ``codes.json`` by name, with systems expanded to their URIs."""
-    data = raw_codes()
-    systems: dict[str, str] = data["systems"]
+    """Every value set by name (`earlypath.fhir.terminology`), as a `CodeSet` to match with."""
     out: dict[str, CodeSet] = {}
-    for name, entry in data.items():
-        if not isinstance(entry, dict) or "codes" not in entry:
-            continue
-        codes = []
-        at_least: dict[tuple[str, str], int] = {}
-        for item in entry["codes"]:
-            key = (systems.get(item["system"], item["system"]), item["code"])
-            codes.append(key)
-            if "at_least" in item:
-                at_least[key] = int(item["at_least"])
-        out[name] = CodeSet(name, frozenset(codes), tuple(entry.get("words", ())), at_least)
-    for name in ("present", "absent"):
-        items = data["presence"][name]
+    for name, value_set in load_value_sets().items():
+        at_least = {
+            (c.system, c.code): c.at_least for c in value_set.codes if c.at_least is not None
+        }
         out[name] = CodeSet(
-            name, frozenset((systems.get(i["system"], i["system"]), i["code"]) for i in items)
+            name,
+            frozenset((c.system, c.code) for c in value_set.codes),
+            value_set.words,
+            at_least,
         )
     return out
 
@@ -115,13 +109,28 @@ def code_set(name: str) -> CodeSet:
     return load_codes()[name]
 
 
+def coding(name: str, index: int = 0) -> dict[str, str]:
+    """The ``index``-th code of a value set as a FHIR Coding (for synthetic records)."""
+    item = load_value_sets()[name].codes[index]
+    return {"system": item.system, "code": item.code, "display": item.display}
+
+
+SYSTEMS = {
+    "snomed": "http://snomed.info/sct",
+    "loinc": "http://loinc.org",
+    "rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm",
+    "ucum": "http://unitsofmeasure.org",
+    "dmd": "https://dmd.nhs.uk",
+}
+
+
 def system_uri(short: str) -> str:
-    return raw_codes()["systems"][short]
+    return SYSTEMS[short]
 
 
 def status_list(name: str) -> frozenset[str]:
-    return frozenset(raw_codes()[name])
+    return frozenset(reading_config()[name])
 
 
 def unit_factors() -> dict[str, float]:
-    return dict(raw_codes()["crown_rump_length"]["units_to_mm"])
+    return dict(reading_config()["crown_rump_length_units_to_mm"])

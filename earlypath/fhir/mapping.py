@@ -1,6 +1,6 @@
 """FHIR R4 resources -> an earlypath episode (the input contract), with what could not be used.
 
-No clinical rules live here: this module only reads facts (with the codes in ``codes.json``) and
+No clinical rules live here: this module only reads facts (with the value sets in ``earlypath/fhir/valuesets``) and
 places them in time. Gestational dating, when needed to tell "this pregnancy" from an earlier
 one, is asked of the engine. The rules that read these facts are in the engine.
 

@@ -8,7 +8,7 @@ import pytest
 
 from earlypath import assess, parse_episode
 from earlypath.fhir import bundle_to_episode, load_codes, map_resources
-from earlypath.fhir.codes import raw_codes
+from earlypath.fhir.terminology import load_value_sets
 from tests.integration.fhir_data import (
     LOINC,
     SNOMED,
@@ -267,10 +267,9 @@ def test_codes_data_file_has_every_code_the_brief_names():
         "34801009",
     ):
         assert code in flat
-    for name, entry in raw_codes().items():
-        if isinstance(entry, dict) and "codes" in entry:
-            for item in entry["codes"]:
-                assert item.get("display"), (name, item)
+    for name, value_set in load_value_sets().items():
+        for item in value_set.codes:
+            assert item.display and item.checked, (name, item)
     assert codes["miscarriage_history"].at_least[(SNOMED, "102878001")] == 2
 
 
