@@ -19,7 +19,8 @@ _FLOAT = re.compile(r"^\s*\d+(\.\d+)?\s*$")
 _ROW = re.compile(r"^([a-z_]+)-(\d+)-([a-z_]+)$")
 
 Kind = Literal["date", "datetime", "whole", "decimal", "yes_no_unknown", "yes_no", "choice", "list"]
-# Answers that leave a fact unknown (and a row of a repeated group empty).
+# Answers that leave a yes/no fact unknown. For a choice only "" is blank: "unknown" is a real
+# scan location (a pregnancy of unknown location).
 BLANK = ("", "unknown")
 MAX_ROWS = 12
 
@@ -67,13 +68,17 @@ class FormField:
             return self.options
         return {"yes_no": YES_NO, "yes_no_unknown": YES_NO_UNKNOWN}.get(self.kind, ())
 
+    def is_blank(self, raw: str) -> bool:
+        value = raw.strip()
+        return value in BLANK if self.kind == "yes_no_unknown" else value == ""
+
     def convert(self, raw: str) -> Any:
         value = raw.strip()
         if self.kind == "yes_no":
             return value == "yes"
         if self.kind == "yes_no_unknown":
             return _tristate(value)
-        if value in BLANK:
+        if value == "":
             return [] if self.kind == "list" else None
         if self.kind == "whole":
             return _int(value)
@@ -312,7 +317,7 @@ def row_indexes(form: dict[str, str], key: str) -> list[int]:
 
 def _row_filled(form: dict[str, str], repeat: Repeat, row: int) -> bool:
     return any(
-        _text(form, f"{repeat.key}-{row}-{f.name}") not in BLANK
+        not f.is_blank(form.get(f"{repeat.key}-{row}-{f.name}", ""))
         for f in repeat.fields
         if f.fills_row
     )

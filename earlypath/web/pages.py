@@ -222,6 +222,7 @@ def _check_page(
         f=form,
         support=plain.SUPPORT,
         nice=plain.WHAT_NICE_IS,
+        get_help_now=plain.GET_HELP_NOW,
         today=request.app.state.today(),
         field_errors={e["input"]: e["message"] for e in errors},
         **values,

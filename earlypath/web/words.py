@@ -196,13 +196,26 @@ def number_list(items: list[str]) -> str:
 
 
 # Contract messages (pydantic's or the episode's own) in clinical words, first match wins.
+# {0}, {1}: the message's groups, each a label when it names a field.
 _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"valid integer|int_type|must be a whole"), "Enter a whole number, like 2"),
     (re.compile(r"must be a number|valid number|float_type"), "Enter a number, like 9.5"),
     (re.compile(r"valid date|date written|input is too short|invalid"), "Enter a real date"),
-    (re.compile(r"greater than or equal to (\S+)"), r"Enter a number of \1 or more"),
-    (re.compile(r"less than or equal to (\S+)"), r"Enter a number no larger than \1"),
+    (re.compile(r"greater than or equal to (\S+)"), "Enter a number of {0} or more"),
+    (re.compile(r"less than or equal to (\S+)"), "Enter a number no larger than {0}"),
     (re.compile(r"^is required$"), "Enter this: it is needed"),
+    (re.compile(r"^is after (\w+)$"), "Must not be after the {0}"),
+    (re.compile(r"^is before the (\w+)$"), "Must not be before the {0}"),
+    (re.compile(r"^is more than (\d+) weeks before (\w+)$"), "Must be within {0} weeks of the {1}"),
+    (
+        re.compile(r"^is false but fetal_heartbeat is true$"),
+        "Record a fetal pole when a heartbeat is seen",
+    ),
+    (re.compile(r"^is given but fetal_pole is false$"), "A crown-rump length needs a fetal pole"),
+    (
+        re.compile(r"^is given but miscarriage_diagnosed is false$"),
+        "Give the type only when a miscarriage is diagnosed",
+    ),
     (re.compile(r"Input should be"), "Choose one of the options"),
 )
 
@@ -212,7 +225,8 @@ def clinical_message(message: str) -> str:
     for pattern, words in _MESSAGES:
         match = pattern.search(message)
         if match:
-            return in_text(match.expand(words))
+            names = [LABELS.get(g, g) for g in match.groups()]
+            return in_text(words.format(*names))
     text = in_text(message)
     return text[:1].upper() + text[1:]
 
