@@ -109,6 +109,11 @@ LABELS: dict[str, str] = {
     "to": "To",
     "check_before_expectant": "Check before expectant management",
     "key": "Regimen",
+    "drug": "Drug",
+    "dose_mg": "Dose (mg)",
+    "dose_micrograms": "Dose (micrograms)",
+    "route": "Route",
+    "when": "When",
     "steps": "Steps",
     "version_rule": "Version rule",
     "urine_pregnancy_test_on": "Urine pregnancy test on",
@@ -157,6 +162,8 @@ def label(token: Any) -> str:
     key = str(token)
     if key in LABELS:
         return LABELS[key]
+    if "." in key and key.rsplit(".", 1)[1] in LABELS:  # scans.fetal_heartbeat: the latest scan's
+        return LABELS[key.rsplit(".", 1)[1]] + " on the latest scan"
     UNLABELLED.add(key)
     return key.replace("_", " ")
 
