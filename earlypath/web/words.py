@@ -171,6 +171,8 @@ def label(token: Any) -> str:
 def title(token: Any) -> str:
     """A label with a capital first letter (headings, list terms)."""
     text = label(token)
+    if text[1:2].isupper():  # hCG, mL: keep as written
+        return text
     return text[:1].upper() + text[1:]
 
 
