@@ -231,7 +231,8 @@ def explain(assessment: dict[str, Any], answers: dict[str, str] | None = None) -
         "missing": missing,
         "advice": advice,
         "ask": ask,
-        "still_helps": STILL_HELPS if decision == "do_not_offer" else [],
+        # Never the reassurance that bleeding is common when the pregnancy may be ectopic.
+        "still_helps": STILL_HELPS if situation == "do_not_offer" else [],
         "note": decision == "offer",
         "miscarriages": answers.get("miscarriages"),
         "stop_on": stop_on,

@@ -254,6 +254,7 @@ def test_ectopic_answer_gives_urgent_ectopic_advice_first_and_its_own_questions(
     assert "ectopic pregnancy" in page[urgent : page.index('id="answer"')]
     assert "Has a scan shown that my pregnancy is in my womb?" not in page
     assert "Which signs mean I should go to A&amp;E?" in page
+    assert "Bleeding in early pregnancy is common" not in page  # no false reassurance
     eligible = _check(client, scan="womb", bleeding="yes", miscarriages="1", period="2024-01-15")
     assert 'id="urgent"' not in eligible
     assert "Which signs mean I should go to A&amp;E?" not in eligible
