@@ -344,3 +344,37 @@ def test_eligible_without_a_period_date_is_not_we_cannot_tell(client):
     assert "We cannot tell yet" not in page
     assert "NICE&#39;s advice on progesterone may cover you" in page
     assert "16 weeks" in page
+
+
+def test_pathway_facts_entered_in_the_form_reach_the_engine(client):
+    """Pain, haemodynamic state, rhesus, management and hCG rows were JSON-only before."""
+    form = {
+        "assessed_on": "2024-03-04",
+        "vaginal_bleeding": "yes",
+        "pain": "none",
+        "haemodynamically_unstable": "no",
+        "lmp": "2024-02-01",
+        "rhesus_d": "negative",
+        "able_to_return_for_follow_up": "yes",
+        "management": "surgical",
+        "adnexal_mass_mm": "20",
+        "scans-0-date": "2024-03-04",
+        "scans-0-location": "ectopic",
+        "scans-0-fetal_heartbeat": "no",
+        "hcg-0-taken_at": "2024-03-01T09:00",
+        "hcg-0-iu_per_l": "800",
+        "hcg-1-taken_at": "2024-03-03T09:00",
+        "hcg-1-iu_per_l": "700",
+    }
+    page = client.post("/", data=form).text
+    summaries = dict(
+        re.findall(r'<span class="section-name">([^<]+)</span>: ([^<]+)</summary>', page)
+    )
+    assert summaries["Where she should be seen"] != "More information needed"
+    assert summaries["Anti-D"] == "Offer"
+    assert summaries["Ectopic pregnancy management"] != "More information needed"
+
+
+def test_a_pessary_product_is_counted_in_pessaries(client):
+    page = _post_json(client, json.loads(EXAMPLES[4].read_text()))
+    assert "pessaries" in page and "pessarys" not in page
