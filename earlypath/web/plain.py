@@ -74,10 +74,10 @@ GET_HELP_NOW = (
     "Call 999 or go to A&E now if you bleed heavily, have bad pain in your tummy, have pain in "
     "the tip of your shoulder, or feel faint or dizzy."
 )
+GO_NOW = "Please get help now: call 999 or go to A&E."
 URGENT = {
-    "heavy_bleeding": "You said you are bleeding heavily. Please get help now: call 999 or go to "
-    "A&E.",
-    "bad_pain": "You said you have bad pain. Please get help now: call 999 or go to A&E.",
+    "heavy_bleeding": "You said you are bleeding heavily.",
+    "bad_pain": "You said you have bad pain.",
     "ectopic": "A pregnancy outside the womb is called an ectopic pregnancy. It can be "
     "dangerous, so you need care from a hospital team.",
     "unclear": "Your scan could not show where your pregnancy is. Until it is found, it could be "
@@ -159,17 +159,23 @@ SUPPORT = [
 
 
 def _urgent(answers: dict[str, str], assessment: dict[str, Any]) -> list[str]:
-    """Urgent advice, first on the page, for what she said."""
-    urgent = []
+    """Urgent advice, first on the page, for what she said. The last sentence is the call to
+    act: get help now (she has symptoms) or what to watch for (the pregnancy may be ectopic)."""
     referral = assessment.get("referral") or {}
+    location = {"outside": URGENT["ectopic"], "unclear": URGENT["unclear"]}.get(
+        answers.get("scan", "")
+    )
+    symptoms = []
     if answers.get("bleeding") == "heavy":
-        urgent.append(URGENT["heavy_bleeding"])
-    if answers.get("pain") == "bad" or referral.get("decision") == "emergency_care":
-        urgent.append(URGENT["bad_pain"])
-    if answers.get("scan") == "outside":
-        urgent.append(URGENT["ectopic"])
-    if answers.get("scan") == "unclear":
-        urgent.append(URGENT["unclear"])
+        symptoms.append(URGENT["heavy_bleeding"])
+    if answers.get("pain") == "bad":
+        symptoms.append(URGENT["bad_pain"])
+    urgent = [location] if location else []
+    urgent += symptoms
+    if symptoms or referral.get("decision") == "emergency_care":
+        urgent.append(GO_NOW)
+    elif location:
+        urgent.append(GET_HELP_NOW)
     return urgent
 
 

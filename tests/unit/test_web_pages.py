@@ -378,3 +378,13 @@ def test_pathway_facts_entered_in_the_form_reach_the_engine(client):
 def test_a_pessary_product_is_counted_in_pessaries(client):
     page = _post_json(client, json.loads(EXAMPLES[4].read_text()))
     assert "pessaries" in page and "pessarys" not in page
+
+
+def test_urgent_advice_says_get_help_now_only_for_symptoms(client):
+    ectopic = _check(client, scan="outside", bleeding="yes", pain="no", miscarriages="1")
+    box = ectopic[ectopic.index('id="urgent"') : ectopic.index('id="answer"')]
+    assert "Please get help now" not in box and "pain in the tip of your shoulder" in box
+    heavy = _check(client, scan="outside", bleeding="heavy", pain="bad", miscarriages="1")
+    box = heavy[heavy.index('id="urgent"') : heavy.index('id="answer"')]
+    assert box.count("Please get help now") == 1
+    assert "bleeding heavily" in box and "bad pain" in box and "ectopic" in box
