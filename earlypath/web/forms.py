@@ -310,9 +310,10 @@ def clinician_defaults(today: dt.date) -> dict[str, str]:
 
 
 def row_indexes(form: dict[str, str], key: str) -> list[int]:
-    """The row numbers of a repeated group present in the form, in order (at most MAX_ROWS)."""
-    found = {int(m.group(2)) for name in form if (m := _ROW.match(name)) and m.group(1) == key}
-    return sorted(i for i in found if i < MAX_ROWS)
+    """The row numbers of a repeated group present in the form, in order."""
+    return sorted(
+        {int(m.group(2)) for name in form if (m := _ROW.match(name)) and m.group(1) == key}
+    )
 
 
 def _row_filled(form: dict[str, str], repeat: Repeat, row: int) -> bool:
@@ -324,10 +325,17 @@ def _row_filled(form: dict[str, str], repeat: Repeat, row: int) -> bool:
 
 
 def rows_to_show(form: dict[str, str], repeat: Repeat, add: bool = False) -> list[int]:
-    """Rows to draw: every row up to the last filled one, at least ``min_rows``, one more if asked."""
+    """Rows to draw: at least ``min_rows``, every filled row (none is ever dropped), and one more
+    when asked (up to MAX_ROWS; beyond that the page offers the JSON box)."""
     filled = [i for i in row_indexes(form, repeat.key) if _row_filled(form, repeat, i)]
-    count = max(repeat.min_rows, (filled[-1] + 1) if filled else 0) + (1 if add else 0)
-    return list(range(min(count, MAX_ROWS)))
+    rows = sorted(
+        set(range(repeat.min_rows))
+        | set(range(min(filled[-1] + 1, MAX_ROWS) if filled else 0))
+        | set(filled)
+    )
+    if add and len(rows) < MAX_ROWS:
+        rows.append(rows[-1] + 1 if rows else 0)
+    return rows
 
 
 @dataclass

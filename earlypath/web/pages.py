@@ -120,6 +120,7 @@ def _clinician_page(
             if g.repeat
         },
         field_errors={e["input"]: e["message"] for e in errors},
+        max_rows=forms.MAX_ROWS,
         versions=[v.version for v in VERSIONS],
         words=DECISION_WORDS,
         **values,

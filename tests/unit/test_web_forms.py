@@ -180,3 +180,12 @@ def test_plain_words_say_what_already_fits():
         "You are bleeding.",
         "You have had a miscarriage before.",
     ]
+
+
+def test_no_filled_row_is_ever_dropped():
+    repeat = forms.GROUPS[4].repeat
+    form = {"hcg-20-taken_at": "2024-03-01T09:00", "hcg-20-iu_per_l": "800"}
+    assert forms.rows_to_show(form, repeat) == [*range(12), 20]
+    assert len(forms.clinician_episode(form).episode["hcg"]) == 1
+    full = {f"hcg-{i}-iu_per_l": "1" for i in range(forms.MAX_ROWS)}
+    assert forms.rows_to_show(full, repeat, add=True) == list(range(forms.MAX_ROWS))
