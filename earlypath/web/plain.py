@@ -239,7 +239,9 @@ def explain(assessment: dict[str, Any], answers: dict[str, str] | None = None) -
         "ask": ask,
         # Never the reassurance that bleeding is common when the pregnancy may be ectopic.
         "still_helps": STILL_HELPS if situation == "do_not_offer" else [],
+        # The note cites the engine's own number for the offer (1.5.2 in the 2021+ versions).
         "note": decision == "offer",
+        "offer_number": p["recommendations"][0] if p["recommendations"] else None,
         "miscarriages": answers.get("miscarriages"),
         "stop_on": stop_on,
         "recommendations": p["recommendations"],
