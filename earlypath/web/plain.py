@@ -64,12 +64,80 @@ ADVICE = {
     "heartbeat.",
 }
 
-ASK = [
-    "Has a scan shown that my pregnancy is in my womb?",
-    "Could progesterone help me? (NICE guideline NG126, recommendation 1.5.2.)",
-    "Is progesterone safe for me with my allergies and health?",
-    "What should I do if the bleeding gets worse?",
+WHAT_NICE_IS = (
+    "NICE is the National Institute for Health and Care Excellence. It tells the NHS which care "
+    "works best."
+)
+
+# Urgent advice first, chosen by what she said (her answers, as the form names them).
+GET_HELP_NOW = (
+    "Call 999 or go to A&E now if you bleed heavily, have bad pain in your tummy, have pain in "
+    "the tip of your shoulder, or feel faint or dizzy."
+)
+GO_NOW = "Please get help now: call 999 or go to A&E."
+URGENT = {
+    "heavy_bleeding": "You said you are bleeding heavily.",
+    "bad_pain": "You said you have bad pain.",
+    "ectopic": "A pregnancy outside the womb is called an ectopic pregnancy. It can be "
+    "dangerous, so you need care from a hospital team.",
+    "unclear": "Your scan could not show where your pregnancy is. Until it is found, it could be "
+    "outside the womb. Go back for the blood tests or scans the hospital asks for.",
+}
+
+# What to ask, by situation. Each list is chosen by the engine's decision or by her answers.
+ASK = {
+    "offer": [
+        "Can I have progesterone? NICE guideline NG126 says to offer it (recommendation 1.5.2).",
+        "Is progesterone safe for me, with my allergies and health?",
+        "How long will I use it for?",
+        "What should I do if the bleeding gets worse?",
+    ],
+    "dates": [
+        "How many weeks pregnant am I?",
+        "Could progesterone help me? (NICE guideline NG126, recommendation 1.5.2.)",
+        "What should I do if the bleeding gets worse?",
+    ],
+    "needs_information": [
+        "Could progesterone help me? (NICE guideline NG126, recommendation 1.5.2.)",
+        "What should I do if the bleeding gets worse?",
+    ],
+    "ectopic": [
+        "What care do I need now, and what are my choices?",
+        "Which signs mean I should go to A&E?",
+        "Who can I call, day or night, if I am worried?",
+    ],
+    "unclear": [
+        "When is my next blood test or scan?",
+        "Which signs mean I should go to A&E?",
+        "Who can I call, day or night, if I am worried?",
+    ],
+    "do_not_offer": [
+        "What care is right for me now?",
+        "What should I do if the bleeding gets worse?",
+    ],
+    "continue": ["How long should I carry on with progesterone?"],
+    "stop": ["Should I carry on with progesterone?"],
+}
+# Asked first when the engine still needs it.
+ASK_MISSING = {
+    "scans": "Can I have a scan to see if my pregnancy is in my womb?",
+    "lmp": "How many weeks pregnant am I?",
+}
+
+# When progesterone is not for her: what still helps, said kindly.
+STILL_HELPS = [
+    "Bleeding in early pregnancy is common. It does not always mean something is wrong.",
+    "Your doctor, midwife or early pregnancy unit can check on you and your pregnancy.",
+    "You can get support from the groups below. You do not have to cope on your own.",
 ]
+
+# Only her period date is missing, and all else fits: say so (the answer is not "we cannot
+# tell", since NICE's advice covers her if she is under 16 weeks).
+DATES_HEADLINE = "NICE's advice on progesterone may cover you"
+DATES_TEXT = (
+    "NICE's advice is for women up to 16 weeks pregnant. Your doctor can check how many weeks "
+    "pregnant you are."
+)
 
 SUPPORT = [
     {
@@ -90,11 +158,45 @@ SUPPORT = [
 ]
 
 
-def explain(assessment: dict[str, Any]) -> dict[str, Any]:
-    """What the page says for this assessment: headline, sentences, unknowns, advice."""
+def _urgent(answers: dict[str, str], assessment: dict[str, Any]) -> list[str]:
+    """Urgent advice, first on the page, for what she said. The last sentence is the call to
+    act: get help now (she has symptoms) or what to watch for (the pregnancy may be ectopic)."""
+    referral = assessment.get("referral") or {}
+    location = {"outside": URGENT["ectopic"], "unclear": URGENT["unclear"]}.get(
+        answers.get("scan", "")
+    )
+    symptoms = []
+    if answers.get("bleeding") == "heavy":
+        symptoms.append(URGENT["heavy_bleeding"])
+    if answers.get("pain") == "bad":
+        symptoms.append(URGENT["bad_pain"])
+    urgent = [location] if location else []
+    urgent += symptoms
+    if symptoms or referral.get("decision") == "emergency_care":
+        urgent.append(GO_NOW)
+    elif location:
+        urgent.append(GET_HELP_NOW)
+    return urgent
+
+
+def _situation(decision: str, missing: list[str], answers: dict[str, str]) -> str:
+    if answers.get("scan") == "outside":
+        return "ectopic"
+    if answers.get("scan") == "unclear":
+        return "unclear"
+    if decision == "needs_information" and missing == ["lmp"]:
+        return "dates"
+    return decision
+
+
+def explain(assessment: dict[str, Any], answers: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the page says for this assessment and her answers: urgent advice, headline,
+    sentences, unknowns, advice, what to ask and (if NICE's advice covers her) a note."""
+    answers = answers or {}
     p = assessment["progesterone"]
     decision = p["decision"]
     criteria = p["trace"]["criteria"]
+    situation = _situation(decision, list(p["missing"]), answers)
     why: list[str] = []
     if decision == "offer":
         why = list(OFFER_TEXT)
@@ -116,16 +218,31 @@ def explain(assessment: dict[str, Any]) -> dict[str, Any]:
         so_far = [
             MET[c["criterion"]] for c in criteria if c["value"] == "true" and c["criterion"] in MET
         ]
-    missing = [MISSING.get(m, m.replace("_", " ")) for m in p["missing"]]
+    if situation == "dates":
+        why = [DATES_TEXT]
+        missing: list[str] = []
+    else:
+        missing = [MISSING.get(m, m.replace("_", " ")) for m in p["missing"]]
+    ask = [ASK_MISSING[m] for m in p["missing"] if m in ASK_MISSING and situation != "dates"]
+    ask += [q for q in ASK.get(situation, ASK["needs_information"]) if q not in ask]
     advice = [ADVICE[a["id"]] for a in p["advice"] if a["id"] in ADVICE]
     stop_on = (p.get("plan") or {}).get("stop_on")
     return {
         "decision": decision,
-        "headline": HEADLINES[decision],
+        "situation": situation,
+        "urgent": _urgent(answers, assessment),
+        "headline": DATES_HEADLINE if situation == "dates" else HEADLINES[decision],
         "why": why,
         "so_far": so_far,
         "missing": missing,
         "advice": advice,
+        "ask": ask,
+        # Never the reassurance that bleeding is common when the pregnancy may be ectopic.
+        "still_helps": STILL_HELPS if situation == "do_not_offer" else [],
+        # The note cites the engine's own number for the offer (1.5.2 in the 2021+ versions).
+        "note": decision == "offer",
+        "offer_number": p["recommendations"][0] if p["recommendations"] else None,
+        "miscarriages": answers.get("miscarriages"),
         "stop_on": stop_on,
         "recommendations": p["recommendations"],
         "version": assessment["guideline"]["version"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from earlypath import assess, parse_episode
+from earlypath.model import episode_json_schema
 from earlypath.web import forms, plain
 
 TODAY = dt.date(2024, 3, 4)
@@ -12,30 +13,83 @@ TODAY = dt.date(2024, 3, 4)
 
 def test_clinician_defaults_leave_clinical_facts_unknown():
     defaults = forms.clinician_defaults(TODAY)
-    episode = forms.clinician_episode(defaults)
+    episode = forms.clinician_episode(defaults).episode
     parse_episode(episode)
-    assert "previous_miscarriages" not in episode
-    assert episode["vaginal_bleeding"] is None
-    assert episode["scans"][0]["fetal_heartbeat"] is None
+    assert episode["assessed_on"] == "2024-03-04"
+    # No clinical fact is prefilled: no LMP, no scan, nothing read as "no".
+    assert episode["previous_miscarriages"] is None and episode["lmp"] is None
+    assert episode["vaginal_bleeding"] is None and episode["haemodynamically_unstable"] is None
+    assert episode["pain"] is None and episode["rhesus_d"] is None
+    assert episode["scans"] == [] and episode["hcg"] == []
     assert assess(episode)["progesterone"]["decision"] == "needs_information"
 
 
 def test_clinician_form_conversion_passes_bad_values_to_the_contract():
-    form = {**forms.clinician_defaults(TODAY), "previous_miscarriages": "two", "crl_mm": "9,5"}
-    episode = forms.clinician_episode(form)
+    form = {
+        **forms.clinician_defaults(TODAY),
+        "previous_miscarriages": "two",
+        "scans-0-location": "intrauterine",
+        "scans-0-crl_mm": "9,5",
+    }
+    episode = forms.clinician_episode(form).episode
     assert episode["previous_miscarriages"] == "two"
     assert episode["scans"][0]["crl_mm"] == "9,5"
 
 
-def test_clinician_no_scan_and_allergies():
+def test_clinician_rows_scans_and_hcg_and_allergies():
     form = {
         **forms.clinician_defaults(TODAY),
-        "scan_location": "none",
         "allergies": "peanut, penicillin ,",
+        "scans-0-date": "",
+        "scans-0-route": "transvaginal",  # a default alone does not make a row
+        "scans-1-date": "2024-03-01",
+        "scans-1-location": "unknown",
+        "scans-1-fetal_pole": "unknown",
+        "hcg-0-taken_at": "2024-03-01T09:00",
+        "hcg-0-iu_per_l": "800",
+        "hcg-1-taken_at": "2024-03-03T09:00",
+        "hcg-1-iu_per_l": "1400.5",
+        "hcg-2-taken_at": "",
+        "pain": "significant",
+        "haemodynamically_unstable": "no",
+        "rhesus_d": "negative",
     }
-    episode = forms.clinician_episode(form)
-    assert episode["scans"] == []
+    built = forms.clinician_episode(form)
+    episode = built.episode
     assert episode["allergies"] == ["peanut", "penicillin"]
+    assert episode["scans"] == [
+        {
+            "date": "2024-03-01",
+            "location": "unknown",
+            "route": "transvaginal",
+            "fetal_pole": None,
+            "fetal_heartbeat": None,
+        }
+    ]
+    assert [s["iu_per_l"] for s in episode["hcg"]] == [800.0, 1400.5]
+    assert episode["pain"] == "significant" and episode["haemodynamically_unstable"] is False
+    # An error on the first scan sent is drawn beside the form's second row.
+    assert built.inputs["scans[0].date"] == "scans-1-date"
+    assert built.labels["scans[0].date"] == "Scan 2: scan date"
+    parse_episode(episode)
+    assert forms.rows_to_show(form, forms.GROUPS[3].repeat) == [0, 1]
+    assert forms.rows_to_show(form, forms.GROUPS[3].repeat, add=True) == [0, 1, 2]
+    assert forms.rows_to_show({}, forms.GROUPS[4].repeat) == [0, 1]
+
+
+def test_every_contract_field_has_a_form_field():
+    """New contract fields (heavy_bleeding, previous_ectopic, ...) are one line in forms.GROUPS."""
+    schema = episode_json_schema()
+    wanted = set()
+    for name, prop in schema["properties"].items():
+        ref = (prop.get("items") or {}).get("$ref", "")
+        if ref:
+            for sub in schema["$defs"][ref.rsplit("/", 1)[-1]]["properties"]:
+                wanted.add(f"{name}[].{sub}")
+        else:
+            wanted.add(name)
+    assert sorted(wanted - forms.contract_paths()) == []
+    assert sorted(forms.contract_paths() - wanted) == []
 
 
 def test_parse_form():
@@ -126,3 +180,12 @@ def test_plain_words_say_what_already_fits():
         "You are bleeding.",
         "You have had a miscarriage before.",
     ]
+
+
+def test_no_filled_row_is_ever_dropped():
+    repeat = forms.GROUPS[4].repeat
+    form = {"hcg-20-taken_at": "2024-03-01T09:00", "hcg-20-iu_per_l": "800"}
+    assert forms.rows_to_show(form, repeat) == [*range(12), 20]
+    assert len(forms.clinician_episode(form).episode["hcg"]) == 1
+    full = {f"hcg-{i}-iu_per_l": "1" for i in range(forms.MAX_ROWS)}
+    assert forms.rows_to_show(full, repeat, add=True) == list(range(forms.MAX_ROWS))

@@ -42,10 +42,25 @@ def client():
         {"scan": "womb", "bleeding": "no", "miscarriages": "0", "period": "2024-01-15"},
         {"scan": "outside", "bleeding": "yes", "miscarriages": "2"},
         {"scan": "dont_know", "bleeding": "dont_know", "miscarriages": "dont_know"},
+        {"scan": "womb", "bleeding": "heavy", "pain": "bad", "miscarriages": "1"},
+        {"scan": "unclear", "bleeding": "yes", "pain": "mild", "miscarriages": "0"},
+        {"scan": "womb", "bleeding": "yes", "miscarriages": "1"},  # no period date
+        {"scan": "womb", "bleeding": "yes", "miscarriages": "2", "period": "2024-01-15"},
     ],
 )
 def test_answer_reads_at_about_age_11(client, answers):
     page = client.post("/check", data=answers).text
-    answer = re.search(r'<section class="result.*?</section>', page, re.S).group(0)
-    text = html.unescape(re.sub(r"<[^>]+>", "\n", answer))
+    # What she reads about her answer: the urgent advice, the answer, the note for her doctor.
+    parts = re.findall(
+        r'<div class="urgent".*?</div>|<section class="(?:result|note).*?</section>', page, re.S
+    )
+    assert parts
+    text = html.unescape(re.sub(r"<[^>]+>", "\n", "\n".join(parts)))
+    assert grade(text) <= 6.0, grade(text)
+
+
+def test_questions_read_at_about_age_11(client):
+    page = client.get("/check").text
+    form = re.search(r"<form.*?</form>", page, re.S).group(0)
+    text = html.unescape(re.sub(r"<[^>]+>", "\n", form))
     assert grade(text) <= 6.0, grade(text)

@@ -1,0 +1,156 @@
+"""The "Next steps" panel: what the assessment says must happen, and by when, most urgent first.
+
+No clinical logic: each step is a section's own decision or next-step token, its own sentence,
+its own dates and its own NG126 numbers. `URGENCY` is the one table that ranks the engine's
+action tokens for display order (0 = now); a token missing from it is shown last, never hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from earlypath.web.words import in_text, label, number_list, uk_date
+
+SECTIONS = (
+    "referral",
+    "progesterone",
+    "scan_assessment",
+    "hcg_assessment",
+    "ectopic_management",
+    "miscarriage_management",
+    "anti_d",
+)
+# Decisions that ask for nothing to be done.
+NO_ACTION = frozenset({"not_applicable", "none", "do_not_offer"})
+# Which key of a section carries its action token (the section's decision otherwise).
+ACTION_KEY = {"scan_assessment": "next_step", "hcg_assessment": "next_step"}
+
+# (section, action token) -> rank. Lower is more urgent. Display order only.
+URGENCY: dict[tuple[str, str], int] = {
+    ("referral", "emergency_care"): 0,
+    ("referral", "needs_information"): 1,  # unrecorded haemodynamic state could mean A&E
+    ("hcg_assessment", "epu_review_within_24h"): 1,
+    ("ectopic_management", "surgery"): 1,
+    ("ectopic_management", "needs_information"): 2,
+    ("referral", "early_pregnancy_unit"): 2,
+    ("ectopic_management", "choice_methotrexate_or_surgery"): 2,
+    ("ectopic_management", "methotrexate"): 2,
+    ("ectopic_management", "expectant"): 3,
+    ("progesterone", "stop"): 3,
+    ("anti_d", "offer"): 3,
+    ("anti_d", "consider"): 3,
+    ("anti_d", "needs_information"): 4,
+    ("scan_assessment", "rescan"): 4,
+    ("scan_assessment", "second_opinion_or_rescan"): 4,
+    ("hcg_assessment", "transvaginal_scan"): 4,
+    ("hcg_assessment", "needs_information"): 4,
+    ("progesterone", "offer"): 5,
+    ("progesterone", "continue"): 5,
+    ("progesterone", "needs_information"): 5,
+    ("scan_assessment", "needs_information"): 5,
+    ("miscarriage_management", "expectant"): 5,
+    ("miscarriage_management", "needs_information"): 5,
+    ("hcg_assessment", "urine_pregnancy_test"): 6,
+    ("miscarriage_management", "no_management_needed"): 6,
+    ("referral", "no_referral"): 7,
+}
+UNRANKED = 9
+
+
+@dataclass
+class Citation:
+    number: str
+    unverified: bool
+    url: str | None = None
+
+
+@dataclass
+class Step:
+    rank: int
+    section: str
+    title: str
+    text: str
+    when: str | None
+    citations: list[Citation] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def citations(section: dict[str, Any]) -> list[Citation]:
+    """The section's NG126 numbers, each flagged when the JSON marks it unverified."""
+    sources = {c.get("number"): c for c in section.get("citations") or []}
+    out = []
+    for number in section.get("recommendations") or []:
+        c = sources.get(number, {})
+        out.append(Citation(number, c.get("number_source") == "unverified", c.get("url")))
+    return out
+
+
+def action_token(key: str, section: dict[str, Any]) -> str | None:
+    if section.get("decision") == "needs_information":
+        return "needs_information"
+    token = section.get(ACTION_KEY.get(key, "decision"))
+    return None if token is None or token in NO_ACTION else str(token)
+
+
+def _when(key: str, token: str, s: dict[str, Any]) -> str | None:
+    """By when, from the section's own dates."""
+    if token == "emergency_care":
+        return "Now"
+    if key == "hcg_assessment":
+        if s.get("due_on") and s.get("due_by"):
+            return f"{uk_date(s['due_on'])} to {uk_date(s['due_by'])}"
+        if s.get("due_by"):
+            return f"By {uk_date(s['due_by'])}"
+        if s.get("due_on"):
+            return f"On {uk_date(s['due_on'])}"
+    if key == "scan_assessment" and s.get("rescan_not_before"):
+        return f"On or after {uk_date(s['rescan_not_before'])}"
+    if key == "progesterone" and s.get("plan"):
+        plan = s["plan"]
+        return f"Start {uk_date(plan['start_on'])}; stop on {uk_date(plan['stop_on'])}"
+    if key == "ectopic_management":
+        for schedule in (s.get("follow_up") or {}).values():
+            dated = [item for item in schedule if item.get("on")]
+            if dated:
+                return f"First serum hCG on {uk_date(dated[0]['on'])}"
+    if key == "miscarriage_management":
+        window = s.get("expectant_review_window")
+        if window:
+            return f"Review {uk_date(window['from'])} to {uk_date(window['to'])}"
+        if s.get("urine_pregnancy_test_on"):
+            return f"Urine pregnancy test on {uk_date(s['urine_pregnancy_test_on'])}"
+    return None
+
+
+def gather(assessment: dict[str, Any], decision_words: dict[str, str]) -> list[Step]:
+    """Every action across the sections, most urgent first (then in section order)."""
+    steps = []
+    for key in SECTIONS:
+        s = assessment.get(key)
+        if not isinstance(s, dict):
+            continue
+        token = action_token(key, s)
+        if token is None:
+            continue
+        missing = [label(m) for m in s.get("missing") or []]
+        if token == "needs_information":
+            text = f"Record {number_list(missing)}."
+            if s.get("recommendation"):
+                text += " " + in_text(s["recommendation"])
+        elif key == "progesterone":
+            text = decision_words.get(token, label(token)) + "."
+        else:
+            text = in_text(s.get("recommendation") or label(token))
+        steps.append(
+            Step(
+                URGENCY.get((key, token), UNRANKED),
+                key,
+                label(key),
+                text,
+                _when(key, token, s),
+                citations(s),
+                missing,
+            )
+        )
+    return sorted(steps, key=lambda step: step.rank)  # stable: section order within a rank
