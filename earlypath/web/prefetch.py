@@ -163,8 +163,6 @@ class _Reader:
 
     async def _value(self, value: Any, key: str, template: str) -> list[dict[str, Any]]:
         """One prefetched or fetched value: a Bundle (read to the end) or a resource."""
-        if isinstance(value, list):
-            return [r for item in value for r in await self._value(item, key, template)]
         if not isinstance(value, dict):
             raise DataUnavailable("a value that is not a FHIR resource")
         kind = value.get("resourceType")
