@@ -126,9 +126,9 @@ def _check_request(body: Any, service: Service) -> list[tuple[str, str]]:
         problems.append(("context.patientId", "is required"))
     elif not is_fhir_id(context["patientId"]):
         problems.append(("context.patientId", "must be a FHIR id (A-Z a-z 0-9 - ., 1 to 64)"))
-    if "fhirAuthorization" in body and not isinstance(body.get("fhirServer"), str):
+    if body.get("fhirAuthorization") is not None and not isinstance(body.get("fhirServer"), str):
         problems.append(("fhirServer", "is required when fhirAuthorization is given"))
-    if "fhirServer" in body and FhirBase.parse(body["fhirServer"]) is None:
+    if body.get("fhirServer") is not None and FhirBase.parse(body["fhirServer"]) is None:
         problems.append(
             ("fhirServer", "must be an absolute http(s) URL without user info, query or fragment")
         )

@@ -97,7 +97,10 @@ def _next_link(bundle: dict[str, Any]) -> Any:
         return None
     for link in links:
         if isinstance(link, dict) and link.get("relation") == "next":
-            return link.get("url") or None
+            url = link.get("url")
+            if not isinstance(url, str) or not url.strip():
+                raise DataUnavailable("a next page link without a URL", retry=False)
+            return url
     return None
 
 

@@ -434,3 +434,17 @@ def test_bad_fhir_server_is_400(client, server):
     response = client.post(PV, json=body)
     assert response.status_code == 400
     assert "fhirServer" in json.dumps(response.json())
+
+
+def test_next_link_without_a_url_is_412(client):
+    conditions = page([previous_miscarriage(), bleeding()])
+    conditions["link"].append({"relation": "next"})
+    body = patient_view([], conditions=conditions, observations=observations())
+    assert client.post(PV, json=body).status_code == 412
+
+
+def test_null_fhir_server_and_authorization_mean_none_given(client):
+    body = patient_view(eligible_resources())
+    body["fhirServer"] = None
+    body["fhirAuthorization"] = None
+    assert decision(client.post(PV, json=body)) == "offer"
