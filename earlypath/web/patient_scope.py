@@ -3,7 +3,8 @@
 A record mix-up (a prefetch or a FHIR search that returned another woman's data, a draft order
 written for someone else) must never be decided on: the call is refused. A resource is in scope
 when its `subject` / `patient` reference names `Patient/<patientId>` (relative, absolute, with or
-without `_history`, or a `urn:uuid:` entry of the same Bundle holding that Patient), and a Patient
+without `_history`, a `urn:uuid:` entry of the same Bundle holding that Patient, or
+`urn:uuid:<patientId>` as generators such as Synthea write it), and a Patient
 resource is in scope when its id is the patientId. Resources with neither field (a Medication, a
 Practitioner, an OperationOutcome) carry no patient and are allowed. A reference that cannot be
 tied to this patient (another resource type, only an identifier or a display text) is refused:
@@ -57,6 +58,9 @@ def _is_patient(reference: Any, patient_id: str, full_urls: dict[str, dict[str, 
     if isinstance(literal, str) and literal in full_urls:
         target = full_urls[literal]
         return target.get("resourceType") == "Patient" and target.get("id") == patient_id
+    if isinstance(literal, str) and literal.startswith("urn:uuid:"):
+        # Synthea and other generators give a Patient the id of its urn:uuid fullUrl.
+        return literal.removeprefix("urn:uuid:") == patient_id
     return referenced_patient_id(literal) == patient_id
 
 

@@ -196,6 +196,8 @@ def test_redirect_is_not_followed(make_client):
         {"reference": f"Patient/{OTHER_PATIENT}/_history/3"},
         {"reference": f"Patient/{PATIENT_ID}-2"},
         {"reference": "Group/ward-7"},
+        {"reference": f"urn:uuid:{OTHER_PATIENT}"},
+        {"reference": f"Patient?identifier=x|{OTHER_PATIENT}"},
         {"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9000000009"}},
         {"display": "Jane Doe"},
     ],
@@ -218,6 +220,7 @@ def test_resource_for_another_patient_fails_the_call(client, subject):
         f"https://ehr.example.org/fhir/Patient/{PATIENT_ID}",
         f"Patient/{PATIENT_ID}/_history/7",
         f"https://ehr.example.org/fhir/Patient/{PATIENT_ID}/_history/7",
+        f"urn:uuid:{PATIENT_ID}",
     ],
 )
 def test_own_references_in_every_form_are_read(client, reference):
