@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 # FHIR R4 `id` (http://hl7.org/fhir/R4/datatypes.html#id).
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -173,8 +173,9 @@ class FhirBase:
             if segment in ("", ".", ".."):
                 raise TemplateUnfillable("prefetch template gives an unsafe path")
             segments.append(quote(segment, safe=""))
-        params = [
-            (fill(name, context), fill(value, context))
-            for name, value in parse_qsl(search, keep_blank_values=True)
-        ]
+        params = []
+        for pair in filter(None, search.split("&")):
+            # unquote, not unquote_plus: a "+" in a template is a plus (a time zone), not a space
+            name, _, value = (unquote(part) for part in pair.partition("="))
+            params.append((fill(name, context), fill(value, context)))
         return f"{self.url}/{'/'.join(segments)}", params

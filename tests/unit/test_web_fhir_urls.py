@@ -102,3 +102,16 @@ def test_out_of_scope():
     assert out_of_scope(
         {"resourceType": "Condition", "subject": {"reference": "urn:uuid:p2"}}, "p1"
     )
+
+
+def test_query_keeps_the_template_parameters_as_written():
+    assert BASE is not None
+    template = (
+        "Observation?patient={{context.patientId}}&date=ge2024-01-01T00:00:00+01:00&code=a|1,b|2"
+    )
+    _, params = BASE.query(template, {"patientId": "p1"})
+    assert params == [
+        ("patient", "p1"),
+        ("date", "ge2024-01-01T00:00:00+01:00"),
+        ("code", "a|1,b|2"),
+    ]
