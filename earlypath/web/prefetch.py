@@ -126,7 +126,8 @@ class _Reader:
 
     async def _get(self, url: str, params: list[tuple[str, str]] | None = None) -> Any:
         """The JSON body of a 200 answer; None for a 404; else unavailable."""
-        assert self.client is not None
+        if self.client is None:
+            raise DataUnavailable("no fhirServer")
         try:
             response = await self.client.get(url, params=params, headers=self.headers)
         except httpx.HTTPError:
