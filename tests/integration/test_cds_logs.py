@@ -109,15 +109,12 @@ def _run_service(command: list[str], port: int, tmp_path: Path) -> subprocess.Po
         "EARLYPATH_CDS_AUTH": "off",
         "EARLYPATH_FEEDBACK_DB": f"sqlite:///{tmp_path / 'fb.sqlite3'}",
     }
-    process = subprocess.Popen(
-        command,
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
+    # To a file, not a pipe: a full pipe would stall the service mid-test.
+    with (tmp_path / "service.log").open("w") as log:
+        process = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             httpx.get(f"http://127.0.0.1:{port}/cds-services", timeout=1).raise_for_status()
@@ -127,7 +124,8 @@ def _run_service(command: list[str], port: int, tmp_path: Path) -> subprocess.Po
                 break
             time.sleep(0.2)
     process.kill()
-    pytest.fail(f"service did not start: {process.communicate()[0][-2000:]}")
+    process.wait()
+    pytest.fail(f"service did not start: {(tmp_path / 'service.log').read_text()[-2000:]}")
 
 
 def _calls(port: int, fhir: str) -> list[int]:
@@ -158,14 +156,15 @@ def _calls(port: int, fhir: str) -> list[int]:
     return statuses
 
 
-def _stop(process: subprocess.Popen) -> str:
+def _stop(process: subprocess.Popen, tmp_path: Path) -> str:
+    """Stop the service; everything it printed."""
     process.terminate()
     try:
-        output, _ = process.communicate(timeout=15)
+        process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
-        output, _ = process.communicate()
-    return output
+        process.wait()
+    return (tmp_path / "service.log").read_text()
 
 
 def _assert_no_secrets(output: str) -> None:
@@ -181,7 +180,7 @@ def test_earlypath_serve_logs_no_ids_tokens_or_queries(fhir_server, tmp_path):
     try:
         statuses = _calls(port, fhir_server)
     finally:
-        output = _stop(process)
+        output = _stop(process, tmp_path)
     _assert_no_secrets(output)
     assert statuses == [200, 412, 422, 400, 200]
     # the service did fetch, page 2 included, with the token
@@ -221,7 +220,7 @@ def test_uvicorn_at_trace_level_with_access_log_logs_no_ids(fhir_server, tmp_pat
     try:
         statuses = _calls(port, fhir_server)
     finally:
-        output = _stop(process)
+        output = _stop(process, tmp_path)
     _assert_no_secrets(output)
     assert statuses == [200, 412, 422, 400, 200]
     assert any(PAGE_KEY in path for path, _ in FakeFhir.seen)
