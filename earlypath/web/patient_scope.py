@@ -74,6 +74,9 @@ def out_of_scope(data: Any, patient_id: str) -> bool:
                 return True
             continue
         for name in PATIENT_FIELDS:
-            if name in resource and not _is_patient(resource[name], patient_id, full_urls):
+            # null is absent (some serialisers write every field); anything else must match
+            if resource.get(name) is not None and not _is_patient(
+                resource[name], patient_id, full_urls
+            ):
                 return True
     return False

@@ -96,6 +96,8 @@ def test_out_of_scope():
     assert out_of_scope({"resourceType": "Patient", "id": "p2"}, "p1")
     assert out_of_scope({"resourceType": "AllergyIntolerance", "patient": {"display": "x"}}, "p1")
     assert not out_of_scope(None, "p1")
+    assert not out_of_scope({"resourceType": "Observation", "subject": None}, "p1")
+    assert out_of_scope({"resourceType": "Observation", "subject": "Patient/p1"}, "p1")
     assert not out_of_scope(
         {"resourceType": "Condition", "subject": {"reference": "urn:uuid:p1"}}, "p1"
     )
