@@ -25,7 +25,7 @@ import httpx
 from earlypath.web.fhir_urls import FhirBase, TemplateUnfillable, expected_type, is_read
 from earlypath.web.patient_scope import out_of_scope
 
-MAX_PAGES = 10
+MAX_PAGES = 20  # pages per query; a record needing more is unavailable, never cut short
 NOT_ERRORS = ("warning", "information")
 
 
