@@ -160,7 +160,7 @@ def _unavailable(error: DataUnavailable) -> JSONResponse:
             "errors": [
                 {
                     "field": field,
-                    "message": f"required FHIR data is not available complete ({error.kind})",
+                    "message": f"FHIR data is not available in full ({error.kind})",
                 }
             ]
         },
