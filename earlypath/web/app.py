@@ -25,6 +25,7 @@ from earlypath.policy import DEFAULT_POLICY, Policy
 from earlypath.web import api, cds, pages
 from earlypath.web.config import Settings
 from earlypath.web.feedback import FeedbackStore
+from earlypath.web.log_privacy import keep_ids_out_of_logs
 from earlypath.web.schemas import openapi_components
 from earlypath.web.security import IssuerRegistry, Verifier
 
@@ -96,6 +97,7 @@ def create_app(
 ) -> FastAPI:
     """Build the service. Settings default to the environment (see `earlypath.web.config`)."""
     settings = settings or Settings.from_env()
+    keep_ids_out_of_logs()  # however the service is started: no ids, tokens or queries logged
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -22,7 +22,9 @@ from earlypath.fhir.cards import decision_card, order_cards, problem_card
 from earlypath.fhir.mapping import flatten, has_pregnancy_context, map_resources
 from earlypath.fhir.medication_request import is_progesterone_order
 from earlypath.web.feedback import FeedbackError, validate_feedback
-from earlypath.web.prefetch import DataUnavailable, gather
+from earlypath.web.fhir_urls import FhirBase, is_fhir_id
+from earlypath.web.patient_scope import out_of_scope
+from earlypath.web.prefetch import DataUnavailable, ForeignPatient, gather
 from earlypath.web.security import require_cds_client
 
 log = logging.getLogger("earlypath.web.cds")
@@ -122,11 +124,48 @@ def _check_request(body: Any, service: Service) -> list[tuple[str, str]]:
         problems.append(("context", "is required (an object)"))
     elif not isinstance(context.get("patientId"), str) or not context["patientId"]:
         problems.append(("context.patientId", "is required"))
-    if "fhirAuthorization" in body and not isinstance(body.get("fhirServer"), str):
+    elif not is_fhir_id(context["patientId"]):
+        problems.append(("context.patientId", "must be a FHIR id (A-Z a-z 0-9 - ., 1 to 64)"))
+    if body.get("fhirAuthorization") is not None and not isinstance(body.get("fhirServer"), str):
         problems.append(("fhirServer", "is required when fhirAuthorization is given"))
+    if body.get("fhirServer") is not None and FhirBase.parse(body["fhirServer"]) is None:
+        problems.append(
+            ("fhirServer", "must be an absolute http(s) URL without user info, query or fragment")
+        )
     if "prefetch" in body and not isinstance(body["prefetch"], dict):
         problems.append(("prefetch", "must be an object"))
     return problems
+
+
+def _refused(field: str) -> JSONResponse:
+    """Data about another patient in the call: nothing is decided (the ids are not echoed)."""
+    return JSONResponse(
+        {
+            "errors": [
+                {
+                    "field": field,
+                    "message": "holds a resource for another patient than context.patientId; "
+                    "nothing was decided",
+                }
+            ]
+        },
+        status_code=422,
+    )
+
+
+def _unavailable(error: DataUnavailable) -> JSONResponse:
+    field = f"prefetch.{error.key}" if error.key else "prefetch"
+    return JSONResponse(
+        {
+            "errors": [
+                {
+                    "field": field,
+                    "message": f"FHIR data is not available in full ({error.kind})",
+                }
+            ]
+        },
+        status_code=412,
+    )
 
 
 def _draft_orders(context: dict[str, Any], hook: str) -> list[dict[str, Any]]:
@@ -155,6 +194,9 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
     context: dict[str, Any] = body["context"]
     patient_id: str = context["patientId"]
     orders: list[dict[str, Any]] = []
+    if out_of_scope(context.get("draftOrders"), patient_id):
+        log.warning("cds %s: 422 (draft order for another patient)", service.id)
+        return _refused("context.draftOrders")
     if service.hook != "patient-view":
         orders = _draft_orders(context, service.hook)
         if not orders:
@@ -163,11 +205,11 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
     try:
         resources = await gather(PREFETCH, REQUIRED, body, state.fhir_transport)
     except DataUnavailable as error:
-        log.warning("cds %s: 412 (%s)", service.id, error.kind)
-        return JSONResponse(
-            {"errors": [{"field": "prefetch", "message": "required FHIR data is not available"}]},
-            status_code=412,
-        )
+        log.warning("cds %s: 412 (%s) for prefetch.%s", service.id, error.kind, error.key)
+        return _unavailable(error)
+    except ForeignPatient as error:
+        log.warning("cds %s: 422 (another patient's data) in %s", service.id, error.field)
+        return _refused(error.field)
     today: dt.date = state.today()
     mapped = map_resources(resources, today)
     if service.hook == "patient-view" and not has_pregnancy_context(mapped):

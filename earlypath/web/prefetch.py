@@ -1,72 +1,225 @@
 """Getting the FHIR data a CDS service needs: from prefetch, else from the client's FHIR server.
 
-If a required prefetch key is absent and the data cannot be fetched (no fhirServer, or the
-fetch fails), `DataUnavailable` is raised and the service answers 412, as CDS Hooks asks.
-A key sent as null means "no data" (an empty result), not "missing".
-Nothing here logs URLs, tokens or resources.
+Never decide on partial or foreign data. For each prefetch key the result is either complete or
+"unavailable" (`DataUnavailable`; the service answers 412, as CDS Hooks asks):
+- a Bundle with a `next` link is read to its last page from `fhirServer` (with the token); with no
+  `fhirServer`, or past `MAX_PAGES`, the query is unavailable, never answered from page 1 alone;
+- a `next` link outside the `fhirServer` base is refused (`LinkRefused`): nothing is sent there;
+- an OperationOutcome, a Bundle carrying an error OperationOutcome or a failed entry, a Bundle
+  with fewer entries than its `total`, or a value that is neither a Bundle nor the resource type
+  the template asks for is unavailable, never "no data". A prefetched value like that is fetched
+  afresh from `fhirServer` when there is one;
+- a resource about another patient than `context.patientId` fails the call (`ForeignPatient`).
+A key absent from prefetch is fetched from `fhirServer`; a required one that cannot be is
+unavailable, an optional one (the Patient, allergies) is left out. A key sent as null means
+"no data" (an empty result), not "missing".
+Nothing here logs URLs, tokens or resources; the exceptions carry data-free reasons only.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from urllib.parse import urljoin
 
 import httpx
 
-MAX_PAGES = 10
-TOKEN = re.compile(r"\{\{\s*context\.([A-Za-z0-9_]+)\s*\}\}")
+from earlypath.web.fhir_urls import FhirBase, TemplateUnfillable, expected_type, is_read
+from earlypath.web.patient_scope import out_of_scope
+
+MAX_PAGES = 20  # pages per query; a record needing more is unavailable, never cut short
+NOT_ERRORS = ("warning", "information")
 
 
 class DataUnavailable(Exception):
-    """Required FHIR data is neither prefetched nor fetchable; `kind` is data-free."""
+    """Required FHIR data is not available complete; `kind` is data-free.
 
-    def __init__(self, kind: str):
+    `retry`: whether fetching the query afresh from `fhirServer` may help.
+    """
+
+    def __init__(self, kind: str, key: str | None = None, *, retry: bool = True):
         super().__init__(kind)
         self.kind = kind
+        self.key = key
+        self.retry = retry
 
 
-def fill_template(template: str, context: dict[str, Any]) -> str:
-    """Replace {{context.x}} tokens; a token with no primitive value makes the data unavailable."""
+class LinkRefused(DataUnavailable):
+    """A page link points outside the `fhirServer` base: refused, never followed."""
 
-    def sub(match: re.Match[str]) -> str:
-        value = context.get(match.group(1))
-        if not isinstance(value, str | int) or isinstance(value, bool) or value == "":
-            raise DataUnavailable("prefetch token has no value in context")
-        return str(value)
-
-    return TOKEN.sub(sub, template)
+    def __init__(self, key: str | None = None):
+        super().__init__("next page link is outside fhirServer; not followed", key, retry=False)
 
 
-async def _fetch(
-    client: httpx.AsyncClient, base: str, relative: str, headers: dict[str, str]
-) -> list[dict[str, Any]]:
-    url = urljoin(base.rstrip("/") + "/", relative)
-    out: list[dict[str, Any]] = []
-    for _ in range(MAX_PAGES):
+class ForeignPatient(Exception):
+    """A resource in `field` is about another patient than `context.patientId`."""
+
+    def __init__(self, field: str):
+        super().__init__(field)
+        self.field = field
+
+
+def _has_error(outcome: dict[str, Any]) -> bool:
+    issues = outcome.get("issue")
+    if not isinstance(issues, list) or not issues:
+        return True  # an OperationOutcome that does not say what it is: refuse rather than guess
+    return any(not isinstance(i, dict) or i.get("severity") not in NOT_ERRORS for i in issues)
+
+
+def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    entries = bundle.get("entry")
+    if entries is None:
+        return []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise DataUnavailable("a Bundle with malformed entries")
+    return entries
+
+
+def _check_page(bundle: dict[str, Any]) -> int:
+    """Raise if a Bundle page reports a failure; return how many search matches it holds."""
+    matches = 0
+    for entry in _entries(bundle):
+        resource = entry.get("resource")
+        if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome":
+            if _has_error(resource):
+                raise DataUnavailable("a Bundle carrying an error OperationOutcome")
+            continue
+        response = entry.get("response")
+        if isinstance(response, dict) and not str(response.get("status", "")).startswith("2"):
+            raise DataUnavailable("a Bundle entry that failed")
+        search = entry.get("search") if isinstance(entry.get("search"), dict) else {}
+        if isinstance(resource, dict) and search.get("mode", "match") == "match":
+            matches += 1
+    return matches
+
+
+def _next_link(bundle: dict[str, Any]) -> Any:
+    links = bundle.get("link")
+    if not isinstance(links, list):
+        return None
+    for link in links:
+        if isinstance(link, dict) and link.get("relation") == "next":
+            url = link.get("url")
+            if not isinstance(url, str) or not url.strip():
+                raise DataUnavailable("a next page link without a URL", retry=False)
+            return url
+    return None
+
+
+class _Reader:
+    """Reads one CDS call's prefetch keys, fetching from the FHIR server when it must."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient | None,
+        base: FhirBase | None,
+        headers: dict[str, str],
+        context: dict[str, Any],
+    ):
+        self.client = client
+        self.base = base
+        self.headers = headers
+        self.context = context
+        self.patient_id = str(context.get("patientId"))
+
+    def _in_scope(self, data: Any, key: str) -> None:
+        if out_of_scope(data, self.patient_id):
+            raise ForeignPatient(f"prefetch.{key}")
+
+    async def _get(self, url: str, params: list[tuple[str, str]] | None = None) -> Any:
+        """The JSON body of a 200 answer; None for a 404; else unavailable."""
+        if self.client is None:
+            raise DataUnavailable("no fhirServer")
         try:
-            response = await client.get(url, headers=headers)
+            response = await self.client.get(url, params=params, headers=self.headers)
         except httpx.HTTPError:
             raise DataUnavailable("fhir server unreachable") from None
-        if response.status_code == 404 and "?" not in relative:
-            return out  # a read of a resource that does not exist: no data
+        if response.status_code == 404:
+            return None
         if response.status_code != 200:
             raise DataUnavailable(f"fhir server answered {response.status_code}")
         try:
-            body = response.json()
+            return response.json()
         except ValueError:
             raise DataUnavailable("fhir server sent non-JSON") from None
-        if not isinstance(body, dict):
-            raise DataUnavailable("fhir server sent non-resource")
-        out.append(body)
-        next_url = next(
-            (link.get("url") for link in body.get("link") or [] if link.get("relation") == "next"),
-            None,
-        )
-        if body.get("resourceType") != "Bundle" or not next_url:
-            return out
-        url = next_url
-    return out
+
+    async def _pages(self, first: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        """A Bundle and all its next pages, checked; unavailable if any part is missing."""
+        pages = [first]
+        matches = _check_page(first)
+        page = first
+        while (link := _next_link(page)) is not None:
+            if self.base is None or self.client is None:
+                raise DataUnavailable("paginated Bundle and no fhirServer", retry=False)
+            url = self.base.resolve(link)
+            if url is None:
+                raise LinkRefused(key)
+            if len(pages) >= MAX_PAGES:
+                raise DataUnavailable(f"more than {MAX_PAGES} pages", retry=False)
+            page = await self._get(url)
+            if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
+                raise DataUnavailable("a next page that is not a Bundle")
+            self._in_scope(page, key)
+            matches += _check_page(page)
+            pages.append(page)
+        total = first.get("total")
+        if isinstance(total, int) and not isinstance(total, bool) and total > matches:
+            raise DataUnavailable("fewer entries than the Bundle total")
+        return pages
+
+    async def _value(self, value: Any, key: str, template: str) -> list[dict[str, Any]]:
+        """One prefetched or fetched value: a Bundle (read to the end) or a resource."""
+        if not isinstance(value, dict):
+            raise DataUnavailable("a value that is not a FHIR resource")
+        kind = value.get("resourceType")
+        if kind == "OperationOutcome":
+            raise DataUnavailable("an OperationOutcome")
+        if kind == "Bundle":
+            return await self._pages(value, key)
+        if kind != expected_type(template):
+            raise DataUnavailable("neither a Bundle nor the resource type asked for")
+        return [value]
+
+    async def prefetched(self, key: str, template: str, value: Any) -> list[dict[str, Any]]:
+        if value is None:
+            return []  # null: the client looked and found nothing
+        self._in_scope(value, key)
+        try:
+            return await self._value(value, key, template)
+        except DataUnavailable as error:
+            error.key = key
+            if not error.retry or self.client is None:
+                raise
+        return await self.fetch(key, template)
+
+    async def fetch(self, key: str, template: str) -> list[dict[str, Any]]:
+        if self.base is None or self.client is None:
+            raise DataUnavailable("prefetch missing and no fhirServer", key)
+        try:
+            url, params = self.base.query(template, self.context)
+        except TemplateUnfillable as error:
+            raise DataUnavailable(str(error), key) from None
+        try:
+            body = await self._get(url, params)
+            if body is None:
+                if is_read(template):
+                    return []  # a read of a resource that does not exist: no data
+                raise DataUnavailable("fhir server answered 404")
+            self._in_scope(body, key)
+            if not is_read(template) and (
+                not isinstance(body, dict) or body.get("resourceType") != "Bundle"
+            ):
+                raise DataUnavailable("a search answered with something other than a Bundle")
+            return await self._value(body, key, template)
+        except DataUnavailable as error:
+            error.key = key
+            raise
+
+
+def _bearer(request: dict[str, Any]) -> dict[str, str]:
+    headers = {"Accept": "application/fhir+json"}
+    auth = request.get("fhirAuthorization")
+    if isinstance(auth, dict) and isinstance(auth.get("access_token"), str):
+        headers["Authorization"] = f"Bearer {auth['access_token']}"
+    return headers
 
 
 async def gather(
@@ -75,39 +228,32 @@ async def gather(
     request: dict[str, Any],
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[dict[str, Any]]:
-    """All resources for the required prefetch keys (prefetched or fetched), in key order."""
+    """All resources for the prefetch keys (prefetched or fetched), complete, in key order.
+
+    Raises `DataUnavailable` (answer 412) or `ForeignPatient` (refuse the call).
+    """
     prefetch = request.get("prefetch") if isinstance(request.get("prefetch"), dict) else {}
     context = request.get("context") if isinstance(request.get("context"), dict) else {}
+    base = FhirBase.parse(request.get("fhirServer"))
+    client = None
+    if base is not None:
+        # No redirects: a 3xx could carry the token to another host.
+        client = httpx.AsyncClient(timeout=5.0, transport=transport, follow_redirects=False)
+    reader = _Reader(client, base, _bearer(request), context)
     resources: list[dict[str, Any]] = []
-    to_fetch: list[str] = []
-    for key in templates:
-        if key in prefetch:
-            value = prefetch[key]
-            if isinstance(value, dict):
-                resources.append(value)
-            elif isinstance(value, list):
-                resources.extend(v for v in value if isinstance(v, dict))
-        else:
-            to_fetch.append(key)
-    server = request.get("fhirServer")
-    has_server = isinstance(server, str) and server.startswith(("http://", "https://"))
-    if not has_server:
-        if any(key in required for key in to_fetch):
-            raise DataUnavailable("prefetch missing and no fhirServer")
-        return resources
-    if not to_fetch:
-        return resources
-    headers = {"Accept": "application/fhir+json"}
-    auth = request.get("fhirAuthorization")
-    if isinstance(auth, dict) and isinstance(auth.get("access_token"), str):
-        headers["Authorization"] = f"Bearer {auth['access_token']}"
-    async with httpx.AsyncClient(timeout=5.0, transport=transport) as client:
-        for key in to_fetch:
+    try:
+        for key, template in templates.items():
+            if key in prefetch:
+                # Sent but unusable is unavailable, required or not: never read as "none".
+                resources.extend(await reader.prefetched(key, template, prefetch[key]))
+                continue
             try:
-                relative = fill_template(templates[key], context)
-                resources.extend(await _fetch(client, server, relative, headers))  # type: ignore[arg-type]
-            except DataUnavailable:
-                if key in required:
+                resources.extend(await reader.fetch(key, template))
+            except DataUnavailable as error:
+                if key in required or isinstance(error, LinkRefused):
                     raise
-                # optional data (the Patient, allergies): go on without it
+                # optional data the client did not send (the Patient, allergies): go on without it
+    finally:
+        if client is not None:
+            await client.aclose()
     return resources

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from earlypath.web.config import Settings
+from earlypath.web.log_privacy import keep_ids_out_of_logs
 
 BANNER = """
 ==========================================================================
@@ -49,6 +50,7 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    keep_ids_out_of_logs()
     typer.echo(
         f"earlypath: open http://{host}:{port}/ (women: /check, API: /docs, CDS: /cds-services)",
         err=True,
