@@ -141,6 +141,21 @@ class Episode(BaseModel):
     haemodynamically_unstable: StrictBool | None = Field(
         None, description="True if haemodynamically unstable; null = not assessed."
     )
+    heavy_bleeding: StrictBool | None = Field(
+        None,
+        description="Significant concern about the degree of bleeding (NG126 1.3: refer directly "
+        "to A&E); null = not assessed.",
+    )
+    previous_ectopic: StrictBool | None = Field(
+        None,
+        description="A previous ectopic pregnancy (a risk factor: NG126 1.3 rules out community "
+        "management); null = unknown.",
+    )
+    ectopic_ruptured: StrictBool | None = Field(
+        None,
+        description="The ectopic pregnancy has ruptured (methotrexate needs an unruptured ectopic, "
+        "NG126 1.6); null = unknown.",
+    )
     rhesus_d: Literal["negative", "positive"] | None = Field(
         None, description="RhD blood group; null = unknown."
     )
@@ -202,6 +217,8 @@ class Episode(BaseModel):
                 fail(("hcg", i, "taken_at"), "is after assessed_on", sample.taken_at.isoformat())
             elif self.lmp is not None and sample.taken_at.date() < self.lmp:
                 fail(("hcg", i, "taken_at"), "is before the lmp", sample.taken_at.isoformat())
+        if self.heavy_bleeding is True and self.vaginal_bleeding is False:
+            fail(("heavy_bleeding",), "is true but vaginal_bleeding is false", True)
         if self.miscarriage_type is not None and not self.miscarriage_diagnosed:
             fail(
                 ("miscarriage_type",),
