@@ -159,13 +159,14 @@ def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict]:
                     "single_scan_not_settled",
                     VIABILITY_NOT_SETTLED,
                     n["second_scan"],
-                    "The latest scan shows an intrauterine pregnancy with no heartbeat recorded, and "
+                    "The latest scan shows an intrauterine pregnancy with no heartbeat, and "
                     "it is not a second scan: a miscarriage cannot be diagnosed on it alone. Get the "
                     "second scan or second opinion first (see scan_assessment); no management is "
                     "given until then.",
                     "The scans allow a diagnosis of miscarriage.",
-                    "",
-                    (),
+                    "Whether a heartbeat was seen on the latest scan is not recorded: on a first "
+                    "scan it decides whether a miscarriage can be diagnosed at all.",
+                    ("scans.fetal_heartbeat",),
                 ),
             ),
             (n["second_scan"],),

@@ -68,11 +68,11 @@ RESCAN_NOT_BEFORE: Expr = AddDays(SCAN_DATE, RESCAN_DAYS)
 SECOND_SCAN_DONE: Expr = IsTrue(
     DaysBetween(FIRST_INTRAUTERINE_SCAN_DATE, SCAN_DATE).ge(RESCAN_DAYS)
 )
-# The latest scan shows an intrauterine pregnancy without a recorded heartbeat, and it is not yet
-# a second scan: a miscarriage cannot be diagnosed on it (NG126 1.4.6 to 1.4.11). Never Unknown:
-# an unrecorded heartbeat counts as not settled (no treatment until it is known).
+# The latest scan shows an intrauterine pregnancy with no heartbeat, and it is not yet a second
+# scan: a miscarriage cannot be diagnosed on it (NG126 1.4.6 to 1.4.11). Unknown when the
+# heartbeat is not recorded on a first scan (then whether it is settled is not known either).
 VIABILITY_NOT_SETTLED: Expr = all_of(
-    IsTrue(IS_INTRAUTERINE), Not(IsTrue(HEARTBEAT_SEEN)), Not(SECOND_SCAN_DONE)
+    IsTrue(IS_INTRAUTERINE), Not(HEARTBEAT_SEEN), Not(SECOND_SCAN_DONE)
 )
 
 _SUMMARIES: dict[str, tuple[str, NumberSource]] = {
