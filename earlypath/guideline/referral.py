@@ -7,6 +7,8 @@
   assessment unit (EPU). NICE names a previous ectopic as a risk factor that rules out community
   management; that such a woman goes to the EPU is our reading (a policy choice, said in the
   output).
+- A scan that shows an ectopic pregnancy or a pregnancy of unknown location: the EPU (policy:
+  such a woman is never sent home on community management).
 - Otherwise (under 6 weeks, known gestation, no pain, no previous ectopic): expectant management
   in the community: a urine pregnancy test after 7 to 10 days, and return if it is positive or
   symptoms continue.
@@ -29,9 +31,16 @@ from earlypath.facts import (
     PREVIOUS_ECTOPIC,
     VAGINAL_BLEEDING,
 )
-from earlypath.guideline.pathway import NumberSource, PathwayPolicy, Section, recommendations
+from earlypath.guideline.pathway import (
+    ECTOPIC_SEEN,
+    IS_PUL,
+    NumberSource,
+    PathwayPolicy,
+    Section,
+    recommendations,
+)
 from earlypath.rules.decision import ALWAYS, Advice, Branch, Criterion, DecisionTable, Verdict
-from earlypath.rules.ir import Expr, IsNull, Match, Not, all_of
+from earlypath.rules.ir import Expr, IsNull, IsTrue, Match, Not, all_of, any_of
 
 TOPIC = "referral"
 OUTCOMES = ("emergency_care", "early_pregnancy_unit", "no_referral", "needs_information")
@@ -107,6 +116,17 @@ def _criteria() -> dict[str, Criterion]:
             "without pain it decides between community management and the early pregnancy unit.",
             ("previous_ectopic",),
         ),
+        "scan_shows_ectopic_or_pul": Criterion(
+            "scan_shows_ectopic_or_unknown_location",
+            any_of(ECTOPIC_SEEN, IsTrue(IS_PUL)),
+            _EPU,
+            "Her latest scan shows an ectopic pregnancy or a pregnancy of unknown location: she "
+            "is managed by the early pregnancy unit, never in the community (policy: NG126 asks "
+            "that an ectopic pregnancy is excluded).",
+            "",
+            "",
+            (),
+        ),
         "pain": Criterion(
             "pain",
             HAS_PAIN,
@@ -170,7 +190,13 @@ def referral_table(version: str) -> DecisionTable:
         Verdict(
             "early_pregnancy_unit",
             "any_true",
-            (c["pain"], c["six_weeks"], c["uncertain"], c["previous_ectopic"]),
+            (
+                c["scan_shows_ectopic_or_pul"],
+                c["pain"],
+                c["six_weeks"],
+                c["uncertain"],
+                c["previous_ectopic"],
+            ),
             (_EPU,),
         ),
         Verdict("no_referral", "all_true", (c["community"], c["no_risk_factor"]), (_COMMUNITY,)),
