@@ -93,9 +93,10 @@ class PathwayPolicy:
                     "NG126 1.4.27 asks for two hCG samples as close as possible to 48 hours apart, "
                     "and the thresholds of 1.4.29 to 1.4.31 (a 63% rise, a 50% fall) are changes "
                     "over 48 hours. Over a longer interval a slow rise can pass 63% (1,000 to 1,700 "
-                    "over 7 days), so a pair more than 72 hours apart is not categorised: take a "
-                    "new pair 48 hours apart and review in the early pregnancy unit. NICE sets no "
-                    "upper limit; 72 hours is a local choice (a sample a day late)."
+                    f"over 7 days), so a pair more than {self.hcg_pair_max_hours:g} hours apart is "
+                    "not categorised: take a new pair 48 hours apart and review in the early "
+                    "pregnancy unit. NICE sets no upper limit; the default of 72 hours (a sample "
+                    "a day late) is a local choice."
                 ),
             },
             "hcg_max_age_days": {
@@ -104,9 +105,9 @@ class PathwayPolicy:
                 "reason": (
                     "hCG can double or halve in 48 hours, so NG126's ectopic thresholds (1,000, "
                     "1,500 and 5,000 IU/L) are read on a current level. A result taken more than "
-                    "2 days before the assessment is not used for them: the output says how old "
-                    "it is and asks for a new sample. NICE sets no limit; 2 days (one 48-hour "
-                    "interval) is a local choice."
+                    f"{self.hcg_max_age_days} days before the assessment is not used for them: the "
+                    "output says how old it is and asks for a new sample. NICE sets no limit; the "
+                    "default of 2 days (one 48-hour interval) is a local choice."
                 ),
             },
         }
@@ -130,20 +131,6 @@ def dated(name: str, date: Expr) -> dict[str, Expr]:
         f"{name}_was": date,
         f"{name}_overdue": overdue(date, ASSESSED_ON),
     }
-
-
-def overdue_items(values: dict[str, Any], items: dict[str, str]) -> list[dict[str, Any]]:
-    """The plan dates that were due before the assessment (``items``: value name -> what),
-    as the output shows them: presentation only (the dates and flags are IR values)."""
-    return [
-        {
-            "what": what,
-            "was_due": values[f"{name}_was"],
-            "do": "overdue: do it now",
-        }
-        for name, what in items.items()
-        if values.get(f"{name}_overdue") is True
-    ]
 
 
 DEFAULT_PATHWAY_POLICY = PathwayPolicy()
