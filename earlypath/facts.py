@@ -28,6 +28,7 @@ MSD_MM = Fact("msd_mm", "float")
 DATING_CRL_MM = Fact("dating_crl_mm", "float")
 DATING_SCAN_DATE = Fact("dating_scan_date", "date")
 MISCARRIAGE_DIAGNOSED = Fact("miscarriage_diagnosed", "bool")
+SECOND_OPINION = Fact("second_opinion_no_heartbeat", "bool")  # never Unknown (default False)
 ON_PROGESTERONE = Fact("on_progesterone", "bool")
 # Any scan (not only the latest) showed an intrauterine pregnancy: never Unknown.
 INTRAUTERINE_SEEN = Fact("intrauterine_seen", "bool")
@@ -72,6 +73,7 @@ ALL_FACTS: tuple[Fact, ...] = (
     DATING_CRL_MM,
     DATING_SCAN_DATE,
     MISCARRIAGE_DIAGNOSED,
+    SECOND_OPINION,
     ON_PROGESTERONE,
     INTRAUTERINE_SEEN,
     FIRST_INTRAUTERINE_SCAN_DATE,
@@ -170,6 +172,7 @@ def episode_facts(episode: Episode) -> dict[str, Any]:
         "dating_crl_mm": dating.crl_mm if dating else None,
         "dating_scan_date": dating.date if dating else None,
         "miscarriage_diagnosed": episode.miscarriage_diagnosed,
+        "second_opinion_no_heartbeat": episode.second_opinion_no_heartbeat,
         "on_progesterone": episode.on_progesterone,
         "intrauterine_seen": any(s.location == "intrauterine" for s in episode.scans),
         "first_intrauterine_scan_date": min(

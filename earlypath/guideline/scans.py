@@ -9,6 +9,8 @@ Unknowns give ``needs_information`` naming them, never "none".
 When an earlier scan showed the pregnancy in the uterus at least 7 days (14 after a
 transabdominal scan) before the latest one and the latest shows no heartbeat, the second scan
 NICE asks for is done: ``second_scan_done`` (the diagnosis is the clinician's, on both scans).
+Where NICE accepts a second opinion instead (a transvaginal CRL of 7.0 mm or more, or MSD of
+25.0 mm or more), ``second_opinion_no_heartbeat`` gives ``second_opinion_done``.
 `VIABILITY_NOT_SETTLED` is the cross-section rule: while it holds, no section gives treatment
 for a miscarriage (see ``earlypath.guideline.miscarriage``).
 """
@@ -27,6 +29,7 @@ from earlypath.facts import (
     MSD_MM,
     SCAN_DATE,
     SCAN_ROUTE,
+    SECOND_OPINION,
 )
 from earlypath.guideline.pathway import (
     IS_ECTOPIC,
@@ -48,6 +51,7 @@ OUTCOMES = (
     "rescan",
     "second_opinion_or_rescan",
     "second_scan_done",
+    "second_opinion_done",
     NOT_APPLICABLE,
     "needs_information",
 )
@@ -68,11 +72,30 @@ RESCAN_NOT_BEFORE: Expr = AddDays(SCAN_DATE, RESCAN_DAYS)
 SECOND_SCAN_DONE: Expr = IsTrue(
     DaysBetween(FIRST_INTRAUTERINE_SCAN_DATE, SCAN_DATE).ge(RESCAN_DAYS)
 )
-# The latest scan shows an intrauterine pregnancy with no heartbeat, and it is not yet a second
-# scan: a miscarriage cannot be diagnosed on it (NG126 1.4.6 to 1.4.11). Unknown when the
-# heartbeat is not recorded on a first scan (then whether it is settled is not known either).
+# A second opinion agreed there is no heartbeat, on a transvaginal scan whose measurement allows
+# a second opinion instead of a second scan (NG126 1.4.7: CRL 7.0 mm or more; 1.4.10: MSD 25.0 mm
+# or more with no pole). Never Unknown (an unmeasured scan: False).
+SECOND_OPINION_DONE: Expr = IsTrue(
+    all_of(
+        SECOND_OPINION,
+        Not(TRANSABDOMINAL),
+        Or(
+            (
+                all_of(POLE, CRL_MM.ge(CRL_THRESHOLD_MM)),
+                all_of(Not(POLE), MSD_MM.ge(MSD_THRESHOLD_MM)),
+            )
+        ),
+    )
+)
+# The latest scan shows an intrauterine pregnancy with no heartbeat, and neither a second scan nor
+# (where it suffices) a second opinion has confirmed it: a miscarriage cannot be diagnosed on it
+# (NG126 1.4.6 to 1.4.11). Unknown when the heartbeat is not recorded on a first scan (then
+# whether it is settled is not known either).
 VIABILITY_NOT_SETTLED: Expr = all_of(
-    IsTrue(IS_INTRAUTERINE), Not(HEARTBEAT_SEEN), Not(SECOND_SCAN_DONE)
+    IsTrue(IS_INTRAUTERINE),
+    Not(HEARTBEAT_SEEN),
+    Not(SECOND_SCAN_DONE),
+    Not(SECOND_OPINION_DONE),
 )
 
 _SUMMARIES: dict[str, tuple[str, NumberSource]] = {
@@ -139,6 +162,16 @@ def _criteria() -> dict[str, Criterion]:
             "transabdominal scan) before this one: this is the second scan NICE asks for before a "
             "miscarriage is diagnosed; no heartbeat is visible on it.",
             "This is the first scan to judge viability on.",
+            "",
+            (),
+        ),
+        "second_opinion": Criterion(
+            "second_opinion_no_heartbeat",
+            IsTrue(SECOND_OPINION),
+            "",
+            "A second opinion on viability agreed there is no heartbeat: with this measurement "
+            "NICE accepts it instead of a second scan.",
+            "No second opinion is recorded.",
             "",
             (),
         ),
@@ -224,8 +257,20 @@ def scan_table(version: str) -> DecisionTable:
         ),
         Verdict("rescan", "all_true", (c["ta"], c["pole"]), ("1.4.8",)),
         Verdict("rescan", "all_true", (c["ta"], c["no_pole"]), ("1.4.11",)),
+        Verdict(
+            "second_opinion_done",
+            "all_true",
+            (c["second_opinion"], c["pole"], c["crl_big"]),
+            ("1.4.7",),
+        ),
         Verdict("second_opinion_or_rescan", "all_true", (c["pole"], c["crl_big"]), ("1.4.7",)),
         Verdict("rescan", "all_true", (c["pole"], c["crl_small"]), ("1.4.6",)),
+        Verdict(
+            "second_opinion_done",
+            "all_true",
+            (c["second_opinion"], c["no_pole"], c["msd_big"]),
+            ("1.4.10",),
+        ),
         Verdict("second_opinion_or_rescan", "all_true", (c["no_pole"], c["msd_big"]), ("1.4.10",)),
         Verdict("rescan", "all_true", (c["no_pole"], c["msd_small"]), ("1.4.9",)),
     )
@@ -260,6 +305,10 @@ _RECOMMENDATION_TEXT = {
     "second_opinion_or_rescan": (
         "Do not diagnose a miscarriage on this scan alone: get a second opinion on viability "
         "and/or a second scan on or after rescan_not_before."
+    ),
+    "second_opinion_done": (
+        "No heartbeat, and a second opinion on viability agrees: with this measurement NICE "
+        "accepts a second opinion instead of a second scan before a miscarriage is diagnosed."
     ),
     "second_scan_done": (
         "No heartbeat on a second scan at least 7 days (14 after a transabdominal scan) after the "

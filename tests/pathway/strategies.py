@@ -79,6 +79,11 @@ def episodes(draw: st.DrawFn) -> dict[str, Any]:
         if diagnosed
         else None,
     }
+    # A second opinion that there is no heartbeat needs a latest scan without one.
+    scans_drawn = episode["scans"]
+    latest = max(enumerate(scans_drawn), key=lambda p: (p[1]["date"], p[0]), default=None)
+    if latest is not None and latest[1]["fetal_heartbeat"] is not True:
+        episode["second_opinion_no_heartbeat"] = draw(st.booleans())
     # A concern about heavy bleeding needs bleeding (the contract rejects true with false).
     bleeding = episode["vaginal_bleeding"]
     episode["heavy_bleeding"] = (

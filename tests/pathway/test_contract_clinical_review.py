@@ -86,3 +86,14 @@ def test_the_hcg_policy_settings_are_named_in_the_output_with_default_and_reason
 def test_bad_policy_settings_are_refused_naming_the_setting(settings: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=next(iter(settings))):
         PathwayPolicy(**settings)
+
+
+def test_a_second_opinion_needs_a_scan_without_a_heartbeat() -> None:
+    assert problems({**BASE, "second_opinion_no_heartbeat": True}) == {
+        "second_opinion_no_heartbeat": "is true but no scan is recorded"
+    }
+    scan = {"date": "2024-03-06", "location": "intrauterine", "fetal_heartbeat": True}
+    found = problems({**BASE, "scans": [scan], "second_opinion_no_heartbeat": True})
+    assert "second_opinion_no_heartbeat" in found
+    assert "second_opinion_no_heartbeat" in problems({**BASE, "second_opinion_no_heartbeat": None})
+    assert "second_opinion_no_heartbeat" in episode_json_schema()["properties"]
