@@ -14,6 +14,8 @@ safe gets no management here (``confirm_diagnosis_first``, for the main table an
 
 - the latest scan shows an intrauterine pregnancy with no heartbeat recorded and it is not yet a
   second scan (NG126 1.4.6 to 1.4.11: a second scan, or a second opinion, before a diagnosis);
+- the latest scan shows an ectopic pregnancy (managed as an ectopic; a heterotopic pregnancy
+  needs senior review);
 - the latest scan shows a pregnancy of unknown location and no scan ever showed it in the uterus
   (NG126: a complete miscarriage diagnosed without a previous scan confirming an intrauterine
   pregnancy may be a pregnancy of unknown location: follow up until the diagnosis is definite).
@@ -30,6 +32,7 @@ from typing import Any
 
 from earlypath.facts import ASSESSED_ON, INTRAUTERINE_SEEN, MISCARRIAGE_DIAGNOSED, MISCARRIAGE_TYPE
 from earlypath.guideline.pathway import (
+    ECTOPIC_SEEN,
     IS_PUL,
     NOT_APPLICABLE,
     NumberSource,
@@ -132,6 +135,12 @@ def _numbers(version: str) -> dict[str, tuple[str, str, NumberSource]]:
             "(1.4.6 to 1.4.11).",
             "reference",
         ),
+        "ectopic": (
+            "1.6 ectopic on scan",
+            "A tubal ectopic pregnancy seen on scan is managed as section 1.6 sets out (expectant, "
+            "methotrexate or surgery).",
+            "unverified",
+        ),
         "pul": (
             "1.4 complete miscarriage without a previous scan",
             "When a complete miscarriage is diagnosed on a scan without a previous scan that "
@@ -148,9 +157,27 @@ def _recs(version: str) -> tuple[dict[str, Any], dict[str, NumberSource]]:
     )
 
 
-def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict]:
+def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict, Verdict]:
     """The cross-section rule: no management while the diagnosis is not yet safe."""
     return (
+        Verdict(
+            CONFIRM_FIRST,
+            "all_true",
+            (
+                Criterion(
+                    "ectopic_on_scan",
+                    ECTOPIC_SEEN,
+                    n["ectopic"],
+                    "The latest scan shows an ectopic pregnancy: it is managed as an ectopic (see "
+                    "ectopic_management); a miscarriage diagnosis beside it (a heterotopic "
+                    "pregnancy) needs senior review before any miscarriage management.",
+                    "",
+                    "",
+                    (),
+                ),
+            ),
+            (n["ectopic"],),
+        ),
         Verdict(
             CONFIRM_FIRST,
             "all_true",

@@ -200,7 +200,9 @@ def test_no_section_treats_a_diagnosis_another_section_says_is_not_yet_safe(
         and scan.location == "unknown"
         and not any(s.location == "intrauterine" for s in e.scans)
     )
-    if assessment["scan_assessment"]["decision"] in NOT_YET_SAFE_SCAN or pul_never_in_uterus:
+    ectopic = scan is not None and scan.location == "ectopic"
+    not_yet_safe = assessment["scan_assessment"]["decision"] in NOT_YET_SAFE_SCAN
+    if not_yet_safe or pul_never_in_uterus or ectopic:
         assert miscarriage["decision"] in NO_TREATMENT
         assert miscarriage["first_line"] is None
         assert miscarriage["medical_regimen"] is None
