@@ -28,9 +28,13 @@ MSD_MM = Fact("msd_mm", "float")
 DATING_CRL_MM = Fact("dating_crl_mm", "float")
 DATING_SCAN_DATE = Fact("dating_scan_date", "date")
 MISCARRIAGE_DIAGNOSED = Fact("miscarriage_diagnosed", "bool")
+SECOND_OPINION = Fact("second_opinion_no_heartbeat", "bool")  # never Unknown (default False)
 ON_PROGESTERONE = Fact("on_progesterone", "bool")
 # Any scan (not only the latest) showed an intrauterine pregnancy: never Unknown.
 INTRAUTERINE_SEEN = Fact("intrauterine_seen", "bool")
+# The earliest scan that showed an intrauterine pregnancy (for NG126's "second scan at least 7
+# (or 14) days after the first" before a miscarriage is diagnosed); None if none did.
+FIRST_INTRAUTERINE_SCAN_DATE = Fact("first_intrauterine_scan_date", "date")
 # Serum hCG: the pair for the 48-hour ratio is chosen in `episode_facts` (see `choose_hcg_pair`).
 HCG_COUNT = Fact("hcg_count", "int")  # never Unknown: 0 when there are no results
 HCG_FIRST_IU = Fact("hcg_first_iu", "float")
@@ -42,6 +46,9 @@ HCG_LATEST_IU = Fact("hcg_latest_iu", "float")
 HCG_LATEST_DATE = Fact("hcg_latest_date", "date")
 PAIN = Fact("pain", "str")
 HAEMODYNAMICALLY_UNSTABLE = Fact("haemodynamically_unstable", "bool")
+HEAVY_BLEEDING = Fact("heavy_bleeding", "bool")  # significant concern about the bleeding
+PREVIOUS_ECTOPIC = Fact("previous_ectopic", "bool")
+ECTOPIC_RUPTURED = Fact("ectopic_ruptured", "bool")
 RHESUS_D = Fact("rhesus_d", "str")
 ADNEXAL_MASS_MM = Fact("adnexal_mass_mm", "float")
 ABLE_TO_RETURN = Fact("able_to_return_for_follow_up", "bool")
@@ -66,8 +73,10 @@ ALL_FACTS: tuple[Fact, ...] = (
     DATING_CRL_MM,
     DATING_SCAN_DATE,
     MISCARRIAGE_DIAGNOSED,
+    SECOND_OPINION,
     ON_PROGESTERONE,
     INTRAUTERINE_SEEN,
+    FIRST_INTRAUTERINE_SCAN_DATE,
     HCG_COUNT,
     HCG_FIRST_IU,
     HCG_SECOND_IU,
@@ -78,6 +87,9 @@ ALL_FACTS: tuple[Fact, ...] = (
     HCG_LATEST_DATE,
     PAIN,
     HAEMODYNAMICALLY_UNSTABLE,
+    HEAVY_BLEEDING,
+    PREVIOUS_ECTOPIC,
+    ECTOPIC_RUPTURED,
     RHESUS_D,
     ADNEXAL_MASS_MM,
     ABLE_TO_RETURN,
@@ -160,11 +172,18 @@ def episode_facts(episode: Episode) -> dict[str, Any]:
         "dating_crl_mm": dating.crl_mm if dating else None,
         "dating_scan_date": dating.date if dating else None,
         "miscarriage_diagnosed": episode.miscarriage_diagnosed,
+        "second_opinion_no_heartbeat": episode.second_opinion_no_heartbeat,
         "on_progesterone": episode.on_progesterone,
         "intrauterine_seen": any(s.location == "intrauterine" for s in episode.scans),
+        "first_intrauterine_scan_date": min(
+            (s.date for s in episode.scans if s.location == "intrauterine"), default=None
+        ),
         **_hcg_facts(list(episode.hcg)),
         "pain": episode.pain,
         "haemodynamically_unstable": episode.haemodynamically_unstable,
+        "heavy_bleeding": episode.heavy_bleeding,
+        "previous_ectopic": episode.previous_ectopic,
+        "ectopic_ruptured": episode.ectopic_ruptured,
         "rhesus_d": episode.rhesus_d,
         "adnexal_mass_mm": episode.adnexal_mass_mm,
         "able_to_return_for_follow_up": episode.able_to_return_for_follow_up,

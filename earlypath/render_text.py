@@ -28,7 +28,7 @@ def render_text(assessment: dict[str, Any]) -> str:
     else:
         lines.append("Gestation: unknown")
     recs = ", ".join(p["recommendations"]) or "none"
-    lines.append(f"Progesterone: {_DECISION_WORDS[p['decision']]}  [NG126 {recs}]")
+    lines.append(f"Progesterone: {_DECISION_WORDS[p['decision']]}  [NG126 {g['version']}: {recs}]")
     lines += [f"  - {r}" for r in p["reasons"]]
     if p["missing"]:
         lines.append("Missing: " + ", ".join(p["missing"]))
@@ -57,23 +57,109 @@ _SECTIONS = (
     ("miscarriage_management", "Miscarriage management"),
     ("anti_d", "Anti-D"),
 )
-# Keys every section has; the rest are the section's own results, shown when known.
-_COMMON = {"decision", "recommendations", "citations", "reasons", "missing", "advice", "trace"}
+# Shown in their own way (or not at all: the trace and citations are for the JSON reader).
+_SHOWN_APART = {
+    "decision",
+    "recommendations",
+    "citations",
+    "reasons",
+    "missing",
+    "advice",
+    "trace",
+    "other_decisions",
+    "recommendation",
+    "follow_up",
+    "medical_regimen",
+    "overdue",
+}
 
 
 def _pathway_lines(assessment: dict[str, Any]) -> list[str]:
+    """Every pathway section: its decision and citations, what to do, why, what is missing,
+    the advice, and every result it gives (options, regimen, dates, overdue steps)."""
+    version = assessment["guideline"]["version"]
     lines: list[str] = []
     for key, title in _SECTIONS:
         section = assessment.get(key)
-        if not section or section["decision"] == "not_applicable":
+        if not section:
+            continue
+        decision = section["decision"]
+        if decision == "not_applicable":
+            why = "; ".join(section.get("reasons") or [])
+            lines.append(f"{title}: not applicable" + (f" ({why})" if why else ""))
             continue
         recs = ", ".join(section.get("recommendations") or []) or "none"
-        lines.append(f"{title}: {section['decision']}  [NG126 {recs}]")
-        for name, value in section.items():
-            if name in _COMMON or name == "other_decisions" or value in (None, [], {}):
-                continue
-            if isinstance(value, str | int | float):
-                lines.append(f"  {name.replace('_', ' ')}: {value}")
+        lines.append(f"{title}: {decision}  [NG126 {version}: {recs}]")
+        if section.get("recommendation"):
+            lines.append(f"  do: {section['recommendation']}")
+        lines += [f"  - {reason}" for reason in section.get("reasons") or []]
         if section.get("missing"):
             lines.append("  missing: " + ", ".join(section["missing"]))
+        for name, value in section.items():
+            if name in _SHOWN_APART or value in (None, [], {}):
+                continue
+            lines += _value_lines(name, value, "  ")
+        for name, other in (section.get("other_decisions") or {}).items():
+            lines.append(f"  {_label(name)} decision: {other['decision']}")
+        lines += _regimen_lines(section.get("medical_regimen"))
+        for kind, steps in (section.get("follow_up") or {}).items():
+            lines.append(f"  follow-up if {kind}:")
+            lines += [f"    {_step(step)}" for step in steps]
+        for item in section.get("overdue") or []:
+            lines.append(
+                f"  OVERDUE: {item['what']} was due {item['was_due']}: do it now "
+                f"(shown on {assessment['assessed_on']})"
+            )
+        for advice in section.get("advice") or []:
+            number = advice.get("recommendation")
+            lines.append(f"  advice{f' ({number})' if number else ''}: {advice['text']}")
     return lines
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _value_lines(name: str, value: Any, indent: str) -> list[str]:
+    """A section result as text: scalars on one line, lists as bullets, mappings indented."""
+    if isinstance(value, dict):
+        out = [f"{indent}{_label(name)}:"]
+        for key, item in value.items():
+            if item not in (None, [], {}):
+                out += _value_lines(key, item, indent + "  ")
+        return out
+    if isinstance(value, list):
+        if all(isinstance(item, str | int | float) for item in value):
+            if sum(len(str(item)) for item in value) <= 60:
+                return [f"{indent}{_label(name)}: {', '.join(str(item) for item in value)}"]
+            return [f"{indent}{_label(name)}:"] + [f"{indent}  - {item}" for item in value]
+        out = [f"{indent}{_label(name)}:"]
+        for item in value:
+            out += _value_lines("-", item, indent + "  ")
+        return out
+    if isinstance(value, bool):
+        value = "yes" if value else "no"
+    return [f"{indent}{_label(name)}: {value}"]
+
+
+def _regimen_lines(regimen: dict[str, Any] | None) -> list[str]:
+    if not regimen:
+        return []
+    out = [f"  medical regimen ({regimen['key']}; {regimen['version_rule']}):"]
+    for step in regimen["steps"]:
+        dose = (
+            f"{step['dose_mg']} mg"
+            if "dose_mg" in step
+            else f"{step['dose_micrograms']} micrograms"
+        )
+        out.append(f"    {step['when']}: {step['drug']} {dose}, {step['route']}")
+    return out
+
+
+def _step(step: dict[str, Any]) -> str:
+    day = f"day {step['day']}: " if step.get("day") is not None else ""
+    on = f"{step['on']} " if step.get("on") else ""
+    late = (
+        f"  OVERDUE (was due {step['was_due']}): do it now" if step.get("overdue") is True else ""
+    )
+    return f"{day}{on}{step['action']}{late}"

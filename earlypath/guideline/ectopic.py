@@ -6,15 +6,23 @@ Applies only when the latest scan shows an ectopic pregnancy. First line, in ord
    an adnexal mass >= 35 mm, or a visible heartbeat, or cannot return for follow-up;
 2. expectant if stable and pain free, mass < 35 mm, no heartbeat, hCG <= 1,000 IU/L and able to
    return (offered; between 1,000 and 1,500 IU/L it is only *considered*, see ``options``);
-3. methotrexate if no significant pain, mass < 35 mm, no heartbeat, hCG < 1,500 IU/L, no
-   intrauterine pregnancy and able to return;
+3. methotrexate if stable, no significant pain, an unruptured ectopic, mass < 35 mm, no
+   heartbeat, hCG < 1,500 IU/L, no intrauterine pregnancy and able to return;
 4. a choice of methotrexate or surgery at hCG 1,500 to 4,999 IU/L with the same conditions.
+
+A known rupture (``ectopic_ruptured``) makes surgery first line: methotrexate and the choice
+need an unruptured ectopic (NICE), so an unrecorded rupture gives ``needs_information`` there;
+expectant management's own criteria (stable, pain free) do not name rupture.
 
 Every criterion of (1) must be known before another first line can be named: an Unknown that
 could make surgery first line gives ``needs_information``. A combination none of these covers
 (for example an intrauterine pregnancy seen as well: heterotopic) is left to clinical review.
-The hCG used is the latest result. The individual recommendation numbers in section 1.6 are not
-verified here: citations name the section and say so.
+The hCG used is the latest result, and only if it is current (taken at most
+`PathwayPolicy.hcg_max_age_days` before the assessment): an older one is reported with its
+age and the criteria that need hCG are Unknown until a new sample is taken. Every follow-up date
+is on or after the assessment day; one due before it is flagged overdue. The individual
+recommendation numbers in section 1.6 are not verified here: citations name the section and say
+so.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from earlypath.facts import (
     ABLE_TO_RETURN,
     ADNEXAL_MASS_MM,
     ASSESSED_ON,
+    ECTOPIC_RUPTURED,
     FETAL_HEARTBEAT,
     HAEMODYNAMICALLY_UNSTABLE,
     HCG_LATEST_DATE,
@@ -35,15 +44,29 @@ from earlypath.facts import (
 )
 from earlypath.guideline.pathway import (
     ECTOPIC_SEEN,
+    HCG_MAX_AGE_DAYS,
     NOT_APPLICABLE,
     NumberSource,
     PathwayPolicy,
     Section,
+    dated,
     not_applicable_branch,
     recommendations,
 )
-from earlypath.rules.decision import Branch, Criterion, DecisionTable, Verdict
-from earlypath.rules.ir import AddDays, Coalesce, Const, Expr, Match, Not, all_of, any_of
+from earlypath.rules.decision import Advice, Branch, Criterion, DecisionTable, Verdict
+from earlypath.rules.ir import (
+    AddDays,
+    Coalesce,
+    Const,
+    DaysBetween,
+    Expr,
+    If,
+    IsTrue,
+    Match,
+    Not,
+    all_of,
+    any_of,
+)
 
 TOPIC = "ectopic_management"
 FIRST_LINES = ("expectant", "methotrexate", "surgery", "choice_methotrexate_or_surgery")
@@ -59,6 +82,20 @@ SIGNIFICANT_PAIN = Match(PAIN, ("significant",), ("none", "mild"))
 PAIN_FREE = Match(PAIN, ("none",), ("mild", "significant"))
 HEARTBEAT = FETAL_HEARTBEAT
 SMALL_MASS = ADNEXAL_MASS_MM.lt(MASS_LIMIT_MM)
+HCG_AGE_DAYS = DaysBetween(HCG_LATEST_DATE, ASSESSED_ON)
+
+
+def current_hcg(max_age_days: int) -> Expr:
+    """The latest hCG if taken at most ``max_age_days`` before the assessment, else Unknown."""
+    return If(IsTrue(HCG_AGE_DAYS.le(max_age_days)), HCG_LATEST_IU, Const(None))
+
+
+def _hcg_unknown(max_age_days: int) -> str:
+    return (
+        f"No current serum hCG result (none recorded, or the latest was taken more than "
+        f"{max_age_days} days before the assessment): take a new sample."
+    )
+
 
 _S = "unverified"
 _SUMMARIES: dict[str, tuple[str, NumberSource]] = {
@@ -99,7 +136,9 @@ def _c(id: str, expr: Expr, rec: str, yes: str, no: str, unknown: str, missing: 
     return Criterion(id, expr, rec, yes, no, unknown, (missing,))
 
 
-def _criteria() -> dict[str, Criterion]:
+def _criteria(max_age_days: int) -> dict[str, Criterion]:
+    hcg = current_hcg(max_age_days)
+    no_hcg = _hcg_unknown(max_age_days)
     s, e, m, ch = (
         "1.6 surgery first line",
         "1.6 expectant",
@@ -129,11 +168,11 @@ def _criteria() -> dict[str, Criterion]:
         ),
         "hcg_5000": _c(
             "hcg_at_least_5000",
-            HCG_LATEST_IU.ge(SURGERY_FROM_IU),
+            hcg.ge(SURGERY_FROM_IU),
             s,
             "hCG is 5,000 IU/L or more.",
             "hCG is under 5,000 IU/L.",
-            "No serum hCG result is recorded.",
+            no_hcg,
             "hcg",
         ),
         "mass_35": _c(
@@ -162,6 +201,34 @@ def _criteria() -> dict[str, Criterion]:
             "She can return for follow-up.",
             "Whether she can return for follow-up is not recorded.",
             "able_to_return_for_follow_up",
+        ),
+        "ruptured": _c(
+            "ruptured",
+            IsTrue(ECTOPIC_RUPTURED),
+            s,
+            "The ectopic pregnancy has ruptured.",
+            "No rupture is recorded.",
+            "",
+            "ectopic_ruptured",
+        ),
+        "unruptured": _c(
+            "unruptured",
+            Not(ECTOPIC_RUPTURED),
+            m,
+            "The ectopic pregnancy is unruptured.",
+            "The ectopic pregnancy has ruptured.",
+            "Whether the ectopic pregnancy has ruptured is not recorded: methotrexate needs an "
+            "unruptured ectopic.",
+            "ectopic_ruptured",
+        ),
+        "stable_for_methotrexate": _c(
+            "stable",
+            Not(HAEMODYNAMICALLY_UNSTABLE),
+            m,
+            "She is haemodynamically stable.",
+            "She is haemodynamically unstable.",
+            "Whether she is haemodynamically stable is not recorded.",
+            "haemodynamically_unstable",
         ),
         "stable": _c(
             "stable",
@@ -210,29 +277,29 @@ def _criteria() -> dict[str, Criterion]:
         ),
         "hcg_1000": _c(
             "hcg_at_most_1000",
-            HCG_LATEST_IU.le(EXPECTANT_OFFER_MAX_IU),
+            hcg.le(EXPECTANT_OFFER_MAX_IU),
             e,
             "hCG is 1,000 IU/L or less.",
             "hCG is above 1,000 IU/L.",
-            "No serum hCG result is recorded.",
+            no_hcg,
             "hcg",
         ),
         "hcg_under_1500": _c(
             "hcg_under_1500",
-            HCG_LATEST_IU.lt(METHOTREXATE_MAX_IU),
+            hcg.lt(METHOTREXATE_MAX_IU),
             m,
             "hCG is under 1,500 IU/L.",
             "hCG is 1,500 IU/L or more.",
-            "No serum hCG result is recorded.",
+            no_hcg,
             "hcg",
         ),
         "hcg_1500_to_4999": _c(
             "hcg_1500_to_4999",
-            all_of(HCG_LATEST_IU.ge(METHOTREXATE_MAX_IU), HCG_LATEST_IU.lt(SURGERY_FROM_IU)),
+            all_of(hcg.ge(METHOTREXATE_MAX_IU), hcg.lt(SURGERY_FROM_IU)),
             ch,
             "hCG is between 1,500 and 4,999 IU/L.",
             "hCG is not between 1,500 and 4,999 IU/L.",
-            "No serum hCG result is recorded.",
+            no_hcg,
             "hcg",
         ),
         "no_iup": _c(
@@ -257,52 +324,57 @@ def _criteria() -> dict[str, Criterion]:
     }
 
 
-def _option_exprs() -> dict[str, Expr]:
-    c = _criteria()
+SURGERY_FIRST_LINE = (
+    "unstable",
+    "ruptured",
+    "significant_pain",
+    "hcg_5000",
+    "mass_35",
+    "heartbeat",
+    "cannot_return",
+)
+# What methotrexate needs (NICE: able to return, no significant pain, an unruptured ectopic
+# under 35 mm with no visible heartbeat, no intrauterine pregnancy) and a stable woman (an
+# unstable one goes to A&E and surgery).
+METHOTREXATE_NEEDS = (
+    "stable_for_methotrexate",
+    "no_significant_pain",
+    "unruptured",
+    "small_mass",
+    "no_heartbeat",
+    "no_iup",
+    "able",
+)
+
+
+def _option_exprs(max_age_days: int) -> dict[str, Expr]:
+    c = _criteria(max_age_days)
+    hcg = current_hcg(max_age_days)
     common = (c["small_mass"].expr, c["no_heartbeat"].expr, c["able"].expr)
     return {
         "option_expectant": all_of(
-            c["stable"].expr, c["pain_free"].expr, *common, HCG_LATEST_IU.lt(METHOTREXATE_MAX_IU)
+            c["stable"].expr,
+            c["pain_free"].expr,
+            Not(c["ruptured"].expr),
+            *common,
+            hcg.lt(METHOTREXATE_MAX_IU),
         ),
         "option_methotrexate": all_of(
-            c["no_significant_pain"].expr,
-            *common,
-            HCG_LATEST_IU.lt(SURGERY_FROM_IU),
-            c["no_iup"].expr,
+            *(c[k].expr for k in METHOTREXATE_NEEDS), hcg.lt(SURGERY_FROM_IU)
         ),
         "option_surgery": any_of(
-            *(
-                c[k].expr
-                for k in (
-                    "unstable",
-                    "significant_pain",
-                    "hcg_5000",
-                    "mass_35",
-                    "heartbeat",
-                    "cannot_return",
-                )
-            ),
-            HCG_LATEST_IU.ge(METHOTREXATE_MAX_IU),
+            *(c[k].expr for k in SURGERY_FIRST_LINE), hcg.ge(METHOTREXATE_MAX_IU)
         ),
     }
 
 
 @cache
-def ectopic_table(version: str) -> DecisionTable:
-    """The ectopic first-line table (the same text in the 2019, 2021 and 2023 versions)."""
-    c = _criteria()
+def ectopic_table(version: str, max_age_days: int = HCG_MAX_AGE_DAYS) -> DecisionTable:
+    """The ectopic first-line table (the same text in the 2019, 2021 and 2023 versions), for a
+    limit on the age of the hCG result (policy ``hcg_max_age_days``)."""
+    c = _criteria(max_age_days)
     recs, _ = recommendations(version, _SUMMARIES)
-    surgery = tuple(
-        c[k]
-        for k in (
-            "unstable",
-            "significant_pain",
-            "hcg_5000",
-            "mass_35",
-            "heartbeat",
-            "cannot_return",
-        )
-    )
+    surgery = tuple(c[k] for k in SURGERY_FIRST_LINE)
     verdicts = (
         Verdict("surgery", "any_true", surgery, ("1.6 surgery first line",)),
         Verdict(
@@ -317,33 +389,13 @@ def ectopic_table(version: str) -> DecisionTable:
         Verdict(
             "methotrexate",
             "all_true",
-            tuple(
-                c[k]
-                for k in (
-                    "no_significant_pain",
-                    "small_mass",
-                    "no_heartbeat",
-                    "hcg_under_1500",
-                    "no_iup",
-                    "able",
-                )
-            ),
+            (*(c[k] for k in METHOTREXATE_NEEDS), c["hcg_under_1500"]),
             ("1.6 methotrexate first line", "1.6 follow-up"),
         ),
         Verdict(
             "choice_methotrexate_or_surgery",
             "all_true",
-            tuple(
-                c[k]
-                for k in (
-                    "no_significant_pain",
-                    "small_mass",
-                    "no_heartbeat",
-                    "hcg_1500_to_4999",
-                    "no_iup",
-                    "able",
-                )
-            ),
+            (*(c[k] for k in METHOTREXATE_NEEDS), c["hcg_1500_to_4999"]),
             ("1.6 choice", "1.6 follow-up"),
         ),
     )
@@ -351,28 +403,40 @@ def ectopic_table(version: str) -> DecisionTable:
         Branch("ectopic", ECTOPIC_SEEN, verdicts),
         not_applicable_branch("The latest scan does not show an ectopic pregnancy."),
     )
-    return DecisionTable(TOPIC, OUTCOMES, branches, (), recs)
+    advice = (
+        Advice(
+            "hcg_too_old",
+            IsTrue(HCG_AGE_DAYS.gt(max_age_days)),
+            "1.6 expectant",
+            f"The latest serum hCG was taken more than {max_age_days} days before this "
+            "assessment (see hcg_age_days): NICE's thresholds for expectant management, "
+            "methotrexate and surgery are read on a current level. Take a new sample now "
+            f"(policy hcg_max_age_days = {max_age_days}).",
+            (*FIRST_LINES, "needs_information"),
+        ),
+    )
+    return DecisionTable(TOPIC, OUTCOMES, branches, advice, recs)
 
 
-def _values_exprs() -> dict[str, Expr]:
+@cache
+def _values_exprs(max_age_days: int) -> dict[str, Expr]:
+    # NICE counts the expectant schedule from the original test: the latest (current) sample.
     expectant_base = Coalesce((HCG_LATEST_DATE, ASSESSED_ON))
-    values: dict[str, Expr] = dict(_option_exprs())
+    values: dict[str, Expr] = dict(_option_exprs(max_age_days))
+    values["hcg_age_days"] = HCG_AGE_DAYS
     for day in EXPECTANT_HCG_DAYS:
-        values[f"expectant_hcg_day_{day}"] = AddDays(expectant_base, Const(day))
+        values |= dated(f"expectant_hcg_day_{day}", AddDays(expectant_base, Const(day)))
     for day in METHOTREXATE_HCG_DAYS:
-        values[f"methotrexate_hcg_day_{day}"] = AddDays(ASSESSED_ON, Const(day))
+        values |= dated(f"methotrexate_hcg_day_{day}", AddDays(ASSESSED_ON, Const(day)))
     return values
 
 
-VALUES = _values_exprs()
-
-
 def _tables(version: str, policy: PathwayPolicy) -> dict[str, DecisionTable]:
-    return {"main": ectopic_table(version)}
+    return {"main": ectopic_table(version, policy.hcg_max_age_days)}
 
 
 def _values(version: str, policy: PathwayPolicy) -> dict[str, Expr]:
-    return VALUES
+    return _values_exprs(policy.hcg_max_age_days)
 
 
 def _sources(version: str, policy: PathwayPolicy) -> dict[str, NumberSource]:
@@ -382,21 +446,19 @@ def _sources(version: str, policy: PathwayPolicy) -> dict[str, NumberSource]:
 _TEXT = {
     "surgery": "Surgery is first line (laparoscopic salpingectomy, or salpingotomy if she has a risk "
     "factor for infertility).",
-    "expectant": "Expectant management is first line, with serum hCG follow-up (methotrexate is an "
-    "alternative).",
+    "expectant": "Expectant management is first line, with serum hCG follow-up (see options for "
+    "the alternatives she meets the criteria for).",
     "methotrexate": "Systemic methotrexate is first line, with serum hCG follow-up.",
     "choice_methotrexate_or_surgery": "Offer her the choice of methotrexate or surgery.",
-    "needs_information": "Record the missing findings: any of them could make surgery first line.",
+    "needs_information": "Record the missing findings (see missing): each of them decides which "
+    "first-line treatment she meets NICE's criteria for.",
     NOT_APPLICABLE: "The latest scan does not show an ectopic pregnancy.",
 }
 
 
 def _schedule(kind: str, values: dict[str, Any]) -> list[dict[str, Any]]:
     if kind == "expectant":
-        actions = [
-            {"day": d, "on": values[f"expectant_hcg_day_{d}"], "action": "serum hCG"}
-            for d in EXPECTANT_HCG_DAYS
-        ]
+        actions = [_step(d, values, "expectant", "serum hCG") for d in EXPECTANT_HCG_DAYS]
         actions.append(
             {
                 "day": None,
@@ -408,15 +470,23 @@ def _schedule(kind: str, values: dict[str, Any]) -> list[dict[str, Any]]:
         return actions
     if kind == "methotrexate":
         return [
-            {"day": 4, "on": values["methotrexate_hcg_day_4"], "action": "serum hCG"},
-            {"day": 7, "on": values["methotrexate_hcg_day_7"], "action": "serum hCG"},
-            {
-                "day": 14,
-                "on": values["methotrexate_hcg_day_14"],
-                "action": "serum hCG, then weekly until negative",
-            },
+            _step(4, values, "methotrexate", "serum hCG"),
+            _step(7, values, "methotrexate", "serum hCG"),
+            _step(14, values, "methotrexate", "serum hCG, then weekly until negative"),
         ]
     return []
+
+
+def _step(day: int, values: dict[str, Any], kind: str, action: str) -> dict[str, Any]:
+    name = f"{kind}_hcg_day_{day}"
+    overdue = values[f"{name}_overdue"] is True
+    return {
+        "day": day,
+        "on": values[name],
+        "action": action,
+        "overdue": overdue,
+        **({"was_due": values[f"{name}_was"], "note": "overdue: do it now"} if overdue else {}),
+    }
 
 
 def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> dict[str, Any]:
@@ -431,12 +501,21 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
         for kind in ("expectant", "methotrexate"):
             if kind in options:
                 schedules[kind] = _schedule(kind, values)
+    overdue = [
+        {"what": f"{kind} serum hCG day {step['day']}", "was_due": step["was_due"]}
+        for kind, steps in schedules.items()
+        for step in steps
+        if step.get("overdue")
+    ]
     return {
         "first_line": outcome if outcome in FIRST_LINES else None,
         "options": options,
         "follow_up": schedules,
         "follow_up_note": "Expectant schedule counted from the latest hCG sample; methotrexate "
-        "schedule counted from the assessment day (assumed treatment day).",
+        "schedule counted from the assessment day (assumed treatment day). No date is before the "
+        "assessment day: a step that was due earlier is marked overdue (do it now).",
+        "overdue": overdue,
+        "hcg_age_days": values["hcg_age_days"],
         "recommendation": _TEXT[outcome],
     }
 

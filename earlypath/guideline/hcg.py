@@ -14,6 +14,11 @@ Two samples as close as possible to 48 hours apart and never earlier (the pair i
 - otherwise (including exactly 1.63 and exactly 0.50): early pregnancy unit review within
   24 hours (1.4.31).
 
+The thresholds are changes over 48 hours: a pair more than `PathwayPolicy.hcg_pair_max_hours`
+(72 by default) apart is not categorised (``needs_information``): take a new pair 48 hours apart
+and review in the early pregnancy unit. Every date is on or after the assessment day; one that
+was due before it is flagged overdue (do it now).
+
 Boundaries, the same on every engine: the ratio is never computed for the category. Each side
 is one IEEE double multiplication (``100 * h2`` against ``h1 * 163.000000163``; for the fall,
 ``h1 * 49.99999995``): a ratio within one part in a billion of 1.63 (or 0.50) counts as exactly
@@ -38,14 +43,17 @@ from earlypath.facts import (
     SCAN_LOCATION,
 )
 from earlypath.guideline.pathway import (
+    HCG_MAX_AGE_DAYS,
+    HCG_PAIR_MAX_HOURS,
     NOT_APPLICABLE,
     NumberSource,
     PathwayPolicy,
     Section,
+    dated,
     recommendations,
 )
 from earlypath.rules.decision import ALWAYS, Advice, Branch, Criterion, DecisionTable, Verdict
-from earlypath.rules.ir import AddDays, Const, Expr, If, IsTrue, Match, Not, all_of
+from earlypath.rules.ir import AddDays, Const, DaysBetween, Expr, If, IsTrue, Match, Not, all_of
 
 TOPIC = "hcg_assessment"
 CATEGORIES = ("rise_over_63", "fall_over_50", "other")
@@ -57,8 +65,26 @@ EARLIER_SCAN_IU = 1500.0
 TOLERANCE = 1e-9
 RISE_FACTOR = 163.0 * (1 + TOLERANCE)  # 163.000000163
 FALL_FACTOR = 50.0 * (1 - TOLERANCE)  # 49.99999995
-RISE_OVER_63: Expr = (HCG_SECOND_IU * 100.0).gt(HCG_FIRST_IU * RISE_FACTOR)
-FALL_OVER_50: Expr = (HCG_SECOND_IU * 100.0).lt(HCG_FIRST_IU * FALL_FACTOR)
+
+
+def within(max_hours: float) -> Expr:
+    """True when the chosen pair is at most ``max_hours`` apart; never Unknown."""
+    return IsTrue(HCG_HOURS_APART.le(float(max_hours)))
+
+
+def _first(max_hours: float) -> Expr:
+    """The first value of the pair, Unknown if the pair is too far apart to compare."""
+    return If(within(max_hours), HCG_FIRST_IU, Const(None))
+
+
+def rise_over_63(max_hours: float) -> Expr:
+    return (HCG_SECOND_IU * 100.0).gt(_first(max_hours) * RISE_FACTOR)
+
+
+def fall_over_50(max_hours: float) -> Expr:
+    return (HCG_SECOND_IU * 100.0).lt(_first(max_hours) * FALL_FACTOR)
+
+
 # For display only (the category never uses it). Unknown if the first value is 0.
 RATIO: Expr = If(HCG_FIRST_IU.gt(0.0), HCG_SECOND_IU / HCG_FIRST_IU, Const(None))
 # The ratio is for a pregnancy of unknown location: False for a PUL, Unknown with no scan.
@@ -94,48 +120,57 @@ _SUMMARIES: dict[str, tuple[str, NumberSource]] = {
 }
 
 _MISSING = ("hcg",)
-_UNKNOWN = (
-    "Two serum hCG results taken at least 48 hours apart are needed (results under 48 hours "
-    "apart are not compared)."
-)
 
 
-def _criteria() -> dict[str, Criterion]:
+def _unknown(max_hours: float) -> str:
+    return (
+        f"Two serum hCG results taken 48 to {max_hours:g} hours apart are needed (results under "
+        f"48 hours apart are not compared, and NICE's thresholds are changes over 48 hours, so "
+        f"results more than {max_hours:g} hours apart are not compared either)."
+    )
+
+
+def _criteria(max_hours: float) -> dict[str, Criterion]:
+    unknown = _unknown(max_hours)
+    rise, fall = rise_over_63(max_hours), fall_over_50(max_hours)
     return {
         "rise": Criterion(
             "rise_over_63",
-            RISE_OVER_63,
+            rise,
             "1.4.29",
             "hCG rose by more than 63% over at least 48 hours.",
             "hCG did not rise by more than 63%.",
-            _UNKNOWN,
+            unknown,
             _MISSING,
         ),
         "fall": Criterion(
             "fall_over_50",
-            FALL_OVER_50,
+            fall,
             "1.4.30",
             "hCG fell by more than 50% over at least 48 hours.",
             "hCG did not fall by more than 50%.",
-            _UNKNOWN,
+            unknown,
             _MISSING,
         ),
         "other": Criterion(
             "neither",
-            all_of(Not(RISE_OVER_63), Not(FALL_OVER_50)),
+            all_of(Not(rise), Not(fall)),
             "1.4.31",
             "hCG changed by between a 50% fall and a 63% rise (inclusive of both).",
             "",
-            _UNKNOWN,
+            unknown,
             _MISSING,
         ),
     }
 
 
 @cache
-def hcg_table(version: str) -> DecisionTable:
-    """The hCG-ratio decision table (the same text in the 2019, 2021 and 2023 versions)."""
-    c = _criteria()
+def hcg_table(
+    version: str, max_hours: float = HCG_PAIR_MAX_HOURS, max_age_days: int = HCG_MAX_AGE_DAYS
+) -> DecisionTable:
+    """The hCG-ratio decision table (the same text in the 2019, 2021 and 2023 versions), for the
+    policy limits on the pair's interval and on the age of the pair."""
+    c = _criteria(max_hours)
     recs, _ = recommendations(version, _SUMMARIES)
     located = Criterion(
         "location_known",
@@ -175,6 +210,27 @@ def hcg_table(version: str) -> DecisionTable:
             ("needs_information",),
         ),
         Advice(
+            "samples_too_far_apart",
+            IsTrue(HCG_HOURS_APART.gt(float(max_hours))),
+            "1.4.27",
+            f"The closest pair of hCG results is more than {max_hours:g} hours apart, so it is not "
+            "compared with NICE's 48-hour thresholds (1.4.29 to 1.4.31): a slow change can pass "
+            "them over a longer interval. Take a new pair of samples 48 hours apart (the first "
+            "now) and review her in the early pregnancy unit, as for an uncertain result "
+            f"(policy hcg_pair_max_hours = {max_hours:g}).",
+            ("needs_information",),
+        ),
+        Advice(
+            "hcg_pair_is_old",
+            IsTrue(DaysBetween(HCG_SECOND_DATE, ASSESSED_ON).gt(max_age_days)),
+            "1.4.27",
+            f"The second hCG sample was taken more than {max_age_days} days before this "
+            "assessment (see second_sample_days_ago): the next step below was due "
+            "counting from it; a date that has passed is marked overdue: do it now. If she still "
+            "has symptoms, take a new hCG sample as well.",
+            CATEGORIES,
+        ),
+        Advice(
             "no_serum_progesterone",
             ALWAYS,
             "1.4.32",
@@ -187,24 +243,28 @@ def hcg_table(version: str) -> DecisionTable:
 
 
 def _tables(version: str, policy: PathwayPolicy) -> dict[str, DecisionTable]:
-    return {"main": hcg_table(version)}
+    return {"main": hcg_table(version, float(policy.hcg_pair_max_hours), policy.hcg_max_age_days)}
 
 
-VALUES: dict[str, Expr] = {
-    "ratio": RATIO,
-    "scan_from": AddDays(HCG_SECOND_DATE, Const(7)),
-    "scan_by": AddDays(HCG_SECOND_DATE, Const(14)),
-    "urine_test_on": AddDays(HCG_SECOND_DATE, Const(14)),
-    "review_by": AddDays(HCG_SECOND_DATE, Const(1)),
-    "assessed_on": ASSESSED_ON,
-    "hours_apart": HCG_HOURS_APART,
-    "count": HCG_COUNT,
-    "too_close": HCG_TOO_CLOSE,
-}
+@cache
+def _values_exprs(max_hours: float) -> dict[str, Expr]:
+    return {
+        "ratio": RATIO,
+        **dated("scan_from", AddDays(HCG_SECOND_DATE, Const(7))),
+        **dated("scan_by", AddDays(HCG_SECOND_DATE, Const(14))),
+        **dated("urine_test_on", AddDays(HCG_SECOND_DATE, Const(14))),
+        **dated("review_by", AddDays(HCG_SECOND_DATE, Const(1))),
+        "assessed_on": ASSESSED_ON,
+        "hours_apart": HCG_HOURS_APART,
+        "count": HCG_COUNT,
+        "too_close": HCG_TOO_CLOSE,
+        "too_far": IsTrue(HCG_HOURS_APART.gt(float(max_hours))),
+        "second_taken_days_ago": DaysBetween(HCG_SECOND_DATE, ASSESSED_ON),
+    }
 
 
 def _values(version: str, policy: PathwayPolicy) -> dict[str, Expr]:
-    return VALUES
+    return _values_exprs(float(policy.hcg_pair_max_hours))
 
 
 def _sources(version: str, policy: PathwayPolicy) -> dict[str, NumberSource]:
@@ -238,12 +298,16 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
         "due_by": None,
         "recommendation": None,
         "samples": _samples(values),
+        "pair_too_far_apart": values["too_far"] is True,
+        "second_sample_days_ago": values["second_taken_days_ago"],
+        "overdue": [],
     }
     if outcome == "rise_over_63":
         out |= {
             "next_step": "transvaginal_scan",
             "due_on": values["scan_from"],
             "due_by": values["scan_by"],
+            "overdue": _overdue(values, "scan_by", "transvaginal scan"),
             "recommendation": "Transvaginal scan 7 to 14 days after the second hCG sample to "
             "find the pregnancy (an ectopic is not excluded).",
         }
@@ -251,6 +315,7 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
         out |= {
             "next_step": "urine_pregnancy_test",
             "due_on": values["urine_test_on"],
+            "overdue": _overdue(values, "urine_test_on", "urine pregnancy test"),
             "recommendation": "Urine pregnancy test 14 days after the second hCG sample; if "
             "positive, review within 24 hours.",
         }
@@ -258,12 +323,30 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
         out |= {
             "next_step": "epu_review_within_24h",
             "due_by": values["review_by"],
+            "overdue": _overdue(values, "review_by", "early pregnancy unit review"),
             "recommendation": "Review in the early pregnancy unit within 24 hours of the second "
             "hCG result.",
         }
+    elif outcome == "needs_information" and values["too_far"] is True:
+        out |= {
+            "next_step": "repeat_hcg_pair_48h_apart",
+            "recommendation": "The hCG results are too far apart to compare with NICE's 48-hour "
+            "thresholds: take a new pair 48 hours apart (the first now) and review her in the "
+            "early pregnancy unit.",
+        }
     elif outcome == "needs_information":
-        out["recommendation"] = _UNKNOWN
+        out["recommendation"] = (
+            "Two serum hCG results taken about 48 hours apart are needed (never under 48 hours; "
+            "a pair too far apart is not compared): see missing and advice."
+        )
     return out
+
+
+def _overdue(values: dict[str, Any], name: str, what: str) -> list[dict[str, Any]]:
+    """The step, if its date had passed before the assessment: it is due now."""
+    if values[f"{name}_overdue"] is not True:
+        return []
+    return [{"what": what, "was_due": values[f"{name}_was"], "do": "overdue: do it now"}]
 
 
 SECTION = Section(TOPIC, _tables, _values, _sources, _render)

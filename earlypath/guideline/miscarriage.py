@@ -9,6 +9,17 @@
   later; an incomplete one still 600 micrograms of misoprostol.
 - A urine pregnancy test 3 weeks after (the 2021 text: women are *given* one to take).
 
+Before any of this, the cross-section rule: a diagnosis that another section says is not yet
+safe gets no management here (``confirm_diagnosis_first``, for the main table and the regimen):
+
+- the latest scan shows an intrauterine pregnancy with no heartbeat recorded and it is not yet a
+  second scan (NG126 1.4.6 to 1.4.11: a second scan, or a second opinion, before a diagnosis);
+- the latest scan shows an ectopic pregnancy (managed as an ectopic; a heterotopic pregnancy
+  needs senior review);
+- the latest scan shows a pregnancy of unknown location and no scan ever showed it in the uterus
+  (NG126: a complete miscarriage diagnosed without a previous scan confirming an intrauterine
+  pregnancy may be a pregnancy of unknown location: follow up until the diagnosis is definite).
+
 Numbering: the 2021 update inserted 1.5.2 and 1.5.3 (progesterone) so the later 1.5 numbers
 moved. The project reference gives 1.5.5 (the exceptions) and 1.5.17 (the test) in the 2021
 numbering; every other number here, and every 2019 number, is our reading and marked unverified.
@@ -19,8 +30,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from earlypath.facts import ASSESSED_ON, MISCARRIAGE_DIAGNOSED, MISCARRIAGE_TYPE
+from earlypath.facts import ASSESSED_ON, INTRAUTERINE_SEEN, MISCARRIAGE_DIAGNOSED, MISCARRIAGE_TYPE
 from earlypath.guideline.pathway import (
+    ECTOPIC_SEEN,
+    IS_PUL,
     NOT_APPLICABLE,
     NumberSource,
     PathwayPolicy,
@@ -28,12 +41,21 @@ from earlypath.guideline.pathway import (
     not_applicable_branch,
     recommendations,
 )
+from earlypath.guideline.scans import VIABILITY_NOT_SETTLED
 from earlypath.rules.decision import Branch, Criterion, DecisionTable, Verdict
-from earlypath.rules.ir import AddDays, Const, Expr, IsTrue, Match
+from earlypath.rules.ir import AddDays, Const, Expr, IsTrue, Match, Not, all_of
 
 TOPIC = "miscarriage_management"
-OUTCOMES = ("expectant", "no_management_needed", NOT_APPLICABLE, "needs_information")
+CONFIRM_FIRST = "confirm_diagnosis_first"
+OUTCOMES = (
+    "expectant",
+    "no_management_needed",
+    CONFIRM_FIRST,
+    NOT_APPLICABLE,
+    "needs_information",
+)
 REGIMENS = (
+    CONFIRM_FIRST,
     "misoprostol_800",
     "misoprostol_600",
     "mifepristone_200_then_misoprostol_800",
@@ -47,6 +69,8 @@ DIAGNOSED = IsTrue(MISCARRIAGE_DIAGNOSED)
 MISSED = Match(MISCARRIAGE_TYPE, ("missed",), ("incomplete", "complete"))
 INCOMPLETE = Match(MISCARRIAGE_TYPE, ("incomplete",), ("missed", "complete"))
 COMPLETE = Match(MISCARRIAGE_TYPE, ("complete",), ("missed", "incomplete"))
+# A pregnancy of unknown location that no scan has shown in the uterus. Never Unknown.
+PUL_NEVER_IN_UTERUS = all_of(IsTrue(IS_PUL), Not(INTRAUTERINE_SEEN))
 
 EXPECTANT_EXCEPTIONS = (
     "she is at increased risk of haemorrhage (for example, late in the first trimester)",
@@ -104,12 +128,95 @@ def _numbers(version: str) -> dict[str, tuple[str, str, NumberSource]]:
             upt_text,
             "reference" if later else "unverified",
         ),
+        "second_scan": (
+            "1.4.6",
+            "No visible heartbeat on a first scan: a second scan at least 7 days later (14 after a "
+            "transabdominal scan), or a second opinion, before a miscarriage is diagnosed "
+            "(1.4.6 to 1.4.11).",
+            "reference",
+        ),
+        "ectopic": (
+            "1.6 ectopic on scan",
+            "A tubal ectopic pregnancy seen on scan is managed as section 1.6 sets out (expectant, "
+            "methotrexate or surgery).",
+            "unverified",
+        ),
+        "pul": (
+            "1.4 complete miscarriage without a previous scan",
+            "When a complete miscarriage is diagnosed on a scan without a previous scan that "
+            "confirmed an intrauterine pregnancy, be aware it may be a pregnancy of unknown "
+            "location; follow her up (hCG, scans) until the diagnosis is definite.",
+            "unverified",
+        ),
     }
 
 
 def _recs(version: str) -> tuple[dict[str, Any], dict[str, NumberSource]]:
     return recommendations(
         version, {number: (text, source) for number, text, source in _numbers(version).values()}
+    )
+
+
+def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict, Verdict]:
+    """The cross-section rule: no management while the diagnosis is not yet safe."""
+    return (
+        Verdict(
+            CONFIRM_FIRST,
+            "all_true",
+            (
+                Criterion(
+                    "ectopic_on_scan",
+                    ECTOPIC_SEEN,
+                    n["ectopic"],
+                    "The latest scan shows an ectopic pregnancy: it is managed as an ectopic (see "
+                    "ectopic_management); a miscarriage diagnosis beside it (a heterotopic "
+                    "pregnancy) needs senior review before any miscarriage management.",
+                    "",
+                    "",
+                    (),
+                ),
+            ),
+            (n["ectopic"],),
+        ),
+        Verdict(
+            CONFIRM_FIRST,
+            "all_true",
+            (
+                Criterion(
+                    "single_scan_not_settled",
+                    VIABILITY_NOT_SETTLED,
+                    n["second_scan"],
+                    "The latest scan shows an intrauterine pregnancy with no heartbeat, and "
+                    "it is not a second scan: a miscarriage cannot be diagnosed on it alone. Get the "
+                    "second scan or second opinion first (see scan_assessment); no management is "
+                    "given until then.",
+                    "The scans allow a diagnosis of miscarriage.",
+                    "Whether a heartbeat was seen on the latest scan is not recorded: on a first "
+                    "scan it decides whether a miscarriage can be diagnosed at all.",
+                    ("scans.fetal_heartbeat",),
+                ),
+            ),
+            (n["second_scan"],),
+        ),
+        Verdict(
+            CONFIRM_FIRST,
+            "all_true",
+            (
+                Criterion(
+                    "pregnancy_of_unknown_location",
+                    PUL_NEVER_IN_UTERUS,
+                    n["pul"],
+                    "The latest scan shows a pregnancy of unknown location and no scan has shown it in "
+                    "the uterus: it may be an ectopic pregnancy. Follow the hCG pathway (see "
+                    "hcg_assessment) until the diagnosis is definite; no miscarriage management is "
+                    "given until then.",
+                    "",
+                    "",
+                    (),
+                ),
+            ),
+            (n["pul"],),
+        ),
     )
 
 
@@ -131,6 +238,7 @@ def miscarriage_table(version: str) -> DecisionTable:
     n = {key: number for key, (number, _, _) in _numbers(version).items()}
     recs, _ = _recs(version)
     verdicts = (
+        *_confirm_first(n),
         Verdict(
             "no_management_needed",
             "all_true",
@@ -177,6 +285,7 @@ def regimen_table(version: str) -> DecisionTable:
         else "misoprostol_800"
     )
     verdicts = (
+        *_confirm_first(n),
         Verdict(
             missed_outcome,
             "all_true",
@@ -288,6 +397,8 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
             "no_management_needed": "Complete miscarriage: no management of retained tissue; "
             "urine pregnancy test at 3 weeks.",
             "needs_information": "Record the type of miscarriage (missed, incomplete or complete).",
+            CONFIRM_FIRST: "The diagnosis of miscarriage is not yet safe (see reasons): confirm it "
+            "first; no expectant, medical or surgical management is given until then.",
             NOT_APPLICABLE: "No miscarriage has been diagnosed.",
         }[outcome],
     }

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from earlypath.facts import SCAN_LOCATION
+from earlypath.facts import ASSESSED_ON, SCAN_LOCATION
 from earlypath.guideline.progesterone import IS_ECTOPIC as _IS_ECTOPIC
 from earlypath.guideline.versions import recommendation
 from earlypath.rules.decision import (
@@ -28,7 +28,7 @@ from earlypath.rules.decision import (
     Recommendation,
     Verdict,
 )
-from earlypath.rules.ir import Expr, IsTrue, Match
+from earlypath.rules.ir import Expr, If, IsTrue, Match
 
 RECOMMENDATIONS_URL = "https://www.nice.org.uk/guidance/ng126/chapter/Recommendations"
 NOT_APPLICABLE = "not_applicable"
@@ -47,17 +47,33 @@ IS_PUL = Match(SCAN_LOCATION, ("unknown",), ("intrauterine", "ectopic"))
 ECTOPIC_SEEN = IsTrue(IS_ECTOPIC)
 
 
+# NG126 1.4.27: two hCG samples "as close as possible to 48 hours apart"; its thresholds
+# (1.4.29 to 1.4.31) are changes over 48 hours. A pair further apart than this is not compared.
+HCG_PAIR_MAX_HOURS = 72.0
+# An hCG result older than this (in days before the assessment) is not used where NG126's
+# criteria depend on the current level (ectopic management thresholds).
+HCG_MAX_AGE_DAYS = 2
+
+
 @dataclass(frozen=True)
 class PathwayPolicy:
     """Local choices for the pathway sections (the progesterone settings are in `Policy`)."""
 
     anti_d_rule: AntiDRule = "ng126-2012-2023"
+    hcg_pair_max_hours: float = HCG_PAIR_MAX_HOURS
+    hcg_max_age_days: int = HCG_MAX_AGE_DAYS
 
     def __post_init__(self) -> None:
         if self.anti_d_rule not in ("ng126-2012-2023", "rewrite-unverified"):
             raise ValueError("anti_d_rule must be 'ng126-2012-2023' or 'rewrite-unverified'")
+        hours = self.hcg_pair_max_hours
+        if isinstance(hours, bool) or not isinstance(hours, int | float) or not 48 <= hours <= 96:
+            raise ValueError("hcg_pair_max_hours must be a number from 48 to 96")
+        age = self.hcg_max_age_days
+        if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 7:
+            raise ValueError("hcg_max_age_days must be a whole number of days from 0 to 7")
 
-    def describe(self) -> dict[str, dict[str, str]]:
+    def describe(self) -> dict[str, dict[str, Any]]:
         return {
             "anti_d_rule": {
                 "value": self.anti_d_rule,
@@ -69,8 +85,52 @@ class PathwayPolicy:
                     "surgical management) is reported by secondary sources only and its date is "
                     "UNVERIFIED, so it is off unless a unit chooses it."
                 ),
-            }
+            },
+            "hcg_pair_max_hours": {
+                "value": self.hcg_pair_max_hours,
+                "default": HCG_PAIR_MAX_HOURS,
+                "reason": (
+                    "NG126 1.4.27 asks for two hCG samples as close as possible to 48 hours apart, "
+                    "and the thresholds of 1.4.29 to 1.4.31 (a 63% rise, a 50% fall) are changes "
+                    "over 48 hours. Over a longer interval a slow rise can pass 63% (1,000 to 1,700 "
+                    f"over 7 days), so a pair more than {self.hcg_pair_max_hours:g} hours apart is "
+                    "not categorised: take a new pair 48 hours apart and review in the early "
+                    "pregnancy unit. NICE sets no upper limit; the default of 72 hours (a sample "
+                    "a day late) is a local choice."
+                ),
+            },
+            "hcg_max_age_days": {
+                "value": self.hcg_max_age_days,
+                "default": HCG_MAX_AGE_DAYS,
+                "reason": (
+                    "hCG can double or halve in 48 hours, so NG126's ectopic thresholds (1,000, "
+                    "1,500 and 5,000 IU/L) are read on a current level. A result taken more than "
+                    f"{self.hcg_max_age_days} days before the assessment is not used for them: the "
+                    "output says how old it is and asks for a new sample. NICE sets no limit; the "
+                    "default of 2 days (one 48-hour interval) is a local choice."
+                ),
+            },
         }
+
+
+def not_before(date: Expr, day: Expr) -> Expr:
+    """``date``, or ``day`` if ``date`` is earlier: no plan date falls before the assessment."""
+    return If(IsTrue(date.lt(day)), day, date)
+
+
+def overdue(date: Expr, day: Expr) -> Expr:
+    """True when ``date`` was before ``day`` (due already: do it now); never Unknown."""
+    return IsTrue(date.lt(day))
+
+
+def dated(name: str, date: Expr) -> dict[str, Expr]:
+    """A plan date as three values: ``name`` (never before the assessment day), ``name_was``
+    (as counted) and ``name_overdue`` (it was due before the assessment day)."""
+    return {
+        name: not_before(date, ASSESSED_ON),
+        f"{name}_was": date,
+        f"{name}_overdue": overdue(date, ASSESSED_ON),
+    }
 
 
 DEFAULT_PATHWAY_POLICY = PathwayPolicy()

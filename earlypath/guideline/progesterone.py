@@ -30,7 +30,7 @@ from earlypath.rules.decision import (
     Recommendation,
     Verdict,
 )
-from earlypath.rules.ir import IsTrue, Match, Not, all_of
+from earlypath.rules.ir import IsNull, IsTrue, Match, Not, all_of
 
 TOPIC = "progesterone"
 OUTCOMES = ("offer", "continue", "stop", "do_not_offer", "needs_information")
@@ -113,7 +113,7 @@ def _criteria(stop_day: int, stop_label: str) -> dict[str, Criterion]:
             GESTATION_DAYS.lt(stop_day),
             "1.5.3",
             f"She is below {stop_label} weeks of pregnancy.",
-            f"She is {stop_label} weeks or more: past the 16 completed weeks of treatment.",
+            f"She is {stop_label} weeks or more: 16 completed weeks of pregnancy are reached.",
             "Gestational age is unknown: give the LMP or a scan with a crown-rump length.",
             ("lmp",),
         ),
@@ -121,7 +121,7 @@ def _criteria(stop_day: int, stop_label: str) -> dict[str, Criterion]:
             "reached_stop",
             GESTATION_DAYS.ge(stop_day),
             "1.5.3",
-            f"She has reached {stop_label} weeks: 16 completed weeks of treatment are done.",
+            f"She has reached {stop_label} weeks: 16 completed weeks of pregnancy.",
             f"She is below {stop_label} weeks of pregnancy.",
             "Gestational age is unknown: give the LMP or a scan with a crown-rump length.",
             ("lmp",),
@@ -135,10 +135,19 @@ def _criteria(stop_day: int, stop_label: str) -> dict[str, Criterion]:
             "Whether a miscarriage has been diagnosed is not recorded.",
             ("miscarriage_diagnosed",),
         ),
+        "ectopic_seen": Criterion(
+            "ectopic",
+            IsTrue(IS_ECTOPIC),
+            "1.5.2",
+            "The latest scan shows an ectopic pregnancy: progesterone is only for a "
+            "scan-confirmed intrauterine pregnancy (1.5.2).",
+            "The latest scan does not show an ectopic pregnancy.",
+            "",
+        ),
         "ectopic": Criterion(
             "ectopic",
             IS_ECTOPIC,
-            "1.5.3",
+            "1.5.2",
             "The latest scan shows an ectopic pregnancy: progesterone is for intrauterine pregnancies.",
             "The latest scan shows an intrauterine pregnancy.",
             "No scan has yet shown where the pregnancy is (no scan, or location unknown).",
@@ -154,6 +163,30 @@ _RESCAN_ADVICE = Advice(
     "No fetal heartbeat has been confirmed yet: arrange a rescan to confirm it. Progesterone may "
     "start before a heartbeat is seen; it continues to 16 completed weeks once one is confirmed.",
     ("offer", "continue"),
+)
+# Already on progesterone: 1.5.3 says continue to 16 completed weeks, but NICE offers it only
+# under 1.5.2. The decision stays "continue" (NICE does not say to stop progesterone that was
+# started outside 1.5.2), with these words so no one reads it as a NICE indication.
+_CRITERIA_NOT_MET_ADVICE = (
+    Advice(
+        "did_not_meet_1_5_2",
+        PREVIOUS_MISCARRIAGES.eq(0),
+        "1.5.2",
+        "She has had no previous miscarriage, so she did NOT meet NG126 1.5.2 (progesterone is "
+        "offered to women with bleeding who have previously had a miscarriage; NICE found no "
+        "benefit without one). Policy choice: 'continue' is shown because NICE does not say to "
+        "stop progesterone already started; review with her whether to continue, and record why "
+        "it was started.",
+        ("continue",),
+    ),
+    Advice(
+        "criteria_unchecked_1_5_2",
+        IsNull(PREVIOUS_MISCARRIAGES),
+        "1.5.2",
+        "Her number of previous miscarriages is not recorded, so whether she met NG126 1.5.2 "
+        "cannot be checked: record it ('continue' rests on 1.5.3 only).",
+        ("continue",),
+    ),
 )
 _FOURTEEN_DAY_TEXT = (
     "Advise her to return if the bleeding gets worse or persists beyond 14 days; if the bleeding "
@@ -222,6 +255,8 @@ def progesterone_table(version: str, stop_day: int) -> DecisionTable:
                 "on_progesterone",
                 ON_PROGESTERONE,
                 (
+                    # Not intrauterine: the basis of 1.5.2 is gone (cited as such), whatever else.
+                    Verdict("stop", "any_true", (c["ectopic_seen"],), ("1.5.2",)),
                     Verdict(
                         "stop",
                         "any_true",
@@ -250,6 +285,7 @@ def progesterone_table(version: str, stop_day: int) -> DecisionTable:
                 _FOURTEEN_DAY_TEXT,
             ),
             _RESCAN_ADVICE,
+            *_CRITERIA_NOT_MET_ADVICE,
         ),
         recommendations=_recommendations(version, _SUMMARIES_2021),
     )

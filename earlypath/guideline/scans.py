@@ -5,6 +5,14 @@ fetal pole is measured by its crown-rump length (CRL, 7.0 mm threshold), no feta
 mean sac diameter (MSD, 25.0 mm threshold); a transabdominal measurement always needs a second
 scan at least 14 days later. A single scan never diagnoses a miscarriage by itself.
 Unknowns give ``needs_information`` naming them, never "none".
+
+When an earlier scan showed the pregnancy in the uterus at least 7 days (14 after a
+transabdominal scan) before the latest one and the latest shows no heartbeat, the second scan
+NICE asks for is done: ``second_scan_done`` (the diagnosis is the clinician's, on both scans).
+Where NICE accepts a second opinion instead (a transvaginal CRL of 7.0 mm or more, or MSD of
+25.0 mm or more), ``second_opinion_no_heartbeat`` gives ``second_opinion_done``.
+`VIABILITY_NOT_SETTLED` is the cross-section rule: while it holds, no section gives treatment
+for a miscarriage (see ``earlypath.guideline.miscarriage``).
 """
 
 from __future__ import annotations
@@ -12,7 +20,17 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from earlypath.facts import CRL_MM, FETAL_HEARTBEAT, FETAL_POLE, MSD_MM, SCAN_DATE, SCAN_ROUTE
+from earlypath.facts import (
+    ASSESSED_ON,
+    CRL_MM,
+    FETAL_HEARTBEAT,
+    FETAL_POLE,
+    FIRST_INTRAUTERINE_SCAN_DATE,
+    MSD_MM,
+    SCAN_DATE,
+    SCAN_ROUTE,
+    SECOND_OPINION,
+)
 from earlypath.guideline.pathway import (
     IS_ECTOPIC,
     IS_PUL,
@@ -20,13 +38,23 @@ from earlypath.guideline.pathway import (
     NumberSource,
     PathwayPolicy,
     Section,
+    not_before,
     recommendations,
 )
+from earlypath.guideline.progesterone import IS_INTRAUTERINE
 from earlypath.rules.decision import ALWAYS, Branch, Criterion, DecisionTable, Verdict
-from earlypath.rules.ir import AddDays, Const, Expr, If, IsTrue, Match, Not, Or, all_of
+from earlypath.rules.ir import AddDays, Const, DaysBetween, Expr, If, IsTrue, Match, Not, Or, all_of
 
 TOPIC = "scan_assessment"
-OUTCOMES = ("none", "rescan", "second_opinion_or_rescan", NOT_APPLICABLE, "needs_information")
+OUTCOMES = (
+    "none",
+    "rescan",
+    "second_opinion_or_rescan",
+    "second_scan_done",
+    "second_opinion_done",
+    NOT_APPLICABLE,
+    "needs_information",
+)
 CRL_THRESHOLD_MM = 7.0
 MSD_THRESHOLD_MM = 25.0
 TVS_RESCAN_DAYS = 7
@@ -37,8 +65,37 @@ POLE: Expr = If(IsTrue(CRL_MM.gt(0.0)), Const(True), FETAL_POLE)
 # No pole means no heartbeat; otherwise the recorded heartbeat (Unknown stays Unknown).
 HEARTBEAT_SEEN: Expr = all_of(FETAL_HEARTBEAT, POLE)
 TRANSABDOMINAL: Expr = Match(SCAN_ROUTE, ("transabdominal",), ("transvaginal",))
-RESCAN_NOT_BEFORE: Expr = AddDays(
-    SCAN_DATE, If(IsTrue(TRANSABDOMINAL), Const(TA_RESCAN_DAYS), Const(TVS_RESCAN_DAYS))
+RESCAN_DAYS: Expr = If(IsTrue(TRANSABDOMINAL), Const(TA_RESCAN_DAYS), Const(TVS_RESCAN_DAYS))
+RESCAN_NOT_BEFORE: Expr = AddDays(SCAN_DATE, RESCAN_DAYS)
+# An earlier scan showed the pregnancy in the uterus, long enough before the latest scan for the
+# latest to be NICE's second scan. Never Unknown (no such scan: False).
+SECOND_SCAN_DONE: Expr = IsTrue(
+    DaysBetween(FIRST_INTRAUTERINE_SCAN_DATE, SCAN_DATE).ge(RESCAN_DAYS)
+)
+# A second opinion agreed there is no heartbeat, on a transvaginal scan whose measurement allows
+# a second opinion instead of a second scan (NG126 1.4.7: CRL 7.0 mm or more; 1.4.10: MSD 25.0 mm
+# or more with no pole). Never Unknown (an unmeasured scan: False).
+SECOND_OPINION_DONE: Expr = IsTrue(
+    all_of(
+        SECOND_OPINION,
+        Not(TRANSABDOMINAL),
+        Or(
+            (
+                all_of(POLE, CRL_MM.ge(CRL_THRESHOLD_MM)),
+                all_of(Not(POLE), MSD_MM.ge(MSD_THRESHOLD_MM)),
+            )
+        ),
+    )
+)
+# The latest scan shows an intrauterine pregnancy with no heartbeat, and neither a second scan nor
+# (where it suffices) a second opinion has confirmed it: a miscarriage cannot be diagnosed on it
+# (NG126 1.4.6 to 1.4.11). Unknown when the heartbeat is not recorded on a first scan (then
+# whether it is settled is not known either).
+VIABILITY_NOT_SETTLED: Expr = all_of(
+    IsTrue(IS_INTRAUTERINE),
+    Not(HEARTBEAT_SEEN),
+    Not(SECOND_SCAN_DONE),
+    Not(SECOND_OPINION_DONE),
 )
 
 _SUMMARIES: dict[str, tuple[str, NumberSource]] = {
@@ -96,6 +153,27 @@ def _criteria() -> dict[str, Criterion]:
             "No fetal heartbeat is visible on the latest scan.",
             "Whether a fetal heartbeat was seen on the latest scan is not recorded.",
             ("scans.fetal_heartbeat",),
+        ),
+        "second_scan": Criterion(
+            "second_scan_done",
+            SECOND_SCAN_DONE,
+            "",
+            "An earlier scan showed the pregnancy in the uterus at least 7 days (14 after a "
+            "transabdominal scan) before this one: this is the second scan NICE asks for before a "
+            "miscarriage is diagnosed; no heartbeat is visible on it.",
+            "This is the first scan to judge viability on.",
+            "",
+            (),
+        ),
+        "second_opinion": Criterion(
+            "second_opinion_no_heartbeat",
+            IsTrue(SECOND_OPINION),
+            "",
+            "A second opinion on viability agreed there is no heartbeat: with this measurement "
+            "NICE accepts it instead of a second scan.",
+            "No second opinion is recorded.",
+            "",
+            (),
         ),
         "ta": Criterion(
             "transabdominal",
@@ -171,10 +249,28 @@ def scan_table(version: str) -> DecisionTable:
     verdicts = (
         Verdict(NOT_APPLICABLE, "all_true", (c["located"],), ()),
         Verdict("none", "all_true", (c["heartbeat"],), ()),
+        Verdict(
+            "second_scan_done",
+            "all_true",
+            (c["second_scan"],),
+            ("1.4.6", "1.4.7", "1.4.8", "1.4.9", "1.4.10", "1.4.11"),
+        ),
         Verdict("rescan", "all_true", (c["ta"], c["pole"]), ("1.4.8",)),
         Verdict("rescan", "all_true", (c["ta"], c["no_pole"]), ("1.4.11",)),
+        Verdict(
+            "second_opinion_done",
+            "all_true",
+            (c["second_opinion"], c["pole"], c["crl_big"]),
+            ("1.4.7",),
+        ),
         Verdict("second_opinion_or_rescan", "all_true", (c["pole"], c["crl_big"]), ("1.4.7",)),
         Verdict("rescan", "all_true", (c["pole"], c["crl_small"]), ("1.4.6",)),
+        Verdict(
+            "second_opinion_done",
+            "all_true",
+            (c["second_opinion"], c["no_pole"], c["msd_big"]),
+            ("1.4.10",),
+        ),
         Verdict("second_opinion_or_rescan", "all_true", (c["no_pole"], c["msd_big"]), ("1.4.10",)),
         Verdict("rescan", "all_true", (c["no_pole"], c["msd_small"]), ("1.4.9",)),
     )
@@ -185,8 +281,15 @@ def _tables(version: str, policy: PathwayPolicy) -> dict[str, DecisionTable]:
     return {"main": scan_table(version)}
 
 
+VALUES: dict[str, Expr] = {
+    # A rescan whose earliest day has passed is due now: never a date before the assessment.
+    "rescan_not_before": not_before(RESCAN_NOT_BEFORE, ASSESSED_ON),
+    "rescan_due_since": RESCAN_NOT_BEFORE,
+}
+
+
 def _values(version: str, policy: PathwayPolicy) -> dict[str, Expr]:
-    return {"rescan_not_before": RESCAN_NOT_BEFORE}
+    return VALUES
 
 
 def _sources(version: str, policy: PathwayPolicy) -> dict[str, NumberSource]:
@@ -203,6 +306,15 @@ _RECOMMENDATION_TEXT = {
         "Do not diagnose a miscarriage on this scan alone: get a second opinion on viability "
         "and/or a second scan on or after rescan_not_before."
     ),
+    "second_opinion_done": (
+        "No heartbeat, and a second opinion on viability agrees: with this measurement NICE "
+        "accepts a second opinion instead of a second scan before a miscarriage is diagnosed."
+    ),
+    "second_scan_done": (
+        "No heartbeat on a second scan at least 7 days (14 after a transabdominal scan) after the "
+        "first scan that showed the pregnancy in the uterus: the two-scan rule is met; the "
+        "diagnosis is made on both scans (compare the measurements)."
+    ),
     NOT_APPLICABLE: "Not an intrauterine pregnancy on the latest scan: see the other sections.",
     "needs_information": "Record the missing scan findings; no next step can be given without them.",
 }
@@ -211,9 +323,19 @@ _RECOMMENDATION_TEXT = {
 def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> dict[str, Any]:
     outcome = outcomes["main"]
     rescan = outcome in ("rescan", "second_opinion_or_rescan")
+    due_now = rescan and values["rescan_due_since"] != values["rescan_not_before"]
     return {
         "next_step": outcome if outcome in ("none", "rescan", "second_opinion_or_rescan") else None,
         "rescan_not_before": values["rescan_not_before"] if rescan else None,
+        "overdue": [
+            {
+                "what": "second scan",
+                "was_due": values["rescan_due_since"],
+                "do": "overdue: do it now",
+            }
+        ]
+        if due_now
+        else [],
         "recommendation": _RECOMMENDATION_TEXT[outcome],
     }
 

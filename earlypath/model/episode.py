@@ -127,6 +127,12 @@ class Episode(BaseModel):
     lmp: Date | None = Field(None, description="First day of the last menstrual period.")
     scans: list[Scan] = Field(default_factory=list)
     miscarriage_diagnosed: StrictBool = False
+    second_opinion_no_heartbeat: StrictBool = Field(
+        False,
+        description="A second opinion on viability agreed there is no heartbeat on the latest scan "
+        "(NG126 1.4.7 and 1.4.10: enough on a transvaginal scan with a CRL of 7.0 mm or more, or an "
+        "MSD of 25.0 mm or more); false (the default) = not obtained.",
+    )
     on_progesterone: StrictBool = False
     allergies: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, description="Recorded allergies; 'peanut' and 'soya' are recognised."
@@ -140,6 +146,21 @@ class Episode(BaseModel):
     )
     haemodynamically_unstable: StrictBool | None = Field(
         None, description="True if haemodynamically unstable; null = not assessed."
+    )
+    heavy_bleeding: StrictBool | None = Field(
+        None,
+        description="Significant concern about the degree of bleeding (NG126 1.3: refer directly "
+        "to A&E); null = not assessed.",
+    )
+    previous_ectopic: StrictBool | None = Field(
+        None,
+        description="A previous ectopic pregnancy (a risk factor: NG126 1.3 rules out community "
+        "management); null = unknown.",
+    )
+    ectopic_ruptured: StrictBool | None = Field(
+        None,
+        description="The ectopic pregnancy has ruptured (methotrexate needs an unruptured ectopic, "
+        "NG126 1.6); null = unknown.",
     )
     rhesus_d: Literal["negative", "positive"] | None = Field(
         None, description="RhD blood group; null = unknown."
@@ -202,6 +223,18 @@ class Episode(BaseModel):
                 fail(("hcg", i, "taken_at"), "is after assessed_on", sample.taken_at.isoformat())
             elif self.lmp is not None and sample.taken_at.date() < self.lmp:
                 fail(("hcg", i, "taken_at"), "is before the lmp", sample.taken_at.isoformat())
+        if self.second_opinion_no_heartbeat:
+            latest = self.latest_scan
+            if latest is None:
+                fail(("second_opinion_no_heartbeat",), "is true but no scan is recorded", True)
+            elif latest.fetal_heartbeat is True:
+                fail(
+                    ("second_opinion_no_heartbeat",),
+                    "is true but the latest scan records a fetal heartbeat",
+                    True,
+                )
+        if self.heavy_bleeding is True and self.vaginal_bleeding is False:
+            fail(("heavy_bleeding",), "is true but vaginal_bleeding is false", True)
         if self.miscarriage_type is not None and not self.miscarriage_diagnosed:
             fail(
                 ("miscarriage_type",),

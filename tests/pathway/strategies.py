@@ -69,6 +69,8 @@ def episodes(draw: st.DrawFn) -> dict[str, Any]:
         "hcg": draw(hcg_samples(assessed_on)),
         "pain": draw(maybe(st.sampled_from(["none", "mild", "significant"]))),
         "haemodynamically_unstable": draw(maybe(st.booleans())),
+        "previous_ectopic": draw(maybe(st.booleans())),
+        "ectopic_ruptured": draw(maybe(st.booleans())),
         "rhesus_d": draw(maybe(st.sampled_from(["negative", "positive"]))),
         "adnexal_mass_mm": draw(maybe(st.sampled_from([0.0, 20.0, 34.9, 35.0, 60.0]))),
         "able_to_return_for_follow_up": draw(maybe(st.booleans())),
@@ -77,6 +79,16 @@ def episodes(draw: st.DrawFn) -> dict[str, Any]:
         if diagnosed
         else None,
     }
+    # A second opinion that there is no heartbeat needs a latest scan without one.
+    scans_drawn = episode["scans"]
+    latest = max(enumerate(scans_drawn), key=lambda p: (p[1]["date"], p[0]), default=None)
+    if latest is not None and latest[1]["fetal_heartbeat"] is not True:
+        episode["second_opinion_no_heartbeat"] = draw(st.booleans())
+    # A concern about heavy bleeding needs bleeding (the contract rejects true with false).
+    bleeding = episode["vaginal_bleeding"]
+    episode["heavy_bleeding"] = (
+        draw(maybe(st.booleans())) if bleeding is not False else draw(maybe(st.just(False)))
+    )
     return episode
 
 
@@ -84,6 +96,9 @@ def episodes(draw: st.DrawFn) -> dict[str, Any]:
 FILLABLE: dict[str, list[Any]] = {
     "pain": ["none", "mild", "significant"],
     "haemodynamically_unstable": [True, False],
+    "heavy_bleeding": [True, False],
+    "previous_ectopic": [True, False],
+    "ectopic_ruptured": [True, False],
     "rhesus_d": ["negative", "positive"],
     "adnexal_mass_mm": [0.0, 34.9, 35.0, 80.0],
     "able_to_return_for_follow_up": [True, False],

@@ -177,3 +177,87 @@ def test_hcg_samples_under_48_hours_apart_are_never_compared(episode: dict) -> N
         assert facts["hcg_hours_apart"] >= HCG_MIN_HOURS
     elif facts["hcg_count"] >= 2:
         assert facts["hcg_too_close"] is True
+
+
+NOT_YET_SAFE_SCAN = ("rescan", "second_opinion_or_rescan")
+NO_TREATMENT = ("confirm_diagnosis_first", "not_applicable", "needs_information")
+
+
+@SETTINGS
+@given(episodes())
+def test_no_section_treats_a_diagnosis_another_section_says_is_not_yet_safe(
+    episode: dict,
+) -> None:
+    """Issue 13, finding 5: while the scan section says a miscarriage cannot be diagnosed on this
+    scan, or the pregnancy is of unknown location and never seen in the uterus, the miscarriage
+    section gives no management (no expectant plan, no regimen) and says what comes first."""
+    assessment = assess(episode)
+    miscarriage = assessment["miscarriage_management"]
+    e = parse_episode(episode)
+    scan = e.latest_scan
+    pul_never_in_uterus = (
+        scan is not None
+        and scan.location == "unknown"
+        and not any(s.location == "intrauterine" for s in e.scans)
+    )
+    ectopic = scan is not None and scan.location == "ectopic"
+    not_yet_safe = assessment["scan_assessment"]["decision"] in NOT_YET_SAFE_SCAN
+    if not_yet_safe or pul_never_in_uterus or ectopic:
+        assert miscarriage["decision"] in NO_TREATMENT
+        assert miscarriage["first_line"] is None
+        assert miscarriage["medical_regimen"] is None
+        assert miscarriage["expectant_review_window"] is None
+        if e.miscarriage_diagnosed:
+            assert miscarriage["decision"] in ("confirm_diagnosis_first", "needs_information")
+    if miscarriage["decision"] in ("expectant", "no_management_needed"):
+        assert assessment["scan_assessment"]["decision"] not in NOT_YET_SAFE_SCAN
+    # An ectopic is treated only once a scan has shown it (never for a pregnancy of unknown
+    # location).
+    if assessment["ectopic_management"]["first_line"] is not None:
+        assert scan is not None and scan.location == "ectopic"
+
+
+# Output keys that hold dates that are not plan dates (history, provenance, what was due).
+_NOT_PLAN_DATES = {"trace", "citations", "was_due", "advice", "other_decisions", "samples"}
+
+
+def _plan_dates(value: Any, path: str = "") -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key not in _NOT_PLAN_DATES:
+                found += _plan_dates(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _plan_dates(item, f"{path}[{i}]")
+    elif isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        found.append((path, value))
+    return found
+
+
+@SETTINGS
+@given(episodes())
+def test_no_plan_date_is_before_the_assessment(episode: dict) -> None:
+    """Issue 13, finding 3: every date in every plan is on or after assessed_on (a step due
+    earlier is shown on assessed_on and flagged overdue)."""
+    assessment = assess(episode)
+    day = assessment["assessed_on"]
+    sections_out = {name: assessment[name] for name in SECTION_NAMES}
+    sections_out["progesterone_plan"] = assessment["progesterone"]["plan"]
+    for path, date in _plan_dates(sections_out):
+        assert date >= day, (path, date, day)
+
+
+@SETTINGS
+@given(episodes())
+def test_hcg_pairs_far_apart_are_never_categorised(episode: dict) -> None:
+    """Issue 13, finding 4: a pair more than 72 hours apart is not read against the 48-hour
+    thresholds."""
+    from earlypath.facts import episode_facts
+
+    facts = episode_facts(parse_episode(episode))
+    hours = facts["hcg_hours_apart"]
+    hcg = assess(episode)["hcg_assessment"]
+    if hours is not None and hours > PathwayPolicy().hcg_pair_max_hours:
+        assert hcg["category"] is None
+        assert hcg["decision"] in ("needs_information", "not_applicable")
