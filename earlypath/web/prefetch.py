@@ -104,6 +104,21 @@ def _next_link(bundle: dict[str, Any]) -> Any:
     return None
 
 
+def _answers_the_read(data: Any, template: str) -> bool:
+    """A Patient with no id answering `Patient/{{context.patientId}}`: the read named her.
+
+    The CDS Hooks spec's own prefetch example sends the Patient without its id. One that
+    carries an id is still checked against `context.patientId` (a mix-up is refused).
+    """
+    return (
+        is_read(template)
+        and expected_type(template) == "Patient"
+        and isinstance(data, dict)
+        and data.get("resourceType") == "Patient"
+        and data.get("id") is None
+    )
+
+
 class _Reader:
     """Reads one CDS call's prefetch keys, fetching from the FHIR server when it must."""
 
@@ -120,7 +135,9 @@ class _Reader:
         self.context = context
         self.patient_id = str(context.get("patientId"))
 
-    def _in_scope(self, data: Any, key: str) -> None:
+    def _in_scope(self, data: Any, key: str, template: str = "") -> None:
+        if _answers_the_read(data, template):
+            return
         if out_of_scope(data, self.patient_id):
             raise ForeignPatient(f"prefetch.{key}")
 
@@ -181,7 +198,7 @@ class _Reader:
     async def prefetched(self, key: str, template: str, value: Any) -> list[dict[str, Any]]:
         if value is None:
             return []  # null: the client looked and found nothing
-        self._in_scope(value, key)
+        self._in_scope(value, key, template)
         try:
             return await self._value(value, key, template)
         except DataUnavailable as error:
@@ -203,7 +220,7 @@ class _Reader:
                 if is_read(template):
                     return []  # a read of a resource that does not exist: no data
                 raise DataUnavailable("fhir server answered 404")
-            self._in_scope(body, key)
+            self._in_scope(body, key, template)
             if not is_read(template) and (
                 not isinstance(body, dict) or body.get("resourceType") != "Bundle"
             ):
@@ -227,10 +244,12 @@ async def gather(
     required: tuple[str, ...],
     request: dict[str, Any],
     transport: httpx.AsyncBaseTransport | None = None,
+    left_out: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """All resources for the prefetch keys (prefetched or fetched), complete, in key order.
 
-    Raises `DataUnavailable` (answer 412) or `ForeignPatient` (refuse the call).
+    Raises `DataUnavailable` (answer 412) or `ForeignPatient` (refuse the call). The optional
+    keys that were neither sent nor fetched are added to `left_out`: unknown, not empty.
     """
     prefetch = request.get("prefetch") if isinstance(request.get("prefetch"), dict) else {}
     context = request.get("context") if isinstance(request.get("context"), dict) else {}
@@ -252,7 +271,10 @@ async def gather(
             except DataUnavailable as error:
                 if key in required or isinstance(error, LinkRefused):
                     raise
-                # optional data the client did not send (the Patient, allergies): go on without it
+                # optional data the client did not send (the Patient, allergies): go on without
+                # it, and say so (allergies left out are unknown, not "none")
+                if left_out is not None:
+                    left_out.append(key)
     finally:
         if client is not None:
             await client.aclose()
