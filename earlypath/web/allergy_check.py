@@ -84,8 +84,8 @@ def without_product(assessment: dict[str, Any], reason: str) -> dict[str, Any]:
         "strength_mg": plan["dose_mg"],
         "units_per_dose": 1,
         "contains_soya_lecithin": None,
-        "licence": "",
-        "smpc": "",
+        "licence": "Depends on the product chosen (see product notes).",
+        "smpc": "https://www.medicines.org.uk/emc",
     }
     plan["units_first_14_days"] //= per_dose
     plan["units_to_stop_date"] //= per_dose

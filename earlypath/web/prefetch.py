@@ -5,7 +5,8 @@ Never decide on partial or foreign data. For each prefetch key the result is eit
 - a Bundle with a `next` link is read to its last page from `fhirServer` (with the token); with no
   `fhirServer`, or past `MAX_PAGES`, the query is unavailable, never answered from page 1 alone;
 - a `next` link outside the `fhirServer` base is refused (`LinkRefused`): nothing is sent there;
-- an OperationOutcome, a Bundle carrying an error OperationOutcome or a failed entry, a Bundle
+- an OperationOutcome, a Bundle carrying an error OperationOutcome (or one of any severity
+  saying the results are partial: incomplete, too-costly, suppressed...) or a failed entry, a Bundle
   with fewer entries than its `total`, or a value that is neither a Bundle nor the resource type
   the template asks for is unavailable, never "no data". A prefetched value like that is fetched
   afresh from `fhirServer` when there is one;
@@ -57,11 +58,22 @@ class ForeignPatient(Exception):
         self.field = field
 
 
+# Issue codes that say the answer is not all there, whatever their severity: servers send them as
+# warnings beside the results they could give (FHIR R4 issue-type: incomplete "not all data
+# sources ... responded", too-costly, timeout, throttled, suppressed "not all data ... shared").
+PARTIAL_ISSUES = ("incomplete", "too-costly", "timeout", "throttled", "suppressed")
+
+
 def _has_error(outcome: dict[str, Any]) -> bool:
     issues = outcome.get("issue")
     if not isinstance(issues, list) or not issues:
         return True  # an OperationOutcome that does not say what it is: refuse rather than guess
-    return any(not isinstance(i, dict) or i.get("severity") not in NOT_ERRORS for i in issues)
+    return any(
+        not isinstance(i, dict)
+        or i.get("severity") not in NOT_ERRORS
+        or i.get("code") in PARTIAL_ISSUES
+        for i in issues
+    )
 
 
 def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ allergies".
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import httpx
@@ -270,6 +271,36 @@ def test_eligible_woman_recorded_with_real_codes_is_offered(client):
     assert "1.5.2" in card["summary"] and "(version 2023-08-23)" in card["detail"]
 
 
+@pytest.mark.parametrize("code", ["incomplete", "too-costly", "suppressed", "timeout"])
+@pytest.mark.parametrize("severity", ["warning", "information"])
+def test_outcome_saying_results_are_partial_is_412_whatever_its_severity(client, code, severity):
+    """A server that could not return everything says so beside the results it could give."""
+    conditions = page([previous_miscarriage(), bleeding()])
+    partial = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": severity, "code": code, "diagnostics": "results truncated"}],
+    }
+    conditions["entry"].append({"resource": partial, "search": {"mode": "outcome"}})
+    prefetch = prefetch_for([lmp(), iup(), crl()])
+    prefetch["conditions"] = conditions
+    response = client.post(PV, json=hook_request("patient-view", prefetch))
+    assert response.status_code == 412
+    assert response.json()["errors"][0]["field"] == "prefetch.conditions"
+
+
+def test_informational_outcome_beside_full_results_is_read(client):
+    """HAPI-style "processing / informational" notes do not make the answer partial."""
+    conditions = page([previous_miscarriage(), bleeding()])
+    note = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "information", "code": "informational", "diagnostics": "ok"}],
+    }
+    conditions["entry"].append({"resource": note, "search": {"mode": "outcome"}})
+    prefetch = prefetch_for([lmp(), iup(), crl()])
+    prefetch["conditions"] = conditions
+    assert decision(client.post(PV, json=hook_request("patient-view", prefetch))) == "offer"
+
+
 # --- allergies that could not be checked ------------------------------------------------------
 
 
@@ -286,6 +317,8 @@ def test_allergies_left_out_without_a_server_choose_no_product(client):
     assert "Allergies could not be checked" in card["detail"]
     assert "No allergies are recorded" not in card["detail"]
     assert "prefetch.allergies: allergies could not be checked" in card["detail"]
+    text = json.dumps(card)  # CDS Hooks: no null or empty values
+    assert ": null" not in text and ': ""' not in text and ": []" not in text
 
 
 def test_allergy_fetch_that_fails_chooses_no_product(make_client):
