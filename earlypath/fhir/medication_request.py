@@ -168,17 +168,26 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+# Dose units to mg: UCUM codes, the words, and the SNOMED CT units UK (dm+d, UK Core) dose
+# quantities carry: 258684004 |milligram|, 258682000 |gram|.
+MG_PER_UNIT = {"mg": 1.0, "milligram": 1.0, "milligrams": 1.0, "g": 1000.0, "gram": 1000.0}
+MG_PER_UNIT |= {"grams": 1000.0, "258684004": 1.0, "258682000": 1000.0}
+
+
+def _mg_per_unit(quantity: dict[str, Any]) -> float | None:
+    for unit in (quantity.get("code"), quantity.get("unit")):
+        factor = MG_PER_UNIT.get(str(unit or "").strip().lower())
+        if factor is not None:
+            return factor
+    return None
+
+
 def _dose_mg(dosage: dict[str, Any]) -> float | None:
     for dr in _items(dosage.get("doseAndRate")):
         q = _obj(dr.get("doseQuantity"))
-        unit = str(q.get("code") or q.get("unit") or "").lower()
-        value = _number(q.get("value"))
-        if value is None:
-            continue
-        if unit == "mg":
-            return value
-        if unit == "g":
-            return value * 1000
+        value, factor = _number(q.get("value")), _mg_per_unit(q)
+        if value is not None and factor is not None:
+            return value * factor
     return None
 
 

@@ -585,3 +585,25 @@ def test_observation_with_value_as_scan_finding_code_is_read(client):
     resources = [previous_miscarriage(), bleeding(), lmp(), finding, crl()]
     body = hook_request("patient-view", prefetch_for(resources))
     assert decision(client.post(PV, json=body)) == "offer"
+
+
+@pytest.mark.parametrize(
+    ("quantity", "expected"),
+    [
+        ({"value": 400, "unit": "milligram", "system": SNOMED, "code": "258684004"}, "consistent"),
+        ({"value": 0.2, "unit": "gram", "system": SNOMED, "code": "258682000"}, "dose is 200 mg"),
+        ({"value": 400, "unit": "MG"}, "consistent"),
+        ({"value": 1, "unit": "pessary", "system": SNOMED, "code": "733007009"}, "dose (no dose"),
+    ],
+)
+def test_uk_dose_units_are_read(client, quantity, expected):
+    """UK Core / dm+d dose quantities carry SNOMED CT units; a dose in pessaries is not checked."""
+    order = progesterone_order(end="2024-05-06")
+    order["dosageInstruction"][0]["doseAndRate"] = [{"doseQuantity": quantity}]
+    body = hook_request(
+        "order-sign", prefetch_for(eligible_resources()), draftOrders=bundle([order])
+    )
+    (card,) = _cards(client, SIGN, body)
+    assert expected in card["summary"] + card["detail"]
+    dose_read = quantity["unit"] != "pessary"
+    assert ("Not checked: dose" in card["detail"]) is not dose_read
