@@ -145,7 +145,7 @@ def is_progesterone_order(
             concepts += _medication_names(listed)
         if not concepts and ref.get("display"):
             concepts.append({"text": ref["display"]})
-    return any(progesterone.matches(concept) for concept in concepts)
+    return any(progesterone.matches(_concept(concept)) for concept in concepts)
 
 
 # Draft orders come straight from the EHR, not through the FHIR parser, and real ones bend R4:
@@ -160,6 +160,19 @@ def _items(value: Any) -> list[dict[str, Any]]:
 
 def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _concept(value: Any) -> dict[str, Any]:
+    """A CodeableConcept keeping only what R4 allows in it (text a string, codings objects), so
+    a malformed one matches nothing instead of failing the call."""
+    concept = _obj(value)
+    codings = concept.get("coding")
+    if codings is None and "code" in concept and "system" in concept:
+        codings = [concept]  # a bare Coding where the concept belongs
+    out: dict[str, Any] = {"coding": _items(codings)}
+    if isinstance(concept.get("text"), str):
+        out["text"] = concept["text"]
+    return out
 
 
 def _number(value: Any) -> float | None:
@@ -194,7 +207,7 @@ def _dose_mg(dosage: dict[str, Any]) -> float | None:
 def _per_day(dosage: dict[str, Any]) -> float | None:
     timing = _obj(dosage.get("timing"))
     code = timing.get("code")
-    if code and code_set("twice_daily").matches(code):
+    if code and code_set("twice_daily").matches(_concept(code)):
         return 2.0
     repeat = _obj(timing.get("repeat"))
     freq, period = _number(repeat.get("frequency")), _number(repeat.get("period"))
@@ -235,7 +248,7 @@ def order_differences(
     route = dosage.get("route")
     if not isinstance(route, dict):
         unchecked.append("route (none given)" if route is None else "route (not a coded concept)")
-    elif not code_set("vaginal_route").matches(route):
+    elif not code_set("vaginal_route").matches(_concept(route)):
         differences.append(f"route is not {plan['route']}")
     per_day = _per_day(dosage)
     if per_day is None:

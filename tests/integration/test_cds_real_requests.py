@@ -607,3 +607,37 @@ def test_uk_dose_units_are_read(client, quantity, expected):
     assert expected in card["summary"] + card["detail"]
     dose_read = quantity["unit"] != "pessary"
     assert ("Not checked: dose" in card["detail"]) is not dose_read
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        ("route", {"coding": True}),
+        ("route", {"coding": 7, "text": ["vaginal"]}),
+        ("timing", {"code": {"coding": "BID"}}),
+        ("medication", {"coding": "progesterone", "text": "Utrogestan 200 mg"}),
+    ],
+)
+def test_malformed_codings_in_a_draft_order_are_never_a_crash(client, where, value):
+    """Draft orders are not parsed as FHIR: a coding that is not a list of objects matches
+    nothing (it was a 500)."""
+    order = progesterone_order()
+    if where == "medication":
+        order["medicationCodeableConcept"] = value
+    else:
+        order["dosageInstruction"][0][where] = value
+    body = hook_request(
+        "order-sign", prefetch_for(eligible_resources()), draftOrders=bundle([order])
+    )
+    response = client.post(SIGN, json=body)
+    assert response.status_code == 200
+
+
+def test_route_as_a_bare_coding_is_still_read(client):
+    order = progesterone_order(end="2024-05-06")
+    order["dosageInstruction"][0]["route"] = {"system": SNOMED, "code": "16857009"}
+    body = hook_request(
+        "order-sign", prefetch_for(eligible_resources()), draftOrders=bundle([order])
+    )
+    (card,) = _cards(client, SIGN, body)
+    assert "consistent" in card["summary"]
