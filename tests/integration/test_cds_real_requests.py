@@ -641,3 +641,27 @@ def test_route_as_a_bare_coding_is_still_read(client):
     )
     (card,) = _cards(client, SIGN, body)
     assert "consistent" in card["summary"]
+
+
+@pytest.mark.parametrize(
+    ("server", "base"),
+    [
+        ("http://fhir.example.com", "http://fhir.example.com"),
+        ("http://fhir.example.com/", "http://fhir.example.com"),
+        ("https://fhir.example.com:8443/r4/tenant-1/", "https://fhir.example.com:8443/r4/tenant-1"),
+    ],
+)
+def test_fhir_server_at_a_root_or_tenant_path_is_fetched_under_it(make_client, server, base):
+    """Da Vinci samples give a bare host; multi-tenant EHRs a tenant path with a port."""
+    fhir = FakeFhir()
+    client = make_client(fhir_transport=fhir.transport)
+    prefetch = prefetch_for(eligible_resources())
+    del prefetch["allergies"], prefetch["patient"]
+    body = hook_request("patient-view", prefetch)
+    body["fhirServer"] = server
+    body["user"] = "Practitioner/example"  # an extra top-level field some clients send
+    assert decision(client.post(PV, json=body)) == "offer"
+    assert sorted(str(r.url).split("?")[0] for r in fhir.seen) == [
+        f"{base}/AllergyIntolerance",
+        f"{base}/Patient/{PATIENT_ID}",
+    ]
