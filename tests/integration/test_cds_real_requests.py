@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.integration.cds_reading import (
     FHIR,
@@ -665,3 +667,52 @@ def test_fhir_server_at_a_root_or_tenant_path_is_fetched_under_it(make_client, s
         f"{base}/AllergyIntolerance",
         f"{base}/Patient/{PATIENT_ID}",
     ]
+
+
+SOYA_PRODUCTS = ("Utrogestan", "Prometrium")
+unknown_allergies = st.sampled_from(["left out", "coded only", "coded only and inactive peanut"])
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    how=unknown_allergies,
+    hook=st.sampled_from(["patient-view", "order-sign"]),
+    dose=st.sampled_from([400, 200]),
+    on_progesterone=st.booleans(),
+)
+def test_allergies_unknown_never_yield_a_soya_product(client, how, hook, dose, on_progesterone):
+    """Whatever the decision, no card or suggested order names a soya-lecithin product when the
+    allergy list could not be checked."""
+    medications = []
+    if on_progesterone:
+        current = progesterone_order("current", text="Utrogestan 200 mg vaginal capsules")
+        current.update(status="active", authoredOn=day(-2))
+        medications.append(current)
+    prefetch = prefetch_for(eligible_resources(), medications)
+    if how == "left out":
+        del prefetch["allergies"]
+    else:
+        unnamed = allergy("u1", {"coding": [{"system": SNOMED, "code": "91935009"}]})
+        others = []
+        if "inactive" in how:
+            others.append(allergy("p1", {"text": "peanut"}))
+            others[0]["clinicalStatus"]["coding"][0]["code"] = "inactive"
+        prefetch["allergies"] = page([unnamed, *others])
+    order = progesterone_order(dose_mg=dose, text="progesterone 400 mg pessary")
+    body = hook_request(hook, prefetch, draftOrders=bundle([order]))
+    cards = _cards(client, PV if hook == "patient-view" else SIGN, body)
+    assert cards
+    for card in cards:
+        assert "allergies could not be checked" in card["detail"]
+        for suggestion in card.get("suggestions", []):
+            for action in suggestion["actions"]:
+                if action["type"] != "create":
+                    continue
+                resource = action["resource"]  # the product it names, and how it is dosed
+                named = json.dumps(
+                    [resource["medicationCodeableConcept"], resource["dosageInstruction"]]
+                )
+                assert "product not chosen" in named
+                assert not any(name in named for name in SOYA_PRODUCTS)
