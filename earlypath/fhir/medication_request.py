@@ -8,6 +8,7 @@ engine's plan, not rules of their own.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -97,54 +98,128 @@ def plan_to_medication_request(
     return resource
 
 
-def is_progesterone_order(resource: dict[str, Any]) -> bool:
-    """Is this (draft) MedicationRequest for progesterone? By code, or by name in text/display."""
+# `[base/]Type/id[/_history/v]` -> `Type/id`; group 1 is the relative reference.
+LITERAL_REFERENCE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
+
+
+def relative_reference(reference: str) -> str | None:
+    """`Type/id` of a relative or absolute literal reference (with or without `_history`)."""
+    match = LITERAL_REFERENCE.search(reference.strip())
+    return match.group(1) if match else None
+
+
+def _medication_names(medication: dict[str, Any]) -> list[Any]:
+    """A Medication's code and its ingredients' concepts (a product may be named only by what
+    it contains)."""
+    names = [medication["code"]] if medication.get("code") is not None else []
+    names += [
+        i["itemCodeableConcept"]
+        for i in _items(medication.get("ingredient"))
+        if i.get("itemCodeableConcept") is not None
+    ]
+    return names
+
+
+def is_progesterone_order(
+    resource: dict[str, Any], medications: dict[str, dict[str, Any]] | None = None
+) -> bool:
+    """Is this (draft) MedicationRequest for progesterone? By code, or by name in text/display.
+
+    `medications`: Medication resources sent with the orders (the draftOrders Bundle), by the
+    reference that names them (`Medication/x`, or the entry's fullUrl).
+    """
     if resource.get("resourceType") != "MedicationRequest":
         return False
     progesterone = code_set("progesterone")
-    concept = resource.get("medicationCodeableConcept")
-    if concept is None:
-        ref = resource.get("medicationReference") or {}
+    concepts: list[Any] = []
+    if resource.get("medicationCodeableConcept") is not None:
+        concepts.append(resource["medicationCodeableConcept"])
+    else:
+        ref = _obj(resource.get("medicationReference"))
         key = str(ref.get("reference") or "")
-        for med in resource.get("contained") or []:
-            if isinstance(med, dict) and f"#{med.get('id')}" == key:
-                concept = med.get("code")
-        if concept is None and ref.get("display"):
-            concept = {"text": ref["display"]}
-    return concept is not None and progesterone.matches(concept)
+        for med in _items(resource.get("contained")):
+            if key and f"#{med.get('id')}" == key:
+                concepts += _medication_names(med)
+        listed = (medications or {}).get(key) or (medications or {}).get(relative_reference(key))
+        if not concepts and listed is not None:
+            concepts += _medication_names(listed)
+        if not concepts and ref.get("display"):
+            concepts.append({"text": ref["display"]})
+    return any(progesterone.matches(_concept(concept)) for concept in concepts)
+
+
+# Draft orders come straight from the EHR, not through the FHIR parser, and real ones bend R4:
+# the CDS Hooks order-select example itself gives `doseAndRate` as one object, not a list. A
+# single object where a list belongs is read as a list of one; anything else that is not the
+# shape R4 gives is read as absent, so it is reported "not checked", never a crash or a guess.
+def _items(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        return [value]
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _concept(value: Any) -> dict[str, Any]:
+    """A CodeableConcept keeping only what R4 allows in it (text a string, codings objects), so
+    a malformed one matches nothing instead of failing the call."""
+    concept = _obj(value)
+    codings = concept.get("coding")
+    if codings is None and "code" in concept and "system" in concept:
+        codings = [concept]  # a bare Coding where the concept belongs
+    out: dict[str, Any] = {"coding": _items(codings)}
+    if isinstance(concept.get("text"), str):
+        out["text"] = concept["text"]
+    return out
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+# Dose units to mg: UCUM codes, the words, and the SNOMED CT units UK (dm+d, UK Core) dose
+# quantities carry: 258684004 |milligram|, 258682000 |gram|.
+MG_PER_UNIT = {"mg": 1.0, "milligram": 1.0, "milligrams": 1.0, "g": 1000.0, "gram": 1000.0}
+MG_PER_UNIT |= {"grams": 1000.0, "258684004": 1.0, "258682000": 1000.0}
+
+
+def _mg_per_unit(quantity: dict[str, Any]) -> float | None:
+    for unit in (quantity.get("code"), quantity.get("unit")):
+        factor = MG_PER_UNIT.get(str(unit or "").strip().lower())
+        if factor is not None:
+            return factor
+    return None
 
 
 def _dose_mg(dosage: dict[str, Any]) -> float | None:
-    for dr in dosage.get("doseAndRate") or []:
-        q = dr.get("doseQuantity") or {}
-        unit = str(q.get("code") or q.get("unit") or "").lower()
-        if q.get("value") is None:
-            continue
-        if unit == "mg":
-            return float(q["value"])
-        if unit == "g":
-            return float(q["value"]) * 1000
+    for dr in _items(dosage.get("doseAndRate")):
+        q = _obj(dr.get("doseQuantity"))
+        value, factor = _number(q.get("value")), _mg_per_unit(q)
+        if value is not None and factor is not None:
+            return value * factor
     return None
 
 
 def _per_day(dosage: dict[str, Any]) -> float | None:
-    timing = dosage.get("timing") or {}
+    timing = _obj(dosage.get("timing"))
     code = timing.get("code")
-    if code and code_set("twice_daily").matches(code):
+    if code and code_set("twice_daily").matches(_concept(code)):
         return 2.0
-    repeat = timing.get("repeat") or {}
-    freq, period, unit = repeat.get("frequency"), repeat.get("period"), repeat.get("periodUnit")
-    if freq is None or period in (None, 0) or unit is None:
+    repeat = _obj(timing.get("repeat"))
+    freq, period = _number(repeat.get("frequency")), _number(repeat.get("period"))
+    per_unit_days = {"h": 1 / 24, "d": 1, "wk": 7}.get(str(repeat.get("periodUnit")))
+    if freq is None or not period or per_unit_days is None:
         return None
-    per_unit_days = {"h": 1 / 24, "d": 1, "wk": 7}.get(unit)
-    if per_unit_days is None:
-        return None
-    return float(freq) / (float(period) * per_unit_days)
+    return freq / (period * per_unit_days)
 
 
 def _end(resource: dict[str, Any], dosage: dict[str, Any]) -> dt.date | None:
-    bounds = ((dosage.get("timing") or {}).get("repeat") or {}).get("boundsPeriod") or {}
-    validity = (resource.get("dispenseRequest") or {}).get("validityPeriod") or {}
+    bounds = _obj(_obj(_obj(dosage.get("timing")).get("repeat")).get("boundsPeriod"))
+    validity = _obj(_obj(resource.get("dispenseRequest")).get("validityPeriod"))
     days = [d for d in (as_day(bounds.get("end")), as_day(validity.get("end"))) if d is not None]
     return max(days) if days else None
 
@@ -159,7 +234,7 @@ def order_differences(
     """
     differences: list[str] = []
     unchecked: list[str] = []
-    dosages = [d for d in resource.get("dosageInstruction") or [] if isinstance(d, dict)]
+    dosages = _items(resource.get("dosageInstruction"))
     if not dosages:
         return differences, [
             "the order has no structured dosage: dose, route and frequency not checked"
@@ -171,9 +246,9 @@ def order_differences(
     elif dose != plan["dose_mg"]:
         differences.append(f"dose is {dose:g} mg; the plan is {plan['dose_mg']} mg")
     route = dosage.get("route")
-    if route is None:
-        unchecked.append("route (none given)")
-    elif not code_set("vaginal_route").matches(route):
+    if not isinstance(route, dict):
+        unchecked.append("route (none given)" if route is None else "route (not a coded concept)")
+    elif not code_set("vaginal_route").matches(_concept(route)):
         differences.append(f"route is not {plan['route']}")
     per_day = _per_day(dosage)
     if per_day is None:

@@ -20,7 +20,8 @@ from earlypath.engines.python import assess
 from earlypath.errors import InputError
 from earlypath.fhir.cards import decision_card, order_cards, problem_card
 from earlypath.fhir.mapping import flatten, has_pregnancy_context, map_resources
-from earlypath.fhir.medication_request import is_progesterone_order
+from earlypath.fhir.medication_request import is_progesterone_order, relative_reference
+from earlypath.web.allergy_check import allergy_problem, unchecked_reason, without_product
 from earlypath.web.feedback import FeedbackError, validate_feedback
 from earlypath.web.fhir_urls import FhirBase, is_fhir_id
 from earlypath.web.patient_scope import out_of_scope
@@ -168,18 +169,43 @@ def _unavailable(error: DataUnavailable) -> JSONResponse:
     )
 
 
+def _draft_entries(draft: Any) -> list[tuple[str | None, dict[str, Any]]]:
+    """(fullUrl, resource) of each draft order resource: a Bundle's entries, or a list."""
+    if isinstance(draft, dict) and draft.get("resourceType") == "Bundle":
+        entries = draft.get("entry") if isinstance(draft.get("entry"), list) else []
+        return [
+            (e.get("fullUrl") if isinstance(e.get("fullUrl"), str) else None, e["resource"])
+            for e in entries
+            if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+        ]
+    return [(None, r) for r in flatten(draft or []) if isinstance(r, dict)]
+
+
+def _names(full_url: str | None, resource: dict[str, Any]) -> set[str]:
+    """What a selection or a reference may call a draft resource: `Type/id`, id, fullUrl."""
+    names = {full_url} if full_url else set()
+    if resource.get("id") is not None:
+        names |= {f"{resource.get('resourceType')}/{resource['id']}", str(resource["id"])}
+    return names
+
+
 def _draft_orders(context: dict[str, Any], hook: str) -> list[dict[str, Any]]:
-    orders = [r for r in flatten(context.get("draftOrders") or []) if isinstance(r, dict)]
-    if hook == "order-select":
-        selections = context.get("selections")
-        if isinstance(selections, list):
-            chosen = {str(s) for s in selections}
-            orders = [
-                o
-                for o in orders
-                if f"{o.get('resourceType')}/{o.get('id')}" in chosen or str(o.get("id")) in chosen
-            ]
-    return [o for o in orders if is_progesterone_order(o)]
+    entries = _draft_entries(context.get("draftOrders"))
+    medications = {
+        name: resource
+        for full_url, resource in entries
+        if resource.get("resourceType") == "Medication"
+        for name in _names(full_url, resource)
+    }
+    orders = [(full_url, r) for full_url, r in entries if is_progesterone_order(r, medications)]
+    selections = context.get("selections")
+    if hook == "order-select" and isinstance(selections, list):
+        # `MedicationRequest/103` as the spec writes it; also a bare id, the entry's fullUrl
+        # (a urn:uuid for an order not yet saved) or an absolute URL.
+        chosen = {str(s).strip() for s in selections}
+        chosen |= {relative_reference(s) or s for s in chosen}
+        orders = [(u, r) for u, r in orders if _names(u, r) & chosen]
+    return [r for _, r in orders]
 
 
 @router.post("/cds-services/{service_id}", summary="Call a CDS service")
@@ -202,8 +228,9 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
         if not orders:
             return JSONResponse({"cards": []})
     state = request.app.state
+    left_out: list[str] = []
     try:
-        resources = await gather(PREFETCH, REQUIRED, body, state.fhir_transport)
+        resources = await gather(PREFETCH, REQUIRED, body, state.fhir_transport, left_out)
     except DataUnavailable as error:
         log.warning("cds %s: 412 (%s) for prefetch.%s", service.id, error.kind, error.key)
         return _unavailable(error)
@@ -218,6 +245,11 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
         assessment = assess(mapped.episode, state.policy)
     except InputError as error:
         return JSONResponse({"cards": [problem_card(mapped.problems + error.problems)]})
+    unchecked = unchecked_reason(left_out, resources)
+    if unchecked is not None:
+        # no product chosen on a false "no allergies" (see earlypath.web.allergy_check)
+        assessment = without_product(assessment, unchecked)
+        mapped.problems.append(allergy_problem(unchecked))
     if service.hook == "patient-view":
         cards = [decision_card(assessment, patient_id, mapped.problems, mapped.evidence)]
     else:

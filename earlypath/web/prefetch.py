@@ -5,7 +5,8 @@ Never decide on partial or foreign data. For each prefetch key the result is eit
 - a Bundle with a `next` link is read to its last page from `fhirServer` (with the token); with no
   `fhirServer`, or past `MAX_PAGES`, the query is unavailable, never answered from page 1 alone;
 - a `next` link outside the `fhirServer` base is refused (`LinkRefused`): nothing is sent there;
-- an OperationOutcome, a Bundle carrying an error OperationOutcome or a failed entry, a Bundle
+- an OperationOutcome, a Bundle carrying an error OperationOutcome (or one of any severity
+  saying the results are partial: incomplete, too-costly, suppressed...) or a failed entry, a Bundle
   with fewer entries than its `total`, or a value that is neither a Bundle nor the resource type
   the template asks for is unavailable, never "no data". A prefetched value like that is fetched
   afresh from `fhirServer` when there is one;
@@ -57,11 +58,22 @@ class ForeignPatient(Exception):
         self.field = field
 
 
+# Issue codes that say the answer is not all there, whatever their severity: servers send them as
+# warnings beside the results they could give (FHIR R4 issue-type: incomplete "not all data
+# sources ... responded", too-costly, timeout, throttled, suppressed "not all data ... shared").
+PARTIAL_ISSUES = ("incomplete", "too-costly", "timeout", "throttled", "suppressed")
+
+
 def _has_error(outcome: dict[str, Any]) -> bool:
     issues = outcome.get("issue")
     if not isinstance(issues, list) or not issues:
         return True  # an OperationOutcome that does not say what it is: refuse rather than guess
-    return any(not isinstance(i, dict) or i.get("severity") not in NOT_ERRORS for i in issues)
+    return any(
+        not isinstance(i, dict)
+        or i.get("severity") not in NOT_ERRORS
+        or i.get("code") in PARTIAL_ISSUES
+        for i in issues
+    )
 
 
 def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
@@ -104,6 +116,21 @@ def _next_link(bundle: dict[str, Any]) -> Any:
     return None
 
 
+def _answers_the_read(data: Any, template: str) -> bool:
+    """A Patient with no id answering `Patient/{{context.patientId}}`: the read named her.
+
+    The CDS Hooks spec's own prefetch example sends the Patient without its id. One that
+    carries an id is still checked against `context.patientId` (a mix-up is refused).
+    """
+    return (
+        is_read(template)
+        and expected_type(template) == "Patient"
+        and isinstance(data, dict)
+        and data.get("resourceType") == "Patient"
+        and data.get("id") is None
+    )
+
+
 class _Reader:
     """Reads one CDS call's prefetch keys, fetching from the FHIR server when it must."""
 
@@ -120,7 +147,9 @@ class _Reader:
         self.context = context
         self.patient_id = str(context.get("patientId"))
 
-    def _in_scope(self, data: Any, key: str) -> None:
+    def _in_scope(self, data: Any, key: str, template: str = "") -> None:
+        if _answers_the_read(data, template):
+            return
         if out_of_scope(data, self.patient_id):
             raise ForeignPatient(f"prefetch.{key}")
 
@@ -181,7 +210,7 @@ class _Reader:
     async def prefetched(self, key: str, template: str, value: Any) -> list[dict[str, Any]]:
         if value is None:
             return []  # null: the client looked and found nothing
-        self._in_scope(value, key)
+        self._in_scope(value, key, template)
         try:
             return await self._value(value, key, template)
         except DataUnavailable as error:
@@ -203,7 +232,7 @@ class _Reader:
                 if is_read(template):
                     return []  # a read of a resource that does not exist: no data
                 raise DataUnavailable("fhir server answered 404")
-            self._in_scope(body, key)
+            self._in_scope(body, key, template)
             if not is_read(template) and (
                 not isinstance(body, dict) or body.get("resourceType") != "Bundle"
             ):
@@ -227,10 +256,12 @@ async def gather(
     required: tuple[str, ...],
     request: dict[str, Any],
     transport: httpx.AsyncBaseTransport | None = None,
+    left_out: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """All resources for the prefetch keys (prefetched or fetched), complete, in key order.
 
-    Raises `DataUnavailable` (answer 412) or `ForeignPatient` (refuse the call).
+    Raises `DataUnavailable` (answer 412) or `ForeignPatient` (refuse the call). The optional
+    keys that were neither sent nor fetched are added to `left_out`: unknown, not empty.
     """
     prefetch = request.get("prefetch") if isinstance(request.get("prefetch"), dict) else {}
     context = request.get("context") if isinstance(request.get("context"), dict) else {}
@@ -252,7 +283,10 @@ async def gather(
             except DataUnavailable as error:
                 if key in required or isinstance(error, LinkRefused):
                     raise
-                # optional data the client did not send (the Patient, allergies): go on without it
+                # optional data the client did not send (the Patient, allergies): go on without
+                # it, and say so (allergies left out are unknown, not "none")
+                if left_out is not None:
+                    left_out.append(key)
     finally:
         if client is not None:
             await client.aclose()

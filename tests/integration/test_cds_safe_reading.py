@@ -246,7 +246,7 @@ def test_included_patient_urn_reference_and_unowned_resources_are_read(client):
     assert decision(client.post(PV, json=body)) == "offer"
 
 
-@pytest.mark.parametrize("patient", [{"id": OTHER_PATIENT}, {}])
+@pytest.mark.parametrize("patient", [{"id": OTHER_PATIENT}, {"id": PATIENT_ID.upper()}])
 def test_patient_resource_must_be_the_context_patient(client, patient):
     body = patient_view(eligible_resources(), patient={"resourceType": "Patient", **patient})
     response = client.post(PV, json=body)
