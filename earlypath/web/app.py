@@ -25,6 +25,7 @@ from earlypath.policy import DEFAULT_POLICY, Policy
 from earlypath.web import api, cds, pages
 from earlypath.web.config import Settings
 from earlypath.web.feedback import FeedbackStore
+from earlypath.web.replay import ReplayStore
 from earlypath.web.schemas import openapi_components
 from earlypath.web.security import IssuerRegistry, Verifier
 
@@ -95,7 +96,8 @@ def create_app(
     jwks_transport: httpx.BaseTransport | None = None,
 ) -> FastAPI:
     """Build the service. Settings default to the environment (see `earlypath.web.config`)."""
-    settings = settings or Settings.from_env()
+    # Refuse to build a service that could not run safely (e.g. auth on without a public URL).
+    settings = (settings or Settings.from_env()).checked()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -120,11 +122,15 @@ def create_app(
     app.state.policy = policy
     app.state.fhir_transport = fhir_transport
     app.state.verifier = None
+    app.state.feedback = FeedbackStore(settings.feedback_db)
     if settings.auth and settings.issuers_file:
         app.state.verifier = Verifier(
-            IssuerRegistry.from_file(settings.issuers_file), jwks_transport=jwks_transport
+            IssuerRegistry.from_file(settings.issuers_file),
+            # Used JWT ids live in the feedback database: shared by workers, kept over restarts.
+            replay=ReplayStore(app.state.feedback.engine),
+            clock_skew=settings.jwt_clock_skew,
+            jwks_transport=jwks_transport,
         )
-    app.state.feedback = FeedbackStore(settings.feedback_db)
 
     app.add_middleware(QuietErrors)
     # Browser-based CDS clients call from other origins; tokens travel in headers, not cookies.

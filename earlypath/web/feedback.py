@@ -7,12 +7,13 @@ override reason and the user's comment, and when it happened. Never logged.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, select
+from sqlalchemy import JSON, DateTime, Integer, String, Text, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from earlypath.web.database import open_engine
 
 
 class Base(DeclarativeBase):
@@ -86,19 +87,10 @@ def validate_feedback(body: Any) -> list[dict[str, Any]]:
 
 
 class FeedbackStore:
-    """Feedback in any SQLAlchemy database; SQLite files get their folder created."""
+    """Feedback in any SQLAlchemy database (see `earlypath.web.database`)."""
 
     def __init__(self, url: str):
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        kwargs: dict[str, Any] = {}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"check_same_thread": False}
-            if ":memory:" in url or url == "sqlite://":
-                from sqlalchemy.pool import StaticPool
-
-                kwargs["poolclass"] = StaticPool
-        self.engine: Engine = create_engine(url, **kwargs)
+        self.engine: Engine = open_engine(url)
         Base.metadata.create_all(self.engine)
 
     def add(self, service_id: str, items: list[dict[str, Any]]) -> int:

@@ -1,0 +1,281 @@
+"""CDS Hooks JWTs, hardened: used jti ids shared and kept, lifetimes, claim types, the audience
+from EARLYPATH_PUBLIC_URL only, JWK Set fetches cached (failures too) and shared, and a malformed
+issuer allow-list refusing the start.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import httpx
+import pytest
+
+from earlypath.web import create_app
+from earlypath.web.config import ConfigError, Settings
+from earlypath.web.security import AuthError, JWKSFetcher
+from tests.integration.conftest import BASE, ISS, Signer, secure_settings
+from tests.integration.fhir_data import eligible_resources, hook_request, prefetch_for
+
+PV = "/cds-services/ng126-progesterone"
+URL = BASE + PV
+
+
+def _call(client, token, **headers):
+    return client.post(
+        PV,
+        json=hook_request("patient-view", prefetch_for(eligible_resources())),
+        headers={"Authorization": f"Bearer {token}", **headers},
+    )
+
+
+# 1. Replay across restarts and workers
+
+
+def test_used_token_is_refused_after_a_restart(make_client, issuers_file, signer, tmp_path):
+    settings = secure_settings(issuers_file, tmp_path / "shared.db")
+    token = signer.token(URL)
+    first = make_client(settings)
+    assert _call(first, token).status_code == 200
+    first.__exit__(None, None, None)  # the service stops ...
+    restarted = make_client(settings)  # ... and starts again on the same database
+    assert _call(restarted, token).status_code == 401
+
+
+def test_used_token_is_refused_by_another_worker(make_client, issuers_file, signer, tmp_path):
+    settings = secure_settings(issuers_file, tmp_path / "shared.db")
+    worker_1, worker_2 = make_client(settings), make_client(settings)
+    token = signer.token(URL)
+    assert _call(worker_1, token).status_code == 200
+    assert _call(worker_2, token).status_code == 401
+
+
+def test_concurrent_replays_are_accepted_once(make_client, issuers_file, signer, tmp_path):
+    settings = secure_settings(issuers_file, tmp_path / "shared.db")
+    workers = [make_client(settings) for _ in range(2)]
+    token = signer.token(URL)
+    statuses: list[int] = []
+
+    def call(client):
+        statuses.append(_call(client, token).status_code)
+
+    threads = [threading.Thread(target=call, args=(workers[i % 2],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [401] * 7
+
+
+# 1. Lifetimes and claim types
+
+
+def test_long_lived_tokens_are_refused(secure_client, signer):
+    now = int(time.time())
+    assert _call(secure_client, signer.token(URL, exp_in=300)).status_code == 200
+    assert _call(secure_client, signer.token(URL, exp_in=10 * 365 * 86400)).status_code == 401
+    assert _call(secure_client, signer.token(URL, exp_in=600)).status_code == 401
+    # exp - iat over 5 minutes, even though exp is near
+    assert _call(secure_client, signer.token(URL, exp_in=100, iat=now - 400)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp": "EXP"},  # a numeric string
+        {"exp": 1e308},
+        {"exp": 10**400},
+        {"exp": -(10**400)},
+        {"exp": True},
+        {"exp": "EXP.0"},
+        {"iat": "IAT"},
+        {"iat": 1.5e9},
+        {"iat": None},
+        {"nbf": "IAT"},
+        {"nbf": 10**400},
+        {"nbf": "FUTURE"},
+        {"iat": "FUTURE"},
+        {"exp": 0},
+    ],
+)
+def test_time_claims_must_be_whole_numbers_in_range(secure_client, signer, claims):
+    now = int(time.time())
+    values = {
+        "EXP": str(now + 200),
+        "EXP.0": float(now + 200),
+        "IAT": str(now),
+        "FUTURE": now + 120,
+    }
+    claims = {k: values.get(v, v) if isinstance(v, str) else v for k, v in claims.items()}
+    response = _call(secure_client, signer.token(URL, **claims))
+    assert response.status_code == 401
+    assert response.content == b""
+
+
+def test_clock_skew_is_a_setting(make_client, issuers_file, signer, tmp_path, monkeypatch):
+    ahead = int(time.time()) + 20  # the client's clock runs 20 s fast
+    tolerant = make_client(secure_settings(issuers_file, tmp_path / "a.db"))
+    assert _call(tolerant, signer.token(URL, iat=ahead, exp_in=200)).status_code == 200
+    strict = make_client(secure_settings(issuers_file, tmp_path / "b.db", jwt_clock_skew=0))
+    assert _call(strict, signer.token(URL, iat=ahead, exp_in=200)).status_code == 401
+    monkeypatch.setenv("EARLYPATH_JWT_CLOCK_SKEW", "5")
+    assert Settings.from_env().jwt_clock_skew == 5
+    for bad in ("abc", "-1", "100000"):
+        monkeypatch.setenv("EARLYPATH_JWT_CLOCK_SKEW", bad)
+        with pytest.raises(ConfigError, match="EARLYPATH_JWT_CLOCK_SKEW"):
+            Settings.from_env()
+
+
+# 5. The audience is EARLYPATH_PUBLIC_URL, never the request's own headers
+
+
+def test_auth_on_without_public_url_refuses_to_start(issuers_file, tmp_path):
+    settings = Settings(auth=True, issuers_file=str(issuers_file), feedback_db="sqlite://")
+    with pytest.raises(ConfigError, match="EARLYPATH_PUBLIC_URL is required"):
+        create_app(settings)
+    for bad in ("cds.example.org", "ftp://cds.example.org", "https://cds.example.org/?x=1"):
+        with pytest.raises(ConfigError, match="EARLYPATH_PUBLIC_URL"):
+            create_app(
+                Settings(
+                    auth=True,
+                    issuers_file=str(issuers_file),
+                    public_url=bad,
+                    feedback_db="sqlite://",
+                )
+            )
+
+
+def test_audience_is_compared_with_the_public_url_only(make_client, issuers_file, signer, tmp_path):
+    public = "https://cds.example.org/base"
+    client = make_client(secure_settings(issuers_file, tmp_path / "p.db", public_url=public + "/"))
+    assert _call(client, signer.token(public + PV)).status_code == 200
+    # A token minted for another host, sent with headers naming that host: refused.
+    other = "https://other.example.net"
+    spoofed = {"Host": "other.example.net", "X-Forwarded-Host": "other.example.net"}
+    assert _call(client, signer.token(other + PV), **spoofed).status_code == 401
+    assert _call(client, signer.token(URL)).status_code == 401  # the request's own URL
+    forwarded = {"X-Forwarded-Proto": "http", "X-Forwarded-Host": "testserver"}
+    assert _call(client, signer.token(URL), **forwarded).status_code == 401
+
+
+# 4. JWK Set fetches: failures cached with back-off, one fetch at a time
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_failed_key_set_fetches_are_cached_with_backoff():
+    fetches = []
+
+    def down(request):
+        fetches.append(1)
+        return httpx.Response(503)
+
+    clock = FakeClock()
+    fetcher = JWKSFetcher(httpx.MockTransport(down), clock=clock)
+    for _ in range(50):
+        with pytest.raises(AuthError):
+            fetcher.get("https://keys.example.org/jwks")
+    assert len(fetches) == 1
+    clock.now += 11  # past the first back-off (10 s): one retry, then 20 s of quiet
+    for _ in range(50):
+        with pytest.raises(AuthError):
+            fetcher.get("https://keys.example.org/jwks")
+    assert len(fetches) == 2
+    clock.now += 15
+    with pytest.raises(AuthError, match="backing off"):
+        fetcher.get("https://keys.example.org/jwks")
+    assert len(fetches) == 2
+
+
+def test_concurrent_key_set_fetches_are_shared(signer):
+    fetches = []
+
+    def slow(request):
+        fetches.append(1)
+        time.sleep(0.3)
+        return httpx.Response(200, json=signer.jwks)
+
+    fetcher = JWKSFetcher(httpx.MockTransport(slow))
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(fetcher.get("https://k.example.org/j")))
+        for _ in range(20)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(fetches) == 1
+    assert results == [signer.jwks] * 20
+
+
+def test_forged_tokens_cause_one_key_fetch_per_interval(make_client, tmp_path, signer):
+    fetches = []
+
+    def slow_and_down(request):
+        fetches.append(1)
+        time.sleep(0.2)
+        return httpx.Response(500)
+
+    path = tmp_path / "issuers.json"
+    path.write_text(
+        json.dumps({"issuers": [{"iss": ISS, "jwks_url": "https://ehr.example.org/jwks"}]})
+    )
+    settings = Settings(
+        auth=True,
+        issuers_file=str(path),
+        feedback_db=f"sqlite:///{tmp_path / 'f.db'}",
+        public_url=BASE,
+    )
+    client = make_client(settings, jwks_transport=httpx.MockTransport(slow_and_down))
+    forger = Signer(kid=signer.kid)
+    started = time.perf_counter()
+    statuses = [_call(client, forger.token(URL)).status_code for _ in range(60)]
+    assert statuses == [401] * 60
+    assert len(fetches) == 1
+    assert time.perf_counter() - started < 5  # not 60 slow fetches
+
+
+# 12. A malformed issuer allow-list refuses the start, naming what is wrong
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("{not json", "not valid JSON"),
+        ('["https://ehr.example.org"]', '"issuers"'),
+        ('{"issuers": [{"jwks": {"keys": []}}]}', "issuers[0].iss is required"),
+        ('{"issuers": [{"iss": "x"}]}', "has no keys"),
+        ('{"issuers": [{"iss": "x", "jwks": {"keys": "none"}}]}', "must be a JWK Set"),
+        ('{"issuers": [{"iss": "x", "jwks": {"keys": [{"kid": "k", "kty": "EC"}]}}]}', "usable"),
+        ('{"issuers": [{"iss": "x", "jwks_uri": "https://a/j"}]}', "unknown field"),
+        ('{"issuers": [{"iss": "x", "jwks_url": "http://keys.example.org/j"}]}', "https"),
+        ('{"issuers": [{"iss": "x", "jku": "https://a/j"}]}', "jku must be a list"),
+        ('{"issuers": [{"iss": "x", "jwks_file": "missing.json"}]}', "cannot read"),
+    ],
+)
+def test_malformed_issuer_config_refuses_to_start(tmp_path, content, reason):
+    path = tmp_path / "issuers.json"
+    path.write_text(content)
+    settings = Settings(auth=True, issuers_file=str(path), feedback_db="sqlite://", public_url=BASE)
+    with pytest.raises(ConfigError, match="EARLYPATH_CDS_ISSUERS") as refused:
+        create_app(settings)
+    assert reason in str(refused.value)
+
+
+def test_missing_issuer_file_refuses_to_start(tmp_path):
+    settings = Settings(
+        auth=True,
+        issuers_file=str(tmp_path / "nope.json"),
+        feedback_db="sqlite://",
+        public_url=BASE,
+    )
+    with pytest.raises(ConfigError, match="cannot read"):
+        create_app(settings)
