@@ -19,12 +19,20 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from earlypath import __version__
 from earlypath.policy import DEFAULT_POLICY, Policy
 from earlypath.web import api, cds, pages
 from earlypath.web.config import Settings
 from earlypath.web.feedback import FeedbackStore
+from earlypath.web.guards import (
+    LoopbackOnlyWhenAuthOff,
+    SecurityHeaders,
+    inline_styles,
+    page_csp,
+)
+from earlypath.web.limits import RequestLimits
 from earlypath.web.replay import ReplayStore
 from earlypath.web.schemas import openapi_components
 from earlypath.web.security import IssuerRegistry, Verifier
@@ -61,6 +69,9 @@ class QuietErrors:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            # The client went away mid-request: nothing to answer, and not our error.
+            log.info("client disconnected on %s %s", scope.get("method"), scope.get("path"))
         except Exception as error:  # noqa: BLE001 - the last line of defence
             log.error(
                 "internal error (%s) on %s %s",
@@ -142,6 +153,17 @@ def create_app(
         allow_credentials=False,
         max_age=600,
     )
+    # Outermost last: limits before anything reads the body; headers on every answer.
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
+        max_json_depth=settings.max_json_depth,
+    )
+    if not settings.auth:
+        app.add_middleware(LoopbackOnlyWhenAuthOff)
+    https = (settings.public_url or "").startswith("https://")
+    app.add_middleware(SecurityHeaders, https=https)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -179,7 +201,10 @@ def create_app(
                 "<body><main><h1>Impact model page not available yet</h1></main></body></html>",
                 status_code=404,
             )
-        return HTMLResponse(await run_in_threadpool(render))
+        page = await run_in_threadpool(render)
+        # Its styles are inline (a generated page, no input): allowed by hash, not unsafe-inline.
+        csp = page_csp(inline_styles(page))
+        return HTMLResponse(page, headers={"Content-Security-Policy": csp})
 
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema:
