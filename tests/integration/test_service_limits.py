@@ -17,7 +17,7 @@ from earlypath.cli import app as cli_app
 from earlypath.web.config import ConfigError, Settings
 from earlypath.web.limits import json_too_deep
 from tests.integration.fhir_data import eligible_resources, hook_request, prefetch_for
-from tests.integration.live_server import live_server
+from tests.integration.live_server import Server, live_server
 
 LIMITS = {
     "EARLYPATH_CDS_AUTH": "off",
@@ -31,11 +31,16 @@ LIMITS = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[tuple[str, int]]:
+def server_log(tmp_path_factory) -> Iterator[Server]:
     db = tmp_path_factory.mktemp("limits") / "fb.sqlite3"
-    with live_server({**LIMITS, "EARLYPATH_FEEDBACK_DB": f"sqlite:///{db}"}) as base:
-        host, port = base.removeprefix("http://").split(":")
-        yield host, int(port)
+    with live_server({**LIMITS, "EARLYPATH_FEEDBACK_DB": f"sqlite:///{db}"}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server(server_log: Server) -> tuple[str, int]:
+    host, port = server_log.base.removeprefix("http://").split(":")
+    return host, int(port)
 
 
 def _connect(server: tuple[str, int]) -> socket.socket:
@@ -240,3 +245,8 @@ def test_serve_refuses_bad_settings_with_the_reason(monkeypatch):
     result = CliRunner().invoke(cli_app, ["serve"])
     assert result.exit_code == 2
     assert "EARLYPATH_MAX_CONCURRENCY must be between" in result.output
+
+
+def test_refusals_above_were_not_logged_as_internal_errors(server_log):
+    text = server_log.log_text()
+    assert "internal error" not in text and "Traceback" not in text, text[-2000:]
