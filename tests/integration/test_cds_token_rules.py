@@ -17,6 +17,7 @@ from earlypath.web.config import ConfigError, Settings
 from earlypath.web.security import AuthError, JWKSFetcher
 from tests.integration.conftest import BASE, ISS, Signer, secure_settings
 from tests.integration.fhir_data import eligible_resources, hook_request, prefetch_for
+from tests.integration.live_server import live_server
 
 PV = "/cds-services/ng126-progesterone"
 URL = BASE + PV
@@ -279,3 +280,33 @@ def test_missing_issuer_file_refuses_to_start(tmp_path):
     )
     with pytest.raises(ConfigError, match="cannot read"):
         create_app(settings)
+
+
+def test_serve_with_two_workers_accepts_a_token_once(tmp_path, signer):
+    (tmp_path / "jwks.json").write_text(json.dumps(signer.jwks))
+    issuers = tmp_path / "issuers.json"
+    issuers.write_text(json.dumps({"issuers": [{"iss": ISS, "jwks_file": "jwks.json"}]}))
+    env = {
+        "EARLYPATH_CDS_AUTH": "on",
+        "EARLYPATH_CDS_ISSUERS": str(issuers),
+        "EARLYPATH_FEEDBACK_DB": f"sqlite:///{tmp_path / 'fb.sqlite3'}",
+    }
+    body = hook_request("patient-view", prefetch_for(eligible_resources()))
+    with live_server(env, workers=2, public_url=True) as server:
+        token = signer.token(server.base + PV)
+        statuses: list[int] = []
+
+        def call() -> None:
+            # a new connection each time: the two workers share the listening socket
+            with httpx.Client(base_url=server.base, timeout=30) as client:
+                response = client.post(PV, json=body, headers={"Authorization": f"Bearer {token}"})
+                statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=call) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        log = server.log_text()
+    assert sorted(statuses) == [200] + [401] * 11
+    assert log.count("replayed jti") == 11
