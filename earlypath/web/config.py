@@ -15,7 +15,7 @@ EARLYPATH_MAX_JSON_DEPTH     nesting of a JSON body (400 above; default 64)
 EARLYPATH_HEADER_TIMEOUT     seconds to receive the request line and headers (default 10)
 EARLYPATH_BODY_TIMEOUT       seconds to receive the whole body (408 after; default 30)
 EARLYPATH_KEEP_ALIVE_TIMEOUT seconds an idle keep-alive connection is kept (default 5)
-EARLYPATH_MAX_CONCURRENCY    open connections + requests in progress (503 above; default 200)
+EARLYPATH_MAX_CONCURRENCY    open connections + requests in progress (503 above; default 1000)
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ _LIMITS: dict[str, tuple[int, int, int]] = {
     "EARLYPATH_HEADER_TIMEOUT": (10, 1, 300),
     "EARLYPATH_BODY_TIMEOUT": (30, 1, 600),
     "EARLYPATH_KEEP_ALIVE_TIMEOUT": (5, 1, 300),
-    "EARLYPATH_MAX_CONCURRENCY": (200, 1, 100_000),
+    "EARLYPATH_MAX_CONCURRENCY": (1_000, 1, 100_000),
 }
 
 

@@ -103,14 +103,18 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-# Starlette's in-process TestClient names its peer "testclient": never a network address.
+# Starlette's in-process TestClient names its peer "testclient" and itself "testserver"; a real
+# server puts socket addresses there.
 _IN_PROCESS_CLIENTS = frozenset({"testclient"})
 
 
-def is_loopback_client(host: str | None) -> bool:
+def is_loopback_client(host: str | None, server: str | None = None) -> bool:
+    """Is the peer on this machine? `server` is our own address (from the socket, not Host)."""
     if host is None:
         return False
-    if host in _IN_PROCESS_CLIENTS or host == "localhost":
+    if host in _IN_PROCESS_CLIENTS:
+        return server == "testserver"  # both placeholders: only the in-process transport
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -126,8 +130,8 @@ class LoopbackOnlyWhenAuthOff:
 
     async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket"):
-            client = scope.get("client")
-            if not is_loopback_client(client[0] if client else None):
+            client, server = scope.get("client"), scope.get("server")
+            if not is_loopback_client(client[0] if client else None, server[0] if server else None):
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})
                     return

@@ -190,3 +190,14 @@ def test_client_disconnect_inside_a_handler_is_logged_as_info(caplog):
     assert "internal error" not in caplog.text
     assert "client disconnected" in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_only_the_in_process_test_transport_may_use_its_placeholder_name():
+    from earlypath.web.guards import is_loopback_client
+
+    assert is_loopback_client("testclient", "testserver")
+    assert not is_loopback_client("testclient", "192.0.2.2")
+    assert not is_loopback_client("testclient", None)
+    assert not is_loopback_client(None, "127.0.0.1")
+    assert is_loopback_client("::1", "::1") and is_loopback_client("127.8.0.1", "127.0.0.1")
+    assert not is_loopback_client("192.0.2.9", "127.0.0.1")

@@ -227,7 +227,7 @@ def test_limits_are_named_settings_with_safe_defaults(monkeypatch):
     settings = Settings.from_env()
     assert (settings.max_header_bytes, settings.max_body_bytes) == (32_768, 2_097_152)
     assert (settings.header_timeout, settings.body_timeout) == (10, 30)
-    assert (settings.keep_alive_timeout, settings.max_concurrency) == (5, 200)
+    assert (settings.keep_alive_timeout, settings.max_concurrency) == (5, 1_000)
     assert settings.max_json_depth == 64
     monkeypatch.setenv("EARLYPATH_MAX_BODY_BYTES", "1k")
     with pytest.raises(ConfigError, match="EARLYPATH_MAX_BODY_BYTES must be a whole number"):
