@@ -37,11 +37,10 @@ from urllib.parse import urlsplit
 import httpx
 import jwt
 from fastapi import HTTPException, Request
-from sqlalchemy import create_engine
-from sqlalchemy.pool import StaticPool
 from starlette.concurrency import run_in_threadpool
 
 from earlypath.web.config import ConfigError
+from earlypath.web.database import open_engine
 from earlypath.web.replay import ReplayStore, ReplayStoreError
 
 log = logging.getLogger("earlypath.web.security")
@@ -276,13 +275,6 @@ class JWKSFetcher:
         return jwks
 
 
-def _memory_replay_store() -> ReplayStore:
-    engine = create_engine(
-        "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool
-    )
-    return ReplayStore(engine)
-
-
 def check_token_times(claims: dict[str, Any], now: float, skew: int) -> None:
     """`exp`, `iat` (and `nbf` if given) are whole numbers in range, and the token is live.
 
@@ -326,7 +318,7 @@ class Verifier:
         self.registry = registry
         # The service passes the database store (shared by workers); the in-memory default is
         # for library use and tests only.
-        self.replay = replay or _memory_replay_store()
+        self.replay = replay or ReplayStore(open_engine("sqlite://"))
         self.clock_skew = clock_skew
         self.fetcher = JWKSFetcher(jwks_transport)
         self._clock = clock

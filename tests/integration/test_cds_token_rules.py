@@ -310,3 +310,16 @@ def test_serve_with_two_workers_accepts_a_token_once(tmp_path, signer):
         log = server.log_text()
     assert sorted(statuses) == [200] + [401] * 11
     assert log.count("replayed jti") == 11
+
+
+def test_token_with_deeply_nested_claims_is_401_not_500(secure_client):
+    import base64
+
+    def part(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    header = part(b'{"alg": "ES384", "kid": "ehr-key-1"}')
+    payload = part(b'{"iss": ' + b"[" * 20_000 + b"]" * 20_000 + b"}")
+    for token in (f"{header}.{payload}.c2ln", f"{payload}.{header}.c2ln"):
+        response = _call(secure_client, token)
+        assert response.status_code in (401, 431), response.status_code
