@@ -59,6 +59,8 @@ JWKS_MIN_BACKOFF_SECONDS = 10
 JWKS_MAX_BACKOFF_SECONDS = 300
 JWKS_TIMEOUT_SECONDS = 5.0
 JWKS_MAX_BYTES = 262_144
+# Calls that may wait for a key-set fetch in flight; more are refused at once.
+JWKS_MAX_WAITERS = 16
 
 
 class AuthError(Exception):
@@ -192,6 +194,7 @@ class _KeySetState:
     fresh_until: float = 0.0
     retry_at: float = 0.0
     backoff: float = 0.0
+    waiters: int = 0  # calls waiting for the fetch in flight
 
 
 class JWKSFetcher:
@@ -199,7 +202,9 @@ class JWKSFetcher:
 
     A good set is kept `JWKS_TTL_SECONDS`. A failed fetch is not retried for a back-off that
     starts at `JWKS_MIN_BACKOFF_SECONDS` and doubles up to `JWKS_MAX_BACKOFF_SECONDS`; calls
-    meanwhile are refused at once. Calls arriving during a fetch wait for it and share its result.
+    meanwhile are refused at once. Calls arriving during a refresh use the keys it replaces; with
+    no keys yet they wait for the fetch and share its result (at most JWKS_MAX_WAITERS of them;
+    more are refused at once, so a burst cannot hold every worker thread).
     """
 
     def __init__(
@@ -233,8 +238,12 @@ class JWKSFetcher:
         cached = self._cached(state)
         if cached is not None:
             return cached
-        if not state.lock.acquire(timeout=self._timeout * 2):
-            raise AuthError("jwks fetch busy")
+        if not state.lock.acquire(blocking=False):
+            # A refresh is in flight: the keys it replaces are still good for these few seconds.
+            if state.jwks is not None:
+                return state.jwks
+            if not self._wait_for_fetch(state):
+                raise AuthError("jwks fetch busy")
         try:
             cached = self._cached(state)  # another call may have fetched while this one waited
             if cached is not None:
@@ -254,6 +263,22 @@ class JWKSFetcher:
             return jwks
         finally:
             state.lock.release()
+
+    def _wait_for_fetch(self, state: _KeySetState) -> bool:
+        """Wait for the URL's fetch lock; True when held. At most JWKS_MAX_WAITERS calls wait.
+
+        Each waiting call holds a worker thread: unbounded, a burst of forged tokens naming a
+        slow key host would hold them all, and valid calls from other clients would queue.
+        """
+        with self._states_lock:
+            if state.waiters >= JWKS_MAX_WAITERS:
+                return False
+            state.waiters += 1
+        try:
+            return state.lock.acquire(timeout=self._timeout * 2)
+        finally:
+            with self._states_lock:
+                state.waiters -= 1
 
     def _fetch(self, url: str) -> dict[str, Any]:
         try:

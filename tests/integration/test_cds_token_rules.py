@@ -207,14 +207,105 @@ def test_concurrent_key_set_fetches_are_shared(signer):
     results = []
     threads = [
         threading.Thread(target=lambda: results.append(fetcher.get("https://k.example.org/j")))
-        for _ in range(20)
+        for _ in range(12)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert len(fetches) == 1
-    assert results == [signer.jwks] * 20
+    assert results == [signer.jwks] * 12
+
+
+def test_a_refresh_in_flight_does_not_hold_calls(signer):
+    fetches = []
+    slow = threading.Event()
+
+    def host(request):
+        fetches.append(1)
+        if slow.is_set():
+            time.sleep(1.0)
+        return httpx.Response(200, json=signer.jwks)
+
+    clock = FakeClock()
+    fetcher = JWKSFetcher(httpx.MockTransport(host), clock=clock)
+    assert fetcher.get("https://k.example.org/j") == signer.jwks
+    clock.now += 301  # the keys are due for a refresh, and the key host has become slow
+    slow.set()
+    refresher = threading.Thread(target=fetcher.get, args=("https://k.example.org/j",))
+    refresher.start()
+    time.sleep(0.2)
+    started = time.perf_counter()
+    assert fetcher.get("https://k.example.org/j") == signer.jwks  # the keys being replaced
+    assert time.perf_counter() - started < 0.5
+    refresher.join()
+    assert len(fetches) == 2
+
+
+def test_a_burst_waits_for_one_fetch_in_bounded_numbers():
+    fetches = []
+
+    def slow_and_down(request):
+        fetches.append(1)
+        time.sleep(1.0)
+        return httpx.Response(503)
+
+    fetcher = JWKSFetcher(httpx.MockTransport(slow_and_down))
+    quick: list[float] = []
+
+    def call():
+        started = time.perf_counter()
+        with pytest.raises(AuthError):
+            fetcher.get("https://k.example.org/j")
+        quick.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=call) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(fetches) == 1
+    # one fetching, at most 16 waiting for it; the rest refused at once
+    assert sum(1 for t in quick if t < 0.5) >= 40 - 1 - 16
+
+
+def test_forged_burst_for_a_slow_key_host_does_not_delay_other_clients(
+    make_client, tmp_path, signer
+):
+    def slow_and_down(request):
+        time.sleep(3.0)
+        return httpx.Response(500)
+
+    (tmp_path / "ehr-jwks.json").write_text(json.dumps(signer.jwks))
+    path = tmp_path / "issuers.json"
+    path.write_text(
+        json.dumps(
+            {
+                "issuers": [
+                    {"iss": ISS, "jwks_file": "ehr-jwks.json"},
+                    {"iss": "https://slow.example.org", "jwks_url": "https://slow.example.org/k"},
+                ]
+            }
+        )
+    )
+    settings = Settings(
+        auth=True,
+        issuers_file=str(path),
+        feedback_db=f"sqlite:///{tmp_path / 'f.db'}",
+        public_url=BASE,
+    )
+    client = make_client(settings, jwks_transport=httpx.MockTransport(slow_and_down))
+    forger = Signer(kid="k")
+    forged = [forger.token(URL, iss="https://slow.example.org") for _ in range(60)]
+    threads = [threading.Thread(target=_call, args=(client, token)) for token in forged]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    started = time.perf_counter()
+    assert _call(client, signer.token(URL)).status_code == 200
+    assert time.perf_counter() - started < 2.0  # not queued behind the forged calls
+    for thread in threads:
+        thread.join()
 
 
 def test_forged_tokens_cause_one_key_fetch_per_interval(make_client, tmp_path, signer):
