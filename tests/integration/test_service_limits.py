@@ -250,3 +250,16 @@ def test_serve_refuses_bad_settings_with_the_reason(monkeypatch):
 def test_refusals_above_were_not_logged_as_internal_errors(server_log):
     text = server_log.log_text()
     assert "internal error" not in text and "Traceback" not in text, text[-2000:]
+
+
+def test_serve_refuses_a_malformed_issuer_allow_list(monkeypatch, tmp_path):
+    path = tmp_path / "issuers.json"
+    path.write_text('{"issuers": [{"iss": "https://ehr.example.org", "jwks": {"keys": 1}}]}')
+    monkeypatch.setenv("EARLYPATH_CDS_AUTH", "on")
+    monkeypatch.setenv("EARLYPATH_PUBLIC_URL", "https://cds.example.org")
+    monkeypatch.setenv("EARLYPATH_CDS_ISSUERS", str(path))
+    result = CliRunner().invoke(cli_app, ["serve"])
+    assert result.exit_code == 2
+    assert "refusing to start: EARLYPATH_CDS_ISSUERS issuers[0].jwks must be a JWK Set" in (
+        result.output
+    )
