@@ -414,3 +414,14 @@ def test_token_with_deeply_nested_claims_is_401_not_500(secure_client):
     for token in (f"{header}.{payload}.c2ln", f"{payload}.{header}.c2ln"):
         response = _call(secure_client, token)
         assert response.status_code in (401, 431), response.status_code
+
+
+def test_unavailable_used_token_store_fails_closed(secure_client, signer, caplog):
+    from sqlalchemy import text
+
+    with secure_client.app.state.feedback.engine.begin() as connection:
+        connection.execute(text("DROP TABLE cds_used_jwt_ids"))  # the store breaks
+    response = _call(secure_client, signer.token(URL))
+    assert response.status_code == 503  # never accepted without the replay check
+    assert response.json()["errors"][0]["message"] == "authentication store unavailable"
+    assert "used-token store unavailable (OperationalError)" in caplog.text
