@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # make run is a local demo: CDS Hooks JWT checks off (loopback only, with a loud banner).
-# Use 'make run EARLYPATH_CDS_AUTH=on EARLYPATH_CDS_ISSUERS=issuers.json' to check tokens.
+# Use 'make run EARLYPATH_CDS_AUTH=on EARLYPATH_CDS_ISSUERS=issuers.json EARLYPATH_PUBLIC_URL=http://127.0.0.1:8000' to check tokens.
 EARLYPATH_CDS_AUTH ?= off
 
 .PHONY: install system-deps run test check lint bench clean test-service test-browser

@@ -7,6 +7,7 @@ the plan as a FHIR MedicationRequest suggestion.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -59,28 +60,56 @@ def _recs(assessment: dict[str, Any]) -> str:
     return f"NG126 {numbers} ({g['version']})"
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()!|~#{}])")
+_LINE_BREAKS_AND_CONTROLS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+def md(value: object) -> str:
+    """Text made inert as Markdown: it shows as written and can never become markup.
+
+    CommonMark / GFM special characters are backslash-escaped (no links, images, emphasis,
+    code or tables), HTML's &, < and > become entities (no tags, no autolinks), and line breaks
+    and control characters become spaces (no new blocks: headings, lists, quotes). Every value
+    put into a card's detail goes through here: FHIR strings (a Condition's text, a medication's
+    display, ids) reach the engine's words too, e.g. as allergy names.
+    """
+    text = _LINE_BREAKS_AND_CONTROLS.sub(" ", str(value))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def _recs_md(assessment: dict[str, Any]) -> str:
+    return md(_recs(assessment))
+
+
 def detail_markdown(
     assessment: dict[str, Any],
     problems: list[Problem] | None = None,
     evidence: dict[str, list[str]] | None = None,
     extra: list[str] | None = None,
 ) -> str:
-    """The card detail: reasons, recommendations with version, plan, advice, data problems."""
+    """The card detail: reasons, recommendations with version, plan, advice, data problems.
+
+    Built only from escaped text (`md`); `extra` lines are Markdown the caller built with `md`.
+    """
     p = assessment["progesterone"]
     g = assessment["guideline"]
     lines: list[str] = []
     if extra:
         lines += extra + [""]
-    lines.append(f"**Decision: {p['decision'].replace('_', ' ')}** ({_recs(assessment)})")
+    decision = md(p["decision"].replace("_", " "))
+    lines.append(f"**Decision: {decision}** ({_recs_md(assessment)})")
     lines.append("")
     lines.append("**Why**")
-    lines += [f"- {r}" for r in p["reasons"]]
+    lines += [f"- {md(r)}" for r in p["reasons"]]
     if p["missing"]:
-        lines += ["", "**Missing**: " + ", ".join(_MISSING_WORDS.get(m, m) for m in p["missing"])]
+        missing = ", ".join(md(_MISSING_WORDS.get(m, m)) for m in p["missing"])
+        lines += ["", "**Missing**: " + missing]
     if p["citations"]:
         lines += ["", "**Recommendations**"]
         lines += [
-            f"- {c['guideline']} {c['number']} (version {c['version']}): {c['summary']}"
+            f"- {md(c['guideline'])} {md(c['number'])} (version {md(c['version'])}): "
+            f"{md(c['summary'])}"
             for c in p["citations"]
         ]
     plan = p.get("plan")
@@ -89,30 +118,36 @@ def detail_markdown(
         lines += [
             "",
             "**Plan**",
-            f"- {plan['dose_mg']} mg {plan['route']} {plan['frequency']}, {plan['start_on']} "
-            f"to **{plan['stop_on']}** ({plan['days_to_stop_date']} days; {plan['stop_rule']})",
-            f"- {prod['name']}: {prod['units_per_dose']} {prod['unit']}(s) a dose; "
-            f"{plan['units_first_14_days']} for the first 14 days, {plan['units_to_stop_date']} "
-            "to the stop date",
-            f"- {plan['off_label']}",
+            f"- {md(plan['dose_mg'])} mg {md(plan['route'])} {md(plan['frequency'])}, "
+            f"{md(plan['start_on'])} to **{md(plan['stop_on'])}** "
+            f"({md(plan['days_to_stop_date'])} days; {md(plan['stop_rule'])})",
+            f"- {md(prod['name'])}: {md(prod['units_per_dose'])} {md(prod['unit'])}(s) a dose; "
+            f"{md(plan['units_first_14_days'])} for the first 14 days, "
+            f"{md(plan['units_to_stop_date'])} to the stop date",
+            f"- {md(plan['off_label'])}",
         ]
-        lines += [f"- {n}" for n in plan["product_notes"]]
+        lines += [f"- {md(n)}" for n in plan["product_notes"]]
         lines += ["", "**Check before prescribing**"]
-        lines += [f"- {c}" for c in plan["check_before_prescribing"]]
+        lines += [f"- {md(c)}" for c in plan["check_before_prescribing"]]
     for advice in p["advice"]:
-        lines += ["", f"**Advice ({advice['recommendation']})**: {advice['text']}"]
+        lines += ["", f"**Advice ({md(advice['recommendation'])})**: {md(advice['text'])}"]
     gest = assessment.get("gestation")
     lines += [
         "",
-        f"Gestation: {gest['display']} (by {gest['basis']})" if gest else "Gestation: unknown",
-        f"Guideline: {g['guideline']} version {g['version']} ({g['chosen_because']}).",
+        f"Gestation: {md(gest['display'])} (by {md(gest['basis'])})"
+        if gest
+        else "Gestation: unknown",
+        f"Guideline: {md(g['guideline'])} version {md(g['version'])} ({md(g['chosen_because'])}).",
     ]
     if evidence:
         lines += ["", "**Data used**"]
-        lines += [f"- {fact}: {', '.join(refs)}" for fact, refs in sorted(evidence.items())]
+        lines += [
+            f"- {md(fact)}: {', '.join(md(r) for r in refs)}"
+            for fact, refs in sorted(evidence.items())
+        ]
     if problems:
         lines += ["", "**Data that could not be used**"]
-        lines += [f"- {pr.field}: {pr.message}" for pr in problems]
+        lines += [f"- {md(pr.field)}: {md(pr.message)}" for pr in problems]
     return "\n".join(lines)
 
 
@@ -215,7 +250,8 @@ def order_cards(
                         problems,
                         evidence,
                         [
-                            f"This progesterone order ({ref}) is not supported by NICE NG126 for this woman."
+                            f"This progesterone order ({md(ref)}) is not supported by NICE NG126 "
+                            "for this woman."
                         ],
                     ),
                 )
@@ -227,7 +263,8 @@ def order_cards(
                 problems,
                 evidence,
                 [
-                    f"Before this progesterone order ({ref}) can be checked against NG126, record the missing facts."
+                    f"Before this progesterone order ({md(ref)}) can be checked against NG126, "
+                    "record the missing facts."
                 ],
             )
             cards.append(card)
@@ -242,8 +279,8 @@ def order_cards(
                         assessment,
                         problems,
                         evidence,
-                        [f"This order ({ref}) differs from the plan:"]
-                        + [f"- {d}" for d in differences],
+                        [f"This order ({md(ref)}) differs from the plan:"]
+                        + [f"- {md(d)}" for d in differences],
                     ),
                 )
                 replacement = plan_to_medication_request(plan, patient_id)
@@ -274,9 +311,9 @@ def order_cards(
                 card["overrideReasons"] = OVERRIDE_REASONS
                 cards.append(card)
             else:
-                note = [f"This order ({ref}) matches the plan."]
+                note = [f"This order ({md(ref)}) matches the plan."]
                 if unchecked:
-                    note.append("Not checked: " + "; ".join(unchecked) + ".")
+                    note.append("Not checked: " + "; ".join(md(u) for u in unchecked) + ".")
                 cards.append(
                     _card(
                         f"Progesterone order is consistent with {_recs(assessment)}; stop on {plan['stop_on']}",
@@ -291,7 +328,7 @@ def order_cards(
 def problem_card(problems: list[Problem]) -> dict[str, Any]:
     """A card for data that could not make an episode at all (no decision could be made)."""
     detail = "**The FHIR data could not be turned into an episode:**\n" + "\n".join(
-        f"- {p.field}: {p.message}" for p in problems
+        f"- {md(p.field)}: {md(p.message)}" for p in problems
     )
     return {
         "uuid": str(uuid.uuid4()),

@@ -19,13 +19,22 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from earlypath import __version__
 from earlypath.policy import DEFAULT_POLICY, Policy
 from earlypath.web import api, cds, pages
 from earlypath.web.config import Settings
 from earlypath.web.feedback import FeedbackStore
+from earlypath.web.guards import (
+    LoopbackOnlyWhenAuthOff,
+    SecurityHeaders,
+    inline_styles,
+    page_csp,
+)
+from earlypath.web.limits import RequestLimits
 from earlypath.web.log_privacy import keep_ids_out_of_logs
+from earlypath.web.replay import ReplayStore
 from earlypath.web.schemas import openapi_components
 from earlypath.web.security import IssuerRegistry, Verifier
 
@@ -61,6 +70,9 @@ class QuietErrors:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            # The client went away mid-request: nothing to answer, and not our error.
+            log.info("client disconnected on %s %s", scope.get("method"), scope.get("path"))
         except Exception as error:  # noqa: BLE001 - the last line of defence
             log.error(
                 "internal error (%s) on %s %s",
@@ -96,7 +108,8 @@ def create_app(
     jwks_transport: httpx.BaseTransport | None = None,
 ) -> FastAPI:
     """Build the service. Settings default to the environment (see `earlypath.web.config`)."""
-    settings = settings or Settings.from_env()
+    # Refuse to build a service that could not run safely (e.g. auth on without a public URL).
+    settings = (settings or Settings.from_env()).checked()
     keep_ids_out_of_logs()  # however the service is started: no ids, tokens or queries logged
 
     @asynccontextmanager
@@ -122,11 +135,15 @@ def create_app(
     app.state.policy = policy
     app.state.fhir_transport = fhir_transport
     app.state.verifier = None
+    app.state.feedback = FeedbackStore(settings.feedback_db)
     if settings.auth and settings.issuers_file:
         app.state.verifier = Verifier(
-            IssuerRegistry.from_file(settings.issuers_file), jwks_transport=jwks_transport
+            IssuerRegistry.from_file(settings.issuers_file),
+            # Used JWT ids live in the feedback database: shared by workers, kept over restarts.
+            replay=ReplayStore(app.state.feedback.engine),
+            clock_skew=settings.jwt_clock_skew,
+            jwks_transport=jwks_transport,
         )
-    app.state.feedback = FeedbackStore(settings.feedback_db)
 
     app.add_middleware(QuietErrors)
     # Browser-based CDS clients call from other origins; tokens travel in headers, not cookies.
@@ -138,6 +155,17 @@ def create_app(
         allow_credentials=False,
         max_age=600,
     )
+    # Outermost last: limits before anything reads the body; headers on every answer.
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
+        max_json_depth=settings.max_json_depth,
+    )
+    if not settings.auth:
+        app.add_middleware(LoopbackOnlyWhenAuthOff)
+    https = (settings.public_url or "").startswith("https://")
+    app.add_middleware(SecurityHeaders, https=https)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -175,7 +203,10 @@ def create_app(
                 "<body><main><h1>Impact model page not available yet</h1></main></body></html>",
                 status_code=404,
             )
-        return HTMLResponse(await run_in_threadpool(render))
+        page = await run_in_threadpool(render)
+        # Its styles are inline (a generated page, no input): allowed by hash, not unsafe-inline.
+        csp = page_csp(inline_styles(page))
+        return HTMLResponse(page, headers={"Content-Security-Policy": csp})
 
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema:

@@ -2,15 +2,36 @@
 
 EARLYPATH_CDS_AUTH       on (default) | off: JWT checks on CDS Hooks calls (off: loopback only, loudly)
 EARLYPATH_CDS_ISSUERS    JSON file: the allow-list of CDS clients (iss) and their keys (JWKS)
-EARLYPATH_FEEDBACK_DB    SQLAlchemy URL for CDS feedback (default: SQLite in the user data dir)
-EARLYPATH_PUBLIC_URL     the service's public base URL, for the JWT `aud` check behind a proxy
+EARLYPATH_FEEDBACK_DB    SQLAlchemy URL for CDS feedback and used JWT ids (default: SQLite in the
+                         user data dir)
+EARLYPATH_PUBLIC_URL     the service's public base URL: the only accepted JWT `aud` base
+                         (required when auth is on)
+EARLYPATH_JWT_CLOCK_SKEW seconds of clock difference allowed with CDS clients (default 30)
+
+Limits (each per worker process):
+EARLYPATH_MAX_HEADER_BYTES   request line + headers (431 above; default 32768)
+EARLYPATH_MAX_BODY_BYTES     request body (413 above, counted while it arrives; default 2 MiB)
+EARLYPATH_MAX_JSON_DEPTH     nesting of a JSON body (400 above; default 64)
+EARLYPATH_HEADER_TIMEOUT     seconds to receive the request line and headers (default 10)
+EARLYPATH_BODY_TIMEOUT       seconds to receive the whole body (408 after; default 30)
+EARLYPATH_KEEP_ALIVE_TIMEOUT seconds an idle keep-alive connection is kept (default 5)
+EARLYPATH_MAX_CONCURRENCY    open connections + requests in progress (503 above; default 1000)
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from earlypath.errors import EarlypathError
+
+
+class ConfigError(EarlypathError):
+    """A setting is missing or malformed: the service refuses to start, naming the setting."""
+
+    exit_code = 2
 
 
 def default_data_dir() -> Path:
@@ -23,12 +44,57 @@ def default_feedback_url() -> str:
     return f"sqlite:///{default_data_dir() / 'cds-feedback.sqlite3'}"
 
 
+# name: (default, lowest allowed, highest allowed)
+_LIMITS: dict[str, tuple[int, int, int]] = {
+    "EARLYPATH_JWT_CLOCK_SKEW": (30, 0, 300),
+    "EARLYPATH_MAX_HEADER_BYTES": (32_768, 1_024, 1_048_576),
+    "EARLYPATH_MAX_BODY_BYTES": (2_097_152, 1_024, 104_857_600),
+    "EARLYPATH_MAX_JSON_DEPTH": (64, 8, 512),
+    "EARLYPATH_HEADER_TIMEOUT": (10, 1, 300),
+    "EARLYPATH_BODY_TIMEOUT": (30, 1, 600),
+    "EARLYPATH_KEEP_ALIVE_TIMEOUT": (5, 1, 300),
+    "EARLYPATH_MAX_CONCURRENCY": (1_000, 1, 100_000),
+}
+
+
+def _int_setting(name: str) -> int:
+    default, low, high = _LIMITS[name]
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def check_public_url(url: str) -> str:
+    """The public base URL without a trailing slash, or ConfigError naming what is wrong."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("EARLYPATH_PUBLIC_URL must be an absolute http(s) URL")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError("EARLYPATH_PUBLIC_URL must have no query, fragment or credentials")
+    return url.rstrip("/")
+
+
 @dataclass(frozen=True)
 class Settings:
     auth: bool = True
     issuers_file: str | None = None
     feedback_db: str = ""
     public_url: str | None = None
+    jwt_clock_skew: int = _LIMITS["EARLYPATH_JWT_CLOCK_SKEW"][0]
+    max_header_bytes: int = _LIMITS["EARLYPATH_MAX_HEADER_BYTES"][0]
+    max_body_bytes: int = _LIMITS["EARLYPATH_MAX_BODY_BYTES"][0]
+    max_json_depth: int = _LIMITS["EARLYPATH_MAX_JSON_DEPTH"][0]
+    header_timeout: int = _LIMITS["EARLYPATH_HEADER_TIMEOUT"][0]
+    body_timeout: int = _LIMITS["EARLYPATH_BODY_TIMEOUT"][0]
+    keep_alive_timeout: int = _LIMITS["EARLYPATH_KEEP_ALIVE_TIMEOUT"][0]
+    max_concurrency: int = _LIMITS["EARLYPATH_MAX_CONCURRENCY"][0]
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -42,5 +108,30 @@ class Settings:
             auth=auth,
             issuers_file=os.environ.get("EARLYPATH_CDS_ISSUERS") or None,
             feedback_db=os.environ.get("EARLYPATH_FEEDBACK_DB") or default_feedback_url(),
-            public_url=(os.environ.get("EARLYPATH_PUBLIC_URL") or "").rstrip("/") or None,
+            public_url=(os.environ.get("EARLYPATH_PUBLIC_URL") or "").strip() or None,
+            jwt_clock_skew=_int_setting("EARLYPATH_JWT_CLOCK_SKEW"),
+            max_header_bytes=_int_setting("EARLYPATH_MAX_HEADER_BYTES"),
+            max_body_bytes=_int_setting("EARLYPATH_MAX_BODY_BYTES"),
+            max_json_depth=_int_setting("EARLYPATH_MAX_JSON_DEPTH"),
+            header_timeout=_int_setting("EARLYPATH_HEADER_TIMEOUT"),
+            body_timeout=_int_setting("EARLYPATH_BODY_TIMEOUT"),
+            keep_alive_timeout=_int_setting("EARLYPATH_KEEP_ALIVE_TIMEOUT"),
+            max_concurrency=_int_setting("EARLYPATH_MAX_CONCURRENCY"),
         )
+
+    def checked(self) -> Settings:
+        """These settings if the service can start with them; ConfigError with the reason if not.
+
+        With auth on, the JWT audience is compared with EARLYPATH_PUBLIC_URL only: never with
+        the request's own Host or X-Forwarded-* headers, which the caller controls.
+        """
+        if self.auth and not self.public_url:
+            raise ConfigError(
+                "EARLYPATH_PUBLIC_URL is required when CDS auth is on: it is the only accepted "
+                "JWT audience (for example https://cds.example.org)"
+            )
+        if self.public_url:
+            url = check_public_url(self.public_url)
+            if url != self.public_url:
+                return replace(self, public_url=url)
+        return self

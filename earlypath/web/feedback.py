@@ -7,12 +7,13 @@ override reason and the user's comment, and when it happened. Never logged.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, select
+from sqlalchemy import JSON, DateTime, Integer, String, Text, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from earlypath.web.database import open_engine
 
 
 class Base(DeclarativeBase):
@@ -41,9 +42,107 @@ class FeedbackError(ValueError):
         self.problems = problems
 
 
+# Size limits: generous for any real EHR, small enough that a request cannot bloat the database.
+MAX_ITEMS = 100
+MAX_ID_LENGTH = 200  # card uuid, suggestion id
+MAX_SUGGESTIONS = 20
+MAX_CODING_TEXT = 500  # reason system, code, display
+MAX_COMMENT_LENGTH = 2_000
+MAX_TIMESTAMP_LENGTH = 64
+# Only the first problems are listed: a body of 10,000 bad items gets a short answer.
+MAX_PROBLEMS = 20
+
+
+def _is_text(value: Any, limit: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= limit
+
+
+def _timestamp_problem(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return "is required (ISO 8601 date and time, UTC)"
+    if len(value) > MAX_TIMESTAMP_LENGTH:
+        return f"is longer than {MAX_TIMESTAMP_LENGTH} characters"
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return "is not an ISO 8601 date and time"
+    if "T" not in value.upper() or moment.tzinfo is None:
+        return "must be a date and time with a time zone (e.g. 2020-12-11T00:00:00Z)"
+    return None
+
+
+def _accepted_problems(accepted: Any, where: str) -> list[tuple[str, str]]:
+    if not isinstance(accepted, list) or not accepted:
+        return [(where, "is required for 'accepted': [{\"id\": ...}]")]
+    if len(accepted) > MAX_SUGGESTIONS:
+        return [(where, f"has more than {MAX_SUGGESTIONS} suggestions")]
+    return [
+        (f"{where}[{j}]", f'must be {{"id": <text of at most {MAX_ID_LENGTH} characters>}}')
+        for j, suggestion in enumerate(accepted)
+        if not isinstance(suggestion, dict)
+        or set(suggestion) != {"id"}
+        or not _is_text(suggestion["id"], MAX_ID_LENGTH)
+    ]
+
+
+def _override_problems(reason: Any, where: str) -> list[tuple[str, str]]:
+    if not isinstance(reason, dict):
+        return [(where, "must be an object: {reason: Coding, userComment: text}")]
+    problems = []
+    unknown = sorted(set(reason) - {"reason", "userComment"})
+    if unknown:
+        problems.append((where, f"has unknown field(s) {unknown}"))
+    coding = reason.get("reason")
+    if coding is not None:
+        if not isinstance(coding, dict) or not _is_text(coding.get("code"), MAX_CODING_TEXT):
+            problems.append((f"{where}.reason", "must be a Coding with a code"))
+        else:
+            for name in ("system", "display"):
+                if name in coding and not _is_text(coding[name], MAX_CODING_TEXT):
+                    problems.append(
+                        (f"{where}.reason.{name}", f"must be text of at most {MAX_CODING_TEXT}")
+                    )
+    comment = reason.get("userComment")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT_LENGTH):
+        problems.append(
+            (f"{where}.userComment", f"must be text of at most {MAX_COMMENT_LENGTH} characters")
+        )
+    return problems
+
+
+def _item_problems(item: Any, where: str) -> list[tuple[str, str]]:
+    if not isinstance(item, dict):
+        return [(where, "must be an object")]
+    problems = []
+    if not _is_text(item.get("card"), MAX_ID_LENGTH):
+        problems.append(
+            (f"{where}.card", f"is required (the card uuid, at most {MAX_ID_LENGTH} characters)")
+        )
+    outcome = item.get("outcome")
+    if outcome not in ("accepted", "overridden"):
+        problems.append((f"{where}.outcome", "must be 'accepted' or 'overridden'"))
+    timestamp = _timestamp_problem(item.get("outcomeTimestamp"))
+    if timestamp:
+        problems.append((f"{where}.outcomeTimestamp", timestamp))
+    if outcome == "accepted":
+        problems += _accepted_problems(
+            item.get("acceptedSuggestions"), f"{where}.acceptedSuggestions"
+        )
+        if "overrideReason" in item:
+            problems.append((f"{where}.overrideReason", "is only for 'overridden' outcomes"))
+    elif outcome == "overridden":
+        if "acceptedSuggestions" in item:
+            problems.append((f"{where}.acceptedSuggestions", "is only for 'accepted' outcomes"))
+        if "overrideReason" in item:
+            problems += _override_problems(item["overrideReason"], f"{where}.overrideReason")
+    return problems
+
+
 def validate_feedback(body: Any) -> list[dict[str, Any]]:
-    """Check a feedback request body; returns the feedback items or raises FeedbackError."""
-    problems: list[tuple[str, str]] = []
+    """Check a feedback request body (CDS Hooks 2.0 and the size limits above).
+
+    Returns the feedback items or raises FeedbackError naming each field at fault.
+    """
     if (
         not isinstance(body, dict)
         or not isinstance(body.get("feedback"), list)
@@ -51,54 +150,23 @@ def validate_feedback(body: Any) -> list[dict[str, Any]]:
     ):
         raise FeedbackError([("feedback", "must be a non-empty array")])
     items = body["feedback"]
+    if len(items) > MAX_ITEMS:
+        raise FeedbackError([("feedback", f"has more than {MAX_ITEMS} items")])
+    problems: list[tuple[str, str]] = []
     for i, item in enumerate(items):
-        where = f"feedback[{i}]"
-        if not isinstance(item, dict):
-            problems.append((where, "must be an object"))
-            continue
-        if not isinstance(item.get("card"), str) or not item["card"]:
-            problems.append((f"{where}.card", "is required (the card uuid)"))
-        if item.get("outcome") not in ("accepted", "overridden"):
-            problems.append((f"{where}.outcome", "must be 'accepted' or 'overridden'"))
-        if not isinstance(item.get("outcomeTimestamp"), str):
-            problems.append((f"{where}.outcomeTimestamp", "is required (ISO timestamp)"))
-        else:
-            try:
-                dt.datetime.fromisoformat(item["outcomeTimestamp"].replace("Z", "+00:00"))
-            except ValueError:
-                problems.append((f"{where}.outcomeTimestamp", "is not an ISO timestamp"))
-        accepted = item.get("acceptedSuggestions")
-        accepted_ok = (
-            isinstance(accepted, list)
-            and bool(accepted)
-            and all(isinstance(a, dict) and isinstance(a.get("id"), str) for a in accepted)
-        )
-        if item.get("outcome") == "accepted" and not accepted_ok:
-            problems.append(
-                (f"{where}.acceptedSuggestions", "is required for 'accepted': [{\"id\": ...}]")
-            )
-        reason = item.get("overrideReason")
-        if reason is not None and not isinstance(reason, dict):
-            problems.append((f"{where}.overrideReason", "must be an object"))
+        problems += _item_problems(item, f"feedback[{i}]")
+        if len(problems) >= MAX_PROBLEMS:
+            break
     if problems:
-        raise FeedbackError(problems)
+        raise FeedbackError(problems[:MAX_PROBLEMS])
     return items
 
 
 class FeedbackStore:
-    """Feedback in any SQLAlchemy database; SQLite files get their folder created."""
+    """Feedback in any SQLAlchemy database (see `earlypath.web.database`)."""
 
     def __init__(self, url: str):
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        kwargs: dict[str, Any] = {}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"check_same_thread": False}
-            if ":memory:" in url or url == "sqlite://":
-                from sqlalchemy.pool import StaticPool
-
-                kwargs["poolclass"] = StaticPool
-        self.engine: Engine = create_engine(url, **kwargs)
+        self.engine: Engine = open_engine(url)
         Base.metadata.create_all(self.engine)
 
     def add(self, service_id: str, items: list[dict[str, Any]]) -> int:

@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
-from earlypath.web.config import Settings
+from earlypath.web.config import ConfigError, Settings
 from earlypath.web.log_privacy import keep_ids_out_of_logs
+from earlypath.web.security import IssuerRegistry
 
 BANNER = """
 ==========================================================================
@@ -38,7 +39,13 @@ def serve(
     """Run the web service: clinician page, page for women, JSON API and CDS Hooks."""
     import uvicorn
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env().checked()
+        if settings.auth and settings.issuers_file:
+            IssuerRegistry.from_file(settings.issuers_file)  # a malformed allow-list stops here
+    except ConfigError as error:
+        typer.echo(f"refusing to start: {error}", err=True)
+        raise typer.Exit(2) from None
     if not settings.auth:
         if not _is_loopback(host):
             typer.echo(
@@ -64,7 +71,10 @@ def serve(
         # The stdlib asyncio loop, not uvloop: under saturation uvloop served connections
         # unfairly here (p99 534 ms vs 75 ms for the same 0.7 ms handler at 50 connections).
         loop="asyncio",
-        http="httptools",
+        # httptools plus a header size limit and a header-read timeout (431 / 408).
+        http="earlypath.web.protocol:GuardedHttpToolsProtocol",
+        timeout_keep_alive=settings.keep_alive_timeout,
+        limit_concurrency=settings.max_concurrency,
         log_level="info",
         access_log=False,
     )

@@ -71,6 +71,7 @@ class Signer:
         jti: str | None = None,
         headers: dict[str, Any] | None = None,
         drop: tuple[str, ...] = (),
+        **claim_values: Any,
     ) -> str:
         now = int(time.time())
         claims = {
@@ -79,6 +80,7 @@ class Signer:
             "exp": now + exp_in,
             "iat": now,
             "jti": jti or str(uuid.uuid4()),
+            **claim_values,
         }
         for name in drop:
             claims.pop(name, None)
@@ -125,9 +127,14 @@ def issuers_file(tmp_path: Path, signer: Signer, rsa_signer: Signer) -> Path:
 def secure_client(
     make_client: Callable[..., TestClient], issuers_file: Path, tmp_path: Path
 ) -> TestClient:
-    settings = Settings(
+    return make_client(secure_settings(issuers_file, tmp_path / "fb2.sqlite3"))
+
+
+def secure_settings(issuers_file: Path, db: Path, **changes: Any) -> Settings:
+    """Auth on, the test issuers, the test server's public URL (the JWT audience)."""
+    return Settings(
         auth=True,
         issuers_file=str(issuers_file),
-        feedback_db=f"sqlite:///{tmp_path / 'fb2.sqlite3'}",
+        feedback_db=f"sqlite:///{db}",
+        **{"public_url": BASE, **changes},
     )
-    return make_client(settings)

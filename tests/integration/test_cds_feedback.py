@@ -106,3 +106,92 @@ def test_feedback_db_from_environment(monkeypatch, tmp_path):
     store = FeedbackStore(default_feedback_url())  # creates the folder
     assert (tmp_path / "data" / "earlypath").is_dir()
     store.close()
+
+
+def _overridden(**changes):
+    item = {"card": "c-1", "outcome": "overridden", "outcomeTimestamp": "2020-12-11T00:00:00Z"}
+    return {"feedback": [{**item, **changes}]}
+
+
+def _accepted(**changes):
+    item = {
+        "card": "c-1",
+        "outcome": "accepted",
+        "acceptedSuggestions": [{"id": "s-1"}],
+        "outcomeTimestamp": "2020-12-11T00:00:00Z",
+    }
+    return {"feedback": [{**item, **changes}]}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (_overridden(overrideReason={"userComment": {"text": "x"}}), "userComment"),
+        (_overridden(overrideReason={"userComment": ["x"]}), "userComment"),
+        (_overridden(overrideReason={"userComment": "x" * 2001}), "userComment"),
+        (_overridden(overrideReason={"reason": {"system": "s"}}), "overrideReason.reason"),
+        (_overridden(overrideReason={"reason": "declined"}), "overrideReason.reason"),
+        (_overridden(overrideReason={"reason": {"code": "c", "display": 5}}), "reason.display"),
+        (_overridden(overrideReason={"comment": "x"}), "overrideReason"),
+        (_overridden(overrideReason="declined"), "overrideReason"),
+        (_overridden(acceptedSuggestions=[{"id": "s"}]), "acceptedSuggestions"),
+        (_accepted(overrideReason={"userComment": "x"}), "overrideReason"),
+        (_accepted(acceptedSuggestions=["s-1"]), "acceptedSuggestions[0]"),
+        (_accepted(acceptedSuggestions=[{"id": "s", "x": 1}]), "acceptedSuggestions[0]"),
+        (_accepted(acceptedSuggestions=[{"id": "x" * 201}]), "acceptedSuggestions[0]"),
+        (_accepted(acceptedSuggestions=[{"id": str(i)} for i in range(21)]), "acceptedSuggestions"),
+        (_accepted(acceptedSuggestions=[]), "acceptedSuggestions"),
+        (_overridden(card="x" * 201), "card"),
+        (_overridden(card={"uuid": "x"}), "card"),
+        (_overridden(outcomeTimestamp="2020-12-11"), "outcomeTimestamp"),
+        (_overridden(outcomeTimestamp="2020-12-11T00:00:00"), "outcomeTimestamp"),
+        (_overridden(outcomeTimestamp="2020-12-11T00:00:00Z" + " " * 100), "outcomeTimestamp"),
+        (_overridden(outcomeTimestamp=20201211), "outcomeTimestamp"),
+        ({"feedback": [_overridden()["feedback"][0]] * 101}, "feedback"),
+        ({"feedback": {"card": "c"}}, "feedback"),
+    ],
+)
+def test_feedback_breaking_cds_hooks_rules_or_limits_is_400_and_not_stored(
+    make_client, tmp_path, body, field
+):
+    db = tmp_path / "fb.sqlite3"
+    client = make_client(Settings(auth=False, feedback_db=f"sqlite:///{db}"))
+    response = client.post(FEEDBACK, json=body)
+    assert response.status_code == 400, response.text
+    assert any(field in e["field"] for e in response.json()["errors"]), response.json()
+    assert FeedbackStore(f"sqlite:///{db}").all() == []
+
+
+def test_feedback_with_many_bad_items_gets_a_short_answer(client):
+    body = {"feedback": [{"card": 1}] * 100}
+    response = client.post(FEEDBACK, json=body)
+    assert response.status_code == 400
+    assert len(response.json()["errors"]) <= 20
+
+
+def test_feedback_nested_deep_anywhere_is_400(client):
+    deep = "[" * 1_500 + "]" * 1_500
+    body = (
+        '{"feedback": [{"card": "c", "outcome": "overridden", '
+        '"outcomeTimestamp": "2020-12-11T00:00:00Z", '
+        '"overrideReason": {"userComment": ' + deep + "}}]}"
+    )
+    response = client.post(FEEDBACK, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "nested deeper" in response.json()["errors"][0]["message"]
+
+
+def test_valid_feedback_within_limits_is_stored(make_client, tmp_path):
+    db = tmp_path / "fb.sqlite3"
+    client = make_client(Settings(auth=False, feedback_db=f"sqlite:///{db}"))
+    body = _overridden(
+        overrideReason={
+            "reason": {"code": "declined", "system": "https://s", "display": "Declined"},
+            "userComment": "x" * 2000,
+        },
+        extension={"https://ehr.example.org/x": 1},  # extensions are allowed by CDS Hooks
+    )
+    assert client.post(FEEDBACK, json=body).status_code == 200
+    body["feedback"] = body["feedback"] * 100
+    assert client.post(FEEDBACK, json=body).status_code == 200
+    assert len(FeedbackStore(f"sqlite:///{db}").all()) == 101

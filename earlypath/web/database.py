@@ -1,0 +1,44 @@
+"""One SQLAlchemy engine for the service's own tables (CDS feedback, used JWT ids).
+
+Any SQLAlchemy URL works; SQLite (the default) gets its folder created, write-ahead logging and a
+busy timeout, so several worker processes can share one file without "database is locked".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _is_memory_sqlite(url: str) -> bool:
+    return url in ("sqlite://", "sqlite:///:memory:") or ":memory:" in url
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite files are made ready for concurrent use by several processes."""
+    kwargs: dict[str, Any] = {}
+    sqlite = url.startswith("sqlite")
+    if sqlite:
+        kwargs["connect_args"] = {"check_same_thread": False}
+        if _is_memory_sqlite(url):
+            kwargs["poolclass"] = StaticPool  # one shared in-memory database
+        else:
+            Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+    if sqlite and not _is_memory_sqlite(url):
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.close()
+
+    return engine

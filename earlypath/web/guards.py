@@ -1,0 +1,160 @@
+"""Response headers and the auth-off rule, for every request whatever server runs the app.
+
+- Security headers on every response: a Content-Security-Policy with no 'unsafe-inline' on the
+  pages (their two inline bits, the print button's handler and one style attribute, are allowed
+  by hash), X-Frame-Options DENY and frame-ancestors 'none', Referrer-Policy no-referrer,
+  X-Content-Type-Options nosniff, Cache-Control no-store (answers carry clinical data), and HSTS
+  when the public URL is https. A route may set its own CSP (the impact page allows its inline
+  style by hash); /docs and /redoc (Swagger UI, ReDoc) need inline script and their CDN.
+- With CDS auth off, only loopback clients are served: the rule `earlypath serve` applies to the
+  listening address holds even when uvicorn or another server is started directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import ipaddress
+import json
+import re
+from typing import Any
+
+from earlypath.web.limits import Message
+
+
+def csp_hash(source: str) -> str:
+    """The CSP source expression allowing exactly this inline script or style."""
+    digest = hashlib.sha256(source.encode()).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
+# The pages' only inline code: onclick="window.print()" and style="display:inline".
+PAGE_INLINE_SCRIPTS = ("window.print()",)
+PAGE_INLINE_STYLES = ("display:inline",)
+
+
+_STYLE_ELEMENT = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL)
+_STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
+
+
+def inline_styles(page: str) -> tuple[str, ...]:
+    """The inline styles of a page we generate ourselves (no user input), to allow by hash."""
+    found = _STYLE_ELEMENT.findall(page)
+    found += [html.unescape(value) for value in _STYLE_ATTRIBUTE.findall(page)]
+    return tuple(dict.fromkeys(found))
+
+
+def page_csp(styles: tuple[str, ...] = ()) -> str:
+    script_hashes = " ".join(csp_hash(s) for s in PAGE_INLINE_SCRIPTS)
+    style_hashes = " ".join(csp_hash(s) for s in PAGE_INLINE_STYLES + styles)
+    return (
+        "default-src 'none'; "
+        f"script-src 'self' 'unsafe-hashes' {script_hashes}; "
+        f"style-src 'self' 'unsafe-hashes' {style_hashes}; "
+        "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "font-src 'self' https://fonts.gstatic.com; connect-src 'self'; worker-src blob:; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+DOCS_PATHS = ("/docs", "/redoc")
+
+
+class SecurityHeaders:
+    """ASGI middleware adding the security headers to every response (a route's CSP wins)."""
+
+    def __init__(self, app: Any, *, https: bool = False):
+        self.app = app
+        self.page_csp = page_csp().encode()
+        self.https = https
+
+    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        csp = DOCS_CSP.encode() if path.startswith(DOCS_PATHS) else self.page_csp
+        cache = b"no-cache" if path.startswith("/static/") else b"no-store"
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                names = {name.lower() for name, _ in headers}
+                extra = [
+                    (b"content-security-policy", csp),
+                    (b"x-frame-options", b"DENY"),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cache-control", cache),
+                ]
+                if self.https:
+                    extra.append((b"strict-transport-security", b"max-age=31536000"))
+                headers += [(name, value) for name, value in extra if name not in names]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+# Starlette's in-process TestClient names its peer "testclient" and itself "testserver"; a real
+# server puts socket addresses there.
+_IN_PROCESS_CLIENTS = frozenset({"testclient"})
+
+
+def is_loopback_client(host: str | None, server: str | None = None) -> bool:
+    """Is the peer on this machine? `server` is our own address (from the socket, not Host)."""
+    if host is None:
+        return False
+    if host in _IN_PROCESS_CLIENTS:
+        return server == "testserver"  # both placeholders: only the in-process transport
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LoopbackOnlyWhenAuthOff:
+    """ASGI middleware (only installed with CDS auth off): 403 for any non-loopback client."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            client, server = scope.get("client"), scope.get("server")
+            if not is_loopback_client(client[0] if client else None, server[0] if server else None):
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                body = json.dumps(
+                    {
+                        "errors": [
+                            {
+                                "field": "(request)",
+                                "message": "CDS auth is off: this service answers loopback only",
+                            }
+                        ]
+                    }
+                ).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 403,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)

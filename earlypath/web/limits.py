@@ -1,0 +1,140 @@
+"""Request limits enforced before any handler runs: body size, body read time, JSON nesting.
+
+The body is read here, counted while it arrives (a declared Content-Length over the limit is
+refused before reading any of it), then handed on to the application. The answers are short:
+413 too large, 408 too slow, 400 nested too deep, 400 a malformed Content-Length. Header size
+and the header-read timeout live in the HTTP protocol (`earlypath.web.protocol`), because the
+headers are parsed before the application sees the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+Message = dict[str, Any]
+
+# A JSON string, escapes included; what is left outside strings holds the brackets.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_A_BRACKET = re.compile(rb"[^\[\]{}]+")
+_OPENING = frozenset(b"[{")
+# Bodies that are not JSON: form posts from the pages.
+_FORM_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
+
+
+def json_too_deep(raw: bytes, limit: int) -> bool:
+    """True if the arrays and objects in `raw` nest deeper than `limit` (strings ignored).
+
+    Counted without parsing, so a body nested 100,000 deep costs a scan, not a recursion.
+    """
+    brackets = _NOT_A_BRACKET.sub(b"", _JSON_STRING.sub(b"", raw))
+    if len(brackets) <= limit:
+        return False
+    depth = 0
+    for byte in brackets:
+        if byte in _OPENING:
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def _error_body(message: str) -> bytes:
+    return json.dumps({"errors": [{"field": "(request)", "message": message}]}).encode()
+
+
+async def send_error(send: Any, status: int, message: str) -> None:
+    """A short JSON error that closes the connection (the rest of the body is not read)."""
+    body = _error_body(message)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _ClientGone(Exception):
+    pass
+
+
+class RequestLimits:
+    """ASGI middleware: reads the body within the size and time limits, checks JSON nesting."""
+
+    def __init__(self, app: Any, *, max_body_bytes: int, body_timeout: float, max_json_depth: int):
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
+        self.max_json_depth = max_json_depth
+
+    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        try:
+            self._check_declared_length(headers.get(b"content-length"))
+            body = await self._read_body(receive)
+            content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+            is_form = content_type in _FORM_TYPES
+            if body and not is_form and json_too_deep(body, self.max_json_depth):
+                raise _Refused(400, f"JSON is nested deeper than {self.max_json_depth} levels")
+        except _Refused as refused:
+            await send_error(send, refused.status, refused.message)
+            return
+        except _ClientGone:
+            return  # nobody to answer
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: wait for the disconnect, as servers do
+
+        await self.app(scope, replay, send)
+
+    def _check_declared_length(self, value: bytes | None) -> None:
+        if value is None:
+            return
+        if not value.strip().isdigit():
+            raise _Refused(400, "Content-Length must be a whole number")
+        if int(value) > self.max_body_bytes:
+            raise _Refused(413, f"request body over {self.max_body_bytes} bytes")
+
+    async def _read_body(self, receive: Any) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise _ClientGone
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        raise _Refused(413, f"request body over {self.max_body_bytes} bytes")
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        return b"".join(chunks)
+        except TimeoutError:
+            raise _Refused(408, "request body not received in time") from None

@@ -1,0 +1,131 @@
+"""uvicorn's httptools HTTP/1.1 protocol with two guards it lacks: header size and header time.
+
+- The request line and headers together may not exceed EARLYPATH_MAX_HEADER_BYTES: counted as the
+  bytes arrive, so a 100 MB header is refused after the first few kilobytes (431, then close).
+- They must arrive within EARLYPATH_HEADER_TIMEOUT seconds of the connection opening or of the
+  request starting (slow "half-open" connections are answered 408 and closed).
+Idle keep-alive connections are closed by uvicorn's own `timeout_keep_alive`.
+
+Used by `earlypath serve` (`http="earlypath.web.protocol:GuardedHttpToolsProtocol"`); the limits
+are read from the environment once per worker process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from earlypath.web.config import Settings
+
+
+@functools.cache
+def _limits() -> tuple[int, int]:
+    settings = Settings.from_env()
+    return settings.max_header_bytes, settings.header_timeout
+
+
+def _response(status: int, reason: str, message: str) -> bytes:
+    body = json.dumps({"errors": [{"field": "(headers)", "message": message}]}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class _Refused(Exception):
+    """Raised from a parser callback to stop parsing a request already answered."""
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """HttpToolsProtocol that bounds the size and the arrival time of request headers."""
+
+    max_header_bytes: int | None = None  # None: from the environment (see `_limits`)
+    header_timeout: float | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        max_bytes, timeout = _limits()
+        self._max_header_bytes = self.max_header_bytes or max_bytes
+        self._header_timeout = self.header_timeout or timeout
+        self._header_bytes = 0  # raw bytes received while the headers are incomplete
+        self._parsed_header_bytes = 0  # request line and headers as parsed
+        self._reading_headers = True
+        self._refused = False
+        self._header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_header_timer()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._header_bytes = 0
+        self._parsed_header_bytes = 0
+        self._reading_headers = True
+        self._start_header_timer()
+
+    def on_url(self, url: bytes) -> None:
+        self._parsed_header_bytes += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._parsed_header_bytes += len(name) + len(value) + 4  # ": " and CRLF
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._reading_headers = False
+        self._stop_header_timer()
+        if self._parsed_header_bytes > self._max_header_bytes:
+            self._refuse_headers_too_large()
+            raise _Refused  # stops the parser: the rest of this chunk is not read
+        super().on_headers_complete()
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        counting = self._reading_headers
+        if counting:
+            self._header_bytes += len(data)
+        super().data_received(data)
+        # Still inside the headers after this chunk, and over the limit: stop reading them.
+        if counting and self._reading_headers and self._header_bytes > self._max_header_bytes:
+            self._refuse_headers_too_large()
+
+    def send_400_response(self, msg: str) -> None:
+        if not self._refused:  # a refusal already answered (the parser reports it as an error)
+            super().send_400_response(msg)
+
+    def _refuse_headers_too_large(self) -> None:
+        self._refuse(431, "Request Header Fields Too Large", "request headers too large")
+
+    def _start_header_timer(self) -> None:
+        self._stop_header_timer()
+        self._header_timer = self.loop.call_later(self._header_timeout, self._header_time_up)
+
+    def _stop_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_time_up(self) -> None:
+        self._header_timer = None
+        busy = self.cycle is not None and not self.cycle.response_complete
+        if self._reading_headers and not busy:
+            self._refuse(408, "Request Timeout", "request headers not received in time")
+
+    def _refuse(self, status: int, reason: str, message: str) -> None:
+        self._refused = True
+        self._reading_headers = False
+        self._stop_header_timer()
+        if not self.transport.is_closing():
+            self.transport.write(_response(status, reason, message))
+            self.transport.close()
