@@ -126,3 +126,22 @@ def test_an_lmp_without_a_date_value_is_said_to_be_unusable(client):
     card = _card(client, PV, hook_request("patient-view", prefetch_for(resources)))
     assert "Offer" not in card["summary"]
     assert "LMP has no full date" in card["detail"]
+
+
+def test_the_observation_prefetch_has_no_code_filter(client):
+    # A finding can be the value of a generic code, and sites add codes: a code list would miss them.
+    for service in client.get("/cds-services").json()["services"]:
+        assert service["prefetch"]["observations"] == "Observation?patient={{context.patientId}}"
+
+
+def test_an_ectopic_recorded_as_the_value_of_a_generic_code_is_read(client):
+    finding = observation(
+        "pf",
+        LOINC,
+        "59776-5",
+        day(),
+        valueCodeableConcept={"coding": [{"system": SNOMED, "code": "79586000"}]},
+    )
+    resources = [*uk_coded_eligible(), finding]
+    card = _card(client, PV, hook_request("patient-view", prefetch_for(resources)))
+    assert "Offer" not in card["summary"]
