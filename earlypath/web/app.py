@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from earlypath import __version__
+from earlypath.fhir.terminology import load_value_sets
 from earlypath.policy import DEFAULT_POLICY, Policy
 from earlypath.web import api, cds, pages
 from earlypath.web.config import Settings
@@ -96,6 +97,7 @@ def create_app(
 ) -> FastAPI:
     """Build the service. Settings default to the environment (see `earlypath.web.config`)."""
     settings = settings or Settings.from_env()
+    load_value_sets()  # a bad site value-set file stops the start, naming the file
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from earlypath.fhir.terminology import ValueSetError, load_value_sets
 from earlypath.web.config import Settings
 
 BANNER = """
@@ -38,6 +39,11 @@ def serve(
     import uvicorn
 
     settings = Settings.from_env()
+    try:
+        load_value_sets()  # checked before starting: a bad site file is named, not a traceback
+    except ValueSetError as error:
+        typer.echo(f"refusing to start: value sets: {error}", err=True)
+        raise typer.Exit(2) from None
     if not settings.auth:
         if not _is_loopback(host):
             typer.echo(
