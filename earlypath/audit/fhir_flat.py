@@ -22,12 +22,14 @@ together):
   give "at least" counts (neither counts when dated after ``assessed_on``; undated ones do);
   bleeding is the latest record of this pregnancy (present wins on the same day; resolved
   Conditions say nothing about now); an Observation coded for a finding (bleeding, intrauterine,
-  ectopic, viable pregnancy) counts when its value is none, true or "present", says "not seen" when false or
-  "absent", and nothing for any other value, except that an uncertain scan finding makes its
-  day's location unknown (outranking an intrauterine finding, ending a carried one); CRLs in mm
-  or cm, rounded to
-  0.01 mm as Python rounds (half to even on the exact value), 0-120 mm; the scan's location is
-  carried forward from an earlier scan day; a CRL above 0 means a fetal pole; progesterone from
+  ectopic, viable pregnancy, a miscarriage or its history) counts when its value is none, true
+  or "present", says "not seen" when false or "absent", and nothing for any other value, except
+  that an uncertain scan finding makes its day's location unknown (outranking an intrauterine
+  finding, ending a carried one); CRLs and mean sac diameters in mm or cm, rounded to 0.01 mm as
+  Python rounds (half to even on the exact value), 0-120 mm; the scan's location is carried
+  forward from an earlier scan day; a CRL above 0 means a fetal pole; fetal heart activity as
+  `mapping._heartbeats` reads it (a rate above 0 or a viable finding: seen; a rate of 0: not
+  seen; an uncertain finding, or both on one day: unknown); progesterone from
   active/on-hold MedicationRequests not authored after ``assessed_on`` (by code, by name, or
   through ``medicationReference`` to a contained or exported Medication); allergies from
   AllergyIntolerance (not refuted, entered-in-error, inactive or resolved), whatever their
@@ -102,6 +104,8 @@ CONDITION_SETS = (
 )
 SCAN_SETS = ("intrauterine_pregnancy", "ectopic_pregnancy")
 OBSERVATION_SETS = (
+    "miscarriage_event",
+    "miscarriage_history",
     "last_menstrual_period",
     "crown_rump_length",
     "mean_sac_diameter",
@@ -491,7 +495,11 @@ def _observations_sql(name: str, round_macro: str) -> str:
     usable = _list(sorted(status_list("usable_observation_status")))
     return f"""
 SELECT patient, n, day,
-       NULL::INTEGER AS history_at_least, false AS history_refuted, false AS miscarriage,
+       -- a miscarriage or history Observation is a finding (`mapping._miscarriage_records`):
+       -- present is the record, absent a recorded "no" (refuted), any other value not used
+       CASE WHEN presence IS NOT NULL THEN hist_n END AS history_at_least,
+       coalesce(hist_n IS NOT NULL AND NOT presence, false) AS history_refuted,
+       coalesce(is_event AND hist_n IS NULL AND presence, false) AS miscarriage,
        bleeding, location, lmp_value,
        CASE WHEN crl_raw_mm BETWEEN 0 AND {MAX_MEASUREMENT_MM} THEN crl_raw_mm END AS crl_mm,
        CASE WHEN msd_raw_mm BETWEEN 0 AND {MAX_MEASUREMENT_MM} THEN msd_raw_mm END AS msd_mm,
@@ -505,7 +513,10 @@ FROM (
            AS lmp_value,
          {_length_raw_mm(round_macro)} AS crl_raw_mm,
          {_length_raw_mm(round_macro, "mean_sac_diameter")} AS msd_raw_mm,
-         {_heart()} AS heart
+         {_heart()} AS heart,
+         {_history_at_least()} AS hist_n,
+         {_has_code("miscarriage_event")} AS is_event,
+         {_presence()} AS presence
   FROM (SELECT *, {_keys("fhir.code")} AS code_keys,
                {_keys("fhir.valueCodeableConcept")} AS value_keys
         FROM {name}_observation WHERE list_contains({usable}, fhir.status))

@@ -208,7 +208,7 @@ def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
         start = _gestation_start(assessed_on, day, mm)
     timeline = _Timeline(assessed_on, start)
 
-    previous, diagnosed = _miscarriages(conditions, timeline, result)
+    previous, diagnosed = _miscarriages(conditions, observations, timeline, result)
     bleeding = _bleeding(conditions, observations, timeline, result)
     msds = _lengths(observations, "mean_sac_diameter", "mean sac diameter", assessed_on, result)
     heartbeats = _heartbeats(conditions, observations, timeline, result)
@@ -341,8 +341,36 @@ def _lengths(
     return out
 
 
+def _miscarriage_records(
+    conditions: list, observations: list, result: MappingResult
+) -> list[tuple[str, Any, dt.date | None, bool]]:
+    """(ref, code, day, refuted) of each miscarriage or history record.
+
+    A Condition as it is; an Observation (UK GP systems record most codes as Observations) as
+    a finding: no value, true or present is the record, false or absent a recorded "no" (as a
+    refuted Condition), any other value is reported and not used.
+    """
+    events = code_set("miscarriage_event")
+    history = code_set("miscarriage_history")
+    out = [
+        (ref, c.code, _condition_day(c), _code(c.verificationStatus) == "refuted")
+        for ref, c in conditions
+    ]
+    for ref, o in observations:
+        if not (events.matches(o.code) or history.matches(o.code)):
+            continue
+        present = _presence(o)
+        if present is None:
+            result.problems.append(
+                Problem(ref, "miscarriage observation value is not present/absent; ignored")
+            )
+            continue
+        out.append((ref, o.code, _observation_day(o), not present))
+    return out
+
+
 def _miscarriages(
-    conditions: list, timeline: _Timeline, result: MappingResult
+    conditions: list, observations: list, timeline: _Timeline, result: MappingResult
 ) -> tuple[int | None, bool]:
     events = code_set("miscarriage_event")
     history = code_set("miscarriage_history")
@@ -352,9 +380,9 @@ def _miscarriages(
     diagnosed = False
     denied_by: str | None = None
     unplaced = False  # a miscarriage on record that could not be placed before or in this one
-    for ref, c in conditions:
-        hist = history.code_of(c.code)
-        if hist is not None and timeline.place(_condition_day(c)) == "future":
+    for ref, code, day, refuted in _miscarriage_records(conditions, observations, result):
+        hist = history.code_of(code)
+        if hist is not None and timeline.place(day) == "future":
             # A history code is not placed in a pregnancy (it may be noted years after the loss),
             # but one dated after the assessment was not known then, as a "yes" or as a "no".
             # Undated ones count: most history entries carry no date.
@@ -362,7 +390,7 @@ def _miscarriages(
                 Problem(ref, "history of miscarriage " + _PLACE_MESSAGES["future"])
             )
             continue
-        if _code(c.verificationStatus) == "refuted":
+        if refuted:
             # A refuted "history of miscarriage" is a recorded "no previous miscarriage".
             if hist is not None:
                 denied_by = ref
@@ -372,12 +400,12 @@ def _miscarriages(
             at_least = max(at_least, history.at_least.get(hist, 1))
             result.note("previous_miscarriages", ref)
             continue
-        if not events.matches(c.code):
+        if not events.matches(code):
             continue
-        place = timeline.place(_condition_day(c))
+        place = timeline.place(day)
         if place == "before":
             evidence = True
-            before_days.add(_condition_day(c))  # type: ignore[arg-type]
+            before_days.add(day)  # type: ignore[arg-type]
             result.note("previous_miscarriages", ref)
         elif place == "this":
             diagnosed = True

@@ -365,7 +365,7 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
     kind = draw(
         st.sampled_from(
             ["lmp", "lmp", "crl", "crl", "bleeding", "bleeding", "iup", "iup", "ectopic", "finding"]
-            + ["msd", "heart-rate", "heart-rate", "heart-finding"]
+            + ["msd", "heart-rate", "heart-rate", "heart-finding", "miscarriage", "history"]
         )
     )
     resource: dict[str, Any] = {
@@ -397,6 +397,10 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
     elif kind == "heart-rate":
         resource["code"] = concept(LOINC, "11948-7")
         resource.update(draw(HEART_RATE_VALUES))
+    elif kind in ("miscarriage", "history"):
+        # as UK GP systems record them: an Observation of the code, qualified by its value
+        resource["code"] = concept(SNOMED, draw(st.sampled_from(CONDITION_CODES[kind])))
+        resource.update(draw(st.sampled_from(PRESENCE)))
     elif kind == "heart-finding":
         resource["code"] = concept(SNOMED, draw(st.sampled_from(CONDITION_CODES["heart"])))
         resource.update(draw(FINDING_VALUES))

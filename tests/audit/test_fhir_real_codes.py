@@ -66,6 +66,10 @@ CASES: dict[str, list[dict]] = {
     "complete-miscarriage": [*_eligible("p5"), _condition("p5-m", "p5", "156073000", TODAY)],
     "blighted-ovum": [*_eligible("p6"), _condition("p6-m", "p6", "35999006", TODAY)],
     "gp-lmp": _eligible("p7", lmp_code=(SNOMED, "161713000")),
+    "gp-miscarriage-observation": [
+        *_eligible("p10"),
+        _observation("p10-m", "p10", SNOMED, "156072005"),
+    ],
     "heartbeat": [
         *_eligible("p8"),
         _observation("p8-fh", "p8", LOINC, "11948-7", valueQuantity={"value": 150, "unit": "/min"}),
@@ -90,8 +94,8 @@ CASES: dict[str, list[dict]] = {
 def audited(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     folder = tmp_path_factory.mktemp("real-codes")
     export: dict[str, list[dict]] = {"Patient": [], "Encounter": []}
-    for i, (case, resources) in enumerate(CASES.items()):
-        patient = f"p{i}"
+    for case, resources in CASES.items():
+        patient = resources[0]["subject"]["reference"].removeprefix("Patient/")
         export["Patient"].append(
             {
                 "resourceType": "Patient",
@@ -137,7 +141,9 @@ def test_an_ectopic_after_an_intrauterine_scan_is_not_an_offer(
     assert audited[case]["decision"] != "needs_information"
 
 
-@pytest.mark.parametrize("case", ["complete-miscarriage", "blighted-ovum"])
+@pytest.mark.parametrize(
+    "case", ["complete-miscarriage", "blighted-ovum", "gp-miscarriage-observation"]
+)
 def test_a_miscarriage_today_is_not_an_offer(audited: dict[str, dict[str, Any]], case: str) -> None:
     assert audited[case]["decision"] not in ("offer", "needs_information")
 

@@ -210,3 +210,25 @@ def test_a_mean_sac_diameter_is_read_in_mm(value, unit, mm):
     result = read([lmp(), iup(), msd])
     assert result.episode["scans"][0]["msd_mm"] == mm
     assert result.problems == []
+
+
+def test_a_miscarriage_recorded_as_an_observation_is_read_as_a_condition_is():
+    # UK GP systems export most coded entries as Observations, not Conditions.
+    now = observation("mc-now", SNOMED, "156073000", day())
+    resources = [*eligible_with_iup_3_days_ago(), now]
+    assert read(resources).episode["miscarriage_diagnosed"] is True
+    assert decision(resources) != "offer"
+    before = observation("mc1", SNOMED, "19169002", "2022-06-01")
+    resources = [before, bleeding(), lmp(), iup()]
+    assert read(resources).episode["previous_miscarriages"] == 1
+    assert decision(resources) == "offer"
+
+
+def test_a_history_observation_valued_absent_is_a_recorded_no():
+    absent = {"valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "2667000"}]}}
+    denied = observation("h", SNOMED, "161744009", None, **absent)
+    assert read([denied, lmp()]).episode["previous_miscarriages"] == 0
+    unclear = observation("h", SNOMED, "161744009", None, valueString="query")
+    result = read([unclear, lmp()])
+    assert result.episode["previous_miscarriages"] is None
+    assert any(p.field == "Observation/h" for p in result.problems)
