@@ -64,10 +64,18 @@ def test_an_ectopic_today_after_an_intrauterine_scan_is_no_offer(client, ectopic
     assert "ectopic" in (card["summary"] + card["detail"]).lower()
 
 
-@pytest.mark.parametrize("code", ["156073000", "156072005", "35999006"])
-def test_a_miscarriage_today_is_no_offer(client, code):
+@pytest.mark.parametrize(
+    "miscarriage",
+    [
+        condition("mc-now", "156073000", day()),
+        condition("mc-now", "156072005", day()),
+        condition("mc-now", "35999006", day()),
+        observation("mc-now", SNOMED, "156073000", day()),  # as UK GP systems record it
+    ],
+)
+def test_a_miscarriage_today_is_no_offer(client, miscarriage):
     # eligible_resources() alone is an offer with the codes the service was first written for
-    resources = [*eligible_resources(), condition("mc-now", code, day())]
+    resources = [*eligible_resources(), miscarriage]
     card = _card(client, PV, hook_request("patient-view", prefetch_for(resources)))
     assert "Offer" not in card["summary"]
 
