@@ -153,3 +153,16 @@ def test_an_ectopic_recorded_as_the_value_of_a_generic_code_is_read(client):
     resources = [*uk_coded_eligible(), finding]
     card = _card(client, PV, hook_request("patient-view", prefetch_for(resources)))
     assert "Offer" not in card["summary"]
+
+
+def test_an_order_with_the_edqm_vaginal_route_is_vaginal(client):
+    order = progesterone_order(end="2024-05-06")
+    order["dosageInstruction"][0]["route"] = {
+        "coding": [{"system": "http://standardterms.edqm.eu", "code": "20072000"}]
+    }
+    body = hook_request(
+        "order-sign", prefetch_for(eligible_resources()), draftOrders=bundle([order])
+    )
+    card = _card(client, SIGN, body)
+    assert "route is not vaginal" not in card["summary"] + card["detail"]
+    assert card["indicator"] == "info"

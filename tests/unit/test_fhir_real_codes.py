@@ -232,3 +232,12 @@ def test_a_history_observation_valued_absent_is_a_recorded_no():
     result = read([unclear, lmp()])
     assert result.episode["previous_miscarriages"] is None
     assert any(p.field == "Observation/h" for p in result.problems)
+
+
+def test_no_code_means_two_facts():
+    seen: dict[tuple[str, str], str] = {}
+    for name, value_set in load_value_sets(None).items():
+        for code in value_set.codes:
+            key = (code.system, code.code)
+            assert key not in seen, (key, seen.get(key), name)
+            seen[key] = name
