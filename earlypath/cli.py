@@ -28,6 +28,7 @@ LAZY_COMMANDS = {
     "audit": "earlypath.audit.commands:audit_command",
     "synth": "earlypath.audit.commands:synth_command",
     "impact": "earlypath.impact.command:impact_command",
+    "valuesets": "earlypath.fhir.valueset_command:valuesets_command",
 }
 
 

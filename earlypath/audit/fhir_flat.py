@@ -22,12 +22,14 @@ together):
   give "at least" counts (neither counts when dated after ``assessed_on``; undated ones do);
   bleeding is the latest record of this pregnancy (present wins on the same day; resolved
   Conditions say nothing about now); an Observation coded for a finding (bleeding, intrauterine,
-  ectopic) counts when its value is none, true or "present", says "not seen" when false or
-  "absent", and nothing for any other value, except that an uncertain scan finding makes its
-  day's location unknown (outranking an intrauterine finding, ending a carried one); CRLs in mm
-  or cm, rounded to
-  0.01 mm as Python rounds (half to even on the exact value), 0-120 mm; the scan's location is
-  carried forward from an earlier scan day; a CRL above 0 means a fetal pole; progesterone from
+  ectopic, viable pregnancy, a miscarriage or its history) counts when its value is none, true
+  or "present", says "not seen" when false or "absent", and nothing for any other value, except
+  that an uncertain scan finding makes its day's location unknown (outranking an intrauterine
+  finding, ending a carried one); CRLs and mean sac diameters in mm or cm, rounded to 0.01 mm as
+  Python rounds (half to even on the exact value), 0-120 mm; the scan's location is carried
+  forward from an earlier scan day; a CRL above 0 means a fetal pole; fetal heart activity as
+  `mapping._heartbeats` reads it (a rate above 0 or a viable finding: seen; a rate of 0: not
+  seen; an uncertain finding, or both on one day: unknown); progesterone from
   active/on-hold MedicationRequests not authored after ``assessed_on`` (by code, by name, or
   through ``medicationReference`` to a contained or exported Medication); allergies from
   AllergyIntolerance (not refuted, entered-in-error, inactive or resolved), whatever their
@@ -42,8 +44,7 @@ prescriptions count as the service counts them.
 What the SQL does not do: the service ignores a resource that ``fhir.resources`` cannot read as
 FHIR R4 (an impossible date, a missing required element); this reads every JSON object it is
 given. The flat form holds one scan (the latest, see `episode_to_flat`): earlier scans, and so the
-dating scan when it is not the latest, are lost; the heartbeat, MSD and scan route have no code
-and stay Unknown.
+dating scan when it is not the latest, are lost; the scan route has no code and stays Unknown.
 
 Care given is audit-only (the service has no such fact) and stays linked to the encounter:
 ``progesterone_prescribed`` is a progesterone MedicationRequest whose ``encounter.reference`` is
@@ -92,9 +93,27 @@ ALLERGY_IGNORED_VERIFICATION = ("entered-in-error", "refuted")
 ALLERGY_IGNORED_CLINICAL = ("inactive", "resolved")
 # The code sets whose codes make a Condition or an Observation worth reading (its code, or for
 # a scan finding its value).
-CONDITION_SETS = ("miscarriage_event", "miscarriage_history", "bleeding", "ectopic_pregnancy")
+# Findings about fetal heart activity (`mapping._heartbeats`), as a code or as a value.
+HEART_FINDING_SETS = ("viable_pregnancy", "uncertain_viability")
+CONDITION_SETS = (
+    "miscarriage_event",
+    "miscarriage_history",
+    "bleeding",
+    "ectopic_pregnancy",
+    *HEART_FINDING_SETS,
+)
 SCAN_SETS = ("intrauterine_pregnancy", "ectopic_pregnancy")
-OBSERVATION_SETS = ("last_menstrual_period", "crown_rump_length", "bleeding", *SCAN_SETS)
+OBSERVATION_SETS = (
+    "miscarriage_event",
+    "miscarriage_history",
+    "last_menstrual_period",
+    "crown_rump_length",
+    "mean_sac_diameter",
+    "fetal_heart_rate",
+    "bleeding",
+    *SCAN_SETS,
+    *HEART_FINDING_SETS,
+)
 # Care given: requests in these statuses were never a prescription.
 NOT_PRESCRIBED_STATUS = ("entered-in-error", "cancelled")
 # The characters Python's str.strip() removes that a unit may plausibly carry.
@@ -397,7 +416,10 @@ SELECT fhir.subject.reference AS patient, n,
        CASE WHEN {_has_code("ectopic_pregnancy")} AND NOT refuted THEN 'ectopic' END
          AS location,
        NULL::DATE AS lmp_value,
-       NULL::DOUBLE AS crl_mm
+       NULL::DOUBLE AS crl_mm,
+       NULL::DOUBLE AS msd_mm,
+       CASE WHEN refuted THEN NULL WHEN {_has_code("viable_pregnancy")} THEN 'seen'
+            WHEN {_has_code("uncertain_viability")} THEN 'uncertain' END AS heart
 FROM (SELECT *, {_history_at_least()} AS history_at_least, {refuted} AS refuted
       FROM (SELECT *, {_keys("fhir.code")} AS code_keys FROM {name}_condition)
       WHERE {_first_code("fhir.verificationStatus")} IS DISTINCT FROM 'entered-in-error'
@@ -434,15 +456,38 @@ def _scan_location() -> str:
     )
 
 
-def _crl_raw_mm(round_macro: str) -> str:
-    """`mapping._crls`: a CRL's valueQuantity in mm (to 0.01), or NULL without a known unit."""
+def _length_raw_mm(round_macro: str, set_name: str = "crown_rump_length") -> str:
+    """`mapping._lengths`: a CRL's (or an MSD's) valueQuantity in mm (to 0.01), or NULL without
+    a known unit."""
     factors = " ".join(f"WHEN {_text(u)} THEN {float(f)!r}" for u, f in unit_factors().items())
     code, unit = "nullif(fhir.valueQuantity.code, '')", "nullif(fhir.valueQuantity.unit, '')"
     unit_key = f"lower(trim(coalesce({code}, {unit}, ''), {_text(_STRIP)}))"
     mm = f"{round_macro}(fhir.valueQuantity.value * CAST(CASE {unit_key} {factors} END AS DOUBLE))"
     # a bound ("< 5 mm", with a comparator) is not a measurement, as in the mapping
     bound = "fhir.valueQuantity.comparator IS NOT NULL"
-    return f"CASE WHEN {_has_code('crown_rump_length')} AND NOT {bound} THEN {mm} END"
+    return f"CASE WHEN {_has_code(set_name)} AND NOT {bound} THEN {mm} END"
+
+
+def _heart() -> str:
+    """`mapping._heartbeats` for one Observation: 'seen', 'absent', 'uncertain' (the day's
+    heartbeat unknown) or NULL (not read: no finding, or a value that cannot say)."""
+    presence = f"({_presence()})"
+    q = "fhir.valueQuantity"
+    by_rate = (
+        f"CASE WHEN {q} IS NOT NULL THEN CASE "
+        f"WHEN {q}.value IS NULL OR {q}.comparator IS NOT NULL OR {q}.value < 0 THEN NULL "
+        f"WHEN {q}.value > 0 THEN 'seen' ELSE 'absent' END "
+        "WHEN fhir.valueBoolean IS NOT NULL OR fhir.valueCodeableConcept IS NOT NULL THEN "
+        f"CASE WHEN {presence} THEN 'seen' WHEN NOT {presence} THEN 'absent' END END"
+    )
+    finding = f"{_has_code('viable_pregnancy')} OR {_has_code('uncertain_viability')}"
+    return (
+        f"CASE WHEN {_has_code('fetal_heart_rate')} THEN {by_rate} "
+        f"WHEN {finding} THEN CASE WHEN {presence} IS NOT DISTINCT FROM false THEN NULL "
+        f"WHEN {presence} AND {_has_code('viable_pregnancy')} THEN 'seen' ELSE 'uncertain' END "
+        f"WHEN {_has_code('viable_pregnancy', 'value_keys')} THEN 'seen' "
+        f"WHEN {_has_code('uncertain_viability', 'value_keys')} THEN 'uncertain' END"
+    )
 
 
 def _observations_sql(name: str, round_macro: str) -> str:
@@ -450,9 +495,15 @@ def _observations_sql(name: str, round_macro: str) -> str:
     usable = _list(sorted(status_list("usable_observation_status")))
     return f"""
 SELECT patient, n, day,
-       NULL::INTEGER AS history_at_least, false AS history_refuted, false AS miscarriage,
+       -- a miscarriage or history Observation is a finding (`mapping._miscarriage_records`):
+       -- present is the record, absent a recorded "no" (refuted), any other value not used
+       CASE WHEN presence IS NOT NULL THEN hist_n END AS history_at_least,
+       coalesce(hist_n IS NOT NULL AND NOT presence, false) AS history_refuted,
+       coalesce(is_event AND hist_n IS NULL AND presence, false) AS miscarriage,
        bleeding, location, lmp_value,
-       CASE WHEN crl_raw_mm BETWEEN 0 AND {MAX_MEASUREMENT_MM} THEN crl_raw_mm END AS crl_mm
+       CASE WHEN crl_raw_mm BETWEEN 0 AND {MAX_MEASUREMENT_MM} THEN crl_raw_mm END AS crl_mm,
+       CASE WHEN msd_raw_mm BETWEEN 0 AND {MAX_MEASUREMENT_MM} THEN msd_raw_mm END AS msd_mm,
+       heart
 FROM (
   SELECT fhir.subject.reference AS patient, n,
          {_observation_day()} AS day,
@@ -460,11 +511,17 @@ FROM (
          {_scan_location()} AS location,
          CASE WHEN {_has_code("last_menstrual_period")} THEN {_day("fhir.valueDateTime")} END
            AS lmp_value,
-         {_crl_raw_mm(round_macro)} AS crl_raw_mm
+         {_length_raw_mm(round_macro)} AS crl_raw_mm,
+         {_length_raw_mm(round_macro, "mean_sac_diameter")} AS msd_raw_mm,
+         {_heart()} AS heart,
+         {_history_at_least()} AS hist_n,
+         {_has_code("miscarriage_event")} AS is_event,
+         {_presence()} AS presence
   FROM (SELECT *, {_keys("fhir.code")} AS code_keys,
                {_keys("fhir.valueCodeableConcept")} AS value_keys
         FROM {name}_observation WHERE list_contains({usable}, fhir.status))
-  WHERE {_has_any_code(OBSERVATION_SETS)} OR {_has_any_code(SCAN_SETS, "value_keys")}
+  WHERE {_has_any_code(OBSERVATION_SETS)}
+     OR {_has_any_code((*SCAN_SETS, *HEART_FINDING_SETS), "value_keys")}
 )"""
 
 
@@ -639,14 +696,18 @@ GROUP BY row_number"""
 
 def _scans_sql(name: str) -> str:
     """Per encounter: the latest scan day of this pregnancy (`mapping._scans`, then the latest)."""
-    crl_counts = f"c.crl_mm IS NOT NULL AND c.day >= t.assessed_on - {WINDOW_DAYS}"
+    in_window = f"c.day >= t.assessed_on - {WINDOW_DAYS}"
+    crl_counts = f"c.crl_mm IS NOT NULL AND {in_window}"
+    msd_counts = f"c.msd_mm IS NOT NULL AND {in_window}"
     return f"""
 CREATE OR REPLACE TABLE {name}_scans AS
 WITH findings AS (
-  SELECT t.row_number, c.day, c.n, c.location,
-         CASE WHEN {crl_counts} THEN c.crl_mm END AS crl_mm
+  SELECT t.row_number, c.day, c.n, c.location, c.heart,
+         CASE WHEN {crl_counts} THEN c.crl_mm END AS crl_mm,
+         CASE WHEN {msd_counts} THEN c.msd_mm END AS msd_mm
   FROM {name}_timeline t JOIN {name}_clinical c ON c.patient = t.patient
-  WHERE (c.location IS NOT NULL OR {crl_counts}) AND {_place("c.day")} = 'this'
+  WHERE (c.location IS NOT NULL OR c.heart IS NOT NULL OR {crl_counts} OR {msd_counts})
+    AND {_place("c.day")} = 'this'
 ),
 days AS (
   SELECT row_number, day,
@@ -655,15 +716,23 @@ days AS (
          CASE WHEN bool_or(location = 'ectopic') THEN 'ectopic'
               WHEN bool_or(location = 'uncertain') THEN 'unknown'
               WHEN bool_or(location = 'intrauterine') THEN 'intrauterine' END AS location,
-         -- two CRLs on one day: the larger, as the mapping shows and dates by
-         max(crl_mm) AS crl_mm
+         -- two CRLs on one day: the larger, as the mapping shows and dates by (MSDs alike)
+         max(crl_mm) AS crl_mm,
+         max(msd_mm) AS msd_mm,
+         -- one answer on the day or none: seen and not seen, or an uncertain finding, is unknown
+         CASE WHEN bool_or(heart = 'uncertain')
+                OR (bool_or(heart = 'seen') AND bool_or(heart = 'absent')) THEN NULL
+              WHEN bool_or(heart = 'seen') THEN true
+              WHEN bool_or(heart = 'absent') THEN false END AS heartbeat
   FROM findings GROUP BY row_number, day
 )
 SELECT row_number, max(day) AS scan_date,
        -- a location seen on an earlier day stands until another is recorded
        coalesce(arg_max(location, day) FILTER (WHERE location IS NOT NULL), 'unknown')
          AS scan_location,
-       arg_max_null(crl_mm, day) AS crl_mm
+       arg_max_null(crl_mm, day) AS crl_mm,
+       arg_max_null(msd_mm, day) AS msd_mm,
+       arg_max_null(heartbeat, day) AS fetal_heartbeat
 FROM days GROUP BY row_number"""
 
 
@@ -730,9 +799,9 @@ SELECT e.row_number, e.episode_id, e.assessed_text AS assessed_on,
   NULL::VARCHAR AS scan_route,
   s.scan_location,
   CASE WHEN s.crl_mm > 0 THEN 'true' END AS fetal_pole,
-  NULL::VARCHAR AS fetal_heartbeat,
+  CAST(s.fetal_heartbeat AS VARCHAR) AS fetal_heartbeat,
   CAST(s.crl_mm AS VARCHAR) AS crl_mm,
-  NULL::VARCHAR AS msd_mm,
+  CAST(s.msd_mm AS VARCHAR) AS msd_mm,
   CAST(coalesce(f.miscarriage_diagnosed, false) AS VARCHAR) AS miscarriage_diagnosed,
   CAST(coalesce(p.on_progesterone, false) AS VARCHAR) AS on_progesterone,
   a.allergies,

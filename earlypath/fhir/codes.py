@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from earlypath.fhir.terminology import load_value_sets
+from earlypath.fhir.terminology import load_value_sets, site_value_sets_folder
 
 
 @cache
@@ -88,11 +88,18 @@ def reading_config() -> dict[str, Any]:
     return json.loads(text)
 
 
-@cache
 def load_codes() -> dict[str, CodeSet]:
-    """Every value set by name (`earlypath.fhir.terminology`), as a `CodeSet` to match with."""
+    """Every value set by name (`earlypath.fhir.terminology`), as a `CodeSet` to match with.
+
+    With the site's codes of ``$EARLYPATH_VALUESETS`` as it is now (read once per folder).
+    """
+    return _codes_for(site_value_sets_folder())
+
+
+@cache
+def _codes_for(site_folder: str | None) -> dict[str, CodeSet]:
     out: dict[str, CodeSet] = {}
-    for name, value_set in load_value_sets().items():
+    for name, value_set in load_value_sets(site_folder).items():
         at_least = {
             (c.system, c.code): c.at_least for c in value_set.codes if c.at_least is not None
         }

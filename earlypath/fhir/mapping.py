@@ -208,9 +208,11 @@ def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
         start = _gestation_start(assessed_on, day, mm)
     timeline = _Timeline(assessed_on, start)
 
-    previous, diagnosed = _miscarriages(conditions, timeline, result)
+    previous, diagnosed = _miscarriages(conditions, observations, timeline, result)
     bleeding = _bleeding(conditions, observations, timeline, result)
-    scans = _scans(conditions, observations, crls, timeline, result)
+    msds = _lengths(observations, "mean_sac_diameter", "mean sac diameter", assessed_on, result)
+    heartbeats = _heartbeats(conditions, observations, timeline, result)
+    scans = _scans(conditions, observations, crls, msds, heartbeats, timeline, result)
     on_progesterone = _on_progesterone(
         by_type["MedicationRequest"], by_type["Medication"], timeline, result
     )
@@ -294,37 +296,39 @@ def _lmp(observations: list, assessed_on: dt.date, result: MappingResult) -> dt.
 def _crls(
     observations: list, assessed_on: dt.date, result: MappingResult
 ) -> list[tuple[dt.date, float, str]]:
-    crl_codes = code_set("crown_rump_length")
+    return _lengths(observations, "crown_rump_length", "crown-rump length", assessed_on, result)
+
+
+def _lengths(
+    observations: list, set_name: str, what: str, assessed_on: dt.date, result: MappingResult
+) -> list[tuple[dt.date, float, str]]:
+    """Ultrasound lengths (a crown-rump length, a mean sac diameter) in mm, with their day."""
+    codes = code_set(set_name)
     factors = unit_factors()
     out = []
     for ref, o in observations:
-        if not crl_codes.matches(o.code):
+        if not codes.matches(o.code):
             continue
         q = o.valueQuantity
         if q is None or q.value is None:
-            result.problems.append(Problem(ref, "crown-rump length has no valueQuantity; ignored"))
+            result.problems.append(Problem(ref, f"{what} has no valueQuantity; ignored"))
             continue
         if q.comparator is not None:  # "< 5 mm" is not 5 mm: it cannot date the pregnancy
             result.problems.append(
-                Problem(ref, "crown-rump length is a bound (comparator), not a value; ignored")
+                Problem(ref, f"{what} is a bound (comparator), not a value; ignored")
             )
             continue
         # the characters SQL TRIM is given in the audit (str.strip() alone trims more)
         unit = str(q.code or q.unit or "").strip(" \t\n\r\x0b\x0c").lower()
         if unit not in factors:
             result.problems.append(
-                Problem(
-                    ref, f"crown-rump length unit {unit or '(none)'!r} is not mm or cm; ignored"
-                )
+                Problem(ref, f"{what} unit {unit or '(none)'!r} is not mm or cm; ignored")
             )
             continue
         mm = round(float(q.value) * factors[unit], 2)
         if not 0 <= mm <= MAX_MEASUREMENT_MM:
             result.problems.append(
-                Problem(
-                    ref,
-                    f"crown-rump length {mm} mm is outside 0-{MAX_MEASUREMENT_MM:g} mm; ignored",
-                )
+                Problem(ref, f"{what} {mm} mm is outside 0-{MAX_MEASUREMENT_MM:g} mm; ignored")
             )
             continue
         day = _observation_day(o)
@@ -337,8 +341,36 @@ def _crls(
     return out
 
 
+def _miscarriage_records(
+    conditions: list, observations: list, result: MappingResult
+) -> list[tuple[str, Any, dt.date | None, bool]]:
+    """(ref, code, day, refuted) of each miscarriage or history record.
+
+    A Condition as it is; an Observation (UK GP systems record most codes as Observations) as
+    a finding: no value, true or present is the record, false or absent a recorded "no" (as a
+    refuted Condition), any other value is reported and not used.
+    """
+    events = code_set("miscarriage_event")
+    history = code_set("miscarriage_history")
+    out = [
+        (ref, c.code, _condition_day(c), _code(c.verificationStatus) == "refuted")
+        for ref, c in conditions
+    ]
+    for ref, o in observations:
+        if not (events.matches(o.code) or history.matches(o.code)):
+            continue
+        present = _presence(o)
+        if present is None:
+            result.problems.append(
+                Problem(ref, "miscarriage observation value is not present/absent; ignored")
+            )
+            continue
+        out.append((ref, o.code, _observation_day(o), not present))
+    return out
+
+
 def _miscarriages(
-    conditions: list, timeline: _Timeline, result: MappingResult
+    conditions: list, observations: list, timeline: _Timeline, result: MappingResult
 ) -> tuple[int | None, bool]:
     events = code_set("miscarriage_event")
     history = code_set("miscarriage_history")
@@ -348,9 +380,9 @@ def _miscarriages(
     diagnosed = False
     denied_by: str | None = None
     unplaced = False  # a miscarriage on record that could not be placed before or in this one
-    for ref, c in conditions:
-        hist = history.code_of(c.code)
-        if hist is not None and timeline.place(_condition_day(c)) == "future":
+    for ref, code, day, refuted in _miscarriage_records(conditions, observations, result):
+        hist = history.code_of(code)
+        if hist is not None and timeline.place(day) == "future":
             # A history code is not placed in a pregnancy (it may be noted years after the loss),
             # but one dated after the assessment was not known then, as a "yes" or as a "no".
             # Undated ones count: most history entries carry no date.
@@ -358,7 +390,7 @@ def _miscarriages(
                 Problem(ref, "history of miscarriage " + _PLACE_MESSAGES["future"])
             )
             continue
-        if _code(c.verificationStatus) == "refuted":
+        if refuted:
             # A refuted "history of miscarriage" is a recorded "no previous miscarriage".
             if hist is not None:
                 denied_by = ref
@@ -368,12 +400,12 @@ def _miscarriages(
             at_least = max(at_least, history.at_least.get(hist, 1))
             result.note("previous_miscarriages", ref)
             continue
-        if not events.matches(c.code):
+        if not events.matches(code):
             continue
-        place = timeline.place(_condition_day(c))
+        place = timeline.place(day)
         if place == "before":
             evidence = True
-            before_days.add(_condition_day(c))  # type: ignore[arg-type]
+            before_days.add(day)  # type: ignore[arg-type]
             result.note("previous_miscarriages", ref)
         elif place == "this":
             diagnosed = True
@@ -483,10 +515,92 @@ def _bleeding(
     return present
 
 
+HEARTBEAT_CONFLICT_MESSAGE = (
+    "fetal heart findings that day disagree or are uncertain; whether a heartbeat was seen is "
+    "taken as unknown"
+)
+
+
+def _rate_heartbeat(o: Any) -> tuple[bool | None, str | None]:
+    """A fetal heart rate Observation: (heartbeat seen?, why it cannot be read).
+
+    A rate above 0 means a heartbeat was seen and a rate of 0 that none was (whatever the unit:
+    0 is 0); a present/absent value says so directly. A bound, a negative rate or no value
+    cannot say either.
+    """
+    q = o.valueQuantity
+    if q is not None:
+        if q.value is None or q.comparator is not None or float(q.value) < 0:
+            return None, "fetal heart rate is not a rate of 0 or more (no value, a bound or < 0)"
+        return float(q.value) > 0, None
+    if o.valueBoolean is not None or o.valueCodeableConcept is not None:
+        present = _presence(o)
+        if present is None:
+            return None, "fetal heart rate value is not a rate or present/absent"
+        return present, None
+    return None, "fetal heart rate has no value"
+
+
+def _heartbeats(
+    conditions: list, observations: list, timeline: _Timeline, result: MappingResult
+) -> list[tuple[dt.date, bool | None, str]]:
+    """Fetal heart activity on a day of this pregnancy: True seen, False not seen, None unknown.
+
+    From a fetal heart rate, a "viable pregnancy" finding (heartbeat seen) or an "uncertain
+    viability" finding (unknown), as an Observation's code or value, or a Condition.
+    """
+    rate = code_set("fetal_heart_rate")
+    viable = code_set("viable_pregnancy")
+    uncertain = code_set("uncertain_viability")
+    found: list[tuple[str, dt.date | None, bool | None]] = []
+    for ref, o in observations:
+        if rate.matches(o.code):
+            beat, why = _rate_heartbeat(o)
+            if why is not None:
+                result.problems.append(Problem(ref, why + "; ignored"))
+                continue
+        elif viable.matches(o.code) or uncertain.matches(o.code):
+            present = _presence(o)
+            if present is False:
+                continue  # a finding recorded as not present says nothing either way
+            beat = True if present and viable.matches(o.code) else None
+        elif viable.matches(o.valueCodeableConcept):
+            beat = True
+        elif uncertain.matches(o.valueCodeableConcept):
+            beat = None
+        else:
+            continue
+        found.append((ref, _observation_day(o), beat))
+    for ref, c in conditions:
+        if _code(c.verificationStatus) == "refuted":
+            continue
+        if viable.matches(c.code):
+            found.append((ref, _condition_day(c), True))
+        elif uncertain.matches(c.code):
+            found.append((ref, _condition_day(c), None))
+    out = []
+    for ref, day, beat in found:
+        place = timeline.place(day)
+        if place != "this":
+            if place != "before":
+                result.problems.append(
+                    Problem(ref, "fetal heart finding " + _PLACE_MESSAGES[place])
+                )
+            continue
+        if beat is None:
+            result.problems.append(
+                Problem(ref, "fetal heart finding is uncertain; the heartbeat that day is unknown")
+            )
+        out.append((day, beat, ref))  # type: ignore[arg-type]
+    return out
+
+
 def _scans(
     conditions: list,
     observations: list,
     crls: list[tuple[dt.date, float, str]],
+    msds: list[tuple[dt.date, float, str]],
+    heartbeats: list[tuple[dt.date, bool | None, str]],
     timeline: _Timeline,
     result: MappingResult,
 ) -> list[dict[str, Any]]:
@@ -495,7 +609,9 @@ def _scans(
     days: dict[dt.date, dict[str, Any]] = {}
 
     def at(day: dt.date) -> dict[str, Any]:
-        return days.setdefault(day, {"location": None, "crl_mm": None})
+        return days.setdefault(
+            day, {"location": None, "crl_mm": None, "msd_mm": None, "heartbeats": set()}
+        )
 
     def place_ok(ref: str, day: dt.date | None, what: str) -> bool:
         place = timeline.place(day)
@@ -559,6 +675,15 @@ def _scans(
             if slot["crl_mm"] is None or mm > slot["crl_mm"]:
                 slot["crl_mm"] = mm
             result.note("scans", ref)
+    for day, mm, ref in msds:
+        if place_ok(ref, day, "mean sac diameter"):
+            slot = at(day)
+            if slot["msd_mm"] is None or mm > slot["msd_mm"]:  # as for two CRLs: the larger
+                slot["msd_mm"] = mm
+            result.note("scans", ref)
+    for day, beat, ref in heartbeats:  # already placed in this pregnancy by `_heartbeats`
+        at(day)["heartbeats"].add(beat)
+        result.note("scans", ref)
 
     scans: list[dict[str, Any]] = []
     carried: str | None = None
@@ -576,6 +701,16 @@ def _scans(
             scan["crl_mm"] = slot["crl_mm"]
             if slot["crl_mm"] > 0:
                 scan["fetal_pole"] = True
+        if slot["msd_mm"] is not None:
+            scan["msd_mm"] = slot["msd_mm"]
+        # One answer on the day, or none: "seen" and "not seen" on one day, or a finding that
+        # leaves it uncertain (None), make the heartbeat that day unknown, never no.
+        if len(slot["heartbeats"]) == 1 and None not in slot["heartbeats"]:
+            scan["fetal_heartbeat"] = next(iter(slot["heartbeats"]))
+        elif len(slot["heartbeats"]) > 1:
+            result.problems.append(
+                Problem(f"scan of {day.isoformat()}", HEARTBEAT_CONFLICT_MESSAGE)
+            )
         scans.append(scan)
     return scans
 

@@ -40,6 +40,7 @@ __all__ = [
     "ValueSetCode",
     "ValueSetError",
     "load_value_sets",
+    "site_value_sets_folder",
 ]
 
 URL_PREFIX = "urn:earlypath:valueset:"
@@ -62,6 +63,8 @@ class ValueSetCode:
     display: str
     checked: str
     at_least: int | None = None
+    # each 'checked' note on its own (``checked`` joins them with "; ")
+    checked_in: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ def _read(path: str, text: str) -> tuple[str, dict[str, Any], list[ValueSetCode]
                 display if isinstance(display, str) else "",
                 "; ".join(checked),
                 at_least,
+                tuple(checked),
             )
         )
     words = []
@@ -160,14 +164,24 @@ def _site(folder: str) -> Iterable[tuple[str, str]]:
             raise ValueSetError([Problem(str(path), f"cannot be read ({error})")]) from None
 
 
-@cache
+def site_value_sets_folder() -> str | None:
+    """The folder of a site's own value sets: ``$EARLYPATH_VALUESETS`` (unset: none)."""
+    return os.environ.get(SITE_VALUESETS_ENV) or None
+
+
 def load_value_sets(site_folder: str | None = None) -> dict[str, LoadedValueSet]:
     """Every value set by name: the packaged ones, with a site's local codes added.
 
-    ``site_folder`` defaults to ``$EARLYPATH_VALUESETS`` (unset: packaged sets only).
+    ``site_folder`` defaults to ``$EARLYPATH_VALUESETS`` (unset: packaged sets only). Sets are
+    read once per folder (a bad folder is read, and refused, every time it is asked for).
     """
     if site_folder is None:
-        site_folder = os.environ.get(SITE_VALUESETS_ENV) or None
+        site_folder = site_value_sets_folder()
+    return _load_value_sets(site_folder)
+
+
+@cache
+def _load_value_sets(site_folder: str | None) -> dict[str, LoadedValueSet]:
     sets: dict[str, LoadedValueSet] = {}
     by_url: dict[str, str] = {}
     for path, text in _packaged():

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from earlypath import __version__
+from earlypath.fhir.terminology import load_value_sets
 from earlypath.policy import DEFAULT_POLICY, Policy
 from earlypath.web import api, cds, pages
 from earlypath.web.config import Settings
@@ -111,6 +112,7 @@ def create_app(
     # Refuse to build a service that could not run safely (e.g. auth on without a public URL).
     settings = (settings or Settings.from_env()).checked()
     keep_ids_out_of_logs()  # however the service is started: no ids, tokens or queries logged
+    load_value_sets()  # a bad site value-set file stops the start, naming the file
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

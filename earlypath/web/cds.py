@@ -33,11 +33,9 @@ log = logging.getLogger("earlypath.web.cds")
 PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
     "conditions": "Condition?patient={{context.patientId}}",
-    "observations": (
-        "Observation?patient={{context.patientId}}&code=http://loinc.org|8665-2,"
-        "http://loinc.org|11957-8,http://snomed.info/sct|370383002,"
-        "http://snomed.info/sct|289530006,http://snomed.info/sct|34801009"
-    ),
+    # All her Observations, not a code list: a scan finding may be the value of a generic code
+    # ("procedure findings"), and a site's own codes (EARLYPATH_VALUESETS) must be fetched too.
+    "observations": "Observation?patient={{context.patientId}}",
     "medications": "MedicationRequest?patient={{context.patientId}}&status=active",
     "allergies": "AllergyIntolerance?patient={{context.patientId}}",
 }

@@ -260,15 +260,17 @@ def observation_dates(draw: Any, days: Days) -> dict[str, Any]:
     return out
 
 
+# Codes as real systems write them (UK primary care lists, Synthea) beside the first ones.
 CONDITION_CODES = {
-    "miscarriage": ["17369002", "16607004"],
-    "history": ["161744009", "102878001"],
-    "bleeding": ["289530006", "54048003"],
-    "ectopic": ["34801009"],
+    "miscarriage": ["17369002", "16607004", "19169002", "85116003", "156073000", "35999006"],
+    "history": ["161744009", "102878001", "609442008"],
+    "bleeding": ["289530006", "54048003", "723665008", "1323351000000104"],
+    "ectopic": ["34801009", "79586000", "198620003", "9899009", "370382007"],
+    "heart": ["237241002", "281307002"],
     "other": ["38341003"],
 }
 CONDITION_KINDS = st.sampled_from(
-    ["miscarriage", "history", "bleeding", "bleeding", "ectopic", "other"]
+    ["miscarriage", "history", "bleeding", "bleeding", "ectopic", "heart", "other"]
 )
 VERIFICATION = st.sampled_from([None, "confirmed", "confirmed", "refuted", "entered-in-error"])
 CLINICAL = st.sampled_from([None, "active", "active", "resolved", "inactive", "remission"])
@@ -323,9 +325,17 @@ PRESENCE = [
 FINDING_VALUES = st.one_of(
     st.just({}),
     st.sampled_from(PRESENCE),
-    st.sampled_from(["370383002", "34801009"]).map(
+    st.sampled_from(["370383002", "34801009", "237241002", "281307002"]).map(
         lambda code: {"valueCodeableConcept": concept(SNOMED, code)}
     ),
+)
+# A fetal heart rate: a rate (0, above 0, negative, a bound) or any other value.
+HEART_RATE_VALUES = st.one_of(
+    st.sampled_from([0, 0.0, 152, 0.5, -3]).map(
+        lambda bpm: {"valueQuantity": {"value": bpm, "unit": "/min"}}
+    ),
+    st.just({"valueQuantity": {"value": 120, "comparator": ">", "unit": "/min"}}),
+    st.sampled_from(PRESENCE),
 )
 CRL_VALUES = st.one_of(
     st.floats(-1.0, 130.0, allow_nan=False),
@@ -355,6 +365,7 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
     kind = draw(
         st.sampled_from(
             ["lmp", "lmp", "crl", "crl", "bleeding", "bleeding", "iup", "iup", "ectopic", "finding"]
+            + ["msd", "heart-rate", "heart-rate", "heart-finding", "miscarriage", "history"]
         )
     )
     resource: dict[str, Any] = {
@@ -365,7 +376,10 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
         **draw(observation_dates(days)),
     }
     if kind == "lmp":
-        resource["code"] = concept(LOINC, "8665-2")
+        # LOINC, or SNOMED as UK GP systems code it
+        resource["code"] = draw(
+            st.sampled_from([concept(LOINC, "8665-2"), concept(SNOMED, "161713000")])
+        )
         if draw(st.integers(0, 6)):
             back = draw(st.one_of(st.integers(-10, 330), st.sampled_from([314, 315, 316])))
             value = draw(st.one_of(near(days), st.sampled_from(days).map(lambda d: d - back * DAY)))
@@ -376,8 +390,24 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
         resource["code"] = concept(LOINC, "11957-8")
         if draw(st.integers(0, 9)):
             resource.update(draw(crl_value()))
+    elif kind == "msd":
+        resource["code"] = concept(LOINC, "11850-5")
+        if draw(st.integers(0, 9)):
+            resource.update(draw(crl_value()))
+    elif kind == "heart-rate":
+        resource["code"] = concept(LOINC, "11948-7")
+        resource.update(draw(HEART_RATE_VALUES))
+    elif kind in ("miscarriage", "history"):
+        # as UK GP systems record them: an Observation of the code, qualified by its value
+        resource["code"] = concept(SNOMED, draw(st.sampled_from(CONDITION_CODES[kind])))
+        resource.update(draw(st.sampled_from(PRESENCE)))
+    elif kind == "heart-finding":
+        resource["code"] = concept(SNOMED, draw(st.sampled_from(CONDITION_CODES["heart"])))
+        resource.update(draw(FINDING_VALUES))
     elif kind == "bleeding":
-        resource["code"] = concept(SNOMED, draw(st.sampled_from(["289530006", "54048003"])))
+        resource["code"] = concept(
+            SNOMED, draw(st.sampled_from(["289530006", "54048003", "723665008"]))
+        )
         resource.update(draw(st.sampled_from(PRESENCE)))
     elif kind in ("iup", "ectopic"):
         code = "370383002" if kind == "iup" else "34801009"
@@ -385,7 +415,11 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
         resource.update(draw(FINDING_VALUES))
     else:  # a scan finding carried in the value
         resource["code"] = concept(LOINC, "59776-5", "Procedure findings")
-        code = draw(st.sampled_from(["370383002", "370383002", "34801009", "2667000"]))
+        code = draw(
+            st.sampled_from(
+                ["370383002", "370383002", "34801009", "2667000", "237241002", "281307002"]
+            )
+        )
         resource["valueCodeableConcept"] = concept(SNOMED, code)
     return resource
 
@@ -405,6 +439,8 @@ MEDICATION = st.sampled_from(
         {"medicationCodeableConcept": {"text": "Utrogestan 200mg vaginal capsules"}},
         {"medicationCodeableConcept": concept(RXNORM, "1", "PROGESTERONE 400mg pessary")},
         {"medicationCodeableConcept": {"text": "Folic acid 400 micrograms"}},
+        {"medicationCodeableConcept": concept("https://dmd.nhs.uk", "39708911000001106")},
+        {"medicationCodeableConcept": {"text": "Endometrin 100 mg vaginal insert"}},
         {"medicationReference": {"reference": "Medication/med-prog"}},
         {"medicationReference": {"reference": "med-prog"}},
         {"medicationReference": {"reference": "https://ehr.example/fhir/Medication/med-prog"}},
