@@ -7,6 +7,7 @@ audit's flat columns all use them). ``None`` always means *unknown*, never *no*.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -243,8 +244,28 @@ class Episode(BaseModel):
 
     @property
     def peanut_or_soya_allergy(self) -> bool:
-        text = " ".join(self.allergies).lower()
-        return any(word in text for word in PEANUT_OR_SOYA_WORDS)
+        return mentions_peanut_or_soya(self.allergies)
+
+
+# Characters removed before allergy words are matched: format characters (zero-width spaces and
+# joiners, soft hyphen, byte-order mark), control characters, and combining marks (so "péanut"
+# written with an accent still reads as peanut: a false match only chooses a soya-free product).
+_DROPPED_CATEGORIES = frozenset({"Cf", "Cc", "Mn", "Me"})
+
+
+def normalise_allergy_text(text: str) -> str:
+    """Allergy text as it is matched: NFKC (fullwidth "Ｐｅａｎｕｔ" -> "Peanut"), case-folded,
+    with invisible, control and combining characters removed. Used for matching only; the
+    recorded text is shown as it was written."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    kept = "".join(c for c in folded if unicodedata.category(c) not in _DROPPED_CATEGORIES)
+    return unicodedata.normalize("NFKC", kept)
+
+
+def mentions_peanut_or_soya(allergies: list[str]) -> bool:
+    """Whether any recorded allergy names peanut or soya (after `normalise_allergy_text`)."""
+    text = " ".join(normalise_allergy_text(a) for a in allergies)
+    return any(word in text for word in PEANUT_OR_SOYA_WORDS)
 
 
 def _field_path(loc: tuple[str | int, ...]) -> str:
