@@ -45,7 +45,7 @@ from earlypath.audit.measures import (
     adherence_expr,
 )
 from earlypath.audit.output import atomic_path, check_out_folder, staged_outputs
-from earlypath.audit.validate import check_and_type, repeated_ids
+from earlypath.audit.validate import check_and_type, repeated_ids, require_columns
 from earlypath.engines.batch import assess_table, decision_values
 from earlypath.errors import EarlypathError, InputError, Problem
 from earlypath.facts import ALL_FACTS, ASSESSED_ON
@@ -125,6 +125,7 @@ def evaluate(
     if engine == "python":
         con = con or duckdb_connect()
         raw = load_raw(con, source, fmt)
+        require_columns(raw)  # as the batch engines do (not every row rejected instead)
         _check_groups(raw, group_by)
         return _python_engine(con, raw, policy, progress)
     con = con or connect(engine, spark)

@@ -30,7 +30,7 @@ from earlypath.model.episode import (
     MAX_MEASUREMENT_MM,
 )
 
-__all__ = ["check_and_type", "episode_ids", "repeated_ids"]
+__all__ = ["check_and_type", "episode_ids", "repeated_ids", "require_columns"]
 
 _IBIS_TYPE = {
     "str": "string",
@@ -142,7 +142,8 @@ def _clean(col: ir_t.Value, kind: flat.FlatType, name: str = "") -> ir_t.Value:
     return ibis.cases((col.isin(list(words)), col), else_=text)
 
 
-def _require_columns(raw: ir_t.Table) -> None:
+def require_columns(raw: ir_t.Table) -> None:
+    """ValueError (exit 2) naming the required columns the cohort lacks."""
     missing = [c for c in flat.REQUIRED if c not in raw.columns]
     if missing:
         raise ValueError(f"the cohort has no {', '.join(missing)} column")
@@ -158,7 +159,7 @@ def repeated_ids(raw: ir_t.Table) -> ir_t.Table:
 
     Computed once, before the main pass, so that pass tests membership of this small set
     instead of counting over a window partitioned by every id (0.1 s per million rows)."""
-    _require_columns(raw)
+    require_columns(raw)
     ids = raw.select(episode_id=episode_ids(raw))
     counted = ids.group_by("episode_id").aggregate(copies=ids.count())
     # Missing ids are not filtered out: a filter on them is pushed below the grouping, where
@@ -172,7 +173,7 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
 
     ``repeated`` is `repeated_ids` of the same ``raw``, computed (and kept) beforehand, or the
     ids it holds as a list (without NULL)."""
-    _require_columns(raw)
+    require_columns(raw)
     raw = raw.select(
         *[c for c in raw.columns if c not in flat.FLAT_COLUMNS],
         **{n: _clean(raw[n], k, n) for n, k in flat.FLAT_COLUMNS.items() if n in raw.columns},
