@@ -74,8 +74,6 @@ def check_out_folder(out: Path, source: Path | None = None, names: Sequence[str]
     can be made) that is writable, not the input, not inside the input folder, and whose outputs
     would not overwrite the input. Done before any work, so a bad ``--out`` fails at once."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out: {out} exists and is not a folder")
     if source is not None:
         src, dest = Path(source).resolve(), out.resolve()
         if dest == src:
@@ -84,6 +82,8 @@ def check_out_folder(out: Path, source: Path | None = None, names: Sequence[str]
             raise OutputError(f"--out: {out} is inside the input folder {source}")
         if src.parent == dest and src.name in {*names, MANIFEST}:
             raise OutputError(f"--out: {out} would overwrite the input {source} with an output")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out: {out} exists and is not a folder")
     # Try writing (a hidden folder, removed at once): as root, permissions alone tell nothing.
     # A folder not made yet is tried in the nearest folder above it that exists (nothing is
     # left behind if the run then fails).
