@@ -225,11 +225,32 @@ def _refuse_types(schema: Any) -> None:
         raise InputError(problems)
 
 
+def _flatten_fhir(con: Any, path: Path) -> None:
+    """Flatten a FHIR NDJSON folder in DuckDB; a file that is not UTF-8 JSON, one resource a
+    line, is a ValueError naming the file and line (the same for every engine)."""
+    import duckdb
+
+    from earlypath.audit.fhir_flat import flatten_fhir_duckdb
+
+    try:
+        flatten_fhir_duckdb(con, path, RAW)
+    except duckdb.InvalidInputException as error:
+        text = str(error)
+        found = re.search(r'in file "([^"]+)"', text)
+        name = Path(found.group(1)).name if found else path.name
+        if "UTF-16" in text:
+            raise ValueError(f"{name} is UTF-16 text: save it as UTF-8") from None
+        line = re.search(r"in line (\d+)", text)
+        # DuckDB (1.x) names the line after the bad one (tests/audit/test_bad_files.py pins it).
+        where = f"{name} line {max(int(line.group(1)) - 1, 1)}" if line else name
+        raise ValueError(
+            f"{where} is not readable as FHIR NDJSON (UTF-8 JSON, one resource a line)"
+        ) from None
+
+
 def _load_duckdb(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.Table:
     if parts is None:
-        from earlypath.audit.fhir_flat import flatten_fhir_duckdb
-
-        flatten_fhir_duckdb(con, path, RAW)
+        _flatten_fhir(con, path)
         return con.table(RAW)
     if fmt == "parquet":
         _parquet_view_duckdb(con, parts, path.name)
@@ -369,13 +390,11 @@ def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.
         # The FHIR flattening is written for DuckDB's JSON reader: flatten there, hand Spark Parquet.
         import tempfile
 
-        from earlypath.audit.fhir_flat import flatten_fhir_duckdb
-
         folder = Path(tempfile.mkdtemp(prefix="earlypath-fhir-"))
         atexit.register(shutil.rmtree, folder, True)  # Spark reads it lazily: remove at exit
         target = folder / "flat.parquet"
         dcon = duckdb_connect()
-        flatten_fhir_duckdb(dcon, path, RAW)
+        _flatten_fhir(dcon, path)
         dcon.raw_sql(f"COPY (SELECT * FROM {RAW} ORDER BY row_number) TO {sql_text(str(target))}")
         df = spark.read.parquet(str(target))
     else:

@@ -39,6 +39,22 @@ def _parquet(name: str, columns: dict[str, Any]) -> Callable[[Path], Path]:
     return write
 
 
+def _fhir(encounter_line_2: Callable[[bytes], bytes]) -> Callable[[Path], Path]:
+    """A synthetic FHIR export whose Encounter.ndjson has its second line spoilt."""
+
+    def write(folder: Path) -> Path:
+        from earlypath.audit.synth import write_cohort
+
+        write_cohort(5, 1, "fhir-ndjson", folder / "export")
+        path = folder / "export" / "Encounter.ndjson"
+        lines = path.read_bytes().splitlines(keepends=True)
+        lines[1] = encounter_line_2(lines[1])
+        path.write_bytes(b"".join(lines))
+        return folder / "export"
+
+    return write
+
+
 MANY = "episode_id,assessed_on\n" + "".join(f"e{i},2024-03-04\n" for i in range(3000))
 # name -> (how to write it, the exact stderr every engine gives); each exits 2.
 CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
@@ -76,6 +92,15 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "id_column_of_structs": (
         _parquet("c.parquet", {"episode_id": [{"x": 1}], "assessed_on": ["2024-03-04"]}),
         "episode_id: has the Parquet type struct<x: int64>: expected text or whole numbers",
+    ),
+    "fhir_line_not_utf8": (
+        _fhir(lambda line: b"\xff" + line),
+        "INPUT: Encounter.ndjson line 2 is not readable as FHIR NDJSON "
+        "(UTF-8 JSON, one resource a line)",
+    ),
+    "fhir_utf16": (
+        _fhir(lambda line: line.decode().encode("utf-16")),
+        "INPUT: Encounter.ndjson is UTF-16 text: save it as UTF-8",
     ),
     "not_parquet": (
         _text("c.parquet", (HEADER + ROWS[0]).encode()),
