@@ -93,7 +93,7 @@ def check_out_folder(out: Path, source: Path | None = None, names: Sequence[str]
     if not existing.is_dir():
         raise OutputError(f"--out: {out} cannot be made: {existing} is not a folder")
     try:
-        probe = existing / f"{STAGING_PREFIX}probe-{uuid.uuid4().hex}"
+        probe = existing / f".earlypath-probe-{uuid.uuid4().hex}"
         probe.mkdir()
         probe.rmdir()
     except OSError as error:

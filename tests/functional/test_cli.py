@@ -106,6 +106,20 @@ def test_many_goes_past_a_line_that_is_not_utf8_or_past_the_date_range(tmp_path:
     assert "internal error" not in err and err.rstrip().endswith("2 line(s) rejected")
 
 
+def test_many_from_stdin_in_text_format_marks_a_bad_line() -> None:
+    good = json.dumps(json.loads(ELIGIBLE.read_text())).encode()
+    r = subprocess.run(
+        [str(BIN), "assess", "--many", "-", "--format", "text"],
+        input=good + b"\n\x80\n" + good + b"\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    out = r.stdout.decode()
+    assert out.count("OFFER progesterone") == 2
+    assert "line 2: not assessed: (line): is not UTF-8 text" in out
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])
 def test_input_that_is_not_utf8_exits_2_naming_the_file(tmp_path: Path, encoding: str) -> None:
     path = tmp_path / "episode.json"
