@@ -48,6 +48,7 @@ MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "earlypath-audit-output/1"
 STAGING_PREFIX = ".earlypath-staging-"
 PUBLISHING_PREFIX = ".earlypath-publishing-"
+PROBE_PREFIX = ".earlypath-probe-"
 LOCK = ".earlypath-lock"
 # Fault-injection hook for tests/audit/test_publish_faults.py: SIGKILL the process at the N-th
 # publishing step. Never set it in production.
@@ -93,9 +94,10 @@ def check_out_folder(out: Path, source: Path | None = None, names: Sequence[str]
     if not existing.is_dir():
         raise OutputError(f"--out: {out} cannot be made: {existing} is not a folder")
     try:
-        probe = existing / f".earlypath-probe-{uuid.uuid4().hex}"
+        probe = existing / f"{PROBE_PREFIX}{uuid.uuid4().hex}"
         probe.mkdir()
-        probe.rmdir()
+        with contextlib.suppress(FileNotFoundError):
+            probe.rmdir()
     except OSError as error:
         raise OutputError(f"--out: cannot write to {out}: {error.strerror or error}") from None
 
@@ -253,8 +255,9 @@ def _recover(folder: Path) -> None:
     # place: everything in it was published already.
     for done in folder.glob(f"{PUBLISHING_PREFIX}*"):
         shutil.rmtree(done, ignore_errors=True)
-    for stale in folder.glob(f"{STAGING_PREFIX}*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    for prefix in (STAGING_PREFIX, PROBE_PREFIX):
+        for stale in folder.glob(f"{prefix}*"):
+            shutil.rmtree(stale, ignore_errors=True)
     # What earlier versions staged beside the outputs (a visible tmp_ Parquet among them).
     for pattern in (".*.staged", "tmp_.*.staged", ".*.staged.*.tmp"):
         for stale in folder.glob(pattern):

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -33,7 +34,10 @@ from earlypath.errors import OutputError
 
 CLI = [sys.executable, "-c", "from earlypath.cli import main; main()"]
 OLD_ROWS, NEW_ROWS = 30, 45
-PUBLISHING_STEPS = 12  # 4 outputs made durable, the manifest, the commit, 6 moves into place
+# Each output made durable, the staged manifest, the commit (one rename), the old manifest
+# removed, each output moved into place, the new manifest moved into place.
+COMMIT_STEP = len(OUTPUTS) + 2
+PUBLISHING_STEPS = 2 * len(OUTPUTS) + 4
 TIMED_KILLS = 10
 
 
@@ -47,7 +51,7 @@ def audit(cohort: Path, out: Path, **env: str) -> subprocess.Popen:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from earlypath.audit.synth import write_cohort
 
     folder = tmp_path_factory.mktemp("faults")
@@ -55,9 +59,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     write_cohort(OLD_ROWS, 1, "csv", old)
     write_cohort(NEW_ROWS, 2, "csv", new)
     template = folder / "template"
+    started = time.perf_counter()
     done = audit(old, template)
     assert done.wait(120) == 0, done.stderr.read() if done.stderr else ""
-    return {"old": old, "new": new, "template": template}
+    return {"old": old, "new": new, "template": template, "seconds": time.perf_counter() - started}
 
 
 def rows_of(out: Path) -> tuple[int, str]:
@@ -93,18 +98,18 @@ def check_after_kill(out: Path, template_run: str) -> int:
 
 
 @pytest.mark.parametrize("step", range(1, PUBLISHING_STEPS + 1))
-def test_a_kill_at_each_publishing_step(setup: dict[str, Path], tmp_path: Path, step: int) -> None:
+def test_a_kill_at_each_publishing_step(setup: dict[str, Any], tmp_path: Path, step: int) -> None:
     out = tmp_path / "out"
     shutil.copytree(setup["template"], out)
     template_run = rows_of(out)[1]
     run = audit(setup["new"], out, **{KILL_AT_STEP: str(step)})
     assert run.wait(120) == -signal.SIGKILL
     rows = check_after_kill(out, template_run)
-    # Up to the commit (step 6) the previous outputs stand; from it, the new ones.
-    assert rows == (OLD_ROWS if step < 6 else NEW_ROWS)
+    # Up to the commit the previous outputs stand; from it, the new ones.
+    assert rows == (OLD_ROWS if step < COMMIT_STEP else NEW_ROWS)
 
 
-def test_kills_at_random_times(setup: dict[str, Path], tmp_path: Path) -> None:
+def test_kills_at_random_times(setup: dict[str, Any], tmp_path: Path) -> None:
     chance = random.Random(15)
     killed = 0
     for attempt in range(TIMED_KILLS):
@@ -112,7 +117,7 @@ def test_kills_at_random_times(setup: dict[str, Path], tmp_path: Path) -> None:
         shutil.copytree(setup["template"], out)
         template_run = rows_of(out)[1]
         run = audit(setup["new"], out)
-        time.sleep(chance.uniform(0.2, 2.5))
+        time.sleep(chance.uniform(0.05, 0.95) * setup["seconds"])  # anywhere in a run
         run.send_signal(signal.SIGKILL)
         killed += run.wait(120) == -signal.SIGKILL
         check_after_kill(out, template_run)
@@ -120,7 +125,7 @@ def test_kills_at_random_times(setup: dict[str, Path], tmp_path: Path) -> None:
 
 
 def test_the_next_run_clears_a_killed_run_and_publishes(
-    setup: dict[str, Path], tmp_path: Path
+    setup: dict[str, Any], tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
     shutil.copytree(setup["template"], out)
@@ -137,7 +142,7 @@ def test_the_next_run_clears_a_killed_run_and_publishes(
 
 
 def test_a_changed_or_missing_file_is_not_a_complete_output(
-    setup: dict[str, Path], tmp_path: Path
+    setup: dict[str, Any], tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
     shutil.copytree(setup["template"], out)
@@ -150,7 +155,7 @@ def test_a_changed_or_missing_file_is_not_a_complete_output(
         open_audit_output(out)
 
 
-def test_the_manifest_names_every_output_with_size_and_checksum(setup: dict[str, Path]) -> None:
+def test_the_manifest_names_every_output_with_size_and_checksum(setup: dict[str, Any]) -> None:
     import hashlib
 
     manifest = json.loads((setup["template"] / MANIFEST).read_text(encoding="utf-8"))
