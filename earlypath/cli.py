@@ -17,7 +17,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from earlypath.errors import EarlypathError, InputError
+from earlypath.errors import EarlypathError, InputError, Problem
 from earlypath.model import episode_json_schema, parse_episode_json
 from earlypath.policy import Policy
 
@@ -72,12 +72,22 @@ def _fail_input(lines: list[str]) -> None:
 
 
 def _read(source: str) -> str:
-    if source == "-":
-        return sys.stdin.read()
-    path = Path(source)
-    if not path.is_file():
-        _fail_input([f"FILE: {source} is not a readable file"])
-    return path.read_text(encoding="utf-8")
+    data = sys.stdin.buffer.read() if source == "-" else _checked(source).read_bytes()
+    text = _utf8(data)
+    if text is None:
+        _fail_input([f"FILE: {'stdin' if source == '-' else source} {NOT_UTF8}"])
+    return text  # type: ignore[return-value]
+
+
+NOT_UTF8 = "is not UTF-8 text (JSON must be UTF-8: save it as UTF-8, not UTF-16)"
+
+
+def _utf8(data: bytes, first: bool = True) -> str | None:
+    """``data`` decoded as UTF-8 (a leading byte-order mark dropped), or None if it is not."""
+    try:
+        return data.decode("utf-8-sig" if first else "utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _dumps(data: object) -> str:
@@ -90,7 +100,12 @@ def assess(
         str, typer.Argument(metavar="FILE", help="Episode JSON file, or - for stdin.")
     ],
     many: Annotated[
-        bool, typer.Option("--many", help="FILE is JSON Lines: one episode per line.")
+        bool,
+        typer.Option(
+            "--many",
+            help="FILE is JSON Lines: one episode per line. A bad line gives an error line "
+            '{"line": N, "errors": [...]} and exit code 2 at the end; the other lines go on.',
+        ),
     ] = False,
     output_format: Annotated[
         str, typer.Option("--format", help="json (default) or text.")
@@ -117,23 +132,37 @@ def assess(
             _fail_input([str(p) for p in error.problems])
         return
 
+    # Bytes, decoded line by line: a line that is not UTF-8 is one bad line, not the end.
     bad = 0
-    stream = sys.stdin if source == "-" else open(_checked(source), encoding="utf-8")  # noqa: SIM115
+    stream = sys.stdin.buffer if source == "-" else open(_checked(source), "rb")  # noqa: SIM115
     out = sys.stdout
     with stream:
-        for number, line in enumerate(stream, start=1):
-            if not line.strip():
+        for number, data in enumerate(stream, start=1):
+            line = _utf8(data, first=number == 1)
+            if line is not None and not line.strip():
                 continue
             try:
+                if line is None:
+                    raise InputError([Problem("(line)", "is not UTF-8 text")])
                 out.write(show(run_assessment(parse_episode_json(line), policy)) + "\n")
             except InputError as error:
                 bad += 1
                 for problem in error.problems:
                     typer.echo(f"line {number}: {problem}", err=True)
+                out.write(_line_error(number, error.problems, fmt) + "\n")
     out.flush()
     if bad:
         typer.echo(f"{bad} line(s) rejected", err=True)
         raise typer.Exit(2)
+
+
+def _line_error(number: int, problems: list[Problem], fmt: str) -> str:
+    """The output line of a rejected input line (every line that is not blank has its output
+    line, in input order): in JSON ``{"line": N, "errors": [{"field": ..., "message": ...}]}`` (the API's error shape)."""
+    if fmt == "text":
+        return f"line {number}: not assessed: " + "; ".join(str(p) for p in problems)
+    errors = [{"field": p.field, "message": p.message} for p in problems]
+    return _dumps({"line": number, "errors": errors})
 
 
 def _checked(source: str) -> Path:

@@ -37,3 +37,10 @@ class InputError(EarlypathError):
 
 class UnknownGuidelineVersion(InputError):
     """No NG126 version was in force on the date asked, or an unknown version was named."""
+
+
+class OutputError(EarlypathError):
+    """The outputs cannot be written where asked (``--out`` is the input, not writable, the
+    disk is full), or a folder read back is not a complete set. The message names the path."""
+
+    exit_code = 2

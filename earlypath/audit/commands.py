@@ -1,7 +1,9 @@
 """CLI commands `earlypath audit` and `earlypath synth` (registered in earlypath/cli.py).
 
-Exit codes: 0 success; 2 invalid input (bad path, option or column); 3 reconciliation failed
-(rows_in != evaluated + rejected: nothing written); 1 internal error. No patient data is printed.
+Exit codes: 0 success; 2 invalid input (bad path, option, file or column) or a bad --out (the
+input, not writable, a full disk); 3 reconciliation failed (rows_in != evaluated + rejected:
+nothing written); 1 internal error. Every engine gives the same code and message for the same
+bad input. No patient data is printed.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["audit_command", "synth_command"]
+__all__ = ["audit_command", "audit_failure", "synth_command"]
 
 
 def audit_command(
@@ -47,8 +49,8 @@ def audit_command(
     ] = 0,
 ) -> None:
     """Audit a cohort: who was eligible for progesterone and not offered it, by site and group."""
-    from earlypath.audit.run import ReconciliationError, run_audit
-    from earlypath.errors import InputError
+    from earlypath.audit.run import run_audit
+    from earlypath.errors import EarlypathError
     from earlypath.policy import Policy
 
     problems = []
@@ -73,16 +75,26 @@ def audit_command(
             echo=typer.echo,
             suppress_below=suppress_below,
         )
-    except ReconciliationError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(3) from None
-    except InputError as error:
-        for problem in error.problems:
-            typer.echo(str(problem), err=True)
-        raise typer.Exit(2) from None
-    except ValueError as error:  # unreadable input format, missing required column
-        typer.echo(f"INPUT: {error}", err=True)
-        raise typer.Exit(2) from None
+    except (EarlypathError, ValueError) as error:
+        code, lines = audit_failure(error)
+        for line in lines:
+            typer.echo(line, err=True)
+        raise typer.Exit(code) from None
+
+
+def audit_failure(error: Exception) -> tuple[int, list[str]]:
+    """The exit code and the stderr lines for an audit that failed on purpose: every engine's
+    error for the same bad input maps to the same code and words here."""
+    from earlypath.audit.run import ReconciliationError
+    from earlypath.errors import EarlypathError, InputError
+
+    if isinstance(error, ReconciliationError):
+        return 3, [f"error: {error}"]
+    if isinstance(error, InputError):
+        return 2, [str(problem) for problem in error.problems]
+    if isinstance(error, EarlypathError):  # OutputError: a bad --out, a full disk
+        return error.exit_code, [f"error: {error}"]
+    return 2, [f"INPUT: {error}"]  # unreadable input format, missing required column
 
 
 def synth_command(

@@ -144,6 +144,8 @@ def parse_cell(value: Any, kind: FlatType) -> Any:
                 return dt.date.fromisoformat(text)
             except ValueError:
                 raise CellError("is not a date (YYYY-MM-DD)") from None
+    if kind == "str" and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # a Parquet id column of whole numbers, as the SQL engines cast it
     if kind == "float" and isinstance(value, float) and not math.isfinite(value):
         raise CellError("is not a number")
     if kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):

@@ -12,6 +12,7 @@ SparkSession); the python reference engine reads through DuckDB.
 from __future__ import annotations
 
 import atexit
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Literal
@@ -134,11 +135,13 @@ def _refuse_names(parts: Parts, fmt: Format) -> None:
         import pyarrow.parquet as pq
 
         try:
-            columns = pq.ParquetFile(parts.files[0]).schema_arrow.names
+            schema = pq.ParquetFile(parts.files[0]).schema_arrow
         except Exception as error:
             raise ValueError(
                 f"{parts.names[0]} is not a readable Parquet file ({type(error).__name__})"
             ) from None
+        columns = schema.names
+        _refuse_types(schema)
     problems = [
         Problem(name, "is a name the audit gives to a column it adds: rename it")
         for name in added_name_clashes(columns)
@@ -179,11 +182,75 @@ def _refuse_names(parts: Parts, fmt: Format) -> None:
         raise InputError(problems)
 
 
+# The Parquet types each kind of flat column may have besides text (and all-null): a cell of
+# one of them reads the same on every engine. Others (lists, structs, binary, a float for a
+# count, an integer for a true/false) are refused by name before any row is read.
+_PARQUET_TYPES: dict[str, tuple[str, ...]] = {
+    "str": ("integer",),
+    "date": ("date", "timestamp"),
+    "int": ("integer",),
+    "float": ("integer", "floating", "decimal"),
+    "bool": ("boolean",),
+}
+_EXPECTED = {
+    "str": "text or whole numbers",
+    "date": "text (YYYY-MM-DD), dates or timestamps",
+    "int": "text or whole numbers",
+    "float": "text or numbers",
+    "bool": "text (true/false) or true/false",
+}
+
+
+def _refuse_types(schema: Any) -> None:
+    import pyarrow as pa
+
+    def family(t: Any) -> str:
+        if pa.types.is_dictionary(t):
+            return family(t.value_type)
+        for name in ("string", "large_string", "null", "integer", "floating", "decimal"):
+            if getattr(pa.types, f"is_{name}")(t):
+                return "string" if name == "large_string" else name
+        for name in ("date", "timestamp", "boolean"):
+            if getattr(pa.types, f"is_{name}")(t):
+                return name
+        return "other"
+
+    problems = [
+        Problem(field.name, f"has the Parquet type {field.type}: expected {_EXPECTED[kind]}")
+        for field in schema
+        if (kind := FLAT_COLUMNS.get(field.name))
+        and family(field.type) not in ("string", "null", *_PARQUET_TYPES[kind])
+    ]
+    if problems:
+        raise InputError(problems)
+
+
+def _flatten_fhir(con: Any, path: Path) -> None:
+    """Flatten a FHIR NDJSON folder in DuckDB; a file that is not UTF-8 JSON, one resource a
+    line, is a ValueError naming the file and line (the same for every engine)."""
+    import duckdb
+
+    from earlypath.audit.fhir_flat import flatten_fhir_duckdb
+
+    try:
+        flatten_fhir_duckdb(con, path, RAW)
+    except duckdb.InvalidInputException as error:
+        text = str(error)
+        found = re.search(r'in file "([^"]+)"', text)
+        name = Path(found.group(1)).name if found else path.name
+        if "UTF-16" in text:
+            raise ValueError(f"{name} is UTF-16 text: save it as UTF-8") from None
+        line = re.search(r"in line (\d+)", text)
+        # DuckDB (1.x) names the line after the bad one (tests/audit/test_bad_files.py pins it).
+        where = f"{name} line {max(int(line.group(1)) - 1, 1)}" if line else name
+        raise ValueError(
+            f"{where} is not readable as FHIR NDJSON (UTF-8 JSON, one resource a line)"
+        ) from None
+
+
 def _load_duckdb(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.Table:
     if parts is None:
-        from earlypath.audit.fhir_flat import flatten_fhir_duckdb
-
-        flatten_fhir_duckdb(con, path, RAW)
+        _flatten_fhir(con, path)
         return con.table(RAW)
     if fmt == "parquet":
         _parquet_view_duckdb(con, parts, path.name)
@@ -252,30 +319,69 @@ def _csv_table_duckdb(con: Any, parts: Parts) -> None:
     values: a table keeps the order rows were inserted in (DuckDB preserves insertion order), so
     its rowid numbers them."""
     files = parts.files
-    if len(files) > 1:
-        csv_header(files, parts.names)
+    header = csv_header(files, parts.names)
     for index, path in enumerate(files):
         added = "".join(
             f", CAST({_sql_value(value)} AS VARCHAR) AS {_sql_name(key)}"
             for key, value in zip(parts.keys, parts.values[index], strict=True)
         )
-        # hive_partitioning off, as for Parquet.
-        read = (
-            f"SELECT *{added} FROM read_csv({sql_text(str(path))}, all_varchar = true, "
-            "header = true, hive_partitioning = false)"
-        )
+        read = f"SELECT *{added} FROM {_strict_csv(path, header)}"
         try:
             con.raw_sql(
                 f"CREATE OR REPLACE TABLE {RAW}_t AS {read}"
                 if index == 0
                 else f"INSERT INTO {RAW}_t {read}"
             )
-        except Exception as error:  # DuckDB's message quotes the offending line: never pass it on
-            raise ValueError(
-                f"{parts.names[index]} is not a readable CSV file ({type(error).__name__}: "
-                "check its quoting, header and the number of fields on each line)"
-            ) from None
+        except Exception as error:
+            raise csv_error(error, parts.names[index], len(header)) from None
     con.raw_sql(f"CREATE OR REPLACE VIEW {RAW} AS SELECT rowid + 1 AS row_number, * FROM {RAW}_t")
+
+
+def _strict_csv(path: Path, header: list[str]) -> str:
+    """DuckDB's reader of one CSV file as RFC 4180 says, every cell text, nothing guessed: the
+    columns are the header's (read by `csv_header`), a line with more or fewer fields than the
+    header is an error (a sniffer would take a ragged file for another dialect, or no header).
+    hive_partitioning is off, as for Parquet."""
+    columns = "{" + ", ".join(f"{sql_text(name)}: 'VARCHAR'" for name in header) + "}"
+    return (
+        f"read_csv({sql_text(str(path))}, auto_detect = false, header = true, delim = ',', "
+        f"quote = '\"', escape = '\"', columns = {columns}, strict_mode = true, "
+        "null_padding = false, hive_partitioning = false)"
+    )
+
+
+def csv_error(error: Exception, label: str, fields: int) -> ValueError:
+    """DuckDB's CSV error as a message naming the file and line. DuckDB's own message quotes
+    the offending line (patient data): only its line number and kind are passed on."""
+    text = str(error)
+    found = re.search(r"CSV Error on Line: (\d+)", text)
+    line = f" line {found.group(1)}" if found else ""
+    if "Invalid unicode" in text:
+        return ValueError(f"{label}{line} is not UTF-8 text: save the file as UTF-8")
+    if "Expected Number of Columns" in text:
+        return ValueError(
+            f"{label}{line} does not have the header's {fields} fields "
+            "(check its quoting and the number of fields on each line)"
+        )
+    return ValueError(
+        f"{label}{line} is not a readable CSV file (check its quoting, header and the number "
+        "of fields on each line)"
+    )
+
+
+def check_csv_structure(parts: Parts) -> None:
+    """Read every CSV file as the DuckDB loader does, raising the same errors: the Spark
+    loader runs it first, so that a bad file gives the same message on every engine."""
+    header = csv_header(parts.files, parts.names)
+    con = duckdb_connect()
+    try:
+        for path, label in zip(parts.files, parts.names, strict=True):
+            try:
+                con.raw_sql(f"SELECT count(*) FROM {_strict_csv(path, header)}").fetchall()
+            except Exception as error:
+                raise csv_error(error, label, len(header)) from None
+    finally:
+        con.disconnect()
 
 
 def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.Table:
@@ -284,13 +390,11 @@ def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.
         # The FHIR flattening is written for DuckDB's JSON reader: flatten there, hand Spark Parquet.
         import tempfile
 
-        from earlypath.audit.fhir_flat import flatten_fhir_duckdb
-
         folder = Path(tempfile.mkdtemp(prefix="earlypath-fhir-"))
         atexit.register(shutil.rmtree, folder, True)  # Spark reads it lazily: remove at exit
         target = folder / "flat.parquet"
         dcon = duckdb_connect()
-        flatten_fhir_duckdb(dcon, path, RAW)
+        _flatten_fhir(dcon, path)
         dcon.raw_sql(f"COPY (SELECT * FROM {RAW} ORDER BY row_number) TO {sql_text(str(target))}")
         df = spark.read.parquet(str(target))
     else:
@@ -305,9 +409,9 @@ def _read_spark(spark: Any, parts: Parts, fmt: Format) -> Any:
     files = parts.files
     names = [str(f) for f in files]
     if fmt == "csv":
-        if len(files) > 1:
-            # Spark takes the columns from one file and reads the rest by position
-            csv_header(files, parts.names)
+        # Spark would read a ragged line, or a file that is not UTF-8, without a word: the
+        # files are read once as the DuckDB loader reads them (same checks, same messages).
+        check_csv_structure(parts)
         # RFC 4180, as DuckDB reads it: a quoted field may hold line breaks and doubled quotes
         # (Spark's defaults split such rows and take a backslash as the escape).
         return (

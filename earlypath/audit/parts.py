@@ -282,12 +282,15 @@ def csv_header(files: list[Path], names: list[str] | None = None) -> list[str]:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             try:
                 first = next(csv.reader(handle), None)
-            except (csv.Error, UnicodeDecodeError) as error:
+            except UnicodeDecodeError:
+                raise ValueError(f"{label} is not UTF-8 text: save the file as UTF-8") from None
+            except csv.Error as error:
                 raise ValueError(
                     f"{label}: the header line is not readable ({type(error).__name__})"
                 ) from None
         if not first:
             raise ValueError(f"{label} has no header line")
+        _check_header(first, label)
         if header is None:
             header = first
         elif first != header:
@@ -296,6 +299,24 @@ def csv_header(files: list[Path], names: list[str] | None = None) -> list[str]:
                 "file must have the same columns in the same order"
             )
     return header or []
+
+
+def _check_header(header: list[str], label: str) -> None:
+    """Column names every engine reads alike: no control characters (a NUL is a binary file,
+    or a broken export), none empty, none twice."""
+    for number, name in enumerate(header, start=1):
+        if any(ord(c) < 32 or ord(c) == 127 for c in name):
+            raise ValueError(
+                f"{label}: column {number} of the header line has a control character "
+                "(a NUL byte?): is it a text CSV file?"
+            )
+        if not name.strip():
+            raise ValueError(f"{label}: column {number} of the header line has no name")
+    seen: set[str] = set()
+    for name in header:
+        if name.casefold() in seen:
+            raise ValueError(f"{label}: the header line names {name} twice")
+        seen.add(name.casefold())
 
 
 def rows_before(counts: list[int]) -> list[int]:

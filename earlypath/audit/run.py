@@ -2,13 +2,14 @@
 
 Every input row ends in exactly one of ``episodes.parquet`` (evaluated) or ``rejects.csv``
 (with its row number and reasons); ``rows_in == evaluated + rejected`` is checked and recorded,
-and a mismatch raises `ReconciliationError` after nothing has been written. All outputs are
-written atomically.
+and a mismatch raises `ReconciliationError` after nothing has been written. The outputs are
+published as a set, ``manifest.json`` last (`earlypath.audit.output`).
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import time
@@ -43,8 +44,8 @@ from earlypath.audit.measures import (
     UNDECIDABLE,
     adherence_expr,
 )
-from earlypath.audit.output import atomic_path, staged_outputs
-from earlypath.audit.validate import check_and_type, repeated_ids
+from earlypath.audit.output import atomic_path, check_out_folder, staged_outputs
+from earlypath.audit.validate import check_and_type, repeated_ids, require_columns
 from earlypath.engines.batch import assess_table, decision_values
 from earlypath.errors import EarlypathError, InputError, Problem
 from earlypath.facts import ALL_FACTS, ASSESSED_ON
@@ -124,6 +125,7 @@ def evaluate(
     if engine == "python":
         con = con or duckdb_connect()
         raw = load_raw(con, source, fmt)
+        require_columns(raw)  # as the batch engines do (not every row rejected instead)
         _check_groups(raw, group_by)
         return _python_engine(con, raw, policy, progress)
     con = con or connect(engine, spark)
@@ -500,9 +502,17 @@ def _write_parquet(ev: Evaluated, target: Path, progress: bool) -> int:
 
 
 def _copy_to_parquet(con: Any, expr: ir_t.Table, target: Path) -> None:
-    con.raw_sql(
-        f"COPY ({con.compile(expr)}) TO {sql_text(str(target))} (FORMAT parquet, COMPRESSION zstd)"
-    )
+    import duckdb
+
+    try:
+        con.raw_sql(
+            f"COPY ({con.compile(expr)}) TO {sql_text(str(target))} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+    except duckdb.IOException:  # a full disk, a file size limit: an output error, not a bug
+        raise OSError(
+            errno.EIO, "DuckDB could not write episodes.parquet (is the disk full?)"
+        ) from None
 
 
 def rows_in_order(path: Path) -> bool:
@@ -558,11 +568,13 @@ def run_audit(
     echo: Any = None,
     suppress_below: int = 0,
 ) -> AuditResult:
-    """Audit a cohort and write episodes.parquet, rejects.csv, summary.json and report.html."""
+    """Audit a cohort and write episodes.parquet, rejects.csv, summary.json and report.html,
+    then manifest.json (their sizes and checksums: read them back with `open_audit_output`)."""
     from earlypath.audit.report import render_report
     from earlypath.audit.summary import build_summary
 
     started = time.perf_counter()
+    check_out_folder(Path(out_dir), Path(source), OUTPUTS)  # a bad --out fails before any work
     with _progress(progress and engine != "python", None, f"checking and judging ({engine})"):
         ev = evaluate(Path(source), engine, policy, spark, progress=progress, group_by=group_by)
     evaluated = _count(ev.con, ev.episodes)
@@ -577,8 +589,9 @@ def run_audit(
         if g not in groups:
             groups.append(g)
     out_dir = Path(out_dir)
-    # All four outputs are written beside their targets and only then moved into place: an
-    # error part-way (a report that fails, Ctrl-C) leaves the previous run's outputs whole.
+    # The outputs are written in a hidden staging folder and published as a set with a
+    # manifest (earlypath.audit.output): an error or a kill part-way leaves the previous run's
+    # outputs whole, or the new ones complete.
     with staged_outputs(out_dir, OUTPUTS) as staged:
         mark = time.perf_counter()
         written = _write_parquet(ev, staged["episodes.parquet"], progress)

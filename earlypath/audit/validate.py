@@ -1,9 +1,9 @@
 """Check and type a raw cohort table in the engine (SQL), row by row, naming each problem.
 
 The checks are those of the episode contract (`earlypath.model.episode`: counts 0-50,
-CRL/MSD 0-120 mm and finite, dates not after ``assessed_on``, LMP not more than 45 weeks before
-it, a scan not before the LMP, no heartbeat or CRL without a fetal pole) plus what only the flat
-form can get wrong (unreadable cells, duplicate or missing ``episode_id``, scan findings without
+CRL/MSD 0-120 mm and finite, dates within the contract's range and not after ``assessed_on``,
+LMP not more than 45 weeks before it, a scan not before the LMP, no heartbeat or CRL without a
+fetal pole) plus what only the flat form can get wrong (unreadable cells, duplicate or missing ``episode_id``, scan findings without
 a scan date, an ``assessed_on`` before NG126 came into force, an unknown ``guideline_version``).
 tests/audit/test_validation_matches_model.py holds these to the pydantic model.
 
@@ -22,9 +22,15 @@ import ibis.expr.types as ir_t
 
 from earlypath.audit import flat
 from earlypath.guideline.versions import BY_VERSION, VERSIONS
-from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
+from earlypath.model.episode import (
+    DATE_RANGE_MESSAGE,
+    EARLIEST_DATE,
+    LATEST_DATE,
+    MAX_LMP_WEEKS_BEFORE,
+    MAX_MEASUREMENT_MM,
+)
 
-__all__ = ["check_and_type", "episode_ids", "repeated_ids"]
+__all__ = ["check_and_type", "episode_ids", "repeated_ids", "require_columns"]
 
 _IBIS_TYPE = {
     "str": "string",
@@ -136,7 +142,8 @@ def _clean(col: ir_t.Value, kind: flat.FlatType, name: str = "") -> ir_t.Value:
     return ibis.cases((col.isin(list(words)), col), else_=text)
 
 
-def _require_columns(raw: ir_t.Table) -> None:
+def require_columns(raw: ir_t.Table) -> None:
+    """ValueError (exit 2) naming the required columns the cohort lacks."""
     missing = [c for c in flat.REQUIRED if c not in raw.columns]
     if missing:
         raise ValueError(f"the cohort has no {', '.join(missing)} column")
@@ -152,7 +159,7 @@ def repeated_ids(raw: ir_t.Table) -> ir_t.Table:
 
     Computed once, before the main pass, so that pass tests membership of this small set
     instead of counting over a window partitioned by every id (0.1 s per million rows)."""
-    _require_columns(raw)
+    require_columns(raw)
     ids = raw.select(episode_id=episode_ids(raw))
     counted = ids.group_by("episode_id").aggregate(copies=ids.count())
     # Missing ids are not filtered out: a filter on them is pushed below the grouping, where
@@ -166,7 +173,7 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
 
     ``repeated`` is `repeated_ids` of the same ``raw``, computed (and kept) beforehand, or the
     ids it holds as a list (without NULL)."""
-    _require_columns(raw)
+    require_columns(raw)
     raw = raw.select(
         *[c for c in raw.columns if c not in flat.FLAT_COLUMNS],
         **{n: _clean(raw[n], k, n) for n, k in flat.FLAT_COLUMNS.items() if n in raw.columns},
@@ -209,6 +216,15 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
             f"is before NG126 came into force ({VERSIONS[0].in_force_from}); "
             "earlypath does not encode CG154",
         ),
+        *[
+            # The contract's date range (what the plan arithmetic handles), as pydantic words it.
+            _problem(
+                (v[name] < ibis.literal(EARLIEST_DATE)) | (v[name] > ibis.literal(LATEST_DATE)),
+                name,
+                DATE_RANGE_MESSAGE,
+            )
+            for name in ("assessed_on", "lmp", "scan_date")
+        ],
         _problem(
             v["guideline_version"].notnull() & ~v["guideline_version"].isin(list(BY_VERSION)),
             "guideline_version",

@@ -7,9 +7,11 @@ audit's flat columns all use them). ``None`` always means *unknown*, never *no*.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -30,6 +32,16 @@ MAX_ADNEXAL_MASS_MM = 200.0
 # Serum hCG peaks near 100,000-200,000 IU/L; a value above this is a unit or typing error.
 MAX_HCG_IU_PER_L = 1_000_000.0
 
+# The dates the contract accepts. The plan's arithmetic counts days forward (the stop date) and
+# back (a gestation from an old scan) and must stay inside the calendar every engine handles
+# (Python's ends at 9999-12-31); a century each side of today is far wider than any real care.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2199, 12, 31)
+DATE_RANGE_MESSAGE = (
+    f"must be between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()} "
+    "(the range earlypath's date arithmetic handles)"
+)
+
 # Utrogestan and Prometrium contain soya lecithin: a peanut or soya allergy rules them out.
 PEANUT_OR_SOYA_WORDS = ("peanut", "groundnut", "arachis", "soya", "soy")
 
@@ -38,6 +50,13 @@ def _date_only(value: Any) -> Any:
     # pydantic's lax mode would read a number as a Unix timestamp: a silent guess we refuse.
     if isinstance(value, bool | int | float):
         raise PydanticCustomError("date_type", "must be a date written as YYYY-MM-DD")
+    return value
+
+
+def _date_in_range(value: dt.date) -> dt.date:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise PydanticCustomError("date_range", DATE_RANGE_MESSAGE)
     return value
 
 
@@ -50,8 +69,8 @@ def _number_only(value: Any) -> Any:
     return value
 
 
-Date = Annotated[dt.date, BeforeValidator(_date_only)]
-DateTime = Annotated[dt.datetime, BeforeValidator(_date_only)]
+Date = Annotated[dt.date, BeforeValidator(_date_only), AfterValidator(_date_in_range)]
+DateTime = Annotated[dt.datetime, BeforeValidator(_date_only), AfterValidator(_date_in_range)]
 Millimetres = Annotated[
     float, BeforeValidator(_number_only), Field(ge=0, le=MAX_MEASUREMENT_MM, allow_inf_nan=False)
 ]
@@ -258,8 +277,28 @@ class Episode(BaseModel):
 
     @property
     def peanut_or_soya_allergy(self) -> bool:
-        text = " ".join(self.allergies).lower()
-        return any(word in text for word in PEANUT_OR_SOYA_WORDS)
+        return mentions_peanut_or_soya(self.allergies)
+
+
+# Characters removed before allergy words are matched: format characters (zero-width spaces and
+# joiners, soft hyphen, byte-order mark), control characters, and combining marks (so "péanut"
+# written with an accent still reads as peanut: a false match only chooses a soya-free product).
+_DROPPED_CATEGORIES = frozenset({"Cf", "Cc", "Mn", "Me"})
+
+
+def normalise_allergy_text(text: str) -> str:
+    """Allergy text as it is matched: NFKC (fullwidth "Ｐｅａｎｕｔ" -> "Peanut"), case-folded,
+    with invisible, control and combining characters removed. Used for matching only; the
+    recorded text is shown as it was written."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    kept = "".join(c for c in folded if unicodedata.category(c) not in _DROPPED_CATEGORIES)
+    return unicodedata.normalize("NFKC", kept)
+
+
+def mentions_peanut_or_soya(allergies: list[str]) -> bool:
+    """Whether any recorded allergy names peanut or soya (after `normalise_allergy_text`)."""
+    text = " ".join(normalise_allergy_text(a) for a in allergies)
+    return any(word in text for word in PEANUT_OR_SOYA_WORDS)
 
 
 def _field_path(loc: tuple[str | int, ...]) -> str:

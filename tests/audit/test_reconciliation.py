@@ -150,7 +150,9 @@ def test_a_crash_while_writing_leaves_no_half_file(
         run_audit(cohort, out)
     assert (out / "episodes.parquet").read_bytes() == before  # the old file, whole
     assert sorted(p.name for p in out.iterdir()) == [
+        ".earlypath-lock",
         "episodes.parquet",
+        "manifest.json",
         "rejects.csv",
         "report.html",
         "summary.json",

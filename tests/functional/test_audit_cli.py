@@ -32,8 +32,9 @@ def test_audit_on_duckdb_writes_the_four_outputs_and_reconciles(
     done = run("audit", str(cohort), "--out", str(out), "--group-by", "deprivation_quintile")
     assert done.returncode == 0, done.stderr
     assert "rows_in 3000 = evaluated" in done.stdout
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
         "episodes.parquet",
+        "manifest.json",
         "rejects.csv",
         "report.html",
         "summary.json",

@@ -73,9 +73,64 @@ def test_many_keeps_order_and_goes_past_bad_lines(tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
     r = run("assess", "--many", str(path))
     assert r.returncode == 2
-    decisions = [json.loads(line)["progesterone"]["decision"] for line in r.stdout.splitlines()]
-    assert decisions == ["offer", "do_not_offer", "needs_information"]
+    out = [json.loads(line) for line in r.stdout.splitlines()]
+    decisions = [o["progesterone"]["decision"] if "progesterone" in o else o for o in out]
+    assert decisions == [
+        "offer",
+        "do_not_offer",
+        {
+            "line": 3,
+            "errors": [{"field": "assessed_on", "message": decisions[2]["errors"][0]["message"]}],
+        },
+        "needs_information",
+    ]
     assert "line 3: assessed_on:" in r.stderr
+
+
+def test_many_goes_past_a_line_that_is_not_utf8_or_past_the_date_range(tmp_path: Path) -> None:
+    good = json.dumps(json.loads(ELIGIBLE.read_text())).encode()
+    far = good.replace(b"2024-03-04", b"9999-12-31").replace(b"2024-01-15", b"9999-11-01")
+    path = tmp_path / "episodes.jsonl"
+    path.write_bytes(
+        b"\xef\xbb\xbf" + good + b"\n" + b'{"assessed_on": "\xff"}\n' + far + b"\n" + good
+    )
+    r = subprocess.run([str(BIN), "assess", "--many", str(path)], capture_output=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    out = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert [o.get("line") for o in out] == [None, 2, 3, None]
+    assert out[1]["errors"] == [{"field": "(line)", "message": "is not UTF-8 text"}]
+    assert out[2]["errors"][0]["field"] == "assessed_on"
+    assert out[0]["progesterone"]["decision"] == out[3]["progesterone"]["decision"] == "offer"
+    err = r.stderr.decode()
+    assert "line 2: (line): is not UTF-8 text" in err and "line 3: assessed_on: must be" in err
+    assert "internal error" not in err and err.rstrip().endswith("2 line(s) rejected")
+
+
+def test_many_from_stdin_in_text_format_marks_a_bad_line() -> None:
+    good = json.dumps(json.loads(ELIGIBLE.read_text())).encode()
+    r = subprocess.run(
+        [str(BIN), "assess", "--many", "-", "--format", "text"],
+        input=good + b"\n\x80\n" + good + b"\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    out = r.stdout.decode()
+    assert out.count("OFFER progesterone") == 2
+    assert "line 2: not assessed: (line): is not UTF-8 text" in out
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])
+def test_input_that_is_not_utf8_exits_2_naming_the_file(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "episode.json"
+    path.write_bytes(ELIGIBLE.read_text().replace("[]", '["café"]').encode(encoding))
+    r = run("assess", str(path))
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith(f"FILE: {path} is not UTF-8 text")
+    piped = subprocess.run(
+        [str(BIN), "assess", "-"], input=path.read_bytes(), capture_output=True, timeout=60
+    )
+    assert piped.returncode == 2 and piped.stderr.decode().startswith("FILE: stdin is not UTF-8")
 
 
 def test_schema_command_prints_json_schema() -> None:
