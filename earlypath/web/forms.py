@@ -191,7 +191,7 @@ GROUPS: tuple[Group, ...] = (
                 "heavy_bleeding",
                 "yes_no_unknown",
                 "Significant concern about the amount of bleeding",
-                hint="NG126 1.3: heavy bleeding means A&E now. Unknown until assessed.",
+                hint="As NG126 1.3 asks. Leave unknown until it is assessed.",
                 default="unknown",
             ),
         ),
@@ -245,7 +245,7 @@ GROUPS: tuple[Group, ...] = (
                 "ectopic_ruptured",
                 "yes_no_unknown",
                 "Ectopic pregnancy ruptured",
-                hint="Ectopic pregnancy only. Methotrexate needs an unruptured ectopic (NG126 1.6).",
+                hint="Ectopic pregnancy only. Leave unknown if not known.",
                 default="unknown",
             ),
             FormField(
