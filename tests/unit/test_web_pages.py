@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, assume, given, settings
 
 from earlypath import assess
 from earlypath.web import create_app, next_steps, pages, words
 from earlypath.web.config import Settings
+from tests.pathway.strategies import episodes as pathway_episodes
 
 TODAY = dt.date(2024, 3, 4)
 EXAMPLES = sorted((Path(pages.__file__).parents[1] / "examples").glob("*.json"))
@@ -329,6 +331,42 @@ def test_no_raw_token_reaches_the_clinician_page(client, episode):
     for raw in RAW:
         assert raw not in text
     assert not words.UNLABELLED, words.UNLABELLED
+
+
+# Treatment steps that must wait while a section says the diagnosis is not yet safe.
+TREATMENTS = {
+    ("progesterone", "offer"),
+    ("miscarriage_management", "expectant"),
+    ("miscarriage_management", "no_management_needed"),
+    ("anti_d", "offer"),
+    ("anti_d", "consider"),
+}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(pathway_episodes())
+def test_generated_episodes_give_plain_words_and_steps_in_order(client, episode):
+    """Over generated episodes with every pathway input (and its Unknowns): no raw token on the
+    page, steps most urgent first, A&E first when the referral says so, an overdue step says
+    so, and a diagnosis to confirm comes before any treatment."""
+    words.UNLABELLED.clear()
+    response = client.post("/", data={"episode_json": json.dumps(episode)})
+    assume(response.status_code == 200)  # the contract refuses a few generated combinations
+    text = _text(response.text)
+    assert TOKEN.findall(text) == [] and not words.UNLABELLED, words.UNLABELLED
+    assert [raw for raw in RAW if raw in text] == []
+    result = assess(episode)
+    steps = next_steps.gather(result, pages.DECISION_WORDS)
+    assert [s.rank for s in steps] == sorted(s.rank for s in steps)
+    if result["referral"]["decision"] == "emergency_care":
+        assert steps[0].section == "referral" and steps[0].when == "Now"
+    for step in steps:
+        if step.overdue:
+            assert step.when.startswith("Overdue: do now (was due ")
+    tokens = [(s.section, next_steps.action_token(s.section, result[s.section])) for s in steps]
+    if ("miscarriage_management", "confirm_diagnosis_first") in tokens:
+        confirm = tokens.index(("miscarriage_management", "confirm_diagnosis_first"))
+        assert all(confirm < i for i, t in enumerate(tokens) if t in TREATMENTS), tokens
 
 
 def test_unverified_numbers_are_marked(client):
