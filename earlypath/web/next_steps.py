@@ -34,8 +34,8 @@ ACTION_KEY = {"scan_assessment": "next_step", "hcg_assessment": "next_step"}
 URGENCY: dict[tuple[str, str], int] = {
     # 0: now, in A&E (NG126 1.3).
     ("referral", "emergency_care"): 0,
-    # 1: an unrecorded fact that could mean A&E (haemodynamic state, pain, bleeding): assess it
-    # before anything else, since unknown is never read as "no".
+    # 1: an unrecorded fact that decides where she is seen; haemodynamic state, pain and heavy
+    # bleeding could each mean A&E, so assess them before anything else (unknown is never "no").
     ("referral", "needs_information"): 1,
     # 2: today: the EPU within 24 hours, a new hCG pair (the first now), surgery.
     ("hcg_assessment", "epu_review_within_24h"): 2,
