@@ -187,6 +187,13 @@ GROUPS: tuple[Group, ...] = (
                 ),
                 default="unknown",
             ),
+            FormField(
+                "heavy_bleeding",
+                "yes_no_unknown",
+                "Significant concern about the amount of bleeding",
+                hint="As NG126 1.3 asks. Leave unknown until it is assessed.",
+                default="unknown",
+            ),
         ),
     ),
     Group(
@@ -204,6 +211,13 @@ GROUPS: tuple[Group, ...] = (
                 "whole",
                 "Number of previous miscarriages",
                 hint="Leave empty if not known.",
+            ),
+            FormField(
+                "previous_ectopic",
+                "yes_no_unknown",
+                "Previous ectopic pregnancy",
+                hint="A risk factor for ectopic pregnancy (NG126 1.3).",
+                default="unknown",
             ),
             FormField("on_progesterone", "yes_no", "Already taking progesterone", default="no"),
             FormField(
@@ -226,6 +240,20 @@ GROUPS: tuple[Group, ...] = (
                 "Size of an ectopic adnexal mass",
                 unit="mm",
                 hint="Ectopic pregnancy only. Leave empty if not measured.",
+            ),
+            FormField(
+                "ectopic_ruptured",
+                "yes_no_unknown",
+                "Ectopic pregnancy ruptured",
+                hint="Ectopic pregnancy only. Leave unknown if not known.",
+                default="unknown",
+            ),
+            FormField(
+                "second_opinion_no_heartbeat",
+                "yes_no",
+                "Second opinion agrees: no heartbeat on the latest scan",
+                hint="Answer yes only when a second opinion on viability has been obtained.",
+                default="no",
             ),
         ),
     ),
@@ -394,6 +422,7 @@ SCAN_ANSWERS = {
     "dont_know": None,
 }
 BLEEDING_ANSWERS = {"heavy": True, "yes": True, "no": False, "dont_know": None}
+HEAVY_BLEEDING_ANSWERS = {"heavy": True, "yes": False, "no": False, "dont_know": None}
 PAIN_ANSWERS = {"bad": "significant", "mild": "mild", "no": "none", "dont_know": None}
 MISCARRIAGE_ANSWERS = {"0": 0, "1": 1, "2": 2, "3": 3, "dont_know": None}
 # Contract path -> the question it comes from. Anything else (such as the scan's date, which she
@@ -402,6 +431,7 @@ CHECK_FIELDS = {
     "lmp": "period",
     "previous_miscarriages": "miscarriages",
     "vaginal_bleeding": "bleeding",
+    "heavy_bleeding": "bleeding",
     "pain": "pain",
     "scans[0].location": "scan",
 }
@@ -414,7 +444,9 @@ def check_episode(form: dict[str, str], today: dt.date) -> dict[str, Any]:
     # The scan's own date is not asked; only where it showed the pregnancy is used.
     episode["scans"] = [{"date": today.isoformat(), "location": location}] if location else []
     episode["vaginal_bleeding"] = BLEEDING_ANSWERS.get(_text(form, "bleeding"))
-    # When the contract has heavy_bleeding (issue 13), map the "heavy" answer to it here.
+    # Her "heavy bleeding" answer is NG126 1.3's significant concern about bleeding: the engine's
+    # referral then says A&E. "Light bleeding" and "no" are not heavy; "I don't know" is unknown.
+    episode["heavy_bleeding"] = HEAVY_BLEEDING_ANSWERS.get(_text(form, "bleeding"))
     episode["pain"] = PAIN_ANSWERS.get(_text(form, "pain"))
     episode["previous_miscarriages"] = MISCARRIAGE_ANSWERS.get(_text(form, "miscarriages"))
     if _text(form, "period"):

@@ -158,18 +158,32 @@ SUPPORT = [
 ]
 
 
+# The engine's referral criteria (NG126 1.3) that send her to A&E, and her answers that say the
+# same; the answers are a safety net so the advice is never weaker than what she told us.
+A_AND_E_CRITERIA = {"heavy_bleeding": "heavy_bleeding", "significant_pain": "bad_pain"}
+A_AND_E_ANSWERS = {("bleeding", "heavy"): "heavy_bleeding", ("pain", "bad"): "bad_pain"}
+
+
 def _urgent(answers: dict[str, str], assessment: dict[str, Any]) -> list[str]:
-    """Urgent advice, first on the page, for what she said. The last sentence is the call to
-    act: get help now (she has symptoms) or what to watch for (the pregnancy may be ectopic)."""
+    """Urgent advice, first on the page, for what she said. The engine's referral decides A&E
+    (NG126 1.3) and which of her symptoms it rests on. The last sentence is the call to act: get
+    help now (she has symptoms) or what to watch for (the pregnancy may be ectopic)."""
     referral = assessment.get("referral") or {}
     location = {"outside": URGENT["ectopic"], "unclear": URGENT["unclear"]}.get(
         answers.get("scan", "")
     )
-    symptoms = []
-    if answers.get("bleeding") == "heavy":
-        symptoms.append(URGENT["heavy_bleeding"])
-    if answers.get("pain") == "bad":
-        symptoms.append(URGENT["bad_pain"])
+    criteria = (referral.get("trace") or {}).get("criteria") or []
+    said = {
+        A_AND_E_CRITERIA[c["criterion"]]
+        for c in criteria
+        if c.get("value") == "true" and c.get("criterion") in A_AND_E_CRITERIA
+    }
+    said |= {
+        key
+        for (question, answer), key in A_AND_E_ANSWERS.items()
+        if answers.get(question) == answer
+    }
+    symptoms = [URGENT[key] for key in ("heavy_bleeding", "bad_pain") if key in said]
     urgent = [location] if location else []
     urgent += symptoms
     if symptoms or referral.get("decision") == "emergency_care":

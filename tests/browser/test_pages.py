@@ -135,6 +135,8 @@ def test_clinician_sees_epu_review_first_for_a_pul_with_hcg_rows(screen, server)
     today = _today()
     page.goto(server + "/")
     _radio(page, "Vaginal bleeding in this pregnancy", "Yes")
+    # Recorded: unassessed heavy bleeding could mean A&E and would come first (NG126 1.3).
+    _radio(page, "Significant concern about the amount of bleeding", "No")
     _radio(page, "Abdominal or pelvic pain", "None")
     _radio(page, "Haemodynamically unstable", "No, stable")
     page.get_by_label("First day of last menstrual period (LMP)").fill(
@@ -165,6 +167,99 @@ def test_clinician_sees_epu_review_first_for_a_pul_with_hcg_rows(screen, server)
     _axe(page)
     _no_sideways_scroll(page)
     _shot(page, "clinician-pul-hcg")
+
+
+def _stable_history(page, bleeding_heavy: str = "No", pain: str = "None") -> None:
+    _radio(page, "Vaginal bleeding in this pregnancy", "Yes")
+    _radio(page, "Significant concern about the amount of bleeding", bleeding_heavy)
+    _radio(page, "Abdominal or pelvic pain", pain)
+    _radio(page, "Haemodynamically unstable", "No, stable")
+
+
+def _scan(page, day: dt.date, location: str, pole: str, heartbeat: str, crl: str) -> None:
+    scan = page.get_by_role("group", name="Scan 1")
+    scan.get_by_label("Scan date").fill(day.isoformat())
+    scan.get_by_label("Where the scan showed the pregnancy").select_option(location)
+    _radio(scan, "Fetal pole seen", pole)
+    _radio(scan, "Fetal heartbeat seen", heartbeat)
+    scan.get_by_label("Crown-rump length (mm)").fill(crl)
+
+
+def _assess(page) -> None:
+    page.get_by_role("button", name="Assess", exact=True).click()
+    page.wait_for_load_state()
+
+
+def test_clinician_sees_a_and_e_first_for_heavy_bleeding(screen, server):
+    """NG126 1.3: significant concern about bleeding means A&E, even in a stable woman."""
+    page = screen
+    today = _today()
+    page.goto(server + "/")
+    _stable_history(page, bleeding_heavy="Yes")
+    page.get_by_label("First day of last menstrual period (LMP)").fill(
+        (today - dt.timedelta(weeks=7)).isoformat()
+    )
+    page.get_by_label("Number of previous miscarriages").fill("1")
+    _scan(page, today, "intrauterine", "Yes", "Yes", "9.5")
+    _assess(page)
+    first_step = page.locator("#next-steps li").first
+    text = first_step.inner_text()
+    assert "A&E" in text and "Now" in text
+    assert first_step.bounding_box()["y"] < page.viewport_size["height"]
+    assert "Offer vaginal micronised progesterone" in page.locator("#next-steps").inner_text()
+    _axe(page)
+    _no_sideways_scroll(page)
+    _shot(page, "clinician-a-and-e")
+
+
+def test_clinician_sees_an_overdue_review_as_do_now_with_its_date(screen, server):
+    """A plateauing hCG pair taken a week ago: the 24-hour EPU review is overdue."""
+    page = screen
+    today = _today()
+    page.goto(server + "/")
+    _stable_history(page)
+    page.get_by_label("First day of last menstrual period (LMP)").fill(
+        (today - dt.timedelta(weeks=7)).isoformat()
+    )
+    scan = page.get_by_role("group", name="Scan 1")
+    scan.get_by_label("Scan date").fill((today - dt.timedelta(days=9)).isoformat())
+    scan.get_by_label("Where the scan showed the pregnancy").select_option("unknown")
+    first, second = today - dt.timedelta(days=9), today - dt.timedelta(days=7)
+    for row, (day, value) in enumerate(((first, "1000"), (second, "1100")), start=1):
+        hcg = page.get_by_role("group", name=f"hCG result {row}")
+        hcg.get_by_label("Date and time the blood was taken").fill(f"{day.isoformat()}T09:00")
+        hcg.get_by_label("Serum hCG (IU/L)").fill(value)
+    _assess(page)
+    first_step = page.locator("#next-steps li").first
+    text = first_step.inner_text()
+    was_due = second + dt.timedelta(days=1)
+    assert f"Overdue: do now (was due {_uk(was_due)})" in text
+    assert "early pregnancy unit within 24 hours" in text
+    assert "overdue" in (first_step.get_attribute("class") or "")
+    _axe(page)
+    _no_sideways_scroll(page)
+    _shot(page, "clinician-overdue")
+
+
+def test_clinician_sees_confirm_the_diagnosis_first_before_any_treatment(screen, server):
+    """A missed miscarriage on a single scan: no management until it is confirmed."""
+    page = screen
+    today = _today()
+    page.goto(server + "/")
+    _stable_history(page, pain="Mild")
+    _radio(page, "Miscarriage diagnosed in this pregnancy", "Yes")
+    _radio(page, "Type of miscarriage", "Missed")
+    _scan(page, today, "intrauterine", "Yes", "No", "8")
+    _assess(page)
+    steps = page.locator("#next-steps").inner_text()
+    assert "Confirm the diagnosis first." in steps
+    assert f"On or after {_uk(today + dt.timedelta(days=7))}" in steps
+    assert "Expectant management for 7 to 14 days" not in steps
+    summary = page.locator("#section-miscarriage_management summary").inner_text()
+    assert "Confirm the diagnosis first" in summary
+    _axe(page)
+    _no_sideways_scroll(page)
+    _shot(page, "clinician-confirm-first")
 
 
 def test_clinician_adds_an_hcg_row_without_losing_answers(screen, server):

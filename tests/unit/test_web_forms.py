@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from earlypath import assess, parse_episode
 from earlypath.model import episode_json_schema
 from earlypath.web import forms, plain
@@ -20,6 +22,8 @@ def test_clinician_defaults_leave_clinical_facts_unknown():
     assert episode["previous_miscarriages"] is None and episode["lmp"] is None
     assert episode["vaginal_bleeding"] is None and episode["haemodynamically_unstable"] is None
     assert episode["pain"] is None and episode["rhesus_d"] is None
+    assert episode["heavy_bleeding"] is None and episode["previous_ectopic"] is None
+    assert episode["ectopic_ruptured"] is None and episode["second_opinion_no_heartbeat"] is False
     assert episode["scans"] == [] and episode["hcg"] == []
     assert assess(episode)["progesterone"]["decision"] == "needs_information"
 
@@ -104,6 +108,56 @@ def test_i_dont_know_is_unknown_never_no():
     assert episode["vaginal_bleeding"] is None
     assert episode["previous_miscarriages"] is None
     assert forms.check_episode({}, TODAY)["vaginal_bleeding"] is None
+
+
+def test_new_contract_fields_sit_in_the_history_groups_a_clinician_uses():
+    where = {f.name: group.key for group in forms.GROUPS for f in (*group.fields, *group.after)}
+    assert where["heavy_bleeding"] == "presentation"  # with the other symptoms
+    assert where["previous_ectopic"] == "history"
+    assert where["ectopic_ruptured"] == "scans"  # with the ectopic's adnexal mass
+    assert where["second_opinion_no_heartbeat"] == "scans"
+    form = {
+        **forms.clinician_defaults(TODAY),
+        "heavy_bleeding": "yes",
+        "previous_ectopic": "no",
+        "ectopic_ruptured": "unknown",
+        "second_opinion_no_heartbeat": "yes",
+    }
+    episode = forms.clinician_episode(form).episode
+    assert episode["heavy_bleeding"] is True and episode["previous_ectopic"] is False
+    assert episode["ectopic_ruptured"] is None and episode["second_opinion_no_heartbeat"] is True
+
+
+@pytest.mark.parametrize(
+    "answer, heavy, referral",
+    [
+        ("heavy", True, "emergency_care"),
+        ("yes", False, "needs_information"),  # pain and haemodynamic state are not asked
+        ("no", False, "needs_information"),
+        ("dont_know", None, "needs_information"),
+    ],
+)
+def test_her_bleeding_answer_is_heavy_bleeding_for_the_referral(answer, heavy, referral):
+    episode = forms.check_episode({"scan": "womb", "bleeding": answer}, TODAY)
+    assert episode["heavy_bleeding"] is heavy
+    assert assess(episode)["referral"]["decision"] == referral
+
+
+def test_bad_pain_is_significant_pain_and_the_engine_sends_her_to_a_and_e():
+    episode = forms.check_episode({"scan": "womb", "bleeding": "yes", "pain": "bad"}, TODAY)
+    assert episode["pain"] == "significant"
+    assert assess(episode)["referral"]["decision"] == "emergency_care"
+
+
+def test_urgent_advice_follows_the_engines_referral():
+    """The A&E advice and the symptom it names come from the referral's criteria (NG126 1.3)."""
+    heavy = assess(forms.check_episode({"scan": "womb", "bleeding": "heavy"}, TODAY))
+    urgent = plain.explain(heavy, {})["urgent"]  # no answers: the engine alone
+    assert urgent == [plain.URGENT["heavy_bleeding"], plain.GO_NOW]
+    pain = assess(forms.check_episode({"scan": "womb", "bleeding": "yes", "pain": "bad"}, TODAY))
+    assert plain.explain(pain, {})["urgent"] == [plain.URGENT["bad_pain"], plain.GO_NOW]
+    light = assess(forms.check_episode({"scan": "womb", "bleeding": "yes", "pain": "no"}, TODAY))
+    assert plain.explain(light, {"bleeding": "yes", "pain": "no"})["urgent"] == []
 
 
 def test_check_answers():

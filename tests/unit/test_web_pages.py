@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, assume, given, settings
 
 from earlypath import assess
 from earlypath.web import create_app, next_steps, pages, words
 from earlypath.web.config import Settings
+from tests.pathway.strategies import episodes as pathway_episodes
 
 TODAY = dt.date(2024, 3, 4)
 EXAMPLES = sorted((Path(pages.__file__).parents[1] / "examples").glob("*.json"))
@@ -32,6 +34,8 @@ PUL_HCG_PLATEAU = {
         {"taken_at": "2024-03-03T09:00:00", "iu_per_l": 1100},
     ],
 }
+# The same woman with her bleeding assessed as not heavy: the referral is the EPU.
+PUL_HCG_PLATEAU_ASSESSED = {**PUL_HCG_PLATEAU, "heavy_bleeding": False}
 ECTOPIC_SURGICAL = {
     "assessed_on": "2024-03-04",
     "vaginal_bleeding": True,
@@ -77,9 +81,83 @@ RESCAN = {
         }
     ],
 }
-VIGNETTES = [PUL_HCG_PLATEAU, ECTOPIC_SURGICAL, MISSED_MISCARRIAGE, RESCAN] + [
-    json.loads(p.read_text()) for p in EXAMPLES
-]
+# The outcomes of the clinical corrections (issue 13).
+HCG_REVIEW_OVERDUE = {**PUL_HCG_PLATEAU_ASSESSED, "assessed_on": "2024-03-10"}
+HCG_PAIR_TOO_FAR_APART = {
+    **PUL_HCG_PLATEAU_ASSESSED,
+    "assessed_on": "2024-03-09",
+    "hcg": [
+        {"taken_at": "2024-03-01T09:00:00", "iu_per_l": 1000},
+        {"taken_at": "2024-03-08T09:00:00", "iu_per_l": 1700},
+    ],
+}
+RESCAN_OVERDUE = {
+    **RESCAN,
+    "assessed_on": "2024-03-20",
+    "heavy_bleeding": False,
+    "pain": "none",
+    "haemodynamically_unstable": False,
+}
+IUP_HEARTBEAT = {
+    "assessed_on": "2024-03-04",
+    "previous_miscarriages": 1,
+    "vaginal_bleeding": True,
+    "heavy_bleeding": False,
+    "pain": "significant",
+    "haemodynamically_unstable": False,
+    "lmp": "2024-01-15",
+    "scans": [
+        {
+            "date": "2024-03-04",
+            "location": "intrauterine",
+            "fetal_pole": True,
+            "fetal_heartbeat": True,
+            "crl_mm": 9.5,
+        }
+    ],
+}
+SIGNIFICANT_PAIN = IUP_HEARTBEAT
+HEAVY_BLEEDING = {**IUP_HEARTBEAT, "pain": "mild", "heavy_bleeding": True}
+MISSED_CONFIRMED_BY_SECOND_OPINION = {
+    **MISSED_MISCARRIAGE,
+    "haemodynamically_unstable": False,
+    "vaginal_bleeding": True,
+    "heavy_bleeding": False,
+    "pain": "mild",
+    "rhesus_d": "positive",
+    "second_opinion_no_heartbeat": True,
+}
+MISSED_CONFIRMED_BY_SECOND_SCAN = {
+    **MISSED_CONFIRMED_BY_SECOND_OPINION,
+    "assessed_on": "2024-03-11",
+    "second_opinion_no_heartbeat": False,
+    "scans": [
+        {**MISSED_MISCARRIAGE["scans"][0], "crl_mm": 5},
+        {**MISSED_MISCARRIAGE["scans"][0], "date": "2024-03-11", "crl_mm": 5},
+    ],
+}
+ECTOPIC_HCG_TOO_OLD = {
+    **ECTOPIC_SURGICAL,
+    "assessed_on": "2024-03-10",
+    "heavy_bleeding": False,
+    "ectopic_ruptured": False,
+    "management": "expectant",
+}
+VIGNETTES = [
+    PUL_HCG_PLATEAU,
+    PUL_HCG_PLATEAU_ASSESSED,
+    ECTOPIC_SURGICAL,
+    MISSED_MISCARRIAGE,
+    RESCAN,
+    HCG_REVIEW_OVERDUE,
+    HCG_PAIR_TOO_FAR_APART,
+    RESCAN_OVERDUE,
+    SIGNIFICANT_PAIN,
+    HEAVY_BLEEDING,
+    MISSED_CONFIRMED_BY_SECOND_OPINION,
+    MISSED_CONFIRMED_BY_SECOND_SCAN,
+    ECTOPIC_HCG_TOO_OLD,
+] + [json.loads(p.read_text()) for p in EXAMPLES]
 # Raw words the issue found on the page, besides any snake_case token.
 RAW = ("assessed_on", "Hcg", "Anti d rule", "pessarys", "Emergency care (a&e)")
 TOKEN = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
@@ -110,15 +188,32 @@ def _steps(episode) -> list[next_steps.Step]:
 
 
 def test_pul_with_plateauing_hcg_puts_epu_review_first_with_its_date_and_number(client):
-    steps = _steps(PUL_HCG_PLATEAU)
+    # Her bleeding is assessed as not heavy, so the referral is the EPU (NG126 1.3: a PUL is
+    # seen there); the review within 24 hours (1.4.31) is the most urgent step.
+    steps = _steps(PUL_HCG_PLATEAU_ASSESSED)
+    assert [s.section for s in steps[:2]] == ["hcg_assessment", "referral"]
+    assert "early pregnancy assessment unit" in steps[1].text
     first = steps[0]
     assert first.section == "hcg_assessment"
     assert "early pregnancy unit within 24 hours" in first.text
     assert first.when == "By 4 March 2024"
     assert [c.number for c in first.citations]
-    page = _post_json(client, PUL_HCG_PLATEAU)
+    page = _post_json(client, PUL_HCG_PLATEAU_ASSESSED)
     panel = page.index('id="next-steps"')
     assert page.index("within 24 hours", panel) < page.index('id="progesterone"')
+
+
+def test_pul_with_bleeding_not_yet_assessed_asks_for_it_before_the_epu_review(client):
+    """Unknown is never "no": unassessed heavy bleeding could mean A&E (NG126 1.3), so recording
+    it comes before the EPU review, which stays second with its date."""
+    steps = _steps(PUL_HCG_PLATEAU)
+    assert [s.section for s in steps[:2]] == ["referral", "hcg_assessment"]
+    assert steps[0].missing == [words.label("heavy_bleeding")]
+    assert "significant concern about the amount of bleeding" in steps[0].text
+    assert steps[1].when == "By 4 March 2024"
+    page = _post_json(client, PUL_HCG_PLATEAU)
+    panel = page.index('id="next-steps"')
+    assert panel < page.index("amount of bleeding", panel) < page.index("within 24 hours", panel)
 
 
 def test_haemodynamic_instability_puts_a_and_e_first_then_the_rest_by_urgency():
@@ -127,9 +222,87 @@ def test_haemodynamic_instability_puts_a_and_e_first_then_the_rest_by_urgency():
     assert "A&E" in steps[0].text
     ranks = [s.rank for s in steps]
     assert ranks == sorted(ranks)
-    assert "miscarriage_management" in [s.section for s in steps]
+    # A single scan with no heartbeat: the diagnosis is not yet safe, so no review window; the
+    # step says confirm it first, and the scan step gives the date of the second scan.
     miscarriage = next(s for s in steps if s.section == "miscarriage_management")
-    assert miscarriage.when == "Review 11 March 2024 to 18 March 2024"
+    assert miscarriage.text.startswith("Confirm the diagnosis first.") and miscarriage.when is None
+    scan = next(s for s in steps if s.section == "scan_assessment")
+    assert scan.when == "On or after 11 March 2024"
+
+
+@pytest.mark.parametrize("episode", [SIGNIFICANT_PAIN, HEAVY_BLEEDING], ids=["pain", "bleeding"])
+def test_significant_pain_or_heavy_bleeding_puts_a_and_e_first(client, episode):
+    """NG126 1.3: significant concern about pain or bleeding means A&E, even when stable."""
+    steps = _steps(episode)
+    assert steps[0].section == "referral" and steps[0].rank == 0 and steps[0].when == "Now"
+    assert "A&E" in steps[0].text
+    assert [s.section for s in steps[1:]] == ["progesterone"]
+    page = _post_json(client, episode)
+    panel = page.index('id="next-steps"')
+    assert page.index("A&amp;E", panel) < page.index("Offer vaginal micronised", panel)
+
+
+def test_confirm_the_diagnosis_first_comes_before_any_treatment(client):
+    steps = _steps(MISSED_MISCARRIAGE)
+    confirm = next(s for s in steps if s.section == "miscarriage_management")
+    treatments = [
+        s
+        for s in steps
+        if (s.section, next_steps.action_token(s.section, assess(MISSED_MISCARRIAGE)[s.section]))
+        in {
+            ("anti_d", "offer"),
+            ("anti_d", "needs_information"),
+            ("progesterone", "offer"),
+            ("miscarriage_management", "expectant"),
+        }
+    ]
+    assert treatments and all(steps.index(confirm) < steps.index(t) for t in treatments)
+    assert "second scan or second opinion first" in confirm.text
+    assert "Viability scan" in confirm.text  # "see scan_assessment", in words
+    # Once a second opinion agrees (NG126 1.4.7), management is given, with its dates.
+    confirmed = {s.section: s for s in _steps(MISSED_CONFIRMED_BY_SECOND_OPINION)}
+    assert confirmed["miscarriage_management"].when == "Review 11 March 2024 to 18 March 2024"
+    summaries = _summaries(_post_json(client, MISSED_CONFIRMED_BY_SECOND_SCAN))
+    assert summaries["Viability scan"] == "Second scan done: the two-scan rule is met"
+    summaries = _summaries(_post_json(client, MISSED_CONFIRMED_BY_SECOND_OPINION))
+    assert summaries["Viability scan"] == "Second opinion done: it agrees there is no heartbeat"
+    assert (
+        _summaries(_post_json(client, MISSED_MISCARRIAGE))["Miscarriage management"]
+        == "Confirm the diagnosis first"
+    )
+
+
+@pytest.mark.parametrize(
+    "episode, section, was_due",
+    [
+        (HCG_REVIEW_OVERDUE, "hcg_assessment", "4 March 2024"),
+        (RESCAN_OVERDUE, "scan_assessment", "11 March 2024"),
+    ],
+    ids=["epu_review", "rescan"],
+)
+def test_an_overdue_step_says_do_now_with_the_date_it_was_due(client, episode, section, was_due):
+    steps = _steps(episode)
+    step = next(s for s in steps if s.section == section)
+    assert step.overdue and step.when == f"Overdue: do now (was due {was_due})"
+    assert step is steps[0] and step.rank == next_steps.OVERDUE_RANK
+    page = _post_json(client, episode)
+    assert re.search(
+        r'<li class="step rank-\d+ overdue">.*?'
+        + re.escape(f"Overdue: do now (was due {was_due})"),
+        page,
+        flags=re.S,
+    )
+    # Not overdue on the day it is due: the date, not the flag.
+    on_time = {s.section: s for s in _steps(PUL_HCG_PLATEAU_ASSESSED)}["hcg_assessment"]
+    assert not on_time.overdue and on_time.when == "By 4 March 2024"
+
+
+def test_hcg_pair_too_far_apart_asks_for_a_new_pair_first(client):
+    """NG126 1.4.27: a pair 168 h apart is not read against the 48-hour thresholds."""
+    steps = _steps(HCG_PAIR_TOO_FAR_APART)
+    assert steps[0].section == "hcg_assessment"
+    assert "take a new pair 48 hours apart" in steps[0].text
+    assert "Rise of more than 63%" not in _text(_post_json(client, HCG_PAIR_TOO_FAR_APART))
 
 
 def test_rescan_and_offer_steps_say_by_when():
@@ -158,6 +331,42 @@ def test_no_raw_token_reaches_the_clinician_page(client, episode):
     for raw in RAW:
         assert raw not in text
     assert not words.UNLABELLED, words.UNLABELLED
+
+
+# Treatment steps that must wait while a section says the diagnosis is not yet safe.
+TREATMENTS = {
+    ("progesterone", "offer"),
+    ("miscarriage_management", "expectant"),
+    ("miscarriage_management", "no_management_needed"),
+    ("anti_d", "offer"),
+    ("anti_d", "consider"),
+}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(pathway_episodes())
+def test_generated_episodes_give_plain_words_and_steps_in_order(client, episode):
+    """Over generated episodes with every pathway input (and its Unknowns): no raw token on the
+    page, steps most urgent first, A&E first when the referral says so, an overdue step says
+    so, and a diagnosis to confirm comes before any treatment."""
+    words.UNLABELLED.clear()
+    response = client.post("/", data={"episode_json": json.dumps(episode)})
+    assume(response.status_code == 200)  # the contract refuses a few generated combinations
+    text = _text(response.text)
+    assert TOKEN.findall(text) == [] and not words.UNLABELLED, words.UNLABELLED
+    assert [raw for raw in RAW if raw in text] == []
+    result = assess(episode)
+    steps = next_steps.gather(result, pages.DECISION_WORDS)
+    assert [s.rank for s in steps] == sorted(s.rank for s in steps)
+    if result["referral"]["decision"] == "emergency_care":
+        assert steps[0].section == "referral" and steps[0].when == "Now"
+    for step in steps:
+        if step.overdue:
+            assert step.when.startswith("Overdue: do now (was due ")
+    tokens = [(s.section, next_steps.action_token(s.section, result[s.section])) for s in steps]
+    if ("miscarriage_management", "confirm_diagnosis_first") in tokens:
+        confirm = tokens.index(("miscarriage_management", "confirm_diagnosis_first"))
+        assert all(confirm < i for i, t in enumerate(tokens) if t in TREATMENTS), tokens
 
 
 def test_unverified_numbers_are_marked(client):
@@ -346,11 +555,19 @@ def test_eligible_without_a_period_date_is_not_we_cannot_tell(client):
     assert "16 weeks" in page
 
 
+def _summaries(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<span class="section-name">([^<]+)</span>: ([^<]+)</summary>', page))
+
+
 def test_pathway_facts_entered_in_the_form_reach_the_engine(client):
-    """Pain, haemodynamic state, rhesus, management and hCG rows were JSON-only before."""
+    """Pain, haemodynamic state, rhesus, management and hCG rows were JSON-only before; heavy
+    bleeding, a previous ectopic and rupture (issue 13) decide the referral and the ectopic."""
     form = {
         "assessed_on": "2024-03-04",
         "vaginal_bleeding": "yes",
+        "heavy_bleeding": "no",
+        "previous_ectopic": "no",
+        "ectopic_ruptured": "no",
         "pain": "none",
         "haemodynamically_unstable": "no",
         "lmp": "2024-02-01",
@@ -366,13 +583,25 @@ def test_pathway_facts_entered_in_the_form_reach_the_engine(client):
         "hcg-1-taken_at": "2024-03-03T09:00",
         "hcg-1-iu_per_l": "700",
     }
-    page = client.post("/", data=form).text
-    summaries = dict(
-        re.findall(r'<span class="section-name">([^<]+)</span>: ([^<]+)</summary>', page)
-    )
-    assert summaries["Where she should be seen"] != "More information needed"
+    summaries = _summaries(client.post("/", data=form).text)
+    assert summaries["Where she should be seen"] == "Early pregnancy assessment unit"
     assert summaries["Anti-D"] == "Offer"
-    assert summaries["Ectopic pregnancy management"] != "More information needed"
+    assert summaries["Ectopic pregnancy management"] == "Expectant management"
+    # Each new answer reaches the engine: a ruptured ectopic means surgery, heavy bleeding A&E.
+    ruptured = _summaries(client.post("/", data={**form, "ectopic_ruptured": "yes"}).text)
+    assert ruptured["Ectopic pregnancy management"] == "Surgery"
+    heavy = _summaries(client.post("/", data={**form, "heavy_bleeding": "yes"}).text)
+    assert heavy["Where she should be seen"] == "Emergency care (A&amp;E) now"
+
+
+def test_heavy_bleeding_without_bleeding_is_an_error_beside_the_field(client):
+    response = client.post(
+        "/", data={"assessed_on": "2024-03-04", "vaginal_bleeding": "no", "heavy_bleeding": "yes"}
+    )
+    assert response.status_code == 422
+    assert 'id="heavy_bleeding-error"' in response.text
+    assert 'href="#heavy_bleeding"' in response.text
+    assert "vaginal_bleeding" not in _text(response.text)
 
 
 def test_a_pessary_product_is_counted_in_pessaries(client):
