@@ -41,7 +41,7 @@ from earlypath.guideline.pathway import (
     not_applicable_branch,
     recommendations,
 )
-from earlypath.guideline.scans import VIABILITY_NOT_SETTLED
+from earlypath.guideline.scans import NO_HEARTBEAT_ON_A_FIRST_SCAN, SECOND_OPINION_DONE
 from earlypath.rules.decision import Branch, Criterion, DecisionTable, Verdict
 from earlypath.rules.ir import AddDays, Const, Expr, IsTrue, Match, Not, all_of
 
@@ -184,7 +184,7 @@ def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict, Verdict]:
             (
                 Criterion(
                     "single_scan_not_settled",
-                    VIABILITY_NOT_SETTLED,
+                    NO_HEARTBEAT_ON_A_FIRST_SCAN,
                     n["second_scan"],
                     "The latest scan shows an intrauterine pregnancy with no heartbeat, and "
                     "it is not a second scan: a miscarriage cannot be diagnosed on it alone. Get the "
@@ -194,6 +194,20 @@ def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict, Verdict]:
                     "Whether a heartbeat was seen on the latest scan is not recorded: on a first "
                     "scan it decides whether a miscarriage can be diagnosed at all.",
                     ("scans.fetal_heartbeat",),
+                ),
+                Criterion(
+                    "no_accepted_second_opinion",
+                    Not(SECOND_OPINION_DONE),
+                    n["second_scan"],
+                    "No second opinion that NICE accepts in place of a second scan is recorded "
+                    "(NG126 1.4.7: CRL 7.0 mm or more; 1.4.10: MSD 25.0 mm or more with no fetal "
+                    "pole; both on a transvaginal scan).",
+                    "A second opinion on a transvaginal scan with this measurement confirmed there "
+                    "is no heartbeat: NICE accepts it in place of a second scan.",
+                    "A second opinion is recorded, but whether NICE accepts it in place of a second "
+                    "scan depends on the scan's route and its crown-rump length or mean sac "
+                    "diameter, which are not recorded.",
+                    ("scans.route", "scans.crl_mm", "scans.msd_mm"),
                 ),
             ),
             (n["second_scan"],),

@@ -74,29 +74,28 @@ SECOND_SCAN_DONE: Expr = IsTrue(
 )
 # A second opinion agreed there is no heartbeat, on a transvaginal scan whose measurement allows
 # a second opinion instead of a second scan (NG126 1.4.7: CRL 7.0 mm or more; 1.4.10: MSD 25.0 mm
-# or more with no pole). Never Unknown (an unmeasured scan: False).
-SECOND_OPINION_DONE: Expr = IsTrue(
-    all_of(
-        SECOND_OPINION,
-        Not(TRANSABDOMINAL),
-        Or(
-            (
-                all_of(POLE, CRL_MM.ge(CRL_THRESHOLD_MM)),
-                all_of(Not(POLE), MSD_MM.ge(MSD_THRESHOLD_MM)),
-            )
-        ),
-    )
+# or more with no pole). False when no second opinion is recorded; Unknown when one is recorded
+# but the route or the measurement that decides whether it suffices is not.
+SECOND_OPINION_DONE: Expr = all_of(
+    SECOND_OPINION,
+    Not(TRANSABDOMINAL),
+    Or(
+        (
+            all_of(POLE, CRL_MM.ge(CRL_THRESHOLD_MM)),
+            all_of(Not(POLE), MSD_MM.ge(MSD_THRESHOLD_MM)),
+        )
+    ),
 )
-# The latest scan shows an intrauterine pregnancy with no heartbeat, and neither a second scan nor
-# (where it suffices) a second opinion has confirmed it: a miscarriage cannot be diagnosed on it
-# (NG126 1.4.6 to 1.4.11). Unknown when the heartbeat is not recorded on a first scan (then
-# whether it is settled is not known either).
-VIABILITY_NOT_SETTLED: Expr = all_of(
+# The latest scan shows an intrauterine pregnancy with no heartbeat and is not NICE's second scan.
+# Unknown when the heartbeat is not recorded.
+NO_HEARTBEAT_ON_A_FIRST_SCAN: Expr = all_of(
     IsTrue(IS_INTRAUTERINE),
     Not(HEARTBEAT_SEEN),
     Not(SECOND_SCAN_DONE),
-    Not(SECOND_OPINION_DONE),
 )
+# ... and no second opinion that NICE accepts in its place has confirmed it: a miscarriage cannot
+# be diagnosed on it (NG126 1.4.6 to 1.4.11). Unknown when either part is.
+VIABILITY_NOT_SETTLED: Expr = all_of(NO_HEARTBEAT_ON_A_FIRST_SCAN, Not(SECOND_OPINION_DONE))
 
 _SUMMARIES: dict[str, tuple[str, NumberSource]] = {
     "1.4.6": (
