@@ -25,14 +25,14 @@ from earlypath.facts import (
     RHESUS_D,
     VAGINAL_BLEEDING,
 )
-from earlypath.guideline.pathway import (
+from earlypath.guideline.vocabulary import (
     ECTOPIC_SEEN,
+    IS_INTRAUTERINE,
     NumberSource,
     PathwayPolicy,
     Section,
     recommendations,
 )
-from earlypath.guideline.progesterone import IS_INTRAUTERINE
 from earlypath.rules.decision import ALWAYS, Branch, Criterion, DecisionTable, Verdict
 from earlypath.rules.ir import Expr, IsTrue, Match, Not, all_of, any_of
 

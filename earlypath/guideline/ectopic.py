@@ -42,7 +42,7 @@ from earlypath.facts import (
     INTRAUTERINE_SEEN,
     PAIN,
 )
-from earlypath.guideline.pathway import (
+from earlypath.guideline.vocabulary import (
     ECTOPIC_SEEN,
     HCG_MAX_AGE_DAYS,
     NOT_APPLICABLE,

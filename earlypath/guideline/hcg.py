@@ -42,7 +42,7 @@ from earlypath.facts import (
     HCG_TOO_CLOSE,
     SCAN_LOCATION,
 )
-from earlypath.guideline.pathway import (
+from earlypath.guideline.vocabulary import (
     HCG_MAX_AGE_DAYS,
     HCG_PAIR_MAX_HOURS,
     NOT_APPLICABLE,

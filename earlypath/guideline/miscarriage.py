@@ -31,7 +31,8 @@ from functools import cache
 from typing import Any
 
 from earlypath.facts import ASSESSED_ON, INTRAUTERINE_SEEN, MISCARRIAGE_DIAGNOSED, MISCARRIAGE_TYPE
-from earlypath.guideline.pathway import (
+from earlypath.guideline.scans import NO_HEARTBEAT_ON_A_FIRST_SCAN, SECOND_OPINION_DONE
+from earlypath.guideline.vocabulary import (
     ECTOPIC_SEEN,
     IS_PUL,
     NOT_APPLICABLE,
@@ -41,7 +42,6 @@ from earlypath.guideline.pathway import (
     not_applicable_branch,
     recommendations,
 )
-from earlypath.guideline.scans import NO_HEARTBEAT_ON_A_FIRST_SCAN, SECOND_OPINION_DONE
 from earlypath.rules.decision import Branch, Criterion, DecisionTable, Verdict
 from earlypath.rules.ir import AddDays, Const, Expr, IsTrue, Match, Not, all_of
 

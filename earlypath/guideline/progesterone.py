@@ -17,10 +17,10 @@ from earlypath.facts import (
     MISCARRIAGE_DIAGNOSED,
     ON_PROGESTERONE,
     PREVIOUS_MISCARRIAGES,
-    SCAN_LOCATION,
     VAGINAL_BLEEDING,
 )
 from earlypath.guideline.versions import BY_VERSION, recommendation
+from earlypath.guideline.vocabulary import IS_ECTOPIC, IS_INTRAUTERINE
 from earlypath.rules.decision import (
     ALWAYS,
     Advice,
@@ -30,7 +30,7 @@ from earlypath.rules.decision import (
     Recommendation,
     Verdict,
 )
-from earlypath.rules.ir import IsNull, IsTrue, Match, Not, all_of
+from earlypath.rules.ir import IsNull, IsTrue, Not, all_of
 
 TOPIC = "progesterone"
 OUTCOMES = ("offer", "continue", "stop", "do_not_offer", "needs_information")
@@ -38,8 +38,8 @@ RECOMMENDATIONS_URL = (
     "https://www.nice.org.uk/guidance/ng126/chapter/Recommendations#threatened-miscarriage"
 )
 
-IS_INTRAUTERINE = Match(SCAN_LOCATION, ("intrauterine",), ("ectopic",))
-IS_ECTOPIC = Match(SCAN_LOCATION, ("ectopic",), ("intrauterine",))
+# Defined in the shared vocabulary (one rule, one place); still importable from here.
+__all__ = ["IS_ECTOPIC", "IS_INTRAUTERINE", "OUTCOMES", "TOPIC", "progesterone_table"]
 
 _SUMMARIES_2021 = {
     "1.5.1": (

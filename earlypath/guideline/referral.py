@@ -31,7 +31,7 @@ from earlypath.facts import (
     PREVIOUS_ECTOPIC,
     VAGINAL_BLEEDING,
 )
-from earlypath.guideline.pathway import (
+from earlypath.guideline.vocabulary import (
     ECTOPIC_SEEN,
     IS_PUL,
     NumberSource,

@@ -31,8 +31,9 @@ from earlypath.facts import (
     SCAN_ROUTE,
     SECOND_OPINION,
 )
-from earlypath.guideline.pathway import (
+from earlypath.guideline.vocabulary import (
     IS_ECTOPIC,
+    IS_INTRAUTERINE,
     IS_PUL,
     NOT_APPLICABLE,
     NumberSource,
@@ -41,7 +42,6 @@ from earlypath.guideline.pathway import (
     not_before,
     recommendations,
 )
-from earlypath.guideline.progesterone import IS_INTRAUTERINE
 from earlypath.rules.decision import ALWAYS, Branch, Criterion, DecisionTable, Verdict
 from earlypath.rules.ir import AddDays, Const, DaysBetween, Expr, If, IsTrue, Match, Not, Or, all_of
 

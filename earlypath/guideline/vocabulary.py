@@ -1,0 +1,190 @@
+"""The shared vocabulary of the NG126 sections: the words every topic module uses.
+
+Every topic module (progesterone, scans, hcg, ectopic, miscarriage, anti_d, referral) imports
+from here; nothing here imports a topic module, so there is no import circle. The registry of
+sections (`earlypath.guideline.pathway.sections`) sits on top of the topic modules.
+
+Here: `Section` (one topic of the assessment), `PathwayPolicy` (local choices for the pathway
+sections), `NOT_APPLICABLE`, the shared scan-location expressions (`IS_INTRAUTERINE`,
+`IS_ECTOPIC`, `IS_PUL`, `ECTOPIC_SEEN`), the hCG limits and the small helpers the tables share
+(`recommendations`, `not_applicable_branch`, `dated`, `not_before`, `overdue`, `Cited`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from earlypath.facts import ASSESSED_ON, SCAN_LOCATION
+from earlypath.guideline.versions import recommendation
+from earlypath.rules.decision import (
+    ALWAYS,
+    Branch,
+    Criterion,
+    DecisionTable,
+    Recommendation,
+    Verdict,
+)
+from earlypath.rules.ir import Expr, If, IsTrue, Match
+
+RECOMMENDATIONS_URL = "https://www.nice.org.uk/guidance/ng126/chapter/Recommendations"
+NOT_APPLICABLE = "not_applicable"
+
+AntiDRule = Literal["ng126-2012-2023", "rewrite-unverified"]
+
+# Where a recommendation number comes from. "reference": the project's clinical reference
+# (docs shared with the team); "unverified": our reading, not checked against the NICE text of
+# that version, so the output says so.
+NumberSource = Literal["reference", "unverified"]
+
+# Where the pregnancy is, as the scans show it. Unknown until a scan has looked; an ectopic
+# pregnancy is never intrauterine for these rules and the reverse.
+IS_INTRAUTERINE = Match(SCAN_LOCATION, ("intrauterine",), ("ectopic",))
+IS_ECTOPIC = Match(SCAN_LOCATION, ("ectopic",), ("intrauterine",))
+IS_PUL = Match(SCAN_LOCATION, ("unknown",), ("intrauterine", "ectopic"))
+# Never Unknown: a pregnancy is an ectopic for these rules only once a scan has shown it.
+ECTOPIC_SEEN = IsTrue(IS_ECTOPIC)
+
+
+# NG126 1.4.27: two hCG samples "as close as possible to 48 hours apart"; its thresholds
+# (1.4.29 to 1.4.31) are changes over 48 hours. A pair further apart than this is not compared.
+HCG_PAIR_MAX_HOURS = 72.0
+# An hCG result older than this (in days before the assessment) is not used where NG126's
+# criteria depend on the current level (ectopic management thresholds).
+HCG_MAX_AGE_DAYS = 2
+
+
+@dataclass(frozen=True)
+class PathwayPolicy:
+    """Local choices for the pathway sections (the progesterone settings are in `Policy`)."""
+
+    anti_d_rule: AntiDRule = "ng126-2012-2023"
+    hcg_pair_max_hours: float = HCG_PAIR_MAX_HOURS
+    hcg_max_age_days: int = HCG_MAX_AGE_DAYS
+
+    def __post_init__(self) -> None:
+        if self.anti_d_rule not in ("ng126-2012-2023", "rewrite-unverified"):
+            raise ValueError("anti_d_rule must be 'ng126-2012-2023' or 'rewrite-unverified'")
+        hours = self.hcg_pair_max_hours
+        if isinstance(hours, bool) or not isinstance(hours, int | float) or not 48 <= hours <= 96:
+            raise ValueError("hcg_pair_max_hours must be a number from 48 to 96")
+        age = self.hcg_max_age_days
+        if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 7:
+            raise ValueError("hcg_max_age_days must be a whole number of days from 0 to 7")
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        return {
+            "anti_d_rule": {
+                "value": self.anti_d_rule,
+                "default": "ng126-2012-2023",
+                "reason": (
+                    "The anti-D text of CG154/NG126 (2012 to 2023 versions): 250 IU for RhD-negative "
+                    "women having surgical management of a miscarriage or ectopic pregnancy. A later "
+                    "rewrite (no anti-D up to 11+6; at least 250 IU at 12+0 to 12+6 for medical or "
+                    "surgical management) is reported by secondary sources only and its date is "
+                    "UNVERIFIED, so it is off unless a unit chooses it."
+                ),
+            },
+            "hcg_pair_max_hours": {
+                "value": self.hcg_pair_max_hours,
+                "default": HCG_PAIR_MAX_HOURS,
+                "reason": (
+                    "NG126 1.4.27 asks for two hCG samples as close as possible to 48 hours apart, "
+                    "and the thresholds of 1.4.29 to 1.4.31 (a 63% rise, a 50% fall) are changes "
+                    "over 48 hours. Over a longer interval a slow rise can pass 63% (1,000 to 1,700 "
+                    f"over 7 days), so a pair more than {self.hcg_pair_max_hours:g} hours apart is "
+                    "not categorised: take a new pair 48 hours apart and review in the early "
+                    "pregnancy unit. NICE sets no upper limit; the default of 72 hours (a sample "
+                    "a day late) is a local choice."
+                ),
+            },
+            "hcg_max_age_days": {
+                "value": self.hcg_max_age_days,
+                "default": HCG_MAX_AGE_DAYS,
+                "reason": (
+                    "hCG can double or halve in 48 hours, so NG126's ectopic thresholds (1,000, "
+                    "1,500 and 5,000 IU/L) are read on a current level. A result taken more than "
+                    f"{self.hcg_max_age_days} days before the assessment is not used for them: the "
+                    "output says how old it is and asks for a new sample. NICE sets no limit; the "
+                    "default of 2 days (one 48-hour interval) is a local choice."
+                ),
+            },
+        }
+
+
+def not_before(date: Expr, day: Expr) -> Expr:
+    """``date``, or ``day`` if ``date`` is earlier: no plan date falls before the assessment."""
+    return If(IsTrue(date.lt(day)), day, date)
+
+
+def overdue(date: Expr, day: Expr) -> Expr:
+    """True when ``date`` was before ``day`` (due already: do it now); never Unknown."""
+    return IsTrue(date.lt(day))
+
+
+def dated(name: str, date: Expr) -> dict[str, Expr]:
+    """A plan date as three values: ``name`` (never before the assessment day), ``name_was``
+    (as counted) and ``name_overdue`` (it was due before the assessment day)."""
+    return {
+        name: not_before(date, ASSESSED_ON),
+        f"{name}_was": date,
+        f"{name}_overdue": overdue(date, ASSESSED_ON),
+    }
+
+
+DEFAULT_PATHWAY_POLICY = PathwayPolicy()
+
+
+@dataclass(frozen=True)
+class Cited:
+    """A recommendation of one version plus where its number comes from."""
+
+    recommendation: Recommendation
+    source: NumberSource
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.recommendation
+        return {
+            "guideline": r.guideline,
+            "version": r.version,
+            "number": r.number,
+            "number_source": self.source,
+            "summary": r.summary,
+            "url": r.url,
+            **r.in_force(),
+        }
+
+
+def recommendations(
+    version: str, summaries: dict[str, tuple[str, NumberSource]]
+) -> tuple[dict[str, Recommendation], dict[str, NumberSource]]:
+    """Build a table's recommendations from ``{number: (summary, source)}``."""
+    recs = {
+        number: recommendation(version, number, text, RECOMMENDATIONS_URL)
+        for number, (text, _) in summaries.items()
+    }
+    return recs, {number: source for number, (_, source) in summaries.items()}
+
+
+def not_applicable_branch(why: str) -> Branch:
+    """A last branch (guard always true) for episodes a topic does not cover."""
+    criterion = Criterion("not_applicable", ALWAYS, "", why, "", "")
+    return Branch(NOT_APPLICABLE, ALWAYS, (Verdict(NOT_APPLICABLE, "all_true", (criterion,), ()),))
+
+
+@dataclass(frozen=True)
+class Section:
+    """One topic of the assessment.
+
+    ``tables``: the decision tables by name (``main`` gives the section's ``decision``).
+    ``values``: named IR expressions (computed values). ``sources``: number source per
+    recommendation number. ``render``: presentation only (no clinical logic): turns the
+    outcomes and evaluated values into the section's extra output fields.
+    """
+
+    name: str
+    tables: Callable[[str, PathwayPolicy], dict[str, DecisionTable]]
+    values: Callable[[str, PathwayPolicy], dict[str, Expr]]
+    sources: Callable[[str, PathwayPolicy], dict[str, NumberSource]]
+    render: Callable[[dict[str, str], dict[str, Any], str], dict[str, Any]]
