@@ -17,7 +17,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from earlypath.errors import EarlypathError, InputError, Problem
+from earlypath.errors import EarlypathError, InputError, Problem, exit_code
 from earlypath.model import episode_json_schema, parse_episode_json
 from earlypath.policy import Policy
 
@@ -206,10 +206,10 @@ def main() -> None:
         app()
     except EarlypathError as error:
         typer.echo(f"error: {error}", err=True)
-        sys.exit(error.exit_code)
+        sys.exit(exit_code(error))
     except Exception as error:  # noqa: BLE001 - last line of defence; no patient data printed
         typer.echo(f"internal error ({type(error).__name__}); please report it", err=True)
-        sys.exit(1)
+        sys.exit(exit_code(error))
 
 
 if __name__ == "__main__":

@@ -85,16 +85,14 @@ def audit_command(
 def audit_failure(error: Exception) -> tuple[int, list[str]]:
     """The exit code and the stderr lines for an audit that failed on purpose: every engine's
     error for the same bad input maps to the same code and words here."""
-    from earlypath.audit.run import ReconciliationError
-    from earlypath.errors import EarlypathError, InputError
+    from earlypath.errors import EXIT_INPUT, EarlypathError, InputError, exit_code
 
-    if isinstance(error, ReconciliationError):
-        return 3, [f"error: {error}"]
     if isinstance(error, InputError):
-        return 2, [str(problem) for problem in error.problems]
-    if isinstance(error, EarlypathError):  # OutputError: a bad --out, a full disk
-        return error.exit_code, [f"error: {error}"]
-    return 2, [f"INPUT: {error}"]  # unreadable input format, missing required column
+        return exit_code(error), [str(problem) for problem in error.problems]
+    if isinstance(error, EarlypathError):  # ReconciliationError, OutputError (a bad --out)
+        return exit_code(error), [f"error: {error}"]
+    # A ValueError from an engine's reader: unreadable input format, missing required column.
+    return EXIT_INPUT, [f"INPUT: {error}"]
 
 
 def synth_command(

@@ -31,6 +31,8 @@ import math
 import re
 from typing import Any, Literal
 
+from earlypath.errors import CellError  # defined with every error; flat.CellError still works
+
 FlatType = Literal["str", "date", "int", "float", "bool"]
 
 # Column -> type. ``episode_id`` and ``assessed_on`` are required; the rest may be empty.
@@ -103,10 +105,6 @@ FLOAT_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 DATE_PATTERN = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"
 MAX_ALLERGY_CHARS = 200
 MAX_INT = 2**62  # larger integers are rejected as unreadable on every engine
-
-
-class CellError(ValueError):
-    """A cell that does not follow the grammar of its column."""
 
 
 def parse_cell(value: Any, kind: FlatType) -> Any:

@@ -47,7 +47,7 @@ from earlypath.audit.measures import (
 from earlypath.audit.output import atomic_path, check_out_folder, staged_outputs
 from earlypath.audit.validate import check_and_type, repeated_ids, require_columns
 from earlypath.engines.batch import assess_table, decision_values
-from earlypath.errors import EarlypathError, InputError, Problem
+from earlypath.errors import InputError, Problem, ReconciliationError
 from earlypath.facts import ALL_FACTS, ASSESSED_ON
 from earlypath.guideline.versions import BY_VERSION
 from earlypath.policy import DEFAULT_POLICY, Policy
@@ -79,12 +79,6 @@ EPISODE_COLUMNS = (
 OUTPUTS = ("episodes.parquet", "rejects.csv", "summary.json", "report.html")
 DEFAULT_GROUPS = ("site", "month", "age_band", "ethnicity", "deprivation_quintile")
 NOT_RECORDED = "(not recorded)"
-
-
-class ReconciliationError(EarlypathError):
-    """Rows were lost or doubled: rows_in != evaluated + rejected. Nothing is written."""
-
-    exit_code = 3
 
 
 @dataclass

@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from earlypath.errors import InputError, Problem
+from earlypath.errors import Problem, ValueSetError
 
 __all__ = [
     "AT_LEAST",
@@ -50,10 +50,6 @@ MATCH_WORD = "urn:earlypath:fhir:match-word"
 SITE_VALUESETS_ENV = "EARLYPATH_VALUESETS"
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _WORD = re.compile(r"[a-z0-9]+( [a-z0-9]+)*")
-
-
-class ValueSetError(InputError):
-    """A value-set file that cannot be used; each problem names the file (never patient data)."""
 
 
 @dataclass(frozen=True)

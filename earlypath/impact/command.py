@@ -1,7 +1,8 @@
 """`earlypath impact`: run a national-impact scenario; a Rich table by default, JSON with --json.
 
 Registered in earlypath/cli.py with ``app.command("impact")(impact_command)``. No model logic
-here: it parses options, calls `run_impact`, and maps `ImpactError` to exit code 2.
+here: it parses options, calls `run_impact`, and maps `ImpactError` to its exit code (2; see
+`earlypath.errors`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from earlypath.impact.errors import ImpactError
+from earlypath.errors import ImpactError, exit_code
 from earlypath.impact.model import OUTPUTS
 from earlypath.impact.run import DEFAULT_DRAWS, DEFAULT_SEED, ImpactResult, run_impact
 from earlypath.impact.scenarios import SCENARIOS
@@ -70,7 +71,7 @@ def impact_command(
         )
     except ImpactError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(exit_code(exc)) from None
 
     if plot is not None:
         from earlypath.impact.plot import save_tornado  # matplotlib only when a plot is asked

@@ -25,13 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from earlypath.errors import EarlypathError
-
-
-class ConfigError(EarlypathError):
-    """A setting is missing or malformed: the service refuses to start, naming the setting."""
-
-    exit_code = 2
+from earlypath.errors import ConfigError
 
 
 def default_data_dir() -> Path:
