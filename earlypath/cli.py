@@ -11,11 +11,14 @@ import json
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import click
 import typer
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    # Typer vendors its own copy of click: the group's hooks get that copy's Context.
+    from typer._click import Command, Context
 
 from earlypath.errors import EarlypathError, InputError, Problem, exit_code
 from earlypath.model import episode_json_schema, parse_episode_json
@@ -33,10 +36,10 @@ LAZY_COMMANDS = {
 
 
 class _LazyGroup(TyperGroup):
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         return [*super().list_commands(ctx), *LAZY_COMMANDS]
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         target = LAZY_COMMANDS.get(cmd_name)
         if target is None:
             return super().get_command(ctx, cmd_name)

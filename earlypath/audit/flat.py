@@ -196,13 +196,21 @@ def _latest_scan(scans: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The latest scan by date; on a tie the later in the list (as `Episode.latest_scan`)."""
     latest = None
     for scan in scans:
-        if latest is None or _as_date(scan["date"]) >= _as_date(latest["date"]):
+        if latest is None or _scan_date(scan) >= _scan_date(latest):
             latest = scan
     return latest
 
 
 def _as_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _scan_date(scan: dict[str, Any]) -> dt.date:
+    """A scan's date, which the episode contract requires (`Scan.date`)."""
+    date = _as_date(scan.get("date"))
+    if date is None:
+        raise CellError("scans[].date: is missing (a scan needs its date)")
+    return date
 
 
 def episode_to_flat(episode: dict[str, Any]) -> dict[str, Any]:

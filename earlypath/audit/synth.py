@@ -118,7 +118,8 @@ def _chunk(seed: int, index: int, start: int, n: int) -> pa.Table:
     adopted = months_since >= adopt[site]
     approx_eligible = iup & bleeding & has_prev & ~miscarriage & (gest < 112) & ~on_prog
     odds = site_rates[site] / (1 - site_rates[site])
-    odds = odds * np.array([INEQUALITY_ODDS.get(e, 1.0) for e in ETHNICITY])[eth]
+    # An ethnicity not recorded (None) has no inequality factor.
+    odds = odds * np.array([INEQUALITY_ODDS.get(e or "", 1.0) for e in ETHNICITY])[eth]
     odds = odds * np.where(imd == 1, DEPRIVED_ODDS, 1.0)
     p_eligible = odds / (1 + odds)
     p_rx = np.where(

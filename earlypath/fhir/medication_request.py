@@ -140,7 +140,9 @@ def is_progesterone_order(
         for med in _items(resource.get("contained")):
             if key and f"#{med.get('id')}" == key:
                 concepts += _medication_names(med)
-        listed = (medications or {}).get(key) or (medications or {}).get(relative_reference(key))
+        known = medications or {}
+        relative = relative_reference(key)
+        listed = known.get(key) or (known.get(relative) if relative is not None else None)
         if not concepts and listed is not None:
             concepts += _medication_names(listed)
         if not concepts and ref.get("display"):

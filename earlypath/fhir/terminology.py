@@ -92,7 +92,7 @@ def _read(path: str, text: str) -> tuple[str, dict[str, Any], list[ValueSetCode]
 
     try:
         data = json.loads(text)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise bad(f"is not JSON ({error.msg}, line {error.lineno})") from None
     if not isinstance(data, dict) or data.get("resourceType") != "ValueSet":
         raise bad("is not a FHIR ValueSet (resourceType must be 'ValueSet')")
@@ -200,11 +200,12 @@ def _load_value_sets(site_folder: str | None) -> dict[str, LoadedValueSet]:
     if site_folder:
         for path, text in _site(site_folder):
             url, _, codes, words = _read(path, text)
-            name = by_url.get(url)
-            if name is None:
+            known = by_url.get(url)
+            if known is None:
                 raise ValueSetError(
                     [Problem(path, f"url {url!r} is not one of earlypath's value sets")]
                 )
+            name = known
             old = sets[name]
             seen = {(c.system, c.code) for c in old.codes}
             added = tuple(c for c in codes if (c.system, c.code) not in seen)

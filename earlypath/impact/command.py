@@ -19,7 +19,7 @@ from earlypath.errors import ImpactError, exit_code
 from earlypath.impact.model import OUTPUTS
 from earlypath.impact.run import DEFAULT_DRAWS, DEFAULT_SEED, ImpactResult, run_impact
 from earlypath.impact.scenarios import SCENARIOS
-from earlypath.impact.trials import TRIAL_GROUPS, statistics_for
+from earlypath.impact.trials import TRIAL_GROUPS, TrialStatistics, statistics_for
 
 _MONEY = {"drug_cost_per_course_gbp", "total_drug_cost_gbp", "cost_per_additional_live_birth_gbp"}
 
@@ -89,7 +89,7 @@ def impact_command(
     _print_tables(result, show_trials=trials, plot=plot)
 
 
-def _verified_trials():  # type: ignore[no-untyped-def]
+def _verified_trials() -> list[TrialStatistics]:
     return [statistics_for(g) for g in TRIAL_GROUPS.values() if g.verified]
 
 
@@ -164,16 +164,16 @@ def _print_tables(result: ImpactResult, show_trials: bool, plot: Path | None) ->
             "published",
         ):
             tt.add_column(col, overflow="fold")
-        for s in _verified_trials():
-            g = s.group
-            rr, rd = s.relative_risk, s.risk_difference
+        for stats in _verified_trials():
+            g = stats.group
+            rr, rd = stats.relative_risk, stats.risk_difference
             tt.add_row(
                 f"{g.trial}: {g.description}",
                 f"{g.treatment.events.value}/{g.treatment.total.value}",
                 f"{g.control.events.value}/{g.control.total.value}",
                 f"{rr.point:.3f} ({rr.low:.3f} to {rr.high:.3f})",
                 f"{rd.point:.3f} ({rd.low:.3f} to {rd.high:.3f})",
-                s.nnt.describe(),
+                stats.nnt.describe(),
                 "; ".join(p.describe() for p in g.published),
             )
         console.print(tt)

@@ -192,15 +192,15 @@ def _page(r: ImpactResult) -> str:
                 f"<td>{pub}</td></tr>"
             )
             continue
-        s = statistics_for(g)
-        rr, rd = s.relative_risk, s.risk_difference
+        stats = statistics_for(g)
+        rr, rd = stats.relative_risk, stats.risk_difference
         parts.append(
             f'<tr><th scope="row">{e(g.trial)}: {e(g.description)}</th>'
             f'<td class="num">{g.treatment.events.value}/{g.treatment.total.value}</td>'
             f'<td class="num">{g.control.events.value}/{g.control.total.value}</td>'
             f'<td class="num">{rr.point:.3f} ({rr.low:.3f} to {rr.high:.3f})</td>'
             f'<td class="num">{rd.point:.3f} ({rd.low:.3f} to {rd.high:.3f})</td>'
-            f"<td>{e(s.nnt.describe())}</td><td>{pub}</td></tr>"
+            f"<td>{e(stats.nnt.describe())}</td><td>{pub}</td></tr>"
         )
     parts += ["</tbody></table>", "</section>", "</main>", "</body>", "</html>"]
     return "\n".join(parts)

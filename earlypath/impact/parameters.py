@@ -10,6 +10,7 @@ Provenance is one of:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 from typing import Literal, Protocol
@@ -234,7 +235,7 @@ class ParameterSet:
             f"unknown parameter {name!r}; known parameters: {', '.join(self.names)}"
         )
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Parameter]:
         return iter(self.parameters)
 
     def __len__(self) -> int:

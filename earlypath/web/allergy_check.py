@@ -35,7 +35,8 @@ def _named(resource: dict[str, Any]) -> bool:
     code = resource.get("code")
     if not isinstance(code, dict):
         return False
-    codings = code.get("coding") if isinstance(code.get("coding"), list) else []
+    coding = code.get("coding")
+    codings = coding if isinstance(coding, list) else []
     return bool(code.get("text")) or any(isinstance(c, dict) and c.get("display") for c in codings)
 
 

@@ -170,7 +170,8 @@ def _unavailable(error: DataUnavailable) -> JSONResponse:
 def _draft_entries(draft: Any) -> list[tuple[str | None, dict[str, Any]]]:
     """(fullUrl, resource) of each draft order resource: a Bundle's entries, or a list."""
     if isinstance(draft, dict) and draft.get("resourceType") == "Bundle":
-        entries = draft.get("entry") if isinstance(draft.get("entry"), list) else []
+        entry = draft.get("entry")
+        entries = entry if isinstance(entry, list) else []
         return [
             (e.get("fullUrl") if isinstance(e.get("fullUrl"), str) else None, e["resource"])
             for e in entries

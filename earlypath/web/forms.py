@@ -389,7 +389,7 @@ def clinician_episode(form: dict[str, str]) -> FormEpisode:
             inputs[f.name], labels[f.name] = f.name, f.label
         if group.repeat:
             repeat = group.repeat
-            items = []
+            items: list[dict[str, Any]] = []
             for row in row_indexes(form, repeat.key):
                 if not _row_filled(form, repeat, row):
                     continue

@@ -97,7 +97,8 @@ def _check_page(bundle: dict[str, Any]) -> int:
         response = entry.get("response")
         if isinstance(response, dict) and not str(response.get("status", "")).startswith("2"):
             raise DataUnavailable("a Bundle entry that failed")
-        search = entry.get("search") if isinstance(entry.get("search"), dict) else {}
+        found = entry.get("search")
+        search = found if isinstance(found, dict) else {}
         if isinstance(resource, dict) and search.get("mode", "match") == "match":
             matches += 1
     return matches
@@ -158,7 +159,9 @@ class _Reader:
         if self.client is None:
             raise DataUnavailable("no fhirServer")
         try:
-            response = await self.client.get(url, params=params, headers=self.headers)
+            # A tuple: httpx types its query pairs with a wider value type than str.
+            query = tuple(params) if params is not None else None
+            response = await self.client.get(url, params=query, headers=self.headers)
         except httpx.HTTPError:
             raise DataUnavailable("fhir server unreachable") from None
         if response.status_code == 404:
@@ -263,8 +266,9 @@ async def gather(
     Raises `DataUnavailable` (answer 412) or `ForeignPatient` (refuse the call). The optional
     keys that were neither sent nor fetched are added to `left_out`: unknown, not empty.
     """
-    prefetch = request.get("prefetch") if isinstance(request.get("prefetch"), dict) else {}
-    context = request.get("context") if isinstance(request.get("context"), dict) else {}
+    sent, said = request.get("prefetch"), request.get("context")
+    prefetch: dict[str, Any] = sent if isinstance(sent, dict) else {}
+    context: dict[str, Any] = said if isinstance(said, dict) else {}
     base = FhirBase.parse(request.get("fhirServer"))
     client = None
     if base is not None:
