@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     # Typer vendors its own copy of click: the group's hooks get that copy's Context.
     from typer._click import Command, Context
 
-from earlypath.errors import EarlypathError, InputError, Problem, exit_code
+from earlypath.errors import EXIT_INPUT, EarlypathError, InputError, Problem, exit_code
 from earlypath.model import episode_json_schema, parse_episode_json
 from earlypath.policy import Policy
 
@@ -71,7 +71,7 @@ def _policy(stop_at: str) -> Policy:
 def _fail_input(lines: list[str]) -> None:
     for line in lines:
         typer.echo(line, err=True)
-    raise typer.Exit(2)
+    raise typer.Exit(EXIT_INPUT)
 
 
 def _read(source: str) -> str:
@@ -156,7 +156,7 @@ def assess(
     out.flush()
     if bad:
         typer.echo(f"{bad} line(s) rejected", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_INPUT)
 
 
 def _line_error(number: int, problems: list[Problem], fmt: str) -> str:

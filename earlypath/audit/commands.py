@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from earlypath.errors import EXIT_INPUT
+
 __all__ = ["audit_command", "audit_failure", "synth_command"]
 
 
@@ -63,7 +65,7 @@ def audit_command(
     if problems:
         for line in problems:
             typer.echo(line, err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_INPUT)
     try:
         run_audit(
             source,
@@ -85,7 +87,7 @@ def audit_command(
 def audit_failure(error: Exception) -> tuple[int, list[str]]:
     """The exit code and the stderr lines for an audit that failed on purpose: every engine's
     error for the same bad input maps to the same code and words here."""
-    from earlypath.errors import EXIT_INPUT, EarlypathError, InputError, exit_code
+    from earlypath.errors import EarlypathError, InputError, exit_code
 
     if isinstance(error, InputError):
         return exit_code(error), [str(problem) for problem in error.problems]
@@ -108,6 +110,6 @@ def synth_command(
 
     if fmt not in ("csv", "parquet", "fhir-ndjson"):
         typer.echo(f"--format: must be csv, parquet or fhir-ndjson, not {fmt!r}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_INPUT)
     write_cohort(n, seed, fmt, out)  # type: ignore[arg-type]
     typer.echo(f"wrote {n} synthetic episodes to {out}")

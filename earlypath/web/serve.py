@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from earlypath.errors import EXIT_INPUT, exit_code
 from earlypath.fhir.terminology import ValueSetError, load_value_sets
 from earlypath.web.config import ConfigError, Settings
 from earlypath.web.log_privacy import keep_ids_out_of_logs
@@ -46,19 +47,19 @@ def serve(
             IssuerRegistry.from_file(settings.issuers_file)  # a malformed allow-list stops here
     except ConfigError as error:
         typer.echo(f"refusing to start: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(exit_code(error)) from None
     try:
         load_value_sets()  # checked before starting: a bad site file is named, not a traceback
     except ValueSetError as error:
         typer.echo(f"refusing to start: value sets: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(exit_code(error)) from None
     if not settings.auth:
         if not _is_loopback(host):
             typer.echo(
                 "refusing to start: EARLYPATH_CDS_AUTH=off is allowed on a loopback address only",
                 err=True,
             )
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_INPUT)
         typer.echo(BANNER, err=True)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
