@@ -304,22 +304,15 @@ CREATE OR REPLACE TEMP MACRO {name}(x) AS
 # --- sources --------------------------------------------------------------------------------------
 
 
-def _files(folder: Path, kind: str) -> list[Path]:
-    """``<kind>.ndjson`` and ``<kind>-2.ndjson``-like files (not MedicationRequest for Medication)."""
-    pattern = re.compile(rf"^{kind}([^A-Za-z].*)?\.ndjson$")
-    files = sorted(p for p in folder.glob(f"{kind}*.ndjson") if pattern.match(p.name))
-    refuse_pattern_paths(files)
-    return files
-
-
 def _source(files: list[Path]) -> str:
     if not files:
         return "(SELECT NULL::JSON AS json WHERE false)"
     paths = _list(str(p) for p in files)
+    # .ndjson.gz is read through DuckDB's compression detection (by the file name)
     return f"read_json_objects({paths}, format = 'newline_delimited')"
 
 
-def _load(con: Any, folder: Path, name: str) -> dict[str, bool]:
+def _load(con: Any, export: ExportFiles, name: str) -> dict[str, bool]:
     """Each resource file once into view ``{name}_<kind>`` (``fhir``, see `FIELDS`; n = position).
 
     Returns which kinds have files. Lines of another resourceType are left out (Patient and
@@ -327,7 +320,7 @@ def _load(con: Any, folder: Path, name: str) -> dict[str, bool]:
     """
     present = {}
     for kind in RESOURCES:
-        files = _files(folder, kind)
+        files = export.of(kind)
         present[kind] = bool(files)
         table = f"{name}_{kind.lower()}"
         spec = _text(json.dumps({"resourceType": "VARCHAR", **FIELDS[kind]}))
@@ -343,6 +336,30 @@ def _load(con: Any, folder: Path, name: str) -> dict[str, bool]:
     return present
 
 
+# --- references -----------------------------------------------------------------------------------
+
+
+def reference_pattern(kind: str) -> str:
+    """A reference to a ``kind`` resource, its id in group 1: relative (``Patient/1``), absolute
+    (``https://host/fhir/Patient/1``), either with ``/_history/n``. (RE2 and Python read it alike.)"""
+    return rf"^(?:[^/]*/)*{kind}/([^/]+)(?:/_history/[^/]+)?$"
+
+
+def _reference_id(reference: str, kind: str) -> str:
+    """The id a reference points to within the export, or NULL: by `reference_pattern`, or
+    ``urn:uuid:<id>`` (a bundle-style reference, resolved to the resource with that id)."""
+    return (
+        f"CASE WHEN starts_with({reference}, 'urn:uuid:') "
+        f"THEN nullif(substr({reference}, 10), '') "
+        f"ELSE nullif(regexp_extract({reference}, {_text(reference_pattern(kind))}, 1), '') END"
+    )
+
+
+def _patient_of(element: str = "fhir.subject") -> str:
+    """The id of the patient a resource's ``subject`` (or ``patient``) refers to."""
+    return _reference_id(f"{element}.reference", "Patient")
+
+
 # --- one row per resource -------------------------------------------------------------------------
 
 
@@ -351,7 +368,7 @@ def _encounters_sql(name: str) -> str:
 CREATE OR REPLACE TABLE {name}_enc AS
 SELECT n AS row_number,
        fhir.id AS episode_id,
-       fhir.subject.reference AS patient,
+       {_patient_of()} AS patient,
        left(fhir.period.start, 10) AS assessed_text,
        {_day("fhir.period.start")} AS assessed_on,
        regexp_replace(fhir.serviceProvider.reference, '^Organization/', '') AS site
@@ -386,7 +403,7 @@ def _conditions_sql(name: str) -> str:
         f"coalesce(list_contains({resolved_codes}, {_first_code('fhir.clinicalStatus')}), false)"
     )
     return f"""
-SELECT fhir.subject.reference AS patient, n,
+SELECT {_patient_of()} AS patient, n,
        {_condition_day()} AS day,
        history_at_least,
        history_at_least IS NOT NULL AND refuted AS history_refuted,
@@ -454,7 +471,7 @@ SELECT patient, n, day,
        bleeding, location, lmp_value,
        CASE WHEN crl_raw_mm BETWEEN 0 AND {MAX_MEASUREMENT_MM} THEN crl_raw_mm END AS crl_mm
 FROM (
-  SELECT fhir.subject.reference AS patient, n,
+  SELECT {_patient_of()} AS patient, n,
          {_observation_day()} AS day,
          CASE WHEN {_has_code("bleeding")} THEN {_presence()} END AS bleeding,
          {_scan_location()} AS location,
@@ -525,8 +542,9 @@ SELECT patient, encounter, n, status, authored,
 FROM (
   SELECT req.n,
          coalesce(TRY_CAST(fhir.doNotPerform AS BOOLEAN), false) AS do_not_perform,
-         fhir.subject.reference AS patient,
-         regexp_replace(fhir.encounter.reference, '^Encounter/', '') AS encounter,
+         {_patient_of()} AS patient,
+         -- care given at the encounter it refers to (relative, absolute or urn:uuid)
+         {_reference_id('fhir.encounter.reference', 'Encounter')} AS encounter,
          fhir.status AS status,
          {_day("fhir.authoredOn")} AS authored,
          {_medication_concepts()} AS concepts
@@ -551,7 +569,7 @@ CREATE OR REPLACE TABLE {name}_allergies AS
 SELECT e.row_number, string_agg(a.allergy, '; ' ORDER BY a.n) AS allergies
 FROM {name}_enc e
 JOIN (
-  SELECT fhir.patient.reference AS patient, n,
+  SELECT {_patient_of('fhir.patient')} AS patient, n,
          left(coalesce(nullif(fhir.code.text, ''), {displays}[1].display), 200) AS allergy
   FROM {name}_allergyintolerance
   WHERE NOT coalesce(list_contains({_list(ALLERGY_IGNORED_VERIFICATION)}, {verification}), false)
@@ -694,7 +712,7 @@ def _patients_sql(name: str) -> str:
 
     return f"""
 CREATE OR REPLACE TABLE {name}_patients AS
-SELECT 'Patient/' || fhir.id AS patient,
+SELECT fhir.id AS patient,
        TRY_CAST(fhir.birthDate AS DATE) AS birth,
        {extension(ETHNICITY_EXTENSION)} AS eth,
        {extension(IMD_EXTENSION)} AS imd

@@ -581,9 +581,10 @@ def _scans(
 
 
 # A reference to a Medication, matched whole: relative ("Medication/x") or absolute
-# (".../Medication/x"), with an optional version ("/_history/2"); group 1 is the id. Other
+# (".../Medication/x"), with an optional version ("/_history/2"), or "urn:uuid:x" (a bulk export
+# or transaction Bundle's reference to the resource with id x); group 1 is the id. Other
 # resource types, bare ids and conditional references do not match.
-MEDICATION_REFERENCE = r"(?:[^/]*/)*Medication/([^/]+)(?:/_history/[^/]+)?"
+MEDICATION_REFERENCE = r"(?:(?:[^/]*/)*Medication/|urn:uuid:)([^/]+)(?:/_history/[^/]+)?"
 
 
 def _medication_id(reference: str) -> str | None:
