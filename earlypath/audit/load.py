@@ -4,8 +4,9 @@ Inputs: a CSV file (read as text: every cell is checked by `validate`), a Parque
 columns are used as they are), a folder of CSV or Parquet part files, flat or Hive-partitioned
 (`earlypath.audit.parts` defines their order, files by relative path then rows in file order,
 and reads the partition values, which each engine adds as text columns), or a folder of FHIR R4
-bulk-export NDJSON (flattened in DuckDB by `earlypath.audit.fhir_flat`; one row per Encounter,
-numbered in the order of Encounter.ndjson). Engines: DuckDB (embedded) or PySpark (a local or given
+bulk-export NDJSON (its files found by `earlypath.audit.fhir_files`, flattened in DuckDB by
+`earlypath.audit.fhir_flat`; one row per Encounter that is an episode, numbered in the order of
+the Encounter files, the others counted by why they are not). Engines: DuckDB (embedded) or PySpark (a local or given
 SparkSession); the python reference engine reads through DuckDB.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -40,6 +42,8 @@ __all__ = [
     "detect_format",
     "duckdb_connect",
     "fetch_arrow",
+    "Loaded",
+    "load_input",
     "load_raw",
     "materialize",
     "spark_block_bases",
@@ -60,7 +64,9 @@ _TAKEN = frozenset(n.casefold() for n in (*FLAT_COLUMNS, *ADDED_COLUMNS))
 def detect_format(path: Path) -> Format:
     """csv or parquet (a file, or a folder of part files), or fhir (a folder with NDJSON)."""
     if path.is_dir():
-        if any(path.glob("*.ndjson")):
+        from earlypath.audit.fhir_files import is_ndjson
+
+        if any(is_ndjson(p) for p in path.iterdir()):
             return "fhir"
         return folder_format(path)
     suffix = path.suffix.lower()
@@ -110,8 +116,21 @@ def sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+@dataclass
+class Loaded:
+    """The input as a table, and for a FHIR export what was read and who was not judged."""
+
+    table: ir_t.Table
+    fhir: Any = None  # an `earlypath.audit.fhir_flat.FhirReading` for a FHIR export
+
+
 def load_raw(con: BaseBackend, path: Path, fmt: Format | None = None) -> ir_t.Table:
     """The input as a table of its own columns plus ``row_number``."""
+    return load_input(con, path, fmt).table
+
+
+def load_input(con: BaseBackend, path: Path, fmt: Format | None = None) -> Loaded:
+    """`load_raw`, with what the FHIR flattening found (files, excluded encounters)."""
     fmt = fmt or detect_format(path)
     if fmt == "fhir":
         parts = None
@@ -123,6 +142,15 @@ def load_raw(con: BaseBackend, path: Path, fmt: Format | None = None) -> ir_t.Ta
     if con.name == "pyspark":
         return _load_spark(con, path, fmt, parts)
     raise ValueError(f"no loader for the {con.name} backend")
+
+
+def _flatten_fhir(con: Any, path: Path) -> Any:
+    """Flatten a bulk export into ``RAW`` on a DuckDB connection; an export without its
+    Encounter, Patient or Condition files is refused (`fhir_files.discover_export`)."""
+    from earlypath.audit.fhir_files import discover_export
+    from earlypath.audit.fhir_flat import RESOURCES, flatten_fhir_duckdb
+
+    return flatten_fhir_duckdb(con, discover_export(path, RESOURCES), RAW)
 
 
 def _refuse_names(parts: Parts, fmt: Format) -> None:
@@ -179,17 +207,15 @@ def _refuse_names(parts: Parts, fmt: Format) -> None:
         raise InputError(problems)
 
 
-def _load_duckdb(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.Table:
+def _load_duckdb(con: Any, path: Path, fmt: Format, parts: Parts | None) -> Loaded:
     if parts is None:
-        from earlypath.audit.fhir_flat import flatten_fhir_duckdb
-
-        flatten_fhir_duckdb(con, path, RAW)
-        return con.table(RAW)
+        reading = _flatten_fhir(con, path)
+        return Loaded(con.table(RAW), reading)
     if fmt == "parquet":
         _parquet_view_duckdb(con, parts, path.name)
     else:
         _csv_table_duckdb(con, parts)
-    return con.table(RAW)
+    return Loaded(con.table(RAW))
 
 
 def _sql_name(name: str) -> str:
@@ -278,25 +304,24 @@ def _csv_table_duckdb(con: Any, parts: Parts) -> None:
     con.raw_sql(f"CREATE OR REPLACE VIEW {RAW} AS SELECT rowid + 1 AS row_number, * FROM {RAW}_t")
 
 
-def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.Table:
+def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> Loaded:
     spark = con._session
+    reading = None
     if parts is None:
         # The FHIR flattening is written for DuckDB's JSON reader: flatten there, hand Spark Parquet.
         import tempfile
-
-        from earlypath.audit.fhir_flat import flatten_fhir_duckdb
 
         folder = Path(tempfile.mkdtemp(prefix="earlypath-fhir-"))
         atexit.register(shutil.rmtree, folder, True)  # Spark reads it lazily: remove at exit
         target = folder / "flat.parquet"
         dcon = duckdb_connect()
-        flatten_fhir_duckdb(dcon, path, RAW)
+        reading = _flatten_fhir(dcon, path)
         dcon.raw_sql(f"COPY (SELECT * FROM {RAW} ORDER BY row_number) TO {sql_text(str(target))}")
         df = spark.read.parquet(str(target))
     else:
         df = _number_rows_spark(spark, _read_spark(spark, parts, fmt), parts, fmt)
     df.createOrReplaceTempView(RAW)
-    return con.table(RAW)
+    return Loaded(con.table(RAW), reading)
 
 
 def _read_spark(spark: Any, parts: Parts, fmt: Format) -> Any:

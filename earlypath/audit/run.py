@@ -1,7 +1,9 @@
 """Run an audit: load, check, judge, reconcile, measure, write.
 
-Every input row ends in exactly one of ``episodes.parquet`` (evaluated) or ``rejects.csv``
-(with its row number and reasons); ``rows_in == evaluated + rejected`` is checked and recorded,
+Every input row ends in exactly one of ``episodes.parquet`` (evaluated), ``rejects.csv`` (with
+its row number and reasons) or, for a FHIR export, the count of encounters that are not episodes
+(excluded: no current pregnancy, or a man's); ``rows_in == evaluated + excluded + rejected`` is
+checked and recorded,
 and a mismatch raises `ReconciliationError` after nothing has been written. All outputs are
 written atomically.
 """
@@ -31,7 +33,7 @@ from earlypath.audit.load import (
     detect_format,
     duckdb_connect,
     fetch_arrow,
-    load_raw,
+    load_input,
     materialize,
     sql_text,
     view,
@@ -81,7 +83,7 @@ NOT_RECORDED = "(not recorded)"
 
 
 class ReconciliationError(EarlypathError):
-    """Rows were lost or doubled: rows_in != evaluated + rejected. Nothing is written."""
+    """Rows were lost or doubled: rows_in != evaluated + excluded + rejected. Nothing is written."""
 
     exit_code = 3
 
@@ -97,6 +99,17 @@ class Evaluated:
     defaulted_false_cells: int
     extra_columns: list[str]
     timings: dict[str, float] = field(default_factory=dict)
+    # FHIR export: encounters that are not episodes, by reason (counted in rows_in), and the files
+    excluded: dict[str, int] = field(default_factory=dict)
+    fhir_export: dict[str, Any] | None = None
+
+    def with_input(self, loaded: Any) -> Evaluated:
+        """Count the rows the loader left out (a FHIR export's excluded encounters) as input."""
+        if loaded.fhir is not None:
+            self.excluded = dict(loaded.fhir.excluded)
+            self.fhir_export = loaded.fhir.export.summary()
+            self.rows_in += sum(self.excluded.values())
+        return self
 
 
 @dataclass
@@ -123,16 +136,16 @@ def evaluate(
     fmt = detect_format(source)
     if engine == "python":
         con = con or duckdb_connect()
-        raw = load_raw(con, source, fmt)
-        _check_groups(raw, group_by)
-        return _python_engine(con, raw, policy, progress)
+        loaded = load_input(con, source, fmt)
+        _check_groups(loaded.table, group_by)
+        return _python_engine(con, loaded.table, policy, progress).with_input(loaded)
     con = con or connect(engine, spark)
     started = time.perf_counter()
-    raw = load_raw(con, source, fmt)
-    _check_groups(raw, group_by)
-    loaded = time.perf_counter()
-    ev = _batch_engine(con, raw, policy)
-    ev.timings = {"load": loaded - started, "check_and_judge": time.perf_counter() - loaded}
+    loaded = load_input(con, source, fmt)
+    _check_groups(loaded.table, group_by)
+    mark = time.perf_counter()
+    ev = _batch_engine(con, loaded.table, policy).with_input(loaded)
+    ev.timings = {"load": mark - started, "check_and_judge": time.perf_counter() - mark}
     return ev
 
 
@@ -567,10 +580,11 @@ def run_audit(
         ev = evaluate(Path(source), engine, policy, spark, progress=progress, group_by=group_by)
     evaluated = _count(ev.con, ev.episodes)
     rejected = _count(ev.con, ev.rejects)
-    if ev.rows_in != evaluated + rejected:
+    excluded = sum(ev.excluded.values())
+    if ev.rows_in != evaluated + excluded + rejected:
         raise ReconciliationError(
-            f"rows_in {ev.rows_in} != evaluated {evaluated} + rejected {rejected}: "
-            "rows were lost or doubled; nothing written"
+            f"rows_in {ev.rows_in} != evaluated {evaluated} + excluded {excluded} + rejected "
+            f"{rejected}: rows were lost or doubled; nothing written"
         )
     groups = [g for g in DEFAULT_GROUPS if g in ev.episodes.columns]
     for g in group_by:
@@ -608,7 +622,8 @@ def run_audit(
         staged["report.html"].write_text(render_report(summary), encoding="utf-8")
     if echo:
         echo(
-            f"rows_in {ev.rows_in} = evaluated {evaluated} + rejected {rejected} "
-            f"({engine}, {summary['seconds']:.1f} s)"
+            f"rows_in {ev.rows_in} = evaluated {evaluated} + "
+            + (f"excluded {excluded} + " if ev.fhir_export is not None else "")
+            + f"rejected {rejected} ({engine}, {summary['seconds']:.1f} s)"
         )
     return AuditResult(ev.rows_in, evaluated, rejected, out_dir, summary)

@@ -86,9 +86,14 @@ def condition_evidence(
 ) -> bool:
     """A Condition (not entered in error: the caller drops those) that shows a pregnancy."""
     verification = condition.verificationStatus
-    if verification is not None and verification.coding and verification.coding[0].code in (
-        "refuted",
-        "entered-in-error",
+    if (
+        verification is not None
+        and verification.coding
+        and verification.coding[0].code
+        in (
+            "refuted",
+            "entered-in-error",
+        )
     ):
         return False
     if not _matches_any(condition.code, PREGNANCY_CONDITION_SETS):
