@@ -113,6 +113,7 @@ def discover_export(
         export = _from_manifest(folder, manifest, wanted)
     else:
         export = _from_names(folder, wanted)
+    refuse_pattern_paths(p for files in export.files.values() for p in files)
     missing = [kind for kind in required if not export.of(kind)]
     if missing:
         raise InputError(
@@ -126,7 +127,6 @@ def discover_export(
                 for kind in missing
             ]
         )
-    refuse_pattern_paths(p for files in export.files.values() for p in files)
     return export
 
 
@@ -250,8 +250,8 @@ def _refuse_export_errors(folder: Path, name: str, errors: Any) -> None:
                                 Problem(
                                     where,
                                     f"the export reports an error ({path.name}): resources may "
-                                    "be missing, so the audit would judge incomplete records; "
-                                    "export again (or remove the manifest to audit it as it is)",
+                                    "be missing, so the audit would judge incomplete records: "
+                                    "export again",
                                 )
                             ]
                         )

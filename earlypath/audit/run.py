@@ -119,6 +119,7 @@ class AuditResult:
     rejected: int
     out_dir: Path
     summary: dict[str, Any] = field(default_factory=dict)
+    excluded: int = 0  # a FHIR export's encounters that are not episodes
 
 
 def evaluate(
@@ -583,8 +584,9 @@ def run_audit(
     excluded = sum(ev.excluded.values())
     if ev.rows_in != evaluated + excluded + rejected:
         raise ReconciliationError(
-            f"rows_in {ev.rows_in} != evaluated {evaluated} + excluded {excluded} + rejected "
-            f"{rejected}: rows were lost or doubled; nothing written"
+            f"rows_in {ev.rows_in} != evaluated {evaluated} + "
+            + (f"excluded {excluded} + " if ev.fhir_export is not None else "")
+            + f"rejected {rejected}: rows were lost or doubled; nothing written"
         )
     groups = [g for g in DEFAULT_GROUPS if g in ev.episodes.columns]
     for g in group_by:
@@ -626,4 +628,4 @@ def run_audit(
             + (f"excluded {excluded} + " if ev.fhir_export is not None else "")
             + f"rejected {rejected} ({engine}, {summary['seconds']:.1f} s)"
         )
-    return AuditResult(ev.rows_in, evaluated, rejected, out_dir, summary)
+    return AuditResult(ev.rows_in, evaluated, rejected, out_dir, summary, excluded)

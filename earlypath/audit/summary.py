@@ -212,11 +212,11 @@ def _reconciliation(ev: Any, evaluated: int, rejected: int) -> dict[str, Any]:
     are not episodes (no current pregnancy, a man's), by reason."""
     excluded = dict(getattr(ev, "excluded", {}) or {})
     total = sum(excluded.values())
+    counts = {"rows_in": ev.rows_in, "evaluated": evaluated}
+    if getattr(ev, "fhir_export", None) is not None:  # only an export has encounters to exclude
+        counts |= {"excluded": total, "excluded_by_reason": dict(sorted(excluded.items()))}
     return {
-        "rows_in": ev.rows_in,
-        "evaluated": evaluated,
-        "excluded": total,
-        "excluded_by_reason": dict(sorted(excluded.items())),
+        **counts,
         "rejected": rejected,
         "balanced": ev.rows_in == evaluated + total + rejected,
     }
