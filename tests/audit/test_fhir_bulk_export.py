@@ -309,3 +309,12 @@ def test_a_reference_to_another_resource_type_links_nothing(tmp_path: Path) -> N
     result = run_audit(folder, tmp_path / "out")
     # her only evidence of a pregnancy is not hers: not an episode
     assert result.summary["reconciliation"]["excluded_by_reason"] == {EXCLUDED_NOT_PREGNANT: 1}
+
+
+@pytest.mark.spark
+def test_spark_judges_and_counts_as_duckdb_does(tmp_path: Path, spark: Any) -> None:
+    folder = synthea_like.write(tmp_path / "export")
+    run_audit(folder, tmp_path / "s", engine="spark", spark=spark)
+    run_audit(folder, tmp_path / "d")
+    assert _summary(tmp_path / "s")["reconciliation"] == _summary(tmp_path / "d")["reconciliation"]
+    assert set(_episodes(tmp_path / "s")) == {e for e, why in synthea_like.TRUTH.items() if not why}
