@@ -1,15 +1,22 @@
 """Flatten a FHIR R4 bulk export (a folder of NDJSON) into the flat cohort form, in DuckDB SQL.
 
-One row per Encounter, numbered in the order of Encounter.ndjson; ``assessed_on`` is the day of
-``Encounter.period.start``. Each row holds the facts the CDS Hooks service's mapping
+One row per Encounter that is an episode, numbered by its position in the Encounter files (in the
+order `earlypath.audit.fhir_files` gives them); ``assessed_on`` is the day of
+``Encounter.period.start``. Who is judged: an encounter is an episode only when the record shows a
+current pregnancy as of its day, and never when the patient is male (`earlypath.fhir.pregnancy`,
+the same definition as the CDS patient-view's); the others are counted by reason in
+``FhirReading.excluded``, so that rows_in = evaluated + excluded + rejected. Each row holds the facts the CDS Hooks service's mapping
 (`earlypath.fhir.mapping.map_resources`) gives for the patient's record as of that day, summarised
 by `earlypath.audit.flat.episode_to_flat`. The codes are the service's (the value sets) and so are
 the rules, written here as set-based SQL (tests/audit/test_fhir_mapping_agrees.py holds the two
 together):
 
 - linkage by patient: a resource belongs to the Encounter's patient when its
-  ``subject.reference`` (AllergyIntolerance: ``patient.reference``) equals the Encounter's
-  ``subject.reference``; Medication resources, which have no patient, serve every request.
+  ``subject.reference`` (AllergyIntolerance: ``patient.reference``) points to the same Patient id
+  as the Encounter's ``subject.reference``, whether written relative (``Patient/1``), absolute
+  (``https://host/fhir/Patient/1``), with ``/_history/n``, or as ``urn:uuid:1`` (the resource of
+  that id in the export); a reference to another type links nothing. Medication resources, which
+  have no patient, serve every request.
 - the pregnancy is dated from the LMP (the latest recorded of those whose date is not after
   ``assessed_on`` nor more than 45 weeks before it; one recorded after ``assessed_on`` is left
   out), else from the latest crown-rump length (of two on that day the larger, which is also the
@@ -47,7 +54,7 @@ and stay Unknown.
 
 Care given is audit-only (the service has no such fact) and stays linked to the encounter:
 ``progesterone_prescribed`` is a progesterone MedicationRequest whose ``encounter.reference`` is
-this Encounter (not cancelled or entered-in-error), ``prescribed_on`` the earliest
+this Encounter (in any of the reference forms above) (not cancelled or entered-in-error), ``prescribed_on`` the earliest
 ``authoredOn`` of those requests (a cancelled one was never given). A bulk export of
 MedicationRequest lists every prescription, so when the export has MedicationRequest NDJSON an
 encounter without one was not prescribed (false); when it has none at all, what was prescribed
