@@ -29,7 +29,14 @@ from urllib.parse import unquote, urlsplit
 from earlypath.audit.parts import refuse_pattern_paths
 from earlypath.errors import InputError, Problem
 
-__all__ = ["REQUIRED", "ExportFiles", "discover_export", "is_ndjson", "resource_type_of"]
+__all__ = [
+    "REQUIRED",
+    "ExportFiles",
+    "discover_export",
+    "is_export",
+    "is_ndjson",
+    "resource_type_of",
+]
 
 # Without these there is nothing to judge (Encounter), nobody to exclude or describe (Patient),
 # and no diagnosis to read (Condition).
@@ -66,6 +73,17 @@ class ExportFiles:
 def is_ndjson(path: Path) -> bool:
     name = path.name.lower()
     return name.endswith(".ndjson") or name.endswith(".ndjson.gz")
+
+
+def is_export(folder: Path) -> bool:
+    """Does the folder hold a bulk export: NDJSON files, or an export manifest (whose files a
+    server may name without the .ndjson suffix)?"""
+    if any(p.is_file() and is_ndjson(p) for p in folder.iterdir()):
+        return True
+    try:
+        return _manifest(folder) is not None
+    except InputError:
+        return True  # several manifests: an export, refused as such when read
 
 
 def resource_type_of(name: str) -> str | None:

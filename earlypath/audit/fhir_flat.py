@@ -84,6 +84,7 @@ from earlypath.fhir.pregnancy import (
     HCG_NEGATIVE_BELOW,
     HCG_UNITS,
     PREGNANCY_CONDITION_SETS,
+    PREGNANCY_END_SETS,
     PREGNANCY_OBSERVATION_SETS,
     PREGNANCY_VALUE_SETS,
 )
@@ -894,7 +895,9 @@ def _hcg_negative() -> str:
 
 def _pregnancy_signs_sql(name: str) -> str:
     """Conditions and Observations that show a pregnancy (`pregnancy.condition_evidence` and
-    `observation_evidence`), one row each: the patient, the day, and a Condition's abatement."""
+    `observation_evidence`), one row each: the patient, the day, a Condition's abatement, and
+    whether it ends a pregnancy (a miscarriage: evidence on its own days only, its onset and its
+    recording)."""
     verification = _first_code("fhir.verificationStatus")
     usable = _list(sorted(status_list("usable_observation_status")))
     code, value = "fhir.code", "fhir.valueCodeableConcept"
@@ -908,12 +911,21 @@ def _pregnancy_signs_sql(name: str) -> str:
     return f"""
 CREATE OR REPLACE TABLE {name}_signs AS
 SELECT * FROM (
-  SELECT {_patient_of()} AS patient, {_condition_day()} AS day, {_abatement_day()} AS abated
+  SELECT {_patient_of()} AS patient, {_condition_day()} AS day, {_abatement_day()} AS abated,
+         false AS ends
   FROM {name}_condition
   WHERE NOT coalesce({verification} IN ('refuted', 'entered-in-error'), false)
     AND {_matches_any(code, PREGNANCY_CONDITION_SETS)}
   UNION ALL
-  SELECT {_patient_of()} AS patient, {_observation_day()} AS day, NULL::DATE AS abated
+  SELECT {_patient_of()} AS patient,
+         unnest([{_condition_day()}, {_day("fhir.recordedDate")}]) AS day,
+         NULL::DATE AS abated, true AS ends
+  FROM {name}_condition
+  WHERE NOT coalesce({verification} IN ('refuted', 'entered-in-error'), false)
+    AND {_matches_any(code, PREGNANCY_END_SETS)}
+  UNION ALL
+  SELECT {_patient_of()} AS patient, {_observation_day()} AS day, NULL::DATE AS abated,
+         false AS ends
   FROM {name}_observation
   WHERE list_contains({usable}, fhir.status) AND ({observation_shows})
 ) WHERE patient IS NOT NULL AND day IS NOT NULL"""
@@ -929,7 +941,8 @@ CREATE OR REPLACE TABLE {name}_exclusion AS
 WITH shown AS (
   SELECT DISTINCT e.row_number
   FROM {name}_enc e JOIN {name}_signs s ON s.patient = e.patient
-  WHERE s.day {window} AND NOT coalesce(s.abated < e.assessed_on, false)
+  WHERE CASE WHEN s.ends THEN s.day = e.assessed_on
+             ELSE s.day {window} AND NOT coalesce(s.abated < e.assessed_on, false) END
 )
 SELECT e.row_number,
   CASE WHEN pt.gender = 'male' THEN {_text(EXCLUDED_MALE)}

@@ -64,9 +64,9 @@ _TAKEN = frozenset(n.casefold() for n in (*FLAT_COLUMNS, *ADDED_COLUMNS))
 def detect_format(path: Path) -> Format:
     """csv or parquet (a file, or a folder of part files), or fhir (a folder with NDJSON)."""
     if path.is_dir():
-        from earlypath.audit.fhir_files import is_ndjson
+        from earlypath.audit.fhir_files import is_export
 
-        if any(is_ndjson(p) for p in path.iterdir()):
+        if is_export(path):
             return "fhir"
         return folder_format(path)
     suffix = path.suffix.lower()

@@ -260,7 +260,8 @@ def _pregnancy_evidence(
         abated = as_day(c.abatementDateTime)
         if abated is None and c.abatementPeriod is not None:
             abated = as_day(c.abatementPeriod.start)
-        if condition_evidence(c, _condition_day(c), abated, assessed_on):
+        recorded = as_day(c.recordedDate)
+        if condition_evidence(c, _condition_day(c), recorded, abated, assessed_on):
             found.append(ref)
     found += [
         ref for ref, o in observations if observation_evidence(o, _observation_day(o), assessed_on)

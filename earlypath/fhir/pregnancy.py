@@ -3,9 +3,12 @@
 Evidence of a current pregnancy as of ``assessed_on`` is any of, dated within the 45 weeks up to
 that day (the window the mapping places an LMP in; a record dated after the day was not known then):
 - an LMP the mapping reads (`mapping._lmp`: its value in the window, not recorded after the day);
-- a Condition coded as pregnancy (``pregnancy_condition``) or as an event of early pregnancy
-  (miscarriage, ectopic, bleeding), not refuted or entered in error, and not abated before the
-  day (a dated ``abatement[x]``; an undated end leaves it standing: unknown is not "ended");
+- a Condition coded as pregnancy (``pregnancy_condition``), an ectopic pregnancy or bleeding,
+  not refuted or entered in error, and not abated before the day (a dated ``abatement[x]``; an
+  undated end leaves it standing: unknown is not "ended");
+- a miscarriage (``miscarriage_event``) on that very day (its onset or its recording): the
+  presentation where it is diagnosed is judged, but a miscarriage ends the pregnancy, so it is no
+  evidence of one at a later visit;
 - an Observation with a usable status: a pregnancy status answered "pregnant"; an hCG result that
   is not negative (negative: false, an "absent" or "negative" answer, or below 5 IU/L); a
   gestational age; a crown-rump length; a scan finding (intrauterine or ectopic, as code or value);
@@ -34,6 +37,7 @@ __all__ = [
     "HCG_NEGATIVE_BELOW",
     "HCG_UNITS",
     "PREGNANCY_CONDITION_SETS",
+    "PREGNANCY_END_SETS",
     "PREGNANCY_OBSERVATION_SETS",
     "PREGNANCY_VALUE_SETS",
     "condition_evidence",
@@ -47,12 +51,9 @@ EXCLUDED_MALE = "male patient"
 
 # Conditions whose code says she is (or was, in this window) pregnant. A history code
 # (miscarriage_history) says nothing about now.
-PREGNANCY_CONDITION_SETS = (
-    "pregnancy_condition",
-    "miscarriage_event",
-    "ectopic_pregnancy",
-    "bleeding",
-)
+PREGNANCY_CONDITION_SETS = ("pregnancy_condition", "ectopic_pregnancy", "bleeding")
+# A pregnancy that ends: evidence only on the day it began or was recorded.
+PREGNANCY_END_SETS = ("miscarriage_event",)
 # Observations whose code alone says a pregnancy was seen or measured.
 PREGNANCY_OBSERVATION_SETS = (
     "gestational_age",
@@ -82,20 +83,21 @@ def _matches_any(concept: Any, names: Iterable[str]) -> bool:
 
 
 def condition_evidence(
-    condition: Any, day: dt.date | None, abated: dt.date | None, assessed_on: dt.date
+    condition: Any,
+    day: dt.date | None,
+    recorded: dt.date | None,
+    abated: dt.date | None,
+    assessed_on: dt.date,
 ) -> bool:
-    """A Condition (not entered in error: the caller drops those) that shows a pregnancy."""
+    """A Condition (not entered in error: the caller drops those) that shows a pregnancy.
+    ``day`` is its onset[x] else recordedDate (`mapping._condition_day`), ``recorded`` its
+    recordedDate, ``abated`` its abatementDateTime or abatementPeriod.start."""
     verification = condition.verificationStatus
-    if (
-        verification is not None
-        and verification.coding
-        and verification.coding[0].code
-        in (
-            "refuted",
-            "entered-in-error",
-        )
-    ):
+    status = verification.coding[0].code if verification and verification.coding else None
+    if status in ("refuted", "entered-in-error"):
         return False
+    if _matches_any(condition.code, PREGNANCY_END_SETS) and assessed_on in (day, recorded):
+        return True
     if not _matches_any(condition.code, PREGNANCY_CONDITION_SETS):
         return False
     if abated is not None and abated < assessed_on:

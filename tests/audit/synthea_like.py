@@ -175,6 +175,15 @@ ENCOUNTERS = [
     ),
     # Dee: a miscarriage in the first trimester, seen that day (judged: not for progesterone)
     ("dee-1", "dee", "2024-07-08", "185347001", "Encounter for problem", JUDGED),
+    # ... and four weeks later, her pregnancy over (ended 2024-07-29): a miscarriage is no evidence of one now
+    (
+        "dee-2",
+        "dee",
+        "2024-08-05",
+        "162673000",
+        "General examination of patient",
+        EXCLUDED_NOT_PREGNANT,
+    ),
     # Eve: her LMP recorded at a visit, and progesterone prescribed at it
     ("eve-1", "eve", "2024-05-20", "185347001", "Encounter for problem", JUDGED),
 ]

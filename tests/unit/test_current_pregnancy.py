@@ -126,6 +126,16 @@ NOT_PREGNANT = {"valueCodeableConcept": _concept(SNOMED, "60001007", "Not pregna
         ),
         pytest.param([_condition("161744009")], False, id="a miscarriage history is not now"),
         pytest.param([_condition("17369002", onset="2024-06-03")], True, id="a miscarriage today"),
+        pytest.param(
+            [_condition("17369002", onset="2024-05-31", recordedDate="2024-06-03")],
+            True,
+            id="a miscarriage recorded today",
+        ),
+        pytest.param(
+            [_condition("17369002", onset="2024-05-03")],
+            False,
+            id="a miscarriage a month ago ended that pregnancy",
+        ),
         pytest.param([_condition("38341003")], False, id="nothing about pregnancy"),
         pytest.param(
             [
