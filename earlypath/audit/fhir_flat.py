@@ -814,6 +814,7 @@ class FhirReading:
 
     export: ExportFiles
     excluded: dict[str, int] = field(default_factory=dict)
+    encounters: int = 0  # every Encounter read (episodes, excluded and to be rejected)
 
 
 def flatten_fhir_duckdb(con: Any, source: Path | ExportFiles, name: str) -> FhirReading:
@@ -855,7 +856,8 @@ def flatten_fhir_duckdb(con: Any, source: Path | ExportFiles, name: str) -> Fhir
         f"SELECT exclusion, count(*) FROM {name}_t WHERE exclusion IS NOT NULL "
         "GROUP BY exclusion ORDER BY exclusion"
     ).fetchall()
-    return FhirReading(export, {reason: int(n) for reason, n in counts})
+    ((encounters,),) = con.con.sql(f"SELECT count(*) FROM {name}_t").fetchall()
+    return FhirReading(export, {reason: int(n) for reason, n in counts}, int(encounters))
 
 
 # --- who is judged: a current pregnancy -----------------------------------------------------------

@@ -150,7 +150,14 @@ def _flatten_fhir(con: Any, path: Path) -> Any:
     from earlypath.audit.fhir_files import discover_export
     from earlypath.audit.fhir_flat import RESOURCES, flatten_fhir_duckdb
 
-    return flatten_fhir_duckdb(con, discover_export(path, RESOURCES), RAW)
+    export = discover_export(path, RESOURCES)
+    reading = flatten_fhir_duckdb(con, export, RAW)
+    if reading.encounters == 0:  # an audit of nobody must not pass for a clean one
+        names = ", ".join(p.name for p in export.of("Encounter"))
+        raise InputError(
+            [Problem("Encounter", f"the export's Encounter files ({names}) hold no Encounter")]
+        )
+    return reading
 
 
 def _refuse_names(parts: Parts, fmt: Format) -> None:

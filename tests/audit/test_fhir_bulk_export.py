@@ -334,3 +334,11 @@ def test_a_manifest_finds_files_a_server_named_without_a_suffix(tmp_path: Path) 
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     result = run_audit(folder, tmp_path / "out")
     assert (result.rows_in, result.evaluated) == (3, 3)
+
+
+def test_an_export_whose_encounter_files_are_empty_is_refused(tmp_path: Path) -> None:
+    # as a download that failed part-way leaves it: an audit of nobody is not a clean audit
+    files = {f"{k}.000.ndjson": v for k, v in _minimal().items()}
+    files["Encounter.000.ndjson"] = []
+    with pytest.raises(InputError, match="hold no Encounter"):
+        run_audit(_write(tmp_path / "x", files), tmp_path / "out")
