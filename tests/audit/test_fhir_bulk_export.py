@@ -342,3 +342,41 @@ def test_an_export_whose_encounter_files_are_empty_is_refused(tmp_path: Path) ->
     files["Encounter.000.ndjson"] = []
     with pytest.raises(InputError, match="hold no Encounter"):
         run_audit(_write(tmp_path / "x", files), tmp_path / "out")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("encounter", "medication"),
+    [
+        ("Encounter/e0", "Medication/m1"),
+        ("https://ehr.example.org/fhir/Encounter/e0", "https://ehr.example.org/fhir/Medication/m1"),
+        ("Encounter/e0/_history/3", "Medication/m1/_history/1"),
+        ("urn:uuid:e0", "urn:uuid:m1"),
+    ],
+)
+def test_a_prescription_at_the_visit_is_care_given_in_every_reference_form(
+    engine: str, encounter: str, medication: str, tmp_path: Path
+) -> None:
+    data = _minimal(1)
+    data["Medication"] = [
+        {"resourceType": "Medication", "id": "m1", "code": {"text": "Cyclogest 400 mg pessaries"}}
+    ]
+    data["MedicationRequest"] = [
+        {
+            "resourceType": "MedicationRequest",
+            "id": "rx",
+            "status": "active",
+            "intent": "order",
+            "subject": {"reference": "Patient/p0"},
+            "encounter": {"reference": encounter},
+            "medicationReference": {"reference": medication},
+            "authoredOn": "2024-05-20",
+        }
+    ]
+    folder = _write(tmp_path / "x", {f"{k}.ndjson": v for k, v in data.items()})
+    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    (episode,) = _episodes(tmp_path / "out").values()
+    # given at this visit: prescribed here, not "already on progesterone" (that would be
+    # judged as a continuation)
+    assert episode["progesterone_prescribed"] is True
+    assert episode["decision"] != "continue"
