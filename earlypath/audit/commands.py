@@ -1,7 +1,7 @@
 """CLI commands `earlypath audit` and `earlypath synth` (registered in earlypath/cli.py).
 
 Exit codes: 0 success; 2 invalid input (bad path, option or column); 3 reconciliation failed
-(rows_in != evaluated + excluded + rejected: nothing written); 1 internal error. No patient data is printed.
+(rows_in != evaluated + rejected: nothing written); 1 internal error. No patient data is printed.
 """
 
 from __future__ import annotations

@@ -4,9 +4,8 @@ Inputs: a CSV file (read as text: every cell is checked by `validate`), a Parque
 columns are used as they are), a folder of CSV or Parquet part files, flat or Hive-partitioned
 (`earlypath.audit.parts` defines their order, files by relative path then rows in file order,
 and reads the partition values, which each engine adds as text columns), or a folder of FHIR R4
-bulk-export NDJSON (its files found by `earlypath.audit.fhir_files`, flattened in DuckDB by
-`earlypath.audit.fhir_flat`; one row per Encounter that is an episode, numbered in the order of
-the Encounter files, the others counted by why they are not). Engines: DuckDB (embedded) or PySpark (a local or given
+bulk-export NDJSON (flattened in DuckDB by `earlypath.audit.fhir_flat`; one row per Encounter,
+numbered in the order of Encounter.ndjson). Engines: DuckDB (embedded) or PySpark (a local or given
 SparkSession); the python reference engine reads through DuckDB.
 """
 
@@ -14,7 +13,7 @@ from __future__ import annotations
 
 import atexit
 import shutil
-from dataclasses import dataclass
+import weakref
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -42,8 +41,7 @@ __all__ = [
     "detect_format",
     "duckdb_connect",
     "fetch_arrow",
-    "Loaded",
-    "load_input",
+    "fhir_reading",
     "load_raw",
     "materialize",
     "spark_block_bases",
@@ -116,21 +114,9 @@ def sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-@dataclass
-class Loaded:
-    """The input as a table, and for a FHIR export what was read and who was not judged."""
-
-    table: ir_t.Table
-    fhir: Any = None  # an `earlypath.audit.fhir_flat.FhirReading` for a FHIR export
-
-
 def load_raw(con: BaseBackend, path: Path, fmt: Format | None = None) -> ir_t.Table:
     """The input as a table of its own columns plus ``row_number``."""
-    return load_input(con, path, fmt).table
-
-
-def load_input(con: BaseBackend, path: Path, fmt: Format | None = None) -> Loaded:
-    """`load_raw`, with what the FHIR flattening found (files, excluded encounters)."""
+    _FHIR_READINGS.pop(con, None)  # what an earlier input on this connection found
     fmt = fmt or detect_format(path)
     if fmt == "fhir":
         parts = None
@@ -144,20 +130,33 @@ def load_input(con: BaseBackend, path: Path, fmt: Format | None = None) -> Loade
     raise ValueError(f"no loader for the {con.name} backend")
 
 
-def _flatten_fhir(con: Any, path: Path) -> Any:
-    """Flatten a bulk export into ``RAW`` on a DuckDB connection; an export without its
-    Encounter, Patient or Condition files is refused (`fhir_files.discover_export`)."""
+# What reading a FHIR export found (its files; the encounters that are not episodes, by reason),
+# by the connection whose RAW table it became (`fhir_reading`).
+_FHIR_READINGS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def fhir_reading(con: BaseBackend) -> Any:
+    """The `earlypath.audit.fhir_flat.FhirReading` of the FHIR export last loaded on ``con``
+    (None if the input was not a FHIR export)."""
+    return _FHIR_READINGS.get(con)
+
+
+def _read_fhir_export(owner: Any, con: Any, path: Path) -> None:
+    """Flatten a bulk export into ``RAW`` on the DuckDB connection ``con``, recording what was
+    read for ``owner`` (the connection the audit runs on). An export without its Encounter,
+    Patient or Condition files, or whose Encounter files hold no Encounter, is refused: an
+    audit of nobody must not pass for a clean one."""
     from earlypath.audit.fhir_files import discover_export
     from earlypath.audit.fhir_flat import RESOURCES, flatten_fhir_duckdb
 
     export = discover_export(path, RESOURCES)
     reading = flatten_fhir_duckdb(con, export, RAW)
-    if reading.encounters == 0:  # an audit of nobody must not pass for a clean one
+    if reading.encounters == 0:
         names = ", ".join(p.name for p in export.of("Encounter"))
         raise InputError(
             [Problem("Encounter", f"the export's Encounter files ({names}) hold no Encounter")]
         )
-    return reading
+    _FHIR_READINGS[owner] = reading
 
 
 def _refuse_names(parts: Parts, fmt: Format) -> None:
@@ -214,15 +213,15 @@ def _refuse_names(parts: Parts, fmt: Format) -> None:
         raise InputError(problems)
 
 
-def _load_duckdb(con: Any, path: Path, fmt: Format, parts: Parts | None) -> Loaded:
+def _load_duckdb(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.Table:
     if parts is None:
-        reading = _flatten_fhir(con, path)
-        return Loaded(con.table(RAW), reading)
+        _read_fhir_export(con, con, path)
+        return con.table(RAW)
     if fmt == "parquet":
         _parquet_view_duckdb(con, parts, path.name)
     else:
         _csv_table_duckdb(con, parts)
-    return Loaded(con.table(RAW))
+    return con.table(RAW)
 
 
 def _sql_name(name: str) -> str:
@@ -311,9 +310,8 @@ def _csv_table_duckdb(con: Any, parts: Parts) -> None:
     con.raw_sql(f"CREATE OR REPLACE VIEW {RAW} AS SELECT rowid + 1 AS row_number, * FROM {RAW}_t")
 
 
-def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> Loaded:
+def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.Table:
     spark = con._session
-    reading = None
     if parts is None:
         # The FHIR flattening is written for DuckDB's JSON reader: flatten there, hand Spark Parquet.
         import tempfile
@@ -322,13 +320,13 @@ def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> Loade
         atexit.register(shutil.rmtree, folder, True)  # Spark reads it lazily: remove at exit
         target = folder / "flat.parquet"
         dcon = duckdb_connect()
-        reading = _flatten_fhir(dcon, path)
+        _read_fhir_export(con, dcon, path)
         dcon.raw_sql(f"COPY (SELECT * FROM {RAW} ORDER BY row_number) TO {sql_text(str(target))}")
         df = spark.read.parquet(str(target))
     else:
         df = _number_rows_spark(spark, _read_spark(spark, parts, fmt), parts, fmt)
     df.createOrReplaceTempView(RAW)
-    return Loaded(con.table(RAW), reading)
+    return con.table(RAW)
 
 
 def _read_spark(spark: Any, parts: Parts, fmt: Format) -> Any:

@@ -1,9 +1,7 @@
 """Run an audit: load, check, judge, reconcile, measure, write.
 
-Every input row ends in exactly one of ``episodes.parquet`` (evaluated), ``rejects.csv`` (with
-its row number and reasons) or, for a FHIR export, the count of encounters that are not episodes
-(excluded: no current pregnancy, or a man's); ``rows_in == evaluated + excluded + rejected`` is
-checked and recorded,
+Every input row ends in exactly one of ``episodes.parquet`` (evaluated) or ``rejects.csv``
+(with its row number and reasons); ``rows_in == evaluated + rejected`` is checked and recorded,
 and a mismatch raises `ReconciliationError` after nothing has been written. All outputs are
 written atomically.
 """
@@ -33,7 +31,8 @@ from earlypath.audit.load import (
     detect_format,
     duckdb_connect,
     fetch_arrow,
-    load_input,
+    fhir_reading,
+    load_raw,
     materialize,
     sql_text,
     view,
@@ -83,7 +82,7 @@ NOT_RECORDED = "(not recorded)"
 
 
 class ReconciliationError(EarlypathError):
-    """Rows were lost or doubled: rows_in != evaluated + excluded + rejected. Nothing is written."""
+    """Rows were lost or doubled: rows_in != evaluated + rejected. Nothing is written."""
 
     exit_code = 3
 
@@ -103,11 +102,12 @@ class Evaluated:
     excluded: dict[str, int] = field(default_factory=dict)
     fhir_export: dict[str, Any] | None = None
 
-    def with_input(self, loaded: Any) -> Evaluated:
-        """Count the rows the loader left out (a FHIR export's excluded encounters) as input."""
-        if loaded.fhir is not None:
-            self.excluded = dict(loaded.fhir.excluded)
-            self.fhir_export = loaded.fhir.export.summary()
+    def with_input(self, reading: Any) -> Evaluated:
+        """A FHIR export (`load.fhir_reading`): its encounters that are not episodes (no current
+        pregnancy, a man's) are input rows too, so rows_in = evaluated + excluded + rejected."""
+        if reading is not None:
+            self.excluded = dict(reading.excluded)
+            self.fhir_export = reading.export.summary()
             self.rows_in += sum(self.excluded.values())
         return self
 
@@ -137,17 +137,17 @@ def evaluate(
     fmt = detect_format(source)
     if engine == "python":
         con = con or duckdb_connect()
-        loaded = load_input(con, source, fmt)
-        _check_groups(loaded.table, group_by)
-        return _python_engine(con, loaded.table, policy, progress).with_input(loaded)
+        raw = load_raw(con, source, fmt)
+        _check_groups(raw, group_by)
+        return _python_engine(con, raw, policy, progress).with_input(fhir_reading(con))
     con = con or connect(engine, spark)
     started = time.perf_counter()
-    loaded = load_input(con, source, fmt)
-    _check_groups(loaded.table, group_by)
-    mark = time.perf_counter()
-    ev = _batch_engine(con, loaded.table, policy).with_input(loaded)
-    ev.timings = {"load": mark - started, "check_and_judge": time.perf_counter() - mark}
-    return ev
+    raw = load_raw(con, source, fmt)
+    _check_groups(raw, group_by)
+    loaded = time.perf_counter()
+    ev = _batch_engine(con, raw, policy)
+    ev.timings = {"load": loaded - started, "check_and_judge": time.perf_counter() - loaded}
+    return ev.with_input(fhir_reading(con))
 
 
 def _check_groups(raw: ir_t.Table, group_by: Sequence[str]) -> None:
