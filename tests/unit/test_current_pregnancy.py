@@ -100,6 +100,7 @@ NOT_PREGNANT = {"valueCodeableConcept": _concept(SNOMED, "60001007", "Not pregna
             id="a gestational age",
         ),
         pytest.param([_condition("72892002")], True, id="Normal pregnancy (Synthea)"),
+        pytest.param([_condition("237241002")], True, id="Viable pregnancy"),
         pytest.param(
             [_condition("72892002", abatementDateTime="2024-05-01")],
             False,
