@@ -1,15 +1,22 @@
 """Flatten a FHIR R4 bulk export (a folder of NDJSON) into the flat cohort form, in DuckDB SQL.
 
-One row per Encounter, numbered in the order of Encounter.ndjson; ``assessed_on`` is the day of
-``Encounter.period.start``. Each row holds the facts the CDS Hooks service's mapping
+One row per Encounter that is an episode, numbered by its position in the Encounter files (in the
+order `earlypath.audit.fhir_files` gives them); ``assessed_on`` is the day of
+``Encounter.period.start``. Who is judged: an encounter is an episode only when the record shows a
+current pregnancy as of its day, and never when the patient is male (`earlypath.fhir.pregnancy`,
+the same definition as the CDS patient-view's); the others are counted by reason in
+``FhirReading.excluded``, so that rows_in = evaluated + excluded + rejected. Each row holds the facts the CDS Hooks service's mapping
 (`earlypath.fhir.mapping.map_resources`) gives for the patient's record as of that day, summarised
 by `earlypath.audit.flat.episode_to_flat`. The codes are the service's (the value sets) and so are
 the rules, written here as set-based SQL (tests/audit/test_fhir_mapping_agrees.py holds the two
 together):
 
 - linkage by patient: a resource belongs to the Encounter's patient when its
-  ``subject.reference`` (AllergyIntolerance: ``patient.reference``) equals the Encounter's
-  ``subject.reference``; Medication resources, which have no patient, serve every request.
+  ``subject.reference`` (AllergyIntolerance: ``patient.reference``) points to the same Patient id
+  as the Encounter's ``subject.reference``, whether written relative (``Patient/1``), absolute
+  (``https://host/fhir/Patient/1``), with ``/_history/n``, or as ``urn:uuid:1`` (the resource of
+  that id in the export); a reference to another type links nothing. Medication resources, which
+  have no patient, serve every request.
 - the pregnancy is dated from the LMP (the latest recorded of those whose date is not after
   ``assessed_on`` nor more than 45 weeks before it; one recorded after ``assessed_on`` is left
   out), else from the latest crown-rump length (of two on that day the larger, which is also the
@@ -48,7 +55,7 @@ dating scan when it is not the latest, are lost; the scan route has no code and 
 
 Care given is audit-only (the service has no such fact) and stays linked to the encounter:
 ``progesterone_prescribed`` is a progesterone MedicationRequest whose ``encounter.reference`` is
-this Encounter (not cancelled or entered-in-error), ``prescribed_on`` the earliest
+this Encounter (in any of the reference forms above) (not cancelled or entered-in-error), ``prescribed_on`` the earliest
 ``authoredOn`` of those requests (a cancelled one was never given). A bulk export of
 MedicationRequest lists every prescription, so when the export has MedicationRequest NDJSON an
 encounter without one was not prescribed (false); when it has none at all, what was prescribed
@@ -61,20 +68,37 @@ deprivation_quintile (extension ``urn:earlypath:imd-quintile``) from Patient.
 from __future__ import annotations
 
 import json
-import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ibis
 
-from earlypath.audit.parts import refuse_pattern_paths
+from earlypath.audit.fhir_files import ExportFiles, discover_export
 from earlypath.dating import GESTATION_DAYS
 from earlypath.engines.ibis_compile import compile_expr
 from earlypath.fhir.codes import CodeSet, code_set, status_list, unit_factors, word_pattern
 from earlypath.fhir.mapping import MEDICATION_REFERENCE, OBSERVATION_VALUES, PRIMITIVE_VALUES
+from earlypath.fhir.pregnancy import (
+    EXCLUDED_MALE,
+    EXCLUDED_NOT_PREGNANT,
+    HCG_NEGATIVE_BELOW,
+    HCG_UNITS,
+    PREGNANCY_CONDITION_SETS,
+    PREGNANCY_END_SETS,
+    PREGNANCY_OBSERVATION_SETS,
+    PREGNANCY_VALUE_SETS,
+)
 from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
 
-__all__ = ["IMD_EXTENSION", "ETHNICITY_EXTENSION", "RESOURCES", "flatten_fhir_duckdb"]
+__all__ = [
+    "ETHNICITY_EXTENSION",
+    "IMD_EXTENSION",
+    "RESOURCES",
+    "FhirReading",
+    "flatten_fhir_duckdb",
+    "reference_pattern",
+]
 
 IMD_EXTENSION = "urn:earlypath:imd-quintile"
 ETHNICITY_EXTENSION = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory"
@@ -145,6 +169,7 @@ _CODED_AND_DATED = {
 FIELDS: dict[str, dict[str, Any]] = {
     "Patient": {
         "id": "VARCHAR",
+        "gender": "VARCHAR",
         "birthDate": "VARCHAR",
         "extension": [
             {"url": "VARCHAR", "valueInteger": "VARCHAR", "valueCodeableConcept": _CONCEPT}
@@ -155,8 +180,14 @@ FIELDS: dict[str, dict[str, Any]] = {
         "subject": _REFERENCE,
         "period": {"start": "VARCHAR"},
         "serviceProvider": _REFERENCE,
+        "type": [_CONCEPT],
     },
-    "Condition": {"subject": _REFERENCE, **_CODED_AND_DATED},
+    "Condition": {
+        "subject": _REFERENCE,
+        **_CODED_AND_DATED,
+        "abatementDateTime": "VARCHAR",
+        "abatementPeriod": {"start": "VARCHAR"},
+    },
     "Observation": {
         "subject": _REFERENCE,
         "status": "VARCHAR",
@@ -323,22 +354,15 @@ CREATE OR REPLACE TEMP MACRO {name}(x) AS
 # --- sources --------------------------------------------------------------------------------------
 
 
-def _files(folder: Path, kind: str) -> list[Path]:
-    """``<kind>.ndjson`` and ``<kind>-2.ndjson``-like files (not MedicationRequest for Medication)."""
-    pattern = re.compile(rf"^{kind}([^A-Za-z].*)?\.ndjson$")
-    files = sorted(p for p in folder.glob(f"{kind}*.ndjson") if pattern.match(p.name))
-    refuse_pattern_paths(files)
-    return files
-
-
 def _source(files: list[Path]) -> str:
     if not files:
         return "(SELECT NULL::JSON AS json WHERE false)"
     paths = _list(str(p) for p in files)
+    # .ndjson.gz is read through DuckDB's compression detection (by the file name)
     return f"read_json_objects({paths}, format = 'newline_delimited')"
 
 
-def _load(con: Any, folder: Path, name: str) -> dict[str, bool]:
+def _load(con: Any, export: ExportFiles, name: str) -> dict[str, bool]:
     """Each resource file once into view ``{name}_<kind>`` (``fhir``, see `FIELDS`; n = position).
 
     Returns which kinds have files. Lines of another resourceType are left out (Patient and
@@ -346,7 +370,7 @@ def _load(con: Any, folder: Path, name: str) -> dict[str, bool]:
     """
     present = {}
     for kind in RESOURCES:
-        files = _files(folder, kind)
+        files = export.of(kind)
         present[kind] = bool(files)
         table = f"{name}_{kind.lower()}"
         spec = _text(json.dumps({"resourceType": "VARCHAR", **FIELDS[kind]}))
@@ -362,6 +386,30 @@ def _load(con: Any, folder: Path, name: str) -> dict[str, bool]:
     return present
 
 
+# --- references -----------------------------------------------------------------------------------
+
+
+def reference_pattern(kind: str) -> str:
+    """A reference to a ``kind`` resource, its id in group 1: relative (``Patient/1``), absolute
+    (``https://host/fhir/Patient/1``), either with ``/_history/n``. (RE2 and Python read it alike.)"""
+    return rf"^(?:[^/]*/)*{kind}/([^/]+)(?:/_history/[^/]+)?$"
+
+
+def _reference_id(reference: str, kind: str) -> str:
+    """The id a reference points to within the export, or NULL: by `reference_pattern`, or
+    ``urn:uuid:<id>`` (a bundle-style reference, resolved to the resource with that id)."""
+    return (
+        f"CASE WHEN starts_with({reference}, 'urn:uuid:') "
+        f"THEN nullif(substr({reference}, 10), '') "
+        f"ELSE nullif(regexp_extract({reference}, {_text(reference_pattern(kind))}, 1), '') END"
+    )
+
+
+def _patient_of(element: str = "fhir.subject") -> str:
+    """The id of the patient a resource's ``subject`` (or ``patient``) refers to."""
+    return _reference_id(f"{element}.reference", "Patient")
+
+
 # --- one row per resource -------------------------------------------------------------------------
 
 
@@ -370,10 +418,12 @@ def _encounters_sql(name: str) -> str:
 CREATE OR REPLACE TABLE {name}_enc AS
 SELECT n AS row_number,
        fhir.id AS episode_id,
-       fhir.subject.reference AS patient,
+       {_patient_of()} AS patient,
        left(fhir.period.start, 10) AS assessed_text,
        {_day("fhir.period.start")} AS assessed_on,
-       regexp_replace(fhir.serviceProvider.reference, '^Organization/', '') AS site
+       regexp_replace(fhir.serviceProvider.reference, '^Organization/', '') AS site,
+       coalesce(list_bool_or(list_transform(coalesce(fhir.type, []), lambda k:
+         {_matches("k", code_set("pregnancy_encounter_type"))})), false) AS pregnancy_visit
 FROM {name}_encounter"""
 
 
@@ -405,7 +455,7 @@ def _conditions_sql(name: str) -> str:
         f"coalesce(list_contains({resolved_codes}, {_first_code('fhir.clinicalStatus')}), false)"
     )
     return f"""
-SELECT fhir.subject.reference AS patient, n,
+SELECT {_patient_of()} AS patient, n,
        {_condition_day()} AS day,
        history_at_least,
        history_at_least IS NOT NULL AND refuted AS history_refuted,
@@ -505,7 +555,7 @@ SELECT patient, n, day,
        CASE WHEN msd_raw_mm BETWEEN 0 AND {MAX_MEASUREMENT_MM} THEN msd_raw_mm END AS msd_mm,
        heart
 FROM (
-  SELECT fhir.subject.reference AS patient, n,
+  SELECT {_patient_of()} AS patient, n,
          {_observation_day()} AS day,
          CASE WHEN {_has_code("bleeding")} THEN {_presence()} END AS bleeding,
          {_scan_location()} AS location,
@@ -582,8 +632,9 @@ SELECT patient, encounter, n, status, authored,
 FROM (
   SELECT req.n,
          coalesce(TRY_CAST(fhir.doNotPerform AS BOOLEAN), false) AS do_not_perform,
-         fhir.subject.reference AS patient,
-         regexp_replace(fhir.encounter.reference, '^Encounter/', '') AS encounter,
+         {_patient_of()} AS patient,
+         -- care given at the encounter it refers to (relative, absolute or urn:uuid)
+         {_reference_id("fhir.encounter.reference", "Encounter")} AS encounter,
          fhir.status AS status,
          {_day("fhir.authoredOn")} AS authored,
          {_medication_concepts()} AS concepts
@@ -608,7 +659,7 @@ CREATE OR REPLACE TABLE {name}_allergies AS
 SELECT e.row_number, string_agg(a.allergy, '; ' ORDER BY a.n) AS allergies
 FROM {name}_enc e
 JOIN (
-  SELECT fhir.patient.reference AS patient, n,
+  SELECT {_patient_of("fhir.patient")} AS patient, n,
          left(coalesce(nullif(fhir.code.text, ''), {displays}[1].display), 200) AS allergy
   FROM {name}_allergyintolerance
   WHERE NOT coalesce(list_contains({_list(ALLERGY_IGNORED_VERIFICATION)}, {verification}), false)
@@ -763,7 +814,8 @@ def _patients_sql(name: str) -> str:
 
     return f"""
 CREATE OR REPLACE TABLE {name}_patients AS
-SELECT 'Patient/' || fhir.id AS patient,
+SELECT fhir.id AS patient,
+       fhir.gender AS gender,
        TRY_CAST(fhir.birthDate AS DATE) AS birth,
        {extension(ETHNICITY_EXTENSION)} AS eth,
        {extension(IMD_EXTENSION)} AS imd
@@ -811,7 +863,8 @@ SELECT e.row_number, e.episode_id, e.assessed_text AS assessed_on,
   {_age_band("pt.birth", assessed)} AS age_band,
   coalesce(pt.eth.valueCodeableConcept.coding[1].display, pt.eth.valueCodeableConcept.text)
     AS ethnicity,
-  TRY_CAST(pt.imd.valueInteger AS BIGINT) AS deprivation_quintile
+  TRY_CAST(pt.imd.valueInteger AS BIGINT) AS deprivation_quintile,
+  x.exclusion
 FROM {name}_enc e
 LEFT JOIN {name}_timeline t USING (row_number)
 LEFT JOIN {name}_facts f USING (row_number)
@@ -819,15 +872,31 @@ LEFT JOIN {name}_scans s USING (row_number)
 LEFT JOIN {name}_progesterone p USING (row_number)
 LEFT JOIN {name}_allergies a USING (row_number)
 LEFT JOIN {name}_patients pt ON pt.patient = e.patient
+LEFT JOIN {name}_exclusion x USING (row_number)
 ORDER BY e.row_number"""
 
 
-def flatten_fhir_duckdb(con: Any, folder: Path, name: str) -> None:
-    """Create view ``name`` (the flat cohort with ``row_number``) from the NDJSON in ``folder``.
+@dataclass
+class FhirReading:
+    """What flattening an export found besides the rows: its files, and the encounters that
+    are not episodes, counted by reason (`earlypath.fhir.pregnancy`)."""
 
-    ``con`` is an ibis DuckDB backend; the work tables it leaves are prefixed with ``name``.
+    export: ExportFiles
+    excluded: dict[str, int] = field(default_factory=dict)
+    encounters: int = 0  # every Encounter read (episodes, excluded and to be rejected)
+
+
+def flatten_fhir_duckdb(con: Any, source: Path | ExportFiles, name: str) -> FhirReading:
+    """Create view ``name`` (the flat cohort with ``row_number``) from a bulk export.
+
+    ``source`` is the export's files (`discover_export`, which refuses an export without its
+    Encounter, Patient and Condition files) or a folder, whose files are then read as they are.
+    The view holds the encounters that are episodes; table ``{name}_t`` holds every encounter,
+    with ``exclusion`` saying why one is not (NULL for an episode). ``con`` is an ibis DuckDB
+    backend; the work tables it leaves are prefixed with ``name``.
     """
-    present = _load(con, folder, name)
+    export = source if isinstance(source, ExportFiles) else discover_export(source, RESOURCES, ())
+    present = _load(con, export, name)
     round_macro = f"{name}_round2"
     con.raw_sql(_round_macro(round_macro))
     steps = [
@@ -842,8 +911,116 @@ def flatten_fhir_duckdb(con: Any, folder: Path, name: str) -> None:
         _facts_sql(name),
         _scans_sql(name),
         _progesterone_sql(name),
+        _pregnancy_signs_sql(name),
+        _exclusion_sql(name),
         _flat_sql(name, present["MedicationRequest"]),
     ]
     for sql in steps:
         con.raw_sql(sql)
-    con.raw_sql(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {name}_t")
+    con.raw_sql(
+        f"CREATE OR REPLACE VIEW {name} AS SELECT * EXCLUDE (exclusion) FROM {name}_t "
+        "WHERE exclusion IS NULL"
+    )
+    counts = con.con.sql(
+        f"SELECT exclusion, count(*) FROM {name}_t WHERE exclusion IS NOT NULL "
+        "GROUP BY exclusion ORDER BY exclusion"
+    ).fetchall()
+    ((encounters,),) = con.con.sql(f"SELECT count(*) FROM {name}_t").fetchall()
+    return FhirReading(export, {reason: int(n) for reason, n in counts}, int(encounters))
+
+
+# --- who is judged: a current pregnancy -----------------------------------------------------------
+
+
+def _abatement_day() -> str:
+    return (
+        f"CASE WHEN fhir.abatementDateTime IS NOT NULL THEN {_day('fhir.abatementDateTime')} "
+        f"ELSE {_day('fhir.abatementPeriod.start')} END"
+    )
+
+
+def _matches_any(concept: str, names: tuple[str, ...]) -> str:
+    return "(" + " OR ".join(_matches(concept, code_set(n)) for n in names) + ")"
+
+
+def _hcg_negative() -> str:
+    """`pregnancy.hcg_negative`: false, an absent or negative answer, or below 5 IU/L."""
+    value = "fhir.valueCodeableConcept"
+    unit = (
+        "lower(trim(coalesce(nullif(fhir.valueQuantity.code, ''), "
+        f"nullif(fhir.valueQuantity.unit, ''), ''), {_text(_STRIP)}))"
+    )
+    amount, limit = "fhir.valueQuantity.value", float(HCG_NEGATIVE_BELOW)
+    below = (
+        f"({amount} < {limit} OR (fhir.valueQuantity.comparator IN ('<', '<=') "
+        f"AND {amount} <= {limit}))"
+    )
+    return (
+        "CASE WHEN fhir.valueBoolean IS NOT NULL "
+        "THEN coalesce(NOT TRY_CAST(fhir.valueBoolean AS BOOLEAN), false) "
+        f"WHEN {value} IS NOT NULL THEN {_matches_any(value, ('absent', 'negative'))} "
+        f"WHEN {amount} IS NOT NULL AND {unit} IN (SELECT unnest({_list(HCG_UNITS)})) "
+        f"THEN {below} ELSE false END"
+    )
+
+
+def _pregnancy_signs_sql(name: str) -> str:
+    """Conditions and Observations that show a pregnancy (`pregnancy.condition_evidence` and
+    `observation_evidence`), one row each: the patient, the day, a Condition's abatement, and
+    whether it ends a pregnancy (a miscarriage: evidence on its own days only, its onset and its
+    recording)."""
+    verification = _first_code("fhir.verificationStatus")
+    usable = _list(sorted(status_list("usable_observation_status")))
+    code, value = "fhir.code", "fhir.valueCodeableConcept"
+    observation_shows = (
+        f"{_matches_any(code, PREGNANCY_OBSERVATION_SETS)} "
+        f"OR {_matches_any(value, PREGNANCY_VALUE_SETS)} "
+        f"OR ({_matches_any(code, ('pregnancy_status',))} "
+        f"AND {_matches_any(value, ('pregnancy_status_pregnant',))}) "
+        f"OR ({_matches_any(code, ('hcg',))} AND NOT {_hcg_negative()})"
+    )
+    return f"""
+CREATE OR REPLACE TABLE {name}_signs AS
+SELECT * FROM (
+  SELECT {_patient_of()} AS patient, {_condition_day()} AS day, {_abatement_day()} AS abated,
+         false AS ends
+  FROM {name}_condition
+  WHERE NOT coalesce({verification} IN ('refuted', 'entered-in-error'), false)
+    AND {_matches_any(code, PREGNANCY_CONDITION_SETS)}
+  UNION ALL
+  SELECT {_patient_of()} AS patient,
+         unnest([{_condition_day()}, {_day("fhir.recordedDate")}]) AS day,
+         NULL::DATE AS abated, true AS ends
+  FROM {name}_condition
+  WHERE NOT coalesce({verification} IN ('refuted', 'entered-in-error'), false)
+    AND {_matches_any(code, PREGNANCY_END_SETS)}
+  UNION ALL
+  SELECT {_patient_of()} AS patient, {_observation_day()} AS day, NULL::DATE AS abated,
+         false AS ends
+  FROM {name}_observation
+  WHERE list_contains({usable}, fhir.status) AND ({observation_shows})
+) WHERE patient IS NOT NULL AND day IS NOT NULL"""
+
+
+def _exclusion_sql(name: str) -> str:
+    """Why each encounter is not an episode, or NULL (`pregnancy.exclusion`): a man's, or one
+    with no evidence of a current pregnancy as of its day. An encounter with no date (or no
+    patient) cannot be placed: it stays in, to be rejected or judged as it is."""
+    window = f"BETWEEN e.assessed_on - {WINDOW_DAYS} AND e.assessed_on"
+    return f"""
+CREATE OR REPLACE TABLE {name}_exclusion AS
+WITH shown AS (
+  SELECT DISTINCT e.row_number
+  FROM {name}_enc e JOIN {name}_signs s ON s.patient = e.patient
+  WHERE CASE WHEN s.ends THEN s.day = e.assessed_on
+             ELSE s.day {window} AND NOT coalesce(s.abated < e.assessed_on, false) END
+)
+SELECT e.row_number,
+  CASE WHEN pt.gender = 'male' THEN {_text(EXCLUDED_MALE)}
+       WHEN e.assessed_on IS NULL OR e.patient IS NULL THEN NULL
+       WHEN e.pregnancy_visit OR d.lmp IS NOT NULL OR sh.row_number IS NOT NULL THEN NULL
+       ELSE {_text(EXCLUDED_NOT_PREGNANT)} END AS exclusion
+FROM {name}_enc e
+LEFT JOIN {name}_patients pt ON pt.patient = e.patient
+LEFT JOIN {name}_dating d USING (row_number)
+LEFT JOIN shown sh USING (row_number)"""

@@ -1,6 +1,7 @@
 """Write a synthetic cohort as a FHIR R4 bulk export: one NDJSON file per resource type.
 
-Each episode becomes a Patient, an Encounter (the presentation) and the Conditions,
+Each episode becomes a Patient (a woman), an Encounter (the presentation, with her pregnancy
+status "pregnant" on record that day: who the audit judges) and the Conditions,
 Observations, MedicationRequests and AllergyIntolerances that `earlypath.audit.fhir_flat` reads
 back, coded with the FHIR mapping's codes (the value sets in `earlypath/fhir/valuesets/`), dated so that the
 mapping's pregnancy timeline has work to do: previous miscarriages are, for about half the women,
@@ -48,7 +49,12 @@ def _resources(row: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
     day: dt.date = row["assessed_on"]
     subject = {"reference": f"Patient/{pid}"}
     encounter = {"reference": f"Encounter/{eid}"}
-    patient: dict[str, Any] = {"resourceType": "Patient", "id": pid, "extension": []}
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": pid,
+        "gender": "female",
+        "extension": [],
+    }
     if row.get("age_band"):
         patient["birthDate"] = (
             day - dt.timedelta(days=int(_AGE[row["age_band"]] * 365.25))
@@ -113,6 +119,13 @@ def _resources(row: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
             o["encounter"] = encounter
         return "Observation", o
 
+    # She presents pregnant: her pregnancy status is on record (who the audit judges)
+    yield observation(
+        "preg",
+        "pregnancy_status",
+        day,
+        valueCodeableConcept={"coding": [_coding("pregnancy_status_pregnant")]},
+    )
     prev = row.get("previous_miscarriages")
     if prev is not None:
         if prev == 0:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import re
 import shutil
+import weakref
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -41,6 +42,7 @@ __all__ = [
     "detect_format",
     "duckdb_connect",
     "fetch_arrow",
+    "fhir_reading",
     "load_raw",
     "materialize",
     "spark_block_bases",
@@ -61,7 +63,9 @@ _TAKEN = frozenset(n.casefold() for n in (*FLAT_COLUMNS, *ADDED_COLUMNS))
 def detect_format(path: Path) -> Format:
     """csv or parquet (a file, or a folder of part files), or fhir (a folder with NDJSON)."""
     if path.is_dir():
-        if any(path.glob("*.ndjson")):
+        from earlypath.audit.fhir_files import is_export
+
+        if is_export(path):
             return "fhir"
         return folder_format(path)
     suffix = path.suffix.lower()
@@ -113,6 +117,7 @@ def sql_text(value: str) -> str:
 
 def load_raw(con: BaseBackend, path: Path, fmt: Format | None = None) -> ir_t.Table:
     """The input as a table of its own columns plus ``row_number``."""
+    _FHIR_READINGS.pop(con, None)  # what an earlier input on this connection found
     fmt = fmt or detect_format(path)
     if fmt == "fhir":
         parts = None
@@ -124,6 +129,35 @@ def load_raw(con: BaseBackend, path: Path, fmt: Format | None = None) -> ir_t.Ta
     if con.name == "pyspark":
         return _load_spark(con, path, fmt, parts)
     raise ValueError(f"no loader for the {con.name} backend")
+
+
+# What reading a FHIR export found (its files; the encounters that are not episodes, by reason),
+# by the connection whose RAW table it became (`fhir_reading`).
+_FHIR_READINGS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def fhir_reading(con: BaseBackend) -> Any:
+    """The `earlypath.audit.fhir_flat.FhirReading` of the FHIR export last loaded on ``con``
+    (None if the input was not a FHIR export)."""
+    return _FHIR_READINGS.get(con)
+
+
+def _read_fhir_export(owner: Any, con: Any, path: Path) -> None:
+    """Flatten a bulk export into ``RAW`` on the DuckDB connection ``con``, recording what was
+    read for ``owner`` (the connection the audit runs on). An export without its Encounter,
+    Patient or Condition files, or whose Encounter files hold no Encounter, is refused: an
+    audit of nobody must not pass for a clean one."""
+    from earlypath.audit.fhir_files import discover_export
+    from earlypath.audit.fhir_flat import RESOURCES, flatten_fhir_duckdb
+
+    export = discover_export(path, RESOURCES)
+    reading = flatten_fhir_duckdb(con, export, RAW)
+    if reading.encounters == 0:
+        names = ", ".join(p.name for p in export.of("Encounter"))
+        raise InputError(
+            [Problem("Encounter", f"the export's Encounter files ({names}) hold no Encounter")]
+        )
+    _FHIR_READINGS[owner] = reading
 
 
 def _refuse_names(parts: Parts, fmt: Format) -> None:
@@ -225,15 +259,14 @@ def _refuse_types(schema: Any) -> None:
         raise InputError(problems)
 
 
-def _flatten_fhir(con: Any, path: Path) -> None:
-    """Flatten a FHIR NDJSON folder in DuckDB; a file that is not UTF-8 JSON, one resource a
-    line, is a ValueError naming the file and line (the same for every engine)."""
+def _flatten_fhir(owner: Any, con: Any, path: Path) -> None:
+    """Flatten a FHIR NDJSON export in DuckDB (`_read_fhir_export`); a file that is not UTF-8
+    JSON, one resource a line, is a ValueError naming the file and line (the same for every
+    engine)."""
     import duckdb
 
-    from earlypath.audit.fhir_flat import flatten_fhir_duckdb
-
     try:
-        flatten_fhir_duckdb(con, path, RAW)
+        _read_fhir_export(owner, con, path)
     except duckdb.InvalidInputException as error:
         text = str(error)
         found = re.search(r'in file "([^"]+)"', text)
@@ -250,7 +283,7 @@ def _flatten_fhir(con: Any, path: Path) -> None:
 
 def _load_duckdb(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.Table:
     if parts is None:
-        _flatten_fhir(con, path)
+        _flatten_fhir(con, con, path)
         return con.table(RAW)
     if fmt == "parquet":
         _parquet_view_duckdb(con, parts, path.name)
@@ -394,7 +427,7 @@ def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.
         atexit.register(shutil.rmtree, folder, True)  # Spark reads it lazily: remove at exit
         target = folder / "flat.parquet"
         dcon = duckdb_connect()
-        _flatten_fhir(dcon, path)
+        _flatten_fhir(con, dcon, path)
         dcon.raw_sql(f"COPY (SELECT * FROM {RAW} ORDER BY row_number) TO {sql_text(str(target))}")
         df = spark.read.parquet(str(target))
     else:

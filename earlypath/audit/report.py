@@ -96,10 +96,16 @@ def render_report(summary: dict[str, Any]) -> str:
         f"earlypath {_e(summary['earlypath_version'])}; generated {_e(summary['generated_at'])}. "
         "Each episode is judged against the NG126 version in force on its assessment date.</p>"
     )
+    excluded = rec.get("excluded_by_reason") or {}
     add(
-        f"<p><strong>Rows in {rec['rows_in']:,} = evaluated {rec['evaluated']:,} + rejected "
-        f"{rec['rejected']:,}</strong> ({'balanced' if rec['balanced'] else 'NOT BALANCED'}).</p>"
+        f"<p><strong>Rows in {rec['rows_in']:,} = evaluated {rec['evaluated']:,} + "
+        + (f"excluded {rec.get('excluded', 0):,} + " if excluded else "")
+        + f"rejected {rec['rejected']:,}</strong> "
+        f"({'balanced' if rec['balanced'] else 'NOT BALANCED'}).</p>"
     )
+    if excluded:  # a FHIR export's encounters that are not episodes
+        reasons = "; ".join(f"{_e(reason)}: {n:,}" for reason, n in excluded.items())
+        add(f'<p class="note">Excluded (not episodes): {reasons}.</p>')
 
     add("<h2>Headline measures</h2>")
     add("<table><caption>Adherence measures over all evaluated episodes</caption><thead><tr>")

@@ -32,6 +32,7 @@ from earlypath.audit.load import (
     detect_format,
     duckdb_connect,
     fetch_arrow,
+    fhir_reading,
     load_raw,
     materialize,
     sql_text,
@@ -92,6 +93,18 @@ class Evaluated:
     defaulted_false_cells: int
     extra_columns: list[str]
     timings: dict[str, float] = field(default_factory=dict)
+    # FHIR export: encounters that are not episodes, by reason (counted in rows_in), and the files
+    excluded: dict[str, int] = field(default_factory=dict)
+    fhir_export: dict[str, Any] | None = None
+
+    def with_input(self, reading: Any) -> Evaluated:
+        """A FHIR export (`load.fhir_reading`): its encounters that are not episodes (no current
+        pregnancy, a man's) are input rows too, so rows_in = evaluated + excluded + rejected."""
+        if reading is not None:
+            self.excluded = dict(reading.excluded)
+            self.fhir_export = reading.export.summary()
+            self.rows_in += sum(self.excluded.values())
+        return self
 
 
 @dataclass
@@ -101,6 +114,7 @@ class AuditResult:
     rejected: int
     out_dir: Path
     summary: dict[str, Any] = field(default_factory=dict)
+    excluded: int = 0  # a FHIR export's encounters that are not episodes
 
 
 def evaluate(
@@ -121,7 +135,7 @@ def evaluate(
         raw = load_raw(con, source, fmt)
         require_columns(raw)  # as the batch engines do (not every row rejected instead)
         _check_groups(raw, group_by)
-        return _python_engine(con, raw, policy, progress)
+        return _python_engine(con, raw, policy, progress).with_input(fhir_reading(con))
     con = con or connect(engine, spark)
     started = time.perf_counter()
     raw = load_raw(con, source, fmt)
@@ -129,7 +143,7 @@ def evaluate(
     loaded = time.perf_counter()
     ev = _batch_engine(con, raw, policy)
     ev.timings = {"load": loaded - started, "check_and_judge": time.perf_counter() - loaded}
-    return ev
+    return ev.with_input(fhir_reading(con))
 
 
 def _check_groups(raw: ir_t.Table, group_by: Sequence[str]) -> None:
@@ -573,10 +587,12 @@ def run_audit(
         ev = evaluate(Path(source), engine, policy, spark, progress=progress, group_by=group_by)
     evaluated = _count(ev.con, ev.episodes)
     rejected = _count(ev.con, ev.rejects)
-    if ev.rows_in != evaluated + rejected:
+    excluded = sum(ev.excluded.values())
+    if ev.rows_in != evaluated + excluded + rejected:
         raise ReconciliationError(
-            f"rows_in {ev.rows_in} != evaluated {evaluated} + rejected {rejected}: "
-            "rows were lost or doubled; nothing written"
+            f"rows_in {ev.rows_in} != evaluated {evaluated} + "
+            + (f"excluded {excluded} + " if ev.fhir_export is not None else "")
+            + f"rejected {rejected}: rows were lost or doubled; nothing written"
         )
     groups = [g for g in DEFAULT_GROUPS if g in ev.episodes.columns]
     for g in group_by:
@@ -615,7 +631,8 @@ def run_audit(
         staged["report.html"].write_text(render_report(summary), encoding="utf-8")
     if echo:
         echo(
-            f"rows_in {ev.rows_in} = evaluated {evaluated} + rejected {rejected} "
-            f"({engine}, {summary['seconds']:.1f} s)"
+            f"rows_in {ev.rows_in} = evaluated {evaluated} + "
+            + (f"excluded {excluded} + " if ev.fhir_export is not None else "")
+            + f"rejected {rejected} ({engine}, {summary['seconds']:.1f} s)"
         )
-    return AuditResult(ev.rows_in, evaluated, rejected, out_dir, summary)
+    return AuditResult(ev.rows_in, evaluated, rejected, out_dir, summary, excluded)

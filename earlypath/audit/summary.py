@@ -163,12 +163,8 @@ def build_summary(
         "engine": engine,
         "input": source.name,
         "policy": policy.describe(),
-        "reconciliation": {
-            "rows_in": ev.rows_in,
-            "evaluated": evaluated,
-            "rejected": rejected,
-            "balanced": ev.rows_in == evaluated + rejected,
-        },
+        "reconciliation": _reconciliation(ev, evaluated, rejected),
+        **({"fhir_export": ev.fhir_export} if getattr(ev, "fhir_export", None) else {}),
         "guideline_versions": [
             {**BY_VERSION[v].as_dict(), "summary": BY_VERSION[v].summary, "episodes": n}
             for v, n in sorted(versions.items())
@@ -208,6 +204,21 @@ def build_summary(
             "care_unknown": overall_counts.get("care_unknown", 0),
         },
         "seconds": round(seconds, 3),
+    }
+
+
+def _reconciliation(ev: Any, evaluated: int, rejected: int) -> dict[str, Any]:
+    """rows_in = evaluated + excluded + rejected; excluded are a FHIR export's encounters that
+    are not episodes (no current pregnancy, a man's), by reason."""
+    excluded = dict(getattr(ev, "excluded", {}) or {})
+    total = sum(excluded.values())
+    counts = {"rows_in": ev.rows_in, "evaluated": evaluated}
+    if getattr(ev, "fhir_export", None) is not None:  # only an export has encounters to exclude
+        counts |= {"excluded": total, "excluded_by_reason": dict(sorted(excluded.items()))}
+    return {
+        **counts,
+        "rejected": rejected,
+        "balanced": ev.rows_in == evaluated + total + rejected,
     }
 
 

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from earlypath.errors import InputError, Problem
 from earlypath.fhir.codes import code_set, status_list, unit_factors
+from earlypath.fhir.pregnancy import condition_evidence, exclusion, observation_evidence
 from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
 
 READ_TYPES = ("Condition", "Observation", "MedicationRequest", "Medication", "AllergyIntolerance")
@@ -33,6 +34,9 @@ class MappingResult:
     episode: dict[str, Any]
     problems: list[Problem] = field(default_factory=list)
     evidence: dict[str, list[str]] = field(default_factory=dict)
+    # What shows a current pregnancy (`earlypath.fhir.pregnancy`): "lmp" or resource refs.
+    pregnancy_evidence: list[str] = field(default_factory=list)
+    patient_gender: str | None = None  # Patient.gender, when a Patient is among the resources
 
     def note(self, fact: str, ref: str) -> None:
         self.evidence.setdefault(fact, [])
@@ -175,15 +179,18 @@ def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
     """Read FHIR R4 resources (dicts, Bundles allowed) into an episode as of ``assessed_on``."""
     problems: list[Problem] = []
     parsed: list[tuple[dict[str, Any], Any]] = []
+    gender = None
     for data in flatten(resources):
         kind = data.get("resourceType")
+        if kind == "Patient" and isinstance(data.get("gender"), str):
+            gender = data["gender"]
         if kind not in READ_TYPES:
             continue
         model = _parse(data, problems)
         if model is not None:
             parsed.append((data, model))
 
-    result = MappingResult(episode={}, problems=problems)
+    result = MappingResult(episode={}, problems=problems, patient_gender=gender)
     by_type: dict[str, list[tuple[str, Any]]] = {t: [] for t in READ_TYPES}
     for data, model in parsed:
         by_type[data["resourceType"]].append((_ref(data), model))
@@ -217,6 +224,7 @@ def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
         by_type["MedicationRequest"], by_type["Medication"], timeline, result
     )
     allergies = _allergies(by_type["AllergyIntolerance"], result)
+    result.pregnancy_evidence = _pregnancy_evidence(conditions, observations, lmp, assessed_on)
 
     result.episode = {
         "assessed_on": assessed_on.isoformat(),
@@ -232,18 +240,35 @@ def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
 
 
 def has_pregnancy_context(result: MappingResult) -> bool:
-    """Does the data show a current pregnancy at all (anything dated to it, or that implies it)?
+    """Does the record show a current pregnancy (and is it not a man's)?
 
     Used by the CDS patient-view service to stay silent on records with no pregnancy in them,
     rather than asking for missing facts on every chart. It is not a clinical rule: the engine
-    still decides everything once there is a pregnancy to decide about.
+    still decides everything once there is a pregnancy to decide about. "Current pregnancy" is
+    defined once, in `earlypath.fhir.pregnancy` (evidence gathered by `_pregnancy_evidence`);
+    the audit's SQL gives the same answer for each encounter (`audit.fhir_flat._exclusion_sql`,
+    which also reads the encounter's type, something a CDS call has no record of). The two are
+    to be merged by the issue-12 redesign.
     """
-    e = result.episode
-    if e.get("lmp") or e.get("scans") or e.get("on_progesterone") or e.get("miscarriage_diagnosed"):
-        return True
-    if e.get("vaginal_bleeding") is not None:
-        return True
-    return any("cannot be placed" in p.message for p in result.problems)
+    return exclusion(result.patient_gender, bool(result.pregnancy_evidence)) is None
+
+
+def _pregnancy_evidence(
+    conditions: list, observations: list, lmp: dt.date | None, assessed_on: dt.date
+) -> list[str]:
+    """What shows a current pregnancy as of ``assessed_on`` (see `earlypath.fhir.pregnancy`)."""
+    found = ["lmp"] if lmp is not None else []
+    for ref, c in conditions:
+        abated = as_day(c.abatementDateTime)
+        if abated is None and c.abatementPeriod is not None:
+            abated = as_day(c.abatementPeriod.start)
+        recorded = as_day(c.recordedDate)
+        if condition_evidence(c, _condition_day(c), recorded, abated, assessed_on):
+            found.append(ref)
+    found += [
+        ref for ref, o in observations if observation_evidence(o, _observation_day(o), assessed_on)
+    ]
+    return found
 
 
 def bundle_to_episode(resources: Any, assessed_on: dt.date) -> tuple[dict[str, Any], list[Problem]]:
@@ -716,9 +741,10 @@ def _scans(
 
 
 # A reference to a Medication, matched whole: relative ("Medication/x") or absolute
-# (".../Medication/x"), with an optional version ("/_history/2"); group 1 is the id. Other
+# (".../Medication/x"), with an optional version ("/_history/2"), or "urn:uuid:x" (a bulk export
+# or transaction Bundle's reference to the resource with id x); group 1 is the id. Other
 # resource types, bare ids and conditional references do not match.
-MEDICATION_REFERENCE = r"(?:[^/]*/)*Medication/([^/]+)(?:/_history/[^/]+)?"
+MEDICATION_REFERENCE = r"(?:(?:[^/]*/)*Medication/|urn:uuid:)([^/]+)(?:/_history/[^/]+)?"
 
 
 def _medication_id(reference: str) -> str | None:

@@ -2,8 +2,11 @@
 
 For every Encounter, the flat row must equal ``episode_to_flat(map_resources(<the patient's
 resources>, assessed_on).episode)``: the patient's Conditions, Observations, MedicationRequests and
-AllergyIntolerances (by ``subject`` / ``patient``), every Medication of the export, less the
-MedicationRequests of that very encounter (the care given there, see `fhir_flat`'s docstring).
+AllergyIntolerances (by ``subject`` / ``patient``, a reference relative, absolute, versioned or
+``urn:uuid:``), every Medication of the export, less the MedicationRequests of that very encounter
+(the care given there, see `fhir_flat`'s docstring). Whether the encounter is an episode at all
+(its ``exclusion``) must be what `earlypath.fhir.pregnancy` says of the same record (and of the
+encounter's own type, which only the audit reads).
 Hypothesis writes patient records with several encounters and dated, undated, partly dated and
 future facts (among them LMPs, history codes and allergies recorded after an earlier encounter:
 not yet known then); the FHIR synthesiser's cohort is checked the same way.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +24,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from earlypath.audit.fhir_flat import flatten_fhir_duckdb
+from earlypath.audit.fhir_flat import flatten_fhir_duckdb, reference_pattern
 from earlypath.audit.flat import FLAT_COLUMNS, episode_to_flat, parse_cell
 from earlypath.audit.load import duckdb_connect
 from earlypath.audit.synth import write_cohort
+from earlypath.fhir.codes import code_set
 from earlypath.fhir.mapping import map_resources
+from earlypath.fhir.pregnancy import exclusion
 
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
@@ -50,20 +56,35 @@ SETTINGS = settings(
 # --- the reference: the service's mapping, patient by patient ------------------------------------
 
 
+def referred_id(reference: str | None, kind: str) -> str | None:
+    """The id a reference points to in the export (relative, absolute, _history, urn:uuid)."""
+    if not reference:
+        return None
+    if reference.startswith("urn:uuid:"):
+        return reference.removeprefix("urn:uuid:") or None
+    match = re.match(reference_pattern(kind), reference)
+    return match.group(1) if match else None
+
+
 def _owner(resource: dict[str, Any]) -> str | None:
     field = "patient" if resource["resourceType"] == "AllergyIntolerance" else "subject"
-    return (resource.get(field) or {}).get("reference")
+    return referred_id((resource.get(field) or {}).get("reference"), "Patient")
 
 
 def _encounter_of(resource: dict[str, Any]) -> str | None:
-    ref = (resource.get("encounter") or {}).get("reference")
-    return ref.removeprefix("Encounter/") if ref else None
+    return referred_id((resource.get("encounter") or {}).get("reference"), "Encounter")
+
+
+def _patient_of(encounter: dict[str, Any]) -> str | None:
+    return referred_id((encounter.get("subject") or {}).get("reference"), "Patient")
 
 
 def _record_for(export: dict[str, list[dict]], encounter: dict[str, Any]) -> list[dict]:
-    """The patient's resources the service would read for this encounter."""
-    patient = encounter["subject"]["reference"]
-    out = []
+    """The patient's resources the service would read for this encounter (her Patient first)."""
+    patient = _patient_of(encounter)
+    if patient is None:
+        return []
+    out = [p for p in export.get("Patient", []) if p.get("id") == patient][:1]
     for kind in FACT_KINDS:
         for resource in export.get(kind, []):
             if kind == "Medication":
@@ -92,7 +113,7 @@ def _care_given(export: dict[str, list[dict]], encounter: dict[str, Any]) -> dic
         r
         for r in export["MedicationRequest"]
         if _encounter_of(r) == encounter["id"]
-        and _owner(r) == encounter["subject"]["reference"]
+        and _owner(r) == _patient_of(encounter)
         and _is_progesterone(r, medications)
     ]
     given = [r for r in mine if r["status"] not in ("cancelled", "entered-in-error")]
@@ -111,14 +132,31 @@ def expected_rows(export: dict[str, list[dict]]) -> list[dict[str, Any]]:
         result = map_resources(_record_for(export, encounter), assessed_on)
         unreadable = [p for p in result.problems if "could not be read" in p.message]
         assert not unreadable, unreadable  # the generator must write valid FHIR R4
+        prenatal = any(
+            code_set("pregnancy_encounter_type").matches(_concept(t))
+            for t in encounter.get("type", [])
+        )
         rows.append(
             {
                 "episode_id": encounter["id"],
                 **episode_to_flat(result.episode),
                 **_care_given(export, encounter),
+                "exclusion": (
+                    None
+                    if _patient_of(encounter) is None
+                    else exclusion(
+                        result.patient_gender, prenatal or bool(result.pregnancy_evidence)
+                    )
+                ),
             }
         )
     return rows
+
+
+def _concept(data: dict[str, Any]) -> Any:
+    from fhir.resources.R4B.codeableconcept import CodeableConcept
+
+    return CodeableConcept.model_validate(data)
 
 
 # --- the SQL --------------------------------------------------------------------------------------
@@ -135,7 +173,8 @@ def write_export(export: dict[str, list[dict]], folder: Path) -> Path:
 def flattened_rows(folder: Path) -> list[dict[str, Any]]:
     con = duckdb_connect()
     flatten_fhir_duckdb(con, folder, NAME)
-    table = con.con.sql(f"SELECT * FROM {NAME} ORDER BY row_number").to_arrow_table()
+    # every encounter, with why one is not an episode (the view holds only the episodes)
+    table = con.con.sql(f"SELECT * FROM {NAME}_t ORDER BY row_number").to_arrow_table()
     typed = []
     for row in table.to_pylist():
         typed.append(
@@ -267,10 +306,11 @@ CONDITION_CODES = {
     "bleeding": ["289530006", "54048003", "723665008", "1323351000000104"],
     "ectopic": ["34801009", "79586000", "198620003", "9899009", "370382007"],
     "heart": ["237241002", "281307002"],
+    "pregnancy": ["72892002", "77386006", "858901000000108"],
     "other": ["38341003"],
 }
 CONDITION_KINDS = st.sampled_from(
-    ["miscarriage", "history", "bleeding", "bleeding", "ectopic", "heart", "other"]
+    ["miscarriage", "history", "bleeding", "bleeding", "ectopic", "heart", "pregnancy", "other"]
 )
 VERIFICATION = st.sampled_from([None, "confirmed", "confirmed", "refuted", "entered-in-error"])
 CLINICAL = st.sampled_from([None, "active", "active", "resolved", "inactive", "remission"])
@@ -294,6 +334,13 @@ def conditions(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
         value = status_concept(draw(strategy))
         if value:
             resource[field] = value
+    ended = draw(st.sampled_from(["no", "no", "dateTime", "period", "string"]))
+    if ended == "dateTime":  # a pregnancy that ended (delivered, lost) before or after a visit
+        resource["abatementDateTime"] = draw(fhir_date(days))
+    elif ended == "period":
+        resource["abatementPeriod"] = {"start": draw(fhir_date(days))}
+    elif ended == "string":
+        resource["abatementString"] = "ended"  # undated: not known to have ended
     return resource
 
 
@@ -360,12 +407,38 @@ def crl_value(draw: Any) -> dict[str, Any]:
     return {"valueQuantity": quantity}
 
 
+HCG_VALUES = [
+    {},
+    {"valueQuantity": {"value": 1500, "unit": "IU/L"}},
+    {"valueQuantity": {"value": 2, "unit": "IU/L", "code": "[IU]/L"}},
+    {"valueQuantity": {"value": 5, "unit": "mIU/mL"}},
+    {"valueQuantity": {"value": 4.9, "unit": "mIU/mL"}},
+    {"valueQuantity": {"value": 5, "comparator": "<", "unit": "IU/L"}},
+    {"valueQuantity": {"value": 3, "unit": "ng/mL"}},  # another unit: not compared
+    {"valueQuantity": {"value": 3}},
+    {"valueBoolean": True},
+    {"valueBoolean": False},
+    {"valueCodeableConcept": concept(SNOMED, "10828004", "Positive")},
+    {"valueCodeableConcept": concept(SNOMED, "260385009", "Negative")},
+    {"valueCodeableConcept": concept(SNOMED, "2667000")},
+    {"valueString": "positive"},
+]
+PREGNANCY_STATUS_VALUES = [
+    {"valueCodeableConcept": concept(SNOMED, "77386006", "Pregnant")},
+    {"valueCodeableConcept": concept(LOINC, "LA15173-0", "Pregnant")},
+    {"valueCodeableConcept": concept(SNOMED, "60001007", "Not pregnant")},
+    {"valueCodeableConcept": concept(LOINC, "LA26683-5", "Not pregnant")},
+    {},
+]
+
+
 @st.composite
 def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
     kind = draw(
         st.sampled_from(
             ["lmp", "lmp", "crl", "crl", "bleeding", "bleeding", "iup", "iup", "ectopic", "finding"]
             + ["msd", "heart-rate", "heart-rate", "heart-finding", "miscarriage", "history"]
+            + ["status", "hcg", "hcg", "ga", "other"]
         )
     )
     resource: dict[str, Any] = {
@@ -413,6 +486,17 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
         code = "370383002" if kind == "iup" else "34801009"
         resource["code"] = concept(SNOMED, code)
         resource.update(draw(FINDING_VALUES))
+    elif kind == "status":
+        resource["code"] = concept(LOINC, "82810-3", "Pregnancy status")
+        resource.update(draw(st.sampled_from(PREGNANCY_STATUS_VALUES)))
+    elif kind == "hcg":
+        resource["code"] = concept(LOINC, draw(st.sampled_from(["21198-7", "2106-3"])))
+        resource.update(draw(st.sampled_from(HCG_VALUES)))
+    elif kind == "ga":
+        resource["code"] = concept(LOINC, "49051-6", "Gestational age in weeks")
+        resource["valueQuantity"] = {"value": 8, "unit": "wk"}
+    elif kind == "other":
+        resource["code"] = concept(LOINC, "8302-2", "Body height")
     else:  # a scan finding carried in the value
         resource["code"] = concept(LOINC, "59776-5", "Procedure findings")
         code = draw(
@@ -545,16 +629,21 @@ def patient_records(draw: Any, index: int) -> dict[str, list[dict]]:
         offsets.append(draw(st.integers(300, 500)))
     dates = [ANCHOR + d * DAY for d in sorted(offsets)]
     encounters = [f"{pid}-e{i}" for i in range(len(dates))]
+    person: dict[str, Any] = {"resourceType": "Patient", "id": pid, "birthDate": "1990-05-01"}
+    gender = draw(st.sampled_from([None, "female", "female", "female", "male", "other"]))
+    if gender:
+        person["gender"] = gender
     export: dict[str, list[dict]] = {
-        "Patient": [{"resourceType": "Patient", "id": pid, "birthDate": "1990-05-01"}],
+        "Patient": [person],
         "Encounter": [
             {
                 "resourceType": "Encounter",
                 "id": eid,
                 "status": "finished",
                 "class": {"code": "AMB"},
-                "subject": {"reference": patient},
+                "subject": {"reference": draw(reference_to(patient))},
                 "period": {"start": day.isoformat() + draw(st.sampled_from(["", "T09:00:00Z"]))},
+                **draw(ENCOUNTER_TYPES),
             }
             for eid, day in zip(encounters, dates, strict=True)
         ],
@@ -572,6 +661,13 @@ def patient_records(draw: Any, index: int) -> dict[str, list[dict]]:
     for kind, make in makers.items():
         count = draw(st.integers(0, sizes[kind]))
         export[kind] = [draw(make(i)) for i in range(count)]
+        for resource in export[kind]:  # each written its own way: relative, absolute, urn:uuid
+            owner = "patient" if kind == "AllergyIntolerance" else "subject"
+            resource[owner] = {"reference": draw(reference_to(patient))}
+            if "encounter" in resource:
+                resource["encounter"] = {
+                    "reference": draw(reference_to(resource["encounter"]["reference"]))
+                }
     export["Observation"] += draw(same_day_measurements(export["Observation"], pid))
     if draw(st.booleans()):  # half the records date each pregnancy: an LMP recorded at the visit
         export["Observation"] += [
@@ -579,6 +675,33 @@ def patient_records(draw: Any, index: int) -> dict[str, list[dict]]:
             for i, (visit, start) in enumerate(zip(dates, starts, strict=True))
         ]
     return export
+
+
+ENCOUNTER_TYPES = st.sampled_from(
+    [
+        {},
+        {},
+        {"type": [concept(SNOMED, "424619006", "Prenatal visit")]},
+        {"type": [concept(SNOMED, "185347001", "Encounter for problem")]},
+    ]
+)
+
+
+@st.composite
+def reference_to(draw: Any, relative: str) -> str:
+    """``Type/id`` as an export may write it: relative, absolute, versioned, or urn:uuid."""
+    kind, rid = relative.split("/")
+    return draw(
+        st.sampled_from(
+            [
+                relative,
+                relative,
+                f"https://ehr.example.org/fhir/{relative}",
+                f"{relative}/_history/3",
+                f"urn:uuid:{rid}",
+            ]
+        )
+    )
 
 
 @st.composite

@@ -1,0 +1,275 @@
+"""Which NDJSON files of a FHIR bulk export hold which resource type, in what order.
+
+A folder from a FHIR Bulk Data ``$export`` is named in one of several ways, all accepted:
+``Patient.ndjson``; ``Patient.000.ndjson``, ``Patient.001.ndjson`` (several parts of one type);
+``1.Patient.ndjson``, ``2.Patient.ndjson`` (the SMART Bulk Data client's standard names); any of
+these gzipped (``.ndjson.gz``). Parts of one type are read in order of their numbers (``2.`` before
+``10.``). When the folder holds the export's manifest (a ``.json`` file with an ``output`` list
+of ``{type, url}``), the manifest says which file holds which type: each ``url`` is found in the
+folder by its last path segment (or by the client's ``destination``, when it added one); a file it
+lists that is not there is an error, as is a manifest that reports export errors.
+
+Resource types the audit does not read (Claim, Procedure, ...) are skipped and counted, and files
+whose name gives no resource type (the client's ``log.ndjson``) are listed as ignored. An export
+without one of the files the audit cannot do without (Encounter, Patient, Condition) is an error
+naming what is missing: read as empty, it would be an audit of nobody that looks like a success.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from earlypath.audit.parts import refuse_pattern_paths
+from earlypath.errors import InputError, Problem
+
+__all__ = [
+    "REQUIRED",
+    "ExportFiles",
+    "discover_export",
+    "is_export",
+    "is_ndjson",
+    "resource_type_of",
+]
+
+# Without these there is nothing to judge (Encounter), nobody to exclude or describe (Patient),
+# and no diagnosis to read (Condition).
+REQUIRED = ("Encounter", "Patient", "Condition")
+# [n.]Type[suffix].ndjson[.gz]: the suffix starts with a non-letter (.000, -2, _part1), so that
+# MedicationRequest.ndjson is never read as a part of Medication.
+_NAME = re.compile(r"^(?:(\d+)\.)?([A-Z][A-Za-z]*)([^A-Za-z].*)?\.ndjson(?:\.gz)?$")
+_SEVERE = ("fatal", "error")
+
+
+@dataclass
+class ExportFiles:
+    """The files of an export by resource type, and what was left unread."""
+
+    folder: Path
+    files: dict[str, list[Path]]
+    skipped: dict[str, int] = field(default_factory=dict)  # type -> resources not read
+    ignored: list[str] = field(default_factory=list)  # file names that name no resource type
+    manifest: str | None = None
+
+    def of(self, kind: str) -> list[Path]:
+        return self.files.get(kind, [])
+
+    def summary(self) -> dict[str, Any]:
+        """What summary.json says about the export (names and counts, never contents)."""
+        return {
+            "manifest": self.manifest,
+            "files_read": {k: [p.name for p in v] for k, v in sorted(self.files.items()) if v},
+            "skipped_resource_types": dict(sorted(self.skipped.items())),
+            "ignored_files": sorted(self.ignored),
+        }
+
+
+def is_ndjson(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith(".ndjson") or name.endswith(".ndjson.gz")
+
+
+def is_export(folder: Path) -> bool:
+    """Does the folder hold a bulk export: NDJSON files, or an export manifest (whose files a
+    server may name without the .ndjson suffix)?"""
+    if any(p.is_file() and is_ndjson(p) for p in folder.iterdir()):
+        return True
+    try:
+        return _manifest(folder) is not None
+    except InputError:
+        return True  # several manifests: an export, refused as such when read
+
+
+def resource_type_of(name: str) -> str | None:
+    """The resource type a file name gives (``1.Condition.ndjson`` -> Condition), or None."""
+    match = _NAME.match(name)
+    return match.group(2) if match else None
+
+
+def _order_key(name: str) -> tuple[Any, ...]:
+    """Parts of one type in number order: 2.X before 10.X, X.ndjson before X.000, X.2 before X.10."""
+    match = _NAME.match(name)
+    prefix = int(match.group(1)) if match and match.group(1) else -1
+    suffix = (match.group(3) or "") if match else name
+    pieces = tuple(
+        (0, int(piece), "") if piece.isdigit() else (1, 0, piece)
+        for piece in re.split(r"(\d+)", suffix)
+        if piece
+    )
+    return (prefix, pieces, name)
+
+
+def count_resources(path: Path) -> int:
+    """Non-empty lines of an NDJSON file (gzipped or not)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except (OSError, EOFError) as error:
+        raise InputError(
+            [Problem(path.name, f"cannot be read ({type(error).__name__}): is it complete?")]
+        ) from None
+
+
+def discover_export(
+    folder: Path, read: Iterable[str], required: Iterable[str] = REQUIRED
+) -> ExportFiles:
+    """The files of each type in ``read``, in order; other types skipped and counted.
+
+    Raises `InputError` naming the problem: a required type with no file, a manifest listing a
+    file that is not in the folder, or a manifest reporting errors."""
+    folder = Path(folder)
+    wanted = tuple(read)
+    manifest = _manifest(folder)
+    if manifest is not None:
+        export = _from_manifest(folder, manifest, wanted)
+    else:
+        export = _from_names(folder, wanted)
+    refuse_pattern_paths(p for files in export.files.values() for p in files)
+    missing = [kind for kind in required if not export.of(kind)]
+    if missing:
+        raise InputError(
+            [
+                Problem(
+                    kind,
+                    f"no {kind} file in the export ({folder.name}): the audit needs Encounter, "
+                    "Patient and Condition NDJSON (named Type.ndjson, Type.000.ndjson or "
+                    "1.Type.ndjson, optionally .gz)",
+                )
+                for kind in missing
+            ]
+        )
+    return export
+
+
+def _from_names(folder: Path, wanted: tuple[str, ...]) -> ExportFiles:
+    export = ExportFiles(folder, {kind: [] for kind in wanted})
+    for path in sorted((p for p in folder.iterdir() if p.is_file() and is_ndjson(p)), key=_key):
+        kind = resource_type_of(path.name)
+        if kind is None:
+            export.ignored.append(path.name)
+        elif kind in export.files:
+            export.files[kind].append(path)
+        else:
+            export.skipped[kind] = export.skipped.get(kind, 0) + count_resources(path)
+    return export
+
+
+def _key(path: Path) -> tuple[Any, ...]:
+    return _order_key(path.name)
+
+
+# --- the $export manifest -------------------------------------------------------------------------
+
+
+def _manifest(folder: Path) -> tuple[str, dict[str, Any]] | None:
+    """The folder's export manifest (name, content): a JSON object with an ``output`` list."""
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue  # not a manifest (it is not read as one either)
+        if isinstance(content, dict) and isinstance(content.get("output"), list):
+            found.append((path.name, content))
+    if len(found) > 1:
+        names = ", ".join(name for name, _ in found)
+        raise InputError(
+            [Problem("manifest", f"the folder holds more than one export manifest ({names})")]
+        )
+    return found[0] if found else None
+
+
+def _manifest_file(folder: Path, entry: Any, where: str) -> tuple[str, Path]:
+    if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+        raise InputError([Problem(where, "is not an object with a type and a url")])
+    destination = entry.get("destination")
+    if isinstance(destination, str) and destination:
+        name = Path(destination).name
+    elif isinstance(entry.get("url"), str) and entry["url"]:
+        name = unquote(urlsplit(entry["url"]).path.rstrip("/").rsplit("/", 1)[-1])
+    else:
+        raise InputError([Problem(where, "has no url")])
+    path = folder / name
+    if not name or not path.is_file():
+        raise InputError(
+            [Problem(where, f"lists a {entry['type']} file {name!r} that is not in the folder")]
+        )
+    return entry["type"], path
+
+
+def _from_manifest(
+    folder: Path, manifest: tuple[str, dict[str, Any]], wanted: tuple[str, ...]
+) -> ExportFiles:
+    name, content = manifest
+    export = ExportFiles(folder, {kind: [] for kind in wanted}, manifest=name)
+    listed = set()
+    for index, entry in enumerate(content["output"]):
+        where = f"{name} output[{index}]"
+        kind, path = _manifest_file(folder, entry, where)
+        listed.add(path.name)
+        count = entry.get("count")
+        if isinstance(count, int) and not isinstance(count, bool):
+            found = count_resources(path)
+            if found != count:
+                raise InputError(
+                    [
+                        Problem(
+                            where,
+                            f"{path.name} holds {found} resources, the manifest says {count}: "
+                            "the download is incomplete",
+                        )
+                    ]
+                )
+        if kind in export.files:
+            export.files[kind].append(path)
+        else:
+            export.skipped[kind] = export.skipped.get(kind, 0) + (
+                count if isinstance(count, int) else count_resources(path)
+            )
+    _refuse_export_errors(folder, name, content.get("error"))
+    export.ignored = sorted(
+        p.name for p in folder.iterdir() if p.is_file() and is_ndjson(p) and p.name not in listed
+    )
+    return export
+
+
+def _refuse_export_errors(folder: Path, name: str, errors: Any) -> None:
+    """The manifest's ``error`` files are OperationOutcomes: one with an error (or fatal) issue
+    means the server could not export some resources, so the export is incomplete. Warnings and
+    information are not. A listed error file that is not in the folder cannot be read: refused."""
+    if not errors:
+        return
+    if not isinstance(errors, list):
+        raise InputError([Problem(f"{name} error", "is not a list")])
+    for index, entry in enumerate(errors):
+        where = f"{name} error[{index}]"
+        _, path = _manifest_file(folder, entry, where)
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                try:
+                    outcome = json.loads(line)
+                except json.JSONDecodeError:
+                    raise InputError([Problem(where, f"{path.name} is not NDJSON")]) from None
+                issues = outcome.get("issue") if isinstance(outcome, dict) else None
+                for issue in issues if isinstance(issues, list) else []:
+                    if isinstance(issue, dict) and issue.get("severity") in _SEVERE:
+                        raise InputError(
+                            [
+                                Problem(
+                                    where,
+                                    f"the export reports an error ({path.name}): resources may "
+                                    "be missing, so the audit would judge incomplete records: "
+                                    "export again",
+                                )
+                            ]
+                        )

@@ -1,0 +1,382 @@
+"""Bulk exports as real systems write them: file names, gzip, manifests, references, and who is
+judged (only encounters with a current pregnancy; never a man's)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from earlypath.audit.fhir_files import discover_export
+from earlypath.audit.fhir_flat import RESOURCES
+from earlypath.audit.run import run_audit
+from earlypath.errors import InputError
+from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
+from tests.audit import synthea_like
+
+ENGINES = ["duckdb", "python"]
+
+
+def _episodes(out: Path) -> dict[str, dict[str, Any]]:
+    return {r["episode_id"]: r for r in pq.read_table(out / "episodes.parquet").to_pylist()}
+
+
+def _summary(out: Path) -> dict[str, Any]:
+    return json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def _write(folder: Path, files: dict[str, list[dict[str, Any]]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, items in files.items():
+        text = "".join(json.dumps(r) + "\n" for r in items)
+        if name.endswith(".gz"):
+            (folder / name).write_bytes(gzip.compress(text.encode("utf-8")))
+        else:
+            (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+# --- who is judged, on an export written as Synthea writes one ------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_synthea_like_export_judges_only_current_pregnancies(
+    engine: str, gz: bool, tmp_path: Path
+) -> None:
+    folder = synthea_like.write(tmp_path / "export", gz=gz)
+    result = run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    truth = synthea_like.TRUTH
+    judged = {e for e, why in truth.items() if why is None}
+    assert set(_episodes(tmp_path / "out")) == judged
+    rec = _summary(tmp_path / "out")["reconciliation"]
+    assert rec == {
+        "rows_in": len(truth),
+        "evaluated": len(judged),
+        "excluded": len(truth) - len(judged),
+        "excluded_by_reason": {
+            EXCLUDED_MALE: sum(why == EXCLUDED_MALE for why in truth.values()),
+            EXCLUDED_NOT_PREGNANT: sum(why == EXCLUDED_NOT_PREGNANT for why in truth.values()),
+        },
+        "rejected": 0,
+        "balanced": True,
+    }
+    assert result.rows_in == result.evaluated + result.excluded + result.rejected
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert f"excluded {len(truth) - len(judged)}" in report and f"{EXCLUDED_MALE}: 2" in report
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_care_given_links_through_absolute_versioned_and_urn_uuid_references(
+    engine: str, tmp_path: Path
+) -> None:
+    # Eve's prescription refers to her encounter as https://.../Encounter/eve-1/_history/2 and to
+    # its Medication as urn:uuid:med-progesterone: it is care given at that visit (not "already
+    # on progesterone", which would turn a prescription into "continue").
+    folder = synthea_like.write(tmp_path / "export")
+    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    eve = _episodes(tmp_path / "out")["eve-1"]
+    assert eve["progesterone_prescribed"] is True
+    assert eve["adherence"] != "undecidable" or eve["decision"] == "needs_information"
+
+
+def test_the_export_summary_counts_skipped_types_and_ignored_files(tmp_path: Path) -> None:
+    folder = synthea_like.write(tmp_path / "export")
+    run_audit(folder, tmp_path / "out")
+    export = _summary(tmp_path / "out")["fhir_export"]
+    assert export["skipped_resource_types"] == {"Claim": 2, "Procedure": 1}
+    assert export["ignored_files"] == ["log.ndjson"]
+    assert export["files_read"]["Encounter"] == ["1.Encounter.ndjson"]
+
+
+def test_a_mans_encounter_is_never_judged_whatever_his_record_holds(tmp_path: Path) -> None:
+    export = synthea_like.resources()
+    # an LMP and a pregnancy status on a man's record (miscoded, or a test record): still excluded
+    export["Observation"] += [
+        synthea_like._lmp("o-bob", "bob", "2024-03-16", "2024-02-01"),
+        synthea_like._status("o-bob-s", "bob", "bob-1", "2024-03-16"),
+    ]
+    folder = _write(tmp_path / "x", {f"{k}.ndjson": v for k, v in export.items()})
+    result = run_audit(folder, tmp_path / "out")
+    assert not {"bob-1", "bob-2"} & set(_episodes(tmp_path / "out"))
+    assert result.summary["reconciliation"]["excluded_by_reason"][EXCLUDED_MALE] == 2
+
+
+# --- file names, parts, gzip and the manifest ---------------------------------------------------
+
+
+def _minimal(n: int = 3) -> dict[str, list[dict[str, Any]]]:
+    """n women, each with an LMP: every encounter an episode."""
+    out: dict[str, list[dict[str, Any]]] = {"Patient": [], "Encounter": [], "Condition": []}
+    out["Observation"] = []
+    for i in range(n):
+        out["Patient"].append({"resourceType": "Patient", "id": f"p{i}", "gender": "female"})
+        out["Encounter"].append(
+            {
+                "resourceType": "Encounter",
+                "id": f"e{i}",
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": {"reference": f"Patient/p{i}"},
+                "period": {"start": "2024-05-20"},
+            }
+        )
+        out["Observation"].append(synthea_like._lmp(f"l{i}", f"p{i}", "2024-05-20", "2024-04-01"))
+    return out
+
+
+def test_parts_of_one_type_are_read_in_number_order(tmp_path: Path) -> None:
+    data = _minimal(12)
+    enc = data.pop("Encounter")
+    files = {f"{k}.000.ndjson": v for k, v in data.items()}
+    # 2 before 10 (a text sort puts 10 first); X.000 before X.001
+    files |= {"2.Encounter.ndjson": enc[:4], "10.Encounter.ndjson": enc[4:8]}
+    folder = _write(tmp_path / "a", files)
+    export = discover_export(folder, RESOURCES)
+    assert [p.name for p in export.of("Encounter")] == ["2.Encounter.ndjson", "10.Encounter.ndjson"]
+    files = {f"{k}.000.ndjson": v for k, v in data.items()}
+    files |= {"Encounter.001.ndjson": enc[6:], "Encounter.000.ndjson": enc[:6]}
+    run_audit(_write(tmp_path / "b", files), tmp_path / "out")
+    episodes = pq.read_table(tmp_path / "out" / "episodes.parquet").to_pylist()
+    assert [e["episode_id"] for e in episodes] == [f"e{i}" for i in range(12)]
+    assert [e["row_number"] for e in episodes] == list(range(1, 13))
+
+
+def test_medication_request_is_not_read_as_a_part_of_medication(tmp_path: Path) -> None:
+    files = {f"{k}.ndjson": v for k, v in _minimal().items()}
+    files["1.MedicationRequest.ndjson"] = []
+    files["1.Medication.ndjson"] = []
+    export = discover_export(_write(tmp_path, files), RESOURCES)
+    assert [p.name for p in export.of("Medication")] == ["1.Medication.ndjson"]
+    assert [p.name for p in export.of("MedicationRequest")] == ["1.MedicationRequest.ndjson"]
+
+
+@pytest.mark.parametrize("missing", ["Encounter", "Patient", "Condition"])
+def test_an_export_without_a_required_file_exits_2_naming_it(missing: str, tmp_path: Path) -> None:
+    files = {f"1.{k}.ndjson": v for k, v in _minimal().items() if k != missing}
+    folder = _write(tmp_path / "export", files)
+    done = subprocess.run(
+        [sys.executable, "-c", "from earlypath.cli import main; main()", "audit", str(folder)]
+        + ["--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"no {missing} file" in done.stderr
+    assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_a_manifest_names_the_files_by_the_last_segment_of_their_url(tmp_path: Path) -> None:
+    data = _minimal()
+    names = {kind: f"export-{i}.ndjson" for i, kind in enumerate(data)}
+    folder = _write(tmp_path / "m", {names[k]: v for k, v in data.items()})
+    (folder / "stale.Encounter.ndjson").write_text("", encoding="utf-8")  # not in the manifest
+    (folder / "Claim.ndjson").write_text('{"resourceType": "Claim"}\n', encoding="utf-8")
+    manifest = {
+        "transactionTime": "2024-06-01T00:00:00Z",
+        "request": "https://ehr.example.org/fhir/$export",
+        "requiresAccessToken": True,
+        "output": [
+            {"type": k, "url": f"https://files.example.org/out/{names[k]}?x=1", "count": len(v)}
+            for k, v in data.items()
+        ]
+        + [{"type": "Claim", "url": "https://files.example.org/out/Claim.ndjson"}],
+        "error": [],
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = run_audit(folder, tmp_path / "out")
+    assert (result.rows_in, result.evaluated) == (3, 3)
+    export = result.summary["fhir_export"]
+    assert export["manifest"] == "manifest.json"
+    assert export["skipped_resource_types"] == {"Claim": 1}
+    assert export["ignored_files"] == ["stale.Encounter.ndjson"]
+
+
+def _manifest_folder(tmp_path: Path, **changes: Any) -> Path:
+    data = _minimal()
+    folder = _write(tmp_path / "m", {f"{k}.ndjson": v for k, v in data.items()})
+    manifest = {
+        "output": [{"type": k, "url": f"https://x/{k}.ndjson"} for k in data],
+        "error": [],
+        **changes,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+def test_a_manifest_listing_a_file_not_in_the_folder_is_refused(tmp_path: Path) -> None:
+    output = [{"type": "Observation", "url": "https://x/gone.ndjson"}]
+    folder = _manifest_folder(tmp_path, output=output)
+    with pytest.raises(InputError, match="'gone.ndjson' that is not in the folder"):
+        run_audit(folder, tmp_path / "out")
+
+
+def test_a_manifest_whose_count_is_not_what_was_downloaded_is_refused(tmp_path: Path) -> None:
+    folder = _manifest_folder(tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["output"][1]["count"] = 4  # Encounter: 3 downloaded
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(InputError, match="incomplete"):
+        run_audit(folder, tmp_path / "out")
+
+
+@pytest.mark.parametrize(("severity", "refused"), [("error", True), ("information", False)])
+def test_an_export_reporting_errors_is_refused_warnings_are_not(
+    severity: str, refused: bool, tmp_path: Path
+) -> None:
+    folder = _manifest_folder(
+        tmp_path, error=[{"type": "OperationOutcome", "url": "https://x/err.ndjson"}]
+    )
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": severity, "code": "processing", "diagnostics": "x"}],
+    }
+    (folder / "err.ndjson").write_text(json.dumps(outcome) + "\n", encoding="utf-8")
+    if refused:
+        with pytest.raises(InputError, match="the export reports an error"):
+            run_audit(folder, tmp_path / "out")
+    else:
+        assert run_audit(folder, tmp_path / "out").evaluated == 3
+
+
+# --- references ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "Patient/{id}",
+        "https://ehr.example.org/fhir/Patient/{id}",
+        "Patient/{id}/_history/4",
+        "https://ehr.example.org/fhir/Patient/{id}/_history/4",
+        "urn:uuid:{id}",
+    ],
+)
+def test_subject_and_patient_references_link_in_every_form(
+    engine: str, reference: str, tmp_path: Path
+) -> None:
+    pid = "5f0c6c1e-0d4b-4b7e-9a43-1c2f7e0f5a11"
+    ref = reference.format(id=pid)
+    data: dict[str, list[dict[str, Any]]] = {
+        "Patient": [{"resourceType": "Patient", "id": pid, "gender": "female"}],
+        "Encounter": [
+            {
+                "resourceType": "Encounter",
+                "id": "e1",
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": {"reference": ref},
+                "period": {"start": "2024-05-20"},
+            }
+        ],
+        "Condition": [
+            {
+                "resourceType": "Condition",
+                "id": "c1",
+                "subject": {"reference": ref},
+                "code": {"coding": [{"system": synthea_like.SNOMED, "code": "17369002"}]},
+                "onsetDateTime": "2024-05-20",
+            }
+        ],
+        "Observation": [{**synthea_like._lmp("l1", pid, "2024-05-20", "2024-04-01")}],
+        "AllergyIntolerance": [
+            {"resourceType": "AllergyIntolerance", "id": "a1", "patient": {"reference": ref}}
+            | {"code": {"text": "Peanut"}}
+        ],
+    }
+    data["Observation"][0]["subject"] = {"reference": ref}
+    folder = _write(tmp_path / "x", {f"{k}.ndjson": v for k, v in data.items()})
+    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    (episode,) = _episodes(tmp_path / "out").values()
+    # linked: the LMP dates her pregnancy and the miscarriage diagnosed today is hers
+    assert episode["gestation_days"] == 49
+    assert episode["decision"] != "offer"
+
+
+def test_a_reference_to_another_resource_type_links_nothing(tmp_path: Path) -> None:
+    data = _minimal(1)
+    data["Observation"][0]["subject"] = {"reference": "Group/p0"}
+    folder = _write(tmp_path / "x", {f"{k}.ndjson": v for k, v in data.items()})
+    result = run_audit(folder, tmp_path / "out")
+    # her only evidence of a pregnancy is not hers: not an episode
+    assert result.summary["reconciliation"]["excluded_by_reason"] == {EXCLUDED_NOT_PREGNANT: 1}
+
+
+@pytest.mark.spark
+def test_spark_judges_and_counts_as_duckdb_does(tmp_path: Path, spark: Any) -> None:
+    folder = synthea_like.write(tmp_path / "export")
+    run_audit(folder, tmp_path / "s", engine="spark", spark=spark)
+    run_audit(folder, tmp_path / "d")
+    assert _summary(tmp_path / "s")["reconciliation"] == _summary(tmp_path / "d")["reconciliation"]
+    assert set(_episodes(tmp_path / "s")) == {e for e, why in synthea_like.TRUTH.items() if not why}
+
+
+def test_a_manifest_finds_files_a_server_named_without_a_suffix(tmp_path: Path) -> None:
+    # a HAPI-like server serves each file as a Binary: the folder holds files named by their id
+    data = _minimal()
+    folder = _write(tmp_path / "h", {f"b{i}": v for i, v in enumerate(data.values())})
+    manifest = {
+        "output": [
+            {"type": k, "url": f"https://ehr.example.org/fhir/Binary/b{i}"}
+            for i, k in enumerate(data)
+        ],
+        "error": [],
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = run_audit(folder, tmp_path / "out")
+    assert (result.rows_in, result.evaluated) == (3, 3)
+
+
+def test_an_export_whose_encounter_files_are_empty_is_refused(tmp_path: Path) -> None:
+    # as a download that failed part-way leaves it: an audit of nobody is not a clean audit
+    files = {f"{k}.000.ndjson": v for k, v in _minimal().items()}
+    files["Encounter.000.ndjson"] = []
+    with pytest.raises(InputError, match="hold no Encounter"):
+        run_audit(_write(tmp_path / "x", files), tmp_path / "out")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("encounter", "medication"),
+    [
+        ("Encounter/e0", "Medication/m1"),
+        ("https://ehr.example.org/fhir/Encounter/e0", "https://ehr.example.org/fhir/Medication/m1"),
+        ("Encounter/e0/_history/3", "Medication/m1/_history/1"),
+        ("urn:uuid:e0", "urn:uuid:m1"),
+    ],
+)
+def test_a_prescription_at_the_visit_is_care_given_in_every_reference_form(
+    engine: str, encounter: str, medication: str, tmp_path: Path
+) -> None:
+    data = _minimal(1)
+    data["Medication"] = [
+        {"resourceType": "Medication", "id": "m1", "code": {"text": "Cyclogest 400 mg pessaries"}}
+    ]
+    data["MedicationRequest"] = [
+        {
+            "resourceType": "MedicationRequest",
+            "id": "rx",
+            "status": "active",
+            "intent": "order",
+            "subject": {"reference": "Patient/p0"},
+            "encounter": {"reference": encounter},
+            "medicationReference": {"reference": medication},
+            "authoredOn": "2024-05-20",
+        }
+    ]
+    folder = _write(tmp_path / "x", {f"{k}.ndjson": v for k, v in data.items()})
+    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    (episode,) = _episodes(tmp_path / "out").values()
+    # given at this visit: prescribed here, not "already on progesterone" (that would be
+    # judged as a continuation)
+    assert episode["progesterone_prescribed"] is True
+    assert episode["decision"] != "continue"
