@@ -537,11 +537,11 @@ def spark_block_bases(
     space is %20, and a folder's %20 is %2520)."""
     order = {f.as_posix(): index for index, f in enumerate(files)}
     by_file: dict[int, list[tuple[str, int, int, int, int]]] = {}
-    for block in blocks:
-        index = order.get(unquote(block[0]))
+    for row in blocks:
+        index = order.get(unquote(row[0]))
         if index is None:
-            raise RuntimeError(f"Spark read a file that is not an input file: {block[0]}")
-        by_file.setdefault(index, []).append(block)
+            raise RuntimeError(f"Spark read a file that is not an input file: {row[0]}")
+        by_file.setdefault(index, []).append(row)
     counts = [sum(b[2] for b in by_file.get(i, [])) for i in range(len(files))]
     bases = []
     for index, start in enumerate(rows_before(counts)):

@@ -428,9 +428,9 @@ def _miscarriages(
         if not events.matches(code):
             continue
         place = timeline.place(day)
-        if place == "before":
+        if place == "before" and day is not None:  # an undated record is never "before"
             evidence = True
-            before_days.add(day)  # type: ignore[arg-type]
+            before_days.add(day)
             result.note("previous_miscarriages", ref)
         elif place == "this":
             diagnosed = True
@@ -502,12 +502,12 @@ def _bleeding(
             continue
         day = _condition_day(c)
         place = timeline.place(day)
-        if place != "this":
+        if place != "this" or day is None:  # an undated record is never "this"
             if place != "before":
                 result.problems.append(Problem(ref, "bleeding " + _PLACE_MESSAGES[place]))
             continue
         if _code(c.verificationStatus) == "refuted":
-            found.append((day, False, ref))  # type: ignore[arg-type]
+            found.append((day, False, ref))
         elif _code(c.clinicalStatus) in resolved:
             result.problems.append(
                 Problem(
@@ -515,13 +515,13 @@ def _bleeding(
                 )
             )
         else:
-            found.append((day, True, ref))  # type: ignore[arg-type]
+            found.append((day, True, ref))
     for ref, o in observations:
         if not codes.matches(o.code):
             continue
         day = _observation_day(o)
         place = timeline.place(day)
-        if place != "this":
+        if place != "this" or day is None:  # an undated record is never "this"
             if place != "before":
                 result.problems.append(Problem(ref, "bleeding " + _PLACE_MESSAGES[place]))
             continue
@@ -531,7 +531,7 @@ def _bleeding(
                 Problem(ref, "bleeding observation value is not present/absent; ignored")
             )
             continue
-        found.append((day, present, ref))  # type: ignore[arg-type]
+        found.append((day, present, ref))
     if not found:
         return None
     # The latest record describes this presentation; on the same day, "present" wins.
@@ -603,10 +603,10 @@ def _heartbeats(
             found.append((ref, _condition_day(c), True))
         elif uncertain.matches(c.code):
             found.append((ref, _condition_day(c), None))
-    out = []
+    out: list[tuple[dt.date, bool | None, str]] = []
     for ref, day, beat in found:
         place = timeline.place(day)
-        if place != "this":
+        if place != "this" or day is None:  # an undated record is never "this"
             if place != "before":
                 result.problems.append(
                     Problem(ref, "fetal heart finding " + _PLACE_MESSAGES[place])
@@ -616,7 +616,7 @@ def _heartbeats(
             result.problems.append(
                 Problem(ref, "fetal heart finding is uncertain; the heartbeat that day is unknown")
             )
-        out.append((day, beat, ref))  # type: ignore[arg-type]
+        out.append((day, beat, ref))
     return out
 
 
@@ -661,9 +661,9 @@ def _scans(
         if present is False:
             continue  # a finding recorded as not present says nothing about where the pregnancy is
         day = _observation_day(o)
-        if not place_ok(ref, day, "scan finding"):
+        if not place_ok(ref, day, "scan finding") or day is None:  # undated is never placed
             continue
-        slot = at(day)  # type: ignore[arg-type]
+        slot = at(day)
         if present is None:
             # A finding the record does not say yes or no to (suspected, free text, a value
             # said to be missing) leaves where the pregnancy is that day uncertain: it outranks
@@ -689,8 +689,8 @@ def _scans(
         if not ectopic.matches(c.code) or _code(c.verificationStatus) == "refuted":
             continue
         day = _condition_day(c)
-        if place_ok(ref, day, "ectopic pregnancy"):
-            at(day)["location"] = "ectopic"  # type: ignore[index]
+        if place_ok(ref, day, "ectopic pregnancy") and day is not None:
+            at(day)["location"] = "ectopic"
             result.note("scans", ref)
     for day, mm, ref in crls:
         if place_ok(ref, day, "crown-rump length"):
