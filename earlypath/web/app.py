@@ -1,9 +1,8 @@
-"""The FastAPI application: pages, JSON API, CDS Hooks, and (when present) the impact page."""
+"""The FastAPI application: pages, JSON API, CDS Hooks, and the impact page."""
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -163,17 +162,13 @@ def create_app(
     )
 
     @app.get("/impact", include_in_schema=False, response_class=HTMLResponse)
-    async def impact() -> HTMLResponse:
-        try:
-            module = importlib.import_module("earlypath.impact.page")
-            render: Callable[..., str] = module.render_impact_page
-        except (ImportError, AttributeError):
-            return HTMLResponse(
-                "<!doctype html><html lang='en-GB'><head><title>Impact: not available</title></head>"
-                "<body><main><h1>Impact model page not available yet</h1></main></body></html>",
-                status_code=404,
-            )
-        return HTMLResponse(await run_in_threadpool(render))
+    async def impact(request: Request) -> HTMLResponse:
+        # the model (numpy) is imported on first use, not when the service starts
+        from earlypath.impact.page import render_impact_request
+
+        query = dict(request.query_params)
+        status, html = await run_in_threadpool(render_impact_request, query)
+        return HTMLResponse(html, status_code=status)
 
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema:
