@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from earlypath.audit.funnel import BLUE, funnel_svg
+from earlypath.audit.funnel import BLUE, funnel_svg, outside
 from earlypath.audit.svg_chart import Chart
 
 __all__ = ["render_report"]
@@ -117,13 +117,14 @@ def render_report(summary: dict[str, Any]) -> str:
     add("<h2>Sites: funnel plot</h2>")
     if funnel:
         svg = funnel_svg(funnel["points"], funnel["overall_rate"], headline["title"] + " by site")
-        outside = [p["group"] for p in funnel["points"] if _outside(p, funnel["overall_rate"])]
+        flagged = [p["group"] for p in funnel["points"] if outside(p, funnel["overall_rate"])]
         alt = (
             f"Funnel plot of {headline['title'].lower()} for {len(funnel['points'])} sites against "
-            f"the overall rate {_pct(funnel['overall_rate'])}, with 95% and 99.8% limits. "
+            f"the overall rate {_pct(funnel['overall_rate'])}, with exact binomial 95% and 99.8% "
+            "limits. "
             + (
-                f"Sites outside the 99.8% limits: {', '.join(outside)}."
-                if outside
+                f"Sites outside the 99.8% limits: {', '.join(flagged)}."
+                if flagged
                 else "No site is outside the 99.8% limits."
             )
             + (
@@ -228,15 +229,6 @@ def render_report(summary: dict[str, Any]) -> str:
         add("</dl>")
     add("</main></body></html>")
     return "\n".join(parts)
-
-
-def _outside(point: dict[str, Any], overall: float | None) -> bool:
-    from earlypath.audit.funnel import Z998, funnel_limits
-
-    if overall is None or not point["denominator"]:
-        return False
-    low, high = funnel_limits(overall, point["denominator"], Z998)
-    return not low <= point["rate"] <= high
 
 
 def _kv_table(caption: str, key: str, value: str, data: dict[str, int]) -> str:
