@@ -13,6 +13,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -81,6 +82,32 @@ class QuietErrors:
                 await send({"type": "http.response.body", "body": body})
 
 
+DOCS_ASSETS = "/docs-assets"
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """/docs: Swagger UI from the swagger-ui-bundle package, so it works with no internet."""
+    import swagger_ui_bundle
+
+    app.mount(
+        DOCS_ASSETS,
+        StaticFiles(directory=str(swagger_ui_bundle.swagger_ui_path)),
+        name="docs-assets",
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        page = get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title}: API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
+        html = bytes(page.body).decode().replace("<html>", '<html lang="en-GB">', 1)
+        return HTMLResponse(html)
+
+
 def _utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
@@ -113,6 +140,8 @@ def create_app(
         description="NICE NG126 early pregnancy decisions: clinician page, page for women, JSON API "
         "and CDS Hooks 2.0 services over FHIR R4.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the package's own Swagger UI assets (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.today = today or _utc_today
@@ -160,6 +189,8 @@ def create_app(
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
+
+    _mount_docs(app)
 
     @app.get("/impact", include_in_schema=False, response_class=HTMLResponse)
     async def impact(request: Request) -> HTMLResponse:
