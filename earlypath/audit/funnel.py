@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from earlypath.audit.svg_chart import Chart, nice_ticks
 from earlypath.intervals import binomial_limit
+from earlypath.svg_chart import Chart, nice_ticks
 
 __all__ = ["LEVELS", "funnel_limits", "funnel_svg", "outside"]
 

@@ -7,7 +7,7 @@ import html
 from typing import Any
 
 from earlypath.audit.funnel import BLUE, funnel_svg, outside
-from earlypath.audit.svg_chart import Chart
+from earlypath.svg_chart import Chart
 
 __all__ = ["render_report"]
 
