@@ -138,6 +138,7 @@ class Chart:
         y_label: str,
         title: str,
         slant_x: bool = False,
+        title_size: int = 13,
     ) -> None:
         x0, x1 = self.left, self.width - self.right
         y0, y1 = self.height - self.bottom, self.top
@@ -176,8 +177,8 @@ class Chart:
             f'transform="rotate(-90 14 {middle:.1f})">{escape(y_label)}</text>'
         )
         out.append(
-            f'<text x="{(x0 + x1) / 2:.1f}" y="{y1 - 14}" font-size="13" text-anchor="middle" '
-            f"{FONT}>{escape(title)}</text>"
+            f'<text x="{(x0 + x1) / 2:.1f}" y="{y1 - 14}" font-size="{title_size}" '
+            f'text-anchor="middle" {FONT}>{escape(title)}</text>'
         )
 
     def legend(

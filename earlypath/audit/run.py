@@ -75,7 +75,14 @@ EPISODE_COLUMNS = (
     "progesterone_prescribed",
     "adherence",
 )
-OUTPUTS = ("episodes.parquet", "rejects.csv", "summary.json", "report.html")
+OUTPUTS = (
+    "episodes.parquet",
+    "rejects.csv",
+    "summary.json",
+    "report.html",
+    "measure-report.json",  # the measures as a FHIR R4 MeasureReport
+    "cases-eligible-not-offered.csv",  # site and episode id of each case, for local review
+)
 DEFAULT_GROUPS = ("site", "month", "age_band", "ethnicity", "deprivation_quintile")
 NOT_RECORDED = "(not recorded)"
 
@@ -559,8 +566,10 @@ def run_audit(
     suppress_below: int = 0,
 ) -> AuditResult:
     """Audit a cohort and write episodes.parquet, rejects.csv, summary.json and report.html."""
+    from earlypath.audit.case_list import CASE_LIST, write_case_list
+    from earlypath.audit.measure_report import measure_report
     from earlypath.audit.report import render_report
-    from earlypath.audit.summary import build_summary
+    from earlypath.audit.summary import FUNNEL_MEASURE, build_summary
 
     started = time.perf_counter()
     with _progress(progress and engine != "python", None, f"checking and judging ({engine})"):
@@ -606,6 +615,10 @@ def run_audit(
             json.dumps(summary, indent=2, default=str), encoding="utf-8"
         )
         staged["report.html"].write_text(render_report(summary), encoding="utf-8")
+        staged["measure-report.json"].write_text(
+            json.dumps(measure_report(summary), indent=2), encoding="utf-8"
+        )
+        write_case_list(ev.con, ev.episodes, staged[CASE_LIST], FUNNEL_MEASURE)
     if echo:
         echo(
             f"rows_in {ev.rows_in} = evaluated {evaluated} + rejected {rejected} "
