@@ -12,8 +12,8 @@ import csv
 import json
 import os
 import time
-from collections.abc import Container, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Container, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +44,8 @@ from earlypath.audit.measures import (
     adherence_expr,
 )
 from earlypath.audit.output import atomic_path, staged_outputs
+from earlypath.audit.progress import duckdb_progress
+from earlypath.audit.progress import progress_bar as _progress
 from earlypath.audit.validate import check_and_type, repeated_ids
 from earlypath.engines.batch import assess_table, decision_values
 from earlypath.errors import EarlypathError, InputError, Problem
@@ -138,7 +140,7 @@ def evaluate(
     raw = load_raw(con, source, fmt)
     _check_groups(raw, group_by)
     loaded = time.perf_counter()
-    ev = _batch_engine(con, raw, policy)
+    ev = _batch_engine(con, raw, policy, progress)
     ev.timings = {"load": loaded - started, "check_and_judge": time.perf_counter() - loaded}
     return ev
 
@@ -156,13 +158,19 @@ def _extras(raw: ir_t.Table) -> list[str]:
     return [c for c in raw.columns if c not in flat.FLAT_COLUMNS and c != "row_number"]
 
 
-def _batch_engine(con: Any, raw: ir_t.Table, policy: Policy) -> Evaluated:
+def _batch_engine(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = False) -> Evaluated:
     """Check and judge every row in one pass, kept as one table; episodes and rejects are its
     two halves (a row is one or the other by ``reject_reason``), so no row can be in both."""
-    rows_in = _count(con, raw)
-    extras = _extras(raw)
-    repeated = _few_as_list(con, materialize(con, repeated_ids(raw), "earlypath_repeated_ids"))
-    judged = _store_judged(con, _judged(raw, extras, policy, repeated), policy)
+    with _progress(progress, None, f"reading the cohort ({con.name})"):
+        rows_in = _count(con, raw)
+        extras = _extras(raw)
+        repeated = _few_as_list(con, materialize(con, repeated_ids(raw), "earlypath_repeated_ids"))
+    if con.name == "duckdb":
+        with duckdb_progress(progress, con.con, rows_in, "checking and judging"):
+            judged = _store_judged(con, _judged(raw, extras, policy, repeated), policy)
+    else:
+        with _progress(progress, None, f"checking and judging {rows_in:,} rows ({con.name})"):
+            judged = _store_judged(con, _judged(raw, extras, policy, repeated), policy)
     good = judged.filter(judged.reject_reason.isnull())
     defaulted = _scalar(con, good.defaulted_false_cells.sum().fill_null(0))
     rejects = judged.filter(judged.reject_reason.notnull())
@@ -263,7 +271,7 @@ def _python_engine(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = F
     try:
         _create_table(writer, "earlypath_episodes", episode_schema)
         _create_table(writer, "earlypath_rejects", reject_schema)
-        with _progress(progress and rows_in > 5000, rows_in, "episodes (python)") as step:
+        with _progress(progress and rows_in > 5000, rows_in, "judging (python)") as step:
             for batch in arrow_batches(con, raw, PYTHON_BATCH_ROWS):
                 episodes: list[dict[str, Any]] = []
                 rejects: list[dict[str, Any]] = []
@@ -443,31 +451,6 @@ def _counts(con: Any, t: ir_t.Table, keys: Sequence[str]) -> list[dict[str, Any]
     return fetch_arrow(con, agg).to_pylist()
 
 
-@contextmanager
-def _progress(enabled: bool, total: int | None, label: str) -> Iterator[Any]:
-    if not enabled:
-        yield lambda n: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        yield lambda n: None
-        return
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=True,
-        console=console,
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
-
-
 def _write_parquet(ev: Evaluated, target: Path, progress: bool) -> int:
     written = 0
     expr = ev.episodes.order_by("row_number")
@@ -478,7 +461,10 @@ def _write_parquet(ev: Evaluated, target: Path, progress: bool) -> int:
         # when DuckDB preserves it: the file is written without a sort (a sort moves every column:
         # 0.1 s per million rows), the order is checked on the file, and only if it does not hold
         # is the file written again, sorted.
-        with atomic_path(target) as tmp, _progress(progress and total > 100_000, None, "episodes"):
+        with (
+            atomic_path(target) as tmp,
+            _progress(progress and total > 100_000, None, f"writing {total:,} episodes"),
+        ):
             _copy_to_parquet(ev.con, ev.episodes, tmp)
             if not rows_in_order(tmp):
                 _copy_to_parquet(ev.con, expr, tmp)
@@ -487,7 +473,7 @@ def _write_parquet(ev: Evaluated, target: Path, progress: bool) -> int:
         return _write_parquet_spark(ev, expr, target, progress and total > 100_000)
     with (
         atomic_path(target) as tmp,
-        _progress(progress and total > 100_000, total, "episodes") as step,
+        _progress(progress and total > 100_000, total, "writing episodes") as step,
     ):
         writer = None
         try:
@@ -528,7 +514,7 @@ def _write_parquet_spark(ev: Evaluated, expr: ir_t.Table, target: Path, progress
 
     folder = Path(tempfile.mkdtemp(prefix=".episodes-", dir=target.parent))
     try:
-        with _progress(progress, None, "episodes"):
+        with _progress(progress, None, "writing the episodes (spark)"):
             df = ev.con._session.sql(ev.con.compile(expr))
             # A global sort gives ordered range partitions; coalesce(1) keeps their order.
             df.coalesce(1).write.mode("overwrite").option("compression", "zstd").parquet(
@@ -572,8 +558,7 @@ def run_audit(
     from earlypath.audit.summary import FUNNEL_MEASURE, build_summary
 
     started = time.perf_counter()
-    with _progress(progress and engine != "python", None, f"checking and judging ({engine})"):
-        ev = evaluate(Path(source), engine, policy, spark, progress=progress, group_by=group_by)
+    ev = evaluate(Path(source), engine, policy, spark, progress=progress, group_by=group_by)
     evaluated = _count(ev.con, ev.episodes)
     rejected = _count(ev.con, ev.rejects)
     if ev.rows_in != evaluated + rejected:

@@ -33,7 +33,9 @@ def test_audit_on_duckdb_writes_the_four_outputs_and_reconciles(
     assert done.returncode == 0, done.stderr
     assert "rows_in 3000 = evaluated" in done.stdout
     assert sorted(p.name for p in out.iterdir()) == [
+        "cases-eligible-not-offered.csv",
         "episodes.parquet",
+        "measure-report.json",
         "rejects.csv",
         "report.html",
         "summary.json",
