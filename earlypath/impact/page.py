@@ -156,7 +156,7 @@ header.site a[aria-current]{text-decoration-thickness:3px}
 ul.switch a{display:inline-block;padding:0.4rem 0.8rem;border:2px solid #1d70b8;
 text-decoration:none}
 ul.switch a[aria-current]{background:#1d70b8;color:#fff}
-.wide{overflow-x:auto;max-width:100%}
+.wide{overflow-x:auto;max-width:100%}table.many{min-width:44rem}
 .answer{border-left:8px solid #00703c;background:#f3f2f1;padding:0.5rem 1rem;margin:1rem 0}
 .answer .lead{font-size:1.2rem;margin:0.3rem 0}
 form.local{margin:1rem 0}
@@ -249,7 +249,9 @@ def _page(national: ImpactResult, local: ImpactResult | None, q: ImpactQuery) ->
         "arithmetic and the other inputs; it does not confirm the implied input.</p>",
     ]
     if sc.overrides:
-        parts.append(f"<p>Changed inputs: {e(', '.join(sc.overrides))}.</p>")
+        parts.append(
+            f"<p>Your figures, used in the results for your area: {e(', '.join(sc.overrides))}.</p>"
+        )
     parts.append("</section>")
 
     r = local or national
@@ -282,7 +284,7 @@ def _page(national: ImpactResult, local: ImpactResult | None, q: ImpactQuery) ->
         "(back-calculated from a published figure) or <em>assumed</em> (a modelling choice, or a "
         "local figure you put in).</p>",
         '<div class="wide" role="region" aria-labelledby="inputs-h" tabindex="0">',
-        "<table><caption>Model inputs</caption><thead><tr>"
+        '<table class="many"><caption>Model inputs</caption><thead><tr>'
         '<th scope="col">Input</th><th scope="col">Value</th><th scope="col">Provenance</th>'
         '<th scope="col">Uncertainty</th><th scope="col">Source or basis</th></tr></thead><tbody>',
     ]
@@ -332,7 +334,8 @@ def _page(national: ImpactResult, local: ImpactResult | None, q: ImpactQuery) ->
         '<section aria-labelledby="trials-h">',
         '<h2 id="trials-h">Trial evidence, computed from the counts</h2>',
         '<div class="wide" role="region" aria-labelledby="trials-h" tabindex="0">',
-        "<table><caption>Live birth, progesterone vs placebo: crude estimates from the counts, "
+        '<table class="many"><caption>Live birth, progesterone vs placebo'
+        ": crude estimates from the counts, "
         "with the published estimates beside them</caption><thead><tr>"
         '<th scope="col">Group</th><th scope="col">Progesterone</th><th scope="col">Placebo</th>'
         '<th scope="col">Relative risk (95% CI)</th><th scope="col">Risk difference (95% CI)</th>'
