@@ -258,7 +258,7 @@ def _page(national: ImpactResult, local: ImpactResult | None, q: ImpactQuery) ->
     parts += [
         '<section aria-labelledby="outputs-h">',
         f'<h2 id="outputs-h">{"Results for your area" if local else "Results"}</h2>',
-        '<div class="wide" role="region" aria-labelledby="outputs-h" tabindex="0">',
+        '<div class="wide" role="region" aria-label="Results table" tabindex="0">',
         f"<table><caption>Point estimate and 95% interval from {r.draws:,} Monte Carlo draws "
         f"(seed {r.seed})</caption>",
         '<thead><tr><th scope="col">Result</th><th scope="col">Point estimate</th>'
@@ -283,7 +283,7 @@ def _page(national: ImpactResult, local: ImpactResult | None, q: ImpactQuery) ->
         "<p>Each input is marked <em>sourced</em> (from a cited publication), <em>implied</em> "
         "(back-calculated from a published figure) or <em>assumed</em> (a modelling choice, or a "
         "local figure you put in).</p>",
-        '<div class="wide" role="region" aria-labelledby="inputs-h" tabindex="0">',
+        '<div class="wide" role="region" aria-label="Model inputs table" tabindex="0">',
         '<table class="many"><caption>Model inputs</caption><thead><tr>'
         '<th scope="col">Input</th><th scope="col">Value</th><th scope="col">Provenance</th>'
         '<th scope="col">Uncertainty</th><th scope="col">Source or basis</th></tr></thead><tbody>',
@@ -333,7 +333,7 @@ def _page(national: ImpactResult, local: ImpactResult | None, q: ImpactQuery) ->
     parts += [
         '<section aria-labelledby="trials-h">',
         '<h2 id="trials-h">Trial evidence, computed from the counts</h2>',
-        '<div class="wide" role="region" aria-labelledby="trials-h" tabindex="0">',
+        '<div class="wide" role="region" aria-label="Trial evidence table" tabindex="0">',
         '<table class="many"><caption>Live birth, progesterone vs placebo'
         ": crude estimates from the counts, "
         "with the published estimates beside them</caption><thead><tr>"
