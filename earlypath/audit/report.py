@@ -15,7 +15,8 @@ __all__ = ["render_report"]
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:72rem;margin:1rem auto;padding:0 1rem;color:#111;line-height:1.45}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #999;padding:.25rem .5rem;text-align:left}
-th{background:#e8eef5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#e8eef5}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.months th{white-space:nowrap}
 figure{margin:1rem 0}figcaption{font-size:.95rem}.note{color:#333;font-size:.95rem}
 dl.gov{display:grid;grid-template-columns:12rem 1fr;gap:.2rem .8rem}dl.gov dt{font-weight:600}
 svg{max-width:100%;height:auto}.wide{overflow-x:auto;max-width:100%}
@@ -265,7 +266,7 @@ def _trend(months: dict[str, Any], headline: dict[str, Any]) -> str:
         + (f"; {left_out} months with no eligible woman are left out" if left_out else "")
         + ")</summary>",
         '<div class="wide" role="region" aria-label="Trend by month: figures" tabindex="0">',
-        f"<table><caption>{_e(title)}, by month</caption><thead><tr>"
+        f'<table class="months"><caption>{_e(title)}, by month</caption><thead><tr>'
         f'<th scope="col">month</th>{_RATE_HEAD}</tr></thead><tbody>',
     ]
     out += [f'<tr><th scope="row">{_e(m)}</th>{_rate_cells(r)}</tr>' for m, r in rows]
