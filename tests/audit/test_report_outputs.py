@@ -135,3 +135,14 @@ def test_report_has_a_small_multiple_per_group(audited: Path, summary) -> None:
         slug = "".join(c if c.isalnum() else "-" for c in group)
         figure = html.split(f'<figure aria-labelledby="by-{slug}-cap">')[1].split("</figure>")[0]
         assert figure.count("<svg ") == len(summary["measures"])
+
+
+def test_the_reference_engine_writes_the_same_case_list_and_measure_report(
+    audited: Path, tmp_path: Path
+) -> None:
+    cohort = audited.parent / "cohort.csv"
+    run_audit(cohort, tmp_path / "py", engine="python")
+    assert (tmp_path / "py" / CASE_LIST).read_bytes() == (audited / CASE_LIST).read_bytes()
+    duck = json.loads((audited / "measure-report.json").read_text())
+    ref = json.loads((tmp_path / "py" / "measure-report.json").read_text())
+    assert duck["group"] == ref["group"] and duck["period"] == ref["period"]
