@@ -53,7 +53,7 @@ def funnel_svg(points: list[dict[str, Any]], overall: float | None, title: str) 
         chart.point(
             p["denominator"],
             p["rate"],
-            RED if outside else BLUE,
+            RED if is_outside else BLUE,
             f"{p['group']}: {p['rate']:.1%} ({p['numerator']}/{p['denominator']})"
             + (", outside the 99.8% limits" if is_outside else ""),
         )

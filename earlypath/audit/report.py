@@ -24,7 +24,9 @@ svg{max-width:100%;height:auto}.wide{overflow-x:auto;max-width:100%}
 .first{border-left:8px solid #1f4e79;background:#f3f5f8;padding:.5rem 1rem;margin:1rem 0}
 .first p{margin:.4rem 0}.panels{display:flex;flex-wrap:wrap;gap:.5rem 1rem}
 .panels svg{width:340px}
-@media (max-width:40rem){dl.gov{grid-template-columns:1fr}body{padding:0 .6rem}}
+.chart:focus{outline:3px solid #ffdd00}
+@media (max-width:40rem){dl.gov{grid-template-columns:1fr}body{padding:0 .6rem}
+.chart{overflow-x:auto}.chart svg{min-width:600px}}
 """
 
 # The outputs an audit writes beside report.html, linked from it (relative: the folder travels).
@@ -73,7 +75,11 @@ def _figure(svg: str, fig_id: str, alt: str) -> str:
     if not svg:
         return f'<p class="note">{_e(alt)} (not enough data to plot)</p>'
     svg = svg.replace("<svg ", f'<svg role="img" aria-labelledby="{fig_id}-cap" ', 1)
-    return f'<figure>{svg}<figcaption id="{fig_id}-cap">{_e(alt)}</figcaption></figure>'
+    # on a phone the chart keeps a readable size and scrolls sideways in its own region
+    return (
+        f'<figure><div class="chart" role="region" aria-label="{_e(fig_id)} chart" tabindex="0">'
+        f'{svg}</div><figcaption id="{fig_id}-cap">{_e(alt)}</figcaption></figure>'
+    )
 
 
 def render_report(summary: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ against values computed here another way (exact sums of binomial terms in ration
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 
 import pytest
@@ -104,3 +105,18 @@ def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="q must be"):
         binomial_limit(0.3, 10, 1.0)
     assert binomial_limit(0.0, 10, 0.999) == 0.0
+
+
+def test_funnel_points_are_red_only_outside_the_998_limits() -> None:
+    from earlypath.audit.funnel import RED, funnel_svg
+
+    points = [
+        {"group": "inside", "numerator": 40, "denominator": 100, "rate": 0.40},
+        {"group": "high", "numerator": 80, "denominator": 100, "rate": 0.80},
+    ]
+    svg = funnel_svg(points, 0.4, "t")
+    circles = {
+        title: fill
+        for fill, title in re.findall(r'<circle [^>]*fill="([^"]+)"><title>([^<:]+):', svg)
+    }
+    assert circles["high"] == RED and circles["inside"] != RED
