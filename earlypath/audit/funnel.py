@@ -41,7 +41,7 @@ def funnel_svg(points: list[dict[str, Any]], overall: float | None, title: str) 
     if not points or overall is None:
         return ""
     top = max(p["denominator"] for p in points) * 1.1
-    chart = Chart(0.0, top)
+    chart = Chart(0.0, top, top=60)  # room above the plot for the legend
     grid = sorted({max(1, round(top * i / 200)) for i in range(1, 201)})  # whole units
     for coverage, dash in zip(LEVELS, ("6 4", "2 3"), strict=True):
         lows, highs = zip(*(funnel_limits(overall, n, coverage) for n in grid), strict=True)
@@ -71,6 +71,7 @@ def funnel_svg(points: list[dict[str, Any]], overall: float | None, title: str) 
             ("95% limits", GREY, "6 4"),
             ("99.8% limits", GREY, "2 3"),
             (f"overall {overall:.1%}", BLUE, ""),
-        ]
+        ],
+        y0=8,
     )
     return chart.svg()

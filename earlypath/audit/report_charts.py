@@ -42,7 +42,7 @@ def trend_svg(months: list[tuple[str, dict[str, Any]]], title: str) -> str:
     if len(points) < 2:
         return ""
     top = _top([r for _, r in points])
-    chart = Chart(-0.5, len(points) - 0.5, 0.0, top, width=800, height=320, bottom=74)
+    chart = Chart(-0.5, len(points) - 0.5, 0.0, top, width=800, height=340, top=56, bottom=74)
     xs = [float(i) for i in range(len(points))]
     ticks = nice_ticks(0.0, top, count=4)
     step = max(1, len(points) // 12)
@@ -59,7 +59,7 @@ def trend_svg(months: list[tuple[str, dict[str, Any]]], title: str) -> str:
     chart.line(xs, [r["rate"] for _, r in points], BLUE, width=1.5)
     for x, (month, rate) in zip(xs, points, strict=True):
         chart.point(x, rate["rate"], BLUE, _describe(month, rate), radius=3)
-    chart.legend([("rate", BLUE, ""), ("95% interval (Wilson)", GREY, "")])
+    chart.legend([("rate", BLUE, ""), ("95% interval (Wilson)", GREY, "")], y0=10)
     return chart.svg()
 
 
