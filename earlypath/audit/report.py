@@ -26,7 +26,7 @@ svg{max-width:100%;height:auto}.wide{overflow-x:auto;max-width:100%}
 .panels svg{width:340px}
 .chart:focus{outline:3px solid #ffdd00}
 @media (max-width:40rem){dl.gov{grid-template-columns:1fr}body{padding:0 .6rem}
-.chart{overflow-x:auto}.chart svg{min-width:600px}}
+.chart{overflow-x:auto}.chart svg{min-width:700px}}
 """
 
 # The outputs an audit writes beside report.html, linked from it (relative: the folder travels).

@@ -156,7 +156,7 @@ header.site a[aria-current]{text-decoration-thickness:3px}
 ul.switch a{display:inline-block;padding:0.4rem 0.8rem;border:2px solid #1d70b8;
 text-decoration:none}
 ul.switch a[aria-current]{background:#1d70b8;color:#fff}
-.wide{overflow-x:auto;max-width:100%}.chart:focus{outline:3px solid #ffdd00}table.many{min-width:44rem}
+.wide{overflow-x:auto;max-width:100%}.chart:focus{outline:3px solid #ffdd00}table.many{min-width:60rem}
 .answer{border-left:8px solid #00703c;background:#f3f2f1;padding:0.5rem 1rem;margin:1rem 0}
 .answer .lead{font-size:1.2rem;margin:0.3rem 0}
 form.local{margin:1rem 0}
@@ -171,7 +171,7 @@ input[type=text]{font:inherit;padding:0.35rem;border:2px solid #1b1b1b;width:12r
 button{font:inherit;font-weight:700;background:#00703c;color:#fff;border:0;padding:0.6rem 1.2rem;
 cursor:pointer}
 @media (max-width:40rem){main{padding:0.75rem}th,td{padding:0.3rem}
-.chart{overflow-x:auto}.chart svg{min-width:640px}
+.chart{overflow-x:auto}.chart svg{min-width:820px}
 header.site .name{display:block;margin-bottom:0.3rem}}
 @media print{header.site,form,.skip,nav{display:none}}
 """
