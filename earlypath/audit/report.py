@@ -246,10 +246,15 @@ def _first_box(summary: dict[str, Any], headline: dict[str, Any]) -> str:
             else ""
         )
         + f").</p><p>{sites}</p>"
-        f'<p>Review the {_count(cases)} cases one by one: <a href="{CASE_LIST}">{CASE_LIST}</a> '
-        "lists each one's site and episode id, and nothing else. It identifies episodes: keep it "
-        "within the care team, never publish it.</p>"
-        f"<h3>Files of this audit</h3><ul>{files}</ul></section>"
+        + (
+            f'<p>Review the {_count(cases)} cases one by one: <a href="{CASE_LIST}">{CASE_LIST}</a>'
+            " lists each one's site and episode id, and nothing else. It identifies episodes: keep"
+            " it within the care team, never publish it.</p>"
+            if cases
+            else f'<p>No eligible woman went without an offer: <a href="{CASE_LIST}">{CASE_LIST}'
+            "</a> is empty.</p>"
+        )
+        + f"<h3>Files of this audit</h3><ul>{files}</ul></section>"
     )
 
 

@@ -91,7 +91,7 @@ def parse_impact_query(query: Mapping[str, str]) -> ImpactQuery:
         if not text:
             continue
         try:
-            value = float(text.replace(",", ""))
+            value = float(text.replace(",", "").removesuffix("%" if item.percent else ""))
         except ValueError:
             value = math.nan
         if not math.isfinite(value):

@@ -146,3 +146,16 @@ def test_the_reference_engine_writes_the_same_case_list_and_measure_report(
     duck = json.loads((audited / "measure-report.json").read_text())
     ref = json.loads((tmp_path / "py" / "measure-report.json").read_text())
     assert duck["group"] == ref["group"] and duck["period"] == ref["period"]
+
+
+def test_with_no_case_the_report_says_so(summary) -> None:
+    from copy import deepcopy
+
+    from earlypath.audit.report import render_report
+
+    summary = deepcopy(summary)  # the fixture is shared
+    headline = next(m for m in summary["measures"] if m["headline"])
+    headline["overall"].update(numerator=0, rate=0.0, ci95_low=0.0, ci95_high=0.01)
+    html = render_report(summary)
+    assert "No eligible woman went without an offer" in html
+    assert "Review the 0 cases" not in html

@@ -112,3 +112,12 @@ def test_the_site_navigation_is_the_same_on_every_page(client) -> None:
     assert 'href="/impact" aria-current="page"' in header
     for path in ("/", "/check"):
         assert 'href="/impact"' in client.get(path).text
+
+
+def test_a_percent_sign_and_thousands_separator_are_accepted(client) -> None:
+    response = client.get(
+        "/impact", params={"births_per_year": "6,000", "uptake": "80%", "scenario": "nice-2021"}
+    )
+    assert response.status_code == 200
+    assert "For 6,000 births a year" in _text(response.text)
+    assert "uptake=0.8" in response.text
