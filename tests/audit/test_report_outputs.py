@@ -35,6 +35,10 @@ def _counts(populations: list) -> dict[str, int | None]:
     return {p.code.coding[0].code: p.count for p in populations}
 
 
+def test_the_summary_names_the_funnel_limits(summary) -> None:
+    assert summary["funnel"]["limits"].startswith("exact binomial")
+
+
 def test_new_outputs_are_staged_with_the_others(audited: Path) -> None:
     assert {"measure-report.json", CASE_LIST} <= set(OUTPUTS)
     assert sorted(p.name for p in audited.iterdir()) == sorted(OUTPUTS)
