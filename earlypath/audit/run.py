@@ -551,7 +551,8 @@ def run_audit(
     echo: Any = None,
     suppress_below: int = 0,
 ) -> AuditResult:
-    """Audit a cohort and write episodes.parquet, rejects.csv, summary.json and report.html."""
+    """Audit a cohort and write every file of `OUTPUTS` (episodes, rejects, summary, report,
+    MeasureReport, case list) into `out_dir`, all moved into place together."""
     from earlypath.audit.case_list import CASE_LIST, write_case_list
     from earlypath.audit.measure_report import measure_report
     from earlypath.audit.report import render_report
