@@ -139,18 +139,19 @@ class CompiledTable:
         for guard, branch_id, verdicts in self.branches:
             if guard(facts) is not True:
                 continue
-            seen: list[CriterionResult] = []
-            traced: list[dict[str, Any]] = []
+            # Verdicts that were False: their trace is shown only if no verdict holds, so it is
+            # built only then (most tables decide on a later verdict).
+            passed: list[tuple[tuple[_Criterion, ...], list[bool | None]]] = []
             for verdict, criteria in verdicts:
                 values = [c.fn(facts) for c in criteria]
                 value = verdict_value(verdict, values)
-                pairs = list(zip(criteria, values, strict=True))
-                these = tuple([CriterionResult(c.criterion, v) for c, v in pairs])
-                trace = [c.trace(facts, v) for c, v in pairs]
                 if value is False:
-                    seen.extend(these)
-                    traced.extend(trace)
+                    passed.append((criteria, values))
                     continue
+                these = tuple(
+                    [CriterionResult(c.criterion, v) for c, v in zip(criteria, values, strict=True)]
+                )
+                trace = tuple([c.trace(facts, v) for c, v in zip(criteria, values, strict=True)])
                 if value is True:
                     return TableResult(
                         verdict.outcome,
@@ -159,10 +160,10 @@ class CompiledTable:
                         these,
                         (),
                         verdict.recommendations,
-                        tuple(trace),
+                        trace,
                     )
                 missing: list[str] = []
-                for c, v in pairs:
+                for c, v in zip(criteria, values, strict=True):
                     if v is None:
                         missing.extend(m for m in c.criterion.missing if m not in missing)
                 return TableResult(
@@ -172,12 +173,20 @@ class CompiledTable:
                     these,
                     tuple(missing),
                     verdict.recommendations,
-                    tuple(trace),
+                    trace,
                 )
             # No verdict held: the table is not exhaustive for these facts. Never guess.
-            return TableResult(
-                NEEDS_INFORMATION, branch_id, None, tuple(seen), (), (), tuple(traced)
+            seen = tuple(
+                [
+                    CriterionResult(c.criterion, v)
+                    for cs, vs in passed
+                    for c, v in zip(cs, vs, strict=True)
+                ]
             )
+            traced = tuple(
+                [c.trace(facts, v) for cs, vs in passed for c, v in zip(cs, vs, strict=True)]
+            )
+            return TableResult(NEEDS_INFORMATION, branch_id, None, seen, (), (), traced)
         return TableResult(NEEDS_INFORMATION, "", None, (), (), ())
 
     def advice_for(self, facts: Facts, outcome: str) -> list[dict[str, Any]]:
