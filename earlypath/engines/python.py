@@ -29,7 +29,14 @@ from earlypath.model import Episode, parse_episode
 from earlypath.plan import build_plan
 from earlypath.policy import DEFAULT_POLICY, Policy
 
-__all__ = ["PROGESTERONE", "assess", "gestation_of", "section_names"]
+__all__ = [
+    "PROGESTERONE",
+    "ProgesteroneDecision",
+    "assess",
+    "decide",
+    "gestation_of",
+    "section_names",
+]
 
 PROGESTERONE = "progesterone"
 
@@ -186,3 +193,31 @@ def assess(
     for section in chosen:
         assessment[section.name] = assess_section(section, version.version, pathway_policy, facts)
     return assessment
+
+
+@dataclass(frozen=True, slots=True)
+class ProgesteroneDecision:
+    """The progesterone decision alone: what `assess` says in ``progesterone`` (decision,
+    recommendations, missing), with the guideline version and gestation it rests on."""
+
+    guideline_version: str
+    gestation_days: int | None
+    decision: str
+    recommendations: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def decide(
+    episode: Episode | dict[str, Any], policy: Policy = DEFAULT_POLICY
+) -> ProgesteroneDecision:
+    """The progesterone decision only (the fast path for an audit): the same decision,
+    recommendations and missing fields as ``assess(...)["progesterone"]``, with no reasons,
+    citations, plan, advice or trace built. `InputError` as `assess`."""
+    if not isinstance(episode, Episode):
+        episode = parse_episode(episode)
+    version, _ = resolve_version(episode.assessed_on, episode.guideline_version)
+    facts = episode_facts(episode)
+    outcome, recommendations, missing = _progesterone(version.version, policy).table.decide(facts)
+    return ProgesteroneDecision(
+        version.version, _gestation_days(facts), outcome, recommendations, missing
+    )

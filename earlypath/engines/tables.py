@@ -189,6 +189,27 @@ class CompiledTable:
             return TableResult(NEEDS_INFORMATION, branch_id, None, seen, (), (), traced)
         return TableResult(NEEDS_INFORMATION, "", None, (), (), ())
 
+    def decide(self, facts: Facts) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        """(outcome, recommendations, missing) as `evaluate` gives them, with no trace or
+        reasons built: for callers that need only the decision (e.g. an audit)."""
+        for guard, _, verdicts in self.branches:
+            if guard(facts) is not True:
+                continue
+            for verdict, criteria in verdicts:
+                values = [c.fn(facts) for c in criteria]
+                value = verdict_value(verdict, values)
+                if value is False:
+                    continue
+                if value is True:
+                    return verdict.outcome, verdict.recommendations, ()
+                missing: list[str] = []
+                for c, v in zip(criteria, values, strict=True):
+                    if v is None:
+                        missing.extend(m for m in c.criterion.missing if m not in missing)
+                return NEEDS_INFORMATION, verdict.recommendations, tuple(missing)
+            return NEEDS_INFORMATION, (), ()
+        return NEEDS_INFORMATION, (), ()
+
     def advice_for(self, facts: Facts, outcome: str) -> list[dict[str, Any]]:
         """The table's advice that applies to these facts and this outcome."""
         return [
