@@ -35,11 +35,24 @@ def _fast(data: Any) -> bytes | None:
         text = orjson.dumps(data, default=_refuse, option=_OPTIONS)
     except orjson.JSONEncodeError:
         return None
-    # The float forms where orjson and json.dumps differ always contain one of these; they are
-    # rare in an assessment (and a false alarm from ordinary text only costs the slower path).
-    if b".0000" in text or b"e-" in text:
-        return None
-    return text
+    return None if _may_differ(text) else text
+
+
+def _may_differ(text: bytes) -> bool:
+    """True if the text may hold a float orjson writes otherwise than json.dumps.
+
+    Those floats (magnitude 1e-9 to 1e-4) come out as ``0.0000...`` or as a digit followed by
+    ``e-``; ordinary text rarely has either (``progesterone-sensitive`` has an ``e-`` after a
+    letter, not a digit), and a false alarm only costs the slower path.
+    """
+    if b".0000" in text:
+        return True
+    at = text.find(b"e-")
+    while at != -1:
+        if at and 48 <= text[at - 1] <= 57:  # an ASCII digit before the e
+            return True
+        at = text.find(b"e-", at + 2)
+    return False
 
 
 def dumps_bytes(data: Any) -> bytes:
