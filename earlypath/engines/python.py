@@ -170,6 +170,8 @@ def assess(
     pathway section; sections keep the output order whatever order they are asked in. A
     section computed alone is the same as in the whole assessment.
     """
+    if isinstance(sections, str):  # a common slip: "progesterone" would read as letters
+        raise ValueError(f"sections: give a list of section names, not the text {sections!r}")
     wants_progesterone, chosen = _chosen(None if sections is None else tuple(sections))
     if not isinstance(episode, Episode):
         episode = parse_episode(episode)

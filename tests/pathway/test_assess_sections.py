@@ -70,6 +70,8 @@ def test_the_default_is_every_section_in_output_order() -> None:
 def test_an_unknown_section_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="sections: unknown section.*'progestrone'"):
         assess({"assessed_on": "2024-03-01"}, sections=("progestrone",))
+    with pytest.raises(ValueError, match="sections: give a list of section names"):
+        assess({"assessed_on": "2024-03-01"}, sections="progesterone")
 
 
 def test_editing_an_assessment_never_changes_the_next_one() -> None:
