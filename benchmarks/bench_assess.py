@@ -11,7 +11,7 @@ Figures are CPU time (time.process_time) so other processes on a shared machine 
 each repeat measures every path in turn and the ratio is taken within the repeat, then the
 median of the repeats is printed. Runs on older checkouts too (paths they lack are skipped).
 
-    .venv/bin/python benchmarks/bench_assess.py [--episodes 20000] [--repeats 7]
+    .venv/bin/python benchmarks/bench_assess.py [--episodes 20000] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def paths() -> dict[str, Callable[[str], Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--episodes", type=int, default=20000)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     texts = generate(args.episodes)
     episodes = [parse_episode_json(t) for t in texts]
