@@ -99,7 +99,6 @@ def assess(
     stop_at: StopAtOption = "16+0",
 ) -> None:
     """Assess an episode (or, with --many, one episode per line) and print the assessment."""
-    from earlypath.assessment_writer import AssessmentWriter
     from earlypath.engines.python import assess as run_assessment
     from earlypath.render_text import render_text
 
@@ -121,13 +120,13 @@ def assess(
 
     bad = 0
     stream = sys.stdin if source == "-" else open(_checked(source), encoding="utf-8")  # noqa: SIM115
-    out = AssessmentWriter(fmt)
+    out = sys.stdout
     with stream:
         for number, line in enumerate(stream, start=1):
             if not line.strip():
                 continue
             try:
-                out.write(run_assessment(parse_episode_json(line), policy))
+                out.write(show(run_assessment(parse_episode_json(line), policy)) + "\n")
             except InputError as error:
                 bad += 1
                 for problem in error.problems:
