@@ -7,6 +7,10 @@ and ``1e-07``), where orjson refuses something (an integer beyond 64 bits, a key
 text, a lone surrogate, a date or any other non-JSON type), and on NaN or infinity (orjson
 writes null): the assessment never holds NaN or infinity (the input contract refuses them),
 and for the rest the text is checked and, if it may differ, written by ``json.dumps`` instead.
+
+For JSON data: dicts, lists, tuples, text, numbers, booleans and None (what assessments are).
+A UUID or an enum that is not also text or a number is written by orjson where json.dumps would
+refuse it; do not pass them.
 """
 
 from __future__ import annotations
