@@ -336,8 +336,9 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
         }
     elif outcome == "needs_information":
         out["recommendation"] = (
-            "Two serum hCG results taken about 48 hours apart are needed (never under 48 hours; "
-            "a pair too far apart is not compared): see missing and advice."
+            "The hCG ratio cannot be read yet: see missing and advice. For a pregnancy of unknown "
+            "location on scan, two serum hCG results about 48 hours apart are needed (never under "
+            "48 hours; a pair too far apart is not compared)."
         )
     return out
 

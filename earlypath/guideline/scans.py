@@ -138,10 +138,11 @@ def _criteria() -> dict[str, Criterion]:
             Or((IS_ECTOPIC, IS_PUL)),
             "",
             "The latest scan shows an ectopic pregnancy or a pregnancy of unknown location: these "
-            "viability rules are for an intrauterine pregnancy (see ectopic_management and "
-            "hcg_assessment).",
+            "viability rules are for an intrauterine pregnancy (see the ectopic management and hCG "
+            "sections).",
             "The latest scan shows an intrauterine pregnancy.",
-            "No scan is recorded: a transvaginal scan is needed first.",
+            "No scan is recorded: these viability rules apply once a scan is done (whether and "
+            "where she needs one: see the referral section).",
             ("scans",),
         ),
         "heartbeat": Criterion(
