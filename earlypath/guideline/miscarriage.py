@@ -49,9 +49,13 @@ from earlypath.guideline.pathway import (
     not_applicable_branch,
     recommendations,
 )
-from earlypath.guideline.scans import NO_HEARTBEAT_ON_A_FIRST_SCAN, SECOND_OPINION_DONE
+from earlypath.guideline.scans import (
+    NO_HEARTBEAT_ON_A_FIRST_SCAN,
+    SECOND_OPINION_DONE,
+    VIABILITY_NOT_SETTLED,
+)
 from earlypath.rules.decision import Branch, Criterion, DecisionTable, Verdict
-from earlypath.rules.ir import AddDays, Const, Expr, IsTrue, Match, Not, all_of
+from earlypath.rules.ir import AddDays, Const, Expr, IsTrue, Match, Not, all_of, any_of
 
 TOPIC = "miscarriage_management"
 CONFIRM_FIRST = "confirm_diagnosis_first"
@@ -79,6 +83,18 @@ INCOMPLETE = Match(MISCARRIAGE_TYPE, ("incomplete",), ("missed", "complete"))
 COMPLETE = Match(MISCARRIAGE_TYPE, ("complete",), ("missed", "incomplete"))
 # A pregnancy of unknown location that no scan has shown in the uterus. Never Unknown.
 PUL_NEVER_IN_UTERUS = all_of(IsTrue(IS_PUL), Not(INTRAUTERINE_SEEN))
+# A recorded miscarriage (not an ectopic) that the cross-section rule holds back: a heartbeat on
+# the latest scan, a first scan not yet settled, or a PUL never seen in the uterus. True only when
+# known (for other sections' advice; the tables above name what is missing when Unknown).
+DIAGNOSIS_NOT_YET_SAFE: Expr = all_of(
+    DIAGNOSED,
+    Not(ECTOPIC_SEEN),
+    any_of(
+        IsTrue(FETAL_HEARTBEAT),
+        IsTrue(VIABILITY_NOT_SETTLED),
+        IsTrue(PUL_NEVER_IN_UTERUS),
+    ),
+)
 
 EXPECTANT_EXCEPTIONS = (
     "she is at increased risk of haemorrhage (for example, late in the first trimester)",
