@@ -262,7 +262,7 @@ def hcg_table(
             IsTrue(DaysBetween(HCG_SECOND_DATE, ASSESSED_ON).gt(max_age_days)),
             "1.4.27",
             f"The second hCG sample was taken more than {max_age_days} days before this "
-            "assessment (see second_sample_days_ago): the next step below was due "
+            "assessment (its age is given as second sample days ago): the next step was due "
             "counting from it; a date that has passed is marked overdue: do it now. If she still "
             "has symptoms, take a new hCG sample as well.",
             CATEGORIES,

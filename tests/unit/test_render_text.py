@@ -109,3 +109,19 @@ def test_a_section_with_no_numbered_recommendation_says_so() -> None:
     text = render_text(assess(episode))
     assert "Scan: No further scan needed for viability (heartbeat seen)  [none; NG126 " in text
     assert "no numbered recommendation]" in text and ": none]" not in text
+
+
+def test_an_old_hcg_pair_points_to_its_age_in_words() -> None:
+    episode = {
+        "assessed_on": "2024-03-06",
+        "lmp": "2024-01-25",
+        "scans": [{"date": "2024-02-20", "location": "unknown"}],
+        "hcg": [
+            {"taken_at": "2024-02-20T09:00:00", "iu_per_l": 1000},
+            {"taken_at": "2024-02-22T09:00:00", "iu_per_l": 1100},
+        ],
+    }
+    text = render_text(assess(episode))
+    assert "  second sample days ago: 13" in text
+    assert "(its age is given as second sample days ago)" in text
+    assert "second_sample_days_ago" not in text and "next step below" not in text
