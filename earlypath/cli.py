@@ -44,7 +44,9 @@ class _LazyGroup(TyperGroup):
         if target is None:
             return super().get_command(ctx, cmd_name)
         module, _, attr = target.partition(":")
-        single = typer.Typer(pretty_exceptions_enable=False)
+        # No completion options: typer's would offer --install-completion on each lazy command,
+        # and the completion script it installs cannot reach commands loaded this way.
+        single = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
         single.command(cmd_name)(getattr(importlib.import_module(module), attr))
         return typer.main.get_command(single)
 
@@ -56,6 +58,30 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="earlypath: NICE NG126 early pregnancy decisions, explained.",
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from earlypath import __version__
+
+        typer.echo(f"earlypath {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_show_version,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """earlypath: NICE NG126 early pregnancy decisions, explained."""
+
 
 StopAtOption = Annotated[
     str, typer.Option("--stop-at", help="Policy: stop progesterone at 16+0 (default) or 16+6.")
@@ -94,7 +120,9 @@ def _utf8(data: bytes, first: bool = True) -> str | None:
 
 
 def _dumps(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    from earlypath.json_text import dumps  # the same text as json.dumps, faster
+
+    return dumps(data)
 
 
 @app.command()
@@ -191,6 +219,8 @@ def examples(
     from earlypath.engines.python import assess as run_assessment
     from earlypath.render_text import render_text
 
+    if output_format not in ("text", "json"):
+        _fail_input([f"--format: must be text or json, not {output_format!r}"])
     folder = resources.files("earlypath") / "examples"
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if not item.name.endswith(".json"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from earlypath.guideline.wording import decision_words, value_words
+
 _DECISION_WORDS = {
     "offer": "OFFER progesterone",
     "continue": "CONTINUE progesterone",
@@ -23,7 +25,8 @@ def render_text(assessment: dict[str, Any]) -> str:
     gest = assessment.get("gestation")
     if gest:
         lines.append(
-            f"Gestation: {gest['display']} ({gest['days']} days, dated by {gest['basis']})"
+            f"Gestation: {gest['display']} ({gest['days']} days, dated by "
+            f"{value_words('basis', gest['basis'])})"
         )
     else:
         lines.append("Gestation: unknown")
@@ -88,8 +91,9 @@ def _pathway_lines(assessment: dict[str, Any]) -> list[str]:
             why = "; ".join(section.get("reasons") or [])
             lines.append(f"{title}: not applicable" + (f" ({why})" if why else ""))
             continue
-        recs = ", ".join(section.get("recommendations") or []) or "none"
-        lines.append(f"{title}: {decision}  [NG126 {version}: {recs}]")
+        recs = ", ".join(section.get("recommendations") or []) or "no numbered recommendation"
+        words = decision_words(key, decision)
+        lines.append(f"{title}: {words}  [{decision}; NG126 {version}: {recs}]")
         if section.get("recommendation"):
             lines.append(f"  do: {section['recommendation']}")
         lines += [f"  - {reason}" for reason in section.get("reasons") or []]
@@ -100,7 +104,7 @@ def _pathway_lines(assessment: dict[str, Any]) -> list[str]:
                 continue
             lines += _value_lines(name, value, "  ")
         for name, other in (section.get("other_decisions") or {}).items():
-            lines.append(f"  {_label(name)} decision: {other['decision']}")
+            lines.append(f"  {_label(name)}: {decision_words(name, other['decision'])}")
         lines += _regimen_lines(section.get("medical_regimen"))
         for kind, steps in (section.get("follow_up") or {}).items():
             lines.append(f"  follow-up if {kind}:")
@@ -130,6 +134,7 @@ def _value_lines(name: str, value: Any, indent: str) -> list[str]:
         return out
     if isinstance(value, list):
         if all(isinstance(item, str | int | float) for item in value):
+            value = [value_words(name, item) if isinstance(item, str) else item for item in value]
             if sum(len(str(item)) for item in value) <= 60:
                 return [f"{indent}{_label(name)}: {', '.join(str(item) for item in value)}"]
             return [f"{indent}{_label(name)}:"] + [f"{indent}  - {item}" for item in value]
@@ -139,6 +144,8 @@ def _value_lines(name: str, value: Any, indent: str) -> list[str]:
         return out
     if isinstance(value, bool):
         value = "yes" if value else "no"
+    elif isinstance(value, str):
+        value = value_words(name, value)
     return [f"{indent}{_label(name)}: {value}"]
 
 

@@ -104,6 +104,7 @@ def synth_command(
     fmt: Annotated[
         str, typer.Option("--format", help="csv (default), parquet or fhir-ndjson.")
     ] = "csv",
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Write a reproducible synthetic cohort (no real patient data)."""
     from earlypath.audit.synth import write_cohort
@@ -111,5 +112,5 @@ def synth_command(
     if fmt not in ("csv", "parquet", "fhir-ndjson"):
         typer.echo(f"--format: must be csv, parquet or fhir-ndjson, not {fmt!r}", err=True)
         raise typer.Exit(EXIT_INPUT)
-    write_cohort(n, seed, fmt, out)  # type: ignore[arg-type]
+    write_cohort(n, seed, fmt, out, progress=not quiet)  # type: ignore[arg-type]
     typer.echo(f"wrote {n} synthetic episodes to {out}")

@@ -1,24 +1,38 @@
 """Funnel plot of a proportion by unit (Spiegelhalter 2005): units against the overall rate,
-with 95% and 99.8% control limits (normal approximation to the binomial), as inline SVG."""
+with 95% and 99.8% control limits, as inline SVG.
+
+The limits are exact binomial ones (`earlypath.intervals.binomial_limit`), as the NHS and PHE
+funnel-plot guidance asks: the normal approximation put the lower 99.8% limit at 0 for small
+units and made the limits symmetric where the binomial is skewed.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from earlypath.audit.svg_chart import Chart, nice_ticks
+from earlypath.intervals import binomial_limit
+from earlypath.svg_chart import Chart, nice_ticks
 
-__all__ = ["funnel_limits", "funnel_svg"]
+__all__ = ["LEVELS", "funnel_limits", "funnel_svg", "outside"]
 
 BLUE, RED, GREY = "#1f4e79", "#b30000", "#555555"
 
-Z95 = 1.959963984540054
-Z998 = 3.090232306167813
+LEVELS = (0.95, 0.998)  # two-sided coverage of the control limits
+METHOD = "exact binomial limits with interpolation (Spiegelhalter, Stat Med 2005;24:1185)"
 
 
-def funnel_limits(p0: float, n: float, z: float) -> tuple[float, float]:
-    half = z * math.sqrt(p0 * (1 - p0) / n) if n > 0 else 1.0
-    return max(0.0, p0 - half), min(1.0, p0 + half)
+def funnel_limits(p0: float, n: int, coverage: float) -> tuple[float, float]:
+    """The (lower, upper) control limits for a unit of n at the overall rate p0."""
+    tail = (1 - coverage) / 2
+    return binomial_limit(p0, int(n), tail), binomial_limit(p0, int(n), 1 - tail)
+
+
+def outside(point: dict[str, Any], p0: float | None, coverage: float = 0.998) -> bool:
+    """Whether a unit's rate falls outside the limits (units with no denominator never do)."""
+    if p0 is None or not point.get("denominator"):
+        return False
+    low, high = funnel_limits(p0, point["denominator"], coverage)
+    return not low <= point["rate"] <= high
 
 
 def funnel_svg(points: list[dict[str, Any]], overall: float | None, title: str) -> str:
@@ -27,24 +41,23 @@ def funnel_svg(points: list[dict[str, Any]], overall: float | None, title: str) 
     if not points or overall is None:
         return ""
     top = max(p["denominator"] for p in points) * 1.1
-    chart = Chart(0.0, top)
-    grid = [max(1.0, top * i / 200) for i in range(1, 201)]
-    for z, dash in ((Z95, "6 4"), (Z998, "2 3")):
-        lows, highs = zip(*(funnel_limits(overall, n, z) for n in grid), strict=True)
+    chart = Chart(0.0, top, top=60)  # room above the plot for the legend
+    grid = sorted({max(1, round(top * i / 200)) for i in range(1, 201)})  # whole units
+    for coverage, dash in zip(LEVELS, ("6 4", "2 3"), strict=True):
+        lows, highs = zip(*(funnel_limits(overall, n, coverage) for n in grid), strict=True)
         chart.line(grid, lows, GREY, dash)
         chart.line(grid, highs, GREY, dash)
     chart.line([0.0, top], [overall, overall], BLUE)
     for p in points:
-        low, high = funnel_limits(overall, p["denominator"], Z998)
-        outside = not low <= p["rate"] <= high
+        is_outside = outside(p, overall)
         chart.point(
             p["denominator"],
             p["rate"],
-            RED if outside else BLUE,
+            RED if is_outside else BLUE,
             f"{p['group']}: {p['rate']:.1%} ({p['numerator']}/{p['denominator']})"
-            + (", outside the 99.8% limits" if outside else ""),
+            + (", outside the 99.8% limits" if is_outside else ""),
         )
-        if outside:
+        if is_outside:
             chart.text(p["denominator"], p["rate"], str(p["group"]), size=9)
     chart.axes(
         [(t, f"{t:,.0f}") for t in nice_ticks(0.0, top) if t <= top],
@@ -58,6 +71,7 @@ def funnel_svg(points: list[dict[str, Any]], overall: float | None, title: str) 
             ("95% limits", GREY, "6 4"),
             ("99.8% limits", GREY, "2 3"),
             (f"overall {overall:.1%}", BLUE, ""),
-        ]
+        ],
+        y0=8,
     )
     return chart.svg()

@@ -8,12 +8,13 @@ are ratios of category counts.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir_t
+
+from earlypath.intervals import wilson
 
 __all__ = ["ADHERENCE", "CATEGORIES", "Rate", "adherence_expr", "wilson"]
 
@@ -68,17 +69,6 @@ class Rate:
             "ci95_low": low_high[0] if low_high else None,
             "ci95_high": low_high[1] if low_high else None,
         }
-
-
-def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
-    """Wilson score interval for a proportion (Wilson 1927); None when n is 0."""
-    if n <= 0:
-        return None
-    p = successes / n
-    z2 = z * z
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def rate_of(counts: dict[str, int], numerator: list[str], denominator: list[str]) -> Rate:

@@ -6,18 +6,37 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from earlypath.audit.funnel import BLUE, funnel_svg
-from earlypath.audit.svg_chart import Chart
+from earlypath.audit.case_list import CASE_LIST
+from earlypath.audit.funnel import funnel_svg, outside
+from earlypath.audit.report_charts import panel_svg, trend_svg
 
 __all__ = ["render_report"]
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:72rem;margin:1rem auto;padding:0 1rem;color:#111;line-height:1.45}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #999;padding:.25rem .5rem;text-align:left}
-th{background:#e8eef5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#e8eef5}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.months th{white-space:nowrap}
 figure{margin:1rem 0}figcaption{font-size:.95rem}.note{color:#333;font-size:.95rem}
 dl.gov{display:grid;grid-template-columns:12rem 1fr;gap:.2rem .8rem}dl.gov dt{font-weight:600}
+svg{max-width:100%;height:auto}.wide{overflow-x:auto;max-width:100%}
+.wide:focus,a:focus{outline:3px solid #ffdd00;box-shadow:0 0 0 5px #111}
+.first{border-left:8px solid #1f4e79;background:#f3f5f8;padding:.5rem 1rem;margin:1rem 0}
+.first p{margin:.4rem 0}.panels{display:flex;flex-wrap:wrap;gap:.5rem 1rem}
+.panels svg{width:340px}
+.chart:focus{outline:3px solid #ffdd00}
+@media (max-width:40rem){dl.gov{grid-template-columns:1fr}body{padding:0 .6rem}
+.chart{overflow-x:auto}.chart svg{min-width:700px}}
 """
+
+# The outputs an audit writes beside report.html, linked from it (relative: the folder travels).
+FILES = (
+    ("episodes.parquet", "every judged episode: decision, recommendations, care given"),
+    (CASE_LIST, "site and episode id of each eligible woman not offered progesterone"),
+    ("rejects.csv", "rows that could not be judged, with the reason"),
+    ("summary.json", "every figure in this report"),
+    ("measure-report.json", "the measures as a FHIR R4 MeasureReport"),
+)
 
 
 def _e(value: Any) -> str:
@@ -52,32 +71,15 @@ _RATE_HEAD = (
 )
 
 
-def _trend_svg(points: list[tuple[str, float | None]], title: str) -> str:
-    points = [(m, r) for m, r in points if r is not None]
-    if len(points) < 2:
-        return ""
-    chart = Chart(0.0, len(points) - 1.0, width=800, height=300, bottom=70)
-    xs = [float(i) for i in range(len(points))]
-    chart.line(xs, [r for _, r in points], BLUE, width=1.5)
-    for x, (month, rate) in zip(xs, points, strict=True):
-        chart.point(x, rate, BLUE, f"{month}: {rate:.1%}", radius=2)
-    step = max(1, len(points) // 12)
-    chart.axes(
-        [(x, points[int(x)][0]) for x in xs[::step]],
-        [(t / 10, f"{t / 10:.1f}") for t in range(0, 11, 2)],
-        "month",
-        "proportion",
-        title,
-        slant_x=True,
-    )
-    return chart.svg()
-
-
 def _figure(svg: str, fig_id: str, alt: str) -> str:
     if not svg:
         return f'<p class="note">{_e(alt)} (not enough data to plot)</p>'
     svg = svg.replace("<svg ", f'<svg role="img" aria-labelledby="{fig_id}-cap" ', 1)
-    return f'<figure>{svg}<figcaption id="{fig_id}-cap">{_e(alt)}</figcaption></figure>'
+    # on a phone the chart keeps a readable size and scrolls sideways in its own region
+    return (
+        f'<figure><div class="chart" role="region" aria-label="{_e(fig_id)} chart" tabindex="0">'
+        f'{svg}</div><figcaption id="{fig_id}-cap">{_e(alt)}</figcaption></figure>'
+    )
 
 
 def render_report(summary: dict[str, Any]) -> str:
@@ -107,7 +109,10 @@ def render_report(summary: dict[str, Any]) -> str:
         reasons = "; ".join(f"{_e(reason)}: {n:,}" for reason, n in excluded.items())
         add(f'<p class="note">Excluded (not episodes): {reasons}.</p>')
 
+    add(_first_box(summary, headline))
+
     add("<h2>Headline measures</h2>")
+    add('<div class="wide" role="region" aria-label="Headline measures" tabindex="0">')
     add("<table><caption>Adherence measures over all evaluated episodes</caption><thead><tr>")
     add(
         f'<th scope="col">measure</th>{_RATE_HEAD}<th scope="col">better is</th></tr></thead><tbody>'
@@ -117,19 +122,20 @@ def render_report(summary: dict[str, Any]) -> str:
             f'<tr><th scope="row">{_e(m["title"])}</th>{_rate_cells(m["overall"])}'
             f"<td>{_e(m['direction'].replace(' is better', ''))}</td></tr>"
         )
-    add("</tbody></table>")
+    add("</tbody></table></div>")
 
     funnel = summary.get("funnel")
     add("<h2>Sites: funnel plot</h2>")
     if funnel:
         svg = funnel_svg(funnel["points"], funnel["overall_rate"], headline["title"] + " by site")
-        outside = [p["group"] for p in funnel["points"] if _outside(p, funnel["overall_rate"])]
+        flagged = [p["group"] for p in funnel["points"] if outside(p, funnel["overall_rate"])]
         alt = (
             f"Funnel plot of {headline['title'].lower()} for {len(funnel['points'])} sites against "
-            f"the overall rate {_pct(funnel['overall_rate'])}, with 95% and 99.8% limits. "
+            f"the overall rate {_pct(funnel['overall_rate'])}, with exact binomial 95% and 99.8% "
+            "limits. "
             + (
-                f"Sites outside the 99.8% limits: {', '.join(outside)}."
-                if outside
+                f"Sites outside the 99.8% limits: {', '.join(flagged)}."
+                if flagged
                 else "No site is outside the 99.8% limits."
             )
             + (
@@ -144,33 +150,12 @@ def render_report(summary: dict[str, Any]) -> str:
 
     by_group = summary["by_group"]
     if by_group.get("month"):  # empty when no row was evaluated
-        add("<h2>Trend by month</h2>")
-        months = sorted(by_group["month"].items())
-        trend = [(m, cell["measures"][headline["id"]]["rate"]) for m, cell in months]
-        shown = [m for m, r in trend if r is not None] or [months[0][0], months[-1][0]]
-        add(
-            _figure(
-                _trend_svg(trend, headline["title"] + " by month"),
-                "trend",
-                f"Line chart of {headline['title'].lower()} by month of assessment, "
-                f"{shown[0]} to {shown[-1]} (months with eligible women whose care is "
-                "recorded); the table below gives the figures.",
-            )
-        )
+        add(_trend(by_group["month"], headline))
     add("<h2>Breakdown by group</h2>")
     add(f'<p class="note">Small numbers: {_e(summary["disclosure_control"]["rule"])}</p>')
     for g, cells in by_group.items():
-        add(f"<h3>By {_e(g.replace('_', ' '))}</h3>")
-        add(f"<table><caption>{_e(headline['title'])}, by {_e(g)}</caption><thead><tr>")
-        add(
-            f'<th scope="col">{_e(g)}</th><th scope="col">episodes</th>{_RATE_HEAD}</tr></thead><tbody>'
-        )
-        for value, cell in cells.items():
-            add(
-                f'<tr><th scope="row">{_e(value)}</th><td class="num">{_count(cell["episodes"])}</td>'
-                f"{_rate_cells(cell['measures'][headline['id']])}</tr>"
-            )
-        add("</tbody></table>")
+        if g != "month":  # the trend above shows the months
+            add(_breakdown(g, cells, measures, headline))
 
     dq = summary["data_quality"]
     add("<h2>Data quality</h2>")
@@ -195,6 +180,7 @@ def render_report(summary: dict[str, Any]) -> str:
 
     add("<h2>Guideline versions applied</h2>")
     add(
+        '<div class="wide" role="region" aria-label="Guideline versions applied" tabindex="0">'
         "<table><caption>NG126 versions, by assessment date</caption><thead><tr>"
         '<th scope="col">version</th><th scope="col">in force</th><th scope="col">episodes</th>'
         '<th scope="col">what changed</th></tr></thead><tbody>'
@@ -205,7 +191,7 @@ def render_report(summary: dict[str, Any]) -> str:
             f"<td>{_e(v['in_force_from'])} to {_e(v['in_force_to'] or 'now')}</td>"
             f'<td class="num">{v["episodes"]:,}</td><td>{_e(v["summary"])}</td></tr>'
         )
-    add("</tbody></table>")
+    add("</tbody></table></div>")
     add("<h2>Policy settings</h2><ul>")
     for name, s in summary["policy"].items():
         add(
@@ -236,13 +222,114 @@ def render_report(summary: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _outside(point: dict[str, Any], overall: float | None) -> bool:
-    from earlypath.audit.funnel import Z998, funnel_limits
+def _first_box(summary: dict[str, Any], headline: dict[str, Any]) -> str:
+    """What the audit team should look at first: the headline figure, the sites outside the
+    funnel's 99.8% limits, and the case list to review; then the files of this audit."""
+    rate = headline["overall"]
+    funnel = summary.get("funnel")
+    if funnel:
+        flagged = [p for p in funnel["points"] if outside(p, funnel["overall_rate"])]
+        sites = (
+            "Sites outside the 99.8% limits of the funnel plot: "
+            + ", ".join(f"{_e(p['group'])} ({_pct(p['rate'])})" for p in flagged)
+            + "."
+            if flagged
+            else "No site is outside the 99.8% limits of the funnel plot."
+        )
+    else:
+        sites = "The cohort has no site column, so sites are not compared."
+    cases = rate["numerator"]
+    files = "".join(
+        f'<li><a href="{_e(name)}">{_e(name)}</a>: {_e(what)}</li>' for name, what in FILES
+    )
+    return (
+        '<section class="first" aria-labelledby="first-h"><h2 id="first-h">Look at first</h2>'
+        f"<p><strong>{_e(headline['title'])}: {_pct(rate['rate'])}</strong> "
+        f"({_count(rate['numerator'])} of {_count(rate['denominator'])}"
+        + (
+            f"; 95% CI {_pct(rate['ci95_low'])} to {_pct(rate['ci95_high'])}"
+            if rate["ci95_low"] is not None
+            else ""
+        )
+        + f").</p><p>{sites}</p>"
+        + (
+            f'<p>Review the {_count(cases)} cases one by one: <a href="{CASE_LIST}">{CASE_LIST}</a>'
+            " lists each one's site and episode id, and nothing else. It identifies episodes: keep"
+            " it within the care team, never publish it.</p>"
+            if cases
+            else f'<p>No eligible woman went without an offer: <a href="{CASE_LIST}">{CASE_LIST}'
+            "</a> is empty.</p>"
+        )
+        + f"<h3>Files of this audit</h3><ul>{files}</ul></section>"
+    )
 
-    if overall is None or not point["denominator"]:
-        return False
-    low, high = funnel_limits(overall, point["denominator"], Z998)
-    return not low <= point["rate"] <= high
+
+def _trend(months: dict[str, Any], headline: dict[str, Any]) -> str:
+    every = [(m, cell["measures"][headline["id"]]) for m, cell in sorted(months.items())]
+    # months with no eligible woman (before progesterone was recommended, say) say nothing
+    rows = [(m, r) for m, r in every if r.get("denominator") != 0] or every
+    shown = [m for m, r in rows if r.get("rate") is not None] or [rows[0][0], rows[-1][0]]
+    left_out = len(every) - len(rows)
+    title = headline["title"]
+    out = [
+        "<h2>Trend by month</h2>",
+        _figure(
+            trend_svg(rows, title + " by month"),
+            "trend",
+            f"Line chart of {title.lower()} by month of assessment, {shown[0]} to {shown[-1]}, "
+            "each month with its 95% interval (Wilson); the table gives the counts.",
+        ),
+        f"<details><summary>The counts by month ({len(rows)} months shown"
+        + (f"; {left_out} months with no eligible woman are left out" if left_out else "")
+        + ")</summary>",
+        '<div class="wide" role="region" aria-label="Trend by month: figures" tabindex="0">',
+        f'<table class="months"><caption>{_e(title)}, by month</caption><thead><tr>'
+        f'<th scope="col">month</th>{_RATE_HEAD}</tr></thead><tbody>',
+    ]
+    out += [f'<tr><th scope="row">{_e(m)}</th>{_rate_cells(r)}</tr>' for m, r in rows]
+    out.append("</tbody></table></div></details>")
+    return "\n".join(out)
+
+
+def _breakdown(
+    group: str, cells: dict[str, Any], measures: list[dict[str, Any]], headline: dict[str, Any]
+) -> str:
+    """A small multiple (a panel per measure) and the headline measure's table, for one group."""
+    name = group.replace("_", " ")
+    slug = "".join(c if c.isalnum() else "-" for c in group)
+    panels = []
+    for m in measures:
+        rows = [(value, cell["measures"][m["id"]]) for value, cell in cells.items()]
+        svg = panel_svg(rows, m["overall"]["rate"], m["title"])
+        label = f"{m['title']} by {name}: " + "; ".join(
+            f"{value} {_pct(r['rate'])}" if r.get("rate") is not None else f"{value} withheld"
+            for value, r in rows
+        )
+        label_id = f"by-{slug}-{m['id']}"
+        start = svg.index(">") + 1  # the label is the svg's first child, its accessible name
+        panels.append(
+            svg[:start].replace("<svg ", f'<svg role="img" aria-labelledby="{label_id}" ', 1)
+            + f'<title id="{label_id}">{_e(label)}</title>'
+            + svg[start:]
+        )
+    out = [
+        f"<h3>By {_e(name)}</h3>",
+        f'<figure aria-labelledby="by-{slug}-cap"><div class="panels">{"".join(panels)}</div>'
+        f'<figcaption id="by-{slug}-cap">Each measure by {_e(name)}: a dot for the rate and a '
+        "line for its 95% interval; the dashed line is the overall rate. Each panel has its own "
+        "scale.</figcaption></figure>",
+        f'<div class="wide" role="region" aria-label="By {_e(name)}: figures" tabindex="0">',
+        f"<table><caption>{_e(headline['title'])}, by {_e(name)}</caption><thead><tr>"
+        f'<th scope="col">{_e(name)}</th><th scope="col">episodes</th>{_RATE_HEAD}</tr></thead>'
+        "<tbody>",
+    ]
+    out += [
+        f'<tr><th scope="row">{_e(value)}</th><td class="num">{_count(cell["episodes"])}</td>'
+        f"{_rate_cells(cell['measures'][headline['id']])}</tr>"
+        for value, cell in cells.items()
+    ]
+    out.append("</tbody></table></div>")
+    return "\n".join(out)
 
 
 def _kv_table(caption: str, key: str, value: str, data: dict[str, int]) -> str:
@@ -252,6 +339,7 @@ def _kv_table(caption: str, key: str, value: str, data: dict[str, int]) -> str:
         f'<tr><th scope="row">{_e(k)}</th><td class="num">{v:,}</td></tr>' for k, v in data.items()
     )
     return (
+        f'<div class="wide" role="region" aria-label="{_e(caption)}" tabindex="0">'
         f'<table><caption>{_e(caption)}</caption><thead><tr><th scope="col">{_e(key)}</th>'
-        f'<th scope="col">{_e(value)}</th></tr></thead><tbody>{rows}</tbody></table>'
+        f'<th scope="col">{_e(value)}</th></tr></thead><tbody>{rows}</tbody></table></div>'
     )

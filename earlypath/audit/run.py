@@ -13,8 +13,8 @@ import errno
 import json
 import os
 import time
-from collections.abc import Container, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Container, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -46,6 +46,8 @@ from earlypath.audit.measures import (
     adherence_expr,
 )
 from earlypath.audit.output import atomic_path, check_out_folder, staged_outputs
+from earlypath.audit.progress import duckdb_progress
+from earlypath.audit.progress import progress_bar as _progress
 from earlypath.audit.validate import check_and_type, repeated_ids, require_columns
 from earlypath.engines.batch import assess_table, decision_values
 from earlypath.errors import InputError, Problem, ReconciliationError
@@ -77,7 +79,14 @@ EPISODE_COLUMNS = (
     "progesterone_prescribed",
     "adherence",
 )
-OUTPUTS = ("episodes.parquet", "rejects.csv", "summary.json", "report.html")
+OUTPUTS = (
+    "episodes.parquet",
+    "rejects.csv",
+    "summary.json",
+    "report.html",
+    "measure-report.json",  # the measures as a FHIR R4 MeasureReport
+    "cases-eligible-not-offered.csv",  # site and episode id of each case, for local review
+)
 DEFAULT_GROUPS = ("site", "month", "age_band", "ethnicity", "deprivation_quintile")
 NOT_RECORDED = "(not recorded)"
 
@@ -141,7 +150,7 @@ def evaluate(
     raw = load_raw(con, source, fmt)
     _check_groups(raw, group_by)
     loaded = time.perf_counter()
-    ev = _batch_engine(con, raw, policy)
+    ev = _batch_engine(con, raw, policy, progress)
     ev.timings = {"load": loaded - started, "check_and_judge": time.perf_counter() - loaded}
     return ev.with_input(fhir_reading(con))
 
@@ -159,13 +168,19 @@ def _extras(raw: ir_t.Table) -> list[str]:
     return [c for c in raw.columns if c not in flat.FLAT_COLUMNS and c != "row_number"]
 
 
-def _batch_engine(con: Any, raw: ir_t.Table, policy: Policy) -> Evaluated:
+def _batch_engine(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = False) -> Evaluated:
     """Check and judge every row in one pass, kept as one table; episodes and rejects are its
     two halves (a row is one or the other by ``reject_reason``), so no row can be in both."""
-    rows_in = _count(con, raw)
-    extras = _extras(raw)
-    repeated = _few_as_list(con, materialize(con, repeated_ids(raw), "earlypath_repeated_ids"))
-    judged = _store_judged(con, _judged(raw, extras, policy, repeated), policy)
+    with _progress(progress, None, f"reading the cohort ({con.name})"):
+        rows_in = _count(con, raw)
+        extras = _extras(raw)
+        repeated = _few_as_list(con, materialize(con, repeated_ids(raw), "earlypath_repeated_ids"))
+    if con.name == "duckdb":
+        with duckdb_progress(progress, con.con, rows_in, "checking and judging"):
+            judged = _store_judged(con, _judged(raw, extras, policy, repeated), policy)
+    else:
+        with _progress(progress, None, f"checking and judging {rows_in:,} rows ({con.name})"):
+            judged = _store_judged(con, _judged(raw, extras, policy, repeated), policy)
     good = judged.filter(judged.reject_reason.isnull())
     defaulted = _scalar(con, good.defaulted_false_cells.sum().fill_null(0))
     rejects = judged.filter(judged.reject_reason.notnull())
@@ -266,7 +281,7 @@ def _python_engine(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = F
     try:
         _create_table(writer, "earlypath_episodes", episode_schema)
         _create_table(writer, "earlypath_rejects", reject_schema)
-        with _progress(progress and rows_in > 5000, rows_in, "episodes (python)") as step:
+        with _progress(progress and rows_in > 5000, rows_in, "judging (python)") as step:
             for batch in arrow_batches(con, raw, PYTHON_BATCH_ROWS):
                 episodes: list[dict[str, Any]] = []
                 rejects: list[dict[str, Any]] = []
@@ -334,7 +349,7 @@ def _python_row(
     if not reasons:
         try:
             episode = parse_episode(flat.flat_to_episode(typed))
-            assessment = assess(episode, policy)
+            assessment = assess(episode, policy, sections=("progesterone",))  # all it reads
         except flat.CellError as error:
             reasons.append(str(error))
         except InputError as error:
@@ -446,31 +461,6 @@ def _counts(con: Any, t: ir_t.Table, keys: Sequence[str]) -> list[dict[str, Any]
     return fetch_arrow(con, agg).to_pylist()
 
 
-@contextmanager
-def _progress(enabled: bool, total: int | None, label: str) -> Iterator[Any]:
-    if not enabled:
-        yield lambda n: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        yield lambda n: None
-        return
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=True,
-        console=console,
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
-
-
 def _write_parquet(ev: Evaluated, target: Path, progress: bool) -> int:
     written = 0
     expr = ev.episodes.order_by("row_number")
@@ -481,7 +471,10 @@ def _write_parquet(ev: Evaluated, target: Path, progress: bool) -> int:
         # when DuckDB preserves it: the file is written without a sort (a sort moves every column:
         # 0.1 s per million rows), the order is checked on the file, and only if it does not hold
         # is the file written again, sorted.
-        with atomic_path(target) as tmp, _progress(progress and total > 100_000, None, "episodes"):
+        with (
+            atomic_path(target) as tmp,
+            _progress(progress and total > 100_000, None, f"writing {total:,} episodes"),
+        ):
             _copy_to_parquet(ev.con, ev.episodes, tmp)
             if not rows_in_order(tmp):
                 _copy_to_parquet(ev.con, expr, tmp)
@@ -490,7 +483,7 @@ def _write_parquet(ev: Evaluated, target: Path, progress: bool) -> int:
         return _write_parquet_spark(ev, expr, target, progress and total > 100_000)
     with (
         atomic_path(target) as tmp,
-        _progress(progress and total > 100_000, total, "episodes") as step,
+        _progress(progress and total > 100_000, total, "writing episodes") as step,
     ):
         writer = None
         try:
@@ -539,7 +532,7 @@ def _write_parquet_spark(ev: Evaluated, expr: ir_t.Table, target: Path, progress
 
     folder = Path(tempfile.mkdtemp(prefix=".episodes-", dir=target.parent))
     try:
-        with _progress(progress, None, "episodes"):
+        with _progress(progress, None, "writing the episodes (spark)"):
             df = ev.con._session.sql(ev.con.compile(expr))
             # A global sort gives ordered range partitions; coalesce(1) keeps their order.
             df.coalesce(1).write.mode("overwrite").option("compression", "zstd").parquet(
@@ -576,15 +569,17 @@ def run_audit(
     echo: Any = None,
     suppress_below: int = 0,
 ) -> AuditResult:
-    """Audit a cohort and write episodes.parquet, rejects.csv, summary.json and report.html,
-    then manifest.json (their sizes and checksums: read them back with `open_audit_output`)."""
+    """Audit a cohort and write every file of `OUTPUTS` (episodes, rejects, summary, report,
+    MeasureReport, case list) into `out_dir`, then manifest.json (their sizes and checksums: read
+    them back with `open_audit_output`)."""
+    from earlypath.audit.case_list import CASE_LIST, write_case_list
+    from earlypath.audit.measure_report import measure_report
     from earlypath.audit.report import render_report
-    from earlypath.audit.summary import build_summary
+    from earlypath.audit.summary import FUNNEL_MEASURE, build_summary
 
     started = time.perf_counter()
     check_out_folder(Path(out_dir), Path(source), OUTPUTS)  # a bad --out fails before any work
-    with _progress(progress and engine != "python", None, f"checking and judging ({engine})"):
-        ev = evaluate(Path(source), engine, policy, spark, progress=progress, group_by=group_by)
+    ev = evaluate(Path(source), engine, policy, spark, progress=progress, group_by=group_by)
     evaluated = _count(ev.con, ev.episodes)
     rejected = _count(ev.con, ev.rejects)
     excluded = sum(ev.excluded.values())
@@ -629,6 +624,10 @@ def run_audit(
             json.dumps(summary, indent=2, default=str), encoding="utf-8"
         )
         staged["report.html"].write_text(render_report(summary), encoding="utf-8")
+        staged["measure-report.json"].write_text(
+            json.dumps(measure_report(summary), indent=2), encoding="utf-8"
+        )
+        write_case_list(ev.con, ev.episodes, staged[CASE_LIST], FUNNEL_MEASURE)
     if echo:
         echo(
             f"rows_in {ev.rows_in} = evaluated {evaluated} + "

@@ -15,6 +15,7 @@ from typing import Any
 import ibis
 
 from earlypath import __version__
+from earlypath.audit.funnel import METHOD as FUNNEL_LIMITS
 from earlypath.audit.governance import load_measures
 from earlypath.audit.load import fetch_arrow, sql_text
 from earlypath.audit.measures import CATEGORIES, rate_of
@@ -153,6 +154,7 @@ def build_summary(
             "measure": FUNNEL_MEASURE,
             "group": FUNNEL_GROUP,
             "overall_rate": overall[FUNNEL_MEASURE]["rate"],
+            "limits": FUNNEL_LIMITS,
             "points": [p for p in points if p["denominator"]],
             "suppressed_groups": sum(1 for p in points if p.get("suppressed")),
         }

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -205,22 +205,39 @@ def generate_chunks(n: int, seed: int, chunk: int = CHUNK) -> Iterator[pa.Table]
 
 
 def write_cohort(n: int, seed: int, fmt: SynthFormat, out: Path, progress: bool = False) -> Path:
-    """Write a synthetic cohort (CSV file, Parquet file, or a folder of FHIR NDJSON), atomically."""
-    from earlypath.audit.output import atomic_path
+    """Write a synthetic cohort (CSV file, Parquet file, or a folder of FHIR NDJSON), atomically,
+    with a bar of rows written when `progress` is asked for and stderr is a terminal."""
+    from earlypath.audit.progress import progress_bar
 
     out = Path(out)
+    with progress_bar(progress, n, f"writing {fmt}") as bar:
+        _write(n, seed, fmt, out, bar)
+    return out
+
+
+def _counted(chunks: Iterator[pa.Table], bar: Callable[[int], None]) -> Iterator[pa.Table]:
+    """The chunks, advancing the bar by each chunk's rows once the writer asks for the next."""
+    for table in chunks:
+        yield table
+        bar(table.num_rows)
+
+
+def _write(n: int, seed: int, fmt: SynthFormat, out: Path, bar: Callable[[int], None]) -> None:
+    from earlypath.audit.output import atomic_path
+
+    chunks = _counted(generate_chunks(n, seed), bar)
     if fmt == "fhir-ndjson":
         from earlypath.audit.fhir_synth import write_fhir
 
-        write_fhir(generate_chunks(n, seed), out)
-        return out
+        write_fhir(chunks, out)
+        return
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     with atomic_path(out) as tmp:
         writer: pacsv.CSVWriter | pq.ParquetWriter | None = None
         try:
-            for table in generate_chunks(n, seed):
+            for table in chunks:
                 if writer is None:
                     writer = (
                         pacsv.CSVWriter(tmp, table.schema)
@@ -231,7 +248,6 @@ def write_cohort(n: int, seed: int, fmt: SynthFormat, out: Path, progress: bool 
         finally:
             if writer is not None:
                 writer.close()
-    return out
 
 
 def _json(obj: object) -> str:

@@ -38,7 +38,60 @@ def compile_expr(expr: ir.Expr) -> Compiled:
     return fn
 
 
+def _fact_and_const(left: ir.Expr, right: ir.Expr) -> tuple[str, Any] | None:
+    """(fact name, constant) when an operation reads a fact against a constant that is known."""
+    if isinstance(left, ir.Fact) and isinstance(right, ir.Const) and right.value is not None:
+        return left.name, right.value
+    return None
+
+
+def _compile_on_fact(e: ir.Expr) -> Compiled | None:
+    """The commonest shapes (a fact compared with a constant, a fact matched, negated or tested)
+    as one closure that reads the fact itself: the same values, in the same order, with two
+    fewer calls. None for any other shape."""
+    if isinstance(e, ir.Cmp | ir.Arith) and (pair := _fact_and_const(e.left, e.right)):
+        name, value = pair
+        op = _CMP[e.op] if isinstance(e, ir.Cmp) else _ARITH[e.op]
+
+        def fact_op_const(f: Facts) -> Any:
+            a = f[name]
+            return None if a is None else op(a, value)
+
+        return fact_op_const
+    item = getattr(e, "item", None)
+    if not isinstance(item, ir.Fact):
+        return None
+    name = item.name
+    if isinstance(e, ir.Match):
+        yes, no = frozenset(e.true_values), frozenset(e.false_values)
+
+        def match_fact(f: Facts) -> bool | None:
+            v = f[name]
+            if v in yes:
+                return True
+            if v in no:
+                return False
+            return None
+
+        return match_fact
+    if isinstance(e, ir.Not):
+
+        def not_fact(f: Facts) -> bool | None:
+            v = f[name]
+            return None if v is None else not v
+
+        return not_fact
+    if isinstance(e, ir.IsNull):
+        return lambda f: f[name] is None
+    if isinstance(e, ir.IsTrue):
+        return lambda f: f[name] is True
+    return None
+
+
 def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
+    fast = _compile_on_fact(e)
+    if fast is not None:
+        return fast
     if isinstance(e, ir.Fact):
         name = e.name
         return lambda f: f[name]

@@ -1,24 +1,44 @@
 """The reference engine: one episode in, a full assessment (decision, plan, reasons, trace) out.
 
 Every other engine must agree with this one on the decision, recommendations and missing fields.
+
+What does not depend on the episode (compiled tables, citations, the policy and guideline
+descriptions) is built once per (version, policy) and cached; a caller that needs only some
+sections (the CDS card and the audit need only ``progesterone``) asks for them with
+``sections=`` and pays only for those.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from earlypath import __version__
 from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
 from earlypath.engines.evaluate import compile_expr
 from earlypath.engines.sections import assess_section
-from earlypath.engines.tables import compile_table, reasons
+from earlypath.engines.tables import CompiledTable, compile_table, reasons
 from earlypath.facts import episode_facts
-from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, sections
+from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, Section
+from earlypath.guideline.pathway import sections as pathway_sections
 from earlypath.guideline.progesterone import progesterone_table
-from earlypath.guideline.versions import resolve_version
+from earlypath.guideline.versions import GuidelineVersion, resolve_version
 from earlypath.model import Episode, parse_episode
 from earlypath.plan import build_plan
 from earlypath.policy import DEFAULT_POLICY, Policy
+
+__all__ = [
+    "PROGESTERONE",
+    "ProgesteroneDecision",
+    "assess",
+    "decide",
+    "gestation_of",
+    "section_names",
+]
+
+PROGESTERONE = "progesterone"
 
 _gestation_days = compile_expr(GESTATION_DAYS)
 _crl_days = compile_expr(CRL_GESTATION_DAYS)
@@ -33,24 +53,73 @@ def gestation_of(facts: dict[str, Any]) -> Gestation | None:
     return Gestation(days, "lmp")
 
 
-def assess(
-    episode: Episode | dict[str, Any],
-    policy: Policy = DEFAULT_POLICY,
-    pathway_policy: PathwayPolicy = DEFAULT_PATHWAY_POLICY,
-) -> dict[str, Any]:
-    """Assess one episode against the NG126 version that applies to it.
+def section_names() -> tuple[str, ...]:
+    """Every section an assessment can hold, in output order (``progesterone`` first)."""
+    return (PROGESTERONE, *(s.name for s in pathway_sections()))
 
-    Accepts a validated `Episode` or a mapping (validated here; `InputError` if it breaks the
-    contract). Returns the assessment as JSON-ready data: the progesterone decision, then one
-    section per pathway topic (referral, scans, hCG, ectopic, miscarriage, anti-D).
-    """
-    if not isinstance(episode, Episode):
-        episode = parse_episode(episode)
-    version, chosen_because = resolve_version(episode.assessed_on, episode.guideline_version)
-    facts = episode_facts(episode)
-    gestation = gestation_of(facts)
-    table = progesterone_table(version.version, policy.stop_day)
-    compiled = compile_table(table)
+
+@dataclass(frozen=True)
+class _Progesterone:
+    """The progesterone table compiled for one (version, policy), with its citations ready."""
+
+    table: CompiledTable
+    citations: dict[str, dict[str, Any]]
+
+
+@cache
+def _progesterone(version: str, policy: Policy) -> _Progesterone:
+    table = progesterone_table(version, policy.stop_day)
+    citations = {
+        number: {
+            "guideline": r.guideline,
+            "version": r.version,
+            "number": r.number,
+            "summary": r.summary,
+            "url": r.url,
+            **r.in_force(),
+        }
+        for number, r in table.recommendations.items()
+    }
+    return _Progesterone(compile_table(table), citations)
+
+
+@cache
+def _guideline(version: GuidelineVersion) -> dict[str, Any]:
+    return version.as_dict()
+
+
+@cache
+def _described(policy: Policy | PathwayPolicy) -> dict[str, dict[str, str]]:
+    return policy.describe()
+
+
+def _copy2(data: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A copy two levels deep: cached parts are never handed out (a caller may edit its copy)."""
+    return {key: dict(value) for key, value in data.items()}
+
+
+@cache
+def _chosen(asked: tuple[str, ...] | None) -> tuple[bool, tuple[Section, ...]]:
+    """(progesterone wanted, the pathway sections wanted in output order) for ``sections=``."""
+    every = pathway_sections()
+    if asked is None:
+        return True, every
+    known = section_names()
+    unknown = [name for name in asked if name not in known]
+    if unknown:
+        raise ValueError(f"sections: unknown section(s) {unknown}; known: {list(known)}")
+    return PROGESTERONE in asked, tuple(s for s in every if s.name in asked)
+
+
+def _progesterone_section(
+    episode: Episode,
+    version: str,
+    policy: Policy,
+    facts: dict[str, Any],
+    gestation: Gestation | None,
+) -> dict[str, Any]:
+    prepared = _progesterone(version, policy)
+    compiled = prepared.table
     result = compiled.evaluate(facts)
     outcome = result.outcome
 
@@ -69,36 +138,88 @@ def assess(
         number = item["recommendation"]
         if number and number not in cited:
             cited.append(number)
+    citations = prepared.citations
+    return {
+        "decision": outcome,
+        "recommendations": list(result.recommendations),
+        "citations": [dict(c) for n in cited if (c := citations.get(n)) is not None],
+        "reasons": reasons(result),
+        "missing": list(result.missing),
+        "advice": advice,
+        "plan": plan,
+        "trace": result.trace_dict(),
+    }
+
+
+def assess(
+    episode: Episode | dict[str, Any],
+    policy: Policy = DEFAULT_POLICY,
+    pathway_policy: PathwayPolicy = DEFAULT_PATHWAY_POLICY,
+    *,
+    sections: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """Assess one episode against the NG126 version that applies to it.
+
+    Accepts a validated `Episode` or a mapping (validated here; `InputError` if it breaks the
+    contract). Returns the assessment as JSON-ready data: the progesterone decision, then one
+    section per pathway topic (referral, scans, hCG, ectopic, miscarriage, anti-D).
+
+    ``sections``: the names of the sections to compute (see `section_names`), e.g.
+    ``("progesterone",)``; the default (None) is the whole pathway. The assessment's header
+    (version, guideline, policy, gestation) is always there; ``pathway_policy`` comes with any
+    pathway section; sections keep the output order whatever order they are asked in. A
+    section computed alone is the same as in the whole assessment.
+    """
+    if isinstance(sections, str):  # a common slip: "progesterone" would read as letters
+        raise ValueError(f"sections: give a list of section names, not the text {sections!r}")
+    wants_progesterone, chosen = _chosen(None if sections is None else tuple(sections))
+    if not isinstance(episode, Episode):
+        episode = parse_episode(episode)
+    version, chosen_because = resolve_version(episode.assessed_on, episode.guideline_version)
+    facts = episode_facts(episode)
+    gestation = gestation_of(facts)
 
     assessment: dict[str, Any] = {
         "earlypath_version": __version__,
         "assessed_on": episode.assessed_on.isoformat(),
-        "guideline": {**version.as_dict(), "chosen_because": chosen_because},
-        "policy": policy.describe(),
+        "guideline": {**_guideline(version), "chosen_because": chosen_because},
+        "policy": _copy2(_described(policy)),
         "gestation": gestation.as_dict() if gestation else None,
-        "progesterone": {
-            "decision": outcome,
-            "recommendations": list(result.recommendations),
-            "citations": [
-                {
-                    "guideline": r.guideline,
-                    "version": r.version,
-                    "number": r.number,
-                    "summary": r.summary,
-                    "url": r.url,
-                    **r.in_force(),
-                }
-                for n in cited
-                if (r := table.recommendations.get(n)) is not None
-            ],
-            "reasons": reasons(result),
-            "missing": list(result.missing),
-            "advice": advice,
-            "plan": plan,
-            "trace": result.trace_dict(),
-        },
     }
-    assessment["pathway_policy"] = pathway_policy.describe()
-    for section in sections():
+    if wants_progesterone:
+        assessment[PROGESTERONE] = _progesterone_section(
+            episode, version.version, policy, facts, gestation
+        )
+    if chosen:
+        assessment["pathway_policy"] = _copy2(_described(pathway_policy))
+    for section in chosen:
         assessment[section.name] = assess_section(section, version.version, pathway_policy, facts)
     return assessment
+
+
+@dataclass(frozen=True, slots=True)
+class ProgesteroneDecision:
+    """The progesterone decision alone: what `assess` says in ``progesterone`` (decision,
+    recommendations, missing), with the guideline version and gestation it rests on."""
+
+    guideline_version: str
+    gestation_days: int | None
+    decision: str
+    recommendations: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def decide(
+    episode: Episode | dict[str, Any], policy: Policy = DEFAULT_POLICY
+) -> ProgesteroneDecision:
+    """The progesterone decision only (the fast path for an audit): the same decision,
+    recommendations and missing fields as ``assess(...)["progesterone"]``, with no reasons,
+    citations, plan, advice or trace built. `InputError` as `assess`."""
+    if not isinstance(episode, Episode):
+        episode = parse_episode(episode)
+    version, _ = resolve_version(episode.assessed_on, episode.guideline_version)
+    facts = episode_facts(episode)
+    outcome, recommendations, missing = _progesterone(version.version, policy).table.decide(facts)
+    return ProgesteroneDecision(
+        version.version, _gestation_days(facts), outcome, recommendations, missing
+    )

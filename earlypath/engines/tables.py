@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from earlypath.engines.evaluate import Compiled, Facts, compile_expr
 from earlypath.rules.decision import (
@@ -30,8 +30,9 @@ def _shown(value: Any) -> Any:
     return value.isoformat() if kind is dt.date or kind is dt.datetime else value
 
 
-@dataclass(frozen=True, slots=True)
-class CriterionResult:
+# Results are named tuples: immutable like a frozen dataclass, several times cheaper to build
+# (an assessment builds dozens of them).
+class CriterionResult(NamedTuple):
     criterion: Criterion
     value: bool | None
 
@@ -55,8 +56,7 @@ class CriterionResult:
         }
 
 
-@dataclass(frozen=True)
-class TableResult:
+class TableResult(NamedTuple):
     outcome: str
     branch: str
     verdict: Verdict | None
@@ -139,18 +139,19 @@ class CompiledTable:
         for guard, branch_id, verdicts in self.branches:
             if guard(facts) is not True:
                 continue
-            seen: list[CriterionResult] = []
-            traced: list[dict[str, Any]] = []
+            # Verdicts that were False: their trace is shown only if no verdict holds, so it is
+            # built only then (most tables decide on a later verdict).
+            passed: list[tuple[tuple[_Criterion, ...], list[bool | None]]] = []
             for verdict, criteria in verdicts:
                 values = [c.fn(facts) for c in criteria]
                 value = verdict_value(verdict, values)
-                pairs = list(zip(criteria, values, strict=True))
-                these = tuple([CriterionResult(c.criterion, v) for c, v in pairs])
-                trace = [c.trace(facts, v) for c, v in pairs]
                 if value is False:
-                    seen.extend(these)
-                    traced.extend(trace)
+                    passed.append((criteria, values))
                     continue
+                these = tuple(
+                    [CriterionResult(c.criterion, v) for c, v in zip(criteria, values, strict=True)]
+                )
+                trace = tuple([c.trace(facts, v) for c, v in zip(criteria, values, strict=True)])
                 if value is True:
                     return TableResult(
                         verdict.outcome,
@@ -159,10 +160,10 @@ class CompiledTable:
                         these,
                         (),
                         verdict.recommendations,
-                        tuple(trace),
+                        trace,
                     )
                 missing: list[str] = []
-                for c, v in pairs:
+                for c, v in zip(criteria, values, strict=True):
                     if v is None:
                         missing.extend(m for m in c.criterion.missing if m not in missing)
                 return TableResult(
@@ -172,13 +173,42 @@ class CompiledTable:
                     these,
                     tuple(missing),
                     verdict.recommendations,
-                    tuple(trace),
+                    trace,
                 )
             # No verdict held: the table is not exhaustive for these facts. Never guess.
-            return TableResult(
-                NEEDS_INFORMATION, branch_id, None, tuple(seen), (), (), tuple(traced)
+            seen = tuple(
+                [
+                    CriterionResult(c.criterion, v)
+                    for cs, vs in passed
+                    for c, v in zip(cs, vs, strict=True)
+                ]
             )
+            traced = tuple(
+                [c.trace(facts, v) for cs, vs in passed for c, v in zip(cs, vs, strict=True)]
+            )
+            return TableResult(NEEDS_INFORMATION, branch_id, None, seen, (), (), traced)
         return TableResult(NEEDS_INFORMATION, "", None, (), (), ())
+
+    def decide(self, facts: Facts) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        """(outcome, recommendations, missing) as `evaluate` gives them, with no trace or
+        reasons built: for callers that need only the decision (e.g. an audit)."""
+        for guard, _, verdicts in self.branches:
+            if guard(facts) is not True:
+                continue
+            for verdict, criteria in verdicts:
+                values = [c.fn(facts) for c in criteria]
+                value = verdict_value(verdict, values)
+                if value is False:
+                    continue
+                if value is True:
+                    return verdict.outcome, verdict.recommendations, ()
+                missing: list[str] = []
+                for c, v in zip(criteria, values, strict=True):
+                    if v is None:
+                        missing.extend(m for m in c.criterion.missing if m not in missing)
+                return NEEDS_INFORMATION, verdict.recommendations, tuple(missing)
+            return NEEDS_INFORMATION, (), ()
+        return NEEDS_INFORMATION, (), ()
 
     def advice_for(self, facts: Facts, outcome: str) -> list[dict[str, Any]]:
         """The table's advice that applies to these facts and this outcome."""

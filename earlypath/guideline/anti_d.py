@@ -25,6 +25,7 @@ from earlypath.facts import (
     RHESUS_D,
     VAGINAL_BLEEDING,
 )
+from earlypath.guideline.miscarriage import DIAGNOSIS_NOT_YET_SAFE
 from earlypath.guideline.vocabulary import (
     ECTOPIC_SEEN,
     IS_INTRAUTERINE,
@@ -33,7 +34,7 @@ from earlypath.guideline.vocabulary import (
     Section,
     recommendations,
 )
-from earlypath.rules.decision import ALWAYS, Branch, Criterion, DecisionTable, Verdict
+from earlypath.rules.decision import ALWAYS, Advice, Branch, Criterion, DecisionTable, Verdict
 from earlypath.rules.ir import Expr, IsTrue, Match, Not, all_of, any_of
 
 TOPIC = "anti_d"
@@ -56,6 +57,17 @@ THREATENED: Expr = all_of(VAGINAL_BLEEDING, IS_INTRAUTERINE, Not(MISCARRIAGE_DIA
 _OFFER = "1.7 anti-D offer"
 _NOT = "1.7 anti-D do not offer"
 _REWRITE = "anti-D rewrite"
+
+# The cross-section rule: anti-D goes with the management of a miscarriage, so while the
+# miscarriage section says the diagnosis is not yet safe, the offer says what must happen first.
+_NOT_YET_CONFIRMED = Advice(
+    "miscarriage_not_yet_confirmed",
+    DIAGNOSIS_NOT_YET_SAFE,
+    None,
+    "The miscarriage diagnosis is not yet confirmed (see the miscarriage management section): "
+    "confirm it first; give anti-D only if the management goes ahead.",
+    ("offer", "consider"),
+)
 
 
 def _summaries(rule: str) -> dict[str, tuple[str, NumberSource]]:
@@ -183,7 +195,9 @@ def anti_d_table(version: str, rule: str) -> DecisionTable:
             Verdict("offer", "all_true", offer, (_OFFER,)),
             Verdict("do_not_offer", "any_false", offer, (_NOT,)),
         )
-    return DecisionTable(TOPIC, OUTCOMES, (Branch("anti_d", ALWAYS, verdicts),), (), recs)
+    return DecisionTable(
+        TOPIC, OUTCOMES, (Branch("anti_d", ALWAYS, verdicts),), (_NOT_YET_CONFIRMED,), recs
+    )
 
 
 def _tables(version: str, policy: PathwayPolicy) -> dict[str, DecisionTable]:

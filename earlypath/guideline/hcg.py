@@ -12,7 +12,9 @@ Two samples as close as possible to 48 hours apart and never earlier (the pair i
 - R < 0.50 (a fall of more than 50%): urine pregnancy test 14 days after the second sample;
   positive -> review within 24 hours (1.4.30);
 - otherwise (including exactly 1.63 and exactly 0.50): early pregnancy unit review within
-  24 hours (1.4.31).
+  24 hours (1.4.31);
+- a result later than the compared pair that turns against its direction (higher after a fall,
+  lower after a rise) is not ignored: EPU review within 24 hours (NG126 is silent: policy).
 
 The thresholds are changes over 48 hours: a pair more than `PathwayPolicy.hcg_pair_max_hours`
 (72 by default) apart is not categorised (``needs_information``): take a new pair 48 hours apart
@@ -37,6 +39,7 @@ from earlypath.facts import (
     HCG_COUNT,
     HCG_FIRST_IU,
     HCG_HOURS_APART,
+    HCG_LATEST_IU,
     HCG_SECOND_DATE,
     HCG_SECOND_IU,
     HCG_TOO_CLOSE,
@@ -84,6 +87,14 @@ def rise_over_63(max_hours: float) -> Expr:
 def fall_over_50(max_hours: float) -> Expr:
     return (HCG_SECOND_IU * 100.0).lt(_first(max_hours) * FALL_FACTOR)
 
+
+# A result later than the compared pair that turns against its direction: higher than the pair's
+# second value after a fall, lower after a rise (the latest result is the pair's second when no
+# later one exists, so both are then False). Never Unknown. NG126 is silent on a third result; a
+# change of direction is not reassuring in a pregnancy of unknown location (an ectopic is not
+# excluded), so neither the fall nor the rise pathway is followed: EPU review within 24 hours.
+LATER_RISE: Expr = IsTrue(HCG_LATEST_IU.gt(HCG_SECOND_IU))
+LATER_FALL: Expr = IsTrue(HCG_LATEST_IU.lt(HCG_SECOND_IU))
 
 # For display only (the category never uses it). Unknown if the first value is 0.
 RATIO: Expr = If(HCG_FIRST_IU.gt(0.0), HCG_SECOND_IU / HCG_FIRST_IU, Const(None))
@@ -152,6 +163,30 @@ def _criteria(max_hours: float) -> dict[str, Criterion]:
             unknown,
             _MISSING,
         ),
+        "later_rise": Criterion(
+            "later_result_higher",
+            LATER_RISE,
+            "1.4.31",
+            "A later hCG result is higher than the second result of the compared pair: the fall "
+            "has not continued, so it is not read as a fall of more than 50%. Review in the early "
+            "pregnancy unit within 24 hours; an ectopic pregnancy is not excluded (NG126 does not "
+            "cover a third result: policy choice).",
+            "",
+            "",
+            (),
+        ),
+        "later_fall": Criterion(
+            "later_result_lower",
+            LATER_FALL,
+            "1.4.31",
+            "A later hCG result is lower than the second result of the compared pair: the rise "
+            "has not continued, so it is not read as a rise of more than 63%. Review in the early "
+            "pregnancy unit within 24 hours; an ectopic pregnancy is not excluded (NG126 does not "
+            "cover a third result: policy choice).",
+            "",
+            "",
+            (),
+        ),
         "other": Criterion(
             "neither",
             all_of(Not(rise), Not(fall)),
@@ -188,6 +223,8 @@ def hcg_table(
         ALWAYS,
         (
             Verdict(NOT_APPLICABLE, "all_true", (located,), ()),
+            Verdict("other", "all_true", (c["rise"], c["later_fall"]), ("1.4.27", "1.4.31")),
+            Verdict("other", "all_true", (c["fall"], c["later_rise"]), ("1.4.27", "1.4.31")),
             Verdict("rise_over_63", "all_true", (c["rise"],), ("1.4.27", "1.4.29")),
             Verdict("fall_over_50", "all_true", (c["fall"],), ("1.4.27", "1.4.30")),
             Verdict("other", "all_true", (c["other"],), ("1.4.27", "1.4.31")),
@@ -225,7 +262,7 @@ def hcg_table(
             IsTrue(DaysBetween(HCG_SECOND_DATE, ASSESSED_ON).gt(max_age_days)),
             "1.4.27",
             f"The second hCG sample was taken more than {max_age_days} days before this "
-            "assessment (see second_sample_days_ago): the next step below was due "
+            "assessment (its age is given as second sample days ago): the next step was due "
             "counting from it; a date that has passed is marked overdue: do it now. If she still "
             "has symptoms, take a new hCG sample as well.",
             CATEGORIES,
@@ -336,8 +373,9 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
         }
     elif outcome == "needs_information":
         out["recommendation"] = (
-            "Two serum hCG results taken about 48 hours apart are needed (never under 48 hours; "
-            "a pair too far apart is not compared): see missing and advice."
+            "The hCG ratio cannot be read yet: see missing and advice. For a pregnancy of unknown "
+            "location on scan, two serum hCG results about 48 hours apart are needed (never under "
+            "48 hours; a pair too far apart is not compared)."
         )
     return out
 

@@ -12,6 +12,8 @@
 Before any of this, the cross-section rule: a diagnosis that another section says is not yet
 safe gets no management here (``confirm_diagnosis_first``, for the main table and the regimen):
 
+- the latest scan shows a fetal heartbeat (the pregnancy is viable on it: a recorded diagnosis of
+  miscarriage contradicts it, so it is reviewed before any medicine or surgery);
 - the latest scan shows an intrauterine pregnancy with no heartbeat recorded and it is not yet a
   second scan (NG126 1.4.6 to 1.4.11: a second scan, or a second opinion, before a diagnosis);
 - the latest scan shows an ectopic pregnancy (managed as an ectopic; a heterotopic pregnancy
@@ -30,8 +32,18 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from earlypath.facts import ASSESSED_ON, INTRAUTERINE_SEEN, MISCARRIAGE_DIAGNOSED, MISCARRIAGE_TYPE
-from earlypath.guideline.scans import NO_HEARTBEAT_ON_A_FIRST_SCAN, SECOND_OPINION_DONE
+from earlypath.facts import (
+    ASSESSED_ON,
+    FETAL_HEARTBEAT,
+    INTRAUTERINE_SEEN,
+    MISCARRIAGE_DIAGNOSED,
+    MISCARRIAGE_TYPE,
+)
+from earlypath.guideline.scans import (
+    NO_HEARTBEAT_ON_A_FIRST_SCAN,
+    SECOND_OPINION_DONE,
+    VIABILITY_NOT_SETTLED,
+)
 from earlypath.guideline.vocabulary import (
     ECTOPIC_SEEN,
     IS_PUL,
@@ -43,7 +55,7 @@ from earlypath.guideline.vocabulary import (
     recommendations,
 )
 from earlypath.rules.decision import Branch, Criterion, DecisionTable, Verdict
-from earlypath.rules.ir import AddDays, Const, Expr, IsTrue, Match, Not, all_of
+from earlypath.rules.ir import AddDays, Const, Expr, IsTrue, Match, Not, all_of, any_of
 
 TOPIC = "miscarriage_management"
 CONFIRM_FIRST = "confirm_diagnosis_first"
@@ -71,6 +83,18 @@ INCOMPLETE = Match(MISCARRIAGE_TYPE, ("incomplete",), ("missed", "complete"))
 COMPLETE = Match(MISCARRIAGE_TYPE, ("complete",), ("missed", "incomplete"))
 # A pregnancy of unknown location that no scan has shown in the uterus. Never Unknown.
 PUL_NEVER_IN_UTERUS = all_of(IsTrue(IS_PUL), Not(INTRAUTERINE_SEEN))
+# A recorded miscarriage (not an ectopic) that the cross-section rule holds back: a heartbeat on
+# the latest scan, a first scan not yet settled, or a PUL never seen in the uterus. True only when
+# known (for other sections' advice; the tables above name what is missing when Unknown).
+DIAGNOSIS_NOT_YET_SAFE: Expr = all_of(
+    DIAGNOSED,
+    Not(ECTOPIC_SEEN),
+    any_of(
+        IsTrue(FETAL_HEARTBEAT),
+        IsTrue(VIABILITY_NOT_SETTLED),
+        IsTrue(PUL_NEVER_IN_UTERUS),
+    ),
+)
 
 EXPECTANT_EXCEPTIONS = (
     "she is at increased risk of haemorrhage (for example, late in the first trimester)",
@@ -141,6 +165,12 @@ def _numbers(version: str) -> dict[str, tuple[str, str, NumberSource]]:
             "methotrexate or surgery).",
             "unverified",
         ),
+        "heartbeat": (
+            "1.4 heartbeat on the latest scan",
+            "A miscarriage is diagnosed only when no fetal heartbeat is seen (1.4.6 to 1.4.11): "
+            "a heartbeat on the latest scan means the pregnancy is viable on that scan.",
+            "unverified",
+        ),
         "pul": (
             "1.4 complete miscarriage without a previous scan",
             "When a complete miscarriage is diagnosed on a scan without a previous scan that "
@@ -157,7 +187,7 @@ def _recs(version: str) -> tuple[dict[str, Any], dict[str, NumberSource]]:
     )
 
 
-def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict, Verdict]:
+def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict, Verdict, Verdict]:
     """The cross-section rule: no management while the diagnosis is not yet safe."""
     return (
         Verdict(
@@ -177,6 +207,25 @@ def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict, Verdict]:
                 ),
             ),
             (n["ectopic"],),
+        ),
+        Verdict(
+            CONFIRM_FIRST,
+            "all_true",
+            (
+                Criterion(
+                    "heartbeat_on_latest_scan",
+                    IsTrue(FETAL_HEARTBEAT),
+                    n["heartbeat"],
+                    "The latest scan shows a fetal heartbeat: the pregnancy is viable on that scan, "
+                    "so the recorded miscarriage contradicts it. Review the diagnosis (and the scan "
+                    "record) before any miscarriage management; no medicine or surgery is given "
+                    "until then.",
+                    "",
+                    "",
+                    (),
+                ),
+            ),
+            (n["heartbeat"],),
         ),
         Verdict(
             CONFIRM_FIRST,

@@ -77,7 +77,8 @@ def _criteria(stop_day: int, stop_label: str) -> dict[str, Criterion]:
             "1.5.2",
             "A scan has confirmed the pregnancy is intrauterine.",
             "The latest scan shows an ectopic pregnancy, not an intrauterine one.",
-            "No scan has yet shown the pregnancy is in the uterus (no scan, or location unknown): "
+            "The latest scan does not show where the pregnancy is (no scan, or location unknown; "
+            "an earlier intrauterine scan does not count once a later scan cannot find it): "
             "progesterone needs a scan-confirmed intrauterine pregnancy.",
             ("scans",),
         ),
@@ -150,7 +151,7 @@ def _criteria(stop_day: int, stop_label: str) -> dict[str, Criterion]:
             "1.5.2",
             "The latest scan shows an ectopic pregnancy: progesterone is for intrauterine pregnancies.",
             "The latest scan shows an intrauterine pregnancy.",
-            "No scan has yet shown where the pregnancy is (no scan, or location unknown).",
+            "The latest scan does not show where the pregnancy is (no scan, or location unknown).",
             ("scans",),
         ),
     }

@@ -138,10 +138,11 @@ def _criteria() -> dict[str, Criterion]:
             Or((IS_ECTOPIC, IS_PUL)),
             "",
             "The latest scan shows an ectopic pregnancy or a pregnancy of unknown location: these "
-            "viability rules are for an intrauterine pregnancy (see ectopic_management and "
-            "hcg_assessment).",
+            "viability rules are for an intrauterine pregnancy (see the ectopic management and hCG "
+            "sections).",
             "The latest scan shows an intrauterine pregnancy.",
-            "No scan is recorded: a transvaginal scan is needed first.",
+            "No scan is recorded: these viability rules apply once a scan is done (whether and "
+            "where she needs one: see the referral section).",
             ("scans",),
         ),
         "heartbeat": Criterion(
@@ -157,9 +158,11 @@ def _criteria() -> dict[str, Criterion]:
             "second_scan_done",
             SECOND_SCAN_DONE,
             "",
-            "An earlier scan showed the pregnancy in the uterus at least 7 days (14 after a "
-            "transabdominal scan) before this one: this is the second scan NICE asks for before a "
-            "miscarriage is diagnosed; no heartbeat is visible on it.",
+            "An earlier scan showed the pregnancy in the uterus at least 7 days (14 if this scan is "
+            "transabdominal) before this one: this is the second scan NICE asks for before a "
+            "miscarriage is diagnosed; no heartbeat is visible on it. If the first scan was "
+            "transabdominal and this one is under 14 days after it, NG126 1.4.8 and 1.4.11 asked "
+            "for 14 days: check the first scan's route.",
             "This is the first scan to judge viability on.",
             "",
             (),
@@ -310,7 +313,7 @@ _RECOMMENDATION_TEXT = {
         "accepts a second opinion instead of a second scan before a miscarriage is diagnosed."
     ),
     "second_scan_done": (
-        "No heartbeat on a second scan at least 7 days (14 after a transabdominal scan) after the "
+        "No heartbeat on a second scan at least 7 days (14 if it is transabdominal) after the "
         "first scan that showed the pregnancy in the uterus: the two-scan rule is met; the "
         "diagnosis is made on both scans (compare the measurements)."
     ),

@@ -43,7 +43,7 @@ def impact_command(
         DEFAULT_SEED, "--seed", help="Random seed (results are reproducible)."
     ),
     plot: Path | None = typer.Option(
-        None, "--plot", help="Write the one-way sensitivity (tornado) plot to this .svg or .png."
+        None, "--plot", help="Write the one-way sensitivity (tornado) plot to this .svg file."
     ),
     trials: bool = typer.Option(
         False, "--trials", help="Also show trial statistics (RR, RD, NNT) from the counts."
@@ -56,8 +56,8 @@ def impact_command(
 ) -> None:
     """What NG126's progesterone recommendation is worth nationally, with its uncertainty."""
     try:
-        if plot is not None and plot.suffix.lower() not in (".svg", ".png"):
-            raise ImpactError(f"--plot must end in .svg or .png, got {plot.name!r}")
+        if plot is not None and plot.suffix.lower() != ".svg":
+            raise ImpactError(f"--plot must end in .svg, got {plot.name!r}")
         if tornado_output not in OUTPUTS:
             raise ImpactError(
                 f"--tornado-output must be one of {', '.join(OUTPUTS)}, got {tornado_output!r}"
@@ -74,7 +74,7 @@ def impact_command(
         raise typer.Exit(exit_code(exc)) from None
 
     if plot is not None:
-        from earlypath.impact.plot import save_tornado  # matplotlib only when a plot is asked
+        from earlypath.impact.plot import save_tornado
 
         label = OUTPUTS.get(result.tornado.output, result.tornado.output)
         save_tornado(result.tornado, plot, title=f"{result.scenario.key}: sensitivity of {label}")

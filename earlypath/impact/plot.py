@@ -1,78 +1,88 @@
-"""The tornado plot, drawn with matplotlib's Agg canvas (no display needed), as SVG or PNG.
-
-Figures are built with the object API (`Figure` + `FigureCanvasAgg`), not pyplot, so nothing
-changes matplotlib's global backend and the functions are safe to call from a web server.
-"""
+"""The tornado plot (one-way sensitivity) as SVG, drawn with the project's one chart module
+(`earlypath.svg_chart`), for the impact page and `earlypath impact --plot FILE.svg`."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
 
 from earlypath.impact.model import OUTPUTS
 from earlypath.impact.sensitivity import Tornado
+from earlypath.svg_chart import Chart, nice_ticks
 
-_COLOURS = {"low": "#1f77b4", "high": "#d62728"}  # blue / red, distinguishable with hatching too
+LOW_COLOUR, HIGH_COLOUR = "#1f4e79", "#b30000"  # blue solid / red hatched: not colour alone
 
 
-def tornado_figure(tornado: Tornado, title: str = "") -> Figure:
-    bars = list(reversed(tornado.bars))  # widest at the top
-    height = max(2.5, 0.55 * len(bars) + 1.6)
-    fig = Figure(figsize=(8, height))
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    base = tornado.base
-    for i, bar in enumerate(bars):
-        for key, value, hatch in (
-            ("low", bar.output_at_low, ""),
-            ("high", bar.output_at_high, "//"),
-        ):
-            ax.barh(
-                i,
-                value - base,
-                left=base,
-                color=_COLOURS[key],
-                hatch=hatch,
-                edgecolor="black",
-                linewidth=0.5,
-                label=f"parameter at its {'2.5th' if key == 'low' else '97.5th'} percentile"
-                if i == 0
-                else None,
-            )
-    ax.axvline(base, color="black", linewidth=1)
-    ax.set_yticks(range(len(bars)))
-    ax.set_yticklabels([f"{b.parameter} ({b.provenance})" for b in bars])
-    ax.set_xlabel(f"{OUTPUTS.get(tornado.output, tornado.output)} (base {base:,.0f})")
-    ax.set_title(title or f"One-way sensitivity: {OUTPUTS.get(tornado.output, tornado.output)}")
-    if bars:
-        ax.legend(loc="lower right", fontsize="small")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    fig.tight_layout()
-    return fig
+def _money(output: str) -> bool:
+    return output.endswith("_gbp")
 
 
 def tornado_svg(tornado: Tornado, title: str = "") -> str:
-    """The plot as an SVG document (string), for inline use in HTML."""
-    fig = tornado_figure(tornado, title)
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg")
-    text = buf.getvalue()
-    # drop the XML prolog and DOCTYPE so the SVG can be embedded inline in HTML
-    start = text.find("<svg")
-    return text[start:] if start >= 0 else text
+    """The plot as an SVG element (text) for inline use in HTML: one row per uncertain input,
+    widest swing at the top, each bar from the base value to the output at the input's 2.5th
+    (solid) or 97.5th (hatched) percentile."""
+    label = OUTPUTS.get(tornado.output, tornado.output)
+    bars = list(tornado.bars)
+    base = tornado.base
+    values = [base, *(b.output_at_low for b in bars), *(b.output_at_high for b in bars)]
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.05 or abs(base) * 0.1 or 1.0
+    ticks = nice_ticks(low - pad, high + pad, count=8)
+    x_min, x_max = min(ticks[0], low - pad), max(ticks[-1], high + pad)
+    rows = max(1, len(bars))
+    unit = "£" if _money(tornado.output) else ""
+    chart = Chart(
+        x_min,
+        x_max,
+        y_min=0.0,
+        y_max=float(rows),
+        width=820,
+        height=130 + 34 * rows,
+        left=250,
+        top=84,
+        bottom=56,
+    )
+    chart.axes(
+        [(t, f"{unit}{t:,.0f}") for t in ticks if x_min <= t <= x_max],
+        [(rows - i - 0.5, f"{b.parameter} ({b.provenance})") for i, b in enumerate(bars)],
+        f"{label} (base {unit}{base:,.0f})",
+        "",
+        title or f"One-way sensitivity: {label}",
+    )
+    hatched = chart.hatch("tornado-high", HIGH_COLOUR)
+    for i, bar in enumerate(bars):
+        centre = rows - i - 0.5
+        for value, fill, which in (
+            (bar.output_at_low, LOW_COLOUR, "2.5th"),
+            (bar.output_at_high, hatched, "97.5th"),
+        ):
+            chart.rect(
+                base,
+                centre - 0.32,
+                value,
+                centre + 0.32,
+                fill,
+                f"{bar.parameter} at its {which} percentile: {unit}{value:,.0f}",
+                stroke=HIGH_COLOUR if fill == hatched else "",
+            )
+    chart.legend(
+        [
+            ("input at its 2.5th percentile", LOW_COLOUR, "box"),
+            ("input at its 97.5th percentile", hatched, "box"),
+        ],
+        width=200,
+        y0=14,
+    )
+    chart.line([base, base], [0.0, float(rows)], "#000000", width=1.5)
+    if not bars:
+        chart.text((x_min + x_max) / 2, 0.5, "No uncertain inputs.", anchor="middle")
+    return chart.svg()
 
 
 def save_tornado(tornado: Tornado, path: Path, title: str = "") -> Path:
-    """Save as SVG or PNG, chosen by the file's suffix (.svg or .png)."""
+    """Write the plot as an SVG file (the path must end in .svg)."""
     path = Path(path)
-    suffix = path.suffix.lower().lstrip(".")
-    if suffix not in ("svg", "png"):
-        raise ValueError(f"plot path must end in .svg or .png, got {path.name!r}")
-    fig = tornado_figure(tornado, title)
+    if path.suffix.lower() != ".svg":
+        raise ValueError(f"plot path must end in .svg, got {path.name!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format=suffix, dpi=150 if suffix == "png" else None)
+    path.write_text(tornado_svg(tornado, title) + "\n", encoding="utf-8")
     return path

@@ -22,6 +22,7 @@ from statistics import NormalDist
 from typing import Literal
 
 from earlypath.impact.errors import UnverifiedCountError
+from earlypath.intervals import wilson
 
 Z95: float = NormalDist().inv_cdf(0.975)
 
@@ -239,20 +240,18 @@ def relative_risk(a: int, n1: int, c: int, n2: int, z: float = Z95) -> Interval:
     return Interval(rr, rr * math.exp(-z * se), rr * math.exp(z * se))
 
 
-def wilson_interval(x: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for one proportion x/n."""
-    p = x / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+def _wilson(x: int, n: int, z: float) -> tuple[float, float]:
+    interval = wilson(x, n, z)
+    if interval is None:
+        raise ValueError("a proportion needs at least one participant")
+    return interval
 
 
 def risk_difference(a: int, n1: int, c: int, n2: int, z: float = Z95) -> Interval:
     """p1 - p2 with Newcombe's hybrid score interval (method 10, Stat Med 1998;17:873-90)."""
     p1, p2 = a / n1, c / n2
-    l1, u1 = wilson_interval(a, n1, z)
-    l2, u2 = wilson_interval(c, n2, z)
+    l1, u1 = _wilson(a, n1, z)
+    l2, u2 = _wilson(c, n2, z)
     d = p1 - p2
     low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
     high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -10,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from earlypath.engines.python import assess
 from earlypath.errors import InputError
+from earlypath.json_text import dumps_bytes
 from earlypath.model import episode_json_schema, parse_episode_json
 from earlypath.policy import Policy
 from earlypath.web.schemas import ref
@@ -17,9 +17,9 @@ from earlypath.web.schemas import ref
 router = APIRouter(prefix="/api", tags=["API"])
 
 
-def dumps(data: object) -> str:
+def dumps(data: object) -> bytes:
     """The same JSON text `earlypath assess` prints (compact, UTF-8), with its newline."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return dumps_bytes(data) + b"\n"
 
 
 def errors_response(problems: list[Any], status: int = 422) -> JSONResponse:

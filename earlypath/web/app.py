@@ -1,9 +1,8 @@
-"""The FastAPI application: pages, JSON API, CDS Hooks, and (when present) the impact page."""
+"""The FastAPI application: pages, JSON API, CDS Hooks, and the impact page."""
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,6 +13,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -96,6 +96,57 @@ class QuietErrors:
                 await send({"type": "http.response.body", "body": body})
 
 
+DOCS_ASSETS = "/docs-assets"
+# Swagger UI's own colours for methods, badges and buttons fall below WCAG AA contrast (axe).
+DOCS_CONTRAST = (
+    ".swagger-ui .opblock-summary-method{color:#fff;text-shadow:none}"
+    ".swagger-ui .opblock.opblock-post .opblock-summary-method{background:#0b6e4f}"
+    ".swagger-ui .opblock.opblock-get .opblock-summary-method{background:#1d5fa8}"
+    ".swagger-ui .opblock.opblock-put .opblock-summary-method{background:#8a4b00}"
+    ".swagger-ui .opblock.opblock-delete .opblock-summary-method{background:#a11c1c}"
+    ".swagger-ui .info .title small{background:#4a5160}"
+    ".swagger-ui .info .title small.version-stamp{background:#3d6b00}"
+    ".swagger-ui .info .base-url,.swagger-ui .info a.link,.swagger-ui .url{color:#1d5fa8}"
+    ".swagger-ui .json-schema-2020-12-expand-deep-button{color:#444}"
+    ".swagger-ui .parameter__in,.swagger-ui .parameter__extension{color:#4a4a4a}"
+    # examples wrap instead of scrolling in a region the keyboard cannot reach
+    ".swagger-ui .highlight-code .microlight{overflow:visible;max-height:none;"
+    "white-space:pre-wrap;word-break:break-word}"
+)
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """/docs: Swagger UI from the swagger-ui-bundle package, so it works with no internet."""
+    import swagger_ui_bundle
+
+    app.mount(
+        DOCS_ASSETS,
+        StaticFiles(directory=str(swagger_ui_bundle.swagger_ui_path)),
+        name="docs-assets",
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        page = get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title}: API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            # without deep links an operation's path is not a link nested in its button
+            swagger_ui_parameters={"deepLinking": False, "syntaxHighlight": False},
+        )
+        html = (
+            bytes(page.body)
+            .decode()
+            .replace("<html>", '<html lang="en-GB">', 1)
+            .replace('<div id="swagger-ui">', '<main id="swagger-ui">', 1)
+            .replace("</div>\n    <script", "</main>\n    <script", 1)
+            .replace("</head>", f"<style>{DOCS_CONTRAST}</style></head>", 1)
+        )
+        return HTMLResponse(html)
+
+
 def _utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
@@ -131,6 +182,8 @@ def create_app(
         description="NICE NG126 early pregnancy decisions: clinician page, page for women, JSON API "
         "and CDS Hooks 2.0 services over FHIR R4.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the package's own Swagger UI assets (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.today = today or _utc_today
@@ -194,21 +247,18 @@ def create_app(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
 
+    _mount_docs(app)
+
     @app.get("/impact", include_in_schema=False, response_class=HTMLResponse)
-    async def impact() -> HTMLResponse:
-        try:
-            module = importlib.import_module("earlypath.impact.page")
-            render: Callable[..., str] = module.render_impact_page
-        except (ImportError, AttributeError):
-            return HTMLResponse(
-                "<!doctype html><html lang='en-GB'><head><title>Impact: not available</title></head>"
-                "<body><main><h1>Impact model page not available yet</h1></main></body></html>",
-                status_code=404,
-            )
-        page = await run_in_threadpool(render)
-        # Its styles are inline (a generated page, no input): allowed by hash, not unsafe-inline.
+    async def impact(request: Request) -> HTMLResponse:
+        # the model (numpy) is imported on first use, not when the service starts
+        from earlypath.impact.page import render_impact_request
+
+        query = dict(request.query_params)
+        status, page = await run_in_threadpool(render_impact_request, query)
+        # Its styles are inline (a generated page): allowed by hash, not unsafe-inline.
         csp = page_csp(inline_styles(page))
-        return HTMLResponse(page, headers={"Content-Security-Policy": csp})
+        return HTMLResponse(page, status_code=status, headers={"Content-Security-Policy": csp})
 
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema:

@@ -241,7 +241,8 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
     if service.hook == "patient-view" and not has_pregnancy_context(mapped):
         return JSONResponse({"cards": []})  # no pregnancy in the record: nothing to say
     try:
-        assessment = assess(mapped.episode, state.policy)
+        # the cards read the progesterone section only: the pathway sections are not computed
+        assessment = assess(mapped.episode, state.policy, sections=("progesterone",))
     except InputError as error:
         return JSONResponse({"cards": [problem_card(mapped.problems + error.problems)]})
     unchecked = unchecked_reason(left_out, resources)

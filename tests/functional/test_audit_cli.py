@@ -33,8 +33,10 @@ def test_audit_on_duckdb_writes_the_four_outputs_and_reconciles(
     assert done.returncode == 0, done.stderr
     assert "rows_in 3000 = evaluated" in done.stdout
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+        "cases-eligible-not-offered.csv",
         "episodes.parquet",
         "manifest.json",
+        "measure-report.json",
         "rejects.csv",
         "report.html",
         "summary.json",

@@ -174,6 +174,9 @@ def test_cli_prints_exactly_what_the_library_returns() -> None:
 def test_text_format_shows_the_pathway_sections_that_apply() -> None:
     r = run("assess", str(EXAMPLES / "03-pregnancy-of-unknown-location.json"), "--format", "text")
     assert r.returncode == 0
-    assert "hCG: needs_information" in r.stdout and "missing: hcg" in r.stdout
+    assert (
+        "hCG: NEEDS INFORMATION before a decision  [needs_information;" in r.stdout
+        and "missing: hcg" in r.stdout
+    )
     # Every section is shown (issue 13); one that does not apply says so on one line.
     assert "Ectopic management: not applicable" in r.stdout

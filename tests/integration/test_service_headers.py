@@ -17,6 +17,7 @@ from earlypath.web import create_app
 from earlypath.web.app import QuietErrors
 from earlypath.web.config import Settings
 from earlypath.web.guards import csp_hash
+from tests.async_run import run_coroutine
 from tests.integration.conftest import BASE
 from tests.integration.fhir_data import TODAY, eligible_resources, hook_request, prefetch_for
 
@@ -162,7 +163,7 @@ def _run_asgi(app, messages):
         "client": ("127.0.0.1", 5000),
         "server": ("127.0.0.1", 8000),
     }
-    asyncio.run(app(scope, receive, send))
+    run_coroutine(app(scope, receive, send))
     return sent
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import jwt
 import pytest
 
+from tests.async_run import run_coroutine
 from tests.integration.conftest import ISS, Signer
 from tests.integration.fhir_data import TODAY, eligible_resources, hook_request, prefetch_for
 from tests.integration.live_server import live_server
@@ -158,7 +159,9 @@ def test_soak_50_concurrent_cds_calls_with_auth_on(tmp_path):
         aud = server.base + PATH
         tokens = [_token(signer, aud) for _ in range(int((seconds + WARM_UP_SECONDS) * 250))]
         started = time.monotonic() + WARM_UP_SECONDS
-        results = asyncio.run(_drive(server.base, signer, body, seconds + WARM_UP_SECONDS, tokens))
+        results = run_coroutine(
+            _drive(server.base, signer, body, seconds + WARM_UP_SECONDS, tokens)
+        )
         log = server.log_text()
     figures = _figures(results, started, seconds)
     print("\nsoak figures:", json.dumps(figures, indent=2))

@@ -202,7 +202,9 @@ def test_no_section_treats_a_diagnosis_another_section_says_is_not_yet_safe(
     )
     ectopic = scan is not None and scan.location == "ectopic"
     not_yet_safe = assessment["scan_assessment"]["decision"] in NOT_YET_SAFE_SCAN
-    if not_yet_safe or pul_never_in_uterus or ectopic:
+    # A heartbeat on the latest scan: viable on it, so no miscarriage management either.
+    heartbeat = scan is not None and scan.fetal_heartbeat is True
+    if not_yet_safe or pul_never_in_uterus or ectopic or heartbeat:
         assert miscarriage["decision"] in NO_TREATMENT
         assert miscarriage["first_line"] is None
         assert miscarriage["medical_regimen"] is None
@@ -211,6 +213,12 @@ def test_no_section_treats_a_diagnosis_another_section_says_is_not_yet_safe(
             assert miscarriage["decision"] in ("confirm_diagnosis_first", "needs_information")
     if miscarriage["decision"] in ("expectant", "no_management_needed"):
         assert assessment["scan_assessment"]["decision"] not in NOT_YET_SAFE_SCAN
+    # Anti-D goes with the management: while the miscarriage (not an ectopic) is held back, an
+    # offer says to confirm the diagnosis first.
+    anti_d = assessment["anti_d"]
+    held_back = miscarriage["decision"] == "confirm_diagnosis_first" and not ectopic
+    if held_back and anti_d["decision"] in ("offer", "consider"):
+        assert "miscarriage_not_yet_confirmed" in [a["id"] for a in anti_d["advice"]]
     # An ectopic is treated only once a scan has shown it (never for a pregnancy of unknown
     # location).
     if assessment["ectopic_management"]["first_line"] is not None:

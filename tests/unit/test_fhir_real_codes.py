@@ -237,12 +237,15 @@ def test_a_history_observation_valued_absent_is_a_recorded_no():
 # Sets of answers, read only in an Observation's value (never as the code of a record): a code
 # may be both an answer and a fact ("Pregnant" answers 82810-3 and is a pregnancy finding).
 ANSWER_SETS = {"present", "absent", "negative", "pregnancy_status_pregnant"}
+# Sets that only say a pregnancy is current (who is judged, whether patient-view speaks): a code
+# there may also be a fact ("uncertain viability" is both evidence of a pregnancy and a finding).
+EVIDENCE_SETS = {"pregnancy_condition", "pregnancy_status", "gestational_age", "hcg"}
 
 
 def test_no_code_means_two_facts():
     seen: dict[tuple[str, str], str] = {}
     for name, value_set in load_value_sets(None).items():
-        if name in ANSWER_SETS:
+        if name in ANSWER_SETS | EVIDENCE_SETS:
             continue
         for code in value_set.codes:
             key = (code.system, code.code)

@@ -74,7 +74,8 @@ def test_cli_table(app):
         (["--set", "bogus=1"], "unknown parameter 'bogus'"),
         (["--set", "uptake=-1"], "'uptake' must be between"),
         (["-s", "nope"], "unknown scenario 'nope'"),
-        (["--plot", "x.pdf"], ".svg or .png"),
+        (["--plot", "x.pdf"], "--plot must end in .svg"),
+        (["--plot", "x.png"], "--plot must end in .svg"),
         (["--tornado-output", "x"], "--tornado-output"),
     ],
 )
@@ -91,12 +92,16 @@ def test_cli_plot(app, tmp_path):
     assert out.read_text().lstrip().startswith("<?xml") or "<svg" in out.read_text()
 
 
-def test_png_plot(tmp_path):
+def test_plot_file_is_svg_only(tmp_path):
+    """One chart stack (hand-written SVG, earlypath.svg_chart): PNG went with matplotlib."""
     r = impact.run_impact("nice-2021", draws=100)
-    path = save_tornado(r.tornado, tmp_path / "t.png")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(ValueError):
-        save_tornado(r.tornado, tmp_path / "t.jpg")
+    path = save_tornado(r.tornado, tmp_path / "t.svg")
+    svg = path.read_text()
+    assert svg.startswith("<svg") and svg.count("<rect") >= 2 * len(r.tornado.bars)
+    for b in r.tornado.bars:
+        assert b.parameter in svg
+    with pytest.raises(ValueError, match=".svg"):
+        save_tornado(r.tornado, tmp_path / "t.png")
 
 
 class _Collect(HTMLParser):
