@@ -34,6 +34,7 @@ run: install
 lint: install
 	$(BIN)/ruff check earlypath tests benchmarks
 	$(BIN)/ruff format --check earlypath tests benchmarks
+	$(BIN)/mypy
 
 test: install system-deps lint
 	$(BIN)/pytest -q tests

@@ -173,8 +173,8 @@ def anti_d_table(version: str, rule: str) -> DecisionTable:
             "Whether this is a threatened miscarriage (bleeding, intrauterine) is not recorded.",
             ("vaginal_bleeding", "scans"),
         )
-        offer = (c["context"], c["rh_negative"], managed, from_12)
-        verdicts = (
+        offer: tuple[Criterion, ...] = (c["context"], c["rh_negative"], managed, from_12)
+        verdicts: tuple[Verdict, ...] = (
             Verdict("offer", "all_true", offer, (_REWRITE,)),
             Verdict("consider", "all_true", (c["rh_negative"], threatened, window), (_REWRITE,)),
             Verdict("do_not_offer", "any_false", offer, (_REWRITE,)),

@@ -97,7 +97,7 @@ def _hcg_unknown(max_age_days: int) -> str:
     )
 
 
-_S = "unverified"
+_S: NumberSource = "unverified"
 _SUMMARIES: dict[str, tuple[str, NumberSource]] = {
     "1.6 surgery first line": (
         "Offer surgery first line if she cannot return for follow-up after methotrexate, or has "
