@@ -163,6 +163,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         body_timeout=settings.body_timeout,
         max_json_depth=settings.max_json_depth,
+        max_header_bytes=settings.max_header_bytes,
     )
     if not settings.auth:
         app.add_middleware(LoopbackOnlyWhenAuthOff)
