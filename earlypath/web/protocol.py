@@ -36,6 +36,8 @@ def _response(status: int, reason: str, message: str) -> bytes:
     body = json.dumps({"errors": [{"field": "(headers)", "message": message}]}).encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+        # Answered before the application (and its security headers): the two that apply.
+        "x-content-type-options: nosniff\r\ncache-control: no-store\r\n"
         f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
     )
     return head.encode() + body
