@@ -169,6 +169,8 @@ def assess(
     out = sys.stdout
     with stream:
         for number, data in enumerate(stream, start=1):
+            if number == 1 and data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 or 32
+                _fail_input([f"FILE: {'stdin' if source == '-' else source} {NOT_UTF8}"])
             line = _utf8(data, first=number == 1)
             if line is not None and not line.strip():
                 continue

@@ -263,6 +263,7 @@ def parquet_row_counts(files: list[Path], names: list[str] | None = None) -> lis
             ) from None
         columns = [(column.name, column.type) for column in meta.schema.to_arrow_schema()]
         if wanted is None:
+            _check_header([name for name, _ in columns], label, where="Parquet schema")
             wanted = columns
         elif columns != wanted:
             raise ValueError(
@@ -301,21 +302,23 @@ def csv_header(files: list[Path], names: list[str] | None = None) -> list[str]:
     return header or []
 
 
-def _check_header(header: list[str], label: str) -> None:
+def _check_header(header: list[str], label: str, where: str = "header line") -> None:
     """Column names every engine reads alike: no control characters (a NUL is a binary file,
-    or a broken export), none empty, none twice."""
+    or a broken export), none empty, none twice. `where`: the CSV header line or the Parquet
+    schema (DuckDB reads a Parquet column named with a NUL where Python cannot)."""
     for number, name in enumerate(header, start=1):
         if any(ord(c) < 32 or ord(c) == 127 for c in name):
+            hint = "is it a text CSV file?" if where == "header line" else "a broken export?"
             raise ValueError(
-                f"{label}: column {number} of the header line has a control character "
-                "(a NUL byte?): is it a text CSV file?"
+                f"{label}: column {number} of the {where} has a control character "
+                f"(a NUL byte?): {hint}"
             )
         if not name.strip():
-            raise ValueError(f"{label}: column {number} of the header line has no name")
+            raise ValueError(f"{label}: column {number} of the {where} has no name")
     seen: set[str] = set()
     for name in header:
         if name.casefold() in seen:
-            raise ValueError(f"{label}: the header line names {name} twice")
+            raise ValueError(f"{label}: the {where} names {name} twice")
         seen.add(name.casefold())
 
 

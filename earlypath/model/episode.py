@@ -43,7 +43,7 @@ DATE_RANGE_MESSAGE = (
 )
 
 # Utrogestan and Prometrium contain soya lecithin: a peanut or soya allergy rules them out.
-PEANUT_OR_SOYA_WORDS = ("peanut", "groundnut", "arachis", "soya", "soy")
+PEANUT_OR_SOYA_WORDS = ("peanut", "groundnut", "arachis", "soya", "soy", "soja")
 
 
 def _date_only(value: Any) -> Any:
@@ -286,19 +286,44 @@ class Episode(BaseModel):
 _DROPPED_CATEGORIES = frozenset({"Cf", "Cc", "Mn", "Me"})
 
 
+# Letters that NFKC leaves alone but that read as Latin ones: Cyrillic and Greek lookalikes
+# ("реаnut" typed with a Cyrillic keyboard layout) and Latin small capitals. Capitals are read
+# before case-folding (a Greek capital nu looks like N, its small letter like v).
+_CAPITAL_LOOKALIKES = str.maketrans("АВЕКМНОРСТХЅІЈΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "ABEKMHOPCTXSIJABEZHIKMNOPTYX")
+_SMALL_LOOKALIKES = str.maketrans(
+    "аеорсухѕіјһԁԛԝӏɡαικνορυᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ",
+    "aeopcyxsijhdqwlgaikvopuabcdefghijklmnoprstuvwyz",
+)
+# The longer words are also found with separators inside them ("pea nut", "ground-nut"); the
+# short ones are not, as "also yams" would then read as soya.
+_WORDS_FOUND_SPLIT = tuple(word for word in PEANUT_OR_SOYA_WORDS if len(word) >= 6)
+
+
 def normalise_allergy_text(text: str) -> str:
     """Allergy text as it is matched: NFKC (fullwidth "Ｐｅａｎｕｔ" -> "Peanut"), case-folded,
-    with invisible, control and combining characters removed. Used for matching only; the
-    recorded text is shown as it was written."""
-    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    with invisible, control and combining characters removed and Cyrillic, Greek and small
+    capital lookalikes read as Latin letters. Used for matching only; the recorded text is shown
+    as it was written."""
+    latin = unicodedata.normalize("NFKC", text).translate(_CAPITAL_LOOKALIKES)
+    folded = unicodedata.normalize("NFKD", latin.casefold())
     kept = "".join(c for c in folded if unicodedata.category(c) not in _DROPPED_CATEGORIES)
-    return unicodedata.normalize("NFKC", kept)
+    return unicodedata.normalize("NFKC", kept).translate(_SMALL_LOOKALIKES)
 
 
 def mentions_peanut_or_soya(allergies: list[str]) -> bool:
-    """Whether any recorded allergy names peanut or soya (after `normalise_allergy_text`)."""
-    text = " ".join(normalise_allergy_text(a) for a in allergies)
-    return any(word in text for word in PEANUT_OR_SOYA_WORDS)
+    """Whether any recorded allergy names peanut or soya (after `normalise_allergy_text`).
+
+    A false match only chooses a soya-free product; a missed one could choose a product she
+    reacts to, so the longer words are looked for in the letters alone too.
+    """
+    for allergy in allergies:
+        text = normalise_allergy_text(allergy)
+        if any(word in text for word in PEANUT_OR_SOYA_WORDS):
+            return True
+        letters = "".join(c for c in text if c.isalpha())
+        if any(word in letters for word in _WORDS_FOUND_SPLIT):
+            return True
+    return False
 
 
 def _field_path(loc: tuple[str | int, ...]) -> str:

@@ -26,6 +26,7 @@ from earlypath.fhir.terminology import load_value_sets
 from earlypath.policy import DEFAULT_POLICY, Policy
 from earlypath.web import api, cds, pages
 from earlypath.web.config import Settings
+from earlypath.web.database import check_replay_database
 from earlypath.web.feedback import FeedbackStore
 from earlypath.web.guards import (
     LoopbackOnlyWhenAuthOff,
@@ -192,8 +193,10 @@ def create_app(
     app.state.verifier = None
     app.state.feedback = FeedbackStore(settings.feedback_db)
     if settings.auth and settings.issuers_file:
+        issuers = IssuerRegistry.from_file(settings.issuers_file)
+        check_replay_database(settings.feedback_db, settings.auth)
         app.state.verifier = Verifier(
-            IssuerRegistry.from_file(settings.issuers_file),
+            issuers,
             # Used JWT ids live in the feedback database: shared by workers, kept over restarts.
             replay=ReplayStore(app.state.feedback.engine),
             clock_skew=settings.jwt_clock_skew,
@@ -216,6 +219,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         body_timeout=settings.body_timeout,
         max_json_depth=settings.max_json_depth,
+        max_header_bytes=settings.max_header_bytes,
     )
     if not settings.auth:
         app.add_middleware(LoopbackOnlyWhenAuthOff)

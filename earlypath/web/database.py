@@ -13,11 +13,24 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
+from earlypath.web.config import ConfigError
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def _is_memory_sqlite(url: str) -> bool:
-    return url in ("sqlite://", "sqlite:///:memory:") or ":memory:" in url
+    return url in ("sqlite://", "sqlite:///:memory:") or ":memory:" in url or "mode=memory" in url
+
+
+def check_replay_database(url: str, auth: bool) -> None:
+    """With CDS auth on, used JWT ids must outlive a restart and be seen by every worker: an
+    in-memory SQLite database keeps them for one process only, so a token could be replayed."""
+    if auth and url.startswith("sqlite") and _is_memory_sqlite(url):
+        raise ConfigError(
+            "EARLYPATH_FEEDBACK_DB is an in-memory database: with CDS auth on it holds the used "
+            "JWT ids, which must be kept across restarts and shared by workers; use a file "
+            "(sqlite:///path) or a database server"
+        )
 
 
 def open_engine(url: str) -> Engine:

@@ -4,17 +4,44 @@ The body is read here, counted while it arrives (a declared Content-Length over 
 refused before reading any of it), then handed on to the application. The answers are short:
 413 too large, 408 too slow, 400 nested too deep, 400 a malformed Content-Length. Header size
 and the header-read timeout live in the HTTP protocol (`earlypath.web.protocol`), because the
-headers are parsed before the application sees the request.
+headers are parsed before the application sees the request. Under any other server (uvicorn run
+directly without `--http earlypath.web.protocol:GuardedHttpToolsProtocol`, hypercorn, ...) the
+headers are still checked here, once parsed (431: the request is not processed, though the server
+has already buffered them), and one warning says that the header-read timeout and the bound on
+what the server buffers are missing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from typing import Any
 
 Message = dict[str, Any]
+
+log = logging.getLogger("earlypath.web")
+
+# Scope extension set by `earlypath.web.protocol` on each request it parses (headers bounded in
+# size and arrival time before the application is called).
+GUARDED_HTTP = "earlypath.guarded_http"
+UNGUARDED_SERVER_WARNING = (
+    "This server does not bound request headers (size as they arrive, header-read timeout): "
+    "start the service with `earlypath serve`, or uvicorn with "
+    "--http earlypath.web.protocol:GuardedHttpToolsProtocol"
+)
+# Starlette's in-process TestClient: no sockets, nothing to bound.
+_IN_PROCESS_SERVER = "testserver"
+
+
+def header_bytes(scope: Message) -> int:
+    """Request line and headers as parsed, counted as the guarded protocol counts them."""
+    query = scope.get("query_string") or b""
+    size = len(scope.get("raw_path") or scope.get("path", "").encode())
+    size += len(query) + 1 if query else 0  # and its "?"
+    return size + sum(len(name) + len(value) + 4 for name, value in scope.get("headers") or [])
+
 
 # A JSON string, escapes included; what is left outside strings holds the brackets.
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -78,11 +105,31 @@ class _ClientGone(Exception):
 class RequestLimits:
     """ASGI middleware: reads the body within the size and time limits, checks JSON nesting."""
 
-    def __init__(self, app: Any, *, max_body_bytes: int, body_timeout: float, max_json_depth: int):
+    def __init__(
+        self,
+        app: Any,
+        *,
+        max_body_bytes: int,
+        body_timeout: float,
+        max_json_depth: int,
+        max_header_bytes: int | None = None,
+    ):
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
         self.max_json_depth = max_json_depth
+        self.max_header_bytes = max_header_bytes
+        self._warned_unguarded = False
+
+    def _headers_too_large(self, scope: Message) -> bool:
+        """Over the header limit, for servers that do not bound headers themselves."""
+        if GUARDED_HTTP in (scope.get("extensions") or {}):
+            return False  # already bounded while they arrived
+        server = scope.get("server")
+        if not self._warned_unguarded and not (server and server[0] == _IN_PROCESS_SERVER):
+            self._warned_unguarded = True
+            log.warning(UNGUARDED_SERVER_WARNING)
+        return self.max_header_bytes is not None and header_bytes(scope) > self.max_header_bytes
 
     async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -90,6 +137,8 @@ class RequestLimits:
             return
         headers = dict(scope.get("headers") or [])
         try:
+            if self._headers_too_large(scope):
+                raise _Refused(431, "request headers too large")
             self._check_declared_length(headers.get(b"content-length"))
             body = await self._read_body(receive)
             content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()

@@ -7,7 +7,10 @@
 Idle keep-alive connections are closed by uvicorn's own `timeout_keep_alive`.
 
 Used by `earlypath serve` (`http="earlypath.web.protocol:GuardedHttpToolsProtocol"`); the limits
-are read from the environment once per worker process.
+are read from the environment once per worker process. uvicorn run directly gets the same guards
+with `--http earlypath.web.protocol:GuardedHttpToolsProtocol`. Each request it parses carries the
+scope extension GUARDED_HTTP, so the application can tell (and warn) when a server without these
+guards runs it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from earlypath.web.config import Settings
+from earlypath.web.limits import GUARDED_HTTP
 
 
 @functools.cache
@@ -32,6 +36,8 @@ def _response(status: int, reason: str, message: str) -> bytes:
     body = json.dumps({"errors": [{"field": "(headers)", "message": message}]}).encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+        # Answered before the application (and its security headers): the two that apply.
+        "x-content-type-options: nosniff\r\ncache-control: no-store\r\n"
         f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
     )
     return head.encode() + body
@@ -68,6 +74,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.scope.setdefault("extensions", {})[GUARDED_HTTP] = {}  # type: ignore[typeddict-item]
         self._header_bytes = 0
         self._parsed_header_bytes = 0
         self._reading_headers = True

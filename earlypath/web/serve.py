@@ -12,6 +12,7 @@ import typer
 from earlypath.errors import EXIT_INPUT, exit_code
 from earlypath.fhir.terminology import ValueSetError, load_value_sets
 from earlypath.web.config import ConfigError, Settings
+from earlypath.web.database import check_replay_database
 from earlypath.web.log_privacy import keep_ids_out_of_logs
 from earlypath.web.security import IssuerRegistry
 
@@ -45,6 +46,7 @@ def serve(
         settings = Settings.from_env().checked()
         if settings.auth and settings.issuers_file:
             IssuerRegistry.from_file(settings.issuers_file)  # a malformed allow-list stops here
+            check_replay_database(settings.feedback_db, settings.auth)
     except ConfigError as error:
         typer.echo(f"refusing to start: {error}", err=True)
         raise typer.Exit(exit_code(error)) from None

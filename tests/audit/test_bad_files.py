@@ -102,6 +102,15 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
         _fhir(lambda line: line.decode().encode("utf-16")),
         "INPUT: Encounter.ndjson is UTF-16 text: save it as UTF-8",
     ),
+    # DuckDB read such a column where Python failed with a bare KeyError (found by the w15 probe).
+    "nul_in_parquet_column_name": (
+        _parquet(
+            "c.parquet",
+            {"episode_id": ["a"], "assessed_on": ["2024-03-04"], "lm\x00p": ["2024-01-15"]},
+        ),
+        "INPUT: c.parquet: column 3 of the Parquet schema has a control character "
+        "(a NUL byte?): a broken export?",
+    ),
     "not_parquet": (
         _text("c.parquet", (HEADER + ROWS[0]).encode()),
         "INPUT: c.parquet is not a readable Parquet file (ArrowInvalid)",

@@ -133,6 +133,20 @@ def test_input_that_is_not_utf8_exits_2_naming_the_file(tmp_path: Path, encoding
     assert piped.returncode == 2 and piped.stderr.decode().startswith("FILE: stdin is not UTF-8")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_many_in_utf16_is_refused_as_a_whole(tmp_path: Path, encoding: str) -> None:
+    # Read line by line, it gave one 'not UTF-8' line, then 'not valid JSON' for the others.
+    good = json.dumps(json.loads(ELIGIBLE.read_text()))
+    path = tmp_path / "episodes.jsonl"
+    path.write_bytes(f"{good}\n{good}\n".encode(encoding))
+    r = run("assess", "--many", str(path))
+    assert r.returncode == 2 and r.stdout == ""
+    assert (
+        r.stderr.strip()
+        == f"FILE: {path} is not UTF-8 text (JSON must be UTF-8: save it as UTF-8, not UTF-16)"
+    )
+
+
 def test_schema_command_prints_json_schema() -> None:
     r = run("schema")
     assert r.returncode == 0
