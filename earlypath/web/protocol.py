@@ -74,7 +74,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.scope.setdefault("extensions", {})[GUARDED_HTTP] = {}  # type: ignore[typeddict-item]
+        self.scope.setdefault("extensions", {})[GUARDED_HTTP] = {}
         self._header_bytes = 0
         self._parsed_header_bytes = 0
         self._reading_headers = True
