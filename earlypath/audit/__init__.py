@@ -2,6 +2,7 @@
 
 Cohorts are read (`load`), checked in the engine (`validate`), judged by the batch engine
 compiled from the rule IR (`earlypath.engines.batch`), summarised into adherence measures with
-their governance (`measures`, `governance`) and reported (`report`, `funnel`). `synth` makes
-synthetic cohorts. Nothing in this package states a clinical rule.
+their governance (`measures`, `governance`) and reported (`report`, `funnel`). Synthetic
+cohorts are made by `earlypath.synth` (the old `audit.synth` and `audit.fhir_synth` names
+re-export it). Nothing in this package states a clinical rule.
 """

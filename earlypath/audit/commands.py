@@ -107,7 +107,7 @@ def synth_command(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Write a reproducible synthetic cohort (no real patient data)."""
-    from earlypath.audit.synth import write_cohort
+    from earlypath.synth import write_cohort
 
     if fmt not in ("csv", "parquet", "fhir-ndjson"):
         typer.echo(f"--format: must be csv, parquet or fhir-ndjson, not {fmt!r}", err=True)

@@ -43,7 +43,7 @@ def _fhir(encounter_line_2: Callable[[bytes], bytes]) -> Callable[[Path], Path]:
     """A synthetic FHIR export whose Encounter.ndjson has its second line spoilt."""
 
     def write(folder: Path) -> Path:
-        from earlypath.audit.synth import write_cohort
+        from earlypath.synth import write_cohort
 
         write_cohort(5, 1, "fhir-ndjson", folder / "export")
         path = folder / "export" / "Encounter.ndjson"

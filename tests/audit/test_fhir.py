@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from earlypath.audit.run import run_audit
-from earlypath.audit.synth import write_cohort
+from earlypath.synth import write_cohort
 
 
 @pytest.fixture(scope="module")

@@ -27,10 +27,10 @@ from hypothesis import strategies as st
 from earlypath.audit.fhir_flat import flatten_fhir_duckdb, reference_pattern
 from earlypath.audit.flat import FLAT_COLUMNS, episode_to_flat, parse_cell
 from earlypath.audit.load import duckdb_connect
-from earlypath.audit.synth import write_cohort
 from earlypath.fhir.codes import code_set
 from earlypath.fhir.mapping import map_resources
 from earlypath.fhir.pregnancy import exclusion
+from earlypath.synth import write_cohort
 
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"

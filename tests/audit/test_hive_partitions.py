@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from earlypath.audit.parts import input_parts
 from earlypath.audit.run import evaluate
-from earlypath.audit.synth import write_cohort
 from earlypath.cli import app
 from earlypath.errors import InputError
+from earlypath.synth import write_cohort
 from tests.audit.helpers import episode_results, fetched
 
 # The part files in the defined order, with the rows (0-based, of the whole cohort) each holds.

@@ -12,7 +12,7 @@ from earlypath.audit.funnel import funnel_limits
 from earlypath.audit.governance import load_measures
 from earlypath.audit.measures import ADHERENCE, CATEGORIES
 from earlypath.audit.run import run_audit
-from earlypath.audit.synth import write_cohort
+from earlypath.synth import write_cohort
 
 
 def test_funnel_limits_narrow_with_n() -> None:

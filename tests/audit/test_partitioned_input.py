@@ -16,7 +16,7 @@ import pytest
 
 from earlypath.audit.load import spark_block_bases
 from earlypath.audit.run import evaluate, run_audit
-from earlypath.audit.synth import write_cohort
+from earlypath.synth import write_cohort
 from tests.audit.helpers import episode_results, fetched
 
 # Byte order, not natural order: "part-1 big" < "part-10" (space < "0") < "part-2". Spark reads

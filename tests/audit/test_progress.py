@@ -11,7 +11,7 @@ from rich.console import Console
 
 from earlypath.audit import progress
 from earlypath.audit.run import run_audit
-from earlypath.audit.synth import write_cohort
+from earlypath.synth import write_cohort
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def audit(cohort: Path, out: Path, **env: str) -> subprocess.Popen:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from earlypath.audit.synth import write_cohort
+    from earlypath.synth import write_cohort
 
     folder = tmp_path_factory.mktemp("faults")
     old, new = folder / "old.csv", folder / "new.csv"

@@ -15,7 +15,7 @@ from fhir.resources.R4B.measurereport import MeasureReport
 
 from earlypath.audit.case_list import CASE_LIST
 from earlypath.audit.run import OUTPUTS, run_audit
-from earlypath.audit.synth import write_cohort
+from earlypath.synth import write_cohort
 
 
 @pytest.fixture(scope="module")

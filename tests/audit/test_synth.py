@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from earlypath.audit.synth import generate_chunks, write_cohort
+from earlypath.synth import generate_chunks, write_cohort
 
 
 def _digest(path: Path) -> str:
@@ -46,3 +46,17 @@ def test_rates_are_roughly_as_documented() -> None:
         "Mixed",
         "Other",
     }
+
+
+def test_generators_live_in_synth_and_old_names_still_work() -> None:
+    """The generators moved to `earlypath.synth`; `earlypath.audit.synth` and
+    `earlypath.audit.fhir_synth` re-export them, so older imports keep working."""
+    import earlypath.audit.fhir_synth as old_fhir
+    import earlypath.audit.synth as old_cohort
+    import earlypath.synth as synth
+    from earlypath.synth import fhir_export
+
+    assert old_cohort.write_cohort is synth.write_cohort
+    assert old_cohort.generate_chunks is synth.generate_chunks
+    assert old_fhir.write_fhir is fhir_export.write_fhir
+    assert synth.write_cohort.__module__ == "earlypath.synth.cohort"

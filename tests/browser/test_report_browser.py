@@ -10,7 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from earlypath.audit.run import run_audit
-from earlypath.audit.synth import write_cohort
+from earlypath.synth import write_cohort
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).parents[2] / "out" / "screenshots"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from earlypath.audit.synth import write_cohort
+from earlypath.synth import write_cohort
 
 CLI = [sys.executable, "-c", "from earlypath.cli import main; main()"]
 
