@@ -5,22 +5,39 @@ Unknown). Each row is judged against the NG126 version in force on its ``assesse
 on dates built from `earlypath.guideline.versions`), unless an optional ``guideline_version``
 column names one. The decision tables are `progesterone_table(version, stop_day)`, compiled by
 `earlypath.engines.ibis_compile`; the same expression runs on DuckDB and PySpark.
+
+`assess_sections_table` judges every section of an assessment (progesterone and the pathway
+sections of `earlypath.guideline.pathway`) the same way: one struct column per section with the
+python engine's ``decision``, ``recommendations`` and ``missing`` (and ``other_decisions`` and
+the section's computed ``values`` where it has them).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import ibis
 import ibis.expr.types as ir_t
 
 from earlypath.dating import GESTATION_DAYS
 from earlypath.engines.ibis_compile import compile_expr, compile_versioned, version_case
+from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
+from earlypath.guideline.pathway import sections as pathway_sections
 from earlypath.guideline.progesterone import progesterone_table
 from earlypath.guideline.versions import VERSIONS
 from earlypath.policy import DEFAULT_POLICY, Policy
 from earlypath.rules import ir
 from earlypath.rules.decision import NEEDS_INFORMATION, DecisionTable
 
-__all__ = ["OUTPUT_COLUMNS", "assess_table", "decision_values", "tables_for"]
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "PROGESTERONE",
+    "assess_sections_table",
+    "assess_table",
+    "decision_values",
+    "section_names",
+    "tables_for",
+]
 
 OUTPUT_COLUMNS = ("guideline_version", "gestation_days", "decision", "recommendations", "missing")
 
@@ -68,4 +85,113 @@ def assess_table(t: ir_t.Table, policy: Policy = DEFAULT_POLICY) -> ir_t.Table:
     )
     out = compile_versioned(tables, t["guideline_version"], lambda e: t[names[e]])
     t = t.mutate(decision=out.decision, recommendations=out.recommendations, missing=out.missing)
+    return t.drop(*names.values())
+
+
+# The pathway sections on the batch engines ---------------------------------------------------
+
+PROGESTERONE = "progesterone"  # the core section's name, as in the python engine's assessment
+
+
+def section_names() -> tuple[str, ...]:
+    """Every section `assess_sections_table` can judge, in the python engine's output order."""
+    return (PROGESTERONE, *(s.name for s in pathway_sections()))
+
+
+def _chosen(asked: Iterable[str] | None) -> tuple[str, ...]:
+    known = section_names()
+    if asked is None:
+        return known
+    if isinstance(asked, str):  # "anti_d" would read as letters
+        raise ValueError(f"sections: give a list of section names, not the text {asked!r}")
+    unknown = sorted(set(asked) - set(known))
+    if unknown:
+        raise ValueError(f"sections: unknown section(s) {unknown}; known: {list(known)}")
+    return tuple(n for n in known if n in set(asked))
+
+
+def _versioned_value(
+    by_version: dict[str, ir.Expr], version: ir_t.StringValue, t: ir_t.Table
+) -> ir_t.Value:
+    """One computed value per row, from the expression of the row's version (identical
+    expressions share one branch; a row with no version gets NULL)."""
+    groups: dict[ir.Expr, list[str]] = {}
+    for name, expr in by_version.items():
+        groups.setdefault(expr, []).append(name)
+    compiled = [(names, compile_expr(expr, t)) for expr, names in groups.items()]
+    if len(compiled) == 1:
+        return ibis.ifelse(version.isnull(), ibis.null(compiled[0][1].type()), compiled[0][1])
+    return ibis.cases(*((version.isin(names), value) for names, value in compiled))
+
+
+def _section_struct(
+    section: Section, t: ir_t.Table, names: dict[ir.Expr, str], pathway: PathwayPolicy
+) -> ir_t.StructValue:
+    per_version = {v.version: section.tables(v.version, pathway) for v in VERSIONS}
+    table_names = dict.fromkeys(n for tables in per_version.values() for n in tables)
+    version = t["guideline_version"]
+    results = {}
+    for table in table_names:
+        by_version = {v: tables[table] for v, tables in per_version.items() if table in tables}
+        compiled = compile_versioned(by_version, version, lambda e: t[names[e]])
+        results[table] = {
+            "decision": compiled.decision,
+            "recommendations": compiled.recommendations,
+            "missing": compiled.missing,
+        }
+    fields: dict[str, ir_t.Value] = dict(results["main"])
+    others = {name: ibis.struct(r) for name, r in results.items() if name != "main"}
+    if others:
+        fields["other_decisions"] = ibis.struct(others)
+    value_exprs: dict[str, dict[str, ir.Expr]] = {}
+    for v in VERSIONS:
+        for name, expr in section.values(v.version, pathway).items():
+            value_exprs.setdefault(name, {})[v.version] = expr
+    if value_exprs:
+        # As the python engine: a section that does not apply computes no value.
+        applies = results["main"]["decision"] != NOT_APPLICABLE
+        values = {}
+        for name, exprs in value_exprs.items():
+            value = _versioned_value(exprs, version, t)
+            values[name] = ibis.ifelse(applies, value, ibis.null(value.type()))
+        fields["values"] = ibis.struct(values)
+    return ibis.struct(fields)
+
+
+def assess_sections_table(
+    t: ir_t.Table,
+    sections: Iterable[str] | None = None,
+    policy: Policy = DEFAULT_POLICY,
+    pathway: PathwayPolicy = PathwayPolicy(),
+) -> ir_t.Table:
+    """``t`` (fact columns, as for `assess_table`) with ``guideline_version``, ``gestation_days``
+    and one struct column per section asked for (all of `section_names` if None), named as the
+    python engine's assessment names it. Each struct holds that section's ``decision``,
+    ``recommendations`` and ``missing`` as the python engine gives them (a row with no version in
+    force gets ``needs_information``), ``other_decisions`` (the other tables, by name) and
+    ``values`` (the section's computed values, NULL where it is not applicable) where it has
+    them. Raises ValueError naming ``sections`` for an unknown section."""
+    chosen = _chosen(sections)
+    t = assess_table(t, policy)
+    packed = {
+        PROGESTERONE: ibis.struct({c: t[c] for c in ("decision", "recommendations", "missing")})
+    }
+    t = t.mutate(**{PROGESTERONE: packed[PROGESTERONE]} if PROGESTERONE in chosen else {})
+    t = t.drop("decision", "recommendations", "missing")
+    wanted = [s for s in pathway_sections() if s.name in chosen]
+    if not wanted:
+        return t
+    exprs = _rule_exprs(
+        {
+            f"{s.name}.{v.version}.{n}": table
+            for s in wanted
+            for v in VERSIONS
+            for n, table in s.tables(v.version, pathway).items()
+        }
+    )
+    # Guards and criteria become columns first (ibis 12 writes ``(NOT x) IS NULL`` as
+    # ``NOT (x) IS NULL``, which DuckDB reads as ``NOT (x IS NULL)``; a column reference avoids it).
+    names = {e: f"_section_rule_{i}" for i, e in enumerate(exprs)}
+    t = t.mutate(**{names[e]: compile_expr(e, t, "bool") for e in exprs})
+    t = t.mutate(**{s.name: _section_struct(s, t, names, pathway) for s in wanted})
     return t.drop(*names.values())

@@ -1,7 +1,8 @@
-"""Run the pathway sections on the ibis batch engine (DuckDB, or Spark) over flat fact rows.
+"""Run the pathway sections on the package's batch engine (DuckDB, or Spark) over flat fact rows.
 
-Uses only the audit developer's public compiler (`compile_expr`, `compile_table`) on the same
-`Section.tables` and `Section.values` the reference engine evaluates: no rule is restated here.
+Calls `earlypath.engines.batch.assess_sections_table` and reshapes its per-section structs into
+the flat keys the agreement tests compare with the reference engine's tables and values: no
+rule is restated here.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from earlypath.engines.ibis_compile import IR_TYPES, compile_expr, compile_table
+from earlypath.engines.batch import assess_sections_table
+from earlypath.engines.ibis_compile import IR_TYPES
 from earlypath.facts import ALL_FACTS, episode_facts
-from earlypath.guideline.pathway import PathwayPolicy, sections
+from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, sections
 from earlypath.guideline.versions import resolve_version
 from earlypath.model import parse_episode
 
 SCHEMA = pa.schema(
-    [(f.name, ibis.dtype(IR_TYPES[f.type]).to_pyarrow()) for f in ALL_FACTS] + [("i", pa.int64())]
+    [(f.name, ibis.dtype(IR_TYPES[f.type]).to_pyarrow()) for f in ALL_FACTS]
+    + [("i", pa.int64()), ("guideline_version", pa.string())]
 )
 
 
@@ -32,58 +35,37 @@ def batch_sections(
     episodes: list[dict[str, Any]], policy: PathwayPolicy = PathwayPolicy(), con: Any = None
 ) -> list[dict[str, Any]]:
     """Per episode: ``{"<section>.<table>": (decision, recommendations, missing),
-    "<section>.value.<name>": value}`` computed on ``con`` (an ibis backend; DuckDB if None)."""
-    groups: dict[str, list[int]] = {}
-    for i, episode in enumerate(episodes):
-        groups.setdefault(_version(episode), []).append(i)
-    out: list[dict[str, Any]] = [{} for _ in episodes]
+    "<section>.value.<name>": value}`` from `assess_sections_table` (the package's batch
+    engine) on ``con`` (an ibis backend; DuckDB if None)."""
     con = con or ibis.duckdb.connect()
-    for version, indices in groups.items():
-        rows = []
-        for i in indices:
-            facts = episode_facts(parse_episode(episodes[i]))
-            rows.append({**{f.name: facts[f.name] for f in ALL_FACTS}, "i": i})
-        t = _table(con, pa.Table.from_pylist(rows, schema=SCHEMA), f"pathway_rows_{len(out)}")
-        # Criteria and guards become columns first, as the audit's batch engine does (ibis 12
-        # writes ``(NOT x) IS NULL`` as ``NOT (x) IS NULL``, which DuckDB reads as
-        # ``NOT (x IS NULL)``; a column reference avoids it).
-        tables = {
-            (section.name, name): table
-            for section in sections()
-            for name, table in section.tables(version, policy).items()
-        }
-        rules: dict[Any, str] = {}
-        for table in tables.values():
-            for branch in table.branches:
-                rules.setdefault(branch.guard, f"_rule_{len(rules)}")
-                for verdict in branch.verdicts:
-                    for criterion in verdict.criteria:
-                        rules.setdefault(criterion.expr, f"_rule_{len(rules)}")
-        t = t.mutate(**{name: compile_expr(e, t, "bool") for e, name in rules.items()})
-        columns: dict[str, Any] = {}
-        for section in sections():
-            for name, table in section.tables(version, policy).items():
-                compiled = compile_table(table, lambda e, t=t, rules=rules: t[rules[e]])
-                key = f"{section.name}.{name}"
-                columns[f"{key}|d"] = compiled.decision
-                columns[f"{key}|r"] = compiled.recommendations
-                columns[f"{key}|m"] = compiled.missing
-            for name, expr in section.values(version, policy).items():
-                columns[f"{section.name}.value.{name}|v"] = compile_expr(expr, t)
-        result = con.to_pyarrow(t.select("i", **columns)).to_pylist()
-        for row in result:
-            target = out[row["i"]]
-            for column, value in row.items():
-                if column == "i":
-                    continue
-                key, part = column.rsplit("|", 1)
-                if part == "v":
-                    target[key] = value
-                else:
-                    target.setdefault(key, {})[part] = value
-            for key, parts in list(target.items()):
-                if isinstance(parts, dict):
-                    target[key] = (parts["d"], list(parts["r"]), list(parts["m"]))
+    rows = []
+    for i, episode in enumerate(episodes):
+        parsed = parse_episode(episode)
+        facts = episode_facts(parsed)
+        rows.append(
+            {
+                **{f.name: facts[f.name] for f in ALL_FACTS},
+                "i": i,
+                "guideline_version": _version(episode),
+            }
+        )
+    t = _table(con, pa.Table.from_pylist(rows, schema=SCHEMA), f"pathway_rows_{len(rows)}")
+    names = [s.name for s in sections()]
+    judged = assess_sections_table(t, names, pathway=policy)
+    out: list[dict[str, Any]] = [{} for _ in episodes]
+    for row in con.to_pyarrow(judged.select("i", *names)).to_pylist():
+        target = out[row["i"]]
+        for name in names:
+            section = row[name]
+            tables = {"main": section, **(section.get("other_decisions") or {})}
+            for table, r in tables.items():
+                target[f"{name}.{table}"] = (
+                    r["decision"],
+                    list(r["recommendations"]),
+                    list(r["missing"]),
+                )
+            for value_name, value in (section.get("values") or {}).items():
+                target[f"{name}.value.{value_name}"] = value
     return out
 
 
@@ -116,8 +98,10 @@ def reference_sections(
                     list(r.recommendations),
                     list(r.missing),
                 )
+            applies = row[f"{section.name}.main"][0] != NOT_APPLICABLE
             for name, expr in section.values(version, policy).items():
-                row[f"{section.name}.value.{name}"] = py_expr(expr)(facts)
+                # As the assessment: a section that does not apply computes no value.
+                row[f"{section.name}.value.{name}"] = py_expr(expr)(facts) if applies else None
         out.append(row)
     return out
 

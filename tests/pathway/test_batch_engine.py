@@ -140,3 +140,64 @@ def test_duckdb_hcg_categories_agree_on_decimal_boundaries(pairs: list) -> None:
         assert got["hcg_assessment.main"] == ref["hcg_assessment.main"]
         if kind != "any":
             assert got["hcg_assessment.main"][0] == "other"
+
+
+def test_assess_sections_table_gives_every_section_as_the_python_engine_does() -> None:
+    """The package's batch `assess` for every section: per section the python engine's
+    decision, recommendations and missing (progesterone included), other tables likewise."""
+    import ibis
+    import pyarrow as pa
+
+    from earlypath.engines.batch import assess_sections_table, section_names
+    from earlypath.facts import ALL_FACTS, episode_facts
+    from earlypath.model import parse_episode
+    from tests.pathway.batch import SCHEMA, _version
+
+    chosen = [v for v in VIGNETTES if not v.pathway_policy][:60]
+    rows = []
+    for i, v in enumerate(chosen):
+        facts = episode_facts(parse_episode(v.episode))
+        rows.append(
+            {**{f.name: facts[f.name] for f in ALL_FACTS}, "i": i, "guideline_version": None}
+        )
+    t = ibis.memtable(pa.Table.from_pylist(rows, schema=SCHEMA))
+    names = list(section_names())
+    assert names[0] == "progesterone" and len(names) == 7
+    judged = assess_sections_table(t, names)
+    got = ibis.duckdb.connect().to_pyarrow(judged.select("i", "guideline_version", *names))
+    for row in got.to_pylist():
+        episode = chosen[row["i"]].episode
+        assessment = assess(episode)
+        assert row["guideline_version"] == _version(episode)
+        for name in names:
+            want = assessment[name]
+            section = row[name]
+            assert (section["decision"], section["recommendations"], section["missing"]) == (
+                want["decision"],
+                want["recommendations"],
+                want["missing"],
+            ), (chosen[row["i"]].id, name)
+            for table, other in want.get("other_decisions", {}).items():
+                mine = section["other_decisions"][table]
+                assert (mine["decision"], mine["recommendations"], mine["missing"]) == (
+                    other["decision"],
+                    other["recommendations"],
+                    other["missing"],
+                ), (chosen[row["i"]].id, name, table)
+
+
+def test_assess_sections_table_judges_only_the_sections_asked_for() -> None:
+    import ibis
+    import pyarrow as pa
+
+    from earlypath.engines.batch import assess_sections_table
+    from tests.pathway.batch import SCHEMA
+
+    t = ibis.memtable(pa.Table.from_pylist([], schema=SCHEMA))
+    judged = assess_sections_table(t, ["anti_d", "hcg_assessment"])
+    assert "anti_d" in judged.columns and "hcg_assessment" in judged.columns
+    assert "progesterone" not in judged.columns and "referral" not in judged.columns
+    assert "decision" not in judged.columns
+    for bad, message in ((["anti-d"], "unknown section"), ("anti_d", "give a list")):
+        with pytest.raises(ValueError, match=f"sections: {message}"):
+            assess_sections_table(t, bad)  # type: ignore[arg-type]
