@@ -26,7 +26,7 @@ from earlypath.engines.batch import assess_sections_table, section_names
 from earlypath.facts import ALL_FACTS, episode_facts
 from earlypath.guideline.pathway import PathwayPolicy
 from earlypath.model import parse_episode
-from tests.pathway.batch import SCHEMA, _table
+from tests.pathway.batch import SCHEMA, as_backend_table
 
 ENGINES = ("python", "duckdb", pytest.param("spark", marks=pytest.mark.spark))
 
@@ -58,7 +58,9 @@ class Engine:
             rows.append(
                 {**{f.name: facts[f.name] for f in ALL_FACTS}, "i": i, "guideline_version": asked}
             )
-        t = _table(self.con, pa.Table.from_pylist(rows, schema=SCHEMA), f"engine_rows_{id(rows)}")
+        t = as_backend_table(
+            self.con, pa.Table.from_pylist(rows, schema=SCHEMA), f"engine_rows_{id(rows)}"
+        )
         names = list(section_names())
         judged = assess_sections_table(t, names, policy, pathway)
         out: list[dict[str, Any]] = [{} for _ in episodes]

@@ -49,7 +49,9 @@ def batch_sections(
                 "guideline_version": _version(episode),
             }
         )
-    t = _table(con, pa.Table.from_pylist(rows, schema=SCHEMA), f"pathway_rows_{len(rows)}")
+    t = as_backend_table(
+        con, pa.Table.from_pylist(rows, schema=SCHEMA), f"pathway_rows_{len(rows)}"
+    )
     names = [s.name for s in sections()]
     judged = assess_sections_table(t, names, pathway=policy)
     out: list[dict[str, Any]] = [{} for _ in episodes]
@@ -69,7 +71,7 @@ def batch_sections(
     return out
 
 
-def _table(con: Any, rows: pa.Table, name: str) -> Any:
+def as_backend_table(con: Any, rows: pa.Table, name: str) -> Any:
     """The rows as a table of ``con``. On Spark, from Arrow directly: ibis's memtable goes
     through pandas there, which turns a NULL float into NaN (and NaN < 35 is false, not NULL)."""
     if con.name != "pyspark":
