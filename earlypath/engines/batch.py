@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir_t
 
 from earlypath.dating import GESTATION_DAYS
-from earlypath.engines.ibis_compile import compile_expr, compile_versioned, version_case
+from earlypath.engines.ibis_compile import compile_expr, outcome_slots, version_case
 from earlypath.guideline.progesterone import progesterone_table
 from earlypath.guideline.versions import VERSIONS
 from earlypath.policy import DEFAULT_POLICY, Policy
@@ -66,6 +66,9 @@ def assess_table(t: ir_t.Table, policy: Policy = DEFAULT_POLICY) -> ir_t.Table:
         gestation_days=compile_expr(GESTATION_DAYS, t),
         **{names[e]: compile_expr(e, t, "bool") for e in exprs},
     )
-    out = compile_versioned(tables, t["guideline_version"], lambda e: t[names[e]])
+    # The decision cascade once, as a small integer column; the three outputs read it.
+    slots = outcome_slots(tables)
+    t = t.mutate(_outcome=slots.slot(t["guideline_version"], lambda e: t[names[e]]))
+    out = slots.outputs(t["_outcome"], lambda e: t[names[e]])
     t = t.mutate(decision=out.decision, recommendations=out.recommendations, missing=out.missing)
-    return t.drop(*names.values())
+    return t.drop("_outcome", *names.values())
