@@ -71,4 +71,5 @@ def assess_table(t: ir_t.Table, policy: Policy = DEFAULT_POLICY) -> ir_t.Table:
     t = t.mutate(_outcome=slots.slot(t["guideline_version"], lambda e: t[names[e]]))
     out = slots.outputs(t["_outcome"], lambda e: t[names[e]])
     t = t.mutate(decision=out.decision, recommendations=out.recommendations, missing=out.missing)
-    return t.drop("_outcome", *names.values())
+    t = t.drop("_outcome")
+    return t.drop(*names.values())
