@@ -10,6 +10,13 @@ the JVM's peak, VmHWM, is read from /proc before the session stops). Every engin
 reference included, audits the same cohort (about two minutes for python at 1M rows);
 ``--python-sample N`` times python on an N-row cohort instead and extrapolates linearly, for a
 quick look (labelled as such in the output).
+
+The same-run baseline (issue 16): ``baseline`` is a hand-written DuckDB query, in its own
+subprocess, that reads the same cohort and writes the same episode columns to Parquet (the
+version in force, the gestation, a 2021-style progesterone decision, its recommendations and
+missing names, adherence), with no validation, no rejects and no report. It is a yardstick for
+speed only, never a source of rules. ``--baseline-only`` times just DuckDB and the baseline;
+the output prints the audit's time, its ratio to the baseline and both peak RSS figures.
 """
 
 from __future__ import annotations
@@ -28,7 +35,98 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 
+# A speed yardstick only (see the module docstring): never a source of clinical rules.
+BASELINE_SQL = """
+COPY (
+  WITH c AS (
+    SELECT *, row_number() OVER () AS row_number,
+      coalesce(
+        CASE WHEN crl_mm > 0 AND crl_mm <= 84 AND scan_date IS NOT NULL
+             THEN CAST(floor(8.052 * sqrt(crl_mm) + 23.73 + 0.5) AS BIGINT)
+                  + (assessed_on - scan_date) END,
+        assessed_on - lmp) AS gestation_days
+    FROM read_parquet({source})
+  ), d AS (
+    SELECT *,
+      CASE WHEN assessed_on >= DATE '2021-11-24' THEN '2021-11'
+           WHEN assessed_on >= DATE '2019-04-17' THEN '2019-04' END AS guideline_version,
+      CASE WHEN scan_location = 'intrauterine' THEN TRUE
+           WHEN scan_location = 'ectopic' THEN FALSE END AS iup
+    FROM c
+  ), j AS (
+    SELECT *,
+      CASE
+        WHEN on_progesterone AND fetal_heartbeat AND gestation_days < 112 THEN 'continue'
+        WHEN on_progesterone AND gestation_days >= 112 THEN 'stop'
+        WHEN NOT iup OR NOT vaginal_bleeding OR previous_miscarriages < 1
+             OR miscarriage_diagnosed OR gestation_days >= 112 THEN 'do_not_offer'
+        WHEN iup AND vaginal_bleeding AND previous_miscarriages >= 1
+             AND NOT miscarriage_diagnosed AND gestation_days < 112 THEN 'offer'
+        ELSE 'needs_information' END AS decision
+    FROM d
+  )
+  SELECT row_number, episode_id, assessed_on, strftime(assessed_on, '%Y-%m') AS month,
+    guideline_version, gestation_days, decision,
+    CASE decision WHEN 'offer' THEN ['1.5.2'] WHEN 'continue' THEN ['1.5.3']
+         WHEN 'stop' THEN ['1.5.3'] ELSE []::VARCHAR[] END AS recommendations,
+    list_filter([CASE WHEN iup IS NULL THEN 'scans' END,
+                 CASE WHEN vaginal_bleeding IS NULL THEN 'vaginal_bleeding' END,
+                 CASE WHEN previous_miscarriages IS NULL THEN 'previous_miscarriages' END,
+                 CASE WHEN gestation_days IS NULL THEN 'lmp' END], lambda x: x IS NOT NULL)
+      AS missing,
+    progesterone_prescribed,
+    CASE WHEN decision = 'needs_information' THEN 'undecidable'
+         WHEN progesterone_prescribed IS NULL THEN 'care_unknown'
+         WHEN decision = 'offer' AND progesterone_prescribed THEN 'offered'
+         WHEN decision = 'offer' THEN 'not_offered'
+         WHEN decision = 'do_not_offer' AND progesterone_prescribed THEN 'given_outside_guideline'
+         WHEN decision = 'do_not_offer' THEN 'not_given_per_guideline'
+         ELSE 'undecidable' END AS adherence,
+    site, age_band, ethnicity, deprivation_quintile
+  FROM j
+) TO {target} (FORMAT parquet, COMPRESSION zstd)
+"""
+
+
+def _baseline_worker(source: Path, out: Path) -> None:
+    """The hand-written query, timed from a fresh process (plain DuckDB: import and connect)."""
+    warm_started = time.perf_counter()
+    import duckdb
+
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    started = time.perf_counter()
+    quote = "'{}'".format
+    con.execute(
+        BASELINE_SQL.format(
+            source=quote(str(source).replace("'", "''")),
+            target=quote(str(out / "episodes.parquet").replace("'", "''")),
+        )
+    )
+    rows = con.execute(
+        f"SELECT count(*) FROM read_parquet({quote(str(out / 'episodes.parquet'))})"
+    ).fetchone()[0]
+    con.close()
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    warm_up = started - warm_started
+    print(
+        json.dumps(
+            {
+                "engine": "baseline",
+                "rows_in": rows,
+                "seconds": seconds,
+                "warm_up_seconds": warm_up,
+                "peak_rss_mb": peak,
+            }
+        )
+    )
+
+
 def _worker(engine: str, source: Path, out: Path) -> None:
+    if engine == "baseline":
+        _baseline_worker(source, out)
+        return
     from earlypath.audit.run import run_audit
 
     # Start-up is not throughput: load the modules every engine uses (ibis's DuckDB backend)
@@ -92,6 +190,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--engines", default="python,duckdb,spark")
     parser.add_argument("--python-sample", type=int, default=0, help="0: the whole cohort")
+    parser.add_argument(
+        "--baseline-only",
+        action="store_true",
+        help="only DuckDB and the hand-written DuckDB query (the issue-16 ratio)",
+    )
     parser.add_argument("--worker")
     parser.add_argument("--input", type=Path)
     parser.add_argument("--out", type=Path)
@@ -103,6 +206,10 @@ def main() -> None:
     from earlypath.audit.synth import write_cohort
 
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if args.baseline_only:
+        engines = ["duckdb"]
+    if "duckdb" in engines:
+        engines.append("baseline")  # the same-run yardstick for DuckDB
     with tempfile.TemporaryDirectory(prefix="earlypath-bench-") as tmp:
         folder = Path(tmp)
         cohort = folder / "cohort.parquet"
@@ -130,12 +237,24 @@ def main() -> None:
                 f"{engine:>7}: {r['rows_in']:,} rows in {r['seconds']:.1f} s = "
                 f"{r['episodes_per_second']:,.0f} episodes/s; peak RSS {r['peak_rss_mb']:,.0f} MB"
                 + (f" (+ JVM {r['jvm_peak_rss_mb']:,.0f} MB)" if engine == "spark" else "")
+                + f"; start-up {r['warm_up_seconds']:.2f} s"
                 + extra
+            )
+        if "duckdb" in results and "baseline" in results:
+            audit, hand = results["duckdb"], results["baseline"]
+            whole_audit = audit["seconds"] + audit["warm_up_seconds"]
+            whole_hand = hand["seconds"] + hand["warm_up_seconds"]
+            print(
+                f"duckdb audit / hand-written DuckDB query = "
+                f"{audit['seconds']:.2f} s / {hand['seconds']:.2f} s = "
+                f"{audit['seconds'] / hand['seconds']:.2f}x (goal <= 1.25x); with start-up "
+                f"{whole_audit:.2f} s / {whole_hand:.2f} s = {whole_audit / whole_hand:.2f}x; "
+                f"peak RSS {audit['peak_rss_mb']:,.0f} MB / {hand['peak_rss_mb']:,.0f} MB"
             )
         if "python" in results:
             base = results["python"]["episodes_per_second"]
             for engine, r in results.items():
-                if engine != "python":
+                if engine not in ("python", "baseline"):
                     print(f"{engine} / python = {r['episodes_per_second'] / base:,.0f}x")
         print(json.dumps({"rows": args.rows, "cpus": os.cpu_count(), "results": results}))
 

@@ -76,6 +76,7 @@ ADDED_COLUMNS = frozenset(
         "_assessed_on_absent",
         "_unreadable",
         "_defaulted",
+        "_outcome",  # the batch engine's decision slot (engines.ibis_compile.OutcomeSlots)
     }
 )
 ADDED_PREFIX = "_rule_"  # the batch engine's working columns: _rule_0, _rule_1, ...

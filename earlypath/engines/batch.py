@@ -20,7 +20,12 @@ import ibis
 import ibis.expr.types as ir_t
 
 from earlypath.dating import GESTATION_DAYS
-from earlypath.engines.ibis_compile import compile_expr, compile_versioned, version_case
+from earlypath.engines.ibis_compile import (
+    compile_expr,
+    compile_versioned,
+    outcome_slots,
+    version_case,
+)
 from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
 from earlypath.guideline.pathway import sections as pathway_sections
 from earlypath.guideline.progesterone import progesterone_table
@@ -83,8 +88,12 @@ def assess_table(t: ir_t.Table, policy: Policy = DEFAULT_POLICY) -> ir_t.Table:
         gestation_days=compile_expr(GESTATION_DAYS, t),
         **{names[e]: compile_expr(e, t, "bool") for e in exprs},
     )
-    out = compile_versioned(tables, t["guideline_version"], lambda e: t[names[e]])
+    # The decision cascade once, as a small integer column; the three outputs read it.
+    slots = outcome_slots(tables)
+    t = t.mutate(_outcome=slots.slot(t["guideline_version"], lambda e: t[names[e]]))
+    out = slots.outputs(t["_outcome"], lambda e: t[names[e]])
     t = t.mutate(decision=out.decision, recommendations=out.recommendations, missing=out.missing)
+    t = t.drop("_outcome")
     return t.drop(*names.values())
 
 

@@ -35,10 +35,12 @@ from earlypath.rules.decision import NEEDS_INFORMATION, DecisionTable, Verdict
 
 __all__ = [
     "CompiledTable",
+    "OutcomeSlots",
     "IR_TYPES",
     "compile_expr",
     "compile_table",
     "compile_versioned",
+    "outcome_slots",
     "type_of",
     "version_case",
 ]
@@ -334,3 +336,91 @@ def compile_versioned(
     return CompiledTable(
         pick("decision", none), pick("recommendations", empty), pick("missing", empty)
     )
+
+
+# --- compiled once: the outcome as one small integer ----------------------------------------
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One way a row can end: a verdict True or Unknown, or no verdict at all (``verdict`` None)."""
+
+    verdict: Verdict | None
+    unknown: bool
+
+
+@dataclass(frozen=True)
+class OutcomeSlots:
+    """`compile_versioned` in two steps, so the guards and verdicts are evaluated once per row.
+
+    `slot` is the whole decision cascade (version, branch, verdict) as one CASE yielding a small
+    integer: which verdict decided the row, and whether it was True or Unknown (0: none did).
+    Store it as a column; `outputs` then derives ``decision``, ``recommendations`` and
+    ``missing`` from that column with plain lookups (only ``missing`` reads the criteria again,
+    and only on the rows that need it), instead of repeating the cascade three times."""
+
+    slots: tuple[_Slot, ...]  # slot i + 1; 0 is "no verdict held"
+    groups: tuple[tuple[tuple[str, ...], DecisionTable], ...]  # versions sharing one table
+
+    def slot(
+        self, version: ir_t.StringValue, value: Callable[[ir.Expr], ir_t.BooleanValue]
+    ) -> ir_t.IntegerValue:
+        """The slot number of each row (an int8 CASE); ``value(expr)`` reads a criterion."""
+        index = {id(s.verdict): i + 1 for i, s in enumerate(self.slots) if not s.unknown}
+        zero = ibis.literal(0, type="int8")
+        by_version = []
+        for names, table in self.groups:
+            branch_cases = []
+            for branch in table.branches:
+                verdict_cases: list[tuple[ir_t.Value, ir_t.Value]] = []
+                for verdict in branch.verdicts:
+                    v = _verdict_value(verdict, value)
+                    held = index[id(verdict)]
+                    verdict_cases += [
+                        (v.isnull(), ibis.literal(held + 1, type="int8")),
+                        (v, ibis.literal(held, type="int8")),
+                    ]
+                guard = value(branch.guard).fill_null(False)
+                branch_cases.append((guard, _cases(verdict_cases, zero)))
+            by_version.append((version.isin(list(names)), _cases(branch_cases, zero)))
+        return _cases(by_version, zero)
+
+    def outputs(
+        self, slot: ir_t.IntegerValue, value: Callable[[ir.Expr], ir_t.BooleanValue]
+    ) -> CompiledTable:
+        """``decision``, ``recommendations`` and ``missing`` read from a stored `slot` column."""
+        decisions, recs, missing = [], [], []
+        for i, s in enumerate(self.slots, start=1):
+            assert s.verdict is not None
+            decisions.append((i, NEEDS_INFORMATION if s.unknown else s.verdict.outcome))
+            recs.append((i, _string_array(s.verdict.recommendations)))
+            if s.unknown:
+                missing.append((i, _missing_of(s.verdict, value)))
+        empty = _string_array(())
+        return CompiledTable(
+            slot.cases(*decisions, else_=ibis.literal(NEEDS_INFORMATION)),
+            slot.cases(*recs, else_=empty),
+            slot.cases(*missing, else_=empty) if missing else empty,
+        )
+
+
+def outcome_slots(tables: Mapping[str, DecisionTable]) -> OutcomeSlots:
+    """The `OutcomeSlots` of one table per version (versions with identical tables share one)."""
+    groups: list[tuple[list[str], DecisionTable]] = []
+    for name, table in tables.items():
+        same = next((g for g in groups if g[1].branches == table.branches), None)
+        if same is None:
+            groups.append(([name], table))
+        else:
+            same[0].append(name)
+    slots: list[_Slot] = []
+    seen: set[int] = set()
+    for _, table in groups:
+        for branch in table.branches:
+            for verdict in branch.verdicts:
+                if id(verdict) not in seen:  # a verdict shared by two branches: one pair
+                    seen.add(id(verdict))
+                    slots += [_Slot(verdict, False), _Slot(verdict, True)]
+    if len(slots) > 126:
+        raise ValueError("more verdicts than an int8 slot can number")
+    return OutcomeSlots(tuple(slots), tuple((tuple(names), table) for names, table in groups))
