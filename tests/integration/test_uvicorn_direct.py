@@ -10,7 +10,6 @@ All on this machine's own addresses, bounded in time; every server started is st
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
@@ -27,6 +26,7 @@ import pytest
 
 from earlypath.web.config import Settings
 from earlypath.web.limits import GUARDED_HTTP, UNGUARDED_SERVER_WARNING, RequestLimits
+from tests.async_run import run_coroutine
 from tests.integration.live_server import REPO, free_port
 
 GUARDED = "earlypath.web.protocol:GuardedHttpToolsProtocol"
@@ -167,11 +167,11 @@ def test_the_app_refuses_parsed_headers_over_the_limit_and_warns_once(caplog):
     big, small = [(b"x-big", b"a" * 3000)], [(b"host", b"x")]
     unguarded, guarded = _limits(), _limits()
     with caplog.at_level(logging.WARNING, logger="earlypath.web"):
-        assert asyncio.run(_answer(unguarded, big, guarded=False)) == 431
-        assert asyncio.run(_answer(unguarded, small, guarded=False)) == 200
-        assert asyncio.run(_answer(unguarded, big, guarded=False)) == 431
+        assert run_coroutine(_answer(unguarded, big, guarded=False)) == 431
+        assert run_coroutine(_answer(unguarded, small, guarded=False)) == 200
+        assert run_coroutine(_answer(unguarded, big, guarded=False)) == 431
         # Read by the guarded protocol: bounded as they arrived, no warning.
-        assert asyncio.run(_answer(guarded, big, guarded=True)) == 200
+        assert run_coroutine(_answer(guarded, big, guarded=True)) == 200
     assert caplog.text.count(UNGUARDED_SERVER_WARNING) == 1
 
 
