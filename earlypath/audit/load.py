@@ -613,12 +613,25 @@ def fetch_arrow(con: Any, expr: ir_t.Expr) -> Any:
 
     On DuckDB this goes straight to the driver: ibis's own ``to_pyarrow`` imports pandas
     (0.2 s) to convert types the audit never uses."""
-    if con.name != "duckdb":
+    if con.name == "pyspark":
+        result = _spark_arrow(con, expr)
+    elif con.name != "duckdb":
         return con.to_pyarrow(expr)
-    result = con.con.sql(con.compile(expr)).to_arrow_table()
+    else:
+        result = con.con.sql(con.compile(expr)).to_arrow_table()
     if isinstance(expr, ir_t.Scalar):
         return result.column(0)[0]
     return result
+
+
+def _spark_arrow(con: Any, expr: ir_t.Expr) -> Any:
+    """Spark's own Arrow result (Spark 4), cast to the expression's schema: ibis's
+    ``to_pyarrow`` goes through pandas and back, a conversion per query the audit has no use for."""
+    table = expr.as_table()
+    df = con._session.sql(con.compile(table))
+    if not hasattr(df, "toArrow"):  # Spark 3
+        return con.to_pyarrow(table)
+    return df.toArrow().cast(table.schema().to_pyarrow())
 
 
 def arrow_batches(con: Any, expr: ir_t.Table, rows: int = 250_000) -> Any:
