@@ -23,17 +23,14 @@ def spark_session() -> Any:
             pytest.skip("PySpark needs Java (make system-deps installs it)")
         from pyspark.sql import SparkSession
 
-        _session = (
-            SparkSession.builder.master("local[2]")
-            .appName("earlypath-tests")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "2")
-            .config("spark.default.parallelism", "2")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.driver.memory", "2g")
-            .getOrCreate()
-        )
+        from earlypath.audit.load import spark_local_settings
+
+        # The audit's own local settings (one definition), with less memory for the tests.
+        settings = {**spark_local_settings("local[2]"), "spark.driver.memory": "2g"}
+        builder = SparkSession.builder.master("local[2]").appName("earlypath-tests")
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        _session = builder.getOrCreate()
         _session.sparkContext.setLogLevel("ERROR")
         atexit.register(_session.stop)
     return _session

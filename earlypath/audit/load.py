@@ -12,6 +12,7 @@ SparkSession); the python reference engine reads through DuckDB.
 from __future__ import annotations
 
 import atexit
+import os
 import re
 import shutil
 import weakref
@@ -46,6 +47,8 @@ __all__ = [
     "load_raw",
     "materialize",
     "spark_block_bases",
+    "spark_cores",
+    "spark_local_settings",
     "spark_session",
     "sql_text",
     "view",
@@ -80,22 +83,51 @@ def detect_format(path: Path) -> Format:
 
 
 def spark_session(master: str = "local[*]") -> Any:
-    """A local SparkSession tuned for one machine (UI off, few shuffle partitions, UTC)."""
+    """A local SparkSession tuned for one machine (see `spark_local_settings`)."""
     from pyspark.sql import SparkSession
 
-    session = (
-        SparkSession.builder.master(master)
-        .appName("earlypath-audit")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "4g")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
-    )
+    builder = SparkSession.builder.master(master).appName("earlypath-audit")
+    for key, value in spark_local_settings(master).items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def spark_cores(master: str) -> int:
+    """The worker threads of a ``local``, ``local[N]`` or ``local[*]`` master (1 for local)."""
+    found = re.fullmatch(r"local(?:\[(\*|\d+)(?:,\s*\d+)?\])?", master.strip())
+    if found is None:
+        raise ValueError(f"{master!r}: expected a local master (local, local[N] or local[*])")
+    if found.group(1) is None:
+        return 1
+    if found.group(1) == "*":
+        return os.cpu_count() or 1
+    return max(1, int(found.group(1)))
+
+
+def spark_local_settings(master: str) -> dict[str, str]:
+    """Settings for a local audit: its fixed cost is per job and per task, not per row.
+
+    Shuffles (the repeated-id count, the summary's group-bys, the sort before writing) get one
+    partition per core, so every core has work and no task is an empty one; small input files
+    are packed into a split per core instead of one task a file; no UI, no Hive catalog, no
+    console progress. Adaptive execution stays on: it merges the tiny shuffle partitions of the
+    summary's counts."""
+    cores = str(spark_cores(master))
+    return {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.catalogImplementation": "in-memory",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.memory": "4g",
+        "spark.default.parallelism": cores,
+        "spark.sql.shuffle.partitions": cores,
+        "spark.sql.files.minPartitionNum": cores,
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+    }
 
 
 def connect(engine: str, spark: Any = None) -> BaseBackend:
@@ -581,12 +613,25 @@ def fetch_arrow(con: Any, expr: ir_t.Expr) -> Any:
 
     On DuckDB this goes straight to the driver: ibis's own ``to_pyarrow`` imports pandas
     (0.2 s) to convert types the audit never uses."""
-    if con.name != "duckdb":
+    if con.name == "pyspark":
+        result = _spark_arrow(con, expr)
+    elif con.name != "duckdb":
         return con.to_pyarrow(expr)
-    result = con.con.sql(con.compile(expr)).to_arrow_table()
+    else:
+        result = con.con.sql(con.compile(expr)).to_arrow_table()
     if isinstance(expr, ir_t.Scalar):
         return result.column(0)[0]
     return result
+
+
+def _spark_arrow(con: Any, expr: ir_t.Expr) -> Any:
+    """Spark's own Arrow result (Spark 4), cast to the expression's schema: ibis's
+    ``to_pyarrow`` goes through pandas and back, a conversion per query the audit has no use for."""
+    table = expr.as_table()
+    df = con._session.sql(con.compile(table))
+    if not hasattr(df, "toArrow"):  # Spark 3
+        return con.to_pyarrow(table)
+    return df.toArrow().cast(table.schema().to_pyarrow())
 
 
 def arrow_batches(con: Any, expr: ir_t.Table, rows: int = 250_000) -> Any:

@@ -221,9 +221,10 @@ def _few_as_list(con: Any, repeated: ir_t.Table) -> ir_t.Table | list[str]:
     A list is tested row by row like any other value, so the judging pass stays a scan of one
     table, which DuckDB keeps in input order; a table is a join, which may reorder rows (and
     the episodes are then sorted on writing)."""
-    if _count(con, repeated) > FEW_REPEATED_IDS:
+    # One query, not a count then a fetch: at most one id more than "few" is read.
+    ids = fetch_arrow(con, repeated.limit(FEW_REPEATED_IDS + 1)).column("episode_id").to_pylist()
+    if len(ids) > FEW_REPEATED_IDS:
         return repeated
-    ids = fetch_arrow(con, repeated).column("episode_id").to_pylist()
     return sorted(i for i in ids if i is not None)  # a missing id has its own "is required"
 
 

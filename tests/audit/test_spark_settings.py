@@ -1,0 +1,43 @@
+"""The local Spark session's settings follow its master's cores (no Spark needed to check)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from earlypath.audit.load import spark_cores, spark_local_settings
+
+
+@pytest.mark.parametrize(
+    ("master", "cores"),
+    [("local", 1), ("local[1]", 1), ("local[2]", 2), ("local[8]", 8), ("local[2, 3]", 2)],
+)
+def test_cores_are_read_from_a_local_master(master: str, cores: int) -> None:
+    assert spark_cores(master) == cores
+
+
+def test_local_star_means_every_core_of_the_machine() -> None:
+    assert spark_cores("local[*]") == (os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize("master", ["yarn", "spark://host:7077", "local[x]", ""])
+def test_a_master_that_is_not_local_is_refused_by_name(master: str) -> None:
+    with pytest.raises(ValueError, match="local master"):
+        spark_cores(master)
+
+
+@pytest.mark.parametrize("master", ["local[1]", "local[2]", "local[4]"])
+def test_shuffles_and_splits_get_one_partition_per_core(master: str) -> None:
+    settings = spark_local_settings(master)
+    cores = str(spark_cores(master))
+    assert settings["spark.sql.shuffle.partitions"] == cores
+    assert settings["spark.default.parallelism"] == cores
+    assert settings["spark.sql.files.minPartitionNum"] == cores
+
+
+def test_local_runs_have_no_ui_and_no_hive_catalog_and_read_dates_in_utc() -> None:
+    settings = spark_local_settings("local[2]")
+    assert settings["spark.ui.enabled"] == "false"
+    assert settings["spark.sql.catalogImplementation"] == "in-memory"
+    assert settings["spark.sql.session.timeZone"] == "UTC"
