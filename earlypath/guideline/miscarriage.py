@@ -40,12 +40,14 @@ from earlypath.facts import (
     MISCARRIAGE_TYPE,
 )
 from earlypath.guideline.scans import (
+    HEARTBEAT_SEEN,
     NO_HEARTBEAT_ON_A_FIRST_SCAN,
     SECOND_OPINION_DONE,
     VIABILITY_NOT_SETTLED,
 )
 from earlypath.guideline.vocabulary import (
     ECTOPIC_SEEN,
+    IS_INTRAUTERINE,
     IS_PUL,
     NOT_APPLICABLE,
     NumberSource,
@@ -214,15 +216,19 @@ def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict, Verdict, Verdic
             (
                 Criterion(
                     "heartbeat_on_latest_scan",
-                    IsTrue(FETAL_HEARTBEAT),
+                    # Unknown (not False) when an intrauterine scan with a possible fetal pole
+                    # does not record the heartbeat: a heartbeat would mean a viable pregnancy.
+                    all_of(IsTrue(IS_INTRAUTERINE), HEARTBEAT_SEEN),
                     n["heartbeat"],
                     "The latest scan shows a fetal heartbeat: the pregnancy is viable on that scan, "
                     "so the recorded miscarriage contradicts it. Review the diagnosis (and the scan "
                     "record) before any miscarriage management; no medicine or surgery is given "
                     "until then.",
-                    "",
-                    "",
-                    (),
+                    "The latest scan shows no fetal heartbeat.",
+                    "Whether a heartbeat was seen on the latest scan is not recorded: a heartbeat "
+                    "would mean the pregnancy is viable, so no miscarriage management is chosen "
+                    "until it is known.",
+                    ("scans.fetal_heartbeat",),
                 ),
             ),
             (n["heartbeat"],),
