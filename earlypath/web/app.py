@@ -34,7 +34,7 @@ from earlypath.web.guards import (
     inline_styles,
     page_csp,
 )
-from earlypath.web.limits import RequestLimits
+from earlypath.web.limits import RequestLimits, send_error
 from earlypath.web.log_privacy import keep_ids_out_of_logs
 from earlypath.web.replay import ReplayStore
 from earlypath.web.schemas import openapi_components
@@ -83,18 +83,7 @@ class QuietErrors:
                 scope.get("path"),
             )
             if not started:
-                body = b'{"errors":[{"field":"(server)","message":"internal error"}]}'
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await send_error(send, 500, "internal error", field="(server)", close=False)
 
 
 DOCS_ASSETS = "/docs-assets"

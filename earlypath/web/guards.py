@@ -16,11 +16,10 @@ import base64
 import hashlib
 import html
 import ipaddress
-import json
 import re
 from typing import Any
 
-from earlypath.web.limits import Message
+from earlypath.web.limits import Message, send_error
 
 
 def csp_hash(source: str) -> str:
@@ -135,26 +134,8 @@ class LoopbackOnlyWhenAuthOff:
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})
                     return
-                body = json.dumps(
-                    {
-                        "errors": [
-                            {
-                                "field": "(request)",
-                                "message": "CDS auth is off: this service answers loopback only",
-                            }
-                        ]
-                    }
-                ).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 403,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
+                await send_error(
+                    send, 403, "CDS auth is off: this service answers loopback only", close=False
                 )
-                await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)

@@ -70,24 +70,23 @@ def json_too_deep(raw: bytes, limit: int) -> bool:
     return False
 
 
-def _error_body(message: str) -> bytes:
-    return json.dumps({"errors": [{"field": "(request)", "message": message}]}).encode()
+def _error_body(message: str, field: str = "(request)") -> bytes:
+    return json.dumps({"errors": [{"field": field, "message": message}]}).encode()
 
 
-async def send_error(send: Any, status: int, message: str) -> None:
-    """A short JSON error that closes the connection (the rest of the body is not read)."""
-    body = _error_body(message)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+async def send_error(
+    send: Any, status: int, message: str, *, field: str = "(request)", close: bool = True
+) -> None:
+    """A short JSON error sent straight to the ASGI server (middleware answers, before or instead
+    of the app); with ``close`` it also closes the connection (the rest of the body is not read)."""
+    body = _error_body(message, field)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
