@@ -216,9 +216,12 @@ def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict, Verdict, Verdic
             (
                 Criterion(
                     "heartbeat_on_latest_scan",
-                    # Unknown (not False) when an intrauterine scan with a possible fetal pole
-                    # does not record the heartbeat: a heartbeat would mean a viable pregnancy.
-                    all_of(IsTrue(IS_INTRAUTERINE), HEARTBEAT_SEEN),
+                    # A recorded heartbeat decides, whatever else the scan says; Unknown (not
+                    # False) when an intrauterine scan with a possible fetal pole does not record
+                    # it: a heartbeat would mean a viable pregnancy.
+                    any_of(
+                        IsTrue(FETAL_HEARTBEAT), all_of(IsTrue(IS_INTRAUTERINE), HEARTBEAT_SEEN)
+                    ),
                     n["heartbeat"],
                     "The latest scan shows a fetal heartbeat: the pregnancy is viable on that scan, "
                     "so the recorded miscarriage contradicts it. Review the diagnosis (and the scan "
