@@ -1,0 +1,309 @@
+"""The records IR: how a FHIR record becomes an episode, written once, run by every engine.
+
+Where `earlypath.rules.ir` says what the guideline decides from an episode, this says how the
+facts of that episode are read from a FHIR record. It is data, not code: the Python engine
+(`earlypath.records.python`) runs it over one patient's resources for the CDS service, keeping
+the per-resource problems and the evidence the cards show; the ibis compiler
+(`earlypath.records.ibis_compile`) runs it over a whole bulk export for the audit, on DuckDB and
+on Spark. The definition itself is `earlypath.records.definition`.
+
+Two layers, both built from the rule IR's nodes (``Const``, ``Cmp``, ``And``, ``Or``, ``Not``,
+``If``, ``Coalesce``, ``IsNull``, ``IsTrue``, ``Match``, ``Arith``, ``AddDays``,
+``DaysBetween``) and the nodes below. ``None`` is Unknown throughout, as in the rule IR.
+
+1. **Rows: what each resource says.** A `RowSpec` turns each resource of one type whose
+   ``when`` is True into one row of a named table (``clinical``, ``requests``, ...), with the
+   columns its expressions give; expressions here read the resource's own JSON (`Field`,
+   `Concept`, `InSet`, `Day`, ...). Its `Check`s are tried in order: the first whose condition is
+   not True reports a problem about the resource (its ref, the check's message) and the
+   resource gives no row. Every row also has ``ref`` ("Observation/7"), ``n`` (its position in
+   the input) and ``patient`` (the id its spec's ``patient`` expression gives).
+
+2. **Episode: what the rows say, per encounter.** An `EpisodeSpec` is an ordered list of named
+   steps evaluated for one encounter: its context (`Ctx`: ``assessed_on``, ``encounter``, and
+   every earlier step by name) and aggregates (`Agg`, `Days`) over the rows of that encounter's
+   patient. Inside an aggregate, `Col` reads the row. `RowProblem`s report, per encounter, rows
+   that cannot be used there (an undated finding, one dated after the assessment).
+
+Engines must give identical results for every node, problems included; a node one engine
+cannot run is a defect to be stated where it is found, never a second definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from earlypath.rules.ir import Expr, Scalar
+
+__all__ = [
+    "Agg",
+    "AnyItem",
+    "AtLeast",
+    "Check",
+    "Col",
+    "Concept",
+    "Ctx",
+    "Day",
+    "Days",
+    "EpisodeSpec",
+    "Field",
+    "FirstCode",
+    "FirstItem",
+    "InSet",
+    "Joined",
+    "Lookup",
+    "Message",
+    "NormText",
+    "OneOf",
+    "RefId",
+    "Round2",
+    "RowProblem",
+    "RowSpec",
+]
+
+JsonType = Literal["str", "num", "bool", "any"]
+
+
+# --- layer 1: expressions over one resource's JSON -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Field(Expr):
+    """The JSON value at a dotted path of object keys ("valueQuantity.value").
+
+    ``type`` is the JSON type read: "str", "num" (a number, never a boolean) or "bool"; any
+    other JSON type there, or a missing step, is None. "any" is True when any JSON value other
+    than null is there, else None (used to know that an element is present). Inside `AnyItem`
+    and `FirstItem` the path starts at the list item.
+    """
+
+    path: str
+    type: JsonType
+
+
+@dataclass(frozen=True, slots=True)
+class Concept(Expr):
+    """The CodeableConcept at a dotted path (None unless a JSON object). Only `InSet`,
+    `FirstCode` and `AtLeast` read it."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class InSet(Expr):
+    """Does the concept carry a code of the value set (``system|code`` of any coding), or, for a
+    set with words, one of its words in its text or a coding's display? False when absent;
+    never None. (`earlypath.fhir.codes.CodeSet.matches`.)"""
+
+    concept: Expr
+    value_set: str
+
+
+@dataclass(frozen=True, slots=True)
+class FirstCode(Expr):
+    """The code of the concept's first coding, or None."""
+
+    concept: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class AtLeast(Expr):
+    """The "at least n" count of the first coding of the concept that is in the value set (its
+    ``at_least`` extension, 1 when none), or None when no coding is in the set."""
+
+    concept: Expr
+    value_set: str
+
+
+@dataclass(frozen=True, slots=True)
+class Day(Expr):
+    """A FHIR date, dateTime or instant (text) as a day: its first ten characters when they are
+    a real calendar date YYYY-MM-DD; partial dates and anything else are None."""
+
+    text: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class NormText(Expr):
+    """Text lower-cased and stripped of " \\t\\n\\r\\x0b\\x0c" at both ends; "" and None as
+    they are."""
+
+    text: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class OneOf(Expr):
+    """Is the value one of ``values``? None when the value is None."""
+
+    item: Expr
+    values: tuple[Scalar, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup(Expr):
+    """The value paired with the item's value in ``pairs``, else None (a unit's factor)."""
+
+    item: Expr
+    pairs: tuple[tuple[Scalar, Scalar], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Round2(Expr):
+    """A number rounded to 0.01 as Python's ``round(x, 2)`` does (half to even on the exact
+    binary value)."""
+
+    item: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class RefId(Expr):
+    """The id a reference (text) points to for resource type ``kind``: relative ("Patient/1"),
+    absolute ("https://host/fhir/Patient/1"), either with "/_history/n", or "urn:uuid:1";
+    None for any other reference (another type, a bare id, a conditional reference)."""
+
+    reference: Expr
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnyItem(Expr):
+    """Does any item of the JSON list at ``path`` satisfy ``test`` (read relative to the item)?
+    False when there is no list."""
+
+    path: str
+    test: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class FirstItem(Expr):
+    """``value`` (read relative to the item) of the first item of the JSON list at ``path``
+    that satisfies ``test``, or None."""
+
+    path: str
+    test: Expr
+    value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Joined(Expr):
+    """Column ``column`` of the row of table ``table`` whose ``id`` column equals ``key`` (of
+    several, the last in input order), or None: how a MedicationRequest finds the Medication
+    it refers to."""
+
+    table: str
+    key: Expr
+    column: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A problem's text: literal parts and expressions, joined. An expression is shown as
+    Python's ``str`` shows it (a float as its shortest repr: 12.5, 13.0); None as "(none)"."""
+
+    parts: tuple[str | Expr, ...]
+
+    @staticmethod
+    def of(*parts: str | Expr) -> Message:
+        return Message(tuple(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A condition a resource's reading must meet; when it is not True the resource is reported
+    with ``message`` and gives no row."""
+
+    ok: Expr
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class RowSpec:
+    """Resources of type ``resource`` whose ``when`` is True give a row of ``table``."""
+
+    table: str
+    resource: str
+    when: Expr
+    patient: Expr | None
+    columns: tuple[tuple[str, Expr], ...]
+    checks: tuple[Check, ...] = ()
+
+
+# --- layer 2: per encounter -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx(Expr):
+    """The encounter's ``assessed_on`` (date) or ``encounter`` (its id), or an earlier step of
+    the `EpisodeSpec` by name."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Col(Expr):
+    """A column of the row being aggregated (``day``, ``ref``, ``n``, a spec's column)."""
+
+    name: str
+
+
+AggOp = Literal["any", "all", "max", "min", "count_distinct", "latest", "collect"]
+
+
+@dataclass(frozen=True, slots=True)
+class Agg(Expr):
+    """An aggregate over the rows of ``table`` of this encounter's patient where ``where`` is
+    True (`Col` and `Ctx` may both be read).
+
+    - any / all: Kleene OR / AND of ``value`` over the rows, ignoring None; None when no row
+      gives a value (as SQL's bool_or / bool_and);
+    - max / min: of ``value``, ignoring None; None when none;
+    - count_distinct: how many distinct values other than None (0 when none);
+    - latest: ``value`` of the row whose ``order`` tuple is greatest (the order must tell rows
+      apart where their values differ), None when no row;
+    - collect: the values other than None, in input order (``n``), as a list.
+
+    ``evidence`` names the episode fact the Python engine lists the rows under (the rows that
+    passed ``where``; for latest, the row chosen).
+    """
+
+    op: AggOp
+    table: str
+    where: Expr
+    value: Expr
+    order: tuple[Expr, ...] = ()
+    evidence: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Days(Expr):
+    """Rows of ``table`` where ``where`` is True, grouped by ``day``: one record per day, in
+    day order, with ``columns`` (each an `Agg` whose ``table`` and ``where`` are ignored: it
+    runs over the day's rows). A column named in ``carry`` that is None on a day takes its last
+    value from an earlier day."""
+
+    table: str
+    where: Expr
+    day: Expr
+    columns: tuple[tuple[str, Agg], ...]
+    carry: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """Each row of ``table`` where ``where`` is True is reported, for this encounter, with
+    ``message``."""
+
+    table: str
+    where: Expr
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeSpec:
+    """The reading: the row specs, then the steps (name, expression) in order, then the
+    encounter's problems."""
+
+    rows: tuple[RowSpec, ...]
+    steps: tuple[tuple[str, Expr], ...]
+    problems: tuple[RowProblem, ...] = field(default=())
