@@ -15,9 +15,9 @@ from earlypath.guideline.pathway import PathwayPolicy
 from tests.conftest_spark import spark  # noqa: F401 - the shared session fixture
 from tests.pathway.batch import batch_sections, reference_sections, same_value
 from tests.pathway.strategies import episodes
-from tests.pathway.vignettes import load_pathway_vignettes
+from tests.spec.vignettes import load_vignettes
 
-VIGNETTES = load_pathway_vignettes()
+VIGNETTES = load_vignettes()
 POLICIES = sorted({tuple(sorted(v.pathway_policy.items())) for v in VIGNETTES})
 
 

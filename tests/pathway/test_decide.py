@@ -19,7 +19,7 @@ from earlypath.guideline.versions import BY_VERSION
 from earlypath.model import parse_episode
 from earlypath.policy import Policy
 from tests.pathway.strategies import episodes
-from tests.pathway.vignettes import load_pathway_vignettes
+from tests.spec.vignettes import load_vignettes
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TABLES = [
@@ -40,7 +40,7 @@ def check_tables(facts: dict[str, Any]) -> None:
 
 
 def test_every_table_decides_as_it_evaluates_on_every_vignette() -> None:
-    for v in load_pathway_vignettes():
+    for v in load_vignettes():
         check_tables(episode_facts(parse_episode(v.episode)))
 
 

@@ -17,7 +17,7 @@ from earlypath.guideline.progesterone import progesterone_table
 from earlypath.guideline.versions import BY_VERSION
 from earlypath.model import parse_episode
 from tests.pathway.strategies import episodes
-from tests.pathway.vignettes import load_pathway_vignettes
+from tests.spec.vignettes import load_vignettes
 
 TABLES = [
     table
@@ -56,7 +56,7 @@ def check(facts: dict[str, Any]) -> None:
 
 
 def test_fast_path_equals_reference_semantics_on_every_vignette() -> None:
-    for v in load_pathway_vignettes():
+    for v in load_vignettes():
         check(episode_facts(parse_episode(v.episode)))
 
 
