@@ -7,8 +7,9 @@ the plan as a FHIR MedicationRequest suggestion.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
-import uuid
 from typing import Any
 
 from earlypath.errors import Problem
@@ -60,8 +61,18 @@ def _recs(assessment: dict[str, Any]) -> str:
     return f"NG126 {numbers} ({g['version']})"
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()!|~#{}])")
+# CommonMark / GFM special characters; the backslash first, so the escapes added are not escaped.
+_MARKDOWN_SPECIAL = "\\`*_[]()!|~#{}"
 _LINE_BREAKS_AND_CONTROLS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+# (character, what it becomes), in order: HTML's &, < and > as entities, then the Markdown
+# specials backslash-escaped. str.replace on a character the text lacks costs a scan, not a copy.
+_MD_REPLACEMENTS = (
+    ("\\", "\\\\"),
+    ("&", "&amp;"),
+    ("<", "&lt;"),
+    (">", "&gt;"),
+    *((c, "\\" + c) for c in _MARKDOWN_SPECIAL[1:]),
+)
 
 
 def md(value: object) -> str:
@@ -73,9 +84,28 @@ def md(value: object) -> str:
     put into a card's detail goes through here: FHIR strings (a Condition's text, a medication's
     display, ids) reach the engine's words too, e.g. as allergy names.
     """
-    text = _LINE_BREAKS_AND_CONTROLS.sub(" ", str(value))
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    text = value if type(value) is str else str(value)
+    if _LINE_BREAKS_AND_CONTROLS.search(text) is not None:
+        text = _LINE_BREAKS_AND_CONTROLS.sub(" ", text)
+    for character, replacement in _MD_REPLACEMENTS:
+        if character in text:
+            text = text.replace(character, replacement)
+    return text
+
+
+@functools.lru_cache(maxsize=256)
+def _citation_line(guideline: str, number: str, version: str, summary: str) -> str:
+    """One recommendation's line: guideline text only (never patient data), built once."""
+    return f"- {md(guideline)} {md(number)} (version {md(version)}): {md(summary)}"
+
+
+def _new_uuid() -> str:
+    """A random (version 4) UUID as text, as str(uuid.uuid4()) writes it, without the UUID object."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _recs_md(assessment: dict[str, Any]) -> str:
@@ -108,8 +138,7 @@ def detail_markdown(
     if p["citations"]:
         lines += ["", "**Recommendations**"]
         lines += [
-            f"- {md(c['guideline'])} {md(c['number'])} (version {md(c['version'])}): "
-            f"{md(c['summary'])}"
+            _citation_line(c["guideline"], c["number"], c["version"], c["summary"])
             for c in p["citations"]
         ]
     plan = p.get("plan")
@@ -153,7 +182,7 @@ def detail_markdown(
 
 def _card(summary: str, indicator: str, assessment: dict[str, Any], detail: str) -> dict[str, Any]:
     return {
-        "uuid": str(uuid.uuid4()),
+        "uuid": _new_uuid(),
         "summary": _short(summary),
         "indicator": indicator,
         "detail": detail,
@@ -184,7 +213,7 @@ def decision_card(
         card["suggestions"] = [
             {
                 "label": f"Order progesterone 400 mg vaginal twice daily to {plan['stop_on']}",
-                "uuid": str(uuid.uuid4()),
+                "uuid": _new_uuid(),
                 "isRecommended": True,
                 "actions": [
                     {
@@ -303,7 +332,7 @@ def order_cards(
                 card["suggestions"] = [
                     {
                         "label": "Replace with the NG126 plan",
-                        "uuid": str(uuid.uuid4()),
+                        "uuid": _new_uuid(),
                         "actions": actions,
                     }
                 ]
@@ -331,7 +360,7 @@ def problem_card(problems: list[Problem]) -> dict[str, Any]:
         f"- {md(p.field)}: {md(p.message)}" for p in problems
     )
     return {
-        "uuid": str(uuid.uuid4()),
+        "uuid": _new_uuid(),
         "summary": "NG126 progesterone: the record's data could not be assessed (see detail)",
         "indicator": "warning",
         "detail": detail,
