@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
+from fastapi.responses import JSONResponse
 from hypothesis import given
 from hypothesis import strategies as st
 
 from earlypath.fhir.cards import _new_uuid, md
+from earlypath.web.cds import CdsJSONResponse, parse_json
 
 _SPECIAL = re.compile(r"([\\`*_\[\]()!|~#{}])")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
@@ -41,3 +44,46 @@ def test_card_uuids_are_random_version_4() -> None:
         parsed = uuid.UUID(text)
         assert str(parsed) == text
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children),
+    max_leaves=30,
+)
+
+
+@given(json_values, st.booleans())
+def test_cds_body_parse_is_json_loads(value: object, ascii_only: bool) -> None:
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode()
+    parsed = parse_json(raw)
+    assert parsed == json.loads(raw)
+    assert json.dumps(parsed) == json.dumps(value)  # ints stay ints, floats stay floats
+
+
+ODD_BODIES = [
+    b'{"a":1,"a":2}',  # the last wins, as in json.loads
+    b"\xef\xbb\xbf{}",  # a UTF-8 byte order mark
+    "{}".encode("utf-16"),
+    b"[NaN, Infinity, 1e400]",
+    b"[123456789012345678901234567890, -9223372036854775809, 18446744073709551615]",
+    b'["\\ud800"]',  # a lone surrogate
+    b"[-0, -0.0, 1E2, 2.5e-5]",
+]
+
+
+def test_cds_body_parse_on_odd_json_is_json_loads() -> None:
+    for raw in ODD_BODIES:
+        parsed = parse_json(raw)
+        assert repr(parsed) == repr(json.loads(raw)), raw
+    for raw in (b"", b"{", b"[]\x00", b"\xff", b"[1] x"):
+        assert parse_json(raw) is None
+
+
+@given(json_values)
+def test_cds_json_response_bytes_are_starlettes(value: object) -> None:
+    assert CdsJSONResponse(value).body == JSONResponse(value).body
