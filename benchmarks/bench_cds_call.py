@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import dataclasses
 import datetime as dt
 import json
 import pstats
@@ -101,13 +102,37 @@ def hello_app() -> Any:
     return app
 
 
-def cpu_per_call(loop: asyncio.AbstractEventLoop, call: Callable[[], Any], n: int) -> float:
-    for _ in range(min(300, n)):
-        loop.run_until_complete(call())
-    start = time.process_time()
-    for _ in range(n):
-        loop.run_until_complete(call())
-    return (time.process_time() - start) / n
+def cpu_per_call(
+    loop: asyncio.AbstractEventLoop,
+    call: Callable[[], Any],
+    n: int,
+    *,
+    record_reading_done: bool = False,
+) -> float:
+    """CPU seconds per call. `record_reading_done`: the service's record reading answers at once
+    with the result it gives for this record (what the call costs besides reading the record)."""
+    from earlypath.web import cds
+
+    read = cds.map_resources
+    if record_reading_done:
+        answers: dict[str, Any] = {}
+
+        def already_read(resources: Any, today: dt.date) -> Any:
+            if "answer" not in answers:
+                answers["answer"] = read(resources, today)
+            answer = answers["answer"]
+            return dataclasses.replace(answer, problems=list(answer.problems))
+
+        cds.map_resources = already_read  # type: ignore[assignment]
+    try:
+        for _ in range(min(300, n)):
+            loop.run_until_complete(call())
+        start = time.process_time()
+        for _ in range(n):
+            loop.run_until_complete(call())
+        return (time.process_time() - start) / n
+    finally:
+        cds.map_resources = read  # type: ignore[assignment]
 
 
 def cpu_of(fn: Callable[[], Any], n: int) -> float:
@@ -152,6 +177,7 @@ def main() -> None:
         hello = asgi_caller(hello_app(), "/hello", "POST", b"")
         per_hello = cpu_per_call(loop, hello, args.calls)
         per_call = cpu_per_call(loop, cds, args.calls)
+        per_call_read = cpu_per_call(loop, cds, args.calls, record_reading_done=True)
         loop.close()
 
     resources = flatten(list(body_dict["prefetch"].values()))
@@ -162,17 +188,18 @@ def main() -> None:
     per_card = cpu_of(
         lambda: decision_card(assessment, "p", mapped.problems, mapped.evidence), args.calls
     )
-    rest = per_call - per_reading - per_engine - per_card
+    rest = per_call_read - per_engine - per_card
     report = {
         "calls": args.calls,
         "hello_world_ms_cpu": round(per_hello * 1e3, 4),
         "cds_call_ms_cpu": round(per_call * 1e3, 4),
         "ratio_cds_to_hello_world": round(per_call / per_hello, 1),
-        "of_which_record_reading_ms": round(per_reading * 1e3, 4),
-        "of_which_engine_progesterone_ms": round(per_engine * 1e3, 4),
-        "of_which_card_ms": round(per_card * 1e3, 4),
-        "of_which_rest_ms (HTTP stack, middlewares, prefetch checks, JSON)": round(rest * 1e3, 4),
-        "cds_call_without_record_reading_ms_cpu": round((per_call - per_reading) * 1e3, 4),
+        "record_reading_alone_ms": round(per_reading * 1e3, 4),
+        "engine_progesterone_alone_ms": round(per_engine * 1e3, 4),
+        "card_alone_ms": round(per_card * 1e3, 4),
+        "rest_ms (HTTP stack, middlewares, prefetch checks, JSON)": round(rest * 1e3, 4),
+        "cds_call_with_record_reading_done_ms_cpu": round(per_call_read * 1e3, 4),
+        "ratio_call_with_reading_done_to_hello_world": round(per_call_read / per_hello, 1),
     }
     print(json.dumps(report, indent=2))
 

@@ -16,6 +16,7 @@ refuse it; do not pass them.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -42,21 +43,19 @@ def _fast(data: Any) -> bytes | None:
     return None if _may_differ(text) else text
 
 
+# A number in exponent form with a negative exponent, where a JSON value starts: orjson writes
+# 1.5e-7 where json.dumps writes 1.5e-07. Text such as a UUID ("...-5e-...") never matches.
+_NEGATIVE_EXPONENT = re.compile(rb"(?:^|[:,\[])-?[0-9]+(?:\.[0-9]+)?e-")
+
+
 def _may_differ(text: bytes) -> bool:
     """True if the text may hold a float orjson writes otherwise than json.dumps.
 
-    Those floats (magnitude 1e-9 to 1e-4) come out as ``0.0000...`` or as a digit followed by
-    ``e-``; ordinary text rarely has either (``progesterone-sensitive`` has an ``e-`` after a
-    letter, not a digit), and a false alarm only costs the slower path.
+    Those floats (magnitude 1e-9 to 1e-4) come out as ``0.0000...`` or as a number with a
+    negative exponent where a value starts; text inside strings rarely looks like either, and
+    a false alarm only costs the slower path.
     """
-    if b".0000" in text:
-        return True
-    at = text.find(b"e-")
-    while at != -1:
-        if at and 48 <= text[at - 1] <= 57:  # an ASCII digit before the e
-            return True
-        at = text.find(b"e-", at + 2)
-    return False
+    return b".0000" in text or _NEGATIVE_EXPONENT.search(text) is not None
 
 
 def dumps_bytes(data: Any) -> bytes:

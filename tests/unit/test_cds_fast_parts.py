@@ -6,11 +6,13 @@ import json
 import re
 import uuid
 
+import orjson
 from fastapi.responses import JSONResponse
 from hypothesis import given
 from hypothesis import strategies as st
 
 from earlypath.fhir.cards import _new_uuid, md
+from earlypath.json_text import _may_differ
 from earlypath.web.cds import CdsJSONResponse, parse_json
 
 _SPECIAL = re.compile(r"([\\`*_\[\]()!|~#{}])")
@@ -87,3 +89,11 @@ def test_cds_body_parse_on_odd_json_is_json_loads() -> None:
 @given(json_values)
 def test_cds_json_response_bytes_are_starlettes(value: object) -> None:
     assert CdsJSONResponse(value).body == JSONResponse(value).body
+
+
+def test_card_uuids_do_not_send_the_answer_to_the_slow_encoder() -> None:
+    # "...5e-..." in a UUID is text, not a float: orjson's bytes are used as they are.
+    card = {"uuid": "0123455e-89ab-4def-8e12-9abcdef01234", "suggestions": [{"uuid": "1e-5"}]}
+    assert not _may_differ(orjson.dumps(card))
+    assert _may_differ(orjson.dumps({"crl_mm": 1.5e-7})) and _may_differ(orjson.dumps(1e-7))
+    assert _may_differ(orjson.dumps([0.00001]))
