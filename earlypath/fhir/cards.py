@@ -84,6 +84,8 @@ def md(value: object) -> str:
     put into a card's detail goes through here: FHIR strings (a Condition's text, a medication's
     display, ids) reach the engine's words too, e.g. as allergy names.
     """
+    if type(value) is int:
+        return str(value)  # digits and a minus sign: nothing to escape
     text = value if type(value) is str else str(value)
     if _LINE_BREAKS_AND_CONTROLS.search(text) is not None:
         text = _LINE_BREAKS_AND_CONTROLS.sub(" ", text)
@@ -97,6 +99,16 @@ def md(value: object) -> str:
 def _citation_line(guideline: str, number: str, version: str, summary: str) -> str:
     """One recommendation's line: guideline text only (never patient data), built once."""
     return f"- {md(guideline)} {md(number)} (version {md(version)}): {md(summary)}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _words(text: str) -> str:
+    """md of the engine's own words: a reason, a plan's or product's text, advice, a decision.
+
+    They come from a fixed vocabulary (rule criteria, products, policy), so each is escaped once.
+    Text from the record (evidence, problems) always goes through `md` itself.
+    """
+    return md(text)
 
 
 def _new_uuid() -> str:
@@ -127,13 +139,13 @@ def detail_markdown(
     lines: list[str] = []
     if extra:
         lines += extra + [""]
-    decision = md(p["decision"].replace("_", " "))
+    decision = _words(p["decision"].replace("_", " "))
     lines.append(f"**Decision: {decision}** ({_recs_md(assessment)})")
     lines.append("")
     lines.append("**Why**")
-    lines += [f"- {md(r)}" for r in p["reasons"]]
+    lines += [f"- {_words(r)}" for r in p["reasons"]]
     if p["missing"]:
-        missing = ", ".join(md(_MISSING_WORDS.get(m, m)) for m in p["missing"])
+        missing = ", ".join(_words(_MISSING_WORDS.get(m, m)) for m in p["missing"])
         lines += ["", "**Missing**: " + missing]
     if p["citations"]:
         lines += ["", "**Recommendations**"]
@@ -147,19 +159,19 @@ def detail_markdown(
         lines += [
             "",
             "**Plan**",
-            f"- {md(plan['dose_mg'])} mg {md(plan['route'])} {md(plan['frequency'])}, "
+            f"- {md(plan['dose_mg'])} mg {_words(plan['route'])} {_words(plan['frequency'])}, "
             f"{md(plan['start_on'])} to **{md(plan['stop_on'])}** "
-            f"({md(plan['days_to_stop_date'])} days; {md(plan['stop_rule'])})",
-            f"- {md(prod['name'])}: {md(prod['units_per_dose'])} {md(prod['unit'])}(s) a dose; "
+            f"({md(plan['days_to_stop_date'])} days; {_words(plan['stop_rule'])})",
+            f"- {_words(prod['name'])}: {md(prod['units_per_dose'])} {_words(prod['unit'])}(s) a dose; "
             f"{md(plan['units_first_14_days'])} for the first 14 days, "
             f"{md(plan['units_to_stop_date'])} to the stop date",
-            f"- {md(plan['off_label'])}",
+            f"- {_words(plan['off_label'])}",
         ]
-        lines += [f"- {md(n)}" for n in plan["product_notes"]]
+        lines += [f"- {_words(n)}" for n in plan["product_notes"]]
         lines += ["", "**Check before prescribing**"]
-        lines += [f"- {md(c)}" for c in plan["check_before_prescribing"]]
+        lines += [f"- {_words(c)}" for c in plan["check_before_prescribing"]]
     for advice in p["advice"]:
-        lines += ["", f"**Advice ({md(advice['recommendation'])})**: {md(advice['text'])}"]
+        lines += ["", f"**Advice ({_words(advice['recommendation'])})**: {_words(advice['text'])}"]
     gest = assessment.get("gestation")
     lines += [
         "",
