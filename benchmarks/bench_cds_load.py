@@ -78,17 +78,39 @@ def hello_app() -> Any:
     return app
 
 
+# How `earlypath serve` ran uvicorn before issue 16 (for --before with a checkout that has no
+# `uvicorn_options`).
+_SERVE_OPTIONS_BEFORE = {
+    "loop": "asyncio",
+    "http": "earlypath.web.protocol:GuardedHttpToolsProtocol",
+    "access_log": False,
+}
+
+
 def _as_server() -> None:
     """Serve `earlypath` or the hello-world app with the options `earlypath serve` uses."""
+    which, port, workers, code = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    sys.path.insert(0, code)  # the checkout whose earlypath is served (this one, or --before)
     import uvicorn
 
     from earlypath.web.config import Settings
     from earlypath.web.log_privacy import keep_ids_out_of_logs
-    from earlypath.web.serve import uvicorn_options
 
-    which, port, workers = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     keep_ids_out_of_logs()
-    options = uvicorn_options(Settings.from_env(), "127.0.0.1", port, workers)
+    settings = Settings.from_env()
+    try:
+        from earlypath.web.serve import uvicorn_options
+    except ImportError:
+        options: dict[str, Any] = {
+            "host": "127.0.0.1",
+            "port": port,
+            "workers": workers,
+            "timeout_keep_alive": settings.keep_alive_timeout,
+            "limit_concurrency": settings.max_concurrency,
+            **_SERVE_OPTIONS_BEFORE,
+        }
+    else:
+        options = uvicorn_options(settings, "127.0.0.1", port, workers)
     options["log_level"] = "warning"
     if which == "hello":
         uvicorn.run(
@@ -98,17 +120,19 @@ def _as_server() -> None:
         uvicorn.run("earlypath.web.app:create_app", factory=True, **options)
 
 
-def start_server(which: str, port: int, workers: int, auth: bool, data: Path) -> subprocess.Popen:
+def start_server(
+    which: str, port: int, workers: int, auth: bool, data: Path, code: Path = ROOT
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "EARLYPATH_CDS_AUTH": "on" if auth else "off",
         "EARLYPATH_FEEDBACK_DB": f"sqlite:///{data / 'feedback.sqlite3'}",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(code), os.environ.get("PYTHONPATH", "")]),
     }
     if auth:
         env["EARLYPATH_CDS_ISSUERS"] = str(data / "issuers.json")
         env["EARLYPATH_PUBLIC_URL"] = f"http://127.0.0.1:{port}"  # the JWT audience's base
-    cmd = [sys.executable, __file__, "--as-server", which, str(port), str(workers)]
+    cmd = [sys.executable, __file__, "--as-server", which, str(port), str(workers), str(code)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import httpx
 
@@ -299,7 +323,12 @@ def pct(sorted_values: list[float], q: float) -> float:
 
 
 def load(
-    which: str, args: argparse.Namespace, driver: str, body: bytes, data: Path
+    which: str,
+    args: argparse.Namespace,
+    driver: str,
+    body: bytes,
+    data: Path,
+    code: Path = ROOT,
 ) -> dict[str, Any]:
     """Serve one app, load it for `args.seconds`, and return its figures."""
     port = free_port()
@@ -309,7 +338,7 @@ def load(
         # Enough for ~1,500 calls/s; all minted (and used) within the 5-minute lifetime.
         make_tokens(data, url, int(args.seconds * 1_500) + 1_000) if auth else None
     )
-    server = start_server(which, port, args.workers, auth, data)
+    server = start_server(which, port, args.workers, auth, data, code)
     try:
         import httpx
 
@@ -352,6 +381,12 @@ def main() -> None:
     parser.add_argument(
         "--no-baseline", action="store_true", help="skip the hello-world route's run"
     )
+    parser.add_argument(
+        "--before",
+        metavar="CHECKOUT",
+        help="also load the service from another checkout (e.g. `git worktree add` of main), "
+        "for before/after figures from the same run",
+    )
     args = parser.parse_args()
     driver = args.driver
     if driver == "auto":
@@ -363,6 +398,9 @@ def main() -> None:
     body_dict = request_body(today)
     body = json.dumps(body_dict).encode()
     with tempfile.TemporaryDirectory() as tmp:
+        before = None
+        if args.before:
+            before = load("cds", args, driver, body, Path(tmp), Path(args.before).resolve())
         cds = load("cds", args, driver, body, Path(tmp))
         hello = None if args.no_baseline else load("hello", args, driver, body, Path(tmp))
     per_assess, per_call = engine_time(body_dict, today)
@@ -372,6 +410,7 @@ def main() -> None:
         "workers": args.workers,
         "auth": args.auth,
         "cpus": os.cpu_count(),
+        "cds_before": before,
         "cds": cds,
         "hello_world": hello,
         "engine_ms_per_assessment": round(per_assess * 1e3, 4),
@@ -383,6 +422,11 @@ def main() -> None:
             cds["server_cpu_ms_per_call"] / hello["server_cpu_ms_per_call"], 2
         )
         report["goal_p99_at_most_2x_hello_world"] = report["ratio_p99_to_hello_world"] <= 2
+        if before is not None:
+            report["before_ratio_p99_to_hello_world"] = round(before["p99_ms"] / hello["p99_ms"], 2)
+            report["before_ratio_cpu_to_hello_world"] = round(
+                before["server_cpu_ms_per_call"] / hello["server_cpu_ms_per_call"], 2
+            )
     report["goal_cpu_at_most_0.3ms"] = cds["server_cpu_ms_per_call"] <= 0.3
     report["no_errors"] = cds["errors"] == 0
     print(json.dumps(report, indent=2))
