@@ -96,8 +96,10 @@ SERVICES: dict[str, Service] = {
 router = APIRouter(dependencies=[Depends(require_cds_client)], tags=["CDS Hooks"])
 
 
-# An integer of 19 digits or more may be beyond 64 bits, where orjson gives a float.
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+# An integer of 19 digits or more may be beyond 64 bits, where orjson gives a float. Found by
+# turning every digit into 0 and looking for 19 zeros (a regular expression took 10x longer).
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
 
 
 def parse_json(raw: bytes) -> Any:
@@ -106,7 +108,7 @@ def parse_json(raw: bytes) -> Any:
     orjson parses most bodies several times faster; what it refuses (a BOM, UTF-16, NaN, a lone
     surrogate, ...) or might read otherwise (a very long integer) is left to `json.loads`.
     """
-    if _LONG_NUMBER.search(raw) is None:
+    if _LONG_NUMBER not in raw.translate(_DIGITS_AS_ZERO):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
