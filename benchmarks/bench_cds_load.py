@@ -112,6 +112,8 @@ def _as_server() -> None:
     else:
         options = uvicorn_options(settings, "127.0.0.1", port, workers)
     options["log_level"] = "warning"
+    if os.environ.get("BENCH_LOOP"):
+        options["loop"] = os.environ["BENCH_LOOP"]  # --loop: try another event loop
     if which == "hello":
         uvicorn.run(
             "bench_cds_load:hello_app", factory=True, app_dir=str(ROOT / "benchmarks"), **options
@@ -382,6 +384,11 @@ def main() -> None:
         "--no-baseline", action="store_true", help="skip the hello-world route's run"
     )
     parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        help="serve every app with this event loop instead of earlypath serve's",
+    )
+    parser.add_argument(
         "--before",
         metavar="CHECKOUT",
         help="also load the service from another checkout (e.g. `git worktree add` of main), "
@@ -394,6 +401,8 @@ def main() -> None:
     if driver == "wrk" and args.auth:
         raise SystemExit("--auth needs the httpx driver (one fresh token per call)")
 
+    if args.loop:
+        os.environ["BENCH_LOOP"] = args.loop
     today = dt.datetime.now(dt.UTC).date()
     body_dict = request_body(today)
     body = json.dumps(body_dict).encode()
@@ -408,6 +417,7 @@ def main() -> None:
         "driver": driver,
         "clients": args.clients,
         "workers": args.workers,
+        "loop": args.loop or "as earlypath serve",
         "auth": args.auth,
         "cpus": os.cpu_count(),
         "cds_before": before,
