@@ -386,7 +386,8 @@ def main() -> None:
     parser.add_argument(
         "--loop",
         choices=("asyncio", "uvloop"),
-        help="serve every app with this event loop instead of earlypath serve's",
+        help="serve every app with this event loop instead of earlypath serve's "
+        "(uvloop: pip install it first)",
     )
     parser.add_argument(
         "--before",
