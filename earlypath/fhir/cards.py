@@ -75,6 +75,9 @@ _MD_REPLACEMENTS = (
 )
 
 
+_NOTHING_TO_ESCAPE = re.compile(r"[^\\`*_\[\]()!|~#{}&<>\x00-\x1f\x7f\x85\u2028\u2029]*")
+
+
 def md(value: object) -> str:
     """Text made inert as Markdown: it shows as written and can never become markup.
 
@@ -87,6 +90,8 @@ def md(value: object) -> str:
     if type(value) is int:
         return str(value)  # digits and a minus sign: nothing to escape
     text = value if type(value) is str else str(value)
+    if _NOTHING_TO_ESCAPE.fullmatch(text) is not None:
+        return text  # dates, ids, plain words: one scan
     if _LINE_BREAKS_AND_CONTROLS.search(text) is not None:
         text = _LINE_BREAKS_AND_CONTROLS.sub(" ", text)
     for character, replacement in _MD_REPLACEMENTS:
