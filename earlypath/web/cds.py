@@ -311,6 +311,7 @@ class ServiceCalls:
             match = _SERVICE_CALL_PATH.fullmatch(scope["path"])
             if match is not None and match.group(1) in SERVICES:
                 request = Request(scope, receive, send)
+                response: Response
                 try:
                     await require_cds_client(request)
                     response = await call_service(match.group(1), request)
