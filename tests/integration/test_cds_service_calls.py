@@ -3,6 +3,7 @@ check as the FastAPI route, without the router; everything else still reaches th
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -56,3 +57,13 @@ def test_the_client_check_applies_to_service_calls(
     assert response.status_code == 401
     assert response.content == b""
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_cds_answers_are_the_bytes_json_dumps_writes(client: TestClient) -> None:
+    for resources in (eligible_resources(), eligible_resources()[1:], []):
+        body = hook_request("patient-view", prefetch_for(resources))
+        response = client.post(PV, json=body)
+        assert response.status_code == 200
+        data = json.loads(response.content)
+        want = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        assert response.content == want
