@@ -66,7 +66,7 @@ def _may_differ(text: bytes) -> bool:
 
 
 def _number_before(text: bytes, end: int) -> bool:
-    """Is text[:end] ending in a JSON number (digits, maybe one decimal point) that starts a value?"""
+    """Does text[:end] end in a number (digits, maybe one decimal point) that starts a value?"""
     i = end - 1
     while i >= 0 and text[i] in _DIGITS:
         i -= 1

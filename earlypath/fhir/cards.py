@@ -117,7 +117,7 @@ def _words(text: str) -> str:
 
 
 def _new_uuid() -> str:
-    """A random (version 4) UUID as text, as str(uuid.uuid4()) writes it, without the UUID object."""
+    """A random (version 4) UUID as text, as str(uuid.uuid4()) writes it, without the object."""
     b = bytearray(os.urandom(16))
     b[6] = (b[6] & 0x0F) | 0x40  # version 4
     b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
@@ -167,7 +167,8 @@ def detail_markdown(
             f"- {md(plan['dose_mg'])} mg {_words(plan['route'])} {_words(plan['frequency'])}, "
             f"{md(plan['start_on'])} to **{md(plan['stop_on'])}** "
             f"({md(plan['days_to_stop_date'])} days; {_words(plan['stop_rule'])})",
-            f"- {_words(prod['name'])}: {md(prod['units_per_dose'])} {_words(prod['unit'])}(s) a dose; "
+            f"- {_words(prod['name'])}: {md(prod['units_per_dose'])} "
+            f"{_words(prod['unit'])}(s) a dose; "
             f"{md(plan['units_first_14_days'])} for the first 14 days, "
             f"{md(plan['units_to_stop_date'])} to the stop date",
             f"- {_words(plan['off_label'])}",
