@@ -42,21 +42,46 @@ def _fast(data: Any) -> bytes | None:
     return None if _may_differ(text) else text
 
 
+_DIGITS = frozenset(b"0123456789")
+_VALUE_STARTS = frozenset(b":,[")  # what precedes a value in compact JSON (or the text's start)
+
+
 def _may_differ(text: bytes) -> bool:
     """True if the text may hold a float orjson writes otherwise than json.dumps.
 
-    Those floats (magnitude 1e-9 to 1e-4) come out as ``0.0000...`` or as a digit followed by
-    ``e-``; ordinary text rarely has either (``progesterone-sensitive`` has an ``e-`` after a
-    letter, not a digit), and a false alarm only costs the slower path.
+    Those floats (magnitude 1e-9 to 1e-4) come out as ``0.0000...`` or as a number with a
+    negative exponent (``1.5e-7``) where a value starts. Each ``e-`` is looked at: preceded by
+    digits (and at most one decimal point) that start a value, it may be such a float; in text
+    (``progesterone-sensitive``, a UUID's ``...5e-...``) it is not. A false alarm only costs
+    the slower path.
     """
     if b".0000" in text:
         return True
     at = text.find(b"e-")
     while at != -1:
-        if at and 48 <= text[at - 1] <= 57:  # an ASCII digit before the e
+        if _number_before(text, at):
             return True
         at = text.find(b"e-", at + 2)
     return False
+
+
+def _number_before(text: bytes, end: int) -> bool:
+    """Does text[:end] end in a number (digits, maybe one decimal point) that starts a value?"""
+    i = end - 1
+    while i >= 0 and text[i] in _DIGITS:
+        i -= 1
+    if i == end - 1:
+        return False  # no digit before the e
+    if i >= 0 and text[i] == ord("."):
+        point = i
+        i -= 1
+        while i >= 0 and text[i] in _DIGITS:
+            i -= 1
+        if i == point - 1:
+            return False  # no digit before the point
+    if i >= 0 and text[i] == ord("-"):
+        i -= 1
+    return i < 0 or text[i] in _VALUE_STARTS
 
 
 def dumps_bytes(data: Any) -> bytes:

@@ -7,8 +7,9 @@ the plan as a FHIR MedicationRequest suggestion.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
-import uuid
 from typing import Any
 
 from earlypath.errors import Problem
@@ -60,8 +61,21 @@ def _recs(assessment: dict[str, Any]) -> str:
     return f"NG126 {numbers} ({g['version']})"
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()!|~#{}])")
+# CommonMark / GFM special characters; the backslash first, so the escapes added are not escaped.
+_MARKDOWN_SPECIAL = "\\`*_[]()!|~#{}"
 _LINE_BREAKS_AND_CONTROLS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+# (character, what it becomes), in order: HTML's &, < and > as entities, then the Markdown
+# specials backslash-escaped. str.replace on a character the text lacks costs a scan, not a copy.
+_MD_REPLACEMENTS = (
+    ("\\", "\\\\"),
+    ("&", "&amp;"),
+    ("<", "&lt;"),
+    (">", "&gt;"),
+    *((c, "\\" + c) for c in _MARKDOWN_SPECIAL[1:]),
+)
+
+
+_NOTHING_TO_ESCAPE = re.compile(r"[^\\`*_\[\]()!|~#{}&<>\x00-\x1f\x7f\x85\u2028\u2029]*")
 
 
 def md(value: object) -> str:
@@ -73,9 +87,42 @@ def md(value: object) -> str:
     put into a card's detail goes through here: FHIR strings (a Condition's text, a medication's
     display, ids) reach the engine's words too, e.g. as allergy names.
     """
-    text = _LINE_BREAKS_AND_CONTROLS.sub(" ", str(value))
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    if type(value) is int:
+        return str(value)  # digits and a minus sign: nothing to escape
+    text = value if type(value) is str else str(value)
+    if _NOTHING_TO_ESCAPE.fullmatch(text) is not None:
+        return text  # dates, ids, plain words: one scan
+    if _LINE_BREAKS_AND_CONTROLS.search(text) is not None:
+        text = _LINE_BREAKS_AND_CONTROLS.sub(" ", text)
+    for character, replacement in _MD_REPLACEMENTS:
+        if character in text:
+            text = text.replace(character, replacement)
+    return text
+
+
+@functools.lru_cache(maxsize=256)
+def _citation_line(guideline: str, number: str, version: str, summary: str) -> str:
+    """One recommendation's line: guideline text only (never patient data), built once."""
+    return f"- {md(guideline)} {md(number)} (version {md(version)}): {md(summary)}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _words(text: str) -> str:
+    """md of the engine's own words: a reason, a plan's or product's text, advice, a decision.
+
+    They come from a fixed vocabulary (rule criteria, products, policy), so each is escaped once.
+    Text from the record (evidence, problems) always goes through `md` itself.
+    """
+    return md(text)
+
+
+def _new_uuid() -> str:
+    """A random (version 4) UUID as text, as str(uuid.uuid4()) writes it, without the object."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _recs_md(assessment: dict[str, Any]) -> str:
@@ -97,19 +144,18 @@ def detail_markdown(
     lines: list[str] = []
     if extra:
         lines += extra + [""]
-    decision = md(p["decision"].replace("_", " "))
+    decision = _words(p["decision"].replace("_", " "))
     lines.append(f"**Decision: {decision}** ({_recs_md(assessment)})")
     lines.append("")
     lines.append("**Why**")
-    lines += [f"- {md(r)}" for r in p["reasons"]]
+    lines += [f"- {_words(r)}" for r in p["reasons"]]
     if p["missing"]:
-        missing = ", ".join(md(_MISSING_WORDS.get(m, m)) for m in p["missing"])
+        missing = ", ".join(_words(_MISSING_WORDS.get(m, m)) for m in p["missing"])
         lines += ["", "**Missing**: " + missing]
     if p["citations"]:
         lines += ["", "**Recommendations**"]
         lines += [
-            f"- {md(c['guideline'])} {md(c['number'])} (version {md(c['version'])}): "
-            f"{md(c['summary'])}"
+            _citation_line(c["guideline"], c["number"], c["version"], c["summary"])
             for c in p["citations"]
         ]
     plan = p.get("plan")
@@ -118,19 +164,20 @@ def detail_markdown(
         lines += [
             "",
             "**Plan**",
-            f"- {md(plan['dose_mg'])} mg {md(plan['route'])} {md(plan['frequency'])}, "
+            f"- {md(plan['dose_mg'])} mg {_words(plan['route'])} {_words(plan['frequency'])}, "
             f"{md(plan['start_on'])} to **{md(plan['stop_on'])}** "
-            f"({md(plan['days_to_stop_date'])} days; {md(plan['stop_rule'])})",
-            f"- {md(prod['name'])}: {md(prod['units_per_dose'])} {md(prod['unit'])}(s) a dose; "
+            f"({md(plan['days_to_stop_date'])} days; {_words(plan['stop_rule'])})",
+            f"- {_words(prod['name'])}: {md(prod['units_per_dose'])} "
+            f"{_words(prod['unit'])}(s) a dose; "
             f"{md(plan['units_first_14_days'])} for the first 14 days, "
             f"{md(plan['units_to_stop_date'])} to the stop date",
-            f"- {md(plan['off_label'])}",
+            f"- {_words(plan['off_label'])}",
         ]
-        lines += [f"- {md(n)}" for n in plan["product_notes"]]
+        lines += [f"- {_words(n)}" for n in plan["product_notes"]]
         lines += ["", "**Check before prescribing**"]
-        lines += [f"- {md(c)}" for c in plan["check_before_prescribing"]]
+        lines += [f"- {_words(c)}" for c in plan["check_before_prescribing"]]
     for advice in p["advice"]:
-        lines += ["", f"**Advice ({md(advice['recommendation'])})**: {md(advice['text'])}"]
+        lines += ["", f"**Advice ({_words(advice['recommendation'])})**: {_words(advice['text'])}"]
     gest = assessment.get("gestation")
     lines += [
         "",
@@ -153,7 +200,7 @@ def detail_markdown(
 
 def _card(summary: str, indicator: str, assessment: dict[str, Any], detail: str) -> dict[str, Any]:
     return {
-        "uuid": str(uuid.uuid4()),
+        "uuid": _new_uuid(),
         "summary": _short(summary),
         "indicator": indicator,
         "detail": detail,
@@ -184,7 +231,7 @@ def decision_card(
         card["suggestions"] = [
             {
                 "label": f"Order progesterone 400 mg vaginal twice daily to {plan['stop_on']}",
-                "uuid": str(uuid.uuid4()),
+                "uuid": _new_uuid(),
                 "isRecommended": True,
                 "actions": [
                     {
@@ -303,7 +350,7 @@ def order_cards(
                 card["suggestions"] = [
                     {
                         "label": "Replace with the NG126 plan",
-                        "uuid": str(uuid.uuid4()),
+                        "uuid": _new_uuid(),
                         "actions": actions,
                     }
                 ]
@@ -331,7 +378,7 @@ def problem_card(problems: list[Problem]) -> dict[str, Any]:
         f"- {md(p.field)}: {md(p.message)}" for p in problems
     )
     return {
-        "uuid": str(uuid.uuid4()),
+        "uuid": _new_uuid(),
         "summary": "NG126 progesterone: the record's data could not be assessed (see detail)",
         "indicator": "warning",
         "detail": detail,

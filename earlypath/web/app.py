@@ -86,6 +86,17 @@ class QuietErrors:
                 await send_error(send, 500, "internal error", field="(server)", close=False)
 
 
+def http_error_response(exc: StarletteHTTPException) -> Response:
+    """The answer to an HTTPException: 401 with its challenge only, else a JSON error."""
+    if exc.status_code == 401:
+        return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    return JSONResponse(
+        {"errors": [{"field": "(request)", "message": str(exc.detail)}]},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
 DOCS_ASSETS = "/docs-assets"
 # Swagger UI's own colours for methods, badges and buttons fall below WCAG AA contrast (axe).
 DOCS_CONTRAST = (
@@ -192,6 +203,8 @@ def create_app(
             jwks_transport=jwks_transport,
         )
 
+    # Innermost: CDS service calls skip the router's matching and dependency solving.
+    app.add_middleware(cds.ServiceCalls, http_error=http_error_response)
     app.add_middleware(QuietErrors)
     # Browser-based CDS clients call from other origins; tokens travel in headers, not cookies.
     app.add_middleware(
@@ -217,13 +230,7 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 401:
-            return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        return JSONResponse(
-            {"errors": [{"field": "(request)", "message": str(exc.detail)}]},
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
+        return http_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import html
 import ipaddress
@@ -107,6 +108,7 @@ class SecurityHeaders:
 _IN_PROCESS_CLIENTS = frozenset({"testclient"})
 
 
+@functools.lru_cache(maxsize=256)  # addresses repeat (keep-alive, a few EHR gateways)
 def is_loopback_client(host: str | None, server: str | None = None) -> bool:
     """Is the peer on this machine? `server` is our own address (from the socket, not Host)."""
     if host is None:

@@ -19,6 +19,8 @@ import logging
 import re
 from typing import Any
 
+import orjson
+
 Message = dict[str, Any]
 
 log = logging.getLogger("earlypath.web")
@@ -54,8 +56,36 @@ _FORM_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
 def json_too_deep(raw: bytes, limit: int) -> bool:
     """True if the arrays and objects in `raw` nest deeper than `limit` (strings ignored).
 
-    Counted without parsing, so a body nested 100,000 deep costs a scan, not a recursion.
+    Counted without recursion, so a body nested 100,000 deep costs a scan, not a stack. The
+    usual body is answered without a scan: one with no more opening brackets than the limit
+    (those in strings included) cannot nest deeper, and one orjson parses (it refuses nesting
+    over 1,024) is measured on its values. What is left (not JSON, or deeper than orjson goes)
+    is scanned as text.
     """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _brackets_too_deep(raw, limit)
+    return _values_too_deep(value, limit)
+
+
+def _values_too_deep(value: Any, limit: int) -> bool:
+    """Do the lists and dicts of a parsed JSON value nest deeper than `limit`?"""
+    stack = [(value, 1)] if type(value) in (list, dict) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in node.values() if type(node) is dict else node:
+            if type(child) in (list, dict):
+                stack.append((child, depth + 1))
+    return False
+
+
+def _brackets_too_deep(raw: bytes, limit: int) -> bool:
+    """The same question for text that may not be JSON: its brackets outside strings."""
     brackets = _NOT_A_BRACKET.sub(b"", _JSON_STRING.sub(b"", raw))
     if len(brackets) <= limit:
         return False

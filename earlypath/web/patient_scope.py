@@ -58,6 +58,8 @@ def _is_patient(reference: Any, patient_id: str, full_urls: dict[str, dict[str, 
     if isinstance(literal, str) and literal in full_urls:
         target = full_urls[literal]
         return target.get("resourceType") == "Patient" and target.get("id") == patient_id
+    if literal == "Patient/" + patient_id:
+        return True  # the usual relative reference, without the regular expressions below
     if isinstance(literal, str) and literal.startswith("urn:uuid:"):
         # Synthea and other generators give a Patient the id of its urn:uuid fullUrl.
         return literal.removeprefix("urn:uuid:") == patient_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -32,6 +32,24 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def uvicorn_options(settings: Settings, host: str, port: int, workers: int) -> dict[str, Any]:
+    """How `earlypath serve` runs uvicorn (the load benchmark serves its baseline the same way)."""
+    return {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        # The stdlib asyncio loop, not uvloop: under saturation uvloop served connections
+        # unfairly here (p99 534 ms vs 75 ms for the same 0.7 ms handler at 50 connections).
+        "loop": "asyncio",
+        # httptools plus a header size limit and a header-read timeout (431 / 408).
+        "http": "earlypath.web.protocol:GuardedHttpToolsProtocol",
+        "timeout_keep_alive": settings.keep_alive_timeout,
+        "limit_concurrency": settings.max_concurrency,
+        "log_level": "info",
+        "access_log": False,
+    }
 
 
 def serve(
@@ -74,16 +92,5 @@ def serve(
     uvicorn.run(
         "earlypath.web.app:create_app",
         factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        # The stdlib asyncio loop, not uvloop: under saturation uvloop served connections
-        # unfairly here (p99 534 ms vs 75 ms for the same 0.7 ms handler at 50 connections).
-        loop="asyncio",
-        # httptools plus a header size limit and a header-read timeout (431 / 408).
-        http="earlypath.web.protocol:GuardedHttpToolsProtocol",
-        timeout_keep_alive=settings.keep_alive_timeout,
-        limit_concurrency=settings.max_concurrency,
-        log_level="info",
-        access_log=False,
+        **uvicorn_options(settings, host, port, workers),
     )

@@ -37,3 +37,11 @@ def depth(value: Any) -> int:
 def test_scan_matches_the_real_depth(value, limit, ascii_only):
     raw = json.dumps(value, ensure_ascii=ascii_only).encode()
     assert json_too_deep(raw, limit) == (depth(value) > limit)
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values, st.integers(min_value=0, max_value=6))
+def test_text_that_is_not_json_is_scanned_to_the_same_depth(value, limit):
+    # trailing text makes it invalid JSON: the bracket scan answers, not the parsed values
+    raw = json.dumps(value).encode() + b" not json"
+    assert json_too_deep(raw, limit) == (depth(value) > limit)

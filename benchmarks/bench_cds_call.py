@@ -1,0 +1,208 @@
+"""One CDS patient-view call in-process: CPU per call through the whole ASGI app, by part.
+
+Run: .venv/bin/python benchmarks/bench_cds_call.py [--calls 3000] [--profile N]
+
+No sockets: the call is built as an ASGI request (scope, body) and handed to the app that
+`earlypath serve` runs (every middleware, the router, the CDS service), with CDS auth off. In
+the same run it measures a hello-world FastAPI route called the same way (the baseline), and the
+parts of the call on their own: record reading (`earlypath.fhir.mapping`, owned by the records
+work), the engine's progesterone section and the card. `--profile N` prints cProfile's top N
+functions of the whole call instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import dataclasses
+import datetime as dt
+import json
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_cds_load import SERVICE, request_body  # noqa: E402
+
+from earlypath.web.limits import GUARDED_HTTP  # noqa: E402
+
+
+def _scope(path: str, method: str, body: bytes) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "extensions": {GUARDED_HTTP: {}},  # as `earlypath serve`'s protocol marks each request
+        "state": {},
+    }
+
+
+def asgi_caller(app: Any, path: str, method: str, body: bytes) -> Callable[[], Any]:
+    """A coroutine function making one call; it checks the answer is a 200."""
+
+    async def call() -> bytes:
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        out: list[bytes] = []
+        status = 0
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                out.append(message.get("body", b""))
+
+        await app(_scope(path, method, body), receive, send)
+        if status != 200:
+            raise SystemExit(f"{path} answered {status}: {b''.join(out)[:200]!r}")
+        return b"".join(out)
+
+    return call
+
+
+def hello_app() -> Any:
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.post("/hello")
+    async def hello() -> dict[str, str]:
+        return {"hello": "world"}
+
+    return app
+
+
+def cpu_per_call(
+    loop: asyncio.AbstractEventLoop,
+    call: Callable[[], Any],
+    n: int,
+    *,
+    record_reading_done: bool = False,
+) -> float:
+    """CPU seconds per call. `record_reading_done`: the service's record reading answers at once
+    with the result it gives for this record (what the call costs besides reading the record)."""
+    from earlypath.web import cds
+
+    read = cds.map_resources
+    if record_reading_done:
+        answers: dict[str, Any] = {}
+
+        def already_read(resources: Any, today: dt.date) -> Any:
+            if "answer" not in answers:
+                answers["answer"] = read(resources, today)
+            answer = answers["answer"]
+            return dataclasses.replace(answer, problems=list(answer.problems))
+
+        cds.map_resources = already_read  # type: ignore[assignment]
+    try:
+        for _ in range(min(300, n)):
+            loop.run_until_complete(call())
+        start = time.process_time()
+        for _ in range(n):
+            loop.run_until_complete(call())
+        return (time.process_time() - start) / n
+    finally:
+        cds.map_resources = read  # type: ignore[assignment]
+
+
+def cpu_of(fn: Callable[[], Any], n: int) -> float:
+    for _ in range(min(300, n)):
+        fn()
+    start = time.process_time()
+    for _ in range(n):
+        fn()
+    return (time.process_time() - start) / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N")
+    args = parser.parse_args()
+
+    from earlypath.engines.python import assess
+    from earlypath.fhir.cards import decision_card
+    from earlypath.fhir.mapping import flatten, map_resources
+    from earlypath.web.app import create_app
+    from earlypath.web.config import Settings
+
+    today = dt.datetime.now(dt.UTC).date()
+    body_dict = request_body(today)
+    body = json.dumps(body_dict).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(auth=False, feedback_db=f"sqlite:///{Path(tmp) / 'fb.sqlite3'}")
+        app = create_app(settings, today=lambda: today)
+        loop = asyncio.new_event_loop()
+        cds = asgi_caller(app, SERVICE, "POST", body)
+        assert b"Offer vaginal progesterone" in loop.run_until_complete(cds())
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(args.calls):
+                loop.run_until_complete(cds())
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
+            pstats.Stats(profiler).sort_stats("cumtime").print_stats(args.profile)
+            return
+        hello = asgi_caller(hello_app(), "/hello", "POST", b"")
+        per_hello = cpu_per_call(loop, hello, args.calls)
+        per_call = cpu_per_call(loop, cds, args.calls)
+        per_call_read = cpu_per_call(loop, cds, args.calls, record_reading_done=True)
+        loop.close()
+
+    resources = flatten(list(body_dict["prefetch"].values()))
+    mapped = map_resources(resources, today)
+    per_reading = cpu_of(lambda: map_resources(resources, today), args.calls)
+    per_engine = cpu_of(lambda: assess(mapped.episode, sections=("progesterone",)), args.calls)
+    assessment = assess(mapped.episode, sections=("progesterone",))
+    per_card = cpu_of(
+        lambda: decision_card(assessment, "p", mapped.problems, mapped.evidence), args.calls
+    )
+    rest = per_call_read - per_engine - per_card
+    report = {
+        "calls": args.calls,
+        "hello_world_ms_cpu": round(per_hello * 1e3, 4),
+        "cds_call_ms_cpu": round(per_call * 1e3, 4),
+        "ratio_cds_to_hello_world": round(per_call / per_hello, 1),
+        "record_reading_alone_ms": round(per_reading * 1e3, 4),
+        "engine_progesterone_alone_ms": round(per_engine * 1e3, 4),
+        "card_alone_ms": round(per_card * 1e3, 4),
+        "rest_ms (HTTP stack, middlewares, prefetch checks, JSON)": round(rest * 1e3, 4),
+        "cds_call_with_record_reading_done_ms_cpu": round(per_call_read * 1e3, 4),
+        "ratio_call_with_reading_done_to_hello_world": round(per_call_read / per_hello, 1),
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
