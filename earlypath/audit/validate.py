@@ -1,11 +1,13 @@
 """Check and type a raw cohort table in the engine (SQL), row by row, naming each problem.
 
-The checks are those of the episode contract (`earlypath.model.episode`: counts 0-50,
-CRL/MSD 0-120 mm and finite, dates within the contract's range and not after ``assessed_on``,
-LMP not more than 45 weeks before it, a scan not before the LMP, no heartbeat or CRL without a
-fetal pole) plus what only the flat form can get wrong (unreadable cells, duplicate or missing ``episode_id``, scan findings without
-a scan date, an ``assessed_on`` before NG126 came into force, an unknown ``guideline_version``).
-tests/audit/test_validation_matches_model.py holds these to the pydantic model.
+The checks are those of the episode contract: each column's own (counts 0-50, CRL/MSD 0-120 mm
+and finite, dates within the contract's range), and the cross-field checks of
+`earlypath.model.checks` (a date not after ``assessed_on``, an LMP not more than 45 weeks before
+it, a scan not before the LMP, no heartbeat or CRL without a fetal pole), which are written once
+there and compiled here from the same rule expressions the pydantic model evaluates. Then what
+only the flat form can get wrong: unreadable cells, duplicate or missing ``episode_id``, scan
+findings without a scan date, an ``assessed_on`` before NG126 came into force, an unknown
+``guideline_version``. tests/audit/test_validation_matches_model.py holds these to the model.
 
 The result has every flat column typed, the facts of `earlypath.facts`, and ``reject_reason``:
 NULL for a good row, else ``"field: problem; field: problem"``.
@@ -21,12 +23,13 @@ import ibis.expr.datatypes as dt_
 import ibis.expr.types as ir_t
 
 from earlypath.audit import flat
+from earlypath.engines.ibis_compile import compile_expr
 from earlypath.guideline.versions import BY_VERSION, VERSIONS
+from earlypath.model.checks import CrossFieldCheck, flat_form_checks
 from earlypath.model.episode import (
     DATE_RANGE_MESSAGE,
     EARLIEST_DATE,
     LATEST_DATE,
-    MAX_LMP_WEEKS_BEFORE,
     MAX_MEASUREMENT_MM,
 )
 
@@ -255,34 +258,16 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
                 f"must be between 0 and {MAX_MEASUREMENT_MM:g} mm",
             )
         )
-    lmp, scan = v["lmp"], v["scan_date"]
-    problems += [
-        _problem(lmp > day, "lmp", "is after assessed_on"),
-        _problem(
-            (lmp <= day) & (day.delta(lmp, unit="day") > MAX_LMP_WEEKS_BEFORE * 7),
-            "lmp",
-            f"is more than {MAX_LMP_WEEKS_BEFORE} weeks before assessed_on",
-        ),
-        _problem(scan > day, "scan_date", "is after assessed_on"),
-        _problem((scan <= day) & (scan < lmp), "scan_date", "is before the lmp"),
-        _problem(
-            scan.notnull()
-            & v["fetal_heartbeat"].fill_null(False)
-            & ~v["fetal_pole"].fill_null(True),
-            "fetal_pole",
-            "is false but fetal_heartbeat is true",
-        ),
-        _problem(
-            scan.notnull() & v["crl_mm"].notnull() & ~v["fetal_pole"].fill_null(True),
-            "crl_mm",
-            "is given but fetal_pole is false",
-        ),
+    scan = v["scan_date"]
+    # The episode's cross-field checks, written once (`earlypath.model.checks`) and compiled here.
+    problems += [_cross_field(check, v) for check in flat_form_checks(frozenset(v))]
+    problems.append(
         _problem(
             scan.isnull() & _any_notnull([v[n] for n in flat.SCAN_FINDINGS]),
             "scan_date",
             "is required when scan findings are given",
-        ),
-    ]
+        )
+    )
     if "allergies" in raw.columns:
         longest = v["allergies"].split(";").map(lambda a: a.strip().length()).maxs()
         problems.append(
@@ -339,6 +324,17 @@ def _absent(raw: ir_t.Table, name: str) -> ir_t.BooleanValue:
     if col.type().is_string():
         return col.isnull() | (col.strip() == "")
     return col.isnull()
+
+
+def _cross_field(check: CrossFieldCheck, v: dict[str, ir_t.Value]) -> _Problem:
+    """One of the episode's cross-field checks over the typed columns of a row."""
+    broken = compile_expr(check.broken, v.__getitem__)
+    if check.scope == "scan":
+        # The row's one scan, if it has one: without a scan_date it has none to check.
+        broken = v["scan_date"].notnull() & broken
+    elif check.scope != "episode":
+        raise ValueError(f"the flat form has no {check.scope} rows to check {check.field} on")
+    return _problem(broken, check.flat_field, check.message)
 
 
 def _any_notnull(values: list[ir_t.Value]) -> ir_t.BooleanValue:
