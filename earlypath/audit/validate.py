@@ -31,6 +31,7 @@ from earlypath.model.episode import (
     EARLIEST_DATE,
     LATEST_DATE,
     MAX_MEASUREMENT_MM,
+    MAX_PREVIOUS_MISCARRIAGES,
 )
 
 __all__ = ["check_and_type", "episode_ids", "repeated_ids", "require_columns"]
@@ -42,7 +43,6 @@ _IBIS_TYPE = {
     "float": "float64",
     "bool": "boolean",
 }
-MAX_PREVIOUS_MISCARRIAGES = 50  # the contract's le=50
 
 
 class _Problem(NamedTuple):
@@ -265,7 +265,7 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         _problem(
             scan.isnull() & _any_notnull([v[n] for n in flat.SCAN_FINDINGS]),
             "scan_date",
-            "is required when scan findings are given",
+            flat.FINDINGS_WITHOUT_SCAN_DATE,
         )
     )
     if "allergies" in raw.columns:

@@ -28,6 +28,8 @@ from earlypath.model.checks import MAX_LMP_WEEKS_BEFORE as MAX_LMP_WEEKS_BEFORE
 from earlypath.model.checks import broken_checks
 
 MAX_MEASUREMENT_MM = 120.0
+MAX_PREVIOUS_MISCARRIAGES = 50
+MAX_ALLERGY_CHARS = 200  # one recorded allergy
 MAX_ADNEXAL_MASS_MM = 200.0
 # Serum hCG peaks near 100,000-200,000 IU/L; a value above this is a unit or typing error.
 MAX_HCG_IU_PER_L = 1_000_000.0
@@ -137,9 +139,9 @@ class Episode(BaseModel):
         None,
         description="NG126 version to apply (e.g. '2021-11-24'); default: the one in force on assessed_on.",
     )
-    previous_miscarriages: Annotated[StrictInt, Field(ge=0, le=50)] | None = Field(
-        None, description="Number of previous miscarriages; null or absent = unknown."
-    )
+    previous_miscarriages: (
+        Annotated[StrictInt, Field(ge=0, le=MAX_PREVIOUS_MISCARRIAGES)] | None
+    ) = Field(None, description="Number of previous miscarriages; null or absent = unknown.")
     vaginal_bleeding: StrictBool | None = Field(
         None, description="Vaginal bleeding in this pregnancy at this presentation; null = unknown."
     )
@@ -153,7 +155,7 @@ class Episode(BaseModel):
         "MSD of 25.0 mm or more); false (the default) = not obtained.",
     )
     on_progesterone: StrictBool = False
-    allergies: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+    allergies: list[Annotated[str, Field(min_length=1, max_length=MAX_ALLERGY_CHARS)]] = Field(
         default_factory=list, description="Recorded allergies; 'peanut' and 'soya' are recognised."
     )
     # The pathway around the progesterone decision (scans, hCG, ectopic, miscarriage, anti-D).

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -21,6 +22,7 @@ import pytest
 
 from earlypath import facts as facts_module
 from earlypath.audit import flat
+from earlypath.audit.run import evaluate
 from earlypath.audit.validate import check_and_type, repeated_ids
 from earlypath.engines.evaluate import compile_expr
 from earlypath.errors import InputError
@@ -32,7 +34,7 @@ from earlypath.model.checks import (
     flat_form_checks,
 )
 from earlypath.rules.ir import IsNull, IsTrue, all_of
-from tests.audit.helpers import FLAT_SCHEMA
+from tests.audit.helpers import FLAT_SCHEMA, fetched, write_rows
 
 DAY = dt.date(2024, 3, 4)
 DATES = (DAY - dt.timedelta(days=400), DAY - dt.timedelta(days=30), DAY, DAY + dt.timedelta(days=1))
@@ -264,3 +266,35 @@ def test_the_checks_name_their_facts_as_the_rules_do() -> None:
                 assert fact == vocabulary[fact.name], fact
             if fact.name in flat.FLAT_COLUMNS:
                 assert flat.FLAT_COLUMNS[fact.name] == fact.type, fact
+
+
+def _violating_rows(path: Path) -> Path:
+    """A cohort with a row breaking each check the flat form carries, and one with scan findings
+    but no scan date (the flat form's own cross-field problem)."""
+    rows = [
+        {"episode_id": f"e{i}", "assessed_on": DAY, **_violation(check)}
+        for i, check in enumerate(flat_form_checks(FLAT))
+    ]
+    rows.append({"episode_id": "findings", "assessed_on": DAY, "crl_mm": 5.0})
+    return write_rows(rows, path)
+
+
+def _reasons(path: Path, engine: str, spark: Any = None) -> dict[str, str]:
+    _, rejects = fetched(evaluate(path, engine, spark=spark))  # type: ignore[arg-type]
+    return {r["episode_id"]: r["reject_reason"] for r in rejects}
+
+
+def test_python_and_duckdb_word_these_rejects_alike(tmp_path: Path) -> None:
+    # The reference engine validates with the model, DuckDB with the compiled checks: one
+    # definition, so one wording (the flat form's own problem included).
+    path = _violating_rows(tmp_path / "c.parquet")
+    sql = _reasons(path, "duckdb")
+    assert len(sql) == len(flat_form_checks(FLAT)) + 1
+    assert sql["findings"] == f"scan_date: {flat.FINDINGS_WITHOUT_SCAN_DATE}"
+    assert _reasons(path, "python") == sql
+
+
+@pytest.mark.spark
+def test_spark_rejects_these_rows_as_duckdb_does(tmp_path: Path, spark: Any) -> None:
+    path = _violating_rows(tmp_path / "c.parquet")
+    assert _reasons(path, "spark", spark) == _reasons(path, "duckdb")
