@@ -24,7 +24,12 @@ import ibis.expr.types as ir_t
 
 from earlypath.audit import flat
 from earlypath.engines.ibis_compile import compile_expr
-from earlypath.guideline.versions import BY_VERSION, VERSIONS
+from earlypath.guideline.versions import (
+    BEFORE_NG126_MESSAGE,
+    BY_VERSION,
+    UNKNOWN_VERSION_MESSAGE,
+    VERSIONS,
+)
 from earlypath.model.checks import CrossFieldCheck, flat_form_checks
 from earlypath.model.episode import (
     DATE_RANGE_MESSAGE,
@@ -216,8 +221,7 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         _problem(
             v["guideline_version"].isnull() & (day < ibis.literal(VERSIONS[0].in_force_from)),
             "assessed_on",
-            f"is before NG126 came into force ({VERSIONS[0].in_force_from}); "
-            "earlypath does not encode CG154",
+            BEFORE_NG126_MESSAGE,
         ),
         *[
             # The contract's date range (what the plan arithmetic handles), as pydantic words it.
@@ -231,7 +235,7 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         _problem(
             v["guideline_version"].notnull() & ~v["guideline_version"].isin(list(BY_VERSION)),
             "guideline_version",
-            f"is not a known NG126 version (known: {', '.join(BY_VERSION)})",
+            UNKNOWN_VERSION_MESSAGE,
         ),
         _problem(
             (v["previous_miscarriages"] < 0)
