@@ -52,9 +52,17 @@ CRL_MM = Fact("crl_mm", "float")
 HCG_TAKEN_ON = Fact("hcg_taken_on", "date")  # the day the sample being checked was taken
 HCG_TIME_ZONES_MIXED = Fact("hcg_time_zones_mixed", "bool")  # some times with a zone, some not
 
-# The checks' facts that describe one scan or one hCG sample (the rest describe the episode).
-SCAN_FACTS = (SCAN_DATE, FETAL_POLE, FETAL_HEARTBEAT, CRL_MM)
-HCG_FACTS = (HCG_TAKEN_ON,)
+# The facts of a scan, by the `Scan` field each is read from; in an ``episode`` check they are
+# the latest scan's (None when there is none), in a ``scan`` check the checked scan's.
+SCAN_FACT_FIELDS = {
+    "scan_date": "date",
+    "scan_route": "route",
+    "scan_location": "location",
+    "fetal_pole": "fetal_pole",
+    "fetal_heartbeat": "fetal_heartbeat",
+    "crl_mm": "crl_mm",
+    "msd_mm": "msd_mm",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +84,11 @@ class CrossFieldCheck:
     @property
     def flat_field(self) -> str:
         """The field as the audit's flat form names it (a scan's ``date`` is ``scan_date``)."""
-        if self.scope == "scan" and self.field in _SCAN_COLUMN:
-            return _SCAN_COLUMN[self.field]
+        if self.scope == "scan":
+            return next(
+                (f for f, name in SCAN_FACT_FIELDS.items() if name == self.field), self.field
+            )
         return self.field
-
-
-_SCAN_COLUMN = {"date": "scan_date", "route": "scan_route", "location": "scan_location"}
 
 
 def _after(day: Fact) -> ir.Expr:
@@ -165,27 +172,60 @@ def flat_form_checks(
 # --- the model's reading: every check evaluated on one episode ------------------------------
 
 Compiled = Callable[[dict[str, Any]], Any]
-_Run = tuple[Scope, tuple[tuple[CrossFieldCheck, Compiled], ...]]
-_plan: tuple[tuple[CrossFieldCheck, ...], tuple[_Run, ...]] | None = None
 
 
-def _runs(checks: tuple[CrossFieldCheck, ...]) -> tuple[_Run, ...]:
-    """The checks compiled once, in runs of one scope (kept for the list they were made from,
-    so a check added to `CROSS_FIELD_CHECKS`, as the tests do, is compiled too)."""
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """`CROSS_FIELD_CHECKS` compiled once for the model: the facts they read, by where the
+    model finds them, and the checks in runs of one scope (each run applied to the episode, or
+    to each scan or hCG sample in turn, keeps the order of the list)."""
+
+    checks: tuple[CrossFieldCheck, ...]  # the list it was made from
+    episode_fields: tuple[str, ...]  # facts that are fields of the episode
+    scan_facts: tuple[tuple[str, str], ...]  # (fact, Scan field)
+    reads_mixed_zones: bool
+    runs: tuple[tuple[Scope, tuple[tuple[CrossFieldCheck, Compiled], ...]], ...]
+
+
+_plan: _Plan | None = None
+
+
+def _plan_for(checks: tuple[CrossFieldCheck, ...]) -> _Plan:
+    """The plan of ``checks``, made on first use and again whenever the list is another (as
+    when a test adds a check), so a check added to the list is applied without more code."""
     global _plan
-    if _plan is not None and _plan[0] is checks:
-        return _plan[1]
+    if _plan is not None and _plan.checks is checks:
+        return _plan
     # Imported here: the engines package imports the model, which imports this module.
     from earlypath.engines.evaluate import compile_expr
+    from earlypath.model.episode import Episode
 
+    names = dict.fromkeys(fact.name for check in checks for fact in check.facts)
+    for check in checks:
+        for fact in check.facts:
+            if not (
+                fact.name in Episode.model_fields
+                or fact.name in SCAN_FACT_FIELDS
+                or fact.name == HCG_TIME_ZONES_MIXED.name
+                or (check.scope == "hcg" and fact.name in _HCG_FACTS)
+            ):
+                # A TypeError, not a ValueError: pydantic would report that as bad input.
+                raise TypeError(
+                    f"the check of {check.field} reads {fact.name}, which the model cannot give"
+                )
     runs: list[tuple[Scope, list[tuple[CrossFieldCheck, Compiled]]]] = []
     for check in checks:
         if not runs or runs[-1][0] != check.scope:
             runs.append((check.scope, []))
         runs[-1][1].append((check, compile_expr(check.broken)))
-    plan = tuple((scope, tuple(run)) for scope, run in runs)
-    _plan = (checks, plan)
-    return plan
+    _plan = _Plan(
+        checks,
+        tuple(n for n in names if n in Episode.model_fields and n not in SCAN_FACT_FIELDS),
+        tuple((n, SCAN_FACT_FIELDS[n]) for n in names if n in SCAN_FACT_FIELDS),
+        HCG_TIME_ZONES_MIXED.name in names,
+        tuple((scope, tuple(run)) for scope, run in runs),
+    )
+    return _plan
 
 
 def _shown(value: Any) -> Any:
@@ -194,24 +234,17 @@ def _shown(value: Any) -> Any:
 
 def broken_checks(episode: Episode) -> list[tuple[tuple[str | int, ...], str, Any]]:
     """(where, message, value) of every check the episode breaks, in `CROSS_FIELD_CHECKS` order."""
+    plan = _plan_for(CROSS_FIELD_CHECKS)
+    facts = {name: getattr(episode, name) for name in plan.episode_fields}
     latest = episode.latest_scan
-    facts: dict[str, Any] = {
-        "assessed_on": episode.assessed_on,
-        "lmp": episode.lmp,
-        "vaginal_bleeding": episode.vaginal_bleeding,
-        "heavy_bleeding": episode.heavy_bleeding,
-        "miscarriage_diagnosed": episode.miscarriage_diagnosed,
-        "miscarriage_type": episode.miscarriage_type,
-        "second_opinion_no_heartbeat": episode.second_opinion_no_heartbeat,
-        "scan_date": None if latest is None else latest.date,
-        "fetal_pole": None if latest is None else latest.fetal_pole,
-        "fetal_heartbeat": None if latest is None else latest.fetal_heartbeat,
-        "crl_mm": None if latest is None else latest.crl_mm,
-        "hcg_taken_on": None,
-        "hcg_time_zones_mixed": len({s.taken_at.tzinfo is not None for s in episode.hcg}) > 1,
-    }
+    for name, field in plan.scan_facts:
+        facts[name] = None if latest is None else getattr(latest, field)
+    if plan.reads_mixed_zones:
+        facts[HCG_TIME_ZONES_MIXED.name] = (
+            len({s.taken_at.tzinfo is not None for s in episode.hcg}) > 1
+        )
     found: list[tuple[tuple[str | int, ...], str, Any]] = []
-    for scope, run in _runs(CROSS_FIELD_CHECKS):
+    for scope, run in plan.runs:
         if scope == "episode":
             for check, broken in run:
                 if broken(facts) is True:
@@ -222,31 +255,24 @@ def broken_checks(episode: Episode) -> list[tuple[tuple[str | int, ...], str, An
         items = getattr(episode, listed)
         if not items:
             continue
-        episode_values = {name: facts[name] for name in _ITEM_FACT_NAMES[scope]}
-        item_facts = _ITEM_FACTS[scope]
+        kept = dict(facts)  # the episode's values of the facts the items set
         for i, item in enumerate(items):
-            facts.update(item_facts(item))  # in place: copying the dict costs more than the checks
+            # In place: copying the dict for each item costs more than the checks.
+            if scope == "scan":
+                for name, field in plan.scan_facts:
+                    facts[name] = getattr(item, field)
+            else:
+                for name, read in _HCG_FACTS.items():
+                    facts[name] = read(item)
             for check, broken in run:
                 if broken(facts) is True:
                     value = _shown(getattr(item, check.field))
                     found.append(((listed, i, check.field), check.message, value))
-        facts.update(episode_values)
+        facts = kept
     return found
 
 
-def _scan_facts(scan: Any) -> dict[str, Any]:
-    return {
-        "scan_date": scan.date,
-        "fetal_pole": scan.fetal_pole,
-        "fetal_heartbeat": scan.fetal_heartbeat,
-        "crl_mm": scan.crl_mm,
-    }
-
-
-def _hcg_facts(sample: Any) -> dict[str, Any]:
-    return {"hcg_taken_on": sample.taken_at.date()}
-
-
-# The facts of the scan or the hCG sample being checked (`SCAN_FACTS`, `HCG_FACTS`).
-_ITEM_FACTS = {"scan": _scan_facts, "hcg": _hcg_facts}
-_ITEM_FACT_NAMES = {"scan": [f.name for f in SCAN_FACTS], "hcg": [f.name for f in HCG_FACTS]}
+# The facts of the hCG sample being checked, and how each is read from it.
+_HCG_FACTS: dict[str, Callable[[Any], Any]] = {
+    HCG_TAKEN_ON.name: lambda sample: sample.taken_at.date(),
+}
