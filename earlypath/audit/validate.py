@@ -332,11 +332,20 @@ def _absent(raw: ir_t.Table, name: str) -> ir_t.BooleanValue:
 
 def _cross_field(check: CrossFieldCheck, v: dict[str, ir_t.Value]) -> _Problem:
     """One of the episode's cross-field checks over the typed columns of a row."""
-    broken = compile_expr(check.broken, v.__getitem__)
+    has_scan = v["scan_date"].notnull()
     if check.scope == "scan":
         # The row's one scan, if it has one: without a scan_date it has none to check.
-        broken = v["scan_date"].notnull() & broken
-    elif check.scope != "episode":
+        broken = has_scan & compile_expr(check.broken, v.__getitem__)
+    elif check.scope == "episode":
+        # The episode's scan facts are its latest scan's, as in the model: none without a scan
+        # (a row with findings but no scan_date has its own problem).
+        def column(name: str) -> ir_t.Value:
+            if name not in flat.SCAN_FINDINGS:
+                return v[name]
+            return ibis.cases((has_scan, v[name]), else_=ibis.null(v[name].type()))
+
+        broken = compile_expr(check.broken, column)
+    else:
         raise ValueError(f"the flat form has no {check.scope} rows to check {check.field} on")
     return _problem(broken, check.flat_field, check.message)
 

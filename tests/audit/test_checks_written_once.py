@@ -209,6 +209,24 @@ def test_a_check_added_to_the_shared_list_is_enforced_by_both(
     ]
 
 
+def test_an_episode_check_reads_no_scan_facts_from_a_row_without_a_scan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # In the model, an episode without a scan has no scan facts; a flat row with findings but
+    # no scan_date has no scan either (and its own problem), whatever its finding cells say.
+    made_up = CrossFieldCheck(
+        "episode",
+        "vaginal_bleeding",
+        all_of(IsTrue(checks_module.VAGINAL_BLEEDING), IsTrue(checks_module.FETAL_HEARTBEAT)),
+        "is true and so is the latest fetal_heartbeat (a check made up by the test)",
+    )
+    monkeypatch.setattr(checks_module, "CROSS_FIELD_CHECKS", (*CROSS_FIELD_CHECKS, made_up))
+    _assert_both_enforce((made_up,))
+    row = {"episode_id": "e", "assessed_on": DAY, "vaginal_bleeding": True}
+    row |= {"fetal_heartbeat": True}
+    assert _sql_reasons([row]) == [f"scan_date: {flat.FINDINGS_WITHOUT_SCAN_DATE}"]
+
+
 def test_a_check_reading_what_the_model_cannot_give_fails_loudly(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
