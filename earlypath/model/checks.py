@@ -162,11 +162,12 @@ CROSS_FIELD_CHECKS: tuple[CrossFieldCheck, ...] = (
 def flat_form_checks(
     columns: frozenset[str] | set[str], checks: tuple[CrossFieldCheck, ...] | None = None
 ) -> tuple[CrossFieldCheck, ...]:
-    """The checks every fact of which is one of ``columns`` (the audit's flat columns): those
-    the audit can apply to a flat row. The others read what a flat row cannot hold (hCG, the
-    second opinion, heavy bleeding, the miscarriage type), so no flat row can break them."""
+    """The checks every fact of which is one of ``columns`` (the audit's flat columns), except
+    those of each hCG sample (a flat row has none): those the audit can apply to a flat row.
+    The others read what a flat row cannot hold (hCG, the second opinion, heavy bleeding, the
+    miscarriage type), so no flat row can break them."""
     listed = CROSS_FIELD_CHECKS if checks is None else checks
-    return tuple(c for c in listed if all(f.name in columns for f in c.facts))
+    return tuple(c for c in listed if c.scope != "hcg" and all(f.name in columns for f in c.facts))
 
 
 # --- the model's reading: every check evaluated on one episode ------------------------------
