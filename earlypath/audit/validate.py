@@ -38,6 +38,7 @@ from earlypath.model.episode import (
     MAX_MEASUREMENT_MM,
     MAX_PREVIOUS_MISCARRIAGES,
 )
+from earlypath.rules import ir
 
 __all__ = ["check_and_type", "episode_ids", "repeated_ids", "require_columns"]
 
@@ -334,8 +335,11 @@ def _cross_field(check: CrossFieldCheck, v: dict[str, ir_t.Value]) -> _Problem:
     """One of the episode's cross-field checks over the typed columns of a row."""
     has_scan = v["scan_date"].notnull()
     if check.scope == "scan":
-        # The row's one scan, if it has one: without a scan_date it has none to check.
-        broken = has_scan & compile_expr(check.broken, v.__getitem__)
+        # The row's one scan, if it has one: without a scan_date it has none to check (a check
+        # that compares the scan_date itself is Unknown then, and needs no test of it).
+        broken = compile_expr(check.broken, v.__getitem__)
+        if not _compares(check.broken, "scan_date"):
+            broken = has_scan & broken
     elif check.scope == "episode":
         # The episode's scan facts are its latest scan's, as in the model: none without a scan
         # (a row with findings but no scan_date has its own problem).
@@ -348,6 +352,16 @@ def _cross_field(check: CrossFieldCheck, v: dict[str, ir_t.Value]) -> _Problem:
     else:
         raise ValueError(f"the flat form has no {check.scope} rows to check {check.field} on")
     return _problem(broken, check.flat_field, check.message)
+
+
+def _compares(expr: ir.Expr, name: str) -> bool:
+    """Whether ``expr`` is Unknown or False whenever the fact ``name`` is Unknown: a comparison
+    of that fact, or an And with such a comparison among its items."""
+    if isinstance(expr, ir.Cmp):
+        return any(isinstance(s, ir.Fact) and s.name == name for s in (expr.left, expr.right))
+    if isinstance(expr, ir.And):
+        return any(_compares(item, name) for item in expr.items)
+    return False
 
 
 def _any_notnull(values: list[ir_t.Value]) -> ir_t.BooleanValue:
