@@ -20,13 +20,15 @@ from typing import Any
 import ibis
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
 
 from earlypath import facts as facts_module
 from earlypath.audit import flat
+from earlypath.audit.flat import flat_to_episode
 from earlypath.audit.run import evaluate
 from earlypath.audit.validate import check_and_type, repeated_ids
 from earlypath.engines.evaluate import compile_expr
-from earlypath.errors import InputError
+from earlypath.errors import CellError, InputError
 from earlypath.guideline.versions import BEFORE_NG126_MESSAGE, UNKNOWN_VERSION_MESSAGE
 from earlypath.model import Episode, HcgSample, Scan, parse_episode
 from earlypath.model import checks as checks_module
@@ -38,6 +40,7 @@ from earlypath.model.checks import (
 from earlypath.model.episode import DATE_RANGE_MESSAGE
 from earlypath.rules.ir import Fact, IsNull, IsTrue, all_of
 from tests.audit.helpers import FLAT_SCHEMA, fetched, write_rows
+from tests.audit.strategies import cohorts
 
 DAY = dt.date(2024, 3, 4)
 DATES = (DAY - dt.timedelta(days=400), DAY - dt.timedelta(days=30), DAY, DAY + dt.timedelta(days=1))
@@ -335,3 +338,39 @@ def test_python_and_duckdb_word_these_rejects_alike(tmp_path: Path) -> None:
 def test_spark_rejects_these_rows_as_duckdb_does(tmp_path: Path, spark: Any) -> None:
     path = _violating_rows(tmp_path / "c.parquet")
     assert _reasons(path, "spark", spark) == _reasons(path, "duckdb")
+
+
+def _model_cross_field(row: dict[str, Any]) -> set[str] | None:
+    """The shared checks the model finds broken in a flat row, named by flat column; None when
+    the model does not get as far as them (a cell, or one field, is wrong: pydantic then runs no
+    model validator)."""
+    try:
+        problems = _model_problems(flat_to_episode(row))
+    except CellError:
+        return None
+    shared = {f"{c.field}: {c.message}" for c in CROSS_FIELD_CHECKS if c.scope == "episode"}
+    shared |= {f"scans[0].{c.field}: {c.message}" for c in CROSS_FIELD_CHECKS if c.scope == "scan"}
+    if any(p not in shared for p in problems):
+        return None
+    scan_columns = {field: fact for fact, field in checks_module.SCAN_FACT_FIELDS.items()}
+    named = set()
+    for problem in problems:
+        field, message = problem.split(": ", 1)
+        if field.startswith("scans[0]."):
+            field = scan_columns[field.removeprefix("scans[0].")]
+        named.add(f"{field}: {message}")
+    return named
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=cohorts(max_size=30, broken=True))
+def test_generated_rows_break_the_same_shared_checks_in_the_model_and_the_sql(
+    rows: list[dict[str, Any]],
+) -> None:
+    shared = {f"{c.flat_field}: {c.message}" for c in flat_form_checks(FLAT)}
+    for i, row in enumerate(rows):
+        row["episode_id"] = f"r{i}"  # the id checks are not the point here
+    for row, reason in zip(rows, _sql_reasons(rows), strict=True):
+        in_model = _model_cross_field(row)
+        if in_model is not None:
+            assert {r for r in (reason or "").split("; ") if r in shared} == in_model, row
