@@ -29,9 +29,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from earlypath.errors import CellError  # defined with every error; flat.CellError still works
+from earlypath.model import episode
 
 FlatType = Literal["str", "date", "int", "float", "bool"]
 
@@ -93,8 +94,11 @@ def added_name_clashes(columns: list[str]) -> list[str]:
 OPTIONAL_COLUMNS = ("guideline_version",)
 DEFAULT_FALSE = ("miscarriage_diagnosed", "on_progesterone")
 SCAN_FINDINGS = ("scan_route", "scan_location", "fetal_pole", "fetal_heartbeat", "crl_mm", "msd_mm")
-SCAN_ROUTES = ("transvaginal", "transabdominal")
-SCAN_LOCATIONS = ("intrauterine", "ectopic", "unknown")
+# The problem of a row with scan findings but no scan date (worded alike by every engine).
+FINDINGS_WITHOUT_SCAN_DATE = "is required when scan findings are given"
+# The words the contract accepts (`earlypath.model.Scan`), read from it, not written again.
+SCAN_ROUTES: tuple[str, ...] = get_args(episode.Scan.model_fields["route"].annotation)
+SCAN_LOCATIONS: tuple[str, ...] = get_args(episode.Scan.model_fields["location"].annotation)
 
 # The characters trimmed from both ends of a text cell: those every engine's SQL TRIM is given
 # (Python's own strip() would also remove other Unicode spaces, which the SQL engines keep).
@@ -104,7 +108,7 @@ FALSE_WORDS = ("false", "f", "no", "n", "0")
 INT_PATTERN = r"^[+-]?[0-9]+$"
 FLOAT_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 DATE_PATTERN = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"
-MAX_ALLERGY_CHARS = 200
+MAX_ALLERGY_CHARS = episode.MAX_ALLERGY_CHARS  # the contract's limit on one allergy
 MAX_INT = 2**62  # larger integers are rejected as unreadable on every engine
 
 
@@ -172,9 +176,8 @@ def flat_to_episode(row: dict[str, Any]) -> dict[str, Any]:
                 scan[name] = row[name]
         scans.append(scan)
     else:
-        given = [name for name in SCAN_FINDINGS if row.get(name) is not None]
-        if given:
-            raise CellError(f"scan_date: is required when {given[0]} is given")
+        if any(row.get(name) is not None for name in SCAN_FINDINGS):
+            raise CellError(f"scan_date: {FINDINGS_WITHOUT_SCAN_DATE}")
     allergies = [
         a.strip(EDGE_SPACE) for a in (row.get("allergies") or "").split(";") if a.strip(EDGE_SPACE)
     ]

@@ -1,11 +1,13 @@
 """Check and type a raw cohort table in the engine (SQL), row by row, naming each problem.
 
-The checks are those of the episode contract (`earlypath.model.episode`: counts 0-50,
-CRL/MSD 0-120 mm and finite, dates within the contract's range and not after ``assessed_on``,
-LMP not more than 45 weeks before it, a scan not before the LMP, no heartbeat or CRL without a
-fetal pole) plus what only the flat form can get wrong (unreadable cells, duplicate or missing ``episode_id``, scan findings without
-a scan date, an ``assessed_on`` before NG126 came into force, an unknown ``guideline_version``).
-tests/audit/test_validation_matches_model.py holds these to the pydantic model.
+The checks are those of the episode contract: each column's own (counts 0-50, CRL/MSD 0-120 mm
+and finite, dates within the contract's range), and the cross-field checks of
+`earlypath.model.checks` (a date not after ``assessed_on``, an LMP not more than 45 weeks before
+it, a scan not before the LMP, no heartbeat or CRL without a fetal pole), which are written once
+there and compiled here from the same rule expressions the pydantic model evaluates. Then what
+only the flat form can get wrong: unreadable cells, duplicate or missing ``episode_id``, scan
+findings without a scan date, an ``assessed_on`` before NG126 came into force, an unknown
+``guideline_version``. tests/audit/test_validation_matches_model.py holds these to the model.
 
 The result has every flat column typed, the facts of `earlypath.facts`, and ``reject_reason``:
 NULL for a good row, else ``"field: problem; field: problem"``.
@@ -21,14 +23,22 @@ import ibis.expr.datatypes as dt_
 import ibis.expr.types as ir_t
 
 from earlypath.audit import flat
-from earlypath.guideline.versions import BY_VERSION, VERSIONS
+from earlypath.engines.ibis_compile import compile_expr
+from earlypath.guideline.versions import (
+    BEFORE_NG126_MESSAGE,
+    BY_VERSION,
+    UNKNOWN_VERSION_MESSAGE,
+    VERSIONS,
+)
+from earlypath.model.checks import CrossFieldCheck, flat_form_checks
 from earlypath.model.episode import (
     DATE_RANGE_MESSAGE,
     EARLIEST_DATE,
     LATEST_DATE,
-    MAX_LMP_WEEKS_BEFORE,
     MAX_MEASUREMENT_MM,
+    MAX_PREVIOUS_MISCARRIAGES,
 )
+from earlypath.rules import ir
 
 __all__ = ["check_and_type", "episode_ids", "repeated_ids", "require_columns"]
 
@@ -39,7 +49,6 @@ _IBIS_TYPE = {
     "float": "float64",
     "bool": "boolean",
 }
-MAX_PREVIOUS_MISCARRIAGES = 50  # the contract's le=50
 
 
 class _Problem(NamedTuple):
@@ -213,8 +222,7 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         _problem(
             v["guideline_version"].isnull() & (day < ibis.literal(VERSIONS[0].in_force_from)),
             "assessed_on",
-            f"is before NG126 came into force ({VERSIONS[0].in_force_from}); "
-            "earlypath does not encode CG154",
+            BEFORE_NG126_MESSAGE,
         ),
         *[
             # The contract's date range (what the plan arithmetic handles), as pydantic words it.
@@ -228,7 +236,7 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         _problem(
             v["guideline_version"].notnull() & ~v["guideline_version"].isin(list(BY_VERSION)),
             "guideline_version",
-            f"is not a known NG126 version (known: {', '.join(BY_VERSION)})",
+            UNKNOWN_VERSION_MESSAGE,
         ),
         _problem(
             (v["previous_miscarriages"] < 0)
@@ -255,34 +263,16 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
                 f"must be between 0 and {MAX_MEASUREMENT_MM:g} mm",
             )
         )
-    lmp, scan = v["lmp"], v["scan_date"]
-    problems += [
-        _problem(lmp > day, "lmp", "is after assessed_on"),
-        _problem(
-            (lmp <= day) & (day.delta(lmp, unit="day") > MAX_LMP_WEEKS_BEFORE * 7),
-            "lmp",
-            f"is more than {MAX_LMP_WEEKS_BEFORE} weeks before assessed_on",
-        ),
-        _problem(scan > day, "scan_date", "is after assessed_on"),
-        _problem((scan <= day) & (scan < lmp), "scan_date", "is before the lmp"),
-        _problem(
-            scan.notnull()
-            & v["fetal_heartbeat"].fill_null(False)
-            & ~v["fetal_pole"].fill_null(True),
-            "fetal_pole",
-            "is false but fetal_heartbeat is true",
-        ),
-        _problem(
-            scan.notnull() & v["crl_mm"].notnull() & ~v["fetal_pole"].fill_null(True),
-            "crl_mm",
-            "is given but fetal_pole is false",
-        ),
+    scan = v["scan_date"]
+    # The episode's cross-field checks, written once (`earlypath.model.checks`) and compiled here.
+    problems += [_cross_field(check, v) for check in flat_form_checks(frozenset(v))]
+    problems.append(
         _problem(
             scan.isnull() & _any_notnull([v[n] for n in flat.SCAN_FINDINGS]),
             "scan_date",
-            "is required when scan findings are given",
-        ),
-    ]
+            flat.FINDINGS_WITHOUT_SCAN_DATE,
+        )
+    )
     if "allergies" in raw.columns:
         longest = v["allergies"].split(";").map(lambda a: a.strip().length()).maxs()
         problems.append(
@@ -339,6 +329,39 @@ def _absent(raw: ir_t.Table, name: str) -> ir_t.BooleanValue:
     if col.type().is_string():
         return col.isnull() | (col.strip() == "")
     return col.isnull()
+
+
+def _cross_field(check: CrossFieldCheck, v: dict[str, ir_t.Value]) -> _Problem:
+    """One of the episode's cross-field checks over the typed columns of a row."""
+    has_scan = v["scan_date"].notnull()
+    if check.scope == "scan":
+        # The row's one scan, if it has one: without a scan_date it has none to check (a check
+        # that compares the scan_date itself is Unknown then, and needs no test of it).
+        broken = compile_expr(check.broken, v.__getitem__)
+        if not _compares(check.broken, "scan_date"):
+            broken = has_scan & broken
+    elif check.scope == "episode":
+        # The episode's scan facts are its latest scan's, as in the model: none without a scan
+        # (a row with findings but no scan_date has its own problem).
+        def column(name: str) -> ir_t.Value:
+            if name not in flat.SCAN_FINDINGS:
+                return v[name]
+            return ibis.cases((has_scan, v[name]), else_=ibis.null(v[name].type()))
+
+        broken = compile_expr(check.broken, column)
+    else:
+        raise ValueError(f"the flat form has no {check.scope} rows to check {check.field} on")
+    return _problem(broken, check.flat_field, check.message)
+
+
+def _compares(expr: ir.Expr, name: str) -> bool:
+    """Whether ``expr`` is Unknown or False whenever the fact ``name`` is Unknown: a comparison
+    of that fact, or an And with such a comparison among its items."""
+    if isinstance(expr, ir.Cmp):
+        return any(isinstance(s, ir.Fact) and s.name == name for s in (expr.left, expr.right))
+    if isinstance(expr, ir.And):
+        return any(_compares(item, name) for item in expr.items)
+    return False
 
 
 def _any_notnull(values: list[ir_t.Value]) -> ir_t.BooleanValue:

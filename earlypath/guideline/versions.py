@@ -62,6 +62,13 @@ VERSIONS: tuple[GuidelineVersion, ...] = (
     ),
 )
 BY_VERSION = {v.version: v for v in VERSIONS}
+# The two problems of a version that cannot be applied, worded once for every engine (the
+# audit's SQL validation, `earlypath.audit.validate`, reports them as these functions do).
+BEFORE_NG126_MESSAGE = (
+    f"is before NG126 came into force ({VERSIONS[0].in_force_from}); "
+    "earlypath does not encode CG154"
+)
+UNKNOWN_VERSION_MESSAGE = f"is not a known NG126 version (known: {', '.join(BY_VERSION)})"
 
 
 def version_in_force(on: dt.date) -> GuidelineVersion:
@@ -69,15 +76,7 @@ def version_in_force(on: dt.date) -> GuidelineVersion:
     for version in reversed(VERSIONS):
         if version.in_force_from <= on:
             return version
-    raise UnknownGuidelineVersion(
-        [
-            Problem(
-                "assessed_on",
-                f"is before NG126 came into force ({VERSIONS[0].in_force_from}); "
-                "earlypath does not encode CG154",
-            )
-        ]
-    )
+    raise UnknownGuidelineVersion([Problem("assessed_on", BEFORE_NG126_MESSAGE)])
 
 
 def resolve_version(on: dt.date, asked: str | None) -> tuple[GuidelineVersion, str]:
@@ -87,9 +86,8 @@ def resolve_version(on: dt.date, asked: str | None) -> tuple[GuidelineVersion, s
     try:
         return BY_VERSION[asked], "requested"
     except KeyError:
-        known = ", ".join(BY_VERSION)
         raise UnknownGuidelineVersion(
-            [Problem("guideline_version", f"is not a known NG126 version (known: {known})")]
+            [Problem("guideline_version", UNKNOWN_VERSION_MESSAGE)]
         ) from None
 
 

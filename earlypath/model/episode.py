@@ -24,10 +24,12 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from earlypath.errors import InputError, Problem
+from earlypath.model.checks import MAX_LMP_WEEKS_BEFORE as MAX_LMP_WEEKS_BEFORE
+from earlypath.model.checks import broken_checks
 
-# An LMP further back than this cannot belong to a current pregnancy.
-MAX_LMP_WEEKS_BEFORE = 45
 MAX_MEASUREMENT_MM = 120.0
+MAX_PREVIOUS_MISCARRIAGES = 50
+MAX_ALLERGY_CHARS = 200  # one recorded allergy
 MAX_ADNEXAL_MASS_MM = 200.0
 # Serum hCG peaks near 100,000-200,000 IU/L; a value above this is a unit or typing error.
 MAX_HCG_IU_PER_L = 1_000_000.0
@@ -137,9 +139,9 @@ class Episode(BaseModel):
         None,
         description="NG126 version to apply (e.g. '2021-11-24'); default: the one in force on assessed_on.",
     )
-    previous_miscarriages: Annotated[StrictInt, Field(ge=0, le=50)] | None = Field(
-        None, description="Number of previous miscarriages; null or absent = unknown."
-    )
+    previous_miscarriages: (
+        Annotated[StrictInt, Field(ge=0, le=MAX_PREVIOUS_MISCARRIAGES)] | None
+    ) = Field(None, description="Number of previous miscarriages; null or absent = unknown.")
     vaginal_bleeding: StrictBool | None = Field(
         None, description="Vaginal bleeding in this pregnancy at this presentation; null = unknown."
     )
@@ -153,7 +155,7 @@ class Episode(BaseModel):
         "MSD of 25.0 mm or more); false (the default) = not obtained.",
     )
     on_progesterone: StrictBool = False
-    allergies: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+    allergies: list[Annotated[str, Field(min_length=1, max_length=MAX_ALLERGY_CHARS)]] = Field(
         default_factory=list, description="Recorded allergies; 'peanut' and 'soya' are recognised."
     )
     # The pathway around the progesterone decision (scans, hCG, ectopic, miscarriage, anti-D).
@@ -205,61 +207,15 @@ class Episode(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _dates_are_possible(self) -> Episode:
-        errors: list[InitErrorDetails] = []
-
-        def fail(loc: tuple[str | int, ...], message: str, value: Any) -> None:
-            errors.append(
-                InitErrorDetails(
-                    type=PydanticCustomError("impossible_value", message), loc=loc, input=value
-                )
+    def _cross_field_checks(self) -> Episode:
+        # The checks are written once, in `earlypath.model.checks`, and also compiled into the
+        # audit's SQL (`earlypath.audit.validate`).
+        errors = [
+            InitErrorDetails(
+                type=PydanticCustomError("impossible_value", message), loc=loc, input=value
             )
-
-        day = self.assessed_on
-        if self.lmp is not None:
-            if self.lmp > day:
-                fail(("lmp",), "is after assessed_on", str(self.lmp))
-            elif (day - self.lmp).days > MAX_LMP_WEEKS_BEFORE * 7:
-                fail(
-                    ("lmp",),
-                    f"is more than {MAX_LMP_WEEKS_BEFORE} weeks before assessed_on",
-                    str(self.lmp),
-                )
-        for i, scan in enumerate(self.scans):
-            if scan.date > day:
-                fail(("scans", i, "date"), "is after assessed_on", str(scan.date))
-            elif self.lmp is not None and scan.date < self.lmp:
-                fail(("scans", i, "date"), "is before the lmp", str(scan.date))
-            if scan.fetal_heartbeat is True and scan.fetal_pole is False:
-                fail(("scans", i, "fetal_pole"), "is false but fetal_heartbeat is true", False)
-            if scan.crl_mm is not None and scan.fetal_pole is False:
-                fail(("scans", i, "crl_mm"), "is given but fetal_pole is false", scan.crl_mm)
-        aware = {sample.taken_at.tzinfo is not None for sample in self.hcg}
-        if len(aware) > 1:
-            fail(("hcg",), "mixes times with and without a time zone", "mixed")
-        for i, sample in enumerate(self.hcg):
-            if sample.taken_at.date() > day:
-                fail(("hcg", i, "taken_at"), "is after assessed_on", sample.taken_at.isoformat())
-            elif self.lmp is not None and sample.taken_at.date() < self.lmp:
-                fail(("hcg", i, "taken_at"), "is before the lmp", sample.taken_at.isoformat())
-        if self.second_opinion_no_heartbeat:
-            latest = self.latest_scan
-            if latest is None:
-                fail(("second_opinion_no_heartbeat",), "is true but no scan is recorded", True)
-            elif latest.fetal_heartbeat is True:
-                fail(
-                    ("second_opinion_no_heartbeat",),
-                    "is true but the latest scan records a fetal heartbeat",
-                    True,
-                )
-        if self.heavy_bleeding is True and self.vaginal_bleeding is False:
-            fail(("heavy_bleeding",), "is true but vaginal_bleeding is false", True)
-        if self.miscarriage_type is not None and not self.miscarriage_diagnosed:
-            fail(
-                ("miscarriage_type",),
-                "is given but miscarriage_diagnosed is false",
-                self.miscarriage_type,
-            )
+            for loc, message, value in broken_checks(self)
+        ]
         if errors:
             raise ValidationError.from_exception_data("Episode", errors)
         return self

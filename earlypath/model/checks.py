@@ -1,0 +1,279 @@
+"""The episode's cross-field checks, written once as rule expressions.
+
+Each check is a condition over facts (the rule IR, `earlypath.rules.ir`) that is True when the
+values contradict each other, the field the problem is reported on, and its message. The one
+list, `CROSS_FIELD_CHECKS`, is read by both sides of the input contract:
+
+- the pydantic model (`earlypath.model.episode.Episode`) evaluates every check with the reference
+  evaluator (`earlypath.engines.evaluate`), once per episode, per scan or per hCG sample;
+- the audit's row validation (`earlypath.audit.validate`) compiles every check whose facts the
+  flat form carries (`flat_form_checks`) into its SQL with the batch compiler
+  (`earlypath.engines.ibis_compile`); the rest read facts a flat row has no column for.
+
+A check that is False or Unknown raises no problem: Unknown means the facts cannot tell (a
+missing LMP cannot be after anything), never that the values are wrong.
+
+The facts are named as in `earlypath.facts` (and so as the flat columns); they are declared here
+because `earlypath.facts` is built on the model. In a ``scan`` check the scan facts are those of
+the scan being checked, in an ``hcg`` check ``hcg_taken_on`` is the day of the sample being
+checked; in an ``episode`` check the scan facts are those of the latest scan, as everywhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from earlypath.rules import ir
+from earlypath.rules.ir import Fact, IsNull, IsTrue, Not, all_of
+
+if TYPE_CHECKING:
+    from earlypath.model.episode import Episode
+
+# An LMP further back than this cannot belong to a current pregnancy.
+MAX_LMP_WEEKS_BEFORE = 45
+
+Scope = Literal["episode", "scan", "hcg"]
+
+ASSESSED_ON = Fact("assessed_on", "date")
+LMP = Fact("lmp", "date")
+VAGINAL_BLEEDING = Fact("vaginal_bleeding", "bool")
+HEAVY_BLEEDING = Fact("heavy_bleeding", "bool")
+MISCARRIAGE_DIAGNOSED = Fact("miscarriage_diagnosed", "bool")
+MISCARRIAGE_TYPE = Fact("miscarriage_type", "str")
+SECOND_OPINION = Fact("second_opinion_no_heartbeat", "bool")
+SCAN_DATE = Fact("scan_date", "date")
+FETAL_POLE = Fact("fetal_pole", "bool")
+FETAL_HEARTBEAT = Fact("fetal_heartbeat", "bool")
+CRL_MM = Fact("crl_mm", "float")
+# Facts only these checks read (no rule does, and the flat form has no column for them).
+HCG_TAKEN_ON = Fact("hcg_taken_on", "date")  # the day the sample being checked was taken
+HCG_TIME_ZONES_MIXED = Fact("hcg_time_zones_mixed", "bool")  # some times with a zone, some not
+
+# The facts of a scan, by the `Scan` field each is read from; in an ``episode`` check they are
+# the latest scan's (None when there is none), in a ``scan`` check the checked scan's.
+SCAN_FACT_FIELDS = {
+    "scan_date": "date",
+    "scan_route": "route",
+    "scan_location": "location",
+    "fetal_pole": "fetal_pole",
+    "fetal_heartbeat": "fetal_heartbeat",
+    "crl_mm": "crl_mm",
+    "msd_mm": "msd_mm",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CrossFieldCheck:
+    """One check: ``broken`` True means the episode breaks the contract at ``field``.
+
+    ``field`` is the contract's name within the scope: an episode field, or a field of the scan
+    (``date``, ``fetal_pole``) or of the hCG sample (``taken_at``) being checked."""
+
+    scope: Scope
+    field: str
+    broken: ir.Expr
+    message: str
+
+    @property
+    def facts(self) -> tuple[Fact, ...]:
+        return ir.facts_in(self.broken)
+
+    @property
+    def flat_field(self) -> str:
+        """The field as the audit's flat form names it (a scan's ``date`` is ``scan_date``)."""
+        if self.scope == "scan":
+            return next(
+                (f for f, name in SCAN_FACT_FIELDS.items() if name == self.field), self.field
+            )
+        return self.field
+
+
+def _after(day: Fact) -> ir.Expr:
+    return day.gt(ASSESSED_ON)
+
+
+def _before_lmp(day: Fact) -> ir.Expr:
+    # Only asked of a day not after assessed_on: a day after it has that problem alone.
+    return all_of(day.le(ASSESSED_ON), day.lt(LMP))
+
+
+# The order is the order the problems are reported in (a run of checks of one scope is applied
+# to each scan, or each sample, in turn).
+CROSS_FIELD_CHECKS: tuple[CrossFieldCheck, ...] = (
+    CrossFieldCheck("episode", "lmp", _after(LMP), "is after assessed_on"),
+    CrossFieldCheck(
+        "episode",
+        "lmp",
+        all_of(
+            LMP.le(ASSESSED_ON),
+            ir.DaysBetween(LMP, ASSESSED_ON).gt(MAX_LMP_WEEKS_BEFORE * 7),
+        ),
+        f"is more than {MAX_LMP_WEEKS_BEFORE} weeks before assessed_on",
+    ),
+    CrossFieldCheck("scan", "date", _after(SCAN_DATE), "is after assessed_on"),
+    CrossFieldCheck("scan", "date", _before_lmp(SCAN_DATE), "is before the lmp"),
+    CrossFieldCheck(
+        "scan",
+        "fetal_pole",
+        all_of(IsTrue(FETAL_HEARTBEAT), Not(FETAL_POLE)),
+        "is false but fetal_heartbeat is true",
+    ),
+    CrossFieldCheck(
+        "scan",
+        "crl_mm",
+        all_of(Not(IsNull(CRL_MM)), Not(FETAL_POLE)),
+        "is given but fetal_pole is false",
+    ),
+    CrossFieldCheck(
+        "episode", "hcg", IsTrue(HCG_TIME_ZONES_MIXED), "mixes times with and without a time zone"
+    ),
+    CrossFieldCheck("hcg", "taken_at", _after(HCG_TAKEN_ON), "is after assessed_on"),
+    CrossFieldCheck("hcg", "taken_at", _before_lmp(HCG_TAKEN_ON), "is before the lmp"),
+    CrossFieldCheck(
+        "episode",
+        "second_opinion_no_heartbeat",
+        all_of(IsTrue(SECOND_OPINION), IsNull(SCAN_DATE)),
+        "is true but no scan is recorded",
+    ),
+    CrossFieldCheck(
+        "episode",
+        "second_opinion_no_heartbeat",
+        all_of(IsTrue(SECOND_OPINION), Not(IsNull(SCAN_DATE)), IsTrue(FETAL_HEARTBEAT)),
+        "is true but the latest scan records a fetal heartbeat",
+    ),
+    CrossFieldCheck(
+        "episode",
+        "heavy_bleeding",
+        all_of(IsTrue(HEAVY_BLEEDING), Not(VAGINAL_BLEEDING)),
+        "is true but vaginal_bleeding is false",
+    ),
+    CrossFieldCheck(
+        "episode",
+        "miscarriage_type",
+        all_of(Not(IsNull(MISCARRIAGE_TYPE)), Not(MISCARRIAGE_DIAGNOSED)),
+        "is given but miscarriage_diagnosed is false",
+    ),
+)
+
+
+def flat_form_checks(
+    columns: frozenset[str] | set[str], checks: tuple[CrossFieldCheck, ...] | None = None
+) -> tuple[CrossFieldCheck, ...]:
+    """The checks every fact of which is one of ``columns`` (the audit's flat columns), except
+    those of each hCG sample (a flat row has none): those the audit can apply to a flat row.
+    The others read what a flat row cannot hold (hCG, the second opinion, heavy bleeding, the
+    miscarriage type), so no flat row can break them."""
+    listed = CROSS_FIELD_CHECKS if checks is None else checks
+    return tuple(c for c in listed if c.scope != "hcg" and all(f.name in columns for f in c.facts))
+
+
+# --- the model's reading: every check evaluated on one episode ------------------------------
+
+Compiled = Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """`CROSS_FIELD_CHECKS` compiled once for the model: the facts they read, by where the
+    model finds them, and the checks in runs of one scope (each run applied to the episode, or
+    to each scan or hCG sample in turn, keeps the order of the list)."""
+
+    checks: tuple[CrossFieldCheck, ...]  # the list it was made from
+    episode_fields: tuple[str, ...]  # facts that are fields of the episode
+    scan_facts: tuple[tuple[str, str], ...]  # (fact, Scan field)
+    reads_mixed_zones: bool
+    runs: tuple[tuple[Scope, tuple[tuple[CrossFieldCheck, Compiled], ...]], ...]
+
+
+_plan: _Plan | None = None
+
+
+def _plan_for(checks: tuple[CrossFieldCheck, ...]) -> _Plan:
+    """The plan of ``checks``, made on first use and again whenever the list is another (as
+    when a test adds a check), so a check added to the list is applied without more code."""
+    global _plan
+    if _plan is not None and _plan.checks is checks:
+        return _plan
+    # Imported here: the engines package imports the model, which imports this module.
+    from earlypath.engines.evaluate import compile_expr
+    from earlypath.model.episode import Episode
+
+    names = dict.fromkeys(fact.name for check in checks for fact in check.facts)
+    for check in checks:
+        for fact in check.facts:
+            if not (
+                fact.name in Episode.model_fields
+                or fact.name in SCAN_FACT_FIELDS
+                or fact.name == HCG_TIME_ZONES_MIXED.name
+                or (check.scope == "hcg" and fact.name in _HCG_FACTS)
+            ):
+                # A TypeError, not a ValueError: pydantic would report that as bad input.
+                raise TypeError(
+                    f"the check of {check.field} reads {fact.name}, which the model cannot give"
+                )
+    runs: list[tuple[Scope, list[tuple[CrossFieldCheck, Compiled]]]] = []
+    for check in checks:
+        if not runs or runs[-1][0] != check.scope:
+            runs.append((check.scope, []))
+        runs[-1][1].append((check, compile_expr(check.broken)))
+    _plan = _Plan(
+        checks,
+        tuple(n for n in names if n in Episode.model_fields and n not in SCAN_FACT_FIELDS),
+        tuple((n, SCAN_FACT_FIELDS[n]) for n in names if n in SCAN_FACT_FIELDS),
+        HCG_TIME_ZONES_MIXED.name in names,
+        tuple((scope, tuple(run)) for scope, run in runs),
+    )
+    return _plan
+
+
+def _shown(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def broken_checks(episode: Episode) -> list[tuple[tuple[str | int, ...], str, Any]]:
+    """(where, message, value) of every check the episode breaks, in `CROSS_FIELD_CHECKS` order."""
+    plan = _plan_for(CROSS_FIELD_CHECKS)
+    facts = {name: getattr(episode, name) for name in plan.episode_fields}
+    latest = episode.latest_scan
+    for name, field in plan.scan_facts:
+        facts[name] = None if latest is None else getattr(latest, field)
+    if plan.reads_mixed_zones:
+        facts[HCG_TIME_ZONES_MIXED.name] = (
+            len({s.taken_at.tzinfo is not None for s in episode.hcg}) > 1
+        )
+    found: list[tuple[tuple[str | int, ...], str, Any]] = []
+    for scope, run in plan.runs:
+        if scope == "episode":
+            for check, broken in run:
+                if broken(facts) is True:
+                    value = _shown(getattr(episode, check.field))
+                    found.append(((check.field,), check.message, value))
+            continue
+        listed = "scans" if scope == "scan" else "hcg"
+        items = getattr(episode, listed)
+        if not items:
+            continue
+        kept = dict(facts)  # the episode's values of the facts the items set
+        for i, item in enumerate(items):
+            # In place: copying the dict for each item costs more than the checks.
+            if scope == "scan":
+                for name, field in plan.scan_facts:
+                    facts[name] = getattr(item, field)
+            else:
+                for name, read in _HCG_FACTS.items():
+                    facts[name] = read(item)
+            for check, broken in run:
+                if broken(facts) is True:
+                    value = _shown(getattr(item, check.field))
+                    found.append(((listed, i, check.field), check.message, value))
+        facts = kept
+    return found
+
+
+# The facts of the hCG sample being checked, and how each is read from it.
+_HCG_FACTS: dict[str, Callable[[Any], Any]] = {
+    HCG_TAKEN_ON.name: lambda sample: sample.taken_at.date(),
+}
