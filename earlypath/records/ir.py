@@ -279,24 +279,29 @@ class Agg(Expr):
 class Days(Expr):
     """Rows of ``table`` where ``where`` is True, grouped by ``day``: one record per day, in
     day order, with ``columns`` (each an `Agg` whose ``table`` and ``where`` are ignored: it
-    runs over the day's rows). A column named in ``carry`` that is None on a day takes its last
-    value from an earlier day."""
+    runs over the day's rows). Each record also has ``day``. Then ``derived`` columns are
+    computed in order from the record (`Col` reads its columns, ``day`` and earlier derived
+    ones; `Ctx` the context). Last, a column named in ``carry`` that is None on a day takes its
+    value from the latest earlier day where it was not None (after carrying)."""
 
     table: str
     where: Expr
     day: Expr
     columns: tuple[tuple[str, Agg], ...]
     carry: tuple[str, ...] = ()
+    derived: tuple[tuple[str, Expr], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class RowProblem:
     """Each row of ``table`` where ``where`` is True is reported, for this encounter, with
-    ``message``."""
+    ``message``, about the row's ``ref`` or, when ``ref`` is given, about the text it gives.
+    ``table`` may also name an earlier `Days` step: its day records are then the rows."""
 
     table: str
     where: Expr
     message: Message
+    ref: Message | None = None
 
 
 @dataclass(frozen=True, slots=True)
