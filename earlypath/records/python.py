@@ -243,6 +243,36 @@ class _Compiler:
         if isinstance(e, rir.InSet):
             matches, of = self.matcher(e.value_set).matches, self.expr(e.concept)
             return lambda j: matches(of(j))
+        if isinstance(e, rir.TextInSet):
+            words, of = self.matcher(e.value_set).words, self.expr(e.text)
+
+            def text_in_set(j: Any) -> bool:
+                v = of(j)
+                if type(v) is not str:
+                    return False
+                text = v.lower()
+                return any(word.search(text) for word in words)
+
+            return text_in_set
+        if isinstance(e, rir.LocalId):
+            of = self.expr(e.reference)
+
+            def local_id(j: Any) -> str | None:
+                v = of(j)
+                return v[1:] if type(v) is str and len(v) > 1 and v[0] == "#" else None
+
+            return local_id
+        if isinstance(e, rir.Left):
+            of, length = self.expr(e.text), e.length
+
+            def left(j: Any) -> str | None:
+                v = of(j)
+                return None if v is None else v[:length]
+
+            return left
+        if isinstance(e, rir.Outer):
+            of, state = self.expr(e.item), self.state
+            return lambda j: of(state.resource)
         if isinstance(e, rir.FirstCode):
             of = self.expr(e.concept)
 
@@ -496,14 +526,14 @@ class _Compiler:
                     record[name], used = reduce(s, rows, value)
                     if agg.evidence is not None:
                         state.note(agg.evidence, used)
-                s.row = record
-                for name, fn in derived:
-                    record[name] = fn(s)
                 for name in carry:
                     if record.get(name) is None:
                         record[name] = carried.get(name)
                     else:
                         carried[name] = record[name]
+                s.row = record
+                for name, fn in derived:
+                    record[name] = fn(s)
                 records.append(record)
             s.row = outer
             return records
@@ -699,6 +729,7 @@ def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any]) -> Rows:
     for r in compiled.rows:
         out = tables[r.spec.table]
         for n, resource in by_type.get(r.spec.resource, ()):
+            state.resource = resource
             if r.when(resource) is not True:
                 continue
             failed = next((message for ok, message in r.checks if ok(resource) is not True), None)

@@ -30,14 +30,18 @@ from earlypath.records.ir import (
     FirstItem,
     InSet,
     Joined,
+    Left,
+    LocalId,
     Lookup,
     Message,
     NormText,
     OneOf,
+    Outer,
     RefId,
     Round2,
     RowProblem,
     RowSpec,
+    TextInSet,
 )
 from earlypath.rules.ir import (
     AddDays,
@@ -264,6 +268,33 @@ ROW_CASES = [
     ),
     row_case(
         "firstitem none", FirstItem("c", Const(False), Field("v", "num")), _obs(c=[{"v": 1}]), None
+    ),
+    # TextInSet, LocalId, Left, Outer
+    row_case(
+        "textinset", TextInSet(Field("d", "str"), "progesterone"), _obs(d="Cyclogest 400"), True
+    ),
+    row_case("textinset no word", TextInSet(Field("d", "str"), "progesterone"), _obs(d="x"), False),
+    row_case("textinset none", TextInSet(Field("d", "str"), "progesterone"), _obs(), False),
+    row_case(
+        "textinset set without words",
+        TextInSet(Field("d", "str"), "bleeding"),
+        _obs(d="bleeding"),
+        False,
+    ),
+    row_case("localid", LocalId(Field("r", "str")), _obs(r="#med1"), "med1"),
+    row_case("localid bare hash", LocalId(Field("r", "str")), _obs(r="#"), None),
+    row_case("localid not local", LocalId(Field("r", "str")), _obs(r="Medication/1"), None),
+    row_case("left", Left(Field("t", "str"), 3), _obs(t="abcdef"), "abc"),
+    row_case("left short", Left(Field("t", "str"), 3), _obs(t="ab"), "ab"),
+    row_case(
+        "outer inside firstitem",
+        FirstItem(
+            "contained",
+            Cmp("==", Field("id", "str"), Outer(LocalId(Field("ref", "str")))),
+            Field("x", "num"),
+        ),
+        _obs(ref="#b", contained=[{"id": "a", "x": 1}, {"id": "b", "x": 2}]),
+        2,
     ),
     # the rule-IR nodes over JSON: Kleene logic, Unknown propagates
     row_case("and unknown", IsNull(And((Const(True), Field("x", "bool")))), _obs(), True),
