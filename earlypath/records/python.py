@@ -17,13 +17,14 @@ import math
 import operator
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from earlypath.errors import Problem
 from earlypath.fhir.codes import CodeSet, load_codes, word_pattern
 from earlypath.records import ir as rir
+from earlypath.records.python_source import fuse
 from earlypath.rules import ir
 
 __all__ = ["Reading", "Rows", "read", "read_rows", "read_episode"]
@@ -149,6 +150,15 @@ class _Matcher:
         return any(word.search(text) for word in self.words)
 
 
+def _sets_of(concept: dict[str, Any], by_key: dict[tuple[str, str], frozenset[str]]) -> frozenset:
+    found: frozenset[str] = frozenset()
+    for coding in _codings(concept):
+        names = by_key.get(_key(coding))
+        if names is not None:
+            found = found | names
+    return found
+
+
 def _matcher(codes: dict[str, CodeSet], name: str) -> _Matcher:
     if name not in codes:
         raise ValueError(f"records IR: no value set named {name!r}")
@@ -200,7 +210,32 @@ class _Compiler:
         self.codes = codes
         self.state = state  # the tables of the reading under way (for `Joined`)
         self.matchers: dict[str, _Matcher] = {}
+        self.sets_of_key: dict[tuple[str, str], frozenset[str]] = {}
+        for name, code_set in codes.items():
+            for key in code_set.codes:
+                self.sets_of_key[key] = self.sets_of_key.get(key, frozenset()) | {name}
         self.cache: dict[rir.Expr | ir.Expr, Fn] = {}
+
+    def sets_of(self, concept: dict[str, Any]) -> frozenset[str]:
+        """The value sets a concept's codes are in, found once per concept and reading."""
+        memo = self.state.concepts
+        found = memo.get(id(concept))
+        if found is None:
+            found = memo[id(concept)] = _sets_of(concept, self.sets_of_key)
+        return found
+
+    def helpers(self) -> dict[str, Any]:
+        return {
+            "SETS_OF": self.sets_of,
+            "AS_DAY": as_day,
+            "STRIP": _STRIP,
+            "REF_ID": ref_id,
+            "MATCHER": self.matcher,
+        }
+
+    def fused(self, roots: Sequence[ir.Expr], env: str, single: bool = False) -> Fn:
+        """The roots as one function (`python_source.fuse`), their closures as its fallback."""
+        return fuse(roots, env, self.helpers(), self.expr, single)
 
     def matcher(self, name: str) -> _Matcher:
         found = self.matchers.get(name)
@@ -211,7 +246,10 @@ class _Compiler:
     def expr(self, e: ir.Expr) -> Fn:
         fn = self.cache.get(e)
         if fn is None:
-            fn = self.cache[e] = self._compile(e)
+            fn = self._compile(e)
+            if _worth_remembering(e):
+                fn = _remembered(fn, self.state)
+            self.cache[e] = fn
         return fn
 
     def message(self, message: rir.Message) -> Fn:
@@ -241,8 +279,23 @@ class _Compiler:
 
             return concept
         if isinstance(e, rir.InSet):
-            matches, of = self.matcher(e.value_set).matches, self.expr(e.concept)
-            return lambda j: matches(of(j))
+            matcher, of, name = self.matcher(e.value_set), self.expr(e.concept), e.value_set
+            by_key, state = self.sets_of_key, self.state
+
+            def in_set(j: Any) -> bool:
+                concept = of(j)
+                if type(concept) is not dict:
+                    return False
+                # the sets a concept's codes are in, found once per concept and reading
+                memo = state.concepts
+                names = memo.get(id(concept))
+                if names is None:
+                    names = memo[id(concept)] = _sets_of(concept, by_key)
+                if name in names:
+                    return True
+                return bool(matcher.words) and matcher.matches(concept)
+
+            return in_set
         if isinstance(e, rir.TextInSet):
             words, of = self.matcher(e.value_set).words, self.expr(e.text)
 
@@ -479,8 +532,9 @@ class _Compiler:
     # --- the episode layer ---------------------------------------------------------------------
 
     def _agg(self, e: rir.Agg) -> Fn:
-        where, value, state = self.expr(e.where), self.expr(e.value), self.state
-        order = tuple(self.expr(o) for o in e.order)
+        where, value = self.fused([e.where], "scope", True), self.fused([e.value], "scope", True)
+        state = self.state
+        order = tuple(self.fused([o], "scope", True) for o in e.order)
         reduce = _reducer(e.op, order)
         table, evidence = e.table, e.evidence
 
@@ -500,12 +554,18 @@ class _Compiler:
         return agg
 
     def _days(self, e: rir.Days) -> Fn:
-        where, day_of, state = self.expr(e.where), self.expr(e.day), self.state
+        where, day_of = self.fused([e.where], "scope", True), self.fused([e.day], "scope", True)
+        state = self.state
         columns = tuple(
-            (name, self.expr(a.value), _reducer(a.op, tuple(self.expr(o) for o in a.order)), a)
+            (
+                name,
+                self.fused([a.value], "scope", True),
+                _reducer(a.op, tuple(self.fused([o], "scope", True) for o in a.order)),
+                a,
+            )
             for name, a in e.columns
         )
-        derived = tuple((name, self.expr(x)) for name, x in e.derived)
+        derived = tuple((name, self.fused([x], "scope", True)) for name, x in e.derived)
         table, carry = e.table, e.carry
 
         def days(s: Scope) -> list[dict[str, Any]]:
@@ -539,6 +599,53 @@ class _Compiler:
             return records
 
         return days
+
+
+def _children(e: Any) -> list[Any]:
+    out = []
+    for name in getattr(e, "__slots__", ()):
+        value = getattr(e, name, None)
+        if isinstance(value, ir.Expr):
+            out.append(value)
+        elif isinstance(value, tuple):
+            out += [v for v in value if isinstance(v, ir.Expr)]
+    return out
+
+
+def _shape(e: Any) -> tuple[bool, bool, int]:
+    """(reads a row or a resource, holds an aggregate, how many nodes)."""
+    if isinstance(e, rir.Col | rir.Field | rir.Concept):
+        return True, False, 1
+    if isinstance(e, rir.Agg | rir.Days):
+        return False, True, 1
+    reads, aggregates, size = False, False, 1
+    for child in _children(e):
+        r, a, n = _shape(child)
+        reads, aggregates, size = reads or r, aggregates or a, size + n
+    return reads, aggregates, size
+
+
+def _worth_remembering(e: Any) -> bool:
+    """A larger expression over a resource or a row (the presence an Observation's value says,
+    where a row falls on the timeline) is read by several columns, aggregates and problems: it
+    is computed once per resource (row) and reading."""
+    reads, aggregates, size = _shape(e)
+    return reads and not aggregates and size >= _REMEMBER_FROM
+
+
+_REMEMBER_FROM = 8
+
+
+def _remembered(fn: Fn, state: Any) -> Fn:
+    def remembered(env: Any) -> Any:
+        memo = state.memo
+        key = (fn, id(env.row) if type(env) is Scope else id(env))
+        if key in memo:
+            return memo[key]
+        value = memo[key] = fn(env)
+        return value
+
+    return remembered
 
 
 def _order_key(order: tuple[Fn, ...], s: Scope, row: dict[str, Any]) -> tuple[Any, ...]:
@@ -623,6 +730,8 @@ class _State(threading.local):
         self.patient: str | None = None
         self.indexes: dict[str, dict[Any, dict[str, Any]]] = {}
         self.evidence: dict[str, list[str]] = {}
+        self.concepts: dict[int, frozenset[str]] = {}
+        self.memo: dict[tuple[Any, int], Any] = {}
 
     def index(self, table: str) -> dict[Any, dict[str, Any]]:
         found = self.indexes.get(table)
@@ -653,16 +762,18 @@ class _State(threading.local):
 class _CompiledRowSpec:
     spec: rir.RowSpec
     when: Fn
-    patient: Fn | None
-    columns: tuple[tuple[str, Fn], ...]
     checks: tuple[tuple[Fn, Fn], ...]
+    names: tuple[str, ...]  # the columns, then "patient"
+    values: Fn  # the resource's columns and patient, as a tuple
 
 
 @dataclass
 class _CompiledSpec:
     rows: tuple[_CompiledRowSpec, ...]
     steps: tuple[tuple[str, Fn], ...]
-    problems: tuple[tuple[str, Fn, Fn, Fn | None], ...]
+    # per table: one function giving every problem's ``where`` for a row, then each problem's
+    # message and ref
+    problems: tuple[tuple[str, Fn, tuple[tuple[Fn, Fn | None], ...]], ...]
     scoped: frozenset[str]
     state: _State
 
@@ -681,30 +792,49 @@ def _compile_spec(spec: rir.EpisodeSpec) -> _CompiledSpec:
     rows = tuple(
         _CompiledRowSpec(
             r,
-            c.expr(r.when),
-            c.expr(r.patient) if r.patient is not None else None,
-            tuple((name, c.expr(x)) for name, x in r.columns),
+            c.fused([r.when], "json", True),
             tuple((c.expr(k.ok), c.message(k.message)) for k in r.checks),
+            (*(name for name, _ in r.columns), "patient"),
+            c.fused(
+                [
+                    *(x for _, x in r.columns),
+                    r.patient if r.patient is not None else ir.Const(None),
+                ],
+                "json",
+            ),
         )
         for r in spec.rows
     )
     compiled = _CompiledSpec(
         rows,
         tuple((name, c.expr(x)) for name, x in spec.steps),
-        tuple(
-            (
-                p.table,
-                c.expr(p.where),
-                c.message(p.message),
-                c.message(p.ref) if p.ref is not None else None,
-            )
-            for p in spec.problems
-        ),
+        _problems_by_table(c, spec.problems),
         frozenset(r.table for r in spec.rows if r.patient is not None),
         state,
     )
     _compiled[key] = (spec, compiled)
     return compiled
+
+
+def _problems_by_table(
+    c: _Compiler, problems: tuple[rir.RowProblem, ...]
+) -> tuple[tuple[str, Fn, tuple[tuple[Fn, Fn | None], ...]], ...]:
+    """The encounter's problems grouped by table, their conditions fused (so where a row falls
+    on the timeline is computed once for all of them)."""
+    tables: dict[str, list[rir.RowProblem]] = {}
+    for p in problems:
+        tables.setdefault(p.table, []).append(p)
+    return tuple(
+        (
+            table,
+            c.fused([p.where for p in listed], "scope"),
+            tuple(
+                (c.message(p.message), c.message(p.ref) if p.ref is not None else None)
+                for p in listed
+            ),
+        )
+        for table, listed in tables.items()
+    )
 
 
 def _ref(resource: dict[str, Any]) -> str:
@@ -736,10 +866,9 @@ def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any]) -> Rows:
             if failed is not None:
                 problems.append((n, Problem(_ref(resource), failed(resource))))
                 continue
-            row = {name: fn(resource) for name, fn in r.columns}
+            row = dict(zip(r.names, r.values(resource), strict=True))
             row["ref"] = _ref(resource)
             row["n"] = n
-            row["patient"] = r.patient(resource) if r.patient is not None else None
             out.append(row)
     for rows in tables.values():
         rows.sort(key=lambda row: row["n"])
@@ -764,12 +893,13 @@ def read_episode(
     for name, fn in compiled.steps:
         scope.ctx[name] = fn(scope)
     problems = list(rows.problems)
-    for table, where, message, ref in compiled.problems:
+    for table, wheres, reports in compiled.problems:
         source = scope.ctx[table] if table in scope.ctx else state.rows_of(table)
         for row in source:
             scope.row = row
-            if where(scope) is True:
-                problems.append(Problem(ref(scope) if ref else row["ref"], message(scope)))
+            for found, (message, ref) in zip(wheres(scope), reports, strict=True):
+                if found is True:
+                    problems.append(Problem(ref(scope) if ref else row["ref"], message(scope)))
     scope.row = None
     values = {name: scope.ctx[name] for name, _ in compiled.steps}
     return Reading(values, problems, state.evidence)
