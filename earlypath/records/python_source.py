@@ -33,54 +33,158 @@ _CHECK = {
 }
 
 
+def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
+    """How many times each distinct node is read by its parents (a root counts once)."""
+    uses: dict[Any, int] = {}
+    stack = list(roots)
+    for root in roots:
+        uses[root] = uses.get(root, 0) + 1
+    seen: set[Any] = set()
+    while stack:
+        e = stack.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        for child in _children(e):
+            uses[child] = uses.get(child, 0) + 1
+            stack.append(child)
+    return uses
+
+
+def _known(e: Any) -> bool:
+    """A constant other than None."""
+    return isinstance(e, ir.Const) and e.value is not None
+
+
+def _never_none(e: Any) -> bool:
+    """Is the node's value always True or False (so Kleene logic is Python's)?"""
+    if isinstance(e, rir.InSet | rir.TextInSet | rir.AnyItem | ir.IsNull | ir.IsTrue):
+        return True
+    if isinstance(e, ir.Const):
+        return type(e.value) is bool
+    if isinstance(e, ir.And | ir.Or):
+        return all(_never_none(i) for i in e.items)
+    if isinstance(e, ir.Not):
+        return _never_none(e.item)
+    return False
+
+
+def _plain_sets_of_one_concept(e: ir.Or, matcher: Callable[[str], Any]) -> bool:
+    """An Or of value sets (without words) over one concept: one test of its sets."""
+    items = e.items
+    return (
+        len(items) > 1
+        and all(isinstance(i, rir.InSet) for i in items)
+        and len({i.concept for i in items}) == 1  # type: ignore[attr-defined]
+        and not any(matcher(i.value_set).words for i in items)  # type: ignore[attr-defined]
+    )
+
+
+def _children(e: Any) -> list[Any]:
+    """The sub-expressions the source reads (an aggregate's, an item's and a join's own are read
+    by their closures)."""
+    if isinstance(e, rir.Agg | rir.Days | rir.AnyItem | rir.FirstItem | rir.Joined | rir.Outer):
+        return []
+    if isinstance(e, rir.Message):
+        return []
+    out = []
+    for name in getattr(e, "__slots__", ()):
+        value = getattr(e, name, None)
+        if isinstance(value, ir.Expr):
+            out.append(value)
+        elif isinstance(value, tuple):
+            out += [v for v in value if isinstance(v, ir.Expr)]
+    return out
+
+
 class _Source:
-    def __init__(self, env: str, helpers: dict[str, Any], fallback: Callable[[ir.Expr], Fn]):
+    """The source of one function. A node read more than once is computed first, once, as a
+    statement; a node read once is written where it is read, inside the conditional expressions
+    of its parents, so it is computed only when needed (bound with := where its parent reads it
+    twice)."""
+
+    def __init__(
+        self,
+        env: str,
+        helpers: dict[str, Any],
+        fallback: Callable[[ir.Expr], Fn],
+        uses: dict[Any, int],
+    ):
         self.env = env  # "json": the function reads j (a resource); "scope": s (row, ctx)
         self.helpers = helpers
         self.fallback = fallback
+        self.uses = uses
         self.names: dict[str, Any] = dict(helpers)
         self.lines: list[str] = []
-        self.vars: dict[Any, str] = {}
+        self.shared: dict[Any, str] = {}
+        self.count = 0
 
     def const(self, value: Any) -> str:
         name = f"k{len(self.names)}"
         self.names[name] = value
         return name
 
-    def line(self, key: Any, code: str) -> str:
-        name = f"v{len(self.vars)}"
-        self.lines.append(f"    {name} = {code}")
-        self.vars[key] = name
-        return name
+    def fresh(self) -> str:
+        self.count += 1
+        return f"v{self.count}"
 
     def walk(self, path: str) -> str:
+        """The JSON at a path, as a variable computed once (a dict lookup each step)."""
         key = ("walk", path)
-        if key in self.vars:
-            return self.vars[key]
+        if key in self.shared:
+            return self.shared[key]
         head, _, last = path.rpartition(".")
         if not head:
-            return self.line(key, f"j.get({last!r})")
-        parent = self.walk(head)
-        return self.line(key, f"{parent}.get({last!r}) if type({parent}) is dict else None")
+            code = f"j.get({last!r})"
+        else:
+            parent = self.walk(head)
+            code = f"{parent}.get({last!r}) if type({parent}) is dict else None"
+        name = self.fresh()
+        self.lines.append(f"    {name} = {code}")
+        self.shared[key] = name
+        return name
 
-    def sets(self, concept: str) -> str:
-        key = ("sets", concept)
-        if key in self.vars:
-            return self.vars[key]
-        return self.line(key, f"SETS_OF({concept}) if {concept} is not None else EMPTY")
-
-    def var(self, e: ir.Expr) -> str:
-        found = self.vars.get(e)
-        if found is not None:
-            return found
+    def ref(self, e: ir.Expr) -> tuple[str, str]:
+        """(where the value is first computed, how it is read after)."""
         if isinstance(e, ir.Const):
-            name = self.const(e.value)
-            self.vars[e] = name
-            return name
-        return self.line(e, self.code(e))
+            name = self.shared.get(e)
+            if name is None:
+                name = self.shared[e] = self.const(e.value)
+            return name, name
+        found = self.shared.get(e)
+        if found is not None:
+            return found, found
+        if self.uses.get(e, 0) > 1:
+            code = self.code(e)
+            name = self.fresh()
+            self.lines.append(f"    {name} = {code}")
+            self.shared[e] = name
+            return name, name
+        name = self.fresh()
+        return f"({name} := {self.code(e)})", name
+
+    def sets(self, concept: ir.Expr) -> str:
+        """The value sets a concept is in, as an expression (a variable when shared)."""
+        first, c = self.ref(concept)
+        if first == c:  # a shared variable: its sets are shared too
+            key = ("sets", c)
+            if key not in self.shared:
+                name = self.fresh()
+                self.lines.append(f"    {name} = SETS_OF({c}) if {c} is not None else EMPTY")
+                self.shared[key] = name
+            return self.shared[key]
+        return f"(SETS_OF({c}) if {first} is not None else EMPTY)"
 
     def code(self, e: ir.Expr) -> str:  # noqa: C901, PLR0911, PLR0912 - one case per node
-        v = self.var
+        r = self.ref
+        if isinstance(e, ir.Or) and _plain_sets_of_one_concept(e, self.helpers["MATCHER"]):
+            names = self.const(frozenset(i.value_set for i in e.items))  # type: ignore[attr-defined]
+            return f"not {self.sets(e.items[0].concept)}.isdisjoint({names})"  # type: ignore[attr-defined]
+        if isinstance(e, ir.And | ir.Or) and all(_never_none(i) for i in e.items):
+            joiner = " and " if isinstance(e, ir.And) else " or "
+            return "(" + joiner.join(f"({r(i)[0]})" for i in e.items) + ")"
+        if isinstance(e, ir.Not) and _never_none(e.item):
+            return f"not {r(e.item)[0]}"
         if self.env == "json" and isinstance(e, rir.Field):
             w = self.walk(e.path)
             if e.type == "any":
@@ -90,76 +194,82 @@ class _Source:
             w = self.walk(e.path)
             return f"{w} if type({w}) is dict else None"
         if isinstance(e, rir.InSet):
-            c = v(e.concept)
-            test = f"{e.value_set!r} in {self.sets(c)}"
             matcher = self.helpers["MATCHER"](e.value_set)
-            if matcher.words:
-                test += f" or {self.const(matcher.matches)}({c})"
-            return test
+            if not matcher.words:
+                return f"{e.value_set!r} in {self.sets(e.concept)}"
+            first, c = r(e.concept)
+            test = f"{e.value_set!r} in SETS_OF({c}) or {self.const(matcher.matches)}({c})"
+            return f"False if {first} is None else ({test})"
         if isinstance(e, rir.Day):
-            return f"AS_DAY({v(e.text)})"
+            return f"AS_DAY({r(e.text)[0]})"
         if isinstance(e, rir.NormText):
-            t = v(e.text)
-            return f"{t}.strip(STRIP).lower() if type({t}) is str else None"
+            first, t = r(e.text)
+            return f"{t}.strip(STRIP).lower() if type({first}) is str else None"
         if isinstance(e, rir.OneOf):
-            a, values = v(e.item), self.const(frozenset((x, type(x)) for x in e.values))
-            return f"None if {a} is None else ({a}, type({a})) in {values}"
+            (first, a), values = r(e.item), self.const(frozenset((x, type(x)) for x in e.values))
+            return f"None if {first} is None else ({a}, type({a})) in {values}"
         if isinstance(e, rir.Lookup):
-            a, pairs = v(e.item), self.const({(k, type(k)): x for k, x in reversed(e.pairs)})
-            return f"None if {a} is None else {pairs}.get(({a}, type({a})))"
+            (first, a) = r(e.item)
+            pairs = self.const({(k, type(k)): x for k, x in reversed(e.pairs)})
+            return f"None if {first} is None else {pairs}.get(({a}, type({a})))"
         if isinstance(e, rir.Round2):
-            a = v(e.item)
-            return f"None if {a} is None else round({a}, 2)"
+            first, a = r(e.item)
+            return f"None if {first} is None else round({a}, 2)"
         if isinstance(e, rir.RefId):
-            return f"REF_ID({v(e.reference)}, {e.kind!r})"
+            return f"REF_ID({r(e.reference)[0]}, {e.kind!r})"
         if isinstance(e, rir.Left):
-            a = v(e.text)
-            return f"None if {a} is None else {a}[:{int(e.length)}]"
+            first, a = r(e.text)
+            return f"None if {first} is None else {a}[:{int(e.length)}]"
         if self.env == "scope" and isinstance(e, rir.Col):
             return f"row.get({e.name!r})"
         if self.env == "scope" and isinstance(e, rir.Ctx):
             return f"ctx.get({e.name!r})"
         if isinstance(e, ir.Cmp | ir.Arith):
-            a, b = v(e.left), v(e.right)
+            (fa, a), (fb, b) = r(e.left), r(e.right)
             op = _CMP[e.op] if isinstance(e, ir.Cmp) else _ARITH[e.op]
-            return f"None if {a} is None or {b} is None else {a} {op} {b}"
+            tests = [f"{f} is None" for f, x in ((fa, e.left), (fb, e.right)) if not _known(x)]
+            if not tests:
+                return f"{a} {op} {b}"
+            return f"None if {' or '.join(tests)} else {a} {op} {b}"
         if isinstance(e, ir.And | ir.Or):
-            xs = [v(i) for i in e.items]
-            unknown = " or ".join(f"{x} is None" for x in xs)
+            refs = [r(i) for i in e.items]
+            unknown = " or ".join(f"{x} is None" for _, x in refs)
             if isinstance(e, ir.And):
-                decides = " or ".join(f"({x} is not None and not {x})" for x in xs)
+                decides = " or ".join(f"({f} is not None and not {x})" for f, x in refs)
                 return f"False if ({decides}) else (None if ({unknown}) else True)"
-            decides = " or ".join(f"({x} is not None and {x})" for x in xs)
+            decides = " or ".join(f"({f} is not None and {x})" for f, x in refs)
             return f"True if ({decides}) else (None if ({unknown}) else False)"
         if isinstance(e, ir.Not):
-            a = v(e.item)
-            return f"None if {a} is None else not {a}"
+            first, a = r(e.item)
+            return f"None if {first} is None else not {a}"
         if isinstance(e, ir.Match):
-            a = v(e.item)
+            first, a = r(e.item)
             yes, no = self.const(frozenset(e.true_values)), self.const(frozenset(e.false_values))
-            return f"True if {a} in {yes} else (False if {a} in {no} else None)"
+            return f"True if {first} in {yes} else (False if {a} in {no} else None)"
         if isinstance(e, ir.IsNull):
-            return f"{v(e.item)} is None"
+            return f"{r(e.item)[0]} is None"
         if isinstance(e, ir.IsTrue):
-            return f"{v(e.item)} is True"
+            return f"{r(e.item)[0]} is True"
         if isinstance(e, ir.Sqrt | ir.Floor):
-            a, fn = v(e.item), "SQRT" if isinstance(e, ir.Sqrt) else "FLOOR"
-            return f"None if {a} is None else {fn}({a})"
+            (first, a), fn = r(e.item), "SQRT" if isinstance(e, ir.Sqrt) else "FLOOR"
+            return f"None if {first} is None else {fn}({a})"
         if isinstance(e, ir.DaysBetween):
-            a, b = v(e.start), v(e.end)
-            return f"None if {a} is None or {b} is None else ({b} - {a}).days"
+            (fa, a), (fb, b) = r(e.start), r(e.end)
+            return f"None if {fa} is None or {fb} is None else ({b} - {a}).days"
         if isinstance(e, ir.AddDays):
-            a, n = v(e.date), v(e.days)
-            return f"None if {a} is None or {n} is None else {a} + TIMEDELTA(days={n})"
+            (fa, a), (fn_, n) = r(e.date), r(e.days)
+            return f"None if {fa} is None or {fn_} is None else {a} + TIMEDELTA(days={n})"
         if isinstance(e, ir.Coalesce):
-            xs = [v(i) for i in e.items]
-            out = xs[-1]
-            for x in reversed(xs[:-1]):
-                out = f"{x} if {x} is not None else ({out})"
+            refs = [r(i) for i in e.items]
+            out = refs[-1][0]
+            for first, x in reversed(refs[:-1]):
+                out = f"({out}) if {first} is None else {x}"
             return out
         if isinstance(e, ir.If):
-            c, t, o = v(e.cond), v(e.then), v(e.otherwise)
-            return f"{t} if {c} is True else {o}"
+            # the condition is computed first, then one branch only
+            cond = r(e.cond)[0]
+            then, otherwise = r(e.then)[0], r(e.otherwise)[0]
+            return f"{then} if {cond} is True else {otherwise}"
         # anything else (items, joins, aggregates...): its closure, on the same environment
         return f"{self.const(self.fallback(e))}({'j' if self.env == 'json' else 's'})"
 
@@ -173,8 +283,8 @@ def fuse(
 ) -> Fn:
     """One function of the environment giving the roots' values (a tuple; the value itself when
     ``single``). Should it raise, the closures give the values instead."""
-    source = _Source(env, helpers, fallback)
-    outs = [source.var(root) for root in roots]
+    source = _Source(env, helpers, fallback, _count_uses(roots))
+    outs = [source.ref(root)[0] for root in roots]
     arg = "j" if env == "json" else "s"
     head = [f"def fused({arg}):", "  try:"]
     if env == "scope":
