@@ -422,13 +422,40 @@ def _clinical(resource: str, when: Expr, columns: dict[str, Expr]) -> RowSpec:
     )
 
 
+# The value sets that make a Condition or an Observation worth reading (its code; for a scan or
+# heart finding, its value).
+_MISCARRIAGE_SETS = ("miscarriage_event", "miscarriage_history")
+_CONDITION_FINDING_SETS = (
+    "bleeding",
+    "ectopic_pregnancy",
+    "viable_pregnancy",
+    "uncertain_viability",
+)
+_OBSERVATION_CODE_SETS = (
+    *_MISCARRIAGE_SETS,
+    "last_menstrual_period",
+    "crown_rump_length",
+    "mean_sac_diameter",
+    "fetal_heart_rate",
+    "bleeding",
+    "intrauterine_pregnancy",
+    "ectopic_pregnancy",
+    "viable_pregnancy",
+    "uncertain_viability",
+)
+_OBSERVATION_VALUE_SETS = (
+    "intrauterine_pregnancy",
+    "ectopic_pregnancy",
+    "viable_pregnancy",
+    "uncertain_viability",
+)
 _CONDITION_IGNORED = _status_in(_VERIFICATION, "ignored_condition_verification")
 _CONDITION_ROWS = _clinical(
     "Condition",
     And(
         (
             Not(_is(_VERIFICATION, "entered-in-error")),
-            Or((Not(IsNull(_HISTORY)), _EVENT, _BLEEDING, _ECTOPIC, _VIABLE, _UNCERTAIN)),
+            _in_any("code", (*_MISCARRIAGE_SETS, *_CONDITION_FINDING_SETS)),
         )
     ),
     {
@@ -465,28 +492,13 @@ _CONDITION_ROWS = _clinical(
 )
 
 _USABLE_OBSERVATION = _status_in(_text("status"), "usable_observation_status")
-_MISCARRIAGE_CODED = Or((Not(IsNull(_HISTORY)), _EVENT))
+_MISCARRIAGE_CODED = _in_any("code", _MISCARRIAGE_SETS)
 _OBSERVATION_ROWS = _clinical(
     "Observation",
     And(
         (
             _USABLE_OBSERVATION,
-            Or(
-                (
-                    _MISCARRIAGE_CODED,
-                    _LMP,
-                    _CRL,
-                    _MSD,
-                    _RATE,
-                    _BLEEDING,
-                    _IUP,
-                    _ECTOPIC,
-                    _VIABLE,
-                    _UNCERTAIN,
-                    _in_any(_VCC, ("intrauterine_pregnancy", "ectopic_pregnancy")),
-                    _in_any(_VCC, ("viable_pregnancy", "uncertain_viability")),
-                )
-            ),
+            Or((_in_any("code", _OBSERVATION_CODE_SETS), _in_any(_VCC, _OBSERVATION_VALUE_SETS))),
         )
     ),
     {

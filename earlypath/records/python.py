@@ -135,6 +135,11 @@ class _Matcher:
                 return key
         return None
 
+    def count(self, concept: Any) -> int | None:
+        """`rir.AtLeast`: the count of the first coding in the set, None when none is."""
+        key = self.first_key(concept)
+        return None if key is None else self.at_least.get(key, 1)
+
     def matches(self, concept: Any) -> bool:
         if type(concept) is not dict:
             return False
@@ -225,8 +230,9 @@ class _Compiler:
         return found
 
     def helpers(self) -> dict[str, Any]:
+        by_key = self.sets_of_key
         return {
-            "SETS_OF": self.sets_of,
+            "SETS_OF": lambda concept: _sets_of(concept, by_key),
             "AS_DAY": as_day,
             "STRIP": _STRIP,
             "REF_ID": ref_id,
@@ -341,8 +347,7 @@ class _Compiler:
             matcher, of = self.matcher(e.value_set), self.expr(e.concept)
 
             def at_least(j: Any) -> int | None:
-                key = matcher.first_key(of(j))
-                return None if key is None else matcher.at_least.get(key, 1)
+                return matcher.count(of(j))
 
             return at_least
         if isinstance(e, rir.Day):
@@ -765,6 +770,7 @@ class _CompiledRowSpec:
     checks: tuple[tuple[Fn, Fn], ...]
     names: tuple[str, ...]  # the columns, then "patient"
     values: Fn  # the resource's columns and patient, as a tuple
+    outer: bool  # does it read `Outer` (the resource, from inside a list item)?
 
 
 @dataclass
@@ -776,6 +782,7 @@ class _CompiledSpec:
     problems: tuple[tuple[str, Fn, tuple[tuple[Fn, Fn | None], ...]], ...]
     scoped: frozenset[str]
     state: _State
+    merged: tuple[str, ...]  # tables that more than one row spec fills
 
 
 _compiled: dict[tuple[int, Any], tuple[rir.EpisodeSpec, _CompiledSpec]] = {}
@@ -802,15 +809,18 @@ def _compile_spec(spec: rir.EpisodeSpec) -> _CompiledSpec:
                 ],
                 "json",
             ),
+            "Outer(" in repr(r),
         )
         for r in spec.rows
     )
+    fills = [r.table for r in spec.rows]
     compiled = _CompiledSpec(
         rows,
         tuple((name, c.expr(x)) for name, x in spec.steps),
         _problems_by_table(c, spec.problems),
         frozenset(r.table for r in spec.rows if r.patient is not None),
         state,
+        tuple(sorted({t for t in fills if fills.count(t) > 1})),
     )
     _compiled[key] = (spec, compiled)
     return compiled
@@ -856,22 +866,31 @@ def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any]) -> Rows:
     problems: list[tuple[int, Problem]] = []
     state = compiled.state
     state.begin(tables, compiled.scoped)
+    refs: dict[int, str] = {}
     for r in compiled.rows:
-        out = tables[r.spec.table]
-        for n, resource in by_type.get(r.spec.resource, ()):
-            state.resource = resource
-            if r.when(resource) is not True:
+        listed = by_type.get(r.spec.resource)
+        if not listed:
+            continue
+        out, when, names, values, checks = tables[r.spec.table], r.when, r.names, r.values, r.checks
+        for n, resource in listed:
+            if r.outer:
+                state.resource = resource
+            if when(resource) is not True:
                 continue
-            failed = next((message for ok, message in r.checks if ok(resource) is not True), None)
-            if failed is not None:
-                problems.append((n, Problem(_ref(resource), failed(resource))))
-                continue
-            row = dict(zip(r.names, r.values(resource), strict=True))
-            row["ref"] = _ref(resource)
+            ref = refs.get(n)
+            if ref is None:
+                ref = refs[n] = _ref(resource)
+            if checks:
+                failed = next((message for ok, message in checks if ok(resource) is not True), None)
+                if failed is not None:
+                    problems.append((n, Problem(ref, failed(resource))))
+                    continue
+            row = dict(zip(names, values(resource), strict=True))
+            row["ref"] = ref
             row["n"] = n
             out.append(row)
-    for rows in tables.values():
-        rows.sort(key=lambda row: row["n"])
+    for table in compiled.merged:  # rows of several specs: back in input order
+        tables[table].sort(key=lambda row: row["n"])
     problems.sort(key=lambda item: item[0])
     return Rows(tables, [p for _, p in problems])
 

@@ -26,11 +26,6 @@ Fn = Callable[[Any], Any]
 
 _CMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 _ARITH = {"+": "+", "-": "-", "*": "*", "/": "/"}
-_CHECK = {
-    "str": "type({w}) is str",
-    "num": "(type({w}) is int or type({w}) is float)",
-    "bool": "type({w}) is bool",
-}
 
 
 def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
@@ -45,6 +40,12 @@ def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
         if e in seen:
             continue
         seen.add(e)
+        if isinstance(e, rir.Field | rir.Concept):
+            # the JSON walked to: each prefix of the path once per node that reads it
+            parts = e.path.split(".")
+            for i in range(1, len(parts) + 1):
+                key = ("walk", ".".join(parts[:i]))
+                uses[key] = uses.get(key, 0) + 1
         for child in _children(e):
             uses[child] = uses.get(child, 0) + 1
             stack.append(child)
@@ -128,21 +129,24 @@ class _Source:
         self.count += 1
         return f"v{self.count}"
 
-    def walk(self, path: str) -> str:
-        """The JSON at a path, as a variable computed once (a dict lookup each step)."""
+    def walk(self, path: str) -> tuple[str, str]:
+        """The JSON at a path (a dict lookup each step): a variable computed once when several
+        nodes read it, else written where it is read."""
         key = ("walk", path)
         if key in self.shared:
-            return self.shared[key]
+            return self.shared[key], self.shared[key]
         head, _, last = path.rpartition(".")
         if not head:
             code = f"j.get({last!r})"
         else:
-            parent = self.walk(head)
-            code = f"{parent}.get({last!r}) if type({parent}) is dict else None"
+            first, parent = self.walk(head)
+            code = f"{parent}.get({last!r}) if type({first}) is dict else None"
         name = self.fresh()
-        self.lines.append(f"    {name} = {code}")
-        self.shared[key] = name
-        return name
+        if self.uses.get(key, 0) > 1:
+            self.lines.append(f"    {name} = {code}")
+            self.shared[key] = name
+            return name, name
+        return f"({name} := {code})", name
 
     def ref(self, e: ir.Expr) -> tuple[str, str]:
         """(where the value is first computed, how it is read after)."""
@@ -186,13 +190,15 @@ class _Source:
         if isinstance(e, ir.Not) and _never_none(e.item):
             return f"not {r(e.item)[0]}"
         if self.env == "json" and isinstance(e, rir.Field):
-            w = self.walk(e.path)
+            first, w = self.walk(e.path)
             if e.type == "any":
-                return f"None if {w} is None else True"
-            return f"{w} if {_CHECK[e.type].format(w=w)} else None"
+                return f"None if {first} is None else True"
+            if e.type == "num":
+                return f"{w} if (type({first}) is int or type({w}) is float) else None"
+            return f"{w} if type({first}) is {e.type} else None"
         if self.env == "json" and isinstance(e, rir.Concept):
-            w = self.walk(e.path)
-            return f"{w} if type({w}) is dict else None"
+            first, w = self.walk(e.path)
+            return f"{w} if type({first}) is dict else None"
         if isinstance(e, rir.InSet):
             matcher = self.helpers["MATCHER"](e.value_set)
             if not matcher.words:
@@ -200,6 +206,11 @@ class _Source:
             first, c = r(e.concept)
             test = f"{e.value_set!r} in SETS_OF({c}) or {self.const(matcher.matches)}({c})"
             return f"False if {first} is None else ({test})"
+        if isinstance(e, rir.AtLeast):
+            # most concepts are in no history set: only those read the count of their coding
+            first, c = r(e.concept)
+            count = self.const(self.helpers["MATCHER"](e.value_set).count)
+            return f"None if {first} is None else {count}({c})"
         if isinstance(e, rir.Day):
             return f"AS_DAY({r(e.text)[0]})"
         if isinstance(e, rir.NormText):
