@@ -168,16 +168,13 @@ def _status_in(e: Expr, name: str) -> Expr:
     return IsTrue(OneOf(e, tuple(sorted(status_list(name)))))
 
 
-def _first_of(*choices: tuple[str, Expr]) -> Expr:
-    """The value of the first choice whose element is present (FHIR's [x] and fallbacks)."""
-    out: Expr = Const(None)
-    for path, value in reversed(choices):
-        out = If(_present(path), value, out)
-    return out
-
-
 def _day_of(*paths: str) -> Expr:
-    return _first_of(*((path, Day(_text(path))) for path in paths))
+    """The day of the first of these date elements that is there (as text: one of another JSON
+    type is absent, and reported as `_malformed` says)."""
+    out: Expr = Const(None)
+    for path in reversed(paths):
+        out = If(Not(IsNull(_text(path))), Day(_text(path)), out)
+    return out
 
 
 def _non_empty(e: Expr) -> Expr:

@@ -211,7 +211,8 @@ def show(value: Any) -> str:
 class _Compiler:
     """Compiles the nodes of one `EpisodeSpec`, with the site's value sets as they are now."""
 
-    def __init__(self, codes: dict[str, CodeSet], state: threading.local):
+    def __init__(self, codes: dict[str, CodeSet], state: threading.local, fuse: bool = True):
+        self.fuse = fuse  # False: closures only (the reference path, for the tests)
         self.codes = codes
         self.state = state  # the tables of the reading under way (for `Joined`)
         self.matchers: dict[str, _Matcher] = {}
@@ -241,6 +242,11 @@ class _Compiler:
 
     def fused(self, roots: Sequence[ir.Expr], env: str, single: bool = False) -> Fn:
         """The roots as one function (`python_source.fuse`), their closures as its fallback."""
+        if not self.fuse:
+            closures = [self.expr(root) for root in roots]
+            if single:
+                return closures[0]
+            return lambda env: tuple(fn(env) for fn in closures)
         return fuse(roots, env, self.helpers(), self.expr, single)
 
     def matcher(self, name: str) -> _Matcher:
@@ -785,17 +791,17 @@ class _CompiledSpec:
     merged: tuple[str, ...]  # tables that more than one row spec fills
 
 
-_compiled: dict[tuple[int, Any], tuple[rir.EpisodeSpec, _CompiledSpec]] = {}
+_compiled: dict[tuple[int, Any, bool], tuple[rir.EpisodeSpec, _CompiledSpec]] = {}
 
 
-def _compile_spec(spec: rir.EpisodeSpec) -> _CompiledSpec:
+def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
     codes = load_codes()  # the site's value sets as they are now (cached per folder)
-    key = (id(spec), id(codes))
+    key = (id(spec), id(codes), fused)
     found = _compiled.get(key)
     if found is not None and found[0] is spec:
         return found[1]
     state = _State()
-    c = _Compiler(codes, state)
+    c = _Compiler(codes, state, fused)
     rows = tuple(
         _CompiledRowSpec(
             r,
@@ -852,10 +858,10 @@ def _ref(resource: dict[str, Any]) -> str:
     return f"{kind if type(kind) is str else 'Resource'}/{rid if type(rid) is str else '(no id)'}"
 
 
-def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any]) -> Rows:
+def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any], *, fused: bool = True) -> Rows:
     """Layer 1: each resource (a JSON object; anything else is skipped) into the rows of every
     `RowSpec` it meets, in input order, with the problems its checks report."""
-    compiled = _compile_spec(spec)
+    compiled = _compile_spec(spec, fused)
     by_type: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for n, resource in enumerate(resources, start=1):
         if type(resource) is dict:
@@ -901,10 +907,13 @@ def read_episode(
     assessed_on: dt.date,
     encounter: str | None = None,
     patient: str | None = None,
+    *,
+    fused: bool = True,
 ) -> Reading:
     """Layer 2: the steps and problems of one encounter, over the rows of ``patient`` (every
-    row when None: the CDS call holds one patient's record)."""
-    compiled = _compile_spec(spec)
+    row when None: the CDS call holds one patient's record). ``fused`` False runs the closures
+    alone (the reference reading of each node, for the tests)."""
+    compiled = _compile_spec(spec, fused)
     state = compiled.state
     state.begin(rows.tables, compiled.scoped)
     state.patient = patient
@@ -930,6 +939,9 @@ def read(
     assessed_on: dt.date,
     encounter: str | None = None,
     patient: str | None = None,
+    *,
+    fused: bool = True,
 ) -> Reading:
     """Both layers for one encounter (the CDS call: ``encounter`` None)."""
-    return read_episode(spec, read_rows(spec, resources), assessed_on, encounter, patient)
+    rows = read_rows(spec, resources, fused=fused)
+    return read_episode(spec, rows, assessed_on, encounter, patient, fused=fused)
