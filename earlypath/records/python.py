@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import operator
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from earlypath.engines.evaluate import _ARITH, _CMP  # the rule IR's operators, as it runs them
 from earlypath.errors import Problem
 from earlypath.fhir.codes import CodeSet, load_codes, word_pattern
 from earlypath.records import ir as rir
@@ -31,15 +31,6 @@ __all__ = ["Reading", "Rows", "read", "read_rows", "read_episode"]
 
 Fn = Callable[[Any], Any]
 
-_CMP = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
-_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 _STRIP = " \t\n\r\x0b\x0c"
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NONE_TEXT = "(none)"
@@ -222,14 +213,6 @@ class _Compiler:
                 self.sets_of_key[key] = self.sets_of_key.get(key, frozenset()) | {name}
         self.cache: dict[rir.Expr | ir.Expr, Fn] = {}
 
-    def sets_of(self, concept: dict[str, Any]) -> frozenset[str]:
-        """The value sets a concept's codes are in, found once per concept and reading."""
-        memo = self.state.concepts
-        found = memo.get(id(concept))
-        if found is None:
-            found = memo[id(concept)] = _sets_of(concept, self.sets_of_key)
-        return found
-
     def helpers(self) -> dict[str, Any]:
         by_key = self.sets_of_key
         return {
@@ -258,10 +241,7 @@ class _Compiler:
     def expr(self, e: ir.Expr) -> Fn:
         fn = self.cache.get(e)
         if fn is None:
-            fn = self._compile(e)
-            if _worth_remembering(e):
-                fn = _remembered(fn, self.state)
-            self.cache[e] = fn
+            fn = self.cache[e] = self._compile(e)
         return fn
 
     def message(self, message: rir.Message) -> Fn:
@@ -612,53 +592,6 @@ class _Compiler:
         return days
 
 
-def _children(e: Any) -> list[Any]:
-    out = []
-    for name in getattr(e, "__slots__", ()):
-        value = getattr(e, name, None)
-        if isinstance(value, ir.Expr):
-            out.append(value)
-        elif isinstance(value, tuple):
-            out += [v for v in value if isinstance(v, ir.Expr)]
-    return out
-
-
-def _shape(e: Any) -> tuple[bool, bool, int]:
-    """(reads a row or a resource, holds an aggregate, how many nodes)."""
-    if isinstance(e, rir.Col | rir.Field | rir.Concept):
-        return True, False, 1
-    if isinstance(e, rir.Agg | rir.Days):
-        return False, True, 1
-    reads, aggregates, size = False, False, 1
-    for child in _children(e):
-        r, a, n = _shape(child)
-        reads, aggregates, size = reads or r, aggregates or a, size + n
-    return reads, aggregates, size
-
-
-def _worth_remembering(e: Any) -> bool:
-    """A larger expression over a resource or a row (the presence an Observation's value says,
-    where a row falls on the timeline) is read by several columns, aggregates and problems: it
-    is computed once per resource (row) and reading."""
-    reads, aggregates, size = _shape(e)
-    return reads and not aggregates and size >= _REMEMBER_FROM
-
-
-_REMEMBER_FROM = 8
-
-
-def _remembered(fn: Fn, state: Any) -> Fn:
-    def remembered(env: Any) -> Any:
-        memo = state.memo
-        key = (fn, id(env.row) if type(env) is Scope else id(env))
-        if key in memo:
-            return memo[key]
-        value = memo[key] = fn(env)
-        return value
-
-    return remembered
-
-
 def _order_key(order: tuple[Fn, ...], s: Scope, row: dict[str, Any]) -> tuple[Any, ...]:
     s.row = row
     # None sorts below every value, so a known value is always the latest
@@ -742,7 +675,6 @@ class _State(threading.local):
         self.indexes: dict[str, dict[Any, dict[str, Any]]] = {}
         self.evidence: dict[str, list[str]] = {}
         self.concepts: dict[int, frozenset[str]] = {}
-        self.memo: dict[tuple[Any, int], Any] = {}
 
     def index(self, table: str) -> dict[Any, dict[str, Any]]:
         found = self.indexes.get(table)
