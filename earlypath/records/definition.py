@@ -16,6 +16,13 @@ Tables (one row per resource, layer 1): ``clinical`` (Conditions and Observation
 fact), ``signs`` (what shows a current pregnancy, `earlypath.fhir.pregnancy`), ``medications``,
 ``requests``, ``allergies``, ``patients``. Steps (per encounter, layer 2): the LMP, the dating
 CRL and the start of this pregnancy, then every fact placed on that timeline.
+
+Why not SQL-on-FHIR v2 ViewDefinitions for layer 1: their FHIRPath columns could give most of the
+per-resource values, but not what this layer needs beside them: value-set membership with the
+site's own codes and words (``memberOf`` asks a terminology server), a value of the wrong JSON
+type read as absent and reported with the resource, and the problems each resource gives. A
+site's ViewDefinition tables can still be read into these tables, since the rows are plain
+columns; the definition itself stays in one IR that both engines run.
 """
 
 from __future__ import annotations
