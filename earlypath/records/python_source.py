@@ -231,10 +231,12 @@ class _Source:
         if isinstance(e, rir.Left):
             first, a = r(e.text)
             return f"None if {first} is None else {a}[:{int(e.length)}]"
+        # every row has every column of its table, and a step is read only after it is computed
+        # (a missing name raises: the closures then read it as None)
         if self.env == "scope" and isinstance(e, rir.Col):
-            return f"row.get({e.name!r})"
+            return f"row[{e.name!r}]"
         if self.env == "scope" and isinstance(e, rir.Ctx):
-            return f"ctx.get({e.name!r})"
+            return f"ctx[{e.name!r}]"
         if isinstance(e, ir.Cmp | ir.Arith):
             (fa, a), (fb, b) = r(e.left), r(e.right)
             op = _CMP[e.op] if isinstance(e, ir.Cmp) else _ARITH[e.op]
