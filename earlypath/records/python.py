@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,27 +25,27 @@ from typing import Any
 
 from earlypath.engines.evaluate import _ARITH, _CMP  # the rule IR's operators, as it runs them
 from earlypath.errors import Problem
-from earlypath.fhir.codes import CodeSet, load_codes, word_pattern
+from earlypath.fhir.codes import CodeSet, load_codes
 from earlypath.records import ir as rir
+from earlypath.records.aggregates import Scope, reducer
+from earlypath.records.json_values import (
+    STRIP,
+    Matcher,
+    as_day,
+    codings,
+    matcher_for,
+    ref_id,
+    sets_of,
+    show,
+    typed,
+    walker,
+)
 from earlypath.records.python_source import fuse
 from earlypath.rules import ir
 
 __all__ = ["Reading", "Rows", "read", "read_rows", "read_episode"]
 
 Fn = Callable[[Any], Any]
-
-_STRIP = " \t\n\r\x0b\x0c"
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_NONE_TEXT = "(none)"
-
-
-@dataclass
-class Scope:
-    """What an episode-layer closure reads: the context (assessed_on, encounter, earlier steps)
-    and the row being aggregated."""
-
-    ctx: dict[str, Any]
-    row: dict[str, Any] | None = None
 
 
 @dataclass
@@ -70,139 +69,6 @@ class Reading:
 # --- JSON reading ------------------------------------------------------------------------------
 
 
-def _walker(path: str) -> Callable[[Any], Any]:
-    keys = tuple(path.split(".")) if path else ()
-    if len(keys) == 1:
-        key = keys[0]
-        return lambda j: j.get(key) if type(j) is dict else None
-
-    def walk(j: Any) -> Any:
-        for key in keys:
-            if type(j) is not dict:
-                return None
-            j = j.get(key)
-        return j
-
-    return walk
-
-
-def _typed(kind: str) -> Callable[[Any], Any]:
-    if kind == "str":
-        return lambda v: v if type(v) is str else None
-    if kind == "num":
-        return lambda v: v if type(v) is int or type(v) is float else None
-    if kind == "bool":
-        return lambda v: v if type(v) is bool else None
-    if kind == "any":
-        return lambda v: None if v is None else True
-    raise ValueError(f"records IR: Field type {kind!r} is not str, num, bool or any")
-
-
-def _codings(concept: Any) -> list[dict[str, Any]]:
-    if type(concept) is not dict:
-        return []
-    codings = concept.get("coding")
-    if type(codings) is not list:
-        return []
-    return [c for c in codings if type(c) is dict]
-
-
-def _text(value: Any) -> str:
-    return value if type(value) is str else ""
-
-
-def _key(coding: dict[str, Any]) -> tuple[str, str]:
-    return _text(coding.get("system")), _text(coding.get("code"))
-
-
-class _Matcher:
-    """`CodeSet.matches` over JSON: a listed code, or a word in the text or a display."""
-
-    def __init__(self, codes: CodeSet):
-        self.codes = codes.codes
-        self.at_least = codes.at_least
-        self.words = tuple(re.compile(word_pattern(w)) for w in codes.words)
-
-    def first_key(self, concept: Any) -> tuple[str, str] | None:
-        for coding in _codings(concept):
-            key = _key(coding)
-            if key in self.codes:
-                return key
-        return None
-
-    def count(self, concept: Any) -> int | None:
-        """`rir.AtLeast`: the count of the first coding in the set, None when none is."""
-        key = self.first_key(concept)
-        return None if key is None else self.at_least.get(key, 1)
-
-    def matches(self, concept: Any) -> bool:
-        if type(concept) is not dict:
-            return False
-        codings = _codings(concept)
-        codes = self.codes
-        for coding in codings:
-            if _key(coding) in codes:
-                return True
-        if not self.words:
-            return False
-        parts = [_text(concept.get("text"))] + [_text(c.get("display")) for c in codings]
-        text = " ".join(parts).lower()
-        return any(word.search(text) for word in self.words)
-
-
-def _sets_of(concept: dict[str, Any], by_key: dict[tuple[str, str], frozenset[str]]) -> frozenset:
-    found: frozenset[str] = frozenset()
-    for coding in _codings(concept):
-        names = by_key.get(_key(coding))
-        if names is not None:
-            found = found | names
-    return found
-
-
-def _matcher(codes: dict[str, CodeSet], name: str) -> _Matcher:
-    if name not in codes:
-        raise ValueError(f"records IR: no value set named {name!r}")
-    return _Matcher(codes[name])
-
-
-def as_day(text: Any) -> dt.date | None:
-    """`rir.Day`: the first ten characters of a text when they are a real date YYYY-MM-DD."""
-    if type(text) is not str or len(text) < 10 or not _DAY.match(text):
-        return None
-    try:
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        return None
-
-
-def ref_id(reference: Any, kind: str) -> str | None:
-    """`rir.RefId`: the id a reference points to for resource type ``kind``."""
-    if type(reference) is not str:
-        return None
-    match = _reference_pattern(kind).fullmatch(reference)
-    return match.group(1) if match else None
-
-
-_patterns: dict[str, re.Pattern[str]] = {}
-
-
-def _reference_pattern(kind: str) -> re.Pattern[str]:
-    pattern = _patterns.get(kind)
-    if pattern is None:
-        pattern = _patterns[kind] = re.compile(
-            rf"(?:(?:[^/]*/)*{re.escape(kind)}/|urn:uuid:)([^/]+)(?:/_history/[^/]+)?"
-        )
-    return pattern
-
-
-def show(value: Any) -> str:
-    """How a `rir.Message` shows a value: Python's str (a date as ISO), None as "(none)"."""
-    return _NONE_TEXT if value is None else str(value)
-
-
-# --- compiling ---------------------------------------------------------------------------------
-
-
 class _Compiler:
     """Compiles the nodes of one `EpisodeSpec`, with the site's value sets as they are now."""
 
@@ -210,7 +76,7 @@ class _Compiler:
         self.fuse = fuse  # False: closures only (the reference path, for the tests)
         self.codes = codes
         self.state = state  # the tables of the reading under way (for `Joined`)
-        self.matchers: dict[str, _Matcher] = {}
+        self.matchers: dict[str, Matcher] = {}
         self.sets_of_key: dict[tuple[str, str], frozenset[str]] = {}
         for name, code_set in codes.items():
             for key in code_set.codes:
@@ -220,9 +86,9 @@ class _Compiler:
     def helpers(self) -> dict[str, Any]:
         by_key = self.sets_of_key
         return {
-            "SETS_OF": lambda concept: _sets_of(concept, by_key),
+            "SETS_OF": lambda concept: sets_of(concept, by_key),
             "AS_DAY": as_day,
-            "STRIP": _STRIP,
+            "STRIP": STRIP,
             "REF_ID": ref_id,
             "MATCHER": self.matcher,
         }
@@ -236,10 +102,10 @@ class _Compiler:
             return lambda env: tuple(fn(env) for fn in closures)
         return fuse(roots, env, self.helpers(), self.expr, single)
 
-    def matcher(self, name: str) -> _Matcher:
+    def matcher(self, name: str) -> Matcher:
         found = self.matchers.get(name)
         if found is None:
-            found = self.matchers[name] = _matcher(self.codes, name)
+            found = self.matchers[name] = matcher_for(self.codes, name)
         return found
 
     def expr(self, e: ir.Expr) -> Fn:
@@ -264,10 +130,10 @@ class _Compiler:
 
     def _record_node(self, e: ir.Expr) -> Fn | None:  # noqa: C901, PLR0911, PLR0912
         if isinstance(e, rir.Field):
-            walk, typed = _walker(e.path), _typed(e.type)
-            return lambda j: typed(walk(j))
+            walk, as_type = walker(e.path), typed(e.type)
+            return lambda j: as_type(walk(j))
         if isinstance(e, rir.Concept):
-            walk = _walker(e.path)
+            walk = walker(e.path)
 
             def concept(j: Any) -> Any:
                 v = walk(j)
@@ -286,7 +152,7 @@ class _Compiler:
                 memo = state.concepts
                 names = memo.get(id(concept))
                 if names is None:
-                    names = memo[id(concept)] = _sets_of(concept, by_key)
+                    names = memo[id(concept)] = sets_of(concept, by_key)
                 if name in names:
                     return True
                 return bool(matcher.words) and matcher.matches(concept)
@@ -326,10 +192,10 @@ class _Compiler:
             of = self.expr(e.concept)
 
             def first_code(j: Any) -> str | None:
-                codings = _codings(of(j))
-                if not codings:
+                listed = codings(of(j))
+                if not listed:
                     return None
-                code = codings[0].get("code")
+                code = listed[0].get("code")
                 return code if type(code) is str else None
 
             return first_code
@@ -348,7 +214,7 @@ class _Compiler:
 
             def norm_text(j: Any) -> str | None:
                 v = of(j)
-                return v.strip(_STRIP).lower() if type(v) is str else None
+                return v.strip(STRIP).lower() if type(v) is str else None
 
             return norm_text
         if isinstance(e, rir.OneOf):
@@ -386,7 +252,7 @@ class _Compiler:
             of, kind = self.expr(e.reference), e.kind
             return lambda j: ref_id(of(j), kind)
         if isinstance(e, rir.AnyItem):
-            walk, test = _walker(e.path), self.expr(e.test)
+            walk, test = walker(e.path), self.expr(e.test)
 
             def any_item(j: Any) -> bool:
                 items = walk(j)
@@ -394,7 +260,7 @@ class _Compiler:
 
             return any_item
         if isinstance(e, rir.FirstItem):
-            walk, test, value = _walker(e.path), self.expr(e.test), self.expr(e.value)
+            walk, test, value = walker(e.path), self.expr(e.test), self.expr(e.value)
 
             def first_item(j: Any) -> Any:
                 items = walk(j)
@@ -530,7 +396,7 @@ class _Compiler:
         where, value = self.fused([e.where], "scope", True), self.fused([e.value], "scope", True)
         state = self.state
         order = tuple(self.fused([o], "scope", True) for o in e.order)
-        reduce = _reducer(e.op, order)
+        reduce = reducer(e.op, order)
         table, evidence = e.table, e.evidence
 
         def agg(s: Scope) -> Any:
@@ -555,7 +421,7 @@ class _Compiler:
             (
                 name,
                 self.fused([a.value], "scope", True),
-                _reducer(a.op, tuple(self.fused([o], "scope", True) for o in a.order)),
+                reducer(a.op, tuple(self.fused([o], "scope", True) for o in a.order)),
                 a,
             )
             for name, a in e.columns
@@ -594,78 +460,6 @@ class _Compiler:
             return records
 
         return days
-
-
-def _order_key(order: tuple[Fn, ...], s: Scope, row: dict[str, Any]) -> tuple[Any, ...]:
-    s.row = row
-    # None sorts below every value, so a known value is always the latest
-    return tuple((v is not None, v) if (v := o(s)) is not None else (False, 0) for o in order)
-
-
-def _reducer(op: str, order: tuple[Fn, ...]) -> Callable[..., tuple[Any, list[Any]]]:
-    """(scope, rows, value fn) -> (the aggregate, the rows it rests on)."""
-
-    def values(s: Scope, rows: list[dict[str, Any]], value: Fn) -> list[tuple[Any, Any]]:
-        out = []
-        for row in rows:
-            s.row = row
-            v = value(s)
-            if v is not None:
-                out.append((v, row))
-        return out
-
-    if op in ("any", "all"):
-        stop = op == "any"
-
-        def kleene(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            found = values(s, rows, value)
-            if not found:
-                return None, []
-            deciding = [row for v, row in found if bool(v) is stop]
-            if deciding:
-                return stop, deciding
-            return not stop, [row for _, row in found]
-
-        return kleene
-    if op in ("max", "min"):
-        pick = max if op == "max" else min
-
-        def extreme(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            found = values(s, rows, value)
-            if not found:
-                return None, []
-            best = pick(v for v, _ in found)
-            return best, [row for _, row in found]
-
-        return extreme
-    if op == "count_distinct":
-
-        def count_distinct(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            found = values(s, rows, value)
-            return len({v for v, _ in found}), [row for _, row in found]
-
-        return count_distinct
-    if op == "latest":
-
-        def latest(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            if not rows:
-                return None, []
-            best = max(rows, key=lambda row: _order_key(order, s, row))
-            s.row = best
-            return value(s), [best]
-
-        return latest
-    if op == "collect":
-
-        def collect(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            found = values(s, rows, value)
-            return [v for v, _ in found], [row for _, row in found]
-
-        return collect
-    raise ValueError(f"records IR: no aggregate {op!r}")
-
-
-# --- running -----------------------------------------------------------------------------------
 
 
 class _State(threading.local):

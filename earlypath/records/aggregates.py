@@ -1,0 +1,91 @@
+"""The aggregates of the records IR's episode layer (`earlypath.records.ir.Agg`), over the rows
+an engine has chosen: each gives its value and the rows it rests on (the evidence)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Fn = Callable[[Any], Any]
+
+
+@dataclass
+class Scope:
+    """What an episode-layer closure reads: the context (assessed_on, encounter, earlier steps)
+    and the row being aggregated."""
+
+    ctx: dict[str, Any]
+    row: dict[str, Any] | None = None
+
+
+def order_key(order: tuple[Fn, ...], s: Scope, row: dict[str, Any]) -> tuple[Any, ...]:
+    s.row = row
+    # None sorts below every value, so a known value is always the latest
+    return tuple((v is not None, v) if (v := o(s)) is not None else (False, 0) for o in order)
+
+
+def reducer(op: str, order: tuple[Fn, ...]) -> Callable[..., tuple[Any, list[Any]]]:
+    """(scope, rows, value fn) -> (the aggregate, the rows it rests on)."""
+
+    def values(s: Scope, rows: list[dict[str, Any]], value: Fn) -> list[tuple[Any, Any]]:
+        out = []
+        for row in rows:
+            s.row = row
+            v = value(s)
+            if v is not None:
+                out.append((v, row))
+        return out
+
+    if op in ("any", "all"):
+        stop = op == "any"
+
+        def kleene(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
+            found = values(s, rows, value)
+            if not found:
+                return None, []
+            deciding = [row for v, row in found if bool(v) is stop]
+            if deciding:
+                return stop, deciding
+            return not stop, [row for _, row in found]
+
+        return kleene
+    if op in ("max", "min"):
+        pick = max if op == "max" else min
+
+        def extreme(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
+            found = values(s, rows, value)
+            if not found:
+                return None, []
+            best = pick(v for v, _ in found)
+            return best, [row for _, row in found]
+
+        return extreme
+    if op == "count_distinct":
+
+        def count_distinct(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
+            found = values(s, rows, value)
+            return len({v for v, _ in found}), [row for _, row in found]
+
+        return count_distinct
+    if op == "latest":
+
+        def latest(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
+            if not rows:
+                return None, []
+            best = max(rows, key=lambda row: order_key(order, s, row))
+            s.row = best
+            return value(s), [best]
+
+        return latest
+    if op == "collect":
+
+        def collect(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
+            found = values(s, rows, value)
+            return [v for v, _ in found], [row for _, row in found]
+
+        return collect
+    raise ValueError(f"records IR: no aggregate {op!r}")
+
+
+# --- running -----------------------------------------------------------------------------------
