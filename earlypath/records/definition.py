@@ -96,6 +96,8 @@ __all__ = [
     "READING",
     "UNKNOWN_LOCATION",
     "WINDOW_DAYS",
+    "place",
+    "with_context",
 ]
 
 # The window an LMP (and so a pregnancy) is placed in, and in which a finding still counts.
@@ -160,10 +162,6 @@ def _in_any(path: str, value_sets: tuple[str, ...]) -> Expr:
 
 def _yes(e: Expr) -> Expr:
     return IsTrue(e)
-
-
-def _no(e: Expr) -> Expr:
-    return Not(IsTrue(e))
 
 
 def _is(e: Expr, value: Any) -> Expr:
@@ -568,7 +566,6 @@ _OBSERVATION_SHOWS = Or(
         And((_in("code", "hcg"), Not(_HCG_NEGATIVE))),
     )
 )
-_SIGN_COLUMNS = ("day", "recorded", "abated", "ends", "shows")
 _CONDITION_SIGNS = RowSpec(
     "signs",
     "Condition",
@@ -1126,7 +1123,6 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
 _LENGTH_WHAT = Lookup(
     Col("length_kind"), (("crl", "crown-rump length"), ("msd", "mean sac diameter"))
 )
-_LENGTH_READ = Not(IsNull(Col("length_kind")))
 
 
 def _length_problem(code: str, *message: str | Expr) -> RowProblem:
