@@ -96,12 +96,23 @@ class Matcher:
         return any(word.search(text) for word in self.words)
 
 
+_NO_SETS: frozenset[str] = frozenset()
+
+
 def sets_of(concept: dict[str, Any], by_key: dict[tuple[str, str], frozenset[str]]) -> frozenset:
-    found: frozenset[str] = frozenset()
-    for coding in codings(concept):
-        names = by_key.get(_key(coding))
-        if names is not None:
-            found = found | names
+    """The value sets a concept's codings are in (read as `codings` and `_key` read them; written
+    out here, as it runs for every concept read)."""
+    listed = concept.get("coding")
+    if type(listed) is not list:
+        return _NO_SETS
+    found = _NO_SETS
+    for c in listed:
+        if type(c) is dict:
+            system, code = c.get("system"), c.get("code")
+            key = (system if type(system) is str else "", code if type(code) is str else "")
+            names = by_key.get(key)
+            if names is not None:
+                found = found | names if found else names
     return found
 
 

@@ -40,7 +40,7 @@ from earlypath.records.json_values import (
     typed,
     walker,
 )
-from earlypath.records.python_source import fuse
+from earlypath.records.python_source import closures_of, fuse
 from earlypath.rules import ir
 
 __all__ = ["Reading", "Rows", "read", "read_rows", "read_episode"]
@@ -93,14 +93,18 @@ class _Compiler:
             "MATCHER": self.matcher,
         }
 
-    def fused(self, roots: Sequence[ir.Expr], env: str, single: bool = False) -> Fn:
+    def fused(
+        self,
+        roots: Sequence[ir.Expr],
+        env: str,
+        single: bool = False,
+        names: Sequence[str] | None = None,
+        flags: bool = False,
+    ) -> Fn:
         """The roots as one function (`python_source.fuse`), their closures as its fallback."""
         if not self.fuse:
-            closures = [self.expr(root) for root in roots]
-            if single:
-                return closures[0]
-            return lambda env: tuple(fn(env) for fn in closures)
-        return fuse(roots, env, self.helpers(), self.expr, single)
+            return closures_of(roots, self.expr, single, names, flags)
+        return fuse(roots, env, self.helpers(), self.expr, single, names, flags)
 
     def matcher(self, name: str) -> Matcher:
         found = self.matchers.get(name)
@@ -504,8 +508,7 @@ class _CompiledRowSpec:
     spec: rir.RowSpec
     when: Fn
     checks: tuple[tuple[Fn, Fn], ...]
-    names: tuple[str, ...]  # the columns, then "patient"
-    values: Fn  # the resource's columns and patient, as a tuple
+    values: Fn  # the resource's columns and patient, as a new dict (its row)
     outer: bool  # does it read `Outer` (the resource, from inside a list item)?
 
 
@@ -537,13 +540,13 @@ def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
             r,
             c.fused([r.when], "json", True),
             tuple((c.expr(k.ok), c.message(k.message)) for k in r.checks),
-            (*(name for name, _ in r.columns), "patient"),
             c.fused(
                 [
                     *(x for _, x in r.columns),
                     r.patient if r.patient is not None else ir.Const(None),
                 ],
                 "json",
+                names=(*(name for name, _ in r.columns), "patient"),
             ),
             "Outer(" in repr(r),
         )
@@ -573,7 +576,7 @@ def _problems_by_table(
     return tuple(
         (
             table,
-            c.fused([p.where for p in listed], "scope"),
+            c.fused([p.where for p in listed], "scope", flags=True),
             tuple(
                 (c.message(p.message), c.message(p.ref) if p.ref is not None else None)
                 for p in listed
@@ -607,9 +610,9 @@ def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any], *, fused: bool = 
         listed = by_type.get(r.spec.resource)
         if not listed:
             continue
-        out, when, names, values, checks = tables[r.spec.table], r.when, r.names, r.values, r.checks
+        out, when, values, checks, outer = tables[r.spec.table], r.when, r.values, r.checks, r.outer
         for n, resource in listed:
-            if r.outer:
+            if outer:
                 state.resource = resource
             if when(resource) is not True:
                 continue
@@ -621,7 +624,7 @@ def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any], *, fused: bool = 
                 if failed is not None:
                     problems.append((n, Problem(ref, failed(resource))))
                     continue
-            row = dict(zip(names, values(resource), strict=True))
+            row = values(resource)
             row["ref"] = ref
             row["n"] = n
             out.append(row)
@@ -655,8 +658,11 @@ def read_episode(
         source = scope.ctx[table] if table in scope.ctx else state.rows_of(table)
         for row in source:
             scope.row = row
-            for found, (message, ref) in zip(wheres(scope), reports, strict=True):
-                if found is True:
+            found = wheres(scope)
+            if True not in found:  # the commonest case: a row with nothing to report
+                continue
+            for hit, (message, ref) in zip(found, reports, strict=True):
+                if hit:
                     problems.append(Problem(ref(scope) if ref else row["ref"], message(scope)))
     scope.row = None
     values = {name: scope.ctx[name] for name, _ in compiled.steps}

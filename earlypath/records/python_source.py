@@ -293,16 +293,26 @@ def fuse(
     helpers: dict[str, Any],
     fallback: Callable[[ir.Expr], Fn],
     single: bool = False,
+    names: Sequence[str] | None = None,
+    flags: bool = False,
 ) -> Fn:
-    """One function of the environment giving the roots' values (a tuple; the value itself when
-    ``single``). Should it raise, the closures give the values instead."""
+    """One function of the environment giving the roots' values: a tuple; the value itself when
+    ``single``; a new dict by ``names``; or, with ``flags``, whether each is True. Should it
+    raise, the closures give the values instead."""
     source = _Source(env, helpers, fallback, _count_uses(roots))
     outs = [source.ref(root)[0] for root in roots]
     arg = "j" if env == "json" else "s"
     head = [f"def fused({arg}):", "  try:"]
     if env == "scope":
         head += ["    row = s.row", "    ctx = s.ctx"]
-    result = outs[0] if single else f"({', '.join(outs)},)"
+    if single:
+        result = outs[0]
+    elif names is not None:
+        result = "{" + ", ".join(f"{n!r}: {o}" for n, o in zip(names, outs, strict=True)) + "}"
+    elif flags:
+        result = "(" + ", ".join(f"{o} is True" for o in outs) + ",)"
+    else:
+        result = f"({', '.join(outs)},)"
     text = "\n".join(
         [
             *head,
@@ -312,15 +322,8 @@ def fuse(
             f"    return SLOW({arg})",
         ]
     )
-    closures = [fallback(root) for root in roots]
-    if single:
-        slow = closures[0]
-    else:
-
-        def slow(value: Any) -> tuple[Any, ...]:
-            return tuple(fn(value) for fn in closures)
-
-    names = {
+    slow = closures_of(roots, fallback, single, names, flags)
+    namespace = {
         **source.names,
         "TIMEDELTA": dt.timedelta,
         "SQRT": math.sqrt,
@@ -328,5 +331,26 @@ def fuse(
         "EMPTY": frozenset(),
         "SLOW": slow,
     }
-    exec(compile(text + "\n", "<records fused>", "exec"), names)  # noqa: S102 - our own IR
-    return names["fused"]
+    # a name of its own, so that a profile tells one fused function from another
+    where = f"<records fused {roots[0].__class__.__name__} {id(roots[0]):x}>"
+    exec(compile(text + "\n", where, "exec"), namespace)  # noqa: S102 - our own IR
+    return namespace["fused"]
+
+
+def closures_of(
+    roots: Sequence[ir.Expr],
+    compiled: Callable[[ir.Expr], Fn],
+    single: bool = False,
+    names: Sequence[str] | None = None,
+    flags: bool = False,
+) -> Fn:
+    """What `fuse` gives, from the roots' closures alone."""
+    closures = [compiled(root) for root in roots]
+    if single:
+        return closures[0]
+    if names is not None:
+        keys = tuple(names)
+        return lambda env: dict(zip(keys, [fn(env) for fn in closures], strict=True))
+    if flags:
+        return lambda env: tuple(fn(env) is True for fn in closures)
+    return lambda env: tuple(fn(env) for fn in closures)
