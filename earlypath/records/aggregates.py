@@ -4,7 +4,7 @@ an engine has chosen: each gives its value and the rows it rests on (the evidenc
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 Fn = Callable[[Any], Any]
@@ -12,11 +12,36 @@ Fn = Callable[[Any], Any]
 
 @dataclass
 class Scope:
-    """What an episode-layer closure reads: the context (assessed_on, encounter, earlier steps)
-    and the row being aggregated."""
+    """One encounter's reading: what an episode-layer closure reads (the context: assessed_on,
+    encounter, earlier steps; and the row being aggregated), the rows of its patient, and the
+    evidence noted (episode fact -> refs)."""
 
     ctx: dict[str, Any]
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    scoped: frozenset[str] = frozenset()  # the tables whose rows belong to a patient
+    patient: str | None = None  # None: every row (one patient's record, as in a CDS call)
     row: dict[str, Any] | None = None
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+    chosen: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def rows_of(self, table: str) -> list[dict[str, Any]]:
+        """The rows of ``table`` for this encounter's patient (found once per reading)."""
+        rows = self.chosen.get(table)
+        if rows is None:
+            rows = self.tables.get(table, [])
+            if self.patient is not None and table in self.scoped:
+                rows = [row for row in rows if row["patient"] == self.patient]
+            self.chosen[table] = rows
+        return rows
+
+    def note(self, fact: str, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        refs = self.evidence.setdefault(fact, [])
+        for row in rows:
+            ref = row.get("ref")
+            if ref is not None and ref not in refs:
+                refs.append(ref)
 
 
 def order_key(order: tuple[Fn, ...], s: Scope, row: dict[str, Any]) -> tuple[Any, ...]:

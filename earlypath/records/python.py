@@ -398,7 +398,6 @@ class _Compiler:
 
     def _agg(self, e: rir.Agg) -> Fn:
         where, value = self.fused([e.where], "scope", True), self.fused([e.value], "scope", True)
-        state = self.state
         order = tuple(self.fused([o], "scope", True) for o in e.order)
         reduce = reducer(e.op, order)
         table, evidence = e.table, e.evidence
@@ -406,21 +405,20 @@ class _Compiler:
         def agg(s: Scope) -> Any:
             outer = s.row
             chosen = []
-            for row in state.rows_of(table):
+            for row in s.rows_of(table):
                 s.row = row
                 if where(s) is True:
                     chosen.append(row)
             result, used = reduce(s, chosen, value)
             s.row = outer
             if evidence is not None:
-                state.note(evidence, used)
+                s.note(evidence, used)
             return result
 
         return agg
 
     def _days(self, e: rir.Days) -> Fn:
         where, day_of = self.fused([e.where], "scope", True), self.fused([e.day], "scope", True)
-        state = self.state
         columns = tuple(
             (
                 name,
@@ -436,7 +434,7 @@ class _Compiler:
         def days(s: Scope) -> list[dict[str, Any]]:
             outer = s.row
             by_day: dict[Any, list[dict[str, Any]]] = {}
-            for row in state.rows_of(table):
+            for row in s.rows_of(table):
                 s.row = row
                 if where(s) is True:
                     day = day_of(s)
@@ -450,7 +448,7 @@ class _Compiler:
                 for name, value, reduce, agg in columns:
                     record[name], used = reduce(s, rows, value)
                     if agg.evidence is not None:
-                        state.note(agg.evidence, used)
+                        s.note(agg.evidence, used)
                 for name in carry:
                     if record.get(name) is None:
                         record[name] = carried.get(name)
@@ -467,15 +465,12 @@ class _Compiler:
 
 
 class _State(threading.local):
-    """The reading under way, per thread: its tables (and their indexes by id), the patient its
-    aggregates read, and the evidence noted."""
+    """The row reading under way, per thread: its tables (and their indexes by id, for
+    `Joined`), the resource being read (for `Outer`), the value sets of each concept read."""
 
-    def begin(self, tables: dict[str, list[dict[str, Any]]], scoped: frozenset[str]) -> None:
+    def begin(self, tables: dict[str, list[dict[str, Any]]]) -> None:
         self.tables = tables
-        self.scoped = scoped
-        self.patient: str | None = None
         self.indexes: dict[str, dict[Any, dict[str, Any]]] = {}
-        self.evidence: dict[str, list[str]] = {}
         self.concepts: dict[int, frozenset[str]] = {}
 
     def index(self, table: str) -> dict[Any, dict[str, Any]]:
@@ -486,21 +481,6 @@ class _State(threading.local):
                 if row.get("id") is not None:
                     found[row["id"]] = row  # of several, the last in input order
         return found
-
-    def rows_of(self, table: str) -> list[dict[str, Any]]:
-        rows = self.tables.get(table, [])
-        if self.patient is None or table not in self.scoped:
-            return rows
-        return [row for row in rows if row["patient"] == self.patient]
-
-    def note(self, fact: str, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        refs = self.evidence.setdefault(fact, [])
-        for row in rows:
-            ref = row.get("ref")
-            if ref is not None and ref not in refs:
-                refs.append(ref)
 
 
 @dataclass
@@ -604,7 +584,7 @@ def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any], *, fused: bool = 
     tables: dict[str, list[dict[str, Any]]] = {r.spec.table: [] for r in compiled.rows}
     problems: list[tuple[int, Problem]] = []
     state = compiled.state
-    state.begin(tables, compiled.scoped)
+    state.begin(tables)
     refs: dict[int, str] = {}
     for r in compiled.rows:
         listed = by_type.get(r.spec.resource)
@@ -647,15 +627,17 @@ def read_episode(
     row when None: the CDS call holds one patient's record). ``fused`` False runs the closures
     alone (the reference reading of each node, for the tests)."""
     compiled = _compile_spec(spec, fused)
-    state = compiled.state
-    state.begin(rows.tables, compiled.scoped)
-    state.patient = patient
-    scope = Scope({"assessed_on": assessed_on, "encounter": encounter})
+    scope = Scope(
+        {"assessed_on": assessed_on, "encounter": encounter},
+        rows.tables,
+        compiled.scoped,
+        patient,
+    )
     for name, fn in compiled.steps:
         scope.ctx[name] = fn(scope)
     problems = list(rows.problems)
     for table, wheres, reports in compiled.problems:
-        source = scope.ctx[table] if table in scope.ctx else state.rows_of(table)
+        source = scope.ctx[table] if table in scope.ctx else scope.rows_of(table)
         for row in source:
             scope.row = row
             found = wheres(scope)
@@ -666,7 +648,7 @@ def read_episode(
                     problems.append(Problem(ref(scope) if ref else row["ref"], message(scope)))
     scope.row = None
     values = {name: scope.ctx[name] for name, _ in compiled.steps}
-    return Reading(values, problems, state.evidence)
+    return Reading(values, problems, scope.evidence)
 
 
 def read(
