@@ -44,29 +44,21 @@ class Scope:
                 refs.append(ref)
 
 
-def order_key(order: tuple[Fn, ...], s: Scope, row: dict[str, Any]) -> tuple[Any, ...]:
-    s.row = row
+Item = tuple[dict[str, Any], Any, tuple[Any, ...]]  # a chosen row, its value, its order
+
+
+def _order_key(item: Item) -> tuple[Any, ...]:
     # None sorts below every value, so a known value is always the latest
-    return tuple((v is not None, v) if (v := o(s)) is not None else (False, 0) for o in order)
+    return tuple((False, 0) if v is None else (True, v) for v in item[2])
 
 
-def reducer(op: str, order: tuple[Fn, ...]) -> Callable[..., tuple[Any, list[Any]]]:
-    """(scope, rows, value fn) -> (the aggregate, the rows it rests on)."""
-
-    def values(s: Scope, rows: list[dict[str, Any]], value: Fn) -> list[tuple[Any, Any]]:
-        out = []
-        for row in rows:
-            s.row = row
-            v = value(s)
-            if v is not None:
-                out.append((v, row))
-        return out
-
+def reducer(op: str) -> Callable[[list[Item]], tuple[Any, list[dict[str, Any]]]]:
+    """The aggregate ``op`` over the chosen rows' items -> (its value, the rows it rests on)."""
     if op in ("any", "all"):
         stop = op == "any"
 
-        def kleene(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            found = values(s, rows, value)
+        def kleene(items: list[Item]) -> tuple[Any, list[dict[str, Any]]]:
+            found = [(v, row) for row, v, _ in items if v is not None]
             if not found:
                 return None, []
             deciding = [row for v, row in found if bool(v) is stop]
@@ -78,39 +70,34 @@ def reducer(op: str, order: tuple[Fn, ...]) -> Callable[..., tuple[Any, list[Any
     if op in ("max", "min"):
         pick = max if op == "max" else min
 
-        def extreme(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            found = values(s, rows, value)
+        def extreme(items: list[Item]) -> tuple[Any, list[dict[str, Any]]]:
+            found = [(v, row) for row, v, _ in items if v is not None]
             if not found:
                 return None, []
-            best = pick(v for v, _ in found)
-            return best, [row for _, row in found]
+            return pick(v for v, _ in found), [row for _, row in found]
 
         return extreme
     if op == "count_distinct":
 
-        def count_distinct(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            found = values(s, rows, value)
+        def count_distinct(items: list[Item]) -> tuple[Any, list[dict[str, Any]]]:
+            found = [(v, row) for row, v, _ in items if v is not None]
             return len({v for v, _ in found}), [row for _, row in found]
 
         return count_distinct
     if op == "latest":
 
-        def latest(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            if not rows:
+        def latest(items: list[Item]) -> tuple[Any, list[dict[str, Any]]]:
+            if not items:
                 return None, []
-            best = max(rows, key=lambda row: order_key(order, s, row))
-            s.row = best
-            return value(s), [best]
+            best = max(items, key=_order_key)  # of equal orders, the first
+            return best[1], [best[0]]
 
         return latest
     if op == "collect":
 
-        def collect(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            found = values(s, rows, value)
+        def collect(items: list[Item]) -> tuple[Any, list[dict[str, Any]]]:
+            found = [(v, row) for row, v, _ in items if v is not None]
             return [v for v, _ in found], [row for _, row in found]
 
         return collect
     raise ValueError(f"records IR: no aggregate {op!r}")
-
-
-# --- running -----------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from earlypath.records.json_values import (
     typed,
     walker,
 )
-from earlypath.records.python_source import closures_of, fuse
+from earlypath.records.python_source import SKIP, closures_of, fuse
 from earlypath.rules import ir
 
 __all__ = ["Reading", "Rows", "read", "read_rows", "read_episode"]
@@ -100,11 +100,12 @@ class _Compiler:
         single: bool = False,
         names: Sequence[str] | None = None,
         flags: bool = False,
+        pick: bool = False,
     ) -> Fn:
         """The roots as one function (`python_source.fuse`), their closures as its fallback."""
         if not self.fuse:
-            return closures_of(roots, self.expr, single, names, flags)
-        return fuse(roots, env, self.helpers(), self.expr, single, names, flags)
+            return closures_of(roots, self.expr, single, names, flags, pick)
+        return fuse(roots, env, self.helpers(), self.expr, single, names, flags, pick)
 
     def matcher(self, name: str) -> Matcher:
         found = self.matchers.get(name)
@@ -397,20 +398,19 @@ class _Compiler:
     # --- the episode layer ---------------------------------------------------------------------
 
     def _agg(self, e: rir.Agg) -> Fn:
-        where, value = self.fused([e.where], "scope", True), self.fused([e.value], "scope", True)
-        order = tuple(self.fused([o], "scope", True) for o in e.order)
-        reduce = reducer(e.op, order)
-        table, evidence = e.table, e.evidence
+        pick = self.fused([e.where, e.value, *e.order], "scope", pick=True)
+        reduce, table, evidence = reducer(e.op), e.table, e.evidence
 
         def agg(s: Scope) -> Any:
             outer = s.row
-            chosen = []
+            items = []
             for row in s.rows_of(table):
                 s.row = row
-                if where(s) is True:
-                    chosen.append(row)
-            result, used = reduce(s, chosen, value)
+                got = pick(s)
+                if got is not SKIP:
+                    items.append((row, got[0], got[1]))
             s.row = outer
+            result, used = reduce(items)
             if evidence is not None:
                 s.note(evidence, used)
             return result
@@ -418,35 +418,33 @@ class _Compiler:
         return agg
 
     def _days(self, e: rir.Days) -> Fn:
-        where, day_of = self.fused([e.where], "scope", True), self.fused([e.day], "scope", True)
-        columns = tuple(
-            (
-                name,
-                self.fused([a.value], "scope", True),
-                reducer(a.op, tuple(self.fused([o], "scope", True) for o in a.order)),
-                a,
-            )
-            for name, a in e.columns
-        )
+        pick = self.fused([e.where, e.day], "scope", pick=True)
+        # every column's value and orders for a row, in one function
+        roots: list[ir.Expr] = []
+        spans = []
+        for name, a in e.columns:
+            spans.append((name, len(roots), len(roots) + 1 + len(a.order), reducer(a.op), a))
+            roots += [a.value, *a.order]
+        per_row = self.fused(roots, "scope")
         derived = tuple((name, self.fused([x], "scope", True)) for name, x in e.derived)
         table, carry = e.table, e.carry
 
         def days(s: Scope) -> list[dict[str, Any]]:
             outer = s.row
-            by_day: dict[Any, list[dict[str, Any]]] = {}
+            by_day: dict[Any, list[tuple[dict[str, Any], tuple[Any, ...]]]] = {}
             for row in s.rows_of(table):
                 s.row = row
-                if where(s) is True:
-                    day = day_of(s)
-                    if day is not None:
-                        by_day.setdefault(day, []).append(row)
+                got = pick(s)
+                if got is not SKIP and got[0] is not None:
+                    by_day.setdefault(got[0], []).append((row, per_row(s)))
             records = []
             carried: dict[str, Any] = {}
             for day in sorted(by_day):
-                rows = by_day[day]
+                listed = by_day[day]
                 record: dict[str, Any] = {"day": day}
-                for name, value, reduce, agg in columns:
-                    record[name], used = reduce(s, rows, value)
+                for name, start, end, reduce, agg in spans:
+                    items = [(row, v[start], v[start + 1 : end]) for row, v in listed]
+                    record[name], used = reduce(items)
                     if agg.evidence is not None:
                         s.note(agg.evidence, used)
                 for name in carry:

@@ -28,6 +28,10 @@ _CMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 _ARITH = {"+": "+", "-": "-", "*": "*", "/": "/"}
 
 
+# What a ``pick`` function gives for a row its condition leaves out.
+SKIP = object()
+
+
 def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
     """How many times each distinct node is read by its parents (a root counts once)."""
     uses: dict[Any, int] = {}
@@ -295,10 +299,12 @@ def fuse(
     single: bool = False,
     names: Sequence[str] | None = None,
     flags: bool = False,
+    pick: bool = False,
 ) -> Fn:
     """One function of the environment giving the roots' values: a tuple; the value itself when
-    ``single``; a new dict by ``names``; or, with ``flags``, whether each is True. Should it
-    raise, the closures give the values instead."""
+    ``single``; a new dict by ``names``; with ``flags``, whether each is True; with ``pick``
+    (roots: a condition, a value, orders), `SKIP` unless the condition is True, else the value
+    and the orders (computed only then). Should it raise, the closures give it instead."""
     source = _Source(env, helpers, fallback, _count_uses(roots))
     outs = [source.ref(root)[0] for root in roots]
     arg = "j" if env == "json" else "s"
@@ -311,6 +317,9 @@ def fuse(
         result = "{" + ", ".join(f"{n!r}: {o}" for n, o in zip(names, outs, strict=True)) + "}"
     elif flags:
         result = "(" + ", ".join(f"{o} is True" for o in outs) + ",)"
+    elif pick:
+        orders = "".join(f"{o}, " for o in outs[2:])
+        result = f"({outs[1]}, ({orders})) if {outs[0]} is True else SKIP"
     else:
         result = f"({', '.join(outs)},)"
     text = "\n".join(
@@ -322,7 +331,7 @@ def fuse(
             f"    return SLOW({arg})",
         ]
     )
-    slow = closures_of(roots, fallback, single, names, flags)
+    slow = closures_of(roots, fallback, single, names, flags, pick)
     namespace = {
         **source.names,
         "TIMEDELTA": dt.timedelta,
@@ -330,6 +339,7 @@ def fuse(
         "FLOOR": math.floor,
         "EMPTY": frozenset(),
         "SLOW": slow,
+        "SKIP": SKIP,
     }
     # a name of its own, so that a profile tells one fused function from another
     where = f"<records fused {roots[0].__class__.__name__} {id(roots[0]):x}>"
@@ -343,9 +353,15 @@ def closures_of(
     single: bool = False,
     names: Sequence[str] | None = None,
     flags: bool = False,
+    pick: bool = False,
 ) -> Fn:
     """What `fuse` gives, from the roots' closures alone."""
     closures = [compiled(root) for root in roots]
+    if pick:
+        cond, value, orders = closures[0], closures[1], closures[2:]
+        return lambda env: (
+            (value(env), tuple(o(env) for o in orders)) if cond(env) is True else SKIP
+        )
     if single:
         return closures[0]
     if names is not None:
