@@ -1068,20 +1068,14 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
             Const(True),
         ),
     ),
-    ("previous_miscarriages", _PREVIOUS),
     (
-        "miscarriage_diagnosed",
-        Coalesce(
-            (
-                Agg(
-                    "any",
-                    "clinical",
-                    And((_EVENT_ROW, _THIS)),
-                    Const(True),
-                    evidence="miscarriage_diagnosed",
-                ),
-                Const(False),
-            )
+        "diagnosed",
+        Agg(
+            "any",
+            "clinical",
+            And((_EVENT_ROW, _THIS)),
+            Const(True),
+            evidence="miscarriage_diagnosed",
         ),
     ),
     (
@@ -1096,6 +1090,8 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
             evidence="vaginal_bleeding",
         ),
     ),
+    ("previous_miscarriages", _PREVIOUS),
+    ("miscarriage_diagnosed", Coalesce((Ctx("diagnosed"), Const(False)))),
     ("scans", _SCANS),
     (
         "on_progesterone",

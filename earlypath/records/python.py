@@ -101,11 +101,12 @@ class _Compiler:
         names: Sequence[str] | None = None,
         flags: bool = False,
         pick: bool = False,
+        groups: Sequence[tuple[int, int]] | None = None,
     ) -> Fn:
         """The roots as one function (`python_source.fuse`), their closures as its fallback."""
         if not self.fuse:
-            return closures_of(roots, self.expr, single, names, flags, pick)
-        return fuse(roots, env, self.helpers(), self.expr, single, names, flags, pick)
+            return closures_of(roots, self.expr, single, names, flags, pick, groups)
+        return fuse(roots, env, self.helpers(), self.expr, single, names, flags, pick, groups)
 
     def matcher(self, name: str) -> Matcher:
         found = self.matchers.get(name)
@@ -417,6 +418,37 @@ class _Compiler:
 
         return agg
 
+    def batch(self, aggs: list[rir.Agg]) -> Fn:
+        """Aggregates over one table in one pass over its rows: each row's picks (condition,
+        value, orders of every aggregate) are one fused function."""
+        roots: list[ir.Expr] = []
+        groups = []
+        for a in aggs:
+            groups.append((len(roots), len(roots) + 2 + len(a.order)))
+            roots += [a.where, a.value, *a.order]
+        picks = self.fused(roots, "scope", groups=groups)
+        reducers = [(reducer(a.op), a.evidence) for a in aggs]
+        table = aggs[0].table
+
+        def batch(s: Scope) -> tuple[Any, ...]:
+            outer = s.row
+            items: list[list[Any]] = [[] for _ in reducers]
+            for row in s.rows_of(table):
+                s.row = row
+                for found, got in zip(items, picks(s), strict=True):
+                    if got is not SKIP:
+                        found.append((row, got[0], got[1]))
+            s.row = outer
+            values = []
+            for (reduce, evidence), found in zip(reducers, items, strict=True):
+                value, used = reduce(found)
+                if evidence is not None:
+                    s.note(evidence, used)
+                values.append(value)
+            return tuple(values)
+
+        return batch
+
     def _days(self, e: rir.Days) -> Fn:
         pick = self.fused([e.where, e.day], "scope", pick=True)
         # every column's value and orders for a row, in one function
@@ -493,7 +525,7 @@ class _CompiledRowSpec:
 @dataclass
 class _CompiledSpec:
     rows: tuple[_CompiledRowSpec, ...]
-    steps: tuple[tuple[str, Fn], ...]
+    steps: tuple[tuple[tuple[str, ...], Fn], ...]  # names, and the function giving their values
     # per table: one function giving every problem's ``where`` for a row, then each problem's
     # message and ref
     problems: tuple[tuple[str, Fn, tuple[tuple[Fn, Fn | None], ...]], ...]
@@ -533,7 +565,7 @@ def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
     fills = [r.table for r in spec.rows]
     compiled = _CompiledSpec(
         rows,
-        tuple((name, c.expr(x)) for name, x in spec.steps),
+        _steps(c, spec.steps),
         _problems_by_table(c, spec.problems),
         frozenset(r.table for r in spec.rows if r.patient is not None),
         state,
@@ -541,6 +573,49 @@ def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
     )
     _compiled[key] = (spec, compiled)
     return compiled
+
+
+def _steps(
+    c: _Compiler, steps: tuple[tuple[str, ir.Expr], ...]
+) -> tuple[tuple[tuple[str, ...], Fn], ...]:
+    """The steps, consecutive aggregates over one table that do not read each other run as one
+    pass over its rows (`_Compiler.batch`)."""
+    out: list[tuple[tuple[str, ...], Fn]] = []
+    run: list[tuple[str, rir.Agg]] = []
+
+    def flush() -> None:
+        if len(run) == 1:
+            out.append(((run[0][0],), c.expr(run[0][1])))
+        elif run:
+            out.append((tuple(name for name, _ in run), c.batch([a for _, a in run])))
+        run.clear()
+
+    for name, e in steps:
+        joins = (
+            isinstance(e, rir.Agg)
+            and (not run or run[0][1].table == e.table)
+            and not _reads_any(e, {n for n, _ in run})
+        )
+        if not joins:
+            flush()
+        if isinstance(e, rir.Agg):
+            run.append((name, e))
+        else:
+            out.append(((name,), c.expr(e)))
+    flush()
+    return tuple(out)
+
+
+def _reads_any(e: Any, names: set[str]) -> bool:
+    """Does the expression read any of these steps (`Ctx`)?"""
+    if isinstance(e, rir.Ctx):
+        return e.name in names
+    for slot in getattr(e, "__slots__", ()):
+        value = getattr(e, slot, None)
+        items = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, ir.Expr) and _reads_any(v, names) for v in items):
+            return True
+    return False
 
 
 def _problems_by_table(
@@ -631,8 +706,11 @@ def read_episode(
         compiled.scoped,
         patient,
     )
-    for name, fn in compiled.steps:
-        scope.ctx[name] = fn(scope)
+    for names, fn in compiled.steps:
+        if len(names) == 1:
+            scope.ctx[names[0]] = fn(scope)
+        else:
+            scope.ctx.update(zip(names, fn(scope), strict=True))
     problems = list(rows.problems)
     for table, wheres, reports in compiled.problems:
         source = scope.ctx[table] if table in scope.ctx else scope.rows_of(table)
@@ -645,7 +723,7 @@ def read_episode(
                 if hit:
                     problems.append(Problem(ref(scope) if ref else row["ref"], message(scope)))
     scope.row = None
-    values = {name: scope.ctx[name] for name, _ in compiled.steps}
+    values = {name: scope.ctx[name] for names, _ in compiled.steps for name in names}
     return Reading(values, problems, scope.evidence)
 
 

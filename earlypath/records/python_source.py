@@ -32,6 +32,18 @@ _ARITH = {"+": "+", "-": "-", "*": "*", "/": "/"}
 SKIP = object()
 
 
+def _pick(outs: Sequence[str]) -> str:
+    """A condition's, a value's and orders' source as a pick: the value and orders only when
+    the condition is True (a conditional expression computes them only then)."""
+    orders = "".join(f"{o}, " for o in outs[2:])
+    return f"(({outs[1]}, ({orders})) if {outs[0]} is True else SKIP)"
+
+
+def _picked(closures: Sequence[Fn]) -> Fn:
+    cond, value, orders = closures[0], closures[1], closures[2:]
+    return lambda env: (value(env), tuple(o(env) for o in orders)) if cond(env) is True else SKIP
+
+
 def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
     """How many times each distinct node is read by its parents (a root counts once)."""
     uses: dict[Any, int] = {}
@@ -300,11 +312,13 @@ def fuse(
     names: Sequence[str] | None = None,
     flags: bool = False,
     pick: bool = False,
+    groups: Sequence[tuple[int, int]] | None = None,
 ) -> Fn:
     """One function of the environment giving the roots' values: a tuple; the value itself when
     ``single``; a new dict by ``names``; with ``flags``, whether each is True; with ``pick``
     (roots: a condition, a value, orders), `SKIP` unless the condition is True, else the value
-    and the orders (computed only then). Should it raise, the closures give it instead."""
+    and the orders (computed only then); with ``groups`` (spans of the roots), a tuple of such
+    picks. Should it raise, the closures give it instead."""
     source = _Source(env, helpers, fallback, _count_uses(roots))
     outs = [source.ref(root)[0] for root in roots]
     arg = "j" if env == "json" else "s"
@@ -318,8 +332,9 @@ def fuse(
     elif flags:
         result = "(" + ", ".join(f"{o} is True" for o in outs) + ",)"
     elif pick:
-        orders = "".join(f"{o}, " for o in outs[2:])
-        result = f"({outs[1]}, ({orders})) if {outs[0]} is True else SKIP"
+        result = _pick(outs)
+    elif groups is not None:
+        result = "(" + "".join(f"{_pick(outs[a:b])}, " for a, b in groups) + ")"
     else:
         result = f"({', '.join(outs)},)"
     text = "\n".join(
@@ -331,7 +346,7 @@ def fuse(
             f"    return SLOW({arg})",
         ]
     )
-    slow = closures_of(roots, fallback, single, names, flags, pick)
+    slow = closures_of(roots, fallback, single, names, flags, pick, groups)
     namespace = {
         **source.names,
         "TIMEDELTA": dt.timedelta,
@@ -354,14 +369,15 @@ def closures_of(
     names: Sequence[str] | None = None,
     flags: bool = False,
     pick: bool = False,
+    groups: Sequence[tuple[int, int]] | None = None,
 ) -> Fn:
     """What `fuse` gives, from the roots' closures alone."""
     closures = [compiled(root) for root in roots]
     if pick:
-        cond, value, orders = closures[0], closures[1], closures[2:]
-        return lambda env: (
-            (value(env), tuple(o(env) for o in orders)) if cond(env) is True else SKIP
-        )
+        return _picked(closures)
+    if groups is not None:
+        picks = [_picked(closures[a:b]) for a, b in groups]
+        return lambda env: tuple(p(env) for p in picks)
     if single:
         return closures[0]
     if names is not None:
