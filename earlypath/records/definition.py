@@ -13,7 +13,7 @@ Principles:
   ``earlypath/fhir/reading.json``.
 
 Tables (one row per resource, layer 1): ``clinical`` (Conditions and Observations coded for a
-fact), ``signs`` (what shows a current pregnancy, `earlypath.fhir.pregnancy`), ``medications``,
+fact or showing a current pregnancy, `earlypath.fhir.pregnancy`), ``medications``,
 ``requests``, ``allergies``, ``patients``. Steps (per encounter, layer 2): the LMP, the dating
 CRL and the start of this pregnancy, then every fact placed on that timeline.
 
@@ -410,6 +410,11 @@ _CLINICAL_COLUMNS = (
     "heart",
     "heart_problem",
     "location",
+    # what shows a current pregnancy (`earlypath.fhir.pregnancy`)
+    "recorded",
+    "abated",
+    "ends",
+    "shows",
 )
 
 
@@ -452,83 +457,7 @@ _OBSERVATION_VALUE_SETS = (
     "uncertain_viability",
 )
 _CONDITION_IGNORED = _status_in(_VERIFICATION, "ignored_condition_verification")
-_CONDITION_ROWS = _clinical(
-    "Condition",
-    And(
-        (
-            Not(_is(_VERIFICATION, "entered-in-error")),
-            _in_any("code", (*_MISCARRIAGE_SETS, *_CONDITION_FINDING_SETS)),
-        )
-    ),
-    {
-        "observed": Const(False),
-        "day": _CONDITION_DAY,
-        "history_at_least": _HISTORY,
-        "refuted": _REFUTED,
-        "miscarriage": And((_EVENT, IsNull(_HISTORY), Not(_REFUTED))),
-        "mis_unreadable": Const(False),
-        "bleeding_code": _BLEEDING,
-        "bleeding": If(
-            _BLEEDING,
-            If(
-                _REFUTED,
-                Const(False),
-                If(
-                    _status_in(FirstCode(Concept("clinicalStatus")), "resolved_condition_clinical"),
-                    Const(None),
-                    Const(True),
-                ),
-            ),
-            Const(None),
-        ),
-        "bleeding_resolved": And(
-            (
-                _BLEEDING,
-                Not(_REFUTED),
-                _status_in(FirstCode(Concept("clinicalStatus")), "resolved_condition_clinical"),
-            )
-        ),
-        "heart": _CONDITION_HEART,
-        "location": If(And((_ECTOPIC, Not(_REFUTED))), Const("ectopic"), Const(None)),
-    },
-)
-
 _USABLE_OBSERVATION = _status_in(_text("status"), "usable_observation_status")
-_MISCARRIAGE_CODED = _in_any("code", _MISCARRIAGE_SETS)
-_OBSERVATION_ROWS = _clinical(
-    "Observation",
-    And(
-        (
-            _USABLE_OBSERVATION,
-            Or((_in_any("code", _OBSERVATION_CODE_SETS), _in_any(_VCC, _OBSERVATION_VALUE_SETS))),
-        )
-    ),
-    {
-        "observed": Const(True),
-        "day": _OBSERVATION_DAY,
-        # a miscarriage or history Observation is a finding: present is the record, absent a
-        # recorded "no" (as a refuted Condition), any other value is reported and not used
-        "history_at_least": If(IsNull(PRESENCE), Const(None), _HISTORY),
-        "refuted": And((_MISCARRIAGE_CODED, _is(PRESENCE, False))),
-        "miscarriage": And((_EVENT, IsNull(_HISTORY), _is(PRESENCE, True))),
-        "mis_unreadable": And((_MISCARRIAGE_CODED, IsNull(PRESENCE))),
-        "lmp_code": _LMP,
-        "lmp_value": If(_LMP, Day(_text("valueDateTime")), Const(None)),
-        "length_kind": _LENGTH_KIND,
-        "length_problem": _LENGTH_PROBLEM,
-        "unit": If(IsNull(_LENGTH_KIND), Const(None), _unit(_Q)),
-        "raw_mm": If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM),
-        "mm": If(
-            IsNull(_LENGTH_PROBLEM), If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM), Const(None)
-        ),
-        "bleeding_code": _BLEEDING,
-        "bleeding": If(_BLEEDING, PRESENCE, Const(None)),
-        "bleeding_resolved": Const(False),
-        "heart": _OBSERVATION_HEART,
-        "heart_problem": _RATE_PROBLEM,
-        "location": _OBSERVATION_LOCATION,
-    },
-)
 
 # --- layer 1: current-pregnancy signs (`earlypath.fhir.pregnancy` documents them) -------------
 
@@ -566,37 +495,104 @@ _OBSERVATION_SHOWS = Or(
         And((_in("code", "hcg"), Not(_HCG_NEGATIVE))),
     )
 )
-_CONDITION_SIGNS = RowSpec(
-    "signs",
+# A Condition that shows a pregnancy (a miscarriage: only on its own days; see `_SIGN_SHOWS`).
+_CONDITION_ENDS = And((Not(_CONDITION_IGNORED), _in_any("code", PREGNANCY_END_SETS)))
+_CONDITION_SHOWS = And((Not(_CONDITION_IGNORED), _in_any("code", PREGNANCY_CONDITION_SETS)))
+
+
+_CONDITION_ROWS = _clinical(
     "Condition",
-    And(
+    Or(
         (
-            Not(_CONDITION_IGNORED),
-            Or((_in_any("code", PREGNANCY_END_SETS), _in_any("code", PREGNANCY_CONDITION_SETS))),
+            And(
+                (
+                    Not(_is(_VERIFICATION, "entered-in-error")),
+                    _in_any("code", (*_MISCARRIAGE_SETS, *_CONDITION_FINDING_SETS)),
+                )
+            ),
+            _CONDITION_ENDS,
+            _CONDITION_SHOWS,
         )
     ),
-    _SUBJECT,
-    (
-        ("day", _CONDITION_DAY),
-        ("recorded", Day(_text("recordedDate"))),
-        ("abated", _day_of("abatementDateTime", "abatementPeriod.start")),
-        # a miscarriage ends a pregnancy: evidence only on the day it began or was recorded
-        ("ends", _in_any("code", PREGNANCY_END_SETS)),
-        ("shows", _in_any("code", PREGNANCY_CONDITION_SETS)),
-    ),
+    {
+        "recorded": Day(_text("recordedDate")),
+        "abated": _day_of("abatementDateTime", "abatementPeriod.start"),
+        "ends": _CONDITION_ENDS,
+        "shows": _CONDITION_SHOWS,
+        "observed": Const(False),
+        "day": _CONDITION_DAY,
+        "history_at_least": _HISTORY,
+        "refuted": _REFUTED,
+        "miscarriage": And((_EVENT, IsNull(_HISTORY), Not(_REFUTED))),
+        "mis_unreadable": Const(False),
+        "bleeding_code": _BLEEDING,
+        "bleeding": If(
+            _BLEEDING,
+            If(
+                _REFUTED,
+                Const(False),
+                If(
+                    _status_in(FirstCode(Concept("clinicalStatus")), "resolved_condition_clinical"),
+                    Const(None),
+                    Const(True),
+                ),
+            ),
+            Const(None),
+        ),
+        "bleeding_resolved": And(
+            (
+                _BLEEDING,
+                Not(_REFUTED),
+                _status_in(FirstCode(Concept("clinicalStatus")), "resolved_condition_clinical"),
+            )
+        ),
+        "heart": _CONDITION_HEART,
+        "location": If(And((_ECTOPIC, Not(_REFUTED))), Const("ectopic"), Const(None)),
+    },
 )
-_OBSERVATION_SIGNS = RowSpec(
-    "signs",
+
+_MISCARRIAGE_CODED = _in_any("code", _MISCARRIAGE_SETS)
+_OBSERVATION_ROWS = _clinical(
     "Observation",
-    And((_USABLE_OBSERVATION, _OBSERVATION_SHOWS)),
-    _SUBJECT,
-    (
-        ("day", _OBSERVATION_DAY),
-        ("recorded", Const(None)),
-        ("abated", Const(None)),
-        ("ends", Const(False)),
-        ("shows", Const(True)),
+    And(
+        (
+            _USABLE_OBSERVATION,
+            Or(
+                (
+                    _in_any("code", _OBSERVATION_CODE_SETS),
+                    _in_any(_VCC, _OBSERVATION_VALUE_SETS),
+                    _OBSERVATION_SHOWS,
+                )
+            ),
+        )
     ),
+    {
+        "ends": Const(False),
+        "shows": _OBSERVATION_SHOWS,
+        "observed": Const(True),
+        "day": _OBSERVATION_DAY,
+        # a miscarriage or history Observation is a finding: present is the record, absent a
+        # recorded "no" (as a refuted Condition), any other value is reported and not used
+        "history_at_least": If(IsNull(PRESENCE), Const(None), _HISTORY),
+        "refuted": And((_MISCARRIAGE_CODED, _is(PRESENCE, False))),
+        "miscarriage": And((_EVENT, IsNull(_HISTORY), _is(PRESENCE, True))),
+        "mis_unreadable": And((_MISCARRIAGE_CODED, IsNull(PRESENCE))),
+        "lmp_code": _LMP,
+        "lmp_value": If(_LMP, Day(_text("valueDateTime")), Const(None)),
+        "length_kind": _LENGTH_KIND,
+        "length_problem": _LENGTH_PROBLEM,
+        "unit": If(IsNull(_LENGTH_KIND), Const(None), _unit(_Q)),
+        "raw_mm": If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM),
+        "mm": If(
+            IsNull(_LENGTH_PROBLEM), If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM), Const(None)
+        ),
+        "bleeding_code": _BLEEDING,
+        "bleeding": If(_BLEEDING, PRESENCE, Const(None)),
+        "bleeding_resolved": Const(False),
+        "heart": _OBSERVATION_HEART,
+        "heart_problem": _RATE_PROBLEM,
+        "location": _OBSERVATION_LOCATION,
+    },
 )
 
 # --- layer 1: medicines and allergies ------------------------------------------------------------
@@ -1112,7 +1108,7 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
         "allergies",
         Agg("collect", "allergies", Not(IsNull(Col("name"))), Col("name"), evidence="allergies"),
     ),
-    ("pregnancy_signs", Agg("collect", "signs", _SIGN_SHOWS, Col("ref"))),
+    ("pregnancy_signs", Agg("collect", "clinical", _SIGN_SHOWS, Col("ref"))),
     ("gender", Agg("latest", "patients", Not(IsNull(Col("gender"))), Col("gender"), (Col("n"),))),
 )
 
@@ -1250,8 +1246,6 @@ READING = EpisodeSpec(
     rows=(
         _CONDITION_ROWS,
         _OBSERVATION_ROWS,
-        _CONDITION_SIGNS,
-        _OBSERVATION_SIGNS,
         _MEDICATIONS,
         _REQUESTS,
         _ALLERGIES,
