@@ -1,0 +1,741 @@
+"""The Python engine of the records IR: one patient's FHIR resources (plain JSON) -> the steps.
+
+Each node is compiled once into a closure (as `earlypath.engines.evaluate` does for the rule
+IR), then a reading is a few function calls per resource: no FHIR model is built, only the JSON
+the definition names is read, and a JSON value of another type than the one read is None.
+
+Two kinds of closure, one per layer of `earlypath.records.ir`:
+- over a resource's JSON (or a list item inside `AnyItem` / `FirstItem`): ``fn(json)``;
+- over an encounter's context and the row being aggregated: ``fn(scope)``.
+The rule-IR nodes compile to either kind. The closures are the reference reading of each node;
+what runs per resource and per row is the same expressions fused into one generated function
+(`earlypath.records.python_source`), which falls back on the closures if it ever raises. Both
+paths run every case of tests/records/node_cases.py. Nothing here logs: the input is patient
+data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from earlypath.engines.evaluate import _ARITH, _CMP  # the rule IR's operators, as it runs them
+from earlypath.errors import Problem
+from earlypath.fhir.codes import CodeSet, load_codes
+from earlypath.records import ir as rir
+from earlypath.records.aggregates import Scope, reducer
+from earlypath.records.json_values import (
+    STRIP,
+    Matcher,
+    as_day,
+    codings,
+    matcher_for,
+    ref_id,
+    sets_of,
+    show,
+    typed,
+    walker,
+)
+from earlypath.records.python_source import SKIP, closures_of, fuse
+from earlypath.rules import ir
+
+__all__ = ["Reading", "Rows", "read", "read_rows", "read_episode"]
+
+Fn = Callable[[Any], Any]
+
+
+@dataclass
+class Rows:
+    """The rows of every table, the problems the checks reported, per table in input order."""
+
+    tables: dict[str, list[dict[str, Any]]]
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class Reading:
+    """The steps' values by name, the problems (resource checks then this encounter's), and the
+    evidence: episode fact -> refs of the rows it rests on."""
+
+    values: dict[str, Any]
+    problems: list[Problem]
+    evidence: dict[str, list[str]]
+
+
+# --- JSON reading ------------------------------------------------------------------------------
+
+
+class _Compiler:
+    """Compiles the nodes of one `EpisodeSpec`, with the site's value sets as they are now."""
+
+    def __init__(self, codes: dict[str, CodeSet], state: threading.local, fuse: bool = True):
+        self.fuse = fuse  # False: closures only (the reference path, for the tests)
+        self.codes = codes
+        self.state = state  # the tables of the reading under way (for `Joined`)
+        self.matchers: dict[str, Matcher] = {}
+        self.sets_of_key: dict[tuple[str, str], frozenset[str]] = {}
+        for name, code_set in codes.items():
+            for key in code_set.codes:
+                self.sets_of_key[key] = self.sets_of_key.get(key, frozenset()) | {name}
+        self.cache: dict[rir.Expr | ir.Expr, Fn] = {}
+
+    def helpers(self) -> dict[str, Any]:
+        by_key = self.sets_of_key
+        return {
+            "SETS_OF": lambda concept: sets_of(concept, by_key),
+            "AS_DAY": as_day,
+            "STRIP": STRIP,
+            "REF_ID": ref_id,
+            "MATCHER": self.matcher,
+        }
+
+    def fused(
+        self,
+        roots: Sequence[ir.Expr],
+        env: str,
+        single: bool = False,
+        names: Sequence[str] | None = None,
+        flags: bool = False,
+        pick: bool = False,
+        groups: Sequence[tuple[int, int]] | None = None,
+    ) -> Fn:
+        """The roots as one function (`python_source.fuse`), their closures as its fallback."""
+        if not self.fuse:
+            return closures_of(roots, self.expr, single, names, flags, pick, groups)
+        return fuse(roots, env, self.helpers(), self.expr, single, names, flags, pick, groups)
+
+    def matcher(self, name: str) -> Matcher:
+        found = self.matchers.get(name)
+        if found is None:
+            found = self.matchers[name] = matcher_for(self.codes, name)
+        return found
+
+    def expr(self, e: ir.Expr) -> Fn:
+        fn = self.cache.get(e)
+        if fn is None:
+            fn = self.cache[e] = self._compile(e)
+        return fn
+
+    def message(self, message: rir.Message) -> Fn:
+        parts = tuple(p if isinstance(p, str) else self.expr(p) for p in message.parts)
+
+        def text(env: Any) -> str:
+            return "".join(p if isinstance(p, str) else show(p(env)) for p in parts)
+
+        return text
+
+    def _compile(self, e: ir.Expr) -> Fn:  # noqa: C901, PLR0911, PLR0912 - one case per node
+        fn = self._record_node(e)
+        if fn is not None:
+            return fn
+        return self._rule_node(e)
+
+    def _record_node(self, e: ir.Expr) -> Fn | None:  # noqa: C901, PLR0911, PLR0912
+        if isinstance(e, rir.Field):
+            walk, as_type = walker(e.path), typed(e.type)
+            return lambda j: as_type(walk(j))
+        if isinstance(e, rir.Concept):
+            walk = walker(e.path)
+
+            def concept(j: Any) -> Any:
+                v = walk(j)
+                return v if type(v) is dict else None
+
+            return concept
+        if isinstance(e, rir.InSet):
+            matcher, of, name = self.matcher(e.value_set), self.expr(e.concept), e.value_set
+            by_key, state = self.sets_of_key, self.state
+
+            def in_set(j: Any) -> bool:
+                concept = of(j)
+                if type(concept) is not dict:
+                    return False
+                # the sets a concept's codes are in, found once per concept and reading
+                memo = state.concepts
+                names = memo.get(id(concept))
+                if names is None:
+                    names = memo[id(concept)] = sets_of(concept, by_key)
+                if name in names:
+                    return True
+                return bool(matcher.words) and matcher.matches(concept)
+
+            return in_set
+        if isinstance(e, rir.TextInSet):
+            words, of = self.matcher(e.value_set).words, self.expr(e.text)
+
+            def text_in_set(j: Any) -> bool:
+                v = of(j)
+                if type(v) is not str:
+                    return False
+                text = v.lower()
+                return any(word.search(text) for word in words)
+
+            return text_in_set
+        if isinstance(e, rir.LocalId):
+            of = self.expr(e.reference)
+
+            def local_id(j: Any) -> str | None:
+                v = of(j)
+                return v[1:] if type(v) is str and len(v) > 1 and v[0] == "#" else None
+
+            return local_id
+        if isinstance(e, rir.Left):
+            of, length = self.expr(e.text), e.length
+
+            def left(j: Any) -> str | None:
+                v = of(j)
+                return None if v is None else v[:length]
+
+            return left
+        if isinstance(e, rir.Outer):
+            of, state = self.expr(e.item), self.state
+            return lambda j: of(state.resource)
+        if isinstance(e, rir.FirstCode):
+            of = self.expr(e.concept)
+
+            def first_code(j: Any) -> str | None:
+                listed = codings(of(j))
+                if not listed:
+                    return None
+                code = listed[0].get("code")
+                return code if type(code) is str else None
+
+            return first_code
+        if isinstance(e, rir.AtLeast):
+            matcher, of = self.matcher(e.value_set), self.expr(e.concept)
+
+            def at_least(j: Any) -> int | None:
+                return matcher.count(of(j))
+
+            return at_least
+        if isinstance(e, rir.Day):
+            of = self.expr(e.text)
+            return lambda j: as_day(of(j))
+        if isinstance(e, rir.NormText):
+            of = self.expr(e.text)
+
+            def norm_text(j: Any) -> str | None:
+                v = of(j)
+                return v.strip(STRIP).lower() if type(v) is str else None
+
+            return norm_text
+        if isinstance(e, rir.OneOf):
+            of, values = self.expr(e.item), e.values
+
+            def one_of(j: Any) -> bool | None:
+                v = of(j)
+                if v is None:
+                    return None
+                return any(type(v) is type(x) and v == x for x in values)
+
+            return one_of
+        if isinstance(e, rir.Lookup):
+            of, pairs = self.expr(e.item), e.pairs
+
+            def lookup(j: Any) -> Any:
+                v = of(j)
+                if v is None:
+                    return None
+                for key, value in pairs:
+                    if type(key) is type(v) and key == v:
+                        return value
+                return None
+
+            return lookup
+        if isinstance(e, rir.Round2):
+            of = self.expr(e.item)
+
+            def round2(j: Any) -> float | None:
+                v = of(j)
+                return None if v is None else round(v, 2)
+
+            return round2
+        if isinstance(e, rir.RefId):
+            of, kind = self.expr(e.reference), e.kind
+            return lambda j: ref_id(of(j), kind)
+        if isinstance(e, rir.AnyItem):
+            walk, test = walker(e.path), self.expr(e.test)
+
+            def any_item(j: Any) -> bool:
+                items = walk(j)
+                return type(items) is list and any(test(item) is True for item in items)
+
+            return any_item
+        if isinstance(e, rir.FirstItem):
+            walk, test, value = walker(e.path), self.expr(e.test), self.expr(e.value)
+
+            def first_item(j: Any) -> Any:
+                items = walk(j)
+                if type(items) is not list:
+                    return None
+                for item in items:
+                    if test(item) is True:
+                        return value(item)
+                return None
+
+            return first_item
+        if isinstance(e, rir.Joined):
+            key_of, table, column, state = self.expr(e.key), e.table, e.column, self.state
+
+            def joined(j: Any) -> Any:
+                key = key_of(j)
+                if key is None:
+                    return None
+                row = state.index(table).get(key)
+                return None if row is None else row.get(column)
+
+            return joined
+        if isinstance(e, rir.Ctx):
+            name = e.name
+            return lambda s: s.ctx.get(name)
+        if isinstance(e, rir.Col):
+            name = e.name
+            return lambda s: s.row.get(name)
+        if isinstance(e, rir.Agg):
+            return self._agg(e)
+        if isinstance(e, rir.Days):
+            return self._days(e)
+        return None
+
+    def _rule_node(self, e: ir.Expr) -> Fn:  # noqa: C901, PLR0911, PLR0912
+        if isinstance(e, ir.Const):
+            value = e.value
+            return lambda env: value
+        if isinstance(e, ir.Fact):
+            raise TypeError(f"records IR: a Fact ({e.name}) must be replaced by Ctx or Col")
+        if isinstance(e, ir.Cmp | ir.Arith):
+            op = _CMP[e.op] if isinstance(e, ir.Cmp) else _ARITH[e.op]
+            left, right = self.expr(e.left), self.expr(e.right)
+
+            def binary(env: Any) -> Any:
+                a = left(env)
+                if a is None:
+                    return None
+                b = right(env)
+                return None if b is None else op(a, b)
+
+            return binary
+        if isinstance(e, ir.And | ir.Or):
+            items = tuple(self.expr(i) for i in e.items)
+            stop = isinstance(e, ir.Or)  # the value that decides: True for OR, False for AND
+
+            def kleene(env: Any) -> bool | None:
+                unknown = False
+                for item in items:
+                    v = item(env)
+                    if v is None:
+                        unknown = True
+                    elif bool(v) is stop:
+                        return stop
+                return None if unknown else not stop
+
+            return kleene
+        if isinstance(e, ir.Not):
+            item = self.expr(e.item)
+
+            def not_(env: Any) -> bool | None:
+                v = item(env)
+                return None if v is None else not v
+
+            return not_
+        if isinstance(e, ir.Match):
+            item, yes, no = self.expr(e.item), frozenset(e.true_values), frozenset(e.false_values)
+
+            def match(env: Any) -> bool | None:
+                v = item(env)
+                return True if v in yes else False if v in no else None
+
+            return match
+        if isinstance(e, ir.IsNull):
+            item = self.expr(e.item)
+            return lambda env: item(env) is None
+        if isinstance(e, ir.IsTrue):
+            item = self.expr(e.item)
+            return lambda env: item(env) is True
+        if isinstance(e, ir.Sqrt | ir.Floor):
+            item, fn = self.expr(e.item), math.sqrt if isinstance(e, ir.Sqrt) else math.floor
+
+            def unary(env: Any) -> Any:
+                v = item(env)
+                return None if v is None else fn(v)
+
+            return unary
+        if isinstance(e, ir.DaysBetween):
+            start, end = self.expr(e.start), self.expr(e.end)
+
+            def days_between(env: Any) -> int | None:
+                a, b = start(env), end(env)
+                return None if a is None or b is None else (b - a).days
+
+            return days_between
+        if isinstance(e, ir.AddDays):
+            date, days = self.expr(e.date), self.expr(e.days)
+
+            def add_days(env: Any) -> dt.date | None:
+                a, n = date(env), days(env)
+                return None if a is None or n is None else a + dt.timedelta(days=n)
+
+            return add_days
+        if isinstance(e, ir.Coalesce):
+            items = tuple(self.expr(i) for i in e.items)
+
+            def coalesce(env: Any) -> Any:
+                for item in items:
+                    v = item(env)
+                    if v is not None:
+                        return v
+                return None
+
+            return coalesce
+        if isinstance(e, ir.If):
+            cond, then, otherwise = self.expr(e.cond), self.expr(e.then), self.expr(e.otherwise)
+            return lambda env: then(env) if cond(env) is True else otherwise(env)
+        raise TypeError(f"the records engine has no rule for node {type(e).__name__}")
+
+    # --- the episode layer ---------------------------------------------------------------------
+
+    def _agg(self, e: rir.Agg) -> Fn:
+        pick = self.fused([e.where, e.value, *e.order], "scope", pick=True)
+        reduce, table, evidence = reducer(e.op), e.table, e.evidence
+
+        def agg(s: Scope) -> Any:
+            outer = s.row
+            items = []
+            for row in s.rows_of(table):
+                s.row = row
+                got = pick(s)
+                if got is not SKIP:
+                    items.append((row, got[0], got[1]))
+            s.row = outer
+            result, used = reduce(items)
+            if evidence is not None:
+                s.note(evidence, used)
+            return result
+
+        return agg
+
+    def batch(self, aggs: list[rir.Agg]) -> Fn:
+        """Aggregates over one table in one pass over its rows: each row's picks (condition,
+        value, orders of every aggregate) are one fused function."""
+        roots: list[ir.Expr] = []
+        groups = []
+        for a in aggs:
+            groups.append((len(roots), len(roots) + 2 + len(a.order)))
+            roots += [a.where, a.value, *a.order]
+        picks = self.fused(roots, "scope", groups=groups)
+        reducers = [(reducer(a.op), a.evidence) for a in aggs]
+        table = aggs[0].table
+
+        def batch(s: Scope) -> tuple[Any, ...]:
+            outer = s.row
+            items: list[list[Any]] = [[] for _ in reducers]
+            for row in s.rows_of(table):
+                s.row = row
+                for found, got in zip(items, picks(s), strict=True):
+                    if got is not SKIP:
+                        found.append((row, got[0], got[1]))
+            s.row = outer
+            values = []
+            for (reduce, evidence), found in zip(reducers, items, strict=True):
+                value, used = reduce(found)
+                if evidence is not None:
+                    s.note(evidence, used)
+                values.append(value)
+            return tuple(values)
+
+        return batch
+
+    def _days(self, e: rir.Days) -> Fn:
+        pick = self.fused([e.where, e.day], "scope", pick=True)
+        # every column's value and orders for a row, in one function
+        roots: list[ir.Expr] = []
+        spans = []
+        for name, a in e.columns:
+            spans.append((name, len(roots), len(roots) + 1 + len(a.order), reducer(a.op), a))
+            roots += [a.value, *a.order]
+        per_row = self.fused(roots, "scope")
+        derived = tuple((name, self.fused([x], "scope", True)) for name, x in e.derived)
+        table, carry = e.table, e.carry
+
+        def days(s: Scope) -> list[dict[str, Any]]:
+            outer = s.row
+            by_day: dict[Any, list[tuple[dict[str, Any], tuple[Any, ...]]]] = {}
+            for row in s.rows_of(table):
+                s.row = row
+                got = pick(s)
+                if got is not SKIP and got[0] is not None:
+                    by_day.setdefault(got[0], []).append((row, per_row(s)))
+            records = []
+            carried: dict[str, Any] = {}
+            for day in sorted(by_day):
+                listed = by_day[day]
+                record: dict[str, Any] = {"day": day}
+                for name, start, end, reduce, agg in spans:
+                    items = [(row, v[start], v[start + 1 : end]) for row, v in listed]
+                    record[name], used = reduce(items)
+                    if agg.evidence is not None:
+                        s.note(agg.evidence, used)
+                for name in carry:
+                    if record.get(name) is None:
+                        record[name] = carried.get(name)
+                    else:
+                        carried[name] = record[name]
+                s.row = record
+                for name, fn in derived:
+                    record[name] = fn(s)
+                records.append(record)
+            s.row = outer
+            return records
+
+        return days
+
+
+class _State(threading.local):
+    """The row reading under way, per thread: its tables (and their indexes by id, for
+    `Joined`), the resource being read (for `Outer`), the value sets of each concept read."""
+
+    def begin(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        self.tables = tables
+        self.indexes: dict[str, dict[Any, dict[str, Any]]] = {}
+        self.concepts: dict[int, frozenset[str]] = {}
+
+    def index(self, table: str) -> dict[Any, dict[str, Any]]:
+        found = self.indexes.get(table)
+        if found is None:
+            found = self.indexes[table] = {}
+            for row in self.tables.get(table, ()):
+                if row.get("id") is not None:
+                    found[row["id"]] = row  # of several, the last in input order
+        return found
+
+
+@dataclass
+class _CompiledRowSpec:
+    spec: rir.RowSpec
+    when: Fn
+    checks: tuple[tuple[Fn, Fn], ...]
+    values: Fn  # the resource's columns and patient, as a new dict (its row)
+    outer: bool  # does it read `Outer` (the resource, from inside a list item)?
+
+
+@dataclass
+class _CompiledSpec:
+    rows: tuple[_CompiledRowSpec, ...]
+    steps: tuple[tuple[tuple[str, ...], Fn], ...]  # names, and the function giving their values
+    # per table: one function giving every problem's ``where`` for a row, then each problem's
+    # message and ref
+    problems: tuple[tuple[str, Fn, tuple[tuple[Fn, Fn | None], ...]], ...]
+    scoped: frozenset[str]
+    state: _State
+    merged: tuple[str, ...]  # tables that more than one row spec fills
+
+
+_compiled: dict[tuple[int, Any, bool], tuple[rir.EpisodeSpec, _CompiledSpec]] = {}
+
+
+def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
+    codes = load_codes()  # the site's value sets as they are now (cached per folder)
+    key = (id(spec), id(codes), fused)
+    found = _compiled.get(key)
+    if found is not None and found[0] is spec:
+        return found[1]
+    state = _State()
+    c = _Compiler(codes, state, fused)
+    rows = tuple(
+        _CompiledRowSpec(
+            r,
+            c.fused([r.when], "json", True),
+            tuple((c.expr(k.ok), c.message(k.message)) for k in r.checks),
+            c.fused(
+                [
+                    *(x for _, x in r.columns),
+                    r.patient if r.patient is not None else ir.Const(None),
+                ],
+                "json",
+                names=(*(name for name, _ in r.columns), "patient"),
+            ),
+            "Outer(" in repr(r),
+        )
+        for r in spec.rows
+    )
+    fills = [r.table for r in spec.rows]
+    compiled = _CompiledSpec(
+        rows,
+        _steps(c, spec.steps),
+        _problems_by_table(c, spec.problems),
+        frozenset(r.table for r in spec.rows if r.patient is not None),
+        state,
+        tuple(sorted({t for t in fills if fills.count(t) > 1})),
+    )
+    _compiled[key] = (spec, compiled)
+    return compiled
+
+
+def _steps(
+    c: _Compiler, steps: tuple[tuple[str, ir.Expr], ...]
+) -> tuple[tuple[tuple[str, ...], Fn], ...]:
+    """The steps, consecutive aggregates over one table that do not read each other run as one
+    pass over its rows (`_Compiler.batch`)."""
+    out: list[tuple[tuple[str, ...], Fn]] = []
+    run: list[tuple[str, rir.Agg]] = []
+
+    def flush() -> None:
+        if len(run) == 1:
+            out.append(((run[0][0],), c.expr(run[0][1])))
+        elif run:
+            out.append((tuple(name for name, _ in run), c.batch([a for _, a in run])))
+        run.clear()
+
+    for name, e in steps:
+        joins = (
+            isinstance(e, rir.Agg)
+            and (not run or run[0][1].table == e.table)
+            and not _reads_any(e, {n for n, _ in run})
+        )
+        if not joins:
+            flush()
+        if isinstance(e, rir.Agg):
+            run.append((name, e))
+        else:
+            out.append(((name,), c.expr(e)))
+    flush()
+    return tuple(out)
+
+
+def _reads_any(e: Any, names: set[str]) -> bool:
+    """Does the expression read any of these steps (`Ctx`)?"""
+    if isinstance(e, rir.Ctx):
+        return e.name in names
+    for slot in getattr(e, "__slots__", ()):
+        value = getattr(e, slot, None)
+        items = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, ir.Expr) and _reads_any(v, names) for v in items):
+            return True
+    return False
+
+
+def _problems_by_table(
+    c: _Compiler, problems: tuple[rir.RowProblem, ...]
+) -> tuple[tuple[str, Fn, tuple[tuple[Fn, Fn | None], ...]], ...]:
+    """The encounter's problems grouped by table, their conditions fused (so where a row falls
+    on the timeline is computed once for all of them)."""
+    tables: dict[str, list[rir.RowProblem]] = {}
+    for p in problems:
+        tables.setdefault(p.table, []).append(p)
+    return tuple(
+        (
+            table,
+            c.fused([p.where for p in listed], "scope", flags=True),
+            tuple(
+                (c.message(p.message), c.message(p.ref) if p.ref is not None else None)
+                for p in listed
+            ),
+        )
+        for table, listed in tables.items()
+    )
+
+
+def _ref(resource: dict[str, Any]) -> str:
+    kind, rid = resource.get("resourceType"), resource.get("id")
+    return f"{kind if type(kind) is str else 'Resource'}/{rid if type(rid) is str else '(no id)'}"
+
+
+def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any], *, fused: bool = True) -> Rows:
+    """Layer 1: each resource (a JSON object; anything else is skipped) into the rows of every
+    `RowSpec` it meets, in input order, with the problems its checks report."""
+    compiled = _compile_spec(spec, fused)
+    by_type: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for n, resource in enumerate(resources, start=1):
+        if type(resource) is dict:
+            kind = resource.get("resourceType")
+            if type(kind) is str:
+                by_type.setdefault(kind, []).append((n, resource))
+    tables: dict[str, list[dict[str, Any]]] = {r.spec.table: [] for r in compiled.rows}
+    problems: list[tuple[int, Problem]] = []
+    state = compiled.state
+    state.begin(tables)
+    refs: dict[int, str] = {}
+    for r in compiled.rows:
+        listed = by_type.get(r.spec.resource)
+        if not listed:
+            continue
+        out, when, values, checks, outer = tables[r.spec.table], r.when, r.values, r.checks, r.outer
+        for n, resource in listed:
+            if outer:
+                state.resource = resource
+            if when(resource) is not True:
+                continue
+            ref = refs.get(n)
+            if ref is None:
+                ref = refs[n] = _ref(resource)
+            if checks:
+                failed = next((message for ok, message in checks if ok(resource) is not True), None)
+                if failed is not None:
+                    problems.append((n, Problem(ref, failed(resource))))
+                    continue
+            row = values(resource)
+            row["ref"] = ref
+            row["n"] = n
+            out.append(row)
+    for table in compiled.merged:  # rows of several specs: back in input order
+        tables[table].sort(key=lambda row: row["n"])
+    problems.sort(key=lambda item: item[0])
+    return Rows(tables, [p for _, p in problems])
+
+
+def read_episode(
+    spec: rir.EpisodeSpec,
+    rows: Rows,
+    assessed_on: dt.date,
+    encounter: str | None = None,
+    patient: str | None = None,
+    *,
+    fused: bool = True,
+) -> Reading:
+    """Layer 2: the steps and problems of one encounter, over the rows of ``patient`` (every
+    row when None: the CDS call holds one patient's record). ``fused`` False runs the closures
+    alone (the reference reading of each node, for the tests)."""
+    compiled = _compile_spec(spec, fused)
+    scope = Scope(
+        {"assessed_on": assessed_on, "encounter": encounter},
+        rows.tables,
+        compiled.scoped,
+        patient,
+    )
+    for names, fn in compiled.steps:
+        if len(names) == 1:
+            scope.ctx[names[0]] = fn(scope)
+        else:
+            scope.ctx.update(zip(names, fn(scope), strict=True))
+    problems = list(rows.problems)
+    for table, wheres, reports in compiled.problems:
+        source = scope.ctx[table] if table in scope.ctx else scope.rows_of(table)
+        for row in source:
+            scope.row = row
+            found = wheres(scope)
+            if True not in found:  # the commonest case: a row with nothing to report
+                continue
+            for hit, (message, ref) in zip(found, reports, strict=True):
+                if hit:
+                    problems.append(Problem(ref(scope) if ref else row["ref"], message(scope)))
+    scope.row = None
+    values = {name: scope.ctx[name] for names, _ in compiled.steps for name in names}
+    return Reading(values, problems, scope.evidence)
+
+
+def read(
+    spec: rir.EpisodeSpec,
+    resources: Iterable[Any],
+    assessed_on: dt.date,
+    encounter: str | None = None,
+    patient: str | None = None,
+    *,
+    fused: bool = True,
+) -> Reading:
+    """Both layers for one encounter (the CDS call: ``encounter`` None)."""
+    rows = read_rows(spec, resources, fused=fused)
+    return read_episode(spec, rows, assessed_on, encounter, patient, fused=fused)
