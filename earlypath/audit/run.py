@@ -98,9 +98,11 @@ class Evaluated:
     episodes: ir_t.Table
     rejects: ir_t.Table
     rows_in: int
-    defaulted_false_cells: int
+    defaulted_false_cells: int | None  # None until counted (DuckDB: after writing the episodes)
     extra_columns: list[str]
     timings: dict[str, float] = field(default_factory=dict)
+    # DuckDB: the episodes are judged while episodes.parquet is written (`_write_one_pass`)
+    one_pass: OnePass | None = None
     # FHIR export: encounters that are not episodes, by reason (counted in rows_in), and the files
     excluded: dict[str, int] = field(default_factory=dict)
     fhir_export: dict[str, Any] | None = None
@@ -113,6 +115,15 @@ class Evaluated:
             self.fhir_export = reading.export.summary()
             self.rows_in += sum(self.excluded.values())
         return self
+
+
+@dataclass
+class OnePass:
+    """What DuckDB needs to judge and write in one pass, then find the rejects and count the
+    empty cells read as false (`_after_one_pass`): the raw rows and the repeated ids."""
+
+    raw: ir_t.Table
+    repeated: ir_t.Table | list[str]
 
 
 @dataclass
@@ -149,7 +160,7 @@ def evaluate(
     raw = load_raw(con, source, fmt)
     _check_groups(raw, group_by)
     loaded = time.perf_counter()
-    ev = _batch_engine(con, raw, policy, progress)
+    ev = (_duckdb_engine if con.name == "duckdb" else _batch_engine)(con, raw, policy, progress)
     ev.timings = {"load": loaded - started, "check_and_judge": time.perf_counter() - loaded}
     return ev.with_input(fhir_reading(con))
 
@@ -191,6 +202,43 @@ def _batch_engine(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = Fa
         defaulted,
         extras,
     )
+
+
+EPISODES, REJECTS = "earlypath_episodes", "earlypath_rejects"
+
+
+def _duckdb_engine(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = False) -> Evaluated:
+    """DuckDB: nothing is judged yet. ``episodes`` is a view of the accepted rows judged, which
+    `run_audit` streams straight into episodes.parquet (`_write_one_pass`): one pass checks,
+    judges and writes, with no judged table held in memory. Only the repeated ids are found
+    first (a small table, or a list when few)."""
+    with _progress(progress, None, f"reading the cohort ({con.name})"):
+        rows_in = _count(con, raw)
+        extras = _extras(raw)
+        repeated = _few_as_list(con, materialize(con, repeated_ids(raw), "earlypath_repeated_ids"))
+    checked = check_and_type(raw, repeated)
+    rejects = checked.filter(checked.reject_reason.notnull())
+    # Unnamed expressions, compiled only when used (ibis takes ~0.1 s to compile the judging).
+    return Evaluated(
+        con,
+        _episodes(checked, extras, policy),
+        rejects.select("row_number", "episode_id", "reject_reason"),
+        rows_in,
+        None,
+        extras,
+        one_pass=OnePass(raw, repeated),
+    )
+
+
+def _episodes(checked: ir_t.Table, extras: list[str], policy: Policy) -> ir_t.Table:
+    """The accepted rows judged: the episode columns. The rules see only rows that passed the
+    checks (the filter is below them), so a rejected row's values (a CRL of 1e300 mm would
+    overflow the dating arithmetic) never reach them and need no masking."""
+    assessed = assess_table(checked.filter(checked.reject_reason.isnull()), policy)
+    return assessed.mutate(
+        adherence=adherence_expr(assessed.decision, assessed.progesterone_prescribed),
+        month=assessed.assessed_on.strftime("%Y-%m"),
+    ).select(*EPISODE_COLUMNS, *extras)
 
 
 def _judged(
@@ -502,6 +550,52 @@ def _write_parquet(ev: Evaluated, target: Path, progress: bool) -> int:
     return written
 
 
+def _write_one_pass(ev: Evaluated, target: Path, progress: bool) -> int:
+    """DuckDB: check, judge and write the episodes in one query (``COPY (...) TO``), streamed:
+    no judged table is built first. A scan and filters keep the input order (the repeated ids
+    are a list, not a join, when few), so the file is written without a sort; the order is
+    checked on the file and, only if it does not hold, the file is written again, sorted.
+    Returns the rows written (from the file's footer)."""
+    with (
+        atomic_path(target) as tmp,
+        duckdb_progress(progress, ev.con.con, ev.rows_in, "checking and judging"),
+    ):
+        _copy_to_parquet(ev.con, ev.episodes, tmp)
+        if not rows_in_order(tmp):
+            _copy_to_parquet(ev.con, ev.episodes.order_by("row_number"), tmp)
+    return int(pq.ParquetFile(target).metadata.num_rows)
+
+
+def _after_one_pass(ev: Evaluated, written: Path) -> None:
+    """DuckDB, once `_write_one_pass` has written the episodes: they are read back from the
+    file (the counts, summary and case list read a few columns of it), and the rejects are the
+    input rows that are not in it, checked again: the checks run on those few rows only, not on
+    the cohort a second time. A row in neither (it cannot happen) has no reason, is in neither
+    count, and fails the reconciliation.
+
+    The empty cells read as false are counted for the episodes as every row's count less the
+    rejects' (one cheap column sum: the checks are not run for it)."""
+    assert ev.one_pass is not None
+    con, raw, repeated = ev.con, ev.one_pass.raw, ev.one_pass.repeated
+    con.raw_sql(
+        f"CREATE OR REPLACE VIEW {EPISODES} AS SELECT * FROM read_parquet({sql_text(str(written))})"
+    )
+    ev.episodes = con.table(EPISODES)
+    rest = check_and_type(raw.anti_join(ev.episodes.select("row_number"), "row_number"), repeated)
+    rejects = materialize(
+        con,
+        rest.filter(rest.reject_reason.notnull()).select(
+            "row_number", "episode_id", "reject_reason", "defaulted_false_cells"
+        ),
+        REJECTS,
+    )
+    ev.rejects = rejects.select("row_number", "episode_id", "reject_reason")
+    every_row = check_and_type(raw, repeated).defaulted_false_cells.sum().fill_null(0)
+    ev.defaulted_false_cells = _scalar(con, every_row) - _scalar(
+        con, rejects.defaulted_false_cells.sum().fill_null(0)
+    )
+
+
 def _copy_to_parquet(con: Any, expr: ir_t.Table, target: Path) -> None:
     import duckdb
 
@@ -560,6 +654,21 @@ def _write_rejects(ev: Evaluated, target: Path) -> int:
     return table.num_rows
 
 
+def _reconciled(ev: Evaluated) -> tuple[int, int]:
+    """(evaluated, rejected), after checking that every input row is in exactly one of them
+    (or excluded): `ReconciliationError` otherwise."""
+    evaluated = _count(ev.con, ev.episodes)
+    rejected = _count(ev.con, ev.rejects)
+    excluded = sum(ev.excluded.values())
+    if ev.rows_in != evaluated + excluded + rejected:
+        raise ReconciliationError(
+            f"rows_in {ev.rows_in} != evaluated {evaluated} + "
+            + (f"excluded {excluded} + " if ev.fhir_export is not None else "")
+            + f"rejected {rejected}: rows were lost or doubled; nothing written"
+        )
+    return evaluated, rejected
+
+
 def run_audit(
     source: Path,
     out_dir: Path,
@@ -582,15 +691,8 @@ def run_audit(
     started = time.perf_counter()
     check_out_folder(Path(out_dir), Path(source), OUTPUTS)  # a bad --out fails before any work
     ev = evaluate(Path(source), engine, policy, spark, progress=progress, group_by=group_by)
-    evaluated = _count(ev.con, ev.episodes)
-    rejected = _count(ev.con, ev.rejects)
-    excluded = sum(ev.excluded.values())
-    if ev.rows_in != evaluated + excluded + rejected:
-        raise ReconciliationError(
-            f"rows_in {ev.rows_in} != evaluated {evaluated} + "
-            + (f"excluded {excluded} + " if ev.fhir_export is not None else "")
-            + f"rejected {rejected}: rows were lost or doubled; nothing written"
-        )
+    if ev.one_pass is None:
+        evaluated, rejected = _reconciled(ev)  # before anything is written
     groups = [g for g in DEFAULT_GROUPS if g in ev.episodes.columns]
     for g in group_by:
         if g not in groups:
@@ -601,7 +703,15 @@ def run_audit(
     # outputs whole, or the new ones complete.
     with staged_outputs(out_dir, OUTPUTS) as staged:
         mark = time.perf_counter()
-        written = _write_parquet(ev, staged["episodes.parquet"], progress)
+        if ev.one_pass is not None:
+            # DuckDB judges while it writes: the rows are counted after, from the file and the
+            # rejects, and a mismatch still publishes nothing (the staging folder goes).
+            written = _write_one_pass(ev, staged["episodes.parquet"], progress)
+            ev.timings["check_judge_and_write_episodes"] = time.perf_counter() - mark
+            _after_one_pass(ev, staged["episodes.parquet"])
+            evaluated, rejected = _reconciled(ev)
+        else:
+            written = _write_parquet(ev, staged["episodes.parquet"], progress)
         if written != evaluated:
             raise ReconciliationError(f"wrote {written} episodes, evaluated {evaluated}")
         _write_rejects(ev, staged["rejects.csv"])
@@ -630,6 +740,7 @@ def run_audit(
             json.dumps(measure_report(summary), indent=2), encoding="utf-8"
         )
         write_case_list(ev.con, ev.episodes, staged[CASE_LIST], FUNNEL_MEASURE)
+    excluded = sum(ev.excluded.values())
     if echo:
         echo(
             f"rows_in {ev.rows_in} = evaluated {evaluated} + "
