@@ -13,8 +13,8 @@ import errno
 import json
 import os
 import time
-from collections.abc import Container, Sequence
-from contextlib import suppress
+from collections.abc import Container, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -559,11 +559,33 @@ def _write_one_pass(ev: Evaluated, target: Path, progress: bool) -> int:
     with (
         atomic_path(target) as tmp,
         duckdb_progress(progress, ev.con.con, ev.rows_in, "checking and judging"),
+        _bounded_copy_memory(ev.con.con),
     ):
         _copy_to_parquet(ev.con, ev.episodes, tmp)
         if not rows_in_order(tmp):
             _copy_to_parquet(ev.con, ev.episodes.order_by("row_number"), tmp)
     return int(pq.ParquetFile(target).metadata.num_rows)
+
+
+# What DuckDB's ordered COPY may hold beyond what the connection holds already (see below).
+COPY_MEMORY_BYTES = 1 << 30
+
+
+@contextmanager
+def _bounded_copy_memory(duck: Any) -> Iterator[None]:
+    """DuckDB's COPY in input order keeps the row groups finished early until those before them
+    are written, using up to its memory limit (80% of RAM by default) for them: 2.2 GB for 10M
+    rows. With the limit set to what the connection already holds (a CSV cohort's table) plus
+    1 GB for the duration of the COPY, 10M rows peaked at 0.86 GB for the same CPU time
+    (16.6 s either way; with 0.5 GB it was 12% slower). The default comes back after."""
+    held = duck.execute(
+        "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()"
+    ).fetchall()[0][0]
+    duck.execute(f"SET memory_limit = '{int(held) + COPY_MEMORY_BYTES}B'")
+    try:
+        yield
+    finally:
+        duck.execute("RESET memory_limit")
 
 
 def _after_one_pass(ev: Evaluated, written: Path) -> None:

@@ -85,3 +85,20 @@ def test_no_judged_table_is_built(
     held = {n: size for n, size in sizes.items() if n != "earlypath_raw_cohort_t"}
     assert set(held) <= {"earlypath_repeated_ids", "earlypath_rejects"}, sizes
     assert held.get("earlypath_rejects") == 3
+
+
+def test_the_copy_runs_with_a_bounded_memory_limit_then_the_default_returns() -> None:
+    import duckdb
+
+    duck = duckdb.connect()
+
+    def limit() -> str:
+        return duck.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+    default = limit()
+    duck.execute("CREATE TABLE held AS SELECT range AS i FROM range(1000000)")
+    with run_module._bounded_copy_memory(duck):
+        during = limit()
+    assert limit() == default
+    assert during != default
+    assert during.endswith("GiB") and 1.0 <= float(during.split()[0]) < 1.2  # held + 1 GiB
