@@ -40,7 +40,6 @@ from earlypath.audit.load import (
 from earlypath.audit.measures import (
     ADHERENCE,
     CARE_UNKNOWN,
-    CATEGORIES,
     UNDECIDABLE,
     adherence_expr,
 )
@@ -48,10 +47,9 @@ from earlypath.audit.output import atomic_path, check_out_folder, staged_outputs
 from earlypath.audit.progress import duckdb_progress
 from earlypath.audit.progress import progress_bar as _progress
 from earlypath.audit.validate import check_and_type, repeated_ids, require_columns
-from earlypath.engines.batch import assess_table, decision_values
+from earlypath.engines.batch import assess_table
 from earlypath.errors import InputError, Problem, ReconciliationError
 from earlypath.facts import ALL_FACTS, ASSESSED_ON
-from earlypath.guideline.versions import BY_VERSION
 from earlypath.policy import DEFAULT_POLICY, Policy
 
 __all__ = [
@@ -277,26 +275,9 @@ def _few_as_list(con: Any, repeated: ir_t.Table) -> ir_t.Table | list[str]:
 
 
 def _store_judged(con: Any, judged: ir_t.Table, policy: Policy) -> ir_t.Table:
-    """Materialise the judged rows.
-
-    On DuckDB the columns with a fixed set of values are stored as ENUMs: the Parquet writer then
-    writes their dictionary as it is instead of hashing a million strings per column, and the
-    summary groups on small integers (together 0.1 s per million rows). A value outside the set
-    fails loudly (a conversion error), it is never dropped."""
-    if con.name != "duckdb":
-        return materialize(con, judged, JUDGED)
-    sql = con.compile(judged)
-    fixed = {
-        "decision": decision_values(policy),
-        "adherence": CATEGORIES,
-        "guideline_version": tuple(BY_VERSION),
-    }
-    casts = ", ".join(
-        f"CAST({name} AS ENUM ({', '.join(sql_text(v) for v in values)})) AS {name}"
-        for name, values in fixed.items()
-    )
-    con.raw_sql(f"CREATE OR REPLACE TABLE {JUDGED} AS SELECT * REPLACE ({casts}) FROM ({sql})")
-    return con.table(JUDGED)
+    """Materialise the judged rows (Spark: a cached view; DuckDB judges while it writes
+    instead, `_duckdb_engine`)."""
+    return materialize(con, judged, JUDGED)
 
 
 def _unknown_if_rejected(checked: ir_t.Table) -> ir_t.Table:
