@@ -203,6 +203,7 @@ def _batch_engine(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = Fa
 
 
 EPISODES, REJECTS = "earlypath_episodes", "earlypath_rejects"
+REJECTS_FOUND = "earlypath_rejects_found"  # after the pass: the rejects, kept (a few rows)
 # The checks are compiled once, into a view over CHECK_INPUT, a view of the raw rows: after the
 # pass, CHECK_INPUT is pointed at the rows not written, and the same view checks only those.
 CHECK_INPUT, CHECKED = "earlypath_check_input", "earlypath_checked"
@@ -223,7 +224,7 @@ def _duckdb_engine(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = F
     return Evaluated(
         con,
         _episodes(checked, extras, policy),
-        rejects.select("row_number", "episode_id", "reject_reason"),
+        view(con, rejects.select("row_number", "episode_id", "reject_reason"), REJECTS),
         rows_in,
         None,
         extras,
@@ -597,7 +598,7 @@ def _after_one_pass(ev: Evaluated, written: Path) -> None:
         checked.filter(checked.reject_reason.notnull()).select(
             "row_number", "episode_id", "reject_reason", "defaulted_false_cells"
         ),
-        REJECTS,
+        REJECTS_FOUND,
     )
     ev.rejects = rejects.select("row_number", "episode_id", "reject_reason")
     ev.defaulted_false_cells = every_row - _scalar(

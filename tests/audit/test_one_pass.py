@@ -83,8 +83,8 @@ def test_no_judged_table_is_built(
     sizes = {n: con.con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names}
     # Only the repeated ids and the rejects are held (the input itself is a CSV loaded as text).
     held = {n: size for n, size in sizes.items() if n != "earlypath_raw_cohort_t"}
-    assert set(held) <= {"earlypath_repeated_ids", "earlypath_rejects"}, sizes
-    assert held.get("earlypath_rejects") == 3
+    assert set(held) <= {"earlypath_repeated_ids", "earlypath_rejects_found"}, sizes
+    assert held.get("earlypath_rejects_found") == 3
 
 
 def test_the_copy_runs_with_a_bounded_memory_limit_then_the_default_returns() -> None:
