@@ -16,7 +16,14 @@ subprocess, that reads the same cohort and writes the same episode columns to Pa
 version in force, the gestation, a 2021-style progesterone decision, its recommendations and
 missing names, adherence), with no validation, no rejects and no report. It is a yardstick for
 speed only, never a source of rules. ``--baseline-only`` times just DuckDB and the baseline;
-the output prints the audit's time, its ratio to the baseline and both peak RSS figures.
+the output prints the audit's time, its ratio to the baseline (wall and CPU time: on a busy
+shared machine the CPU ratio is the steadier one), its start-up (importing the audit and
+connecting ibis, from a fresh process) and both peak RSS figures.
+
+``--before /work/main`` also times the DuckDB audit of another checkout (the code before a
+change) in the same run; ``--repeat N`` runs each N times, in turn, and reports medians:
+
+    python benchmarks/bench_audit.py --baseline-only --before /work/main --repeat 3
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -96,6 +104,7 @@ def _baseline_worker(source: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     started = time.perf_counter()
+    cpu = _cpu_seconds()
     quote = "'{}'".format
     con.execute(
         BASELINE_SQL.format(
@@ -108,6 +117,7 @@ def _baseline_worker(source: Path, out: Path) -> None:
     ).fetchone()[0]
     con.close()
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     warm_up = started - warm_started
     print(
@@ -116,6 +126,7 @@ def _baseline_worker(source: Path, out: Path) -> None:
                 "engine": "baseline",
                 "rows_in": rows,
                 "seconds": seconds,
+                "cpu_seconds": cpu,
                 "warm_up_seconds": warm_up,
                 "peak_rss_mb": peak,
             }
@@ -123,16 +134,19 @@ def _baseline_worker(source: Path, out: Path) -> None:
     )
 
 
-def _worker(engine: str, source: Path, out: Path) -> None:
+def _worker(engine: str, source: Path, out: Path, code: Path | None = None) -> None:
     if engine == "baseline":
         _baseline_worker(source, out)
         return
-    from earlypath.audit.run import run_audit
-
-    # Start-up is not throughput: load the modules every engine uses (ibis's DuckDB backend)
-    # before the clock starts, so each figure is per-episode work.
+    if code is not None:  # another checkout's earlypath (--before), ahead of this one
+        sys.path.insert(0, str(code))
+    # Start-up is not throughput: load the audit's modules and connect ibis's DuckDB backend
+    # before the clock starts, so each figure is per-episode work; the start-up is timed on its
+    # own (the issue-16 goal: under 0.3 s).
     warm_started = time.perf_counter()
     import ibis
+
+    from earlypath.audit.run import run_audit
 
     ibis.duckdb.connect().disconnect()
     warm_up_seconds = time.perf_counter() - warm_started
@@ -142,8 +156,10 @@ def _worker(engine: str, source: Path, out: Path) -> None:
 
         spark = spark_session("local[2]")
     started = time.perf_counter()
+    cpu = _cpu_seconds()
     result = run_audit(source, out, engine=engine, spark=spark)  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
     jvm_peak_mb = 0.0
     if spark is not None:
         jvm_peak_mb = _jvm_peak_mb(spark)
@@ -156,12 +172,20 @@ def _worker(engine: str, source: Path, out: Path) -> None:
                 "evaluated": result.evaluated,
                 "rejected": result.rejected,
                 "seconds": seconds,
+                "cpu_seconds": cpu,
                 "warm_up_seconds": warm_up_seconds,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "jvm_peak_rss_mb": jvm_peak_mb,
             }
         )
     )
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process (every thread, user and system): on a busy shared machine a
+    steadier figure than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _jvm_peak_mb(spark: object) -> float:
@@ -176,12 +200,31 @@ def _jvm_peak_mb(spark: object) -> float:
     return 0.0
 
 
-def _run(engine: str, source: Path, out: Path) -> dict:
+def _run(engine: str, source: Path, out: Path, code: Path | None = None) -> dict:
     cmd = [sys.executable, __file__, "--worker", engine, "--input", str(source), "--out", str(out)]
+    if code is not None:
+        cmd += ["--code", str(code)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{engine} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _median_run(engine: str, source: Path, folder: Path, before: Path | None, repeat: int) -> dict:
+    """Run one engine ``repeat`` times; each figure is the median of the runs."""
+    runs = []
+    for _ in range(max(1, repeat)):
+        if engine == "before":
+            r = _run("duckdb", source, folder / "out-before", before)
+            r["engine"] = "before"
+        else:
+            r = _run(engine, source, folder / f"out-{engine}")
+        runs.append(r)
+    merged = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, float):
+            merged[key] = statistics.median(r[key] for r in runs)
+    return merged
 
 
 def main() -> None:
@@ -195,12 +238,22 @@ def main() -> None:
         action="store_true",
         help="only DuckDB and the hand-written DuckDB query (the issue-16 ratio)",
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of earlypath before a change (e.g. the main branch): its DuckDB audit "
+        "is timed in the same run, as 'before'",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each, in turn; medians are reported"
+    )
     parser.add_argument("--worker")
     parser.add_argument("--input", type=Path)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--code", type=Path)
     args = parser.parse_args()
     if args.worker:
-        _worker(args.worker, args.input, args.out)
+        _worker(args.worker, args.input, args.out, args.code)
         return
 
     from earlypath.audit.synth import write_cohort
@@ -210,6 +263,8 @@ def main() -> None:
         engines = ["duckdb"]
     if "duckdb" in engines:
         engines.append("baseline")  # the same-run yardstick for DuckDB
+        if args.before:
+            engines.append("before")
     with tempfile.TemporaryDirectory(prefix="earlypath-bench-") as tmp:
         folder = Path(tmp)
         cohort = folder / "cohort.parquet"
@@ -222,7 +277,7 @@ def main() -> None:
             if engine == "python" and 0 < args.python_sample < args.rows:
                 source = folder / "sample.parquet"
                 write_cohort(args.python_sample, args.seed, "parquet", source)
-            r = _run(engine, source, folder / f"out-{engine}")
+            r = _median_run(engine, source, folder, args.before, args.repeat)
             r["episodes_per_second"] = r["rows_in"] / r["seconds"]
             if r["rows_in"] < args.rows:
                 r["extrapolated_seconds"] = args.rows / r["episodes_per_second"]
@@ -249,12 +304,23 @@ def main() -> None:
                 f"{audit['seconds']:.2f} s / {hand['seconds']:.2f} s = "
                 f"{audit['seconds'] / hand['seconds']:.2f}x (goal <= 1.25x); with start-up "
                 f"{whole_audit:.2f} s / {whole_hand:.2f} s = {whole_audit / whole_hand:.2f}x; "
+                f"CPU {audit['cpu_seconds']:.2f} s / {hand['cpu_seconds']:.2f} s = "
+                f"{audit['cpu_seconds'] / hand['cpu_seconds']:.2f}x; "
                 f"peak RSS {audit['peak_rss_mb']:,.0f} MB / {hand['peak_rss_mb']:,.0f} MB"
+            )
+        if "before" in results and "baseline" in results:
+            was, hand = results["before"], results["baseline"]
+            print(
+                f"before ({args.before}): duckdb audit / hand-written DuckDB query = "
+                f"{was['seconds']:.2f} s / {hand['seconds']:.2f} s = "
+                f"{was['seconds'] / hand['seconds']:.2f}x; CPU "
+                f"{was['cpu_seconds'] / hand['cpu_seconds']:.2f}x; start-up "
+                f"{was['warm_up_seconds']:.2f} s; peak RSS {was['peak_rss_mb']:,.0f} MB"
             )
         if "python" in results:
             base = results["python"]["episodes_per_second"]
             for engine, r in results.items():
-                if engine not in ("python", "baseline"):
+                if engine not in ("python", "baseline", "before"):
                     print(f"{engine} / python = {r['episodes_per_second'] / base:,.0f}x")
         print(json.dumps({"rows": args.rows, "cpus": os.cpu_count(), "results": results}))
 

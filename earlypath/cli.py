@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from typer._click import Command, Context
 
 from earlypath.errors import EXIT_INPUT, EarlypathError, InputError, Problem, exit_code
-from earlypath.model import episode_json_schema, parse_episode_json
 from earlypath.policy import Policy
 
 # Commands whose modules are heavy (numpy, ibis, FastAPI) are imported only when run, so
@@ -145,6 +144,7 @@ def assess(
 ) -> None:
     """Assess an episode (or, with --many, one episode per line) and print the assessment."""
     from earlypath.engines.python import assess as run_assessment
+    from earlypath.model import parse_episode_json
     from earlypath.render_text import render_text
 
     if output_format not in ("json", "text"):
@@ -208,6 +208,8 @@ def _checked(source: str) -> Path:
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the episode (the input contract)."""
+    from earlypath.model import episode_json_schema  # pydantic: only for the commands using it
+
     typer.echo(json.dumps(episode_json_schema(), indent=2))
 
 
@@ -219,6 +221,7 @@ def examples(
 ) -> None:
     """Assess the bundled example episodes and print the decisions."""
     from earlypath.engines.python import assess as run_assessment
+    from earlypath.model import parse_episode_json
     from earlypath.render_text import render_text
 
     if output_format not in ("text", "json"):

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 __all__ = ["Z95", "binomial_cdf", "binomial_limit", "regularised_beta", "wilson"]
@@ -89,15 +90,23 @@ def binomial_limit(target: float, n: int, q: float) -> float:
     sd = math.sqrt(n * target * (1 - target))
     z = _normal_quantile(q)
     r = min(n, max(0, math.floor(n * target + z * sd)))
-    while r < n and binomial_cdf(r, n, target) < q:
+    known: dict[int, float] = {}  # each P(X <= k) is worked out once (a funnel needs ~800)
+
+    def cdf(k: int) -> float:
+        if k not in known:
+            known[k] = binomial_cdf(k, n, target)
+        return known[k]
+
+    while r < n and cdf(r) < q:
         r += 1
-    while r > 0 and binomial_cdf(r - 1, n, target) >= q:
+    while r > 0 and cdf(r - 1) >= q:
         r -= 1
-    at_r, below_r = binomial_cdf(r, n, target), binomial_cdf(r - 1, n, target)
+    at_r, below_r = cdf(r), cdf(r - 1)
     a = (at_r - q) / (at_r - below_r)
     return min(1.0, max(0.0, (r - a) / n))
 
 
+@functools.cache
 def _normal_quantile(q: float) -> float:
     from statistics import NormalDist
 

@@ -110,24 +110,41 @@ def staged_outputs(folder: Path, names: Sequence[str]) -> Iterator[dict[str, Pat
     errors (a full disk, a file size limit) raise `OutputError` naming the folder."""
     folder = Path(folder)
     check_out_folder(folder)
+    made = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"--out: cannot make {folder}: {error.strerror or error}") from None
-    with _locked(folder):
-        _recover(folder)
-        run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
-        staging = folder / f"{STAGING_PREFIX}{run_id}"
-        try:
-            staging.mkdir()
-            yield {name: staging / name for name in names}
-            _publish(folder, staging, names, run_id)
-        except OSError as error:
-            raise OutputError(
-                f"--out: cannot write the outputs to {folder}: {error.strerror or error}"
-            ) from None
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+    published = False
+    try:
+        with _locked(folder):
+            _recover(folder)
+            run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+            staging = folder / f"{STAGING_PREFIX}{run_id}"
+            try:
+                staging.mkdir()
+                yield {name: staging / name for name in names}
+                _publish(folder, staging, names, run_id)
+                published = True
+            except OSError as error:
+                raise OutputError(
+                    f"--out: cannot write the outputs to {folder}: {error.strerror or error}"
+                ) from None
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        if made and not published:
+            _remove_if_only_the_lock(folder)
+
+
+def _remove_if_only_the_lock(folder: Path) -> None:
+    """Remove an out folder this run made and then failed to fill (an error after the work
+    began, e.g. a reconciliation that does not balance): it is left as it was, absent. A folder
+    holding anything else is kept."""
+    with contextlib.suppress(OSError):
+        if [p.name for p in folder.iterdir()] == [LOCK]:
+            (folder / LOCK).unlink()
+            folder.rmdir()
 
 
 @dataclass(frozen=True)
