@@ -68,6 +68,8 @@ class Matcher:
         self.codes = codes.codes
         self.at_least = codes.at_least
         self.words = tuple(re.compile(word_pattern(w)) for w in codes.words)
+        # each listed code's count (`count`), so a coding is one dict lookup
+        self._counts = {key: codes.at_least.get(key, 1) for key in codes.codes}
 
     def first_key(self, concept: Any) -> tuple[str, str] | None:
         for coding in codings(concept):
@@ -77,9 +79,23 @@ class Matcher:
         return None
 
     def count(self, concept: Any) -> int | None:
-        """`rir.AtLeast`: the count of the first coding in the set, None when none is."""
-        key = self.first_key(concept)
-        return None if key is None else self.at_least.get(key, 1)
+        """`rir.AtLeast`: the count of the first coding in the set, None when none is (read as
+        `codings` and `_key` read them, written out: it runs for every concept read)."""
+        if type(concept) is not dict:
+            return None
+        listed = concept.get("coding")
+        if type(listed) is not list:
+            return None
+        counts = self._counts
+        for c in listed:
+            if type(c) is dict:
+                system, code = c.get("system"), c.get("code")
+                found = counts.get(
+                    (system if type(system) is str else "", code if type(code) is str else "")
+                )
+                if found is not None:
+                    return found
+        return None
 
     def matches(self, concept: Any) -> bool:
         if type(concept) is not dict:
@@ -124,7 +140,27 @@ def matcher_for(codes: dict[str, CodeSet], name: str) -> Matcher:
 
 def as_day(text: Any) -> dt.date | None:
     """`rir.Day`: the first ten characters of a text when they are a real date YYYY-MM-DD."""
-    if type(text) is not str or len(text) < 10 or not _DAY.match(text):
+    if type(text) is not str or len(text) > _DAY_TEXT_KEPT:
+        return None if type(text) is not str else _read_day(text)
+    found = _days.get(text, _UNSEEN)
+    if found is _UNSEEN:
+        found = _read_day(text)
+        if len(_days) >= _DAYS_KEPT:  # bounded: a long-running server reads many days
+            _days.clear()
+        _days[text] = found
+    return found  # type: ignore[return-value]
+
+
+# The days of texts already read (a record's dates recur: the same day in several resources,
+# the same record in every call of a session). Dates are immutable, so sharing them is safe.
+_days: dict[str, dt.date | None] = {}
+_DAYS_KEPT = 4096
+_DAY_TEXT_KEPT = 40  # a dateTime with fractions and a zone; longer texts are not kept
+_UNSEEN = object()
+
+
+def _read_day(text: str) -> dt.date | None:
+    if len(text) < 10 or not _DAY.match(text):
         return None
     try:
         return dt.date.fromisoformat(text[:10])

@@ -102,11 +102,14 @@ class _Compiler:
         flags: bool = False,
         pick: bool = False,
         groups: Sequence[tuple[int, int]] | None = None,
+        collect: bool = False,
     ) -> Fn:
         """The roots as one function (`python_source.fuse`), their closures as its fallback."""
         if not self.fuse:
-            return closures_of(roots, self.expr, single, names, flags, pick, groups)
-        return fuse(roots, env, self.helpers(), self.expr, single, names, flags, pick, groups)
+            return closures_of(roots, self.expr, single, names, flags, pick, groups, collect)
+        return fuse(
+            roots, env, self.helpers(), self.expr, single, names, flags, pick, groups, collect
+        )
 
     def matcher(self, name: str) -> Matcher:
         found = self.matchers.get(name)
@@ -399,19 +402,12 @@ class _Compiler:
     # --- the episode layer ---------------------------------------------------------------------
 
     def _agg(self, e: rir.Agg) -> Fn:
-        pick = self.fused([e.where, e.value, *e.order], "scope", pick=True)
+        # the rows' (row, value, orders) where the condition is True, in one function
+        chosen = self.fused([e.where, e.value, *e.order], "scope", collect=True)
         reduce, table, evidence = reducer(e.op), e.table, e.evidence
 
         def agg(s: Scope) -> Any:
-            outer = s.row
-            items = []
-            for row in s.rows_of(table):
-                s.row = row
-                got = pick(s)
-                if got is not SKIP:
-                    items.append((row, got[0], got[1]))
-            s.row = outer
-            result, used = reduce(items)
+            result, used = reduce(chosen(s, s.rows_of(table))[0])
             if evidence is not None:
                 s.note(evidence, used)
             return result
@@ -419,28 +415,22 @@ class _Compiler:
         return agg
 
     def batch(self, aggs: list[rir.Agg]) -> Fn:
-        """Aggregates over one table in one pass over its rows: each row's picks (condition,
-        value, orders of every aggregate) are one fused function."""
+        """Aggregates over one table in one pass over its rows: the pass, and each row's picks
+        (condition, value, orders of every aggregate), are one fused function."""
         roots: list[ir.Expr] = []
         groups = []
         for a in aggs:
             groups.append((len(roots), len(roots) + 2 + len(a.order)))
             roots += [a.where, a.value, *a.order]
-        picks = self.fused(roots, "scope", groups=groups)
+        chosen = self.fused(roots, "scope", groups=groups, collect=True)
         reducers = [(reducer(a.op), a.evidence) for a in aggs]
         table = aggs[0].table
 
         def batch(s: Scope) -> tuple[Any, ...]:
-            outer = s.row
-            items: list[list[Any]] = [[] for _ in reducers]
-            for row in s.rows_of(table):
-                s.row = row
-                for found, got in zip(items, picks(s), strict=True):
-                    if got is not SKIP:
-                        found.append((row, got[0], got[1]))
-            s.row = outer
             values = []
-            for (reduce, evidence), found in zip(reducers, items, strict=True):
+            for (reduce, evidence), found in zip(
+                reducers, chosen(s, s.rows_of(table)), strict=True
+            ):
                 value, used = reduce(found)
                 if evidence is not None:
                     s.note(evidence, used)

@@ -44,6 +44,32 @@ def _picked(closures: Sequence[Fn]) -> Fn:
     return lambda env: (value(env), tuple(o(env) for o in orders)) if cond(env) is True else SKIP
 
 
+def _collected(outs: Sequence[str], found: str) -> list[str]:
+    """A group's source in a loop over rows: the item appended to ``found`` when the condition
+    is True (the value and orders are computed only then, in the order a pick computes them)."""
+    orders = "".join(f"{o}, " for o in outs[2:])
+    return [f"      if {outs[0]} is True:", f"        {found}.append((row, {outs[1]}, ({orders})))"]
+
+
+def _collecting(closures: Sequence[Fn], groups: Sequence[tuple[int, int]]) -> Fn:
+    """What a ``collect`` function gives, from the closures."""
+    picks = [_picked(closures[a:b]) for a, b in groups]
+
+    def collect(s: Any, rows: Sequence[dict[str, Any]]) -> tuple[list[Any], ...]:
+        outer = s.row
+        found: tuple[list[Any], ...] = tuple([] for _ in picks)
+        for row in rows:
+            s.row = row
+            for items, pick in zip(found, picks, strict=True):
+                got = pick(s)
+                if got is not SKIP:
+                    items.append((row, got[0], got[1]))
+        s.row = outer
+        return found
+
+    return collect
+
+
 def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
     """How many times each distinct node is read by its parents (a root counts once)."""
     uses: dict[Any, int] = {}
@@ -313,12 +339,17 @@ def fuse(
     flags: bool = False,
     pick: bool = False,
     groups: Sequence[tuple[int, int]] | None = None,
+    collect: bool = False,
 ) -> Fn:
     """One function of the environment giving the roots' values: a tuple; the value itself when
     ``single``; a new dict by ``names``; with ``flags``, whether each is True; with ``pick``
     (roots: a condition, a value, orders), `SKIP` unless the condition is True, else the value
     and the orders (computed only then); with ``groups`` (spans of the roots), a tuple of such
-    picks. Should it raise, the closures give it instead."""
+    picks; with ``collect`` too, a function of the scope and rows giving, per group, the list of
+    (row, value, orders) of the rows whose condition is True (the loop over the rows inside the
+    function). Should it raise, the closures give it instead."""
+    if collect:
+        return _fuse_collect(roots, helpers, fallback, groups or [(0, len(roots))])
     source = _Source(env, helpers, fallback, _count_uses(roots))
     outs = [source.ref(root)[0] for root in roots]
     arg = "j" if env == "json" else "s"
@@ -362,6 +393,52 @@ def fuse(
     return namespace["fused"]
 
 
+def _fuse_collect(
+    roots: Sequence[ir.Expr],
+    helpers: dict[str, Any],
+    fallback: Callable[[ir.Expr], Fn],
+    groups: Sequence[tuple[int, int]],
+) -> Fn:
+    """`fuse` with ``collect``: the rows' loop in the function (no call, no tuple of picks per
+    row). Should a row raise, the closures read all the rows again."""
+    source = _Source("scope", helpers, fallback, _count_uses(roots))
+    outs = [source.ref(root)[0] for root in roots]
+    found = [f"f{n}" for n in range(len(groups))]
+    body = [f"  {line}" for line in source.lines]
+    for (a, b), name in zip(groups, found, strict=True):
+        body += _collected(outs[a:b], name)
+    text = "\n".join(
+        [
+            "def fused(s, rows):",
+            "  outer = s.row",
+            "  try:",
+            "    ctx = s.ctx",
+            *(f"    {name} = []" for name in found),
+            "    for row in rows:",
+            "      s.row = row",  # for the closures a node without a rule here calls
+            *body,
+            "  except Exception:",
+            "    s.row = outer",
+            "    return SLOW(s, rows)",
+            "  s.row = outer",
+            f"  return ({''.join(f'{name}, ' for name in found)})",
+        ]
+    )
+    slow = _collecting([fallback(root) for root in roots], groups)
+    namespace = {
+        **source.names,
+        "TIMEDELTA": dt.timedelta,
+        "SQRT": math.sqrt,
+        "FLOOR": math.floor,
+        "EMPTY": frozenset(),
+        "SLOW": slow,
+        "SKIP": SKIP,
+    }
+    where = f"<records fused rows {roots[0].__class__.__name__} {id(roots[0]):x}>"
+    exec(compile(text + "\n", where, "exec"), namespace)  # noqa: S102 - our own IR
+    return namespace["fused"]
+
+
 def closures_of(
     roots: Sequence[ir.Expr],
     compiled: Callable[[ir.Expr], Fn],
@@ -370,9 +447,12 @@ def closures_of(
     flags: bool = False,
     pick: bool = False,
     groups: Sequence[tuple[int, int]] | None = None,
+    collect: bool = False,
 ) -> Fn:
     """What `fuse` gives, from the roots' closures alone."""
     closures = [compiled(root) for root in roots]
+    if collect:
+        return _collecting(closures, groups or [(0, len(roots))])
     if pick:
         return _picked(closures)
     if groups is not None:
