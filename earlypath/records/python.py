@@ -40,7 +40,7 @@ from earlypath.records.json_values import (
     typed,
     walker,
 )
-from earlypath.records.python_source import SKIP, closures_of, fuse
+from earlypath.records.python_source import closures_of, fuse
 from earlypath.rules import ir
 
 __all__ = ["Reading", "Rows", "read", "read_rows", "read_episode"]
@@ -440,25 +440,23 @@ class _Compiler:
         return batch
 
     def _days(self, e: rir.Days) -> Fn:
-        pick = self.fused([e.where, e.day], "scope", pick=True)
-        # every column's value and orders for a row, in one function
+        # the rows where ``where`` is True, each with its day and every column's value and
+        # orders, in one function looping over the rows
         roots: list[ir.Expr] = []
         spans = []
         for name, a in e.columns:
             spans.append((name, len(roots), len(roots) + 1 + len(a.order), reducer(a.op), a))
             roots += [a.value, *a.order]
-        per_row = self.fused(roots, "scope")
+        chosen = self.fused([e.where, e.day, *roots], "scope", collect=True)
         derived = tuple((name, self.fused([x], "scope", True)) for name, x in e.derived)
         table, carry = e.table, e.carry
 
         def days(s: Scope) -> list[dict[str, Any]]:
             outer = s.row
             by_day: dict[Any, list[tuple[dict[str, Any], tuple[Any, ...]]]] = {}
-            for row in s.rows_of(table):
-                s.row = row
-                got = pick(s)
-                if got is not SKIP and got[0] is not None:
-                    by_day.setdefault(got[0], []).append((row, per_row(s)))
+            for row, day, values in chosen(s, s.rows_of(table))[0]:
+                if day is not None:
+                    by_day.setdefault(day, []).append((row, values))
             records = []
             carried: dict[str, Any] = {}
             for day in sorted(by_day):
@@ -637,7 +635,10 @@ def _ref(resource: dict[str, Any]) -> str:
 def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any], *, fused: bool = True) -> Rows:
     """Layer 1: each resource (a JSON object; anything else is skipped) into the rows of every
     `RowSpec` it meets, in input order, with the problems its checks report."""
-    compiled = _compile_spec(spec, fused)
+    return _read_rows(_compile_spec(spec, fused), resources)
+
+
+def _read_rows(compiled: _CompiledSpec, resources: Iterable[Any]) -> Rows:
     by_type: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for n, resource in enumerate(resources, start=1):
         if type(resource) is dict:
@@ -689,7 +690,16 @@ def read_episode(
     """Layer 2: the steps and problems of one encounter, over the rows of ``patient`` (every
     row when None: the CDS call holds one patient's record). ``fused`` False runs the closures
     alone (the reference reading of each node, for the tests)."""
-    compiled = _compile_spec(spec, fused)
+    return _read_episode(_compile_spec(spec, fused), rows, assessed_on, encounter, patient)
+
+
+def _read_episode(
+    compiled: _CompiledSpec,
+    rows: Rows,
+    assessed_on: dt.date,
+    encounter: str | None,
+    patient: str | None,
+) -> Reading:
     scope = Scope(
         {"assessed_on": assessed_on, "encounter": encounter},
         rows.tables,
@@ -727,5 +737,5 @@ def read(
     fused: bool = True,
 ) -> Reading:
     """Both layers for one encounter (the CDS call: ``encounter`` None)."""
-    rows = read_rows(spec, resources, fused=fused)
-    return read_episode(spec, rows, assessed_on, encounter, patient, fused=fused)
+    compiled = _compile_spec(spec, fused)  # once for both layers
+    return _read_episode(compiled, _read_rows(compiled, resources), assessed_on, encounter, patient)
