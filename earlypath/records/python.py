@@ -27,7 +27,7 @@ from earlypath.engines.evaluate import _ARITH, _CMP  # the rule IR's operators, 
 from earlypath.errors import Problem
 from earlypath.fhir.codes import CodeSet, load_codes
 from earlypath.records import ir as rir
-from earlypath.records.aggregates import Scope, reducer
+from earlypath.records.aggregates import Scope, reducer, reducer_of_one
 from earlypath.records.json_values import (
     STRIP,
     Matcher,
@@ -445,7 +445,16 @@ class _Compiler:
         roots: list[ir.Expr] = []
         spans = []
         for name, a in e.columns:
-            spans.append((name, len(roots), len(roots) + 1 + len(a.order), reducer(a.op), a))
+            spans.append(
+                (
+                    name,
+                    len(roots),
+                    len(roots) + 1 + len(a.order),
+                    reducer(a.op),
+                    reducer_of_one(a.op),
+                    a,
+                )
+            )
             roots += [a.value, *a.order]
         chosen = self.fused([e.where, e.day, *roots], "scope", collect=True)
         derived = tuple((name, self.fused([x], "scope", True)) for name, x in e.derived)
@@ -462,9 +471,13 @@ class _Compiler:
             for day in sorted(by_day):
                 listed = by_day[day]
                 record: dict[str, Any] = {"day": day}
-                for name, start, end, reduce, agg in spans:
-                    items = [(row, v[start], v[start + 1 : end]) for row, v in listed]
-                    record[name], used = reduce(items)
+                for name, start, end, reduce, reduce_one, agg in spans:
+                    if len(listed) == 1:  # the commonest day: one finding
+                        row, v = listed[0]
+                        record[name], used = reduce_one(row, v[start])
+                    else:
+                        items = [(row, v[start], v[start + 1 : end]) for row, v in listed]
+                        record[name], used = reduce(items)
                     if agg.evidence is not None:
                         s.note(agg.evidence, used)
                 for name in carry:
