@@ -40,7 +40,7 @@ from earlypath.records.json_values import (
     typed,
     walker,
 )
-from earlypath.records.python_source import closures_of, fuse
+from earlypath.records.python_source import SKIP, closures_of, fuse
 from earlypath.rules import ir
 
 __all__ = ["Reading", "Rows", "read", "read_rows", "read_episode"]
@@ -103,12 +103,25 @@ class _Compiler:
         pick: bool = False,
         groups: Sequence[tuple[int, int]] | None = None,
         collect: bool = False,
+        guarded: bool = False,
     ) -> Fn:
         """The roots as one function (`python_source.fuse`), their closures as its fallback."""
         if not self.fuse:
-            return closures_of(roots, self.expr, single, names, flags, pick, groups, collect)
+            return closures_of(
+                roots, self.expr, single, names, flags, pick, groups, collect, guarded
+            )
         return fuse(
-            roots, env, self.helpers(), self.expr, single, names, flags, pick, groups, collect
+            roots,
+            env,
+            self.helpers(),
+            self.expr,
+            single,
+            names,
+            flags,
+            pick,
+            groups,
+            collect,
+            guarded,
         )
 
     def matcher(self, name: str) -> Matcher:
@@ -521,6 +534,7 @@ class _CompiledRowSpec:
     checks: tuple[tuple[Fn, Fn], ...]
     values: Fn  # the resource's columns and patient, as a new dict (its row)
     outer: bool  # does it read `Outer` (the resource, from inside a list item)?
+    guarded: bool  # ``values`` tests the condition too (SKIP when not True); ``when`` is it
 
 
 @dataclass
@@ -546,23 +560,7 @@ def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
         return found[1]
     state = _State()
     c = _Compiler(codes, state, fused)
-    rows = tuple(
-        _CompiledRowSpec(
-            r,
-            c.fused([r.when], "json", True),
-            tuple((c.expr(k.ok), c.message(k.message)) for k in r.checks),
-            c.fused(
-                [
-                    *(x for _, x in r.columns),
-                    r.patient if r.patient is not None else ir.Const(None),
-                ],
-                "json",
-                names=(*(name for name, _ in r.columns), "patient"),
-            ),
-            "Outer(" in repr(r),
-        )
-        for r in spec.rows
-    )
+    rows = tuple(_compile_row_spec(c, r) for r in spec.rows)
     fills = [r.table for r in spec.rows]
     compiled = _CompiledSpec(
         rows,
@@ -574,6 +572,23 @@ def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
     )
     _compiled[key] = (spec, compiled)
     return compiled
+
+
+def _compile_row_spec(c: _Compiler, r: rir.RowSpec) -> _CompiledRowSpec:
+    columns = [*(x for _, x in r.columns), r.patient if r.patient is not None else ir.Const(None)]
+    names = (*(name for name, _ in r.columns), "patient")
+    if r.checks:  # the checks come between the condition and the columns
+        when = c.fused([r.when], "json", True)
+        values = c.fused(columns, "json", names=names)
+        return _CompiledRowSpec(r, when, _checks(c, r), values, "Outer(" in repr(r), False)
+    # no checks: the condition and the columns in one function (the concepts and values both
+    # read are read once); its answer is SKIP when the condition is not True
+    guarded = c.fused([r.when, *columns], "json", names=names, guarded=True)
+    return _CompiledRowSpec(r, guarded, (), guarded, "Outer(" in repr(r), True)
+
+
+def _checks(c: _Compiler, r: rir.RowSpec) -> tuple[tuple[Fn, Fn], ...]:
+    return tuple((c.expr(k.ok), c.message(k.message)) for k in r.checks)
 
 
 def _steps(
@@ -668,6 +683,20 @@ def _read_rows(compiled: _CompiledSpec, resources: Iterable[Any]) -> Rows:
         if not listed:
             continue
         out, when, values, checks, outer = tables[r.spec.table], r.when, r.values, r.checks, r.outer
+        if r.guarded:  # the condition and the columns in one call
+            for n, resource in listed:
+                if outer:
+                    state.resource = resource
+                row = values(resource)
+                if row is SKIP:
+                    continue
+                ref = refs.get(n)
+                if ref is None:
+                    ref = refs[n] = _ref(resource)
+                row["ref"] = ref
+                row["n"] = n
+                out.append(row)
+            continue
         for n, resource in listed:
             if outer:
                 state.resource = resource

@@ -340,9 +340,12 @@ def fuse(
     pick: bool = False,
     groups: Sequence[tuple[int, int]] | None = None,
     collect: bool = False,
+    guarded: bool = False,
 ) -> Fn:
     """One function of the environment giving the roots' values: a tuple; the value itself when
-    ``single``; a new dict by ``names``; with ``flags``, whether each is True; with ``pick``
+    ``single``; a new dict by ``names`` (with ``guarded``, the first root is a condition: `SKIP`
+    unless it is True, else the dict of the other roots, so the nodes the condition and the
+    values share are computed once); with ``flags``, whether each is True; with ``pick``
     (roots: a condition, a value, orders), `SKIP` unless the condition is True, else the value
     and the orders (computed only then); with ``groups`` (spans of the roots), a tuple of such
     picks; with ``collect`` too, a function of the scope and rows giving, per group, the list of
@@ -358,6 +361,12 @@ def fuse(
         head += ["    row = s.row", "    ctx = s.ctx"]
     if single:
         result = outs[0]
+    elif names is not None and guarded:
+        # the condition first; the columns (their nodes not shared) only when it is True
+        pairs = zip(names, outs[1:], strict=True)
+        result = (
+            "{" + ", ".join(f"{n!r}: {o}" for n, o in pairs) + f"}} if {outs[0]} is True else SKIP"
+        )
     elif names is not None:
         result = "{" + ", ".join(f"{n!r}: {o}" for n, o in zip(names, outs, strict=True)) + "}"
     elif flags:
@@ -377,7 +386,7 @@ def fuse(
             f"    return SLOW({arg})",
         ]
     )
-    slow = closures_of(roots, fallback, single, names, flags, pick, groups)
+    slow = closures_of(roots, fallback, single, names, flags, pick, groups, guarded=guarded)
     namespace = {
         **source.names,
         "TIMEDELTA": dt.timedelta,
@@ -448,11 +457,17 @@ def closures_of(
     pick: bool = False,
     groups: Sequence[tuple[int, int]] | None = None,
     collect: bool = False,
+    guarded: bool = False,
 ) -> Fn:
     """What `fuse` gives, from the roots' closures alone."""
     closures = [compiled(root) for root in roots]
     if collect:
         return _collecting(closures, groups or [(0, len(roots))])
+    if guarded and names is not None:
+        keys, cond, values = tuple(names), closures[0], closures[1:]
+        return lambda env: (
+            dict(zip(keys, [fn(env) for fn in values], strict=True)) if cond(env) is True else SKIP
+        )
     if pick:
         return _picked(closures)
     if groups is not None:

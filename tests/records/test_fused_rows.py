@@ -10,6 +10,7 @@ import pytest
 from earlypath.records import ir as rir
 from earlypath.records import python as records
 from earlypath.records.aggregates import Scope
+from earlypath.records.python_source import SKIP
 from earlypath.rules import ir
 
 A = ir.Arith("-", rir.Col("a"), ir.Const(1))  # raises on a text ``a``
@@ -49,3 +50,34 @@ def test_fused_rows_fall_back_on_the_closures_when_a_row_raises() -> None:
     first, second = _collect(True, ROWS)
     assert first == [(ROWS[0], 4, (3,)), (ROWS[1], None, ("text",)), (ROWS[3], 12, (7,))]
     assert second == [(ROWS[0], 3, ()), (ROWS[1], "text", ()), (ROWS[3], 7, ())]
+
+
+# A resource's condition and columns in one function (``guarded``): SKIP unless the condition
+# is True. ``NAMED`` is read by both, so the fused code computes it first, for every resource; on
+# a text name it raises there (a text is not compared with a number), and the closures (which
+# never read it when ``ok`` is not True) answer.
+NAMED = ir.Cmp(">", rir.Field("name", "str"), ir.Const(0))
+AGE = ir.Arith("-", rir.Field("age", "num"), ir.Const(1))
+WHEN = ir.And((ir.IsTrue(rir.Field("ok", "bool")), ir.Not(ir.IsTrue(NAMED))))
+RESOURCES = [
+    {"ok": True, "age": 3},
+    {"ok": False, "age": 1},
+    {"ok": False, "age": 2, "name": "text"},
+    {"age": 4},
+]
+
+
+def _guarded(fuse: bool, resource: dict[str, Any]) -> Any:
+    compiler = records._Compiler({}, records._State(), fuse)
+    row = compiler.fused([WHEN, AGE, NAMED], "json", names=("age", "named"), guarded=True)
+    return row(resource)
+
+
+@pytest.mark.parametrize("resource", RESOURCES, ids=repr)
+def test_guarded_row_equal_closures(resource: dict[str, Any]) -> None:
+    assert _guarded(True, resource) == _guarded(False, resource)
+
+
+def test_guarded_row_skips_unless_the_condition_is_true() -> None:
+    assert _guarded(True, RESOURCES[0]) == {"age": 2, "named": None}
+    assert [_guarded(True, r) for r in RESOURCES[1:]] == [SKIP, SKIP, SKIP]
