@@ -645,7 +645,7 @@ def _problems_by_table(
     return tuple(
         (
             table,
-            c.fused([p.where for p in listed], "scope", flags=True),
+            c.fused([p.where for p in listed], "scope", flags=True, collect=True),
             tuple(
                 (c.message(p.message), c.message(p.ref) if p.ref is not None else None)
                 for p in listed
@@ -756,11 +756,8 @@ def _read_episode(
     problems = list(rows.problems)
     for table, wheres, reports in compiled.problems:
         source = scope.ctx[table] if table in scope.ctx else scope.rows_of(table)
-        for row in source:
+        for row, found in wheres(scope, source)[0]:  # the rows with something to report
             scope.row = row
-            found = wheres(scope)
-            if True not in found:  # the commonest case: a row with nothing to report
-                continue
             for hit, (message, ref) in zip(found, reports, strict=True):
                 if hit:
                     problems.append(Problem(ref(scope) if ref else row["ref"], message(scope)))

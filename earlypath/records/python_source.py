@@ -70,6 +70,23 @@ def _collecting(closures: Sequence[Fn], groups: Sequence[tuple[int, int]]) -> Fn
     return collect
 
 
+def _flagging(closures: Sequence[Fn]) -> Fn:
+    """What a ``collect`` function with ``flags`` gives, from the closures."""
+
+    def flagged(s: Any, rows: Sequence[dict[str, Any]]) -> tuple[list[Any]]:
+        outer = s.row
+        found: list[Any] = []
+        for row in rows:
+            s.row = row
+            flags = tuple(fn(s) is True for fn in closures)
+            if True in flags:
+                found.append((row, flags))
+        s.row = outer
+        return (found,)
+
+    return flagged
+
+
 def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
     """How many times each distinct node is read by its parents (a root counts once)."""
     uses: dict[Any, int] = {}
@@ -352,7 +369,7 @@ def fuse(
     (row, value, orders) of the rows whose condition is True (the loop over the rows inside the
     function). Should it raise, the closures give it instead."""
     if collect:
-        return _fuse_collect(roots, helpers, fallback, groups or [(0, len(roots))])
+        return _fuse_collect(roots, helpers, fallback, groups or [(0, len(roots))], flags)
     source = _Source(env, helpers, fallback, _count_uses(roots))
     outs = [source.ref(root)[0] for root in roots]
     arg = "j" if env == "json" else "s"
@@ -407,14 +424,24 @@ def _fuse_collect(
     helpers: dict[str, Any],
     fallback: Callable[[ir.Expr], Fn],
     groups: Sequence[tuple[int, int]],
+    flagged: bool = False,
 ) -> Fn:
     """`fuse` with ``collect``: the rows' loop in the function (no call, no tuple of picks per
-    row). Should a row raise, the closures read all the rows again."""
+    row). With ``flagged`` (and one group), the rows where any root is True, each with whether
+    each is. Should a row raise, the closures read all the rows again."""
     source = _Source("scope", helpers, fallback, _count_uses(roots))
     outs = [source.ref(root)[0] for root in roots]
     found = [f"f{n}" for n in range(len(groups))]
     body = [f"  {line}" for line in source.lines]
+    if flagged:
+        body += [
+            f"      flags = ({''.join(f'{o} is True, ' for o in outs)})",
+            "      if True in flags:",  # the commonest row has nothing flagged
+            "        f0.append((row, flags))",
+        ]
     for (a, b), name in zip(groups, found, strict=True):
+        if flagged:
+            break
         body += _collected(outs[a:b], name)
     text = "\n".join(
         [
@@ -433,7 +460,8 @@ def _fuse_collect(
             f"  return ({''.join(f'{name}, ' for name in found)})",
         ]
     )
-    slow = _collecting([fallback(root) for root in roots], groups)
+    closures = [fallback(root) for root in roots]
+    slow = _flagging(closures) if flagged else _collecting(closures, groups)
     namespace = {
         **source.names,
         "TIMEDELTA": dt.timedelta,
@@ -462,7 +490,7 @@ def closures_of(
     """What `fuse` gives, from the roots' closures alone."""
     closures = [compiled(root) for root in roots]
     if collect:
-        return _collecting(closures, groups or [(0, len(roots))])
+        return _flagging(closures) if flags else _collecting(closures, groups or [(0, len(roots))])
     if guarded and names is not None:
         keys, cond, values = tuple(names), closures[0], closures[1:]
         return lambda env: (

@@ -81,3 +81,28 @@ def test_guarded_row_equal_closures(resource: dict[str, Any]) -> None:
 def test_guarded_row_skips_unless_the_condition_is_true() -> None:
     assert _guarded(True, RESOURCES[0]) == {"age": 2, "named": None}
     assert [_guarded(True, r) for r in RESOURCES[1:]] == [SKIP, SKIP, SKIP]
+
+
+def _flagged(fuse: bool, rows: list[dict[str, Any]]) -> Any:
+    """The rows with a problem to report, as `records.python` finds them: any root True."""
+    compiler = records._Compiler({}, records._State(), fuse)
+    flagged = compiler.fused([WHERE, ir.IsNull(VALUE)], "scope", flags=True, collect=True)
+    scope = Scope({})
+    found = flagged(scope, rows)
+    assert scope.row is None
+    return found
+
+
+@pytest.mark.parametrize("rows", [ROWS, ROWS[:1], ROWS[2:], []])
+def test_flagged_rows_equal_closures(rows: list[dict[str, Any]]) -> None:
+    assert _flagged(True, rows) == _flagged(False, rows)
+
+
+def test_flagged_rows_fall_back_on_the_closures_when_a_row_raises() -> None:
+    assert _flagged(True, ROWS) == (
+        [
+            (ROWS[0], (True, False)),
+            (ROWS[1], (True, True)),
+            (ROWS[3], (True, False)),
+        ],
+    )
