@@ -617,7 +617,8 @@ def _steps(
         if isinstance(e, rir.Agg):
             run.append((name, e))
         else:
-            out.append(((name,), c.expr(e)))
+            # one fused function (an aggregate inside it is its closure's call)
+            out.append(((name,), c.fused([e], "scope", True)))
     flush()
     return tuple(out)
 
