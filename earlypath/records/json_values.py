@@ -140,27 +140,7 @@ def matcher_for(codes: dict[str, CodeSet], name: str) -> Matcher:
 
 def as_day(text: Any) -> dt.date | None:
     """`rir.Day`: the first ten characters of a text when they are a real date YYYY-MM-DD."""
-    if type(text) is not str or len(text) > _DAY_TEXT_KEPT:
-        return None if type(text) is not str else _read_day(text)
-    found = _days.get(text, _UNSEEN)
-    if found is _UNSEEN:
-        found = _read_day(text)
-        if len(_days) >= _DAYS_KEPT:  # bounded: a long-running server reads many days
-            _days.clear()
-        _days[text] = found
-    return found  # type: ignore[return-value]
-
-
-# The days of texts already read (a record's dates recur: the same day in several resources,
-# the same record in every call of a session). Dates are immutable, so sharing them is safe.
-_days: dict[str, dt.date | None] = {}
-_DAYS_KEPT = 4096
-_DAY_TEXT_KEPT = 40  # a dateTime with fractions and a zone; longer texts are not kept
-_UNSEEN = object()
-
-
-def _read_day(text: str) -> dt.date | None:
-    if len(text) < 10 or not _DAY.match(text):
+    if type(text) is not str or len(text) < 10 or not _DAY.match(text):
         return None
     try:
         return dt.date.fromisoformat(text[:10])
