@@ -101,3 +101,23 @@ def reducer(op: str) -> Callable[[list[Item]], tuple[Any, list[dict[str, Any]]]]
 
         return collect
     raise ValueError(f"records IR: no aggregate {op!r}")
+
+
+One = Callable[[dict[str, Any], Any], tuple[Any, list[dict[str, Any]]]]
+
+
+def reducer_of_one(op: str) -> One:
+    """What ``reducer(op)`` gives for the item of a single row (the commonest case: one finding
+    on a day), from the row and its value, without building the list of items. Orders do not
+    matter: one row is the latest."""
+    reducer(op)  # the same names, refused the same way
+    if op in ("any", "all"):
+        # the one value decides, either way
+        return lambda row, v: (None, []) if v is None else (bool(v), [row])
+    if op == "count_distinct":
+        return lambda row, v: (0, []) if v is None else (1, [row])
+    if op == "collect":
+        return lambda row, v: ([], []) if v is None else ([v], [row])
+    if op == "latest":
+        return lambda row, v: (v, [row])  # the one row is the latest, even when its value is None
+    return lambda row, v: (None, []) if v is None else (v, [row])  # max, min

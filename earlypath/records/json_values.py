@@ -68,6 +68,8 @@ class Matcher:
         self.codes = codes.codes
         self.at_least = codes.at_least
         self.words = tuple(re.compile(word_pattern(w)) for w in codes.words)
+        # each listed code's count (`count`), so a coding is one dict lookup
+        self._counts = {key: codes.at_least.get(key, 1) for key in codes.codes}
 
     def first_key(self, concept: Any) -> tuple[str, str] | None:
         for coding in codings(concept):
@@ -77,9 +79,23 @@ class Matcher:
         return None
 
     def count(self, concept: Any) -> int | None:
-        """`rir.AtLeast`: the count of the first coding in the set, None when none is."""
-        key = self.first_key(concept)
-        return None if key is None else self.at_least.get(key, 1)
+        """`rir.AtLeast`: the count of the first coding in the set, None when none is (read as
+        `codings` and `_key` read them, written out: it runs for every concept read)."""
+        if type(concept) is not dict:
+            return None
+        listed = concept.get("coding")
+        if type(listed) is not list:
+            return None
+        counts = self._counts
+        for c in listed:
+            if type(c) is dict:
+                system, code = c.get("system"), c.get("code")
+                found = counts.get(
+                    (system if type(system) is str else "", code if type(code) is str else "")
+                )
+                if found is not None:
+                    return found
+        return None
 
     def matches(self, concept: Any) -> bool:
         if type(concept) is not dict:

@@ -27,7 +27,7 @@ from earlypath.engines.evaluate import _ARITH, _CMP  # the rule IR's operators, 
 from earlypath.errors import Problem
 from earlypath.fhir.codes import CodeSet, load_codes
 from earlypath.records import ir as rir
-from earlypath.records.aggregates import Scope, reducer
+from earlypath.records.aggregates import Scope, reducer, reducer_of_one
 from earlypath.records.json_values import (
     STRIP,
     Matcher,
@@ -102,11 +102,27 @@ class _Compiler:
         flags: bool = False,
         pick: bool = False,
         groups: Sequence[tuple[int, int]] | None = None,
+        collect: bool = False,
+        guarded: bool = False,
     ) -> Fn:
         """The roots as one function (`python_source.fuse`), their closures as its fallback."""
         if not self.fuse:
-            return closures_of(roots, self.expr, single, names, flags, pick, groups)
-        return fuse(roots, env, self.helpers(), self.expr, single, names, flags, pick, groups)
+            return closures_of(
+                roots, self.expr, single, names, flags, pick, groups, collect, guarded
+            )
+        return fuse(
+            roots,
+            env,
+            self.helpers(),
+            self.expr,
+            single,
+            names,
+            flags,
+            pick,
+            groups,
+            collect,
+            guarded,
+        )
 
     def matcher(self, name: str) -> Matcher:
         found = self.matchers.get(name)
@@ -399,19 +415,12 @@ class _Compiler:
     # --- the episode layer ---------------------------------------------------------------------
 
     def _agg(self, e: rir.Agg) -> Fn:
-        pick = self.fused([e.where, e.value, *e.order], "scope", pick=True)
+        # the rows' (row, value, orders) where the condition is True, in one function
+        chosen = self.fused([e.where, e.value, *e.order], "scope", collect=True)
         reduce, table, evidence = reducer(e.op), e.table, e.evidence
 
         def agg(s: Scope) -> Any:
-            outer = s.row
-            items = []
-            for row in s.rows_of(table):
-                s.row = row
-                got = pick(s)
-                if got is not SKIP:
-                    items.append((row, got[0], got[1]))
-            s.row = outer
-            result, used = reduce(items)
+            result, used = reduce(chosen(s, s.rows_of(table))[0])
             if evidence is not None:
                 s.note(evidence, used)
             return result
@@ -419,28 +428,22 @@ class _Compiler:
         return agg
 
     def batch(self, aggs: list[rir.Agg]) -> Fn:
-        """Aggregates over one table in one pass over its rows: each row's picks (condition,
-        value, orders of every aggregate) are one fused function."""
+        """Aggregates over one table in one pass over its rows: the pass, and each row's picks
+        (condition, value, orders of every aggregate), are one fused function."""
         roots: list[ir.Expr] = []
         groups = []
         for a in aggs:
             groups.append((len(roots), len(roots) + 2 + len(a.order)))
             roots += [a.where, a.value, *a.order]
-        picks = self.fused(roots, "scope", groups=groups)
+        chosen = self.fused(roots, "scope", groups=groups, collect=True)
         reducers = [(reducer(a.op), a.evidence) for a in aggs]
         table = aggs[0].table
 
         def batch(s: Scope) -> tuple[Any, ...]:
-            outer = s.row
-            items: list[list[Any]] = [[] for _ in reducers]
-            for row in s.rows_of(table):
-                s.row = row
-                for found, got in zip(items, picks(s), strict=True):
-                    if got is not SKIP:
-                        found.append((row, got[0], got[1]))
-            s.row = outer
             values = []
-            for (reduce, evidence), found in zip(reducers, items, strict=True):
+            for (reduce, evidence), found in zip(
+                reducers, chosen(s, s.rows_of(table)), strict=True
+            ):
                 value, used = reduce(found)
                 if evidence is not None:
                     s.note(evidence, used)
@@ -450,33 +453,44 @@ class _Compiler:
         return batch
 
     def _days(self, e: rir.Days) -> Fn:
-        pick = self.fused([e.where, e.day], "scope", pick=True)
-        # every column's value and orders for a row, in one function
+        # the rows where ``where`` is True, each with its day and every column's value and
+        # orders, in one function looping over the rows
         roots: list[ir.Expr] = []
         spans = []
         for name, a in e.columns:
-            spans.append((name, len(roots), len(roots) + 1 + len(a.order), reducer(a.op), a))
+            spans.append(
+                (
+                    name,
+                    len(roots),
+                    len(roots) + 1 + len(a.order),
+                    reducer(a.op),
+                    reducer_of_one(a.op),
+                    a,
+                )
+            )
             roots += [a.value, *a.order]
-        per_row = self.fused(roots, "scope")
+        chosen = self.fused([e.where, e.day, *roots], "scope", collect=True)
         derived = tuple((name, self.fused([x], "scope", True)) for name, x in e.derived)
         table, carry = e.table, e.carry
 
         def days(s: Scope) -> list[dict[str, Any]]:
             outer = s.row
             by_day: dict[Any, list[tuple[dict[str, Any], tuple[Any, ...]]]] = {}
-            for row in s.rows_of(table):
-                s.row = row
-                got = pick(s)
-                if got is not SKIP and got[0] is not None:
-                    by_day.setdefault(got[0], []).append((row, per_row(s)))
+            for row, day, values in chosen(s, s.rows_of(table))[0]:
+                if day is not None:
+                    by_day.setdefault(day, []).append((row, values))
             records = []
             carried: dict[str, Any] = {}
             for day in sorted(by_day):
                 listed = by_day[day]
                 record: dict[str, Any] = {"day": day}
-                for name, start, end, reduce, agg in spans:
-                    items = [(row, v[start], v[start + 1 : end]) for row, v in listed]
-                    record[name], used = reduce(items)
+                for name, start, end, reduce, reduce_one, agg in spans:
+                    if len(listed) == 1:  # the commonest day: one finding
+                        row, v = listed[0]
+                        record[name], used = reduce_one(row, v[start])
+                    else:
+                        items = [(row, v[start], v[start + 1 : end]) for row, v in listed]
+                        record[name], used = reduce(items)
                     if agg.evidence is not None:
                         s.note(agg.evidence, used)
                 for name in carry:
@@ -520,6 +534,7 @@ class _CompiledRowSpec:
     checks: tuple[tuple[Fn, Fn], ...]
     values: Fn  # the resource's columns and patient, as a new dict (its row)
     outer: bool  # does it read `Outer` (the resource, from inside a list item)?
+    guarded: bool  # ``values`` tests the condition too (SKIP when not True); ``when`` is it
 
 
 @dataclass
@@ -545,23 +560,7 @@ def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
         return found[1]
     state = _State()
     c = _Compiler(codes, state, fused)
-    rows = tuple(
-        _CompiledRowSpec(
-            r,
-            c.fused([r.when], "json", True),
-            tuple((c.expr(k.ok), c.message(k.message)) for k in r.checks),
-            c.fused(
-                [
-                    *(x for _, x in r.columns),
-                    r.patient if r.patient is not None else ir.Const(None),
-                ],
-                "json",
-                names=(*(name for name, _ in r.columns), "patient"),
-            ),
-            "Outer(" in repr(r),
-        )
-        for r in spec.rows
-    )
+    rows = tuple(_compile_row_spec(c, r) for r in spec.rows)
     fills = [r.table for r in spec.rows]
     compiled = _CompiledSpec(
         rows,
@@ -573,6 +572,23 @@ def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
     )
     _compiled[key] = (spec, compiled)
     return compiled
+
+
+def _compile_row_spec(c: _Compiler, r: rir.RowSpec) -> _CompiledRowSpec:
+    columns = [*(x for _, x in r.columns), r.patient if r.patient is not None else ir.Const(None)]
+    names = (*(name for name, _ in r.columns), "patient")
+    if r.checks:  # the checks come between the condition and the columns
+        when = c.fused([r.when], "json", True)
+        values = c.fused(columns, "json", names=names)
+        return _CompiledRowSpec(r, when, _checks(c, r), values, "Outer(" in repr(r), False)
+    # no checks: the condition and the columns in one function (the concepts and values both
+    # read are read once); its answer is SKIP when the condition is not True
+    guarded = c.fused([r.when, *columns], "json", names=names, guarded=True)
+    return _CompiledRowSpec(r, guarded, (), guarded, "Outer(" in repr(r), True)
+
+
+def _checks(c: _Compiler, r: rir.RowSpec) -> tuple[tuple[Fn, Fn], ...]:
+    return tuple((c.expr(k.ok), c.message(k.message)) for k in r.checks)
 
 
 def _steps(
@@ -601,7 +617,8 @@ def _steps(
         if isinstance(e, rir.Agg):
             run.append((name, e))
         else:
-            out.append(((name,), c.expr(e)))
+            # one fused function (an aggregate inside it is its closure's call)
+            out.append(((name,), c.fused([e], "scope", True)))
     flush()
     return tuple(out)
 
@@ -629,7 +646,7 @@ def _problems_by_table(
     return tuple(
         (
             table,
-            c.fused([p.where for p in listed], "scope", flags=True),
+            c.fused([p.where for p in listed], "scope", flags=True, collect=True),
             tuple(
                 (c.message(p.message), c.message(p.ref) if p.ref is not None else None)
                 for p in listed
@@ -647,7 +664,10 @@ def _ref(resource: dict[str, Any]) -> str:
 def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any], *, fused: bool = True) -> Rows:
     """Layer 1: each resource (a JSON object; anything else is skipped) into the rows of every
     `RowSpec` it meets, in input order, with the problems its checks report."""
-    compiled = _compile_spec(spec, fused)
+    return _read_rows(_compile_spec(spec, fused), resources)
+
+
+def _read_rows(compiled: _CompiledSpec, resources: Iterable[Any]) -> Rows:
     by_type: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for n, resource in enumerate(resources, start=1):
         if type(resource) is dict:
@@ -664,6 +684,20 @@ def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any], *, fused: bool = 
         if not listed:
             continue
         out, when, values, checks, outer = tables[r.spec.table], r.when, r.values, r.checks, r.outer
+        if r.guarded:  # the condition and the columns in one call
+            for n, resource in listed:
+                if outer:
+                    state.resource = resource
+                row = values(resource)
+                if row is SKIP:
+                    continue
+                ref = refs.get(n)
+                if ref is None:
+                    ref = refs[n] = _ref(resource)
+                row["ref"] = ref
+                row["n"] = n
+                out.append(row)
+            continue
         for n, resource in listed:
             if outer:
                 state.resource = resource
@@ -699,7 +733,16 @@ def read_episode(
     """Layer 2: the steps and problems of one encounter, over the rows of ``patient`` (every
     row when None: the CDS call holds one patient's record). ``fused`` False runs the closures
     alone (the reference reading of each node, for the tests)."""
-    compiled = _compile_spec(spec, fused)
+    return _read_episode(_compile_spec(spec, fused), rows, assessed_on, encounter, patient)
+
+
+def _read_episode(
+    compiled: _CompiledSpec,
+    rows: Rows,
+    assessed_on: dt.date,
+    encounter: str | None,
+    patient: str | None,
+) -> Reading:
     scope = Scope(
         {"assessed_on": assessed_on, "encounter": encounter},
         rows.tables,
@@ -714,11 +757,8 @@ def read_episode(
     problems = list(rows.problems)
     for table, wheres, reports in compiled.problems:
         source = scope.ctx[table] if table in scope.ctx else scope.rows_of(table)
-        for row in source:
+        for row, found in wheres(scope, source)[0]:  # the rows with something to report
             scope.row = row
-            found = wheres(scope)
-            if True not in found:  # the commonest case: a row with nothing to report
-                continue
             for hit, (message, ref) in zip(found, reports, strict=True):
                 if hit:
                     problems.append(Problem(ref(scope) if ref else row["ref"], message(scope)))
@@ -737,5 +777,5 @@ def read(
     fused: bool = True,
 ) -> Reading:
     """Both layers for one encounter (the CDS call: ``encounter`` None)."""
-    rows = read_rows(spec, resources, fused=fused)
-    return read_episode(spec, rows, assessed_on, encounter, patient, fused=fused)
+    compiled = _compile_spec(spec, fused)  # once for both layers
+    return _read_episode(compiled, _read_rows(compiled, resources), assessed_on, encounter, patient)

@@ -44,6 +44,49 @@ def _picked(closures: Sequence[Fn]) -> Fn:
     return lambda env: (value(env), tuple(o(env) for o in orders)) if cond(env) is True else SKIP
 
 
+def _collected(outs: Sequence[str], found: str) -> list[str]:
+    """A group's source in a loop over rows: the item appended to ``found`` when the condition
+    is True (the value and orders are computed only then, in the order a pick computes them)."""
+    orders = "".join(f"{o}, " for o in outs[2:])
+    return [f"      if {outs[0]} is True:", f"        {found}.append((row, {outs[1]}, ({orders})))"]
+
+
+def _collecting(closures: Sequence[Fn], groups: Sequence[tuple[int, int]]) -> Fn:
+    """What a ``collect`` function gives, from the closures."""
+    picks = [_picked(closures[a:b]) for a, b in groups]
+
+    def collect(s: Any, rows: Sequence[dict[str, Any]]) -> tuple[list[Any], ...]:
+        outer = s.row
+        found: tuple[list[Any], ...] = tuple([] for _ in picks)
+        for row in rows:
+            s.row = row
+            for items, pick in zip(found, picks, strict=True):
+                got = pick(s)
+                if got is not SKIP:
+                    items.append((row, got[0], got[1]))
+        s.row = outer
+        return found
+
+    return collect
+
+
+def _flagging(closures: Sequence[Fn]) -> Fn:
+    """What a ``collect`` function with ``flags`` gives, from the closures."""
+
+    def flagged(s: Any, rows: Sequence[dict[str, Any]]) -> tuple[list[Any]]:
+        outer = s.row
+        found: list[Any] = []
+        for row in rows:
+            s.row = row
+            flags = tuple(fn(s) is True for fn in closures)
+            if True in flags:
+                found.append((row, flags))
+        s.row = outer
+        return (found,)
+
+    return flagged
+
+
 def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
     """How many times each distinct node is read by its parents (a root counts once)."""
     uses: dict[Any, int] = {}
@@ -313,12 +356,20 @@ def fuse(
     flags: bool = False,
     pick: bool = False,
     groups: Sequence[tuple[int, int]] | None = None,
+    collect: bool = False,
+    guarded: bool = False,
 ) -> Fn:
     """One function of the environment giving the roots' values: a tuple; the value itself when
-    ``single``; a new dict by ``names``; with ``flags``, whether each is True; with ``pick``
+    ``single``; a new dict by ``names`` (with ``guarded``, the first root is a condition: `SKIP`
+    unless it is True, else the dict of the other roots, so the nodes the condition and the
+    values share are computed once); with ``flags``, whether each is True; with ``pick``
     (roots: a condition, a value, orders), `SKIP` unless the condition is True, else the value
     and the orders (computed only then); with ``groups`` (spans of the roots), a tuple of such
-    picks. Should it raise, the closures give it instead."""
+    picks; with ``collect`` too, a function of the scope and rows giving, per group, the list of
+    (row, value, orders) of the rows whose condition is True (the loop over the rows inside the
+    function). Should it raise, the closures give it instead."""
+    if collect:
+        return _fuse_collect(roots, helpers, fallback, groups or [(0, len(roots))], flags)
     source = _Source(env, helpers, fallback, _count_uses(roots))
     outs = [source.ref(root)[0] for root in roots]
     arg = "j" if env == "json" else "s"
@@ -327,6 +378,12 @@ def fuse(
         head += ["    row = s.row", "    ctx = s.ctx"]
     if single:
         result = outs[0]
+    elif names is not None and guarded:
+        # the condition first; the columns (their nodes not shared) only when it is True
+        pairs = zip(names, outs[1:], strict=True)
+        result = (
+            "{" + ", ".join(f"{n!r}: {o}" for n, o in pairs) + f"}} if {outs[0]} is True else SKIP"
+        )
     elif names is not None:
         result = "{" + ", ".join(f"{n!r}: {o}" for n, o in zip(names, outs, strict=True)) + "}"
     elif flags:
@@ -346,7 +403,7 @@ def fuse(
             f"    return SLOW({arg})",
         ]
     )
-    slow = closures_of(roots, fallback, single, names, flags, pick, groups)
+    slow = closures_of(roots, fallback, single, names, flags, pick, groups, guarded=guarded)
     namespace = {
         **source.names,
         "TIMEDELTA": dt.timedelta,
@@ -362,6 +419,63 @@ def fuse(
     return namespace["fused"]
 
 
+def _fuse_collect(
+    roots: Sequence[ir.Expr],
+    helpers: dict[str, Any],
+    fallback: Callable[[ir.Expr], Fn],
+    groups: Sequence[tuple[int, int]],
+    flagged: bool = False,
+) -> Fn:
+    """`fuse` with ``collect``: the rows' loop in the function (no call, no tuple of picks per
+    row). With ``flagged`` (and one group), the rows where any root is True, each with whether
+    each is. Should a row raise, the closures read all the rows again."""
+    source = _Source("scope", helpers, fallback, _count_uses(roots))
+    outs = [source.ref(root)[0] for root in roots]
+    found = [f"f{n}" for n in range(len(groups))]
+    body = [f"  {line}" for line in source.lines]
+    if flagged:
+        body += [
+            f"      flags = ({''.join(f'{o} is True, ' for o in outs)})",
+            "      if True in flags:",  # the commonest row has nothing flagged
+            "        f0.append((row, flags))",
+        ]
+    for (a, b), name in zip(groups, found, strict=True):
+        if flagged:
+            break
+        body += _collected(outs[a:b], name)
+    text = "\n".join(
+        [
+            "def fused(s, rows):",
+            "  outer = s.row",
+            "  try:",
+            "    ctx = s.ctx",
+            *(f"    {name} = []" for name in found),
+            "    for row in rows:",
+            "      s.row = row",  # for the closures a node without a rule here calls
+            *body,
+            "  except Exception:",
+            "    s.row = outer",
+            "    return SLOW(s, rows)",
+            "  s.row = outer",
+            f"  return ({''.join(f'{name}, ' for name in found)})",
+        ]
+    )
+    closures = [fallback(root) for root in roots]
+    slow = _flagging(closures) if flagged else _collecting(closures, groups)
+    namespace = {
+        **source.names,
+        "TIMEDELTA": dt.timedelta,
+        "SQRT": math.sqrt,
+        "FLOOR": math.floor,
+        "EMPTY": frozenset(),
+        "SLOW": slow,
+        "SKIP": SKIP,
+    }
+    where = f"<records fused rows {roots[0].__class__.__name__} {id(roots[0]):x}>"
+    exec(compile(text + "\n", where, "exec"), namespace)  # noqa: S102 - our own IR
+    return namespace["fused"]
+
+
 def closures_of(
     roots: Sequence[ir.Expr],
     compiled: Callable[[ir.Expr], Fn],
@@ -370,9 +484,18 @@ def closures_of(
     flags: bool = False,
     pick: bool = False,
     groups: Sequence[tuple[int, int]] | None = None,
+    collect: bool = False,
+    guarded: bool = False,
 ) -> Fn:
     """What `fuse` gives, from the roots' closures alone."""
     closures = [compiled(root) for root in roots]
+    if collect:
+        return _flagging(closures) if flags else _collecting(closures, groups or [(0, len(roots))])
+    if guarded and names is not None:
+        keys, cond, values = tuple(names), closures[0], closures[1:]
+        return lambda env: (
+            dict(zip(keys, [fn(env) for fn in values], strict=True)) if cond(env) is True else SKIP
+        )
     if pick:
         return _picked(closures)
     if groups is not None:
