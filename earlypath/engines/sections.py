@@ -11,22 +11,26 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from earlypath.engines.evaluate import Compiled, compile_expr
+import orjson
+
+from earlypath.engines.evaluate import Compiled, Facts, compile_expr
+from earlypath.engines.fragments import frozen, shown_value
 from earlypath.engines.tables import CompiledTable, compile_table, reasons
 from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
 
 __all__ = ["assess_section", "jsonable", "reasons"]
 
 
-def jsonable(value: Any) -> Any:
-    """Dates as ISO text, tuples as lists; everything else as it is (exact type checks: hot path)."""
+def jsonable(value: Any, raw: bool = False) -> Any:
+    """Dates as ISO text, tuples as lists; everything else as it is (exact type checks: hot path).
+    With ``raw`` (the JSON text path), floats as `shown_value` writes them."""
     kind = type(value)
     if kind is dict:
-        return {k: jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v, raw) for k, v in value.items()}
     if kind is list or kind is tuple:
-        return [jsonable(v) for v in value]
-    if kind is dt.date or kind is dt.datetime:
-        return value.isoformat()
+        return [jsonable(v, raw) for v in value]
+    if kind is dt.date or kind is dt.datetime or (raw and kind is float):
+        return shown_value(value, raw)
     return value
 
 
@@ -38,6 +42,23 @@ class _Prepared:
     tables: dict[str, CompiledTable]
     values: tuple[tuple[str, Compiled], ...]
     citations: dict[tuple[str, str], dict[str, Any]]
+    # The citations list for each combination of cited numbers met so far (a few per section):
+    # the dicts (copied per assessment) and their JSON text.
+    cited: dict[tuple[tuple[str, str], ...], tuple[list[dict[str, Any]], orjson.Fragment]]
+
+    def citations_for(self, cited: tuple[tuple[str, str], ...]) -> tuple[list, orjson.Fragment]:
+        """The citations of these (table, number) keys, each number once, in this order."""
+        known = self.cited.get(cited)
+        if known is None:
+            out: list[dict[str, Any]] = []
+            numbers: set[str] = set()
+            for key in cited:
+                citation = self.citations.get(key)
+                if citation is not None and citation["number"] not in numbers:
+                    numbers.add(citation["number"])
+                    out.append(citation)
+            known = self.cited[cited] = (out, frozen(out))
+        return known
 
 
 @cache
@@ -61,6 +82,7 @@ def _prepare(section: Section, version: str, pathway: PathwayPolicy) -> _Prepare
         {name: compile_table(table) for name, table in tables.items()},
         tuple((n, compile_expr(e)) for n, e in section.values(version, pathway).items()),
         citations,
+        {},
     )
 
 
@@ -68,29 +90,29 @@ def assess_section(
     section: Section,
     version: str,
     pathway: PathwayPolicy,
-    facts: dict[str, Any],
+    facts: Facts,
+    *,
+    raw: bool = False,
 ) -> dict[str, Any]:
-    """One pathway section: the main table's decision, the other tables, values and citations."""
+    """One pathway section: the main table's decision, the other tables, values and citations.
+
+    ``raw`` (the JSON text path of ``assess_json``): constant parts as shared `orjson.Fragment`s,
+    floats as `shown_value` writes them; the data is then only for orjson, never handed out."""
     prepared = _prepare(section, version, pathway)
-    results = {name: table.evaluate(facts) for name, table in prepared.tables.items()}
+    results = {name: table.evaluate(facts, raw) for name, table in prepared.tables.items()}
     main = results["main"]
     advice = prepared.tables["main"].advice_for(facts, main.outcome)
     cited = [(name, n) for name, r in results.items() for n in r.recommendations]
     cited += [("main", a["recommendation"]) for a in advice if a["recommendation"]]
-    citations: list[dict[str, Any]] = []
-    numbers: set[str] = set()
-    for key in cited:
-        citation = prepared.citations.get(key)
-        if citation is not None and citation["number"] not in numbers:
-            numbers.add(citation["number"])
-            citations.append(dict(citation))
+    shared, text = prepared.citations_for(tuple(cited))
+    citations: Any = text if raw else [dict(c) for c in shared]
     if main.outcome == NOT_APPLICABLE:  # nothing to compute: render reads no value
         values = {name: None for name, _ in prepared.values}
     else:
         values = {name: fn(facts) for name, fn in prepared.values}
     outcomes = {name: r.outcome for name, r in results.items()}
     out: dict[str, Any] = {"decision": main.outcome}
-    out.update(jsonable(section.render(outcomes, values, version)))
+    out.update(jsonable(section.render(outcomes, values, version), raw))
     out.update(
         {
             "recommendations": list(main.recommendations),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from earlypath.engines.evaluate import Compiled, Facts, compile_expr
+from earlypath.engines.fragments import shown_value
 from earlypath.rules.decision import (
     NEEDS_INFORMATION,
     Advice,
@@ -28,6 +29,11 @@ def _shown(value: Any) -> Any:
     """A fact as JSON shows it (dates as ISO text)."""
     kind = type(value)
     return value.isoformat() if kind is dt.date or kind is dt.datetime else value
+
+
+def _shown_raw(value: Any) -> Any:
+    """A fact as the JSON text path shows it (`shown_value` with ``raw``)."""
+    return shown_value(value, True)
 
 
 # Results are named tuples: immutable like a frozen dataclass, several times cheaper to build
@@ -94,13 +100,15 @@ class _Criterion:
     fn: Compiled
     fact_names: tuple[str, ...]
 
-    def trace(self, facts: Facts, value: bool | None) -> dict[str, Any]:
+    def trace(self, facts: Facts, value: bool | None, raw: bool = False) -> dict[str, Any]:
+        """This criterion's trace entry; ``raw``: for the JSON text path (see `shown_value`)."""
         c = self.criterion
+        shown = _shown_raw if raw else _shown
         return {
             "criterion": c.id,
             "value": _VALUE_NAME[value],
             "recommendation": c.recommendation or None,
-            "facts": {name: _shown(facts[name]) for name in self.fact_names},
+            "facts": {name: shown(facts[name]) for name in self.fact_names},
             "says": c.says_true
             if value is True
             else c.says_false
@@ -135,7 +143,9 @@ class CompiledTable:
             tuple((a, compile_expr(a.expr)) for a in table.advice),
         )
 
-    def evaluate(self, facts: Facts) -> TableResult:
+    def evaluate(self, facts: Facts, raw: bool = False) -> TableResult:
+        """The table's outcome on these facts with its trace; ``raw``: the trace is for the
+        JSON text path only (see `shown_value`)."""
         for guard, branch_id, verdicts in self.branches:
             if guard(facts) is not True:
                 continue
@@ -151,7 +161,9 @@ class CompiledTable:
                 these = tuple(
                     [CriterionResult(c.criterion, v) for c, v in zip(criteria, values, strict=True)]
                 )
-                trace = tuple([c.trace(facts, v) for c, v in zip(criteria, values, strict=True)])
+                trace = tuple(
+                    [c.trace(facts, v, raw) for c, v in zip(criteria, values, strict=True)]
+                )
                 if value is True:
                     return TableResult(
                         verdict.outcome,
@@ -184,7 +196,7 @@ class CompiledTable:
                 ]
             )
             traced = tuple(
-                [c.trace(facts, v) for cs, vs in passed for c, v in zip(cs, vs, strict=True)]
+                [c.trace(facts, v, raw) for cs, vs in passed for c, v in zip(cs, vs, strict=True)]
             )
             return TableResult(NEEDS_INFORMATION, branch_id, None, seen, (), (), traced)
         return TableResult(NEEDS_INFORMATION, "", None, (), (), ())
