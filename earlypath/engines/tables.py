@@ -8,11 +8,13 @@ hashed or walked per call.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from earlypath.engines.evaluate import Compiled, Facts, compile_expr
 from earlypath.engines.fragments import shown_value
+from earlypath.rules import ir
 from earlypath.rules.decision import (
     NEEDS_INFORMATION,
     Advice,
@@ -70,6 +72,8 @@ class TableResult(NamedTuple):
     missing: tuple[str, ...]
     recommendations: tuple[str, ...]
     trace: tuple[dict[str, Any], ...] = ()
+    # The reasons (see `reasons`) when the evaluation already knows them; None: work them out.
+    said: tuple[str, ...] | None = None
 
     def trace_dict(self) -> dict[str, Any]:
         return {
@@ -79,7 +83,7 @@ class TableResult(NamedTuple):
         }
 
 
-def verdict_value(verdict: Verdict, values: list[bool | None]) -> bool | None:
+def verdict_value(verdict: Verdict, values: Sequence[bool | None]) -> bool | None:
     if verdict.mode == "all_true":
         if False in values:
             return False
@@ -92,6 +96,10 @@ def verdict_value(verdict: Verdict, values: list[bool | None]) -> bool | None:
     if False in values:
         return True
     return None if None in values else False
+
+
+def _says(c: Criterion, value: bool | None) -> str:
+    return c.says_true if value is True else c.says_false if value is False else c.says_unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +117,103 @@ class _Criterion:
             "value": _VALUE_NAME[value],
             "recommendation": c.recommendation or None,
             "facts": {name: shown(facts[name]) for name in self.fact_names},
-            "says": c.says_true
-            if value is True
-            else c.says_false
-            if value is False
-            else c.says_unknown,
+            "says": _says(c, value),
         }
+
+
+# IR nodes whose compiled value is always True, False or None.
+_BOOLEAN_NODES = (ir.Cmp, ir.And, ir.Or, ir.Not, ir.Match, ir.IsNull, ir.IsTrue)
+
+
+def _boolean(e: ir.Expr) -> bool:
+    """True if ``e`` always gives True, False or None (never 0, 1 or other data that compares
+    equal to a boolean): only verdicts whose criteria all do are memoised on their values."""
+    if isinstance(e, _BOOLEAN_NODES):
+        return True
+    if isinstance(e, ir.Const):
+        return e.value is None or e.value is True or e.value is False
+    if isinstance(e, ir.Fact):
+        return e.type == "bool"
+    if isinstance(e, ir.If):
+        return _boolean(e.then) and _boolean(e.otherwise)
+    if isinstance(e, ir.Coalesce):
+        return all(_boolean(i) for i in e.items)
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """What one verdict's criterion values decide, and the parts of its trace and reasons that
+    do not depend on the facts: the same for the same values, so worked out once."""
+
+    value: bool | None
+    results: tuple[CriterionResult, ...]
+    missing: tuple[str, ...]
+    said: tuple[str, ...]  # the reasons when this verdict gives the outcome (True or Unknown)
+    # Per criterion: (fact names, criterion id, value name, recommendation, says).
+    parts: tuple[tuple[tuple[str, ...], str, str, str | None, str], ...]
+
+    @classmethod
+    def work_out(
+        cls, verdict: Verdict, criteria: tuple[_Criterion, ...], values: Sequence[bool | None]
+    ) -> _Decided:
+        value = verdict_value(verdict, values)
+        results = tuple(
+            CriterionResult(c.criterion, v) for c, v in zip(criteria, values, strict=True)
+        )
+        missing: list[str] = []  # only an Unknown outcome misses anything
+        for c, v in zip(criteria, values, strict=True):
+            if v is None and value is None:
+                missing.extend(m for m in c.criterion.missing if m not in missing)
+        if value is None:
+            wanted: bool | None = None
+        else:
+            wanted = verdict.mode != "any_false"
+        said = tuple(said for r in results if r.value is wanted and (said := r.says()))
+        parts = tuple(
+            (
+                c.fact_names,
+                c.criterion.id,
+                _VALUE_NAME[v],
+                c.criterion.recommendation or None,
+                _says(c.criterion, v),
+            )
+            for c, v in zip(criteria, values, strict=True)
+        )
+        return cls(value, results, tuple(missing), said, parts)
+
+    def trace(self, facts: Facts, raw: bool) -> tuple[dict[str, Any], ...]:
+        shown = _shown_raw if raw else _shown
+        return tuple(
+            [
+                {
+                    "criterion": criterion,
+                    "value": value,
+                    "recommendation": recommendation,
+                    "facts": {name: shown(facts[name]) for name in names},
+                    "says": says,
+                }
+                for names, criterion, value, recommendation, says in self.parts
+            ]
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledVerdict:
+    verdict: Verdict
+    criteria: tuple[_Criterion, ...]
+    # Criterion values -> what they decide (at most 3 ** len(criteria) entries); None if a
+    # criterion may give a value that is not a boolean (then nothing is memoised).
+    memo: dict[tuple[bool | None, ...], _Decided] | None
+
+    def decided(self, values: tuple[bool | None, ...]) -> _Decided:
+        memo = self.memo
+        if memo is None:
+            return _Decided.work_out(self.verdict, self.criteria, values)
+        known = memo.get(values)
+        if known is None:
+            known = memo[values] = _Decided.work_out(self.verdict, self.criteria, values)
+        return known
 
 
 @dataclass(frozen=True)
@@ -122,7 +221,7 @@ class CompiledTable:
     """A decision table with every expression compiled (built once per table)."""
 
     table: DecisionTable
-    branches: tuple[tuple[Compiled, str, tuple[tuple[Verdict, tuple[_Criterion, ...]], ...]], ...]
+    branches: tuple[tuple[Compiled, str, tuple[_CompiledVerdict, ...]], ...]
     advice: tuple[tuple[Advice, Compiled], ...]
 
     @classmethod
@@ -130,14 +229,14 @@ class CompiledTable:
         def crit(c: Criterion) -> _Criterion:
             return _Criterion(c, compile_expr(c.expr), tuple(f.name for f in facts_in(c.expr)))
 
+        def verdict(v: Verdict) -> _CompiledVerdict:
+            boolean = all(_boolean(c.expr) for c in v.criteria)
+            return _CompiledVerdict(v, tuple(crit(c) for c in v.criteria), {} if boolean else None)
+
         return cls(
             table,
             tuple(
-                (
-                    compile_expr(b.guard),
-                    b.id,
-                    tuple((v, tuple(crit(c) for c in v.criteria)) for v in b.verdicts),
-                )
+                (compile_expr(b.guard), b.id, tuple(verdict(v) for v in b.verdicts))
                 for b in table.branches
             ),
             tuple((a, compile_expr(a.expr)) for a in table.advice),
@@ -151,55 +250,28 @@ class CompiledTable:
                 continue
             # Verdicts that were False: their trace is shown only if no verdict holds, so it is
             # built only then (most tables decide on a later verdict).
-            passed: list[tuple[tuple[_Criterion, ...], list[bool | None]]] = []
-            for verdict, criteria in verdicts:
-                values = [c.fn(facts) for c in criteria]
-                value = verdict_value(verdict, values)
-                if value is False:
-                    passed.append((criteria, values))
+            passed: list[_Decided] = []
+            for compiled in verdicts:
+                decided = compiled.decided(tuple([c.fn(facts) for c in compiled.criteria]))
+                if decided.value is False:
+                    passed.append(decided)
                     continue
-                these = tuple(
-                    [CriterionResult(c.criterion, v) for c, v in zip(criteria, values, strict=True)]
-                )
-                trace = tuple(
-                    [c.trace(facts, v, raw) for c, v in zip(criteria, values, strict=True)]
-                )
-                if value is True:
-                    return TableResult(
-                        verdict.outcome,
-                        branch_id,
-                        verdict,
-                        these,
-                        (),
-                        verdict.recommendations,
-                        trace,
-                    )
-                missing: list[str] = []
-                for c, v in zip(criteria, values, strict=True):
-                    if v is None:
-                        missing.extend(m for m in c.criterion.missing if m not in missing)
+                verdict = compiled.verdict
                 return TableResult(
-                    NEEDS_INFORMATION,
+                    verdict.outcome if decided.value is True else NEEDS_INFORMATION,
                     branch_id,
                     verdict,
-                    these,
-                    tuple(missing),
+                    decided.results,
+                    decided.missing,
                     verdict.recommendations,
-                    trace,
+                    decided.trace(facts, raw),
+                    decided.said,
                 )
             # No verdict held: the table is not exhaustive for these facts. Never guess.
-            seen = tuple(
-                [
-                    CriterionResult(c.criterion, v)
-                    for cs, vs in passed
-                    for c, v in zip(cs, vs, strict=True)
-                ]
-            )
-            traced = tuple(
-                [c.trace(facts, v, raw) for cs, vs in passed for c, v in zip(cs, vs, strict=True)]
-            )
-            return TableResult(NEEDS_INFORMATION, branch_id, None, seen, (), (), traced)
-        return TableResult(NEEDS_INFORMATION, "", None, (), (), ())
+            seen = tuple([r for d in passed for r in d.results])
+            traced = tuple([t for d in passed for t in d.trace(facts, raw)])
+            return TableResult(NEEDS_INFORMATION, branch_id, None, seen, (), (), traced, _UNCOVERED)
+        return TableResult(NEEDS_INFORMATION, "", None, (), (), (), (), _UNCOVERED)
 
     def decide(self, facts: Facts) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         """(outcome, recommendations, missing) as `evaluate` gives them, with no trace or
@@ -207,8 +279,10 @@ class CompiledTable:
         for guard, _, verdicts in self.branches:
             if guard(facts) is not True:
                 continue
-            for verdict, criteria in verdicts:
+            for compiled in verdicts:
+                criteria = compiled.criteria
                 values = [c.fn(facts) for c in criteria]
+                verdict = compiled.verdict
                 value = verdict_value(verdict, values)
                 if value is False:
                     continue
@@ -248,10 +322,15 @@ def evaluate_table(table: DecisionTable, facts: Facts) -> TableResult:
     return compile_table(table).evaluate(facts)
 
 
+_UNCOVERED = ("The rules do not cover this combination of facts: review clinically.",)
+
+
 def reasons(result: TableResult) -> list[str]:
     """The sentences that explain a table result: the criteria that decided it."""
+    if result.said is not None:
+        return list(result.said)
     if result.verdict is None:
-        return ["The rules do not cover this combination of facts: review clinically."]
+        return list(_UNCOVERED)
     if result.outcome == NEEDS_INFORMATION:
         wanted: bool | None = None
     elif result.verdict.mode == "any_false":
