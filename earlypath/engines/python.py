@@ -21,7 +21,7 @@ from earlypath import __version__
 from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
 from earlypath.engines.evaluate import compile_expr
 from earlypath.engines.fragments import frozen
-from earlypath.engines.sections import assess_section
+from earlypath.engines.sections import PreparedSection, prepare, section_output
 from earlypath.engines.tables import CompiledTable, compile_table, reasons
 from earlypath.facts import episode_facts
 from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, Section
@@ -115,6 +115,48 @@ def _copy2(data: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {key: dict(value) for key, value in data.items()}
 
 
+@dataclass(frozen=True)
+class _Parts:
+    """What an assessment needs that does not depend on the episode, for one guideline version,
+    policy and pathway policy: looked up once per assessment (see `_parts`)."""
+
+    progesterone: _Progesterone
+    guideline: GuidelineVersion
+    policy: dict[str, dict[str, str]]
+    policy_text: orjson.Fragment
+    pathway_policy: dict[str, dict[str, str]]
+    pathway_policy_text: orjson.Fragment
+    sections: dict[str, PreparedSection]  # by section name
+
+    def guideline_text(self, chosen_because: str) -> orjson.Fragment:
+        return _guideline_text(self.guideline, chosen_because)
+
+
+# (version, id(policy), id(pathway policy)) -> (policy, pathway policy, parts). Keyed by
+# identity: a policy's hash is computed field by field, several times the cost of a lookup.
+# The entry keeps both policies alive (an id is not reused while it exists) and is checked.
+_parts_by_id: dict[tuple[str, int, int], tuple[Policy, PathwayPolicy, _Parts]] = {}
+
+
+def _parts(version: GuidelineVersion, policy: Policy, pathway: PathwayPolicy) -> _Parts:
+    key = (version.version, id(policy), id(pathway))
+    entry = _parts_by_id.get(key)
+    if entry is None or entry[0] is not policy or entry[1] is not pathway:
+        if len(_parts_by_id) >= 256:  # callers that make a policy per call: stay bounded
+            _parts_by_id.clear()
+        parts = _Parts(
+            _progesterone(version.version, policy),
+            version,
+            _described(policy),
+            _described_text(policy),
+            _described(pathway),
+            _described_text(pathway),
+            {s.name: prepare(s, version.version, pathway) for s in pathway_sections()},
+        )
+        entry = _parts_by_id[key] = (policy, pathway, parts)
+    return entry[2]
+
+
 @cache
 def _chosen(asked: tuple[str, ...] | None) -> tuple[bool, tuple[Section, ...]]:
     """(progesterone wanted, the pathway sections wanted in output order) for ``sections=``."""
@@ -130,13 +172,12 @@ def _chosen(asked: tuple[str, ...] | None) -> tuple[bool, tuple[Section, ...]]:
 
 def _progesterone_section(
     episode: Episode,
-    version: str,
+    prepared: _Progesterone,
     policy: Policy,
     facts: dict[str, Any],
     gestation: Gestation | None,
     raw: bool,
 ) -> dict[str, Any]:
-    prepared = _progesterone(version, policy)
     compiled = prepared.table
     result = compiled.evaluate(facts, raw)
     outcome = result.outcome
@@ -241,27 +282,29 @@ def _assessment(
     version, chosen_because = resolve_version(episode.assessed_on, episode.guideline_version)
     facts = episode_facts(episode)
     gestation = gestation_of(facts)
+    parts = _parts(version, policy, pathway_policy)
 
     assessment: dict[str, Any] = {
         "earlypath_version": __version__,
         "assessed_on": episode.assessed_on.isoformat(),
-        "guideline": _guideline_text(version, chosen_because)
+        "guideline": parts.guideline_text(chosen_because)
         if raw
         else {**_guideline(version), "chosen_because": chosen_because},
-        "policy": _described_text(policy) if raw else _copy2(_described(policy)),
+        "policy": parts.policy_text if raw else _copy2(parts.policy),
         "gestation": gestation.as_dict() if gestation else None,
     }
     if wants_progesterone:
         assessment[PROGESTERONE] = _progesterone_section(
-            episode, version.version, policy, facts, gestation, raw
+            episode, parts.progesterone, policy, facts, gestation, raw
         )
     if chosen:
         assessment["pathway_policy"] = (
-            _described_text(pathway_policy) if raw else _copy2(_described(pathway_policy))
+            parts.pathway_policy_text if raw else _copy2(parts.pathway_policy)
         )
+    prepared = parts.sections
     for section in chosen:
-        assessment[section.name] = assess_section(
-            section, version.version, pathway_policy, facts, raw=raw
+        assessment[section.name] = section_output(
+            section, prepared[section.name], version.version, facts, raw
         )
     return assessment
 

@@ -7,6 +7,7 @@ policy); the tables are evaluated by `earlypath.engines.tables` (the one referen
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -18,7 +19,7 @@ from earlypath.engines.fragments import frozen, shown_value
 from earlypath.engines.tables import CompiledTable, compile_table, reasons
 from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
 
-__all__ = ["assess_section", "jsonable", "reasons"]
+__all__ = ["assess_section", "jsonable", "prepare", "reasons", "section_output"]
 
 
 def jsonable(value: Any, raw: bool = False) -> Any:
@@ -35,7 +36,7 @@ def jsonable(value: Any, raw: bool = False) -> Any:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class PreparedSection:
     """A section's tables (as precompiled plans), compiled values, compiled advice and
     citations, for one version and pathway policy: built once, so an assessment only evaluates."""
 
@@ -45,6 +46,9 @@ class _Prepared:
     # The citations list for each combination of cited numbers met so far (a few per section):
     # the dicts (copied per assessment) and their JSON text.
     cited: dict[tuple[tuple[str, str], ...], tuple[list[dict[str, Any]], orjson.Fragment]]
+    main: CompiledTable
+    value_fns: dict[str, Compiled]
+    no_values: dict[str, None]  # every value Unknown (a section that does not apply)
 
     def citations_for(self, cited: tuple[tuple[str, str], ...]) -> tuple[list, orjson.Fragment]:
         """The citations of these (table, number) keys, each number once, in this order."""
@@ -62,7 +66,7 @@ class _Prepared:
 
 
 @cache
-def _prepare(section: Section, version: str, pathway: PathwayPolicy) -> _Prepared:
+def _prepare(section: Section, version: str, pathway: PathwayPolicy) -> PreparedSection:
     tables = section.tables(version, pathway)
     sources = section.sources(version, pathway)
     citations = {
@@ -78,11 +82,16 @@ def _prepare(section: Section, version: str, pathway: PathwayPolicy) -> _Prepare
         for name, table in tables.items()
         for number, r in table.recommendations.items()
     }
-    return _Prepared(
-        {name: compile_table(table) for name, table in tables.items()},
-        tuple((n, compile_expr(e)) for n, e in section.values(version, pathway).items()),
+    compiled = {name: compile_table(table) for name, table in tables.items()}
+    values = {n: compile_expr(e) for n, e in section.values(version, pathway).items()}
+    return PreparedSection(
+        compiled,
+        tuple(values.items()),
         citations,
         {},
+        compiled["main"],
+        values,
+        dict.fromkeys(values),
     )
 
 
@@ -98,31 +107,71 @@ def assess_section(
 
     ``raw`` (the JSON text path of ``assess_json``): constant parts as shared `orjson.Fragment`s,
     floats as `shown_value` writes them; the data is then only for orjson, never handed out."""
-    prepared = _prepare(section, version, pathway)
+    return section_output(section, prepare(section, version, pathway), version, facts, raw)
+
+
+def prepare(section: Section, version: str, pathway: PathwayPolicy) -> PreparedSection:
+    """What `section_output` needs of a section for one version and pathway policy (cached)."""
+    return _prepare(section, version, pathway)
+
+
+class _Values(Mapping[str, Any]):
+    """A section's values for one episode, each computed when the section's render first reads
+    it (a render reads only the values its outcome shows). Values are pure functions of the
+    facts, so when one is computed does not change it."""
+
+    __slots__ = ("_facts", "_fns", "_known")
+
+    def __init__(self, fns: dict[str, Compiled], facts: Facts) -> None:
+        self._fns = fns
+        self._facts = facts
+        self._known: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        known = self._known
+        try:
+            return known[name]
+        except KeyError:
+            value = known[name] = self._fns[name](self._facts)
+            return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fns)
+
+    def __len__(self) -> int:
+        return len(self._fns)
+
+
+_PLAIN = frozenset([str, int, bool, type(None)])  # written as they are, in either path
+_PLAIN_DATA = _PLAIN | {float}  # floats too, in the data path
+
+
+def section_output(
+    section: Section, prepared: PreparedSection, version: str, facts: Facts, raw: bool
+) -> dict[str, Any]:
+    """`assess_section` with the section already prepared (see `prepare`)."""
     results = {name: table.evaluate(facts, raw) for name, table in prepared.tables.items()}
     main = results["main"]
-    advice = prepared.tables["main"].advice_for(facts, main.outcome)
+    advice = prepared.main.advice_for(facts, main.outcome)
     cited = [(name, n) for name, r in results.items() for n in r.recommendations]
     cited += [("main", a["recommendation"]) for a in advice if a["recommendation"]]
     shared, text = prepared.citations_for(tuple(cited))
-    citations: Any = text if raw else [dict(c) for c in shared]
+    values: Mapping[str, Any]
     if main.outcome == NOT_APPLICABLE:  # nothing to compute: render reads no value
-        values = {name: None for name, _ in prepared.values}
+        values = dict(prepared.no_values)
     else:
-        values = {name: fn(facts) for name, fn in prepared.values}
+        values = _Values(prepared.value_fns, facts)
     outcomes = {name: r.outcome for name, r in results.items()}
     out: dict[str, Any] = {"decision": main.outcome}
-    out.update(jsonable(section.render(outcomes, values, version), raw))
-    out.update(
-        {
-            "recommendations": list(main.recommendations),
-            "citations": citations,
-            "reasons": reasons(main),
-            "missing": list(main.missing),
-            "advice": advice,
-            "trace": main.trace_dict(),
-        }
-    )
+    plain = _PLAIN if raw else _PLAIN_DATA
+    for key, value in section.render(outcomes, values, version).items():  # type: ignore[arg-type]
+        out[key] = value if type(value) in plain else jsonable(value, raw)
+    out["recommendations"] = list(main.recommendations)
+    out["citations"] = text if raw else [dict(c) for c in shared]
+    out["reasons"] = reasons(main)
+    out["missing"] = list(main.missing)
+    out["advice"] = advice
+    out["trace"] = main.trace_dict()
     if len(results) > 1:
         out["other_decisions"] = {
             name: {
