@@ -22,7 +22,7 @@ from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
 from earlypath.engines.evaluate import compile_expr
 from earlypath.engines.fragments import frozen
 from earlypath.engines.sections import PreparedSection, prepare, section_output
-from earlypath.engines.tables import CompiledTable, compile_table, reasons
+from earlypath.engines.tables import CompiledTable, compile_table
 from earlypath.facts import episode_facts
 from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, Section
 from earlypath.guideline.pathway import sections as pathway_sections
@@ -179,8 +179,7 @@ def _progesterone_section(
     raw: bool,
 ) -> dict[str, Any]:
     compiled = prepared.table
-    result = compiled.evaluate(facts, raw)
-    outcome = result.outcome
+    outcome, recommendations, missing, said, trace = compiled.output(facts, raw)
 
     plan = None
     if outcome in ("offer", "continue") and gestation is not None:
@@ -191,7 +190,7 @@ def _progesterone_section(
             peanut_or_soya_allergy=episode.peanut_or_soya_allergy,
             allergies_recorded=bool(episode.allergies),
         )
-    cited = list(result.recommendations)
+    cited = list(recommendations)
     advice = compiled.advice_for(facts, outcome)
     for item in advice:
         number = item["recommendation"]
@@ -205,13 +204,13 @@ def _progesterone_section(
         citations = [dict(c) for n in cited if (c := known.get(n)) is not None]
     return {
         "decision": outcome,
-        "recommendations": list(result.recommendations),
+        "recommendations": list(recommendations),
         "citations": citations,
-        "reasons": reasons(result),
-        "missing": list(result.missing),
+        "reasons": list(said),
+        "missing": list(missing),
         "advice": advice,
         "plan": plan,
-        "trace": result.trace_dict(),
+        "trace": trace,
     }
 
 

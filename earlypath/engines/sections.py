@@ -150,35 +150,35 @@ def section_output(
     section: Section, prepared: PreparedSection, version: str, facts: Facts, raw: bool
 ) -> dict[str, Any]:
     """`assess_section` with the section already prepared (see `prepare`)."""
-    results = {name: table.evaluate(facts, raw) for name, table in prepared.tables.items()}
-    main = results["main"]
-    advice = prepared.main.advice_for(facts, main.outcome)
-    cited = [(name, n) for name, r in results.items() for n in r.recommendations]
+    results = {name: table.output(facts, raw) for name, table in prepared.tables.items()}
+    outcome, recommendations, missing, said, trace = results["main"]
+    advice = prepared.main.advice_for(facts, outcome)
+    cited = [(name, n) for name, r in results.items() for n in r[1]]
     cited += [("main", a["recommendation"]) for a in advice if a["recommendation"]]
     shared, text = prepared.citations_for(tuple(cited))
     values: Mapping[str, Any]
-    if main.outcome == NOT_APPLICABLE:  # nothing to compute: render reads no value
+    if outcome == NOT_APPLICABLE:  # nothing to compute: render reads no value
         values = dict(prepared.no_values)
     else:
         values = _Values(prepared.value_fns, facts)
-    outcomes = {name: r.outcome for name, r in results.items()}
-    out: dict[str, Any] = {"decision": main.outcome}
+    outcomes = {name: r[0] for name, r in results.items()}
+    out: dict[str, Any] = {"decision": outcome}
     plain = _PLAIN if raw else _PLAIN_DATA
     for key, value in section.render(outcomes, values, version).items():  # type: ignore[arg-type]
         out[key] = value if type(value) in plain else jsonable(value, raw)
-    out["recommendations"] = list(main.recommendations)
+    out["recommendations"] = list(recommendations)
     out["citations"] = text if raw else [dict(c) for c in shared]
-    out["reasons"] = reasons(main)
-    out["missing"] = list(main.missing)
+    out["reasons"] = list(said)
+    out["missing"] = list(missing)
     out["advice"] = advice
-    out["trace"] = main.trace_dict()
+    out["trace"] = trace
     if len(results) > 1:
         out["other_decisions"] = {
             name: {
-                "decision": r.outcome,
-                "recommendations": list(r.recommendations),
-                "missing": list(r.missing),
-                "trace": r.trace_dict(),
+                "decision": r[0],
+                "recommendations": list(r[1]),
+                "missing": list(r[2]),
+                "trace": r[4],
             }
             for name, r in results.items()
             if name != "main"

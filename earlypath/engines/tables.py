@@ -107,6 +107,9 @@ class _Criterion:
     criterion: Criterion
     fn: Compiled
     fact_names: tuple[str, ...]
+    # Every fact it reads is shown as it is (no date or float to convert): the trace reads
+    # them without a call per fact.
+    plain: bool = False
 
     def trace(self, facts: Facts, value: bool | None, raw: bool = False) -> dict[str, Any]:
         """This criterion's trace entry; ``raw``: for the JSON text path (see `shown_value`)."""
@@ -120,6 +123,10 @@ class _Criterion:
             "says": _says(c, value),
         }
 
+
+# Fact types whose values a trace shows as they are (dates become text, floats may be written
+# as json.dumps writes them: see `shown_value`).
+_PLAIN_FACT_TYPES = frozenset(["bool", "str", "int"])
 
 # IR nodes whose compiled value is always True, False or None.
 _BOOLEAN_NODES = (ir.Cmp, ir.And, ir.Or, ir.Not, ir.Match, ir.IsNull, ir.IsTrue)
@@ -146,12 +153,14 @@ class _Decided:
     """What one verdict's criterion values decide, and the parts of its trace and reasons that
     do not depend on the facts: the same for the same values, so worked out once."""
 
+    verdict: Verdict
     value: bool | None
+    outcome: str  # the outcome when this verdict gives it (value True or Unknown)
     results: tuple[CriterionResult, ...]
     missing: tuple[str, ...]
-    said: tuple[str, ...]  # the reasons when this verdict gives the outcome (True or Unknown)
-    # Per criterion: (fact names, criterion id, value name, recommendation, says).
-    parts: tuple[tuple[tuple[str, ...], str, str, str | None, str], ...]
+    said: tuple[str, ...]  # the reasons when this verdict gives the outcome
+    # Per criterion: (fact names, plain, criterion id, value name, recommendation, says).
+    parts: tuple[tuple[tuple[str, ...], bool, str, str, str | None, str], ...]
 
     @classmethod
     def work_out(
@@ -173,6 +182,7 @@ class _Decided:
         parts = tuple(
             (
                 c.fact_names,
+                c.plain,
                 c.criterion.id,
                 _VALUE_NAME[v],
                 c.criterion.recommendation or None,
@@ -180,22 +190,23 @@ class _Decided:
             )
             for c, v in zip(criteria, values, strict=True)
         )
-        return cls(value, results, tuple(missing), said, parts)
+        outcome = verdict.outcome if value is True else NEEDS_INFORMATION
+        return cls(verdict, value, outcome, results, tuple(missing), said, parts)
 
-    def trace(self, facts: Facts, raw: bool) -> tuple[dict[str, Any], ...]:
+    def trace(self, facts: Facts, raw: bool) -> list[dict[str, Any]]:
         shown = _shown_raw if raw else _shown
-        return tuple(
-            [
-                {
-                    "criterion": criterion,
-                    "value": value,
-                    "recommendation": recommendation,
-                    "facts": {name: shown(facts[name]) for name in names},
-                    "says": says,
-                }
-                for names, criterion, value, recommendation, says in self.parts
-            ]
-        )
+        return [
+            {
+                "criterion": criterion,
+                "value": value,
+                "recommendation": recommendation,
+                "facts": {name: facts[name] for name in names}
+                if plain
+                else {name: shown(facts[name]) for name in names},
+                "says": says,
+            }
+            for names, plain, criterion, value, recommendation, says in self.parts
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +238,9 @@ class CompiledTable:
     @classmethod
     def build(cls, table: DecisionTable) -> CompiledTable:
         def crit(c: Criterion) -> _Criterion:
-            return _Criterion(c, compile_expr(c.expr), tuple(f.name for f in facts_in(c.expr)))
+            read = facts_in(c.expr)
+            plain = all(f.type in _PLAIN_FACT_TYPES for f in read)
+            return _Criterion(c, compile_expr(c.expr), tuple(f.name for f in read), plain)
 
         def verdict(v: Verdict) -> _CompiledVerdict:
             boolean = all(_boolean(c.expr) for c in v.criteria)
@@ -242,36 +255,61 @@ class CompiledTable:
             tuple((a, compile_expr(a.expr)) for a in table.advice),
         )
 
-    def evaluate(self, facts: Facts, raw: bool = False) -> TableResult:
-        """The table's outcome on these facts with its trace; ``raw``: the trace is for the
-        JSON text path only (see `shown_value`)."""
+    def judge(self, facts: Facts) -> tuple[str, _Decided | None, tuple[_Decided, ...]]:
+        """(branch id, what the verdict that gives the outcome decided, the verdicts that were
+        False): the one reading of a table's semantics behind `evaluate` and `output`. No
+        verdict gives the outcome (None) when none holds or no branch applies ('' for none)."""
         for guard, branch_id, verdicts in self.branches:
             if guard(facts) is not True:
                 continue
-            # Verdicts that were False: their trace is shown only if no verdict holds, so it is
-            # built only then (most tables decide on a later verdict).
+            # Verdicts that were False: their trace is shown only if no verdict holds.
             passed: list[_Decided] = []
             for compiled in verdicts:
                 decided = compiled.decided(tuple([c.fn(facts) for c in compiled.criteria]))
-                if decided.value is False:
-                    passed.append(decided)
-                    continue
-                verdict = compiled.verdict
-                return TableResult(
-                    verdict.outcome if decided.value is True else NEEDS_INFORMATION,
-                    branch_id,
-                    verdict,
-                    decided.results,
-                    decided.missing,
-                    verdict.recommendations,
-                    decided.trace(facts, raw),
-                    decided.said,
-                )
+                if decided.value is not False:
+                    return branch_id, decided, ()
+                passed.append(decided)
             # No verdict held: the table is not exhaustive for these facts. Never guess.
-            seen = tuple([r for d in passed for r in d.results])
-            traced = tuple([t for d in passed for t in d.trace(facts, raw)])
-            return TableResult(NEEDS_INFORMATION, branch_id, None, seen, (), (), traced, _UNCOVERED)
-        return TableResult(NEEDS_INFORMATION, "", None, (), (), (), (), _UNCOVERED)
+            return branch_id, None, tuple(passed)
+        return "", None, ()
+
+    def evaluate(self, facts: Facts, raw: bool = False) -> TableResult:
+        """The table's outcome on these facts with its trace; ``raw``: the trace is for the
+        JSON text path only (see `shown_value`)."""
+        branch_id, decided, passed = self.judge(facts)
+        if decided is not None:
+            verdict = decided.verdict
+            return TableResult(
+                decided.outcome,
+                branch_id,
+                verdict,
+                decided.results,
+                decided.missing,
+                verdict.recommendations,
+                tuple(decided.trace(facts, raw)),
+                decided.said,
+            )
+        seen = tuple([r for d in passed for r in d.results])
+        traced = tuple([t for d in passed for t in d.trace(facts, raw)])
+        return TableResult(NEEDS_INFORMATION, branch_id, None, seen, (), (), traced, _UNCOVERED)
+
+    def output(
+        self, facts: Facts, raw: bool
+    ) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], dict[str, Any]]:
+        """What an assessment shows of the table: (outcome, recommendations, missing, reasons,
+        trace as `TableResult.trace_dict` gives it), with no `TableResult` built."""
+        branch_id, decided, passed = self.judge(facts)
+        if decided is not None:
+            verdict = decided.verdict
+            trace = {
+                "branch": branch_id,
+                "verdict": verdict.outcome,
+                "criteria": decided.trace(facts, raw),
+            }
+            return decided.outcome, verdict.recommendations, decided.missing, decided.said, trace
+        criteria = [t for d in passed for t in d.trace(facts, raw)]
+        trace = {"branch": branch_id, "verdict": None, "criteria": criteria}
+        return NEEDS_INFORMATION, (), (), _UNCOVERED, trace
 
     def decide(self, facts: Facts) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         """(outcome, recommendations, missing) as `evaluate` gives them, with no trace or

@@ -123,3 +123,28 @@ def test_editing_an_assessment_changes_no_later_answer() -> None:
             data[name]["citations"].append({"edited": True})
     assert [assess_json(e) for e in episodes_] == before
     assert [reference(assess(e)) for e in episodes_] == before
+
+
+def test_the_rules_read_each_fact_with_the_type_the_facts_declare() -> None:
+    # A trace shows a bool, str or int fact as it is, without converting it (issue 16): that
+    # holds only if no rule reads a date or float fact under another type.
+    from earlypath.engines.python import _parts
+    from earlypath.engines.tables import _compiled
+    from earlypath.facts import ALL_FACTS
+    from earlypath.guideline.versions import VERSIONS
+    from earlypath.rules.ir import facts_in
+
+    declared = {f.name: f.type for f in ALL_FACTS}
+    for version in VERSIONS:
+        for policies in POLICIES:
+            _parts(version, *policies)
+    read = [
+        f
+        for table in list(_compiled.values())
+        for _, _, verdicts in table.branches
+        for compiled in verdicts
+        for criterion in compiled.criteria
+        for f in facts_in(criterion.criterion.expr)
+    ]
+    assert read
+    assert [f for f in read if declared.get(f.name) != f.type] == []
