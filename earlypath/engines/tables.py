@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import orjson
+
 from earlypath.engines.evaluate import Compiled, Facts, compile_expr
-from earlypath.engines.fragments import shown_value
+from earlypath.engines.fragments import frozen, shown_value
 from earlypath.rules import ir
 from earlypath.rules.decision import (
     NEEDS_INFORMATION,
@@ -128,6 +130,9 @@ class _Criterion:
 # as json.dumps writes them: see `shown_value`).
 _PLAIN_FACT_TYPES = frozenset(["bool", "str", "int"])
 
+# The most trace texts one verdict keeps (each a few hundred bytes).
+_TEXTS_KEPT = 512
+
 # IR nodes whose compiled value is always True, False or None.
 _BOOLEAN_NODES = (ir.Cmp, ir.And, ir.Or, ir.Not, ir.Match, ir.IsNull, ir.IsTrue)
 
@@ -161,10 +166,19 @@ class _Decided:
     said: tuple[str, ...]  # the reasons when this verdict gives the outcome
     # Per criterion: (fact names, plain, criterion id, value name, recommendation, says).
     parts: tuple[tuple[tuple[str, ...], bool, str, str, str | None, str], ...]
+    # For the JSON text path, when every criterion is plain and this is kept (memoised): the
+    # facts the trace shows, in order, and the trace's JSON text for each of their values met
+    # so far (a few per verdict: plain facts are booleans, codes and small counts).
+    plain_names: tuple[str, ...] | None = None
+    texts: dict[tuple[Any, ...], orjson.Fragment] = field(default_factory=dict)
 
     @classmethod
     def work_out(
-        cls, verdict: Verdict, criteria: tuple[_Criterion, ...], values: Sequence[bool | None]
+        cls,
+        verdict: Verdict,
+        criteria: tuple[_Criterion, ...],
+        values: Sequence[bool | None],
+        kept: bool = False,
     ) -> _Decided:
         value = verdict_value(verdict, values)
         results = tuple(
@@ -191,7 +205,31 @@ class _Decided:
             for c, v in zip(criteria, values, strict=True)
         )
         outcome = verdict.outcome if value is True else NEEDS_INFORMATION
-        return cls(verdict, value, outcome, results, tuple(missing), said, parts)
+        plain = kept and all(c.plain for c in criteria)
+        names = tuple(name for c in criteria for name in c.fact_names) if plain else None
+        return cls(verdict, value, outcome, results, tuple(missing), said, parts, names)
+
+    def trace_text(self, facts: Facts, branch_id: str) -> dict[str, Any] | orjson.Fragment:
+        """The table's trace for the JSON text path (see `CompiledTable.output`)."""
+        names = self.plain_names
+        if names is None:
+            return {
+                "branch": branch_id,
+                "verdict": self.verdict.outcome,
+                "criteria": self.trace(facts, True),
+            }
+        key = tuple([facts[name] for name in names])
+        text = self.texts.get(key)
+        if text is None:
+            trace = {
+                "branch": branch_id,
+                "verdict": self.verdict.outcome,
+                "criteria": self.trace(facts, False),
+            }
+            text = frozen(trace)
+            if len(self.texts) < _TEXTS_KEPT:
+                self.texts[key] = text
+        return text
 
     def trace(self, facts: Facts, raw: bool) -> list[dict[str, Any]]:
         shown = _shown_raw if raw else _shown
@@ -223,7 +261,7 @@ class _CompiledVerdict:
             return _Decided.work_out(self.verdict, self.criteria, values)
         known = memo.get(values)
         if known is None:
-            known = memo[values] = _Decided.work_out(self.verdict, self.criteria, values)
+            known = memo[values] = _Decided.work_out(self.verdict, self.criteria, values, True)
         return known
 
 
@@ -295,17 +333,24 @@ class CompiledTable:
 
     def output(
         self, facts: Facts, raw: bool
-    ) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], dict[str, Any]]:
+    ) -> tuple[
+        str, tuple[str, ...], tuple[str, ...], tuple[str, ...], dict[str, Any] | orjson.Fragment
+    ]:
         """What an assessment shows of the table: (outcome, recommendations, missing, reasons,
-        trace as `TableResult.trace_dict` gives it), with no `TableResult` built."""
+        trace as `TableResult.trace_dict` gives it), with no `TableResult` built. With ``raw``
+        (the JSON text path) the trace may be its JSON text."""
         branch_id, decided, passed = self.judge(facts)
         if decided is not None:
             verdict = decided.verdict
-            trace = {
-                "branch": branch_id,
-                "verdict": verdict.outcome,
-                "criteria": decided.trace(facts, raw),
-            }
+            trace: dict[str, Any] | orjson.Fragment
+            if raw:
+                trace = decided.trace_text(facts, branch_id)
+            else:
+                trace = {
+                    "branch": branch_id,
+                    "verdict": verdict.outcome,
+                    "criteria": decided.trace(facts, False),
+                }
             return decided.outcome, verdict.recommendations, decided.missing, decided.said, trace
         criteria = [t for d in passed for t in d.trace(facts, raw)]
         trace = {"branch": branch_id, "verdict": None, "criteria": criteria}
