@@ -162,22 +162,40 @@ def section_output(
     else:
         values = _Values(prepared.value_fns, facts)
     outcomes = {name: r[0] for name, r in results.items()}
-    out: dict[str, Any] = {"decision": outcome}
+    rendered = section.render(outcomes, values, version)  # type: ignore[arg-type]
     plain = _PLAIN if raw else _PLAIN_DATA
-    for key, value in section.render(outcomes, values, version).items():  # type: ignore[arg-type]
-        out[key] = value if type(value) in plain else jsonable(value, raw)
-    out["recommendations"] = list(recommendations)
-    out["citations"] = text if raw else [dict(c) for c in shared]
-    out["reasons"] = list(said)
-    out["missing"] = list(missing)
-    out["advice"] = advice
-    out["trace"] = trace
+    for value in rendered.values():
+        if type(value) not in plain:
+            rendered = {k: v if type(v) in plain else jsonable(v, raw) for k, v in rendered.items()}
+            break
+    if raw:  # for orjson only: tuples are written as lists, nothing is copied
+        out = {
+            "decision": outcome,
+            **rendered,
+            "recommendations": recommendations,
+            "citations": text,
+            "reasons": said,
+            "missing": missing,
+            "advice": advice,
+            "trace": trace,
+        }
+    else:
+        out = {
+            "decision": outcome,
+            **rendered,
+            "recommendations": list(recommendations),
+            "citations": [dict(c) for c in shared],
+            "reasons": list(said),
+            "missing": list(missing),
+            "advice": advice,
+            "trace": trace,
+        }
     if len(results) > 1:
         out["other_decisions"] = {
             name: {
                 "decision": r[0],
-                "recommendations": list(r[1]),
-                "missing": list(r[2]),
+                "recommendations": r[1] if raw else list(r[1]),
+                "missing": r[2] if raw else list(r[2]),
                 "trace": r[4],
             }
             for name, r in results.items()
