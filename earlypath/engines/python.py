@@ -196,9 +196,10 @@ def _progesterone_section(
         number = item["recommendation"]
         if number and number not in cited:
             cited.append(number)
+    citations: list[Any]
     if raw:
         fragments = prepared.fragments
-        citations = [c for n in cited if (c := fragments.get(n)) is not None]
+        citations = [f for n in cited if (f := fragments.get(n)) is not None]
     else:
         known = prepared.citations
         citations = [dict(c) for n in cited if (c := known.get(n)) is not None]
