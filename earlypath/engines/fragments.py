@@ -20,7 +20,22 @@ from typing import Any
 
 import orjson
 
-__all__ = ["frozen", "shown_value"]
+__all__ = ["frozen", "shown_value", "text_of"]
+
+
+# orjson writes dates, datetimes and dataclasses itself; json.dumps refuses them: an assessment
+# holds none, and `_refuse` makes orjson refuse them too (then the reference path decides).
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(type(value).__name__)
+
+
+def text_of(data: Any) -> bytes:
+    """orjson's text of data built for the JSON text path (fragments copied as they are);
+    `orjson.JSONEncodeError` where orjson refuses something json.dumps may write."""
+    return orjson.dumps(data, default=_refuse, option=_OPTIONS)
 
 
 def frozen(data: Any) -> orjson.Fragment:

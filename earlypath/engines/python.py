@@ -20,7 +20,7 @@ import orjson
 from earlypath import __version__
 from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
 from earlypath.engines.evaluate import compile_expr
-from earlypath.engines.fragments import frozen
+from earlypath.engines.fragments import frozen, text_of
 from earlypath.engines.sections import PreparedSection, prepare, section_output
 from earlypath.engines.tables import CompiledTable, compile_table
 from earlypath.facts import episode_facts
@@ -179,7 +179,7 @@ def _progesterone_section(
     raw: bool,
 ) -> dict[str, Any]:
     compiled = prepared.table
-    outcome, recommendations, missing, said, trace = compiled.output(facts, raw)
+    outcome, recommendations, missing, said, trace, _ = compiled.output(facts, raw)
 
     plan = None
     if outcome in ("offer", "continue") and gestation is not None:
@@ -237,15 +237,6 @@ def assess(
     return _assessment(episode, policy, pathway_policy, sections, raw=False)
 
 
-# orjson writes dates, datetimes and dataclasses itself; json.dumps refuses them: an assessment
-# holds none, and `_refuse` makes orjson refuse them too (then the reference path decides).
-_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-
-
-def _refuse(value: Any) -> Any:
-    raise TypeError(type(value).__name__)
-
-
 def assess_json(
     episode: Episode | dict[str, Any],
     policy: Policy = DEFAULT_POLICY,
@@ -258,7 +249,7 @@ def assess_json(
     written once per version and policy, and no data is copied). `InputError` as `assess`."""
     data = _assessment(episode, policy, pathway_policy, sections, raw=True)
     try:
-        return orjson.dumps(data, default=_refuse, option=_ORJSON_OPTIONS)
+        return text_of(data)
     except orjson.JSONEncodeError:  # text orjson refuses (e.g. a lone surrogate): the reference
         from earlypath.json_text import dumps_bytes
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import orjson
 
 from earlypath.engines.evaluate import Compiled, Facts, compile_expr
-from earlypath.engines.fragments import frozen, shown_value
+from earlypath.engines.fragments import frozen, shown_value, text_of
 from earlypath.engines.tables import CompiledTable, compile_table, reasons
 from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
 
@@ -49,6 +49,22 @@ class PreparedSection:
     main: CompiledTable
     value_fns: dict[str, Compiled]
     no_values: dict[str, None]  # every value Unknown (a section that does not apply)
+    # The JSON text path: the section's text for each set of kept trace texts and advice met so
+    # far where the render read no value. A section's render reads only the outcomes and the
+    # values (presentation, no logic), the trace texts tell the outcomes, and the advice ids the
+    # advice: nothing else goes into the section.
+    texts: dict[tuple[Any, ...], orjson.Fragment] = field(default_factory=dict)
+
+    def keep_text(self, key: tuple[Any, ...], out: dict[str, Any]) -> Any:
+        """``out`` as JSON text, kept under ``key`` (at most _TEXTS_KEPT of them); ``out``
+        itself where orjson refuses it (the assessment then takes the reference path)."""
+        if len(self.texts) >= _TEXTS_KEPT:
+            return out
+        try:
+            text = self.texts[key] = orjson.Fragment(text_of(out))
+        except orjson.JSONEncodeError:
+            return out
+        return text
 
     def citations_for(self, cited: tuple[tuple[str, str], ...]) -> tuple[list, orjson.Fragment]:
         """The citations of these (table, number) keys, each number once, in this order."""
@@ -102,11 +118,12 @@ def assess_section(
     facts: Facts,
     *,
     raw: bool = False,
-) -> dict[str, Any]:
+) -> dict[str, Any] | orjson.Fragment:
     """One pathway section: the main table's decision, the other tables, values and citations.
 
     ``raw`` (the JSON text path of ``assess_json``): constant parts as shared `orjson.Fragment`s,
-    floats as `shown_value` writes them; the data is then only for orjson, never handed out."""
+    floats as `shown_value` writes them, or the whole section's text; the data is then only for
+    orjson, never handed out."""
     return section_output(section, prepare(section, version, pathway), version, facts, raw)
 
 
@@ -141,6 +158,13 @@ class _Values(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._fns)
 
+    @property
+    def read(self) -> bool:
+        """Whether any value has been read."""
+        return bool(self._known)
+
+
+_TEXTS_KEPT = 4096  # section texts kept per prepared section (each about 1 KB)
 
 _PLAIN = frozenset([str, int, bool, type(None)])  # written as they are, in either path
 _PLAIN_DATA = _PLAIN | {float}  # floats too, in the data path
@@ -148,11 +172,20 @@ _PLAIN_DATA = _PLAIN | {float}  # floats too, in the data path
 
 def section_output(
     section: Section, prepared: PreparedSection, version: str, facts: Facts, raw: bool
-) -> dict[str, Any]:
-    """`assess_section` with the section already prepared (see `prepare`)."""
+) -> dict[str, Any] | orjson.Fragment:
+    """`assess_section` with the section already prepared (see `prepare`). With ``raw`` it may
+    be the section's JSON text (see `PreparedSection.texts`)."""
     results = {name: table.output(facts, raw) for name, table in prepared.tables.items()}
-    outcome, recommendations, missing, said, trace = results["main"]
+    outcome, recommendations, missing, said, trace, _ = results["main"]
     advice = prepared.main.advice_for(facts, outcome)
+    key: tuple[Any, ...] | None = None
+    if raw and all(r[5] for r in results.values()):
+        # Every trace is a kept text: with the advice, it tells the whole section unless the
+        # render reads a value (checked below, before the text is kept).
+        key = (*(r[4] for r in results.values()), *(a["id"] for a in advice))
+        known = prepared.texts.get(key)
+        if known is not None:
+            return known
     cited = [(name, n) for name, r in results.items() for n in r[1]]
     cited += [("main", a["recommendation"]) for a in advice if a["recommendation"]]
     shared, text = prepared.citations_for(tuple(cited))
@@ -201,4 +234,6 @@ def section_output(
             for name, r in results.items()
             if name != "main"
         }
+    if key is not None and not (isinstance(values, _Values) and values.read):
+        return prepared.keep_text(key, out)
     return out

@@ -130,6 +130,16 @@ class _Criterion:
 # as json.dumps writes them: see `shown_value`).
 _PLAIN_FACT_TYPES = frozenset(["bool", "str", "int"])
 
+# What `CompiledTable.output` gives.
+Output = tuple[
+    str,
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    dict[str, Any] | orjson.Fragment,
+    bool,
+]
+
 # The most trace texts one verdict keeps (each a few hundred bytes).
 _TEXTS_KEPT = 512
 
@@ -209,27 +219,34 @@ class _Decided:
         names = tuple(name for c in criteria for name in c.fact_names) if plain else None
         return cls(verdict, value, outcome, results, tuple(missing), said, parts, names)
 
-    def trace_text(self, facts: Facts, branch_id: str) -> dict[str, Any] | orjson.Fragment:
-        """The table's trace for the JSON text path (see `CompiledTable.output`)."""
+    def trace_text(
+        self, facts: Facts, branch_id: str
+    ) -> tuple[dict[str, Any] | orjson.Fragment, bool]:
+        """The table's trace for the JSON text path (see `CompiledTable.output`), and whether
+        it is a text kept here (the same object for the same facts, never dropped)."""
         names = self.plain_names
         if names is None:
-            return {
+            trace = {
                 "branch": branch_id,
                 "verdict": self.verdict.outcome,
                 "criteria": self.trace(facts, True),
             }
+            return trace, False
         key = tuple([facts[name] for name in names])
         text = self.texts.get(key)
-        if text is None:
-            trace = {
+        if text is not None:
+            return text, True
+        text = frozen(
+            {
                 "branch": branch_id,
                 "verdict": self.verdict.outcome,
                 "criteria": self.trace(facts, False),
             }
-            text = frozen(trace)
-            if len(self.texts) < _TEXTS_KEPT:
-                self.texts[key] = text
-        return text
+        )
+        if len(self.texts) >= _TEXTS_KEPT:
+            return text, False
+        self.texts[key] = text
+        return text, True
 
     def trace(self, facts: Facts, raw: bool) -> list[dict[str, Any]]:
         shown = _shown_raw if raw else _shown
@@ -331,30 +348,30 @@ class CompiledTable:
         traced = tuple([t for d in passed for t in d.trace(facts, raw)])
         return TableResult(NEEDS_INFORMATION, branch_id, None, seen, (), (), traced, _UNCOVERED)
 
-    def output(
-        self, facts: Facts, raw: bool
-    ) -> tuple[
-        str, tuple[str, ...], tuple[str, ...], tuple[str, ...], dict[str, Any] | orjson.Fragment
-    ]:
+    def output(self, facts: Facts, raw: bool) -> Output:
         """What an assessment shows of the table: (outcome, recommendations, missing, reasons,
-        trace as `TableResult.trace_dict` gives it), with no `TableResult` built. With ``raw``
-        (the JSON text path) the trace may be its JSON text."""
+        trace as `TableResult.trace_dict` gives it, kept), with no `TableResult` built. With
+        ``raw`` (the JSON text path) the trace may be its JSON text; ``kept``: it is a text
+        kept by the verdict, which then tells everything else in the tuple (the verdict and its
+        criterion values) and the facts the trace shows."""
         branch_id, decided, passed = self.judge(facts)
         if decided is not None:
             verdict = decided.verdict
             trace: dict[str, Any] | orjson.Fragment
+            kept = False
             if raw:
-                trace = decided.trace_text(facts, branch_id)
+                trace, kept = decided.trace_text(facts, branch_id)
             else:
                 trace = {
                     "branch": branch_id,
                     "verdict": verdict.outcome,
                     "criteria": decided.trace(facts, False),
                 }
-            return decided.outcome, verdict.recommendations, decided.missing, decided.said, trace
+            said = decided.said
+            return decided.outcome, verdict.recommendations, decided.missing, said, trace, kept
         criteria = [t for d in passed for t in d.trace(facts, raw)]
         trace = {"branch": branch_id, "verdict": None, "criteria": criteria}
-        return NEEDS_INFORMATION, (), (), _UNCOVERED, trace
+        return NEEDS_INFORMATION, (), (), _UNCOVERED, trace, False
 
     def decide(self, facts: Facts) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         """(outcome, recommendations, missing) as `evaluate` gives them, with no trace or

@@ -55,7 +55,7 @@ def check(facts: dict[str, Any]) -> None:
         assert list(got.trace) == [r.trace(facts) for r in got.results], table.topic
         # What an assessment shows, read without a TableResult (issue 16), is the same.
         shown = (got.outcome, got.recommendations, got.missing, tuple(reasons(got)))
-        assert compile_table(table).output(facts, False) == (*shown, got.trace_dict())
+        assert compile_table(table).output(facts, False) == (*shown, got.trace_dict(), False)
 
 
 def test_fast_path_equals_reference_semantics_on_every_vignette() -> None:

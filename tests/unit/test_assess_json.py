@@ -148,3 +148,36 @@ def test_the_rules_read_each_fact_with_the_type_the_facts_declare() -> None:
     ]
     assert read
     assert [f for f in read if declared.get(f.name) != f.type] == []
+
+
+def test_a_kept_section_text_is_never_given_for_other_advice() -> None:
+    # The JSON text path keeps a section's text by its trace texts and its advice: these two
+    # anti-D answers have the same trace and differ only in the advice (a second opinion on
+    # the missing heartbeat confirms the miscarriage). Either order gives the reference bytes.
+    base = {
+        "assessed_on": "2021-11-20",
+        "lmp": "2021-09-27",
+        "miscarriage_diagnosed": True,
+        "miscarriage_type": "missed",
+        "management": "surgical",
+        "rhesus_d": "negative",
+        "scans": [
+            {
+                "date": "2021-09-27",
+                "route": "transvaginal",
+                "location": "intrauterine",
+                "fetal_pole": True,
+                "fetal_heartbeat": False,
+                "msd_mm": 25.0,
+            }
+        ],
+    }
+    confirmed = {**base, "second_opinion_no_heartbeat": True}
+    not_yet = {**base, "second_opinion_no_heartbeat": False}
+    advice = [[a["id"] for a in assess(e)["anti_d"]["advice"]] for e in (confirmed, not_yet)]
+    assert advice == [[], ["miscarriage_not_yet_confirmed"]]
+    for episodes_in_turn in ((confirmed, not_yet, confirmed), (not_yet, confirmed, not_yet)):
+        for episode in episodes_in_turn:
+            assert assess_json(episode, sections=("anti_d",)) == reference(
+                assess(episode, sections=("anti_d",))
+            )
