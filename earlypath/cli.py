@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from typer._click import Command, Context
 
 from earlypath.errors import EXIT_INPUT, EarlypathError, InputError, Problem, exit_code
-from earlypath.model import Episode, episode_json_schema, parse_episode_json
+from earlypath.model import episode_json_schema, parse_episode_json
 from earlypath.policy import Policy
 
 # Commands whose modules are heavy (numpy, ibis, FastAPI) are imported only when run, so
@@ -145,13 +145,14 @@ def assess(
 ) -> None:
     """Assess an episode (or, with --many, one episode per line) and print the assessment."""
     from earlypath.engines.python import assess as run_assessment
-    from earlypath.engines.python import assess_json
     from earlypath.render_text import render_text
 
     if output_format not in ("json", "text"):
         _fail_input([f"--format: must be json or text, not {output_format!r}"])
     policy = _policy(stop_at)
     fmt: Literal["json", "text"] = output_format  # type: ignore[assignment]
+    from earlypath.engines.python import assess_json  # the JSON text path (issue 16)
+    from earlypath.model import Episode
 
     def show(episode: Episode) -> bytes:
         """The output line of one episode (UTF-8, with its newline)."""
