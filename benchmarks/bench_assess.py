@@ -2,7 +2,9 @@
 same input text measured in the same run (issue 16 goal: at most 10x; 20 us is the aim).
 
 Paths (each from the episode's JSON text to the JSON text a caller gets):
-  full assessment     validate + every section + JSON text (`earlypath assess`, /api/assess)
+  full assessment     validate + every section + JSON text (`earlypath assess`, /api/assess):
+                      assess_json where the checkout has it (the CLI's path), and the data
+                      path (assess, then json_text.dumps) beside it
   progesterone only   validate + assess(sections=("progesterone",)) + JSON text (CDS card, audit)
   decision only       validate + decide() (decision, recommendations, missing; no text)
 plus the parts: validation alone, the engine alone on validated episodes.
@@ -82,6 +84,13 @@ def paths() -> dict[str, Callable[[str], Any]]:
     out: dict[str, Callable[[str], Any]] = {
         "full assessment": lambda text: dumps(assess(parse_episode_json(text))),
     }
+    try:  # the JSON text path the CLI takes (issue 16): the full assessment's text, built directly
+        from earlypath.engines.python import assess_json
+    except ImportError:
+        pass
+    else:
+        out["full assessment"] = lambda text: assess_json(parse_episode_json(text))
+        out["  data, then json_text.dumps"] = lambda text: dumps(assess(parse_episode_json(text)))
     try:
         assess({"assessed_on": "2024-03-01"}, sections=("progesterone",))
     except TypeError:  # before issue 16

@@ -151,42 +151,61 @@ def assess(
         _fail_input([f"--format: must be json or text, not {output_format!r}"])
     policy = _policy(stop_at)
     fmt: Literal["json", "text"] = output_format  # type: ignore[assignment]
+    from earlypath.engines.python import assess_json  # the JSON text path (issue 16)
+    from earlypath.model import Episode
 
-    def show(assessment: dict) -> str:
-        return render_text(assessment) if fmt == "text" else _dumps(assessment)
+    def show(episode: Episode) -> bytes:
+        """The output line of one episode (UTF-8, with its newline)."""
+        if fmt == "text":
+            return (render_text(run_assessment(episode, policy)) + "\n").encode("utf-8")
+        return assess_json(episode, policy) + b"\n"
 
     if not many:
         try:
             episode = parse_episode_json(_read(source))
-            typer.echo(show(run_assessment(episode, policy)))
+            typer.echo(show(episode).decode("utf-8"), nl=False)
         except InputError as error:
             _fail_input([str(p) for p in error.problems])
         return
 
     # Bytes, decoded line by line: a line that is not UTF-8 is one bad line, not the end.
+    # Output lines are written in chunks (one write per _CHUNK lines), in input order.
     bad = 0
     stream = sys.stdin.buffer if source == "-" else open(_checked(source), "rb")  # noqa: SIM115
-    out = sys.stdout
-    with stream:
-        for number, data in enumerate(stream, start=1):
-            if number == 1 and data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 or 32
-                _fail_input([f"FILE: {'stdin' if source == '-' else source} {NOT_UTF8}"])
-            line = _utf8(data, first=number == 1)
-            if line is not None and not line.strip():
-                continue
-            try:
-                if line is None:
-                    raise InputError([Problem("(line)", "is not UTF-8 text")])
-                out.write(show(run_assessment(parse_episode_json(line), policy)) + "\n")
-            except InputError as error:
-                bad += 1
-                for problem in error.problems:
-                    typer.echo(f"line {number}: {problem}", err=True)
-                out.write(_line_error(number, error.problems, fmt) + "\n")
-    out.flush()
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    pending: list[bytes] = []
+    try:
+        with stream:
+            for number, data in enumerate(stream, start=1):
+                if number == 1 and data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 or 32
+                    _fail_input([f"FILE: {'stdin' if source == '-' else source} {NOT_UTF8}"])
+                line = _utf8(data, first=number == 1)
+                if line is not None and not line.strip():
+                    continue
+                try:
+                    if line is None:
+                        raise InputError([Problem("(line)", "is not UTF-8 text")])
+                    pending.append(show(parse_episode_json(line)))
+                except InputError as error:
+                    bad += 1
+                    for problem in error.problems:
+                        typer.echo(f"line {number}: {problem}", err=True)
+                    pending.append(
+                        (_line_error(number, error.problems, fmt) + "\n").encode("utf-8")
+                    )
+                if len(pending) >= _CHUNK:
+                    out.write(b"".join(pending))
+                    pending.clear()
+    finally:  # the lines assessed so far are written even if an internal error stops the run
+        out.write(b"".join(pending))
+        out.flush()
     if bad:
         typer.echo(f"{bad} line(s) rejected", err=True)
         raise typer.Exit(EXIT_INPUT)
+
+
+_CHUNK = 256  # output lines per write in `assess --many`
 
 
 def _line_error(number: int, problems: list[Problem], fmt: str) -> str:

@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import orjson
+
 from earlypath import __version__
 from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
 from earlypath.engines.evaluate import compile_expr
-from earlypath.engines.sections import assess_section
-from earlypath.engines.tables import CompiledTable, compile_table, reasons
+from earlypath.engines.fragments import frozen, text_of
+from earlypath.engines.sections import PreparedSection, prepare, section_output
+from earlypath.engines.tables import CompiledTable, compile_table
 from earlypath.facts import episode_facts
 from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, Section
 from earlypath.guideline.pathway import sections as pathway_sections
@@ -33,6 +36,7 @@ __all__ = [
     "PROGESTERONE",
     "ProgesteroneDecision",
     "assess",
+    "assess_json",
     "decide",
     "gestation_of",
     "section_names",
@@ -64,6 +68,8 @@ class _Progesterone:
 
     table: CompiledTable
     citations: dict[str, dict[str, Any]]
+    # Each citation's JSON text, for the JSON text path (`assess_json`).
+    fragments: dict[str, orjson.Fragment]
 
 
 @cache
@@ -80,7 +86,8 @@ def _progesterone(version: str, policy: Policy) -> _Progesterone:
         }
         for number, r in table.recommendations.items()
     }
-    return _Progesterone(compile_table(table), citations)
+    fragments = {number: frozen(c) for number, c in citations.items()}
+    return _Progesterone(compile_table(table), citations, fragments)
 
 
 @cache
@@ -89,13 +96,65 @@ def _guideline(version: GuidelineVersion) -> dict[str, Any]:
 
 
 @cache
+def _guideline_text(version: GuidelineVersion, chosen_because: str) -> orjson.Fragment:
+    return frozen({**_guideline(version), "chosen_because": chosen_because})
+
+
+@cache
 def _described(policy: Policy | PathwayPolicy) -> dict[str, dict[str, str]]:
     return policy.describe()
+
+
+@cache
+def _described_text(policy: Policy | PathwayPolicy) -> orjson.Fragment:
+    return frozen(_described(policy))
 
 
 def _copy2(data: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """A copy two levels deep: cached parts are never handed out (a caller may edit its copy)."""
     return {key: dict(value) for key, value in data.items()}
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What an assessment needs that does not depend on the episode, for one guideline version,
+    policy and pathway policy: looked up once per assessment (see `_parts`)."""
+
+    progesterone: _Progesterone
+    guideline: GuidelineVersion
+    policy: dict[str, dict[str, str]]
+    policy_text: orjson.Fragment
+    pathway_policy: dict[str, dict[str, str]]
+    pathway_policy_text: orjson.Fragment
+    sections: dict[str, PreparedSection]  # by section name
+
+    def guideline_text(self, chosen_because: str) -> orjson.Fragment:
+        return _guideline_text(self.guideline, chosen_because)
+
+
+# (version, id(policy), id(pathway policy)) -> (policy, pathway policy, parts). Keyed by
+# identity: a policy's hash is computed field by field, several times the cost of a lookup.
+# The entry keeps both policies alive (an id is not reused while it exists) and is checked.
+_parts_by_id: dict[tuple[str, int, int], tuple[Policy, PathwayPolicy, _Parts]] = {}
+
+
+def _parts(version: GuidelineVersion, policy: Policy, pathway: PathwayPolicy) -> _Parts:
+    key = (version.version, id(policy), id(pathway))
+    entry = _parts_by_id.get(key)
+    if entry is None or entry[0] is not policy or entry[1] is not pathway:
+        if len(_parts_by_id) >= 256:  # callers that make a policy per call: stay bounded
+            _parts_by_id.clear()
+        parts = _Parts(
+            _progesterone(version.version, policy),
+            version,
+            _described(policy),
+            _described_text(policy),
+            _described(pathway),
+            _described_text(pathway),
+            {s.name: prepare(s, version.version, pathway) for s in pathway_sections()},
+        )
+        entry = _parts_by_id[key] = (policy, pathway, parts)
+    return entry[2]
 
 
 @cache
@@ -113,15 +172,14 @@ def _chosen(asked: tuple[str, ...] | None) -> tuple[bool, tuple[Section, ...]]:
 
 def _progesterone_section(
     episode: Episode,
-    version: str,
+    prepared: _Progesterone,
     policy: Policy,
     facts: dict[str, Any],
     gestation: Gestation | None,
+    raw: bool,
 ) -> dict[str, Any]:
-    prepared = _progesterone(version, policy)
     compiled = prepared.table
-    result = compiled.evaluate(facts)
-    outcome = result.outcome
+    outcome, recommendations, missing, said, trace, _ = compiled.output(facts, raw)
 
     plan = None
     if outcome in ("offer", "continue") and gestation is not None:
@@ -132,22 +190,28 @@ def _progesterone_section(
             peanut_or_soya_allergy=episode.peanut_or_soya_allergy,
             allergies_recorded=bool(episode.allergies),
         )
-    cited = list(result.recommendations)
+    cited = list(recommendations)
     advice = compiled.advice_for(facts, outcome)
     for item in advice:
         number = item["recommendation"]
         if number and number not in cited:
             cited.append(number)
-    citations = prepared.citations
+    citations: list[Any]
+    if raw:
+        fragments = prepared.fragments
+        citations = [f for n in cited if (f := fragments.get(n)) is not None]
+    else:
+        known = prepared.citations
+        citations = [dict(c) for n in cited if (c := known.get(n)) is not None]
     return {
         "decision": outcome,
-        "recommendations": list(result.recommendations),
-        "citations": [dict(c) for n in cited if (c := citations.get(n)) is not None],
-        "reasons": reasons(result),
-        "missing": list(result.missing),
+        "recommendations": list(recommendations),
+        "citations": citations,
+        "reasons": list(said),
+        "missing": list(missing),
         "advice": advice,
         "plan": plan,
-        "trace": result.trace_dict(),
+        "trace": trace,
     }
 
 
@@ -170,6 +234,37 @@ def assess(
     pathway section; sections keep the output order whatever order they are asked in. A
     section computed alone is the same as in the whole assessment.
     """
+    return _assessment(episode, policy, pathway_policy, sections, raw=False)
+
+
+def assess_json(
+    episode: Episode | dict[str, Any],
+    policy: Policy = DEFAULT_POLICY,
+    pathway_policy: PathwayPolicy = DEFAULT_PATHWAY_POLICY,
+    *,
+    sections: Iterable[str] | None = None,
+) -> bytes:
+    """`assess`'s answer as compact JSON text (UTF-8 bytes, no newline): byte for byte
+    ``earlypath.json_text.dumps_bytes(assess(...))``, built faster (the constant parts are
+    written once per version and policy, and no data is copied). `InputError` as `assess`."""
+    data = _assessment(episode, policy, pathway_policy, sections, raw=True)
+    try:
+        return text_of(data)
+    except orjson.JSONEncodeError:  # text orjson refuses (e.g. a lone surrogate): the reference
+        from earlypath.json_text import dumps_bytes
+
+        return dumps_bytes(assess(episode, policy, pathway_policy, sections=sections))
+
+
+def _assessment(
+    episode: Episode | dict[str, Any],
+    policy: Policy,
+    pathway_policy: PathwayPolicy,
+    sections: Iterable[str] | None,
+    *,
+    raw: bool,
+) -> dict[str, Any]:
+    """The assessment as data; with ``raw``, for orjson only (see `assess_section`)."""
     if isinstance(sections, str):  # a common slip: "progesterone" would read as letters
         raise ValueError(f"sections: give a list of section names, not the text {sections!r}")
     wants_progesterone, chosen = _chosen(None if sections is None else tuple(sections))
@@ -178,22 +273,30 @@ def assess(
     version, chosen_because = resolve_version(episode.assessed_on, episode.guideline_version)
     facts = episode_facts(episode)
     gestation = gestation_of(facts)
+    parts = _parts(version, policy, pathway_policy)
 
     assessment: dict[str, Any] = {
         "earlypath_version": __version__,
         "assessed_on": episode.assessed_on.isoformat(),
-        "guideline": {**_guideline(version), "chosen_because": chosen_because},
-        "policy": _copy2(_described(policy)),
+        "guideline": parts.guideline_text(chosen_because)
+        if raw
+        else {**_guideline(version), "chosen_because": chosen_because},
+        "policy": parts.policy_text if raw else _copy2(parts.policy),
         "gestation": gestation.as_dict() if gestation else None,
     }
     if wants_progesterone:
         assessment[PROGESTERONE] = _progesterone_section(
-            episode, version.version, policy, facts, gestation
+            episode, parts.progesterone, policy, facts, gestation, raw
         )
     if chosen:
-        assessment["pathway_policy"] = _copy2(_described(pathway_policy))
+        assessment["pathway_policy"] = (
+            parts.pathway_policy_text if raw else _copy2(parts.pathway_policy)
+        )
+    prepared = parts.sections
     for section in chosen:
-        assessment[section.name] = assess_section(section, version.version, pathway_policy, facts)
+        assessment[section.name] = section_output(
+            section, prepared[section.name], version.version, facts, raw
+        )
     return assessment
 
 

@@ -7,41 +7,82 @@ policy); the tables are evaluated by `earlypath.engines.tables` (the one referen
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from earlypath.engines.evaluate import Compiled, compile_expr
+import orjson
+
+from earlypath.engines.evaluate import Compiled, Facts, compile_expr
+from earlypath.engines.fragments import frozen, shown_value, text_of
 from earlypath.engines.tables import CompiledTable, compile_table, reasons
 from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
 
-__all__ = ["assess_section", "jsonable", "reasons"]
+__all__ = ["assess_section", "jsonable", "prepare", "reasons", "section_output"]
 
 
-def jsonable(value: Any) -> Any:
-    """Dates as ISO text, tuples as lists; everything else as it is (exact type checks: hot path)."""
+def jsonable(value: Any, raw: bool = False) -> Any:
+    """Dates as ISO text, tuples as lists; everything else as it is (exact type checks: hot path).
+    With ``raw`` (the JSON text path), floats as `shown_value` writes them."""
     kind = type(value)
     if kind is dict:
-        return {k: jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v, raw) for k, v in value.items()}
     if kind is list or kind is tuple:
-        return [jsonable(v) for v in value]
-    if kind is dt.date or kind is dt.datetime:
-        return value.isoformat()
+        return [jsonable(v, raw) for v in value]
+    if kind is dt.date or kind is dt.datetime or (raw and kind is float):
+        return shown_value(value, raw)
     return value
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class PreparedSection:
     """A section's tables (as precompiled plans), compiled values, compiled advice and
     citations, for one version and pathway policy: built once, so an assessment only evaluates."""
 
     tables: dict[str, CompiledTable]
     values: tuple[tuple[str, Compiled], ...]
     citations: dict[tuple[str, str], dict[str, Any]]
+    # The citations list for each combination of cited numbers met so far (a few per section):
+    # the dicts (copied per assessment) and their JSON text.
+    cited: dict[tuple[tuple[str, str], ...], tuple[list[dict[str, Any]], orjson.Fragment]]
+    main: CompiledTable
+    value_fns: dict[str, Compiled]
+    no_values: dict[str, None]  # every value Unknown (a section that does not apply)
+    # The JSON text path: the section's text for each set of kept trace texts and advice met so
+    # far where the render read no value. A section's render reads only the outcomes and the
+    # values (presentation, no logic), the trace texts tell the outcomes, and the advice ids the
+    # advice: nothing else goes into the section.
+    texts: dict[tuple[Any, ...], orjson.Fragment] = field(default_factory=dict)
+
+    def keep_text(self, key: tuple[Any, ...], out: dict[str, Any]) -> Any:
+        """``out`` as JSON text, kept under ``key`` (at most _TEXTS_KEPT of them); ``out``
+        itself where orjson refuses it (the assessment then takes the reference path)."""
+        if len(self.texts) >= _TEXTS_KEPT:
+            return out
+        try:
+            text = self.texts[key] = orjson.Fragment(text_of(out))
+        except orjson.JSONEncodeError:
+            return out
+        return text
+
+    def citations_for(self, cited: tuple[tuple[str, str], ...]) -> tuple[list, orjson.Fragment]:
+        """The citations of these (table, number) keys, each number once, in this order."""
+        known = self.cited.get(cited)
+        if known is None:
+            out: list[dict[str, Any]] = []
+            numbers: set[str] = set()
+            for key in cited:
+                citation = self.citations.get(key)
+                if citation is not None and citation["number"] not in numbers:
+                    numbers.add(citation["number"])
+                    out.append(citation)
+            known = self.cited[cited] = (out, frozen(out))
+        return known
 
 
 @cache
-def _prepare(section: Section, version: str, pathway: PathwayPolicy) -> _Prepared:
+def _prepare(section: Section, version: str, pathway: PathwayPolicy) -> PreparedSection:
     tables = section.tables(version, pathway)
     sources = section.sources(version, pathway)
     citations = {
@@ -57,10 +98,16 @@ def _prepare(section: Section, version: str, pathway: PathwayPolicy) -> _Prepare
         for name, table in tables.items()
         for number, r in table.recommendations.items()
     }
-    return _Prepared(
-        {name: compile_table(table) for name, table in tables.items()},
-        tuple((n, compile_expr(e)) for n, e in section.values(version, pathway).items()),
+    compiled = {name: compile_table(table) for name, table in tables.items()}
+    values = {n: compile_expr(e) for n, e in section.values(version, pathway).items()}
+    return PreparedSection(
+        compiled,
+        tuple(values.items()),
         citations,
+        {},
+        compiled["main"],
+        values,
+        dict.fromkeys(values),
     )
 
 
@@ -68,48 +115,125 @@ def assess_section(
     section: Section,
     version: str,
     pathway: PathwayPolicy,
-    facts: dict[str, Any],
-) -> dict[str, Any]:
-    """One pathway section: the main table's decision, the other tables, values and citations."""
-    prepared = _prepare(section, version, pathway)
-    results = {name: table.evaluate(facts) for name, table in prepared.tables.items()}
-    main = results["main"]
-    advice = prepared.tables["main"].advice_for(facts, main.outcome)
-    cited = [(name, n) for name, r in results.items() for n in r.recommendations]
+    facts: Facts,
+    *,
+    raw: bool = False,
+) -> dict[str, Any] | orjson.Fragment:
+    """One pathway section: the main table's decision, the other tables, values and citations.
+
+    ``raw`` (the JSON text path of ``assess_json``): constant parts as shared `orjson.Fragment`s,
+    floats as `shown_value` writes them, or the whole section's text; the data is then only for
+    orjson, never handed out."""
+    return section_output(section, prepare(section, version, pathway), version, facts, raw)
+
+
+def prepare(section: Section, version: str, pathway: PathwayPolicy) -> PreparedSection:
+    """What `section_output` needs of a section for one version and pathway policy (cached)."""
+    return _prepare(section, version, pathway)
+
+
+class _Values(Mapping[str, Any]):
+    """A section's values for one episode, each computed when the section's render first reads
+    it (a render reads only the values its outcome shows). Values are pure functions of the
+    facts, so when one is computed does not change it."""
+
+    __slots__ = ("_facts", "_fns", "_known")
+
+    def __init__(self, fns: dict[str, Compiled], facts: Facts) -> None:
+        self._fns = fns
+        self._facts = facts
+        self._known: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        known = self._known
+        try:
+            return known[name]
+        except KeyError:
+            value = known[name] = self._fns[name](self._facts)
+            return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fns)
+
+    def __len__(self) -> int:
+        return len(self._fns)
+
+    @property
+    def read(self) -> bool:
+        """Whether any value has been read."""
+        return bool(self._known)
+
+
+_TEXTS_KEPT = 4096  # section texts kept per prepared section (each about 1 KB)
+
+_PLAIN = frozenset([str, int, bool, type(None)])  # written as they are, in either path
+_PLAIN_DATA = _PLAIN | {float}  # floats too, in the data path
+
+
+def section_output(
+    section: Section, prepared: PreparedSection, version: str, facts: Facts, raw: bool
+) -> dict[str, Any] | orjson.Fragment:
+    """`assess_section` with the section already prepared (see `prepare`). With ``raw`` it may
+    be the section's JSON text (see `PreparedSection.texts`)."""
+    results = {name: table.output(facts, raw) for name, table in prepared.tables.items()}
+    outcome, recommendations, missing, said, trace, _ = results["main"]
+    advice = prepared.main.advice_for(facts, outcome)
+    key: tuple[Any, ...] | None = None
+    if raw and all(r[5] for r in results.values()):
+        # Every trace is a kept text: with the advice, it tells the whole section unless the
+        # render reads a value (checked below, before the text is kept).
+        key = (*(r[4] for r in results.values()), *(a["id"] for a in advice))
+        known = prepared.texts.get(key)
+        if known is not None:
+            return known
+    cited = [(name, n) for name, r in results.items() for n in r[1]]
     cited += [("main", a["recommendation"]) for a in advice if a["recommendation"]]
-    citations: list[dict[str, Any]] = []
-    numbers: set[str] = set()
-    for key in cited:
-        citation = prepared.citations.get(key)
-        if citation is not None and citation["number"] not in numbers:
-            numbers.add(citation["number"])
-            citations.append(dict(citation))
-    if main.outcome == NOT_APPLICABLE:  # nothing to compute: render reads no value
-        values = {name: None for name, _ in prepared.values}
+    shared, text = prepared.citations_for(tuple(cited))
+    values: Mapping[str, Any]
+    if outcome == NOT_APPLICABLE:  # nothing to compute: render reads no value
+        values = dict(prepared.no_values)
     else:
-        values = {name: fn(facts) for name, fn in prepared.values}
-    outcomes = {name: r.outcome for name, r in results.items()}
-    out: dict[str, Any] = {"decision": main.outcome}
-    out.update(jsonable(section.render(outcomes, values, version)))
-    out.update(
-        {
-            "recommendations": list(main.recommendations),
-            "citations": citations,
-            "reasons": reasons(main),
-            "missing": list(main.missing),
+        values = _Values(prepared.value_fns, facts)
+    outcomes = {name: r[0] for name, r in results.items()}
+    rendered = section.render(outcomes, values, version)  # type: ignore[arg-type]
+    plain = _PLAIN if raw else _PLAIN_DATA
+    for value in rendered.values():
+        if type(value) not in plain:
+            rendered = {k: v if type(v) in plain else jsonable(v, raw) for k, v in rendered.items()}
+            break
+    if raw:  # for orjson only: tuples are written as lists, nothing is copied
+        out = {
+            "decision": outcome,
+            **rendered,
+            "recommendations": recommendations,
+            "citations": text,
+            "reasons": said,
+            "missing": missing,
             "advice": advice,
-            "trace": main.trace_dict(),
+            "trace": trace,
         }
-    )
+    else:
+        out = {
+            "decision": outcome,
+            **rendered,
+            "recommendations": list(recommendations),
+            "citations": [dict(c) for c in shared],
+            "reasons": list(said),
+            "missing": list(missing),
+            "advice": advice,
+            "trace": trace,
+        }
     if len(results) > 1:
         out["other_decisions"] = {
             name: {
-                "decision": r.outcome,
-                "recommendations": list(r.recommendations),
-                "missing": list(r.missing),
-                "trace": r.trace_dict(),
+                "decision": r[0],
+                "recommendations": r[1] if raw else list(r[1]),
+                "missing": r[2] if raw else list(r[2]),
+                "trace": r[4],
             }
             for name, r in results.items()
             if name != "main"
         }
+    if key is not None and not (isinstance(values, _Values) and values.read):
+        return prepared.keep_text(key, out)
     return out

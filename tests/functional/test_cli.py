@@ -169,6 +169,7 @@ def test_internal_error_exits_1_without_patient_data(monkeypatch, capsys) -> Non
         raise RuntimeError("lmp=2024-01-15 secret")
 
     monkeypatch.setattr(engine, "assess", broken)
+    monkeypatch.setattr(engine, "assess_json", broken)  # the JSON text path (issue 16)
     monkeypatch.setattr(sys, "argv", ["earlypath", "assess", str(ELIGIBLE)])
     with pytest.raises(SystemExit) as caught:
         cli.main()

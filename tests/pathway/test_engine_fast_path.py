@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from earlypath.engines.evaluate import compile_expr
-from earlypath.engines.tables import evaluate_table, verdict_value
+from earlypath.engines.tables import compile_table, evaluate_table, reasons, verdict_value
 from earlypath.facts import episode_facts
 from earlypath.guideline.pathway import PathwayPolicy, sections
 from earlypath.guideline.progesterone import progesterone_table
@@ -53,6 +53,9 @@ def check(facts: dict[str, Any]) -> None:
         got = evaluate_table(table, facts)
         assert (got.outcome, got.missing, got.recommendations) == slow_reading(table, facts)
         assert list(got.trace) == [r.trace(facts) for r in got.results], table.topic
+        # What an assessment shows, read without a TableResult (issue 16), is the same.
+        shown = (got.outcome, got.recommendations, got.missing, tuple(reasons(got)))
+        assert compile_table(table).output(facts, False) == (*shown, got.trace_dict(), False)
 
 
 def test_fast_path_equals_reference_semantics_on_every_vignette() -> None:
