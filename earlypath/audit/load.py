@@ -119,9 +119,10 @@ def spark_local_settings(master: str) -> dict[str, str]:
     are packed into a split per core instead of one task a file; no UI, no Hive catalog, no
     console progress. Adaptive execution is off: with one shuffle partition per core there is
     nothing for it to merge, and it runs each shuffle stage as a Spark job of its own, each with
-    its fixed cost (1M-row audit: JVM CPU 39.9 s -> 37.5 s, 26 -> 20 jobs). The driver's JVM (the whole of a local Spark) compiles with its quick
-    compiler only: an audit is too short for the optimising compiler to pay back its CPU
-    (measured: JVM CPU of a 100k-row audit 21.9 s -> 11.2 s, of 1M rows 41.7 s -> 37.2 s)."""
+    its fixed cost (a 2,000-row audit: 18 -> 12 jobs; 1M rows: JVM CPU 39.9 s -> 37.5 s). The
+    driver's JVM (the whole of a local Spark) compiles with its quick compiler only: an audit is
+    too short for the optimising compiler to pay back its CPU (JVM CPU of a 100k-row audit
+    21.9 s -> 11.2 s, of 1M rows 41.7 s -> 37.2 s)."""
     cores = str(spark_cores(master))
     return {
         "spark.ui.enabled": "false",
