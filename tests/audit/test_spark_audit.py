@@ -122,3 +122,14 @@ def test_parts_are_joined_only_when_their_rows_do_not_interleave(tmp_path: Path)
     assert _runs_in_order([late, early, empty]) == [early, late]
     assert _runs_in_order([late, part("d", [3, 8])]) is None
     assert _runs_in_order([empty]) == [empty]
+
+
+def test_an_empty_parquet_cohort_is_audited_as_nothing_in_nothing_out(
+    tmp_path: Path, spark: Any
+) -> None:
+    cohort = write_cohort(50, 4, "parquet", tmp_path / "full.parquet")
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(pq.read_table(cohort).slice(0, 0), empty)
+    result = run_audit(empty, tmp_path / "out", engine="spark", spark=spark)
+    assert (result.rows_in, result.evaluated, result.rejected) == (0, 0, 0)
+    assert pq.read_table(tmp_path / "out" / "episodes.parquet").num_rows == 0
