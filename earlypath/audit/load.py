@@ -566,14 +566,15 @@ def _number_rows_spark(spark: Any, df: Any, parts: Parts, fmt: Format) -> tuple[
             rows = counts[index[unquote(name)]] if unquote(name) in index else 0
             blocks.append((name, 0, rows, 0, rows - 1))
     keys = [f"_earlypath_key_{i}" for i in range(len(parts.keys))]
-    bases = spark.createDataFrame(
+    bases = _local_table(
+        spark,
         [
             (*base, *parts.values[index[unquote(base[0])]])
             for base in spark_block_bases(
                 [Path(n) for n in parts.names], [tuple(b) for b in blocks]
             )
         ],
-        f"{_FILE} string, {_BLOCK} long, {_BASE} long" + "".join(f", {k} string" for k in keys),
+        [(_FILE, "string"), (_BLOCK, "long"), (_BASE, "long"), *[(k, "string") for k in keys]],
     )
     joined = tagged.join(F.broadcast(bases), [_FILE, _BLOCK])
     numbered = joined.select(
@@ -582,6 +583,28 @@ def _number_rows_spark(spark: Any, df: Any, parts: Parts, fmt: Format) -> tuple[
         *[F.col(k).alias(key) for k, key in zip(keys, parts.keys, strict=True)],
     )
     return numbered, sum(int(b[2]) for b in blocks)
+
+
+# Up to this many rows, a small table is built by the JVM from literals (`_local_table`).
+_LITERAL_ROWS = 256
+
+
+def _local_table(spark: Any, rows: list[tuple[Any, ...]], columns: list[tuple[str, str]]) -> Any:
+    """A small table of Python values as a Spark DataFrame. Up to `_LITERAL_ROWS` rows it is
+    built in the JVM from literals: ``createDataFrame`` of a Python list is read back through a
+    Python worker process, which Spark starts (0.5-1 s) just for this table."""
+    if len(rows) > _LITERAL_ROWS:
+        schema = ", ".join(f"{name} {kind}" for name, kind in columns)
+        return spark.createDataFrame(rows, schema)
+    from pyspark.sql import functions as F
+
+    if not rows:
+        return spark.range(0).select(*[F.lit(None).cast(t).alias(n) for n, t in columns])
+    structs = [
+        F.struct(*[F.lit(v).cast(t).alias(n) for v, (n, t) in zip(row, columns, strict=True)])
+        for row in rows
+    ]
+    return spark.range(1).select(F.inline(F.array(*structs)))
 
 
 def _relative_uri(uri: str, depth: int) -> str:

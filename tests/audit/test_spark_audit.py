@@ -133,3 +133,16 @@ def test_an_empty_parquet_cohort_is_audited_as_nothing_in_nothing_out(
     result = run_audit(empty, tmp_path / "out", engine="spark", spark=spark)
     assert (result.rows_in, result.evaluated, result.rejected) == (0, 0, 0)
     assert pq.read_table(tmp_path / "out" / "episodes.parquet").num_rows == 0
+
+
+@pytest.mark.parametrize("n", [0, 3, 300])
+def test_the_numbering_bases_are_a_table_with_their_values_and_types(spark: Any, n: int) -> None:
+    """Up to 256 rows the table is built from literals in the JVM (no Python worker to start);
+    quotes, backslashes, %-escapes and NULL keep their values either way."""
+    from earlypath.audit.load import _local_table
+
+    rows = [(f"a'b\\c%20d-{i}.parquet", i, -i, None if i % 2 else "x") for i in range(n)]
+    columns = [("f", "string"), ("b", "long"), ("x", "long"), ("k", "string")]
+    df = _local_table(spark, rows, columns)
+    assert df.dtypes == [("f", "string"), ("b", "bigint"), ("x", "bigint"), ("k", "string")]
+    assert sorted(tuple(r) for r in df.collect()) == sorted(rows)
