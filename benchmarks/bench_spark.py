@@ -8,6 +8,8 @@ summary, report) in a fresh subprocess, so no run warms the next one's JVM or ca
 SparkSession is started before the clock (its start, about 10 s, is shown apart): the figure is
 the audit's own cost, fixed overhead included. Each figure is the median of ``--runs`` runs; the
 ratios come from the same run of this script (absolute times vary with the machine's load).
+Each run also gives the CPU seconds the audit took (the JVM's, read from /proc, and Python's):
+on a shared machine they vary less than the wall time.
 The issue 16 goals: 100k rows in under 8 s on local[2], and local[1] / local[2] at least 1.6x
 for 1M rows.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -44,9 +47,10 @@ def _worker(engine: str, master: str, source: Path, out: Path) -> None:
         started = time.perf_counter()
         spark = spark_session(master)
         session_seconds = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _cpu_seconds(spark)
     result = run_audit(source, out, engine=engine, spark=spark)  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
+    cpu_seconds = _cpu_seconds(spark) - cpu_before
     jobs = 0
     if spark is not None:
         # Jobs the audit ran (the numbering, counts, cache, sort, write, summary queries).
@@ -56,6 +60,7 @@ def _worker(engine: str, master: str, source: Path, out: Path) -> None:
         json.dumps(
             {
                 "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
                 "session_seconds": session_seconds,
                 "rows_in": result.rows_in,
                 "evaluated": result.evaluated,
@@ -63,6 +68,17 @@ def _worker(engine: str, master: str, source: Path, out: Path) -> None:
             }
         )
     )
+
+
+def _cpu_seconds(spark: object) -> float:
+    """CPU seconds used so far by this process and, for Spark, by its JVM (from /proc: Linux)."""
+    used = time.process_time()
+    if spark is not None:
+        pid = spark.sparkContext._gateway.proc.pid  # type: ignore[attr-defined]
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        used += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
 
 
 def _run(engine: str, master: str, source: Path, out: Path) -> dict:
@@ -82,6 +98,7 @@ def _median_run(engine: str, master: str, source: Path, folder: Path, runs: int)
     return {
         "seconds": statistics.median(r["seconds"] for r in results),
         "all_seconds": [round(r["seconds"], 2) for r in results],
+        "cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
         "session_seconds": statistics.median(r["session_seconds"] for r in results),
         "evaluated": results[0]["evaluated"],
         "jobs": results[0]["jobs"],
@@ -125,6 +142,11 @@ def main() -> None:
                 "spark_local2_over_duckdb": two["seconds"] / duck["seconds"],
                 "session_start_s": two["session_seconds"],
                 "spark_jobs": two["jobs"],
+                "cpu_s": {
+                    "duckdb": duck["cpu_seconds"],
+                    "local[1]": one["cpu_seconds"],
+                    "local[2]": two["cpu_seconds"],
+                },
                 "runs": {"duckdb": duck, "local[1]": one, "local[2]": two},
             }
             table.append(row)
@@ -133,7 +155,9 @@ def main() -> None:
                 f"{one['seconds']:6.2f} s, local[2] {two['seconds']:6.2f} s | 1->2 cores "
                 f"{row['speed_up_1_to_2_cores']:.2f}x | local[2]/duckdb "
                 f"{row['spark_local2_over_duckdb']:.1f}x | {two['jobs']} Spark jobs; "
-                f"session start {two['session_seconds']:.1f} s (not counted)",
+                f"session start {two['session_seconds']:.1f} s (not counted) | CPU s: duckdb "
+                f"{duck['cpu_seconds']:.1f}, local[1] {one['cpu_seconds']:.1f}, local[2] "
+                f"{two['cpu_seconds']:.1f}",
                 flush=True,
             )
     for row in table:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import errno
 import json
-import os
 import time
 from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -104,6 +103,8 @@ class Evaluated:
     # FHIR export: encounters that are not episodes, by reason (counted in rows_in), and the files
     excluded: dict[str, int] = field(default_factory=dict)
     fhir_export: dict[str, Any] | None = None
+    # "evaluated" and "rejected" when the engine counted them while judging (Spark)
+    counts: dict[str, int] = field(default_factory=dict)
 
     def with_input(self, reading: Any) -> Evaluated:
         """A FHIR export (`load.fhir_reading`): its encounters that are not episodes (no current
@@ -181,6 +182,10 @@ def _extras(raw: ir_t.Table) -> list[str]:
 def _batch_engine(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = False) -> Evaluated:
     """Check and judge every row in one pass, kept as one table; episodes and rejects are its
     two halves (a row is one or the other by ``reject_reason``), so no row can be in both."""
+    if con.name == "pyspark":  # the same judged table, with fewer Spark jobs
+        from earlypath.audit.spark_audit import judge_on_spark
+
+        return judge_on_spark(con, raw, policy, progress)
     with _progress(progress, None, f"reading the cohort ({con.name})"):
         rows_in = _count(con, raw)
         extras = _extras(raw)
@@ -497,6 +502,10 @@ def _counts(con: Any, t: ir_t.Table, keys: Sequence[str]) -> list[dict[str, Any]
 
 
 def _write_parquet(ev: Evaluated, target: Path, progress: bool) -> int:
+    if ev.con.name == "pyspark":
+        from earlypath.audit.spark_audit import write_episodes_spark
+
+        return write_episodes_spark(ev, target, progress and ev.counts["evaluated"] > 100_000)
     written = 0
     expr = ev.episodes.order_by("row_number")
     total = _count(ev.con, ev.episodes)
@@ -514,8 +523,6 @@ def _write_parquet(ev: Evaluated, target: Path, progress: bool) -> int:
             if not rows_in_order(tmp):
                 _copy_to_parquet(ev.con, expr, tmp)
         return int(pq.ParquetFile(target).metadata.num_rows)
-    if ev.con.name == "pyspark":
-        return _write_parquet_spark(ev, expr, target, progress and total > 100_000)
     with (
         atomic_path(target) as tmp,
         _progress(progress and total > 100_000, total, "writing episodes") as step,
@@ -634,29 +641,6 @@ def rows_in_order(path: Path) -> bool:
     return bool(pc.all(pc.less(numbers.slice(0, len(numbers) - 1), numbers.slice(1))).as_py())
 
 
-def _write_parquet_spark(ev: Evaluated, expr: ir_t.Table, target: Path, progress: bool) -> int:
-    """Spark writes the file itself: sorted, one partition, then moved into place."""
-    import shutil
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix=".episodes-", dir=target.parent))
-    try:
-        with _progress(progress, None, "writing the episodes (spark)"):
-            df = ev.con._session.sql(ev.con.compile(expr))
-            # A global sort gives ordered range partitions; coalesce(1) keeps their order.
-            df.coalesce(1).write.mode("overwrite").option("compression", "zstd").parquet(
-                str(folder / "out")
-            )
-        parts = sorted((folder / "out").glob("part-*.parquet"))
-        if len(parts) != 1:
-            raise RuntimeError(f"Spark wrote {len(parts)} files, expected 1")
-        with atomic_path(target) as tmp:
-            os.replace(parts[0], tmp)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return int(pq.ParquetFile(target).metadata.num_rows)
-
-
 def _write_rejects(ev: Evaluated, target: Path) -> int:
     table = fetch_arrow(ev.con, ev.rejects.order_by("row_number"))
     with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
@@ -670,8 +654,9 @@ def _write_rejects(ev: Evaluated, target: Path) -> int:
 def _reconciled(ev: Evaluated) -> tuple[int, int]:
     """(evaluated, rejected), after checking that every input row is in exactly one of them
     (or excluded): `ReconciliationError` otherwise."""
-    evaluated = _count(ev.con, ev.episodes)
-    rejected = _count(ev.con, ev.rejects)
+    counted = ev.counts  # (the engine may have counted them while judging: Spark)
+    evaluated = counted["evaluated"] if counted else _count(ev.con, ev.episodes)
+    rejected = counted["rejected"] if counted else _count(ev.con, ev.rejects)
     excluded = sum(ev.excluded.values())
     if ev.rows_in != evaluated + excluded + rejected:
         raise ReconciliationError(

@@ -42,9 +42,10 @@ def _counts_by(ev: Any, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Episode counts by (value of each key, adherence), all keys in one query (one round trip
     instead of one per key): {key: [{"value": text or None, "adherence": ..., "n": ...}]}.
     Values are compared and shown as text, so every key fits one column."""
-    # One scan with GROUPING SETS on DuckDB, except when adherence is itself a key: its set
-    # would then be (adherence) and no GROUPING() test could tell it from the others.
-    one_scan = ev.con.name == "duckdb" and "adherence" not in keys
+    # One scan with GROUPING SETS on DuckDB and Spark (where each group-by of a union is a
+    # job of its own), except when adherence is itself a key: its set would then be
+    # (adherence) and no GROUPING() test could tell it from the others.
+    one_scan = ev.con.name in ("duckdb", "pyspark") and "adherence" not in keys
     count = _grouping_sets if one_scan else _union_of_group_bys
     rows = count(ev.con, ev.episodes, keys)
     out: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
@@ -65,19 +66,31 @@ def _union_of_group_bys(con: Any, t: Any, keys: list[str]) -> list[dict[str, Any
 
 def _grouping_sets(con: Any, t: Any, keys: list[str]) -> list[dict[str, Any]]:
     """The same rows as the union of one group-by per key, from one scan (GROUPING SETS, which
-    ibis does not express; 40% faster on DuckDB). GROUPING(k) = 0 marks the key of a row."""
+    ibis does not express; 40% faster on DuckDB). GROUPING(k) = 0 marks the key of a row.
+    Spark SQL quotes names with backticks and has no doubled-quote escape in its text literals:
+    there the key is given by its position in ``keys``."""
+    spark = con.name == "pyspark"
 
     def name(k: str) -> str:
+        if spark:
+            return "`" + k.replace("`", "``") + "`"
         return '"' + k.replace('"', '""') + '"'
 
-    which = " ".join(f"WHEN GROUPING({name(k)}) = 0 THEN {sql_text(k)}" for k in keys)
-    value = " ".join(f"WHEN GROUPING({name(k)}) = 0 THEN CAST({name(k)} AS VARCHAR)" for k in keys)
+    text = "STRING" if spark else "VARCHAR"
+    which = " ".join(
+        f"WHEN GROUPING({name(k)}) = 0 THEN {i if spark else sql_text(k)}"
+        for i, k in enumerate(keys)
+    )
+    value = " ".join(f"WHEN GROUPING({name(k)}) = 0 THEN CAST({name(k)} AS {text})" for k in keys)
     sets = ", ".join(f"({name(k)}, adherence)" for k in keys)
     query = (
         f"SELECT CASE {which} END AS key, CASE {value} END AS value, "
-        f"CAST(adherence AS VARCHAR) AS adherence, count(*) AS n "
+        f"CAST(adherence AS {text}) AS adherence, count(*) AS n "
         f"FROM ({con.compile(t)}) GROUP BY GROUPING SETS ({sets})"
     )
+    if spark:
+        rows = con._session.sql(query).toArrow().to_pylist()
+        return [{**row, "key": keys[row["key"]]} for row in rows]
     return con.con.sql(query).to_arrow_table().to_pylist()
 
 

@@ -41,3 +41,15 @@ def test_local_runs_have_no_ui_and_no_hive_catalog_and_read_dates_in_utc() -> No
     assert settings["spark.ui.enabled"] == "false"
     assert settings["spark.sql.catalogImplementation"] == "in-memory"
     assert settings["spark.sql.session.timeZone"] == "UTC"
+
+
+def test_the_local_jvm_compiles_with_its_quick_compiler_only() -> None:
+    """An audit is too short for the JVM's optimising compiler to pay back its CPU."""
+    options = spark_local_settings("local[2]")["spark.driver.extraJavaOptions"].split()
+    assert "-XX:TieredStopAtLevel=1" in options
+
+
+def test_local_runs_have_no_adaptive_execution() -> None:
+    """With a shuffle partition per core there is nothing to merge, and adaptive execution runs
+    every shuffle stage as a Spark job of its own (a fixed cost each)."""
+    assert spark_local_settings("local[2]")["spark.sql.adaptive.enabled"] == "false"

@@ -1,0 +1,157 @@
+"""The audit's Spark path: judge the cohort in one pass, count it in the same job, write in order.
+
+A Spark action costs a fixed 0.2-2 s (planning a deep query, scheduling, a cold JVM) whatever the
+rows, so the path is built to run as few as it can:
+
+- the input rows are known from reading the cohort (Parquet footers, the CSV numbering's block
+  counts: `earlypath.audit.load.rows_read`), not counted by a query;
+- the repeated episode ids are one small query before the judging (as on DuckDB: a list of a
+  few ids keeps the judging a scan of the cohort; a join would shuffle every row by its id);
+- the judged rows are cached, and the job that fills the cache also counts the episodes, the
+  rejects and the empty cells read as false (one aggregate);
+- ``episodes.parquet`` is written from the cache by every core at once, each task sorting its
+  own rows (no global sort: no sampling job, no shuffle), and the part files are joined into one
+  file in ``row_number`` order.
+
+The summary's counts, the rejects and the case list then read the cached rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from earlypath.audit.load import rows_read
+from earlypath.audit.output import atomic_path
+from earlypath.audit.progress import progress_bar
+from earlypath.audit.validate import repeated_ids
+from earlypath.policy import Policy
+
+__all__ = ["judge_on_spark", "write_episodes_spark", "write_in_order"]
+
+JUDGED = "earlypath_judged"
+
+
+def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -> Any:
+    """Check and judge every row (`earlypath.audit.run.Evaluated`), with its counts taken in the
+    one job that computes the judged rows."""
+    from pyspark.sql import functions as F
+
+    from earlypath.audit.load import view
+    from earlypath.audit.run import (
+        EPISODE_COLUMNS,
+        Evaluated,
+        _count,
+        _extras,
+        _few_as_list,
+        _judged,
+    )
+
+    rows_in = rows_read(con)
+    if rows_in is None:  # an input whose loading did not count its rows (a FHIR export)
+        rows_in = _count(con, raw)
+    extras = _extras(raw)
+    repeated = _few_as_list(con, repeated_ids(raw))
+    judged_expr = _judged(raw, extras, policy, repeated)
+    df = con._session.sql(con.compile(judged_expr)).cache()
+    df.createOrReplaceTempView(JUDGED)
+    accepted = F.col("reject_reason").isNull()
+    with progress_bar(progress, None, f"checking and judging {rows_in:,} rows (spark)"):
+        (counted,) = df.agg(
+            F.count(F.when(accepted, 1)).alias("evaluated"),
+            F.count(F.when(~accepted, 1)).alias("rejected"),
+            F.coalesce(F.sum(F.when(accepted, F.col("defaulted_false_cells"))), F.lit(0)).alias(
+                "defaulted"
+            ),
+        ).collect()
+    judged = con.table(JUDGED)
+    good = judged.filter(judged.reject_reason.isnull())
+    rejects = judged.filter(judged.reject_reason.notnull())
+    # The rejects (usually few) as one partition: sorting them is then one job, not a range
+    # shuffle's three.
+    rejects_df = con._session.sql(
+        con.compile(rejects.select("row_number", "episode_id", "reject_reason"))
+    )
+    rejects_df.coalesce(1).createOrReplaceTempView("earlypath_rejects")
+    return Evaluated(
+        con,
+        view(con, good.select(*EPISODE_COLUMNS, *extras), "earlypath_episodes"),
+        con.table("earlypath_rejects"),
+        rows_in,
+        int(counted["defaulted"]),
+        extras,
+        counts={"evaluated": int(counted["evaluated"]), "rejected": int(counted["rejected"])},
+    )
+
+
+def write_episodes_spark(ev: Any, target: Path, progress: bool = False) -> int:
+    """Spark writes ``episodes.parquet`` itself, in ``row_number`` order (`write_in_order`)."""
+    with progress_bar(progress, None, "writing the episodes (spark)"):
+        return write_in_order(ev.con._session.sql(ev.con.compile(ev.episodes)), target)
+
+
+def write_in_order(df: Any, target: Path) -> int:
+    """Write a Spark DataFrame with a ``row_number`` column as one Parquet file in ``row_number``
+    order; returns the rows in the file.
+
+    Spark writes one part file per partition, each sorted, in parallel; they are joined into one
+    file, moved into place. A partition is usually a run of consecutive rows (a split of one
+    input file). When the runs overlap (a partition packed several small input files), the rows
+    are written again in ranges of ``row_number`` (a sampling job and a shuffle), which never
+    overlap."""
+    import pyarrow.parquet as pq
+
+    folder = Path(tempfile.mkdtemp(prefix=".episodes-", dir=target.parent))
+    try:
+        parts = _write_sorted_parts(df, folder / "out")
+        runs = _runs_in_order(parts)
+        if runs is None:
+            ranges = df.repartitionByRange(max(2, len(parts)), "row_number")
+            runs = _runs_in_order(_write_sorted_parts(ranges, folder / "ranges"))
+        if runs is None:
+            raise RuntimeError("Spark wrote ranges of episodes that overlap")
+        with atomic_path(target) as tmp:
+            _join(runs, tmp)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return int(pq.ParquetFile(target).metadata.num_rows)
+
+
+def _write_sorted_parts(df: Any, folder: Path) -> list[Path]:
+    df.sortWithinPartitions("row_number").write.mode("overwrite").option(
+        "compression", "zstd"
+    ).parquet(str(folder))
+    parts = sorted(folder.glob("part-*.parquet"))
+    if not parts:
+        raise RuntimeError("Spark wrote no episodes file")
+    return parts
+
+
+def _runs_in_order(parts: list[Path]) -> list[Path] | None:
+    """The part files (each sorted by ``row_number``) in the order of their first row, if each
+    one's rows all come before the next one's; else None. Empty parts are left out, but one is
+    kept when all are empty (it holds the schema)."""
+    import pyarrow.parquet as pq
+
+    runs = []
+    for part in parts:
+        numbers = pq.ParquetFile(part).read(columns=["row_number"]).column(0)
+        if len(numbers):
+            runs.append((numbers[0].as_py(), numbers[-1].as_py(), part))
+    runs.sort(key=lambda run: run[0])
+    if any(a[1] >= b[0] for a, b in zip(runs, runs[1:], strict=False)):
+        return None
+    return [part for _, _, part in runs] or parts[:1]
+
+
+def _join(parts: list[Path], target: Path) -> None:
+    """Copy the parts' rows into one Parquet file, a row group at a time (bounded memory)."""
+    import pyarrow.parquet as pq
+
+    files = [pq.ParquetFile(p) for p in parts]
+    with pq.ParquetWriter(target, files[0].schema_arrow, compression="zstd") as writer:
+        for file in files:
+            for group in range(file.num_row_groups):
+                writer.write_table(file.read_row_group(group))
