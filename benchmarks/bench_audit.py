@@ -256,7 +256,7 @@ def main() -> None:
         _worker(args.worker, args.input, args.out, args.code)
         return
 
-    from earlypath.audit.synth import write_cohort
+    from earlypath.synth import write_cohort
 
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     if args.baseline_only:

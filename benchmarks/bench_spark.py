@@ -119,7 +119,7 @@ def main() -> None:
         _worker(args.worker, args.master, args.input, args.out)
         return
 
-    from earlypath.audit.synth import write_cohort
+    from earlypath.synth import write_cohort
 
     sizes = [int(n) for n in args.rows.split(",") if n.strip()]
     table = []

@@ -22,7 +22,7 @@ import pytest
 from earlypath.audit.load import connect, load_raw, rows_read
 from earlypath.audit.run import FEW_REPEATED_IDS, run_audit
 from earlypath.audit.spark_audit import write_in_order
-from earlypath.audit.synth import write_cohort
+from earlypath.synth import write_cohort
 from tests.audit.test_episode_output import _cohort
 
 pytestmark = pytest.mark.spark

@@ -48,15 +48,12 @@ def test_rates_are_roughly_as_documented() -> None:
     }
 
 
-def test_generators_live_in_synth_and_old_names_still_work() -> None:
-    """The generators moved to `earlypath.synth`; `earlypath.audit.synth` and
-    `earlypath.audit.fhir_synth` re-export them, so older imports keep working."""
-    import earlypath.audit.fhir_synth as old_fhir
-    import earlypath.audit.synth as old_cohort
-    import earlypath.synth as synth
-    from earlypath.synth import fhir_export
+def test_generators_live_in_synth_not_in_the_audit() -> None:
+    """The generators are `earlypath.synth`'s; the audit package holds none."""
+    import importlib.util
 
-    assert old_cohort.write_cohort is synth.write_cohort
-    assert old_cohort.generate_chunks is synth.generate_chunks
-    assert old_fhir.write_fhir is fhir_export.write_fhir
+    import earlypath.synth as synth
+
+    assert importlib.util.find_spec("earlypath.audit.synth") is None
+    assert importlib.util.find_spec("earlypath.audit.fhir_synth") is None
     assert synth.write_cohort.__module__ == "earlypath.synth.cohort"
