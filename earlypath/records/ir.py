@@ -52,14 +52,18 @@ __all__ = [
     "FirstItem",
     "InSet",
     "Joined",
+    "Left",
+    "LocalId",
     "Lookup",
     "Message",
     "NormText",
     "OneOf",
+    "Outer",
     "RefId",
     "Round2",
     "RowProblem",
     "RowSpec",
+    "TextInSet",
 ]
 
 JsonType = Literal["str", "num", "bool", "any"]
@@ -97,6 +101,15 @@ class InSet(Expr):
     never None. (`earlypath.fhir.codes.CodeSet.matches`.)"""
 
     concept: Expr
+    value_set: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextInSet(Expr):
+    """Does the text hold one of the value set's words (as `InSet` matches a concept's text)?
+    False for a set without words and when the text is None; never None."""
+
+    text: Expr
     value_set: str
 
 
@@ -164,6 +177,30 @@ class RefId(Expr):
 
     reference: Expr
     kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class LocalId(Expr):
+    """The id a reference (text) to a contained resource points to: "#med1" gives "med1"; None
+    for any other reference and for "#"."""
+
+    reference: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Left(Expr):
+    """The first ``length`` characters of a text (None as it is)."""
+
+    text: Expr
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outer(Expr):
+    """Inside `AnyItem` and `FirstItem`: ``item`` read from the resource itself, not the list
+    item (a contained resource matched against the reference that names it)."""
+
+    item: Expr
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,24 +316,29 @@ class Agg(Expr):
 class Days(Expr):
     """Rows of ``table`` where ``where`` is True, grouped by ``day``: one record per day, in
     day order, with ``columns`` (each an `Agg` whose ``table`` and ``where`` are ignored: it
-    runs over the day's rows). A column named in ``carry`` that is None on a day takes its last
-    value from an earlier day."""
+    runs over the day's rows). Each record also has ``day``. A column named in ``carry`` that
+    is None on a day then takes its value from the latest earlier day where it was not None
+    (after carrying). Last, ``derived`` columns are computed in order from the record (`Col`
+    reads its columns, ``day`` and earlier derived ones; `Ctx` the context)."""
 
     table: str
     where: Expr
     day: Expr
     columns: tuple[tuple[str, Agg], ...]
     carry: tuple[str, ...] = ()
+    derived: tuple[tuple[str, Expr], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class RowProblem:
     """Each row of ``table`` where ``where`` is True is reported, for this encounter, with
-    ``message``."""
+    ``message``, about the row's ``ref`` or, when ``ref`` is given, about the text it gives.
+    ``table`` may also name an earlier `Days` step: its day records are then the rows."""
 
     table: str
     where: Expr
     message: Message
+    ref: Message | None = None
 
 
 @dataclass(frozen=True, slots=True)
