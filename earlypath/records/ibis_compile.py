@@ -108,21 +108,26 @@ def _children(node: Any) -> Iterator[Any]:
                 yield item
 
 
-def _collect(node: Any, schema: ReadSchema) -> None:
+def _collect(node: Any, schema: ReadSchema, outer: ReadSchema | None = None) -> None:
+    if isinstance(node, rec.Outer):
+        if outer is None:
+            raise TypeError("Outer is read only inside AnyItem or FirstItem")
+        _collect(node.item, outer)
+        return
     if isinstance(node, rec.Field):
         schema.leaves.setdefault(node.path, set()).add(node.type)
     elif isinstance(node, rec.Concept):
         schema.concepts.add(node.path)
     elif isinstance(node, rec.AnyItem | rec.FirstItem):
         item = schema.lists.setdefault(node.path, ReadSchema())
-        _collect(node.test, item)
+        _collect(node.test, item, schema)
         if isinstance(node, rec.FirstItem):
-            _collect(node.value, item)
+            _collect(node.value, item, schema)
         return
     if isinstance(node, rec.Agg | rec.Days | rec.Ctx | rec.Col):
         raise TypeError(f"{type(node).__name__} cannot be read from a resource")
     for child in _children(node):
-        _collect(child, schema)
+        _collect(child, schema, outer)
 
 
 def read_schema(spec: rec.EpisodeSpec) -> dict[str, ReadSchema]:
@@ -179,6 +184,7 @@ def _tree_of(schema: ReadSchema) -> _Tree:
         tree.at(path).leaf = True
     for path in schema.concepts:
         node = tree.at(path)
+        node.leaf = True  # read as JSON too: a concept is None unless a JSON object
         node.keys.setdefault("text", _Tree()).leaf = True
         coding = node.keys.setdefault("coding", _Tree())
         coding.item = _merge(coding.item, _tree_of(_CONCEPT_SCHEMA.lists["coding"]))
@@ -264,9 +270,9 @@ class _DuckSql:
         want = _tree_of(schema if not concept else ReadSchema(concepts={"c"})).keys.get("c")
         if concept:
             assert want is not None
-            at = self.shaped(at, node, want)
-            node = node or want
-            return self.pack(self.struct(at, node, schema))
+            shaped = self.shaped(at, node, want)
+            body = self.pack(self.struct(shaped, node or want, schema))
+            return f"CASE WHEN json_type({at}) = 'OBJECT' THEN {body} END"
         want = _Tree(item=_tree_of(schema))
         at = self.shaped(at, node, want)
         node = node or want
@@ -451,6 +457,7 @@ class _Env:
         joined: Mapping[int, ir_t.Value] | None = None,
         table_types: Mapping[str, Mapping[str, str]] | None = None,
         aggs: Mapping[int, ir_t.Value] | None = None,
+        outer: _RecordsCompiler | None = None,
     ) -> None:
         self.scope, self.scope_types = scope, scope_types or {}
         self.col, self.col_types = col, col_types or {}
@@ -458,21 +465,19 @@ class _Env:
         self.joined = joined or {}
         self.table_types = table_types or {}
         self.aggs = aggs or {}
+        self.outer = outer
 
-    def item(self, value: ir_t.StructValue, schema: ReadSchema) -> _Env:
+    def item(self, value: ir_t.StructValue, schema: ReadSchema, outer: _RecordsCompiler) -> _Env:
         types = {n: _column_type(k, d) for n, k, d in schema.columns()}
-        return (
-            dataclasses.replace(self)
-            if False
-            else _Env(
-                scope=lambda name: value[name],
-                scope_types=types,
-                col=self.col,
-                col_types=self.col_types,
-                ctx=self.ctx,
-                ctx_types=self.ctx_types,
-                table_types=self.table_types,
-            )
+        return _Env(
+            scope=lambda name: value[name],
+            scope_types=types,
+            col=self.col,
+            col_types=self.col_types,
+            ctx=self.ctx,
+            ctx_types=self.ctx_types,
+            table_types=self.table_types,
+            outer=outer,
         )
 
 
@@ -505,9 +510,13 @@ class _RecordsCompiler(_Compiler):
             return _FIELD_TYPES[e.type]
         if isinstance(e, rec.Concept):
             return "concept"
-        if isinstance(e, rec.InSet | rec.OneOf | rec.AnyItem):
+        if isinstance(e, rec.Outer):
+            if self.env.outer is None:
+                raise TypeError("Outer is read only inside AnyItem or FirstItem")
+            return self.env.outer.type_of(e.item)
+        if isinstance(e, rec.InSet | rec.TextInSet | rec.OneOf | rec.AnyItem):
             return "bool"
-        if isinstance(e, rec.FirstCode | rec.NormText | rec.RefId):
+        if isinstance(e, rec.FirstCode | rec.NormText | rec.RefId | rec.LocalId | rec.Left):
             return "str"
         if isinstance(e, rec.AtLeast):
             return "int"
@@ -542,6 +551,14 @@ class _RecordsCompiler(_Compiler):
         raise TypeError(f"the records compiler has no rule for IR node {type(e).__name__}")
 
     # -- values --
+    def expr(self, e: ir.Expr, expected: str | None = None) -> ir_t.Value:
+        if isinstance(e, ir.AddDays) and self.type_of(e.days) == "float":
+            # a date plus a number of days that is a float (a JSON number): its whole days,
+            # floored, as Python's date + timedelta(days=x) keeps
+            days = self.expr(e.days, "float").floor().cast("int64")
+            return self.expr(e.date, "date") + days.as_interval("D")
+        return super().expr(e, expected)
+
     def other(self, e: ir.Expr, expected: str | None) -> ir_t.Value:  # noqa: C901
         env = self.env
         if isinstance(e, rec.Field):
@@ -550,6 +567,18 @@ class _RecordsCompiler(_Compiler):
             return env.scope(concept_name(e.path))
         if isinstance(e, rec.InSet):
             return _in_set(self.expr(e.concept), e.value_set)
+        if isinstance(e, rec.TextInSet):
+            return _words_in(self.expr(e.text, "str").fill_null("").lower(), e.value_set)
+        if isinstance(e, rec.LocalId):
+            text = self.expr(e.reference, "str")
+            return ibis.cases(
+                (text.startswith("#"), text.substr(1).nullif("")), else_=ibis.null("string")
+            )
+        if isinstance(e, rec.Left):
+            return self.expr(e.text, "str").substr(0, e.length)
+        if isinstance(e, rec.Outer):
+            assert env.outer is not None
+            return env.outer.expr(e.item, expected)
         if isinstance(e, rec.FirstCode):
             return self.expr(e.concept)[_CODING][0][_CODE]
         if isinstance(e, rec.AtLeast):
@@ -582,7 +611,7 @@ class _RecordsCompiler(_Compiler):
 
             def test(x: ir_t.Value) -> ir_t.Value:
                 return (
-                    _RecordsCompiler(env.item(x, item_schema), item_schema)
+                    _RecordsCompiler(env.item(x, item_schema, self), item_schema)
                     .expr(e.test, "bool")
                     .fill_null(False)
                 )
@@ -593,13 +622,13 @@ class _RecordsCompiler(_Compiler):
 
             def keep(x: ir_t.Value) -> ir_t.Value:
                 return (
-                    _RecordsCompiler(env.item(x, item_schema), item_schema)
+                    _RecordsCompiler(env.item(x, item_schema, self), item_schema)
                     .expr(e.test, "bool")
                     .fill_null(False)
                 )
 
             def value(x: ir_t.Value) -> ir_t.Value:
-                return _RecordsCompiler(env.item(x, item_schema), item_schema).expr(
+                return _RecordsCompiler(env.item(x, item_schema, self), item_schema).expr(
                     e.value, expected
                 )
 
@@ -655,9 +684,16 @@ def _in_set(concept: ir_t.StructValue, name: str) -> ir_t.BooleanValue:
     if codes.words:
         displays = codings.map(lambda c: c[_DISPLAY].fill_null("")).join(" ").fill_null("")
         text = (concept[_TEXT].fill_null("") + " " + displays).lower()
-        for word in codes.words:
-            test = test.fill_null(False) | text.re_search(word_pattern(word))
+        test = test.fill_null(False) | _words_in(text, name)
     return test.fill_null(False)
+
+
+def _words_in(text: ir_t.StringValue, name: str) -> ir_t.BooleanValue:
+    """Does the (lower-case) text hold a word of the set standing on its own?"""
+    out: ir_t.BooleanValue = ibis.literal(False)
+    for word in code_set(name).words:
+        out = out | text.re_search(word_pattern(word)).fill_null(False)
+    return out
 
 
 def _at_least(concept: ir_t.StructValue, name: str) -> ir_t.IntegerValue:
@@ -749,11 +785,14 @@ class CompiledRecords:
     types: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
+# the problems table: ``stage`` 0 for the row checks, i + 1 for the i-th `RowProblem`; ``n`` a
+# row's position (a day record's day) orders them within a stage
 _PROBLEM_SCHEMA = {
     "patient": "string",
     "encounter": "int64",
     "ref": "string",
     "message": "string",
+    "stage": "int64",
     "n": "int64",
 }
 
@@ -857,7 +896,7 @@ def _compile_row(
         else ibis.null("int64")
     )
     patient = c.expr(row.patient, "str") if row.patient is not None else ibis.null("string")
-    ref = ibis.literal(row.resource + "/") + t[leaf_name("id", "str")]
+    ref = ibis.literal(row.resource + "/") + t[leaf_name("id", "str")].fill_null("(no id)")
     t = t.mutate(_ref=ref, _patient=patient, _failed=failed)
     c = compiler(t, joined)
     columns = {name: c.expr(e, types[row.table][name]) for name, e in row.columns}
@@ -880,6 +919,7 @@ def _compile_row(
         encounter=ibis.null("int64"),
         ref=t["_ref"],
         message=message,
+        stage=ibis.literal(0, type="int64"),
         n=t["n"].cast("int64"),
     )
     return out, bad
@@ -916,7 +956,10 @@ class _Episodes:
         rows: Mapping[str, ir_t.Table],
         types: Mapping[str, Mapping[str, str]],
         encounters: ir_t.Table,
+        unscoped: set[str],
+        whole: bool,
     ) -> None:
+        self.unscoped, self.whole = unscoped, whole
         self.rows = dict(rows)
         self.types = {k: dict(v) for k, v in types.items()}
         self.by_encounter: set[str] = set()  # tables of Days: keyed by encounter, not patient
@@ -937,15 +980,22 @@ class _Episodes:
         return _RecordsCompiler(env)
 
     def joined(self, table: str, ctx: set[str]) -> ir_t.Table:
-        """Encounters (key and the context read) x the rows of their patient (or, for a table
-        of days, of the encounter), columns prefixed ``_ctx_`` and ``_col_``."""
-        e = self.e.select("_key", "patient", *(f for f in sorted(ctx) if f not in ("patient",)))
-        e = e.select(_key=e["_key"], _link=e["patient"], **{f"_ctx_{c}": e[c] for c in sorted(ctx)})
+        """Encounters (key and the context read) x the rows of their patient (a table of days:
+        of the encounter; a table without patients, or one record read whole: every row),
+        columns prefixed ``_ctx_`` and ``_col_``."""
+        e = self.e.select(
+            _key=self.e["_key"],
+            _link=self.e["patient"],
+            **{f"_ctx_{c}": self.e[c] for c in sorted(ctx)},
+        )
         r = self.rows[table]
-        link = "_key" if table in self.by_encounter else "patient"
-        r = r.select(_rlink=r[link], **{f"_col_{c}": r[c] for c in r.columns})
-        right = "_key" if table in self.by_encounter else "_link"
-        return e.join(r, e[right] == r["_rlink"])
+        if table in self.by_encounter:
+            r = r.select(_rlink=r["_key"], **{f"_col_{c}": r[c] for c in r.columns})
+            return e.join(r, e["_key"] == r["_rlink"])
+        r = r.select(**{f"_col_{c}": r[c] for c in r.columns})
+        if table in self.unscoped or self.whole:
+            return e.cross_join(r)
+        return e.join(r, e["_link"] == r["_col_patient"])
 
     def aggregate(self, aggs: Sequence[rec.Agg], table: str) -> None:
         ctx = set().union(*(_ctx_names(a) for a in aggs))
@@ -996,14 +1046,29 @@ class _Episodes:
             )
             carried[col] = ibis.coalesce(g[col], last.max().over(w)["v"])
         g = g.mutate(**carried)
-        table = g.select(_key=g["_key"], day=g["_day"], **{col: g[col] for col, _ in d.columns})
+        # derived columns, in order, from the day's record (and the context)
+        inner = _RecordsCompiler(_Env(col_types=self.types[d.table], ctx_types=self.ctx_types))
+        day_types = {"day": "date"} | {col: inner.type_of(a) or "str" for col, a in d.columns}
+        t = g.select(
+            _key=g["_key"], _col_day=g["_day"], **{f"_col_{col}": g[col] for col, _ in d.columns}
+        )
+        ctx = set().union(*(_ctx_names(e) for _, e in d.derived))
+        if ctx:
+            e = self.e.select(_key=self.e["_key"], **{f"_ctx_{c}": self.e[c] for c in ctx})
+            t = t.join(e, "_key")
+        names = [col for col, _ in d.columns]
+        for col, expr in d.derived:
+            c = self.compiler(t, t)
+            c.env.col_types = day_types
+            kind = c.type_of(expr)
+            t = t.mutate(**{f"_col_{col}": c.expr(expr, kind)})
+            day_types[col] = kind or "str"
+            names.append(col)
+        table = t.select(_key=t["_key"], day=t["_col_day"], **{n: t[f"_col_{n}"] for n in names})
         self.rows[name] = table
         self.by_encounter.add(name)
-        inner = _RecordsCompiler(_Env(col_types=self.types[d.table], ctx_types=self.ctx_types))
-        self.types[name] = {"day": "date"} | {
-            col: inner.type_of(a) or "str" for col, a in d.columns
-        }
-        record = ibis.struct({"day": table["day"], **{col: table[col] for col, _ in d.columns}})
+        self.types[name] = day_types
+        record = ibis.struct({"day": table["day"], **{n: table[n] for n in names}})
         as_list = table.group_by("_key").aggregate(_v=record.collect(order_by=table["day"]))
         self.count += 1
         column = f"_a{self.count}"
@@ -1024,15 +1089,16 @@ class _Episodes:
         pending: dict[str, list[rec.Agg]] = {}
         for _, later in steps:
             for a in _aggs_of(later):
-                if isinstance(a, rec.Agg) and id(a) not in self.done and _ctx_names(a) <= known:
-                    if all(id(x) != id(a) for x in pending.get(a.table, [])):
-                        pending.setdefault(a.table, []).append(a)
+                ready = isinstance(a, rec.Agg) and id(a) not in self.done
+                if ready and _ctx_names(a) <= known:
+                    batch = pending.setdefault(a.table, [])
+                    if all(x is not a for x in batch):
+                        batch.append(a)
         for a in _aggs_of(e):
-            if isinstance(a, rec.Agg) and id(a) not in self.done:
-                if _ctx_names(a) - known:
-                    raise ValueError(
-                        f"step {name!r} reads steps not yet known: {_ctx_names(a) - known}"
-                    )
+            if isinstance(a, rec.Agg) and id(a) not in self.done and _ctx_names(a) - known:
+                raise ValueError(
+                    f"step {name!r} reads steps not yet known: {_ctx_names(a) - known}"
+                )
         for table, aggs in pending.items():
             self.aggregate(aggs, table)
         c = self.compiler(self.e)
@@ -1042,23 +1108,30 @@ class _Episodes:
 
     def problems(self, problems: Sequence[rec.RowProblem]) -> list[ir_t.Table]:
         out = []
-        for p in problems:
-            ctx = _ctx_names(p.where) | {
-                n for part in p.message.parts if isinstance(part, ir.Expr) for n in _ctx_names(part)
-            }
+        for i, p in enumerate(problems):
+            parts = [*p.message.parts, *(p.ref.parts if p.ref is not None else ())]
+            ctx = _ctx_names(p.where).union(
+                *(_ctx_names(x) for x in parts if isinstance(x, ir.Expr))
+            )
             j = self.joined(p.table, ctx)
             c = self.compiler(j, j)
             c.env.col_types = self.types[p.table]
             j = j.filter(c.expr(p.where, "bool").fill_null(False))
             c = self.compiler(j, j)
             c.env.col_types = self.types[p.table]
+            if p.table in self.by_encounter:  # day records: in day order
+                order = j["_col_day"].delta(ibis.date(1970, 1, 1), unit="day").cast("int64")
+            else:
+                order = j["_col_n"].cast("int64")
+            ref = c.message(p.ref) if p.ref is not None else j["_col_ref"]
             out.append(
                 j.select(
                     patient=j["_link"],
                     encounter=j["_key"].cast("int64"),
-                    ref=j["_col_ref"],
+                    ref=ref,
                     message=c.message(p.message),
-                    n=j["_col_n"].cast("int64"),
+                    stage=ibis.literal(i + 1, type="int64"),
+                    n=order,
                 )
             )
         return out
@@ -1090,10 +1163,15 @@ def compile_episodes(
     rows: Mapping[str, ir_t.Table],
     types: Mapping[str, Mapping[str, str]],
     encounters: ir_t.Table,
+    whole: bool = False,
 ) -> tuple[ir_t.Table, list[ir_t.Table]]:
     """One row per encounter (``encounters``: ``_key`` unique, ``encounter``, ``patient``,
-    ``assessed_on``), a column per step; and the problems its `RowProblem`s report."""
-    ep = _Episodes(rows, types, encounters)
+    ``assessed_on``), a column per step; and the problems its `RowProblem`s report.
+
+    An encounter reads the rows of its patient, and every row of a table whose specs name no
+    patient (Medication); ``whole``: every row (the export is one record, as a CDS call's)."""
+    unscoped = {r.table for r in spec.rows} - {r.table for r in spec.rows if r.patient is not None}
+    ep = _Episodes(rows, types, encounters, unscoped, whole)
     for name, e in spec.steps:
         ep.step(name, e, spec.steps)
     return ep.e, ep.problems(spec.problems)
@@ -1103,13 +1181,14 @@ def compile_records(
     spec: rec.EpisodeSpec,
     resources: Mapping[str, ir_t.Table],
     encounters: Callable[[Mapping[str, ir_t.Table]], ir_t.Table] | None = None,
+    whole: bool = False,
 ) -> CompiledRecords:
     """The whole reading: rows, then (when ``encounters`` makes the encounters table from the
     rows) the episodes; the problems of both in one table."""
     rows, problems, types = compile_rows(spec, resources)
     episodes = None
     if encounters is not None:
-        episodes, more = compile_episodes(spec, rows, types, encounters(rows))
+        episodes, more = compile_episodes(spec, rows, types, encounters(rows), whole)
         problems += more
     empty = ibis.memtable({k: [] for k in _PROBLEM_SCHEMA}, schema=_PROBLEM_SCHEMA)
     all_problems = ibis.union(*problems) if problems else empty
