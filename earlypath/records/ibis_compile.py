@@ -353,7 +353,9 @@ class _SparkSql:
                 at = self.at(v, detail)
                 body = self.pack(self.struct(at, _CONCEPT_SCHEMA))
                 # "None unless a JSON object", as DuckDB's json_transform reads any other value
-                out.append((name, f"CASE WHEN {at} IS NOT NULL THEN {body} END"))
+                out.append(
+                    (name, f"CASE WHEN schema_of_variant({at}) LIKE 'OBJECT%' THEN {body} END")
+                )
             else:
                 path, item = detail
                 self.depth += 1
@@ -1069,7 +1071,7 @@ class _Episodes:
         self.by_encounter.add(name)
         self.types[name] = day_types
         record = ibis.struct({"day": table["day"], **{n: table[n] for n in names}})
-        as_list = table.group_by("_key").aggregate(_v=record.collect(order_by=table["day"]))
+        as_list = table.group_by("_key").aggregate(_v=_ordered(table["day"], record, None))
         self.count += 1
         column = f"_a{self.count}"
         as_list = as_list.rename({column: "_v"})
@@ -1137,6 +1139,15 @@ class _Episodes:
         return out
 
 
+def _ordered(
+    order: ir_t.Value, value: ir_t.Value, where: ir_t.BooleanValue | None
+) -> ir_t.ArrayValue:
+    """The values as a list in ``order`` (unique per group): (order, value) pairs collected,
+    sorted, then unpaired, as Spark's collect_list has no ORDER BY."""
+    pairs = ibis.struct({"o": order, "v": value}).collect(where=where)
+    return pairs.sort().map(lambda p: p["v"])
+
+
 def _agg(c: _RecordsCompiler, a: rec.Agg, where: ir_t.BooleanValue, j: ir_t.Table) -> ir_t.Value:
     kind = c.type_of(a.value)
     value = c.expr(a.value, kind)
@@ -1153,7 +1164,7 @@ def _agg(c: _RecordsCompiler, a: rec.Agg, where: ir_t.BooleanValue, j: ir_t.Tabl
     if a.op == "count_distinct":
         return value.nunique(where=where)
     if a.op == "collect":
-        return value.collect(where=where & value.notnull(), order_by=j["_col_n"])
+        return _ordered(j["_col_n"], value, where & value.notnull())
     order = [c.expr(o) for o in a.order]
     return _latest_key(order, value).max(where=where)["value"]
 
