@@ -1,0 +1,1255 @@
+"""How a FHIR R4 record becomes an episode: the one definition, in the records IR.
+
+Run by the Python engine (`earlypath.records.python`) for the CDS service and by the ibis
+compiler for the audit. No clinical rule lives here: this reads facts (with the value sets of
+``earlypath/fhir/valuesets``) and places them in time; gestational dating, when needed to tell
+"this pregnancy" from an earlier one, is the engine's own rule (`earlypath.dating`).
+
+Principles:
+- absent evidence is Unknown (None), never "no";
+- a value that cannot be used is reported with the resource it came from, and the reading goes
+  on; a JSON value of another type than FHIR gives it is read as absent;
+- every literal (statuses, units, the window, the allergy cap) is named once, here or in
+  ``earlypath/fhir/reading.json``.
+
+Tables (one row per resource, layer 1): ``clinical`` (Conditions and Observations coded for a
+fact), ``signs`` (what shows a current pregnancy, `earlypath.fhir.pregnancy`), ``medications``,
+``requests``, ``allergies``, ``patients``. Steps (per encounter, layer 2): the LMP, the dating
+CRL and the start of this pregnancy, then every fact placed on that timeline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from earlypath.dating import GESTATION_DAYS
+from earlypath.fhir.codes import status_list, unit_factors
+from earlypath.fhir.pregnancy import (
+    HCG_NEGATIVE_BELOW,
+    HCG_UNITS,
+    PREGNANCY_CONDITION_SETS,
+    PREGNANCY_END_SETS,
+    PREGNANCY_OBSERVATION_SETS,
+    PREGNANCY_VALUE_SETS,
+)
+from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
+from earlypath.records.ir import (
+    Agg,
+    AnyItem,
+    AtLeast,
+    Col,
+    Concept,
+    Ctx,
+    Day,
+    Days,
+    EpisodeSpec,
+    Field,
+    FirstCode,
+    FirstItem,
+    InSet,
+    Joined,
+    Left,
+    LocalId,
+    Lookup,
+    Message,
+    NormText,
+    OneOf,
+    Outer,
+    RefId,
+    Round2,
+    RowProblem,
+    RowSpec,
+    TextInSet,
+)
+from earlypath.rules.ir import (
+    AddDays,
+    And,
+    Arith,
+    Cmp,
+    Coalesce,
+    Const,
+    DaysBetween,
+    Expr,
+    Fact,
+    If,
+    IsNull,
+    IsTrue,
+    Not,
+    Or,
+)
+
+__all__ = [
+    "ALLERGY_NAME_MAX",
+    "HEARTBEAT_CONFLICT_MESSAGE",
+    "MEDICATION_REFERENCE",
+    "OBSERVATION_VALUES",
+    "PLACE_MESSAGES",
+    "PRIMITIVE_VALUES",
+    "READING",
+    "UNKNOWN_LOCATION",
+    "WINDOW_DAYS",
+]
+
+# The window an LMP (and so a pregnancy) is placed in, and in which a finding still counts.
+WINDOW_DAYS = MAX_LMP_WEEKS_BEFORE * 7
+# An allergy's name is cut to this many characters (it is shown, never matched).
+ALLERGY_NAME_MAX = 200
+UNKNOWN_LOCATION = "unknown"
+
+# Observation.value[x] in FHIR R4: any of these set means the Observation carries a value.
+OBSERVATION_VALUES = (
+    "valueQuantity",
+    "valueCodeableConcept",
+    "valueString",
+    "valueBoolean",
+    "valueInteger",
+    "valueRange",
+    "valueRatio",
+    "valueSampledData",
+    "valueTime",
+    "valueDateTime",
+    "valuePeriod",
+)
+# The primitive ones: in JSON an extension of the value (such as data-absent-reason) sits in
+# "_valueX", which may be there without the value.
+PRIMITIVE_VALUES = ("valueString", "valueBoolean", "valueInteger", "valueTime", "valueDateTime")
+# A reference to a Medication, matched whole (`RefId` reads it so): relative or absolute, with
+# an optional version, or "urn:uuid:x"; group 1 is the id. Kept for the audit's SQL.
+MEDICATION_REFERENCE = r"(?:(?:[^/]*/)*Medication/|urn:uuid:)([^/]+)(?:/_history/[^/]+)?"
+
+PLACE_MESSAGES = {
+    "undated": "has no usable date (a full date is needed); ignored",
+    "future": "is dated after the assessment date; ignored",
+    "unplaced": (
+        "cannot be placed before or in this pregnancy (no LMP or crown-rump length to date the "
+        "pregnancy); ignored"
+    ),
+}
+HEARTBEAT_CONFLICT_MESSAGE = (
+    "fetal heart findings that day disagree or are uncertain; whether a heartbeat was seen is "
+    "taken as unknown"
+)
+
+
+# --- small builders -----------------------------------------------------------------------------
+
+
+def _text(path: str) -> Expr:
+    return Field(path, "str")
+
+
+def _present(path: str) -> Expr:
+    return Not(IsNull(Field(path, "any")))
+
+
+def _in(path: str, value_set: str) -> Expr:
+    return InSet(Concept(path), value_set)
+
+
+def _in_any(path: str, value_sets: tuple[str, ...]) -> Expr:
+    return Or(tuple(_in(path, name) for name in value_sets))
+
+
+def _yes(e: Expr) -> Expr:
+    return IsTrue(e)
+
+
+def _no(e: Expr) -> Expr:
+    return Not(IsTrue(e))
+
+
+def _is(e: Expr, value: Any) -> Expr:
+    """Is ``e`` this value? Never Unknown."""
+    return IsTrue(Cmp("==", e, Const(value)))
+
+
+def _status_in(e: Expr, name: str) -> Expr:
+    return IsTrue(OneOf(e, tuple(sorted(status_list(name)))))
+
+
+def _first_of(*choices: tuple[str, Expr]) -> Expr:
+    """The value of the first choice whose element is present (FHIR's [x] and fallbacks)."""
+    out: Expr = Const(None)
+    for path, value in reversed(choices):
+        out = If(_present(path), value, out)
+    return out
+
+
+def _day_of(*paths: str) -> Expr:
+    return _first_of(*((path, Day(_text(path))) for path in paths))
+
+
+def _non_empty(e: Expr) -> Expr:
+    return If(IsTrue(Cmp("!=", e, Const(""))), e, Const(None))
+
+
+def _unit(quantity: str) -> Expr:
+    """A Quantity's unit as the reader compares it: its code, else its unit, trimmed, lower."""
+    return NormText(
+        Coalesce(
+            (
+                _non_empty(_text(f"{quantity}.code")),
+                _non_empty(_text(f"{quantity}.unit")),
+                Const(""),
+            )
+        )
+    )
+
+
+def _greater(a: Expr, b: Expr) -> Expr:
+    return If(IsTrue(Cmp(">=", a, b)), a, b)
+
+
+def with_context(expr: Expr, names: dict[str, Expr]) -> Expr:
+    """``expr`` (a rule-IR expression over facts) with each `Fact` replaced as ``names`` says:
+    how a step uses the engine's own rules (`GESTATION_DAYS`) without a second formula."""
+    if isinstance(expr, Fact):
+        return names[expr.name]
+    if not dataclasses.is_dataclass(expr):
+        return expr
+    changes = {}
+    for f in dataclasses.fields(expr):
+        value = getattr(expr, f.name)
+        if isinstance(value, Expr):
+            changes[f.name] = with_context(value, names)
+        elif isinstance(value, tuple) and any(isinstance(v, Expr) for v in value):
+            changes[f.name] = tuple(
+                with_context(v, names) if isinstance(v, Expr) else v for v in value
+            )
+    return dataclasses.replace(expr, **changes) if changes else expr
+
+
+# --- what an Observation's value says -------------------------------------------------------------
+
+_VCC = "valueCodeableConcept"
+_VALUE_BOOLEAN = Field("valueBoolean", "bool")
+
+# What an Observation's value says of the finding in its code: seen (True), not seen (False), or
+# None: a concept other than present/absent, any other value type, or a value said to be missing.
+# With no value at all the Observation is of the finding itself: seen.
+PRESENCE: Expr = If(
+    Not(IsNull(_VALUE_BOOLEAN)),
+    _VALUE_BOOLEAN,
+    If(
+        Not(IsNull(Concept(_VCC))),
+        If(_in(_VCC, "absent"), Const(False), If(_in(_VCC, "present"), Const(True), Const(None))),
+        If(
+            Or(
+                (
+                    *(_present(name) for name in OBSERVATION_VALUES),
+                    _present("dataAbsentReason"),
+                    *(_present(f"_{name}") for name in PRIMITIVE_VALUES),
+                )
+            ),
+            Const(None),
+            Const(True),
+        ),
+    ),
+)
+
+_OBSERVATION_DAY = _day_of(
+    "effectiveDateTime", "effectivePeriod.start", "effectiveInstant", "issued"
+)
+# A Condition's (and an AllergyIntolerance's) day: onset[x], else recordedDate.
+_CONDITION_DAY = _day_of("onsetDateTime", "onsetPeriod.start", "recordedDate")
+_VERIFICATION = FirstCode(Concept("verificationStatus"))
+_REFUTED = _is(_VERIFICATION, "refuted")
+_SUBJECT = RefId(_text("subject.reference"), "Patient")
+
+# --- layer 1: the clinical rows -------------------------------------------------------------------
+
+_HISTORY = AtLeast(Concept("code"), "miscarriage_history")
+_EVENT = _in("code", "miscarriage_event")
+_BLEEDING = _in("code", "bleeding")
+_ECTOPIC = _in("code", "ectopic_pregnancy")
+_IUP = _in("code", "intrauterine_pregnancy")
+_VIABLE = _in("code", "viable_pregnancy")
+_UNCERTAIN = _in("code", "uncertain_viability")
+_RATE = _in("code", "fetal_heart_rate")
+_LMP = _in("code", "last_menstrual_period")
+_CRL = _in("code", "crown_rump_length")
+_MSD = _in("code", "mean_sac_diameter")
+
+# Lengths (a crown-rump length, a mean sac diameter) in mm, or why one cannot be used.
+_Q = "valueQuantity"
+_Q_VALUE = Field(f"{_Q}.value", "num")
+_LENGTH_KIND = If(_CRL, Const("crl"), If(_MSD, Const("msd"), Const(None)))
+_FACTOR = Lookup(_unit(_Q), tuple(sorted(unit_factors().items())))
+_RAW_MM = Round2(Arith("*", _Q_VALUE, _FACTOR))
+_LENGTH_PROBLEM = If(
+    IsNull(_LENGTH_KIND),
+    Const(None),
+    If(
+        IsNull(_Q_VALUE),
+        Const("no value"),
+        If(
+            _present(f"{_Q}.comparator"),  # "< 5 mm" is not 5 mm: it cannot date the pregnancy
+            Const("bound"),
+            If(
+                IsNull(_FACTOR),
+                Const("unit"),
+                If(
+                    _yes(
+                        And(
+                            (
+                                Cmp(">=", _RAW_MM, Const(0.0)),
+                                Cmp("<=", _RAW_MM, Const(MAX_MEASUREMENT_MM)),
+                            )
+                        )
+                    ),
+                    Const(None),
+                    Const("range"),
+                ),
+            ),
+        ),
+    ),
+)
+
+# Fetal heart activity of an Observation: "seen", "absent", "uncertain", or None; a rate that
+# cannot say is reported (`_RATE_PROBLEM`).
+_HAS_VALUE_ANSWER = Or((Not(IsNull(_VALUE_BOOLEAN)), Not(IsNull(Concept(_VCC)))))
+_RATE_PROBLEM = If(
+    _RATE,
+    If(
+        _present(_Q),
+        If(
+            _yes(
+                Or(
+                    (
+                        IsNull(_Q_VALUE),
+                        _present(f"{_Q}.comparator"),
+                        Cmp("<", _Q_VALUE, Const(0)),
+                    )
+                )
+            ),
+            Const("fetal heart rate is not a rate of 0 or more (no value, a bound or < 0)"),
+            Const(None),
+        ),
+        If(
+            _yes(_HAS_VALUE_ANSWER),
+            If(
+                IsNull(PRESENCE),
+                Const("fetal heart rate value is not a rate or present/absent"),
+                Const(None),
+            ),
+            Const("fetal heart rate has no value"),
+        ),
+    ),
+    Const(None),
+)
+_SEEN_OR_ABSENT = If(PRESENCE, Const("seen"), Const("absent"))
+_OBSERVATION_HEART = If(
+    _RATE,
+    If(
+        IsNull(_RATE_PROBLEM),
+        If(
+            _present(_Q),
+            If(Cmp(">", _Q_VALUE, Const(0)), Const("seen"), Const("absent")),
+            _SEEN_OR_ABSENT,
+        ),
+        Const(None),
+    ),
+    If(
+        Or((_VIABLE, _UNCERTAIN)),
+        # a finding recorded as not present says nothing either way
+        If(
+            _is(PRESENCE, False),
+            Const(None),
+            If(_yes(And((PRESENCE, _VIABLE))), Const("seen"), Const("uncertain")),
+        ),
+        If(
+            _in(_VCC, "viable_pregnancy"),
+            Const("seen"),
+            If(_in(_VCC, "uncertain_viability"), Const("uncertain"), Const(None)),
+        ),
+    ),
+)
+_CONDITION_HEART = If(
+    _REFUTED,
+    Const(None),
+    If(_VIABLE, Const("seen"), If(_UNCERTAIN, Const("uncertain"), Const(None))),
+)
+
+# Where the pregnancy is, by an Observation: its code is the finding (its value says whether it
+# was seen; neither yes nor no makes it "uncertain"), else a generic code with the finding as its
+# value. A finding recorded as not present says nothing.
+_OBSERVATION_LOCATION = If(
+    Or((_IUP, _ECTOPIC)),
+    If(
+        IsNull(PRESENCE),
+        Const("uncertain"),
+        If(PRESENCE, If(_ECTOPIC, Const("ectopic"), Const("intrauterine")), Const(None)),
+    ),
+    If(
+        _in(_VCC, "ectopic_pregnancy"),
+        Const("ectopic"),
+        If(_in(_VCC, "intrauterine_pregnancy"), Const("intrauterine"), Const(None)),
+    ),
+)
+
+_CLINICAL_COLUMNS = (
+    "observed",
+    "day",
+    "history_at_least",
+    "refuted",
+    "miscarriage",
+    "mis_unreadable",
+    "lmp_code",
+    "lmp_value",
+    "length_kind",
+    "length_problem",
+    "unit",
+    "raw_mm",
+    "mm",
+    "bleeding_code",
+    "bleeding",
+    "bleeding_resolved",
+    "heart",
+    "heart_problem",
+    "location",
+)
+
+
+def _clinical(resource: str, when: Expr, columns: dict[str, Expr]) -> RowSpec:
+    none = Const(None)
+    return RowSpec(
+        "clinical",
+        resource,
+        when,
+        _SUBJECT,
+        tuple((name, columns.get(name, none)) for name in _CLINICAL_COLUMNS),
+    )
+
+
+_CONDITION_IGNORED = _status_in(_VERIFICATION, "ignored_condition_verification")
+_CONDITION_ROWS = _clinical(
+    "Condition",
+    And(
+        (
+            Not(_is(_VERIFICATION, "entered-in-error")),
+            Or((Not(IsNull(_HISTORY)), _EVENT, _BLEEDING, _ECTOPIC, _VIABLE, _UNCERTAIN)),
+        )
+    ),
+    {
+        "observed": Const(False),
+        "day": _CONDITION_DAY,
+        "history_at_least": _HISTORY,
+        "refuted": _REFUTED,
+        "miscarriage": And((_EVENT, IsNull(_HISTORY), Not(_REFUTED))),
+        "mis_unreadable": Const(False),
+        "bleeding_code": _BLEEDING,
+        "bleeding": If(
+            _BLEEDING,
+            If(
+                _REFUTED,
+                Const(False),
+                If(
+                    _status_in(FirstCode(Concept("clinicalStatus")), "resolved_condition_clinical"),
+                    Const(None),
+                    Const(True),
+                ),
+            ),
+            Const(None),
+        ),
+        "bleeding_resolved": And(
+            (
+                _BLEEDING,
+                Not(_REFUTED),
+                _status_in(FirstCode(Concept("clinicalStatus")), "resolved_condition_clinical"),
+            )
+        ),
+        "heart": _CONDITION_HEART,
+        "location": If(And((_ECTOPIC, Not(_REFUTED))), Const("ectopic"), Const(None)),
+    },
+)
+
+_USABLE_OBSERVATION = _status_in(_text("status"), "usable_observation_status")
+_MISCARRIAGE_CODED = Or((Not(IsNull(_HISTORY)), _EVENT))
+_OBSERVATION_ROWS = _clinical(
+    "Observation",
+    And(
+        (
+            _USABLE_OBSERVATION,
+            Or(
+                (
+                    _MISCARRIAGE_CODED,
+                    _LMP,
+                    _CRL,
+                    _MSD,
+                    _RATE,
+                    _BLEEDING,
+                    _IUP,
+                    _ECTOPIC,
+                    _VIABLE,
+                    _UNCERTAIN,
+                    _in_any(_VCC, ("intrauterine_pregnancy", "ectopic_pregnancy")),
+                    _in_any(_VCC, ("viable_pregnancy", "uncertain_viability")),
+                )
+            ),
+        )
+    ),
+    {
+        "observed": Const(True),
+        "day": _OBSERVATION_DAY,
+        # a miscarriage or history Observation is a finding: present is the record, absent a
+        # recorded "no" (as a refuted Condition), any other value is reported and not used
+        "history_at_least": If(IsNull(PRESENCE), Const(None), _HISTORY),
+        "refuted": And((_MISCARRIAGE_CODED, _is(PRESENCE, False))),
+        "miscarriage": And((_EVENT, IsNull(_HISTORY), _is(PRESENCE, True))),
+        "mis_unreadable": And((_MISCARRIAGE_CODED, IsNull(PRESENCE))),
+        "lmp_code": _LMP,
+        "lmp_value": If(_LMP, Day(_text("valueDateTime")), Const(None)),
+        "length_kind": _LENGTH_KIND,
+        "length_problem": _LENGTH_PROBLEM,
+        "unit": If(IsNull(_LENGTH_KIND), Const(None), _unit(_Q)),
+        "raw_mm": If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM),
+        "mm": If(
+            IsNull(_LENGTH_PROBLEM), If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM), Const(None)
+        ),
+        "bleeding_code": _BLEEDING,
+        "bleeding": If(_BLEEDING, PRESENCE, Const(None)),
+        "bleeding_resolved": Const(False),
+        "heart": _OBSERVATION_HEART,
+        "heart_problem": _RATE_PROBLEM,
+        "location": _OBSERVATION_LOCATION,
+    },
+)
+
+# --- layer 1: current-pregnancy signs (`earlypath.fhir.pregnancy` documents them) -------------
+
+_HCG_VALUE = Field(f"{_Q}.value", "num")
+_HCG_NEGATIVE = If(
+    Not(IsNull(_VALUE_BOOLEAN)),
+    _is(_VALUE_BOOLEAN, False),
+    If(
+        Not(IsNull(Concept(_VCC))),
+        _in_any(_VCC, ("absent", "negative")),
+        If(
+            _yes(And((Not(IsNull(_HCG_VALUE)), OneOf(_unit(_Q), HCG_UNITS)))),
+            _yes(
+                Or(
+                    (
+                        Cmp("<", _HCG_VALUE, Const(HCG_NEGATIVE_BELOW)),
+                        And(
+                            (
+                                OneOf(_text(f"{_Q}.comparator"), ("<", "<=")),
+                                Cmp("<=", _HCG_VALUE, Const(HCG_NEGATIVE_BELOW)),
+                            )
+                        ),
+                    )
+                )
+            ),
+            Const(False),
+        ),
+    ),
+)
+_OBSERVATION_SHOWS = Or(
+    (
+        _in_any("code", PREGNANCY_OBSERVATION_SETS),
+        _in_any(_VCC, PREGNANCY_VALUE_SETS),
+        And((_in("code", "pregnancy_status"), _in(_VCC, "pregnancy_status_pregnant"))),
+        And((_in("code", "hcg"), Not(_HCG_NEGATIVE))),
+    )
+)
+_SIGN_COLUMNS = ("day", "recorded", "abated", "ends", "shows")
+_CONDITION_SIGNS = RowSpec(
+    "signs",
+    "Condition",
+    And(
+        (
+            Not(_CONDITION_IGNORED),
+            Or((_in_any("code", PREGNANCY_END_SETS), _in_any("code", PREGNANCY_CONDITION_SETS))),
+        )
+    ),
+    _SUBJECT,
+    (
+        ("day", _CONDITION_DAY),
+        ("recorded", Day(_text("recordedDate"))),
+        ("abated", _day_of("abatementDateTime", "abatementPeriod.start")),
+        # a miscarriage ends a pregnancy: evidence only on the day it began or was recorded
+        ("ends", _in_any("code", PREGNANCY_END_SETS)),
+        ("shows", _in_any("code", PREGNANCY_CONDITION_SETS)),
+    ),
+)
+_OBSERVATION_SIGNS = RowSpec(
+    "signs",
+    "Observation",
+    And((_USABLE_OBSERVATION, _OBSERVATION_SHOWS)),
+    _SUBJECT,
+    (
+        ("day", _OBSERVATION_DAY),
+        ("recorded", Const(None)),
+        ("abated", Const(None)),
+        ("ends", Const(False)),
+        ("shows", Const(True)),
+    ),
+)
+
+# --- layer 1: medicines and allergies ------------------------------------------------------------
+
+_NAMES_PROGESTERONE = Or(
+    (
+        _in("code", "progesterone"),
+        AnyItem("ingredient", _in("itemCodeableConcept", "progesterone")),
+    )
+)
+_MEDICATIONS = RowSpec(
+    "medications",
+    "Medication",
+    Const(True),
+    None,
+    (("id", _text("id")), ("progesterone", _NAMES_PROGESTERONE)),
+)
+
+_REFERENCE = _text("medicationReference.reference")
+_DISPLAY = _text("medicationReference.display")
+_CONTAINED_TEST = And(
+    (
+        _is(_text("resourceType"), "Medication"),
+        Cmp("==", _text("id"), Outer(LocalId(_REFERENCE))),
+    )
+)
+_CONTAINED_FOUND = FirstItem("contained", _CONTAINED_TEST, Const(True))
+_EXPORTED = RefId(_REFERENCE, "Medication")
+_EXPORTED_FOUND = Not(IsNull(Joined("medications", _EXPORTED, "id")))
+_RESOLVED = Or((_yes(_CONTAINED_FOUND), _yes(_EXPORTED_FOUND)))
+# What names the medicine of a request: its own concept, else the Medication it refers to
+# (contained, then exported: its code and its ingredients' concepts), else the reference's
+# display as text. A logical reference (no reference, an identifier) is named by its display.
+_REQUEST_PROGESTERONE = If(
+    Not(IsNull(Concept("medicationCodeableConcept"))),
+    _in("medicationCodeableConcept", "progesterone"),
+    If(
+        IsNull(Field("medicationReference", "any")),
+        Const(False),
+        If(
+            IsNull(_non_empty(_REFERENCE)),
+            TextInSet(_DISPLAY, "progesterone"),
+            If(
+                _yes(_CONTAINED_FOUND),
+                _yes(FirstItem("contained", _CONTAINED_TEST, _NAMES_PROGESTERONE)),
+                If(
+                    _yes(_EXPORTED_FOUND),
+                    _yes(Joined("medications", _EXPORTED, "progesterone")),
+                    TextInSet(_DISPLAY, "progesterone"),
+                ),
+            ),
+        ),
+    ),
+)
+_REQUESTS = RowSpec(
+    "requests",
+    "MedicationRequest",
+    Const(True),
+    _SUBJECT,
+    (
+        ("status", _text("status")),
+        ("do_not_perform", Field("doNotPerform", "bool")),
+        # a doNotPerform that is not true or false cannot say the request is a prescription
+        ("dnp_unreadable", And((_present("doNotPerform"), IsNull(Field("doNotPerform", "bool"))))),
+        ("authored", Day(_text("authoredOn"))),
+        ("encounter", RefId(_text("encounter.reference"), "Encounter")),
+        ("progesterone", _REQUEST_PROGESTERONE),
+        (
+            "unresolved",
+            And(
+                (
+                    IsNull(Concept("medicationCodeableConcept")),
+                    Not(IsNull(_non_empty(_REFERENCE))),
+                    Not(_RESOLVED),
+                    IsNull(_DISPLAY),
+                )
+            ),
+        ),
+    ),
+)
+
+_ALLERGY_NAME = Left(
+    Coalesce(
+        (
+            _non_empty(_text("code.text")),
+            FirstItem(
+                "code.coding",
+                IsTrue(Cmp("!=", _text("display"), Const(""))),
+                _text("display"),
+            ),
+        )
+    ),
+    ALLERGY_NAME_MAX,
+)
+# An allergy is never left out for its date: one dated after the assessment may only be a time
+# zone away (the service's today is a UTC date), and leaving out a real allergy could choose a
+# product she reacts to; listing it only steers the product choice.
+_ALLERGIES = RowSpec(
+    "allergies",
+    "AllergyIntolerance",
+    And(
+        (
+            Not(_status_in(_VERIFICATION, "ignored_allergy_verification")),
+            Not(_status_in(FirstCode(Concept("clinicalStatus")), "ignored_allergy_clinical")),
+        )
+    ),
+    RefId(_text("patient.reference"), "Patient"),
+    (("name", _ALLERGY_NAME),),
+)
+_PATIENTS = RowSpec("patients", "Patient", Const(True), _text("id"), (("gender", _text("gender")),))
+
+# --- layer 1: elements that are not what FHIR R4 gives -------------------------------------------
+
+# The elements the reading reads, by the JSON they must be ("object": a JSON object). One of
+# another type is read as absent (it says nothing) and the resource is reported, naming it.
+_ELEMENT_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
+    "Condition": (
+        ("code", "object"),
+        ("verificationStatus", "object"),
+        ("clinicalStatus", "object"),
+        ("onsetDateTime", "str"),
+        ("onsetPeriod", "object"),
+        ("recordedDate", "str"),
+        ("abatementDateTime", "str"),
+        ("subject", "object"),
+    ),
+    "Observation": (
+        ("status", "str"),
+        ("code", "object"),
+        ("effectiveDateTime", "str"),
+        ("effectivePeriod", "object"),
+        ("effectiveInstant", "str"),
+        ("issued", "str"),
+        ("valueQuantity", "object"),
+        ("valueQuantity.value", "num"),
+        ("valueCodeableConcept", "object"),
+        ("valueBoolean", "bool"),
+        ("valueDateTime", "str"),
+        ("subject", "object"),
+    ),
+    "MedicationRequest": (
+        ("status", "str"),
+        ("doNotPerform", "bool"),
+        ("authoredOn", "str"),
+        ("medicationCodeableConcept", "object"),
+        ("medicationReference", "object"),
+        ("subject", "object"),
+    ),
+    "Medication": (("id", "str"), ("code", "object")),
+    "AllergyIntolerance": (
+        ("code", "object"),
+        ("verificationStatus", "object"),
+        ("clinicalStatus", "object"),
+        ("patient", "object"),
+    ),
+}
+# Required elements without which a resource cannot be read at all (it is then ignored).
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "Observation": ("status", "code"),
+    "MedicationRequest": ("status",),
+}
+_JSON_NAMES = {"object": "a JSON object", "str": "text", "num": "a number", "bool": "true or false"}
+
+
+def _malformed(resource: str) -> RowSpec:
+    """One row per resource of this type with an element that cannot be read: why."""
+    why: Expr = Const(None)
+    for path, kind in reversed(_ELEMENT_TYPES[resource]):
+        typed = Concept(path) if kind == "object" else Field(path, kind)  # type: ignore[arg-type]
+        wrong = And((_present(path), IsNull(typed)))
+        message = f"{path} is not {_JSON_NAMES[kind]}; read as absent"
+        why = If(wrong, Const(message), why)
+    for path in reversed(_REQUIRED.get(resource, ())):
+        missing = f"{path} is missing (FHIR R4 requires it); not read"
+        why = If(IsNull(Field(path, "any")), Const(missing), why)
+    patient = (
+        RefId(_text("patient.reference"), "Patient") if resource == "AllergyIntolerance" else None
+    )
+    if resource in ("Condition", "Observation", "MedicationRequest"):
+        patient = _SUBJECT
+    return RowSpec("malformed", resource, Not(IsNull(why)), patient, (("why", why),))
+
+
+# --- layer 2: the timeline ------------------------------------------------------------------------
+
+_ASSESSED_ON = Ctx("assessed_on")
+_DAY = Col("day")
+
+
+def _within_window(day: Expr) -> Expr:
+    """On or before the assessment day and not more than the window before it."""
+    return And(
+        (
+            Cmp("<=", day, _ASSESSED_ON),
+            Cmp("<=", DaysBetween(day, _ASSESSED_ON), Const(WINDOW_DAYS)),
+        )
+    )
+
+
+def place(day: Expr) -> Expr:
+    """Where a day falls: "this" pregnancy, "before" it, or "undated", "future" (after the
+    assessment), "unplaced" (no start, and within the window)."""
+    return If(
+        IsNull(day),
+        Const("undated"),
+        If(
+            Cmp(">", day, _ASSESSED_ON),
+            Const("future"),
+            If(
+                Not(IsNull(Ctx("start"))),
+                If(Cmp(">=", day, Ctx("start")), Const("this"), Const("before")),
+                If(Cmp("<", day, Ctx("window_start")), Const("before"), Const("unplaced")),
+            ),
+        ),
+    )
+
+
+_PLACE = place(_DAY)
+_THIS = _is(_PLACE, "this")
+_NOT_PLACED = IsTrue(OneOf(_PLACE, ("undated", "future", "unplaced")))
+_PLACE_MESSAGE = Lookup(_PLACE, tuple(PLACE_MESSAGES.items()))
+
+
+def _placed_problem(where: Expr, what: str) -> RowProblem:
+    """A finding that cannot be placed in this pregnancy (one before it says nothing now)."""
+    return RowProblem("clinical", And((where, _NOT_PLACED)), Message.of(f"{what} ", _PLACE_MESSAGE))
+
+
+# The LMP: the latest recorded of those in the window; "recorded" is the Observation's day, so
+# one recorded after the assessment was not known then, and one with no date ranks as if
+# recorded on the LMP itself.
+_LMP_VALUE = Col("lmp_value")
+_LMP_RECORDED_LATE = IsTrue(Cmp(">", _DAY, _ASSESSED_ON))
+_LMP_COUNTS = And(
+    (Not(IsNull(_LMP_VALUE)), Not(_LMP_RECORDED_LATE), _yes(_within_window(_LMP_VALUE)))
+)
+
+# Lengths that count: measured, dated, in the window.
+_LENGTH_OK = And((Not(IsNull(Col("mm"))), _yes(_within_window(_DAY))))
+_DATING_CRL = And((_is(Col("length_kind"), "crl"), _LENGTH_OK))
+_START = Coalesce(
+    (
+        Ctx("lmp"),
+        AddDays(
+            _ASSESSED_ON,
+            Arith(
+                "-",
+                Const(0),
+                with_context(
+                    GESTATION_DAYS,
+                    {
+                        "lmp": Const(None),
+                        "assessed_on": _ASSESSED_ON,
+                        "dating_crl_mm": Ctx("dating_crl_mm"),
+                        "dating_scan_date": Ctx("dating_scan_date"),
+                    },
+                ),
+            ),
+        ),
+    )
+)
+
+# Miscarriages: history codes are not placed in a pregnancy (they may be noted years after the
+# loss) but one dated after the assessment was not known then, as a "yes" or as a "no".
+_HISTORY_ROW = Not(IsNull(Col("history_at_least")))
+_HISTORY_KNOWN = And((_HISTORY_ROW, Not(_is(_PLACE, "future"))))
+_EVENT_ROW = _yes(Col("miscarriage"))
+_PREVIOUS = If(
+    Or((Not(IsNull(Ctx("at_least"))), Cmp(">", Ctx("before_days"), Const(0)))),
+    _greater(Ctx("before_days"), Coalesce((Ctx("at_least"), Const(0)))),
+    # a recorded "no previous miscarriage" stands unless a miscarriage is on record that could
+    # not be placed (it may be a previous one): then the count is unknown, not 0
+    If(And((_yes(Ctx("denied")), Not(_yes(Ctx("unplaced"))))), Const(0), Const(None)),
+)
+
+# Scans by day: where (a definite ectopic, then an uncertain finding, then an intrauterine one),
+# the larger CRL and MSD of the day, and one heartbeat answer or none.
+_LOCATION_RANK = (("ectopic", 3), ("uncertain", 2), ("intrauterine", 1))
+_LENGTH_COUNTS = _LENGTH_OK
+_SCAN_ROW = And(
+    (
+        _THIS,
+        Or((Not(IsNull(Col("location"))), Not(IsNull(Col("heart"))), _LENGTH_COUNTS)),
+    )
+)
+
+
+def _length_of(kind: str) -> Agg:
+    return Agg(
+        "max",
+        "clinical",
+        Const(True),
+        If(And((_is(Col("length_kind"), kind), _LENGTH_COUNTS)), Col("mm"), Const(None)),
+        evidence="scans",
+    )
+
+
+def _heart_is(answer: str) -> Agg:
+    return Agg(
+        "any",
+        "clinical",
+        Const(True),
+        If(_is(Col("heart"), answer), Const(True), Const(None)),
+        evidence="scans",
+    )
+
+
+_SCANS = Days(
+    "clinical",
+    _SCAN_ROW,
+    _DAY,
+    (
+        (
+            "location_rank",
+            Agg(
+                "max",
+                "clinical",
+                Const(True),
+                Lookup(Col("location"), _LOCATION_RANK),
+                evidence="scans",
+            ),
+        ),
+        ("crl_mm", _length_of("crl")),
+        ("msd_mm", _length_of("msd")),
+        ("seen", _heart_is("seen")),
+        ("absent", _heart_is("absent")),
+        ("heart_uncertain", _heart_is("uncertain")),
+    ),
+    # a location seen on an earlier day of this pregnancy stands until another is recorded; a
+    # day made uncertain ends it
+    carry=("location_rank",),
+    derived=(
+        (
+            "location",
+            Coalesce(
+                (
+                    Lookup(
+                        Col("location_rank"),
+                        ((3, "ectopic"), (2, UNKNOWN_LOCATION), (1, "intrauterine")),
+                    ),
+                    Const(UNKNOWN_LOCATION),
+                )
+            ),
+        ),
+        ("fetal_pole", If(Cmp(">", Col("crl_mm"), Const(0)), Const(True), Const(None))),
+        (
+            "fetal_heartbeat",
+            If(
+                Or((_yes(Col("heart_uncertain")), And((_yes(Col("seen")), _yes(Col("absent")))))),
+                Const(None),
+                If(
+                    _yes(Col("seen")),
+                    Const(True),
+                    If(_yes(Col("absent")), Const(False), Const(None)),
+                ),
+            ),
+        ),
+        (
+            "heart_conflict",
+            Cmp(
+                ">=",
+                Arith(
+                    "+",
+                    Arith(
+                        "+",
+                        If(_yes(Col("seen")), Const(1), Const(0)),
+                        If(_yes(Col("absent")), Const(1), Const(0)),
+                    ),
+                    If(_yes(Col("heart_uncertain")), Const(1), Const(0)),
+                ),
+                Const(2),
+            ),
+        ),
+    ),
+)
+
+# Progesterone: an active request, not "do not perform", not written after the assessment nor
+# before this pregnancy (one left active since an earlier one is not what she is on now;
+# undated or unplaceable ones still count). This encounter's own requests are the care given
+# there, not what she was on (the audit; a CDS call has no encounter).
+_REQUEST_COUNTS = And(
+    (
+        _status_in(Col("status"), "active_medication_status"),
+        Not(_yes(Col("do_not_perform"))),
+        Not(_yes(Col("dnp_unreadable"))),
+        Not(IsTrue(OneOf(place(Col("authored")), ("future", "before")))),
+        Not(_yes(Cmp("==", Col("encounter"), Ctx("encounter")))),
+    )
+)
+
+# Current pregnancy: a sign dated in the window (a Condition not abated before the day), or a
+# miscarriage on the very day.
+_SIGN_SHOWS = Or(
+    (
+        And(
+            (
+                _yes(Col("ends")),
+                Or(
+                    (
+                        _is(Cmp("==", _DAY, _ASSESSED_ON), True),
+                        _is(Cmp("==", Col("recorded"), _ASSESSED_ON), True),
+                    )
+                ),
+            )
+        ),
+        And(
+            (
+                _yes(Col("shows")),
+                _yes(_within_window(_DAY)),
+                Not(_is(Cmp("<", Col("abated"), _ASSESSED_ON), True)),
+            )
+        ),
+    )
+)
+
+_STEPS: tuple[tuple[str, Expr], ...] = (
+    ("window_start", AddDays(_ASSESSED_ON, Const(-WINDOW_DAYS))),
+    (
+        "lmp",
+        Agg(
+            "latest",
+            "clinical",
+            _LMP_COUNTS,
+            _LMP_VALUE,
+            (Coalesce((_DAY, _LMP_VALUE)), _LMP_VALUE),
+            evidence="lmp",
+        ),
+    ),
+    # the latest CRL dates the pregnancy; of two on that day the larger, as the scan shows
+    ("dating_crl_mm", Agg("latest", "clinical", _DATING_CRL, Col("mm"), (_DAY, Col("mm")))),
+    ("dating_scan_date", Agg("max", "clinical", _DATING_CRL, _DAY)),
+    ("start", _START),
+    (
+        "at_least",
+        Agg(
+            "max",
+            "clinical",
+            And((_HISTORY_KNOWN, Not(_yes(Col("refuted"))))),
+            Col("history_at_least"),
+            evidence="previous_miscarriages",
+        ),
+    ),
+    (
+        "denied",
+        Agg(
+            "any",
+            "clinical",
+            And((_HISTORY_KNOWN, _yes(Col("refuted")))),
+            Const(True),
+            evidence="previous_miscarriages_denied",
+        ),
+    ),
+    (
+        "before_days",
+        Agg(
+            "count_distinct",
+            "clinical",
+            And((_EVENT_ROW, _is(_PLACE, "before"))),
+            _DAY,
+            evidence="previous_miscarriages",
+        ),
+    ),
+    (
+        "unplaced",
+        Agg(
+            "any",
+            "clinical",
+            And((_EVENT_ROW, IsTrue(OneOf(_PLACE, ("undated", "unplaced"))))),
+            Const(True),
+        ),
+    ),
+    ("previous_miscarriages", _PREVIOUS),
+    (
+        "miscarriage_diagnosed",
+        Coalesce(
+            (
+                Agg(
+                    "any",
+                    "clinical",
+                    And((_EVENT_ROW, _THIS)),
+                    Const(True),
+                    evidence="miscarriage_diagnosed",
+                ),
+                Const(False),
+            )
+        ),
+    ),
+    (
+        "vaginal_bleeding",
+        # the latest record of this pregnancy; on the same day "present" wins
+        Agg(
+            "latest",
+            "clinical",
+            And((_yes(Col("bleeding_code")), _THIS, Not(IsNull(Col("bleeding"))))),
+            Col("bleeding"),
+            (_DAY, Col("bleeding")),
+            evidence="vaginal_bleeding",
+        ),
+    ),
+    ("scans", _SCANS),
+    (
+        "on_progesterone",
+        Coalesce(
+            (
+                Agg(
+                    "any",
+                    "requests",
+                    _REQUEST_COUNTS,
+                    Col("progesterone"),
+                    evidence="on_progesterone",
+                ),
+                Const(False),
+            )
+        ),
+    ),
+    (
+        "allergies",
+        Agg("collect", "allergies", Not(IsNull(Col("name"))), Col("name"), evidence="allergies"),
+    ),
+    ("pregnancy_signs", Agg("collect", "signs", _SIGN_SHOWS, Col("ref"))),
+    ("gender", Agg("latest", "patients", Not(IsNull(Col("gender"))), Col("gender"), (Col("n"),))),
+)
+
+_LENGTH_WHAT = Lookup(
+    Col("length_kind"), (("crl", "crown-rump length"), ("msd", "mean sac diameter"))
+)
+_LENGTH_READ = Not(IsNull(Col("length_kind")))
+
+
+def _length_problem(code: str, *message: str | Expr) -> RowProblem:
+    return RowProblem(
+        "clinical", _is(Col("length_problem"), code), Message.of(_LENGTH_WHAT, *message)
+    )
+
+
+_PROBLEMS: tuple[RowProblem, ...] = (
+    RowProblem("malformed", Const(True), Message.of(Col("why"))),
+    # the LMP
+    RowProblem(
+        "clinical",
+        And((_yes(Col("lmp_code")), IsNull(_LMP_VALUE))),
+        Message.of("LMP has no full date in valueDateTime; ignored"),
+    ),
+    RowProblem(
+        "clinical",
+        And((Not(IsNull(_LMP_VALUE)), _LMP_RECORDED_LATE)),
+        Message.of("LMP was recorded after the assessment date; ignored"),
+    ),
+    RowProblem(
+        "clinical",
+        And(
+            (
+                Not(IsNull(_LMP_VALUE)),
+                Not(_LMP_RECORDED_LATE),
+                _is(Cmp(">", _LMP_VALUE, _ASSESSED_ON), True),
+            )
+        ),
+        Message.of("LMP is after the assessment date; ignored"),
+    ),
+    # lengths
+    _length_problem("no value", " has no valueQuantity; ignored"),
+    _length_problem("bound", " is a bound (comparator), not a value; ignored"),
+    _length_problem(
+        "unit",
+        " unit '",
+        If(_is(Col("unit"), ""), Const("(none)"), Col("unit")),
+        "' is not mm or cm; ignored",
+    ),
+    _length_problem(
+        "range", " ", Col("raw_mm"), f" mm is outside 0-{MAX_MEASUREMENT_MM:g} mm; ignored"
+    ),
+    RowProblem(
+        "clinical",
+        And((Not(IsNull(Col("mm"))), IsTrue(OneOf(_PLACE, ("undated", "future"))))),
+        Message.of(_PLACE_MESSAGE),
+    ),
+    RowProblem(
+        "clinical",
+        And((_is(Col("length_kind"), "crl"), _LENGTH_OK, _NOT_PLACED)),
+        Message.of("crown-rump length ", _PLACE_MESSAGE),
+    ),
+    RowProblem(
+        "clinical",
+        And((_is(Col("length_kind"), "msd"), _LENGTH_OK, _NOT_PLACED)),
+        Message.of("mean sac diameter ", _PLACE_MESSAGE),
+    ),
+    # miscarriages
+    RowProblem(
+        "clinical",
+        _yes(Col("mis_unreadable")),
+        Message.of("miscarriage observation value is not present/absent; ignored"),
+    ),
+    RowProblem(
+        "clinical",
+        And((_HISTORY_ROW, _is(_PLACE, "future"))),
+        Message.of("history of miscarriage ", _PLACE_MESSAGE),
+    ),
+    _placed_problem(_EVENT_ROW, "miscarriage"),
+    # bleeding
+    _placed_problem(_yes(Col("bleeding_code")), "bleeding"),
+    RowProblem(
+        "clinical",
+        And((_yes(Col("bleeding_resolved")), _THIS)),
+        Message.of("bleeding is recorded as resolved: whether she is bleeding now is unknown"),
+    ),
+    RowProblem(
+        "clinical",
+        And((_yes(Col("bleeding_code")), _yes(Col("observed")), _THIS, IsNull(Col("bleeding")))),
+        Message.of("bleeding observation value is not present/absent; ignored"),
+    ),
+    # fetal heart
+    RowProblem(
+        "clinical", Not(IsNull(Col("heart_problem"))), Message.of(Col("heart_problem"), "; ignored")
+    ),
+    _placed_problem(Not(IsNull(Col("heart"))), "fetal heart finding"),
+    RowProblem(
+        "clinical",
+        And((_is(Col("heart"), "uncertain"), _THIS)),
+        Message.of("fetal heart finding is uncertain; the heartbeat that day is unknown"),
+    ),
+    # where the pregnancy is
+    _placed_problem(And((Not(IsNull(Col("location"))), _yes(Col("observed")))), "scan finding"),
+    _placed_problem(
+        And((Not(IsNull(Col("location"))), Not(_yes(Col("observed"))))), "ectopic pregnancy"
+    ),
+    RowProblem(
+        "clinical",
+        And((_is(Col("location"), "uncertain"), _THIS)),
+        Message.of(
+            "scan finding value is not present/absent; where the pregnancy is that day is taken "
+            "as unknown"
+        ),
+    ),
+    RowProblem(
+        "scans",
+        _yes(Col("heart_conflict")),
+        Message.of(HEARTBEAT_CONFLICT_MESSAGE),
+        ref=Message.of("scan of ", Col("day")),
+    ),
+    # medicines
+    RowProblem(
+        "requests",
+        And((_REQUEST_COUNTS, _yes(Col("unresolved")))),
+        Message.of("its Medication could not be resolved; ignored"),
+    ),
+    RowProblem(
+        "requests",
+        _yes(Col("dnp_unreadable")),
+        Message.of(
+            "doNotPerform is not true or false: the request is not read as a prescription; ignored"
+        ),
+    ),
+)
+
+READING = EpisodeSpec(
+    rows=(
+        _CONDITION_ROWS,
+        _OBSERVATION_ROWS,
+        _CONDITION_SIGNS,
+        _OBSERVATION_SIGNS,
+        _MEDICATIONS,
+        _REQUESTS,
+        _ALLERGIES,
+        _PATIENTS,
+        *(_malformed(resource) for resource in _ELEMENT_TYPES),
+    ),
+    steps=_STEPS,
+    problems=_PROBLEMS,
+)
