@@ -32,8 +32,9 @@ Stated differences (tested as such): a float shown in a `Message` is Python's re
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -492,10 +493,16 @@ def _column_type(kind: str, detail: Any) -> str:
 class _RecordsCompiler(_Compiler):
     """The rule compiler with the records nodes (see `earlypath.records.ir`)."""
 
-    def __init__(self, env: _Env, schema: ReadSchema | None = None) -> None:
+    def __init__(
+        self,
+        env: _Env,
+        schema: ReadSchema | None = None,
+        shared: Mapping[ir.Expr, ir_t.Value] | None = None,
+    ) -> None:
         super().__init__(self._no_fact)
         self.env = env
         self.schema = schema or ReadSchema()
+        self.shared = shared or {}
 
     @staticmethod
     def _no_fact(name: str) -> ir_t.Value:
@@ -554,6 +561,10 @@ class _RecordsCompiler(_Compiler):
 
     # -- values --
     def expr(self, e: ir.Expr, expected: str | None = None) -> ir_t.Value:
+        if self.shared and not isinstance(e, _LEAVES):
+            done = self.shared.get(e)
+            if done is not None:
+                return done
         if isinstance(e, ir.AddDays) and self.type_of(e.days) == "float":
             # a date plus a number of days that is a float (a JSON number): its whole days,
             # floored, as Python's date + timedelta(days=x) keeps
@@ -815,8 +826,34 @@ def _joins(row: rec.RowSpec) -> list[rec.Joined]:
     return list(dict.fromkeys(found))
 
 
+Keep = Callable[[ir_t.Table, str], ir_t.Table]
+
+
+def _as_is(table: ir_t.Table, name: str) -> ir_t.Table:
+    return table
+
+
+def materializer(con: Any, prefix: str) -> Keep:
+    """Store an intermediate table once (a DuckDB temp table, a cached Spark view) so that the
+    steps read it instead of recomputing its whole plan each time they refer to it."""
+    names = itertools.count()
+
+    def keep(table: ir_t.Table, name: str) -> ir_t.Table:
+        full = f"{prefix}_{name}_{next(names)}"
+        sql = str(con.compile(table))
+        if con.name == "pyspark":
+            frame = con._session.sql(sql)
+            frame.cache()
+            frame.createOrReplaceTempView(full)
+        else:
+            con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{full}" AS {sql}')
+        return con.table(full)
+
+    return keep
+
+
 def compile_rows(
-    spec: rec.EpisodeSpec, resources: Mapping[str, ir_t.Table]
+    spec: rec.EpisodeSpec, resources: Mapping[str, ir_t.Table], keep: Keep = _as_is
 ) -> tuple[dict[str, ir_t.Table], list[ir_t.Table], dict[str, dict[str, str]]]:
     """Each table of the row specs (``ref``, ``n``, ``patient``, its columns; several specs
     giving one table are its union), the problems their checks report, and every table's
@@ -843,12 +880,65 @@ def compile_rows(
                         kinds[column] = c.type_of(e)  # type: ignore[assignment]
             types[name] = {k: v or "str" for k, v in kinds.items()}
             parts = [
-                _compile_row(r, resources[r.resource], schemas[r.resource], tables, types)
+                _compile_row(r, resources[r.resource], schemas[r.resource], tables, types, keep)
                 for r in specs
             ]
-            tables[name] = ibis.union(*(p[0] for p in parts)) if len(parts) > 1 else parts[0][0]
+            table = ibis.union(*(p[0] for p in parts)) if len(parts) > 1 else parts[0][0]
+            tables[name] = keep(table, name)
             problems += [p[1] for p in parts if p[1] is not None]
     return tables, problems, types
+
+
+# nodes not worth a column of their own, and nodes whose inside is read in another scope
+_LEAVES = (rec.Field, rec.Concept, ir.Const, ir.Fact, rec.Col, rec.Ctx)
+_SCOPES = (rec.AnyItem, rec.FirstItem, rec.Agg, rec.Days)
+
+
+def _shared_stages(roots: Iterable[Any]) -> list[list[ir.Expr]]:
+    """The subexpressions a row spec uses more than once, by stage: each reads only shared
+    nodes of earlier stages. The definition builds its expressions from shared parts (where a
+    finding is placed, what a value says); written out as one SQL expression each would be
+    repeated hundreds of times (a megabyte of SQL for the clinical rows)."""
+    count: dict[ir.Expr, int] = {}
+    order: list[ir.Expr] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, ir.Expr) and not isinstance(node, _LEAVES):
+            if node in count:
+                count[node] += 1
+                return
+            count[node] = 1
+            order.append(node)
+            if isinstance(node, _SCOPES):
+                return
+        for child in _children(node):
+            visit(child)
+
+    for root in roots:
+        visit(root)
+    shared = {n for n in order if count[n] > 1}
+    level: dict[ir.Expr, int] = {}
+
+    def level_of(node: Any) -> int:
+        """1 + the deepest shared node inside (0 when none)."""
+        if isinstance(node, ir.Expr) and node in level:
+            return level[node]
+        inner = 0
+        if not isinstance(node, _SCOPES):
+            for child in _children(node):
+                below = level_of(child)
+                if isinstance(child, ir.Expr) and child in shared:
+                    below += 1
+                inner = max(inner, below)
+        if isinstance(node, ir.Expr) and not isinstance(node, _LEAVES):
+            level[node] = inner
+        return inner
+
+    stages: dict[int, list[ir.Expr]] = {}
+    for node in order:
+        if node in shared:
+            stages.setdefault(level_of(node), []).append(node)
+    return [stages[k] for k in sorted(stages)]
 
 
 def _compile_row(
@@ -857,8 +947,11 @@ def _compile_row(
     schema: ReadSchema,
     tables: Mapping[str, ir_t.Table],
     types: Mapping[str, Mapping[str, str]],
+    keep: Keep = _as_is,
 ) -> tuple[ir_t.Table, ir_t.Table | None]:
     scope_types = {n: _column_type(k, d) for n, k, d in schema.columns()}
+
+    shared: dict[ir.Expr, str] = {}
 
     def compiler(t: ir_t.Table, joined: Mapping[int, str]) -> _RecordsCompiler:
         env = _Env(
@@ -867,7 +960,7 @@ def _compile_row(
             joined={k: t[v] for k, v in joined.items()},
             table_types=types,
         )
-        return _RecordsCompiler(env, schema)
+        return _RecordsCompiler(env, schema, {e: t[name] for e, name in shared.items()})
 
     t = source.filter(source[leaf_name("resourceType", "str")] == row.resource)
     joined: dict[int, str] = {}
@@ -884,6 +977,13 @@ def _compile_row(
         )
         joined[id(j)] = f"_j{i}"
     t = t.filter(compiler(t, joined).expr(row.when, "bool").fill_null(False))
+    roots = [row.patient, *(e for _, e in row.columns), *row.checks]
+    for stage in _shared_stages(r for r in roots if r is not None):
+        c = compiler(t, joined)
+        named = {f"_s{len(shared) + i}": e for i, e in enumerate(stage)}
+        t = t.mutate(**{name: c.expr(e, c.type_of(e)) for name, e in named.items()})
+        t = keep(t, f"{row.table}_{row.resource}")
+        shared.update({e: name for name, e in named.items()})
     c = compiler(t, joined)
     # the first check that is not True names the problem; those resources give no row
     failed = (
@@ -960,7 +1060,9 @@ class _Episodes:
         encounters: ir_t.Table,
         unscoped: set[str],
         whole: bool,
+        keep: Keep = _as_is,
     ) -> None:
+        self.keep = keep
         self.unscoped, self.whole = unscoped, whole
         self.rows = dict(rows)
         self.types = {k: dict(v) for k, v in types.items()}
@@ -1024,7 +1126,7 @@ class _Episodes:
                 fill[name] = ibis.coalesce(e[name], ibis.literal([], type=e[name].type()))
             else:
                 fill[name] = e[name]
-        self.e = e.select(*self.e.columns, **fill)
+        self.e = self.keep(e.select(*self.e.columns, **fill), "episodes")
 
     def days(self, d: rec.Days, name: str) -> None:
         ctx = _ctx_names(d.where) | _ctx_names(d.day)
@@ -1067,6 +1169,7 @@ class _Episodes:
             day_types[col] = kind or "str"
             names.append(col)
         table = t.select(_key=t["_key"], day=t["_col_day"], **{n: t[f"_col_{n}"] for n in names})
+        table = self.keep(table, "days")
         self.rows[name] = table
         self.by_encounter.add(name)
         self.types[name] = day_types
@@ -1175,6 +1278,7 @@ def compile_episodes(
     types: Mapping[str, Mapping[str, str]],
     encounters: ir_t.Table,
     whole: bool = False,
+    keep: Keep = _as_is,
 ) -> tuple[ir_t.Table, list[ir_t.Table]]:
     """One row per encounter (``encounters``: ``_key`` unique, ``encounter``, ``patient``,
     ``assessed_on``), a column per step; and the problems its `RowProblem`s report.
@@ -1182,7 +1286,7 @@ def compile_episodes(
     An encounter reads the rows of its patient, and every row of a table whose specs name no
     patient (Medication); ``whole``: every row (the export is one record, as a CDS call's)."""
     unscoped = {r.table for r in spec.rows} - {r.table for r in spec.rows if r.patient is not None}
-    ep = _Episodes(rows, types, encounters, unscoped, whole)
+    ep = _Episodes(rows, types, encounters, unscoped, whole, keep)
     for name, e in spec.steps:
         ep.step(name, e, spec.steps)
     return ep.e, ep.problems(spec.problems)
@@ -1193,13 +1297,14 @@ def compile_records(
     resources: Mapping[str, ir_t.Table],
     encounters: Callable[[Mapping[str, ir_t.Table]], ir_t.Table] | None = None,
     whole: bool = False,
+    keep: Keep = _as_is,
 ) -> CompiledRecords:
     """The whole reading: rows, then (when ``encounters`` makes the encounters table from the
     rows) the episodes; the problems of both in one table."""
-    rows, problems, types = compile_rows(spec, resources)
+    rows, problems, types = compile_rows(spec, resources, keep)
     episodes = None
     if encounters is not None:
-        episodes, more = compile_episodes(spec, rows, types, encounters(rows), whole)
+        episodes, more = compile_episodes(spec, rows, types, encounters(rows), whole, keep)
         problems += more
     empty = ibis.memtable({k: [] for k in _PROBLEM_SCHEMA}, schema=_PROBLEM_SCHEMA)
     all_problems = ibis.union(*problems) if problems else empty
