@@ -1195,7 +1195,7 @@ class _Episodes:
         for _, later in steps:
             for a in _aggs_of(later):
                 ready = isinstance(a, rec.Agg) and id(a) not in self.done
-                if ready and _ctx_names(a) <= known:
+                if ready and _ctx_names(a) <= known and a.table in self.rows:
                     batch = pending.setdefault(a.table, [])
                     if all(x is not a for x in batch):
                         batch.append(a)
