@@ -43,12 +43,7 @@ from earlypath.audit.fhir_files import ExportFiles, discover_export
 from earlypath.fhir.codes import CodeSet, code_set, word_pattern
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
 from earlypath.records.definition import READING
-from earlypath.records.ibis_compile import (
-    compile_records,
-    load_resources,
-    materializer,
-    reference_pattern,
-)
+from earlypath.records.ibis_compile import load_resources, reference_pattern, run_records
 from earlypath.records.ir import Agg, Col, Ctx, EpisodeSpec, OneOf
 from earlypath.rules.ir import And, Cmp, Const, IsTrue, Not
 
@@ -309,21 +304,13 @@ def flatten_fhir_duckdb(con: Any, source: Path | ExportFiles, name: str) -> Fhir
     con.raw_sql(_encounters_sql(name))
     con.raw_sql(_patients_sql(name))
     resources = load_resources(con, export.files, AUDIT_READING, f"{name}_r")
-    encounters = con.table(f"{name}_enc")
-    keep = materializer(con, f"{name}_k")
-    reading = compile_records(
-        AUDIT_READING,
-        resources,
-        lambda rows: encounters.select(
-            _key=encounters.row_number,
-            encounter=encounters.episode_id,
-            patient=encounters.patient,
-            assessed_on=encounters.assessed_on,
-        ),
-        keep=keep,
+    con.raw_sql(
+        f"CREATE OR REPLACE TABLE {name}_keys AS SELECT row_number AS _key, "
+        f"episode_id AS encounter, patient, assessed_on FROM {name}_enc"
     )
+    reading = run_records(con, AUDIT_READING, resources, f"{name}_keys", f"{name}_k")
     assert reading.episodes is not None
-    episodes = keep(reading.episodes, "episodes").get_name()
+    episodes = reading.episodes.get_name()
     con.raw_sql(_flat_sql(name, episodes, bool(export.of("MedicationRequest"))))
     con.raw_sql(
         f"CREATE OR REPLACE VIEW {name} AS SELECT * EXCLUDE (exclusion) FROM {name}_t "

@@ -1309,3 +1309,120 @@ def compile_records(
     empty = ibis.memtable({k: [] for k in _PROBLEM_SCHEMA}, schema=_PROBLEM_SCHEMA)
     all_problems = ibis.union(*problems) if problems else empty
     return CompiledRecords(rows, all_problems, episodes, types)
+
+
+# --- compiled once per process -----------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """The statements a reading stores, with the names of its inputs and of its own tables as
+    placeholders, and which of its tables are the rows, the episodes and the problems."""
+
+    statements: list[tuple[str, str]]  # (table, SQL)
+    rows: dict[str, str]
+    episodes: str
+    problems: str | None
+    types: dict[str, dict[str, str]]
+
+
+_PLANS: dict[tuple[Any, ...], _Plan] = {}
+
+
+def _quoted(con: Any, name: str) -> list[str]:
+    return [f"`{name}`", f'"{name}"'] if con.name == "pyspark" else [f'"{name}"']
+
+
+def _store(con: Any, table: str, sql: str) -> None:
+    if con.name == "pyspark":
+        frame = con._session.sql(sql)
+        frame.cache()
+        frame.createOrReplaceTempView(table)
+    else:
+        con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{table}" AS {sql}')
+
+
+def run_records(
+    con: Any,
+    spec: rec.EpisodeSpec,
+    resources: Mapping[str, ir_t.Table],
+    encounters: str,
+    prefix: str,
+    whole: bool = False,
+) -> CompiledRecords:
+    """The reading of every encounter of table ``encounters`` (``_key``, ``encounter``,
+    ``patient``, ``assessed_on``), each intermediate table stored as ``{prefix}_...``.
+
+    Compiling the definition to SQL takes seconds (ibis builds and renders a large plan); it
+    depends only on the definition, the backend and the input tables' schemas, so it is done once
+    per process and replayed with this call's table names."""
+    inputs = {r: t.get_name() for r, t in resources.items()}
+    key = (
+        id(spec),
+        con.name,
+        whole,
+        tuple(sorted((r, tuple(t.schema().items())) for r, t in resources.items())),
+        tuple(con.table(encounters).schema().items()),
+    )
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _record_plan(con, spec, resources, encounters, prefix, whole)
+        _PLANS[key] = plan
+    names = {f"@in_{r}@": name for r, name in inputs.items()}
+    names |= {"@encounters@": encounters, "@prefix@": prefix}
+
+    def real(text: str) -> str:
+        for placeholder, name in names.items():
+            text = text.replace(placeholder, name)
+        return text
+
+    for table, sql in plan.statements:
+        _store(con, real(table), real(sql))
+    problems = (
+        con.table(real(plan.problems))
+        if plan.problems is not None
+        else ibis.memtable({k: [] for k in _PROBLEM_SCHEMA}, schema=_PROBLEM_SCHEMA)
+    )
+    return CompiledRecords(
+        {k: con.table(real(v)) for k, v in plan.rows.items()},
+        problems,
+        con.table(real(plan.episodes)),
+        plan.types,
+    )
+
+
+def _record_plan(
+    con: Any,
+    spec: rec.EpisodeSpec,
+    resources: Mapping[str, ir_t.Table],
+    encounters: str,
+    prefix: str,
+    whole: bool,
+) -> _Plan:
+    """Compile the reading once, storing its tables, and note each statement as a template."""
+    placeholders = {name.get_name(): f"@in_{r}@" for r, name in resources.items()}
+    placeholders[encounters] = "@encounters@"
+    statements: list[tuple[str, str]] = []
+    names = itertools.count()
+
+    def template(text: str) -> str:
+        for name, placeholder in placeholders.items():
+            for quoted in _quoted(con, name):
+                text = text.replace(quoted, quoted.replace(name, placeholder))
+        return text.replace(f"{prefix}_", "@prefix@_")
+
+    def keep(table: ir_t.Table, name: str) -> ir_t.Table:
+        full = f"{prefix}_{name}_{next(names)}"
+        sql = str(con.compile(table))
+        _store(con, full, sql)
+        statements.append((template(full), template(sql)))
+        return con.table(full)
+
+    out = compile_records(spec, resources, lambda rows: con.table(encounters), whole, keep)
+    assert out.episodes is not None
+    episodes = keep(out.episodes, "episodes").get_name()
+    rows = {k: template(t.get_name()) for k, t in out.rows.items()}
+    problems = None
+    if spec.problems or any(r.checks for r in spec.rows):
+        problems = template(keep(out.problems, "problems").get_name())
+    return _Plan(statements, rows, template(episodes), problems, out.types)
