@@ -99,8 +99,11 @@ AUDIT_STEPS = (
     ("prescribed", Agg("any", "requests", _PRESCRIBED_HERE, Const(True))),
     ("prescribed_on", Agg("min", "requests", _PRESCRIBED_HERE, Col("authored"))),
 )
-# The problems are the service's to show; the audit counts encounters, not resources.
-AUDIT_READING = EpisodeSpec(READING.rows, READING.steps + AUDIT_STEPS, ())
+# The problems are the service's to show; the audit counts encounters, not resources (so the
+# rows that only report malformed elements are not read either).
+AUDIT_READING = EpisodeSpec(
+    tuple(r for r in READING.rows if r.table != "malformed"), READING.steps + AUDIT_STEPS, ()
+)
 
 
 # --- what is read of the Patient and the Encounter here ----------------------------------------

@@ -268,9 +268,14 @@ class _DuckSql:
         self, sql: str, tree: _Tree, path: str, schema: ReadSchema, concept: bool = False
     ) -> str:
         at, node = self.navigate(sql, tree, path)
-        want = _tree_of(schema if not concept else ReadSchema(concepts={"c"})).keys.get("c")
         if concept:
-            assert want is not None
+            # the concept's own shape (its node in the tree is a JSON leaf: is it an object?)
+            want = _Tree(
+                keys={
+                    "text": _Tree(leaf=True),
+                    "coding": _Tree(item=_tree_of(_CONCEPT_SCHEMA.lists["coding"])),
+                }
+            )
             shaped = self.shaped(at, node, want)
             body = self.pack(self.struct(shaped, node or want, schema))
             return f"CASE WHEN json_type({at}) = 'OBJECT' THEN {body} END"
@@ -827,6 +832,8 @@ def _joins(row: rec.RowSpec) -> list[rec.Joined]:
 
 
 Keep = Callable[[ir_t.Table, str], ir_t.Table]
+# a kept table whose name starts so is a view, not stored (`_store`)
+_VIEW = "view_"
 
 
 def _as_is(table: ir_t.Table, name: str) -> ir_t.Table:
@@ -840,13 +847,7 @@ def materializer(con: Any, prefix: str) -> Keep:
 
     def keep(table: ir_t.Table, name: str) -> ir_t.Table:
         full = f"{prefix}_{name}_{next(names)}"
-        sql = str(con.compile(table))
-        if con.name == "pyspark":
-            frame = con._session.sql(sql)
-            frame.cache()
-            frame.createOrReplaceTempView(full)
-        else:
-            con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{full}" AS {sql}')
+        _store(con, full, str(con.compile(table)))
         return con.table(full)
 
     return keep
@@ -982,7 +983,7 @@ def _compile_row(
         c = compiler(t, joined)
         named = {f"_s{len(shared) + i}": e for i, e in enumerate(stage)}
         t = t.mutate(**{name: c.expr(e, c.type_of(e)) for name, e in named.items()})
-        t = keep(t, f"{row.table}_{row.resource}")
+        t = keep(t, f"{_VIEW}{row.table}_{row.resource}")
         shared.update({e: name for name, e in named.items()})
     c = compiler(t, joined)
     # the first check that is not True names the problem; those resources give no row
@@ -1334,10 +1335,16 @@ def _quoted(con: Any, name: str) -> list[str]:
 
 
 def _store(con: Any, table: str, sql: str) -> None:
+    """A table computed once; or, named as a `_VIEW`, a view (the SQL of the next step stays
+    small and the database computes the shared columns once in its plan)."""
+    view = _VIEW in table
     if con.name == "pyspark":
         frame = con._session.sql(sql)
-        frame.cache()
+        if not view:
+            frame.cache()
         frame.createOrReplaceTempView(table)
+    elif view:
+        con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{table}" AS {sql}')
     else:
         con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{table}" AS {sql}')
 
