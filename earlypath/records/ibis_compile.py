@@ -570,11 +570,15 @@ class _RecordsCompiler(_Compiler):
             done = self.shared.get(e)
             if done is not None:
                 return done
-        if isinstance(e, ir.AddDays) and self.type_of(e.days) == "float":
-            # a date plus a number of days that is a float (a JSON number): its whole days,
-            # floored, as Python's date + timedelta(days=x) keeps
-            days = self.expr(e.days, "float").floor().cast("int64")
-            return self.expr(e.date, "date") + days.as_interval("D")
+        if isinstance(e, ir.AddDays):
+            # a date, as in Python: DuckDB's date + interval is a timestamp (and ibis, typing it
+            # a date, drops a cast to date), so the day is taken from the timestamp. Days that
+            # are a float (a JSON number) count whole, floored, as date + timedelta(days=x).
+            days = self.expr(e.days, "float" if self.type_of(e.days) == "float" else "int")
+            if self.type_of(e.days) == "float":
+                days = days.floor()
+            start = self.expr(e.date, "date").cast("timestamp")
+            return (start + days.cast("int64").as_interval("D")).date()
         return super().expr(e, expected)
 
     def other(self, e: ir.Expr, expected: str | None) -> ir_t.Value:  # noqa: C901
@@ -598,7 +602,7 @@ class _RecordsCompiler(_Compiler):
             assert env.outer is not None
             return env.outer.expr(e.item, expected)
         if isinstance(e, rec.FirstCode):
-            return self.expr(e.concept)[_CODING][0][_CODE]
+            return _first(self.expr(e.concept)[_CODING])[_CODE]
         if isinstance(e, rec.AtLeast):
             return _at_least(self.expr(e.concept), e.value_set)
         if isinstance(e, rec.Day):
@@ -650,7 +654,7 @@ class _RecordsCompiler(_Compiler):
                     e.value, expected
                 )
 
-            return items.filter(keep).map(value)[0]
+            return _first(items.filter(keep).map(value))
         if isinstance(e, rec.Joined):
             return env.joined[id(e)]
         if isinstance(e, rec.Ctx):
@@ -682,6 +686,12 @@ class _RecordsCompiler(_Compiler):
 # a concept's columns (`_CONCEPT_SCHEMA`)
 _CODING, _TEXT = list_name("coding"), leaf_name("text", "str")
 _SYSTEM, _CODE, _DISPLAY = (leaf_name(k, "str") for k in ("system", "code", "display"))
+
+
+def _first(items: ir_t.ArrayValue) -> ir_t.Value:
+    """The first item, or None for an empty (or absent) list (Spark's ANSI mode refuses an
+    index out of bounds; CASE evaluates the index only when there is an item)."""
+    return ibis.cases((items.length() > 0, items[0]), else_=ibis.null(items.type().value_type))
 
 
 def _set_keys(name: str) -> list[str]:
@@ -717,7 +727,7 @@ def _words_in(text: ir_t.StringValue, name: str) -> ir_t.BooleanValue:
 def _at_least(concept: ir_t.StructValue, name: str) -> ir_t.IntegerValue:
     codes = code_set(name)
     counts = {f"{s}|{c}": codes.at_least.get((s, c), 1) for s, c in codes.codes}
-    first = concept[_CODING].map(_coding_key).filter(lambda k: k.isin(sorted(counts)))[0]
+    first = _first(concept[_CODING].map(_coding_key).filter(lambda k: k.isin(sorted(counts))))
     by_count: dict[int, list[str]] = {}
     for key, n in counts.items():
         by_count.setdefault(n, []).append(key)
@@ -1339,10 +1349,9 @@ def _store(con: Any, table: str, sql: str) -> None:
     small and the database computes the shared columns once in its plan)."""
     view = _VIEW in table
     if con.name == "pyspark":
-        frame = con._session.sql(sql)
-        if not view:
-            frame.cache()
-        frame.createOrReplaceTempView(table)
+        # Spark inlines views and collapses projections (expressions repeated again): every
+        # step is computed and its lineage cut, so the next plan starts from stored rows
+        con._session.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(table)
     elif view:
         con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{table}" AS {sql}')
     else:
