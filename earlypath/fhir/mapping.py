@@ -27,6 +27,7 @@ from earlypath.records.definition import (
     PRIMITIVE_VALUES,
     READING,
 )
+from earlypath.records.json_values import as_day as _json_day
 
 __all__ = [
     "HEARTBEAT_CONFLICT_MESSAGE",
@@ -93,7 +94,7 @@ def as_day(value: Any) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    return records.as_day(value)
+    return _json_day(value)
 
 
 def _checked(resources: list[dict[str, Any]], problems: list[Problem]) -> list[dict[str, Any]]:

@@ -18,8 +18,8 @@ that day (the window the mapping places an LMP in; a record dated after the day 
 A man's record (Patient.gender ``male``) is never judged, whatever it holds.
 
 This module documents "current pregnancy" and names its value sets and limits; the reading itself
-is the one definition of record reading (`earlypath.records.definition`: the ``signs`` rows and
-the ``pregnancy_signs`` step), run by the CDS patient-view service
+is the one definition of record reading (`earlypath.records.definition`: the sign columns of the
+``clinical`` rows and the ``pregnancy_signs`` step), run by the CDS patient-view service
 (`mapping.has_pregnancy_context`) and the audit alike. `exclusion` says why an encounter is not
 an episode.
 """

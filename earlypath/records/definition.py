@@ -13,9 +13,16 @@ Principles:
   ``earlypath/fhir/reading.json``.
 
 Tables (one row per resource, layer 1): ``clinical`` (Conditions and Observations coded for a
-fact), ``signs`` (what shows a current pregnancy, `earlypath.fhir.pregnancy`), ``medications``,
+fact or showing a current pregnancy, `earlypath.fhir.pregnancy`), ``medications``,
 ``requests``, ``allergies``, ``patients``. Steps (per encounter, layer 2): the LMP, the dating
 CRL and the start of this pregnancy, then every fact placed on that timeline.
+
+Why not SQL-on-FHIR v2 ViewDefinitions for layer 1: their FHIRPath columns could give most of the
+per-resource values, but not what this layer needs beside them: value-set membership with the
+site's own codes and words (``memberOf`` asks a terminology server), a value of the wrong JSON
+type read as absent and reported with the resource, and the problems each resource gives. A
+site's ViewDefinition tables can still be read into these tables, since the rows are plain
+columns; the definition itself stays in one IR that both engines run.
 """
 
 from __future__ import annotations
@@ -89,6 +96,8 @@ __all__ = [
     "READING",
     "UNKNOWN_LOCATION",
     "WINDOW_DAYS",
+    "place",
+    "with_context",
 ]
 
 # The window an LMP (and so a pregnancy) is placed in, and in which a finding still counts.
@@ -155,10 +164,6 @@ def _yes(e: Expr) -> Expr:
     return IsTrue(e)
 
 
-def _no(e: Expr) -> Expr:
-    return Not(IsTrue(e))
-
-
 def _is(e: Expr, value: Any) -> Expr:
     """Is ``e`` this value? Never Unknown."""
     return IsTrue(Cmp("==", e, Const(value)))
@@ -168,16 +173,13 @@ def _status_in(e: Expr, name: str) -> Expr:
     return IsTrue(OneOf(e, tuple(sorted(status_list(name)))))
 
 
-def _first_of(*choices: tuple[str, Expr]) -> Expr:
-    """The value of the first choice whose element is present (FHIR's [x] and fallbacks)."""
-    out: Expr = Const(None)
-    for path, value in reversed(choices):
-        out = If(_present(path), value, out)
-    return out
-
-
 def _day_of(*paths: str) -> Expr:
-    return _first_of(*((path, Day(_text(path))) for path in paths))
+    """The day of the first of these date elements that is there (as text: one of another JSON
+    type is absent, and reported as `_malformed` says)."""
+    out: Expr = Const(None)
+    for path in reversed(paths):
+        out = If(Not(IsNull(_text(path))), Day(_text(path)), out)
+    return out
 
 
 def _non_empty(e: Expr) -> Expr:
@@ -408,6 +410,11 @@ _CLINICAL_COLUMNS = (
     "heart",
     "heart_problem",
     "location",
+    # what shows a current pregnancy (`earlypath.fhir.pregnancy`)
+    "recorded",
+    "abated",
+    "ends",
+    "shows",
 )
 
 
@@ -422,99 +429,35 @@ def _clinical(resource: str, when: Expr, columns: dict[str, Expr]) -> RowSpec:
     )
 
 
+# The value sets that make a Condition or an Observation worth reading (its code; for a scan or
+# heart finding, its value).
+_MISCARRIAGE_SETS = ("miscarriage_event", "miscarriage_history")
+_CONDITION_FINDING_SETS = (
+    "bleeding",
+    "ectopic_pregnancy",
+    "viable_pregnancy",
+    "uncertain_viability",
+)
+_OBSERVATION_CODE_SETS = (
+    *_MISCARRIAGE_SETS,
+    "last_menstrual_period",
+    "crown_rump_length",
+    "mean_sac_diameter",
+    "fetal_heart_rate",
+    "bleeding",
+    "intrauterine_pregnancy",
+    "ectopic_pregnancy",
+    "viable_pregnancy",
+    "uncertain_viability",
+)
+_OBSERVATION_VALUE_SETS = (
+    "intrauterine_pregnancy",
+    "ectopic_pregnancy",
+    "viable_pregnancy",
+    "uncertain_viability",
+)
 _CONDITION_IGNORED = _status_in(_VERIFICATION, "ignored_condition_verification")
-_CONDITION_ROWS = _clinical(
-    "Condition",
-    And(
-        (
-            Not(_is(_VERIFICATION, "entered-in-error")),
-            Or((Not(IsNull(_HISTORY)), _EVENT, _BLEEDING, _ECTOPIC, _VIABLE, _UNCERTAIN)),
-        )
-    ),
-    {
-        "observed": Const(False),
-        "day": _CONDITION_DAY,
-        "history_at_least": _HISTORY,
-        "refuted": _REFUTED,
-        "miscarriage": And((_EVENT, IsNull(_HISTORY), Not(_REFUTED))),
-        "mis_unreadable": Const(False),
-        "bleeding_code": _BLEEDING,
-        "bleeding": If(
-            _BLEEDING,
-            If(
-                _REFUTED,
-                Const(False),
-                If(
-                    _status_in(FirstCode(Concept("clinicalStatus")), "resolved_condition_clinical"),
-                    Const(None),
-                    Const(True),
-                ),
-            ),
-            Const(None),
-        ),
-        "bleeding_resolved": And(
-            (
-                _BLEEDING,
-                Not(_REFUTED),
-                _status_in(FirstCode(Concept("clinicalStatus")), "resolved_condition_clinical"),
-            )
-        ),
-        "heart": _CONDITION_HEART,
-        "location": If(And((_ECTOPIC, Not(_REFUTED))), Const("ectopic"), Const(None)),
-    },
-)
-
 _USABLE_OBSERVATION = _status_in(_text("status"), "usable_observation_status")
-_MISCARRIAGE_CODED = Or((Not(IsNull(_HISTORY)), _EVENT))
-_OBSERVATION_ROWS = _clinical(
-    "Observation",
-    And(
-        (
-            _USABLE_OBSERVATION,
-            Or(
-                (
-                    _MISCARRIAGE_CODED,
-                    _LMP,
-                    _CRL,
-                    _MSD,
-                    _RATE,
-                    _BLEEDING,
-                    _IUP,
-                    _ECTOPIC,
-                    _VIABLE,
-                    _UNCERTAIN,
-                    _in_any(_VCC, ("intrauterine_pregnancy", "ectopic_pregnancy")),
-                    _in_any(_VCC, ("viable_pregnancy", "uncertain_viability")),
-                )
-            ),
-        )
-    ),
-    {
-        "observed": Const(True),
-        "day": _OBSERVATION_DAY,
-        # a miscarriage or history Observation is a finding: present is the record, absent a
-        # recorded "no" (as a refuted Condition), any other value is reported and not used
-        "history_at_least": If(IsNull(PRESENCE), Const(None), _HISTORY),
-        "refuted": And((_MISCARRIAGE_CODED, _is(PRESENCE, False))),
-        "miscarriage": And((_EVENT, IsNull(_HISTORY), _is(PRESENCE, True))),
-        "mis_unreadable": And((_MISCARRIAGE_CODED, IsNull(PRESENCE))),
-        "lmp_code": _LMP,
-        "lmp_value": If(_LMP, Day(_text("valueDateTime")), Const(None)),
-        "length_kind": _LENGTH_KIND,
-        "length_problem": _LENGTH_PROBLEM,
-        "unit": If(IsNull(_LENGTH_KIND), Const(None), _unit(_Q)),
-        "raw_mm": If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM),
-        "mm": If(
-            IsNull(_LENGTH_PROBLEM), If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM), Const(None)
-        ),
-        "bleeding_code": _BLEEDING,
-        "bleeding": If(_BLEEDING, PRESENCE, Const(None)),
-        "bleeding_resolved": Const(False),
-        "heart": _OBSERVATION_HEART,
-        "heart_problem": _RATE_PROBLEM,
-        "location": _OBSERVATION_LOCATION,
-    },
-)
 
 # --- layer 1: current-pregnancy signs (`earlypath.fhir.pregnancy` documents them) -------------
 
@@ -552,38 +495,104 @@ _OBSERVATION_SHOWS = Or(
         And((_in("code", "hcg"), Not(_HCG_NEGATIVE))),
     )
 )
-_SIGN_COLUMNS = ("day", "recorded", "abated", "ends", "shows")
-_CONDITION_SIGNS = RowSpec(
-    "signs",
+# A Condition that shows a pregnancy (a miscarriage: only on its own days; see `_SIGN_SHOWS`).
+_CONDITION_ENDS = And((Not(_CONDITION_IGNORED), _in_any("code", PREGNANCY_END_SETS)))
+_CONDITION_SHOWS = And((Not(_CONDITION_IGNORED), _in_any("code", PREGNANCY_CONDITION_SETS)))
+
+
+_CONDITION_ROWS = _clinical(
     "Condition",
-    And(
+    Or(
         (
-            Not(_CONDITION_IGNORED),
-            Or((_in_any("code", PREGNANCY_END_SETS), _in_any("code", PREGNANCY_CONDITION_SETS))),
+            And(
+                (
+                    Not(_is(_VERIFICATION, "entered-in-error")),
+                    _in_any("code", (*_MISCARRIAGE_SETS, *_CONDITION_FINDING_SETS)),
+                )
+            ),
+            _CONDITION_ENDS,
+            _CONDITION_SHOWS,
         )
     ),
-    _SUBJECT,
-    (
-        ("day", _CONDITION_DAY),
-        ("recorded", Day(_text("recordedDate"))),
-        ("abated", _day_of("abatementDateTime", "abatementPeriod.start")),
-        # a miscarriage ends a pregnancy: evidence only on the day it began or was recorded
-        ("ends", _in_any("code", PREGNANCY_END_SETS)),
-        ("shows", _in_any("code", PREGNANCY_CONDITION_SETS)),
-    ),
+    {
+        "recorded": Day(_text("recordedDate")),
+        "abated": _day_of("abatementDateTime", "abatementPeriod.start"),
+        "ends": _CONDITION_ENDS,
+        "shows": _CONDITION_SHOWS,
+        "observed": Const(False),
+        "day": _CONDITION_DAY,
+        "history_at_least": _HISTORY,
+        "refuted": _REFUTED,
+        "miscarriage": And((_EVENT, IsNull(_HISTORY), Not(_REFUTED))),
+        "mis_unreadable": Const(False),
+        "bleeding_code": _BLEEDING,
+        "bleeding": If(
+            _BLEEDING,
+            If(
+                _REFUTED,
+                Const(False),
+                If(
+                    _status_in(FirstCode(Concept("clinicalStatus")), "resolved_condition_clinical"),
+                    Const(None),
+                    Const(True),
+                ),
+            ),
+            Const(None),
+        ),
+        "bleeding_resolved": And(
+            (
+                _BLEEDING,
+                Not(_REFUTED),
+                _status_in(FirstCode(Concept("clinicalStatus")), "resolved_condition_clinical"),
+            )
+        ),
+        "heart": _CONDITION_HEART,
+        "location": If(And((_ECTOPIC, Not(_REFUTED))), Const("ectopic"), Const(None)),
+    },
 )
-_OBSERVATION_SIGNS = RowSpec(
-    "signs",
+
+_MISCARRIAGE_CODED = _in_any("code", _MISCARRIAGE_SETS)
+_OBSERVATION_ROWS = _clinical(
     "Observation",
-    And((_USABLE_OBSERVATION, _OBSERVATION_SHOWS)),
-    _SUBJECT,
-    (
-        ("day", _OBSERVATION_DAY),
-        ("recorded", Const(None)),
-        ("abated", Const(None)),
-        ("ends", Const(False)),
-        ("shows", Const(True)),
+    And(
+        (
+            _USABLE_OBSERVATION,
+            Or(
+                (
+                    _in_any("code", _OBSERVATION_CODE_SETS),
+                    _in_any(_VCC, _OBSERVATION_VALUE_SETS),
+                    _OBSERVATION_SHOWS,
+                )
+            ),
+        )
     ),
+    {
+        "ends": Const(False),
+        "shows": _OBSERVATION_SHOWS,
+        "observed": Const(True),
+        "day": _OBSERVATION_DAY,
+        # a miscarriage or history Observation is a finding: present is the record, absent a
+        # recorded "no" (as a refuted Condition), any other value is reported and not used
+        "history_at_least": If(IsNull(PRESENCE), Const(None), _HISTORY),
+        "refuted": And((_MISCARRIAGE_CODED, _is(PRESENCE, False))),
+        "miscarriage": And((_EVENT, IsNull(_HISTORY), _is(PRESENCE, True))),
+        "mis_unreadable": And((_MISCARRIAGE_CODED, IsNull(PRESENCE))),
+        "lmp_code": _LMP,
+        "lmp_value": If(_LMP, Day(_text("valueDateTime")), Const(None)),
+        "length_kind": _LENGTH_KIND,
+        "length_problem": _LENGTH_PROBLEM,
+        "unit": If(IsNull(_LENGTH_KIND), Const(None), _unit(_Q)),
+        "raw_mm": If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM),
+        "mm": If(
+            IsNull(_LENGTH_PROBLEM), If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM), Const(None)
+        ),
+        "bleeding_code": _BLEEDING,
+        "bleeding": If(_BLEEDING, PRESENCE, Const(None)),
+        "bleeding_resolved": Const(False),
+        "heart": _OBSERVATION_HEART,
+        "heart_problem": _RATE_PROBLEM,
+        "location": _OBSERVATION_LOCATION,
+    },
 )
 
 # --- layer 1: medicines and allergies ------------------------------------------------------------
@@ -1055,20 +1064,14 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
             Const(True),
         ),
     ),
-    ("previous_miscarriages", _PREVIOUS),
     (
-        "miscarriage_diagnosed",
-        Coalesce(
-            (
-                Agg(
-                    "any",
-                    "clinical",
-                    And((_EVENT_ROW, _THIS)),
-                    Const(True),
-                    evidence="miscarriage_diagnosed",
-                ),
-                Const(False),
-            )
+        "diagnosed",
+        Agg(
+            "any",
+            "clinical",
+            And((_EVENT_ROW, _THIS)),
+            Const(True),
+            evidence="miscarriage_diagnosed",
         ),
     ),
     (
@@ -1083,6 +1086,8 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
             evidence="vaginal_bleeding",
         ),
     ),
+    ("previous_miscarriages", _PREVIOUS),
+    ("miscarriage_diagnosed", Coalesce((Ctx("diagnosed"), Const(False)))),
     ("scans", _SCANS),
     (
         "on_progesterone",
@@ -1103,14 +1108,13 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
         "allergies",
         Agg("collect", "allergies", Not(IsNull(Col("name"))), Col("name"), evidence="allergies"),
     ),
-    ("pregnancy_signs", Agg("collect", "signs", _SIGN_SHOWS, Col("ref"))),
+    ("pregnancy_signs", Agg("collect", "clinical", _SIGN_SHOWS, Col("ref"))),
     ("gender", Agg("latest", "patients", Not(IsNull(Col("gender"))), Col("gender"), (Col("n"),))),
 )
 
 _LENGTH_WHAT = Lookup(
     Col("length_kind"), (("crl", "crown-rump length"), ("msd", "mean sac diameter"))
 )
-_LENGTH_READ = Not(IsNull(Col("length_kind")))
 
 
 def _length_problem(code: str, *message: str | Expr) -> RowProblem:
@@ -1242,8 +1246,6 @@ READING = EpisodeSpec(
     rows=(
         _CONDITION_ROWS,
         _OBSERVATION_ROWS,
-        _CONDITION_SIGNS,
-        _OBSERVATION_SIGNS,
         _MEDICATIONS,
         _REQUESTS,
         _ALLERGIES,

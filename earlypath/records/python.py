@@ -7,50 +7,45 @@ the definition names is read, and a JSON value of another type than the one read
 Two kinds of closure, one per layer of `earlypath.records.ir`:
 - over a resource's JSON (or a list item inside `AnyItem` / `FirstItem`): ``fn(json)``;
 - over an encounter's context and the row being aggregated: ``fn(scope)``.
-The rule-IR nodes compile to either kind. Nothing here logs: the input is patient data.
+The rule-IR nodes compile to either kind. The closures are the reference reading of each node;
+what runs per resource and per row is the same expressions fused into one generated function
+(`earlypath.records.python_source`), which falls back on the closures if it ever raises. Both
+paths run every case of tests/records/node_cases.py. Nothing here logs: the input is patient
+data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import operator
-import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from earlypath.engines.evaluate import _ARITH, _CMP  # the rule IR's operators, as it runs them
 from earlypath.errors import Problem
-from earlypath.fhir.codes import CodeSet, load_codes, word_pattern
+from earlypath.fhir.codes import CodeSet, load_codes
 from earlypath.records import ir as rir
+from earlypath.records.aggregates import Scope, reducer
+from earlypath.records.json_values import (
+    STRIP,
+    Matcher,
+    as_day,
+    codings,
+    matcher_for,
+    ref_id,
+    sets_of,
+    show,
+    typed,
+    walker,
+)
+from earlypath.records.python_source import SKIP, closures_of, fuse
 from earlypath.rules import ir
 
 __all__ = ["Reading", "Rows", "read", "read_rows", "read_episode"]
 
 Fn = Callable[[Any], Any]
-
-_CMP = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
-_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
-_STRIP = " \t\n\r\x0b\x0c"
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_NONE_TEXT = "(none)"
-
-
-@dataclass
-class Scope:
-    """What an episode-layer closure reads: the context (assessed_on, encounter, earlier steps)
-    and the row being aggregated."""
-
-    ctx: dict[str, Any]
-    row: dict[str, Any] | None = None
 
 
 @dataclass
@@ -74,138 +69,49 @@ class Reading:
 # --- JSON reading ------------------------------------------------------------------------------
 
 
-def _walker(path: str) -> Callable[[Any], Any]:
-    keys = tuple(path.split(".")) if path else ()
-    if len(keys) == 1:
-        key = keys[0]
-        return lambda j: j.get(key) if type(j) is dict else None
-
-    def walk(j: Any) -> Any:
-        for key in keys:
-            if type(j) is not dict:
-                return None
-            j = j.get(key)
-        return j
-
-    return walk
-
-
-def _typed(kind: str) -> Callable[[Any], Any]:
-    if kind == "str":
-        return lambda v: v if type(v) is str else None
-    if kind == "num":
-        return lambda v: v if type(v) is int or type(v) is float else None
-    if kind == "bool":
-        return lambda v: v if type(v) is bool else None
-    if kind == "any":
-        return lambda v: None if v is None else True
-    raise ValueError(f"records IR: Field type {kind!r} is not str, num, bool or any")
-
-
-def _codings(concept: Any) -> list[dict[str, Any]]:
-    if type(concept) is not dict:
-        return []
-    codings = concept.get("coding")
-    if type(codings) is not list:
-        return []
-    return [c for c in codings if type(c) is dict]
-
-
-def _text(value: Any) -> str:
-    return value if type(value) is str else ""
-
-
-def _key(coding: dict[str, Any]) -> tuple[str, str]:
-    return _text(coding.get("system")), _text(coding.get("code"))
-
-
-class _Matcher:
-    """`CodeSet.matches` over JSON: a listed code, or a word in the text or a display."""
-
-    def __init__(self, codes: CodeSet):
-        self.codes = codes.codes
-        self.at_least = codes.at_least
-        self.words = tuple(re.compile(word_pattern(w)) for w in codes.words)
-
-    def first_key(self, concept: Any) -> tuple[str, str] | None:
-        for coding in _codings(concept):
-            key = _key(coding)
-            if key in self.codes:
-                return key
-        return None
-
-    def matches(self, concept: Any) -> bool:
-        if type(concept) is not dict:
-            return False
-        codings = _codings(concept)
-        codes = self.codes
-        for coding in codings:
-            if _key(coding) in codes:
-                return True
-        if not self.words:
-            return False
-        parts = [_text(concept.get("text"))] + [_text(c.get("display")) for c in codings]
-        text = " ".join(parts).lower()
-        return any(word.search(text) for word in self.words)
-
-
-def _matcher(codes: dict[str, CodeSet], name: str) -> _Matcher:
-    if name not in codes:
-        raise ValueError(f"records IR: no value set named {name!r}")
-    return _Matcher(codes[name])
-
-
-def as_day(text: Any) -> dt.date | None:
-    """`rir.Day`: the first ten characters of a text when they are a real date YYYY-MM-DD."""
-    if type(text) is not str or len(text) < 10 or not _DAY.match(text):
-        return None
-    try:
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        return None
-
-
-def ref_id(reference: Any, kind: str) -> str | None:
-    """`rir.RefId`: the id a reference points to for resource type ``kind``."""
-    if type(reference) is not str:
-        return None
-    match = _reference_pattern(kind).fullmatch(reference)
-    return match.group(1) if match else None
-
-
-_patterns: dict[str, re.Pattern[str]] = {}
-
-
-def _reference_pattern(kind: str) -> re.Pattern[str]:
-    pattern = _patterns.get(kind)
-    if pattern is None:
-        pattern = _patterns[kind] = re.compile(
-            rf"(?:(?:[^/]*/)*{re.escape(kind)}/|urn:uuid:)([^/]+)(?:/_history/[^/]+)?"
-        )
-    return pattern
-
-
-def show(value: Any) -> str:
-    """How a `rir.Message` shows a value: Python's str (a date as ISO), None as "(none)"."""
-    return _NONE_TEXT if value is None else str(value)
-
-
-# --- compiling ---------------------------------------------------------------------------------
-
-
 class _Compiler:
     """Compiles the nodes of one `EpisodeSpec`, with the site's value sets as they are now."""
 
-    def __init__(self, codes: dict[str, CodeSet], state: threading.local):
+    def __init__(self, codes: dict[str, CodeSet], state: threading.local, fuse: bool = True):
+        self.fuse = fuse  # False: closures only (the reference path, for the tests)
         self.codes = codes
         self.state = state  # the tables of the reading under way (for `Joined`)
-        self.matchers: dict[str, _Matcher] = {}
+        self.matchers: dict[str, Matcher] = {}
+        self.sets_of_key: dict[tuple[str, str], frozenset[str]] = {}
+        for name, code_set in codes.items():
+            for key in code_set.codes:
+                self.sets_of_key[key] = self.sets_of_key.get(key, frozenset()) | {name}
         self.cache: dict[rir.Expr | ir.Expr, Fn] = {}
 
-    def matcher(self, name: str) -> _Matcher:
+    def helpers(self) -> dict[str, Any]:
+        by_key = self.sets_of_key
+        return {
+            "SETS_OF": lambda concept: sets_of(concept, by_key),
+            "AS_DAY": as_day,
+            "STRIP": STRIP,
+            "REF_ID": ref_id,
+            "MATCHER": self.matcher,
+        }
+
+    def fused(
+        self,
+        roots: Sequence[ir.Expr],
+        env: str,
+        single: bool = False,
+        names: Sequence[str] | None = None,
+        flags: bool = False,
+        pick: bool = False,
+        groups: Sequence[tuple[int, int]] | None = None,
+    ) -> Fn:
+        """The roots as one function (`python_source.fuse`), their closures as its fallback."""
+        if not self.fuse:
+            return closures_of(roots, self.expr, single, names, flags, pick, groups)
+        return fuse(roots, env, self.helpers(), self.expr, single, names, flags, pick, groups)
+
+    def matcher(self, name: str) -> Matcher:
         found = self.matchers.get(name)
         if found is None:
-            found = self.matchers[name] = _matcher(self.codes, name)
+            found = self.matchers[name] = matcher_for(self.codes, name)
         return found
 
     def expr(self, e: ir.Expr) -> Fn:
@@ -230,10 +136,10 @@ class _Compiler:
 
     def _record_node(self, e: ir.Expr) -> Fn | None:  # noqa: C901, PLR0911, PLR0912
         if isinstance(e, rir.Field):
-            walk, typed = _walker(e.path), _typed(e.type)
-            return lambda j: typed(walk(j))
+            walk, as_type = walker(e.path), typed(e.type)
+            return lambda j: as_type(walk(j))
         if isinstance(e, rir.Concept):
-            walk = _walker(e.path)
+            walk = walker(e.path)
 
             def concept(j: Any) -> Any:
                 v = walk(j)
@@ -241,8 +147,23 @@ class _Compiler:
 
             return concept
         if isinstance(e, rir.InSet):
-            matches, of = self.matcher(e.value_set).matches, self.expr(e.concept)
-            return lambda j: matches(of(j))
+            matcher, of, name = self.matcher(e.value_set), self.expr(e.concept), e.value_set
+            by_key, state = self.sets_of_key, self.state
+
+            def in_set(j: Any) -> bool:
+                concept = of(j)
+                if type(concept) is not dict:
+                    return False
+                # the sets a concept's codes are in, found once per concept and reading
+                memo = state.concepts
+                names = memo.get(id(concept))
+                if names is None:
+                    names = memo[id(concept)] = sets_of(concept, by_key)
+                if name in names:
+                    return True
+                return bool(matcher.words) and matcher.matches(concept)
+
+            return in_set
         if isinstance(e, rir.TextInSet):
             words, of = self.matcher(e.value_set).words, self.expr(e.text)
 
@@ -277,10 +198,10 @@ class _Compiler:
             of = self.expr(e.concept)
 
             def first_code(j: Any) -> str | None:
-                codings = _codings(of(j))
-                if not codings:
+                listed = codings(of(j))
+                if not listed:
                     return None
-                code = codings[0].get("code")
+                code = listed[0].get("code")
                 return code if type(code) is str else None
 
             return first_code
@@ -288,8 +209,7 @@ class _Compiler:
             matcher, of = self.matcher(e.value_set), self.expr(e.concept)
 
             def at_least(j: Any) -> int | None:
-                key = matcher.first_key(of(j))
-                return None if key is None else matcher.at_least.get(key, 1)
+                return matcher.count(of(j))
 
             return at_least
         if isinstance(e, rir.Day):
@@ -300,7 +220,7 @@ class _Compiler:
 
             def norm_text(j: Any) -> str | None:
                 v = of(j)
-                return v.strip(_STRIP).lower() if type(v) is str else None
+                return v.strip(STRIP).lower() if type(v) is str else None
 
             return norm_text
         if isinstance(e, rir.OneOf):
@@ -338,7 +258,7 @@ class _Compiler:
             of, kind = self.expr(e.reference), e.kind
             return lambda j: ref_id(of(j), kind)
         if isinstance(e, rir.AnyItem):
-            walk, test = _walker(e.path), self.expr(e.test)
+            walk, test = walker(e.path), self.expr(e.test)
 
             def any_item(j: Any) -> bool:
                 items = walk(j)
@@ -346,7 +266,7 @@ class _Compiler:
 
             return any_item
         if isinstance(e, rir.FirstItem):
-            walk, test, value = _walker(e.path), self.expr(e.test), self.expr(e.value)
+            walk, test, value = walker(e.path), self.expr(e.test), self.expr(e.value)
 
             def first_item(j: Any) -> Any:
                 items = walk(j)
@@ -479,53 +399,86 @@ class _Compiler:
     # --- the episode layer ---------------------------------------------------------------------
 
     def _agg(self, e: rir.Agg) -> Fn:
-        where, value, state = self.expr(e.where), self.expr(e.value), self.state
-        order = tuple(self.expr(o) for o in e.order)
-        reduce = _reducer(e.op, order)
-        table, evidence = e.table, e.evidence
+        pick = self.fused([e.where, e.value, *e.order], "scope", pick=True)
+        reduce, table, evidence = reducer(e.op), e.table, e.evidence
 
         def agg(s: Scope) -> Any:
             outer = s.row
-            chosen = []
-            for row in state.rows_of(table):
+            items = []
+            for row in s.rows_of(table):
                 s.row = row
-                if where(s) is True:
-                    chosen.append(row)
-            result, used = reduce(s, chosen, value)
+                got = pick(s)
+                if got is not SKIP:
+                    items.append((row, got[0], got[1]))
             s.row = outer
+            result, used = reduce(items)
             if evidence is not None:
-                state.note(evidence, used)
+                s.note(evidence, used)
             return result
 
         return agg
 
+    def batch(self, aggs: list[rir.Agg]) -> Fn:
+        """Aggregates over one table in one pass over its rows: each row's picks (condition,
+        value, orders of every aggregate) are one fused function."""
+        roots: list[ir.Expr] = []
+        groups = []
+        for a in aggs:
+            groups.append((len(roots), len(roots) + 2 + len(a.order)))
+            roots += [a.where, a.value, *a.order]
+        picks = self.fused(roots, "scope", groups=groups)
+        reducers = [(reducer(a.op), a.evidence) for a in aggs]
+        table = aggs[0].table
+
+        def batch(s: Scope) -> tuple[Any, ...]:
+            outer = s.row
+            items: list[list[Any]] = [[] for _ in reducers]
+            for row in s.rows_of(table):
+                s.row = row
+                for found, got in zip(items, picks(s), strict=True):
+                    if got is not SKIP:
+                        found.append((row, got[0], got[1]))
+            s.row = outer
+            values = []
+            for (reduce, evidence), found in zip(reducers, items, strict=True):
+                value, used = reduce(found)
+                if evidence is not None:
+                    s.note(evidence, used)
+                values.append(value)
+            return tuple(values)
+
+        return batch
+
     def _days(self, e: rir.Days) -> Fn:
-        where, day_of, state = self.expr(e.where), self.expr(e.day), self.state
-        columns = tuple(
-            (name, self.expr(a.value), _reducer(a.op, tuple(self.expr(o) for o in a.order)), a)
-            for name, a in e.columns
-        )
-        derived = tuple((name, self.expr(x)) for name, x in e.derived)
+        pick = self.fused([e.where, e.day], "scope", pick=True)
+        # every column's value and orders for a row, in one function
+        roots: list[ir.Expr] = []
+        spans = []
+        for name, a in e.columns:
+            spans.append((name, len(roots), len(roots) + 1 + len(a.order), reducer(a.op), a))
+            roots += [a.value, *a.order]
+        per_row = self.fused(roots, "scope")
+        derived = tuple((name, self.fused([x], "scope", True)) for name, x in e.derived)
         table, carry = e.table, e.carry
 
         def days(s: Scope) -> list[dict[str, Any]]:
             outer = s.row
-            by_day: dict[Any, list[dict[str, Any]]] = {}
-            for row in state.rows_of(table):
+            by_day: dict[Any, list[tuple[dict[str, Any], tuple[Any, ...]]]] = {}
+            for row in s.rows_of(table):
                 s.row = row
-                if where(s) is True:
-                    day = day_of(s)
-                    if day is not None:
-                        by_day.setdefault(day, []).append(row)
+                got = pick(s)
+                if got is not SKIP and got[0] is not None:
+                    by_day.setdefault(got[0], []).append((row, per_row(s)))
             records = []
             carried: dict[str, Any] = {}
             for day in sorted(by_day):
-                rows = by_day[day]
+                listed = by_day[day]
                 record: dict[str, Any] = {"day": day}
-                for name, value, reduce, agg in columns:
-                    record[name], used = reduce(s, rows, value)
+                for name, start, end, reduce, agg in spans:
+                    items = [(row, v[start], v[start + 1 : end]) for row, v in listed]
+                    record[name], used = reduce(items)
                     if agg.evidence is not None:
-                        state.note(agg.evidence, used)
+                        s.note(agg.evidence, used)
                 for name in carry:
                     if record.get(name) is None:
                         record[name] = carried.get(name)
@@ -541,88 +494,14 @@ class _Compiler:
         return days
 
 
-def _order_key(order: tuple[Fn, ...], s: Scope, row: dict[str, Any]) -> tuple[Any, ...]:
-    s.row = row
-    # None sorts below every value, so a known value is always the latest
-    return tuple((v is not None, v) if (v := o(s)) is not None else (False, 0) for o in order)
-
-
-def _reducer(op: str, order: tuple[Fn, ...]) -> Callable[..., tuple[Any, list[Any]]]:
-    """(scope, rows, value fn) -> (the aggregate, the rows it rests on)."""
-
-    def values(s: Scope, rows: list[dict[str, Any]], value: Fn) -> list[tuple[Any, Any]]:
-        out = []
-        for row in rows:
-            s.row = row
-            v = value(s)
-            if v is not None:
-                out.append((v, row))
-        return out
-
-    if op in ("any", "all"):
-        stop = op == "any"
-
-        def kleene(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            found = values(s, rows, value)
-            if not found:
-                return None, []
-            deciding = [row for v, row in found if bool(v) is stop]
-            if deciding:
-                return stop, deciding
-            return not stop, [row for _, row in found]
-
-        return kleene
-    if op in ("max", "min"):
-        pick = max if op == "max" else min
-
-        def extreme(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            found = values(s, rows, value)
-            if not found:
-                return None, []
-            best = pick(v for v, _ in found)
-            return best, [row for _, row in found]
-
-        return extreme
-    if op == "count_distinct":
-
-        def count_distinct(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            found = values(s, rows, value)
-            return len({v for v, _ in found}), [row for _, row in found]
-
-        return count_distinct
-    if op == "latest":
-
-        def latest(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            if not rows:
-                return None, []
-            best = max(rows, key=lambda row: _order_key(order, s, row))
-            s.row = best
-            return value(s), [best]
-
-        return latest
-    if op == "collect":
-
-        def collect(s: Scope, rows: list, value: Fn) -> tuple[Any, list]:
-            found = values(s, rows, value)
-            return [v for v, _ in found], [row for _, row in found]
-
-        return collect
-    raise ValueError(f"records IR: no aggregate {op!r}")
-
-
-# --- running -----------------------------------------------------------------------------------
-
-
 class _State(threading.local):
-    """The reading under way, per thread: its tables (and their indexes by id), the patient its
-    aggregates read, and the evidence noted."""
+    """The row reading under way, per thread: its tables (and their indexes by id, for
+    `Joined`), the resource being read (for `Outer`), the value sets of each concept read."""
 
-    def begin(self, tables: dict[str, list[dict[str, Any]]], scoped: frozenset[str]) -> None:
+    def begin(self, tables: dict[str, list[dict[str, Any]]]) -> None:
         self.tables = tables
-        self.scoped = scoped
-        self.patient: str | None = None
         self.indexes: dict[str, dict[Any, dict[str, Any]]] = {}
-        self.evidence: dict[str, list[str]] = {}
+        self.concepts: dict[int, frozenset[str]] = {}
 
     def index(self, table: str) -> dict[Any, dict[str, Any]]:
         found = self.indexes.get(table)
@@ -633,78 +512,131 @@ class _State(threading.local):
                     found[row["id"]] = row  # of several, the last in input order
         return found
 
-    def rows_of(self, table: str) -> list[dict[str, Any]]:
-        rows = self.tables.get(table, [])
-        if self.patient is None or table not in self.scoped:
-            return rows
-        return [row for row in rows if row["patient"] == self.patient]
-
-    def note(self, fact: str, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        refs = self.evidence.setdefault(fact, [])
-        for row in rows:
-            ref = row.get("ref")
-            if ref is not None and ref not in refs:
-                refs.append(ref)
-
 
 @dataclass
 class _CompiledRowSpec:
     spec: rir.RowSpec
     when: Fn
-    patient: Fn | None
-    columns: tuple[tuple[str, Fn], ...]
     checks: tuple[tuple[Fn, Fn], ...]
+    values: Fn  # the resource's columns and patient, as a new dict (its row)
+    outer: bool  # does it read `Outer` (the resource, from inside a list item)?
 
 
 @dataclass
 class _CompiledSpec:
     rows: tuple[_CompiledRowSpec, ...]
-    steps: tuple[tuple[str, Fn], ...]
-    problems: tuple[tuple[str, Fn, Fn, Fn | None], ...]
+    steps: tuple[tuple[tuple[str, ...], Fn], ...]  # names, and the function giving their values
+    # per table: one function giving every problem's ``where`` for a row, then each problem's
+    # message and ref
+    problems: tuple[tuple[str, Fn, tuple[tuple[Fn, Fn | None], ...]], ...]
     scoped: frozenset[str]
     state: _State
+    merged: tuple[str, ...]  # tables that more than one row spec fills
 
 
-_compiled: dict[tuple[int, Any], tuple[rir.EpisodeSpec, _CompiledSpec]] = {}
+_compiled: dict[tuple[int, Any, bool], tuple[rir.EpisodeSpec, _CompiledSpec]] = {}
 
 
-def _compile_spec(spec: rir.EpisodeSpec) -> _CompiledSpec:
+def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
     codes = load_codes()  # the site's value sets as they are now (cached per folder)
-    key = (id(spec), id(codes))
+    key = (id(spec), id(codes), fused)
     found = _compiled.get(key)
     if found is not None and found[0] is spec:
         return found[1]
     state = _State()
-    c = _Compiler(codes, state)
+    c = _Compiler(codes, state, fused)
     rows = tuple(
         _CompiledRowSpec(
             r,
-            c.expr(r.when),
-            c.expr(r.patient) if r.patient is not None else None,
-            tuple((name, c.expr(x)) for name, x in r.columns),
+            c.fused([r.when], "json", True),
             tuple((c.expr(k.ok), c.message(k.message)) for k in r.checks),
+            c.fused(
+                [
+                    *(x for _, x in r.columns),
+                    r.patient if r.patient is not None else ir.Const(None),
+                ],
+                "json",
+                names=(*(name for name, _ in r.columns), "patient"),
+            ),
+            "Outer(" in repr(r),
         )
         for r in spec.rows
     )
+    fills = [r.table for r in spec.rows]
     compiled = _CompiledSpec(
         rows,
-        tuple((name, c.expr(x)) for name, x in spec.steps),
-        tuple(
-            (
-                p.table,
-                c.expr(p.where),
-                c.message(p.message),
-                c.message(p.ref) if p.ref is not None else None,
-            )
-            for p in spec.problems
-        ),
+        _steps(c, spec.steps),
+        _problems_by_table(c, spec.problems),
         frozenset(r.table for r in spec.rows if r.patient is not None),
         state,
+        tuple(sorted({t for t in fills if fills.count(t) > 1})),
     )
     _compiled[key] = (spec, compiled)
     return compiled
+
+
+def _steps(
+    c: _Compiler, steps: tuple[tuple[str, ir.Expr], ...]
+) -> tuple[tuple[tuple[str, ...], Fn], ...]:
+    """The steps, consecutive aggregates over one table that do not read each other run as one
+    pass over its rows (`_Compiler.batch`)."""
+    out: list[tuple[tuple[str, ...], Fn]] = []
+    run: list[tuple[str, rir.Agg]] = []
+
+    def flush() -> None:
+        if len(run) == 1:
+            out.append(((run[0][0],), c.expr(run[0][1])))
+        elif run:
+            out.append((tuple(name for name, _ in run), c.batch([a for _, a in run])))
+        run.clear()
+
+    for name, e in steps:
+        joins = (
+            isinstance(e, rir.Agg)
+            and (not run or run[0][1].table == e.table)
+            and not _reads_any(e, {n for n, _ in run})
+        )
+        if not joins:
+            flush()
+        if isinstance(e, rir.Agg):
+            run.append((name, e))
+        else:
+            out.append(((name,), c.expr(e)))
+    flush()
+    return tuple(out)
+
+
+def _reads_any(e: Any, names: set[str]) -> bool:
+    """Does the expression read any of these steps (`Ctx`)?"""
+    if isinstance(e, rir.Ctx):
+        return e.name in names
+    for slot in getattr(e, "__slots__", ()):
+        value = getattr(e, slot, None)
+        items = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, ir.Expr) and _reads_any(v, names) for v in items):
+            return True
+    return False
+
+
+def _problems_by_table(
+    c: _Compiler, problems: tuple[rir.RowProblem, ...]
+) -> tuple[tuple[str, Fn, tuple[tuple[Fn, Fn | None], ...]], ...]:
+    """The encounter's problems grouped by table, their conditions fused (so where a row falls
+    on the timeline is computed once for all of them)."""
+    tables: dict[str, list[rir.RowProblem]] = {}
+    for p in problems:
+        tables.setdefault(p.table, []).append(p)
+    return tuple(
+        (
+            table,
+            c.fused([p.where for p in listed], "scope", flags=True),
+            tuple(
+                (c.message(p.message), c.message(p.ref) if p.ref is not None else None)
+                for p in listed
+            ),
+        )
+        for table, listed in tables.items()
+    )
 
 
 def _ref(resource: dict[str, Any]) -> str:
@@ -712,10 +644,10 @@ def _ref(resource: dict[str, Any]) -> str:
     return f"{kind if type(kind) is str else 'Resource'}/{rid if type(rid) is str else '(no id)'}"
 
 
-def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any]) -> Rows:
+def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any], *, fused: bool = True) -> Rows:
     """Layer 1: each resource (a JSON object; anything else is skipped) into the rows of every
     `RowSpec` it meets, in input order, with the problems its checks report."""
-    compiled = _compile_spec(spec)
+    compiled = _compile_spec(spec, fused)
     by_type: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for n, resource in enumerate(resources, start=1):
         if type(resource) is dict:
@@ -725,24 +657,32 @@ def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any]) -> Rows:
     tables: dict[str, list[dict[str, Any]]] = {r.spec.table: [] for r in compiled.rows}
     problems: list[tuple[int, Problem]] = []
     state = compiled.state
-    state.begin(tables, compiled.scoped)
+    state.begin(tables)
+    refs: dict[int, str] = {}
     for r in compiled.rows:
-        out = tables[r.spec.table]
-        for n, resource in by_type.get(r.spec.resource, ()):
-            state.resource = resource
-            if r.when(resource) is not True:
+        listed = by_type.get(r.spec.resource)
+        if not listed:
+            continue
+        out, when, values, checks, outer = tables[r.spec.table], r.when, r.values, r.checks, r.outer
+        for n, resource in listed:
+            if outer:
+                state.resource = resource
+            if when(resource) is not True:
                 continue
-            failed = next((message for ok, message in r.checks if ok(resource) is not True), None)
-            if failed is not None:
-                problems.append((n, Problem(_ref(resource), failed(resource))))
-                continue
-            row = {name: fn(resource) for name, fn in r.columns}
-            row["ref"] = _ref(resource)
+            ref = refs.get(n)
+            if ref is None:
+                ref = refs[n] = _ref(resource)
+            if checks:
+                failed = next((message for ok, message in checks if ok(resource) is not True), None)
+                if failed is not None:
+                    problems.append((n, Problem(ref, failed(resource))))
+                    continue
+            row = values(resource)
+            row["ref"] = ref
             row["n"] = n
-            row["patient"] = r.patient(resource) if r.patient is not None else None
             out.append(row)
-    for rows in tables.values():
-        rows.sort(key=lambda row: row["n"])
+    for table in compiled.merged:  # rows of several specs: back in input order
+        tables[table].sort(key=lambda row: row["n"])
     problems.sort(key=lambda item: item[0])
     return Rows(tables, [p for _, p in problems])
 
@@ -753,26 +693,38 @@ def read_episode(
     assessed_on: dt.date,
     encounter: str | None = None,
     patient: str | None = None,
+    *,
+    fused: bool = True,
 ) -> Reading:
     """Layer 2: the steps and problems of one encounter, over the rows of ``patient`` (every
-    row when None: the CDS call holds one patient's record)."""
-    compiled = _compile_spec(spec)
-    state = compiled.state
-    state.begin(rows.tables, compiled.scoped)
-    state.patient = patient
-    scope = Scope({"assessed_on": assessed_on, "encounter": encounter})
-    for name, fn in compiled.steps:
-        scope.ctx[name] = fn(scope)
+    row when None: the CDS call holds one patient's record). ``fused`` False runs the closures
+    alone (the reference reading of each node, for the tests)."""
+    compiled = _compile_spec(spec, fused)
+    scope = Scope(
+        {"assessed_on": assessed_on, "encounter": encounter},
+        rows.tables,
+        compiled.scoped,
+        patient,
+    )
+    for names, fn in compiled.steps:
+        if len(names) == 1:
+            scope.ctx[names[0]] = fn(scope)
+        else:
+            scope.ctx.update(zip(names, fn(scope), strict=True))
     problems = list(rows.problems)
-    for table, where, message, ref in compiled.problems:
-        source = scope.ctx[table] if table in scope.ctx else state.rows_of(table)
+    for table, wheres, reports in compiled.problems:
+        source = scope.ctx[table] if table in scope.ctx else scope.rows_of(table)
         for row in source:
             scope.row = row
-            if where(scope) is True:
-                problems.append(Problem(ref(scope) if ref else row["ref"], message(scope)))
+            found = wheres(scope)
+            if True not in found:  # the commonest case: a row with nothing to report
+                continue
+            for hit, (message, ref) in zip(found, reports, strict=True):
+                if hit:
+                    problems.append(Problem(ref(scope) if ref else row["ref"], message(scope)))
     scope.row = None
-    values = {name: scope.ctx[name] for name, _ in compiled.steps}
-    return Reading(values, problems, state.evidence)
+    values = {name: scope.ctx[name] for names, _ in compiled.steps for name in names}
+    return Reading(values, problems, scope.evidence)
 
 
 def read(
@@ -781,6 +733,9 @@ def read(
     assessed_on: dt.date,
     encounter: str | None = None,
     patient: str | None = None,
+    *,
+    fused: bool = True,
 ) -> Reading:
     """Both layers for one encounter (the CDS call: ``encounter`` None)."""
-    return read_episode(spec, read_rows(spec, resources), assessed_on, encounter, patient)
+    rows = read_rows(spec, resources, fused=fused)
+    return read_episode(spec, rows, assessed_on, encounter, patient, fused=fused)

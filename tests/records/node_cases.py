@@ -523,6 +523,33 @@ def _steps_case() -> Case:
     )
 
 
+def _one_pass_case() -> Case:
+    """Consecutive aggregates over one table (an engine may run them in one pass), between
+    steps that read them."""
+    spec = EpisodeSpec(
+        rows=_ROWS,
+        steps=(
+            ("n", Agg("count_distinct", "t", Const(True), Col("ref"))),
+            ("seen", Agg("any", "t", Const(True), Col("b"))),
+            ("xs", Agg("collect", "t", Not(IsNull(Col("x"))), Col("x"))),
+            ("last", Agg("latest", "t", Const(True), Col("ref"), (Col("day"), Col("n")))),
+            ("more", Agg("collect", "t", Cmp(">", Col("x"), Ctx("n")), Col("ref"))),
+        ),
+    )
+    return Case(
+        "consecutive aggregates over one table",
+        spec,
+        (_A, _B, _C, _D),
+        {
+            "n": 4,
+            "seen": True,
+            "xs": [1, 3, 3],
+            "last": "Observation/d",
+            "more": [],
+        },
+    )
+
+
 def _days_case() -> Case:
     rows = (
         RowSpec(
@@ -610,4 +637,11 @@ def _days_case() -> Case:
     )
 
 
-CASES: list[Case] = [*ROW_CASES, *FRAME_CASES, *EPISODE_CASES, _steps_case(), _days_case()]
+CASES: list[Case] = [
+    *ROW_CASES,
+    *FRAME_CASES,
+    *EPISODE_CASES,
+    _steps_case(),
+    _one_pass_case(),
+    _days_case(),
+]

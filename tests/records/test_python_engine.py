@@ -11,9 +11,13 @@ from earlypath.rules.ir import Const
 from tests.records.node_cases import ASSESSED_ON, BLEEDING, CASES, Case
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "closures"])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_node_semantics(case: Case) -> None:
-    reading = engine.read(case.spec, case.resources, case.assessed_on, case.encounter, case.patient)
+def test_node_semantics(case: Case, fused: bool) -> None:
+    """Both paths of the engine: the fused functions and the closures they fall back on."""
+    reading = engine.read(
+        case.spec, case.resources, case.assessed_on, case.encounter, case.patient, fused=fused
+    )
     for name, expected in case.expect.items():
         got = reading.values[name]
         assert got == expected, name

@@ -1,0 +1,160 @@
+"""Values read out of one resource's JSON as the records IR says (`earlypath.records.ir`): a
+path of object keys, a JSON type (another type is None), codings and value sets, days,
+references. Used by the Python engine's closures and by its fused functions alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+from earlypath.fhir.codes import CodeSet, word_pattern
+
+STRIP = " \t\n\r\x0b\x0c"  # what `NormText` strips: the whitespace SQL's TRIM is given
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_NONE_TEXT = "(none)"
+
+
+def walker(path: str) -> Callable[[Any], Any]:
+    keys = tuple(path.split(".")) if path else ()
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda j: j.get(key) if type(j) is dict else None
+
+    def walk(j: Any) -> Any:
+        for key in keys:
+            if type(j) is not dict:
+                return None
+            j = j.get(key)
+        return j
+
+    return walk
+
+
+def typed(kind: str) -> Callable[[Any], Any]:
+    if kind == "str":
+        return lambda v: v if type(v) is str else None
+    if kind == "num":
+        return lambda v: v if type(v) is int or type(v) is float else None
+    if kind == "bool":
+        return lambda v: v if type(v) is bool else None
+    if kind == "any":
+        return lambda v: None if v is None else True
+    raise ValueError(f"records IR: Field type {kind!r} is not str, num, bool or any")
+
+
+def codings(concept: Any) -> list[dict[str, Any]]:
+    if type(concept) is not dict:
+        return []
+    codings = concept.get("coding")
+    if type(codings) is not list:
+        return []
+    return [c for c in codings if type(c) is dict]
+
+
+def _text(value: Any) -> str:
+    return value if type(value) is str else ""
+
+
+def _key(coding: dict[str, Any]) -> tuple[str, str]:
+    return _text(coding.get("system")), _text(coding.get("code"))
+
+
+class Matcher:
+    """`CodeSet.matches` over JSON: a listed code, or a word in the text or a display."""
+
+    def __init__(self, codes: CodeSet):
+        self.codes = codes.codes
+        self.at_least = codes.at_least
+        self.words = tuple(re.compile(word_pattern(w)) for w in codes.words)
+
+    def first_key(self, concept: Any) -> tuple[str, str] | None:
+        for coding in codings(concept):
+            key = _key(coding)
+            if key in self.codes:
+                return key
+        return None
+
+    def count(self, concept: Any) -> int | None:
+        """`rir.AtLeast`: the count of the first coding in the set, None when none is."""
+        key = self.first_key(concept)
+        return None if key is None else self.at_least.get(key, 1)
+
+    def matches(self, concept: Any) -> bool:
+        if type(concept) is not dict:
+            return False
+        listed = codings(concept)
+        codes = self.codes
+        for coding in listed:
+            if _key(coding) in codes:
+                return True
+        if not self.words:
+            return False
+        parts = [_text(concept.get("text"))] + [_text(c.get("display")) for c in listed]
+        text = " ".join(parts).lower()
+        return any(word.search(text) for word in self.words)
+
+
+_NO_SETS: frozenset[str] = frozenset()
+
+
+def sets_of(concept: dict[str, Any], by_key: dict[tuple[str, str], frozenset[str]]) -> frozenset:
+    """The value sets a concept's codings are in (read as `codings` and `_key` read them; written
+    out here, as it runs for every concept read)."""
+    listed = concept.get("coding")
+    if type(listed) is not list:
+        return _NO_SETS
+    found = _NO_SETS
+    for c in listed:
+        if type(c) is dict:
+            system, code = c.get("system"), c.get("code")
+            key = (system if type(system) is str else "", code if type(code) is str else "")
+            names = by_key.get(key)
+            if names is not None:
+                found = found | names if found else names
+    return found
+
+
+def matcher_for(codes: dict[str, CodeSet], name: str) -> Matcher:
+    if name not in codes:
+        raise ValueError(f"records IR: no value set named {name!r}")
+    return Matcher(codes[name])
+
+
+def as_day(text: Any) -> dt.date | None:
+    """`rir.Day`: the first ten characters of a text when they are a real date YYYY-MM-DD."""
+    if type(text) is not str or len(text) < 10 or not _DAY.match(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def ref_id(reference: Any, kind: str) -> str | None:
+    """`rir.RefId`: the id a reference points to for resource type ``kind``."""
+    if type(reference) is not str:
+        return None
+    match = _reference_pattern(kind).fullmatch(reference)
+    return match.group(1) if match else None
+
+
+_patterns: dict[str, re.Pattern[str]] = {}
+
+
+def _reference_pattern(kind: str) -> re.Pattern[str]:
+    pattern = _patterns.get(kind)
+    if pattern is None:
+        pattern = _patterns[kind] = re.compile(
+            rf"(?:(?:[^/]*/)*{re.escape(kind)}/|urn:uuid:)([^/]+)(?:/_history/[^/]+)?"
+        )
+    return pattern
+
+
+def show(value: Any) -> str:
+    """How a `rir.Message` shows a value: Python's str (a date as ISO), None as "(none)"."""
+    return _NONE_TEXT if value is None else str(value)
+
+
+# --- compiling ---------------------------------------------------------------------------------

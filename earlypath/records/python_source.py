@@ -1,0 +1,388 @@
+"""Fusing expressions into one Python function: the Python engine's fast path.
+
+The closures of `earlypath.records.python` are the reference reading of every node; calling one
+per node costs about 0.1 us, and a resource's columns hold a few hundred nodes. Here the
+expressions of one row spec (or of one aggregate's ``where``) become the source of a single
+function: each distinct sub-expression is one assignment, computed once (so the presence an
+Observation's value says is read once, however many columns use it), in the order the nodes
+depend on each other. Nodes without a rule here call their closure.
+
+All nodes are computed, whatever an ``If`` chooses: they are pure, and a function that raises
+(a value of a type no branch would have read) is run again by the closures, which evaluate
+lazily. The same cases (tests/records/node_cases.py) run both paths.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from earlypath.records import ir as rir
+from earlypath.rules import ir
+
+Fn = Callable[[Any], Any]
+
+_CMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
+_ARITH = {"+": "+", "-": "-", "*": "*", "/": "/"}
+
+
+# What a ``pick`` function gives for a row its condition leaves out.
+SKIP = object()
+
+
+def _pick(outs: Sequence[str]) -> str:
+    """A condition's, a value's and orders' source as a pick: the value and orders only when
+    the condition is True (a conditional expression computes them only then)."""
+    orders = "".join(f"{o}, " for o in outs[2:])
+    return f"(({outs[1]}, ({orders})) if {outs[0]} is True else SKIP)"
+
+
+def _picked(closures: Sequence[Fn]) -> Fn:
+    cond, value, orders = closures[0], closures[1], closures[2:]
+    return lambda env: (value(env), tuple(o(env) for o in orders)) if cond(env) is True else SKIP
+
+
+def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
+    """How many times each distinct node is read by its parents (a root counts once)."""
+    uses: dict[Any, int] = {}
+    stack = list(roots)
+    for root in roots:
+        uses[root] = uses.get(root, 0) + 1
+    seen: set[Any] = set()
+    while stack:
+        e = stack.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        if isinstance(e, rir.Field | rir.Concept):
+            # the JSON walked to: each prefix of the path once per node that reads it
+            parts = e.path.split(".")
+            for i in range(1, len(parts) + 1):
+                key = ("walk", ".".join(parts[:i]))
+                uses[key] = uses.get(key, 0) + 1
+        for child in _children(e):
+            uses[child] = uses.get(child, 0) + 1
+            stack.append(child)
+    return uses
+
+
+def _known(e: Any) -> bool:
+    """A constant other than None."""
+    return isinstance(e, ir.Const) and e.value is not None
+
+
+def _never_none(e: Any) -> bool:
+    """Is the node's value always True or False (so Kleene logic is Python's)?"""
+    if isinstance(e, rir.InSet | rir.TextInSet | rir.AnyItem | ir.IsNull | ir.IsTrue):
+        return True
+    if isinstance(e, ir.Const):
+        return type(e.value) is bool
+    if isinstance(e, ir.And | ir.Or):
+        return all(_never_none(i) for i in e.items)
+    if isinstance(e, ir.Not):
+        return _never_none(e.item)
+    return False
+
+
+def _plain_sets_of_one_concept(e: ir.Or, matcher: Callable[[str], Any]) -> bool:
+    """An Or of value sets (without words) over one concept: one test of its sets."""
+    items = e.items
+    return (
+        len(items) > 1
+        and all(isinstance(i, rir.InSet) for i in items)
+        and len({i.concept for i in items}) == 1  # type: ignore[attr-defined]
+        and not any(matcher(i.value_set).words for i in items)  # type: ignore[attr-defined]
+    )
+
+
+def _children(e: Any) -> list[Any]:
+    """The sub-expressions the source reads (an aggregate's, an item's and a join's own are read
+    by their closures)."""
+    if isinstance(e, rir.Agg | rir.Days | rir.AnyItem | rir.FirstItem | rir.Joined | rir.Outer):
+        return []
+    if isinstance(e, rir.Message):
+        return []
+    out = []
+    for name in getattr(e, "__slots__", ()):
+        value = getattr(e, name, None)
+        if isinstance(value, ir.Expr):
+            out.append(value)
+        elif isinstance(value, tuple):
+            out += [v for v in value if isinstance(v, ir.Expr)]
+    return out
+
+
+class _Source:
+    """The source of one function. A node read more than once is computed first, once, as a
+    statement; a node read once is written where it is read, inside the conditional expressions
+    of its parents, so it is computed only when needed (bound with := where its parent reads it
+    twice)."""
+
+    def __init__(
+        self,
+        env: str,
+        helpers: dict[str, Any],
+        fallback: Callable[[ir.Expr], Fn],
+        uses: dict[Any, int],
+    ):
+        self.env = env  # "json": the function reads j (a resource); "scope": s (row, ctx)
+        self.helpers = helpers
+        self.fallback = fallback
+        self.uses = uses
+        self.names: dict[str, Any] = dict(helpers)
+        self.lines: list[str] = []
+        self.shared: dict[Any, str] = {}
+        self.count = 0
+
+    def const(self, value: Any) -> str:
+        name = f"k{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def fresh(self) -> str:
+        self.count += 1
+        return f"v{self.count}"
+
+    def walk(self, path: str) -> tuple[str, str]:
+        """The JSON at a path (a dict lookup each step): a variable computed once when several
+        nodes read it, else written where it is read."""
+        key = ("walk", path)
+        if key in self.shared:
+            return self.shared[key], self.shared[key]
+        head, _, last = path.rpartition(".")
+        if not head:
+            code = f"j.get({last!r})"
+        else:
+            first, parent = self.walk(head)
+            code = f"{parent}.get({last!r}) if type({first}) is dict else None"
+        name = self.fresh()
+        if self.uses.get(key, 0) > 1:
+            self.lines.append(f"    {name} = {code}")
+            self.shared[key] = name
+            return name, name
+        return f"({name} := {code})", name
+
+    def ref(self, e: ir.Expr) -> tuple[str, str]:
+        """(where the value is first computed, how it is read after)."""
+        if isinstance(e, ir.Const):
+            name = self.shared.get(e)
+            if name is None:
+                name = self.shared[e] = self.const(e.value)
+            return name, name
+        found = self.shared.get(e)
+        if found is not None:
+            return found, found
+        if self.uses.get(e, 0) > 1:
+            code = self.code(e)
+            name = self.fresh()
+            self.lines.append(f"    {name} = {code}")
+            self.shared[e] = name
+            return name, name
+        name = self.fresh()
+        return f"({name} := {self.code(e)})", name
+
+    def sets(self, concept: ir.Expr) -> str:
+        """The value sets a concept is in, as an expression (a variable when shared)."""
+        first, c = self.ref(concept)
+        if first == c:  # a shared variable: its sets are shared too
+            key = ("sets", c)
+            if key not in self.shared:
+                name = self.fresh()
+                self.lines.append(f"    {name} = SETS_OF({c}) if {c} is not None else EMPTY")
+                self.shared[key] = name
+            return self.shared[key]
+        return f"(SETS_OF({c}) if {first} is not None else EMPTY)"
+
+    def code(self, e: ir.Expr) -> str:  # noqa: C901, PLR0911, PLR0912 - one case per node
+        r = self.ref
+        if isinstance(e, ir.Or) and _plain_sets_of_one_concept(e, self.helpers["MATCHER"]):
+            names = self.const(frozenset(i.value_set for i in e.items))  # type: ignore[attr-defined]
+            return f"not {self.sets(e.items[0].concept)}.isdisjoint({names})"  # type: ignore[attr-defined]
+        if isinstance(e, ir.And | ir.Or) and all(_never_none(i) for i in e.items):
+            joiner = " and " if isinstance(e, ir.And) else " or "
+            return "(" + joiner.join(f"({r(i)[0]})" for i in e.items) + ")"
+        if isinstance(e, ir.Not) and _never_none(e.item):
+            return f"not {r(e.item)[0]}"
+        if self.env == "json" and isinstance(e, rir.Field):
+            first, w = self.walk(e.path)
+            if e.type == "any":
+                return f"None if {first} is None else True"
+            if e.type == "num":
+                return f"{w} if (type({first}) is int or type({w}) is float) else None"
+            return f"{w} if type({first}) is {e.type} else None"
+        if self.env == "json" and isinstance(e, rir.Concept):
+            first, w = self.walk(e.path)
+            return f"{w} if type({first}) is dict else None"
+        if isinstance(e, rir.InSet):
+            matcher = self.helpers["MATCHER"](e.value_set)
+            if not matcher.words:
+                return f"{e.value_set!r} in {self.sets(e.concept)}"
+            first, c = r(e.concept)
+            test = f"{e.value_set!r} in SETS_OF({c}) or {self.const(matcher.matches)}({c})"
+            return f"False if {first} is None else ({test})"
+        if isinstance(e, rir.AtLeast):
+            # most concepts are in no history set: only those read the count of their coding
+            first, c = r(e.concept)
+            count = self.const(self.helpers["MATCHER"](e.value_set).count)
+            return f"None if {first} is None else {count}({c})"
+        if isinstance(e, rir.Day):
+            return f"AS_DAY({r(e.text)[0]})"
+        if isinstance(e, rir.NormText):
+            first, t = r(e.text)
+            return f"{t}.strip(STRIP).lower() if type({first}) is str else None"
+        if isinstance(e, rir.OneOf):
+            (first, a), values = r(e.item), self.const(frozenset((x, type(x)) for x in e.values))
+            return f"None if {first} is None else ({a}, type({a})) in {values}"
+        if isinstance(e, rir.Lookup):
+            (first, a) = r(e.item)
+            pairs = self.const({(k, type(k)): x for k, x in reversed(e.pairs)})
+            return f"None if {first} is None else {pairs}.get(({a}, type({a})))"
+        if isinstance(e, rir.Round2):
+            first, a = r(e.item)
+            return f"None if {first} is None else round({a}, 2)"
+        if isinstance(e, rir.RefId):
+            return f"REF_ID({r(e.reference)[0]}, {e.kind!r})"
+        if isinstance(e, rir.Left):
+            first, a = r(e.text)
+            return f"None if {first} is None else {a}[:{int(e.length)}]"
+        # every row has every column of its table, and a step is read only after it is computed
+        # (a missing name raises: the closures then read it as None)
+        if self.env == "scope" and isinstance(e, rir.Col):
+            return f"row[{e.name!r}]"
+        if self.env == "scope" and isinstance(e, rir.Ctx):
+            return f"ctx[{e.name!r}]"
+        if isinstance(e, ir.Cmp | ir.Arith):
+            (fa, a), (fb, b) = r(e.left), r(e.right)
+            op = _CMP[e.op] if isinstance(e, ir.Cmp) else _ARITH[e.op]
+            tests = [f"{f} is None" for f, x in ((fa, e.left), (fb, e.right)) if not _known(x)]
+            if not tests:
+                return f"{a} {op} {b}"
+            return f"None if {' or '.join(tests)} else {a} {op} {b}"
+        if isinstance(e, ir.And | ir.Or):
+            refs = [r(i) for i in e.items]
+            unknown = " or ".join(f"{x} is None" for _, x in refs)
+            if isinstance(e, ir.And):
+                decides = " or ".join(f"({f} is not None and not {x})" for f, x in refs)
+                return f"False if ({decides}) else (None if ({unknown}) else True)"
+            decides = " or ".join(f"({f} is not None and {x})" for f, x in refs)
+            return f"True if ({decides}) else (None if ({unknown}) else False)"
+        if isinstance(e, ir.Not):
+            first, a = r(e.item)
+            return f"None if {first} is None else not {a}"
+        if isinstance(e, ir.Match):
+            first, a = r(e.item)
+            yes, no = self.const(frozenset(e.true_values)), self.const(frozenset(e.false_values))
+            return f"True if {first} in {yes} else (False if {a} in {no} else None)"
+        if isinstance(e, ir.IsNull):
+            return f"{r(e.item)[0]} is None"
+        if isinstance(e, ir.IsTrue):
+            return f"{r(e.item)[0]} is True"
+        if isinstance(e, ir.Sqrt | ir.Floor):
+            (first, a), fn = r(e.item), "SQRT" if isinstance(e, ir.Sqrt) else "FLOOR"
+            return f"None if {first} is None else {fn}({a})"
+        if isinstance(e, ir.DaysBetween):
+            (fa, a), (fb, b) = r(e.start), r(e.end)
+            return f"None if {fa} is None or {fb} is None else ({b} - {a}).days"
+        if isinstance(e, ir.AddDays):
+            (fa, a), (fn_, n) = r(e.date), r(e.days)
+            return f"None if {fa} is None or {fn_} is None else {a} + TIMEDELTA(days={n})"
+        if isinstance(e, ir.Coalesce):
+            refs = [r(i) for i in e.items]
+            out = refs[-1][0]
+            for first, x in reversed(refs[:-1]):
+                out = f"({out}) if {first} is None else {x}"
+            return out
+        if isinstance(e, ir.If):
+            # the condition is computed first, then one branch only
+            cond = r(e.cond)[0]
+            then, otherwise = r(e.then)[0], r(e.otherwise)[0]
+            return f"{then} if {cond} is True else {otherwise}"
+        # anything else (items, joins, aggregates...): its closure, on the same environment
+        return f"{self.const(self.fallback(e))}({'j' if self.env == 'json' else 's'})"
+
+
+def fuse(
+    roots: Sequence[ir.Expr],
+    env: str,
+    helpers: dict[str, Any],
+    fallback: Callable[[ir.Expr], Fn],
+    single: bool = False,
+    names: Sequence[str] | None = None,
+    flags: bool = False,
+    pick: bool = False,
+    groups: Sequence[tuple[int, int]] | None = None,
+) -> Fn:
+    """One function of the environment giving the roots' values: a tuple; the value itself when
+    ``single``; a new dict by ``names``; with ``flags``, whether each is True; with ``pick``
+    (roots: a condition, a value, orders), `SKIP` unless the condition is True, else the value
+    and the orders (computed only then); with ``groups`` (spans of the roots), a tuple of such
+    picks. Should it raise, the closures give it instead."""
+    source = _Source(env, helpers, fallback, _count_uses(roots))
+    outs = [source.ref(root)[0] for root in roots]
+    arg = "j" if env == "json" else "s"
+    head = [f"def fused({arg}):", "  try:"]
+    if env == "scope":
+        head += ["    row = s.row", "    ctx = s.ctx"]
+    if single:
+        result = outs[0]
+    elif names is not None:
+        result = "{" + ", ".join(f"{n!r}: {o}" for n, o in zip(names, outs, strict=True)) + "}"
+    elif flags:
+        result = "(" + ", ".join(f"{o} is True" for o in outs) + ",)"
+    elif pick:
+        result = _pick(outs)
+    elif groups is not None:
+        result = "(" + "".join(f"{_pick(outs[a:b])}, " for a, b in groups) + ")"
+    else:
+        result = f"({', '.join(outs)},)"
+    text = "\n".join(
+        [
+            *head,
+            *source.lines,
+            f"    return {result}",
+            "  except Exception:",
+            f"    return SLOW({arg})",
+        ]
+    )
+    slow = closures_of(roots, fallback, single, names, flags, pick, groups)
+    namespace = {
+        **source.names,
+        "TIMEDELTA": dt.timedelta,
+        "SQRT": math.sqrt,
+        "FLOOR": math.floor,
+        "EMPTY": frozenset(),
+        "SLOW": slow,
+        "SKIP": SKIP,
+    }
+    # a name of its own, so that a profile tells one fused function from another
+    where = f"<records fused {roots[0].__class__.__name__} {id(roots[0]):x}>"
+    exec(compile(text + "\n", where, "exec"), namespace)  # noqa: S102 - our own IR
+    return namespace["fused"]
+
+
+def closures_of(
+    roots: Sequence[ir.Expr],
+    compiled: Callable[[ir.Expr], Fn],
+    single: bool = False,
+    names: Sequence[str] | None = None,
+    flags: bool = False,
+    pick: bool = False,
+    groups: Sequence[tuple[int, int]] | None = None,
+) -> Fn:
+    """What `fuse` gives, from the roots' closures alone."""
+    closures = [compiled(root) for root in roots]
+    if pick:
+        return _picked(closures)
+    if groups is not None:
+        picks = [_picked(closures[a:b]) for a, b in groups]
+        return lambda env: tuple(p(env) for p in picks)
+    if single:
+        return closures[0]
+    if names is not None:
+        keys = tuple(names)
+        return lambda env: dict(zip(keys, [fn(env) for fn in closures], strict=True))
+    if flags:
+        return lambda env: tuple(fn(env) is True for fn in closures)
+    return lambda env: tuple(fn(env) for fn in closures)
