@@ -25,8 +25,14 @@ Order inside ``latest``: an order value that is None sorts below every other val
 Python engine's key ``(x is not None, x)``); ties are resolved by the value itself, which the IR
 says cannot matter. `Days`: a row whose day is None has no day to go under and is left out.
 
-Stated differences (tested as such): a float shown in a `Message` is Python's repr on DuckDB
-(shortest round trip, "1e+16"); Spark writes large and small floats as "1.0E16".
+Cost: a row spec's subexpressions used more than once are computed once, in stages (DuckDB
+views; Spark checkpoints, as its optimizer would inline them again); the whole reading is
+rendered to SQL once per process and replayed with each call's table names (`run_records`).
+
+Known differences from the Python engine (none reached by the definition's steps):
+- every JSON number is a float here: a `Message` shows the JSON integer 12 as "12.0" (Python:
+  "12"), and a float is shown as Python's repr on DuckDB ("1e+16") but as "1.0E16" on Spark;
+- `Days`: a row whose day is None is left out (it has no day to go under).
 """
 
 from __future__ import annotations
