@@ -57,8 +57,20 @@ IR_TYPES: dict[str, str] = {
 Columns = Callable[[str], ir_t.Value]
 
 
-def type_of(e: ir.Expr) -> str | None:
-    """The IR type an expression yields, or None if it cannot be told (a bare ``Const(None)``)."""
+def type_of(e: ir.Expr, other: Callable[[ir.Expr], str | None] | None = None) -> str | None:
+    """The IR type an expression yields, or None if it cannot be told (a bare ``Const(None)``).
+
+    ``other`` types the nodes of another IR built on this one (`earlypath.records.ir`)."""
+    if other is not None:
+        return _type_of(e, lambda x: type_of(x, other), other)
+    return _type_of(e, type_of, None)
+
+
+def _type_of(  # noqa: C901
+    e: ir.Expr,
+    type_of: Callable[[ir.Expr], str | None],
+    other: Callable[[ir.Expr], str | None] | None,
+) -> str | None:
     if isinstance(e, ir.Fact):
         return e.type
     if isinstance(e, ir.Const):
@@ -91,6 +103,8 @@ def type_of(e: ir.Expr) -> str | None:
         return next((t for t in map(type_of, e.items) if t is not None), None)
     if isinstance(e, ir.If):
         return type_of(e.then) or type_of(e.otherwise)
+    if other is not None:
+        return other(e)
     raise TypeError(f"the ibis engine has no rule for IR node {type(e).__name__}")
 
 
@@ -109,18 +123,25 @@ class _Compiler:
     def __init__(self, column: Columns) -> None:
         self.column = column
 
+    def type_of(self, e: ir.Expr) -> str | None:
+        return type_of(e)
+
+    def other(self, e: ir.Expr, expected: str | None) -> ir_t.Value:
+        """A node of another IR built on this one (a subclass compiles it)."""
+        raise TypeError(f"the ibis engine has no rule for IR node {type(e).__name__}")
+
     def expr(self, e: ir.Expr, expected: str | None = None) -> ir_t.Value:  # noqa: C901
         if isinstance(e, ir.Fact):
             return self.column(e.name)
         if isinstance(e, ir.Const):
-            kind = type_of(e) or expected
+            kind = self.type_of(e) or expected
             if kind is None:
                 raise TypeError("Const(None) whose type the context does not tell")
             if e.value is None:
                 return ibis.null(IR_TYPES[kind])
             return ibis.literal(e.value, type=IR_TYPES[kind])
         if isinstance(e, ir.Cmp):
-            kind = type_of(e.left) or type_of(e.right)
+            kind = self.type_of(e.left) or self.type_of(e.right)
             a, b = self.expr(e.left, kind), self.expr(e.right, kind)
             return _CMP[e.op](a, b)
         if isinstance(e, ir.And):
@@ -146,7 +167,7 @@ class _Compiler:
         if isinstance(e, ir.IsTrue):
             return self.expr(e.item, "bool").fill_null(False)
         if isinstance(e, ir.Arith):
-            kind = type_of(e.left) or type_of(e.right)
+            kind = self.type_of(e.left) or self.type_of(e.right)
             a, b = self.expr(e.left, kind), self.expr(e.right, kind)
             if e.op == "+":
                 return a + b
@@ -166,15 +187,15 @@ class _Compiler:
             date, days = self.expr(e.date, "date"), self.expr(e.days, "int")
             return date + days.as_interval("D")
         if isinstance(e, ir.Coalesce):
-            kind = type_of(e)
+            kind = self.type_of(e)
             return ibis.coalesce(*(self.expr(i, kind) for i in e.items))
         if isinstance(e, ir.If):
-            kind = type_of(e) or expected
+            kind = self.type_of(e) or expected
             cond = self.expr(e.cond, "bool")
             then, otherwise = self.expr(e.then, kind), self.expr(e.otherwise, kind)
             # CASE WHEN cond THEN a ELSE b: an Unknown condition takes the else branch, as in IR.
             return ibis.cases((cond, then), else_=otherwise)
-        raise TypeError(f"the ibis engine has no rule for IR node {type(e).__name__}")
+        return self.other(e, expected)
 
 
 _CMP: dict[str, Callable[[ir_t.Value, ir_t.Value], ir_t.BooleanValue]] = {

@@ -1,0 +1,1450 @@
+"""Compile the records IR (`earlypath.records.ir`) to ibis: a whole export read at once.
+
+The batch twin of the Python engine: the same `EpisodeSpec` runs over every patient of a FHIR
+bulk export, on DuckDB or Spark. Rule-IR nodes are compiled by the rule engine's own compiler
+(`earlypath.engines.ibis_compile`, extended here, not copied); this module adds the records
+nodes. Three stages:
+
+0. **Reading.** Each resource type's NDJSON files are read once (`load_resources`), keeping only
+   what the definition reads (`ReadSchema`, derived from its `Field`, `Concept`, `AnyItem` and
+   `FirstItem` paths), each value typed as the IR says: a JSON value of another type than the
+   one read is NULL (DuckDB: ``json_transform`` to JSON leaves then ``json_type``; Spark: a
+   VARIANT per line then ``schema_of_variant``; so both agree where a plain typed schema would
+   not: Spark reads the number 12 as the text "12" into a string column). ``n`` numbers the
+   lines in file order (files in the order given).
+1. **Rows** (`compile_rows`): each `RowSpec` is a select over its resource's table: ``when`` a
+   filter, the `Check`s a CASE naming the first that fails (those resources are problems, not
+   rows), `Joined` a left join on the other table's ``id`` (of several, the last in input order).
+2. **Episodes** (`compile_episodes`): the encounters joined to the rows of their patient, each
+   `Agg` a grouped aggregate (``where`` as its filter; aggregates that need the same steps are
+   computed in one join per table), ``latest`` the greatest (order..., value) struct, `Days` a
+   group by (encounter, day) with a window carrying a column's last value, the steps as columns
+   in order; `RowProblem`s become rows of the problems table.
+
+Order inside ``latest``: an order value that is None sorts below every other value (as the
+Python engine's key ``(x is not None, x)``); ties are resolved by the value itself, which the IR
+says cannot matter. `Days`: a row whose day is None has no day to go under and is left out.
+
+Cost: a row spec's subexpressions used more than once are computed once, in stages (DuckDB
+views; Spark checkpoints, as its optimizer would inline them again); the whole reading is
+rendered to SQL once per process and replayed with each call's table names (`run_records`).
+
+Known differences from the Python engine (none reached by the definition's steps):
+- every JSON number is a float here: a `Message` shows the JSON integer 12 as "12.0" (Python:
+  "12"), and a float is shown as Python's repr on DuckDB ("1e+16") but as "1.0E16" on Spark;
+- `Days`: a row whose day is None is left out (it has no day to go under).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir_t
+
+from earlypath.engines.ibis_compile import IR_TYPES, _Compiler
+from earlypath.fhir.codes import code_set, word_pattern
+from earlypath.records import ir as rec
+from earlypath.rules import ir
+
+__all__ = [
+    "CompiledRecords",
+    "ReadSchema",
+    "compile_episodes",
+    "compile_records",
+    "compile_rows",
+    "load_resources",
+    "read_schema",
+    "reference_pattern",
+]
+
+# --- stage 0: what is read of each resource --------------------------------------------------
+
+
+@dataclass
+class ReadSchema:
+    """What the definition reads at one level of a resource (the resource, or a list item):
+    leaves (path -> JSON types), CodeableConcepts (paths) and lists (path -> item schema)."""
+
+    leaves: dict[str, set[str]] = field(default_factory=dict)
+    concepts: set[str] = field(default_factory=set)
+    lists: dict[str, ReadSchema] = field(default_factory=dict)
+
+    def columns(self) -> list[tuple[str, str, Any]]:
+        """(column name, kind, detail) in a stable order: kind leaf (detail: its JSON type),
+        concept, or list (detail: the item's schema)."""
+        out: list[tuple[str, str, Any]] = []
+        for path in sorted(self.leaves):
+            out += [(leaf_name(path, t), "leaf", (path, t)) for t in sorted(self.leaves[path])]
+        out += [(concept_name(p), "concept", p) for p in sorted(self.concepts)]
+        out += [(list_name(p), "list", (p, self.lists[p])) for p in sorted(self.lists)]
+        return out
+
+
+def _key(path: str) -> str:
+    return path.replace(".", "__")
+
+
+def leaf_name(path: str, kind: str) -> str:
+    return f"{_key(path)}__{kind}"
+
+
+def concept_name(path: str) -> str:
+    return f"{_key(path)}__concept"
+
+
+def list_name(path: str) -> str:
+    return f"{_key(path)}__list"
+
+
+def _children(node: Any) -> Iterator[Any]:
+    """The IR nodes (and messages, checks) directly inside a node."""
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        items = value if isinstance(value, tuple) else (value,)
+        for item in items:
+            if isinstance(item, tuple):  # (name, expr) pairs
+                yield from (x for x in item if isinstance(x, ir.Expr | rec.Message))
+            elif isinstance(item, ir.Expr | rec.Message | rec.Check):
+                yield item
+
+
+def _collect(node: Any, schema: ReadSchema, outer: ReadSchema | None = None) -> None:
+    if isinstance(node, rec.Outer):
+        if outer is None:
+            raise TypeError("Outer is read only inside AnyItem or FirstItem")
+        _collect(node.item, outer)
+        return
+    if isinstance(node, rec.Field):
+        schema.leaves.setdefault(node.path, set()).add(node.type)
+    elif isinstance(node, rec.Concept):
+        schema.concepts.add(node.path)
+    elif isinstance(node, rec.AnyItem | rec.FirstItem):
+        item = schema.lists.setdefault(node.path, ReadSchema())
+        _collect(node.test, item, schema)
+        if isinstance(node, rec.FirstItem):
+            _collect(node.value, item, schema)
+        return
+    if isinstance(node, rec.Agg | rec.Days | rec.Ctx | rec.Col):
+        raise TypeError(f"{type(node).__name__} cannot be read from a resource")
+    for child in _children(node):
+        _collect(child, schema, outer)
+
+
+def read_schema(spec: rec.EpisodeSpec) -> dict[str, ReadSchema]:
+    """What each resource type is read for, from the definition's row specs."""
+    out: dict[str, ReadSchema] = {}
+    for row in spec.rows:
+        schema = out.setdefault(row.resource, ReadSchema())
+        schema.leaves.setdefault("resourceType", set()).add("str")
+        schema.leaves.setdefault("id", set()).add("str")
+        for node in (row.when, row.patient, *(e for _, e in row.columns), *row.checks):
+            if node is not None:
+                _collect(node, schema)
+    return out
+
+
+# --- stage 0 on DuckDB: json_transform to JSON leaves, then typed ------------------------------
+
+
+@dataclass
+class _Tree:
+    """The JSON shape json_transform is asked for: an object's keys, a list's item, or a JSON
+    leaf (a key read both ways is a JSON leaf and its inside is read from that JSON)."""
+
+    keys: dict[str, _Tree] = field(default_factory=dict)
+    item: _Tree | None = None
+    leaf: bool = False
+
+    def at(self, path: str) -> _Tree:
+        node = self
+        for key in path.split("."):
+            node = node.keys.setdefault(key, _Tree())
+        return node
+
+    def spec(self) -> Any:
+        shapes = bool(self.keys) + (self.item is not None) + self.leaf
+        if shapes != 1:
+            return "JSON"
+        if self.item is not None:
+            return [self.item.spec()]
+        if self.keys:
+            return {k: v.spec() for k, v in self.keys.items()}
+        return "JSON"
+
+
+_CONCEPT_SCHEMA = ReadSchema(
+    leaves={"text": {"str"}},
+    lists={"coding": ReadSchema(leaves={"system": {"str"}, "code": {"str"}, "display": {"str"}})},
+)
+
+
+def _tree_of(schema: ReadSchema) -> _Tree:
+    tree = _Tree()
+    for path in schema.leaves:
+        tree.at(path).leaf = True
+    for path in schema.concepts:
+        node = tree.at(path)
+        node.leaf = True  # read as JSON too: a concept is None unless a JSON object
+        node.keys.setdefault("text", _Tree()).leaf = True
+        coding = node.keys.setdefault("coding", _Tree())
+        coding.item = _merge(coding.item, _tree_of(_CONCEPT_SCHEMA.lists["coding"]))
+    for path, item in schema.lists.items():
+        node = tree.at(path)
+        node.item = _merge(node.item, _tree_of(item))
+    return tree
+
+
+def _merge(a: _Tree | None, b: _Tree) -> _Tree:
+    if a is None:
+        return b
+    for k, v in b.keys.items():
+        a.keys[k] = _merge(a.keys.get(k), v)
+    a.leaf = a.leaf or b.leaf
+    if b.item is not None:
+        a.item = _merge(a.item, b.item)
+    return a
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class _DuckSql:
+    """SQL reading a `ReadSchema` from a json_transform'ed value (see `_Tree`)."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+
+    def navigate(self, sql: str, tree: _Tree, path: str) -> tuple[str, _Tree | None]:
+        """The SQL of the value at ``path`` and its tree (None once inside a JSON leaf)."""
+        node: _Tree | None = tree
+        for key in path.split("."):
+            if node is None or node.spec() == "JSON":
+                sql = f"json_extract({sql}, {_sql_text('$.' + json.dumps(key))})"
+                node = None
+            else:
+                node = node.keys[key]
+                sql = f"struct_extract({sql}, {_sql_text(key)})"
+        if node is not None and node.spec() == "JSON":
+            node = None
+        return sql, node
+
+    def leaf(self, json_sql: str, kind: str) -> str:
+        t = f"json_type({json_sql})"
+        if kind == "str":
+            return f"CASE WHEN {t} = 'VARCHAR' THEN json_extract_string({json_sql}, '$') END"
+        if kind == "num":
+            return (
+                f"CASE WHEN {t} IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT') "
+                f"THEN CAST({json_sql} AS DOUBLE) END"
+            )
+        if kind == "bool":
+            return f"CASE WHEN {t} = 'BOOLEAN' THEN CAST({json_sql} AS BOOLEAN) END"
+        return f"CASE WHEN {json_sql} IS NOT NULL AND {t} <> 'NULL' THEN true END"
+
+    def shaped(self, sql: str, node: _Tree | None, want: _Tree) -> str:
+        """``sql`` in the shape ``want`` (json_transform'ed again when it is still JSON)."""
+        if node is None:
+            return f"json_transform({sql}, {_sql_text(json.dumps(want.spec()))})"
+        return sql
+
+    def struct(self, sql: str, tree: _Tree, schema: ReadSchema) -> list[tuple[str, str]]:
+        """(name, SQL) of every column of ``schema`` read from ``sql`` (shaped as ``tree``)."""
+        out = []
+        for name, kind, detail in schema.columns():
+            if kind == "leaf":
+                path, t = detail
+                at, _ = self.navigate(sql, tree, path)
+                out.append((name, self.leaf(at, t)))
+            elif kind == "concept":
+                out.append((name, self.items(sql, tree, detail, _CONCEPT_SCHEMA, concept=True)))
+            else:
+                path, item = detail
+                out.append((name, self.items(sql, tree, path, item)))
+        return out
+
+    def items(
+        self, sql: str, tree: _Tree, path: str, schema: ReadSchema, concept: bool = False
+    ) -> str:
+        at, node = self.navigate(sql, tree, path)
+        if concept:
+            # the concept's own shape (its node in the tree is a JSON leaf: is it an object?)
+            want = _Tree(
+                keys={
+                    "text": _Tree(leaf=True),
+                    "coding": _Tree(item=_tree_of(_CONCEPT_SCHEMA.lists["coding"])),
+                }
+            )
+            shaped = self.shaped(at, node, want)
+            body = self.pack(self.struct(shaped, node or want, schema))
+            return f"CASE WHEN json_type({at}) = 'OBJECT' THEN {body} END"
+        want = _Tree(item=_tree_of(schema))
+        at = self.shaped(at, node, want)
+        node = node or want
+        assert node.item is not None
+        self.depth += 1
+        var = f"x{self.depth}"
+        body = self.pack(self.struct(var, node.item, schema))
+        self.depth -= 1
+        return f"list_transform({at}, lambda {var}: {body})"
+
+    @staticmethod
+    def pack(columns: list[tuple[str, str]]) -> str:
+        if not columns:
+            columns = [("_", "true")]
+        return "struct_pack(" + ", ".join(f'"{n}" := {s}' for n, s in columns) + ")"
+
+
+def _duckdb_source(files: Sequence[Path]) -> str:
+    if not files:
+        return "(SELECT NULL::JSON AS json WHERE false)"
+    paths = "[" + ", ".join(_sql_text(str(p)) for p in files) + "]"
+    return f"read_json_objects({paths}, format = 'newline_delimited')"
+
+
+def _load_duckdb(con: Any, resource: str, files: Sequence[Path], schema: ReadSchema, name: str):
+    tree = _tree_of(schema)
+    sql = _DuckSql()
+    columns = sql.struct("j", tree, schema)
+    spec = _sql_text(json.dumps(tree.spec()))
+    select = ", ".join(f'{s} AS "{n}"' for n, s in columns)
+    # a table keeps the files' order (DuckDB preserves insertion order): rowid numbers lines
+    con.raw_sql(
+        f'CREATE OR REPLACE TEMP TABLE "{name}_json" AS '
+        f"SELECT json_transform(json, {spec}) AS j FROM {_duckdb_source(files)}"
+    )
+    con.raw_sql(
+        f'CREATE OR REPLACE TABLE "{name}" AS SELECT rowid + 1 AS n, {select} FROM "{name}_json"'
+    )
+    con.raw_sql(f'DROP TABLE "{name}_json"')
+    return con.table(name)
+
+
+# --- stage 0 on Spark: a VARIANT per line, typed by schema_of_variant --------------------------
+
+
+class _SparkSql:
+    """Spark SQL reading a `ReadSchema` from a VARIANT (every level is read from the variant)."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+
+    @staticmethod
+    def at(sql: str, path: str) -> str:
+        steps = "".join(f"[{json.dumps(k)}]" for k in path.split("."))
+        return f"variant_get({sql}, {_spark_text('$' + steps)})"
+
+    @staticmethod
+    def leaf(v: str, kind: str) -> str:
+        t = f"schema_of_variant({v})"
+        if kind == "str":
+            return f"CASE WHEN {t} = 'STRING' THEN variant_get({v}, '$', 'string') END"
+        if kind == "num":
+            return (
+                f"CASE WHEN {t} IN ('BIGINT', 'DOUBLE', 'FLOAT') OR {t} LIKE 'DECIMAL%' "
+                f"THEN variant_get({v}, '$', 'double') END"
+            )
+        if kind == "bool":
+            return f"CASE WHEN {t} = 'BOOLEAN' THEN variant_get({v}, '$', 'boolean') END"
+        return f"CASE WHEN {v} IS NOT NULL AND NOT is_variant_null({v}) THEN true END"
+
+    def struct(self, v: str, schema: ReadSchema) -> list[tuple[str, str]]:
+        out = []
+        for name, kind, detail in schema.columns():
+            if kind == "leaf":
+                path, t = detail
+                out.append((name, self.leaf(self.at(v, path), t)))
+            elif kind == "concept":
+                at = self.at(v, detail)
+                body = self.pack(self.struct(at, _CONCEPT_SCHEMA))
+                # "None unless a JSON object", as DuckDB's json_transform reads any other value
+                out.append(
+                    (name, f"CASE WHEN schema_of_variant({at}) LIKE 'OBJECT%' THEN {body} END")
+                )
+            else:
+                path, item = detail
+                self.depth += 1
+                var = f"x{self.depth}"
+                body = self.pack(self.struct(var, item))
+                self.depth -= 1
+                items = f"try_variant_get({self.at(v, path)}, '$', 'array<variant>')"
+                out.append((name, f"transform({items}, {var} -> {body})"))
+        return out
+
+    @staticmethod
+    def pack(columns: list[tuple[str, str]]) -> str:
+        if not columns:
+            columns = [("_", "true")]
+        return "named_struct(" + ", ".join(f"'{n}', {s}" for n, s in columns) + ")"
+
+
+def _spark_text(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _load_spark(con: Any, resource: str, files: Sequence[Path], schema: ReadSchema, name: str):
+    from pyspark.sql import functions as F  # noqa: N812 (Spark's usual name)
+
+    session = con._session
+    columns = _SparkSql().struct("v", schema)
+    if files:
+        frames = []
+        for index, path in enumerate(files):
+            text = session.read.text(str(path)).where(F.length(F.trim("value")) > 0)
+            frames.append(text.select(F.lit(index).alias("file"), F.col("value")))
+        lines = frames[0]
+        for frame in frames[1:]:
+            lines = lines.unionByName(frame)
+        # the line's place: file, then monotonically_increasing_id (increasing within a file
+        # read as one text source); numbered 1.. in that order
+        lines = lines.select("file", F.monotonically_increasing_id().alias("m"), "value")
+        lines.createOrReplaceTempView(f"{name}_lines")
+        body = ", ".join(f"{s} AS `{n}`" for n, s in columns)
+        df = session.sql(
+            f"SELECT row_number() OVER (ORDER BY file, m) AS n, {body} FROM "
+            f"(SELECT file, m, try_parse_json(value) AS v FROM {name}_lines)"
+        )
+    else:
+        body = ", ".join(f"{s} AS `{n}`" for n, s in columns)
+        df = session.sql(
+            f"SELECT CAST(1 AS BIGINT) AS n, {body} FROM "
+            "(SELECT parse_json('{}') AS v) WHERE false"
+        )
+    df.createOrReplaceTempView(name)
+    return con.table(name)
+
+
+def load_resources(
+    con: Any, files: Mapping[str, Sequence[Path]], spec: rec.EpisodeSpec, prefix: str
+) -> dict[str, ir_t.Table]:
+    """Each resource type the definition reads, its NDJSON files read once into a table
+    ``{prefix}_{type}`` (``n`` and the typed columns of `read_schema`); ``con`` is an ibis
+    DuckDB or PySpark backend. A type without files gives an empty table."""
+    load = _load_spark if con.name == "pyspark" else _load_duckdb
+    return {
+        resource: load(con, resource, files.get(resource, ()), schema, f"{prefix}_{resource}")
+        for resource, schema in read_schema(spec).items()
+    }
+
+
+# --- expressions ----------------------------------------------------------------------------
+
+# ``Field`` JSON types -> IR types
+_FIELD_TYPES = {"str": "str", "num": "float", "bool": "bool", "any": "bool"}
+
+
+def reference_pattern(kind: str) -> str:
+    """A reference to a ``kind`` resource, its id in group 1: relative (``Patient/1``), absolute
+    (``https://host/fhir/Patient/1``), either with ``/_history/n``. (RE2 and Python read it alike.)"""
+    return rf"^(?:[^/]*/)*{kind}/([^/]+)(?:/_history/[^/]+)?$"
+
+
+def _python_type(value: Any) -> str | None:
+    return ir.Const(value) and _rule_type(ir.Const(value))
+
+
+def _rule_type(e: ir.Expr) -> str | None:
+    from earlypath.engines.ibis_compile import type_of
+
+    return type_of(e)
+
+
+class _Env:
+    """What names mean while compiling one expression: the columns of the scope (a resource's
+    table or a list item's struct), of the row being aggregated, of the encounter."""
+
+    def __init__(
+        self,
+        scope: Callable[[str], ir_t.Value] | None = None,
+        scope_types: Mapping[str, str] | None = None,
+        col: Callable[[str], ir_t.Value] | None = None,
+        col_types: Mapping[str, str] | None = None,
+        ctx: Callable[[str], ir_t.Value] | None = None,
+        ctx_types: Mapping[str, str] | None = None,
+        joined: Mapping[int, ir_t.Value] | None = None,
+        table_types: Mapping[str, Mapping[str, str]] | None = None,
+        aggs: Mapping[int, ir_t.Value] | None = None,
+        outer: _RecordsCompiler | None = None,
+    ) -> None:
+        self.scope, self.scope_types = scope, scope_types or {}
+        self.col, self.col_types = col, col_types or {}
+        self.ctx, self.ctx_types = ctx, ctx_types or {}
+        self.joined = joined or {}
+        self.table_types = table_types or {}
+        self.aggs = aggs or {}
+        self.outer = outer
+
+    def item(self, value: ir_t.StructValue, schema: ReadSchema, outer: _RecordsCompiler) -> _Env:
+        types = {n: _column_type(k, d) for n, k, d in schema.columns()}
+        return _Env(
+            scope=lambda name: value[name],
+            scope_types=types,
+            col=self.col,
+            col_types=self.col_types,
+            ctx=self.ctx,
+            ctx_types=self.ctx_types,
+            table_types=self.table_types,
+            outer=outer,
+        )
+
+
+def _column_type(kind: str, detail: Any) -> str:
+    if kind == "leaf":
+        return _FIELD_TYPES[detail[1]]
+    return kind
+
+
+class _RecordsCompiler(_Compiler):
+    """The rule compiler with the records nodes (see `earlypath.records.ir`)."""
+
+    def __init__(
+        self,
+        env: _Env,
+        schema: ReadSchema | None = None,
+        shared: Mapping[ir.Expr, ir_t.Value] | None = None,
+    ) -> None:
+        super().__init__(self._no_fact)
+        self.env = env
+        self.schema = schema or ReadSchema()
+        self.shared = shared or {}
+
+    @staticmethod
+    def _no_fact(name: str) -> ir_t.Value:
+        raise TypeError(f"a record reading has no episode fact {name!r}")
+
+    # -- types --
+    def type_of(self, e: ir.Expr) -> str | None:
+        from earlypath.engines.ibis_compile import type_of
+
+        return type_of(e, self.records_type)
+
+    def records_type(self, e: ir.Expr) -> str | None:  # noqa: C901
+        if isinstance(e, rec.Field):
+            return _FIELD_TYPES[e.type]
+        if isinstance(e, rec.Concept):
+            return "concept"
+        if isinstance(e, rec.Outer):
+            if self.env.outer is None:
+                raise TypeError("Outer is read only inside AnyItem or FirstItem")
+            return self.env.outer.type_of(e.item)
+        if isinstance(e, rec.InSet | rec.TextInSet | rec.OneOf | rec.AnyItem):
+            return "bool"
+        if isinstance(e, rec.FirstCode | rec.NormText | rec.RefId | rec.LocalId | rec.Left):
+            return "str"
+        if isinstance(e, rec.AtLeast):
+            return "int"
+        if isinstance(e, rec.Day):
+            return "date"
+        if isinstance(e, rec.Round2):
+            return "float"
+        if isinstance(e, rec.Lookup):
+            return next((_python_type(v) for _, v in e.pairs if v is not None), None)
+        if isinstance(e, rec.FirstItem):
+            item = self.schema.lists.get(e.path, ReadSchema())
+            return _RecordsCompiler(_Env(), item).type_of(e.value)
+        if isinstance(e, rec.Joined):
+            return self.env.table_types.get(e.table, {}).get(e.column)
+        if isinstance(e, rec.Ctx):
+            return self.env.ctx_types.get(e.name)
+        if isinstance(e, rec.Col):
+            return self.env.col_types.get(e.name)
+        if isinstance(e, rec.Agg):
+            if e.op in ("any", "all"):
+                return "bool"
+            if e.op == "count_distinct":
+                return "int"
+            if e.op == "collect":
+                return "list"
+            inner = _RecordsCompiler(
+                _Env(col_types=self.env.table_types.get(e.table, {}), ctx_types=self.env.ctx_types)
+            )
+            return inner.type_of(e.value)
+        if isinstance(e, rec.Days):
+            return "days"
+        raise TypeError(f"the records compiler has no rule for IR node {type(e).__name__}")
+
+    # -- values --
+    def expr(self, e: ir.Expr, expected: str | None = None) -> ir_t.Value:
+        if self.shared and not isinstance(e, _LEAVES):
+            done = self.shared.get(e)
+            if done is not None:
+                return done
+        if isinstance(e, ir.AddDays):
+            # a date, as in Python: DuckDB's date + interval is a timestamp (and ibis, typing it
+            # a date, drops a cast to date), so the day is taken from the timestamp. Days that
+            # are a float (a JSON number) count whole, floored, as date + timedelta(days=x).
+            days = self.expr(e.days, "float" if self.type_of(e.days) == "float" else "int")
+            if self.type_of(e.days) == "float":
+                days = days.floor()
+            start = self.expr(e.date, "date").cast("timestamp")
+            return (start + days.cast("int64").as_interval("D")).date()
+        return super().expr(e, expected)
+
+    def other(self, e: ir.Expr, expected: str | None) -> ir_t.Value:  # noqa: C901
+        env = self.env
+        if isinstance(e, rec.Field):
+            return env.scope(leaf_name(e.path, e.type))
+        if isinstance(e, rec.Concept):
+            return env.scope(concept_name(e.path))
+        if isinstance(e, rec.InSet):
+            return _in_set(self.expr(e.concept), e.value_set)
+        if isinstance(e, rec.TextInSet):
+            return _words_in(self.expr(e.text, "str").fill_null("").lower(), e.value_set)
+        if isinstance(e, rec.LocalId):
+            text = self.expr(e.reference, "str")
+            return ibis.cases(
+                (text.startswith("#"), text.substr(1).nullif("")), else_=ibis.null("string")
+            )
+        if isinstance(e, rec.Left):
+            return self.expr(e.text, "str").substr(0, e.length)
+        if isinstance(e, rec.Outer):
+            assert env.outer is not None
+            return env.outer.expr(e.item, expected)
+        if isinstance(e, rec.FirstCode):
+            return _first(self.expr(e.concept)[_CODING])[_CODE]
+        if isinstance(e, rec.AtLeast):
+            return _at_least(self.expr(e.concept), e.value_set)
+        if isinstance(e, rec.Day):
+            return _day(self.expr(e.text, "str"))
+        if isinstance(e, rec.NormText):
+            text = self.expr(e.text, "str")
+            return text.re_replace(r"^[ \t\n\r\x0b\x0c]+|[ \t\n\r\x0b\x0c]+$", "").lower()
+        if isinstance(e, rec.OneOf):
+            kind = self.type_of(e.item) or next(
+                (_python_type(v) for v in e.values if v is not None), None
+            )
+            return self.expr(e.item, kind).isin([v for v in e.values if v is not None])
+        if isinstance(e, rec.Lookup):
+            kind = self.type_of(e)
+            item = self.expr(e.item)
+            if not e.pairs:
+                return ibis.null(IR_TYPES[kind or "str"])
+            return ibis.cases(
+                *((item == k, ibis.literal(v, type=IR_TYPES[kind or "str"])) for k, v in e.pairs),
+                else_=ibis.null(IR_TYPES[kind or "str"]),
+            )
+        if isinstance(e, rec.Round2):
+            return round2(self.expr(e.item, "float"))
+        if isinstance(e, rec.RefId):
+            return _ref_id(self.expr(e.reference, "str"), e.kind)
+        if isinstance(e, rec.AnyItem):
+            items, item_schema = env.scope(list_name(e.path)), self.schema.lists[e.path]
+
+            def test(x: ir_t.Value) -> ir_t.Value:
+                return (
+                    _RecordsCompiler(env.item(x, item_schema, self), item_schema)
+                    .expr(e.test, "bool")
+                    .fill_null(False)
+                )
+
+            return (items.filter(test).length() > 0).fill_null(False)
+        if isinstance(e, rec.FirstItem):
+            items, item_schema = env.scope(list_name(e.path)), self.schema.lists[e.path]
+
+            def keep(x: ir_t.Value) -> ir_t.Value:
+                return (
+                    _RecordsCompiler(env.item(x, item_schema, self), item_schema)
+                    .expr(e.test, "bool")
+                    .fill_null(False)
+                )
+
+            def value(x: ir_t.Value) -> ir_t.Value:
+                return _RecordsCompiler(env.item(x, item_schema, self), item_schema).expr(
+                    e.value, expected
+                )
+
+            return _first(items.filter(keep).map(value))
+        if isinstance(e, rec.Joined):
+            return env.joined[id(e)]
+        if isinstance(e, rec.Ctx):
+            return env.ctx(e.name)
+        if isinstance(e, rec.Col):
+            return env.col(e.name)
+        if isinstance(e, rec.Agg | rec.Days):
+            return env.aggs[id(e)]
+        raise TypeError(f"the records compiler has no rule for IR node {type(e).__name__}")
+
+    def message(self, message: rec.Message) -> ir_t.StringValue:
+        """The message's text, each expression as Python's ``str`` shows it."""
+        out: ir_t.StringValue = ibis.literal("")
+        for part in message.parts:
+            if isinstance(part, str):
+                text: ir_t.Value = ibis.literal(part)
+            else:
+                kind = self.type_of(part)
+                value = self.expr(part, kind)
+                if kind == "bool":
+                    text = ibis.cases((value, "True"), (~value, "False"))
+                else:
+                    text = value.cast("string")
+                text = text.fill_null("(none)")
+            out = out + text
+        return out
+
+
+# a concept's columns (`_CONCEPT_SCHEMA`)
+_CODING, _TEXT = list_name("coding"), leaf_name("text", "str")
+_SYSTEM, _CODE, _DISPLAY = (leaf_name(k, "str") for k in ("system", "code", "display"))
+
+
+def _first(items: ir_t.ArrayValue) -> ir_t.Value:
+    """The first item, or None for an empty (or absent) list (Spark's ANSI mode refuses an
+    index out of bounds; CASE evaluates the index only when there is an item)."""
+    return ibis.cases((items.length() > 0, items[0]), else_=ibis.null(items.type().value_type))
+
+
+def _set_keys(name: str) -> list[str]:
+    return sorted(f"{s}|{c}" for s, c in code_set(name).codes)
+
+
+def _coding_key(c: ir_t.StructValue) -> ir_t.StringValue:
+    return c[_SYSTEM].fill_null("") + "|" + c[_CODE].fill_null("")
+
+
+def _in_set(concept: ir_t.StructValue, name: str) -> ir_t.BooleanValue:
+    """`CodeSet.matches`: a listed system|code of any coding, or one of the set's words in the
+    concept's text or a coding's display (lower-cased, as the words stand alone)."""
+    codes = code_set(name)
+    keys = _set_keys(name)
+    codings = concept[_CODING]
+    test = codings.filter(lambda c: _coding_key(c).isin(keys)).length() > 0
+    if codes.words:
+        displays = codings.map(lambda c: c[_DISPLAY].fill_null("")).join(" ").fill_null("")
+        text = (concept[_TEXT].fill_null("") + " " + displays).lower()
+        test = test.fill_null(False) | _words_in(text, name)
+    return test.fill_null(False)
+
+
+def _words_in(text: ir_t.StringValue, name: str) -> ir_t.BooleanValue:
+    """Does the (lower-case) text hold a word of the set standing on its own?"""
+    out: ir_t.BooleanValue = ibis.literal(False)
+    for word in code_set(name).words:
+        out = out | text.re_search(word_pattern(word)).fill_null(False)
+    return out
+
+
+def _at_least(concept: ir_t.StructValue, name: str) -> ir_t.IntegerValue:
+    codes = code_set(name)
+    counts = {f"{s}|{c}": codes.at_least.get((s, c), 1) for s, c in codes.codes}
+    first = _first(concept[_CODING].map(_coding_key).filter(lambda k: k.isin(sorted(counts))))
+    by_count: dict[int, list[str]] = {}
+    for key, n in counts.items():
+        by_count.setdefault(n, []).append(key)
+    return ibis.cases(
+        *(
+            (first.isin(sorted(keys)), ibis.literal(n, type="int64"))
+            for n, keys in by_count.items()
+        ),
+        else_=ibis.null("int64"),
+    )
+
+
+def _day(text: ir_t.StringValue) -> ir_t.DateValue:
+    """The first ten characters as a date when they are a real calendar date (year 1 on)."""
+    head = text.substr(0, 10)
+    ok = text.re_search(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}") & (head.substr(0, 4) != "0000")
+    return ibis.cases((ok, head.try_cast("date")), else_=ibis.null("date"))
+
+
+def _ref_id(reference: ir_t.StringValue, kind: str) -> ir_t.StringValue:
+    uuid = reference.substr(9).nullif("")
+    found = reference.re_extract(reference_pattern(kind), 1).nullif("")
+    return ibis.cases((reference.startswith("urn:uuid:"), uuid), else_=found)
+
+
+def round2(x: ir_t.FloatingValue) -> ir_t.FloatingValue:
+    """Python's round(x, 2): the exact value times 100 rounded half to even, divided by 100.
+
+    SQL's round() rounds ties away from zero and sees the decimal, not the binary, value. The
+    exact value of |x| is hi / 2**a + lo / 2**s with integer hi, lo (a double below 2**k has no
+    bits under 2**(k-53)): s = 70, a = 40 below 1000, s = 43, a = 0 below 2**52 (above, x is a
+    whole number). Everything then stays within 64-bit integers on every backend.
+    """
+    ax = x.abs()
+    small = _round2_exact(ax, 70, 40)
+    large = _round2_exact(ax, 43, 0)
+    whole = ax >= 2.0**52
+    rounded = ibis.cases(
+        (ax < 0.001, ibis.literal(0.0)),
+        (ax < 1000, small),
+        (~whole, large),
+        else_=ax,
+    )
+    signed = ibis.cases((x < 0, -rounded), else_=rounded)
+    return ibis.cases((x.isnull(), ibis.null("float64")), else_=signed)
+
+
+def _round2_exact(ax: ir_t.FloatingValue, s: int, a: int) -> ir_t.FloatingValue:
+    scaled = ax * float(2**a)
+    hi = scaled.floor().cast("int64")
+    lo = ((scaled - hi.cast("float64")) * float(2 ** (s - a))).cast("int64")
+    low_bits = 2 ** (s - a)
+    b = lo * 100
+    c = hi * 100 + b // low_bits  # the exact value * 100 / 2**(s-a), floored
+    r1 = b % low_bits
+    if a > 0:
+        hundredths = c // (2**a)
+        upper = c % (2**a)  # the remainder's upper part: compared with half of 2**a
+        half = 2 ** (a - 1)
+        above = (upper > half) | ((upper == half) & (r1 > 0))
+        tie = (upper == half) & (r1 == 0)
+    else:
+        hundredths = c
+        half = 2 ** (s - 1)
+        above = r1 > half
+        tie = r1 == half
+    up = above | (tie & (hundredths % 2 == 1))
+    k = hundredths + ibis.cases((up, 1), else_=0)
+    return k.cast("float64") / 100.0
+
+
+# --- stage 1: rows -------------------------------------------------------------------------------
+
+
+@dataclass
+class CompiledRecords:
+    """The rows of every table, the problems (patient, encounter, ref, message) and, when
+    encounters were given, the episodes (one row per encounter, a column per step)."""
+
+    rows: dict[str, ir_t.Table]
+    problems: ir_t.Table
+    episodes: ir_t.Table | None = None
+    types: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+# the problems table: ``stage`` 0 for the row checks, i + 1 for the i-th `RowProblem`; ``n`` a
+# row's position (a day record's day) orders them within a stage
+_PROBLEM_SCHEMA = {
+    "patient": "string",
+    "encounter": "int64",
+    "ref": "string",
+    "message": "string",
+    "stage": "int64",
+    "n": "int64",
+}
+
+
+def _walk(node: Any, stop: tuple[type, ...] = ()) -> Iterator[Any]:
+    yield node
+    if isinstance(node, stop):
+        return
+    for child in _children(node):
+        yield from _walk(child, stop)
+
+
+def _joins(row: rec.RowSpec) -> list[rec.Joined]:
+    nodes = [row.when, *(e for _, e in row.columns), *row.checks]
+    if row.patient is not None:
+        nodes.append(row.patient)
+    found = [j for n in nodes for j in _walk(n) if isinstance(j, rec.Joined)]
+    return list(dict.fromkeys(found))
+
+
+Keep = Callable[[ir_t.Table, str], ir_t.Table]
+# a kept table whose name starts so is a view, not stored (`_store`)
+_VIEW = "view_"
+
+
+def _as_is(table: ir_t.Table, name: str) -> ir_t.Table:
+    return table
+
+
+def materializer(con: Any, prefix: str) -> Keep:
+    """Store an intermediate table once (a DuckDB temp table, a cached Spark view) so that the
+    steps read it instead of recomputing its whole plan each time they refer to it."""
+    names = itertools.count()
+
+    def keep(table: ir_t.Table, name: str) -> ir_t.Table:
+        full = f"{prefix}_{name}_{next(names)}"
+        _store(con, full, str(con.compile(table)))
+        return con.table(full)
+
+    return keep
+
+
+def compile_rows(
+    spec: rec.EpisodeSpec, resources: Mapping[str, ir_t.Table], keep: Keep = _as_is
+) -> tuple[dict[str, ir_t.Table], list[ir_t.Table], dict[str, dict[str, str]]]:
+    """Each table of the row specs (``ref``, ``n``, ``patient``, its columns; several specs
+    giving one table are its union), the problems their checks report, and every table's
+    column types (a column's type is the first its specs tell)."""
+    schemas = read_schema(spec)
+    tables: dict[str, ir_t.Table] = {}
+    problems: list[ir_t.Table] = []
+    types: dict[str, dict[str, str]] = {}
+    pending = list(spec.rows)
+    while pending:
+        ready = {r.table for r in pending} - {
+            r.table for r in pending if any(j.table not in tables for j in _joins(r))
+        }
+        if not ready:
+            raise ValueError("row specs join each other in a circle")
+        for name in sorted(ready):
+            specs = [r for r in pending if r.table == name]
+            pending = [r for r in pending if r.table != name]
+            kinds: dict[str, str] = {"ref": "str", "n": "int", "patient": "str"}
+            for r in specs:
+                c = _RecordsCompiler(_Env(table_types=types), schemas[r.resource])
+                for column, e in r.columns:
+                    if kinds.get(column) is None:
+                        kinds[column] = c.type_of(e)  # type: ignore[assignment]
+            types[name] = {k: v or "str" for k, v in kinds.items()}
+            parts = [
+                _compile_row(r, resources[r.resource], schemas[r.resource], tables, types, keep)
+                for r in specs
+            ]
+            table = ibis.union(*(p[0] for p in parts)) if len(parts) > 1 else parts[0][0]
+            tables[name] = keep(table, name)
+            problems += [p[1] for p in parts if p[1] is not None]
+    return tables, problems, types
+
+
+# nodes not worth a column of their own, and nodes whose inside is read in another scope
+_LEAVES = (rec.Field, rec.Concept, ir.Const, ir.Fact, rec.Col, rec.Ctx)
+_SCOPES = (rec.AnyItem, rec.FirstItem, rec.Agg, rec.Days)
+
+
+def _shared_stages(roots: Iterable[Any]) -> list[list[ir.Expr]]:
+    """The subexpressions a row spec uses more than once, by stage: each reads only shared
+    nodes of earlier stages. The definition builds its expressions from shared parts (where a
+    finding is placed, what a value says); written out as one SQL expression each would be
+    repeated hundreds of times (a megabyte of SQL for the clinical rows)."""
+    count: dict[ir.Expr, int] = {}
+    order: list[ir.Expr] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, ir.Expr) and not isinstance(node, _LEAVES):
+            if node in count:
+                count[node] += 1
+                return
+            count[node] = 1
+            order.append(node)
+            if isinstance(node, _SCOPES):
+                return
+        for child in _children(node):
+            visit(child)
+
+    for root in roots:
+        visit(root)
+    shared = {n for n in order if count[n] > 1}
+    level: dict[ir.Expr, int] = {}
+
+    def level_of(node: Any) -> int:
+        """1 + the deepest shared node inside (0 when none)."""
+        if isinstance(node, ir.Expr) and node in level:
+            return level[node]
+        inner = 0
+        if not isinstance(node, _SCOPES):
+            for child in _children(node):
+                below = level_of(child)
+                if isinstance(child, ir.Expr) and child in shared:
+                    below += 1
+                inner = max(inner, below)
+        if isinstance(node, ir.Expr) and not isinstance(node, _LEAVES):
+            level[node] = inner
+        return inner
+
+    stages: dict[int, list[ir.Expr]] = {}
+    for node in order:
+        if node in shared:
+            stages.setdefault(level_of(node), []).append(node)
+    return [stages[k] for k in sorted(stages)]
+
+
+def _compile_row(
+    row: rec.RowSpec,
+    source: ir_t.Table,
+    schema: ReadSchema,
+    tables: Mapping[str, ir_t.Table],
+    types: Mapping[str, Mapping[str, str]],
+    keep: Keep = _as_is,
+) -> tuple[ir_t.Table, ir_t.Table | None]:
+    scope_types = {n: _column_type(k, d) for n, k, d in schema.columns()}
+
+    shared: dict[ir.Expr, str] = {}
+
+    def compiler(t: ir_t.Table, joined: Mapping[int, str]) -> _RecordsCompiler:
+        env = _Env(
+            t.__getitem__,
+            scope_types,
+            joined={k: t[v] for k, v in joined.items()},
+            table_types=types,
+        )
+        return _RecordsCompiler(env, schema, {e: t[name] for e, name in shared.items()})
+
+    t = source.filter(source[leaf_name("resourceType", "str")] == row.resource)
+    joined: dict[int, str] = {}
+    for i, j in enumerate(_joins(row)):
+        # the other table's row of that id; of several, the last in input order
+        other = tables[j.table]
+        last = ibis.struct({"n": other["n"], "v": other[j.column]})
+        lookup = (
+            other.filter(other["id"].notnull()).group_by(_jid=other["id"]).aggregate(_jv=last.max())
+        )
+        t = t.mutate(**{f"_jk{i}": compiler(t, joined).expr(j.key, "str")})
+        t = t.left_join(lookup, t[f"_jk{i}"] == lookup["_jid"]).select(
+            *t.columns, **{f"_j{i}": lookup["_jv"]["v"]}
+        )
+        joined[id(j)] = f"_j{i}"
+    t = t.filter(compiler(t, joined).expr(row.when, "bool").fill_null(False))
+    roots = [row.patient, *(e for _, e in row.columns), *row.checks]
+    for stage in _shared_stages(r for r in roots if r is not None):
+        c = compiler(t, joined)
+        named = {f"_s{len(shared) + i}": e for i, e in enumerate(stage)}
+        t = t.mutate(**{name: c.expr(e, c.type_of(e)) for name, e in named.items()})
+        t = keep(t, f"{_VIEW}{row.table}_{row.resource}")
+        shared.update({e: name for name, e in named.items()})
+    c = compiler(t, joined)
+    # the first check that is not True names the problem; those resources give no row
+    failed = (
+        ibis.cases(
+            *(
+                (~c.expr(check.ok, "bool").fill_null(False), ibis.literal(i, type="int64"))
+                for i, check in enumerate(row.checks)
+            ),
+            else_=ibis.null("int64"),
+        )
+        if row.checks
+        else ibis.null("int64")
+    )
+    patient = c.expr(row.patient, "str") if row.patient is not None else ibis.null("string")
+    ref = ibis.literal(row.resource + "/") + t[leaf_name("id", "str")].fill_null("(no id)")
+    t = t.mutate(_ref=ref, _patient=patient, _failed=failed)
+    c = compiler(t, joined)
+    columns = {name: c.expr(e, types[row.table][name]) for name, e in row.columns}
+    kinds = types[row.table]
+    typed = {
+        name: v.cast(IR_TYPES[kinds[name]]) if kinds[name] in IR_TYPES else v
+        for name, v in columns.items()
+    }
+    out = t.filter(t["_failed"].isnull()).select(
+        ref=t["_ref"], n=t["n"].cast("int64"), patient=t["_patient"], **typed
+    )
+    if not row.checks:
+        return out, None
+    message = ibis.cases(
+        *((t["_failed"] == i, c.message(check.message)) for i, check in enumerate(row.checks)),
+        else_=ibis.null("string"),
+    )
+    bad = t.filter(t["_failed"].notnull()).select(
+        patient=t["_patient"],
+        encounter=ibis.null("int64"),
+        ref=t["_ref"],
+        message=message,
+        stage=ibis.literal(0, type="int64"),
+        n=t["n"].cast("int64"),
+    )
+    return out, bad
+
+
+# --- stage 2: episodes -----------------------------------------------------------------------
+
+
+def _aggs_of(e: Any) -> list[rec.Agg | rec.Days]:
+    """The aggregates in a step, outermost only (an aggregate's own parts read rows)."""
+    return [n for n in _walk(e, (rec.Agg, rec.Days)) if isinstance(n, rec.Agg | rec.Days)]
+
+
+def _ctx_names(e: Any) -> set[str]:
+    return {n.name for n in _walk(e) if isinstance(n, rec.Ctx)}
+
+
+def _latest_key(values: Sequence[ir_t.Value], value: ir_t.Value) -> ir_t.StructValue:
+    """A struct whose greatest is the latest row: each order value after a flag that puts None
+    below every value (the same on every backend), then the value itself."""
+    fields: dict[str, ir_t.Value] = {}
+    for i, v in enumerate(values):
+        fields[f"f{i}"] = v.notnull()
+        fields[f"o{i}"] = v
+    fields["value"] = value
+    return ibis.struct(fields)
+
+
+class _Episodes:
+    """The steps of an `EpisodeSpec` over a table of encounters, as columns in order."""
+
+    def __init__(
+        self,
+        rows: Mapping[str, ir_t.Table],
+        types: Mapping[str, Mapping[str, str]],
+        encounters: ir_t.Table,
+        unscoped: set[str],
+        whole: bool,
+        keep: Keep = _as_is,
+    ) -> None:
+        self.keep = keep
+        self.unscoped, self.whole = unscoped, whole
+        self.rows = dict(rows)
+        self.types = {k: dict(v) for k, v in types.items()}
+        self.by_encounter: set[str] = set()  # tables of Days: keyed by encounter, not patient
+        self.e = encounters
+        self.ctx_types = {"assessed_on": "date", "encounter": "str", "patient": "str"}
+        self.done: dict[int, str] = {}  # id(Agg) -> column of self.e
+        self.count = 0
+
+    def compiler(self, table: ir_t.Table, col: ir_t.Table | None = None) -> _RecordsCompiler:
+        env = _Env(
+            ctx=lambda name: table[f"_ctx_{name}"] if col is not None else table[name],
+            ctx_types=self.ctx_types,
+            col=(lambda name: col[f"_col_{name}"]) if col is not None else None,
+            col_types={},
+            table_types=self.types,
+            aggs={k: table[v] for k, v in self.done.items()} if col is None else {},
+        )
+        return _RecordsCompiler(env)
+
+    def joined(self, table: str, ctx: set[str]) -> ir_t.Table:
+        """Encounters (key and the context read) x the rows of their patient (a table of days:
+        of the encounter; a table without patients, or one record read whole: every row),
+        columns prefixed ``_ctx_`` and ``_col_``."""
+        e = self.e.select(
+            _key=self.e["_key"],
+            _link=self.e["patient"],
+            **{f"_ctx_{c}": self.e[c] for c in sorted(ctx)},
+        )
+        r = self.rows[table]
+        if table in self.by_encounter:
+            r = r.select(_rlink=r["_key"], **{f"_col_{c}": r[c] for c in r.columns})
+            return e.join(r, e["_key"] == r["_rlink"])
+        r = r.select(**{f"_col_{c}": r[c] for c in r.columns})
+        if table in self.unscoped or self.whole:
+            return e.cross_join(r)
+        return e.join(r, e["_link"] == r["_col_patient"])
+
+    def aggregate(self, aggs: Sequence[rec.Agg], table: str) -> None:
+        ctx = set().union(*(_ctx_names(a) for a in aggs))
+        j = self.joined(table, ctx)
+        c = self.compiler(j, j)
+        c.env.col_types = self.types[table]
+        metrics = {}
+        for a in aggs:
+            self.count += 1
+            name = f"_a{self.count}"
+            where = c.expr(a.where, "bool").fill_null(False)
+            metrics[name] = _agg(c, a, where, j)
+            self.done[id(a)] = name
+        grouped = j.group_by("_key").aggregate(**metrics)
+        self._attach(grouped, {k: a for k, a in zip(metrics, aggs, strict=True)})
+
+    def _attach(self, grouped: ir_t.Table, aggs: Mapping[str, rec.Agg | rec.Days]) -> None:
+        e = self.e.left_join(grouped, self.e["_key"] == grouped["_key"])
+        fill = {}
+        for name, a in aggs.items():
+            if isinstance(a, rec.Agg) and a.op == "count_distinct":
+                fill[name] = e[name].fill_null(0)
+            elif isinstance(a, rec.Agg) and a.op == "collect":
+                fill[name] = ibis.coalesce(e[name], ibis.literal([], type=e[name].type()))
+            else:
+                fill[name] = e[name]
+        self.e = self.keep(e.select(*self.e.columns, **fill), "episodes")
+
+    def days(self, d: rec.Days, name: str) -> None:
+        ctx = _ctx_names(d.where) | _ctx_names(d.day)
+        j = self.joined(d.table, ctx)
+        c = self.compiler(j, j)
+        c.env.col_types = self.types[d.table]
+        j = j.filter(c.expr(d.where, "bool").fill_null(False)).mutate(_day=c.expr(d.day, "date"))
+        j = j.filter(j["_day"].notnull())
+        c = self.compiler(j, j)
+        c.env.col_types = self.types[d.table]
+        true = ibis.literal(True)
+        columns = {col: _agg(c, a, true, j) for col, a in d.columns}
+        g = j.group_by(["_key", "_day"]).aggregate(**columns)
+        # carry: a column None on a day takes the value of the latest earlier day that has one
+        w = ibis.window(group_by=g["_key"], order_by=g["_day"], rows=(None, -1))
+        carried = {}
+        for col in d.carry:
+            last = ibis.cases(
+                (g[col].notnull(), ibis.struct({"d": g["_day"], "v": g[col]})),
+                else_=ibis.null(ibis.struct({"d": g["_day"], "v": g[col]}).type()),
+            )
+            carried[col] = ibis.coalesce(g[col], last.max().over(w)["v"])
+        g = g.mutate(**carried)
+        # derived columns, in order, from the day's record (and the context)
+        inner = _RecordsCompiler(_Env(col_types=self.types[d.table], ctx_types=self.ctx_types))
+        day_types = {"day": "date"} | {col: inner.type_of(a) or "str" for col, a in d.columns}
+        t = g.select(
+            _key=g["_key"], _col_day=g["_day"], **{f"_col_{col}": g[col] for col, _ in d.columns}
+        )
+        ctx = set().union(*(_ctx_names(e) for _, e in d.derived))
+        if ctx:
+            e = self.e.select(_key=self.e["_key"], **{f"_ctx_{c}": self.e[c] for c in ctx})
+            t = t.join(e, "_key")
+        names = [col for col, _ in d.columns]
+        for col, expr in d.derived:
+            c = self.compiler(t, t)
+            c.env.col_types = day_types
+            kind = c.type_of(expr)
+            t = t.mutate(**{f"_col_{col}": c.expr(expr, kind)})
+            day_types[col] = kind or "str"
+            names.append(col)
+        table = t.select(_key=t["_key"], day=t["_col_day"], **{n: t[f"_col_{n}"] for n in names})
+        table = self.keep(table, "days")
+        self.rows[name] = table
+        self.by_encounter.add(name)
+        self.types[name] = day_types
+        record = ibis.struct({"day": table["day"], **{n: table[n] for n in names}})
+        as_list = table.group_by("_key").aggregate(_v=_ordered(table["day"], record, None))
+        self.count += 1
+        column = f"_a{self.count}"
+        as_list = as_list.rename({column: "_v"})
+        self.done[id(d)] = column
+        self._attach(as_list, {column: d})
+
+    def step(self, name: str, e: ir.Expr, steps: Sequence[tuple[str, ir.Expr]]) -> None:
+        if isinstance(e, rec.Days):
+            self.days(e, name)
+            self.e = self.e.mutate(**{name: self.e[self.done[id(e)]]})
+            self.ctx_types[name] = "days"
+            return
+        for d in (a for a in _aggs_of(e) if isinstance(a, rec.Days) and id(a) not in self.done):
+            self.days(d, f"_days{id(d)}")
+        # every aggregate not yet computed whose context is known, in one join per table
+        known = set(self.e.columns)
+        pending: dict[str, list[rec.Agg]] = {}
+        for _, later in steps:
+            for a in _aggs_of(later):
+                ready = isinstance(a, rec.Agg) and id(a) not in self.done
+                if ready and _ctx_names(a) <= known and a.table in self.rows:
+                    batch = pending.setdefault(a.table, [])
+                    if all(x is not a for x in batch):
+                        batch.append(a)
+        for a in _aggs_of(e):
+            if isinstance(a, rec.Agg) and id(a) not in self.done and _ctx_names(a) - known:
+                raise ValueError(
+                    f"step {name!r} reads steps not yet known: {_ctx_names(a) - known}"
+                )
+        for table, aggs in pending.items():
+            self.aggregate(aggs, table)
+        c = self.compiler(self.e)
+        kind = c.type_of(e)
+        self.e = self.e.mutate(**{name: c.expr(e, kind)})
+        self.ctx_types[name] = kind or "str"
+
+    def problems(self, problems: Sequence[rec.RowProblem]) -> list[ir_t.Table]:
+        out = []
+        for i, p in enumerate(problems):
+            parts = [*p.message.parts, *(p.ref.parts if p.ref is not None else ())]
+            ctx = _ctx_names(p.where).union(
+                *(_ctx_names(x) for x in parts if isinstance(x, ir.Expr))
+            )
+            j = self.joined(p.table, ctx)
+            c = self.compiler(j, j)
+            c.env.col_types = self.types[p.table]
+            j = j.filter(c.expr(p.where, "bool").fill_null(False))
+            c = self.compiler(j, j)
+            c.env.col_types = self.types[p.table]
+            if p.table in self.by_encounter:  # day records: in day order
+                order = j["_col_day"].delta(ibis.date(1970, 1, 1), unit="day").cast("int64")
+            else:
+                order = j["_col_n"].cast("int64")
+            ref = c.message(p.ref) if p.ref is not None else j["_col_ref"]
+            out.append(
+                j.select(
+                    patient=j["_link"],
+                    encounter=j["_key"].cast("int64"),
+                    ref=ref,
+                    message=c.message(p.message),
+                    stage=ibis.literal(i + 1, type="int64"),
+                    n=order,
+                )
+            )
+        return out
+
+
+def _ordered(
+    order: ir_t.Value, value: ir_t.Value, where: ir_t.BooleanValue | None
+) -> ir_t.ArrayValue:
+    """The values as a list in ``order`` (unique per group): (order, value) pairs collected,
+    sorted, then unpaired, as Spark's collect_list has no ORDER BY."""
+    pairs = ibis.struct({"o": order, "v": value}).collect(where=where)
+    return pairs.sort().map(lambda p: p["v"])
+
+
+def _agg(c: _RecordsCompiler, a: rec.Agg, where: ir_t.BooleanValue, j: ir_t.Table) -> ir_t.Value:
+    kind = c.type_of(a.value)
+    value = c.expr(a.value, kind)
+    if isinstance(value, ir_t.Scalar):  # a constant, made a column to aggregate
+        value = ibis.cases((j["_key"].notnull(), value), else_=value)
+    if a.op == "any":
+        return value.any(where=where)
+    if a.op == "all":
+        return value.all(where=where)
+    if a.op == "max":
+        return value.max(where=where)
+    if a.op == "min":
+        return value.min(where=where)
+    if a.op == "count_distinct":
+        return value.nunique(where=where)
+    if a.op == "collect":
+        return _ordered(j["_col_n"], value, where & value.notnull())
+    order = [c.expr(o) for o in a.order]
+    return _latest_key(order, value).max(where=where)["value"]
+
+
+def compile_episodes(
+    spec: rec.EpisodeSpec,
+    rows: Mapping[str, ir_t.Table],
+    types: Mapping[str, Mapping[str, str]],
+    encounters: ir_t.Table,
+    whole: bool = False,
+    keep: Keep = _as_is,
+) -> tuple[ir_t.Table, list[ir_t.Table]]:
+    """One row per encounter (``encounters``: ``_key`` unique, ``encounter``, ``patient``,
+    ``assessed_on``), a column per step; and the problems its `RowProblem`s report.
+
+    An encounter reads the rows of its patient, and every row of a table whose specs name no
+    patient (Medication); ``whole``: every row (the export is one record, as a CDS call's)."""
+    unscoped = {r.table for r in spec.rows} - {r.table for r in spec.rows if r.patient is not None}
+    ep = _Episodes(rows, types, encounters, unscoped, whole, keep)
+    for name, e in spec.steps:
+        ep.step(name, e, spec.steps)
+    return ep.e, ep.problems(spec.problems)
+
+
+def compile_records(
+    spec: rec.EpisodeSpec,
+    resources: Mapping[str, ir_t.Table],
+    encounters: Callable[[Mapping[str, ir_t.Table]], ir_t.Table] | None = None,
+    whole: bool = False,
+    keep: Keep = _as_is,
+) -> CompiledRecords:
+    """The whole reading: rows, then (when ``encounters`` makes the encounters table from the
+    rows) the episodes; the problems of both in one table."""
+    rows, problems, types = compile_rows(spec, resources, keep)
+    episodes = None
+    if encounters is not None:
+        episodes, more = compile_episodes(spec, rows, types, encounters(rows), whole, keep)
+        problems += more
+    empty = ibis.memtable({k: [] for k in _PROBLEM_SCHEMA}, schema=_PROBLEM_SCHEMA)
+    all_problems = ibis.union(*problems) if problems else empty
+    return CompiledRecords(rows, all_problems, episodes, types)
+
+
+# --- compiled once per process -----------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """The statements a reading stores, with the names of its inputs and of its own tables as
+    placeholders, and which of its tables are the rows, the episodes and the problems."""
+
+    statements: list[tuple[str, str]]  # (table, SQL)
+    rows: dict[str, str]
+    episodes: str
+    problems: str | None
+    types: dict[str, dict[str, str]]
+
+
+_PLANS: dict[tuple[Any, ...], _Plan] = {}
+
+
+def _quoted(con: Any, name: str) -> list[str]:
+    return [f"`{name}`", f'"{name}"'] if con.name == "pyspark" else [f'"{name}"']
+
+
+def _store(con: Any, table: str, sql: str) -> None:
+    """A table computed once; or, named as a `_VIEW`, a view (the SQL of the next step stays
+    small and the database computes the shared columns once in its plan)."""
+    view = _VIEW in table
+    if con.name == "pyspark":
+        # Spark inlines views and collapses projections (expressions repeated again): every
+        # step is computed and its lineage cut, so the next plan starts from stored rows
+        con._session.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(table)
+    elif view:
+        con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{table}" AS {sql}')
+    else:
+        con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{table}" AS {sql}')
+
+
+def run_records(
+    con: Any,
+    spec: rec.EpisodeSpec,
+    resources: Mapping[str, ir_t.Table],
+    encounters: str,
+    prefix: str,
+    whole: bool = False,
+) -> CompiledRecords:
+    """The reading of every encounter of table ``encounters`` (``_key``, ``encounter``,
+    ``patient``, ``assessed_on``), each intermediate table stored as ``{prefix}_...``.
+
+    Compiling the definition to SQL takes seconds (ibis builds and renders a large plan); it
+    depends only on the definition, the backend and the input tables' schemas, so it is done once
+    per process and replayed with this call's table names."""
+    inputs = {r: t.get_name() for r, t in resources.items()}
+    key = (
+        id(spec),
+        con.name,
+        whole,
+        tuple(sorted((r, tuple(t.schema().items())) for r, t in resources.items())),
+        tuple(con.table(encounters).schema().items()),
+    )
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _record_plan(con, spec, resources, encounters, prefix, whole)
+        _PLANS[key] = plan
+    names = {f"@in_{r}@": name for r, name in inputs.items()}
+    names |= {"@encounters@": encounters, "@prefix@": prefix}
+
+    def real(text: str) -> str:
+        for placeholder, name in names.items():
+            text = text.replace(placeholder, name)
+        return text
+
+    for table, sql in plan.statements:
+        _store(con, real(table), real(sql))
+    problems = (
+        con.table(real(plan.problems))
+        if plan.problems is not None
+        else ibis.memtable({k: [] for k in _PROBLEM_SCHEMA}, schema=_PROBLEM_SCHEMA)
+    )
+    return CompiledRecords(
+        {k: con.table(real(v)) for k, v in plan.rows.items()},
+        problems,
+        con.table(real(plan.episodes)),
+        plan.types,
+    )
+
+
+def _record_plan(
+    con: Any,
+    spec: rec.EpisodeSpec,
+    resources: Mapping[str, ir_t.Table],
+    encounters: str,
+    prefix: str,
+    whole: bool,
+) -> _Plan:
+    """Compile the reading once, storing its tables, and note each statement as a template."""
+    placeholders = {name.get_name(): f"@in_{r}@" for r, name in resources.items()}
+    placeholders[encounters] = "@encounters@"
+    statements: list[tuple[str, str]] = []
+    names = itertools.count()
+
+    def template(text: str) -> str:
+        for name, placeholder in placeholders.items():
+            for quoted in _quoted(con, name):
+                text = text.replace(quoted, quoted.replace(name, placeholder))
+        return text.replace(f"{prefix}_", "@prefix@_")
+
+    def keep(table: ir_t.Table, name: str) -> ir_t.Table:
+        full = f"{prefix}_{name}_{next(names)}"
+        sql = str(con.compile(table))
+        _store(con, full, sql)
+        statements.append((template(full), template(sql)))
+        return con.table(full)
+
+    out = compile_records(spec, resources, lambda rows: con.table(encounters), whole, keep)
+    assert out.episodes is not None
+    episodes = keep(out.episodes, "episodes").get_name()
+    rows = {k: template(t.get_name()) for k, t in out.rows.items()}
+    problems = None
+    if spec.problems or any(r.checks for r in spec.rows):
+        problems = template(keep(out.problems, "problems").get_name())
+    return _Plan(statements, rows, template(episodes), problems, out.types)
