@@ -1387,9 +1387,12 @@ def run_records(
         tuple(con.table(encounters).schema().items()),
     )
     plan = _PLANS.get(key)
+    stored = False
     if plan is None:
+        # compiling stores every table as it goes: this call's tables exist already
         plan = _record_plan(con, spec, resources, encounters, prefix, whole)
         _PLANS[key] = plan
+        stored = True
     names = {f"@in_{r}@": name for r, name in inputs.items()}
     names |= {"@encounters@": encounters, "@prefix@": prefix}
 
@@ -1398,7 +1401,7 @@ def run_records(
             text = text.replace(placeholder, name)
         return text
 
-    for table, sql in plan.statements:
+    for table, sql in () if stored else plan.statements:
         _store(con, real(table), real(sql))
     problems = (
         con.table(real(plan.problems))
