@@ -49,8 +49,9 @@ import ibis
 import ibis.expr.types as ir_t
 
 from earlypath.engines.ibis_compile import IR_TYPES, _Compiler
-from earlypath.fhir.codes import code_set, word_pattern
+from earlypath.fhir.codes import code_set, load_codes, word_pattern
 from earlypath.records import ir as rec
+from earlypath.records import plan_cache
 from earlypath.rules import ir
 
 __all__ = [
@@ -1377,7 +1378,8 @@ def run_records(
 
     Compiling the definition to SQL takes seconds (ibis builds and renders a large plan); it
     depends only on the definition, the backend and the input tables' schemas, so it is done once
-    per process and replayed with this call's table names."""
+    (kept in the process, and on disk between processes: `plan_cache`) and replayed with this
+    call's table names."""
     inputs = {r: t.get_name() for r, t in resources.items()}
     key = (
         id(spec),
@@ -1389,10 +1391,17 @@ def run_records(
     plan = _PLANS.get(key)
     stored = False
     if plan is None:
-        # compiling stores every table as it goes: this call's tables exist already
-        plan = _record_plan(con, spec, resources, encounters, prefix, whole)
+        # the key on disk: the definition by value, and the value sets its SQL holds
+        disk_key = plan_cache.plan_key(spec, key[1:], load_codes())
+        kept = plan_cache.load_plan(disk_key)
+        if kept is not None:
+            plan = _Plan(**kept)
+        else:
+            # compiling stores every table as it goes: this call's tables exist already
+            plan = _record_plan(con, spec, resources, encounters, prefix, whole)
+            plan_cache.save_plan(disk_key, dataclasses.asdict(plan))
+            stored = True
         _PLANS[key] = plan
-        stored = True
     names = {f"@in_{r}@": name for r, name in inputs.items()}
     names |= {"@encounters@": encounters, "@prefix@": prefix}
 
