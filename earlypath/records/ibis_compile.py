@@ -701,21 +701,25 @@ def _first(items: ir_t.ArrayValue) -> ir_t.Value:
     return ibis.cases((items.length() > 0, items[0]), else_=ibis.null(items.type().value_type))
 
 
-def _set_keys(name: str) -> list[str]:
-    return sorted(f"{s}|{c}" for s, c in code_set(name).codes)
-
-
-def _coding_key(c: ir_t.StructValue) -> ir_t.StringValue:
-    return c[_SYSTEM].fill_null("") + "|" + c[_CODE].fill_null("")
+def _listed(c: ir_t.StructValue, pairs: Iterable[tuple[str, str]]) -> ir_t.BooleanValue:
+    """Is the coding's (system, code) one of ``pairs`` (a missing system or code read as "")?
+    Compared field by field, grouped by system: no "system|code" text is built per coding."""
+    by_system: dict[str, list[str]] = {}
+    for system, code in sorted(pairs):
+        by_system.setdefault(system, []).append(code)
+    system, code = c[_SYSTEM].fill_null(""), c[_CODE].fill_null("")
+    out: ir_t.BooleanValue = ibis.literal(False)
+    for s, codes in by_system.items():
+        out = out | ((system == s) & code.isin(codes))
+    return out
 
 
 def _in_set(concept: ir_t.StructValue, name: str) -> ir_t.BooleanValue:
     """`CodeSet.matches`: a listed system|code of any coding, or one of the set's words in the
     concept's text or a coding's display (lower-cased, as the words stand alone)."""
     codes = code_set(name)
-    keys = _set_keys(name)
     codings = concept[_CODING]
-    test = codings.filter(lambda c: _coding_key(c).isin(keys)).length() > 0
+    test = codings.filter(lambda c: _listed(c, codes.codes)).length() > 0
     if codes.words:
         displays = codings.map(lambda c: c[_DISPLAY].fill_null("")).join(" ").fill_null("")
         text = (concept[_TEXT].fill_null("") + " " + displays).lower()
@@ -733,15 +737,15 @@ def _words_in(text: ir_t.StringValue, name: str) -> ir_t.BooleanValue:
 
 def _at_least(concept: ir_t.StructValue, name: str) -> ir_t.IntegerValue:
     codes = code_set(name)
-    counts = {f"{s}|{c}": codes.at_least.get((s, c), 1) for s, c in codes.codes}
-    first = _first(concept[_CODING].map(_coding_key).filter(lambda k: k.isin(sorted(counts))))
-    by_count: dict[int, list[str]] = {}
-    for key, n in counts.items():
-        by_count.setdefault(n, []).append(key)
+    # the first listed coding, then what its code says (codes grouped by their count)
+    first = _first(concept[_CODING].filter(lambda c: _listed(c, codes.codes)))
+    by_count: dict[int, list[tuple[str, str]]] = {}
+    for pair in sorted(codes.codes):
+        by_count.setdefault(codes.at_least.get(pair, 1), []).append(pair)
     return ibis.cases(
         *(
-            (first.isin(sorted(keys)), ibis.literal(n, type="int64"))
-            for n, keys in by_count.items()
+            (first.notnull() & _listed(first, pairs), ibis.literal(n, type="int64"))
+            for n, pairs in by_count.items()
         ),
         else_=ibis.null("int64"),
     )
