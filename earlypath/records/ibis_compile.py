@@ -238,17 +238,20 @@ class _DuckSql:
         return sql, node
 
     def leaf(self, json_sql: str, kind: str) -> str:
-        t = f"json_type({json_sql})"
+        # json_transform writes a JSON leaf as minified JSON text: its first character says its
+        # type (a string '"', a number '-' or a digit, true/false), with no second parse of it
+        head = f"left(CAST({json_sql} AS VARCHAR), 1)"
         if kind == "str":
-            return f"CASE WHEN {t} = 'VARCHAR' THEN json_extract_string({json_sql}, '$') END"
+            return f"CASE WHEN {head} = '\"' THEN json_extract_string({json_sql}, '$') END"
         if kind == "num":
             return (
-                f"CASE WHEN {t} IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT') "
+                f"CASE WHEN {head} IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9') "
                 f"THEN CAST({json_sql} AS DOUBLE) END"
             )
         if kind == "bool":
-            return f"CASE WHEN {t} = 'BOOLEAN' THEN CAST({json_sql} AS BOOLEAN) END"
-        return f"CASE WHEN {json_sql} IS NOT NULL AND {t} <> 'NULL' THEN true END"
+            text = f"CAST({json_sql} AS VARCHAR)"
+            return f"CASE WHEN {text} IN ('true', 'false') THEN {text} = 'true' END"
+        return f"CASE WHEN {json_sql} IS NOT NULL AND CAST({json_sql} AS VARCHAR) <> 'null' THEN true END"
 
     def shaped(self, sql: str, node: _Tree | None, want: _Tree) -> str:
         """``sql`` in the shape ``want`` (json_transform'ed again when it is still JSON)."""
