@@ -319,15 +319,13 @@ def _load_duckdb(con: Any, resource: str, files: Sequence[Path], schema: ReadSch
     columns = sql.struct("j", tree, schema)
     spec = _sql_text(json.dumps(tree.spec()))
     select = ", ".join(f'{s} AS "{n}"' for n, s in columns)
-    # a table keeps the files' order (DuckDB preserves insertion order): rowid numbers lines
+    # one statement, no table of the JSON values kept (its memory grew with the export); a
+    # table keeps the files' order (DuckDB preserves insertion order): rowid numbers the lines
     con.raw_sql(
-        f'CREATE OR REPLACE TEMP TABLE "{name}_json" AS '
-        f"SELECT json_transform(json, {spec}) AS j FROM {_duckdb_source(files)}"
+        f'CREATE OR REPLACE TABLE "{name}_typed" AS SELECT {select} FROM '
+        f"(SELECT json_transform(json, {spec}) AS j FROM {_duckdb_source(files)})"
     )
-    con.raw_sql(
-        f'CREATE OR REPLACE TABLE "{name}" AS SELECT rowid + 1 AS n, {select} FROM "{name}_json"'
-    )
-    con.raw_sql(f'DROP TABLE "{name}_json"')
+    con.raw_sql(f'CREATE OR REPLACE VIEW "{name}" AS SELECT rowid + 1 AS n, * FROM "{name}_typed"')
     return con.table(name)
 
 
