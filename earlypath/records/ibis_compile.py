@@ -1377,6 +1377,7 @@ def run_records(
     encounters: str,
     prefix: str,
     whole: bool = False,
+    drop_inputs: bool = False,
 ) -> CompiledRecords:
     """The reading of every encounter of table ``encounters`` (``_key``, ``encounter``,
     ``patient``, ``assessed_on``), each intermediate table stored as ``{prefix}_...``.
@@ -1384,7 +1385,11 @@ def run_records(
     Compiling the definition to SQL takes seconds (ibis builds and renders a large plan); it
     depends only on the definition, the backend and the input tables' schemas, so it is done once
     (kept in the process, and on disk between processes: `plan_cache`) and replayed with this
-    call's table names."""
+    call's table names.
+
+    On DuckDB, each stored table the result does not name is dropped once the statements that
+    read it have run (and with ``drop_inputs`` the tables of ``resources``, made by
+    `load_resources`, too): the memory a reading holds does not add up step after step."""
     inputs = {r: t.get_name() for r, t in resources.items()}
     key = (
         id(spec),
@@ -1415,8 +1420,16 @@ def run_records(
             text = text.replace(placeholder, name)
         return text
 
-    for table, sql in () if stored else plan.statements:
-        _store(con, real(table), real(sql))
+    outputs = {*plan.rows.values(), plan.episodes, plan.problems}
+    done = _done_after(
+        plan.statements, outputs, {f"@in_{r}@" for r in inputs} if drop_inputs else set()
+    )
+    for i, (table, sql) in enumerate(plan.statements):
+        if not stored:
+            _store(con, real(table), real(sql))
+        if con.name != "pyspark":
+            for name in done.get(i, ()):
+                _drop(con, real(name), name.startswith("@in_"))
     problems = (
         con.table(real(plan.problems))
         if plan.problems is not None
@@ -1428,6 +1441,41 @@ def run_records(
         con.table(real(plan.episodes)),
         plan.types,
     )
+
+
+def _done_after(
+    statements: Sequence[tuple[str, str]], outputs: set[str | None], inputs: set[str]
+) -> dict[int, list[str]]:
+    """For each statement, the stored tables (and ``inputs``) no later statement reads: the
+    statement that last reads them, through the views it reads too (a view is read when a
+    table is made from it). Views and ``outputs`` are kept."""
+    names = {t for t, _ in statements} | inputs
+    reads: dict[str, set[str]] = {}  # a view -> the stored tables it reads
+    last: dict[str, int] = {}
+    for i, (table, sql) in enumerate(statements):
+        used: set[str] = set()
+        for name in names:
+            if f'"{name}"' in sql or f"`{name}`" in sql:
+                used |= reads.get(name, {name})
+        if _VIEW in table:
+            reads[table] = used
+            continue
+        last[table] = max(last.get(table, i), i)
+        for name in used:
+            last[name] = i
+    out: dict[int, list[str]] = {}
+    for name, i in last.items():
+        if name not in outputs and (name in inputs or _VIEW not in name):
+            out.setdefault(i, []).append(name)
+    return out
+
+
+def _drop(con: Any, name: str, is_input: bool) -> None:
+    if is_input:  # `_load_duckdb`'s view and its table
+        con.raw_sql(f'DROP VIEW IF EXISTS "{name}"')
+        con.raw_sql(f'DROP TABLE IF EXISTS "{name}_typed"')
+    else:
+        con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
 
 
 def _record_plan(

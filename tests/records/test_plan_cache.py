@@ -71,3 +71,15 @@ def test_the_key_does_not_depend_on_set_order() -> None:
         {"x": frozenset({"q", "p"})}
     )
     assert plan_cache.plan_key("one") != plan_cache.plan_key("two")
+
+
+def test_the_audit_drops_each_work_table_once_read(export: Path) -> None:
+    """Memory: the resource tables and the steps' tables are dropped once no later statement
+    reads them; the episodes (and the rows the reading returns) stay."""
+    con = ibis.duckdb.connect()
+    flatten_fhir_duckdb(con, export, "flat")
+    tables = {r[0] for r in con.con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert not [t for t in tables if t.startswith("flat_r_")]
+    episodes = [t for t in tables if t.startswith("flat_k_episodes_")]
+    assert len(episodes) == 1
+    assert con.con.sql("SELECT count(*) FROM flat_t").fetchall() == [(40,)]
