@@ -8,7 +8,8 @@ nodes. Three stages:
 0. **Reading.** Each resource type's NDJSON files are read once (`load_resources`), keeping only
    what the definition reads (`ReadSchema`, derived from its `Field`, `Concept`, `AnyItem` and
    `FirstItem` paths), each value typed as the IR says: a JSON value of another type than the
-   one read is NULL (DuckDB: ``json_transform`` to JSON leaves then ``json_type``; Spark: a
+   one read is NULL (DuckDB: ``json_transform`` to JSON leaves, typed by their first character,
+   each file parsed once in one statement; Spark: a
    VARIANT per line then ``schema_of_variant``; so both agree where a plain typed schema would
    not: Spark reads the number 12 as the text "12" into a string column). ``n`` numbers the
    lines in file order (files in the order given).
@@ -27,7 +28,8 @@ says cannot matter. `Days`: a row whose day is None has no day to go under and i
 
 Cost: a row spec's subexpressions used more than once are computed once, in stages (DuckDB
 views; Spark checkpoints, as its optimizer would inline them again); the whole reading is
-rendered to SQL once per process and replayed with each call's table names (`run_records`).
+rendered to SQL once (kept on disk between processes, `plan_cache`) and replayed with each
+call's table names (`run_records`), each work table dropped once no later statement reads it.
 
 Known differences from the Python engine (none reached by the definition's steps):
 - every JSON number is a float here: a `Message` shows the JSON integer 12 as "12.0" (Python:
