@@ -311,7 +311,9 @@ def flatten_fhir_duckdb(con: Any, source: Path | ExportFiles, name: str) -> Fhir
         f"CREATE OR REPLACE TABLE {name}_keys AS SELECT row_number AS _key, "
         f"episode_id AS encounter, patient, assessed_on FROM {name}_enc"
     )
-    reading = run_records(con, AUDIT_READING, resources, f"{name}_keys", f"{name}_k")
+    reading = run_records(
+        con, AUDIT_READING, resources, f"{name}_keys", f"{name}_k", drop_inputs=True
+    )
     assert reading.episodes is not None
     episodes = reading.episodes.get_name()
     con.raw_sql(_flat_sql(name, episodes, bool(export.of("MedicationRequest"))))

@@ -8,7 +8,8 @@ nodes. Three stages:
 0. **Reading.** Each resource type's NDJSON files are read once (`load_resources`), keeping only
    what the definition reads (`ReadSchema`, derived from its `Field`, `Concept`, `AnyItem` and
    `FirstItem` paths), each value typed as the IR says: a JSON value of another type than the
-   one read is NULL (DuckDB: ``json_transform`` to JSON leaves then ``json_type``; Spark: a
+   one read is NULL (DuckDB: ``json_transform`` to JSON leaves, typed by their first character,
+   each file parsed once in one statement; Spark: a
    VARIANT per line then ``schema_of_variant``; so both agree where a plain typed schema would
    not: Spark reads the number 12 as the text "12" into a string column). ``n`` numbers the
    lines in file order (files in the order given).
@@ -27,7 +28,8 @@ says cannot matter. `Days`: a row whose day is None has no day to go under and i
 
 Cost: a row spec's subexpressions used more than once are computed once, in stages (DuckDB
 views; Spark checkpoints, as its optimizer would inline them again); the whole reading is
-rendered to SQL once per process and replayed with each call's table names (`run_records`).
+rendered to SQL once (kept on disk between processes, `plan_cache`) and replayed with each
+call's table names (`run_records`), each work table dropped once no later statement reads it.
 
 Known differences from the Python engine (none reached by the definition's steps):
 - every JSON number is a float here: a `Message` shows the JSON integer 12 as "12.0" (Python:
@@ -49,8 +51,9 @@ import ibis
 import ibis.expr.types as ir_t
 
 from earlypath.engines.ibis_compile import IR_TYPES, _Compiler
-from earlypath.fhir.codes import code_set, word_pattern
+from earlypath.fhir.codes import code_set, load_codes, word_pattern
 from earlypath.records import ir as rec
+from earlypath.records import plan_cache
 from earlypath.rules import ir
 
 __all__ = [
@@ -237,17 +240,20 @@ class _DuckSql:
         return sql, node
 
     def leaf(self, json_sql: str, kind: str) -> str:
-        t = f"json_type({json_sql})"
+        # json_transform writes a JSON leaf as minified JSON text: its first character says its
+        # type (a string '"', a number '-' or a digit, true/false), with no second parse of it
+        head = f"left(CAST({json_sql} AS VARCHAR), 1)"
         if kind == "str":
-            return f"CASE WHEN {t} = 'VARCHAR' THEN json_extract_string({json_sql}, '$') END"
+            return f"CASE WHEN {head} = '\"' THEN json_extract_string({json_sql}, '$') END"
         if kind == "num":
             return (
-                f"CASE WHEN {t} IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT') "
+                f"CASE WHEN {head} IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9') "
                 f"THEN CAST({json_sql} AS DOUBLE) END"
             )
         if kind == "bool":
-            return f"CASE WHEN {t} = 'BOOLEAN' THEN CAST({json_sql} AS BOOLEAN) END"
-        return f"CASE WHEN {json_sql} IS NOT NULL AND {t} <> 'NULL' THEN true END"
+            text = f"CAST({json_sql} AS VARCHAR)"
+            return f"CASE WHEN {text} IN ('true', 'false') THEN {text} = 'true' END"
+        return f"CASE WHEN {json_sql} IS NOT NULL AND CAST({json_sql} AS VARCHAR) <> 'null' THEN true END"
 
     def shaped(self, sql: str, node: _Tree | None, want: _Tree) -> str:
         """``sql`` in the shape ``want`` (json_transform'ed again when it is still JSON)."""
@@ -315,15 +321,13 @@ def _load_duckdb(con: Any, resource: str, files: Sequence[Path], schema: ReadSch
     columns = sql.struct("j", tree, schema)
     spec = _sql_text(json.dumps(tree.spec()))
     select = ", ".join(f'{s} AS "{n}"' for n, s in columns)
-    # a table keeps the files' order (DuckDB preserves insertion order): rowid numbers lines
+    # one statement, no table of the JSON values kept (its memory grew with the export); a
+    # table keeps the files' order (DuckDB preserves insertion order): rowid numbers the lines
     con.raw_sql(
-        f'CREATE OR REPLACE TEMP TABLE "{name}_json" AS '
-        f"SELECT json_transform(json, {spec}) AS j FROM {_duckdb_source(files)}"
+        f'CREATE OR REPLACE TABLE "{name}_typed" AS SELECT {select} FROM '
+        f"(SELECT json_transform(json, {spec}) AS j FROM {_duckdb_source(files)})"
     )
-    con.raw_sql(
-        f'CREATE OR REPLACE TABLE "{name}" AS SELECT rowid + 1 AS n, {select} FROM "{name}_json"'
-    )
-    con.raw_sql(f'DROP TABLE "{name}_json"')
+    con.raw_sql(f'CREATE OR REPLACE VIEW "{name}" AS SELECT rowid + 1 AS n, * FROM "{name}_typed"')
     return con.table(name)
 
 
@@ -700,21 +704,25 @@ def _first(items: ir_t.ArrayValue) -> ir_t.Value:
     return ibis.cases((items.length() > 0, items[0]), else_=ibis.null(items.type().value_type))
 
 
-def _set_keys(name: str) -> list[str]:
-    return sorted(f"{s}|{c}" for s, c in code_set(name).codes)
-
-
-def _coding_key(c: ir_t.StructValue) -> ir_t.StringValue:
-    return c[_SYSTEM].fill_null("") + "|" + c[_CODE].fill_null("")
+def _listed(c: ir_t.StructValue, pairs: Iterable[tuple[str, str]]) -> ir_t.BooleanValue:
+    """Is the coding's (system, code) one of ``pairs`` (a missing system or code read as "")?
+    Compared field by field, grouped by system: no "system|code" text is built per coding."""
+    by_system: dict[str, list[str]] = {}
+    for system, code in sorted(pairs):
+        by_system.setdefault(system, []).append(code)
+    system, code = c[_SYSTEM].fill_null(""), c[_CODE].fill_null("")
+    out: ir_t.BooleanValue = ibis.literal(False)
+    for s, codes in by_system.items():
+        out = out | ((system == s) & code.isin(codes))
+    return out
 
 
 def _in_set(concept: ir_t.StructValue, name: str) -> ir_t.BooleanValue:
     """`CodeSet.matches`: a listed system|code of any coding, or one of the set's words in the
     concept's text or a coding's display (lower-cased, as the words stand alone)."""
     codes = code_set(name)
-    keys = _set_keys(name)
     codings = concept[_CODING]
-    test = codings.filter(lambda c: _coding_key(c).isin(keys)).length() > 0
+    test = codings.filter(lambda c: _listed(c, codes.codes)).length() > 0
     if codes.words:
         displays = codings.map(lambda c: c[_DISPLAY].fill_null("")).join(" ").fill_null("")
         text = (concept[_TEXT].fill_null("") + " " + displays).lower()
@@ -732,15 +740,15 @@ def _words_in(text: ir_t.StringValue, name: str) -> ir_t.BooleanValue:
 
 def _at_least(concept: ir_t.StructValue, name: str) -> ir_t.IntegerValue:
     codes = code_set(name)
-    counts = {f"{s}|{c}": codes.at_least.get((s, c), 1) for s, c in codes.codes}
-    first = _first(concept[_CODING].map(_coding_key).filter(lambda k: k.isin(sorted(counts))))
-    by_count: dict[int, list[str]] = {}
-    for key, n in counts.items():
-        by_count.setdefault(n, []).append(key)
+    # the first listed coding, then what its code says (codes grouped by their count)
+    first = _first(concept[_CODING].filter(lambda c: _listed(c, codes.codes)))
+    by_count: dict[int, list[tuple[str, str]]] = {}
+    for pair in sorted(codes.codes):
+        by_count.setdefault(codes.at_least.get(pair, 1), []).append(pair)
     return ibis.cases(
         *(
-            (first.isin(sorted(keys)), ibis.literal(n, type="int64"))
-            for n, keys in by_count.items()
+            (first.notnull() & _listed(first, pairs), ibis.literal(n, type="int64"))
+            for n, pairs in by_count.items()
         ),
         else_=ibis.null("int64"),
     )
@@ -1371,13 +1379,19 @@ def run_records(
     encounters: str,
     prefix: str,
     whole: bool = False,
+    drop_inputs: bool = False,
 ) -> CompiledRecords:
     """The reading of every encounter of table ``encounters`` (``_key``, ``encounter``,
     ``patient``, ``assessed_on``), each intermediate table stored as ``{prefix}_...``.
 
     Compiling the definition to SQL takes seconds (ibis builds and renders a large plan); it
     depends only on the definition, the backend and the input tables' schemas, so it is done once
-    per process and replayed with this call's table names."""
+    (kept in the process, and on disk between processes: `plan_cache`) and replayed with this
+    call's table names.
+
+    On DuckDB, each stored table the result does not name is dropped once the statements that
+    read it have run (and with ``drop_inputs`` the tables of ``resources``, made by
+    `load_resources`, too): the memory a reading holds does not add up step after step."""
     inputs = {r: t.get_name() for r, t in resources.items()}
     key = (
         id(spec),
@@ -1387,8 +1401,18 @@ def run_records(
         tuple(con.table(encounters).schema().items()),
     )
     plan = _PLANS.get(key)
+    stored = False
     if plan is None:
-        plan = _record_plan(con, spec, resources, encounters, prefix, whole)
+        # the key on disk: the definition by value, and the value sets its SQL holds
+        disk_key = plan_cache.plan_key(spec, key[1:], load_codes())
+        kept = plan_cache.load_plan(disk_key)
+        if kept is not None:
+            plan = _Plan(**kept)
+        else:
+            # compiling stores every table as it goes: this call's tables exist already
+            plan = _record_plan(con, spec, resources, encounters, prefix, whole)
+            plan_cache.save_plan(disk_key, dataclasses.asdict(plan))
+            stored = True
         _PLANS[key] = plan
     names = {f"@in_{r}@": name for r, name in inputs.items()}
     names |= {"@encounters@": encounters, "@prefix@": prefix}
@@ -1398,8 +1422,16 @@ def run_records(
             text = text.replace(placeholder, name)
         return text
 
-    for table, sql in plan.statements:
-        _store(con, real(table), real(sql))
+    outputs = {*plan.rows.values(), plan.episodes, plan.problems}
+    done = _done_after(
+        plan.statements, outputs, {f"@in_{r}@" for r in inputs} if drop_inputs else set()
+    )
+    for i, (table, sql) in enumerate(plan.statements):
+        if not stored:
+            _store(con, real(table), real(sql))
+        if con.name != "pyspark":
+            for name in done.get(i, ()):
+                _drop(con, real(name), name.startswith("@in_"))
     problems = (
         con.table(real(plan.problems))
         if plan.problems is not None
@@ -1411,6 +1443,41 @@ def run_records(
         con.table(real(plan.episodes)),
         plan.types,
     )
+
+
+def _done_after(
+    statements: Sequence[tuple[str, str]], outputs: set[str | None], inputs: set[str]
+) -> dict[int, list[str]]:
+    """For each statement, the stored tables (and ``inputs``) no later statement reads: the
+    statement that last reads them, through the views it reads too (a view is read when a
+    table is made from it). Views and ``outputs`` are kept."""
+    names = {t for t, _ in statements} | inputs
+    reads: dict[str, set[str]] = {}  # a view -> the stored tables it reads
+    last: dict[str, int] = {}
+    for i, (table, sql) in enumerate(statements):
+        used: set[str] = set()
+        for name in names:
+            if f'"{name}"' in sql or f"`{name}`" in sql:
+                used |= reads.get(name, {name})
+        if _VIEW in table:
+            reads[table] = used
+            continue
+        last[table] = max(last.get(table, i), i)
+        for name in used:
+            last[name] = i
+    out: dict[int, list[str]] = {}
+    for name, i in last.items():
+        if name not in outputs and (name in inputs or _VIEW not in name):
+            out.setdefault(i, []).append(name)
+    return out
+
+
+def _drop(con: Any, name: str, is_input: bool) -> None:
+    if is_input:  # `_load_duckdb`'s view and its table
+        con.raw_sql(f'DROP VIEW IF EXISTS "{name}"')
+        con.raw_sql(f'DROP TABLE IF EXISTS "{name}_typed"')
+    else:
+        con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
 
 
 def _record_plan(

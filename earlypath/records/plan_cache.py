@@ -1,0 +1,104 @@
+"""The compiled SQL of a record reading, kept on disk between processes.
+
+Rendering the definition to SQL takes about a second (ibis builds and renders a large plan) and
+depends only on what goes in: the definition, the value sets, the backend, the input tables'
+schemas and the code that compiles them. Each CLI audit is a fresh process, so the statements
+are kept in a folder of the user's temp dir, under a SHA-256 of all of that (the source of the
+whole ``earlypath`` package stands for "the code"); any change gives a new key. Only SQL text is
+kept (no patient data). ``EARLYPATH_PLAN_CACHE`` names another folder, or ``off`` to not keep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import stat
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+__all__ = ["canonical", "load_plan", "plan_key", "save_plan"]
+
+
+def canonical(value: Any) -> str:
+    """A text for ``value`` that is the same in every process (sets sorted, dataclasses by
+    field), unlike ``repr`` of a frozenset of strings."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        inner = ", ".join(
+            f"{f.name}={canonical(getattr(value, f.name))}" for f in dataclasses.fields(value)
+        )
+        return f"{type(value).__qualname__}({inner})"
+    if isinstance(value, dict):
+        items = sorted((canonical(k), canonical(v)) for k, v in value.items())
+        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
+    if isinstance(value, set | frozenset):
+        return "set(" + ", ".join(sorted(canonical(v) for v in value)) + ")"
+    if isinstance(value, tuple | list):
+        return "(" + ", ".join(canonical(v) for v in value) + ",)"
+    return repr(value)
+
+
+@cache
+def _source_digest() -> str:
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def plan_key(*parts: Any) -> str:
+    """The key of a plan compiled from ``parts`` by this package's code."""
+    import duckdb
+    import ibis
+
+    text = canonical((_source_digest(), ibis.__version__, duckdb.__version__, *parts))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _folder() -> Path | None:
+    chosen = os.environ.get("EARLYPATH_PLAN_CACHE", "")
+    if chosen.lower() == "off":
+        return None
+    folder = (
+        Path(chosen) if chosen else Path(tempfile.gettempdir()) / f"earlypath-plans-{os.getuid()}"
+    )
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+    except OSError:
+        return None
+    # SQL is run as read: only a folder of this user that no one else can write is trusted
+    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return None
+    return folder
+
+
+def load_plan(key: str) -> dict[str, Any] | None:
+    """The plan kept under ``key``, or None (none kept, or unreadable)."""
+    folder = _folder()
+    if folder is None:
+        return None
+    try:
+        return json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def save_plan(key: str, plan: dict[str, Any]) -> None:
+    """Keep ``plan`` under ``key`` (written whole, then renamed: a reader never sees half)."""
+    folder = _folder()
+    if folder is None:
+        return
+    try:
+        handle, temp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(plan, out)
+        os.replace(temp, folder / f"{key}.json")
+    except OSError:
+        return

@@ -1,0 +1,85 @@
+"""The compiled SQL of the audit's reading is kept on disk: a second process replays it (no
+compiling) and reads the very same rows; the key does not depend on set order; a folder others
+can write is not trusted; ``off`` keeps nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pytest
+
+import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
+from earlypath.audit.fhir_flat import flatten_fhir_duckdb
+from earlypath.records import ibis_compile, plan_cache
+from earlypath.synth.cohort import generate_chunks
+from earlypath.synth.fhir_export import write_fhir
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("export")
+    write_fhir(generate_chunks(40, seed=3), folder)
+    return folder
+
+
+def _flat(folder: Path) -> list[Any]:
+    con = ibis.duckdb.connect()
+    flatten_fhir_duckdb(con, folder, "flat")
+    return con.con.sql("SELECT * FROM flat_t ORDER BY row_number").fetchall()
+
+
+def test_a_new_process_replays_the_kept_sql(
+    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(tmp_path))
+    monkeypatch.setattr(ibis_compile, "_PLANS", {})
+    compiled = _flat(export)
+    assert len(list(tmp_path.glob("*.json"))) == 1
+
+    def no_compiling(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(ibis_compile, "_PLANS", {})  # as a new process
+    monkeypatch.setattr(ibis_compile, "_record_plan", no_compiling)
+    assert _flat(export) == compiled
+    assert len(compiled) == 40
+
+
+def test_off_keeps_nothing(export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", "off")
+    monkeypatch.setattr(plan_cache.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(ibis_compile, "_PLANS", {})
+    _flat(export)
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_a_folder_others_can_write_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(tmp_path))
+    plan_cache.save_plan("k", {"statements": []})
+    assert plan_cache.load_plan("k") == {"statements": []}
+    tmp_path.chmod(0o777)
+    assert plan_cache.load_plan("k") is None
+
+
+def test_the_key_does_not_depend_on_set_order() -> None:
+    assert plan_cache.canonical(frozenset({"b", "a", "c"})) == "set('a', 'b', 'c')"
+    assert plan_cache.plan_key({"x": frozenset({"p", "q"})}) == plan_cache.plan_key(
+        {"x": frozenset({"q", "p"})}
+    )
+    assert plan_cache.plan_key("one") != plan_cache.plan_key("two")
+
+
+def test_the_audit_drops_each_work_table_once_read(export: Path) -> None:
+    """Memory: the resource tables and the steps' tables are dropped once no later statement
+    reads them; the episodes (and the rows the reading returns) stay."""
+    con = ibis.duckdb.connect()
+    flatten_fhir_duckdb(con, export, "flat")
+    tables = {r[0] for r in con.con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert not [t for t in tables if t.startswith("flat_r_")]
+    episodes = [t for t in tables if t.startswith("flat_k_episodes_")]
+    assert len(episodes) == 1
+    assert con.con.sql("SELECT count(*) FROM flat_t").fetchall() == [(40,)]
