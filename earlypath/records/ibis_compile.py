@@ -1147,7 +1147,8 @@ class _Episodes:
         for name, a in aggs.items():
             if isinstance(a, rec.Agg) and a.op == "count_distinct":
                 fill[name] = e[name].fill_null(0)
-            elif isinstance(a, rec.Agg) and a.op == "collect":
+            elif isinstance(a, rec.Days) or (isinstance(a, rec.Agg) and a.op == "collect"):
+                # no rows is an empty list, as the Python engine gives it
                 fill[name] = ibis.coalesce(e[name], ibis.literal([], type=e[name].type()))
             else:
                 fill[name] = e[name]

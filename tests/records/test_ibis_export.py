@@ -1,5 +1,5 @@
 """The one definition compiled over a whole bulk export gives, on Spark, the very episodes it gives
-on DuckDB (row for row, every step), and on DuckDB the facts the audit has always read."""
+on DuckDB (row for row, every step and every problem), and on DuckDB the facts the audit has always read."""
 
 from __future__ import annotations
 
@@ -55,10 +55,21 @@ def episodes(con: Any, folder: Path, prefix: str) -> list[dict[str, Any]]:
     resources = load_resources(con, files, READING, f"{prefix}_r")
     out = run_records(con, READING, resources, f"{prefix}_keys", f"{prefix}_k")
     assert out.episodes is not None
-    table = out.episodes.select("_key", "encounter", *(name for name, _ in READING.steps)).order_by(
-        "_key"
-    )
-    return [_plain(r) for r in table.to_pyarrow().to_pylist()]
+    table = out.episodes.select(
+        "_key", "encounter", "patient", *(name for name, _ in READING.steps)
+    ).order_by("_key")
+    problems = out.problems.to_pyarrow().to_pylist()
+    got = []
+    for r in table.to_pyarrow().to_pylist():
+        # what is reported for this encounter: its own problems and its patient's resources'
+        r["problems"] = sorted(
+            (p["ref"], p["message"])
+            for p in problems
+            if p["encounter"] == r["_key"]
+            or (p["encounter"] is None and p["patient"] == r["patient"])
+        )
+        got.append(_plain(r))
+    return got
 
 
 def _plain(value: Any) -> Any:
