@@ -45,7 +45,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir_t
@@ -451,7 +451,7 @@ def reference_pattern(kind: str) -> str:
 
 
 def _python_type(value: Any) -> str | None:
-    return ir.Const(value) and _rule_type(ir.Const(value))
+    return _rule_type(ir.Const(value))
 
 
 def _rule_type(e: ir.Expr) -> str | None:
@@ -484,6 +484,14 @@ class _Env:
         self.table_types = table_types or {}
         self.aggs = aggs or {}
         self.outer = outer
+
+    def read(self, kind: Literal["scope", "col", "ctx"], name: str) -> ir_t.Value:
+        """A name of the resource in scope, of the row aggregated, or of the encounter; a node
+        read where there is no such thing is a defect of the definition."""
+        source = {"scope": self.scope, "col": self.col, "ctx": self.ctx}[kind]
+        if source is None:
+            raise TypeError(f"{kind} {name!r} read where there is none")
+        return source(name)
 
     def item(self, value: ir_t.StructValue, schema: ReadSchema, outer: _RecordsCompiler) -> _Env:
         types = {n: _column_type(k, d) for n, k, d in schema.columns()}
@@ -594,9 +602,9 @@ class _RecordsCompiler(_Compiler):
     def other(self, e: ir.Expr, expected: str | None) -> ir_t.Value:  # noqa: C901
         env = self.env
         if isinstance(e, rec.Field):
-            return env.scope(leaf_name(e.path, e.type))
+            return env.read("scope", leaf_name(e.path, e.type))
         if isinstance(e, rec.Concept):
-            return env.scope(concept_name(e.path))
+            return env.read("scope", concept_name(e.path))
         if isinstance(e, rec.InSet):
             return _in_set(self.expr(e.concept), e.value_set)
         if isinstance(e, rec.TextInSet):
@@ -639,7 +647,7 @@ class _RecordsCompiler(_Compiler):
         if isinstance(e, rec.RefId):
             return _ref_id(self.expr(e.reference, "str"), e.kind)
         if isinstance(e, rec.AnyItem):
-            items, item_schema = env.scope(list_name(e.path)), self.schema.lists[e.path]
+            items, item_schema = env.read("scope", list_name(e.path)), self.schema.lists[e.path]
 
             def test(x: ir_t.Value) -> ir_t.Value:
                 return (
@@ -650,7 +658,7 @@ class _RecordsCompiler(_Compiler):
 
             return (items.filter(test).length() > 0).fill_null(False)
         if isinstance(e, rec.FirstItem):
-            items, item_schema = env.scope(list_name(e.path)), self.schema.lists[e.path]
+            items, item_schema = env.read("scope", list_name(e.path)), self.schema.lists[e.path]
 
             def keep(x: ir_t.Value) -> ir_t.Value:
                 return (
@@ -668,9 +676,9 @@ class _RecordsCompiler(_Compiler):
         if isinstance(e, rec.Joined):
             return env.joined[id(e)]
         if isinstance(e, rec.Ctx):
-            return env.ctx(e.name)
+            return env.read("ctx", e.name)
         if isinstance(e, rec.Col):
-            return env.col(e.name)
+            return env.read("col", e.name)
         if isinstance(e, rec.Agg | rec.Days):
             return env.aggs[id(e)]
         raise TypeError(f"the records compiler has no rule for IR node {type(e).__name__}")
@@ -1220,8 +1228,9 @@ class _Episodes:
         pending: dict[str, list[rec.Agg]] = {}
         for _, later in steps:
             for a in _aggs_of(later):
-                ready = isinstance(a, rec.Agg) and id(a) not in self.done
-                if ready and _ctx_names(a) <= known and a.table in self.rows:
+                if not isinstance(a, rec.Agg) or id(a) in self.done:
+                    continue
+                if _ctx_names(a) <= known and a.table in self.rows:
                     batch = pending.setdefault(a.table, [])
                     if all(x is not a for x in batch):
                         batch.append(a)

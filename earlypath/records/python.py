@@ -45,7 +45,7 @@ from earlypath.rules import ir
 
 __all__ = ["Reading", "Rows", "read", "read_rows", "read_episode"]
 
-Fn = Callable[[Any], Any]
+Fn = Callable[..., Any]  # a compiled node: of the scope, or (fused collect) of the scope and rows
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Any
 from earlypath.records import ir as rir
 from earlypath.rules import ir
 
-Fn = Callable[[Any], Any]
+Fn = Callable[..., Any]  # a compiled node: of the scope, or (fused collect) of the scope and rows
 
 _CMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 _ARITH = {"+": "+", "-": "-", "*": "*", "/": "/"}
