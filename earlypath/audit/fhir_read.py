@@ -259,3 +259,27 @@ def read_fhir_folder(con: Any, folder: Path, name: str) -> tuple[ir_t.Table, Fhi
     from earlypath.audit.fhir_flat import RESOURCES
 
     return read_fhir_export(con, discover_export(folder, RESOURCES), name)
+
+
+def refuse_unreadable_lines_spark(session: Any, export: ExportFiles) -> None:
+    """A ValueError naming the file and line of the first line of the export that is not a JSON
+    value (as DuckDB's reader refuses it: `earlypath.audit.load._flatten_fhir`): Spark's reader
+    parses with try_parse_json, which would make such a line silently no resource. Spark-only:
+    DuckDB refuses the line while reading it."""
+    from pyspark.sql import functions as F  # noqa: N812 (Spark's usual name)
+
+    for path in (p for files in export.files.values() for p in files):
+        lines = session.read.text(str(path)).select(
+            F.monotonically_increasing_id().alias("m"), "value"
+        )
+        bad = lines.where((F.length(F.trim("value")) > 0) & F.expr("try_parse_json(value) IS NULL"))
+        first = bad.orderBy("m").select("m", "value").limit(1).collect()
+        if not first:
+            continue
+        if "\x00" in first[0]["value"]:  # UTF-16 read as UTF-8: every other byte is NUL
+            raise ValueError(f"{path.name} is UTF-16 text: save it as UTF-8")
+        line = lines.where(F.col("m") <= first[0]["m"]).count()
+        raise ValueError(
+            f"{path.name} line {line} is not readable as FHIR NDJSON "
+            "(UTF-8 JSON, one resource a line)"
+        )

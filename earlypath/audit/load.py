@@ -467,9 +467,10 @@ def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.
         # A FHIR export is read on Spark itself, by the reading DuckDB also runs (fhir_read)
         from earlypath.audit.fhir_files import discover_export
         from earlypath.audit.fhir_flat import RESOURCES
-        from earlypath.audit.fhir_read import read_fhir_export
+        from earlypath.audit.fhir_read import read_fhir_export, refuse_unreadable_lines_spark
 
         export = discover_export(path, RESOURCES)
+        refuse_unreadable_lines_spark(spark, export)
         flat, reading = read_fhir_export(con, export, f"{RAW}_fhir")
         _refuse_no_encounter(reading)
         _FHIR_READINGS[con] = reading
