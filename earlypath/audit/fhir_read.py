@@ -18,7 +18,6 @@ rows `fhir_flat.flatten_fhir_duckdb` gives (tests/audit/test_fhir_spark.py).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import ibis
@@ -48,7 +47,7 @@ from earlypath.records.ir import (
 )
 from earlypath.rules.ir import And, Cmp, Const, Expr, Or
 
-__all__ = ["AUDIT_ROWS", "flat_table", "read_fhir_export"]
+__all__ = ["AUDIT_ROWS", "flat_table", "read_fhir_export", "refuse_unreadable_lines_spark"]
 
 
 def _coding_in_set(value_set: str) -> Expr:
@@ -251,14 +250,6 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
         r["exclusion"]: int(r["count"]) for r in sorted(counts, key=lambda r: r["exclusion"])
     }
     return episodes, FhirReading(export, excluded, encounters)
-
-
-def read_fhir_folder(con: Any, folder: Path, name: str) -> tuple[ir_t.Table, FhirReading]:
-    """`read_fhir_export` of a folder's files as `discover_export` finds them."""
-    from earlypath.audit.fhir_files import discover_export
-    from earlypath.audit.fhir_flat import RESOURCES
-
-    return read_fhir_export(con, discover_export(folder, RESOURCES), name)
 
 
 def refuse_unreadable_lines_spark(session: Any, export: ExportFiles) -> None:
