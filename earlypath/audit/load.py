@@ -11,10 +11,8 @@ SparkSession); the python reference engine reads through DuckDB.
 
 from __future__ import annotations
 
-import atexit
 import os
 import re
-import shutil
 import weakref
 from pathlib import Path
 from typing import Any, Literal
@@ -194,12 +192,16 @@ def _read_fhir_export(owner: Any, con: Any, path: Path) -> None:
 
     export = discover_export(path, RESOURCES)
     reading = flatten_fhir_duckdb(con, export, RAW)
+    _refuse_no_encounter(reading)
+    _FHIR_READINGS[owner] = reading
+
+
+def _refuse_no_encounter(reading: Any) -> None:
     if reading.encounters == 0:
-        names = ", ".join(p.name for p in export.of("Encounter"))
+        names = ", ".join(p.name for p in reading.export.of("Encounter"))
         raise InputError(
             [Problem("Encounter", f"the export's Encounter files ({names}) hold no Encounter")]
         )
-    _FHIR_READINGS[owner] = reading
 
 
 def _refuse_names(parts: Parts, fmt: Format) -> None:
@@ -462,16 +464,17 @@ def check_csv_structure(parts: Parts) -> None:
 def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.Table:
     spark = con._session
     if parts is None:
-        # The FHIR flattening is written for DuckDB's JSON reader: flatten there, hand Spark Parquet.
-        import tempfile
+        # A FHIR export is read on Spark itself, by the reading DuckDB also runs (fhir_read)
+        from earlypath.audit.fhir_files import discover_export
+        from earlypath.audit.fhir_flat import RESOURCES
+        from earlypath.audit.fhir_read import read_fhir_export, refuse_unreadable_lines_spark
 
-        folder = Path(tempfile.mkdtemp(prefix="earlypath-fhir-"))
-        atexit.register(shutil.rmtree, folder, True)  # Spark reads it lazily: remove at exit
-        target = folder / "flat.parquet"
-        dcon = duckdb_connect()
-        _flatten_fhir(con, dcon, path)
-        dcon.raw_sql(f"COPY (SELECT * FROM {RAW} ORDER BY row_number) TO {sql_text(str(target))}")
-        df = spark.read.parquet(str(target))
+        export = discover_export(path, RESOURCES)
+        refuse_unreadable_lines_spark(spark, export)
+        flat, reading = read_fhir_export(con, export, f"{RAW}_fhir")
+        _refuse_no_encounter(reading)
+        _FHIR_READINGS[con] = reading
+        df = spark.sql(str(con.compile(flat)))
     else:
         df, rows = _number_rows_spark(spark, _read_spark(spark, parts, fmt), parts, fmt)
         _ROWS_IN[con] = rows

@@ -632,7 +632,14 @@ class _RecordsCompiler(_Compiler):
             kind = self.type_of(e.item) or next(
                 (_python_type(v) for v in e.values if v is not None), None
             )
-            return self.expr(e.item, kind).isin([v for v in e.values if v is not None])
+            item = self.expr(e.item, kind)
+            # as a function call (NULL stays NULL): Spark SQL cannot parse the "x IN (..) = FALSE"
+            # a Not around a bare IN renders as
+            return ibis.ifelse(
+                item.isnull(),
+                ibis.null("boolean"),
+                item.isin([v for v in e.values if v is not None]),
+            )
         if isinstance(e, rec.Lookup):
             kind = self.type_of(e)
             item = self.expr(e.item)

@@ -1,0 +1,276 @@
+"""Read a FHIR R4 bulk export into the flat cohort on any ibis backend (DuckDB or Spark).
+
+The same reading as `earlypath.audit.fhir_flat` (see its docstring for what each cell means),
+but with nothing written in one database's SQL: the facts of each encounter come from the one
+definition of record reading (`AUDIT_READING`, compiled by `earlypath.records.ibis_compile`),
+and the audit's own parts are written once here, for every backend:
+
+- what is read of the Encounter (its id, patient, day, site, own type) and of the Patient
+  (gender, birth date, ethnicity, deprivation) as row specs of the records IR (`AUDIT_ROWS`),
+  so each resource file is parsed by the compiled loader of the backend, once;
+- the encounter's number (its line in the Encounter files, in file order: ``n``), the Patient
+  taken for an id (the first of that id), the flat row's text cells, the age band and why an
+  encounter is not an episode (`earlypath.fhir.pregnancy`), as ibis expressions.
+
+`read_fhir_export` is the Spark audit's reading (`earlypath.audit.load`); on DuckDB it gives the
+rows `fhir_flat.flatten_fhir_duckdb` gives (tests/audit/test_fhir_spark.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir_t
+
+from earlypath.audit.fhir_files import ExportFiles
+from earlypath.audit.fhir_flat import (
+    AUDIT_READING,
+    ETHNICITY_EXTENSION,
+    IMD_EXTENSION,
+    FhirReading,
+)
+from earlypath.fhir.codes import code_set
+from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
+from earlypath.records.ibis_compile import compile_rows, load_resources, materializer, run_records
+from earlypath.records.ir import (
+    AnyItem,
+    Day,
+    EpisodeSpec,
+    Field,
+    FirstItem,
+    Left,
+    OneOf,
+    RefId,
+    RowSpec,
+    TextInSet,
+)
+from earlypath.rules.ir import And, Cmp, Const, Expr, Or
+
+__all__ = ["AUDIT_ROWS", "flat_table", "read_fhir_export", "refuse_unreadable_lines_spark"]
+
+
+def _coding_in_set(value_set: str) -> Expr:
+    """A CodeableConcept (the list item being read) matches the value set as `InSet` does: a
+    coding's system|code is listed, or one of the set's words is in its text or a display.
+    (`InSet` reads a concept at a path; an Encounter's types are concepts as list items.)"""
+    codes = code_set(value_set)
+    systems = sorted({system for system, _ in codes.codes})
+    by_system = tuple(
+        And(
+            (
+                Cmp("==", Field("system", "str"), Const(system)),
+                OneOf(
+                    Field("code", "str"), tuple(sorted(c for s, c in codes.codes if s == system))
+                ),
+            )
+        )
+        for system in systems
+    )
+    tests: list[Expr] = [AnyItem("coding", Or(by_system))] if by_system else []
+    if codes.words:
+        tests.append(TextInSet(Field("text", "str"), value_set))
+        tests.append(AnyItem("coding", TextInSet(Field("display", "str"), value_set)))
+    return Or(tuple(tests)) if tests else Const(False)
+
+
+def _extension(url: str, value: Expr) -> Expr:
+    """``value`` of the Patient's first extension with this url."""
+    return FirstItem("extension", Cmp("==", Field("url", "str"), Const(url)), value)
+
+
+_START = Field("period.start", "str")
+AUDIT_ROWS = EpisodeSpec(
+    rows=(
+        RowSpec(
+            "audit_encounters",
+            "Encounter",
+            Const(True),
+            RefId(Field("subject.reference", "str"), "Patient"),
+            (
+                ("episode_id", Field("id", "str")),
+                ("assessed_text", Left(_START, 10)),
+                ("assessed_on", Day(_START)),
+                ("provider", Field("serviceProvider.reference", "str")),
+                ("pregnancy_visit", AnyItem("type", _coding_in_set("pregnancy_encounter_type"))),
+            ),
+        ),
+        RowSpec(
+            "audit_patients",
+            "Patient",
+            Const(True),
+            Field("id", "str"),
+            (
+                ("gender", Field("gender", "str")),
+                ("birth", Day(Field("birthDate", "str"))),
+                (
+                    "eth_display",
+                    _extension(
+                        ETHNICITY_EXTENSION,
+                        FirstItem(
+                            "valueCodeableConcept.coding", Const(True), Field("display", "str")
+                        ),
+                    ),
+                ),
+                (
+                    "eth_text",
+                    _extension(ETHNICITY_EXTENSION, Field("valueCodeableConcept.text", "str")),
+                ),
+                ("imd", _extension(IMD_EXTENSION, Field("valueInteger", "num"))),
+            ),
+        ),
+    ),
+    steps=(),
+)
+# What each resource file is read for: the definition's facts and the audit's own cells.
+_LOADED = EpisodeSpec(AUDIT_READING.rows + AUDIT_ROWS.rows, (), ())
+
+_AGE_BANDS = ((20, "<20"), (25, "20-24"), (30, "25-29"), (35, "30-34"), (40, "35-39"))
+
+
+def _age_band(birth: ir_t.DateValue, day: ir_t.DateValue) -> ir_t.StringValue:
+    # whole calendar years between the two (year boundaries crossed), as the flat audit counts
+    years = day.year() - birth.year()
+    band = ibis.cases(*((years < limit, band) for limit, band in _AGE_BANDS), else_="40+")
+    return ibis.ifelse(birth.isnull() | day.isnull(), ibis.null("string"), band)
+
+
+def _text(value: ir_t.Value) -> ir_t.StringValue:
+    return value.cast("string")
+
+
+def flat_table(
+    encounters: ir_t.Table, patients: ir_t.Table, episodes: ir_t.Table, has_requests: bool
+) -> ir_t.Table:
+    """Every encounter's flat row (text cells as a CSV gives them; NULL = Unknown) with
+    ``exclusion``, why it is not an episode: a man's, or one with no evidence of a current
+    pregnancy as of its day. An encounter with no day (or no patient) cannot be placed: it stays
+    in, to be rejected or judged as it is."""
+    first = patients.mutate(
+        _rank=ibis.row_number().over(group_by=patients["patient"], order_by=patients["n"])
+    )
+    pt = first.filter(first["_rank"] == 0).select(
+        _pid="patient",
+        gender="gender",
+        birth="birth",
+        eth_display="eth_display",
+        eth_text="eth_text",
+        imd="imd",
+    )
+    e = encounters.select(
+        row_number="n",
+        episode_id="episode_id",
+        patient="patient",
+        assessed_text="assessed_text",
+        e_day="assessed_on",
+        provider="provider",
+        pregnancy_visit="pregnancy_visit",
+    )
+    j = e.left_join(episodes, e["row_number"] == episodes["_key"]).left_join(
+        pt, e["patient"] == pt["_pid"]
+    )
+    prescribed = j["prescribed"].fill_null(False) if has_requests else ibis.null("boolean")
+    pregnant = (
+        j["pregnancy_visit"].fill_null(False)
+        | j["lmp"].notnull()
+        | (j["pregnancy_signs"].length() > 0).fill_null(False)
+    )
+    exclusion = ibis.cases(
+        ((j["gender"] == "male").fill_null(False), EXCLUDED_MALE),
+        (j["e_day"].isnull() | j["patient"].isnull(), ibis.null("string")),
+        (pregnant, ibis.null("string")),
+        else_=EXCLUDED_NOT_PREGNANT,
+    )
+    return j.select(
+        row_number=j["row_number"],
+        episode_id=j["episode_id"],
+        assessed_on=j["assessed_text"],
+        previous_miscarriages=_text(j["previous_miscarriages"]),
+        vaginal_bleeding=_text(j["vaginal_bleeding"]),
+        lmp=_text(j["lmp"]),
+        scan_date=_text(j["scan_date"]),
+        scan_route=ibis.null("string"),
+        scan_location=j["scan_location"],
+        fetal_pole=ibis.ifelse(j["scan_fetal_pole"].fill_null(False), "true", ibis.null("string")),
+        fetal_heartbeat=_text(j["scan_fetal_heartbeat"]),
+        crl_mm=_text(j["scan_crl_mm"]),
+        msd_mm=_text(j["scan_msd_mm"]),
+        miscarriage_diagnosed=_text(j["miscarriage_diagnosed"].fill_null(False)),
+        on_progesterone=_text(j["on_progesterone"].fill_null(False)),
+        allergies=ibis.ifelse(
+            (j["allergies"].length() > 0).fill_null(False),
+            ibis.literal("; ").join(j["allergies"]),
+            ibis.null("string"),
+        ),
+        progesterone_prescribed=_text(prescribed),
+        prescribed_on=_text(j["prescribed_on"]),
+        site=j["provider"].re_replace("^Organization/", ""),
+        age_band=_age_band(j["birth"], j["e_day"]),
+        ethnicity=j["eth_display"].coalesce(j["eth_text"]),
+        deprivation_quintile=j["imd"].cast("int64"),
+        exclusion=exclusion,
+    ).order_by("row_number")
+
+
+def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Table, FhirReading]:
+    """The flat cohort of the export's episodes (with ``row_number``) read on ``con`` (an ibis
+    DuckDB or PySpark backend), and what was read (`FhirReading`: the encounters that are not
+    episodes, by reason). Work tables are named ``{name}_...``."""
+    resources = load_resources(con, export.files, _LOADED, f"{name}_r")
+    keep = materializer(con, name)
+    rows, _, _ = compile_rows(AUDIT_ROWS, resources)
+    enc = keep(rows["audit_encounters"], "enc")
+    keys = keep(
+        enc.select(
+            _key=enc["n"],
+            encounter=enc["episode_id"],
+            patient=enc["patient"],
+            assessed_on=enc["assessed_on"],
+        ),
+        "keys",
+    )
+    reading = run_records(con, AUDIT_READING, resources, keys.get_name(), f"{name}_k")
+    assert reading.episodes is not None
+    every = keep(
+        flat_table(
+            enc, rows["audit_patients"], reading.episodes, bool(export.of("MedicationRequest"))
+        ),
+        "t",
+    )
+    excluded_rows = every.filter(every["exclusion"].notnull())
+    counts = (
+        excluded_rows.group_by("exclusion")
+        .aggregate(count=excluded_rows.count())
+        .to_pyarrow()
+        .to_pylist()
+    )
+    encounters = int(every.count().to_pyarrow().as_py())
+    episodes = every.filter(every["exclusion"].isnull()).drop("exclusion").order_by("row_number")
+    excluded = {
+        r["exclusion"]: int(r["count"]) for r in sorted(counts, key=lambda r: r["exclusion"])
+    }
+    return episodes, FhirReading(export, excluded, encounters)
+
+
+def refuse_unreadable_lines_spark(session: Any, export: ExportFiles) -> None:
+    """A ValueError naming the file and line of the first line of the export that is not a JSON
+    value (as DuckDB's reader refuses it: `earlypath.audit.load._flatten_fhir`): Spark's reader
+    parses with try_parse_json, which would make such a line silently no resource. Spark-only:
+    DuckDB refuses the line while reading it."""
+    from pyspark.sql import functions as F  # noqa: N812 (Spark's usual name)
+
+    for path in (p for files in export.files.values() for p in files):
+        lines = session.read.text(str(path)).select(
+            F.monotonically_increasing_id().alias("m"), "value"
+        )
+        bad = lines.where((F.length(F.trim("value")) > 0) & F.expr("try_parse_json(value) IS NULL"))
+        first = bad.orderBy("m").select("m", "value").limit(1).collect()
+        if not first:
+            continue
+        if "\x00" in first[0]["value"]:  # UTF-16 read as UTF-8: every other byte is NUL
+            raise ValueError(f"{path.name} is UTF-16 text: save it as UTF-8")
+        line = lines.where(F.col("m") <= first[0]["m"]).count()
+        raise ValueError(
+            f"{path.name} line {line} is not readable as FHIR NDJSON "
+            "(UTF-8 JSON, one resource a line)"
+        )
