@@ -32,7 +32,13 @@ from earlypath.audit.fhir_flat import (
 )
 from earlypath.fhir.codes import code_set
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
-from earlypath.records.ibis_compile import compile_rows, load_resources, materializer, run_records
+from earlypath.records.ibis_compile import (
+    compile_rows,
+    drop_input,
+    load_resources,
+    materializer,
+    run_records,
+)
 from earlypath.records.ir import (
     AnyItem,
     Day,
@@ -229,14 +235,26 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
         ),
         "keys",
     )
-    reading = run_records(con, AUDIT_READING, resources, keys.get_name(), f"{name}_k")
+    patients = keep(rows["audit_patients"], "patients")
+    if con.name == "duckdb" and "Encounter" in resources:
+        # kept above, and the reading does not read Encounters (it frees its own inputs)
+        drop_input(con, resources["Encounter"])
+    # DuckDB frees each resource table once the reading has read it (memory stays flat)
+    reading = run_records(
+        con,
+        AUDIT_READING,
+        resources,
+        keys.get_name(),
+        f"{name}_k",
+        drop_inputs=con.name == "duckdb",
+    )
     assert reading.episodes is not None
     every = keep(
-        flat_table(
-            enc, rows["audit_patients"], reading.episodes, bool(export.of("MedicationRequest"))
-        ),
+        flat_table(enc, patients, reading.episodes, bool(export.of("MedicationRequest"))),
         "t",
     )
+    if con.name == "duckdb":  # every encounter, with why one is not an episode, by a plain name
+        con.raw_sql(f"CREATE OR REPLACE VIEW {name}_t AS SELECT * FROM {every.get_name()}")
     excluded_rows = every.filter(every["exclusion"].notnull())
     counts = (
         excluded_rows.group_by("exclusion")

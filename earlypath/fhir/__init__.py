@@ -2,25 +2,36 @@
 
 Public: `bundle_to_episode(resources, assessed_on) -> (episode_dict, problems)`, `map_resources`
 (the same, with the evidence used for each fact), `plan_to_medication_request`, `load_codes`.
+
+The names load on first use (PEP 562): the record-reading definition (`earlypath.records`) reads
+`earlypath.fhir.codes`, and `mapping` reads the definition, so importing this package must not
+import `mapping` before a caller asks for it.
 """
 
-from earlypath.fhir.codes import CodeSet, code_set, load_codes
-from earlypath.fhir.mapping import MappingResult, bundle_to_episode, flatten, map_resources
-from earlypath.fhir.medication_request import (
-    is_progesterone_order,
-    order_differences,
-    plan_to_medication_request,
-)
+from __future__ import annotations
 
-__all__ = [
-    "CodeSet",
-    "MappingResult",
-    "bundle_to_episode",
-    "code_set",
-    "flatten",
-    "is_progesterone_order",
-    "load_codes",
-    "map_resources",
-    "order_differences",
-    "plan_to_medication_request",
-]
+from importlib import import_module
+from typing import Any
+
+_WHERE = {
+    "CodeSet": "earlypath.fhir.codes",
+    "code_set": "earlypath.fhir.codes",
+    "load_codes": "earlypath.fhir.codes",
+    "MappingResult": "earlypath.fhir.mapping",
+    "bundle_to_episode": "earlypath.fhir.mapping",
+    "flatten": "earlypath.fhir.mapping",
+    "map_resources": "earlypath.fhir.mapping",
+    "is_progesterone_order": "earlypath.fhir.medication_request",
+    "order_differences": "earlypath.fhir.medication_request",
+    "plan_to_medication_request": "earlypath.fhir.medication_request",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'earlypath.fhir' has no attribute {name!r}")
+    value = getattr(import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value

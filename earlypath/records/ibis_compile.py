@@ -1489,6 +1489,11 @@ def _done_after(
     return out
 
 
+def drop_input(con: Any, table: ir_t.Table) -> None:
+    """Free a resource table `load_resources` made on DuckDB (its view and the typed table)."""
+    _drop(con, table.get_name(), is_input=True)
+
+
 def _drop(con: Any, name: str, is_input: bool) -> None:
     if is_input:  # `_load_duckdb`'s view and its table
         con.raw_sql(f'DROP VIEW IF EXISTS "{name}"')

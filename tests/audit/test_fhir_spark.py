@@ -76,9 +76,9 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_the_shared_reading_on_duckdb_gives_the_flat_rows_of_flatten_fhir_duckdb(
-    export: Path,
-) -> None:
+def test_duckdb_flattening_is_the_shared_reading(export: Path) -> None:
+    """`flatten_fhir_duckdb` is `read_fhir_export` on DuckDB (no second copy of the audit-only
+    cells): the same rows, counts and cells, and its view of the episodes."""
     files = discover_export(export, fhir_flat.RESOURCES)
     con = ibis.duckdb.connect()
     reading = fhir_flat.flatten_fhir_duckdb(con, files, "raw")
