@@ -44,7 +44,7 @@ def _one(step: str, folder: Path, threads: int) -> dict[str, float]:
             f"SELECT count(*) FROM read_json_objects({listed}, format = 'newline_delimited')"
         ).fetchall()
     else:
-        from earlypath.audit.fhir_flat import flatten_fhir_duckdb
+        from earlypath.audit.fhir_read import flatten_fhir_duckdb
 
         reading = flatten_fhir_duckdb(con, folder, "flat")
         con.con.sql("SELECT count(*) FROM flat_t").fetchall()

@@ -1,4 +1,5 @@
-"""Flatten a FHIR R4 bulk export (a folder of NDJSON) into the flat cohort form, on DuckDB.
+"""What the audit reads of a FHIR R4 bulk export (a folder of NDJSON) for the flat cohort form;
+`earlypath.audit.fhir_read` reads it (DuckDB: `flatten_fhir_duckdb`; Spark: `read_fhir_export`).
 
 One row per Encounter that is an episode, numbered by its position in the Encounter files (in the
 order `earlypath.audit.fhir_files` gives them); ``assessed_on`` is the day of
@@ -36,10 +37,8 @@ stays Unknown.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from earlypath.audit.fhir_files import ExportFiles, discover_export
+from earlypath.audit.fhir_files import ExportFiles
 from earlypath.records.definition import READING
 from earlypath.records.ibis_compile import reference_pattern
 from earlypath.records.ir import Agg, Col, Ctx, EpisodeSpec, OneOf
@@ -51,7 +50,6 @@ __all__ = [
     "IMD_EXTENSION",
     "RESOURCES",
     "FhirReading",
-    "flatten_fhir_duckdb",
     "reference_pattern",
 ]
 
@@ -112,23 +110,3 @@ class FhirReading:
     export: ExportFiles
     excluded: dict[str, int] = field(default_factory=dict)
     encounters: int = 0  # every Encounter read (episodes, excluded and to be rejected)
-
-
-def flatten_fhir_duckdb(con: Any, source: Path | ExportFiles, name: str) -> FhirReading:
-    """Create view ``name`` (the flat cohort with ``row_number``) from a bulk export.
-
-    ``source`` is the export's files (`discover_export`, which refuses an export without its
-    Encounter, Patient and Condition files) or a folder, whose files are then read as they are.
-    The view holds the encounters that are episodes; table ``{name}_t`` holds every encounter,
-    with ``exclusion`` saying why one is not (NULL for an episode). ``con`` is an ibis DuckDB
-    backend; the work tables it leaves are prefixed with ``name``.
-    """
-    from earlypath.audit.fhir_read import read_fhir_export
-
-    export = source if isinstance(source, ExportFiles) else discover_export(source, RESOURCES, ())
-    _, reading = read_fhir_export(con, export, name)
-    con.raw_sql(
-        f"CREATE OR REPLACE VIEW {name} AS SELECT * EXCLUDE (exclusion) FROM {name}_t "
-        "WHERE exclusion IS NULL"
-    )
-    return reading

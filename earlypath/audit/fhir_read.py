@@ -13,21 +13,23 @@ and the audit's own parts are written once here, for every backend:
   encounter is not an episode (`earlypath.fhir.pregnancy`), as ibis expressions.
 
 `read_fhir_export` is the Spark audit's reading (`earlypath.audit.load`); on DuckDB it gives the
-rows `fhir_flat.flatten_fhir_duckdb` gives (tests/audit/test_fhir_spark.py).
+rows `flatten_fhir_duckdb` (below) gives, as the DuckDB audit's view.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir_t
 
-from earlypath.audit.fhir_files import ExportFiles
+from earlypath.audit.fhir_files import ExportFiles, discover_export
 from earlypath.audit.fhir_flat import (
     AUDIT_READING,
     ETHNICITY_EXTENSION,
     IMD_EXTENSION,
+    RESOURCES,
     FhirReading,
 )
 from earlypath.fhir.codes import code_set
@@ -292,3 +294,21 @@ def refuse_unreadable_lines_spark(session: Any, export: ExportFiles) -> None:
             f"{path.name} line {line} is not readable as FHIR NDJSON "
             "(UTF-8 JSON, one resource a line)"
         )
+
+
+def flatten_fhir_duckdb(con: Any, source: Path | ExportFiles, name: str) -> FhirReading:
+    """Create view ``name`` (the flat cohort with ``row_number``) from a bulk export.
+
+    ``source`` is the export's files (`discover_export`, which refuses an export without its
+    Encounter, Patient and Condition files) or a folder, whose files are then read as they are.
+    The view holds the encounters that are episodes; table ``{name}_t`` holds every encounter,
+    with ``exclusion`` saying why one is not (NULL for an episode). ``con`` is an ibis DuckDB
+    backend; the work tables it leaves are prefixed with ``name``.
+    """
+    export = source if isinstance(source, ExportFiles) else discover_export(source, RESOURCES, ())
+    _, reading = read_fhir_export(con, export, name)
+    con.raw_sql(
+        f"CREATE OR REPLACE VIEW {name} AS SELECT * EXCLUDE (exclusion) FROM {name}_t "
+        "WHERE exclusion IS NULL"
+    )
+    return reading

@@ -188,7 +188,8 @@ def _read_fhir_export(owner: Any, con: Any, path: Path) -> None:
     Patient or Condition files, or whose Encounter files hold no Encounter, is refused: an
     audit of nobody must not pass for a clean one."""
     from earlypath.audit.fhir_files import discover_export
-    from earlypath.audit.fhir_flat import RESOURCES, flatten_fhir_duckdb
+    from earlypath.audit.fhir_flat import RESOURCES
+    from earlypath.audit.fhir_read import flatten_fhir_duckdb
 
     export = discover_export(path, RESOURCES)
     reading = flatten_fhir_duckdb(con, export, RAW)

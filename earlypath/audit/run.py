@@ -18,12 +18,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import ibis
 import ibis.expr.types as ir_t
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from earlypath.audit import flat
+from earlypath.audit.judge import (
+    EPISODE_COLUMNS,
+    Evaluated,
+    OnePass,
+    _count,
+    _episodes,
+    _extras,
+    _few_as_list,
+    _judged,
+    _scalar,
+)
 from earlypath.audit.load import (
     arrow_batches,
     connect,
@@ -40,15 +50,12 @@ from earlypath.audit.measures import (
     ADHERENCE,
     CARE_UNKNOWN,
     UNDECIDABLE,
-    adherence_expr,
 )
 from earlypath.audit.output import atomic_path, check_out_folder, staged_outputs
 from earlypath.audit.progress import duckdb_progress
 from earlypath.audit.progress import progress_bar as _progress
 from earlypath.audit.validate import check_and_type, repeated_ids, require_columns
-from earlypath.engines.batch import assess_table
 from earlypath.errors import InputError, Problem, ReconciliationError
-from earlypath.facts import ALL_FACTS, ASSESSED_ON
 from earlypath.policy import DEFAULT_POLICY, Policy
 
 __all__ = [
@@ -62,19 +69,6 @@ __all__ = [
 ]
 
 Engine = Literal["duckdb", "spark", "python"]
-EPISODE_COLUMNS = (
-    "row_number",
-    "episode_id",
-    "assessed_on",
-    "month",
-    "guideline_version",
-    "gestation_days",
-    "decision",
-    "recommendations",
-    "missing",
-    "progesterone_prescribed",
-    "adherence",
-)
 OUTPUTS = (
     "episodes.parquet",
     "rejects.csv",
@@ -85,44 +79,6 @@ OUTPUTS = (
 )
 DEFAULT_GROUPS = ("site", "month", "age_band", "ethnicity", "deprivation_quintile")
 NOT_RECORDED = "(not recorded)"
-
-
-@dataclass
-class Evaluated:
-    """What an engine produced: both tables live in ``con`` (DuckDB for the python engine)."""
-
-    con: Any
-    episodes: ir_t.Table
-    rejects: ir_t.Table
-    rows_in: int
-    defaulted_false_cells: int | None  # None until counted (DuckDB: after writing the episodes)
-    extra_columns: list[str]
-    timings: dict[str, float] = field(default_factory=dict)
-    # DuckDB: the episodes are judged while episodes.parquet is written (`_write_one_pass`)
-    one_pass: OnePass | None = None
-    # FHIR export: encounters that are not episodes, by reason (counted in rows_in), and the files
-    excluded: dict[str, int] = field(default_factory=dict)
-    fhir_export: dict[str, Any] | None = None
-    # "evaluated" and "rejected" when the engine counted them while judging (Spark)
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def with_input(self, reading: Any) -> Evaluated:
-        """A FHIR export (`load.fhir_reading`): its encounters that are not episodes (no current
-        pregnancy, a man's) are input rows too, so rows_in = evaluated + excluded + rejected."""
-        if reading is not None:
-            self.excluded = dict(reading.excluded)
-            self.fhir_export = reading.export.summary()
-            self.rows_in += sum(self.excluded.values())
-        return self
-
-
-@dataclass
-class OnePass:
-    """What DuckDB needs, after the pass, to find the rejects and count the empty cells read as
-    false (`_after_one_pass`): the raw rows and the checked view over them."""
-
-    raw: ir_t.Table
-    checked: ir_t.Table
 
 
 @dataclass
@@ -173,10 +129,6 @@ def _check_groups(raw: ir_t.Table, group_by: Sequence[str]) -> None:
         raise InputError(
             [Problem("--group-by", f"{g} is not a column of the cohort or the output") for g in bad]
         )
-
-
-def _extras(raw: ir_t.Table) -> list[str]:
-    return [c for c in raw.columns if c not in flat.FLAT_COLUMNS and c != "row_number"]
 
 
 def _batch_engine(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = False) -> Evaluated:
@@ -239,69 +191,13 @@ def _duckdb_engine(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = F
     )
 
 
-def _episodes(checked: ir_t.Table, extras: list[str], policy: Policy) -> ir_t.Table:
-    """The accepted rows judged: the episode columns. The rules see only rows that passed the
-    checks (the filter is below them), so a rejected row's values (a CRL of 1e300 mm would
-    overflow the dating arithmetic) never reach them and need no masking."""
-    assessed = assess_table(checked.filter(checked.reject_reason.isnull()), policy)
-    return assessed.mutate(
-        adherence=adherence_expr(assessed.decision, assessed.progesterone_prescribed),
-        month=assessed.assessed_on.strftime("%Y-%m"),
-    ).select(*EPISODE_COLUMNS, *extras)
-
-
-def _judged(
-    raw: ir_t.Table, extras: list[str], policy: Policy, repeated: ir_t.Table | list[str]
-) -> ir_t.Table:
-    """Every row checked, typed and judged: the episode columns, ``reject_reason`` (NULL for an
-    episode) and ``defaulted_false_cells``."""
-    checked = check_and_type(raw, repeated)
-    assessed = assess_table(_unknown_if_rejected(checked), policy)
-    accepted = assessed.reject_reason.isnull()
-    return assessed.mutate(
-        adherence=adherence_expr(assessed.decision, assessed.progesterone_prescribed),
-        month=assessed.assessed_on.strftime("%Y-%m"),
-        # A rejected row may ask for an unknown version; it is judged against none.
-        guideline_version=ibis.cases(
-            (accepted, assessed.guideline_version), else_=ibis.null("string")
-        ),
-    ).select(*EPISODE_COLUMNS, *extras, "reject_reason", "defaulted_false_cells")
-
-
 JUDGED = "earlypath_judged"
-FEW_REPEATED_IDS = 64
-
-
-def _few_as_list(con: Any, repeated: ir_t.Table) -> ir_t.Table | list[str]:
-    """The repeated ids as a list when there are few (the usual case: none or a handful).
-
-    A list is tested row by row like any other value, so the judging pass stays a scan of one
-    table, which DuckDB keeps in input order; a table is a join, which may reorder rows (and
-    the episodes are then sorted on writing)."""
-    # One query, not a count then a fetch: at most one id more than "few" is read.
-    ids = fetch_arrow(con, repeated.limit(FEW_REPEATED_IDS + 1)).column("episode_id").to_pylist()
-    if len(ids) > FEW_REPEATED_IDS:
-        return repeated
-    return sorted(i for i in ids if i is not None)  # a missing id has its own "is required"
 
 
 def _store_judged(con: Any, judged: ir_t.Table, policy: Policy) -> ir_t.Table:
     """Materialise the judged rows (Spark: a cached view; DuckDB judges while it writes
     instead, `_duckdb_engine`)."""
     return materialize(con, judged, JUDGED)
-
-
-def _unknown_if_rejected(checked: ir_t.Table) -> ir_t.Table:
-    """A rejected row's facts as NULL before the rules see them: its values failed the checks
-    (a CRL of 1e300 mm would overflow the dating arithmetic), and its decision is discarded."""
-    ok = checked.reject_reason.isnull()
-    return checked.mutate(
-        **{
-            f.name: ibis.cases((ok, checked[f.name]), else_=ibis.null(checked[f.name].type()))
-            for f in ALL_FACTS
-            if f.name in checked.columns and f is not ASSESSED_ON
-        }
-    )
 
 
 PYTHON_BATCH_ROWS = 10_000  # rows the python engine holds as Python objects at a time
@@ -485,15 +381,6 @@ def _append(cursor: Any, name: str, rows: list[dict[str, Any]], schema: pa.Schem
     cursor.register("earlypath_batch", pa.Table.from_pylist(rows, schema=schema))
     cursor.execute(f"INSERT INTO {name} SELECT * FROM earlypath_batch")
     cursor.unregister("earlypath_batch")
-
-
-def _count(con: Any, t: ir_t.Table) -> int:
-    return _scalar(con, t.count())
-
-
-def _scalar(con: Any, value: ir_t.Scalar) -> int:
-    # Through Arrow, not ``execute``: that imports pandas (0.2 s) for one number.
-    return int(fetch_arrow(con, value).as_py())
 
 
 def _counts(con: Any, t: ir_t.Table, keys: Sequence[str]) -> list[dict[str, Any]]:

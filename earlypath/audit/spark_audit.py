@@ -35,12 +35,11 @@ JUDGED = "earlypath_judged"
 
 
 def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -> Any:
-    """Check and judge every row (`earlypath.audit.run.Evaluated`), with its counts taken in the
+    """Check and judge every row (`earlypath.audit.judge.Evaluated`), with its counts taken in the
     one job that computes the judged rows."""
     from pyspark.sql import functions as F
 
-    from earlypath.audit.load import view
-    from earlypath.audit.run import (
+    from earlypath.audit.judge import (
         EPISODE_COLUMNS,
         Evaluated,
         _count,
@@ -48,6 +47,7 @@ def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -
         _few_as_list,
         _judged,
     )
+    from earlypath.audit.load import view
 
     rows_in = rows_read(con)
     if rows_in is None:  # an input whose loading did not count its rows (a FHIR export)

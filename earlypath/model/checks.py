@@ -22,15 +22,27 @@ checked; in an ``episode`` check the scan facts are those of the latest scan, as
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from earlypath.rules import ir
 from earlypath.rules.ir import Fact, IsNull, IsTrue, Not, all_of
 
-if TYPE_CHECKING:
-    from earlypath.model.episode import Episode
+
+class CheckedEpisode(Protocol):
+    """What the checks read of an episode (`earlypath.model.episode.Episode`), named here so
+    that this module does not import the model that imports it."""
+
+    @property
+    def latest_scan(self) -> Any: ...
+
+    @property
+    def scans(self) -> Sequence[Any]: ...
+
+    @property
+    def hcg(self) -> Sequence[Any]: ...
+
 
 # An LMP further back than this cannot belong to a current pregnancy.
 MAX_LMP_WEEKS_BEFORE = 45
@@ -191,21 +203,21 @@ class _Plan:
 _plan: _Plan | None = None
 
 
-def _plan_for(checks: tuple[CrossFieldCheck, ...]) -> _Plan:
-    """The plan of ``checks``, made on first use and again whenever the list is another (as
-    when a test adds a check), so a check added to the list is applied without more code."""
+def _plan_for(checks: tuple[CrossFieldCheck, ...], model_fields: Container[str]) -> _Plan:
+    """The plan of ``checks`` over a model with ``model_fields``, made on first use and again
+    whenever the list is another (as when a test adds a check), so a check added to the list is
+    applied without more code."""
     global _plan
     if _plan is not None and _plan.checks is checks:
         return _plan
     # Imported here: the engines package imports the model, which imports this module.
     from earlypath.engines.evaluate import compile_expr
-    from earlypath.model.episode import Episode
 
     names = dict.fromkeys(fact.name for check in checks for fact in check.facts)
     for check in checks:
         for fact in check.facts:
             if not (
-                fact.name in Episode.model_fields
+                fact.name in model_fields
                 or fact.name in SCAN_FACT_FIELDS
                 or fact.name == HCG_TIME_ZONES_MIXED.name
                 or (check.scope == "hcg" and fact.name in _HCG_FACTS)
@@ -221,7 +233,7 @@ def _plan_for(checks: tuple[CrossFieldCheck, ...]) -> _Plan:
         runs[-1][1].append((check, compile_expr(check.broken)))
     _plan = _Plan(
         checks,
-        tuple(n for n in names if n in Episode.model_fields and n not in SCAN_FACT_FIELDS),
+        tuple(n for n in names if n in model_fields and n not in SCAN_FACT_FIELDS),
         tuple((n, SCAN_FACT_FIELDS[n]) for n in names if n in SCAN_FACT_FIELDS),
         HCG_TIME_ZONES_MIXED.name in names,
         tuple((scope, tuple(run)) for scope, run in runs),
@@ -233,9 +245,12 @@ def _shown(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def broken_checks(episode: Episode) -> list[tuple[tuple[str | int, ...], str, Any]]:
-    """(where, message, value) of every check the episode breaks, in `CROSS_FIELD_CHECKS` order."""
-    plan = _plan_for(CROSS_FIELD_CHECKS)
+def broken_checks(
+    episode: CheckedEpisode, model_fields: Container[str]
+) -> list[tuple[tuple[str | int, ...], str, Any]]:
+    """(where, message, value) of every check the episode breaks, in `CROSS_FIELD_CHECKS` order
+    (``model_fields``: the fields the episode's model has)."""
+    plan = _plan_for(CROSS_FIELD_CHECKS, model_fields)
     facts = {name: getattr(episode, name) for name in plan.episode_fields}
     latest = episode.latest_scan
     for name, field in plan.scan_facts:

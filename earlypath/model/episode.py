@@ -214,7 +214,7 @@ class Episode(BaseModel):
             InitErrorDetails(
                 type=PydanticCustomError("impossible_value", message), loc=loc, input=value
             )
-            for loc, message, value in broken_checks(self)
+            for loc, message, value in broken_checks(self, type(self).model_fields)
         ]
         if errors:
             raise ValidationError.from_exception_data("Episode", errors)

@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from earlypath.audit import run as run_module
-from earlypath.audit.run import FEW_REPEATED_IDS, rows_in_order, run_audit
+from earlypath.audit.judge import FEW_REPEATED_IDS
+from earlypath.audit.run import rows_in_order, run_audit
 
 HEADER = (
     "episode_id,assessed_on,previous_miscarriages,vaginal_bleeding,lmp,scan_date,"

@@ -24,7 +24,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from earlypath.audit.fhir_flat import flatten_fhir_duckdb, reference_pattern
+from earlypath.audit.fhir_flat import reference_pattern
+from earlypath.audit.fhir_read import flatten_fhir_duckdb
 from earlypath.audit.flat import FLAT_COLUMNS, episode_to_flat, parse_cell
 from earlypath.audit.load import duckdb_connect
 from earlypath.fhir.codes import code_set

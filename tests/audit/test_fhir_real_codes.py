@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from earlypath.audit.fhir_flat import flatten_fhir_duckdb
+from earlypath.audit.fhir_read import flatten_fhir_duckdb
 from earlypath.audit.load import duckdb_connect
 from earlypath.audit.run import run_audit
 

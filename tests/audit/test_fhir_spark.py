@@ -12,8 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import earlypath.audit.fhir_flat as fhir_flat
+import earlypath.audit.fhir_read as fhir_read
 from earlypath.audit.fhir_files import discover_export
-from earlypath.audit.fhir_read import read_fhir_export
+from earlypath.audit.fhir_read import flatten_fhir_duckdb, read_fhir_export
 from earlypath.audit.run import run_audit
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
 from earlypath.synth.cohort import generate_chunks
@@ -81,7 +82,7 @@ def test_duckdb_flattening_is_the_shared_reading(export: Path) -> None:
     cells): the same rows, counts and cells, and its view of the episodes."""
     files = discover_export(export, fhir_flat.RESOURCES)
     con = ibis.duckdb.connect()
-    reading = fhir_flat.flatten_fhir_duckdb(con, files, "raw")
+    reading = flatten_fhir_duckdb(con, files, "raw")
     old = con.table("raw").order_by("row_number").to_pyarrow()
     table, shared = read_fhir_export(ibis.duckdb.connect(), files, "rd")
     new = table.to_pyarrow()
@@ -111,7 +112,7 @@ def test_spark_audits_the_export_as_duckdb_does_without_duckdb_reading_it(
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the Spark audit flattened the export with DuckDB")
 
-    monkeypatch.setattr(fhir_flat, "flatten_fhir_duckdb", refuse)
+    monkeypatch.setattr(fhir_read, "flatten_fhir_duckdb", refuse)
     on_spark = run_audit(export, tmp_path / "s", engine="spark", spark=spark)
     assert (on_spark.rows_in, on_spark.evaluated, on_spark.rejected, on_spark.excluded) == (
         duck.rows_in,

@@ -19,8 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from earlypath.audit.judge import FEW_REPEATED_IDS
 from earlypath.audit.load import connect, load_raw, rows_read
-from earlypath.audit.run import FEW_REPEATED_IDS, run_audit
+from earlypath.audit.run import run_audit
 from earlypath.audit.spark_audit import write_in_order
 from earlypath.synth import write_cohort
 from tests.audit.test_episode_output import _cohort

@@ -11,7 +11,7 @@ import ibis
 import pytest
 
 import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
-from earlypath.audit.fhir_flat import flatten_fhir_duckdb
+from earlypath.audit.fhir_read import flatten_fhir_duckdb
 from earlypath.records import ibis_compile, plan_cache
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir

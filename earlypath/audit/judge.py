@@ -1,0 +1,146 @@
+"""Judging: every checked row through the rules, as the engines share it (`earlypath.audit.run`
+drives the audit; `earlypath.audit.spark_audit` is Spark's own pass). What comes in is the
+loaded rows (`earlypath.audit.load`); what goes out is the judged episodes and the rejects, in an
+`Evaluated`, for the outputs to write (`earlypath.audit.output`, `summary`, `report`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir_t
+
+from earlypath.audit import flat
+from earlypath.audit.load import fetch_arrow
+from earlypath.audit.measures import adherence_expr
+from earlypath.audit.validate import check_and_type
+from earlypath.engines.batch import assess_table
+from earlypath.facts import ALL_FACTS, ASSESSED_ON
+from earlypath.policy import Policy
+
+__all__ = ["EPISODE_COLUMNS", "FEW_REPEATED_IDS", "Evaluated", "OnePass"]
+
+EPISODE_COLUMNS = (
+    "row_number",
+    "episode_id",
+    "assessed_on",
+    "month",
+    "guideline_version",
+    "gestation_days",
+    "decision",
+    "recommendations",
+    "missing",
+    "progesterone_prescribed",
+    "adherence",
+)
+
+
+@dataclass
+class Evaluated:
+    """What an engine produced: both tables live in ``con`` (DuckDB for the python engine)."""
+
+    con: Any
+    episodes: ir_t.Table
+    rejects: ir_t.Table
+    rows_in: int
+    defaulted_false_cells: int | None  # None until counted (DuckDB: after writing the episodes)
+    extra_columns: list[str]
+    timings: dict[str, float] = field(default_factory=dict)
+    # DuckDB: the episodes are judged while episodes.parquet is written (`_write_one_pass`)
+    one_pass: OnePass | None = None
+    # FHIR export: encounters that are not episodes, by reason (counted in rows_in), and the files
+    excluded: dict[str, int] = field(default_factory=dict)
+    fhir_export: dict[str, Any] | None = None
+    # "evaluated" and "rejected" when the engine counted them while judging (Spark)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def with_input(self, reading: Any) -> Evaluated:
+        """A FHIR export (`load.fhir_reading`): its encounters that are not episodes (no current
+        pregnancy, a man's) are input rows too, so rows_in = evaluated + excluded + rejected."""
+        if reading is not None:
+            self.excluded = dict(reading.excluded)
+            self.fhir_export = reading.export.summary()
+            self.rows_in += sum(self.excluded.values())
+        return self
+
+
+@dataclass
+class OnePass:
+    """What DuckDB needs, after the pass, to find the rejects and count the empty cells read as
+    false (`_after_one_pass`): the raw rows and the checked view over them."""
+
+    raw: ir_t.Table
+    checked: ir_t.Table
+
+
+def _extras(raw: ir_t.Table) -> list[str]:
+    return [c for c in raw.columns if c not in flat.FLAT_COLUMNS and c != "row_number"]
+
+
+def _episodes(checked: ir_t.Table, extras: list[str], policy: Policy) -> ir_t.Table:
+    """The accepted rows judged: the episode columns. The rules see only rows that passed the
+    checks (the filter is below them), so a rejected row's values (a CRL of 1e300 mm would
+    overflow the dating arithmetic) never reach them and need no masking."""
+    assessed = assess_table(checked.filter(checked.reject_reason.isnull()), policy)
+    return assessed.mutate(
+        adherence=adherence_expr(assessed.decision, assessed.progesterone_prescribed),
+        month=assessed.assessed_on.strftime("%Y-%m"),
+    ).select(*EPISODE_COLUMNS, *extras)
+
+
+def _judged(
+    raw: ir_t.Table, extras: list[str], policy: Policy, repeated: ir_t.Table | list[str]
+) -> ir_t.Table:
+    """Every row checked, typed and judged: the episode columns, ``reject_reason`` (NULL for an
+    episode) and ``defaulted_false_cells``."""
+    checked = check_and_type(raw, repeated)
+    assessed = assess_table(_unknown_if_rejected(checked), policy)
+    accepted = assessed.reject_reason.isnull()
+    return assessed.mutate(
+        adherence=adherence_expr(assessed.decision, assessed.progesterone_prescribed),
+        month=assessed.assessed_on.strftime("%Y-%m"),
+        # A rejected row may ask for an unknown version; it is judged against none.
+        guideline_version=ibis.cases(
+            (accepted, assessed.guideline_version), else_=ibis.null("string")
+        ),
+    ).select(*EPISODE_COLUMNS, *extras, "reject_reason", "defaulted_false_cells")
+
+
+FEW_REPEATED_IDS = 64
+
+
+def _few_as_list(con: Any, repeated: ir_t.Table) -> ir_t.Table | list[str]:
+    """The repeated ids as a list when there are few (the usual case: none or a handful).
+
+    A list is tested row by row like any other value, so the judging pass stays a scan of one
+    table, which DuckDB keeps in input order; a table is a join, which may reorder rows (and
+    the episodes are then sorted on writing)."""
+    # One query, not a count then a fetch: at most one id more than "few" is read.
+    ids = fetch_arrow(con, repeated.limit(FEW_REPEATED_IDS + 1)).column("episode_id").to_pylist()
+    if len(ids) > FEW_REPEATED_IDS:
+        return repeated
+    return sorted(i for i in ids if i is not None)  # a missing id has its own "is required"
+
+
+def _unknown_if_rejected(checked: ir_t.Table) -> ir_t.Table:
+    """A rejected row's facts as NULL before the rules see them: its values failed the checks
+    (a CRL of 1e300 mm would overflow the dating arithmetic), and its decision is discarded."""
+    ok = checked.reject_reason.isnull()
+    return checked.mutate(
+        **{
+            f.name: ibis.cases((ok, checked[f.name]), else_=ibis.null(checked[f.name].type()))
+            for f in ALL_FACTS
+            if f.name in checked.columns and f is not ASSESSED_ON
+        }
+    )
+
+
+def _count(con: Any, t: ir_t.Table) -> int:
+    return _scalar(con, t.count())
+
+
+def _scalar(con: Any, value: ir_t.Scalar) -> int:
+    # Through Arrow, not ``execute``: that imports pandas (0.2 s) for one number.
+    return int(fetch_arrow(con, value).as_py())
