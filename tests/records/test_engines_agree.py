@@ -21,7 +21,6 @@ from hypothesis import HealthCheck, given, settings
 
 import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
 from earlypath.records.definition import READING
-from earlypath.records.ibis_compile import compile_rows, load_resources, run_records
 from earlypath.records.python import read
 from tests.audit.test_fhir_mapping_agrees import (
     FACT_KINDS,
@@ -30,7 +29,7 @@ from tests.audit.test_fhir_mapping_agrees import (
     exports,
     write_export,
 )
-from tests.records.test_ibis_export import ENCOUNTERS
+from tests.records.test_ibis_export import compiled_reading
 
 Export = dict[str, list[dict[str, Any]]]
 
@@ -75,18 +74,7 @@ def service_reading(export: Export) -> list[dict[str, Any]]:
 
 def audit_reading(con: Any, folder: Path, prefix: str, export: Export) -> list[dict[str, Any]]:
     """Each encounter read by the compiled definition over the whole export on ``con``."""
-    files = {p.stem: [p] for p in sorted(folder.glob("*.ndjson"))}
-    enc = load_resources(con, files, ENCOUNTERS, f"{prefix}_e")
-    rows, _, _ = compile_rows(ENCOUNTERS, enc)
-    e = rows["encounters"]
-    keys = e.select(_key=e.n, encounter=e.encounter, patient=e.patient, assessed_on=e.assessed_on)
-    sql = str(con.compile(keys))
-    if con.name == "pyspark":
-        con._session.sql(sql).createOrReplaceTempView(f"{prefix}_keys")
-    else:
-        con.raw_sql(f"CREATE OR REPLACE TABLE {prefix}_keys AS {sql}")
-    resources = load_resources(con, files, READING, f"{prefix}_r")
-    out = run_records(con, READING, resources, f"{prefix}_keys", f"{prefix}_k")
+    out = compiled_reading(con, folder, prefix)
     assert out.episodes is not None
     steps = [name for name, _ in READING.steps]
     episodes = out.episodes.select("_key", "encounter", *steps).order_by("_key")

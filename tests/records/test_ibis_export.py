@@ -12,7 +12,12 @@ import pytest
 
 import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
 from earlypath.records.definition import READING
-from earlypath.records.ibis_compile import compile_rows, load_resources, run_records
+from earlypath.records.ibis_compile import (
+    CompiledRecords,
+    compile_rows,
+    load_resources,
+    run_records,
+)
 from earlypath.records.ir import Day, EpisodeSpec, Field, RefId, RowSpec
 from earlypath.rules.ir import Const
 from earlypath.synth.cohort import generate_chunks
@@ -41,7 +46,8 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def episodes(con: Any, folder: Path, prefix: str) -> list[dict[str, Any]]:
+def compiled_reading(con: Any, folder: Path, prefix: str) -> CompiledRecords:
+    """The one definition compiled over the export in ``folder``, every encounter keyed."""
     files = {p.stem: [p] for p in sorted(folder.glob("*.ndjson"))}
     enc = load_resources(con, files, ENCOUNTERS, f"{prefix}_e")
     rows, _, _ = compile_rows(ENCOUNTERS, enc)
@@ -54,6 +60,12 @@ def episodes(con: Any, folder: Path, prefix: str) -> list[dict[str, Any]]:
         con.raw_sql(f"CREATE OR REPLACE TABLE {prefix}_keys AS {sql}")
     resources = load_resources(con, files, READING, f"{prefix}_r")
     out = run_records(con, READING, resources, f"{prefix}_keys", f"{prefix}_k")
+    assert out.episodes is not None
+    return out
+
+
+def episodes(con: Any, folder: Path, prefix: str) -> list[dict[str, Any]]:
+    out = compiled_reading(con, folder, prefix)
     assert out.episodes is not None
     table = out.episodes.select(
         "_key", "encounter", "patient", *(name for name, _ in READING.steps)
