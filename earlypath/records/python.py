@@ -92,36 +92,12 @@ class _Compiler:
             "MATCHER": self.matcher,
         }
 
-    def fused(
-        self,
-        roots: Sequence[ir.Expr],
-        env: str,
-        single: bool = False,
-        names: Sequence[str] | None = None,
-        flags: bool = False,
-        pick: bool = False,
-        groups: Sequence[tuple[int, int]] | None = None,
-        collect: bool = False,
-        guarded: bool = False,
-    ) -> Fn:
-        """The roots as one function (`python_source.fuse`), their closures as its fallback."""
+    def fused(self, roots: Sequence[ir.Expr], env: str, **shape: Any) -> Fn:
+        """The roots as one function (`python_source.fuse`, whose options ``shape`` are: single,
+        names, flags, pick, groups, collect, guarded), their closures as its fallback."""
         if not self.fuse:
-            return closures_of(
-                roots, self.expr, single, names, flags, pick, groups, collect, guarded
-            )
-        return fuse(
-            roots,
-            env,
-            self.helpers(),
-            self.expr,
-            single,
-            names,
-            flags,
-            pick,
-            groups,
-            collect,
-            guarded,
-        )
+            return closures_of(roots, self.expr, **shape)
+        return fuse(roots, env, self.helpers(), self.expr, **shape)
 
     def matcher(self, name: str) -> Matcher:
         found = self.matchers.get(name)
@@ -381,7 +357,7 @@ class _Compiler:
             )
             roots += [a.value, *a.order]
         chosen = self.fused([e.where, e.day, *roots], "scope", collect=True)
-        derived = tuple((name, self.fused([x], "scope", True)) for name, x in e.derived)
+        derived = tuple((name, self.fused([x], "scope", single=True)) for name, x in e.derived)
         table, carry = e.table, e.carry
 
         def days(s: Scope) -> list[dict[str, Any]]:
@@ -489,7 +465,7 @@ def _compile_row_spec(c: _Compiler, r: rir.RowSpec) -> _CompiledRowSpec:
     columns = [*(x for _, x in r.columns), r.patient if r.patient is not None else ir.Const(None)]
     names = (*(name for name, _ in r.columns), "patient")
     if r.checks:  # the checks come between the condition and the columns
-        when = c.fused([r.when], "json", True)
+        when = c.fused([r.when], "json", single=True)
         values = c.fused(columns, "json", names=names)
         return _CompiledRowSpec(r, when, _checks(c, r), values, "Outer(" in repr(r), False)
     # no checks: the condition and the columns in one function (the concepts and values both
@@ -529,7 +505,7 @@ def _steps(
             run.append((name, e))
         else:
             # one fused function (an aggregate inside it is its closure's call)
-            out.append(((name,), c.fused([e], "scope", True)))
+            out.append(((name,), c.fused([e], "scope", single=True)))
     flush()
     return tuple(out)
 
