@@ -294,7 +294,9 @@ class _Compiler:
 
     def _rule_node(self, e: ir.Expr) -> Fn:
         # the rule IR's own nodes run as the rules engine runs them (one definition of each),
-        # their sub-expressions compiled here, so a Col, Ctx or Field inside is read as above
+        # their sub-expressions compiled here, so a Col, Ctx or Field inside is read as above.
+        # And/Or items are True, False or None here as in SQL (the ibis engine compiles them to
+        # AND/OR), where the rules engine's `is False` and the fused source's truth test agree.
         if isinstance(e, ir.Fact):
             raise TypeError(f"records IR: a Fact ({e.name}) must be replaced by Ctx or Col")
         return compile_node(e, self.expr)
