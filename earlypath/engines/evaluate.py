@@ -88,10 +88,15 @@ def _compile_on_fact(e: ir.Expr) -> Compiled | None:
     return None
 
 
-def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
+def _compile(e: ir.Expr) -> Compiled:
     fast = _compile_on_fact(e)
-    if fast is not None:
-        return fast
+    return fast if fast is not None else compile_node(e, compile_expr)
+
+
+def compile_node(e: ir.Expr, sub: Callable[[ir.Expr], Compiled]) -> Compiled:  # noqa: C901
+    """The closure of one rule-IR node (one case per node), its sub-expressions compiled by
+    ``sub``. The hook by which another engine reuses these rules: the records engine passes its
+    own compiler, which reads its own nodes (a row's column, a resource's field) and caches."""
     if isinstance(e, ir.Fact):
         name = e.name
         return lambda f: f[name]
@@ -99,7 +104,7 @@ def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
         value = e.value
         return lambda f: value
     if isinstance(e, ir.Cmp):
-        op, left, right = _CMP[e.op], compile_expr(e.left), compile_expr(e.right)
+        op, left, right = _CMP[e.op], sub(e.left), sub(e.right)
 
         def cmp(f: Facts) -> bool | None:
             a = left(f)
@@ -110,7 +115,7 @@ def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
 
         return cmp
     if isinstance(e, ir.And):
-        items = tuple(compile_expr(i) for i in e.items)
+        items = tuple(sub(i) for i in e.items)
 
         def and_(f: Facts) -> bool | None:
             unknown = False
@@ -124,7 +129,7 @@ def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
 
         return and_
     if isinstance(e, ir.Or):
-        items = tuple(compile_expr(i) for i in e.items)
+        items = tuple(sub(i) for i in e.items)
 
         def or_(f: Facts) -> bool | None:
             unknown = False
@@ -138,7 +143,7 @@ def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
 
         return or_
     if isinstance(e, ir.Not):
-        item = compile_expr(e.item)
+        item = sub(e.item)
 
         def not_(f: Facts) -> bool | None:
             v = item(f)
@@ -146,7 +151,7 @@ def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
 
         return not_
     if isinstance(e, ir.Match):
-        item, yes, no = compile_expr(e.item), frozenset(e.true_values), frozenset(e.false_values)
+        item, yes, no = sub(e.item), frozenset(e.true_values), frozenset(e.false_values)
 
         def match(f: Facts) -> bool | None:
             v = item(f)
@@ -158,13 +163,13 @@ def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
 
         return match
     if isinstance(e, ir.IsNull):
-        item = compile_expr(e.item)
+        item = sub(e.item)
         return lambda f: item(f) is None
     if isinstance(e, ir.IsTrue):
-        item = compile_expr(e.item)
+        item = sub(e.item)
         return lambda f: item(f) is True
     if isinstance(e, ir.Arith):
-        op, left, right = _ARITH[e.op], compile_expr(e.left), compile_expr(e.right)
+        op, left, right = _ARITH[e.op], sub(e.left), sub(e.right)
 
         def arith(f: Facts) -> Any:
             a = left(f)
@@ -175,7 +180,7 @@ def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
 
         return arith
     if isinstance(e, ir.Sqrt):
-        item = compile_expr(e.item)
+        item = sub(e.item)
 
         def sqrt(f: Facts) -> float | None:
             v = item(f)
@@ -183,7 +188,7 @@ def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
 
         return sqrt
     if isinstance(e, ir.Floor):
-        item = compile_expr(e.item)
+        item = sub(e.item)
 
         def floor(f: Facts) -> int | None:
             v = item(f)
@@ -191,7 +196,7 @@ def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
 
         return floor
     if isinstance(e, ir.DaysBetween):
-        start, end = compile_expr(e.start), compile_expr(e.end)
+        start, end = sub(e.start), sub(e.end)
 
         def days_between(f: Facts) -> int | None:
             a = start(f)
@@ -202,7 +207,7 @@ def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
 
         return days_between
     if isinstance(e, ir.AddDays):
-        date, days = compile_expr(e.date), compile_expr(e.days)
+        date, days = sub(e.date), sub(e.days)
 
         def add_days(f: Facts) -> dt.date | None:
             a = date(f)
@@ -213,7 +218,7 @@ def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
 
         return add_days
     if isinstance(e, ir.Coalesce):
-        items = tuple(compile_expr(i) for i in e.items)
+        items = tuple(sub(i) for i in e.items)
 
         def coalesce(f: Facts) -> Any:
             for item in items:
@@ -225,9 +230,9 @@ def _compile(e: ir.Expr) -> Compiled:  # noqa: C901 - one case per IR node
         return coalesce
     if isinstance(e, ir.If):
         cond, then, otherwise = (
-            compile_expr(e.cond),
-            compile_expr(e.then),
-            compile_expr(e.otherwise),
+            sub(e.cond),
+            sub(e.then),
+            sub(e.otherwise),
         )
         return lambda f: then(f) if cond(f) is True else otherwise(f)
     raise TypeError(f"the reference engine has no rule for IR node {type(e).__name__}")

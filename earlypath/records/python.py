@@ -17,13 +17,12 @@ data.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from earlypath.engines.evaluate import _ARITH, _CMP  # the rule IR's operators, as it runs them
+from earlypath.engines.evaluate import compile_node
 from earlypath.errors import Problem
 from earlypath.fhir.codes import CodeSet, load_codes
 from earlypath.records import ir as rir
@@ -93,36 +92,12 @@ class _Compiler:
             "MATCHER": self.matcher,
         }
 
-    def fused(
-        self,
-        roots: Sequence[ir.Expr],
-        env: str,
-        single: bool = False,
-        names: Sequence[str] | None = None,
-        flags: bool = False,
-        pick: bool = False,
-        groups: Sequence[tuple[int, int]] | None = None,
-        collect: bool = False,
-        guarded: bool = False,
-    ) -> Fn:
-        """The roots as one function (`python_source.fuse`), their closures as its fallback."""
+    def fused(self, roots: Sequence[ir.Expr], env: str, **shape: Any) -> Fn:
+        """The roots as one function (`python_source.fuse`, whose options ``shape`` are: single,
+        names, flags, pick, groups, collect, guarded), their closures as its fallback."""
         if not self.fuse:
-            return closures_of(
-                roots, self.expr, single, names, flags, pick, groups, collect, guarded
-            )
-        return fuse(
-            roots,
-            env,
-            self.helpers(),
-            self.expr,
-            single,
-            names,
-            flags,
-            pick,
-            groups,
-            collect,
-            guarded,
-        )
+            return closures_of(roots, self.expr, **shape)
+        return fuse(roots, env, self.helpers(), self.expr, **shape)
 
     def matcher(self, name: str) -> Matcher:
         found = self.matchers.get(name)
@@ -317,100 +292,14 @@ class _Compiler:
             return self._days(e)
         return None
 
-    def _rule_node(self, e: ir.Expr) -> Fn:  # noqa: C901, PLR0911, PLR0912
-        if isinstance(e, ir.Const):
-            value = e.value
-            return lambda env: value
+    def _rule_node(self, e: ir.Expr) -> Fn:
+        # the rule IR's own nodes run as the rules engine runs them (one definition of each),
+        # their sub-expressions compiled here, so a Col, Ctx or Field inside is read as above.
+        # And/Or items are True, False or None here as in SQL (the ibis engine compiles them to
+        # AND/OR), where the rules engine's `is False` and the fused source's truth test agree.
         if isinstance(e, ir.Fact):
             raise TypeError(f"records IR: a Fact ({e.name}) must be replaced by Ctx or Col")
-        if isinstance(e, ir.Cmp | ir.Arith):
-            op = _CMP[e.op] if isinstance(e, ir.Cmp) else _ARITH[e.op]
-            left, right = self.expr(e.left), self.expr(e.right)
-
-            def binary(env: Any) -> Any:
-                a = left(env)
-                if a is None:
-                    return None
-                b = right(env)
-                return None if b is None else op(a, b)
-
-            return binary
-        if isinstance(e, ir.And | ir.Or):
-            items = tuple(self.expr(i) for i in e.items)
-            stop = isinstance(e, ir.Or)  # the value that decides: True for OR, False for AND
-
-            def kleene(env: Any) -> bool | None:
-                unknown = False
-                for item in items:
-                    v = item(env)
-                    if v is None:
-                        unknown = True
-                    elif bool(v) is stop:
-                        return stop
-                return None if unknown else not stop
-
-            return kleene
-        if isinstance(e, ir.Not):
-            item = self.expr(e.item)
-
-            def not_(env: Any) -> bool | None:
-                v = item(env)
-                return None if v is None else not v
-
-            return not_
-        if isinstance(e, ir.Match):
-            item, yes, no = self.expr(e.item), frozenset(e.true_values), frozenset(e.false_values)
-
-            def match(env: Any) -> bool | None:
-                v = item(env)
-                return True if v in yes else False if v in no else None
-
-            return match
-        if isinstance(e, ir.IsNull):
-            item = self.expr(e.item)
-            return lambda env: item(env) is None
-        if isinstance(e, ir.IsTrue):
-            item = self.expr(e.item)
-            return lambda env: item(env) is True
-        if isinstance(e, ir.Sqrt | ir.Floor):
-            item, fn = self.expr(e.item), math.sqrt if isinstance(e, ir.Sqrt) else math.floor
-
-            def unary(env: Any) -> Any:
-                v = item(env)
-                return None if v is None else fn(v)
-
-            return unary
-        if isinstance(e, ir.DaysBetween):
-            start, end = self.expr(e.start), self.expr(e.end)
-
-            def days_between(env: Any) -> int | None:
-                a, b = start(env), end(env)
-                return None if a is None or b is None else (b - a).days
-
-            return days_between
-        if isinstance(e, ir.AddDays):
-            date, days = self.expr(e.date), self.expr(e.days)
-
-            def add_days(env: Any) -> dt.date | None:
-                a, n = date(env), days(env)
-                return None if a is None or n is None else a + dt.timedelta(days=n)
-
-            return add_days
-        if isinstance(e, ir.Coalesce):
-            items = tuple(self.expr(i) for i in e.items)
-
-            def coalesce(env: Any) -> Any:
-                for item in items:
-                    v = item(env)
-                    if v is not None:
-                        return v
-                return None
-
-            return coalesce
-        if isinstance(e, ir.If):
-            cond, then, otherwise = self.expr(e.cond), self.expr(e.then), self.expr(e.otherwise)
-            return lambda env: then(env) if cond(env) is True else otherwise(env)
-        raise TypeError(f"the records engine has no rule for node {type(e).__name__}")
+        return compile_node(e, self.expr)
 
     # --- the episode layer ---------------------------------------------------------------------
 
@@ -470,7 +359,7 @@ class _Compiler:
             )
             roots += [a.value, *a.order]
         chosen = self.fused([e.where, e.day, *roots], "scope", collect=True)
-        derived = tuple((name, self.fused([x], "scope", True)) for name, x in e.derived)
+        derived = tuple((name, self.fused([x], "scope", single=True)) for name, x in e.derived)
         table, carry = e.table, e.carry
 
         def days(s: Scope) -> list[dict[str, Any]]:
@@ -578,7 +467,7 @@ def _compile_row_spec(c: _Compiler, r: rir.RowSpec) -> _CompiledRowSpec:
     columns = [*(x for _, x in r.columns), r.patient if r.patient is not None else ir.Const(None)]
     names = (*(name for name, _ in r.columns), "patient")
     if r.checks:  # the checks come between the condition and the columns
-        when = c.fused([r.when], "json", True)
+        when = c.fused([r.when], "json", single=True)
         values = c.fused(columns, "json", names=names)
         return _CompiledRowSpec(r, when, _checks(c, r), values, "Outer(" in repr(r), False)
     # no checks: the condition and the columns in one function (the concepts and values both
@@ -618,7 +507,7 @@ def _steps(
             run.append((name, e))
         else:
             # one fused function (an aggregate inside it is its closure's call)
-            out.append(((name,), c.fused([e], "scope", True)))
+            out.append(((name,), c.fused([e], "scope", single=True)))
     flush()
     return tuple(out)
 

@@ -12,6 +12,8 @@ import datetime as dt
 import re
 from typing import Any
 
+from earlypath.model.checks import CROSS_FIELD_CHECKS
+
 LABELS: dict[str, str] = {
     # sections of the assessment
     "referral": "Where she should be seen",
@@ -219,6 +221,15 @@ def number_list(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def check_message(scope: str, field: str) -> re.Pattern[str]:
+    """The message of the model's one cross-field check on ``field`` (`CROSS_FIELD_CHECKS`), as
+    a pattern matching it whole: read from the check, so the words here cannot drift from it."""
+    found = [c.message for c in CROSS_FIELD_CHECKS if (c.scope, c.field) == (scope, field)]
+    if len(found) != 1:
+        raise LookupError(f"{len(found)} cross-field checks of {scope} field {field}, not one")
+    return re.compile("^" + re.escape(found[0]) + "$")
+
+
 # Contract messages (pydantic's or the episode's own) in clinical words, first match wins.
 # {0}, {1}: the message's groups, each a label when it names a field.
 _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -231,13 +242,10 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^is after (\w+)$"), "Must not be after the {0}"),
     (re.compile(r"^is before the (\w+)$"), "Must not be before the {0}"),
     (re.compile(r"^is more than (\d+) weeks before (\w+)$"), "Must be within {0} weeks of the {1}"),
+    (check_message("scan", "fetal_pole"), "Record a fetal pole when a heartbeat is seen"),
+    (check_message("scan", "crl_mm"), "A crown-rump length needs a fetal pole"),
     (
-        re.compile(r"^is false but fetal_heartbeat is true$"),
-        "Record a fetal pole when a heartbeat is seen",
-    ),
-    (re.compile(r"^is given but fetal_pole is false$"), "A crown-rump length needs a fetal pole"),
-    (
-        re.compile(r"^is given but miscarriage_diagnosed is false$"),
+        check_message("episode", "miscarriage_type"),
         "Give the type only when a miscarriage is diagnosed",
     ),
     (re.compile(r"Input should be"), "Choose one of the options"),

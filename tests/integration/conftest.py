@@ -92,12 +92,14 @@ class Signer:
         )
 
 
-@pytest.fixture
+# One key pair each per session: making an RSA key costs ~40 ms of CPU, and every secure-client
+# test made one. Tokens stay per test (a fresh jti each); no test changes a signer's keys.
+@pytest.fixture(scope="session")
 def signer() -> Signer:
     return Signer()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def rsa_signer() -> Signer:
     return Signer(kid="ehr-rsa", alg="RS384")
 

@@ -8,6 +8,7 @@ rule is restated here.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import ibis
@@ -32,11 +33,15 @@ def _version(episode: dict[str, Any]) -> str:
 
 
 def batch_sections(
-    episodes: list[dict[str, Any]], policy: PathwayPolicy = PathwayPolicy(), con: Any = None
+    episodes: list[dict[str, Any]],
+    policy: PathwayPolicy = PathwayPolicy(),
+    con: Any = None,
+    only: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Per episode: ``{"<section>.<table>": (decision, recommendations, missing),
     "<section>.value.<name>": value}`` from `assess_sections_table` (the package's batch
-    engine) on ``con`` (an ibis backend; DuckDB if None)."""
+    engine) on ``con`` (an ibis backend; DuckDB if None), of every section or those ``only``
+    names (a test that compares one section need not compile the others)."""
     con = con or ibis.duckdb.connect()
     rows = []
     for i, episode in enumerate(episodes):
@@ -52,7 +57,7 @@ def batch_sections(
     t = as_backend_table(
         con, pa.Table.from_pylist(rows, schema=SCHEMA), f"pathway_rows_{len(rows)}"
     )
-    names = [s.name for s in sections()]
+    names = [s.name for s in sections() if only is None or s.name in only]
     judged = assess_sections_table(t, names, pathway=policy)
     out: list[dict[str, Any]] = [{} for _ in episodes]
     for row in con.to_pyarrow(judged.select("i", *names)).to_pylist():
