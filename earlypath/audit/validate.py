@@ -274,7 +274,16 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         )
     )
     if "allergies" in raw.columns:
-        longest = v["allergies"].split(";").map(lambda a: a.strip().length()).maxs()
+        # Split only the cells long enough to hold a long entry (a list per row is the costliest
+        # check; almost every cell is short): a cell of at most the limit has no longer entry.
+        cell = v["allergies"]
+        longest = ibis.cases(
+            (
+                cell.length() > flat.MAX_ALLERGY_CHARS,
+                cell.split(";").map(lambda a: a.strip().length()).maxs(),
+            ),
+            else_=ibis.null("int32"),
+        )
         problems.append(
             _problem(
                 longest > flat.MAX_ALLERGY_CHARS,
