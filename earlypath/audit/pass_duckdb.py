@@ -17,11 +17,11 @@ import ibis.expr.types as ir_t
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from earlypath.audit.duckdb_plan import judging_plan
 from earlypath.audit.judge import (
     Evaluated,
     OnePass,
     _count,
-    _episodes,
     _extras,
     _few_as_list,
     _scalar,
@@ -30,7 +30,7 @@ from earlypath.audit.load import materialize, sql_text, view
 from earlypath.audit.output import atomic_path
 from earlypath.audit.progress import duckdb_progress
 from earlypath.audit.progress import progress_bar as _progress
-from earlypath.audit.validate import check_and_type, repeated_ids
+from earlypath.audit.validate import repeated_ids
 from earlypath.policy import Policy
 
 __all__ = [
@@ -48,6 +48,7 @@ REJECTS_FOUND = "earlypath_rejects_found"  # after the pass: the rejects, kept (
 # The checks are compiled once, into a view over CHECK_INPUT, a view of the raw rows: after the
 # pass, CHECK_INPUT is pointed at the rows not written, and the same view checks only those.
 CHECK_INPUT, CHECKED = "earlypath_check_input", "earlypath_checked"
+JUDGED_EPISODES = "earlypath_judged_episodes"  # a view: judged as it is read (by the COPY)
 
 
 def judge_on_duckdb(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = False) -> Evaluated:
@@ -59,12 +60,18 @@ def judge_on_duckdb(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = 
         rows_in = _count(con, raw)
         extras = _extras(raw)
         repeated = _few_as_list(con, materialize(con, repeated_ids(raw), "earlypath_repeated_ids"))
-    # ibis takes ~0.15 s to compile the checks: once, as views; the rest is built on them.
-    checked = view(con, check_and_type(view(con, raw, CHECK_INPUT), repeated), CHECKED)
+    # The checks are one view, the episodes a view over it: their SQL is built once and kept
+    # between runs (`judging_plan`); the rest is built on the views.
+    checked_sql, episodes_sql = judging_plan(
+        con, view(con, raw, CHECK_INPUT), policy, repeated, CHECKED
+    )
+    con.raw_sql(f"CREATE OR REPLACE VIEW {CHECKED} AS {checked_sql}")
+    con.raw_sql(f"CREATE OR REPLACE VIEW {JUDGED_EPISODES} AS {episodes_sql}")
+    checked = con.table(CHECKED)
     rejects = checked.filter(checked.reject_reason.notnull())
     return Evaluated(
         con,
-        _episodes(checked, extras, policy),
+        con.table(JUDGED_EPISODES),
         view(con, rejects.select("row_number", "episode_id", "reject_reason"), REJECTS),
         rows_in,
         None,
@@ -134,7 +141,7 @@ def after_one_pass(ev: Evaluated, written: Path) -> None:
     ev.episodes = con.table(EPISODES)
     last = _scalar(con, raw.row_number.max().fill_null(0))
     # A registered Arrow table, not a DuckDB table: it is a few numbers, held by the connection.
-    con.con.register(NOT_WRITTEN, pa.table({"row_number": _numbers_not_in(written, last)}))
+    con.con.register(NOT_WRITTEN, _numbers_table(_numbers_not_in(written, last)))
     con.raw_sql(
         f"CREATE OR REPLACE VIEW {CHECK_INPUT} AS SELECT r.* FROM ({con.compile(raw)}) r "
         f"SEMI JOIN {NOT_WRITTEN} n ON r.row_number = n.row_number"
@@ -180,6 +187,13 @@ def copy_to_parquet(con: Any, expr: ir_t.Table, target: Path) -> None:
         ) from None
 
 
+def _numbers_table(numbers: Any) -> pa.Table:
+    """A NumPy int64 array as a one-column Arrow table, ``row_number``, sharing its buffer
+    (``pa.array`` of a NumPy array imports pandas: 0.5 s)."""
+    column = pa.Array.from_buffers(pa.int64(), len(numbers), [None, pa.py_buffer(numbers)])
+    return pa.Table.from_arrays([column], names=["row_number"])
+
+
 def rows_in_order(path: Path) -> bool:
     """Whether the Parquet file's ``row_number`` column strictly increases from row to row."""
     import numpy as np
@@ -195,7 +209,8 @@ def _row_numbers(path: Path) -> Any:
 
     # ParquetFile, not read_table: that imports pyarrow.dataset (0.2 s) for one column.
     column = pq.ParquetFile(path).read(columns=["row_number"]).column(0).combine_chunks()
-    column = column.cast(pa.int64())
+    if column.type != pa.int64():  # (a cast imports pyarrow.compute: only when needed)
+        column = column.cast(pa.int64())
     if len(column) == 0:
         return np.empty(0, dtype=np.int64)
     if column.null_count:  # the input's numbering: it cannot happen
