@@ -52,8 +52,8 @@ JUDGED_EPISODES = "earlypath_judged_episodes"  # a view: judged as it is read (b
 
 
 def judge_on_duckdb(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = False) -> Evaluated:
-    """DuckDB: nothing is judged yet. ``episodes`` is the accepted rows judged (an expression),
-    which `run_audit` streams straight into episodes.parquet (`write_one_pass`): one pass
+    """DuckDB: nothing is judged yet. ``episodes`` is the accepted rows judged (a view), which
+    `run_audit` streams straight into episodes.parquet (`write_one_pass`): one pass
     checks, judges and writes, with no judged table held in memory. Only the repeated ids are
     found first (a small table, or a list when few)."""
     with _progress(progress, None, f"reading the cohort ({con.name})"):
