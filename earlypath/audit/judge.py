@@ -48,7 +48,7 @@ class Evaluated:
     defaulted_false_cells: int | None  # None until counted (DuckDB: after writing the episodes)
     extra_columns: list[str]
     timings: dict[str, float] = field(default_factory=dict)
-    # DuckDB: the episodes are judged while episodes.parquet is written (`_write_one_pass`)
+    # DuckDB: the episodes are judged while episodes.parquet is written (`pass_duckdb.write_one_pass`)
     one_pass: OnePass | None = None
     # FHIR export: encounters that are not episodes, by reason (counted in rows_in), and the files
     excluded: dict[str, int] = field(default_factory=dict)
@@ -69,7 +69,7 @@ class Evaluated:
 @dataclass
 class OnePass:
     """What DuckDB needs, after the pass, to find the rejects and count the empty cells read as
-    false (`_after_one_pass`): the raw rows and the checked view over them."""
+    false (`pass_duckdb.after_one_pass`): the raw rows and the checked view over them."""
 
     raw: ir_t.Table
     checked: ir_t.Table

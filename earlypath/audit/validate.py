@@ -52,13 +52,16 @@ _IBIS_TYPE = {
 
 
 class _Problem(NamedTuple):
-    found: ir_t.BooleanValue  # never NULL
+    found: ir_t.BooleanValue  # NULL is no problem: only ever tested as a CASE WHEN condition
     text: ir_t.StringValue
 
 
 def _problem(cond: ir_t.BooleanValue, field: str, message: str) -> _Problem:
     # cond NULL counts as no problem: every check below is written so NULL means "cannot tell".
-    return _Problem(cond.fill_null(False), ibis.literal(f"{field}: {message}"))
+    # It is not filled with false: `_reason` only tests it in CASE WHEN (and an OR of them),
+    # where NULL is not taken, as false is; a COALESCE on each of the ~25 checks cost 40% of
+    # the checks' time on DuckDB (0.43 -> 0.26 s a million rows on one core).
+    return _Problem(cond, ibis.literal(f"{field}: {message}"))
 
 
 def _reason(problems: list[_Problem]) -> ir_t.StringValue:
@@ -68,6 +71,7 @@ def _reason(problems: list[_Problem]) -> ir_t.StringValue:
     are cheap, but joining twenty strings on every row cost more than all of them together."""
     if not problems:
         return ibis.null("string")
+    # An OR of the checks: TRUE if any is, else NULL or FALSE, both "no problem" to CASE WHEN.
     any_found = problems[0].found
     for p in problems[1:]:
         any_found = any_found | p.found
@@ -274,7 +278,16 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         )
     )
     if "allergies" in raw.columns:
-        longest = v["allergies"].split(";").map(lambda a: a.strip().length()).maxs()
+        # Split only the cells long enough to hold a long entry (a list per row is the costliest
+        # check; almost every cell is short): a cell of at most the limit has no longer entry.
+        cell = v["allergies"]
+        longest = ibis.cases(
+            (
+                cell.length() > flat.MAX_ALLERGY_CHARS,
+                cell.split(";").map(lambda a: a.strip().length()).maxs(),
+            ),
+            else_=ibis.null("int32"),
+        )
         problems.append(
             _problem(
                 longest > flat.MAX_ALLERGY_CHARS,

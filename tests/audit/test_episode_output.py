@@ -14,9 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from earlypath.audit import run as run_module
+from earlypath.audit import pass_duckdb
 from earlypath.audit.judge import FEW_REPEATED_IDS
-from earlypath.audit.run import rows_in_order, run_audit
+from earlypath.audit.pass_duckdb import rows_in_order
+from earlypath.audit.run import run_audit
 
 HEADER = (
     "episode_id,assessed_on,previous_miscarriages,vaginal_bleeding,lmp,scan_date,"
@@ -52,7 +53,7 @@ def test_a_file_written_out_of_order_is_written_again_sorted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = _cohort(tmp_path / "c.csv", [f"e{n}" for n in range(40)])
-    real = run_module._copy_to_parquet
+    real = pass_duckdb.copy_to_parquet
     calls: list[Path] = []
 
     def first_one_reversed(con, expr, target: Path) -> None:  # type: ignore[no-untyped-def]
@@ -61,7 +62,7 @@ def test_a_file_written_out_of_order_is_written_again_sorted(
             expr = expr.order_by(expr.row_number.desc())
         real(con, expr, target)
 
-    monkeypatch.setattr(run_module, "_copy_to_parquet", first_one_reversed)
+    monkeypatch.setattr(pass_duckdb, "copy_to_parquet", first_one_reversed)
     run_audit(source, tmp_path / "out")
     assert len(calls) == 2
     assert _numbers(tmp_path / "out" / "episodes.parquet") == list(range(1, 41))
@@ -71,14 +72,14 @@ def test_in_order_first_time_is_written_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = _cohort(tmp_path / "c.csv", [f"e{n}" for n in range(40)])
-    real = run_module._copy_to_parquet
+    real = pass_duckdb.copy_to_parquet
     calls: list[Path] = []
 
     def counted(con, expr, target: Path) -> None:  # type: ignore[no-untyped-def]
         calls.append(target)
         real(con, expr, target)
 
-    monkeypatch.setattr(run_module, "_copy_to_parquet", counted)
+    monkeypatch.setattr(pass_duckdb, "copy_to_parquet", counted)
     run_audit(source, tmp_path / "out")
     assert len(calls) == 1
     assert _numbers(tmp_path / "out" / "episodes.parquet") == list(range(1, 41))

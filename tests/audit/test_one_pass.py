@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from earlypath.audit import pass_duckdb
 from earlypath.audit import run as run_module
 from earlypath.audit.run import run_audit
 
@@ -97,7 +98,7 @@ def test_the_copy_runs_with_a_bounded_memory_limit_then_the_default_returns() ->
 
     default = limit()
     duck.execute("CREATE TABLE held AS SELECT range AS i FROM range(1000000)")
-    with run_module._bounded_copy_memory(duck):
+    with pass_duckdb.bounded_copy_memory(duck):
         during = limit()
     assert limit() == default
     assert during != default

@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from earlypath.audit import pass_duckdb
 from earlypath.audit import run as run_module
 from earlypath.audit.run import ReconciliationError, run_audit
 
@@ -145,7 +146,7 @@ def test_a_crash_while_writing_leaves_no_half_file(
         target.write_bytes(b"PAR1 half a file")  # DuckDB was part-way through the COPY
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_module, "_copy_to_parquet", interrupted)
+    monkeypatch.setattr(pass_duckdb, "copy_to_parquet", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_audit(cohort, out)
     assert (out / "episodes.parquet").read_bytes() == before  # the old file, whole
