@@ -7,7 +7,7 @@ policy); the tables are evaluated by `earlypath.engines.tables` (the one referen
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -16,6 +16,7 @@ import orjson
 
 from earlypath.engines.evaluate import Compiled, Facts, compile_expr
 from earlypath.engines.fragments import frozen, shown_value, text_of
+from earlypath.engines.fused import section_key_function
 from earlypath.engines.tables import CompiledTable, compile_table, reasons
 from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
 
@@ -54,6 +55,10 @@ class PreparedSection:
     # values (presentation, no logic), the trace texts tell the outcomes, and the advice ids the
     # advice: nothing else goes into the section.
     texts: dict[tuple[Any, ...], orjson.Fragment] = field(default_factory=dict)
+    # The generated key function (`earlypath.engines.fused`), None where a verdict is not
+    # memoised; and the section's kept text by key (or _NOT_KEPT: the reference path decides).
+    key_of: Callable[[Facts], tuple[Any, ...]] | None = None
+    by_key: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def keep_text(self, key: tuple[Any, ...], out: dict[str, Any]) -> Any:
         """``out`` as JSON text, kept under ``key`` (at most _TEXTS_KEPT of them); ``out``
@@ -100,6 +105,9 @@ def _prepare(section: Section, version: str, pathway: PathwayPolicy) -> Prepared
     }
     compiled = {name: compile_table(table) for name, table in tables.items()}
     values = {n: compile_expr(e) for n, e in section.values(version, pathway).items()}
+    memoised = all(
+        v.memo is not None for t in compiled.values() for _, _, vs in t.branches for v in vs
+    )
     return PreparedSection(
         compiled,
         tuple(values.items()),
@@ -108,6 +116,7 @@ def _prepare(section: Section, version: str, pathway: PathwayPolicy) -> Prepared
         compiled["main"],
         values,
         dict.fromkeys(values),
+        key_of=section_key_function(tables.values()) if memoised else None,
     )
 
 
@@ -165,6 +174,8 @@ class _Values(Mapping[str, Any]):
 
 
 _TEXTS_KEPT = 4096  # section texts kept per prepared section (each about 1 KB)
+_KEYS_KEPT = 16384  # keys kept per prepared section (a key and a shared text: about 1 KB)
+_NOT_KEPT = object()  # a key whose section text is not kept whole
 
 _PLAIN = frozenset([str, int, bool, type(None)])  # written as they are, in either path
 _PLAIN_DATA = _PLAIN | {float}  # floats too, in the data path
@@ -174,7 +185,31 @@ def section_output(
     section: Section, prepared: PreparedSection, version: str, facts: Facts, raw: bool
 ) -> dict[str, Any] | orjson.Fragment:
     """`assess_section` with the section already prepared (see `prepare`). With ``raw`` it may
-    be the section's JSON text (see `PreparedSection.texts`)."""
+    be the section's JSON text (see `PreparedSection.texts`), found by its generated key when
+    that key was met before (see `earlypath.engines.fused`)."""
+    key_of = prepared.key_of
+    if not raw or key_of is None:
+        return _section_output(section, prepared, version, facts, raw)
+    try:
+        fast_key = key_of(facts)
+    except Exception:  # noqa: BLE001 - the reference path decides (and raises if it must)
+        return _section_output(section, prepared, version, facts, raw)
+    by_key = prepared.by_key
+    known = by_key.get(fast_key)
+    if known is not None and known is not _NOT_KEPT:
+        return known
+    out = _section_output(section, prepared, version, facts, raw)
+    if known is None:
+        if len(by_key) >= _KEYS_KEPT:  # a workload that moved on: start again, stay bounded
+            by_key.clear()
+        by_key[fast_key] = out if isinstance(out, orjson.Fragment) else _NOT_KEPT
+    return out
+
+
+def _section_output(
+    section: Section, prepared: PreparedSection, version: str, facts: Facts, raw: bool
+) -> dict[str, Any] | orjson.Fragment:
+    """The reference reading of a section's output (`section_output` without the key)."""
     results = {name: table.output(facts, raw) for name, table in prepared.tables.items()}
     outcome, recommendations, missing, said, trace, _ = results["main"]
     advice = prepared.main.advice_for(facts, outcome)
