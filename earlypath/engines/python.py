@@ -10,8 +10,8 @@ sections (the CDS card and the audit need only ``progesterone``) asks for them w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -21,8 +21,10 @@ from earlypath import __version__
 from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
 from earlypath.engines.evaluate import compile_expr
 from earlypath.engines.fragments import frozen, text_of
+from earlypath.engines.fused import section_key_function
 from earlypath.engines.sections import PreparedSection, prepare, section_output
 from earlypath.engines.tables import CompiledTable, compile_table
+from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, PLAN, Markers, Template
 from earlypath.facts import episode_facts
 from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, Section
 from earlypath.guideline.pathway import sections as pathway_sections
@@ -70,6 +72,10 @@ class _Progesterone:
     citations: dict[str, dict[str, Any]]
     # Each citation's JSON text, for the JSON text path (`assess_json`).
     fragments: dict[str, orjson.Fragment]
+    # The JSON text path: the table's generated key function (`earlypath.engines.fused`), and
+    # by key the section's template and outcome (`earlypath.engines.templates`) or NOT_KEPT.
+    key_of: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
+    by_key: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
 
 @cache
@@ -87,7 +93,10 @@ def _progesterone(version: str, policy: Policy) -> _Progesterone:
         for number, r in table.recommendations.items()
     }
     fragments = {number: frozen(c) for number, c in citations.items()}
-    return _Progesterone(compile_table(table), citations, fragments)
+    compiled = compile_table(table)
+    memoised = all(v.memo is not None for _, _, vs in compiled.branches for v in vs)
+    key_of = section_key_function([table]) if memoised else None
+    return _Progesterone(compiled, citations, fragments, key_of)
 
 
 @cache
@@ -177,19 +186,13 @@ def _progesterone_section(
     facts: dict[str, Any],
     gestation: Gestation | None,
     raw: bool,
+    shown: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The progesterone section as data; ``shown``: markers for the facts its trace shows and
+    for the plan (a template, `earlypath.engines.templates`)."""
     compiled = prepared.table
-    outcome, recommendations, missing, said, trace, _ = compiled.output(facts, raw)
-
-    plan = None
-    if outcome in ("offer", "continue") and gestation is not None:
-        plan = build_plan(
-            assessed_on=episode.assessed_on,
-            gestation_days=gestation.days,
-            policy=policy,
-            peanut_or_soya_allergy=episode.peanut_or_soya_allergy,
-            allergies_recorded=bool(episode.allergies),
-        )
+    outcome, recommendations, missing, said, trace, _ = compiled.output(facts, raw, shown)
+    plan = PLAN if shown is not None else _plan(episode, policy, gestation, outcome)
     cited = list(recommendations)
     advice = compiled.advice_for(facts, outcome)
     for item in advice:
@@ -213,6 +216,77 @@ def _progesterone_section(
         "plan": plan,
         "trace": trace,
     }
+
+
+def _plan(
+    episode: Episode, policy: Policy, gestation: Gestation | None, outcome: str
+) -> dict[str, Any] | None:
+    if outcome in ("offer", "continue") and gestation is not None:
+        return build_plan(
+            assessed_on=episode.assessed_on,
+            gestation_days=gestation.days,
+            policy=policy,
+            peanut_or_soya_allergy=episode.peanut_or_soya_allergy,
+            allergies_recorded=bool(episode.allergies),
+        )
+    return None
+
+
+def _progesterone_text(
+    episode: Episode,
+    prepared: _Progesterone,
+    policy: Policy,
+    facts: dict[str, Any],
+    gestation: Gestation | None,
+) -> dict[str, Any] | orjson.Fragment:
+    """The progesterone section for the JSON text path: filled into the template written for
+    its key (`earlypath.engines.fused`, `earlypath.engines.templates`) when that key was met
+    before; else the reference path, which decides."""
+    key_of = prepared.key_of
+    if key_of is None:
+        return _progesterone_section(episode, prepared, policy, facts, gestation, True)
+    try:
+        key = key_of(facts)
+    except Exception:  # noqa: BLE001 - the reference path decides (and raises if it must)
+        return _progesterone_section(episode, prepared, policy, facts, gestation, True)
+    by_key = prepared.by_key
+    known = by_key.get(key)
+    if known is None:
+        if len(by_key) >= KEYS_KEPT:  # a workload that moved on: start again, stay bounded
+            by_key.clear()
+        by_key[key] = known = _progesterone_template(episode, prepared, policy, facts, gestation)
+    if known is not NOT_KEPT:
+        template, outcome = known
+        plan = _plan(episode, policy, gestation, outcome)
+        try:
+            plan_text = b"null" if plan is None else text_of(plan)
+        except orjson.JSONEncodeError:
+            plan_text = None
+        text = None if plan_text is None else template.fill(facts, b"", plan_text)
+        if text is not None:
+            return orjson.Fragment(text)
+    return _progesterone_section(episode, prepared, policy, facts, gestation, True)
+
+
+def _progesterone_template(
+    episode: Episode,
+    prepared: _Progesterone,
+    policy: Policy,
+    facts: dict[str, Any],
+    gestation: Gestation | None,
+) -> tuple[Template, str] | object:
+    """The section's text for this key with holes for the facts its trace shows and the plan,
+    and its outcome; NOT_KEPT if not."""
+    markers = Markers()
+    data = _progesterone_section(episode, prepared, policy, facts, gestation, True, markers)
+    try:
+        text = text_of(data)
+        head = b'{"decision":' + text_of(data["decision"])
+        if not text.startswith(head):
+            return NOT_KEPT
+        return Template(text, len(head), markers), data["decision"]
+    except (orjson.JSONEncodeError, ValueError):
+        return NOT_KEPT
 
 
 def assess(
@@ -285,8 +359,10 @@ def _assessment(
         "gestation": gestation.as_dict() if gestation else None,
     }
     if wants_progesterone:
-        assessment[PROGESTERONE] = _progesterone_section(
-            episode, parts.progesterone, policy, facts, gestation, raw
+        assessment[PROGESTERONE] = (
+            _progesterone_text(episode, parts.progesterone, policy, facts, gestation)
+            if raw
+            else _progesterone_section(episode, parts.progesterone, policy, facts, gestation, raw)
         )
     if chosen:
         assessment["pathway_policy"] = (

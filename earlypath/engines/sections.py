@@ -18,6 +18,7 @@ from earlypath.engines.evaluate import Compiled, Facts, compile_expr
 from earlypath.engines.fragments import frozen, shown_value, text_of
 from earlypath.engines.fused import section_key_function
 from earlypath.engines.tables import CompiledTable, compile_table, reasons
+from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, Markers, Template
 from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
 
 __all__ = ["assess_section", "jsonable", "prepare", "reasons", "section_output"]
@@ -56,7 +57,8 @@ class PreparedSection:
     # advice: nothing else goes into the section.
     texts: dict[tuple[Any, ...], orjson.Fragment] = field(default_factory=dict)
     # The generated key function (`earlypath.engines.fused`), None where a verdict is not
-    # memoised; and the section's kept text by key (or _NOT_KEPT: the reference path decides).
+    # memoised; and by key, the section's kept text, or its template and the tables' outcomes
+    # (`earlypath.engines.templates`), or NOT_KEPT (the reference path decides).
     key_of: Callable[[Facts], tuple[Any, ...]] | None = None
     by_key: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
@@ -174,8 +176,6 @@ class _Values(Mapping[str, Any]):
 
 
 _TEXTS_KEPT = 4096  # section texts kept per prepared section (each about 1 KB)
-_KEYS_KEPT = 16384  # keys kept per prepared section (a key and a shared text: about 1 KB)
-_NOT_KEPT = object()  # a key whose section text is not kept whole
 
 _PLAIN = frozenset([str, int, bool, type(None)])  # written as they are, in either path
 _PLAIN_DATA = _PLAIN | {float}  # floats too, in the data path
@@ -186,7 +186,8 @@ def section_output(
 ) -> dict[str, Any] | orjson.Fragment:
     """`assess_section` with the section already prepared (see `prepare`). With ``raw`` it may
     be the section's JSON text (see `PreparedSection.texts`), found by its generated key when
-    that key was met before (see `earlypath.engines.fused`)."""
+    that key was met before (see `earlypath.engines.fused`), or filled into the template
+    written for that key (see `earlypath.engines.templates`)."""
     key_of = prepared.key_of
     if not raw or key_of is None:
         return _section_output(section, prepared, version, facts, raw)
@@ -196,25 +197,123 @@ def section_output(
         return _section_output(section, prepared, version, facts, raw)
     by_key = prepared.by_key
     known = by_key.get(fast_key)
-    if known is not None and known is not _NOT_KEPT:
-        return known
+    if known is not None:
+        if type(known) is orjson.Fragment:
+            return known
+        if known is not NOT_KEPT:
+            filled = _filled(section, prepared, version, facts, *known)
+            if filled is not None:
+                return filled
+        return _section_output(section, prepared, version, facts, raw)
     out = _section_output(section, prepared, version, facts, raw)
-    if known is None:
-        if len(by_key) >= _KEYS_KEPT:  # a workload that moved on: start again, stay bounded
-            by_key.clear()
-        by_key[fast_key] = out if isinstance(out, orjson.Fragment) else _NOT_KEPT
+    if len(by_key) >= KEYS_KEPT:  # a workload that moved on: start again, stay bounded
+        by_key.clear()
+    if type(out) is orjson.Fragment:
+        by_key[fast_key] = out
+    else:
+        by_key[fast_key] = _template(section, prepared, version, facts)
     return out
 
 
+# Keys a section's output has besides its rendered values (a rendered value of the same name
+# would take another place in the output: such a section is not filled into a template).
+_FIXED = frozenset(
+    [
+        "decision",
+        "recommendations",
+        "citations",
+        "reasons",
+        "missing",
+        "advice",
+        "trace",
+        "other_decisions",
+    ]
+)
+
+
+def _template(
+    section: Section, prepared: PreparedSection, version: str, facts: Facts
+) -> tuple[Template, dict[str, str]] | object:
+    """The section's text for this key with holes for the facts its traces show and its
+    rendered values, and the tables' outcomes (what its render reads); NOT_KEPT if not."""
+    markers = Markers()
+    data = _section_output(section, prepared, version, facts, True, markers)
+    try:
+        text = text_of(data)
+        head = b'{"decision":' + text_of(data["decision"])
+        if not text.startswith(head):
+            return NOT_KEPT
+        other = data.get("other_decisions") or {}
+        outcomes = {
+            name: data["decision"] if name == "main" else other[name]["decision"]
+            for name in prepared.tables
+        }
+        return Template(text, len(head), markers), outcomes
+    except (orjson.JSONEncodeError, ValueError):
+        return NOT_KEPT
+
+
+def _filled(
+    section: Section,
+    prepared: PreparedSection,
+    version: str,
+    facts: Facts,
+    template: Template,
+    outcomes: dict[str, str],
+) -> orjson.Fragment | None:
+    """The section's text from its template, or None (the reference path decides)."""
+    rendered, _ = _rendered(section, prepared, version, facts, outcomes, True)
+    inner = b""
+    if rendered:
+        if not _FIXED.isdisjoint(rendered):
+            return None
+        try:
+            inner = text_of(rendered)[1:-1]
+        except orjson.JSONEncodeError:
+            return None
+    text = template.fill(facts, inner)
+    return None if text is None else orjson.Fragment(text)
+
+
+def _rendered(
+    section: Section,
+    prepared: PreparedSection,
+    version: str,
+    facts: Facts,
+    outcomes: dict[str, str],
+    raw: bool,
+) -> tuple[dict[str, Any], Mapping[str, Any]]:
+    """The section's rendered values (presentation: reads only the outcomes and the values),
+    and the values (whether the render read one: `_Values.read`)."""
+    values: Mapping[str, Any]
+    if outcomes["main"] == NOT_APPLICABLE:  # nothing to compute: render reads no value
+        values = dict(prepared.no_values)
+    else:
+        values = _Values(prepared.value_fns, facts)
+    rendered = section.render(outcomes, values, version)  # type: ignore[arg-type]
+    plain = _PLAIN if raw else _PLAIN_DATA
+    for value in rendered.values():
+        if type(value) not in plain:
+            rendered = {k: v if type(v) in plain else jsonable(v, raw) for k, v in rendered.items()}
+            break
+    return rendered, values
+
+
 def _section_output(
-    section: Section, prepared: PreparedSection, version: str, facts: Facts, raw: bool
+    section: Section,
+    prepared: PreparedSection,
+    version: str,
+    facts: Facts,
+    raw: bool,
+    shown: Facts | None = None,
 ) -> dict[str, Any] | orjson.Fragment:
-    """The reference reading of a section's output (`section_output` without the key)."""
-    results = {name: table.output(facts, raw) for name, table in prepared.tables.items()}
+    """The reference reading of a section's output (`section_output` without the key).
+    ``shown``: markers for the facts the traces show, and no rendered values (a template)."""
+    results = {name: table.output(facts, raw, shown) for name, table in prepared.tables.items()}
     outcome, recommendations, missing, said, trace, _ = results["main"]
     advice = prepared.main.advice_for(facts, outcome)
     key: tuple[Any, ...] | None = None
-    if raw and all(r[5] for r in results.values()):
+    if raw and shown is None and all(r[5] for r in results.values()):
         # Every trace is a kept text: with the advice, it tells the whole section unless the
         # render reads a value (checked below, before the text is kept).
         key = (*(r[4] for r in results.values()), *(a["id"] for a in advice))
@@ -224,18 +323,11 @@ def _section_output(
     cited = [(name, n) for name, r in results.items() for n in r[1]]
     cited += [("main", a["recommendation"]) for a in advice if a["recommendation"]]
     shared, text = prepared.citations_for(tuple(cited))
-    values: Mapping[str, Any]
-    if outcome == NOT_APPLICABLE:  # nothing to compute: render reads no value
-        values = dict(prepared.no_values)
-    else:
-        values = _Values(prepared.value_fns, facts)
-    outcomes = {name: r[0] for name, r in results.items()}
-    rendered = section.render(outcomes, values, version)  # type: ignore[arg-type]
-    plain = _PLAIN if raw else _PLAIN_DATA
-    for value in rendered.values():
-        if type(value) not in plain:
-            rendered = {k: v if type(v) in plain else jsonable(v, raw) for k, v in rendered.items()}
-            break
+    values: Mapping[str, Any] = {}
+    rendered: dict[str, Any] = {}
+    if shown is None:
+        outcomes = {name: r[0] for name, r in results.items()}
+        rendered, values = _rendered(section, prepared, version, facts, outcomes, raw)
     if raw:  # for orjson only: tuples are written as lists, nothing is copied
         out = {
             "decision": outcome,

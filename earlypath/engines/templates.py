@@ -1,0 +1,94 @@
+"""A section's JSON text with holes: written once per key, filled per episode (issue 16).
+
+Where a section's text is not kept whole (its trace shows a date or a measurement, or its render
+reads a value), the text still depends on the episode only through the facts its trace shows,
+its rendered values and, for the progesterone section, the plan: the decisions, reasons,
+citations, advice and the trace's shape are told by the section's key
+(`earlypath.engines.fused`). So the text is written once per key with a marker where each of
+those goes, cut at the markers, and filled per episode with each one's JSON text.
+
+A marker is a NUL byte, the hole's name, a NUL byte: JSON text never holds a raw NUL (text
+escapes it), so a cut can only fall on a marker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from typing import Any
+
+import orjson
+
+__all__ = ["KEYS_KEPT", "NOT_KEPT", "PLAN", "Markers", "Template", "fact_text"]
+
+PLAN = orjson.Fragment(b"\x00plan\x00")  # where the progesterone section's plan goes
+NOT_KEPT = object()  # a key whose section has no template (the reference path decides)
+KEYS_KEPT = 16384  # keys kept per section (a key and a shared text or template: about 1 KB)
+
+
+class Markers(dict[str, orjson.Fragment]):
+    """Facts as a trace shows them in a template: a marker per fact name (the n-th fact read is
+    hole n)."""
+
+    def __missing__(self, name: str) -> orjson.Fragment:
+        marker = self[name] = orjson.Fragment(b"\x00%d\x00" % len(self))
+        return marker
+
+
+def fact_text(value: Any) -> bytes | None:
+    """A fact's JSON text as the reference writes it (``json.dumps``); None for a value this
+    does not write (the reference path then decides)."""
+    kind = type(value)
+    if kind is dt.date:
+        return b'"%s"' % value.isoformat().encode()
+    if value is None:
+        return b"null"
+    if value is True:
+        return b"true"
+    if value is False:
+        return b"false"
+    if kind is int:
+        return b"%d" % value
+    if kind is float:
+        return (repr(value) if math.isfinite(value) else json.dumps(value)).encode()
+    if kind is str:
+        try:
+            return orjson.dumps(value)
+        except orjson.JSONEncodeError:  # a lone surrogate: the reference path decides
+            return None
+    return None
+
+
+class Template:
+    """A section's text cut at its holes: ``head`` (up to where rendered values go), then text
+    and holes in turn. A hole is a fact's name or "plan"."""
+
+    __slots__ = ("head", "holes", "texts")
+
+    def __init__(self, text: bytes, cut: int, markers: Markers) -> None:
+        names = list(markers)
+        pieces = text.split(b"\x00")
+        if len(pieces) % 2 == 0 or cut > len(pieces[0]):
+            raise ValueError("a template's markers do not pair up")
+        self.head = pieces[0][:cut]
+        self.texts = [pieces[0][cut:], *pieces[2::2]]
+        self.holes: list[str] = []
+        for hole in pieces[1::2]:
+            self.holes.append("plan" if hole == b"plan" else names[int(hole)])
+
+    def fill(self, facts: dict[str, Any], rendered: bytes, plan: bytes = b"null") -> bytes | None:
+        """The section's text for these facts, rendered values (their text without braces, or
+        empty) and plan text; None if a fact has no text here (the reference path decides)."""
+        texts = self.texts
+        out = [self.head, b"," + rendered if rendered else b"", texts[0]]
+        for hole, text in zip(self.holes, texts[1:], strict=True):
+            if hole == "plan":
+                out.append(plan)
+            else:
+                shown = fact_text(facts[hole])
+                if shown is None:
+                    return None
+                out.append(shown)
+            out.append(text)
+        return b"".join(out)
