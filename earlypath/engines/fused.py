@@ -5,7 +5,8 @@ a section's decision tables (guards, criteria, advice) become the source of a si
 of the facts, which evaluates them as `CompiledTable.judge` does (branches in order, a branch's
 verdicts in order until one is not False, every criterion of a verdict tried) and returns what
 was found: per table the branch taken and the criterion values of each verdict tried, whether
-each piece of advice holds, and the plain facts (bool, text, int) a trace may show.
+each piece of advice holds, and the plain facts (bool, text, int) a trace may show (named in
+the function's ``shown``).
 
 That key tells everything a section's JSON text is made of when the text is kept whole (see
 `earlypath.engines.sections.PreparedSection.texts`): the verdicts, their criterion values, the
@@ -199,4 +200,6 @@ def section_key_function(
     shown = [src.fact(name) for name in plain]
     parts = [*keys, *advice, *shown]
     body.append(f"    return ({''.join(f'{p}, ' for p in parts)})")
-    return src.function("section_key", body)
+    fn = src.function("section_key", body)
+    fn.shown = frozenset(plain)  # the facts a trace may show that the key holds
+    return fn

@@ -19,9 +19,8 @@ import orjson
 
 from earlypath import __version__
 from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
-from earlypath.engines.evaluate import compile_expr
 from earlypath.engines.fragments import frozen, text_of
-from earlypath.engines.fused import section_key_function
+from earlypath.engines.fused import expr_function, section_key_function
 from earlypath.engines.sections import PreparedSection, prepare, section_output
 from earlypath.engines.tables import CompiledTable, compile_table
 from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, PLAN, Markers, Template
@@ -46,8 +45,10 @@ __all__ = [
 
 PROGESTERONE = "progesterone"
 
-_gestation_days = compile_expr(GESTATION_DAYS)
-_crl_days = compile_expr(CRL_GESTATION_DAYS)
+# Generated functions (`earlypath.engines.fused`): the closures' values, a few times faster;
+# tests/unit/test_fused.py holds the two to agree.
+_gestation_days = expr_function(GESTATION_DAYS)
+_crl_days = expr_function(CRL_GESTATION_DAYS)
 
 
 def gestation_of(facts: dict[str, Any]) -> Gestation | None:
@@ -277,7 +278,7 @@ def _progesterone_template(
 ) -> tuple[Template, str] | object:
     """The section's text for this key with holes for the facts its trace shows and the plan,
     and its outcome; NOT_KEPT if not."""
-    markers = Markers()
+    markers = Markers(facts, prepared.key_of.shown)  # type: ignore[union-attr]
     data = _progesterone_section(episode, prepared, policy, facts, gestation, True, markers)
     try:
         text = text_of(data)

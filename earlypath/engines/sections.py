@@ -236,7 +236,7 @@ def _template(
 ) -> tuple[Template, dict[str, str]] | object:
     """The section's text for this key with holes for the facts its traces show and its
     rendered values, and the tables' outcomes (what its render reads); NOT_KEPT if not."""
-    markers = Markers()
+    markers = Markers(facts, prepared.key_of.shown)  # type: ignore[union-attr]
     data = _section_output(section, prepared, version, facts, True, markers)
     try:
         text = text_of(data)

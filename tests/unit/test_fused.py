@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from earlypath import assess, parse_episode_json
+from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS
 from earlypath.engines import sections as engine_sections
 from earlypath.engines.evaluate import compile_expr
 from earlypath.engines.fused import expr_function, section_key_function
@@ -46,7 +47,7 @@ def _tables() -> list[DecisionTable]:
 
 def _expressions() -> list[ir.Expr]:
     """Every guard, criterion, advice and section value of every version: each distinct once."""
-    seen: dict[ir.Expr, None] = {}
+    seen: dict[ir.Expr, None] = dict.fromkeys([GESTATION_DAYS, CRL_GESTATION_DAYS])
     for table in _tables():
         for branch in table.branches:
             seen[branch.guard] = None
