@@ -5,7 +5,8 @@ Paths (each from the episode's JSON text to the JSON text a caller gets):
   full assessment     validate + every section + JSON text (`earlypath assess`, /api/assess):
                       assess_json where the checkout has it (the CLI's path), and the data
                       path (assess, then json_text.dumps) beside it
-  progesterone only   validate + assess(sections=("progesterone",)) + JSON text (CDS card, audit)
+  progesterone only   validate + assess(sections=("progesterone",)) + JSON text (CDS card, audit),
+                      and through assess_json beside it
   decision only       validate + decide() (decision, recommendations, missing; no text)
 plus the parts: validation alone, the engine alone on validated episodes.
 
@@ -82,9 +83,9 @@ def synth_texts(n: int, seed: int = 7) -> list[str]:
     out: list[str] = []
     for table in generate_chunks(n, seed):
         for row in table.to_pylist():
-            try:  # the cohort's few impossible rows are left out
+            try:  # the cohort's few impossible rows, and those before NG126, are left out
                 text = json.dumps(flat_to_episode(row), default=str)
-                parse_episode_json(text)
+                assess(parse_episode_json(text))
             except (ValueError, InputError):
                 continue
             out.append(text)
@@ -109,6 +110,8 @@ def key_hit_rates(texts: list[str]) -> dict[str, float]:
         for section in sections()
     ]
     prepared += [_parts(v, DEFAULT_POLICY, DEFAULT_PATHWAY_POLICY).progesterone for v in VERSIONS]
+    if not all(hasattr(known, "by_key") for known in prepared):  # before the generated keys
+        return {}
     for known in prepared:  # count this cohort's keys only
         known.by_key.clear()
     assessed = 0
@@ -154,6 +157,12 @@ def paths() -> dict[str, Callable[[str], Any]]:
     out["progesterone only"] = lambda text: dumps(
         assess(parse_episode_json(text), sections=("progesterone",))
     )
+    if "  data, then json_text.dumps" in out:  # the JSON text path, as `assess_json` gives it
+        from earlypath.engines.python import assess_json
+
+        out["  as JSON text (assess_json)"] = lambda text: assess_json(
+            parse_episode_json(text), sections=("progesterone",)
+        )
     try:
         from earlypath.engines.python import decide
     except ImportError:
