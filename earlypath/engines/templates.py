@@ -25,7 +25,7 @@ __all__ = ["KEYS_KEPT", "NOT_KEPT", "PLAN", "Markers", "Template", "fact_text"]
 
 PLAN = orjson.Fragment(b"\x00plan\x00")  # where the progesterone section's plan goes
 NOT_KEPT = object()  # a key whose section has no template (the reference path decides)
-KEYS_KEPT = 16384  # keys kept per section (a key and a shared text or template: about 1 KB)
+KEYS_KEPT = 4096  # keys kept per section (a key, and a shared text or a template of 1-3 KB)
 
 
 class Markers(dict[str, Any]):
