@@ -77,6 +77,10 @@ class _Progesterone:
     # by key the section's template and outcome (`earlypath.engines.templates`) or NOT_KEPT.
     key_of: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
     by_key: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # `decide`'s answer by key.
+    decisions: dict[tuple[Any, ...], tuple[str, tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=dict
+    )
 
 
 @cache
@@ -389,6 +393,27 @@ class ProgesteroneDecision:
     missing: tuple[str, ...]
 
 
+def _decided(
+    prepared: _Progesterone, facts: dict[str, Any]
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """`CompiledTable.decide` of the progesterone table, kept per generated key (the branch
+    and criterion values it holds tell the decision)."""
+    key_of = prepared.key_of
+    if key_of is None:
+        return prepared.table.decide(facts)
+    try:
+        key = key_of(facts)
+    except Exception:  # noqa: BLE001 - the reference path decides (and raises if it must)
+        return prepared.table.decide(facts)
+    decisions = prepared.decisions
+    known = decisions.get(key)
+    if known is None:
+        if len(decisions) >= KEYS_KEPT:  # a workload that moved on: start again, stay bounded
+            decisions.clear()
+        known = decisions[key] = prepared.table.decide(facts)
+    return known
+
+
 def decide(
     episode: Episode | dict[str, Any], policy: Policy = DEFAULT_POLICY
 ) -> ProgesteroneDecision:
@@ -399,7 +424,7 @@ def decide(
         episode = parse_episode(episode)
     version, _ = resolve_version(episode.assessed_on, episode.guideline_version)
     facts = episode_facts(episode)
-    outcome, recommendations, missing = _progesterone(version.version, policy).table.decide(facts)
+    outcome, recommendations, missing = _decided(_progesterone(version.version, policy), facts)
     return ProgesteroneDecision(
         version.version, _gestation_days(facts), outcome, recommendations, missing
     )

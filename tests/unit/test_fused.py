@@ -19,7 +19,7 @@ from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS
 from earlypath.engines import sections as engine_sections
 from earlypath.engines.evaluate import compile_expr
 from earlypath.engines.fused import expr_function, section_key_function
-from earlypath.engines.python import assess_json
+from earlypath.engines.python import assess_json, decide
 from earlypath.facts import episode_facts
 from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, sections
 from earlypath.guideline.progesterone import progesterone_table
@@ -179,3 +179,15 @@ def test_a_key_met_before_is_one_lookup(fresh_keys: None, monkeypatch: pytest.Mo
     assert orjson.loads(assess_json(episode)) == first
     assert "anti_d" not in calls
     assert "referral" not in calls
+
+
+def test_decisions_kept_by_key_are_the_full_evaluation() -> None:
+    """`decide` keeps its answer per key: many episodes share one, each answer is still the
+    progesterone section's."""
+    for text in generate(3000, seed=5):
+        episode = parse_episode_json(text)
+        section = assess(episode, sections=("progesterone",))["progesterone"]
+        decided = decide(episode)
+        assert decided.decision == section["decision"]
+        assert list(decided.recommendations) == section["recommendations"]
+        assert list(decided.missing) == section["missing"]
