@@ -25,13 +25,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol, cast
 
 from earlypath.rules import ir
 from earlypath.rules.decision import DecisionTable, Verdict
 from earlypath.rules.ir import facts_in
 
-__all__ = ["expr_function", "section_key_function"]
+__all__ = ["KeyFunction", "expr_function", "section_key_function"]
 
 _CMP = {"<", "<=", ">", ">=", "==", "!="}
 _ARITH = {"+", "-", "*", "/"}
@@ -173,9 +173,17 @@ def _verdicts(
     ]
 
 
-def section_key_function(
-    tables: Iterable[DecisionTable],
-) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+class KeyFunction(Protocol):
+    """A generated key function: the key of these facts; ``shown``: the facts a trace may show
+    that the key holds; ``source``: its Python source."""
+
+    shown: frozenset[str]
+    source: str
+
+    def __call__(self, facts: dict[str, Any], /) -> tuple[Any, ...]: ...
+
+
+def section_key_function(tables: Iterable[DecisionTable]) -> KeyFunction:
     """The generated key function of a section's tables (the main table first, as the section
     holds them): see the module's docstring."""
     src = _Source()
@@ -200,6 +208,6 @@ def section_key_function(
     shown = [src.fact(name) for name in plain]
     parts = [*keys, *advice, *shown]
     body.append(f"    return ({''.join(f'{p}, ' for p in parts)})")
-    fn = src.function("section_key", body)
-    fn.shown = frozenset(plain)  # the facts a trace may show that the key holds
-    return fn
+    fn: Any = src.function("section_key", body)
+    fn.shown = frozenset(plain)
+    return cast(KeyFunction, fn)

@@ -10,7 +10,7 @@ sections (the CDS card and the audit need only ``progesterone``) asks for them w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -20,7 +20,7 @@ import orjson
 from earlypath import __version__
 from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
 from earlypath.engines.fragments import frozen, text_of
-from earlypath.engines.fused import expr_function, section_key_function
+from earlypath.engines.fused import KeyFunction, expr_function, section_key_function
 from earlypath.engines.sections import PreparedSection, prepare, section_output
 from earlypath.engines.tables import CompiledTable, compile_table
 from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, PLAN, Markers, Template
@@ -75,7 +75,7 @@ class _Progesterone:
     fragments: dict[str, orjson.Fragment]
     # The JSON text path: the table's generated key function (`earlypath.engines.fused`), and
     # by key the section's template and outcome (`earlypath.engines.templates`) or NOT_KEPT.
-    key_of: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
+    key_of: KeyFunction | None = None
     by_key: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # `decide`'s answer by key.
     decisions: dict[tuple[Any, ...], tuple[str, tuple[str, ...], tuple[str, ...]]] = field(
@@ -260,7 +260,7 @@ def _progesterone_text(
         if len(by_key) >= KEYS_KEPT:  # a workload that moved on: start again, stay bounded
             by_key.clear()
         by_key[key] = known = _progesterone_template(episode, prepared, policy, facts, gestation)
-    if known is not NOT_KEPT:
+    if isinstance(known, tuple):
         template, outcome = known
         plan = _plan(episode, policy, gestation, outcome)
         try:
@@ -282,7 +282,9 @@ def _progesterone_template(
 ) -> tuple[Template, str] | object:
     """The section's text for this key with holes for the facts its trace shows and the plan,
     and its outcome; NOT_KEPT if not."""
-    markers = Markers(facts, prepared.key_of.shown)  # type: ignore[union-attr]
+    if prepared.key_of is None:
+        return NOT_KEPT
+    markers = Markers(facts, prepared.key_of.shown)
     data = _progesterone_section(episode, prepared, policy, facts, gestation, True, markers)
     try:
         text = text_of(data)

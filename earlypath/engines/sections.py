@@ -7,7 +7,7 @@ policy); the tables are evaluated by `earlypath.engines.tables` (the one referen
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -16,7 +16,7 @@ import orjson
 
 from earlypath.engines.evaluate import Compiled, Facts, compile_expr
 from earlypath.engines.fragments import frozen, shown_value, text_of
-from earlypath.engines.fused import section_key_function
+from earlypath.engines.fused import KeyFunction, section_key_function
 from earlypath.engines.tables import CompiledTable, compile_table, reasons
 from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, Markers, Template
 from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
@@ -56,11 +56,24 @@ class PreparedSection:
     # values (presentation, no logic), the trace texts tell the outcomes, and the advice ids the
     # advice: nothing else goes into the section.
     texts: dict[tuple[Any, ...], orjson.Fragment] = field(default_factory=dict)
-    # The generated key function (`earlypath.engines.fused`), None where a verdict is not
-    # memoised; and by key, the section's kept text, or its template and the tables' outcomes
-    # (`earlypath.engines.templates`), or NOT_KEPT (the reference path decides).
-    key_of: Callable[[Facts], tuple[Any, ...]] | None = None
+    # By generated key (`key_function`): the section's kept text, or its template and the
+    # tables' outcomes (`earlypath.engines.templates`), or NOT_KEPT (the reference path decides).
     by_key: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # The generated key function, built on first use (only the JSON text path uses it: the
+    # audit and the CDS card pay nothing for it).
+    _key: list[KeyFunction | None] = field(default_factory=list)
+
+    def key_function(self) -> KeyFunction | None:
+        """The section's generated key function (`earlypath.engines.fused`); None where a
+        verdict is not memoised (its criteria may give other values than True, False, None)."""
+        if not self._key:
+            tables = self.tables.values()
+            memoised = all(
+                v.memo is not None for t in tables for _, _, vs in t.branches for v in vs
+            )
+            fn = section_key_function([t.table for t in tables]) if memoised else None
+            self._key.append(fn)
+        return self._key[0]
 
     def keep_text(self, key: tuple[Any, ...], out: dict[str, Any]) -> Any:
         """``out`` as JSON text, kept under ``key`` (at most _TEXTS_KEPT of them); ``out``
@@ -107,9 +120,6 @@ def _prepare(section: Section, version: str, pathway: PathwayPolicy) -> Prepared
     }
     compiled = {name: compile_table(table) for name, table in tables.items()}
     values = {n: compile_expr(e) for n, e in section.values(version, pathway).items()}
-    memoised = all(
-        v.memo is not None for t in compiled.values() for _, _, vs in t.branches for v in vs
-    )
     return PreparedSection(
         compiled,
         tuple(values.items()),
@@ -118,7 +128,6 @@ def _prepare(section: Section, version: str, pathway: PathwayPolicy) -> Prepared
         compiled["main"],
         values,
         dict.fromkeys(values),
-        key_of=section_key_function(tables.values()) if memoised else None,
     )
 
 
@@ -188,8 +197,8 @@ def section_output(
     be the section's JSON text (see `PreparedSection.texts`), found by its generated key when
     that key was met before (see `earlypath.engines.fused`), or filled into the template
     written for that key (see `earlypath.engines.templates`)."""
-    key_of = prepared.key_of
-    if not raw or key_of is None:
+    key_of = prepared.key_function() if raw else None
+    if key_of is None:
         return _section_output(section, prepared, version, facts, raw)
     try:
         fast_key = key_of(facts)
@@ -236,8 +245,13 @@ def _template(
 ) -> tuple[Template, dict[str, str]] | object:
     """The section's text for this key with holes for the facts its traces show and its
     rendered values, and the tables' outcomes (what its render reads); NOT_KEPT if not."""
-    markers = Markers(facts, prepared.key_of.shown)  # type: ignore[union-attr]
+    key_of = prepared.key_function()
+    if key_of is None:
+        return NOT_KEPT
+    markers = Markers(facts, key_of.shown)
     data = _section_output(section, prepared, version, facts, True, markers)
+    if not isinstance(data, dict):
+        return NOT_KEPT
     try:
         text = text_of(data)
         head = b'{"decision":' + text_of(data["decision"])
