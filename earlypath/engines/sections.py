@@ -71,7 +71,9 @@ class PreparedSection:
             memoised = all(
                 v.memo is not None for t in tables for _, _, vs in t.branches for v in vs
             )
-            fn = section_key_function([t.table for t in tables]) if memoised else None
+            # The main table first: the key's advice is the main table's (`advice_for`).
+            ordered = [self.main, *(t for t in tables if t is not self.main)]
+            fn = section_key_function([t.table for t in ordered]) if memoised else None
             self._key.append(fn)
         return self._key[0]
 
