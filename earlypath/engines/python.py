@@ -11,7 +11,7 @@ sections (the CDS card and the audit need only ``progesterone``) asks for them w
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -19,10 +19,11 @@ import orjson
 
 from earlypath import __version__
 from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
-from earlypath.engines.evaluate import compile_expr
 from earlypath.engines.fragments import frozen, text_of
+from earlypath.engines.fused import KeyFunction, expr_function, section_key_function
 from earlypath.engines.sections import PreparedSection, prepare, section_output
 from earlypath.engines.tables import CompiledTable, compile_table
+from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, PLAN, Markers, Template
 from earlypath.facts import episode_facts
 from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, Section
 from earlypath.guideline.pathway import sections as pathway_sections
@@ -44,8 +45,10 @@ __all__ = [
 
 PROGESTERONE = "progesterone"
 
-_gestation_days = compile_expr(GESTATION_DAYS)
-_crl_days = compile_expr(CRL_GESTATION_DAYS)
+# Generated functions (`earlypath.engines.fused`): the closures' values, a few times faster;
+# tests/unit/test_fused.py holds the two to agree.
+_gestation_days = expr_function(GESTATION_DAYS)
+_crl_days = expr_function(CRL_GESTATION_DAYS)
 
 
 def gestation_of(facts: dict[str, Any]) -> Gestation | None:
@@ -70,6 +73,14 @@ class _Progesterone:
     citations: dict[str, dict[str, Any]]
     # Each citation's JSON text, for the JSON text path (`assess_json`).
     fragments: dict[str, orjson.Fragment]
+    # The JSON text path: the table's generated key function (`earlypath.engines.fused`), and
+    # by key the section's template and outcome (`earlypath.engines.templates`) or NOT_KEPT.
+    key_of: KeyFunction | None = None
+    by_key: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # `decide`'s answer by key.
+    decisions: dict[tuple[Any, ...], tuple[str, tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=dict
+    )
 
 
 @cache
@@ -87,7 +98,10 @@ def _progesterone(version: str, policy: Policy) -> _Progesterone:
         for number, r in table.recommendations.items()
     }
     fragments = {number: frozen(c) for number, c in citations.items()}
-    return _Progesterone(compile_table(table), citations, fragments)
+    compiled = compile_table(table)
+    memoised = all(v.memo is not None for _, _, vs in compiled.branches for v in vs)
+    key_of = section_key_function([table]) if memoised else None
+    return _Progesterone(compiled, citations, fragments, key_of)
 
 
 @cache
@@ -177,19 +191,13 @@ def _progesterone_section(
     facts: dict[str, Any],
     gestation: Gestation | None,
     raw: bool,
+    shown: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The progesterone section as data; ``shown``: markers for the facts its trace shows and
+    for the plan (a template, `earlypath.engines.templates`)."""
     compiled = prepared.table
-    outcome, recommendations, missing, said, trace, _ = compiled.output(facts, raw)
-
-    plan = None
-    if outcome in ("offer", "continue") and gestation is not None:
-        plan = build_plan(
-            assessed_on=episode.assessed_on,
-            gestation_days=gestation.days,
-            policy=policy,
-            peanut_or_soya_allergy=episode.peanut_or_soya_allergy,
-            allergies_recorded=bool(episode.allergies),
-        )
+    outcome, recommendations, missing, said, trace, _ = compiled.output(facts, raw, shown)
+    plan = PLAN if shown is not None else _plan(episode, policy, gestation, outcome)
     cited = list(recommendations)
     advice = compiled.advice_for(facts, outcome)
     for item in advice:
@@ -213,6 +221,79 @@ def _progesterone_section(
         "plan": plan,
         "trace": trace,
     }
+
+
+def _plan(
+    episode: Episode, policy: Policy, gestation: Gestation | None, outcome: str
+) -> dict[str, Any] | None:
+    if outcome in ("offer", "continue") and gestation is not None:
+        return build_plan(
+            assessed_on=episode.assessed_on,
+            gestation_days=gestation.days,
+            policy=policy,
+            peanut_or_soya_allergy=episode.peanut_or_soya_allergy,
+            allergies_recorded=bool(episode.allergies),
+        )
+    return None
+
+
+def _progesterone_text(
+    episode: Episode,
+    prepared: _Progesterone,
+    policy: Policy,
+    facts: dict[str, Any],
+    gestation: Gestation | None,
+) -> dict[str, Any] | orjson.Fragment:
+    """The progesterone section for the JSON text path: filled into the template written for
+    its key (`earlypath.engines.fused`, `earlypath.engines.templates`) when that key was met
+    before; else the reference path, which decides."""
+    key_of = prepared.key_of
+    if key_of is None:
+        return _progesterone_section(episode, prepared, policy, facts, gestation, True)
+    try:
+        key = key_of(facts)
+    except Exception:  # noqa: BLE001 - the reference path decides (and raises if it must)
+        return _progesterone_section(episode, prepared, policy, facts, gestation, True)
+    by_key = prepared.by_key
+    known = by_key.get(key)
+    if known is None:
+        if len(by_key) >= KEYS_KEPT:  # a workload that moved on: start again, stay bounded
+            by_key.clear()
+        by_key[key] = known = _progesterone_template(episode, prepared, policy, facts, gestation)
+    if isinstance(known, tuple):
+        template, outcome = known
+        plan = _plan(episode, policy, gestation, outcome)
+        try:
+            plan_text = b"null" if plan is None else text_of(plan)
+        except orjson.JSONEncodeError:
+            plan_text = None
+        text = None if plan_text is None else template.fill(facts, b"", plan_text)
+        if text is not None:
+            return orjson.Fragment(text)
+    return _progesterone_section(episode, prepared, policy, facts, gestation, True)
+
+
+def _progesterone_template(
+    episode: Episode,
+    prepared: _Progesterone,
+    policy: Policy,
+    facts: dict[str, Any],
+    gestation: Gestation | None,
+) -> tuple[Template, str] | object:
+    """The section's text for this key with holes for the facts its trace shows and the plan,
+    and its outcome; NOT_KEPT if not."""
+    if prepared.key_of is None:
+        return NOT_KEPT
+    markers = Markers(facts, prepared.key_of.shown)
+    data = _progesterone_section(episode, prepared, policy, facts, gestation, True, markers)
+    try:
+        text = text_of(data)
+        head = b'{"decision":' + text_of(data["decision"])
+        if not text.startswith(head):
+            return NOT_KEPT
+        return Template(text, len(head), markers), data["decision"]
+    except (orjson.JSONEncodeError, ValueError):
+        return NOT_KEPT
 
 
 def assess(
@@ -285,8 +366,10 @@ def _assessment(
         "gestation": gestation.as_dict() if gestation else None,
     }
     if wants_progesterone:
-        assessment[PROGESTERONE] = _progesterone_section(
-            episode, parts.progesterone, policy, facts, gestation, raw
+        assessment[PROGESTERONE] = (
+            _progesterone_text(episode, parts.progesterone, policy, facts, gestation)
+            if raw
+            else _progesterone_section(episode, parts.progesterone, policy, facts, gestation, raw)
         )
     if chosen:
         assessment["pathway_policy"] = (
@@ -312,6 +395,27 @@ class ProgesteroneDecision:
     missing: tuple[str, ...]
 
 
+def _decided(
+    prepared: _Progesterone, facts: dict[str, Any]
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """`CompiledTable.decide` of the progesterone table, kept per generated key (the branch
+    and criterion values it holds tell the decision)."""
+    key_of = prepared.key_of
+    if key_of is None:
+        return prepared.table.decide(facts)
+    try:
+        key = key_of(facts)
+    except Exception:  # noqa: BLE001 - the reference path decides (and raises if it must)
+        return prepared.table.decide(facts)
+    decisions = prepared.decisions
+    known = decisions.get(key)
+    if known is None:
+        if len(decisions) >= KEYS_KEPT:  # a workload that moved on: start again, stay bounded
+            decisions.clear()
+        known = decisions[key] = prepared.table.decide(facts)
+    return known
+
+
 def decide(
     episode: Episode | dict[str, Any], policy: Policy = DEFAULT_POLICY
 ) -> ProgesteroneDecision:
@@ -322,7 +426,7 @@ def decide(
         episode = parse_episode(episode)
     version, _ = resolve_version(episode.assessed_on, episode.guideline_version)
     facts = episode_facts(episode)
-    outcome, recommendations, missing = _progesterone(version.version, policy).table.decide(facts)
+    outcome, recommendations, missing = _decided(_progesterone(version.version, policy), facts)
     return ProgesteroneDecision(
         version.version, _gestation_days(facts), outcome, recommendations, missing
     )

@@ -16,7 +16,9 @@ import orjson
 
 from earlypath.engines.evaluate import Compiled, Facts, compile_expr
 from earlypath.engines.fragments import frozen, shown_value, text_of
+from earlypath.engines.fused import KeyFunction, section_key_function
 from earlypath.engines.tables import CompiledTable, compile_table, reasons
+from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, Markers, Template
 from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
 
 __all__ = ["assess_section", "jsonable", "prepare", "reasons", "section_output"]
@@ -54,6 +56,26 @@ class PreparedSection:
     # values (presentation, no logic), the trace texts tell the outcomes, and the advice ids the
     # advice: nothing else goes into the section.
     texts: dict[tuple[Any, ...], orjson.Fragment] = field(default_factory=dict)
+    # By generated key (`key_function`): the section's kept text, or its template and the
+    # tables' outcomes (`earlypath.engines.templates`), or NOT_KEPT (the reference path decides).
+    by_key: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # The generated key function, built on first use (only the JSON text path uses it: the
+    # audit and the CDS card pay nothing for it).
+    _key: list[KeyFunction | None] = field(default_factory=list)
+
+    def key_function(self) -> KeyFunction | None:
+        """The section's generated key function (`earlypath.engines.fused`); None where a
+        verdict is not memoised (its criteria may give other values than True, False, None)."""
+        if not self._key:
+            tables = self.tables.values()
+            memoised = all(
+                v.memo is not None for t in tables for _, _, vs in t.branches for v in vs
+            )
+            # The main table first: the key's advice is the main table's (`advice_for`).
+            ordered = [self.main, *(t for t in tables if t is not self.main)]
+            fn = section_key_function([t.table for t in ordered]) if memoised else None
+            self._key.append(fn)
+        return self._key[0]
 
     def keep_text(self, key: tuple[Any, ...], out: dict[str, Any]) -> Any:
         """``out`` as JSON text, kept under ``key`` (at most _TEXTS_KEPT of them); ``out``
@@ -174,12 +196,140 @@ def section_output(
     section: Section, prepared: PreparedSection, version: str, facts: Facts, raw: bool
 ) -> dict[str, Any] | orjson.Fragment:
     """`assess_section` with the section already prepared (see `prepare`). With ``raw`` it may
-    be the section's JSON text (see `PreparedSection.texts`)."""
-    results = {name: table.output(facts, raw) for name, table in prepared.tables.items()}
+    be the section's JSON text (see `PreparedSection.texts`), found by its generated key when
+    that key was met before (see `earlypath.engines.fused`), or filled into the template
+    written for that key (see `earlypath.engines.templates`)."""
+    key_of = prepared.key_function() if raw else None
+    if key_of is None:
+        return _section_output(section, prepared, version, facts, raw)
+    try:
+        fast_key = key_of(facts)
+    except Exception:  # noqa: BLE001 - the reference path decides (and raises if it must)
+        return _section_output(section, prepared, version, facts, raw)
+    by_key = prepared.by_key
+    known = by_key.get(fast_key)
+    if known is not None:
+        if type(known) is orjson.Fragment:
+            return known
+        if known is not NOT_KEPT:
+            filled = _filled(section, prepared, version, facts, *known)
+            if filled is not None:
+                return filled
+        return _section_output(section, prepared, version, facts, raw)
+    out = _section_output(section, prepared, version, facts, raw)
+    if len(by_key) >= KEYS_KEPT:  # a workload that moved on: start again, stay bounded
+        by_key.clear()
+    if type(out) is orjson.Fragment:
+        by_key[fast_key] = out
+    else:
+        by_key[fast_key] = _template(section, prepared, version, facts)
+    return out
+
+
+# Keys a section's output has besides its rendered values (a rendered value of the same name
+# would take another place in the output: such a section is not filled into a template).
+_FIXED = frozenset(
+    [
+        "decision",
+        "recommendations",
+        "citations",
+        "reasons",
+        "missing",
+        "advice",
+        "trace",
+        "other_decisions",
+    ]
+)
+
+
+def _template(
+    section: Section, prepared: PreparedSection, version: str, facts: Facts
+) -> tuple[Template, dict[str, str]] | object:
+    """The section's text for this key with holes for the facts its traces show and its
+    rendered values, and the tables' outcomes (what its render reads); NOT_KEPT if not."""
+    key_of = prepared.key_function()
+    if key_of is None:
+        return NOT_KEPT
+    markers = Markers(facts, key_of.shown)
+    data = _section_output(section, prepared, version, facts, True, markers)
+    if not isinstance(data, dict):
+        return NOT_KEPT
+    try:
+        text = text_of(data)
+        head = b'{"decision":' + text_of(data["decision"])
+        if not text.startswith(head):
+            return NOT_KEPT
+        other = data.get("other_decisions") or {}
+        outcomes = {
+            name: data["decision"] if name == "main" else other[name]["decision"]
+            for name in prepared.tables
+        }
+        return Template(text, len(head), markers), outcomes
+    except (orjson.JSONEncodeError, ValueError):
+        return NOT_KEPT
+
+
+def _filled(
+    section: Section,
+    prepared: PreparedSection,
+    version: str,
+    facts: Facts,
+    template: Template,
+    outcomes: dict[str, str],
+) -> orjson.Fragment | None:
+    """The section's text from its template, or None (the reference path decides)."""
+    rendered, _ = _rendered(section, prepared, version, facts, outcomes, True)
+    inner = b""
+    if rendered:
+        if not _FIXED.isdisjoint(rendered):
+            return None
+        try:
+            inner = text_of(rendered)[1:-1]
+        except orjson.JSONEncodeError:
+            return None
+    text = template.fill(facts, inner)
+    return None if text is None else orjson.Fragment(text)
+
+
+def _rendered(
+    section: Section,
+    prepared: PreparedSection,
+    version: str,
+    facts: Facts,
+    outcomes: dict[str, str],
+    raw: bool,
+) -> tuple[dict[str, Any], Mapping[str, Any]]:
+    """The section's rendered values (presentation: reads only the outcomes and the values),
+    and the values (whether the render read one: `_Values.read`)."""
+    values: Mapping[str, Any]
+    if outcomes["main"] == NOT_APPLICABLE:  # nothing to compute: render reads no value
+        values = dict(prepared.no_values)
+    else:
+        values = _Values(prepared.value_fns, facts)
+    rendered = section.render(outcomes, values, version)  # type: ignore[arg-type]
+    plain = _PLAIN if raw else _PLAIN_DATA
+    for value in rendered.values():
+        if type(value) not in plain:
+            rendered = {k: v if type(v) in plain else jsonable(v, raw) for k, v in rendered.items()}
+            break
+    return rendered, values
+
+
+def _section_output(
+    section: Section,
+    prepared: PreparedSection,
+    version: str,
+    facts: Facts,
+    raw: bool,
+    shown: Facts | None = None,
+) -> dict[str, Any] | orjson.Fragment:
+    """The reference reading of a section's output (`section_output` without the key).
+    ``shown``: markers for the facts the traces show, and no rendered values (a template)."""
+    results = {name: table.output(facts, raw, shown) for name, table in prepared.tables.items()}
     outcome, recommendations, missing, said, trace, _ = results["main"]
     advice = prepared.main.advice_for(facts, outcome)
     key: tuple[Any, ...] | None = None
-    if raw and all(r[5] for r in results.values()):
+    if raw and shown is None and all(r[5] for r in results.values()):
         # Every trace is a kept text: with the advice, it tells the whole section unless the
         # render reads a value (checked below, before the text is kept).
         key = (*(r[4] for r in results.values()), *(a["id"] for a in advice))
@@ -189,18 +339,11 @@ def section_output(
     cited = [(name, n) for name, r in results.items() for n in r[1]]
     cited += [("main", a["recommendation"]) for a in advice if a["recommendation"]]
     shared, text = prepared.citations_for(tuple(cited))
-    values: Mapping[str, Any]
-    if outcome == NOT_APPLICABLE:  # nothing to compute: render reads no value
-        values = dict(prepared.no_values)
-    else:
-        values = _Values(prepared.value_fns, facts)
-    outcomes = {name: r[0] for name, r in results.items()}
-    rendered = section.render(outcomes, values, version)  # type: ignore[arg-type]
-    plain = _PLAIN if raw else _PLAIN_DATA
-    for value in rendered.values():
-        if type(value) not in plain:
-            rendered = {k: v if type(v) in plain else jsonable(v, raw) for k, v in rendered.items()}
-            break
+    values: Mapping[str, Any] = {}
+    rendered: dict[str, Any] = {}
+    if shown is None:
+        outcomes = {name: r[0] for name, r in results.items()}
+        rendered, values = _rendered(section, prepared, version, facts, outcomes, raw)
     if raw:  # for orjson only: tuples are written as lists, nothing is copied
         out = {
             "decision": outcome,

@@ -348,28 +348,30 @@ class CompiledTable:
         traced = tuple([t for d in passed for t in d.trace(facts, raw)])
         return TableResult(NEEDS_INFORMATION, branch_id, None, seen, (), (), traced, _UNCOVERED)
 
-    def output(self, facts: Facts, raw: bool) -> Output:
+    def output(self, facts: Facts, raw: bool, shown: Facts | None = None) -> Output:
         """What an assessment shows of the table: (outcome, recommendations, missing, reasons,
         trace as `TableResult.trace_dict` gives it, kept), with no `TableResult` built. With
         ``raw`` (the JSON text path) the trace may be its JSON text; ``kept``: it is a text
         kept by the verdict, which then tells everything else in the tuple (the verdict and its
-        criterion values) and the facts the trace shows."""
+        criterion values) and the facts the trace shows. ``shown``: the facts as the trace
+        shows them, if not ``facts`` (a template's markers, `earlypath.engines.templates`)."""
         branch_id, decided, passed = self.judge(facts)
+        seen = facts if shown is None else shown
         if decided is not None:
             verdict = decided.verdict
             trace: dict[str, Any] | orjson.Fragment
             kept = False
-            if raw:
+            if raw and shown is None:
                 trace, kept = decided.trace_text(facts, branch_id)
             else:
                 trace = {
                     "branch": branch_id,
                     "verdict": verdict.outcome,
-                    "criteria": decided.trace(facts, False),
+                    "criteria": decided.trace(seen, raw),
                 }
             said = decided.said
             return decided.outcome, verdict.recommendations, decided.missing, said, trace, kept
-        criteria = [t for d in passed for t in d.trace(facts, raw)]
+        criteria = [t for d in passed for t in d.trace(seen, raw)]
         trace = {"branch": branch_id, "verdict": None, "criteria": criteria}
         return NEEDS_INFORMATION, (), (), _UNCOVERED, trace, False
 

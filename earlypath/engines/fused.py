@@ -1,0 +1,213 @@
+"""One generated Python function per pathway section: the key that tells the section's text.
+
+The closures of `earlypath.engines.evaluate` stay the reference reading of every IR node. Here
+a section's decision tables (guards, criteria, advice) become the source of a single function
+of the facts, which evaluates them as `CompiledTable.judge` does (branches in order, a branch's
+verdicts in order until one is not False, every criterion of a verdict tried) and returns what
+was found: per table the branch taken and the criterion values of each verdict tried, whether
+each piece of advice holds, and the plain facts (bool, text, int) a trace may show (named in
+the function's ``shown``).
+
+That key tells everything a section's JSON text is made of when the text is kept whole (see
+`earlypath.engines.sections.PreparedSection.texts`): the verdicts, their criterion values, the
+facts the traces show and the advice. So a section whose key was met before is one dict lookup.
+A key never met, or whose text is not kept (a trace showing a date, a render reading a value),
+goes through the reference path, which decides.
+
+Nodes are written as Python expressions with the reference's Unknown rules (``None``), each
+operand computed once (``:=``) and in the reference's order, so the function computes no node
+the closures would not, except the advice (all tried here; the reference tries those for the
+outcome) and the facts read up front: a function that raises is not used, the reference runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, cast
+
+from earlypath.rules import ir
+from earlypath.rules.decision import DecisionTable, Verdict
+from earlypath.rules.ir import facts_in
+
+__all__ = ["KeyFunction", "expr_function", "section_key_function"]
+
+_CMP = {"<", "<=", ">", ">=", "==", "!="}
+_ARITH = {"+", "-", "*", "/"}
+_PLAIN_FACT_TYPES = frozenset(["bool", "str", "int"])  # shown as they are by a kept trace
+
+
+class _Source:
+    """The source of one function: its lines, constants (passed as default arguments, read as
+    locals) and the local each fact is read into."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.consts: dict[str, Any] = {}
+        self.facts: dict[str, str] = {}  # fact name -> local
+        self.temps = 0
+
+    def const(self, value: Any) -> str:
+        if value is None or value is True or value is False:
+            return repr(value)
+        name = f"k{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"t{self.temps}"
+
+    def fact(self, name: str) -> str:
+        local = self.facts.get(name)
+        if local is None:
+            local = self.facts[name] = f"x{len(self.facts)}"
+        return local
+
+    def pair(self, left: ir.Expr, right: ir.Expr, combine: str) -> str:
+        """Both operands known, then ``combine`` of them (``{a}``, ``{b}``); else Unknown.
+        The right operand is computed only when the left is known, as the closures do."""
+        a, b = self.temp(), self.temp()
+        return (
+            f"(None if ({a} := {self.expr(left)}) is None or ({b} := {self.expr(right)}) is None"
+            f" else {combine.format(a=a, b=b)})"
+        )
+
+    def expr(self, e: ir.Expr) -> str:  # noqa: C901 - one case per IR node
+        if isinstance(e, ir.Fact):
+            return self.fact(e.name)
+        if isinstance(e, ir.Const):
+            return self.const(e.value)
+        if isinstance(e, ir.Cmp) and e.op in _CMP:
+            return self.pair(e.left, e.right, "{a} " + e.op + " {b}")
+        if isinstance(e, ir.Arith) and e.op in _ARITH:
+            return self.pair(e.left, e.right, "{a} " + e.op + " {b}")
+        if isinstance(e, ir.And | ir.Or):
+            # The first item that is False (And) or True (Or) decides; else Unknown if any item
+            # was, else the other value. Items after the deciding one are not computed.
+            stop = "False" if isinstance(e, ir.And) else "True"
+            other = "True" if isinstance(e, ir.And) else "False"
+            names = [self.temp() for _ in e.items]
+            text = f"(None if {' or '.join(f'{n} is None' for n in names)} else {other})"
+            for name, item in reversed(list(zip(names, e.items, strict=True))):
+                text = f"({stop} if ({name} := {self.expr(item)}) is {stop} else {text})"
+            return text
+        if isinstance(e, ir.Not):
+            t = self.temp()
+            return f"(None if ({t} := {self.expr(e.item)}) is None else not {t})"
+        if isinstance(e, ir.Match):
+            t = self.temp()
+            yes, no = self.const(frozenset(e.true_values)), self.const(frozenset(e.false_values))
+            return f"(True if ({t} := {self.expr(e.item)}) in {yes} else False if {t} in {no} else None)"
+        if isinstance(e, ir.IsNull):
+            return f"({self.expr(e.item)} is None)"
+        if isinstance(e, ir.IsTrue):
+            return f"({self.expr(e.item)} is True)"
+        if isinstance(e, ir.Sqrt | ir.Floor):
+            t, fn = self.temp(), self.const(math.sqrt if isinstance(e, ir.Sqrt) else math.floor)
+            return f"(None if ({t} := {self.expr(e.item)}) is None else {fn}({t}))"
+        if isinstance(e, ir.DaysBetween):
+            return self.pair(e.start, e.end, "({b} - {a}).days")
+        if isinstance(e, ir.AddDays):
+            delta = self.const(dt.timedelta)
+            return self.pair(e.date, e.days, "{a} + " + delta + "(days={b})")
+        if isinstance(e, ir.Coalesce):
+            text = "None"
+            for item in reversed(e.items):
+                t = self.temp()
+                text = f"({t} if ({t} := {self.expr(item)}) is not None else {text})"
+            return text
+        if isinstance(e, ir.If):
+            cond, then, otherwise = self.expr(e.cond), self.expr(e.then), self.expr(e.otherwise)
+            return f"({then} if {cond} is True else {otherwise})"
+        raise TypeError(f"no Python source for IR node {type(e).__name__}")
+
+    def function(self, name: str, body: list[str]) -> Callable[[dict[str, Any]], Any]:
+        """Compile ``def name(f)`` reading the facts first, then ``body`` (indented lines)."""
+        args = "".join(f", {k}={k}" for k in self.consts)
+        reads = [f"    {local} = f[{fact!r}]" for fact, local in self.facts.items()]
+        source = "\n".join([f"def {name}(f{args}):", *reads, *body])
+        scope: dict[str, Any] = dict(self.consts)
+        exec(compile(source, f"<earlypath fused {name}>", "exec"), scope)  # noqa: S102 - our IR
+        fn = scope[name]
+        fn.source = source  # for tests and for reading
+        return fn
+
+
+def expr_function(expr: ir.Expr) -> Callable[[dict[str, Any]], Any]:
+    """``expr`` as one generated function of the facts (the same value as `compile_expr`'s
+    closure); for tests, which hold the two to agree."""
+    src = _Source()
+    text = src.expr(expr)
+    return src.function("expr", [f"    return {text}"])
+
+
+def _false_test(verdict: Verdict, values: str) -> str:
+    """The source of "this verdict's value is False" (`verdict_value`), on a tuple ``values``."""
+    if verdict.mode == "all_true":
+        return f"False in {values}"
+    if verdict.mode == "any_true":
+        return f"True not in {values} and None not in {values}"
+    return f"False not in {values} and None not in {values}"  # any_false
+
+
+def _verdicts(
+    src: _Source, verdicts: tuple[Verdict, ...], index: int, key: str, tried: list[str], pad: str
+) -> list[str]:
+    """Lines that set ``key`` to (branch index, the criterion values of each verdict tried)."""
+    verdict = verdicts[index]
+    values = src.temp()
+    items = "".join(f"{src.expr(c.expr)}, " for c in verdict.criteria)
+    lines = [f"{pad}{values} = ({items})"]
+    tried = [*tried, values]
+    done = f"{pad}{key} = ({', '.join(tried)},)"
+    if index + 1 == len(verdicts):
+        return [*lines, done]
+    return [
+        *lines,
+        f"{pad}if {_false_test(verdict, values)}:",
+        *_verdicts(src, verdicts, index + 1, key, tried, pad + "    "),
+        f"{pad}else:",
+        "    " + done,
+    ]
+
+
+class KeyFunction(Protocol):
+    """A generated key function: the key of these facts; ``shown``: the facts a trace may show
+    that the key holds; ``source``: its Python source."""
+
+    shown: frozenset[str]
+    source: str
+
+    def __call__(self, facts: dict[str, Any], /) -> tuple[Any, ...]: ...
+
+
+def section_key_function(tables: Iterable[DecisionTable]) -> KeyFunction:
+    """The generated key function of a section's tables (the main table first, as the section
+    holds them): see the module's docstring."""
+    src = _Source()
+    body: list[str] = []
+    keys: list[str] = []
+    plain: dict[str, None] = {}
+    tables = tuple(tables)
+    for number, table in enumerate(tables):
+        key = f"table{number}"
+        keys.append(key)
+        for index, branch in enumerate(table.branches):
+            test = "if" if index == 0 else "elif"
+            body.append(f"    {test} {src.expr(branch.guard)} is True:")
+            body += _verdicts(src, branch.verdicts, 0, key, [repr(index)], "        ")
+        body += ["    else:", f"        {key} = None"] if table.branches else [f"    {key} = None"]
+        for verdict in (v for b in table.branches for v in b.verdicts):
+            for criterion in verdict.criteria:
+                for fact in facts_in(criterion.expr):
+                    if fact.type in _PLAIN_FACT_TYPES:
+                        plain[fact.name] = None
+    advice = [f"({src.expr(a.expr)} is True)" for a in tables[0].advice] if tables else []
+    shown = [src.fact(name) for name in plain]
+    parts = [*keys, *advice, *shown]
+    body.append(f"    return ({''.join(f'{p}, ' for p in parts)})")
+    fn: Any = src.function("section_key", body)
+    fn.shown = frozenset(plain)
+    return cast(KeyFunction, fn)
