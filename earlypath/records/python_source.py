@@ -371,7 +371,9 @@ def fuse(
     if collect:
         return _fuse_collect(roots, helpers, fallback, groups or [(0, len(roots))], flags)
     source = _Source(env, helpers, fallback, _count_uses(roots))
-    outs = [source.ref(root)[0] for root in roots]
+    outs = [source.ref(roots[0])[0]]
+    for_first = len(source.lines)  # the statements the first root needs, in order
+    outs += [source.ref(root)[0] for root in roots[1:]]
     arg = "j" if env == "json" else "s"
     head = [f"def fused({arg}):", "  try:"]
     if env == "scope":
@@ -379,11 +381,13 @@ def fuse(
     if single:
         result = outs[0]
     elif names is not None and guarded:
-        # the condition first; the columns (their nodes not shared) only when it is True
+        # The condition first, on the statements it needs; the columns' own statements only
+        # when it is True: most resources of a type are not read (a weight, a blood pressure),
+        # and they now cost the condition alone. The values are the same whatever the order
+        # (the nodes are pure; one that raises sends the call to the closures either way).
+        source.lines[for_first:for_first] = [f"    if {outs[0]} is not True:", "      return SKIP"]
         pairs = zip(names, outs[1:], strict=True)
-        result = (
-            "{" + ", ".join(f"{n!r}: {o}" for n, o in pairs) + f"}} if {outs[0]} is True else SKIP"
-        )
+        result = "{" + ", ".join(f"{n!r}: {o}" for n, o in pairs) + "}"
     elif names is not None:
         result = "{" + ", ".join(f"{n!r}: {o}" for n, o in zip(names, outs, strict=True)) + "}"
     elif flags:

@@ -106,3 +106,33 @@ def test_flagged_rows_fall_back_on_the_closures_when_a_row_raises() -> None:
             (ROWS[3], (True, False)),
         ],
     )
+
+
+class _Watched(dict):  # type: ignore[type-arg]
+    """A resource that records which fields were read."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.read: list[str] = []
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.read.append(key)
+        return super().get(key, default)
+
+
+def test_guarded_row_reads_no_column_when_the_condition_is_not_true() -> None:
+    # ``AGE`` is read by two columns, so it is a statement of its own: it is computed after the
+    # condition, and only for a resource the condition keeps (most resources of a type are
+    # not read at all: a weight, a blood pressure)
+    compiler = records._Compiler({}, records._State(), True)
+    row = compiler.fused(
+        [ir.IsTrue(rir.Field("ok", "bool")), AGE, ir.Arith("*", AGE, ir.Const(2))],
+        "json",
+        names=("age", "twice"),
+        guarded=True,
+    )
+    left_out, kept = _Watched({"ok": False, "age": 3}), _Watched({"ok": True, "age": 3})
+    assert row(left_out) is SKIP
+    assert left_out.read == ["ok"]
+    assert row(kept) == {"age": 2, "twice": 4}
+    assert kept.read == ["ok", "age"]
