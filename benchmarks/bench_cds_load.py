@@ -42,8 +42,37 @@ SERVICE = "/cds-services/ng126-progesterone"
 MAX_REQUESTS = 2_000_000  # a hard cap on top of the time bound
 
 
-def request_body(today: dt.date) -> dict:
-    """A patient-view call for an eligible woman, dated relative to the server's today."""
+# Observations a real record holds that the reading does not use (--extra-observations): a
+# weight, a blood pressure and a haemoglobin, in turn.
+_OTHER_OBSERVATIONS = (
+    ("29463-7", "Body weight", 70, "kg"),
+    ("8480-6", "Systolic blood pressure", 118, "mm[Hg]"),
+    ("718-7", "Hemoglobin [Mass/volume] in Blood", 12.5, "g/dL"),
+)
+
+
+def other_observation(n: int, patient_id: str) -> dict:
+    """The n-th Observation of a kind the reading leaves out (all her Observations are sent)."""
+    code, display, value, unit = _OTHER_OBSERVATIONS[n % len(_OTHER_OBSERVATIONS)]
+    return {
+        "resourceType": "Observation",
+        "id": f"other-{n}",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": code, "display": display}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": "2024-01-15",
+        "valueQuantity": {
+            "value": value,
+            "unit": unit,
+            "system": "http://unitsofmeasure.org",
+            "code": unit,
+        },
+    }
+
+
+def request_body(today: dt.date, extra_observations: int = 0) -> dict:
+    """A patient-view call for an eligible woman, dated relative to the server's today; with
+    ``extra_observations`` Observations the reading leaves out, as a real record has."""
     from tests.integration import fhir_data as f
 
     shift = (today - f.TODAY).days
@@ -56,7 +85,8 @@ def request_body(today: dt.date) -> dict:
         return json.loads(text)
 
     resources = [moved(r) for r in f.eligible_resources()]
-    return f.hook_request("patient-view", f.prefetch_for(resources))
+    others = [moved(other_observation(n, f.PATIENT_ID)) for n in range(extra_observations)]
+    return f.hook_request("patient-view", f.prefetch_for(resources + others))
 
 
 def free_port() -> int:
