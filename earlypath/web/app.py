@@ -175,6 +175,7 @@ def create_app(
             log.warning(
                 "No CDS clients are allowed (EARLYPATH_CDS_ISSUERS not set): every CDS call gets 401."
             )
+        cds.warm_up(app.state.today(), policy)  # the first call costs what the others do
         settle_heap()  # no long collector pauses inside calls (earlypath.web.heap)
         yield
         app.state.feedback.close()

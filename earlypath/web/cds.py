@@ -294,6 +294,24 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
     return CdsJSONResponse({"cards": cards})
 
 
+def warm_up(today: dt.date, policy: Any) -> None:
+    """Build, before the first call, what a call builds on first use: the compiled record
+    reading, the engine's parts for the guideline version in force, the card's text. The first
+    call after start-up took about 0.3 s, now it takes what the others do. An empty record is
+    read and decided (every fact unknown); nothing is kept but the caches.
+
+    Only a speed-up: should any of it raise (a date with no guideline version in force, a
+    broken engine), the service starts as it did without it and each call answers for itself.
+    """
+    try:
+        mapped = map_resources([], today)
+        assessment = assess(mapped.episode, policy, sections=("progesterone",))
+        decision_card(assessment, None, mapped.problems, mapped.evidence)
+        dumps_bytes({"cards": []})
+    except Exception as error:  # noqa: BLE001 - never a reason not to start
+        log.warning("warm-up skipped (%s)", type(error).__name__)
+
+
 _SERVICE_CALL_PATH = re.compile(r"/cds-services/([^/]+)")
 
 
