@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -103,7 +104,7 @@ def _values_too_deep(value: Any, limit: int) -> bool:
     return False
 
 
-def parsed_body(scope: Message) -> Any:
+def parsed_body(scope: Mapping[str, Any]) -> Any:
     """The body as orjson parsed it in `RequestLimits`, or `NOT_PARSED`."""
     return scope.get(PARSED_BODY, NOT_PARSED)
 

@@ -109,7 +109,7 @@ def test_flagged_rows_fall_back_on_the_closures_when_a_row_raises() -> None:
     )
 
 
-class _Watched(dict):  # type: ignore[type-arg]
+class _Watched(dict[str, Any]):
     """A resource that records which fields were read."""
 
     def __init__(self, *args: Any) -> None:
