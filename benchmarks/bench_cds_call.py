@@ -1,13 +1,15 @@
 """One CDS patient-view call in-process: CPU per call through the whole ASGI app, by part.
 
 Run: .venv/bin/python benchmarks/bench_cds_call.py [--calls 3000] [--profile N]
+                                                  [--extra-observations N]
 
 No sockets: the call is built as an ASGI request (scope, body) and handed to the app that
 `earlypath serve` runs (every middleware, the router, the CDS service), with CDS auth off. In
 the same run it measures a hello-world FastAPI route called the same way (the baseline), and the
 parts of the call on their own: record reading (`earlypath.fhir.mapping`, owned by the records
 work), the engine's progesterone section and the card. `--profile N` prints cProfile's top N
-functions of the whole call instead.
+functions of the whole call instead. `--extra-observations N` adds N Observations the reading
+does not use (weights, blood pressures, haemoglobins), as a real record sent whole has.
 """
 
 from __future__ import annotations
@@ -148,6 +150,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N")
+    parser.add_argument(
+        "--extra-observations",
+        type=int,
+        default=0,
+        help="add N Observations the reading leaves out (a record sent whole)",
+    )
     args = parser.parse_args()
 
     from earlypath.engines.python import assess
@@ -157,7 +165,7 @@ def main() -> None:
     from earlypath.web.config import Settings
 
     today = dt.datetime.now(dt.UTC).date()
-    body_dict = request_body(today)
+    body_dict = request_body(today, args.extra_observations)
     body = json.dumps(body_dict).encode()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(auth=False, feedback_db=f"sqlite:///{Path(tmp) / 'fb.sqlite3'}")
@@ -191,6 +199,8 @@ def main() -> None:
     rest = per_call_read - per_engine - per_card
     report = {
         "calls": args.calls,
+        "extra_observations": args.extra_observations,
+        "body_bytes": len(body),
         "hello_world_ms_cpu": round(per_hello * 1e3, 4),
         "cds_call_ms_cpu": round(per_call * 1e3, 4),
         "ratio_cds_to_hello_world": round(per_call / per_hello, 1),

@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python benchmarks/bench_cds_load.py [--seconds 15] [--clients 50] [--workers 1]
                                                   [--driver httpx|wrk] [--auth] [--no-baseline]
+                                                  [--loop uvloop] [--http h11] [--access-log]
 
 The baseline, in the same run and on the same server stack (uvicorn, the same HTTP protocol and
 loop, one worker): a hello-world FastAPI route answering a POST of the same body, loaded the same
@@ -42,8 +43,37 @@ SERVICE = "/cds-services/ng126-progesterone"
 MAX_REQUESTS = 2_000_000  # a hard cap on top of the time bound
 
 
-def request_body(today: dt.date) -> dict:
-    """A patient-view call for an eligible woman, dated relative to the server's today."""
+# Observations a real record holds that the reading does not use (--extra-observations): a
+# weight, a blood pressure and a haemoglobin, in turn.
+_OTHER_OBSERVATIONS = (
+    ("29463-7", "Body weight", 70, "kg"),
+    ("8480-6", "Systolic blood pressure", 118, "mm[Hg]"),
+    ("718-7", "Hemoglobin [Mass/volume] in Blood", 12.5, "g/dL"),
+)
+
+
+def other_observation(n: int, patient_id: str) -> dict:
+    """The n-th Observation of a kind the reading leaves out (all her Observations are sent)."""
+    code, display, value, unit = _OTHER_OBSERVATIONS[n % len(_OTHER_OBSERVATIONS)]
+    return {
+        "resourceType": "Observation",
+        "id": f"other-{n}",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": code, "display": display}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": "2024-01-15",
+        "valueQuantity": {
+            "value": value,
+            "unit": unit,
+            "system": "http://unitsofmeasure.org",
+            "code": unit,
+        },
+    }
+
+
+def request_body(today: dt.date, extra_observations: int = 0) -> dict:
+    """A patient-view call for an eligible woman, dated relative to the server's today; with
+    ``extra_observations`` Observations the reading leaves out, as a real record has."""
     from tests.integration import fhir_data as f
 
     shift = (today - f.TODAY).days
@@ -56,7 +86,8 @@ def request_body(today: dt.date) -> dict:
         return json.loads(text)
 
     resources = [moved(r) for r in f.eligible_resources()]
-    return f.hook_request("patient-view", f.prefetch_for(resources))
+    others = [moved(other_observation(n, f.PATIENT_ID)) for n in range(extra_observations)]
+    return f.hook_request("patient-view", f.prefetch_for(resources + others))
 
 
 def free_port() -> int:
@@ -114,6 +145,11 @@ def _as_server() -> None:
     options["log_level"] = "warning"
     if os.environ.get("BENCH_LOOP"):
         options["loop"] = os.environ["BENCH_LOOP"]  # --loop: try another event loop
+    if os.environ.get("BENCH_HTTP"):
+        options["http"] = os.environ["BENCH_HTTP"]  # --http: another HTTP protocol
+    if os.environ.get("BENCH_ACCESS_LOG"):
+        options["access_log"] = True  # --access-log: uvicorn's access log on (to stderr)
+        options["log_level"] = "info"
     if which == "hello":
         uvicorn.run(
             "bench_cds_load:hello_app", factory=True, app_dir=str(ROOT / "benchmarks"), **options
@@ -399,6 +435,15 @@ def main() -> None:
         help="also load the service from another checkout (e.g. `git worktree add` of main), "
         "for before/after figures from the same run",
     )
+    parser.add_argument(
+        "--http",
+        choices=("h11", "httptools"),
+        help="serve every app with uvicorn's plain protocol instead of earlypath serve's "
+        "guarded httptools one",
+    )
+    parser.add_argument(
+        "--access-log", action="store_true", help="serve every app with the access log on"
+    )
     args = parser.parse_args()
     driver = args.driver
     if driver == "auto":
@@ -408,6 +453,10 @@ def main() -> None:
 
     if args.loop:
         os.environ["BENCH_LOOP"] = args.loop
+    if args.http:
+        os.environ["BENCH_HTTP"] = args.http
+    if args.access_log:
+        os.environ["BENCH_ACCESS_LOG"] = "1"
     today = dt.datetime.now(dt.UTC).date()
     body_dict = request_body(today)
     body = json.dumps(body_dict).encode()
@@ -423,6 +472,8 @@ def main() -> None:
         "clients": args.clients,
         "workers": args.workers,
         "loop": args.loop or "as earlypath serve",
+        "http": args.http or "as earlypath serve",
+        "access_log": args.access_log,
         "auth": args.auth,
         "cpus": os.cpu_count(),
         "cds_before": before,

@@ -69,22 +69,35 @@ def flatten(resources: Any) -> list[dict[str, Any]]:
 
 
 def _flatten(resources: Any, problems: list[Problem] | None) -> list[dict[str, Any]]:
-    """`flatten`, reporting what is not a resource (when ``problems`` is given)."""
+    """`flatten`, reporting what is not a resource (when ``problems`` is given).
+
+    One pass with a stack of iterators (a Bundle's entries are read where the Bundle stands):
+    linear in the record, and no recursion however deep Bundles nest.
+    """
     out: list[dict[str, Any]] = []
-    stack = list(resources) if isinstance(resources, list | tuple) else [resources]
+    stack = [iter(resources if isinstance(resources, list | tuple) else (resources,))]
     while stack:
-        item = stack.pop(0)
-        if not isinstance(item, dict):
-            if problems is not None:
-                problems.append(Problem("Resource/(no id)", "is not a JSON object; ignored"))
-            continue
-        if item.get("resourceType") == "Bundle":
-            listed = item.get("entry")
-            listed = listed if isinstance(listed, list) else []  # not R4, but never a crash
-            entries = [e.get("resource") for e in listed if isinstance(e, dict)]
-            stack = [e for e in entries if e is not None] + stack
-        else:
+        for item in stack[-1]:
+            if not isinstance(item, dict):
+                if problems is not None:
+                    problems.append(Problem("Resource/(no id)", "is not a JSON object; ignored"))
+                continue
+            if item.get("resourceType") == "Bundle":
+                listed = item.get("entry")
+                listed = listed if isinstance(listed, list) else []  # not R4, but never a crash
+                stack.append(
+                    iter(
+                        [
+                            r
+                            for e in listed
+                            if isinstance(e, dict) and (r := e.get("resource")) is not None
+                        ]
+                    )
+                )
+                break  # its entries first, then the rest of this level
             out.append(item)
+        else:
+            stack.pop()
     return out
 
 

@@ -140,6 +140,25 @@ def _plain_sets_of_one_concept(e: ir.Or, matcher: Callable[[str], Any]) -> bool:
     )
 
 
+def _needs(e: Any) -> frozenset[Any] | None:
+    """Value-set tests (`rir.InSet`) one of which is True whenever ``e`` is True; None when no
+    such set is known. Kleene logic: an And is True only when all its items are (any item's
+    tests will do), an Or only when one of them is (each item must have tests)."""
+    if isinstance(e, rir.InSet):
+        return frozenset((e,))
+    if isinstance(e, ir.IsTrue):
+        return _needs(e.item)
+    if isinstance(e, ir.And):
+        found = [n for n in map(_needs, e.items) if n is not None]
+        return min(found, key=len) if found else None
+    if isinstance(e, ir.Or):
+        each = [_needs(i) for i in e.items]
+        if not each or any(n is None for n in each):
+            return None
+        return frozenset().union(*each)  # type: ignore[arg-type]
+    return None
+
+
 def _children(e: Any) -> list[Any]:
     """The sub-expressions the source reads (an aggregate's, an item's and a join's own are read
     by their closures)."""
@@ -237,6 +256,24 @@ class _Source:
                 self.shared[key] = name
             return self.shared[key]
         return f"(SETS_OF({c}) if {first} is not None else EMPTY)"
+
+    def first_test(self, condition: ir.Expr) -> list[str]:
+        """Lines that answer SKIP at once when none of the value sets the condition needs is
+        among its concepts' sets (`_needs`): most resources of a type are none of ours, and a
+        look at their codes is enough. Only for sets without words (a word can match a text
+        whatever the codes); none when the condition needs no set."""
+        needs = _needs(condition)
+        matcher = self.helpers["MATCHER"]
+        if not needs or any(matcher(i.value_set).words for i in needs):
+            return []
+        by_concept: dict[Any, set[str]] = {}
+        for i in sorted(needs, key=repr):  # the same source in every process
+            by_concept.setdefault(i.concept, set()).add(i.value_set)
+        tests = [
+            f"{self.sets(concept)}.isdisjoint({self.const(frozenset(sets))})"
+            for concept, sets in by_concept.items()
+        ]
+        return [f"    if {' and '.join(tests)}:", "      return SKIP"]
 
     def code(self, e: ir.Expr) -> str:  # noqa: C901, PLR0911, PLR0912 - one case per node
         r = self.ref
@@ -371,7 +408,12 @@ def fuse(
     if collect:
         return _fuse_collect(roots, helpers, fallback, groups or [(0, len(roots))], flags)
     source = _Source(env, helpers, fallback, _count_uses(roots))
-    outs = [source.ref(root)[0] for root in roots]
+    if names is not None and guarded:
+        first_test = source.first_test(roots[0])  # may add the statements it reads first
+        source.lines += first_test
+    outs = [source.ref(roots[0])[0]]
+    for_first = len(source.lines)  # the statements the first root needs, in order
+    outs += [source.ref(root)[0] for root in roots[1:]]
     arg = "j" if env == "json" else "s"
     head = [f"def fused({arg}):", "  try:"]
     if env == "scope":
@@ -379,11 +421,13 @@ def fuse(
     if single:
         result = outs[0]
     elif names is not None and guarded:
-        # the condition first; the columns (their nodes not shared) only when it is True
+        # The condition first, on the statements it needs; the columns' own statements only
+        # when it is True: most resources of a type are not read (a weight, a blood pressure),
+        # and they now cost the condition alone. The values are the same whatever the order
+        # (the nodes are pure; one that raises sends the call to the closures either way).
+        source.lines[for_first:for_first] = [f"    if {outs[0]} is not True:", "      return SKIP"]
         pairs = zip(names, outs[1:], strict=True)
-        result = (
-            "{" + ", ".join(f"{n!r}: {o}" for n, o in pairs) + f"}} if {outs[0]} is True else SKIP"
-        )
+        result = "{" + ", ".join(f"{n!r}: {o}" for n, o in pairs) + "}"
     elif names is not None:
         result = "{" + ", ".join(f"{n!r}: {o}" for n, o in zip(names, outs, strict=True)) + "}"
     elif flags:

