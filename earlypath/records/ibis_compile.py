@@ -865,7 +865,7 @@ class CompiledRecords:
     """The rows of every table, the problems (patient, encounter, ref, message) and, when
     encounters were given, the episodes (one row per encounter, a column per step)."""
 
-    rows: dict[str, ir_t.Table]
+    rows: Mapping[str, ir_t.Table]
     problems: ir_t.Table
     episodes: ir_t.Table | None = None
     types: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -881,6 +881,36 @@ _PROBLEM_SCHEMA = {
     "stage": "int64",
     "n": "int64",
 }
+
+
+def _no_problems(con: Any = None, name: str = "") -> ir_t.Table:
+    """An empty problems table: on ``con``, a view ``name`` (an ibis memtable loads pandas,
+    ~0.7 s of a reading), or a memtable when there is no backend yet."""
+    if con is None:
+        return ibis.memtable({k: [] for k in _PROBLEM_SCHEMA}, schema=_PROBLEM_SCHEMA)
+    types = {"string": "STRING", "int64": "BIGINT"}
+    cells = ", ".join(f"CAST(NULL AS {types[t]}) AS {k}" for k, t in _PROBLEM_SCHEMA.items())
+    con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {cells} WHERE 1 = 0")
+    return con.table(name)
+
+
+class _TablesByName(Mapping[str, ir_t.Table]):
+    """Stored tables by key, each looked up (a schema query) only when read."""
+
+    def __init__(self, con: Any, names: Mapping[str, str]) -> None:
+        self.con, self.names = con, dict(names)
+        self.found: dict[str, ir_t.Table] = {}
+
+    def __getitem__(self, key: str) -> ir_t.Table:
+        if key not in self.found:
+            self.found[key] = self.con.table(self.names[key])
+        return self.found[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 def _walk(node: Any, stop: tuple[type, ...] = ()) -> Iterator[Any]:
@@ -1377,8 +1407,7 @@ def compile_records(
     if encounters is not None:
         episodes, more = compile_episodes(spec, rows, types, encounters(rows), whole, keep)
         problems += more
-    empty = ibis.memtable({k: [] for k in _PROBLEM_SCHEMA}, schema=_PROBLEM_SCHEMA)
-    all_problems = ibis.union(*problems) if problems else empty
+    all_problems = ibis.union(*problems) if problems else _no_problems()
     return CompiledRecords(rows, all_problems, episodes, types)
 
 
@@ -1481,10 +1510,10 @@ def run_records(
     problems = (
         con.table(real(plan.problems))
         if plan.problems is not None
-        else ibis.memtable({k: [] for k in _PROBLEM_SCHEMA}, schema=_PROBLEM_SCHEMA)
+        else _no_problems(con, f"{prefix}_no_problems")
     )
     return CompiledRecords(
-        {k: con.table(real(v)) for k, v in plan.rows.items()},
+        _TablesByName(con, {k: real(v) for k, v in plan.rows.items()}),
         problems,
         con.table(real(plan.episodes)),
         plan.types,
