@@ -565,7 +565,7 @@ class _RecordsCompiler(_Compiler):
             if self.env.outer is None:
                 raise TypeError("Outer is read only inside AnyItem or FirstItem")
             return self.env.outer.type_of(e.item)
-        if isinstance(e, rec.InSet | rec.TextInSet | rec.OneOf | rec.AnyItem):
+        if isinstance(e, rec.InSet | _InSets | rec.TextInSet | rec.OneOf | rec.AnyItem):
             return "bool"
         if isinstance(e, rec.FirstCode | rec.NormText | rec.RefId | rec.LocalId | rec.Left):
             return "str"
@@ -607,6 +607,8 @@ class _RecordsCompiler(_Compiler):
             done = self.shared.get(e)
             if done is not None:
                 return done
+        if isinstance(e, ir.Or):
+            e = _merge_in_sets(e, self.shared)
         if isinstance(e, ir.AddDays):
             # a date, as in Python: DuckDB's date + interval is a timestamp (and ibis, typing it
             # a date, drops a cast to date), so the day is taken from the timestamp. Days that
@@ -626,6 +628,8 @@ class _RecordsCompiler(_Compiler):
             return env.read("scope", concept_name(e.path))
         if isinstance(e, rec.InSet):
             return _in_set(self.expr(e.concept), e.value_set)
+        if isinstance(e, _InSets):
+            return _in_set(self.expr(e.concept), *e.value_sets)
         if isinstance(e, rec.TextInSet):
             return _words_in(self.expr(e.text, "str").fill_null("").lower(), e.value_set)
         if isinstance(e, rec.LocalId):
@@ -754,23 +758,25 @@ def _listed(c: ir_t.StructValue, pairs: Iterable[tuple[str, str]]) -> ir_t.Boole
     return out
 
 
-def _in_set(concept: ir_t.StructValue, name: str) -> ir_t.BooleanValue:
-    """`CodeSet.matches`: a listed system|code of any coding, or one of the set's words in the
-    concept's text or a coding's display (lower-cased, as the words stand alone)."""
-    codes = code_set(name)
+def _in_set(concept: ir_t.StructValue, *names: str) -> ir_t.BooleanValue:
+    """`CodeSet.matches` of any of the sets: a listed system|code of any coding, or one of a
+    set's words in the concept's text or a coding's display (lower-cased, as the words stand
+    alone)."""
+    pairs = set().union(*(code_set(name).codes for name in names))
     codings = concept[_CODING]
-    test = codings.filter(lambda c: _listed(c, codes.codes)).length() > 0
-    if codes.words:
+    test = codings.filter(lambda c: _listed(c, pairs)).length() > 0
+    if any(code_set(name).words for name in names):
         displays = codings.map(lambda c: c[_DISPLAY].fill_null("")).join(" ").fill_null("")
         text = (concept[_TEXT].fill_null("") + " " + displays).lower()
-        test = test.fill_null(False) | _words_in(text, name)
+        test = test.fill_null(False) | _words_in(text, *names)
     return test.fill_null(False)
 
 
-def _words_in(text: ir_t.StringValue, name: str) -> ir_t.BooleanValue:
-    """Does the (lower-case) text hold a word of the set standing on its own?"""
+def _words_in(text: ir_t.StringValue, *names: str) -> ir_t.BooleanValue:
+    """Does the (lower-case) text hold a word of a set standing on its own?"""
     out: ir_t.BooleanValue = ibis.literal(False)
-    for word in code_set(name).words:
+    words = sorted(set().union(*(code_set(name).words for name in names)))
+    for word in words:
         out = out | text.re_search(word_pattern(word)).fill_null(False)
     return out
 
@@ -881,6 +887,38 @@ _PROBLEM_SCHEMA = {
     "stage": "int64",
     "n": "int64",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class _InSets(ir.Expr):
+    """Compile-time only: ``Or`` of `rec.InSet` s of one concept, as one test of the union of
+    their value sets (a coding listed in any, or a word of any): one pass over the codings
+    instead of one per set. The same value: each InSet is never None, so Kleene OR is plain."""
+
+    concept: ir.Expr
+    value_sets: tuple[str, ...]
+
+
+def _merge_in_sets(e: ir.Or, shared: Mapping[ir.Expr, Any]) -> ir.Or:
+    """``e`` with its InSets of one concept (not computed already: ``shared``) as one
+    `_InSets`, kept in the place of the first; the other items as they are, in order."""
+    by_concept: dict[ir.Expr, list[str]] = {}
+    for item in e.items:
+        if isinstance(item, rec.InSet) and item not in shared:
+            by_concept.setdefault(item.concept, []).append(item.value_set)
+    merged = {c: sets for c, sets in by_concept.items() if len(sets) > 1}
+    if not merged:
+        return e
+    items: list[ir.Expr] = []
+    placed: set[ir.Expr] = set()
+    for item in e.items:
+        if isinstance(item, rec.InSet) and item.concept in merged and item not in shared:
+            if item.concept not in placed:
+                items.append(_InSets(item.concept, tuple(merged[item.concept])))
+                placed.add(item.concept)
+            continue
+        items.append(item)
+    return ir.Or(tuple(items))
 
 
 def _no_problems(con: Any = None, name: str = "") -> ir_t.Table:

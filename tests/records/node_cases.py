@@ -168,6 +168,43 @@ ROW_CASES = [
         _obs(code={"text": "bleeding"}),
         False,
     ),
+    # Or of InSets of one concept: compiled as one test of the sets' union (same values)
+    row_case(
+        "inset or: a code of the second set",
+        Or(
+            (
+                InSet(Concept("code"), "hcg"),
+                IsNull(Field("x", "any")),
+                InSet(Concept("code"), "bleeding"),
+            )
+        ),
+        _obs(code={"coding": [BLEEDING]}, x=1),
+        True,
+    ),
+    row_case(
+        "inset or: a word of one set",
+        Or((InSet(Concept("m"), "bleeding"), InSet(Concept("m"), "progesterone"))),
+        _obs(m={"text": "Utrogestan 200 mg"}),
+        True,
+    ),
+    row_case(
+        "inset or: neither set, the other item true",
+        Or(
+            (
+                InSet(Concept("code"), "hcg"),
+                IsNull(Field("x", "any")),
+                InSet(Concept("code"), "bleeding"),
+            )
+        ),
+        _obs(code={"coding": [{"system": SNOMED, "code": "1"}], "text": "bleeding"}),
+        True,
+    ),
+    row_case(
+        "inset or: neither",
+        Or((InSet(Concept("code"), "hcg"), InSet(Concept("code"), "bleeding"))),
+        _obs(code={"coding": [{"system": "x", "code": "289530006"}]}),
+        False,
+    ),
     # FirstCode
     row_case(
         "first code",
