@@ -1254,6 +1254,10 @@ class _Episodes:
         self._attach(grouped, {k: a for k, a in zip(metrics, aggs, strict=True)})
 
     def _attach(self, grouped: ir_t.Table, aggs: Mapping[str, rec.Agg | rec.Days]) -> None:
+        # the aggregates are stored (one small row per encounter); the episodes so far are a
+        # view joining them, not a copy of the growing table after every step (stored once,
+        # at the end)
+        grouped = self.keep(grouped, "aggregates")
         e = self.e.left_join(grouped, self.e["_key"] == grouped["_key"])
         fill = {}
         for name, a in aggs.items():
@@ -1264,7 +1268,7 @@ class _Episodes:
                 fill[name] = ibis.coalesce(e[name], ibis.literal([], type=e[name].type()))
             else:
                 fill[name] = e[name]
-        self.e = self.keep(e.select(*self.e.columns, **fill), "episodes")
+        self.e = self.keep(e.select(*self.e.columns, **fill), f"{_VIEW}episodes")
 
     def days(self, d: rec.Days, name: str) -> None:
         ctx = _ctx_names(d.where) | _ctx_names(d.day)
