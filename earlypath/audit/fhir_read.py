@@ -258,18 +258,23 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
     if con.name == "duckdb":  # every encounter, with why one is not an episode, by a plain name
         con.raw_sql(f"CREATE OR REPLACE VIEW {name}_t AS SELECT * FROM {every.get_name()}")
     excluded_rows = every.filter(every["exclusion"].notnull())
-    counts = (
-        excluded_rows.group_by("exclusion")
-        .aggregate(count=excluded_rows.count())
-        .to_pyarrow()
-        .to_pylist()
-    )
-    encounters = int(every.count().to_pyarrow().as_py())
+    counts = _fetch(con, excluded_rows.group_by("exclusion").aggregate(count=excluded_rows.count()))
+    encounters = int(_fetch(con, every.aggregate(count=every.count()))[0]["count"])
     episodes = every.filter(every["exclusion"].isnull()).drop("exclusion").order_by("row_number")
     excluded = {
         r["exclusion"]: int(r["count"]) for r in sorted(counts, key=lambda r: r["exclusion"])
     }
     return episodes, FhirReading(export, excluded, encounters)
+
+
+def _fetch(con: Any, table: ir_t.Table) -> list[dict[str, Any]]:
+    """The (few) rows of ``table``. On DuckDB through the connection's cursor: ibis's
+    ``to_pyarrow`` there loads pandas for its type converter (about a second of a reading)."""
+    if con.name != "duckdb":
+        return table.to_pyarrow().to_pylist()
+    cursor = con.raw_sql(str(con.compile(table)))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def refuse_unreadable_lines_spark(session: Any, export: ExportFiles) -> None:

@@ -106,6 +106,10 @@ ROW_CASES = [
     row_case("field num float", Field("a.b", "num"), _obs(a={"b": 2.5}), 2.5),
     row_case("field num of a bool", Field("a.b", "num"), _obs(a={"b": True}), None),
     row_case("field num of a text", Field("a.b", "num"), _obs(a={"b": "3"}), None),
+    # a string is its text between the quotes unless it holds an escape (the DuckDB loader)
+    row_case("field str escaped", Field("status", "str"), _obs(status='a"b\\c/'), 'a"b\\c/'),
+    row_case("field str not ascii", Field("status", "str"), _obs(status="fœtal é"), "fœtal é"),
+    row_case("field str empty", Field("status", "str"), _obs(status=""), ""),
     row_case("field bool", Field("x", "bool"), _obs(x=False), False),
     row_case("field bool of a text", Field("x", "bool"), _obs(x="false"), None),
     row_case("field path through a list", Field("a.b", "str"), _obs(a=[{"b": "x"}]), None),
@@ -115,6 +119,8 @@ ROW_CASES = [
     row_case("field any missing", Field("a", "any"), _obs(), None),
     # Concept: only a JSON object
     row_case("concept not an object", IsNull(Concept("code")), _obs(code="x"), True),
+    row_case("concept a list", IsNull(Concept("code")), _obs(code=[{"text": "x"}]), True),
+    row_case("concept an empty object", IsNull(Concept("code")), _obs(code={}), False),
     # InSet: a code of the set, or a word of the set in text or display; never None
     row_case(
         "inset by code", InSet(Concept("code"), "bleeding"), _obs(code={"coding": [BLEEDING]}), True
@@ -160,6 +166,43 @@ ROW_CASES = [
         "inset set without words ignores text",
         InSet(Concept("code"), "bleeding"),
         _obs(code={"text": "bleeding"}),
+        False,
+    ),
+    # Or of InSets of one concept: compiled as one test of the sets' union (same values)
+    row_case(
+        "inset or: a code of the second set",
+        Or(
+            (
+                InSet(Concept("code"), "hcg"),
+                IsNull(Field("x", "any")),
+                InSet(Concept("code"), "bleeding"),
+            )
+        ),
+        _obs(code={"coding": [BLEEDING]}, x=1),
+        True,
+    ),
+    row_case(
+        "inset or: a word of one set",
+        Or((InSet(Concept("m"), "bleeding"), InSet(Concept("m"), "progesterone"))),
+        _obs(m={"text": "Utrogestan 200 mg"}),
+        True,
+    ),
+    row_case(
+        "inset or: neither set, the other item true",
+        Or(
+            (
+                InSet(Concept("code"), "hcg"),
+                IsNull(Field("x", "any")),
+                InSet(Concept("code"), "bleeding"),
+            )
+        ),
+        _obs(code={"coding": [{"system": SNOMED, "code": "1"}], "text": "bleeding"}),
+        True,
+    ),
+    row_case(
+        "inset or: neither",
+        Or((InSet(Concept("code"), "hcg"), InSet(Concept("code"), "bleeding"))),
+        _obs(code={"coding": [{"system": "x", "code": "289530006"}]}),
         False,
     ),
     # FirstCode
@@ -240,6 +283,14 @@ ROW_CASES = [
     row_case("refid urn", RefId(Field("r", "str"), "Patient"), _obs(r="urn:uuid:abc"), "abc"),
     row_case("refid other type", RefId(Field("r", "str"), "Patient"), _obs(r="Group/1"), None),
     row_case("refid bare id", RefId(Field("r", "str"), "Patient"), _obs(r="1"), None),
+    row_case("refid no id", RefId(Field("r", "str"), "Patient"), _obs(r="Patient/"), None),
+    row_case("refid id and more", RefId(Field("r", "str"), "Patient"), _obs(r="Patient/1/x"), None),
+    row_case(
+        "refid of a type in a path",
+        RefId(Field("r", "str"), "Patient"),
+        _obs(r="Patient/Group/Patient/2"),
+        "2",
+    ),
     row_case(
         "refid conditional",
         RefId(Field("r", "str"), "Patient"),
