@@ -463,6 +463,8 @@ def check_csv_structure(parts: Parts) -> None:
 
 
 def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.Table:
+    from earlypath.audit.spark_input import input_pieces, spread_rows
+
     spark = con._session
     if parts is None:
         # A FHIR export is read on Spark itself, by the reading DuckDB also runs (fhir_read)
@@ -478,6 +480,7 @@ def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.
         df = spark.sql(str(con.compile(flat)))
     else:
         df, rows = _number_rows_spark(spark, _read_spark(spark, parts, fmt), parts, fmt)
+        df = spread_rows(spark, df, rows, input_pieces(parts.files, fmt))  # every core judges
         _ROWS_IN[con] = rows
     df.createOrReplaceTempView(RAW)
     return con.table(RAW)
@@ -496,6 +499,8 @@ def rows_read(con: BaseBackend) -> int | None:
 def _read_spark(spark: Any, parts: Parts, fmt: Format) -> Any:
     """The part files' own columns: the files are given one by one, so Spark finds no
     partitions in their paths (the keys are added by `_number_rows_spark`)."""
+    from earlypath.audit.spark_input import footer_schema
+
     files = parts.files
     names = [str(f) for f in files]
     if fmt == "csv":
@@ -513,7 +518,10 @@ def _read_spark(spark: Any, parts: Parts, fmt: Format) -> Any:
         )
     # The same columns in every file: Spark would read the others' missing columns as NULL.
     parquet_row_counts(files, parts.names)
-    return spark.read.parquet(*names)
+    # The schema from the first file's footer (every file has its columns): Spark's own read
+    # of it is a job (`earlypath.audit.spark_input`).
+    schema = footer_schema(files[0])
+    return (spark.read if schema is None else spark.read.schema(schema)).parquet(*names)
 
 
 def _number_rows_spark(spark: Any, df: Any, parts: Parts, fmt: Format) -> tuple[Any, int]:

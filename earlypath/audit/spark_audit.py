@@ -120,8 +120,9 @@ def write_in_order(df: Any, target: Path) -> int:
 
 
 def _write_sorted_parts(df: Any, folder: Path) -> list[Path]:
+    # The parts are read once and dropped: not compressed (the joined file is).
     df.sortWithinPartitions("row_number").write.mode("overwrite").option(
-        "compression", "zstd"
+        "compression", "uncompressed"
     ).parquet(str(folder))
     parts = sorted(folder.glob("part-*.parquet"))
     if not parts:
@@ -146,12 +147,30 @@ def _runs_in_order(parts: list[Path]) -> list[Path] | None:
     return [part for _, _, part in runs] or parts[:1]
 
 
-def _join(parts: list[Path], target: Path) -> None:
-    """Copy the parts' rows into one Parquet file, a row group at a time (bounded memory)."""
+# Rows per row group of episodes.parquet, whatever the parts: the file is then the same bytes
+# on any number of cores (pyarrow's own largest row group).
+JOINED_ROW_GROUP = 1 << 20
+
+
+def _join(parts: list[Path], target: Path, group_rows: int = JOINED_ROW_GROUP) -> None:
+    """Copy the parts' rows into one Parquet file in row groups of ``group_rows`` (the last one
+    shorter), holding at most one row group more than that in memory."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     files = [pq.ParquetFile(p) for p in parts]
-    with pq.ParquetWriter(target, files[0].schema_arrow, compression="zstd") as writer:
+    schema = files[0].schema_arrow
+    with pq.ParquetWriter(target, schema, compression="zstd") as writer:
+        held: list[pa.Table] = []
+        rows = 0
         for file in files:
             for group in range(file.num_row_groups):
-                writer.write_table(file.read_row_group(group))
+                table = file.read_row_group(group)
+                held.append(table)
+                rows += table.num_rows
+                while rows >= group_rows:
+                    pending = pa.concat_tables(held)
+                    writer.write_table(pending.slice(0, group_rows), row_group_size=group_rows)
+                    held, rows = [pending.slice(group_rows)], rows - group_rows
+        if rows:
+            writer.write_table(pa.concat_tables(held), row_group_size=group_rows)
