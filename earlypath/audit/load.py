@@ -158,6 +158,7 @@ def load_raw(con: BaseBackend, path: Path, fmt: Format | None = None) -> ir_t.Ta
     """The input as a table of its own columns plus ``row_number``."""
     _FHIR_READINGS.pop(con, None)  # what an earlier input on this connection found
     _ROWS_IN.pop(con, None)
+    _PARQUET_SOURCES.pop(con, None)
     fmt = fmt or detect_format(path)
     if fmt == "fhir":
         parts = None
@@ -482,6 +483,8 @@ def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.
         df, rows = _number_rows_spark(spark, _read_spark(spark, parts, fmt), parts, fmt)
         df = spread_rows(spark, df, rows, input_pieces(parts.files, fmt))  # every core judges
         _ROWS_IN[con] = rows
+        if fmt == "parquet":
+            _PARQUET_SOURCES[con] = path
     df.createOrReplaceTempView(RAW)
     return con.table(RAW)
 
@@ -494,6 +497,16 @@ _ROWS_IN: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 def rows_read(con: BaseBackend) -> int | None:
     """The input rows of the flat cohort last loaded on ``con``, if loading counted them."""
     return _ROWS_IN.get(con)
+
+
+# The Parquet cohort last loaded on a Spark connection (its repeated ids are found by DuckDB:
+# `earlypath.audit.spark_input.few_repeated_ids`).
+_PARQUET_SOURCES: weakref.WeakKeyDictionary[Any, Path] = weakref.WeakKeyDictionary()
+
+
+def parquet_source(con: BaseBackend) -> Path | None:
+    """The Parquet file or folder last loaded on the Spark connection ``con``, if it was one."""
+    return _PARQUET_SOURCES.get(con)
 
 
 def _read_spark(spark: Any, parts: Parts, fmt: Format) -> Any:
@@ -578,23 +591,51 @@ def _number_rows_spark(spark: Any, df: Any, parts: Parts, fmt: Format) -> tuple[
             rows = counts[index[unquote(name)]] if unquote(name) in index else 0
             blocks.append((name, 0, rows, 0, rows - 1))
     keys = [f"_earlypath_key_{i}" for i in range(len(parts.keys))]
-    bases = _local_table(
-        spark,
-        [
-            (*base, *parts.values[index[unquote(base[0])]])
-            for base in spark_block_bases(
-                [Path(n) for n in parts.names], [tuple(b) for b in blocks]
-            )
-        ],
-        [(_FILE, "string"), (_BLOCK, "long"), (_BASE, "long"), *[(k, "string") for k in keys]],
-    )
-    joined = tagged.join(F.broadcast(bases), [_FILE, _BLOCK])
+    by_block = [
+        (*base, *parts.values[index[unquote(base[0])]])
+        for base in spark_block_bases([Path(n) for n in parts.names], [tuple(b) for b in blocks])
+    ]
+    columns = [(_FILE, "string"), (_BLOCK, "long"), (_BASE, "long"), *[(k, "string") for k in keys]]
+    if len(by_block) <= _LITERAL_ROWS:
+        # Few blocks (the usual case): each block's base and keys are literals in the query, no
+        # join; a broadcast join ran a Spark job of its own to collect the small table.
+        joined = tagged.select(
+            "*",
+            *[
+                _by_block(by_block, i, name, kind)
+                for i, (name, kind) in enumerate(columns)
+                if i > 1
+            ],
+        )
+    else:
+        joined = tagged.join(F.broadcast(_local_table(spark, by_block, columns)), [_FILE, _BLOCK])
     numbered = joined.select(
         (F.col(_POSITION) + F.col(_BASE) + 1).alias("row_number"),
         *[_spark_column(c) for c in df.columns],
         *[F.col(k).alias(key) for k, key in zip(keys, parts.keys, strict=True)],
     )
     return numbered, sum(int(b[2]) for b in blocks)
+
+
+def _by_block(rows: list[tuple[Any, ...]], at: int, name: str, kind: str) -> Any:
+    """Column ``name``: each (file, block)'s value ``row[at]``, picked by the row's own file and
+    block. One value for every block (one input file) is a constant. A row from a block not in
+    ``rows`` (none: the blocks are the ones Spark reads) fails the query, as the join dropped it
+    and the reconciliation then refused the audit."""
+    from pyspark.sql import functions as F
+
+    values = {row[at] for row in rows}
+    if not rows:  # nothing was read (empty CSV files): no row asks
+        return F.lit(None).cast(kind).alias(name)
+    if len(values) == 1:
+        return F.lit(next(iter(values))).cast(kind).alias(name)
+    picked = None
+    for row in rows:
+        here = (F.col(_FILE) == F.lit(row[0])) & (F.col(_BLOCK) == F.lit(row[1]).cast("long"))
+        value = F.lit(row[at]).cast(kind)
+        picked = F.when(here, value) if picked is None else picked.when(here, value)
+    unknown = F.raise_error(F.lit("Spark read a block of rows that is not an input block"))
+    return picked.otherwise(unknown).alias(name)
 
 
 # Up to this many rows, a small table is built by the JVM from literals (`_local_table`).

@@ -47,13 +47,17 @@ def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -
         _few_as_list,
         _judged,
     )
-    from earlypath.audit.load import view
+    from earlypath.audit.load import parquet_source, view
+    from earlypath.audit.spark_input import few_repeated_ids
 
     rows_in = rows_read(con)
     if rows_in is None:  # an input whose loading did not count its rows (a FHIR export)
         rows_in = _count(con, raw)
     extras = _extras(raw)
-    repeated = _few_as_list(con, repeated_ids(raw))
+    source = parquet_source(con)
+    repeated = None if source is None else few_repeated_ids(source)  # by DuckDB (spark_input)
+    if repeated is None:
+        repeated = _few_as_list(con, repeated_ids(raw))
     judged_expr = _judged(raw, extras, policy, repeated)
     df = con._session.sql(con.compile(judged_expr)).cache()
     df.createOrReplaceTempView(JUDGED)

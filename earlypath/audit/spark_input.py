@@ -11,6 +11,12 @@
   partition per core, each a run of consecutive row numbers (`spread_rows`): a shuffle in the
   same job, with no sampling job (the runs are cut from the known row count) and the write
   still joins runs that do not overlap (`earlypath.audit.spark_audit.write_in_order`).
+- **The repeated ids of a Parquet cohort by DuckDB.** The judging needs them first (a list of
+  the few ids that occur twice); on Spark that was a query of its own, two jobs and a shuffle
+  on a cold JVM. DuckDB reads the ``episode_id`` column of the same files with the same loader
+  and the same expression (`earlypath.audit.validate.repeated_ids`) in a fraction of a second.
+  Spark still checks and judges every row; when many ids repeat (a table, not a list), or the
+  input is CSV, Spark finds them itself as before.
 """
 
 from __future__ import annotations
@@ -19,7 +25,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SPREAD_MIN_ROWS", "footer_schema", "input_pieces", "spark_hash_long", "spread_rows"]
+__all__ = [
+    "SPREAD_MIN_ROWS",
+    "few_repeated_ids",
+    "footer_schema",
+    "input_pieces",
+    "spark_hash_long",
+    "spread_rows",
+]
 
 # Below this many rows one core judges the cohort in well under a second: no shuffle.
 SPREAD_MIN_ROWS = 20_000
@@ -147,3 +160,18 @@ def spark_hash_long(value: int, seed: int = 42) -> int:
     h1 = (h1 * 0xC2B2AE35) & _MASK
     h1 ^= h1 >> 16
     return h1 - (1 << 32) if h1 >= 1 << 31 else h1
+
+
+def few_repeated_ids(source: Path) -> list[str] | None:
+    """The repeated episode ids of a Parquet cohort, found by DuckDB, when they are few enough
+    to be a list (`earlypath.audit.judge._few_as_list`); else None (Spark then finds them)."""
+    from earlypath.audit.judge import _few_as_list
+    from earlypath.audit.load import connect, load_raw
+    from earlypath.audit.validate import repeated_ids
+
+    duck = connect("duckdb")
+    try:
+        ids = _few_as_list(duck, repeated_ids(load_raw(duck, source, "parquet")))
+    finally:
+        duck.disconnect()
+    return ids if isinstance(ids, list) else None

@@ -118,3 +118,23 @@ def test_a_cohort_in_one_row_group_is_judged_by_every_core(
         for key in ("generated_at", "seconds", "timings_seconds"):
             summary.pop(key)
     assert summaries[0] == summaries[1]
+
+
+@pytest.mark.spark
+def test_loading_and_judging_a_parquet_cohort_is_one_spark_job(tmp_path: Path, spark: Any) -> None:
+    """The judging with its counts is the only job: the schema comes from the footer, the
+    repeated ids from DuckDB, and the files' first row numbers are literals in the query (the
+    schema read, the repeated-id query's two jobs and a broadcast's job were 4 more)."""
+    from earlypath.audit.run import evaluate
+    from tests.audit.test_spark_audit import spark_jobs
+
+    whole = pq.read_table(write_cohort(500, 1, "parquet", tmp_path / "whole.parquet"))
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    pq.write_table(whole.slice(0, 300), folder / "part-0.parquet")  # (ids unique across both)
+    pq.write_table(whole.slice(300), folder / "part-1.parquet")
+    with spark_jobs(spark, "earlypath-test-judge") as jobs:
+        ev = evaluate(folder, "spark", spark=spark)
+        assert jobs() == 1
+    assert ev.rows_in == 500
+    assert ev.counts["evaluated"] + ev.counts["rejected"] == 500
