@@ -85,8 +85,14 @@ def spark_session(master: str = "local[*]") -> Any:
     """A local SparkSession tuned for one machine (see `spark_local_settings`)."""
     from pyspark.sql import SparkSession
 
+    from earlypath.audit.spark_jvm import class_archive_option
+
+    settings = spark_local_settings(master)
+    archive = class_archive_option()  # the JVM's classes mapped from an earlier run's archive
+    if archive:
+        settings["spark.driver.extraJavaOptions"] += " " + archive
     builder = SparkSession.builder.master(master).appName("earlypath-audit")
-    for key, value in spark_local_settings(master).items():
+    for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
