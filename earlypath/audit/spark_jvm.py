@@ -40,8 +40,13 @@ def class_archive_option(cache: Path | None = None) -> str:
     except OSError:
         return ""
     if target.exists():
-        return f"-XX:SharedArchiveFile={target}"
-    return f"-XX:ArchiveClassesAtExit={target.with_name(f'{target.name}.{os.getpid()}.part')}"
+        return f"-XX:SharedArchiveFile={target} {QUIET}"
+    part = target.with_name(f"{target.name}.{os.getpid()}.part")
+    return f"-XX:ArchiveClassesAtExit={part} {QUIET}"
+
+
+# The JVM warns on stderr of each old class it leaves out of the archive (Hadoop ships some).
+QUIET = "-Xlog:cds*=off"
 
 
 def _archive_path(cache: Path | None) -> Path | None:

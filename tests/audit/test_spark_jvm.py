@@ -14,7 +14,7 @@ pytest.importorskip("pyspark")
 
 def _written_at_exit(option: str) -> Path:
     assert option.startswith("-XX:ArchiveClassesAtExit="), option
-    return Path(option.split("=", 1)[1])
+    return Path(option.split()[0].split("=", 1)[1])
 
 
 def test_the_first_run_writes_the_archive_under_a_name_of_its_own(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_a_later_run_uses_the_archive_once_its_writer_has_ended(tmp_path: Path) 
     ended = part.with_name(part.name.replace(f".{os.getpid()}.", ".999999999."))
     part.rename(ended)
     option = class_archive_option(tmp_path)
-    archive = Path(option.removeprefix("-XX:SharedArchiveFile="))
+    archive = Path(option.split()[0].removeprefix("-XX:SharedArchiveFile="))
     assert option.startswith("-XX:SharedArchiveFile=") and archive.read_bytes() == b"an archive"
     assert not ended.exists()
     assert class_archive_option(tmp_path) == option  # and the next run too
