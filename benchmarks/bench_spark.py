@@ -4,7 +4,6 @@
     python benchmarks/bench_spark.py --rows 100000 --runs 1   # a quick look
     python benchmarks/bench_spark.py --rows 100000 --before ../main   # and another checkout
 
-
 Every run is the whole audit (`run_audit`: load, checks, rules, episodes.parquet, rejects.csv,
 summary, report) in a fresh subprocess, so no run warms the next one's JVM or caches. The
 SparkSession is started before the clock (its start, about 10 s, is shown apart): the figure is

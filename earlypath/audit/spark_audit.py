@@ -5,8 +5,10 @@ rows, so the path is built to run as few as it can:
 
 - the input rows are known from reading the cohort (Parquet footers, the CSV numbering's block
   counts: `earlypath.audit.load.rows_read`), not counted by a query;
-- the repeated episode ids are one small query before the judging (as on DuckDB: a list of a
-  few ids keeps the judging a scan of the cohort; a join would shuffle every row by its id);
+- the repeated episode ids are found before the judging (as on DuckDB: a list of a few ids
+  keeps the judging a scan of the cohort; a join would shuffle every row by its id): for a
+  Parquet cohort by DuckDB over the same files (`earlypath.audit.spark_input.few_repeated_ids`),
+  else by one small Spark query;
 - the judged rows are cached, and the job that fills the cache also counts the episodes, the
   rejects and the empty cells read as false (one aggregate);
 - ``episodes.parquet`` is written from the cache by every core at once, each task sorting its
