@@ -2,7 +2,7 @@
 
 Each job costs 0.2-2 s whatever the rows (planning, scheduling, first use of a cache), so the
 count is held here: numbering a Parquet cohort's rows runs none (they are numbered from the
-footers; only Spark's own read of the schema is a job), and a whole audit runs a bounded few
+footers, and the schema is read from the footer too), and a whole audit runs a bounded few
 (the repeated ids, the judging with its counts, the write, the rejects, the summary's counts,
 the case list). episodes.parquet is written by every core and joined in row_number order;
 repeated ids are still found before the judging, and rejected as on DuckDB.
