@@ -2,12 +2,15 @@
 
     python benchmarks/bench_spark.py                       # 100k and 1M rows, 3 runs each
     python benchmarks/bench_spark.py --rows 100000 --runs 1   # a quick look
+    python benchmarks/bench_spark.py --rows 100000 --before ../main   # and another checkout
 
 Every run is the whole audit (`run_audit`: load, checks, rules, episodes.parquet, rejects.csv,
 summary, report) in a fresh subprocess, so no run warms the next one's JVM or caches. The
 SparkSession is started before the clock (its start, about 10 s, is shown apart): the figure is
-the audit's own cost, fixed overhead included. Each figure is the median of ``--runs`` runs; the
-ratios come from the same run of this script (absolute times vary with the machine's load).
+the audit's own cost, fixed overhead included. Each figure is the median of ``--runs`` runs,
+taken in turn (DuckDB, local[1], local[2], the ``--before`` checkout's local[2], then again), so
+the machine's other load falls on each alike; the ratios come from the same run of this script
+(absolute times vary with the load, printed with each figure).
 Each run also gives the CPU seconds the audit took (the JVM's, read from /proc, and Python's):
 on a shared machine they vary less than the wall time.
 The issue 16 goals: 100k rows in under 8 s on local[2], and local[1] / local[2] at least 1.6x
@@ -81,17 +84,37 @@ def _cpu_seconds(spark: object) -> float:
     return used
 
 
-def _run(engine: str, master: str, source: Path, out: Path) -> dict:
-    cmd = [sys.executable, __file__, "--worker", engine, "--master", master]
+def _run(engine: str, master: str, source: Path, out: Path, checkout: Path = HERE.parent) -> dict:
+    """One audit in a fresh process, on the code of ``checkout`` (this one, or ``--before``)."""
+    script = checkout / "benchmarks" / "bench_spark.py"
+    cmd = [sys.executable, str(script), "--worker", engine, "--master", master]
     cmd += ["--input", str(source), "--out", str(out)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{engine} {master} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["load_average"] = os.getloadavg()[0]
+    return result
 
 
-def _median_run(engine: str, master: str, source: Path, folder: Path, runs: int) -> dict:
-    results = [_run(engine, master, source, folder / f"out-{engine}-{i}") for i in range(runs)]
+def _interleaved(
+    setups: list[tuple[str, str, Path]], source: Path, folder: Path, runs: int
+) -> list[dict]:
+    """The median run of each (engine, master, checkout), their runs taken in turn (one of each,
+    then again), so the machine's other load falls on all of them alike."""
+    results: list[list[dict]] = [[] for _ in setups]
+    for i in range(runs):
+        for k, (engine, master, checkout) in enumerate(setups):
+            out = folder / f"out-{k}-{i}"
+            results[k].append(_run(engine, master, source, out, checkout))
+    return [
+        _summarised(engine, master, r)
+        for (engine, master, _), r in zip(setups, results, strict=True)
+    ]
+
+
+def _summarised(engine: str, master: str, results: list[dict]) -> dict:
     evaluated = {r["evaluated"] for r in results}
     if len(evaluated) != 1:
         raise SystemExit(f"{engine} {master}: runs disagree on the episodes: {evaluated}")
@@ -100,6 +123,8 @@ def _median_run(engine: str, master: str, source: Path, folder: Path, runs: int)
         "all_seconds": [round(r["seconds"], 2) for r in results],
         "cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
         "session_seconds": statistics.median(r["session_seconds"] for r in results),
+        "all_cpu_seconds": [round(r["cpu_seconds"], 2) for r in results],
+        "load_average": [round(r["load_average"], 1) for r in results],
         "evaluated": results[0]["evaluated"],
         "jobs": results[0]["jobs"],
     }
@@ -114,6 +139,9 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--input", type=Path)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--before", type=Path, help="another checkout: its Spark audit on local[2], in turn"
+    )
     args = parser.parse_args()
     if args.worker:
         _worker(args.worker, args.master, args.input, args.out)
@@ -128,9 +156,11 @@ def main() -> None:
         for rows in sizes:
             cohort = folder / f"cohort-{rows}.parquet"
             write_cohort(rows, args.seed, "parquet", cohort)
-            duck = _median_run("duckdb", "", cohort, folder, args.runs)
-            one = _median_run("spark", "local[1]", cohort, folder, args.runs)
-            two = _median_run("spark", "local[2]", cohort, folder, args.runs)
+            setups = [("duckdb", "", HERE.parent), ("spark", "local[1]", HERE.parent)]
+            setups.append(("spark", "local[2]", HERE.parent))
+            if args.before:
+                setups.append(("spark", "local[2]", args.before.resolve()))
+            duck, one, two, *before = _interleaved(setups, cohort, folder, args.runs)
             if not duck["evaluated"] == one["evaluated"] == two["evaluated"]:
                 raise SystemExit(f"{rows:,} rows: the engines disagree on the episodes")
             row = {
@@ -149,6 +179,14 @@ def main() -> None:
                 },
                 "runs": {"duckdb": duck, "local[1]": one, "local[2]": two},
             }
+            if before:
+                row["runs"]["before local[2]"] = before[0]
+                print(
+                    f"   before ({args.before}): local[2] {before[0]['seconds']:6.2f} s, "
+                    f"CPU {before[0]['cpu_seconds']:.1f} s, {before[0]['jobs']} jobs; runs "
+                    f"{before[0]['all_seconds']}",
+                    flush=True,
+                )
             table.append(row)
             print(
                 f"{rows:>9,} rows: duckdb {duck['seconds']:6.2f} s | spark local[1] "
@@ -157,7 +195,8 @@ def main() -> None:
                 f"{row['spark_local2_over_duckdb']:.1f}x | {two['jobs']} Spark jobs; "
                 f"session start {two['session_seconds']:.1f} s (not counted) | CPU s: duckdb "
                 f"{duck['cpu_seconds']:.1f}, local[1] {one['cpu_seconds']:.1f}, local[2] "
-                f"{two['cpu_seconds']:.1f}",
+                f"{two['cpu_seconds']:.1f}; local[1] runs {one['all_seconds']}, local[2] runs "
+                f"{two['all_seconds']}, load average {two['load_average']}",
                 flush=True,
             )
     for row in table:

@@ -85,8 +85,14 @@ def spark_session(master: str = "local[*]") -> Any:
     """A local SparkSession tuned for one machine (see `spark_local_settings`)."""
     from pyspark.sql import SparkSession
 
+    from earlypath.audit.spark_jvm import class_archive_option
+
+    settings = spark_local_settings(master)
+    archive = class_archive_option()  # the JVM's classes mapped from an earlier run's archive
+    if archive:
+        settings["spark.driver.extraJavaOptions"] += " " + archive
     builder = SparkSession.builder.master(master).appName("earlypath-audit")
-    for key, value in spark_local_settings(master).items():
+    for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
@@ -120,7 +126,8 @@ def spark_local_settings(master: str) -> dict[str, str]:
     its fixed cost (a 2,000-row audit: 18 -> 12 jobs; 1M rows: JVM CPU 39.9 s -> 37.5 s). The
     driver's JVM (the whole of a local Spark) compiles with its quick compiler only: an audit is
     too short for the optimising compiler to pay back its CPU (JVM CPU of a 100k-row audit
-    21.9 s -> 11.2 s, of 1M rows 41.7 s -> 37.2 s)."""
+    21.9 s -> 11.2 s, of 1M rows 41.7 s -> 37.2 s). An optimizer rule that costs planning time
+    and changes nothing here is left out (`EXCLUDED_OPTIMIZER_RULES`)."""
     cores = str(spark_cores(master))
     return {
         "spark.ui.enabled": "false",
@@ -134,7 +141,15 @@ def spark_local_settings(master: str) -> dict[str, str]:
         "spark.sql.files.minPartitionNum": cores,
         "spark.sql.adaptive.enabled": "false",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.optimizer.excludedRules": ",".join(EXCLUDED_OPTIMIZER_RULES),
     }
+
+
+# Optimizer rules that cost planning time and do nothing for the audit's queries: each is a
+# rewrite that keeps the results (Spark refuses to leave out a rule a query needs).
+# FoldablePropagation: 0.78 s of the 3.7 s of analysis and optimisation of a 100k-row audit
+# (Spark's RuleExecutor.dumpTimeSpent), changing the plan once in 35 runs.
+EXCLUDED_OPTIMIZER_RULES = ("org.apache.spark.sql.catalyst.optimizer.FoldablePropagation",)
 
 
 def connect(engine: str, spark: Any = None) -> BaseBackend:
@@ -158,6 +173,7 @@ def load_raw(con: BaseBackend, path: Path, fmt: Format | None = None) -> ir_t.Ta
     """The input as a table of its own columns plus ``row_number``."""
     _FHIR_READINGS.pop(con, None)  # what an earlier input on this connection found
     _ROWS_IN.pop(con, None)
+    _PARQUET_SOURCES.pop(con, None)
     fmt = fmt or detect_format(path)
     if fmt == "fhir":
         parts = None
@@ -463,6 +479,8 @@ def check_csv_structure(parts: Parts) -> None:
 
 
 def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.Table:
+    from earlypath.audit.spark_input import input_pieces, spread_rows
+
     spark = con._session
     if parts is None:
         # A FHIR export is read on Spark itself, by the reading DuckDB also runs (fhir_read)
@@ -478,7 +496,10 @@ def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.
         df = spark.sql(str(con.compile(flat)))
     else:
         df, rows = _number_rows_spark(spark, _read_spark(spark, parts, fmt), parts, fmt)
+        df = spread_rows(spark, df, rows, input_pieces(parts.files, fmt))  # every core judges
         _ROWS_IN[con] = rows
+        if fmt == "parquet":
+            _PARQUET_SOURCES[con] = path
     df.createOrReplaceTempView(RAW)
     return con.table(RAW)
 
@@ -493,9 +514,21 @@ def rows_read(con: BaseBackend) -> int | None:
     return _ROWS_IN.get(con)
 
 
+# The Parquet cohort last loaded on a Spark connection (its repeated ids are found by DuckDB:
+# `earlypath.audit.spark_input.few_repeated_ids`).
+_PARQUET_SOURCES: weakref.WeakKeyDictionary[Any, Path] = weakref.WeakKeyDictionary()
+
+
+def parquet_source(con: BaseBackend) -> Path | None:
+    """The Parquet file or folder last loaded on the Spark connection ``con``, if it was one."""
+    return _PARQUET_SOURCES.get(con)
+
+
 def _read_spark(spark: Any, parts: Parts, fmt: Format) -> Any:
     """The part files' own columns: the files are given one by one, so Spark finds no
     partitions in their paths (the keys are added by `_number_rows_spark`)."""
+    from earlypath.audit.spark_input import footer_schema
+
     files = parts.files
     names = [str(f) for f in files]
     if fmt == "csv":
@@ -513,7 +546,10 @@ def _read_spark(spark: Any, parts: Parts, fmt: Format) -> Any:
         )
     # The same columns in every file: Spark would read the others' missing columns as NULL.
     parquet_row_counts(files, parts.names)
-    return spark.read.parquet(*names)
+    # The schema from the first file's footer (every file has its columns): Spark's own read
+    # of it is a job (`earlypath.audit.spark_input`).
+    schema = footer_schema(files[0])
+    return (spark.read if schema is None else spark.read.schema(schema)).parquet(*names)
 
 
 def _number_rows_spark(spark: Any, df: Any, parts: Parts, fmt: Format) -> tuple[Any, int]:
@@ -570,23 +606,53 @@ def _number_rows_spark(spark: Any, df: Any, parts: Parts, fmt: Format) -> tuple[
             rows = counts[index[unquote(name)]] if unquote(name) in index else 0
             blocks.append((name, 0, rows, 0, rows - 1))
     keys = [f"_earlypath_key_{i}" for i in range(len(parts.keys))]
-    bases = _local_table(
-        spark,
-        [
-            (*base, *parts.values[index[unquote(base[0])]])
-            for base in spark_block_bases(
-                [Path(n) for n in parts.names], [tuple(b) for b in blocks]
-            )
-        ],
-        [(_FILE, "string"), (_BLOCK, "long"), (_BASE, "long"), *[(k, "string") for k in keys]],
-    )
-    joined = tagged.join(F.broadcast(bases), [_FILE, _BLOCK])
+    by_block = [
+        (*base, *parts.values[index[unquote(base[0])]])
+        for base in spark_block_bases([Path(n) for n in parts.names], [tuple(b) for b in blocks])
+    ]
+    columns = [(_FILE, "string"), (_BLOCK, "long"), (_BASE, "long"), *[(k, "string") for k in keys]]
+    if len(by_block) <= _LITERAL_ROWS:
+        # Few blocks (the usual case): each block's base and keys are literals in the query, no
+        # join; a broadcast join ran a Spark job of its own to collect the small table.
+        joined = tagged.select(
+            "*",
+            *[
+                _by_block(by_block, i, name, kind)
+                for i, (name, kind) in enumerate(columns)
+                if i > 1
+            ],
+        )
+    else:
+        joined = tagged.join(F.broadcast(_local_table(spark, by_block, columns)), [_FILE, _BLOCK])
     numbered = joined.select(
         (F.col(_POSITION) + F.col(_BASE) + 1).alias("row_number"),
         *[_spark_column(c) for c in df.columns],
         *[F.col(k).alias(key) for k, key in zip(keys, parts.keys, strict=True)],
     )
     return numbered, sum(int(b[2]) for b in blocks)
+
+
+def _by_block(rows: list[tuple[Any, ...]], at: int, name: str, kind: str) -> Any:
+    """Column ``name``: each (file, block)'s value ``row[at]``, picked by the row's own file and
+    block. One value for every block (one input file) is a constant. A row from a block not in
+    ``rows`` (none: the blocks are the ones Spark reads) fails the query, as the join dropped it
+    and the reconciliation then refused the audit."""
+    from pyspark.sql import functions as F
+
+    values = {row[at] for row in rows}
+    if not rows:  # nothing was read (empty CSV files): no row asks
+        return F.lit(None).cast(kind).alias(name)
+    if len(values) == 1:
+        return F.lit(next(iter(values))).cast(kind).alias(name)
+
+    def here(row: tuple[Any, ...]) -> Any:
+        return (F.col(_FILE) == F.lit(row[0])) & (F.col(_BLOCK) == F.lit(row[1]).cast("long"))
+
+    picked = F.when(here(rows[0]), F.lit(rows[0][at]).cast(kind))
+    for row in rows[1:]:
+        picked = picked.when(here(row), F.lit(row[at]).cast(kind))
+    unknown = F.raise_error(F.lit("Spark read a block of rows that is not an input block"))
+    return picked.otherwise(unknown).alias(name)
 
 
 # Up to this many rows, a small table is built by the JVM from literals (`_local_table`).

@@ -5,8 +5,10 @@ rows, so the path is built to run as few as it can:
 
 - the input rows are known from reading the cohort (Parquet footers, the CSV numbering's block
   counts: `earlypath.audit.load.rows_read`), not counted by a query;
-- the repeated episode ids are one small query before the judging (as on DuckDB: a list of a
-  few ids keeps the judging a scan of the cohort; a join would shuffle every row by its id);
+- the repeated episode ids are found before the judging (as on DuckDB: a list of a few ids
+  keeps the judging a scan of the cohort; a join would shuffle every row by its id): for a
+  Parquet cohort by DuckDB over the same files (`earlypath.audit.spark_input.few_repeated_ids`),
+  else by one small Spark query;
 - the judged rows are cached, and the job that fills the cache also counts the episodes, the
   rejects and the empty cells read as false (one aggregate);
 - ``episodes.parquet`` is written from the cache by every core at once, each task sorting its
@@ -47,13 +49,17 @@ def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -
         _few_as_list,
         _judged,
     )
-    from earlypath.audit.load import view
+    from earlypath.audit.load import parquet_source, view
+    from earlypath.audit.spark_input import few_repeated_ids
 
     rows_in = rows_read(con)
     if rows_in is None:  # an input whose loading did not count its rows (a FHIR export)
         rows_in = _count(con, raw)
     extras = _extras(raw)
-    repeated = _few_as_list(con, repeated_ids(raw))
+    source = parquet_source(con)
+    repeated = None if source is None else few_repeated_ids(source)  # by DuckDB (spark_input)
+    if repeated is None:
+        repeated = _few_as_list(con, repeated_ids(raw))
     judged_expr = _judged(raw, extras, policy, repeated)
     df = con._session.sql(con.compile(judged_expr)).cache()
     df.createOrReplaceTempView(JUDGED)
@@ -120,8 +126,9 @@ def write_in_order(df: Any, target: Path) -> int:
 
 
 def _write_sorted_parts(df: Any, folder: Path) -> list[Path]:
+    # The parts are read once and dropped: not compressed (the joined file is).
     df.sortWithinPartitions("row_number").write.mode("overwrite").option(
-        "compression", "zstd"
+        "compression", "uncompressed"
     ).parquet(str(folder))
     parts = sorted(folder.glob("part-*.parquet"))
     if not parts:
@@ -146,12 +153,30 @@ def _runs_in_order(parts: list[Path]) -> list[Path] | None:
     return [part for _, _, part in runs] or parts[:1]
 
 
-def _join(parts: list[Path], target: Path) -> None:
-    """Copy the parts' rows into one Parquet file, a row group at a time (bounded memory)."""
+# Rows per row group of episodes.parquet, whatever the parts: the file is then the same bytes
+# on any number of cores (pyarrow's own largest row group).
+JOINED_ROW_GROUP = 1 << 20
+
+
+def _join(parts: list[Path], target: Path, group_rows: int = JOINED_ROW_GROUP) -> None:
+    """Copy the parts' rows into one Parquet file in row groups of ``group_rows`` (the last one
+    shorter), holding at most one row group more than that in memory."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     files = [pq.ParquetFile(p) for p in parts]
-    with pq.ParquetWriter(target, files[0].schema_arrow, compression="zstd") as writer:
+    schema = files[0].schema_arrow
+    with pq.ParquetWriter(target, schema, compression="zstd") as writer:
+        held: list[pa.Table] = []
+        rows = 0
         for file in files:
             for group in range(file.num_row_groups):
-                writer.write_table(file.read_row_group(group))
+                table = file.read_row_group(group)
+                held.append(table)
+                rows += table.num_rows
+                while rows >= group_rows:
+                    pending = pa.concat_tables(held)
+                    writer.write_table(pending.slice(0, group_rows), row_group_size=group_rows)
+                    held, rows = [pending.slice(group_rows)], rows - group_rows
+        if rows:
+            writer.write_table(pa.concat_tables(held), row_group_size=group_rows)

@@ -53,3 +53,8 @@ def test_local_runs_have_no_adaptive_execution() -> None:
     """With a shuffle partition per core there is nothing to merge, and adaptive execution runs
     every shuffle stage as a Spark job of its own (a fixed cost each)."""
     assert spark_local_settings("local[2]")["spark.sql.adaptive.enabled"] == "false"
+
+
+def test_local_runs_leave_out_the_costly_optimizer_rule_that_does_nothing_here() -> None:
+    excluded = spark_local_settings("local[2]")["spark.sql.optimizer.excludedRules"]
+    assert "org.apache.spark.sql.catalyst.optimizer.FoldablePropagation" in excluded.split(",")

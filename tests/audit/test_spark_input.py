@@ -1,0 +1,140 @@
+"""How the Spark audit reads a flat cohort (issue 16): the schema from the Parquet footer (no
+Spark job), a cohort in fewer pieces than cores spread over every core in runs of consecutive
+rows, and episodes.parquet the same bytes however Spark split the rows."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from earlypath.audit import spark_input
+from earlypath.audit.load import connect, load_raw
+from earlypath.audit.run import run_audit
+from earlypath.audit.spark_audit import _join
+from earlypath.audit.spark_input import footer_schema, spark_hash_long
+from earlypath.synth import write_cohort
+
+
+@pytest.mark.spark
+def test_the_partition_keys_hash_as_spark_hashes_a_bigint(spark: Any) -> None:
+    values = [0, 1, 2, 3, 41, -1, 2**31, 2**40 + 5, -(2**63), 2**63 - 1]
+    literals = ", ".join(f"(CAST({v} AS BIGINT))" for v in values)
+    rows = spark.sql(f"SELECT k, hash(k) AS h FROM VALUES {literals} AS t(k)").collect()
+    assert [spark_hash_long(r["k"]) for r in rows] == [r["h"] for r in rows]
+
+
+@pytest.mark.spark
+def test_the_footer_schema_is_the_one_spark_infers(tmp_path: Path, spark: Any) -> None:
+    path = tmp_path / "types.parquet"
+    table = pa.table(
+        {
+            "tiny": pa.array([1], pa.int8()),
+            "small": pa.array([1], pa.int16()),
+            "int": pa.array([1], pa.int32()),
+            "long": pa.array([1], pa.int64()),
+            "float": pa.array([1.5], pa.float32()),
+            "double": pa.array([1.5], pa.float64()),
+            "flag": pa.array([True]),
+            "text": pa.array(["x"]),
+            "day": pa.array([datetime.date(2024, 1, 2)]),
+            "bytes": pa.array([b"x"]),
+            "money": pa.array([Decimal("1.25")], pa.decimal128(10, 2)),
+            "big money": pa.array([Decimal("1.25")], pa.decimal128(30, 2)),
+        }
+    )
+    pq.write_table(table, path)
+    schema = footer_schema(path)
+    assert schema is not None
+    assert schema == spark.read.parquet(str(path)).schema
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pa.array([1], pa.uint32()),
+        pa.array([datetime.datetime(2024, 1, 2)], pa.timestamp("us")),
+        pa.array([[1]], pa.list_(pa.int64())),
+        pa.array([{"a": 1}]),
+    ],
+)
+def test_other_types_are_left_to_spark(tmp_path: Path, column: pa.Array) -> None:
+    path = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"id": ["a"], "other": column}), path)
+    assert footer_schema(path) is None
+
+
+def test_the_joined_row_groups_do_not_depend_on_the_parts(tmp_path: Path) -> None:
+    def part(name: str, numbers: range) -> Path:
+        path = tmp_path / name
+        pq.write_table(pa.table({"row_number": pa.array(numbers, pa.int64())}), path)
+        return path
+
+    whole, halves = tmp_path / "whole.parquet", tmp_path / "halves.parquet"
+    _join([part("one", range(1, 8))], whole, group_rows=3)
+    _join([part("a", range(1, 3)), part("b", range(3, 6)), part("c", range(6, 8))], halves, 3)
+    groups = pq.ParquetFile(halves).metadata
+    assert [groups.row_group(i).num_rows for i in range(groups.num_row_groups)] == [3, 3, 1]
+    assert whole.read_bytes() == halves.read_bytes()
+
+
+@pytest.mark.spark
+def test_a_cohort_in_one_row_group_is_judged_by_every_core(
+    tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_cohort(900, 3, "parquet", tmp_path / "cohort.parquet")
+    assert pq.ParquetFile(source).metadata.num_row_groups == 1
+    one_core = run_audit(source, tmp_path / "one", engine="spark", spark=spark)
+
+    monkeypatch.setattr(spark_input, "SPREAD_MIN_ROWS", 1)
+    con = connect("spark", spark)
+    load_raw(con, source)
+    runs = (
+        spark.table("earlypath_raw_cohort")
+        .selectExpr("spark_partition_id() AS p", "row_number")
+        .groupBy("p")
+        .agg({"row_number": "min", "p": "count"})
+        .orderBy("p")
+        .collect()
+    )
+    cores = spark.sparkContext.defaultParallelism
+    assert cores >= 2
+    # One run of consecutive rows per core, in order: 1-450, 451-900 on two cores.
+    assert [(r["min(row_number)"], r["count(p)"]) for r in runs] == [
+        (1 + i * 900 // cores, 900 // cores) for i in range(cores)
+    ]
+    every_core = run_audit(source, tmp_path / "every", engine="spark", spark=spark)
+    assert every_core.evaluated == one_core.evaluated
+    for name in ("episodes.parquet", "rejects.csv", "cases-eligible-not-offered.csv"):
+        assert (tmp_path / "every" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+    summaries = [json.loads((tmp_path / n / "summary.json").read_text()) for n in ("one", "every")]
+    for summary in summaries:  # (when and how long it ran differ)
+        for key in ("generated_at", "seconds", "timings_seconds"):
+            summary.pop(key)
+    assert summaries[0] == summaries[1]
+
+
+@pytest.mark.spark
+def test_loading_and_judging_a_parquet_cohort_is_one_spark_job(tmp_path: Path, spark: Any) -> None:
+    """The judging with its counts is the only job: the schema comes from the footer, the
+    repeated ids from DuckDB, and the files' first row numbers are literals in the query (the
+    schema read, the repeated-id query's two jobs and a broadcast's job were 4 more)."""
+    from earlypath.audit.run import evaluate
+    from tests.audit.test_spark_audit import spark_jobs
+
+    whole = pq.read_table(write_cohort(500, 1, "parquet", tmp_path / "whole.parquet"))
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    pq.write_table(whole.slice(0, 300), folder / "part-0.parquet")  # (ids unique across both)
+    pq.write_table(whole.slice(300), folder / "part-1.parquet")
+    with spark_jobs(spark, "earlypath-test-judge") as jobs:
+        ev = evaluate(folder, "spark", spark=spark)
+        assert jobs() == 1
+    assert ev.rows_in == 500
+    assert ev.counts["evaluated"] + ev.counts["rejected"] == 500
