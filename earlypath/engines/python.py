@@ -37,6 +37,7 @@ __all__ = [
     "PROGESTERONE",
     "ProgesteroneDecision",
     "assess",
+    "assess_for_cards",
     "assess_json",
     "decide",
     "gestation_of",
@@ -81,6 +82,19 @@ class _Progesterone:
     decisions: dict[tuple[Any, ...], tuple[str, tuple[str, ...], tuple[str, ...]]] = field(
         default_factory=dict
     )
+    # The section without its trace (`assess_for_cards`) by key: what the key tells of it.
+    untraced: dict[tuple[Any, ...], _Untraced] = field(default_factory=dict)
+
+
+# outcome, recommendations, missing, reasons, advice, cited recommendation numbers
+_Untraced = tuple[
+    str,
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[dict[str, Any], ...],
+    tuple[str, ...],
+]
 
 
 @cache
@@ -223,6 +237,65 @@ def _progesterone_section(
     }
 
 
+def _untraced_parts(prepared: _Progesterone, facts: dict[str, Any]) -> _Untraced:
+    """The section's parts but its trace and plan, as `_progesterone_section` finds them."""
+    compiled = prepared.table
+    outcome, recommendations, missing, said, _, _ = compiled.output(facts, False)
+    advice = compiled.advice_for(facts, outcome)
+    cited = list(recommendations)
+    for item in advice:
+        number = item["recommendation"]
+        if number and number not in cited:
+            cited.append(number)
+    return (
+        outcome,
+        tuple(recommendations),
+        tuple(missing),
+        tuple(said),
+        tuple(advice),
+        tuple(cited),
+    )
+
+
+def _progesterone_untraced(
+    episode: Episode,
+    prepared: _Progesterone,
+    policy: Policy,
+    facts: dict[str, Any],
+    gestation: Gestation | None,
+) -> dict[str, Any]:
+    """The progesterone section without its trace: kept per generated key (the branch, the
+    criterion values and the advice that hold tell everything in it but the plan, which is
+    built each time from the episode). A key that cannot be computed: the reference path."""
+    key_of = prepared.key_of
+    parts: _Untraced | None = None
+    if key_of is not None:
+        try:
+            key = key_of(facts)
+        except Exception:  # noqa: BLE001 - the reference path decides (and raises if it must)
+            key = None
+        if key is not None:
+            kept = prepared.untraced
+            parts = kept.get(key)
+            if parts is None:
+                if len(kept) >= KEYS_KEPT:  # a workload that moved on: start again, bounded
+                    kept.clear()
+                parts = kept[key] = _untraced_parts(prepared, facts)
+    if parts is None:
+        parts = _untraced_parts(prepared, facts)
+    outcome, recommendations, missing, said, advice, cited = parts
+    known = prepared.citations
+    return {  # new lists and dicts each call: a caller may change its copy
+        "decision": outcome,
+        "recommendations": list(recommendations),
+        "citations": [dict(c) for n in cited if (c := known.get(n)) is not None],
+        "reasons": list(said),
+        "missing": list(missing),
+        "advice": [dict(a) for a in advice],
+        "plan": _plan(episode, policy, gestation, outcome),
+    }
+
+
 def _plan(
     episode: Episode, policy: Policy, gestation: Gestation | None, outcome: str
 ) -> dict[str, Any] | None:
@@ -337,6 +410,17 @@ def assess_json(
         return dumps_bytes(assess(episode, policy, pathway_policy, sections=sections))
 
 
+def assess_for_cards(
+    episode: Episode | dict[str, Any], policy: Policy = DEFAULT_POLICY
+) -> dict[str, Any]:
+    """`assess` of the progesterone section alone, as the CDS cards read it: the same
+    assessment but the section's ``trace``, which no card shows (its parts kept per generated
+    key, as `decide` keeps the decision). `InputError` as `assess`."""
+    return _assessment(
+        episode, policy, DEFAULT_PATHWAY_POLICY, (PROGESTERONE,), raw=False, untraced=True
+    )
+
+
 def _assessment(
     episode: Episode | dict[str, Any],
     policy: Policy,
@@ -344,6 +428,7 @@ def _assessment(
     sections: Iterable[str] | None,
     *,
     raw: bool,
+    untraced: bool = False,
 ) -> dict[str, Any]:
     """The assessment as data; with ``raw``, for orjson only (see `assess_section`)."""
     if isinstance(sections, str):  # a common slip: "progesterone" would read as letters
@@ -366,11 +451,15 @@ def _assessment(
         "gestation": gestation.as_dict() if gestation else None,
     }
     if wants_progesterone:
-        assessment[PROGESTERONE] = (
-            _progesterone_text(episode, parts.progesterone, policy, facts, gestation)
-            if raw
-            else _progesterone_section(episode, parts.progesterone, policy, facts, gestation, raw)
-        )
+        if untraced:
+            section = _progesterone_untraced(episode, parts.progesterone, policy, facts, gestation)
+        elif raw:
+            section = _progesterone_text(episode, parts.progesterone, policy, facts, gestation)
+        else:
+            section = _progesterone_section(
+                episode, parts.progesterone, policy, facts, gestation, raw
+            )
+        assessment[PROGESTERONE] = section
     if chosen:
         assessment["pathway_policy"] = (
             parts.pathway_policy_text if raw else _copy2(parts.pathway_policy)

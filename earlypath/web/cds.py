@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from earlypath.engines.python import assess
+from earlypath.engines.python import assess_for_cards
 from earlypath.errors import InputError
 from earlypath.fhir.cards import decision_card, order_cards, problem_card
 from earlypath.fhir.mapping import flatten, has_pregnancy_context, map_resources
@@ -278,8 +278,9 @@ async def call_service(service_id: str, request: Request) -> JSONResponse:
     if service.hook == "patient-view" and not has_pregnancy_context(mapped):
         return CdsJSONResponse({"cards": []})  # no pregnancy in the record: nothing to say
     try:
-        # the cards read the progesterone section only: the pathway sections are not computed
-        assessment = assess(mapped.episode, state.policy, sections=("progesterone",))
+        # the cards read the progesterone section only (no trace): the pathway sections are not
+        # computed
+        assessment = assess_for_cards(mapped.episode, state.policy)
     except InputError as error:
         return CdsJSONResponse({"cards": [problem_card(mapped.problems + error.problems)]})
     unchecked = unchecked_reason(left_out, resources)
@@ -305,7 +306,7 @@ def warm_up(today: dt.date, policy: Any) -> None:
     """
     try:
         mapped = map_resources([], today)
-        assessment = assess(mapped.episode, policy, sections=("progesterone",))
+        assessment = assess_for_cards(mapped.episode, policy)
         decision_card(assessment, None, mapped.problems, mapped.evidence)
         dumps_bytes({"cards": []})
     except Exception as error:  # noqa: BLE001 - never a reason not to start
