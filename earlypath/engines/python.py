@@ -452,14 +452,16 @@ def _assessment(
     }
     if wants_progesterone:
         if untraced:
-            section = _progesterone_untraced(episode, parts.progesterone, policy, facts, gestation)
+            progesterone: Any = _progesterone_untraced(
+                episode, parts.progesterone, policy, facts, gestation
+            )
         elif raw:
-            section = _progesterone_text(episode, parts.progesterone, policy, facts, gestation)
+            progesterone = _progesterone_text(episode, parts.progesterone, policy, facts, gestation)
         else:
-            section = _progesterone_section(
+            progesterone = _progesterone_section(
                 episode, parts.progesterone, policy, facts, gestation, raw
             )
-        assessment[PROGESTERONE] = section
+        assessment[PROGESTERONE] = progesterone
     if chosen:
         assessment["pathway_policy"] = (
             parts.pathway_policy_text if raw else _copy2(parts.pathway_policy)
