@@ -214,7 +214,8 @@ class Episode(BaseModel):
             InitErrorDetails(
                 type=PydanticCustomError("impossible_value", message), loc=loc, input=value
             )
-            for loc, message, value in broken_checks(self, type(self).model_fields)
+            # __pydantic_fields__: what model_fields returns, without its property's cost.
+            for loc, message, value in broken_checks(self, type(self).__pydantic_fields__)
         ]
         if errors:
             raise ValidationError.from_exception_data("Episode", errors)
