@@ -1,0 +1,5 @@
+"""``python -m earlypath``: the ``earlypath`` command (e.g. for ``python -X importtime``)."""
+
+from earlypath.cli import main
+
+main()
