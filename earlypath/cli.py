@@ -145,7 +145,6 @@ def assess(
     """Assess an episode (or, with --many, one episode per line) and print the assessment."""
     from earlypath.engines.python import assess as run_assessment
     from earlypath.model import parse_episode_json
-    from earlypath.render_text import render_text
 
     if output_format not in ("json", "text"):
         _fail_input([f"--format: must be json or text, not {output_format!r}"])
@@ -153,6 +152,9 @@ def assess(
     fmt: Literal["json", "text"] = output_format  # type: ignore[assignment]
     from earlypath.engines.python import assess_json  # the JSON text path (issue 16)
     from earlypath.model import Episode
+
+    if fmt == "text":  # the words' modules only when they are shown
+        from earlypath.render_text import render_text
 
     def show(episode: Episode) -> bytes:
         """The output line of one episode (UTF-8, with its newline)."""
