@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from earlypath.audit.duckdb_plan import judging_plan, repeated_ids_sql
-from earlypath.audit.evaluated import FEW_REPEATED_IDS, Evaluated, OnePass
+from earlypath.audit.evaluated import EPISODE_COLUMNS, FEW_REPEATED_IDS, Evaluated, OnePass
 from earlypath.audit.flat import FLAT_COLUMNS
 from earlypath.audit.load import sql_text
 from earlypath.audit.output import atomic_path
@@ -71,7 +71,7 @@ def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) 
     duck.execute(f"CREATE OR REPLACE VIEW {JUDGED_EPISODES} AS {episodes_sql}")
     return Evaluated(
         con,
-        SqlTable.named(con, JUDGED_EPISODES),
+        SqlTable.named(con, JUDGED_EPISODES, (*EPISODE_COLUMNS, *extras)),
         _rejects_view(con, CHECKED),
         rows_in,
         None,
@@ -86,7 +86,7 @@ def _rejects_view(con: Any, source: str) -> SqlTable:
         f"CREATE OR REPLACE VIEW {REJECTS} AS SELECT row_number, episode_id, reject_reason "
         f"FROM {sql_name(source)} WHERE reject_reason IS NOT NULL"
     )
-    return SqlTable.named(con, REJECTS)
+    return SqlTable.named(con, REJECTS, ("row_number", "episode_id", "reject_reason"))
 
 
 def _few_as_list(duck: Any) -> list[str] | None:
@@ -169,7 +169,7 @@ def after_one_pass(ev: Evaluated, written: Path) -> None:
     duck.execute(
         f"CREATE OR REPLACE VIEW {EPISODES} AS SELECT * FROM read_parquet({sql_text(str(written))})"
     )
-    ev.episodes = SqlTable.named(ev.con, EPISODES)
+    ev.episodes = SqlTable.named(ev.con, EPISODES, ev.episodes.columns)
     last = _scalar(duck, f"SELECT coalesce(max(row_number), 0) FROM {raw}")
     # A registered Arrow table, not a DuckDB table: it is a few numbers, held by the connection.
     duck.register(NOT_WRITTEN, _numbers_table(_numbers_not_in(written, last)))

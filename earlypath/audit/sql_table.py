@@ -78,8 +78,10 @@ class SqlTable:
     con: Any = field(compare=False, repr=False)  # a `PlainDuckDB` or ibis's DuckDB backend
 
     @classmethod
-    def named(cls, con: Any, name: str) -> SqlTable:
-        return cls(name, tuple(column_types(con.con, name)), con)
+    def named(cls, con: Any, name: str, columns: tuple[str, ...] | None = None) -> SqlTable:
+        """The table or view ``name``; its columns are asked of DuckDB unless given (binding a
+        view of the judging SQL to describe it costs a few milliseconds)."""
+        return cls(name, columns or tuple(column_types(con.con, name)), con)
 
     @property
     def sql(self) -> str:
