@@ -11,49 +11,95 @@ data, so a list of them is kept as a placeholder and put in on each run.
 
 from __future__ import annotations
 
+import hashlib
+import sys
 from collections.abc import Sequence
+from functools import cache
+from importlib.metadata import version
 from typing import Any
 
-import ibis.expr.types as ir_t
-
-from earlypath.audit.judge import _episodes, _extras
-from earlypath.audit.validate import check_and_type
-from earlypath.model import checks as checks_module
+from earlypath.audit.sql_table import sql_name
 from earlypath.policy import Policy
-from earlypath.records.plan_cache import load_plan, plan_key, save_plan
+from earlypath.records.plan_cache import _source_digest, canonical, load_plan, save_plan
 
-__all__ = ["judging_plan"]
+__all__ = ["judging_plan", "repeated_ids_sql"]
 
 # Stands for the list of repeated ids in the kept SQL (the ids are put in on each run).
 PLACEHOLDER = "earlypath-placeholder-of-the-repeated-ids"
 
 
+@cache
+def _versions() -> tuple[str, str]:
+    """ibis's and DuckDB's versions, read from their installed metadata (not by importing
+    ibis: a kept plan must be found without it)."""
+    return version("ibis-framework"), version("duckdb")
+
+
+def plan_key(*parts: Any) -> str:
+    """The key of a plan built from ``parts`` by this package's code and these libraries."""
+    text = canonical((_source_digest(), *_versions(), *parts))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def repeated_ids_sql(con: Any, raw: str) -> str:
+    """The SQL of `earlypath.audit.validate.repeated_ids` over the view ``raw``, kept under its
+    columns and types."""
+    from earlypath.audit.sql_table import column_types
+
+    types = column_types(con.con, raw)
+    key = plan_key("audit-duckdb-repeated-ids/1", raw, list(types.items()))
+    plan = load_plan(key)
+    if plan is None or not isinstance(plan.get("repeated"), str):
+        from earlypath.audit.validate import repeated_ids
+
+        plan = {"repeated": con.compile(repeated_ids(con.table(raw)))}
+        save_plan(key, plan)
+    return str(plan["repeated"])
+
+
 def judging_plan(
-    con: Any, raw: ir_t.Table, policy: Policy, repeated: ir_t.Table | Sequence[str], checked: str
+    con: Any,
+    raw: str,
+    types: dict[str, str],
+    policy: Policy,
+    repeated: Sequence[str] | None,
+    repeated_table: str,
+    checked: str,
 ) -> tuple[str, str]:
-    """(the checked rows' SQL over ``raw``, the judged episodes' SQL over the view ``checked``
-    of those rows), from the kept plan when there is one; ``checked`` must be created from the
-    first before the second is run."""
-    how = "table" if isinstance(repeated, ir_t.Table) else ("list" if repeated else "none")
+    """(the checked rows' SQL over the view ``raw``, whose columns have the DuckDB ``types``;
+    the judged episodes' SQL over the view ``checked`` of those rows), from the kept plan when
+    there is one; ``checked`` must be created from the first before the second is run. The
+    repeated ids are the list ``repeated``, or the table ``repeated_table`` when None."""
+    how = "table" if repeated is None else ("list" if repeated else "none")
     key = plan_key(
-        "audit-duckdb-judging/1",
-        con.compile(raw),
-        [(name, str(dtype)) for name, dtype in raw.schema().items()],
+        "audit-duckdb-judging/2",
+        raw,
+        list(types.items()),
         how,
+        repeated_table,
         policy,
         checked,
-        checks_module.CROSS_FIELD_CHECKS,  # (a test may add a check: then another key)
+        _cross_field_checks(),
     )
     plan = load_plan(key)
     if not _usable(plan):
-        plan = _build(con, raw, policy, how, repeated, checked)
+        plan = _build(con, raw, policy, how, repeated_table, checked)
         save_plan(key, plan)
     assert plan is not None
     checked_sql = plan["checked"]
     if how == "list":
+        assert repeated is not None
         ids = ", ".join("'" + str(i).replace("'", "''") + "'" for i in repeated)
         checked_sql = checked_sql.replace(f"'{PLACEHOLDER}'", ids)
     return checked_sql, plan["episodes"]
+
+
+def _cross_field_checks() -> Any:
+    """The cross-field checks, for the key: a test may add one (then another key). When their
+    module is not loaded (it loads the episode contract: pydantic), nothing can have changed
+    them from the source, whose digest is in the key already."""
+    checks = sys.modules.get("earlypath.model.checks")
+    return "as in the source" if checks is None else checks.CROSS_FIELD_CHECKS
 
 
 def _usable(plan: dict[str, Any] | None) -> bool:
@@ -65,19 +111,18 @@ def _usable(plan: dict[str, Any] | None) -> bool:
 
 
 def _build(
-    con: Any,
-    raw: ir_t.Table,
-    policy: Policy,
-    how: str,
-    repeated: ir_t.Table | Sequence[str],
-    checked: str,
+    con: Any, raw: str, policy: Policy, how: str, repeated_table: str, checked: str
 ) -> dict[str, str]:
-    """Build and render the SQL (what a kept plan saves)."""
-    stand_in = [PLACEHOLDER] if how == "list" else repeated
-    checked_sql = con.compile(check_and_type(raw, stand_in))
+    """Build and render the SQL (what a kept plan saves): ibis is imported here only."""
+    from earlypath.audit.judge import _episodes, _extras
+    from earlypath.audit.validate import check_and_type
+
+    raw_table = con.table(raw)
+    stand_in: Any = {"list": [PLACEHOLDER], "none": [], "table": con.table(repeated_table)}[how]
+    checked_sql = con.compile(check_and_type(raw_table, stand_in))
     if how == "list" and f"'{PLACEHOLDER}'" not in checked_sql:
         raise RuntimeError("the repeated ids' placeholder is not in the checks' SQL")
     # The episodes are built over the view of the checked rows, as the pass runs them.
-    con.raw_sql(f"CREATE OR REPLACE VIEW {checked} AS {checked_sql}")
-    episodes_sql = con.compile(_episodes(con.table(checked), _extras(raw), policy))
+    con.con.execute(f"CREATE OR REPLACE VIEW {sql_name(checked)} AS {checked_sql}")
+    episodes_sql = con.compile(_episodes(con.table(checked), _extras(raw_table), policy))
     return {"checked": checked_sql, "episodes": episodes_sql}

@@ -32,7 +32,6 @@ import re
 from typing import Any, Literal, get_args
 
 from earlypath.errors import CellError  # defined with every error; flat.CellError still works
-from earlypath.model import episode
 
 FlatType = Literal["str", "date", "int", "float", "bool"]
 
@@ -96,9 +95,6 @@ DEFAULT_FALSE = ("miscarriage_diagnosed", "on_progesterone")
 SCAN_FINDINGS = ("scan_route", "scan_location", "fetal_pole", "fetal_heartbeat", "crl_mm", "msd_mm")
 # The problem of a row with scan findings but no scan date (worded alike by every engine).
 FINDINGS_WITHOUT_SCAN_DATE = "is required when scan findings are given"
-# The words the contract accepts (`earlypath.model.Scan`), read from it, not written again.
-SCAN_ROUTES: tuple[str, ...] = get_args(episode.Scan.model_fields["route"].annotation)
-SCAN_LOCATIONS: tuple[str, ...] = get_args(episode.Scan.model_fields["location"].annotation)
 
 # The characters trimmed from both ends of a text cell: those every engine's SQL TRIM is given
 # (Python's own strip() would also remove other Unicode spaces, which the SQL engines keep).
@@ -108,7 +104,30 @@ FALSE_WORDS = ("false", "f", "no", "n", "0")
 INT_PATTERN = r"^[+-]?[0-9]+$"
 FLOAT_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 DATE_PATTERN = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"
-MAX_ALLERGY_CHARS = episode.MAX_ALLERGY_CHARS  # the contract's limit on one allergy
+
+
+def _from_contract(name: str) -> Any:
+    """The words the contract accepts (`earlypath.model.Scan`) and its limit on one allergy,
+    read from it, not written again."""
+    from earlypath.model import episode
+
+    if name == "MAX_ALLERGY_CHARS":
+        return episode.MAX_ALLERGY_CHARS
+    field = {"SCAN_ROUTES": "route", "SCAN_LOCATIONS": "location"}[name]
+    return get_args(episode.Scan.model_fields[field].annotation)
+
+
+def __getattr__(name: str) -> Any:
+    """``SCAN_ROUTES``, ``SCAN_LOCATIONS`` and ``MAX_ALLERGY_CHARS``, read from the contract when
+    first asked for: importing it loads pydantic (0.1-0.2 s), which a DuckDB audit whose SQL is
+    kept never needs (issue 16: start-up)."""
+    if name in ("SCAN_ROUTES", "SCAN_LOCATIONS", "MAX_ALLERGY_CHARS"):
+        value = _from_contract(name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 MAX_INT = 2**62  # larger integers are rejected as unreadable on every engine
 
 

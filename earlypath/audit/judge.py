@@ -6,13 +6,13 @@ loaded rows (`earlypath.audit.load`); what goes out is the judged episodes and t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir_t
 
 from earlypath.audit import flat
+from earlypath.audit.evaluated import EPISODE_COLUMNS, FEW_REPEATED_IDS, Evaluated, OnePass
 from earlypath.audit.load import fetch_arrow
 from earlypath.audit.measures import adherence_expr
 from earlypath.audit.validate import check_and_type
@@ -21,58 +21,6 @@ from earlypath.facts import ALL_FACTS, ASSESSED_ON
 from earlypath.policy import Policy
 
 __all__ = ["EPISODE_COLUMNS", "FEW_REPEATED_IDS", "Evaluated", "OnePass"]
-
-EPISODE_COLUMNS = (
-    "row_number",
-    "episode_id",
-    "assessed_on",
-    "month",
-    "guideline_version",
-    "gestation_days",
-    "decision",
-    "recommendations",
-    "missing",
-    "progesterone_prescribed",
-    "adherence",
-)
-
-
-@dataclass
-class Evaluated:
-    """What an engine produced: both tables live in ``con`` (DuckDB for the python engine)."""
-
-    con: Any
-    episodes: ir_t.Table
-    rejects: ir_t.Table
-    rows_in: int
-    defaulted_false_cells: int | None  # None until counted (DuckDB: after writing the episodes)
-    extra_columns: list[str]
-    timings: dict[str, float] = field(default_factory=dict)
-    # DuckDB: the episodes are judged while episodes.parquet is written (`pass_duckdb.write_one_pass`)
-    one_pass: OnePass | None = None
-    # FHIR export: encounters that are not episodes, by reason (counted in rows_in), and the files
-    excluded: dict[str, int] = field(default_factory=dict)
-    fhir_export: dict[str, Any] | None = None
-    # "evaluated" and "rejected" when the engine counted them while judging (Spark)
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def with_input(self, reading: Any) -> Evaluated:
-        """A FHIR export (`load.fhir_reading`): its encounters that are not episodes (no current
-        pregnancy, a man's) are input rows too, so rows_in = evaluated + excluded + rejected."""
-        if reading is not None:
-            self.excluded = dict(reading.excluded)
-            self.fhir_export = reading.export.summary()
-            self.rows_in += sum(self.excluded.values())
-        return self
-
-
-@dataclass
-class OnePass:
-    """What DuckDB needs, after the pass, to find the rejects and count the empty cells read as
-    false (`pass_duckdb.after_one_pass`): the raw rows and the checked view over them."""
-
-    raw: ir_t.Table
-    checked: ir_t.Table
 
 
 def _extras(raw: ir_t.Table) -> list[str]:
@@ -106,9 +54,6 @@ def _judged(
             (accepted, assessed.guideline_version), else_=ibis.null("string")
         ),
     ).select(*EPISODE_COLUMNS, *extras, "reject_reason", "defaulted_false_cells")
-
-
-FEW_REPEATED_IDS = 64
 
 
 def _few_as_list(con: Any, repeated: ir_t.Table) -> ir_t.Table | list[str]:

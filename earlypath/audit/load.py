@@ -15,12 +15,8 @@ import os
 import re
 import weakref
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
-
-import ibis
-import ibis.expr.types as ir_t
-from ibis.backends import BaseBackend
 
 from earlypath.audit.flat import ADDED_COLUMNS, FLAT_COLUMNS, added_name_clashes
 from earlypath.audit.parts import (
@@ -33,6 +29,10 @@ from earlypath.audit.parts import (
     rows_before,
 )
 from earlypath.errors import InputError, Problem
+
+if TYPE_CHECKING:  # ibis is imported where an expression is built (a kept DuckDB audit: never)
+    import ibis.expr.types as ir_t
+    from ibis.backends import BaseBackend
 
 __all__ = [
     "Format",
@@ -153,6 +153,8 @@ EXCLUDED_OPTIMIZER_RULES = ("org.apache.spark.sql.catalyst.optimizer.FoldablePro
 
 
 def connect(engine: str, spark: Any = None) -> BaseBackend:
+    import ibis
+
     if engine == "spark":
         return ibis.pyspark.connect(spark or spark_session())
     return duckdb_connect()
@@ -160,6 +162,8 @@ def connect(engine: str, spark: Any = None) -> BaseBackend:
 
 def duckdb_connect() -> BaseBackend:
     """An in-memory DuckDB connection (its own progress bar off: the CLI shows Rich's)."""
+    import ibis
+
     con = ibis.duckdb.connect()
     con.raw_sql("SET enable_progress_bar = false")
     return con
@@ -171,6 +175,19 @@ def sql_text(value: str) -> str:
 
 def load_raw(con: BaseBackend, path: Path, fmt: Format | None = None) -> ir_t.Table:
     """The input as a table of its own columns plus ``row_number``."""
+    if con.name == "duckdb":
+        return con.table(load_raw_duckdb(con, path, fmt))
+    return _load_raw(con, path, fmt)
+
+
+def load_raw_duckdb(con: Any, path: Path, fmt: Format | None = None) -> str:
+    """DuckDB: the input as a view of its own columns plus ``row_number``; returns its name
+    (no ibis table is built: `earlypath.audit.pass_duckdb` runs SQL text on it)."""
+    _load_raw(con, path, fmt)
+    return RAW
+
+
+def _load_raw(con: Any, path: Path, fmt: Format | None) -> ir_t.Table | None:
     _FHIR_READINGS.pop(con, None)  # what an earlier input on this connection found
     _ROWS_IN.pop(con, None)
     _PARQUET_SOURCES.pop(con, None)
@@ -342,15 +359,13 @@ def _flatten_fhir(owner: Any, con: Any, path: Path) -> None:
         ) from None
 
 
-def _load_duckdb(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.Table:
+def _load_duckdb(con: Any, path: Path, fmt: Format, parts: Parts | None) -> None:
     if parts is None:
         _flatten_fhir(con, con, path)
-        return con.table(RAW)
-    if fmt == "parquet":
+    elif fmt == "parquet":
         _parquet_view_duckdb(con, parts, path.name)
     else:
         _csv_table_duckdb(con, parts)
-    return con.table(RAW)
 
 
 def _sql_name(name: str) -> str:
@@ -749,6 +764,8 @@ def fetch_arrow(con: Any, expr: ir_t.Expr) -> Any:
         return con.to_pyarrow(expr)
     else:
         result = con.con.sql(con.compile(expr)).to_arrow_table()
+    import ibis.expr.types as ir_t  # (imported already: ``expr`` is an ibis expression)
+
     if isinstance(expr, ir_t.Scalar):
         return result.column(0)[0]
     return result

@@ -9,12 +9,12 @@ are ratios of category counts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import ibis
-import ibis.expr.types as ir_t
+from typing import TYPE_CHECKING, Any
 
 from earlypath.intervals import wilson
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir_t
 
 __all__ = ["ADHERENCE", "CATEGORIES", "Rate", "adherence_expr", "wilson"]
 
@@ -40,6 +40,8 @@ CATEGORIES: tuple[str, ...] = (
 
 def adherence_expr(decision: ir_t.StringValue, prescribed: ir_t.BooleanValue) -> ir_t.StringValue:
     """The adherence category of each row, as one CASE."""
+    import ibis
+
     cases: list[tuple[Any, Any]] = [(decision == "needs_information", UNDECIDABLE)]
     cases.append((prescribed.isnull(), CARE_UNKNOWN))
     for (outcome, given), category in ADHERENCE.items():

@@ -13,24 +13,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import ibis.expr.types as ir_t
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from earlypath.audit.duckdb_plan import judging_plan
-from earlypath.audit.judge import (
-    Evaluated,
-    OnePass,
-    _count,
-    _extras,
-    _few_as_list,
-    _scalar,
-)
-from earlypath.audit.load import materialize, sql_text, view
+from earlypath.audit.duckdb_plan import judging_plan, repeated_ids_sql
+from earlypath.audit.evaluated import EPISODE_COLUMNS, FEW_REPEATED_IDS, Evaluated, OnePass
+from earlypath.audit.flat import FLAT_COLUMNS
+from earlypath.audit.load import sql_text
 from earlypath.audit.output import atomic_path
 from earlypath.audit.progress import duckdb_progress
 from earlypath.audit.progress import progress_bar as _progress
-from earlypath.audit.validate import repeated_ids
+from earlypath.audit.sql_table import SqlTable, column_types, sql_name, sql_of
 from earlypath.policy import Policy
 
 __all__ = [
@@ -45,39 +38,76 @@ __all__ = [
 
 EPISODES, REJECTS = "earlypath_episodes", "earlypath_rejects"
 REJECTS_FOUND = "earlypath_rejects_found"  # after the pass: the rejects, kept (a few rows)
+REPEATED_IDS = "earlypath_repeated_ids"
 # The checks are compiled once, into a view over CHECK_INPUT, a view of the raw rows: after the
 # pass, CHECK_INPUT is pointed at the rows not written, and the same view checks only those.
 CHECK_INPUT, CHECKED = "earlypath_check_input", "earlypath_checked"
 JUDGED_EPISODES = "earlypath_judged_episodes"  # a view: judged as it is read (by the COPY)
 
 
-def judge_on_duckdb(con: Any, raw: ir_t.Table, policy: Policy, progress: bool = False) -> Evaluated:
-    """DuckDB: nothing is judged yet. ``episodes`` is the accepted rows judged (a view), which
-    `run_audit` streams straight into episodes.parquet (`write_one_pass`): one pass
-    checks, judges and writes, with no judged table held in memory. Only the repeated ids are
-    found first (a small table, or a list when few)."""
+def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) -> Evaluated:
+    """DuckDB: nothing is judged yet. ``episodes`` is the accepted rows of the view ``raw``
+    judged (a view), which `run_audit` streams straight into episodes.parquet
+    (`write_one_pass`): one pass checks, judges and writes, with no judged table held in memory.
+    Only the repeated ids are found first (a small table, or a list when few).
+
+    Every query is SQL text: the few built by ibis (the repeated ids, the checks, the rules)
+    are kept between runs (`earlypath.audit.duckdb_plan`), the rest are written here, so an
+    audit whose plans are kept runs on plain DuckDB and imports no ibis."""
+    duck = con.con
     with _progress(progress, None, f"reading the cohort ({con.name})"):
-        rows_in = _count(con, raw)
-        extras = _extras(raw)
-        repeated = _few_as_list(con, materialize(con, repeated_ids(raw), "earlypath_repeated_ids"))
+        rows_in = _scalar(duck, f"SELECT count(*) FROM {sql_name(raw)}")
+        types = column_types(duck, raw)
+        extras = [c for c in types if c not in FLAT_COLUMNS and c != "row_number"]
+        duck.execute(f"CREATE OR REPLACE TABLE {REPEATED_IDS} AS {repeated_ids_sql(con, raw)}")
+        repeated = _few_as_list(duck)
     # The checks are one view, the episodes a view over it: their SQL is built once and kept
-    # between runs (`judging_plan`); the rest is built on the views.
+    # between runs (`judging_plan`); the rest is written on the views.
+    duck.execute(f"CREATE OR REPLACE VIEW {CHECK_INPUT} AS SELECT * FROM {sql_name(raw)}")
     checked_sql, episodes_sql = judging_plan(
-        con, view(con, raw, CHECK_INPUT), policy, repeated, CHECKED
+        con, CHECK_INPUT, types, policy, repeated, REPEATED_IDS, CHECKED
     )
-    con.raw_sql(f"CREATE OR REPLACE VIEW {CHECKED} AS {checked_sql}")
-    con.raw_sql(f"CREATE OR REPLACE VIEW {JUDGED_EPISODES} AS {episodes_sql}")
-    checked = con.table(CHECKED)
-    rejects = checked.filter(checked.reject_reason.notnull())
+    duck.execute(f"CREATE OR REPLACE VIEW {CHECKED} AS {checked_sql}")
+    duck.execute(f"CREATE OR REPLACE VIEW {JUDGED_EPISODES} AS {episodes_sql}")
     return Evaluated(
         con,
-        con.table(JUDGED_EPISODES),
-        view(con, rejects.select("row_number", "episode_id", "reject_reason"), REJECTS),
+        SqlTable.named(con, JUDGED_EPISODES, (*EPISODE_COLUMNS, *extras)),
+        _rejects_view(con, CHECKED),
         rows_in,
         None,
         extras,
-        one_pass=OnePass(raw, checked),
+        one_pass=OnePass(raw, CHECKED),
     )
+
+
+def _rejects_view(con: Any, source: str) -> SqlTable:
+    """The rejects of ``source`` (checked rows): row number, episode id and reason, as a view."""
+    con.con.execute(
+        f"CREATE OR REPLACE VIEW {REJECTS} AS SELECT row_number, episode_id, reject_reason "
+        f"FROM {sql_name(source)} WHERE reject_reason IS NOT NULL"
+    )
+    return SqlTable.named(con, REJECTS, ("row_number", "episode_id", "reject_reason"))
+
+
+def _few_as_list(duck: Any) -> list[str] | None:
+    """The repeated ids as a list when there are few (the usual case: none or a handful), else
+    None (the table `REPEATED_IDS` is joined). A list is tested row by row like any other value,
+    so the judging pass stays a scan of one table, which DuckDB keeps in input order; a join may
+    reorder rows (and the episodes are then sorted on writing)."""
+    # One query, not a count then a fetch: at most one id more than "few" is read.
+    ids = [
+        row[0]
+        for row in duck.execute(
+            f"SELECT episode_id FROM {REPEATED_IDS} LIMIT {FEW_REPEATED_IDS + 1}"
+        ).fetchall()
+    ]
+    if len(ids) > FEW_REPEATED_IDS:
+        return None
+    return sorted(i for i in ids if i is not None)  # a missing id has its own "is required"
+
+
+def _scalar(duck: Any, sql: str) -> int:
+    return int(duck.execute(sql).fetchall()[0][0])
 
 
 def write_one_pass(ev: Evaluated, target: Path, progress: bool) -> int:
@@ -93,7 +123,8 @@ def write_one_pass(ev: Evaluated, target: Path, progress: bool) -> int:
     ):
         copy_to_parquet(ev.con, ev.episodes, tmp)
         if not rows_in_order(tmp):
-            copy_to_parquet(ev.con, ev.episodes.order_by("row_number"), tmp)
+            ordered = f"SELECT * FROM ({sql_of(ev.con, ev.episodes)}) ORDER BY row_number"
+            copy_to_parquet(ev.con, ordered, tmp)
     return int(pq.ParquetFile(target).metadata.num_rows)
 
 
@@ -133,29 +164,26 @@ def after_one_pass(ev: Evaluated, written: Path) -> None:
     The empty cells read as false are counted for the episodes as every row's count less the
     rejects' (a sum over two cells a row: the checks are not run for it)."""
     assert ev.one_pass is not None
-    con, raw, checked = ev.con, ev.one_pass.raw, ev.one_pass.checked
-    every_row = _scalar(con, checked.defaulted_false_cells.sum().fill_null(0))
-    con.raw_sql(
+    duck, raw, checked = ev.con.con, sql_name(ev.one_pass.raw), sql_name(ev.one_pass.checked)
+    every_row = _scalar(duck, f"SELECT coalesce(sum(defaulted_false_cells), 0) FROM {checked}")
+    duck.execute(
         f"CREATE OR REPLACE VIEW {EPISODES} AS SELECT * FROM read_parquet({sql_text(str(written))})"
     )
-    ev.episodes = con.table(EPISODES)
-    last = _scalar(con, raw.row_number.max().fill_null(0))
+    ev.episodes = SqlTable.named(ev.con, EPISODES, ev.episodes.columns)
+    last = _scalar(duck, f"SELECT coalesce(max(row_number), 0) FROM {raw}")
     # A registered Arrow table, not a DuckDB table: it is a few numbers, held by the connection.
-    con.con.register(NOT_WRITTEN, _numbers_table(_numbers_not_in(written, last)))
-    con.raw_sql(
-        f"CREATE OR REPLACE VIEW {CHECK_INPUT} AS SELECT r.* FROM ({con.compile(raw)}) r "
+    duck.register(NOT_WRITTEN, _numbers_table(_numbers_not_in(written, last)))
+    duck.execute(
+        f"CREATE OR REPLACE VIEW {CHECK_INPUT} AS SELECT r.* FROM {raw} r "
         f"SEMI JOIN {NOT_WRITTEN} n ON r.row_number = n.row_number"
     )
-    rejects = materialize(
-        con,
-        checked.filter(checked.reject_reason.notnull()).select(
-            "row_number", "episode_id", "reject_reason", "defaulted_false_cells"
-        ),
-        REJECTS_FOUND,
+    duck.execute(
+        f"CREATE OR REPLACE TABLE {REJECTS_FOUND} AS SELECT row_number, episode_id, "
+        f"reject_reason, defaulted_false_cells FROM {checked} WHERE reject_reason IS NOT NULL"
     )
-    ev.rejects = rejects.select("row_number", "episode_id", "reject_reason")
+    ev.rejects = _rejects_view(ev.con, REJECTS_FOUND)
     ev.defaulted_false_cells = every_row - _scalar(
-        con, rejects.defaulted_false_cells.sum().fill_null(0)
+        duck, f"SELECT coalesce(sum(defaulted_false_cells), 0) FROM {REJECTS_FOUND}"
     )
 
 
@@ -173,13 +201,14 @@ def _numbers_not_in(path: Path, last: int) -> Any:
     return np.flatnonzero(missing).astype(np.int64)
 
 
-def copy_to_parquet(con: Any, expr: ir_t.Table, target: Path) -> None:
+def copy_to_parquet(con: Any, expr: Any, target: Path) -> None:
+    """Write a table (a `SqlTable`, SQL text or an ibis table of ``con``) to a Parquet file."""
     import duckdb
 
+    sql = sql_of(con, expr)
     try:
-        con.raw_sql(
-            f"COPY ({con.compile(expr)}) TO {sql_text(str(target))} "
-            "(FORMAT parquet, COMPRESSION zstd)"
+        con.con.execute(
+            f"COPY ({sql}) TO {sql_text(str(target))} (FORMAT parquet, COMPRESSION zstd)"
         )
     except duckdb.IOException:  # a full disk, a file size limit: an output error, not a bug
         raise OSError(

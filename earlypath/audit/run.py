@@ -21,15 +21,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import ibis.expr.types as ir_t
-
-from earlypath.audit.judge import EPISODE_COLUMNS, Evaluated, _count, _extras
-from earlypath.audit.load import connect, detect_format, duckdb_connect, fhir_reading, load_raw
+from earlypath.audit.evaluated import EPISODE_COLUMNS, Evaluated
+from earlypath.audit.flat import FLAT_COLUMNS
+from earlypath.audit.load import (
+    connect,
+    detect_format,
+    duckdb_connect,
+    fhir_reading,
+    load_raw,
+    load_raw_duckdb,
+)
 from earlypath.audit.output import check_out_folder, staged_outputs
 from earlypath.audit.pass_duckdb import after_one_pass, judge_on_duckdb, write_one_pass
-from earlypath.audit.pass_python import judge_in_python
-from earlypath.audit.validate import require_columns
-from earlypath.audit.write_tables import write_episodes, write_rejects
+from earlypath.audit.sql_table import PlainDuckDB, column_types
+from earlypath.audit.write_tables import count_of, write_episodes, write_rejects
 from earlypath.errors import InputError, Problem, ReconciliationError
 from earlypath.policy import DEFAULT_POLICY, Policy
 
@@ -78,21 +83,29 @@ def evaluate(
     ``group_by`` columns are checked as soon as the input is read (before the long part)."""
     fmt = detect_format(source)
     if engine == "python":
+        from earlypath.audit.pass_python import judge_in_python
+        from earlypath.audit.validate import require_columns
+
         con = con or duckdb_connect()
         raw = load_raw(con, source, fmt)
         require_columns(raw)  # as the batch engines do (not every row rejected instead)
-        _check_groups(raw, group_by)
+        _check_groups(raw.columns, group_by)
         return judge_in_python(con, raw, policy, progress).with_input(fhir_reading(con))
-    con = con or connect(engine, spark)
+    if con is None:
+        # DuckDB: a plain connection (ibis only if a query must be built)
+        con = PlainDuckDB() if engine == "duckdb" else connect(engine, spark)
     started = time.perf_counter()
-    raw = load_raw(con, source, fmt)
-    _check_groups(raw, group_by)
-    loaded = time.perf_counter()
     if con.name == "duckdb":
-        ev = judge_on_duckdb(con, raw, policy, progress)
+        raw_view = load_raw_duckdb(con, source, fmt)
+        _check_groups(list(column_types(con.con, raw_view)), group_by)
+        loaded = time.perf_counter()
+        ev = judge_on_duckdb(con, raw_view, policy, progress)
     else:  # Spark: the judged table, with fewer Spark jobs
         from earlypath.audit.spark_audit import judge_on_spark
 
+        raw = load_raw(con, source, fmt)
+        _check_groups(raw.columns, group_by)
+        loaded = time.perf_counter()
         ev = judge_on_spark(con, raw, policy, progress)
     # DuckDB only finds the repeated ids here: it checks and judges while writing (run_audit).
     step = "find_repeated_ids" if ev.one_pass is not None else "check_and_judge"
@@ -100,8 +113,9 @@ def evaluate(
     return ev.with_input(fhir_reading(con))
 
 
-def _check_groups(raw: ir_t.Table, group_by: Sequence[str]) -> None:
-    usable = set(_extras(raw)) | set(EPISODE_COLUMNS)
+def _check_groups(columns: Sequence[str], group_by: Sequence[str]) -> None:
+    usable = {c for c in columns if c not in FLAT_COLUMNS and c != "row_number"}
+    usable |= set(EPISODE_COLUMNS)
     bad = [g for g in group_by if g not in usable]
     if bad:
         raise InputError(
@@ -113,8 +127,8 @@ def _reconciled(ev: Evaluated) -> tuple[int, int]:
     """(evaluated, rejected), after checking that every input row is in exactly one of them
     (or excluded): `ReconciliationError` otherwise."""
     counted = ev.counts  # (the engine may have counted them while judging: Spark)
-    evaluated = counted["evaluated"] if counted else _count(ev.con, ev.episodes)
-    rejected = counted["rejected"] if counted else _count(ev.con, ev.rejects)
+    evaluated = counted["evaluated"] if counted else count_of(ev.con, ev.episodes)
+    rejected = counted["rejected"] if counted else count_of(ev.con, ev.rejects)
     excluded = sum(ev.excluded.values())
     if ev.rows_in != evaluated + excluded + rejected:
         raise ReconciliationError(

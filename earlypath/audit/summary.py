@@ -12,13 +12,12 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-import ibis
-
 from earlypath import __version__
 from earlypath.audit.funnel import METHOD as FUNNEL_LIMITS
 from earlypath.audit.governance import load_measures
 from earlypath.audit.load import fetch_arrow, sql_text
 from earlypath.audit.measures import CATEGORIES, rate_of
+from earlypath.audit.sql_table import SqlTable, query_rows
 from earlypath.guideline.versions import BY_VERSION
 from earlypath.policy import Policy
 
@@ -55,6 +54,8 @@ def _counts_by(ev: Any, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _union_of_group_bys(con: Any, t: Any, keys: list[str]) -> list[dict[str, Any]]:
+    import ibis
+
     parts = [
         t.group_by(value=t[key].cast("string"), adherence=t.adherence.cast("string"))
         .aggregate(n=t.count())
@@ -86,12 +87,37 @@ def _grouping_sets(con: Any, t: Any, keys: list[str]) -> list[dict[str, Any]]:
     query = (
         f"SELECT CASE {which} END AS key, CASE {value} END AS value, "
         f"CAST(adherence AS {text}) AS adherence, count(*) AS n "
-        f"FROM ({con.compile(t)}) GROUP BY GROUPING SETS ({sets})"
+        f"FROM ({t.sql if isinstance(t, SqlTable) else con.compile(t)}) "
+        f"GROUP BY GROUPING SETS ({sets})"
     )
     if spark:
         rows = con._session.sql(query).toArrow().to_pylist()
         return [{**row, "key": keys[row["key"]]} for row in rows]
     return con.con.sql(query).to_arrow_table().to_pylist()
+
+
+def _missing_facts(ev: Any) -> list[dict[str, Any]]:
+    """How many episodes miss each fact: [{"name": ..., "n": ...}]."""
+    t = ev.episodes
+    if isinstance(t, SqlTable):
+        return query_rows(
+            ev.con.con,
+            f"SELECT name, count(*) AS n FROM (SELECT unnest(missing) AS name FROM ({t.sql})) "
+            "GROUP BY name",
+        )
+    names = t.select(name=t.missing.unnest())
+    return fetch_arrow(ev.con, names.group_by("name").aggregate(n=names.count())).to_pylist()
+
+
+def _reasons(ev: Any) -> list[dict[str, Any]]:
+    """The rejects by reason: [{"reject_reason": ..., "n": ...}]."""
+    t = ev.rejects
+    if isinstance(t, SqlTable):
+        return query_rows(
+            ev.con.con,
+            f"SELECT reject_reason, count(*) AS n FROM ({t.sql}) GROUP BY reject_reason",
+        )
+    return fetch_arrow(ev.con, t.group_by("reject_reason").aggregate(n=t.count())).to_pylist()
 
 
 def _totals(rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -141,17 +167,8 @@ def build_summary(
 
     versions = _totals(counts["guideline_version"])
     decisions = _totals(counts["decision"])
-    t = ev.episodes
-    missing_names = t.select(name=t.missing.unnest())
-    missing = {
-        r["name"]: r["n"]
-        for r in fetch_arrow(
-            ev.con, missing_names.group_by("name").aggregate(n=missing_names.count())
-        ).to_pylist()
-    }
-    reasons = fetch_arrow(
-        ev.con, ev.rejects.group_by("reject_reason").aggregate(n=ev.rejects.count())
-    ).to_pylist()
+    missing = {r["name"]: r["n"] for r in _missing_facts(ev)}
+    reasons = _reasons(ev)
     by_field: Counter[str] = Counter()
     for r in reasons:
         for name in dict.fromkeys(_FIELD.findall(r["reject_reason"] or "")):

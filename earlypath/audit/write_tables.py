@@ -8,16 +8,27 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
-from earlypath.audit.judge import Evaluated, _count
+from earlypath.audit.evaluated import Evaluated
 from earlypath.audit.load import fetch_arrow
 from earlypath.audit.output import atomic_path
 from earlypath.audit.pass_duckdb import copy_to_parquet, rows_in_order
 from earlypath.audit.progress import progress_bar as _progress
+from earlypath.audit.sql_table import SqlTable, count_rows, query_rows
 
-__all__ = ["write_episodes", "write_rejects"]
+__all__ = ["count_of", "write_episodes", "write_rejects"]
+
+
+def count_of(con: Any, table: Any) -> int:
+    """The rows of a table: a `SqlTable` (the DuckDB pass) or an ibis table of ``con``."""
+    if isinstance(table, SqlTable):
+        return count_rows(con.con, table)
+    from earlypath.audit.judge import _count
+
+    return _count(con, table)
 
 
 def write_episodes(ev: Evaluated, target: Path, progress: bool) -> int:
@@ -26,7 +37,7 @@ def write_episodes(ev: Evaluated, target: Path, progress: bool) -> int:
         from earlypath.audit.spark_audit import write_episodes_spark
 
         return write_episodes_spark(ev, target, progress and ev.counts["evaluated"] > 100_000)
-    total = _count(ev.con, ev.episodes)
+    total = count_of(ev.con, ev.episodes)
     # DuckDB (the python engine's tables) writes Parquet itself, in parallel (3x faster than
     # Arrow batches through Python). Filtering one table keeps its row order, and the judged
     # table is stored in input order when DuckDB preserves it: the file is written without a
@@ -44,10 +55,13 @@ def write_episodes(ev: Evaluated, target: Path, progress: bool) -> int:
 
 def write_rejects(ev: Evaluated, target: Path) -> int:
     """Write rejects.csv (row number, episode id, reasons) in ``row_number`` order."""
-    table = fetch_arrow(ev.con, ev.rejects.order_by("row_number"))
+    if isinstance(ev.rejects, SqlTable):
+        rows = query_rows(ev.con.con, f"{ev.rejects.sql} ORDER BY row_number")
+    else:
+        rows = fetch_arrow(ev.con, ev.rejects.order_by("row_number")).to_pylist()
     with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
         out = csv.writer(handle)
         out.writerow(["row_number", "episode_id", "reason"])
-        for row in table.to_pylist():
+        for row in rows:
             out.writerow([row["row_number"], row["episode_id"] or "", row["reject_reason"]])
-    return table.num_rows
+    return len(rows)

@@ -1,0 +1,122 @@
+"""A DuckDB connection and tables used by SQL text, without importing ibis (issue 16: start-up).
+
+`PlainDuckDB` is a DuckDB connection set up as ibis sets up its own (UTC, no Python variables
+read as tables, no DuckDB progress bar); an ibis backend over the same connection is made only
+when something asks for one (building an expression), so an audit whose SQL is all kept never
+imports ibis (about half its start-up). `SqlTable` is a table of such a connection by its SQL;
+the outputs (`write_tables`, `summary`, `case_list`) read it with the few queries below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+__all__ = [
+    "PlainDuckDB",
+    "SqlTable",
+    "column_types",
+    "count_rows",
+    "query_rows",
+    "sql_name",
+    "sql_of",
+]
+
+
+class PlainDuckDB:
+    """A plain ``duckdb`` connection that looks like ibis's DuckDB backend where the audit uses
+    one (``name``, ``con``, ``raw_sql``); anything else (``table``, ``compile``...) goes to an
+    ibis backend over the same connection, made (and ibis imported) on first use."""
+
+    name = "duckdb"
+
+    def __init__(self) -> None:
+        import duckdb
+
+        self.con = duckdb.connect()
+        # What ibis's backend sets on connecting (its results must not depend on who built it).
+        for setting in (
+            "SET timezone = 'UTC'",
+            "SET python_enable_replacements = false",
+            "SET enable_progress_bar = false",  # the CLI shows Rich's
+        ):
+            self.con.execute(setting)
+
+    def raw_sql(self, sql: str) -> Any:
+        return self.con.execute(sql)
+
+    @cached_property
+    def ibis(self) -> Any:
+        import ibis
+
+        return ibis.duckdb.from_connection(self.con)
+
+    def to_pyarrow(self, expr: Any, **kwargs: Any) -> Any:
+        if isinstance(expr, SqlTable):
+            expr = expr.as_ibis()
+        return self.ibis.to_pyarrow(expr, **kwargs)
+
+    def __getattr__(self, attr: str) -> Any:  # (only for names not set above)
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(self.ibis, attr)
+
+
+def sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class SqlTable:
+    """A table or view of a DuckDB connection by its name, with its column names. The audit's
+    outputs read it with SQL; anything else (``filter``, ``schema``...: tests, callers of
+    `earlypath.audit.run.evaluate`) gets ibis's table of the same name."""
+
+    name: str
+    columns: tuple[str, ...]
+    con: Any = field(compare=False, repr=False)  # a `PlainDuckDB` or ibis's DuckDB backend
+
+    @classmethod
+    def named(cls, con: Any, name: str, columns: tuple[str, ...] | None = None) -> SqlTable:
+        """The table or view ``name``; its columns are asked of DuckDB unless given (binding a
+        view of the judging SQL to describe it costs a few milliseconds)."""
+        return cls(name, columns or tuple(column_types(con.con, name)), con)
+
+    @property
+    def sql(self) -> str:
+        return f"SELECT * FROM {sql_name(self.name)}"
+
+    def as_ibis(self) -> Any:
+        return self.con.table(self.name)
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(self.as_ibis(), attr)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.as_ibis()[key]
+
+
+def sql_of(con: Any, table: Any) -> str:
+    """The SQL of a `SqlTable`, of SQL text, or of an ibis table of ``con``."""
+    if isinstance(table, SqlTable):
+        return table.sql
+    if isinstance(table, str):
+        return table
+    return str(con.compile(table))
+
+
+def column_types(con: Any, name: str) -> dict[str, str]:
+    """The columns of a table or view of ``con`` (a DuckDB connection) and their DuckDB types."""
+    return {row[0]: row[1] for row in con.execute(f"DESCRIBE {sql_name(name)}").fetchall()}
+
+
+def query_rows(con: Any, sql: str) -> list[dict[str, Any]]:
+    """The rows of a query as dicts (through Arrow: the same values as the ibis path reads)."""
+    return con.sql(sql).to_arrow_table().to_pylist()
+
+
+def count_rows(con: Any, table: SqlTable) -> int:
+    return int(con.execute(f"SELECT count(*) FROM ({table.sql})").fetchall()[0][0])
