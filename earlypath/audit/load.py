@@ -198,7 +198,8 @@ def _load_raw(con: Any, path: Path, fmt: Format | None) -> ir_t.Table | None:
         parts = input_parts(path, fmt)
         _refuse_names(parts, fmt)
     if con.name == "duckdb":
-        return _load_duckdb(con, path, fmt, parts)
+        _load_duckdb(con, path, fmt, parts)  # a view named RAW
+        return None
     if con.name == "pyspark":
         return _load_spark(con, path, fmt, parts)
     raise ValueError(f"no loader for the {con.name} backend")
