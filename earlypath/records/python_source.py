@@ -14,19 +14,14 @@ lazily. The same cases (tests/records/node_cases.py) run both paths.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from earlypath.engines.node_source import node_source
 from earlypath.records import ir as rir
 from earlypath.rules import ir
 
 Fn = Callable[..., Any]  # a compiled node: of the scope, or (fused collect) of the scope and rows
-
-_CMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
-_ARITH = {"+": "+", "-": "-", "*": "*", "/": "/"}
-
 
 # What a ``pick`` function gives for a row its condition leaves out.
 SKIP = object()
@@ -109,11 +104,6 @@ def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
             uses[child] = uses.get(child, 0) + 1
             stack.append(child)
     return uses
-
-
-def _known(e: Any) -> bool:
-    """A constant other than None."""
-    return isinstance(e, ir.Const) and e.value is not None
 
 
 def _never_none(e: Any) -> bool:
@@ -333,52 +323,10 @@ class _Source:
             return f"row[{e.name!r}]"
         if self.env == "scope" and isinstance(e, rir.Ctx):
             return f"ctx[{e.name!r}]"
-        if isinstance(e, ir.Cmp | ir.Arith):
-            (fa, a), (fb, b) = r(e.left), r(e.right)
-            op = _CMP[e.op] if isinstance(e, ir.Cmp) else _ARITH[e.op]
-            tests = [f"{f} is None" for f, x in ((fa, e.left), (fb, e.right)) if not _known(x)]
-            if not tests:
-                return f"{a} {op} {b}"
-            return f"None if {' or '.join(tests)} else {a} {op} {b}"
-        if isinstance(e, ir.And | ir.Or):
-            refs = [r(i) for i in e.items]
-            unknown = " or ".join(f"{x} is None" for _, x in refs)
-            if isinstance(e, ir.And):
-                decides = " or ".join(f"({f} is not None and not {x})" for f, x in refs)
-                return f"False if ({decides}) else (None if ({unknown}) else True)"
-            decides = " or ".join(f"({f} is not None and {x})" for f, x in refs)
-            return f"True if ({decides}) else (None if ({unknown}) else False)"
-        if isinstance(e, ir.Not):
-            first, a = r(e.item)
-            return f"None if {first} is None else not {a}"
-        if isinstance(e, ir.Match):
-            first, a = r(e.item)
-            yes, no = self.const(frozenset(e.true_values)), self.const(frozenset(e.false_values))
-            return f"True if {first} in {yes} else (False if {a} in {no} else None)"
-        if isinstance(e, ir.IsNull):
-            return f"{r(e.item)[0]} is None"
-        if isinstance(e, ir.IsTrue):
-            return f"{r(e.item)[0]} is True"
-        if isinstance(e, ir.Sqrt | ir.Floor):
-            (first, a), fn = r(e.item), "SQRT" if isinstance(e, ir.Sqrt) else "FLOOR"
-            return f"None if {first} is None else {fn}({a})"
-        if isinstance(e, ir.DaysBetween):
-            (fa, a), (fb, b) = r(e.start), r(e.end)
-            return f"None if {fa} is None or {fb} is None else ({b} - {a}).days"
-        if isinstance(e, ir.AddDays):
-            (fa, a), (fn_, n) = r(e.date), r(e.days)
-            return f"None if {fa} is None or {fn_} is None else {a} + TIMEDELTA(days={n})"
-        if isinstance(e, ir.Coalesce):
-            refs = [r(i) for i in e.items]
-            out = refs[-1][0]
-            for first, x in reversed(refs[:-1]):
-                out = f"({out}) if {first} is None else {x}"
-            return out
-        if isinstance(e, ir.If):
-            # the condition is computed first, then one branch only
-            cond = r(e.cond)[0]
-            then, otherwise = r(e.then)[0], r(e.otherwise)[0]
-            return f"{then} if {cond} is True else {otherwise}"
+        # a rules-IR node: written where both generators write it
+        text = node_source(e, r, self.const)
+        if text is not None:
+            return text
         # anything else (items, joins, aggregates...): its closure, on the same environment
         return f"{self.const(self.fallback(e))}({'j' if self.env == 'json' else 's'})"
 
@@ -450,9 +398,6 @@ def fuse(
     slow = closures_of(roots, fallback, single, names, flags, pick, groups, guarded=guarded)
     namespace = {
         **source.names,
-        "TIMEDELTA": dt.timedelta,
-        "SQRT": math.sqrt,
-        "FLOOR": math.floor,
         "EMPTY": frozenset(),
         "SLOW": slow,
         "SKIP": SKIP,
@@ -508,9 +453,6 @@ def _fuse_collect(
     slow = _flagging(closures) if flagged else _collecting(closures, groups)
     namespace = {
         **source.names,
-        "TIMEDELTA": dt.timedelta,
-        "SQRT": math.sqrt,
-        "FLOOR": math.floor,
         "EMPTY": frozenset(),
         "SLOW": slow,
         "SKIP": SKIP,
