@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, cast
 
-from earlypath.engines.node_source import node_source
+from earlypath.engines.node_source import SourceNames, node_source
 from earlypath.rules import ir
 from earlypath.rules.decision import DecisionTable, Verdict
 from earlypath.rules.ir import facts_in
@@ -35,26 +35,14 @@ __all__ = ["KeyFunction", "expr_function", "section_key_function"]
 _PLAIN_FACT_TYPES = frozenset(["bool", "str", "int"])  # shown as they are by a kept trace
 
 
-class _Source:
+class _Source(SourceNames):
     """The source of one function: its lines, constants (passed as default arguments, read as
     locals) and the local each fact is read into."""
 
     def __init__(self) -> None:
+        super().__init__({}, "t")
         self.lines: list[str] = []
-        self.consts: dict[str, Any] = {}
         self.facts: dict[str, str] = {}  # fact name -> local
-        self.temps = 0
-
-    def const(self, value: Any) -> str:
-        if value is None or value is True or value is False:
-            return repr(value)
-        name = f"k{len(self.consts)}"
-        self.consts[name] = value
-        return name
-
-    def temp(self) -> str:
-        self.temps += 1
-        return f"t{self.temps}"
 
     def fact(self, name: str) -> str:
         local = self.facts.get(name)
@@ -68,7 +56,7 @@ class _Source:
         if isinstance(e, ir.Fact | ir.Const):
             text = self.expr(e)
             return text, text
-        t = self.temp()
+        t = self.fresh()
         return f"({t} := {self.expr(e)})", t
 
     def expr(self, e: ir.Expr) -> str:
@@ -83,10 +71,10 @@ class _Source:
 
     def function(self, name: str, body: list[str]) -> Callable[[dict[str, Any]], Any]:
         """Compile ``def name(f)`` reading the facts first, then ``body`` (indented lines)."""
-        args = "".join(f", {k}={k}" for k in self.consts)
+        args = "".join(f", {k}={k}" for k in self.names)
         reads = [f"    {local} = f[{fact!r}]" for fact, local in self.facts.items()]
         source = "\n".join([f"def {name}(f{args}):", *reads, *body])
-        scope: dict[str, Any] = dict(self.consts)
+        scope: dict[str, Any] = dict(self.names)
         exec(compile(source, f"<earlypath fused {name}>", "exec"), scope)  # noqa: S102 - our IR
         fn = scope[name]
         fn.source = source  # for tests and for reading
@@ -115,7 +103,7 @@ def _verdicts(
 ) -> list[str]:
     """Lines that set ``key`` to (branch index, the criterion values of each verdict tried)."""
     verdict = verdicts[index]
-    values = src.temp()
+    values = src.fresh()
     items = "".join(f"{src.expr(c.expr)}, " for c in verdict.criteria)
     lines = [f"{pad}{values} = ({items})"]
     tried = [*tried, values]

@@ -24,11 +24,33 @@ from typing import Any
 
 from earlypath.rules import ir
 
-__all__ = ["Sub", "node_source"]
+__all__ = ["SourceNames", "Sub", "node_source"]
 
 Sub = Callable[[ir.Expr], tuple[str, str]]  # a sub-expression -> (first, again)
 
 _OPS = frozenset(["<", "<=", ">", ">=", "==", "!=", "+", "-", "*", "/"])
+
+
+class SourceNames:
+    """The names a generated function reads: constants (``k0``, ``k1``... in ``names``, with
+    whatever the generator put there first) and new temporaries (``prefix`` and a number)."""
+
+    def __init__(self, names: dict[str, Any], prefix: str) -> None:
+        self.names = names
+        self.prefix = prefix
+        self.count = 0
+
+    def const(self, value: Any) -> str:
+        """The name holding ``value``; None, True and False are written as they are."""
+        if value is None or value is True or value is False:
+            return repr(value)
+        name = f"k{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def fresh(self) -> str:
+        self.count += 1
+        return f"{self.prefix}{self.count}"
 
 
 def _known(e: ir.Expr) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from earlypath.engines.node_source import node_source
+from earlypath.engines.node_source import SourceNames, node_source
 from earlypath.records import ir as rir
 from earlypath.rules import ir
 
@@ -166,7 +166,7 @@ def _children(e: Any) -> list[Any]:
     return out
 
 
-class _Source:
+class _Source(SourceNames):
     """The source of one function. A node read more than once is computed first, once, as a
     statement; a node read once is written where it is read, inside the conditional expressions
     of its parents, so it is computed only when needed (bound with := where its parent reads it
@@ -183,19 +183,9 @@ class _Source:
         self.helpers = helpers
         self.fallback = fallback
         self.uses = uses
-        self.names: dict[str, Any] = dict(helpers)
+        super().__init__(dict(helpers), "v")
         self.lines: list[str] = []
         self.shared: dict[Any, str] = {}
-        self.count = 0
-
-    def const(self, value: Any) -> str:
-        name = f"k{len(self.names)}"
-        self.names[name] = value
-        return name
-
-    def fresh(self) -> str:
-        self.count += 1
-        return f"v{self.count}"
 
     def walk(self, path: str) -> tuple[str, str]:
         """The JSON at a path (a dict lookup each step): a variable computed once when several
