@@ -22,42 +22,27 @@ outcome) and the facts read up front: a function that raises is not used, the re
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, cast
 
+from earlypath.engines.node_source import SourceNames, node_source
 from earlypath.rules import ir
 from earlypath.rules.decision import DecisionTable, Verdict
 from earlypath.rules.ir import facts_in
 
 __all__ = ["KeyFunction", "expr_function", "section_key_function"]
 
-_CMP = {"<", "<=", ">", ">=", "==", "!="}
-_ARITH = {"+", "-", "*", "/"}
 _PLAIN_FACT_TYPES = frozenset(["bool", "str", "int"])  # shown as they are by a kept trace
 
 
-class _Source:
+class _Source(SourceNames):
     """The source of one function: its lines, constants (passed as default arguments, read as
     locals) and the local each fact is read into."""
 
     def __init__(self) -> None:
+        super().__init__({}, "t")
         self.lines: list[str] = []
-        self.consts: dict[str, Any] = {}
         self.facts: dict[str, str] = {}  # fact name -> local
-        self.temps = 0
-
-    def const(self, value: Any) -> str:
-        if value is None or value is True or value is False:
-            return repr(value)
-        name = f"k{len(self.consts)}"
-        self.consts[name] = value
-        return name
-
-    def temp(self) -> str:
-        self.temps += 1
-        return f"t{self.temps}"
 
     def fact(self, name: str) -> str:
         local = self.facts.get(name)
@@ -65,70 +50,31 @@ class _Source:
             local = self.facts[name] = f"x{len(self.facts)}"
         return local
 
-    def pair(self, left: ir.Expr, right: ir.Expr, combine: str) -> str:
-        """Both operands known, then ``combine`` of them (``{a}``, ``{b}``); else Unknown.
-        The right operand is computed only when the left is known, as the closures do."""
-        a, b = self.temp(), self.temp()
-        return (
-            f"(None if ({a} := {self.expr(left)}) is None or ({b} := {self.expr(right)}) is None"
-            f" else {combine.format(a=a, b=b)})"
-        )
+    def sub(self, e: ir.Expr) -> tuple[str, str]:
+        """(the source that computes ``e``, the source that reads it after): a fact's local and
+        a constant as they are, any other node bound to a new temporary."""
+        if isinstance(e, ir.Fact | ir.Const):
+            text = self.expr(e)
+            return text, text
+        t = self.fresh()
+        return f"({t} := {self.expr(e)})", t
 
-    def expr(self, e: ir.Expr) -> str:  # noqa: C901 - one case per IR node
+    def expr(self, e: ir.Expr) -> str:
         if isinstance(e, ir.Fact):
             return self.fact(e.name)
         if isinstance(e, ir.Const):
             return self.const(e.value)
-        if isinstance(e, ir.Cmp) and e.op in _CMP:
-            return self.pair(e.left, e.right, "{a} " + e.op + " {b}")
-        if isinstance(e, ir.Arith) and e.op in _ARITH:
-            return self.pair(e.left, e.right, "{a} " + e.op + " {b}")
-        if isinstance(e, ir.And | ir.Or):
-            # The first item that is False (And) or True (Or) decides; else Unknown if any item
-            # was, else the other value. Items after the deciding one are not computed.
-            stop = "False" if isinstance(e, ir.And) else "True"
-            other = "True" if isinstance(e, ir.And) else "False"
-            names = [self.temp() for _ in e.items]
-            text = f"(None if {' or '.join(f'{n} is None' for n in names)} else {other})"
-            for name, item in reversed(list(zip(names, e.items, strict=True))):
-                text = f"({stop} if ({name} := {self.expr(item)}) is {stop} else {text})"
-            return text
-        if isinstance(e, ir.Not):
-            t = self.temp()
-            return f"(None if ({t} := {self.expr(e.item)}) is None else not {t})"
-        if isinstance(e, ir.Match):
-            t = self.temp()
-            yes, no = self.const(frozenset(e.true_values)), self.const(frozenset(e.false_values))
-            return f"(True if ({t} := {self.expr(e.item)}) in {yes} else False if {t} in {no} else None)"
-        if isinstance(e, ir.IsNull):
-            return f"({self.expr(e.item)} is None)"
-        if isinstance(e, ir.IsTrue):
-            return f"({self.expr(e.item)} is True)"
-        if isinstance(e, ir.Sqrt | ir.Floor):
-            t, fn = self.temp(), self.const(math.sqrt if isinstance(e, ir.Sqrt) else math.floor)
-            return f"(None if ({t} := {self.expr(e.item)}) is None else {fn}({t}))"
-        if isinstance(e, ir.DaysBetween):
-            return self.pair(e.start, e.end, "({b} - {a}).days")
-        if isinstance(e, ir.AddDays):
-            delta = self.const(dt.timedelta)
-            return self.pair(e.date, e.days, "{a} + " + delta + "(days={b})")
-        if isinstance(e, ir.Coalesce):
-            text = "None"
-            for item in reversed(e.items):
-                t = self.temp()
-                text = f"({t} if ({t} := {self.expr(item)}) is not None else {text})"
-            return text
-        if isinstance(e, ir.If):
-            cond, then, otherwise = self.expr(e.cond), self.expr(e.then), self.expr(e.otherwise)
-            return f"({then} if {cond} is True else {otherwise})"
-        raise TypeError(f"no Python source for IR node {type(e).__name__}")
+        text = node_source(e, self.sub, self.const)
+        if text is None:
+            raise TypeError(f"no Python source for IR node {type(e).__name__}")
+        return text
 
     def function(self, name: str, body: list[str]) -> Callable[[dict[str, Any]], Any]:
         """Compile ``def name(f)`` reading the facts first, then ``body`` (indented lines)."""
-        args = "".join(f", {k}={k}" for k in self.consts)
+        args = "".join(f", {k}={k}" for k in self.names)
         reads = [f"    {local} = f[{fact!r}]" for fact, local in self.facts.items()]
         source = "\n".join([f"def {name}(f{args}):", *reads, *body])
-        scope: dict[str, Any] = dict(self.consts)
+        scope: dict[str, Any] = dict(self.names)
         exec(compile(source, f"<earlypath fused {name}>", "exec"), scope)  # noqa: S102 - our IR
         fn = scope[name]
         fn.source = source  # for tests and for reading
@@ -157,7 +103,7 @@ def _verdicts(
 ) -> list[str]:
     """Lines that set ``key`` to (branch index, the criterion values of each verdict tried)."""
     verdict = verdicts[index]
-    values = src.temp()
+    values = src.fresh()
     items = "".join(f"{src.expr(c.expr)}, " for c in verdict.criteria)
     lines = [f"{pad}{values} = ({items})"]
     tried = [*tried, values]

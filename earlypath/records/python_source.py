@@ -14,19 +14,14 @@ lazily. The same cases (tests/records/node_cases.py) run both paths.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from earlypath.engines.node_source import SourceNames, node_source
 from earlypath.records import ir as rir
 from earlypath.rules import ir
 
 Fn = Callable[..., Any]  # a compiled node: of the scope, or (fused collect) of the scope and rows
-
-_CMP = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
-_ARITH = {"+": "+", "-": "-", "*": "*", "/": "/"}
-
 
 # What a ``pick`` function gives for a row its condition leaves out.
 SKIP = object()
@@ -111,11 +106,6 @@ def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
     return uses
 
 
-def _known(e: Any) -> bool:
-    """A constant other than None."""
-    return isinstance(e, ir.Const) and e.value is not None
-
-
 def _never_none(e: Any) -> bool:
     """Is the node's value always True or False (so Kleene logic is Python's)?"""
     if isinstance(e, rir.InSet | rir.TextInSet | rir.AnyItem | ir.IsNull | ir.IsTrue):
@@ -176,7 +166,7 @@ def _children(e: Any) -> list[Any]:
     return out
 
 
-class _Source:
+class _Source(SourceNames):
     """The source of one function. A node read more than once is computed first, once, as a
     statement; a node read once is written where it is read, inside the conditional expressions
     of its parents, so it is computed only when needed (bound with := where its parent reads it
@@ -193,19 +183,9 @@ class _Source:
         self.helpers = helpers
         self.fallback = fallback
         self.uses = uses
-        self.names: dict[str, Any] = dict(helpers)
+        super().__init__(dict(helpers), "v")
         self.lines: list[str] = []
         self.shared: dict[Any, str] = {}
-        self.count = 0
-
-    def const(self, value: Any) -> str:
-        name = f"k{len(self.names)}"
-        self.names[name] = value
-        return name
-
-    def fresh(self) -> str:
-        self.count += 1
-        return f"v{self.count}"
 
     def walk(self, path: str) -> tuple[str, str]:
         """The JSON at a path (a dict lookup each step): a variable computed once when several
@@ -333,52 +313,10 @@ class _Source:
             return f"row[{e.name!r}]"
         if self.env == "scope" and isinstance(e, rir.Ctx):
             return f"ctx[{e.name!r}]"
-        if isinstance(e, ir.Cmp | ir.Arith):
-            (fa, a), (fb, b) = r(e.left), r(e.right)
-            op = _CMP[e.op] if isinstance(e, ir.Cmp) else _ARITH[e.op]
-            tests = [f"{f} is None" for f, x in ((fa, e.left), (fb, e.right)) if not _known(x)]
-            if not tests:
-                return f"{a} {op} {b}"
-            return f"None if {' or '.join(tests)} else {a} {op} {b}"
-        if isinstance(e, ir.And | ir.Or):
-            refs = [r(i) for i in e.items]
-            unknown = " or ".join(f"{x} is None" for _, x in refs)
-            if isinstance(e, ir.And):
-                decides = " or ".join(f"({f} is not None and not {x})" for f, x in refs)
-                return f"False if ({decides}) else (None if ({unknown}) else True)"
-            decides = " or ".join(f"({f} is not None and {x})" for f, x in refs)
-            return f"True if ({decides}) else (None if ({unknown}) else False)"
-        if isinstance(e, ir.Not):
-            first, a = r(e.item)
-            return f"None if {first} is None else not {a}"
-        if isinstance(e, ir.Match):
-            first, a = r(e.item)
-            yes, no = self.const(frozenset(e.true_values)), self.const(frozenset(e.false_values))
-            return f"True if {first} in {yes} else (False if {a} in {no} else None)"
-        if isinstance(e, ir.IsNull):
-            return f"{r(e.item)[0]} is None"
-        if isinstance(e, ir.IsTrue):
-            return f"{r(e.item)[0]} is True"
-        if isinstance(e, ir.Sqrt | ir.Floor):
-            (first, a), fn = r(e.item), "SQRT" if isinstance(e, ir.Sqrt) else "FLOOR"
-            return f"None if {first} is None else {fn}({a})"
-        if isinstance(e, ir.DaysBetween):
-            (fa, a), (fb, b) = r(e.start), r(e.end)
-            return f"None if {fa} is None or {fb} is None else ({b} - {a}).days"
-        if isinstance(e, ir.AddDays):
-            (fa, a), (fn_, n) = r(e.date), r(e.days)
-            return f"None if {fa} is None or {fn_} is None else {a} + TIMEDELTA(days={n})"
-        if isinstance(e, ir.Coalesce):
-            refs = [r(i) for i in e.items]
-            out = refs[-1][0]
-            for first, x in reversed(refs[:-1]):
-                out = f"({out}) if {first} is None else {x}"
-            return out
-        if isinstance(e, ir.If):
-            # the condition is computed first, then one branch only
-            cond = r(e.cond)[0]
-            then, otherwise = r(e.then)[0], r(e.otherwise)[0]
-            return f"{then} if {cond} is True else {otherwise}"
+        # a rules-IR node: written where both generators write it
+        text = node_source(e, r, self.const)
+        if text is not None:
+            return text
         # anything else (items, joins, aggregates...): its closure, on the same environment
         return f"{self.const(self.fallback(e))}({'j' if self.env == 'json' else 's'})"
 
@@ -450,9 +388,6 @@ def fuse(
     slow = closures_of(roots, fallback, single, names, flags, pick, groups, guarded=guarded)
     namespace = {
         **source.names,
-        "TIMEDELTA": dt.timedelta,
-        "SQRT": math.sqrt,
-        "FLOOR": math.floor,
         "EMPTY": frozenset(),
         "SLOW": slow,
         "SKIP": SKIP,
@@ -508,9 +443,6 @@ def _fuse_collect(
     slow = _flagging(closures) if flagged else _collecting(closures, groups)
     namespace = {
         **source.names,
-        "TIMEDELTA": dt.timedelta,
-        "SQRT": math.sqrt,
-        "FLOOR": math.floor,
         "EMPTY": frozenset(),
         "SLOW": slow,
         "SKIP": SKIP,
