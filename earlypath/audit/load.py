@@ -531,7 +531,7 @@ def rows_read(con: BaseBackend) -> int | None:
 
 
 # The Parquet cohort last loaded on a Spark connection (its repeated ids are found by DuckDB:
-# `earlypath.audit.spark_input.few_repeated_ids`).
+# `earlypath.audit.spark_audit.few_repeated_ids`).
 _PARQUET_SOURCES: weakref.WeakKeyDictionary[Any, Path] = weakref.WeakKeyDictionary()
 
 

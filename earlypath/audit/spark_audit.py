@@ -7,7 +7,7 @@ rows, so the path is built to run as few as it can:
   counts: `earlypath.audit.load.rows_read`), not counted by a query;
 - the repeated episode ids are found before the judging (as on DuckDB: a list of a few ids
   keeps the judging a scan of the cohort; a join would shuffle every row by its id): for a
-  Parquet cohort by DuckDB over the same files (`earlypath.audit.spark_input.few_repeated_ids`),
+  Parquet cohort by DuckDB over the same files (`few_repeated_ids`),
   else by one small Spark query;
 - the judged rows are cached, and the job that fills the cache also counts the episodes, the
   rejects and the empty cells read as false (one aggregate);
@@ -50,14 +50,13 @@ def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -
         _judged,
     )
     from earlypath.audit.load import parquet_source, view
-    from earlypath.audit.spark_input import few_repeated_ids
 
     rows_in = rows_read(con)
     if rows_in is None:  # an input whose loading did not count its rows (a FHIR export)
         rows_in = _count(con, raw)
     extras = _extras(raw)
     source = parquet_source(con)
-    repeated = None if source is None else few_repeated_ids(source)  # by DuckDB (spark_input)
+    repeated = None if source is None else few_repeated_ids(source)  # by DuckDB
     if repeated is None:
         repeated = _few_as_list(con, repeated_ids(raw))
     judged_expr = _judged(raw, extras, policy, repeated)
@@ -180,3 +179,18 @@ def _join(parts: list[Path], target: Path, group_rows: int = JOINED_ROW_GROUP) -
                     held, rows = [pending.slice(group_rows)], rows - group_rows
         if rows:
             writer.write_table(pa.concat_tables(held), row_group_size=group_rows)
+
+
+def few_repeated_ids(source: Path) -> list[str] | None:
+    """The repeated episode ids of a Parquet cohort, found by DuckDB, when they are few enough
+    to be a list (`_few_as_list`); else None (Spark then finds them)."""
+    from earlypath.audit.judge import _few_as_list
+    from earlypath.audit.load import connect, load_raw
+    from earlypath.audit.validate import repeated_ids
+
+    duck = connect("duckdb")
+    try:
+        ids = _few_as_list(duck, repeated_ids(load_raw(duck, source, "parquet")))
+    finally:
+        duck.disconnect()
+    return ids if isinstance(ids, list) else None

@@ -27,7 +27,6 @@ from typing import Any
 
 __all__ = [
     "SPREAD_MIN_ROWS",
-    "few_repeated_ids",
     "footer_schema",
     "input_pieces",
     "spark_hash_long",
@@ -160,18 +159,3 @@ def spark_hash_long(value: int, seed: int = 42) -> int:
     h1 = (h1 * 0xC2B2AE35) & _MASK
     h1 ^= h1 >> 16
     return h1 - (1 << 32) if h1 >= 1 << 31 else h1
-
-
-def few_repeated_ids(source: Path) -> list[str] | None:
-    """The repeated episode ids of a Parquet cohort, found by DuckDB, when they are few enough
-    to be a list (`earlypath.audit.judge._few_as_list`); else None (Spark then finds them)."""
-    from earlypath.audit.judge import _few_as_list
-    from earlypath.audit.load import connect, load_raw
-    from earlypath.audit.validate import repeated_ids
-
-    duck = connect("duckdb")
-    try:
-        ids = _few_as_list(duck, repeated_ids(load_raw(duck, source, "parquet")))
-    finally:
-        duck.disconnect()
-    return ids if isinstance(ids, list) else None
