@@ -7,19 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from earlypath.engines.python import assess
+from earlypath.engines.python import assess_json
 from earlypath.errors import InputError
-from earlypath.json_text import dumps_bytes
 from earlypath.model import episode_json_schema, parse_episode_json
 from earlypath.policy import Policy
 from earlypath.web.schemas import ref
 
 router = APIRouter(prefix="/api", tags=["API"])
-
-
-def dumps(data: object) -> bytes:
-    """The same JSON text `earlypath assess` prints (compact, UTF-8), with its newline."""
-    return dumps_bytes(data) + b"\n"
 
 
 def errors_response(problems: list[Any], status: int = 422) -> JSONResponse:
@@ -66,10 +60,11 @@ async def assess_episode(
     body = await request.body()
     try:
         # Both can refuse the input: the contract, and the engine (e.g. an unknown NG126 version).
-        assessment = assess(parse_episode_json(body), Policy(stop_at=stop_at))  # type: ignore[arg-type]
+        # assess_json: byte for byte the JSON text of `assess`, built from kept section texts.
+        text = assess_json(parse_episode_json(body), Policy(stop_at=stop_at))  # type: ignore[arg-type]
     except InputError as error:
         return errors_response(error.problems)
-    return Response(dumps(assessment), media_type="application/json")
+    return Response(text + b"\n", media_type="application/json")
 
 
 @router.get(

@@ -282,7 +282,7 @@ def test_unexpected_errors_are_500_without_data_in_logs(make_client, caplog, mon
         raise ValueError(f"boom for {PATIENT_ID} lmp 2024-01-15")
 
     monkeypatch.setattr(cds, "assess_for_cards", explode)
-    monkeypatch.setattr(api, "assess", explode)
+    monkeypatch.setattr(api, "assess_json", explode)
     client = make_client()
     caplog.set_level(logging.DEBUG)
     response = client.post(
