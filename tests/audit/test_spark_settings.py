@@ -58,3 +58,12 @@ def test_local_runs_have_no_adaptive_execution() -> None:
 def test_local_runs_leave_out_the_costly_optimizer_rule_that_does_nothing_here() -> None:
     excluded = spark_local_settings("local[2]")["spark.sql.optimizer.excludedRules"]
     assert "org.apache.spark.sql.catalyst.optimizer.FoldablePropagation" in excluded.split(",")
+
+
+def test_the_local_jvm_compiles_sooner_than_its_defaults() -> None:
+    """A cold JVM interprets Spark's planner until it compiles it: the quick compiler is asked
+    to start after fewer calls (defaults: 200 calls, 2,000 calls and loop turns)."""
+    options = spark_local_settings("local[2]")["spark.driver.extraJavaOptions"].split()
+    thresholds = dict(o.removeprefix("-XX:").split("=") for o in options if "Threshold=" in o)
+    assert int(thresholds["Tier3InvocationThreshold"]) < 200
+    assert int(thresholds["Tier3CompileThreshold"]) < 2000
