@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from earlypath.guideline.vocabulary import OTHER_DECISIONS_KEY, SECTION_OUTPUT_KEYS
 from earlypath.guideline.wording import decision_words, value_words
 
 _DECISION_WORDS = {
@@ -62,14 +63,8 @@ _SECTIONS = (
 )
 # Shown in their own way (or not at all: the trace and citations are for the JSON reader).
 _SHOWN_APART = {
-    "decision",
-    "recommendations",
-    "citations",
-    "reasons",
-    "missing",
-    "advice",
-    "trace",
-    "other_decisions",
+    *SECTION_OUTPUT_KEYS,
+    OTHER_DECISIONS_KEY,
     "recommendation",
     "follow_up",
     "medical_regimen",

@@ -20,6 +20,7 @@ from earlypath.engines.fused import KeyFunction, section_key_function
 from earlypath.engines.tables import CompiledTable, compile_table, reasons
 from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, Markers, Template
 from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
+from earlypath.guideline.vocabulary import OTHER_DECISIONS_KEY, SECTION_OUTPUT_KEYS
 
 __all__ = ["assess_section", "jsonable", "prepare", "reasons", "section_output"]
 
@@ -228,18 +229,7 @@ def section_output(
 
 # Keys a section's output has besides its rendered values (a rendered value of the same name
 # would take another place in the output: such a section is not filled into a template).
-_FIXED = frozenset(
-    [
-        "decision",
-        "recommendations",
-        "citations",
-        "reasons",
-        "missing",
-        "advice",
-        "trace",
-        "other_decisions",
-    ]
-)
+_FIXED = frozenset((*SECTION_OUTPUT_KEYS, OTHER_DECISIONS_KEY))
 
 
 def _template(

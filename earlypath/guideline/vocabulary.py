@@ -5,7 +5,8 @@ from here; nothing here imports a topic module, so there is no import circle. Th
 sections (`earlypath.guideline.pathway.sections`) sits on top of the topic modules.
 
 Here: `Section` (one topic of the assessment), `PathwayPolicy` (local choices for the pathway
-sections), `NOT_APPLICABLE`, the shared scan-location expressions (`IS_INTRAUTERINE`,
+sections), `NOT_APPLICABLE`, the keys of every section's output
+(`SECTION_OUTPUT_KEYS`, `OTHER_DECISIONS_KEY`), the shared scan-location expressions (`IS_INTRAUTERINE`,
 `IS_ECTOPIC`, `IS_PUL`, `ECTOPIC_SEEN`), the hCG limits and the small helpers the tables share
 (`recommendations`, `not_applicable_branch`, `dated`, `not_before`, `overdue`, `Cited`).
 """
@@ -30,6 +31,20 @@ from earlypath.rules.ir import Expr, If, IsTrue, Match
 
 RECOMMENDATIONS_URL = "https://www.nice.org.uk/guidance/ng126/chapter/Recommendations"
 NOT_APPLICABLE = "not_applicable"
+
+# The keys every section's output has, whatever its table renders, in output order (the
+# engines write them, the text renderer shows them its own way, the web schema requires them).
+SECTION_OUTPUT_KEYS = (
+    "decision",
+    "recommendations",
+    "citations",
+    "reasons",
+    "missing",
+    "advice",
+    "trace",
+)
+# A section with more than one table adds the other tables' decisions under this key.
+OTHER_DECISIONS_KEY = "other_decisions"
 
 AntiDRule = Literal["ng126-2012-2023", "rewrite-unverified"]
 

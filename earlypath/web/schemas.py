@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from earlypath.guideline.vocabulary import SECTION_OUTPUT_KEYS
 from earlypath.model import episode_json_schema
 
 _STR = {"type": "string"}
@@ -72,16 +73,7 @@ ASSESSMENT_SCHEMA: dict[str, Any] = {
         },
         "progesterone": {
             "type": "object",
-            "required": [
-                "decision",
-                "recommendations",
-                "citations",
-                "reasons",
-                "missing",
-                "advice",
-                "plan",
-                "trace",
-            ],
+            "required": [*SECTION_OUTPUT_KEYS, "plan"],
             "properties": {
                 "decision": {
                     "enum": ["offer", "continue", "stop", "do_not_offer", "needs_information"]
