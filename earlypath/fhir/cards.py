@@ -304,7 +304,7 @@ def decision_card(
             assessment,
             detail,
         )
-        order = plan_to_medication_request(plan, patient_id)
+        order = plan_to_medication_request(plan, patient_id, request_id=_new_uuid())
         card["suggestions"] = [
             {
                 "label": f"Order progesterone 400 mg vaginal twice daily to {plan['stop_on']}",
@@ -407,7 +407,7 @@ def order_cards(
                         + [f"- {md(d)}" for d in differences],
                     ),
                 )
-                replacement = plan_to_medication_request(plan, patient_id)
+                replacement = plan_to_medication_request(plan, patient_id, request_id=_new_uuid())
                 actions: list[dict[str, Any]] = []
                 if order.get("id"):
                     actions.append(
