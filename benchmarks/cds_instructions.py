@@ -2,12 +2,13 @@
 not move (CPU times on a shared 2-core machine move by +-20% from run to run, more than most
 changes to the call).
 
-Run: .venv/bin/python benchmarks/bench_cds_instructions.py [--before CHECKOUT] [--calls 500]
+Run: .venv/bin/python benchmarks/cds_instructions.py [--before CHECKOUT] [--calls 500]
 
 Each figure is the difference of two runs under `valgrind --tool=cachegrind --cache-sim=no`
 (the same start-up and warm-up, then 100 or 100 + ``--calls`` calls through the whole ASGI app,
 as `bench_cds_call.py` makes them) over the difference in calls: start-up and imports cancel
-out. The hello-world FastAPI route is counted the same way as the baseline. Each run takes a
+out. The hello-world FastAPI route is counted the same way as the baseline. Not named bench_*:
+`make bench` does not run it (it needs valgrind and minutes). Each run takes a
 minute or more (valgrind is ~50x slower); needs the Debian package `valgrind`.
 """
 
