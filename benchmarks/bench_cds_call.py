@@ -1,6 +1,6 @@
 """One CDS patient-view call in-process: CPU per call through the whole ASGI app, by part.
 
-Run: .venv/bin/python benchmarks/bench_cds_call.py [--calls 3000] [--profile N]
+Run: .venv/bin/python benchmarks/bench_cds_call.py [--calls 3000] [--profile N] [--split]
                                                   [--extra-observations N]
 
 No sockets: the call is built as an ASGI request (scope, body) and handed to the app that
@@ -8,7 +8,9 @@ No sockets: the call is built as an ASGI request (scope, body) and handed to the
 the same run it measures a hello-world FastAPI route called the same way (the baseline), and the
 parts of the call on their own: record reading (`earlypath.fhir.mapping`, owned by the records
 work), the engine's progesterone section and the card. `--profile N` prints cProfile's top N
-functions of the whole call instead. `--extra-observations N` adds N Observations the reading
+functions of the whole call instead; `--split` the time of each part inside the call
+(perf_counter around each function the service calls, so each part costs what it costs in the
+call, not in a loop of its own). `--extra-observations N` adds N Observations the reading
 does not use (weights, blood pressures, haemoglobins), as a real record sent whole has.
 """
 
@@ -137,6 +139,69 @@ def cpu_per_call(
         cds.map_resources = read  # type: ignore[assignment]
 
 
+# What `answer_call` calls, by the names it looks up in earlypath.web.cds (a checkout without
+# one of them is split without it).
+SPLIT_PARTS = (
+    "parse_json",
+    "_check_request",
+    "out_of_scope",
+    "gather",
+    "map_resources",
+    "has_pregnancy_context",
+    "assess_for_cards",
+    "unchecked_reason",
+    "decision_card",
+    "CdsJSONResponse",
+)
+
+
+def split_call(loop: asyncio.AbstractEventLoop, call: Callable[[], Any], n: int) -> dict[str, Any]:
+    """Microseconds per call in each part of the service, timed inside the call (wall clock,
+    perf_counter: a loaded machine adds its waits to every part alike)."""
+    from earlypath.web import cds
+
+    spent: dict[str, float] = {}
+    saved = {name: getattr(cds, name) for name in SPLIT_PARTS if hasattr(cds, name)}
+
+    def timed(name: str, fn: Any) -> Any:
+        clock = time.perf_counter
+
+        def part(*args: Any, **kwargs: Any) -> Any:
+            start = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + clock() - start
+
+        async def async_part(*args: Any, **kwargs: Any) -> Any:
+            start = clock()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + clock() - start
+
+        return async_part if asyncio.iscoroutinefunction(fn) else part
+
+    for name, fn in saved.items():
+        setattr(cds, name, timed(name, fn))
+    try:
+        for _ in range(min(300, n)):
+            loop.run_until_complete(call())
+        spent.clear()
+        start = time.perf_counter()
+        for _ in range(n):
+            loop.run_until_complete(call())
+        whole = time.perf_counter() - start
+    finally:
+        for name, fn in saved.items():
+            setattr(cds, name, fn)
+    parts = {name: round(spent.get(name, 0.0) / n * 1e6, 1) for name in saved}
+    parts["the rest (HTTP stack, middlewares, the service's own lines)"] = round(
+        (whole - sum(spent.values())) / n * 1e6, 1
+    )
+    return {"whole_call_us_wall": round(whole / n * 1e6, 1), "parts_us": parts}
+
+
 def cpu_of(fn: Callable[[], Any], n: int) -> float:
     for _ in range(min(300, n)):
         fn()
@@ -150,6 +215,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N")
+    parser.add_argument("--split", action="store_true", help="time each part inside the call")
     parser.add_argument(
         "--extra-observations",
         type=int,
@@ -181,6 +247,9 @@ def main() -> None:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
             pstats.Stats(profiler).sort_stats("cumtime").print_stats(args.profile)
+            return
+        if args.split:
+            print(json.dumps(split_call(loop, cds, args.calls), indent=2))
             return
         hello = asgi_caller(hello_app(), "/hello", "POST", b"")
         per_hello = cpu_per_call(loop, hello, args.calls)

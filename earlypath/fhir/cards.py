@@ -129,6 +129,73 @@ def _recs_md(assessment: dict[str, Any]) -> str:
     return md(_recs(assessment))
 
 
+# The engine's part of a detail text (everything but the record's evidence and problems, and a
+# caller's extra lines), kept per the values it is written from: the same words, plan and
+# guideline make the same text. Bounded as the engine's own kept outputs: a workload that moved
+# on starts again.
+DETAILS_KEPT = 1024
+_details: dict[tuple[Any, ...], str] = {}
+
+
+def _typed(value: Any) -> tuple[type, Any]:
+    """A number with its type: 400 and 400.0 are one key but two texts."""
+    return type(value), value
+
+
+def _detail_key(assessment: dict[str, Any]) -> tuple[Any, ...]:
+    """Every value `_engine_detail` reads, as a key (texts, numbers, None, tuples of them)."""
+    p = assessment["progesterone"]
+    g = assessment["guideline"]
+    gest = assessment.get("gestation")
+    plan = p.get("plan")
+    plan_key: tuple[Any, ...] | None = None
+    if plan:
+        prod = plan["product"]
+        plan_key = (
+            _typed(plan["dose_mg"]),
+            plan["route"],
+            plan["frequency"],
+            plan["start_on"],
+            plan["stop_on"],
+            _typed(plan["days_to_stop_date"]),
+            plan["stop_rule"],
+            prod["name"],
+            _typed(prod["units_per_dose"]),
+            prod["unit"],
+            _typed(plan["units_first_14_days"]),
+            _typed(plan["units_to_stop_date"]),
+            plan["off_label"],
+            tuple(plan["product_notes"]),
+            tuple(plan["check_before_prescribing"]),
+        )
+    return (
+        p["decision"],
+        tuple(p["recommendations"]),
+        tuple(p["reasons"]),
+        tuple(p["missing"]),
+        tuple((c["guideline"], c["number"], c["version"], c["summary"]) for c in p["citations"]),
+        plan_key,
+        tuple((a["recommendation"], a["text"]) for a in p["advice"]),
+        (gest["display"], gest["basis"]) if gest else None,
+        (g["guideline"], g["version"], g["chosen_because"]),
+    )
+
+
+def _engine_detail(assessment: dict[str, Any]) -> str:
+    """The detail's lines written from the assessment alone, kept per `_detail_key`."""
+    try:
+        key = _detail_key(assessment)
+        hash(key)
+    except (KeyError, TypeError):  # a shape the key does not foresee: written afresh
+        return "\n".join(_engine_lines(assessment))
+    text = _details.get(key)
+    if text is None:
+        if len(_details) >= DETAILS_KEPT:
+            _details.clear()
+        text = _details[key] = "\n".join(_engine_lines(assessment))
+    return text
+
+
 def detail_markdown(
     assessment: dict[str, Any],
     problems: list[Problem] | None = None,
@@ -138,12 +205,31 @@ def detail_markdown(
     """The card detail: reasons, recommendations with version, plan, advice, data problems.
 
     Built only from escaped text (`md`); `extra` lines are Markdown the caller built with `md`.
+    The engine's part is kept per its values (`_engine_detail`); the record's evidence and
+    problems are escaped afresh each time.
     """
-    p = assessment["progesterone"]
-    g = assessment["guideline"]
     lines: list[str] = []
     if extra:
         lines += extra + [""]
+    lines.append(_engine_detail(assessment))
+    if evidence:
+        lines += ["", "**Data used**"]
+        lines += [
+            f"- {md(fact)}: {', '.join(md(r) for r in refs)}"
+            for fact, refs in sorted(evidence.items())
+        ]
+    if problems:
+        lines += ["", "**Data that could not be used**"]
+        lines += [f"- {md(pr.field)}: {md(pr.message)}" for pr in problems]
+    return "\n".join(lines)
+
+
+def _engine_lines(assessment: dict[str, Any]) -> list[str]:
+    """The lines of the detail that come from the assessment: decision, why, missing,
+    recommendations, plan, advice, gestation and guideline."""
+    p = assessment["progesterone"]
+    g = assessment["guideline"]
+    lines: list[str] = []
     decision = _words(p["decision"].replace("_", " "))
     lines.append(f"**Decision: {decision}** ({_recs_md(assessment)})")
     lines.append("")
@@ -186,16 +272,7 @@ def detail_markdown(
         else "Gestation: unknown",
         f"Guideline: {md(g['guideline'])} version {md(g['version'])} ({md(g['chosen_because'])}).",
     ]
-    if evidence:
-        lines += ["", "**Data used**"]
-        lines += [
-            f"- {md(fact)}: {', '.join(md(r) for r in refs)}"
-            for fact, refs in sorted(evidence.items())
-        ]
-    if problems:
-        lines += ["", "**Data that could not be used**"]
-        lines += [f"- {md(pr.field)}: {md(pr.message)}" for pr in problems]
-    return "\n".join(lines)
+    return lines
 
 
 def _card(summary: str, indicator: str, assessment: dict[str, Any], detail: str) -> dict[str, Any]:
@@ -227,7 +304,7 @@ def decision_card(
             assessment,
             detail,
         )
-        order = plan_to_medication_request(plan, patient_id)
+        order = plan_to_medication_request(plan, patient_id, request_id=_new_uuid())
         card["suggestions"] = [
             {
                 "label": f"Order progesterone 400 mg vaginal twice daily to {plan['stop_on']}",
@@ -330,7 +407,7 @@ def order_cards(
                         + [f"- {md(d)}" for d in differences],
                     ),
                 )
-                replacement = plan_to_medication_request(plan, patient_id)
+                replacement = plan_to_medication_request(plan, patient_id, request_id=_new_uuid())
                 actions: list[dict[str, Any]] = []
                 if order.get("id"):
                     actions.append(

@@ -1,0 +1,106 @@
+"""Instructions per CDS patient-view call, counted by valgrind: a figure the machine's load does
+not move (CPU times on a shared 2-core machine move by +-20% from run to run, more than most
+changes to the call).
+
+Run: .venv/bin/python benchmarks/cds_instructions.py [--before CHECKOUT] [--calls 500]
+
+Each figure is the difference of two runs under `valgrind --tool=cachegrind --cache-sim=no`
+(the same start-up and warm-up, then 100 or 100 + ``--calls`` calls through the whole ASGI app,
+as `bench_cds_call.py` makes them) over the difference in calls: start-up and imports cancel
+out. The hello-world FastAPI route is counted the same way as the baseline. Not named bench_*:
+`make bench` does not run it (it needs valgrind and minutes). Each run takes a
+minute or more (valgrind is ~50x slower); needs the Debian package `valgrind`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WARM = 100
+
+# One process's calls: CHECKOUT on the path, N calls of the CDS service or of hello-world.
+_CALLER = """
+import asyncio, datetime as dt, json, sys, tempfile
+sys.path.insert(0, {bench!r})
+from bench_cds_call import asgi_caller, hello_app
+from bench_cds_load import SERVICE, request_body
+from earlypath.web.app import create_app
+from earlypath.web.config import Settings
+n, which = int(sys.argv[1]), sys.argv[2]
+today = dt.date(2026, 12, 1)
+body = json.dumps(request_body(today, 0)).encode()
+with tempfile.TemporaryDirectory() as tmp:
+    if which == "cds":
+        settings = Settings(auth=False, feedback_db=f"sqlite:///{{tmp}}/fb.sqlite3")
+        app = create_app(settings, today=lambda: today)
+        call = asgi_caller(app, SERVICE, "POST", body)
+    else:
+        call = asgi_caller(hello_app(), "/hello", "POST", b"")
+    loop = asyncio.new_event_loop()
+    for _ in range(50 + n):
+        loop.run_until_complete(call())
+"""
+
+
+def instructions(checkout: Path, which: str, calls: int) -> int:
+    """Instructions valgrind counts for the whole process making ``calls`` calls."""
+    # the checkout's own benchmarks: bench_cds_call.py puts its checkout first on the path
+    code = _CALLER.format(bench=str(checkout / "benchmarks"))
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--cachegrind-out-file=/dev/null",
+            sys.executable,
+            "-c",
+            code,
+            str(calls),
+            which,
+        ],
+        env=env,
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"valgrind gave no instruction count: {done.stderr[-500:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def per_call(checkout: Path, which: str, calls: int) -> int:
+    return round(
+        (instructions(checkout, which, WARM + calls) - instructions(checkout, which, WARM)) / calls
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--before", type=Path, help="another checkout, counted the same way")
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    hello = per_call(ROOT, "hello", args.calls)
+    report: dict[str, object] = {"calls": args.calls, "hello_world_instructions": hello}
+    checkouts = [("before", args.before)] if args.before else []
+    for name, checkout in [*checkouts, ("after" if args.before else "this", ROOT)]:
+        count = per_call(checkout.resolve(), "cds", args.calls)
+        report[f"cds_call_instructions_{name}"] = count
+        report[f"ratio_{name}_to_hello_world"] = round(count / hello, 2)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
