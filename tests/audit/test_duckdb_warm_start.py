@@ -47,6 +47,7 @@ def _audit(source: Path, out: Path, plans: str, root: Path = ROOT) -> str:
     done = subprocess.run(
         [sys.executable, "-c", AUDIT, str(source), str(out)],
         env=env,
+        cwd=root,  # ("-c" puts the working folder first on the path: the code under test)
         capture_output=True,
         text=True,
         timeout=300,
