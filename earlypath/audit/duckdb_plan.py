@@ -12,10 +12,11 @@ data, so a list of them is kept as a placeholder and put in on each run.
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from collections.abc import Sequence
 from functools import cache
-from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from earlypath.audit.sql_table import sql_name
@@ -30,9 +31,27 @@ PLACEHOLDER = "earlypath-placeholder-of-the-repeated-ids"
 
 @cache
 def _versions() -> tuple[str, str]:
-    """ibis's and DuckDB's versions, read from their installed metadata (not by importing
-    ibis: a kept plan must be found without it)."""
-    return version("ibis-framework"), version("duckdb")
+    """ibis's and DuckDB's versions, without importing ibis (a kept plan must be found without
+    it) or reading the installed packages' metadata (``importlib.metadata``: 0.03 s at each
+    start): DuckDB is imported already, and ibis's version is the line of its ``__init__.py``
+    that sets it (or, failing that, the file's size and time)."""
+    import duckdb
+
+    return _ibis_version(), str(duckdb.__version__)
+
+
+def _ibis_version() -> str:
+    from importlib.util import find_spec
+
+    spec = find_spec("ibis")
+    if spec is None or spec.origin is None:
+        return "no ibis"
+    path = Path(spec.origin)
+    found = re.search(r"^__version__ = [\"']([^\"']+)[\"']", path.read_text("utf-8"), re.M)
+    if found:
+        return found.group(1)
+    info = path.stat()
+    return f"{path} {info.st_size} {info.st_mtime_ns}"
 
 
 def plan_key(*parts: Any) -> str:
@@ -94,12 +113,34 @@ def judging_plan(
     return checked_sql, plan["episodes"]
 
 
-def _cross_field_checks() -> Any:
-    """The cross-field checks, for the key: a test may add one (then another key). When their
-    module is not loaded (it loads the episode contract: pydantic), nothing can have changed
-    them from the source, whose digest is in the key already."""
+def _cross_field_checks() -> str:
+    """The cross-field checks, for the key: "as in the source" (whose digest is in the key
+    already) unless a test has changed them. When their module is not loaded (it is loaded with
+    the episode contract: pydantic), nothing can have changed them; when it is, its list is
+    compared with the list its source gives, so a warm run (not loaded) and a cold one (loaded
+    to build the SQL) find the same plan."""
     checks = sys.modules.get("earlypath.model.checks")
-    return "as in the source" if checks is None else checks.CROSS_FIELD_CHECKS
+    if checks is None:
+        return "as in the source"
+    now = canonical(checks.CROSS_FIELD_CHECKS)
+    return "as in the source" if now == _checks_as_written(checks.__file__) else now
+
+
+@cache
+def _checks_as_written(path: str) -> str:
+    """The text of `CROSS_FIELD_CHECKS` as the module's source defines it: the module is run
+    again under a private name (loading it the usual way loads the episode contract)."""
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    spec = spec_from_file_location("earlypath_cross_field_checks_as_written", path)
+    assert spec is not None and spec.loader is not None
+    module = module_from_spec(spec)
+    sys.modules[spec.name] = module  # (dataclasses look their module up while it runs)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return canonical(module.CROSS_FIELD_CHECKS)
 
 
 def _usable(plan: dict[str, Any] | None) -> bool:

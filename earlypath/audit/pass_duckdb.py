@@ -13,9 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from earlypath.audit.duckdb_plan import judging_plan, repeated_ids_sql
 from earlypath.audit.evaluated import EPISODE_COLUMNS, FEW_REPEATED_IDS, Evaluated, OnePass
 from earlypath.audit.flat import FLAT_COLUMNS
@@ -32,6 +29,7 @@ __all__ = [
     "bounded_copy_memory",
     "copy_to_parquet",
     "judge_on_duckdb",
+    "rows_in_file",
     "rows_in_order",
     "write_one_pass",
 ]
@@ -116,16 +114,18 @@ def write_one_pass(ev: Evaluated, target: Path, progress: bool) -> int:
     are a list, not a join, when few), so the file is written without a sort; the order is
     checked on the file and, only if it does not hold, the file is written again, sorted.
     Returns the rows written (from the file's footer)."""
+    duck = ev.con.con
     with (
         atomic_path(target) as tmp,
-        duckdb_progress(progress, ev.con.con, ev.rows_in, "checking and judging"),
-        bounded_copy_memory(ev.con.con),
+        duckdb_progress(progress, duck, ev.rows_in, "checking and judging"),
+        bounded_copy_memory(duck),
     ):
         copy_to_parquet(ev.con, ev.episodes, tmp)
-        if not rows_in_order(tmp):
+        if not rows_in_order(tmp, duck):
             ordered = f"SELECT * FROM ({sql_of(ev.con, ev.episodes)}) ORDER BY row_number"
             copy_to_parquet(ev.con, ordered, tmp)
-    return int(pq.ParquetFile(target).metadata.num_rows)
+            rows_in_order(tmp, duck)  # (the gaps of the file as written: `after_one_pass`)
+    return rows_in_file(duck, target)
 
 
 # What DuckDB's ordered COPY may hold beyond what the connection holds already (see below).
@@ -157,22 +157,27 @@ def after_one_pass(ev: Evaluated, written: Path) -> None:
     those few rows only, not on the cohort a second time. A row in neither (it cannot happen)
     has no reason, is in neither count, and fails the reconciliation.
 
-    The numbers not written are found from the file's ``row_number`` column in Python (a mask
-    over the input's numbers), so DuckDB joins the input to those few numbers instead of to
-    every written one (a hash table of the whole cohort).
+    The numbers not written are the gaps in the file's ``row_number`` column, found when its
+    order was checked (`rows_in_order`), and those after its last row, so DuckDB joins the
+    input to those few numbers instead of to every written one (a hash table of the whole
+    cohort).
 
     The empty cells read as false are counted for the episodes as every row's count less the
     rejects' (a sum over two cells a row: the checks are not run for it)."""
     assert ev.one_pass is not None
     duck, raw, checked = ev.con.con, sql_name(ev.one_pass.raw), sql_name(ev.one_pass.checked)
     every_row = _scalar(duck, f"SELECT coalesce(sum(defaulted_false_cells), 0) FROM {checked}")
-    duck.execute(
-        f"CREATE OR REPLACE VIEW {EPISODES} AS SELECT * FROM read_parquet({sql_text(str(written))})"
-    )
+    file = f"read_parquet({sql_text(str(written))})"
+    duck.execute(f"CREATE OR REPLACE VIEW {EPISODES} AS SELECT * FROM {file}")
     ev.episodes = SqlTable.named(ev.con, EPISODES, ev.episodes.columns)
     last = _scalar(duck, f"SELECT coalesce(max(row_number), 0) FROM {raw}")
-    # A registered Arrow table, not a DuckDB table: it is a few numbers, held by the connection.
-    duck.register(NOT_WRITTEN, _numbers_table(_numbers_not_in(written, last)))
+    top = _scalar(duck, f"SELECT coalesce(max(row_number), 0) FROM {file}")
+    # The numbers in no gap of the file (`rows_in_order` found them), and those after its last.
+    duck.execute(
+        f"CREATE OR REPLACE TEMP TABLE {NOT_WRITTEN} AS "
+        f"SELECT unnest(range(lo, least(hi, {last + 1}))) AS row_number FROM {GAPS} "
+        f"UNION ALL SELECT unnest(range({top + 1}, {last + 1})) AS row_number"
+    )
     duck.execute(
         f"CREATE OR REPLACE VIEW {CHECK_INPUT} AS SELECT r.* FROM {raw} r "
         f"SEMI JOIN {NOT_WRITTEN} n ON r.row_number = n.row_number"
@@ -188,17 +193,7 @@ def after_one_pass(ev: Evaluated, written: Path) -> None:
 
 
 NOT_WRITTEN = "earlypath_rows_not_written"
-
-
-def _numbers_not_in(path: Path, last: int) -> Any:
-    """The numbers 1..``last`` that are not in the Parquet file's ``row_number`` column."""
-    import numpy as np
-
-    written = _row_numbers(path)
-    missing = np.ones(last + 1, dtype=bool)
-    missing[0] = False
-    missing[written[(written >= 1) & (written <= last)]] = False
-    return np.flatnonzero(missing).astype(np.int64)
+GAPS = "earlypath_gaps_in_the_file"  # by `rows_in_order`: the numbers missing between rows
 
 
 def copy_to_parquet(con: Any, expr: Any, target: Path) -> None:
@@ -216,33 +211,43 @@ def copy_to_parquet(con: Any, expr: Any, target: Path) -> None:
         ) from None
 
 
-def _numbers_table(numbers: Any) -> pa.Table:
-    """A NumPy int64 array as a one-column Arrow table, ``row_number``, sharing its buffer
-    (``pa.array`` of a NumPy array imports pandas: 0.5 s)."""
-    column = pa.Array.from_buffers(pa.int64(), len(numbers), [None, pa.py_buffer(numbers)])
-    return pa.Table.from_arrays([column], names=["row_number"])
+def rows_in_file(duck: Any, path: Path) -> int:
+    """The rows of a Parquet file (from its footer)."""
+    return _scalar(duck, f"SELECT count(*) FROM read_parquet({sql_text(str(path))})")
 
 
-def rows_in_order(path: Path) -> bool:
-    """Whether the Parquet file's ``row_number`` column strictly increases from row to row."""
-    import numpy as np
+def rows_in_order(path: Path, duck: Any = None) -> bool:
+    """Whether the Parquet file's ``row_number`` column strictly increases from row to row.
 
-    numbers = _row_numbers(path)
-    return bool(np.all(numbers[1:] > numbers[:-1]))
-
-
-def _row_numbers(path: Path) -> Any:
-    """The file's ``row_number`` column as a NumPy array of int64 (a view of Arrow's buffer:
-    ``to_numpy`` would import pandas, 0.5 s, for it)."""
-    import numpy as np
-
-    # ParquetFile, not read_table: that imports pyarrow.dataset (0.2 s) for one column.
-    column = pq.ParquetFile(path).read(columns=["row_number"]).column(0).combine_chunks()
-    if column.type != pa.int64():  # (a cast imports pyarrow.compute: only when needed)
-        column = column.cast(pa.int64())
-    if len(column) == 0:
-        return np.empty(0, dtype=np.int64)
-    if column.null_count:  # the input's numbering: it cannot happen
+    DuckDB reads the column (no pyarrow or NumPy, whose imports cost more than this query on a
+    small audit) without sorting it: in a file in order, a row's number less its position in
+    the file only grows, and is the same along each run of consecutive numbers, so the rows
+    grouped by it are a few runs (one more after each reject). The file is in order when each
+    run is one block of positions and the runs, by position, leave no number twice. The
+    numbers missing before each run (``lo`` to ``hi``, ``hi`` not included) are kept in the
+    table `GAPS` of ``duck`` for `after_one_pass`."""
+    duck = duck if duck is not None else _new_connection()
+    runs = (
+        "SELECT row_number - file_row_number AS shift, min(file_row_number) AS first, "
+        "max(file_row_number) AS last, count(*) AS n, count(row_number) AS numbered "
+        f"FROM read_parquet({sql_text(str(path))}, file_row_number = true) GROUP BY shift"
+    )
+    duck.execute(
+        f"CREATE OR REPLACE TEMP TABLE {GAPS} AS SELECT "
+        "coalesce(lag(last + shift) OVER (ORDER BY first), 0) + 1 AS lo, first + shift AS hi, "
+        "n = last - first + 1 AND first = coalesce(lag(last) OVER (ORDER BY first), -1) + 1 "
+        f"AS one_block, n - numbered AS no_number FROM ({runs})"
+    )
+    no_number, backwards = duck.execute(
+        "SELECT coalesce(sum(no_number), 0), count(*) FILTER (NOT one_block OR hi < lo) "
+        f"FROM {GAPS}"
+    ).fetchall()[0]
+    if no_number:  # the input's numbering: it cannot happen
         raise ValueError(f"{path.name}: a row has no row_number")
-    values = np.frombuffer(column.buffers()[1], dtype=np.int64)
-    return values[column.offset : column.offset + len(column)]
+    return not backwards
+
+
+def _new_connection() -> Any:
+    import duckdb
+
+    return duckdb.connect()

@@ -93,7 +93,7 @@ def _grouping_sets(con: Any, t: Any, keys: list[str]) -> list[dict[str, Any]]:
     if spark:
         rows = con._session.sql(query).toArrow().to_pylist()
         return [{**row, "key": keys[row["key"]]} for row in rows]
-    return con.con.sql(query).to_arrow_table().to_pylist()
+    return query_rows(con.con, query)
 
 
 def _missing_facts(ev: Any) -> list[dict[str, Any]]:

@@ -10,12 +10,10 @@ import csv
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from earlypath.audit.evaluated import Evaluated
 from earlypath.audit.load import fetch_arrow
 from earlypath.audit.output import atomic_path
-from earlypath.audit.pass_duckdb import copy_to_parquet, rows_in_order
+from earlypath.audit.pass_duckdb import copy_to_parquet, rows_in_file, rows_in_order
 from earlypath.audit.progress import progress_bar as _progress
 from earlypath.audit.sql_table import SqlTable, count_rows, query_rows
 
@@ -48,9 +46,9 @@ def write_episodes(ev: Evaluated, target: Path, progress: bool) -> int:
         _progress(progress and total > 100_000, None, f"writing {total:,} episodes"),
     ):
         copy_to_parquet(ev.con, ev.episodes, tmp)
-        if not rows_in_order(tmp):
+        if not rows_in_order(tmp, ev.con.con):
             copy_to_parquet(ev.con, ev.episodes.order_by("row_number"), tmp)
-    return int(pq.ParquetFile(target).metadata.num_rows)
+    return rows_in_file(ev.con.con, target)
 
 
 def write_rejects(ev: Evaluated, target: Path) -> int:

@@ -1,5 +1,6 @@
-"""A DuckDB audit whose SQL is all kept runs on plain DuckDB and never imports ibis (issue 16:
-start-up), with the same outputs as a run that built its SQL; a damaged plan is built again.
+"""A DuckDB audit whose SQL is all kept runs on plain DuckDB and never imports ibis, pyarrow,
+NumPy or pydantic (issue 16: start-up), with the same outputs as a run that built its SQL; a
+damaged plan, a changed rule or a changed policy is built again.
 
 Each audit runs in a fresh process (this one has imported ibis already)."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,20 +28,26 @@ SAME_BYTES = ("episodes.parquet", "rejects.csv", "cases-eligible-not-offered.csv
 # What differs from run to run in summary.json: the clock
 RUN_BOUND = ("generated_at", "seconds", "timings_seconds")
 
-AUDIT = """
+# What a warm audit must not import (each costs 0.05-0.2 s of start-up): ibis builds the SQL,
+# pyarrow and NumPy were used to read the written file back, pydantic is the episode contract.
+HEAVY = ("ibis", "pyarrow", "numpy", "pydantic", "pandas")
+AUDIT = f"""
 import sys
 from pathlib import Path
 from earlypath.audit.run import run_audit
 run_audit(Path(sys.argv[1]), Path(sys.argv[2]), group_by=["site"])
-print("ibis imported" if "ibis" in sys.modules else "no ibis")
+heavy = [m for m in {HEAVY!r} if m in sys.modules]
+print("ibis imported" if "ibis" in sys.modules else "no ibis", *heavy)
 """
+WARM = "no ibis"  # and none of the other heavy modules
 
 
-def _audit(source: Path, out: Path, plans: str) -> str:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "EARLYPATH_PLAN_CACHE": plans}
+def _audit(source: Path, out: Path, plans: str, root: Path = ROOT) -> str:
+    env = {**os.environ, "PYTHONPATH": str(root), "EARLYPATH_PLAN_CACHE": plans}
     done = subprocess.run(
         [sys.executable, "-c", AUDIT, str(source), str(out)],
         env=env,
+        cwd=root,  # ("-c" puts the working folder first on the path: the code under test)
         capture_output=True,
         text=True,
         timeout=300,
@@ -76,9 +84,10 @@ def _same_outputs(a: Path, b: Path) -> None:
 def test_a_warm_audit_imports_no_ibis_and_writes_the_same(tmp_path: Path, ids: list[str]) -> None:
     source = _cohort(tmp_path / "c.csv", ids)
     plans = str(tmp_path / "plans")
-    assert _audit(source, tmp_path / "cold", plans) == "ibis imported"  # the plans are built
-    assert _audit(source, tmp_path / "warm", plans) == "no ibis"
-    assert _audit(source, tmp_path / "unkept", "off") == "ibis imported"
+    cold = _audit(source, tmp_path / "cold", plans)
+    assert cold.startswith("ibis imported")  # the plans are built
+    assert _audit(source, tmp_path / "warm", plans) == WARM
+    assert _audit(source, tmp_path / "unkept", "off").startswith("ibis imported")
     _same_outputs(tmp_path / "cold", tmp_path / "warm")
     _same_outputs(tmp_path / "cold", tmp_path / "unkept")
 
@@ -91,11 +100,41 @@ def test_a_damaged_or_missing_plan_is_built_again(tmp_path: Path) -> None:
     assert len(kept) == 2  # the repeated ids' SQL; the checks' and the rules'
     for path in kept:
         path.write_text('{"repeated": 1, "checked": 1}', encoding="utf-8")
-    assert _audit(source, tmp_path / "damaged", str(plans)) == "ibis imported"
+    assert _audit(source, tmp_path / "damaged", str(plans)).startswith("ibis imported")
     _same_outputs(tmp_path / "cold", tmp_path / "damaged")
-    assert _audit(source, tmp_path / "mended", str(plans)) == "no ibis"
+    assert _audit(source, tmp_path / "mended", str(plans)) == WARM
     _same_outputs(tmp_path / "cold", tmp_path / "mended")
     # Another column (its type is part of the key): built again, not the kept SQL of the other
     lines = source.read_text(encoding="utf-8").splitlines()
     source.write_text("".join(line + ",ward\n" for line in lines), encoding="utf-8")
-    assert _audit(source, tmp_path / "ward", str(plans)) == "ibis imported"
+    assert _audit(source, tmp_path / "ward", str(plans)).startswith("ibis imported")
+
+
+def _decisions(out: Path) -> list[tuple[str, str]]:
+    import duckdb
+
+    sql = "SELECT episode_id, decision FROM read_parquet(?) ORDER BY row_number"
+    return duckdb.connect().execute(sql, [str(out / "episodes.parquet")]).fetchall()
+
+
+def test_a_changed_rule_is_built_again_not_taken_from_the_kept_plan(tmp_path: Path) -> None:
+    # The plan's key covers the package's source: a copy whose progesterone rule asks for two
+    # previous miscarriages (not one) must build its SQL again and judge by the changed rule.
+    source = _cohort(tmp_path / "c.csv", ["e1", "e2", "e3"])
+    plans = str(tmp_path / "plans")
+    _audit(source, tmp_path / "cold", plans)
+    assert _audit(source, tmp_path / "warm", plans) == WARM
+    changed = tmp_path / "changed"
+    shutil.copytree(
+        ROOT / "earlypath", changed / "earlypath", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    rules = changed / "earlypath" / "guideline" / "progesterone.py"
+    text = rules.read_text(encoding="utf-8")
+    assert text.count("PREVIOUS_MISCARRIAGES.ge(1),") == 1
+    rules.write_text(text.replace("PREVIOUS_MISCARRIAGES.ge(1),", "PREVIOUS_MISCARRIAGES.ge(2),"))
+    assert _audit(source, tmp_path / "rule", plans, root=changed).startswith("ibis imported")
+    assert _decisions(tmp_path / "warm")[0] == ("e1", "offer")  # one previous miscarriage
+    assert _decisions(tmp_path / "rule")[0] == ("e1", "do_not_offer")
+    # and the unchanged code still finds its own plan, kept beside the changed one's
+    assert _audit(source, tmp_path / "again", plans) == WARM
+    _same_outputs(tmp_path / "cold", tmp_path / "again")
