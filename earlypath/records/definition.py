@@ -1165,10 +1165,11 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
     ("pregnancy_signs", Agg("collect", "clinical", _SIGN_SHOWS, Col("ref"))),
     ("gender", Agg("latest", "patients", Not(IsNull(Col("gender"))), Col("gender"), (Col("n"),))),
     # Is her Patient in the record (True, else None)? Without it her sex and age are unknown: the
-    # record is still judged on its pregnancy evidence, and that is reported (`_PROBLEMS`), on
-    # one row of that evidence (the first).
+    # record is still judged on its pregnancy evidence, and that is reported (`_PROBLEMS`) once,
+    # on a row of that evidence every engine picks alike (the least ref; ``n`` is each engine's
+    # own input order).
     ("patient_known", Agg("any", "patients", Const(True), Const(True))),
-    ("first_evidence", Agg("min", "clinical", Or((_SIGN_SHOWS, _LMP_COUNTS)), Col("n"))),
+    ("first_evidence", Agg("min", "clinical", Or((_SIGN_SHOWS, _LMP_COUNTS)), Col("ref"))),
 )
 
 _LENGTH_WHAT = Lookup(
@@ -1221,7 +1222,9 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     ),
     RowProblem(
         "clinical",
-        And((_is(Cmp("==", Col("n"), Ctx("first_evidence")), True), IsNull(Ctx("patient_known")))),
+        And(
+            (_is(Cmp("==", Col("ref"), Ctx("first_evidence")), True), IsNull(Ctx("patient_known")))
+        ),
         Message.of(NO_PATIENT_MESSAGE),
         ref=Message.of(If(IsNull(Ctx("encounter")), Const("Patient"), Const("Encounter.subject"))),
     ),
