@@ -146,8 +146,8 @@ NOT_PREGNANT_CONFLICT_MESSAGE = (
     "is unknown, so the pregnancy is kept"
 )
 NO_PATIENT_MESSAGE = (
-    "no Patient resource is in the record for this subject: her sex and age are unknown (a "
-    "man's record cannot be told apart); judged on the pregnancy evidence as it stands"
+    "names no Patient in the record: her sex and age are unknown (a man's record cannot be told "
+    "apart); judged on the pregnancy evidence as it stands"
 )
 HEARTBEAT_CONFLICT_MESSAGE = (
     "fetal heart findings that day disagree or are uncertain; whether a heartbeat was seen is "
@@ -1165,7 +1165,8 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
     ("pregnancy_signs", Agg("collect", "clinical", _SIGN_SHOWS, Col("ref"))),
     ("gender", Agg("latest", "patients", Not(IsNull(Col("gender"))), Col("gender"), (Col("n"),))),
     # Is her Patient in the record (True, else None)? Without it her sex and age are unknown: the
-    # record is still judged on its pregnancy evidence, and that is reported (`_PROBLEMS`) once,
+    # record is still judged on its pregnancy evidence, and for an encounter (the audit) that is
+    # reported (`_PROBLEMS`) once,
     # on a row of that evidence every engine picks alike (the least ref; ``n`` is each engine's
     # own input order).
     ("patient_known", Agg("any", "patients", Const(True), Const(True))),
@@ -1223,10 +1224,16 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     RowProblem(
         "clinical",
         And(
-            (_is(Cmp("==", Col("ref"), Ctx("first_evidence")), True), IsNull(Ctx("patient_known")))
+            (
+                _is(Cmp("==", Col("ref"), Ctx("first_evidence")), True),
+                IsNull(Ctx("patient_known")),
+                # an encounter's subject (the audit); a CDS call's patient is its context's, and
+                # her Patient an optional prefetch nothing decided reads
+                Not(IsNull(Ctx("encounter"))),
+            )
         ),
         Message.of(NO_PATIENT_MESSAGE),
-        ref=Message.of(If(IsNull(Ctx("encounter")), Const("Patient"), Const("Encounter.subject"))),
+        ref=Message.of("Encounter.subject"),
     ),
     # lengths
     _length_problem("no value", " has no valueQuantity; ignored"),
