@@ -22,12 +22,13 @@ import ibis
 import pytest
 
 from earlypath.fhir.mapping import has_pregnancy_context, map_resources
+from earlypath.fhir.pregnancy import EXCLUDED_NOT_PREGNANT
 from earlypath.records.definition import (
     LMP_ENDED_MESSAGE,
     NO_PATIENT_MESSAGE,
     NOT_PREGNANT_CONFLICT_MESSAGE,
 )
-from tests.audit.test_fhir_mapping_agrees import write_export
+from tests.audit.test_fhir_mapping_agrees import flattened_rows, write_export
 from tests.conftest_spark import spark_session
 from tests.records.test_engines_agree import audit_reading, service_reading
 
@@ -267,6 +268,26 @@ def test_a_cds_call_without_her_patient_is_judged_with_sex_unknown() -> None:
     assert has_pregnancy_context(result)
     assert result.patient_gender is None
     assert result.problems == []
+
+
+def test_the_duckdb_audit_counts_who_is_an_episode_so(tmp_path: Path) -> None:
+    """The flat audit on DuckDB: why each encounter is not an episode (None: it is one)."""
+    records = {
+        "ended": _export(_status("a", "2024-04-01", PREGNANT), _hcg("b", "2024-05-01", 2)),
+        "same day": _export(_status("a", "2024-05-01", PREGNANT), _hcg("b", "2024-05-01", 2)),
+        "again": _export(_hcg("b", "2024-03-01", 2), _status("c", "2024-05-20", PREGNANT)),
+        "no patient": _export(_status("a", "2024-04-01", PREGNANT), patient=False),
+    }
+    got = {
+        name: [row["exclusion"] for row in flattened_rows(write_export(export, tmp_path / name))]
+        for name, export in records.items()
+    }
+    assert got == {
+        "ended": [EXCLUDED_NOT_PREGNANT],
+        "same day": [None],
+        "again": [None],
+        "no patient": [None],
+    }
 
 
 @pytest.mark.spark
