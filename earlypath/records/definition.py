@@ -607,6 +607,9 @@ _OBSERVATION_ROWS = _clinical(
         "miscarriage": And((_EVENT, IsNull(_HISTORY), _is(PRESENCE, True))),
         "mis_unreadable": And((_MISCARRIAGE_CODED, IsNull(PRESENCE))),
         "lmp_code": _LMP,
+        # the LMP is its valueDateTime: every profile found (CHMED, AU, Thai MoPH, LOINC 8665-2
+        # examples) carries it there; that a UK GP system's event date is the LMP itself (a code
+        # with no value) could not be verified in any public source, so it is not read so
         "lmp_value": If(_LMP, Day(_text("valueDateTime")), Const(None)),
         "length_kind": _LENGTH_KIND,
         "length_problem": _LENGTH_PROBLEM,
