@@ -293,7 +293,8 @@ def test_the_duckdb_audit_counts_who_is_an_episode_so(tmp_path: Path) -> None:
 @pytest.mark.spark
 def test_spark_reads_these_records_as_duckdb_does(duck: Any, tmp_path: Path) -> None:
     spark = ibis.pyspark.connect(spark_session())
-    for i, (_, facts, _, _, _) in enumerate(CASES):
+    # a few of the cases (each costs seconds on Spark): status, Condition, same day, ended LMP
+    for i, (_, facts, _, _, _) in enumerate(CASES[::3]):
         export = _export(*facts)
         folder = write_export(export, tmp_path / f"case{i}")
         assert audit_reading(spark, folder, f"sp{i}", export) == audit_reading(
