@@ -15,11 +15,37 @@ that day (the window the mapping places an LMP in; a record dated after the day 
   a bleeding finding;
 - in the audit only, the encounter's own type (``pregnancy_encounter_type``: a prenatal visit).
 
-A man's record (Patient.gender ``male``) is never judged, whatever it holds.
+A later "not pregnant" ends what came before it. A record that she is not pregnant is a pregnancy
+status answered "not pregnant" (``not_pregnant``: LOINC LA26683-5, SNOMED 60001007), a negative
+hCG (as above), or the SNOMED "not pregnant" finding as an Observation's code (present, or with no
+value) or a Condition's (not refuted or entered in error). As a clinician reads a chart, the
+latest dated evidence up to ``assessed_on`` decides:
+- evidence dated before the latest such record (a day after the day; for a Condition recorded
+  after its onset, its recordedDate) is of a pregnancy that is over and shows nothing now; an
+  LMP recorded before it, or a crown-rump length measured before it, dates nothing either (the
+  LMP is reported: it is not this pregnancy's);
+- on the same day the order is unknown: the pregnancy is kept (a missed eligible woman is the harm
+  this product exists to prevent), and the "not pregnant" record is reported as a conflict;
+- an undated "not pregnant" ends nothing (it cannot be placed after anything); one dated after the
+  day was not known then; evidence dated after it starts a pregnancy again;
+- a miscarriage, a delivery or a termination is not read as "not pregnant": a miscarriage is
+  evidence on its own day only (above), and NG126's care after one (a pregnancy test three weeks
+  on, anti-D) is still early-pregnancy care, so it does not end the evidence before it; the value
+  sets hold no delivery or termination codes (a site's pregnancy Condition that ended carries an
+  ``abatement[x]``, read above).
+
+A man's record (Patient.gender ``male``) is never judged, whatever it holds. A record whose
+Patient is not there (an Encounter whose ``subject`` names no Patient in the export) has her sex
+and age unknown, never defaulted: it is judged on its pregnancy evidence as it stands (dropping it
+could miss an eligible woman; the male exclusion cannot apply), and the reading reports it once,
+on ``Encounter.subject`` (step ``patient_known``). A CDS patient-view call names its patient in
+its context and her Patient is an optional prefetch (`earlypath.web.cds`): without it the call is
+read the same way, with no problem on the card, since nothing the guideline decides reads her sex
+or age.
 
 This module documents "current pregnancy" and names its value sets and limits; the reading itself
 is the one definition of record reading (`earlypath.records.definition`: the sign columns of the
-``clinical`` rows and the ``pregnancy_signs`` step), run by the CDS patient-view service
+``clinical`` rows and the ``not_pregnant_on`` and ``pregnancy_signs`` steps), run by the CDS patient-view service
 (`mapping.has_pregnancy_context`) and the audit alike. `exclusion` says why an encounter is not
 an episode.
 """

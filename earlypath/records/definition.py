@@ -89,7 +89,10 @@ from earlypath.rules.ir import (
 __all__ = [
     "ALLERGY_NAME_MAX",
     "HEARTBEAT_CONFLICT_MESSAGE",
+    "LMP_ENDED_MESSAGE",
     "MEDICATION_REFERENCE",
+    "NOT_PREGNANT_CONFLICT_MESSAGE",
+    "NO_PATIENT_MESSAGE",
     "OBSERVATION_VALUES",
     "PLACE_MESSAGES",
     "PRIMITIVE_VALUES",
@@ -135,6 +138,17 @@ PLACE_MESSAGES = {
         "pregnancy); ignored"
     ),
 }
+LMP_ENDED_MESSAGE = (
+    "LMP was recorded before a later record that she is not pregnant; not used for this pregnancy"
+)
+NOT_PREGNANT_CONFLICT_MESSAGE = (
+    "says she is not pregnant, but a record of the same day shows a pregnancy: which came first "
+    "is unknown, so the pregnancy is kept"
+)
+NO_PATIENT_MESSAGE = (
+    "names no Patient in the record: her sex and age are unknown (a man's record cannot be told "
+    "apart); judged on the pregnancy evidence as it stands"
+)
 HEARTBEAT_CONFLICT_MESSAGE = (
     "fetal heart findings that day disagree or are uncertain; whether a heartbeat was seen is "
     "taken as unknown"
@@ -415,6 +429,7 @@ _CLINICAL_COLUMNS = (
     "abated",
     "ends",
     "shows",
+    "not_pregnant",
 )
 
 
@@ -495,9 +510,19 @@ _OBSERVATION_SHOWS = Or(
         And((_in("code", "hcg"), Not(_HCG_NEGATIVE))),
     )
 )
+# A record that she is not pregnant: a pregnancy status answered so, a negative hCG, or the
+# "not pregnant" finding itself (recorded as present, or with no value).
+_OBSERVATION_NOT_PREGNANT = Or(
+    (
+        And((_in("code", "pregnancy_status"), _in(_VCC, "not_pregnant"))),
+        And((_in("code", "hcg"), _HCG_NEGATIVE)),
+        And((_in("code", "not_pregnant"), _is(PRESENCE, True))),
+    )
+)
 # A Condition that shows a pregnancy (a miscarriage: only on its own days; see `_SIGN_SHOWS`).
 _CONDITION_ENDS = And((Not(_CONDITION_IGNORED), _in_any("code", PREGNANCY_END_SETS)))
 _CONDITION_SHOWS = And((Not(_CONDITION_IGNORED), _in_any("code", PREGNANCY_CONDITION_SETS)))
+_CONDITION_NOT_PREGNANT = And((Not(_CONDITION_IGNORED), _in("code", "not_pregnant")))
 
 
 _CONDITION_ROWS = _clinical(
@@ -512,6 +537,7 @@ _CONDITION_ROWS = _clinical(
             ),
             _CONDITION_ENDS,
             _CONDITION_SHOWS,
+            _CONDITION_NOT_PREGNANT,
         )
     ),
     {
@@ -519,6 +545,7 @@ _CONDITION_ROWS = _clinical(
         "abated": _day_of("abatementDateTime", "abatementPeriod.start"),
         "ends": _CONDITION_ENDS,
         "shows": _CONDITION_SHOWS,
+        "not_pregnant": _CONDITION_NOT_PREGNANT,
         "observed": Const(False),
         "day": _CONDITION_DAY,
         "history_at_least": _HISTORY,
@@ -562,6 +589,7 @@ _OBSERVATION_ROWS = _clinical(
                     _in_any("code", _OBSERVATION_CODE_SETS),
                     _in_any(_VCC, _OBSERVATION_VALUE_SETS),
                     _OBSERVATION_SHOWS,
+                    _OBSERVATION_NOT_PREGNANT,
                 )
             ),
         )
@@ -569,6 +597,7 @@ _OBSERVATION_ROWS = _clinical(
     {
         "ends": Const(False),
         "shows": _OBSERVATION_SHOWS,
+        "not_pregnant": _OBSERVATION_NOT_PREGNANT,
         "observed": Const(True),
         "day": _OBSERVATION_DAY,
         # a miscarriage or history Observation is a finding: present is the record, absent a
@@ -578,6 +607,9 @@ _OBSERVATION_ROWS = _clinical(
         "miscarriage": And((_EVENT, IsNull(_HISTORY), _is(PRESENCE, True))),
         "mis_unreadable": And((_MISCARRIAGE_CODED, IsNull(PRESENCE))),
         "lmp_code": _LMP,
+        # the LMP is its valueDateTime: every profile found (CHMED, AU, Thai MoPH, LOINC 8665-2
+        # examples) carries it there; that a UK GP system's event date is the LMP itself (a code
+        # with no value) could not be verified in any public source, so it is not read so
         "lmp_value": If(_LMP, Day(_text("valueDateTime")), Const(None)),
         "length_kind": _LENGTH_KIND,
         "length_problem": _LENGTH_PROBLEM,
@@ -780,6 +812,11 @@ def _malformed(resource: str) -> RowSpec:
 
 _ASSESSED_ON = Ctx("assessed_on")
 _DAY = Col("day")
+# The latest dated record, up to the day, that she is not pregnant (`earlypath.fhir.pregnancy`):
+# what is dated before it is of a pregnancy that is over. On the same day the order is unknown
+# and nothing is ended; an undated row is never before it.
+_NOT_PREGNANT_ON = Ctx("not_pregnant_on")
+_BEFORE_NOT_PREGNANT = _is(Cmp("<", _DAY, _NOT_PREGNANT_ON), True)
 
 
 def _within_window(day: Expr) -> Expr:
@@ -826,13 +863,16 @@ def _placed_problem(where: Expr, what: str) -> RowProblem:
 # recorded on the LMP itself.
 _LMP_VALUE = Col("lmp_value")
 _LMP_RECORDED_LATE = IsTrue(Cmp(">", _DAY, _ASSESSED_ON))
-_LMP_COUNTS = And(
+_LMP_KNOWN = And(
     (Not(IsNull(_LMP_VALUE)), Not(_LMP_RECORDED_LATE), _yes(_within_window(_LMP_VALUE)))
 )
+# an LMP recorded before a later "not pregnant" is of the pregnancy that ended: it dates nothing
+_LMP_ENDED = And((_LMP_KNOWN, _BEFORE_NOT_PREGNANT))
+_LMP_COUNTS = And((_LMP_KNOWN, Not(_BEFORE_NOT_PREGNANT)))
 
 # Lengths that count: measured, dated, in the window.
 _LENGTH_OK = And((Not(IsNull(Col("mm"))), _yes(_within_window(_DAY))))
-_DATING_CRL = And((_is(Col("length_kind"), "crl"), _LENGTH_OK))
+_DATING_CRL = And((_is(Col("length_kind"), "crl"), _LENGTH_OK, Not(_BEFORE_NOT_PREGNANT)))
 _START = Coalesce(
     (
         Ctx("lmp"),
@@ -983,8 +1023,17 @@ _REQUEST_COUNTS = And(
     )
 )
 
-# Current pregnancy: a sign dated in the window (a Condition not abated before the day), or a
-# miscarriage on the very day.
+# Current pregnancy: a sign dated in the window (a Condition not abated before the day) and not
+# before a later "not pregnant", or a miscarriage on the very day. A Condition recorded after its
+# onset says so on the day it was recorded.
+_STATED = If(IsTrue(Cmp(">", Col("recorded"), _DAY)), Col("recorded"), _DAY)
+_SHOWS_IN_WINDOW = And(
+    (
+        _yes(Col("shows")),
+        _yes(_within_window(_DAY)),
+        Not(_is(Cmp("<", Col("abated"), _ASSESSED_ON), True)),
+    )
+)
 _SIGN_SHOWS = Or(
     (
         And(
@@ -998,18 +1047,26 @@ _SIGN_SHOWS = Or(
                 ),
             )
         ),
-        And(
-            (
-                _yes(Col("shows")),
-                _yes(_within_window(_DAY)),
-                Not(_is(Cmp("<", Col("abated"), _ASSESSED_ON), True)),
-            )
-        ),
+        And((_SHOWS_IN_WINDOW, Not(_is(Cmp("<", _STATED, _NOT_PREGNANT_ON), True)))),
     )
+)
+# A pregnancy shown on the very day of the latest "not pregnant": which came first is unknown.
+_SAME_DAY_AS_NOT_PREGNANT = And(
+    (Or((_SHOWS_IN_WINDOW, _LMP_COUNTS)), _is(Cmp("==", _STATED, _NOT_PREGNANT_ON), True))
 )
 
 _STEPS: tuple[tuple[str, Expr], ...] = (
     ("window_start", AddDays(_ASSESSED_ON, Const(-WINDOW_DAYS))),
+    (
+        "not_pregnant_on",
+        Agg(
+            "max",
+            "clinical",
+            And((_yes(Col("not_pregnant")), _is(Cmp("<=", _DAY, _ASSESSED_ON), True))),
+            _DAY,
+        ),
+    ),
+    ("not_pregnant_conflict", Agg("any", "clinical", _SAME_DAY_AS_NOT_PREGNANT, Const(True))),
     (
         "lmp",
         Agg(
@@ -1110,6 +1167,13 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
     ),
     ("pregnancy_signs", Agg("collect", "clinical", _SIGN_SHOWS, Col("ref"))),
     ("gender", Agg("latest", "patients", Not(IsNull(Col("gender"))), Col("gender"), (Col("n"),))),
+    # Is her Patient in the record (True, else None)? Without it her sex and age are unknown: the
+    # record is still judged on its pregnancy evidence, and for an encounter (the audit) that is
+    # reported (`_PROBLEMS`) once,
+    # on a row of that evidence every engine picks alike (the least ref; ``n`` is each engine's
+    # own input order).
+    ("patient_known", Agg("any", "patients", Const(True), Const(True))),
+    ("first_evidence", Agg("min", "clinical", Or((_SIGN_SHOWS, _LMP_COUNTS)), Col("ref"))),
 )
 
 _LENGTH_WHAT = Lookup(
@@ -1146,6 +1210,33 @@ _PROBLEMS: tuple[RowProblem, ...] = (
             )
         ),
         Message.of("LMP is after the assessment date; ignored"),
+    ),
+    RowProblem("clinical", _LMP_ENDED, Message.of(LMP_ENDED_MESSAGE)),
+    # what shows a current pregnancy
+    RowProblem(
+        "clinical",
+        And(
+            (
+                _yes(Col("not_pregnant")),
+                _is(Cmp("==", _DAY, _NOT_PREGNANT_ON), True),
+                _yes(Ctx("not_pregnant_conflict")),
+            )
+        ),
+        Message.of(NOT_PREGNANT_CONFLICT_MESSAGE),
+    ),
+    RowProblem(
+        "clinical",
+        And(
+            (
+                _is(Cmp("==", Col("ref"), Ctx("first_evidence")), True),
+                IsNull(Ctx("patient_known")),
+                # an encounter's subject (the audit); a CDS call's patient is its context's, and
+                # her Patient an optional prefetch nothing decided reads
+                Not(IsNull(Ctx("encounter"))),
+            )
+        ),
+        Message.of(NO_PATIENT_MESSAGE),
+        ref=Message.of("Encounter.subject"),
     ),
     # lengths
     _length_problem("no value", " has no valueQuantity; ignored"),

@@ -308,10 +308,12 @@ CONDITION_CODES = {
     "ectopic": ["34801009", "79586000", "198620003", "9899009", "370382007"],
     "heart": ["237241002", "281307002"],
     "pregnancy": ["72892002", "77386006", "858901000000108"],
+    "not-pregnant": ["60001007"],  # a later dated one ends the evidence before it
     "other": ["38341003"],
 }
 CONDITION_KINDS = st.sampled_from(
     ["miscarriage", "history", "bleeding", "bleeding", "ectopic", "heart", "pregnancy", "other"]
+    + ["not-pregnant"]
 )
 VERIFICATION = st.sampled_from([None, "confirmed", "confirmed", "refuted", "entered-in-error"])
 CLINICAL = st.sampled_from([None, "active", "active", "resolved", "inactive", "remission"])
@@ -439,7 +441,7 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
         st.sampled_from(
             ["lmp", "lmp", "crl", "crl", "bleeding", "bleeding", "iup", "iup", "ectopic", "finding"]
             + ["msd", "heart-rate", "heart-rate", "heart-finding", "miscarriage", "history"]
-            + ["status", "hcg", "hcg", "ga", "other"]
+            + ["status", "status", "hcg", "hcg", "ga", "not-pregnant", "other"]
         )
     )
     resource: dict[str, Any] = {
@@ -487,6 +489,9 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
         code = "370383002" if kind == "iup" else "34801009"
         resource["code"] = concept(SNOMED, code)
         resource.update(draw(FINDING_VALUES))
+    elif kind == "not-pregnant":  # the finding as its own code, qualified by its value
+        resource["code"] = concept(SNOMED, "60001007", "Not pregnant")
+        resource.update(draw(st.sampled_from(PRESENCE)))
     elif kind == "status":
         resource["code"] = concept(LOINC, "82810-3", "Pregnancy status")
         resource.update(draw(st.sampled_from(PREGNANCY_STATUS_VALUES)))
@@ -635,7 +640,8 @@ def patient_records(draw: Any, index: int) -> dict[str, list[dict]]:
     if gender:
         person["gender"] = gender
     export: dict[str, list[dict]] = {
-        "Patient": [person],
+        # now and then her Patient is not in the export: judged with her sex unknown, reported
+        "Patient": [person] if draw(st.integers(0, 7)) else [],
         "Encounter": [
             {
                 "resourceType": "Encounter",

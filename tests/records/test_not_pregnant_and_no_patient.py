@@ -1,0 +1,305 @@
+"""Safety vignettes of what shows a current pregnancy (`earlypath.fhir.pregnancy`), run through
+the one definition on every engine: the Python engine (the CDS service's reading, one record at a
+time) and the compiled definition over the whole export on DuckDB (and Spark, marked).
+
+1. A later, dated record that she is not pregnant (a pregnancy status answered "not pregnant", a
+   negative hCG, the "not pregnant" finding) ends the evidence of a pregnancy dated before it; on
+   the same day the order is unknown and the pregnancy is kept (and said so); an undated one
+   ends nothing; a sign after it starts a pregnancy again. An LMP recorded before it dates
+   nothing.
+2. An encounter whose subject names no Patient in the export is judged on its record as it
+   stands (sex and age unknown, never defaulted) and that is reported, naming the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pytest
+
+from earlypath.fhir.mapping import has_pregnancy_context, map_resources
+from earlypath.fhir.pregnancy import EXCLUDED_NOT_PREGNANT
+from earlypath.records.definition import (
+    LMP_ENDED_MESSAGE,
+    NO_PATIENT_MESSAGE,
+    NOT_PREGNANT_CONFLICT_MESSAGE,
+)
+from tests.audit.test_fhir_mapping_agrees import flattened_rows, write_export
+from tests.conftest_spark import spark_session
+from tests.records.test_engines_agree import audit_reading, service_reading
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+VISIT = dt.date(2024, 6, 3)
+_prefixes = itertools.count()
+
+
+def _concept(system: str, code: str) -> dict[str, Any]:
+    return {"coding": [{"system": system, "code": code}]}
+
+
+def _observation(rid: str, code: str, day: str | None, system: str = LOINC, **value: Any) -> dict:
+    out: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "subject": {"reference": "Patient/p"},
+        "code": _concept(system, code),
+        **value,
+    }
+    if day is not None:
+        out["effectiveDateTime"] = day
+    return out
+
+
+def _status(rid: str, day: str | None, answer: tuple[str, str]) -> dict:
+    return _observation(rid, "82810-3", day, valueCodeableConcept=_concept(*answer))
+
+
+PREGNANT = (SNOMED, "77386006")
+NOT_PREGNANT = (SNOMED, "60001007")
+NOT_PREGNANT_LOINC = (LOINC, "LA26683-5")
+
+
+def _hcg(rid: str, day: str, iu_per_l: float) -> dict:
+    return _observation(rid, "21198-7", day, valueQuantity={"value": iu_per_l, "unit": "IU/L"})
+
+
+def _lmp(rid: str, recorded: str, value: str) -> dict:
+    return _observation(rid, "8665-2", recorded, valueDateTime=value)
+
+
+def _pregnancy_condition(rid: str, onset: str, **extra: Any) -> dict:
+    return {
+        "resourceType": "Condition",
+        "id": rid,
+        "subject": {"reference": "Patient/p"},
+        "code": _concept(SNOMED, "72892002"),
+        "onsetDateTime": onset,
+        **extra,
+    }
+
+
+def _not_pregnant_condition(rid: str, onset: str) -> dict:
+    return {
+        "resourceType": "Condition",
+        "id": rid,
+        "subject": {"reference": "Patient/p"},
+        "code": _concept(SNOMED, "60001007"),
+        "onsetDateTime": onset,
+    }
+
+
+def _export(*facts: dict, patient: bool = True) -> dict[str, list[dict]]:
+    export: dict[str, list[dict]] = {
+        "Patient": [{"resourceType": "Patient", "id": "p", "gender": "female"}] if patient else [],
+        "Encounter": [
+            {
+                "resourceType": "Encounter",
+                "id": "e1",
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": {"reference": "Patient/p"},
+                "period": {"start": VISIT.isoformat()},
+            }
+        ],
+        "Condition": [],
+        "Observation": [],
+    }
+    for fact in facts:
+        export[fact["resourceType"]].append(fact)
+    return export
+
+
+def _readings(export: dict[str, list[dict]], engine: Any, tmp_path: Path) -> list[dict[str, Any]]:
+    """The encounter's reading: by the Python engine, and by the compiled definition on the
+    backend (None: the Python engine only)."""
+    if engine is None:
+        return service_reading(export)
+    folder = write_export(export, tmp_path / "export")
+    return audit_reading(engine, folder, f"np{next(_prefixes)}", export)
+
+
+@pytest.fixture(scope="module")
+def duck() -> Any:
+    return ibis.duckdb.connect()
+
+
+@pytest.fixture(params=["python", "duckdb"])
+def engine(request: pytest.FixtureRequest, duck: Any) -> Any:
+    return None if request.param == "python" else duck
+
+
+# (name, facts, pregnancy signs, the LMP, problems (ref, message)), read as of VISIT
+CASES = [
+    (
+        "a later 'not pregnant' status ends an earlier 'pregnant' one",
+        [_status("a", "2024-04-01", PREGNANT), _status("b", "2024-05-01", NOT_PREGNANT)],
+        [],
+        None,
+        [],
+    ),
+    (
+        "the LOINC answer 'not pregnant' ends it too",
+        [_status("a", "2024-04-01", PREGNANT), _status("b", "2024-05-01", NOT_PREGNANT_LOINC)],
+        [],
+        None,
+        [],
+    ),
+    (
+        "a negative hCG after a positive one ends the pregnancy",
+        [_hcg("a", "2024-04-01", 1500), _hcg("b", "2024-05-01", 2)],
+        [],
+        None,
+        [],
+    ),
+    (
+        "a 'not pregnant' Condition ends a pregnancy Condition of before",
+        [_pregnancy_condition("c", "2024-03-01"), _not_pregnant_condition("d", "2024-05-01")],
+        [],
+        None,
+        [],
+    ),
+    (
+        "a pregnancy Condition recorded after the 'not pregnant' stands (said on that day)",
+        [
+            _pregnancy_condition("c", "2024-03-01", recordedDate="2024-05-20"),
+            _hcg("b", "2024-05-01", 2),
+        ],
+        ["Condition/c"],
+        None,
+        [],
+    ),
+    (
+        "a sign after the 'not pregnant' starts a pregnancy again",
+        [
+            _status("a", "2024-02-01", PREGNANT),
+            _hcg("b", "2024-03-01", 2),
+            _hcg("c", "2024-05-20", 900),
+        ],
+        ["Observation/c"],
+        None,
+        [],
+    ),
+    (
+        "on the same day the order is unknown: the pregnancy is kept, and said so",
+        [_status("a", "2024-05-01", PREGNANT), _hcg("b", "2024-05-01", 2)],
+        ["Observation/a"],
+        None,
+        [("Observation/b", NOT_PREGNANT_CONFLICT_MESSAGE)],
+    ),
+    (
+        "an undated 'not pregnant' ends nothing",
+        [_status("a", "2024-04-01", PREGNANT), _status("b", None, NOT_PREGNANT)],
+        ["Observation/a"],
+        None,
+        [],
+    ),
+    (
+        "a 'not pregnant' dated after the visit was not known then",
+        [_status("a", "2024-04-01", PREGNANT), _status("b", "2024-06-10", NOT_PREGNANT)],
+        ["Observation/a"],
+        None,
+        [],
+    ),
+    (
+        "an LMP recorded before a negative hCG is of the pregnancy that ended: it dates nothing",
+        [_lmp("l", "2024-04-20", "2024-04-01"), _hcg("h", "2024-05-01", 2)],
+        [],
+        None,
+        [("Observation/l", LMP_ENDED_MESSAGE)],
+    ),
+    (
+        "an LMP recorded after the negative hCG dates this pregnancy",
+        [_hcg("h", "2024-04-01", 2), _lmp("l", "2024-05-20", "2024-04-25")],
+        [],
+        "2024-04-25",
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "facts", "signs", "lmp", "problems"), CASES, ids=[c[0] for c in CASES]
+)
+def test_a_later_not_pregnant_ends_the_evidence_before_it(
+    engine: Any, tmp_path: Path, name: str, facts: list, signs: list, lmp: Any, problems: list
+) -> None:
+    (got,) = _readings(_export(*facts), engine, tmp_path)
+    assert sorted(got["steps"]["pregnancy_signs"] or []) == signs
+    assert got["steps"]["lmp"] == lmp
+    assert got["problems"] == sorted(problems)
+
+
+def test_the_service_stays_silent_after_a_later_not_pregnant() -> None:
+    """The CDS patient-view's own question (`has_pregnancy_context`) on the same records."""
+    ended = [_status("a", "2024-04-01", PREGNANT), _hcg("b", "2024-05-01", 2)]
+    assert not has_pregnancy_context(map_resources(ended, VISIT))
+    again = [*ended, _status("c", "2024-05-20", PREGNANT)]
+    assert has_pregnancy_context(map_resources(again, VISIT))
+    same_day = [_status("a", "2024-05-01", PREGNANT), _hcg("b", "2024-05-01", 2)]
+    assert has_pregnancy_context(map_resources(same_day, VISIT))
+
+
+def test_an_encounter_whose_patient_is_not_in_the_export_is_judged_and_reported(
+    engine: Any, tmp_path: Path
+) -> None:
+    facts = [_status("a", "2024-04-01", PREGNANT), _lmp("l", "2024-05-20", "2024-04-25")]
+    (without,) = _readings(_export(*facts, patient=False), engine, tmp_path / "without")
+    # still judged on her record (never dropped), her sex unknown (never defaulted) ...
+    assert without["steps"]["pregnancy_signs"] == ["Observation/a"]
+    assert without["steps"]["gender"] is None
+    assert without["steps"]["patient_known"] is None
+    # ... and said once, naming the field
+    assert without["problems"] == [("Encounter.subject", NO_PATIENT_MESSAGE)]
+    (found,) = _readings(_export(*facts), engine, tmp_path / "with")
+    assert found["steps"]["patient_known"] is True
+    assert found["problems"] == []
+
+
+def test_a_cds_call_without_her_patient_is_judged_with_sex_unknown() -> None:
+    """The patient-view's patient is given by its context (her Patient is an optional prefetch
+    that nothing decided reads): read with her sex unknown, judged, and no problem on the card."""
+    result = map_resources([_status("a", "2024-04-01", PREGNANT)], VISIT)
+    assert has_pregnancy_context(result)
+    assert result.patient_gender is None
+    assert result.problems == []
+
+
+def test_the_duckdb_audit_counts_who_is_an_episode_so(tmp_path: Path) -> None:
+    """The flat audit on DuckDB: why each encounter is not an episode (None: it is one)."""
+    records = {
+        "ended": _export(_status("a", "2024-04-01", PREGNANT), _hcg("b", "2024-05-01", 2)),
+        "same day": _export(_status("a", "2024-05-01", PREGNANT), _hcg("b", "2024-05-01", 2)),
+        "again": _export(_hcg("b", "2024-03-01", 2), _status("c", "2024-05-20", PREGNANT)),
+        "no patient": _export(_status("a", "2024-04-01", PREGNANT), patient=False),
+    }
+    got = {
+        name: [row["exclusion"] for row in flattened_rows(write_export(export, tmp_path / name))]
+        for name, export in records.items()
+    }
+    assert got == {
+        "ended": [EXCLUDED_NOT_PREGNANT],
+        "same day": [None],
+        "again": [None],
+        "no patient": [None],
+    }
+
+
+@pytest.mark.spark
+def test_spark_reads_these_records_as_duckdb_does(duck: Any, tmp_path: Path) -> None:
+    spark = ibis.pyspark.connect(spark_session())
+    # a few of the cases (each costs seconds on Spark): status, Condition, same day, ended LMP
+    for i, (_, facts, _, _, _) in enumerate(CASES[::3]):
+        export = _export(*facts)
+        folder = write_export(export, tmp_path / f"case{i}")
+        assert audit_reading(spark, folder, f"sp{i}", export) == audit_reading(
+            duck, folder, f"dk{i}", export
+        )
+    export = _export(_status("a", "2024-04-01", PREGNANT), patient=False)
+    folder = write_export(export, tmp_path / "nopatient")
+    assert audit_reading(spark, folder, "spn", export) == audit_reading(duck, folder, "dkn", export)
