@@ -341,7 +341,8 @@ def capped_memory(duck: Any) -> Iterator[None]:
     if folder == ".tmp":  # DuckDB's default for an in-memory database: nothing spilled yet
         private = tempfile.mkdtemp(prefix="earlypath-spill-")
         atexit.register(shutil.rmtree, private, ignore_errors=True)
-        duck.execute(f"SET temp_directory = '{private}'")
+        quoted = private.replace("'", "''")
+        duck.execute(f"SET temp_directory = '{quoted}'")
     duck.execute(f"SET memory_limit = '{flatten_memory_limit(duck)}'")
     try:
         yield
