@@ -18,9 +18,15 @@ rows `flatten_fhir_duckdb` (below) gives, as the DuckDB audit's view.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir_t
 
@@ -55,7 +61,16 @@ from earlypath.records.ir import (
 )
 from earlypath.rules.ir import And, Cmp, Const, Expr, Or
 
-__all__ = ["AUDIT_ROWS", "flat_table", "read_fhir_export", "refuse_unreadable_lines_spark"]
+__all__ = [
+    "AUDIT_ROWS",
+    "FLATTEN_MEMORY_BASE_MIB",
+    "FLATTEN_MEMORY_PER_THREAD_MIB",
+    "capped_memory",
+    "flat_table",
+    "flatten_memory_limit",
+    "read_fhir_export",
+    "refuse_unreadable_lines_spark",
+]
 
 
 def _coding_in_set(value_set: str) -> Expr:
@@ -301,6 +316,40 @@ def refuse_unreadable_lines_spark(session: Any, export: ExportFiles) -> None:
         )
 
 
+# DuckDB's memory while it flattens an export. Without a cap it keeps every resource's typed
+# table and work table in memory, and the peak grew with the export (300k patients: 1.0 GB, the
+# plain read of the files 0.19 GB); with it, the coldest blocks go to a private temp folder and
+# the peak stays about the same (docs/speed.md). Each thread's JSON reader holds buffers of its
+# own (32 MiB at a time), so the cap grows with the threads, not with the export.
+FLATTEN_MEMORY_BASE_MIB = 128
+FLATTEN_MEMORY_PER_THREAD_MIB = 64
+
+
+def flatten_memory_limit(duck: Any) -> str:
+    """The memory limit `capped_memory` sets for this connection's threads."""
+    threads = int(duck.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    return f"{FLATTEN_MEMORY_BASE_MIB + threads * FLATTEN_MEMORY_PER_THREAD_MIB}MiB"
+
+
+@contextmanager
+def capped_memory(duck: Any) -> Iterator[None]:
+    """DuckDB's memory limit at `flatten_memory_limit` for the duration (the default after, as
+    `earlypath.audit.pass_duckdb.bounded_copy_memory` leaves it), blocks beyond it written to a
+    folder only this user can read (the export's data: not DuckDB's default ``.tmp`` in the
+    working directory), removed when the process ends."""
+    folder = duck.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+    if folder == ".tmp":  # DuckDB's default for an in-memory database: nothing spilled yet
+        private = tempfile.mkdtemp(prefix="earlypath-spill-")
+        atexit.register(shutil.rmtree, private, ignore_errors=True)
+        quoted = private.replace("'", "''")
+        duck.execute(f"SET temp_directory = '{quoted}'")
+    duck.execute(f"SET memory_limit = '{flatten_memory_limit(duck)}'")
+    try:
+        yield
+    finally:
+        duck.execute("RESET memory_limit")
+
+
 def flatten_fhir_duckdb(con: Any, source: Path | ExportFiles, name: str) -> FhirReading:
     """Create view ``name`` (the flat cohort with ``row_number``) from a bulk export.
 
@@ -311,7 +360,13 @@ def flatten_fhir_duckdb(con: Any, source: Path | ExportFiles, name: str) -> Fhir
     backend; the work tables it leaves are prefixed with ``name``.
     """
     export = source if isinstance(source, ExportFiles) else discover_export(source, RESOURCES, ())
-    _, reading = read_fhir_export(con, export, name)
+    try:
+        with capped_memory(con.con):
+            _, reading = read_fhir_export(con, export, name)
+    except duckdb.OutOfMemoryException:
+        # a step that cannot write its blocks out under the cap: read again without it (every
+        # table of the reading is created or replaced: nothing of the first try is kept)
+        _, reading = read_fhir_export(con, export, name)
     con.raw_sql(
         f"CREATE OR REPLACE VIEW {name} AS SELECT * EXCLUDE (exclusion) FROM {name}_t "
         "WHERE exclusion IS NULL"

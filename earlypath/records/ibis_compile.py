@@ -259,8 +259,10 @@ class _DuckSql:
                 f"ELSE substr({text}, 2, length({text}) - 2) END END"
             )
         if kind == "num":
+            # a one-character range, not an IN list: DuckDB plans an IN of many constants as a
+            # join of the whole load against them
             return (
-                f"CASE WHEN {head} IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9') "
+                f"CASE WHEN {head} = '-' OR {head} BETWEEN '0' AND '9' "
                 f"THEN CAST({json_sql} AS DOUBLE) END"
             )
         if kind == "bool":

@@ -106,6 +106,13 @@ ROW_CASES = [
     row_case("field num float", Field("a.b", "num"), _obs(a={"b": 2.5}), 2.5),
     row_case("field num of a bool", Field("a.b", "num"), _obs(a={"b": True}), None),
     row_case("field num of a text", Field("a.b", "num"), _obs(a={"b": "3"}), None),
+    # the first character tells a JSON number: a sign, each end of the digits
+    row_case("field num negative", Field("a.b", "num"), _obs(a={"b": -4.5}), -4.5),
+    row_case("field num zero", Field("a.b", "num"), _obs(a={"b": 0}), 0),
+    row_case("field num nine", Field("a.b", "num"), _obs(a={"b": 9e-3}), 0.009),
+    row_case("field num of a list", Field("a.b", "num"), _obs(a={"b": [1]}), None),
+    row_case("field num of an object", Field("a.b", "num"), _obs(a={"b": {"c": 1}}), None),
+    row_case("field num of a null", Field("a.b", "num"), _obs(a={"b": None}), None),
     # a string is its text between the quotes unless it holds an escape (the DuckDB loader)
     row_case("field str escaped", Field("status", "str"), _obs(status='a"b\\c/'), 'a"b\\c/'),
     row_case("field str not ascii", Field("status", "str"), _obs(status="fœtal é"), "fœtal é"),
