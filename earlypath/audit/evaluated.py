@@ -54,7 +54,9 @@ class Evaluated:
         pregnancy, a man's) are input rows too, so rows_in = evaluated + excluded + rejected."""
         if reading is not None:
             self.excluded = dict(reading.excluded)
-            self.fhir_export = reading.export.summary()
+            self.fhir_export = reading.export.summary() | {
+                "episodes_without_patient": reading.without_patient
+            }
             self.rows_in += sum(self.excluded.values())
         return self
 

@@ -110,3 +110,6 @@ class FhirReading:
     export: ExportFiles
     excluded: dict[str, int] = field(default_factory=dict)
     encounters: int = 0  # every Encounter read (episodes, excluded and to be rejected)
+    # episodes whose Encounter.subject names no Patient in the export: judged with her sex and
+    # age unknown (never defaulted), so the report says how many
+    without_patient: int = 0

@@ -275,11 +275,17 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
     excluded_rows = every.filter(every["exclusion"].notnull())
     counts = _fetch(con, excluded_rows.group_by("exclusion").aggregate(count=excluded_rows.count()))
     encounters = int(_fetch(con, every.aggregate(count=every.count()))[0]["count"])
-    episodes = every.filter(every["exclusion"].isnull()).drop("exclusion").order_by("row_number")
+    judged = every.filter(every["exclusion"].isnull())
+    orphans = enc.filter(enc["patient"].notnull()).anti_join(
+        patients, enc["patient"] == patients["patient"]
+    )
+    orphans = orphans.semi_join(judged, orphans["n"] == judged["row_number"])
+    without_patient = int(_fetch(con, orphans.aggregate(count=orphans.count()))[0]["count"])
+    episodes = judged.drop("exclusion").order_by("row_number")
     excluded = {
         r["exclusion"]: int(r["count"]) for r in sorted(counts, key=lambda r: r["exclusion"])
     }
-    return episodes, FhirReading(export, excluded, encounters)
+    return episodes, FhirReading(export, excluded, encounters, without_patient)
 
 
 def _fetch(con: Any, table: ir_t.Table) -> list[dict[str, Any]]:

@@ -108,6 +108,13 @@ def render_report(summary: dict[str, Any]) -> str:
     if excluded:  # a FHIR export's encounters that are not episodes
         reasons = "; ".join(f"{_e(reason)}: {n:,}" for reason, n in excluded.items())
         add(f'<p class="note">Excluded (not episodes): {reasons}.</p>')
+    orphans = (summary.get("fhir_export") or {}).get("episodes_without_patient") or 0
+    if orphans:  # Encounter.subject names no Patient in the export
+        add(
+            f'<p class="note">{orphans:,} episode{"s" if orphans != 1 else ""} judged without '
+            "her Patient in the export (Encounter.subject names none): sex and age unknown, "
+            "so the age-band figures count them under (not recorded).</p>"
+        )
 
     add(_first_box(summary, headline))
 

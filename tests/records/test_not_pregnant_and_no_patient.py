@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -303,3 +304,25 @@ def test_spark_reads_these_records_as_duckdb_does(duck: Any, tmp_path: Path) -> 
     export = _export(_status("a", "2024-04-01", PREGNANT), patient=False)
     folder = write_export(export, tmp_path / "nopatient")
     assert audit_reading(spark, folder, "spn", export) == audit_reading(duck, folder, "dkn", export)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+def test_the_audit_report_says_how_many_episodes_were_judged_without_her_patient(
+    tmp_path: Path, engine: str
+) -> None:
+    """Encounter.subject naming no Patient: the episode is judged (never dropped) and summary.json
+    and the report say how many, so an analyst reading the age bands knows why some are unknown."""
+    from earlypath.audit.run import run_audit
+
+    facts = [_status("a", "2024-04-01", PREGNANT)]
+    counted = {}
+    for name, patient in (("without", False), ("with", True)):
+        folder = write_export(_export(*facts, patient=patient), tmp_path / name)
+        out = tmp_path / f"out-{name}"
+        run_audit(folder, out, engine=engine)  # type: ignore[arg-type]
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["reconciliation"]["evaluated"] == 1
+        counted[name] = summary["fhir_export"]["episodes_without_patient"]
+        said = "judged without her Patient" in (out / "report.html").read_text()
+        assert said is (not patient)
+    assert counted == {"without": 1, "with": 0}
