@@ -410,7 +410,16 @@ def assess(
     (version, guideline, policy, gestation) is always there; ``pathway_policy`` comes with any
     pathway section; sections keep the output order whatever order they are asked in. A
     section computed alone is the same as in the whole assessment.
+
+    The whole assessment (``sections`` None) is read back from its JSON text (`assess_json`,
+    kept per assessment key): the same data, each call a new copy.
     """
+    if sections is None:
+        text = _whole_json(episode, policy, pathway_policy)
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:  # text orjson does not read back (a lone surrogate)
+            pass
     return _assessment(episode, policy, pathway_policy, sections, raw=False)
 
 
@@ -563,7 +572,7 @@ def _whole_json(
     except orjson.JSONEncodeError:  # text orjson refuses (e.g. a lone surrogate): the reference
         from earlypath.json_text import dumps_bytes
 
-        return dumps_bytes(assess(episode, policy, pathway_policy))
+        return dumps_bytes(_assessment(episode, policy, pathway_policy, None, raw=False))
     if key is not None and key not in parts.whole:
         if len(parts.whole) >= KEYS_KEPT:  # a workload that moved on: start again, bounded
             parts.whole.clear()
