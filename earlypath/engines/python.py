@@ -189,6 +189,16 @@ class _Parts:
 _parts_by_id: dict[tuple[str, int, int], tuple[Policy, PathwayPolicy, _Parts]] = {}
 
 
+@cache
+def _whole_kept(
+    version: str, policy: Policy, pathway: PathwayPolicy
+) -> tuple[dict[tuple[Any, ...], Any], list[Any]]:
+    """The kept whole assessments and the assessment key function (built on first use) of one
+    version and policies by value: shared by every `_Parts` of equal policies, so a caller that
+    makes a policy per call does not build the key function again."""
+    return {}, []
+
+
 def _parts(version: GuidelineVersion, policy: Policy, pathway: PathwayPolicy) -> _Parts:
     key = (version.version, id(policy), id(pathway))
     entry = _parts_by_id.get(key)
@@ -203,6 +213,7 @@ def _parts(version: GuidelineVersion, policy: Policy, pathway: PathwayPolicy) ->
             _described(pathway),
             _described_text(pathway),
             {s.name: prepare(s, version.version, pathway) for s in pathway_sections()},
+            *_whole_kept(version.version, policy, pathway),
         )
         entry = _parts_by_id[key] = (policy, pathway, parts)
     return entry[2]

@@ -4,6 +4,7 @@ text against the reference bytes (issue 16)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -143,3 +144,16 @@ def test_a_template_that_would_differ_is_not_kept(
     kept = [t for p in EVERY_PARTS for t in p.whole.values()]
     assert kept == [NOT_KEPT]
     assert assess_json(episode) == _reference(episode)
+
+
+def test_equal_policies_made_per_call_share_the_key_and_the_templates() -> None:
+    """A caller that makes its policies per call does not build the key function again."""
+    episode = parse_episode_json('{"assessed_on": "2024-03-04", "lmp": "2024-01-15"}')
+    version = VERSIONS[-1]
+    first = engine._parts(version, dataclasses.replace(DEFAULT_POLICY), PathwayPolicy())
+    second = engine._parts(version, dataclasses.replace(DEFAULT_POLICY), PathwayPolicy())
+    assert first is not second
+    assert first.assessment_key() is second.assessment_key() is not None
+    assert first.whole is second.whole
+    policy = dataclasses.replace(DEFAULT_POLICY)
+    assert assess_json(episode, policy) == _reference(episode)
