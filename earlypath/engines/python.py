@@ -163,8 +163,8 @@ class _Parts:
     sections: dict[str, PreparedSection]  # by section name
     # The full assessment's text by assessment key (`_whole_json`): its template, or NOT_KEPT.
     whole: dict[tuple[Any, ...], Any] = field(default_factory=dict)
-    # The generated key of every section at once, built on first use (`assessment_key`).
-    _whole_key: list[Any] = field(default_factory=list)
+    # The generated key of every section at once, built when needed (`assessment_key`).
+    _whole_key: _WholeKey = field(default_factory=lambda: _WholeKey())
 
     def guideline_text(self, chosen_because: str) -> orjson.Fragment:
         return _guideline_text(self.guideline, chosen_because)
@@ -173,14 +173,35 @@ class _Parts:
         """The generated function giving every section's key at once, in output order
         (`earlypath.engines.fused.assessment_key_function`); None where a section has no key
         function (the section-by-section path then decides every assessment)."""
-        if not self._whole_key:
+        slot = self._whole_key
+        if not slot.built:
+            slot.calls += 1
+            if slot.calls < WHOLE_KEY_AFTER:
+                return None
             keyed = self.progesterone.key_of is not None and all(
                 p.key_function() is not None for p in self.sections.values()
             )
             tables = [[self.progesterone.table.table]]
             tables += [self.sections[s.name].key_tables() for s in pathway_sections()]
-            self._whole_key.append(assessment_key_function(tables) if keyed else None)
-        return self._whole_key[0]
+            slot.fn = assessment_key_function(tables) if keyed else None
+            slot.built = True
+        return slot.fn
+
+
+# Full assessments (per version and policies) taken section by section before the assessment
+# key function is built: writing and compiling it takes 15-20 ms of CPU, which a one-shot
+# `earlypath assess` would pay for nothing.
+WHOLE_KEY_AFTER = 50
+
+
+@dataclass
+class _WholeKey:
+    """The assessment key function of one version and policies, once built (`fn`, None where a
+    section has no key function), and the full assessments asked for before that."""
+
+    calls: int = 0
+    built: bool = False
+    fn: Any = None
 
 
 # (version, id(policy), id(pathway policy)) -> (policy, pathway policy, parts). Keyed by
@@ -192,11 +213,11 @@ _parts_by_id: dict[tuple[str, int, int], tuple[Policy, PathwayPolicy, _Parts]] =
 @cache
 def _whole_kept(
     version: str, policy: Policy, pathway: PathwayPolicy
-) -> tuple[dict[tuple[Any, ...], Any], list[Any]]:
+) -> tuple[dict[tuple[Any, ...], Any], _WholeKey]:
     """The kept whole assessments and the assessment key function (built on first use) of one
     version and policies by value: shared by every `_Parts` of equal policies, so a caller that
     makes a policy per call does not build the key function again."""
-    return {}, []
+    return {}, _WholeKey()
 
 
 def _parts(version: GuidelineVersion, policy: Policy, pathway: PathwayPolicy) -> _Parts:

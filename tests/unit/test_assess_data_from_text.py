@@ -24,6 +24,13 @@ from bench_assess import generate  # noqa: E402
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.fixture(autouse=True)
+def key_from_the_first_assessment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The assessment key is built at the first full assessment (not after 50, as a one-shot
+    process would want): these tests look at kept whole assessments from the start."""
+    monkeypatch.setattr(engine, "WHOLE_KEY_AFTER", 1)
+
+
 def _built(episode: Any, pathway: PathwayPolicy = DEFAULT_PATHWAY_POLICY) -> dict[str, Any]:
     """The data path as it builds the assessment (no text)."""
     return engine._assessment(episode, DEFAULT_POLICY, pathway, None, raw=False)

@@ -28,6 +28,15 @@ sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 from bench_assess import generate  # noqa: E402
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(autouse=True)
+def key_from_the_first_assessment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The assessment key is built at the first full assessment (not after 50, as a one-shot
+    process would want): these tests look at kept whole assessments from the start."""
+    monkeypatch.setattr(engine, "WHOLE_KEY_AFTER", 1)
+
+
 PATHWAY_POLICIES = (DEFAULT_PATHWAY_POLICY, PathwayPolicy("rewrite-unverified"))
 EVERY_PARTS = [
     engine._parts(version, DEFAULT_POLICY, pathway)
@@ -157,3 +166,12 @@ def test_equal_policies_made_per_call_share_the_key_and_the_templates() -> None:
     assert first.whole is second.whole
     policy = dataclasses.replace(DEFAULT_POLICY)
     assert assess_json(episode, policy) == _reference(episode)
+
+
+def test_the_key_function_is_built_after_some_assessments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-shot process (one `earlypath assess`) does not pay for writing the key function."""
+    monkeypatch.setattr(engine, "WHOLE_KEY_AFTER", 50)
+    parts = dataclasses.replace(EVERY_PARTS[0], _whole_key=engine._WholeKey())
+    assert [parts.assessment_key() for _ in range(49)] == [None] * 49
+    built = parts.assessment_key()
+    assert built is not None and parts.assessment_key() is built
