@@ -114,6 +114,10 @@ def key_hit_rates(texts: list[str]) -> dict[str, float]:
         return {}
     for known in prepared:  # count this cohort's keys only
         known.by_key.clear()
+    wholes = [_parts(v, DEFAULT_POLICY, DEFAULT_PATHWAY_POLICY) for v in VERSIONS]
+    wholes = [parts.whole for parts in wholes if hasattr(parts, "whole")]  # kept assessments
+    for kept in wholes:
+        kept.clear()
     assessed = 0
     for text in texts:
         try:
@@ -128,6 +132,8 @@ def key_hit_rates(texts: list[str]) -> dict[str, float]:
         for section in sections():
             prepared = engine_sections.prepare(section, version.version, DEFAULT_PATHWAY_POLICY)
             keys[section.name] = keys.get(section.name, 0) + len(prepared.by_key)
+    if wholes:  # the whole assessment's key (every section's at once)
+        keys["whole assessment"] = sum(len(kept) for kept in wholes)
     return {name: 1 - count / assessed for name, count in keys.items()}
 
 

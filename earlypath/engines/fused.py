@@ -30,7 +30,7 @@ from earlypath.rules import ir
 from earlypath.rules.decision import DecisionTable, Verdict
 from earlypath.rules.ir import facts_in
 
-__all__ = ["KeyFunction", "expr_function", "section_key_function"]
+__all__ = ["KeyFunction", "assessment_key_function", "expr_function", "section_key_function"]
 
 _PLAIN_FACT_TYPES = frozenset(["bool", "str", "int"])  # shown as they are by a kept trace
 
@@ -129,16 +129,16 @@ class KeyFunction(Protocol):
     def __call__(self, facts: dict[str, Any], /) -> tuple[Any, ...]: ...
 
 
-def section_key_function(tables: Iterable[DecisionTable]) -> KeyFunction:
-    """The generated key function of a section's tables (the main table first, as the section
-    holds them): see the module's docstring."""
-    src = _Source()
+def _section_source(
+    src: _Source, tables: tuple[DecisionTable, ...], prefix: str
+) -> tuple[list[str], str, dict[str, None]]:
+    """(the lines that compute a section's key, the source of the key, the plain facts it
+    holds); its tables' keys are held in locals named after ``prefix``."""
     body: list[str] = []
     keys: list[str] = []
     plain: dict[str, None] = {}
-    tables = tuple(tables)
     for number, table in enumerate(tables):
-        key = f"table{number}"
+        key = f"{prefix}table{number}"
         keys.append(key)
         for index, branch in enumerate(table.branches):
             test = "if" if index == 0 else "elif"
@@ -153,7 +153,32 @@ def section_key_function(tables: Iterable[DecisionTable]) -> KeyFunction:
     advice = [f"({src.expr(a.expr)} is True)" for a in tables[0].advice] if tables else []
     shown = [src.fact(name) for name in plain]
     parts = [*keys, *advice, *shown]
-    body.append(f"    return ({''.join(f'{p}, ' for p in parts)})")
+    return body, f"({''.join(f'{p}, ' for p in parts)})", plain
+
+
+def section_key_function(tables: Iterable[DecisionTable]) -> KeyFunction:
+    """The generated key function of a section's tables (the main table first, as the section
+    holds them): see the module's docstring."""
+    src = _Source()
+    body, key, plain = _section_source(src, tuple(tables), "")
+    body.append(f"    return {key}")
     fn: Any = src.function("section_key", body)
     fn.shown = frozenset(plain)
     return cast(KeyFunction, fn)
+
+
+def assessment_key_function(
+    sections: Iterable[Iterable[DecisionTable]],
+) -> Callable[[dict[str, Any]], tuple[tuple[Any, ...], ...]]:
+    """One generated function giving the keys of several sections at once (each section's
+    tables as `section_key_function` takes them): the tuple of what each section's own key
+    function gives, every fact read once. The key of a whole assessment."""
+    src = _Source()
+    body: list[str] = []
+    keys: list[str] = []
+    for number, tables in enumerate(sections):
+        lines, key, _ = _section_source(src, tuple(tables), f"s{number}")
+        body += lines
+        keys.append(key)
+    body.append(f"    return ({''.join(f'{k}, ' for k in keys)})")
+    return src.function("assessment_key", body)

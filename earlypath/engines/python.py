@@ -19,11 +19,17 @@ import orjson
 
 from earlypath import __version__
 from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
+from earlypath.engines.assessment_template import AssessmentTemplate, Hole
 from earlypath.engines.fragments import frozen, text_of
-from earlypath.engines.fused import KeyFunction, expr_function, section_key_function
-from earlypath.engines.sections import PreparedSection, prepare, section_output
+from earlypath.engines.fused import (
+    KeyFunction,
+    assessment_key_function,
+    expr_function,
+    section_key_function,
+)
+from earlypath.engines.sections import PreparedSection, filled_text, prepare, section_output
 from earlypath.engines.tables import CompiledTable, compile_table
-from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, PLAN, Markers, Template
+from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, PLAN, Markers, Template, fact_text
 from earlypath.facts import episode_facts
 from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, Section
 from earlypath.guideline.pathway import sections as pathway_sections
@@ -155,15 +161,63 @@ class _Parts:
     pathway_policy: dict[str, dict[str, str]]
     pathway_policy_text: orjson.Fragment
     sections: dict[str, PreparedSection]  # by section name
+    # The full assessment's text by assessment key (`_whole_json`): its template, or NOT_KEPT.
+    whole: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # The generated key of every section at once, built when needed (`assessment_key`).
+    _whole_key: _WholeKey = field(default_factory=lambda: _WholeKey())
 
     def guideline_text(self, chosen_because: str) -> orjson.Fragment:
         return _guideline_text(self.guideline, chosen_because)
+
+    def assessment_key(self) -> Any:
+        """The generated function giving every section's key at once, in output order
+        (`earlypath.engines.fused.assessment_key_function`); None where a section has no key
+        function (the section-by-section path then decides every assessment)."""
+        slot = self._whole_key
+        if not slot.built:
+            slot.calls += 1
+            if slot.calls < WHOLE_KEY_AFTER:
+                return None
+            keyed = self.progesterone.key_of is not None and all(
+                p.key_function() is not None for p in self.sections.values()
+            )
+            tables = [[self.progesterone.table.table]]
+            tables += [self.sections[s.name].key_tables() for s in pathway_sections()]
+            slot.fn = assessment_key_function(tables) if keyed else None
+            slot.built = True
+        return slot.fn
+
+
+# Full assessments (per version and policies) taken section by section before the assessment
+# key function is built: writing and compiling it takes 15-20 ms of CPU, which a one-shot
+# `earlypath assess` would pay for nothing.
+WHOLE_KEY_AFTER = 50
+
+
+@dataclass
+class _WholeKey:
+    """The assessment key function of one version and policies, once built (`fn`, None where a
+    section has no key function), and the full assessments asked for before that."""
+
+    calls: int = 0
+    built: bool = False
+    fn: Any = None
 
 
 # (version, id(policy), id(pathway policy)) -> (policy, pathway policy, parts). Keyed by
 # identity: a policy's hash is computed field by field, several times the cost of a lookup.
 # The entry keeps both policies alive (an id is not reused while it exists) and is checked.
 _parts_by_id: dict[tuple[str, int, int], tuple[Policy, PathwayPolicy, _Parts]] = {}
+
+
+@cache
+def _whole_kept(
+    version: str, policy: Policy, pathway: PathwayPolicy
+) -> tuple[dict[tuple[Any, ...], Any], _WholeKey]:
+    """The kept whole assessments and the assessment key function (built on first use) of one
+    version and policies by value: shared by every `_Parts` of equal policies, so a caller that
+    makes a policy per call does not build the key function again."""
+    return {}, _WholeKey()
 
 
 def _parts(version: GuidelineVersion, policy: Policy, pathway: PathwayPolicy) -> _Parts:
@@ -180,6 +234,7 @@ def _parts(version: GuidelineVersion, policy: Policy, pathway: PathwayPolicy) ->
             _described(pathway),
             _described_text(pathway),
             {s.name: prepare(s, version.version, pathway) for s in pathway_sections()},
+            *_whole_kept(version.version, policy, pathway),
         )
         entry = _parts_by_id[key] = (policy, pathway, parts)
     return entry[2]
@@ -387,7 +442,16 @@ def assess(
     (version, guideline, policy, gestation) is always there; ``pathway_policy`` comes with any
     pathway section; sections keep the output order whatever order they are asked in. A
     section computed alone is the same as in the whole assessment.
+
+    The whole assessment (``sections`` None) is read back from its JSON text (`assess_json`,
+    kept per assessment key): the same data, each call a new copy.
     """
+    if sections is None:
+        text = _whole_json(episode, policy, pathway_policy)
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:  # text orjson does not read back (a lone surrogate)
+            pass
     return _assessment(episode, policy, pathway_policy, sections, raw=False)
 
 
@@ -400,7 +464,10 @@ def assess_json(
 ) -> bytes:
     """`assess`'s answer as compact JSON text (UTF-8 bytes, no newline): byte for byte
     ``earlypath.json_text.dumps_bytes(assess(...))``, built faster (the constant parts are
-    written once per version and policy, and no data is copied). `InputError` as `assess`."""
+    written once per version and policy, and no data is copied; the full assessment's text is
+    kept per assessment key, see `_whole_json`). `InputError` as `assess`."""
+    if sections is None:
+        return _whole_json(episode, policy, pathway_policy)
     data = _assessment(episode, policy, pathway_policy, sections, raw=True)
     try:
         return text_of(data)
@@ -440,7 +507,36 @@ def _assessment(
     facts = episode_facts(episode)
     gestation = gestation_of(facts)
     parts = _parts(version, policy, pathway_policy)
+    return _assessment_of(
+        episode,
+        policy,
+        version,
+        chosen_because,
+        facts,
+        gestation,
+        parts,
+        wants_progesterone,
+        chosen,
+        raw=raw,
+        untraced=untraced,
+    )
 
+
+def _assessment_of(
+    episode: Episode,
+    policy: Policy,
+    version: GuidelineVersion,
+    chosen_because: str,
+    facts: dict[str, Any],
+    gestation: Gestation | None,
+    parts: _Parts,
+    wants_progesterone: bool,
+    chosen: tuple[Section, ...],
+    *,
+    raw: bool,
+    untraced: bool = False,
+) -> dict[str, Any]:
+    """`_assessment` of a validated episode, its guideline version, facts and gestation."""
     assessment: dict[str, Any] = {
         "earlypath_version": __version__,
         "assessed_on": episode.assessed_on.isoformat(),
@@ -472,6 +568,129 @@ def _assessment(
             section, prepared[section.name], version.version, facts, raw
         )
     return assessment
+
+
+def _whole_json(
+    episode: Episode | dict[str, Any], policy: Policy, pathway_policy: PathwayPolicy
+) -> bytes:
+    """The full assessment's JSON text (`assess_json` with every section). Its text is kept per
+    assessment key (the reason the version was chosen, and every section's generated key):
+    filled into the kept template when the key was met before, else built section by section
+    (then kept, see `_whole_template`). Byte for byte the section-by-section text."""
+    if not isinstance(episode, Episode):
+        episode = parse_episode(episode)
+    version, chosen_because = resolve_version(episode.assessed_on, episode.guideline_version)
+    facts = episode_facts(episode)
+    gestation = gestation_of(facts)
+    parts = _parts(version, policy, pathway_policy)
+    key: tuple[Any, ...] | None = None
+    key_of = parts.assessment_key()
+    if key_of is not None:
+        try:
+            key = (chosen_because, key_of(facts))
+        except Exception:  # noqa: BLE001 - the section-by-section path decides (and raises)
+            key = None
+        known = parts.whole.get(key) if key is not None else None
+        if known is not None and known is not NOT_KEPT:
+            text = known.fill(episode, facts, gestation)
+            if text is not None:
+                return text
+    every = pathway_sections()
+    data = _assessment_of(
+        episode, policy, version, chosen_because, facts, gestation, parts, True, every, raw=True
+    )
+    try:
+        text = text_of(data)
+    except orjson.JSONEncodeError:  # text orjson refuses (e.g. a lone surrogate): the reference
+        from earlypath.json_text import dumps_bytes
+
+        return dumps_bytes(_assessment(episode, policy, pathway_policy, None, raw=False))
+    if key is not None and key not in parts.whole:
+        if len(parts.whole) >= KEYS_KEPT:  # a workload that moved on: start again, bounded
+            parts.whole.clear()
+        parts.whole[key] = _whole_template(
+            parts, policy, chosen_because, key[1], episode, facts, gestation, text
+        )
+    return text
+
+
+def _whole_template(
+    parts: _Parts,
+    policy: Policy,
+    chosen_because: str,
+    keys: tuple[tuple[Any, ...], ...],
+    episode: Episode,
+    facts: dict[str, Any],
+    gestation: Gestation | None,
+    text: bytes,
+) -> AssessmentTemplate | object:
+    """The full assessment's template for these section keys, from what each section kept
+    under its key (a text, or a template); NOT_KEPT where a section kept none, or where the
+    template filled for this episode is not ``text``, its section-by-section text."""
+    kept = parts.progesterone.by_key.get(keys[0])
+    if not isinstance(kept, tuple):
+        return NOT_KEPT
+    pieces: list[bytes | Hole] = [
+        b'{"earlypath_version":' + text_of(__version__) + b',"assessed_on":',
+        _assessed_on_text,
+        b',"guideline":' + text_of(parts.guideline_text(chosen_because)),
+        b',"policy":' + text_of(parts.policy_text) + b',"gestation":',
+        _gestation_text,
+        b',"' + PROGESTERONE.encode() + b'":',
+        _progesterone_hole(kept[0], kept[1], policy),
+        b',"pathway_policy":' + text_of(parts.pathway_policy_text),
+    ]
+    for section, key in zip(pathway_sections(), keys[1:], strict=True):
+        prepared = parts.sections[section.name]
+        known = prepared.by_key.get(key)
+        pieces.append(b"," + text_of(section.name) + b":")
+        if type(known) is orjson.Fragment:
+            pieces.append(text_of(known))
+        elif isinstance(known, tuple):
+            pieces.append(_section_hole(section, prepared, parts.guideline.version, *known))
+        else:
+            return NOT_KEPT
+    pieces.append(b"}")
+    template = AssessmentTemplate(pieces)
+    return template if template.fill(episode, facts, gestation) == text else NOT_KEPT
+
+
+def _assessed_on_text(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
+    return fact_text(episode.assessed_on)
+
+
+def _gestation_text(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
+    return b"null" if gestation is None else text_of(gestation.as_dict())
+
+
+def _progesterone_hole(template: Template, outcome: str, policy: Policy) -> Hole:
+    """The progesterone section's text: its template (kept under its key) with the facts its
+    trace shows and the plan, as `_progesterone_text` fills it."""
+
+    def hole(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
+        plan = _plan(episode, policy, gestation, outcome)
+        try:
+            plan_text = b"null" if plan is None else text_of(plan)
+        except orjson.JSONEncodeError:
+            return None
+        return template.fill(facts, b"", plan_text)
+
+    return hole
+
+
+def _section_hole(
+    section: Section,
+    prepared: PreparedSection,
+    version: str,
+    template: Template,
+    outcomes: dict[str, str],
+) -> Hole:
+    """A pathway section's text: its template (kept under its key), filled."""
+
+    def hole(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
+        return filled_text(section, prepared, version, facts, template, outcomes)
+
+    return hole
 
 
 @dataclass(frozen=True, slots=True)

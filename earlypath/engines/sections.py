@@ -21,8 +21,16 @@ from earlypath.engines.tables import CompiledTable, compile_table, reasons
 from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, Markers, Template
 from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
 from earlypath.guideline.vocabulary import OTHER_DECISIONS_KEY, SECTION_OUTPUT_KEYS
+from earlypath.rules.decision import DecisionTable
 
-__all__ = ["assess_section", "jsonable", "prepare", "reasons", "section_output"]
+__all__ = [
+    "assess_section",
+    "filled_text",
+    "jsonable",
+    "prepare",
+    "reasons",
+    "section_output",
+]
 
 
 def jsonable(value: Any, raw: bool = False) -> Any:
@@ -72,11 +80,14 @@ class PreparedSection:
             memoised = all(
                 v.memo is not None for t in tables for _, _, vs in t.branches for v in vs
             )
-            # The main table first: the key's advice is the main table's (`advice_for`).
-            ordered = [self.main, *(t for t in tables if t is not self.main)]
-            fn = section_key_function([t.table for t in ordered]) if memoised else None
+            fn = section_key_function(self.key_tables()) if memoised else None
             self._key.append(fn)
         return self._key[0]
+
+    def key_tables(self) -> list[DecisionTable]:
+        """The tables its key is made of, in the key's order: the main table first (the key's
+        advice is the main table's, `advice_for`)."""
+        return [self.main.table, *(t.table for t in self.tables.values() if t is not self.main)]
 
     def keep_text(self, key: tuple[Any, ...], out: dict[str, Any]) -> Any:
         """``out`` as JSON text, kept under ``key`` (at most _TEXTS_KEPT of them); ``out``
@@ -268,6 +279,20 @@ def _filled(
     outcomes: dict[str, str],
 ) -> orjson.Fragment | None:
     """The section's text from its template, or None (the reference path decides)."""
+    text = filled_text(section, prepared, version, facts, template, outcomes)
+    return None if text is None else orjson.Fragment(text)
+
+
+def filled_text(
+    section: Section,
+    prepared: PreparedSection,
+    version: str,
+    facts: Facts,
+    template: Template,
+    outcomes: dict[str, str],
+) -> bytes | None:
+    """The section's JSON text from its template (kept under its key) for these facts: its
+    rendered values written and its holes filled; None if not (the reference path decides)."""
     rendered, _ = _rendered(section, prepared, version, facts, outcomes, True)
     inner = b""
     if rendered:
@@ -277,8 +302,7 @@ def _filled(
             inner = text_of(rendered)[1:-1]
         except orjson.JSONEncodeError:
             return None
-    text = template.fill(facts, inner)
-    return None if text is None else orjson.Fragment(text)
+    return template.fill(facts, inner)
 
 
 def _rendered(

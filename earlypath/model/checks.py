@@ -198,6 +198,9 @@ class _Plan:
     scan_facts: tuple[tuple[str, str], ...]  # (fact, Scan field)
     reads_mixed_zones: bool
     runs: tuple[tuple[Scope, tuple[tuple[CrossFieldCheck, Compiled], ...]], ...]
+    # Whether the episode breaks any check, as one generated function (`_any_broken_function`);
+    # None where it could not be written (the closures then decide every episode).
+    any_broken: Callable[[Any], bool] | None = None
 
 
 _plan: _Plan | None = None
@@ -231,14 +234,99 @@ def _plan_for(checks: tuple[CrossFieldCheck, ...], model_fields: Container[str])
         if not runs or runs[-1][0] != check.scope:
             runs.append((check.scope, []))
         runs[-1][1].append((check, compile_expr(check.broken)))
+    episode_fields = tuple(n for n in names if n in model_fields and n not in SCAN_FACT_FIELDS)
+    scan_facts = tuple((n, SCAN_FACT_FIELDS[n]) for n in names if n in SCAN_FACT_FIELDS)
+    reads_mixed_zones = HCG_TIME_ZONES_MIXED.name in names
+    try:
+        any_broken = _any_broken_function(checks, episode_fields, scan_facts, reads_mixed_zones)
+    except TypeError:  # a node with no Python source: the closures decide
+        any_broken = None
     _plan = _Plan(
         checks,
-        tuple(n for n in names if n in model_fields and n not in SCAN_FACT_FIELDS),
-        tuple((n, SCAN_FACT_FIELDS[n]) for n in names if n in SCAN_FACT_FIELDS),
-        HCG_TIME_ZONES_MIXED.name in names,
+        episode_fields,
+        scan_facts,
+        reads_mixed_zones,
         tuple((scope, tuple(run)) for scope, run in runs),
+        any_broken,
     )
     return _plan
+
+
+def _any_broken_function(
+    checks: tuple[CrossFieldCheck, ...],
+    episode_fields: tuple[str, ...],
+    scan_facts: tuple[tuple[str, str], ...],
+    reads_mixed_zones: bool,
+) -> Callable[[Any], bool]:
+    """One generated function of the episode: True if it breaks any of ``checks``, as the
+    closures read them (`broken_checks`; the scan facts of an ``episode`` check are the latest
+    scan's, those of a ``scan`` check the checked scan's, and so on), with no facts dict built
+    and no problem written. Most episodes break none: one call says so, and the closures
+    (which write each problem) run only for an episode that breaks one. Built from the same IR
+    (`earlypath.engines.node_source`); tests hold the two to agree."""
+    from earlypath.engines.node_source import SourceNames, node_source
+
+    names = SourceNames({}, "t")
+    hcg_reads = {name: names.const(read) for name, read in _HCG_FACTS.items()}
+    on_episode = {name: f"e{i}" for i, name in enumerate(episode_fields)}
+    on_episode |= {name: f"l{i}" for i, (name, _) in enumerate(scan_facts)}
+    on_episode[HCG_TIME_ZONES_MIXED.name] = "mixed_zones"
+    on_scan = on_episode | {name: f"s{i}" for i, (name, _) in enumerate(scan_facts)}
+    on_hcg = on_episode | {name: f"h{i}" for i, name in enumerate(_HCG_FACTS)}
+    local_of = {"episode": on_episode, "scan": on_scan, "hcg": on_hcg}
+
+    def source(e: ir.Expr, local: dict[str, str]) -> str:
+        def sub(x: ir.Expr) -> tuple[str, str]:
+            if isinstance(x, ir.Fact | ir.Const):
+                text = source(x, local)
+                return text, text
+            t = names.fresh()
+            return f"({t} := {source(x, local)})", t
+
+        if isinstance(e, ir.Fact):
+            return local[e.name]
+        if isinstance(e, ir.Const):
+            return names.const(e.value)
+        text = node_source(e, sub, names.const)
+        if text is None:
+            raise TypeError(f"no Python source for IR node {type(e).__name__}")
+        return text
+
+    lines = [
+        f"    {local} = e.{name}" for name, local in on_episode.items() if name in episode_fields
+    ]
+    if scan_facts:
+        lines.append("    latest = e.latest_scan")
+        lines.append("    if latest is None:")
+        lines += [f"        l{i} = None" for i in range(len(scan_facts))]
+        lines.append("    else:")
+        lines += [f"        l{i} = latest.{field}" for i, (_, field) in enumerate(scan_facts)]
+    if reads_mixed_zones:
+        lines.append("    mixed_zones = len({s.taken_at.tzinfo is not None for s in e.hcg}) > 1")
+    by_scope: dict[str, list[str]] = {"episode": [], "scan": [], "hcg": []}
+    for check in checks:
+        by_scope[check.scope].append(source(check.broken, local_of[check.scope]))
+    lines += [f"    if {test} is True:\n        return True" for test in by_scope["episode"]]
+    if by_scope["scan"]:
+        lines.append("    for item in e.scans:")
+        lines += [f"        s{i} = item.{field}" for i, (_, field) in enumerate(scan_facts)]
+        lines += [
+            f"        if {test} is True:\n            return True" for test in by_scope["scan"]
+        ]
+    if by_scope["hcg"]:
+        lines.append("    for item in e.hcg:")
+        lines += [f"        h{i} = {read}(item)" for i, read in enumerate(hcg_reads.values())]
+        lines += [
+            f"        if {test} is True:\n            return True" for test in by_scope["hcg"]
+        ]
+    lines.append("    return False")
+    args = "".join(f", {k}={k}" for k in names.names)
+    text = "\n".join([f"def any_broken(e{args}):", *lines])
+    scope: dict[str, Any] = dict(names.names)
+    exec(compile(text, "<earlypath checks any_broken>", "exec"), scope)  # noqa: S102 - our IR
+    fn = scope["any_broken"]
+    fn.source = text  # for tests and for reading
+    return fn
 
 
 def _shown(value: Any) -> Any:
@@ -251,6 +339,20 @@ def broken_checks(
     """(where, message, value) of every check the episode breaks, in `CROSS_FIELD_CHECKS` order
     (``model_fields``: the fields the episode's model has)."""
     plan = _plan_for(CROSS_FIELD_CHECKS, model_fields)
+    if plan.any_broken is not None:
+        try:
+            if not plan.any_broken(episode):
+                return []
+        except Exception:  # noqa: BLE001, S110 - the closures decide (and raise if they must)
+            pass
+    return broken_checks_by_closures(episode, plan)
+
+
+def broken_checks_by_closures(
+    episode: CheckedEpisode, plan: _Plan
+) -> list[tuple[tuple[str | int, ...], str, Any]]:
+    """`broken_checks` by the closures alone (the reference reading, which writes each
+    problem)."""
     facts = {name: getattr(episode, name) for name in plan.episode_fields}
     latest = episode.latest_scan
     for name, field in plan.scan_facts:

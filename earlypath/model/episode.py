@@ -234,7 +234,7 @@ class Episode(BaseModel):
 
     @property
     def peanut_or_soya_allergy(self) -> bool:
-        return mentions_peanut_or_soya(self.allergies)
+        return _peanut_or_soya(tuple(self.allergies))
 
 
 # Characters removed before allergy words are matched: format characters (zero-width spaces and
@@ -281,6 +281,20 @@ def mentions_peanut_or_soya(allergies: list[str]) -> bool:
         if any(word in letters for word in _WORDS_FOUND_SPLIT):
             return True
     return False
+
+
+# `mentions_peanut_or_soya` by the recorded allergies: the same few lists come again and again,
+# and normalising the text costs more than the rest of a plan. Bounded; kept in memory only.
+_PEANUT_OR_SOYA_BY_ALLERGIES: dict[tuple[str, ...], bool] = {}
+
+
+def _peanut_or_soya(allergies: tuple[str, ...]) -> bool:
+    known = _PEANUT_OR_SOYA_BY_ALLERGIES.get(allergies)
+    if known is None:
+        if len(_PEANUT_OR_SOYA_BY_ALLERGIES) >= 4096:
+            _PEANUT_OR_SOYA_BY_ALLERGIES.clear()
+        known = _PEANUT_OR_SOYA_BY_ALLERGIES[allergies] = mentions_peanut_or_soya(list(allergies))
+    return known
 
 
 def _field_path(loc: tuple[str | int, ...]) -> str:

@@ -19,7 +19,7 @@ from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS
 from earlypath.engines import sections as engine_sections
 from earlypath.engines.evaluate import compile_expr
 from earlypath.engines.fused import expr_function, section_key_function
-from earlypath.engines.python import assess_json, decide
+from earlypath.engines.python import _parts, assess_json, decide
 from earlypath.facts import episode_facts
 from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, sections
 from earlypath.guideline.progesterone import progesterone_table
@@ -135,17 +135,19 @@ def test_a_section_key_tells_apart_what_its_text_shows() -> None:
 
 @pytest.fixture
 def fresh_keys() -> Iterator[None]:
-    """Sections start with no key met (the texts kept earlier in the run stay)."""
+    """Sections start with no key met (the texts kept earlier in the run stay), and so do
+    whole assessments (kept per assessment key, `_whole_json`)."""
     prepared = [
         engine_sections.prepare(section, version.version, DEFAULT_PATHWAY_POLICY)
         for section in sections()
         for version in VERSIONS
     ]
-    for p in prepared:
-        p.by_key.clear()
+    whole = [_parts(v, DEFAULT_POLICY, DEFAULT_PATHWAY_POLICY).whole for v in VERSIONS]
+    for kept in [*(p.by_key for p in prepared), *whole]:
+        kept.clear()
     yield
-    for p in prepared:
-        p.by_key.clear()
+    for kept in [*(p.by_key for p in prepared), *whole]:
+        kept.clear()
 
 
 def test_section_texts_by_key_are_the_reference_bytes(fresh_keys: None) -> None:

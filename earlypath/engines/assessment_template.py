@@ -1,0 +1,55 @@
+"""A whole assessment's JSON text with holes, kept per assessment key (issue 16).
+
+A full assessment's text is the header, then each section's text. Each section's text is told
+by its key (`earlypath.engines.fused`): a text kept whole, or a template filled per episode
+(`earlypath.engines.templates`). So the key of all the sections together (one generated
+function, `assessment_key_function`) and the reason the guideline version was chosen tell the
+whole text but for the holes: the assessment date, the gestation, and each templated section
+(the progesterone section's facts and plan; a pathway section's facts and rendered values).
+
+An `AssessmentTemplate` is the constant text between those holes, joined once; filling it is
+one pass over the holes. It is checked when it is made: filled for the episode it was made
+from, it must give that episode's text from the section-by-section path, byte for byte, or it
+is not kept. A hole that cannot write its value gives None: the section-by-section path decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["AssessmentTemplate", "Hole"]
+
+# A hole: (the episode, its facts, its gestation) -> its JSON text, or None if it cannot write
+# it (the section-by-section path then decides).
+Hole = Callable[[Any, dict[str, Any], Any], "bytes | None"]
+
+
+class AssessmentTemplate:
+    """A whole assessment's text: ``head``, then each hole's text and the constant text after."""
+
+    __slots__ = ("head", "pairs")
+
+    def __init__(self, pieces: Sequence[bytes | Hole]) -> None:
+        """``pieces``: constant texts and holes in output order (adjacent texts are joined)."""
+        head: list[bytes] = []
+        pairs: list[tuple[Hole, list[bytes]]] = []
+        for piece in pieces:
+            if isinstance(piece, bytes):
+                (pairs[-1][1] if pairs else head).append(piece)
+            else:
+                pairs.append((piece, []))
+        self.head = b"".join(head)
+        self.pairs = tuple((hole, b"".join(texts)) for hole, texts in pairs)
+
+    def fill(self, episode: Any, facts: dict[str, Any], gestation: Any) -> bytes | None:
+        """The assessment's text for this episode; None if a hole cannot write its value."""
+        out = [self.head]
+        append = out.append
+        for hole, text in self.pairs:
+            piece = hole(episode, facts, gestation)
+            if piece is None:
+                return None
+            append(piece)
+            append(text)
+        return b"".join(out)

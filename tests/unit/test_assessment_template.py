@@ -1,0 +1,177 @@
+"""The full assessment kept per assessment key (`earlypath.engines.assessment_template`): the
+one generated key of every section against each section's own key function, and the filled
+text against the reference bytes (issue 16)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from earlypath import assess, parse_episode_json
+from earlypath.engines import python as engine
+from earlypath.engines.python import assess_json
+from earlypath.engines.templates import NOT_KEPT
+from earlypath.facts import episode_facts
+from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, sections
+from earlypath.guideline.versions import VERSIONS
+from earlypath.policy import DEFAULT_POLICY
+from tests.pathway.strategies import episodes
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+from bench_assess import generate  # noqa: E402
+
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(autouse=True)
+def key_from_the_first_assessment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The assessment key is built at the first full assessment (not after 50, as a one-shot
+    process would want): these tests look at kept whole assessments from the start."""
+    monkeypatch.setattr(engine, "WHOLE_KEY_AFTER", 1)
+
+
+PATHWAY_POLICIES = (DEFAULT_PATHWAY_POLICY, PathwayPolicy("rewrite-unverified"))
+EVERY_PARTS = [
+    engine._parts(version, DEFAULT_POLICY, pathway)
+    for version in VERSIONS
+    for pathway in PATHWAY_POLICIES
+]
+
+
+def _reference(episode: Any, pathway: PathwayPolicy = DEFAULT_PATHWAY_POLICY) -> bytes:
+    data = assess(episode, pathway_policy=pathway)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _keys_agree(facts: dict[str, Any]) -> None:
+    for parts in EVERY_PARTS:
+        whole = parts.assessment_key()
+        assert whole is not None
+        each = (
+            parts.progesterone.key_of(facts),
+            *(parts.sections[s.name].key_function()(facts) for s in sections()),
+        )
+        assert whole(facts) == each
+
+
+@SETTINGS
+@given(episodes())
+def test_the_assessment_key_is_every_section_key(episode: dict[str, Any]) -> None:
+    try:
+        facts = episode_facts(parse_episode_json(json.dumps(episode)))
+    except Exception:  # noqa: BLE001 - episodes the contract refuses have no facts
+        return
+    _keys_agree(facts)
+
+
+def test_the_assessment_key_is_every_section_key_on_the_benchmark_episodes() -> None:
+    for text in generate(1500, seed=17):
+        _keys_agree(episode_facts(parse_episode_json(text)))
+
+
+@pytest.fixture
+def fresh_templates() -> Iterator[None]:
+    """No assessment or section key met yet (kept texts of earlier tests put aside)."""
+
+    def clear() -> None:
+        for parts in EVERY_PARTS:
+            parts.whole.clear()
+            parts.progesterone.by_key.clear()
+            for prepared in parts.sections.values():
+                prepared.by_key.clear()
+
+    clear()
+    yield
+    clear()
+
+
+def test_kept_assessments_are_the_reference_bytes(
+    fresh_templates: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each text twice: first section by section (the template is made), then from the kept
+    template alone (the section-by-section path is not called); both the reference bytes."""
+    episodes = [parse_episode_json(text) for text in generate(2000, seed=23)]
+    for pathway in PATHWAY_POLICIES:
+        for episode in episodes:
+            assert assess_json(episode, pathway_policy=pathway) == _reference(episode, pathway)
+    kept = [p.whole for p in EVERY_PARTS]
+    assert sum(len(k) for k in kept) > 200
+    assert not any(t is NOT_KEPT for k in kept for t in k.values())
+
+    def not_called(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the section-by-section path ran for a kept key")
+
+    reference = {id(e): {p: _reference(e, p) for p in PATHWAY_POLICIES} for e in episodes}
+    monkeypatch.setattr(engine, "_assessment_of", not_called)
+    for pathway in PATHWAY_POLICIES:
+        for episode in episodes:
+            assert assess_json(episode, pathway_policy=pathway) == reference[id(episode)][pathway]
+
+
+def test_many_episodes_share_an_assessment_key(fresh_templates: None) -> None:
+    """The point of the key: dates and measurements differ, the kept template is shared."""
+    texts = generate(3000, seed=29)
+    for text in texts:
+        assess_json(parse_episode_json(text))
+    kept = sum(len(p.whole) for p in EVERY_PARTS)
+    assert kept < len(texts) / 2
+
+
+def test_a_hole_that_cannot_be_written_leaves_the_sections_to_decide(
+    fresh_templates: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = '{"assessed_on": "2024-03-04", "lmp": "2024-01-15", "vaginal_bleeding": true}'
+    episode = parse_episode_json(text)
+    want = _reference(episode)
+    assert assess_json(episode) == want  # the template is made
+    (template,) = [t for p in EVERY_PARTS for t in p.whole.values()]
+    calls: list[str] = []
+
+    def cannot(*args: Any) -> None:
+        calls.append("hole")
+
+    (_, after), *rest = template.pairs
+    monkeypatch.setattr(template, "pairs", ((cannot, after), *rest))
+    assert assess_json(episode) == want
+    assert calls == ["hole"]
+
+
+def test_a_template_that_would_differ_is_not_kept(
+    fresh_templates: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A template is checked against the section-by-section text when it is made."""
+    episode = parse_episode_json('{"assessed_on": "2024-03-04", "lmp": "2024-01-15"}')
+    monkeypatch.setattr(engine, "_gestation_text", lambda *args: b'"not the gestation"')
+    assert assess_json(episode) == _reference(episode)
+    kept = [t for p in EVERY_PARTS for t in p.whole.values()]
+    assert kept == [NOT_KEPT]
+    assert assess_json(episode) == _reference(episode)
+
+
+def test_equal_policies_made_per_call_share_the_key_and_the_templates() -> None:
+    """A caller that makes its policies per call does not build the key function again."""
+    episode = parse_episode_json('{"assessed_on": "2024-03-04", "lmp": "2024-01-15"}')
+    version = VERSIONS[-1]
+    first = engine._parts(version, dataclasses.replace(DEFAULT_POLICY), PathwayPolicy())
+    second = engine._parts(version, dataclasses.replace(DEFAULT_POLICY), PathwayPolicy())
+    assert first is not second
+    assert first.assessment_key() is second.assessment_key() is not None
+    assert first.whole is second.whole
+    policy = dataclasses.replace(DEFAULT_POLICY)
+    assert assess_json(episode, policy) == _reference(episode)
+
+
+def test_the_key_function_is_built_after_some_assessments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-shot process (one `earlypath assess`) does not pay for writing the key function."""
+    monkeypatch.setattr(engine, "WHOLE_KEY_AFTER", 50)
+    parts = dataclasses.replace(EVERY_PARTS[0], _whole_key=engine._WholeKey())
+    assert [parts.assessment_key() for _ in range(49)] == [None] * 49
+    built = parts.assessment_key()
+    assert built is not None and parts.assessment_key() is built

@@ -1,0 +1,82 @@
+"""`episode_facts` (one pass over the scans) against its first, direct reading (issue 16)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from earlypath.facts import episode_facts, episode_facts_reference
+from earlypath.model import Episode, HcgSample, Scan, parse_episode
+from tests.pathway.strategies import episodes
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+DAY = dt.date(2024, 3, 10)
+
+
+def _same(episode: Episode) -> None:
+    got, want = episode_facts(episode), episode_facts_reference(episode)
+    assert list(got) == list(want)
+    for name, value in want.items():
+        assert type(got[name]) is type(value) and got[name] == value, name
+
+
+def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.none(), strategy)
+
+
+@st.composite
+def tied_scans(draw: st.DrawFn) -> Scan:
+    # Three days only: ties on the date (latest, dating and first intrauterine scan) are common.
+    return Scan.model_construct(
+        date=DAY - dt.timedelta(days=draw(st.integers(0, 2))),
+        route=draw(st.sampled_from(["transvaginal", "transabdominal"])),
+        location=draw(st.sampled_from(["intrauterine", "ectopic", "unknown"])),
+        fetal_pole=draw(maybe(st.booleans())),
+        fetal_heartbeat=draw(maybe(st.booleans())),
+        crl_mm=draw(maybe(st.sampled_from([0.0, 2.0, 2.5, 9.0]))),
+        msd_mm=draw(maybe(st.sampled_from([5.0, 25.0]))),
+    )
+
+
+@SETTINGS
+@given(st.lists(tied_scans(), max_size=4), st.integers(0, 2))
+def test_one_pass_agrees_on_tied_scans(scans: list[Scan], samples: int) -> None:
+    hcg = [
+        HcgSample.model_construct(
+            taken_at=dt.datetime(2024, 3, 1 + 2 * i, 9), iu_per_l=100.0 * (i + 1)
+        )
+        for i in range(samples)
+    ]
+    _same(Episode.model_construct(assessed_on=DAY, scans=scans, hcg=hcg))
+
+
+@SETTINGS
+@given(episodes())
+def test_one_pass_agrees_on_pathway_episodes(episode: dict[str, Any]) -> None:
+    _same(parse_episode(episode))
+
+
+def test_the_scan_facts_are_the_latest_and_the_dating_scans() -> None:
+    episode = parse_episode(
+        {
+            "assessed_on": "2024-03-10",
+            "scans": [
+                {
+                    "date": "2024-03-08",
+                    "location": "intrauterine",
+                    "fetal_pole": True,
+                    "crl_mm": 5.0,
+                },
+                {"date": "2024-03-02", "location": "unknown"},
+                {"date": "2024-03-08", "location": "unknown", "fetal_pole": True, "crl_mm": 9.0},
+            ],
+        }
+    )
+    facts = episode_facts(episode)
+    assert facts["scan_location"] == "unknown" and facts["crl_mm"] == 9.0  # the later on a tie
+    assert facts["dating_crl_mm"] == 5.0  # the earliest with a CRL, the first on a tie
+    assert facts["first_intrauterine_scan_date"] == dt.date(2024, 3, 8)
+    assert facts["intrauterine_seen"] is True
