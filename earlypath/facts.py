@@ -180,7 +180,7 @@ def episode_facts(episode: Episode) -> dict[str, Any]:
             first_intrauterine is None or day < first_intrauterine
         ):
             first_intrauterine = day
-    facts = {
+    facts: dict[str, Any] = {
         "assessed_on": episode.assessed_on,
         "previous_miscarriages": episode.previous_miscarriages,
         "vaginal_bleeding": episode.vaginal_bleeding,
