@@ -3,13 +3,15 @@
 Each job costs 0.2-2 s whatever the rows (planning, scheduling, first use of a cache), so the
 count is held here: numbering a Parquet cohort's rows runs none (they are numbered from the
 footers, and the schema is read from the footer too), and a whole audit runs a bounded few
-(the repeated ids, the judging with its counts, the write, the rejects, the summary's counts,
-the case list). episodes.parquet is written by every core and joined in row_number order;
+(the judging with its counts, the write, the rejects: the summary's counts and the case list
+are counted by DuckDB from the files written). episodes.parquet is written by every core and joined in row_number order;
 repeated ids are still found before the judging, and rejected as on DuckDB.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,6 +70,59 @@ def test_a_spark_audit_runs_a_bounded_few_jobs(tmp_path: Path, spark: Any) -> No
     assert result.rows_in == result.evaluated + result.rejected == 2000
     numbers = pq.read_table(tmp_path / "out" / "episodes.parquet")["row_number"].to_pylist()
     assert numbers == sorted(numbers) and len(numbers) == result.evaluated
+
+
+# The jobs of a Parquet audit: judging with its counts, the write, the rejects.
+JOBS_OF_A_PARQUET_AUDIT = 3
+
+
+def test_the_summary_and_case_list_run_no_spark_job(tmp_path: Path, spark: Any) -> None:
+    cohort = write_cohort(2000, 4, "parquet", tmp_path / "cohort.parquet")
+    with spark_jobs(spark, "earlypath-test-after-write") as jobs:
+        run_audit(cohort, tmp_path / "out", engine="spark", spark=spark)
+        ran = jobs()
+    # Before: 8 (one more for the summary's counts, the missing facts, the reject reasons and
+    # two for the case list).
+    assert ran <= JOBS_OF_A_PARQUET_AUDIT, ran
+
+
+def _with_typed_columns(source: Path, target: Path) -> Path:
+    """The cohort with extra columns of several types (and empty cells), to group by."""
+    table = pq.read_table(source)
+    n = table.num_rows
+    extra = {
+        "x_float": pa.array([(i % 7) / 4 if i % 11 else None for i in range(n)], pa.float64()),
+        "x_bool": pa.array([bool(i % 3) if i % 5 else None for i in range(n)]),
+        "x_date": pa.array([dt.date(2024, 1, 1 + i % 28) for i in range(n)]),
+        "x_text": pa.array([["a,b", 'q"u', "\u00e9\nz", None][i % 4] for i in range(n)]),
+    }
+    for name, values in extra.items():
+        table = table.append_column(name, values)
+    pq.write_table(table, target)
+    return target
+
+
+def _comparable(summary_file: Path) -> dict[str, Any]:
+    summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    for key in ("generated_at", "seconds", "timings_seconds", "engine"):
+        summary.pop(key)
+    return summary
+
+
+def test_the_summary_read_back_from_the_files_is_duckdbs(tmp_path: Path, spark: Any) -> None:
+    # A cohort with rejects (the synthetic one has some) and typed extra columns grouped by: the counts Spark's
+    # audit takes from its written files are the DuckDB engine's, value for value.
+    source = write_cohort(1500, 6, "parquet", tmp_path / "c0.parquet")
+    cohort = _with_typed_columns(source, tmp_path / "cohort.parquet")
+    groups = ["x_float", "x_bool", "x_date", "x_text"]
+    sp = run_audit(cohort, tmp_path / "s", engine="spark", spark=spark, group_by=groups)
+    du = run_audit(cohort, tmp_path / "d", engine="duckdb", group_by=groups)
+    assert sp.rejected == du.rejected > 0
+    assert _comparable(tmp_path / "s" / "summary.json") == _comparable(
+        tmp_path / "d" / "summary.json"
+    )
+    for name in ("rejects.csv", "cases-eligible-not-offered.csv"):
+        assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "d" / name).read_bytes()
 
 
 @pytest.mark.parametrize("shuffled", [False, True])
