@@ -189,7 +189,7 @@ def run_audit(
         if ev.con.name == "pyspark":  # counted from the files written, with no Spark job
             from earlypath.audit.spark_audit import read_back_on_duckdb
 
-            ev = read_back_on_duckdb(ev, staged["episodes.parquet"], staged["rejects.csv"])
+            ev = read_back_on_duckdb(ev, staged["episodes.parquet"])
         mark = time.perf_counter()
         summary = build_summary(
             ev,

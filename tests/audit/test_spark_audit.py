@@ -3,8 +3,9 @@
 Each job costs 0.2-2 s whatever the rows (planning, scheduling, first use of a cache), so the
 count is held here: numbering a Parquet cohort's rows runs none (they are numbered from the
 footers, and the schema is read from the footer too), and a whole audit runs a bounded few
-(the judging with its counts, the write, the rejects: the summary's counts and the case list
-are counted by DuckDB from the files written). episodes.parquet is written by every core and joined in row_number order;
+(one for a Parquet cohort: the judging writes the judged rows as sorted parts; the counts and
+rejects are read from them, the summary's counts and the case list by DuckDB from the files
+written). episodes.parquet is written by every core and joined in row_number order;
 repeated ids are still found before the judging, and rejected as on DuckDB.
 """
 
@@ -72,17 +73,18 @@ def test_a_spark_audit_runs_a_bounded_few_jobs(tmp_path: Path, spark: Any) -> No
     assert numbers == sorted(numbers) and len(numbers) == result.evaluated
 
 
-# The jobs of a Parquet audit: judging with its counts, the write, the rejects.
-JOBS_OF_A_PARQUET_AUDIT = 3
+# The jobs of a Parquet audit: one, judging and writing the judged rows as sorted parts (the
+# counts, the rejects, the summary and the case list are read from the files written).
+JOBS_OF_A_PARQUET_AUDIT = 1
 
 
-def test_the_summary_and_case_list_run_no_spark_job(tmp_path: Path, spark: Any) -> None:
+def test_a_parquet_audit_is_one_spark_job(tmp_path: Path, spark: Any) -> None:
     cohort = write_cohort(2000, 4, "parquet", tmp_path / "cohort.parquet")
     with spark_jobs(spark, "earlypath-test-after-write") as jobs:
         run_audit(cohort, tmp_path / "out", engine="spark", spark=spark)
         ran = jobs()
-    # Before: 8 (one more for the summary's counts, the missing facts, the reject reasons and
-    # two for the case list).
+    # Before: 8 (the judging with its counts into a cache, the write, the rejects, the
+    # summary's counts, the missing facts, the reject reasons and two for the case list).
     assert ran <= JOBS_OF_A_PARQUET_AUDIT, ran
 
 
