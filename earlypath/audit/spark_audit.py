@@ -58,6 +58,7 @@ class JudgedParts:
 
     folder: Path
     runs: list[Path]
+    schema: Any  # the parts' Arrow schema as Spark wrote them
     episode_columns: list[str]
     counts: dict[str, int] = field(default_factory=dict)
     rejects: Any = None  # a pyarrow Table of REJECT_COLUMNS, in row_number order
@@ -97,11 +98,11 @@ def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -
     folder = Path(tempfile.mkdtemp(prefix="earlypath-judged-"))
     try:
         with progress_bar(progress, None, f"checking and judging {rows_in:,} rows (spark)"):
-            runs = _sorted_runs(df, folder)
+            runs, schema = _sorted_runs(df, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    parts = JudgedParts(folder, runs, [*EPISODE_COLUMNS, *extras])
+    parts = JudgedParts(folder, runs, schema, [*EPISODE_COLUMNS, *extras])
     _count_parts(parts)
     _JUDGED_PARTS[con] = parts
     # The tables themselves, as expressions not planned by Spark unless a caller of `evaluate`
@@ -137,10 +138,13 @@ def _count_parts(parts: JudgedParts) -> None:
             evaluated += good.num_rows
             defaulted += pc.sum(good.column("defaulted_false_cells")).as_py() or 0
             rejects.append(batch.filter(rejected).select(list(REJECT_COLUMNS)))
-    schema = pq.ParquetFile(parts.runs[0]).schema_arrow
-    table = pa.Table.from_batches(rejects, pa.schema([schema.field(c) for c in REJECT_COLUMNS]))
-    parts.rejects = table.replace_schema_metadata(None)
-    parts.counts = {"evaluated": evaluated, "rejected": table.num_rows, "defaulted": defaulted}
+    schema = pa.schema([parts.schema.field(c) for c in REJECT_COLUMNS])
+    parts.rejects = pa.Table.from_batches([b.cast(schema) for b in rejects], schema)
+    parts.counts = {
+        "evaluated": evaluated,
+        "rejected": parts.rejects.num_rows,
+        "defaulted": defaulted,
+    }
 
 
 def judged_rejects(con: Any) -> Any:
@@ -157,7 +161,7 @@ def write_episodes_spark(ev: Any, target: Path, progress: bool = False) -> int:
     parts = _JUDGED_PARTS[ev.con]
     try:
         with progress_bar(progress, None, "writing the episodes"), atomic_path(target) as tmp:
-            _join(parts.runs, tmp, episode_columns=parts.episode_columns)
+            _join(parts.runs, tmp, schema=parts.schema, episode_columns=parts.episode_columns)
     finally:
         parts.remove()
     return int(pq.ParquetFile(target).metadata.num_rows)
@@ -170,29 +174,43 @@ def write_in_order(df: Any, target: Path) -> int:
 
     folder = Path(tempfile.mkdtemp(prefix=".episodes-", dir=target.parent))
     try:
-        runs = _sorted_runs(df, folder)
+        runs, schema = _sorted_runs(df, folder)
         with atomic_path(target) as tmp:
-            _join(runs, tmp)
+            _join(runs, tmp, schema=schema)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return int(pq.ParquetFile(target).metadata.num_rows)
 
 
-def _sorted_runs(df: Any, folder: Path) -> list[Path]:
+def _sorted_runs(df: Any, folder: Path) -> tuple[list[Path], Any]:
     """Spark writes one part file per partition, each sorted, in parallel: the parts in the
-    order of their rows. A partition is usually a run of consecutive rows (a split of one input
-    file). When the runs overlap (a partition packed several small input files), the parts are
-    read again and written in ranges of ``row_number`` (a sampling job and a shuffle), which
-    never overlap."""
+    order of their rows, and their Arrow schema. A partition is usually a run of consecutive
+    rows (a split of one input file). When the runs overlap (a partition packed several small
+    input files), DuckDB merges the parts into one sorted file (no second Spark pass; out of
+    memory if need be): the joined file is the same either way (`_join` writes Spark's schema)."""
+    import pyarrow.parquet as pq
+
     parts = _write_sorted_parts(df, folder / "out")
+    schema = pq.read_schema(parts[0])
     runs = _runs_in_order(parts)
     if runs is None:
-        written = df.sparkSession.read.parquet(str(folder / "out"))
-        ranges = written.repartitionByRange(max(2, len(parts)), "row_number")
-        runs = _runs_in_order(_write_sorted_parts(ranges, folder / "ranges"))
-    if runs is None:
-        raise RuntimeError("Spark wrote ranges of rows that overlap")
-    return runs
+        runs = [_merged_by_duckdb(parts, folder / "merged.parquet")]
+    return runs, schema
+
+
+def _merged_by_duckdb(parts: list[Path], target: Path) -> Path:
+    import duckdb
+
+    files = ", ".join(_sql_path(p) for p in parts)
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet([{files}]) ORDER BY row_number) "
+            f"TO {_sql_path(target)} (FORMAT parquet, COMPRESSION uncompressed)"
+        )
+    finally:
+        con.close()
+    return target
 
 
 def _write_sorted_parts(df: Any, folder: Path) -> list[Path]:
@@ -233,27 +251,32 @@ def _join(
     target: Path,
     group_rows: int = JOINED_ROW_GROUP,
     episode_columns: list[str] | None = None,
+    schema: Any = None,
 ) -> None:
     """Copy the parts' rows into one Parquet file in row groups of ``group_rows`` (the last one
-    shorter), holding at most one row group more than that in memory. With ``episode_columns``
-    (parts of judged rows) only the episodes are copied (no ``reject_reason``), and only those
-    columns."""
+    shorter), holding at most one row group more than that in memory, in ``schema`` (by default
+    the first part's). With ``episode_columns`` (parts of judged rows) only the episodes are
+    copied (no ``reject_reason``), and only those columns."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     files = [pq.ParquetFile(p) for p in parts]
-    schema = files[0].schema_arrow
-    read = None
+    parts_schema = schema or files[0].schema_arrow
+    same = files[0].schema_arrow.equals(parts_schema)
+    out_schema, read = parts_schema, None
     if episode_columns is not None:
-        schema = _episodes_schema(schema, episode_columns)
+        out_schema = _episodes_schema(parts_schema, episode_columns)
         read = [*episode_columns, "reject_reason"]
-    with pq.ParquetWriter(target, schema, compression="zstd") as writer:
+    with pq.ParquetWriter(target, out_schema, compression="zstd") as writer:
         held: list[pa.Table] = []
         rows = 0
         for file in files:
             for group in range(file.num_row_groups):
                 table = file.read_row_group(group, columns=read)
+                if not same:  # DuckDB's merge of the parts: Spark's own types back
+                    table = table.select(parts_schema.names if read is None else read)
+                    table = table.cast(_read_schema(parts_schema, read))
                 if episode_columns is not None:
                     table = table.filter(pc.is_null(table["reject_reason"]))
                     table = table.select(episode_columns)
@@ -265,6 +288,14 @@ def _join(
                     held, rows = [pending.slice(group_rows)], rows - group_rows
         if rows:
             writer.write_table(pa.concat_tables(held), row_group_size=group_rows)
+
+
+def _read_schema(schema: Any, columns: list[str] | None) -> Any:
+    import pyarrow as pa
+
+    if columns is None:
+        return schema
+    return pa.schema([schema.field(c) for c in columns])
 
 
 # The Spark schema Spark writes into a Parquet file's key-value metadata.

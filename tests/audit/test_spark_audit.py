@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from earlypath.audit import spark_audit
 from earlypath.audit.judge import FEW_REPEATED_IDS
 from earlypath.audit.load import connect, load_raw, rows_read
 from earlypath.audit.run import run_audit
@@ -132,8 +133,7 @@ def test_episodes_are_written_as_one_file_in_row_number_order(
     tmp_path: Path, spark: Any, shuffled: bool
 ) -> None:
     """Partitions that are runs of consecutive rows are joined as they are; partitions whose
-    rows interleave (as when Spark packs several small files into one) are written again in
-    ranges of row_number."""
+    rows interleave (as when Spark packs several small files into one) are merged first."""
     rows = [(n, f"e{n}") for n in range(1, 1001)]
     df = spark.createDataFrame(rows, "row_number long, episode_id string")
     df = df.repartition(3) if shuffled else df.coalesce(1).repartitionByRange(3, "row_number")
@@ -143,6 +143,38 @@ def test_episodes_are_written_as_one_file_in_row_number_order(
     assert table.column("row_number").to_pylist() == list(range(1, 1001))
     assert table.column("episode_id").to_pylist() == [f"e{n}" for n in range(1, 1001)]
     assert not [p.name for p in tmp_path.iterdir() if p.name != "episodes.parquet"]
+
+
+def test_small_files_packed_together_give_the_same_episodes_file(
+    tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spark packs small files into one partition (largest first), so the parts' rows
+    interleave; DuckDB then merges them, and the joined file keeps Spark's own types: the same
+    bytes as when each file is a partition of its own (no merge)."""
+    whole = pq.read_table(write_cohort(1120, 8, "parquet", tmp_path / "whole.parquet"))
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    start = 0
+    for i, size in enumerate([100, 300, 150, 250, 120, 200]):  # in file order
+        pq.write_table(whole.slice(start, size), folder / f"part-{i}.parquet")
+        start += size
+    merges: list[Any] = []
+    merge = spark_audit._merged_by_duckdb
+    monkeypatch.setattr(spark_audit, "_merged_by_duckdb", lambda *a: merges.append(a) or merge(*a))
+    run_audit(folder, tmp_path / "packed", engine="spark", spark=spark)
+    assert merges  # (else this test does not test the merge)
+    # A file costs more than a split holds: each file is read by a task of its own.
+    spark.conf.set("spark.sql.files.openCostInBytes", str(1 << 40))
+    try:
+        run_audit(folder, tmp_path / "apart", engine="spark", spark=spark)
+    finally:
+        spark.conf.unset("spark.sql.files.openCostInBytes")
+    assert len(merges) == 1
+    for name in ("episodes.parquet", "rejects.csv", "cases-eligible-not-offered.csv"):
+        packed = (tmp_path / "packed" / name).read_bytes()
+        assert packed == (tmp_path / "apart" / name).read_bytes(), name
+    ordered = pq.read_table(tmp_path / "packed" / "episodes.parquet")["row_number"].to_pylist()
+    assert ordered == sorted(ordered)
 
 
 def test_no_episodes_is_an_empty_file_with_the_columns(tmp_path: Path, spark: Any) -> None:
