@@ -186,6 +186,10 @@ def run_audit(
             raise ReconciliationError(f"wrote {written} episodes, evaluated {evaluated}")
         write_rejects(ev, staged["rejects.csv"])
         ev.timings["write_episodes_and_rejects"] = time.perf_counter() - mark
+        if ev.con.name == "pyspark":  # counted from the files written, with no Spark job
+            from earlypath.audit.spark_audit import read_back_on_duckdb
+
+            ev = read_back_on_duckdb(ev, staged["episodes.parquet"])
         mark = time.perf_counter()
         summary = build_summary(
             ev,

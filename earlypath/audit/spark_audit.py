@@ -1,7 +1,7 @@
-"""The audit's Spark path: judge the cohort in one pass, count it in the same job, write in order.
+"""The audit's Spark path: one Spark job judges every row and writes it, sorted, as part files.
 
 A Spark action costs a fixed 0.2-2 s (planning a deep query, scheduling, a cold JVM) whatever the
-rows, so the path is built to run as few as it can:
+rows, so the path runs as few as it can, for a Parquet cohort one:
 
 - the input rows are known from reading the cohort (Parquet footers, the CSV numbering's block
   counts: `earlypath.audit.load.rows_read`), not counted by a query;
@@ -9,19 +9,27 @@ rows, so the path is built to run as few as it can:
   keeps the judging a scan of the cohort; a join would shuffle every row by its id): for a
   Parquet cohort by DuckDB over the same files (`few_repeated_ids`),
   else by one small Spark query;
-- the judged rows are cached, and the job that fills the cache also counts the episodes, the
-  rejects and the empty cells read as false (one aggregate);
-- ``episodes.parquet`` is written from the cache by every core at once, each task sorting its
-  own rows (no global sort: no sampling job, no shuffle), and the part files are joined into one
-  file in ``row_number`` order.
-
-The summary's counts, the rejects and the case list then read the cached rows.
+- the judged rows (episodes and rejects, with ``reject_reason`` and the empty cells read as
+  false) are written by every core at once, each task sorting its own rows (no global sort: no
+  sampling job, no shuffle), as uncompressed part files: the one job of the judging;
+- the counts (evaluated, rejected, empty cells) and the rejects are read from the parts'
+  few columns by pyarrow, and ``episodes.parquet`` is the parts' episodes joined into one file
+  in ``row_number`` order (`write_episodes_spark`). Before, the judged rows were cached, counted
+  by one job, written by a second and the rejects read by a third: the cache's building and two
+  cold queries' planning were a third of a 100k-row audit;
+- the summary's counts and the case list are counted by DuckDB from the files written
+  (`read_back_on_duckdb`): ``episodes.parquet`` holds exactly the episodes table, and a local
+  read of a few columns takes milliseconds where each Spark query after the write cost a cold
+  JVM's planning and a job (0.3-2 s each, five of them).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
+import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +39,41 @@ from earlypath.audit.progress import progress_bar
 from earlypath.audit.validate import repeated_ids
 from earlypath.policy import Policy
 
-__all__ = ["judge_on_spark", "write_episodes_spark", "write_in_order"]
+__all__ = [
+    "judge_on_spark",
+    "judged_rejects",
+    "read_back_on_duckdb",
+    "write_episodes_spark",
+    "write_in_order",
+]
 
 JUDGED = "earlypath_judged"
+REJECT_COLUMNS = ("row_number", "episode_id", "reject_reason")
+
+
+@dataclass
+class JudgedParts:
+    """The judged rows as Spark wrote them (sorted runs of ``row_number``, in order), their
+    counts and rejects; the folder goes when this is dropped or the episodes are joined."""
+
+    folder: Path
+    runs: list[Path]
+    schema: Any  # the parts' Arrow schema as Spark wrote them
+    episode_columns: list[str]
+    counts: dict[str, int] = field(default_factory=dict)
+    rejects: Any = None  # a pyarrow Table of REJECT_COLUMNS, in row_number order
+
+    def __post_init__(self) -> None:
+        self.remove = weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)
+
+
+# The judged parts of the audit last judged on a Spark connection (as `load.rows_read`).
+_JUDGED_PARTS: weakref.WeakKeyDictionary[Any, JudgedParts] = weakref.WeakKeyDictionary()
 
 
 def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -> Any:
-    """Check and judge every row (`earlypath.audit.judge.Evaluated`), with its counts taken in the
-    one job that computes the judged rows."""
-    from pyspark.sql import functions as F
-
+    """Check and judge every row (`earlypath.audit.judge.Evaluated`) in one Spark job that writes
+    them as sorted part files; the counts and rejects come from the parts (`JudgedParts`)."""
     from earlypath.audit.judge import (
         EPISODE_COLUMNS,
         Evaluated,
@@ -49,7 +82,7 @@ def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -
         _few_as_list,
         _judged,
     )
-    from earlypath.audit.load import parquet_source, view
+    from earlypath.audit.load import parquet_source
 
     rows_in = rows_read(con)
     if rows_in is None:  # an input whose loading did not count its rows (a FHIR export)
@@ -60,68 +93,124 @@ def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -
     if repeated is None:
         repeated = _few_as_list(con, repeated_ids(raw))
     judged_expr = _judged(raw, extras, policy, repeated)
-    df = con._session.sql(con.compile(judged_expr)).cache()
+    df = con._session.sql(con.compile(judged_expr))
     df.createOrReplaceTempView(JUDGED)
-    accepted = F.col("reject_reason").isNull()
-    with progress_bar(progress, None, f"checking and judging {rows_in:,} rows (spark)"):
-        (counted,) = df.agg(
-            F.count(F.when(accepted, 1)).alias("evaluated"),
-            F.count(F.when(~accepted, 1)).alias("rejected"),
-            F.coalesce(F.sum(F.when(accepted, F.col("defaulted_false_cells"))), F.lit(0)).alias(
-                "defaulted"
-            ),
-        ).collect()
+    folder = Path(tempfile.mkdtemp(prefix="earlypath-judged-"))
+    try:
+        with progress_bar(progress, None, f"checking and judging {rows_in:,} rows (spark)"):
+            runs, schema = _sorted_runs(df, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    parts = JudgedParts(folder, runs, schema, [*EPISODE_COLUMNS, *extras])
+    _count_parts(parts)
+    _JUDGED_PARTS[con] = parts
+    # The tables themselves, as expressions not planned by Spark unless a caller of `evaluate`
+    # queries them (a whole audit reads the parts instead).
     judged = con.table(JUDGED)
     good = judged.filter(judged.reject_reason.isnull())
     rejects = judged.filter(judged.reject_reason.notnull())
-    # The rejects (usually few) as one partition: sorting them is then one job, not a range
-    # shuffle's three.
-    rejects_df = con._session.sql(
-        con.compile(rejects.select("row_number", "episode_id", "reject_reason"))
-    )
-    rejects_df.coalesce(1).createOrReplaceTempView("earlypath_rejects")
     return Evaluated(
         con,
-        view(con, good.select(*EPISODE_COLUMNS, *extras), "earlypath_episodes"),
-        con.table("earlypath_rejects"),
+        good.select(*parts.episode_columns),
+        rejects.select(*REJECT_COLUMNS),
         rows_in,
-        int(counted["defaulted"]),
+        parts.counts["defaulted"],
         extras,
-        counts={"evaluated": int(counted["evaluated"]), "rejected": int(counted["rejected"])},
+        counts={k: parts.counts[k] for k in ("evaluated", "rejected")},
     )
+
+
+def _count_parts(parts: JudgedParts) -> None:
+    """The evaluated and rejected rows, the empty cells read as false in the episodes, and the
+    rejects, from the parts' few columns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    evaluated = defaulted = 0
+    rejects = []
+    for part in parts.runs:
+        columns = [*REJECT_COLUMNS, "defaulted_false_cells"]
+        for batch in pq.ParquetFile(part).iter_batches(1 << 16, columns=columns):
+            rejected = pc.is_valid(batch.column("reject_reason"))
+            good = batch.filter(pc.invert(rejected))
+            evaluated += good.num_rows
+            defaulted += pc.sum(good.column("defaulted_false_cells")).as_py() or 0
+            rejects.append(batch.filter(rejected).select(list(REJECT_COLUMNS)))
+    schema = pa.schema([parts.schema.field(c) for c in REJECT_COLUMNS])
+    parts.rejects = pa.Table.from_batches([b.cast(schema) for b in rejects], schema)
+    parts.counts = {
+        "evaluated": evaluated,
+        "rejected": parts.rejects.num_rows,
+        "defaulted": defaulted,
+    }
+
+
+def judged_rejects(con: Any) -> Any:
+    """The rejects of the audit last judged on the Spark connection ``con`` (a pyarrow Table of
+    row_number, episode_id, reject_reason in row_number order), read with the judging."""
+    return _JUDGED_PARTS[con].rejects
 
 
 def write_episodes_spark(ev: Any, target: Path, progress: bool = False) -> int:
-    """Spark writes ``episodes.parquet`` itself, in ``row_number`` order (`write_in_order`)."""
-    with progress_bar(progress, None, "writing the episodes (spark)"):
-        return write_in_order(ev.con._session.sql(ev.con.compile(ev.episodes)), target)
+    """``episodes.parquet``: the episodes of the judged parts joined in ``row_number`` order (no
+    Spark job: Spark wrote them while judging)."""
+    import pyarrow.parquet as pq
+
+    parts = _JUDGED_PARTS[ev.con]
+    try:
+        with progress_bar(progress, None, "writing the episodes"), atomic_path(target) as tmp:
+            _join(parts.runs, tmp, schema=parts.schema, episode_columns=parts.episode_columns)
+    finally:
+        parts.remove()
+    return int(pq.ParquetFile(target).metadata.num_rows)
 
 
 def write_in_order(df: Any, target: Path) -> int:
     """Write a Spark DataFrame with a ``row_number`` column as one Parquet file in ``row_number``
-    order; returns the rows in the file.
-
-    Spark writes one part file per partition, each sorted, in parallel; they are joined into one
-    file, moved into place. A partition is usually a run of consecutive rows (a split of one
-    input file). When the runs overlap (a partition packed several small input files), the rows
-    are written again in ranges of ``row_number`` (a sampling job and a shuffle), which never
-    overlap."""
+    order; returns the rows in the file (`_sorted_runs`, then `_join`)."""
     import pyarrow.parquet as pq
 
     folder = Path(tempfile.mkdtemp(prefix=".episodes-", dir=target.parent))
     try:
-        parts = _write_sorted_parts(df, folder / "out")
-        runs = _runs_in_order(parts)
-        if runs is None:
-            ranges = df.repartitionByRange(max(2, len(parts)), "row_number")
-            runs = _runs_in_order(_write_sorted_parts(ranges, folder / "ranges"))
-        if runs is None:
-            raise RuntimeError("Spark wrote ranges of episodes that overlap")
+        runs, schema = _sorted_runs(df, folder)
         with atomic_path(target) as tmp:
-            _join(runs, tmp)
+            _join(runs, tmp, schema=schema)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return int(pq.ParquetFile(target).metadata.num_rows)
+
+
+def _sorted_runs(df: Any, folder: Path) -> tuple[list[Path], Any]:
+    """Spark writes one part file per partition, each sorted, in parallel: the parts in the
+    order of their rows, and their Arrow schema. A partition is usually a run of consecutive
+    rows (a split of one input file). When the runs overlap (a partition packed several small
+    input files), DuckDB merges the parts into one sorted file (no second Spark pass; out of
+    memory if need be): the joined file is the same either way (`_join` writes Spark's schema)."""
+    import pyarrow.parquet as pq
+
+    parts = _write_sorted_parts(df, folder / "out")
+    schema = pq.read_schema(parts[0])
+    runs = _runs_in_order(parts)
+    if runs is None:
+        runs = [_merged_by_duckdb(parts, folder / "merged.parquet")]
+    return runs, schema
+
+
+def _merged_by_duckdb(parts: list[Path], target: Path) -> Path:
+    import duckdb
+
+    files = ", ".join(_sql_path(p) for p in parts)
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet([{files}]) ORDER BY row_number) "
+            f"TO {_sql_path(target)} (FORMAT parquet, COMPRESSION uncompressed)"
+        )
+    finally:
+        con.close()
+    return target
 
 
 def _write_sorted_parts(df: Any, folder: Path) -> list[Path]:
@@ -157,20 +246,40 @@ def _runs_in_order(parts: list[Path]) -> list[Path] | None:
 JOINED_ROW_GROUP = 1 << 20
 
 
-def _join(parts: list[Path], target: Path, group_rows: int = JOINED_ROW_GROUP) -> None:
+def _join(
+    parts: list[Path],
+    target: Path,
+    group_rows: int = JOINED_ROW_GROUP,
+    episode_columns: list[str] | None = None,
+    schema: Any = None,
+) -> None:
     """Copy the parts' rows into one Parquet file in row groups of ``group_rows`` (the last one
-    shorter), holding at most one row group more than that in memory."""
+    shorter), holding at most one row group more than that in memory, in ``schema`` (by default
+    the first part's). With ``episode_columns`` (parts of judged rows) only the episodes are
+    copied (no ``reject_reason``), and only those columns."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     files = [pq.ParquetFile(p) for p in parts]
-    schema = files[0].schema_arrow
-    with pq.ParquetWriter(target, schema, compression="zstd") as writer:
+    parts_schema = schema or files[0].schema_arrow
+    same = files[0].schema_arrow.equals(parts_schema)
+    out_schema, read = parts_schema, None
+    if episode_columns is not None:
+        out_schema = _episodes_schema(parts_schema, episode_columns)
+        read = [*episode_columns, "reject_reason"]
+    with pq.ParquetWriter(target, out_schema, compression="zstd") as writer:
         held: list[pa.Table] = []
         rows = 0
         for file in files:
             for group in range(file.num_row_groups):
-                table = file.read_row_group(group)
+                table = file.read_row_group(group, columns=read)
+                if not same:  # DuckDB's merge of the parts: Spark's own types back
+                    table = table.select(parts_schema.names if read is None else read)
+                    table = table.cast(_read_schema(parts_schema, read))
+                if episode_columns is not None:
+                    table = table.filter(pc.is_null(table["reject_reason"]))
+                    table = table.select(episode_columns)
                 held.append(table)
                 rows += table.num_rows
                 while rows >= group_rows:
@@ -179,6 +288,59 @@ def _join(parts: list[Path], target: Path, group_rows: int = JOINED_ROW_GROUP) -
                     held, rows = [pending.slice(group_rows)], rows - group_rows
         if rows:
             writer.write_table(pa.concat_tables(held), row_group_size=group_rows)
+
+
+def _read_schema(schema: Any, columns: list[str] | None) -> Any:
+    import pyarrow as pa
+
+    if columns is None:
+        return schema
+    return pa.schema([schema.field(c) for c in columns])
+
+
+# The Spark schema Spark writes into a Parquet file's key-value metadata.
+SPARK_ROW_METADATA = b"org.apache.spark.sql.parquet.row.metadata"
+
+
+def _episodes_schema(judged: Any, columns: list[str]) -> Any:
+    """The judged parts' schema with only the episode columns, its Spark key-value metadata
+    listing only those (as when Spark wrote the episodes table itself)."""
+    import pyarrow as pa
+
+    metadata = dict(judged.metadata or {})
+    if SPARK_ROW_METADATA in metadata:
+        spark_schema = json.loads(metadata[SPARK_ROW_METADATA])
+        by_name = {f["name"]: f for f in spark_schema["fields"]}
+        spark_schema["fields"] = [by_name[c] for c in columns]
+        text = json.dumps(spark_schema, separators=(",", ":"), ensure_ascii=False)
+        metadata[SPARK_ROW_METADATA] = text.encode()
+    return pa.schema([judged.field(c) for c in columns], metadata=metadata)
+
+
+def read_back_on_duckdb(ev: Any, episodes_file: Path) -> Any:
+    """``ev`` with its episodes and rejects read by DuckDB, for the summary's counts and the
+    case list: the episodes from ``episodes.parquet`` as written (the write is checked against
+    the judged counts), the rejects as read with the judging (`judged_rejects`). Counted the way
+    the DuckDB engine counts its own, with no Spark job."""
+    import dataclasses
+
+    from earlypath.audit.sql_table import PlainDuckDB, SqlTable
+
+    duck = PlainDuckDB()
+    duck.con.execute(
+        f"CREATE VIEW earlypath_episodes AS SELECT * FROM read_parquet({_sql_path(episodes_file)})"
+    )
+    duck.con.register("earlypath_rejects", judged_rejects(ev.con))
+    return dataclasses.replace(
+        ev,
+        con=duck,
+        episodes=SqlTable.named(duck, "earlypath_episodes", tuple(ev.episodes.columns)),
+        rejects=SqlTable.named(duck, "earlypath_rejects", REJECT_COLUMNS),
+    )
+
+
+def _sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def few_repeated_ids(source: Path) -> list[str] | None:

@@ -55,6 +55,10 @@ def write_rejects(ev: Evaluated, target: Path) -> int:
     """Write rejects.csv (row number, episode id, reasons) in ``row_number`` order."""
     if isinstance(ev.rejects, SqlTable):
         rows = query_rows(ev.con.con, f"{ev.rejects.sql} ORDER BY row_number")
+    elif ev.con.name == "pyspark":  # read with the judging (no Spark job)
+        from earlypath.audit.spark_audit import judged_rejects
+
+        rows = judged_rejects(ev.con).to_pylist()
     else:
         rows = fetch_arrow(ev.con, ev.rejects.order_by("row_number")).to_pylist()
     with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:

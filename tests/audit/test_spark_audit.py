@@ -3,13 +3,16 @@
 Each job costs 0.2-2 s whatever the rows (planning, scheduling, first use of a cache), so the
 count is held here: numbering a Parquet cohort's rows runs none (they are numbered from the
 footers, and the schema is read from the footer too), and a whole audit runs a bounded few
-(the repeated ids, the judging with its counts, the write, the rejects, the summary's counts,
-the case list). episodes.parquet is written by every core and joined in row_number order;
+(one for a Parquet cohort: the judging writes the judged rows as sorted parts; the counts and
+rejects are read from them, the summary's counts and the case list by DuckDB from the files
+written). episodes.parquet is written by every core and joined in row_number order;
 repeated ids are still found before the judging, and rejected as on DuckDB.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from earlypath.audit import spark_audit
 from earlypath.audit.judge import FEW_REPEATED_IDS
 from earlypath.audit.load import connect, load_raw, rows_read
 from earlypath.audit.run import run_audit
@@ -70,13 +74,66 @@ def test_a_spark_audit_runs_a_bounded_few_jobs(tmp_path: Path, spark: Any) -> No
     assert numbers == sorted(numbers) and len(numbers) == result.evaluated
 
 
+# The jobs of a Parquet audit: one, judging and writing the judged rows as sorted parts (the
+# counts, the rejects, the summary and the case list are read from the files written).
+JOBS_OF_A_PARQUET_AUDIT = 1
+
+
+def test_a_parquet_audit_is_one_spark_job(tmp_path: Path, spark: Any) -> None:
+    cohort = write_cohort(2000, 4, "parquet", tmp_path / "cohort.parquet")
+    with spark_jobs(spark, "earlypath-test-after-write") as jobs:
+        run_audit(cohort, tmp_path / "out", engine="spark", spark=spark)
+        ran = jobs()
+    # Before: 8 (the judging with its counts into a cache, the write, the rejects, the
+    # summary's counts, the missing facts, the reject reasons and two for the case list).
+    assert ran <= JOBS_OF_A_PARQUET_AUDIT, ran
+
+
+def _with_typed_columns(source: Path, target: Path) -> Path:
+    """The cohort with extra columns of several types (and empty cells), to group by."""
+    table = pq.read_table(source)
+    n = table.num_rows
+    extra = {
+        "x_float": pa.array([(i % 7) / 4 if i % 11 else None for i in range(n)], pa.float64()),
+        "x_bool": pa.array([bool(i % 3) if i % 5 else None for i in range(n)]),
+        "x_date": pa.array([dt.date(2024, 1, 1 + i % 28) for i in range(n)]),
+        "x_text": pa.array([["a,b", 'q"u', "\u00e9\nz", None][i % 4] for i in range(n)]),
+    }
+    for name, values in extra.items():
+        table = table.append_column(name, values)
+    pq.write_table(table, target)
+    return target
+
+
+def _comparable(summary_file: Path) -> dict[str, Any]:
+    summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    for key in ("generated_at", "seconds", "timings_seconds", "engine"):
+        summary.pop(key)
+    return summary
+
+
+def test_the_summary_read_back_from_the_files_is_duckdbs(tmp_path: Path, spark: Any) -> None:
+    # A cohort with rejects (the synthetic one has some) and typed extra columns grouped by: the counts Spark's
+    # audit takes from its written files are the DuckDB engine's, value for value.
+    source = write_cohort(1500, 6, "parquet", tmp_path / "c0.parquet")
+    cohort = _with_typed_columns(source, tmp_path / "cohort.parquet")
+    groups = ["x_float", "x_bool", "x_date", "x_text"]
+    sp = run_audit(cohort, tmp_path / "s", engine="spark", spark=spark, group_by=groups)
+    du = run_audit(cohort, tmp_path / "d", engine="duckdb", group_by=groups)
+    assert sp.rejected == du.rejected > 0
+    assert _comparable(tmp_path / "s" / "summary.json") == _comparable(
+        tmp_path / "d" / "summary.json"
+    )
+    for name in ("rejects.csv", "cases-eligible-not-offered.csv"):
+        assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "d" / name).read_bytes()
+
+
 @pytest.mark.parametrize("shuffled", [False, True])
 def test_episodes_are_written_as_one_file_in_row_number_order(
     tmp_path: Path, spark: Any, shuffled: bool
 ) -> None:
     """Partitions that are runs of consecutive rows are joined as they are; partitions whose
-    rows interleave (as when Spark packs several small files into one) are written again in
-    ranges of row_number."""
+    rows interleave (as when Spark packs several small files into one) are merged first."""
     rows = [(n, f"e{n}") for n in range(1, 1001)]
     df = spark.createDataFrame(rows, "row_number long, episode_id string")
     df = df.repartition(3) if shuffled else df.coalesce(1).repartitionByRange(3, "row_number")
@@ -86,6 +143,38 @@ def test_episodes_are_written_as_one_file_in_row_number_order(
     assert table.column("row_number").to_pylist() == list(range(1, 1001))
     assert table.column("episode_id").to_pylist() == [f"e{n}" for n in range(1, 1001)]
     assert not [p.name for p in tmp_path.iterdir() if p.name != "episodes.parquet"]
+
+
+def test_small_files_packed_together_give_the_same_episodes_file(
+    tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spark packs small files into one partition (largest first), so the parts' rows
+    interleave; DuckDB then merges them, and the joined file keeps Spark's own types: the same
+    bytes as when each file is a partition of its own (no merge)."""
+    whole = pq.read_table(write_cohort(1120, 8, "parquet", tmp_path / "whole.parquet"))
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    start = 0
+    for i, size in enumerate([100, 300, 150, 250, 120, 200]):  # in file order
+        pq.write_table(whole.slice(start, size), folder / f"part-{i}.parquet")
+        start += size
+    merges: list[Any] = []
+    merge = spark_audit._merged_by_duckdb
+    monkeypatch.setattr(spark_audit, "_merged_by_duckdb", lambda *a: merges.append(a) or merge(*a))
+    run_audit(folder, tmp_path / "packed", engine="spark", spark=spark)
+    assert merges  # (else this test does not test the merge)
+    # A file costs more than a split holds: each file is read by a task of its own.
+    spark.conf.set("spark.sql.files.openCostInBytes", str(1 << 40))
+    try:
+        run_audit(folder, tmp_path / "apart", engine="spark", spark=spark)
+    finally:
+        spark.conf.unset("spark.sql.files.openCostInBytes")
+    assert len(merges) == 1
+    for name in ("episodes.parquet", "rejects.csv", "cases-eligible-not-offered.csv"):
+        packed = (tmp_path / "packed" / name).read_bytes()
+        assert packed == (tmp_path / "apart" / name).read_bytes(), name
+    ordered = pq.read_table(tmp_path / "packed" / "episodes.parquet")["row_number"].to_pylist()
+    assert ordered == sorted(ordered)
 
 
 def test_no_episodes_is_an_empty_file_with_the_columns(tmp_path: Path, spark: Any) -> None:
