@@ -501,12 +501,9 @@ def _assessment(
     if isinstance(sections, str):  # a common slip: "progesterone" would read as letters
         raise ValueError(f"sections: give a list of section names, not the text {sections!r}")
     wants_progesterone, chosen = _chosen(None if sections is None else tuple(sections))
-    if not isinstance(episode, Episode):
-        episode = parse_episode(episode)
-    version, chosen_because = resolve_version(episode.assessed_on, episode.guideline_version)
-    facts = episode_facts(episode)
-    gestation = gestation_of(facts)
-    parts = _parts(version, policy, pathway_policy)
+    episode, version, chosen_because, facts, gestation, parts = _read(
+        episode, policy, pathway_policy
+    )
     return _assessment_of(
         episode,
         policy,
@@ -519,6 +516,25 @@ def _assessment(
         chosen,
         raw=raw,
         untraced=untraced,
+    )
+
+
+def _read(
+    episode: Episode | dict[str, Any], policy: Policy, pathway_policy: PathwayPolicy
+) -> tuple[Episode, GuidelineVersion, str, dict[str, Any], Gestation | None, _Parts]:
+    """What every assessment starts from: the validated episode (`InputError` if it is not
+    valid), its guideline version and why, its facts and gestation, and the version's parts."""
+    if not isinstance(episode, Episode):
+        episode = parse_episode(episode)
+    version, chosen_because = resolve_version(episode.assessed_on, episode.guideline_version)
+    facts = episode_facts(episode)
+    return (
+        episode,
+        version,
+        chosen_because,
+        facts,
+        gestation_of(facts),
+        _parts(version, policy, pathway_policy),
     )
 
 
@@ -577,12 +593,9 @@ def _whole_json(
     assessment key (the reason the version was chosen, and every section's generated key):
     filled into the kept template when the key was met before, else built section by section
     (then kept, see `_whole_template`). Byte for byte the section-by-section text."""
-    if not isinstance(episode, Episode):
-        episode = parse_episode(episode)
-    version, chosen_because = resolve_version(episode.assessed_on, episode.guideline_version)
-    facts = episode_facts(episode)
-    gestation = gestation_of(facts)
-    parts = _parts(version, policy, pathway_policy)
+    episode, version, chosen_because, facts, gestation, parts = _read(
+        episode, policy, pathway_policy
+    )
     key: tuple[Any, ...] | None = None
     key_of = parts.assessment_key()
     if key_of is not None:
