@@ -291,6 +291,9 @@ def _plain_audit(args: list[str]) -> bool:
         sys.exit(done.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:  # the reader of stdout went away: quietly, exit 1
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     return True
 
 
