@@ -19,7 +19,8 @@ speed only, never a source of rules. ``--baseline-only`` times just DuckDB and t
 the output prints the audit's time, its ratio to the baseline (wall and CPU time: on a busy
 shared machine the CPU ratio is the steadier one), its start-up (importing the audit, from a
 fresh process; for DuckDB also the CPU of a whole 2-row audit in a fresh process, its SQL kept,
-and whether it imported ibis) and both peak RSS figures.
+and whether it imported ibis, and of the same audit through ``python -m earlypath audit``) and
+both peak RSS figures.
 
 ``--before /work/main`` also times the DuckDB audit of another checkout (the code before a
 change) in the same run; ``--repeat N`` runs each N times, in turn, and reports medians:
@@ -220,7 +221,26 @@ def _startup(out: Path, code: Path | None, repeat: int) -> dict:
     return {
         "startup_cpu_seconds": statistics.median(r["startup_cpu_seconds"] for r in kept),
         "imports_ibis": any(r["ibis"] for r in kept),
+        "cli_startup_cpu_seconds": statistics.median(
+            _cli_startup(out, code) for _ in range(max(1, repeat))
+        ),
     }
+
+
+def _cli_startup(out: Path, code: Path | None) -> float:
+    """The CPU of the same 2-row audit through the command line (``python -m earlypath audit
+    ... --quiet``, its SQL kept by `_startup_worker`'s runs): what a user's ``earlypath audit``
+    pays, the CLI's own parsing included."""
+    root = str(code or HERE.parent)  # ("-m" puts the working folder first on the path)
+    env = {**os.environ, "PYTHONPATH": root}
+    cmd = [sys.executable, "-m", "earlypath", "audit", str(out / "tiny.csv")]
+    cmd += ["--out", str(out / "cli"), "--quiet"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=root)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"the CLI audit failed:\n{done.stderr[-3000:]}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _cpu_seconds() -> float:
@@ -344,6 +364,7 @@ def main() -> None:
                 + (
                     f"; a 2-row audit in a fresh process {r['startup_cpu_seconds']:.2f} s CPU"
                     + (" (imports ibis)" if r["imports_ibis"] else " (no ibis)")
+                    + f", through the CLI {r['cli_startup_cpu_seconds']:.2f} s CPU"
                     if "startup_cpu_seconds" in r
                     else ""
                 )

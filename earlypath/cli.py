@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -262,13 +263,38 @@ def examples(
 def main() -> None:
     """Entry point: run the app, turning unexpected errors into exit 1 without a data dump."""
     try:
-        app()
+        if not _plain_audit(sys.argv[1:]):
+            app()
     except EarlypathError as error:
         typer.echo(f"error: {error}", err=True)
         sys.exit(exit_code(error))
     except Exception as error:  # noqa: BLE001 - last line of defence; no patient data printed
         typer.echo(f"internal error ({type(error).__name__}); please report it", err=True)
         sys.exit(exit_code(error))
+
+
+def _plain_audit(args: list[str]) -> bool:
+    """Run ``earlypath audit`` with a plain command line without typer's parsing, which imports
+    pydantic for its coercion (issue 16: start-up); False, having done nothing, for any other
+    command line. The audit and its messages and exit codes are the same either way."""
+    if args[:1] != ["audit"] or any(name.endswith("_COMPLETE") for name in os.environ):
+        return False
+    from earlypath.audit.commands import audit_command, plain_audit_arguments
+
+    arguments = plain_audit_arguments(args[1:])
+    if arguments is None:
+        return False
+    # As typer's standalone mode ends a command:
+    try:
+        audit_command(**arguments)  # type: ignore[arg-type]
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:  # the reader of stdout went away: quietly, exit 1
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    return True
 
 
 if __name__ == "__main__":

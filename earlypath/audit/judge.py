@@ -15,7 +15,7 @@ from earlypath.audit import flat
 from earlypath.audit.evaluated import EPISODE_COLUMNS, FEW_REPEATED_IDS, Evaluated, OnePass
 from earlypath.audit.load import fetch_arrow
 from earlypath.audit.measures import adherence_expr
-from earlypath.audit.validate import check_and_type
+from earlypath.audit.validate import accepted_rows, check_and_type
 from earlypath.engines.batch import assess_table
 from earlypath.facts import ALL_FACTS, ASSESSED_ON
 from earlypath.policy import Policy
@@ -31,7 +31,7 @@ def _episodes(checked: ir_t.Table, extras: list[str], policy: Policy) -> ir_t.Ta
     """The accepted rows judged: the episode columns. The rules see only rows that passed the
     checks (the filter is below them), so a rejected row's values (a CRL of 1e300 mm would
     overflow the dating arithmetic) never reach them and need no masking."""
-    assessed = assess_table(checked.filter(checked.reject_reason.isnull()), policy)
+    assessed = assess_table(accepted_rows(checked), policy)
     return assessed.mutate(
         adherence=adherence_expr(assessed.decision, assessed.progesterone_prescribed),
         month=assessed.assessed_on.strftime("%Y-%m"),

@@ -40,7 +40,7 @@ from earlypath.model.episode import (
 )
 from earlypath.rules import ir
 
-__all__ = ["check_and_type", "episode_ids", "repeated_ids", "require_columns"]
+__all__ = ["accepted_rows", "check_and_type", "episode_ids", "repeated_ids", "require_columns"]
 
 _IBIS_TYPE = {
     "str": "string",
@@ -64,21 +64,27 @@ def _problem(cond: ir_t.BooleanValue, field: str, message: str) -> _Problem:
     return _Problem(cond, ibis.literal(f"{field}: {message}"))
 
 
-def _reason(problems: list[_Problem]) -> ir_t.StringValue:
+def _reason(problems: list[_Problem], found: ir_t.BooleanValue | None = None) -> ir_t.StringValue:
     """``"field: problem; field: problem"`` for a row with problems, NULL for a good row.
 
     The text is put together only for the rows with a problem (a few in a hundred): the tests
-    are cheap, but joining twenty strings on every row cost more than all of them together."""
+    are cheap, but joining twenty strings on every row cost more than all of them together.
+    ``found`` is `_any_found` of the same problems when the caller has it as a column."""
     if not problems:
         return ibis.null("string")
-    # An OR of the checks: TRUE if any is, else NULL or FALSE, both "no problem" to CASE WHEN.
-    any_found = problems[0].found
-    for p in problems[1:]:
-        any_found = any_found | p.found
     text = ibis.literal("; ").join(
         [ibis.cases((p.found, p.text), else_=ibis.null("string")) for p in problems]
     )
-    return ibis.cases((any_found, text), else_=ibis.null("string"))
+    found = _any_found(problems) if found is None else found
+    return ibis.cases((found, text), else_=ibis.null("string"))
+
+
+def _any_found(problems: list[_Problem]) -> ir_t.BooleanValue:
+    """An OR of the checks: TRUE if any is, else NULL or FALSE, both "no problem" to CASE WHEN."""
+    any_found = problems[0].found
+    for p in problems[1:]:
+        any_found = any_found | p.found
+    return any_found
 
 
 # A column already of the right type cannot be unreadable: no check is built for it (a typed
@@ -304,8 +310,6 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         listed = ibis.literal(list(repeated), type="array<string>")
         problems.append(_problem(listed.contains(v["episode_id"]), "episode_id", "is not unique"))
 
-    reason = _reason(problems)
-
     has_scan = scan.notnull()
     dating = has_scan & (v["crl_mm"] > 0).fill_null(False)
     facts = {
@@ -319,12 +323,24 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         "dating_crl_mm": ibis.cases((dating, v["crl_mm"]), else_=ibis.null("float64")),
         "dating_scan_date": ibis.cases((dating, scan), else_=ibis.null("date")),
     }
-    return parsed.select(
+    # Whether the row is rejected, as a column of its own: what keeps the good rows is a test of
+    # it (`accepted_rows`), not of the built reason (a CASE over the OR, then IS NULL): DuckDB's
+    # filter took 0.27 -> 0.15 s for a million rows on one core. The reason reads the same
+    # column, so the OR of the checks is written once.
+    flagged = parsed.mutate(_rejected=_any_found(problems).fill_null(False))
+    return flagged.select(
         *keep,
         **facts,
-        defaulted_false_cells=parsed._defaulted,
-        reject_reason=reason,
+        defaulted_false_cells=flagged._defaulted,
+        reject_reason=_reason(problems, flagged._rejected),
+        _rejected=flagged._rejected,
     )
+
+
+def accepted_rows(checked: ir_t.Table) -> ir_t.Table:
+    """The rows of `check_and_type` with no problem (``reject_reason`` NULL), by its
+    ``_rejected`` flag (never NULL): the same rows, found without building the reason."""
+    return checked.filter(~checked._rejected)
 
 
 _UNREADABLE = {

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from earlypath.errors import Problem, UnknownGuidelineVersion
-from earlypath.rules.decision import Recommendation
+
+if TYPE_CHECKING:  # the rules' types load when a recommendation is made, not for the dates
+    from earlypath.rules.decision import Recommendation
 
 NG126_URL = "https://www.nice.org.uk/guidance/ng126"
 UPDATE_INFO_URL = "https://www.nice.org.uk/guidance/ng126/chapter/Update-information"
@@ -93,6 +96,8 @@ def resolve_version(on: dt.date, asked: str | None) -> tuple[GuidelineVersion, s
 
 def recommendation(version: str, number: str, summary: str, url: str) -> Recommendation:
     """A numbered NG126 recommendation as it stood in one version (with that version's dates)."""
+    from earlypath.rules.decision import Recommendation
+
     v = BY_VERSION[version]
     return Recommendation(
         v.guideline, version, number, summary, url, v.in_force_from, v.in_force_to

@@ -30,7 +30,8 @@ RUN_BOUND = ("generated_at", "seconds", "timings_seconds")
 
 # What a warm audit must not import (each costs 0.05-0.2 s of start-up): ibis builds the SQL,
 # pyarrow and NumPy were used to read the written file back, pydantic is the episode contract.
-HEAVY = ("ibis", "pyarrow", "numpy", "pydantic", "pandas")
+# The rules' own modules (0.015 s) are not needed either: the summary reads the versions' dates.
+HEAVY = ("ibis", "pyarrow", "numpy", "pydantic", "pandas", "earlypath.rules")
 AUDIT = f"""
 import sys
 from pathlib import Path
@@ -138,3 +139,49 @@ def test_a_changed_rule_is_built_again_not_taken_from_the_kept_plan(tmp_path: Pa
     # and the unchanged code still finds its own plan, kept beside the changed one's
     assert _audit(source, tmp_path / "again", plans) == WARM
     _same_outputs(tmp_path / "cold", tmp_path / "again")
+
+
+# The `earlypath audit` command, as a shell runs it (`earlypath.cli.main`): a plain command line
+# is run without typer's parsing, which imports pydantic for its coercion (0.13 s).
+CLI_AUDIT = f"""
+import atexit
+import sys
+atexit.register(lambda: print(*[m for m in {HEAVY!r} if m in sys.modules] or ["none"]))
+from earlypath.cli import main
+main()
+"""
+
+
+def _cli_audit(args: list[str], plans: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EARLYPATH_PLAN_CACHE": plans}
+    return subprocess.run(
+        [sys.executable, "-c", CLI_AUDIT, "audit", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_warm_audit_through_the_command_line_imports_no_pydantic(tmp_path: Path) -> None:
+    source = _cohort(tmp_path / "c.csv", ["e1", "e2", "e2", "e3"])
+    plans = str(tmp_path / "plans")
+    _audit(source, tmp_path / "in-process", plans)  # keeps the plans
+    args = [str(source), "--out", str(tmp_path / "cli"), "--group-by=site", "--quiet"]
+    done = _cli_audit(args, plans)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "none"  # no ibis, pyarrow, NumPy, pydantic, pandas
+    assert done.stdout.startswith("rows_in 4 = evaluated 2 + rejected 2 (duckdb, ")
+    _same_outputs(tmp_path / "in-process", tmp_path / "cli")
+
+
+def test_an_odd_audit_command_line_is_still_typer_s(tmp_path: Path) -> None:
+    # Not plain (a negative count): typer parses it, with its own words and exit code 2.
+    source = _cohort(tmp_path / "c.csv", ["e1"])
+    args = [str(source), "--out", str(tmp_path / "cli"), "--suppress-below", "-1"]
+    done = _cli_audit(args, str(tmp_path / "plans"))
+    assert done.returncode == 2
+    assert done.stderr.startswith("Usage: ")  # typer's own error
+    assert "pydantic" in done.stdout  # typer's parsing did it
+    assert not (tmp_path / "cli").exists()
