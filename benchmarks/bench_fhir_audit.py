@@ -9,6 +9,8 @@ a fresh process so that its peak memory is its own:
 
 It prints patients/s, the ratio flatten / read from the same run, each step's peak RSS and its
 CPU seconds (all threads: on a shared machine the wall time says more about the neighbours).
+``--statements N`` also prints the N statements of the flattening that took the most CPU (the
+profile docs/speed.md starts from).
 ``--before DIR`` also runs the flattening of another checkout (DIR first on PYTHONPATH) in the
 same run, for before/after figures:
 
@@ -26,13 +28,28 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _one(step: str, folder: Path, threads: int) -> dict[str, float]:
+def _timed(con: Any, spent: list[tuple[float, str]]) -> None:
+    """Time every statement the reading sends (CPU of all threads), kept in ``spent``."""
+    send = con.raw_sql
+
+    def raw_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
+        cpu = time.process_time()
+        try:
+            return send(sql, *args, **kwargs)
+        finally:
+            spent.append((time.process_time() - cpu, " ".join(sql.split())[:90]))
+
+    con.raw_sql = raw_sql
+
+
+def _one(step: str, folder: Path, threads: int, statements: int) -> dict[str, Any]:
     import earlypath.fhir  # noqa: F401 (the package's import order)
     from earlypath.audit.load import duckdb_connect
 
@@ -48,14 +65,21 @@ def _one(step: str, folder: Path, threads: int) -> dict[str, float]:
     else:
         from earlypath.audit.fhir_read import flatten_fhir_duckdb
 
+        spent: list[tuple[float, str]] = []
+        if statements:
+            _timed(con, spent)
         reading = flatten_fhir_duckdb(con, folder, "flat")
         con.con.sql("SELECT count(*) FROM flat_t").fetchall()
         assert reading.encounters > 0
-    return {
+    out: dict[str, Any] = {
         "seconds": time.perf_counter() - started,
         "cpu": time.process_time() - cpu,
         "peak_mb": _peak_mb(),
     }
+    if step != "read" and statements:
+        out["statements"] = sorted(spent, reverse=True)[:statements]
+        out["in_statements"] = sum(c for c, _ in spent)
+    return out
 
 
 def main() -> None:
@@ -64,11 +88,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--folder", type=Path, help="reuse (or keep) the export here")
     parser.add_argument("--before", type=Path, help="also flatten with this checkout")
+    parser.add_argument("--statements", type=int, default=0, help="print the N costliest")
     parser.add_argument("--one", choices=("read", "flatten"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = args.folder or Path(tempfile.mkdtemp(prefix="bench-fhir-")) / "export"
     if args.one:
-        print(json.dumps(_one(args.one, folder, args.threads)))
+        print(json.dumps(_one(args.one, folder, args.threads, args.statements)))
         return
     if not (folder / "Encounter.ndjson").exists():
         from earlypath.synth.cohort import generate_chunks
@@ -83,7 +108,7 @@ def main() -> None:
     out = {}
     for label, step, checkout in runs:
         command = [sys.executable, __file__, "--one", step, "--folder", str(folder)]
-        command += ["--threads", str(args.threads)]
+        command += ["--threads", str(args.threads), "--statements", str(args.statements)]
         env = os.environ.copy()
         if checkout is not None:
             env["PYTHONPATH"] = os.pathsep.join([str(checkout), env.get("PYTHONPATH", "")])
@@ -96,6 +121,10 @@ def main() -> None:
             f"{label:8} {out[label]['seconds']:7.2f} s  {rate:10,.0f} patients/s  "
             f"cpu {out[label]['cpu']:7.2f} s  peak {out[label]['peak_mb']:7,.0f} MB"
         )
+        if "statements" in out[label]:
+            print(f"  {out[label]['in_statements']:.2f} CPU s in statements; the costliest:")
+            for spent, sql in out[label]["statements"]:
+                print(f"  {spent:6.2f}  {sql}")
     for label in ("before", "flatten"):
         if label in out:
             wall = out[label]["seconds"] / out["read"]["seconds"]
