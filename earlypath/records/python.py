@@ -39,6 +39,7 @@ from earlypath.records.json_values import (
     typed,
     walker,
 )
+from earlypath.records.python_reading import ReadingFn, Unsupported, generate_reading, reads_any
 from earlypath.records.python_source import SKIP, closures_of, fuse
 from earlypath.rules import ir
 
@@ -436,6 +437,9 @@ class _CompiledSpec:
     scoped: frozenset[str]
     state: _State
     merged: tuple[str, ...]  # tables that more than one row spec fills
+    # the whole reading as one generated function (`python_reading`); None: the definition
+    # has a node it does not write, or closures only were asked for
+    generated: ReadingFn | None = None
 
 
 _compiled: dict[tuple[int, Any, bool], tuple[rir.EpisodeSpec, _CompiledSpec]] = {}
@@ -459,6 +463,11 @@ def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
         state,
         tuple(sorted({t for t in fills if fills.count(t) > 1})),
     )
+    if fused:
+        try:
+            compiled.generated = generate_reading(spec, compiled, c.helpers(), _ref)
+        except Unsupported:
+            compiled.generated = None  # every call reads by the per-part path below
     _compiled[key] = (spec, compiled)
     return compiled
 
@@ -499,7 +508,7 @@ def _steps(
         joins = (
             isinstance(e, rir.Agg)
             and (not run or run[0][1].table == e.table)
-            and not _reads_any(e, {n for n, _ in run})
+            and not reads_any(e, {n for n, _ in run})
         )
         if not joins:
             flush()
@@ -510,18 +519,6 @@ def _steps(
             out.append(((name,), c.fused([e], "scope", single=True)))
     flush()
     return tuple(out)
-
-
-def _reads_any(e: Any, names: set[str]) -> bool:
-    """Does the expression read any of these steps (`Ctx`)?"""
-    if isinstance(e, rir.Ctx):
-        return e.name in names
-    for slot in getattr(e, "__slots__", ()):
-        value = getattr(e, slot, None)
-        items = value if isinstance(value, tuple) else (value,)
-        if any(isinstance(v, ir.Expr) and _reads_any(v, names) for v in items):
-            return True
-    return False
 
 
 def _problems_by_table(
@@ -664,7 +661,16 @@ def read(
     patient: str | None = None,
     *,
     fused: bool = True,
+    generated: bool = True,
 ) -> Reading:
-    """Both layers for one encounter (the CDS call: ``encounter`` None)."""
+    """Both layers for one encounter (the CDS call: ``encounter`` None). By the one generated
+    function of the definition when there is one (``generated``), else (or should it raise)
+    by the fused parts; ``fused`` False: the closures alone, the reference."""
     compiled = _compile_spec(spec, fused)  # once for both layers
+    if generated and compiled.generated is not None:
+        if type(resources) is not list:
+            resources = list(resources)  # read again should the generated function raise
+        done = compiled.generated(resources, assessed_on, encounter, patient)
+        if done is not None:
+            return Reading(*done)
     return _read_episode(compiled, _read_rows(compiled, resources), assessed_on, encounter, patient)
