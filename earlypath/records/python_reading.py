@@ -204,9 +204,12 @@ class _Generator:
 
     # --- aggregates -----------------------------------------------------------------------
 
-    def agg_loop(self, aggs: Sequence[tuple[str, rir.Agg]], indent: int) -> list[str]:
-        """Aggregates over one table as one loop over its rows; after it, ``{acc}_val`` of each
-        (accumulator names: the first of each pair) and their evidence noted in order."""
+    def agg_loop(
+        self, aggs: Sequence[tuple[str, rir.Agg]], indent: int
+    ) -> tuple[list[str], list[list[str]]]:
+        """Aggregates over one table as one loop over its rows (the nodes they share computed
+        once a row), and per aggregate the lines that then give ``{acc}_val`` and note its
+        evidence (accumulator names: the first of each pair)."""
         pad = "    " * indent
         roots: list[ir.Expr] = []
         for _, a in aggs:
@@ -214,7 +217,7 @@ class _Generator:
         src = _Expr(self, roots)
         body: list[str] = []
         init: list[str] = []
-        finish: list[str] = []
+        finishes: list[list[str]] = []
         for acc, a in aggs:
             if a.op not in _OPS:
                 raise Unsupported(f"aggregate {a.op!r}")
@@ -227,22 +230,23 @@ class _Generator:
                 f"if {where} is True:",
                 *(f"    {line}" for line in item("row", value, orders)),
             ]
-            finish += _finish(a.op, acc)
+            finish = _finish(a.op, acc)
             if a.evidence is not None:
                 finish += [f"if {acc}_used:", f"    NOTE(evidence, {a.evidence!r}, {acc}_used)"]
+            finishes.append([pad + line for line in finish])
         table = self.rows(aggs[0][1].table)
         lines = [*(pad + line for line in init), f"{pad}for row in {table}:"]
         lines += src.block(indent + 1)
         lines += [f"{pad}    {line}" for line in body]
-        lines += [pad + line for line in finish]
-        return lines
+        return lines, finishes
 
     def nested_agg(self, a: rir.Agg) -> str:
         """An aggregate inside an expression: a nested function of the reading, defined before
         the statement that calls it (so it runs only where the closures would run it)."""
         name = self.fresh("agg")
         acc = self.fresh("n")
-        lines = [f"def {name}():", *self.agg_loop([(acc, a)], 1), f"    return {acc}_val"]
+        loop, (finish,) = self.agg_loop([(acc, a)], 1)
+        lines = [f"def {name}():", *loop, *finish, f"    return {acc}_val"]
         self.pending += lines
         return name
 
@@ -255,30 +259,57 @@ class _Generator:
     # --- steps ----------------------------------------------------------------------------
 
     def steps(self) -> list[str]:
+        """Every step in order. Consecutive aggregates over one table that do not read each
+        other are one loop; a later aggregate over that table that reads no step computed from
+        the loop's first on joins the loop too (its value assigned, its evidence noted, at its
+        own place: the order of the notes and what every step reads stay the reference's)."""
         out: list[str] = []
-        run: list[tuple[str, rir.Agg]] = []
+        steps = self.spec.steps
+        names = [name for name, _ in steps]
+        hoist = len(set(names)) == len(names)
+        run: list[tuple[int, str, rir.Agg]] = []
+        deferred: dict[int, tuple[str, list[str]]] = {}  # step -> (its accumulator, lines)
 
         def flush_run() -> None:
             if not run:
                 return
-            accs = [(self.fresh("a"), a) for _, a in run]
-            lines = self.agg_loop(accs, 1)
+            start, table, members = run[0][0], run[0][2].table, list(run)
+            for j in range(run[-1][0] + 1, len(steps)) if hoist else ():
+                e = steps[j][1]
+                if (
+                    isinstance(e, rir.Agg)
+                    and e.table == table
+                    and j not in deferred
+                    and not reads_any(e, set(names[start:j]))
+                ):
+                    members.append((j, steps[j][0], e))
+            accs = [(self.fresh("a"), a) for _, _, a in members]
+            lines, finishes = self.agg_loop(accs, 1)
             out.extend(self.flush(1))
             out.extend(lines)
-            for (name, _), (acc, _) in zip(run, accs, strict=True):
-                out.append(f"    {self.step_local(name)} = {acc}_val")
+            for (j, name, _), (acc, _), finish in zip(members, accs, finishes, strict=True):
+                if j <= run[-1][0]:
+                    out.extend(finish)
+                    out.append(f"    {self.step_local(name)} = {acc}_val")
+                else:
+                    deferred[j] = (acc, finish)
             run.clear()
 
-        for name, e in self.spec.steps:
+        for i, (name, e) in enumerate(steps):
             joins = (
                 isinstance(e, rir.Agg)
-                and (not run or run[0][1].table == e.table)
-                and not reads_any(e, {n for n, _ in run})
+                and i not in deferred
+                and (not run or run[0][2].table == e.table)
+                and not reads_any(e, {n for _, n, _ in run})
             )
             if not joins:
                 flush_run()
-            if isinstance(e, rir.Agg):
-                run.append((name, e))
+            if i in deferred:  # computed in an earlier loop
+                acc, finish = deferred[i]
+                out.extend(finish)
+                out.append(f"    {self.step_local(name)} = {acc}_val")
+            elif isinstance(e, rir.Agg):
+                run.append((i, name, e))
             elif isinstance(e, rir.Days):
                 out += self.days(name, e)
             else:
