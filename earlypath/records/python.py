@@ -31,7 +31,7 @@ from earlypath.records.json_values import (
     STRIP,
     Matcher,
     as_day,
-    codings,
+    first_code,
     matcher_for,
     ref_id,
     sets_of,
@@ -88,6 +88,7 @@ class _Compiler:
         return {
             "SETS_OF": lambda concept: sets_of(concept, by_key),
             "AS_DAY": as_day,
+            "FIRST_CODE": first_code,
             "STRIP": STRIP,
             "REF_ID": ref_id,
             "MATCHER": self.matcher,
@@ -188,15 +189,7 @@ class _Compiler:
             return lambda j: of(state.resource)
         if isinstance(e, rir.FirstCode):
             of = self.expr(e.concept)
-
-            def first_code(j: Any) -> str | None:
-                listed = codings(of(j))
-                if not listed:
-                    return None
-                code = listed[0].get("code")
-                return code if type(code) is str else None
-
-            return first_code
+            return lambda j: first_code(of(j))
         if isinstance(e, rir.AtLeast):
             matcher, of = self.matcher(e.value_set), self.expr(e.concept)
 
