@@ -10,8 +10,9 @@ Two kinds of closure, one per layer of `earlypath.records.ir`:
 The rule-IR nodes compile to either kind. The closures are the reference reading of each node;
 what runs per resource and per row is the same expressions fused into one generated function
 (`earlypath.records.python_source`), which falls back on the closures if it ever raises. Both
-paths run every case of tests/records/node_cases.py. Nothing here logs: the input is patient
-data.
+paths run every case of tests/records/node_cases.py. Above both, `read` runs the whole reading
+as one function generated from the definition (`earlypath.records.python_reading`), with these
+parts as its fallback. Nothing here logs: the input is patient data.
 """
 
 from __future__ import annotations
