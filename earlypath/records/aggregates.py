@@ -35,13 +35,18 @@ class Scope:
         return rows
 
     def note(self, fact: str, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        refs = self.evidence.setdefault(fact, [])
-        for row in rows:
-            ref = row.get("ref")
-            if ref is not None and ref not in refs:
-                refs.append(ref)
+        note_rows(self.evidence, fact, rows)
+
+
+def note_rows(evidence: dict[str, list[str]], fact: str, rows: list[dict[str, Any]]) -> None:
+    """The rows' refs listed under ``fact``, each once, in the order first noted."""
+    if not rows:
+        return
+    refs = evidence.setdefault(fact, [])
+    for row in rows:
+        ref = row.get("ref")
+        if ref is not None and ref not in refs:
+            refs.append(ref)
 
 
 Item = tuple[dict[str, Any], Any, tuple[Any, ...]]  # a chosen row, its value, its order

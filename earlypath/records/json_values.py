@@ -53,6 +53,20 @@ def codings(concept: Any) -> list[dict[str, Any]]:
     return [c for c in codings if type(c) is dict]
 
 
+def first_code(concept: Any) -> str | None:
+    """`rir.FirstCode`: the code of the concept's first coding (a JSON object), or None."""
+    if type(concept) is not dict:
+        return None
+    listed = concept.get("coding")
+    if type(listed) is not list:
+        return None
+    for coding in listed:
+        if type(coding) is dict:
+            code = coding.get("code")
+            return code if type(code) is str else None
+    return None
+
+
 def _text(value: Any) -> str:
     return value if type(value) is str else ""
 

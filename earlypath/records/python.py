@@ -10,8 +10,9 @@ Two kinds of closure, one per layer of `earlypath.records.ir`:
 The rule-IR nodes compile to either kind. The closures are the reference reading of each node;
 what runs per resource and per row is the same expressions fused into one generated function
 (`earlypath.records.python_source`), which falls back on the closures if it ever raises. Both
-paths run every case of tests/records/node_cases.py. Nothing here logs: the input is patient
-data.
+paths run every case of tests/records/node_cases.py. Above both, `read` runs the whole reading
+as one function generated from the definition (`earlypath.records.python_reading`), with these
+parts as its fallback. Nothing here logs: the input is patient data.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from earlypath.records.json_values import (
     STRIP,
     Matcher,
     as_day,
-    codings,
+    first_code,
     matcher_for,
     ref_id,
     sets_of,
@@ -39,6 +40,7 @@ from earlypath.records.json_values import (
     typed,
     walker,
 )
+from earlypath.records.python_reading import ReadingFn, Unsupported, generate_reading, reads_any
 from earlypath.records.python_source import SKIP, closures_of, fuse
 from earlypath.rules import ir
 
@@ -87,6 +89,7 @@ class _Compiler:
         return {
             "SETS_OF": lambda concept: sets_of(concept, by_key),
             "AS_DAY": as_day,
+            "FIRST_CODE": first_code,
             "STRIP": STRIP,
             "REF_ID": ref_id,
             "MATCHER": self.matcher,
@@ -187,15 +190,7 @@ class _Compiler:
             return lambda j: of(state.resource)
         if isinstance(e, rir.FirstCode):
             of = self.expr(e.concept)
-
-            def first_code(j: Any) -> str | None:
-                listed = codings(of(j))
-                if not listed:
-                    return None
-                code = listed[0].get("code")
-                return code if type(code) is str else None
-
-            return first_code
+            return lambda j: first_code(of(j))
         if isinstance(e, rir.AtLeast):
             matcher, of = self.matcher(e.value_set), self.expr(e.concept)
 
@@ -436,6 +431,9 @@ class _CompiledSpec:
     scoped: frozenset[str]
     state: _State
     merged: tuple[str, ...]  # tables that more than one row spec fills
+    # the whole reading as one generated function (`python_reading`); None: the definition
+    # has a node it does not write, or closures only were asked for
+    generated: ReadingFn | None = None
 
 
 _compiled: dict[tuple[int, Any, bool], tuple[rir.EpisodeSpec, _CompiledSpec]] = {}
@@ -459,6 +457,11 @@ def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
         state,
         tuple(sorted({t for t in fills if fills.count(t) > 1})),
     )
+    if fused:
+        try:
+            compiled.generated = generate_reading(spec, compiled, c.helpers(), _ref)
+        except Unsupported:
+            compiled.generated = None  # every call reads by the per-part path below
     _compiled[key] = (spec, compiled)
     return compiled
 
@@ -499,7 +502,7 @@ def _steps(
         joins = (
             isinstance(e, rir.Agg)
             and (not run or run[0][1].table == e.table)
-            and not _reads_any(e, {n for n, _ in run})
+            and not reads_any(e, {n for n, _ in run})
         )
         if not joins:
             flush()
@@ -510,18 +513,6 @@ def _steps(
             out.append(((name,), c.fused([e], "scope", single=True)))
     flush()
     return tuple(out)
-
-
-def _reads_any(e: Any, names: set[str]) -> bool:
-    """Does the expression read any of these steps (`Ctx`)?"""
-    if isinstance(e, rir.Ctx):
-        return e.name in names
-    for slot in getattr(e, "__slots__", ()):
-        value = getattr(e, slot, None)
-        items = value if isinstance(value, tuple) else (value,)
-        if any(isinstance(v, ir.Expr) and _reads_any(v, names) for v in items):
-            return True
-    return False
 
 
 def _problems_by_table(
@@ -664,7 +655,16 @@ def read(
     patient: str | None = None,
     *,
     fused: bool = True,
+    generated: bool = True,
 ) -> Reading:
-    """Both layers for one encounter (the CDS call: ``encounter`` None)."""
+    """Both layers for one encounter (the CDS call: ``encounter`` None). By the one generated
+    function of the definition when there is one (``generated``), else (or should it raise)
+    by the fused parts; ``fused`` False: the closures alone, the reference."""
     compiled = _compile_spec(spec, fused)  # once for both layers
+    if generated and compiled.generated is not None:
+        if type(resources) is not list:
+            resources = list(resources)  # read again should the generated function raise
+        done = compiled.generated(resources, assessed_on, encounter, patient)
+        if done is not None:
+            return Reading(*done)
     return _read_episode(compiled, _read_rows(compiled, resources), assessed_on, encounter, patient)

@@ -289,6 +289,8 @@ class _Source(SourceNames):
             return f"None if {first} is None else {count}({c})"
         if isinstance(e, rir.Day):
             return f"AS_DAY({r(e.text)[0]})"
+        if isinstance(e, rir.FirstCode):
+            return f"FIRST_CODE({r(e.concept)[0]})"
         if isinstance(e, rir.NormText):
             first, t = r(e.text)
             return f"{t}.strip(STRIP).lower() if type({first}) is str else None"

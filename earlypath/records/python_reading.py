@@ -1,0 +1,562 @@
+"""One patient's whole reading as one generated Python function: the records engine's fast path.
+
+`earlypath.records.python` compiles each node of the definition into a closure (the reference)
+and fuses the expressions of each row spec, aggregate and problem table into small generated
+functions, glued together per call by a `Scope`, reducers and evidence notes. Here the
+definition's nodes are walked once more (per definition and value sets, as the closures are
+kept) and written as the source of ONE function of (resources, assessed_on, encounter,
+patient) that gives the steps' values, the problems and the evidence:
+
+- layer 1: the resources grouped by type, each row spec's generated row function (the fused
+  one of `python_source`, which reads only the fields the definition names and tests value-set
+  membership on frozensets of (system, code)) called in a loop written for that spec;
+- layer 2: every step in order as straight-line code, the context (``assessed_on``, earlier
+  steps) in local variables: consecutive aggregates over one table are one loop over its rows
+  with each aggregate's reduction (latest, max, any, count of distinct values, collect) written
+  inline, the nodes they share computed once a row (so where a row falls on the pregnancy
+  timeline is computed once for all of them); `rir.Days` groups and reduces by day inline;
+  an aggregate inside a step's expression is a nested function called where the closures
+  would call it;
+- the encounter's problems, per table, and the evidence noted in the order the reference notes
+  it (the card shows both, in that order).
+
+A node this module does not know makes the generation fail (`Unsupported`): the definition is
+then read by the reference path, never with the node skipped. A call that raises (a value of a
+type no rule expects) answers None and the caller reads the record by the reference path.
+tests/records/test_generated_reading.py holds this == the closures on generated records.
+Nothing here logs: the input is patient data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from earlypath.errors import Problem
+from earlypath.records import ir as rir
+from earlypath.records.aggregates import note_rows
+from earlypath.records.json_values import show
+from earlypath.records.python_source import SKIP, _count_uses, _Source
+from earlypath.rules import ir
+
+__all__ = ["Unsupported", "generate_reading", "reads_any"]
+
+# (resources, assessed_on, encounter, patient) -> (values, problems, evidence), or None
+ReadingFn = Callable[..., tuple[dict[str, Any], list[Problem], dict[str, list[str]]] | None]
+
+_CONTEXT = ("assessed_on", "encounter")
+_OPS = ("any", "all", "max", "min", "count_distinct", "latest", "collect")
+
+
+class Unsupported(Exception):
+    """A node or shape of the definition this generator does not write: read by the reference."""
+
+
+def _refuse(e: Any) -> Any:
+    raise Unsupported(type(e).__name__)
+
+
+class _Expr(_Source):
+    """The source of expressions over the row being read (``row``) and the context, inside the
+    one function: a step is read from its local, an aggregate inside an expression is a call of
+    a nested function, and any other node without a rule here is refused."""
+
+    def __init__(self, gen: _Generator, roots: Sequence[ir.Expr]):
+        super().__init__("scope", gen.helpers, _refuse, _count_uses(roots))
+        self.names = gen.names  # one namespace of constants for the whole function
+        self.prefix = gen.fresh("v") + "_"
+        self.gen = gen
+
+    def code(self, e: ir.Expr) -> str:
+        if isinstance(e, rir.Ctx):
+            return self.gen.context(e.name)
+        if isinstance(e, rir.Agg):
+            return f"{self.gen.nested_agg(e)}()"
+        if isinstance(e, rir.Days | rir.Field | rir.Concept | ir.Fact):
+            raise Unsupported(type(e).__name__)
+        return super().code(e)
+
+    def block(self, indent: int) -> list[str]:
+        """The shared statements, at this indentation."""
+        pad = "    " * indent
+        return [pad + line.strip() for line in self.lines]
+
+
+Item = Callable[[str, str, list[tuple[str, str]]], list[str]]
+
+
+def _reduction(op: str, acc: str) -> tuple[list[str], Item]:
+    """The inline code of one aggregate (`earlypath.records.aggregates.reducer`, same answers):
+    its initial statements, and a writer of its per-row statements (from the row's name, its
+    value as an expression and its orders as (first, again) pairs, computed only there). After the rows, ``{acc}_val`` and
+    ``{acc}_used`` are the value and the rows it rests on, by `_finish`."""
+    if op in ("any", "all", "max", "min", "count_distinct", "collect"):
+        init = [f"{acc}_f = []"]
+        init += {
+            "any": [f"{acc}_d = []"],
+            "all": [f"{acc}_d = []"],
+            "max": [f"{acc}_b = None"],
+            "min": [f"{acc}_b = None"],
+            "count_distinct": [f"{acc}_s = set()"],
+            "collect": [f"{acc}_l = []"],
+        }[op]
+
+        def item(row: str, value: str, orders: list[tuple[str, str]]) -> list[str]:
+            head = [f"{acc}_v = {value}", f"if {acc}_v is not None:"]
+            if op in ("any", "all"):
+                test = f"{acc}_v" if op == "any" else f"not {acc}_v"  # bool(v) is the stop
+                return [*head, f"    {acc}_f.append({row})", f"    if {test}:",
+                        f"        {acc}_d.append({row})"]  # fmt: skip
+            if op in ("max", "min"):
+                cmp = ">" if op == "max" else "<"  # max/min keep the first of equal values
+                return [*head, f"    if not {acc}_f or {acc}_v {cmp} {acc}_b:",
+                        f"        {acc}_b = {acc}_v", f"    {acc}_f.append({row})"]  # fmt: skip
+            if op == "count_distinct":
+                return [*head, f"    {acc}_f.append({row})", f"    {acc}_s.add({acc}_v)"]
+            return [*head, f"    {acc}_f.append({row})", f"    {acc}_l.append({acc}_v)"]
+
+        return init, item
+    if op == "latest":
+        init = [f"{acc}_k = None", f"{acc}_b = None", f"{acc}_r = None"]
+
+        def latest(row: str, value: str, orders: list[tuple[str, str]]) -> list[str]:
+            # the order key of `aggregates._order_key`: None below every value; of equal keys
+            # the first row stays (max keeps its first)
+            key = "".join(f"((False, 0) if {o} is None else (True, {a})), " for o, a in orders)
+            return [
+                f"{acc}_v = {value}",
+                f"{acc}_n = ({key})",
+                f"if {acc}_k is None or {acc}_n > {acc}_k:",
+                f"    {acc}_k, {acc}_b, {acc}_r = {acc}_n, {acc}_v, {row}",
+            ]
+
+        return init, latest
+    raise Unsupported(f"aggregate {op!r}")
+
+
+def _finish(op: str, acc: str) -> list[str]:
+    if op == "any" or op == "all":
+        stop = op == "any"
+        return [
+            f"if {acc}_d:",
+            f"    {acc}_val, {acc}_used = {stop}, {acc}_d",
+            f"elif {acc}_f:",
+            f"    {acc}_val, {acc}_used = {not stop}, {acc}_f",
+            "else:",
+            f"    {acc}_val, {acc}_used = None, {acc}_f",
+        ]
+    if op in ("max", "min"):
+        return [f"{acc}_val, {acc}_used = {acc}_b, {acc}_f"]
+    if op == "count_distinct":
+        return [f"{acc}_val, {acc}_used = len({acc}_s), {acc}_f"]
+    if op == "collect":
+        return [f"{acc}_val, {acc}_used = {acc}_l, {acc}_f"]
+    return [
+        f"if {acc}_k is None:",
+        f"    {acc}_val, {acc}_used = None, []",
+        "else:",
+        f"    {acc}_val, {acc}_used = {acc}_b, [{acc}_r]",
+    ]
+
+
+def _order_needed(op: str) -> bool:
+    return op == "latest"  # the other aggregates' answers do not depend on the order
+
+
+class _Generator:
+    """Writes the one function of a compiled definition (see the module's docstring)."""
+
+    def __init__(self, spec: rir.EpisodeSpec, compiled: Any, helpers: dict[str, Any]):
+        self.spec = spec
+        self.compiled = compiled
+        self.helpers = helpers
+        self.names: dict[str, Any] = {
+            **helpers,
+            "EMPTY": frozenset(),
+            "SKIP": SKIP,
+            "NOTE": note_rows,
+            "SHOW": show,
+            "PROBLEM": Problem,
+            "STATE": compiled.state,
+        }
+        self.count = 0
+        self.known: dict[str, str] = {name: f"x_{name}" for name in _CONTEXT}
+        self.tables = {r.table for r in spec.rows}
+        self.pending: list[str] = []  # nested functions an expression being written calls
+        self.used_tables: set[str] = set()
+
+    def fresh(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def const(self, value: Any) -> str:
+        name = f"k{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def context(self, name: str) -> str:
+        # a name not yet computed is None, as the closures' ``ctx.get`` reads it
+        return self.known.get(name, "None")
+
+    def rows(self, table: str) -> str:
+        self.used_tables.add(table)
+        return f"rows_{table}"
+
+    # --- aggregates -----------------------------------------------------------------------
+
+    def agg_loop(
+        self, aggs: Sequence[tuple[str, rir.Agg]], indent: int
+    ) -> tuple[list[str], list[list[str]]]:
+        """Aggregates over one table as one loop over its rows (the nodes they share computed
+        once a row), and per aggregate the lines that then give ``{acc}_val`` and note its
+        evidence (accumulator names: the first of each pair)."""
+        pad = "    " * indent
+        roots: list[ir.Expr] = []
+        for _, a in aggs:
+            roots += [a.where, a.value, *(a.order if _order_needed(a.op) else ())]
+        src = _Expr(self, roots)
+        body: list[str] = []
+        init: list[str] = []
+        finishes: list[list[str]] = []
+        for acc, a in aggs:
+            if a.op not in _OPS:
+                raise Unsupported(f"aggregate {a.op!r}")
+            start, item = _reduction(a.op, acc)
+            init += start
+            where = src.ref(a.where)[0]
+            value = src.ref(a.value)[0]
+            orders = [src.ref(o) for o in a.order] if _order_needed(a.op) else []
+            body += [
+                f"if {where} is True:",
+                *(f"    {line}" for line in item("row", value, orders)),
+            ]
+            finish = _finish(a.op, acc)
+            if a.evidence is not None:
+                finish += [f"if {acc}_used:", f"    NOTE(evidence, {a.evidence!r}, {acc}_used)"]
+            finishes.append([pad + line for line in finish])
+        table = self.rows(aggs[0][1].table)
+        lines = [*(pad + line for line in init), f"{pad}for row in {table}:"]
+        lines += src.block(indent + 1)
+        lines += [f"{pad}    {line}" for line in body]
+        return lines, finishes
+
+    def nested_agg(self, a: rir.Agg) -> str:
+        """An aggregate inside an expression: a nested function of the reading, defined before
+        the statement that calls it (so it runs only where the closures would run it)."""
+        name = self.fresh("agg")
+        acc = self.fresh("n")
+        loop, (finish,) = self.agg_loop([(acc, a)], 1)
+        lines = [f"def {name}():", *loop, *finish, f"    return {acc}_val"]
+        self.pending += lines
+        return name
+
+    def flush(self, indent: int) -> list[str]:
+        pad = "    " * indent
+        out = [pad + line for line in self.pending]
+        self.pending = []
+        return out
+
+    # --- steps ----------------------------------------------------------------------------
+
+    def steps(self) -> list[str]:
+        """Every step in order. Consecutive aggregates over one table that do not read each
+        other are one loop; a later aggregate over that table that reads no step computed from
+        the loop's first on joins the loop too (its value assigned, its evidence noted, at its
+        own place: the order of the notes and what every step reads stay the reference's)."""
+        out: list[str] = []
+        steps = self.spec.steps
+        names = [name for name, _ in steps]
+        hoist = len(set(names)) == len(names)
+        run: list[tuple[int, str, rir.Agg]] = []
+        deferred: dict[int, tuple[str, list[str]]] = {}  # step -> (its accumulator, lines)
+
+        def flush_run() -> None:
+            if not run:
+                return
+            start, table, members = run[0][0], run[0][2].table, list(run)
+            for j in range(run[-1][0] + 1, len(steps)) if hoist else ():
+                e = steps[j][1]
+                if (
+                    isinstance(e, rir.Agg)
+                    and e.table == table
+                    and j not in deferred
+                    and not reads_any(e, set(names[start:j]))
+                ):
+                    members.append((j, steps[j][0], e))
+            accs = [(self.fresh("a"), a) for _, _, a in members]
+            lines, finishes = self.agg_loop(accs, 1)
+            out.extend(self.flush(1))
+            out.extend(lines)
+            for (j, name, _), (acc, _), finish in zip(members, accs, finishes, strict=True):
+                if j <= run[-1][0]:
+                    out.extend(finish)
+                    out.append(f"    {self.step_local(name)} = {acc}_val")
+                else:
+                    deferred[j] = (acc, finish)
+            run.clear()
+
+        for i, (name, e) in enumerate(steps):
+            joins = (
+                isinstance(e, rir.Agg)
+                and i not in deferred
+                and (not run or run[0][2].table == e.table)
+                and not reads_any(e, {n for _, n, _ in run})
+            )
+            if not joins:
+                flush_run()
+            if i in deferred:  # computed in an earlier loop
+                acc, finish = deferred[i]
+                out.extend(finish)
+                out.append(f"    {self.step_local(name)} = {acc}_val")
+            elif isinstance(e, rir.Agg):
+                run.append((i, name, e))
+            elif isinstance(e, rir.Days):
+                out += self.days(name, e)
+            else:
+                src = _Expr(self, [e])
+                value = src.ref(e)[0]
+                out += self.flush(1)
+                out += src.block(1)
+                out.append(f"    {self.step_local(name)} = {value}")
+        flush_run()
+        return out
+
+    def step_local(self, name: str) -> str:
+        if not name.isidentifier():
+            raise Unsupported(f"step name {name!r}")
+        local = self.known[name] = f"c_{name}"
+        return local
+
+    def days(self, name: str, e: rir.Days) -> list[str]:
+        """`rir.Days`: the rows grouped by day, each day's columns reduced, carried, derived (as
+        `earlypath.records.python._Compiler._days`)."""
+        roots: list[ir.Expr] = [e.where, e.day]
+        spans = []
+        for column, a in e.columns:
+            if a.op not in _OPS:
+                raise Unsupported(f"aggregate {a.op!r}")
+            start = len(roots)
+            roots += [a.value, *(a.order if _order_needed(a.op) else ())]
+            spans.append((column, a, start, len(roots)))
+        src = _Expr(self, roots)
+        where, day = src.ref(e.where)[0], src.ref(e.day)[0]
+        values = [src.ref(r)[0] for r in roots[2:]]
+        by_day, rec = self.fresh("by_day"), self.fresh("rec")
+        out = self.flush(1)
+        out += [f"    {by_day} = {{}}", f"    for row in {self.rows(e.table)}:"]
+        out += src.block(2)
+        out += [
+            f"        if {where} is True:",
+            f"            d = {day}",
+            "            if d is not None:",
+            f"                got = {by_day}.get(d)",
+            f"                item = (row, ({''.join(f'{v}, ' for v in values)}))",
+            "                if got is None:",
+            f"                    {by_day}[d] = [item]",
+            "                else:",
+            "                    got.append(item)",
+        ]
+        local = self.step_local(name)
+        out += [f"    {local} = []"]
+        out += ["    carried = {}" if e.carry else "    pass"]
+        out += [f"    for d in sorted({by_day}):", f"        listed = {by_day}[d]"]
+        out += [f"        {rec} = {{'day': d}}"]
+        for column, a, start, end in spans:
+            acc = self.fresh("d")
+            init, item = _reduction(a.op, acc)
+            out += [f"        {line}" for line in init]
+            out += ["        for row, vals in listed:"]
+            orders = [(f"vals[{i - 2}]", f"vals[{i - 2}]") for i in range(start + 1, end)]
+            out += [f"            {line}" for line in item("row", f"vals[{start - 2}]", orders)]
+            out += [f"        {line}" for line in _finish(a.op, acc)]
+            out += [f"        {rec}[{column!r}] = {acc}_val"]
+            if a.evidence is not None:
+                out += [f"        if {acc}_used:", f"            NOTE(evidence, {a.evidence!r}, "
+                        f"{acc}_used)"]  # fmt: skip
+        for column in e.carry:
+            out += [
+                f"        if {rec}.get({column!r}) is None:",
+                f"            {rec}[{column!r}] = carried.get({column!r})",
+                "        else:",
+                f"            carried[{column!r}] = {rec}[{column!r}]",
+            ]
+        if e.derived:
+            out += [f"        row = {rec}"]
+            for column, x in e.derived:
+                dsrc = _Expr(self, [x])
+                value = dsrc.ref(x)[0]
+                out += self.flush(2)
+                out += dsrc.block(2)
+                out += [f"        {rec}[{column!r}] = {value}"]
+        out += [f"        {local}.append({rec})"]
+        return out
+
+    # --- problems -------------------------------------------------------------------------
+
+    def message(self, message: rir.Message, indent: int) -> tuple[list[str], str]:
+        parts: list[str] = []
+        lines: list[str] = []
+        for p in message.parts:
+            if isinstance(p, str):
+                parts.append(self.const(p))
+                continue
+            src = _Expr(self, [p])
+            value = src.ref(p)[0]
+            lines += self.flush(indent)
+            lines += src.block(indent)
+            parts.append(f"SHOW({value})")
+        return lines, " + ".join(parts) if parts else "''"
+
+    def problems(self) -> list[str]:
+        tables: dict[str, list[rir.RowProblem]] = {}
+        for p in self.spec.problems:
+            tables.setdefault(p.table, []).append(p)
+        out: list[str] = []
+        for table, listed in tables.items():
+            source = self.known.get(table) or self.rows(table)
+            src = _Expr(self, [p.where for p in listed])
+            flags = [src.ref(p.where)[0] for p in listed]
+            out += self.flush(1)
+            out += [f"    for row in {source}:"]
+            out += src.block(2)
+            for p, flag in zip(listed, flags, strict=True):
+                lines, text = self.message(p.message, 3)
+                if p.ref is not None:
+                    ref_lines, ref = self.message(p.ref, 3)
+                    lines += ref_lines
+                else:
+                    ref = "row['ref']"
+                out += [f"        if {flag} is True:", *lines]
+                out += [f"            problems.append(PROBLEM({ref}, {text}))"]
+        return out
+
+    # --- layer 1 and the whole function ---------------------------------------------------
+
+    def rows_layer(self) -> list[str]:
+        out = [
+            "    by_type = {}",
+            "    n = 0",
+            "    for res in resources:",
+            "        n += 1",
+            "        if type(res) is dict:",
+            "            kind = res.get('resourceType')",
+            "            if type(kind) is str:",
+            "                got = by_type.get(kind)",
+            "                if got is None:",
+            "                    by_type[kind] = [(n, res)]",
+            "                else:",
+            "                    got.append((n, res))",
+        ]
+        tables = sorted(self.tables)
+        out += [f"    t_{t} = []" for t in tables]
+        out += ["    tables = {" + ", ".join(f"{t!r}: t_{t}" for t in tables) + "}"]
+        out += ["    STATE.begin(tables)", "    checked = []"]
+        for r in self.compiled.rows:
+            table, fn = f"t_{r.spec.table}", self.const(r.values)
+            out += [f"    listed = by_type.get({r.spec.resource!r})", "    if listed:"]
+            out += ["        for n, res in listed:"]
+            if r.outer:
+                out += ["            STATE.resource = res"]
+            if r.guarded:
+                out += [f"            row = {fn}(res)", "            if row is not SKIP:"]
+                out += [
+                    "                row['ref'] = REF(res)",
+                    "                row['n'] = n",
+                    f"                {table}.append(row)",
+                ]
+                continue
+            when, checks = self.const(r.when), self.const(r.checks)
+            out += [
+                f"            if {when}(res) is not True:",
+                "                continue",
+                "            ref = REF(res)",
+                f"            failed = next((m for ok, m in {checks} if ok(res) is not True), None)",
+                "            if failed is not None:",
+                "                checked.append((n, PROBLEM(ref, failed(res))))",
+                "                continue",
+                f"            row = {fn}(res)",
+                "            row['ref'] = ref",
+                "            row['n'] = n",
+                f"            {table}.append(row)",
+            ]
+        for t in self.compiled.merged:
+            out += [f"    if len(t_{t}) > 1:", f"        t_{t}.sort(key=BY_N)"]
+        out += ["    checked.sort(key=FIRST)", "    problems = [p for _, p in checked]"]
+        return out
+
+    def function(self) -> ReadingFn:
+        steps = self.steps()
+        problems = self.problems()
+        names = [name for name, _ in self.spec.steps]
+        for name in names:
+            self.step_local(name)
+        scoped = self.compiled.scoped
+        select = []
+        for t in sorted(self.used_tables):
+            if t not in self.tables:
+                select.append(f"    rows_{t} = []")
+            elif t in scoped:
+                select.append(
+                    f"    rows_{t} = t_{t} if patient is None else "
+                    f"[r for r in t_{t} if r['patient'] == patient]"
+                )
+            else:
+                select.append(f"    rows_{t} = t_{t}")
+        values = "{" + ", ".join(f"{n!r}: c_{n}" for n in names) + "}"
+        text = "\n".join(
+            [
+                "def reading(resources, x_assessed_on, x_encounter, patient):",
+                *self.rows_layer(),
+                "    evidence = {}",
+                *select,
+                *steps,
+                *problems,
+                f"    return {values}, problems, evidence",
+            ]
+        )
+        self.names.update(
+            {
+                "REF": self.compiled_ref,
+                "BY_N": lambda row: row["n"],
+                "FIRST": lambda item: item[0],
+            }
+        )
+        namespace = dict(self.names)
+        exec(compile(text + "\n", "<records generated reading>", "exec"), namespace)  # noqa: S102 - our own IR
+        inner = namespace["reading"]
+
+        def reading(resources: Any, assessed_on: Any, encounter: Any, patient: Any) -> Any:
+            try:
+                return inner(resources, assessed_on, encounter, patient)
+            except Exception:  # a value no rule expects: the reference reads it (None says so)
+                return None
+
+        reading.source = text  # type: ignore[attr-defined] - for tests and for reading
+        return reading
+
+    compiled_ref: Callable[[dict[str, Any]], str]
+
+
+def reads_any(e: Any, names: set[str]) -> bool:
+    """Does the expression read any of these steps (`rir.Ctx`)?"""
+    if isinstance(e, rir.Ctx):
+        return e.name in names
+    for slot in getattr(e, "__slots__", ()):
+        value = getattr(e, slot, None)
+        items = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, ir.Expr) and reads_any(v, names) for v in items):
+            return True
+    return False
+
+
+def generate_reading(
+    spec: rir.EpisodeSpec,
+    compiled: Any,
+    helpers: dict[str, Any],
+    ref: Callable[[dict[str, Any]], str],
+) -> ReadingFn:
+    """The one function reading a patient by ``spec`` (compiled by `earlypath.records.python`
+    for its row functions and state); raises `Unsupported` for a node it does not write."""
+    gen = _Generator(spec, compiled, helpers)
+    gen.compiled_ref = ref
+    return gen.function()

@@ -1,0 +1,141 @@
+"""The whole reading as one generated function (`earlypath.records.python_reading`) gives what
+the closures give (the reference reading of each node): the steps' values, the problems in
+order, the evidence in order (the card shows both as they come), on generated records (the
+audit's several-patient exports, read per encounter as the agreement test reads them; records
+with any element replaced by any JSON). A node the generator does not write sends the whole
+definition to the reference path; a call that raises is read again by it."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
+from earlypath.records import ir as rir
+from earlypath.records import python as engine
+from earlypath.records import python_reading
+from earlypath.records.definition import READING
+from tests.audit.test_fhir_mapping_agrees import _patient_of, exports
+from tests.records.test_engines_agree import _record
+from tests.records.test_python_properties import TODAY, wild_records
+
+SETTINGS = settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def _generated() -> Any:
+    fn = engine._compile_spec(READING).generated
+    assert fn is not None, "the definition is read by the reference path: a node is not written"
+    return fn
+
+
+def _same(resources: list[Any], assessed_on: dt.date, encounter: Any, patient: Any) -> None:
+    reference = engine.read(READING, resources, assessed_on, encounter, patient, fused=False)
+    got = _generated()(resources, assessed_on, encounter, patient)
+    assert got is not None  # it raised (the caller would read by the reference): none seen
+    values, problems, evidence = got
+    assert values == reference.values
+    assert problems == reference.problems
+    assert list(evidence.items()) == list(reference.evidence.items())
+
+
+@st.composite
+def with_copies(draw: Any, record: list[Any]) -> list[Any]:
+    """The record with some of its resources recorded twice under another id (the same day,
+    the same value): ties for "latest", equal values for "count of distinct", a row noted
+    twice as evidence."""
+    out = list(record)
+    for item in record:
+        if item.get("resourceType") != "Patient" and draw(st.booleans()):
+            copy = {**item, "id": f"{item.get('id')}-copy"}
+            out.insert(draw(st.integers(0, len(out))), copy)
+    return out
+
+
+@SETTINGS
+@given(export=exports())
+def test_every_encounter_of_generated_exports_is_read_as_the_closures_read_it(export) -> None:
+    for encounter in export["Encounter"]:
+        patient = _patient_of(encounter)
+        start = encounter.get("period", {}).get("start", "")
+        assessed_on = dt.date.fromisoformat(start[:10]) if len(start) >= 10 else TODAY
+        record = _record(export, patient)
+        _same(record, assessed_on, encounter.get("id"), patient)
+        _same(record, assessed_on, None, None)  # as a CDS call reads it
+
+
+@SETTINGS
+@given(data=st.data(), export=exports())
+def test_records_with_resources_recorded_twice_are_read_as_the_closures_read_them(
+    data, export
+) -> None:
+    for encounter in export["Encounter"][:1]:
+        patient = _patient_of(encounter)
+        record = data.draw(with_copies(_record(export, patient)))
+        _same(record, TODAY, None, None)
+
+
+@SETTINGS
+@given(record=wild_records())
+def test_records_with_any_json_are_read_as_the_closures_read_them(record) -> None:
+    _same(record, TODAY, None, None)
+    got = engine.read(READING, record, TODAY)
+    reference = engine.read(READING, record, TODAY, fused=False)
+    assert (got.values, got.problems, got.evidence) == (
+        reference.values,
+        reference.problems,
+        reference.evidence,
+    )
+
+
+def test_the_generated_function_answers_most_records_itself() -> None:
+    """A fallback that always ran would pass the tests above: the generated function must
+    itself read ordinary records."""
+    from tests.integration import fhir_data as f
+
+    assert _generated()(f.eligible_resources(), f.TODAY, None, None) is not None
+
+
+def test_a_node_the_generator_does_not_write_sends_the_definition_to_the_reference() -> None:
+    """A step the closures read (a resource's field, read over an encounter: None) and the
+    generator does not write: the whole definition is read by the reference, the step not
+    skipped."""
+    steps = (*READING.steps, ("new", rir.Field("id", "str")))
+    spec = dataclasses.replace(READING, steps=steps)
+    with pytest.raises(python_reading.Unsupported):
+        python_reading.generate_reading(
+            spec, engine._compile_spec(READING), engine._Compiler({}, engine._State()).helpers(),
+            engine._ref,
+        )  # fmt: skip
+    assert engine._compile_spec(spec).generated is None
+    from tests.integration import fhir_data as f
+
+    got = engine.read(spec, f.eligible_resources(), f.TODAY)
+    reference = engine.read(READING, f.eligible_resources(), f.TODAY, fused=False)
+    assert got.values == {**reference.values, "new": None}
+    assert got.problems == reference.problems
+
+
+def test_a_call_that_raises_is_read_by_the_reference(monkeypatch) -> None:
+    compiled = engine._compile_spec(READING)
+    calls = []
+
+    def raising(*args: Any) -> None:
+        calls.append(args)
+        return None  # what the generated function answers when its code raised
+
+    monkeypatch.setattr(compiled, "generated", raising)
+    from tests.integration import fhir_data as f
+
+    got = engine.read(READING, f.eligible_resources(), f.TODAY)
+    reference = engine.read(READING, f.eligible_resources(), f.TODAY, fused=False)
+    assert calls and got.values == reference.values and got.problems == reference.problems
