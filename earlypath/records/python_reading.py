@@ -531,7 +531,7 @@ class _Generator:
             except Exception:  # a value no rule expects: the reference reads it (None says so)
                 return None
 
-        reading.source = text  # type: ignore[attr-defined] - for tests and for reading
+        reading.source = text  # type: ignore[attr-defined]  # for tests and for reading
         return reading
 
     compiled_ref: Callable[[dict[str, Any]], str]
