@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from earlypath import __version__
-from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
+from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation, date_reaching
 from earlypath.engines.assessment_template import AssessmentTemplate, Hole
 from earlypath.engines.fragments import frozen, text_of
 from earlypath.engines.fused import (
@@ -90,6 +90,11 @@ class _Progesterone:
     )
     # The section without its trace (`assess_for_cards`) by key: what the key tells of it.
     untraced: dict[tuple[Any, ...], _Untraced] = field(default_factory=dict)
+    # The plan's JSON text cut at its two dates, by (gestation days, peanut or soya allergy,
+    # allergies recorded): see `_plan_text`.
+    plans: dict[tuple[int, bool, bool], tuple[bytes, bytes, bytes] | None] = field(
+        default_factory=dict
+    )
 
 
 # outcome, recommendations, missing, reasons, advice, cited recommendation numbers
@@ -365,6 +370,74 @@ def _plan(
     return None
 
 
+_START_ON = orjson.Fragment(b"\x00start\x00")
+_STOP_ON = orjson.Fragment(b"\x00stop\x00")
+
+
+def _plan_text(
+    prepared: _Progesterone,
+    episode: Episode,
+    policy: Policy,
+    gestation: Gestation | None,
+    outcome: str,
+) -> bytes | None:
+    """`_plan`'s JSON text (``null`` where there is no plan); None if orjson refuses it.
+
+    Besides the policy (fixed for ``prepared``), a plan reads the gestation in days, the
+    allergy reading and the assessment date, and the date only in ``start_on`` and
+    ``stop_on`` (the stop date less the start is the days to it, which the gestation tells).
+    So its text is kept per (days, allergy reading) cut at those two dates, and filled with
+    each episode's dates; a cut text is kept only if, filled for the episode it was made
+    from, it is that episode's plan text byte for byte."""
+    if outcome not in ("offer", "continue") or gestation is None:
+        return b"null"
+    allergy, recorded = episode.peanut_or_soya_allergy, bool(episode.allergies)
+    key = (gestation.days, allergy, recorded)
+    plans = prepared.plans
+    if key in plans:
+        cut = plans[key]
+    else:
+        if len(plans) >= KEYS_KEPT:  # bounded (about 2 x 4 x a few hundred days in use)
+            plans.clear()
+        cut = plans[key] = _plan_cut(episode, policy, gestation.days, allergy, recorded)
+    if cut is None:
+        try:
+            return text_of(_plan(episode, policy, gestation, outcome))
+        except orjson.JSONEncodeError:
+            return None
+    day = episode.assessed_on
+    stop_on = date_reaching(day, gestation.days, policy.stop_day)
+    head, middle, tail = cut
+    return b"".join((head, fact_text(day) or b"", middle, fact_text(stop_on) or b"", tail))
+
+
+def _plan_cut(
+    episode: Episode, policy: Policy, days: int, allergy: bool, recorded: bool
+) -> tuple[bytes, bytes, bytes] | None:
+    """The plan's text for this episode cut at its two dates (see `_plan_text`); None if it
+    cannot be cut or if, filled again, it would not be the plan's text."""
+    plan = build_plan(
+        assessed_on=episode.assessed_on,
+        gestation_days=days,
+        policy=policy,
+        peanut_or_soya_allergy=allergy,
+        allergies_recorded=recorded,
+    )
+    try:
+        text = text_of(plan)
+        pieces = text_of({**plan, "start_on": _START_ON, "stop_on": _STOP_ON}).split(b"\x00")
+    except orjson.JSONEncodeError:
+        return None
+    if len(pieces) != 5 or pieces[1] != b"start" or pieces[3] != b"stop":
+        return None
+    cut = (pieces[0], pieces[2], pieces[4])
+    stop_on = date_reaching(episode.assessed_on, days, policy.stop_day)
+    filled = b"".join(
+        (cut[0], fact_text(episode.assessed_on) or b"", cut[1], fact_text(stop_on) or b"", cut[2])
+    )
+    return cut if filled == text else None
+
+
 def _progesterone_text(
     episode: Episode,
     prepared: _Progesterone,
@@ -390,11 +463,7 @@ def _progesterone_text(
         by_key[key] = known = _progesterone_template(episode, prepared, policy, facts, gestation)
     if isinstance(known, tuple):
         template, outcome = known
-        plan = _plan(episode, policy, gestation, outcome)
-        try:
-            plan_text = b"null" if plan is None else text_of(plan)
-        except orjson.JSONEncodeError:
-            plan_text = None
+        plan_text = _plan_text(prepared, episode, policy, gestation, outcome)
         text = None if plan_text is None else template.fill(facts, b"", plan_text)
         if text is not None:
             return orjson.Fragment(text)
@@ -622,7 +691,7 @@ def _whole_json(
         if len(parts.whole) >= KEYS_KEPT:  # a workload that moved on: start again, bounded
             parts.whole.clear()
         parts.whole[key] = _whole_template(
-            parts, policy, chosen_because, key[1], episode, facts, gestation, text
+            parts, policy, chosen_because, episode, facts, gestation, text
         )
     return text
 
@@ -631,15 +700,24 @@ def _whole_template(
     parts: _Parts,
     policy: Policy,
     chosen_because: str,
-    keys: tuple[tuple[Any, ...], ...],
     episode: Episode,
     facts: dict[str, Any],
     gestation: Gestation | None,
     text: bytes,
 ) -> AssessmentTemplate | object:
-    """The full assessment's template for these section keys, from what each section kept
-    under its key (a text, or a template); NOT_KEPT where a section kept none, or where the
+    """The full assessment's template for this episode's section keys, from what each section
+    kept under its key (a text, or a template); NOT_KEPT where a section kept none, or where the
     template filled for this episode is not ``text``, its section-by-section text."""
+    try:  # each section's own key (the assessment key is them all, flat: see `fused`)
+        keys = (
+            cast(KeyFunction, parts.progesterone.key_of)(facts),
+            *(
+                cast(KeyFunction, parts.sections[s.name].key_function())(facts)
+                for s in pathway_sections()
+            ),
+        )
+    except Exception:  # noqa: BLE001 - the section-by-section path stays the answer
+        return NOT_KEPT
     kept = parts.progesterone.by_key.get(keys[0])
     if not isinstance(kept, tuple):
         return NOT_KEPT
@@ -650,7 +728,7 @@ def _whole_template(
         b',"policy":' + text_of(parts.policy_text) + b',"gestation":',
         _gestation_text,
         b',"' + PROGESTERONE.encode() + b'":',
-        _progesterone_hole(kept[0], kept[1], policy),
+        _progesterone_hole(parts.progesterone, kept[0], kept[1], policy),
         b',"pathway_policy":' + text_of(parts.pathway_policy_text),
     ]
     for section, key in zip(pathway_sections(), keys[1:], strict=True):
@@ -673,18 +751,30 @@ def _assessed_on_text(episode: Episode, facts: dict[str, Any], gestation: Any) -
 
 
 def _gestation_text(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
-    return b"null" if gestation is None else text_of(gestation.as_dict())
+    if gestation is None:
+        return b"null"
+    key = (gestation.days, gestation.basis, gestation.dating_scan_date)
+    text = _GESTATION_TEXTS.get(key)
+    if text is None:
+        if len(_GESTATION_TEXTS) >= 65536:  # bounded: a few hundred days by a few scan dates
+            _GESTATION_TEXTS.clear()
+        text = _GESTATION_TEXTS[key] = text_of(gestation.as_dict())
+    return text
 
 
-def _progesterone_hole(template: Template, outcome: str, policy: Policy) -> Hole:
+# A gestation's JSON text by what it is made of (days, basis, dating scan date).
+_GESTATION_TEXTS: dict[tuple[int, str, Any], bytes] = {}
+
+
+def _progesterone_hole(
+    prepared: _Progesterone, template: Template, outcome: str, policy: Policy
+) -> Hole:
     """The progesterone section's text: its template (kept under its key) with the facts its
     trace shows and the plan, as `_progesterone_text` fills it."""
 
     def hole(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
-        plan = _plan(episode, policy, gestation, outcome)
-        try:
-            plan_text = b"null" if plan is None else text_of(plan)
-        except orjson.JSONEncodeError:
+        plan_text = _plan_text(prepared, episode, policy, gestation, outcome)
+        if plan_text is None:
             return None
         return template.fill(facts, b"", plan_text)
 
