@@ -15,8 +15,11 @@ is not kept. A hole that cannot write its value gives None: the section-by-secti
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from earlypath.engines.templates import _DATE_TEXTS, fact_text
 
 __all__ = ["AssessmentTemplate", "Hole"]
 
@@ -44,14 +47,16 @@ def _shared(piece: bytes) -> bytes:
 
 class AssessmentTemplate:
     """A whole assessment's text: ``head``, then each hole's text and the constant texts after
-    (each constant text a shared piece, see `_shared`)."""
+    (each constant text a shared piece, see `_shared`). A hole is a `Hole`, or a fact's name
+    (the fact's JSON text, as `Template.fill` writes it: a section template's holes are
+    written into the whole one, so a section's text is not joined twice)."""
 
     __slots__ = ("head", "pairs")
 
-    def __init__(self, pieces: Sequence[bytes | Hole]) -> None:
+    def __init__(self, pieces: Sequence[bytes | str | Hole]) -> None:
         """``pieces``: constant texts and holes in output order."""
         head: list[bytes] = []
-        pairs: list[tuple[Hole, list[bytes]]] = []
+        pairs: list[tuple[str | Hole, list[bytes]]] = []
         for piece in pieces:
             if isinstance(piece, bytes):
                 if piece:
@@ -67,7 +72,16 @@ class AssessmentTemplate:
         append = out.append
         extend = out.extend
         for hole, texts in self.pairs:
-            piece = hole(episode, facts, gestation)
+            if type(hole) is str:
+                value = facts[hole]
+                if value is None:  # the commonest fact holes first (Unknown, dates)
+                    piece: bytes | None = b"null"
+                elif type(value) is dt.date:
+                    piece = _DATE_TEXTS.get(value) or fact_text(value)
+                else:
+                    piece = fact_text(value)
+            else:
+                piece = hole(episode, facts, gestation)  # type: ignore[operator]
             if piece is None:
                 return None
             append(piece)

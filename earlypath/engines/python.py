@@ -27,7 +27,7 @@ from earlypath.engines.fused import (
     expr_function,
     section_key_function,
 )
-from earlypath.engines.sections import PreparedSection, filled_text, prepare, section_output
+from earlypath.engines.sections import PreparedSection, prepare, rendered_text, section_output
 from earlypath.engines.tables import CompiledTable, compile_table
 from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, PLAN, Markers, Template, fact_text
 from earlypath.facts import episode_facts
@@ -721,14 +721,15 @@ def _whole_template(
     kept = parts.progesterone.by_key.get(keys[0])
     if not isinstance(kept, tuple):
         return NOT_KEPT
-    pieces: list[bytes | Hole] = [
+    template_of_progesterone, outcome = kept
+    pieces: list[bytes | str | Hole] = [
         b'{"earlypath_version":' + text_of(__version__) + b',"assessed_on":',
         _assessed_on_text,
         b',"guideline":' + text_of(parts.guideline_text(chosen_because)),
         b',"policy":' + text_of(parts.policy_text) + b',"gestation":',
         _gestation_text,
         b',"' + PROGESTERONE.encode() + b'":',
-        _progesterone_hole(parts.progesterone, kept[0], kept[1], policy),
+        *template_of_progesterone.pieces(None, _plan_hole(parts.progesterone, outcome, policy)),
         b',"pathway_policy":' + text_of(parts.pathway_policy_text),
     ]
     for section, key in zip(pathway_sections(), keys[1:], strict=True):
@@ -738,7 +739,12 @@ def _whole_template(
         if type(known) is orjson.Fragment:
             pieces.append(text_of(known))
         elif isinstance(known, tuple):
-            pieces.append(_section_hole(section, prepared, parts.guideline.version, *known))
+            template_of_section, outcomes = known
+            rendered = _rendered_hole(section, prepared, parts.guideline.version, outcomes)
+            try:
+                pieces += template_of_section.pieces(rendered)
+            except ValueError:
+                return NOT_KEPT
         else:
             return NOT_KEPT
     pieces.append(b"}")
@@ -766,32 +772,26 @@ def _gestation_text(episode: Episode, facts: dict[str, Any], gestation: Any) -> 
 _GESTATION_TEXTS: dict[tuple[int, str, Any], bytes] = {}
 
 
-def _progesterone_hole(
-    prepared: _Progesterone, template: Template, outcome: str, policy: Policy
-) -> Hole:
-    """The progesterone section's text: its template (kept under its key) with the facts its
-    trace shows and the plan, as `_progesterone_text` fills it."""
+def _plan_hole(prepared: _Progesterone, outcome: str, policy: Policy) -> Hole:
+    """The plan's text in the progesterone section, as `_progesterone_text` fills it."""
 
     def hole(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
-        plan_text = _plan_text(prepared, episode, policy, gestation, outcome)
-        if plan_text is None:
-            return None
-        return template.fill(facts, b"", plan_text)
+        return _plan_text(prepared, episode, policy, gestation, outcome)
 
     return hole
 
 
-def _section_hole(
-    section: Section,
-    prepared: PreparedSection,
-    version: str,
-    template: Template,
-    outcomes: dict[str, str],
+def _rendered_hole(
+    section: Section, prepared: PreparedSection, version: str, outcomes: dict[str, str]
 ) -> Hole:
-    """A pathway section's text: its template (kept under its key), filled."""
+    """A pathway section's rendered values in its text (a comma and their text without
+    braces, or nothing), as `filled_text` fills its template."""
 
     def hole(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
-        return filled_text(section, prepared, version, facts, template, outcomes)
+        inner = rendered_text(section, prepared, version, facts, outcomes)
+        if inner is None:
+            return None
+        return b"," + inner if inner else b""
 
     return hole
 

@@ -30,6 +30,7 @@ __all__ = [
     "jsonable",
     "prepare",
     "reasons",
+    "rendered_text",
     "section_output",
 ]
 
@@ -304,7 +305,7 @@ def filled_text(
 ) -> bytes | None:
     """The section's JSON text from its template (kept under its key) for these facts: its
     rendered values written and its holes filled; None if not (the reference path decides)."""
-    inner = _rendered_text(section, prepared, version, facts, outcomes)
+    inner = rendered_text(section, prepared, version, facts, outcomes)
     return None if inner is None else template.fill(facts, inner)
 
 
@@ -354,7 +355,7 @@ _RENDERED_KEPT = 4096  # rendered values' texts kept per prepared section (each 
 _READS_KEPT = 8  # sequences of names read kept per outcomes
 
 
-def _rendered_text(
+def rendered_text(
     section: Section,
     prepared: PreparedSection,
     version: str,
