@@ -63,8 +63,18 @@ def gestation_of(facts: dict[str, Any]) -> Gestation | None:
     if days is None:
         return None
     if _crl_days(facts) is not None:
-        return Gestation(days, "crl", facts["dating_scan_date"])
-    return Gestation(days, "lmp")
+        key: tuple[int, str, Any] = (days, "crl", facts["dating_scan_date"])
+    else:
+        key = (days, "lmp", None)
+    known = _GESTATIONS.get(key)
+    if known is None:  # a frozen dataclass is slow to make; equal ones are shared
+        if len(_GESTATIONS) >= 65536:
+            _GESTATIONS.clear()
+        known = _GESTATIONS[key] = Gestation(*key)  # type: ignore[arg-type]
+    return known
+
+
+_GESTATIONS: dict[tuple[int, str, Any], Gestation] = {}
 
 
 def section_names() -> tuple[str, ...]:
@@ -356,10 +366,13 @@ def _progesterone_untraced(
     }
 
 
+_PLANNED = ("offer", "continue")  # the outcomes with a plan
+
+
 def _plan(
     episode: Episode, policy: Policy, gestation: Gestation | None, outcome: str
 ) -> dict[str, Any] | None:
-    if outcome in ("offer", "continue") and gestation is not None:
+    if outcome in _PLANNED and gestation is not None:
         return build_plan(
             assessed_on=episode.assessed_on,
             gestation_days=gestation.days,
@@ -389,7 +402,7 @@ def _plan_text(
     So its text is kept per (days, allergy reading) cut at those two dates, and filled with
     each episode's dates; a cut text is kept only if, filled for the episode it was made
     from, it is that episode's plan text byte for byte."""
-    if outcome not in ("offer", "continue") or gestation is None:
+    if outcome not in _PLANNED or gestation is None:
         return b"null"
     allergy, recorded = episode.peanut_or_soya_allergy, bool(episode.allergies)
     key = (gestation.days, allergy, recorded)
@@ -724,7 +737,7 @@ def _whole_template(
     template_of_progesterone, outcome = kept
     pieces: list[bytes | str | Hole] = [
         b'{"earlypath_version":' + text_of(__version__) + b',"assessed_on":',
-        _assessed_on_text,
+        "assessed_on",  # a fact hole: the fact is the episode's assessment date
         b',"guideline":' + text_of(parts.guideline_text(chosen_because)),
         b',"policy":' + text_of(parts.policy_text) + b',"gestation":',
         _gestation_text,
@@ -752,10 +765,6 @@ def _whole_template(
     return template if template.fill(episode, facts, gestation) == text else NOT_KEPT
 
 
-def _assessed_on_text(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
-    return fact_text(episode.assessed_on)
-
-
 def _gestation_text(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
     if gestation is None:
         return b"null"
@@ -772,8 +781,11 @@ def _gestation_text(episode: Episode, facts: dict[str, Any], gestation: Any) -> 
 _GESTATION_TEXTS: dict[tuple[int, str, Any], bytes] = {}
 
 
-def _plan_hole(prepared: _Progesterone, outcome: str, policy: Policy) -> Hole:
-    """The plan's text in the progesterone section, as `_progesterone_text` fills it."""
+def _plan_hole(prepared: _Progesterone, outcome: str, policy: Policy) -> Hole | bytes:
+    """The plan's text in the progesterone section, as `_progesterone_text` fills it: ``null``
+    itself where the outcome has no plan."""
+    if outcome not in _PLANNED:
+        return b"null"
 
     def hole(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
         return _plan_text(prepared, episode, policy, gestation, outcome)

@@ -91,7 +91,13 @@ def test_kept_fills_are_the_reference_bytes(episode: dict[str, Any], shift: int)
                 parsed = parse_episode_json(json.dumps(one))
             except Exception:  # noqa: BLE001 - refused by the contract: nothing to compare
                 continue
-            assert assess_json(parsed, pathway_policy=pathway) == _reference(parsed, pathway)
+            try:
+                want = _reference(parsed, pathway)
+            except Exception as error:  # noqa: BLE001 - e.g. a date before NG126: the same error
+                with pytest.raises(type(error)):
+                    assess_json(parsed, pathway_policy=pathway)
+                continue
+            assert assess_json(parsed, pathway_policy=pathway) == want
 
 
 def test_a_render_text_is_kept_and_used(monkeypatch: pytest.MonkeyPatch) -> None:
