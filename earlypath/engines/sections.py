@@ -319,22 +319,22 @@ def _exactly(value: Any) -> tuple[type, Any]:
 class _Reads(Mapping[str, Any]):
     """The values as a render reads them, each name read (in order) recorded."""
 
-    __slots__ = ("names", "values")
+    __slots__ = ("_source", "names")
 
     def __init__(self, values: Mapping[str, Any]) -> None:
-        self.values = values
+        self._source = values
         self.names: list[str] = []
 
     def __getitem__(self, name: str) -> Any:
-        value = self.values[name]
+        value = self._source[name]
         self.names.append(name)
         return value
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
+        return iter(self._source)
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self._source)
 
 
 # The values a render read, exactly (`_exactly`), from the facts: one generated function

@@ -162,3 +162,11 @@ def test_gestation_text_is_its_data() -> None:
         for _ in range(2):
             text = engine._gestation_text(None, {}, gestation)  # type: ignore[arg-type]
             assert text == orjson.dumps(gestation.as_dict())
+
+
+def test_reads_is_a_whole_mapping() -> None:
+    """A render may read its values any way a mapping is read; each read is recorded."""
+    reads = engine_sections._Reads({"a": 1, "b": None})
+    assert list(reads.values()) == [1, None] and reads.get("a") == 1 and "b" in reads
+    assert len(reads) == 2 and list(reads) == ["a", "b"]
+    assert reads.names == ["a", "b", "a", "b"]
