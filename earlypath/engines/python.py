@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from earlypath import __version__
-from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation
+from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation, date_reaching
 from earlypath.engines.assessment_template import AssessmentTemplate, Hole
 from earlypath.engines.fragments import frozen, text_of
 from earlypath.engines.fused import (
@@ -27,7 +27,7 @@ from earlypath.engines.fused import (
     expr_function,
     section_key_function,
 )
-from earlypath.engines.sections import PreparedSection, filled_text, prepare, section_output
+from earlypath.engines.sections import PreparedSection, prepare, rendered_text, section_output
 from earlypath.engines.tables import CompiledTable, compile_table
 from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, PLAN, Markers, Template, fact_text
 from earlypath.facts import episode_facts
@@ -63,8 +63,18 @@ def gestation_of(facts: dict[str, Any]) -> Gestation | None:
     if days is None:
         return None
     if _crl_days(facts) is not None:
-        return Gestation(days, "crl", facts["dating_scan_date"])
-    return Gestation(days, "lmp")
+        key: tuple[int, str, Any] = (days, "crl", facts["dating_scan_date"])
+    else:
+        key = (days, "lmp", None)
+    known = _GESTATIONS.get(key)
+    if known is None:  # a frozen dataclass is slow to make; equal ones are shared
+        if len(_GESTATIONS) >= 65536:
+            _GESTATIONS.clear()
+        known = _GESTATIONS[key] = Gestation(*key)  # type: ignore[arg-type]
+    return known
+
+
+_GESTATIONS: dict[tuple[int, str, Any], Gestation] = {}
 
 
 def section_names() -> tuple[str, ...]:
@@ -90,6 +100,11 @@ class _Progesterone:
     )
     # The section without its trace (`assess_for_cards`) by key: what the key tells of it.
     untraced: dict[tuple[Any, ...], _Untraced] = field(default_factory=dict)
+    # The plan's JSON text cut at its two dates, by (gestation days, peanut or soya allergy,
+    # allergies recorded): see `_plan_text`.
+    plans: dict[tuple[int, bool, bool], tuple[bytes, bytes, bytes] | None] = field(
+        default_factory=dict
+    )
 
 
 # outcome, recommendations, missing, reasons, advice, cited recommendation numbers
@@ -351,10 +366,13 @@ def _progesterone_untraced(
     }
 
 
+_PLANNED = ("offer", "continue")  # the outcomes with a plan
+
+
 def _plan(
     episode: Episode, policy: Policy, gestation: Gestation | None, outcome: str
 ) -> dict[str, Any] | None:
-    if outcome in ("offer", "continue") and gestation is not None:
+    if outcome in _PLANNED and gestation is not None:
         return build_plan(
             assessed_on=episode.assessed_on,
             gestation_days=gestation.days,
@@ -363,6 +381,74 @@ def _plan(
             allergies_recorded=bool(episode.allergies),
         )
     return None
+
+
+_START_ON = orjson.Fragment(b"\x00start\x00")
+_STOP_ON = orjson.Fragment(b"\x00stop\x00")
+
+
+def _plan_text(
+    prepared: _Progesterone,
+    episode: Episode,
+    policy: Policy,
+    gestation: Gestation | None,
+    outcome: str,
+) -> bytes | None:
+    """`_plan`'s JSON text (``null`` where there is no plan); None if orjson refuses it.
+
+    Besides the policy (fixed for ``prepared``), a plan reads the gestation in days, the
+    allergy reading and the assessment date, and the date only in ``start_on`` and
+    ``stop_on`` (the stop date less the start is the days to it, which the gestation tells).
+    So its text is kept per (days, allergy reading) cut at those two dates, and filled with
+    each episode's dates; a cut text is kept only if, filled for the episode it was made
+    from, it is that episode's plan text byte for byte."""
+    if outcome not in _PLANNED or gestation is None:
+        return b"null"
+    allergy, recorded = episode.peanut_or_soya_allergy, bool(episode.allergies)
+    key = (gestation.days, allergy, recorded)
+    plans = prepared.plans
+    if key in plans:
+        cut = plans[key]
+    else:
+        if len(plans) >= KEYS_KEPT:  # bounded (about 2 x 4 x a few hundred days in use)
+            plans.clear()
+        cut = plans[key] = _plan_cut(episode, policy, gestation.days, allergy, recorded)
+    if cut is None:
+        try:
+            return text_of(_plan(episode, policy, gestation, outcome))
+        except orjson.JSONEncodeError:
+            return None
+    day = episode.assessed_on
+    stop_on = date_reaching(day, gestation.days, policy.stop_day)
+    head, middle, tail = cut
+    return b"".join((head, fact_text(day) or b"", middle, fact_text(stop_on) or b"", tail))
+
+
+def _plan_cut(
+    episode: Episode, policy: Policy, days: int, allergy: bool, recorded: bool
+) -> tuple[bytes, bytes, bytes] | None:
+    """The plan's text for this episode cut at its two dates (see `_plan_text`); None if it
+    cannot be cut or if, filled again, it would not be the plan's text."""
+    plan = build_plan(
+        assessed_on=episode.assessed_on,
+        gestation_days=days,
+        policy=policy,
+        peanut_or_soya_allergy=allergy,
+        allergies_recorded=recorded,
+    )
+    try:
+        text = text_of(plan)
+        pieces = text_of({**plan, "start_on": _START_ON, "stop_on": _STOP_ON}).split(b"\x00")
+    except orjson.JSONEncodeError:
+        return None
+    if len(pieces) != 5 or pieces[1] != b"start" or pieces[3] != b"stop":
+        return None
+    cut = (pieces[0], pieces[2], pieces[4])
+    stop_on = date_reaching(episode.assessed_on, days, policy.stop_day)
+    filled = b"".join(
+        (cut[0], fact_text(episode.assessed_on) or b"", cut[1], fact_text(stop_on) or b"", cut[2])
+    )
+    return cut if filled == text else None
 
 
 def _progesterone_text(
@@ -390,11 +476,7 @@ def _progesterone_text(
         by_key[key] = known = _progesterone_template(episode, prepared, policy, facts, gestation)
     if isinstance(known, tuple):
         template, outcome = known
-        plan = _plan(episode, policy, gestation, outcome)
-        try:
-            plan_text = b"null" if plan is None else text_of(plan)
-        except orjson.JSONEncodeError:
-            plan_text = None
+        plan_text = _plan_text(prepared, episode, policy, gestation, outcome)
         text = None if plan_text is None else template.fill(facts, b"", plan_text)
         if text is not None:
             return orjson.Fragment(text)
@@ -622,7 +704,7 @@ def _whole_json(
         if len(parts.whole) >= KEYS_KEPT:  # a workload that moved on: start again, bounded
             parts.whole.clear()
         parts.whole[key] = _whole_template(
-            parts, policy, chosen_because, key[1], episode, facts, gestation, text
+            parts, policy, chosen_because, episode, facts, gestation, text
         )
     return text
 
@@ -631,26 +713,36 @@ def _whole_template(
     parts: _Parts,
     policy: Policy,
     chosen_because: str,
-    keys: tuple[tuple[Any, ...], ...],
     episode: Episode,
     facts: dict[str, Any],
     gestation: Gestation | None,
     text: bytes,
 ) -> AssessmentTemplate | object:
-    """The full assessment's template for these section keys, from what each section kept
-    under its key (a text, or a template); NOT_KEPT where a section kept none, or where the
+    """The full assessment's template for this episode's section keys, from what each section
+    kept under its key (a text, or a template); NOT_KEPT where a section kept none, or where the
     template filled for this episode is not ``text``, its section-by-section text."""
+    try:  # each section's own key (the assessment key is them all, flat: see `fused`)
+        keys = (
+            cast(KeyFunction, parts.progesterone.key_of)(facts),
+            *(
+                cast(KeyFunction, parts.sections[s.name].key_function())(facts)
+                for s in pathway_sections()
+            ),
+        )
+    except Exception:  # noqa: BLE001 - the section-by-section path stays the answer
+        return NOT_KEPT
     kept = parts.progesterone.by_key.get(keys[0])
     if not isinstance(kept, tuple):
         return NOT_KEPT
-    pieces: list[bytes | Hole] = [
+    template_of_progesterone, outcome = kept
+    pieces: list[bytes | str | Hole] = [
         b'{"earlypath_version":' + text_of(__version__) + b',"assessed_on":',
-        _assessed_on_text,
+        "assessed_on",  # a fact hole: the fact is the episode's assessment date
         b',"guideline":' + text_of(parts.guideline_text(chosen_because)),
         b',"policy":' + text_of(parts.policy_text) + b',"gestation":',
         _gestation_text,
         b',"' + PROGESTERONE.encode() + b'":',
-        _progesterone_hole(kept[0], kept[1], policy),
+        *template_of_progesterone.pieces(None, _plan_hole(parts.progesterone, outcome, policy)),
         b',"pathway_policy":' + text_of(parts.pathway_policy_text),
     ]
     for section, key in zip(pathway_sections(), keys[1:], strict=True):
@@ -660,7 +752,12 @@ def _whole_template(
         if type(known) is orjson.Fragment:
             pieces.append(text_of(known))
         elif isinstance(known, tuple):
-            pieces.append(_section_hole(section, prepared, parts.guideline.version, *known))
+            template_of_section, outcomes = known
+            rendered = _rendered_hole(section, prepared, parts.guideline.version, outcomes)
+            try:
+                pieces += template_of_section.pieces(rendered)
+            except ValueError:
+                return NOT_KEPT
         else:
             return NOT_KEPT
     pieces.append(b"}")
@@ -668,40 +765,45 @@ def _whole_template(
     return template if template.fill(episode, facts, gestation) == text else NOT_KEPT
 
 
-def _assessed_on_text(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
-    return fact_text(episode.assessed_on)
-
-
 def _gestation_text(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
-    return b"null" if gestation is None else text_of(gestation.as_dict())
+    if gestation is None:
+        return b"null"
+    key = (gestation.days, gestation.basis, gestation.dating_scan_date)
+    text = _GESTATION_TEXTS.get(key)
+    if text is None:
+        if len(_GESTATION_TEXTS) >= 65536:  # bounded: a few hundred days by a few scan dates
+            _GESTATION_TEXTS.clear()
+        text = _GESTATION_TEXTS[key] = text_of(gestation.as_dict())
+    return text
 
 
-def _progesterone_hole(template: Template, outcome: str, policy: Policy) -> Hole:
-    """The progesterone section's text: its template (kept under its key) with the facts its
-    trace shows and the plan, as `_progesterone_text` fills it."""
+# A gestation's JSON text by what it is made of (days, basis, dating scan date).
+_GESTATION_TEXTS: dict[tuple[int, str, Any], bytes] = {}
+
+
+def _plan_hole(prepared: _Progesterone, outcome: str, policy: Policy) -> Hole | bytes:
+    """The plan's text in the progesterone section, as `_progesterone_text` fills it: ``null``
+    itself where the outcome has no plan."""
+    if outcome not in _PLANNED:
+        return b"null"
 
     def hole(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
-        plan = _plan(episode, policy, gestation, outcome)
-        try:
-            plan_text = b"null" if plan is None else text_of(plan)
-        except orjson.JSONEncodeError:
-            return None
-        return template.fill(facts, b"", plan_text)
+        return _plan_text(prepared, episode, policy, gestation, outcome)
 
     return hole
 
 
-def _section_hole(
-    section: Section,
-    prepared: PreparedSection,
-    version: str,
-    template: Template,
-    outcomes: dict[str, str],
+def _rendered_hole(
+    section: Section, prepared: PreparedSection, version: str, outcomes: dict[str, str]
 ) -> Hole:
-    """A pathway section's text: its template (kept under its key), filled."""
+    """A pathway section's rendered values in its text (a comma and their text without
+    braces, or nothing), as `filled_text` fills its template."""
 
     def hole(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
-        return filled_text(section, prepared, version, facts, template, outcomes)
+        inner = rendered_text(section, prepared, version, facts, outcomes)
+        if inner is None:
+            return None
+        return b"," + inner if inner else b""
 
     return hole
 

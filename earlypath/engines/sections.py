@@ -7,7 +7,7 @@ policy); the tables are evaluated by `earlypath.engines.tables` (the one referen
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -16,11 +16,12 @@ import orjson
 
 from earlypath.engines.evaluate import Compiled, Facts, compile_expr
 from earlypath.engines.fragments import frozen, shown_value, text_of
-from earlypath.engines.fused import KeyFunction, section_key_function
+from earlypath.engines.fused import KeyFunction, exact_values_function, section_key_function
 from earlypath.engines.tables import CompiledTable, compile_table, reasons
 from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, Markers, Template
 from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
 from earlypath.guideline.vocabulary import OTHER_DECISIONS_KEY, SECTION_OUTPUT_KEYS
+from earlypath.rules import ir
 from earlypath.rules.decision import DecisionTable
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "jsonable",
     "prepare",
     "reasons",
+    "rendered_text",
     "section_output",
 ]
 
@@ -71,6 +73,15 @@ class PreparedSection:
     # The generated key function, built on first use (only the JSON text path uses it: the
     # audit and the CDS card pay nothing for it).
     _key: list[KeyFunction | None] = field(default_factory=list)
+    # The rendered values' text of a template filled before (`_rendered_text`), by (outcomes,
+    # the names of the values the render read in order, those values); and by outcomes, each
+    # sequence of names a render read.
+    rendered: dict[tuple[Any, ...], bytes] = field(default_factory=dict)
+    reads: dict[tuple[str, ...], list[tuple[tuple[str, ...], _ExactValues | None]]] = field(
+        default_factory=dict
+    )
+    # The values' rules (for the generated function of a sequence of reads).
+    value_exprs: dict[str, ir.Expr] = field(default_factory=dict)
 
     def key_function(self) -> KeyFunction | None:
         """The section's generated key function (`earlypath.engines.fused`); None where a
@@ -142,6 +153,7 @@ def _prepare(section: Section, version: str, pathway: PathwayPolicy) -> Prepared
         compiled["main"],
         values,
         dict.fromkeys(values),
+        value_exprs=dict(section.values(version, pathway)),
     )
 
 
@@ -293,7 +305,98 @@ def filled_text(
 ) -> bytes | None:
     """The section's JSON text from its template (kept under its key) for these facts: its
     rendered values written and its holes filled; None if not (the reference path decides)."""
-    rendered, _ = _rendered(section, prepared, version, facts, outcomes, True)
+    inner = rendered_text(section, prepared, version, facts, outcomes)
+    return None if inner is None else template.fill(facts, inner)
+
+
+def _exactly(value: Any) -> tuple[type, Any]:
+    """A value as a key item that equals another only where a render cannot tell them apart:
+    with its type (True == 1 == 1.0), a float by its text (0.0 == -0.0)."""
+    kind = type(value)
+    return (kind, repr(value)) if kind is float else (kind, value)
+
+
+class _Reads(Mapping[str, Any]):
+    """The values as a render reads them, each name read (in order) recorded."""
+
+    __slots__ = ("_source", "names")
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._source = values
+        self.names: list[str] = []
+
+    def __getitem__(self, name: str) -> Any:
+        value = self._source[name]
+        self.names.append(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._source)
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+
+# The values a render read, exactly (`_exactly`), from the facts: one generated function
+# (`earlypath.engines.fused.exact_values_function`) per sequence of names read.
+_ExactValues = Callable[[Facts], tuple[tuple[type, Any], ...]]
+
+
+def _exact_values(prepared: PreparedSection, names: tuple[str, ...]) -> _ExactValues | None:
+    """The generated function of these values' rules, or None where one cannot be written
+    (then the closures compute them)."""
+    try:
+        return exact_values_function([prepared.value_exprs[n] for n in names])
+    except Exception:  # noqa: BLE001 - the closures stay
+        return None
+
+
+_RENDERED_KEPT = 4096  # rendered values' texts kept per prepared section (each under 1 KB)
+_READS_KEPT = 8  # sequences of names read kept per outcomes
+
+
+def rendered_text(
+    section: Section,
+    prepared: PreparedSection,
+    version: str,
+    facts: Facts,
+    outcomes: dict[str, str],
+) -> bytes | None:
+    """The rendered values' JSON text without braces (empty if none), or None (the reference
+    path decides).
+
+    A render is presentation: what it gives depends only on the outcomes, the version (fixed
+    for ``prepared``) and the values it reads, and which value it reads next only on those it
+    has read. So its text is kept by (outcomes, the names read in order, their values): where
+    this episode's values for a sequence of names met before with these outcomes are those
+    values exactly, the render would read the same names and give the same text. Else the
+    render runs (the reference) and its text is kept."""
+    values: Mapping[str, Any]
+    if outcomes["main"] == NOT_APPLICABLE:  # nothing to compute: render reads no value
+        values = prepared.no_values
+    else:
+        values = _Values(prepared.value_fns, facts)
+    told = tuple(outcomes.values())
+    kept = prepared.rendered
+    for names, exact in prepared.reads.get(told, ()):
+        try:
+            if exact is not None and values is not prepared.no_values:
+                read = exact(facts)  # the generated function: every value at once
+            else:
+                read = tuple(_exactly(values[n]) for n in names)
+            text = kept.get((told, names, read))
+        except Exception:  # noqa: BLE001 - a value that cannot be computed or kept: the render
+            break
+        if text is not None:
+            return text
+    reads = _Reads(values)
+    rendered = section.render(outcomes, reads, version)  # type: ignore[arg-type]
+    for value in rendered.values():
+        if type(value) not in _PLAIN:
+            rendered = {
+                k: v if type(v) in _PLAIN else jsonable(v, True) for k, v in rendered.items()
+            }
+            break
     inner = b""
     if rendered:
         if not _FIXED.isdisjoint(rendered):
@@ -302,7 +405,20 @@ def filled_text(
             inner = text_of(rendered)[1:-1]
         except orjson.JSONEncodeError:
             return None
-    return template.fill(facts, inner)
+    names = tuple(reads.names)
+    try:
+        key = (told, names, tuple(_exactly(values[n]) for n in names))
+        hash(key)
+    except Exception:  # noqa: BLE001, S110 - not kept (an unhashable value): the text stands
+        return inner
+    if len(kept) >= _RENDERED_KEPT:  # a workload that moved on: start again, bounded
+        kept.clear()
+        prepared.reads.clear()
+    sequences = prepared.reads.setdefault(told, [])
+    if len(sequences) < _READS_KEPT and all(names != n for n, _ in sequences):
+        sequences.append((names, _exact_values(prepared, names)))
+    kept[key] = inner
+    return inner
 
 
 def _rendered(

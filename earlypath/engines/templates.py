@@ -99,6 +99,22 @@ class Template:
         holes = [None if hole == b"plan" else names[int(hole)] for hole in pieces[1::2]]
         self.pairs = tuple(zip(holes, pieces[2::2], strict=True))
 
+    def pieces(self, rendered: Any = None, plan: Any = None) -> list[Any]:
+        """The text as constant pieces and holes, for a whole assessment's template
+        (`earlypath.engines.assessment_template`): ``rendered`` (a hole, or None for no
+        rendered values) where the rendered values go, each fact hole as the fact's name,
+        ``plan`` where the plan goes (`ValueError` if the text has a plan and ``plan`` is None)."""
+        out: list[Any] = [self.head]
+        if rendered is not None:
+            out.append(rendered)
+        out.append(self.first)
+        for hole, text in self.pairs:
+            if hole is None and plan is None:
+                raise ValueError("a template with a plan needs the plan's hole")
+            out.append(plan if hole is None else hole)
+            out.append(text)
+        return out
+
     def fill(self, facts: dict[str, Any], rendered: bytes, plan: bytes = b"null") -> bytes | None:
         """The section's text for these facts, rendered values (their text without braces, or
         empty) and plan text; None if a fact has no text here (the reference path decides)."""

@@ -54,11 +54,12 @@ def _keys_agree(facts: dict[str, Any]) -> None:
     for parts in EVERY_PARTS:
         whole = parts.assessment_key()
         assert whole is not None
-        each = (
+        each = [
             parts.progesterone.key_of(facts),
             *(parts.sections[s.name].key_function()(facts) for s in sections()),
-        )
-        assert whole(facts) == each
+        ]
+        # one flat tuple: the sections' own (flat) keys one after the other
+        assert whole(facts) == tuple(value for key in each for value in key)
 
 
 @SETTINGS

@@ -18,7 +18,7 @@ from earlypath import assess, parse_episode_json
 from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS
 from earlypath.engines import sections as engine_sections
 from earlypath.engines.evaluate import compile_expr
-from earlypath.engines.fused import expr_function, section_key_function
+from earlypath.engines.fused import assessment_key_function, expr_function, section_key_function
 from earlypath.engines.python import _parts, assess_json, decide
 from earlypath.facts import episode_facts
 from earlypath.guideline.pathway import DEFAULT_PATHWAY_POLICY, PathwayPolicy, sections
@@ -193,3 +193,31 @@ def test_decisions_kept_by_key_are_the_full_evaluation() -> None:
         assert decided.decision == section["decision"]
         assert list(decided.recommendations) == section["recommendations"]
         assert list(decided.missing) == section["missing"]
+
+
+def test_a_node_written_more_than_once_is_computed_once() -> None:
+    """The assessment key's tables read the same gestation many times: the generated function
+    computes it once, as a statement, and reads it by name (issue 16)."""
+    parts = _parts(VERSIONS[-1], DEFAULT_POLICY, DEFAULT_PATHWAY_POLICY)
+    tables = [[parts.progesterone.table.table]]
+    tables += [parts.sections[s.name].key_tables() for s in sections()]
+    source = assessment_key_function(tables).source
+    local = {
+        line.split(" = ")[1]: line.split(" = ")[0].strip()
+        for line in source.splitlines()
+        if " = f[" in line
+    }
+    assessed_on, lmp = local["f['assessed_on']"], local["f['lmp']"]
+    assert source.count(f"({assessed_on} - {lmp}).days") == 1  # gestation by LMP
+
+
+def test_a_key_is_one_flat_tuple() -> None:
+    """A key is hashed and compared as one tuple (no tuple per table or verdict inside it);
+    that it still tells the texts apart is held by the byte tests of kept texts."""
+    for section in sections():
+        prepared = engine_sections.prepare(section, VERSIONS[-1].version, DEFAULT_PATHWAY_POLICY)
+        key_of = prepared.key_function()
+        assert key_of is not None
+        for text in generate(300, seed=31):
+            key = key_of(episode_facts(parse_episode_json(text)))
+            assert type(key) is tuple and not any(type(v) is tuple for v in key)
