@@ -477,28 +477,41 @@ _USABLE_OBSERVATION = _status_in(_text("status"), "usable_observation_status")
 # --- layer 1: current-pregnancy signs (`earlypath.fhir.pregnancy` documents them) -------------
 
 _HCG_VALUE = Field(f"{_Q}.value", "num")
+# A result written as words (a lab's "Negative", "NEG", "Not detected"), whole, as it reads as a
+# negative test: in valueString, or as the text of a valueCodeableConcept.
+_NEGATIVE_WORDS = tuple(sorted(status_list("negative_result_text")))
+
+
+def _says_negative(path: str) -> Expr:
+    return IsTrue(OneOf(NormText(_text(path)), _NEGATIVE_WORDS))
+
+
 _HCG_NEGATIVE = If(
     Not(IsNull(_VALUE_BOOLEAN)),
     _is(_VALUE_BOOLEAN, False),
     If(
         Not(IsNull(Concept(_VCC))),
-        _in_any(_VCC, ("absent", "negative")),
+        Or((_in_any(_VCC, ("absent", "negative")), _says_negative(f"{_VCC}.text"))),
         If(
-            _yes(And((Not(IsNull(_HCG_VALUE)), OneOf(_unit(_Q), HCG_UNITS)))),
-            _yes(
-                Or(
-                    (
-                        Cmp("<", _HCG_VALUE, Const(HCG_NEGATIVE_BELOW)),
-                        And(
-                            (
-                                OneOf(_text(f"{_Q}.comparator"), ("<", "<=")),
-                                Cmp("<=", _HCG_VALUE, Const(HCG_NEGATIVE_BELOW)),
-                            )
-                        ),
+            Not(IsNull(_text("valueString"))),
+            _says_negative("valueString"),
+            If(
+                _yes(And((Not(IsNull(_HCG_VALUE)), OneOf(_unit(_Q), HCG_UNITS)))),
+                _yes(
+                    Or(
+                        (
+                            Cmp("<", _HCG_VALUE, Const(HCG_NEGATIVE_BELOW)),
+                            And(
+                                (
+                                    OneOf(_text(f"{_Q}.comparator"), ("<", "<=")),
+                                    Cmp("<=", _HCG_VALUE, Const(HCG_NEGATIVE_BELOW)),
+                                )
+                            ),
+                        )
                     )
-                )
+                ),
+                Const(False),
             ),
-            Const(False),
         ),
     ),
 )

@@ -425,6 +425,15 @@ HCG_VALUES = [
     {"valueCodeableConcept": concept(SNOMED, "260385009", "Negative")},
     {"valueCodeableConcept": concept(SNOMED, "2667000")},
     {"valueString": "positive"},
+    # negative as labs write it: a LOINC answer, "not detected", words in text or valueString
+    {"valueCodeableConcept": concept(LOINC, "LA6577-6", "Negative")},
+    {"valueCodeableConcept": concept(SNOMED, "260415000", "Not detected")},
+    {"valueCodeableConcept": {"text": " Negative "}},
+    {"valueCodeableConcept": {"text": "not negative"}},
+    {"valueString": "NEG"},
+    {"valueString": "Not detected"},
+    {"valueString": "pending"},
+    {"valueQuantity": {"value": 2, "unit": "U/L"}},
 ]
 PREGNANCY_STATUS_VALUES = [
     {"valueCodeableConcept": concept(SNOMED, "77386006", "Pregnant")},

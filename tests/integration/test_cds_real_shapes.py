@@ -1,0 +1,43 @@
+"""The CDS service on results shaped as lab systems send them: a negative pregnancy test coded
+with a LOINC answer, "not detected", or written as words is read as "not pregnant" (it ends the
+pregnancy before it), as the SNOMED-coded negative always was."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.fhir_data import hook_request, prefetch_for
+from tests.records.real_shapes import (
+    NEGATIVE_TESTS,
+    UNREADABLE_TESTS,
+    ended_then_scanned,
+    pregnancy_test,
+)
+
+PV = "/cds-services/ng126-progesterone"
+
+
+def _summaries(client, resources) -> list[str]:
+    response = client.post(PV, json=hook_request("patient-view", prefetch_for(resources)))
+    assert response.status_code == 200, response.text
+    return [card["summary"] for card in response.json()["cards"]]
+
+
+@pytest.mark.parametrize("shape", sorted(NEGATIVE_TESTS))
+def test_a_negative_test_as_labs_write_it_ends_the_pregnancy_before_it(client, shape):
+    test = pregnancy_test(*NEGATIVE_TESTS[shape])
+    (summary,) = _summaries(client, ended_then_scanned(test))
+    assert not summary.startswith("Offer")
+    assert "gestational age" in summary
+
+
+@pytest.mark.parametrize("shape", sorted(UNREADABLE_TESTS))
+def test_a_test_result_that_says_nothing_ends_nothing(client, shape):
+    test = pregnancy_test(*UNREADABLE_TESTS[shape])
+    (summary,) = _summaries(client, ended_then_scanned(test))
+    assert summary.startswith("Offer")
+
+
+@pytest.mark.parametrize("shape", sorted(NEGATIVE_TESTS))
+def test_a_negative_test_alone_is_no_pregnancy(client, shape):
+    assert _summaries(client, [pregnancy_test(*NEGATIVE_TESTS[shape])]) == []

@@ -1,0 +1,102 @@
+"""Records shaped as real systems send them (our own synthetic data), for the CDS service's and
+the audit's tests of the same shapes (`tests/integration/test_cds_real_shapes.py`,
+`tests/records/test_real_shapes.py`).
+
+Sources of the shapes: LOINC answer list LL360-9 / LL2160-7 (Positive LA6576-8, Negative
+LA6577-6), as US Core and mCODE Observation examples answer qualitative tests; the EU Digital
+COVID Certificate test-result value set (SNOMED 260415000 Not detected); lab feeds that carry a
+qualitative result as ``valueString`` ("Negative", "NEG") or as a concept with text only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.fhir_data import (
+    LOINC,
+    PATIENT_ID,
+    SNOMED,
+    TODAY,
+    bleeding,
+    day,
+    iup,
+    observation,
+    previous_miscarriage,
+)
+
+URINE_HCG = (LOINC, "2106-3")  # Choriogonadotropin (pregnancy test) [Presence] in Urine
+SERUM_HCG = (LOINC, "21198-7")  # Choriogonadotropin.beta subunit [Units/volume] in Serum
+
+# A pregnancy test 20 days ago answered negative, in the ways lab systems write it.
+NEGATIVE_TESTS: dict[str, tuple[tuple[str, str], dict[str, Any]]] = {
+    "loinc-answer": (
+        URINE_HCG,
+        {
+            "valueCodeableConcept": {
+                "coding": [{"system": LOINC, "code": "LA6577-6", "display": "Negative"}]
+            }
+        },
+    ),
+    "not-detected": (
+        URINE_HCG,
+        {
+            "valueCodeableConcept": {
+                "coding": [{"system": SNOMED, "code": "260415000", "display": "Not detected"}]
+            }
+        },
+    ),
+    "concept-text-only": (URINE_HCG, {"valueCodeableConcept": {"text": "Negative"}}),
+    "string-negative": (URINE_HCG, {"valueString": "Negative"}),
+    "string-neg": (URINE_HCG, {"valueString": " NEG "}),
+    "string-not-detected": (SERUM_HCG, {"valueString": "not detected"}),
+}
+# A pregnancy test result that says nothing either way: it ends nothing.
+UNREADABLE_TESTS: dict[str, tuple[tuple[str, str], dict[str, Any]]] = {
+    "string-pending": (URINE_HCG, {"valueString": "pending"}),
+    "string-not-negative": (URINE_HCG, {"valueString": "not negative"}),
+    "no-result": (URINE_HCG, {}),
+}
+
+
+def pregnancy_test(code: tuple[str, str], value: dict[str, Any]) -> dict[str, Any]:
+    res = observation("hcg", code[0], code[1], day(-20))
+    res.update(value)
+    return res
+
+
+def ended_then_scanned(test: dict[str, Any]) -> list[dict[str, Any]]:
+    """An LMP 80 days ago (recorded 75 days ago), then the pregnancy test, then today bleeding
+    and an intrauterine pregnancy on a scan, with a previous miscarriage. If the test says she
+    was not pregnant 20 days ago, that LMP is of a pregnancy that ended and dates nothing: the
+    gestation is unknown. Read wrongly, the old LMP dates today's scan and she is offered
+    progesterone at 11+3 weeks."""
+    old_lmp = observation("lmp", LOINC, "8665-2", day(-75), valueDateTime=day(-80))
+    return [previous_miscarriage(), bleeding(day()), old_lmp, iup(day()), test]
+
+
+def export_of(resources: list[dict[str, Any]], encounter: str = "enc-1") -> dict[str, list]:
+    """A bulk export of her record with one encounter today."""
+    out: dict[str, list[dict[str, Any]]] = {
+        "Patient": [
+            {
+                "resourceType": "Patient",
+                "id": PATIENT_ID,
+                "gender": "female",
+                "birthDate": "1990-05-01",
+            }
+        ],
+        "Encounter": [
+            {
+                "resourceType": "Encounter",
+                "id": encounter,
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": {"reference": f"Patient/{PATIENT_ID}"},
+                "period": {"start": f"{TODAY.isoformat()}T10:00:00Z"},
+            }
+        ],
+        "Condition": [],
+    }
+    for resource in resources:
+        out.setdefault(resource["resourceType"], []).append(resource)
+    return out

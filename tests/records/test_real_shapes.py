@@ -1,0 +1,52 @@
+"""The audit (DuckDB and the Python engine) on the shapes of `tests.records.real_shapes`: the
+same answers as the CDS service gives (`tests/integration/test_cds_real_shapes.py`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from earlypath.audit.run import run_audit
+from tests.records.real_shapes import (
+    NEGATIVE_TESTS,
+    UNREADABLE_TESTS,
+    ended_then_scanned,
+    export_of,
+    pregnancy_test,
+)
+
+ENGINES = ["duckdb", "python"]
+
+
+def _audit(export: dict[str, list[dict[str, Any]]], tmp: Path, engine: str) -> list[dict]:
+    (tmp / "in").mkdir()
+    for kind, resources in export.items():
+        text = "".join(json.dumps(r) + "\n" for r in resources)
+        (tmp / "in" / f"{kind}.ndjson").write_text(text, encoding="utf-8")
+    run_audit(tmp / "in", tmp / "out", engine=engine)  # type: ignore[arg-type]
+    return pq.read_table(tmp / "out" / "episodes.parquet").to_pylist()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("shape", sorted(NEGATIVE_TESTS))
+def test_a_negative_test_as_labs_write_it_ends_the_pregnancy_before_it(
+    engine: str, shape: str, tmp_path: Path
+) -> None:
+    test = pregnancy_test(*NEGATIVE_TESTS[shape])
+    (episode,) = _audit(export_of(ended_then_scanned(test)), tmp_path, engine)
+    assert episode["decision"] == "needs_information"
+    assert "lmp" in episode["missing"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("shape", sorted(UNREADABLE_TESTS))
+def test_a_test_result_that_says_nothing_ends_nothing(
+    engine: str, shape: str, tmp_path: Path
+) -> None:
+    test = pregnancy_test(*UNREADABLE_TESTS[shape])
+    (episode,) = _audit(export_of(ended_then_scanned(test)), tmp_path, engine)
+    assert episode["decision"] == "offer"
