@@ -326,6 +326,8 @@ def conditions(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
     if draw(st.integers(0, 5)) == 0:  # a second coding: the order of codings matters
         other = draw(st.sampled_from(CONDITION_CODES["history"] + CONDITION_CODES["miscarriage"]))
         codings.insert(draw(st.integers(0, 1)), {"system": SNOMED, "code": other})
+    if draw(st.integers(0, 7)) == 0:  # SNOMED named by its OID, as CDA-converted records do
+        codings[0]["system"] = "urn:oid:2.16.840.1.113883.6.96"
     resource: dict[str, Any] = {
         "resourceType": "Condition",
         "id": rid,

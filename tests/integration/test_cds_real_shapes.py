@@ -1,17 +1,20 @@
 """The CDS service on results shaped as lab systems send them: a negative pregnancy test coded
 with a LOINC answer, "not detected", or written as words is read as "not pregnant" (it ends the
-pregnancy before it), as the SNOMED-coded negative always was."""
+pregnancy before it), as the SNOMED-coded negative always was; codes under their system's OID are read as under its
+URI."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.integration.fhir_data import hook_request, prefetch_for
+from tests.integration.fhir_data import eligible_resources, hook_request, prefetch_for
 from tests.records.real_shapes import (
     NEGATIVE_TESTS,
     UNREADABLE_TESTS,
+    ectopic_today,
     ended_then_scanned,
     pregnancy_test,
+    with_oid_systems,
 )
 
 PV = "/cds-services/ng126-progesterone"
@@ -41,3 +44,16 @@ def test_a_test_result_that_says_nothing_ends_nothing(client, shape):
 @pytest.mark.parametrize("shape", sorted(NEGATIVE_TESTS))
 def test_a_negative_test_alone_is_no_pregnancy(client, shape):
     assert _summaries(client, [pregnancy_test(*NEGATIVE_TESTS[shape])]) == []
+
+
+def test_a_record_coded_with_oid_systems_is_read_as_with_their_uris(client):
+    resources = [with_oid_systems(r) for r in eligible_resources()]
+    (summary,) = _summaries(client, resources)
+    assert summary.startswith("Offer")
+
+
+def test_an_ectopic_coded_with_the_snomed_oid_is_no_offer(client):
+    resources = [*eligible_resources(), with_oid_systems(ectopic_today())]
+    (summary,) = _summaries(client, resources)
+    assert not summary.startswith("Offer")
+    assert "ectopic" in summary

@@ -2,7 +2,8 @@
 the audit's tests of the same shapes (`tests/integration/test_cds_real_shapes.py`,
 `tests/records/test_real_shapes.py`).
 
-Sources of the shapes: LOINC answer list LL360-9 / LL2160-7 (Positive LA6576-8, Negative
+Sources of the shapes: HL7 FHIR R4 namingsystem-terminologies (the OIDs of SNOMED CT and
+LOINC, as Epic and CDA-converted records write them); LOINC answer list LL360-9 / LL2160-7 (Positive LA6576-8, Negative
 LA6577-6), as US Core and mCODE Observation examples answer qualitative tests; the EU Digital
 COVID Certificate test-result value set (SNOMED 260415000 Not detected); lab feeds that carry a
 qualitative result as ``valueString`` ("Negative", "NEG") or as a concept with text only.
@@ -18,6 +19,7 @@ from tests.integration.fhir_data import (
     SNOMED,
     TODAY,
     bleeding,
+    condition,
     day,
     iup,
     observation,
@@ -100,3 +102,28 @@ def export_of(resources: list[dict[str, Any]], encounter: str = "enc-1") -> dict
     for resource in resources:
         out.setdefault(resource["resourceType"], []).append(resource)
     return out
+
+
+# Code systems named by their OID (HL7 FHIR R4 namingsystem-terminologies), as records converted
+# from HL7 v2 or CDA, and some EHRs beside their local codes, write them.
+OID_SYSTEMS = {SNOMED: "urn:oid:2.16.840.1.113883.6.96", LOINC: "urn:oid:2.16.840.1.113883.6.1"}
+
+
+def with_oid_systems(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource with every coding's SNOMED or LOINC system written as its OID."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            out = {k: walk(v) for k, v in value.items()}
+            if out.get("system") in OID_SYSTEMS and "code" in out:
+                out["system"] = OID_SYSTEMS[out["system"]]
+            return out
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(resource)
+
+
+def ectopic_today() -> dict[str, Any]:
+    return condition("ect", "79586000", day())  # Tubal pregnancy (Synthea, CPRD lists)

@@ -11,12 +11,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from earlypath.audit.run import run_audit
+from tests.integration.fhir_data import eligible_resources
 from tests.records.real_shapes import (
     NEGATIVE_TESTS,
     UNREADABLE_TESTS,
+    ectopic_today,
     ended_then_scanned,
     export_of,
     pregnancy_test,
+    with_oid_systems,
 )
 
 ENGINES = ["duckdb", "python"]
@@ -50,3 +53,19 @@ def test_a_test_result_that_says_nothing_ends_nothing(
     test = pregnancy_test(*UNREADABLE_TESTS[shape])
     (episode,) = _audit(export_of(ended_then_scanned(test)), tmp_path, engine)
     assert episode["decision"] == "offer"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_record_coded_with_oid_systems_is_read_as_with_their_uris(
+    engine: str, tmp_path: Path
+) -> None:
+    resources = [with_oid_systems(r) for r in eligible_resources()]
+    (episode,) = _audit(export_of(resources), tmp_path, engine)
+    assert episode["decision"] == "offer"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_ectopic_coded_with_the_snomed_oid_is_no_offer(engine: str, tmp_path: Path) -> None:
+    resources = [*eligible_resources(), with_oid_systems(ectopic_today())]
+    (episode,) = _audit(export_of(resources), tmp_path, engine)
+    assert episode["decision"] == "do_not_offer"
