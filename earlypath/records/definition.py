@@ -430,6 +430,7 @@ _CLINICAL_COLUMNS = (
     "ends",
     "shows",
     "not_pregnant",
+    "hcg_unit",
 )
 
 
@@ -514,6 +515,23 @@ _HCG_NEGATIVE = If(
             ),
         ),
     ),
+)
+# An hCG value in a unit that is not compared (none, "U/L", "ng/mL"): the unit as written, or "".
+_HCG_UNIT_UNREAD = If(
+    _yes(
+        And(
+            (
+                _in("code", "hcg"),
+                IsNull(Field("valueBoolean", "bool")),
+                IsNull(Concept(_VCC)),
+                IsNull(_text("valueString")),
+                Not(IsNull(_HCG_VALUE)),
+                Not(OneOf(_unit(_Q), HCG_UNITS)),
+            )
+        )
+    ),
+    _unit(_Q),
+    Const(None),
 )
 _OBSERVATION_SHOWS = Or(
     (
@@ -611,6 +629,7 @@ _OBSERVATION_ROWS = _clinical(
         "ends": Const(False),
         "shows": _OBSERVATION_SHOWS,
         "not_pregnant": _OBSERVATION_NOT_PREGNANT,
+        "hcg_unit": _HCG_UNIT_UNREAD,
         "observed": Const(True),
         "day": _OBSERVATION_DAY,
         # a miscarriage or history Observation is a finding: present is the record, absent a
@@ -1330,6 +1349,17 @@ _PROBLEMS: tuple[RowProblem, ...] = (
         _yes(Col("heart_conflict")),
         Message.of(HEARTBEAT_CONFLICT_MESSAGE),
         ref=Message.of("scan of ", Col("day")),
+    ),
+    # a pregnancy test in a unit that is not compared (in the window: it counts as a sign)
+    RowProblem(
+        "clinical",
+        And((Not(IsNull(Col("hcg_unit"))), _yes(_within_window(_DAY)))),
+        Message.of(
+            "hCG unit '",
+            If(_is(Col("hcg_unit"), ""), Const("(none)"), Col("hcg_unit")),
+            f"' is not IU/L or mIU/mL: not compared with {HCG_NEGATIVE_BELOW:g} IU/L, so read "
+            "as not negative (a pregnancy)",
+        ),
     ),
     # medicines
     RowProblem(

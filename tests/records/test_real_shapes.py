@@ -7,13 +7,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import ibis
 import pyarrow.parquet as pq
 import pytest
 
 from earlypath.audit.run import run_audit
+from tests.audit.test_fhir_mapping_agrees import write_export
 from tests.integration.fhir_data import eligible_resources
 from tests.records.real_shapes import (
     NEGATIVE_TESTS,
+    SERUM_HCG,
     UNREADABLE_TESTS,
     ectopic_today,
     ended_then_scanned,
@@ -21,6 +24,7 @@ from tests.records.real_shapes import (
     pregnancy_test,
     with_oid_systems,
 )
+from tests.records.test_engines_agree import assert_same, audit_reading, service_reading
 
 ENGINES = ["duckdb", "python"]
 
@@ -69,3 +73,26 @@ def test_an_ectopic_coded_with_the_snomed_oid_is_no_offer(engine: str, tmp_path:
     resources = [*eligible_resources(), with_oid_systems(ectopic_today())]
     (episode,) = _audit(export_of(resources), tmp_path, engine)
     assert episode["decision"] == "do_not_offer"
+
+
+SHAPES = {
+    **{f"negative-{k}": pregnancy_test(*v) for k, v in NEGATIVE_TESTS.items()},
+    **{f"unreadable-{k}": pregnancy_test(*v) for k, v in UNREADABLE_TESTS.items()},
+    "hcg-unit-u/l": pregnancy_test(SERUM_HCG, {"valueQuantity": {"value": 2, "unit": "U/L"}}),
+    "hcg-no-unit": pregnancy_test(SERUM_HCG, {"valueQuantity": {"value": 2}}),
+    "ectopic-oid": with_oid_systems(ectopic_today()),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_the_service_and_the_audit_read_each_shape_alike(shape: str, tmp_path: Path) -> None:
+    export = export_of(ended_then_scanned(SHAPES[shape]))
+    folder = write_export(export, tmp_path)
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+
+
+@pytest.mark.parametrize(("shape", "unit"), [("hcg-unit-u/l", "u/l"), ("hcg-no-unit", "(none)")])
+def test_an_hcg_in_a_unit_that_is_not_compared_is_reported(shape: str, unit: str) -> None:
+    (reading,) = service_reading(export_of(ended_then_scanned(SHAPES[shape])))
+    messages = [message for _, message in reading["problems"]]
+    assert any(m.startswith(f"hCG unit '{unit}' is not IU/L or mIU/mL") for m in messages)
