@@ -269,8 +269,18 @@ _OBSERVATION_DAY = _day_of(
 )
 # A Condition's (and an AllergyIntolerance's) day: onset[x], else recordedDate.
 _CONDITION_DAY = _day_of("onsetDateTime", "onsetPeriod.start", "recordedDate")
+# A status is read from its first coding's code (a coding may carry no system), or from any
+# coding of the status's own HL7 code system: a system may put its local coding first.
 _VERIFICATION = FirstCode(Concept("verificationStatus"))
-_REFUTED = _is(_VERIFICATION, "refuted")
+_REFUTED = Or((_is(_VERIFICATION, "refuted"), _in("verificationStatus", "verification_refuted")))
+_ENTERED_IN_ERROR = Or(
+    (
+        _is(_VERIFICATION, "entered-in-error"),
+        _in("verificationStatus", "verification_entered_in_error"),
+    )
+)
+_CLINICAL = FirstCode(Concept("clinicalStatus"))
+_CLINICAL_ENDED = _in("clinicalStatus", "clinical_status_ended")
 _SUBJECT = RefId(_text("subject.reference"), "Patient")
 
 # --- layer 1: the clinical rows -------------------------------------------------------------------
@@ -472,7 +482,9 @@ _OBSERVATION_VALUE_SETS = (
     "viable_pregnancy",
     "uncertain_viability",
 )
-_CONDITION_IGNORED = _status_in(_VERIFICATION, "ignored_condition_verification")
+_CONDITION_IGNORED = Or(
+    (_status_in(_VERIFICATION, "ignored_condition_verification"), _REFUTED, _ENTERED_IN_ERROR)
+)
 _USABLE_OBSERVATION = _status_in(_text("status"), "usable_observation_status")
 
 # --- layer 1: current-pregnancy signs (`earlypath.fhir.pregnancy` documents them) -------------
@@ -562,7 +574,7 @@ _CONDITION_ROWS = _clinical(
         (
             And(
                 (
-                    Not(_is(_VERIFICATION, "entered-in-error")),
+                    Not(_ENTERED_IN_ERROR),
                     _in_any("code", (*_MISCARRIAGE_SETS, *_CONDITION_FINDING_SETS)),
                 )
             ),
@@ -590,7 +602,7 @@ _CONDITION_ROWS = _clinical(
                 _REFUTED,
                 Const(False),
                 If(
-                    _status_in(FirstCode(Concept("clinicalStatus")), "resolved_condition_clinical"),
+                    Or((_status_in(_CLINICAL, "resolved_condition_clinical"), _CLINICAL_ENDED)),
                     Const(None),
                     Const(True),
                 ),
@@ -601,7 +613,7 @@ _CONDITION_ROWS = _clinical(
             (
                 _BLEEDING,
                 Not(_REFUTED),
-                _status_in(FirstCode(Concept("clinicalStatus")), "resolved_condition_clinical"),
+                Or((_status_in(_CLINICAL, "resolved_condition_clinical"), _CLINICAL_ENDED)),
             )
         ),
         "heart": _CONDITION_HEART,
@@ -760,7 +772,10 @@ _ALLERGIES = RowSpec(
     And(
         (
             Not(_status_in(_VERIFICATION, "ignored_allergy_verification")),
-            Not(_status_in(FirstCode(Concept("clinicalStatus")), "ignored_allergy_clinical")),
+            Not(_REFUTED),
+            Not(_ENTERED_IN_ERROR),
+            Not(_status_in(_CLINICAL, "ignored_allergy_clinical")),
+            Not(_CLINICAL_ENDED),
         )
     ),
     RefId(_text("patient.reference"), "Patient"),

@@ -221,6 +221,17 @@ def status_concept(code: str | None) -> dict[str, Any] | None:
     return {"coding": [{"code": code}]} if code else None
 
 
+STATUS_SYSTEMS = {
+    "verificationStatus": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+    "clinicalStatus": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+}
+
+
+def status_code(draw: Any, strategy: Any) -> str:
+    code = draw(strategy)
+    return code if code else "active"
+
+
 # Days from an encounter: mostly in the weeks before it (this pregnancy), also long before
 # (an earlier one), after it, and on the 45-week edge.
 RECENT = st.integers(-70, 0)
@@ -337,6 +348,11 @@ def conditions(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
     }
     for field, strategy in (("verificationStatus", VERIFICATION), ("clinicalStatus", CLINICAL)):
         value = status_concept(draw(strategy))
+        if value and draw(st.integers(0, 5)) == 0:
+            # a site's own coding first, the HL7 one (with its system) after it
+            system = STATUS_SYSTEMS[field]
+            value = {"coding": [{"system": "https://gp.example/status", "code": "L"}]}
+            value["coding"].append({"system": system, "code": status_code(draw, strategy)})
         if value:
             resource[field] = value
     ended = draw(st.sampled_from(["no", "no", "dateTime", "period", "string"]))
@@ -371,6 +387,9 @@ PRESENCE = [
     {"valueBoolean": False},
     {"valueCodeableConcept": concept(SNOMED, "52101004")},
     {"valueCodeableConcept": concept(SNOMED, "2667000")},
+    # yes/no answers (LOINC LL361-7, SNOMED qualifier values)
+    {"valueCodeableConcept": concept(LOINC, "LA33-6", "Yes")},
+    {"valueCodeableConcept": concept(SNOMED, "373067005", "No")},
     *OTHER_VALUES,
 ]
 # A finding code's value: mostly none, else any of the above, or another finding as the value.

@@ -9,8 +9,12 @@ import pytest
 
 from tests.integration.fhir_data import eligible_resources, hook_request, prefetch_for
 from tests.records.real_shapes import (
+    LOCAL_FIRST,
     NEGATIVE_TESTS,
     UNREADABLE_TESTS,
+    YES_NO,
+    bleeding_answered,
+    bleeding_with_status,
     ectopic_today,
     ended_then_scanned,
     pregnancy_test,
@@ -57,3 +61,23 @@ def test_an_ectopic_coded_with_the_snomed_oid_is_no_offer(client):
     (summary,) = _summaries(client, resources)
     assert not summary.startswith("Offer")
     assert "ectopic" in summary
+
+
+EXPECTED_SUMMARY = {"offer": "Offer", "do_not_offer": "Progesterone not recommended"}
+
+
+@pytest.mark.parametrize("shape", sorted(YES_NO))
+def test_a_yes_or_no_answer_is_read_as_true_or_false(client, shape):
+    answer, expected = YES_NO[shape]
+    (summary,) = _summaries(client, bleeding_answered(answer))
+    assert summary.startswith(EXPECTED_SUMMARY[expected])
+
+
+@pytest.mark.parametrize("shape", sorted(LOCAL_FIRST))
+def test_a_status_after_a_local_coding_is_read(client, shape):
+    element, status, expected = LOCAL_FIRST[shape]
+    (summary,) = _summaries(client, bleeding_with_status(element, status))
+    if expected == "needs_information":
+        assert "needs whether she has vaginal bleeding" in summary
+    else:
+        assert summary.startswith(EXPECTED_SUMMARY[expected])

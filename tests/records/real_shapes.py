@@ -21,6 +21,7 @@ from tests.integration.fhir_data import (
     bleeding,
     condition,
     day,
+    eligible_resources,
     iup,
     observation,
     previous_miscarriage,
@@ -127,3 +128,58 @@ def with_oid_systems(resource: dict[str, Any]) -> dict[str, Any]:
 
 def ectopic_today() -> dict[str, Any]:
     return condition("ect", "79586000", day())  # Tubal pregnancy (Synthea, CPRD lists)
+
+
+# A yes/no answer as questionnaires and lab systems code it: LOINC answer list LL361-7 and the
+# SNOMED CT qualifier values. "Yes" is read as valueBoolean true is, "No" as false.
+YES_NO = {
+    "loinc-yes": ((LOINC, "LA33-6", "Yes"), "offer"),
+    "snomed-yes": ((SNOMED, "373066001", "Yes"), "offer"),
+    "loinc-no": ((LOINC, "LA32-8", "No"), "do_not_offer"),
+    "snomed-no": ((SNOMED, "373067005", "No"), "do_not_offer"),
+}
+
+
+def bleeding_answered(answer: tuple[str, str, str]) -> list[dict[str, Any]]:
+    """Eligible but for bleeding, which is an Observation answered yes or no."""
+    system, code, display = answer
+    finding = observation(
+        "bleed-q",
+        SNOMED,
+        "289530006",
+        day(),
+        valueCodeableConcept={"coding": [{"system": system, "code": code, "display": display}]},
+    )
+    return [r for r in eligible_resources() if r["id"] != "bleed"] + [finding]
+
+
+# A status whose first coding is a site's own, the HL7 one after it: the HL7 code is read.
+HL7 = "http://terminology.hl7.org/CodeSystem/"
+LOCAL_FIRST = {
+    "refuted": (
+        "verificationStatus",
+        {
+            "coding": [
+                {"system": "https://gp.example/status", "code": "R"},
+                {"system": f"{HL7}condition-ver-status", "code": "refuted"},
+            ]
+        },
+        "do_not_offer",
+    ),
+    "resolved": (
+        "clinicalStatus",
+        {
+            "coding": [
+                {"system": "https://gp.example/status", "code": "X"},
+                {"system": f"{HL7}condition-clinical", "code": "resolved"},
+            ]
+        },
+        "needs_information",
+    ),
+}
+
+
+def bleeding_with_status(element: str, status: dict[str, Any]) -> list[dict[str, Any]]:
+    """Eligible, with the bleeding Condition's status as given."""
+    out = [r for r in eligible_resources() if r["id"] != "bleed"]
+    return [*out, {**bleeding(), element: status}]

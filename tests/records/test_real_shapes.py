@@ -15,9 +15,13 @@ from earlypath.audit.run import run_audit
 from tests.audit.test_fhir_mapping_agrees import write_export
 from tests.integration.fhir_data import eligible_resources
 from tests.records.real_shapes import (
+    LOCAL_FIRST,
     NEGATIVE_TESTS,
     SERUM_HCG,
     UNREADABLE_TESTS,
+    YES_NO,
+    bleeding_answered,
+    bleeding_with_status,
     ectopic_today,
     ended_then_scanned,
     export_of,
@@ -96,3 +100,36 @@ def test_an_hcg_in_a_unit_that_is_not_compared_is_reported(shape: str, unit: str
     (reading,) = service_reading(export_of(ended_then_scanned(SHAPES[shape])))
     messages = [message for _, message in reading["problems"]]
     assert any(m.startswith(f"hCG unit '{unit}' is not IU/L or mIU/mL") for m in messages)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("shape", sorted(YES_NO))
+def test_a_yes_or_no_answer_is_read_as_true_or_false(
+    engine: str, shape: str, tmp_path: Path
+) -> None:
+    answer, expected = YES_NO[shape]
+    (episode,) = _audit(export_of(bleeding_answered(answer)), tmp_path, engine)
+    assert episode["decision"] == expected
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("shape", sorted(LOCAL_FIRST))
+def test_a_status_after_a_local_coding_is_read(engine: str, shape: str, tmp_path: Path) -> None:
+    element, status, expected = LOCAL_FIRST[shape]
+    (episode,) = _audit(export_of(bleeding_with_status(element, status)), tmp_path, engine)
+    assert episode["decision"] == expected
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        *(bleeding_answered(answer) for answer, _ in YES_NO.values()),
+        *(bleeding_with_status(element, status) for element, status, _ in LOCAL_FIRST.values()),
+    ],
+)
+def test_the_service_and_the_audit_read_answers_and_statuses_alike(
+    resources: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    export = export_of(resources)
+    folder = write_export(export, tmp_path)
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
