@@ -1008,7 +1008,12 @@ def test_a_scan_finding_code_counts_only_when_its_value_says_present(tmp_path: P
     lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
     records = [[lmp, _crl("c", 9.5), _finding(code, value)] for code, value in cases]
     rows = assert_agrees(_each_on_its_own(records), tmp_path)
-    present = ({}, {"valueBoolean": True}, {"valueCodeableConcept": concept(SNOMED, "52101004")})
+    present = (
+        {},
+        {"valueBoolean": True},
+        {"valueCodeableConcept": concept(SNOMED, "52101004")},
+        {"valueCodeableConcept": concept(LOINC, "LA33-6", "Yes")},
+    )
     for (code, value), row in zip(cases, rows, strict=True):
         seen = "intrauterine" if code == "370383002" else "ectopic"
         assert row["scan_location"] == (seen if value in present else "unknown"), (code, value)
@@ -1018,7 +1023,7 @@ def test_a_bleeding_observation_counts_only_with_a_present_or_absent_value(tmp_p
     lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
     records = [[lmp, _finding("289530006", value)] for value in PRESENCE]
     rows = assert_agrees(_each_on_its_own(records), tmp_path)
-    expected = [True, True, False, True, False] + [None] * len(OTHER_VALUES)
+    expected = [True, True, False, True, False, True, False] + [None] * len(OTHER_VALUES)
     assert [r["vaginal_bleeding"] for r in rows] == expected
 
 
