@@ -99,16 +99,17 @@ def load_codes() -> dict[str, CodeSet]:
 @cache
 def _codes_for(site_folder: str | None) -> dict[str, CodeSet]:
     out: dict[str, CodeSet] = {}
+    aliases = code_system_aliases()
     for name, value_set in load_value_sets(site_folder).items():
-        at_least = {
-            (c.system, c.code): c.at_least for c in value_set.codes if c.at_least is not None
-        }
-        out[name] = CodeSet(
-            name,
-            frozenset((c.system, c.code) for c in value_set.codes),
-            value_set.words,
-            at_least,
-        )
+        pairs: set[tuple[str, str]] = set()
+        at_least: dict[tuple[str, str], int] = {}
+        for c in value_set.codes:
+            # a code under another name of its system (an OID) is the same code
+            for system in (c.system, *aliases.get(c.system, ())):
+                pairs.add((system, c.code))
+                if c.at_least is not None:
+                    at_least[(system, c.code)] = c.at_least
+        out[name] = CodeSet(name, frozenset(pairs), value_set.words, at_least)
     return out
 
 
@@ -137,6 +138,11 @@ def system_uri(short: str) -> str:
 
 def status_list(name: str) -> frozenset[str]:
     return frozenset(reading_config()[name])
+
+
+def code_system_aliases() -> dict[str, tuple[str, ...]]:
+    """Other names of a code system a record may use (its OID), by the system's URI."""
+    return {k: tuple(v) for k, v in reading_config()["code_system_aliases"].items()}
 
 
 def unit_factors() -> dict[str, float]:

@@ -269,8 +269,18 @@ _OBSERVATION_DAY = _day_of(
 )
 # A Condition's (and an AllergyIntolerance's) day: onset[x], else recordedDate.
 _CONDITION_DAY = _day_of("onsetDateTime", "onsetPeriod.start", "recordedDate")
+# A status is read from its first coding's code (a coding may carry no system), or from any
+# coding of the status's own HL7 code system: a system may put its local coding first.
 _VERIFICATION = FirstCode(Concept("verificationStatus"))
-_REFUTED = _is(_VERIFICATION, "refuted")
+_REFUTED = Or((_is(_VERIFICATION, "refuted"), _in("verificationStatus", "verification_refuted")))
+_ENTERED_IN_ERROR = Or(
+    (
+        _is(_VERIFICATION, "entered-in-error"),
+        _in("verificationStatus", "verification_entered_in_error"),
+    )
+)
+_CLINICAL = FirstCode(Concept("clinicalStatus"))
+_CLINICAL_ENDED = _in("clinicalStatus", "clinical_status_ended")
 _SUBJECT = RefId(_text("subject.reference"), "Patient")
 
 # --- layer 1: the clinical rows -------------------------------------------------------------------
@@ -430,6 +440,7 @@ _CLINICAL_COLUMNS = (
     "ends",
     "shows",
     "not_pregnant",
+    "hcg_unit",
 )
 
 
@@ -471,36 +482,68 @@ _OBSERVATION_VALUE_SETS = (
     "viable_pregnancy",
     "uncertain_viability",
 )
-_CONDITION_IGNORED = _status_in(_VERIFICATION, "ignored_condition_verification")
+_CONDITION_IGNORED = Or(
+    (_status_in(_VERIFICATION, "ignored_condition_verification"), _REFUTED, _ENTERED_IN_ERROR)
+)
 _USABLE_OBSERVATION = _status_in(_text("status"), "usable_observation_status")
 
 # --- layer 1: current-pregnancy signs (`earlypath.fhir.pregnancy` documents them) -------------
 
 _HCG_VALUE = Field(f"{_Q}.value", "num")
+# A result written as words (a lab's "Negative", "NEG", "Not detected"), whole, as it reads as a
+# negative test: in valueString, or as the text of a valueCodeableConcept.
+_NEGATIVE_WORDS = tuple(sorted(status_list("negative_result_text")))
+
+
+def _says_negative(path: str) -> Expr:
+    return IsTrue(OneOf(NormText(_text(path)), _NEGATIVE_WORDS))
+
+
 _HCG_NEGATIVE = If(
     Not(IsNull(_VALUE_BOOLEAN)),
     _is(_VALUE_BOOLEAN, False),
     If(
         Not(IsNull(Concept(_VCC))),
-        _in_any(_VCC, ("absent", "negative")),
+        Or((_in_any(_VCC, ("absent", "negative")), _says_negative(f"{_VCC}.text"))),
         If(
-            _yes(And((Not(IsNull(_HCG_VALUE)), OneOf(_unit(_Q), HCG_UNITS)))),
-            _yes(
-                Or(
-                    (
-                        Cmp("<", _HCG_VALUE, Const(HCG_NEGATIVE_BELOW)),
-                        And(
-                            (
-                                OneOf(_text(f"{_Q}.comparator"), ("<", "<=")),
-                                Cmp("<=", _HCG_VALUE, Const(HCG_NEGATIVE_BELOW)),
-                            )
-                        ),
+            Not(IsNull(_text("valueString"))),
+            _says_negative("valueString"),
+            If(
+                _yes(And((Not(IsNull(_HCG_VALUE)), OneOf(_unit(_Q), HCG_UNITS)))),
+                _yes(
+                    Or(
+                        (
+                            Cmp("<", _HCG_VALUE, Const(HCG_NEGATIVE_BELOW)),
+                            And(
+                                (
+                                    OneOf(_text(f"{_Q}.comparator"), ("<", "<=")),
+                                    Cmp("<=", _HCG_VALUE, Const(HCG_NEGATIVE_BELOW)),
+                                )
+                            ),
+                        )
                     )
-                )
+                ),
+                Const(False),
             ),
-            Const(False),
         ),
     ),
+)
+# An hCG value in a unit that is not compared (none, "U/L", "ng/mL"): the unit as written, or "".
+_HCG_UNIT_UNREAD = If(
+    _yes(
+        And(
+            (
+                _in("code", "hcg"),
+                IsNull(Field("valueBoolean", "bool")),
+                IsNull(Concept(_VCC)),
+                IsNull(_text("valueString")),
+                Not(IsNull(_HCG_VALUE)),
+                Not(OneOf(_unit(_Q), HCG_UNITS)),
+            )
+        )
+    ),
+    _unit(_Q),
+    Const(None),
 )
 _OBSERVATION_SHOWS = Or(
     (
@@ -531,7 +574,7 @@ _CONDITION_ROWS = _clinical(
         (
             And(
                 (
-                    Not(_is(_VERIFICATION, "entered-in-error")),
+                    Not(_ENTERED_IN_ERROR),
                     _in_any("code", (*_MISCARRIAGE_SETS, *_CONDITION_FINDING_SETS)),
                 )
             ),
@@ -559,7 +602,7 @@ _CONDITION_ROWS = _clinical(
                 _REFUTED,
                 Const(False),
                 If(
-                    _status_in(FirstCode(Concept("clinicalStatus")), "resolved_condition_clinical"),
+                    Or((_status_in(_CLINICAL, "resolved_condition_clinical"), _CLINICAL_ENDED)),
                     Const(None),
                     Const(True),
                 ),
@@ -570,7 +613,7 @@ _CONDITION_ROWS = _clinical(
             (
                 _BLEEDING,
                 Not(_REFUTED),
-                _status_in(FirstCode(Concept("clinicalStatus")), "resolved_condition_clinical"),
+                Or((_status_in(_CLINICAL, "resolved_condition_clinical"), _CLINICAL_ENDED)),
             )
         ),
         "heart": _CONDITION_HEART,
@@ -598,6 +641,7 @@ _OBSERVATION_ROWS = _clinical(
         "ends": Const(False),
         "shows": _OBSERVATION_SHOWS,
         "not_pregnant": _OBSERVATION_NOT_PREGNANT,
+        "hcg_unit": _HCG_UNIT_UNREAD,
         "observed": Const(True),
         "day": _OBSERVATION_DAY,
         # a miscarriage or history Observation is a finding: present is the record, absent a
@@ -728,7 +772,10 @@ _ALLERGIES = RowSpec(
     And(
         (
             Not(_status_in(_VERIFICATION, "ignored_allergy_verification")),
-            Not(_status_in(FirstCode(Concept("clinicalStatus")), "ignored_allergy_clinical")),
+            Not(_REFUTED),
+            Not(_ENTERED_IN_ERROR),
+            Not(_status_in(_CLINICAL, "ignored_allergy_clinical")),
+            Not(_CLINICAL_ENDED),
         )
     ),
     RefId(_text("patient.reference"), "Patient"),
@@ -1317,6 +1364,17 @@ _PROBLEMS: tuple[RowProblem, ...] = (
         _yes(Col("heart_conflict")),
         Message.of(HEARTBEAT_CONFLICT_MESSAGE),
         ref=Message.of("scan of ", Col("day")),
+    ),
+    # a pregnancy test in a unit that is not compared (in the window: it counts as a sign)
+    RowProblem(
+        "clinical",
+        And((Not(IsNull(Col("hcg_unit"))), _yes(_within_window(_DAY)))),
+        Message.of(
+            "hCG unit '",
+            If(_is(Col("hcg_unit"), ""), Const("(none)"), Col("hcg_unit")),
+            f"' is not IU/L or mIU/mL: not compared with {HCG_NEGATIVE_BELOW:g} IU/L, so read "
+            "as not negative (a pregnancy)",
+        ),
     ),
     # medicines
     RowProblem(

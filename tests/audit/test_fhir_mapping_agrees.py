@@ -221,6 +221,17 @@ def status_concept(code: str | None) -> dict[str, Any] | None:
     return {"coding": [{"code": code}]} if code else None
 
 
+STATUS_SYSTEMS = {
+    "verificationStatus": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+    "clinicalStatus": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+}
+
+
+def status_code(draw: Any, strategy: Any) -> str:
+    code = draw(strategy)
+    return code if code else "active"
+
+
 # Days from an encounter: mostly in the weeks before it (this pregnancy), also long before
 # (an earlier one), after it, and on the 45-week edge.
 RECENT = st.integers(-70, 0)
@@ -326,6 +337,8 @@ def conditions(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
     if draw(st.integers(0, 5)) == 0:  # a second coding: the order of codings matters
         other = draw(st.sampled_from(CONDITION_CODES["history"] + CONDITION_CODES["miscarriage"]))
         codings.insert(draw(st.integers(0, 1)), {"system": SNOMED, "code": other})
+    if draw(st.integers(0, 7)) == 0:  # SNOMED named by its OID, as CDA-converted records do
+        codings[0]["system"] = "urn:oid:2.16.840.1.113883.6.96"
     resource: dict[str, Any] = {
         "resourceType": "Condition",
         "id": rid,
@@ -335,6 +348,11 @@ def conditions(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
     }
     for field, strategy in (("verificationStatus", VERIFICATION), ("clinicalStatus", CLINICAL)):
         value = status_concept(draw(strategy))
+        if value and draw(st.integers(0, 5)) == 0:
+            # a site's own coding first, the HL7 one (with its system) after it
+            system = STATUS_SYSTEMS[field]
+            value = {"coding": [{"system": "https://gp.example/status", "code": "L"}]}
+            value["coding"].append({"system": system, "code": status_code(draw, strategy)})
         if value:
             resource[field] = value
     ended = draw(st.sampled_from(["no", "no", "dateTime", "period", "string"]))
@@ -369,6 +387,9 @@ PRESENCE = [
     {"valueBoolean": False},
     {"valueCodeableConcept": concept(SNOMED, "52101004")},
     {"valueCodeableConcept": concept(SNOMED, "2667000")},
+    # yes/no answers (LOINC LL361-7, SNOMED qualifier values)
+    {"valueCodeableConcept": concept(LOINC, "LA33-6", "Yes")},
+    {"valueCodeableConcept": concept(SNOMED, "373067005", "No")},
     *OTHER_VALUES,
 ]
 # A finding code's value: mostly none, else any of the above, or another finding as the value.
@@ -425,6 +446,15 @@ HCG_VALUES = [
     {"valueCodeableConcept": concept(SNOMED, "260385009", "Negative")},
     {"valueCodeableConcept": concept(SNOMED, "2667000")},
     {"valueString": "positive"},
+    # negative as labs write it: a LOINC answer, "not detected", words in text or valueString
+    {"valueCodeableConcept": concept(LOINC, "LA6577-6", "Negative")},
+    {"valueCodeableConcept": concept(SNOMED, "260415000", "Not detected")},
+    {"valueCodeableConcept": {"text": " Negative "}},
+    {"valueCodeableConcept": {"text": "not negative"}},
+    {"valueString": "NEG"},
+    {"valueString": "Not detected"},
+    {"valueString": "pending"},
+    {"valueQuantity": {"value": 2, "unit": "U/L"}},
 ]
 PREGNANCY_STATUS_VALUES = [
     {"valueCodeableConcept": concept(SNOMED, "77386006", "Pregnant")},
@@ -978,7 +1008,12 @@ def test_a_scan_finding_code_counts_only_when_its_value_says_present(tmp_path: P
     lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
     records = [[lmp, _crl("c", 9.5), _finding(code, value)] for code, value in cases]
     rows = assert_agrees(_each_on_its_own(records), tmp_path)
-    present = ({}, {"valueBoolean": True}, {"valueCodeableConcept": concept(SNOMED, "52101004")})
+    present = (
+        {},
+        {"valueBoolean": True},
+        {"valueCodeableConcept": concept(SNOMED, "52101004")},
+        {"valueCodeableConcept": concept(LOINC, "LA33-6", "Yes")},
+    )
     for (code, value), row in zip(cases, rows, strict=True):
         seen = "intrauterine" if code == "370383002" else "ectopic"
         assert row["scan_location"] == (seen if value in present else "unknown"), (code, value)
@@ -988,7 +1023,7 @@ def test_a_bleeding_observation_counts_only_with_a_present_or_absent_value(tmp_p
     lmp = lmp_recorded("l", "Patient/p", ANCHOR - 60 * DAY)
     records = [[lmp, _finding("289530006", value)] for value in PRESENCE]
     rows = assert_agrees(_each_on_its_own(records), tmp_path)
-    expected = [True, True, False, True, False] + [None] * len(OTHER_VALUES)
+    expected = [True, True, False, True, False, True, False] + [None] * len(OTHER_VALUES)
     assert [r["vaginal_bleeding"] for r in rows] == expected
 
 

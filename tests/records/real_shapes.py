@@ -1,0 +1,185 @@
+"""Records shaped as real systems send them (our own synthetic data), for the CDS service's and
+the audit's tests of the same shapes (`tests/integration/test_cds_real_shapes.py`,
+`tests/records/test_real_shapes.py`).
+
+Sources of the shapes: HL7 FHIR R4 namingsystem-terminologies (the OIDs of SNOMED CT and
+LOINC, as Epic and CDA-converted records write them); LOINC answer list LL360-9 / LL2160-7 (Positive LA6576-8, Negative
+LA6577-6), as US Core and mCODE Observation examples answer qualitative tests; the EU Digital
+COVID Certificate test-result value set (SNOMED 260415000 Not detected); lab feeds that carry a
+qualitative result as ``valueString`` ("Negative", "NEG") or as a concept with text only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.fhir_data import (
+    LOINC,
+    PATIENT_ID,
+    SNOMED,
+    TODAY,
+    bleeding,
+    condition,
+    day,
+    eligible_resources,
+    iup,
+    observation,
+    previous_miscarriage,
+)
+
+URINE_HCG = (LOINC, "2106-3")  # Choriogonadotropin (pregnancy test) [Presence] in Urine
+SERUM_HCG = (LOINC, "21198-7")  # Choriogonadotropin.beta subunit [Units/volume] in Serum
+
+# A pregnancy test 20 days ago answered negative, in the ways lab systems write it.
+NEGATIVE_TESTS: dict[str, tuple[tuple[str, str], dict[str, Any]]] = {
+    "loinc-answer": (
+        URINE_HCG,
+        {
+            "valueCodeableConcept": {
+                "coding": [{"system": LOINC, "code": "LA6577-6", "display": "Negative"}]
+            }
+        },
+    ),
+    "not-detected": (
+        URINE_HCG,
+        {
+            "valueCodeableConcept": {
+                "coding": [{"system": SNOMED, "code": "260415000", "display": "Not detected"}]
+            }
+        },
+    ),
+    "concept-text-only": (URINE_HCG, {"valueCodeableConcept": {"text": "Negative"}}),
+    "string-negative": (URINE_HCG, {"valueString": "Negative"}),
+    "string-neg": (URINE_HCG, {"valueString": " NEG "}),
+    "string-not-detected": (SERUM_HCG, {"valueString": "not detected"}),
+}
+# A pregnancy test result that says nothing either way: it ends nothing.
+UNREADABLE_TESTS: dict[str, tuple[tuple[str, str], dict[str, Any]]] = {
+    "string-pending": (URINE_HCG, {"valueString": "pending"}),
+    "string-not-negative": (URINE_HCG, {"valueString": "not negative"}),
+    "no-result": (URINE_HCG, {}),
+}
+
+
+def pregnancy_test(code: tuple[str, str], value: dict[str, Any]) -> dict[str, Any]:
+    res = observation("hcg", code[0], code[1], day(-20))
+    res.update(value)
+    return res
+
+
+def ended_then_scanned(test: dict[str, Any]) -> list[dict[str, Any]]:
+    """An LMP 80 days ago (recorded 75 days ago), then the pregnancy test, then today bleeding
+    and an intrauterine pregnancy on a scan, with a previous miscarriage. If the test says she
+    was not pregnant 20 days ago, that LMP is of a pregnancy that ended and dates nothing: the
+    gestation is unknown. Read wrongly, the old LMP dates today's scan and she is offered
+    progesterone at 11+3 weeks."""
+    old_lmp = observation("lmp", LOINC, "8665-2", day(-75), valueDateTime=day(-80))
+    return [previous_miscarriage(), bleeding(day()), old_lmp, iup(day()), test]
+
+
+def export_of(resources: list[dict[str, Any]], encounter: str = "enc-1") -> dict[str, list]:
+    """A bulk export of her record with one encounter today."""
+    out: dict[str, list[dict[str, Any]]] = {
+        "Patient": [
+            {
+                "resourceType": "Patient",
+                "id": PATIENT_ID,
+                "gender": "female",
+                "birthDate": "1990-05-01",
+            }
+        ],
+        "Encounter": [
+            {
+                "resourceType": "Encounter",
+                "id": encounter,
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": {"reference": f"Patient/{PATIENT_ID}"},
+                "period": {"start": f"{TODAY.isoformat()}T10:00:00Z"},
+            }
+        ],
+        "Condition": [],
+    }
+    for resource in resources:
+        out.setdefault(resource["resourceType"], []).append(resource)
+    return out
+
+
+# Code systems named by their OID (HL7 FHIR R4 namingsystem-terminologies), as records converted
+# from HL7 v2 or CDA, and some EHRs beside their local codes, write them.
+OID_SYSTEMS = {SNOMED: "urn:oid:2.16.840.1.113883.6.96", LOINC: "urn:oid:2.16.840.1.113883.6.1"}
+
+
+def with_oid_systems(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource with every coding's SNOMED or LOINC system written as its OID."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            out = {k: walk(v) for k, v in value.items()}
+            if out.get("system") in OID_SYSTEMS and "code" in out:
+                out["system"] = OID_SYSTEMS[out["system"]]
+            return out
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(resource)
+
+
+def ectopic_today() -> dict[str, Any]:
+    return condition("ect", "79586000", day())  # Tubal pregnancy (Synthea, CPRD lists)
+
+
+# A yes/no answer as questionnaires and lab systems code it: LOINC answer list LL361-7 and the
+# SNOMED CT qualifier values. "Yes" is read as valueBoolean true is, "No" as false.
+YES_NO = {
+    "loinc-yes": ((LOINC, "LA33-6", "Yes"), "offer"),
+    "snomed-yes": ((SNOMED, "373066001", "Yes"), "offer"),
+    "loinc-no": ((LOINC, "LA32-8", "No"), "do_not_offer"),
+    "snomed-no": ((SNOMED, "373067005", "No"), "do_not_offer"),
+}
+
+
+def bleeding_answered(answer: tuple[str, str, str]) -> list[dict[str, Any]]:
+    """Eligible but for bleeding, which is an Observation answered yes or no."""
+    system, code, display = answer
+    finding = observation(
+        "bleed-q",
+        SNOMED,
+        "289530006",
+        day(),
+        valueCodeableConcept={"coding": [{"system": system, "code": code, "display": display}]},
+    )
+    return [r for r in eligible_resources() if r["id"] != "bleed"] + [finding]
+
+
+# A status whose first coding is a site's own, the HL7 one after it: the HL7 code is read.
+HL7 = "http://terminology.hl7.org/CodeSystem/"
+LOCAL_FIRST = {
+    "refuted": (
+        "verificationStatus",
+        {
+            "coding": [
+                {"system": "https://gp.example/status", "code": "R"},
+                {"system": f"{HL7}condition-ver-status", "code": "refuted"},
+            ]
+        },
+        "do_not_offer",
+    ),
+    "resolved": (
+        "clinicalStatus",
+        {
+            "coding": [
+                {"system": "https://gp.example/status", "code": "X"},
+                {"system": f"{HL7}condition-clinical", "code": "resolved"},
+            ]
+        },
+        "needs_information",
+    ),
+}
+
+
+def bleeding_with_status(element: str, status: dict[str, Any]) -> list[dict[str, Any]]:
+    """Eligible, with the bleeding Condition's status as given."""
+    out = [r for r in eligible_resources() if r["id"] != "bleed"]
+    return [*out, {**bleeding(), element: status}]

@@ -1,0 +1,135 @@
+"""The audit (DuckDB and the Python engine) on the shapes of `tests.records.real_shapes`: the
+same answers as the CDS service gives (`tests/integration/test_cds_real_shapes.py`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow.parquet as pq
+import pytest
+
+from earlypath.audit.run import run_audit
+from tests.audit.test_fhir_mapping_agrees import write_export
+from tests.integration.fhir_data import eligible_resources
+from tests.records.real_shapes import (
+    LOCAL_FIRST,
+    NEGATIVE_TESTS,
+    SERUM_HCG,
+    UNREADABLE_TESTS,
+    YES_NO,
+    bleeding_answered,
+    bleeding_with_status,
+    ectopic_today,
+    ended_then_scanned,
+    export_of,
+    pregnancy_test,
+    with_oid_systems,
+)
+from tests.records.test_engines_agree import assert_same, audit_reading, service_reading
+
+ENGINES = ["duckdb", "python"]
+
+
+def _audit(export: dict[str, list[dict[str, Any]]], tmp: Path, engine: str) -> list[dict]:
+    (tmp / "in").mkdir()
+    for kind, resources in export.items():
+        text = "".join(json.dumps(r) + "\n" for r in resources)
+        (tmp / "in" / f"{kind}.ndjson").write_text(text, encoding="utf-8")
+    run_audit(tmp / "in", tmp / "out", engine=engine)  # type: ignore[arg-type]
+    return pq.read_table(tmp / "out" / "episodes.parquet").to_pylist()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("shape", sorted(NEGATIVE_TESTS))
+def test_a_negative_test_as_labs_write_it_ends_the_pregnancy_before_it(
+    engine: str, shape: str, tmp_path: Path
+) -> None:
+    test = pregnancy_test(*NEGATIVE_TESTS[shape])
+    (episode,) = _audit(export_of(ended_then_scanned(test)), tmp_path, engine)
+    assert episode["decision"] == "needs_information"
+    assert "lmp" in episode["missing"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("shape", sorted(UNREADABLE_TESTS))
+def test_a_test_result_that_says_nothing_ends_nothing(
+    engine: str, shape: str, tmp_path: Path
+) -> None:
+    test = pregnancy_test(*UNREADABLE_TESTS[shape])
+    (episode,) = _audit(export_of(ended_then_scanned(test)), tmp_path, engine)
+    assert episode["decision"] == "offer"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_record_coded_with_oid_systems_is_read_as_with_their_uris(
+    engine: str, tmp_path: Path
+) -> None:
+    resources = [with_oid_systems(r) for r in eligible_resources()]
+    (episode,) = _audit(export_of(resources), tmp_path, engine)
+    assert episode["decision"] == "offer"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_ectopic_coded_with_the_snomed_oid_is_no_offer(engine: str, tmp_path: Path) -> None:
+    resources = [*eligible_resources(), with_oid_systems(ectopic_today())]
+    (episode,) = _audit(export_of(resources), tmp_path, engine)
+    assert episode["decision"] == "do_not_offer"
+
+
+SHAPES = {
+    **{f"negative-{k}": pregnancy_test(*v) for k, v in NEGATIVE_TESTS.items()},
+    **{f"unreadable-{k}": pregnancy_test(*v) for k, v in UNREADABLE_TESTS.items()},
+    "hcg-unit-u/l": pregnancy_test(SERUM_HCG, {"valueQuantity": {"value": 2, "unit": "U/L"}}),
+    "hcg-no-unit": pregnancy_test(SERUM_HCG, {"valueQuantity": {"value": 2}}),
+    "ectopic-oid": with_oid_systems(ectopic_today()),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_the_service_and_the_audit_read_each_shape_alike(shape: str, tmp_path: Path) -> None:
+    export = export_of(ended_then_scanned(SHAPES[shape]))
+    folder = write_export(export, tmp_path)
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+
+
+@pytest.mark.parametrize(("shape", "unit"), [("hcg-unit-u/l", "u/l"), ("hcg-no-unit", "(none)")])
+def test_an_hcg_in_a_unit_that_is_not_compared_is_reported(shape: str, unit: str) -> None:
+    (reading,) = service_reading(export_of(ended_then_scanned(SHAPES[shape])))
+    messages = [message for _, message in reading["problems"]]
+    assert any(m.startswith(f"hCG unit '{unit}' is not IU/L or mIU/mL") for m in messages)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("shape", sorted(YES_NO))
+def test_a_yes_or_no_answer_is_read_as_true_or_false(
+    engine: str, shape: str, tmp_path: Path
+) -> None:
+    answer, expected = YES_NO[shape]
+    (episode,) = _audit(export_of(bleeding_answered(answer)), tmp_path, engine)
+    assert episode["decision"] == expected
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("shape", sorted(LOCAL_FIRST))
+def test_a_status_after_a_local_coding_is_read(engine: str, shape: str, tmp_path: Path) -> None:
+    element, status, expected = LOCAL_FIRST[shape]
+    (episode,) = _audit(export_of(bleeding_with_status(element, status)), tmp_path, engine)
+    assert episode["decision"] == expected
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        *(bleeding_answered(answer) for answer, _ in YES_NO.values()),
+        *(bleeding_with_status(element, status) for element, status, _ in LOCAL_FIRST.values()),
+    ],
+)
+def test_the_service_and_the_audit_read_answers_and_statuses_alike(
+    resources: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    export = export_of(resources)
+    folder = write_export(export, tmp_path)
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
