@@ -7,7 +7,8 @@ rows, so the path runs as few as it can, for a Parquet cohort one:
   counts: `earlypath.audit.load.rows_read`), not counted by a query;
 - the repeated episode ids are found before the judging (as on DuckDB: a list of a few ids
   keeps the judging a scan of the cohort; a join would shuffle every row by its id): for a
-  Parquet cohort by DuckDB over the same files (`few_repeated_ids`),
+  Parquet cohort by DuckDB over the same files (`few_repeated_ids`), in a thread started with
+  the loading, so it overlaps Spark's own reading and planning (`search_repeated_ids`),
   else by one small Spark query;
 - the judged rows (episodes and rejects, with ``reject_reason`` and the empty cells read as
   false) are written by every core at once, each task sorting its own rows (no global sort: no
@@ -31,13 +32,16 @@ import tempfile
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earlypath.audit.load import rows_read
 from earlypath.audit.output import atomic_path
 from earlypath.audit.progress import progress_bar
 from earlypath.audit.validate import repeated_ids
 from earlypath.policy import Policy
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = [
     "judge_on_spark",
@@ -82,14 +86,14 @@ def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -
         _few_as_list,
         _judged,
     )
-    from earlypath.audit.load import parquet_source
+    from earlypath.audit.load import repeated_ids_search
 
     rows_in = rows_read(con)
     if rows_in is None:  # an input whose loading did not count its rows (a FHIR export)
         rows_in = _count(con, raw)
     extras = _extras(raw)
-    source = parquet_source(con)
-    repeated = None if source is None else few_repeated_ids(source)  # by DuckDB
+    search = repeated_ids_search(con)  # by DuckDB, started with the loading
+    repeated = None if search is None else search.result()
     if repeated is None:
         repeated = _few_as_list(con, repeated_ids(raw))
     judged_expr = _judged(raw, extras, policy, repeated)
@@ -341,6 +345,19 @@ def read_back_on_duckdb(ev: Any, episodes_file: Path) -> Any:
 
 def _sql_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
+
+
+def search_repeated_ids(source: Path) -> Future[list[str] | None]:
+    """`few_repeated_ids` of a Parquet cohort run by DuckDB in a thread of its own, so it
+    overlaps Spark's reading and planning of the cohort (DuckDB works without the GIL); its
+    result, or its error, is taken where the judging needs the ids."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="earlypath-repeated-ids")
+    try:
+        return pool.submit(few_repeated_ids, source)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one task
 
 
 def few_repeated_ids(source: Path) -> list[str] | None:

@@ -138,3 +138,33 @@ def test_loading_and_judging_a_parquet_cohort_is_one_spark_job(tmp_path: Path, s
         assert jobs() == 1
     assert ev.rows_in == 500
     assert ev.counts["evaluated"] + ev.counts["rejected"] == 500
+
+
+@pytest.mark.spark
+def test_duckdb_searches_the_repeated_ids_while_spark_loads_a_parquet_cohort(
+    tmp_path: Path, spark: Any
+) -> None:
+    """The search starts with the loading (a thread of its own, overlapping Spark's reading and
+    planning), finds the ids that repeat, and the judging rejects their rows as before."""
+    from earlypath.audit.load import repeated_ids_search
+
+    whole = pq.read_table(write_cohort(40, 1, "parquet", tmp_path / "whole.parquet"))
+    ids = whole.column("episode_id").to_pylist()
+    twice = whole.set_column(
+        whole.schema.get_field_index("episode_id"),
+        "episode_id",
+        pa.array([ids[0] if i == 5 else ids[1] if i == 7 else v for i, v in enumerate(ids)]),
+    )
+    cohort = tmp_path / "twice.parquet"
+    pq.write_table(twice, cohort)
+    con = connect("spark", spark)
+    load_raw(con, cohort, "parquet")
+    search = repeated_ids_search(con)
+    assert search is not None  # started by the loading, before any judging
+    assert sorted(search.result(timeout=60)) == sorted([ids[0], ids[1]])
+    csv = tmp_path / "twice.csv"
+    twice.to_pandas().to_csv(csv, index=False)
+    load_raw(con, csv, "csv")
+    assert repeated_ids_search(con) is None  # a CSV cohort: Spark finds them while judging
+    result = run_audit(cohort, tmp_path / "out", engine="spark", spark=spark)
+    assert (result.rows_in, result.rejected) == (40, 4)
