@@ -84,6 +84,52 @@ def test_the_joined_row_groups_do_not_depend_on_the_parts(tmp_path: Path) -> Non
     assert whole.read_bytes() == halves.read_bytes()
 
 
+def test_the_episodes_read_ahead_by_threads_are_joined_as_read_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parts' row groups are read and filtered by a thread per core, a few ahead of the
+    writer: the file is the same bytes as read one at a time, rejects left out, in order."""
+    import os
+
+    from earlypath.audit import spark_audit
+
+    def part(name: str, numbers: range, group_rows: int) -> Path:
+        reasons = [None if n % 4 else "repeated_id" for n in numbers]  # some groups none
+        table = pa.table(
+            {
+                "row_number": pa.array(numbers, pa.int64()),
+                "episode_id": pa.array([f"e{n}" for n in numbers]),
+                "reject_reason": pa.array(reasons, pa.string()),
+            }
+        )
+        pq.write_table(table, tmp_path / name, row_group_size=group_rows)
+        return tmp_path / name
+
+    parts = [part("a", range(1, 40), 7), part("b", range(40, 41), 1), part("c", range(41, 90), 5)]
+    outputs = []
+    for cores in (1, 2, 4):
+        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
+        target = tmp_path / f"episodes-{cores}.parquet"
+        _join(parts, target, group_rows=8, episode_columns=["row_number", "episode_id"])
+        outputs.append(target.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+    numbers = pq.read_table(tmp_path / "episodes-2.parquet").column("row_number").to_pylist()
+    assert numbers == [n for n in range(1, 90) if n % 4]
+
+    finished = []
+
+    def read(n: int) -> int:  # later items finish first: still handed over in order
+        import time
+
+        time.sleep(0.01 * (5 - n))
+        finished.append(n)
+        return n
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert list(spark_audit._in_order_ahead(read, [0, 1, 2, 3, 4])) == [0, 1, 2, 3, 4]
+    assert finished != [0, 1, 2, 3, 4]  # (read two at a time)
+
+
 @pytest.mark.spark
 def test_a_cohort_in_one_row_group_is_judged_by_every_core(
     tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
