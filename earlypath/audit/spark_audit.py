@@ -37,9 +37,11 @@ from typing import TYPE_CHECKING, Any
 from earlypath.audit.load import rows_read
 from earlypath.audit.output import atomic_path
 from earlypath.audit.progress import progress_bar
-from earlypath.audit.validate import repeated_ids
 from earlypath.policy import Policy
 
+# The checks and rules (`earlypath.audit.validate`, `judge`: most of a second of imports) are
+# imported where used, so a Parquet audit imports them in the repeated-id search's thread while
+# Spark reads the cohort, not before it starts.
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
@@ -87,6 +89,7 @@ def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -
         _judged,
     )
     from earlypath.audit.load import repeated_ids_search
+    from earlypath.audit.validate import repeated_ids
 
     rows_in = rows_read(con)
     if rows_in is None:  # an input whose loading did not count its rows (a FHIR export)

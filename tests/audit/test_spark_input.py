@@ -214,3 +214,20 @@ def test_duckdb_searches_the_repeated_ids_while_spark_loads_a_parquet_cohort(
     assert repeated_ids_search(con) is None  # a CSV cohort: Spark finds them while judging
     result = run_audit(cohort, tmp_path / "out", engine="spark", spark=spark)
     assert (result.rows_in, result.rejected) == (40, 4)
+
+
+def test_the_spark_audit_leaves_the_checks_and_rules_to_be_imported_while_spark_reads() -> None:
+    """Most of a second of imports (the checks, the rules, the model) run in the repeated-id
+    search's thread, beside Spark's reading of the cohort, not before it starts."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, earlypath.audit.run, earlypath.audit.spark_audit\n"
+        "print(sorted(m for m in ('earlypath.audit.validate', 'earlypath.audit.judge',"
+        " 'earlypath.engines') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "[]"
