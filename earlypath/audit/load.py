@@ -31,6 +31,8 @@ from earlypath.audit.parts import (
 from earlypath.errors import InputError, Problem
 
 if TYPE_CHECKING:  # ibis is imported where an expression is built (a kept DuckDB audit: never)
+    from concurrent.futures import Future
+
     import ibis.expr.types as ir_t
     from ibis.backends import BaseBackend
 
@@ -199,7 +201,7 @@ def load_raw_duckdb(con: Any, path: Path, fmt: Format | None = None) -> str:
 def _load_raw(con: Any, path: Path, fmt: Format | None) -> ir_t.Table | None:
     _FHIR_READINGS.pop(con, None)  # what an earlier input on this connection found
     _ROWS_IN.pop(con, None)
-    _PARQUET_SOURCES.pop(con, None)
+    _REPEATED_IDS.pop(con, None)
     fmt = fmt or detect_format(path)
     if fmt == "fhir":
         parts = None
@@ -520,11 +522,13 @@ def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.
         _FHIR_READINGS[con] = reading
         df = spark.sql(str(con.compile(flat)))
     else:
+        if fmt == "parquet":  # DuckDB looks for repeated ids while Spark reads and plans
+            from earlypath.audit.spark_audit import search_repeated_ids
+
+            _REPEATED_IDS[con] = search_repeated_ids(path)
         df, rows = _number_rows_spark(spark, _read_spark(spark, parts, fmt), parts, fmt)
         df = spread_rows(spark, df, rows, input_pieces(parts.files, fmt))  # every core judges
         _ROWS_IN[con] = rows
-        if fmt == "parquet":
-            _PARQUET_SOURCES[con] = path
     df.createOrReplaceTempView(RAW)
     return con.table(RAW)
 
@@ -539,14 +543,16 @@ def rows_read(con: BaseBackend) -> int | None:
     return _ROWS_IN.get(con)
 
 
-# The Parquet cohort last loaded on a Spark connection (its repeated ids are found by DuckDB:
-# `earlypath.audit.spark_audit.few_repeated_ids`).
-_PARQUET_SOURCES: weakref.WeakKeyDictionary[Any, Path] = weakref.WeakKeyDictionary()
+# DuckDB's search for the repeated ids of the Parquet cohort last loaded on a Spark connection,
+# started before Spark reads it so the two overlap (`spark_audit.search_repeated_ids`).
+_REPEATED_IDS: weakref.WeakKeyDictionary[Any, Future[list[str] | None]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def parquet_source(con: BaseBackend) -> Path | None:
-    """The Parquet file or folder last loaded on the Spark connection ``con``, if it was one."""
-    return _PARQUET_SOURCES.get(con)
+def repeated_ids_search(con: BaseBackend) -> Future[list[str] | None] | None:
+    """The search for the repeated ids of the Parquet cohort last loaded on ``con``, if any."""
+    return _REPEATED_IDS.get(con)
 
 
 def _read_spark(spark: Any, parts: Parts, fmt: Format) -> Any:

@@ -7,7 +7,8 @@ rows, so the path runs as few as it can, for a Parquet cohort one:
   counts: `earlypath.audit.load.rows_read`), not counted by a query;
 - the repeated episode ids are found before the judging (as on DuckDB: a list of a few ids
   keeps the judging a scan of the cohort; a join would shuffle every row by its id): for a
-  Parquet cohort by DuckDB over the same files (`few_repeated_ids`),
+  Parquet cohort by DuckDB over the same files (`few_repeated_ids`), in a thread started with
+  the loading, so it overlaps Spark's own reading and planning (`search_repeated_ids`),
   else by one small Spark query;
 - the judged rows (episodes and rejects, with ``reject_reason`` and the empty cells read as
   false) are written by every core at once, each task sorting its own rows (no global sort: no
@@ -31,13 +32,18 @@ import tempfile
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earlypath.audit.load import rows_read
 from earlypath.audit.output import atomic_path
 from earlypath.audit.progress import progress_bar
-from earlypath.audit.validate import repeated_ids
 from earlypath.policy import Policy
+
+# The checks and rules (`earlypath.audit.validate`, `judge`: most of a second of imports) are
+# imported where used, so a Parquet audit imports them in the repeated-id search's thread while
+# Spark reads the cohort, not before it starts.
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = [
     "judge_on_spark",
@@ -82,14 +88,15 @@ def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -
         _few_as_list,
         _judged,
     )
-    from earlypath.audit.load import parquet_source
+    from earlypath.audit.load import repeated_ids_search
+    from earlypath.audit.validate import repeated_ids
 
     rows_in = rows_read(con)
     if rows_in is None:  # an input whose loading did not count its rows (a FHIR export)
         rows_in = _count(con, raw)
     extras = _extras(raw)
-    source = parquet_source(con)
-    repeated = None if source is None else few_repeated_ids(source)  # by DuckDB
+    search = repeated_ids_search(con)  # by DuckDB, started with the loading
+    repeated = None if search is None else search.result()
     if repeated is None:
         repeated = _few_as_list(con, repeated_ids(raw))
     judged_expr = _judged(raw, extras, policy, repeated)
@@ -254,40 +261,86 @@ def _join(
     schema: Any = None,
 ) -> None:
     """Copy the parts' rows into one Parquet file in row groups of ``group_rows`` (the last one
-    shorter), holding at most one row group more than that in memory, in ``schema`` (by default
-    the first part's). With ``episode_columns`` (parts of judged rows) only the episodes are
-    copied (no ``reject_reason``), and only those columns."""
+    shorter), in ``schema`` (by default the first part's). With ``episode_columns`` (parts of
+    judged rows) only the episodes are copied (no ``reject_reason``), and only those columns.
+
+    The parts' row groups are read and filtered by a thread per core (pyarrow works without the
+    GIL), a few ahead of the writer, and handed to it in order: memory holds at most one output
+    row group and the row groups read ahead. The file is the same bytes as when read one by one
+    (the writer sees the same rows in the same row groups)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     files = [pq.ParquetFile(p) for p in parts]
     parts_schema = schema or files[0].schema_arrow
-    same = files[0].schema_arrow.equals(parts_schema)
-    out_schema, read = parts_schema, None
+    out_schema = parts_schema
     if episode_columns is not None:
         out_schema = _episodes_schema(parts_schema, episode_columns)
-        read = [*episode_columns, "reject_reason"]
+    # (each read opens its file: one pyarrow reader is not shared between threads)
+    groups = [
+        (p, group)
+        for p, file in zip(parts, files, strict=True)
+        for group in range(file.num_row_groups)
+    ]
+    read = _group_reader(parts_schema, episode_columns, files[0].schema_arrow)
     with pq.ParquetWriter(target, out_schema, compression="zstd") as writer:
         held: list[pa.Table] = []
         rows = 0
-        for file in files:
-            for group in range(file.num_row_groups):
-                table = file.read_row_group(group, columns=read)
-                if not same:  # DuckDB's merge of the parts: Spark's own types back
-                    table = table.select(parts_schema.names if read is None else read)
-                    table = table.cast(_read_schema(parts_schema, read))
-                if episode_columns is not None:
-                    table = table.filter(pc.is_null(table["reject_reason"]))
-                    table = table.select(episode_columns)
-                held.append(table)
-                rows += table.num_rows
-                while rows >= group_rows:
-                    pending = pa.concat_tables(held)
-                    writer.write_table(pending.slice(0, group_rows), row_group_size=group_rows)
-                    held, rows = [pending.slice(group_rows)], rows - group_rows
+        for table in _in_order_ahead(read, groups):
+            held.append(table)
+            rows += table.num_rows
+            while rows >= group_rows:
+                pending = pa.concat_tables(held)
+                writer.write_table(pending.slice(0, group_rows), row_group_size=group_rows)
+                held, rows = [pending.slice(group_rows)], rows - group_rows
         if rows:
             writer.write_table(pa.concat_tables(held), row_group_size=group_rows)
+
+
+def _group_reader(parts_schema: Any, episode_columns: list[str] | None, first: Any) -> Any:
+    """Reads one (part, row group) of the parts: in the parts' (Spark's) types, only the
+    episodes and their columns when ``episode_columns`` are given."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    same = first.equals(parts_schema)
+    columns = None if episode_columns is None else [*episode_columns, "reject_reason"]
+
+    def read(part_and_group: tuple[Path, int]) -> Any:
+        part, group = part_and_group
+        table = pq.ParquetFile(part).read_row_group(group, columns=columns)
+        if not same:  # DuckDB's merge of the parts: Spark's own types back
+            table = table.select(parts_schema.names if columns is None else columns)
+            table = table.cast(_read_schema(parts_schema, columns))
+        if episode_columns is not None:
+            rejected = table["reject_reason"]
+            if rejected.null_count != len(rejected):  # (no copy when no row is a reject)
+                table = table.filter(pc.is_null(rejected))
+            table = table.select(episode_columns)
+        return table
+
+    return read
+
+
+def _in_order_ahead(read: Any, items: list[Any]) -> Any:
+    """``read(item)`` of each item, in order, run by a thread per core up to that many items
+    ahead of the caller."""
+    import os
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    ahead = max(1, min(len(items), os.cpu_count() or 1))
+    if ahead == 1:
+        yield from map(read, items)
+        return
+    with ThreadPoolExecutor(ahead, thread_name_prefix="earlypath-join") as pool:
+        pending: deque[Any] = deque()
+        for item in items:
+            pending.append(pool.submit(read, item))
+            if len(pending) > ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _read_schema(schema: Any, columns: list[str] | None) -> Any:
@@ -341,6 +394,19 @@ def read_back_on_duckdb(ev: Any, episodes_file: Path) -> Any:
 
 def _sql_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
+
+
+def search_repeated_ids(source: Path) -> Future[list[str] | None]:
+    """`few_repeated_ids` of a Parquet cohort run by DuckDB in a thread of its own, so it
+    overlaps Spark's reading and planning of the cohort (DuckDB works without the GIL); its
+    result, or its error, is taken where the judging needs the ids."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="earlypath-repeated-ids")
+    try:
+        return pool.submit(few_repeated_ids, source)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one task
 
 
 def few_repeated_ids(source: Path) -> list[str] | None:

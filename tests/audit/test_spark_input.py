@@ -84,6 +84,52 @@ def test_the_joined_row_groups_do_not_depend_on_the_parts(tmp_path: Path) -> Non
     assert whole.read_bytes() == halves.read_bytes()
 
 
+def test_the_episodes_read_ahead_by_threads_are_joined_as_read_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parts' row groups are read and filtered by a thread per core, a few ahead of the
+    writer: the file is the same bytes as read one at a time, rejects left out, in order."""
+    import os
+
+    from earlypath.audit import spark_audit
+
+    def part(name: str, numbers: range, group_rows: int) -> Path:
+        reasons = [None if n % 4 else "repeated_id" for n in numbers]  # some groups none
+        table = pa.table(
+            {
+                "row_number": pa.array(numbers, pa.int64()),
+                "episode_id": pa.array([f"e{n}" for n in numbers]),
+                "reject_reason": pa.array(reasons, pa.string()),
+            }
+        )
+        pq.write_table(table, tmp_path / name, row_group_size=group_rows)
+        return tmp_path / name
+
+    parts = [part("a", range(1, 40), 7), part("b", range(40, 41), 1), part("c", range(41, 90), 5)]
+    outputs = []
+    for cores in (1, 2, 4):
+        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
+        target = tmp_path / f"episodes-{cores}.parquet"
+        _join(parts, target, group_rows=8, episode_columns=["row_number", "episode_id"])
+        outputs.append(target.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+    numbers = pq.read_table(tmp_path / "episodes-2.parquet").column("row_number").to_pylist()
+    assert numbers == [n for n in range(1, 90) if n % 4]
+
+    finished = []
+
+    def read(n: int) -> int:  # later items finish first: still handed over in order
+        import time
+
+        time.sleep(0.01 * (5 - n))
+        finished.append(n)
+        return n
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert list(spark_audit._in_order_ahead(read, [0, 1, 2, 3, 4])) == [0, 1, 2, 3, 4]
+    assert finished != [0, 1, 2, 3, 4]  # (read two at a time)
+
+
 @pytest.mark.spark
 def test_a_cohort_in_one_row_group_is_judged_by_every_core(
     tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
@@ -138,3 +184,50 @@ def test_loading_and_judging_a_parquet_cohort_is_one_spark_job(tmp_path: Path, s
         assert jobs() == 1
     assert ev.rows_in == 500
     assert ev.counts["evaluated"] + ev.counts["rejected"] == 500
+
+
+@pytest.mark.spark
+def test_duckdb_searches_the_repeated_ids_while_spark_loads_a_parquet_cohort(
+    tmp_path: Path, spark: Any
+) -> None:
+    """The search starts with the loading (a thread of its own, overlapping Spark's reading and
+    planning), finds the ids that repeat, and the judging rejects their rows as before."""
+    from earlypath.audit.load import repeated_ids_search
+
+    whole = pq.read_table(write_cohort(40, 1, "parquet", tmp_path / "whole.parquet"))
+    ids = whole.column("episode_id").to_pylist()
+    twice = whole.set_column(
+        whole.schema.get_field_index("episode_id"),
+        "episode_id",
+        pa.array([ids[0] if i == 5 else ids[1] if i == 7 else v for i, v in enumerate(ids)]),
+    )
+    cohort = tmp_path / "twice.parquet"
+    pq.write_table(twice, cohort)
+    con = connect("spark", spark)
+    load_raw(con, cohort, "parquet")
+    search = repeated_ids_search(con)
+    assert search is not None  # started by the loading, before any judging
+    assert sorted(search.result(timeout=60)) == sorted([ids[0], ids[1]])
+    csv = tmp_path / "twice.csv"
+    twice.to_pandas().to_csv(csv, index=False)
+    load_raw(con, csv, "csv")
+    assert repeated_ids_search(con) is None  # a CSV cohort: Spark finds them while judging
+    result = run_audit(cohort, tmp_path / "out", engine="spark", spark=spark)
+    assert (result.rows_in, result.rejected) == (40, 4)
+
+
+def test_the_spark_audit_leaves_the_checks_and_rules_to_be_imported_while_spark_reads() -> None:
+    """Most of a second of imports (the checks, the rules, the model) run in the repeated-id
+    search's thread, beside Spark's reading of the cohort, not before it starts."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, earlypath.audit.run, earlypath.audit.spark_audit\n"
+        "print(sorted(m for m in ('earlypath.audit.validate', 'earlypath.audit.judge',"
+        " 'earlypath.engines') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "[]"
