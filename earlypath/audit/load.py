@@ -31,8 +31,6 @@ from earlypath.audit.parts import (
 from earlypath.errors import InputError, Problem
 
 if TYPE_CHECKING:  # ibis is imported where an expression is built (a kept DuckDB audit: never)
-    from concurrent.futures import Future
-
     import ibis.expr.types as ir_t
     from ibis.backends import BaseBackend
 
@@ -201,7 +199,6 @@ def load_raw_duckdb(con: Any, path: Path, fmt: Format | None = None) -> str:
 def _load_raw(con: Any, path: Path, fmt: Format | None) -> ir_t.Table | None:
     _FHIR_READINGS.pop(con, None)  # what an earlier input on this connection found
     _ROWS_IN.pop(con, None)
-    _REPEATED_IDS.pop(con, None)
     fmt = fmt or detect_format(path)
     if fmt == "fhir":
         parts = None
@@ -522,10 +519,6 @@ def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.
         _FHIR_READINGS[con] = reading
         df = spark.sql(str(con.compile(flat)))
     else:
-        if fmt == "parquet":  # DuckDB looks for repeated ids while Spark reads and plans
-            from earlypath.audit.spark_audit import search_repeated_ids
-
-            _REPEATED_IDS[con] = search_repeated_ids(path)
         df, rows = _number_rows_spark(spark, _read_spark(spark, parts, fmt), parts, fmt)
         df = spread_rows(spark, df, rows, input_pieces(parts.files, fmt))  # every core judges
         _ROWS_IN[con] = rows
@@ -541,18 +534,6 @@ _ROWS_IN: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 def rows_read(con: BaseBackend) -> int | None:
     """The input rows of the flat cohort last loaded on ``con``, if loading counted them."""
     return _ROWS_IN.get(con)
-
-
-# DuckDB's search for the repeated ids of the Parquet cohort last loaded on a Spark connection,
-# started before Spark reads it so the two overlap (`spark_audit.search_repeated_ids`).
-_REPEATED_IDS: weakref.WeakKeyDictionary[Any, Future[list[str] | None]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def repeated_ids_search(con: BaseBackend) -> Future[list[str] | None] | None:
-    """The search for the repeated ids of the Parquet cohort last loaded on ``con``, if any."""
-    return _REPEATED_IDS.get(con)
 
 
 def _read_spark(spark: Any, parts: Parts, fmt: Format) -> Any:

@@ -101,12 +101,14 @@ def evaluate(
         loaded = time.perf_counter()
         ev = judge_on_duckdb(con, raw_view, policy, progress)
     else:  # Spark: the judged table, with fewer Spark jobs
-        from earlypath.audit.spark_audit import judge_on_spark
+        from earlypath.audit.spark_audit import judge_on_spark, search_repeated_ids
 
+        # A Parquet cohort's repeated ids are searched by DuckDB while Spark reads and plans it
+        search = search_repeated_ids(source) if fmt == "parquet" else None
         raw = load_raw(con, source, fmt)
         _check_groups(raw.columns, group_by)
         loaded = time.perf_counter()
-        ev = judge_on_spark(con, raw, policy, progress)
+        ev = judge_on_spark(con, raw, policy, progress, search)
     # DuckDB only finds the repeated ids here: it checks and judges while writing (run_audit).
     step = "find_repeated_ids" if ev.one_pass is not None else "check_and_judge"
     ev.timings = {"load": loaded - started, step: time.perf_counter() - loaded}

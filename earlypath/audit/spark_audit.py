@@ -77,9 +77,17 @@ class JudgedParts:
 _JUDGED_PARTS: weakref.WeakKeyDictionary[Any, JudgedParts] = weakref.WeakKeyDictionary()
 
 
-def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -> Any:
+def judge_on_spark(
+    con: Any,
+    raw: Any,
+    policy: Policy,
+    progress: bool = False,
+    search: Future[list[str] | None] | None = None,
+) -> Any:
     """Check and judge every row (`earlypath.audit.judge.Evaluated`) in one Spark job that writes
-    them as sorted part files; the counts and rejects come from the parts (`JudgedParts`)."""
+    them as sorted part files; the counts and rejects come from the parts (`JudgedParts`).
+    ``search``: DuckDB's search for the repeated ids (`search_repeated_ids`), started by the
+    caller before the loading; without it Spark finds them."""
     from earlypath.audit.judge import (
         EPISODE_COLUMNS,
         Evaluated,
@@ -88,14 +96,12 @@ def judge_on_spark(con: Any, raw: Any, policy: Policy, progress: bool = False) -
         _few_as_list,
         _judged,
     )
-    from earlypath.audit.load import repeated_ids_search
     from earlypath.audit.validate import repeated_ids
 
     rows_in = rows_read(con)
     if rows_in is None:  # an input whose loading did not count its rows (a FHIR export)
         rows_in = _count(con, raw)
     extras = _extras(raw)
-    search = repeated_ids_search(con)  # by DuckDB, started with the loading
     repeated = None if search is None else search.result()
     if repeated is None:
         repeated = _few_as_list(con, repeated_ids(raw))

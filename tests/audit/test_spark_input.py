@@ -188,11 +188,12 @@ def test_loading_and_judging_a_parquet_cohort_is_one_spark_job(tmp_path: Path, s
 
 @pytest.mark.spark
 def test_duckdb_searches_the_repeated_ids_while_spark_loads_a_parquet_cohort(
-    tmp_path: Path, spark: Any
+    tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The search starts with the loading (a thread of its own, overlapping Spark's reading and
-    planning), finds the ids that repeat, and the judging rejects their rows as before."""
-    from earlypath.audit.load import repeated_ids_search
+    """The audit starts DuckDB's search before Spark loads the cohort (a thread of its own,
+    overlapping Spark's reading and planning), it finds the ids that repeat, and the judging
+    rejects their rows as before."""
+    from earlypath.audit import spark_audit
 
     whole = pq.read_table(write_cohort(40, 1, "parquet", tmp_path / "whole.parquet"))
     ids = whole.column("episode_id").to_pylist()
@@ -203,16 +204,22 @@ def test_duckdb_searches_the_repeated_ids_while_spark_loads_a_parquet_cohort(
     )
     cohort = tmp_path / "twice.parquet"
     pq.write_table(twice, cohort)
-    con = connect("spark", spark)
-    load_raw(con, cohort, "parquet")
-    search = repeated_ids_search(con)
-    assert search is not None  # started by the loading, before any judging
+    search = spark_audit.search_repeated_ids(cohort)
     assert sorted(search.result(timeout=60)) == sorted([ids[0], ids[1]])
+    started: list[Path] = []
+    real = spark_audit.search_repeated_ids
+
+    def counted(source: Path) -> Any:
+        started.append(source)
+        return real(source)
+
+    monkeypatch.setattr(spark_audit, "search_repeated_ids", counted)
     csv = tmp_path / "twice.csv"
     twice.to_pandas().to_csv(csv, index=False)
-    load_raw(con, csv, "csv")
-    assert repeated_ids_search(con) is None  # a CSV cohort: Spark finds them while judging
+    run_audit(csv, tmp_path / "csv", engine="spark", spark=spark)
+    assert started == []  # a CSV cohort: Spark finds them while judging
     result = run_audit(cohort, tmp_path / "out", engine="spark", spark=spark)
+    assert started == [cohort]  # the Parquet cohort: searched by DuckDB
     assert (result.rows_in, result.rejected) == (40, 4)
 
 
