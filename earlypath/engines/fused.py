@@ -42,17 +42,6 @@ __all__ = [
 _PLAIN_FACT_TYPES = frozenset(["bool", "str", "int"])  # shown as they are by a kept trace
 
 
-def _children(e: ir.Expr) -> list[ir.Expr]:
-    out: list[ir.Expr] = []
-    for name in getattr(e, "__slots__", ()):
-        value = getattr(e, name, None)
-        if isinstance(value, ir.Expr):
-            out.append(value)
-        elif isinstance(value, tuple):
-            out += [v for v in value if isinstance(v, ir.Expr)]
-    return out
-
-
 def _count_uses(roots: Iterable[ir.Expr]) -> dict[ir.Expr, int]:
     """How many times each node other than a fact or a constant is written under ``roots``
     (every occurrence, a node inside a repeated node counted each time)."""
@@ -64,7 +53,7 @@ def _count_uses(roots: Iterable[ir.Expr]) -> dict[ir.Expr, int]:
             continue
         with suppress(TypeError):  # an unhashable node is never shared
             uses[e] = uses.get(e, 0) + 1
-        stack += _children(e)
+        stack += ir.children(e)
     return uses
 
 

@@ -156,14 +156,7 @@ def _children(e: Any) -> list[Any]:
         return []
     if isinstance(e, rir.Message):
         return []
-    out = []
-    for name in getattr(e, "__slots__", ()):
-        value = getattr(e, name, None)
-        if isinstance(value, ir.Expr):
-            out.append(value)
-        elif isinstance(value, tuple):
-            out += [v for v in value if isinstance(v, ir.Expr)]
-    return out
+    return ir.children(e)
 
 
 class _Source(SourceNames):

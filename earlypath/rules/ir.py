@@ -199,6 +199,18 @@ def any_of(*items: Expr) -> Expr:
     return Or(tuple(items))
 
 
+def children(node: Expr) -> list[Expr]:
+    """The expressions directly inside a node (its slots, and the items of tuple slots)."""
+    out: list[Expr] = []
+    for name in getattr(node, "__slots__", ()):
+        value = getattr(node, name, None)
+        if isinstance(value, Expr):
+            out.append(value)
+        elif isinstance(value, tuple):
+            out += [v for v in value if isinstance(v, Expr)]
+    return out
+
+
 def facts_in(expr: Expr) -> tuple[Fact, ...]:
     """Every distinct fact an expression reads, in first-seen order."""
     seen: dict[str, Fact] = {}
@@ -207,14 +219,8 @@ def facts_in(expr: Expr) -> tuple[Fact, ...]:
         if isinstance(node, Fact):
             seen.setdefault(node.name, node)
             return
-        for name in getattr(node, "__slots__", ()):
-            child = getattr(node, name)
-            if isinstance(child, Expr):
-                walk(child)
-            elif isinstance(child, tuple):
-                for item in child:
-                    if isinstance(item, Expr):
-                        walk(item)
+        for child in children(node):
+            walk(child)
 
     walk(expr)
     return tuple(seen.values())
