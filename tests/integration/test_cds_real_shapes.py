@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 import pytest
 
+from tests.integration.cds_reading import FakeFhir, with_server
 from tests.integration.fhir_data import (
     PATIENT_ID,
+    bundle,
     eligible_resources,
     hook_request,
     prefetch_for,
@@ -206,3 +209,21 @@ def test_untied_subjects_log_no_patient_data(client, caplog):
     assert "Condition.subject cannot be tied" in caplog.text
     for secret in (PATIENT_ID, HER_NHS_NUMBER, "9990001113"):
         assert secret not in caplog.text
+
+
+def test_her_patient_fetched_from_the_fhir_server_ties_her_number(make_client):
+    """The Patient not prefetched: fetched first (`Patient/{{context.patientId}}`), its
+    identifiers tie the prefetched subjects given by her number."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(f"/Patient/{PATIENT_ID}"):
+            return httpx.Response(200, json=her_patient(HER_IDENTIFIER))
+        return httpx.Response(200, json=bundle([]))
+
+    client = make_client(fhir_transport=FakeFhir(answer).transport)
+    prefetch = prefetch_for([with_subject(r, BY_NUMBER) for r in eligible_resources()])
+    del prefetch["patient"]
+    response = client.post(PV, json=with_server(hook_request("patient-view", prefetch)))
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert card["summary"].startswith("Offer")
