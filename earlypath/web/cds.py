@@ -31,7 +31,7 @@ from earlypath.web.allergy_check import allergy_problem, unchecked_reason, witho
 from earlypath.web.feedback import FeedbackError, validate_feedback
 from earlypath.web.fhir_urls import FhirBase, is_fhir_id
 from earlypath.web.limits import NOT_PARSED, parsed_body
-from earlypath.web.patient_scope import out_of_scope
+from earlypath.web.patient_scope import ScopeProblem, scope_problem
 from earlypath.web.prefetch import DataUnavailable, ForeignPatient, gather
 from earlypath.web.security import require_cds_client
 
@@ -174,19 +174,11 @@ def _check_request(body: Any, service: Service) -> list[tuple[str, str]]:
     return problems
 
 
-def _refused(field: str) -> JSONResponse:
-    """Data about another patient in the call: nothing is decided (the ids are not echoed)."""
+def _refused(field: str, problem: ScopeProblem) -> JSONResponse:
+    """Data about another patient, or not tied to her, in the call: nothing is decided (the ids
+    and identifiers are not echoed)."""
     return CdsJSONResponse(
-        {
-            "errors": [
-                {
-                    "field": field,
-                    "message": "holds a resource for another patient than context.patientId; "
-                    "nothing was decided",
-                }
-            ]
-        },
-        status_code=422,
+        {"errors": [{"field": field, "message": problem.message}]}, status_code=422
     )
 
 
@@ -276,9 +268,10 @@ async def answer_call(service: Service, request: Request, raw: bytes) -> JSONRes
     context: dict[str, Any] = body["context"]
     patient_id: str = context["patientId"]
     orders: list[dict[str, Any]] = []
-    if out_of_scope(context.get("draftOrders"), patient_id):
-        log.warning("cds %s: 422 (draft order for another patient)", service.id)
-        return _refused("context.draftOrders")
+    problem = scope_problem(context.get("draftOrders"), patient_id)
+    if problem is not None:
+        log.warning("cds %s: 422 (draft order: %s)", service.id, problem.reason)
+        return _refused("context.draftOrders", problem)
     if service.hook != "patient-view":
         orders = _draft_orders(context, service.hook)
         if not orders:
@@ -291,8 +284,8 @@ async def answer_call(service: Service, request: Request, raw: bytes) -> JSONRes
         log.warning("cds %s: 412 (%s) for prefetch.%s", service.id, error.kind, error.key)
         return _unavailable(error)
     except ForeignPatient as error:
-        log.warning("cds %s: 422 (another patient's data) in %s", service.id, error.field)
-        return _refused(error.field)
+        log.warning("cds %s: 422 (%s) in %s", service.id, error.problem.reason, error.field)
+        return _refused(error.field, error.problem)
     today: dt.date = state.today()
     mapped = map_resources(resources, today)
     if service.hook == "patient-view" and not has_pregnancy_context(mapped):

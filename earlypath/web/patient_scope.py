@@ -1,24 +1,82 @@
 """Is every resource in a CDS call about the patient in `context.patientId`?
 
-A record mix-up (a prefetch or a FHIR search that returned another woman's data, a draft order
-written for someone else) must never be decided on: the call is refused. A resource is in scope
-when its `subject` / `patient` reference names `Patient/<patientId>` (relative, absolute, with or
-without `_history`, a `urn:uuid:` entry of the same Bundle holding that Patient, or
-`urn:uuid:<patientId>` as generators such as Synthea write it), and a Patient
-resource is in scope when its id is the patientId. Resources with neither field (a Medication, a
-Practitioner, an OperationOutcome) carry no patient and are allowed. A reference that cannot be
-tied to this patient (another resource type, only an identifier or a display text) is refused:
-refuse rather than guess.
+Why the guard: we must never decide on another woman's data. A record mix-up (a prefetch or a
+FHIR search that returned someone else's resources, a draft order written for someone else) is
+refused: nothing is decided.
+
+Each resource's `subject` / `patient` is either
+- **hers**: its literal reference names `Patient/<patientId>` (relative, absolute, with or without
+  `_history`, a `urn:uuid:` entry of the same Bundle holding that Patient, or
+  `urn:uuid:<patientId>` as generators such as Synthea write it); or, with no literal reference,
+  its `identifier` (system and value, both given) is one of the identifiers of her own Patient
+  resource (prefetched or fetched for `Patient/{{context.patientId}}`, or in the same Bundle with
+  her id). FHIR R4 calls `Reference.identifier` a logical reference, used when the literal one is
+  not known; UK Core records name the patient by NHS number so. An identifier on her Patient is
+  the EHR's own claim that the number is hers, so the match ties the resource to her as firmly as
+  a literal reference does. A value without its system (any number in any register) ties nothing;
+- **another patient's**: its literal reference names a Patient with another id (or a Patient
+  resource has another id). The call is refused as "another patient";
+- **not tied**: nothing ties it to her: an identifier her Patient does not carry (or no Patient
+  to compare with), a reference to a contained Patient (`#p1`: a copy inside the resource, which
+  is not the EHR's record of her), a display text only, a reference to another resource type
+  (a Group), or one that cannot be resolved. It must not be read as hers, and it is not known to
+  be someone else's: the answer says "cannot be tied to the patient in context", naming the
+  element (`Observation.subject`), never "another patient", which is a different and alarming
+  claim to make to an integrator or a clinician.
+
+A resource that is not tied **refuses the call** (422), as another patient's does; it is not left
+out. Leaving it out would decide on part of her record: the left-out resource could be the
+ectopic pregnancy, the scan with no intrauterine pregnancy or the progesterone already given,
+and the card would then offer progesterone with confidence. Which facts a resource would change
+cannot be known without reading it as hers, which is what must not be done. With no card, the
+clinician decides without us, as when the service is down; the error names the prefetch key and
+the element so the integrator can send literal references or the Patient with her identifiers.
+
+A Patient resource is in scope when its id is the patientId. Resources with neither field (a
+Medication, a Practitioner, an OperationOutcome) carry no patient and are allowed. Nothing here
+puts an id or an identifier in a message.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})$")
 HISTORY = re.compile(r"/_history/[A-Za-z0-9\-.]{1,64}$")
 PATIENT_FIELDS = ("subject", "patient")
+
+Identifier = tuple[str, str]  # (system, value)
+Tie = Literal["hers", "another", "untied"]
+RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")  # echoed in messages only when it is one
+
+
+@dataclass(frozen=True)
+class ScopeProblem:
+    """Why a resource is not read as hers; data-free (no id, no identifier)."""
+
+    element: str  # where: `Observation.subject`, `Patient.id`
+    another_patient: bool  # True: it names another patient; False: it cannot be tied to her
+
+    @property
+    def message(self) -> str:
+        if self.another_patient:
+            return (
+                "holds a resource for another patient than context.patientId; nothing was decided"
+            )
+        return (
+            f"{self.element} cannot be tied to the patient in context (no reference to her "
+            "Patient, and no identifier of her Patient resource); nothing was decided"
+        )
+
+    @property
+    def reason(self) -> str:
+        """For a log line."""
+        if self.another_patient:
+            return "another patient's data"
+        return f"{self.element} cannot be tied to the patient in context"
 
 
 def referenced_patient_id(reference: Any) -> str | None:
@@ -27,6 +85,30 @@ def referenced_patient_id(reference: Any) -> str | None:
         return None
     match = PATIENT_REFERENCE.search(HISTORY.sub("", reference.strip()))
     return match.group(1) if match else None
+
+
+def _identifier(value: Any) -> Identifier | None:
+    """(system, value) of an Identifier that gives both; else None (a bare value ties nothing)."""
+    if not isinstance(value, dict):
+        return None
+    system, text = value.get("system"), value.get("value")
+    if not isinstance(system, str) or not isinstance(text, str):
+        return None
+    system, text = system.strip(), text.strip()
+    return (system, text) if system and text else None
+
+
+def patient_identifiers(resources: Iterable[Any]) -> frozenset[Identifier]:
+    """The identifiers of the Patient resources among `resources` (already checked to be hers)."""
+    found: set[Identifier] = set()
+    for resource in resources:
+        if isinstance(resource, dict) and resource.get("resourceType") == "Patient":
+            listed = resource.get("identifier")
+            for item in listed if isinstance(listed, list) else []:
+                pair = _identifier(item)
+                if pair is not None:
+                    found.add(pair)
+    return frozenset(found)
 
 
 def _entries(item: dict[str, Any]) -> list[dict[str, Any]]:
@@ -51,34 +133,80 @@ def _walk(item: Any, full_urls: dict[str, dict[str, Any]]) -> list[dict[str, Any
     return out
 
 
-def _is_patient(reference: Any, patient_id: str, full_urls: dict[str, dict[str, Any]]) -> bool:
-    if not isinstance(reference, dict):
-        return False
-    literal = reference.get("reference")
-    if isinstance(literal, str) and literal in full_urls:
+def _literal_tie(literal: str, patient_id: str, full_urls: dict[str, dict[str, Any]]) -> Tie:
+    if literal in full_urls:
         target = full_urls[literal]
-        return target.get("resourceType") == "Patient" and target.get("id") == patient_id
+        if target.get("resourceType") != "Patient" or not isinstance(target.get("id"), str):
+            return "untied"
+        return "hers" if target["id"] == patient_id else "another"
     if literal == "Patient/" + patient_id:
-        return True  # the usual relative reference, without the regular expressions below
-    if isinstance(literal, str) and literal.startswith("urn:uuid:"):
-        # Synthea and other generators give a Patient the id of its urn:uuid fullUrl.
-        return literal.removeprefix("urn:uuid:") == patient_id
-    return referenced_patient_id(literal) == patient_id
+        return "hers"  # the usual relative reference, without the regular expressions below
+    if literal.startswith("urn:uuid:"):
+        # Synthea and other generators give a Patient the id of its urn:uuid fullUrl; another
+        # urn:uuid is an entry not in this Bundle: unresolved, not known to be someone else.
+        return "hers" if literal.removeprefix("urn:uuid:") == patient_id else "untied"
+    named = referenced_patient_id(literal)  # None: `#contained`, a Group, a conditional reference
+    if named is None:
+        return "untied"
+    return "hers" if named == patient_id else "another"
+
+
+def _tie(
+    reference: Any,
+    patient_id: str,
+    full_urls: dict[str, dict[str, Any]],
+    identifiers: frozenset[Identifier],
+) -> Tie:
+    if not isinstance(reference, dict):
+        return "untied"
+    literal = reference.get("reference")
+    if isinstance(literal, str):
+        return _literal_tie(literal, patient_id, full_urls)
+    if literal is not None:
+        return "untied"
+    pair = _identifier(reference.get("identifier"))
+    return "hers" if pair is not None and pair in identifiers else "untied"
+
+
+def scope_problem(
+    data: Any, patient_id: str, identifiers: Iterable[Identifier] = ()
+) -> ScopeProblem | None:
+    """The first resource in `data` (resources, Bundles, lists of them) not read as hers.
+
+    `identifiers`: those of her Patient resource, read before (`patient_identifiers`); the
+    identifiers of a Patient with her id in `data` itself count too. A resource of another
+    patient is named before one that is only not tied.
+    """
+    full_urls: dict[str, dict[str, Any]] = {}
+    resources = _walk(data, full_urls)
+    hers = [
+        r for r in resources if r.get("resourceType") == "Patient" and r.get("id") == patient_id
+    ]
+    known = frozenset(identifiers) | patient_identifiers(hers)
+    untied: ScopeProblem | None = None
+    for resource in resources:
+        kind = resource.get("resourceType")
+        if not isinstance(kind, str) or not RESOURCE_TYPE.fullmatch(kind):
+            kind = "resource"
+        if kind == "Patient":
+            if resource.get("id") != patient_id:
+                named = isinstance(resource.get("id"), str)
+                if named:
+                    return ScopeProblem("Patient.id", another_patient=True)
+                untied = untied or ScopeProblem("Patient.id", another_patient=False)
+            continue
+        for name in PATIENT_FIELDS:
+            # null is absent (some serialisers write every field); anything else must be hers
+            if resource.get(name) is None:
+                continue
+            tie = _tie(resource[name], patient_id, full_urls, known)
+            if tie == "another":
+                return ScopeProblem(f"{kind}.{name}", another_patient=True)
+            if tie == "untied" and untied is None:
+                untied = ScopeProblem(f"{kind}.{name}", another_patient=False)
+    return untied
 
 
 def out_of_scope(data: Any, patient_id: str) -> bool:
-    """Does `data` (resources, Bundles, lists of them) hold anything not about `patient_id`?"""
-    full_urls: dict[str, dict[str, Any]] = {}
-    resources = _walk(data, full_urls)
-    for resource in resources:
-        if resource.get("resourceType") == "Patient":
-            if resource.get("id") != patient_id:
-                return True
-            continue
-        for name in PATIENT_FIELDS:
-            # null is absent (some serialisers write every field); anything else must match
-            if resource.get(name) is not None and not _is_patient(
-                resource[name], patient_id, full_urls
-            ):
-                return True
-    return False
+    """Does `data` (resources, Bundles, lists of them) hold anything not read as hers?"""
+    return scope_problem(data, patient_id) is not None

@@ -10,7 +10,9 @@ Never decide on partial or foreign data. For each prefetch key the result is eit
   with fewer entries than its `total`, or a value that is neither a Bundle nor the resource type
   the template asks for is unavailable, never "no data". A prefetched value like that is fetched
   afresh from `fhirServer` when there is one;
-- a resource about another patient than `context.patientId` fails the call (`ForeignPatient`).
+- a resource about another patient than `context.patientId`, or one that cannot be tied to her,
+  fails the call (`ForeignPatient`, see `patient_scope`). The identifiers of her Patient (the
+  `patient` key, read first) tie a subject given only by `identifier`.
 A key absent from prefetch is fetched from `fhirServer`; a required one that cannot be is
 unavailable, an optional one (the Patient, allergies) is left out. A key sent as null means
 "no data" (an empty result), not "missing".
@@ -24,7 +26,7 @@ from typing import Any
 import httpx
 
 from earlypath.web.fhir_urls import FhirBase, TemplateUnfillable, expected_type, is_read
-from earlypath.web.patient_scope import out_of_scope
+from earlypath.web.patient_scope import Identifier, ScopeProblem, patient_identifiers, scope_problem
 
 MAX_PAGES = 20  # pages per query; a record needing more is unavailable, never cut short
 NOT_ERRORS = ("warning", "information")
@@ -51,11 +53,13 @@ class LinkRefused(DataUnavailable):
 
 
 class ForeignPatient(Exception):
-    """A resource in `field` is about another patient than `context.patientId`."""
+    """A resource in `field` is about another patient than `context.patientId`, or cannot be
+    tied to her (`problem` says which, data-free)."""
 
-    def __init__(self, field: str):
+    def __init__(self, field: str, problem: ScopeProblem):
         super().__init__(field)
         self.field = field
+        self.problem = problem
 
 
 # Issue codes that say the answer is not all there, whatever their severity: servers send them as
@@ -147,12 +151,18 @@ class _Reader:
         self.headers = headers
         self.context = context
         self.patient_id = str(context.get("patientId"))
+        self.identifiers: frozenset[Identifier] = frozenset()  # her Patient's, once read
 
     def _in_scope(self, data: Any, key: str, template: str = "") -> None:
         if _answers_the_read(data, template):
             return
-        if out_of_scope(data, self.patient_id):
-            raise ForeignPatient(f"prefetch.{key}")
+        problem = scope_problem(data, self.patient_id, self.identifiers)
+        if problem is not None:
+            raise ForeignPatient(f"prefetch.{key}", problem)
+
+    def keep_identifiers(self, resources: list[dict[str, Any]]) -> None:
+        """Her Patient's identifiers, from resources already checked to be hers."""
+        self.identifiers |= patient_identifiers(resources)
 
     async def _get(self, url: str, params: list[tuple[str, str]] | None = None) -> Any:
         """The JSON body of a 200 answer; None for a 404; else unavailable."""
@@ -280,10 +290,14 @@ async def gather(
         for key, template in templates.items():
             if key in prefetch:
                 # Sent but unusable is unavailable, required or not: never read as "none".
-                resources.extend(await reader.prefetched(key, template, prefetch[key]))
+                read = await reader.prefetched(key, template, prefetch[key])
+                resources.extend(read)
+                reader.keep_identifiers(read)
                 continue
             try:
-                resources.extend(await reader.fetch(key, template))
+                read = await reader.fetch(key, template)
+                resources.extend(read)
+                reader.keep_identifiers(read)
             except DataUnavailable as error:
                 if key in required or isinstance(error, LinkRefused):
                     raise

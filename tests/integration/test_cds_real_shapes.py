@@ -5,20 +5,37 @@ URI."""
 
 from __future__ import annotations
 
+import logging
+
+import httpx
 import pytest
 
-from tests.integration.fhir_data import eligible_resources, hook_request, prefetch_for
+from tests.integration.cds_reading import FakeFhir, with_server
+from tests.integration.fhir_data import (
+    PATIENT_ID,
+    bundle,
+    eligible_resources,
+    hook_request,
+    prefetch_for,
+)
 from tests.records.real_shapes import (
+    HER_IDENTIFIER,
+    HER_NHS_NUMBER,
     LOCAL_FIRST,
     NEGATIVE_TESTS,
+    NHS_NUMBER,
     UNREADABLE_TESTS,
+    UNTIED_SUBJECTS,
     YES_NO,
     bleeding_answered,
     bleeding_with_status,
+    contained_subject,
     ectopic_today,
     ended_then_scanned,
+    her_patient,
     pregnancy_test,
     with_oid_systems,
+    with_subject,
 )
 
 PV = "/cds-services/ng126-progesterone"
@@ -81,3 +98,132 @@ def test_a_status_after_a_local_coding_is_read(client, shape):
         assert "needs whether she has vaginal bleeding" in summary
     else:
         assert summary.startswith(EXPECTED_SUMMARY[expected])
+
+
+# --- a subject named by identifier only, a contained Patient, a display text ---------------------
+
+BY_NUMBER = {"identifier": HER_IDENTIFIER}
+OTHER_NUMBER = {"system": "https://gp.example/mrn", "value": "mrn-77"}
+
+
+def _call(client, resources, patient):
+    prefetch = prefetch_for(resources)
+    prefetch["patient"] = patient
+    return client.post(PV, json=hook_request("patient-view", prefetch))
+
+
+def _assert_untied(response, key="prefetch.observations", element="Observation.subject"):
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["errors"]
+    assert error["field"] == key
+    assert f"{element} cannot be tied to the patient in context" in error["message"]
+    assert "another patient" not in response.text
+    assert PATIENT_ID not in response.text and HER_NHS_NUMBER not in response.text
+
+
+def test_a_subject_named_by_her_nhs_number_is_hers(client):
+    """UK Core: every subject is her NHS number, no literal reference; her Patient carries it
+    (beside a local number): read as hers, as with `Patient/<id>`."""
+    resources = [with_subject(r, BY_NUMBER) for r in eligible_resources()]
+    response = _call(client, resources, her_patient(OTHER_NUMBER, HER_IDENTIFIER))
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert card["summary"].startswith("Offer")
+
+
+def test_an_ectopic_named_by_her_nhs_number_is_read_and_stops_the_offer(client):
+    ectopic = with_subject(ectopic_today(), BY_NUMBER)
+    (summary,) = [
+        c["summary"]
+        for c in _call(
+            client, [*eligible_resources(), ectopic], her_patient(HER_IDENTIFIER)
+        ).json()["cards"]
+    ]
+    assert not summary.startswith("Offer")
+    assert "ectopic" in summary
+
+
+def test_a_patient_sent_without_its_id_still_ties_her_number(client):
+    """The CDS Hooks spec's prefetch example sends the Patient without its id: it answers
+    `Patient/{{context.patientId}}`, so its identifiers are hers."""
+    patient = her_patient(HER_IDENTIFIER)
+    del patient["id"]
+    resources = [with_subject(r, BY_NUMBER) for r in eligible_resources()]
+    assert _call(client, resources, patient).status_code == 200
+
+
+@pytest.mark.parametrize("shape", sorted(UNTIED_SUBJECTS))
+def test_a_subject_that_cannot_be_tied_to_her_refuses_the_call(client, shape):
+    """Not read as hers and not called another patient's: the call is refused (no card, so no
+    offer on part of her record), naming the key and the element."""
+    iup_scan = next(r for r in eligible_resources() if r["id"] == "iup")
+    odd = (
+        contained_subject(iup_scan)
+        if shape == "contained"
+        else with_subject(iup_scan, UNTIED_SUBJECTS[shape])
+    )
+    resources = [r for r in eligible_resources() if r["id"] != "iup"] + [odd]
+    _assert_untied(_call(client, resources, her_patient(HER_IDENTIFIER)))
+
+
+def test_her_number_with_no_patient_to_compare_cannot_be_tied(client):
+    """The Patient was not sent (and there is no fhirServer to fetch it): her number ties
+    nothing."""
+    resources = [with_subject(r, BY_NUMBER) for r in eligible_resources()]
+    prefetch = prefetch_for(resources)
+    del prefetch["patient"]
+    _assert_untied(
+        client.post(PV, json=hook_request("patient-view", prefetch)),
+        "prefetch.conditions",
+        "Condition.subject",
+    )
+
+
+def test_an_ectopic_that_cannot_be_tied_to_her_gives_no_offer(client):
+    """The ectopic pregnancy, named by a number her Patient does not carry: never left out to
+    give an offer on the rest of her record."""
+    ectopic = with_subject(ectopic_today(), {"identifier": {"system": NHS_NUMBER, "value": "1"}})
+    response = _call(client, [*eligible_resources(), ectopic], her_patient(HER_IDENTIFIER))
+    _assert_untied(response, "prefetch.conditions", "Condition.subject")
+    assert "cards" not in response.json()
+
+
+def test_another_patients_resource_is_still_called_so(client):
+    bleed = with_subject(
+        next(r for r in eligible_resources() if r["id"] == "bleed"),
+        {"reference": "Patient/other-PATIENT-8810", "identifier": HER_IDENTIFIER},
+    )
+    resources = [r for r in eligible_resources() if r["id"] != "bleed"] + [bleed]
+    response = _call(client, resources, her_patient(HER_IDENTIFIER))
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["field"] == "prefetch.conditions"
+    assert "another patient" in error["message"]
+    assert "other-PATIENT-8810" not in response.text
+
+
+def test_untied_subjects_log_no_patient_data(client, caplog):
+    caplog.set_level(logging.DEBUG)
+    ectopic = with_subject(ectopic_today(), UNTIED_SUBJECTS["identifier-not-hers"])
+    _call(client, [*eligible_resources(), ectopic], her_patient(HER_IDENTIFIER))
+    assert "Condition.subject cannot be tied" in caplog.text
+    for secret in (PATIENT_ID, HER_NHS_NUMBER, "9990001113"):
+        assert secret not in caplog.text
+
+
+def test_her_patient_fetched_from_the_fhir_server_ties_her_number(make_client):
+    """The Patient not prefetched: fetched first (`Patient/{{context.patientId}}`), its
+    identifiers tie the prefetched subjects given by her number."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(f"/Patient/{PATIENT_ID}"):
+            return httpx.Response(200, json=her_patient(HER_IDENTIFIER))
+        return httpx.Response(200, json=bundle([]))
+
+    client = make_client(fhir_transport=FakeFhir(answer).transport)
+    prefetch = prefetch_for([with_subject(r, BY_NUMBER) for r in eligible_resources()])
+    del prefetch["patient"]
+    response = client.post(PV, json=with_server(hook_request("patient-view", prefetch)))
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert card["summary"].startswith("Offer")

@@ -183,3 +183,42 @@ def bleeding_with_status(element: str, status: dict[str, Any]) -> list[dict[str,
     """Eligible, with the bleeding Condition's status as given."""
     out = [r for r in eligible_resources() if r["id"] != "bleed"]
     return [*out, {**bleeding(), element: status}]
+
+
+# A subject named as UK Core records name it: by NHS number (`Reference.identifier`), with no
+# literal reference; a subject that is a contained Patient; a display text only.
+NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
+HER_NHS_NUMBER = "9990001112"  # synthetic, not a valid NHS number
+HER_IDENTIFIER = {"system": NHS_NUMBER, "value": HER_NHS_NUMBER}
+
+
+def her_patient(*identifiers: dict[str, Any]) -> dict[str, Any]:
+    """Her Patient resource as the `patient` prefetch sends it, with these identifiers."""
+    return {
+        "resourceType": "Patient",
+        "id": PATIENT_ID,
+        "gender": "female",
+        "identifier": [{"use": "official", **i} for i in identifiers],
+    }
+
+
+def with_subject(resource: dict[str, Any], subject: dict[str, Any]) -> dict[str, Any]:
+    return {**resource, "subject": subject}
+
+
+def contained_subject(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource with its subject a Patient contained in it (even one carrying her number)."""
+    patient = {"resourceType": "Patient", "id": "p1", "identifier": [HER_IDENTIFIER]}
+    return {**resource, "contained": [patient], "subject": {"reference": "#p1"}}
+
+
+# Subjects that cannot be tied to her when her Patient carries only HER_IDENTIFIER.
+UNTIED_SUBJECTS: dict[str, dict[str, Any]] = {
+    "identifier-not-hers": {"identifier": {"system": NHS_NUMBER, "value": "9990001113"}},
+    "identifier-other-system": {
+        "identifier": {"system": "https://gp.example/mrn", "value": HER_NHS_NUMBER}
+    },
+    "identifier-no-system": {"identifier": {"value": HER_NHS_NUMBER}},
+    "display-only": {"display": "Jane Doe"},
+    "contained": {"reference": "#p1"},
+}
