@@ -59,6 +59,7 @@ from earlypath.rules import ir
 
 __all__ = [
     "CompiledRecords",
+    "OtherTypeLines",
     "ReadSchema",
     "compile_episodes",
     "compile_records",
@@ -495,17 +496,102 @@ def _load_spark(con: Any, resource: str, files: Sequence[Path], schema: ReadSche
     return con.table(name)
 
 
+@dataclass(frozen=True)
+class OtherTypeLines:
+    """Lines of one file whose ``resourceType`` is not the type the file holds (by its name or
+    the export's manifest): counted by file and type, never their content."""
+
+    file: str  # the file's name
+    filed_as: str  # the type the file holds
+    resource_type: str | None  # what the lines say they are (None: no resourceType string)
+    lines: int
+    read: bool  # read as their own type (False: that type is not read, or there is none)
+
+
 def load_resources(
-    con: Any, files: Mapping[str, Sequence[Path]], spec: rec.EpisodeSpec, prefix: str
+    con: Any,
+    files: Mapping[str, Sequence[Path]],
+    spec: rec.EpisodeSpec,
+    prefix: str,
+    other_types: list[OtherTypeLines] | None = None,
 ) -> dict[str, ir_t.Table]:
     """Each resource type the definition reads, its NDJSON files read once into a table
     ``{prefix}_{type}`` (``n`` and the typed columns of `read_schema`); ``con`` is an ibis
-    DuckDB or PySpark backend. A type without files gives an empty table."""
+    DuckDB or PySpark backend. A type without files gives an empty table.
+
+    A line is read as the type its ``resourceType`` says, whichever file holds it (an exporter
+    may write mixed files, or mislabel one): a file holding lines of another type that is read
+    is read again for that type too (each row spec takes only its own type's lines), so a
+    Condition inside Observation.ndjson is seen. Lines of a type that is not read, or with no
+    ``resourceType``, cannot be read as anything: they are left out, and counted. Every such
+    line is added to ``other_types`` (by file and type), for the caller to report."""
     load = _load_spark if con.name == "pyspark" else _load_duckdb
-    return {
+    schemas = read_schema(spec)
+    tables = {
         resource: load(con, resource, files.get(resource, ()), schema, f"{prefix}_{resource}")
-        for resource, schema in read_schema(spec).items()
+        for resource, schema in schemas.items()
     }
+    found: list[OtherTypeLines] = []
+    for resource in schemas:
+        if files.get(resource) and _other_type_counts(con, tables[resource], resource):
+            found += _other_type_lines(con, load, resource, files[resource], schemas, prefix)
+    # each type that is read, with the files of other types that hold lines of it
+    extra: dict[str, list[Path]] = {}
+    for lines in found:
+        kind = lines.resource_type
+        if lines.read and kind is not None:
+            path = next(p for p in files[lines.filed_as] if p.name == lines.file)
+            if path not in files.get(kind, ()) and path not in extra.get(kind, []):
+                extra.setdefault(kind, []).append(path)
+    for resource, paths in extra.items():
+        if con.name == "duckdb":
+            drop_input(con, tables[resource])
+        every = [*files.get(resource, ()), *paths]
+        tables[resource] = load(con, resource, every, schemas[resource], f"{prefix}_{resource}")
+    if other_types is not None:
+        other_types += found
+    return tables
+
+
+_RESOURCE_TYPE = leaf_name("resourceType", "str")
+
+
+def _rows_of(con: Any, table: ir_t.Table) -> list[tuple[Any, ...]]:
+    """The (few) rows of ``table`` (on DuckDB by its cursor: no pandas loaded)."""
+    if con.name == "duckdb":
+        return con.raw_sql(str(con.compile(table))).fetchall()
+    return [tuple(r.values()) for r in table.to_pyarrow().to_pylist()]
+
+
+def _other_type_counts(con: Any, table: ir_t.Table, resource: str) -> list[tuple[Any, ...]]:
+    """(resourceType, lines) of the table's lines that are not of ``resource`` (None: a line
+    with no resourceType string, or not an object)."""
+    kind = table[_RESOURCE_TYPE]
+    other = table.filter(kind.isnull() | (kind != resource))
+    return _rows_of(con, other.group_by(kind=kind).aggregate(lines=other.count()))
+
+
+def _other_type_lines(
+    con: Any,
+    load: Callable[..., ir_t.Table],
+    resource: str,
+    paths: Sequence[Path],
+    schemas: Mapping[str, ReadSchema],
+    prefix: str,
+) -> list[OtherTypeLines]:
+    """The lines of another type in each of ``resource``'s files (only run when its table
+    holds some: each file is read again for its resourceType alone)."""
+    only_type = ReadSchema(leaves={"resourceType": {"str"}})
+    out = []
+    for index, path in enumerate(paths):
+        name = f"{prefix}_{resource}_types{index}"
+        table = load(con, resource, [path], only_type, name)
+        for kind, lines in sorted(_other_type_counts(con, table, resource), key=str):
+            read = kind is not None and kind in schemas
+            out.append(OtherTypeLines(path.name, resource, kind, int(lines), read))
+        if con.name == "duckdb":
+            drop_input(con, table)
+    return out
 
 
 # --- expressions ----------------------------------------------------------------------------
