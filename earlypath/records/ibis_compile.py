@@ -533,8 +533,12 @@ def load_resources(
     }
     found: list[OtherTypeLines] = []
     for resource in schemas:
-        if files.get(resource) and _other_type_counts(con, tables[resource], resource):
-            found += _other_type_lines(con, load, resource, files[resource], schemas, prefix)
+        paths = files.get(resource, ())
+        counts = _other_type_counts(con, tables[resource], resource) if paths else []
+        if len(paths) == 1:  # the table's counts are its file's
+            found += _other_type_lines_of(paths[0], resource, counts, schemas)
+        elif counts:  # which file holds which: each read again for its resourceType
+            found += _other_type_lines(con, load, resource, paths, schemas, prefix)
     # each type that is read, with the files of other types that hold lines of it
     extra: dict[str, list[Path]] = {}
     for lines in found:
@@ -586,12 +590,21 @@ def _other_type_lines(
     for index, path in enumerate(paths):
         name = f"{prefix}_{resource}_types{index}"
         table = load(con, resource, [path], only_type, name)
-        for kind, lines in sorted(_other_type_counts(con, table, resource), key=str):
-            read = kind is not None and kind in schemas
-            out.append(OtherTypeLines(path.name, resource, kind, int(lines), read))
+        out += _other_type_lines_of(
+            path, resource, _other_type_counts(con, table, resource), schemas
+        )
         if con.name == "duckdb":
             drop_input(con, table)
     return out
+
+
+def _other_type_lines_of(
+    path: Path, resource: str, counts: Iterable[tuple[Any, ...]], schemas: Mapping[str, Any]
+) -> list[OtherTypeLines]:
+    return [
+        OtherTypeLines(path.name, resource, kind, int(lines), kind is not None and kind in schemas)
+        for kind, lines in sorted(counts, key=str)
+    ]
 
 
 # --- expressions ----------------------------------------------------------------------------

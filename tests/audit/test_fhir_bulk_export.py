@@ -466,3 +466,18 @@ def test_a_line_of_a_type_not_read_or_of_no_type_is_counted_not_dropped_silently
     assert "holds 1 line of no resourceType: not read" in report
     assert "holds 2 lines of Claim: not read" in report
     assert "no-type" not in report  # counted, never shown
+
+
+def test_of_several_parts_the_one_holding_the_other_type_is_named(tmp_path: Path) -> None:
+    export = _ectopic_filed_as_observation()
+    observations = export.pop("Observation")
+    files = {f"{k}.ndjson": v for k, v in export.items()}
+    files["Observation.000.ndjson"] = observations[:-1]
+    files["Observation.001.ndjson"] = observations[-1:]  # the ectopic Condition
+    run_audit(_write(tmp_path / "x", files), tmp_path / "out")
+    (episode,) = _episodes(tmp_path / "out").values()
+    assert episode["decision"] == "do_not_offer"
+    other = _summary(tmp_path / "out")["fhir_export"]["lines_of_another_type"]
+    assert [(o["file"], o["resourceType"], o["lines"]) for o in other] == [
+        ("Observation.001.ndjson", "Condition", 1)
+    ]
