@@ -534,9 +534,18 @@ def load_resources(
         for resource, schema in schemas.items()
     }
     found: list[OtherTypeLines] = []
-    for resource in schemas:
-        paths = files.get(resource, ())
-        counts = _other_type_counts(con, tables[resource], resource) if paths else []
+    with_files = [r for r in schemas if files.get(r)]
+    # one query for every type (on Spark, one job: its tables are views of the files)
+    every_count = (
+        _rows_of(
+            con, ibis.union(*(_other_types_of(tables[r], r) for r in with_files), distinct=False)
+        )
+        if with_files
+        else []
+    )
+    for resource in with_files:
+        paths = files[resource]
+        counts = [(kind, lines) for filed, kind, lines in every_count if filed == resource]
         if len(paths) == 1:  # the table's counts are its file's
             found += _other_type_lines_of(paths[0], resource, counts, schemas)
         elif counts:  # which file holds which: each read again for its resourceType
@@ -569,12 +578,18 @@ def _rows_of(con: Any, table: ir_t.Table) -> list[tuple[Any, ...]]:
     return [tuple(r.values()) for r in table.to_pyarrow().to_pylist()]
 
 
-def _other_type_counts(con: Any, table: ir_t.Table, resource: str) -> list[tuple[Any, ...]]:
-    """(resourceType, lines) of the table's lines that are not of ``resource`` (None: a line
-    with no resourceType string, or not an object)."""
+def _other_types_of(table: ir_t.Table, resource: str) -> ir_t.Table:
+    """(filed, kind, lines): the table's lines that are not of ``resource`` by resourceType
+    (kind None: a line with no resourceType string, or not an object)."""
     kind = table[_RESOURCE_TYPE]
     other = table.filter(kind.isnull() | (kind != resource))
-    return _rows_of(con, other.group_by(kind=kind).aggregate(lines=other.count()))
+    counts = other.group_by(kind=kind).aggregate(lines=other.count().cast("int64"))
+    return counts.select(filed=ibis.literal(resource, "string"), kind="kind", lines="lines")
+
+
+def _other_type_counts(con: Any, table: ir_t.Table, resource: str) -> list[tuple[Any, ...]]:
+    """(resourceType, lines) of the table's lines that are not of ``resource``."""
+    return [(kind, lines) for _, kind, lines in _rows_of(con, _other_types_of(table, resource))]
 
 
 def _other_type_lines(
