@@ -9,6 +9,11 @@ of ``{type, url}``), the manifest says which file holds which type: each ``url``
 folder by its last path segment (or by the client's ``destination``, when it added one); a file it
 lists that is not there is an error, as is a manifest that reports export errors.
 
+A line whose ``resourceType`` is not its file's type (a mixed or mislabelled file) is read as
+the type it says when the audit reads that type (`earlypath.records.ibis_compile.load_resources`),
+and counted by file and type in the summary and the report; one of a type not read, or with no
+``resourceType``, is left out and counted the same way: never dropped silently.
+
 Resource types the audit does not read (Claim, Procedure, ...) are skipped and counted, and files
 whose name gives no resource type (the client's ``log.ndjson``) are listed as ignored. An export
 without one of the files the audit cannot do without (Encounter, Patient, Condition) is an error
@@ -56,6 +61,9 @@ class ExportFiles:
     skipped: dict[str, int] = field(default_factory=dict)  # type -> resources not read
     ignored: list[str] = field(default_factory=list)  # file names that name no resource type
     manifest: str | None = None
+    # lines whose resourceType is not their file's type, found while reading
+    # (`earlypath.records.ibis_compile.OtherTypeLines`): read as their own type when it is read
+    other_type_lines: list[Any] = field(default_factory=list)
 
     def of(self, kind: str) -> list[Path]:
         return self.files.get(kind, [])
@@ -67,6 +75,19 @@ class ExportFiles:
             "files_read": {k: [p.name for p in v] for k, v in sorted(self.files.items()) if v},
             "skipped_resource_types": dict(sorted(self.skipped.items())),
             "ignored_files": sorted(self.ignored),
+            "lines_of_another_type": [
+                {
+                    "file": o.file,
+                    "file_type": o.filed_as,
+                    "resourceType": o.resource_type,
+                    "lines": o.lines,
+                    "read_as": o.resource_type if o.read else None,
+                }
+                for o in sorted(
+                    self.other_type_lines,
+                    key=lambda o: (o.file, o.resource_type is None, o.resource_type or ""),
+                )
+            ],
         }
 
 

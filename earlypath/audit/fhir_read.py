@@ -41,6 +41,7 @@ from earlypath.audit.fhir_flat import (
 from earlypath.fhir.codes import code_set
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
 from earlypath.records.ibis_compile import (
+    OtherTypeLines,
     compile_rows,
     drop_input,
     load_resources,
@@ -239,7 +240,9 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
     """The flat cohort of the export's episodes (with ``row_number``) read on ``con`` (an ibis
     DuckDB or PySpark backend), and what was read (`FhirReading`: the encounters that are not
     episodes, by reason). Work tables are named ``{name}_...``."""
-    resources = load_resources(con, export.files, _LOADED, f"{name}_r")
+    other_types: list[OtherTypeLines] = []
+    resources = load_resources(con, export.files, _LOADED, f"{name}_r", other_types)
+    export.other_type_lines = other_types  # reported in the summary and the report
     keep = materializer(con, name)
     rows, _, _ = compile_rows(AUDIT_ROWS, resources)
     enc = keep(rows["audit_encounters"], "enc")

@@ -116,6 +116,15 @@ def render_report(summary: dict[str, Any]) -> str:
             "so the age-band figures count them under (not recorded).</p>"
         )
 
+    for other in (summary.get("fhir_export") or {}).get("lines_of_another_type") or []:
+        # a mixed or mislabelled export file: named by file and type, never by content
+        what = _e(other["resourceType"] or "no resourceType")
+        fate = f"read as {_e(other['read_as'])}" if other["read_as"] else "not read"
+        add(
+            f'<p class="note">{_e(other["file"])} (a {_e(other["file_type"])} file) holds '
+            f"{other['lines']:,} line{'s' if other['lines'] != 1 else ''} of {what}: {fate}.</p>"
+        )
+
     add(_first_box(summary, headline))
 
     add("<h2>Headline measures</h2>")

@@ -12,7 +12,9 @@ nodes. Three stages:
    each file parsed once in one statement; Spark: a
    VARIANT per line then ``schema_of_variant``; so both agree where a plain typed schema would
    not: Spark reads the number 12 as the text "12" into a string column). ``n`` numbers the
-   lines in file order (files in the order given).
+   lines in file order (files in the order given). A line is read as the type its
+   ``resourceType`` says, whichever file holds it: a file with lines of another type that is read
+   is read again for that type; lines that cannot be read are counted (`OtherTypeLines`).
 1. **Rows** (`compile_rows`): each `RowSpec` is a select over its resource's table: ``when`` a
    filter, the `Check`s a CASE naming the first that fails (those resources are problems, not
    rows), `Joined` a left join on the other table's ``id`` (of several, the last in input order).
@@ -59,6 +61,7 @@ from earlypath.rules import ir
 
 __all__ = [
     "CompiledRecords",
+    "OtherTypeLines",
     "ReadSchema",
     "compile_episodes",
     "compile_records",
@@ -495,17 +498,130 @@ def _load_spark(con: Any, resource: str, files: Sequence[Path], schema: ReadSche
     return con.table(name)
 
 
+@dataclass(frozen=True)
+class OtherTypeLines:
+    """Lines of one file whose ``resourceType`` is not the type the file holds (by its name or
+    the export's manifest): counted by file and type, never their content."""
+
+    file: str  # the file's name
+    filed_as: str  # the type the file holds
+    resource_type: str | None  # what the lines say they are (None: no resourceType string)
+    lines: int
+    read: bool  # read as their own type (False: that type is not read, or there is none)
+
+
 def load_resources(
-    con: Any, files: Mapping[str, Sequence[Path]], spec: rec.EpisodeSpec, prefix: str
+    con: Any,
+    files: Mapping[str, Sequence[Path]],
+    spec: rec.EpisodeSpec,
+    prefix: str,
+    other_types: list[OtherTypeLines] | None = None,
 ) -> dict[str, ir_t.Table]:
     """Each resource type the definition reads, its NDJSON files read once into a table
     ``{prefix}_{type}`` (``n`` and the typed columns of `read_schema`); ``con`` is an ibis
-    DuckDB or PySpark backend. A type without files gives an empty table."""
+    DuckDB or PySpark backend. A type without files gives an empty table.
+
+    A line is read as the type its ``resourceType`` says, whichever file holds it (an exporter
+    may write mixed files, or mislabel one): a file holding lines of another type that is read
+    is read again for that type too (each row spec takes only its own type's lines), so a
+    Condition inside Observation.ndjson is seen. Lines of a type that is not read, or with no
+    ``resourceType``, cannot be read as anything: they are left out, and counted. Every such
+    line is added to ``other_types`` (by file and type), for the caller to report."""
     load = _load_spark if con.name == "pyspark" else _load_duckdb
-    return {
+    schemas = read_schema(spec)
+    tables = {
         resource: load(con, resource, files.get(resource, ()), schema, f"{prefix}_{resource}")
-        for resource, schema in read_schema(spec).items()
+        for resource, schema in schemas.items()
     }
+    found: list[OtherTypeLines] = []
+    with_files = [r for r in schemas if files.get(r)]
+    # one query for every type (on Spark, one job: its tables are views of the files)
+    every_count = (
+        _rows_of(
+            con, ibis.union(*(_other_types_of(tables[r], r) for r in with_files), distinct=False)
+        )
+        if with_files
+        else []
+    )
+    for resource in with_files:
+        paths = files[resource]
+        counts = [(kind, lines) for filed, kind, lines in every_count if filed == resource]
+        if len(paths) == 1:  # the table's counts are its file's
+            found += _other_type_lines_of(paths[0], resource, counts, schemas)
+        elif counts:  # which file holds which: each read again for its resourceType
+            found += _other_type_lines(con, load, resource, paths, schemas, prefix)
+    # each type that is read, with the files of other types that hold lines of it
+    extra: dict[str, list[Path]] = {}
+    for lines in found:
+        kind = lines.resource_type
+        if lines.read and kind is not None:
+            path = next(p for p in files[lines.filed_as] if p.name == lines.file)
+            if path not in files.get(kind, ()) and path not in extra.get(kind, []):
+                extra.setdefault(kind, []).append(path)
+    for resource, paths in extra.items():
+        if con.name == "duckdb":
+            drop_input(con, tables[resource])
+        every = [*files.get(resource, ()), *paths]
+        tables[resource] = load(con, resource, every, schemas[resource], f"{prefix}_{resource}")
+    if other_types is not None:
+        other_types += found
+    return tables
+
+
+_RESOURCE_TYPE = leaf_name("resourceType", "str")
+
+
+def _rows_of(con: Any, table: ir_t.Table) -> list[tuple[Any, ...]]:
+    """The (few) rows of ``table`` (on DuckDB by its cursor: no pandas loaded)."""
+    if con.name == "duckdb":
+        return con.raw_sql(str(con.compile(table))).fetchall()
+    return [tuple(r.values()) for r in table.to_pyarrow().to_pylist()]
+
+
+def _other_types_of(table: ir_t.Table, resource: str) -> ir_t.Table:
+    """(filed, kind, lines): the table's lines that are not of ``resource`` by resourceType
+    (kind None: a line with no resourceType string, or not an object)."""
+    kind = table[_RESOURCE_TYPE]
+    other = table.filter(kind.isnull() | (kind != resource))
+    counts = other.group_by(kind=kind).aggregate(lines=other.count().cast("int64"))
+    return counts.select(filed=ibis.literal(resource, "string"), kind="kind", lines="lines")
+
+
+def _other_type_counts(con: Any, table: ir_t.Table, resource: str) -> list[tuple[Any, ...]]:
+    """(resourceType, lines) of the table's lines that are not of ``resource``."""
+    return [(kind, lines) for _, kind, lines in _rows_of(con, _other_types_of(table, resource))]
+
+
+def _other_type_lines(
+    con: Any,
+    load: Callable[..., ir_t.Table],
+    resource: str,
+    paths: Sequence[Path],
+    schemas: Mapping[str, ReadSchema],
+    prefix: str,
+) -> list[OtherTypeLines]:
+    """The lines of another type in each of ``resource``'s files (only run when its table
+    holds some: each file is read again for its resourceType alone)."""
+    only_type = ReadSchema(leaves={"resourceType": {"str"}})
+    out = []
+    for index, path in enumerate(paths):
+        name = f"{prefix}_{resource}_types{index}"
+        table = load(con, resource, [path], only_type, name)
+        out += _other_type_lines_of(
+            path, resource, _other_type_counts(con, table, resource), schemas
+        )
+        if con.name == "duckdb":
+            drop_input(con, table)
+    return out
+
+
+def _other_type_lines_of(
+    path: Path, resource: str, counts: Iterable[tuple[Any, ...]], schemas: Mapping[str, Any]
+) -> list[OtherTypeLines]:
+    return [
+        OtherTypeLines(path.name, resource, kind, int(lines), kind is not None and kind in schemas)
+        for kind, lines in sorted(counts, key=str)
+    ]
 
 
 # --- expressions ----------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from earlypath.audit.run import run_audit
 from earlypath.errors import InputError
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
 from tests.audit import synthea_like
+from tests.integration.fhir_data import eligible_resources
+from tests.records.real_shapes import ectopic_today, export_of
 
 ENGINES = ["duckdb", "python"]
 
@@ -380,3 +382,102 @@ def test_a_prescription_at_the_visit_is_care_given_in_every_reference_form(
     # judged as a continuation)
     assert episode["progesterone_prescribed"] is True
     assert episode["decision"] != "continue"
+
+
+# --- a line of another type inside a type's file (a mixed or mislabelled file) -------------------
+
+
+def _ectopic_filed_as_observation(extra: list[dict[str, Any]] = ()) -> dict[str, list]:  # type: ignore[assignment]
+    """Her record, eligible for progesterone but for an ectopic pregnancy today, whose Condition
+    the exporter wrote into Observation.ndjson (with ``extra`` lines there too)."""
+    export = export_of(eligible_resources())
+    ectopic = ectopic_today()
+    export["Observation"] = [*export.get("Observation", []), ectopic, *extra]
+    return export
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_condition_inside_the_observation_file_is_read_as_a_condition(
+    engine: str, tmp_path: Path
+) -> None:
+    folder = _write(
+        tmp_path / "x", {f"{k}.ndjson": v for k, v in _ectopic_filed_as_observation().items()}
+    )
+    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    (episode,) = _episodes(tmp_path / "out").values()
+    assert episode["decision"] == "do_not_offer"  # the ectopic is seen: no progesterone
+    other = _summary(tmp_path / "out")["fhir_export"]["lines_of_another_type"]
+    assert other == [
+        {
+            "file": "Observation.ndjson",
+            "file_type": "Observation",
+            "resourceType": "Condition",
+            "lines": 1,
+            "read_as": "Condition",
+        }
+    ]
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Observation.ndjson (a Observation file) holds 1 line of Condition: read as" in report
+
+
+def test_the_engines_agree_on_a_mixed_file(tmp_path: Path) -> None:
+    export = _ectopic_filed_as_observation()
+    export["Encounter"].append(export["Observation"][0] | {"resourceType": "Observation"})
+    folder = _write(tmp_path / "x", {f"{k}.ndjson": v for k, v in export.items()})
+    answers = {}
+    for engine in ENGINES:
+        run_audit(folder, tmp_path / engine, engine=engine)  # type: ignore[arg-type]
+        answers[engine] = (_episodes(tmp_path / engine), _summary(tmp_path / engine)["fhir_export"])
+    assert answers["duckdb"] == answers["python"]
+    assert answers["duckdb"][1]["lines_of_another_type"] == [
+        {
+            "file": "Encounter.ndjson",
+            "file_type": "Encounter",
+            "resourceType": "Observation",
+            "lines": 1,
+            "read_as": "Observation",
+        },
+        {
+            "file": "Observation.ndjson",
+            "file_type": "Observation",
+            "resourceType": "Condition",
+            "lines": 1,
+            "read_as": "Condition",
+        },
+    ]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_line_of_a_type_not_read_or_of_no_type_is_counted_not_dropped_silently(
+    engine: str, tmp_path: Path
+) -> None:
+    claim = {"resourceType": "Claim", "id": "c1"}
+    untyped = {"id": "no-type", "code": {"text": "ectopic pregnancy"}}
+    export = _ectopic_filed_as_observation([claim, untyped, claim])
+    folder = _write(tmp_path / "x", {f"{k}.ndjson": v for k, v in export.items()})
+    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    other = _summary(tmp_path / "out")["fhir_export"]["lines_of_another_type"]
+    assert [(o["resourceType"], o["lines"], o["read_as"]) for o in other] == [
+        ("Claim", 2, None),
+        ("Condition", 1, "Condition"),
+        (None, 1, None),
+    ]
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "holds 1 line of no resourceType: not read" in report
+    assert "holds 2 lines of Claim: not read" in report
+    assert "no-type" not in report  # counted, never shown
+
+
+def test_of_several_parts_the_one_holding_the_other_type_is_named(tmp_path: Path) -> None:
+    export = _ectopic_filed_as_observation()
+    observations = export.pop("Observation")
+    files = {f"{k}.ndjson": v for k, v in export.items()}
+    files["Observation.000.ndjson"] = observations[:-1]
+    files["Observation.001.ndjson"] = observations[-1:]  # the ectopic Condition
+    run_audit(_write(tmp_path / "x", files), tmp_path / "out")
+    (episode,) = _episodes(tmp_path / "out").values()
+    assert episode["decision"] == "do_not_offer"
+    other = _summary(tmp_path / "out")["fhir_export"]["lines_of_another_type"]
+    assert [(o["file"], o["resourceType"], o["lines"]) for o in other] == [
+        ("Observation.001.ndjson", "Condition", 1)
+    ]

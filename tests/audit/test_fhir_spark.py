@@ -129,3 +129,33 @@ def test_spark_audits_the_export_as_duckdb_does_without_duckdb_reading_it(
     ).read_text()
     summary = [json.loads((tmp_path / o / "summary.json").read_text()) for o in ("s", "d")]
     assert summary[0]["reconciliation"] == summary[1]["reconciliation"]
+
+
+@pytest.mark.spark
+def test_spark_reads_a_line_of_another_type_as_its_own_type_as_duckdb_does(
+    tmp_path: Path, spark: Any
+) -> None:
+    """An ectopic Condition inside an Observation part (with a line of no resourceType): seen on
+    Spark as on DuckDB (no offer), and counted alike."""
+    from tests.integration.fhir_data import eligible_resources
+    from tests.records.real_shapes import ectopic_today, export_of
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    export = export_of(eligible_resources())
+    observations = export.pop("Observation")
+    export["Observation.000"] = observations
+    export["Observation.001"] = [ectopic_today(), {"id": "no-type"}]
+    for name, resources in export.items():
+        _append(folder / f"{name}.ndjson", *resources)
+    run_audit(folder, tmp_path / "d", engine="duckdb")
+    run_audit(folder, tmp_path / "s", engine="spark", spark=spark)
+    s, d = _rows(tmp_path / "s"), _rows(tmp_path / "d")
+    assert s == d and [r["decision"] for r in s] == ["do_not_offer"]
+    summary = [json.loads((tmp_path / o / "summary.json").read_text()) for o in ("s", "d")]
+    other = summary[0]["fhir_export"]["lines_of_another_type"]
+    assert other == summary[1]["fhir_export"]["lines_of_another_type"]
+    assert [(o["file"], o["resourceType"], o["read_as"]) for o in other] == [
+        ("Observation.001.ndjson", "Condition", "Condition"),
+        ("Observation.001.ndjson", None, None),
+    ]
