@@ -121,7 +121,7 @@ def render_report(summary: dict[str, Any]) -> str:
         what = _e(other["resourceType"] or "no resourceType")
         fate = f"read as {_e(other['read_as'])}" if other["read_as"] else "not read"
         add(
-            f'<p class="note">{_e(other["file"])} (a {_e(other["file_type"])} file) holds '
+            f'<p class="note">{_e(other["file"])}, a file of {_e(other["file_type"])} resources, holds '
             f"{other['lines']:,} line{'s' if other['lines'] != 1 else ''} of {what}: {fate}.</p>"
         )
 
