@@ -417,7 +417,10 @@ def test_a_condition_inside_the_observation_file_is_read_as_a_condition(
         }
     ]
     report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert "Observation.ndjson, a file of Observation resources, holds 1 line of Condition: read as" in report
+    assert (
+        "Observation.ndjson, a file of Observation resources, holds 1 line of Condition: read as"
+        in report
+    )
 
 
 def test_the_engines_agree_on_a_mixed_file(tmp_path: Path) -> None:
