@@ -42,6 +42,7 @@ from earlypath.facts import (
 from earlypath.guideline.scans import (
     HEARTBEAT_SEEN,
     NO_HEARTBEAT_ON_A_FIRST_SCAN,
+    POLE,
     SECOND_OPINION_DONE,
     VIABILITY_NOT_SETTLED,
 )
@@ -190,7 +191,9 @@ def _recs(version: str) -> tuple[dict[str, Any], dict[str, NumberSource]]:
 
 
 def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict, Verdict, Verdict]:
-    """The cross-section rule: no management while the diagnosis is not yet safe."""
+    """The cross-section rule: no management while the diagnosis is not yet safe. A pregnancy of
+    unknown location never seen in the uterus is judged before the heartbeat: it is never Unknown,
+    so an unrecorded heartbeat on such a scan does not hide it."""
     return (
         Verdict(
             CONFIRM_FIRST,
@@ -215,12 +218,34 @@ def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict, Verdict, Verdic
             "all_true",
             (
                 Criterion(
+                    "pregnancy_of_unknown_location",
+                    PUL_NEVER_IN_UTERUS,
+                    n["pul"],
+                    "The latest scan shows a pregnancy of unknown location and no scan has shown it in "
+                    "the uterus: it may be an ectopic pregnancy. Follow the hCG pathway (see "
+                    "hcg_assessment) until the diagnosis is definite; no miscarriage management is "
+                    "given until then.",
+                    "",
+                    "",
+                    (),
+                ),
+            ),
+            (n["pul"],),
+        ),
+        Verdict(
+            CONFIRM_FIRST,
+            "all_true",
+            (
+                Criterion(
                     "heartbeat_on_latest_scan",
                     # A recorded heartbeat decides, whatever else the scan says; Unknown (not
-                    # False) when an intrauterine scan with a possible fetal pole does not record
-                    # it: a heartbeat would mean a viable pregnancy.
+                    # False) when it is not recorded on an intrauterine scan with a possible
+                    # fetal pole, or on any scan that recorded a pole (a pregnancy of unknown
+                    # location that saw a pole saw a pregnancy): a heartbeat would mean a viable
+                    # pregnancy. A scan of unknown location with no pole recorded saw none.
                     any_of(
-                        IsTrue(FETAL_HEARTBEAT), all_of(IsTrue(IS_INTRAUTERINE), HEARTBEAT_SEEN)
+                        IsTrue(FETAL_HEARTBEAT),
+                        all_of(any_of(IsTrue(IS_INTRAUTERINE), IsTrue(POLE)), HEARTBEAT_SEEN),
                     ),
                     n["heartbeat"],
                     "The latest scan shows a fetal heartbeat: the pregnancy is viable on that scan, "
@@ -269,25 +294,6 @@ def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict, Verdict, Verdic
                 ),
             ),
             (n["second_scan"],),
-        ),
-        Verdict(
-            CONFIRM_FIRST,
-            "all_true",
-            (
-                Criterion(
-                    "pregnancy_of_unknown_location",
-                    PUL_NEVER_IN_UTERUS,
-                    n["pul"],
-                    "The latest scan shows a pregnancy of unknown location and no scan has shown it in "
-                    "the uterus: it may be an ectopic pregnancy. Follow the hCG pathway (see "
-                    "hcg_assessment) until the diagnosis is definite; no miscarriage management is "
-                    "given until then.",
-                    "",
-                    "",
-                    (),
-                ),
-            ),
-            (n["pul"],),
         ),
     )
 
