@@ -211,14 +211,15 @@ class Episode(BaseModel):
     def _cross_field_checks(self) -> Episode:
         # The checks are written once, in `earlypath.model.checks`, and also compiled into the
         # audit's SQL (`earlypath.audit.validate`).
-        errors = [
-            InitErrorDetails(
-                type=PydanticCustomError("impossible_value", message), loc=loc, input=value
-            )
-            # __pydantic_fields__: what model_fields returns, without its property's cost.
-            for loc, message, value in broken_checks(self, type(self).__pydantic_fields__)
-        ]
-        if errors:
+        # __pydantic_fields__: what model_fields returns, without its property's cost.
+        broken = broken_checks(self, type(self).__pydantic_fields__)
+        if broken:  # (most episodes break none: no list made for them)
+            errors = [
+                InitErrorDetails(
+                    type=PydanticCustomError("impossible_value", message), loc=loc, input=value
+                )
+                for loc, message, value in broken
+            ]
             raise ValidationError.from_exception_data("Episode", errors)
         return self
 
