@@ -337,8 +337,8 @@ def parse_episode_json(text: str | bytes) -> Episode:
     """Validate JSON text into an `Episode`, or raise `InputError`.
 
     Read first by the JSON-only validator (`earlypath.model.json_only`: the model's schema with
-    strict dates and numbers in place of `_date_only` and `_number_only`, no call into Python
-    per value); where it refuses, by the model itself (`parse_episode_json_reference`), whose
+    strict dates and numbers in place of `_date_only` and `_number_only`, and a date's range as
+    bounds in place of `_date_in_range`: no call into Python per value); where it refuses, by the model itself (`parse_episode_json_reference`), whose
     answer and errors are then the answer."""
     try:
         return _json_only().validate_json(text)
@@ -362,7 +362,13 @@ _JSON_ONLY: list[SchemaValidator] = []  # made on first use
 
 def _json_only() -> SchemaValidator:
     if not _JSON_ONLY:
-        _JSON_ONLY.append(json_only_validator(Episode, frozenset({_date_only, _number_only})))
+        _JSON_ONLY.append(
+            json_only_validator(
+                Episode,
+                frozenset({_date_only, _number_only}),
+                {_date_in_range: (EARLIEST_DATE, LATEST_DATE)},
+            )
+        )
     return _JSON_ONLY[0]
 
 

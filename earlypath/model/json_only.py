@@ -19,27 +19,42 @@ and anything strict refuses but the model accepts gets the model's answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import SchemaValidator
 
 
-def strict_in_place_of(schema: Any, validators: frozenset[Callable[..., Any]]) -> Any:
+def strict_in_place_of(
+    schema: Any,
+    validators: frozenset[Callable[..., Any]],
+    date_ranges: Mapping[Callable[..., Any], tuple[dt.date, dt.date]] | None = None,
+) -> Any:
     """A copy of the core ``schema`` where each ``function-before`` node whose function is one of
-    ``validators`` is replaced by the schema it wraps, made strict. The other nodes are copied
-    as they are (functions and classes shared)."""
+    ``validators`` is replaced by the schema it wraps, made strict; and each ``function-after``
+    node whose function is in ``date_ranges`` and wraps a date schema, by that schema with the
+    range (first, last) as its bounds (a datetime keeps the function: its range is of its day).
+    The other nodes are copied as they are (functions and classes shared)."""
+    ranges = date_ranges or {}
     if isinstance(schema, list):
-        return [strict_in_place_of(item, validators) for item in schema]
+        return [strict_in_place_of(item, validators, ranges) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    if schema.get("type") == "function-before" and schema["function"]["function"] in validators:
-        inner = strict_in_place_of(schema["schema"], validators)
+    kind = schema.get("type")
+    if kind == "function-before" and schema["function"]["function"] in validators:
+        inner = strict_in_place_of(schema["schema"], validators, ranges)
         if inner.get("type") not in _STRICT_REFUSES_JSON:
             raise TypeError(f"{inner.get('type')} is not a schema this module makes strict")
         return {**inner, "strict": True}
-    return {key: strict_in_place_of(value, validators) for key, value in schema.items()}
+    if kind == "function-after" and schema["function"]["function"] in ranges:
+        inner = strict_in_place_of(schema["schema"], validators, ranges)
+        if inner.get("type") == "date":
+            first, last = ranges[schema["function"]["function"]]
+            return {**inner, "ge": first, "le": last}
+        return {**schema, "schema": inner}
+    return {key: strict_in_place_of(value, validators, ranges) for key, value in schema.items()}
 
 
 # The core schemas made strict here, each of which in strict JSON reading takes only the JSON
@@ -49,11 +64,14 @@ _STRICT_REFUSES_JSON = frozenset({"date", "datetime", "float"})
 
 
 def json_only_validator(
-    model: type[BaseModel], validators: frozenset[Callable[..., Any]]
+    model: type[BaseModel],
+    validators: frozenset[Callable[..., Any]],
+    date_ranges: Mapping[Callable[..., Any], tuple[dt.date, dt.date]] | None = None,
 ) -> SchemaValidator:
     """The validator of ``model`` for JSON text, with ``validators`` replaced by strict schemas
-    (`strict_in_place_of`). Its ``validate_json`` makes ``model`` instances."""
-    schema = strict_in_place_of(model.__pydantic_core_schema__, validators)
+    and ``date_ranges`` by bounds (`strict_in_place_of`). Its ``validate_json`` makes ``model``
+    instances."""
+    schema = strict_in_place_of(model.__pydantic_core_schema__, validators, date_ranges)
     return SchemaValidator(schema, _model_config(schema, model))
 
 

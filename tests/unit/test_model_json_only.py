@@ -16,7 +16,14 @@ from pydantic import BaseModel, ValidationError
 from earlypath.errors import InputError
 from earlypath.model import Episode, parse_episode, parse_episode_json
 from earlypath.model import episode as episode_module
-from earlypath.model.episode import _date_only, _number_only, parse_episode_json_reference
+from earlypath.model.episode import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    _date_in_range,
+    _date_only,
+    _number_only,
+    parse_episode_json_reference,
+)
 from earlypath.model.json_only import strict_in_place_of
 from tests.pathway.strategies import episodes
 
@@ -196,8 +203,14 @@ def test_the_json_only_schema_calls_neither_validator() -> None:
 
     model_schema = Episode.__pydantic_core_schema__
     assert {_date_only, _number_only} <= set(functions(model_schema))
-    derived = strict_in_place_of(model_schema, frozenset({_date_only, _number_only}))
+    derived = strict_in_place_of(
+        model_schema,
+        frozenset({_date_only, _number_only}),
+        {_date_in_range: (EARLIEST_DATE, LATEST_DATE)},
+    )
     assert not {_date_only, _number_only} & set(functions(derived))
+    # a date's range is bounds; a datetime's (of its day) stays the function, once (hCG)
+    assert functions(derived).count(_date_in_range) == 1
     assert Episode._cross_field_checks in functions(derived)  # the rest is the model's
 
 
@@ -205,3 +218,36 @@ def test_strict_in_place_of_refuses_a_schema_it_cannot_make_strict() -> None:
     schema = {"type": "function-before", "function": {"function": len}, "schema": {"type": "str"}}
     with pytest.raises(TypeError, match="str"):
         strict_in_place_of(schema, frozenset({len}))
+
+
+RANGE_EDGES = [
+    "1899-12-31",
+    "1900-01-01",
+    "2199-12-31",
+    "2200-01-01",
+    "1900-01-01T00:00:00",
+    "1899-12-31T23:59:59",
+    "2199-12-31T23:59:59",
+    "2200-01-01T00:00:00",
+    "1900-01-01T00:30:00+01:00",
+    "2199-12-31T23:30:00-01:00",
+]
+
+
+@pytest.mark.parametrize("value", RANGE_EDGES)
+@pytest.mark.parametrize("field", ["assessed_on", "lmp", "scan date", "hCG taken_at"])
+def test_the_date_range_edges_answer_as_the_model(field: str, value: str) -> None:
+    episode: dict[str, Any] = {
+        "assessed_on": "2199-12-31",
+        "lmp": "2199-11-30",
+        "scans": [{"date": "2199-12-30", "location": "intrauterine"}],
+        "hcg": [{"taken_at": "2199-12-30T09:00:00", "iu_per_l": 900}],
+    }
+    if field == "scan date":
+        episode["scans"][0]["date"] = value
+    elif field == "hCG taken_at":
+        episode["hcg"][0]["taken_at"] = value
+    else:
+        episode[field] = value
+    text = json.dumps(episode)
+    assert _outcome(parse_episode_json, text) == _outcome(parse_episode_json_reference, text)
