@@ -302,23 +302,27 @@ def _any_broken_function(
         lines.append("    else:")
         lines += [f"        l{i} = latest.{field}" for i, (_, field) in enumerate(scan_facts)]
     if reads_mixed_zones:
-        lines.append("    mixed_zones = len({s.taken_at.tzinfo is not None for s in e.hcg}) > 1")
+        # (no set made for an episode without samples: most have none)
+        lines.append(
+            "    mixed_zones = len({s.taken_at.tzinfo is not None for s in e.hcg}) > 1"
+            " if e.hcg else False"
+        )
     by_scope: dict[str, list[str]] = {"episode": [], "scan": [], "hcg": []}
     for check in checks:
-        by_scope[check.scope].append(source(check.broken, local_of[check.scope]))
-    lines += [f"    if {test} is True:\n        return True" for test in by_scope["episode"]]
+        local = local_of[check.scope]
+        test = _true_source(check.broken, local, names.const)
+        by_scope[check.scope].append(
+            f"{source(check.broken, local)} is True" if test is None else test
+        )
+    lines += [f"    if {test}:\n        return True" for test in by_scope["episode"]]
     if by_scope["scan"]:
         lines.append("    for item in e.scans:")
         lines += [f"        s{i} = item.{field}" for i, (_, field) in enumerate(scan_facts)]
-        lines += [
-            f"        if {test} is True:\n            return True" for test in by_scope["scan"]
-        ]
+        lines += [f"        if {test}:\n            return True" for test in by_scope["scan"]]
     if by_scope["hcg"]:
         lines.append("    for item in e.hcg:")
         lines += [f"        h{i} = {read}(item)" for i, read in enumerate(hcg_reads.values())]
-        lines += [
-            f"        if {test} is True:\n            return True" for test in by_scope["hcg"]
-        ]
+        lines += [f"        if {test}:\n            return True" for test in by_scope["hcg"]]
     lines.append("    return False")
     args = "".join(f", {k}={k}" for k in names.names)
     text = "\n".join([f"def any_broken(e{args}):", *lines])
@@ -327,6 +331,64 @@ def _any_broken_function(
     fn = scope["any_broken"]
     fn.source = text  # for tests and for reading
     return fn
+
+
+# What the checks' two-valued tests read: a check breaks only when its condition is True, so
+# the generated function asks "is it True?" of each (and "is it False?" of the items under a
+# Not), with no Unknown carried as a value. Kleene's rules, read for True and for False:
+# And is True when every item is, False when any is; Not is True when its item is False; a
+# comparison is True or False only when both sides are known; IsNull and IsTrue are never
+# Unknown. A node outside these (or a fact that is not a bool read as one) gives None: the
+# check is then written with the three-valued source and ``is True``.
+
+
+def _true_source(e: ir.Expr, local: dict[str, str], const: Callable[[Any], str]) -> str | None:
+    """A Python test that is true exactly when ``e`` is True (as the closures compute it)."""
+    return _two_valued(e, local, const, want=True)
+
+
+def _two_valued(  # noqa: PLR0911 - one case per node
+    e: ir.Expr, local: dict[str, str], const: Callable[[Any], str], *, want: bool
+) -> str | None:
+    if isinstance(e, ir.And):
+        parts = [_two_valued(item, local, const, want=want) for item in e.items]
+        if not parts or any(part is None for part in parts):
+            return None
+        return "(" + (" and " if want else " or ").join(parts) + ")"  # type: ignore[arg-type]
+    if isinstance(e, ir.Not):
+        return _two_valued(e.item, local, const, want=not want)
+    if isinstance(e, ir.IsNull) and isinstance(e.item, ir.Fact):
+        return f"({local[e.item.name]} is {'' if want else 'not '}None)"
+    if isinstance(e, ir.IsTrue) and isinstance(e.item, ir.Fact):
+        return f"({local[e.item.name]} is {'' if want else 'not '}True)"
+    if isinstance(e, ir.Fact) and e.type == "bool":
+        return f"({local[e.name]} is {want})"
+    if isinstance(e, ir.Cmp):
+        known: list[str] = []
+        left = _value_source(e.left, local, const, known)
+        right = _value_source(e.right, local, const, known)
+        if left is None or right is None:
+            return None
+        test = f"{left} {e.op} {right}" if want else f"not {left} {e.op} {right}"
+        return "(" + " and ".join([*dict.fromkeys(known), test]) + ")"
+    return None
+
+
+def _value_source(
+    e: ir.Expr, local: dict[str, str], const: Callable[[Any], str], known: list[str]
+) -> str | None:
+    """A comparison's side as Python, the tests that it is known added to ``known``; None if
+    it is not a fact, a constant other than None, or the days between two such."""
+    if isinstance(e, ir.Fact):
+        known.append(f"{local[e.name]} is not None")
+        return local[e.name]
+    if isinstance(e, ir.Const) and e.value is not None and not isinstance(e.value, bool):
+        return const(e.value)
+    if isinstance(e, ir.DaysBetween):
+        start = _value_source(e.start, local, const, known)
+        end = _value_source(e.end, local, const, known)
+        return None if start is None or end is None else f"({end} - {start}).days"
+    return None
 
 
 def _shown(value: Any) -> Any:

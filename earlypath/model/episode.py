@@ -21,11 +21,12 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError, SchemaValidator
 
 from earlypath.errors import InputError, Problem
 from earlypath.model.checks import MAX_LMP_WEEKS_BEFORE as MAX_LMP_WEEKS_BEFORE
 from earlypath.model.checks import broken_checks
+from earlypath.model.json_only import json_only_validator
 
 MAX_MEASUREMENT_MM = 120.0
 MAX_PREVIOUS_MISCARRIAGES = 50
@@ -210,14 +211,15 @@ class Episode(BaseModel):
     def _cross_field_checks(self) -> Episode:
         # The checks are written once, in `earlypath.model.checks`, and also compiled into the
         # audit's SQL (`earlypath.audit.validate`).
-        errors = [
-            InitErrorDetails(
-                type=PydanticCustomError("impossible_value", message), loc=loc, input=value
-            )
-            # __pydantic_fields__: what model_fields returns, without its property's cost.
-            for loc, message, value in broken_checks(self, type(self).__pydantic_fields__)
-        ]
-        if errors:
+        # __pydantic_fields__: what model_fields returns, without its property's cost.
+        broken = broken_checks(self, type(self).__pydantic_fields__)
+        if broken:  # (most episodes break none: no list made for them)
+            errors = [
+                InitErrorDetails(
+                    type=PydanticCustomError("impossible_value", message), loc=loc, input=value
+                )
+                for loc, message, value in broken
+            ]
             raise ValidationError.from_exception_data("Episode", errors)
         return self
 
@@ -332,7 +334,20 @@ def parse_episode(data: Any) -> Episode:
 
 
 def parse_episode_json(text: str | bytes) -> Episode:
-    """Validate JSON text into an `Episode`, or raise `InputError`."""
+    """Validate JSON text into an `Episode`, or raise `InputError`.
+
+    Read first by the JSON-only validator (`earlypath.model.json_only`: the model's schema with
+    strict dates and numbers in place of `_date_only` and `_number_only`, and a date's range as
+    bounds in place of `_date_in_range`: no call into Python per value); where it refuses, by the model itself (`parse_episode_json_reference`), whose
+    answer and errors are then the answer."""
+    try:
+        return _json_only().validate_json(text)
+    except ValidationError:
+        return parse_episode_json_reference(text)
+
+
+def parse_episode_json_reference(text: str | bytes) -> Episode:
+    """`parse_episode_json` by the model's own validator alone (the reference)."""
     try:
         return Episode.model_validate_json(text)
     except ValidationError as error:
@@ -340,6 +355,21 @@ def parse_episode_json(text: str | bytes) -> Episode:
         if any(p.message.startswith("Invalid JSON") for p in problems):
             raise InputError([Problem("(episode)", "is not valid JSON")]) from None
         raise InputError(problems) from None
+
+
+_JSON_ONLY: list[SchemaValidator] = []  # made on first use
+
+
+def _json_only() -> SchemaValidator:
+    if not _JSON_ONLY:
+        _JSON_ONLY.append(
+            json_only_validator(
+                Episode,
+                frozenset({_date_only, _number_only}),
+                {_date_in_range: (EARLIEST_DATE, LATEST_DATE)},
+            )
+        )
+    return _JSON_ONLY[0]
 
 
 def episode_json_schema() -> dict[str, Any]:

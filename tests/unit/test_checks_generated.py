@@ -162,3 +162,11 @@ def test_a_generated_function_that_raises_leaves_the_closures_to_decide(
     with pytest.raises(InputError) as caught:
         parse_episode({"assessed_on": DAY.isoformat(), "lmp": "2024-03-12"})
     assert [p.message for p in caught.value.problems] == ["is after assessed_on"]
+
+
+def test_every_check_is_written_as_a_two_valued_test() -> None:
+    """The generated function asks each check "is it True?" with no Unknown carried as a value
+    (no three-valued expression then ``is True``); the agreement test above holds its answers."""
+    source = _plan().any_broken.source
+    assert ") is True:" not in source and " else " not in source.split("mixed_zones")[-1]
+    assert source.count("return True") == len(CROSS_FIELD_CHECKS)

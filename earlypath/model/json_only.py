@@ -1,0 +1,86 @@
+"""A validator for JSON text only, derived from a model's own schema (one definition of the
+contract).
+
+The episode's model refuses numbers for dates (lax pydantic reads them as Unix timestamps) and
+true/false or text for numbers with Python validators run before pydantic's own (`_date_only`,
+`_number_only` in `earlypath.model.episode`); each is a call into Python per value. Read from
+JSON text, pydantic's *strict* date, datetime and float already refuse what those validators
+refuse (strict takes a date only from a JSON string, a number only from a JSON number). They
+cannot be strict in the model itself: strict dates also refuse text in Python mode
+(`parse_episode` of a dict).
+
+So the JSON-only validator is the model's core schema with each such validator replaced by the
+strict form of the schema it wraps; everything else (the classes it makes, the fields, their
+constraints, the range and cross-field checks) is the model's own. It makes instances of the
+same classes. It accepts no more than the model: where it refuses, the model's validator is
+run (`earlypath.model.episode.parse_episode_json`), so errors are the model's, word for word,
+and anything strict refuses but the model accepts gets the model's answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import SchemaValidator
+
+
+def strict_in_place_of(
+    schema: Any,
+    validators: frozenset[Callable[..., Any]],
+    date_ranges: Mapping[Callable[..., Any], tuple[dt.date, dt.date]] | None = None,
+) -> Any:
+    """A copy of the core ``schema`` where each ``function-before`` node whose function is one of
+    ``validators`` is replaced by the schema it wraps, made strict; and each ``function-after``
+    node whose function is in ``date_ranges`` and wraps a date schema, by that schema with the
+    range (first, last) as its bounds (a datetime keeps the function: its range is of its day).
+    The other nodes are copied as they are (functions and classes shared)."""
+    ranges = date_ranges or {}
+    if isinstance(schema, list):
+        return [strict_in_place_of(item, validators, ranges) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    kind = schema.get("type")
+    if kind == "function-before" and schema["function"]["function"] in validators:
+        inner = strict_in_place_of(schema["schema"], validators, ranges)
+        if inner.get("type") not in _STRICT_REFUSES_JSON:
+            raise TypeError(f"{inner.get('type')} is not a schema this module makes strict")
+        return {**inner, "strict": True}
+    if kind == "function-after" and schema["function"]["function"] in ranges:
+        inner = strict_in_place_of(schema["schema"], validators, ranges)
+        if inner.get("type") == "date":
+            first, last = ranges[schema["function"]["function"]]
+            return {**inner, "ge": first, "le": last}
+        return {**schema, "schema": inner}
+    return {key: strict_in_place_of(value, validators, ranges) for key, value in schema.items()}
+
+
+# The core schemas made strict here, each of which in strict JSON reading takes only the JSON
+# type the replaced validators let through: a date or datetime only a string, a float only a
+# number (never true/false or text).
+_STRICT_REFUSES_JSON = frozenset({"date", "datetime", "float"})
+
+
+def json_only_validator(
+    model: type[BaseModel],
+    validators: frozenset[Callable[..., Any]],
+    date_ranges: Mapping[Callable[..., Any], tuple[dt.date, dt.date]] | None = None,
+) -> SchemaValidator:
+    """The validator of ``model`` for JSON text, with ``validators`` replaced by strict schemas
+    and ``date_ranges`` by bounds (`strict_in_place_of`). Its ``validate_json`` makes ``model``
+    instances."""
+    schema = strict_in_place_of(model.__pydantic_core_schema__, validators, date_ranges)
+    return SchemaValidator(schema, _model_config(schema, model))
+
+
+def _model_config(schema: Any, model: type[BaseModel]) -> Any:
+    """The core config pydantic gave ``model``'s own schema node (its title, extra fields
+    forbidden, ...), as the model's validator is built with; None if there is none."""
+    node = schema
+    while isinstance(node, dict):  # through the wrapping nodes (the model's own validators)
+        if node.get("type") == "model" and node.get("cls") is model:
+            return node.get("config")
+        node = node.get("schema")
+    return None

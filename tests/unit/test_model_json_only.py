@@ -1,0 +1,253 @@
+"""The JSON-only validator (`earlypath.model.json_only`) against the model's own
+(`parse_episode_json_reference`): on valid and invalid JSON text, the same episode (same class,
+fields, types and fields set) or the same problems, word for word (issue 16)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+
+from earlypath.errors import InputError
+from earlypath.model import Episode, parse_episode, parse_episode_json
+from earlypath.model import episode as episode_module
+from earlypath.model.episode import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    _date_in_range,
+    _date_only,
+    _number_only,
+    parse_episode_json_reference,
+)
+from earlypath.model.json_only import strict_in_place_of
+from tests.pathway.strategies import episodes
+
+SETTINGS = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Values put in place of a field's value: what lax pydantic would read as something else (a
+# number as a Unix timestamp, true as 1.0, "9.5" as 9.5), text near the formats, edges of the
+# ranges, and other JSON types.
+ODD_VALUES: list[Any] = [
+    0,
+    1,
+    -1,
+    1709510400,
+    1709510400.5,
+    9.5,
+    1e308,
+    -0.0,
+    True,
+    False,
+    None,
+    "",
+    "9.5",
+    "1709510400",
+    "2024-03-04",
+    "2024-03-04T00:00:00",
+    "2024-03-04T00:00",
+    "2024-03-04T00:00:00Z",
+    "2024-03-04T10:30:00",
+    "2024-03-04T10:30:00+01:00",
+    "2024-03-04T10:30:00.1234567",
+    "2024-3-4",
+    "20240304",
+    "1899-12-31",
+    "1900-01-01",
+    "2199-12-31",
+    "2200-01-01",
+    "2199-12-31T23:59:59-12:00",
+    "intrauterine",
+    [],
+    {},
+    ["2024-03-04"],
+]
+
+# JSON text that no Python value dumps to: the number tokens pydantic's reader may take.
+ODD_TOKENS = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "01", "1.", "2024-03-04"]
+
+
+def _paths(episode: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Every place in the episode a value can be swapped: its fields, each scan's and sample's
+    fields, and a new field."""
+    out: list[tuple[Any, ...]] = [(name,) for name in episode] + [("not_a_field",)]
+    for listed in ("scans", "hcg"):
+        items = episode.get(listed)
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict):  # not one swapped for an odd value
+                out += [(listed, i, name) for name in item] + [(listed, i, "crl_mm")]
+    return out
+
+
+def _set(episode: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
+    target: Any = episode
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+
+
+@st.composite
+def episode_texts(draw: st.DrawFn) -> str:
+    """JSON text of a valid episode, or of one with one to three values swapped for odd ones,
+    a number token written in place of a value, or the text cut short."""
+    episode = draw(episodes())
+    for _ in range(draw(st.integers(0, 3))):
+        _set(episode, draw(st.sampled_from(_paths(episode))), draw(st.sampled_from(ODD_VALUES)))
+    text = json.dumps(episode)
+    kind = draw(st.sampled_from(["as is", "as is", "token", "cut"]))
+    if kind == "token":
+        marker = "__token__"
+        _set(episode, draw(st.sampled_from(_paths(episode))), marker)
+        text = json.dumps(episode).replace(f'"{marker}"', draw(st.sampled_from(ODD_TOKENS)))
+    elif kind == "cut":
+        text = text[: draw(st.integers(0, len(text)))]
+    return text
+
+
+def _exact(value: Any) -> Any:
+    """A value with the type of every part, so that 1 and 1.0, or a date and a datetime, differ."""
+    if isinstance(value, BaseModel):
+        fields = {name: _exact(v) for name, v in value.__dict__.items()}
+        return (type(value), fields, frozenset(value.__pydantic_fields_set__))
+    if isinstance(value, list | tuple):
+        return (type(value), [_exact(v) for v in value])
+    if isinstance(value, float) and math.isnan(value):
+        return (float, "nan")
+    if hasattr(value, "tzinfo"):
+        return (type(value), value, repr(value.tzinfo))
+    return (type(value), value)
+
+
+def _outcome(parse: Any, text: str | bytes) -> Any:
+    try:
+        return ("episode", _exact(parse(text)))
+    except InputError as error:
+        return ("problems", [(p.field, p.message) for p in error.problems])
+
+
+@SETTINGS
+@given(episode_texts())
+def test_json_only_answers_as_the_model(text: str) -> None:
+    assert _outcome(parse_episode_json, text) == _outcome(parse_episode_json_reference, text)
+    as_bytes = text.encode()
+    assert _outcome(parse_episode_json, as_bytes) == _outcome(
+        parse_episode_json_reference, as_bytes
+    )
+
+
+@SETTINGS
+@given(episodes())
+def test_a_valid_episode_is_read_by_the_json_only_validator(episode: dict[str, Any]) -> None:
+    """Not vacuous: valid text is answered by the JSON-only validator itself (no fallback), an
+    `Episode` equal to the model's, from text and from the parsed dict."""
+    text = json.dumps(episode)
+    fast = episode_module._json_only().validate_json(text)
+    assert type(fast) is Episode
+    assert _exact(fast) == _exact(parse_episode_json_reference(text))
+    assert fast == parse_episode(json.loads(text))
+
+
+@pytest.mark.parametrize(
+    ("episode", "field", "message"),
+    [
+        ({"assessed_on": 1709510400}, "assessed_on", "must be a date written as YYYY-MM-DD"),
+        ({"assessed_on": "2024-03-04", "lmp": 1.5}, "lmp", "must be a date written as YYYY-MM-DD"),
+        (
+            {"assessed_on": "2024-03-04", "hcg": [{"taken_at": True, "iu_per_l": 5}]},
+            "hcg[0].taken_at",
+            "must be a date written as YYYY-MM-DD",
+        ),
+        (
+            {"assessed_on": "2024-03-04", "adnexal_mass_mm": "9.5"},
+            "adnexal_mass_mm",
+            "must be a number, not text",
+        ),
+        (
+            {"assessed_on": "2024-03-04", "adnexal_mass_mm": True},
+            "adnexal_mass_mm",
+            "must be a number, not true or false",
+        ),
+    ],
+)
+def test_what_strict_refuses_gets_the_models_message(
+    episode: dict[str, Any], field: str, message: str
+) -> None:
+    text = json.dumps(episode)
+    with pytest.raises(ValidationError):  # refused by the JSON-only validator ...
+        episode_module._json_only().validate_json(text)
+    with pytest.raises(InputError) as caught:  # ... and answered by the model, word for word
+        parse_episode_json(text)
+    assert [(p.field, p.message) for p in caught.value.problems] == [(field, message)]
+
+
+def test_what_strict_refuses_but_the_model_accepts_is_the_models_answer() -> None:
+    # Lax pydantic reads a midnight datetime as its date; strict does not: the model decides.
+    text = json.dumps({"assessed_on": "2024-03-04T00:00:00"})
+    with pytest.raises(ValidationError):
+        episode_module._json_only().validate_json(text)
+    assert _exact(parse_episode_json(text)) == _exact(parse_episode_json_reference(text))
+
+
+def test_the_json_only_schema_calls_neither_validator() -> None:
+    def functions(node: Any) -> list[Any]:
+        if isinstance(node, list):
+            return [f for item in node for f in functions(item)]
+        if not isinstance(node, dict):
+            return []
+        own = [node["function"]] if callable(node.get("function")) else []
+        return own + [f for value in node.values() for f in functions(value)]
+
+    model_schema = Episode.__pydantic_core_schema__
+    assert {_date_only, _number_only} <= set(functions(model_schema))
+    derived = strict_in_place_of(
+        model_schema,
+        frozenset({_date_only, _number_only}),
+        {_date_in_range: (EARLIEST_DATE, LATEST_DATE)},
+    )
+    assert not {_date_only, _number_only} & set(functions(derived))
+    # a date's range is bounds; a datetime's (of its day) stays the function, once (hCG)
+    assert functions(derived).count(_date_in_range) == 1
+    assert Episode._cross_field_checks in functions(derived)  # the rest is the model's
+
+
+def test_strict_in_place_of_refuses_a_schema_it_cannot_make_strict() -> None:
+    schema = {"type": "function-before", "function": {"function": len}, "schema": {"type": "str"}}
+    with pytest.raises(TypeError, match="str"):
+        strict_in_place_of(schema, frozenset({len}))
+
+
+RANGE_EDGES = [
+    "1899-12-31",
+    "1900-01-01",
+    "2199-12-31",
+    "2200-01-01",
+    "1900-01-01T00:00:00",
+    "1899-12-31T23:59:59",
+    "2199-12-31T23:59:59",
+    "2200-01-01T00:00:00",
+    "1900-01-01T00:30:00+01:00",
+    "2199-12-31T23:30:00-01:00",
+]
+
+
+@pytest.mark.parametrize("value", RANGE_EDGES)
+@pytest.mark.parametrize("field", ["assessed_on", "lmp", "scan date", "hCG taken_at"])
+def test_the_date_range_edges_answer_as_the_model(field: str, value: str) -> None:
+    episode: dict[str, Any] = {
+        "assessed_on": "2199-12-31",
+        "lmp": "2199-11-30",
+        "scans": [{"date": "2199-12-30", "location": "intrauterine"}],
+        "hcg": [{"taken_at": "2199-12-30T09:00:00", "iu_per_l": 900}],
+    }
+    if field == "scan date":
+        episode["scans"][0]["date"] = value
+    elif field == "hCG taken_at":
+        episode["hcg"][0]["taken_at"] = value
+    else:
+        episode[field] = value
+    text = json.dumps(episode)
+    assert _outcome(parse_episode_json, text) == _outcome(parse_episode_json_reference, text)
