@@ -7,6 +7,7 @@ audit's flat columns all use them). ``None`` always means *unknown*, never *no*.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from typing import Annotated, Any, Literal
 
@@ -49,9 +50,16 @@ DATE_RANGE_MESSAGE = (
 PEANUT_OR_SOYA_WORDS = ("peanut", "groundnut", "arachis", "soya", "soy", "soja")
 
 
+# Text pydantic would read as a number of seconds since 1970 ("1709510400", "0", "1.5e9" is not).
+_NUMBER_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]*)?")
+
+
 def _date_only(value: Any) -> Any:
-    # pydantic's lax mode would read a number as a Unix timestamp: a silent guess we refuse.
-    if isinstance(value, bool | int | float):
+    # pydantic's lax mode would read a number, or text of one, as a Unix timestamp
+    # ("1709510400" as 2024-03-04, "0" as 1970-01-01): a silent guess we refuse.
+    if isinstance(value, bool | int | float) or (
+        isinstance(value, str) and _NUMBER_TEXT.fullmatch(value)
+    ):
         raise PydanticCustomError("date_type", "must be a date written as YYYY-MM-DD")
     return value
 

@@ -47,15 +47,30 @@ def strict_in_place_of(
         inner = strict_in_place_of(schema["schema"], validators, ranges)
         if inner.get("type") not in _STRICT_REFUSES_JSON:
             raise TypeError(f"{inner.get('type')} is not a schema this module makes strict")
+        if inner["type"] in ("date", "datetime"):
+            return _date_text_then(inner)
         return {**inner, "strict": True}
     if kind == "function-after" and schema["function"]["function"] in ranges:
         inner = strict_in_place_of(schema["schema"], validators, ranges)
-        if inner.get("type") == "date":
+        if inner.get("type") == "chain" and inner["steps"][-1].get("type") == "date":
             first, last = ranges[schema["function"]["function"]]
-            return {**inner, "ge": first, "le": last}
+            *text, date = inner["steps"]
+            return {**inner, "steps": [*text, {**date, "ge": first, "le": last}]}
         return {**schema, "schema": inner}
     return {key: strict_in_place_of(value, validators, ranges) for key, value in schema.items()}
 
+
+def _date_text_then(date_schema: dict[str, Any]) -> dict[str, Any]:
+    """A date (or datetime) read only from JSON text that starts as an ISO date does
+    (``YYYY-``), then parsed as the model parses it. Strict dates alone would take text of a
+    number ("1709510400") as a Unix timestamp, which the model refuses."""
+    return {
+        "type": "chain",
+        "steps": [{"type": "str", "strict": True, "pattern": _ISO_DATE_START}, date_schema],
+    }
+
+
+_ISO_DATE_START = r"^[0-9]{4}-"
 
 # The core schemas made strict here, each of which in strict JSON reading takes only the JSON
 # type the replaced validators let through: a date or datetime only a string, a float only a

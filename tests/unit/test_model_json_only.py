@@ -4,6 +4,7 @@ fields, types and fields set) or the same problems, word for word (issue 16)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from typing import Any
@@ -184,12 +185,47 @@ def test_what_strict_refuses_gets_the_models_message(
     assert [(p.field, p.message) for p in caught.value.problems] == [(field, message)]
 
 
-def test_what_strict_refuses_but_the_model_accepts_is_the_models_answer() -> None:
-    # Lax pydantic reads a midnight datetime as its date; strict does not: the model decides.
+def test_a_midnight_datetime_is_its_date_to_both() -> None:
+    # Lax parsing (after the text is seen to start as a date) reads it as the model does.
     text = json.dumps({"assessed_on": "2024-03-04T00:00:00"})
+    assert episode_module._json_only().validate_json(text).assessed_on == dt.date(2024, 3, 4)
+    assert _exact(parse_episode_json(text)) == _exact(parse_episode_json_reference(text))
+
+
+NUMBER_TEXT = ["1709510400", "1709510400.5", "0", "-1", "+86400", "20240304", "1709510400."]
+
+
+@pytest.mark.parametrize("value", NUMBER_TEXT)
+@pytest.mark.parametrize("field", ["assessed_on", "lmp", "scan date", "hCG taken_at"])
+def test_text_of_a_number_is_never_read_as_a_timestamp(field: str, value: str) -> None:
+    # Lax pydantic reads "1709510400" as 2024-03-04 (seconds since 1970): a guess we refuse,
+    # from JSON text (both validators) and from a dict, naming the field.
+    episode: dict[str, Any] = {
+        "assessed_on": "2024-03-04",
+        "lmp": "2024-01-20",
+        "scans": [{"date": "2024-03-01", "location": "intrauterine"}],
+        "hcg": [{"taken_at": "2024-03-01T09:00:00", "iu_per_l": 900}],
+    }
+    where = {
+        "scan date": ("scans[0].date", episode["scans"][0], "date"),
+        "hCG taken_at": ("hcg[0].taken_at", episode["hcg"][0], "taken_at"),
+    }.get(field, (field, episode, field))
+    name, holder, key = where
+    holder[key] = value
+    text = json.dumps(episode)
     with pytest.raises(ValidationError):
         episode_module._json_only().validate_json(text)
-    assert _exact(parse_episode_json(text)) == _exact(parse_episode_json_reference(text))
+    for parse in (parse_episode_json, parse_episode_json_reference):
+        with pytest.raises(InputError) as caught:
+            parse(text)
+        assert (name, "must be a date written as YYYY-MM-DD") in [
+            (p.field, p.message) for p in caught.value.problems
+        ]
+    with pytest.raises(InputError) as caught:
+        parse_episode(json.loads(text))
+    assert (name, "must be a date written as YYYY-MM-DD") in [
+        (p.field, p.message) for p in caught.value.problems
+    ]
 
 
 def test_the_json_only_schema_calls_neither_validator() -> None:
