@@ -74,8 +74,9 @@ class ExportFiles:
     other_type_lines: list[Any] = field(default_factory=list)
     # lines of a read type found in the files not read as a type (skipped, ignored): `FoundLines`
     found_lines: list[FoundLines] = field(default_factory=list)
-    # the copies of those lines handed to the loader (in ``files``, after the type's own files)
-    selections: set[Path] = field(default_factory=set)
+    # the copies of those lines handed to the loader, by type (in ``files``, after the type's
+    # own files, in the order of the files they were found in)
+    selections: dict[Path, str] = field(default_factory=dict)
     found_selection: FoundSelection = field(default_factory=FoundSelection, repr=False)
 
     def of(self, kind: str) -> list[Path]:
@@ -175,8 +176,7 @@ def _look_into(
         export.found_lines.append(FoundLines(path.name, filed_as, kind, lines, read))
     if selection is not None:
         for kind, copy in selection.made(path).items():
-            export.files[kind].append(copy)
-            export.selections.add(copy)
+            export.selections[copy] = kind  # read after the type's own files (`discover_export`)
     return total, sum(found.values()) if read else 0
 
 
@@ -194,6 +194,8 @@ def discover_export(
         export = _from_manifest(folder, manifest, wanted)
     else:
         export = _from_names(folder, wanted)
+    for copy, kind in export.selections.items():
+        export.files[kind].append(copy)
     refuse_pattern_paths(p for files in export.files.values() for p in files)
     missing = [kind for kind in required if not export.of(kind)]
     if missing:

@@ -648,3 +648,25 @@ def test_a_type_spelled_with_escapes_is_found(tmp_path: Path) -> None:
     run_audit(folder, tmp_path / "out")
     (episode,) = _episodes(tmp_path / "out").values()
     assert episode["decision"] == "do_not_offer"
+
+
+def test_found_lines_are_read_after_the_types_own_files(tmp_path: Path) -> None:
+    # Claim.ndjson sorts before Patient.ndjson: a Patient found there must not be the one taken
+    # for her id (the first), nor its Encounter numbered before the Encounter file's
+    export = _eligible_export()
+    (patient,) = export["Patient"]
+    (encounter,) = export["Encounter"]
+    files = {f"{k}.ndjson": v for k, v in export.items()}
+    files["Claim.ndjson"] = [patient | {"birthDate": "2010-01-01"}, encounter | {"id": "enc-claim"}]
+    folder = _write(tmp_path / "x", files)
+    found = discover_export(folder, RESOURCES)
+    for kind in ("Patient", "Encounter"):
+        own, copy = found.of(kind)
+        assert own == folder / f"{kind}.ndjson"
+        assert copy.name == "Claim.ndjson" and copy.parent.parent != folder  # a copy of 1 line
+        assert copy.read_text(encoding="utf-8").count("\n") == 1
+    assert found.summary()["files_read"]["Patient"] == ["Patient.ndjson"]
+    run_audit(folder, tmp_path / "out")
+    episodes = _episodes(tmp_path / "out")
+    assert list(episodes) == ["enc-1", "enc-claim"]
+    assert {e["age_band"] for e in episodes.values()} == {"30-34"}  # born 1990, not 2010
