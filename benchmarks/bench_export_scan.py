@@ -8,6 +8,8 @@ two skipped files outweigh the rest. Then measures, on those two files, each in 
 - count: the line count discovery made before (``fhir_files.count_resources``), the floor;
 - scan: `scan_lines`, the byte prefilter for ``"resourceType": "<a read type>"`` with only the
   matching lines parsed (what discovery now runs), on the plain files and gzipped copies;
+- found: the worst case, a ``data.ndjson`` holding the whole export: `scan_lines` over the
+  files the audit reads (every line parsed and copied into the selection the loader reads);
 - duckdb: DuckDB ``read_json`` of the same files with only the ``resourceType`` column, counted
   by type (the other way considered; it parses every line, and a second pass would still be
   needed to take out the lines found), at ``--threads`` threads.
@@ -215,6 +217,12 @@ def _one(step: str, files: list[Path], threads: int) -> dict[str, Any]:
         found: Any = sum(count_resources(p) for p in files)
     elif step == "scan":
         found = [scan_lines(p, frozenset(RESOURCES), None) for p in files]
+    elif step == "found":
+        from earlypath.audit.fhir_found import FoundSelection
+
+        selection = FoundSelection()
+        found = [sum(scan_lines(p, frozenset(RESOURCES), selection)[1].values()) for p in files]
+        shutil.rmtree(selection.folder or "/nonexistent", ignore_errors=True)
     else:
         import duckdb
 
@@ -239,7 +247,9 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--folder", type=Path, help="reuse (or keep) the export here")
-    parser.add_argument("--one", choices=("count", "scan", "duckdb"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--one", choices=("count", "scan", "found", "duckdb"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--gz", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = args.folder or Path(tempfile.mkdtemp(prefix="bench-scan-")) / "export"
@@ -247,6 +257,8 @@ def main() -> None:
     gzipped = [folder / "gz" / f"{n}.gz" for n in _SKIPPED]
     if args.one:
         files = gzipped if args.gz else plain
+        if args.one == "found":  # the files the audit reads, as if in one unnamed file
+            files = [p for p in sorted(folder.glob("*.ndjson")) if p.name not in _SKIPPED]
         print(json.dumps(_one(args.one, files, args.threads)))
         return
     if not (folder / "Encounter.ndjson").exists():
@@ -271,14 +283,17 @@ def main() -> None:
         ("count.gz", "count", True),
         ("scan.gz", "scan", True),
         ("duckdb.gz", "duckdb", True),
+        ("found", "found", False),
     ):
         command = [sys.executable, __file__, "--one", step, "--folder", str(folder)]
         command += ["--threads", str(args.threads)] + (["--gz"] if gz else [])
         result = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
         size = small if gz else big
+        text = read if step == "found" else big  # NDJSON bytes looked at
+        size = read if step == "found" else size
         print(
             f"{label:10} {result['seconds']:7.2f} s  cpu {result['cpu']:7.2f} s  "
-            f"{big / 1e6 / result['seconds']:7.0f} MB/s of NDJSON  "
+            f"{text / 1e6 / result['cpu']:7.0f} MB/s of NDJSON a CPU second  "
             f"peak {result['peak_mb']:6.0f} MB  ({size / 1e6:,.0f} MB read)  {result['found']}"
         )
 

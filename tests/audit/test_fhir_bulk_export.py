@@ -670,3 +670,36 @@ def test_found_lines_are_read_after_the_types_own_files(tmp_path: Path) -> None:
     episodes = _episodes(tmp_path / "out")
     assert list(episodes) == ["enc-1", "enc-claim"]
     assert {e["age_band"] for e in episodes.values()} == {"30-34"}  # born 1990, not 2010
+
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 20])
+def test_the_scan_counts_lines_as_the_count_did_across_block_ends(
+    block: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from earlypath.audit import fhir_found
+    from earlypath.audit.fhir_files import count_resources
+
+    monkeypatch.setattr(fhir_found, "_BLOCK", block)
+    condition = json.dumps(ectopic_today())
+    spaced = condition.replace('"resourceType": "Condition"', '"resourceType" :\t"Condition"')
+    text = (
+        "\n  \n"
+        + json.dumps(_claims(1)[0])
+        + "\r\n\r\n"
+        + condition
+        + "\n\n \t\n"
+        + spaced
+        + "\r\nnot json\n"
+        + '{"resourceType": "Patient", "id": "p"'  # no newline, not JSON
+    )
+    for name, data in (
+        ("a.ndjson", text.encode()),
+        ("b.ndjson.gz", gzip.compress(text.encode())),
+    ):
+        (tmp_path / name).write_bytes(data)
+        selection = fhir_found.FoundSelection()
+        total, found = fhir_found.scan_lines(tmp_path / name, frozenset(RESOURCES), selection)
+        assert total == count_resources(tmp_path / name) == 5
+        assert found == {"Condition": 2}
+        (copy,) = selection.made(tmp_path / name).values()
+        assert [json.loads(line)["id"] for line in copy.read_text().splitlines()] == ["ect"] * 2
