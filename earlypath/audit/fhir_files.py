@@ -172,12 +172,12 @@ def _look_into(
         total, found = scan_lines(path, wanted, selection)
     except (OSError, EOFError, zlib.error) as error:
         raise _unreadable(path, error) from None
-    for kind, lines in sorted(found.items()):
-        export.found_lines.append(FoundLines(path.name, filed_as, kind, lines, read))
+    for kind, lines in sorted(found.items(), key=lambda k: (k[0] is None, k[0] or "")):
+        export.found_lines.append(FoundLines(path.name, filed_as, kind, lines, read and bool(kind)))
     if selection is not None:
         for kind, copy in selection.made(path).items():
             export.selections[copy] = kind  # read after the type's own files (`discover_export`)
-    return total, sum(found.values()) if read else 0
+    return total, sum(n for kind, n in found.items() if kind) if read else 0
 
 
 def discover_export(

@@ -13,7 +13,8 @@ large blocks and looks for the bytes ``"resourceType": "<a read type>"`` in a wh
 any JSON is parsed; only the lines holding them are parsed, to read the top-level type (a Claim
 may contain a resource of a read type). A letter written as a ``\\u`` escape could spell the key
 or the type without those bytes: a line holding one is parsed too. A line that is not JSON is
-counted, as before, and not read (it is no resource); it never stops the audit.
+counted, as before, and not read (it is no resource); it never stops the audit. One that looked
+like a read type (the bytes above) is also listed, as a line of no resourceType not read.
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ class FoundLines:
 
     file: str  # the file's name
     filed_as: str | None  # the type its name or manifest entry gives (None: none)
-    resource_type: str
+    resource_type: str | None  # None: lines that look like a read type but are not JSON
     lines: int
-    read: bool  # False: the file is not part of the export (its manifest does not list it)
+    read: bool  # False: not JSON, or the file is not part of the export (not in its manifest)
 
 
 @dataclass
@@ -74,7 +75,8 @@ class FoundSelection:
             path = self._path(kind, self._source)
             handle = self._open[kind] = path.open("wb")
             self._made.setdefault(self._source, {})[kind] = path
-        handle.write(line.rstrip(b"\r\n") + b"\n")
+        # a byte order mark Python's JSON reader skipped would not be skipped mid-file
+        handle.write(line.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n") + b"\n")
 
     def made(self, source: Path) -> dict[str, Path]:
         """The copies made of ``source``'s lines, by type (closed: ready to read)."""
@@ -135,32 +137,40 @@ def _candidate_lines(block: bytes, pattern: re.Pattern[bytes]) -> list[tuple[int
     return out
 
 
-def _top_type(line: bytes) -> str | None:
-    """The line's top-level resourceType, None when it is not a JSON object with one."""
+def _not_json(name: str) -> None:
+    # NaN and Infinity: Python reads them, JSON (and the engines' readers) do not
+    raise ValueError(name)
+
+
+def _top_type(line: bytes) -> tuple[bool, str | None]:
+    """Is the line JSON, and its top-level resourceType (None when it has none)."""
     try:
-        value = json.loads(line)
+        value = json.loads(line, parse_constant=_not_json)
     except (ValueError, RecursionError):  # not JSON (or not UTF-8): no resource
-        return None
+        return False, None
     kind = value.get("resourceType") if isinstance(value, dict) else None
-    return kind if isinstance(kind, str) else None
+    return True, kind if isinstance(kind, str) else None
 
 
 def scan_lines(
     path: Path, read: frozenset[str], selection: FoundSelection | None
-) -> tuple[int, dict[str, int]]:
+) -> tuple[int, dict[str | None, int]]:
     """The file's non-empty lines, and how many of them are of each type in ``read`` (each
-    copied into ``selection`` when one is given). Raises OSError/EOFError/zlib.error when the
-    file cannot be read (a broken gzip)."""
+    copied into ``selection`` when one is given); under None, the lines that looked like one
+    (the bytes of a read type's ``resourceType``) but are not JSON. Raises OSError/EOFError/
+    zlib.error when the file cannot be read (a broken gzip)."""
     pattern = _type_pattern(read)
     total = 0
-    found: dict[str, int] = {}
+    found: dict[str | None, int] = {}
     if selection is not None:
         selection.start(path)
     for block in _blocks(path):
         total += _non_empty_lines(block)
         for start, end in _candidate_lines(block, pattern):
-            kind = _top_type(block[start:end])
-            if kind in read:
+            is_json, kind = _top_type(block[start:end])
+            if not is_json:  # it looked like a read type: counted, so it is never lost unseen
+                found[None] = found.get(None, 0) + 1
+            elif kind in read:
                 found[kind] = found.get(kind, 0) + 1
                 if selection is not None:
                     selection.write(kind, block[start:end])

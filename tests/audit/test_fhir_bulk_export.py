@@ -19,7 +19,7 @@ from earlypath.audit.run import run_audit
 from earlypath.errors import InputError
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
 from tests.audit import synthea_like
-from tests.integration.fhir_data import eligible_resources
+from tests.integration.fhir_data import condition, day, eligible_resources
 from tests.records.real_shapes import ectopic_today, export_of
 
 ENGINES = ["duckdb", "python"]
@@ -623,20 +623,30 @@ def test_a_manifest_entry_of_a_skipped_type_is_read_for_its_resources(
 def test_a_skipped_file_that_is_not_json_is_counted_never_a_crash(tmp_path: Path) -> None:
     export = _eligible_export()
     folder = _write(tmp_path / "x", {f"{k}.ndjson": v for k, v in export.items()})
+    nan = json.dumps(ectopic_today() | {"id": "nan", "x": float("nan")})  # NaN: not JSON
     text = (
         "not json at all\n"
         '{"resourceType": "Condition", broken\n'  # looks like a Condition: is no resource
         "\n"
-        "   \n" + json.dumps(ectopic_today()) + "\n\xff\xfe garbage "
+        "   \n" + json.dumps(ectopic_today()) + "\n" + nan + "\n\xff\xfe garbage "
     )
     (folder / "Claim.ndjson").write_bytes(text.encode("latin-1"))
     (folder / "notes.ndjson").write_bytes(b"\x00\x01\x02")
+    # a byte order mark before a line (Python's reader skips it; DuckDB's would not mid-file)
+    bom = "\ufeff" + json.dumps(condition("ect-2", "79586000", day()))
+    (folder / "data.ndjson").write_bytes(b'{"eventId": "x"}\n' + bom.encode("utf-8") + b"\n")
     run_audit(folder, tmp_path / "out")
     (episode,) = _episodes(tmp_path / "out").values()
     assert episode["decision"] == "do_not_offer"
     summary = _summary(tmp_path / "out")["fhir_export"]
-    assert summary["skipped_resource_types"] == {"Claim": 3}  # 4 non-empty lines, 1 read
-    assert _found(tmp_path / "out") == [("Claim.ndjson", "Claim", "Condition", 1, "Condition")]
+    assert summary["skipped_resource_types"] == {"Claim": 4}  # 5 non-empty lines, 1 read
+    assert _found(tmp_path / "out") == [
+        ("Claim.ndjson", "Claim", "Condition", 1, "Condition"),
+        ("Claim.ndjson", "Claim", None, 2, None),  # looked like Conditions: listed, not read
+        ("data.ndjson", None, "Condition", 1, "Condition"),
+    ]
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Claim.ndjson, a file of Claim resources, holds 2 lines of no resourceType" in report
 
 
 def test_a_type_spelled_with_escapes_is_found(tmp_path: Path) -> None:
@@ -700,6 +710,6 @@ def test_the_scan_counts_lines_as_the_count_did_across_block_ends(
         selection = fhir_found.FoundSelection()
         total, found = fhir_found.scan_lines(tmp_path / name, frozenset(RESOURCES), selection)
         assert total == count_resources(tmp_path / name) == 5
-        assert found == {"Condition": 2}
+        assert found == {"Condition": 2, None: 1}  # the last line looks like one: not JSON
         (copy,) = selection.made(tmp_path / name).values()
         assert [json.loads(line)["id"] for line in copy.read_text().splitlines()] == ["ect"] * 2
