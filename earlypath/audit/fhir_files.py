@@ -16,13 +16,12 @@ and counted by file and type in the summary and the report; one of a type not re
 
 Resource types the audit does not read (Claim, Procedure, ...) are skipped and counted, and files
 whose name gives no resource type (the client's ``log.ndjson``) are listed as ignored. Each such
-file is still looked at once, line by line (`earlypath.audit.fhir_found`): a line whose
-``resourceType`` is one the audit reads (a Condition inside ``Claim.ndjson``, a ``data.ndjson``
-holding the whole export) is read as that type, by every engine, and counted by file and type
-with the lines of another type; the skipped count is then of the lines not read. A file in a
-folder with a manifest that the manifest does not list is not part of the export: its lines of a
-read type are counted, not read. An
-without one of the files the audit cannot do without (Encounter, Patient, Condition) is an error
+file is still looked at once (`earlypath.audit.fhir_found`): a line whose ``resourceType`` is one
+the audit reads (a Condition inside ``Claim.ndjson``, a ``data.ndjson`` holding the whole export)
+is read as that type, by every engine, and counted by file and type with the lines of another
+type; the skipped count is then of the lines not read. A file in a folder with a manifest that
+the manifest does not list is not part of the export: its lines of a read type are counted, not
+read. An export without one of the files the audit cannot do without (Encounter, Patient, Condition) is an error
 naming what is missing: read as empty, it would be an audit of nobody that looks like a success.
 """
 
