@@ -21,8 +21,9 @@ the audit reads (a Condition inside ``Claim.ndjson``, a ``data.ndjson`` holding 
 is read as that type, by every engine, and counted by file and type with the lines of another
 type; the skipped count is then of the lines not read. A file in a folder with a manifest that
 the manifest does not list is not part of the export: its lines of a read type are counted, not
-read. An export without one of the files the audit cannot do without (Encounter, Patient, Condition) is an error
-naming what is missing: read as empty, it would be an audit of nobody that looks like a success.
+read. An export without one of the files the audit cannot do without (Encounter, Patient,
+Condition) is an error naming what is missing: read as empty, it would be an audit of nobody
+that looks like a success.
 """
 
 from __future__ import annotations
