@@ -15,9 +15,15 @@ and counted by file and type in the summary and the report; one of a type not re
 ``resourceType``, is left out and counted the same way: never dropped silently.
 
 Resource types the audit does not read (Claim, Procedure, ...) are skipped and counted, and files
-whose name gives no resource type (the client's ``log.ndjson``) are listed as ignored. An export
-without one of the files the audit cannot do without (Encounter, Patient, Condition) is an error
-naming what is missing: read as empty, it would be an audit of nobody that looks like a success.
+whose name gives no resource type (the client's ``log.ndjson``) are listed as ignored. Each such
+file is still looked at once (`earlypath.audit.fhir_found`): a line whose ``resourceType`` is one
+the audit reads (a Condition inside ``Claim.ndjson``, a ``data.ndjson`` holding the whole export)
+is read as that type, by every engine, and counted by file and type with the lines of another
+type; the skipped count is then of the lines not read. A file in a folder with a manifest that
+the manifest does not list is not part of the export: its lines of a read type are counted, not
+read. An export without one of the files the audit cannot do without (Encounter, Patient,
+Condition) is an error naming what is missing: read as empty, it would be an audit of nobody
+that looks like a success.
 """
 
 from __future__ import annotations
@@ -25,12 +31,14 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from earlypath.audit.fhir_found import FoundLines, FoundSelection, scan_lines
 from earlypath.audit.parts import refuse_pattern_paths
 from earlypath.errors import InputError, Problem
 
@@ -64,6 +72,12 @@ class ExportFiles:
     # lines whose resourceType is not their file's type, found while reading
     # (`earlypath.records.ibis_compile.OtherTypeLines`): read as their own type when it is read
     other_type_lines: list[Any] = field(default_factory=list)
+    # lines of a read type found in the files not read as a type (skipped, ignored): `FoundLines`
+    found_lines: list[FoundLines] = field(default_factory=list)
+    # the copies of those lines handed to the loader, by type (in ``files``, after the type's
+    # own files, in the order of the files they were found in)
+    selections: dict[Path, str] = field(default_factory=dict)
+    found_selection: FoundSelection = field(default_factory=FoundSelection, repr=False)
 
     def of(self, kind: str) -> list[Path]:
         return self.files.get(kind, [])
@@ -72,7 +86,11 @@ class ExportFiles:
         """What summary.json says about the export (names and counts, never contents)."""
         return {
             "manifest": self.manifest,
-            "files_read": {k: [p.name for p in v] for k, v in sorted(self.files.items()) if v},
+            "files_read": {
+                k: names
+                for k, v in sorted(self.files.items())
+                if (names := [p.name for p in v if p not in self.selections])
+            },
             "skipped_resource_types": dict(sorted(self.skipped.items())),
             "ignored_files": sorted(self.ignored),
             "lines_of_another_type": [
@@ -84,7 +102,7 @@ class ExportFiles:
                     "read_as": o.resource_type if o.read else None,
                 }
                 for o in sorted(
-                    self.other_type_lines,
+                    [*self.other_type_lines, *self.found_lines],
                     key=lambda o: (o.file, o.resource_type is None, o.resource_type or ""),
                 )
             ],
@@ -132,10 +150,34 @@ def count_resources(path: Path) -> int:
     try:
         with opener(path, "rb") as handle:
             return sum(1 for line in handle if line.strip())
-    except (OSError, EOFError) as error:
-        raise InputError(
-            [Problem(path.name, f"cannot be read ({type(error).__name__}): is it complete?")]
-        ) from None
+    except (OSError, EOFError, zlib.error) as error:
+        raise _unreadable(path, error) from None
+
+
+def _unreadable(path: Path, error: Exception) -> InputError:
+    return InputError(
+        [Problem(path.name, f"cannot be read ({type(error).__name__}): is it complete?")]
+    )
+
+
+def _look_into(
+    export: ExportFiles, path: Path, filed_as: str | None, read: bool = True
+) -> tuple[int, int]:
+    """Look at a file not read as a type once: its lines of a type the audit reads are read as
+    that type (``read``: handed to the loader after the type's own files) and counted. Its
+    non-empty lines, and how many of them are read."""
+    wanted = frozenset(export.files)
+    selection = export.found_selection if read else None
+    try:
+        total, found = scan_lines(path, wanted, selection)
+    except (OSError, EOFError, zlib.error) as error:
+        raise _unreadable(path, error) from None
+    for kind, lines in sorted(found.items(), key=lambda k: (k[0] is None, k[0] or "")):
+        export.found_lines.append(FoundLines(path.name, filed_as, kind, lines, read and bool(kind)))
+    if selection is not None:
+        for kind, copy in selection.made(path).items():
+            export.selections[copy] = kind  # read after the type's own files (`discover_export`)
+    return total, sum(n for kind, n in found.items() if kind) if read else 0
 
 
 def discover_export(
@@ -152,6 +194,8 @@ def discover_export(
         export = _from_manifest(folder, manifest, wanted)
     else:
         export = _from_names(folder, wanted)
+    for copy, kind in export.selections.items():
+        export.files[kind].append(copy)
     refuse_pattern_paths(p for files in export.files.values() for p in files)
     missing = [kind for kind in required if not export.of(kind)]
     if missing:
@@ -175,10 +219,12 @@ def _from_names(folder: Path, wanted: tuple[str, ...]) -> ExportFiles:
         kind = resource_type_of(path.name)
         if kind is None:
             export.ignored.append(path.name)
+            _look_into(export, path, None)
         elif kind in export.files:
             export.files[kind].append(path)
         else:
-            export.skipped[kind] = export.skipped.get(kind, 0) + count_resources(path)
+            total, read = _look_into(export, path, kind)
+            export.skipped[kind] = export.skipped.get(kind, 0) + total - read
     return export
 
 
@@ -231,13 +277,16 @@ def _from_manifest(
     name, content = manifest
     export = ExportFiles(folder, {kind: [] for kind in wanted}, manifest=name)
     listed = set()
+    looked_into: dict[Path, tuple[int, int]] = {}  # a skipped type's files: (lines, read)
     for index, entry in enumerate(content["output"]):
         where = f"{name} output[{index}]"
         kind, path = _manifest_file(folder, entry, where)
         listed.add(path.name)
+        if kind not in export.files and path not in looked_into:
+            looked_into[path] = _look_into(export, path, kind)
         count = entry.get("count")
         if isinstance(count, int) and not isinstance(count, bool):
-            found = count_resources(path)
+            found = looked_into[path][0] if path in looked_into else count_resources(path)
             if found != count:
                 raise InputError(
                     [
@@ -251,13 +300,15 @@ def _from_manifest(
         if kind in export.files:
             export.files[kind].append(path)
         else:
-            export.skipped[kind] = export.skipped.get(kind, 0) + (
-                count if isinstance(count, int) else count_resources(path)
-            )
+            total, read = looked_into[path]
+            export.skipped[kind] = export.skipped.get(kind, 0) + total - read
     _refuse_export_errors(folder, name, content.get("error"))
     export.ignored = sorted(
         p.name for p in folder.iterdir() if p.is_file() and is_ndjson(p) and p.name not in listed
     )
+    # not part of the export by its manifest: its lines of a read type counted, not read
+    for ignored in export.ignored:
+        _look_into(export, folder / ignored, None, read=False)
     return export
 
 

@@ -116,12 +116,19 @@ def render_report(summary: dict[str, Any]) -> str:
             "so the age-band figures count them under (not recorded).</p>"
         )
 
-    for other in (summary.get("fhir_export") or {}).get("lines_of_another_type") or []:
+    export = summary.get("fhir_export") or {}
+    for other in export.get("lines_of_another_type") or []:
         # a mixed or mislabelled export file: named by file and type, never by content
         what = _e(other["resourceType"] or "no resourceType")
         fate = f"read as {_e(other['read_as'])}" if other["read_as"] else "not read"
+        if other["file_type"]:
+            kind = f"a file of {_e(other['file_type'])} resources"
+        elif export.get("manifest"):  # not part of the export by its manifest
+            kind = f"a file {_e(export['manifest'])} does not list"
+        else:
+            kind = "a file whose name gives no resource type"
         add(
-            f'<p class="note">{_e(other["file"])}, a file of {_e(other["file_type"])} resources, holds '
+            f'<p class="note">{_e(other["file"])}, {kind}, holds '
             f"{other['lines']:,} line{'s' if other['lines'] != 1 else ''} of {what}: {fate}.</p>"
         )
 

@@ -19,7 +19,7 @@ from earlypath.audit.run import run_audit
 from earlypath.errors import InputError
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
 from tests.audit import synthea_like
-from tests.integration.fhir_data import eligible_resources
+from tests.integration.fhir_data import condition, day, eligible_resources
 from tests.records.real_shapes import ectopic_today, export_of
 
 ENGINES = ["duckdb", "python"]
@@ -484,3 +484,232 @@ def test_of_several_parts_the_one_holding_the_other_type_is_named(tmp_path: Path
     assert [(o["file"], o["resourceType"], o["lines"]) for o in other] == [
         ("Observation.001.ndjson", "Condition", 1)
     ]
+
+
+# --- a line of a read type inside a file the audit does not read as a type ----------------------
+
+
+def _eligible_export() -> dict[str, list[dict[str, Any]]]:
+    """Her record, eligible for progesterone (the audit's answer: offer)."""
+    return export_of(eligible_resources())
+
+
+def _claims(n: int) -> list[dict[str, Any]]:
+    # a Claim as Synthea writes one, naming a Condition it contains (not a line of Condition)
+    return [
+        {
+            "resourceType": "Claim",
+            "id": f"claim-{i}",
+            "contained": [{"resourceType": "Condition", "id": "x", "code": {"text": "ectopic"}}],
+            "diagnosis": [{"sequence": 1, "diagnosisReference": {"reference": "#x"}}],
+        }
+        for i in range(n)
+    ]
+
+
+def _found(out: Path) -> list[tuple[str, str | None, str, int, str | None]]:
+    other = _summary(out)["fhir_export"]["lines_of_another_type"]
+    return [(o["file"], o["file_type"], o["resourceType"], o["lines"], o["read_as"]) for o in other]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("gz", [False, True])
+def test_an_ectopic_condition_inside_the_claim_file_is_read(
+    engine: str, gz: bool, tmp_path: Path
+) -> None:
+    export = _eligible_export()
+    files = {f"{k}.ndjson": v for k, v in export.items()}
+    suffix = ".gz" if gz else ""
+    files[f"Claim.ndjson{suffix}"] = [*_claims(2), ectopic_today(), *_claims(1)]
+    folder = _write(tmp_path / "x", files)
+    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    (episode,) = _episodes(tmp_path / "out").values()
+    assert episode["decision"] == "do_not_offer"  # the ectopic is seen: no progesterone
+    summary = _summary(tmp_path / "out")["fhir_export"]
+    assert summary["skipped_resource_types"] == {"Claim": 3}  # the lines not read
+    assert summary["files_read"]["Condition"] == ["Condition.ndjson"]
+    assert _found(tmp_path / "out") == [
+        (f"Claim.ndjson{suffix}", "Claim", "Condition", 1, "Condition")
+    ]
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert (
+        f"Claim.ndjson{suffix}, a file of Claim resources, holds 1 line of Condition: "
+        "read as Condition." in report
+    )
+
+
+def test_without_the_ectopic_in_the_claim_file_she_is_offered(tmp_path: Path) -> None:
+    # the control of the test above: the same export with Claims only is an offer
+    export = _eligible_export()
+    files = {f"{k}.ndjson": v for k, v in export.items()} | {"Claim.ndjson": _claims(3)}
+    run_audit(_write(tmp_path / "x", files), tmp_path / "out")
+    (episode,) = _episodes(tmp_path / "out").values()
+    assert episode["decision"] == "offer"
+    assert _found(tmp_path / "out") == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("name", ["data.ndjson", "log.ndjson", "export.ndjson.gz", "2024.ndjson"])
+def test_a_file_whose_name_gives_no_type_is_read_for_its_resources(
+    engine: str, name: str, tmp_path: Path
+) -> None:
+    export = _eligible_export()
+    files = {f"{k}.ndjson": v for k, v in export.items()}
+    files[name] = [{"eventId": "kickoff"}, ectopic_today(), *_claims(1)]
+    folder = _write(tmp_path / "x", files)
+    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    (episode,) = _episodes(tmp_path / "out").values()
+    assert episode["decision"] == "do_not_offer"
+    summary = _summary(tmp_path / "out")["fhir_export"]
+    assert summary["ignored_files"] == [name]
+    assert _found(tmp_path / "out") == [(name, None, "Condition", 1, "Condition")]
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert (
+        f"{name}, a file whose name gives no resource type, holds 1 line of Condition: "
+        "read as Condition." in report
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_whole_export_in_one_file_is_read_as_its_types(engine: str, tmp_path: Path) -> None:
+    # every resource in one data.ndjson: nothing named, everything found; the same answers as
+    # the export written one file per type
+    export = _eligible_export()
+    export["Condition"].append(ectopic_today())
+    per_type = _write(tmp_path / "a", {f"{k}.ndjson": v for k, v in export.items()})
+    lines = [r for k in sorted(export) for r in export[k]]
+    one_file = _write(tmp_path / "b", {"data.ndjson": lines})
+    run_audit(per_type, tmp_path / "out-a", engine=engine)  # type: ignore[arg-type]
+    run_audit(one_file, tmp_path / "out-b", engine=engine)  # type: ignore[arg-type]
+    assert _episodes(tmp_path / "out-b") == _episodes(tmp_path / "out-a")
+    (episode,) = _episodes(tmp_path / "out-b").values()
+    assert episode["decision"] == "do_not_offer"
+    counts = {kind: n for _, _, kind, n, _ in _found(tmp_path / "out-b")}
+    assert counts == {k: len(v) for k, v in export.items()}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_manifest_entry_of_a_skipped_type_is_read_for_its_resources(
+    engine: str, tmp_path: Path
+) -> None:
+    export = _eligible_export()
+    files = {f"{k}.ndjson": v for k, v in export.items()}
+    files["claims-1.ndjson"] = [*_claims(2), ectopic_today()]
+    files["stray.ndjson"] = [ectopic_today()]  # not listed: not part of the export
+    folder = _write(tmp_path / "m", files)
+    output = [
+        {"type": k, "url": f"https://x/{k}.ndjson", "count": len(v)} for k, v in export.items()
+    ]
+    output.append({"type": "Claim", "url": "https://x/claims-1.ndjson", "count": 3})
+    manifest = {"output": output, "error": []}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    (episode,) = _episodes(tmp_path / "out").values()
+    assert episode["decision"] == "do_not_offer"
+    summary = _summary(tmp_path / "out")["fhir_export"]
+    assert summary["skipped_resource_types"] == {"Claim": 2}
+    assert summary["ignored_files"] == ["stray.ndjson"]
+    assert _found(tmp_path / "out") == [
+        ("claims-1.ndjson", "Claim", "Condition", 1, "Condition"),
+        ("stray.ndjson", None, "Condition", 1, None),
+    ]
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert (
+        "stray.ndjson, a file manifest.json does not list, holds 1 line of Condition: not read."
+        in report
+    )
+
+
+def test_a_skipped_file_that_is_not_json_is_counted_never_a_crash(tmp_path: Path) -> None:
+    export = _eligible_export()
+    folder = _write(tmp_path / "x", {f"{k}.ndjson": v for k, v in export.items()})
+    nan = json.dumps(ectopic_today() | {"id": "nan", "x": float("nan")})  # NaN: not JSON
+    text = (
+        "not json at all\n"
+        '{"resourceType": "Condition", broken\n'  # looks like a Condition: is no resource
+        "\n"
+        "   \n" + json.dumps(ectopic_today()) + "\n" + nan + "\n\xff\xfe garbage "
+    )
+    (folder / "Claim.ndjson").write_bytes(text.encode("latin-1"))
+    (folder / "notes.ndjson").write_bytes(b"\x00\x01\x02")
+    # a byte order mark before a line (Python's reader skips it; DuckDB's would not mid-file)
+    bom = "\ufeff" + json.dumps(condition("ect-2", "79586000", day()))
+    (folder / "data.ndjson").write_bytes(b'{"eventId": "x"}\n' + bom.encode("utf-8") + b"\n")
+    run_audit(folder, tmp_path / "out")
+    (episode,) = _episodes(tmp_path / "out").values()
+    assert episode["decision"] == "do_not_offer"
+    summary = _summary(tmp_path / "out")["fhir_export"]
+    assert summary["skipped_resource_types"] == {"Claim": 4}  # 5 non-empty lines, 1 read
+    assert _found(tmp_path / "out") == [
+        ("Claim.ndjson", "Claim", "Condition", 1, "Condition"),
+        ("Claim.ndjson", "Claim", None, 2, None),  # looked like Conditions: listed, not read
+        ("data.ndjson", None, "Condition", 1, "Condition"),
+    ]
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Claim.ndjson, a file of Claim resources, holds 2 lines of no resourceType" in report
+
+
+def test_a_type_spelled_with_escapes_is_found(tmp_path: Path) -> None:
+    export = _eligible_export()
+    folder = _write(tmp_path / "x", {f"{k}.ndjson": v for k, v in export.items()})
+    line = json.dumps(ectopic_today()).replace('"Condition"', '"\\u0043ondition"', 1)
+    assert '"Condition"' not in line
+    (folder / "Claim.ndjson").write_text(line + "\n", encoding="utf-8")
+    run_audit(folder, tmp_path / "out")
+    (episode,) = _episodes(tmp_path / "out").values()
+    assert episode["decision"] == "do_not_offer"
+
+
+def test_found_lines_are_read_after_the_types_own_files(tmp_path: Path) -> None:
+    # Claim.ndjson sorts before Patient.ndjson: a Patient found there must not be the one taken
+    # for her id (the first), nor its Encounter numbered before the Encounter file's
+    export = _eligible_export()
+    (patient,) = export["Patient"]
+    (encounter,) = export["Encounter"]
+    files = {f"{k}.ndjson": v for k, v in export.items()}
+    files["Claim.ndjson"] = [patient | {"birthDate": "2010-01-01"}, encounter | {"id": "enc-claim"}]
+    folder = _write(tmp_path / "x", files)
+    found = discover_export(folder, RESOURCES)
+    for kind in ("Patient", "Encounter"):
+        own, copy = found.of(kind)
+        assert own == folder / f"{kind}.ndjson"
+        assert copy.name == "Claim.ndjson" and copy.parent.parent != folder  # a copy of 1 line
+        assert copy.read_text(encoding="utf-8").count("\n") == 1
+    assert found.summary()["files_read"]["Patient"] == ["Patient.ndjson"]
+    run_audit(folder, tmp_path / "out")
+    episodes = _episodes(tmp_path / "out")
+    assert list(episodes) == ["enc-1", "enc-claim"]
+    assert {e["age_band"] for e in episodes.values()} == {"30-34"}  # born 1990, not 2010
+
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 20])
+def test_the_scan_counts_lines_as_the_count_did_across_block_ends(
+    block: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from earlypath.audit import fhir_found
+    from earlypath.audit.fhir_files import count_resources
+
+    monkeypatch.setattr(fhir_found, "_BLOCK", block)
+    condition = json.dumps(ectopic_today())
+    spaced = condition.replace('"resourceType": "Condition"', '"resourceType" :\t"Condition"')
+    text = (
+        "\n  \n"
+        + json.dumps(_claims(1)[0])
+        + "\r\n\r\n"
+        + condition
+        + "\n\n \t\n"
+        + spaced
+        + "\r\nnot json\n"
+        + '{"resourceType": "Patient", "id": "p"'  # no newline, not JSON
+    )
+    for name, data in (
+        ("a.ndjson", text.encode()),
+        ("b.ndjson.gz", gzip.compress(text.encode())),
+    ):
+        (tmp_path / name).write_bytes(data)
+        selection = fhir_found.FoundSelection()
+        total, found = fhir_found.scan_lines(tmp_path / name, frozenset(RESOURCES), selection)
+        assert total == count_resources(tmp_path / name) == 5
+        assert found == {"Condition": 2, None: 1}  # the last line looks like one: not JSON
+        (copy,) = selection.made(tmp_path / name).values()
+        assert [json.loads(line)["id"] for line in copy.read_text().splitlines()] == ["ect"] * 2

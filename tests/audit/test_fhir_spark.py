@@ -159,3 +159,35 @@ def test_spark_reads_a_line_of_another_type_as_its_own_type_as_duckdb_does(
         ("Observation.001.ndjson", "Condition", "Condition"),
         ("Observation.001.ndjson", None, None),
     ]
+
+
+@pytest.mark.spark
+def test_spark_reads_a_condition_inside_a_skipped_file_as_duckdb_does(
+    tmp_path: Path, spark: Any
+) -> None:
+    """An ectopic Condition inside a gzipped Claim file and one in a file whose name gives no
+    type: seen on Spark as on DuckDB (no offer), and counted alike."""
+    import gzip
+
+    from tests.integration.fhir_data import condition, day, eligible_resources
+    from tests.records.real_shapes import ectopic_today, export_of
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, resources in export_of(eligible_resources()).items():
+        _append(folder / f"{name}.ndjson", *resources)
+    claims = [{"resourceType": "Claim", "id": "c1"}, ectopic_today()]
+    text = "".join(json.dumps(r) + "\n" for r in claims)
+    (folder / "Claim.ndjson.gz").write_bytes(gzip.compress(text.encode("utf-8")))
+    _append(folder / "data.ndjson", {"eventId": "x"}, condition("ect-2", "79586000", day()))
+    run_audit(folder, tmp_path / "d", engine="duckdb")
+    run_audit(folder, tmp_path / "s", engine="spark", spark=spark)
+    s, d = _rows(tmp_path / "s"), _rows(tmp_path / "d")
+    assert s == d and [r["decision"] for r in s] == ["do_not_offer"]
+    summary = [json.loads((tmp_path / o / "summary.json").read_text()) for o in ("s", "d")]
+    assert summary[0]["fhir_export"] == summary[1]["fhir_export"]
+    other = summary[0]["fhir_export"]["lines_of_another_type"]
+    assert [(o["file"], o["file_type"], o["lines"], o["read_as"]) for o in other] == [
+        ("Claim.ndjson.gz", "Claim", 1, "Condition"),
+        ("data.ndjson", None, 1, "Condition"),
+    ]
