@@ -3,6 +3,7 @@
     python benchmarks/bench_spark.py                       # 100k and 1M rows, 3 runs each
     python benchmarks/bench_spark.py --rows 100000 --runs 1   # a quick look
     python benchmarks/bench_spark.py --rows 100000 --before ../main   # and another checkout
+    python benchmarks/bench_spark.py --rows 1000000 --split --pin   # where the time goes, 1 core
 
 Every run is the whole audit (`run_audit`: load, checks, rules, episodes.parquet, rejects.csv,
 summary, report) in a fresh subprocess, so no run warms the next one's JVM or caches. The
@@ -13,6 +14,12 @@ the machine's other load falls on each alike; the ratios come from the same run 
 (absolute times vary with the load, printed with each figure).
 Each run also gives the CPU seconds the audit took (the JVM's, read from /proc, and Python's):
 on a shared machine they vary less than the wall time.
+``--split`` turns on Spark's event log and prints, for each Spark run, its serial part (no job
+running: the driver planning and compiling, the loading, the join, the summary) and its parallel
+part (the jobs, their tasks summed), the JVM's CPU by kind of thread (tasks, driver, GC, JIT) and
+Python's, and the Amdahl ceiling 1 -> 2 cores each implies. ``--pin`` runs local[N] on the first
+N CPUs (``taskset``): on a 2-core machine an unpinned local[1] still has the second core for its
+GC, JIT and Python threads.
 The issue 16 goals: 100k rows in under 8 s on local[2], and local[1] / local[2] at least 1.6x
 for 1M rows.
 """
@@ -140,11 +147,16 @@ def _run(
     out: Path,
     checkout: Path = HERE.parent,
     split: bool = False,
+    pin: bool = False,
 ) -> dict:
     """One audit in a fresh process, on the code of ``checkout`` (this one, or ``--before``);
-    with ``split``, Spark's event log gives its serial and parallel parts (`_split`)."""
+    with ``split``, Spark's event log gives its serial and parallel parts (`_split`); with
+    ``pin``, a Spark run on local[N] may use only the first N CPUs (``taskset``), its JVM's
+    helper threads (GC, JIT) and Python's included: on 1 core, not 1 task thread."""
     script = checkout / "benchmarks" / "bench_spark.py"
     cmd = [sys.executable, str(script), "--worker", engine, "--master", master]
+    if pin and engine == "spark":
+        cmd = ["taskset", "-c", _first_cpus(master), *cmd]
     cmd += ["--input", str(source), "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(checkout)}
     events = out.with_name(out.name + "-events")
@@ -163,6 +175,13 @@ def _run(
     if split and engine == "spark" and "started_at" in result:
         result.update(_split(events, result["started_at"], result["ended_at"]))
     return result
+
+
+def _first_cpus(master: str) -> str:
+    """``taskset``'s list of the first N CPUs for a local[N] master (N = 1 for local)."""
+    inside = master.partition("[")[2].rstrip("]") or "1"
+    cores = (os.cpu_count() or 1) if inside == "*" else int(inside)
+    return f"0-{cores - 1}"
 
 
 def _split(events: Path, started_at: float, ended_at: float) -> dict:
@@ -206,7 +225,12 @@ def _split(events: Path, started_at: float, ended_at: float) -> dict:
 
 
 def _interleaved(
-    setups: list[tuple[str, str, Path]], source: Path, folder: Path, runs: int, split: bool = False
+    setups: list[tuple[str, str, Path]],
+    source: Path,
+    folder: Path,
+    runs: int,
+    split: bool = False,
+    pin: bool = False,
 ) -> list[dict]:
     """The median run of each (engine, master, checkout), their runs taken in turn (one of each,
     then again), so the machine's other load falls on all of them alike."""
@@ -214,7 +238,7 @@ def _interleaved(
     for i in range(runs):
         for k, (engine, master, checkout) in enumerate(setups):
             out = folder / f"out-{k}-{i}"
-            results[k].append(_run(engine, master, source, out, checkout, split))
+            results[k].append(_run(engine, master, source, out, checkout, split, pin))
     return [
         _summarised(engine, master, r)
         for (engine, master, _), r in zip(setups, results, strict=True)
@@ -292,6 +316,11 @@ def main() -> None:
         action="store_true",
         help="Spark's event log on: each run's serial and parallel parts and Amdahl's ceiling",
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="local[N] on the first N CPUs only (taskset): 1 core for local[1], helpers included",
+    )
     args = parser.parse_args()
     if args.worker:
         _worker(args.worker, args.master, args.input, args.out)
@@ -310,7 +339,9 @@ def main() -> None:
             setups.append(("spark", "local[2]", HERE.parent))
             if args.before:
                 setups.append(("spark", "local[2]", args.before.resolve()))
-            duck, one, two, *before = _interleaved(setups, cohort, folder, args.runs, args.split)
+            duck, one, two, *before = _interleaved(
+                setups, cohort, folder, args.runs, args.split, args.pin
+            )
             if not duck["evaluated"] == one["evaluated"] == two["evaluated"]:
                 raise SystemExit(f"{rows:,} rows: the engines disagree on the episodes")
             row = {

@@ -85,3 +85,10 @@ def test_the_jvm_cpu_is_grouped_by_kind_of_thread() -> None:
         "jit": 0.75,
         "driver": 2.0,
     }
+
+
+@pytest.mark.parametrize(
+    ("master", "cpus"), [("local", "0-0"), ("local[1]", "0-0"), ("local[2]", "0-1")]
+)
+def test_a_pinned_run_gets_the_first_cpus_of_its_master(master: str, cpus: str) -> None:
+    assert bench_spark._first_cpus(master) == cpus
