@@ -3,6 +3,7 @@
     python benchmarks/bench_spark.py                       # 100k and 1M rows, 3 runs each
     python benchmarks/bench_spark.py --rows 100000 --runs 1   # a quick look
     python benchmarks/bench_spark.py --rows 100000 --before ../main   # and another checkout
+    python benchmarks/bench_spark.py --rows 1000000 --split --pin   # where the time goes, 1 core
 
 Every run is the whole audit (`run_audit`: load, checks, rules, episodes.parquet, rejects.csv,
 summary, report) in a fresh subprocess, so no run warms the next one's JVM or caches. The
@@ -13,6 +14,12 @@ the machine's other load falls on each alike; the ratios come from the same run 
 (absolute times vary with the load, printed with each figure).
 Each run also gives the CPU seconds the audit took (the JVM's, read from /proc, and Python's):
 on a shared machine they vary less than the wall time.
+``--split`` turns on Spark's event log and prints, for each Spark run, its serial part (no job
+running: the driver planning and compiling, the loading, the join, the summary) and its parallel
+part (the jobs, their tasks summed), the JVM's CPU by kind of thread (tasks, driver, GC, JIT) and
+Python's, and the Amdahl ceiling 1 -> 2 cores each implies. ``--pin`` runs local[N] on the first
+N CPUs (``taskset``): on a 2-core machine an unpinned local[1] still has the second core for its
+GC, JIT and Python threads.
 The issue 16 goals: 100k rows in under 8 s on local[2], and local[1] / local[2] at least 1.6x
 for 1M rows.
 """
@@ -50,10 +57,14 @@ def _worker(engine: str, master: str, source: Path, out: Path) -> None:
         started = time.perf_counter()
         spark = spark_session(master)
         session_seconds = time.perf_counter() - started
+    threads_before = _jvm_thread_cpu(spark)
+    started_at = time.time()  # (epoch seconds, to place the event log's jobs: `_split`)
     started, cpu_before = time.perf_counter(), _cpu_seconds(spark)
     result = run_audit(source, out, engine=engine, spark=spark)  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
+    ended_at = time.time()
     cpu_seconds = _cpu_seconds(spark) - cpu_before
+    by_kind = _cpu_by_kind(threads_before, _jvm_thread_cpu(spark))
     jobs = 0
     if spark is not None:
         # Jobs the audit ran (the numbering, counts, cache, sort, write, summary queries).
@@ -68,6 +79,9 @@ def _worker(engine: str, master: str, source: Path, out: Path) -> None:
                 "rows_in": result.rows_in,
                 "evaluated": result.evaluated,
                 "jobs": jobs,
+                "cpu_by_kind": by_kind,
+                "started_at": started_at,
+                "ended_at": ended_at,
             }
         )
     )
@@ -84,22 +98,139 @@ def _cpu_seconds(spark: object) -> float:
     return used
 
 
-def _run(engine: str, master: str, source: Path, out: Path, checkout: Path = HERE.parent) -> dict:
-    """One audit in a fresh process, on the code of ``checkout`` (this one, or ``--before``)."""
+def _jvm_thread_cpu(spark: object) -> dict[str, tuple[str, float]]:
+    """Each thread of the Spark JVM (from /proc: Linux): its name and CPU seconds so far."""
+    if spark is None:
+        return {}
+    pid = spark.sparkContext._gateway.proc.pid  # type: ignore[attr-defined]
+    threads = {}
+    for folder in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (folder / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:  # the thread ended
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        threads[folder.name] = (name, used)
+    return threads
+
+
+# What the JVM's threads do, by the start of their names (Linux keeps 15 characters).
+THREAD_KINDS = (
+    ("Executor task", "tasks"),  # the tasks of the jobs: one thread per core at a time
+    ("GC Thread", "gc"),
+    ("VM Thread", "gc"),  # (safepoints: mostly the collections)
+    ("C1 Compiler", "jit"),
+    ("C2 Compiler", "jit"),
+    ("Sweeper", "jit"),
+)
+
+
+def _cpu_by_kind(
+    before: dict[str, tuple[str, float]], after: dict[str, tuple[str, float]]
+) -> dict[str, float]:
+    """The JVM's CPU seconds between two snapshots by kind of thread: ``tasks`` (the parallel
+    part), ``gc``, ``jit`` and ``driver`` (the rest: py4j's threads planning and compiling the
+    queries for Python, Spark's scheduler). A thread that ended between them is not counted."""
+    used = {"tasks": 0.0, "gc": 0.0, "jit": 0.0, "driver": 0.0}
+    for tid, (name, seconds) in after.items():
+        kind = next((k for prefix, k in THREAD_KINDS if name.startswith(prefix)), "driver")
+        used[kind] += seconds - before.get(tid, (name, 0.0))[1]
+    return {k: round(v, 2) for k, v in used.items()}
+
+
+def _run(
+    engine: str,
+    master: str,
+    source: Path,
+    out: Path,
+    checkout: Path = HERE.parent,
+    split: bool = False,
+    pin: bool = False,
+) -> dict:
+    """One audit in a fresh process, on the code of ``checkout`` (this one, or ``--before``);
+    with ``split``, Spark's event log gives its serial and parallel parts (`_split`); with
+    ``pin``, a Spark run on local[N] may use only the first N CPUs (``taskset``), its JVM's
+    helper threads (GC, JIT) and Python's included: on 1 core, not 1 task thread."""
     script = checkout / "benchmarks" / "bench_spark.py"
     cmd = [sys.executable, str(script), "--worker", engine, "--master", master]
+    if pin and engine == "spark":
+        cmd = ["taskset", "-c", _first_cpus(master), *cmd]
     cmd += ["--input", str(source), "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(checkout)}
+    events = out.with_name(out.name + "-events")
+    if split and engine == "spark":
+        events.mkdir(parents=True, exist_ok=True)
+        env["PYSPARK_SUBMIT_ARGS"] = (
+            f"--conf spark.eventLog.enabled=true --conf spark.eventLog.compress=false "
+            f"--conf spark.eventLog.dir={events.as_uri()} "
+            "pyspark-shell"
+        )
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{engine} {master} failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["load_average"] = os.getloadavg()[0]
+    if split and engine == "spark" and "started_at" in result:
+        result.update(_split(events, result["started_at"], result["ended_at"]))
     return result
 
 
+def _first_cpus(master: str) -> str:
+    """``taskset``'s list of the first N CPUs for a local[N] master (N = 1 for local)."""
+    inside = master.partition("[")[2].rstrip("]") or "1"
+    cores = (os.cpu_count() or 1) if inside == "*" else int(inside)
+    return f"0-{cores - 1}"
+
+
+def _split(events: Path, started_at: float, ended_at: float) -> dict:
+    """The audit's serial and parallel parts, from Spark's event log: ``parallel_s`` is the wall
+    time while a Spark job ran (its tasks, one per core), ``serial_s`` the rest of the audit
+    (the driver's planning and code generation, the loading, the join and the summary: one
+    core whatever the master, bar a few helper threads); ``task_s`` the tasks' summed wall time
+    (the one-core cost of the parallel part) and ``task_cpu_s`` their CPU. Amdahl's ceiling for
+    1 -> 2 cores is then (serial + task) / (serial + task / 2)."""
+    spans: list[tuple[float, float]] = []
+    starts: dict[int, float] = {}
+    task_s = task_cpu_s = 0.0
+    # (Spark 4 rolls its event log: a folder of events_N_* files per application)
+    for log in sorted(events.rglob("events_*")):
+        for line in log.open(encoding="utf-8"):
+            event = json.loads(line)
+            kind = event["Event"]
+            if kind == "SparkListenerJobStart":
+                starts[event["Job ID"]] = event["Submission Time"] / 1000
+            elif kind == "SparkListenerJobEnd":
+                spans.append((starts[event["Job ID"]], event["Completion Time"] / 1000))
+            elif kind == "SparkListenerTaskEnd":
+                info = event["Task Info"]
+                task_s += (info["Finish Time"] - info["Launch Time"]) / 1000
+                task_cpu_s += event.get("Task Metrics", {}).get("Executor CPU Time", 0) / 1e9
+    parallel = 0.0  # the union of the jobs' spans (jobs may overlap)
+    reached = started_at
+    for start, end in sorted(spans):
+        start, end = max(start, reached), min(end, ended_at)
+        if end > start:
+            parallel += end - start
+            reached = end
+    serial = ended_at - started_at - parallel
+    return {
+        "serial_s": serial,
+        "parallel_s": parallel,
+        "task_s": task_s,
+        "task_cpu_s": task_cpu_s,
+        "ceiling": (serial + task_s) / (serial + task_s / 2) if task_s else 1.0,
+    }
+
+
 def _interleaved(
-    setups: list[tuple[str, str, Path]], source: Path, folder: Path, runs: int
+    setups: list[tuple[str, str, Path]],
+    source: Path,
+    folder: Path,
+    runs: int,
+    split: bool = False,
+    pin: bool = False,
 ) -> list[dict]:
     """The median run of each (engine, master, checkout), their runs taken in turn (one of each,
     then again), so the machine's other load falls on all of them alike."""
@@ -107,7 +238,7 @@ def _interleaved(
     for i in range(runs):
         for k, (engine, master, checkout) in enumerate(setups):
             out = folder / f"out-{k}-{i}"
-            results[k].append(_run(engine, master, source, out, checkout))
+            results[k].append(_run(engine, master, source, out, checkout, split, pin))
     return [
         _summarised(engine, master, r)
         for (engine, master, _), r in zip(setups, results, strict=True)
@@ -118,7 +249,7 @@ def _summarised(engine: str, master: str, results: list[dict]) -> dict:
     evaluated = {r["evaluated"] for r in results}
     if len(evaluated) != 1:
         raise SystemExit(f"{engine} {master}: runs disagree on the episodes: {evaluated}")
-    return {
+    summary = {
         "seconds": statistics.median(r["seconds"] for r in results),
         "all_seconds": [round(r["seconds"], 2) for r in results],
         "cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
@@ -128,6 +259,44 @@ def _summarised(engine: str, master: str, results: list[dict]) -> dict:
         "evaluated": results[0]["evaluated"],
         "jobs": results[0]["jobs"],
     }
+    if all(r.get("cpu_by_kind") for r in results):
+        kinds = {
+            k: statistics.median(r["cpu_by_kind"][k] for r in results) for k in THREAD_KIND_NAMES
+        }
+        jvm = sum(kinds.values())
+        kinds["python"] = max(0.0, summary["cpu_seconds"] - jvm)
+        summary["cpu_by_kind"] = {k: round(v, 2) for k, v in kinds.items()}
+        # The tasks' CPU on two cores, everything else taken as serial (GC and JIT threads
+        # run beside them in fact: a low estimate).
+        total = sum(kinds.values())
+        summary["cpu_ceiling"] = total / (total - kinds["tasks"] / 2) if total else 1.0
+    for key in SPLIT_KEYS:  # (`--split`: the serial and parallel parts, each run's and median)
+        if all(key in r for r in results):
+            summary[key] = statistics.median(r[key] for r in results)
+            summary[f"all_{key}"] = [round(r[key], 2) for r in results]
+    return summary
+
+
+THREAD_KIND_NAMES = ("tasks", "gc", "jit", "driver")
+SPLIT_KEYS = ("serial_s", "parallel_s", "task_s", "task_cpu_s", "ceiling")
+
+
+def _split_line(name: str, run: dict) -> str:
+    line = ""
+    if "cpu_by_kind" in run:
+        kinds = ", ".join(f"{k} {v:.1f}" for k, v in run["cpu_by_kind"].items())
+        line += (
+            f"\n   {name}: CPU s by thread (medians) {kinds}; tasks on 2 cores, the rest serial: "
+            f"ceiling 1->2 cores {run['cpu_ceiling']:.2f}x"
+        )
+    if "serial_s" in run:
+        line += (
+            f"\n   {name}: serial (no job running) {run['all_serial_s']} s, in jobs "
+            f"{run['all_parallel_s']} s, tasks summed {run['all_task_s']} s (CPU "
+            f"{run['all_task_cpu_s']} s); Amdahl ceiling 1->2 cores {run['ceiling']:.2f}x (runs "
+            f"{run['all_ceiling']})"
+        )
+    return line
 
 
 def main() -> None:
@@ -141,6 +310,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument(
         "--before", type=Path, help="another checkout: its Spark audit on local[2], in turn"
+    )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="Spark's event log on: each run's serial and parallel parts and Amdahl's ceiling",
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="local[N] on the first N CPUs only (taskset): 1 core for local[1], helpers included",
     )
     args = parser.parse_args()
     if args.worker:
@@ -160,7 +339,9 @@ def main() -> None:
             setups.append(("spark", "local[2]", HERE.parent))
             if args.before:
                 setups.append(("spark", "local[2]", args.before.resolve()))
-            duck, one, two, *before = _interleaved(setups, cohort, folder, args.runs)
+            duck, one, two, *before = _interleaved(
+                setups, cohort, folder, args.runs, args.split, args.pin
+            )
             if not duck["evaluated"] == one["evaluated"] == two["evaluated"]:
                 raise SystemExit(f"{rows:,} rows: the engines disagree on the episodes")
             row = {
@@ -196,7 +377,9 @@ def main() -> None:
                 f"session start {two['session_seconds']:.1f} s (not counted) | CPU s: duckdb "
                 f"{duck['cpu_seconds']:.1f}, local[1] {one['cpu_seconds']:.1f}, local[2] "
                 f"{two['cpu_seconds']:.1f}; local[1] runs {one['all_seconds']}, local[2] runs "
-                f"{two['all_seconds']}, load average {two['load_average']}",
+                f"{two['all_seconds']}, load average {two['load_average']}"
+                + _split_line("local[1]", one)
+                + _split_line("local[2]", two),
                 flush=True,
             )
     for row in table:

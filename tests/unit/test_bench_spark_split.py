@@ -1,0 +1,94 @@
+"""The Spark benchmark's split of an audit into its serial and parallel parts
+(`benchmarks/bench_spark.py --split`): from Spark's event log, and the JVM's CPU by thread."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+
+import bench_spark  # noqa: E402
+
+
+def _task(launch_ms: int, finish_ms: int, cpu_ns: int) -> dict:
+    return {
+        "Event": "SparkListenerTaskEnd",
+        "Stage ID": 0,
+        "Task Info": {"Launch Time": launch_ms, "Finish Time": finish_ms},
+        "Task Metrics": {"Executor CPU Time": cpu_ns},
+    }
+
+
+def _write_log(folder: Path, events: list[dict]) -> None:
+    # Spark 4's rolling event log: a folder per application, events_N_* files in it
+    app = folder / "eventlog_v2_local-1"
+    app.mkdir(parents=True)
+    (app / "appstatus_local-1").write_text("")
+    half = len(events) // 2
+    for n, chunk in enumerate((events[:half], events[half:]), start=1):
+        text = "".join(json.dumps(e) + "\n" for e in chunk)
+        (app / f"events_{n}_local-1").write_text(text)
+
+
+def test_the_serial_part_is_the_audit_outside_its_jobs(tmp_path: Path) -> None:
+    # An audit from t=1000 s to 1015 s; one job from 1003 to 1013 s, two tasks side by side
+    # of 9 and 10 s: 10 s parallel, 5 s serial; on one core 5 + 19 s, on two 5 + 9.5 s.
+    _write_log(
+        tmp_path,
+        [
+            {"Event": "SparkListenerJobStart", "Job ID": 0, "Submission Time": 1_003_000},
+            _task(1_003_100, 1_012_100, 8_000_000_000),
+            _task(1_003_000, 1_013_000, 9_000_000_000),
+            {"Event": "SparkListenerJobEnd", "Job ID": 0, "Completion Time": 1_013_000},
+        ],
+    )
+    split = bench_spark._split(tmp_path, 1000.0, 1015.0)
+    assert split["parallel_s"] == pytest.approx(10.0)
+    assert split["serial_s"] == pytest.approx(5.0)
+    assert split["task_s"] == pytest.approx(19.0)
+    assert split["task_cpu_s"] == pytest.approx(17.0)
+    assert split["ceiling"] == pytest.approx(24.0 / 14.5)
+
+
+def test_overlapping_jobs_are_counted_once(tmp_path: Path) -> None:
+    _write_log(
+        tmp_path,
+        [
+            {"Event": "SparkListenerJobStart", "Job ID": 0, "Submission Time": 1_001_000},
+            {"Event": "SparkListenerJobStart", "Job ID": 1, "Submission Time": 1_002_000},
+            {"Event": "SparkListenerJobEnd", "Job ID": 0, "Completion Time": 1_004_000},
+            {"Event": "SparkListenerJobEnd", "Job ID": 1, "Completion Time": 1_005_000},
+        ],
+    )
+    split = bench_spark._split(tmp_path, 1000.0, 1010.0)
+    assert split["parallel_s"] == pytest.approx(4.0)
+    assert split["serial_s"] == pytest.approx(6.0)
+    assert split["ceiling"] == 1.0  # no task: nothing to spread
+
+
+def test_the_jvm_cpu_is_grouped_by_kind_of_thread() -> None:
+    before = {"1": ("Executor task l", 1.0), "2": ("GC Thread#0", 0.5), "3": ("Thread-4", 0.0)}
+    after = {
+        "1": ("Executor task l", 6.0),
+        "2": ("GC Thread#0", 1.0),
+        "3": ("Thread-4", 2.0),
+        "4": ("C1 CompilerThre", 0.75),
+        "5": ("VM Thread", 0.25),
+    }
+    assert bench_spark._cpu_by_kind(before, after) == {
+        "tasks": 5.0,
+        "gc": 0.75,
+        "jit": 0.75,
+        "driver": 2.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("master", "cpus"), [("local", "0-0"), ("local[1]", "0-0"), ("local[2]", "0-1")]
+)
+def test_a_pinned_run_gets_the_first_cpus_of_its_master(master: str, cpus: str) -> None:
+    assert bench_spark._first_cpus(master) == cpus
