@@ -40,7 +40,8 @@ REPEATED_IDS = "earlypath_repeated_ids"
 # The checks are compiled once, into a view over CHECK_INPUT, a view of the raw rows: after the
 # pass, CHECK_INPUT is pointed at the rows not written, and the same view checks only those.
 CHECK_INPUT, CHECKED = "earlypath_check_input", "earlypath_checked"
-JUDGED_EPISODES = "earlypath_judged_episodes"  # a view: judged as it is read (by the COPY)
+# The judged episodes, judged as they are read (by the COPY): a view, made only if asked for.
+JUDGED_EPISODES = "earlypath_judged_episodes"
 
 
 def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) -> Evaluated:
@@ -66,10 +67,10 @@ def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) 
         con, CHECK_INPUT, types, policy, repeated, REPEATED_IDS, CHECKED
     )
     duck.execute(f"CREATE OR REPLACE VIEW {CHECKED} AS {checked_sql}")
-    duck.execute(f"CREATE OR REPLACE VIEW {JUDGED_EPISODES} AS {episodes_sql}")
     return Evaluated(
         con,
-        SqlTable.named(con, JUDGED_EPISODES, (*EPISODE_COLUMNS, *extras)),
+        # Read once, by the COPY: a subquery there (a view made only if ibis asks for it)
+        SqlTable.defined_by(con, JUDGED_EPISODES, (*EPISODE_COLUMNS, *extras), episodes_sql),
         _rejects_view(con, CHECKED),
         rows_in,
         None,
