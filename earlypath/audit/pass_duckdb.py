@@ -20,7 +20,7 @@ from earlypath.audit.load import sql_text
 from earlypath.audit.output import atomic_path
 from earlypath.audit.progress import duckdb_progress
 from earlypath.audit.progress import progress_bar as _progress
-from earlypath.audit.sql_table import SqlTable, column_types, sql_name, sql_of
+from earlypath.audit.sql_table import SqlTable, column_types, duckdb_engine, sql_name, sql_of
 from earlypath.policy import Policy
 
 __all__ = [
@@ -199,14 +199,14 @@ GAPS = "earlypath_gaps_in_the_file"  # by `rows_in_order`: the numbers missing b
 
 def copy_to_parquet(con: Any, expr: Any, target: Path) -> None:
     """Write a table (a `SqlTable`, SQL text or an ibis table of ``con``) to a Parquet file."""
-    import duckdb
-
     sql = sql_of(con, expr)
     try:
         con.con.execute(
             f"COPY ({sql}) TO {sql_text(str(target))} (FORMAT parquet, COMPRESSION zstd)"
         )
-    except duckdb.IOException:  # a full disk, a file size limit: an output error, not a bug
+    except (
+        duckdb_engine().IOException
+    ):  # a full disk, a file size limit: an output error, not a bug
         raise OSError(
             errno.EIO, "DuckDB could not write episodes.parquet (is the disk full?)"
         ) from None
@@ -249,6 +249,4 @@ def rows_in_order(path: Path, duck: Any = None) -> bool:
 
 
 def _new_connection() -> Any:
-    import duckdb
-
-    return duckdb.connect()
+    return duckdb_engine().connect()

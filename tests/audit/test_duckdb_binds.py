@@ -1,4 +1,5 @@
-"""The DuckDB audit binds its long judging SQL as few times as it can (issue 16: start-up).
+"""The DuckDB audit's fixed cost (issue 16: start-up): it binds its long judging SQL as few
+times as it can, and runs on DuckDB's compiled module without the package's Python layers.
 
 DuckDB binds a view's query when the view is created and again in each statement reading it:
 for a small audit that is most of the run (about 0.02 s a bind of the checks and rules). The
@@ -48,3 +49,27 @@ def test_the_judged_episodes_are_no_view_until_ibis_asks(tmp_path: Path) -> None
     from_file = pq.read_table(tmp_path / "out" / "episodes.parquet", columns=["episode_id"])
     assert ids == sorted(from_file.column(0).to_pylist())
     assert written.evaluated == len(ids) == 2  # e2: scan findings with no scan date, rejected
+
+
+def test_the_audit_s_connection_is_the_one_the_duckdb_package_gives(tmp_path: Path) -> None:
+    # `duckdb_engine` is the compiled module the package re-exports: the same connection
+    # class and errors, so ibis (which imports the package) and `except duckdb.X` agree.
+    import duckdb
+
+    from earlypath.audit.sql_table import PlainDuckDB, duckdb_engine
+
+    engine = duckdb_engine()
+    assert engine.connect is duckdb.connect
+    assert engine.IOException is duckdb.IOException
+    assert isinstance(PlainDuckDB().con, duckdb.DuckDBPyConnection)
+
+
+def test_without_the_compiled_module_the_package_is_used(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    import duckdb
+
+    from earlypath.audit.sql_table import duckdb_engine
+
+    monkeypatch.setitem(sys.modules, "_duckdb", None)  # (another DuckDB release's layout)
+    assert duckdb_engine() is duckdb

@@ -31,8 +31,13 @@ RUN_BOUND = ("generated_at", "seconds", "timings_seconds")
 # What a warm audit must not import (each costs 0.05-0.2 s of start-up): ibis builds the SQL,
 # pyarrow and NumPy were used to read the written file back, pydantic is the episode contract.
 # The rules' own modules (0.015 s) are not needed either: the summary reads the versions' dates.
-# typer (about 0.05 s) is the CLI app's: a plain `earlypath audit` line runs without it.
-HEAVY = ("ibis", "pyarrow", "numpy", "pydantic", "pandas", "earlypath.rules", "typer")
+# typer (about 0.05 s) is the CLI app's: a plain `earlypath audit` line runs without it. The
+# `duckdb` package's Python layers and its metadata read (0.11 s) are not needed either: the
+# audit uses DuckDB's compiled module (`sql_table.duckdb_engine`).
+HEAVY = (
+    *("ibis", "pyarrow", "numpy", "pydantic", "pandas", "earlypath.rules", "typer"),
+    *("duckdb", "importlib.metadata"),
+)
 AUDIT = f"""
 import sys
 from pathlib import Path
