@@ -71,7 +71,8 @@ def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) 
         con,
         # Read once, by the COPY: a subquery there (a view made only if ibis asks for it)
         SqlTable.defined_by(con, JUDGED_EPISODES, (*EPISODE_COLUMNS, *extras), episodes_sql),
-        _rejects_view(con, CHECKED),
+        # Found after the pass (`after_one_pass`); before it, for callers of `evaluate` only
+        _rejects_view(con, CHECKED, made=False),
         rows_in,
         None,
         extras,
@@ -79,13 +80,18 @@ def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) 
     )
 
 
-def _rejects_view(con: Any, source: str) -> SqlTable:
-    """The rejects of ``source`` (checked rows): row number, episode id and reason, as a view."""
-    con.con.execute(
-        f"CREATE OR REPLACE VIEW {REJECTS} AS SELECT row_number, episode_id, reject_reason "
-        f"FROM {sql_name(source)} WHERE reject_reason IS NOT NULL"
+def _rejects_view(con: Any, source: str, made: bool = True) -> SqlTable:
+    """The rejects of ``source`` (checked rows): row number, episode id and reason, as a view
+    (not ``made`` yet: `SqlTable.defined_by`, for a source whose SQL is long to bind)."""
+    columns = ("row_number", "episode_id", "reject_reason")
+    sql = (
+        f"SELECT row_number, episode_id, reject_reason FROM {sql_name(source)} "
+        "WHERE reject_reason IS NOT NULL"
     )
-    return SqlTable.named(con, REJECTS, ("row_number", "episode_id", "reject_reason"))
+    if not made:
+        return SqlTable.defined_by(con, REJECTS, columns, sql)
+    con.con.execute(f"CREATE OR REPLACE VIEW {REJECTS} AS {sql}")
+    return SqlTable.named(con, REJECTS, columns)
 
 
 def _few_as_list(duck: Any) -> list[str] | None:

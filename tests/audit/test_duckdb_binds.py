@@ -4,7 +4,8 @@ times as it can, and runs on DuckDB's compiled module without the package's Pyth
 DuckDB binds a view's query when the view is created and again in each statement reading it:
 for a small audit that is most of the run (about 0.02 s a bind of the checks and rules). The
 judged episodes are read once, by the COPY, so they are a subquery there, and a view of them
-is made only when ibis asks for the table (a caller of `evaluate`)."""
+is made only when ibis asks for the table (a caller of `evaluate`); so are the rejects before
+the pass (they are found after it)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ def _views(con: object) -> set[str]:
 def test_the_judged_episodes_are_no_view_until_ibis_asks(tmp_path: Path) -> None:
     ev = evaluate(_cohort(tmp_path), "duckdb")
     assert JUDGED_EPISODES not in _views(ev.con)  # the COPY reads them as a subquery
+    assert "earlypath_rejects" not in _views(ev.con)  # found after the pass
+    assert "earlypath_checked" in ev.rejects.sql
     assert "earlypath_checked" in ev.episodes.sql  # ... of the checked rows' view
     # A caller that wants ibis's table gets it, the view made then: the same rows.
     table = ev.episodes.as_ibis()
@@ -49,6 +52,8 @@ def test_the_judged_episodes_are_no_view_until_ibis_asks(tmp_path: Path) -> None
     from_file = pq.read_table(tmp_path / "out" / "episodes.parquet", columns=["episode_id"])
     assert ids == sorted(from_file.column(0).to_pylist())
     assert written.evaluated == len(ids) == 2  # e2: scan findings with no scan date, rejected
+    rejected = ev.con.to_pyarrow(ev.rejects.as_ibis().select("episode_id")).column(0)
+    assert rejected.to_pylist() == ["e2"]
 
 
 def test_the_audit_s_connection_is_the_one_the_duckdb_package_gives(tmp_path: Path) -> None:
