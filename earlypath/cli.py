@@ -6,20 +6,16 @@ Exit codes: 0 success; 2 invalid input (one line per problem on stderr, naming t
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
 import sys
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
-
-import typer
-from typer.core import TyperGroup
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 if TYPE_CHECKING:
-    # Typer vendors its own copy of click: the group's hooks get that copy's Context.
-    from typer._click import Command, Context
+    import typer
 
 from earlypath.errors import EXIT_INPUT, EarlypathError, InputError, Problem, exit_code
 from earlypath.policy import Policy
@@ -35,29 +31,49 @@ LAZY_COMMANDS = {
 }
 
 
-class _LazyGroup(TyperGroup):
-    def list_commands(self, ctx: Context) -> list[str]:
-        return [*super().list_commands(ctx), *LAZY_COMMANDS]
-
-    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
-        target = LAZY_COMMANDS.get(cmd_name)
-        if target is None:
-            return super().get_command(ctx, cmd_name)
-        module, _, attr = target.partition(":")
-        # No completion options: typer's would offer --install-completion on each lazy command,
-        # and the completion script it installs cannot reach commands loaded this way.
-        single = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
-        single.command(cmd_name)(getattr(importlib.import_module(module), attr))
-        return typer.main.get_command(single)
+def __getattr__(name: str) -> Any:
+    """``app``, the typer app, built on first use (PEP 562): a plain ``earlypath audit`` line
+    (`main`) runs without importing typer (issue 16: start-up)."""
+    if name == "app":
+        return _build_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-app = typer.Typer(
-    cls=_LazyGroup,
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    help="earlypath: NICE NG126 early pregnancy decisions, explained.",
-)
+@functools.cache
+def _build_app() -> typer.Typer:
+    # The commands below name `typer` in their annotations and bodies: it is this module's
+    # global from here on (they only run through the app).
+    global typer
+    import typer
+    from typer.core import TyperGroup
+
+    class _LazyGroup(TyperGroup):
+        def list_commands(self, ctx: Any) -> list[str]:
+            return [*super().list_commands(ctx), *LAZY_COMMANDS]
+
+        def get_command(self, ctx: Any, cmd_name: str) -> Any:
+            target = LAZY_COMMANDS.get(cmd_name)
+            if target is None:
+                return super().get_command(ctx, cmd_name)
+            module, _, attr = target.partition(":")
+            # No completion options: typer's would offer --install-completion on each lazy
+            # command, and the completion script it installs cannot reach commands loaded
+            # this way.
+            single = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+            single.command(cmd_name)(getattr(importlib.import_module(module), attr))
+            return typer.main.get_command(single)
+
+    app = typer.Typer(
+        cls=_LazyGroup,
+        add_completion=False,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        help="earlypath: NICE NG126 early pregnancy decisions, explained.",
+    )
+    app.callback()(_main_options)
+    for command in (assess, schema, examples):
+        app.command()(command)
+    return app
 
 
 def _show_version(value: bool) -> None:
@@ -68,7 +84,6 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _main_options(
     version: Annotated[
         bool,
@@ -81,11 +96,6 @@ def _main_options(
     ] = False,
 ) -> None:
     """earlypath: NICE NG126 early pregnancy decisions, explained."""
-
-
-StopAtOption = Annotated[
-    str, typer.Option("--stop-at", help="Policy: stop progesterone at 16+0 (default) or 16+6.")
-]
 
 
 def _policy(stop_at: str) -> Policy:
@@ -125,7 +135,6 @@ def _dumps(data: object) -> str:
     return dumps(data)
 
 
-@app.command()
 def assess(
     source: Annotated[
         str, typer.Argument(metavar="FILE", help="Episode JSON file, or - for stdin.")
@@ -141,7 +150,9 @@ def assess(
     output_format: Annotated[
         str, typer.Option("--format", help="json (default) or text.")
     ] = "json",
-    stop_at: StopAtOption = "16+0",
+    stop_at: Annotated[
+        str, typer.Option("--stop-at", help="Policy: stop progesterone at 16+0 (default) or 16+6.")
+    ] = "16+0",
 ) -> None:
     """Assess an episode (or, with --many, one episode per line) and print the assessment."""
     from earlypath.engines.python import assess as run_assessment
@@ -227,7 +238,6 @@ def _checked(source: str) -> Path:
     return path
 
 
-@app.command()
 def schema() -> None:
     """Print the JSON Schema of the episode (the input contract)."""
     from earlypath.model import episode_json_schema  # pydantic: only for the commands using it
@@ -235,13 +245,14 @@ def schema() -> None:
     typer.echo(json.dumps(episode_json_schema(), indent=2))
 
 
-@app.command()
 def examples(
     output_format: Annotated[
         str, typer.Option("--format", help="text (default) or json.")
     ] = "text",
 ) -> None:
     """Assess the bundled example episodes and print the decisions."""
+    from importlib import resources
+
     from earlypath.engines.python import assess as run_assessment
     from earlypath.model import parse_episode_json
     from earlypath.render_text import render_text
@@ -262,38 +273,41 @@ def examples(
 
 def main() -> None:
     """Entry point: run the app, turning unexpected errors into exit 1 without a data dump."""
+    from earlypath.audit.command_line import echo  # as typer.echo, without importing typer
+
     try:
         if not _plain_audit(sys.argv[1:]):
-            app()
+            _build_app()()
     except EarlypathError as error:
-        typer.echo(f"error: {error}", err=True)
+        echo(f"error: {error}", err=True)
         sys.exit(exit_code(error))
     except Exception as error:  # noqa: BLE001 - last line of defence; no patient data printed
-        typer.echo(f"internal error ({type(error).__name__}); please report it", err=True)
+        echo(f"internal error ({type(error).__name__}); please report it", err=True)
         sys.exit(exit_code(error))
 
 
 def _plain_audit(args: list[str]) -> bool:
-    """Run ``earlypath audit`` with a plain command line without typer's parsing, which imports
-    pydantic for its coercion (issue 16: start-up); False, having done nothing, for any other
-    command line. The audit and its messages and exit codes are the same either way."""
+    """Run ``earlypath audit`` with a plain command line without typer (its import, its app and
+    its parsing, which imports pydantic for its coercion: issue 16, start-up); False, having
+    done nothing, for any other command line. The audit and its messages and exit codes are the
+    same either way (`earlypath.audit.command_line`)."""
     if args[:1] != ["audit"] or any(name.endswith("_COMPLETE") for name in os.environ):
         return False
-    from earlypath.audit.commands import audit_command, plain_audit_arguments
+    from earlypath.audit.command_line import audit_line, plain_audit_arguments
 
     arguments = plain_audit_arguments(args[1:])
     if arguments is None:
         return False
     # As typer's standalone mode ends a command:
     try:
-        audit_command(**arguments)  # type: ignore[arg-type]
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
+        code = audit_line(**arguments)  # type: ignore[arg-type]
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:  # the reader of stdout went away: quietly, exit 1
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+    if code:
+        sys.exit(code)
     return True
 
 

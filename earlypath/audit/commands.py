@@ -8,12 +8,12 @@ bad input. No patient data is printed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from earlypath.audit.command_line import audit_failure, audit_line, plain_audit_arguments
 from earlypath.errors import EXIT_INPUT
 
 __all__ = ["audit_command", "audit_failure", "plain_audit_arguments", "synth_command"]
@@ -52,121 +52,12 @@ def audit_command(
     ] = 0,
 ) -> None:
     """Audit a cohort: who was eligible for progesterone and not offered it, by site and group."""
-    from earlypath.audit.run import run_audit
-    from earlypath.errors import EarlypathError
-    from earlypath.policy import Policy
-
-    problems = []
-    if engine not in ("duckdb", "spark", "python"):
-        problems.append(f"--engine: must be duckdb, spark or python, not {engine!r}")
-    if stop_at not in ("16+0", "16+6"):
-        problems.append(f"--stop-at: must be 16+0 or 16+6, not {stop_at!r}")
-    if not source.exists():
-        problems.append(f"INPUT: {source} does not exist")
-    if problems:
-        for line in problems:
-            typer.echo(line, err=True)
-        raise typer.Exit(EXIT_INPUT)
-    try:
-        run_audit(
-            source,
-            out,
-            engine=engine,  # type: ignore[arg-type]
-            group_by=group_by or (),
-            policy=Policy(stop_at=stop_at),  # type: ignore[arg-type]
-            progress=not quiet,
-            echo=typer.echo,
-            suppress_below=suppress_below,
-        )
-    except (EarlypathError, ValueError) as error:
-        code, lines = audit_failure(error)
-        for line in lines:
-            typer.echo(line, err=True)
-        raise typer.Exit(code) from None
-
-
-# `audit_command`'s options, for `plain_audit_arguments`: an option not listed here (a new one,
-# or --help) is left to typer, so the list can lag behind the signature but never misread it.
-_AUDIT_OPTIONS = {
-    "--out": "out",
-    "--engine": "engine",
-    "--group-by": "group_by",
-    "--stop-at": "stop_at",
-    "--suppress-below": "suppress_below",
-}
-_AUDIT_FLAGS = {"--quiet": "quiet"}
-
-
-def plain_audit_arguments(args: Sequence[str]) -> dict[str, object] | None:
-    """`audit_command`'s keyword arguments for a plain ``earlypath audit`` command line, or None.
-
-    Plain: INPUT once, ``--out``, each option in full as ``--name value`` or ``--name=value``
-    (only ``--group-by`` repeated), no value that is empty or starts with a dash, and
-    ``--suppress-below`` a whole number. Such a line means the same to typer; typer's parsing
-    imports pydantic (0.13 s, a third of a small audit's start-up), so `earlypath.cli.main`
-    runs it without typer. Anything else (help, an unknown, repeated or missing option, an odd
-    value) is None: typer parses it and words its errors as ever."""
-    found: dict[str, object] = {}
-    group_by: list[str] = []
-    source: str | None = None
-    tokens = iter(args)
-    for token in tokens:
-        if not _plain(token):
-            return None
-        if token in _AUDIT_FLAGS:
-            if _AUDIT_FLAGS[token] in found:
-                return None
-            found[_AUDIT_FLAGS[token]] = True
-            continue
-        name, equals, value = token.partition("=")
-        if name in _AUDIT_OPTIONS:
-            value = value if equals else next(tokens, "")
-            if not value or value.startswith("-") or not _plain(value):
-                return None
-            key = _AUDIT_OPTIONS[name]
-            if key == "group_by":
-                group_by.append(value)
-            elif key in found:
-                return None
-            else:
-                found[key] = value
-            continue
-        if token.startswith("-") or source is not None:
-            return None
-        source = token
-    if source is None or "out" not in found:
-        return None
-    if "suppress_below" in found:
-        count = str(found["suppress_below"])
-        if not (count.isascii() and count.isdigit()):
-            return None
-        found["suppress_below"] = int(count)
-    found["source"], found["out"] = Path(source), Path(str(found["out"]))
-    if group_by:
-        found["group_by"] = group_by
-    return found
-
-
-def _plain(token: str) -> bool:
-    """Not empty, and UTF-8 text (a name the system could not decode is left to typer)."""
-    try:
-        token.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return bool(token)
-
-
-def audit_failure(error: Exception) -> tuple[int, list[str]]:
-    """The exit code and the stderr lines for an audit that failed on purpose: every engine's
-    error for the same bad input maps to the same code and words here."""
-    from earlypath.errors import EarlypathError, InputError, exit_code
-
-    if isinstance(error, InputError):
-        return exit_code(error), [str(problem) for problem in error.problems]
-    if isinstance(error, EarlypathError):  # ReconciliationError, OutputError (a bad --out)
-        return exit_code(error), [f"error: {error}"]
-    # A ValueError from an engine's reader: unreadable input format, missing required column.
-    return EXIT_INPUT, [f"INPUT: {error}"]
+    # The same checks, audit and messages as a plain command line run without typer.
+    code = audit_line(
+        source, out, engine, group_by, stop_at, quiet, suppress_below, print_line=typer.echo
+    )
+    if code:
+        raise typer.Exit(code)
 
 
 def synth_command(

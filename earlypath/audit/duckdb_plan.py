@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from earlypath.audit.sql_table import sql_name
+from earlypath.audit.sql_table import duckdb_engine, sql_name
 from earlypath.policy import Policy
 from earlypath.records.plan_cache import _source_digest, canonical, load_plan, save_plan
 
@@ -33,11 +33,10 @@ PLACEHOLDER = "earlypath-placeholder-of-the-repeated-ids"
 def _versions() -> tuple[str, str]:
     """ibis's and DuckDB's versions, without importing ibis (a kept plan must be found without
     it) or reading the installed packages' metadata (``importlib.metadata``: 0.03 s at each
-    start): DuckDB is imported already, and ibis's version is the line of its ``__init__.py``
+    start): DuckDB's is its compiled module's (`sql_table.duckdb_engine`, the same whether
+    the package is imported or not), and ibis's version is the line of its ``__init__.py``
     that sets it (or, failing that, the file's size and time)."""
-    import duckdb
-
-    return _ibis_version(), str(duckdb.__version__)
+    return _ibis_version(), str(duckdb_engine().__version__)
 
 
 def _ibis_version() -> str:

@@ -20,7 +20,7 @@ from earlypath.audit.load import sql_text
 from earlypath.audit.output import atomic_path
 from earlypath.audit.progress import duckdb_progress
 from earlypath.audit.progress import progress_bar as _progress
-from earlypath.audit.sql_table import SqlTable, column_types, sql_name, sql_of
+from earlypath.audit.sql_table import SqlTable, column_types, duckdb_engine, sql_name, sql_of
 from earlypath.policy import Policy
 
 __all__ = [
@@ -40,7 +40,8 @@ REPEATED_IDS = "earlypath_repeated_ids"
 # The checks are compiled once, into a view over CHECK_INPUT, a view of the raw rows: after the
 # pass, CHECK_INPUT is pointed at the rows not written, and the same view checks only those.
 CHECK_INPUT, CHECKED = "earlypath_check_input", "earlypath_checked"
-JUDGED_EPISODES = "earlypath_judged_episodes"  # a view: judged as it is read (by the COPY)
+# The judged episodes, judged as they are read (by the COPY): a view, made only if asked for.
+JUDGED_EPISODES = "earlypath_judged_episodes"
 
 
 def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) -> Evaluated:
@@ -66,11 +67,12 @@ def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) 
         con, CHECK_INPUT, types, policy, repeated, REPEATED_IDS, CHECKED
     )
     duck.execute(f"CREATE OR REPLACE VIEW {CHECKED} AS {checked_sql}")
-    duck.execute(f"CREATE OR REPLACE VIEW {JUDGED_EPISODES} AS {episodes_sql}")
     return Evaluated(
         con,
-        SqlTable.named(con, JUDGED_EPISODES, (*EPISODE_COLUMNS, *extras)),
-        _rejects_view(con, CHECKED),
+        # Read once, by the COPY: a subquery there (a view made only if ibis asks for it)
+        SqlTable.defined_by(con, JUDGED_EPISODES, (*EPISODE_COLUMNS, *extras), episodes_sql),
+        # Found after the pass (`after_one_pass`); before it, for callers of `evaluate` only
+        _rejects_view(con, CHECKED, made=False),
         rows_in,
         None,
         extras,
@@ -78,13 +80,18 @@ def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) 
     )
 
 
-def _rejects_view(con: Any, source: str) -> SqlTable:
-    """The rejects of ``source`` (checked rows): row number, episode id and reason, as a view."""
-    con.con.execute(
-        f"CREATE OR REPLACE VIEW {REJECTS} AS SELECT row_number, episode_id, reject_reason "
-        f"FROM {sql_name(source)} WHERE reject_reason IS NOT NULL"
+def _rejects_view(con: Any, source: str, made: bool = True) -> SqlTable:
+    """The rejects of ``source`` (checked rows): row number, episode id and reason, as a view
+    (not ``made`` yet: `SqlTable.defined_by`, for a source whose SQL is long to bind)."""
+    columns = ("row_number", "episode_id", "reject_reason")
+    sql = (
+        f"SELECT row_number, episode_id, reject_reason FROM {sql_name(source)} "
+        "WHERE reject_reason IS NOT NULL"
     )
-    return SqlTable.named(con, REJECTS, ("row_number", "episode_id", "reject_reason"))
+    if not made:
+        return SqlTable.defined_by(con, REJECTS, columns, sql)
+    con.con.execute(f"CREATE OR REPLACE VIEW {REJECTS} AS {sql}")
+    return SqlTable.named(con, REJECTS, columns)
 
 
 def _few_as_list(duck: Any) -> list[str] | None:
@@ -198,14 +205,14 @@ GAPS = "earlypath_gaps_in_the_file"  # by `rows_in_order`: the numbers missing b
 
 def copy_to_parquet(con: Any, expr: Any, target: Path) -> None:
     """Write a table (a `SqlTable`, SQL text or an ibis table of ``con``) to a Parquet file."""
-    import duckdb
-
     sql = sql_of(con, expr)
     try:
         con.con.execute(
             f"COPY ({sql}) TO {sql_text(str(target))} (FORMAT parquet, COMPRESSION zstd)"
         )
-    except duckdb.IOException:  # a full disk, a file size limit: an output error, not a bug
+    except (
+        duckdb_engine().IOException
+    ):  # a full disk, a file size limit: an output error, not a bug
         raise OSError(
             errno.EIO, "DuckDB could not write episodes.parquet (is the disk full?)"
         ) from None
@@ -248,6 +255,4 @@ def rows_in_order(path: Path, duck: Any = None) -> bool:
 
 
 def _new_connection() -> Any:
-    import duckdb
-
-    return duckdb.connect()
+    return duckdb_engine().connect()

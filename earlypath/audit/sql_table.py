@@ -18,10 +18,29 @@ __all__ = [
     "SqlTable",
     "column_types",
     "count_rows",
+    "duckdb_engine",
     "query_rows",
     "sql_name",
     "sql_of",
 ]
+
+
+def duckdb_engine() -> Any:
+    """DuckDB's compiled module (``_duckdb``: `connect`, its exceptions, ``__version__``) without
+    the Python package around it (issue 16: start-up). ``import duckdb`` also loads the
+    package's relation and expression layers and reads its version from the installed
+    metadata (``importlib.metadata``): 0.11 s of the 0.20 s CPU that importing it and
+    connecting took (median of 15, load 8-10; the module alone 0.08 s), none of it used by an
+    audit run as SQL text. The package re-exports these very objects (``duckdb.connect is
+    _duckdb.connect``, the same connection and exception classes), so a connection made here
+    is the one ibis (which imports the package) is given later, and an ``except`` of either
+    name catches the same error. Where the compiled module is not ``_duckdb`` (another DuckDB
+    release's layout), the package."""
+    try:
+        import _duckdb as engine
+    except ImportError:
+        import duckdb as engine
+    return engine
 
 
 class PlainDuckDB:
@@ -32,9 +51,7 @@ class PlainDuckDB:
     name = "duckdb"
 
     def __init__(self) -> None:
-        import duckdb
-
-        self.con = duckdb.connect()
+        self.con = duckdb_engine().connect()
         # What ibis's backend sets on connecting (its results must not depend on who built it).
         for setting in (
             "SET timezone = 'UTC'",
@@ -76,6 +93,9 @@ class SqlTable:
     name: str
     columns: tuple[str, ...]
     con: Any = field(compare=False, repr=False)  # a `PlainDuckDB` or ibis's DuckDB backend
+    # A view not created yet: its SELECT, run as a subquery by the SQL that reads the table and
+    # made a view of ``name`` only when ibis asks for it (`defined_by`).
+    definition: str | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def named(cls, con: Any, name: str, columns: tuple[str, ...] | None = None) -> SqlTable:
@@ -83,11 +103,23 @@ class SqlTable:
         view of the judging SQL to describe it costs a few milliseconds)."""
         return cls(name, columns or tuple(column_types(con.con, name)), con)
 
+    @classmethod
+    def defined_by(cls, con: Any, name: str, columns: tuple[str, ...], sql: str) -> SqlTable:
+        """The view ``name`` of the query ``sql``, not created: DuckDB binds a view's query when
+        it is created, and again in each statement that reads it, so a view read once (the
+        judged episodes, by the COPY: their SQL is long) costs a bind less as a subquery
+        (about 0.02 s of a small audit)."""
+        return cls(name, columns, con, sql)
+
     @property
     def sql(self) -> str:
+        if self.definition is not None:
+            return self.definition
         return f"SELECT * FROM {sql_name(self.name)}"
 
     def as_ibis(self) -> Any:
+        if self.definition is not None:  # ibis reads a table by name: the view is made now
+            self.con.con.execute(f"CREATE OR REPLACE VIEW {sql_name(self.name)} AS {self.sql}")
         return self.con.table(self.name)
 
     def __getattr__(self, attr: str) -> Any:

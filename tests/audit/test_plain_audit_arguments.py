@@ -86,3 +86,73 @@ def test_typer_reads_a_plain_command_line_the_same(
     commands.audit_command(**plain)  # type: ignore[arg-type]
     assert len(calls) == 2
     assert calls[0] == calls[1]
+
+
+def _typer_audit_options() -> list:
+    """The options of ``earlypath audit`` as typer builds them (its click parameters)."""
+    import typer
+
+    from earlypath.audit.commands import audit_command
+
+    single = typer.Typer(add_completion=False)
+    single.command("audit")(audit_command)
+    command = typer.main.get_command(single)
+    return [p for p in command.params if p.param_type_name == "option"]
+
+
+def test_every_typer_audit_option_is_read_the_same_or_left_to_typer() -> None:
+    # A new option of `audit_command` that the plain reading does not know is left to typer
+    # (never dropped or misread); a known one has the same parameter, kind and default.
+    import inspect
+
+    from earlypath.audit import command_line
+
+    defaults = inspect.signature(command_line.audit_line).parameters
+    known = {**command_line._AUDIT_OPTIONS, **command_line._AUDIT_FLAGS}
+    seen = set()
+    for option in _typer_audit_options():
+        for name in (*option.opts, *option.secondary_opts):
+            if name in known:
+                seen.add(name)
+                assert known[name] == option.name, name
+                assert (name in command_line._AUDIT_FLAGS) == option.is_flag, name
+                assert option.multiple == (option.name == "group_by"), name
+                if not option.required:
+                    assert (option.default or None) == (defaults[option.name].default or None)
+            else:
+                for line in (["c.csv", "--out", "o", name], ["c.csv", "--out", "o", name, "x"]):
+                    assert plain_audit_arguments(line) is None, line
+    assert seen == set(known)  # nothing listed that typer no longer has
+
+
+def test_an_option_typer_has_and_the_reading_does_not_is_left_to_typer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As a new option would be: --engine taken out of the plain reading goes to typer.
+    from earlypath.audit import command_line
+
+    monkeypatch.delitem(command_line._AUDIT_OPTIONS, "--engine")
+    assert plain_audit_arguments(["c.csv", "--out", "o", "--engine", "python"]) is None
+    assert plain_audit_arguments(["c.csv", "--out", "o"]) is not None
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_the_plain_audit_prints_as_typer_does(
+    terminal: bool, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its lines are typer.echo's: flushed, and colour codes dropped unless on a terminal.
+    import sys
+
+    import typer
+
+    from earlypath.audit.command_line import echo
+
+    message = "INPUT: \x1b[31mred\x1b[0m.csv does not exist"
+    for err in (False, True):
+        for stream in (sys.stdout, sys.stderr):
+            monkeypatch.setattr(stream, "isatty", lambda: terminal, raising=False)
+        echo(message, err=err)
+        ours = capsys.readouterr()
+        typer.echo(message, err=err)
+        assert capsys.readouterr() == ours
+        assert ("\x1b" in (ours.err if err else ours.out)) == terminal

@@ -1,0 +1,80 @@
+"""The DuckDB audit's fixed cost (issue 16: start-up): it binds its long judging SQL as few
+times as it can, and runs on DuckDB's compiled module without the package's Python layers.
+
+DuckDB binds a view's query when the view is created and again in each statement reading it:
+for a small audit that is most of the run (about 0.02 s a bind of the checks and rules). The
+judged episodes are read once, by the COPY, so they are a subquery there, and a view of them
+is made only when ibis asks for the table (a caller of `evaluate`); so are the rejects before
+the pass (they are found after it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from earlypath.audit.pass_duckdb import JUDGED_EPISODES
+from earlypath.audit.run import evaluate, run_audit
+
+HEADER = (
+    "episode_id,assessed_on,previous_miscarriages,vaginal_bleeding,lmp,scan_date,"
+    "scan_location,fetal_pole,fetal_heartbeat,crl_mm,progesterone_prescribed,site"
+)
+ROWS = [
+    "e1,2024-03-04,1,true,2024-01-15,2024-03-04,intrauterine,true,true,9.5,false,A",
+    "e2,2024-03-04,,true,2024-01-15,,intrauterine,true,true,,true,B",
+    "e3,2024-03-04,2,true,2024-01-20,2024-03-04,intrauterine,true,true,8.0,true,A",
+]
+
+
+def _cohort(tmp_path: Path) -> Path:
+    source = tmp_path / "c.csv"
+    source.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+    return source
+
+
+def _views(con: object) -> set[str]:
+    rows = con.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()  # type: ignore[attr-defined]
+    return {row[0] for row in rows}
+
+
+def test_the_judged_episodes_are_no_view_until_ibis_asks(tmp_path: Path) -> None:
+    ev = evaluate(_cohort(tmp_path), "duckdb")
+    assert JUDGED_EPISODES not in _views(ev.con)  # the COPY reads them as a subquery
+    assert "earlypath_rejects" not in _views(ev.con)  # found after the pass
+    assert "earlypath_checked" in ev.rejects.sql
+    assert "earlypath_checked" in ev.episodes.sql  # ... of the checked rows' view
+    # A caller that wants ibis's table gets it, the view made then: the same rows.
+    table = ev.episodes.as_ibis()
+    assert JUDGED_EPISODES in _views(ev.con)
+    ids = sorted(ev.con.to_pyarrow(table.select("episode_id")).column(0).to_pylist())
+    written = run_audit(_cohort(tmp_path), tmp_path / "out")
+    from_file = pq.read_table(tmp_path / "out" / "episodes.parquet", columns=["episode_id"])
+    assert ids == sorted(from_file.column(0).to_pylist())
+    assert written.evaluated == len(ids) == 2  # e2: scan findings with no scan date, rejected
+    rejected = ev.con.to_pyarrow(ev.rejects.as_ibis().select("episode_id")).column(0)
+    assert rejected.to_pylist() == ["e2"]
+
+
+def test_the_audit_s_connection_is_the_one_the_duckdb_package_gives(tmp_path: Path) -> None:
+    # `duckdb_engine` is the compiled module the package re-exports: the same connection
+    # class and errors, so ibis (which imports the package) and `except duckdb.X` agree.
+    import duckdb
+
+    from earlypath.audit.sql_table import PlainDuckDB, duckdb_engine
+
+    engine = duckdb_engine()
+    assert engine.connect is duckdb.connect
+    assert engine.IOException is duckdb.IOException
+    assert isinstance(PlainDuckDB().con, duckdb.DuckDBPyConnection)
+
+
+def test_without_the_compiled_module_the_package_is_used(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    import duckdb
+
+    from earlypath.audit.sql_table import duckdb_engine
+
+    monkeypatch.setitem(sys.modules, "_duckdb", None)  # (another DuckDB release's layout)
+    assert duckdb_engine() is duckdb
