@@ -39,7 +39,7 @@ def duckdb_engine() -> Any:
     try:
         import _duckdb as engine
     except ImportError:
-        import duckdb as engine
+        import duckdb as engine  # type: ignore[no-redef]
     return engine
 
 
