@@ -40,7 +40,13 @@ from earlypath.records.json_values import (
     typed,
     walker,
 )
-from earlypath.records.python_reading import ReadingFn, Unsupported, generate_reading, reads_any
+from earlypath.records.python_reading import (
+    ReadingFn,
+    Unsupported,
+    generate_reading,
+    reads_any,
+    row_roots,
+)
 from earlypath.records.python_source import SKIP, closures_of, fuse
 from earlypath.rules import ir
 
@@ -459,7 +465,7 @@ def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
     )
     if fused:
         try:
-            compiled.generated = generate_reading(spec, compiled, c.helpers(), _ref)
+            compiled.generated = generate_reading(spec, compiled, c.helpers(), _ref, c.expr)
         except Unsupported:
             compiled.generated = None  # every call reads by the per-part path below
     _compiled[key] = (spec, compiled)
@@ -467,8 +473,8 @@ def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
 
 
 def _compile_row_spec(c: _Compiler, r: rir.RowSpec) -> _CompiledRowSpec:
-    columns = [*(x for _, x in r.columns), r.patient if r.patient is not None else ir.Const(None)]
-    names = (*(name for name, _ in r.columns), "patient")
+    roots, names = row_roots(r)
+    columns = roots[1:]
     if r.checks:  # the checks come between the condition and the columns
         when = c.fused([r.when], "json", single=True)
         values = c.fused(columns, "json", names=names)

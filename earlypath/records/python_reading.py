@@ -36,10 +36,16 @@ from earlypath.errors import Problem
 from earlypath.records import ir as rir
 from earlypath.records.aggregates import note_rows
 from earlypath.records.json_values import show
-from earlypath.records.python_source import SKIP, _count_uses, _Source
+from earlypath.records.python_source import (
+    SKIP,
+    Fn,
+    _count_uses,
+    _Source,
+    drop_unread_bindings,
+)
 from earlypath.rules import ir
 
-__all__ = ["Unsupported", "generate_reading", "reads_any"]
+__all__ = ["Unsupported", "generate_reading", "reads_any", "row_roots"]
 
 # (resources, assessed_on, encounter, patient) -> (values, problems, evidence), or None
 ReadingFn = Callable[..., tuple[dict[str, Any], list[Problem], dict[str, list[str]]] | None]
@@ -166,10 +172,17 @@ def _order_needed(op: str) -> bool:
 class _Generator:
     """Writes the one function of a compiled definition (see the module's docstring)."""
 
-    def __init__(self, spec: rir.EpisodeSpec, compiled: Any, helpers: dict[str, Any]):
+    def __init__(
+        self,
+        spec: rir.EpisodeSpec,
+        compiled: Any,
+        helpers: dict[str, Any],
+        closure: Callable[[ir.Expr], Fn] | None = None,
+    ):
         self.spec = spec
         self.compiled = compiled
         self.helpers = helpers
+        self.closure = closure  # a node's closure (the reference), for the row specs' source
         self.names: dict[str, Any] = {
             **helpers,
             "EMPTY": frozenset(),
@@ -183,6 +196,7 @@ class _Generator:
         self.known: dict[str, str] = {name: f"x_{name}" for name in _CONTEXT}
         self.tables = {r.table for r in spec.rows}
         self.pending: list[str] = []  # nested functions an expression being written calls
+        self.functions: list[str] = []  # functions the reading calls, defined before it
         self.used_tables: set[str] = set()
 
     def fresh(self, prefix: str) -> str:
@@ -433,6 +447,7 @@ class _Generator:
     # --- layer 1 and the whole function ---------------------------------------------------
 
     def rows_layer(self) -> list[str]:
+        """Layer 1: the resources grouped by type, then the rows of every row spec."""
         out = [
             "    by_type = {}",
             "    n = 0",
@@ -451,6 +466,14 @@ class _Generator:
         out += [f"    t_{t} = []" for t in tables]
         out += ["    tables = {" + ", ".join(f"{t!r}: t_{t}" for t in tables) + "}"]
         out += ["    STATE.begin(tables)", "    checked = []"]
+        by_kind = self.grouped()
+        if by_kind is not None:
+            for kind, specs in by_kind:
+                call = self.type_function(kind, specs)
+                out += [f"    listed = by_type.get({kind!r})", "    if listed:"]
+                out += ["        for n, j in listed:", f"            {call}"]
+            out += self.sorted_rows()
+            return out
         for r in self.compiled.rows:
             table, fn = f"t_{r.spec.table}", self.const(r.values)
             out += [f"    listed = by_type.get({r.spec.resource!r})", "    if listed:"]
@@ -479,10 +502,103 @@ class _Generator:
                 "            row['n'] = n",
                 f"            {table}.append(row)",
             ]
+        return out + self.sorted_rows()
+
+    def sorted_rows(self) -> list[str]:
+        """The rows of a table several specs fill, and the checks' problems, in input order."""
+        out = []
         for t in self.compiled.merged:
             out += [f"    if len(t_{t}) > 1:", f"        t_{t}.sort(key=BY_N)"]
         out += ["    checked.sort(key=FIRST)", "    problems = [p for _, p in checked]"]
         return out
+
+    def grouped(self) -> list[tuple[str, list[Any]]] | None:
+        """The row specs by resource type (types in the order of their first spec), so that
+        each resource is visited once for all its specs; None (one loop per spec, as the
+        definition lists them) without the closures, or when a spec joins a table (`Joined`)
+        whose filling specs would not all be read before it, as they are in the definition's
+        order."""
+        if self.closure is None:
+            return None
+        rows = list(self.compiled.rows)
+        kinds: dict[str, list[Any]] = {}
+        for r in rows:
+            kinds.setdefault(r.spec.resource, []).append(r)
+        grouped = [r for specs in kinds.values() for r in specs]
+        for r in rows:
+            for table in _joined_tables(row_roots(r.spec)[0]):
+                before = {id(x) for x in rows[: rows.index(r)] if x.spec.table == table}
+                now = {id(x) for x in grouped[: grouped.index(r)] if x.spec.table == table}
+                if before != now:
+                    return None
+        return list(kinds.items())
+
+    def type_function(self, kind: str, specs: list[Any]) -> str:
+        """One function reading a resource ``j`` of this type for all its row specs, appending
+        to their tables (its arguments); the call, as the reading writes it. A function apart,
+        not inline in the reading's loop: measured, the reading's many more locals cost more
+        than the calls saved."""
+        name = self.fresh("read_type")
+        args = "j, n, checked" + "".join(f", t_{t}" for t in sorted({r.spec.table for r in specs}))
+        lines = [f"def {name}({args}):  # {kind}"]
+        for r in specs:
+            lines += self.inline_row(r, 1)
+        self.functions += lines
+        return f"{name}({args})"
+
+    def inline_row(self, r: Any, indent: int) -> list[str]:
+        """One row spec's reading of the resource ``j`` (its row appended to its table), as
+        statements of the loop over the resources of its type: the source `python_source.fuse`
+        writes for the spec's function, the ``return SKIP`` of its first test and of its
+        condition turned into blocks (a spec's values are computed only under its own
+        condition, so no later spec reads a variable this one may not have set)."""
+        table = f"t_{r.spec.table}"
+        out = ["STATE.resource = j"] if r.outer else []
+        if not r.guarded:  # checks between the condition and the columns: its functions
+            when, checks, fn = self.const(r.when), self.const(r.checks), self.const(r.values)
+            return [
+                "    " * indent + line
+                for line in [
+                    *out,
+                    f"if {when}(j) is True:",
+                    "    ref = REF(j)",
+                    f"    failed = next((m for ok, m in {checks} if ok(j) is not True), None)",
+                    "    if failed is not None:",
+                    "        checked.append((n, PROBLEM(ref, failed(j))))",
+                    "    else:",
+                    f"        row = {fn}(j)",
+                    "        row['ref'] = ref",
+                    "        row['n'] = n",
+                    f"        {table}.append(row)",
+                ]
+            ]
+        assert self.closure is not None  # noqa: S101 - `grouped` gave the specs
+        roots, names = row_roots(r.spec)
+        src = _Source("json", self.helpers, self.closure, _count_uses(roots))
+        src.names = self.names  # one namespace of constants for the whole function
+        src.prefix = self.fresh("w") + "_"
+        test = src.first_test_expr(roots[0])
+        out += [line.strip() for line in src.lines]
+        pad = ""
+        if test is not None:
+            out.append(f"if not ({test}):")
+            pad = "    "
+        mark = len(src.lines)
+        cond = src.ref(roots[0])[0]
+        out += [pad + line.strip() for line in src.lines[mark:]]
+        out.append(f"{pad}if {cond} is True:")
+        mark = len(src.lines)
+        values = [src.ref(x)[0] for x in roots[1:]]
+        inner = pad + "    "
+        out += [inner + line.strip() for line in src.lines[mark:]]
+        pairs = ", ".join(f"{n!r}: {v}" for n, v in zip(names, values, strict=True))
+        out += [
+            f"{inner}row = {{{pairs}}}",
+            f"{inner}row['ref'] = REF(j)",
+            f"{inner}row['n'] = n",
+            f"{inner}{table}.append(row)",
+        ]
+        return ["    " * indent + line for line in out]
 
     def function(self) -> ReadingFn:
         steps = self.steps()
@@ -503,10 +619,12 @@ class _Generator:
             else:
                 select.append(f"    rows_{t} = t_{t}")
         values = "{" + ", ".join(f"{n!r}: c_{n}" for n in names) + "}"
+        layer1 = self.rows_layer()
         text = "\n".join(
             [
+                *self.functions,
                 "def reading(resources, x_assessed_on, x_encounter, patient):",
-                *self.rows_layer(),
+                *layer1,
                 "    evidence = {}",
                 *select,
                 *steps,
@@ -522,6 +640,7 @@ class _Generator:
             }
         )
         namespace = dict(self.names)
+        text = drop_unread_bindings(text)
         exec(compile(text + "\n", "<records generated reading>", "exec"), namespace)  # noqa: S102 - our own IR
         inner = namespace["reading"]
 
@@ -535,6 +654,30 @@ class _Generator:
         return reading
 
     compiled_ref: Callable[[dict[str, Any]], str]
+
+
+def row_roots(r: rir.RowSpec) -> tuple[list[ir.Expr], tuple[str, ...]]:
+    """A row spec's condition then its columns (the patient last), and the columns' names."""
+    patient = r.patient if r.patient is not None else ir.Const(None)
+    roots = [r.when, *(x for _, x in r.columns), patient]
+    return roots, (*(name for name, _ in r.columns), "patient")
+
+
+def _joined_tables(roots: Sequence[Any]) -> set[str]:
+    """The tables these expressions join (`rir.Joined`)."""
+    found: set[str] = set()
+    stack = list(roots)
+    while stack:
+        e = stack.pop()
+        if isinstance(e, tuple):
+            stack += e
+            continue
+        if isinstance(e, rir.Joined):
+            found.add(e.table)
+        for slot in getattr(e, "__slots__", ()):
+            value = getattr(e, slot, None)
+            stack += [v for v in (value if isinstance(value, tuple) else (value,)) if v is not None]
+    return found
 
 
 def reads_any(e: Any, names: set[str]) -> bool:
@@ -554,9 +697,12 @@ def generate_reading(
     compiled: Any,
     helpers: dict[str, Any],
     ref: Callable[[dict[str, Any]], str],
+    closure: Callable[[ir.Expr], Fn] | None = None,
 ) -> ReadingFn:
     """The one function reading a patient by ``spec`` (compiled by `earlypath.records.python`
-    for its row functions and state); raises `Unsupported` for a node it does not write."""
-    gen = _Generator(spec, compiled, helpers)
+    for its row functions and state); raises `Unsupported` for a node it does not write. With
+    ``closure`` (a node's closure, for the nodes the row specs' source does not write), each
+    resource is read once for all the row specs of its type, their source inline."""
+    gen = _Generator(spec, compiled, helpers, closure)
     gen.compiled_ref = ref
     return gen.function()

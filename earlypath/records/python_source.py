@@ -14,6 +14,8 @@ lazily. The same cases (tests/records/node_cases.py) run both paths.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,6 +27,19 @@ Fn = Callable[..., Any]  # a compiled node: of the scope, or (fused collect) of 
 
 # What a ``pick`` function gives for a row its condition leaves out.
 SKIP = object()
+
+
+_WORD = re.compile(r"\b[A-Za-z_]\w*")
+_BINDING = re.compile(r"\((\w+) := ")
+
+
+def drop_unread_bindings(text: str) -> str:
+    """The source without the ``name :=`` of a name written once and never read: each costs a
+    store, and a function of many locals pays for all of them (beyond the 256th, each read or
+    store is two instructions). Counted over the whole text (a word inside a string only
+    keeps a binding that could have gone), so a name read anywhere stays bound."""
+    counts = Counter(_WORD.findall(text))
+    return _BINDING.sub(lambda m: "(" if counts[m.group(1)] == 1 else m.group(0), text)
 
 
 def _pick(outs: Sequence[str]) -> str:
@@ -235,10 +250,16 @@ class _Source(SourceNames):
         among its concepts' sets (`_needs`): most resources of a type are none of ours, and a
         look at their codes is enough. Only for sets without words (a word can match a text
         whatever the codes); none when the condition needs no set."""
+        test = self.first_test_expr(condition)
+        return [] if test is None else [f"    if {test}:", "      return SKIP"]
+
+    def first_test_expr(self, condition: ir.Expr) -> str | None:
+        """`first_test`'s test (True: the condition cannot be True), or None when there is
+        none; the statements it reads are added to the lines first."""
         needs = _needs(condition)
         matcher = self.helpers["MATCHER"]
         if not needs or any(matcher(i.value_set).words for i in needs):
-            return []
+            return None
         by_concept: dict[Any, set[str]] = {}
         for i in sorted(needs, key=repr):  # the same source in every process
             by_concept.setdefault(i.concept, set()).add(i.value_set)
@@ -246,7 +267,7 @@ class _Source(SourceNames):
             f"{self.sets(concept)}.isdisjoint({self.const(frozenset(sets))})"
             for concept, sets in by_concept.items()
         ]
-        return [f"    if {' and '.join(tests)}:", "      return SKIP"]
+        return " and ".join(tests)
 
     def code(self, e: ir.Expr) -> str:  # noqa: C901, PLR0911, PLR0912 - one case per node
         r = self.ref
@@ -389,6 +410,7 @@ def fuse(
     }
     # a name of its own, so that a profile tells one fused function from another
     where = f"<records fused {roots[0].__class__.__name__} {id(roots[0]):x}>"
+    text = drop_unread_bindings(text)
     exec(compile(text + "\n", where, "exec"), namespace)  # noqa: S102 - our own IR
     return namespace["fused"]
 
@@ -443,6 +465,7 @@ def _fuse_collect(
         "SKIP": SKIP,
     }
     where = f"<records fused rows {roots[0].__class__.__name__} {id(roots[0]):x}>"
+    text = drop_unread_bindings(text)
     exec(compile(text + "\n", where, "exec"), namespace)  # noqa: S102 - our own IR
     return namespace["fused"]
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
 from earlypath.records import ir as rir
 from earlypath.records import python as engine
-from earlypath.records import python_reading
+from earlypath.records import python_reading, python_source
 from earlypath.records.definition import READING
 from tests.audit.test_fhir_mapping_agrees import _patient_of, exports
 from tests.records.test_engines_agree import _record
@@ -139,3 +139,39 @@ def test_a_call_that_raises_is_read_by_the_reference(monkeypatch) -> None:
     got = engine.read(READING, f.eligible_resources(), f.TODAY)
     reference = engine.read(READING, f.eligible_resources(), f.TODAY, fused=False)
     assert calls and got.values == reference.values and got.problems == reference.problems
+
+
+def test_each_resource_is_read_once_for_all_the_row_specs_of_its_type() -> None:
+    """Layer 1: one generated function per resource type (an Observation's clinical row and
+    its malformed-element check in one), called once per resource."""
+    source = _generated().source
+    kinds = {r.resource for r in READING.rows}
+    assert source.count("\ndef read_type") + source.startswith("def read_type") == len(kinds)
+    for kind in kinds:
+        assert source.count(f"  # {kind}\n") == 1
+
+
+def test_a_spec_joining_a_table_filled_later_keeps_the_definitions_order() -> None:
+    """Grouping by type would read a spec that fills the joined table (here Observations as
+    medications, listed after the MedicationRequests that join it) before the join: the
+    reading keeps one loop per spec, in the definition's order, and reads as the closures."""
+    medications = next(r for r in READING.rows if r.table == "medications")
+    spec = dataclasses.replace(
+        READING, rows=(*READING.rows, dataclasses.replace(medications, resource="Observation"))
+    )
+    generated = engine._compile_spec(spec).generated
+    assert generated is not None and "def read_type" not in generated.source
+    from tests.integration import fhir_data as f
+
+    got = generated(f.eligible_resources(), f.TODAY, None, None)
+    reference = engine.read(spec, f.eligible_resources(), f.TODAY, fused=False)
+    assert got is not None and (got[0], got[1]) == (reference.values, reference.problems)
+
+
+def test_a_name_written_once_and_read_nowhere_is_not_bound() -> None:
+    """The generated source drops the binding of a temporary never read (one store less, one
+    local less); a name read elsewhere, or written inside a string, stays bound."""
+    text = "def f(j):\n    return (v1 := j.get('a')), (v2 := j.get('v3')) + v2, (v3 := 1)\n"
+    assert python_source.drop_unread_bindings(text) == (
+        "def f(j):\n    return (j.get('a')), (v2 := j.get('v3')) + v2, (v3 := 1)\n"
+    )
