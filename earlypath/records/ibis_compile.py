@@ -1522,11 +1522,29 @@ class _Episodes:
             return e.cross_join(r)
         return e.join(r, e["_link"] == r["_col_patient"])
 
+    def shared(
+        self, j: ir_t.Table, table: str, roots: Sequence[ir.Expr]
+    ) -> tuple[ir_t.Table, _RecordsCompiler]:
+        """The joined rows ``j`` and their compiler, each subexpression used more than once in
+        ``roots`` a column of ``j`` computed once per row (where a row's day falls against the
+        assessment, written out in the filter of every aggregate otherwise)."""
+        shared: dict[ir.Expr, str] = {}
+        for stage in _shared_stages(roots):
+            c = self.compiler(j, j)
+            c.env.col_types = self.types[table]
+            c.shared = {e: j[n] for e, n in shared.items()}
+            named = {f"_s{len(shared) + i}": e for i, e in enumerate(stage)}
+            j = j.mutate(**{n: c.expr(e, c.type_of(e)) for n, e in named.items()})
+            shared.update({e: n for n, e in named.items()})
+        c = self.compiler(j, j)
+        c.env.col_types = self.types[table]
+        c.shared = {e: j[n] for e, n in shared.items()}
+        return j, c
+
     def aggregate(self, aggs: Sequence[rec.Agg], table: str) -> None:
         ctx = set().union(*(_ctx_names(a) for a in aggs))
         j = self.joined(table, ctx)
-        c = self.compiler(j, j)
-        c.env.col_types = self.types[table]
+        j, c = self.shared(j, table, [x for a in aggs for x in (a.where, a.value, *a.order)])
         metrics = {}
         for a in aggs:
             self.count += 1
