@@ -1270,6 +1270,11 @@ def _shared_stages(roots: Iterable[Any]) -> list[list[ir.Expr]]:
 _MASK_BITS = 62
 
 
+@ibis.udf.agg.builtin(name="bit_or")
+def _bit_or(x: int) -> int:  # type: ignore[empty-body]
+    """SQL's bit_or (DuckDB and Spark alike): ibis's own BitOr has no Spark rule."""
+
+
 def _code_masks(row: rec.RowSpec) -> dict[ir.Expr, dict[str, int]]:
     """The value sets each concept of the resource itself is tested against (`InSet`, outside
     list items), each given a bit: concept -> set -> bit (`_with_masks`)."""
@@ -1347,7 +1352,7 @@ def _with_masks(
         ],
     )
     bits = found.group_by(_mrow=found["_mn"]).aggregate(
-        **{f"_mb{k}": found["_cb"].bit_or(where=found["_mk"] == k) for k in range(len(masks))}
+        **{f"_mb{k}": _bit_or(found["_cb"], where=found["_mk"] == k) for k in range(len(masks))}
     )
     joined = t.left_join(bits, t["n"] == bits["_mrow"])
     return joined.select(
