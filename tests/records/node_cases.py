@@ -175,6 +175,39 @@ ROW_CASES = [
         _obs(code={"text": "bleeding"}),
         False,
     ),
+    # the batch engines look each coding up once (a join to a (concept, system, code, sets)
+    # table): another name of the system, codings that are not objects, one code in two
+    # concepts of the row, a coding listed twice
+    row_case(
+        "inset by the OID of the system",
+        InSet(Concept("code"), "bleeding"),
+        _obs(code={"coding": [{"system": "urn:oid:2.16.840.1.113883.6.96", "code": "289530006"}]}),
+        True,
+    ),
+    row_case(
+        "inset codings that are not objects",
+        InSet(Concept("code"), "bleeding"),
+        _obs(code={"coding": ["289530006", None, 7, BLEEDING]}),
+        True,
+    ),
+    row_case(
+        "inset: a code of one concept does not count for another",
+        And((InSet(Concept("code"), "absent"), InSet(Concept("v"), "bleeding"))),
+        _obs(code={"coding": [BLEEDING]}, v={"coding": [ABSENT]}),
+        False,
+    ),
+    row_case(
+        "inset: each concept its own sets",
+        And((InSet(Concept("code"), "bleeding"), InSet(Concept("v"), "absent"))),
+        _obs(code={"coding": [BLEEDING, BLEEDING]}, v={"coding": [BLEEDING, ABSENT]}),
+        True,
+    ),
+    row_case(
+        "inset: a code in one set, not the other tested",
+        And((InSet(Concept("code"), "bleeding"), Not(InSet(Concept("code"), "hcg")))),
+        _obs(code={"coding": [BLEEDING]}),
+        True,
+    ),
     # Or of InSets of one concept: compiled as one test of the sets' union (same values)
     row_case(
         "inset or: a code of the second set",

@@ -102,6 +102,9 @@ _ON_SPARK = {
     "check reports and drops the resource; other types, non-objects skipped",
     "joined: the last row of that id; no key, no row",
     "days: grouped, derived, carried; problems",
+    # the value sets' join of the unnested codings (a constant table, bit_or per row)
+    "inset: each concept its own sets",
+    "inset codings that are not objects",
 }
 SPARK_CASES = [c for c in CASES if c.name in _ON_SPARK]
 

@@ -1,0 +1,42 @@
+"""The batch engines test a concept's value sets once: each coding looked up by a join to a
+(concept, system, code, sets) table, not once per set by a list test (docs/speed.md, the FHIR
+audit, round 4). What it reads is the same: tests/records/node_cases.py ("inset ...") through
+both engines, and tests/records/test_engines_agree.py."""
+
+from __future__ import annotations
+
+import re
+
+import ibis
+
+from earlypath.fhir.codes import code_set
+from earlypath.records import ir as rec
+from earlypath.records.definition import READING
+from earlypath.records.ibis_compile import _code_masks, compile_rows, load_resources
+
+
+def _clinical_sql() -> str:
+    con = ibis.duckdb.connect()
+    resources = load_resources(con, {}, READING, "t")  # no files: empty tables, same schema
+    tables, _, _ = compile_rows(READING, resources)
+    return str(con.compile(tables["clinical"]))
+
+
+def test_the_clinical_rows_look_each_coding_up_once() -> None:
+    sql = _clinical_sql()
+    specs = [r for r in READING.rows if r.table == "clinical"]
+    concepts = sum(len(_code_masks(r)) for r in specs)
+    assert concepts >= 4  # Condition: code and statuses; Observation: code and value
+    # one bit_or of the sets per concept of each row spec
+    assert len(re.findall(r"\bBIT_OR\(", sql, re.IGNORECASE)) == concepts
+    # no code of a set tested by a list of its codes (each list test once per set and row)
+    (system, code) = sorted(code_set("bleeding").codes)[0]
+    listed = re.findall(r"ARRAY_CONTAINS\(\[[^\]]*'" + re.escape(code) + "'", sql)
+    assert listed == []
+
+
+def test_every_set_of_a_concept_has_its_own_bit() -> None:
+    for row in READING.rows:
+        for concept, bits in _code_masks(row).items():
+            assert isinstance(concept, rec.Concept)
+            assert sorted(bits.values()) == list(range(len(bits)))
