@@ -31,7 +31,7 @@ import dataclasses
 from typing import Any
 
 from earlypath.dating import GESTATION_DAYS
-from earlypath.fhir.codes import status_list, unit_factors
+from earlypath.fhir.codes import code_system_aliases, status_list, unit_factors
 from earlypath.fhir.pregnancy import (
     HCG_NEGATIVE_BELOW,
     HCG_UNITS,
@@ -679,12 +679,48 @@ _NAMES_PROGESTERONE = Or(
         AnyItem("ingredient", _in("itemCodeableConcept", "progesterone")),
     )
 )
+# The systems whose codes say what a medicine is (with their OIDs): a medicine coded in one of
+# them and not in the progesterone set is not progesterone. One with no such code (text only, a
+# local code, no code at all) is unidentified: whether it is progesterone is Unknown.
+_MEDICATION_SYSTEMS = tuple(
+    sorted(
+        {
+            name
+            for system in status_list("medication_code_systems")
+            for name in (system, *code_system_aliases().get(system, ()))
+        }
+    )
+)
+
+
+def _coded_in_known_system(concept: str) -> Expr:
+    return AnyItem(
+        f"{concept}.coding",
+        And(
+            (
+                IsTrue(OneOf(_text("system"), _MEDICATION_SYSTEMS)),
+                IsTrue(Cmp("!=", _text("code"), Const(""))),
+            )
+        ),
+    )
+
+
+_MEDICATION_IDENTIFIED = Or(
+    (
+        _coded_in_known_system("code"),
+        AnyItem("ingredient", _coded_in_known_system("itemCodeableConcept")),
+    )
+)
+# A Medication's medicine: progesterone (True), another medicine (False), or Unknown (None).
+_MEDICATION_PROGESTERONE = If(
+    _NAMES_PROGESTERONE, Const(True), If(_MEDICATION_IDENTIFIED, Const(False), Const(None))
+)
 _MEDICATIONS = RowSpec(
     "medications",
     "Medication",
     Const(True),
     None,
-    (("id", _text("id")), ("progesterone", _NAMES_PROGESTERONE)),
+    (("id", _text("id")), ("progesterone", _MEDICATION_PROGESTERONE)),
 )
 
 _REFERENCE = _text("medicationReference.reference")
@@ -699,25 +735,39 @@ _CONTAINED_FOUND = FirstItem("contained", _CONTAINED_TEST, Const(True))
 _EXPORTED = RefId(_REFERENCE, "Medication")
 _EXPORTED_FOUND = Not(IsNull(Joined("medications", _EXPORTED, "id")))
 _RESOLVED = Or((_yes(_CONTAINED_FOUND), _yes(_EXPORTED_FOUND)))
+# The reference's display, when nothing else says what the medicine is: a progesterone name is
+# progesterone; any other text cannot say it is not (a brand we do not list), so Unknown.
+_DISPLAY_SAYS = If(TextInSet(_DISPLAY, "progesterone"), Const(True), Const(None))
 # What names the medicine of a request: its own concept, else the Medication it refers to
 # (contained, then exported: its code and its ingredients' concepts), else the reference's
 # display as text. A logical reference (no reference, an identifier) is named by its display.
+# True: progesterone; False: a medicine coded as something else in a known system; None
+# (Unknown): a medicine that cannot be identified, which may be progesterone.
 _REQUEST_PROGESTERONE = If(
     Not(IsNull(Concept("medicationCodeableConcept"))),
-    _in("medicationCodeableConcept", "progesterone"),
+    If(
+        _in("medicationCodeableConcept", "progesterone"),
+        Const(True),
+        If(_coded_in_known_system("medicationCodeableConcept"), Const(False), Const(None)),
+    ),
     If(
         IsNull(Field("medicationReference", "any")),
-        Const(False),
+        Const(None),
         If(
             IsNull(_non_empty(_REFERENCE)),
-            TextInSet(_DISPLAY, "progesterone"),
+            _DISPLAY_SAYS,
             If(
                 _yes(_CONTAINED_FOUND),
-                _yes(FirstItem("contained", _CONTAINED_TEST, _NAMES_PROGESTERONE)),
+                Coalesce(
+                    (
+                        FirstItem("contained", _CONTAINED_TEST, _MEDICATION_PROGESTERONE),
+                        _DISPLAY_SAYS,
+                    )
+                ),
                 If(
                     _yes(_EXPORTED_FOUND),
-                    _yes(Joined("medications", _EXPORTED, "progesterone")),
-                    TextInSet(_DISPLAY, "progesterone"),
+                    Coalesce((Joined("medications", _EXPORTED, "progesterone"), _DISPLAY_SAYS)),
+                    _DISPLAY_SAYS,
                 ),
             ),
         ),
@@ -1193,19 +1243,26 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
     ("previous_miscarriages", _PREVIOUS),
     ("miscarriage_diagnosed", Coalesce((Ctx("diagnosed"), Const(False)))),
     ("scans", _SCANS),
+    # any current progesterone request says yes; else one for a medicine that cannot be
+    # identified leaves it Unknown (it may be progesterone: never read as "not on it")
+    (
+        "progesterone_unknown",
+        Agg("any", "requests", And((_REQUEST_COUNTS, IsNull(Col("progesterone")))), Const(True)),
+    ),
     (
         "on_progesterone",
-        Coalesce(
-            (
+        If(
+            _yes(
                 Agg(
                     "any",
                     "requests",
                     _REQUEST_COUNTS,
                     Col("progesterone"),
                     evidence="on_progesterone",
-                ),
-                Const(False),
-            )
+                )
+            ),
+            Const(True),
+            If(_yes(Ctx("progesterone_unknown")), Const(None), Const(False)),
         ),
     ),
     (
@@ -1380,7 +1437,17 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     RowProblem(
         "requests",
         And((_REQUEST_COUNTS, _yes(Col("unresolved")))),
-        Message.of("its Medication could not be resolved; ignored"),
+        Message.of(
+            "its Medication could not be resolved: whether she is on progesterone is unknown"
+        ),
+    ),
+    RowProblem(
+        "requests",
+        And((_REQUEST_COUNTS, IsNull(Col("progesterone")), Not(_yes(Col("unresolved"))))),
+        Message.of(
+            "its medicine could not be identified (no SNOMED CT, dm+d or RxNorm code, no "
+            "progesterone name): whether she is on progesterone is unknown"
+        ),
     ),
     RowProblem(
         "requests",
