@@ -22,6 +22,7 @@ from tests.records.real_shapes import (
     HER_IDENTIFIER,
     HER_NHS_NUMBER,
     LOCAL_FIRST,
+    MEDICATION_SHAPES,
     NEGATIVE_TESTS,
     NHS_NUMBER,
     UNREADABLE_TESTS,
@@ -34,6 +35,7 @@ from tests.records.real_shapes import (
     ended_then_scanned,
     her_patient,
     pregnancy_test,
+    with_current_medication,
     with_oid_systems,
     with_subject,
 )
@@ -227,3 +229,33 @@ def test_her_patient_fetched_from_the_fhir_server_ties_her_number(make_client):
     assert response.status_code == 200, response.text
     (card,) = response.json()["cards"]
     assert card["summary"].startswith("Offer")
+
+
+# --- a current prescription whose medicine cannot be identified -----------------------------------
+
+
+def _medication_card(client, shape):
+    resources, exported = with_current_medication(shape)
+    clinical = [r for r in resources if r["resourceType"] != "MedicationRequest"]
+    requests = [r for r in resources if r["resourceType"] == "MedicationRequest"]
+    prefetch = prefetch_for(clinical, [*requests, *exported])
+    response = client.post(PV, json=hook_request("patient-view", prefetch))
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    return card
+
+
+@pytest.mark.parametrize("shape", sorted(MEDICATION_SHAPES))
+def test_a_current_medicine_that_cannot_be_identified_is_never_read_as_not_on_it(client, shape):
+    """Unknown is never False: an eligible woman with an active prescription that may be
+    progesterone is not offered it (a duplicate prescription); the card asks whether she is
+    already taking it. One clearly coded as another medicine leaves the offer."""
+    card = _medication_card(client, shape)
+    expected = MEDICATION_SHAPES[shape][2]
+    if expected is None:
+        assert not card["summary"].startswith("Offer")
+        assert "needs whether she is already taking progesterone" in card["summary"]
+    elif expected:
+        assert card["summary"].startswith("Continue")
+    else:
+        assert card["summary"].startswith("Offer")

@@ -222,3 +222,139 @@ UNTIED_SUBJECTS: dict[str, dict[str, Any]] = {
     "display-only": {"display": "Jane Doe"},
     "contained": {"reference": "#p1"},
 }
+
+
+# --- a current prescription whose medicine may or may not be progesterone ------------------------
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+DMD = "https://dmd.nhs.uk"
+LOCAL_FORMULARY = "https://trust.example/formulary"
+# A code of a known system outside the progesterone set (the code itself is not checked: any
+# code of the system that is not in the set reads so).
+OTHER_RXNORM = {"system": RXNORM, "code": "0000001", "display": "Folic acid 0.4 MG Oral Tablet"}
+
+
+def active_request(medication: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An active MedicationRequest of hers, written 10 days ago, for ``medication`` (its
+    medication[x] elements)."""
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "rx-1",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "authoredOn": day(-10),
+        **medication,
+        **extra,
+    }
+
+
+def medication(rid: str, code: dict[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"resourceType": "Medication", "id": rid}
+    if code is not None:
+        out["code"] = code
+    return out
+
+
+# (the request's medication[x] and anything beside it, the Medications exported with it, what
+# "on progesterone" reads as: True, False, or None = Unknown). Shapes: Epic, Cerner and
+# UK Core write medicationReference to a Medication (contained, or sent with _include); a
+# trust's formulary code with its display; a reference whose Medication is not in the record.
+MEDICATION_SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], bool | None]] = {
+    "reference-to-missing-medication": (
+        {"medicationReference": {"reference": "Medication/med-gone"}},
+        [],
+        None,
+    ),
+    "contained-without-codes": (
+        {
+            "contained": [medication("m1", {"text": "pessary"})],
+            "medicationReference": {"reference": "#m1"},
+        },
+        [],
+        None,
+    ),
+    "contained-no-code-at-all": (
+        {"contained": [medication("m1", None)], "medicationReference": {"reference": "#m1"}},
+        [],
+        None,
+    ),
+    # Gestone is a progesterone injection: a brand the value set does not list
+    "local-formulary-code-unlisted-brand": (
+        {
+            "medicationCodeableConcept": {
+                "coding": [
+                    {"system": LOCAL_FORMULARY, "code": "F123", "display": "Gestone 50mg/1ml"}
+                ]
+            }
+        },
+        [],
+        None,
+    ),
+    "text-only": ({"medicationCodeableConcept": {"text": "PV pessary as directed"}}, [], None),
+    "display-only-reference": (
+        {"medicationReference": {"display": "Gestone 50mg/1ml injection"}},
+        [],
+        None,
+    ),
+    "missing-reference-other-display": (
+        {"medicationReference": {"reference": "Medication/gone", "display": "Gestone"}},
+        [],
+        None,
+    ),
+    "exported-medication-text-only": (
+        {"medicationReference": {"reference": "Medication/m2"}},
+        [medication("m2", {"text": "Gestone 50mg/1ml"})],
+        None,
+    ),
+    "local-code-progesterone-text": (
+        {
+            "medicationCodeableConcept": {
+                "coding": [{"system": LOCAL_FORMULARY, "code": "F9", "display": "Progesterone"}]
+            }
+        },
+        [],
+        True,
+    ),
+    "missing-reference-progesterone-display": (
+        {"medicationReference": {"reference": "Medication/gone", "display": "Cyclogest 400mg"}},
+        [],
+        True,
+    ),
+    "rxnorm-other-medicine": ({"medicationCodeableConcept": {"coding": [OTHER_RXNORM]}}, [], False),
+    "rxnorm-oid-other-medicine": (
+        {
+            "medicationCodeableConcept": {
+                "coding": [{**OTHER_RXNORM, "system": "urn:oid:2.16.840.1.113883.6.88"}]
+            }
+        },
+        [],
+        False,
+    ),
+    "exported-medication-coded-other": (
+        {"medicationReference": {"reference": "Medication/m3"}},
+        [medication("m3", {"coding": [OTHER_RXNORM]})],
+        False,
+    ),
+    "contained-ingredient-coded-other": (
+        {
+            "contained": [
+                {
+                    "resourceType": "Medication",
+                    "id": "m1",
+                    "ingredient": [{"itemCodeableConcept": {"coding": [OTHER_RXNORM]}}],
+                }
+            ],
+            "medicationReference": {"reference": "#m1"},
+        },
+        [],
+        False,
+    ),
+}
+
+
+def with_current_medication(shape: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """An eligible woman with one active prescription of this shape: (the clinical resources
+    and the request, the Medications exported beside them)."""
+    med, exported, _ = MEDICATION_SHAPES[shape]
+    return [*eligible_resources(), active_request(med)], exported

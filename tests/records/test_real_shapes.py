@@ -16,6 +16,7 @@ from tests.audit.test_fhir_mapping_agrees import write_export
 from tests.integration.fhir_data import eligible_resources
 from tests.records.real_shapes import (
     LOCAL_FIRST,
+    MEDICATION_SHAPES,
     NEGATIVE_TESTS,
     SERUM_HCG,
     UNREADABLE_TESTS,
@@ -26,6 +27,7 @@ from tests.records.real_shapes import (
     ended_then_scanned,
     export_of,
     pregnancy_test,
+    with_current_medication,
     with_oid_systems,
 )
 from tests.records.test_engines_agree import assert_same, audit_reading, service_reading
@@ -131,5 +133,33 @@ def test_the_service_and_the_audit_read_answers_and_statuses_alike(
     resources: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     export = export_of(resources)
+    folder = write_export(export, tmp_path)
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+
+
+# --- a current prescription whose medicine cannot be identified -----------------------------------
+
+
+def _medication_export(shape: str) -> dict[str, list[dict[str, Any]]]:
+    resources, exported = with_current_medication(shape)
+    return export_of([*resources, *exported])
+
+
+@pytest.mark.parametrize("shape", sorted(MEDICATION_SHAPES))
+def test_on_progesterone_is_unknown_when_her_medicine_cannot_be_identified(shape: str) -> None:
+    """Unknown is never False: a current prescription that may be progesterone must not read as
+    "not on it" (the card would offer a second prescription)."""
+    (reading,) = service_reading(_medication_export(shape))
+    expected = MEDICATION_SHAPES[shape][2]
+    assert reading["steps"]["on_progesterone"] is expected
+    unknown = [m for _, m in reading["problems"] if "whether she is on progesterone" in m]
+    assert bool(unknown) == (expected is None)
+
+
+@pytest.mark.parametrize("shape", sorted(MEDICATION_SHAPES))
+def test_the_service_and_the_audit_read_each_medication_shape_alike(
+    shape: str, tmp_path: Path
+) -> None:
+    export = _medication_export(shape)
     folder = write_export(export, tmp_path)
     assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
