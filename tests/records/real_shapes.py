@@ -20,6 +20,7 @@ from tests.integration.fhir_data import (
     TODAY,
     bleeding,
     condition,
+    crl,
     day,
     eligible_resources,
     iup,
@@ -358,3 +359,167 @@ def with_current_medication(shape: str) -> tuple[list[dict[str, Any]], list[dict
     and the request, the Medications exported beside them)."""
     med, exported, _ = MEDICATION_SHAPES[shape]
     return [*eligible_resources(), active_request(med)], exported
+
+
+# --- findings given as components of an ultrasound panel -----------------------------------------
+
+UCUM = "http://unitsofmeasure.org"
+LOCAL_US_PANEL = ("https://trust.example/results", "EPAU-US", "Early pregnancy scan")
+NUMBER_OF_FETUSES = (LOINC, "11878-6", "Number of fetuses by US")
+
+
+def quantity(value: float, unit: str, **extra: Any) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit, **extra}
+
+
+def component(system: str, code: str, **value: Any) -> dict[str, Any]:
+    return {"code": {"coding": [{"system": system, "code": code}]}, **value}
+
+
+CRL_CM = component(LOINC, "11957-8", valueQuantity=quantity(0.95, "cm"))
+RATE_150 = component(LOINC, "11948-7", valueQuantity=quantity(150, "/min"))
+
+
+def us_panel(
+    components: list[dict[str, Any]],
+    code: tuple[str, str, str] = LOCAL_US_PANEL,
+    on: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """An ultrasound result as one Observation whose findings are components (the shape of a
+    DICOM SR OB-GYN ultrasound report converted to FHIR, with the DICOM CID 12009 / 12019 LOINC
+    codes; US Core's blood pressure is the canonical component example)."""
+    system, value, display = code
+    out = {
+        "resourceType": "Observation",
+        "id": "us-panel",
+        "status": "final",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "code": {"coding": [{"system": system, "code": value, "display": display}]},
+        "component": components,
+        **extra,
+    }
+    if on is not None:
+        out["effectiveDateTime"] = on
+    return out
+
+
+# (the panel, the scan facts of the day read from it, a problem it gives or None). With the
+# bleeding, previous miscarriage, LMP and an intrauterine finding of `eligible_resources`, but
+# no CRL Observation of its own.
+COMPONENT_SHAPES: dict[str, tuple[dict[str, Any], dict[str, Any], str | None]] = {
+    "crl-cm-and-rate": (
+        us_panel([CRL_CM, RATE_150], on=day()),
+        {"crl_mm": 9.5, "fetal_heartbeat": True},
+        None,
+    ),
+    "number-of-fetuses-panel": (
+        us_panel([CRL_CM, RATE_150], NUMBER_OF_FETUSES, on=day(), valueQuantity={"value": 1}),
+        {"crl_mm": 9.5, "fetal_heartbeat": True},
+        None,
+    ),
+    "rate-zero": (
+        us_panel(
+            [CRL_CM, component(LOINC, "11948-7", valueQuantity=quantity(0, "/min"))], on=day()
+        ),
+        {"crl_mm": 9.5, "fetal_heartbeat": False},
+        None,
+    ),
+    "viable-finding-component": (
+        us_panel([CRL_CM, component(SNOMED, "237241002", valueBoolean=True)], on=day()),
+        {"crl_mm": 9.5, "fetal_heartbeat": True},
+        None,
+    ),
+    "location-as-component-value": (
+        us_panel(
+            [
+                component(
+                    "https://trust.example/results",
+                    "SAC-LOC",
+                    valueCodeableConcept={"coding": [{"system": SNOMED, "code": "65727000"}]},
+                ),
+                CRL_CM,
+            ],
+            on=day(),
+        ),
+        {"location": "intrauterine", "crl_mm": 9.5},
+        None,
+    ),
+    "crl-in-inches": (
+        us_panel([component(LOINC, "11957-8", valueQuantity=quantity(0.4, "[in_i]"))], on=day()),
+        {"crl_mm": None},
+        "crown-rump length unit '[in_i]' is not mm or cm; ignored",
+    ),
+    "crl-bound": (
+        us_panel(
+            [component(LOINC, "11957-8", valueQuantity=quantity(3, "mm", comparator="<"))], on=day()
+        ),
+        {"crl_mm": None},
+        "crown-rump length is a bound (comparator), not a value; ignored",
+    ),
+    "rate-not-recorded": (
+        us_panel(
+            [
+                CRL_CM,
+                component(
+                    LOINC,
+                    "11948-7",
+                    dataAbsentReason={"coding": [{"code": "not-performed"}]},
+                ),
+            ],
+            on=day(),
+        ),
+        {"crl_mm": 9.5, "fetal_heartbeat": None},
+        "fetal heart rate has no value; ignored",
+    ),
+    "panel-undated": (us_panel([CRL_CM, RATE_150]), {}, "fetal heart finding has no usable date"),
+    "panel-period-end-only": (
+        us_panel([CRL_CM, RATE_150], effectivePeriod={"end": f"{day()}T10:20:00Z"}),
+        {"crl_mm": 9.5, "fetal_heartbeat": True},
+        None,
+    ),
+}
+
+
+def with_panel(shape: str) -> list[dict[str, Any]]:
+    """Eligible, but the CRL (and the heart, when the panel has one) only in the panel."""
+    panel = COMPONENT_SHAPES[shape][0]
+    return [*(r for r in eligible_resources() if r["id"] != "crl"), panel]
+
+
+# --- a period given with its end only -------------------------------------------------------------
+
+
+def _dated(resource: dict[str, Any], element: str, period: dict[str, str]) -> dict[str, Any]:
+    out = {k: v for k, v in resource.items() if k not in ("effectiveDateTime", "onsetDateTime")}
+    return {**out, element: period}
+
+
+# (her record, the days of her scans, whether she is bleeding now). A period is dated by its
+# start, else by its end (never undated); the start wins when both are there.
+PERIOD_SHAPES: dict[str, tuple[list[dict[str, Any]], list[str], bool | None]] = {
+    "scan-period-end-only": (
+        [
+            *(r for r in eligible_resources() if r["id"] != "crl"),
+            _dated(crl(), "effectivePeriod", {"end": f"{day()}T09:40:00Z"}),
+        ],
+        [day()],
+        True,
+    ),
+    "scan-period-start-wins": (
+        [
+            *(r for r in eligible_resources() if r["id"] != "crl"),
+            _dated(crl(), "effectivePeriod", {"start": day(-1), "end": day()}),
+        ],
+        [day(-1), day()],
+        True,
+    ),
+    "bleeding-onset-period-end-only": (
+        [
+            *(r for r in eligible_resources() if r["id"] != "bleed"),
+            _dated(bleeding(), "onsetPeriod", {"end": day(-1)}),
+        ],
+        [day()],
+        True,
+    ),
+}

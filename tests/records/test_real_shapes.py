@@ -15,9 +15,11 @@ from earlypath.audit.run import run_audit
 from tests.audit.test_fhir_mapping_agrees import write_export
 from tests.integration.fhir_data import eligible_resources
 from tests.records.real_shapes import (
+    COMPONENT_SHAPES,
     LOCAL_FIRST,
     MEDICATION_SHAPES,
     NEGATIVE_TESTS,
+    PERIOD_SHAPES,
     SERUM_HCG,
     UNREADABLE_TESTS,
     YES_NO,
@@ -29,6 +31,7 @@ from tests.records.real_shapes import (
     pregnancy_test,
     with_current_medication,
     with_oid_systems,
+    with_panel,
 )
 from tests.records.test_engines_agree import assert_same, audit_reading, service_reading
 
@@ -163,3 +166,51 @@ def test_the_service_and_the_audit_read_each_medication_shape_alike(
     export = _medication_export(shape)
     folder = write_export(export, tmp_path)
     assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+
+
+# --- findings as components of an ultrasound panel; a period with its end only ---------------------
+
+
+@pytest.mark.parametrize("shape", sorted(COMPONENT_SHAPES))
+def test_a_panel_component_is_read_as_its_own_observation_would_be(shape: str) -> None:
+    _, facts, problem = COMPONENT_SHAPES[shape]
+    (reading,) = service_reading(export_of(with_panel(shape)))
+    (scan,) = reading["steps"]["scans"]  # the panel's findings are of the day of the IUP
+    assert {k: scan[k] for k in facts} == facts
+    messages = [m for _, m in reading["problems"]]
+    if problem is None:
+        assert messages == []
+    else:
+        assert any(m.startswith(problem) for m in messages), messages
+
+
+@pytest.mark.parametrize("shape", sorted(PERIOD_SHAPES))
+def test_a_period_with_its_end_only_is_dated_by_its_end(shape: str) -> None:
+    resources, days, bleeding_now = PERIOD_SHAPES[shape]
+    (reading,) = service_reading(export_of(resources))
+    assert [s["day"] for s in reading["steps"]["scans"]] == days
+    assert reading["steps"]["vaginal_bleeding"] is bleeding_now
+    assert reading["problems"] == []
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        *(with_panel(shape) for shape in sorted(COMPONENT_SHAPES)),
+        *(resources for resources, _, _ in PERIOD_SHAPES.values()),
+    ],
+    ids=[*sorted(COMPONENT_SHAPES), *PERIOD_SHAPES],
+)
+def test_the_service_and_the_audit_read_panels_and_periods_alike(
+    resources: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    export = export_of(resources)
+    folder = write_export(export, tmp_path)
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_audit_offers_on_a_panel_scan(engine: str, tmp_path: Path) -> None:
+    (episode,) = _audit(export_of(with_panel("crl-cm-and-rate")), tmp_path, engine)
+    assert episode["decision"] == "offer"
+    assert episode["gestation_days"] == 49
