@@ -19,12 +19,14 @@ from tests.integration.fhir_data import (
     prefetch_for,
 )
 from tests.records.real_shapes import (
+    COMPONENT_SHAPES,
     HER_IDENTIFIER,
     HER_NHS_NUMBER,
     LOCAL_FIRST,
     MEDICATION_SHAPES,
     NEGATIVE_TESTS,
     NHS_NUMBER,
+    PERIOD_SHAPES,
     UNREADABLE_TESTS,
     UNTIED_SUBJECTS,
     YES_NO,
@@ -37,6 +39,7 @@ from tests.records.real_shapes import (
     pregnancy_test,
     with_current_medication,
     with_oid_systems,
+    with_panel,
     with_subject,
 )
 
@@ -259,3 +262,31 @@ def test_a_current_medicine_that_cannot_be_identified_is_never_read_as_not_on_it
         assert card["summary"].startswith("Continue")
     else:
         assert card["summary"].startswith("Offer")
+
+
+# --- findings as components of an ultrasound panel; a period with its end only ---------------------
+
+
+@pytest.mark.parametrize("shape", ["crl-cm-and-rate", "viable-finding-component"])
+def test_a_panel_scan_dates_the_pregnancy_and_offers(client, shape):
+    (summary,) = _summaries(client, with_panel(shape))
+    assert summary.startswith("Offer")
+
+
+@pytest.mark.parametrize("shape", sorted(set(COMPONENT_SHAPES) - {"crl-cm-and-rate"}))
+def test_a_panel_gives_the_card_its_findings_and_problems(client, shape):
+    _, _, problem = COMPONENT_SHAPES[shape]
+    response = client.post(PV, json=hook_request("patient-view", prefetch_for(with_panel(shape))))
+    (card,) = response.json()["cards"]
+    if problem is None:
+        assert "Observation/us-panel" in card["detail"].split("**Data used**")[1]
+    else:
+        unused = card["detail"].split("**Data that could not be used**")[1]
+        assert "Observation/us-panel" in unused
+
+
+@pytest.mark.parametrize("shape", sorted(PERIOD_SHAPES))
+def test_a_period_with_its_end_only_is_dated(client, shape):
+    resources, _, _ = PERIOD_SHAPES[shape]
+    (summary,) = _summaries(client, resources)
+    assert summary.startswith("Offer")
