@@ -824,6 +824,14 @@ _REQUEST_PROGESTERONE = If(
         ),
     ),
 )
+_UNRESOLVED = And(
+    (
+        IsNull(Concept("medicationCodeableConcept")),
+        Not(IsNull(_non_empty(_REFERENCE))),
+        Not(_RESOLVED),
+        IsNull(_DISPLAY),
+    )
+)
 _REQUESTS = RowSpec(
     "requests",
     "MedicationRequest",
@@ -837,17 +845,29 @@ _REQUESTS = RowSpec(
         ("authored", Day(_text("authoredOn"))),
         ("encounter", RefId(_text("encounter.reference"), "Encounter")),
         ("progesterone", _REQUEST_PROGESTERONE),
+        ("unresolved", _UNRESOLVED),
+    ),
+)
+
+# What she says she takes (a GP record's or a medicines reconciliation's MedicationStatement, as
+# UK Core and GP Connect send current medicines): its medicine is read as a request's is, its day
+# is when it was taken (effective[x]), else when it was asserted.
+_STATEMENTS = RowSpec(
+    "statements",
+    "MedicationStatement",
+    Const(True),
+    _SUBJECT,
+    (
+        ("status", _text("status")),
         (
-            "unresolved",
-            And(
-                (
-                    IsNull(Concept("medicationCodeableConcept")),
-                    Not(IsNull(_non_empty(_REFERENCE))),
-                    Not(_RESOLVED),
-                    IsNull(_DISPLAY),
-                )
+            "taken",
+            _day_of(
+                "effectiveDateTime", "effectivePeriod.start", "effectivePeriod.end", "dateAsserted"
             ),
         ),
+        ("encounter", RefId(_text("context.reference"), "Encounter")),
+        ("progesterone", _REQUEST_PROGESTERONE),
+        ("unresolved", _UNRESOLVED),
     ),
 )
 
@@ -1170,6 +1190,15 @@ _REQUEST_COUNTS = And(
         Not(_yes(Cmp("==", Col("encounter"), Ctx("encounter")))),
     )
 )
+# A statement that she takes it: active, not dated after the assessment nor before this
+# pregnancy, not this encounter's own.
+_STATEMENT_COUNTS = And(
+    (
+        _status_in(Col("status"), "active_medication_status"),
+        Not(IsTrue(OneOf(place(Col("taken")), ("future", "before")))),
+        Not(_yes(Cmp("==", Col("encounter"), Ctx("encounter")))),
+    )
+)
 
 # Current pregnancy: a sign dated in the window (a Condition not abated before the day) and not
 # before a later "not pregnant", or a miscarriage on the very day. A Condition recorded after its
@@ -1298,18 +1327,44 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
     # identified leaves it Unknown (it may be progesterone: never read as "not on it")
     (
         "progesterone_unknown",
-        Agg("any", "requests", And((_REQUEST_COUNTS, IsNull(Col("progesterone")))), Const(True)),
+        Or(
+            (
+                Agg(
+                    "any",
+                    "requests",
+                    And((_REQUEST_COUNTS, IsNull(Col("progesterone")))),
+                    Const(True),
+                ),
+                Agg(
+                    "any",
+                    "statements",
+                    And((_STATEMENT_COUNTS, IsNull(Col("progesterone")))),
+                    Const(True),
+                ),
+            )
+        ),
     ),
     (
         "on_progesterone",
         If(
             _yes(
-                Agg(
-                    "any",
-                    "requests",
-                    _REQUEST_COUNTS,
-                    Col("progesterone"),
-                    evidence="on_progesterone",
+                Or(
+                    (
+                        Agg(
+                            "any",
+                            "requests",
+                            _REQUEST_COUNTS,
+                            Col("progesterone"),
+                            evidence="on_progesterone",
+                        ),
+                        Agg(
+                            "any",
+                            "statements",
+                            _STATEMENT_COUNTS,
+                            Col("progesterone"),
+                            evidence="on_progesterone",
+                        ),
+                    )
                 )
             ),
             Const(True),
@@ -1339,6 +1394,27 @@ _LENGTH_WHAT = Lookup(
 def _length_problem(code: str, *message: str | Expr) -> RowProblem:
     return RowProblem(
         "clinical", _is(Col("length_problem"), code), Message.of(_LENGTH_WHAT, *message)
+    )
+
+
+_UNRESOLVED_MESSAGE = (
+    "its Medication could not be resolved: whether she is on progesterone is unknown"
+)
+_UNIDENTIFIED_MESSAGE = (
+    "its medicine could not be identified (no SNOMED CT, dm+d or RxNorm code, no progesterone "
+    "name): whether she is on progesterone is unknown"
+)
+
+
+def _medicine_problems(table: str, counts: Expr) -> tuple[RowProblem, ...]:
+    """A current medicine that cannot be told to be progesterone or not (`on_progesterone`)."""
+    return (
+        RowProblem(table, And((counts, _yes(Col("unresolved")))), Message.of(_UNRESOLVED_MESSAGE)),
+        RowProblem(
+            table,
+            And((counts, IsNull(Col("progesterone")), Not(_yes(Col("unresolved"))))),
+            Message.of(_UNIDENTIFIED_MESSAGE),
+        ),
     )
 
 
@@ -1485,21 +1561,8 @@ _PROBLEMS: tuple[RowProblem, ...] = (
         ),
     ),
     # medicines
-    RowProblem(
-        "requests",
-        And((_REQUEST_COUNTS, _yes(Col("unresolved")))),
-        Message.of(
-            "its Medication could not be resolved: whether she is on progesterone is unknown"
-        ),
-    ),
-    RowProblem(
-        "requests",
-        And((_REQUEST_COUNTS, IsNull(Col("progesterone")), Not(_yes(Col("unresolved"))))),
-        Message.of(
-            "its medicine could not be identified (no SNOMED CT, dm+d or RxNorm code, no "
-            "progesterone name): whether she is on progesterone is unknown"
-        ),
-    ),
+    *_medicine_problems("requests", _REQUEST_COUNTS),
+    *_medicine_problems("statements", _STATEMENT_COUNTS),
     RowProblem(
         "requests",
         _yes(Col("dnp_unreadable")),
@@ -1515,6 +1578,7 @@ READING = EpisodeSpec(
         _OBSERVATION_ROWS,
         _MEDICATIONS,
         _REQUESTS,
+        _STATEMENTS,
         _ALLERGIES,
         _PATIENTS,
         *(_malformed(resource) for resource in _ELEMENT_TYPES),

@@ -27,6 +27,7 @@ from tests.records.real_shapes import (
     NEGATIVE_TESTS,
     NHS_NUMBER,
     PERIOD_SHAPES,
+    STATEMENT_SHAPES,
     UNREADABLE_TESTS,
     UNTIED_SUBJECTS,
     YES_NO,
@@ -290,3 +291,13 @@ def test_a_period_with_its_end_only_is_dated(client, shape):
     resources, _, _ = PERIOD_SHAPES[shape]
     (summary,) = _summaries(client, resources)
     assert summary.startswith("Offer")
+
+
+@pytest.mark.parametrize("shape", sorted(STATEMENT_SHAPES))
+def test_a_medication_statement_sent_with_her_medicines_is_read(client, shape):
+    resource, expected = STATEMENT_SHAPES[shape]
+    prefetch = prefetch_for(eligible_resources(), [resource])
+    response = client.post(PV, json=hook_request("patient-view", prefetch))
+    (card,) = response.json()["cards"]
+    starts = {True: "Continue", False: "Offer", None: "NG126 progesterone: needs"}[expected]
+    assert card["summary"].startswith(starts), card["summary"]

@@ -523,3 +523,48 @@ PERIOD_SHAPES: dict[str, tuple[list[dict[str, Any]], list[str], bool | None]] = 
         True,
     ),
 }
+
+
+# --- what she takes, as a MedicationStatement (UK Core / GP Connect current medicines) -----------
+
+
+def statement(medication: dict[str, Any], status: str = "active") -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationStatement",
+        "id": "ms-1",
+        "status": status,
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "effectivePeriod": {"start": day(-12)},
+        "dateAsserted": day(-12),
+        **medication,
+    }
+
+
+UTROGESTAN_DMD = {
+    "medicationCodeableConcept": {
+        "coding": [
+            # a dm+d product code outside the value set: read by its display's product name
+            {"system": DMD, "code": "0000002", "display": "Utrogestan 200mg vaginal capsules"}
+        ]
+    }
+}
+# (the statement, what "on progesterone" reads as)
+STATEMENT_SHAPES: dict[str, tuple[dict[str, Any], bool | None]] = {
+    "active-utrogestan-dmd": (statement(UTROGESTAN_DMD), True),
+    "on-hold-utrogestan": (statement(UTROGESTAN_DMD, "on-hold"), True),
+    "completed-utrogestan": (statement(UTROGESTAN_DMD, "completed"), False),
+    "not-taken-utrogestan": (statement(UTROGESTAN_DMD, "not-taken"), False),
+    "entered-in-error-utrogestan": (statement(UTROGESTAN_DMD, "entered-in-error"), False),
+    "active-text-only": (
+        statement({"medicationCodeableConcept": {"text": "vaginal pessaries"}}),
+        None,
+    ),
+    "active-coded-other": (
+        statement({"medicationCodeableConcept": {"coding": [OTHER_RXNORM]}}),
+        False,
+    ),
+    "active-reference-missing": (
+        statement({"medicationReference": {"reference": "Medication/gone"}}),
+        None,
+    ),
+}

@@ -21,6 +21,7 @@ from tests.records.real_shapes import (
     NEGATIVE_TESTS,
     PERIOD_SHAPES,
     SERUM_HCG,
+    STATEMENT_SHAPES,
     UNREADABLE_TESTS,
     YES_NO,
     bleeding_answered,
@@ -214,3 +215,16 @@ def test_the_audit_offers_on_a_panel_scan(engine: str, tmp_path: Path) -> None:
     (episode,) = _audit(export_of(with_panel("crl-cm-and-rate")), tmp_path, engine)
     assert episode["decision"] == "offer"
     assert episode["gestation_days"] == 49
+
+
+@pytest.mark.parametrize("shape", sorted(STATEMENT_SHAPES))
+def test_a_medication_statement_says_what_she_takes(shape: str, tmp_path: Path) -> None:
+    """A current MedicationStatement (UK Core / GP Connect) is read as a current prescription is:
+    progesterone, another medicine, or Unknown; one completed, not taken or in error is not
+    current. The audit's reading agrees."""
+    resource, expected = STATEMENT_SHAPES[shape]
+    export = export_of([*eligible_resources(), resource])
+    (reading,) = service_reading(export)
+    assert reading["steps"]["on_progesterone"] is expected
+    folder = write_export(export, tmp_path)
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
