@@ -28,6 +28,7 @@ from tests.records.real_shapes import (
     NHS_NUMBER,
     PERIOD_SHAPES,
     STATEMENT_SHAPES,
+    STATUS_SHAPES,
     UNREADABLE_TESTS,
     UNTIED_SUBJECTS,
     YES_NO,
@@ -301,3 +302,14 @@ def test_a_medication_statement_sent_with_her_medicines_is_read(client, shape):
     (card,) = response.json()["cards"]
     starts = {True: "Continue", False: "Offer", None: "NG126 progesterone: needs"}[expected]
     assert card["summary"].startswith(starts), card["summary"]
+
+
+@pytest.mark.parametrize("shape", sorted(STATUS_SHAPES))
+def test_a_pregnancy_status_as_us_core_ips_ccda_synthea_write_it(client, shape):
+    record, ends = STATUS_SHAPES[shape]
+    (summary,) = _summaries(client, ended_then_scanned(record))
+    if ends:  # the old LMP dates nothing: the gestation is unknown
+        assert not summary.startswith("Offer")
+        assert "gestational age" in summary
+    else:
+        assert summary.startswith("Offer")

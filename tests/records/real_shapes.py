@@ -108,7 +108,11 @@ def export_of(resources: list[dict[str, Any]], encounter: str = "enc-1") -> dict
 
 # Code systems named by their OID (HL7 FHIR R4 namingsystem-terminologies), as records converted
 # from HL7 v2 or CDA, and some EHRs beside their local codes, write them.
-OID_SYSTEMS = {SNOMED: "urn:oid:2.16.840.1.113883.6.96", LOINC: "urn:oid:2.16.840.1.113883.6.1"}
+OID_SYSTEMS = {
+    SNOMED: "urn:oid:2.16.840.1.113883.6.96",
+    LOINC: "urn:oid:2.16.840.1.113883.6.1",
+    "http://terminology.hl7.org/CodeSystem/v3-ActCode": "urn:oid:2.16.840.1.113883.5.4",
+}
 
 
 def with_oid_systems(resource: dict[str, Any]) -> dict[str, Any]:
@@ -566,5 +570,50 @@ STATEMENT_SHAPES: dict[str, tuple[dict[str, Any], bool | None]] = {
     "active-reference-missing": (
         statement({"medicationReference": {"reference": "Medication/gone"}}),
         None,
+    ),
+}
+
+
+# --- another hunt (stop 15): pregnancy status as US Core, IPS, C-CDA and Synthea write it --------
+
+V3_ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+
+
+def status_20_days_ago(system: str, code: str, answer: str) -> dict[str, Any]:
+    """A pregnancy status recorded 20 days ago: the code, and the answer as a SNOMED concept."""
+    return observation(
+        "status",
+        system,
+        code,
+        day(-20),
+        valueCodeableConcept={"coding": [{"system": SNOMED, "code": answer}]},
+    )
+
+
+# (the record 20 days ago, before an LMP recorded 75 days ago and today's scan: see
+# `ended_then_scanned`; whether it says she was not pregnant then, so the LMP dates nothing)
+STATUS_SHAPES: dict[str, tuple[dict[str, Any], bool]] = {
+    # US Core Pregnancy Status Observation (LOINC 82810-3, SNOMED answers)
+    "us-core-not-pregnant": (status_20_days_ago(LOINC, "82810-3", "60001007"), True),
+    "us-core-pregnant": (status_20_days_ago(LOINC, "82810-3", "77386006"), False),
+    "us-core-status-unknown": (status_20_days_ago(LOINC, "82810-3", "261665006"), False),
+    # US Core Pregnancy Intent (LOINC 86645-9): says nothing of a pregnancy now
+    "us-core-intent": (status_20_days_ago(LOINC, "86645-9", "454381000124105"), False),
+    # C-CDA Pregnancy Observation converted to FHIR: code ASSERTION, the finding as its value
+    "ccda-assertion-not-pregnant": (status_20_days_ago(V3_ACT, "ASSERTION", "60001007"), True),
+    "ccda-assertion-oid-not-pregnant": (
+        with_oid_systems(status_20_days_ago(V3_ACT, "ASSERTION", "60001007")),
+        True,
+    ),
+    "ccda-assertion-pregnant": (status_20_days_ago(V3_ACT, "ASSERTION", "77386006"), False),
+    # IPS pregnancy expected delivery date (LOINC 11778-8): not read (it does not date)
+    "ips-edd": (
+        observation("edd", LOINC, "11778-8", day(-20), valueDateTime="2024-10-21"),
+        False,
+    ),
+    # Synthea pregnancy module: Normal pregnancy, abated at the delivery or loss
+    "synthea-pregnancy-abated": (
+        condition("np", "72892002", day(-200), abatementDateTime=day(-20)),
+        False,
     ),
 }

@@ -12,8 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from earlypath.audit.run import run_audit
-from tests.audit.test_fhir_mapping_agrees import write_export
-from tests.integration.fhir_data import eligible_resources
+from earlypath.records.definition import READING
+from earlypath.records.python import Reading, _compile_spec, read
+from tests.audit.test_fhir_mapping_agrees import _patient_of, write_export
+from tests.integration.fhir_data import TODAY, crl, eligible_resources
 from tests.records.real_shapes import (
     COMPONENT_SHAPES,
     LOCAL_FIRST,
@@ -22,6 +24,7 @@ from tests.records.real_shapes import (
     PERIOD_SHAPES,
     SERUM_HCG,
     STATEMENT_SHAPES,
+    STATUS_SHAPES,
     UNREADABLE_TESTS,
     YES_NO,
     bleeding_answered,
@@ -34,7 +37,7 @@ from tests.records.real_shapes import (
     with_oid_systems,
     with_panel,
 )
-from tests.records.test_engines_agree import assert_same, audit_reading, service_reading
+from tests.records.test_engines_agree import _record, assert_same, audit_reading, service_reading
 
 ENGINES = ["duckdb", "python"]
 
@@ -228,3 +231,62 @@ def test_a_medication_statement_says_what_she_takes(shape: str, tmp_path: Path) 
     assert reading["steps"]["on_progesterone"] is expected
     folder = write_export(export, tmp_path)
     assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+
+
+# --- another hunt: pregnancy status as US Core, IPS, C-CDA and Synthea write it --------------------
+
+
+@pytest.mark.parametrize("shape", sorted(STATUS_SHAPES))
+def test_a_pregnancy_status_ends_the_pregnancy_before_it_only_when_it_says_not_pregnant(
+    shape: str, tmp_path: Path
+) -> None:
+    record, ends = STATUS_SHAPES[shape]
+    export = export_of(ended_then_scanned(record))
+    (reading,) = service_reading(export)
+    assert (reading["steps"]["lmp"] is None) is ends
+    folder = write_export(export, tmp_path)
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_audit_reads_a_ccda_not_pregnant_assertion(engine: str, tmp_path: Path) -> None:
+    record, _ = STATUS_SHAPES["ccda-assertion-not-pregnant"]
+    (episode,) = _audit(export_of(ended_then_scanned(record)), tmp_path, engine)
+    assert episode["decision"] == "needs_information"
+    assert "lmp" in episode["missing"]
+
+
+def test_a_crl_in_millimeters_spelt_out_dates_the_pregnancy() -> None:
+    crl_mm = {**crl(), "valueQuantity": {"value": 9.5, "unit": "millimeters"}}
+    resources = [*(r for r in eligible_resources() if r["id"] != "crl"), crl_mm]
+    (reading,) = service_reading(export_of(resources))
+    assert reading["steps"]["dating_crl_mm"] == 9.5
+    assert reading["problems"] == []
+
+
+# --- every shape of this file: the generated reading is the closures' (the reference) -------------
+
+
+def _stop_15_exports() -> dict[str, dict[str, list[dict[str, Any]]]]:
+    out = {f"medication-{k}": _medication_export(k) for k in MEDICATION_SHAPES}
+    out |= {f"panel-{k}": export_of(with_panel(k)) for k in COMPONENT_SHAPES}
+    out |= {f"period-{k}": export_of(v[0]) for k, v in PERIOD_SHAPES.items()}
+    out |= {
+        f"statement-{k}": export_of([*eligible_resources(), v[0]])
+        for k, v in STATEMENT_SHAPES.items()
+    }
+    out |= {f"status-{k}": export_of(ended_then_scanned(v[0])) for k, v in STATUS_SHAPES.items()}
+    return out
+
+
+@pytest.mark.parametrize("shape", sorted(_stop_15_exports()))
+def test_the_generated_reading_reads_each_shape_as_the_closures_do(shape: str) -> None:
+    export = _stop_15_exports()[shape]
+    patient = _patient_of(export["Encounter"][0])
+    record = _record(export, patient)
+    compiled = _compile_spec(READING)
+    assert compiled.generated is not None
+    done = compiled.generated(record, TODAY, "enc-1", patient)
+    assert done is not None  # it did not fall back to the per-part path
+    reference = read(READING, record, TODAY, "enc-1", patient, fused=False)
+    assert Reading(*done) == reference
