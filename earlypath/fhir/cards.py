@@ -24,6 +24,7 @@ _MISSING_WORDS = {
     "previous_miscarriages": "number of previous miscarriages",
     "lmp": "gestational age (LMP or crown-rump length)",
     "miscarriage_diagnosed": "whether a miscarriage has been diagnosed",
+    "on_progesterone": "whether she is already taking progesterone",
 }
 
 OVERRIDE_REASONS = [

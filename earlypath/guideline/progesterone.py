@@ -204,6 +204,20 @@ def progesterone_table(version: str, stop_day: int) -> DecisionTable:
 
     c = _criteria(stop_day, display(stop_day))
     not_on = Not(ON_PROGESTERONE)
+    # Whether she is already on progesterone is Unknown (a current prescription whose medicine
+    # cannot be identified): offering could duplicate it, continuing could go on with something
+    # she is not taking. Checked first, so the other guards are never Unknown.
+    on_unknown = IsNull(ON_PROGESTERONE)
+    is_she_on_it = Criterion(
+        "on_progesterone_known",
+        ON_PROGESTERONE,
+        "1.5.2",
+        "She is already taking progesterone.",
+        "She is not taking progesterone.",
+        "Whether she is already taking progesterone is unknown (a current prescription's "
+        "medicine could not be identified): check her medicines before offering or continuing it.",
+        ("on_progesterone",),
+    )
     if version == "2019-04-17":
         no_recommendation = Criterion(
             "no_recommendation_in_version",
@@ -219,6 +233,7 @@ def progesterone_table(version: str, stop_day: int) -> DecisionTable:
             TOPIC,
             OUTCOMES,
             (
+                Branch("on_progesterone_unknown", on_unknown, (verdict,)),
                 Branch("not_on_progesterone", not_on, (verdict,)),
                 Branch("on_progesterone", ON_PROGESTERONE, (verdict,)),
             ),
@@ -244,6 +259,11 @@ def progesterone_table(version: str, stop_day: int) -> DecisionTable:
         TOPIC,
         OUTCOMES,
         (
+            Branch(
+                "on_progesterone_unknown",
+                on_unknown,
+                (Verdict("continue", "all_true", (is_she_on_it,), ("1.5.2", "1.5.3")),),
+            ),
             Branch(
                 "not_on_progesterone",
                 not_on,

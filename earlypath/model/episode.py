@@ -163,7 +163,11 @@ class Episode(BaseModel):
         "(NG126 1.4.7 and 1.4.10: enough on a transvaginal scan with a CRL of 7.0 mm or more, or an "
         "MSD of 25.0 mm or more); false (the default) = not obtained.",
     )
-    on_progesterone: StrictBool = False
+    on_progesterone: StrictBool | None = Field(
+        False,
+        description="Already taking progesterone; null = unknown (e.g. a current prescription "
+        "whose medicine cannot be identified); false (the default) = not taking it.",
+    )
     allergies: list[Annotated[str, Field(min_length=1, max_length=MAX_ALLERGY_CHARS)]] = Field(
         default_factory=list, description="Recorded allergies; 'peanut' and 'soya' are recognised."
     )

@@ -31,7 +31,7 @@ import dataclasses
 from typing import Any
 
 from earlypath.dating import GESTATION_DAYS
-from earlypath.fhir.codes import status_list, unit_factors
+from earlypath.fhir.codes import code_system_aliases, status_list, unit_factors
 from earlypath.fhir.pregnancy import (
     HCG_NEGATIVE_BELOW,
     HCG_UNITS,
@@ -264,11 +264,17 @@ PRESENCE: Expr = If(
     ),
 )
 
+# A period is dated by its start, else (a period given with its end only, as some systems write
+# a scan session or an episode) by its end: it happened by then, never undated.
 _OBSERVATION_DAY = _day_of(
-    "effectiveDateTime", "effectivePeriod.start", "effectiveInstant", "issued"
+    "effectiveDateTime",
+    "effectivePeriod.start",
+    "effectivePeriod.end",
+    "effectiveInstant",
+    "issued",
 )
 # A Condition's (and an AllergyIntolerance's) day: onset[x], else recordedDate.
-_CONDITION_DAY = _day_of("onsetDateTime", "onsetPeriod.start", "recordedDate")
+_CONDITION_DAY = _day_of("onsetDateTime", "onsetPeriod.start", "onsetPeriod.end", "recordedDate")
 # A status is read from its first coding's code (a coding may carry no system), or from any
 # coding of the status's own HL7 code system: a system may put its local coding first.
 _VERIFICATION = FirstCode(Concept("verificationStatus"))
@@ -585,7 +591,7 @@ _CONDITION_ROWS = _clinical(
     ),
     {
         "recorded": Day(_text("recordedDate")),
-        "abated": _day_of("abatementDateTime", "abatementPeriod.start"),
+        "abated": _day_of("abatementDateTime", "abatementPeriod.start", "abatementPeriod.end"),
         "ends": _CONDITION_ENDS,
         "shows": _CONDITION_SHOWS,
         "not_pregnant": _CONDITION_NOT_PREGNANT,
@@ -621,6 +627,49 @@ _CONDITION_ROWS = _clinical(
     },
 )
 
+# --- layer 1: findings given as components of a panel ------------------------------------------
+
+# An obstetric ultrasound panel (LOINC's US panels, an EHR's "early pregnancy scan" result) may
+# give the crown-rump length, the fetal heart rate or a heart or location finding as a
+# `component` (code + value[x], as US Core's blood pressure gives its two values), not as an
+# Observation of its own. Such a component is read as that Observation would be, dated by the
+# panel's date; the panel's own code and value come first. Of several components of one kind
+# (twins), the first is read (one row per Observation).
+_COMPONENT = "component"
+_LENGTH_COMPONENT = Or((_CRL, _MSD))
+_HEART_COMPONENT = Or((Not(IsNull(_OBSERVATION_HEART)), Not(IsNull(_RATE_PROBLEM))))
+_LOCATION_COMPONENT = Not(IsNull(_OBSERVATION_LOCATION))
+
+
+def _own_else_component(own: Expr, test: Expr, value: Expr) -> Expr:
+    """``own`` (read from the Observation itself) when it is not None, else ``value`` of its
+    first component that passes ``test``."""
+    return If(Not(IsNull(own)), own, FirstItem(_COMPONENT, test, value))
+
+
+def _length_column(value: Expr) -> Expr:
+    """A length column: the Observation's own when its code is a length, else its first
+    length component's."""
+    return If(Not(IsNull(_LENGTH_KIND)), value, FirstItem(_COMPONENT, _LENGTH_COMPONENT, value))
+
+
+def _heart_column(value: Expr) -> Expr:
+    own = Or((Not(IsNull(_OBSERVATION_HEART)), Not(IsNull(_RATE_PROBLEM))))
+    return If(own, value, FirstItem(_COMPONENT, _HEART_COMPONENT, value))
+
+
+_HAS_FINDING_COMPONENT = AnyItem(
+    _COMPONENT, Or((_LENGTH_COMPONENT, _HEART_COMPONENT, _LOCATION_COMPONENT))
+)
+# A component that shows a pregnancy as its code or value would on an Observation of its own.
+_COMPONENT_SHOWS = AnyItem(
+    _COMPONENT,
+    Or((_in_any("code", PREGNANCY_OBSERVATION_SETS), _in_any(_VCC, PREGNANCY_VALUE_SETS))),
+)
+_LENGTH_MM = If(
+    IsNull(_LENGTH_PROBLEM), If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM), Const(None)
+)
+
 _MISCARRIAGE_CODED = _in_any("code", _MISCARRIAGE_SETS)
 _OBSERVATION_ROWS = _clinical(
     "Observation",
@@ -633,13 +682,15 @@ _OBSERVATION_ROWS = _clinical(
                     _in_any(_VCC, _OBSERVATION_VALUE_SETS),
                     _OBSERVATION_SHOWS,
                     _OBSERVATION_NOT_PREGNANT,
+                    _HAS_FINDING_COMPONENT,
+                    _COMPONENT_SHOWS,
                 )
             ),
         )
     ),
     {
         "ends": Const(False),
-        "shows": _OBSERVATION_SHOWS,
+        "shows": Or((_OBSERVATION_SHOWS, _COMPONENT_SHOWS)),
         "not_pregnant": _OBSERVATION_NOT_PREGNANT,
         "hcg_unit": _HCG_UNIT_UNREAD,
         "observed": Const(True),
@@ -655,19 +706,19 @@ _OBSERVATION_ROWS = _clinical(
         # examples) carries it there; that a UK GP system's event date is the LMP itself (a code
         # with no value) could not be verified in any public source, so it is not read so
         "lmp_value": If(_LMP, Day(_text("valueDateTime")), Const(None)),
-        "length_kind": _LENGTH_KIND,
-        "length_problem": _LENGTH_PROBLEM,
-        "unit": If(IsNull(_LENGTH_KIND), Const(None), _unit(_Q)),
-        "raw_mm": If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM),
-        "mm": If(
-            IsNull(_LENGTH_PROBLEM), If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM), Const(None)
-        ),
+        "length_kind": _length_column(_LENGTH_KIND),
+        "length_problem": _length_column(_LENGTH_PROBLEM),
+        "unit": _length_column(If(IsNull(_LENGTH_KIND), Const(None), _unit(_Q))),
+        "raw_mm": _length_column(If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM)),
+        "mm": _length_column(_LENGTH_MM),
         "bleeding_code": _BLEEDING,
         "bleeding": If(_BLEEDING, PRESENCE, Const(None)),
         "bleeding_resolved": Const(False),
-        "heart": _OBSERVATION_HEART,
-        "heart_problem": _RATE_PROBLEM,
-        "location": _OBSERVATION_LOCATION,
+        "heart": _heart_column(_OBSERVATION_HEART),
+        "heart_problem": _heart_column(_RATE_PROBLEM),
+        "location": _own_else_component(
+            _OBSERVATION_LOCATION, _LOCATION_COMPONENT, _OBSERVATION_LOCATION
+        ),
     },
 )
 
@@ -679,12 +730,48 @@ _NAMES_PROGESTERONE = Or(
         AnyItem("ingredient", _in("itemCodeableConcept", "progesterone")),
     )
 )
+# The systems whose codes say what a medicine is (with their OIDs): a medicine coded in one of
+# them and not in the progesterone set is not progesterone. One with no such code (text only, a
+# local code, no code at all) is unidentified: whether it is progesterone is Unknown.
+_MEDICATION_SYSTEMS = tuple(
+    sorted(
+        {
+            name
+            for system in status_list("medication_code_systems")
+            for name in (system, *code_system_aliases().get(system, ()))
+        }
+    )
+)
+
+
+def _coded_in_known_system(concept: str) -> Expr:
+    return AnyItem(
+        f"{concept}.coding",
+        And(
+            (
+                IsTrue(OneOf(_text("system"), _MEDICATION_SYSTEMS)),
+                IsTrue(Cmp("!=", _text("code"), Const(""))),
+            )
+        ),
+    )
+
+
+_MEDICATION_IDENTIFIED = Or(
+    (
+        _coded_in_known_system("code"),
+        AnyItem("ingredient", _coded_in_known_system("itemCodeableConcept")),
+    )
+)
+# A Medication's medicine: progesterone (True), another medicine (False), or Unknown (None).
+_MEDICATION_PROGESTERONE = If(
+    _NAMES_PROGESTERONE, Const(True), If(_MEDICATION_IDENTIFIED, Const(False), Const(None))
+)
 _MEDICATIONS = RowSpec(
     "medications",
     "Medication",
     Const(True),
     None,
-    (("id", _text("id")), ("progesterone", _NAMES_PROGESTERONE)),
+    (("id", _text("id")), ("progesterone", _MEDICATION_PROGESTERONE)),
 )
 
 _REFERENCE = _text("medicationReference.reference")
@@ -699,29 +786,51 @@ _CONTAINED_FOUND = FirstItem("contained", _CONTAINED_TEST, Const(True))
 _EXPORTED = RefId(_REFERENCE, "Medication")
 _EXPORTED_FOUND = Not(IsNull(Joined("medications", _EXPORTED, "id")))
 _RESOLVED = Or((_yes(_CONTAINED_FOUND), _yes(_EXPORTED_FOUND)))
+# The reference's display, when nothing else says what the medicine is: a progesterone name is
+# progesterone; any other text cannot say it is not (a brand we do not list), so Unknown.
+_DISPLAY_SAYS = If(TextInSet(_DISPLAY, "progesterone"), Const(True), Const(None))
 # What names the medicine of a request: its own concept, else the Medication it refers to
 # (contained, then exported: its code and its ingredients' concepts), else the reference's
 # display as text. A logical reference (no reference, an identifier) is named by its display.
+# True: progesterone; False: a medicine coded as something else in a known system; None
+# (Unknown): a medicine that cannot be identified, which may be progesterone.
 _REQUEST_PROGESTERONE = If(
     Not(IsNull(Concept("medicationCodeableConcept"))),
-    _in("medicationCodeableConcept", "progesterone"),
+    If(
+        _in("medicationCodeableConcept", "progesterone"),
+        Const(True),
+        If(_coded_in_known_system("medicationCodeableConcept"), Const(False), Const(None)),
+    ),
     If(
         IsNull(Field("medicationReference", "any")),
-        Const(False),
+        Const(None),
         If(
             IsNull(_non_empty(_REFERENCE)),
-            TextInSet(_DISPLAY, "progesterone"),
+            _DISPLAY_SAYS,
             If(
                 _yes(_CONTAINED_FOUND),
-                _yes(FirstItem("contained", _CONTAINED_TEST, _NAMES_PROGESTERONE)),
+                Coalesce(
+                    (
+                        FirstItem("contained", _CONTAINED_TEST, _MEDICATION_PROGESTERONE),
+                        _DISPLAY_SAYS,
+                    )
+                ),
                 If(
                     _yes(_EXPORTED_FOUND),
-                    _yes(Joined("medications", _EXPORTED, "progesterone")),
-                    TextInSet(_DISPLAY, "progesterone"),
+                    Coalesce((Joined("medications", _EXPORTED, "progesterone"), _DISPLAY_SAYS)),
+                    _DISPLAY_SAYS,
                 ),
             ),
         ),
     ),
+)
+_UNRESOLVED = And(
+    (
+        IsNull(Concept("medicationCodeableConcept")),
+        Not(IsNull(_non_empty(_REFERENCE))),
+        Not(_RESOLVED),
+        IsNull(_DISPLAY),
+    )
 )
 _REQUESTS = RowSpec(
     "requests",
@@ -736,17 +845,29 @@ _REQUESTS = RowSpec(
         ("authored", Day(_text("authoredOn"))),
         ("encounter", RefId(_text("encounter.reference"), "Encounter")),
         ("progesterone", _REQUEST_PROGESTERONE),
+        ("unresolved", _UNRESOLVED),
+    ),
+)
+
+# What she says she takes (a GP record's or a medicines reconciliation's MedicationStatement, as
+# UK Core and GP Connect send current medicines): its medicine is read as a request's is, its day
+# is when it was taken (effective[x]), else when it was asserted.
+_STATEMENTS = RowSpec(
+    "statements",
+    "MedicationStatement",
+    Const(True),
+    _SUBJECT,
+    (
+        ("status", _text("status")),
         (
-            "unresolved",
-            And(
-                (
-                    IsNull(Concept("medicationCodeableConcept")),
-                    Not(IsNull(_non_empty(_REFERENCE))),
-                    Not(_RESOLVED),
-                    IsNull(_DISPLAY),
-                )
+            "taken",
+            _day_of(
+                "effectiveDateTime", "effectivePeriod.start", "effectivePeriod.end", "dateAsserted"
             ),
         ),
+        ("encounter", RefId(_text("context.reference"), "Encounter")),
+        ("progesterone", _REQUEST_PROGESTERONE),
+        ("unresolved", _UNRESOLVED),
     ),
 )
 
@@ -1069,6 +1190,15 @@ _REQUEST_COUNTS = And(
         Not(_yes(Cmp("==", Col("encounter"), Ctx("encounter")))),
     )
 )
+# A statement that she takes it: active, not dated after the assessment nor before this
+# pregnancy, not this encounter's own.
+_STATEMENT_COUNTS = And(
+    (
+        _status_in(Col("status"), "active_medication_status"),
+        Not(IsTrue(OneOf(place(Col("taken")), ("future", "before")))),
+        Not(_yes(Cmp("==", Col("encounter"), Ctx("encounter")))),
+    )
+)
 
 # Current pregnancy: a sign dated in the window (a Condition not abated before the day) and not
 # before a later "not pregnant", or a miscarriage on the very day. A Condition recorded after its
@@ -1193,19 +1323,52 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
     ("previous_miscarriages", _PREVIOUS),
     ("miscarriage_diagnosed", Coalesce((Ctx("diagnosed"), Const(False)))),
     ("scans", _SCANS),
+    # any current progesterone request says yes; else one for a medicine that cannot be
+    # identified leaves it Unknown (it may be progesterone: never read as "not on it")
     (
-        "on_progesterone",
-        Coalesce(
+        "progesterone_unknown",
+        Or(
             (
                 Agg(
                     "any",
                     "requests",
-                    _REQUEST_COUNTS,
-                    Col("progesterone"),
-                    evidence="on_progesterone",
+                    And((_REQUEST_COUNTS, IsNull(Col("progesterone")))),
+                    Const(True),
                 ),
-                Const(False),
+                Agg(
+                    "any",
+                    "statements",
+                    And((_STATEMENT_COUNTS, IsNull(Col("progesterone")))),
+                    Const(True),
+                ),
             )
+        ),
+    ),
+    (
+        "on_progesterone",
+        If(
+            _yes(
+                Or(
+                    (
+                        Agg(
+                            "any",
+                            "requests",
+                            _REQUEST_COUNTS,
+                            Col("progesterone"),
+                            evidence="on_progesterone",
+                        ),
+                        Agg(
+                            "any",
+                            "statements",
+                            _STATEMENT_COUNTS,
+                            Col("progesterone"),
+                            evidence="on_progesterone",
+                        ),
+                    )
+                )
+            ),
+            Const(True),
+            If(_yes(Ctx("progesterone_unknown")), Const(None), Const(False)),
         ),
     ),
     (
@@ -1231,6 +1394,27 @@ _LENGTH_WHAT = Lookup(
 def _length_problem(code: str, *message: str | Expr) -> RowProblem:
     return RowProblem(
         "clinical", _is(Col("length_problem"), code), Message.of(_LENGTH_WHAT, *message)
+    )
+
+
+_UNRESOLVED_MESSAGE = (
+    "its Medication could not be resolved: whether she is on progesterone is unknown"
+)
+_UNIDENTIFIED_MESSAGE = (
+    "its medicine could not be identified (no SNOMED CT, dm+d or RxNorm code, no progesterone "
+    "name): whether she is on progesterone is unknown"
+)
+
+
+def _medicine_problems(table: str, counts: Expr) -> tuple[RowProblem, ...]:
+    """A current medicine that cannot be told to be progesterone or not (`on_progesterone`)."""
+    return (
+        RowProblem(table, And((counts, _yes(Col("unresolved")))), Message.of(_UNRESOLVED_MESSAGE)),
+        RowProblem(
+            table,
+            And((counts, IsNull(Col("progesterone")), Not(_yes(Col("unresolved"))))),
+            Message.of(_UNIDENTIFIED_MESSAGE),
+        ),
     )
 
 
@@ -1377,11 +1561,8 @@ _PROBLEMS: tuple[RowProblem, ...] = (
         ),
     ),
     # medicines
-    RowProblem(
-        "requests",
-        And((_REQUEST_COUNTS, _yes(Col("unresolved")))),
-        Message.of("its Medication could not be resolved; ignored"),
-    ),
+    *_medicine_problems("requests", _REQUEST_COUNTS),
+    *_medicine_problems("statements", _STATEMENT_COUNTS),
     RowProblem(
         "requests",
         _yes(Col("dnp_unreadable")),
@@ -1397,6 +1578,7 @@ READING = EpisodeSpec(
         _OBSERVATION_ROWS,
         _MEDICATIONS,
         _REQUESTS,
+        _STATEMENTS,
         _ALLERGIES,
         _PATIENTS,
         *(_malformed(resource) for resource in _ELEMENT_TYPES),

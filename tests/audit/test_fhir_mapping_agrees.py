@@ -39,7 +39,14 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 ANCHOR = dt.date(2024, 3, 4)
 DAY = dt.timedelta(days=1)
-FACT_KINDS = ("Condition", "Observation", "MedicationRequest", "Medication", "AllergyIntolerance")
+FACT_KINDS = (
+    "Condition",
+    "Observation",
+    "MedicationRequest",
+    "MedicationStatement",
+    "Medication",
+    "AllergyIntolerance",
+)
 NAME = "flat"
 
 SETTINGS = settings(

@@ -264,7 +264,12 @@ def test_eligible_woman_recorded_with_real_codes_is_offered(client):
         "status": "active",
         "intent": "order",
         "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        "medicationCodeableConcept": {"text": "Folic acid 400 microgram tablets"},
+        # coded as EHRs send it (a dm+d code; the code itself is not checked): a medicine
+        # named by free text alone cannot be told not to be progesterone (Unknown)
+        "medicationCodeableConcept": {
+            "coding": [{"system": "https://dmd.nhs.uk", "code": "0000003"}],
+            "text": "Folic acid 400 microgram tablets",
+        },
         "authoredOn": day(-20),
     }
     prefetch = prefetch_for([threatened, history, scan, length, period], [folic])

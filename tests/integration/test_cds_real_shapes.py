@@ -19,11 +19,16 @@ from tests.integration.fhir_data import (
     prefetch_for,
 )
 from tests.records.real_shapes import (
+    COMPONENT_SHAPES,
     HER_IDENTIFIER,
     HER_NHS_NUMBER,
     LOCAL_FIRST,
+    MEDICATION_SHAPES,
     NEGATIVE_TESTS,
     NHS_NUMBER,
+    PERIOD_SHAPES,
+    STATEMENT_SHAPES,
+    STATUS_SHAPES,
     UNREADABLE_TESTS,
     UNTIED_SUBJECTS,
     YES_NO,
@@ -34,7 +39,9 @@ from tests.records.real_shapes import (
     ended_then_scanned,
     her_patient,
     pregnancy_test,
+    with_current_medication,
     with_oid_systems,
+    with_panel,
     with_subject,
 )
 
@@ -227,3 +234,82 @@ def test_her_patient_fetched_from_the_fhir_server_ties_her_number(make_client):
     assert response.status_code == 200, response.text
     (card,) = response.json()["cards"]
     assert card["summary"].startswith("Offer")
+
+
+# --- a current prescription whose medicine cannot be identified -----------------------------------
+
+
+def _medication_card(client, shape):
+    resources, exported = with_current_medication(shape)
+    clinical = [r for r in resources if r["resourceType"] != "MedicationRequest"]
+    requests = [r for r in resources if r["resourceType"] == "MedicationRequest"]
+    prefetch = prefetch_for(clinical, [*requests, *exported])
+    response = client.post(PV, json=hook_request("patient-view", prefetch))
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    return card
+
+
+@pytest.mark.parametrize("shape", sorted(MEDICATION_SHAPES))
+def test_a_current_medicine_that_cannot_be_identified_is_never_read_as_not_on_it(client, shape):
+    """Unknown is never False: an eligible woman with an active prescription that may be
+    progesterone is not offered it (a duplicate prescription); the card asks whether she is
+    already taking it. One clearly coded as another medicine leaves the offer."""
+    card = _medication_card(client, shape)
+    expected = MEDICATION_SHAPES[shape][2]
+    if expected is None:
+        assert not card["summary"].startswith("Offer")
+        assert "needs whether she is already taking progesterone" in card["summary"]
+    elif expected:
+        assert card["summary"].startswith("Continue")
+    else:
+        assert card["summary"].startswith("Offer")
+
+
+# --- findings as components of an ultrasound panel; a period with its end only ---------------------
+
+
+@pytest.mark.parametrize("shape", ["crl-cm-and-rate", "viable-finding-component"])
+def test_a_panel_scan_dates_the_pregnancy_and_offers(client, shape):
+    (summary,) = _summaries(client, with_panel(shape))
+    assert summary.startswith("Offer")
+
+
+@pytest.mark.parametrize("shape", sorted(set(COMPONENT_SHAPES) - {"crl-cm-and-rate"}))
+def test_a_panel_gives_the_card_its_findings_and_problems(client, shape):
+    _, _, problem = COMPONENT_SHAPES[shape]
+    response = client.post(PV, json=hook_request("patient-view", prefetch_for(with_panel(shape))))
+    (card,) = response.json()["cards"]
+    if problem is None:
+        assert "Observation/us-panel" in card["detail"].split("**Data used**")[1]
+    else:
+        unused = card["detail"].split("**Data that could not be used**")[1]
+        assert "Observation/us-panel" in unused
+
+
+@pytest.mark.parametrize("shape", sorted(PERIOD_SHAPES))
+def test_a_period_with_its_end_only_is_dated(client, shape):
+    resources, _, _ = PERIOD_SHAPES[shape]
+    (summary,) = _summaries(client, resources)
+    assert summary.startswith("Offer")
+
+
+@pytest.mark.parametrize("shape", sorted(STATEMENT_SHAPES))
+def test_a_medication_statement_sent_with_her_medicines_is_read(client, shape):
+    resource, expected = STATEMENT_SHAPES[shape]
+    prefetch = prefetch_for(eligible_resources(), [resource])
+    response = client.post(PV, json=hook_request("patient-view", prefetch))
+    (card,) = response.json()["cards"]
+    starts = {True: "Continue", False: "Offer", None: "NG126 progesterone: needs"}[expected]
+    assert card["summary"].startswith(starts), card["summary"]
+
+
+@pytest.mark.parametrize("shape", sorted(STATUS_SHAPES))
+def test_a_pregnancy_status_as_us_core_ips_ccda_synthea_write_it(client, shape):
+    record, ends = STATUS_SHAPES[shape]
+    (summary,) = _summaries(client, ended_then_scanned(record))
+    if ends:  # the old LMP dates nothing: the gestation is unknown
+        assert not summary.startswith("Offer")
+        assert "gestational age" in summary
+    else:
+        assert summary.startswith("Offer")

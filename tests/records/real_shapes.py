@@ -20,6 +20,7 @@ from tests.integration.fhir_data import (
     TODAY,
     bleeding,
     condition,
+    crl,
     day,
     eligible_resources,
     iup,
@@ -107,7 +108,11 @@ def export_of(resources: list[dict[str, Any]], encounter: str = "enc-1") -> dict
 
 # Code systems named by their OID (HL7 FHIR R4 namingsystem-terminologies), as records converted
 # from HL7 v2 or CDA, and some EHRs beside their local codes, write them.
-OID_SYSTEMS = {SNOMED: "urn:oid:2.16.840.1.113883.6.96", LOINC: "urn:oid:2.16.840.1.113883.6.1"}
+OID_SYSTEMS = {
+    SNOMED: "urn:oid:2.16.840.1.113883.6.96",
+    LOINC: "urn:oid:2.16.840.1.113883.6.1",
+    "http://terminology.hl7.org/CodeSystem/v3-ActCode": "urn:oid:2.16.840.1.113883.5.4",
+}
 
 
 def with_oid_systems(resource: dict[str, Any]) -> dict[str, Any]:
@@ -221,4 +226,394 @@ UNTIED_SUBJECTS: dict[str, dict[str, Any]] = {
     "identifier-no-system": {"identifier": {"value": HER_NHS_NUMBER}},
     "display-only": {"display": "Jane Doe"},
     "contained": {"reference": "#p1"},
+}
+
+
+# --- a current prescription whose medicine may or may not be progesterone ------------------------
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+DMD = "https://dmd.nhs.uk"
+LOCAL_FORMULARY = "https://trust.example/formulary"
+# A code of a known system outside the progesterone set (the code itself is not checked: any
+# code of the system that is not in the set reads so).
+OTHER_RXNORM = {"system": RXNORM, "code": "0000001", "display": "Folic acid 0.4 MG Oral Tablet"}
+
+
+def active_request(medication: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An active MedicationRequest of hers, written 10 days ago, for ``medication`` (its
+    medication[x] elements)."""
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "rx-1",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "authoredOn": day(-10),
+        **medication,
+        **extra,
+    }
+
+
+def medication(rid: str, code: dict[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"resourceType": "Medication", "id": rid}
+    if code is not None:
+        out["code"] = code
+    return out
+
+
+# (the request's medication[x] and anything beside it, the Medications exported with it, what
+# "on progesterone" reads as: True, False, or None = Unknown). Shapes: Epic, Cerner and
+# UK Core write medicationReference to a Medication (contained, or sent with _include); a
+# trust's formulary code with its display; a reference whose Medication is not in the record.
+MEDICATION_SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], bool | None]] = {
+    "reference-to-missing-medication": (
+        {"medicationReference": {"reference": "Medication/med-gone"}},
+        [],
+        None,
+    ),
+    "contained-without-codes": (
+        {
+            "contained": [medication("m1", {"text": "pessary"})],
+            "medicationReference": {"reference": "#m1"},
+        },
+        [],
+        None,
+    ),
+    "contained-no-code-at-all": (
+        {"contained": [medication("m1", None)], "medicationReference": {"reference": "#m1"}},
+        [],
+        None,
+    ),
+    # Gestone is a progesterone injection: a brand the value set does not list
+    "local-formulary-code-unlisted-brand": (
+        {
+            "medicationCodeableConcept": {
+                "coding": [
+                    {"system": LOCAL_FORMULARY, "code": "F123", "display": "Gestone 50mg/1ml"}
+                ]
+            }
+        },
+        [],
+        None,
+    ),
+    "text-only": ({"medicationCodeableConcept": {"text": "PV pessary as directed"}}, [], None),
+    "display-only-reference": (
+        {"medicationReference": {"display": "Gestone 50mg/1ml injection"}},
+        [],
+        None,
+    ),
+    "missing-reference-other-display": (
+        {"medicationReference": {"reference": "Medication/gone", "display": "Gestone"}},
+        [],
+        None,
+    ),
+    "exported-medication-text-only": (
+        {"medicationReference": {"reference": "Medication/m2"}},
+        [medication("m2", {"text": "Gestone 50mg/1ml"})],
+        None,
+    ),
+    "local-code-progesterone-text": (
+        {
+            "medicationCodeableConcept": {
+                "coding": [{"system": LOCAL_FORMULARY, "code": "F9", "display": "Progesterone"}]
+            }
+        },
+        [],
+        True,
+    ),
+    "missing-reference-progesterone-display": (
+        {"medicationReference": {"reference": "Medication/gone", "display": "Cyclogest 400mg"}},
+        [],
+        True,
+    ),
+    "rxnorm-other-medicine": ({"medicationCodeableConcept": {"coding": [OTHER_RXNORM]}}, [], False),
+    "rxnorm-oid-other-medicine": (
+        {
+            "medicationCodeableConcept": {
+                "coding": [{**OTHER_RXNORM, "system": "urn:oid:2.16.840.1.113883.6.88"}]
+            }
+        },
+        [],
+        False,
+    ),
+    "exported-medication-coded-other": (
+        {"medicationReference": {"reference": "Medication/m3"}},
+        [medication("m3", {"coding": [OTHER_RXNORM]})],
+        False,
+    ),
+    "contained-ingredient-coded-other": (
+        {
+            "contained": [
+                {
+                    "resourceType": "Medication",
+                    "id": "m1",
+                    "ingredient": [{"itemCodeableConcept": {"coding": [OTHER_RXNORM]}}],
+                }
+            ],
+            "medicationReference": {"reference": "#m1"},
+        },
+        [],
+        False,
+    ),
+}
+
+
+def with_current_medication(shape: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """An eligible woman with one active prescription of this shape: (the clinical resources
+    and the request, the Medications exported beside them)."""
+    med, exported, _ = MEDICATION_SHAPES[shape]
+    return [*eligible_resources(), active_request(med)], exported
+
+
+# --- findings given as components of an ultrasound panel -----------------------------------------
+
+UCUM = "http://unitsofmeasure.org"
+LOCAL_US_PANEL = ("https://trust.example/results", "EPAU-US", "Early pregnancy scan")
+NUMBER_OF_FETUSES = (LOINC, "11878-6", "Number of fetuses by US")
+
+
+def quantity(value: float, unit: str, **extra: Any) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit, **extra}
+
+
+def component(system: str, code: str, **value: Any) -> dict[str, Any]:
+    return {"code": {"coding": [{"system": system, "code": code}]}, **value}
+
+
+CRL_CM = component(LOINC, "11957-8", valueQuantity=quantity(0.95, "cm"))
+RATE_150 = component(LOINC, "11948-7", valueQuantity=quantity(150, "/min"))
+
+
+def us_panel(
+    components: list[dict[str, Any]],
+    code: tuple[str, str, str] = LOCAL_US_PANEL,
+    on: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """An ultrasound result as one Observation whose findings are components (the shape of a
+    DICOM SR OB-GYN ultrasound report converted to FHIR, with the DICOM CID 12009 / 12019 LOINC
+    codes; US Core's blood pressure is the canonical component example)."""
+    system, value, display = code
+    out = {
+        "resourceType": "Observation",
+        "id": "us-panel",
+        "status": "final",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "code": {"coding": [{"system": system, "code": value, "display": display}]},
+        "component": components,
+        **extra,
+    }
+    if on is not None:
+        out["effectiveDateTime"] = on
+    return out
+
+
+# (the panel, the scan facts of the day read from it, a problem it gives or None). With the
+# bleeding, previous miscarriage, LMP and an intrauterine finding of `eligible_resources`, but
+# no CRL Observation of its own.
+COMPONENT_SHAPES: dict[str, tuple[dict[str, Any], dict[str, Any], str | None]] = {
+    "crl-cm-and-rate": (
+        us_panel([CRL_CM, RATE_150], on=day()),
+        {"crl_mm": 9.5, "fetal_heartbeat": True},
+        None,
+    ),
+    "number-of-fetuses-panel": (
+        us_panel([CRL_CM, RATE_150], NUMBER_OF_FETUSES, on=day(), valueQuantity={"value": 1}),
+        {"crl_mm": 9.5, "fetal_heartbeat": True},
+        None,
+    ),
+    "rate-zero": (
+        us_panel(
+            [CRL_CM, component(LOINC, "11948-7", valueQuantity=quantity(0, "/min"))], on=day()
+        ),
+        {"crl_mm": 9.5, "fetal_heartbeat": False},
+        None,
+    ),
+    "viable-finding-component": (
+        us_panel([CRL_CM, component(SNOMED, "237241002", valueBoolean=True)], on=day()),
+        {"crl_mm": 9.5, "fetal_heartbeat": True},
+        None,
+    ),
+    "location-as-component-value": (
+        us_panel(
+            [
+                component(
+                    "https://trust.example/results",
+                    "SAC-LOC",
+                    valueCodeableConcept={"coding": [{"system": SNOMED, "code": "65727000"}]},
+                ),
+                CRL_CM,
+            ],
+            on=day(),
+        ),
+        {"location": "intrauterine", "crl_mm": 9.5},
+        None,
+    ),
+    "crl-in-inches": (
+        us_panel([component(LOINC, "11957-8", valueQuantity=quantity(0.4, "[in_i]"))], on=day()),
+        {"crl_mm": None},
+        "crown-rump length unit '[in_i]' is not mm or cm; ignored",
+    ),
+    "crl-bound": (
+        us_panel(
+            [component(LOINC, "11957-8", valueQuantity=quantity(3, "mm", comparator="<"))], on=day()
+        ),
+        {"crl_mm": None},
+        "crown-rump length is a bound (comparator), not a value; ignored",
+    ),
+    "rate-not-recorded": (
+        us_panel(
+            [
+                CRL_CM,
+                component(
+                    LOINC,
+                    "11948-7",
+                    dataAbsentReason={"coding": [{"code": "not-performed"}]},
+                ),
+            ],
+            on=day(),
+        ),
+        {"crl_mm": 9.5, "fetal_heartbeat": None},
+        "fetal heart rate has no value; ignored",
+    ),
+    "panel-undated": (us_panel([CRL_CM, RATE_150]), {}, "fetal heart finding has no usable date"),
+    "panel-period-end-only": (
+        us_panel([CRL_CM, RATE_150], effectivePeriod={"end": f"{day()}T10:20:00Z"}),
+        {"crl_mm": 9.5, "fetal_heartbeat": True},
+        None,
+    ),
+}
+
+
+def with_panel(shape: str) -> list[dict[str, Any]]:
+    """Eligible, but the CRL (and the heart, when the panel has one) only in the panel."""
+    panel = COMPONENT_SHAPES[shape][0]
+    return [*(r for r in eligible_resources() if r["id"] != "crl"), panel]
+
+
+# --- a period given with its end only -------------------------------------------------------------
+
+
+def _dated(resource: dict[str, Any], element: str, period: dict[str, str]) -> dict[str, Any]:
+    out = {k: v for k, v in resource.items() if k not in ("effectiveDateTime", "onsetDateTime")}
+    return {**out, element: period}
+
+
+# (her record, the days of her scans, whether she is bleeding now). A period is dated by its
+# start, else by its end (never undated); the start wins when both are there.
+PERIOD_SHAPES: dict[str, tuple[list[dict[str, Any]], list[str], bool | None]] = {
+    "scan-period-end-only": (
+        [
+            *(r for r in eligible_resources() if r["id"] != "crl"),
+            _dated(crl(), "effectivePeriod", {"end": f"{day()}T09:40:00Z"}),
+        ],
+        [day()],
+        True,
+    ),
+    "scan-period-start-wins": (
+        [
+            *(r for r in eligible_resources() if r["id"] != "crl"),
+            _dated(crl(), "effectivePeriod", {"start": day(-1), "end": day()}),
+        ],
+        [day(-1), day()],
+        True,
+    ),
+    "bleeding-onset-period-end-only": (
+        [
+            *(r for r in eligible_resources() if r["id"] != "bleed"),
+            _dated(bleeding(), "onsetPeriod", {"end": day(-1)}),
+        ],
+        [day()],
+        True,
+    ),
+}
+
+
+# --- what she takes, as a MedicationStatement (UK Core / GP Connect current medicines) -----------
+
+
+def statement(medication: dict[str, Any], status: str = "active") -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationStatement",
+        "id": "ms-1",
+        "status": status,
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "effectivePeriod": {"start": day(-12)},
+        "dateAsserted": day(-12),
+        **medication,
+    }
+
+
+UTROGESTAN_DMD = {
+    "medicationCodeableConcept": {
+        "coding": [
+            # a dm+d product code outside the value set: read by its display's product name
+            {"system": DMD, "code": "0000002", "display": "Utrogestan 200mg vaginal capsules"}
+        ]
+    }
+}
+# (the statement, what "on progesterone" reads as)
+STATEMENT_SHAPES: dict[str, tuple[dict[str, Any], bool | None]] = {
+    "active-utrogestan-dmd": (statement(UTROGESTAN_DMD), True),
+    "on-hold-utrogestan": (statement(UTROGESTAN_DMD, "on-hold"), True),
+    "completed-utrogestan": (statement(UTROGESTAN_DMD, "completed"), False),
+    "not-taken-utrogestan": (statement(UTROGESTAN_DMD, "not-taken"), False),
+    "entered-in-error-utrogestan": (statement(UTROGESTAN_DMD, "entered-in-error"), False),
+    "active-text-only": (
+        statement({"medicationCodeableConcept": {"text": "vaginal pessaries"}}),
+        None,
+    ),
+    "active-coded-other": (
+        statement({"medicationCodeableConcept": {"coding": [OTHER_RXNORM]}}),
+        False,
+    ),
+    "active-reference-missing": (
+        statement({"medicationReference": {"reference": "Medication/gone"}}),
+        None,
+    ),
+}
+
+
+# --- another hunt (stop 15): pregnancy status as US Core, IPS, C-CDA and Synthea write it --------
+
+V3_ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+
+
+def status_20_days_ago(system: str, code: str, answer: str) -> dict[str, Any]:
+    """A pregnancy status recorded 20 days ago: the code, and the answer as a SNOMED concept."""
+    return observation(
+        "status",
+        system,
+        code,
+        day(-20),
+        valueCodeableConcept={"coding": [{"system": SNOMED, "code": answer}]},
+    )
+
+
+# (the record 20 days ago, before an LMP recorded 75 days ago and today's scan: see
+# `ended_then_scanned`; whether it says she was not pregnant then, so the LMP dates nothing)
+STATUS_SHAPES: dict[str, tuple[dict[str, Any], bool]] = {
+    # US Core Pregnancy Status Observation (LOINC 82810-3, SNOMED answers)
+    "us-core-not-pregnant": (status_20_days_ago(LOINC, "82810-3", "60001007"), True),
+    "us-core-pregnant": (status_20_days_ago(LOINC, "82810-3", "77386006"), False),
+    "us-core-status-unknown": (status_20_days_ago(LOINC, "82810-3", "261665006"), False),
+    # US Core Pregnancy Intent (LOINC 86645-9): says nothing of a pregnancy now
+    "us-core-intent": (status_20_days_ago(LOINC, "86645-9", "454381000124105"), False),
+    # C-CDA Pregnancy Observation converted to FHIR: code ASSERTION, the finding as its value
+    "ccda-assertion-not-pregnant": (status_20_days_ago(V3_ACT, "ASSERTION", "60001007"), True),
+    "ccda-assertion-oid-not-pregnant": (
+        with_oid_systems(status_20_days_ago(V3_ACT, "ASSERTION", "60001007")),
+        True,
+    ),
+    "ccda-assertion-pregnant": (status_20_days_ago(V3_ACT, "ASSERTION", "77386006"), False),
+    # IPS pregnancy expected delivery date (LOINC 11778-8): not read (it does not date)
+    "ips-edd": (
+        observation("edd", LOINC, "11778-8", day(-20), valueDateTime="2024-10-21"),
+        False,
+    ),
+    # Synthea pregnancy module: Normal pregnancy, abated at the delivery or loss
+    "synthea-pregnancy-abated": (
+        condition("np", "72892002", day(-200), abatementDateTime=day(-20)),
+        False,
+    ),
 }

@@ -12,12 +12,19 @@ import pyarrow.parquet as pq
 import pytest
 
 from earlypath.audit.run import run_audit
-from tests.audit.test_fhir_mapping_agrees import write_export
-from tests.integration.fhir_data import eligible_resources
+from earlypath.records.definition import READING
+from earlypath.records.python import Reading, _compile_spec, read
+from tests.audit.test_fhir_mapping_agrees import _patient_of, write_export
+from tests.integration.fhir_data import TODAY, crl, eligible_resources
 from tests.records.real_shapes import (
+    COMPONENT_SHAPES,
     LOCAL_FIRST,
+    MEDICATION_SHAPES,
     NEGATIVE_TESTS,
+    PERIOD_SHAPES,
     SERUM_HCG,
+    STATEMENT_SHAPES,
+    STATUS_SHAPES,
     UNREADABLE_TESTS,
     YES_NO,
     bleeding_answered,
@@ -26,9 +33,11 @@ from tests.records.real_shapes import (
     ended_then_scanned,
     export_of,
     pregnancy_test,
+    with_current_medication,
     with_oid_systems,
+    with_panel,
 )
-from tests.records.test_engines_agree import assert_same, audit_reading, service_reading
+from tests.records.test_engines_agree import _record, assert_same, audit_reading, service_reading
 
 ENGINES = ["duckdb", "python"]
 
@@ -133,3 +142,151 @@ def test_the_service_and_the_audit_read_answers_and_statuses_alike(
     export = export_of(resources)
     folder = write_export(export, tmp_path)
     assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+
+
+# --- a current prescription whose medicine cannot be identified -----------------------------------
+
+
+def _medication_export(shape: str) -> dict[str, list[dict[str, Any]]]:
+    resources, exported = with_current_medication(shape)
+    return export_of([*resources, *exported])
+
+
+@pytest.mark.parametrize("shape", sorted(MEDICATION_SHAPES))
+def test_on_progesterone_is_unknown_when_her_medicine_cannot_be_identified(shape: str) -> None:
+    """Unknown is never False: a current prescription that may be progesterone must not read as
+    "not on it" (the card would offer a second prescription)."""
+    (reading,) = service_reading(_medication_export(shape))
+    expected = MEDICATION_SHAPES[shape][2]
+    assert reading["steps"]["on_progesterone"] is expected
+    unknown = [m for _, m in reading["problems"] if "whether she is on progesterone" in m]
+    assert bool(unknown) == (expected is None)
+
+
+@pytest.mark.parametrize("shape", sorted(MEDICATION_SHAPES))
+def test_the_service_and_the_audit_read_each_medication_shape_alike(
+    shape: str, tmp_path: Path
+) -> None:
+    export = _medication_export(shape)
+    folder = write_export(export, tmp_path)
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+
+
+# --- findings as components of an ultrasound panel; a period with its end only ---------------------
+
+
+@pytest.mark.parametrize("shape", sorted(COMPONENT_SHAPES))
+def test_a_panel_component_is_read_as_its_own_observation_would_be(shape: str) -> None:
+    _, facts, problem = COMPONENT_SHAPES[shape]
+    (reading,) = service_reading(export_of(with_panel(shape)))
+    (scan,) = reading["steps"]["scans"]  # the panel's findings are of the day of the IUP
+    assert {k: scan[k] for k in facts} == facts
+    messages = [m for _, m in reading["problems"]]
+    if problem is None:
+        assert messages == []
+    else:
+        assert any(m.startswith(problem) for m in messages), messages
+
+
+@pytest.mark.parametrize("shape", sorted(PERIOD_SHAPES))
+def test_a_period_with_its_end_only_is_dated_by_its_end(shape: str) -> None:
+    resources, days, bleeding_now = PERIOD_SHAPES[shape]
+    (reading,) = service_reading(export_of(resources))
+    assert [s["day"] for s in reading["steps"]["scans"]] == days
+    assert reading["steps"]["vaginal_bleeding"] is bleeding_now
+    assert reading["problems"] == []
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        *(with_panel(shape) for shape in sorted(COMPONENT_SHAPES)),
+        *(resources for resources, _, _ in PERIOD_SHAPES.values()),
+    ],
+    ids=[*sorted(COMPONENT_SHAPES), *PERIOD_SHAPES],
+)
+def test_the_service_and_the_audit_read_panels_and_periods_alike(
+    resources: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    export = export_of(resources)
+    folder = write_export(export, tmp_path)
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_audit_offers_on_a_panel_scan(engine: str, tmp_path: Path) -> None:
+    (episode,) = _audit(export_of(with_panel("crl-cm-and-rate")), tmp_path, engine)
+    assert episode["decision"] == "offer"
+    assert episode["gestation_days"] == 49
+
+
+@pytest.mark.parametrize("shape", sorted(STATEMENT_SHAPES))
+def test_a_medication_statement_says_what_she_takes(shape: str, tmp_path: Path) -> None:
+    """A current MedicationStatement (UK Core / GP Connect) is read as a current prescription is:
+    progesterone, another medicine, or Unknown; one completed, not taken or in error is not
+    current. The audit's reading agrees."""
+    resource, expected = STATEMENT_SHAPES[shape]
+    export = export_of([*eligible_resources(), resource])
+    (reading,) = service_reading(export)
+    assert reading["steps"]["on_progesterone"] is expected
+    folder = write_export(export, tmp_path)
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+
+
+# --- another hunt: pregnancy status as US Core, IPS, C-CDA and Synthea write it --------------------
+
+
+@pytest.mark.parametrize("shape", sorted(STATUS_SHAPES))
+def test_a_pregnancy_status_ends_the_pregnancy_before_it_only_when_it_says_not_pregnant(
+    shape: str, tmp_path: Path
+) -> None:
+    record, ends = STATUS_SHAPES[shape]
+    export = export_of(ended_then_scanned(record))
+    (reading,) = service_reading(export)
+    assert (reading["steps"]["lmp"] is None) is ends
+    folder = write_export(export, tmp_path)
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_audit_reads_a_ccda_not_pregnant_assertion(engine: str, tmp_path: Path) -> None:
+    record, _ = STATUS_SHAPES["ccda-assertion-not-pregnant"]
+    (episode,) = _audit(export_of(ended_then_scanned(record)), tmp_path, engine)
+    assert episode["decision"] == "needs_information"
+    assert "lmp" in episode["missing"]
+
+
+def test_a_crl_in_millimeters_spelt_out_dates_the_pregnancy() -> None:
+    crl_mm = {**crl(), "valueQuantity": {"value": 9.5, "unit": "millimeters"}}
+    resources = [*(r for r in eligible_resources() if r["id"] != "crl"), crl_mm]
+    (reading,) = service_reading(export_of(resources))
+    assert reading["steps"]["dating_crl_mm"] == 9.5
+    assert reading["problems"] == []
+
+
+# --- every shape of this file: the generated reading is the closures' (the reference) -------------
+
+
+def _stop_15_exports() -> dict[str, dict[str, list[dict[str, Any]]]]:
+    out = {f"medication-{k}": _medication_export(k) for k in MEDICATION_SHAPES}
+    out |= {f"panel-{k}": export_of(with_panel(k)) for k in COMPONENT_SHAPES}
+    out |= {f"period-{k}": export_of(v[0]) for k, v in PERIOD_SHAPES.items()}
+    out |= {
+        f"statement-{k}": export_of([*eligible_resources(), v[0]])
+        for k, v in STATEMENT_SHAPES.items()
+    }
+    out |= {f"status-{k}": export_of(ended_then_scanned(v[0])) for k, v in STATUS_SHAPES.items()}
+    return out
+
+
+@pytest.mark.parametrize("shape", sorted(_stop_15_exports()))
+def test_the_generated_reading_reads_each_shape_as_the_closures_do(shape: str) -> None:
+    export = _stop_15_exports()[shape]
+    patient = _patient_of(export["Encounter"][0])
+    record = _record(export, patient)
+    compiled = _compile_spec(READING)
+    assert compiled.generated is not None
+    done = compiled.generated(record, TODAY, "enc-1", patient)
+    assert done is not None  # it did not fall back to the per-part path
+    reference = read(READING, record, TODAY, "enc-1", patient, fused=False)
+    assert Reading(*done) == reference

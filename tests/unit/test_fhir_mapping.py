@@ -215,9 +215,18 @@ def test_on_progesterone_from_active_medication_request():
     }
     assert episode_of([by_reference, med])[0]["on_progesterone"] is True
     unresolved, problems = episode_of([by_reference])
-    assert unresolved["on_progesterone"] is False and problems
+    # a medicine that cannot be identified may be progesterone: Unknown, never "no"
+    assert unresolved["on_progesterone"] is None and problems
     other = request("active", medicationCodeableConcept={"text": "Folic acid 400 micrograms"})
-    assert episode_of([other])[0]["on_progesterone"] is False
+    assert episode_of([other])[0]["on_progesterone"] is None
+    coded_other = request(
+        "active",
+        medicationCodeableConcept={
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1"}],
+            "text": "Folic acid 400 micrograms",
+        },
+    )
+    assert episode_of([coded_other])[0]["on_progesterone"] is False
 
 
 def test_allergies():
@@ -403,13 +412,14 @@ def test_medication_reference_resolves_by_type_and_id(reference):
     assert episode["on_progesterone"] is True
     assert problems == []
     meds = [_medication("med1", "Paracetamol"), _medication("2", "Utrogestan 200 mg")]
-    assert episode_of([_request_for(reference), *meds])[0]["on_progesterone"] is False
+    # med1 (text only, no progesterone name) cannot be identified: Unknown, not med2's "yes"
+    assert episode_of([_request_for(reference), *meds])[0]["on_progesterone"] is None
 
 
 @pytest.mark.parametrize("reference", ["Substance/med1", "med1", "Medication/med1/extra"])
 def test_reference_that_is_not_to_a_medication_id_is_unresolved(reference):
     episode, problems = episode_of([_request_for(reference), _medication("med1", "Cyclogest")])
-    assert episode["on_progesterone"] is False
+    assert episode["on_progesterone"] is None  # unresolved: Unknown, never "no"
     assert any(p.field == "MedicationRequest/rx" and "resolved" in p.message for p in problems)
 
 
@@ -643,7 +653,7 @@ UTROGESTAN = {"medicationCodeableConcept": {"text": "Utrogestan 200mg vaginal ca
 def test_a_name_that_only_contains_progesterone_is_not_progesterone(text):
     # "continue" for a woman who is not on vaginal progesterone would mislead the clinician.
     resources = [_on({"medicationCodeableConcept": {"text": text}})]
-    assert _on_progesterone(*resources) is False
+    assert _on_progesterone(*resources) is not True  # text naming no product we list: Unknown
     assert _progesterone_decision([lmp(), iup(), *resources]) != "continue"
 
 
