@@ -30,6 +30,7 @@ import duckdb
 import ibis
 import ibis.expr.types as ir_t
 
+from earlypath.audit import flat
 from earlypath.audit.fhir_files import ExportFiles, discover_export
 from earlypath.audit.fhir_flat import (
     AUDIT_READING,
@@ -220,7 +221,15 @@ def flat_table(
         crl_mm=_text(j["scan_crl_mm"]),
         msd_mm=_text(j["scan_msd_mm"]),
         miscarriage_diagnosed=_text(j["miscarriage_diagnosed"].fill_null(False)),
-        on_progesterone=_text(j["on_progesterone"].fill_null(False)),
+        # Unknown (a current medicine that cannot be identified) is written as the flat form's
+        # word for it, never as false; an encounter with no medicine rows is false.
+        on_progesterone=ibis.cases(
+            (
+                j["on_progesterone"].isnull() & j["progesterone_unknown"].fill_null(False),
+                ibis.literal(flat.UNKNOWN_WORD),
+            ),
+            else_=_text(j["on_progesterone"].fill_null(False)),
+        ),
         allergies=ibis.ifelse(
             (j["allergies"].length() > 0).fill_null(False),
             ibis.literal("; ").join(j["allergies"]),

@@ -10,7 +10,10 @@ Decisions about empty cells (so that every engine sees the same facts):
 - ``miscarriage_diagnosed`` and ``on_progesterone``: empty means **false**, as in the episode
   contract (`earlypath.model.Episode` defaults both to false: a diagnosis or a prescription is
   what makes them true, and an extract has no row for what did not happen). The number of cells
-  so defaulted is reported in the data-quality section.
+  so defaulted is reported in the data-quality section. ``on_progesterone`` alone also takes
+  the word ``unknown`` (any case): she has a current medicine that cannot be identified (the
+  FHIR audit writes it), so the decision that depends on it needs information, as the service's
+  does (unknown is never false).
 - ``progesterone_prescribed`` (care given): empty is Unknown and has its own adherence category.
 - the scan: with a ``scan_date`` the row has one scan (an empty ``scan_location`` is "unknown",
   an empty ``scan_route`` is "transvaginal", the contract's default); without one it has no scan,
@@ -92,6 +95,9 @@ def added_name_clashes(columns: list[str]) -> list[str]:
 
 OPTIONAL_COLUMNS = ("guideline_version",)
 DEFAULT_FALSE = ("miscarriage_diagnosed", "on_progesterone")
+# The word a cell of these columns may hold for Unknown (their empty cell means false).
+UNKNOWN_WORD = "unknown"
+SAYS_UNKNOWN = ("on_progesterone",)
 SCAN_FINDINGS = ("scan_route", "scan_location", "fetal_pole", "fetal_heartbeat", "crl_mm", "msd_mm")
 # The problem of a row with scan findings but no scan date (worded alike by every engine).
 FINDINGS_WITHOUT_SCAN_DATE = "is required when scan findings are given"
@@ -129,6 +135,18 @@ def __getattr__(name: str) -> Any:
 
 
 MAX_INT = 2**62  # larger integers are rejected as unreadable on every engine
+
+
+def parse_column_cell(name: str, value: Any) -> Any:
+    """A cell of the flat column ``name``: `parse_cell` by the column's type, except the word
+    ``unknown`` in a column that takes it (`SAYS_UNKNOWN`), kept as `UNKNOWN_WORD`."""
+    if (
+        name in SAYS_UNKNOWN
+        and isinstance(value, str)
+        and value.strip(EDGE_SPACE).lower() == UNKNOWN_WORD
+    ):
+        return UNKNOWN_WORD
+    return parse_cell(value, FLAT_COLUMNS[name])
 
 
 def parse_cell(value: Any, kind: FlatType) -> Any:
@@ -207,7 +225,11 @@ def flat_to_episode(row: dict[str, Any]) -> dict[str, Any]:
         "lmp": row.get("lmp"),
         "scans": scans,
         "miscarriage_diagnosed": bool(row.get("miscarriage_diagnosed") or False),
-        "on_progesterone": bool(row.get("on_progesterone") or False),
+        "on_progesterone": (
+            None
+            if row.get("on_progesterone") == UNKNOWN_WORD
+            else bool(row.get("on_progesterone") or False)
+        ),
         "allergies": allergies,
     }
     if row.get("guideline_version") is not None:
@@ -260,6 +282,10 @@ def episode_to_flat(episode: dict[str, Any]) -> dict[str, Any]:
         "crl_mm": scan.get("crl_mm") if scan else None,
         "msd_mm": scan.get("msd_mm") if scan else None,
         "miscarriage_diagnosed": bool(episode.get("miscarriage_diagnosed") or False),
-        "on_progesterone": bool(episode.get("on_progesterone") or False),
+        "on_progesterone": (
+            UNKNOWN_WORD
+            if "on_progesterone" in episode and episode["on_progesterone"] is None
+            else bool(episode.get("on_progesterone") or False)
+        ),
         "allergies": "; ".join(allergies) if allergies else None,
     }

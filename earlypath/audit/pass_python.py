@@ -93,9 +93,9 @@ def _python_row(
 
     reasons: list[str] = []
     typed: dict[str, Any] = {}
-    for name, kind in flat.FLAT_COLUMNS.items():
+    for name in flat.FLAT_COLUMNS:
         try:
-            typed[name] = flat.parse_cell(row.get(name), kind)
+            typed[name] = flat.parse_column_cell(name, row.get(name))
         except flat.CellError as error:
             typed[name] = None
             reasons.append(f"{name}: {error}")

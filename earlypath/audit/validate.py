@@ -198,6 +198,13 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         **{n: _clean(raw[n], k, n) for n, k in flat.FLAT_COLUMNS.items() if n in raw.columns},
         _assessed_on_absent=_absent(raw, "assessed_on"),
     )
+    # A text cell that says "unknown" where the column takes it (`flat.SAYS_UNKNOWN`): Unknown,
+    # neither unreadable nor an empty cell read as false.
+    says_unknown = {
+        n: (raw[n] == flat.UNKNOWN_WORD).fill_null(False)
+        for n in flat.SAYS_UNKNOWN
+        if n in raw.columns and raw[n].type().is_string()
+    }
     typed: dict[str, ir_t.Value] = {}
     problems: list[_Problem] = []
     for name, kind in flat.FLAT_COLUMNS.items():
@@ -205,12 +212,23 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
             typed[name] = ibis.null(_IBIS_TYPE[kind])
             continue
         value, unreadable = _parse(raw[name], kind)
+        if name in says_unknown:
+            unreadable = unreadable & ~says_unknown[name]
         typed[name] = value
         if unreadable is not NEVER:
             problems.append(_problem(unreadable, name, _UNREADABLE[kind]))
-    defaulted = [typed[n].isnull().cast("int8") for n in flat.DEFAULT_FALSE]
+    defaulted = [
+        (typed[n].isnull() & ~says_unknown[n] if n in says_unknown else typed[n].isnull()).cast(
+            "int8"
+        )
+        for n in flat.DEFAULT_FALSE
+    ]
     for name in flat.DEFAULT_FALSE:
-        typed[name] = typed[name].fill_null(False)
+        typed[name] = (
+            ibis.cases((says_unknown[name], ibis.null("boolean")), else_=typed[name].fill_null(False))
+            if name in says_unknown
+            else typed[name].fill_null(False)
+        )
 
     # Parse each cell once: the checks below read the typed columns of this projection, so the
     # engine does not repeat a cell's parsing (regex, casts) in every check that uses it.

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from earlypath.audit.fhir_flat import reference_pattern
 from earlypath.audit.fhir_read import flatten_fhir_duckdb
-from earlypath.audit.flat import FLAT_COLUMNS, episode_to_flat, parse_cell
+from earlypath.audit.flat import FLAT_COLUMNS, episode_to_flat, parse_column_cell
 from earlypath.audit.load import duckdb_connect
 from earlypath.fhir.codes import code_set
 from earlypath.fhir.mapping import map_resources
@@ -186,7 +186,7 @@ def flattened_rows(folder: Path) -> list[dict[str, Any]]:
     typed = []
     for row in table.to_pylist():
         typed.append(
-            {k: parse_cell(v, FLAT_COLUMNS[k]) if k in FLAT_COLUMNS else v for k, v in row.items()}
+            {k: parse_column_cell(k, v) if k in FLAT_COLUMNS else v for k, v in row.items()}
         )
     return typed
 

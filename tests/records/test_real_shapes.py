@@ -290,3 +290,18 @@ def test_the_generated_reading_reads_each_shape_as_the_closures_do(shape: str) -
     assert done is not None  # it did not fall back to the per-part path
     reference = read(READING, record, TODAY, "enc-1", patient, fused=False)
     assert Reading(*done) == reference
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("shape", sorted(MEDICATION_SHAPES))
+def test_the_audit_decides_on_a_medicine_as_the_card_does(
+    engine: str, shape: str, tmp_path: Path
+) -> None:
+    """The FHIR audit carries an unidentified medicine as Unknown through its flat rows (the
+    word ``unknown``), so it needs information where the card does, never an offer."""
+    (episode,) = _audit(_medication_export(shape), tmp_path, engine)
+    on_progesterone = MEDICATION_SHAPES[shape][2]
+    expected = {None: "needs_information", False: "offer", True: "continue"}[on_progesterone]
+    assert episode["decision"] == expected
+    if on_progesterone is None:
+        assert episode["missing"] == ["on_progesterone"]
