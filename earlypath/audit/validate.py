@@ -225,7 +225,9 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
     ]
     for name in flat.DEFAULT_FALSE:
         typed[name] = (
-            ibis.cases((says_unknown[name], ibis.null("boolean")), else_=typed[name].fill_null(False))
+            ibis.cases(
+                (says_unknown[name], ibis.null("boolean")), else_=typed[name].fill_null(False)
+            )
             if name in says_unknown
             else typed[name].fill_null(False)
         )
