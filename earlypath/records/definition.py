@@ -627,48 +627,11 @@ _CONDITION_ROWS = _clinical(
     },
 )
 
-# --- layer 1: findings given as components of a panel ------------------------------------------
-
-# An obstetric ultrasound panel (LOINC's US panels, an EHR's "early pregnancy scan" result) may
-# give the crown-rump length, the fetal heart rate or a heart or location finding as a
-# `component` (code + value[x], as US Core's blood pressure gives its two values), not as an
-# Observation of its own. Such a component is read as that Observation would be, dated by the
-# panel's date; the panel's own code and value come first. Of several components of one kind
-# (twins), the first is read (one row per Observation).
-_COMPONENT = "component"
-_LENGTH_COMPONENT = Or((_CRL, _MSD))
-_HEART_COMPONENT = Or((Not(IsNull(_OBSERVATION_HEART)), Not(IsNull(_RATE_PROBLEM))))
-_LOCATION_COMPONENT = Not(IsNull(_OBSERVATION_LOCATION))
-
-
-def _own_else_component(own: Expr, test: Expr, value: Expr) -> Expr:
-    """``own`` (read from the Observation itself) when it is not None, else ``value`` of its
-    first component that passes ``test``."""
-    return If(Not(IsNull(own)), own, FirstItem(_COMPONENT, test, value))
-
-
-def _length_column(value: Expr) -> Expr:
-    """A length column: the Observation's own when its code is a length, else its first
-    length component's."""
-    return If(Not(IsNull(_LENGTH_KIND)), value, FirstItem(_COMPONENT, _LENGTH_COMPONENT, value))
-
-
-def _heart_column(value: Expr) -> Expr:
-    own = Or((Not(IsNull(_OBSERVATION_HEART)), Not(IsNull(_RATE_PROBLEM))))
-    return If(own, value, FirstItem(_COMPONENT, _HEART_COMPONENT, value))
-
-
-_HAS_FINDING_COMPONENT = AnyItem(
-    _COMPONENT, Or((_LENGTH_COMPONENT, _HEART_COMPONENT, _LOCATION_COMPONENT))
-)
-# A component that shows a pregnancy as its code or value would on an Observation of its own.
-_COMPONENT_SHOWS = AnyItem(
-    _COMPONENT,
-    Or((_in_any("code", PREGNANCY_OBSERVATION_SETS), _in_any(_VCC, PREGNANCY_VALUE_SETS))),
-)
-_LENGTH_MM = If(
-    IsNull(_LENGTH_PROBLEM), If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM), Const(None)
-)
+# Findings given as a `component` of an ultrasound panel (CRL, heart rate, heart or location
+# findings) are not read: read per component inside the row (a lambda over the array), each
+# unit check is written out again at every use, and the clinical rows' statement grows to about
+# 4 MB of SQL, which Spark's parser cannot take (stop 15: out of memory). The fact is then
+# unknown (the service asks; never "no"). Strict xfails in tests/records/test_real_shapes.py.
 
 _MISCARRIAGE_CODED = _in_any("code", _MISCARRIAGE_SETS)
 _OBSERVATION_ROWS = _clinical(
@@ -682,15 +645,13 @@ _OBSERVATION_ROWS = _clinical(
                     _in_any(_VCC, _OBSERVATION_VALUE_SETS),
                     _OBSERVATION_SHOWS,
                     _OBSERVATION_NOT_PREGNANT,
-                    _HAS_FINDING_COMPONENT,
-                    _COMPONENT_SHOWS,
                 )
             ),
         )
     ),
     {
         "ends": Const(False),
-        "shows": Or((_OBSERVATION_SHOWS, _COMPONENT_SHOWS)),
+        "shows": _OBSERVATION_SHOWS,
         "not_pregnant": _OBSERVATION_NOT_PREGNANT,
         "hcg_unit": _HCG_UNIT_UNREAD,
         "observed": Const(True),
@@ -706,19 +667,19 @@ _OBSERVATION_ROWS = _clinical(
         # examples) carries it there; that a UK GP system's event date is the LMP itself (a code
         # with no value) could not be verified in any public source, so it is not read so
         "lmp_value": If(_LMP, Day(_text("valueDateTime")), Const(None)),
-        "length_kind": _length_column(_LENGTH_KIND),
-        "length_problem": _length_column(_LENGTH_PROBLEM),
-        "unit": _length_column(If(IsNull(_LENGTH_KIND), Const(None), _unit(_Q))),
-        "raw_mm": _length_column(If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM)),
-        "mm": _length_column(_LENGTH_MM),
+        "length_kind": _LENGTH_KIND,
+        "length_problem": _LENGTH_PROBLEM,
+        "unit": If(IsNull(_LENGTH_KIND), Const(None), _unit(_Q)),
+        "raw_mm": If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM),
+        "mm": If(
+            IsNull(_LENGTH_PROBLEM), If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM), Const(None)
+        ),
         "bleeding_code": _BLEEDING,
         "bleeding": If(_BLEEDING, PRESENCE, Const(None)),
         "bleeding_resolved": Const(False),
-        "heart": _heart_column(_OBSERVATION_HEART),
-        "heart_problem": _heart_column(_RATE_PROBLEM),
-        "location": _own_else_component(
-            _OBSERVATION_LOCATION, _LOCATION_COMPONENT, _OBSERVATION_LOCATION
-        ),
+        "heart": _OBSERVATION_HEART,
+        "heart_problem": _RATE_PROBLEM,
+        "location": _OBSERVATION_LOCATION,
     },
 )
 
