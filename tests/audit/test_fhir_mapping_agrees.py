@@ -1048,11 +1048,13 @@ def test_a_medication_reference_finds_its_medication_by_type_and_id(tmp_path: Pa
         "Medication/med-prog": True,
         "Medication/med-prog/_history/2": True,
         "https://ehr.example/fhir/Medication/med-prog/_history/2": True,
-        "Medication/med-para/_history/7": False,  # not Medication "7" (Utrogestan)
-        "Substance/med-prog": False,
-        "med-prog": False,
-        "Medication/med-prog/extra": False,
-        "Medication/": False,
+        # a medicine that cannot be identified is Unknown (the flat rows' word "unknown"), never
+        # "not on progesterone" (stop 15)
+        "Medication/med-para/_history/7": "unknown",  # not Medication "7" (Utrogestan)
+        "Substance/med-prog": "unknown",
+        "med-prog": "unknown",
+        "Medication/med-prog/extra": "unknown",
+        "Medication/": "unknown",
     }
     export = _each_on_its_own([[request(reference)] for reference in references])
     export["Medication"] = MEDICATIONS  # serving every request
@@ -1184,7 +1186,8 @@ def test_what_counts_as_being_on_progesterone_now(tmp_path: Path) -> None:
     named = {"medicationCodeableConcept": {"text": "Medroxyprogesterone acetate 150 mg/ml"}}
     cases = {
         "a request written in this pregnancy": (request("a", ANCHOR - 5 * DAY), True),
-        "a word inside another word": (request("b", ANCHOR - 5 * DAY, **named), False),
+        # no code and no progesterone name: Unknown (the flat rows' word), never "no"
+        "a word inside another word": (request("b", ANCHOR - 5 * DAY, **named), "unknown"),
         "do not perform": (request("c", ANCHOR - 5 * DAY, doNotPerform=True), False),
         "left active since an earlier pregnancy": (request("d", ANCHOR - 700 * DAY), False),
         "a logical reference named by its display": (
@@ -1268,7 +1271,8 @@ def test_a_medication_named_only_by_its_ingredient(tmp_path: Path) -> None:
     export = _each_on_its_own([[lmp, contained], [lmp, exported], [lmp, not_a_concept]])
     export["Medication"] = [{**by_ingredient, "id": "m2"}]  # no subject: not a patient's record
     rows = assert_agrees(export, tmp_path)
-    assert [r["on_progesterone"] for r in rows] == [True, True, False]
+    # a Medication with no code cannot be told not to be progesterone: Unknown (the flat word)
+    assert [r["on_progesterone"] for r in rows] == [True, True, "unknown"]
 
 
 def test_a_crl_given_as_a_bound_is_not_a_measurement(tmp_path: Path) -> None:
