@@ -45,7 +45,7 @@ def main() -> None:
     for episode in episodes:  # every key met, every template kept
         assess_json(episode)
     reads = [_read(e, DEFAULT_POLICY, DEFAULT_PATHWAY_POLICY) for e in episodes]
-    keyed = [(r[5], (r[2], r[5].assessment_key()(r[3]))) for r in reads]
+    keyed = [(r[5], (r[2], r[5].assessment_key()(r[3])[0])) for r in reads]
     kept = [(parts.whole.get(key), r) for (parts, key), r in zip(keyed, reads, strict=True)]
     filled = [(known, r) for known, r in kept if known is not None and known is not NOT_KEPT]
     stages: dict[str, tuple[Callable[[Any], Any], list[Any]]] = {
