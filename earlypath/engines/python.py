@@ -815,8 +815,10 @@ def _rendered_hole(
     """A pathway section's rendered values in its text (a comma and their text without
     braces, or nothing), as `filled_text` fills its template."""
 
+    told = tuple(outcomes.values())  # fixed for the template: made once
+
     def hole(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
-        inner = rendered_text(section, prepared, version, facts, outcomes)
+        inner = rendered_text(section, prepared, version, facts, outcomes, told)
         if inner is None:
             return None
         return b"," + inner if inner else b""
