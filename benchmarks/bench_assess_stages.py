@@ -2,7 +2,9 @@
 episodes: CPU microseconds per episode and the ratio to json.loads of the same texts in the same
 repeat (median of repeats). The stages are called as `assess_json` calls them (`_read`, the
 assessment key function, its lookup in the kept whole assessments, the kept template's fill);
-each loop has its own cache misses, so the stages sum to more than `assess_json` alone.
+each loop has its own cache misses, so the stages sum to more than `assess_json` alone. The
+key function also gives the gestation's two values (`(key, days, CRL days)`), so on the kept
+template path `gestation_of` (in `_read` here) is not run.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_assess_stages.py [--repeats 5]
 """
