@@ -2,7 +2,9 @@
 episodes: CPU microseconds per episode and the ratio to json.loads of the same texts in the same
 repeat (median of repeats). The stages are called as `assess_json` calls them (`_read`, the
 assessment key function, its lookup in the kept whole assessments, the kept template's fill);
-each loop has its own cache misses, so the stages sum to more than `assess_json` alone.
+each loop has its own cache misses, so the stages sum to more than `assess_json` alone. The
+key function also gives the gestation's two values (`(key, days, CRL days)`), so on the kept
+template path `gestation_of` (in `_read` here) is not run.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_assess_stages.py [--repeats 5]
 """
@@ -45,7 +47,7 @@ def main() -> None:
     for episode in episodes:  # every key met, every template kept
         assess_json(episode)
     reads = [_read(e, DEFAULT_POLICY, DEFAULT_PATHWAY_POLICY) for e in episodes]
-    keyed = [(r[5], (r[2], r[5].assessment_key()(r[3]))) for r in reads]
+    keyed = [(r[5], (r[2], r[5].assessment_key()(r[3])[0])) for r in reads]
     kept = [(parts.whole.get(key), r) for (parts, key), r in zip(keyed, reads, strict=True)]
     filled = [(known, r) for known, r in kept if known is not None and known is not NOT_KEPT]
     stages: dict[str, tuple[Callable[[Any], Any], list[Any]]] = {

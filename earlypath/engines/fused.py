@@ -267,20 +267,29 @@ def section_key_function(tables: Iterable[DecisionTable]) -> KeyFunction:
 
 
 def assessment_key_function(
-    sections: Iterable[Iterable[DecisionTable]],
-) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    sections: Iterable[Iterable[DecisionTable]], values: Iterable[ir.Expr] = ()
+) -> Callable[[dict[str, Any]], Any]:
     """One generated function giving the keys of several sections at once (each section's
     tables as `section_key_function` takes them): what each section's own key function gives,
     joined into one flat tuple (each section's key has a length its values tell, see
     `_section_source`), every fact read once, every node written more than once computed
-    once. The key of a whole assessment."""
+    once. The key of a whole assessment.
+
+    With ``values`` (expressions the caller needs besides the key, such as the gestation,
+    which the rules compute anyway), the function gives ``(key, *their values)``: a node
+    the rules share with them is computed once for both."""
     every = [tuple(tables) for tables in sections]
-    src = _Source(_count_uses([root for tables in every for root in _table_roots(tables)]))
+    values = tuple(values)
+    roots = [root for tables in every for root in _table_roots(tables)]
+    src = _Source(_count_uses([*roots, *values]))
     body: list[str] = []
     items: list[str] = []
     for number, tables in enumerate(every):
         lines, section_items, _ = _section_source(src, tables, f"s{number}")
         body += lines
         items += section_items
-    body.append(f"    return ({''.join(f'{i}, ' for i in items)})")
+    key = f"({''.join(f'{i}, ' for i in items)})"
+    if values:
+        key = f"({key}, {''.join(f'{src.root(v)}, ' for v in values)})"
+    body.append(f"    return {key}")
     return src.function("assessment_key", body)

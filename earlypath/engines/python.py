@@ -59,10 +59,15 @@ _crl_days = expr_function(CRL_GESTATION_DAYS)
 
 
 def gestation_of(facts: dict[str, Any]) -> Gestation | None:
-    days = _gestation_days(facts)
+    return _gestation(_gestation_days(facts), _crl_days(facts), facts)
+
+
+def _gestation(days: Any, crl_days: Any, facts: dict[str, Any]) -> Gestation | None:
+    """The gestation of these facts, from the values of `GESTATION_DAYS` and
+    `CRL_GESTATION_DAYS` (computed by `gestation_of`, or by the assessment key function)."""
     if days is None:
         return None
-    if _crl_days(facts) is not None:
+    if crl_days is not None:
         key: tuple[int, str, Any] = (days, "crl", facts["dating_scan_date"])
     else:
         key = (days, "lmp", None)
@@ -186,8 +191,10 @@ class _Parts:
 
     def assessment_key(self) -> Any:
         """The generated function giving every section's key at once, in output order
-        (`earlypath.engines.fused.assessment_key_function`); None where a section has no key
-        function (the section-by-section path then decides every assessment)."""
+        (`earlypath.engines.fused.assessment_key_function`), with the gestation's two values
+        (`GESTATION_DAYS`, `CRL_GESTATION_DAYS`; the rules compute them anyway): ``(key,
+        days, CRL days)``. None where a section has no key function (the section-by-section
+        path then decides every assessment)."""
         slot = self._whole_key
         if not slot.built:
             slot.calls += 1
@@ -198,10 +205,13 @@ class _Parts:
             )
             tables = [[self.progesterone.table.table]]
             tables += [self.sections[s.name].key_tables() for s in pathway_sections()]
-            slot.fn = assessment_key_function(tables) if keyed else None
+            slot.fn = assessment_key_function(tables, _GESTATION_VALUES) if keyed else None
             slot.built = True
         return slot.fn
 
+
+# What the assessment key function gives besides the key: the gestation (`_gestation`).
+_GESTATION_VALUES = (GESTATION_DAYS, CRL_GESTATION_DAYS)
 
 # Full assessments (per version and policies) taken section by section before the assessment
 # key function is built: writing and compiling it takes 15-20 ms of CPU, which a one-shot
@@ -674,22 +684,28 @@ def _whole_json(
     """The full assessment's JSON text (`assess_json` with every section). Its text is kept per
     assessment key (the reason the version was chosen, and every section's generated key):
     filled into the kept template when the key was met before, else built section by section
-    (then kept, see `_whole_template`). Byte for byte the section-by-section text."""
-    episode, version, chosen_because, facts, gestation, parts = _read(
-        episode, policy, pathway_policy
-    )
+    (then kept, see `_whole_template`). Byte for byte the section-by-section text.
+
+    The gestation comes with the key (the key function computes it for the rules anyway)."""
+    if not isinstance(episode, Episode):
+        episode = parse_episode(episode)
+    version, chosen_because = resolve_version(episode.assessed_on, episode.guideline_version)
+    facts = episode_facts(episode)
+    parts = _parts(version, policy, pathway_policy)
     key: tuple[Any, ...] | None = None
     key_of = parts.assessment_key()
     if key_of is not None:
         try:
-            key = (chosen_because, key_of(facts))
+            found, days, crl_days = key_of(facts)
+            key = (chosen_because, found)
         except Exception:  # noqa: BLE001 - the section-by-section path decides (and raises)
             key = None
         known = parts.whole.get(key) if key is not None else None
         if known is not None and known is not NOT_KEPT:
-            text = known.fill(episode, facts, gestation)
+            text = known.fill(episode, facts, _gestation(days, crl_days, facts))
             if text is not None:
                 return text
+    gestation = gestation_of(facts)
     every = pathway_sections()
     data = _assessment_of(
         episode, policy, version, chosen_because, facts, gestation, parts, True, every, raw=True
@@ -799,8 +815,10 @@ def _rendered_hole(
     """A pathway section's rendered values in its text (a comma and their text without
     braces, or nothing), as `filled_text` fills its template."""
 
+    told = tuple(outcomes.values())  # fixed for the template: made once
+
     def hole(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
-        inner = rendered_text(section, prepared, version, facts, outcomes)
+        inner = rendered_text(section, prepared, version, facts, outcomes, told)
         if inner is None:
             return None
         return b"," + inner if inner else b""

@@ -361,9 +361,10 @@ def rendered_text(
     version: str,
     facts: Facts,
     outcomes: dict[str, str],
+    told: tuple[str, ...] | None = None,
 ) -> bytes | None:
     """The rendered values' JSON text without braces (empty if none), or None (the reference
-    path decides).
+    path decides). ``told``: the outcomes' values in order, if the caller keeps them.
 
     A render is presentation: what it gives depends only on the outcomes, the version (fixed
     for ``prepared``) and the values it reads, and which value it reads next only on those it
@@ -371,24 +372,29 @@ def rendered_text(
     this episode's values for a sequence of names met before with these outcomes are those
     values exactly, the render would read the same names and give the same text. Else the
     render runs (the reference) and its text is kept."""
-    values: Mapping[str, Any]
-    if outcomes["main"] == NOT_APPLICABLE:  # nothing to compute: render reads no value
+    # The values, made only where the generated function cannot read them (or the render runs).
+    values: Mapping[str, Any] | None = None
+    applies = outcomes["main"] != NOT_APPLICABLE
+    if not applies:  # nothing to compute: render reads no value
         values = prepared.no_values
-    else:
-        values = _Values(prepared.value_fns, facts)
-    told = tuple(outcomes.values())
+    if told is None:
+        told = tuple(outcomes.values())
     kept = prepared.rendered
     for names, exact in prepared.reads.get(told, ()):
         try:
-            if exact is not None and values is not prepared.no_values:
+            if exact is not None and applies:
                 read = exact(facts)  # the generated function: every value at once
             else:
+                if values is None:
+                    values = _Values(prepared.value_fns, facts)
                 read = tuple(_exactly(values[n]) for n in names)
             text = kept.get((told, names, read))
         except Exception:  # noqa: BLE001 - a value that cannot be computed or kept: the render
             break
         if text is not None:
             return text
+    if values is None:
+        values = _Values(prepared.value_fns, facts)
     reads = _Reads(values)
     rendered = section.render(outcomes, reads, version)  # type: ignore[arg-type]
     for value in rendered.values():

@@ -58,8 +58,13 @@ def _keys_agree(facts: dict[str, Any]) -> None:
             parts.progesterone.key_of(facts),
             *(parts.sections[s.name].key_function()(facts) for s in sections()),
         ]
+        key, days, crl_days = whole(facts)
         # one flat tuple: the sections' own (flat) keys one after the other
-        assert whole(facts) == tuple(value for key in each for value in key)
+        assert key == tuple(value for one in each for value in one)
+        # and the gestation's two values, as `gestation_of` computes them (the closures'
+        # values: tests/unit/test_fused.py)
+        assert (days, crl_days) == (engine._gestation_days(facts), engine._crl_days(facts))
+        assert engine._gestation(days, crl_days, facts) == engine.gestation_of(facts)
 
 
 @SETTINGS

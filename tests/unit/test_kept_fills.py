@@ -125,6 +125,33 @@ def test_a_render_text_is_kept_and_used(monkeypatch: pytest.MonkeyPatch) -> None
     assert rendered == 0
 
 
+def test_a_kept_render_is_read_by_the_generated_function_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Filled again, a kept render's values are read by the generated function: the lazy
+    values mapping is not made (eighth round), and the text is still the reference's."""
+    texts = [
+        json.dumps({"assessed_on": "2024-03-01", "scans": [], "lmp": day})
+        for day in ("2024-01-20", "2024-01-21", "2024-01-22")
+    ]
+    for text in texts:
+        assess_json(parse_episode_json(text))
+    made = 0
+    real = engine_sections._Values
+
+    class Counted(real):  # type: ignore[misc, valid-type]
+        def __init__(self, fns: Any, facts: Any) -> None:
+            nonlocal made
+            made += 1
+            super().__init__(fns, facts)
+
+    monkeypatch.setattr(engine_sections, "_Values", Counted)
+    for text in texts:
+        parsed = parse_episode_json(text)
+        assert assess_json(parsed) == _reference(parsed, DEFAULT_PATHWAY_POLICY)
+    assert made == 0
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.dates(dt.date(1950, 1, 1), dt.date(2150, 12, 31)),
