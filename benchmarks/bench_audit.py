@@ -243,7 +243,48 @@ def _split_worker(source: Path, out: Path, repeat: int) -> None:
                 else:
                     copy_to_parquet(ev.con, sql, out / f"{name}.parquet")
             cpu[name].append(_cpu_seconds() - started)
-    print(json.dumps({name: statistics.median(times) for name, times in cpu.items()}))
+    medians = {name: statistics.median(times) for name, times in cpu.items()}
+    print(json.dumps({**medians, "whole_audit": _whole_audit_by_statement(source, out / "whole")}))
+
+
+def _whole_audit_by_statement(source: Path, out: Path) -> dict[str, float]:
+    """A whole `run_audit` (its SQL kept by the run before), its CPU split into each statement
+    DuckDB ran (by its first words: no values, which come later in a statement) and the Python
+    between them."""
+    import earlypath.audit.sql_table as sql_table
+    from earlypath.audit.run import run_audit
+
+    spent: dict[str, float] = {}
+
+    class Timed:  # the connection, each statement's CPU added up under its first words
+        def __init__(self, con: object) -> None:
+            self._con = con
+
+        def execute(self, sql: str, *args: object) -> object:
+            started = _cpu_seconds()
+            try:
+                return self._con.execute(sql, *args)  # type: ignore[attr-defined]
+            finally:
+                name = " ".join(sql.split()[:5])[:60]
+                spent[name] = spent.get(name, 0.0) + _cpu_seconds() - started
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._con, name)
+
+    plain_init = sql_table.PlainDuckDB.__init__
+
+    def timed_init(self: sql_table.PlainDuckDB) -> None:
+        plain_init(self)
+        self.con = Timed(self.con)
+
+    sql_table.PlainDuckDB.__init__ = timed_init  # type: ignore[method-assign]
+    try:
+        started = _cpu_seconds()
+        run_audit(source, out)
+        whole = _cpu_seconds() - started
+    finally:
+        sql_table.PlainDuckDB.__init__ = plain_init  # type: ignore[method-assign]
+    return {"whole": whole, "python": whole - sum(spent.values()), **spent}
 
 
 def _split(source: Path, folder: Path, repeat: int) -> None:
@@ -265,6 +306,14 @@ def _split(source: Path, folder: Path, repeat: int) -> None:
     print(f"query on the same connection {hand:.2f} s ({cpu['audit'] / hand:.2f}x). In steps:")
     for name, seconds in parts.items():
         print(f"  {name}: {seconds:.2f} s")
+    whole = cpu["whole_audit"]
+    print(f"a whole audit, CPU: {whole['whole']:.2f} s, of which Python between the statements")
+    print(f"{whole['python']:.2f} s; the costliest statements (by their first words):")
+    statements = sorted(
+        ((k, v) for k, v in whole.items() if k not in ("whole", "python")), key=lambda kv: -kv[1]
+    )
+    for name, seconds in statements[:8]:
+        print(f"  {seconds:.3f} s  {name}")
     print(json.dumps({"split_cpu_seconds": cpu}))
 
 

@@ -26,8 +26,16 @@ def test_the_steps_write_the_rows_the_audit_writes(
     bench_audit._split_worker(cohort, tmp_path / "split", repeat=1)
 
     cpu = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    whole = cpu.pop("whole_audit")
     assert set(cpu) == {"read_and_write", "checks", "audit", "baseline"}
     assert all(seconds >= 0 for seconds in cpu.values())
+    # A whole audit by statement: its COPY is among them, and the connection is unpatched after
+    assert any(name.startswith("COPY (") for name in whole)
+    assert whole["whole"] >= whole["python"] >= 0
+    from earlypath.audit.sql_table import PlainDuckDB
+
+    assert type(PlainDuckDB().con).__name__ == "DuckDBPyConnection"
+    assert (tmp_path / "split" / "whole" / "episodes.parquet").exists()
 
     def numbers(name: str) -> list[int]:
         path = tmp_path / "split" / f"{name}.parquet"
