@@ -26,6 +26,13 @@ both peak RSS figures.
 change) in the same run; ``--repeat N`` runs each N times, in turn, and reports medians:
 
     python benchmarks/bench_audit.py --baseline-only --before /work/main --repeat 3
+
+``--split`` times only the audit's COPY in steps, on its own connection and judging SQL, and the
+hand-written query on the same connection: the input read and the columns passed through
+written, then the rows the checks accept, then the whole COPY (the rules added); the differences
+are what the checks and the rules cost per run (CPU medians of ``--repeat``):
+
+    python benchmarks/bench_audit.py --split --repeat 5
 """
 
 from __future__ import annotations
@@ -185,6 +192,131 @@ def _worker(engine: str, source: Path, out: Path, code: Path | None = None) -> N
     )
 
 
+# The audit's COPY in steps (``--split``): each step adds one part of the audit's per-row work to
+# the one before, so the differences are what each part costs. The input columns written
+# straight through stand for the episode columns of the same names (the rest are computed).
+_PASSED_THROUGH = (
+    "row_number",
+    "episode_id",
+    "assessed_on",
+    "progesterone_prescribed",
+    "site",
+    "age_band",
+    "ethnicity",
+    "deprivation_quintile",
+)
+
+
+def _split_worker(source: Path, out: Path, repeat: int) -> None:
+    """Where the audit's COPY goes beyond the hand-written query, on the audit's own connection
+    and judging SQL (built by `evaluate`, as `run_audit` builds it), each step timed ``repeat``
+    times in turn (CPU seconds, medians): the input read and the passed-through columns written
+    (no checks, no rules); the same columns of the rows the checks accept (the checks' filter,
+    which also reads and cleans the columns only the checks need); the audit's COPY (the rules,
+    adherence and month added); and the hand-written query on the same connection."""
+    from earlypath.audit.load import sql_text
+    from earlypath.audit.pass_duckdb import CHECKED, bounded_copy_memory, copy_to_parquet
+    from earlypath.audit.run import evaluate
+    from earlypath.audit.sql_table import sql_name, sql_of
+
+    out.mkdir(parents=True, exist_ok=True)
+    ev = evaluate(source)
+    assert ev.one_pass is not None
+    duck, raw = ev.con.con, sql_name(ev.one_pass.raw)
+    columns = ", ".join(_PASSED_THROUGH)
+    hand = BASELINE_SQL.format(
+        source=sql_text(str(source)), target=sql_text(str(out / "baseline.parquet"))
+    )
+    steps = {
+        "read_and_write": f"SELECT {columns} FROM {raw}",
+        "checks": f"SELECT {columns} FROM {sql_name(CHECKED)} WHERE NOT _rejected",
+        "audit": sql_of(ev.con, ev.episodes),
+        "baseline": None,
+    }
+    cpu: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(max(1, repeat)):
+        for name, sql in steps.items():
+            started = _cpu_seconds()
+            with bounded_copy_memory(duck):
+                if sql is None:
+                    duck.execute(hand)
+                else:
+                    copy_to_parquet(ev.con, sql, out / f"{name}.parquet")
+            cpu[name].append(_cpu_seconds() - started)
+    medians = {name: statistics.median(times) for name, times in cpu.items()}
+    print(json.dumps({**medians, "whole_audit": _whole_audit_by_statement(source, out / "whole")}))
+
+
+def _whole_audit_by_statement(source: Path, out: Path) -> dict[str, float]:
+    """A whole `run_audit` (its SQL kept by the run before), its CPU split into each statement
+    DuckDB ran (by its first words: no values, which come later in a statement) and the Python
+    between them."""
+    import earlypath.audit.sql_table as sql_table
+    from earlypath.audit.run import run_audit
+
+    spent: dict[str, float] = {}
+
+    class Timed:  # the connection, each statement's CPU added up under its first words
+        def __init__(self, con: object) -> None:
+            self._con = con
+
+        def execute(self, sql: str, *args: object) -> object:
+            started = _cpu_seconds()
+            try:
+                return self._con.execute(sql, *args)  # type: ignore[attr-defined]
+            finally:
+                name = " ".join(sql.split()[:5])[:60]
+                spent[name] = spent.get(name, 0.0) + _cpu_seconds() - started
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._con, name)
+
+    plain_init = sql_table.PlainDuckDB.__init__
+
+    def timed_init(self: sql_table.PlainDuckDB) -> None:
+        plain_init(self)
+        self.con = Timed(self.con)
+
+    sql_table.PlainDuckDB.__init__ = timed_init  # type: ignore[method-assign]
+    try:
+        started = _cpu_seconds()
+        run_audit(source, out)
+        whole = _cpu_seconds() - started
+    finally:
+        sql_table.PlainDuckDB.__init__ = plain_init  # type: ignore[method-assign]
+    return {"whole": whole, "python": whole - sum(spent.values()), **spent}
+
+
+def _split(source: Path, folder: Path, repeat: int) -> None:
+    cmd = [sys.executable, __file__, "--worker", "split", "--input", str(source)]
+    cmd += ["--out", str(folder / "split"), "--repeat", str(repeat)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the split run failed:\n{done.stderr[-3000:]}")
+    cpu = json.loads(done.stdout.strip().splitlines()[-1])
+    hand = cpu["baseline"]
+    parts = {
+        "reading the input, writing the columns passed through": cpu["read_and_write"],
+        "the checks' filter (and the columns only the checks read)": cpu["checks"]
+        - cpu["read_and_write"],
+        "the rules, adherence and month, and writing the 8 columns they make": cpu["audit"]
+        - cpu["checks"],
+    }
+    print(f"the audit's COPY, CPU medians of {repeat}: {cpu['audit']:.2f} s; the hand-written")
+    print(f"query on the same connection {hand:.2f} s ({cpu['audit'] / hand:.2f}x). In steps:")
+    for name, seconds in parts.items():
+        print(f"  {name}: {seconds:.2f} s")
+    whole = cpu["whole_audit"]
+    print(f"a whole audit, CPU: {whole['whole']:.2f} s, of which Python between the statements")
+    print(f"{whole['python']:.2f} s; the costliest statements (by their first words):")
+    statements = sorted(
+        ((k, v) for k, v in whole.items() if k not in ("whole", "python")), key=lambda kv: -kv[1]
+    )
+    for name, seconds in statements[:8]:
+        print(f"  {seconds:.3f} s  {name}")
+    print(json.dumps({"split_cpu_seconds": cpu}))
+
+
 TINY_COHORT = (
     "episode_id,assessed_on,previous_miscarriages,vaginal_bleeding,lmp,scan_date,scan_location,"
     "fetal_pole,fetal_heartbeat,crl_mm,progesterone_prescribed,site\n"
@@ -319,6 +451,12 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs of each, in turn; medians are reported"
     )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="only the audit's COPY in steps (read and write, + the checks, + the rules) and "
+        "the hand-written query, on one connection: what each part of the per-row work costs",
+    )
     parser.add_argument("--worker")
     parser.add_argument("--input", type=Path)
     parser.add_argument("--out", type=Path)
@@ -326,6 +464,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker == "startup":
         _startup_worker(args.out, args.code)
+        return
+    if args.worker == "split":
+        _split_worker(args.input, args.out, args.repeat)
         return
     if args.worker:
         _worker(args.worker, args.input, args.out, args.code)
@@ -346,6 +487,9 @@ def main() -> None:
         started = time.perf_counter()
         write_cohort(args.rows, args.seed, "parquet", cohort)
         print(f"synth: {args.rows:,} rows in {time.perf_counter() - started:.1f} s")
+        if args.split:
+            _split(cohort, folder, args.repeat)
+            return
         results = {}
         for engine in engines:
             source = cohort

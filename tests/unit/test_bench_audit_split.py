@@ -1,0 +1,53 @@
+"""The DuckDB audit benchmark's split of the COPY into steps (`benchmarks/bench_audit.py
+--split`): each step runs on the audit's own judging SQL, and the checks' step keeps exactly
+the rows the audit writes (so the step's difference is the checks' filter, nothing else)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+
+import bench_audit  # noqa: E402
+
+from earlypath.synth import write_cohort  # noqa: E402
+
+
+def test_the_steps_write_the_rows_the_audit_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cohort = tmp_path / "cohort.parquet"
+    write_cohort(3000, 7, "parquet", cohort)
+    bench_audit._split_worker(cohort, tmp_path / "split", repeat=1)
+
+    cpu = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    whole = cpu.pop("whole_audit")
+    assert set(cpu) == {"read_and_write", "checks", "audit", "baseline"}
+    assert all(seconds >= 0 for seconds in cpu.values())
+    # A whole audit by statement: its COPY is among them, and the connection is unpatched after
+    assert any(name.startswith("COPY (") for name in whole)
+    assert whole["whole"] >= whole["python"] >= 0
+    from earlypath.audit.sql_table import PlainDuckDB
+
+    assert type(PlainDuckDB().con).__name__ == "DuckDBPyConnection"
+    assert (tmp_path / "split" / "whole" / "episodes.parquet").exists()
+
+    def numbers(name: str) -> list[int]:
+        path = tmp_path / "split" / f"{name}.parquet"
+        return [r[0] for r in duckdb.sql(f"SELECT row_number FROM '{path}'").fetchall()]
+
+    every_row = numbers("read_and_write")
+    accepted = numbers("checks")
+    assert len(every_row) == 3000
+    # The synthetic cohort has rejects: the checks' step drops them, as the audit does
+    assert len(accepted) < len(every_row)
+    assert accepted == numbers("audit")
+    # The passed-through columns hold the audit's values (the episode ids as it cleans them)
+    audit_ids = duckdb.sql(f"SELECT episode_id FROM '{tmp_path / 'split' / 'audit.parquet'}'")
+    checks_ids = duckdb.sql(f"SELECT episode_id FROM '{tmp_path / 'split' / 'checks.parquet'}'")
+    assert audit_ids.fetchall() == checks_ids.fetchall()
