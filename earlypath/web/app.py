@@ -40,6 +40,7 @@ from earlypath.web.log_privacy import keep_ids_out_of_logs
 from earlypath.web.replay import ReplayStore
 from earlypath.web.schemas import openapi_components
 from earlypath.web.security import IssuerRegistry, Verifier
+from earlypath.web.service_lane import ServiceLaneApp
 
 log = logging.getLogger("earlypath.web")
 
@@ -180,7 +181,7 @@ def create_app(
         yield
         app.state.feedback.close()
 
-    app = FastAPI(
+    app = ServiceLaneApp(
         title="earlypath",
         version=__version__,
         description="NICE NG126 early pregnancy decisions: clinician page, page for women, JSON API "
@@ -274,4 +275,5 @@ def create_app(
         return schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
+    app.open_cds_lane()  # last: CDS service calls go straight to the middlewares added above
     return app
