@@ -249,8 +249,10 @@ def detail_markdown(
     if evidence:
         lines += ["", "**Data used**"]
         items = sorted(evidence.items())
-        if _plain(text for fact, refs in items for text in (fact, *refs)):
-            lines += [f"- {fact}: {', '.join(refs)}" for fact, refs in items]
+        # the facts are the reading's own names (`_words` escapes each once); the references
+        # come from the record: one scan for them all when none needs escaping
+        if _plain(ref for _, refs in items for ref in refs):
+            lines += [f"- {_words(fact)}: {', '.join(refs)}" for fact, refs in items]
         else:
             lines += [f"- {md(fact)}: {', '.join(md(r) for r in refs)}" for fact, refs in items]
     if problems:

@@ -55,11 +55,12 @@ def _lines_escaped_one_by_one(evidence: dict[str, list[Any]]) -> list[str]:
     "evidence",
     [
         {"lmp": ["Observation/lmp"], "scans": ["Observation/iup", "Observation/crl"]},
+        {"previous_miscarriages": ["Condition/mc1"], "on_progesterone": ["MedicationRequest/m"]},
         {"lmp": ["Observation/a_b*c"], "scans": ["Observation/<x>"]},
         {"lmp": ["Observation/x\ny"], "bleeding": ["Condition/[1](javascript:x)"]},
         {"lmp": [42, "Observation/x"]},
     ],
-    ids=["plain", "markdown", "controls-and-links", "not-text"],
+    ids=["plain", "fact-names", "markdown", "controls-and-links", "not-text"],
 )
 def test_evidence_lines_are_those_escaped_one_by_one(evidence: dict[str, list[Any]]) -> None:
     assessment = {
@@ -78,6 +79,11 @@ def test_evidence_lines_are_those_escaped_one_by_one(evidence: dict[str, list[An
 
 
 def test_plain_evidence_is_not_escaped_item_by_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    """References with nothing to escape take one scan for them all; the facts' names are the
+    reading's own, escaped once and kept."""
+    evidence = {"lmp": ["Observation/lmp"], "vaginal_bleeding": ["Condition/bleed", "Obs/1"]}
+    monkeypatch.setattr(cards, "_engine_detail", lambda assessment: "engine part")
+    first = cards.detail_markdown({}, None, evidence)
     calls: list[object] = []
     md = cards.md
 
@@ -86,9 +92,9 @@ def test_plain_evidence_is_not_escaped_item_by_item(monkeypatch: pytest.MonkeyPa
         return md(value)
 
     monkeypatch.setattr(cards, "md", counting)
-    monkeypatch.setattr(cards, "_engine_detail", lambda assessment: "engine part")
-    detail = cards.detail_markdown({}, None, {"lmp": ["Observation/lmp"], "scans": ["Obs/1"]})
-    assert detail.endswith("- lmp: Observation/lmp\n- scans: Obs/1")
+    detail = cards.detail_markdown({}, None, evidence)
+    assert detail == first
+    assert detail.endswith("- lmp: Observation/lmp\n- vaginal\\_bleeding: Condition/bleed, Obs/1")
     assert calls == []
 
 
