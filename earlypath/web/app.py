@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -26,6 +25,7 @@ from earlypath.fhir.terminology import load_value_sets
 from earlypath.policy import DEFAULT_POLICY, Policy
 from earlypath.web import api, cds, pages
 from earlypath.web.config import Settings
+from earlypath.web.cors import ServiceCORS
 from earlypath.web.database import check_replay_database
 from earlypath.web.feedback import FeedbackStore
 from earlypath.web.guards import (
@@ -212,7 +212,7 @@ def create_app(
     app.add_middleware(QuietErrors)
     # Browser-based CDS clients call from other origins; tokens travel in headers, not cookies.
     app.add_middleware(
-        CORSMiddleware,
+        ServiceCORS,  # Starlette's CORSMiddleware, its simple answer on the raw headers
         allow_origins=["*"],
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "Accept"],
