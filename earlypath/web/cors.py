@@ -11,10 +11,11 @@ later ones dropped, else appended at the end). Preflights, and any other policy,
 
 from __future__ import annotations
 
-from functools import partial
+import functools
 from typing import Any
 
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
 Message = dict[str, Any]
 RawHeaders = list[tuple[bytes, bytes]]
@@ -36,15 +37,18 @@ class ServiceCORS(CORSMiddleware):
     """CORSMiddleware with the simple answer of an any-origin, no-credentials policy written on
     the raw headers; anything else as Starlette answers it."""
 
-    def __init__(self, app: Any, **options: Any):
-        super().__init__(app, **options)
-        self._raw_simple = [
+    @functools.cached_property
+    def _raw_simple(self) -> RawHeaders:
+        return [
             (name.lower().encode("latin-1"), value.encode("latin-1"))
             for name, value in self.simple_headers.items()
         ]
-        self._own_answer = self.allow_all_origins and not self.allow_credentials
 
-    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+    @functools.cached_property
+    def _own_answer(self) -> bool:
+        return self.allow_all_origins and not self.allow_credentials
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self._own_answer:
             await super().__call__(scope, receive, send)
             return
@@ -59,9 +63,11 @@ class ServiceCORS(CORSMiddleware):
         if origin is not None and scope["method"] == "OPTIONS" and preflight_asked:
             await super().__call__(scope, receive, send)  # a preflight: Starlette's answer
             return
-        await self.app(scope, receive, partial(self._simple_send, send, origin is not None))
+        await self.app(
+            scope, receive, functools.partial(self._simple_send, send, origin is not None)
+        )
 
-    async def _simple_send(self, send: Any, has_origin: bool, message: Message) -> None:
+    async def _simple_send(self, send: Send, has_origin: bool, message: Message) -> None:
         if message["type"] != "http.response.start":
             await send(message)
             return

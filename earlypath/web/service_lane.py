@@ -37,7 +37,9 @@ class ServiceLaneApp(FastAPI):
         await super().__call__(scope, receive, send)
 
     def open_cds_lane(self) -> bool:
-        """Open the lane, after every middleware is added; True if it is open."""
+        """Open the lane, after every middleware and exception handler is added (it builds the
+        middleware stack now, as the first request would: Starlette refuses a middleware added
+        after that); True if it is open."""
         telemetry = getattr(self, "_native_telemetry", None)
         if telemetry is None or telemetry.enabled() or self.root_path:
             return False  # traced (or a FastAPI we do not know): every request as before
