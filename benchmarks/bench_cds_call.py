@@ -1,7 +1,7 @@
 """One CDS patient-view call in-process: CPU per call through the whole ASGI app, by part.
 
 Run: .venv/bin/python benchmarks/bench_cds_call.py [--calls 3000] [--profile N] [--split]
-                                                  [--extra-observations N]
+                                                  [--tail] [--extra-observations N]
 
 No sockets: the call is built as an ASGI request (scope, body) and handed to the app that
 `earlypath serve` runs (every middleware, the router, the CDS service), with CDS auth off. In
@@ -10,7 +10,8 @@ parts of the call on their own: record reading (`earlypath.fhir.mapping`, owned 
 work), the engine's progesterone section and the card. `--profile N` prints cProfile's top N
 functions of the whole call instead; `--split` the time of each part inside the call
 (perf_counter around each function the service calls, so each part costs what it costs in the
-call, not in a loop of its own). `--extra-observations N` adds N Observations the reading
+call, not in a loop of its own); `--tail` the collector's pauses and each call's wall time
+(how long it holds the event loop). `--extra-observations N` adds N Observations the reading
 does not use (weights, blood pressures, haemoglobins), as a real record sent whole has.
 """
 
@@ -202,6 +203,52 @@ def split_call(loop: asyncio.AbstractEventLoop, call: Callable[[], Any], n: int)
     return {"whole_call_us_wall": round(whole / n * 1e6, 1), "parts_us": parts}
 
 
+def tail_of(loop: asyncio.AbstractEventLoop, call: Callable[[], Any], n: int) -> dict[str, Any]:
+    """The collector's pauses in ``n`` calls after start-up's `settle_heap` (as `earlypath
+    serve`), and each call's wall time: how long it keeps the event loop (a prefetched call
+    awaits no I/O, so all of it)."""
+    import gc
+
+    from earlypath.web.heap import settle_heap
+
+    for _ in range(min(300, n)):
+        loop.run_until_complete(call())
+    settle_heap()
+    pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    started = [0.0]
+
+    def timing(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses[info["generation"]].append(time.perf_counter() - started[0])
+
+    walls = []
+    gc.callbacks.append(timing)
+    try:
+        for _ in range(n):
+            start = time.perf_counter()
+            loop.run_until_complete(call())
+            walls.append(time.perf_counter() - start)
+    finally:
+        gc.callbacks.remove(timing)
+    walls.sort()
+    return {
+        "calls": n,
+        "gc_thresholds": gc.get_threshold(),
+        "objects_frozen": gc.get_freeze_count(),
+        "collections": {
+            f"generation_{g}": {"count": len(p), "max_ms": round(max(p, default=0) * 1e3, 3)}
+            for g, p in pauses.items()
+        },
+        "call_wall_ms": {
+            "p50": round(walls[n // 2] * 1e3, 3),
+            "p99": round(walls[int(n * 0.99)] * 1e3, 3),
+            "max": round(walls[-1] * 1e3, 3),
+        },
+    }
+
+
 def cpu_of(fn: Callable[[], Any], n: int) -> float:
     for _ in range(min(300, n)):
         fn()
@@ -216,6 +263,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N")
     parser.add_argument("--split", action="store_true", help="time each part inside the call")
+    parser.add_argument(
+        "--tail", action="store_true", help="collector pauses and each call's wall time"
+    )
     parser.add_argument(
         "--extra-observations",
         type=int,
@@ -250,6 +300,9 @@ def main() -> None:
             return
         if args.split:
             print(json.dumps(split_call(loop, cds, args.calls), indent=2))
+            return
+        if args.tail:
+            print(json.dumps(tail_of(loop, cds, args.calls), indent=2))
             return
         hello = asgi_caller(hello_app(), "/hello", "POST", b"")
         per_hello = cpu_per_call(loop, hello, args.calls)

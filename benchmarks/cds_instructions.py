@@ -54,7 +54,8 @@ def instructions(checkout: Path, which: str, calls: int) -> int:
     """Instructions valgrind counts for the whole process making ``calls`` calls."""
     # the checkout's own benchmarks: bench_cds_call.py puts its checkout first on the path
     code = _CALLER.format(bench=str(checkout / "benchmarks"))
-    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    # a fixed hash seed: dict and set layouts (and so the instructions) alike in every run
+    env = {**os.environ, "PYTHONPATH": str(checkout), "PYTHONHASHSEED": "0"}
     done = subprocess.run(
         [
             "valgrind",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
+from collections.abc import Iterable
 from typing import Any
 
 from earlypath.errors import Problem
@@ -101,6 +103,16 @@ def md(value: object) -> str:
     return text
 
 
+def _plain(texts: Iterable[Any]) -> bool:
+    """True if every one of `texts` is text `md` leaves as it is (one scan for them all: ids and
+    fact names, the usual evidence). A text with something to escape, or a value that is not
+    text, answers False: each is then escaped by `md` on its own."""
+    try:
+        return _NOTHING_TO_ESCAPE.fullmatch(" ".join(texts)) is not None
+    except TypeError:
+        return False
+
+
 @functools.lru_cache(maxsize=256)
 def _citation_line(guideline: str, number: str, version: str, summary: str) -> str:
     """One recommendation's line: guideline text only (never patient data), built once."""
@@ -117,13 +129,34 @@ def _words(text: str) -> str:
     return md(text)
 
 
+# Random bytes for card and order UUIDs, drawn from os.urandom a block at a time (one system call
+# per 64 UUIDs instead of one each), as hex; a forked child starts its own block.
+_UUID_BLOCK = 64
+_random_hex = ""
+_random_at = 0
+_random_lock = threading.Lock()
+# The RFC 4122 variant bits (10xx) over the first hex digit of byte 8: x -> 8, 9, a or b.
+_VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
+
+
+def _forget_random() -> None:
+    global _random_hex, _random_at
+    _random_hex, _random_at = "", 0
+
+
+os.register_at_fork(after_in_child=_forget_random)
+
+
 def _new_uuid() -> str:
     """A random (version 4) UUID as text, as str(uuid.uuid4()) writes it, without the object."""
-    b = bytearray(os.urandom(16))
-    b[6] = (b[6] & 0x0F) | 0x40  # version 4
-    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    global _random_hex, _random_at
+    with _random_lock:
+        if _random_at >= len(_random_hex):
+            _random_hex, _random_at = os.urandom(16 * _UUID_BLOCK).hex(), 0
+        h = _random_hex[_random_at : _random_at + 32]
+        _random_at += 32
+    # version 4 in the high digit of byte 6; the variant in the high digit of byte 8
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def _recs_md(assessment: dict[str, Any]) -> str:
@@ -215,10 +248,13 @@ def detail_markdown(
     lines.append(_engine_detail(assessment))
     if evidence:
         lines += ["", "**Data used**"]
-        lines += [
-            f"- {md(fact)}: {', '.join(md(r) for r in refs)}"
-            for fact, refs in sorted(evidence.items())
-        ]
+        items = sorted(evidence.items())
+        # the facts are the reading's own names (`_words` escapes each once); the references
+        # come from the record: one scan for them all when none needs escaping
+        if _plain(ref for _, refs in items for ref in refs):
+            lines += [f"- {_words(fact)}: {', '.join(refs)}" for fact, refs in items]
+        else:
+            lines += [f"- {md(fact)}: {', '.join(md(r) for r in refs)}" for fact, refs in items]
     if problems:
         lines += ["", "**Data that could not be used**"]
         lines += [f"- {md(pr.field)}: {md(pr.message)}" for pr in problems]

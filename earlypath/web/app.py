@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -26,6 +25,7 @@ from earlypath.fhir.terminology import load_value_sets
 from earlypath.policy import DEFAULT_POLICY, Policy
 from earlypath.web import api, cds, pages
 from earlypath.web.config import Settings
+from earlypath.web.cors import ServiceCORS
 from earlypath.web.database import check_replay_database
 from earlypath.web.feedback import FeedbackStore
 from earlypath.web.guards import (
@@ -40,6 +40,7 @@ from earlypath.web.log_privacy import keep_ids_out_of_logs
 from earlypath.web.replay import ReplayStore
 from earlypath.web.schemas import openapi_components
 from earlypath.web.security import IssuerRegistry, Verifier
+from earlypath.web.service_lane import ServiceLaneApp
 
 log = logging.getLogger("earlypath.web")
 
@@ -180,7 +181,7 @@ def create_app(
         yield
         app.state.feedback.close()
 
-    app = FastAPI(
+    app = ServiceLaneApp(
         title="earlypath",
         version=__version__,
         description="NICE NG126 early pregnancy decisions: clinician page, page for women, JSON API "
@@ -211,7 +212,7 @@ def create_app(
     app.add_middleware(QuietErrors)
     # Browser-based CDS clients call from other origins; tokens travel in headers, not cookies.
     app.add_middleware(
-        CORSMiddleware,
+        ServiceCORS,  # Starlette's CORSMiddleware, its simple answer on the raw headers
         allow_origins=["*"],
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "Accept"],
@@ -274,4 +275,5 @@ def create_app(
         return schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
+    app.open_cds_lane()  # last: CDS service calls go straight to the middlewares added above
     return app

@@ -131,7 +131,20 @@ async def _json_body(request: Request) -> Any:
 
 
 class CdsJSONResponse(JSONResponse):
-    """A JSONResponse written by orjson: the same bytes (`earlypath.json_text`), faster."""
+    """A JSONResponse written by orjson: the same bytes (`earlypath.json_text`), faster.
+
+    Its headers are the two JSONResponse writes, in its order (content-length, content-type),
+    set directly: Starlette's general header building was about 2% of a call.
+    """
+
+    def __init__(self, content: Any, status_code: int = 200) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = body = dumps_bytes(content)
+        self.raw_headers = [
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
 
     def render(self, content: Any) -> bytes:
         return dumps_bytes(content)
@@ -329,6 +342,19 @@ def warm_up(today: dt.date, policy: Any) -> None:
 _SERVICE_CALL_PATH = re.compile(r"/cds-services/([^/]+)")
 
 
+def service_called(scope: dict[str, Any]) -> Service | None:
+    """The service a request calls (`POST /cds-services/{id}` of a known id), or None."""
+    if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+        match = _SERVICE_CALL_PATH.fullmatch(scope["path"])
+        if match is not None:
+            return SERVICES.get(match.group(1))
+    return None
+
+
+def is_service_call(scope: dict[str, Any]) -> bool:
+    return service_called(scope) is not None
+
+
 class ServiceCalls:
     """ASGI middleware: a POST to a CDS service goes straight to `call_service`.
 
@@ -345,20 +371,19 @@ class ServiceCalls:
         self.http_error = http_error
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
-            match = _SERVICE_CALL_PATH.fullmatch(scope["path"])
-            if match is not None and match.group(1) in SERVICES:
-                request = Request(scope, receive, send)
-                response: Response
-                try:
-                    await require_cds_client(request)
-                    raw = await whole_body(receive)
-                    response = await answer_call(SERVICES[match.group(1)], request, raw)
-                except StarletteHTTPException as error:
-                    response = self.http_error(error)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        service = service_called(scope)
+        if service is None:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive, send)
+        response: Response
+        try:
+            await require_cds_client(request)
+            raw = await whole_body(receive)
+            response = await answer_call(service, request, raw)
+        except StarletteHTTPException as error:
+            response = self.http_error(error)
+        await response(scope, receive, send)
 
 
 @router.post("/cds-services/{service_id}/feedback", summary="Feedback on cards")

@@ -40,7 +40,7 @@ puts an id or an identifier in a message.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -111,11 +111,6 @@ def patient_identifiers(resources: Iterable[Any]) -> frozenset[Identifier]:
     return frozenset(found)
 
 
-def _entries(item: dict[str, Any]) -> list[dict[str, Any]]:
-    entries = item.get("entry")
-    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
-
-
 def _walk(item: Any, full_urls: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The resources in `item` (Bundles opened, nested too); records each entry's fullUrl."""
     if isinstance(item, list):
@@ -124,11 +119,21 @@ def _walk(item: Any, full_urls: dict[str, dict[str, Any]]) -> list[dict[str, Any
         return []
     if item.get("resourceType") != "Bundle":
         return [item]
-    out = []
-    for entry in _entries(item):
+    out: list[dict[str, Any]] = []
+    entries = item.get("entry")
+    if not isinstance(entries, list):
+        return out
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
         resource = entry.get("resource")
-        if isinstance(entry.get("fullUrl"), str) and isinstance(resource, dict):
-            full_urls[entry["fullUrl"]] = resource
+        if isinstance(resource, dict):
+            full_url = entry.get("fullUrl")
+            if isinstance(full_url, str):
+                full_urls[full_url] = resource
+            if resource.get("resourceType") != "Bundle":
+                out.append(resource)  # the usual entry, without a call of its own
+                continue
         out.extend(_walk(resource, full_urls))
     return out
 
@@ -155,7 +160,7 @@ def _tie(
     reference: Any,
     patient_id: str,
     full_urls: dict[str, dict[str, Any]],
-    identifiers: frozenset[Identifier],
+    identifiers: Callable[[], frozenset[Identifier]],
 ) -> Tie:
     if not isinstance(reference, dict):
         return "untied"
@@ -165,7 +170,15 @@ def _tie(
     if literal is not None:
         return "untied"
     pair = _identifier(reference.get("identifier"))
-    return "hers" if pair is not None and pair in identifiers else "untied"
+    return "hers" if pair is not None and pair in identifiers() else "untied"
+
+
+def _element(resource: dict[str, Any], name: str) -> str:
+    """`Observation.subject`: the resource type when it is one (never other text), and the field."""
+    kind = resource.get("resourceType")
+    if not isinstance(kind, str) or not RESOURCE_TYPE.fullmatch(kind):
+        kind = "resource"
+    return f"{kind}.{name}"
 
 
 def scope_problem(
@@ -179,16 +192,23 @@ def scope_problem(
     """
     full_urls: dict[str, dict[str, Any]] = {}
     resources = _walk(data, full_urls)
-    hers = [
-        r for r in resources if r.get("resourceType") == "Patient" and r.get("id") == patient_id
-    ]
-    known = frozenset(identifiers) | patient_identifiers(hers)
+    known: list[frozenset[Identifier]] = []
+
+    def her_identifiers() -> frozenset[Identifier]:
+        # only a reference by identifier needs them (built once, on first need)
+        if not known:
+            hers = [
+                r
+                for r in resources
+                if r.get("resourceType") == "Patient" and r.get("id") == patient_id
+            ]
+            known.append(frozenset(identifiers) | patient_identifiers(hers))
+        return known[0]
+
+    her_reference = "Patient/" + patient_id
     untied: ScopeProblem | None = None
     for resource in resources:
-        kind = resource.get("resourceType")
-        if not isinstance(kind, str) or not RESOURCE_TYPE.fullmatch(kind):
-            kind = "resource"
-        if kind == "Patient":
+        if resource.get("resourceType") == "Patient":
             if resource.get("id") != patient_id:
                 named = isinstance(resource.get("id"), str)
                 if named:
@@ -197,13 +217,20 @@ def scope_problem(
             continue
         for name in PATIENT_FIELDS:
             # null is absent (some serialisers write every field); anything else must be hers
-            if resource.get(name) is None:
+            reference = resource.get(name)
+            if reference is None:
                 continue
-            tie = _tie(resource[name], patient_id, full_urls, known)
+            if (
+                type(reference) is dict
+                and reference.get("reference") == her_reference
+                and her_reference not in full_urls
+            ):
+                continue  # the usual relative reference: hers (as `_literal_tie` reads it)
+            tie = _tie(reference, patient_id, full_urls, her_identifiers)
             if tie == "another":
-                return ScopeProblem(f"{kind}.{name}", another_patient=True)
+                return ScopeProblem(_element(resource, name), another_patient=True)
             if tie == "untied" and untied is None:
-                untied = ScopeProblem(f"{kind}.{name}", another_patient=False)
+                untied = ScopeProblem(_element(resource, name), another_patient=False)
     return untied
 
 

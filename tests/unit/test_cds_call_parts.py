@@ -1,0 +1,129 @@
+"""Parts of a CDS call made cheaper for issue 16, holding what they gave before: card UUIDs,
+the evidence lines of a card, and the patient-scope check of the usual references."""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from earlypath.fhir import cards
+from earlypath.web import patient_scope
+from earlypath.web.patient_scope import scope_problem
+
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def test_card_uuids_are_random_version_4_and_all_differ() -> None:
+    made = [cards._new_uuid() for _ in range(3 * cards._UUID_BLOCK + 5)]  # across blocks
+    assert len(set(made)) == len(made)
+    for text in made:
+        assert UUID4.fullmatch(text)
+        value = uuid.UUID(text)
+        assert (value.version, value.variant) == (4, uuid.RFC_4122)
+        assert str(value) == text
+    # every variant digit turns up (the two random bits of byte 8 are kept)
+    assert {text[19] for text in made} == set("89ab")
+
+
+def _child_uuid(queue: Any) -> None:
+    queue.put(cards._new_uuid())
+
+
+def test_a_forked_process_draws_its_own_uuids() -> None:
+    cards._new_uuid()  # the parent holds a block
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_child_uuid, args=(queue,))
+    child.start()
+    from_child = queue.get(timeout=30)
+    child.join(30)
+    assert from_child != cards._new_uuid()  # not the parent's next one
+
+
+def _lines_escaped_one_by_one(evidence: dict[str, list[Any]]) -> list[str]:
+    return [
+        f"- {cards.md(fact)}: {', '.join(cards.md(r) for r in refs)}"
+        for fact, refs in sorted(evidence.items())
+    ]
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    [
+        {"lmp": ["Observation/lmp"], "scans": ["Observation/iup", "Observation/crl"]},
+        {"previous_miscarriages": ["Condition/mc1"], "on_progesterone": ["MedicationRequest/m"]},
+        {"lmp": ["Observation/a_b*c"], "scans": ["Observation/<x>"]},
+        {"lmp": ["Observation/x\ny"], "bleeding": ["Condition/[1](javascript:x)"]},
+        {"lmp": [42, "Observation/x"]},
+    ],
+    ids=["plain", "fact-names", "markdown", "controls-and-links", "not-text"],
+)
+def test_evidence_lines_are_those_escaped_one_by_one(evidence: dict[str, list[Any]]) -> None:
+    assessment = {
+        "progesterone": {
+            "decision": "needs_information",
+            "recommendations": [],
+            "reasons": [],
+            "missing": [],
+            "citations": [],
+            "advice": [],
+        },
+        "guideline": {"guideline": "NG126", "version": "v", "chosen_because": "c"},
+    }
+    detail = cards.detail_markdown(assessment, None, evidence)
+    assert detail.split("**Data used**\n")[1].split("\n") == _lines_escaped_one_by_one(evidence)
+
+
+def test_plain_evidence_is_not_escaped_item_by_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    """References with nothing to escape take one scan for them all; the facts' names are the
+    reading's own, escaped once and kept."""
+    evidence = {"lmp": ["Observation/lmp"], "vaginal_bleeding": ["Condition/bleed", "Obs/1"]}
+    monkeypatch.setattr(cards, "_engine_detail", lambda assessment: "engine part")
+    first = cards.detail_markdown({}, None, evidence)
+    calls: list[object] = []
+    md = cards.md
+
+    def counting(value: object) -> str:
+        calls.append(value)
+        return md(value)
+
+    monkeypatch.setattr(cards, "md", counting)
+    detail = cards.detail_markdown({}, None, evidence)
+    assert detail == first
+    assert detail.endswith("- lmp: Observation/lmp\n- vaginal\\_bleeding: Condition/bleed, Obs/1")
+    assert calls == []
+
+
+def _bundle(*subjects: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "entry": [
+            {"resource": {"resourceType": "Observation", "id": f"o{n}", "subject": s}}
+            for n, s in enumerate(subjects)
+        ],
+    }
+
+
+def test_literal_references_need_no_identifiers(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refusing(resources: Any) -> Any:
+        raise AssertionError("her identifiers built with no reference by identifier")
+
+    monkeypatch.setattr(patient_scope, "patient_identifiers", refusing)
+    assert scope_problem(_bundle({"reference": "Patient/p1"}), "p1") is None
+    problem = scope_problem(_bundle({"reference": "Patient/p1"}, {"reference": "Patient/p2"}), "p1")
+    assert problem is not None and problem.another_patient
+
+
+def test_a_reference_by_identifier_is_still_tied_by_her_patient_in_the_data() -> None:
+    nhs = {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9000000009"}
+    patient = {"resourceType": "Patient", "id": "p1", "identifier": [nhs]}
+    data = [patient, _bundle({"identifier": nhs}, {"reference": "Patient/p1"})]
+    assert scope_problem(data, "p1") is None
+    other = [_bundle({"identifier": nhs})]
+    problem = scope_problem(other, "p1")
+    assert problem is not None and problem.element == "Observation.subject"
+    assert not problem.another_patient
