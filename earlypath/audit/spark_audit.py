@@ -241,14 +241,21 @@ def _merged_by_duckdb(parts: list[Path], target: Path, episodes_first: bool = Fa
     return target
 
 
+# Added to a reject's row number in the parts' sort key: its episodes sort before its rejects.
+REJECTS_AFTER = 1 << 62
+
+
 def _write_sorted_parts(df: Any, folder: Path, episodes_first: bool = False) -> list[Path]:
     from pyspark.sql import functions as F
 
-    order = [F.col("row_number")]
+    order = F.col("row_number")
     if episodes_first:
-        order.insert(0, F.col("reject_reason").isNotNull())
+        # One long key (row numbers are far below 2**62), not two: Spark then sorts by its
+        # prefix alone (a radix sort, as for row_number), not by comparing rows.
+        rejected = F.col("reject_reason").isNotNull()
+        order = F.when(rejected, order + F.lit(REJECTS_AFTER)).otherwise(order)
     # The parts are read once and dropped: not compressed (the joined file is).
-    df.sortWithinPartitions(*order).write.mode("overwrite").option(
+    df.sortWithinPartitions(order).write.mode("overwrite").option(
         "compression", "uncompressed"
     ).parquet(str(folder))
     parts = sorted(folder.glob("part-*.parquet"))
