@@ -111,7 +111,7 @@ def judge_on_spark(
     folder = Path(tempfile.mkdtemp(prefix="earlypath-judged-"))
     try:
         with progress_bar(progress, None, f"checking and judging {rows_in:,} rows (spark)"):
-            runs, schema = _sorted_runs(df, folder)
+            runs, schema = _sorted_runs(df, folder, episodes_first=True)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -136,7 +136,8 @@ def judge_on_spark(
 
 def _count_parts(parts: JudgedParts) -> None:
     """The evaluated and rejected rows, the empty cells read as false in the episodes, and the
-    rejects, from the parts' few columns."""
+    rejects, from the parts' few columns: the episodes are a slice of each part (`_episodes`),
+    and the ids are read only from row groups holding rejects."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -144,15 +145,24 @@ def _count_parts(parts: JudgedParts) -> None:
     evaluated = defaulted = 0
     rejects = []
     for part in parts.runs:
-        columns = [*REJECT_COLUMNS, "defaulted_false_cells"]
-        for batch in pq.ParquetFile(part).iter_batches(1 << 16, columns=columns):
-            rejected = pc.is_valid(batch.column("reject_reason"))
-            good = batch.filter(pc.invert(rejected))
-            evaluated += good.num_rows
-            defaulted += pc.sum(good.column("defaulted_false_cells")).as_py() or 0
-            rejects.append(batch.filter(rejected).select(list(REJECT_COLUMNS)))
+        file = pq.ParquetFile(part)
+        for group in range(file.num_row_groups):
+            table = file.read_row_group(group, columns=["reject_reason", "defaulted_false_cells"])
+            if table["reject_reason"].null_count < table.num_rows:  # (ids read for rejects only)
+                more = file.read_row_group(group, columns=["row_number", "episode_id"])
+                table = pa.Table.from_arrays(
+                    [*more.columns, *table.columns], [*more.column_names, *table.column_names]
+                )
+            episodes = _episodes(table)
+            evaluated += episodes.num_rows
+            defaulted += pc.sum(episodes["defaulted_false_cells"]).as_py() or 0
+            if episodes.num_rows < table.num_rows:  # (a copy of the few rejects alone)
+                rejected = table.filter(pc.is_valid(table["reject_reason"]))
+                rejects.append(rejected.select(list(REJECT_COLUMNS)))
     schema = pa.schema([parts.schema.field(c) for c in REJECT_COLUMNS])
-    parts.rejects = pa.Table.from_batches([b.cast(schema) for b in rejects], schema)
+    parts.rejects = pa.concat_tables([t.cast(schema) for t in rejects]) if rejects else None
+    if parts.rejects is None:
+        parts.rejects = schema.empty_table()
     parts.counts = {
         "evaluated": evaluated,
         "rejected": parts.rejects.num_rows,
@@ -195,30 +205,35 @@ def write_in_order(df: Any, target: Path) -> int:
     return int(pq.ParquetFile(target).metadata.num_rows)
 
 
-def _sorted_runs(df: Any, folder: Path) -> tuple[list[Path], Any]:
+def _sorted_runs(df: Any, folder: Path, episodes_first: bool = False) -> tuple[list[Path], Any]:
     """Spark writes one part file per partition, each sorted, in parallel: the parts in the
     order of their rows, and their Arrow schema. A partition is usually a run of consecutive
     rows (a split of one input file). When the runs overlap (a partition packed several small
     input files), DuckDB merges the parts into one sorted file (no second Spark pass; out of
-    memory if need be): the joined file is the same either way (`_join` writes Spark's schema)."""
+    memory if need be): the joined file is the same either way (`_join` writes Spark's schema).
+
+    ``episodes_first`` (judged rows): each part holds its episodes in ``row_number`` order, then
+    its rejects in ``row_number`` order, so the episodes are read as a slice, not filtered out
+    of a copy (`_episodes_end`)."""
     import pyarrow.parquet as pq
 
-    parts = _write_sorted_parts(df, folder / "out")
+    parts = _write_sorted_parts(df, folder / "out", episodes_first)
     schema = pq.read_schema(parts[0])
     runs = _runs_in_order(parts)
     if runs is None:
-        runs = [_merged_by_duckdb(parts, folder / "merged.parquet")]
+        runs = [_merged_by_duckdb(parts, folder / "merged.parquet", episodes_first)]
     return runs, schema
 
 
-def _merged_by_duckdb(parts: list[Path], target: Path) -> Path:
+def _merged_by_duckdb(parts: list[Path], target: Path, episodes_first: bool = False) -> Path:
     import duckdb
 
     files = ", ".join(_sql_path(p) for p in parts)
+    order = "reject_reason IS NOT NULL, row_number" if episodes_first else "row_number"
     con = duckdb.connect()
     try:
         con.execute(
-            f"COPY (SELECT * FROM read_parquet([{files}]) ORDER BY row_number) "
+            f"COPY (SELECT * FROM read_parquet([{files}]) ORDER BY {order}) "
             f"TO {_sql_path(target)} (FORMAT parquet, COMPRESSION uncompressed)"
         )
     finally:
@@ -226,9 +241,21 @@ def _merged_by_duckdb(parts: list[Path], target: Path) -> Path:
     return target
 
 
-def _write_sorted_parts(df: Any, folder: Path) -> list[Path]:
+# Added to a reject's row number in the parts' sort key: its episodes sort before its rejects.
+REJECTS_AFTER = 1 << 62
+
+
+def _write_sorted_parts(df: Any, folder: Path, episodes_first: bool = False) -> list[Path]:
+    from pyspark.sql import functions as F
+
+    order = F.col("row_number")
+    if episodes_first:
+        # One long key (row numbers are far below 2**62), not two: Spark then sorts by its
+        # prefix alone (a radix sort, as for row_number), not by comparing rows.
+        rejected = F.col("reject_reason").isNotNull()
+        order = F.when(rejected, order + F.lit(REJECTS_AFTER)).otherwise(order)
     # The parts are read once and dropped: not compressed (the joined file is).
-    df.sortWithinPartitions("row_number").write.mode("overwrite").option(
+    df.sortWithinPartitions(order).write.mode("overwrite").option(
         "compression", "uncompressed"
     ).parquet(str(folder))
     parts = sorted(folder.glob("part-*.parquet"))
@@ -238,16 +265,18 @@ def _write_sorted_parts(df: Any, folder: Path) -> list[Path]:
 
 
 def _runs_in_order(parts: list[Path]) -> list[Path] | None:
-    """The part files (each sorted by ``row_number``) in the order of their first row, if each
-    one's rows all come before the next one's; else None. Empty parts are left out, but one is
-    kept when all are empty (it holds the schema)."""
+    """The part files in the order of their first row, if each one's rows all come before the
+    next one's; else None. Empty parts are left out, but one is kept when all are empty (it
+    holds the schema)."""
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     runs = []
     for part in parts:
         numbers = pq.ParquetFile(part).read(columns=["row_number"]).column(0)
         if len(numbers):
-            runs.append((numbers[0].as_py(), numbers[-1].as_py(), part))
+            low, high = pc.min_max(numbers).values()  # (episodes first: not the ends)
+            runs.append((low.as_py(), high.as_py(), part))
     runs.sort(key=lambda run: run[0])
     if any(a[1] >= b[0] for a, b in zip(runs, runs[1:], strict=False)):
         return None
@@ -306,7 +335,6 @@ def _join(
 def _group_reader(parts_schema: Any, episode_columns: list[str] | None, first: Any) -> Any:
     """Reads one (part, row group) of the parts: in the parts' (Spark's) types, only the
     episodes and their columns when ``episode_columns`` are given."""
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     same = first.equals(parts_schema)
@@ -319,13 +347,31 @@ def _group_reader(parts_schema: Any, episode_columns: list[str] | None, first: A
             table = table.select(parts_schema.names if columns is None else columns)
             table = table.cast(_read_schema(parts_schema, columns))
         if episode_columns is not None:
-            rejected = table["reject_reason"]
-            if rejected.null_count != len(rejected):  # (no copy when no row is a reject)
-                table = table.filter(pc.is_null(rejected))
-            table = table.select(episode_columns)
+            table = _episodes(table).select(episode_columns)
         return table
 
     return read
+
+
+def _episodes_end(reject_reason: Any) -> int | None:
+    """How many rows of a run of judged rows are episodes when they all come before its rejects
+    (NULL ``reject_reason`` first, as the judging writes them); None when an episode follows a
+    reject (the rows must then be filtered, not sliced)."""
+    episodes = reject_reason.null_count
+    if reject_reason.slice(0, episodes).null_count != episodes:
+        return None
+    return episodes
+
+
+def _episodes(table: Any) -> Any:
+    """The episodes of a table of judged rows, in its order: a slice (no copy) when they come
+    first, as the judging writes them, else a filtered copy."""
+    import pyarrow.compute as pc
+
+    episodes = _episodes_end(table["reject_reason"])
+    if episodes is None:
+        return table.filter(pc.is_null(table["reject_reason"]))
+    return table.slice(0, episodes)
 
 
 def _in_order_ahead(read: Any, items: list[Any]) -> Any:

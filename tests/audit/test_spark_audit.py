@@ -215,6 +215,34 @@ def test_parts_are_joined_only_when_their_rows_do_not_interleave(tmp_path: Path)
     assert _runs_in_order([empty]) == [empty]
 
 
+def test_the_judging_writes_each_parts_episodes_before_its_rejects(
+    tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So the join and the counts take a part's episodes as a slice, not a filtered copy; the
+    outputs are the same rows as DuckDB's."""
+    cohort = write_cohort(3000, 5, "parquet", tmp_path / "cohort.parquet")
+    seen: list[tuple[int, int | None]] = []
+    count = spark_audit._count_parts
+
+    def look(parts: Any) -> None:
+        for run in parts.runs:
+            reasons = pq.read_table(run, columns=["reject_reason"])["reject_reason"]
+            seen.append((reasons.null_count, spark_audit._episodes_end(reasons)))
+        count(parts)
+
+    monkeypatch.setattr(spark_audit, "_count_parts", look)
+    sp = run_audit(cohort, tmp_path / "s", engine="spark", spark=spark)
+    du = run_audit(cohort, tmp_path / "d", engine="duckdb")
+    assert sp.rejected > 0 and seen
+    assert all(episodes == end for episodes, end in seen), seen
+    assert (sp.evaluated, sp.rejected) == (du.evaluated, du.rejected)
+    spark_rows = pq.read_table(tmp_path / "s" / "episodes.parquet").to_pylist()
+    assert spark_rows == pq.read_table(tmp_path / "d" / "episodes.parquet").to_pylist()
+    assert (tmp_path / "s" / "rejects.csv").read_bytes() == (
+        tmp_path / "d" / "rejects.csv"
+    ).read_bytes()
+
+
 def test_an_empty_parquet_cohort_is_audited_as_nothing_in_nothing_out(
     tmp_path: Path, spark: Any
 ) -> None:

@@ -238,3 +238,55 @@ def test_the_spark_audit_leaves_the_checks_and_rules_to_be_imported_while_spark_
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip() == "[]"
+
+
+def _judged_part(path: Path, numbers: list[int], episodes_first: bool) -> Path:
+    """Judged rows (a reject every 5th row) in row_number order, or episodes first then rejects
+    (as the Spark judging writes its parts)."""
+    rows = [(n, f"e{n}", "repeated_id" if n % 5 == 0 else None, n % 3) for n in numbers]
+    if episodes_first:
+        rows.sort(key=lambda row: (row[2] is not None, row[0]))
+    columns = list(zip(*rows, strict=True))
+    table = pa.table(
+        {
+            "row_number": pa.array(columns[0], pa.int64()),
+            "episode_id": pa.array(columns[1]),
+            "reject_reason": pa.array(columns[2], pa.string()),
+            "defaulted_false_cells": pa.array(columns[3], pa.int32()),
+        }
+    )
+    pq.write_table(table, path, row_group_size=7)  # (groups of episodes, mixed, rejects)
+    return path
+
+
+def test_episodes_written_first_are_sliced_into_the_same_file_and_counts(tmp_path: Path) -> None:
+    """The judging writes each part's episodes first, then its rejects: the join and the counts
+    take the episodes as a slice of each row group, with the same bytes and counts as the same
+    rows filtered out of row_number order."""
+    from earlypath.audit.spark_audit import JudgedParts, _count_parts, _episodes_end
+
+    columns = ["row_number", "episode_id", "defaulted_false_cells"]
+    results = []
+    for first in (False, True):
+        parts = [
+            _judged_part(tmp_path / f"a-{first}.parquet", list(range(1, 31)), first),
+            _judged_part(tmp_path / f"b-{first}.parquet", list(range(31, 53)), first),
+        ]
+        target = tmp_path / f"episodes-{first}.parquet"
+        _join(parts, target, group_rows=8, episode_columns=columns)
+        judged = JudgedParts(tmp_path / f"folder-{first}", parts, pq.read_schema(parts[0]), columns)
+        _count_parts(judged)
+        results.append((target.read_bytes(), judged.counts, judged.rejects.to_pylist()))
+    assert results[0] == results[1]
+    episodes = pq.read_table(tmp_path / "episodes-True.parquet")["row_number"].to_pylist()
+    assert episodes == [n for n in range(1, 53) if n % 5]
+    assert results[1][1] == {
+        "evaluated": 42,
+        "rejected": 10,
+        "defaulted": sum(n % 3 for n in episodes),
+    }
+    assert [r["row_number"] for r in results[1][2]] == list(range(5, 53, 5))
+
+    reasons = pa.array([None, None, "x", "y"], pa.string())
+    assert _episodes_end(reasons) == 2
+    assert _episodes_end(pa.array([None, "x", None], pa.string())) is None  # filtered instead
