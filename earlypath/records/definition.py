@@ -55,6 +55,7 @@ from earlypath.records.ir import (
     FirstCode,
     FirstItem,
     InSet,
+    ItemRows,
     Joined,
     Left,
     LocalId,
@@ -88,6 +89,7 @@ from earlypath.rules.ir import (
 
 __all__ = [
     "ALLERGY_NAME_MAX",
+    "COMPONENT_ROWS",
     "HEARTBEAT_CONFLICT_MESSAGE",
     "LMP_ENDED_MESSAGE",
     "MEDICATION_REFERENCE",
@@ -450,7 +452,9 @@ _CLINICAL_COLUMNS = (
 )
 
 
-def _clinical(resource: str, when: Expr, columns: dict[str, Expr]) -> RowSpec:
+def _clinical(
+    resource: str, when: Expr, columns: dict[str, Expr], items: ItemRows | None = None
+) -> RowSpec:
     none = Const(None)
     return RowSpec(
         "clinical",
@@ -458,6 +462,7 @@ def _clinical(resource: str, when: Expr, columns: dict[str, Expr]) -> RowSpec:
         when,
         _SUBJECT,
         tuple((name, columns.get(name, none)) for name in _CLINICAL_COLUMNS),
+        items=items,
     )
 
 
@@ -627,11 +632,26 @@ _CONDITION_ROWS = _clinical(
     },
 )
 
-# Findings given as a `component` of an ultrasound panel (CRL, heart rate, heart or location
-# findings) are not read: read per component inside the row (a lambda over the array), each
-# unit check is written out again at every use, and the clinical rows' statement grows to about
-# 4 MB of SQL, which Spark's parser cannot take (stop 15: out of memory). The fact is then
-# unknown (the service asks; never "no"). Strict xfails in tests/records/test_real_shapes.py.
+# An obstetric ultrasound panel (LOINC's US panels, an EHR's "early pregnancy scan" result, a
+# DICOM SR OB-GYN report converted to FHIR) may give the crown-rump length, the mean sac
+# diameter, the fetal heart rate or a heart or location finding as a `component` (code +
+# value[x], as US Core's blood pressure gives its two values), not as an Observation of its own.
+# Each component is read as that Observation would be, by the same row spec: its code, value[x],
+# dataAbsentReason, interpretation and referenceRange are the component's, everything else
+# (status, subject, encounter, the date) the panel's, so a panel in error gives no row and a
+# problem names the panel. Unnested into rows before the checks, not read per component inside
+# the row: that wrote every unit check out again at each use (a 4 MB Spark statement, stop 15).
+COMPONENT_ROWS = ItemRows(
+    "component",
+    (
+        "code",
+        *OBSERVATION_VALUES,
+        *(f"_{name}" for name in PRIMITIVE_VALUES),
+        "dataAbsentReason",
+        "interpretation",
+        "referenceRange",
+    ),
+)
 
 _MISCARRIAGE_CODED = _in_any("code", _MISCARRIAGE_SETS)
 _OBSERVATION_ROWS = _clinical(
@@ -681,6 +701,7 @@ _OBSERVATION_ROWS = _clinical(
         "heart_problem": _RATE_PROBLEM,
         "location": _OBSERVATION_LOCATION,
     },
+    COMPONENT_ROWS,
 )
 
 # --- layer 1: medicines and allergies ------------------------------------------------------------

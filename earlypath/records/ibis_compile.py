@@ -156,7 +156,25 @@ def read_schema(spec: rec.EpisodeSpec) -> dict[str, ReadSchema]:
         for node in (row.when, row.patient, *(e for _, e in row.columns), *row.checks):
             if node is not None:
                 _collect(node, schema)
+    for row in spec.rows:
+        if row.items is not None:
+            schema = out[row.resource]
+            schema.lists[row.items.path] = _item_schema(schema, row.items)
     return out
+
+
+def _item_schema(schema: ReadSchema, items: rec.ItemRows) -> ReadSchema:
+    """What is read of each item of `rec.ItemRows`: the resource's reads of the keys it takes
+    from the item (so an item's columns have the names and types of the resource's)."""
+
+    def own(path: str) -> bool:
+        return path.split(".", 1)[0] in items.own
+
+    return ReadSchema(
+        leaves={p: set(t) for p, t in schema.leaves.items() if own(p)},
+        concepts={p for p in schema.concepts if own(p)},
+        lists={p: item for p, item in schema.lists.items() if own(p)},
+    )
 
 
 # --- stage 0 on DuckDB: json_transform to JSON leaves, then typed ------------------------------
@@ -1332,12 +1350,18 @@ def _with_masks(
     an Observation's code and value: about 5x less CPU on DuckDB). A coding's missing system or
     code is read as "", as `_listed` reads it."""
     parts = []
+    # a row's key: ``n``, and which of its resource's rows when items are rows (`_ITEM`)
+    keys = ["n", _ITEM] if _ITEM in t.columns else ["n"]
     for k, (concept, _) in enumerate(masks):
         codings = compiler.expr(concept)[_CODING]
-        u = t.select(_mn=t["n"], _mk=ibis.literal(k, type="int64"), _mc=codings).unnest("_mc")
+        u = t.select(
+            *(t[c].name(f"_mkey{i}") for i, c in enumerate(keys)),
+            _mk=ibis.literal(k, type="int64"),
+            _mc=codings,
+        ).unnest("_mc")
         parts.append(
             u.select(
-                _mn=u["_mn"],
+                *(u[f"_mkey{i}"] for i in range(len(keys))),
                 _mk=u["_mk"],
                 _ms=u["_mc"][_SYSTEM].fill_null(""),
                 _mcode=u["_mc"][_CODE].fill_null(""),
@@ -1353,14 +1377,37 @@ def _with_masks(
             codings["_mcode"] == codes["_cc"],
         ],
     )
-    bits = found.group_by(_mrow=found["_mn"]).aggregate(
+    bits = found.group_by(
+        *(found[f"_mkey{i}"].name(f"_mrow{i}") for i in range(len(keys)))
+    ).aggregate(
         **{f"_mb{k}": _bit_or(found["_cb"], where=found["_mk"] == k) for k in range(len(masks))}
     )
-    joined = t.left_join(bits, t["n"] == bits["_mrow"])
+    joined = t.left_join(bits, [t[c] == bits[f"_mrow{i}"] for i, c in enumerate(keys)])
     return joined.select(
         *t.columns,
         **{f"_mask{k}": bits[f"_mb{k}"].fill_null(0) for k in range(len(masks))},
     )
+
+
+# which row of a resource a row is (0: the resource's own, i: its i-th item of `rec.ItemRows`);
+# with ``n``, a row's key
+_ITEM = "_item"
+
+
+def _with_item_rows(t: ir_t.Table, items: rec.ItemRows, schema: ReadSchema) -> ir_t.Table:
+    """The resources, then one row per item of their list ``items.path`` (unnested), each read
+    as a resource of its own (`rec.ItemRows`): the columns of the keys it takes from the item
+    are the item's (same names and types), the others the resource's, ``n`` included."""
+    listed = list_name(items.path)
+    taken = {name for name, _, _ in _item_schema(schema, items).columns()}
+    base = [c for c in t.columns if c != listed]
+    own = t.select(*base, **{_ITEM: ibis.literal(0, type="int64")})
+    u = t.select(*base, _it=t[listed]).unnest("_it", offset="_io")
+    item = u.select(
+        *(u["_it"][c].name(c) if c in taken else u[c] for c in base),
+        **{_ITEM: (u["_io"] + 1).cast("int64")},
+    )
+    return ibis.union(own, item.cast(own.schema()), distinct=False)
 
 
 def _compile_row(
@@ -1387,6 +1434,8 @@ def _compile_row(
         return _RecordsCompiler(env, schema, {e: t[name] for e, name in shared.items()})
 
     t = source.filter(source[leaf_name("resourceType", "str")] == row.resource)
+    if row.items is not None:
+        t = _with_item_rows(t, row.items, schema)
     joined: dict[int, str] = {}
     for i, j in enumerate(_joins(row)):
         # the other table's row of that id; of several, the last in input order

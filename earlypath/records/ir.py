@@ -17,7 +17,10 @@ Two layers, both built from the rule IR's nodes (``Const``, ``Cmp``, ``And``, ``
    `Concept`, `InSet`, `Day`, ...). Its `Check`s are tried in order: the first whose condition is
    not True reports a problem about the resource (its ref, the check's message) and the
    resource gives no row. Every row also has ``ref`` ("Observation/7"), ``n`` (its position in
-   the input) and ``patient`` (the id its spec's ``patient`` expression gives).
+   the input) and ``patient`` (the id its spec's ``patient`` expression gives). A spec with
+   `ItemRows` also reads each item of a list of the resource (an Observation's ``component``s)
+   as a resource of its own, by the same expressions: its row has the resource's ``ref`` and
+   ``n``.
 
 2. **Episode: what the rows say, per encounter.** An `EpisodeSpec` is an ordered list of named
    steps evaluated for one encounter: its context (`Ctx`: ``assessed_on``, ``encounter``, and
@@ -51,6 +54,7 @@ __all__ = [
     "FirstCode",
     "FirstItem",
     "InSet",
+    "ItemRows",
     "Joined",
     "Left",
     "LocalId",
@@ -255,8 +259,24 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemRows:
+    """Besides the resource itself, each item of its JSON list at ``path`` (a top-level key) is
+    read as a resource of its own: the resource with its keys ``own`` taken from the item
+    instead (absent where the item has none) and without the list; every other element (id,
+    status, subject, encounter, dates) is the resource's. An item that is not a JSON object
+    has none of the ``own`` keys. So an Observation's ``component`` (a panel's crown-rump
+    length, dated by the panel) is read by the one row spec of an Observation, its checks and
+    problems written once; its row's ``ref`` and ``n`` are the resource's (a problem names the
+    resource the card can show). Its rows come after the resource's own, in list order."""
+
+    path: str
+    own: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RowSpec:
-    """Resources of type ``resource`` whose ``when`` is True give a row of ``table``."""
+    """Resources of type ``resource`` whose ``when`` is True give a row of ``table``; with
+    ``items``, so do the items it names (`ItemRows`), read by the same expressions."""
 
     table: str
     resource: str
@@ -264,6 +284,7 @@ class RowSpec:
     patient: Expr | None
     columns: tuple[tuple[str, Expr], ...]
     checks: tuple[Check, ...] = ()
+    items: ItemRows | None = None
 
 
 # --- layer 2: per encounter -------------------------------------------------------------------

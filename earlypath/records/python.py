@@ -28,6 +28,7 @@ from earlypath.errors import Problem
 from earlypath.fhir.codes import CodeSet, load_codes
 from earlypath.records import ir as rir
 from earlypath.records.aggregates import Scope, reducer, reducer_of_one
+from earlypath.records.item_rows import with_items
 from earlypath.records.json_values import (
     STRIP,
     Matcher,
@@ -569,6 +570,8 @@ def _read_rows(compiled: _CompiledSpec, resources: Iterable[Any]) -> Rows:
         listed = by_type.get(r.spec.resource)
         if not listed:
             continue
+        if r.spec.items is not None:  # each item read as a resource of its own, after it
+            listed = with_items(listed, r.spec.items)
         out, when, values, checks, outer = tables[r.spec.table], r.when, r.values, r.checks, r.outer
         if r.guarded:  # the condition and the columns in one call
             for n, resource in listed:

@@ -35,6 +35,7 @@ from typing import Any
 from earlypath.errors import Problem
 from earlypath.records import ir as rir
 from earlypath.records.aggregates import note_rows
+from earlypath.records.item_rows import with_items, with_its_items
 from earlypath.records.json_values import show
 from earlypath.records.python_source import (
     SKIP,
@@ -477,6 +478,9 @@ class _Generator:
         for r in self.compiled.rows:
             table, fn = f"t_{r.spec.table}", self.const(r.values)
             out += [f"    listed = by_type.get({r.spec.resource!r})", "    if listed:"]
+            if r.spec.items is not None:  # each item read as a resource of its own
+                items = self.const(r.spec.items)
+                out += [f"        listed = {self.const(with_items)}(listed, {items})"]
             out += ["        for n, res in listed:"]
             if r.outer:
                 out += ["            STATE.resource = res"]
@@ -552,6 +556,19 @@ class _Generator:
         writes for the spec's function, the ``return SKIP`` of its first test and of its
         condition turned into blocks (a spec's values are computed only under its own
         condition, so no later spec reads a variable this one may not have set)."""
+        if r.spec.items is not None:
+            # the resource, then each of its items read as a resource of its own (as ``j``)
+            parent, items = self.fresh("parent"), self.const(r.spec.items)
+            return [
+                "    " * indent + f"{parent} = j",
+                "    " * indent + f"for j in {self.const(with_its_items)}({parent}, {items}):",
+                *self.row_of_j(r, indent + 1),
+                "    " * indent + f"j = {parent}",
+            ]
+        return self.row_of_j(r, indent)
+
+    def row_of_j(self, r: Any, indent: int) -> list[str]:
+        """`inline_row` of the JSON object ``j`` alone."""
         table = f"t_{r.spec.table}"
         out = ["STATE.resource = j"] if r.outer else []
         if not r.guarded:  # checks between the condition and the columns: its functions

@@ -479,8 +479,11 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
             ["lmp", "lmp", "crl", "crl", "bleeding", "bleeding", "iup", "iup", "ectopic", "finding"]
             + ["msd", "heart-rate", "heart-rate", "heart-finding", "miscarriage", "history"]
             + ["status", "status", "hcg", "hcg", "ga", "not-pregnant", "other"]
+            + ["panel", "panel"]
         )
     )
+    if kind == "panel":
+        return draw(panels(rid, patient, days))
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "id": rid,
@@ -549,6 +552,39 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
         )
         resource["valueCodeableConcept"] = concept(SNOMED, code)
     return resource
+
+
+# What a component of a panel takes from the Observation it would be (`ItemRows`).
+_COMPONENT_KEYS = ("code", "dataAbsentReason", "interpretation")
+
+
+@st.composite
+def panels(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
+    """An ultrasound panel: an Observation whose findings are components (code and value[x]
+    of the Observations they would be, now and then with no code, or not an object), its own
+    code a local panel code or, now and then, a finding with its own value."""
+    panel = draw(observations(rid, patient, days))  # its status, dates and subject; not a panel
+    if draw(st.integers(0, 2)):
+        panel = {
+            k: v
+            for k, v in panel.items()
+            if k in ("resourceType", "id", "status", "subject")
+            or k.startswith(("effective", "issued"))
+        }
+        panel["code"] = concept("https://trust.example/results", "EPAU-US", "Early pregnancy scan")
+    components = []
+    for i in range(draw(st.integers(0, 3))):
+        finding = draw(observations(f"{rid}-{i}", patient, days))
+        kept = {
+            k: v
+            for k, v in finding.items()
+            if k in _COMPONENT_KEYS or k.startswith(("value", "_value"))
+        }
+        if draw(st.integers(0, 9)) == 0:
+            kept.pop("code", None)
+        components.append(kept if draw(st.integers(0, 12)) else "not an object")
+    panel["component"] = components
+    return panel
 
 
 MEDICATIONS = [

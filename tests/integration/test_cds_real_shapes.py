@@ -275,10 +275,6 @@ def test_a_panel_scan_dates_the_pregnancy_and_offers(client, shape):
     assert summary.startswith("Offer")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="panel components are not read: the per-component reading made a 4 MB Spark statement (definition.py, stop 15)",
-)
 @pytest.mark.parametrize("shape", sorted(set(COMPONENT_SHAPES) - {"crl-cm-and-rate"}))
 def test_a_panel_gives_the_card_its_findings_and_problems(client, shape):
     _, _, problem = COMPONENT_SHAPES[shape]

@@ -175,10 +175,6 @@ def test_the_service_and_the_audit_read_each_medication_shape_alike(
 # --- findings as components of an ultrasound panel; a period with its end only ---------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="panel components are not read: the per-component reading made a 4 MB Spark statement (definition.py, stop 15)",
-)
 @pytest.mark.parametrize("shape", sorted(COMPONENT_SHAPES))
 def test_a_panel_component_is_read_as_its_own_observation_would_be(shape: str) -> None:
     _, facts, problem = COMPONENT_SHAPES[shape]
