@@ -38,20 +38,23 @@ from earlypath.web.security import require_cds_client
 
 log = logging.getLogger("earlypath.web.cds")
 
-# The statuses the record reading counts as current (`reading.json` active_medication_status:
-# active, on-hold), asked for as they are counted: a prescription or a statement the reading would
-# count is never filtered out by the query (an on-hold progesterone request is still hers).
-_CURRENT = ",".join(sorted(status_list("active_medication_status")))
+# The statuses the record reading reads a medicine in (`reading.json`: active and on-hold count as
+# current; "unknown" leaves "on progesterone" unknown), asked for as they are read: a prescription
+# or a statement the reading would use is never filtered out by the query (an on-hold
+# progesterone request is still hers).
+_READ_STATUSES = ",".join(
+    sorted(status_list("active_medication_status") | status_list("unknown_medication_status"))
+)
 PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
     "conditions": "Condition?patient={{context.patientId}}",
     # All her Observations, not a code list: a scan finding may be the value of a generic code
     # ("procedure findings"), and a site's own codes (EARLYPATH_VALUESETS) must be fetched too.
     "observations": "Observation?patient={{context.patientId}}",
-    "medications": "MedicationRequest?patient={{context.patientId}}&status=" + _CURRENT,
+    "medications": "MedicationRequest?patient={{context.patientId}}&status=" + _READ_STATUSES,
     # What she says she takes (a GP record, a medicines reconciliation: UK Core and GP Connect
     # send current medicines as MedicationStatement): half of whether she is on progesterone.
-    "statements": "MedicationStatement?patient={{context.patientId}}&status=" + _CURRENT,
+    "statements": "MedicationStatement?patient={{context.patientId}}&status=" + _READ_STATUSES,
     "allergies": "AllergyIntolerance?patient={{context.patientId}}",
 }
 # Without these the decision cannot be made: absent and unfetchable -> 412. The statements are

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from earlypath.fhir.codes import status_list
 from earlypath.web.cds import REQUIRED
@@ -24,10 +25,11 @@ from tests.integration.fhir_data import (
     hook_request,
     prefetch_for,
 )
-from tests.records.real_shapes import UTROGESTAN_DMD, statement
+from tests.records.real_shapes import CURRENCY_SHAPES, UTROGESTAN_DMD, statement
 
 PV = "/cds-services/ng126-progesterone"
-CURRENT = set(status_list("active_medication_status"))
+# the statuses the reading reads a medicine in: current, or unknown (on_progesterone unknown)
+CURRENT = set(status_list("active_medication_status") | status_list("unknown_medication_status"))
 
 
 def _summary(response: httpx.Response) -> str:
@@ -150,3 +152,19 @@ def test_another_patients_statement_refuses_the_call(client):
     response = client.post(PV, json=hook_request("patient-view", prefetch))
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "prefetch.statements"
+
+
+@pytest.mark.parametrize("shape", sorted(CURRENCY_SHAPES))
+def test_whether_her_medicine_is_current_as_ehrs_write_it(client, shape):
+    """GP Connect plan/issue pairs, Epic reportedBoolean, Cerner home medicines, FHIR "unknown"
+    statuses: the card continues, offers, or asks, as the reading says."""
+    resources, exported, expected = CURRENCY_SHAPES[shape]
+    prefetch = prefetch_for(eligible_resources())
+    requests = [r for r in resources if r["resourceType"] == "MedicationRequest"]
+    prefetch["medications"] = bundle([*requests, *exported])
+    prefetch["statements"] = bundle(
+        [r for r in resources if r["resourceType"] != "MedicationRequest"]
+    )
+    summary = _summary(client.post(PV, json=hook_request("patient-view", prefetch)))
+    starts = {True: "Continue", False: "Offer", None: "NG126 progesterone: needs"}[expected]
+    assert summary.startswith(starts), summary
