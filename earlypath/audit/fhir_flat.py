@@ -44,7 +44,7 @@ from earlypath.audit.fhir_files import ExportFiles
 from earlypath.records.definition import READING
 from earlypath.records.ibis_compile import reference_pattern
 from earlypath.records.ir import Agg, Col, Ctx, EpisodeSpec, OneOf
-from earlypath.rules.ir import And, Cmp, Const, Expr, If, IsNull, IsTrue, Not
+from earlypath.rules.ir import And, Cmp, Const, Expr, If, IsNull, IsTrue, Not, Or
 
 __all__ = [
     "AUDIT_READING",
@@ -87,10 +87,20 @@ def _made_here(medicine: Expr) -> Expr:
 
 
 # A progesterone request made at this encounter: the care given here.
-_PRESCRIBED_HERE = _made_here(IsTrue(Col("progesterone")))
-# One for a medicine that cannot be identified (it may be progesterone): whether progesterone was
-# prescribed here is Unknown (care unknown), never "not given" (an eligible woman "not offered").
-_MAYBE_PRESCRIBED_HERE = _made_here(IsNull(Col("progesterone")))
+_PRESCRIBED_HERE = _made_here(
+    And((IsTrue(Col("progesterone")), Not(IsTrue(Col("dnp_unreadable")))))
+)
+# One for a medicine that cannot be identified (it may be progesterone), or for progesterone with a
+# doNotPerform that is neither true nor false: whether progesterone was prescribed here is Unknown
+# (care unknown), never "not given" (an eligible woman "not offered"), nor "given".
+_MAYBE_PRESCRIBED_HERE = _made_here(
+    Or(
+        (
+            IsNull(Col("progesterone")),
+            And((IsTrue(Col("progesterone")), IsTrue(Col("dnp_unreadable")))),
+        )
+    )
+)
 AUDIT_STEPS = (
     ("scan_date", Agg("max", "scans", Const(True), Col("day"))),
     ("scan_location", _latest_scan("location")),

@@ -148,3 +148,17 @@ def test_spark_reads_her_medicines_as_duckdb_does(tmp_path: Path, spark: Any) ->
     on_spark = _episodes(tmp_path / "s")
     _check(on_spark)
     assert on_spark == _episodes(tmp_path / "d")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_progesterone_made_here_with_an_unreadable_do_not_perform_is_care_unknown(
+    engine: str, tmp_path: Path
+) -> None:
+    """A doNotPerform that is neither true nor false cannot say the request was a prescription,
+    nor that it was not: the care given is Unknown (it was counted as given)."""
+    here = {"reference": "Encounter/enc-1"}
+    request = active_request(UTROGESTAN_DMD, encounter=here, doNotPerform="false")
+    export = export_of([*eligible_resources(), request])
+    run_audit(_write(export, tmp_path / "in"), tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    (row,) = _episodes(tmp_path / "out").values()
+    assert (row["progesterone_prescribed"], row["adherence"]) == (None, "care_unknown")
