@@ -20,7 +20,9 @@ is a progesterone MedicationRequest (not "do not perform", not cancelled or ente
 ``encounter.reference`` is this Encounter (relative, absolute or urn:uuid), ``prescribed_on`` the
 earliest ``authoredOn`` of those requests. A bulk export of MedicationRequest lists every
 prescription, so when the export has MedicationRequest NDJSON an encounter without one was not
-prescribed (false); when it has none at all, what was prescribed is unknown (NULL). The
+prescribed (false); when it has none at all, what was prescribed is unknown (NULL), and so it is
+when a request made there names a medicine that cannot be identified (it may be progesterone:
+care unknown, never "not offered"). The
 definition leaves this encounter's own requests out of ``on_progesterone`` (they are the care
 given here, made after the decision the audit judges).
 
@@ -42,7 +44,7 @@ from earlypath.audit.fhir_files import ExportFiles
 from earlypath.records.definition import READING
 from earlypath.records.ibis_compile import reference_pattern
 from earlypath.records.ir import Agg, Col, Ctx, EpisodeSpec, OneOf
-from earlypath.rules.ir import And, Cmp, Const, IsTrue, Not
+from earlypath.rules.ir import And, Cmp, Const, Expr, If, IsNull, IsTrue, Not, Or
 
 __all__ = [
     "AUDIT_READING",
@@ -55,15 +57,10 @@ __all__ = [
 
 IMD_EXTENSION = "urn:earlypath:imd-quintile"
 ETHNICITY_EXTENSION = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory"
-RESOURCES = (
-    "Patient",
-    "Encounter",
-    "Condition",
-    "Observation",
-    "MedicationRequest",
-    "Medication",
-    "AllergyIntolerance",
-)
+# The types the audit reads: the Encounter (the audit's own) and every type the one reading
+# definition reads, taken from it, so the audit can never skip a type the service reads (it
+# skipped MedicationStatement, her GP record's "she takes Utrogestan": an offer).
+RESOURCES = tuple(dict.fromkeys(("Patient", "Encounter", *(r.resource for r in READING.rows))))
 # Care given: requests in these statuses were never a prescription.
 NOT_PRESCRIBED_STATUS = ("entered-in-error", "cancelled")
 
@@ -76,13 +73,32 @@ def _latest_scan(column: str) -> Agg:
     return Agg("latest", "scans", Const(True), Col(column), (Col("day"),))
 
 
+def _made_here(medicine: Expr) -> Expr:
+    """A request made at this encounter (a prescription: not "do not perform", not cancelled or
+    in error) whose medicine is as ``medicine`` says."""
+    return And(
+        (
+            medicine,
+            Not(IsTrue(Col("do_not_perform"))),
+            IsTrue(Cmp("==", Col("encounter"), Ctx("encounter"))),
+            IsTrue(Not(OneOf(Col("status"), NOT_PRESCRIBED_STATUS))),
+        )
+    )
+
+
 # A progesterone request made at this encounter: the care given here.
-_PRESCRIBED_HERE = And(
-    (
-        IsTrue(Col("progesterone")),
-        Not(IsTrue(Col("do_not_perform"))),
-        IsTrue(Cmp("==", Col("encounter"), Ctx("encounter"))),
-        IsTrue(Not(OneOf(Col("status"), NOT_PRESCRIBED_STATUS))),
+_PRESCRIBED_HERE = _made_here(
+    And((IsTrue(Col("progesterone")), Not(IsTrue(Col("dnp_unreadable")))))
+)
+# One for a medicine that cannot be identified (it may be progesterone), or for progesterone with a
+# doNotPerform that is neither true nor false: whether progesterone was prescribed here is Unknown
+# (care unknown), never "not given" (an eligible woman "not offered"), nor "given".
+_MAYBE_PRESCRIBED_HERE = _made_here(
+    Or(
+        (
+            IsNull(Col("progesterone")),
+            And((IsTrue(Col("progesterone")), IsTrue(Col("dnp_unreadable")))),
+        )
     )
 )
 AUDIT_STEPS = (
@@ -94,6 +110,16 @@ AUDIT_STEPS = (
     ("scan_fetal_heartbeat", _latest_scan("fetal_heartbeat")),
     ("prescribed", Agg("any", "requests", _PRESCRIBED_HERE, Const(True))),
     ("prescribed_on", Agg("min", "requests", _PRESCRIBED_HERE, Col("authored"))),
+    # True when nothing prescribed here is known to be progesterone and a request made here may
+    # be: the flat cell is then empty (Unknown), `fhir_read.flat_table`
+    (
+        "prescribed_unknown",
+        If(
+            IsTrue(Ctx("prescribed")),
+            Const(False),
+            Agg("any", "requests", _MAYBE_PRESCRIBED_HERE, Const(True)),
+        ),
+    ),
 )
 # The problems are the service's to show; the audit counts encounters, not resources (so the
 # rows that only report malformed elements are not read either).

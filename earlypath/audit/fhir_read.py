@@ -195,6 +195,10 @@ def flat_table(
         pt, e["patient"] == pt["_pid"]
     )
     prescribed = j["prescribed"].fill_null(False) if has_requests else ibis.null("boolean")
+    # a request made here for a medicine that cannot be identified: Unknown (fhir_flat)
+    prescribed = ibis.ifelse(
+        j["prescribed_unknown"].fill_null(False), ibis.null("boolean"), prescribed
+    )
     pregnant = (
         j["pregnancy_visit"].fill_null(False)
         | j["lmp"].notnull()

@@ -713,8 +713,11 @@ _NAMES_PROGESTERONE = Or(
     )
 )
 # The systems whose codes say what a medicine is (with their OIDs): a medicine coded in one of
-# them and not in the progesterone set is not progesterone. One with no such code (text only, a
-# local code, no code at all) is unidentified: whether it is progesterone is Unknown.
+# them, named (the coding's display or the concept's text), and neither code nor name in the
+# progesterone set is not progesterone. One with no such code (text only, a local code, no code at
+# all) is unidentified: whether it is progesterone is Unknown. So is one with such a code and no
+# name: the set lists a few product codes only, and a bare dm+d, SNOMED CT or RxNorm product code
+# (a Utrogestan AMP, a progesterone SCD) cannot be told not to be progesterone.
 _MEDICATION_SYSTEMS = tuple(
     sorted(
         {
@@ -726,22 +729,27 @@ _MEDICATION_SYSTEMS = tuple(
 )
 
 
-def _coded_in_known_system(concept: str) -> Expr:
-    return AnyItem(
-        f"{concept}.coding",
-        And(
-            (
-                IsTrue(OneOf(_text("system"), _MEDICATION_SYSTEMS)),
-                IsTrue(Cmp("!=", _text("code"), Const(""))),
-            )
-        ),
+def _named_in_known_system(concept: str) -> Expr:
+    """A code of a known system that comes with a name: its own display, or the concept's text."""
+
+    def coded(*named: Expr) -> Expr:
+        known = IsTrue(OneOf(_text("system"), _MEDICATION_SYSTEMS))
+        return AnyItem(
+            f"{concept}.coding", And((known, IsTrue(Cmp("!=", _text("code"), Const(""))), *named))
+        )
+
+    return Or(
+        (
+            coded(IsTrue(Cmp("!=", _text("display"), Const("")))),
+            And((coded(), IsTrue(Cmp("!=", _text(f"{concept}.text"), Const(""))))),
+        )
     )
 
 
 _MEDICATION_IDENTIFIED = Or(
     (
-        _coded_in_known_system("code"),
-        AnyItem("ingredient", _coded_in_known_system("itemCodeableConcept")),
+        _named_in_known_system("code"),
+        AnyItem("ingredient", _named_in_known_system("itemCodeableConcept")),
     )
 )
 # A Medication's medicine: progesterone (True), another medicine (False), or Unknown (None).
@@ -774,14 +782,14 @@ _DISPLAY_SAYS = If(TextInSet(_DISPLAY, "progesterone"), Const(True), Const(None)
 # What names the medicine of a request: its own concept, else the Medication it refers to
 # (contained, then exported: its code and its ingredients' concepts), else the reference's
 # display as text. A logical reference (no reference, an identifier) is named by its display.
-# True: progesterone; False: a medicine coded as something else in a known system; None
+# True: progesterone; False: a medicine coded and named as something else in a known system; None
 # (Unknown): a medicine that cannot be identified, which may be progesterone.
 _REQUEST_PROGESTERONE = If(
     Not(IsNull(Concept("medicationCodeableConcept"))),
     If(
         _in("medicationCodeableConcept", "progesterone"),
         Const(True),
-        If(_coded_in_known_system("medicationCodeableConcept"), Const(False), Const(None)),
+        If(_named_in_known_system("medicationCodeableConcept"), Const(False), Const(None)),
     ),
     If(
         IsNull(Field("medicationReference", "any")),
@@ -1181,6 +1189,37 @@ _STATEMENT_COUNTS = And(
         Not(_yes(Cmp("==", Col("encounter"), Ctx("encounter")))),
     )
 )
+# One whose record cannot say whether it is current: status "unknown", or (a request) a
+# doNotPerform that is neither true nor false. For progesterone, or a medicine that cannot be
+# identified, whether she is on progesterone is then Unknown, never "not on it".
+_STATUS_UNKNOWN = _status_in(Col("status"), "unknown_medication_status")
+_REQUEST_UNSURE = And(
+    (
+        Or(
+            (
+                _STATUS_UNKNOWN,
+                And(
+                    (
+                        _status_in(Col("status"), "active_medication_status"),
+                        _yes(Col("dnp_unreadable")),
+                    )
+                ),
+            )
+        ),
+        Not(_yes(Col("do_not_perform"))),
+        Not(IsTrue(OneOf(place(Col("authored")), ("future", "before")))),
+        Not(_yes(Cmp("==", Col("encounter"), Ctx("encounter")))),
+        Not(_is(Col("progesterone"), False)),
+    )
+)
+_STATEMENT_UNSURE = And(
+    (
+        _STATUS_UNKNOWN,
+        Not(IsTrue(OneOf(place(Col("taken")), ("future", "before")))),
+        Not(_yes(Cmp("==", Col("encounter"), Ctx("encounter")))),
+        Not(_is(Col("progesterone"), False)),
+    )
+)
 
 # Current pregnancy: a sign dated in the window (a Condition not abated before the day) and not
 # before a later "not pregnant", or a miscarriage on the very day. A Condition recorded after its
@@ -1306,7 +1345,8 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
     ("miscarriage_diagnosed", Coalesce((Ctx("diagnosed"), Const(False)))),
     ("scans", _SCANS),
     # any current progesterone request says yes; else one for a medicine that cannot be
-    # identified leaves it Unknown (it may be progesterone: never read as "not on it")
+    # identified, or one for progesterone whose record cannot say whether it is current, leaves
+    # it Unknown (it may be progesterone: never read as "not on it")
     (
         "progesterone_unknown",
         Or(
@@ -1323,6 +1363,8 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
                     And((_STATEMENT_COUNTS, IsNull(Col("progesterone")))),
                     Const(True),
                 ),
+                Agg("any", "requests", _REQUEST_UNSURE, Const(True)),
+                Agg("any", "statements", _STATEMENT_UNSURE, Const(True)),
             )
         ),
     ),
@@ -1383,9 +1425,12 @@ _UNRESOLVED_MESSAGE = (
     "its Medication could not be resolved: whether she is on progesterone is unknown"
 )
 _UNIDENTIFIED_MESSAGE = (
-    "its medicine could not be identified (no SNOMED CT, dm+d or RxNorm code, no progesterone "
-    "name): whether she is on progesterone is unknown"
+    "its medicine could not be identified (no SNOMED CT, dm+d or RxNorm code with a name, no "
+    "progesterone name): whether she is on progesterone is unknown"
 )
+
+
+_STATUS_UNKNOWN_MESSAGE = "its status is 'unknown': whether she is on progesterone is unknown"
 
 
 def _medicine_problems(table: str, counts: Expr) -> tuple[RowProblem, ...]:
@@ -1546,10 +1591,15 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     *_medicine_problems("requests", _REQUEST_COUNTS),
     *_medicine_problems("statements", _STATEMENT_COUNTS),
     RowProblem(
+        "requests", And((_REQUEST_UNSURE, _STATUS_UNKNOWN)), Message.of(_STATUS_UNKNOWN_MESSAGE)
+    ),
+    RowProblem("statements", _STATEMENT_UNSURE, Message.of(_STATUS_UNKNOWN_MESSAGE)),
+    RowProblem(
         "requests",
         _yes(Col("dnp_unreadable")),
         Message.of(
-            "doNotPerform is not true or false: the request is not read as a prescription; ignored"
+            "doNotPerform is not true or false: not read as a prescription (if it may be "
+            "progesterone, whether she is on progesterone is unknown)"
         ),
     ),
 )

@@ -24,6 +24,7 @@ from starlette.requests import ClientDisconnect
 from earlypath.engines.python import assess_for_cards
 from earlypath.errors import InputError
 from earlypath.fhir.cards import decision_card, order_cards, problem_card
+from earlypath.fhir.codes import status_list
 from earlypath.fhir.mapping import flatten, has_pregnancy_context, map_resources
 from earlypath.fhir.medication_request import is_progesterone_order, relative_reference
 from earlypath.json_text import dumps_bytes
@@ -37,17 +38,30 @@ from earlypath.web.security import require_cds_client
 
 log = logging.getLogger("earlypath.web.cds")
 
+# The statuses the record reading reads a medicine in (`reading.json`: active and on-hold count as
+# current; "unknown" leaves "on progesterone" unknown), asked for as they are read: a prescription
+# or a statement the reading would use is never filtered out by the query (an on-hold
+# progesterone request is still hers).
+_READ_STATUSES = ",".join(
+    sorted(status_list("active_medication_status") | status_list("unknown_medication_status"))
+)
 PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
     "conditions": "Condition?patient={{context.patientId}}",
     # All her Observations, not a code list: a scan finding may be the value of a generic code
     # ("procedure findings"), and a site's own codes (EARLYPATH_VALUESETS) must be fetched too.
     "observations": "Observation?patient={{context.patientId}}",
-    "medications": "MedicationRequest?patient={{context.patientId}}&status=active",
+    "medications": "MedicationRequest?patient={{context.patientId}}&status=" + _READ_STATUSES,
+    # What she says she takes (a GP record, a medicines reconciliation: UK Core and GP Connect
+    # send current medicines as MedicationStatement): half of whether she is on progesterone.
+    "statements": "MedicationStatement?patient={{context.patientId}}&status=" + _READ_STATUSES,
     "allergies": "AllergyIntolerance?patient={{context.patientId}}",
 }
-# Without these the decision cannot be made: absent and unfetchable -> 412.
-REQUIRED = ("conditions", "observations", "medications")
+# Without these the decision cannot be made: absent and unfetchable -> 412. The statements are
+# required as the requests are: without them "not on progesterone" would be read from the
+# requests alone, a guess (unknown is never false). An EHR that keeps no MedicationStatement
+# sends the key as null or an empty Bundle ("no data"), which is read as none.
+REQUIRED = ("conditions", "observations", "medications", "statements")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ Never decide on partial or foreign data. For each prefetch key the result is eit
   fails the call (`ForeignPatient`, see `patient_scope`). The identifiers of her Patient (the
   `patient` key, read first) tie a subject given only by `identifier`.
 A key absent from prefetch is fetched from `fhirServer`; a required one that cannot be is
-unavailable, an optional one (the Patient, allergies) is left out. A key sent as null means
+unavailable, an optional one (the Patient, allergies) is left out. Every key is read the same way,
+her MedicationStatements as her MedicationRequests (both say whether she is on progesterone). A key sent as null means
 "no data" (an empty result), not "missing".
 Nothing here logs URLs, tokens or resources; the exceptions carry data-free reasons only.
 """

@@ -106,8 +106,9 @@ def _record_for(export: dict[str, list[dict]], encounter: dict[str, Any]) -> lis
     return out
 
 
-def _is_progesterone(request: dict[str, Any], medications: list[dict]) -> bool:
-    """The service's own test (status and date set aside) of whether a request is progesterone."""
+def _is_progesterone(request: dict[str, Any], medications: list[dict]) -> bool | None:
+    """The service's own test (status and date set aside) of whether a request is progesterone:
+    None when its medicine cannot be identified (or its doNotPerform cannot be read)."""
     bare = {k: v for k, v in request.items() if k not in ("authoredOn", "encounter")}
     result = map_resources([{**bare, "status": "active"}, *medications], ANCHOR)
     return result.episode["on_progesterone"]
@@ -117,20 +118,24 @@ def _care_given(export: dict[str, list[dict]], encounter: dict[str, Any]) -> dic
     if "MedicationRequest" not in export:
         return {"progesterone_prescribed": None, "prescribed_on": None}
     medications = export.get("Medication", [])
-    mine = [
-        r
+    made_here = [
+        (r, _is_progesterone(r, medications))
         for r in export["MedicationRequest"]
         if _encounter_of(r) == encounter["id"]
         and _owner(r) == _patient_of(encounter)
-        and _is_progesterone(r, medications)
+        and r["status"] not in ("cancelled", "entered-in-error")
     ]
-    given = [r for r in mine if r["status"] not in ("cancelled", "entered-in-error")]
+    given = [r for r, progesterone in made_here if progesterone is True]
     days = [
         dt.date.fromisoformat(r["authoredOn"][:10])
         for r in given
         if len(r.get("authoredOn", "")) >= 10
     ]
-    return {"progesterone_prescribed": bool(given), "prescribed_on": min(days) if days else None}
+    # a request made here for a medicine that cannot be identified: whether progesterone was
+    # prescribed is Unknown, unless another one made here is progesterone
+    unknown = not given and any(progesterone is None for _, progesterone in made_here)
+    prescribed = None if unknown else bool(given)
+    return {"progesterone_prescribed": prescribed, "prescribed_on": min(days) if days else None}
 
 
 def expected_rows(export: dict[str, list[dict]]) -> list[dict[str, Any]]:

@@ -100,11 +100,13 @@ def prefetch_for(
 ) -> dict[str, Any]:
     conditions = [r for r in resources if r["resourceType"] == "Condition"]
     observations = [r for r in resources if r["resourceType"] == "Observation"]
+    statements = [r for r in resources if r["resourceType"] == "MedicationStatement"]
     return {
         "patient": {"resourceType": "Patient", "id": PATIENT_ID, "gender": "female"},
         "conditions": bundle(conditions),
         "observations": bundle(observations),
         "medications": bundle(medications or []),
+        "statements": bundle(statements),
         "allergies": None,
     }
 

@@ -119,6 +119,7 @@ def test_searchset_bundles_as_servers_write_them_are_read(client):
         "conditions": page([r for r in resources if r["resourceType"] == "Condition"], total=2),
         "observations": page([r for r in resources if r["resourceType"] == "Observation"], total=3),
         "medications": page([], total=0),
+        "statements": page([], total=0),
         "allergies": page([], total=0),
     }
     prefetch["observations"]["meta"] = {"lastUpdated": "2024-03-04T09:12:00Z"}
@@ -202,7 +203,7 @@ def test_open_fhir_server_without_authorization_is_fetched_without_a_token(make_
     body = hook_request("patient-view", None)
     body["fhirServer"] = FHIR
     assert decision(client.post(PV, json=body)) == "offer"
-    assert len(fhir.seen) == 5
+    assert len(fhir.seen) == 6
     assert all("authorization" not in r.headers for r in fhir.seen)
 
 
@@ -229,6 +230,7 @@ def test_synthea_style_record_with_urn_uuid_references_is_read(client):
         "conditions": collection([r for r in entries if r["resourceType"] == "Condition"]),
         "observations": collection([r for r in entries if r["resourceType"] == "Observation"]),
         "medications": None,
+        "statements": None,
         "allergies": None,
     }
     body = hook_request("patient-view", prefetch)

@@ -310,7 +310,13 @@ def test_missing_prefetch_without_fhir_server_is_412(client):
 
 
 def test_null_prefetch_means_no_data_not_missing(client):
-    prefetch = {"patient": None, "conditions": None, "observations": None, "medications": None}
+    prefetch = {
+        "patient": None,
+        "conditions": None,
+        "observations": None,
+        "medications": None,
+        "statements": None,
+    }
     # no data at all: no pregnancy in the record, so patient-view stays silent (not a 412)
     assert _cards(client, PV, hook_request("patient-view", prefetch)) == []
     prefetch["observations"] = bundle([lmp()])
@@ -357,6 +363,7 @@ def test_fetches_from_fhir_server_with_bearer_token_when_not_prefetched(make_cli
         "/r4/Condition",
         "/r4/Observation",
         "/r4/MedicationRequest",
+        "/r4/MedicationStatement",
         "/r4/AllergyIntolerance",
         f"/r4/Patient/{PATIENT_ID}",
     }

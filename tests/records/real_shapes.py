@@ -355,6 +355,47 @@ MEDICATION_SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], bool | 
         [],
         False,
     ),
+    # --- stop 16: a code of a known system with no name (no display, no text). The value set lists
+    # a few product codes; a bare product code outside it (a dm+d AMP of Utrogestan, a SNOMED CT
+    # product, an RxNorm SCD) cannot be told not to be progesterone: Unknown (was "not on it").
+    "dmd-product-code-without-name": (
+        {"medicationCodeableConcept": {"coding": [{"system": DMD, "code": "0000003"}]}},
+        [],
+        None,
+    ),
+    "snomed-product-code-without-name": (
+        {"medicationCodeableConcept": {"coding": [{"system": SNOMED, "code": "0000004"}]}},
+        [],
+        None,
+    ),
+    "rxnorm-scd-code-without-name": (
+        {"medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "0000005"}]}},
+        [],
+        None,
+    ),
+    # UK Core: a Medication resource coded in dm+d, referenced from the request
+    "exported-medication-dmd-code-without-name": (
+        {"medicationReference": {"reference": "Medication/m4"}},
+        [medication("m4", {"coding": [{"system": DMD, "code": "0000003"}]})],
+        None,
+    ),
+    # named by the concept's text: a medicine that is not progesterone
+    "dmd-code-named-by-text": (
+        {
+            "medicationCodeableConcept": {
+                "coding": [{"system": DMD, "code": "0000003"}],
+                "text": "Folic acid 400microgram tablets",
+            }
+        },
+        [],
+        False,
+    ),
+    # a listed dm+d VMP needs no name
+    "dmd-listed-vmp-without-name": (
+        {"medicationCodeableConcept": {"coding": [{"system": DMD, "code": "39708911000001106"}]}},
+        [],
+        True,
+    ),
 }
 
 
@@ -617,3 +658,97 @@ STATUS_SHAPES: dict[str, tuple[dict[str, Any], bool]] = {
         False,
     ),
 }
+
+
+# --- another hunt (stop 16): whether a medicine is current, as EHRs write it ---------------------
+
+UTROGESTAN_MEDICATION = medication(
+    "m-utro",
+    {"coding": [{"system": DMD, "code": "0000006", "display": "Utrogestan 100mg capsules"}]},
+)
+OTHER_MEDICINE = {"medicationCodeableConcept": {"coding": [OTHER_RXNORM]}}
+
+
+def _plan_and_order(plan_status: str, order_status: str) -> list[dict[str, Any]]:
+    """GP Connect: a repeat's authorisation (intent plan) and one issue of it (intent order)."""
+    plan = active_request(UTROGESTAN_DMD, id="rx-plan", intent="plan", status=plan_status)
+    order = active_request(
+        UTROGESTAN_DMD,
+        id="rx-issue",
+        status=order_status,
+        basedOn=[{"reference": "MedicationRequest/rx-plan"}],
+    )
+    return [plan, order]
+
+
+# (her current-medicine resources, Medications exported beside them, what "on progesterone" reads)
+CURRENCY_SHAPES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], bool | None]] = {
+    # FHIR R4 "unknown": the source does not know whether it is current; for progesterone (or a
+    # medicine that cannot be identified) that is Unknown (was "not on it": an offer)
+    "request-status-unknown-progesterone": (
+        [active_request(UTROGESTAN_DMD, status="unknown")],
+        [],
+        None,
+    ),
+    "request-status-unknown-other-medicine": (
+        [active_request(OTHER_MEDICINE, status="unknown")],
+        [],
+        False,
+    ),
+    "request-do-not-perform-unreadable": (
+        [active_request(UTROGESTAN_DMD, doNotPerform="false")],
+        [],
+        None,
+    ),
+    "request-draft": ([active_request(UTROGESTAN_DMD, status="draft")], [], False),
+    "request-stopped": ([active_request(UTROGESTAN_DMD, status="stopped")], [], False),
+    # Epic: a patient-reported medicine is a MedicationRequest with reportedBoolean true
+    "epic-reported-boolean": ([active_request(UTROGESTAN_DMD, reportedBoolean=True)], [], True),
+    # Cerner: a home medicine as intent plan, reported by the patient
+    "cerner-home-medication-plan": (
+        [
+            active_request(
+                UTROGESTAN_DMD,
+                intent="plan",
+                reportedReference={"reference": f"Patient/{PATIENT_ID}"},
+            )
+        ],
+        [],
+        True,
+    ),
+    # GP Connect structured record: the repeat authorised (plan active), its last issue completed
+    "gp-connect-plan-active-issue-completed": (_plan_and_order("active", "completed"), [], True),
+    "gp-connect-plan-and-issue-completed": (_plan_and_order("completed", "completed"), [], False),
+    # GP Connect: the statement of the repeat, its medicine a Medication coded in dm+d
+    "gp-connect-statement-dmd-medication": (
+        [
+            statement(
+                {
+                    "medicationReference": {"reference": "Medication/m-utro"},
+                    "basedOn": [{"reference": "MedicationRequest/rx-plan"}],
+                }
+            )
+        ],
+        [UTROGESTAN_MEDICATION],
+        True,
+    ),
+    "statement-status-unknown-progesterone": (
+        [statement(UTROGESTAN_DMD, "unknown")],
+        [],
+        None,
+    ),
+    "statement-status-unknown-other-medicine": (
+        [statement(OTHER_MEDICINE, "unknown")],
+        [],
+        False,
+    ),
+    # to be taken in future, or stopped: not current (intended: question for a clinician)
+    "statement-intended": ([statement(UTROGESTAN_DMD, "intended")], [], False),
+    "statement-stopped": ([statement(UTROGESTAN_DMD, "stopped")], [], False),
+}
+
+
+def with_currency_shape(shape: str) -> list[dict[str, Any]]:
+    """An eligible woman with these current-medicine resources (and their Medications)."""
+    resources, exported, _ = CURRENCY_SHAPES[shape]
+    return [*eligible_resources(), *resources, *exported]

@@ -67,8 +67,10 @@ def _request(**extra: Any) -> dict[str, Any]:
 def test_a_do_not_perform_that_is_not_a_boolean_is_no_prescription() -> None:
     assert map_resources([lmp(), _request()], TODAY).episode["on_progesterone"] is True
     result = map_resources([lmp(), _request(doNotPerform="false")], TODAY)
-    # fhir.resources used to drop the request; reading it as a prescription would say "continue"
-    assert result.episode["on_progesterone"] is False
+    # fhir.resources used to drop the request; reading it as a prescription would say "continue",
+    # reading it as none would say "offer" (a second prescription): whether she is on
+    # progesterone is unknown (stop 16: unknown is never false)
+    assert result.episode["on_progesterone"] is None
     assert any(
         "doNotPerform is not true or false" in m for m in _problems(result, "MedicationRequest/rx")
     )

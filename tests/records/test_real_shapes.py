@@ -18,6 +18,7 @@ from tests.audit.test_fhir_mapping_agrees import _patient_of, write_export
 from tests.integration.fhir_data import TODAY, crl, eligible_resources
 from tests.records.real_shapes import (
     COMPONENT_SHAPES,
+    CURRENCY_SHAPES,
     LOCAL_FIRST,
     MEDICATION_SHAPES,
     NEGATIVE_TESTS,
@@ -33,6 +34,7 @@ from tests.records.real_shapes import (
     ended_then_scanned,
     export_of,
     pregnancy_test,
+    with_currency_shape,
     with_current_medication,
     with_oid_systems,
     with_panel,
@@ -305,3 +307,39 @@ def test_the_audit_decides_on_a_medicine_as_the_card_does(
     assert episode["decision"] == expected
     if on_progesterone is None:
         assert episode["missing"] == ["on_progesterone"]
+
+
+# --- another hunt (stop 16): whether a medicine is current, as EHRs write it -----------------------
+
+
+@pytest.mark.parametrize("shape", sorted(CURRENCY_SHAPES))
+def test_whether_a_medicine_is_current_as_ehrs_write_it(shape: str, tmp_path: Path) -> None:
+    """A status that cannot say whether a progesterone medicine is current (FHIR "unknown", an
+    unreadable doNotPerform) leaves "on progesterone" Unknown, named in the problems; GP Connect,
+    Epic and Cerner shapes of a current one read as current; the audit's reading agrees."""
+    export = export_of(with_currency_shape(shape))
+    (reading,) = service_reading(export)
+    expected = CURRENCY_SHAPES[shape][2]
+    assert reading["steps"]["on_progesterone"] is expected
+    unknown = [m for _, m in reading["problems"] if "whether she is on progesterone" in m]
+    assert bool(unknown) == (expected is None)
+    folder = write_export(export, tmp_path)
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_audit_decides_on_each_currency_shape_as_the_card_does(
+    engine: str, tmp_path: Path
+) -> None:
+    """One export, a woman per shape: the audit needs information where "on progesterone" is
+    Unknown, continues where it is true, offers where it is false."""
+    decisions = {}
+    for shape in sorted(CURRENCY_SHAPES):
+        (tmp_path / shape).mkdir()
+        (episode,) = _audit(export_of(with_currency_shape(shape)), tmp_path / shape, engine)
+        decisions[shape] = episode["decision"]
+    expected = {
+        shape: {None: "needs_information", False: "offer", True: "continue"}[v[2]]
+        for shape, v in CURRENCY_SHAPES.items()
+    }
+    assert decisions == expected
