@@ -45,8 +45,10 @@ Known differences from the Python engine (none reached by the definition's steps
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1552,14 +1554,19 @@ class _Episodes:
         ctx = set().union(*(_ctx_names(a) for a in aggs))
         j = self.joined(table, ctx)
         j, c = self.shared(j, table, [x for a in aggs for x in (a.where, a.value, *a.order)])
-        metrics = {}
+        metrics, wheres = {}, {}
         for a in aggs:
             self.count += 1
             name = f"_a{self.count}"
             where = c.expr(a.where, "bool").fill_null(False)
             metrics[name] = _agg(c, a, where, j)
+            wheres.setdefault(a.where, where)
             self.done[id(a)] = name
-        grouped = j.group_by("_key").aggregate(**metrics)
+        # a joined row no aggregate's filter takes is dropped before the grouping: every
+        # aggregate gives on no rows what a missing group gives after `_attach`'s left join
+        # (None; 0 and [] filled there), so only the rows that count reach the hash table
+        taken = j.filter(functools.reduce(operator.or_, wheres.values()))
+        grouped = taken.group_by("_key").aggregate(**metrics)
         self._attach(grouped, {k: a for k, a in zip(metrics, aggs, strict=True)})
 
     def _attach(self, grouped: ir_t.Table, aggs: Mapping[str, rec.Agg | rec.Days]) -> None:

@@ -1,0 +1,98 @@
+"""A step's aggregates group only the joined rows one of their filters takes (docs/speed.md,
+the FHIR audit, round 5): a row no filter takes is dropped before the grouping. An encounter
+whose rows are all dropped gives what an encounter without rows gives: None, 0 for a count,
+[] for a list (filled after the join back to the encounters), for every kind of aggregate."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import ibis
+
+from earlypath.records.ibis_compile import compile_records, load_resources
+from earlypath.records.ir import Agg, Col, Ctx, Day, EpisodeSpec, Field, RowSpec
+from earlypath.rules.ir import Cmp, Const, IsTrue
+
+_DAY = Day(Field("effectiveDateTime", "str"))
+_BEFORE = IsTrue(Cmp("<=", Col("day"), Ctx("assessed_on")))
+_HIGH = IsTrue(Cmp(">", Col("value"), Const(5)))
+
+SPEC = EpisodeSpec(
+    rows=(
+        RowSpec(
+            table="clinical",
+            resource="Observation",
+            when=Const(True),
+            patient=Field("subject.reference", "str"),
+            columns=(("day", _DAY), ("value", Field("valueQuantity.value", "num"))),
+        ),
+    ),
+    steps=(
+        ("any_high", Agg("any", "clinical", _HIGH, _HIGH)),
+        ("all_before", Agg("all", "clinical", _BEFORE, _BEFORE)),
+        ("top", Agg("max", "clinical", _HIGH, Col("value"))),
+        ("low", Agg("min", "clinical", _BEFORE, Col("value"))),
+        ("days", Agg("count_distinct", "clinical", _BEFORE, Col("day"))),
+        ("latest", Agg("latest", "clinical", _BEFORE, Col("value"), (Col("day"),))),
+        ("values", Agg("collect", "clinical", _HIGH, Col("value"))),
+    ),
+)
+
+
+def _observation(i: int, patient: str, day: str, value: float) -> dict[str, object]:
+    return {
+        "resourceType": "Observation",
+        "id": f"o{i}",
+        "subject": {"reference": f"Patient/{patient}"},
+        "effectiveDateTime": day,
+        "valueQuantity": {"value": value},
+    }
+
+
+def test_rows_no_filter_takes_are_dropped_before_grouping(tmp_path: Path) -> None:
+    lines = [
+        _observation(1, "a", "2024-03-01", 7),  # a: taken by every filter
+        _observation(2, "a", "2024-03-02", 3),
+        _observation(3, "b", "2024-05-01", 2),  # b: after the assessment and low: none takes it
+    ]
+    path = tmp_path / "Observation.ndjson"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    con = ibis.duckdb.connect()
+    resources = load_resources(con, {"Observation": [path]}, SPEC, "t")
+    con.raw_sql(
+        "CREATE TABLE enc AS SELECT * FROM (VALUES (1::BIGINT, 'e1', 'Patient/a', "
+        "DATE '2024-03-04'), (2::BIGINT, 'e2', 'Patient/b', DATE '2024-03-04')) "
+        "AS v(_key, encounter, patient, assessed_on)"
+    )
+    out = compile_records(SPEC, resources, lambda rows: con.table("enc"))
+    assert out.episodes is not None
+    sql = str(con.compile(out.episodes))
+    # the rows' filter right before the grouping: the OR of the aggregates' two filters
+    head = re.sub(r'\) AS "t\d+"$', "", sql.split(" GROUP BY")[0])
+    last = head[head.rindex(" WHERE ") :]
+    assert head.endswith("FALSE)") and last.count(" OR ") == 1 and " AS " not in last, sql
+    names = [name for name, _ in SPEC.steps]
+    got = {
+        r["_key"]: {n: r[n] for n in names}
+        for r in out.episodes.select("_key", *names).to_pyarrow().to_pylist()
+    }
+    assert got[1] == {
+        "any_high": True,
+        "all_before": True,
+        "top": 7,
+        "low": 3,
+        "days": 2,
+        "latest": 3,
+        "values": [7],
+    }
+    assert got[2] == {
+        "any_high": None,
+        "all_before": None,
+        "top": None,
+        "low": None,
+        "days": 0,
+        "latest": None,
+        "values": [],
+    }
