@@ -1469,6 +1469,23 @@ def _ctx_names(e: Any) -> set[str]:
     return {n.name for n in _walk(e) if isinstance(n, rec.Ctx)}
 
 
+def _row_only(where: ir.Expr) -> ir.Expr | None:
+    """A filter that reads only the row (no context, no aggregate) and is True wherever
+    ``where`` is True (None when there is none): the parts of an `And` that have one, an `Or`
+    whose every item has one, what `IsTrue` holds."""
+    if not any(isinstance(n, rec.Ctx | rec.Agg | rec.Days) for n in _walk(where)):
+        return where
+    if isinstance(where, ir.IsTrue):
+        return _row_only(where.item)
+    if isinstance(where, ir.And | ir.Or):
+        parts = [_row_only(x) for x in where.items]
+        kept = tuple(x for x in parts if x is not None)
+        if not kept or (isinstance(where, ir.Or) and len(kept) < len(parts)):
+            return None
+        return kept[0] if len(kept) == 1 else type(where)(kept)
+    return None
+
+
 def _latest_key(values: Sequence[ir_t.Value], value: ir_t.Value) -> ir_t.StructValue:
     """A struct whose greatest is the latest row: each order value after a flag that puts None
     below every value (the same on every backend), then the value itself."""
@@ -1513,20 +1530,26 @@ class _Episodes:
         )
         return _RecordsCompiler(env)
 
-    def joined(self, table: str, ctx: set[str]) -> ir_t.Table:
+    def joined(self, table: str, ctx: set[str], rows_taken: Sequence[ir.Expr] = ()) -> ir_t.Table:
         """Encounters (key and the context read) x the rows of their patient (a table of days:
         of the encounter; a table without patients, or one record read whole: every row),
-        columns prefixed ``_ctx_`` and ``_col_``."""
+        columns prefixed ``_ctx_`` and ``_col_``; with ``rows_taken`` (filters that read only
+        the row), only the rows one of them takes."""
         e = self.e.select(
             _key=self.e["_key"],
             _link=self.e["patient"],
             **{f"_ctx_{c}": self.e[c] for c in sorted(ctx)},
         )
         r = self.rows[table]
+        link = {"_rlink": r["_key"]} if table in self.by_encounter else {}
+        r = r.select(**link, **{f"_col_{c}": r[c] for c in r.columns})
+        if rows_taken:
+            c = self.compiler(r, r)
+            c.env.col_types = self.types[table]
+            taken = (c.expr(w, "bool").fill_null(False) for w in dict.fromkeys(rows_taken))
+            r = r.filter(functools.reduce(operator.or_, taken))
         if table in self.by_encounter:
-            r = r.select(_rlink=r["_key"], **{f"_col_{c}": r[c] for c in r.columns})
             return e.join(r, e["_key"] == r["_rlink"])
-        r = r.select(**{f"_col_{c}": r[c] for c in r.columns})
         if table in self.unscoped or self.whole:
             return e.cross_join(r)
         return e.join(r, e["_link"] == r["_col_patient"])
@@ -1552,7 +1575,12 @@ class _Episodes:
 
     def aggregate(self, aggs: Sequence[rec.Agg], table: str) -> None:
         ctx = set().union(*(_ctx_names(a) for a in aggs))
-        j = self.joined(table, ctx)
+        # the rows no aggregate can take are left out before the join: each filter's
+        # conjuncts that read only the row (when every filter has some)
+        parts = [_row_only(a.where) for a in aggs]
+        every = None in parts or ir.Const(True) in parts
+        rows_taken = [] if every else [p for p in parts if p is not None]
+        j = self.joined(table, ctx, rows_taken)
         j, c = self.shared(j, table, [x for a in aggs for x in (a.where, a.value, *a.order)])
         metrics, wheres = {}, {}
         for a in aggs:

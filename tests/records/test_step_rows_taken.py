@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import ibis
 
 from earlypath.records.ibis_compile import compile_records, load_resources
 from earlypath.records.ir import Agg, Col, Ctx, Day, EpisodeSpec, Field, RowSpec
-from earlypath.rules.ir import Cmp, Const, IsTrue
+from earlypath.rules.ir import And, Cmp, Const, IsTrue
 
 _DAY = Day(Field("effectiveDateTime", "str"))
 _BEFORE = IsTrue(Cmp("<=", Col("day"), Ctx("assessed_on")))
@@ -51,7 +52,7 @@ def _observation(i: int, patient: str, day: str, value: float) -> dict[str, obje
     }
 
 
-def test_rows_no_filter_takes_are_dropped_before_grouping(tmp_path: Path) -> None:
+def _loaded(tmp_path: Path) -> tuple[Any, dict[str, Any]]:
     lines = [
         _observation(1, "a", "2024-03-01", 7),  # a: taken by every filter
         _observation(2, "a", "2024-03-02", 3),
@@ -66,6 +67,11 @@ def test_rows_no_filter_takes_are_dropped_before_grouping(tmp_path: Path) -> Non
         "DATE '2024-03-04'), (2::BIGINT, 'e2', 'Patient/b', DATE '2024-03-04')) "
         "AS v(_key, encounter, patient, assessed_on)"
     )
+    return con, resources
+
+
+def test_rows_no_filter_takes_are_dropped_before_grouping(tmp_path: Path) -> None:
+    con, resources = _loaded(tmp_path)
     out = compile_records(SPEC, resources, lambda rows: con.table("enc"))
     assert out.episodes is not None
     sql = str(con.compile(out.episodes))
@@ -96,3 +102,28 @@ def test_rows_no_filter_takes_are_dropped_before_grouping(tmp_path: Path) -> Non
         "latest": None,
         "values": [],
     }
+
+
+ROW_ONLY = EpisodeSpec(
+    rows=SPEC.rows,
+    steps=(
+        ("top", Agg("max", "clinical", And((_HIGH, _BEFORE)), Col("value"))),
+        ("days", Agg("count_distinct", "clinical", _HIGH, Col("day"))),
+    ),
+)
+
+
+def test_rows_no_filter_can_take_are_left_out_before_the_join(tmp_path: Path) -> None:
+    """When every filter has a part that reads only the row (``value > 5``), the rows none of
+    those parts takes are left out before the rows are joined to the encounters."""
+    con, resources = _loaded(tmp_path)
+    out = compile_records(ROW_ONLY, resources, lambda rows: con.table("enc"))
+    assert out.episodes is not None
+    sql = str(con.compile(out.episodes))
+    rows_side = sql.split("INNER JOIN", 1)[1].split(" ON ", 1)[0]
+    assert "> 5" in rows_side and "assessed_on" not in rows_side, sql
+    got = out.episodes.select("_key", "top", "days").to_pyarrow().to_pylist()
+    assert sorted(got, key=lambda r: r["_key"]) == [
+        {"_key": 1, "top": 7, "days": 1},
+        {"_key": 2, "top": None, "days": 0},
+    ]
