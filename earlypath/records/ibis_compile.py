@@ -1575,26 +1575,24 @@ class _Episodes:
 
     def aggregate(self, aggs: Sequence[rec.Agg], table: str) -> None:
         ctx = set().union(*(_ctx_names(a) for a in aggs))
-        # the rows no aggregate can take are left out before the join: each filter's
-        # conjuncts that read only the row (when every filter has some)
+        # the rows no aggregate can take are left out before the join: each filter's part
+        # that reads only the row (when every filter has one). An encounter left with no
+        # rows gets what `_attach` gives one without rows (None; 0 and [] filled there).
+        # (Filtering the joined rows again by the OR of the whole filters before the
+        # grouping was measured and cost more than it saved: docs/speed.md, round 5.)
         parts = [_row_only(a.where) for a in aggs]
         every = None in parts or ir.Const(True) in parts
         rows_taken = [] if every else [p for p in parts if p is not None]
         j = self.joined(table, ctx, rows_taken)
         j, c = self.shared(j, table, [x for a in aggs for x in (a.where, a.value, *a.order)])
-        metrics, wheres = {}, {}
+        metrics = {}
         for a in aggs:
             self.count += 1
             name = f"_a{self.count}"
             where = c.expr(a.where, "bool").fill_null(False)
             metrics[name] = _agg(c, a, where, j)
-            wheres.setdefault(a.where, where)
             self.done[id(a)] = name
-        # a joined row no aggregate's filter takes is dropped before the grouping: every
-        # aggregate gives on no rows what a missing group gives after `_attach`'s left join
-        # (None; 0 and [] filled there), so only the rows that count reach the hash table
-        taken = j.filter(functools.reduce(operator.or_, wheres.values()))
-        grouped = taken.group_by("_key").aggregate(**metrics)
+        grouped = j.group_by("_key").aggregate(**metrics)
         self._attach(grouped, {k: a for k, a in zip(metrics, aggs, strict=True)})
 
     def _attach(self, grouped: ir_t.Table, aggs: Mapping[str, rec.Agg | rec.Days]) -> None:
