@@ -31,8 +31,9 @@ says cannot matter. `Days`: a row whose day is None has no day to go under and i
 Cost: a row spec's subexpressions used more than once are computed once, in stages (DuckDB
 views; Spark checkpoints, as its optimizer would inline them again), and so are those the
 aggregates of one step share; a concept's value sets are tested once (`_with_masks`: its
-codings joined to a constant code table, one bit per set); each episode step stores
-only its aggregates, the episodes so far being a view that joins them; the whole reading is
+codings joined to a constant code table, one bit per set); a step's rows that none of its
+filters' row-only parts takes are left out before the join to the encounters (`_row_only`);
+each episode step stores only its aggregates, the episodes so far being a view that joins them; the whole reading is
 rendered to SQL once (kept on disk between processes, `plan_cache`) and replayed with each
 call's table names (`run_records`), each work table dropped once no later statement reads it.
 
