@@ -31,8 +31,9 @@ says cannot matter. `Days`: a row whose day is None has no day to go under and i
 Cost: a row spec's subexpressions used more than once are computed once, in stages (DuckDB
 views; Spark checkpoints, as its optimizer would inline them again), and so are those the
 aggregates of one step share; a concept's value sets are tested once (`_with_masks`: its
-codings joined to a constant code table, one bit per set); each episode step stores
-only its aggregates, the episodes so far being a view that joins them; the whole reading is
+codings joined to a constant code table, one bit per set); a step's rows that none of its
+filters' row-only parts takes are left out before the join to the encounters (`_row_only`);
+each episode step stores only its aggregates, the episodes so far being a view that joins them; the whole reading is
 rendered to SQL once (kept on disk between processes, `plan_cache`) and replayed with each
 call's table names (`run_records`), each work table dropped once no later statement reads it.
 
@@ -45,8 +46,10 @@ Known differences from the Python engine (none reached by the definition's steps
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1516,6 +1519,23 @@ def _ctx_names(e: Any) -> set[str]:
     return {n.name for n in _walk(e) if isinstance(n, rec.Ctx)}
 
 
+def _row_only(where: ir.Expr) -> ir.Expr | None:
+    """A filter that reads only the row (no context, no aggregate) and is True wherever
+    ``where`` is True (None when there is none): the parts of an `And` that have one, an `Or`
+    whose every item has one, what `IsTrue` holds."""
+    if not any(isinstance(n, rec.Ctx | rec.Agg | rec.Days) for n in _walk(where)):
+        return where
+    if isinstance(where, ir.IsTrue):
+        return _row_only(where.item)
+    if isinstance(where, ir.And | ir.Or):
+        parts = [_row_only(x) for x in where.items]
+        kept = tuple(x for x in parts if x is not None)
+        if not kept or (isinstance(where, ir.Or) and len(kept) < len(parts)):
+            return None
+        return kept[0] if len(kept) == 1 else type(where)(kept)
+    return None
+
+
 def _latest_key(values: Sequence[ir_t.Value], value: ir_t.Value) -> ir_t.StructValue:
     """A struct whose greatest is the latest row: each order value after a flag that puts None
     below every value (the same on every backend), then the value itself."""
@@ -1560,20 +1580,26 @@ class _Episodes:
         )
         return _RecordsCompiler(env)
 
-    def joined(self, table: str, ctx: set[str]) -> ir_t.Table:
+    def joined(self, table: str, ctx: set[str], rows_taken: Sequence[ir.Expr] = ()) -> ir_t.Table:
         """Encounters (key and the context read) x the rows of their patient (a table of days:
         of the encounter; a table without patients, or one record read whole: every row),
-        columns prefixed ``_ctx_`` and ``_col_``."""
+        columns prefixed ``_ctx_`` and ``_col_``; with ``rows_taken`` (filters that read only
+        the row), only the rows one of them takes."""
         e = self.e.select(
             _key=self.e["_key"],
             _link=self.e["patient"],
             **{f"_ctx_{c}": self.e[c] for c in sorted(ctx)},
         )
         r = self.rows[table]
+        link = {"_rlink": r["_key"]} if table in self.by_encounter else {}
+        r = r.select(**link, **{f"_col_{c}": r[c] for c in r.columns})
+        if rows_taken:
+            c = self.compiler(r, r)
+            c.env.col_types = self.types[table]
+            taken = (c.expr(w, "bool").fill_null(False) for w in dict.fromkeys(rows_taken))
+            r = r.filter(functools.reduce(operator.or_, taken))
         if table in self.by_encounter:
-            r = r.select(_rlink=r["_key"], **{f"_col_{c}": r[c] for c in r.columns})
             return e.join(r, e["_key"] == r["_rlink"])
-        r = r.select(**{f"_col_{c}": r[c] for c in r.columns})
         if table in self.unscoped or self.whole:
             return e.cross_join(r)
         return e.join(r, e["_link"] == r["_col_patient"])
@@ -1599,7 +1625,15 @@ class _Episodes:
 
     def aggregate(self, aggs: Sequence[rec.Agg], table: str) -> None:
         ctx = set().union(*(_ctx_names(a) for a in aggs))
-        j = self.joined(table, ctx)
+        # the rows no aggregate can take are left out before the join: each filter's part
+        # that reads only the row (when every filter has one). An encounter left with no
+        # rows gets what `_attach` gives one without rows (None; 0 and [] filled there).
+        # (Filtering the joined rows again by the OR of the whole filters before the
+        # grouping was measured and cost more than it saved: docs/speed.md, round 5.)
+        parts = [_row_only(a.where) for a in aggs]
+        every = None in parts or ir.Const(True) in parts
+        rows_taken = [] if every else [p for p in parts if p is not None]
+        j = self.joined(table, ctx, rows_taken)
         j, c = self.shared(j, table, [x for a in aggs for x in (a.where, a.value, *a.order)])
         metrics = {}
         for a in aggs:
