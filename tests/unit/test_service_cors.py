@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -54,8 +55,15 @@ def _answer(cls: type, policy: dict[str, Any], method: str, request: Any, respon
         return {"type": "http.request", "body": b"", "more_body": False}
 
     scope = {"type": "http", "method": method, "path": "/x", "headers": list(request)}
-    asyncio.run(cls(app, **policy)(scope, receive, send))
+    _run_alone(cls(app, **policy)(scope, receive, send))
     return sent
+
+
+def _run_alone(call: Any) -> None:
+    """Run a coroutine on an event loop of its own thread: in the whole suite an earlier test
+    (the browser tests' sync API) can leave a loop running in this one, where asyncio.run fails."""
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(asyncio.run, call).result()
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=["service", "expose", "listed", "credentials"])
