@@ -175,7 +175,11 @@ class _Flat:
 
     def _slot(self, table: int, index: int) -> int | None:
         """The position of field ``index`` of the table at ``table``, or None if absent."""
+        if table < 0:
+            raise IndexError(table)
         vtable = table - struct.unpack_from("<i", self.data, table)[0]
+        if vtable < 0:  # (a negative offset would read from the end)
+            raise IndexError(vtable)
         size = struct.unpack_from("<H", self.data, vtable)[0]
         entry = 4 + 2 * index
         if entry + 2 > size:
