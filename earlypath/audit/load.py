@@ -22,6 +22,7 @@ from earlypath.audit.flat import ADDED_COLUMNS, FLAT_COLUMNS, added_name_clashes
 from earlypath.audit.parts import (
     SUFFIXES,
     Parts,
+    check_header,
     csv_header,
     folder_format,
     input_parts,
@@ -204,7 +205,7 @@ def _load_raw(con: Any, path: Path, fmt: Format | None) -> ir_t.Table | None:
         parts = None
     else:
         parts = input_parts(path, fmt)
-        _refuse_names(parts, fmt)
+        _refuse_names(parts, fmt, con.con if con.name == "duckdb" else None)
     if con.name == "duckdb":
         _load_duckdb(con, path, fmt, parts)  # a view named RAW
         return None
@@ -247,11 +248,15 @@ def _refuse_no_encounter(reading: Any) -> None:
         )
 
 
-def _refuse_names(parts: Parts, fmt: Format) -> None:
+def _refuse_names(parts: Parts, fmt: Format, duck: Any = None) -> None:
     """Refuse a column named like one the audit adds, and a partition key named like a column
-    of the files or one the audit reads or adds (each would shadow the other)."""
+    of the files or one the audit reads or adds (each would shadow the other). A Parquet file's
+    columns are read by DuckDB (``duck``) when it can tell their types for certain and they are
+    all usable; pyarrow (a costly import) reads them otherwise, and names the unusable types."""
     if fmt == "csv":
         columns = csv_header(parts.files[:1], parts.names[:1])
+    elif (usable := _usable_columns(duck, parts.files[0])) is not None:
+        columns = usable
     else:
         import pyarrow.parquet as pq
 
@@ -322,6 +327,32 @@ _EXPECTED = {
 }
 
 
+def _usable_columns(duck: Any, path: Path) -> list[str] | None:
+    """The Parquet file's column names when DuckDB reads its types for certain and every flat
+    column's is usable (`earlypath.audit.parquet_families`); None: ask pyarrow."""
+    if duck is None:
+        return None
+    from earlypath.audit.parquet_families import column_families
+
+    found = column_families(duck, path, FLAT_COLUMNS)
+    if found is None:
+        return None
+    columns, families = found
+    usable = all(
+        family in ("string", "null", *_PARQUET_TYPES[FLAT_COLUMNS[name]])
+        for name, family in families.items()
+    )
+    return columns if usable else None
+
+
+def _names_by_duckdb(con: Any, path: Path) -> list[str] | None:
+    """The Parquet file's column names, read by DuckDB (None if it cannot tell for certain)."""
+    from earlypath.audit.parquet_families import column_families
+
+    found = column_families(con.con, path, ())
+    return None if found is None else found[0]
+
+
 def _refuse_types(schema: Any) -> None:
     import pyarrow as pa
 
@@ -390,7 +421,12 @@ def _parquet_view_duckdb(con: Any, parts: Parts, label: str) -> None:
     own rows; for a folder, a small table of files adds the rows of the files before each, and
     the file's partition values."""
     files = parts.files
-    starts = rows_before(parquet_row_counts(files, parts.names))
+    if len(files) == 1 and not parts.keys and (names := _names_by_duckdb(con, files[0])):
+        # One file: its names as DuckDB reads them (pyarrow is not imported for its footer)
+        check_header(names, (parts.names or [files[0].name])[0], where="Parquet schema")
+        starts = [0]
+    else:
+        starts = rows_before(parquet_row_counts(files, parts.names))
     sources = "[" + ", ".join(sql_text(str(f)) for f in files) + "]"
     # The read_parquet options (not DuckDB's virtual columns of the same names) fail loudly if
     # the data has a column of that name, instead of silently numbering by the data's column.

@@ -41,6 +41,7 @@ __all__ = [
     "file_format",
     "folder_format",
     "input_parts",
+    "check_header",
     "parquet_row_counts",
     "refuse_pattern_paths",
     "rows_before",
@@ -320,6 +321,11 @@ def _check_header(header: list[str], label: str, where: str = "header line") -> 
         if name.casefold() in seen:
             raise ValueError(f"{label}: the {where} names {name} twice")
         seen.add(name.casefold())
+
+
+def check_header(header: list[str], label: str, where: str = "header line") -> None:
+    """`_check_header`, for a loader that read the names itself (DuckDB, a Parquet footer)."""
+    _check_header(header, label, where)
 
 
 def rows_before(counts: list[int]) -> list[int]:
