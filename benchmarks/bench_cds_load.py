@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -150,12 +151,52 @@ def _as_server() -> None:
     if os.environ.get("BENCH_ACCESS_LOG"):
         options["access_log"] = True  # --access-log: uvicorn's access log on (to stderr)
         options["log_level"] = "info"
+    _count_collections(os.environ.get("BENCH_GC_FILE"), os.environ.get("BENCH_PROFILE"), which)
     if which == "hello":
         uvicorn.run(
             "bench_cds_load:hello_app", factory=True, app_dir=str(ROOT / "benchmarks"), **options
         )
     else:
         uvicorn.run("earlypath.web.app:create_app", factory=True, **options)
+
+
+def _count_collections(out: str | None, profile_to: str | None, which: str) -> None:
+    """Count the collector's runs per generation, and their seconds, over the load: from SIGUSR1
+    (`load` sends it as the load starts) to SIGUSR2 (as it ends: the counts are written to
+    ``out``). With ``profile_to``, cProfile runs over the same span and its stats are written
+    there (uvicorn ends a stopped server by raising the signal again, so nothing is left to
+    write at exit)."""
+    import gc
+
+    counts: dict[str, list[float]] = {"runs": [0, 0, 0], "seconds": [0.0, 0.0, 0.0]}
+    started = [0.0]
+    profiler: list[Any] = []
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            counts["runs"][info["generation"]] += 1
+            counts["seconds"][info["generation"]] += time.perf_counter() - started[0]
+
+    def begin(*_: Any) -> None:
+        counts["runs"], counts["seconds"] = [0, 0, 0], [0.0, 0.0, 0.0]
+        if profile_to:
+            import cProfile
+
+            profiler.append(cProfile.Profile())
+            profiler[0].enable()
+
+    def end(*_: Any) -> None:
+        if profiler:
+            profiler[0].disable()
+            profiler[0].dump_stats(f"{profile_to}/{which}-{os.getpid()}.prof")
+        if out:
+            Path(out).write_text(json.dumps(counts))
+
+    gc.callbacks.append(callback)
+    signal.signal(signal.SIGUSR1, begin)
+    signal.signal(signal.SIGUSR2, end)
 
 
 def start_server(
@@ -187,16 +228,22 @@ def start_server(
 
 def server_cpu_seconds(pid: int) -> float:
     """User + system CPU of the server process and its worker processes (Linux /proc)."""
+    return sum(server_cpu_split(pid))
+
+
+def server_cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of the server process and its worker processes."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    user = system = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if int(stat.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent pid
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+            user += int(fields[11])
+            system += int(fields[12])
+    return user / ticks, system / ticks
 
 
 # --- the driver (runs in its own process) ----------------------------------------------------
@@ -380,6 +427,10 @@ def load(
         # Enough for ~1,500 calls/s; all minted (and used) within the 5-minute lifetime.
         make_tokens(data, url, int(args.seconds * 1_500) + 1_000) if auth else None
     )
+    gc_file = data / f"gc-{which}-{port}.json"
+    os.environ["BENCH_GC_FILE"] = str(gc_file)
+    if args.server_profile:
+        os.environ["BENCH_PROFILE"] = str(Path(args.server_profile).resolve())
     server = start_server(which, port, args.workers, auth, data, code)
     try:
         import httpx
@@ -390,7 +441,9 @@ def load(
         if which == "cds" and not auth:
             card = warm.json()["cards"][0]
             assert "Offer" in card["summary"], card["summary"]
-        cpu_before = server_cpu_seconds(server.pid)
+        server.send_signal(signal.SIGUSR1)  # count the collector's runs from here
+        user_before, system_before = server_cpu_split(server.pid)
+        load_before = os.getloadavg()[0]
         if driver == "wrk":
             result = drive_wrk(url, body, args.clients, args.seconds)
             p50, p99 = result["p50"], result["p99"]
@@ -398,10 +451,19 @@ def load(
             result = drive_httpx(url, body, args.clients, args.seconds, tokens_file)
             lat = result.pop("latencies")
             p50, p99 = pct(lat, 50), pct(lat, 99)
-        cpu = server_cpu_seconds(server.pid) - cpu_before
+        user_after, system_after = server_cpu_split(server.pid)
+        user, system = user_after - user_before, system_after - system_before
+        cpu = user + system
+        load_after = os.getloadavg()[0]
+        server.send_signal(signal.SIGUSR2)  # the collector's counts (and the profile) written
+        deadline = time.monotonic() + 30
+        while not gc_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         server.terminate()
         server.wait(10)
+    calls = max(1, result["requests"])
+    collections = json.loads(gc_file.read_text()) if gc_file.exists() else None
     return {
         "requests": result["requests"],
         "errors": result["errors"],
@@ -410,6 +472,12 @@ def load(
         "p50_ms": round(p50 * 1e3, 2),
         "p99_ms": round(p99 * 1e3, 2),
         "server_cpu_ms_per_call": round(cpu / max(1, result["requests"]) * 1e3, 4),
+        "server_user_ms_per_call": round(user / calls * 1e3, 4),
+        "server_system_ms_per_call": round(system / calls * 1e3, 4),
+        # the collector's runs during the load, per generation, and their milliseconds
+        "gc_runs": collections and collections["runs"],
+        "gc_ms": collections and [round(t * 1e3, 2) for t in collections["seconds"]],
+        "load_average": [round(load_before, 1), round(load_after, 1)],
     }
 
 
@@ -443,6 +511,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--access-log", action="store_true", help="serve every app with the access log on"
+    )
+    parser.add_argument(
+        "--server-profile",
+        metavar="DIR",
+        help="run each server under cProfile and write its stats to DIR (the CPU figures then "
+        "include the profiler's own cost: read the shares, not the times)",
     )
     args = parser.parse_args()
     driver = args.driver

@@ -74,28 +74,36 @@ class SecurityHeaders:
         self.app = app
         self.page_csp = page_csp().encode()
         self.https = https
+        # the headers added, per (docs page, static file): built once, not on every answer
+        self._extra = {
+            (docs, static): self._headers(DOCS_CSP.encode() if docs else self.page_csp, static)
+            for docs in (False, True)
+            for static in (False, True)
+        }
+
+    def _headers(self, csp: bytes, static: bool) -> tuple[tuple[bytes, bytes], ...]:
+        extra = [
+            (b"content-security-policy", csp),
+            (b"x-frame-options", b"DENY"),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"cache-control", b"no-cache" if static else b"no-store"),
+        ]
+        if self.https:
+            extra.append((b"strict-transport-security", b"max-age=31536000"))
+        return tuple(extra)
 
     async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        csp = DOCS_CSP.encode() if path.startswith(DOCS_PATHS) else self.page_csp
-        cache = b"no-cache" if path.startswith("/static/") else b"no-store"
+        extra = self._extra[path.startswith(DOCS_PATHS), path.startswith("/static/")]
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
                 names = {name.lower() for name, _ in headers}
-                extra = [
-                    (b"content-security-policy", csp),
-                    (b"x-frame-options", b"DENY"),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"cache-control", cache),
-                ]
-                if self.https:
-                    extra.append((b"strict-transport-security", b"max-age=31536000"))
                 headers += [(name, value) for name, value in extra if name not in names]
                 message = {**message, "headers": headers}
             await send(message)

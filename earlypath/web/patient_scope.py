@@ -192,6 +192,18 @@ def scope_problem(
     """
     full_urls: dict[str, dict[str, Any]] = {}
     resources = _walk(data, full_urls)
+    return walked_problem(resources, full_urls, patient_id, identifiers)
+
+
+def walked_problem(
+    resources: list[dict[str, Any]],
+    full_urls: dict[str, dict[str, Any]],
+    patient_id: str,
+    identifiers: Iterable[Identifier] = (),
+) -> ScopeProblem | None:
+    """`scope_problem` of data already walked: its resources (Bundles opened, nested too, in
+    order) and each entry's fullUrl, as `_walk` gives them (the prefetch reads its Bundles so,
+    checking their pages in the same pass)."""
     known: list[frozenset[Identifier]] = []
 
     def her_identifiers() -> frozenset[Identifier]:

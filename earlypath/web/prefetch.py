@@ -27,7 +27,13 @@ from typing import Any
 import httpx
 
 from earlypath.web.fhir_urls import FhirBase, TemplateUnfillable, expected_type, is_read
-from earlypath.web.patient_scope import Identifier, ScopeProblem, patient_identifiers, scope_problem
+from earlypath.web.patient_scope import (
+    Identifier,
+    ScopeProblem,
+    patient_identifiers,
+    scope_problem,
+    walked_problem,
+)
 
 MAX_PAGES = 20  # pages per query; a record needing more is unavailable, never cut short
 NOT_ERRORS = ("warning", "information")
@@ -265,6 +271,102 @@ def _bearer(request: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
+def _whole_page(bundle: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+    """A prefetched Bundle read in one pass, when it is whole and plain: its resources in order
+    and each entry's fullUrl (as `patient_scope` walks them), with `_check_page`, `_next_link`
+    and the `total` check of `_Reader._pages` passed. None when anything needs more than that:
+    a failure, a next page, a nested Bundle, an entry or resource that is not an object, ...
+    (the caller then reads the call the general way, which answers for it)."""
+    entries = bundle.get("entry")
+    if entries is None:
+        entries = ()
+    elif type(entries) is not list:
+        return None
+    resources: list[dict[str, Any]] = []
+    full_urls: dict[str, Any] = {}
+    matches = 0
+    for entry in entries:
+        if type(entry) is not dict:
+            return None
+        resource = entry.get("resource")
+        response = entry.get("response")
+        if response is not None and not (
+            isinstance(response, dict) and str(response.get("status", "")).startswith("2")
+        ):
+            return None  # a failed entry (or a malformed response): the general way says so
+        if resource is None:
+            continue
+        if type(resource) is not dict:
+            return None
+        kind = resource.get("resourceType")
+        if kind == "Bundle" or (kind == "OperationOutcome" and _has_error(resource)):
+            return None
+        full_url = entry.get("fullUrl")
+        if isinstance(full_url, str):
+            full_urls[full_url] = resource
+        resources.append(resource)
+        if kind != "OperationOutcome":
+            found = entry.get("search")
+            search = found if isinstance(found, dict) else {}
+            if search.get("mode", "match") == "match":
+                matches += 1
+    links = bundle.get("link")
+    if isinstance(links, list) and any(
+        isinstance(link, dict) and link.get("relation") == "next" for link in links
+    ):
+        return None
+    total = bundle.get("total")
+    if isinstance(total, int) and not isinstance(total, bool) and total > matches:
+        return None
+    return resources, full_urls
+
+
+def read_prefetched(
+    templates: dict[str, str], request: dict[str, Any]
+) -> list[dict[str, Any]] | None:
+    """`gather`'s resources in the usual case, without its general machinery: every key
+    prefetched, each value null, the resource asked for or one whole Bundle page, nothing failed
+    and every resource hers. Each Bundle is walked once for its page checks and the patient
+    scope, and the resources come out with the Bundles opened (as the record reading opens
+    them). None for anything else: `gather` then reads the call and answers for it (412, 422,
+    a fetch from `fhirServer`), so no refusal is written twice."""
+    sent, said = request.get("prefetch"), request.get("context")
+    if type(sent) is not dict or type(said) is not dict:
+        return None
+    patient_id = str(said.get("patientId"))
+    identifiers: frozenset[Identifier] = frozenset()
+    out: list[dict[str, Any]] = []
+    for key, template in templates.items():
+        if key not in sent:
+            return None
+        value = sent[key]
+        if value is None:
+            continue  # null: the client looked and found nothing
+        if type(value) is not dict:
+            return None
+        kind = value.get("resourceType")
+        if kind == "Bundle":
+            page = _whole_page(value)
+            if page is None:
+                return None
+            resources, full_urls = page
+            if walked_problem(resources, full_urls, patient_id, identifiers) is not None:
+                return None
+            out += resources
+            continue
+        if kind == "OperationOutcome" or kind != expected_type(template):
+            return None
+        if (
+            not _answers_the_read(value, template)
+            and scope_problem(value, patient_id, identifiers) is not None
+        ):
+            return None
+        out.append(value)
+        if kind == "Patient":
+            identifiers |= patient_identifiers((value,))
+    return out
+
+
 async def gather(
     templates: dict[str, str],
     required: tuple[str, ...],
@@ -277,6 +379,9 @@ async def gather(
     Raises `DataUnavailable` (answer 412) or `ForeignPatient` (refuse the call). The optional
     keys that were neither sent nor fetched are added to `left_out`: unknown, not empty.
     """
+    ready = read_prefetched(templates, request)
+    if ready is not None:
+        return ready  # the usual call: all prefetched, whole and hers
     sent, said = request.get("prefetch"), request.get("context")
     prefetch: dict[str, Any] = sent if isinstance(sent, dict) else {}
     context: dict[str, Any] = said if isinstance(said, dict) else {}

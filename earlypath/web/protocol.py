@@ -43,6 +43,44 @@ def _response(status: int, reason: str, message: str) -> bytes:
     return head.encode() + body
 
 
+class _JoinedWrites:
+    """A connection's transport whose writes are held and sent together: uvicorn writes a
+    response's head and its body apart, two system calls each waking the client; joined, one.
+
+    Held data is sent when the response is complete (`on_response_complete`), before the
+    transport closes, and at the latest on the event loop's next turn (a streamed body, a
+    WebSocket after an upgrade): nothing waits longer than that, and the order is kept. Every
+    other attribute is the transport's own.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop):
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._held:
+            self._loop.call_soon(self.flush)
+        self._held.append(data)
+
+    def flush(self) -> None:
+        held = self._held
+        if held:
+            self._held = []
+            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def drop(self) -> None:
+        """The connection is gone: nothing left to send."""
+        self._held = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class _Refused(Exception):
     """Raised from a parser callback to stop parsing a request already answered."""
 
@@ -65,12 +103,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        self._joined = _JoinedWrites(transport, self.loop)
+        super().connection_made(self._joined)  # type: ignore[arg-type]
         self._start_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_header_timer()
+        self._joined.drop()
         super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        self._joined.flush()  # the whole response in one write
+        super().on_response_complete()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
