@@ -15,15 +15,24 @@ constraints, the range and cross-field checks) is the model's own. It makes inst
 same classes. It accepts no more than the model: where it refuses, the model's validator is
 run (`earlypath.model.episode.parse_episode_json`), so errors are the model's, word for word,
 and anything strict refuses but the model accepts gets the model's answer.
+
+Two more things keep values out of Python. A number's range that pydantic checks with its own
+Python functions after a replaced validator (``ge``, ``le``, no inf/NaN) is folded into the
+strict float as pydantic-core bounds. And the models inside the episode (`Scan`, `HcgSample`)
+are built from the derived schema too: pydantic-core would otherwise use each nested class's
+own prebuilt validator (with the Python validators) in place of its schema here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic._internal import _validators
 from pydantic_core import SchemaValidator
 
 
@@ -35,8 +44,9 @@ def strict_in_place_of(
     """A copy of the core ``schema`` where each ``function-before`` node whose function is one of
     ``validators`` is replaced by the schema it wraps, made strict; and each ``function-after``
     node whose function is in ``date_ranges`` and wraps a date schema, by that schema with the
-    range (first, last) as its bounds (a datetime keeps the function: its range is of its day).
-    The other nodes are copied as they are (functions and classes shared)."""
+    range (first, last) as its bounds (a datetime keeps the function: its range is of its day);
+    and each of pydantic's own range checks on a float made strict here, by the float's bounds
+    (`_float_bound`). The other nodes are copied as they are (functions and classes shared)."""
     ranges = date_ranges or {}
     if isinstance(schema, list):
         return [strict_in_place_of(item, validators, ranges) for item in schema]
@@ -50,10 +60,18 @@ def strict_in_place_of(
         if inner["type"] in ("date", "datetime"):
             return _date_text_then(inner)
         return {**inner, "strict": True}
-    if kind == "function-after" and schema["function"]["function"] in ranges:
+    if kind == "function-after":
+        function = schema["function"]["function"]
         inner = strict_in_place_of(schema["schema"], validators, ranges)
-        if inner.get("type") == "chain" and inner["steps"][-1].get("type") == "date":
-            first, last = ranges[schema["function"]["function"]]
+        bound = _float_bound(function)
+        if bound is not None and inner.get("type") == "float" and inner.get("strict"):
+            return {**inner, **bound}  # a range behind a replaced validator: core bounds
+        if (
+            function in ranges
+            and inner.get("type") == "chain"
+            and inner["steps"][-1].get("type") == "date"
+        ):
+            first, last = ranges[function]
             *text, date = inner["steps"]
             return {**inner, "steps": [*text, {**date, "ge": first, "le": last}]}
         return {**schema, "schema": inner}
@@ -72,6 +90,22 @@ def _date_text_then(date_schema: dict[str, Any]) -> dict[str, Any]:
 
 _ISO_DATE_START = r"^[0-9]{4}-"
 
+
+def _float_bound(function: Any) -> dict[str, Any] | None:
+    """The pydantic-core float bound that does what ``function`` does, where it is one of the
+    Python checks pydantic adds for ``Field(ge=, le=, allow_inf_nan=False)`` behind a Python
+    validator; None for any other function. Each refuses exactly what the bound refuses
+    (a NaN fails ``>=`` and ``<=`` as it fails the bounds)."""
+    if function is _validators.forbid_inf_nan_check:
+        return {"allow_inf_nan": False}
+    if isinstance(function, partial) and not function.args:
+        if function.func is _validators.greater_than_or_equal_validator:
+            return {"ge": function.keywords["ge"]}
+        if function.func is _validators.less_than_or_equal_validator:
+            return {"le": function.keywords["le"]}
+    return None
+
+
 # The core schemas made strict here, each of which in strict JSON reading takes only the JSON
 # type the replaced validators let through: a date or datetime only a string, a float only a
 # number (never true/false or text).
@@ -87,7 +121,33 @@ def json_only_validator(
     and ``date_ranges`` by bounds (`strict_in_place_of`). Its ``validate_json`` makes ``model``
     instances."""
     schema = strict_in_place_of(model.__pydantic_core_schema__, validators, date_ranges)
-    return SchemaValidator(schema, _model_config(schema, model))
+    with _no_prebuilt(_nested_models(schema, model)):
+        return SchemaValidator(schema, _model_config(schema, model))
+
+
+def _nested_models(schema: Any, model: type[BaseModel]) -> set[type[BaseModel]]:
+    """The model classes made inside ``schema`` other than ``model`` itself."""
+    if isinstance(schema, list):
+        return {found for item in schema for found in _nested_models(item, model)}
+    if not isinstance(schema, dict):
+        return set()
+    own = {schema["cls"]} if schema.get("type") == "model" and schema["cls"] is not model else set()
+    return own.union(*(_nested_models(value, model) for value in schema.values()))
+
+
+@contextmanager
+def _no_prebuilt(models: set[type[BaseModel]]) -> Iterator[None]:
+    """While a validator is built: pydantic-core takes a nested model's own prebuilt validator
+    (the model's, with its Python validators) where the class is marked complete, so the mark is
+    taken off these classes for the build and put back after (only the build reads it)."""
+    marked = [m for m in models if m.__dict__.get("__pydantic_complete__")]
+    for m in marked:
+        type.__setattr__(m, "__pydantic_complete__", False)
+    try:
+        yield
+    finally:
+        for m in marked:
+            type.__setattr__(m, "__pydantic_complete__", True)
 
 
 def _model_config(schema: Any, model: type[BaseModel]) -> Any:
