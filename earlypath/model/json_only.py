@@ -116,13 +116,30 @@ def json_only_validator(
     model: type[BaseModel],
     validators: frozenset[Callable[..., Any]],
     date_ranges: Mapping[Callable[..., Any], tuple[dt.date, dt.date]] | None = None,
+    refusing: Mapping[Callable[..., Any], Callable[..., Any]] | None = None,
 ) -> SchemaValidator:
     """The validator of ``model`` for JSON text, with ``validators`` replaced by strict schemas
-    and ``date_ranges`` by bounds (`strict_in_place_of`). Its ``validate_json`` makes ``model``
-    instances."""
+    and ``date_ranges`` by bounds (`strict_in_place_of`), and each model validator in
+    ``refusing`` by its value there: a function that refuses at least wherever that validator
+    raises (its errors need not be the model's: the model answers every refusal). Its
+    ``validate_json`` makes ``model`` instances."""
     schema = strict_in_place_of(model.__pydantic_core_schema__, validators, date_ranges)
+    if refusing:
+        schema = _validators_replaced(schema, refusing)
     with _no_prebuilt(_nested_models(schema, model)):
         return SchemaValidator(schema, _model_config(schema, model))
+
+
+def _validators_replaced(schema: Any, by: Mapping[Callable[..., Any], Callable[..., Any]]) -> Any:
+    """A copy of ``schema`` with each ``function-after`` node's function in ``by`` replaced."""
+    if isinstance(schema, list):
+        return [_validators_replaced(item, by) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _validators_replaced(value, by) for key, value in schema.items()}
+    if schema.get("type") == "function-after" and schema["function"]["function"] in by:
+        out["function"] = {**schema["function"], "function": by[schema["function"]["function"]]}
+    return out
 
 
 def _nested_models(schema: Any, model: type[BaseModel]) -> set[type[BaseModel]]:
