@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from typing import Any
 
+import pydantic.main
 from pydantic import BaseModel
 from pydantic._internal import _validators
 from pydantic_core import SchemaValidator
@@ -157,14 +158,20 @@ def _no_prebuilt(models: set[type[BaseModel]]) -> Iterator[None]:
     """While a validator is built: pydantic-core takes a nested model's own prebuilt validator
     (the model's, with its Python validators) where the class is marked complete, so the mark is
     taken off these classes for the build and put back after (only the build reads it)."""
-    marked = [m for m in models if m.__dict__.get("__pydantic_complete__")]
-    for m in marked:
-        type.__setattr__(m, "__pydantic_complete__", False)
-    try:
-        yield
-    finally:
+    # Held so that no `model_rebuild` in another thread reads or sets the mark meanwhile.
+    with _REBUILD_LOCK:
+        marked = [m for m in models if m.__dict__.get("__pydantic_complete__")]
         for m in marked:
-            type.__setattr__(m, "__pydantic_complete__", True)
+            type.__setattr__(m, "__pydantic_complete__", False)
+        try:
+            yield
+        finally:
+            for m in marked:
+                type.__setattr__(m, "__pydantic_complete__", True)
+
+
+# pydantic's lock around a model's rebuild (private; none if a version has no such lock).
+_REBUILD_LOCK: Any = getattr(pydantic.main, "_rebuild_lock", None) or nullcontext()
 
 
 def _model_config(schema: Any, model: type[BaseModel]) -> Any:
