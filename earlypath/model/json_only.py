@@ -95,16 +95,29 @@ _ISO_DATE_START = r"^[0-9]{4}-"
 def _float_bound(function: Any) -> dict[str, Any] | None:
     """The pydantic-core float bound that does what ``function`` does, where it is one of the
     Python checks pydantic adds for ``Field(ge=, le=, allow_inf_nan=False)`` behind a Python
-    validator; None for any other function. Each refuses exactly what the bound refuses
-    (a NaN fails ``>=`` and ``<=`` as it fails the bounds)."""
-    if function is _validators.forbid_inf_nan_check:
+    validator; None for any other function (then it stays: slower, never wrong). Each refuses
+    exactly what the bound refuses (a NaN fails ``>=`` and ``<=`` as it fails the bounds)."""
+    if function is _PYDANTIC_CHECKS["forbid_inf_nan_check"]:
         return {"allow_inf_nan": False}
-    if isinstance(function, partial) and not function.args:
-        if function.func is _validators.greater_than_or_equal_validator:
-            return {"ge": function.keywords["ge"]}
-        if function.func is _validators.less_than_or_equal_validator:
-            return {"le": function.keywords["le"]}
+    if isinstance(function, partial) and not function.args and len(function.keywords) == 1:
+        for name, bound in (
+            ("greater_than_or_equal_validator", "ge"),
+            ("less_than_or_equal_validator", "le"),
+        ):
+            if function.func is _PYDANTIC_CHECKS[name] and bound in function.keywords:
+                return {bound: function.keywords[bound]}
     return None
+
+
+# pydantic's own range checks, by name (private functions: a version without one folds nothing).
+_PYDANTIC_CHECKS: dict[str, Any] = {
+    name: getattr(_validators, name, object())
+    for name in (
+        "forbid_inf_nan_check",
+        "greater_than_or_equal_validator",
+        "less_than_or_equal_validator",
+    )
+}
 
 
 # The core schemas made strict here, each of which in strict JSON reading takes only the JSON
