@@ -26,6 +26,8 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from pydantic_core import PydanticCustomError
+
 from earlypath.rules import ir
 from earlypath.rules.ir import Fact, IsNull, IsTrue, Not, all_of
 
@@ -408,6 +410,23 @@ def broken_checks(
         except Exception:  # noqa: BLE001, S110 - the closures decide (and raise if they must)
             pass
     return broken_checks_by_closures(episode, plan)
+
+
+def refuse_broken(episode: Any) -> Any:
+    """The checks as the JSON-only validator runs them (`earlypath.model.json_only`), in place
+    of the model's own validator: the episode as it is where it breaks no check, else a refusal
+    (also where the generated function cannot tell), and the model's validator then answers
+    with every problem in its own words. One call to the generated function, without
+    `broken_checks`' layers (most episodes break none)."""
+    plan = _plan
+    if plan is None or plan.checks is not CROSS_FIELD_CHECKS:  # first use, or another list
+        plan = _plan_for(CROSS_FIELD_CHECKS, type(episode).__pydantic_fields__)
+    try:
+        if plan.any_broken is not None and not plan.any_broken(episode):
+            return episode
+    except Exception:  # noqa: BLE001, S110 - refused: the model's validator decides
+        pass
+    raise PydanticCustomError("impossible_value", "breaks a cross-field check")
 
 
 def broken_checks_by_closures(

@@ -26,7 +26,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, SchemaValidator
 
 from earlypath.errors import InputError, Problem
 from earlypath.model.checks import MAX_LMP_WEEKS_BEFORE as MAX_LMP_WEEKS_BEFORE
-from earlypath.model.checks import broken_checks
+from earlypath.model.checks import broken_checks, refuse_broken
 from earlypath.model.json_only import json_only_validator
 
 MAX_MEASUREMENT_MM = 120.0
@@ -350,8 +350,9 @@ def parse_episode_json(text: str | bytes) -> Episode:
 
     Read first by the JSON-only validator (`earlypath.model.json_only`: the model's schema with
     strict dates and numbers in place of `_date_only` and `_number_only`, and a date's range as
-    bounds in place of `_date_in_range`: no call into Python per value); where it refuses, by the model itself (`parse_episode_json_reference`), whose
-    answer and errors are then the answer."""
+    bounds in place of `_date_in_range`: no call into Python per value; the cross-field checks
+    by `refuse_broken`, which refuses wherever one breaks); where it refuses, by the model itself
+    (`parse_episode_json_reference`), whose answer and errors are then the answer."""
     try:
         return _json_only().validate_json(text)
     except ValidationError:
@@ -379,6 +380,8 @@ def _json_only() -> SchemaValidator:
                 Episode,
                 frozenset({_date_only, _number_only}),
                 {_date_in_range: (EARLIEST_DATE, LATEST_DATE)},
+                # the checks without `broken_checks`' layers: a refusal where one breaks
+                {Episode._cross_field_checks: refuse_broken},
             )
         )
     return _JSON_ONLY[0]

@@ -4,9 +4,11 @@ fields, types and fields set) or the same problems, word for word (issue 16)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
+import sys
 from typing import Any
 
 import pytest
@@ -20,6 +22,8 @@ from earlypath.model import episode as episode_module
 from earlypath.model.episode import (
     EARLIEST_DATE,
     LATEST_DATE,
+    HcgSample,
+    Scan,
     _date_in_range,
     _date_only,
     _number_only,
@@ -286,4 +290,112 @@ def test_the_date_range_edges_answer_as_the_model(field: str, value: str) -> Non
     else:
         episode[field] = value
     text = json.dumps(episode)
+    assert _outcome(parse_episode_json, text) == _outcome(parse_episode_json_reference, text)
+
+
+def test_the_json_only_validator_runs_no_python_per_value() -> None:
+    """The scans' and samples' values too: pydantic-core would take `Scan`'s and `HcgSample`'s
+    own prebuilt validators (with `_date_only`, `_number_only` and pydantic's Python range
+    checks) in place of the derived schema, and a float's range behind `_number_only` is
+    pydantic's Python unless folded into core bounds. Only the model's cross-field checks (and
+    a datetime's range, of its day) are Python."""
+    text = json.dumps(
+        {
+            "assessed_on": "2024-03-04",
+            "lmp": "2024-01-20",
+            "adnexal_mass_mm": 12.5,
+            "scans": [
+                {"date": "2024-03-01", "location": "intrauterine", "crl_mm": 9.5, "msd_mm": 20},
+                {"date": "2024-03-02", "location": "unknown"},
+            ],
+            "hcg": [{"taken_at": "2024-03-01T09:00:00", "iu_per_l": 900}],
+        }
+    )
+    validator = episode_module._json_only()
+    validator.validate_json(text)  # the checks' plan made
+    called: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            called.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        validator.validate_json(text)
+    finally:
+        sys.setprofile(None)
+    assert "_date_only" not in called and "_number_only" not in called
+    assert not [name for name in called if name.endswith(("_validator", "_check"))]
+    assert called.count("_date_in_range") == 1  # the hCG datetime's, of its day
+    # the checks: the generated function called straight, not through the model's layers
+    assert "refuse_broken" in called and "any_broken" in called
+    assert "_cross_field_checks" not in called and "broken_checks" not in called
+    # and the classes made are the model's own (built with the marks put back)
+    assert Scan.__pydantic_complete__ and HcgSample.__pydantic_complete__
+    assert Scan.model_validate_json('{"date": "2024-03-01", "location": "unknown"}')
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("crl_mm", 120.0), ("crl_mm", 120.0000001), ("crl_mm", -0.0), ("crl_mm", -1e-300)]
+    + [("msd_mm", 0), ("msd_mm", 121), ("iu_per_l", 1e6), ("iu_per_l", 1000000.1)]
+    + [("adnexal_mass_mm", 200), ("adnexal_mass_mm", 200.5), ("adnexal_mass_mm", -0.5)],
+)
+def test_a_number_at_its_range_edges_answers_as_the_model(field: str, value: float) -> None:
+    episode: dict[str, Any] = {
+        "assessed_on": "2024-03-04",
+        "scans": [{"date": "2024-03-01", "location": "intrauterine"}],
+        "hcg": [{"taken_at": "2024-03-01T09:00:00", "iu_per_l": 900}],
+    }
+    holder = {"iu_per_l": episode["hcg"][0], "adnexal_mass_mm": episode}.get(
+        field, episode["scans"][0]
+    )
+    holder[field] = value
+    text = json.dumps(episode)
+    assert _outcome(parse_episode_json, text) == _outcome(parse_episode_json_reference, text)
+
+
+@pytest.mark.parametrize(
+    "episode",
+    [
+        {"assessed_on": "2024-03-04", "lmp": "2024-03-05"},
+        {"assessed_on": "2024-03-04", "heavy_bleeding": True, "vaginal_bleeding": False},
+        {
+            "assessed_on": "2024-03-04",
+            "scans": [
+                {
+                    "date": "2024-03-01",
+                    "location": "unknown",
+                    "fetal_pole": False,
+                    "fetal_heartbeat": True,
+                }
+            ],
+        },
+        {"assessed_on": "2024-03-04", "hcg": [{"taken_at": "2024-03-05T09:00:00", "iu_per_l": 5}]},
+    ],
+)
+def test_a_broken_check_is_refused_then_told_by_the_model(episode: dict[str, Any]) -> None:
+    text = json.dumps(episode)
+    with pytest.raises(ValidationError):  # refused by the JSON-only validator's checks ...
+        episode_module._json_only().validate_json(text)
+    assert _outcome(parse_episode_json, text) == _outcome(parse_episode_json_reference, text)
+    assert _outcome(parse_episode_json, text)[0] == "problems"  # ... the model's words
+
+
+def test_checks_the_generated_function_cannot_tell_are_refused(monkeypatch: Any) -> None:
+    """Where the generated function raises, the JSON-only validator refuses (the model's
+    validator then decides), never accepts."""
+    from earlypath.model import checks as checks_module
+
+    text = json.dumps({"assessed_on": "2024-03-04"})
+    episode_module._json_only().validate_json(text)  # planned
+    plan = checks_module._plan
+    assert plan is not None
+
+    def cannot_tell(episode: Any) -> bool:
+        raise TypeError("cannot tell")
+
+    monkeypatch.setattr(checks_module, "_plan", dataclasses.replace(plan, any_broken=cannot_tell))
+    with pytest.raises(ValidationError):
+        episode_module._json_only().validate_json(text)
     assert _outcome(parse_episode_json, text) == _outcome(parse_episode_json_reference, text)
