@@ -345,7 +345,10 @@ class _DuckSql:
         var = f"x{self.depth}"
         body = self.pack(self.struct(var, node.item, schema))
         self.depth -= 1
-        return f"list_transform({at}, lambda {var}: {body})"
+        # the same value without the CASE, but DuckDB runs a lambda's body for every row even
+        # where the list is NULL (a key most resources lack, e.g. Observation.component:
+        # 0.15 -> 0.02 CPU s over 348k Observations)
+        return f"CASE WHEN {at} IS NOT NULL THEN list_transform({at}, lambda {var}: {body}) END"
 
     @staticmethod
     def pack(columns: list[tuple[str, str]]) -> str:
