@@ -1453,7 +1453,9 @@ def _compile_row(
     concept_sets = list(_code_masks(row).items())
 
     def prepared(t: ir_t.Table) -> ir_t.Table:
-        """``t`` with the other tables' rows it joins and the masks of its concepts."""
+        """``t`` with the other tables' rows it joins and the masks of its concepts (the
+        joins' columns named alike in every part: ``joined`` is made again for each)."""
+        joined.clear()
         for i, j in enumerate(_joins(row)):
             # the other table's row of that id; of several, the last in input order
             other = tables[j.table]
