@@ -3,11 +3,19 @@
 Writes a synthetic export (`earlypath.synth.fhir_export`) of N patients, then measures, each in
 a fresh process so that its peak memory is its own:
 
-- read: DuckDB just reading the same NDJSON files (``SELECT count(*) FROM read_json_objects``),
-  the floor any reading of them stands on;
+- read (first floor): DuckDB just reading the same NDJSON files (``SELECT count(*) FROM
+  read_json_objects``). It splits the files into lines and checks each is a JSON object, but
+  parses no value into a column: the floor any reading of them stands on, and one no reading
+  that looks at the values can come near;
+- parse (second floor): DuckDB parsing every value of every file into a table, one per
+  resource type (``CREATE TEMP TABLE AS SELECT * FROM read_json(that type's files, format =
+  'newline_delimited')``, the columns and their types detected by DuckDB from a sample of the
+  lines, every line then read into them). What a reading that looks at every value costs
+  DuckDB at the least, without checking a single one (a value of an unexpected type fails or
+  is cast);
 - flatten: the audit's flattening into the flat cohort form (every encounter's facts).
 
-It prints patients/s, the ratio flatten / read from the same run, each step's peak RSS and its
+It prints patients/s, the ratios flatten / read and flatten / parse from the same run, each step's peak RSS and its
 CPU seconds (all threads: on a shared machine the wall time says more about the neighbours).
 ``--statements N`` also prints the N statements of the flattening that took the most CPU (the
 profile docs/speed.md starts from).
@@ -49,6 +57,19 @@ def _timed(con: Any, spent: list[tuple[float, str]]) -> None:
     con.raw_sql = raw_sql
 
 
+def _by_type(files: list[str]) -> dict[str, list[str]]:
+    """The files of each resource type, by the name's first part (``Observation.ndjson``,
+    ``Observation.002.ndjson`` and ``Observation-2.ndjson`` are all Observations)."""
+    types: dict[str, list[str]] = {}
+    for f in files:
+        types.setdefault(Path(f).name.split(".")[0].split("-")[0], []).append(f)
+    return types
+
+
+def _listed(files: list[str]) -> str:
+    return "[" + ", ".join(f"'{f}'" for f in files) + "]"
+
+
 def _one(step: str, folder: Path, threads: int, statements: int) -> dict[str, Any]:
     import earlypath.fhir  # noqa: F401 (the package's import order)
     from earlypath.audit.load import duckdb_connect
@@ -58,10 +79,16 @@ def _one(step: str, folder: Path, threads: int, statements: int) -> dict[str, An
     files = sorted(str(p) for p in folder.glob("*.ndjson"))
     started, cpu = time.perf_counter(), time.process_time()
     if step == "read":
-        listed = "[" + ", ".join(f"'{f}'" for f in files) + "]"
         con.con.sql(
-            f"SELECT count(*) FROM read_json_objects({listed}, format = 'newline_delimited')"
+            f"SELECT count(*) FROM read_json_objects({_listed(files)}, "
+            "format = 'newline_delimited')"
         ).fetchall()
+    elif step == "parse":
+        for n, typed in enumerate(_by_type(files).values()):
+            con.con.sql(
+                f"CREATE TEMP TABLE parsed_{n} AS SELECT * FROM read_json({_listed(typed)}, "
+                "format = 'newline_delimited')"
+            )
     else:
         from earlypath.audit.fhir_read import flatten_fhir_duckdb
 
@@ -76,7 +103,7 @@ def _one(step: str, folder: Path, threads: int, statements: int) -> dict[str, An
         "cpu": time.process_time() - cpu,
         "peak_mb": _peak_mb(),
     }
-    if step != "read" and statements:
+    if step == "flatten" and statements:
         out["statements"] = sorted(spent, reverse=True)[:statements]
         out["in_statements"] = sum(c for c, _ in spent)
     return out
@@ -89,7 +116,7 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help="reuse (or keep) the export here")
     parser.add_argument("--before", type=Path, help="also flatten with this checkout")
     parser.add_argument("--statements", type=int, default=0, help="print the N costliest")
-    parser.add_argument("--one", choices=("read", "flatten"), help=argparse.SUPPRESS)
+    parser.add_argument("--one", choices=("read", "parse", "flatten"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = args.folder or Path(tempfile.mkdtemp(prefix="bench-fhir-")) / "export"
     if args.one:
@@ -102,9 +129,11 @@ def main() -> None:
         write_fhir(generate_chunks(args.patients, seed=7), folder)
     size = sum(p.stat().st_size for p in folder.glob("*.ndjson")) / 1e6
     print(f"export: {args.patients:,} patients, {size:,.0f} MB of NDJSON, {args.threads} threads")
-    runs = [("read", "read", None), ("flatten", "flatten", None)]
+    print("floors: read = count(*) over read_json_objects (lines split, no value parsed);")
+    print("        parse = read_json of each type's files into a temp table (every value parsed)")
+    runs = [("read", "read", None), ("parse", "parse", None), ("flatten", "flatten", None)]
     if args.before:
-        runs.insert(1, ("before", "flatten", args.before))
+        runs.insert(2, ("before", "flatten", args.before))
     out = {}
     for label, step, checkout in runs:
         command = [sys.executable, __file__, "--one", step, "--folder", str(folder)]
@@ -126,10 +155,11 @@ def main() -> None:
             for spent, sql in out[label]["statements"]:
                 print(f"  {spent:6.2f}  {sql}")
     for label in ("before", "flatten"):
-        if label in out:
-            wall = out[label]["seconds"] / out["read"]["seconds"]
-            cpu = out[label]["cpu"] / out["read"]["cpu"]
-            print(f"{label} / read: {wall:.1f}x wall, {cpu:.1f}x cpu (same run)")
+        for floor in ("read", "parse"):
+            if label in out:
+                wall = out[label]["seconds"] / out[floor]["seconds"]
+                cpu = out[label]["cpu"] / out[floor]["cpu"]
+                print(f"{label} / {floor}: {wall:.1f}x wall, {cpu:.1f}x cpu (same run)")
 
 
 if __name__ == "__main__":
