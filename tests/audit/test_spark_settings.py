@@ -67,3 +67,12 @@ def test_the_local_jvm_compiles_sooner_than_its_defaults() -> None:
     thresholds = dict(o.removeprefix("-XX:").split("=") for o in options if "Threshold=" in o)
     assert int(thresholds["Tier3InvocationThreshold"]) < 200
     assert int(thresholds["Tier3CompileThreshold"]) < 2000
+
+
+def test_the_tasks_sort_and_write_buffers_live_outside_the_jvm_heap() -> None:
+    """On the heap, the tasks' sort buffers were copied by every young collection and filled
+    the old generation (full collections stopping every task): GC is serial time."""
+    settings = spark_local_settings("local[2]")
+    assert settings["spark.memory.offHeap.enabled"] == "true"
+    size = settings["spark.memory.offHeap.size"]
+    assert size.endswith("g") and int(size[:-1]) >= 1
