@@ -20,6 +20,8 @@ from tests.records.icd10_shapes import (
     LEFT_OUT_PREVIOUS,
     MISCARRIAGE_TODAY,
     PREVIOUS,
+    READ_ECTOPIC_TODAY,
+    READ_MISCARRIAGE_TODAY,
     with_bleeding,
     with_diagnosis_today,
     with_previous,
@@ -35,6 +37,8 @@ def _cases() -> dict[str, tuple[dict[str, list[dict[str, Any]]], str]]:
     for shapes, build, decision in (
         (ECTOPIC_TODAY, with_diagnosis_today, "do_not_offer"),
         (MISCARRIAGE_TODAY, with_diagnosis_today, "do_not_offer"),
+        (READ_ECTOPIC_TODAY, with_diagnosis_today, "do_not_offer"),
+        (READ_MISCARRIAGE_TODAY, with_diagnosis_today, "do_not_offer"),
         (PREVIOUS, with_previous, "offer"),
         (BLEEDING, with_bleeding, "offer"),
         (LEFT_OUT_PREVIOUS, with_previous, "needs_information"),

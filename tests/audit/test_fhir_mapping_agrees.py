@@ -359,6 +359,10 @@ ICD10_CM_CODES = {
     "pregnancy": ["Z34.81"],
 }
 ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
+READ_CODES = {
+    "miscarriage": [("http://read.info/readv2", "L04.."), ("http://read.info/ctv3", "L0411")],
+    "ectopic": [("http://read.info/readv2", "L031.00"), ("http://read.info/ctv3", "L03..")],
+}
 CONDITION_KINDS = st.sampled_from(
     ["miscarriage", "history", "bleeding", "bleeding", "ectopic", "heart", "pregnancy", "other"]
     + ["not-pregnant"]
@@ -381,6 +385,9 @@ def conditions(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
             system, code = ICD10_CM, draw(st.sampled_from(ICD10_CM_CODES[kind]))
         else:
             system, code = draw(ICD10_SYSTEMS), draw(st.sampled_from(ICD10_CODES[kind]))
+        codings = [{"system": system, "code": code}]
+    elif kind in READ_CODES and draw(st.integers(0, 5)) == 0:  # a GP system's Read v2 or CTV3
+        system, code = draw(st.sampled_from(READ_CODES[kind]))
         codings = [{"system": system, "code": code}]
     resource: dict[str, Any] = {
         "resourceType": "Condition",

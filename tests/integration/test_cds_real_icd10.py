@@ -1,7 +1,8 @@
 """The CDS service on hospital diagnoses coded in ICD-10 only (issue 12, real records;
 `tests.records.icd10_shapes`): an ectopic pregnancy or a miscarriage so coded stops an offer, and
 a previous miscarriage, recurrent miscarriage or bleeding so coded is read as its SNOMED CT code
-is. Before, each was read as no record: the first two gave an offer."""
+is; so are a GP system's Read v2 and CTV3 codes for an ectopic pregnancy and a miscarriage. Before,
+each was read as no record: the first two gave an offer."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from tests.records.icd10_shapes import (
     LEFT_OUT_PREVIOUS,
     MISCARRIAGE_TODAY,
     PREVIOUS,
+    READ_ECTOPIC_TODAY,
+    READ_MISCARRIAGE_TODAY,
     scanned_today,
     with_bleeding,
     with_diagnosis_today,
@@ -36,16 +39,17 @@ def test_the_record_without_them_is_an_offer(client):
     assert _card(client, scanned_today())["summary"].startswith("Offer")
 
 
-@pytest.mark.parametrize("shape", sorted(ECTOPIC_TODAY))
+@pytest.mark.parametrize("shape", sorted({**ECTOPIC_TODAY, **READ_ECTOPIC_TODAY}))
 def test_an_ectopic_pregnancy_coded_in_icd10_only_is_no_offer(client, shape):
-    card = _card(client, with_diagnosis_today(ECTOPIC_TODAY[shape]))
+    card = _card(client, with_diagnosis_today({**ECTOPIC_TODAY, **READ_ECTOPIC_TODAY}[shape]))
     assert not card["summary"].startswith("Offer")
     assert "ectopic" in card["summary"].lower()
 
 
-@pytest.mark.parametrize("shape", sorted(MISCARRIAGE_TODAY))
+@pytest.mark.parametrize("shape", sorted({**MISCARRIAGE_TODAY, **READ_MISCARRIAGE_TODAY}))
 def test_a_miscarriage_coded_in_icd10_only_is_no_offer(client, shape):
-    card = _card(client, with_diagnosis_today(MISCARRIAGE_TODAY[shape]))
+    coded = {**MISCARRIAGE_TODAY, **READ_MISCARRIAGE_TODAY}[shape]
+    card = _card(client, with_diagnosis_today(coded))
     assert not card["summary"].startswith("Offer")
     assert "miscarriage has been diagnosed" in card["summary"].lower()
 

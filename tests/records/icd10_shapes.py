@@ -96,3 +96,18 @@ def with_previous(coded: tuple[str, str]) -> list[dict[str, Any]]:
 
 def with_bleeding(coded: tuple[str, str]) -> list[dict[str, Any]]:
     return [previous_miscarriage(), diagnosis("bleed", *coded, day(-1)), lmp(), iup(), crl()]
+
+
+# GP systems' Read v2 (5-character concept, or with its 2-character term id) and CTV3 codes
+READ_V2 = "http://read.info/readv2"
+CTV3 = "http://read.info/ctv3"
+READ_ECTOPIC_TODAY: dict[str, tuple[str, str]] = {
+    "readv2-ectopic-concept": (READ_V2, "L03.."),
+    "readv2-tubal-with-term": (READ_V2, "L031.00"),
+    "ctv3-ruptured-tubal": (CTV3, "L0311"),
+}
+READ_MISCARRIAGE_TODAY: dict[str, tuple[str, str]] = {
+    "readv2-missed-with-term": (READ_V2, "L02..00"),
+    "readv2-incomplete-concept": (READ_V2, "L041."),
+    "ctv3-miscarriage": (CTV3, "XE0xY"),
+}
