@@ -353,9 +353,9 @@ ICD10_SYSTEMS = st.sampled_from(
     ]
 )
 ICD10_CM_CODES = {
-    "miscarriage": ["O03.87", "O0330"],
+    "miscarriage": ["O03.87", "O03.30"],
     "history": ["O26.21"],
-    "ectopic": ["O00.102", "O00111"],
+    "ectopic": ["O00.102", "O00.111"],
     "pregnancy": ["Z34.81"],
 }
 ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"

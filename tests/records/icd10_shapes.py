@@ -2,7 +2,7 @@
 systems send): WHO ICD-10 as NHS PAS and HES/SUS-derived feeds code them (dotted ``O00.1`` and
 undotted ``O001``), the UK edition's system name on NHS England's terminology server
 (``http://hl7.org/fhir/sid/icd-10-uk``), ICD-10's OID (CDA-converted records), and US EHRs'
-ICD-10-CM with its longer codes. Used by the CDS service's and the audit's tests of the same
+ICD-10-CM with its longer codes, dotted (its undotted claim form and OID are not read). Used by the CDS service's and the audit's tests of the same
 records (`tests/integration/test_cds_real_icd10.py`, `tests/audit/test_fhir_icd10.py`).
 
 Before the value sets listed ICD-10, each was read as no record at all: an ectopic pregnancy or a
@@ -28,7 +28,6 @@ ICD10 = "http://hl7.org/fhir/sid/icd-10"
 ICD10_UK = "http://hl7.org/fhir/sid/icd-10-uk"
 ICD10_OID = "urn:oid:2.16.840.1.113883.6.3"
 ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
-ICD10_CM_OID = "urn:oid:2.16.840.1.113883.6.90"
 
 
 def diagnosis(rid: str, system: str, code: str, onset: str | None) -> dict[str, Any]:
@@ -46,8 +45,8 @@ ECTOPIC_TODAY: dict[str, tuple[str, str]] = {
     "uk-edition-unspecified": (ICD10_UK, "O00.9"),
     "oid-ovarian": (ICD10_OID, "O002"),
     "cm-left-tubal": (ICD10_CM, "O00.102"),
-    "cm-heterotopic-undotted": (ICD10_CM, "O00111"),
-    "cm-oid-unspecified": (ICD10_CM_OID, "O00.90"),
+    "cm-heterotopic": (ICD10_CM, "O00.111"),
+    "cm-unspecified": (ICD10_CM, "O00.90"),
 }
 MISCARRIAGE_TODAY: dict[str, tuple[str, str]] = {
     "who-missed": (ICD10, "O02.1"),
