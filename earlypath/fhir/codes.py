@@ -100,15 +100,19 @@ def load_codes() -> dict[str, CodeSet]:
 def _codes_for(site_folder: str | None) -> dict[str, CodeSet]:
     out: dict[str, CodeSet] = {}
     aliases = code_system_aliases()
+    dotless = status_list("codes_also_without_dot")
     for name, value_set in load_value_sets(site_folder).items():
         pairs: set[tuple[str, str]] = set()
         at_least: dict[tuple[str, str], int] = {}
         for c in value_set.codes:
-            # a code under another name of its system (an OID) is the same code
+            # a code under another name of its system (an OID) is the same code, and an ICD-10
+            # code written without its dot ("O001" for "O00.1") too
+            forms = {c.code, c.code.replace(".", "")} if c.system in dotless else {c.code}
             for system in (c.system, *aliases.get(c.system, ())):
-                pairs.add((system, c.code))
-                if c.at_least is not None:
-                    at_least[(system, c.code)] = c.at_least
+                for code in forms:
+                    pairs.add((system, code))
+                    if c.at_least is not None:
+                        at_least[(system, code)] = c.at_least
         out[name] = CodeSet(name, frozenset(pairs), value_set.words, at_least)
     return out
 
@@ -129,6 +133,8 @@ SYSTEMS = {
     "rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm",
     "ucum": "http://unitsofmeasure.org",
     "dmd": "https://dmd.nhs.uk",
+    "icd10": "http://hl7.org/fhir/sid/icd-10",
+    "icd10cm": "http://hl7.org/fhir/sid/icd-10-cm",
 }
 
 

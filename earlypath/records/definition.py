@@ -839,6 +839,7 @@ _REQUESTS = RowSpec(
     ),
 )
 
+_STATEMENT_EFFECTIVE = ("effectiveDateTime", "effectivePeriod.start", "effectivePeriod.end")
 # What she says she takes (a GP record's or a medicines reconciliation's MedicationStatement, as
 # UK Core and GP Connect send current medicines): its medicine is read as a request's is, its day
 # is when it was taken (effective[x]), else when it was asserted.
@@ -849,10 +850,15 @@ _STATEMENTS = RowSpec(
     _SUBJECT,
     (
         ("status", _text("status")),
+        ("taken", _day_of(*_STATEMENT_EFFECTIVE, "dateAsserted")),
+        # an effective[x] given but with no full date in it: when she took it is not known
         (
-            "taken",
-            _day_of(
-                "effectiveDateTime", "effectivePeriod.start", "effectivePeriod.end", "dateAsserted"
+            "effective_undated",
+            And(
+                (
+                    Or(tuple(_present(path) for path in _STATEMENT_EFFECTIVE)),
+                    IsNull(_day_of(*_STATEMENT_EFFECTIVE)),
+                )
             ),
         ),
         ("encounter", RefId(_text("context.reference"), "Encounter")),
@@ -931,6 +937,18 @@ _ELEMENT_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
         ("medicationReference", "object"),
         ("subject", "object"),
     ),
+    "MedicationStatement": (
+        ("status", "str"),
+        ("medicationCodeableConcept", "object"),
+        ("medicationReference", "object"),
+        ("effectiveDateTime", "str"),
+        ("effectivePeriod", "object"),
+        ("effectivePeriod.start", "str"),
+        ("effectivePeriod.end", "str"),
+        ("dateAsserted", "str"),
+        ("context", "object"),
+        ("subject", "object"),
+    ),
     "Medication": (("id", "str"), ("code", "object")),
     "AllergyIntolerance": (
         ("code", "object"),
@@ -940,28 +958,50 @@ _ELEMENT_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 # Required elements without which a resource cannot be read at all (it is then ignored).
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "Observation": ("status", "code"),
-    "MedicationRequest": ("status",),
-}
+_REQUIRED: dict[str, tuple[str, ...]] = {"Observation": ("status", "code")}
+# Required elements without which a medicine's record cannot say whether it is current: read as
+# a status of 'unknown' (for progesterone, or a medicine that cannot be identified, whether she
+# is on progesterone is then Unknown, never "not on it").
+_REQUIRED_STATUS = ("MedicationRequest", "MedicationStatement")
+# The elements of an Observation's `component` (`COMPONENT_ROWS`) the reading reads, by the JSON
+# they must be; one of another type is named as the component's.
+_COMPONENT_TYPES = (
+    ("code", "object"),
+    ("valueQuantity", "object"),
+    ("valueQuantity.value", "num"),
+    ("valueCodeableConcept", "object"),
+    ("valueBoolean", "bool"),
+    ("valueDateTime", "str"),
+)
 _JSON_NAMES = {"object": "a JSON object", "str": "text", "num": "a number", "bool": "true or false"}
+
+
+def _wrong_type(path: str, kind: str) -> Expr:
+    """Is the element at ``path`` there, but not the JSON it must be?"""
+    typed = Concept(path) if kind == "object" else Field(path, kind)  # type: ignore[arg-type]
+    return And((_present(path), IsNull(typed)))
 
 
 def _malformed(resource: str) -> RowSpec:
     """One row per resource of this type with an element that cannot be read: why."""
     why: Expr = Const(None)
+    if resource == "Observation":  # a panel's component, after the panel's own elements
+        for path, kind in reversed(_COMPONENT_TYPES):
+            message = f"a component's {path} is not {_JSON_NAMES[kind]}; read as absent"
+            why = If(AnyItem("component", _wrong_type(path, kind)), Const(message), why)
     for path, kind in reversed(_ELEMENT_TYPES[resource]):
-        typed = Concept(path) if kind == "object" else Field(path, kind)  # type: ignore[arg-type]
-        wrong = And((_present(path), IsNull(typed)))
         message = f"{path} is not {_JSON_NAMES[kind]}; read as absent"
-        why = If(wrong, Const(message), why)
+        why = If(_wrong_type(path, kind), Const(message), why)
     for path in reversed(_REQUIRED.get(resource, ())):
         missing = f"{path} is missing (FHIR R4 requires it); not read"
         why = If(IsNull(Field(path, "any")), Const(missing), why)
+    if resource in _REQUIRED_STATUS:
+        missing = "status is missing (FHIR R4 requires it); read as 'unknown'"
+        why = If(IsNull(Field("status", "any")), Const(missing), why)
     patient = (
         RefId(_text("patient.reference"), "Patient") if resource == "AllergyIntolerance" else None
     )
-    if resource in ("Condition", "Observation", "MedicationRequest"):
+    if resource in ("Condition", "Observation", "MedicationRequest", "MedicationStatement"):
         patient = _SUBJECT
     return RowSpec("malformed", resource, Not(IsNull(why)), patient, (("why", why),))
 
@@ -1193,11 +1233,14 @@ _STATEMENT_COUNTS = And(
 # doNotPerform that is neither true nor false. For progesterone, or a medicine that cannot be
 # identified, whether she is on progesterone is then Unknown, never "not on it".
 _STATUS_UNKNOWN = _status_in(Col("status"), "unknown_medication_status")
+# no status, or one that is not text (reported as malformed): read as 'unknown'
+_STATUS_UNREAD = IsNull(Col("status"))
+_STATUS_UNSURE = Or((_STATUS_UNKNOWN, _STATUS_UNREAD))
 _REQUEST_UNSURE = And(
     (
         Or(
             (
-                _STATUS_UNKNOWN,
+                _STATUS_UNSURE,
                 And(
                     (
                         _status_in(Col("status"), "active_medication_status"),
@@ -1214,7 +1257,7 @@ _REQUEST_UNSURE = And(
 )
 _STATEMENT_UNSURE = And(
     (
-        _STATUS_UNKNOWN,
+        _STATUS_UNSURE,
         Not(IsTrue(OneOf(place(Col("taken")), ("future", "before")))),
         Not(_yes(Cmp("==", Col("encounter"), Ctx("encounter")))),
         Not(_is(Col("progesterone"), False)),
@@ -1431,6 +1474,9 @@ _UNIDENTIFIED_MESSAGE = (
 
 
 _STATUS_UNKNOWN_MESSAGE = "its status is 'unknown': whether she is on progesterone is unknown"
+_STATUS_UNREAD_MESSAGE = (
+    "its status is missing or not text: whether she is on progesterone is unknown"
+)
 
 
 def _medicine_problems(table: str, counts: Expr) -> tuple[RowProblem, ...]:
@@ -1593,7 +1639,28 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     RowProblem(
         "requests", And((_REQUEST_UNSURE, _STATUS_UNKNOWN)), Message.of(_STATUS_UNKNOWN_MESSAGE)
     ),
-    RowProblem("statements", _STATEMENT_UNSURE, Message.of(_STATUS_UNKNOWN_MESSAGE)),
+    RowProblem(
+        "statements", And((_STATEMENT_UNSURE, _STATUS_UNKNOWN)), Message.of(_STATUS_UNKNOWN_MESSAGE)
+    ),
+    RowProblem(
+        "requests", And((_REQUEST_UNSURE, _STATUS_UNREAD)), Message.of(_STATUS_UNREAD_MESSAGE)
+    ),
+    RowProblem(
+        "statements", And((_STATEMENT_UNSURE, _STATUS_UNREAD)), Message.of(_STATUS_UNREAD_MESSAGE)
+    ),
+    RowProblem(
+        "statements",
+        And(
+            (
+                _STATEMENT_COUNTS,
+                _yes(Col("effective_undated")),
+                Not(_is(Col("progesterone"), False)),
+            )
+        ),
+        Message.of(
+            "effective[x] has no full date: when she took it is unknown, so it is read as current"
+        ),
+    ),
     RowProblem(
         "requests",
         _yes(Col("dnp_unreadable")),

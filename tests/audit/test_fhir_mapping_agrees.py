@@ -334,6 +334,35 @@ CONDITION_CODES = {
     "not-pregnant": ["60001007"],  # a later dated one ends the evidence before it
     "other": ["38341003"],
 }
+# The same facts as hospital systems code them, in ICD-10 only (WHO dotted and undotted, the UK
+# edition's and ICD-10's OID names, ICD-10-CM), and ICD-10 codes left out of the value sets.
+ICD10_CODES = {
+    "miscarriage": ["O03.9", "O021", "O02.0"],
+    "history": ["N96", "O26.2"],
+    "bleeding": ["O20.0", "O209"],
+    "ectopic": ["O00.1", "O009", "O00"],
+    "pregnancy": ["Z33", "Z34.0"],
+    "other": ["O06.9", "Z87.5", "O01.9"],
+}
+ICD10_SYSTEMS = st.sampled_from(
+    [
+        "http://hl7.org/fhir/sid/icd-10",
+        "http://hl7.org/fhir/sid/icd-10",
+        "http://hl7.org/fhir/sid/icd-10-uk",
+        "urn:oid:2.16.840.1.113883.6.3",
+    ]
+)
+ICD10_CM_CODES = {
+    "miscarriage": ["O03.87", "O03.30"],
+    "history": ["O26.21"],
+    "ectopic": ["O00.102", "O00.111"],
+    "pregnancy": ["Z34.81"],
+}
+ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
+READ_CODES = {
+    "miscarriage": [("http://read.info/readv2", "L04.."), ("http://read.info/ctv3", "L0411")],
+    "ectopic": [("http://read.info/readv2", "L031.00"), ("http://read.info/ctv3", "L03..")],
+}
 CONDITION_KINDS = st.sampled_from(
     ["miscarriage", "history", "bleeding", "bleeding", "ectopic", "heart", "pregnancy", "other"]
     + ["not-pregnant"]
@@ -351,6 +380,15 @@ def conditions(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
         codings.insert(draw(st.integers(0, 1)), {"system": SNOMED, "code": other})
     if draw(st.integers(0, 7)) == 0:  # SNOMED named by its OID, as CDA-converted records do
         codings[0]["system"] = "urn:oid:2.16.840.1.113883.6.96"
+    if kind in ICD10_CODES and draw(st.integers(0, 4)) == 0:  # a hospital's ICD-10 only
+        if kind in ICD10_CM_CODES and draw(st.booleans()):
+            system, code = ICD10_CM, draw(st.sampled_from(ICD10_CM_CODES[kind]))
+        else:
+            system, code = draw(ICD10_SYSTEMS), draw(st.sampled_from(ICD10_CODES[kind]))
+        codings = [{"system": system, "code": code}]
+    elif kind in READ_CODES and draw(st.integers(0, 5)) == 0:  # a GP system's Read v2 or CTV3
+        system, code = draw(st.sampled_from(READ_CODES[kind]))
+        codings = [{"system": system, "code": code}]
     resource: dict[str, Any] = {
         "resourceType": "Condition",
         "id": rid,

@@ -1,0 +1,97 @@
+"""Malformed medicines and panel components in a FHIR export (`tests.records.malformed_shapes`):
+the compiled reading's problems (DuckDB, Spark) name them as the card's (the Python engine) do,
+and a progesterone statement or request whose status cannot be read leaves "on progesterone"
+Unknown (the decision needs it), never "not on progesterone"."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow.parquet as pq
+import pytest
+
+from earlypath.audit.run import run_audit
+from tests.audit.test_fhir_mapping_agrees import write_export
+from tests.audit.test_fhir_medicines_read import _one_export, _write
+from tests.conftest_spark import spark_session
+from tests.integration.fhir_data import eligible_resources
+from tests.records.malformed_shapes import COMPONENTS, MEDICINES, panel
+from tests.records.real_shapes import export_of
+from tests.records.test_engines_agree import assert_same, audit_reading
+
+ENGINES = ["duckdb", "python"]
+# what the decision is, by what "on progesterone" reads as
+DECISION = {True: "continue", False: "offer", None: "needs_information"}
+
+
+def _cases() -> dict[str, tuple[dict[str, list[dict[str, Any]]], str | None]]:
+    cases = {}
+    for shape, (resource, _, on_progesterone) in MEDICINES.items():
+        cases[shape] = (export_of([*eligible_resources(), resource]), DECISION[on_progesterone])
+    for shape, (component, _) in COMPONENTS.items():
+        # (its decision depends on the finding left unread: the engines must only agree)
+        cases[f"panel-{shape}"] = (export_of([*eligible_resources(), panel(component)]), None)
+    return cases
+
+
+@pytest.fixture(scope="module")
+def export_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    exports = {name: export for name, (export, _) in _cases().items()}
+    return _write(_one_export(exports), tmp_path_factory.mktemp("malformed") / "in")
+
+
+def _audit(folder: Path, out: Path, engine: str, **kwargs: Any) -> dict[str, dict]:
+    run_audit(folder, out, engine=engine, **kwargs)  # type: ignore[arg-type]
+    rows = pq.read_table(out / "episodes.parquet").to_pylist()
+    return {r["episode_id"].removeprefix("enc-"): r for r in rows}
+
+
+def _check(result: dict[str, dict]) -> None:
+    for name, (_, decision) in _cases().items():
+        row = result[name]
+        if decision is None:
+            continue
+        assert row["decision"] == decision, name
+        if decision == "needs_information":
+            assert "on_progesterone" in row["missing"], name
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_audit_never_reads_a_malformed_medicine_as_not_on_progesterone(
+    engine: str, export_folder: Path, tmp_path: Path
+) -> None:
+    _check(_audit(export_folder, tmp_path / "out", engine))
+
+
+def test_duckdb_and_python_give_the_same_episodes(export_folder: Path, tmp_path: Path) -> None:
+    duck = _audit(export_folder, tmp_path / "d", "duckdb")
+    assert duck == _audit(export_folder, tmp_path / "p", "python")
+
+
+@pytest.mark.parametrize(
+    "shape", [*(f"m:{s}" for s in sorted(MEDICINES)), *(f"c:{s}" for s in sorted(COMPONENTS))]
+)
+def test_the_service_and_the_compiled_reading_report_each_alike(shape: str, tmp_path: Path) -> None:
+    kind, name = shape.split(":", 1)
+    added = MEDICINES[name][0] if kind == "m" else panel(COMPONENTS[name][0])
+    export = export_of([*eligible_resources(), added])
+    folder = write_export(export, tmp_path)
+    reading = audit_reading(ibis.duckdb.connect(), folder, "duck", export)
+    assert_same(export, reading)
+    messages = [message for _, message in reading[0]["problems"]]
+    expected = MEDICINES[name][1] if kind == "m" else COMPONENTS[name][1]
+    assert expected in messages
+
+
+@pytest.mark.spark
+def test_spark_reads_and_reports_malformed_records_as_the_service_does(tmp_path: Path) -> None:
+    added = [copy.deepcopy(r) for r, _, _ in MEDICINES.values()]
+    added += [panel(c) for c, _ in COMPONENTS.values()]
+    for i, resource in enumerate(added):  # one record holding every shape
+        resource["id"] = f"{resource['id']}-{i}"
+    export = export_of([*eligible_resources(), *added])
+    folder = write_export(export, tmp_path)
+    assert_same(export, audit_reading(ibis.pyspark.connect(spark_session()), folder, "sp", export))

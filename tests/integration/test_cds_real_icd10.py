@@ -1,0 +1,70 @@
+"""The CDS service on hospital diagnoses coded in ICD-10 only (issue 12, real records;
+`tests.records.icd10_shapes`): an ectopic pregnancy or a miscarriage so coded stops an offer, and
+a previous miscarriage, recurrent miscarriage or bleeding so coded is read as its SNOMED CT code
+is; so are a GP system's Read v2 and CTV3 codes for an ectopic pregnancy and a miscarriage. Before,
+each was read as no record: the first two gave an offer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.integration.fhir_data import hook_request, prefetch_for
+from tests.records.icd10_shapes import (
+    BLEEDING,
+    ECTOPIC_TODAY,
+    LEFT_OUT_PREVIOUS,
+    MISCARRIAGE_TODAY,
+    PREVIOUS,
+    READ_ECTOPIC_TODAY,
+    READ_MISCARRIAGE_TODAY,
+    scanned_today,
+    with_bleeding,
+    with_diagnosis_today,
+    with_previous,
+)
+
+PV = "/cds-services/ng126-progesterone"
+
+
+def _card(client: Any, resources: list[dict[str, Any]]) -> dict[str, Any]:
+    response = client.post(PV, json=hook_request("patient-view", prefetch_for(resources)))
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    return card
+
+
+def test_the_record_without_them_is_an_offer(client):
+    assert _card(client, scanned_today())["summary"].startswith("Offer")
+
+
+@pytest.mark.parametrize("shape", sorted({**ECTOPIC_TODAY, **READ_ECTOPIC_TODAY}))
+def test_an_ectopic_pregnancy_coded_in_icd10_only_is_no_offer(client, shape):
+    card = _card(client, with_diagnosis_today({**ECTOPIC_TODAY, **READ_ECTOPIC_TODAY}[shape]))
+    assert not card["summary"].startswith("Offer")
+    assert "ectopic" in card["summary"].lower()
+
+
+@pytest.mark.parametrize("shape", sorted({**MISCARRIAGE_TODAY, **READ_MISCARRIAGE_TODAY}))
+def test_a_miscarriage_coded_in_icd10_only_is_no_offer(client, shape):
+    coded = {**MISCARRIAGE_TODAY, **READ_MISCARRIAGE_TODAY}[shape]
+    card = _card(client, with_diagnosis_today(coded))
+    assert not card["summary"].startswith("Offer")
+    assert "miscarriage has been diagnosed" in card["summary"].lower()
+
+
+@pytest.mark.parametrize("shape", sorted(PREVIOUS))
+def test_a_previous_miscarriage_coded_in_icd10_only_counts(client, shape):
+    assert _card(client, with_previous(PREVIOUS[shape]))["summary"].startswith("Offer")
+
+
+@pytest.mark.parametrize("shape", sorted(BLEEDING))
+def test_bleeding_coded_in_icd10_only_counts(client, shape):
+    assert _card(client, with_bleeding(BLEEDING[shape]))["summary"].startswith("Offer")
+
+
+@pytest.mark.parametrize("shape", sorted(LEFT_OUT_PREVIOUS))
+def test_an_ambiguous_icd10_history_leaves_previous_miscarriages_unknown_never_none(client, shape):
+    card = _card(client, with_previous(LEFT_OUT_PREVIOUS[shape]))
+    assert "needs number of previous miscarriages" in card["summary"]

@@ -1,0 +1,63 @@
+"""Malformed medicines and panel components are reported by name, and a medicine whose record
+cannot say whether it is current leaves "on progesterone" Unknown, never "not on it"
+(`tests.records.malformed_shapes`; the Python engine, as the CDS service reads a record)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from earlypath.fhir.mapping import map_resources
+from tests.integration.fhir_data import TODAY, eligible_resources
+from tests.records.malformed_shapes import (
+    COMPONENTS,
+    MEDICINES,
+    UNDATED_EFFECTIVE,
+    UNDATED_EFFECTIVE_PROBLEM,
+    panel,
+)
+
+
+def _problems(result: Any, ref: str) -> list[str]:
+    return [p.message for p in result.problems if p.field == ref]
+
+
+def _ref(resource: dict[str, Any]) -> str:
+    return f"{resource['resourceType']}/{resource['id']}"
+
+
+@pytest.mark.parametrize("shape", sorted(MEDICINES))
+def test_a_malformed_medicine_is_named_and_never_read_as_not_on_progesterone(shape: str) -> None:
+    resource, problem, on_progesterone = MEDICINES[shape]
+    result = map_resources([*eligible_resources(), resource], TODAY)
+    assert result.episode["on_progesterone"] is on_progesterone
+    assert problem in _problems(result, _ref(resource))
+    if on_progesterone is None:
+        assert any(
+            "whether she is on progesterone is unknown" in p
+            for p in _problems(result, _ref(resource))
+        )
+
+
+def test_a_statement_with_no_full_date_is_current_and_said_so() -> None:
+    result = map_resources([*eligible_resources(), UNDATED_EFFECTIVE], TODAY)
+    assert result.episode["on_progesterone"] is True
+    assert _problems(result, _ref(UNDATED_EFFECTIVE)) == [UNDATED_EFFECTIVE_PROBLEM]
+
+
+@pytest.mark.parametrize("shape", sorted(COMPONENTS))
+def test_a_malformed_panel_component_is_named(shape: str) -> None:
+    component, problem = COMPONENTS[shape]
+    result = map_resources([*eligible_resources(), panel(component)], TODAY)
+    # first, and once (a value that cannot be read may also leave its finding unused)
+    assert _problems(result, "Observation/us-panel")[0] == problem
+
+
+def test_a_well_formed_panel_component_gives_no_problem() -> None:
+    component = {
+        "code": {"coding": [{"system": "http://loinc.org", "code": "11957-8"}]},
+        "valueQuantity": {"value": 9.5, "unit": "mm", "code": "mm"},
+    }
+    result = map_resources([*eligible_resources(), panel(component)], TODAY)
+    assert _problems(result, "Observation/us-panel") == []
