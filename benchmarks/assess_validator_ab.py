@@ -6,7 +6,10 @@ repeats). For a change to validation alone, on a loaded machine where runs of
 is loaded as a module of its own and built over this checkout's model (its validators, ranges
 and checks), so only the derivation differs.
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_assess_validator_ab.py --before /path/to/main
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/assess_validator_ab.py --before /path/to/main
+
+(Named without the bench_ prefix: `make bench` runs every bench_*.py with no arguments, and this
+one needs --before.)
 """
 
 from __future__ import annotations
