@@ -73,15 +73,19 @@ def _latest_scan(column: str) -> Agg:
     return Agg("latest", "scans", Const(True), Col(column), (Col("day"),))
 
 
-def _made_here(medicine: Expr) -> Expr:
+# A request's status that leaves it a prescription (not cancelled or in error).
+_STATUS_PRESCRIBED = IsTrue(Not(OneOf(Col("status"), NOT_PRESCRIBED_STATUS)))
+
+
+def _made_here(medicine: Expr, status: Expr = _STATUS_PRESCRIBED) -> Expr:
     """A request made at this encounter (a prescription: not "do not perform", not cancelled or
-    in error) whose medicine is as ``medicine`` says."""
+    in error, or as ``status`` says) whose medicine is as ``medicine`` says."""
     return And(
         (
             medicine,
             Not(IsTrue(Col("do_not_perform"))),
             IsTrue(Cmp("==", Col("encounter"), Ctx("encounter"))),
-            IsTrue(Not(OneOf(Col("status"), NOT_PRESCRIBED_STATUS))),
+            status,
         )
     )
 
@@ -90,15 +94,21 @@ def _made_here(medicine: Expr) -> Expr:
 _PRESCRIBED_HERE = _made_here(
     And((IsTrue(Col("progesterone")), Not(IsTrue(Col("dnp_unreadable")))))
 )
-# One for a medicine that cannot be identified (it may be progesterone), or for progesterone with a
-# doNotPerform that is neither true nor false: whether progesterone was prescribed here is Unknown
-# (care unknown), never "not given" (an eligible woman "not offered"), nor "given".
-_MAYBE_PRESCRIBED_HERE = _made_here(
-    Or(
-        (
-            IsNull(Col("progesterone")),
-            And((IsTrue(Col("progesterone")), IsTrue(Col("dnp_unreadable")))),
-        )
+# One for a medicine that cannot be identified (it may be progesterone), for progesterone with a
+# doNotPerform that is neither true nor false, or for progesterone whose status is missing or not
+# text (it may have been cancelled): whether progesterone was prescribed here is Unknown (care
+# unknown), never "not given" (an eligible woman "not offered"), nor "given".
+_MAYBE_PRESCRIBED_HERE = Or(
+    (
+        _made_here(
+            Or(
+                (
+                    IsNull(Col("progesterone")),
+                    And((IsTrue(Col("progesterone")), IsTrue(Col("dnp_unreadable")))),
+                )
+            )
+        ),
+        _made_here(IsTrue(Col("progesterone")), status=IsNull(Col("status"))),
     )
 )
 AUDIT_STEPS = (

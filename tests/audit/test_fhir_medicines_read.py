@@ -84,11 +84,16 @@ def _one_export(exports: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str
 def _cases() -> dict[str, dict[str, list[dict[str, Any]]]]:
     cases = {f"here-{shape}": _made_here(shape) for shape in MADE_HERE}
     cases["statement"] = export_of([*eligible_resources(), statement(UTROGESTAN_DMD)])
+    no_status = active_request(UTROGESTAN_DMD, encounter={"reference": "Encounter/enc-1"})
+    del no_status["status"]
+    cases["no-status"] = export_of([*eligible_resources(), no_status])
     return cases
 
 
 def _check(episodes: dict[str, dict[str, Any]]) -> None:
     assert episodes["enc-statement"]["decision"] == "continue"
+    no_status = episodes["enc-no-status"]
+    assert (no_status["progesterone_prescribed"], no_status["adherence"]) == (None, "care_unknown")
     for shape, (given, adherence) in MADE_HERE.items():
         row = episodes[f"enc-here-{shape}"]
         assert row["decision"] == "offer", shape
@@ -162,3 +167,25 @@ def test_progesterone_made_here_with_an_unreadable_do_not_perform_is_care_unknow
     run_audit(_write(export, tmp_path / "in"), tmp_path / "out", engine=engine)  # type: ignore[arg-type]
     (row,) = _episodes(tmp_path / "out").values()
     assert (row["progesterone_prescribed"], row["adherence"]) == (None, "care_unknown")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("status", ["missing", 7, None])
+def test_progesterone_made_here_whose_status_cannot_be_read_is_care_unknown(
+    engine: str, status: Any, tmp_path: Path
+) -> None:
+    """A progesterone request at the audited encounter with no status (FHIR requires one) or one
+    that is not text may have been cancelled or entered in error: the care given is Unknown, never
+    "not offered" (it was counted as not given, an eligible woman not offered)."""
+    here = {"reference": "Encounter/enc-1"}
+    request = active_request(UTROGESTAN_DMD, encounter=here)
+    if status == "missing":
+        del request["status"]
+    else:
+        request["status"] = status
+    export = export_of([*eligible_resources(), request])
+    run_audit(_write(export, tmp_path / "in"), tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    (row,) = _episodes(tmp_path / "out").values()
+    assert (row["progesterone_prescribed"], row["adherence"]) == (None, "care_unknown")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["data_quality"]["care_unknown"] == 1
