@@ -366,19 +366,24 @@ def _names_by_duckdb(con: Any, path: Path) -> list[str] | None:
     return None if found is None else found[0]
 
 
-def _refuse_types(schema: Any) -> None:
+def pyarrow_family(t: Any) -> str:
+    """The family of a pyarrow type the flat columns' checks go by (the reference that
+    `earlypath.audit.parquet_families` agrees with or defers to)."""
     import pyarrow as pa
 
-    def family(t: Any) -> str:
-        if pa.types.is_dictionary(t):
-            return family(t.value_type)
-        for name in ("string", "large_string", "null", "integer", "floating", "decimal"):
-            if getattr(pa.types, f"is_{name}")(t):
-                return "string" if name == "large_string" else name
-        for name in ("date", "timestamp", "boolean"):
-            if getattr(pa.types, f"is_{name}")(t):
-                return name
-        return "other"
+    if pa.types.is_dictionary(t):
+        return pyarrow_family(t.value_type)
+    for name in ("string", "large_string", "null", "integer", "floating", "decimal"):
+        if getattr(pa.types, f"is_{name}")(t):
+            return "string" if name == "large_string" else name
+    for name in ("date", "timestamp", "boolean"):
+        if getattr(pa.types, f"is_{name}")(t):
+            return name
+    return "other"
+
+
+def _refuse_types(schema: Any) -> None:
+    family = pyarrow_family
 
     problems = [
         Problem(field.name, f"has the Parquet type {field.type}: expected {_EXPECTED[kind]}")

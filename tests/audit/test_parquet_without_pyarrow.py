@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import earlypath
+from earlypath.audit.load import pyarrow_family
 from earlypath.audit.parquet_families import column_families
 
 ROOT = Path(earlypath.__file__).resolve().parent.parent
@@ -82,15 +83,7 @@ def test_a_warm_parquet_audit_imports_no_pyarrow(tmp_path: Path, writer: str) ->
 
 def _family(t: pa.DataType) -> str:
     """The family as `earlypath.audit.load._refuse_types` gives it (the reference)."""
-    if pa.types.is_dictionary(t):
-        return _family(t.value_type)
-    for name in ("string", "large_string", "null", "integer", "floating", "decimal"):
-        if getattr(pa.types, f"is_{name}")(t):
-            return "string" if name == "large_string" else name
-    for name in ("date", "timestamp", "boolean"):
-        if getattr(pa.types, f"is_{name}")(t):
-            return name
-    return "other"
+    return pyarrow_family(t)
 
 
 COLUMNS = {
