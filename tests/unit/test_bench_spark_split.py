@@ -114,3 +114,13 @@ def test_the_1m_figure_takes_an_even_number_of_runs_by_default(
     rows: int, asked: int | None, runs: int
 ) -> None:
     assert bench_spark.runs_for(rows, asked) == runs
+
+
+def test_jvm_threads_that_ended_are_not_counted_as_python() -> None:
+    # 10 CPU s in all: Python 2, the JVM's live threads 6 (tasks 4, driver 2), so 2 s of JVM
+    # threads that ended during the audit (before, all 4 s were reported as Python's)
+    kinds = {"tasks": 4.0, "gc": 0.0, "jit": 0.0, "driver": 2.0}
+    run = {"cpu_seconds": 10.0, "python_cpu_seconds": 2.0, "cpu_by_kind": kinds}
+    assert bench_spark._python_and_ended([run], kinds) == {"python": 2.0, "ended": 2.0}
+    older = {"cpu_seconds": 10.0, "cpu_by_kind": kinds}  # a --before checkout's worker
+    assert bench_spark._python_and_ended([older], kinds) == {"python": 4.0}
