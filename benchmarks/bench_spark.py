@@ -299,7 +299,9 @@ def _summarised(engine: str, master: str, results: list[dict]) -> dict:
 
 def _python_and_ended(results: list[dict], kinds: dict[str, float]) -> dict[str, float]:
     """Python's CPU seconds (medians), and the JVM's in threads that ended during the audit
-    (``ended``: not in the last snapshot, so of no known kind; counted serial). A worker of an
+    (``ended``: not in the last snapshot, so of no known kind; counted serial: on a 20k-row
+    audit, polled, they were the quick compiler's extra threads, which the JVM starts while its
+    queue is long and stops when idle, 3 threads and 1.0 CPU s). A worker of an
     older checkout (``--before``) reports no Python CPU of its own: the rest of its CPU after the
     kinds is then all ``python``, as before."""
     if not all("python_cpu_seconds" in r for r in results):
