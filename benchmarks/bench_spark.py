@@ -18,9 +18,9 @@ on a shared machine they vary less than the wall time.
 ``--split`` turns on Spark's event log and prints, for each Spark run, its serial part (no job
 running: the driver planning and compiling, the loading, the join, the summary) and its parallel
 part (the jobs, their tasks summed), the JVM's CPU by kind of thread (tasks, driver, GC, JIT, and
-``ended``: threads that ended during the audit) and Python's own, and the Amdahl ceiling 1 -> 2 cores each implies. ``--pin`` runs local[N] on the first
-N CPUs (``taskset``): on a 2-core machine an unpinned local[1] still has the second core for its
-GC, JIT and Python threads.
+``ended``: threads that ended during the audit) and Python's own, and the Amdahl ceiling 1 -> 2
+cores each implies. ``--pin`` runs local[N] on the first N CPUs (``taskset``): on a 2-core
+machine an unpinned local[1] still has the second core for its GC, JIT and Python threads.
 The issue 16 goals: 100k rows in under 8 s on local[2], and local[1] / local[2] at least 1.6x
 for 1M rows.
 """
@@ -301,9 +301,9 @@ def _python_and_ended(results: list[dict], kinds: dict[str, float]) -> dict[str,
     """Python's CPU seconds (medians), and the JVM's in threads that ended during the audit
     (``ended``: not in the last snapshot, so of no known kind; counted serial: on a 20k-row
     audit, polled, they were the quick compiler's extra threads, which the JVM starts while its
-    queue is long and stops when idle, 3 threads and 1.0 CPU s). A worker of an
-    older checkout (``--before``) reports no Python CPU of its own: the rest of its CPU after the
-    kinds is then all ``python``, as before."""
+    queue is long and stops when idle, 3 threads and 1.0 CPU s). A worker of an older checkout
+    (``--before``) reports no Python CPU of its own: the rest of its CPU after the kinds is then
+    all ``python``, as before."""
     if not all("python_cpu_seconds" in r for r in results):
         return {
             "python": max(
