@@ -92,3 +92,35 @@ def test_the_jvm_cpu_is_grouped_by_kind_of_thread() -> None:
 )
 def test_a_pinned_run_gets_the_first_cpus_of_its_master(master: str, cpus: str) -> None:
     assert bench_spark._first_cpus(master) == cpus
+
+
+def test_every_other_round_runs_the_setups_in_the_reverse_order() -> None:
+    # A B C, C B A, A B C, C B A: over an even count each setup runs first and last as often
+    orders = [bench_spark._round_order(3, i) for i in range(4)]
+    assert orders == [[0, 1, 2], [2, 1, 0], [0, 1, 2], [2, 1, 0]]
+    assert [order[-1] for order in orders].count(2) == [order[0] for order in orders].count(2)
+
+
+def test_the_speed_up_is_also_taken_round_by_round() -> None:
+    one = {"all_seconds": [20.0, 30.0, 22.0]}
+    two = {"all_seconds": [10.0, 25.0, 11.0]}
+    assert bench_spark._paired_speed_ups(one, two) == pytest.approx([2.0, 1.2, 2.0])
+
+
+@pytest.mark.parametrize(
+    ("rows", "asked", "runs"), [(100_000, None, 3), (1_000_000, None, 4), (1_000_000, 2, 2)]
+)
+def test_the_1m_figure_takes_an_even_number_of_runs_by_default(
+    rows: int, asked: int | None, runs: int
+) -> None:
+    assert bench_spark.runs_for(rows, asked) == runs
+
+
+def test_jvm_threads_that_ended_are_not_counted_as_python() -> None:
+    # 10 CPU s in all: Python 2, the JVM's live threads 6 (tasks 4, driver 2), so 2 s of JVM
+    # threads that ended during the audit (before, all 4 s were reported as Python's)
+    kinds = {"tasks": 4.0, "gc": 0.0, "jit": 0.0, "driver": 2.0}
+    run = {"cpu_seconds": 10.0, "python_cpu_seconds": 2.0, "cpu_by_kind": kinds}
+    assert bench_spark._python_and_ended([run], kinds) == {"python": 2.0, "ended": 2.0}
+    older = {"cpu_seconds": 10.0, "cpu_by_kind": kinds}  # a --before checkout's worker
+    assert bench_spark._python_and_ended([older], kinds) == {"python": 4.0}
