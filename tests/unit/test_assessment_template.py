@@ -5,6 +5,7 @@ text against the reference bytes (issue 16)."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 
 from earlypath import assess, parse_episode_json
 from earlypath.engines import python as engine
+from earlypath.engines.assessment_template import AssessmentTemplate
 from earlypath.engines.python import assess_json
 from earlypath.engines.templates import NOT_KEPT
 from earlypath.facts import episode_facts
@@ -143,10 +145,29 @@ def test_a_hole_that_cannot_be_written_leaves_the_sections_to_decide(
     def cannot(*args: Any) -> None:
         calls.append("hole")
 
-    (_, after), *rest = template.pairs
-    monkeypatch.setattr(template, "pairs", ((cannot, after), *rest))
+    (at, _), *rest = template.calls  # the first function hole (the gestation's text)
+    monkeypatch.setattr(template, "calls", ((at, cannot), *rest))
     assert assess_json(episode) == want
     assert calls == ["hole"]
+
+
+def test_a_template_fills_each_hole_in_its_place() -> None:
+    """Fact holes and function holes, in turn and side by side, each written where it stands
+    (the fact holes are filled before the function holes, into their own slots)."""
+    day = dt.date(2024, 3, 4)
+
+    def hole(text: bytes) -> Any:
+        return lambda episode, facts, gestation: text
+
+    template = AssessmentTemplate(
+        [b"{", "d", b",", hole(b"1"), hole(b"2"), "n", b",", "f", hole(b"3"), b"", "d", b"}"]
+    )
+    facts = {"d": day, "n": None, "f": 2.5e-05}
+    assert template.fill(None, facts, None) == b'{"2024-03-04",12null,2.5e-053"2024-03-04"}'
+    assert AssessmentTemplate(["d"]).fill(None, facts, None) == b'"2024-03-04"'
+    # a fact or a hole that cannot be written: no text (the sections decide)
+    assert AssessmentTemplate([b"[", "s", b"]"]).fill(None, {"s": "\ud800"}, None) is None
+    assert AssessmentTemplate([b"[", "d", hole(None), b"]"]).fill(None, facts, None) is None
 
 
 def test_a_template_that_would_differ_is_not_kept(
