@@ -61,8 +61,19 @@ def _keys_agree(facts: dict[str, Any]) -> None:
             *(parts.sections[s.name].key_function()(facts) for s in sections()),
         ]
         key, days, crl_days = whole(facts)
-        # one flat tuple: the sections' own (flat) keys one after the other
-        assert key == tuple(value for one in each for value in one)
+        # one flat tuple: the sections' own (flat) keys one after the other, each ending with
+        # the plain facts it shows; a fact an earlier section shows is held there only
+        flat: list[Any] = []
+        for number, (one, shown) in enumerate(zip(each, whole.shown, strict=True)):
+            start = len(one) - len(shown)
+            assert one[start:] == tuple(facts[name] for name, _ in shown)
+            flat += one[:start]
+            for value, (name, held_here) in zip(one[start:], shown, strict=True):
+                if held_here:
+                    flat.append(value)
+                else:  # left out: an earlier section's shown facts hold it
+                    assert any((name, True) in before for before in whole.shown[:number])
+        assert key == tuple(flat)
         # and the gestation's two values, as `gestation_of` computes them (the closures'
         # values: tests/unit/test_fused.py)
         assert (days, crl_days) == (engine._gestation_days(facts), engine._crl_days(facts))
@@ -98,6 +109,24 @@ def fresh_templates() -> Iterator[None]:
     clear()
     yield
     clear()
+
+
+def test_the_assessment_key_holds_each_shown_fact_once() -> None:
+    """Plain facts several sections show (the scan's location, the bleeding) are held once in
+    the whole key: a shorter key to build, hash and compare."""
+    for parts in EVERY_PARTS:
+        whole = parts.assessment_key()
+        assert whole is not None
+        held = [name for shown in whole.shown for name, here in shown if here]
+        repeated = [name for shown in whole.shown for name, here in shown if not here]
+        assert len(held) == len(set(held)) and repeated
+        assert set(repeated) <= set(held)
+        facts = episode_facts(parse_episode_json('{"assessed_on": "2024-03-04"}'))
+        each = [
+            parts.progesterone.key_of(facts),
+            *(parts.sections[s.name].key_function()(facts) for s in sections()),
+        ]
+        assert len(whole(facts)[0]) == sum(len(one) for one in each) - len(repeated)
 
 
 def test_kept_assessments_are_the_reference_bytes(
