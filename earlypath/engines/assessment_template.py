@@ -8,9 +8,10 @@ whole text but for the holes: the assessment date, the gestation, and each templ
 (the progesterone section's facts and plan; a pathway section's facts and rendered values).
 
 An `AssessmentTemplate` is the constant text between those holes, with a slot for each hole;
-filling it is one pass over the holes and one join. It is checked when it is made: filled for the episode it was made
-from, it must give that episode's text from the section-by-section path, byte for byte, or it
-is not kept. A hole that cannot write its value gives None: the section-by-section path decides.
+filling it is one pass over the holes and one join. It is checked when it is made: filled for
+the episode it was made from, it must give that episode's text from the section-by-section
+path, byte for byte, or it is not kept. A hole that cannot write its value gives None: the
+section-by-section path decides.
 """
 
 from __future__ import annotations
