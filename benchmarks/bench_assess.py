@@ -10,11 +10,14 @@ Paths (each from the episode's JSON text to the JSON text a caller gets):
   decision only       validate + decide() (decision, recommendations, missing; no text)
 plus the parts: validation alone, the engine alone on validated episodes.
 
-Figures are CPU time (time.process_time) so other processes on a shared machine count less;
-each repeat measures every path in turn and the ratio is taken within the repeat, then the
-median of the repeats is printed. Runs on older checkouts too (paths they lack are skipped).
+Figures are CPU time (time.process_time) so other processes on a shared machine count less.
+Each repeat measures every path in turn, starting at another path each repeat (interleaved),
+and each path's loop between two loops of json.loads over the same texts: its ratio is to the
+mean of those two, so a change of load moves the path and its baseline alike. The median of
+the repeats' ratios is printed, with their range. Runs on older checkouts too (paths they
+lack are skipped).
 
-    .venv/bin/python benchmarks/bench_assess.py [--episodes 20000] [--repeats 5]
+    .venv/bin/python benchmarks/bench_assess.py [--episodes 20000] [--repeats 7]
 """
 
 from __future__ import annotations
@@ -177,42 +180,66 @@ def paths() -> dict[str, Callable[[str], Any]]:
     return out
 
 
+def bracketed(fn: Callable[[Any], Any], items: list[Any], texts: list[str]) -> tuple[float, float]:
+    """``fn`` over ``items`` between two loops of json.loads over ``texts`` (the same episodes'
+    text): (CPU us per item, the ratio to the mean of the two baselines). The baseline is taken
+    right before and right after, so a change of load during the run moves both alike."""
+    before = per_item_us(json.loads, texts)
+    value = per_item_us(fn, items)
+    after = per_item_us(json.loads, texts)
+    return value, value / ((before + after) / 2)
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.1f}-{max(values):.1f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--episodes", type=int, default=20000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--synth", type=int, default=20000, help="synthetic cohort episodes")
     args = parser.parse_args()
     texts = generate(args.episodes)
     synth = synth_texts(args.synth)
     episodes = [parse_episode_json(t) for t in texts]
-    measured = {"json.loads (baseline)": json.loads, **paths()}
-    measured["  validation alone"] = parse_episode_json
+    measured = paths()
     full = measured["full assessment"]
-    for fn in measured.values():  # warm the rule caches and the code paths
-        for text in texts[:300]:
-            fn(text)
-    us: dict[str, list[float]] = {name: [] for name in measured}
-    us["  engine alone (full)"] = []
-    us["full, synthetic cohort"] = []
-    ratios: dict[str, list[float]] = {name: [] for name in us}
-    for _ in range(args.repeats):
-        row = {name: per_item_us(fn, texts) for name, fn in measured.items()}
-        row["  engine alone (full)"] = per_item_us(assess, episodes)
-        base = row["json.loads (baseline)"]
-        synth_base = per_item_us(json.loads, synth)  # the synthetic cohort's own lines
-        row["full, synthetic cohort"] = per_item_us(full, synth)
-        for name, value in row.items():
+    loops: dict[str, tuple[Callable[[Any], Any], list[Any], list[str]]] = {
+        name: (fn, texts, texts) for name, fn in measured.items()
+    }
+    loops["  validation alone"] = (parse_episode_json, texts, texts)
+    loops["  engine alone (full)"] = (assess, episodes, texts)
+    loops["full, synthetic cohort"] = (full, synth, synth)  # ratio to the cohort's own lines
+    # Warm the rule caches and the code paths over every episode: every key met, every
+    # template kept (else the first repeat of each path makes them, an outlier).
+    for fn, items, _ in loops.values():
+        for item in items:
+            fn(item)
+    us: dict[str, list[float]] = {name: [] for name in loops}
+    ratios: dict[str, list[float]] = {name: [] for name in loops}
+    baseline: list[float] = []
+    names = list(loops)
+    for repeat in range(args.repeats):
+        # Interleaved: each repeat starts at another path, so none is always measured first.
+        turn = repeat % len(names)
+        for name in names[turn:] + names[:turn]:
+            fn, items, base_texts = loops[name]
+            value, ratio = bracketed(fn, items, base_texts)
             us[name].append(value)
-            ratios[name].append(value / (synth_base if "synthetic" in name else base))
+            ratios[name].append(ratio)
+        baseline.append(per_item_us(json.loads, texts))
     print(
         f"one assessment, {args.episodes} generated episodes (seeded), {args.repeats} repeats; "
-        "CPU us per episode, median of repeats; ratio to json.loads of the same text, same repeat"
+        "CPU us per episode, median of repeats; ratio to json.loads of the same texts measured "
+        "right before and after each loop (their mean), median of the repeats' ratios, and "
+        "the ratios' range"
     )
-    for name in us:
+    print(f"  {'json.loads (baseline)':28s} {statistics.median(baseline):8.1f} us")
+    for name in loops:
         print(
             f"  {name:28s} {statistics.median(us[name]):8.1f} us   "
-            f"{statistics.median(ratios[name]):6.1f} x json.loads"
+            f"{statistics.median(ratios[name]):6.1f} x json.loads   ({spread(ratios[name])})"
         )
     print("  (full, synthetic cohort: the ratio is to json.loads of the cohort's own lines)")
     rates = key_hit_rates(synth)

@@ -206,10 +206,14 @@ class KeyFunction(Protocol):
 
 
 def _section_source(
-    src: _Source, tables: tuple[DecisionTable, ...], prefix: str
+    src: _Source,
+    tables: tuple[DecisionTable, ...],
+    prefix: str,
+    held: frozenset[str] = frozenset(),
 ) -> tuple[list[str], list[str], dict[str, None]]:
     """(the lines that compute a section's key, the sources of its items, the plain facts it
-    holds); its tables' keys are held in locals named after ``prefix``.
+    holds); its tables' keys are held in locals named after ``prefix``. A plain fact named in
+    ``held`` (one the key already holds, see `assessment_key_function`) is not written again.
 
     The key is one flat tuple: per table the branch taken (None if none) and the criterion
     values of each verdict tried, then the advice, then the shown facts. Flat, it is hashed and
@@ -238,7 +242,7 @@ def _section_source(
                     if fact.type in _PLAIN_FACT_TYPES:
                         plain[fact.name] = None
     advice = [f"({src.root(a.expr)} is True)" for a in tables[0].advice] if tables else []
-    shown = [src.fact(name) for name in plain]
+    shown = [src.fact(name) for name in plain if name not in held]
     return body, [*(f"*{k}" for k in keys), *advice, *shown], plain
 
 
@@ -275,6 +279,14 @@ def assessment_key_function(
     `_section_source`), every fact read once, every node written more than once computed
     once. The key of a whole assessment.
 
+    A plain fact that several sections show is held once, where the first shows it: the
+    sections' keys repeated it (the scan's location five times), and a shorter key is less
+    to build, hash and compare (its lookup is about a twentieth of a kept assessment's time).
+    Two keys are still equal only where the sections' keys are: each section's shown facts
+    are a fixed list of names, so what is left out is at fixed places, and it is the value of
+    a fact the key holds earlier. ``shown``: per section, each plain fact it shows and
+    whether the key holds it there (False: held by an earlier section).
+
     With ``values`` (expressions the caller needs besides the key, such as the gestation,
     which the rules compute anyway), the function gives ``(key, *their values)``: a node
     the rules share with them is computed once for both."""
@@ -284,12 +296,18 @@ def assessment_key_function(
     src = _Source(_count_uses([*roots, *values]))
     body: list[str] = []
     items: list[str] = []
+    held: set[str] = set()
+    shown: list[tuple[tuple[str, bool], ...]] = []
     for number, tables in enumerate(every):
-        lines, section_items, _ = _section_source(src, tables, f"s{number}")
+        lines, section_items, plain = _section_source(src, tables, f"s{number}", frozenset(held))
         body += lines
         items += section_items
+        shown.append(tuple((name, name not in held) for name in plain))
+        held.update(plain)
     key = f"({''.join(f'{i}, ' for i in items)})"
     if values:
         key = f"({key}, {''.join(f'{src.root(v)}, ' for v in values)})"
     body.append(f"    return {key}")
-    return src.function("assessment_key", body)
+    fn: Any = src.function("assessment_key", body)
+    fn.shown = tuple(shown)
+    return cast(Callable[[dict[str, Any]], Any], fn)

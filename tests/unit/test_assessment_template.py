@@ -5,6 +5,7 @@ text against the reference bytes (issue 16)."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 
 from earlypath import assess, parse_episode_json
 from earlypath.engines import python as engine
+from earlypath.engines.assessment_template import AssessmentTemplate
 from earlypath.engines.python import assess_json
 from earlypath.engines.templates import NOT_KEPT
 from earlypath.facts import episode_facts
@@ -59,8 +61,19 @@ def _keys_agree(facts: dict[str, Any]) -> None:
             *(parts.sections[s.name].key_function()(facts) for s in sections()),
         ]
         key, days, crl_days = whole(facts)
-        # one flat tuple: the sections' own (flat) keys one after the other
-        assert key == tuple(value for one in each for value in one)
+        # one flat tuple: the sections' own (flat) keys one after the other, each ending with
+        # the plain facts it shows; a fact an earlier section shows is held there only
+        flat: list[Any] = []
+        for number, (one, shown) in enumerate(zip(each, whole.shown, strict=True)):
+            start = len(one) - len(shown)
+            assert one[start:] == tuple(facts[name] for name, _ in shown)
+            flat += one[:start]
+            for value, (name, held_here) in zip(one[start:], shown, strict=True):
+                if held_here:
+                    flat.append(value)
+                else:  # left out: an earlier section's shown facts hold it
+                    assert any((name, True) in before for before in whole.shown[:number])
+        assert key == tuple(flat)
         # and the gestation's two values, as `gestation_of` computes them (the closures'
         # values: tests/unit/test_fused.py)
         assert (days, crl_days) == (engine._gestation_days(facts), engine._crl_days(facts))
@@ -96,6 +109,24 @@ def fresh_templates() -> Iterator[None]:
     clear()
     yield
     clear()
+
+
+def test_the_assessment_key_holds_each_shown_fact_once() -> None:
+    """Plain facts several sections show (the scan's location, the bleeding) are held once in
+    the whole key: a shorter key to build, hash and compare."""
+    for parts in EVERY_PARTS:
+        whole = parts.assessment_key()
+        assert whole is not None
+        held = [name for shown in whole.shown for name, here in shown if here]
+        repeated = [name for shown in whole.shown for name, here in shown if not here]
+        assert len(held) == len(set(held)) and repeated
+        assert set(repeated) <= set(held)
+        facts = episode_facts(parse_episode_json('{"assessed_on": "2024-03-04"}'))
+        each = [
+            parts.progesterone.key_of(facts),
+            *(parts.sections[s.name].key_function()(facts) for s in sections()),
+        ]
+        assert len(whole(facts)[0]) == sum(len(one) for one in each) - len(repeated)
 
 
 def test_kept_assessments_are_the_reference_bytes(
@@ -143,10 +174,29 @@ def test_a_hole_that_cannot_be_written_leaves_the_sections_to_decide(
     def cannot(*args: Any) -> None:
         calls.append("hole")
 
-    (_, after), *rest = template.pairs
-    monkeypatch.setattr(template, "pairs", ((cannot, after), *rest))
+    (at, _), *rest = template.calls  # the first function hole (the gestation's text)
+    monkeypatch.setattr(template, "calls", ((at, cannot), *rest))
     assert assess_json(episode) == want
     assert calls == ["hole"]
+
+
+def test_a_template_fills_each_hole_in_its_place() -> None:
+    """Fact holes and function holes, in turn and side by side, each written where it stands
+    (the fact holes are filled before the function holes, into their own slots)."""
+    day = dt.date(2024, 3, 4)
+
+    def hole(text: bytes) -> Any:
+        return lambda episode, facts, gestation: text
+
+    template = AssessmentTemplate(
+        [b"{", "d", b",", hole(b"1"), hole(b"2"), "n", b",", "f", hole(b"3"), b"", "d", b"}"]
+    )
+    facts = {"d": day, "n": None, "f": 2.5e-05}
+    assert template.fill(None, facts, None) == b'{"2024-03-04",12null,2.5e-053"2024-03-04"}'
+    assert AssessmentTemplate(["d"]).fill(None, facts, None) == b'"2024-03-04"'
+    # a fact or a hole that cannot be written: no text (the sections decide)
+    assert AssessmentTemplate([b"[", "s", b"]"]).fill(None, {"s": "\ud800"}, None) is None
+    assert AssessmentTemplate([b"[", "d", hole(None), b"]"]).fill(None, facts, None) is None
 
 
 def test_a_template_that_would_differ_is_not_kept(
