@@ -49,7 +49,7 @@ def accepted_month(assessed_on: ir_t.DateValue) -> ir_t.StringValue:
     """``YYYY-MM`` of an accepted row's date on DuckDB: the first 7 characters of its ISO text,
     which is ``strftime('%Y-%m')`` for every accepted row (the checks keep ``assessed_on`` within
     1900-01-01 and 2199-12-31, so the year has four digits). The date's text costs a fifth of
-    ``strftime`` (about 4% of the one-pass COPY's instructions, measured by
+    ``strftime`` (3.5% of the one-pass COPY's instructions, measured by
     benchmarks/audit_copy_instructions.py); not for rows the checks have not passed."""
     return _substring(assessed_on.cast("string"), 1, 7)
 
