@@ -22,10 +22,18 @@ fresh process; for DuckDB also the CPU of a whole 2-row audit in a fresh process
 and whether it imported ibis, and of the same audit through ``python -m earlypath audit``) and
 both peak RSS figures.
 
-``--before /work/main`` also times the DuckDB audit of another checkout (the code before a
-change) in the same run; ``--repeat N`` runs each N times, in turn, and reports medians:
+The DuckDB audit and the hand-written query are run ``--repeat`` times (default 5), in turn, a
+fresh process each: round after round, one of each, the order rotated each round so neither
+side always runs first. Each round's audit is divided by the same round's query (the two ran
+seconds apart, under about the same load), and the printed ratio is the median of those
+per-round ratios, with their range: on a shared machine one pair's ratio moves by 0.5x or more,
+the median of five much less. The python reference and Spark run once (their figure is the
+throughput against python, 100x: not a fine ratio).
 
-    python benchmarks/bench_audit.py --baseline-only --before /work/main --repeat 3
+``--before /work/main`` also times the DuckDB audit of another checkout (the code before a
+change), as a third process in each round, and its ratio to the same round's query:
+
+    python benchmarks/bench_audit.py --baseline-only --before /work/main --repeat 5
 
 ``--split`` times only the audit's COPY in steps, on its own connection and judging SQL, and the
 hand-written query on the same connection: the input read and the columns passed through
@@ -385,6 +393,18 @@ def _cli_startup(out: Path, code: Path | None, pycache: Path | None = None) -> f
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def _write_cohort(rows: int, seed: int, path: Path) -> None:
+    """The synthetic cohort, written by a child process: a worker's peak RSS (ru_maxrss) starts
+    at its parent's, since Linux keeps the forked memory's high-water mark across exec, so this
+    process stays small (writing a million rows here put every worker's peak at 280 MB or more
+    for 200,000 rows, the hand-written query's included)."""
+    cmd = [sys.executable, __file__, "--worker", "synth", "--out", str(path)]
+    cmd += ["--rows", str(rows), "--seed", str(seed)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the synthetic cohort failed:\n{done.stderr[-3000:]}")
+
+
 def _cpu_seconds() -> float:
     """CPU time of this process (every thread, user and system): on a busy shared machine a
     steadier figure than wall time."""
@@ -414,21 +434,53 @@ def _run(engine: str, source: Path, out: Path, code: Path | None = None) -> dict
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _median_run(engine: str, source: Path, folder: Path, before: Path | None, repeat: int) -> dict:
-    """Run one engine ``repeat`` times; each figure is the median of the runs."""
-    runs = []
-    for _ in range(max(1, repeat)):
-        if engine == "before":
-            r = _run("duckdb", source, folder / "out-before", before)
-            r["engine"] = "before"
-        else:
-            r = _run(engine, source, folder / f"out-{engine}")
-        runs.append(r)
+# The engines whose figure is a ratio to the hand-written query: run in rounds, one each, in turn.
+PAIRED = ("duckdb", "baseline", "before")
+
+
+def _one_run(engine: str, source: Path, folder: Path, before: Path | None) -> dict:
+    if engine == "before":
+        r = _run("duckdb", source, folder / "out-before", before)
+        r["engine"] = "before"
+        return r
+    return _run(engine, source, folder / f"out-{engine}")
+
+
+def paired_rounds(
+    engines: list[str], source: Path, folder: Path, before: Path | None, repeat: int
+) -> list[dict[str, dict]]:
+    """``repeat`` rounds of one fresh process per engine; each round starts one engine later
+    than the one before, so no engine always runs first (or right after the synthetic write)."""
+    rounds = []
+    for i in range(max(1, repeat)):
+        shift = i % len(engines)
+        order = engines[shift:] + engines[:shift]
+        rounds.append({engine: _one_run(engine, source, folder, before) for engine in order})
+    return rounds
+
+
+def medians(runs: list[dict]) -> dict:
+    """One run's figures, each number the median over ``runs``."""
     merged = dict(runs[0])
     for key, value in runs[0].items():
         if isinstance(value, float):
             merged[key] = statistics.median(r[key] for r in runs)
     return merged
+
+
+def round_ratios(rounds: list[dict[str, dict]], engine: str) -> dict[str, list[float]]:
+    """Each round's ``engine`` divided by the same round's hand-written query (wall, CPU)."""
+    return {
+        "wall": [r[engine]["seconds"] / r["baseline"]["seconds"] for r in rounds],
+        "cpu": [r[engine]["cpu_seconds"] / r["baseline"]["cpu_seconds"] for r in rounds],
+    }
+
+
+def _ratio_text(ratios: list[float]) -> str:
+    """The median of the per-round ratios and their range."""
+    if len(ratios) == 1:
+        return f"{ratios[0]:.2f}x"
+    return f"{statistics.median(ratios):.2f}x (rounds {min(ratios):.2f}-{max(ratios):.2f}x)"
 
 
 def main() -> None:
@@ -449,7 +501,12 @@ def main() -> None:
         "is timed in the same run, as 'before'",
     )
     parser.add_argument(
-        "--repeat", type=int, default=1, help="runs of each, in turn; medians are reported"
+        "--repeat",
+        type=int,
+        default=5,
+        help="rounds of the DuckDB audit and the hand-written query (and --before), one each, "
+        "in turn; the ratio is the median of the rounds' ratios (the python reference and "
+        "Spark run once)",
     )
     parser.add_argument(
         "--split",
@@ -465,14 +522,17 @@ def main() -> None:
     if args.worker == "startup":
         _startup_worker(args.out, args.code)
         return
+    if args.worker == "synth":
+        from earlypath.synth import write_cohort
+
+        write_cohort(args.rows, args.seed, "parquet", args.out)
+        return
     if args.worker == "split":
         _split_worker(args.input, args.out, args.repeat)
         return
     if args.worker:
         _worker(args.worker, args.input, args.out, args.code)
         return
-
-    from earlypath.synth import write_cohort
 
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     if args.baseline_only:
@@ -485,25 +545,36 @@ def main() -> None:
         folder = Path(tmp)
         cohort = folder / "cohort.parquet"
         started = time.perf_counter()
-        write_cohort(args.rows, args.seed, "parquet", cohort)
+        _write_cohort(args.rows, args.seed, cohort)
         print(f"synth: {args.rows:,} rows in {time.perf_counter() - started:.1f} s")
         if args.split:
             _split(cohort, folder, args.repeat)
             return
         results = {}
-        for engine in engines:
+        # The python reference and Spark once each; the DuckDB audit, the hand-written query
+        # (and --before) in interleaved rounds, so each ratio is taken within one round.
+        single = [e for e in engines if e not in PAIRED]
+        paired = [e for e in engines if e in PAIRED]
+        for engine in single:
             source = cohort
             if engine == "python" and 0 < args.python_sample < args.rows:
                 source = folder / "sample.parquet"
-                write_cohort(args.python_sample, args.seed, "parquet", source)
-            r = _median_run(engine, source, folder, args.before, args.repeat)
+                _write_cohort(args.python_sample, args.seed, source)
+            results[engine] = _one_run(engine, source, folder, None)
+        rounds = paired_rounds(paired, cohort, folder, args.before, args.repeat) if paired else []
+        for engine in paired:
+            results[engine] = medians([r[engine] for r in rounds])
+            if engine != "baseline" and "baseline" in paired:
+                results[engine]["round_ratios"] = round_ratios(rounds, engine)
+        for engine in engines:
+            r = results[engine]
             r["episodes_per_second"] = r["rows_in"] / r["seconds"]
             if r["rows_in"] < args.rows:
                 r["extrapolated_seconds"] = args.rows / r["episodes_per_second"]
             if engine in ("duckdb", "before"):
                 code = args.before if engine == "before" else None
-                r.update(_startup(folder / f"startup-{engine}", code, args.repeat))
-            results[engine] = r
+                # (a fixed cost, steady enough: at most 3 runs, to keep make bench short)
+                r.update(_startup(folder / f"startup-{engine}", code, min(args.repeat, 3)))
             extra = (
                 f" (timed on {r['rows_in']:,} rows; {args.rows:,} rows would take "
                 f"~{r['extrapolated_seconds']:.0f} s)"
@@ -527,25 +598,27 @@ def main() -> None:
             )
         if "duckdb" in results and "baseline" in results:
             audit, hand = results["duckdb"], results["baseline"]
+            ratios = audit["round_ratios"]
             whole_audit = audit["seconds"] + audit["warm_up_seconds"]
             whole_hand = hand["seconds"] + hand["warm_up_seconds"]
             print(
-                f"duckdb audit / hand-written DuckDB query = "
-                f"{audit['seconds']:.2f} s / {hand['seconds']:.2f} s = "
-                f"{audit['seconds'] / hand['seconds']:.2f}x (goal <= 1.25x); with start-up "
-                f"{whole_audit:.2f} s / {whole_hand:.2f} s = {whole_audit / whole_hand:.2f}x; "
-                f"CPU {audit['cpu_seconds']:.2f} s / {hand['cpu_seconds']:.2f} s = "
-                f"{audit['cpu_seconds'] / hand['cpu_seconds']:.2f}x; "
+                f"duckdb audit / hand-written DuckDB query, median of {len(ratios['wall'])} "
+                f"rounds: {_ratio_text(ratios['wall'])} (goal <= 1.25x); CPU "
+                f"{_ratio_text(ratios['cpu'])}; median times {audit['seconds']:.2f} s / "
+                f"{hand['seconds']:.2f} s, with start-up {whole_audit:.2f} s / "
+                f"{whole_hand:.2f} s, CPU {audit['cpu_seconds']:.2f} s / "
+                f"{hand['cpu_seconds']:.2f} s; "
                 f"peak RSS {audit['peak_rss_mb']:,.0f} MB / {hand['peak_rss_mb']:,.0f} MB"
             )
         if "before" in results and "baseline" in results:
             was, hand = results["before"], results["baseline"]
+            ratios = was["round_ratios"]
             print(
-                f"before ({args.before}): duckdb audit / hand-written DuckDB query = "
-                f"{was['seconds']:.2f} s / {hand['seconds']:.2f} s = "
-                f"{was['seconds'] / hand['seconds']:.2f}x; CPU "
-                f"{was['cpu_seconds'] / hand['cpu_seconds']:.2f}x; start-up "
-                f"{was['warm_up_seconds']:.2f} s; peak RSS {was['peak_rss_mb']:,.0f} MB"
+                f"before ({args.before}): duckdb audit / hand-written DuckDB query, median of "
+                f"{len(ratios['wall'])} rounds: {_ratio_text(ratios['wall'])}; CPU "
+                f"{_ratio_text(ratios['cpu'])}; median times {was['seconds']:.2f} s / "
+                f"{hand['seconds']:.2f} s; start-up {was['warm_up_seconds']:.2f} s; "
+                f"peak RSS {was['peak_rss_mb']:,.0f} MB"
             )
         if "python" in results:
             base = results["python"]["episodes_per_second"]
