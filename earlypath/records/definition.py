@@ -974,6 +974,17 @@ _COMPONENT_TYPES = (
     ("valueDateTime", "str"),
 )
 _JSON_NAMES = {"object": "a JSON object", "str": "text", "num": "a number", "bool": "true or false"}
+# `component` itself must be a list (of JSON objects, each with its code: FHIR R4 requires it).
+# One of another JSON type, or an item that is not an object or has no code, is read as nothing
+# (`ItemRows`), so the panel is named rather than its findings silently dropped. An item is tested
+# by its code, the one key every engine reads from it: a text or number item has none.
+_COMPONENT_NOT_A_LIST = Or(
+    (
+        *(Not(IsNull(Field("component", kind))) for kind in ("str", "num", "bool")),
+        Not(IsNull(Concept("component"))),
+    )
+)
+_COMPONENT_WITHOUT_CODE = AnyItem("component", IsNull(Field("code", "any")))
 
 
 def _wrong_type(path: str, kind: str) -> Expr:
@@ -989,6 +1000,11 @@ def _malformed(resource: str) -> RowSpec:
         for path, kind in reversed(_COMPONENT_TYPES):
             message = f"a component's {path} is not {_JSON_NAMES[kind]}; read as absent"
             why = If(AnyItem("component", _wrong_type(path, kind)), Const(message), why)
+        without_code = (
+            "a component has no code (FHIR R4 requires it) or is not a JSON object; not read"
+        )
+        why = If(_COMPONENT_WITHOUT_CODE, Const(without_code), why)
+        why = If(_COMPONENT_NOT_A_LIST, Const("component is not a list; read as absent"), why)
     for path, kind in reversed(_ELEMENT_TYPES[resource]):
         message = f"{path} is not {_JSON_NAMES[kind]}; read as absent"
         why = If(_wrong_type(path, kind), Const(message), why)

@@ -20,8 +20,12 @@ from tests.records.icd10_shapes import (
     LEFT_OUT_PREVIOUS,
     MISCARRIAGE_TODAY,
     PREVIOUS,
+    READ_BLEEDING,
     READ_ECTOPIC_TODAY,
+    READ_LEFT_OUT_BLEEDING,
+    READ_LEFT_OUT_PREVIOUS,
     READ_MISCARRIAGE_TODAY,
+    READ_PREVIOUS,
     with_bleeding,
     with_diagnosis_today,
     with_previous,
@@ -42,6 +46,10 @@ def _cases() -> dict[str, tuple[dict[str, list[dict[str, Any]]], str]]:
         (PREVIOUS, with_previous, "offer"),
         (BLEEDING, with_bleeding, "offer"),
         (LEFT_OUT_PREVIOUS, with_previous, "needs_information"),
+        (READ_PREVIOUS, with_previous, "offer"),
+        (READ_BLEEDING, with_bleeding, "offer"),
+        (READ_LEFT_OUT_PREVIOUS, with_previous, "needs_information"),
+        (READ_LEFT_OUT_BLEEDING, with_bleeding, "needs_information"),
     ):
         for shape, coded in shapes.items():
             name = f"{build.__name__}-{shape}"
@@ -61,7 +69,8 @@ def _check(rows: dict[str, dict]) -> None:
     for name, (_, decision) in cases.items():
         assert rows[name]["decision"] == decision, name
         if decision == "needs_information":
-            assert "previous_miscarriages" in rows[name]["missing"], name
+            wanted = "vaginal_bleeding" if "bleeding" in name else "previous_miscarriages"
+            assert wanted in rows[name]["missing"], name
 
 
 @pytest.fixture(scope="module")

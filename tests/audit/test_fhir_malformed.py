@@ -18,7 +18,13 @@ from tests.audit.test_fhir_mapping_agrees import write_export
 from tests.audit.test_fhir_medicines_read import _one_export, _write
 from tests.conftest_spark import spark_session
 from tests.integration.fhir_data import eligible_resources
-from tests.records.malformed_shapes import COMPONENTS, MEDICINES, panel
+from tests.records.malformed_shapes import (
+    COMPONENTS,
+    MEDICINES,
+    PANEL_COMPONENTS,
+    panel,
+    panel_of,
+)
 from tests.records.real_shapes import export_of
 from tests.records.test_engines_agree import assert_same, audit_reading
 
@@ -34,6 +40,8 @@ def _cases() -> dict[str, tuple[dict[str, list[dict[str, Any]]], str | None]]:
     for shape, (component, _) in COMPONENTS.items():
         # (its decision depends on the finding left unread: the engines must only agree)
         cases[f"panel-{shape}"] = (export_of([*eligible_resources(), panel(component)]), None)
+    for shape, (components, _) in PANEL_COMPONENTS.items():
+        cases[f"panel-{shape}"] = (export_of([*eligible_resources(), panel_of(components)]), None)
     return cases
 
 
@@ -86,10 +94,26 @@ def test_the_service_and_the_compiled_reading_report_each_alike(shape: str, tmp_
     assert expected in messages
 
 
+def test_the_compiled_reading_names_a_panel_whose_component_is_not_coded_objects(
+    tmp_path: Path,
+) -> None:
+    """Every `PANEL_COMPONENTS` shape in one record (one compiled reading: cheap)."""
+    panels = []
+    for shape, (components, _) in PANEL_COMPONENTS.items():
+        panels.append({**panel_of(components), "id": f"us-panel-{shape}"})
+    export = export_of([*eligible_resources(), *panels])
+    reading = audit_reading(ibis.duckdb.connect(), write_export(export, tmp_path), "duck", export)
+    assert_same(export, reading)
+    problems = set(reading[0]["problems"])
+    for shape, (_, problem) in PANEL_COMPONENTS.items():
+        assert (f"Observation/us-panel-{shape}", problem) in problems
+
+
 @pytest.mark.spark
 def test_spark_reads_and_reports_malformed_records_as_the_service_does(tmp_path: Path) -> None:
     added = [copy.deepcopy(r) for r, _, _ in MEDICINES.values()]
     added += [panel(c) for c, _ in COMPONENTS.values()]
+    added += [panel_of(c) for c, _ in PANEL_COMPONENTS.values()]
     for i, resource in enumerate(added):  # one record holding every shape
         resource["id"] = f"{resource['id']}-{i}"
     export = export_of([*eligible_resources(), *added])

@@ -1,7 +1,8 @@
 """The CDS service on hospital diagnoses coded in ICD-10 only (issue 12, real records;
 `tests.records.icd10_shapes`): an ectopic pregnancy or a miscarriage so coded stops an offer, and
 a previous miscarriage, recurrent miscarriage or bleeding so coded is read as its SNOMED CT code
-is; so are a GP system's Read v2 and CTV3 codes for an ectopic pregnancy and a miscarriage. Before,
+is; so are a GP system's Read v2 and CTV3 codes for an ectopic pregnancy, a miscarriage, a
+recurrent miscarriage and bleeding in early pregnancy. Before,
 each was read as no record: the first two gave an offer."""
 
 from __future__ import annotations
@@ -10,15 +11,20 @@ from typing import Any
 
 import pytest
 
-from tests.integration.fhir_data import hook_request, prefetch_for
+from earlypath.fhir.mapping import map_resources
+from tests.integration.fhir_data import TODAY, hook_request, prefetch_for
 from tests.records.icd10_shapes import (
     BLEEDING,
     ECTOPIC_TODAY,
     LEFT_OUT_PREVIOUS,
     MISCARRIAGE_TODAY,
     PREVIOUS,
+    READ_BLEEDING,
     READ_ECTOPIC_TODAY,
+    READ_LEFT_OUT_BLEEDING,
+    READ_LEFT_OUT_PREVIOUS,
     READ_MISCARRIAGE_TODAY,
+    READ_PREVIOUS,
     scanned_today,
     with_bleeding,
     with_diagnosis_today,
@@ -54,17 +60,32 @@ def test_a_miscarriage_coded_in_icd10_only_is_no_offer(client, shape):
     assert "miscarriage has been diagnosed" in card["summary"].lower()
 
 
-@pytest.mark.parametrize("shape", sorted(PREVIOUS))
+@pytest.mark.parametrize("shape", sorted({**PREVIOUS, **READ_PREVIOUS}))
 def test_a_previous_miscarriage_coded_in_icd10_only_counts(client, shape):
-    assert _card(client, with_previous(PREVIOUS[shape]))["summary"].startswith("Offer")
+    coded = {**PREVIOUS, **READ_PREVIOUS}[shape]
+    assert _card(client, with_previous(coded))["summary"].startswith("Offer")
 
 
-@pytest.mark.parametrize("shape", sorted(BLEEDING))
+@pytest.mark.parametrize("shape", sorted({**BLEEDING, **READ_BLEEDING}))
 def test_bleeding_coded_in_icd10_only_counts(client, shape):
-    assert _card(client, with_bleeding(BLEEDING[shape]))["summary"].startswith("Offer")
+    coded = {**BLEEDING, **READ_BLEEDING}[shape]
+    assert _card(client, with_bleeding(coded))["summary"].startswith("Offer")
 
 
-@pytest.mark.parametrize("shape", sorted(LEFT_OUT_PREVIOUS))
+@pytest.mark.parametrize("shape", sorted({**LEFT_OUT_PREVIOUS, **READ_LEFT_OUT_PREVIOUS}))
 def test_an_ambiguous_icd10_history_leaves_previous_miscarriages_unknown_never_none(client, shape):
-    card = _card(client, with_previous(LEFT_OUT_PREVIOUS[shape]))
+    coded = {**LEFT_OUT_PREVIOUS, **READ_LEFT_OUT_PREVIOUS}[shape]
+    card = _card(client, with_previous(coded))
     assert "needs number of previous miscarriages" in card["summary"]
+
+
+@pytest.mark.parametrize("shape", sorted(READ_LEFT_OUT_BLEEDING))
+def test_an_ambiguous_read_haemorrhage_leaves_bleeding_unknown_never_none(client, shape):
+    card = _card(client, with_bleeding(READ_LEFT_OUT_BLEEDING[shape]))
+    assert "needs whether she has vaginal bleeding" in card["summary"]
+
+
+@pytest.mark.parametrize("shape", sorted(READ_PREVIOUS))
+def test_a_read_recurrent_miscarriage_counts_at_least_two(shape):
+    result = map_resources(with_previous(READ_PREVIOUS[shape]), TODAY)
+    assert result.episode["previous_miscarriages"] == 2

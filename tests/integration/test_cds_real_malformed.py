@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from tests.integration.fhir_data import eligible_resources, hook_request, prefetch_for
-from tests.records.malformed_shapes import COMPONENTS, MEDICINES, panel
+from tests.records.malformed_shapes import (
+    COMPONENTS,
+    MEDICINES,
+    PANEL_COMPONENTS,
+    panel,
+    panel_of,
+)
 
 PV = "/cds-services/ng126-progesterone"
 # what the card's summary starts with, by what "on progesterone" reads as
@@ -46,4 +52,11 @@ def test_a_malformed_medicine_is_named_on_the_card(client, shape):
 def test_a_malformed_panel_component_is_named_on_the_card(client, shape):
     component, problem = COMPONENTS[shape]
     card = _card(client, [*eligible_resources(), panel(component)])
+    assert problem in _plain(card["detail"])
+
+
+@pytest.mark.parametrize("shape", sorted(PANEL_COMPONENTS))
+def test_a_panel_whose_component_is_not_a_list_of_coded_objects_is_named_on_the_card(client, shape):
+    components, problem = PANEL_COMPONENTS[shape]
+    card = _card(client, [*eligible_resources(), panel_of(components)])
     assert problem in _plain(card["detail"])

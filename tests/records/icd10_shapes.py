@@ -110,3 +110,25 @@ READ_MISCARRIAGE_TODAY: dict[str, tuple[str, str]] = {
     "readv2-incomplete-concept": (READ_V2, "L041."),
     "ctv3-miscarriage": (CTV3, "XE0xY"),
 }
+# a GP system's recurrent miscarriage (at least 2) and bleeding in early pregnancy, in Read v2
+# (with its term id, or the 5-character concept) and CTV3 (stop 18; before, each was read as no
+# record: the count or the bleeding stayed unknown)
+READ_PREVIOUS: dict[str, tuple[str, str]] = {
+    "readv2-pregnancy-care-habitual-aborter": (READ_V2, "L163300"),
+    "readv2-antenatal-care-recurrent-aborter-concept": (READ_V2, "6232."),
+}
+READ_BLEEDING: dict[str, tuple[str, str]] = {
+    "readv2-threatened-abortion-with-term": (READ_V2, "L100.00"),
+    "readv2-threatened-abortion-concept": (READ_V2, "L100."),
+    "readv2-bleeding-in-early-pregnancy-synonym": (READ_V2, "L10y.11"),
+    "ctv3-early-pregnancy-haemorrhage": (CTV3, "L10z."),
+}
+# left out on purpose (questions for a clinician): "[V]Pregnancy with history of abortion" (an
+# abortion of any kind, induced included); "(Inevitable abortion) or (early pregnancy
+# haemorrhage NOS)" (a loss, or bleeding with the pregnancy continuing?)
+READ_LEFT_OUT_PREVIOUS: dict[str, tuple[str, str]] = {
+    "readv2-pregnancy-with-history-of-abortion": (READ_V2, "ZV23200"),
+}
+READ_LEFT_OUT_BLEEDING: dict[str, tuple[str, str]] = {
+    "readv2-inevitable-abortion-or-haemorrhage-nos": (READ_V2, "L10zz00"),
+}

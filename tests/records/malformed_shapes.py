@@ -123,7 +123,12 @@ UNDATED_EFFECTIVE_PROBLEM = (
 
 def panel(component: dict[str, Any]) -> dict[str, Any]:
     """An early pregnancy scan panel today whose one component is ``component``."""
-    return observation("us-panel", LOINC, "11878-6", day(), component=[component])
+    return panel_of([component])
+
+
+def panel_of(components: Any) -> dict[str, Any]:
+    """An early pregnancy scan panel today whose ``component`` is ``components`` as given."""
+    return observation("us-panel", LOINC, "11878-6", day(), component=components)
 
 
 _CRL = {"code": {"coding": [{"system": LOINC, "code": "11957-8"}]}}
@@ -156,4 +161,18 @@ COMPONENTS: dict[str, tuple[dict[str, Any], str]] = {
         },
         "a component's valueBoolean is not true or false; read as absent",
     ),
+}
+
+_NO_CODE = "a component has no code (FHIR R4 requires it) or is not a JSON object; not read"
+# (the panel's whole `component`, the panel's problem): not a list, or an item that is not a JSON
+# object or has no code (stop 18; before, each was read as nothing without a word)
+PANEL_COMPONENTS: dict[str, tuple[Any, str]] = {
+    "component-an-object": (
+        {**_CRL, "valueQuantity": _MM},
+        "component is not a list; read as absent",
+    ),
+    "component-a-string": ("CRL 9.5 mm", "component is not a list; read as absent"),
+    "component-item-a-string": (["CRL 9.5 mm"], _NO_CODE),
+    "component-item-a-number": ([9.5], _NO_CODE),
+    "component-item-without-code": ([{"valueQuantity": _MM}], _NO_CODE),
 }

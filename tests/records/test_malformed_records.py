@@ -13,9 +13,11 @@ from tests.integration.fhir_data import TODAY, eligible_resources
 from tests.records.malformed_shapes import (
     COMPONENTS,
     MEDICINES,
+    PANEL_COMPONENTS,
     UNDATED_EFFECTIVE,
     UNDATED_EFFECTIVE_PROBLEM,
     panel,
+    panel_of,
 )
 
 
@@ -52,6 +54,13 @@ def test_a_malformed_panel_component_is_named(shape: str) -> None:
     result = map_resources([*eligible_resources(), panel(component)], TODAY)
     # first, and once (a value that cannot be read may also leave its finding unused)
     assert _problems(result, "Observation/us-panel")[0] == problem
+
+
+@pytest.mark.parametrize("shape", sorted(PANEL_COMPONENTS))
+def test_a_panel_whose_component_is_not_a_list_of_coded_objects_is_named(shape: str) -> None:
+    components, problem = PANEL_COMPONENTS[shape]
+    result = map_resources([*eligible_resources(), panel_of(components)], TODAY)
+    assert _problems(result, "Observation/us-panel") == [problem]
 
 
 def test_a_well_formed_panel_component_gives_no_problem() -> None:
