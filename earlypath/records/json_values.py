@@ -166,6 +166,12 @@ def ref_id(reference: Any, kind: str) -> str | None:
     """`rir.RefId`: the id a reference points to for resource type ``kind``."""
     if type(reference) is not str:
         return None
+    # the usual `Kind/id`: the id is all after the one slash (what the pattern reads there too,
+    # without running it: a dozen references a call)
+    if reference.startswith(kind) and reference[len(kind) : len(kind) + 1] == "/":
+        rest = reference[len(kind) + 1 :]
+        if rest and "/" not in rest:
+            return rest
     match = _reference_pattern(kind).fullmatch(reference)
     return match.group(1) if match else None
 

@@ -557,13 +557,18 @@ class _Generator:
         condition turned into blocks (a spec's values are computed only under its own
         condition, so no later spec reads a variable this one may not have set)."""
         if r.spec.items is not None:
-            # the resource, then each of its items read as a resource of its own (as ``j``)
+            # the resource, then each of its items read as a resource of its own (as ``j``);
+            # most resources have no items (no list there, or an empty one): just the resource
             parent, items = self.fresh("parent"), self.const(r.spec.items)
+            listed, both = f"{parent}_items", self.const(with_its_items)
+            pad = "    " * indent
             return [
-                "    " * indent + f"{parent} = j",
-                "    " * indent + f"for j in {self.const(with_its_items)}({parent}, {items}):",
+                f"{pad}{parent} = j",
+                f"{pad}{listed} = {parent}.get({r.spec.items.path!r})",
+                f"{pad}for j in ({both}({parent}, {items}) if type({listed}) is list and {listed}"
+                f" else ({parent},)):",
                 *self.row_of_j(r, indent + 1),
-                "    " * indent + f"j = {parent}",
+                f"{pad}j = {parent}",
             ]
         return self.row_of_j(r, indent)
 

@@ -109,7 +109,7 @@ def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
         if e in seen:
             continue
         seen.add(e)
-        if isinstance(e, rir.Field | rir.Concept):
+        if isinstance(e, rir.Field | rir.Concept | rir.AnyItem):
             # the JSON walked to: each prefix of the path once per node that reads it
             parts = e.path.split(".")
             for i in range(1, len(parts) + 1):
@@ -289,6 +289,13 @@ class _Source(SourceNames):
         if self.env == "json" and isinstance(e, rir.Concept):
             first, w = self.walk(e.path)
             return f"{w} if type({first}) is dict else None"
+        if self.env == "json" and isinstance(e, rir.AnyItem):
+            # the list walked to here (shared with the other readers of its path); the items'
+            # test, a closure, is called only when there is a list, which most resources lack
+            first, items = self.walk(e.path)
+            item_test = self.fallback(e.test)
+            of_items = self.const(lambda listed: any(item_test(i) is True for i in listed))
+            return f"type({first}) is list and {of_items}({items})"
         if isinstance(e, rir.InSet):
             matcher = self.helpers["MATCHER"](e.value_set)
             if not matcher.words:
