@@ -36,8 +36,11 @@ lint: install
 	$(BIN)/ruff format --check earlypath tests benchmarks
 	$(BIN)/mypy
 
+# Two pytest workers (pytest-xdist), one per core; a test file stays on one worker, so its module
+# fixtures (an export, a Spark session) are built once. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: install system-deps lint
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25 tests
 
 check: install lint
 	$(BIN)/pytest -q -m "not spark and not browser" tests/unit tests/spec tests/pathway

@@ -59,10 +59,16 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     write_cohort(OLD_ROWS, 1, "csv", old)
     write_cohort(NEW_ROWS, 2, "csv", new)
     template = folder / "template"
-    started = time.perf_counter()
-    done = audit(old, template)
-    assert done.wait(120) == 0, done.stderr.read() if done.stderr else ""
-    return {"old": old, "new": new, "template": template, "seconds": time.perf_counter() - started}
+    # The kills fall within a run's time: the shorter of a cold and a warm run, so that a first
+    # run slowed by a cold disk cache or a busy neighbour (another pytest worker) does not send
+    # the kills after the later, faster runs have ended.
+    seconds = []
+    for out in (template, folder / "warm"):
+        started = time.perf_counter()
+        done = audit(new if out != template else old, out)
+        assert done.wait(120) == 0, done.stderr.read() if done.stderr else ""
+        seconds.append(time.perf_counter() - started)
+    return {"old": old, "new": new, "template": template, "seconds": min(seconds)}
 
 
 def rows_of(out: Path) -> tuple[int, str]:
