@@ -118,15 +118,24 @@ def test_a_kill_at_each_publishing_step(setup: dict[str, Any], tmp_path: Path, s
 def test_kills_at_random_times(setup: dict[str, Any], tmp_path: Path) -> None:
     chance = random.Random(15)
     killed = 0
-    for attempt in range(TIMED_KILLS):
+    seconds = setup["seconds"]
+    # A run that ends before its kill still has its outputs checked, but does not count: the
+    # time scale then shrinks, so a machine that got faster (a pytest neighbour done) still
+    # gets half its attempts killed mid-run, at random points.
+    for attempt in range(3 * TIMED_KILLS):
         out = tmp_path / f"out{attempt}"
         shutil.copytree(setup["template"], out)
         template_run = rows_of(out)[1]
         run = audit(setup["new"], out)
-        time.sleep(chance.uniform(0.05, 0.95) * setup["seconds"])  # anywhere in a run
+        time.sleep(chance.uniform(0.05, 0.95) * seconds)  # anywhere in a run
         run.send_signal(signal.SIGKILL)
-        killed += run.wait(120) == -signal.SIGKILL
+        if run.wait(120) == -signal.SIGKILL:
+            killed += 1
+        else:
+            seconds *= 0.7
         check_after_kill(out, template_run)
+        if killed >= TIMED_KILLS // 2 and attempt + 1 >= TIMED_KILLS:
+            break
     assert killed >= TIMED_KILLS // 2
 
 
