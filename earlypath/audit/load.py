@@ -122,7 +122,15 @@ QUICK_COMPILE_SOONER = (
     "-XX:Tier3InvocationThreshold=50 -XX:Tier3MinInvocationThreshold=20 "
     "-XX:Tier3CompileThreshold=300 -XX:Tier3BackEdgeThreshold=6000"
 )
-LOCAL_JVM_OPTIONS = f"-XX:TieredStopAtLevel=1 -XX:+UseParallelGC {QUICK_COMPILE_SOONER}"
+# With the quick compiler only, the JVM shrinks its compiled-code cache to 48 MB (240 MB
+# otherwise). Spark compiles code for every query it plans, and a session that lives through
+# many audits (the test suite's, a long-running service's) filled it: "Out of space in
+# CodeCache for method handle intrinsic" failed the next query. The cache is reserved address
+# space, filled only as code is compiled (`CODE_CACHE`).
+CODE_CACHE = "-XX:ReservedCodeCacheSize=240m"
+LOCAL_JVM_OPTIONS = (
+    f"-XX:TieredStopAtLevel=1 {CODE_CACHE} -XX:+UseParallelGC {QUICK_COMPILE_SOONER}"
+)
 
 
 def spark_local_settings(master: str) -> dict[str, str]:

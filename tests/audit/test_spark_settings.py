@@ -1,8 +1,10 @@
-"""The local Spark session's settings follow its master's cores (no Spark needed to check)."""
+"""The local Spark session's settings follow its master's cores (one test reads them back
+from a started JVM)."""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -76,3 +78,21 @@ def test_the_tasks_sort_and_write_buffers_live_outside_the_jvm_heap() -> None:
     assert settings["spark.memory.offHeap.enabled"] == "true"
     size = settings["spark.memory.offHeap.size"]
     assert size.endswith("g") and int(size[:-1]) >= 1
+
+
+def test_the_quick_compiler_keeps_the_full_size_code_cache() -> None:
+    """With the quick compiler only, the JVM's default code cache is 48 MB; a long-lived
+    session filled it and a query failed ("Out of space in CodeCache")."""
+    options = spark_local_settings("local[2]")["spark.driver.extraJavaOptions"].split()
+    sizes = [o.split("=")[1] for o in options if o.startswith("-XX:ReservedCodeCacheSize=")]
+    assert sizes and sizes[0].endswith("m") and int(sizes[0][:-1]) >= 240
+
+
+def test_the_started_jvm_has_the_full_size_code_cache(spark: Any) -> None:
+    """The setting reaches the JVM the session runs in (read back from the JVM itself)."""
+    jvm = spark.sparkContext._jvm
+    pools = jvm.java.lang.management.ManagementFactory.getMemoryPoolMXBeans()
+    code_cache = [p for p in pools if "CodeCache" in p.getName() or "CodeHeap" in p.getName()]
+    assert code_cache, [p.getName() for p in pools]
+    reserved = sum(p.getUsage().getMax() for p in code_cache)
+    assert reserved >= 240 * 1024 * 1024
