@@ -99,6 +99,8 @@ __all__ = [
     "PLACE_MESSAGES",
     "PRIMITIVE_VALUES",
     "READING",
+    "UNCONFIRMED_LOCATION",
+    "UNCONFIRMED_MESSAGE",
     "UNKNOWN_LOCATION",
     "WINDOW_DAYS",
     "place",
@@ -150,6 +152,10 @@ NOT_PREGNANT_CONFLICT_MESSAGE = (
 NO_PATIENT_MESSAGE = (
     "names no Patient in the record: her sex and age are unknown (a man's record cannot be told "
     "apart); judged on the pregnancy evidence as it stands"
+)
+UNCONFIRMED_MESSAGE = (
+    "scan finding of an intrauterine pregnancy is preliminary (not yet verified): it does not "
+    "confirm where the pregnancy is; ignored"
 )
 HEARTBEAT_CONFLICT_MESSAGE = (
     "fetal heart findings that day disagree or are uncertain; whether a heartbeat was seen is "
@@ -405,6 +411,16 @@ _CONDITION_HEART = If(
     If(_VIABLE, Const("seen"), If(_UNCERTAIN, Const("uncertain"), Const(None))),
 )
 
+# A preliminary result (not yet verified) never confirms an intrauterine pregnancy, which
+# progesterone needs: its "intrauterine" is read as "unconfirmed", no location (an earlier
+# confirmed one still stands; reported). Its ectopic or uncertain finding still counts: either
+# only holds an offer back.
+UNCONFIRMED_LOCATION = "unconfirmed"
+_INTRAUTERINE = If(
+    _status_in(_text("status"), "unconfirmed_observation_status"),
+    Const(UNCONFIRMED_LOCATION),
+    Const("intrauterine"),
+)
 # Where the pregnancy is, by an Observation: its code is the finding (its value says whether it
 # was seen; neither yes nor no makes it "uncertain"), else a generic code with the finding as its
 # value. A finding recorded as not present says nothing.
@@ -413,12 +429,12 @@ _OBSERVATION_LOCATION = If(
     If(
         IsNull(PRESENCE),
         Const("uncertain"),
-        If(PRESENCE, If(_ECTOPIC, Const("ectopic"), Const("intrauterine")), Const(None)),
+        If(PRESENCE, If(_ECTOPIC, Const("ectopic"), _INTRAUTERINE), Const(None)),
     ),
     If(
         _in(_VCC, "ectopic_pregnancy"),
         Const("ectopic"),
-        If(_in(_VCC, "intrauterine_pregnancy"), Const("intrauterine"), Const(None)),
+        If(_in(_VCC, "intrauterine_pregnancy"), _INTRAUTERINE, Const(None)),
     ),
 )
 
@@ -1631,6 +1647,11 @@ _PROBLEMS: tuple[RowProblem, ...] = (
             "scan finding value is not present/absent; where the pregnancy is that day is taken "
             "as unknown"
         ),
+    ),
+    RowProblem(
+        "clinical",
+        And((_is(Col("location"), UNCONFIRMED_LOCATION), _THIS)),
+        Message.of(UNCONFIRMED_MESSAGE),
     ),
     RowProblem(
         "scans",
