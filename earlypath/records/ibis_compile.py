@@ -31,11 +31,16 @@ says cannot matter. `Days`: a row whose day is None has no day to go under and i
 Cost: a row spec's subexpressions used more than once are computed once, in stages (DuckDB
 views; Spark checkpoints, as its optimizer would inline them again), and so are those the
 aggregates of one step share; a concept's value sets are tested once (`_with_masks`: its
-codings joined to a constant code table, one bit per set); a step's rows that none of its
+codings joined to the sets' codes, one bit per set); a step's rows that none of its
 filters' row-only parts takes are left out before the join to the encounters (`_row_only`);
 each episode step stores only its aggregates, the episodes so far being a view that joins them; the whole reading is
 rendered to SQL once (kept on disk between processes, `plan_cache`) and replayed with each
 call's table names (`run_records`), each work table dropped once no later statement reads it.
+
+No code of a value set is written into the SQL: the codes are a table of the engine
+(`earlypath.records.value_codes`), joined by a resource's concepts (`_with_masks`, `AtLeast`
+too) and, for the concepts of list items that a lambda reads, by the row's codings first
+(`_with_found`); a statement's size does not grow with the sets.
 
 Known differences from the Python engine (none reached by the definition's steps):
 - every JSON number is a float here: a `Message` shows the JSON integer 12 as "12.0" (Python:
@@ -62,6 +67,7 @@ from earlypath.engines.ibis_compile import IR_TYPES, _Compiler
 from earlypath.fhir.codes import code_set, load_codes, word_pattern
 from earlypath.records import ir as rec
 from earlypath.records import plan_cache
+from earlypath.records.value_codes import sql_shape, value_codes_table
 from earlypath.rules import ir
 
 __all__ = [
@@ -689,10 +695,16 @@ class _Env:
         aggs: Mapping[int, ir_t.Value] | None = None,
         outer: _RecordsCompiler | None = None,
         masks: Mapping[ir.Expr, tuple[str, Mapping[str, int]]] | None = None,
+        least: Mapping[tuple[ir.Expr, str], str] | None = None,
+        found: Mapping[str, ir_t.Value] | None = None,
     ) -> None:
         self.scope, self.scope_types = scope, scope_types or {}
         # a concept's value sets tested once (`_code_masks`): concept -> (column, set -> bit)
         self.masks = masks or {}
+        # `AtLeast` of a resource's concept, by the same join: (concept, set) -> column
+        self.least = least or {}
+        # a set tested inside list items: the row's codings listed in it (`_with_found`)
+        self.found = found or {}
         self.col, self.col_types = col, col_types or {}
         self.ctx, self.ctx_types = ctx, ctx_types or {}
         self.joined = joined or {}
@@ -719,6 +731,7 @@ class _Env:
             ctx_types=self.ctx_types,
             table_types=self.table_types,
             outer=outer,
+            found=self.found,
         )
 
 
@@ -841,7 +854,10 @@ class _RecordsCompiler(_Compiler):
         if isinstance(e, rec.FirstCode):
             return _first(self.expr(e.concept)[_CODING])[_CODE]
         if isinstance(e, rec.AtLeast):
-            return _at_least(self.expr(e.concept), e.value_set)
+            column = env.least.get((e.concept, e.value_set))
+            if column is None:
+                raise TypeError("AtLeast is read only of a resource's own concept")
+            return env.read("scope", column)
         if isinstance(e, rec.Day):
             return _day(self.expr(e.text, "str"))
         if isinstance(e, rec.NormText):
@@ -910,13 +926,19 @@ class _RecordsCompiler(_Compiler):
         raise TypeError(f"the records compiler has no rule for IR node {type(e).__name__}")
 
     def in_sets(self, concept: ir.Expr, names: Sequence[str]) -> ir_t.BooleanValue:
-        """`_in_set`, read from the concept's mask column when its sets were tested once."""
+        """`CodeSet.matches` of any of the sets: a listed system|code of any coding (a
+        resource's concept: its mask column, `_with_masks`; a list item's: the row's listed
+        codings, `_with_found`), or one of a set's words in the concept's text or a coding's
+        display (lower-cased, as the words stand alone)."""
         mask = self.env.masks.get(concept)
-        if mask is None or any(name not in mask[1] for name in names):
-            return _in_set(self.expr(concept), *names)
-        column, bits = mask
-        wanted = sum(1 << bits[name] for name in set(names))
-        test = (self.env.read("scope", column) & wanted) != 0  # never None: 0 when no coding
+        if mask is not None and all(name in mask[1] for name in names):
+            column, bits = mask
+            wanted = sum(1 << bits[name] for name in set(names))
+            test = (self.env.read("scope", column) & wanted) != 0  # never None: 0 when no coding
+        elif all(name in self.env.found for name in names):
+            test = _found_in(self.expr(concept), [self.env.found[name] for name in names])
+        else:
+            raise TypeError(f"value sets {sorted(names)} tested where no code table is joined")
         if any(code_set(name).words for name in names):
             test = test | _words_of(self.expr(concept), names)
         return test.fill_null(False)
@@ -950,32 +972,22 @@ def _first(items: ir_t.ArrayValue) -> ir_t.Value:
     return ibis.cases((items.length() > 0, items[0]), else_=ibis.null(items.type().value_type))
 
 
-def _listed(c: ir_t.StructValue, pairs: Iterable[tuple[str, str]]) -> ir_t.BooleanValue:
-    """Is the coding's (system, code) one of ``pairs`` (a missing system or code read as "")?
-    Compared field by field, grouped by system: no "system|code" text is built per coding."""
-    by_system: dict[str, list[str]] = {}
-    for system, code in sorted(pairs):
-        by_system.setdefault(system, []).append(code)
-    system, code = c[_SYSTEM].fill_null(""), c[_CODE].fill_null("")
-    out: ir_t.BooleanValue = ibis.literal(False)
-    for s, codes in by_system.items():
-        # a constant list's contains, not an IN: DuckDB tests an IN inside a list lambda value
-        # by value (a value set has up to ~90 codes); the list's test is about 2x cheaper
-        listed = ibis.literal(codes, type="array<string>").contains(code)
-        out = out | ((system == s) & listed)
-    return out
+def _coding_key(c: ir_t.StructValue) -> ir_t.StructValue:
+    """A coding's (system, code), a missing one read as "" (as `CodeSet.matches` reads it)."""
+    return ibis.struct({"system": c[_SYSTEM].fill_null(""), "code": c[_CODE].fill_null("")})
 
 
-def _in_set(concept: ir_t.StructValue, *names: str) -> ir_t.BooleanValue:
-    """`CodeSet.matches` of any of the sets: a listed system|code of any coding, or one of a
-    set's words in the concept's text or a coding's display (lower-cased, as the words stand
-    alone)."""
-    pairs = set().union(*(code_set(name).codes for name in names))
-    codings = concept[_CODING]
-    test = codings.filter(lambda c: _listed(c, pairs)).length() > 0
-    if any(code_set(name).words for name in names):
-        test = test.fill_null(False) | _words_of(concept, names)
-    return test.fill_null(False)
+def _found_in(concept: ir_t.StructValue, found: Sequence[ir_t.Value]) -> ir_t.BooleanValue:
+    """Is a coding of the concept one of ``found`` (lists of (system, code) of the row's codings
+    that a set lists: a coding is listed exactly when it is among them)?"""
+
+    def listed(c: ir_t.StructValue) -> ir_t.BooleanValue:
+        out: ir_t.BooleanValue = ibis.literal(False)
+        for codes in found:
+            out = out | codes.contains(_coding_key(c)).fill_null(False)
+        return out
+
+    return (concept[_CODING].filter(listed).length() > 0).fill_null(False)
 
 
 def _words_of(concept: ir_t.StructValue, names: Sequence[str]) -> ir_t.BooleanValue:
@@ -993,22 +1005,6 @@ def _words_in(text: ir_t.StringValue, *names: str) -> ir_t.BooleanValue:
     for word in words:
         out = out | text.re_search(word_pattern(word)).fill_null(False)
     return out
-
-
-def _at_least(concept: ir_t.StructValue, name: str) -> ir_t.IntegerValue:
-    codes = code_set(name)
-    # the first listed coding, then what its code says (codes grouped by their count)
-    first = _first(concept[_CODING].filter(lambda c: _listed(c, codes.codes)))
-    by_count: dict[int, list[tuple[str, str]]] = {}
-    for pair in sorted(codes.codes):
-        by_count.setdefault(codes.at_least.get(pair, 1), []).append(pair)
-    return ibis.cases(
-        *(
-            (first.notnull() & _listed(first, pairs), ibis.literal(n, type="int64"))
-            for n, pairs in by_count.items()
-        ),
-        else_=ibis.null("int64"),
-    )
 
 
 def _day(text: ir_t.StringValue) -> ir_t.DateValue:
@@ -1211,6 +1207,7 @@ def compile_rows(
     column types (a column's type is the first its specs tell)."""
     schemas = read_schema(spec)
     tables: dict[str, ir_t.Table] = {}
+    value_codes = _value_codes(resources)
     problems: list[ir_t.Table] = []
     types: dict[str, dict[str, str]] = {}
     pending = list(spec.rows)
@@ -1231,13 +1228,27 @@ def compile_rows(
                         kinds[column] = c.type_of(e)  # type: ignore[assignment]
             types[name] = {k: v or "str" for k, v in kinds.items()}
             parts = [
-                _compile_row(r, resources[r.resource], schemas[r.resource], tables, types, keep)
+                _compile_row(
+                    r, resources[r.resource], schemas[r.resource], tables, types, keep, value_codes
+                )
                 for r in specs
             ]
             table = ibis.union(*(p[0] for p in parts)) if len(parts) > 1 else parts[0][0]
             tables[name] = keep(table, name)
             problems += [p[1] for p in parts if p[1] is not None]
     return tables, problems, types
+
+
+def _value_codes(resources: Mapping[str, ir_t.Table]) -> Callable[[], ir_t.Table]:
+    """The value sets' code table on the backend of ``resources`` (`value_codes_table`),
+    registered when first asked for."""
+
+    @functools.cache
+    def table() -> ir_t.Table:
+        backend = next(iter(resources.values()))._find_backend()
+        return value_codes_table(backend)
+
+    return table
 
 
 # nodes not worth a column of their own, and nodes whose inside is read in another scope
@@ -1301,78 +1312,128 @@ def _bit_or(x: int) -> int:  # type: ignore[empty-body]
     """SQL's bit_or (DuckDB and Spark alike): ibis's own BitOr has no Spark rule."""
 
 
+@ibis.udf.agg.builtin(name="min_by")
+def _min_by(value: int, key: int) -> int:  # type: ignore[empty-body]
+    """SQL's min_by (Spark's; DuckDB's name for arg_min): ``value`` of the row with the least
+    ``key``. Its state is two integers, which DuckDB writes out under a memory cap; ibis's own
+    ArgMin is an ordered first() on DuckDB, which keeps every row of its group."""
+
+
+def _row_roots(row: rec.RowSpec) -> list[Any]:
+    return [e for e in (row.when, row.patient, *(e for _, e in row.columns), *row.checks) if e]
+
+
 def _code_masks(row: rec.RowSpec) -> dict[ir.Expr, dict[str, int]]:
-    """The value sets each concept of the resource itself is tested against (`InSet`, outside
-    list items), each given a bit: concept -> set -> bit (`_with_masks`)."""
+    """The value sets each concept of the resource itself is tested against (`InSet` and
+    `AtLeast`, outside list items), each given a bit: concept -> set -> bit (`_with_masks`)."""
     sets: dict[ir.Expr, list[str]] = {}
-    roots = [row.when, row.patient, *(e for _, e in row.columns), *row.checks]
-    for root in roots:
-        if root is None:
-            continue
+    for root in _row_roots(row):
         for node in _walk(root, (rec.AnyItem, rec.FirstItem)):
-            if isinstance(node, rec.InSet):
+            if isinstance(node, rec.InSet | rec.AtLeast):
                 names = sets.setdefault(node.concept, [])
                 if node.value_set not in names:
                     names.append(node.value_set)
-    return {c: {n: i for i, n in enumerate(names[:_MASK_BITS])} for c, names in sets.items()}
+    if any(len(names) > _MASK_BITS for names in sets.values()):
+        raise ValueError(f"a concept of {row.resource} is tested against over {_MASK_BITS} sets")
+    return {c: {n: i for i, n in enumerate(names)} for c, names in sets.items()}
+
+
+def _at_least_pairs(row: rec.RowSpec) -> list[tuple[ir.Expr, str]]:
+    """(concept, set) of each `AtLeast` of the resource's own concepts, in a stable order."""
+    pairs = [
+        (node.concept, node.value_set)
+        for root in _row_roots(row)
+        for node in _walk(root, (rec.AnyItem, rec.FirstItem))
+        if isinstance(node, rec.AtLeast)
+    ]
+    return list(dict.fromkeys(pairs))
 
 
 def _code_table(
-    source: ir_t.Table, masks: Sequence[tuple[ir.Expr, Mapping[str, int]]]
+    value_codes: ir_t.Table,
+    masks: Sequence[tuple[ir.Expr, Mapping[str, int]]],
+    least: Sequence[tuple[ir.Expr, str]],
 ) -> ir_t.Table:
-    """(k, system, code, bits): each listed coding of the k-th concept with the bits of the
-    value sets that list it (a code under each name of its system, as `code_set` gives it).
-    Made from a constant list (an ibis memtable would load pandas); read from one row of
-    ``source`` (an empty source has no coding to look up)."""
-    bits: dict[tuple[int, str, str], int] = {}
-    for k, (_, sets) in enumerate(masks):
-        for name, bit in sets.items():
-            for system, code in code_set(name).codes:
-                bits[(k, system, code)] = bits.get((k, system, code), 0) | (1 << bit)
-    kind = "struct<k: int64, system: string, code: string, bits: int64>"
-    rows = [
-        {"k": k, "system": system, "code": code, "bits": b}
-        for (k, system, code), b in sorted(bits.items())
-    ]
-    listed = ibis.literal(rows, type=f"array<{kind}>")
-    one = source.limit(1).select(_code=listed).unnest("_code")
-    return one.select(
-        _ck=one["_code"]["k"],
-        _cs=one["_code"]["system"],
-        _cc=one["_code"]["code"],
-        _cb=one["_code"]["bits"],
+    """(k, system, code, bits, _cl0...): each listed code of the k-th concept's sets with the
+    bits of the sets that list it, and for the j-th `AtLeast` of that concept the code's
+    "at least n" (1 when the set gives none). Read from the engine's table of every value set's
+    codes (`value_codes_table`): the SQL names the sets and bits, never a code."""
+    parts = []
+    for k, (concept, sets) in enumerate(masks):
+        mine = value_codes.filter(value_codes["value_set"].isin(sorted(sets)))
+        bit = ibis.cases(
+            *(
+                (mine["value_set"] == name, ibis.literal(1 << b, "int64"))
+                for name, b in sets.items()
+            ),
+            else_=ibis.literal(0, "int64"),
+        )
+        counts = {
+            f"_cl{j}": ibis.cases(
+                (mine["value_set"] == name, mine["at_least"].fill_null(1)),
+                else_=ibis.null("int64"),
+            )
+            if c == concept
+            else ibis.null("int64")
+            for j, (c, name) in enumerate(least)
+        }
+        parts.append(
+            mine.select(
+                _ck=ibis.literal(k, "int64"),
+                _cs=mine["system"],
+                _cc=mine["code"],
+                _bit=bit,
+                **counts,
+            )
+        )
+    every = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    return every.group_by("_ck", "_cs", "_cc").aggregate(
+        _cb=_bit_or(every["_bit"]), **{f"_cl{j}": every[f"_cl{j}"].max() for j in range(len(least))}
     )
 
 
 def _with_masks(
     t: ir_t.Table,
     masks: Sequence[tuple[ir.Expr, Mapping[str, int]]],
+    least: Sequence[tuple[ir.Expr, str]],
     compiler: _RecordsCompiler,
     codes: ir_t.Table,
 ) -> ir_t.Table:
     """``t`` with a column ``_mask{k}`` per concept: the bits of the value sets any of its
-    codings is listed in (0 when none). Each coding is looked up once, by a join of the
-    unnested codings to ``codes`` (`_code_table`), instead of once per set by a list test (the
-    ~28 sets of an Observation's code and value: about 5x less CPU on DuckDB). A coding's
-    missing system or code is read as "", as `_listed` reads it."""
+    codings is listed in (0 when none); and ``_least{j}`` per `AtLeast`: the count of the
+    first coding its set lists (None when none). Each coding is looked up once, by a join of
+    the unnested codings to ``codes`` (`_code_table`), instead of once per set by a list test
+    (the ~28 sets of an Observation's code and value: about 5x less CPU on DuckDB). A coding's
+    missing system or code is read as "", as `CodeSet.matches` reads it."""
     parts = []
     # a row's key: ``n``, and which of its resource's rows when items are rows (`_ITEM`)
     keys = ["n", _ITEM] if _ITEM in t.columns else ["n"]
+    counted = {c for c, _ in least}
     for k, (concept, _) in enumerate(masks):
         codings = compiler.expr(concept)[_CODING]
         # only the rows with codings are unnested (the same rows out): DuckDB's unnest costs
         # per input row even where the list is NULL or empty (most Observations have no
         # valueCodeableConcept)
         coded = t.filter(codings.length() > 0)
+        if concept in counted:
+            # `AtLeast` reads the first listed coding: each coding carries its place into the
+            # unnest. Not ibis's unnest(offset=): on DuckDB it unnests a list_zip(...), which
+            # DuckDB plans as a lateral join, its hash tables holding every row's codings
+            # (under the flattening's memory cap they did not fit: docs/speed.md, round 8)
+            codings = codings.map(
+                lambda c, i: ibis.struct({_SYSTEM: c[_SYSTEM], _CODE: c[_CODE], "o": i})
+            )
         u = coded.select(
             *(coded[c].name(f"_mkey{i}") for i, c in enumerate(keys)),
             _mk=ibis.literal(k, type="int64"),
             _mc=codings,
         ).unnest("_mc")
+        place = u["_mc"]["o"] if concept in counted else ibis.null("int64")
         parts.append(
             u.select(
                 *(u[f"_mkey{i}"] for i in range(len(keys))),
                 _mk=u["_mk"],
+                _mo=place.cast("int64"),
                 _ms=u["_mc"][_SYSTEM].fill_null(""),
                 _mcode=u["_mc"][_CODE].fill_null(""),
             )
@@ -1386,16 +1447,100 @@ def _with_masks(
             codings["_mcode"] == codes["_cc"],
         ],
     )
+    concept_k = {c: k for k, (c, _) in enumerate(masks)}
+    firsts = {
+        # the count of the first coding (by its place in the list) the set lists
+        f"_ml{j}": _min_by(
+            found[f"_cl{j}"],
+            found["_mo"],
+            where=(found["_mk"] == concept_k[c]) & found[f"_cl{j}"].notnull(),
+        )
+        for j, (c, _) in enumerate(least)
+    }
     bits = found.group_by(
         *(found[f"_mkey{i}"].name(f"_mrow{i}") for i in range(len(keys)))
     ).aggregate(
-        **{f"_mb{k}": _bit_or(found["_cb"], where=found["_mk"] == k) for k in range(len(masks))}
+        **{f"_mb{k}": _bit_or(found["_cb"], where=found["_mk"] == k) for k in range(len(masks))},
+        **firsts,
     )
     joined = t.left_join(bits, [t[c] == bits[f"_mrow{i}"] for i, c in enumerate(keys)])
     return joined.select(
         *t.columns,
         **{f"_mask{k}": bits[f"_mb{k}"].fill_null(0) for k in range(len(masks))},
+        **{f"_least{j}": bits[f"_ml{j}"] for j in range(len(least))},
     )
+
+
+def _item_concepts(row: rec.RowSpec) -> tuple[list[tuple[tuple[str, ...], str]], list[str]]:
+    """The concepts tested by `InSet` inside list items, each as (the lists it is inside, from
+    the resource down; its path in the innermost item), and the sets they are tested against."""
+    places: list[tuple[tuple[str, ...], str]] = []
+    names: list[str] = []
+
+    def visit(node: Any, scope: tuple[str, ...]) -> None:
+        if isinstance(node, rec.AnyItem | rec.FirstItem):
+            for child in (node.test, getattr(node, "value", None)):
+                if child is not None:
+                    visit(child, (*scope, node.path))
+            return
+        if isinstance(node, rec.Outer):
+            visit(node.item, scope[:-1])
+            return
+        if isinstance(node, rec.InSet | rec.AtLeast) and scope:
+            if not isinstance(node, rec.InSet) or not isinstance(node.concept, rec.Concept):
+                raise TypeError("a list item's value set is read only by InSet of a Concept")
+            places.append((scope, node.concept.path))
+            names.append(node.value_set)
+        for child in _children(node):
+            visit(child, scope)
+
+    for root in _row_roots(row):
+        visit(root, ())
+    return list(dict.fromkeys(places)), list(dict.fromkeys(names))
+
+
+def _with_found(
+    t: ir_t.Table,
+    places: Sequence[tuple[tuple[str, ...], str]],
+    names: Sequence[str],
+    value_codes: ir_t.Table,
+) -> ir_t.Table:
+    """``t`` with a column ``_found{j}`` per set tested inside list items: the (system, code)
+    of the row's codings (at ``places``) that the j-th set lists. A lambda over a list item
+    cannot join a table; it tests its coding against this short list of the row instead (a
+    coding of the row is listed exactly when it is in it)."""
+    keys = ["n", _ITEM] if _ITEM in t.columns else ["n"]
+    key_names = [f"_fkey{i}" for i in range(len(keys))]
+
+    def unnested(u: ir_t.Table) -> ir_t.Table:
+        # only rows with items are unnested (DuckDB's unnest costs per row, NULL lists too)
+        return u.filter(u["_fv"].length() > 0).unnest("_fv")
+
+    parts = []
+    for scope, concept in places:
+        named = (t[c].name(key_names[i]) for i, c in enumerate(keys))
+        u = unnested(t.select(*named, _fv=t[list_name(scope[0])]))
+        for path in scope[1:]:
+            u = unnested(u.select(*key_names, _fv=u["_fv"][list_name(path)]))
+        u = unnested(u.select(*key_names, _fv=u["_fv"][concept_name(concept)][_CODING]))
+        parts.append(
+            u.select(
+                *key_names,
+                _fs=u["_fv"][_SYSTEM].fill_null(""),
+                _fc=u["_fv"][_CODE].fill_null(""),
+            )
+        )
+    codings = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    listed = value_codes.filter(value_codes["value_set"].isin(sorted(names)))
+    hits = codings.join(
+        listed, [codings["_fs"] == listed["system"], codings["_fc"] == listed["code"]]
+    )
+    pair = ibis.struct({"system": hits["_fs"], "code": hits["_fc"]})
+    found = hits.group_by(*(hits[k].name(f"_frow{i}") for i, k in enumerate(key_names))).aggregate(
+        **{f"_fd{j}": pair.collect(where=hits["value_set"] == name) for j, name in enumerate(names)}
+    )
+    joined = t.left_join(found, [t[c] == found[f"_frow{i}"] for i, c in enumerate(keys)])
+    return joined.select(*t.columns, **{f"_found{j}": found[f"_fd{j}"] for j in range(len(names))})
 
 
 # which row of a resource a row is (0: the resource's own, i: its i-th item of `rec.ItemRows`);
@@ -1432,11 +1577,14 @@ def _compile_row(
     tables: Mapping[str, ir_t.Table],
     types: Mapping[str, Mapping[str, str]],
     keep: Keep = _as_is,
+    value_codes: Callable[[], ir_t.Table] | None = None,
 ) -> tuple[ir_t.Table, ir_t.Table | None]:
     scope_types = {n: _column_type(k, d) for n, k, d in schema.columns()}
 
     shared: dict[ir.Expr, str] = {}
     masks: dict[ir.Expr, tuple[str, Mapping[str, int]]] = {}
+    least: dict[tuple[ir.Expr, str], str] = {}
+    found: dict[str, str] = {}
 
     def compiler(t: ir_t.Table, joined: Mapping[int, str]) -> _RecordsCompiler:
         env = _Env(
@@ -1445,12 +1593,18 @@ def _compile_row(
             joined={k: t[v] for k, v in joined.items()},
             table_types=types,
             masks=masks,
+            least=least,
+            found={name: t[column] for name, column in found.items()},
         )
         return _RecordsCompiler(env, schema, {e: t[name] for e, name in shared.items()})
 
     resources = source.filter(source[leaf_name("resourceType", "str")] == row.resource)
     joined: dict[int, str] = {}
     concept_sets = list(_code_masks(row).items())
+    least_pairs = _at_least_pairs(row)
+    places, item_sets = _item_concepts(row)
+    if (concept_sets or places) and value_codes is None:
+        raise ValueError("a row spec that tests value sets needs the code table")
 
     def prepared(t: ir_t.Table) -> ir_t.Table:
         """``t`` with the other tables' rows it joins and the masks of its concepts (the
@@ -1471,13 +1625,18 @@ def _compile_row(
             )
             joined[id(j)] = f"_j{i}"
         if codes is not None:
-            t = _with_masks(t, concept_sets, compiler(t, joined), codes)
+            t = _with_masks(t, concept_sets, least_pairs, compiler(t, joined), codes)
+        if places:
+            assert value_codes is not None
+            t = _with_found(t, places, item_sets, value_codes())
         return t
 
-    # the constant code table, stored once for the row spec, is read from one row of the
-    # resources: from a union with item rows, the LIMIT 1 is not pushed into the union and
-    # every resource's items were unnested just to take one row (~1 CPU s at 20k patients)
-    codes = keep(_code_table(resources, concept_sets), "codes") if concept_sets else None
+    # the codes of the sets the row spec tests, stored once for the row spec (its parts with
+    # item rows read it both)
+    codes = None
+    if concept_sets:
+        assert value_codes is not None
+        codes = keep(_code_table(value_codes(), concept_sets, least_pairs), "codes")
 
     if row.items is None:
         t = prepared(resources)
@@ -1488,6 +1647,8 @@ def _compile_row(
         own, items = _item_rows(resources, row.items, schema)
         t = ibis.union(prepared(own), prepared(items), distinct=False)
     masks.update({c: (f"_mask{k}", sets) for k, (c, sets) in enumerate(concept_sets)})
+    least.update({pair: f"_least{j}" for j, pair in enumerate(least_pairs)})
+    found.update({name: f"_found{j}" for j, name in enumerate(item_sets)})
     t = t.filter(compiler(t, joined).expr(row.when, "bool").fill_null(False))
     roots = [row.patient, *(e for _, e in row.columns), *row.checks]
     for stage in _shared_stages(r for r in roots if r is not None):
@@ -1893,6 +2054,8 @@ class _Plan:
 
 
 _PLANS: dict[tuple[Any, ...], _Plan] = {}
+# the name of the value sets' code table in a kept plan (`value_codes_table` names it per codes)
+_VALUE_CODES = "@value_codes@"
 
 
 def _quoted(con: Any, name: str) -> list[str]:
@@ -1934,18 +2097,21 @@ def run_records(
     read it have run (and with ``drop_inputs`` the tables of ``resources``, made by
     `load_resources`, too): the memory a reading holds does not add up step after step."""
     inputs = {r: t.get_name() for r, t in resources.items()}
+    # the value sets' codes are a table of the engine, named by the SQL, not written in it
+    value_codes = value_codes_table(con).get_name()
     key = (
         id(spec),
         con.name,
         whole,
         tuple(sorted((r, tuple(t.schema().items())) for r, t in resources.items())),
         tuple(con.table(encounters).schema().items()),
+        sql_shape(load_codes()),
     )
     plan = _PLANS.get(key)
     stored = False
     if plan is None:
-        # the key on disk: the definition by value, and the value sets its SQL holds
-        disk_key = plan_cache.plan_key(spec, key[1:], load_codes())
+        # the key on disk: the definition by value, and what of the value sets its SQL holds
+        disk_key = plan_cache.plan_key(spec, key[1:])
         kept = plan_cache.load_plan(disk_key)
         if kept is not None:
             plan = _Plan(**kept)
@@ -1956,7 +2122,7 @@ def run_records(
             stored = True
         _PLANS[key] = plan
     names = {f"@in_{r}@": name for r, name in inputs.items()}
-    names |= {"@encounters@": encounters, "@prefix@": prefix}
+    names |= {"@encounters@": encounters, "@prefix@": prefix, _VALUE_CODES: value_codes}
 
     def real(text: str) -> str:
         for placeholder, name in names.items():
@@ -2037,6 +2203,7 @@ def _record_plan(
     """Compile the reading once, storing its tables, and note each statement as a template."""
     placeholders = {name.get_name(): f"@in_{r}@" for r, name in resources.items()}
     placeholders[encounters] = "@encounters@"
+    placeholders[value_codes_table(con).get_name()] = _VALUE_CODES
     statements: list[tuple[str, str]] = []
     names = itertools.count()
 

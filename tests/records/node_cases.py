@@ -351,6 +351,40 @@ ROW_CASES = [
         True,
     ),
     row_case("anyitem no list", AnyItem("c", Const(True)), _obs(c={"id": "b"}), False),
+    # a value set tested inside list items: the lambda reads the row's listed codings
+    row_case(
+        "inset in a list item: the second item's second coding",
+        AnyItem("i", InSet(Concept("k"), "progesterone")),
+        _obs(i=[{"k": {"coding": [BLEEDING]}}, 4, {"k": {"coding": [RECURRENT, PROGESTERONE]}}]),
+        True,
+    ),
+    row_case(
+        "inset in a list item: a code of another set of the row is not listed",
+        And(
+            (
+                AnyItem("i", InSet(Concept("k"), "progesterone")),
+                InSet(Concept("code"), "bleeding"),
+            )
+        ),
+        _obs(code={"coding": [PROGESTERONE, BLEEDING]}, i=[{"k": {"coding": [BLEEDING]}}]),
+        False,
+    ),
+    row_case(
+        "inset in a nested list item, and the item's own test",
+        FirstItem(
+            "c",
+            AnyItem("g", InSet(Concept("k"), "progesterone")),
+            Field("id", "str"),
+        ),
+        _obs(
+            c=[
+                {"id": "a", "g": [{"k": {"coding": [BLEEDING]}}]},
+                {"id": "b", "g": [{"k": {"coding": [{"code": "8727"}]}}, {"k": None}]},
+                {"id": "c", "g": [{"k": {"text": "x", "coding": [PROGESTERONE]}}]},
+            ]
+        ),
+        "c",
+    ),
     row_case(
         "firstitem",
         FirstItem("c", Cmp("==", Field("k", "str"), Const("y")), Field("v", "num")),

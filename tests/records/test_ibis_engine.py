@@ -105,6 +105,9 @@ _ON_SPARK = {
     # the value sets' join of the unnested codings (a constant table, bit_or per row)
     "inset: each concept its own sets",
     "inset codings that are not objects",
+    # a set tested inside list items (the row's listed codings) and AtLeast (the first listed)
+    "inset in a nested list item, and the item's own test",
+    "at least first in set",
 }
 SPARK_CASES = [c for c in CASES if c.name in _ON_SPARK]
 

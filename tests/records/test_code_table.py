@@ -1,0 +1,111 @@
+"""The value sets' codes are a table of the engine, not text of the compiled SQL (issue 12, item
+5): Spark's parser has refused a 4 MB statement, and the codes written as literals made the
+largest statement of a FHIR audit ~97k characters. A statement's size must not grow with the
+sets (a site adds its own codes), and a plan kept in the process must read the codes as they are
+now (it is keyed on what its SQL holds, not on the codes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pytest
+
+import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
+from earlypath.fhir.terminology import AT_LEAST, CHECKED, SITE_VALUESETS_ENV, URL_PREFIX
+from earlypath.records import ibis_compile
+from earlypath.records.definition import READING
+from earlypath.records.ibis_compile import load_resources, run_records
+from tests.integration.fhir_data import PATIENT_ID, condition, day, previous_miscarriage
+from tests.records.real_shapes import export_of
+
+# the largest statement of this reading (no code in it) is the problems' union, ~66k characters
+# on DuckDB; Spark's parser took 97k and refused 4 MB. With the codes written out, the code table
+# of the clinical rows alone grew by ~110 characters a code.
+BOUND = 80_000
+SYNTHETIC = "http://example.org/synthetic-codes"
+
+
+def _site_codes(folder: Path, count: int) -> None:
+    """Site files adding ``count`` synthetic codes to each of three sets: one tested on a
+    resource's concept, one inside list items (a Medication's ingredients), one counted
+    (`AtLeast`)."""
+    checked = [{"url": CHECKED, "valueString": "synthetic, for a test"}]
+    for name, more in (
+        ("miscarriage_event", []),
+        ("progesterone", []),
+        ("miscarriage_history", [{"url": AT_LEAST, "valueInteger": 3}]),
+    ):
+        contains = [
+            {
+                "system": SYNTHETIC,
+                "code": f"{name}-{i}",
+                "display": "x",
+                "extension": checked + more,
+            }
+            for i in range(count)
+        ]
+        body = {
+            "resourceType": "ValueSet",
+            "url": URL_PREFIX + name,
+            "expansion": {"contains": contains},
+        }
+        (folder / f"{name}.json").write_text(json.dumps(body), encoding="utf-8")
+
+
+def _export(folder: Path) -> Path:
+    """Her record with a history code of the site's ("at least 3") and a packaged one (17369002,
+    a miscarriage in SNOMED CT: at least 1)."""
+    site = condition("h1", "x", day(-400))
+    site["code"] = {"coding": [{"system": SYNTHETIC, "code": "miscarriage_history-7"}]}
+    folder.mkdir()
+    for kind, resources in export_of([site, previous_miscarriage()]).items():
+        text = "".join(json.dumps(r) + "\n" for r in resources)
+        (folder / f"{kind}.ndjson").write_text(text, encoding="utf-8")
+    return folder
+
+
+def _reading(con: Any, folder: Path, prefix: str) -> Any:
+    files = {p.stem: [p] for p in sorted(folder.glob("*.ndjson"))}
+    con.raw_sql(
+        f"CREATE OR REPLACE TABLE {prefix}_keys AS SELECT 0::BIGINT AS _key, 'enc-1' AS "
+        f"encounter, '{PATIENT_ID}' AS patient, DATE '{day()}' AS assessed_on"
+    )
+    resources = load_resources(con, files, READING, f"{prefix}_r")
+    out = run_records(con, READING, resources, f"{prefix}_keys", f"{prefix}_k")
+    assert out.episodes is not None
+    (row,) = out.episodes.select("previous_miscarriages").to_pyarrow().to_pylist()
+    return row["previous_miscarriages"]
+
+
+def test_no_statement_grows_with_the_value_sets_and_a_kept_plan_reads_them_as_they_are_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiled with ten times the packaged sets' ~850 codes (a site's), no statement holds a
+    code and the largest stays under the bound. Then, in the same process, the plan kept is
+    replayed with the packaged codes alone, and reads them as they are now (not the site's)."""
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", "off")
+    monkeypatch.setattr(ibis_compile, "_PLANS", {})
+    export = _export(tmp_path / "export")
+    sites = tmp_path / "site"
+    sites.mkdir()
+    _site_codes(sites, 3_000)
+    monkeypatch.setenv(SITE_VALUESETS_ENV, str(sites))
+    con = ibis.duckdb.connect()
+    sent: list[str] = []
+    send = con.raw_sql
+
+    def raw_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(sql)
+        return send(sql, *args, **kwargs)
+
+    con.raw_sql = raw_sql  # type: ignore[method-assign]
+    assert _reading(con, export, "p1") == 3  # the site's "at least 3"
+    assert len(sent) > 50  # the reading compiled here
+    assert max(map(len, sent)) < BOUND
+    assert not any(SYNTHETIC in sql or "17369002" in sql for sql in sent)
+    monkeypatch.delenv(SITE_VALUESETS_ENV)
+    assert _reading(con, export, "p2") == 1  # the packaged code only
+    assert len(ibis_compile._PLANS) == 1  # compiled once, replayed
