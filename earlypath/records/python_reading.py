@@ -93,16 +93,31 @@ class _Expr(_Source):
 Item = Callable[[str, str, list[tuple[str, str]]], list[str]]
 
 
-def _reduction(op: str, acc: str) -> tuple[list[str], Item]:
+def _reduction(op: str, acc: str, rows: bool = True) -> tuple[list[str], Item]:
     """The inline code of one aggregate (`earlypath.records.aggregates.reducer`, same answers):
     its initial statements, and a writer of its per-row statements (from the row's name, its
-    value as an expression and its orders as (first, again) pairs, computed only there). After the rows, ``{acc}_val`` and
-    ``{acc}_used`` are the value and the rows it rests on, by `_finish`."""
-    if op in ("any", "all", "max", "min", "count_distinct", "collect"):
-        init = [f"{acc}_f = []"]
+    value as an expression and its orders as (first, again) pairs, computed only there). After
+    the rows, ``{acc}_val`` is the value, by `_finish`, and with ``rows`` ``{acc}_used`` the rows
+    it rests on. Without ``rows`` (an aggregate whose evidence is not noted) no row is listed:
+    flags for any/all, the best value alone for max/min (only values that are not None are
+    kept, so None is "no value yet"), the latest's key and value."""
+    if op in ("any", "all"):
+        # _f: a row gave a value; _d: a row gave the value that decides (True for any)
+        init = (
+            [f"{acc}_f = []", f"{acc}_d = []"] if rows else [f"{acc}_f = False", f"{acc}_d = False"]
+        )
+
+        def either(row: str, value: str, orders: list[tuple[str, str]]) -> list[str]:
+            test = f"{acc}_v" if op == "any" else f"not {acc}_v"  # bool(v) is the stop
+            seen, hit = (f"{acc}_f.append({row})", f"{acc}_d.append({row})") if rows else (
+                f"{acc}_f = True", f"{acc}_d = True")  # fmt: skip
+            return [f"{acc}_v = {value}", f"if {acc}_v is not None:", f"    {seen}",
+                    f"    if {test}:", f"        {hit}"]  # fmt: skip
+
+        return init, either
+    if op in ("max", "min", "count_distinct", "collect"):
+        init = [f"{acc}_f = []"] if rows else []
         init += {
-            "any": [f"{acc}_d = []"],
-            "all": [f"{acc}_d = []"],
             "max": [f"{acc}_b = None"],
             "min": [f"{acc}_b = None"],
             "count_distinct": [f"{acc}_s = set()"],
@@ -111,38 +126,40 @@ def _reduction(op: str, acc: str) -> tuple[list[str], Item]:
 
         def item(row: str, value: str, orders: list[tuple[str, str]]) -> list[str]:
             head = [f"{acc}_v = {value}", f"if {acc}_v is not None:"]
-            if op in ("any", "all"):
-                test = f"{acc}_v" if op == "any" else f"not {acc}_v"  # bool(v) is the stop
-                return [*head, f"    {acc}_f.append({row})", f"    if {test}:",
-                        f"        {acc}_d.append({row})"]  # fmt: skip
+            listed = [f"    {acc}_f.append({row})"] if rows else []
             if op in ("max", "min"):
                 cmp = ">" if op == "max" else "<"  # max/min keep the first of equal values
-                return [*head, f"    if not {acc}_f or {acc}_v {cmp} {acc}_b:",
-                        f"        {acc}_b = {acc}_v", f"    {acc}_f.append({row})"]  # fmt: skip
+                first = f"not {acc}_f" if rows else f"{acc}_b is None"
+                return [*head, f"    if {first} or {acc}_v {cmp} {acc}_b:",
+                        f"        {acc}_b = {acc}_v", *listed]  # fmt: skip
             if op == "count_distinct":
-                return [*head, f"    {acc}_f.append({row})", f"    {acc}_s.add({acc}_v)"]
-            return [*head, f"    {acc}_f.append({row})", f"    {acc}_l.append({acc}_v)"]
+                return [*head, *listed, f"    {acc}_s.add({acc}_v)"]
+            return [*head, *listed, f"    {acc}_l.append({acc}_v)"]
 
         return init, item
     if op == "latest":
-        init = [f"{acc}_k = None", f"{acc}_b = None", f"{acc}_r = None"]
+        init = [f"{acc}_k = None", f"{acc}_b = None"] + ([f"{acc}_r = None"] if rows else [])
 
         def latest(row: str, value: str, orders: list[tuple[str, str]]) -> list[str]:
             # the order key of `aggregates._order_key`: None below every value; of equal keys
             # the first row stays (max keeps its first)
             key = "".join(f"((False, 0) if {o} is None else (True, {a})), " for o, a in orders)
+            keep = f"{acc}_k, {acc}_b, {acc}_r = {acc}_n, {acc}_v, {row}" if rows else (
+                f"{acc}_k, {acc}_b = {acc}_n, {acc}_v")  # fmt: skip
             return [
                 f"{acc}_v = {value}",
                 f"{acc}_n = ({key})",
                 f"if {acc}_k is None or {acc}_n > {acc}_k:",
-                f"    {acc}_k, {acc}_b, {acc}_r = {acc}_n, {acc}_v, {row}",
+                f"    {keep}",
             ]
 
         return init, latest
     raise Unsupported(f"aggregate {op!r}")
 
 
-def _finish(op: str, acc: str) -> list[str]:
+def _finish(op: str, acc: str, rows: bool = True) -> list[str]:
+    if not rows:
+        return _value_only(op, acc)
     if op == "any" or op == "all":
         stop = op == "any"
         return [
@@ -165,6 +182,20 @@ def _finish(op: str, acc: str) -> list[str]:
         "else:",
         f"    {acc}_val, {acc}_used = {acc}_b, [{acc}_r]",
     ]
+
+
+def _value_only(op: str, acc: str) -> list[str]:
+    """`_finish` of an aggregate reduced without its rows: the value alone."""
+    if op == "any" or op == "all":
+        stop = op == "any"
+        return [f"{acc}_val = {stop} if {acc}_d else ({not stop} if {acc}_f else None)"]
+    if op in ("max", "min"):
+        return [f"{acc}_val = {acc}_b"]
+    if op == "count_distinct":
+        return [f"{acc}_val = len({acc}_s)"]
+    if op == "collect":
+        return [f"{acc}_val = {acc}_l"]
+    return [f"{acc}_val = None if {acc}_k is None else {acc}_b"]
 
 
 def _order_needed(op: str) -> bool:
@@ -248,7 +279,7 @@ class _Generator:
         for acc, a in aggs:
             if a.op not in _OPS:
                 raise Unsupported(f"aggregate {a.op!r}")
-            start, item = _reduction(a.op, acc)
+            start, item = _reduction(a.op, acc, rows=a.evidence is not None)
             init += start
             where = src.ref(a.where)[0]
             value = src.ref(a.value)[0]
@@ -257,7 +288,7 @@ class _Generator:
                 f"if {where} is True:",
                 *(f"    {line}" for line in item("row", value, orders)),
             ]
-            finish = _finish(a.op, acc)
+            finish = _finish(a.op, acc, rows=a.evidence is not None)
             if a.evidence is not None:
                 evidence = self.local("evidence")
                 finish += [f"if {acc}_used:", f"    NOTE({evidence}, {a.evidence!r}, {acc}_used)"]
@@ -393,14 +424,14 @@ class _Generator:
         accs = [self.fresh("d") for _ in spans]
         per_row: list[str] = []
         for (_, a, start, end), acc in zip(spans, accs, strict=True):
-            init, item = _reduction(a.op, acc)
+            init, item = _reduction(a.op, acc, rows=a.evidence is not None)
             out += [f"        {line}" for line in init]
             orders = [(f"vals[{i - 2}]", f"vals[{i - 2}]") for i in range(start + 1, end)]
             per_row += [f"            {line}" for line in item("row", f"vals[{start - 2}]", orders)]
         if per_row:
             out += ["        for row, vals in listed:", *per_row]
         for (column, a, _, _), acc in zip(spans, accs, strict=True):
-            out += [f"        {line}" for line in _finish(a.op, acc)]
+            out += [f"        {line}" for line in _finish(a.op, acc, a.evidence is not None)]
             out += [f"        {rec}[{column!r}] = {acc}_val"]
             if a.evidence is not None:
                 out += [f"        if {acc}_used:", f"            NOTE(evidence, {a.evidence!r}, "

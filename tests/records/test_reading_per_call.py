@@ -127,3 +127,46 @@ def test_aggregates_nested_in_aggregates_and_problems_read_as_the_closures(name:
         assert values == reference.values
         assert problems == reference.problems
         assert list(evidence.items()) == list(reference.evidence.items())
+
+
+def _unnoted(op: rir.AggOp, value: ir.Expr) -> rir.Agg:
+    """An aggregate over the clinical rows whose evidence is not noted (ordered by day, then the
+    input order, for latest)."""
+    order = (rir.Col("day"), rir.Col("n"))
+    return rir.Agg(op, "clinical", ir.Const(True), value, order=order)
+
+
+UNNOTED = rir.EpisodeSpec(
+    rows=READING.rows,
+    steps=(
+        ("bleeding_any", _unnoted("any", rir.Col("bleeding"))),
+        ("bleeding_all", _unnoted("all", rir.Col("bleeding"))),
+        ("last_day", _unnoted("max", rir.Col("day"))),
+        ("first_day", _unnoted("min", rir.Col("day"))),
+        ("days", _unnoted("count_distinct", rir.Col("day"))),
+        ("all_days", _unnoted("collect", rir.Col("day"))),
+        ("latest_mm", _unnoted("latest", rir.Col("mm"))),
+        # inside an expression: a function beside the reading
+        ("any_mm", ir.Not(ir.IsNull(_unnoted("max", rir.Col("mm"))))),
+    ),
+)
+
+
+def test_an_aggregate_whose_evidence_is_not_noted_lists_no_rows() -> None:
+    """Its rows would only be noted as evidence: the reading keeps none of them (no list, no
+    append a row), and gives the closures' values for every kind of aggregate."""
+    source = _source(UNNOTED)
+    assert "append(row)" not in _body_of_reading(source)
+    assert "append(row)" not in source.split("\ndef reading(")[0].split("def read_type")[0]
+    copies = [{**r, "id": f"{r['id']}-copy"} for r in f.eligible_resources()]
+    records = [
+        *RECORDS.values(),
+        [*f.eligible_resources(), *copies],
+        [f.crl(7.5, on=f.day(-3)), f.crl(8.0), f.bleeding(on=f.day(-1))],
+    ]
+    for record in records:
+        got = engine._compile_spec(UNNOTED).generated(record, f.TODAY, None, None)  # type: ignore[misc]
+        assert got is not None
+        reference = engine.read(UNNOTED, record, f.TODAY, fused=False)
+        assert got[0] == reference.values
+        assert got[2] == reference.evidence == {}
