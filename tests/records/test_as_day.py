@@ -64,11 +64,22 @@ def test_as_day_cases(text: Any) -> None:
     assert as_day(text) == _by_pattern(text)
 
 
-def test_a_day_is_read_without_a_pattern(monkeypatch: pytest.MonkeyPatch) -> None:
-    class NoPattern:
-        def match(self, text: str) -> None:
-            raise AssertionError("a regular expression was run for a day")
-
-    monkeypatch.setattr(json_values, "_DAY", NoPattern(), raising=False)
+def test_a_day_is_read_without_a_pattern() -> None:
+    """CPython's own fromisoformat: no regular expression is run for a day."""
+    assert json_values._DAY is None
     assert as_day("2024-03-04T10:00:00Z") == dt.date(2024, 3, 4)
-    assert as_day("2024-03") is None
+
+
+@pytest.mark.parametrize("text", ["2024-03-04", "+202-01-01", " 202-01-01", "2_02-01-01", "x"])
+def test_where_fromisoformat_is_not_cpythons_the_pattern_is_checked(
+    monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    monkeypatch.setattr(json_values, "_DAY", _DAY)
+    monkeypatch.setattr(json_values, "_FROM_ISO", lambda head: _lenient(head))
+    assert as_day(text) == _by_pattern(text)
+
+
+def _lenient(text: str) -> dt.date:
+    """A fromisoformat reading the digits with int(), as Python's own does."""
+    year, month, day = (int(part) for part in text.split("-"))
+    return dt.date(year, month, day)
