@@ -14,9 +14,10 @@ patient) that gives the steps' values, the problems and the evidence:
   steps) in local variables: consecutive aggregates over one table are one loop over its rows
   with each aggregate's reduction (latest, max, any, count of distinct values, collect) written
   inline, the nodes they share computed once a row (so where a row falls on the pregnancy
-  timeline is computed once for all of them); `rir.Days` groups and reduces by day inline;
-  an aggregate inside a step's expression is a nested function called where the closures
-  would call it;
+  timeline is computed once for all of them); `rir.Days` groups by day inline and reduces
+  every column of a day in one pass over its rows; an aggregate inside a step's expression is
+  a function written beside the reading (once, not per call), called where the closures would
+  call it with the reading's locals it reads as arguments;
 - the encounter's problems, per table, and the evidence noted in the order the reference notes
   it (the card shows both, in that order).
 
@@ -78,7 +79,7 @@ class _Expr(_Source):
         if isinstance(e, rir.Ctx):
             return self.gen.context(e.name)
         if isinstance(e, rir.Agg):
-            return f"{self.gen.nested_agg(e)}()"
+            return self.gen.nested_agg(e)
         if isinstance(e, rir.Days | rir.Field | rir.Concept | ir.Fact):
             raise Unsupported(type(e).__name__)
         return super().code(e)
@@ -92,16 +93,31 @@ class _Expr(_Source):
 Item = Callable[[str, str, list[tuple[str, str]]], list[str]]
 
 
-def _reduction(op: str, acc: str) -> tuple[list[str], Item]:
+def _reduction(op: str, acc: str, rows: bool = True) -> tuple[list[str], Item]:
     """The inline code of one aggregate (`earlypath.records.aggregates.reducer`, same answers):
     its initial statements, and a writer of its per-row statements (from the row's name, its
-    value as an expression and its orders as (first, again) pairs, computed only there). After the rows, ``{acc}_val`` and
-    ``{acc}_used`` are the value and the rows it rests on, by `_finish`."""
-    if op in ("any", "all", "max", "min", "count_distinct", "collect"):
-        init = [f"{acc}_f = []"]
+    value as an expression and its orders as (first, again) pairs, computed only there). After
+    the rows, ``{acc}_val`` is the value, by `_finish`, and with ``rows`` ``{acc}_used`` the rows
+    it rests on. Without ``rows`` (an aggregate whose evidence is not noted) no row is listed:
+    flags for any/all, the best value alone for max/min (only values that are not None are
+    kept, so None is "no value yet"), the latest's key and value."""
+    if op in ("any", "all"):
+        # _f: a row gave a value; _d: a row gave the value that decides (True for any)
+        init = (
+            [f"{acc}_f = []", f"{acc}_d = []"] if rows else [f"{acc}_f = False", f"{acc}_d = False"]
+        )
+
+        def either(row: str, value: str, orders: list[tuple[str, str]]) -> list[str]:
+            test = f"{acc}_v" if op == "any" else f"not {acc}_v"  # bool(v) is the stop
+            seen, hit = (f"{acc}_f.append({row})", f"{acc}_d.append({row})") if rows else (
+                f"{acc}_f = True", f"{acc}_d = True")  # fmt: skip
+            return [f"{acc}_v = {value}", f"if {acc}_v is not None:", f"    {seen}",
+                    f"    if {test}:", f"        {hit}"]  # fmt: skip
+
+        return init, either
+    if op in ("max", "min", "count_distinct", "collect"):
+        init = [f"{acc}_f = []"] if rows else []
         init += {
-            "any": [f"{acc}_d = []"],
-            "all": [f"{acc}_d = []"],
             "max": [f"{acc}_b = None"],
             "min": [f"{acc}_b = None"],
             "count_distinct": [f"{acc}_s = set()"],
@@ -110,38 +126,40 @@ def _reduction(op: str, acc: str) -> tuple[list[str], Item]:
 
         def item(row: str, value: str, orders: list[tuple[str, str]]) -> list[str]:
             head = [f"{acc}_v = {value}", f"if {acc}_v is not None:"]
-            if op in ("any", "all"):
-                test = f"{acc}_v" if op == "any" else f"not {acc}_v"  # bool(v) is the stop
-                return [*head, f"    {acc}_f.append({row})", f"    if {test}:",
-                        f"        {acc}_d.append({row})"]  # fmt: skip
+            listed = [f"    {acc}_f.append({row})"] if rows else []
             if op in ("max", "min"):
                 cmp = ">" if op == "max" else "<"  # max/min keep the first of equal values
-                return [*head, f"    if not {acc}_f or {acc}_v {cmp} {acc}_b:",
-                        f"        {acc}_b = {acc}_v", f"    {acc}_f.append({row})"]  # fmt: skip
+                first = f"not {acc}_f" if rows else f"{acc}_b is None"
+                return [*head, f"    if {first} or {acc}_v {cmp} {acc}_b:",
+                        f"        {acc}_b = {acc}_v", *listed]  # fmt: skip
             if op == "count_distinct":
-                return [*head, f"    {acc}_f.append({row})", f"    {acc}_s.add({acc}_v)"]
-            return [*head, f"    {acc}_f.append({row})", f"    {acc}_l.append({acc}_v)"]
+                return [*head, *listed, f"    {acc}_s.add({acc}_v)"]
+            return [*head, *listed, f"    {acc}_l.append({acc}_v)"]
 
         return init, item
     if op == "latest":
-        init = [f"{acc}_k = None", f"{acc}_b = None", f"{acc}_r = None"]
+        init = [f"{acc}_k = None", f"{acc}_b = None"] + ([f"{acc}_r = None"] if rows else [])
 
         def latest(row: str, value: str, orders: list[tuple[str, str]]) -> list[str]:
             # the order key of `aggregates._order_key`: None below every value; of equal keys
             # the first row stays (max keeps its first)
             key = "".join(f"((False, 0) if {o} is None else (True, {a})), " for o, a in orders)
+            keep = f"{acc}_k, {acc}_b, {acc}_r = {acc}_n, {acc}_v, {row}" if rows else (
+                f"{acc}_k, {acc}_b = {acc}_n, {acc}_v")  # fmt: skip
             return [
                 f"{acc}_v = {value}",
                 f"{acc}_n = ({key})",
                 f"if {acc}_k is None or {acc}_n > {acc}_k:",
-                f"    {acc}_k, {acc}_b, {acc}_r = {acc}_n, {acc}_v, {row}",
+                f"    {keep}",
             ]
 
         return init, latest
     raise Unsupported(f"aggregate {op!r}")
 
 
-def _finish(op: str, acc: str) -> list[str]:
+def _finish(op: str, acc: str, rows: bool = True) -> list[str]:
+    if not rows:
+        return _value_only(op, acc)
     if op == "any" or op == "all":
         stop = op == "any"
         return [
@@ -164,6 +182,20 @@ def _finish(op: str, acc: str) -> list[str]:
         "else:",
         f"    {acc}_val, {acc}_used = {acc}_b, [{acc}_r]",
     ]
+
+
+def _value_only(op: str, acc: str) -> list[str]:
+    """`_finish` of an aggregate reduced without its rows: the value alone."""
+    if op == "any" or op == "all":
+        stop = op == "any"
+        return [f"{acc}_val = {stop} if {acc}_d else ({not stop} if {acc}_f else None)"]
+    if op in ("max", "min"):
+        return [f"{acc}_val = {acc}_b"]
+    if op == "count_distinct":
+        return [f"{acc}_val = len({acc}_s)"]
+    if op == "collect":
+        return [f"{acc}_val = {acc}_l"]
+    return [f"{acc}_val = None if {acc}_k is None else {acc}_b"]
 
 
 def _order_needed(op: str) -> bool:
@@ -196,8 +228,9 @@ class _Generator:
         self.count = 0
         self.known: dict[str, str] = {name: f"x_{name}" for name in _CONTEXT}
         self.tables = {r.table for r in spec.rows}
-        self.pending: list[str] = []  # nested functions an expression being written calls
         self.functions: list[str] = []  # functions the reading calls, defined before it
+        # the reading's locals read by each aggregate function being written (innermost last)
+        self.reads: list[set[str]] = []
         self.used_tables: set[str] = set()
 
     def fresh(self, prefix: str) -> str:
@@ -211,11 +244,21 @@ class _Generator:
 
     def context(self, name: str) -> str:
         # a name not yet computed is None, as the closures' ``ctx.get`` reads it
-        return self.known.get(name, "None")
+        local = self.known.get(name)
+        if local is None:
+            return "None"
+        return self.local(local)
 
     def rows(self, table: str) -> str:
         self.used_tables.add(table)
-        return f"rows_{table}"
+        return self.local(f"rows_{table}")
+
+    def local(self, name: str) -> str:
+        """A local of the reading, read here: an argument of every aggregate function being
+        written around this point (they are defined outside the reading)."""
+        for found in self.reads:
+            found.add(name)
+        return name
 
     # --- aggregates -----------------------------------------------------------------------
 
@@ -236,7 +279,7 @@ class _Generator:
         for acc, a in aggs:
             if a.op not in _OPS:
                 raise Unsupported(f"aggregate {a.op!r}")
-            start, item = _reduction(a.op, acc)
+            start, item = _reduction(a.op, acc, rows=a.evidence is not None)
             init += start
             where = src.ref(a.where)[0]
             value = src.ref(a.value)[0]
@@ -245,9 +288,10 @@ class _Generator:
                 f"if {where} is True:",
                 *(f"    {line}" for line in item("row", value, orders)),
             ]
-            finish = _finish(a.op, acc)
+            finish = _finish(a.op, acc, rows=a.evidence is not None)
             if a.evidence is not None:
-                finish += [f"if {acc}_used:", f"    NOTE(evidence, {a.evidence!r}, {acc}_used)"]
+                evidence = self.local("evidence")
+                finish += [f"if {acc}_used:", f"    NOTE({evidence}, {a.evidence!r}, {acc}_used)"]
             finishes.append([pad + line for line in finish])
         table = self.rows(aggs[0][1].table)
         lines = [*(pad + line for line in init), f"{pad}for row in {table}:"]
@@ -256,20 +300,22 @@ class _Generator:
         return lines, finishes
 
     def nested_agg(self, a: rir.Agg) -> str:
-        """An aggregate inside an expression: a nested function of the reading, defined before
-        the statement that calls it (so it runs only where the closures would run it)."""
+        """An aggregate inside an expression: a function defined once beside the reading (not
+        a nested one, which every call would define again with closure cells for what it
+        reads), given the reading's locals it reads as arguments; the call, written where the
+        closures would call it (so it runs only there)."""
         name = self.fresh("agg")
         acc = self.fresh("n")
-        loop, (finish,) = self.agg_loop([(acc, a)], 1)
-        lines = [f"def {name}():", *loop, *finish, f"    return {acc}_val"]
-        self.pending += lines
-        return name
-
-    def flush(self, indent: int) -> list[str]:
-        pad = "    " * indent
-        out = [pad + line for line in self.pending]
-        self.pending = []
-        return out
+        self.reads.append(set())
+        try:
+            loop, (finish,) = self.agg_loop([(acc, a)], 1)
+        finally:
+            reads = sorted(self.reads.pop())
+        for local in reads:  # an aggregate around this one passes them on
+            self.local(local)
+        args = ", ".join(reads)
+        self.functions += [f"def {name}({args}):", *loop, *finish, f"    return {acc}_val"]
+        return f"{name}({args})"
 
     # --- steps ----------------------------------------------------------------------------
 
@@ -300,7 +346,6 @@ class _Generator:
                     members.append((j, steps[j][0], e))
             accs = [(self.fresh("a"), a) for _, _, a in members]
             lines, finishes = self.agg_loop(accs, 1)
-            out.extend(self.flush(1))
             out.extend(lines)
             for (j, name, _), (acc, _), finish in zip(members, accs, finishes, strict=True):
                 if j <= run[-1][0]:
@@ -330,7 +375,6 @@ class _Generator:
             else:
                 src = _Expr(self, [e])
                 value = src.ref(e)[0]
-                out += self.flush(1)
                 out += src.block(1)
                 out.append(f"    {self.step_local(name)} = {value}")
         flush_run()
@@ -357,8 +401,7 @@ class _Generator:
         where, day = src.ref(e.where)[0], src.ref(e.day)[0]
         values = [src.ref(r)[0] for r in roots[2:]]
         by_day, rec = self.fresh("by_day"), self.fresh("rec")
-        out = self.flush(1)
-        out += [f"    {by_day} = {{}}", f"    for row in {self.rows(e.table)}:"]
+        out = [f"    {by_day} = {{}}", f"    for row in {self.rows(e.table)}:"]
         out += src.block(2)
         out += [
             f"        if {where} is True:",
@@ -376,14 +419,19 @@ class _Generator:
         out += ["    carried = {}" if e.carry else "    pass"]
         out += [f"    for d in sorted({by_day}):", f"        listed = {by_day}[d]"]
         out += [f"        {rec} = {{'day': d}}"]
-        for column, a, start, end in spans:
-            acc = self.fresh("d")
-            init, item = _reduction(a.op, acc)
+        # one pass over the day's rows for every column (each column's reduction reads only its
+        # own accumulators), then each column's value and evidence in the columns' order
+        accs = [self.fresh("d") for _ in spans]
+        per_row: list[str] = []
+        for (_, a, start, end), acc in zip(spans, accs, strict=True):
+            init, item = _reduction(a.op, acc, rows=a.evidence is not None)
             out += [f"        {line}" for line in init]
-            out += ["        for row, vals in listed:"]
             orders = [(f"vals[{i - 2}]", f"vals[{i - 2}]") for i in range(start + 1, end)]
-            out += [f"            {line}" for line in item("row", f"vals[{start - 2}]", orders)]
-            out += [f"        {line}" for line in _finish(a.op, acc)]
+            per_row += [f"            {line}" for line in item("row", f"vals[{start - 2}]", orders)]
+        if per_row:
+            out += ["        for row, vals in listed:", *per_row]
+        for (column, a, _, _), acc in zip(spans, accs, strict=True):
+            out += [f"        {line}" for line in _finish(a.op, acc, a.evidence is not None)]
             out += [f"        {rec}[{column!r}] = {acc}_val"]
             if a.evidence is not None:
                 out += [f"        if {acc}_used:", f"            NOTE(evidence, {a.evidence!r}, "
@@ -400,7 +448,6 @@ class _Generator:
             for column, x in e.derived:
                 dsrc = _Expr(self, [x])
                 value = dsrc.ref(x)[0]
-                out += self.flush(2)
                 out += dsrc.block(2)
                 out += [f"        {rec}[{column!r}] = {value}"]
         out += [f"        {local}.append({rec})"]
@@ -417,7 +464,6 @@ class _Generator:
                 continue
             src = _Expr(self, [p])
             value = src.ref(p)[0]
-            lines += self.flush(indent)
             lines += src.block(indent)
             parts.append(f"SHOW({value})")
         return lines, " + ".join(parts) if parts else "''"
@@ -431,7 +477,6 @@ class _Generator:
             source = self.known.get(table) or self.rows(table)
             src = _Expr(self, [p.where for p in listed])
             flags = [src.ref(p.where)[0] for p in listed]
-            out += self.flush(1)
             out += [f"    for row in {source}:"]
             out += src.block(2)
             for p, flag in zip(listed, flags, strict=True):

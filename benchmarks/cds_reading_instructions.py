@@ -1,0 +1,89 @@
+"""Instructions per record reading of the CDS call (`records.read` of the benchmark's record),
+counted by valgrind, in this checkout and others: a figure the machine's load does not move.
+
+Run: .venv/bin/python benchmarks/cds_reading_instructions.py [--before CHECKOUT ...]
+                                                            [--calls 300] [--extra-observations N]
+
+Each figure is the difference of two runs under `valgrind --tool=cachegrind --cache-sim=no`
+(the same imports and 50 warm-up readings, then ``--calls`` readings or none) over
+``--calls``, with a fixed hash seed. Not named bench_*: `make bench` does not run it (it needs
+valgrind and a minute a checkout); needs the Debian package `valgrind`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_READER = """
+import datetime as dt, sys
+sys.path.insert(0, "benchmarks")
+from bench_cds_load import request_body
+from earlypath.fhir import mapping
+from earlypath.fhir.mapping import flatten
+from earlypath.records import python as records
+today = dt.date(2026, 12, 1)
+resources = flatten(list(request_body(today, int(sys.argv[2]))["prefetch"].values()))
+for _ in range(50 + int(sys.argv[1])):
+    records.read(mapping.READING, resources, today)
+"""
+
+
+def instructions(checkout: Path, calls: int, extra: int) -> int:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(checkout),
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--cachegrind-out-file=/dev/null",
+            sys.executable,
+            "-c",
+            _READER,
+            str(calls),
+            str(extra),
+        ],
+        env=env,
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"valgrind gave no instruction count: {done.stderr[-500:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, action="append", default=[], help="a checkout")
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--extra-observations", type=int, default=0)
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    report: dict[str, object] = {"calls": args.calls, "extra_observations": args.extra_observations}
+    for checkout in [*args.before, ROOT]:
+        path = checkout.resolve()
+        ran = instructions(path, args.calls, args.extra_observations)
+        start = instructions(path, 0, args.extra_observations)
+        report[str(path)] = round((ran - start) / args.calls)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
