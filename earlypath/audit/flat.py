@@ -77,6 +77,7 @@ ADDED_COLUMNS = frozenset(
         "dating_crl_mm",
         "dating_scan_date",
         "_assessed_on_absent",
+        "_allergies_cell",
         "_unreadable",
         "_defaulted",
         "_outcome",  # the batch engine's decision slot (engines.ibis_compile.OutcomeSlots)

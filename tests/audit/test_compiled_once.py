@@ -10,7 +10,6 @@ and Unknown criteria and every version value (known, unknown, NULL).
 from __future__ import annotations
 
 import random
-import re
 
 import ibis
 import pyarrow as pa
@@ -30,12 +29,19 @@ def _guards_per_table() -> int:
     return sum(len(branches) for branches in distinct)
 
 
+def _version_groups() -> int:
+    return len(outcome_slots(tables_for()).groups)
+
+
 def test_the_judging_query_evaluates_each_guard_once() -> None:
     con = ibis.duckdb.connect()
     sql = con.compile(assess_table(ibis.memtable(fact_table([]))))
-    # A branch guard is a rule column read as "true or else false".
-    guards = re.findall(r'COALESCE\("t\d+"\."_rule_\d+", FALSE\)', sql)
-    assert len(guards) == _guards_per_table()  # three times as many when compiled per output
+    # A branch guard opens its verdicts' CASE ("WHEN guard THEN CASE WHEN ..."), as a version
+    # opens its branches': all of them once, in the slot's expression.
+    opened = sql.count("THEN CASE WHEN")
+    assert opened == _version_groups() + _guards_per_table()  # 3x as many compiled per output
+    end = sql.index('AS "_outcome"')
+    assert sql[sql.rindex("SELECT", 0, end) : end].count("THEN CASE WHEN") == opened
 
 
 def test_slots_give_what_the_one_expression_form_gives() -> None:

@@ -1,0 +1,110 @@
+"""The checks' and the rules' SQL in the forms DuckDB evaluates with fewer instructions (issue 16,
+round 9: benchmarks/audit_copy_instructions.py), and that each form gives what the longer one
+gave: the flag as a CASE WHEN, a padded cell found by its first and reversed-first character, the
+allergies' check on the cell as written, a word list tested by inequalities, the rules' criteria
+read where the cascade reads them, a verdict tested True before Unknown, ``missing`` answering
+the slots a verdict decided first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from earlypath.audit.validate import _clean, check_and_type, repeated_ids
+from earlypath.engines.batch import assess_table, tables_for
+from earlypath.engines.ibis_compile import outcome_slots
+from tests.audit.facts_engine import fact_table
+from tests.audit.helpers import FLAT_SCHEMA
+
+DAY = dt.date(2024, 3, 4)
+GOOD: dict[str, Any] = {
+    "episode_id": "e1",
+    "assessed_on": DAY,
+    "previous_miscarriages": 1,
+    "vaginal_bleeding": True,
+    "lmp": dt.date(2024, 1, 15),
+    "scan_date": DAY,
+    "scan_route": "transvaginal",
+    "scan_location": "intrauterine",
+    "fetal_pole": True,
+    "fetal_heartbeat": True,
+    "crl_mm": 9.5,
+}
+LONG = "x" * 201
+ROWS = [
+    GOOD,
+    {**GOOD, "episode_id": " e2\t", "scan_route": " transabdominal\n"},  # padded, accepted
+    {**GOOD, "episode_id": "e3", "scan_route": "sideways"},  # not a route
+    {**GOOD, "episode_id": "e4", "scan_location": "uterus"},  # not a location
+    {**GOOD, "episode_id": "e5", "allergies": f"  peanut; {LONG}  "},  # an entry too long
+    {**GOOD, "episode_id": "e6", "allergies": " " * 250 + "peanut; latex" + " " * 9},  # fine
+    {**GOOD, "episode_id": "e7", "allergies": "é" * 150},  # 150 characters, 300 bytes: fine
+    {**GOOD, "episode_id": "e8", "crl_mm": float("inf")},
+    {**GOOD, "episode_id": "e9", "msd_mm": float("-inf")},
+    {**GOOD, "episode_id": "e10", "crl_mm": None, "msd_mm": float("nan")},
+    {**GOOD, "episode_id": "e11", "scan_route": None, "scan_date": None},  # findings, no scan
+]
+
+
+def _checked() -> list[dict[str, Any]]:
+    raw = ibis.memtable(pa.Table.from_pylist(ROWS, schema=FLAT_SCHEMA))
+    checked = check_and_type(raw, repeated_ids(raw))
+    assert "_allergies_cell" not in checked.columns  # a working column, not an output
+    out = checked.select("episode_id", "scan_route", "reject_reason", "_rejected")
+    return ibis.duckdb.connect().to_pyarrow(out).to_pylist()
+
+
+def test_the_flag_marks_exactly_the_rows_with_a_reason() -> None:
+    rows = _checked()
+    assert [r["_rejected"] for r in rows] == [r["reject_reason"] is not None for r in rows]
+    reasons = {r["episode_id"]: r["reject_reason"] for r in rows}
+    assert reasons["e1"] is None and reasons["e2"] is None
+    assert reasons["e3"] == "scan_route: must be one of transvaginal, transabdominal"
+    assert reasons["e4"] == "scan_location: must be one of intrauterine, ectopic, unknown"
+    assert reasons["e5"] == "allergies: has an entry longer than 200 characters"
+    assert reasons["e6"] is None and reasons["e7"] is None
+    assert reasons["e8"] == "crl_mm: is not a number"
+    assert reasons["e9"] == "msd_mm: is not a number"
+    assert reasons["e10"] == "msd_mm: is not a number"
+    assert reasons["e11"] == "scan_date: is required when scan findings are given"
+    assert [r["scan_route"] for r in rows][:2] == ["transvaginal", "transabdominal"]
+
+
+def test_a_cell_is_cleaned_as_python_strips_it() -> None:
+    cells = ["a", " a", "a ", "\ta\r\n", "\x0b\x0ca\x0c", "", " ", "é ", " é", "é", "a\x01", "a b"]
+    t = ibis.memtable(pa.table({"c": pa.array(cells, pa.string()), "i": range(len(cells))}))
+    got = ibis.duckdb.connect().to_pyarrow(t.select("i", c=_clean(t.c, "str")).order_by("i"))
+    expected = [c.strip(" \t\n\r\x0b\x0c") or None for c in cells]
+    assert got["c"].to_pylist() == expected
+
+
+def test_the_checks_sql_is_in_its_cheaper_forms() -> None:
+    raw = ibis.memtable(pa.Table.from_pylist(ROWS, schema=FLAT_SCHEMA))
+    sql = " ".join(str(ibis.to_sql(check_and_type(raw, []), dialect="duckdb")).split())
+    flag = re.search(r"CASE WHEN (.*) THEN TRUE ELSE FALSE END AS \"?_rejected", sql)
+    assert flag is not None  # a CASE WHEN over the OR, not COALESCE(OR, FALSE)
+    assert "RIGHT(" not in sql.upper() and "REVERSE(" in sql.upper()
+    assert not re.search(r"NOT \(\S+scan_route\"? IN", sql)
+    assert re.search(r"LENGTH\(\S+_allergies_cell\"?\) > 200", sql, re.IGNORECASE)
+
+
+def test_the_rules_read_their_criteria_in_the_cascade() -> None:
+    sql = ibis.duckdb.connect().compile(assess_table(ibis.memtable(fact_table([]))))
+    assert '"_rule_' not in sql  # no criterion is a column of its own
+    assert sql.upper().count("SQRT(") == 1  # the gestation once, its column read by the rules
+    # A verdict is tested True first, then Unknown; a guard is not wrapped in COALESCE.
+    assert re.search(
+        r'WHEN "t\d+"\."on_progesterone" THEN 3 WHEN "t\d+"\."on_progesterone" IS NULL THEN 4', sql
+    )
+    assert 'COALESCE("t' not in sql.split('AS "gestation_days"')[1].split('AS "_outcome"')[0]
+    # `missing` answers the slots a verdict decided (odd) before the Unknown ones.
+    assert re.search(r'CASE WHEN \("t\d+"\."_outcome" % 2\) = 1 THEN \[\]', sql)
+
+
+def test_the_slots_are_numbered_in_pairs() -> None:
+    slots = outcome_slots(tables_for()).slots
+    assert [s.unknown for s in slots] == [False, True] * (len(slots) // 2)
