@@ -30,6 +30,8 @@ import json
 import shutil
 import tempfile
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,6 +136,26 @@ def judge_on_spark(
     )
 
 
+@contextmanager
+def on_the_system_allocator() -> Iterator[None]:
+    """pyarrow's allocations inside on the C library's allocator, then the default back.
+
+    The audit's pyarrow work after the Spark job (counting the parts, finding their order,
+    joining them) is serial, and it reads into fresh memory (about 200 MB for 1M rows) once per
+    process. pyarrow's default pool here, mimalloc, spent 0.4-0.7 s of kernel time on that
+    first pass (1M rows; the C library's malloc 0.1-0.3 s; the same bytes written either way:
+    docs/speed.md, Spark round 10). Buffers remember their pool, so they may outlive the block."""
+    import pyarrow as pa
+
+    default = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(default)
+
+
+@on_the_system_allocator()
 def _count_parts(parts: JudgedParts) -> None:
     """The evaluated and rejected rows, the empty cells read as false in the episodes, and the
     rejects, from the parts' few columns: the episodes are a slice of each part (`_episodes`),
@@ -264,6 +286,7 @@ def _write_sorted_parts(df: Any, folder: Path, episodes_first: bool = False) -> 
     return parts
 
 
+@on_the_system_allocator()
 def _runs_in_order(parts: list[Path]) -> list[Path] | None:
     """The part files in the order of their first row, if each one's rows all come before the
     next one's; else None. Empty parts are left out, but one is kept when all are empty (it
@@ -288,6 +311,7 @@ def _runs_in_order(parts: list[Path]) -> list[Path] | None:
 JOINED_ROW_GROUP = 1 << 20
 
 
+@on_the_system_allocator()
 def _join(
     parts: list[Path],
     target: Path,
