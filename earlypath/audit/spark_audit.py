@@ -140,11 +140,13 @@ def judge_on_spark(
 def on_the_system_allocator() -> Iterator[None]:
     """pyarrow's allocations inside on the C library's allocator, then the default back.
 
-    The audit's pyarrow work after the Spark job (counting the parts, finding their order,
-    joining them) is serial, and it reads into fresh memory (about 200 MB for 1M rows) once per
-    process. pyarrow's default pool here, mimalloc, spent 0.4-0.7 s of kernel time on that
-    first pass (1M rows; the C library's malloc 0.1-0.3 s; the same bytes written either way:
-    docs/speed.md, Spark round 10). Buffers remember their pool, so they may outlive the block."""
+    The audit's pyarrow work after the Spark job (ordering and counting the parts, joining them)
+    is serial, and it is a process's first pass over a few hundred MB of fresh memory (1M rows).
+    pyarrow's default pool here, mimalloc, takes that memory in transparent huge pages when the
+    kernel has them free: 0.45-0.75 s of kernel time for the first join (a few hundred page
+    faults, 2 MB zeroed each) against 0.15-0.3 s on the C library's malloc (docs/speed.md,
+    Spark round 10); the same bytes are written either way. Buffers remember their pool, so
+    they may outlive the block."""
     import pyarrow as pa
 
     default = pa.default_memory_pool()

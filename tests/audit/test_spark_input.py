@@ -132,8 +132,8 @@ def test_the_episodes_read_ahead_by_threads_are_joined_as_read_one_by_one(
 
 def test_the_parts_are_counted_and_joined_on_the_system_allocator(tmp_path: Path) -> None:
     """The serial pyarrow work after the Spark job allocates from the C library's allocator
-    (pyarrow's default here, mimalloc, spent twice the kernel time on a process's first pass
-    over fresh memory), and leaves pyarrow's default pool as it found it."""
+    (pyarrow's default here, mimalloc, took up to 0.5 s more kernel time over a process's first
+    few hundred MB, in huge pages), and leaves pyarrow's default pool as it found it."""
     from earlypath.audit.spark_audit import JudgedParts, _count_parts, _runs_in_order
 
     default = pa.default_memory_pool()
