@@ -55,6 +55,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -255,26 +256,29 @@ def _split_worker(source: Path, out: Path, repeat: int) -> None:
     print(json.dumps({**medians, "whole_audit": _whole_audit_by_statement(source, out / "whole")}))
 
 
-def _whole_audit_by_statement(source: Path, out: Path) -> dict[str, float]:
+def _whole_audit_by_statement(source: Path, out: Path) -> dict[str, Any]:
     """A whole `run_audit` (its SQL kept by the run before), its CPU split into each statement
     DuckDB ran (by its first words: no values, which come later in a statement) and the Python
-    between them."""
+    between them; under ``wall``, the same in wall time (a statement's threads, and the waits
+    no CPU shows: the publish's ``fsync`` calls are in the Python's)."""
     import earlypath.audit.sql_table as sql_table
     from earlypath.audit.run import run_audit
 
     spent: dict[str, float] = {}
+    waited: dict[str, float] = {}
 
-    class Timed:  # the connection, each statement's CPU added up under its first words
+    class Timed:  # the connection, each statement's CPU and wall added up under its first words
         def __init__(self, con: object) -> None:
             self._con = con
 
         def execute(self, sql: str, *args: object) -> object:
-            started = _cpu_seconds()
+            started, clock = _cpu_seconds(), time.perf_counter()
             try:
                 return self._con.execute(sql, *args)  # type: ignore[attr-defined]
             finally:
                 name = " ".join(sql.split()[:5])[:60]
                 spent[name] = spent.get(name, 0.0) + _cpu_seconds() - started
+                waited[name] = waited.get(name, 0.0) + time.perf_counter() - clock
 
         def __getattr__(self, name: str) -> object:
             return getattr(self._con, name)
@@ -287,12 +291,13 @@ def _whole_audit_by_statement(source: Path, out: Path) -> dict[str, float]:
 
     sql_table.PlainDuckDB.__init__ = timed_init  # type: ignore[method-assign]
     try:
-        started = _cpu_seconds()
+        started, clock = _cpu_seconds(), time.perf_counter()
         run_audit(source, out)
-        whole = _cpu_seconds() - started
+        whole, wall = _cpu_seconds() - started, time.perf_counter() - clock
     finally:
         sql_table.PlainDuckDB.__init__ = plain_init  # type: ignore[method-assign]
-    return {"whole": whole, "python": whole - sum(spent.values()), **spent}
+    walls = {"whole": wall, "python": wall - sum(waited.values()), **waited}
+    return {"whole": whole, "python": whole - sum(spent.values()), **spent, "wall": walls}
 
 
 def _split(source: Path, folder: Path, repeat: int) -> None:
@@ -315,13 +320,16 @@ def _split(source: Path, folder: Path, repeat: int) -> None:
     for name, seconds in parts.items():
         print(f"  {name}: {seconds:.2f} s")
     whole = cpu["whole_audit"]
-    print(f"a whole audit, CPU: {whole['whole']:.2f} s, of which Python between the statements")
-    print(f"{whole['python']:.2f} s; the costliest statements (by their first words):")
+    wall = whole["wall"]
+    print(f"a whole audit, CPU: {whole['whole']:.2f} s ({wall['whole']:.2f} s wall), of which")
+    print(f"Python between the statements {whole['python']:.2f} s ({wall['python']:.2f} s wall);")
+    print("the costliest statements (by their first words), CPU and wall:")
     statements = sorted(
-        ((k, v) for k, v in whole.items() if k not in ("whole", "python")), key=lambda kv: -kv[1]
+        ((k, v) for k, v in whole.items() if k not in ("whole", "python", "wall")),
+        key=lambda kv: -kv[1],
     )
     for name, seconds in statements[:8]:
-        print(f"  {seconds:.3f} s  {name}")
+        print(f"  {seconds:.3f} s  {wall[name]:.3f} s  {name}")
     print(json.dumps({"split_cpu_seconds": cpu}))
 
 
