@@ -57,6 +57,8 @@ class Evaluated:
             self.fhir_export = reading.export.summary() | {
                 "episodes_without_patient": reading.without_patient
             }
+            if reading.without_prescriptions:  # said only when so: other summaries unchanged
+                self.fhir_export["without_medication_requests"] = True
             self.rows_in += sum(self.excluded.values())
         return self
 

@@ -16,15 +16,24 @@ the latest scan day fills the one scan of the flat row, allergies are joined wit
 
 Audit-only, written as steps of the same IR on top of the definition (`AUDIT_STEPS`): the latest
 scan's cells, and the care given, which stays linked to the encounter: ``progesterone_prescribed``
-is a progesterone MedicationRequest (not "do not perform", not cancelled or entered-in-error) whose
-``encounter.reference`` is this Encounter (relative, absolute or urn:uuid), ``prescribed_on`` the
-earliest ``authoredOn`` of those requests. A bulk export of MedicationRequest lists every
-prescription, so when the export has MedicationRequest NDJSON an encounter without one was not
-prescribed (false); when it has none at all, what was prescribed is unknown (NULL), and so it is
-when a request made there names a medicine that cannot be identified (it may be progesterone:
-care unknown, never "not offered"). The
-definition leaves this encounter's own requests out of ``on_progesterone`` (they are the care
-given here, made after the decision the audit judges).
+is true when progesterone was prescribed, dispensed or administered at this Encounter (the
+reference to it relative, absolute or urn:uuid): a progesterone MedicationRequest whose
+``encounter`` it is, an order (intent order, original-order, reflex-order, filler-order or
+instance-order: not a proposal, plan or option) in a status that was prescribed (active, on-hold,
+completed, stopped), not "do not perform"; or a MedicationDispense or MedicationAdministration
+whose ``context`` it is, in a status that shows the medicine supplied or given
+(`earlypath.records.definition.CARE_EVENT_ROWS`; reading.json ``care_given_*``, FHIR R4).
+``prescribed_on`` is the earliest ``authoredOn`` of those requests, else the earliest day of
+those dispenses and doses. A bulk export of MedicationRequest lists every prescription, so when
+the export has MedicationRequest NDJSON an encounter without any of these was not prescribed
+(false); when it has none at all (an export filtered by ``_type``), what was prescribed is
+unknown (NULL) unless a dispense or dose shows it, and the summary and the report say so
+(``without_medication_requests``). It is unknown too when a record made there may be progesterone
+but cannot say it was given: a medicine that cannot be identified, a proposal, a plan, a draft, a
+status unknown or missing, a dispense cancelled or declined, a dose not done (care unknown, never
+"not offered", nor "offered"). A cancelled request, or any record entered in error, says
+nothing. The definition leaves this encounter's own requests out of ``on_progesterone`` (they are
+the care given here, made after the decision the audit judges).
 
 Audit-only, read by row specs of the same IR and ibis expressions shared by DuckDB and Spark
 (`earlypath.audit.fhir_read`): the encounter's day, patient, site (Encounter.serviceProvider) and
@@ -41,15 +50,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from earlypath.audit.fhir_files import ExportFiles
-from earlypath.records.definition import READING
+from earlypath.fhir.codes import status_list
+from earlypath.records.definition import CARE_EVENT_ROWS, READING
 from earlypath.records.ibis_compile import reference_pattern
 from earlypath.records.ir import Agg, Col, Ctx, EpisodeSpec, OneOf
-from earlypath.rules.ir import And, Cmp, Const, Expr, If, IsNull, IsTrue, Not, Or
+from earlypath.rules.ir import And, Cmp, Coalesce, Const, If, IsTrue, Not, Or
 
 __all__ = [
     "AUDIT_READING",
     "ETHNICITY_EXTENSION",
     "IMD_EXTENSION",
+    "PRESCRIPTIONS",
     "RESOURCES",
     "FhirReading",
     "reference_pattern",
@@ -60,9 +71,25 @@ ETHNICITY_EXTENSION = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKC
 # The types the audit reads: the Encounter (the audit's own) and every type the one reading
 # definition reads, taken from it, so the audit can never skip a type the service reads (it
 # skipped MedicationStatement, her GP record's "she takes Utrogestan": an offer).
-RESOURCES = tuple(dict.fromkeys(("Patient", "Encounter", *(r.resource for r in READING.rows))))
+# The care given is also read from MedicationDispense and MedicationAdministration
+# (`CARE_EVENT_ROWS`: the audit's only).
+RESOURCES = tuple(
+    dict.fromkeys(
+        (
+            "Patient",
+            "Encounter",
+            *(r.resource for r in READING.rows),
+            *(r.resource for r in CARE_EVENT_ROWS),
+        )
+    )
+)
+# The type whose files list every prescription: without one, "not prescribed" cannot be known.
+PRESCRIPTIONS = "MedicationRequest"
 # Care given: requests in these statuses were never a prescription.
 NOT_PRESCRIBED_STATUS = ("entered-in-error", "cancelled")
+# A request that is a prescription: its intent and status (reading.json, FHIR R4).
+ORDER_INTENTS = tuple(sorted(status_list("care_given_request_intent")))
+PRESCRIBED_STATUS = tuple(sorted(status_list("care_given_request_status")))
 
 
 # --- the reading: the one definition, and the audit's own steps -----------------------------------
@@ -73,43 +100,42 @@ def _latest_scan(column: str) -> Agg:
     return Agg("latest", "scans", Const(True), Col(column), (Col("day"),))
 
 
-# A request's status that leaves it a prescription (not cancelled or in error).
-_STATUS_PRESCRIBED = IsTrue(Not(OneOf(Col("status"), NOT_PRESCRIBED_STATUS)))
+# A request made at this encounter (relative, absolute or urn:uuid reference to it).
+_HERE = IsTrue(Cmp("==", Col("encounter"), Ctx("encounter")))
+_NOT_OTHER_MEDICINE = Not(IsTrue(Cmp("==", Col("progesterone"), Const(False))))
 
-
-def _made_here(medicine: Expr, status: Expr = _STATUS_PRESCRIBED) -> Expr:
-    """A request made at this encounter (a prescription: not "do not perform", not cancelled or
-    in error, or as ``status`` says) whose medicine is as ``medicine`` says."""
-    return And(
-        (
-            medicine,
-            Not(IsTrue(Col("do_not_perform"))),
-            IsTrue(Cmp("==", Col("encounter"), Ctx("encounter"))),
-            status,
-        )
-    )
-
-
-# A progesterone request made at this encounter: the care given here.
-_PRESCRIBED_HERE = _made_here(
-    And((IsTrue(Col("progesterone")), Not(IsTrue(Col("dnp_unreadable")))))
-)
-# One for a medicine that cannot be identified (it may be progesterone), for progesterone with a
-# doNotPerform that is neither true nor false, or for progesterone whose status is missing or not
-# text (it may have been cancelled): whether progesterone was prescribed here is Unknown (care
-# unknown), never "not given" (an eligible woman "not offered"), nor "given".
-_MAYBE_PRESCRIBED_HERE = Or(
+# A progesterone request made at this encounter that is a prescription: an order (FHIR R4
+# request-intent: not a proposal, plan or option), in a status that was prescribed (active,
+# on-hold, completed, stopped: not a draft, not unknown), not "do not perform": the care given here.
+_PRESCRIBED_HERE = And(
     (
-        _made_here(
-            Or(
-                (
-                    IsNull(Col("progesterone")),
-                    And((IsTrue(Col("progesterone")), IsTrue(Col("dnp_unreadable")))),
-                )
-            )
-        ),
-        _made_here(IsTrue(Col("progesterone")), status=IsNull(Col("status"))),
+        IsTrue(Col("progesterone")),
+        Not(IsTrue(Col("do_not_perform"))),
+        Not(IsTrue(Col("dnp_unreadable"))),
+        _HERE,
+        IsTrue(OneOf(Col("intent"), ORDER_INTENTS)),
+        IsTrue(OneOf(Col("status"), PRESCRIBED_STATUS)),
     )
+)
+# Any other request made here that may be progesterone, not "do not perform", not cancelled or in
+# error: its medicine cannot be identified, or it is a proposal, a plan, a draft, of status unknown
+# or with none (or none that is text), or its doNotPerform is neither true nor false. Whether
+# progesterone was prescribed here is then Unknown (care unknown), never "not given" (an eligible
+# woman "not offered"), nor "given"; one prescribed here decides (`prescribed_unknown`).
+_MAYBE_PRESCRIBED_HERE = And(
+    (
+        _NOT_OTHER_MEDICINE,
+        Not(IsTrue(Col("do_not_perform"))),
+        _HERE,
+        Not(IsTrue(OneOf(Col("status"), NOT_PRESCRIBED_STATUS))),
+    )
+)
+# Progesterone dispensed or administered here (`CARE_EVENT_ROWS`: ``given`` by its status): care
+# given. One that may be progesterone, or whose status does not say it was given (cancelled,
+# declined, not done, unknown), and not entered in error: care unknown.
+_GIVEN_HERE = And((IsTrue(Col("given")), IsTrue(Col("progesterone")), _HERE))
+_MAYBE_GIVEN_HERE = And(
+    (Not(IsTrue(Cmp("==", Col("given"), Const(False)))), _NOT_OTHER_MEDICINE, _HERE)
 )
 AUDIT_STEPS = (
     ("scan_date", Agg("max", "scans", Const(True), Col("day"))),
@@ -118,23 +144,47 @@ AUDIT_STEPS = (
     ("scan_msd_mm", _latest_scan("msd_mm")),
     ("scan_fetal_pole", _latest_scan("fetal_pole")),
     ("scan_fetal_heartbeat", _latest_scan("fetal_heartbeat")),
-    ("prescribed", Agg("any", "requests", _PRESCRIBED_HERE, Const(True))),
-    ("prescribed_on", Agg("min", "requests", _PRESCRIBED_HERE, Col("authored"))),
-    # True when nothing prescribed here is known to be progesterone and a request made here may
-    # be: the flat cell is then empty (Unknown), `fhir_read.flat_table`
+    (
+        "prescribed",
+        Or(
+            (
+                Agg("any", "requests", _PRESCRIBED_HERE, Const(True)),
+                Agg("any", "care_events", _GIVEN_HERE, Const(True)),
+            )
+        ),
+    ),
+    # the day of the prescription, else of the dispense or dose
+    (
+        "prescribed_on",
+        Coalesce(
+            (
+                Agg("min", "requests", _PRESCRIBED_HERE, Col("authored")),
+                Agg("min", "care_events", _GIVEN_HERE, Col("day")),
+            )
+        ),
+    ),
+    # True when nothing given here is known to be progesterone and a record made here may be: the
+    # flat cell is then empty (Unknown), `fhir_read.flat_table`
     (
         "prescribed_unknown",
         If(
             IsTrue(Ctx("prescribed")),
             Const(False),
-            Agg("any", "requests", _MAYBE_PRESCRIBED_HERE, Const(True)),
+            Or(
+                (
+                    Agg("any", "requests", _MAYBE_PRESCRIBED_HERE, Const(True)),
+                    Agg("any", "care_events", _MAYBE_GIVEN_HERE, Const(True)),
+                )
+            ),
         ),
     ),
 )
 # The problems are the service's to show; the audit counts encounters, not resources (so the
 # rows that only report malformed elements are not read either).
 AUDIT_READING = EpisodeSpec(
-    tuple(r for r in READING.rows if r.table != "malformed"), READING.steps + AUDIT_STEPS, ()
+    (*(r for r in READING.rows if r.table != "malformed"), *CARE_EVENT_ROWS),
+    READING.steps + AUDIT_STEPS,
+    (),
 )
 
 
@@ -149,3 +199,6 @@ class FhirReading:
     # episodes whose Encounter.subject names no Patient in the export: judged with her sex and
     # age unknown (never defaulted), so the report says how many
     without_patient: int = 0
+    # the export has no MedicationRequest file: the care given is unknown unless a dispense or a
+    # dose shows it (never "not offered"), so the summary and the report say so
+    without_prescriptions: bool = False

@@ -36,6 +36,7 @@ from earlypath.audit.fhir_flat import (
     AUDIT_READING,
     ETHNICITY_EXTENSION,
     IMD_EXTENSION,
+    PRESCRIPTIONS,
     RESOURCES,
     FhirReading,
 )
@@ -194,8 +195,10 @@ def flat_table(
     j = e.left_join(episodes, e["row_number"] == episodes["_key"]).left_join(
         pt, e["patient"] == pt["_pid"]
     )
-    prescribed = j["prescribed"].fill_null(False) if has_requests else ibis.null("boolean")
-    # a request made here for a medicine that cannot be identified: Unknown (fhir_flat)
+    # without the export's prescriptions, only care shown given is known (`fhir_flat`)
+    given = j["prescribed"].fill_null(False)
+    prescribed = given if has_requests else ibis.ifelse(given, True, ibis.null("boolean"))
+    # a record made here that may be progesterone but cannot say it was given: Unknown (fhir_flat)
     prescribed = ibis.ifelse(
         j["prescribed_unknown"].fill_null(False), ibis.null("boolean"), prescribed
     )
@@ -283,7 +286,7 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
     )
     assert reading.episodes is not None
     every = keep(
-        flat_table(enc, patients, reading.episodes, bool(export.of("MedicationRequest"))),
+        flat_table(enc, patients, reading.episodes, bool(export.of(PRESCRIPTIONS))),
         "t",
     )
     if con.name == "duckdb":  # every encounter, with why one is not an episode, by a plain name
@@ -301,7 +304,10 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
     excluded = {
         r["exclusion"]: int(r["count"]) for r in sorted(counts, key=lambda r: r["exclusion"])
     }
-    return episodes, FhirReading(export, excluded, encounters, without_patient)
+    without_prescriptions = not export.of(PRESCRIPTIONS)
+    return episodes, FhirReading(
+        export, excluded, encounters, without_patient, without_prescriptions
+    )
 
 
 def _fetch(con: Any, table: ir_t.Table) -> list[dict[str, Any]]:

@@ -117,6 +117,13 @@ def render_report(summary: dict[str, Any]) -> str:
         )
 
     export = summary.get("fhir_export") or {}
+    if export.get("without_medication_requests"):  # an export filtered by _type, say
+        add(
+            '<p class="note">The export holds no MedicationRequest file: whether progesterone '
+            "was prescribed is known only where a dispense or an administration at the "
+            "encounter shows it; every other episode's care is counted as not recorded "
+            "(care unknown), never as not offered. Export MedicationRequest to measure it.</p>"
+        )
     for other in export.get("lines_of_another_type") or []:
         # a mixed or mislabelled export file: named by file and type, never by content
         what = _e(other["resourceType"] or "no resourceType")

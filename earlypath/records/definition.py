@@ -89,6 +89,7 @@ from earlypath.rules.ir import (
 
 __all__ = [
     "ALLERGY_NAME_MAX",
+    "CARE_EVENT_ROWS",
     "COMPONENT_ROWS",
     "HEARTBEAT_CONFLICT_MESSAGE",
     "LMP_ENDED_MESSAGE",
@@ -852,6 +853,8 @@ _REQUESTS = RowSpec(
         ("encounter", RefId(_text("encounter.reference"), "Encounter")),
         ("progesterone", _REQUEST_PROGESTERONE),
         ("unresolved", _UNRESOLVED),
+        # a prescription (an order), or a proposal, plan or option (the audit's care given)
+        ("intent", _text("intent")),
     ),
 )
 
@@ -880,6 +883,54 @@ _STATEMENTS = RowSpec(
         ("encounter", RefId(_text("context.reference"), "Encounter")),
         ("progesterone", _REQUEST_PROGESTERONE),
         ("unresolved", _UNRESOLVED),
+    ),
+)
+
+# --- layer 1: the care given as dispensed or administered (the audit's; not the card's) ----------
+
+
+# A MedicationDispense (a hospital pharmacy's or an EPU's stock supply) or a
+# MedicationAdministration (a dose given) records that a medicine was given at an encounter
+# (``context``: Reference(Encounter | EpisodeOfCare) in FHIR R4) where no MedicationRequest of it
+# may be in the export. Their medicine is read as a request's (medication[x]: a concept, a
+# contained or exported Medication, a display). ``given``: True when the status shows it was
+# supplied or given (reading.json ``care_given_dispense_status`` /
+# ``care_given_administration_status``, FHIR R4 medicationdispense-status and
+# medication-admin-status), False when entered in error, else None (cancelled, declined, not done,
+# unknown, missing: ordered, but whether it was given is unknown). The card does not read them: a
+# dispense or a dose is an event on a day, not a current course (the active MedicationRequest or
+# her MedicationStatement says what she is on), and the CDS prefetch asks for neither.
+def _care_event(resource: str, status_list_name: str, *dated_by: str) -> RowSpec:
+    status = _text("status")
+    given = If(
+        _status_in(status, status_list_name),
+        Const(True),
+        If(_is(status, "entered-in-error"), Const(False), Const(None)),
+    )
+    return RowSpec(
+        "care_events",
+        resource,
+        Const(True),
+        _SUBJECT,
+        (
+            ("given", given),
+            ("day", _day_of(*dated_by)),
+            ("encounter", RefId(_text("context.reference"), "Encounter")),
+            ("progesterone", _REQUEST_PROGESTERONE),
+        ),
+    )
+
+
+CARE_EVENT_ROWS = (
+    _care_event(
+        "MedicationDispense", "care_given_dispense_status", "whenHandedOver", "whenPrepared"
+    ),
+    _care_event(
+        "MedicationAdministration",
+        "care_given_administration_status",
+        "effectiveDateTime",
+        "effectivePeriod.start",
+        "effectivePeriod.end",
     ),
 )
 

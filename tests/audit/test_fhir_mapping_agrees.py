@@ -4,9 +4,10 @@ For every Encounter, the flat row must equal ``episode_to_flat(map_resources(<th
 resources>, assessed_on).episode)``: the patient's Conditions, Observations, MedicationRequests and
 AllergyIntolerances (by ``subject`` / ``patient``, a reference relative, absolute, versioned or
 ``urn:uuid:``), every Medication of the export, less the MedicationRequests of that very encounter
-(the care given there, see `fhir_flat`'s docstring). Whether the encounter is an episode at all
-(its ``exclusion``) must be what `earlypath.fhir.pregnancy` says of the same record (and of the
-encounter's own type, which only the audit reads).
+(the care given there, see `fhir_flat`'s docstring; with the MedicationDispenses and
+MedicationAdministrations at it, which only the audit reads). Whether the encounter is an
+episode at all (its ``exclusion``) must be what `earlypath.fhir.pregnancy` says of the same
+record (and of the encounter's own type, which only the audit reads).
 Hypothesis writes patient records with several encounters and dated, undated, partly dated and
 future facts (among them LMPs, history codes and allergies recorded after an earlier encounter:
 not yet known then); the FHIR synthesiser's cohort is checked the same way.
@@ -114,9 +115,65 @@ def _is_progesterone(request: dict[str, Any], medications: list[dict]) -> bool |
     return result.episode["on_progesterone"]
 
 
+# A dispense or an administration that shows the medicine supplied or given (FHIR R4
+# medicationdispense-status, medication-admin-status).
+GIVEN_STATUS = {
+    "MedicationDispense": ("preparation", "in-progress", "on-hold", "completed", "stopped"),
+    "MedicationAdministration": ("in-progress", "on-hold", "completed", "stopped"),
+}
+EVENT_DAY = {
+    "MedicationDispense": "whenHandedOver",
+    "MedicationAdministration": "effectiveDateTime",
+}
+
+
+def _events_here(
+    export: dict[str, list[dict]], encounter: dict[str, Any]
+) -> tuple[list[dict], bool]:
+    """Progesterone dispensed or administered at the encounter, and whether another record of one
+    there (not entered in error) may be progesterone but cannot say it was given."""
+    medications = export.get("Medication", [])
+    given, maybe = [], False
+    for kind, statuses in GIVEN_STATUS.items():
+        for r in export.get(kind, []):
+            here = referred_id((r.get("context") or {}).get("reference"), "Encounter")
+            if here != encounter["id"] or _owner(r) != _patient_of(encounter):
+                continue
+            if r["status"] == "entered-in-error":
+                continue
+            # its medicine as the service reads a request's
+            medicine = {
+                k: v
+                for k, v in r.items()
+                if k in ("medicationCodeableConcept", "medicationReference", "contained")
+            }
+            as_request = {
+                "resourceType": "MedicationRequest",
+                "id": r["id"],
+                "subject": r["subject"],
+                "intent": "order",
+                **medicine,
+            }
+            progesterone = _is_progesterone(as_request, medications)
+            if progesterone is True and r["status"] in statuses:
+                given.append(r)
+            elif progesterone is not False:
+                maybe = True
+    return given, maybe
+
+
 def _care_given(export: dict[str, list[dict]], encounter: dict[str, Any]) -> dict[str, Any]:
-    if "MedicationRequest" not in export:
-        return {"progesterone_prescribed": None, "prescribed_on": None}
+    events, events_maybe = _events_here(export, encounter)
+    event_days = [
+        dt.date.fromisoformat(r[EVENT_DAY[r["resourceType"]]][:10])
+        for r in events
+        if len(r.get(EVENT_DAY[r["resourceType"]], "")) >= 10
+    ]
+    if "MedicationRequest" not in export:  # only care shown given is known
+        return {
+            "progesterone_prescribed": True if events else None,
+            "prescribed_on": min(event_days) if event_days else None,
+        }
     medications = export.get("Medication", [])
     made_here = [
         (r, _is_progesterone(r, medications))
@@ -125,16 +182,27 @@ def _care_given(export: dict[str, list[dict]], encounter: dict[str, Any]) -> dic
         and _owner(r) == _patient_of(encounter)
         and r["status"] not in ("cancelled", "entered-in-error")
     ]
-    given = [r for r, progesterone in made_here if progesterone is True]
+    # a prescription: an order (FHIR R4 request-intent) in a status that was prescribed
+    given = [
+        r
+        for r, progesterone in made_here
+        if progesterone is True
+        and r.get("intent")
+        in ("order", "original-order", "reflex-order", "filler-order", "instance-order")
+        and r["status"] in ("active", "on-hold", "completed", "stopped")
+    ]
     days = [
         dt.date.fromisoformat(r["authoredOn"][:10])
         for r in given
         if len(r.get("authoredOn", "")) >= 10
     ]
-    # a request made here for a medicine that cannot be identified: whether progesterone was
-    # prescribed is Unknown, unless another one made here is progesterone
-    unknown = not given and any(progesterone is None for _, progesterone in made_here)
-    prescribed = None if unknown else bool(given)
+    # a request made here that may be progesterone (its medicine cannot be identified) or that is
+    # not a prescription (a proposal, a plan, a draft): whether progesterone was prescribed is
+    # Unknown, unless another one made here was prescribed (or given)
+    maybe = events_maybe or any(progesterone is not False for _, progesterone in made_here)
+    unknown = not given and not events and maybe
+    prescribed = None if unknown else bool(given or events)
+    days = days or event_days  # the prescription's day, else the dispense's or the dose's
     return {"progesterone_prescribed": prescribed, "prescribed_on": min(days) if days else None}
 
 
@@ -689,6 +757,8 @@ REQUEST_STATUS = st.sampled_from(
         "entered-in-error",
     ]
 )
+# FHIR R4 request-intent: mostly orders, some suggestions (not a prescription)
+REQUEST_INTENT = st.sampled_from(["order", "order", "order", "original-order", "proposal", "plan"])
 
 
 @st.composite
@@ -699,7 +769,7 @@ def requests(
         "resourceType": "MedicationRequest",
         "id": rid,
         "status": draw(REQUEST_STATUS),
-        "intent": "order",
+        "intent": draw(REQUEST_INTENT),
         "subject": {"reference": patient},
         **draw(MEDICATION),
     }
@@ -708,6 +778,43 @@ def requests(
     encounter = draw(st.sampled_from([None, *encounters]))
     if encounter:
         resource["encounter"] = {"reference": f"Encounter/{encounter}"}
+    return resource
+
+
+DISPENSE_STATUS = st.sampled_from(
+    [
+        "completed",
+        "completed",
+        "in-progress",
+        "declined",
+        "cancelled",
+        "entered-in-error",
+        "unknown",
+    ]
+)
+ADMINISTRATION_STATUS = st.sampled_from(
+    ["completed", "in-progress", "not-done", "entered-in-error"]
+)
+
+
+@st.composite
+def care_events(
+    draw: Any, kind: str, rid: str, patient: str, days: Days, encounters: list[str]
+) -> dict[str, Any]:
+    """A MedicationDispense or MedicationAdministration, at one of the encounters or none."""
+    dispense = kind == "MedicationDispense"
+    resource: dict[str, Any] = {
+        "resourceType": kind,
+        "id": rid,
+        "status": draw(DISPENSE_STATUS if dispense else ADMINISTRATION_STATUS),
+        "subject": {"reference": patient},
+        **draw(MEDICATION),
+    }
+    if draw(st.integers(0, 5)):
+        resource["whenHandedOver" if dispense else "effectiveDateTime"] = draw(fhir_date(days))
+    encounter = draw(st.sampled_from([None, *encounters]))
+    if encounter:
+        resource["context"] = {"reference": f"Encounter/{encounter}"}
     return resource
 
 
@@ -779,18 +886,30 @@ def patient_records(draw: Any, index: int) -> dict[str, list[dict]]:
         "Observation": lambda i: observations(f"{pid}-o{i}", patient, days),
         "MedicationRequest": lambda i: requests(f"{pid}-m{i}", patient, days, encounters),
         "AllergyIntolerance": lambda i: allergies(f"{pid}-a{i}", patient, tuple(dates)),
+        **{
+            kind: lambda i, kind=kind: care_events(
+                kind, f"{pid}-{kind[10]}{i}", patient, days, encounters
+            )
+            for kind in GIVEN_STATUS
+        },
     }
-    sizes = {"Condition": 8, "Observation": 10, "MedicationRequest": 4, "AllergyIntolerance": 2}
+    sizes = {
+        "Condition": 8,
+        "Observation": 10,
+        "MedicationRequest": 4,
+        "AllergyIntolerance": 2,
+        "MedicationDispense": 2,
+        "MedicationAdministration": 1,
+    }
     for kind, make in makers.items():
         count = draw(st.integers(0, sizes[kind]))
         export[kind] = [draw(make(i)) for i in range(count)]
         for resource in export[kind]:  # each written its own way: relative, absolute, urn:uuid
             owner = "patient" if kind == "AllergyIntolerance" else "subject"
             resource[owner] = {"reference": draw(reference_to(patient))}
-            if "encounter" in resource:
-                resource["encounter"] = {
-                    "reference": draw(reference_to(resource["encounter"]["reference"]))
-                }
+            for link in ("encounter", "context"):
+                if link in resource:
+                    resource[link] = {"reference": draw(reference_to(resource[link]["reference"]))}
     export["Observation"] += draw(same_day_measurements(export["Observation"], pid))
     if draw(st.booleans()):  # half the records date each pregnancy: an LMP recorded at the visit
         export["Observation"] += [
