@@ -10,8 +10,10 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable
+from math import isfinite
 from typing import Annotated, Any, Literal, cast
 
+import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -337,13 +339,81 @@ def problems_from(error: ValidationError) -> list[Problem]:
 
 
 def parse_episode(data: Any) -> Episode:
-    """Validate a mapping (parsed JSON) into an `Episode`, or raise `InputError`."""
+    """Validate a mapping (parsed JSON) into an `Episode`, or raise `InputError`.
+
+    A dict of plain JSON values (what the CDS service's record reading and a parsed request
+    give) is read by the JSON-only validator from orjson's text of it (`parse_episode_json`'s
+    first step: no call into Python per date or number); where it refuses, or the dict holds
+    anything its JSON text would not say as it is (a date object, NaN, a subclass, ...), the
+    model's validator answers (`parse_episode_reference`): the same episode, the same errors."""
+    if not isinstance(data, dict):
+        raise InputError([Problem("(episode)", "must be a JSON object")])
+    text = _plain_json_text(data)
+    if text is not None:
+        try:
+            return _json_only().validate_json(text)
+        except ValidationError:
+            pass
+    return parse_episode_reference(data)
+
+
+def parse_episode_reference(data: Any) -> Episode:
+    """`parse_episode` by the model's own validator alone (the reference)."""
     if not isinstance(data, dict):
         raise InputError([Problem("(episode)", "must be a JSON object")])
     try:
         return Episode.model_validate(data)
     except ValidationError as error:
         raise InputError(problems_from(error)) from None
+
+
+_SCALARS = (str, int, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    """Is ``value`` made of plain JSON values only, each of exactly its JSON type (text, a whole
+    number, a finite float, true/false, null, a list, a dict with text keys)? Those are the
+    values whose JSON text reads back as themselves (orjson writes NaN and infinity as null,
+    and a date or a subclass of str in its own way). Loops, not generators: this runs on every
+    episode the service decides."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            of = type(item)
+            if of in _SCALARS:
+                continue
+            if of is float:
+                if not isfinite(item):
+                    return False
+            elif not _plain(item):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            of = type(item)
+            if of in _SCALARS:
+                continue
+            if of is float:
+                if not isfinite(item):
+                    return False
+            elif not _plain(item):
+                return False
+        return True
+    if kind in _SCALARS:
+        return True
+    return kind is float and isfinite(value)
+
+
+def _plain_json_text(data: dict[str, Any]) -> bytes | None:
+    """orjson's text of ``data`` when it says exactly what ``data`` holds, else None."""
+    if not _plain(data):
+        return None
+    try:
+        return orjson.dumps(data)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, a lone surrogate
+        return None
 
 
 def parse_episode_json(text: str | bytes) -> Episode:
