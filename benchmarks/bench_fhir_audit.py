@@ -23,6 +23,11 @@ profile docs/speed.md starts from).
 same run, for before/after figures:
 
     PYTHONPATH=$PWD python benchmarks/bench_fhir_audit.py --patients 100000 --before /work/main
+
+``--panels`` writes each crown-rump length Observation of the export as an ultrasound panel
+instead (a local code, the length and a fetal heart rate as its two components), so that the
+reading's item rows (`rec.ItemRows`: a panel's components, unnested) have work to do; the plain
+synthetic export has no panel. Give it a ``--folder`` of its own: a folder is reused as it is.
 """
 
 from __future__ import annotations
@@ -64,6 +69,33 @@ def _by_type(files: list[str]) -> dict[str, list[str]]:
     for f in files:
         types.setdefault(Path(f).name.split(".")[0].split("-")[0], []).append(f)
     return types
+
+
+_PANEL_CODE = {"system": "https://trust.example/results", "code": "EPAU-US"}
+_HEART_RATE = {
+    "code": {"coding": [{"system": "http://loinc.org", "code": "11948-7"}]},
+    "valueQuantity": {"value": 150, "unit": "/min", "system": "http://unitsofmeasure.org"},
+}
+
+
+def _as_panels(folder: Path) -> int:
+    """Rewrite each crown-rump length Observation (id ``...-crl``) of ``folder`` as an
+    ultrasound panel whose components are that length and a fetal heart rate; the number
+    rewritten."""
+    path = folder / "Observation.ndjson"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rewritten = 0
+    with path.open("w", encoding="utf-8") as out:
+        for line in lines:
+            o = json.loads(line)
+            if o["id"].endswith("-crl"):
+                length = {"code": o["code"], "valueQuantity": o.pop("valueQuantity")}
+                o["code"] = {"coding": [_PANEL_CODE]}
+                o["component"] = [length, _HEART_RATE]
+                line = json.dumps(o, separators=(",", ":"))
+                rewritten += 1
+            out.write(line + "\n")
+    return rewritten
 
 
 def _listed(files: list[str]) -> str:
@@ -116,6 +148,9 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help="reuse (or keep) the export here")
     parser.add_argument("--before", type=Path, help="also flatten with this checkout")
     parser.add_argument("--statements", type=int, default=0, help="print the N costliest")
+    parser.add_argument(
+        "--panels", action="store_true", help="scan lengths as panel components (new folder)"
+    )
     parser.add_argument("--one", choices=("read", "parse", "flatten"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = args.folder or Path(tempfile.mkdtemp(prefix="bench-fhir-")) / "export"
@@ -127,6 +162,8 @@ def main() -> None:
         from earlypath.synth.fhir_export import write_fhir
 
         write_fhir(generate_chunks(args.patients, seed=7), folder)
+        if args.panels:
+            print(f"panels: {_as_panels(folder):,} crown-rump lengths written as components")
     size = sum(p.stat().st_size for p in folder.glob("*.ndjson")) / 1e6
     print(f"export: {args.patients:,} patients, {size:,.0f} MB of NDJSON, {args.threads} threads")
     print("floors: read = count(*) over read_json_objects (lines split, no value parsed);")

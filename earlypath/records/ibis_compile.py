@@ -1562,10 +1562,15 @@ def _item_rows(
     # only the resources that have items are unnested: DuckDB's unnest costs per input row even
     # when the list is empty (~0.6 CPU s at 20k patients for an export without panels)
     with_items = t.filter(t[listed].length() > 0)
-    u = with_items.select(*base, _it=with_items[listed]).unnest("_it", offset="_io")
+    # each item carries its place into the unnest (a lambda's index: 0-based on every backend,
+    # ibis shifts DuckDB's). Not ibis's unnest(offset=): on DuckDB it unnests a list_zip(...),
+    # planned as a lateral join whose hash tables hold every row's list (the shape that did
+    # not fit under the flattening's memory cap: docs/speed.md, FHIR rounds 8 and 9)
+    placed = with_items[listed].map(lambda item, i: ibis.struct({"v": item, "i": i}))
+    u = with_items.select(*base, _it=placed).unnest("_it")
     item = u.select(
-        *(u["_it"][c].name(c) if c in taken else u[c] for c in base),
-        **{_ITEM: (u["_io"] + 1).cast("int64")},
+        *(u["_it"]["v"][c].name(c) if c in taken else u[c] for c in base),
+        **{_ITEM: (u["_it"]["i"] + 1).cast("int64")},
     )
     return own, item.cast(own.schema())
 
