@@ -91,6 +91,7 @@ __all__ = [
     "ALLERGY_NAME_MAX",
     "CARE_EVENT_ROWS",
     "COMPONENT_ROWS",
+    "CONCLUSION_ROWS",
     "HEARTBEAT_CONFLICT_MESSAGE",
     "LMP_ENDED_MESSAGE",
     "MEDICATION_REFERENCE",
@@ -100,6 +101,7 @@ __all__ = [
     "PLACE_MESSAGES",
     "PRIMITIVE_VALUES",
     "READING",
+    "REPORT_CONTAINED_MESSAGE",
     "UNCONFIRMED_LOCATION",
     "UNCONFIRMED_MESSAGE",
     "UNKNOWN_LOCATION",
@@ -417,27 +419,35 @@ _CONDITION_HEART = If(
 # confirmed one still stands; reported). Its ectopic or uncertain finding still counts: either
 # only holds an offer back.
 UNCONFIRMED_LOCATION = "unconfirmed"
-_INTRAUTERINE = If(
-    _status_in(_text("status"), "unconfirmed_observation_status"),
-    Const(UNCONFIRMED_LOCATION),
-    Const("intrauterine"),
-)
-# Where the pregnancy is, by an Observation: its code is the finding (its value says whether it
-# was seen; neither yes nor no makes it "uncertain"), else a generic code with the finding as its
-# value. A finding recorded as not present says nothing.
-_OBSERVATION_LOCATION = If(
-    Or((_IUP, _ECTOPIC)),
-    If(
-        IsNull(PRESENCE),
-        Const("uncertain"),
-        If(PRESENCE, If(_ECTOPIC, Const("ectopic"), _INTRAUTERINE), Const(None)),
-    ),
-    If(
-        _in(_VCC, "ectopic_pregnancy"),
-        Const("ectopic"),
-        If(_in(_VCC, "intrauterine_pregnancy"), _INTRAUTERINE, Const(None)),
-    ),
-)
+
+
+def _location(unconfirmed: str) -> Expr:
+    """Where the pregnancy is, by an Observation (or a scan report's conclusion, read as one):
+    its code is the finding (its value says whether it was seen; neither yes nor no makes it
+    "uncertain"), else a generic code with the finding as its value. A finding recorded as not
+    present says nothing. An intrauterine finding whose status is in the ``unconfirmed`` list
+    of ``reading.json`` confirms nothing."""
+    intrauterine = If(
+        _status_in(_text("status"), unconfirmed),
+        Const(UNCONFIRMED_LOCATION),
+        Const("intrauterine"),
+    )
+    return If(
+        Or((_IUP, _ECTOPIC)),
+        If(
+            IsNull(PRESENCE),
+            Const("uncertain"),
+            If(PRESENCE, If(_ECTOPIC, Const("ectopic"), intrauterine), Const(None)),
+        ),
+        If(
+            _in(_VCC, "ectopic_pregnancy"),
+            Const("ectopic"),
+            If(_in(_VCC, "intrauterine_pregnancy"), intrauterine, Const(None)),
+        ),
+    )
+
+
+_OBSERVATION_LOCATION = _location("unconfirmed_observation_status")
 
 _CLINICAL_COLUMNS = (
     "observed",
@@ -671,53 +681,49 @@ COMPONENT_ROWS = ItemRows(
 )
 
 _MISCARRIAGE_CODED = _in_any("code", _MISCARRIAGE_SETS)
+# What makes an Observation (or a scan report's conclusion, read as one) worth reading.
+_OBSERVATION_READ = Or(
+    (
+        _in_any("code", _OBSERVATION_CODE_SETS),
+        _in_any(_VCC, _OBSERVATION_VALUE_SETS),
+        _OBSERVATION_SHOWS,
+        _OBSERVATION_NOT_PREGNANT,
+    )
+)
+_OBSERVATION_COLUMNS: dict[str, Expr] = {
+    "ends": Const(False),
+    "shows": _OBSERVATION_SHOWS,
+    "not_pregnant": _OBSERVATION_NOT_PREGNANT,
+    "hcg_unit": _HCG_UNIT_UNREAD,
+    "observed": Const(True),
+    "day": _OBSERVATION_DAY,
+    # a miscarriage or history Observation is a finding: present is the record, absent a
+    # recorded "no" (as a refuted Condition), any other value is reported and not used
+    "history_at_least": If(IsNull(PRESENCE), Const(None), _HISTORY),
+    "refuted": And((_MISCARRIAGE_CODED, _is(PRESENCE, False))),
+    "miscarriage": And((_EVENT, IsNull(_HISTORY), _is(PRESENCE, True))),
+    "mis_unreadable": And((_MISCARRIAGE_CODED, IsNull(PRESENCE))),
+    "lmp_code": _LMP,
+    # the LMP is its valueDateTime: every profile found (CHMED, AU, Thai MoPH, LOINC 8665-2
+    # examples) carries it there; that a UK GP system's event date is the LMP itself (a code
+    # with no value) could not be verified in any public source, so it is not read so
+    "lmp_value": If(_LMP, Day(_text("valueDateTime")), Const(None)),
+    "length_kind": _LENGTH_KIND,
+    "length_problem": _LENGTH_PROBLEM,
+    "unit": If(IsNull(_LENGTH_KIND), Const(None), _unit(_Q)),
+    "raw_mm": If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM),
+    "mm": If(IsNull(_LENGTH_PROBLEM), If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM), Const(None)),
+    "bleeding_code": _BLEEDING,
+    "bleeding": If(_BLEEDING, PRESENCE, Const(None)),
+    "bleeding_resolved": Const(False),
+    "heart": _OBSERVATION_HEART,
+    "heart_problem": _RATE_PROBLEM,
+    "location": _OBSERVATION_LOCATION,
+}
 _OBSERVATION_ROWS = _clinical(
     "Observation",
-    And(
-        (
-            _USABLE_OBSERVATION,
-            Or(
-                (
-                    _in_any("code", _OBSERVATION_CODE_SETS),
-                    _in_any(_VCC, _OBSERVATION_VALUE_SETS),
-                    _OBSERVATION_SHOWS,
-                    _OBSERVATION_NOT_PREGNANT,
-                )
-            ),
-        )
-    ),
-    {
-        "ends": Const(False),
-        "shows": _OBSERVATION_SHOWS,
-        "not_pregnant": _OBSERVATION_NOT_PREGNANT,
-        "hcg_unit": _HCG_UNIT_UNREAD,
-        "observed": Const(True),
-        "day": _OBSERVATION_DAY,
-        # a miscarriage or history Observation is a finding: present is the record, absent a
-        # recorded "no" (as a refuted Condition), any other value is reported and not used
-        "history_at_least": If(IsNull(PRESENCE), Const(None), _HISTORY),
-        "refuted": And((_MISCARRIAGE_CODED, _is(PRESENCE, False))),
-        "miscarriage": And((_EVENT, IsNull(_HISTORY), _is(PRESENCE, True))),
-        "mis_unreadable": And((_MISCARRIAGE_CODED, IsNull(PRESENCE))),
-        "lmp_code": _LMP,
-        # the LMP is its valueDateTime: every profile found (CHMED, AU, Thai MoPH, LOINC 8665-2
-        # examples) carries it there; that a UK GP system's event date is the LMP itself (a code
-        # with no value) could not be verified in any public source, so it is not read so
-        "lmp_value": If(_LMP, Day(_text("valueDateTime")), Const(None)),
-        "length_kind": _LENGTH_KIND,
-        "length_problem": _LENGTH_PROBLEM,
-        "unit": If(IsNull(_LENGTH_KIND), Const(None), _unit(_Q)),
-        "raw_mm": If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM),
-        "mm": If(
-            IsNull(_LENGTH_PROBLEM), If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM), Const(None)
-        ),
-        "bleeding_code": _BLEEDING,
-        "bleeding": If(_BLEEDING, PRESENCE, Const(None)),
-        "bleeding_resolved": Const(False),
-        "heart": _OBSERVATION_HEART,
-        "heart_problem": _RATE_PROBLEM,
-        "location": _OBSERVATION_LOCATION,
-    },
+    And((_USABLE_OBSERVATION, _OBSERVATION_READ)),
+    _OBSERVATION_COLUMNS,
     COMPONENT_ROWS,
 )
 
@@ -1087,6 +1093,93 @@ def _malformed(resource: str) -> RowSpec:
     if resource in ("Condition", "Observation", "MedicationRequest", "MedicationStatement"):
         patient = _SUBJECT
     return RowSpec("malformed", resource, Not(IsNull(why)), patient, (("why", why),))
+
+
+# --- layer 1: scan reports (DiagnosticReport) -----------------------------------------------------
+
+# An early pregnancy scan is often sent as an ultrasound report (FHIR R4 DiagnosticReport, such as
+# LOINC 11525-3 "US Pelvis Fetus for pregnancy"), its findings coded only in its `conclusionCode`
+# (a list of concepts), not as Observations. Each conclusion is read as an Observation of that
+# code with no value is (the finding itself, seen), by the same columns, dated as one (effective[x],
+# else issued), with the report's status: `reading.json` usable_report_status says which reports
+# are read, unconfirmed_report_status which (partial, preliminary) never confirm an intrauterine
+# pregnancy (their ectopic, miscarriage or heart findings still count: they only hold an offer
+# back). The report's own code names the report, not a finding: it gives no row (a lab's hCG report
+# read as a result would be a positive test). The Observations its `result` refers to are read as
+# Observations when they are in the record (never again from here).
+CONCLUSION_ROWS = ItemRows("conclusionCode", (), whole="code")
+_REPORT_ROWS = _clinical(
+    "DiagnosticReport",
+    And((_status_in(_text("status"), "usable_report_status"), _OBSERVATION_READ)),
+    {**_OBSERVATION_COLUMNS, "location": _location("unconfirmed_report_status")},
+    CONCLUSION_ROWS,
+)
+# Findings kept inside the report (`contained` Observations its `result` refers to as "#id") are
+# not read: a contained Observation has a status of its own beside the report's, and a panel's
+# components under it, which one item row cannot keep. Named instead, so the card and the audit
+# say so rather than nothing: a contained Observation the reading would read (its code or value
+# in a set an Observation is read for) or a panel (its components may be).
+REPORT_CONTAINED_MESSAGE = (
+    "holds scan findings inside it (contained Observations): not read, what they show is unknown"
+)
+_CONTAINED_FINDING = And(
+    (
+        _is(_text("resourceType"), "Observation"),
+        Or(
+            (
+                _in_any("code", _OBSERVATION_CODE_SETS),
+                _in_any(_VCC, _OBSERVATION_VALUE_SETS),
+                _present("component"),
+            )
+        ),
+    )
+)
+_REPORT_ELEMENT_TYPES = (
+    ("status", "str"),
+    ("effectiveDateTime", "str"),
+    ("effectivePeriod", "object"),
+    ("issued", "str"),
+    ("subject", "object"),
+)
+_CONCLUSION_NOT_A_LIST = Or(
+    (
+        *(Not(IsNull(Field("conclusionCode", kind))) for kind in ("str", "num", "bool")),
+        Not(IsNull(Concept("conclusionCode"))),
+    )
+)
+
+
+def _report_unread() -> Expr:
+    """Why a report cannot be read in full, or None: an element that is not the JSON FHIR gives
+    it (read as absent), else (a report that is read) results kept inside it."""
+    why: Expr = If(
+        And(
+            (
+                _status_in(_text("status"), "usable_report_status"),
+                AnyItem("contained", _CONTAINED_FINDING),
+            )
+        ),
+        Const(REPORT_CONTAINED_MESSAGE),
+        Const(None),
+    )
+    why = If(_CONCLUSION_NOT_A_LIST, Const("conclusionCode is not a list; read as absent"), why)
+    for path, kind in reversed(_REPORT_ELEMENT_TYPES):
+        why = If(
+            _wrong_type(path, kind),
+            Const(f"{path} is not {_JSON_NAMES[kind]}; read as absent"),
+            why,
+        )
+    return why
+
+
+_REPORT_UNREAD = _report_unread()
+_REPORT_MALFORMED = RowSpec(
+    "malformed",
+    "DiagnosticReport",
+    Not(IsNull(_REPORT_UNREAD)),
+    _SUBJECT,
+    (("why", _REPORT_UNREAD),),
+)
 
 
 # --- layer 2: the timeline ------------------------------------------------------------------------
@@ -1769,6 +1862,9 @@ READING = EpisodeSpec(
         _ALLERGIES,
         _PATIENTS,
         *(_malformed(resource) for resource in _ELEMENT_TYPES),
+        # scan reports (DiagnosticReport)
+        _REPORT_ROWS,
+        _REPORT_MALFORMED,
     ),
     steps=_STEPS,
     problems=_PROBLEMS,

@@ -174,7 +174,16 @@ def read_schema(spec: rec.EpisodeSpec) -> dict[str, ReadSchema]:
 
 def _item_schema(schema: ReadSchema, items: rec.ItemRows) -> ReadSchema:
     """What is read of each item of `rec.ItemRows`: the resource's reads of the keys it takes
-    from the item (so an item's columns have the names and types of the resource's)."""
+    from the item (so an item's columns have the names and types of the resource's). With
+    ``whole``, the item is that key's concept: read as a concept is (`_CONCEPT_SCHEMA`), so the
+    item's struct has the shape of the resource's concept column it stands in for."""
+    if items.whole is not None:
+        whole = items.whole
+        other = [p for p in (*schema.leaves, *schema.lists) if p.split(".", 1)[0] == whole]
+        if other or any(p.startswith(whole + ".") for p in schema.concepts):
+            raise TypeError(f"ItemRows.whole {whole!r} is read only as a Concept")
+        # a copy: the shared concept schema is never the one a resource's reads are added to
+        return _copied(_CONCEPT_SCHEMA) if whole in schema.concepts else ReadSchema()
 
     def own(path: str) -> bool:
         return path.split(".", 1)[0] in items.own
@@ -183,6 +192,14 @@ def _item_schema(schema: ReadSchema, items: rec.ItemRows) -> ReadSchema:
         leaves={p: set(t) for p, t in schema.leaves.items() if own(p)},
         concepts={p for p in schema.concepts if own(p)},
         lists={p: item for p, item in schema.lists.items() if own(p)},
+    )
+
+
+def _copied(schema: ReadSchema) -> ReadSchema:
+    return ReadSchema(
+        leaves={p: set(t) for p, t in schema.leaves.items()},
+        concepts=set(schema.concepts),
+        lists={p: _copied(item) for p, item in schema.lists.items()},
     )
 
 
@@ -1568,10 +1585,14 @@ def _item_rows(
     # not fit under the flattening's memory cap: docs/speed.md, FHIR rounds 8 and 9)
     placed = with_items[listed].map(lambda item, i: ibis.struct({"v": item, "i": i}))
     u = with_items.select(*base, _it=placed).unnest("_it")
-    item = u.select(
-        *(u["_it"]["v"][c].name(c) if c in taken else u[c] for c in base),
-        **{_ITEM: (u["_it"]["i"] + 1).cast("int64")},
-    )
+    value = u["_it"]["v"]
+    if items.whole is not None:
+        # the item is the concept itself (`_item_schema`): its struct is that concept's column
+        whole = concept_name(items.whole)
+        cells = [value.name(c) if c == whole else u[c] for c in base]
+    else:
+        cells = [value[c].name(c) if c in taken else u[c] for c in base]
+    item = u.select(*cells, **{_ITEM: (u["_it"]["i"] + 1).cast("int64")})
     return own, item.cast(own.schema())
 
 
@@ -1650,7 +1671,10 @@ def _compile_row(
         # union, DuckDB materialised the union (a CTE read by each mask's unnest and the join
         # back: about a third of the clinical rows' CPU on an export of Observations)
         own, items = _item_rows(resources, row.items, schema)
-        t = ibis.union(prepared(own), prepared(items), distinct=False)
+        if row.items.whole is None:
+            t = ibis.union(prepared(own), prepared(items), distinct=False)
+        else:  # only the items give rows (`rec.ItemRows.whole`)
+            t = prepared(items)
     masks.update({c: (f"_mask{k}", sets) for k, (c, sets) in enumerate(concept_sets)})
     least.update({pair: f"_least{j}" for j, pair in enumerate(least_pairs)})
     found.update({name: f"_found{j}" for j, name in enumerate(item_sets)})

@@ -267,10 +267,17 @@ class ItemRows:
     has none of the ``own`` keys. So an Observation's ``component`` (a panel's crown-rump
     length, dated by the panel) is read by the one row spec of an Observation, its checks and
     problems written once; its row's ``ref`` and ``n`` are the resource's (a problem names the
-    resource the card can show). Its rows come after the resource's own, in list order."""
+    resource the card can show). Its rows come after the resource's own, in list order.
+
+    With ``whole``, the item itself (not its keys) is put at that key instead, and only the
+    items give rows (the resource's own is not read by this spec): a DiagnosticReport's
+    ``conclusionCode`` items are concepts, each read as the ``code`` of an Observation of its
+    own (the report's own code names the report, not a finding). Such a key may only be read
+    as a `Concept` (its codings)."""
 
     path: str
     own: tuple[str, ...]
+    whole: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,23 +13,28 @@ __all__ = ["item_resources", "with_items", "with_its_items"]
 
 def item_resources(resource: dict[str, Any], items: ItemRows) -> list[dict[str, Any]]:
     """One JSON object per item of ``resource[items.path]`` (none when that is not a list): the
-    resource without the list and its ``own`` keys, with the item's ``own`` keys."""
+    resource without the list and its ``own`` keys, with the item's ``own`` keys (or, with
+    ``whole``, the item itself at that key)."""
     listed = resource.get(items.path)
     if type(listed) is not list or not listed:
         return []
-    own = items.own
-    base = {k: v for k, v in resource.items() if k != items.path and k not in own}
+    own, whole = items.own, items.whole
+    base = {k: v for k, v in resource.items() if k != items.path and k not in own and k != whole}
     out = []
     for item in listed:
         row = dict(base)
-        if type(item) is dict:
+        if whole is not None:
+            row[whole] = item
+        elif type(item) is dict:
             row.update((k, item[k]) for k in own if k in item)
         out.append(row)
     return out
 
 
 def with_its_items(resource: dict[str, Any], items: ItemRows) -> list[dict[str, Any]]:
-    """The resource, then its items as resources of their own."""
+    """The resource, then its items as resources of their own (with ``whole``, the items only)."""
+    if items.whole is not None:
+        return item_resources(resource, items)
     return [resource, *item_resources(resource, items)]
 
 
@@ -39,6 +44,7 @@ def with_items(
     """(n, resource) pairs, each resource followed by its items (numbered as it is)."""
     out = []
     for n, resource in listed:
-        out.append((n, resource))
+        if items.whole is None:
+            out.append((n, resource))
         out += [(n, item) for item in item_resources(resource, items)]
     return out

@@ -607,11 +607,13 @@ class _Generator:
             parent, items = self.fresh("parent"), self.const(r.spec.items)
             listed, both = f"{parent}_items", self.const(with_its_items)
             pad = "    " * indent
+            # with `ItemRows.whole` only the items give rows: none without items
+            alone = f"({parent},)" if r.spec.items.whole is None else "()"
             return [
                 f"{pad}{parent} = j",
                 f"{pad}{listed} = {parent}.get({r.spec.items.path!r})",
                 f"{pad}for j in ({both}({parent}, {items}) if type({listed}) is list and {listed}"
-                f" else ({parent},)):",
+                f" else {alone}):",
                 *self.row_of_j(r, indent + 1),
                 f"{pad}j = {parent}",
             ]

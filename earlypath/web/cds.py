@@ -56,12 +56,18 @@ PREFETCH: dict[str, str] = {
     # send current medicines as MedicationStatement): half of whether she is on progesterone.
     "statements": "MedicationStatement?patient={{context.patientId}}&status=" + _READ_STATUSES,
     "allergies": "AllergyIntolerance?patient={{context.patientId}}",
+    # Her scan reports: a hospital may send an early pregnancy scan as an ultrasound
+    # DiagnosticReport whose findings are only its coded conclusion (a miscarriage, an ectopic).
+    # All of them, not a code or category filter: a site's report codes vary.
+    "reports": "DiagnosticReport?patient={{context.patientId}}",
 }
 # Without these the decision cannot be made: absent and unfetchable -> 412. The statements are
 # required as the requests are: without them "not on progesterone" would be read from the
 # requests alone, a guess (unknown is never false). An EHR that keeps no MedicationStatement
-# sends the key as null or an empty Bundle ("no data"), which is read as none.
-REQUIRED = ("conditions", "observations", "medications", "statements")
+# sends the key as null or an empty Bundle ("no data"), which is read as none. So are her scan
+# reports: without them a report concluding a miscarriage after a confirmed scan would be unseen
+# (an offer).
+REQUIRED = ("conditions", "observations", "medications", "statements", "reports")
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ FACT_KINDS = (
     "MedicationStatement",
     "Medication",
     "AllergyIntolerance",
+    # scan reports (a coded conclusion is read as that finding)
+    "DiagnosticReport",
 )
 NAME = "flat"
 

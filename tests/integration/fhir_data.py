@@ -101,6 +101,7 @@ def prefetch_for(
     conditions = [r for r in resources if r["resourceType"] == "Condition"]
     observations = [r for r in resources if r["resourceType"] == "Observation"]
     statements = [r for r in resources if r["resourceType"] == "MedicationStatement"]
+    reports = [r for r in resources if r["resourceType"] == "DiagnosticReport"]
     return {
         "patient": {"resourceType": "Patient", "id": PATIENT_ID, "gender": "female"},
         "conditions": bundle(conditions),
@@ -108,6 +109,7 @@ def prefetch_for(
         "medications": bundle(medications or []),
         "statements": bundle(statements),
         "allergies": None,
+        "reports": bundle(reports),
     }
 
 

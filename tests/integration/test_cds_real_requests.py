@@ -120,6 +120,7 @@ def test_searchset_bundles_as_servers_write_them_are_read(client):
         "observations": page([r for r in resources if r["resourceType"] == "Observation"], total=3),
         "medications": page([], total=0),
         "statements": page([], total=0),
+        "reports": page([], total=0),
         "allergies": page([], total=0),
     }
     prefetch["observations"]["meta"] = {"lastUpdated": "2024-03-04T09:12:00Z"}
@@ -203,7 +204,7 @@ def test_open_fhir_server_without_authorization_is_fetched_without_a_token(make_
     body = hook_request("patient-view", None)
     body["fhirServer"] = FHIR
     assert decision(client.post(PV, json=body)) == "offer"
-    assert len(fhir.seen) == 6
+    assert len(fhir.seen) == 7  # each of the 7 prefetch keys
     assert all("authorization" not in r.headers for r in fhir.seen)
 
 
@@ -231,6 +232,7 @@ def test_synthea_style_record_with_urn_uuid_references_is_read(client):
         "observations": collection([r for r in entries if r["resourceType"] == "Observation"]),
         "medications": None,
         "statements": None,
+        "reports": None,
         "allergies": None,
     }
     body = hook_request("patient-view", prefetch)

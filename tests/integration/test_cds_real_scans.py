@@ -2,8 +2,11 @@
 `tests.records.scan_shapes`): progesterone is offered only on a scan-confirmed intrauterine
 pregnancy. A preliminary result (not yet verified) no longer confirms one (it did: an offer); an
 amended or corrected one does; a cancelled, registered, unknown or entered-in-error one does not.
-A finding dated by effectiveInstant, a period's start or end, or issued only is dated; a scan
-report (DiagnosticReport) is not read, so a finding only there leaves the scan unknown."""
+A finding dated by effectiveInstant, a period's start or end, or issued only is dated. A scan
+report's (DiagnosticReport) coded conclusion is read as that finding (stop 20: the service did
+not ask for reports, so one concluding a miscarriage after a confirmed scan gave an offer): asked
+for in the discovery document, fetched from `fhirServer` when not prefetched, and required; its
+contained findings are named on the card, not read."""
 
 from __future__ import annotations
 
@@ -12,9 +15,12 @@ from typing import Any
 import pytest
 
 from earlypath.fhir.cards import md
-from earlypath.records.definition import UNCONFIRMED_MESSAGE
-from tests.integration.fhir_data import hook_request, prefetch_for
+from earlypath.records.definition import REPORT_CONTAINED_MESSAGE, UNCONFIRMED_MESSAGE
+from earlypath.web.cds import REQUIRED
+from tests.integration.cds_reading import FakeFhir, with_server
+from tests.integration.fhir_data import PATIENT_ID, hook_request, prefetch_for
 from tests.records.scan_shapes import (
+    CONTAINED_NAMED,
     NEEDS_SCAN,
     NO_OFFER,
     OFFER,
@@ -33,7 +39,6 @@ SUMMARY_START = {
 
 
 def _card(client: Any, resources: list[dict[str, Any]]) -> dict[str, Any]:
-    # a scan report is in no prefetch key: the service does not ask for one
     response = client.post(PV, json=hook_request("patient-view", prefetch_for(resources)))
     assert response.status_code == 200, response.text
     (card,) = response.json()["cards"]
@@ -60,3 +65,37 @@ def test_a_preliminary_scan_is_named_on_the_card_as_not_confirming(client):
     card = _card(client, SCAN_STATUS["final-then-preliminary"][0])
     assert card["summary"].startswith("Offer")
     assert _named("iup-2") in card["detail"]
+
+
+def test_a_report_holding_its_findings_inside_it_is_named_on_the_card(client):
+    card = _card(client, CASES[CONTAINED_NAMED][0])
+    assert f"- {md('DiagnosticReport/us-report')}: {md(REPORT_CONTAINED_MESSAGE)}" in card["detail"]
+
+
+def test_discovery_asks_for_her_scan_reports_and_requires_them(client):
+    for service in client.get("/cds-services").json()["services"]:
+        assert service["prefetch"]["reports"] == "DiagnosticReport?patient={{context.patientId}}"
+    assert "reports" in REQUIRED
+    prefetch = prefetch_for(SCAN_REPORTS["report-conclusion-code-only"][0])
+    del prefetch["reports"]
+    response = client.post(PV, json=hook_request("patient-view", prefetch))
+    assert response.status_code == 412
+    assert response.json()["errors"][0]["field"] == "prefetch.reports"
+
+
+def test_a_report_only_on_the_fhir_server_is_fetched_and_read(make_client):
+    resources = SCAN_REPORTS["report-concludes-miscarriage-after-confirmed-iup"][0]
+    fhir = FakeFhir()
+    fhir.by_type["DiagnosticReport"] = [
+        r for r in resources if r["resourceType"] == "DiagnosticReport"
+    ]
+    prefetch = prefetch_for(resources)
+    del prefetch["reports"]
+    client = make_client(fhir_transport=fhir.transport)
+    response = client.post(PV, json=with_server(hook_request("patient-view", prefetch)))
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert card["summary"].startswith(SUMMARY_START[NO_OFFER])
+    (request,) = fhir.seen
+    assert request.url.path == "/fhir/DiagnosticReport"
+    assert request.url.params["patient"] == PATIENT_ID

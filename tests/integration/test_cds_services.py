@@ -316,6 +316,7 @@ def test_null_prefetch_means_no_data_not_missing(client):
         "observations": None,
         "medications": None,
         "statements": None,
+        "reports": None,
     }
     # no data at all: no pregnancy in the record, so patient-view stays silent (not a 412)
     assert _cards(client, PV, hook_request("patient-view", prefetch)) == []
@@ -365,6 +366,7 @@ def test_fetches_from_fhir_server_with_bearer_token_when_not_prefetched(make_cli
         "/r4/MedicationRequest",
         "/r4/MedicationStatement",
         "/r4/AllergyIntolerance",
+        "/r4/DiagnosticReport",
         f"/r4/Patient/{PATIENT_ID}",
     }
     assert all(r.headers["authorization"] == "Bearer tok-SECRET-991" for r in seen)

@@ -130,24 +130,31 @@ SCAN_DATING: dict[str, tuple[list[dict[str, Any]], str]] = {
 }
 
 
-def scan_report(*, conclusion: dict | None = None, contained: list[dict] | None = None) -> dict:
-    """An obstetric ultrasound report of today (FHIR R4 DiagnosticReport): its conclusion coded,
-    or its findings as contained Observations its `result` refers to."""
+def scan_report(
+    *,
+    conclusion: dict | list[dict] | None = None,
+    contained: list[dict] | None = None,
+    status: str = "final",
+    rid: str = "us-report",
+    **dated: Any,
+) -> dict:
+    """An obstetric ultrasound report (FHIR R4 DiagnosticReport) of today, or dated by
+    ``dated`` alone: its conclusion coded (one concept or several), or its findings as contained
+    Observations its `result` refers to."""
     out: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
-        "id": "us-report",
-        "status": "final",
+        "id": rid,
+        "status": status,
         "category": [
             {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "RAD"}]}
         ],
         "code": US_REPORT,
         "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        "effectiveDateTime": f"{day()}T09:30:00Z",
-        "issued": f"{day()}T11:02:00Z",
         "conclusion": "Single intrauterine pregnancy.",
     }
+    out.update(dated or {"effectiveDateTime": f"{day()}T09:30:00Z", "issued": f"{day()}T11:02:00Z"})
     if conclusion is not None:
-        out["conclusionCode"] = [conclusion]
+        out["conclusionCode"] = conclusion if isinstance(conclusion, list) else [conclusion]
     if contained:
         out["contained"] = contained
         out["result"] = [{"reference": f"#{c['id']}"} for c in contained]
@@ -160,20 +167,90 @@ def _contained_iup() -> dict[str, Any]:
     return out
 
 
-# shape -> (her record, the decision). A scan report is not read (the CDS service does not ask
-# for one; the audit does not read DiagnosticReport.ndjson): a finding only there is unknown,
-# never a confirmed pregnancy (held, safe); a conclusion of a miscarriage after an earlier
-# confirmed pregnancy is not seen (a gap: `REPORT_GAPS`).
+def _confirmed_then(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Her record: a scan that confirmed the pregnancy a week ago, then this report today."""
+    return scanned(iup_with("final", "iup-1", day(-7)), report)
+
+
+# SNOMED CT 370382007 Antenatal ultrasound confirms ectopic pregnancy, 16607004 Missed
+# miscarriage, 281307002 Uncertain viability of pregnancy (in the packaged value sets
+# `ectopic_pregnancy`, `miscarriage_event`, `uncertain_viability`)
+ECTOPIC_CONCEPT = {"coding": [{"system": SNOMED, "code": "370382007"}]}
+MISSED_CONCEPT = {
+    "coding": [{"system": SNOMED, "code": "16607004", "display": "Missed miscarriage"}]
+}
+UNCERTAIN_CONCEPT = {"coding": [{"system": SNOMED, "code": "281307002"}]}
+# A lab's hCG report: its own code (LOINC 21198-7 hCG) names the report, not a result
+HCG_REPORT = {"coding": [{"system": LOINC, "code": "21198-7"}]}
+# the case whose report is named as its contained findings are not read
+CONTAINED_NAMED = "report-contained-observation"
+
+# shape -> (her record, the decision). A scan report's coded conclusion is read as an
+# Observation of that finding (fixed, stop 20: it was not read at all, so a report concluding a
+# miscarriage after a confirmed scan gave an offer): a final, amended, corrected or appended
+# report's intrauterine conclusion confirms the pregnancy; a preliminary or partial one does not
+# (its miscarriage or ectopic still counts); a registered, cancelled or entered-in-error report is
+# not read. Findings only inside the report (contained Observations) are not read: the scan stays
+# unknown and the report is named (`REPORT_CONTAINED_MESSAGE`).
 SCAN_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
-    "report-conclusion-code-only": (scanned(scan_report(conclusion=IUP_CONCEPT)), NEEDS_SCAN),
+    "report-conclusion-code-only": (scanned(scan_report(conclusion=IUP_CONCEPT)), OFFER),
+    "report-appended-conclusion": (
+        scanned(scan_report(conclusion=IUP_CONCEPT, status="appended")),
+        OFFER,
+    ),
+    "report-preliminary-conclusion": (
+        scanned(scan_report(conclusion=IUP_CONCEPT, status="preliminary")),
+        NEEDS_SCAN,
+    ),
+    "report-partial-conclusion": (
+        scanned(scan_report(conclusion=IUP_CONCEPT, status="partial")),
+        NEEDS_SCAN,
+    ),
+    "report-registered-conclusion": (
+        scanned(scan_report(conclusion=IUP_CONCEPT, status="registered")),
+        NEEDS_SCAN,
+    ),
+    "report-conclusion-dated-by-issued-only": (
+        scanned(scan_report(conclusion=IUP_CONCEPT, issued=f"{day()}T11:02:00Z")),
+        OFFER,
+    ),
+    "report-conclusion-undated": (
+        scanned(scan_report(conclusion=IUP_CONCEPT, meta={"lastUpdated": f"{day()}T11:02:00Z"})),
+        NEEDS_SCAN,
+    ),
+    # a conclusion that is not a list (one concept as an object): not read, named
+    "report-conclusion-not-a-list": (
+        scanned({**scan_report(), "conclusionCode": IUP_CONCEPT}),
+        NEEDS_SCAN,
+    ),
     "report-contained-observation": (
         scanned(scan_report(contained=[_contained_iup()])),
         NEEDS_SCAN,
     ),
-}
-REPORT_GAPS: dict[str, tuple[list[dict[str, Any]], str]] = {
     "report-concludes-miscarriage-after-confirmed-iup": (
-        scanned(iup_with("final", "iup-1", day(-7)), scan_report(conclusion=MISCARRIAGE_CONCEPT)),
+        _confirmed_then(scan_report(conclusion=MISCARRIAGE_CONCEPT)),
         NO_OFFER,
+    ),
+    "report-concludes-missed-miscarriage-beside-iup": (
+        _confirmed_then(scan_report(conclusion=[IUP_CONCEPT, MISSED_CONCEPT])),
+        NO_OFFER,
+    ),
+    "preliminary-report-concludes-ectopic-after-confirmed-iup": (
+        _confirmed_then(scan_report(conclusion=ECTOPIC_CONCEPT, status="preliminary")),
+        NO_OFFER,
+    ),
+    # read as an Observation of uncertain viability is: the heartbeat that day is unknown (named);
+    # the confirmed pregnancy stands (NG126 1.5.2 needs no heartbeat to start)
+    "partial-report-concludes-uncertain-viability-after-confirmed-iup": (
+        _confirmed_then(scan_report(conclusion=UNCERTAIN_CONCEPT, status="partial")),
+        OFFER,
+    ),
+    "entered-in-error-report-concludes-miscarriage": (
+        _confirmed_then(scan_report(conclusion=MISCARRIAGE_CONCEPT, status="entered-in-error")),
+        OFFER,
+    ),
+    "cancelled-report-concludes-miscarriage": (
+        _confirmed_then(scan_report(conclusion=MISCARRIAGE_CONCEPT, status="cancelled")),
+        OFFER,
     ),
 }
