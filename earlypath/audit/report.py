@@ -287,11 +287,33 @@ def _first_box(summary: dict[str, Any], headline: dict[str, Any]) -> str:
             " lists each one's site and episode id, and nothing else. It identifies episodes: keep"
             " it within the care team, never publish it.</p>"
             if cases
-            else f'<p>No eligible woman went without an offer: <a href="{CASE_LIST}">{CASE_LIST}'
-            "</a> is empty.</p>"
+            else _no_case(summary, rate["denominator"])
         )
         + f"<h3>Files of this audit</h3><ul>{files}</ul></section>"
     )
+
+
+def _no_case(summary: dict[str, Any], denominator: int) -> str:
+    """The empty case list, said without reassuring: with no eligible episode whose care is
+    recorded (an export without prescriptions, say) it shows nothing, and episodes decided
+    "offer" whose care is not recorded are counted, never taken as offered."""
+    link = f'<a href="{CASE_LIST}">{CASE_LIST}</a>'
+    if denominator:
+        text = f"No eligible woman went without an offer: {link} is empty."
+    else:
+        text = (
+            f"No eligible episode has the care given recorded, so {link} is empty: it cannot"
+            " show whether any eligible woman went without an offer."
+        )
+    decided = (summary.get("decisions") or {}).get("offer", 0)
+    care = summary.get("adherence") or {}
+    unknown = decided - care.get("offered", 0) - care.get("not_offered", 0)
+    if unknown > 0:
+        text += (
+            f" For {_count(unknown)} episode{'s' if unknown != 1 else ''} where the guideline"
+            " says offer, the care given is not recorded (care unknown)."
+        )
+    return f"<p>{text}</p>"
 
 
 def _trend(months: dict[str, Any], headline: dict[str, Any]) -> str:

@@ -165,3 +165,36 @@ def test_with_no_case_the_report_says_so(summary) -> None:
     html = render_report(summary)
     assert "No eligible woman went without an offer" in html
     assert "Review the 0 cases" not in html
+
+
+def test_with_no_care_recorded_the_empty_case_list_does_not_reassure(summary) -> None:
+    """An export without prescriptions: every eligible episode's care is unknown, the headline
+    has no denominator, and the empty case list must not read as "nobody went without"."""
+    from copy import deepcopy
+
+    from earlypath.audit.report import render_report
+
+    summary = deepcopy(summary)  # the fixture is shared
+    headline = next(m for m in summary["measures"] if m["headline"])
+    headline["overall"].update(numerator=0, denominator=0, rate=None, ci95_low=None, ci95_high=None)
+    summary["decisions"] = {"offer": 10, "do_not_offer": 5}
+    summary["adherence"] = {"offered": 0, "not_offered": 0, "care_unknown": 15}
+    html = render_report(summary)
+    assert "No eligible woman went without an offer" not in html
+    assert "cannot show whether any eligible woman went without an offer" in html
+    assert "For 10 episodes where the guideline says offer, the care given is not recorded" in html
+
+
+def test_offers_with_care_unknown_are_counted_beside_an_empty_case_list(summary) -> None:
+    from copy import deepcopy
+
+    from earlypath.audit.report import render_report
+
+    summary = deepcopy(summary)
+    headline = next(m for m in summary["measures"] if m["headline"])
+    headline["overall"].update(numerator=0, denominator=4, rate=0.0, ci95_low=0.0, ci95_high=0.5)
+    summary["decisions"] = {"offer": 5}
+    summary["adherence"] = {"offered": 4, "not_offered": 0, "care_unknown": 1}
+    html = render_report(summary)
+    assert "No eligible woman went without an offer" in html
+    assert "For 1 episode where the guideline says offer, the care given is not recorded" in html
