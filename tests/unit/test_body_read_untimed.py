@@ -12,6 +12,7 @@ import pytest
 
 from earlypath.web import limits
 from earlypath.web.limits import RequestLimits
+from tests.async_run import run_coroutine
 
 Message = dict[str, Any]
 
@@ -64,7 +65,7 @@ def test_a_body_already_in_is_read_without_a_timer(monkeypatch: pytest.MonkeyPat
     async def receive() -> Message:  # the server has the whole body: no wait
         return {"type": "http.request", "body": b'{"a": 1}', "more_body": False}
 
-    assert asyncio.run(_run(receive)) == (b'{"a": 1}', None)
+    assert run_coroutine(_run(receive)) == (b'{"a": 1}', None)
     assert armed == []
 
 
@@ -77,7 +78,7 @@ def test_a_body_that_must_be_waited_for_is_read_under_the_timer(
         await asyncio.sleep(0.01)  # not there yet
         return {"type": "http.request", "body": b"[1, 2]", "more_body": False}
 
-    assert asyncio.run(_run(receive)) == (b"[1, 2]", None)
+    assert run_coroutine(_run(receive)) == (b"[1, 2]", None)
     assert armed == [5.0]
 
 
@@ -86,7 +87,7 @@ def test_a_body_that_does_not_come_is_408() -> None:
         await asyncio.sleep(60)
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    assert asyncio.run(_run(receive, timeout=0.05)) == (None, 408)
+    assert run_coroutine(_run(receive, timeout=0.05)) == (None, 408)
 
 
 def test_a_body_whose_rest_does_not_come_is_408() -> None:
@@ -98,7 +99,7 @@ def test_a_body_whose_rest_does_not_come_is_408() -> None:
         await asyncio.sleep(60)
         return {"type": "http.request", "body": b"}", "more_body": False}
 
-    assert asyncio.run(_run(receive, timeout=0.05)) == (None, 408)
+    assert run_coroutine(_run(receive, timeout=0.05)) == (None, 408)
 
 
 def test_a_body_in_several_messages_is_joined() -> None:
@@ -112,7 +113,7 @@ def test_a_body_in_several_messages_is_joined() -> None:
     async def receive() -> Message:
         return next(messages)
 
-    assert asyncio.run(_run(receive)) == (b"[1, 2]", None)
+    assert run_coroutine(_run(receive)) == (b"[1, 2]", None)
 
 
 @pytest.mark.parametrize("wait", [False, True])
@@ -127,8 +128,8 @@ def test_too_large_is_413_and_a_client_gone_is_not_answered(wait: bool) -> None:
             await asyncio.sleep(0.01)
         return {"type": "http.disconnect"}
 
-    assert asyncio.run(_run(large)) == (None, 413)
-    assert asyncio.run(_run(gone)) == (None, None)
+    assert run_coroutine(_run(large)) == (None, 413)
+    assert run_coroutine(_run(gone)) == (None, None)
 
 
 def test_a_receive_that_is_not_a_coroutine_is_awaited() -> None:
@@ -137,7 +138,7 @@ def test_a_receive_that_is_not_a_coroutine_is_awaited() -> None:
         done.set_result({"type": "http.request", "body": b"{}", "more_body": False})
         return done
 
-    assert asyncio.run(_run(receive)) == (b"{}", None)
+    assert run_coroutine(_run(receive)) == (b"{}", None)
 
 
 def test_an_error_in_receive_is_raised_as_before() -> None:
@@ -150,4 +151,4 @@ def test_an_error_in_receive_is_raised_as_before() -> None:
 
     for receive in (broken, broken_later):
         with pytest.raises(RuntimeError, match="receive failed"):
-            asyncio.run(_run(receive))
+            run_coroutine(_run(receive))
