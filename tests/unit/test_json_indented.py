@@ -103,7 +103,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(json_values)
 def test_any_json_value_is_json_dumps_text(value: Any) -> None:
     same(value)
