@@ -1,4 +1,5 @@
-"""Compact JSON text for every JSON output (CLI ``assess``, ``assess --many``, ``/api/assess``).
+"""Compact JSON text for every JSON output (CLI ``assess``, ``assess --many``, ``/api/assess``);
+``json.dumps(..., indent=2)``'s text for the audit's JSON files (`dumps_indented`).
 
 The text is byte for byte what ``json.dumps(data, ensure_ascii=False, separators=(",", ":"))``
 gives, written by orjson (several times faster). The two differ only where orjson writes a float
@@ -16,7 +17,9 @@ refuse it; do not pass them.
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -45,10 +48,11 @@ def _fast(data: Any) -> bytes | None:
 
 _DIGITS = frozenset(b"0123456789")
 _VALUE_STARTS = frozenset(b":,[")  # what precedes a value in compact JSON (or the text's start)
+_INDENTED = frozenset(b" ")  # in indented JSON: ": " or the indentation
 _EXPONENT = re.compile(rb"e-")
 
 
-def _may_differ(text: bytes) -> bool:
+def _may_differ(text: bytes, starts: frozenset[int] = _VALUE_STARTS) -> bool:
     """True if the text may hold a float orjson writes otherwise than json.dumps.
 
     Those floats (magnitude 1e-9 to 1e-4) come out as ``0.0000...`` or as a number with a
@@ -66,13 +70,13 @@ def _may_differ(text: bytes) -> bool:
     found = search(text)
     while found is not None:
         at = found.start()
-        if text[at - 1] in _DIGITS and _number_before(text, at):
+        if text[at - 1] in _DIGITS and _number_before(text, at, starts):
             return True
         found = search(text, at + 2)
     return False
 
 
-def _number_before(text: bytes, end: int) -> bool:
+def _number_before(text: bytes, end: int, starts: frozenset[int] = _VALUE_STARTS) -> bool:
     """Does text[:end] end in a number (digits, maybe one decimal point) that starts a value?"""
     i = end - 1
     while i >= 0 and text[i] in _DIGITS:
@@ -88,7 +92,7 @@ def _number_before(text: bytes, end: int) -> bool:
             return False  # no digit before the point
     if i >= 0 and text[i] == ord("-"):
         i -= 1
-    return i < 0 or text[i] in _VALUE_STARTS
+    return i < 0 or text[i] in starts
 
 
 def dumps_bytes(data: Any) -> bytes:
@@ -101,3 +105,52 @@ def dumps(data: Any) -> str:
     """The compact JSON text of ``data``."""
     text = _fast(data)
     return _reference(data) if text is None else text.decode("utf-8")
+
+
+def dumps_indented(data: Any, default: Callable[[Any], Any] | None = None) -> str:
+    """``json.dumps(data, indent=2, default=default)``, byte for byte (ASCII, other characters
+    escaped), written by orjson where it gives the same text: Python's encoder with an indent
+    is pure Python (the C encoder only writes compact text), 0.03 s for an audit's
+    measure-report.json of 1M rows against orjson's 0.3 ms.
+
+    Only plain JSON data goes to orjson (dicts with text keys, lists, tuples, text, whole
+    numbers, finite floats, booleans, None: `_plain`); json.dumps decides for anything else (a
+    date, an enum, a subclass: ``default``'s business; NaN or infinity, which orjson writes as
+    null), for text orjson writes otherwise (a character beyond ASCII or DEL, which json.dumps
+    escapes) and for a float it may write otherwise (see `_may_differ`) or refuses (an integer
+    beyond 64 bits)."""
+    if _plain(data):
+        try:
+            text = orjson.dumps(data, option=orjson.OPT_INDENT_2)
+        except orjson.JSONEncodeError:
+            pass
+        else:
+            if text.isascii() and b"\x7f" not in text and not _may_differ(text, _INDENTED):
+                return text.decode("ascii")
+    return json.dumps(data, indent=2, default=default)
+
+
+_SCALARS = frozenset((str, int, bool, type(None)))
+
+
+def _plain(data: Any) -> bool:
+    """Whether ``data`` holds only dicts with text keys, lists, tuples, text, whole numbers,
+    finite floats, booleans and None (by exact type: no subclass, enum or date)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind in _SCALARS:
+            continue
+        if kind is float:
+            if not math.isfinite(value):
+                return False
+        elif kind is dict:
+            if not all(type(key) is str for key in value):
+                return False
+            stack.extend(value.values())
+        elif kind is list or kind is tuple:
+            stack.extend(value)
+        else:
+            return False
+    return True

@@ -12,7 +12,7 @@ from typing import Any
 
 from earlypath.audit.governance import load_measures
 from earlypath.audit.load import fetch_arrow, sql_text
-from earlypath.audit.sql_table import SqlTable, query_rows, sql_name
+from earlypath.audit.sql_table import SqlTable, sql_name
 
 __all__ = ["CASE_LIST", "write_case_list"]
 
@@ -24,10 +24,14 @@ def write_case_list(con: Any, episodes: Any, target: Path, measure_id: str) -> i
     """Write site,episode_id for every episode in the measure's numerator, sorted by site and
     then input order; returns the number of cases."""
     measure = next(m for m in load_measures() if m.id == measure_id)
-    if isinstance(episodes, SqlTable):
-        rows = query_rows(con.con, _cases_sql(episodes, list(measure.numerator)))
-    else:
-        rows = _cases_ibis(con, episodes, list(measure.numerator))
+    if isinstance(episodes, SqlTable):  # DuckDB writes the lines (no row comes to Python)
+        (cases, lines), *_ = con.con.execute(
+            _case_lines_sql(episodes, list(measure.numerator))
+        ).fetchall()
+        with open(target, "w", encoding="utf-8", newline="") as handle:
+            handle.write(HEADER + (lines or ""))
+        return int(cases)
+    rows = _cases_ibis(con, episodes, list(measure.numerator))
     with open(target, "w", encoding="utf-8", newline="") as handle:
         out = csv.writer(handle)
         out.writerow(["site", "episode_id"])
@@ -36,14 +40,40 @@ def write_case_list(con: Any, episodes: Any, target: Path, measure_id: str) -> i
     return len(rows)
 
 
+# The lines as Python's csv.writer writes them (its default dialect): a field quoted, its
+# quotes doubled, when it holds a comma, a quote or a line break; each line ends in CRLF.
+HEADER = "site,episode_id\r\n"
+
+
+def _csv_field(text: str) -> str:
+    """SQL for the field ``text`` (SQL of a text value) as csv.writer writes it."""
+    return (
+        rf"""CASE WHEN regexp_matches({text}, '[,"\r\n]') """
+        f"""THEN '"' || replace({text}, '"', '""') || '"' ELSE {text} END"""
+    )
+
+
+def _case_lines_sql(episodes: SqlTable, numerator: list[str]) -> str:
+    """The number of cases and their lines of the case list (text, without the header), by
+    site (no site last) then input order: DuckDB builds them (for 1M episodes, 15k cases:
+    0.05-0.06 against 0.08-0.09 s CPU for the rows fetched and written by csv.writer)."""
+    cases = _cases_sql(episodes, numerator)
+    site = _csv_field(f"coalesce(site, {sql_text(NO_SITE)})")
+    episode_id = _csv_field("coalesce(episode_id, '')")
+    line = f"{site} || ',' || {episode_id} || chr(13) || chr(10)"
+    return (
+        f"SELECT count(*), string_agg({line}, '' ORDER BY {sql_name('site')} ASC NULLS LAST, "
+        f"row_number ASC) FROM ({cases})"
+    )
+
+
 def _cases_sql(episodes: SqlTable, numerator: list[str]) -> str:
-    """The cases' site, episode id and row number, by site (no site last) then input order."""
+    """The cases' site, episode id and row number (in no order)."""
     site = "CAST(site AS VARCHAR)" if "site" in episodes.columns else sql_text(NO_SITE)
     categories = ", ".join(sql_text(c) for c in numerator)
     return (
         f"SELECT {site} AS site, CAST(episode_id AS VARCHAR) AS episode_id, row_number "
-        f"FROM ({episodes.sql}) WHERE CAST(adherence AS VARCHAR) IN ({categories}) "
-        f"ORDER BY {sql_name('site')} ASC NULLS LAST, row_number ASC"
+        f"FROM ({episodes.sql}) WHERE CAST(adherence AS VARCHAR) IN ({categories})"
     )
 
 

@@ -14,7 +14,6 @@ published as a set, ``manifest.json`` last (`earlypath.audit.output`).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -159,6 +158,7 @@ def run_audit(
     from earlypath.audit.measure_report import measure_report
     from earlypath.audit.report import render_report
     from earlypath.audit.summary import FUNNEL_MEASURE, build_summary
+    from earlypath.json_text import dumps_indented
 
     started = time.perf_counter()
     check_out_folder(Path(out_dir), Path(source), OUTPUTS)  # a bad --out fails before any work
@@ -208,12 +208,11 @@ def run_audit(
             **{k: round(v, 3) for k, v in ev.timings.items()},
             "measures_and_report": round(time.perf_counter() - mark, 3),
         }
-        staged["summary.json"].write_text(
-            json.dumps(summary, indent=2, default=str), encoding="utf-8"
-        )
+        # json.dumps(..., indent=2)'s text, by orjson where it is the same (earlypath.json_text)
+        staged["summary.json"].write_text(dumps_indented(summary, default=str), encoding="utf-8")
         staged["report.html"].write_text(render_report(summary), encoding="utf-8")
         staged["measure-report.json"].write_text(
-            json.dumps(measure_report(summary), indent=2), encoding="utf-8"
+            dumps_indented(measure_report(summary)), encoding="utf-8"
         )
         write_case_list(ev.con, ev.episodes, staged[CASE_LIST], FUNNEL_MEASURE)
     excluded = sum(ev.excluded.values())
