@@ -34,7 +34,6 @@ __all__ = [
     "MEDICATION_REFERENCE",
     "OBSERVATION_VALUES",
     "PRIMITIVE_VALUES",
-    "READ_TYPES",
     "MappingResult",
     "as_day",
     "bundle_to_episode",
@@ -42,8 +41,6 @@ __all__ = [
     "has_pregnancy_context",
     "map_resources",
 ]
-
-READ_TYPES = ("Condition", "Observation", "MedicationRequest", "Medication", "AllergyIntolerance")
 
 
 @dataclass

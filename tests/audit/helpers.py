@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,23 @@ FLAT_SCHEMA = pa.schema(
         ("site", pa.string()),
     ]
 )
+
+# A typed flat row that passes every check: a woman with bleeding, a previous miscarriage and an
+# intrauterine pregnancy with a heartbeat on a transvaginal scan today, dated by her LMP.
+GOOD_DAY = dt.date(2024, 3, 4)
+GOOD_ROW: dict[str, Any] = {
+    "episode_id": "e1",
+    "assessed_on": GOOD_DAY,
+    "previous_miscarriages": 1,
+    "vaginal_bleeding": True,
+    "lmp": dt.date(2024, 1, 15),
+    "scan_date": GOOD_DAY,
+    "scan_route": "transvaginal",
+    "scan_location": "intrauterine",
+    "fetal_pole": True,
+    "fetal_heartbeat": True,
+    "crl_mm": 9.5,
+}
 
 
 def write_rows(rows: list[dict[str, Any]], path: Path) -> Path:

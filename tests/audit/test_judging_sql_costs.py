@@ -7,7 +7,6 @@ the slots a verdict decided first."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
@@ -18,22 +17,10 @@ from earlypath.audit.validate import _clean, check_and_type, repeated_ids
 from earlypath.engines.batch import assess_table, tables_for
 from earlypath.engines.ibis_compile import outcome_slots
 from tests.audit.facts_engine import fact_table
-from tests.audit.helpers import FLAT_SCHEMA
+from tests.audit.helpers import FLAT_SCHEMA, GOOD_DAY, GOOD_ROW
 
-DAY = dt.date(2024, 3, 4)
-GOOD: dict[str, Any] = {
-    "episode_id": "e1",
-    "assessed_on": DAY,
-    "previous_miscarriages": 1,
-    "vaginal_bleeding": True,
-    "lmp": dt.date(2024, 1, 15),
-    "scan_date": DAY,
-    "scan_route": "transvaginal",
-    "scan_location": "intrauterine",
-    "fetal_pole": True,
-    "fetal_heartbeat": True,
-    "crl_mm": 9.5,
-}
+DAY = GOOD_DAY
+GOOD = GOOD_ROW
 LONG = "x" * 201
 ROWS = [
     GOOD,

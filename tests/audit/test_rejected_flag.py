@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
 
 import ibis
 import pyarrow as pa
@@ -14,21 +13,10 @@ import pyarrow as pa
 from earlypath.audit.judge import _episodes
 from earlypath.audit.validate import check_and_type, repeated_ids
 from earlypath.policy import Policy
-from tests.audit.helpers import FLAT_SCHEMA
+from tests.audit.helpers import FLAT_SCHEMA, GOOD_DAY, GOOD_ROW
 
-DAY = dt.date(2024, 3, 4)
-GOOD: dict[str, Any] = {
-    "episode_id": "e1",
-    "assessed_on": DAY,
-    "previous_miscarriages": 1,
-    "vaginal_bleeding": True,
-    "lmp": dt.date(2024, 1, 15),
-    "scan_date": DAY,
-    "scan_location": "intrauterine",
-    "fetal_pole": True,
-    "fetal_heartbeat": True,
-    "crl_mm": 9.5,
-}
+DAY = GOOD_DAY
+GOOD = {k: v for k, v in GOOD_ROW.items() if k != "scan_route"}  # no route here
 ROWS = [
     GOOD,
     {"episode_id": "e2", "assessed_on": DAY},  # every check Unknown or false: accepted
