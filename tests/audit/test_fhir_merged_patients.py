@@ -55,6 +55,9 @@ def test_a_merged_record_is_read_as_one_woman(
     assert merges["records_read_as_another"] == 6
     assert merges["encounters_of_unresolved_merges"] == {CONFLICT_MESSAGE: 1, CYCLE_MESSAGE: 1}
     assert merges["links_not_used"] == {"seealso": 2}
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "6 merged patient records (Patient.link) read as the record in use" in report
+    assert "1 encounter of a patient record that has merge links" in report
 
 
 def test_an_export_without_links_says_nothing_of_merges(tmp_path: Path) -> None:

@@ -105,6 +105,7 @@ def test_a_merged_record_not_sent_leaves_its_history_unknown(client):
         ((link("replaced-by", NEW), link("replaces", NEW)), CYCLE_MESSAGE),
         ((link("replaced-by", NEW), link("replaced-by", OLD)), CONFLICT_MESSAGE),
     ],
+    ids=["cycle", "conflict"],
 )
 def test_merge_links_that_cannot_be_resolved_give_no_recommendation(client, links, why):
     card = _card(client, _her(*links), eligible_resources())
