@@ -267,8 +267,10 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
     # merged records (Patient.link): one woman, her encounters and resources the survivor's
     links = rows["patient_links"]
     merges = resolve(_fetch(con, links.select("patient", "other", "kind")))
-    merged = _merged_table(con, f"{name}_merged", merges)
-    enc = keep(_as_survivor(rows["audit_encounters"], con.table(merged)), "enc")
+    # without a merge the reading is the plain one (no join, the plan it always had)
+    merged = _merged_table(con, f"{name}_merged", merges) if merges.survivor else None
+    enc = rows["audit_encounters"]
+    enc = keep(_as_survivor(enc, con.table(merged)) if merged else enc, "enc")
     keys = keep(
         enc.select(
             _key=enc["n"],

@@ -75,9 +75,19 @@ def _referenced(resources: Iterable[Any]) -> set[str]:
     return out
 
 
+def _may_link(resource: Any) -> bool:
+    """Could this prefetched item hold a Patient with links (a Bundle may hold one)?"""
+    if type(resource) is not dict:
+        return False
+    kind = resource.get("resourceType")
+    return kind == "Bundle" or (kind == "Patient" and "link" in resource)
+
+
 def merged_record(resources: list[dict[str, Any]], patient_id: str) -> MergedRecord:
     """What her record's merges mean for this call (`MergedRecord`); ``resources`` as the
     prefetch gives them (Bundles opened here)."""
+    if not any(_may_link(r) for r in resources):
+        return MergedRecord()  # the usual call: her Patient has no link (one pass, no copy)
     resources = flatten(resources)
     merges = her_merges(resources, patient_id)
     if patient_id in merges.survivor:
