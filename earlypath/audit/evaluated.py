@@ -59,6 +59,8 @@ class Evaluated:
             }
             if reading.without_prescriptions:  # said only when so: other summaries unchanged
                 self.fhir_export["without_medication_requests"] = True
+            if reading.merges:  # merged patient records: said only when the export links any
+                self.fhir_export["patient_merges"] = reading.merges
             self.rows_in += sum(self.excluded.values())
         return self
 

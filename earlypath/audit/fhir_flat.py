@@ -48,6 +48,7 @@ stays Unknown.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from earlypath.audit.fhir_files import ExportFiles
 from earlypath.fhir.codes import status_list
@@ -185,6 +186,7 @@ AUDIT_READING = EpisodeSpec(
     (*(r for r in READING.rows if r.table != "malformed"), *CARE_EVENT_ROWS),
     READING.steps + AUDIT_STEPS,
     (),
+    READING.own_record,
 )
 
 
@@ -202,3 +204,5 @@ class FhirReading:
     # the export has no MedicationRequest file: the care given is unknown unless a dispense or a
     # dose shows it (never "not offered"), so the summary and the report say so
     without_prescriptions: bool = False
+    # merged patient records (Patient.link, `earlypath.records.merges`): counts, never ids
+    merges: dict[str, Any] = field(default_factory=dict)

@@ -42,6 +42,7 @@ from earlypath.audit.fhir_flat import (
 )
 from earlypath.fhir.codes import code_set
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
+from earlypath.records.definition import PATIENT_LINKS
 from earlypath.records.ibis_compile import (
     OtherTypeLines,
     compile_rows,
@@ -62,6 +63,7 @@ from earlypath.records.ir import (
     RowSpec,
     TextInSet,
 )
+from earlypath.records.merges import Merges, resolve
 from earlypath.rules.ir import And, Cmp, Const, Expr, Or
 
 __all__ = [
@@ -145,6 +147,7 @@ AUDIT_ROWS = EpisodeSpec(
                 ("imd", _extension(IMD_EXTENSION, Field("valueInteger", "num"))),
             ),
         ),
+        PATIENT_LINKS,
     ),
     steps=(),
 )
@@ -261,7 +264,13 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
     export.other_type_lines = other_types  # reported in the summary and the report
     keep = materializer(con, name)
     rows, _, _ = compile_rows(AUDIT_ROWS, resources)
-    enc = keep(rows["audit_encounters"], "enc")
+    # merged records (Patient.link): one woman, her encounters and resources the survivor's
+    links = rows["patient_links"]
+    merges = resolve(_fetch(con, links.select("patient", "other", "kind")))
+    # without a merge the reading is the plain one (no join, the plan it always had)
+    merged = _merged_table(con, f"{name}_merged", merges) if merges.survivor else None
+    enc = rows["audit_encounters"]
+    enc = keep(_as_survivor(enc, con.table(merged)) if merged else enc, "enc")
     keys = keep(
         enc.select(
             _key=enc["n"],
@@ -283,6 +292,7 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
         keys.get_name(),
         f"{name}_k",
         drop_inputs=con.name == "duckdb",
+        merged=merged,
     )
     assert reading.episodes is not None
     every = keep(
@@ -306,8 +316,58 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
     }
     without_prescriptions = not export.of(PRESCRIPTIONS)
     return episodes, FhirReading(
-        export, excluded, encounters, without_patient, without_prescriptions
+        export,
+        excluded,
+        encounters,
+        without_patient,
+        without_prescriptions,
+        _merge_summary(con, merges, enc),
     )
+
+
+def _merged_table(con: Any, name: str, merges: Merges) -> str:
+    """Table ``name``: each merged-away Patient id and its survivor (`earlypath.records.merges`),
+    in the engine, for the reading to join (`ibis_compile.compile_episodes`)."""
+    pairs = sorted(merges.survivor.items())
+    if con.name == "pyspark":
+        frame = con._session.createDataFrame(pairs, "merged_id string, survivor string")
+        frame.createOrReplaceTempView(name)
+    else:  # the ids as parameters, never written into the SQL
+        con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" (merged_id VARCHAR, survivor VARCHAR)')
+        if pairs:
+            con.con.executemany(f'INSERT INTO "{name}" VALUES (?, ?)', pairs)
+    return name
+
+
+def _as_survivor(encounters: ir_t.Table, merged: ir_t.Table) -> ir_t.Table:
+    """The encounters, each of a merged record as the surviving record's (its id and ``n``
+    kept: it is her encounter, in its place)."""
+    j = encounters.left_join(merged, encounters["patient"] == merged["merged_id"])
+    return j.select(
+        *(
+            j["survivor"].coalesce(j["patient"]).name(c) if c == "patient" else j[c]
+            for c in encounters.columns
+        )
+    )
+
+
+def _merge_summary(con: Any, merges: Merges, enc: ir_t.Table) -> dict[str, Any]:
+    """What the reading did with merged records, without an id: how many records were read as
+    another's, how many encounters are of a record whose merge cannot be resolved (by why),
+    and the links that merge nothing, by type. Empty when the export has no link."""
+    out: dict[str, Any] = {}
+    if merges.survivor:
+        out["records_read_as_another"] = len(merges.survivor)
+    unresolved: dict[str, int] = {}
+    for why in sorted(set(merges.unresolved.values())):
+        ids = sorted(p for p, w in merges.unresolved.items() if w == why)
+        named = enc.filter(enc["patient"].isin(ids))
+        unresolved[why] = int(_fetch(con, named.aggregate(count=named.count()))[0]["count"])
+    if unresolved:
+        out["encounters_of_unresolved_merges"] = unresolved
+    if merges.not_used:
+        out["links_not_used"] = merges.not_used
+    return out
 
 
 def _fetch(con: Any, table: ir_t.Table) -> list[dict[str, Any]]:

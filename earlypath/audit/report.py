@@ -117,6 +117,19 @@ def render_report(summary: dict[str, Any]) -> str:
         )
 
     export = summary.get("fhir_export") or {}
+    merges = export.get("patient_merges") or {}
+    if merges.get("records_read_as_another"):  # Patient.link: one woman under several ids
+        n = merges["records_read_as_another"]
+        add(
+            f'<p class="note">{n:,} merged patient record{"s" if n != 1 else ""} '
+            "(Patient.link) read as the record in use: their encounters and resources are "
+            "that woman's.</p>"
+        )
+    for why, n in (merges.get("encounters_of_unresolved_merges") or {}).items():
+        add(
+            f'<p class="note">{n:,} encounter{"s" if n != 1 else ""} of a patient record that '
+            f"{_e(why)}: judged on that record alone (her history may be split).</p>"
+        )
     if export.get("without_medication_requests"):  # an export filtered by _type, say
         add(
             '<p class="note">The export holds no MedicationRequest file: whether progesterone '

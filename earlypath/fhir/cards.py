@@ -16,6 +16,7 @@ from typing import Any
 
 from earlypath.errors import Problem
 from earlypath.fhir.medication_request import order_differences, plan_to_medication_request
+from earlypath.fhir.merged import MergedRecord
 
 NICE_URL = "https://www.nice.org.uk/guidance/ng126"
 SUMMARY_LIMIT = 140
@@ -496,5 +497,40 @@ def problem_card(problems: list[Problem]) -> dict[str, Any]:
         "summary": "NG126 progesterone: the record's data could not be assessed (see detail)",
         "indicator": "warning",
         "detail": detail,
+        "source": {"label": "NICE NG126", "url": NICE_URL},
+    }
+
+
+def merged_record_card(merged: MergedRecord) -> dict[str, Any]:
+    """The card for a record that cannot be decided on as it stands because of a merge of
+    patient records (`earlypath.fhir.merged`): no recommendation, the record to open or the
+    merged record whose resources were not sent named."""
+    if merged.merged_into is not None:
+        other = f"Patient/{merged.merged_into}"
+        summary = f"NG126 progesterone: this record was merged into {other}: open that one"
+        lines = [
+            f"This patient record was merged into {md(other)} (Patient.link replaced-by) and "
+            "must no longer be used: no recommendation is made from it. Open the record in use."
+        ]
+    elif merged.unresolved is not None:
+        summary = "NG126 progesterone: needs the record in use (its merge links conflict)"
+        lines = [
+            f"This patient record {md(merged.unresolved)}. No recommendation is made: ask for "
+            "the merge to be checked."
+        ]
+    else:
+        others = ", ".join(f"Patient/{m}" for m in merged.not_sent)
+        summary = f"NG126 progesterone: needs the merged record {others}"
+        lines = [
+            f"This record replaces {md(others)} (Patient.link replaces), but none of that "
+            "record's resources came with the request: what it holds (a previous miscarriage, "
+            "an ectopic pregnancy, a scan, progesterone already given) is unknown, so no "
+            "recommendation is made. Ask the EHR to send the merged record's resources too."
+        ]
+    return {
+        "uuid": _new_uuid(),
+        "summary": _short(summary),
+        "indicator": "warning",
+        "detail": "\n".join(lines),
         "source": {"label": "NICE NG126", "url": NICE_URL},
     }

@@ -95,9 +95,11 @@ __all__ = [
     "HEARTBEAT_CONFLICT_MESSAGE",
     "LMP_ENDED_MESSAGE",
     "MEDICATION_REFERENCE",
+    "MERGE_LINKS",
     "NOT_PREGNANT_CONFLICT_MESSAGE",
     "NO_PATIENT_MESSAGE",
     "OBSERVATION_VALUES",
+    "PATIENT_LINKS",
     "PLACE_MESSAGES",
     "PRIMITIVE_VALUES",
     "READING",
@@ -972,6 +974,21 @@ _ALLERGIES = RowSpec(
     (("name", _ALLERGY_NAME),),
 )
 _PATIENTS = RowSpec("patients", "Patient", Const(True), _text("id"), (("gender", _text("gender")),))
+
+# How a Patient names the records merged with hers (FHIR R4 Patient.link: `other` a Patient,
+# `type` replaced-by / replaces / refer / seealso): one row per link, ``patient`` the Patient's
+# own id, ``other`` the id the link names (None when it is not a Patient reference). Which
+# records are one woman is resolved from these rows once, in `earlypath.records.merges`.
+PATIENT_LINKS = RowSpec(
+    "patient_links",
+    "Patient",
+    # the Patient itself (no top-level `type`) gives no row; each of its links does
+    Not(IsNull(_text("type"))),
+    _text("id"),
+    (("other", RefId(_text("other.reference"), "Patient")), ("kind", _text("type"))),
+    items=ItemRows("link", ("other", "type")),
+)
+MERGE_LINKS = EpisodeSpec(rows=(PATIENT_LINKS,), steps=())
 
 # --- layer 1: elements that are not what FHIR R4 gives -------------------------------------------
 
@@ -1868,4 +1885,5 @@ READING = EpisodeSpec(
     ),
     steps=_STEPS,
     problems=_PROBLEMS,
+    own_record=("patients",),
 )

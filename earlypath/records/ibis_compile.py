@@ -1780,9 +1780,12 @@ class _Episodes:
         unscoped: set[str],
         whole: bool,
         keep: Keep = _as_is,
+        merged: ir_t.Table | None = None,
+        own_record: tuple[str, ...] = (),
     ) -> None:
         self.keep = keep
         self.unscoped, self.whole = unscoped, whole
+        self.merged, self.own_record = merged, set(own_record)
         self.rows = dict(rows)
         self.types = {k: dict(v) for k, v in types.items()}
         self.by_encounter: set[str] = set()  # tables of Days: keyed by encounter, not patient
@@ -1812,7 +1815,7 @@ class _Episodes:
             _link=self.e["patient"],
             **{f"_ctx_{c}": self.e[c] for c in sorted(ctx)},
         )
-        r = self.rows[table]
+        r = self._as_hers(table)
         link = {"_rlink": r["_key"]} if table in self.by_encounter else {}
         r = r.select(**link, **{f"_col_{c}": r[c] for c in r.columns})
         if rows_taken:
@@ -1825,6 +1828,29 @@ class _Episodes:
         if table in self.unscoped or self.whole:
             return e.cross_join(r)
         return e.join(r, e["_link"] == r["_col_patient"])
+
+    def _as_hers(self, table: str) -> ir_t.Table:
+        """The rows of ``table``, those of a record merged into another read as the surviving
+        record's (``merged``: ``merged_id`` -> ``survivor``, `earlypath.records.merges`): the
+        one place the audit ties a merged record's resources to her encounters. Her own
+        Patient's tables (``own_record``) are not remapped: her sex and age are the survivor's."""
+        r = self.rows[table]
+        m = self.merged
+        if (
+            m is None
+            or self.whole
+            or table in self.by_encounter
+            or table in self.unscoped
+            or table in self.own_record
+        ):
+            return r
+        j = r.left_join(m, r["patient"] == m["merged_id"])
+        return j.select(
+            *(
+                j[c] if c != "patient" else j["survivor"].coalesce(j["patient"]).name(c)
+                for c in r.columns
+            )
+        )
 
     def shared(
         self, j: ir_t.Table, table: str, roots: Sequence[ir.Expr]
@@ -2036,14 +2062,17 @@ def compile_episodes(
     encounters: ir_t.Table,
     whole: bool = False,
     keep: Keep = _as_is,
+    merged: ir_t.Table | None = None,
 ) -> tuple[ir_t.Table, list[ir_t.Table]]:
     """One row per encounter (``encounters``: ``_key`` unique, ``encounter``, ``patient``,
     ``assessed_on``), a column per step; and the problems its `RowProblem`s report.
 
     An encounter reads the rows of its patient, and every row of a table whose specs name no
-    patient (Medication); ``whole``: every row (the export is one record, as a CDS call's)."""
+    patient (Medication); ``whole``: every row (the export is one record, as a CDS call's).
+    ``merged`` (``merged_id``, ``survivor``): the rows of a record merged into another are the
+    survivor's (its encounters' ``patient`` must be the survivor already)."""
     unscoped = {r.table for r in spec.rows} - {r.table for r in spec.rows if r.patient is not None}
-    ep = _Episodes(rows, types, encounters, unscoped, whole, keep)
+    ep = _Episodes(rows, types, encounters, unscoped, whole, keep, merged, spec.own_record)
     for name, e in spec.steps:
         ep.step(name, e, spec.steps)
     return ep.e, ep.problems(spec.problems)
@@ -2055,13 +2084,15 @@ def compile_records(
     encounters: Callable[[Mapping[str, ir_t.Table]], ir_t.Table] | None = None,
     whole: bool = False,
     keep: Keep = _as_is,
+    merged: ir_t.Table | None = None,
 ) -> CompiledRecords:
     """The whole reading: rows, then (when ``encounters`` makes the encounters table from the
-    rows) the episodes; the problems of both in one table."""
+    rows) the episodes, with ``merged`` records read as their survivor's (`compile_episodes`);
+    the problems of both in one table."""
     rows, problems, types = compile_rows(spec, resources, keep)
     episodes = None
     if encounters is not None:
-        episodes, more = compile_episodes(spec, rows, types, encounters(rows), whole, keep)
+        episodes, more = compile_episodes(spec, rows, types, encounters(rows), whole, keep, merged)
         problems += more
     all_problems = ibis.union(*problems) if problems else _no_problems()
     return CompiledRecords(rows, all_problems, episodes, types)
@@ -2113,9 +2144,12 @@ def run_records(
     prefix: str,
     whole: bool = False,
     drop_inputs: bool = False,
+    merged: str | None = None,
 ) -> CompiledRecords:
     """The reading of every encounter of table ``encounters`` (``_key``, ``encounter``,
-    ``patient``, ``assessed_on``), each intermediate table stored as ``{prefix}_...``.
+    ``patient``, ``assessed_on``), each intermediate table stored as ``{prefix}_...``; with
+    ``merged`` (a table: ``merged_id``, ``survivor``), the resources of a merged record are
+    read as the surviving record's (`compile_episodes`).
 
     Compiling the definition to SQL takes seconds (ibis builds and renders a large plan); it
     depends only on the definition, the backend and the input tables' schemas, so it is done once
@@ -2135,6 +2169,7 @@ def run_records(
         tuple(sorted((r, tuple(t.schema().items())) for r, t in resources.items())),
         tuple(con.table(encounters).schema().items()),
         sql_shape(load_codes()),
+        tuple(con.table(merged).schema().items()) if merged is not None else None,
     )
     plan = _PLANS.get(key)
     stored = False
@@ -2146,12 +2181,14 @@ def run_records(
             plan = _Plan(**kept)
         else:
             # compiling stores every table as it goes: this call's tables exist already
-            plan = _record_plan(con, spec, resources, encounters, prefix, whole)
+            plan = _record_plan(con, spec, resources, encounters, prefix, whole, merged)
             plan_cache.save_plan(disk_key, dataclasses.asdict(plan))
             stored = True
         _PLANS[key] = plan
     names = {f"@in_{r}@": name for r, name in inputs.items()}
     names |= {"@encounters@": encounters, "@prefix@": prefix, _VALUE_CODES: value_codes}
+    if merged is not None:
+        names["@merged@"] = merged
 
     def real(text: str) -> str:
         for placeholder, name in names.items():
@@ -2228,10 +2265,13 @@ def _record_plan(
     encounters: str,
     prefix: str,
     whole: bool,
+    merged: str | None = None,
 ) -> _Plan:
     """Compile the reading once, storing its tables, and note each statement as a template."""
     placeholders = {name.get_name(): f"@in_{r}@" for r, name in resources.items()}
     placeholders[encounters] = "@encounters@"
+    if merged is not None:
+        placeholders[merged] = "@merged@"
     placeholders[value_codes_table(con).get_name()] = _VALUE_CODES
     statements: list[tuple[str, str]] = []
     names = itertools.count()
@@ -2249,7 +2289,10 @@ def _record_plan(
         statements.append((template(full), template(sql)))
         return con.table(full)
 
-    out = compile_records(spec, resources, lambda rows: con.table(encounters), whole, keep)
+    merged_table = con.table(merged) if merged is not None else None
+    out = compile_records(
+        spec, resources, lambda rows: con.table(encounters), whole, keep, merged_table
+    )
     assert out.episodes is not None
     episodes = keep(out.episodes, "episodes").get_name()
     rows = {k: template(t.get_name()) for k, t in out.rows.items()}

@@ -372,8 +372,11 @@ class RowProblem:
 @dataclass(frozen=True, slots=True)
 class EpisodeSpec:
     """The reading: the row specs, then the steps (name, expression) in order, then the
-    encounter's problems."""
+    encounter's problems; ``own_record`` the tables never read from a merged record."""
 
     rows: tuple[RowSpec, ...]
     steps: tuple[tuple[str, Expr], ...]
     problems: tuple[RowProblem, ...] = field(default=())
+    # Tables read from the patient's own record only when records merged into hers are read
+    # as hers (`earlypath.records.merges`): her Patient (sex, age) is the surviving record's.
+    own_record: tuple[str, ...] = field(default=())

@@ -23,10 +23,11 @@ from starlette.requests import ClientDisconnect
 
 from earlypath.engines.python import assess_for_cards
 from earlypath.errors import InputError
-from earlypath.fhir.cards import decision_card, order_cards, problem_card
+from earlypath.fhir.cards import decision_card, merged_record_card, order_cards, problem_card
 from earlypath.fhir.codes import status_list
 from earlypath.fhir.mapping import flatten, has_pregnancy_context, map_resources
 from earlypath.fhir.medication_request import is_progesterone_order, relative_reference
+from earlypath.fhir.merged import merged_record
 from earlypath.json_text import dumps_bytes
 from earlypath.web.allergy_check import allergy_problem, unchecked_reason, without_product
 from earlypath.web.feedback import FeedbackError, validate_feedback
@@ -323,6 +324,11 @@ async def answer_call(service: Service, request: Request, raw: bytes) -> JSONRes
     mapped = map_resources(resources, today)
     if service.hook == "patient-view" and not has_pregnancy_context(mapped):
         return CdsJSONResponse({"cards": []})  # no pregnancy in the record: nothing to say
+    merged = merged_record(resources, patient_id)
+    if merged.blocked:
+        # a record merged away, or one whose merged record was not sent: nothing is decided
+        # on it (`earlypath.fhir.merged`); the card names the record to open or to send
+        return CdsJSONResponse({"cards": [merged_record_card(merged)]})
     try:
         # the cards read the progesterone section only (no trace): the pathway sections are not
         # computed

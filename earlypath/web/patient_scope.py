@@ -32,6 +32,11 @@ cannot be known without reading it as hers, which is what must not be done. With
 clinician decides without us, as when the service is down; the error names the prefetch key and
 the element so the integrator can send literal references or the Patient with her identifiers.
 
+A record merged into hers is hers because her own Patient says so: a resource naming a Patient
+that her Patient (id = patientId) `replaces` (FHIR R4 Patient.link, read by the records definition:
+`earlypath.fhir.merged`) is hers, and so is that Patient resource; nothing else about another id
+(its own `replaced-by` link, a `seealso`) makes it hers.
+
 A Patient resource is in scope when its id is the patientId. Resources with neither field (a
 Medication, a Practitioner, an OperationOutcome) carry no patient and are allowed. Nothing here
 puts an id or an identifier in a message.
@@ -173,6 +178,15 @@ def _tie(
     return "hers" if pair is not None and pair in identifiers() else "untied"
 
 
+def _named_id(reference: dict[str, Any], full_urls: dict[str, dict[str, Any]]) -> str | None:
+    """The Patient id a literal reference read as "another" names."""
+    literal = reference.get("reference")
+    if literal in full_urls:
+        named = full_urls[literal].get("id")
+        return named if isinstance(named, str) else None
+    return referenced_patient_id(literal)
+
+
 def _element(resource: dict[str, Any], name: str) -> str:
     """`Observation.subject`: the resource type when it is one (never other text), and the field."""
     kind = resource.get("resourceType")
@@ -182,7 +196,10 @@ def _element(resource: dict[str, Any], name: str) -> str:
 
 
 def scope_problem(
-    data: Any, patient_id: str, identifiers: Iterable[Identifier] = ()
+    data: Any,
+    patient_id: str,
+    identifiers: Iterable[Identifier] = (),
+    merged: frozenset[str] = frozenset(),
 ) -> ScopeProblem | None:
     """The first resource in `data` (resources, Bundles, lists of them) not read as hers.
 
@@ -192,7 +209,7 @@ def scope_problem(
     """
     full_urls: dict[str, dict[str, Any]] = {}
     resources = _walk(data, full_urls)
-    return walked_problem(resources, full_urls, patient_id, identifiers)
+    return walked_problem(resources, full_urls, patient_id, identifiers, merged)
 
 
 def walked_problem(
@@ -200,11 +217,23 @@ def walked_problem(
     full_urls: dict[str, dict[str, Any]],
     patient_id: str,
     identifiers: Iterable[Identifier] = (),
+    merged: frozenset[str] = frozenset(),
 ) -> ScopeProblem | None:
     """`scope_problem` of data already walked: its resources (Bundles opened, nested too, in
     order) and each entry's fullUrl, as `_walk` gives them (the prefetch reads its Bundles so,
-    checking their pages in the same pass)."""
+    checking their pages in the same pass). ``merged``: the ids her Patient replaces, read
+    before (`earlypath.fhir.merged.merged_ids`); those her Patient in ``resources`` replaces
+    count too."""
     known: list[frozenset[Identifier]] = []
+    merged_known: list[frozenset[str]] = []
+
+    def merged_into_hers() -> frozenset[str]:
+        # only a resource naming another id needs them (read once, on first need)
+        if not merged_known:
+            from earlypath.fhir.merged import merged_ids  # the records reading: on need only
+
+            merged_known.append(merged | merged_ids(resources, patient_id))
+        return merged_known[0]
 
     def her_identifiers() -> frozenset[Identifier]:
         # only a reference by identifier needs them (built once, on first need)
@@ -221,8 +250,9 @@ def walked_problem(
     untied: ScopeProblem | None = None
     for resource in resources:
         if resource.get("resourceType") == "Patient":
-            if resource.get("id") != patient_id:
-                named = isinstance(resource.get("id"), str)
+            rid = resource.get("id")
+            if rid != patient_id and not (isinstance(rid, str) and rid in merged_into_hers()):
+                named = isinstance(rid, str)
                 if named:
                     return ScopeProblem("Patient.id", another_patient=True)
                 untied = untied or ScopeProblem("Patient.id", another_patient=False)
@@ -239,6 +269,8 @@ def walked_problem(
             ):
                 continue  # the usual relative reference: hers (as `_literal_tie` reads it)
             tie = _tie(reference, patient_id, full_urls, her_identifiers)
+            if tie == "another" and _named_id(reference, full_urls) in merged_into_hers():
+                continue  # a record merged into hers, by her own Patient's link
             if tie == "another":
                 return ScopeProblem(_element(resource, name), another_patient=True)
             if tie == "untied" and untied is None:

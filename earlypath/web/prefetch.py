@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from earlypath.fhir.merged import merged_ids
 from earlypath.web.fhir_urls import FhirBase, TemplateUnfillable, expected_type, is_read
 from earlypath.web.patient_scope import (
     Identifier,
@@ -159,17 +160,21 @@ class _Reader:
         self.context = context
         self.patient_id = str(context.get("patientId"))
         self.identifiers: frozenset[Identifier] = frozenset()  # her Patient's, once read
+        self.merged: frozenset[str] = frozenset()  # the records her Patient replaces, once read
 
     def _in_scope(self, data: Any, key: str, template: str = "") -> None:
         if _answers_the_read(data, template):
             return
-        problem = scope_problem(data, self.patient_id, self.identifiers)
+        problem = scope_problem(data, self.patient_id, self.identifiers, self.merged)
         if problem is not None:
             raise ForeignPatient(f"prefetch.{key}", problem)
 
     def keep_identifiers(self, resources: list[dict[str, Any]]) -> None:
-        """Her Patient's identifiers, from resources already checked to be hers."""
+        """Her Patient's identifiers and the records it replaces, from resources already
+        checked to be hers."""
         self.identifiers |= patient_identifiers(resources)
+        if any(r.get("resourceType") == "Patient" and "link" in r for r in resources):
+            self.merged |= merged_ids(resources, self.patient_id)
 
     async def _get(self, url: str, params: list[tuple[str, str]] | None = None) -> Any:
         """The JSON body of a 200 answer; None for a 404; else unavailable."""
@@ -335,6 +340,7 @@ def read_prefetched(
         return None
     patient_id = str(said.get("patientId"))
     identifiers: frozenset[Identifier] = frozenset()
+    merged: frozenset[str] = frozenset()  # the records her Patient replaces (`patient_scope`)
     out: list[dict[str, Any]] = []
     for key, template in templates.items():
         if key not in sent:
@@ -350,7 +356,7 @@ def read_prefetched(
             if page is None:
                 return None
             resources, full_urls = page
-            if walked_problem(resources, full_urls, patient_id, identifiers) is not None:
+            if walked_problem(resources, full_urls, patient_id, identifiers, merged) is not None:
                 return None
             out += resources
             continue
@@ -358,12 +364,14 @@ def read_prefetched(
             return None
         if (
             not _answers_the_read(value, template)
-            and scope_problem(value, patient_id, identifiers) is not None
+            and scope_problem(value, patient_id, identifiers, merged) is not None
         ):
             return None
         out.append(value)
         if kind == "Patient":
             identifiers |= patient_identifiers((value,))
+            if "link" in value:
+                merged |= merged_ids((value,), patient_id)
     return out
 
 

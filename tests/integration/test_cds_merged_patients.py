@@ -1,0 +1,132 @@
+"""The CDS service on merged patient records (FHIR R4 Patient.link; issue 12, real records):
+a record merged into another (``replaced-by``) gives no recommendation and names the record in
+use (it was decided on as if it were in use); the record in use reads the resources still under
+the record it ``replaces`` as hers (they were refused as another patient's), and when none of
+them came with the call what they hold is unknown (it was read as "none": an offer); merge links
+that conflict or form a cycle give no recommendation; a ``seealso`` link makes nothing hers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from earlypath.fhir.cards import md
+from earlypath.records.merges import CONFLICT_MESSAGE, CYCLE_MESSAGE
+from tests.integration.fhir_data import (
+    PATIENT_ID,
+    bundle,
+    eligible_resources,
+    hook_request,
+    prefetch_for,
+    progesterone_order,
+)
+from tests.records.merge_shapes import link
+
+PV = "/cds-services/ng126-progesterone"
+OLD, NEW, FIRST = "old-77", "new-77", "first-77"
+
+
+def _moved(resource: dict[str, Any], pid: str) -> dict[str, Any]:
+    text = json.dumps(resource).replace(f"Patient/{PATIENT_ID}", f"Patient/{pid}")
+    out: dict[str, Any] = json.loads(text)
+    out["id"] = f"{pid}-{out['id']}"
+    return out
+
+
+def _call(client, her: dict[str, Any], resources: list[dict[str, Any]], **keys: Any) -> Any:
+    prefetch = prefetch_for(resources)
+    prefetch["patient"] = her
+    prefetch.update(keys)
+    return client.post(PV, json=hook_request("patient-view", prefetch))
+
+
+def _card(client, her: dict[str, Any], resources: list[dict[str, Any]], **keys: Any) -> dict:
+    response = _call(client, her, resources, **keys)
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    return card
+
+
+def _her(*links: dict[str, Any], active: bool = True) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "id": PATIENT_ID,
+        "gender": "female",
+        "active": active,
+        "link": list(links),
+    }
+
+
+def test_a_record_merged_into_another_names_the_record_in_use(client):
+    her = _her(link("replaced-by", NEW, absolute=True), active=False)
+    card = _card(client, her, eligible_resources())
+    assert card["summary"] == (
+        f"NG126 progesterone: this record was merged into Patient/{NEW}: open that one"
+    )
+    assert card["indicator"] == "warning" and "suggestions" not in card
+
+
+def test_an_order_on_a_record_merged_into_another_is_not_checked_against_it(client):
+    prefetch = prefetch_for(eligible_resources())
+    prefetch["patient"] = _her(link("replaced-by", NEW), active=False)
+    request = hook_request("order-sign", prefetch, draftOrders=bundle([progesterone_order()]))
+    response = client.post("/cds-services/ng126-progesterone-order-sign", json=request)
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert f"merged into Patient/{NEW}" in card["summary"]
+
+
+@pytest.mark.parametrize("absolute", [False, True])
+def test_the_record_in_use_reads_the_merged_records_resources_as_hers(client, absolute):
+    history, *rest = eligible_resources()  # her previous miscarriage under the old id
+    card = _card(client, _her(link("replaces", OLD, absolute)), [_moved(history, OLD), *rest])
+    assert card["summary"].startswith("Offer vaginal progesterone"), card["summary"]
+
+
+def test_two_merged_records_both_read_as_hers(client):
+    """A chain of merges as the record in use lists them: it replaces both."""
+    history, bleed, *rest = eligible_resources()
+    her = _her(link("replaces", OLD), link("replaces", FIRST))
+    card = _card(client, her, [_moved(history, FIRST), _moved(bleed, OLD), *rest])
+    assert card["summary"].startswith("Offer vaginal progesterone"), card["summary"]
+
+
+def test_a_merged_record_not_sent_leaves_its_history_unknown(client):
+    card = _card(client, _her(link("replaces", OLD)), eligible_resources())
+    assert card["summary"] == f"NG126 progesterone: needs the merged record Patient/{OLD}"
+    assert "suggestions" not in card
+
+
+@pytest.mark.parametrize(
+    ("links", "why"),
+    [
+        ((link("replaced-by", NEW), link("replaces", NEW)), CYCLE_MESSAGE),
+        ((link("replaced-by", NEW), link("replaced-by", OLD)), CONFLICT_MESSAGE),
+    ],
+    ids=["cycle", "conflict"],
+)
+def test_merge_links_that_cannot_be_resolved_give_no_recommendation(client, links, why):
+    card = _card(client, _her(*links), eligible_resources())
+    assert card["summary"].startswith("NG126 progesterone: needs the record in use")
+    assert md(why) in card["detail"]
+
+
+def test_a_seealso_link_makes_no_other_record_hers(client):
+    history, *rest = eligible_resources()
+    response = _call(client, _her(link("seealso", OLD)), [_moved(history, OLD), *rest])
+    assert response.status_code == 422
+    assert "another patient" in response.text
+
+
+def test_the_merged_records_resources_are_hers_on_the_general_prefetch_path(client):
+    """An optional key not sent (allergies): the call is read key by key (`prefetch.gather`)."""
+    history, *rest = eligible_resources()
+    prefetch = prefetch_for([_moved(history, OLD), *rest])
+    prefetch["patient"] = _her(link("replaces", OLD))
+    del prefetch["allergies"]
+    response = client.post(PV, json=hook_request("patient-view", prefetch))
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert card["summary"].startswith("Offer vaginal progesterone"), card["summary"]
