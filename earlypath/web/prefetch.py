@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from earlypath.fhir.mapping import OpenedResources
 from earlypath.web.fhir_urls import FhirBase, TemplateUnfillable, expected_type, is_read
 from earlypath.web.patient_scope import (
     Identifier,
@@ -335,7 +336,7 @@ def read_prefetched(
         return None
     patient_id = str(said.get("patientId"))
     identifiers: frozenset[Identifier] = frozenset()
-    out: list[dict[str, Any]] = []
+    out = OpenedResources()  # each a dict, none a Bundle: the reading need not walk it again
     for key, template in templates.items():
         if key not in sent:
             return None
