@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import valgrind_count  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 WARM = 100
@@ -54,30 +53,7 @@ def instructions(checkout: Path, which: str, calls: int) -> int:
     """Instructions valgrind counts for the whole process making ``calls`` calls."""
     # the checkout's own benchmarks: bench_cds_call.py puts its checkout first on the path
     code = _CALLER.format(bench=str(checkout / "benchmarks"))
-    # a fixed hash seed: dict and set layouts (and so the instructions) alike in every run
-    env = {**os.environ, "PYTHONPATH": str(checkout), "PYTHONHASHSEED": "0"}
-    done = subprocess.run(
-        [
-            "valgrind",
-            "--tool=cachegrind",
-            "--cache-sim=no",
-            "--cachegrind-out-file=/dev/null",
-            sys.executable,
-            "-c",
-            code,
-            str(calls),
-            which,
-        ],
-        env=env,
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
-    if found is None:
-        raise SystemExit(f"valgrind gave no instruction count: {done.stderr[-500:]}")
-    return int(found.group(1).replace(",", ""))
+    return valgrind_count.instructions(checkout, code, str(calls), which, label=which)
 
 
 def per_call(checkout: Path, which: str, calls: int) -> int:
@@ -91,8 +67,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--before", type=Path, help="another checkout, counted the same way")
     args = parser.parse_args()
-    if shutil.which("valgrind") is None:
-        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    valgrind_count.require_valgrind()
     hello = per_call(ROOT, "hello", args.calls)
     report: dict[str, object] = {"calls": args.calls, "hello_world_instructions": hello}
     checkouts = [("before", args.before)] if args.before else []

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import valgrind_count  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,34 +119,7 @@ for _ in range(n):
 def instructions(checkout: Path, which: str, calls: int) -> int:
     """Instructions valgrind counts for the whole process calling ``which`` ``calls`` times."""
     code = _CALLER.format(bench=str(checkout / "benchmarks"))
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(checkout),
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    done = subprocess.run(
-        [
-            "valgrind",
-            "--tool=cachegrind",
-            "--cache-sim=no",
-            "--cachegrind-out-file=/dev/null",
-            sys.executable,
-            "-c",
-            code,
-            str(calls),
-            which,
-        ],
-        env=env,
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
-    if done.returncode != 0 or found is None:
-        raise SystemExit(f"{which}: valgrind gave no instruction count: {done.stderr[-800:]}")
-    return int(found.group(1).replace(",", ""))
+    return valgrind_count.instructions(checkout, code, str(calls), which, label=which)
 
 
 def main() -> None:
@@ -158,8 +130,7 @@ def main() -> None:
         "--parts", default=",".join(PARTS), help="comma-separated, of: " + ", ".join(PARTS)
     )
     args = parser.parse_args()
-    if shutil.which("valgrind") is None:
-        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    valgrind_count.require_valgrind()
     chosen = [p for p in args.parts.split(",") if p]
     unknown = set(chosen) - set(PARTS)
     if unknown:

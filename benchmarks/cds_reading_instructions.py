@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import valgrind_count  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,34 +37,7 @@ for _ in range(50 + int(sys.argv[1])):
 
 
 def instructions(checkout: Path, calls: int, extra: int) -> int:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(checkout),
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    done = subprocess.run(
-        [
-            "valgrind",
-            "--tool=cachegrind",
-            "--cache-sim=no",
-            "--cachegrind-out-file=/dev/null",
-            sys.executable,
-            "-c",
-            _READER,
-            str(calls),
-            str(extra),
-        ],
-        env=env,
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
-    if found is None:
-        raise SystemExit(f"valgrind gave no instruction count: {done.stderr[-500:]}")
-    return int(found.group(1).replace(",", ""))
+    return valgrind_count.instructions(checkout, _READER, str(calls), str(extra))
 
 
 def main() -> None:
@@ -74,8 +46,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--extra-observations", type=int, default=0)
     args = parser.parse_args()
-    if shutil.which("valgrind") is None:
-        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    valgrind_count.require_valgrind()
     report: dict[str, object] = {"calls": args.calls, "extra_observations": args.extra_observations}
     for checkout in [*args.before, ROOT]:
         path = checkout.resolve()

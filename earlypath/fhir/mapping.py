@@ -35,6 +35,7 @@ __all__ = [
     "OBSERVATION_VALUES",
     "PRIMITIVE_VALUES",
     "MappingResult",
+    "OpenedResources",
     "as_day",
     "bundle_to_episode",
     "flatten",
@@ -60,6 +61,12 @@ class MappingResult:
             self.evidence[fact].append(ref)
 
 
+class OpenedResources(list[dict[str, Any]]):
+    """Resources already flat: each a JSON object (a dict) and none a Bundle, in order. The CDS
+    prefetch's usual call comes out so (`web.prefetch.read_prefetched` opens its Bundles while
+    it checks them); `flatten` then copies the list instead of walking it again."""
+
+
 def flatten(resources: Any) -> list[dict[str, Any]]:
     """Resources from a list, a single resource or Bundles (searchset entries), in order."""
     return _flatten(resources, None)
@@ -71,6 +78,8 @@ def _flatten(resources: Any, problems: list[Problem] | None) -> list[dict[str, A
     One pass with a stack of iterators (a Bundle's entries are read where the Bundle stands):
     linear in the record, and no recursion however deep Bundles nest.
     """
+    if type(resources) is OpenedResources:
+        return list(resources)  # nothing to open and nothing to report: as the walk gives it
     out: list[dict[str, Any]] = []
     stack = [iter(resources if isinstance(resources, list | tuple) else (resources,))]
     while stack:

@@ -281,11 +281,11 @@ class _Generator:
                 raise Unsupported(f"aggregate {a.op!r}")
             start, item = _reduction(a.op, acc, rows=a.evidence is not None)
             init += start
-            where = src.ref(a.where)[0]
+            where = src.true_test(a.where)
             value = src.ref(a.value)[0]
             orders = [src.ref(o) for o in a.order] if _order_needed(a.op) else []
             body += [
-                f"if {where} is True:",
+                f"if {where}:",
                 *(f"    {line}" for line in item("row", value, orders)),
             ]
             finish = _finish(a.op, acc, rows=a.evidence is not None)
@@ -398,13 +398,13 @@ class _Generator:
             roots += [a.value, *(a.order if _order_needed(a.op) else ())]
             spans.append((column, a, start, len(roots)))
         src = _Expr(self, roots)
-        where, day = src.ref(e.where)[0], src.ref(e.day)[0]
+        where, day = src.true_test(e.where), src.ref(e.day)[0]
         values = [src.ref(r)[0] for r in roots[2:]]
         by_day, rec = self.fresh("by_day"), self.fresh("rec")
         out = [f"    {by_day} = {{}}", f"    for row in {self.rows(e.table)}:"]
         out += src.block(2)
         out += [
-            f"        if {where} is True:",
+            f"        if {where}:",
             f"            d = {day}",
             "            if d is not None:",
             f"                got = {by_day}.get(d)",
@@ -476,7 +476,7 @@ class _Generator:
         for table, listed in tables.items():
             source = self.known.get(table) or self.rows(table)
             src = _Expr(self, [p.where for p in listed])
-            flags = [src.ref(p.where)[0] for p in listed]
+            flags = [src.true_test(p.where) for p in listed]
             out += [f"    for row in {source}:"]
             out += src.block(2)
             for p, flag in zip(listed, flags, strict=True):
@@ -486,7 +486,7 @@ class _Generator:
                     lines += ref_lines
                 else:
                     ref = "row['ref']"
-                out += [f"        if {flag} is True:", *lines]
+                out += [f"        if {flag}:", *lines]
                 out += [f"            problems.append(PROBLEM({ref}, {text}))"]
         return out
 
@@ -653,9 +653,9 @@ class _Generator:
             out.append(f"if not ({test}):")
             pad = "    "
         mark = len(src.lines)
-        cond = src.ref(roots[0])[0]
+        cond = src.true_test(roots[0])
         out += [pad + line.strip() for line in src.lines[mark:]]
-        out.append(f"{pad}if {cond} is True:")
+        out.append(f"{pad}if {cond}:")
         mark = len(src.lines)
         values = [src.ref(x)[0] for x in roots[1:]]
         inner = pad + "    "

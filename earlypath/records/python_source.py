@@ -121,6 +121,14 @@ def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
     return uses
 
 
+_COMPARISONS = frozenset(["<", "<=", ">", ">=", "==", "!="])
+
+
+def _known(e: Any) -> bool:
+    """A constant other than None: never Unknown."""
+    return isinstance(e, ir.Const) and e.value is not None
+
+
 def _never_none(e: Any) -> bool:
     """Is the node's value always True or False (so Kleene logic is Python's)?"""
     if isinstance(e, rir.InSet | rir.TextInSet | rir.AnyItem | ir.IsNull | ir.IsTrue):
@@ -269,6 +277,44 @@ class _Source(SourceNames):
         ]
         return " and ".join(tests)
 
+    def true_test(self, e: ir.Expr) -> str:
+        """A test that is True exactly when ``e`` is True (``(e) is True``: a condition that
+        holds), without the Unknown its parts would carry: an And holds when every item holds,
+        an Or when one does, a Not when its item is False, a comparison when both sides are
+        known and it holds. Read only as a test (an `if`, `IsTrue`, an `If`'s condition); the
+        items are computed in the same order, up to the first that decides the test."""
+        shared = e in self.shared or self.uses.get(e, 0) > 1
+        if _never_none(e):
+            return f"({self.ref(e)[0]})"
+        if shared or isinstance(e, ir.Const):
+            return f"({self.ref(e)[0]} is True)"
+        if isinstance(e, ir.And | ir.Or):
+            joiner = " and " if isinstance(e, ir.And) else " or "
+            return "(" + joiner.join(self.true_test(i) for i in e.items) + ")"
+        if isinstance(e, ir.Not):
+            return f"({self.ref(e.item)[0]} is False)"
+        if isinstance(e, ir.Cmp) and e.op in _COMPARISONS:
+            (fa, a), (fb, b) = self.ref(e.left), self.ref(e.right)
+            known = [f"{f} is not None" for f, x in ((fa, e.left), (fb, e.right)) if not _known(x)]
+            return "(" + " and ".join([*known, f"{a} {e.op} {b}"]) + ")"
+        return f"({self.ref(e)[0]} is True)"
+
+    def absent(self, item: ir.Expr) -> str | None:
+        """`IsNull` of a JSON field or concept read by nothing else, as the test of the JSON
+        walked to (its value is None exactly when that is not of the type read; "any": when it
+        is null or missing), without the value itself; None for any other node."""
+        if not isinstance(item, rir.Field | rir.Concept):
+            return None
+        if self.uses.get(item, 0) > 1 or item in self.shared:
+            return None  # the value is a statement of its own: `(v is None)` reads it
+        first, w = self.walk(item.path)
+        kind = "dict" if isinstance(item, rir.Concept) else item.type
+        if kind == "any":
+            return f"({first} is None)"
+        if kind == "num":
+            return f"(type({first}) is not int and type({w}) is not float)"
+        return f"(type({first}) is not {kind})"
+
     def code(self, e: ir.Expr) -> str:  # noqa: C901, PLR0911, PLR0912 - one case per node
         r = self.ref
         if isinstance(e, ir.Or) and _plain_sets_of_one_concept(e, self.helpers["MATCHER"]):
@@ -279,6 +325,16 @@ class _Source(SourceNames):
             return "(" + joiner.join(f"({r(i)[0]})" for i in e.items) + ")"
         if isinstance(e, ir.Not) and _never_none(e.item):
             return f"not {r(e.item)[0]}"
+        if isinstance(e, ir.IsTrue):
+            return self.true_test(e.item)
+        if isinstance(e, ir.If):  # the condition first, then one branch only
+            cond = self.true_test(e.cond)
+            then, otherwise = r(e.then)[0], r(e.otherwise)[0]
+            return f"({then} if {cond} else {otherwise})"
+        if self.env == "json" and isinstance(e, ir.IsNull):
+            absent = self.absent(e.item)
+            if absent is not None:
+                return absent
         if self.env == "json" and isinstance(e, rir.Field):
             first, w = self.walk(e.path)
             if e.type == "any":

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -365,15 +364,16 @@ def warm_up(today: dt.date, policy: Any) -> None:
         log.warning("warm-up skipped (%s)", type(error).__name__)
 
 
-_SERVICE_CALL_PATH = re.compile(r"/cds-services/([^/]+)")
+# Each known service by the path that calls it (`/cds-services/{id}`; no id holds a "/", so
+# this is the route's one path segment): one dict look-up where a regular expression was matched,
+# twice a call (the lane, then `ServiceCalls`).
+_SERVICE_BY_PATH: dict[str, Service] = {f"/cds-services/{s.id}": s for s in SERVICES.values()}
 
 
 def service_called(scope: dict[str, Any]) -> Service | None:
     """The service a request calls (`POST /cds-services/{id}` of a known id), or None."""
     if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
-        match = _SERVICE_CALL_PATH.fullmatch(scope["path"])
-        if match is not None:
-            return SERVICES.get(match.group(1))
+        return _SERVICE_BY_PATH.get(scope["path"])
     return None
 
 

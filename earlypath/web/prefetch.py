@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from earlypath.fhir.mapping import OpenedResources
 from earlypath.fhir.merged import merged_ids
 from earlypath.web.fhir_urls import FhirBase, TemplateUnfillable, expected_type, is_read
 from earlypath.web.patient_scope import (
@@ -341,7 +342,7 @@ def read_prefetched(
     patient_id = str(said.get("patientId"))
     identifiers: frozenset[Identifier] = frozenset()
     merged: frozenset[str] = frozenset()  # the records her Patient replaces (`patient_scope`)
-    out: list[dict[str, Any]] = []
+    out = OpenedResources()  # each a dict, none a Bundle: the reading need not walk it again
     for key, template in templates.items():
         if key not in sent:
             return None
