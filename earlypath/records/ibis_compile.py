@@ -1678,7 +1678,11 @@ def _compile_row(
     masks.update({c: (f"_mask{k}", sets) for k, (c, sets) in enumerate(concept_sets)})
     least.update({pair: f"_least{j}" for j, pair in enumerate(least_pairs)})
     found.update({name: f"_found{j}" for j, name in enumerate(item_sets)})
-    t = t.filter(compiler(t, joined).expr(row.when, "bool").fill_null(False))
+    # a filter drops a row whose ``when`` is None as it drops False, so no fill_null (a
+    # COALESCE) around it: under one, DuckDB evaluates every part of the condition for every
+    # row, where a bare AND / OR tests each part only on the rows still undecided (an
+    # Observation's hCG and unit tests only on the rows coded hCG)
+    t = t.filter(compiler(t, joined).expr(row.when, "bool"))
     roots = [row.patient, *(e for _, e in row.columns), *row.checks]
     for stage in _shared_stages(r for r in roots if r is not None):
         c = compiler(t, joined)
