@@ -272,13 +272,17 @@ def _sql_text(value: str) -> str:
 class _DuckSql:
     """SQL reading a `ReadSchema` from a json_transform'ed value (see `_Tree`).
 
-    A concept of the resource itself (not of a list item) is kept as a JSON leaf (it is None
-    unless a JSON object) and shaped by a second json_transform; that transform is a column of
-    its own (`hoisted`, computed once in a middle select), not repeated for each of its parts."""
+    A concept is kept as a JSON leaf (it is None unless a JSON object) and shaped by a second
+    json_transform; that transform is computed once, not repeated for each of its parts: for
+    the resource itself a column of its own (`hoisted`, in a middle select), for a list item a
+    field added to each item by a first list_transform (a lambda's body has no common
+    subexpressions: a component's concept was transformed six times)."""
 
     def __init__(self) -> None:
         self.depth = 0
-        self.hoisted: list[tuple[str, str]] = []  # (column, SQL on the outer value ``j``)
+        # per depth: (name, SQL) of each concept's transform; depth 0 on the outer value ``j``
+        self.hoisted: list[tuple[str, str]] = []
+        self.in_items: list[list[tuple[str, str]]] = []
 
     def navigate(self, sql: str, tree: _Tree, path: str) -> tuple[str, _Tree | None]:
         """The SQL of the value at ``path`` and its tree (None once inside a JSON leaf)."""
@@ -353,10 +357,15 @@ class _DuckSql:
                 }
             )
             shaped = self.shaped(at, node, want)
-            if self.depth == 0 and node is None:
-                column = f"_shaped{len(self.hoisted)}"
-                self.hoisted.append((column, shaped))
-                shaped = column
+            if node is None:
+                if self.depth == 0:
+                    column = f"_shaped{len(self.hoisted)}"
+                    self.hoisted.append((column, shaped))
+                    shaped = column
+                else:  # a field of the item (`items`)
+                    fields = self.in_items[-1]
+                    fields.append((f"_shaped{len(fields)}", shaped))
+                    shaped = f"struct_extract(y{self.depth}, {_sql_text(fields[-1][0])})"
             body = self.pack(self.struct(shaped, node or want, schema))
             # an object's minified JSON text starts with '{' (no second parse to ask its type)
             return f"CASE WHEN left(CAST({at} AS VARCHAR), 1) = '{{' THEN {body} END"
@@ -365,13 +374,26 @@ class _DuckSql:
         node = node or want
         assert node.item is not None
         self.depth += 1
-        var = f"x{self.depth}"
-        body = self.pack(self.struct(var, node.item, schema))
+        var, extended_var = f"x{self.depth}", f"y{self.depth}"
+        # the item is written as a placeholder (no key of the definition looks like it), then
+        # as the lambda's variable, or as the field of the item extended with its concepts
+        item = f"__earlypath_item_{self.depth}__"
+        self.in_items.append([])
+        body = self.pack(self.struct(item, node.item, schema))
+        fields = self.in_items.pop()
         self.depth -= 1
+        if fields:  # each item with its concepts' transforms as fields, then read
+            extended = self.pack([("_item", var), *fields]).replace(item, var)
+            body = body.replace(item, f"struct_extract({extended_var}, '_item')")
+            # (guarded as the outer one is: a lambda's body runs even where the list is NULL)
+            first = f"CASE WHEN {at} IS NOT NULL THEN list_transform({at}, lambda {var}: {extended}) END"
+            listed = f"list_transform({first}, lambda {extended_var}: {body})"
+        else:
+            listed = f"list_transform({at}, lambda {var}: {body.replace(item, var)})"
         # the same value without the CASE, but DuckDB runs a lambda's body for every row even
         # where the list is NULL (a key most resources lack, e.g. Observation.component:
         # 0.15 -> 0.02 CPU s over 348k Observations)
-        return f"CASE WHEN {at} IS NOT NULL THEN list_transform({at}, lambda {var}: {body}) END"
+        return f"CASE WHEN {at} IS NOT NULL THEN {listed} END"
 
     @staticmethod
     def pack(columns: list[tuple[str, str]]) -> str:
@@ -1664,25 +1686,33 @@ def _compile_row(
         assert value_codes is not None
         codes = keep(_code_table(value_codes(), concept_sets, least_pairs), "codes")
 
+    # (part, whether its filter may be the bare ``when``)
+    parts: list[tuple[ir_t.Table, bool]]
     if row.items is None:
-        t = prepared(resources)
+        parts = [(prepared(resources), True)]
     else:
         # the resources and their item rows each prepared, then one union: prepared after the
         # union, DuckDB materialised the union (a CTE read by each mask's unnest and the join
         # back: about a third of the clinical rows' CPU on an export of Observations)
         own, items = _item_rows(resources, row.items, schema)
         if row.items.whole is None:
-            t = ibis.union(prepared(own), prepared(items), distinct=False)
+            parts = [(prepared(own), True), (prepared(items), False)]
         else:  # only the items give rows (`rec.ItemRows.whole`)
-            t = prepared(items)
+            parts = [(prepared(items), False)]
     masks.update({c: (f"_mask{k}", sets) for k, (c, sets) in enumerate(concept_sets)})
     least.update({pair: f"_least{j}" for j, pair in enumerate(least_pairs)})
     found.update({name: f"_found{j}" for j, name in enumerate(item_sets)})
-    # a filter drops a row whose ``when`` is None as it drops False, so no fill_null (a
+    # A filter drops a row whose ``when`` is None as it drops False, so no fill_null (a
     # COALESCE) around it: under one, DuckDB evaluates every part of the condition for every
     # row, where a bare AND / OR tests each part only on the rows still undecided (an
-    # Observation's hCG and unit tests only on the rows coded hCG)
-    t = t.filter(compiler(t, joined).expr(row.when, "bool"))
+    # Observation's hCG and unit tests only on the rows coded hCG). Not for item rows: there
+    # DuckDB pushed the bare condition's parts below their unnest, which it then planned as a
+    # lateral join (test_item_rows_plan.py; docs/speed.md, FHIR rounds 8-10).
+    filtered = []
+    for part, bare in parts:
+        when = compiler(part, joined).expr(row.when, "bool")
+        filtered.append(part.filter(when if bare else when.fill_null(False)))
+    t = filtered[0] if len(filtered) == 1 else ibis.union(*filtered, distinct=False)
     roots = [row.patient, *(e for _, e in row.columns), *row.checks]
     for stage in _shared_stages(r for r in roots if r is not None):
         c = compiler(t, joined)
