@@ -272,17 +272,13 @@ def _sql_text(value: str) -> str:
 class _DuckSql:
     """SQL reading a `ReadSchema` from a json_transform'ed value (see `_Tree`).
 
-    A concept is kept as a JSON leaf (it is None unless a JSON object) and shaped by a second
-    json_transform; that transform is computed once, not repeated for each of its parts: for
-    the resource itself a column of its own (`hoisted`, in a middle select), for a list item a
-    field added to each item by a first list_transform (a lambda's body has no common
-    subexpressions: a component's concept was transformed six times)."""
+    A concept of the resource itself (not of a list item) is kept as a JSON leaf (it is None
+    unless a JSON object) and shaped by a second json_transform; that transform is a column of
+    its own (`hoisted`, computed once in a middle select), not repeated for each of its parts."""
 
     def __init__(self) -> None:
         self.depth = 0
-        # per depth: (name, SQL) of each concept's transform; depth 0 on the outer value ``j``
-        self.hoisted: list[tuple[str, str]] = []
-        self.in_items: list[list[tuple[str, str]]] = []
+        self.hoisted: list[tuple[str, str]] = []  # (column, SQL on the outer value ``j``)
 
     def navigate(self, sql: str, tree: _Tree, path: str) -> tuple[str, _Tree | None]:
         """The SQL of the value at ``path`` and its tree (None once inside a JSON leaf)."""
@@ -357,15 +353,10 @@ class _DuckSql:
                 }
             )
             shaped = self.shaped(at, node, want)
-            if node is None:
-                if self.depth == 0:
-                    column = f"_shaped{len(self.hoisted)}"
-                    self.hoisted.append((column, shaped))
-                    shaped = column
-                else:  # a field of the item (`items`)
-                    fields = self.in_items[-1]
-                    fields.append((f"_shaped{len(fields)}", shaped))
-                    shaped = f"struct_extract(y{self.depth}, {_sql_text(fields[-1][0])})"
+            if self.depth == 0 and node is None:
+                column = f"_shaped{len(self.hoisted)}"
+                self.hoisted.append((column, shaped))
+                shaped = column
             body = self.pack(self.struct(shaped, node or want, schema))
             # an object's minified JSON text starts with '{' (no second parse to ask its type)
             return f"CASE WHEN left(CAST({at} AS VARCHAR), 1) = '{{' THEN {body} END"
@@ -374,26 +365,13 @@ class _DuckSql:
         node = node or want
         assert node.item is not None
         self.depth += 1
-        var, extended_var = f"x{self.depth}", f"y{self.depth}"
-        # the item is written as a placeholder (no key of the definition looks like it), then
-        # as the lambda's variable, or as the field of the item extended with its concepts
-        item = f"__earlypath_item_{self.depth}__"
-        self.in_items.append([])
-        body = self.pack(self.struct(item, node.item, schema))
-        fields = self.in_items.pop()
+        var = f"x{self.depth}"
+        body = self.pack(self.struct(var, node.item, schema))
         self.depth -= 1
-        if fields:  # each item with its concepts' transforms as fields, then read
-            extended = self.pack([("_item", var), *fields]).replace(item, var)
-            body = body.replace(item, f"struct_extract({extended_var}, '_item')")
-            # (guarded as the outer one is: a lambda's body runs even where the list is NULL)
-            first = f"CASE WHEN {at} IS NOT NULL THEN list_transform({at}, lambda {var}: {extended}) END"
-            listed = f"list_transform({first}, lambda {extended_var}: {body})"
-        else:
-            listed = f"list_transform({at}, lambda {var}: {body.replace(item, var)})"
         # the same value without the CASE, but DuckDB runs a lambda's body for every row even
         # where the list is NULL (a key most resources lack, e.g. Observation.component:
         # 0.15 -> 0.02 CPU s over 348k Observations)
-        return f"CASE WHEN {at} IS NOT NULL THEN {listed} END"
+        return f"CASE WHEN {at} IS NOT NULL THEN list_transform({at}, lambda {var}: {body}) END"
 
     @staticmethod
     def pack(columns: list[tuple[str, str]]) -> str:
