@@ -1664,21 +1664,33 @@ def _compile_row(
         assert value_codes is not None
         codes = keep(_code_table(value_codes(), concept_sets, least_pairs), "codes")
 
+    # (part, whether its filter may be the bare ``when``)
+    parts: list[tuple[ir_t.Table, bool]]
     if row.items is None:
-        t = prepared(resources)
+        parts = [(prepared(resources), True)]
     else:
         # the resources and their item rows each prepared, then one union: prepared after the
         # union, DuckDB materialised the union (a CTE read by each mask's unnest and the join
         # back: about a third of the clinical rows' CPU on an export of Observations)
         own, items = _item_rows(resources, row.items, schema)
         if row.items.whole is None:
-            t = ibis.union(prepared(own), prepared(items), distinct=False)
+            parts = [(prepared(own), True), (prepared(items), False)]
         else:  # only the items give rows (`rec.ItemRows.whole`)
-            t = prepared(items)
+            parts = [(prepared(items), False)]
     masks.update({c: (f"_mask{k}", sets) for k, (c, sets) in enumerate(concept_sets)})
     least.update({pair: f"_least{j}" for j, pair in enumerate(least_pairs)})
     found.update({name: f"_found{j}" for j, name in enumerate(item_sets)})
-    t = t.filter(compiler(t, joined).expr(row.when, "bool").fill_null(False))
+    # A filter drops a row whose ``when`` is None as it drops False, so no fill_null (a
+    # COALESCE) around it: under one, DuckDB evaluates every part of the condition for every
+    # row, where a bare AND / OR tests each part only on the rows still undecided (an
+    # Observation's hCG and unit tests only on the rows coded hCG). Not for item rows: there
+    # DuckDB pushed the bare condition's parts below their unnest, which it then planned as a
+    # lateral join (test_item_rows_plan.py; docs/speed.md, FHIR rounds 8-10).
+    filtered = []
+    for part, bare in parts:
+        when = compiler(part, joined).expr(row.when, "bool")
+        filtered.append(part.filter(when if bare else when.fill_null(False)))
+    t = filtered[0] if len(filtered) == 1 else ibis.union(*filtered, distinct=False)
     roots = [row.patient, *(e for _, e in row.columns), *row.checks]
     for stage in _shared_stages(r for r in roots if r is not None):
         c = compiler(t, joined)

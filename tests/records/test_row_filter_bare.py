@@ -1,0 +1,61 @@
+"""A row spec's ``when`` is the rows' filter as it is, not inside a COALESCE (docs/speed.md, FHIR
+round 10): a filter drops a row whose condition is None as it drops False, and under a
+COALESCE DuckDB evaluated every part of the condition for every row (an Observation's hCG
+and unit tests, with their regular expressions, for every Observation), where a bare AND / OR
+tests each part only on the rows it has not decided yet. What is read is the same: the node
+cases with a ``when`` that is None (tests/records/node_cases.py) and the engines-agree tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import ibis
+
+from earlypath.records import ir as rec
+from earlypath.records.definition import READING
+from earlypath.records.ibis_compile import compile_rows, load_resources
+from earlypath.rules.ir import Cmp, Const
+
+
+def _closing(sql: str, opening: int) -> int:
+    """The place of the parenthesis closing the one at ``opening``."""
+    depth = 0
+    for i in range(opening, len(sql)):
+        depth += {"(": 1, ")": -1}.get(sql[i], 0)
+        if depth == 0:
+            return i
+    raise ValueError("unbalanced")
+
+
+def _whole_filters_in_coalesce(sql: str) -> list[str]:
+    """The WHERE clauses that are one COALESCE(..., FALSE) from end to end."""
+    found = []
+    for m in re.finditer(r"WHERE\s+COALESCE\(", sql):
+        end = _closing(sql, m.end() - 1)
+        after = sql[end + 1 :].lstrip()
+        if not after.upper().startswith(("AND", "OR")):
+            found.append(sql[m.start() : end + 1])
+    return found
+
+
+def _sql(spec: rec.EpisodeSpec, table: str) -> str:
+    con = ibis.duckdb.connect()
+    resources = load_resources(con, {}, spec, "t")  # no files: empty tables, same schema
+    tables, _, _ = compile_rows(spec, resources)
+    return str(con.compile(tables[table]))
+
+
+def test_a_row_spec_filters_its_rows_by_its_when_as_it_is() -> None:
+    value = rec.Field("valueQuantity.value", "num")
+    row = rec.RowSpec("values", "Observation", Cmp(">", value, Const(5)), None, (("v", value),))
+    sql = _sql(dataclasses.replace(READING, rows=(row,)), "values")
+    assert re.search(r"WHERE .*\"valueQuantity__value__num\" > 5", sql), sql
+    assert not re.search(r"COALESCE\(\S+\"valueQuantity__value__num\" > 5", sql), sql
+
+
+def test_the_clinical_rows_filter_by_their_when_as_it_is() -> None:
+    """Neither the Conditions' nor the Observations' own filter is one COALESCE; item rows
+    (a panel's components, a report's conclusions) keep theirs (test_item_rows_plan.py)."""
+    with_items = [r for r in READING.rows if r.table == "clinical" and r.items is not None]
+    assert len(_whole_filters_in_coalesce(_sql(READING, "clinical"))) == len(with_items)
