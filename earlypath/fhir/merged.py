@@ -9,8 +9,10 @@ mean for one call, whose patient is ``context.patientId``:
 - her Patient's links cannot be resolved (merged into two records, a cycle): nothing is decided;
 - her Patient ``replaces`` others: their resources are hers (the prefetch scope accepts a
   reference to them, `earlypath.web.patient_scope`, only because her own Patient says so). When
-  none of a merged record's resources came with the call, what it holds is unknown: nothing is
-  decided either, and the card names the record (`MergedRecord.not_sent`), never "none".
+  none of a merged record's resources came with the call, they are fetched from `fhirServer`
+  by the same queries (`earlypath.web.prefetch.gather_merged`); without a server, or when a
+  query fails, what it holds is unknown: nothing is decided, and the card names the record
+  (`MergedRecord.not_sent`), never "none".
 
 Nothing here logs: ids are patient data.
 """
@@ -83,9 +85,13 @@ def _may_link(resource: Any) -> bool:
     return kind == "Bundle" or (kind == "Patient" and "link" in resource)
 
 
-def merged_record(resources: list[dict[str, Any]], patient_id: str) -> MergedRecord:
+def merged_record(
+    resources: list[dict[str, Any]], patient_id: str, looked_up: frozenset[str] = frozenset()
+) -> MergedRecord:
     """What her record's merges mean for this call (`MergedRecord`); ``resources`` as the
-    prefetch gives them (Bundles opened here)."""
+    prefetch gives them (Bundles opened here). ``looked_up``: the merged records whose resources
+    were fetched in full from the FHIR server (`earlypath.web.prefetch.gather_merged`), so that
+    nothing under one of them means it holds nothing, not that it was not sent."""
     if not any(_may_link(r) for r in resources):
         return MergedRecord()  # the usual call: her Patient has no link (one pass, no copy)
     resources = flatten(resources)
@@ -98,4 +104,4 @@ def merged_record(resources: list[dict[str, Any]], patient_id: str) -> MergedRec
     if not merged:
         return MergedRecord()
     present = _referenced(resources)
-    return MergedRecord(not_sent=[m for m in merged if m not in present])
+    return MergedRecord(not_sent=[m for m in merged if m not in present and m not in looked_up])

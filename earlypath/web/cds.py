@@ -33,7 +33,7 @@ from earlypath.web.feedback import FeedbackError, validate_feedback
 from earlypath.web.fhir_urls import FhirBase, is_fhir_id
 from earlypath.web.limits import NOT_PARSED, parsed_body
 from earlypath.web.patient_scope import ScopeProblem, scope_problem
-from earlypath.web.prefetch import DataUnavailable, ForeignPatient, gather
+from earlypath.web.prefetch import DataUnavailable, ForeignPatient, gather, gather_merged
 from earlypath.web.security import require_cds_client
 
 log = logging.getLogger("earlypath.web.cds")
@@ -324,6 +324,23 @@ async def answer_call(service: Service, request: Request, raw: bytes) -> JSONRes
     if service.hook == "patient-view" and not has_pregnancy_context(mapped):
         return CdsJSONResponse({"cards": []})  # no pregnancy in the record: nothing to say
     merged = merged_record(resources, patient_id)
+    if merged.not_sent and body.get("fhirServer") is not None:
+        # the records hers replaces, not sent: asked of the FHIR server (Patient.link `replaces`
+        # says to consult them); if it cannot answer, their history stays unknown (blocked)
+        try:
+            extra = await gather_merged(
+                PREFETCH, REQUIRED, body, merged.not_sent, state.fhir_transport, left_out
+            )
+        except DataUnavailable as error:
+            log.warning("cds %s: merged record unavailable (%s)", service.id, error.kind)
+        except ForeignPatient as error:
+            log.warning("cds %s: 422 (%s) in %s", service.id, error.problem.reason, error.field)
+            return _refused(error.field, error.problem)
+        else:
+            looked_up = frozenset(merged.not_sent)
+            resources = [*resources, *extra]
+            mapped = map_resources(resources, today)
+            merged = merged_record(resources, patient_id, looked_up)
     if merged.blocked:
         # a record merged away, or one whose merged record was not sent: nothing is decided
         # on it (`earlypath.fhir.merged`); the card names the record to open or to send

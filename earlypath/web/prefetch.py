@@ -424,3 +424,44 @@ async def gather(
         if client is not None:
             await client.aclose()
     return resources
+
+
+async def gather_merged(
+    templates: dict[str, str],
+    required: tuple[str, ...],
+    request: dict[str, Any],
+    merged: list[str],
+    transport: httpx.AsyncBaseTransport | None = None,
+    left_out: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The resources still under the records her Patient ``replaces`` (``merged``), fetched
+    from `fhirServer` by the same templates with each merged record's id as the patient (FHIR R4
+    Patient.link ``replaces``: the merged record "should be consulted to retrieve additional
+    referenced information"). The Patient key is not fetched (her own Patient is the record in
+    use). Each answer is checked as any fetched answer, with the merged record as its patient.
+
+    Raises `DataUnavailable` when there is no `fhirServer` or a required query fails (what the
+    merged record holds is then unknown) and `ForeignPatient` for another patient's data."""
+    base = FhirBase.parse(request.get("fhirServer"))
+    if base is None:
+        raise DataUnavailable("merged record not sent and no fhirServer")
+    said = request.get("context")
+    context: dict[str, Any] = said if isinstance(said, dict) else {}
+    client = httpx.AsyncClient(timeout=5.0, transport=transport, follow_redirects=False)
+    resources: list[dict[str, Any]] = []
+    try:
+        for merged_id in merged:
+            reader = _Reader(client, base, _bearer(request), {**context, "patientId": merged_id})
+            for key, template in templates.items():
+                if expected_type(template) == "Patient":
+                    continue
+                try:
+                    resources.extend(await reader.fetch(key, template))
+                except DataUnavailable as error:
+                    if key in required or isinstance(error, LinkRefused):
+                        raise
+                    if left_out is not None and key not in left_out:
+                        left_out.append(key)  # optional (allergies): unknown, as for hers
+    finally:
+        await client.aclose()
+    return resources

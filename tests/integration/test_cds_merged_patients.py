@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from earlypath.fhir.cards import md
 from earlypath.records.merges import CONFLICT_MESSAGE, CYCLE_MESSAGE
+from tests.integration.cds_reading import TOKEN, FakeFhir, outcome, with_server
 from tests.integration.fhir_data import (
     PATIENT_ID,
     bundle,
@@ -130,3 +132,83 @@ def test_the_merged_records_resources_are_hers_on_the_general_prefetch_path(clie
     assert response.status_code == 200, response.text
     (card,) = response.json()["cards"]
     assert card["summary"].startswith("Offer vaginal progesterone"), card["summary"]
+
+
+# --- a merged record not sent, asked of the FHIR server -------------------------------------------
+
+
+def _server_holding(under_old: list[dict[str, Any]], status: int = 200) -> FakeFhir:
+    """A FHIR server whose searches for the merged record's id give ``under_old`` (by type) and
+    whose searches for anything else give nothing."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if status != 200:
+            return httpx.Response(status, json=outcome())
+        kind = request.url.path.rsplit("/", 1)[-1]
+        hers = request.url.params.get("patient") == OLD
+        found = [r for r in under_old if hers and r["resourceType"] == kind]
+        return httpx.Response(200, json=bundle(found))
+
+    return FakeFhir(answer)
+
+
+def _asked(fhir: FakeFhir) -> set[tuple[str, str | None]]:
+    return {(r.url.path.rsplit("/", 1)[-1], r.url.params.get("patient")) for r in fhir.seen}
+
+
+def test_a_merged_record_not_sent_is_asked_of_the_fhir_server_and_read_as_hers(make_client):
+    history, *rest = eligible_resources()  # her previous miscarriage is under the old id only
+    fhir = _server_holding([_moved(history, OLD)])
+    client = make_client(fhir_transport=fhir.transport)
+    without = _card(client, _her(), rest)
+    assert not without["summary"].startswith("Offer"), without["summary"]
+    body = with_server(hook_request("patient-view", {**prefetch_for(rest), "patient": _her()}))
+    body["prefetch"]["patient"] = _her(link("replaces", OLD))
+    response = client.post(PV, json=body)
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert card["summary"].startswith("Offer vaginal progesterone"), card["summary"]
+    # every query of the merged record, by its id; its Patient is not read, hers not fetched again
+    assert ("Condition", OLD) in _asked(fhir) and ("MedicationStatement", OLD) in _asked(fhir)
+    assert all(patient == OLD for _, patient in _asked(fhir))
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in fhir.seen)
+
+
+def test_a_merged_record_the_server_holds_nothing_under_is_not_a_gap(make_client):
+    """An EHR that moved the merged record's resources at the merge: nothing is under it."""
+    fhir = _server_holding([])
+    client = make_client(fhir_transport=fhir.transport)
+    body = with_server(hook_request("patient-view", prefetch_for(eligible_resources())))
+    body["prefetch"]["patient"] = _her(link("replaces", OLD))
+    (card,) = client.post(PV, json=body).json()["cards"]
+    assert card["summary"].startswith("Offer vaginal progesterone"), card["summary"]
+
+
+@pytest.mark.parametrize("status", [500, 403])
+def test_a_merged_record_the_server_cannot_give_leaves_its_history_unknown(make_client, status):
+    fhir = _server_holding([], status=status)
+    client = make_client(fhir_transport=fhir.transport)
+    body = with_server(hook_request("patient-view", prefetch_for(eligible_resources())))
+    body["prefetch"]["patient"] = _her(link("replaces", OLD))
+    response = client.post(PV, json=body)
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert card["summary"] == f"NG126 progesterone: needs the merged record Patient/{OLD}"
+    assert "suggestions" not in card
+
+
+def test_another_patients_data_given_for_a_merged_record_is_refused(make_client):
+    history, *rest = eligible_resources()
+    fhir = _server_holding([_moved(history, "someone-else")])  # answers OLD's search with hers
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        kind = request.url.path.rsplit("/", 1)[-1]
+        found = [r for r in [_moved(history, "someone-else")] if r["resourceType"] == kind]
+        return httpx.Response(200, json=bundle(found))
+
+    fhir.answer = answer
+    client = make_client(fhir_transport=fhir.transport)
+    body = with_server(hook_request("patient-view", prefetch_for(rest)))
+    body["prefetch"]["patient"] = _her(link("replaces", OLD))
+    response = client.post(PV, json=body)
+    assert response.status_code == 422, response.text
