@@ -80,6 +80,7 @@ from earlypath.rules.ir import (
     DaysBetween,
     Expr,
     Fact,
+    Floor,
     If,
     IsNull,
     IsTrue,
@@ -88,9 +89,11 @@ from earlypath.rules.ir import (
 )
 
 __all__ = [
+    "ABORTIONS_NOT_MISCARRIAGES",
     "ALLERGY_NAME_MAX",
     "CARE_EVENT_ROWS",
     "COMPONENT_ROWS",
+    "COUNT_MAX",
     "CONCLUSION_ROWS",
     "HEARTBEAT_CONFLICT_MESSAGE",
     "LMP_ENDED_MESSAGE",
@@ -117,6 +120,9 @@ WINDOW_DAYS = MAX_LMP_WEEKS_BEFORE * 7
 # An allergy's name is cut to this many characters (it is shown, never matched).
 ALLERGY_NAME_MAX = 200
 UNKNOWN_LOCATION = "unknown"
+# A count of past miscarriages or abortions above this is taken as a slip (a year, a week of
+# gestation), not a count: named and not read.
+COUNT_MAX = 30
 
 # Observation.value[x] in FHIR R4: any of these set means the Observation carries a value.
 OBSERVATION_VALUES = (
@@ -351,6 +357,87 @@ _LENGTH_PROBLEM = If(
     ),
 )
 
+# A count of past pregnancy outcomes, as the HL7 IPS "History of Pregnancy" section records them
+# (an Observation of LOINC 11614-5 "[#] Abortions.spontaneous" valued 2 with the unit '1'):
+# `miscarriage_count` is the number of previous miscarriages; `abortion_count` counts every
+# abortion, induced ones too, so only its 0 says anything of miscarriages (none) and any other
+# number is named and not read. The value is valueInteger, else a valueQuantity with no unit or a
+# count unit (`count_units` of reading.json) and no comparator; anything else (none, a bound,
+# another unit, a decimal, below 0 or above `COUNT_MAX`) is named and not read.
+_MISCARRIAGE_COUNT = _in("code", "miscarriage_count")
+_ABORTION_COUNT = _in("code", "abortion_count")
+_COUNTED = Or((_MISCARRIAGE_COUNT, _ABORTION_COUNT))
+_COUNT_INTEGER = Field("valueInteger", "num")
+_COUNT_NUMBER = If(Not(IsNull(_COUNT_INTEGER)), _COUNT_INTEGER, _Q_VALUE)
+_COUNT_UNITS = tuple(sorted(status_list("count_units")))
+_COUNT_IN_RANGE = IsTrue(
+    And((Cmp(">=", _COUNT_NUMBER, Const(0)), Cmp("<=", _COUNT_NUMBER, Const(COUNT_MAX))))
+)
+_COUNT_FAULT = If(
+    IsNull(_COUNT_NUMBER),
+    Const("no value"),
+    If(
+        IsNull(_COUNT_INTEGER),
+        If(
+            _present(f"{_Q}.comparator"),
+            Const("bound"),
+            If(_yes(OneOf(_unit(_Q), _COUNT_UNITS)), Const(None), Const("unit")),
+        ),
+        Const(None),
+    ),
+)
+_COUNT_FAULT_TEXT = {
+    "no value": "has no value (valueInteger, or valueQuantity of a count)",
+    "bound": "is a bound (comparator), not a count",
+    "unit": "is not a count (its unit is not '1' or '{#}')",
+    "range": f"is not a whole number from 0 to {COUNT_MAX}",
+}
+# the number only when in the range, so that `Floor` (a cast to a 64-bit integer on the batch
+# engines, which may compute it for every row whatever the CASE around it says) never meets 1e300
+_COUNT_IN_RANGE_NUMBER = If(_COUNT_IN_RANGE, _COUNT_NUMBER, Const(None))
+# the fault, else "range" unless the number is in the range and whole
+_COUNT_CHECK = If(
+    IsNull(_COUNT_FAULT),
+    If(
+        _yes(Cmp("==", Floor(_COUNT_IN_RANGE_NUMBER), _COUNT_IN_RANGE_NUMBER)),
+        Const(None),
+        Const("range"),
+    ),
+    _COUNT_FAULT,
+)
+_COUNT = If(_yes(And((_COUNTED, IsNull(_COUNT_CHECK)))), Floor(_COUNT_IN_RANGE_NUMBER), Const(None))
+ABORTIONS_NOT_MISCARRIAGES = (
+    "number of abortions counts terminations and miscarriages together: it cannot say how many "
+    "were miscarriages; ignored"
+)
+
+
+def _count_faults(what: str) -> Expr:
+    return Lookup(
+        _COUNT_CHECK,
+        tuple(
+            (key, f"number of {what} {text}; ignored") for key, text in _COUNT_FAULT_TEXT.items()
+        ),
+    )
+
+
+_COUNT_PROBLEM = If(
+    _MISCARRIAGE_COUNT,
+    _count_faults("miscarriages"),
+    If(
+        _ABORTION_COUNT,
+        If(
+            _yes(Cmp(">=", _COUNT, Const(1))),
+            Const(ABORTIONS_NOT_MISCARRIAGES),
+            _count_faults("abortions"),
+        ),
+        Const(None),
+    ),
+)
+# What a count says as a history entry: n previous miscarriages at least, or none (0, read as a
+# refuted history code is: `_PREVIOUS`); None when it says nothing of miscarriages.
+_COUNT_HISTORY = If(_MISCARRIAGE_COUNT, _COUNT, If(_is(_COUNT, 0), Const(0), Const(None)))
+
 # Fetal heart activity of an Observation: "seen", "absent", "uncertain", or None; a rate that
 # cannot say is reported (`_RATE_PROBLEM`).
 _HAS_VALUE_ANSWER = Or((Not(IsNull(_VALUE_BOOLEAN)), Not(IsNull(Concept(_VCC)))))
@@ -456,6 +543,7 @@ _CLINICAL_COLUMNS = (
     "day",
     "history_at_least",
     "refuted",
+    "count_problem",
     "miscarriage",
     "mis_unreadable",
     "lmp_code",
@@ -506,6 +594,8 @@ _CONDITION_FINDING_SETS = (
 )
 _OBSERVATION_CODE_SETS = (
     *_MISCARRIAGE_SETS,
+    "miscarriage_count",
+    "abortion_count",
     "last_menstrual_period",
     "crown_rump_length",
     "mean_sac_diameter",
@@ -701,8 +791,10 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "day": _OBSERVATION_DAY,
     # a miscarriage or history Observation is a finding: present is the record, absent a
     # recorded "no" (as a refuted Condition), any other value is reported and not used
-    "history_at_least": If(IsNull(PRESENCE), Const(None), _HISTORY),
-    "refuted": And((_MISCARRIAGE_CODED, _is(PRESENCE, False))),
+    # (a count of past miscarriages is a history entry of its own: `_COUNT_HISTORY`)
+    "history_at_least": If(_COUNTED, _COUNT_HISTORY, If(IsNull(PRESENCE), Const(None), _HISTORY)),
+    "refuted": Or((And((_MISCARRIAGE_CODED, _is(PRESENCE, False))), _is(_COUNT_HISTORY, 0))),
+    "count_problem": _COUNT_PROBLEM,
     "miscarriage": And((_EVENT, IsNull(_HISTORY), _is(PRESENCE, True))),
     "mis_unreadable": And((_MISCARRIAGE_CODED, IsNull(PRESENCE))),
     "lmp_code": _LMP,
@@ -1287,7 +1379,12 @@ _START = Coalesce(
 )
 
 # Miscarriages: history codes are not placed in a pregnancy (they may be noted years after the
-# loss) but one dated after the assessment was not known then, as a "yes" or as a "no".
+# loss) but one dated after the assessment was not known then, as a "yes" or as a "no". A count
+# of past miscarriages (`_COUNT_HISTORY`, IPS) is a history entry too, read the same way: a count
+# recorded before this pregnancy was true then and is a lower bound now; the dated losses before
+# this pregnancy are counted by day and the larger of the two is taken, never their sum (the
+# count may already hold them), so nothing is overstated; and its 0 gives way to any dated loss
+# before this pregnancy (`before_days`), or to a loss that cannot be placed (`unplaced`).
 _HISTORY_ROW = Not(IsNull(Col("history_at_least")))
 _HISTORY_KNOWN = And((_HISTORY_ROW, Not(_is(_PLACE, "future"))))
 _EVENT_ROW = _yes(Col("miscarriage"))
@@ -1773,6 +1870,7 @@ _PROBLEMS: tuple[RowProblem, ...] = (
         And((_HISTORY_ROW, _is(_PLACE, "future"))),
         Message.of("history of miscarriage ", _PLACE_MESSAGE),
     ),
+    RowProblem("clinical", Not(IsNull(Col("count_problem"))), Message.of(Col("count_problem"))),
     _placed_problem(_EVENT_ROW, "miscarriage"),
     # bleeding
     _placed_problem(_yes(Col("bleeding_code")), "bleeding"),
