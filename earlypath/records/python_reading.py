@@ -564,7 +564,9 @@ class _Generator:
         out: list[str] = []
         for table, listed in tables.items():
             source = self.known.get(table) or self.rows(table)
-            src = _Expr(self, [p.where for p in listed], rows=source)
+            # a step's rows (the scans by day) are its value: nothing is kept in them
+            kept = None if self.known.get(table) else source
+            src = _Expr(self, [p.where for p in listed], rows=kept)
             flags = [src.true_test(p.where) for p in listed]
             out += [f"    for row in {source}:"]
             out += src.block(2)
