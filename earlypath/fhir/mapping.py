@@ -143,7 +143,10 @@ def _scan(day: dict[str, Any]) -> dict[str, Any]:
 def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
     """Read FHIR R4 resources (dicts, Bundles allowed) into an episode as of ``assessed_on``."""
     problems: list[Problem] = []
-    usable = _checked(_flatten(resources, problems), problems)
+    # the prefetch's opened resources are read as they are: `_checked` lists them anew, and
+    # `_flatten` would only copy them first
+    opened = resources if type(resources) is OpenedResources else _flatten(resources, problems)
+    usable = _checked(opened, problems)
     reading = records.read(READING, usable, assessed_on)
     values = reading.values
     evidence = dict(reading.evidence)

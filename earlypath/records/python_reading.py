@@ -42,6 +42,7 @@ from earlypath.records.python_source import (
     SKIP,
     Fn,
     _count_uses,
+    _never_none,
     _Source,
     drop_unread_bindings,
 )
@@ -69,11 +70,49 @@ class _Expr(_Source):
     one function: a step is read from its local, an aggregate inside an expression is a call of
     a nested function, and any other node without a rule here is refused."""
 
-    def __init__(self, gen: _Generator, roots: Sequence[ir.Expr]):
+    def __init__(
+        self,
+        gen: _Generator,
+        roots: Sequence[ir.Expr],
+        rows: str | None = None,
+        loop: int | None = None,
+        store: bool = True,
+    ):
         super().__init__("scope", gen.helpers, _refuse, _count_uses(roots))
         self.names = gen.names  # one namespace of constants for the whole function
         self.prefix = gen.fresh("v") + "_"
         self.gen = gen
+        # a loop of the reading itself over these rows (every row, in order, once): a value of
+        # a row that another such loop computes too is kept in the row (`_Generator.memo`);
+        # ``store``: this source's statements run for every row (not inside a condition)
+        self.rows, self.store = rows, store
+        self.loop = gen.fresh_loop() if loop is None and rows is not None else loop
+
+    def ref(self, e: ir.Expr) -> tuple[str, str]:
+        key = self.gen.row_value(self, e)
+        if key is None or e in self.shared:
+            return super().ref(e)
+        if key in self.gen.stored:  # computed by an earlier loop over these rows
+            self.gen.read.add(key)
+            name = self.fresh()
+            if self.uses.get(e, 0) > 1:
+                self.lines.append(f"    {name} = row[{key!r}]")
+                self.shared[e] = name
+                return name, name
+            return f"({name} := row[{key!r}])", name
+        # the first loop that computes it: for every row, kept in the row for the later ones
+        name = self.fresh()
+        self.lines.append(f"    {name} = {self.code(e)}")
+        self.lines.append(f"    row[{key!r}] = {name}")
+        self.shared[e] = name
+        self.gen.stored.add(key)
+        return name, name
+
+    def true_test(self, e: ir.Expr) -> str:
+        if self.gen.row_value(self, e) is None:
+            return super().true_test(e)
+        first = self.ref(e)[0]
+        return f"({first})" if _never_none(e) else f"({first} is True)"
 
     def code(self, e: ir.Expr) -> str:
         if isinstance(e, rir.Ctx):
@@ -232,6 +271,47 @@ class _Generator:
         # the reading's locals read by each aggregate function being written (innermost last)
         self.reads: list[set[str]] = []
         self.used_tables: set[str] = set()
+        # values of a row kept in it for later loops over the same rows (`row_value`): by
+        # (the rows' local, node), the row's key; those stored so far and those read again
+        self.memo: dict[tuple[str, Any], str] = {}
+        self.stored: set[str] = set()
+        self.read: set[str] = set()
+        self.recording = False  # a first writing, noting which loops compute which values
+        self.seen: dict[tuple[str, Any], set[int]] = {}
+        self.loops = 0
+        self.memo_ok = len({n for n, _ in spec.steps}) == len(spec.steps)  # a step set once
+
+    def fresh_loop(self) -> int:
+        self.loops += 1
+        return self.loops
+
+    def row_value(self, src: _Expr, e: ir.Expr) -> str | None:
+        """The key a row keeps the value of ``e`` under, when ``src`` (a loop of the reading over
+        every row of a table) reads it there: stored by the first loop that computes it, read
+        by the later ones (where a row falls on the pregnancy timeline: three loops and the
+        problems' messages over the clinical rows). Only for a value of the row and of steps
+        already computed (so the same in every loop), worth keeping (`_ROW_VALUE_NODES`), in
+        the loops of the reading itself (an aggregate's function may run before the loop that
+        stores it, or not at all). The first writing (``recording``) notes the loops that
+        compute each; `generate_reading` keeps those that two loops or more compute."""
+        if src.rows is None or self.reads or not self.memo_ok:
+            return None
+        if isinstance(e, rir.Col | rir.Ctx | ir.Const):
+            return None
+        found = _row_node(e)
+        if found is None or found[1] < _ROW_VALUE_NODES:
+            return None
+        if any(name not in self.known for name in found[0]):
+            return None
+        at = (src.rows, e)
+        if self.recording:
+            if src.loop is not None:
+                self.seen.setdefault(at, set()).add(src.loop)
+            return None
+        key = self.memo.get(at)
+        if key is None or (key not in self.stored and not src.store):
+            return None
+        return key
 
     def fresh(self, prefix: str) -> str:
         self.count += 1
@@ -272,7 +352,8 @@ class _Generator:
         roots: list[ir.Expr] = []
         for _, a in aggs:
             roots += [a.where, a.value, *(a.order if _order_needed(a.op) else ())]
-        src = _Expr(self, roots)
+        table = self.rows(aggs[0][1].table)
+        src = _Expr(self, roots, rows=None if self.reads else table)
         body: list[str] = []
         init: list[str] = []
         finishes: list[list[str]] = []
@@ -293,7 +374,6 @@ class _Generator:
                 evidence = self.local("evidence")
                 finish += [f"if {acc}_used:", f"    NOTE({evidence}, {a.evidence!r}, {acc}_used)"]
             finishes.append([pad + line for line in finish])
-        table = self.rows(aggs[0][1].table)
         lines = [*(pad + line for line in init), f"{pad}for row in {table}:"]
         lines += src.block(indent + 1)
         lines += [f"{pad}    {line}" for line in body]
@@ -397,11 +477,12 @@ class _Generator:
             start = len(roots)
             roots += [a.value, *(a.order if _order_needed(a.op) else ())]
             spans.append((column, a, start, len(roots)))
-        src = _Expr(self, roots)
+        table = self.rows(e.table)
+        src = _Expr(self, roots, rows=table)
         where, day = src.true_test(e.where), src.ref(e.day)[0]
         values = [src.ref(r)[0] for r in roots[2:]]
         by_day, rec = self.fresh("by_day"), self.fresh("rec")
-        out = [f"    {by_day} = {{}}", f"    for row in {self.rows(e.table)}:"]
+        out = [f"    {by_day} = {{}}", f"    for row in {table}:"]
         out += src.block(2)
         out += [
             f"        if {where}:",
@@ -455,14 +536,22 @@ class _Generator:
 
     # --- problems -------------------------------------------------------------------------
 
-    def message(self, message: rir.Message, indent: int) -> tuple[list[str], str]:
+    def message(
+        self, message: rir.Message, indent: int, loop: _Expr | None = None
+    ) -> tuple[list[str], str]:
+        """A message's text, written inside the problem's test (in ``loop``, the problems' loop
+        over the rows: it reads the values rows keep, and stores none)."""
         parts: list[str] = []
         lines: list[str] = []
         for p in message.parts:
             if isinstance(p, str):
                 parts.append(self.const(p))
                 continue
-            src = _Expr(self, [p])
+            src = (
+                _Expr(self, [p])
+                if loop is None
+                else _Expr(self, [p], rows=loop.rows, loop=loop.loop, store=False)
+            )
             value = src.ref(p)[0]
             lines += src.block(indent)
             parts.append(f"SHOW({value})")
@@ -475,14 +564,16 @@ class _Generator:
         out: list[str] = []
         for table, listed in tables.items():
             source = self.known.get(table) or self.rows(table)
-            src = _Expr(self, [p.where for p in listed])
+            # a step's rows (the scans by day) are its value: nothing is kept in them
+            kept = None if self.known.get(table) else source
+            src = _Expr(self, [p.where for p in listed], rows=kept)
             flags = [src.true_test(p.where) for p in listed]
             out += [f"    for row in {source}:"]
             out += src.block(2)
             for p, flag in zip(listed, flags, strict=True):
-                lines, text = self.message(p.message, 3)
+                lines, text = self.message(p.message, 3, src)
                 if p.ref is not None:
-                    ref_lines, ref = self.message(p.ref, 3)
+                    ref_lines, ref = self.message(p.ref, 3, src)
                     lines += ref_lines
                 else:
                     ref = "row['ref']"
@@ -670,6 +761,29 @@ class _Generator:
         return ["    " * indent + line for line in out]
 
     def function(self) -> ReadingFn:
+        text = self.text()
+        self.names.update(
+            {
+                "REF": self.compiled_ref,
+                "BY_N": lambda row: row["n"],
+                "FIRST": lambda item: item[0],
+            }
+        )
+        namespace = dict(self.names)
+        exec(compile(text + "\n", "<records generated reading>", "exec"), namespace)  # noqa: S102 - our own IR
+        inner = namespace["reading"]
+
+        def reading(resources: Any, assessed_on: Any, encounter: Any, patient: Any) -> Any:
+            try:
+                return inner(resources, assessed_on, encounter, patient)
+            except Exception:  # a value no rule expects: the reference reads it (None says so)
+                return None
+
+        reading.source = text  # type: ignore[attr-defined]  # for tests and for reading
+        return reading
+
+    def text(self) -> str:
+        """The source of the reading and of the functions it calls."""
         steps = self.steps()
         problems = self.problems()
         names = [name for name, _ in self.spec.steps]
@@ -701,28 +815,31 @@ class _Generator:
                 f"    return {values}, problems, evidence",
             ]
         )
-        self.names.update(
-            {
-                "REF": self.compiled_ref,
-                "BY_N": lambda row: row["n"],
-                "FIRST": lambda item: item[0],
-            }
-        )
-        namespace = dict(self.names)
-        text = drop_unread_bindings(text)
-        exec(compile(text + "\n", "<records generated reading>", "exec"), namespace)  # noqa: S102 - our own IR
-        inner = namespace["reading"]
-
-        def reading(resources: Any, assessed_on: Any, encounter: Any, patient: Any) -> Any:
-            try:
-                return inner(resources, assessed_on, encounter, patient)
-            except Exception:  # a value no rule expects: the reference reads it (None says so)
-                return None
-
-        reading.source = text  # type: ignore[attr-defined]  # for tests and for reading
-        return reading
+        return drop_unread_bindings(text)
 
     compiled_ref: Callable[[dict[str, Any]], str]
+
+
+# A value a row keeps for later loops: an expression of at least this many nodes (reading it
+# back from the row costs about what a comparison of two values does).
+_ROW_VALUE_NODES = 5
+
+
+def _row_node(e: Any) -> tuple[frozenset[str], int] | None:
+    """The steps an expression over a row reads (`rir.Ctx`) and its size in nodes; None when
+    it holds an aggregate or the scans by day (their own loops, not a value of the row)."""
+    names: set[str] = set()
+    size = 0
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, rir.Agg | rir.Days):
+            return None
+        if isinstance(node, rir.Ctx):
+            names.add(node.name)
+        size += 1
+        stack += ir.children(node)
+    return frozenset(names), size
 
 
 def row_roots(r: rir.RowSpec) -> tuple[list[ir.Expr], tuple[str, ...]]:
@@ -772,6 +889,19 @@ def generate_reading(
     for its row functions and state); raises `Unsupported` for a node it does not write. With
     ``closure`` (a node's closure, for the nodes the row specs' source does not write), each
     resource is read once for all the row specs of its type, their source inline."""
+    # written three times: first noting which loops over a table's rows compute which values
+    # of a row, then keeping in the row those two loops or more compute, then with only those
+    # a later loop reads back (a value inside another one kept is not read again)
+    first = _Generator(spec, compiled, helpers, closure)
+    first.recording = True
+    first.text()
+    memo = {at: f"~{n}" for n, (at, loops) in enumerate(first.seen.items()) if len(loops) > 1}
+    if memo:
+        second = _Generator(spec, compiled, helpers, closure)
+        second.memo = memo
+        second.text()
+        memo = {at: key for at, key in memo.items() if key in second.read}
     gen = _Generator(spec, compiled, helpers, closure)
+    gen.memo = memo
     gen.compiled_ref = ref
     return gen.function()

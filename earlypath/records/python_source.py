@@ -248,10 +248,12 @@ class _Source(SourceNames):
             key = ("sets", c)
             if key not in self.shared:
                 name = self.fresh()
-                self.lines.append(f"    {name} = SETS_OF({c}) if {c} is not None else EMPTY")
+                self.lines.append(
+                    f"    {name} = SETS_OF({c}, BY_KEY) if {c} is not None else EMPTY"
+                )
                 self.shared[key] = name
             return self.shared[key]
-        return f"(SETS_OF({c}) if {first} is not None else EMPTY)"
+        return f"(SETS_OF({c}, BY_KEY) if {first} is not None else EMPTY)"
 
     def first_test(self, condition: ir.Expr) -> list[str]:
         """Lines that answer SKIP at once when none of the value sets the condition needs is
@@ -357,12 +359,17 @@ class _Source(SourceNames):
             if not matcher.words:
                 return f"{e.value_set!r} in {self.sets(e.concept)}"
             first, c = r(e.concept)
-            test = f"{e.value_set!r} in SETS_OF({c}) or {self.const(matcher.matches)}({c})"
+            test = f"{e.value_set!r} in SETS_OF({c}, BY_KEY) or {self.const(matcher.matches)}({c})"
             return f"False if {first} is None else ({test})"
         if isinstance(e, rir.AtLeast):
             # most concepts are in no history set: only those read the count of their coding
             first, c = r(e.concept)
             count = self.const(self.helpers["MATCHER"](e.value_set).count)
+            sets = self.shared.get(("sets", c)) if first == c else None
+            if sets is not None:
+                # its value sets already at hand: a count only when one of its codings is in
+                # the set (`sets_of` and `count` read the codings alike), else None at once
+                return f"{count}({c}) if {e.value_set!r} in {sets} else None"
             return f"None if {first} is None else {count}({c})"
         if isinstance(e, rir.Day):
             return f"AS_DAY({r(e.text)[0]})"
