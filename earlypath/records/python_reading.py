@@ -607,7 +607,7 @@ class _Generator:
             parent, items = self.fresh("parent"), self.const(r.spec.items)
             listed, both = f"{parent}_items", self.const(with_its_items)
             pad = "    " * indent
-            # with `ItemRows.whole` only the items give rows: none without items
+            # with `ItemRows.whole` or `container` only the items give rows: none without items
             alone = "()" if items_only(r.spec.items) else f"({parent},)"
             return [
                 f"{pad}{parent} = j",
