@@ -95,6 +95,7 @@ __all__ = [
     "COMPONENT_ROWS",
     "COUNT_MAX",
     "CONCLUSION_ROWS",
+    "CONTAINED_ROWS",
     "HEARTBEAT_CONFLICT_MESSAGE",
     "LMP_ENDED_MESSAGE",
     "MEDICATION_REFERENCE",
@@ -107,6 +108,8 @@ __all__ = [
     "PRIMITIVE_VALUES",
     "READING",
     "REPORT_CONTAINED_MESSAGE",
+    "REPORT_UNREFERRED_MESSAGE",
+    "SCAN_TEXT_ONLY_MESSAGE",
     "UNCONFIRMED_LOCATION",
     "UNCONFIRMED_MESSAGE",
     "UNKNOWN_LOCATION",
@@ -285,13 +288,14 @@ PRESENCE: Expr = If(
 
 # A period is dated by its start, else (a period given with its end only, as some systems write
 # a scan session or an episode) by its end: it happened by then, never undated.
-_OBSERVATION_DAY = _day_of(
+_OBSERVATION_DATES = (
     "effectiveDateTime",
     "effectivePeriod.start",
     "effectivePeriod.end",
     "effectiveInstant",
     "issued",
 )
+_OBSERVATION_DAY = _day_of(*_OBSERVATION_DATES)
 # A Condition's (and an AllergyIntolerance's) day: onset[x], else recordedDate.
 _CONDITION_DAY = _day_of("onsetDateTime", "onsetPeriod.start", "onsetPeriod.end", "recordedDate")
 # A status is read from its first coding's code (a coding may carry no system), or from any
@@ -510,14 +514,14 @@ _CONDITION_HEART = If(
 UNCONFIRMED_LOCATION = "unconfirmed"
 
 
-def _location(unconfirmed: str) -> Expr:
+def _location(unconfirmed: Expr) -> Expr:
     """Where the pregnancy is, by an Observation (or a scan report's conclusion, read as one):
     its code is the finding (its value says whether it was seen; neither yes nor no makes it
     "uncertain"), else a generic code with the finding as its value. A finding recorded as not
-    present says nothing. An intrauterine finding whose status is in the ``unconfirmed`` list
-    of ``reading.json`` confirms nothing."""
+    present says nothing. An intrauterine finding whose status is ``unconfirmed`` (in a list of
+    ``reading.json``) confirms nothing."""
     intrauterine = If(
-        _status_in(_text("status"), unconfirmed),
+        unconfirmed,
         Const(UNCONFIRMED_LOCATION),
         Const("intrauterine"),
     )
@@ -536,7 +540,8 @@ def _location(unconfirmed: str) -> Expr:
     )
 
 
-_OBSERVATION_LOCATION = _location("unconfirmed_observation_status")
+_UNCONFIRMED_OBSERVATION = _status_in(_text("status"), "unconfirmed_observation_status")
+_OBSERVATION_LOCATION = _location(_UNCONFIRMED_OBSERVATION)
 
 _CLINICAL_COLUMNS = (
     "observed",
@@ -570,14 +575,18 @@ _CLINICAL_COLUMNS = (
 
 
 def _clinical(
-    resource: str, when: Expr, columns: dict[str, Expr], items: ItemRows | None = None
+    resource: str,
+    when: Expr,
+    columns: dict[str, Expr],
+    items: ItemRows | None = None,
+    patient: Expr = _SUBJECT,
 ) -> RowSpec:
     none = Const(None)
     return RowSpec(
         "clinical",
         resource,
         when,
-        _SUBJECT,
+        patient,
         tuple((name, columns.get(name, none)) for name in _CLINICAL_COLUMNS),
         items=items,
     )
@@ -1217,30 +1226,136 @@ def _malformed(resource: str) -> RowSpec:
 # read as a result would be a positive test). The Observations its `result` refers to are read as
 # Observations when they are in the record (never again from here).
 CONCLUSION_ROWS = ItemRows("conclusionCode", (), whole="code")
+_REPORT_USABLE = _status_in(_text("status"), "usable_report_status")
 _REPORT_ROWS = _clinical(
     "DiagnosticReport",
-    And((_status_in(_text("status"), "usable_report_status"), _OBSERVATION_READ)),
-    {**_OBSERVATION_COLUMNS, "location": _location("unconfirmed_report_status")},
+    And((_REPORT_USABLE, _OBSERVATION_READ)),
+    {
+        **_OBSERVATION_COLUMNS,
+        "location": _location(_status_in(_text("status"), "unconfirmed_report_status")),
+    },
     CONCLUSION_ROWS,
 )
-# Findings kept inside the report (`contained` Observations its `result` refers to as "#id") are
-# not read: a contained Observation has a status of its own beside the report's, and a panel's
-# components under it, which one item row cannot keep. Named instead, so the card and the audit
-# say so rather than nothing: a contained Observation the reading would read (its code or value
-# in a set an Observation is read for) or a panel (its components may be).
+
+# Findings kept inside the report: a ultrasound reporting system often sends the scan as one
+# report whose findings are `contained` Observations (FHIR R4 contained resources), its `result`
+# referring to each as "#id". Each one the result refers to is read as an Observation of her
+# record, by the Observation's very columns: its own code, value, status and date (effective[x],
+# issued), else the report's date; it is hers because the report is (a contained resource has
+# no subject of its own, or its container's). Both statuses count: the Observation's must be one
+# read (`usable_observation_status`) and the report's too (`usable_report_status`, so a report
+# entered in error gives nothing), and an intrauterine finding confirms nothing when either is
+# unconfirmed (a preliminary Observation, or a partial / preliminary report). A contained
+# Observation the result does not refer to is not a finding of this report (FHIR R4 dom-3: a
+# contained resource must be referred to from its container): not read, and named.
+CONTAINED_ROWS = ItemRows("contained", (), container="_report")
+
+
+def _of_report(path: str) -> str:
+    """The path of an element of the report around a contained finding (`CONTAINED_ROWS`)."""
+    return f"{CONTAINED_ROWS.container}.{path}"
+
+
+_REPORT_STATUS = _text(_of_report("status"))
+_CONTAINED_OBSERVATION = _is(_text("resourceType"), "Observation")
+# the report's result refers to it: "#" and its id
+_REFERRED = AnyItem(
+    _of_report("result"),
+    Cmp("==", LocalId(_text("reference")), Outer(_text("id"))),
+)
+# its own date, else (none of its date elements there) the report's: DiagnosticReport has the
+# same effective[x] (no effectiveInstant) and issued
+_CONTAINED_DAY = _day_of(*_OBSERVATION_DATES, *(_of_report(p) for p in _OBSERVATION_DATES))
+_CONTAINED_FINDING_ROWS = _clinical(
+    "DiagnosticReport",
+    And(
+        (
+            _CONTAINED_OBSERVATION,
+            _status_in(_REPORT_STATUS, "usable_report_status"),
+            _USABLE_OBSERVATION,
+            _OBSERVATION_READ,
+            _yes(_REFERRED),
+        )
+    ),
+    {
+        **_OBSERVATION_COLUMNS,
+        "day": _CONTAINED_DAY,
+        "location": _location(
+            Or(
+                (
+                    _UNCONFIRMED_OBSERVATION,
+                    _status_in(_REPORT_STATUS, "unconfirmed_report_status"),
+                )
+            )
+        ),
+    },
+    CONTAINED_ROWS,
+    patient=RefId(_text(_of_report("subject.reference")), "Patient"),
+)
+
+# What of a report's contained Observations is not read is named, so the card and the audit say
+# so rather than nothing. A contained panel's components are not read: an item row cannot have
+# items of its own in the records IR (one level of `ItemRows`), so a panel inside a report
+# (components inside a contained Observation inside the report) keeps the message it had when no
+# contained finding was read (tests/audit/test_fhir_real_scans.py holds it as a strict xfail).
 REPORT_CONTAINED_MESSAGE = (
     "holds scan findings inside it (contained Observations): not read, what they show is unknown"
 )
-_CONTAINED_FINDING = And(
+REPORT_UNREFERRED_MESSAGE = (
+    "holds a scan finding inside it that its result does not refer to (a contained Observation "
+    "not among its results): not read, what it shows is unknown"
+)
+# a contained Observation the reading would read (its code or value in a set an Observation is
+# read for) or a panel (its components may be)
+_CONTAINED_WORTH_READING = Or(
     (
-        _is(_text("resourceType"), "Observation"),
-        Or(
+        _in_any("code", _OBSERVATION_CODE_SETS),
+        _in_any(_VCC, _OBSERVATION_VALUE_SETS),
+        _present("component"),
+    )
+)
+_CONTAINED_UNREAD = If(
+    _yes(
+        And(
             (
-                _in_any("code", _OBSERVATION_CODE_SETS),
-                _in_any(_VCC, _OBSERVATION_VALUE_SETS),
-                _present("component"),
+                _CONTAINED_OBSERVATION,
+                _status_in(_REPORT_STATUS, "usable_report_status"),
+                _CONTAINED_WORTH_READING,
             )
-        ),
+        )
+    ),
+    If(
+        _yes(_REFERRED),
+        If(_present("component"), Const(REPORT_CONTAINED_MESSAGE), Const(None)),
+        Const(REPORT_UNREFERRED_MESSAGE),
+    ),
+    Const(None),
+)
+_CONTAINED_MALFORMED = RowSpec(
+    "malformed",
+    "DiagnosticReport",
+    Not(IsNull(_CONTAINED_UNREAD)),
+    RefId(_text(_of_report("subject.reference")), "Patient"),
+    (("why", _CONTAINED_UNREAD),),
+    items=CONTAINED_ROWS,
+)
+
+# A scan report that gives no coded finding at all (no conclusionCode, no result) but tells its
+# findings in text (its `conclusion`, or a `presentedForm`: the report as a PDF or text) cannot
+# be read, but it says a scan was done: named, never silence. Its location is not made unknown:
+# the rules read a scan location "unknown" as a pregnancy of unknown location (a scan that saw no
+# pregnancy, `IS_PUL`), which an unread report is not; with no other scan the location is Unknown
+# already (no scan).
+SCAN_TEXT_ONLY_MESSAGE = (
+    "scan report with findings only as free text: not read, what it shows is unknown"
+)
+_SCAN_TEXT_ONLY = And(
+    (
+        _REPORT_USABLE,
+        _in("code", "scan_report"),
+        Or((_present("conclusion"), _present("presentedForm"))),
+        IsNull(Field("conclusionCode", "any")),
+        Not(AnyItem("result", Const(True))),
     )
 )
 _REPORT_ELEMENT_TYPES = (
@@ -1260,17 +1375,8 @@ _CONCLUSION_NOT_A_LIST = Or(
 
 def _report_unread() -> Expr:
     """Why a report cannot be read in full, or None: an element that is not the JSON FHIR gives
-    it (read as absent), else (a report that is read) results kept inside it."""
-    why: Expr = If(
-        And(
-            (
-                _status_in(_text("status"), "usable_report_status"),
-                AnyItem("contained", _CONTAINED_FINDING),
-            )
-        ),
-        Const(REPORT_CONTAINED_MESSAGE),
-        Const(None),
-    )
+    it (read as absent), else a scan report whose findings are text only."""
+    why: Expr = If(_SCAN_TEXT_ONLY, Const(SCAN_TEXT_ONLY_MESSAGE), Const(None))
     why = If(_CONCLUSION_NOT_A_LIST, Const("conclusionCode is not a list; read as absent"), why)
     for path, kind in reversed(_REPORT_ELEMENT_TYPES):
         why = If(
@@ -1979,7 +2085,9 @@ READING = EpisodeSpec(
         *(_malformed(resource) for resource in _ELEMENT_TYPES),
         # scan reports (DiagnosticReport)
         _REPORT_ROWS,
+        _CONTAINED_FINDING_ROWS,
         _REPORT_MALFORMED,
+        _CONTAINED_MALFORMED,
     ),
     steps=_STEPS,
     problems=_PROBLEMS,

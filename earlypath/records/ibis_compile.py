@@ -67,6 +67,7 @@ from earlypath.engines.ibis_compile import IR_TYPES, _Compiler
 from earlypath.fhir.codes import code_set, load_codes, word_pattern
 from earlypath.records import ir as rec
 from earlypath.records import plan_cache
+from earlypath.records.item_rows import items_only
 from earlypath.records.value_codes import sql_shape, value_codes_table
 from earlypath.rules import ir
 
@@ -166,9 +167,42 @@ def read_schema(spec: rec.EpisodeSpec) -> dict[str, ReadSchema]:
             if node is not None:
                 _collect(node, schema)
     for row in spec.rows:
+        if row.items is not None and row.items.container is not None:
+            _lift_container(out[row.resource], row.items.container)
+    for row in spec.rows:
         if row.items is not None:
             schema = out[row.resource]
             schema.lists[row.items.path] = _item_schema(schema, row.items)
+    return out
+
+
+def _lift_container(schema: ReadSchema, container: str) -> None:
+    """What an item read with `rec.ItemRows.container` reads of its resource (``_report.status``)
+    is read of the resource itself (``status``): its item rows take those columns from it. A list
+    read both ways is read as one schema under both names (one struct type for the union)."""
+    prefix = container + "."
+    schema.leaves.setdefault(prefix + "id", set()).add("str")  # the row's ref
+    for path, kinds in list(schema.leaves.items()):
+        if path.startswith(prefix):
+            schema.leaves.setdefault(path[len(prefix) :], set()).update(kinds)
+    for path in list(schema.concepts):
+        if path.startswith(prefix):
+            schema.concepts.add(path[len(prefix) :])
+    for path, item in list(schema.lists.items()):
+        if path.startswith(prefix):
+            own = path[len(prefix) :]
+            schema.lists[own] = _merged(schema.lists.get(own), item)
+            schema.lists[path] = _copied(schema.lists[own])
+
+
+def _merged(a: ReadSchema | None, b: ReadSchema) -> ReadSchema:
+    """A copy of ``a`` with ``b``'s reads added."""
+    out = _copied(a) if a is not None else ReadSchema()
+    for path, kinds in b.leaves.items():
+        out.leaves.setdefault(path, set()).update(kinds)
+    out.concepts |= b.concepts
+    for path, item in b.lists.items():
+        out.lists[path] = _merged(out.lists.get(path), item)
     return out
 
 
@@ -177,6 +211,19 @@ def _item_schema(schema: ReadSchema, items: rec.ItemRows) -> ReadSchema:
     from the item (so an item's columns have the names and types of the resource's). With
     ``whole``, the item is that key's concept: read as a concept is (`_CONCEPT_SCHEMA`), so the
     item's struct has the shape of the resource's concept column it stands in for."""
+    if items.container is not None:
+        # the item is read as the resource is (its own id, status, code...), but for the list
+        # itself and what is read of its container; with what else reads the list's items
+        def mine(path: str) -> bool:
+            return path != items.path and path.split(".", 1)[0] != items.container
+
+        read = ReadSchema(
+            leaves={p: set(t) for p, t in schema.leaves.items() if mine(p)},
+            concepts={p for p in schema.concepts if mine(p)},
+            lists={p: _copied(item) for p, item in schema.lists.items() if mine(p)},
+        )
+        existing = schema.lists.get(items.path)
+        return read if existing is None else _merged(read, existing)
     if items.whole is not None:
         whole = items.whole
         other = [p for p in (*schema.leaves, *schema.lists) if p.split(".", 1)[0] == whole]
@@ -1586,7 +1633,21 @@ def _item_rows(
     placed = with_items[listed].map(lambda item, i: ibis.struct({"v": item, "i": i}))
     u = with_items.select(*base, _it=placed).unnest("_it")
     value = u["_it"]["v"]
-    if items.whole is not None:
+    if items.container is not None:
+        # the item's own columns; its container's (``_report__status__str``) the resource's
+        # (``status__str``, `_lift_container`); the rest (``n``) the resource's
+        prefix, read = _key(items.container) + "__", {name for name, _, _ in schema.columns()}
+        cells = [
+            u[c[len(prefix) :]].name(c)
+            if c.startswith(prefix)
+            else value[c].name(c)
+            if c in taken
+            else ibis.null(u[c].type()).name(c)
+            if c in read
+            else u[c]
+            for c in base
+        ]
+    elif items.whole is not None:
         # the item is the concept itself (`_item_schema`): its struct is that concept's column
         whole = concept_name(items.whole)
         cells = [value.name(c) if c == whole else u[c] for c in base]
@@ -1673,9 +1734,9 @@ def _compile_row(
         # union, DuckDB materialised the union (a CTE read by each mask's unnest and the join
         # back: about a third of the clinical rows' CPU on an export of Observations)
         own, items = _item_rows(resources, row.items, schema)
-        if row.items.whole is None:
+        if not items_only(row.items):
             parts = [(prepared(own), True), (prepared(items), False)]
-        else:  # only the items give rows (`rec.ItemRows.whole`)
+        else:  # only the items give rows (`rec.ItemRows.whole`, `container`)
             parts = [(prepared(items), False)]
     masks.update({c: (f"_mask{k}", sets) for k, (c, sets) in enumerate(concept_sets)})
     least.update({pair: f"_least{j}" for j, pair in enumerate(least_pairs)})
@@ -1712,7 +1773,10 @@ def _compile_row(
         else ibis.null("int64")
     )
     patient = c.expr(row.patient, "str") if row.patient is not None else ibis.null("string")
-    ref = ibis.literal(row.resource + "/") + t[leaf_name("id", "str")].fill_null("(no id)")
+    # an item read with its container is the container's row (`rec.ItemRows.container`)
+    container = row.items.container if row.items is not None else None
+    id_path = "id" if container is None else f"{container}.id"
+    ref = ibis.literal(row.resource + "/") + t[leaf_name(id_path, "str")].fill_null("(no id)")
     t = t.mutate(_ref=ref, _patient=patient, _failed=failed)
     c = compiler(t, joined)
     columns = {name: c.expr(e, types[row.table][name]) for name, e in row.columns}

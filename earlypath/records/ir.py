@@ -273,11 +273,19 @@ class ItemRows:
     items give rows (the resource's own is not read by this spec): a DiagnosticReport's
     ``conclusionCode`` items are concepts, each read as the ``code`` of an Observation of its
     own (the report's own code names the report, not a finding). Such a key may only be read
-    as a `Concept` (its codings)."""
+    as a `Concept` (its codings).
+
+    With ``container``, each item that is a JSON object is read as a resource in full (every key
+    its own: a DiagnosticReport's ``contained`` Observation, with its own id, status and date),
+    and the resource, without the list, is put at that key (``_report.status``: the report's
+    status beside the finding's); ``own`` is not used. As with ``whole``, only the items give
+    rows; an item that is not a JSON object has only that key. Its row's ``ref`` and ``n`` are
+    still the resource's (a problem names the report the card can show)."""
 
     path: str
     own: tuple[str, ...]
     whole: str | None = None
+    container: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

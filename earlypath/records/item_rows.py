@@ -8,16 +8,36 @@ from typing import Any
 
 from earlypath.records.ir import ItemRows
 
-__all__ = ["item_resources", "with_items", "with_its_items"]
+__all__ = ["item_resources", "items_only", "ref_source", "with_items", "with_its_items"]
+
+
+def items_only(items: ItemRows) -> bool:
+    """Do only the items give rows (not the resource itself)?"""
+    return items.whole is not None or items.container is not None
+
+
+def ref_source(row: dict[str, Any], items: ItemRows | None) -> dict[str, Any]:
+    """The JSON object a row's ``ref`` is read from: the resource, which for an item read with
+    ``container`` is at that key (the item has its own id and type)."""
+    if items is None or items.container is None:
+        return row
+    container = row.get(items.container)
+    return container if type(container) is dict else {}
 
 
 def item_resources(resource: dict[str, Any], items: ItemRows) -> list[dict[str, Any]]:
     """One JSON object per item of ``resource[items.path]`` (none when that is not a list): the
     resource without the list and its ``own`` keys, with the item's ``own`` keys (or, with
-    ``whole``, the item itself at that key)."""
+    ``whole``, the item itself at that key; with ``container``, the item itself with the resource
+    at that key)."""
     listed = resource.get(items.path)
     if type(listed) is not list or not listed:
         return []
+    if items.container is not None:
+        container = {k: v for k, v in resource.items() if k != items.path}
+        return [
+            {**(item if type(item) is dict else {}), items.container: container} for item in listed
+        ]
     own, whole = items.own, items.whole
     base = {k: v for k, v in resource.items() if k != items.path and k not in own and k != whole}
     out = []
@@ -32,8 +52,9 @@ def item_resources(resource: dict[str, Any], items: ItemRows) -> list[dict[str, 
 
 
 def with_its_items(resource: dict[str, Any], items: ItemRows) -> list[dict[str, Any]]:
-    """The resource, then its items as resources of their own (with ``whole``, the items only)."""
-    if items.whole is not None:
+    """The resource, then its items as resources of their own (with ``whole`` or ``container``,
+    the items only)."""
+    if items_only(items):
         return item_resources(resource, items)
     return [resource, *item_resources(resource, items)]
 
@@ -44,7 +65,7 @@ def with_items(
     """(n, resource) pairs, each resource followed by its items (numbered as it is)."""
     out = []
     for n, resource in listed:
-        if items.whole is None:
+        if not items_only(items):
             out.append((n, resource))
         out += [(n, item) for item in item_resources(resource, items)]
     return out

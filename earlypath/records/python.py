@@ -28,7 +28,7 @@ from earlypath.errors import Problem
 from earlypath.fhir.codes import CodeSet, load_codes
 from earlypath.records import ir as rir
 from earlypath.records.aggregates import Scope, reducer, reducer_of_one
-from earlypath.records.item_rows import with_items
+from earlypath.records.item_rows import ref_source, with_items
 from earlypath.records.json_values import (
     STRIP,
     Matcher,
@@ -585,7 +585,7 @@ def _read_rows(compiled: _CompiledSpec, resources: Iterable[Any]) -> Rows:
                     continue
                 ref = refs.get(n)
                 if ref is None:
-                    ref = refs[n] = _ref(resource)
+                    ref = refs[n] = _ref(ref_source(resource, r.spec.items))
                 row["ref"] = ref
                 row["n"] = n
                 out.append(row)
@@ -597,7 +597,7 @@ def _read_rows(compiled: _CompiledSpec, resources: Iterable[Any]) -> Rows:
                 continue
             ref = refs.get(n)
             if ref is None:
-                ref = refs[n] = _ref(resource)
+                ref = refs[n] = _ref(ref_source(resource, r.spec.items))
             if checks:
                 failed = next((message for ok, message in checks if ok(resource) is not True), None)
                 if failed is not None:

@@ -36,7 +36,7 @@ from typing import Any
 from earlypath.errors import Problem
 from earlypath.records import ir as rir
 from earlypath.records.aggregates import note_rows
-from earlypath.records.item_rows import with_items, with_its_items
+from earlypath.records.item_rows import items_only, ref_source, with_items, with_its_items
 from earlypath.records.json_values import show
 from earlypath.records.python_source import (
     SKIP,
@@ -623,7 +623,7 @@ class _Generator:
             if r.guarded:
                 out += [f"            row = {fn}(res)", "            if row is not SKIP:"]
                 out += [
-                    "                row['ref'] = REF(res)",
+                    f"                row['ref'] = {self.ref_of(r, 'res')}",
                     "                row['n'] = n",
                     f"                {table}.append(row)",
                 ]
@@ -632,7 +632,7 @@ class _Generator:
             out += [
                 f"            if {when}(res) is not True:",
                 "                continue",
-                "            ref = REF(res)",
+                f"            ref = {self.ref_of(r, 'res')}",
                 f"            failed = next((m for ok, m in {checks} if ok(res) is not True), None)",
                 "            if failed is not None:",
                 "                checked.append((n, PROBLEM(ref, failed(res))))",
@@ -698,8 +698,8 @@ class _Generator:
             parent, items = self.fresh("parent"), self.const(r.spec.items)
             listed, both = f"{parent}_items", self.const(with_its_items)
             pad = "    " * indent
-            # with `ItemRows.whole` only the items give rows: none without items
-            alone = f"({parent},)" if r.spec.items.whole is None else "()"
+            # with `ItemRows.whole` or `container` only the items give rows: none without items
+            alone = "()" if items_only(r.spec.items) else f"({parent},)"
             return [
                 f"{pad}{parent} = j",
                 f"{pad}{listed} = {parent}.get({r.spec.items.path!r})",
@@ -709,6 +709,13 @@ class _Generator:
                 f"{pad}j = {parent}",
             ]
         return self.row_of_j(r, indent)
+
+    def ref_of(self, r: Any, var: str) -> str:
+        """The ``ref`` of the row read from ``var``: its resource's (`ref_source`)."""
+        items = r.spec.items
+        if items is None or items.container is None:
+            return f"REF({var})"
+        return f"REF({self.const(ref_source)}({var}, {self.const(items)}))"
 
     def row_of_j(self, r: Any, indent: int) -> list[str]:
         """`inline_row` of the JSON object ``j`` alone."""
@@ -721,7 +728,7 @@ class _Generator:
                 for line in [
                     *out,
                     f"if {when}(j) is True:",
-                    "    ref = REF(j)",
+                    f"    ref = {self.ref_of(r, 'j')}",
                     f"    failed = next((m for ok, m in {checks} if ok(j) is not True), None)",
                     "    if failed is not None:",
                     "        checked.append((n, PROBLEM(ref, failed(j))))",
@@ -754,7 +761,7 @@ class _Generator:
         pairs = ", ".join(f"{n!r}: {v}" for n, v in zip(names, values, strict=True))
         out += [
             f"{inner}row = {{{pairs}}}",
-            f"{inner}row['ref'] = REF(j)",
+            f"{inner}row['ref'] = {self.ref_of(r, 'j')}",
             f"{inner}row['n'] = n",
             f"{inner}{table}.append(row)",
         ]

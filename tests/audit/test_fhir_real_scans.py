@@ -5,7 +5,9 @@ was: an offer not yet confirmed, counted as care a woman should have had), an am
 corrected one confirms it, and a finding dated by effectiveInstant, a period's start or end, or
 issued only is dated. A scan report's (DiagnosticReport) coded conclusion is read as that finding
 (stop 20: DiagnosticReport.ndjson was not read, so a report concluding a miscarriage after a
-confirmed scan was judged "offer"); its contained findings are named, not read."""
+confirmed scan was judged "offer"). Its contained findings are read as Observations (stop 22: they
+were only named), counted once where they repeat a finding; what of them is not read, and a scan
+report with findings only as text, are named in the reading."""
 
 from __future__ import annotations
 
@@ -17,11 +19,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from earlypath.audit.run import run_audit
-from earlypath.records.definition import REPORT_CONTAINED_MESSAGE
+from earlypath.records import definition
 from tests.audit.test_fhir_medicines_read import _one_export, _write
 from tests.records.real_shapes import export_of
 from tests.records.scan_shapes import (
-    CONTAINED_NAMED,
+    CONTAINED_CASES,
+    CONTAINED_PROBLEMS,
+    COUNTED_ONCE,
     NEEDS_SCAN,
     SCAN_AS_CONDITION,
     SCAN_DATING,
@@ -31,7 +35,7 @@ from tests.records.scan_shapes import (
 from tests.records.test_engines_agree import assert_same, audit_reading
 
 ENGINES = ["duckdb", "python"]
-CASES = {**SCAN_STATUS, **SCAN_AS_CONDITION, **SCAN_DATING, **SCAN_REPORTS}
+CASES = {**SCAN_STATUS, **SCAN_AS_CONDITION, **SCAN_DATING, **SCAN_REPORTS, **CONTAINED_CASES}
 
 
 def _decisions(folder: Path, out: Path, engine: str, **kwargs: Any) -> dict[str, dict]:
@@ -70,14 +74,17 @@ def test_the_audit_offers_only_on_a_confirmed_intrauterine_scan(
 
 
 def test_the_service_and_the_audit_read_steps_and_problems_alike(export_folder: Path) -> None:
-    """Every step and problem (the preliminary scan's, the report's kept results) the same on
-    both engines."""
+    """Every step and problem (the preliminary scan's, the reports' unread findings) the same on
+    both engines; a finding given more than once counted once."""
     export = _export(CASES)
     reading = audit_reading(ibis.duckdb.connect(), export_folder, "duck", export)
     assert_same(export, reading)
-    at = [e["id"].removeprefix("enc-") for e in export["Encounter"]].index(CONTAINED_NAMED)
-    ref = f"DiagnosticReport/{CONTAINED_NAMED}-us-report"
-    assert (ref, REPORT_CONTAINED_MESSAGE) in reading[at]["problems"]
+    at = [e["id"].removeprefix("enc-") for e in export["Encounter"]]
+    for shape, name in CONTAINED_PROBLEMS.items():
+        ref = f"DiagnosticReport/{shape}-us-report"
+        assert (ref, getattr(definition, name)) in reading[at.index(shape)]["problems"], shape
+    for shape, (_, step, value) in COUNTED_ONCE.items():
+        assert reading[at.index(shape)]["steps"][step] == value, shape
 
 
 @pytest.mark.spark

@@ -182,16 +182,15 @@ MISSED_CONCEPT = {
 UNCERTAIN_CONCEPT = {"coding": [{"system": SNOMED, "code": "281307002"}]}
 # A lab's hCG report: its own code (LOINC 21198-7 hCG) names the report, not a result
 HCG_REPORT = {"coding": [{"system": LOINC, "code": "21198-7"}]}
-# the case whose report is named as its contained findings are not read
-CONTAINED_NAMED = "report-contained-observation"
+# the case whose report holds a panel (its components are not read, and the report is named)
+CONTAINED_NAMED = "report-contained-panel"
 
 # shape -> (her record, the decision). A scan report's coded conclusion is read as an
 # Observation of that finding (fixed, stop 20: it was not read at all, so a report concluding a
 # miscarriage after a confirmed scan gave an offer): a final, amended, corrected or appended
 # report's intrauterine conclusion confirms the pregnancy; a preliminary or partial one does not
 # (its miscarriage or ectopic still counts); a registered, cancelled or entered-in-error report is
-# not read. Findings only inside the report (contained Observations) are not read: the scan stays
-# unknown and the report is named (`REPORT_CONTAINED_MESSAGE`).
+# not read. Findings only inside the report (contained Observations): see `CONTAINED_REPORTS`.
 SCAN_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
     "report-conclusion-code-only": (scanned(scan_report(conclusion=IUP_CONCEPT)), OFFER),
     "report-appended-conclusion": (
@@ -223,10 +222,6 @@ SCAN_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
         scanned({**scan_report(), "conclusionCode": IUP_CONCEPT}),
         NEEDS_SCAN,
     ),
-    "report-contained-observation": (
-        scanned(scan_report(contained=[_contained_iup()])),
-        NEEDS_SCAN,
-    ),
     "report-concludes-miscarriage-after-confirmed-iup": (
         _confirmed_then(scan_report(conclusion=MISCARRIAGE_CONCEPT)),
         NO_OFFER,
@@ -253,4 +248,183 @@ SCAN_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
         _confirmed_then(scan_report(conclusion=MISCARRIAGE_CONCEPT, status="cancelled")),
         OFFER,
     ),
+}
+
+
+def contained(
+    rid: str, system: str, code: str, *, on: str | None = None, status: str = "final", **value: Any
+) -> dict[str, Any]:
+    """A finding as an ultrasound reporting system keeps it inside its report (the shape of HL7's
+    R4 DiagnosticReport examples with contained results): no subject (a contained resource takes
+    its container's), undated unless ``on`` (the report's date is then its own)."""
+    out = observation(rid, system, code, on, **value)
+    out["status"] = status
+    del out["subject"]
+    return out
+
+
+def _her_record_without_scan(*reports: dict[str, Any]) -> list[dict[str, Any]]:
+    """Her record with no scan finding of its own (no IUP, no CRL): only these reports."""
+    return [*(r for r in eligible_resources() if r["id"] not in ("iup", "crl")), *reports]
+
+
+_IUP = ("c-iup", SNOMED, "370383002")
+_MISCARRIAGE = ("c-mc", SNOMED, "17369002")
+# LOINC 11957-8 crown-rump length, 11948-7 fetal heart rate (the packaged value sets)
+_CRL_95 = contained(
+    "c-crl", LOINC, "11957-8", valueQuantity={"value": 9.5, "unit": "mm", "code": "mm"}
+)
+_RATE = contained(
+    "c-fhr", LOINC, "11948-7", valueQuantity={"value": 150, "unit": "/min", "code": "/min"}
+)
+_PANEL = {
+    **us_panel(
+        [component("https://trust.example/results", "SAC-LOC", valueCodeableConcept=IUP_CONCEPT)]
+    ),
+    "id": "c-panel",
+}
+del _PANEL["subject"]
+
+
+def _unreferred() -> dict[str, Any]:
+    """A report holding the intrauterine finding that its result does not name."""
+    out = scan_report(contained=[contained(*_IUP)])
+    out["result"] = [{"reference": "#another"}]
+    return out
+
+
+def _text_only(**changes: Any) -> dict[str, Any]:
+    """A scan report whose findings are only its text (no conclusionCode, no result)."""
+    out = {**scan_report(), **changes}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+# shape -> (her record, the decision). Findings kept inside the report (`contained` Observations
+# its `result` refers to as "#id") are read as Observations of her record (stop 22: they were
+# only named, so an intrauterine pregnancy, a CRL and a heartbeat in such a report gave "needs
+# information", and a miscarriage in one after a confirmed scan gave an offer): by their own code,
+# value, status and date, else the report's date; both statuses count (a preliminary or partial
+# report's, or a preliminary Observation's, intrauterine finding confirms nothing; entered in
+# error either way: not read). Not read, and named: a contained Observation the result does not
+# refer to, a contained panel's components, and a scan report with findings only as text.
+CONTAINED_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
+    "report-contained-observation": (
+        scanned(scan_report(contained=[contained(*_IUP, on=day())])),
+        OFFER,
+    ),
+    "report-contained-iup-crl-heart": (
+        _her_record_without_scan(scan_report(contained=[contained(*_IUP), _CRL_95, _RATE])),
+        OFFER,
+    ),
+    "report-undated-contained-dated": (
+        scanned(
+            scan_report(
+                contained=[contained(*_IUP, on=day())], meta={"lastUpdated": f"{day()}T11:02:00Z"}
+            )
+        ),
+        OFFER,
+    ),
+    "report-contained-dated-before-pregnancy": (
+        scanned(scan_report(contained=[contained(*_IUP, on="2022-06-01")])),
+        NEEDS_SCAN,
+    ),
+    "preliminary-report-contained-iup": (
+        scanned(scan_report(contained=[contained(*_IUP)], status="preliminary")),
+        NEEDS_SCAN,
+    ),
+    "partial-report-contained-iup": (
+        scanned(scan_report(contained=[contained(*_IUP)], status="partial")),
+        NEEDS_SCAN,
+    ),
+    "report-contained-preliminary-iup": (
+        scanned(scan_report(contained=[contained(*_IUP, status="preliminary")])),
+        NEEDS_SCAN,
+    ),
+    "report-contained-miscarriage-after-confirmed-iup": (
+        _confirmed_then(scan_report(contained=[contained(*_MISCARRIAGE)])),
+        NO_OFFER,
+    ),
+    "preliminary-report-contained-miscarriage-after-confirmed-iup": (
+        _confirmed_then(scan_report(contained=[contained(*_MISCARRIAGE)], status="preliminary")),
+        NO_OFFER,
+    ),
+    "entered-in-error-report-contained-miscarriage": (
+        _confirmed_then(
+            scan_report(contained=[contained(*_MISCARRIAGE)], status="entered-in-error")
+        ),
+        OFFER,
+    ),
+    "report-contained-entered-in-error-miscarriage": (
+        _confirmed_then(
+            scan_report(contained=[contained(*_MISCARRIAGE, status="entered-in-error")])
+        ),
+        OFFER,
+    ),
+    "report-contained-unreferred": (scanned(_unreferred()), NEEDS_SCAN),
+    CONTAINED_NAMED: (scanned(scan_report(contained=[_PANEL])), NEEDS_SCAN),
+    "scan-report-free-text-only": (scanned(_text_only()), NEEDS_SCAN),
+    "scan-report-presented-form-only": (
+        scanned(
+            _text_only(
+                conclusion=None,
+                presentedForm=[{"contentType": "application/pdf", "data": "JVBERi0xLjQK"}],
+            )
+        ),
+        NEEDS_SCAN,
+    ),
+}
+# shape -> the report named, and why (`earlypath.records.definition`)
+CONTAINED_PROBLEMS = {
+    "report-contained-unreferred": "REPORT_UNREFERRED_MESSAGE",
+    CONTAINED_NAMED: "REPORT_CONTAINED_MESSAGE",
+    "scan-report-free-text-only": "SCAN_TEXT_ONLY_MESSAGE",
+    "scan-report-presented-form-only": "SCAN_TEXT_ONLY_MESSAGE",
+}
+
+# One finding given more than once must count once where counts matter. shape -> (her record,
+# the step of the reading and its value): a previous miscarriage (2022) as a contained finding of
+# two reports of that day (the report and its addendum), or also as an exported Observation and
+# the report's conclusion (previous miscarriages count distinct days); a CRL both contained and
+# exported (the day's length, one value).
+_MC_DAY = {"effectiveDateTime": "2022-06-01T10:00:00Z"}
+
+
+def _mc_report(rid: str, **extra: Any) -> dict[str, Any]:
+    return scan_report(contained=[contained(*_MISCARRIAGE)], rid=rid, **_MC_DAY, **extra)
+
+
+def _without_history(*resources: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*(r for r in eligible_resources() if r["id"] != "mc1"), *resources]
+
+
+COUNTED_ONCE: dict[str, tuple[list[dict[str, Any]], str, Any]] = {
+    "miscarriage-in-two-reports-of-one-day": (
+        _without_history(_mc_report("us-2022"), _mc_report("us-2022-addendum")),
+        "previous_miscarriages",
+        1,
+    ),
+    "miscarriage-contained-exported-and-concluded": (
+        _without_history(
+            _mc_report("us-2022", conclusion=MISCARRIAGE_CONCEPT),
+            observation("mc-obs", SNOMED, "17369002", "2022-06-01"),
+        ),
+        "previous_miscarriages",
+        1,
+    ),
+    "crl-contained-and-exported": (
+        [*eligible_resources(), scan_report(contained=[_CRL_95])],
+        "dating_crl_mm",
+        9.5,
+    ),
+    "crl-contained-only": (
+        _her_record_without_scan(scan_report(contained=[contained(*_IUP), _CRL_95])),
+        "dating_crl_mm",
+        9.5,
+    ),
+}
+
+# every case of the decisions' tests: the counted-once women are all eligible (an offer)
+CONTAINED_CASES: dict[str, tuple[list[dict[str, Any]], str]] = {
+    **CONTAINED_REPORTS,
+    **{name: (resources, OFFER) for name, (resources, _, _) in COUNTED_ONCE.items()},
 }
