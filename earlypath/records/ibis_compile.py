@@ -7,14 +7,15 @@ nodes. Three stages:
 
 0. **Reading.** Each resource type's NDJSON files are read once (`load_resources`), keeping only
    what the definition reads (`ReadSchema`, derived from its `Field`, `Concept`, `AnyItem` and
-   `FirstItem` paths), each value typed as the IR says: a JSON value of another type than the
-   one read is NULL (DuckDB: ``json_transform`` to JSON leaves, typed by their first character,
-   each file parsed once in one statement; Spark: a
-   VARIANT per line then ``schema_of_variant``; so both agree where a plain typed schema would
-   not: Spark reads the number 12 as the text "12" into a string column). ``n`` numbers the
-   lines in file order (files in the order given). A line is read as the type its
-   ``resourceType`` says, whichever file holds it: a file with lines of another type that is read
-   is read again for that type; lines that cannot be read are counted (`OtherTypeLines`).
+   `FirstItem` paths; a concept's text and displays only where a set with words tests it),
+   each value typed as the IR says: a JSON value of another type than the one read is NULL
+   (DuckDB: ``json_transform`` to JSON leaves, typed by their first character, each file
+   parsed once in one statement; Spark: a VARIANT per line then ``schema_of_variant``; so
+   both agree where a plain typed schema would not: Spark reads the number 12 as the text
+   "12" into a string column). ``n`` numbers the lines in file order (files in the order
+   given). A line is read as the type its ``resourceType`` says, whichever file holds it: a
+   file with lines of another type that is read is read again for that type; lines that
+   cannot be read are counted (`OtherTypeLines`).
 1. **Rows** (`compile_rows`): each `RowSpec` is a select over its resource's table: ``when`` a
    filter, the `Check`s a CASE naming the first that fails (those resources are problems, not
    rows), `Joined` a left join on the other table's ``id`` (of several, the last in input order).
