@@ -7,14 +7,15 @@ nodes. Three stages:
 
 0. **Reading.** Each resource type's NDJSON files are read once (`load_resources`), keeping only
    what the definition reads (`ReadSchema`, derived from its `Field`, `Concept`, `AnyItem` and
-   `FirstItem` paths), each value typed as the IR says: a JSON value of another type than the
-   one read is NULL (DuckDB: ``json_transform`` to JSON leaves, typed by their first character,
-   each file parsed once in one statement; Spark: a
-   VARIANT per line then ``schema_of_variant``; so both agree where a plain typed schema would
-   not: Spark reads the number 12 as the text "12" into a string column). ``n`` numbers the
-   lines in file order (files in the order given). A line is read as the type its
-   ``resourceType`` says, whichever file holds it: a file with lines of another type that is read
-   is read again for that type; lines that cannot be read are counted (`OtherTypeLines`).
+   `FirstItem` paths; a concept's text and displays only where a set with words tests it),
+   each value typed as the IR says: a JSON value of another type than the one read is NULL
+   (DuckDB: ``json_transform`` to JSON leaves, typed by their first character, each file
+   parsed once in one statement; Spark: a VARIANT per line then ``schema_of_variant``; so
+   both agree where a plain typed schema would not: Spark reads the number 12 as the text
+   "12" into a string column). ``n`` numbers the lines in file order (files in the order
+   given). A line is read as the type its ``resourceType`` says, whichever file holds it: a
+   file with lines of another type that is read is read again for that type; lines that
+   cannot be read are counted (`OtherTypeLines`).
 1. **Rows** (`compile_rows`): each `RowSpec` is a select over its resource's table: ``when`` a
    filter, the `Check`s a CASE naming the first that fails (those resources are problems, not
    rows), `Joined` a left join on the other table's ``id`` (of several, the last in input order).
@@ -89,11 +90,21 @@ __all__ = [
 @dataclass
 class ReadSchema:
     """What the definition reads at one level of a resource (the resource, or a list item):
-    leaves (path -> JSON types), CodeableConcepts (paths) and lists (path -> item schema)."""
+    leaves (path -> JSON types), CodeableConcepts (paths) and lists (path -> item schema).
+    ``worded``: the concepts whose words some value set tests (`InSet` of a set with words),
+    the only reading of a concept's text and its codings' displays (`_words_of`); the other
+    concepts are read as their codings' system and code alone (`concept_schema`)."""
 
     leaves: dict[str, set[str]] = field(default_factory=dict)
     concepts: set[str] = field(default_factory=set)
     lists: dict[str, ReadSchema] = field(default_factory=dict)
+    worded: set[str] = field(default_factory=set)
+
+    def concept_schema(self, path: str) -> ReadSchema:
+        """What is read of the concept at ``path``: its codings' system and code, and its text
+        and codings' displays when its words are tested (the display is about a third of
+        a load's concept typing, and no other reading looks at it)."""
+        return _CONCEPT_SCHEMA if path in self.worded else _CODES_SCHEMA
 
     def columns(self) -> list[tuple[str, str, Any]]:
         """(column name, kind, detail) in a stable order: kind leaf (detail: its JSON type),
@@ -135,6 +146,8 @@ def _children(node: Any) -> Iterator[Any]:
 
 
 def _collect(node: Any, schema: ReadSchema, outer: ReadSchema | None = None) -> None:
+    if isinstance(node, rec.InSet) and code_set(node.value_set).words:
+        _mark_worded(node.concept, schema, outer)
     if isinstance(node, rec.Outer):
         if outer is None:
             raise TypeError("Outer is read only inside AnyItem or FirstItem")
@@ -154,6 +167,19 @@ def _collect(node: Any, schema: ReadSchema, outer: ReadSchema | None = None) -> 
         raise TypeError(f"{type(node).__name__} cannot be read from a resource")
     for child in _children(node):
         _collect(child, schema, outer)
+
+
+def _mark_worded(concept: ir.Expr, schema: ReadSchema, outer: ReadSchema | None) -> None:
+    """The concept(s) an `InSet` of a set with words reads, marked `ReadSchema.worded`."""
+    if isinstance(concept, rec.Outer):
+        if outer is None:
+            raise TypeError("Outer is read only inside AnyItem or FirstItem")
+        _mark_worded(concept.item, outer, None)
+    elif isinstance(concept, rec.Concept):
+        schema.worded.add(concept.path)
+    else:
+        for child in _children(concept):
+            _mark_worded(child, schema, outer)
 
 
 def read_schema(spec: rec.EpisodeSpec) -> dict[str, ReadSchema]:
@@ -210,7 +236,8 @@ def _item_schema(schema: ReadSchema, items: rec.ItemRows) -> ReadSchema:
     """What is read of each item of `rec.ItemRows`: the resource's reads of the keys it takes
     from the item (so an item's columns have the names and types of the resource's). With
     ``whole``, the item is that key's concept: read as a concept is (`_CONCEPT_SCHEMA`), so the
-    item's struct has the shape of the resource's concept column it stands in for."""
+    item's struct has the shape of the resource's concept column it stands in for (with its
+    text and displays only when that concept's words are read)."""
     if items.container is not None:
         # the item is read as the resource is (its own id, status, code...), but for the list
         # itself and what is read of its container; with what else reads the list's items
@@ -221,6 +248,7 @@ def _item_schema(schema: ReadSchema, items: rec.ItemRows) -> ReadSchema:
             leaves={p: set(t) for p, t in schema.leaves.items() if mine(p)},
             concepts={p for p in schema.concepts if mine(p)},
             lists={p: _copied(item) for p, item in schema.lists.items() if mine(p)},
+            worded={p for p in schema.worded if mine(p)},
         )
         existing = schema.lists.get(items.path)
         return read if existing is None else _merged(read, existing)
@@ -230,7 +258,7 @@ def _item_schema(schema: ReadSchema, items: rec.ItemRows) -> ReadSchema:
         if other or any(p.startswith(whole + ".") for p in schema.concepts):
             raise TypeError(f"ItemRows.whole {whole!r} is read only as a Concept")
         # a copy: the shared concept schema is never the one a resource's reads are added to
-        return _copied(_CONCEPT_SCHEMA) if whole in schema.concepts else ReadSchema()
+        return _copied(schema.concept_schema(whole)) if whole in schema.concepts else ReadSchema()
 
     def own(path: str) -> bool:
         return path.split(".", 1)[0] in items.own
@@ -239,6 +267,7 @@ def _item_schema(schema: ReadSchema, items: rec.ItemRows) -> ReadSchema:
         leaves={p: set(t) for p, t in schema.leaves.items() if own(p)},
         concepts={p for p in schema.concepts if own(p)},
         lists={p: item for p, item in schema.lists.items() if own(p)},
+        worded={p for p in schema.worded if own(p)},
     )
 
 
@@ -247,6 +276,7 @@ def _copied(schema: ReadSchema) -> ReadSchema:
         leaves={p: set(t) for p, t in schema.leaves.items()},
         concepts=set(schema.concepts),
         lists={p: _copied(item) for p, item in schema.lists.items()},
+        worded=set(schema.worded),
     )
 
 
@@ -279,9 +309,13 @@ class _Tree:
         return "JSON"
 
 
+# a concept whose words are read (`ReadSchema.concept_schema`), and one read by its codes alone
 _CONCEPT_SCHEMA = ReadSchema(
     leaves={"text": {"str"}},
     lists={"coding": ReadSchema(leaves={"system": {"str"}, "code": {"str"}, "display": {"str"}})},
+)
+_CODES_SCHEMA = ReadSchema(
+    lists={"coding": ReadSchema(leaves={"system": {"str"}, "code": {"str"}})}
 )
 
 
@@ -292,9 +326,7 @@ def _tree_of(schema: ReadSchema) -> _Tree:
     for path in schema.concepts:
         node = tree.at(path)
         node.leaf = True  # read as JSON too: a concept is None unless a JSON object
-        node.keys.setdefault("text", _Tree()).leaf = True
-        coding = node.keys.setdefault("coding", _Tree())
-        coding.item = _merge(coding.item, _tree_of(_CONCEPT_SCHEMA.lists["coding"]))
+        _merge(node, _tree_of(schema.concept_schema(path)))
     for path, item in schema.lists.items():
         node = tree.at(path)
         node.item = _merge(node.item, _tree_of(item))
@@ -381,7 +413,8 @@ class _DuckSql:
                 at, _ = self.navigate(sql, tree, path)
                 out.append((name, self.leaf(at, t)))
             elif kind == "concept":
-                out.append((name, self.items(sql, tree, detail, _CONCEPT_SCHEMA, concept=True)))
+                concept = schema.concept_schema(detail)
+                out.append((name, self.items(sql, tree, detail, concept, concept=True)))
             else:
                 path, item = detail
                 out.append((name, self.items(sql, tree, path, item)))
@@ -393,12 +426,7 @@ class _DuckSql:
         at, node = self.navigate(sql, tree, path)
         if concept:
             # the concept's own shape (its node in the tree is a JSON leaf: is it an object?)
-            want = _Tree(
-                keys={
-                    "text": _Tree(leaf=True),
-                    "coding": _Tree(item=_tree_of(_CONCEPT_SCHEMA.lists["coding"])),
-                }
-            )
+            want = _tree_of(schema)
             shaped = self.shaped(at, node, want)
             if self.depth == 0 and node is None:
                 column = f"_shaped{len(self.hoisted)}"
@@ -536,7 +564,7 @@ class _SparkSql:
                 out.append((name, self.leaf(self.at(v, path), t)))
             elif kind == "concept":
                 at = self.at(v, detail)
-                body = self.pack(self.struct(at, _CONCEPT_SCHEMA))
+                body = self.pack(self.struct(at, schema.concept_schema(detail)))
                 # "None unless a JSON object", as DuckDB's json_transform reads any other value
                 out.append(
                     (name, f"CASE WHEN schema_of_variant({at}) LIKE 'OBJECT%' THEN {body} END")
@@ -1025,7 +1053,7 @@ class _RecordsCompiler(_Compiler):
         return out
 
 
-# a concept's columns (`_CONCEPT_SCHEMA`)
+# a concept's columns (`ReadSchema.concept_schema`: text and display only when its words are read)
 _CODING, _TEXT = list_name("coding"), leaf_name("text", "str")
 _SYSTEM, _CODE, _DISPLAY = (leaf_name(k, "str") for k in ("system", "code", "display"))
 
