@@ -37,6 +37,8 @@ from tests.records.merge_shapes import one_export
 from tests.records.test_ibis_export import compiled_reading
 
 Export = dict[str, list[dict[str, Any]]]
+# the care given (a dispense, a dose): the reading names their malformed elements
+CARE_KINDS = ("MedicationDispense", "MedicationAdministration")
 
 
 def _plain(value: Any) -> Any:
@@ -55,12 +57,13 @@ def _plain(value: Any) -> Any:
 
 
 def _record(export: Export, patient: str | None, merges: Merges) -> list[dict[str, Any]]:
-    """What a CDS call would be given for this woman: her Patient, her resources and those of
+    """What a CDS call would be given for this woman: her Patient, her resources (the care given
+    too) and those of
     the records merged into hers, every Medication (a request may name one), and every Patient
     with merge links (the per-patient reading resolves them as the audit does)."""
     hers = one_woman(merges, patient)
     out = [p for p in export.get("Patient", []) if p.get("id") in hers or "link" in p]
-    for kind in FACT_KINDS:
+    for kind in (*FACT_KINDS, *CARE_KINDS):
         for resource in export.get(kind, []):
             if kind == "Medication" or _owner(resource) in hers:
                 out.append(resource)
