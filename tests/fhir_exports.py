@@ -17,9 +17,26 @@ import earlypath.fhir  # noqa: F401 (the package first: the definition imports i
 from earlypath.records.definition import MERGE_LINKS
 from earlypath.records.merges import Merges, resolve
 from earlypath.records.python import read_rows
-from tests.integration.fhir_data import PATIENT_ID
+from tests.integration.fhir_data import PATIENT_ID, TODAY
 
 Export = dict[str, list[dict[str, Any]]]
+
+
+def encounter(eid: str, pid: str, start: str = f"{TODAY.isoformat()}T10:00:00Z") -> dict[str, Any]:
+    """A finished ambulatory Encounter of Patient ``pid`` (today's, unless ``start`` says)."""
+    return {
+        "resourceType": "Encounter",
+        "id": eid,
+        "status": "finished",
+        "class": {"code": "AMB"},
+        "subject": {"reference": f"Patient/{pid}"},
+        "period": {"start": start},
+    }
+
+
+def woman(pid: str, birth: str = "1990-05-01") -> dict[str, Any]:
+    """A woman's Patient resource."""
+    return {"resourceType": "Patient", "id": pid, "gender": "female", "birthDate": birth}
 
 
 def write_export(export: Export, folder: Path) -> Path:

@@ -14,9 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from earlypath.audit.run import run_audit
-from tests.audit.test_fhir_mapping_agrees import write_export
-from tests.audit.test_fhir_medicines_read import _one_export, _write
 from tests.conftest_spark import spark_session
+from tests.fhir_exports import one_export, write_export
 from tests.integration.fhir_data import eligible_resources
 from tests.records.malformed_shapes import (
     CARE_EVENTS,
@@ -49,7 +48,7 @@ def _cases() -> dict[str, tuple[dict[str, list[dict[str, Any]]], str | None]]:
 @pytest.fixture(scope="module")
 def export_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     exports = {name: export for name, (export, _) in _cases().items()}
-    return _write(_one_export(exports), tmp_path_factory.mktemp("malformed") / "in")
+    return write_export(one_export(exports), tmp_path_factory.mktemp("malformed") / "in")
 
 
 def _audit(folder: Path, out: Path, engine: str, **kwargs: Any) -> dict[str, dict]:
@@ -138,7 +137,7 @@ def test_a_dispense_or_dose_that_cannot_say_what_was_given_leaves_the_care_unkno
     for shape, (resource, _, _) in CARE_EVENTS.items():
         exports[shape] = export_of([*eligible_resources(), copy.deepcopy(resource)])
         exports[shape]["MedicationRequest"] = []
-    rows = _audit(_write(_one_export(exports), tmp_path / "in"), tmp_path / "out", "duckdb")
+    rows = _audit(write_export(one_export(exports), tmp_path / "in"), tmp_path / "out", "duckdb")
     for shape, (_, _, unknown) in CARE_EVENTS.items():
         if unknown:
             assert rows[shape]["progesterone_prescribed"] is None, shape

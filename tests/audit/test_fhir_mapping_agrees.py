@@ -34,7 +34,8 @@ from earlypath.fhir.mapping import map_resources
 from earlypath.fhir.pregnancy import exclusion
 from earlypath.records.merges import Merges
 from earlypath.synth import write_cohort
-from tests.fhir_exports import export_merges, one_woman, survivor
+from tests import fhir_exports
+from tests.fhir_exports import export_merges, one_woman, survivor, write_export
 
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
@@ -256,14 +257,6 @@ def _concept(data: dict[str, Any]) -> Any:
 
 
 # --- the SQL --------------------------------------------------------------------------------------
-
-
-def write_export(export: dict[str, list[dict]], folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for kind, resources in export.items():
-        lines = "".join(json.dumps(r) + "\n" for r in resources)
-        (folder / f"{kind}.ndjson").write_text(lines, encoding="utf-8")
-    return folder
 
 
 def flattened_rows(folder: Path) -> list[dict[str, Any]]:
@@ -1091,19 +1084,12 @@ def _request(rid: str, encounter: str | None, authored: str) -> dict[str, Any]:
 
 
 def _two_visits() -> dict[str, list[dict]]:
-    def encounter(eid: str, day: str) -> dict[str, Any]:
-        return {
-            "resourceType": "Encounter",
-            "id": eid,
-            "status": "finished",
-            "class": {"code": "AMB"},
-            "subject": {"reference": "Patient/p"},
-            "period": {"start": day},
-        }
-
     return {
         "Patient": [{"resourceType": "Patient", "id": "p"}],
-        "Encounter": [encounter("first", "2024-03-04"), encounter("second", "2024-03-11")],
+        "Encounter": [
+            fhir_exports.encounter("first", "p", "2024-03-04"),
+            fhir_exports.encounter("second", "p", "2024-03-11"),
+        ],
     }
 
 

@@ -181,24 +181,23 @@ PANEL_COMPONENTS: dict[str, tuple[Any, str]] = {
 # dispense and dose (FHIR R4 MedicationDispense, MedicationAdministration) whose required or read
 # elements are missing or of the wrong JSON type. Before stop 22 none gave a problem.
 _HERE = {"reference": "Encounter/enc-1"}
-_DISPENSE: dict[str, Any] = {
-    "resourceType": "MedicationDispense",
-    "id": "disp-1",
-    "status": "completed",
-    "subject": {"reference": f"Patient/{PATIENT_ID}"},
-    "context": _HERE,
-    "whenHandedOver": "2024-03-04T11:00:00Z",
-    **PROGESTERONE_RX,
-}
-_DOSE: dict[str, Any] = {
-    "resourceType": "MedicationAdministration",
-    "id": "dose-1",
-    "status": "completed",
-    "subject": {"reference": f"Patient/{PATIENT_ID}"},
-    "context": _HERE,
-    "effectiveDateTime": "2024-03-04T11:00:00Z",
-    **PROGESTERONE_RX,
-}
+
+
+def _care_event(kind: str, rid: str, dated_by: str) -> dict[str, Any]:
+    """Progesterone dispensed or given to her at the audited encounter, completed, dated today."""
+    return {
+        "resourceType": kind,
+        "id": rid,
+        "status": "completed",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "context": _HERE,
+        dated_by: "2024-03-04T11:00:00Z",
+        **PROGESTERONE_RX,
+    }
+
+
+_DISPENSE = _care_event("MedicationDispense", "disp-1", "whenHandedOver")
+_DOSE = _care_event("MedicationAdministration", "dose-1", "effectiveDateTime")
 _NO_MEDICATION = "medication[x] is missing (FHIR R4 requires it); the medicine cannot be identified"
 _NO_STATUS = "status is missing (FHIR R4 requires it); the care given is unknown"
 # (the resource, its problem, whether the care given at the encounter is then Unknown: a record

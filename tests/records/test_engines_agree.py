@@ -30,9 +30,8 @@ from tests.audit.test_fhir_mapping_agrees import (
     _owner,
     _patient_of,
     exports,
-    write_export,
 )
-from tests.fhir_exports import export_merges, one_woman
+from tests.fhir_exports import export_merges, one_woman, write_export
 from tests.records.merge_shapes import one_export
 from tests.records.test_ibis_export import compiled_reading
 
