@@ -55,12 +55,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _record(export: Export, patient: str | None, merges: Merges) -> list[dict[str, Any]]:
+def _record(
+    export: Export, patient: str | None, merges: Merges | None = None
+) -> list[dict[str, Any]]:
     """What a CDS call would be given for this woman: her Patient, her resources (the care given
     too) and those of
     the records merged into hers, every Medication (a request may name one), and every Patient
     with merge links (the per-patient reading resolves them as the audit does)."""
-    hers = one_woman(merges, patient)
+    hers = one_woman(export_merges(export) if merges is None else merges, patient)
     out = [p for p in export.get("Patient", []) if p.get("id") in hers or "link" in p]
     for kind in (*FACT_KINDS, *CARE_KINDS):
         for resource in export.get(kind, []):
