@@ -1147,6 +1147,28 @@ _ELEMENT_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
         ("clinicalStatus", "object"),
         ("patient", "object"),
     ),
+    # the care given (`CARE_EVENT_ROWS`, read by the audit): FHIR R4 MedicationDispense and
+    # MedicationAdministration, the elements those rows read
+    "MedicationDispense": (
+        ("status", "str"),
+        ("medicationCodeableConcept", "object"),
+        ("medicationReference", "object"),
+        ("whenHandedOver", "str"),
+        ("whenPrepared", "str"),
+        ("context", "object"),
+        ("subject", "object"),
+    ),
+    "MedicationAdministration": (
+        ("status", "str"),
+        ("medicationCodeableConcept", "object"),
+        ("medicationReference", "object"),
+        ("effectiveDateTime", "str"),
+        ("effectivePeriod", "object"),
+        ("effectivePeriod.start", "str"),
+        ("effectivePeriod.end", "str"),
+        ("context", "object"),
+        ("subject", "object"),
+    ),
 }
 # Required elements without which a resource cannot be read at all (it is then ignored).
 _REQUIRED: dict[str, tuple[str, ...]] = {"Observation": ("status", "code")}
@@ -1154,6 +1176,11 @@ _REQUIRED: dict[str, tuple[str, ...]] = {"Observation": ("status", "code")}
 # a status of 'unknown' (for progesterone, or a medicine that cannot be identified, whether she
 # is on progesterone is then Unknown, never "not on it").
 _REQUIRED_STATUS = ("MedicationRequest", "MedicationStatement")
+# The care given (a dispense, a dose): without its status (FHIR R4 requires it) it cannot say the
+# medicine was given, and without its medication[x] (required too) which medicine it was; either
+# leaves the care given at the encounter Unknown (`audit.fhir_flat`), never "not given".
+_CARE_EVENTS = ("MedicationDispense", "MedicationAdministration")
+_NO_MEDICATION = "medication[x] is missing (FHIR R4 requires it); the medicine cannot be identified"
 # The elements of an Observation's `component` (`COMPONENT_ROWS`) the reading reads, by the JSON
 # they must be; one of another type is named as the component's.
 _COMPONENT_TYPES = (
@@ -1202,13 +1229,29 @@ def _malformed(resource: str) -> RowSpec:
     for path in reversed(_REQUIRED.get(resource, ())):
         missing = f"{path} is missing (FHIR R4 requires it); not read"
         why = If(IsNull(Field(path, "any")), Const(missing), why)
+    if resource in _CARE_EVENTS:
+        no_medication = And(
+            (
+                IsNull(Field("medicationCodeableConcept", "any")),
+                IsNull(Field("medicationReference", "any")),
+            )
+        )
+        why = If(no_medication, Const(_NO_MEDICATION), why)
+        missing = "status is missing (FHIR R4 requires it); the care given is unknown"
+        why = If(IsNull(Field("status", "any")), Const(missing), why)
     if resource in _REQUIRED_STATUS:
         missing = "status is missing (FHIR R4 requires it); read as 'unknown'"
         why = If(IsNull(Field("status", "any")), Const(missing), why)
     patient = (
         RefId(_text("patient.reference"), "Patient") if resource == "AllergyIntolerance" else None
     )
-    if resource in ("Condition", "Observation", "MedicationRequest", "MedicationStatement"):
+    if resource in (
+        "Condition",
+        "Observation",
+        "MedicationRequest",
+        "MedicationStatement",
+        *_CARE_EVENTS,
+    ):
         patient = _SUBJECT
     return RowSpec("malformed", resource, Not(IsNull(why)), patient, (("why", why),))
 

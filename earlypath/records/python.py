@@ -41,6 +41,7 @@ from earlypath.records.json_values import (
     typed,
     walker,
 )
+from earlypath.records.merges import Merges, resolve
 from earlypath.records.python_reading import (
     ReadingFn,
     Unsupported,
@@ -673,6 +674,14 @@ def read(
     function of the definition when there is one (``generated``), else (or should it raise)
     by the fused parts; ``fused`` False: the closures alone, the reference."""
     compiled = _compile_spec(spec, fused)  # once for both layers
+    if patient is not None:
+        if type(resources) is not list:
+            resources = list(resources)  # read again below
+        merges = _merges_among(resources)
+        if merges.survivor:  # rare: only a record with merge links pays for this
+            rows = _as_survivors(compiled, _read_rows(compiled, resources), merges, spec)
+            survivor = merges.survivor.get(patient, patient)
+            return _read_episode(compiled, rows, assessed_on, encounter, survivor)
     if generated and compiled.generated is not None:
         if type(resources) is not list:
             resources = list(resources)  # read again should the generated function raise
@@ -680,3 +689,34 @@ def read(
         if done is not None:
             return Reading(*done)
     return _read_episode(compiled, _read_rows(compiled, resources), assessed_on, encounter, patient)
+
+
+def _merges_among(resources: list[Any]) -> Merges:
+    """The merges the Patients given say (`merges.resolve` over their `PATIENT_LINKS` rows, as
+    the audit resolves a whole export's); none when no Patient has a link."""
+    linked = [
+        r
+        for r in resources
+        if type(r) is dict and r.get("resourceType") == "Patient" and "link" in r
+    ]
+    if not linked:
+        return Merges()
+    # imported here: earlypath.fhir, which the definition imports, imports this engine
+    from earlypath.records.definition import MERGE_LINKS
+
+    return resolve(_read_rows(_compile_spec(MERGE_LINKS), linked).tables["patient_links"])
+
+
+def _as_survivors(
+    compiled: _CompiledSpec, rows: Rows, merges: Merges, spec: rir.EpisodeSpec
+) -> Rows:
+    """The rows of a merged-away Patient id read as the surviving record's, as the audit joins
+    them (`ibis_compile._Episodes._as_hers`); her own record's tables (``own_record``) are not
+    remapped: her sex and age are the survivor's."""
+    survivor = merges.survivor
+    for table in compiled.scoped - set(spec.own_record):
+        for row in rows.tables.get(table, ()):
+            new = survivor.get(row["patient"])
+            if new is not None:
+                row["patient"] = new
+    return rows

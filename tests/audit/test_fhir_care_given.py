@@ -30,8 +30,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from earlypath.audit.run import run_audit
-from tests.audit.test_fhir_mapping_agrees import flattened_rows, write_export
-from tests.audit.test_fhir_medicines_read import _one_export, _write
+from tests.audit.test_fhir_mapping_agrees import flattened_rows
+from tests.fhir_exports import one_export, write_export
 from tests.integration.fhir_data import PATIENT_ID, TODAY, day, eligible_resources
 from tests.records.real_shapes import (
     DMD,
@@ -193,7 +193,7 @@ def _export(
         if prescriptions:
             records.append(FOLIC_ACID_ELSEWHERE)
         exports[name] = export_of([*eligible_resources(), *records])
-    merged = _one_export(exports)
+    merged = one_export(exports)
     assert ("MedicationRequest" in merged) is prescriptions
     return merged
 
@@ -202,8 +202,8 @@ def _export(
 def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("care")
     return {
-        "with": _write(_export(WITH_PRESCRIPTIONS, True), root / "with"),
-        "without": _write(_export(WITHOUT_PRESCRIPTIONS, False), root / "without"),
+        "with": write_export(_export(WITH_PRESCRIPTIONS, True), root / "with"),
+        "without": write_export(_export(WITHOUT_PRESCRIPTIONS, False), root / "without"),
     }
 
 

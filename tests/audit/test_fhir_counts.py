@@ -17,7 +17,7 @@ import earlypath.audit.fhir_flat as fhir_flat
 from earlypath.audit.fhir_files import discover_export
 from earlypath.audit.fhir_read import read_fhir_export
 from earlypath.audit.run import run_audit
-from tests.audit.test_fhir_medicines_read import _one_export, _write
+from tests.fhir_exports import one_export, write_export
 from tests.records.count_shapes import CASES
 from tests.records.real_shapes import export_of
 
@@ -39,7 +39,7 @@ def _check(rows: dict[str, dict]) -> None:
 @pytest.fixture(scope="module")
 def export_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     exports = {name: export_of(resources) for name, (resources, _, _) in CASES.items()}
-    return _write(_one_export(exports), tmp_path_factory.mktemp("counts") / "in")
+    return write_export(one_export(exports), tmp_path_factory.mktemp("counts") / "in")
 
 
 def test_the_audit_reads_counts_alike_on_duckdb_and_python(export_folder: Path, tmp_path: Path):

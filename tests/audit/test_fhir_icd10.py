@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from earlypath.audit.run import run_audit
-from tests.audit.test_fhir_medicines_read import _one_export, _write
+from tests.fhir_exports import one_export, write_export
 from tests.records.icd10_shapes import (
     BLEEDING,
     ECTOPIC_TODAY,
@@ -76,7 +76,7 @@ def _check(rows: dict[str, dict]) -> None:
 @pytest.fixture(scope="module")
 def export_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     exports = {name: export for name, (export, _) in _cases().items()}
-    return _write(_one_export(exports), tmp_path_factory.mktemp("icd10") / "in")
+    return write_export(one_export(exports), tmp_path_factory.mktemp("icd10") / "in")
 
 
 @pytest.mark.parametrize("engine", ENGINES)

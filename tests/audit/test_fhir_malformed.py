@@ -14,11 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from earlypath.audit.run import run_audit
-from tests.audit.test_fhir_mapping_agrees import write_export
-from tests.audit.test_fhir_medicines_read import _one_export, _write
 from tests.conftest_spark import spark_session
+from tests.fhir_exports import one_export, write_export
 from tests.integration.fhir_data import eligible_resources
 from tests.records.malformed_shapes import (
+    CARE_EVENTS,
     COMPONENTS,
     MEDICINES,
     PANEL_COMPONENTS,
@@ -48,7 +48,7 @@ def _cases() -> dict[str, tuple[dict[str, list[dict[str, Any]]], str | None]]:
 @pytest.fixture(scope="module")
 def export_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     exports = {name: export for name, (export, _) in _cases().items()}
-    return _write(_one_export(exports), tmp_path_factory.mktemp("malformed") / "in")
+    return write_export(one_export(exports), tmp_path_factory.mktemp("malformed") / "in")
 
 
 def _audit(folder: Path, out: Path, engine: str, **kwargs: Any) -> dict[str, dict]:
@@ -109,9 +109,45 @@ def test_the_compiled_reading_names_a_panel_whose_component_is_not_coded_objects
         assert (f"Observation/us-panel-{shape}", problem) in problems
 
 
+def _care_events_record() -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """Her record with every `CARE_EVENTS` shape in it (one compiled reading: cheap)."""
+    added = []
+    for i, (resource, _, _) in enumerate(CARE_EVENTS.values()):
+        added.append({**copy.deepcopy(resource), "id": f"{resource['id']}-{i}"})
+    return export_of([*eligible_resources(), *added]), added
+
+
+def test_the_compiled_reading_names_a_malformed_dispense_or_dose_as_the_service_does(
+    tmp_path: Path,
+) -> None:
+    export, added = _care_events_record()
+    reading = audit_reading(ibis.duckdb.connect(), write_export(export, tmp_path), "duck", export)
+    assert_same(export, reading)
+    problems = set(reading[0]["problems"])
+    for resource, (_, problem, _) in zip(added, CARE_EVENTS.values(), strict=True):
+        assert (f"{resource['resourceType']}/{resource['id']}", problem) in problems
+
+
+def test_a_dispense_or_dose_that_cannot_say_what_was_given_leaves_the_care_unknown(
+    tmp_path: Path,
+) -> None:
+    """Each shape as one woman's only record of care at the encounter, with her prescriptions'
+    file (no request): care unknown where the record may be progesterone given there."""
+    exports = {}
+    for shape, (resource, _, _) in CARE_EVENTS.items():
+        exports[shape] = export_of([*eligible_resources(), copy.deepcopy(resource)])
+        exports[shape]["MedicationRequest"] = []
+    rows = _audit(write_export(one_export(exports), tmp_path / "in"), tmp_path / "out", "duckdb")
+    for shape, (_, _, unknown) in CARE_EVENTS.items():
+        if unknown:
+            assert rows[shape]["progesterone_prescribed"] is None, shape
+            assert rows[shape]["adherence"] == "care_unknown", shape
+
+
 @pytest.mark.spark
 def test_spark_reads_and_reports_malformed_records_as_the_service_does(tmp_path: Path) -> None:
     added = [copy.deepcopy(r) for r, _, _ in MEDICINES.values()]
+    added += [r for r, _, _ in CARE_EVENTS.values()]
     added += [panel(c) for c, _ in COMPONENTS.values()]
     added += [panel_of(c) for c, _ in PANEL_COMPONENTS.values()]
     for i, resource in enumerate(added):  # one record holding every shape

@@ -32,7 +32,10 @@ from earlypath.audit.load import duckdb_connect
 from earlypath.fhir.codes import code_set
 from earlypath.fhir.mapping import map_resources
 from earlypath.fhir.pregnancy import exclusion
+from earlypath.records.merges import Merges
 from earlypath.synth import write_cohort
+from tests import fhir_exports
+from tests.fhir_exports import export_merges, one_woman, survivor, write_export
 
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
@@ -92,17 +95,22 @@ def _patient_of(encounter: dict[str, Any]) -> str | None:
     return referred_id((encounter.get("subject") or {}).get("reference"), "Patient")
 
 
-def _record_for(export: dict[str, list[dict]], encounter: dict[str, Any]) -> list[dict]:
-    """The patient's resources the service would read for this encounter (her Patient first)."""
-    patient = _patient_of(encounter)
+def _record_for(
+    export: dict[str, list[dict]], encounter: dict[str, Any], merges: Merges
+) -> list[dict]:
+    """The patient's resources the service would read for this encounter (her Patient first):
+    of a merged record, the record in use's Patient and the resources of every record merged
+    into it (`tests.fhir_exports.one_woman`)."""
+    patient = survivor(merges, _patient_of(encounter))
     if patient is None:
         return []
+    hers = one_woman(merges, patient)
     out = [p for p in export.get("Patient", []) if p.get("id") == patient][:1]
     for kind in FACT_KINDS:
         for resource in export.get(kind, []):
             if kind == "Medication":
                 out.append(resource)
-            elif _owner(resource) == patient:
+            elif _owner(resource) in hers:
                 own_care = (
                     kind == "MedicationRequest" and _encounter_of(resource) == encounter["id"]
                 )
@@ -132,7 +140,7 @@ EVENT_DAY = {
 
 
 def _events_here(
-    export: dict[str, list[dict]], encounter: dict[str, Any]
+    export: dict[str, list[dict]], encounter: dict[str, Any], hers: set[str]
 ) -> tuple[list[dict], bool]:
     """Progesterone dispensed or administered at the encounter, and whether another record of one
     there (not entered in error) may be progesterone but cannot say it was given."""
@@ -141,7 +149,7 @@ def _events_here(
     for kind, statuses in GIVEN_STATUS.items():
         for r in export.get(kind, []):
             here = referred_id((r.get("context") or {}).get("reference"), "Encounter")
-            if here != encounter["id"] or _owner(r) != _patient_of(encounter):
+            if here != encounter["id"] or _owner(r) not in hers:
                 continue
             if r["status"] == "entered-in-error":
                 continue
@@ -166,8 +174,11 @@ def _events_here(
     return given, maybe
 
 
-def _care_given(export: dict[str, list[dict]], encounter: dict[str, Any]) -> dict[str, Any]:
-    events, events_maybe = _events_here(export, encounter)
+def _care_given(
+    export: dict[str, list[dict]], encounter: dict[str, Any], merges: Merges
+) -> dict[str, Any]:
+    hers = one_woman(merges, _patient_of(encounter))
+    events, events_maybe = _events_here(export, encounter, hers)
     event_days = [
         dt.date.fromisoformat(r[EVENT_DAY[r["resourceType"]]][:10])
         for r in events
@@ -183,7 +194,7 @@ def _care_given(export: dict[str, list[dict]], encounter: dict[str, Any]) -> dic
         (r, _is_progesterone(r, medications))
         for r in export["MedicationRequest"]
         if _encounter_of(r) == encounter["id"]
-        and _owner(r) == _patient_of(encounter)
+        and _owner(r) in hers
         and r["status"] not in ("cancelled", "entered-in-error")
     ]
     # a prescription: an order (FHIR R4 request-intent) in a status that was prescribed
@@ -212,9 +223,10 @@ def _care_given(export: dict[str, list[dict]], encounter: dict[str, Any]) -> dic
 
 def expected_rows(export: dict[str, list[dict]]) -> list[dict[str, Any]]:
     rows = []
+    merges = export_merges(export)
     for encounter in export["Encounter"]:
         assessed_on = dt.date.fromisoformat(encounter["period"]["start"][:10])
-        result = map_resources(_record_for(export, encounter), assessed_on)
+        result = map_resources(_record_for(export, encounter, merges), assessed_on)
         unreadable = [p for p in result.problems if "could not be read" in p.message]
         assert not unreadable, unreadable  # the generator must write valid FHIR R4
         prenatal = any(
@@ -225,7 +237,7 @@ def expected_rows(export: dict[str, list[dict]]) -> list[dict[str, Any]]:
             {
                 "episode_id": encounter["id"],
                 **episode_to_flat(result.episode),
-                **_care_given(export, encounter),
+                **_care_given(export, encounter, merges),
                 "exclusion": (
                     None
                     if _patient_of(encounter) is None
@@ -245,14 +257,6 @@ def _concept(data: dict[str, Any]) -> Any:
 
 
 # --- the SQL --------------------------------------------------------------------------------------
-
-
-def write_export(export: dict[str, list[dict]], folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for kind, resources in export.items():
-        lines = "".join(json.dumps(r) + "\n" for r in resources)
-        (folder / f"{kind}.ndjson").write_text(lines, encoding="utf-8")
-    return folder
 
 
 def flattened_rows(folder: Path) -> list[dict[str, Any]]:
@@ -968,6 +972,39 @@ def same_day_measurements(draw: Any, observations: list[dict], pid: str) -> list
     ]
 
 
+# How merged records are linked (FHIR R4 Patient.link), drawn now and then between the cohort's
+# women: the old record's side, the record in use's side, both, a chain of two merges, a link
+# that merges nothing, and (rarely) links that come back on themselves.
+LINK_SHAPES = ("replaced-by", "replaces", "both sides", "both sides", "chain", "seealso", "cycle")
+
+
+def _link(person: dict[str, Any], kind: str, other: str, reference: str) -> None:
+    person.setdefault("link", []).append({"other": {"reference": reference}, "type": kind})
+
+
+@st.composite
+def merge_links(draw: Any, patients: list[dict[str, Any]]) -> None:
+    """Up to two merges among the women whose Patient is in the export (links written in
+    place): most cohorts none or one, so most women's records stay their own."""
+    if len(patients) < 3:
+        return
+    for _ in range(draw(st.sampled_from((0, 0, 1, 1, 2)))):
+        old, new, third = draw(st.permutations(patients))[:3]
+        shape = draw(st.sampled_from(LINK_SHAPES))
+        to_new = draw(reference_to(f"Patient/{new['id']}"))
+        to_old = draw(reference_to(f"Patient/{old['id']}"))
+        if shape in ("replaced-by", "both sides", "chain", "cycle"):
+            _link(old, "replaced-by", new["id"], to_new)
+        if shape in ("replaces", "both sides"):
+            _link(new, "replaces", old["id"], to_old)
+        if shape == "chain":  # and the record in use merged again, into a third
+            _link(new, "replaced-by", third["id"], f"Patient/{third['id']}")
+        if shape == "seealso":
+            _link(old, "seealso", new["id"], to_new)
+        if shape == "cycle":
+            _link(new, "replaced-by", old["id"], to_old)
+
+
 # What the export holds of MedicationRequest: the file as drawn, no file (only care shown given
 # is known), an empty file. In a cohort the choice is every patient's: mostly as drawn.
 EXPORT_SHAPES = ("as is", "as is", "no request file", "empty request file")
@@ -988,6 +1025,7 @@ def exports(
             export.setdefault(kind, []).extend(resources)
     for kind in ("Condition", "Observation", "MedicationRequest", "AllergyIntolerance"):
         export[kind] = draw(st.permutations(export.get(kind, [])))
+    draw(merge_links(export["Patient"]))
     export["Medication"] = list(MEDICATIONS) if draw(st.integers(0, 4)) else []
     shape = draw(st.sampled_from(shapes))
     if shape == "no request file":
@@ -1046,19 +1084,12 @@ def _request(rid: str, encounter: str | None, authored: str) -> dict[str, Any]:
 
 
 def _two_visits() -> dict[str, list[dict]]:
-    def encounter(eid: str, day: str) -> dict[str, Any]:
-        return {
-            "resourceType": "Encounter",
-            "id": eid,
-            "status": "finished",
-            "class": {"code": "AMB"},
-            "subject": {"reference": "Patient/p"},
-            "period": {"start": day},
-        }
-
     return {
         "Patient": [{"resourceType": "Patient", "id": "p"}],
-        "Encounter": [encounter("first", "2024-03-04"), encounter("second", "2024-03-11")],
+        "Encounter": [
+            fhir_exports.encounter("first", "p", "2024-03-04"),
+            fhir_exports.encounter("second", "p", "2024-03-11"),
+        ],
     }
 
 

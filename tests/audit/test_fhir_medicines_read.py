@@ -20,7 +20,8 @@ import pytest
 from earlypath.audit.fhir_flat import RESOURCES
 from earlypath.audit.run import run_audit
 from earlypath.records.definition import READING
-from tests.integration.fhir_data import PATIENT_ID, eligible_resources
+from tests.fhir_exports import one_export, write_export
+from tests.integration.fhir_data import eligible_resources
 from tests.records.real_shapes import (
     MEDICATION_SHAPES,
     UTROGESTAN_DMD,
@@ -40,14 +41,6 @@ MADE_HERE = {
 }
 
 
-def _write(export: dict[str, list[dict[str, Any]]], folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    for kind, resources in export.items():
-        text = "".join(json.dumps(r) + "\n" for r in resources)
-        (folder / f"{kind}.ndjson").write_text(text, encoding="utf-8")
-    return folder
-
-
 def _episodes(out: Path) -> dict[str, dict[str, Any]]:
     return {r["episode_id"]: r for r in pq.read_table(out / "episodes.parquet").to_pylist()}
 
@@ -57,28 +50,6 @@ def _made_here(shape: str) -> dict[str, list[dict[str, Any]]]:
     med, exported, _ = MEDICATION_SHAPES[shape]
     request = active_request(med, encounter={"reference": "Encounter/enc-1"})
     return export_of([*eligible_resources(), request, *exported])
-
-
-def _as_patient(export: dict[str, list[dict[str, Any]]], name: str) -> dict[str, list]:
-    """The same record as another woman's (her own ids, patient and encounter)."""
-    text = json.dumps(export)
-    text = text.replace(f"Patient/{PATIENT_ID}", f"Patient/p-{name}")
-    text = text.replace(f'"id": "{PATIENT_ID}"', f'"id": "p-{name}"')
-    text = text.replace("enc-1", f"enc-{name}")
-    out: dict[str, list[dict[str, Any]]] = json.loads(text)
-    for kind, resources in out.items():
-        for r in resources:
-            if kind not in ("Patient", "Encounter") and "id" in r:
-                r["id"] = f"{name}-{r['id']}"
-    return out
-
-
-def _one_export(exports: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, list]:
-    merged: dict[str, list[dict[str, Any]]] = {}
-    for name, export in exports.items():
-        for kind, resources in _as_patient(export, name).items():
-            merged.setdefault(kind, []).extend(resources)
-    return merged
 
 
 def _cases() -> dict[str, dict[str, list[dict[str, Any]]]]:
@@ -109,7 +80,7 @@ def test_the_audit_reads_every_type_the_reading_reads() -> None:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_statement_in_the_export_says_she_is_on_progesterone(engine: str, tmp_path: Path) -> None:
     export = export_of([*eligible_resources(), statement(UTROGESTAN_DMD)])
-    run_audit(_write(export, tmp_path / "in"), tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    run_audit(write_export(export, tmp_path / "in"), tmp_path / "out", engine=engine)  # type: ignore[arg-type]
     (row,) = _episodes(tmp_path / "out").values()
     assert row["decision"] == "continue"
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -124,7 +95,7 @@ def test_a_statement_in_the_export_says_she_is_on_progesterone(engine: str, tmp_
 def test_a_medicine_prescribed_here_that_cannot_be_identified_is_care_unknown(
     engine: str, shape: str, tmp_path: Path
 ) -> None:
-    run_audit(_write(_made_here(shape), tmp_path / "in"), tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    run_audit(write_export(_made_here(shape), tmp_path / "in"), tmp_path / "out", engine=engine)  # type: ignore[arg-type]
     (row,) = _episodes(tmp_path / "out").values()
     given, adherence = MADE_HERE[shape]
     assert row["decision"] == "offer"
@@ -136,7 +107,7 @@ def test_a_medicine_prescribed_here_that_cannot_be_identified_is_care_unknown(
 
 
 def test_the_engines_agree_on_one_export_of_every_case(tmp_path: Path) -> None:
-    folder = _write(_one_export(_cases()), tmp_path / "in")
+    folder = write_export(one_export(_cases()), tmp_path / "in")
     rows = {}
     for engine in ENGINES:
         run_audit(folder, tmp_path / engine, engine=engine)  # type: ignore[arg-type]
@@ -147,7 +118,7 @@ def test_the_engines_agree_on_one_export_of_every_case(tmp_path: Path) -> None:
 
 @pytest.mark.spark
 def test_spark_reads_her_medicines_as_duckdb_does(tmp_path: Path, spark: Any) -> None:
-    folder = _write(_one_export(_cases()), tmp_path / "in")
+    folder = write_export(one_export(_cases()), tmp_path / "in")
     run_audit(folder, tmp_path / "d", engine="duckdb")
     run_audit(folder, tmp_path / "s", engine="spark", spark=spark)
     on_spark = _episodes(tmp_path / "s")
@@ -164,7 +135,7 @@ def test_progesterone_made_here_with_an_unreadable_do_not_perform_is_care_unknow
     here = {"reference": "Encounter/enc-1"}
     request = active_request(UTROGESTAN_DMD, encounter=here, doNotPerform="false")
     export = export_of([*eligible_resources(), request])
-    run_audit(_write(export, tmp_path / "in"), tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    run_audit(write_export(export, tmp_path / "in"), tmp_path / "out", engine=engine)  # type: ignore[arg-type]
     (row,) = _episodes(tmp_path / "out").values()
     assert (row["progesterone_prescribed"], row["adherence"]) == (None, "care_unknown")
 
@@ -184,7 +155,7 @@ def test_progesterone_made_here_whose_status_cannot_be_read_is_care_unknown(
     else:
         request["status"] = status
     export = export_of([*eligible_resources(), request])
-    run_audit(_write(export, tmp_path / "in"), tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    run_audit(write_export(export, tmp_path / "in"), tmp_path / "out", engine=engine)  # type: ignore[arg-type]
     (row,) = _episodes(tmp_path / "out").values()
     assert (row["progesterone_prescribed"], row["adherence"]) == (None, "care_unknown")
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())

@@ -17,7 +17,7 @@ import pytest
 
 from earlypath.audit.run import run_audit
 from earlypath.records.merges import CONFLICT_MESSAGE, CYCLE_MESSAGE
-from tests.audit.test_fhir_medicines_read import _write
+from tests.fhir_exports import write_export
 from tests.records.merge_shapes import AUDIT_CASES, one_export
 
 
@@ -29,7 +29,7 @@ def _audit(folder: Path, out: Path, engine: str, **kwargs: Any) -> dict[str, dic
 
 @pytest.fixture(scope="module")
 def export_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _write(one_export(), tmp_path_factory.mktemp("merged") / "in")
+    return write_export(one_export(), tmp_path_factory.mktemp("merged") / "in")
 
 
 def _check(rows: dict[str, dict[str, Any]]) -> None:
@@ -65,7 +65,7 @@ def test_an_export_without_links_says_nothing_of_merges(tmp_path: Path) -> None:
     plain = {k: [dict(r) for r in v] for k, v in export.items()}
     for p in plain["Patient"]:
         p.pop("link", None)
-    _audit(_write(plain, tmp_path / "in"), tmp_path / "out", "duckdb")
+    _audit(write_export(plain, tmp_path / "in"), tmp_path / "out", "duckdb")
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert "patient_merges" not in summary["fhir_export"]
 

@@ -5,7 +5,6 @@ length, mean sac diameter, fetal heart rate, heartbeat finding)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,8 @@ import earlypath.audit.fhir_flat as fhir_flat
 from earlypath.audit.fhir_files import discover_export
 from earlypath.audit.fhir_read import read_fhir_export
 from earlypath.audit.run import run_audit
-from tests.audit.test_fhir_medicines_read import _one_export
 from tests.conftest_spark import spark_session
+from tests.fhir_exports import one_export, write_export
 from tests.records.panel_vignettes import woman_with_panel
 from tests.records.real_shapes import export_of
 
@@ -30,14 +29,6 @@ FLAT: dict[str, dict[str, Any]] = {
     "fhr-zero": {"fetal_heartbeat": "false"},
     "heartbeat": {"fetal_heartbeat": "true"},
 }
-
-
-def _write(export: dict[str, list[dict[str, Any]]], folder: Path) -> Path:
-    folder.mkdir()
-    for kind, resources in export.items():
-        text = "".join(json.dumps(r) + "\n" for r in resources)
-        (folder / f"{kind}.ndjson").write_text(text, encoding="utf-8")
-    return folder
 
 
 def _flat(con: Any, folder: Path, name: str) -> dict[str, Any]:
@@ -54,7 +45,7 @@ def _episode(folder: Path, out: Path, engine: str, **more: Any) -> dict[str, Any
 
 @pytest.mark.parametrize("fact", sorted(FLAT))
 def test_the_audit_reads_each_panel_finding_on_duckdb(fact: str, tmp_path: Path) -> None:
-    folder = _write(export_of(woman_with_panel(fact)), tmp_path / "in")
+    folder = write_export(export_of(woman_with_panel(fact)), tmp_path / "in")
     row = _flat(ibis.duckdb.connect(), folder, "pc")
     assert {k: row[k] for k in FLAT[fact]} == FLAT[fact]
 
@@ -62,7 +53,7 @@ def test_the_audit_reads_each_panel_finding_on_duckdb(fact: str, tmp_path: Path)
 @pytest.mark.parametrize("engine", ["duckdb", "python"])
 def test_the_panel_crl_dates_the_pregnancy_and_the_audit_offers(engine: str, tmp_path: Path):
     """No LMP: only the panel's CRL dates the pregnancy (else: needs information)."""
-    folder = _write(export_of(woman_with_panel("crl")), tmp_path / "in")
+    folder = write_export(export_of(woman_with_panel("crl")), tmp_path / "in")
     episode = _episode(folder, tmp_path / "out", engine)
     assert episode["decision"] == "offer"
     assert episode["gestation_days"] == 49
@@ -71,7 +62,7 @@ def test_the_panel_crl_dates_the_pregnancy_and_the_audit_offers(engine: str, tmp
 @pytest.mark.parametrize("engine", ["duckdb", "python"])
 def test_a_panel_entered_in_error_dates_nothing(engine: str, tmp_path: Path) -> None:
     resources = woman_with_panel("crl", status="entered-in-error")
-    folder = _write(export_of(resources), tmp_path / "in")
+    folder = write_export(export_of(resources), tmp_path / "in")
     episode = _episode(folder, tmp_path / "out", engine)
     assert episode["decision"] == "needs_information"
     assert episode["gestation_days"] is None
@@ -82,8 +73,8 @@ def test_spark_reads_each_panel_finding_and_offers(tmp_path: Path) -> None:
     """Every woman in one export (each her own patient and encounter), read once and audited
     once: a Spark pipeline costs tens of seconds whatever its size (was one per fact)."""
     spark = spark_session()
-    export = _one_export({fact: export_of(woman_with_panel(fact)) for fact in FLAT})
-    folder = _write(export, tmp_path / "in")
+    export = one_export({fact: export_of(woman_with_panel(fact)) for fact in FLAT})
+    folder = write_export(export, tmp_path / "in")
     table, _ = read_fhir_export(
         ibis.pyspark.connect(spark), discover_export(folder, fhir_flat.RESOURCES), "pc"
     )

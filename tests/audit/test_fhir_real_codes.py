@@ -3,7 +3,6 @@ Synthea, dm+d) gives the answers the CDS service gives (issue 11)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -12,6 +11,7 @@ import pytest
 from earlypath.audit.fhir_read import flatten_fhir_duckdb
 from earlypath.audit.load import duckdb_connect
 from earlypath.audit.run import run_audit
+from tests.fhir_exports import encounter, woman, write_export
 
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
@@ -96,30 +96,11 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     export: dict[str, list[dict]] = {"Patient": [], "Encounter": []}
     for case, resources in CASES.items():
         patient = resources[0]["subject"]["reference"].removeprefix("Patient/")
-        export["Patient"].append(
-            {
-                "resourceType": "Patient",
-                "id": patient,
-                "gender": "female",
-                "birthDate": "1990-05-01",
-            }
-        )
-        export["Encounter"].append(
-            {
-                "resourceType": "Encounter",
-                "id": case,
-                "status": "finished",
-                "class": {"code": "AMB"},
-                "subject": {"reference": f"Patient/{patient}"},
-                "period": {"start": f"{TODAY}T10:00:00Z"},
-            }
-        )
+        export["Patient"].append(woman(patient))
+        export["Encounter"].append(encounter(case, patient))
         for resource in resources:
             export.setdefault(resource["resourceType"], []).append(resource)
-    for kind, resources in export.items():
-        lines = "".join(json.dumps(r) + "\n" for r in resources)
-        (folder / "in" / f"{kind}.ndjson").parent.mkdir(exist_ok=True)
-        (folder / "in" / f"{kind}.ndjson").write_text(lines, encoding="utf-8")
+    write_export(export, folder / "in")
     run_audit(folder / "in", folder / "out")
     rows = pq.read_table(folder / "out" / "episodes.parquet").to_pylist()
     con = duckdb_connect()

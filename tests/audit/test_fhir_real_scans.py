@@ -20,7 +20,7 @@ import pytest
 
 from earlypath.audit.run import run_audit
 from earlypath.records import definition
-from tests.audit.test_fhir_medicines_read import _one_export, _write
+from tests.fhir_exports import one_export, write_export
 from tests.records.real_shapes import export_of
 from tests.records.scan_shapes import (
     CONTAINED_CASES,
@@ -54,11 +54,11 @@ def _check(rows: dict[str, dict], cases: dict[str, tuple[Any, str]]) -> None:
 
 def _export(cases: dict[str, tuple[Any, str]]) -> dict[str, list[dict[str, Any]]]:
     """One export of every woman (each her own patient and encounter)."""
-    return _one_export({name: export_of(resources) for name, (resources, _) in cases.items()})
+    return one_export({name: export_of(resources) for name, (resources, _) in cases.items()})
 
 
 def _folder(cases: dict[str, tuple[Any, str]], tmp: Path) -> Path:
-    return _write(_export(cases), tmp / "in")
+    return write_export(_export(cases), tmp / "in")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tests.integration.fhir_data import LOINC, day, observation
+from tests.integration.fhir_data import LOINC, PATIENT_ID, day, observation
 from tests.records.real_shapes import UTROGESTAN_DMD, active_request, statement
 
 PROGESTERONE_RX = {
@@ -175,4 +175,74 @@ PANEL_COMPONENTS: dict[str, tuple[Any, str]] = {
     "component-item-a-string": (["CRL 9.5 mm"], _NO_CODE),
     "component-item-a-number": ([9.5], _NO_CODE),
     "component-item-without-code": ([{"valueQuantity": _MM}], _NO_CODE),
+}
+
+# The care given at the audited encounter (read by the audit, `CARE_EVENT_ROWS`): a progesterone
+# dispense and dose (FHIR R4 MedicationDispense, MedicationAdministration) whose required or read
+# elements are missing or of the wrong JSON type. Before stop 22 none gave a problem.
+_HERE = {"reference": "Encounter/enc-1"}
+
+
+def _care_event(kind: str, rid: str, dated_by: str) -> dict[str, Any]:
+    """Progesterone dispensed or given to her at the audited encounter, completed, dated today."""
+    return {
+        "resourceType": kind,
+        "id": rid,
+        "status": "completed",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "context": _HERE,
+        dated_by: "2024-03-04T11:00:00Z",
+        **PROGESTERONE_RX,
+    }
+
+
+_DISPENSE = _care_event("MedicationDispense", "disp-1", "whenHandedOver")
+_DOSE = _care_event("MedicationAdministration", "dose-1", "effectiveDateTime")
+_NO_MEDICATION = "medication[x] is missing (FHIR R4 requires it); the medicine cannot be identified"
+_NO_STATUS = "status is missing (FHIR R4 requires it); the care given is unknown"
+# (the resource, its problem, whether the care given at the encounter is then Unknown: a record
+# of progesterone there that cannot say it was given, or of a medicine that may be progesterone)
+CARE_EVENTS: dict[str, tuple[dict[str, Any], str, bool]] = {
+    "dispense-status-missing": (_without(_DISPENSE, "status"), _NO_STATUS, True),
+    "dispense-status-a-number": (
+        _with(_DISPENSE, status=1),
+        "status is not text; read as absent",
+        True,
+    ),
+    "dispense-medication-missing": (
+        _without(_DISPENSE, "medicationCodeableConcept"),
+        _NO_MEDICATION,
+        True,
+    ),
+    "dispense-medication-a-string": (
+        _with(_DISPENSE, medicationCodeableConcept="Utrogestan 200mg"),
+        "medicationCodeableConcept is not a JSON object; read as absent",
+        True,
+    ),
+    "dispense-handed-over-a-number": (
+        _with(_DISPENSE, whenHandedOver=20240304),
+        "whenHandedOver is not text; read as absent",
+        False,
+    ),
+    "dispense-context-a-string": (
+        _with(_DISPENSE, context="Encounter/enc-1"),
+        "context is not a JSON object; read as absent",
+        False,
+    ),
+    "dose-status-missing": (_without(_DOSE, "status"), _NO_STATUS, True),
+    "dose-medication-reference-a-string": (
+        _with(_without(_DOSE, "medicationCodeableConcept"), medicationReference="Medication/m1"),
+        "medicationReference is not a JSON object; read as absent",
+        True,
+    ),
+    "dose-period-a-string": (
+        _with(_without(_DOSE, "effectiveDateTime"), effectivePeriod="this morning"),
+        "effectivePeriod is not a JSON object; read as absent",
+        False,
+    ),
+    "dose-period-start-a-number": (
+        _with(_without(_DOSE, "effectiveDateTime"), effectivePeriod={"start": 20240304}),
+        "effectivePeriod.start is not text; read as absent",
+        False,
+    ),
 }

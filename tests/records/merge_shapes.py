@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.integration.fhir_data import PATIENT_ID, TODAY, eligible_resources
+from tests.fhir_exports import concatenated, encounter
+from tests.integration.fhir_data import PATIENT_ID, eligible_resources
 
 Export = dict[str, list[dict[str, Any]]]
 BASE = "https://ehr.example.org/fhir"
@@ -45,17 +46,6 @@ def _as(resource: dict[str, Any], pid: str, prefix: str) -> dict[str, Any]:
     out: dict[str, Any] = json.loads(text)
     out["id"] = f"{prefix}-{out['id']}"
     return out
-
-
-def encounter(eid: str, pid: str) -> dict[str, Any]:
-    return {
-        "resourceType": "Encounter",
-        "id": eid,
-        "status": "finished",
-        "class": {"code": "AMB"},
-        "subject": {"reference": f"Patient/{pid}"},
-        "period": {"start": f"{TODAY.isoformat()}T10:00:00Z"},
-    }
 
 
 def split_record(
@@ -168,8 +158,5 @@ AUDIT_CASES: dict[str, tuple[Export, bool]] = {
 
 
 def one_export() -> Export:
-    out: Export = {}
-    for export, _ in AUDIT_CASES.values():
-        for kind, resources in export.items():
-            out.setdefault(kind, []).extend(resources)
-    return out
+    """Every case in one export."""
+    return concatenated([export for export, _ in AUDIT_CASES.values()])

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests import fhir_exports
 from tests.integration.fhir_data import (
     LOINC,
     PATIENT_ID,
     SNOMED,
-    TODAY,
     bleeding,
     condition,
     crl,
@@ -81,24 +81,8 @@ def ended_then_scanned(test: dict[str, Any]) -> list[dict[str, Any]]:
 def export_of(resources: list[dict[str, Any]], encounter: str = "enc-1") -> dict[str, list]:
     """A bulk export of her record with one encounter today."""
     out: dict[str, list[dict[str, Any]]] = {
-        "Patient": [
-            {
-                "resourceType": "Patient",
-                "id": PATIENT_ID,
-                "gender": "female",
-                "birthDate": "1990-05-01",
-            }
-        ],
-        "Encounter": [
-            {
-                "resourceType": "Encounter",
-                "id": encounter,
-                "status": "finished",
-                "class": {"code": "AMB"},
-                "subject": {"reference": f"Patient/{PATIENT_ID}"},
-                "period": {"start": f"{TODAY.isoformat()}T10:00:00Z"},
-            }
-        ],
+        "Patient": [fhir_exports.woman(PATIENT_ID)],
+        "Encounter": [fhir_exports.encounter(encounter, PATIENT_ID)],
         "Condition": [],
     }
     for resource in resources:

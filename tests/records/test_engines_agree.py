@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 
 import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
 from earlypath.records.definition import READING
+from earlypath.records.merges import Merges
 from earlypath.records.python import read
 from tests.audit.test_fhir_mapping_agrees import (
     COHORT,
@@ -29,11 +30,14 @@ from tests.audit.test_fhir_mapping_agrees import (
     _owner,
     _patient_of,
     exports,
-    write_export,
 )
+from tests.fhir_exports import export_merges, one_woman, write_export
+from tests.records.merge_shapes import one_export
 from tests.records.test_ibis_export import compiled_reading
 
 Export = dict[str, list[dict[str, Any]]]
+# the care given (a dispense, a dose): the reading names their malformed elements
+CARE_KINDS = ("MedicationDispense", "MedicationAdministration")
 
 
 def _plain(value: Any) -> Any:
@@ -51,13 +55,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _record(export: Export, patient: str) -> list[dict[str, Any]]:
-    """What a CDS call would be given for this woman: her Patient, her resources, every
-    Medication (a request may name one)."""
-    out = [p for p in export.get("Patient", []) if p.get("id") == patient]
-    for kind in FACT_KINDS:
+def _record(
+    export: Export, patient: str | None, merges: Merges | None = None
+) -> list[dict[str, Any]]:
+    """What a CDS call would be given for this woman: her Patient, her resources (the care given
+    too) and those of
+    the records merged into hers, every Medication (a request may name one), and every Patient
+    with merge links (the per-patient reading resolves them as the audit does)."""
+    hers = one_woman(export_merges(export) if merges is None else merges, patient)
+    out = [p for p in export.get("Patient", []) if p.get("id") in hers or "link" in p]
+    for kind in (*FACT_KINDS, *CARE_KINDS):
         for resource in export.get(kind, []):
-            if kind == "Medication" or _owner(resource) == patient:
+            if kind == "Medication" or _owner(resource) in hers:
                 out.append(resource)
     return out
 
@@ -65,10 +74,12 @@ def _record(export: Export, patient: str) -> list[dict[str, Any]]:
 def service_reading(export: Export) -> list[dict[str, Any]]:
     """Each encounter read by the Python engine: its steps and its problems (ref, message)."""
     out = []
+    merges = export_merges(export)
     for encounter in export["Encounter"]:
         patient = _patient_of(encounter)
         assessed_on = dt.date.fromisoformat(encounter["period"]["start"][:10])
-        got = read(READING, _record(export, patient), assessed_on, encounter["id"], patient)
+        record = _record(export, patient, merges)
+        got = read(READING, record, assessed_on, encounter["id"], patient)
         problems = sorted((p.field, p.message) for p in got.problems)
         out.append({"steps": _plain(got.values), "problems": problems})
     return out
@@ -76,7 +87,8 @@ def service_reading(export: Export) -> list[dict[str, Any]]:
 
 def audit_reading(con: Any, folder: Path, prefix: str, export: Export) -> list[dict[str, Any]]:
     """Each encounter read by the compiled definition over the whole export on ``con``."""
-    out = compiled_reading(con, folder, prefix)
+    merges = export_merges(export)
+    out = compiled_reading(con, folder, prefix, merges)
     assert out.episodes is not None
     steps = [name for name, _ in READING.steps]
     episodes = out.episodes.select("_key", "encounter", *steps).order_by("_key")
@@ -87,11 +99,11 @@ def audit_reading(con: Any, folder: Path, prefix: str, export: Export) -> list[d
     result = []
     for row in episodes.to_pyarrow().to_pylist():
         encounter = next(x for x in export["Encounter"] if x["id"] == row["encounter"])
-        patient = _patient_of(encounter)
+        hers = one_woman(merges, _patient_of(encounter))
         mine = sorted(
             (p["ref"], p["message"])
             for p in problems
-            if (p["encounter"] is None and (p["patient"] == patient or p["ref"] in shared))
+            if (p["encounter"] is None and (p["patient"] in hers or p["ref"] in shared))
             or p["encounter"] == row["_key"]
         )
         result.append({"steps": _plain({s: row[s] for s in steps}), "problems": mine})
@@ -149,3 +161,15 @@ def test_the_written_exports_are_what_the_engines_read(tmp_path: Path) -> None:
     folder = write_export(export, tmp_path)
     lines = (folder / "Patient.ndjson").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == export["Patient"]
+
+
+def test_a_merged_woman_read_per_patient_is_read_as_the_whole_export_reads_her(
+    tmp_path: Path,
+) -> None:
+    """The Python engine's per-patient reading (``read(..., patient=)``) reads the records merged
+    into hers (either side's link, a chain, an encounter under the old id) as the compiled
+    reading of the whole export does; a cycle, a record merged twice and seealso merge nothing
+    (`tests.records.merge_shapes`). It read only the rows under the id it was given."""
+    export = one_export()
+    folder = write_export(export, tmp_path / "in")
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "merged", export))

@@ -11,6 +11,7 @@ import ibis
 import pytest
 
 import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
+from earlypath.audit.fhir_read import _as_survivor, _merged_table
 from earlypath.records.definition import READING
 from earlypath.records.ibis_compile import (
     CompiledRecords,
@@ -19,6 +20,7 @@ from earlypath.records.ibis_compile import (
     run_records,
 )
 from earlypath.records.ir import Day, EpisodeSpec, Field, RefId, RowSpec
+from earlypath.records.merges import Merges
 from earlypath.rules.ir import Const
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
@@ -46,12 +48,20 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def compiled_reading(con: Any, folder: Path, prefix: str) -> CompiledRecords:
-    """The one definition compiled over the export in ``folder``, every encounter keyed."""
+def compiled_reading(
+    con: Any, folder: Path, prefix: str, merges: Merges | None = None
+) -> CompiledRecords:
+    """The one definition compiled over the export in ``folder``, every encounter keyed; with
+    ``merges``, the records merged into another read as the surviving one's, as the audit
+    reads them (`earlypath.audit.fhir_read`)."""
     files = {p.stem: [p] for p in sorted(folder.glob("*.ndjson"))}
     enc = load_resources(con, files, ENCOUNTERS, f"{prefix}_e")
     rows, _, _ = compile_rows(ENCOUNTERS, enc)
     e = rows["encounters"]
+    merged = None
+    if merges is not None and merges.survivor:
+        merged = _merged_table(con, f"{prefix}_merged", merges)
+        e = _as_survivor(e, con.table(merged))
     keys = e.select(_key=e.n, encounter=e.encounter, patient=e.patient, assessed_on=e.assessed_on)
     sql = str(con.compile(keys))
     if con.name == "pyspark":
@@ -59,7 +69,7 @@ def compiled_reading(con: Any, folder: Path, prefix: str) -> CompiledRecords:
     else:
         con.raw_sql(f"CREATE OR REPLACE TABLE {prefix}_keys AS {sql}")
     resources = load_resources(con, files, READING, f"{prefix}_r")
-    out = run_records(con, READING, resources, f"{prefix}_keys", f"{prefix}_k")
+    out = run_records(con, READING, resources, f"{prefix}_keys", f"{prefix}_k", merged=merged)
     assert out.episodes is not None
     return out
 

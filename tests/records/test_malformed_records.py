@@ -11,6 +11,7 @@ import pytest
 from earlypath.fhir.mapping import map_resources
 from tests.integration.fhir_data import TODAY, eligible_resources
 from tests.records.malformed_shapes import (
+    CARE_EVENTS,
     COMPONENTS,
     MEDICINES,
     PANEL_COMPONENTS,
@@ -70,3 +71,19 @@ def test_a_well_formed_panel_component_gives_no_problem() -> None:
     }
     result = map_resources([*eligible_resources(), panel(component)], TODAY)
     assert _problems(result, "Observation/us-panel") == []
+
+
+@pytest.mark.parametrize("shape", sorted(CARE_EVENTS))
+def test_a_malformed_dispense_or_dose_is_named(shape: str) -> None:
+    """The care given (MedicationDispense, MedicationAdministration: read by the audit) is
+    reported as the other medicine records are; it said nothing before stop 22."""
+    resource, problem, _ = CARE_EVENTS[shape]
+    result = map_resources([*eligible_resources(), resource], TODAY)
+    assert _problems(result, _ref(resource)) == [problem]
+
+
+def test_a_well_formed_dispense_and_dose_give_no_problem() -> None:
+    dispense = CARE_EVENTS["dispense-status-a-number"][0] | {"status": "completed"}
+    dose = CARE_EVENTS["dose-status-missing"][0] | {"status": "completed"}
+    result = map_resources([*eligible_resources(), dispense, dose], TODAY)
+    assert not _problems(result, _ref(dispense)) and not _problems(result, _ref(dose))

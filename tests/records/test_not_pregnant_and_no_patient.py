@@ -29,8 +29,9 @@ from earlypath.records.definition import (
     NO_PATIENT_MESSAGE,
     NOT_PREGNANT_CONFLICT_MESSAGE,
 )
-from tests.audit.test_fhir_mapping_agrees import flattened_rows, write_export
+from tests.audit.test_fhir_mapping_agrees import flattened_rows
 from tests.conftest_spark import spark_session
+from tests.fhir_exports import write_export
 from tests.records.test_engines_agree import audit_reading, service_reading
 
 LOINC = "http://loinc.org"

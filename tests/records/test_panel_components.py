@@ -14,7 +14,7 @@ import pytest
 from earlypath.records.definition import COMPONENT_ROWS, READING
 from earlypath.records.item_rows import item_resources
 from earlypath.records.python import read
-from tests.audit.test_fhir_mapping_agrees import write_export
+from tests.fhir_exports import write_export
 from tests.integration.fhir_data import TODAY, day
 from tests.records.panel_vignettes import PANEL_FACTS, woman_with_panel
 from tests.records.real_shapes import CRL_CM, RATE_150, component, export_of, quantity, us_panel

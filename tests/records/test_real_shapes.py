@@ -14,7 +14,8 @@ import pytest
 from earlypath.audit.run import run_audit
 from earlypath.records.definition import READING
 from earlypath.records.python import Reading, _compile_spec, read
-from tests.audit.test_fhir_mapping_agrees import _patient_of, write_export
+from tests.audit.test_fhir_mapping_agrees import _patient_of
+from tests.fhir_exports import write_export
 from tests.integration.fhir_data import TODAY, crl, eligible_resources
 from tests.records.real_shapes import (
     COMPONENT_SHAPES,

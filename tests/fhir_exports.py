@@ -1,0 +1,102 @@
+"""Building FHIR bulk exports for the tests, in one place: an export (resource type -> its
+resources) written as NDJSON files, several women's records as one export, and which Patient ids
+an export's merge links (FHIR R4 ``Patient.link``) make one woman.
+
+The merges are resolved by the code under test (`earlypath.records.merges.resolve` over the
+definition's `MERGE_LINKS` rows): the tests' references read the same records as one woman as the
+audit does, and then check that every engine reads them alike.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
+from earlypath.records.definition import MERGE_LINKS
+from earlypath.records.merges import Merges, resolve
+from earlypath.records.python import read_rows
+from tests.integration.fhir_data import PATIENT_ID, TODAY
+
+Export = dict[str, list[dict[str, Any]]]
+
+
+def encounter(eid: str, pid: str, start: str = f"{TODAY.isoformat()}T10:00:00Z") -> dict[str, Any]:
+    """A finished ambulatory Encounter of Patient ``pid`` (today's, unless ``start`` says)."""
+    return {
+        "resourceType": "Encounter",
+        "id": eid,
+        "status": "finished",
+        "class": {"code": "AMB"},
+        "subject": {"reference": f"Patient/{pid}"},
+        "period": {"start": start},
+    }
+
+
+def woman(pid: str, birth: str = "1990-05-01") -> dict[str, Any]:
+    """A woman's Patient resource."""
+    return {"resourceType": "Patient", "id": pid, "gender": "female", "birthDate": birth}
+
+
+def write_export(export: Export, folder: Path) -> Path:
+    """One NDJSON file per resource type (``<Type>.ndjson``, a line per resource) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, resources in export.items():
+        text = "".join(json.dumps(r) + "\n" for r in resources)
+        (folder / f"{kind}.ndjson").write_text(text, encoding="utf-8")
+    return folder
+
+
+def as_patient(export: Export, name: str) -> Export:
+    """The same record as another woman's (her own ids, patient and encounter)."""
+    text = json.dumps(export)
+    text = text.replace(f"Patient/{PATIENT_ID}", f"Patient/p-{name}")
+    text = text.replace(f'"id": "{PATIENT_ID}"', f'"id": "p-{name}"')
+    text = text.replace("enc-1", f"enc-{name}")
+    out: Export = json.loads(text)
+    for kind, resources in out.items():
+        for r in resources:
+            if kind not in ("Patient", "Encounter") and "id" in r:
+                r["id"] = f"{name}-{r['id']}"
+    return out
+
+
+def one_export(exports: dict[str, Export]) -> Export:
+    """Several women's records (each named, `as_patient`) as one export."""
+    merged: Export = {}
+    for name, export in exports.items():
+        for kind, resources in as_patient(export, name).items():
+            merged.setdefault(kind, []).extend(resources)
+    return merged
+
+
+def concatenated(exports: list[Export]) -> Export:
+    """Several exports as one, each type's resources in the exports' order (ids as they are)."""
+    out: Export = {}
+    for export in exports:
+        for kind, resources in export.items():
+            out.setdefault(kind, []).extend(resources)
+    return out
+
+
+def export_merges(export: Export) -> Merges:
+    """The merges the export's Patients' links say, resolved as the audit resolves them."""
+    linked = [p for p in export.get("Patient", []) if "link" in p]
+    if not linked:
+        return Merges()
+    return resolve(read_rows(MERGE_LINKS, linked).tables["patient_links"])
+
+
+def survivor(merges: Merges, patient: str | None) -> str | None:
+    """The record in use for ``patient`` (itself when it was merged into none)."""
+    return None if patient is None else merges.survivor.get(patient, patient)
+
+
+def one_woman(merges: Merges, patient: str | None) -> set[str]:
+    """Every Patient id read as the woman of ``patient``: her record in use and those merged
+    into it (empty for None)."""
+    if patient is None:
+        return set()
+    kept = merges.survivor.get(patient, patient)
+    return {kept, *merges.merged_into(kept)}
