@@ -21,6 +21,7 @@ from earlypath.records import python as engine
 from earlypath.records import python_reading, python_source
 from earlypath.records.definition import READING
 from tests.audit.test_fhir_mapping_agrees import _patient_of, exports
+from tests.fhir_exports import export_merges
 from tests.records.test_engines_agree import _record
 from tests.records.test_python_properties import TODAY, wild_records
 
@@ -64,12 +65,16 @@ def with_copies(draw: Any, record: list[Any]) -> list[Any]:
 @SETTINGS
 @given(export=exports())
 def test_every_encounter_of_generated_exports_is_read_as_the_closures_read_it(export) -> None:
+    merges = export_merges(export)  # once an export, not once an encounter
     for encounter in export["Encounter"]:
         patient = _patient_of(encounter)
         start = encounter.get("period", {}).get("start", "")
         assessed_on = dt.date.fromisoformat(start[:10]) if len(start) >= 10 else TODAY
-        record = _record(export, patient)
-        _same(record, assessed_on, encounter.get("id"), patient)
+        record = _record(export, patient, merges)
+        # a woman's record read with merge links is never given to the generated function
+        # (`engine.read` resolves them and reads by the closures: test_engines_agree holds it)
+        if not engine._merges_among(record).survivor:
+            _same(record, assessed_on, encounter.get("id"), patient)
         _same(record, assessed_on, None, None)  # as a CDS call reads it
 
 
@@ -80,7 +85,7 @@ def test_records_with_resources_recorded_twice_are_read_as_the_closures_read_the
 ) -> None:
     for encounter in export["Encounter"][:1]:
         patient = _patient_of(encounter)
-        record = data.draw(with_copies(_record(export, patient)))
+        record = data.draw(with_copies(_record(export, patient, export_merges(export))))
         _same(record, TODAY, None, None)
 
 

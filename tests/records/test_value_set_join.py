@@ -30,7 +30,8 @@ def _clinical_sql() -> str:
 
 def _parts(row: rec.RowSpec) -> int:
     """How many tables a row spec's rows come from before their union."""
-    if row.items is None or row.items.whole is not None:
+    # a report's contained findings (``container``) give only the items' rows, as ``whole`` does
+    if row.items is None or row.items.whole is not None or row.items.container is not None:
         return 1
     return 2
 
