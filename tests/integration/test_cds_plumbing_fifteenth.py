@@ -2,7 +2,8 @@
 
 - a call with no draft orders (every patient-view call) does not walk them for the patient scope;
 - the merge check loops over the prefetch once, with no call per resource;
-- the allergy check reads the prefetch's opened resources as they are (no copy).
+- the allergy check reads the prefetch's opened resources as they are (no copy);
+- the card detail's kept text is found by one hash of its key.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from earlypath.fhir import merged
+from earlypath.engines.python import assess_for_cards
+from earlypath.fhir import cards, merged
 from earlypath.fhir.mapping import OpenedResources, flatten
 from earlypath.web import allergy_check, cds
 from earlypath.web.allergy_check import NOT_ALLERGIES, NOT_CURRENT, unchecked_reason
@@ -151,3 +153,32 @@ def test_the_allergy_check_reads_opened_resources_as_they_are(monkeypatch: Any) 
             assert unchecked_reason([], opened) == reason
     assert expected[1][0] > 0  # the unnamed current allergies are counted
     assert unchecked_reason([], as_bundle) == bundled[1] and bundled[0] == expected[1][0]
+
+
+class _CountedText(str):
+    """Text that counts how often it is hashed."""
+
+    hashed = 0
+
+    def __hash__(self) -> int:
+        type(self).hashed += 1
+        return str.__hash__(self)
+
+
+def test_the_kept_detail_is_found_by_one_hash() -> None:
+    """The card detail's key is hashed once to find its kept text (it was hashed twice: once to
+    test it could be, once to look it up); the text is the same."""
+    episode = {
+        "assessed_on": "2024-03-04",
+        "previous_miscarriages": 1,
+        "vaginal_bleeding": True,
+        "lmp": "2024-01-15",
+        "scans": [{"date": "2024-03-04", "location": "intrauterine", "crl_mm": 9.5}],
+    }
+    assessment = assess_for_cards(episode)
+    afresh = "\n".join(cards._engine_lines(assessment))
+    assessment["progesterone"]["decision"] = _CountedText(assessment["progesterone"]["decision"])
+    assert cards._engine_detail(assessment) == afresh  # written, or found
+    _CountedText.hashed = 0
+    assert cards._engine_detail(assessment) == afresh  # found
+    assert _CountedText.hashed == 1
