@@ -3,7 +3,8 @@
 - a call with no draft orders (every patient-view call) does not walk them for the patient scope;
 - the merge check loops over the prefetch once, with no call per resource;
 - the allergy check reads the prefetch's opened resources as they are (no copy);
-- the card detail's kept text is found by one hash of its key.
+- the card detail's kept text is found by one hash of its key;
+- the one-pass prefetch read does not walk an empty page for the patient scope.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi.testclient import TestClient
 from earlypath.engines.python import assess_for_cards
 from earlypath.fhir import cards, merged
 from earlypath.fhir.mapping import OpenedResources, flatten
-from earlypath.web import allergy_check, cds
+from earlypath.web import allergy_check, cds, prefetch
 from earlypath.web.allergy_check import NOT_ALLERGIES, NOT_CURRENT, unchecked_reason
 from tests.integration.fhir_data import (
     PATIENT_ID,
@@ -182,3 +183,20 @@ def test_the_kept_detail_is_found_by_one_hash() -> None:
     _CountedText.hashed = 0
     assert cards._engine_detail(assessment) == afresh  # found
     assert _CountedText.hashed == 1
+
+
+def test_an_empty_page_is_not_walked_for_the_scope(monkeypatch: Any) -> None:
+    """The one-pass prefetch read walks only the pages that hold resources for the patient
+    scope (an empty page has nothing to tie to her); the same resources, in the same order."""
+    request = hook_request("patient-view", prefetch_for(eligible_resources()))
+    assert any(not v.get("entry") for v in request["prefetch"].values() if v)
+    expected = prefetch.read_prefetched(cds.PREFETCH, request)
+    walked = prefetch.walked_problem
+
+    def walked_problem(resources: Any, *args: Any) -> Any:
+        assert resources, "an empty page was walked"
+        return walked(resources, *args)
+
+    monkeypatch.setattr(prefetch, "walked_problem", walked_problem)
+    got = prefetch.read_prefetched(cds.PREFETCH, request)
+    assert expected is not None and got == expected and type(got) is type(expected)
