@@ -172,13 +172,10 @@ DETAILS_KEPT = 1024
 _details: dict[tuple[Any, ...], str] = {}
 
 
-def _typed(value: Any) -> tuple[type, Any]:
-    """A number with its type: 400 and 400.0 are one key but two texts."""
-    return type(value), value
-
-
 def _detail_key(assessment: dict[str, Any]) -> tuple[Any, ...]:
-    """Every value `_engine_detail` reads, as a key (texts, numbers, None, tuples of them)."""
+    """Every value `_engine_detail` reads, as a key (texts, numbers, None, tuples of them). A
+    number comes with its type: 400 and 400.0 are one key but two texts. (Written out, no call
+    per value: this runs on every card.)"""
     p = assessment["progesterone"]
     g = assessment["guideline"]
     gest = assessment.get("gestation")
@@ -186,19 +183,21 @@ def _detail_key(assessment: dict[str, Any]) -> tuple[Any, ...]:
     plan_key: tuple[Any, ...] | None = None
     if plan:
         prod = plan["product"]
+        dose, days, per_dose = plan["dose_mg"], plan["days_to_stop_date"], prod["units_per_dose"]
+        first, to_stop = plan["units_first_14_days"], plan["units_to_stop_date"]
         plan_key = (
-            _typed(plan["dose_mg"]),
+            (type(dose), dose),
             plan["route"],
             plan["frequency"],
             plan["start_on"],
             plan["stop_on"],
-            _typed(plan["days_to_stop_date"]),
+            (type(days), days),
             plan["stop_rule"],
             prod["name"],
-            _typed(prod["units_per_dose"]),
+            (type(per_dose), per_dose),
             prod["unit"],
-            _typed(plan["units_first_14_days"]),
-            _typed(plan["units_to_stop_date"]),
+            (type(first), first),
+            (type(to_stop), to_stop),
             plan["off_label"],
             tuple(plan["product_notes"]),
             tuple(plan["check_before_prescribing"]),
@@ -208,9 +207,9 @@ def _detail_key(assessment: dict[str, Any]) -> tuple[Any, ...]:
         tuple(p["recommendations"]),
         tuple(p["reasons"]),
         tuple(p["missing"]),
-        tuple((c["guideline"], c["number"], c["version"], c["summary"]) for c in p["citations"]),
+        tuple([(c["guideline"], c["number"], c["version"], c["summary"]) for c in p["citations"]]),
         plan_key,
-        tuple((a["recommendation"], a["text"]) for a in p["advice"]),
+        tuple([(a["recommendation"], a["text"]) for a in p["advice"]]),
         (gest["display"], gest["basis"]) if gest else None,
         (g["guideline"], g["version"], g["chosen_because"]),
     )
@@ -220,10 +219,9 @@ def _engine_detail(assessment: dict[str, Any]) -> str:
     """The detail's lines written from the assessment alone, kept per `_detail_key`."""
     try:
         key = _detail_key(assessment)
-        hash(key)
+        text = _details.get(key)  # the key hashed once: TypeError when a value is not hashable
     except (KeyError, TypeError):  # a shape the key does not foresee: written afresh
         return "\n".join(_engine_lines(assessment))
-    text = _details.get(key)
     if text is None:
         if len(_details) >= DETAILS_KEPT:
             _details.clear()

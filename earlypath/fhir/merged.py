@@ -77,12 +77,15 @@ def _referenced(resources: Iterable[Any]) -> set[str]:
     return out
 
 
-def _may_link(resource: Any) -> bool:
-    """Could this prefetched item hold a Patient with links (a Bundle may hold one)?"""
-    if type(resource) is not dict:
-        return False
-    kind = resource.get("resourceType")
-    return kind == "Bundle" or (kind == "Patient" and "link" in resource)
+def _any_may_link(resources: list[Any]) -> bool:
+    """Could any prefetched item hold a Patient with links (a Bundle may hold one)? One loop
+    of the call's resources, with no call per resource (this runs on every call)."""
+    for resource in resources:
+        if type(resource) is dict:
+            kind = resource.get("resourceType")
+            if kind == "Bundle" or (kind == "Patient" and "link" in resource):
+                return True
+    return False
 
 
 def merged_record(
@@ -92,7 +95,7 @@ def merged_record(
     prefetch gives them (Bundles opened here). ``looked_up``: the merged records whose resources
     were fetched in full from the FHIR server (`earlypath.web.prefetch.gather_merged`), so that
     nothing under one of them means it holds nothing, not that it was not sent."""
-    if not any(_may_link(r) for r in resources):
+    if not _any_may_link(resources):
         return MergedRecord()  # the usual call: her Patient has no link (one pass, no copy)
     resources = flatten(resources)
     merges = her_merges(resources, patient_id)

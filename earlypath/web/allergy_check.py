@@ -15,7 +15,7 @@ import copy
 from typing import Any
 
 from earlypath.errors import Problem
-from earlypath.fhir.mapping import flatten
+from earlypath.fhir.mapping import OpenedResources, flatten
 
 ALLERGY_KEY = "allergies"
 NOT_ALLERGIES = ("entered-in-error", "refuted")
@@ -42,14 +42,19 @@ def _named(resource: dict[str, Any]) -> bool:
 
 def unreadable_allergies(resources: list[dict[str, Any]]) -> int:
     """Current allergies in `resources` (Bundles opened) on record with no name (no text or display) the episode can carry."""
-    return sum(
-        1
-        for r in flatten(resources)
-        if r.get("resourceType") == "AllergyIntolerance"
-        and _status(r, "verificationStatus") not in NOT_ALLERGIES
-        and _status(r, "clinicalStatus") not in NOT_CURRENT
-        and not _named(r)
-    )
+    # the prefetch's opened resources are read as they are (`flatten` would copy them); a loop,
+    # not a generator summed: this runs on every call
+    listed = resources if type(resources) is OpenedResources else flatten(resources)
+    unnamed = 0
+    for r in listed:
+        if (
+            r.get("resourceType") == "AllergyIntolerance"
+            and _status(r, "verificationStatus") not in NOT_ALLERGIES
+            and _status(r, "clinicalStatus") not in NOT_CURRENT
+            and not _named(r)
+        ):
+            unnamed += 1
+    return unnamed
 
 
 def unchecked_reason(left_out: list[str], resources: list[dict[str, Any]]) -> str | None:

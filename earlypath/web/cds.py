@@ -301,7 +301,9 @@ async def answer_call(service: Service, request: Request, raw: bytes) -> JSONRes
     context: dict[str, Any] = body["context"]
     patient_id: str = context["patientId"]
     orders: list[dict[str, Any]] = []
-    problem = scope_problem(context.get("draftOrders"), patient_id)
+    drafts = context.get("draftOrders")
+    # no draft orders (every patient-view call): nothing to walk, and no problem in nothing
+    problem = None if drafts is None else scope_problem(drafts, patient_id)
     if problem is not None:
         log.warning("cds %s: 422 (draft order: %s)", service.id, problem.reason)
         return _refused("context.draftOrders", problem)

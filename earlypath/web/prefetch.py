@@ -357,7 +357,10 @@ def read_prefetched(
             if page is None:
                 return None
             resources, full_urls = page
-            if walked_problem(resources, full_urls, patient_id, identifiers, merged) is not None:
+            # an empty page (most of a call's searches) has nothing to tie to her
+            if resources and (
+                walked_problem(resources, full_urls, patient_id, identifiers, merged) is not None
+            ):
                 return None
             out += resources
             continue
