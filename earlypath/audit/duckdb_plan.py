@@ -23,7 +23,7 @@ from earlypath.audit.sql_table import duckdb_engine, sql_name
 from earlypath.policy import Policy
 from earlypath.records.plan_cache import _source_digest, canonical, load_plan, save_plan
 
-__all__ = ["judging_plan", "repeated_ids_sql"]
+__all__ = ["input_sql", "judging_plan"]
 
 # Stands for the list of repeated ids in the kept SQL (the ids are put in on each run).
 PLACEHOLDER = "earlypath-placeholder-of-the-repeated-ids"
@@ -59,20 +59,25 @@ def plan_key(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def repeated_ids_sql(con: Any, raw: str) -> str:
-    """The SQL of `earlypath.audit.validate.repeated_ids` over the view ``raw``, kept under its
-    columns and types."""
+def input_sql(con: Any, raw: str) -> tuple[str, str]:
+    """The SQL of `earlypath.audit.validate.repeated_ids` and of
+    `earlypath.audit.validate.rows_and_defaulted_cells` over the view ``raw``, kept together
+    under its columns and types."""
     from earlypath.audit.sql_table import column_types
 
     types = column_types(con.con, raw)
-    key = plan_key("audit-duckdb-repeated-ids/1", raw, list(types.items()))
+    key = plan_key("audit-duckdb-input/2", raw, list(types.items()))
     plan = load_plan(key)
-    if plan is None or not isinstance(plan.get("repeated"), str):
-        from earlypath.audit.validate import repeated_ids
+    if plan is None or not all(isinstance(plan.get(k), str) for k in ("repeated", "counts")):
+        from earlypath.audit.validate import repeated_ids, rows_and_defaulted_cells
 
-        plan = {"repeated": con.compile(repeated_ids(con.table(raw)))}
+        table = con.table(raw)
+        plan = {
+            "repeated": con.compile(repeated_ids(table)),
+            "counts": con.compile(rows_and_defaulted_cells(table)),
+        }
         save_plan(key, plan)
-    return str(plan["repeated"])
+    return str(plan["repeated"]), str(plan["counts"])
 
 
 def judging_plan(

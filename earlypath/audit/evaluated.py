@@ -72,3 +72,5 @@ class OnePass:
 
     raw: str  # the names of the views in the connection
     checked: str
+    # every input row's empty cells read as false (`validate.rows_and_defaulted_cells`)
+    defaulted_every_row: int = 0

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from earlypath.audit.duckdb_plan import judging_plan, repeated_ids_sql
+from earlypath.audit.duckdb_plan import input_sql, judging_plan
 from earlypath.audit.evaluated import EPISODE_COLUMNS, FEW_REPEATED_IDS, Evaluated, OnePass
 from earlypath.audit.flat import FLAT_COLUMNS
 from earlypath.audit.load import sql_text
@@ -55,10 +55,13 @@ def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) 
     audit whose plans are kept runs on plain DuckDB and imports no ibis."""
     duck = con.con
     with _progress(progress, None, f"reading the cohort ({con.name})"):
-        rows_in = _scalar(duck, f"SELECT count(*) FROM {sql_name(raw)}")
+        repeated_sql, counts_sql = input_sql(con, raw)
+        # The rows and their empty cells read as false, in one short statement over the input
+        # (not over the checks' view, whose binding alone cost as much on a small audit)
+        rows_in, defaulted = (int(n) for n in duck.execute(counts_sql).fetchall()[0])
         types = column_types(duck, raw)
         extras = [c for c in types if c not in FLAT_COLUMNS and c != "row_number"]
-        duck.execute(f"CREATE OR REPLACE TABLE {REPEATED_IDS} AS {repeated_ids_sql(con, raw)}")
+        duck.execute(f"CREATE OR REPLACE TABLE {REPEATED_IDS} AS {repeated_sql}")
         repeated = _few_as_list(duck)
     # The checks are one view, the episodes a view over it: their SQL is built once and kept
     # between runs (`judging_plan`); the rest is written on the views.
@@ -76,7 +79,7 @@ def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) 
         rows_in,
         None,
         extras,
-        one_pass=OnePass(raw, CHECKED),
+        one_pass=OnePass(raw, CHECKED, defaulted),
     )
 
 
@@ -169,11 +172,10 @@ def after_one_pass(ev: Evaluated, written: Path) -> None:
     input to those few numbers instead of to every written one (a hash table of the whole
     cohort).
 
-    The empty cells read as false are counted for the episodes as every row's count less the
-    rejects' (a sum over two cells a row: the checks are not run for it)."""
+    The empty cells read as false are counted for the episodes as every row's count (counted
+    with the rows before the pass, `judge_on_duckdb`) less the rejects'."""
     assert ev.one_pass is not None
     duck, raw, checked = ev.con.con, sql_name(ev.one_pass.raw), sql_name(ev.one_pass.checked)
-    every_row = _scalar(duck, f"SELECT coalesce(sum(defaulted_false_cells), 0) FROM {checked}")
     file = f"read_parquet({sql_text(str(written))})"
     duck.execute(f"CREATE OR REPLACE VIEW {EPISODES} AS SELECT * FROM {file}")
     ev.episodes = SqlTable.named(ev.con, EPISODES, ev.episodes.columns)
@@ -194,7 +196,7 @@ def after_one_pass(ev: Evaluated, written: Path) -> None:
         f"reject_reason, defaulted_false_cells FROM {checked} WHERE reject_reason IS NOT NULL"
     )
     ev.rejects = _rejects_view(ev.con, REJECTS_FOUND)
-    ev.defaulted_false_cells = every_row - _scalar(
+    ev.defaulted_false_cells = ev.one_pass.defaulted_every_row - _scalar(
         duck, f"SELECT coalesce(sum(defaulted_false_cells), 0) FROM {REJECTS_FOUND}"
     )
 

@@ -40,7 +40,14 @@ from earlypath.model.episode import (
 )
 from earlypath.rules import ir
 
-__all__ = ["accepted_rows", "check_and_type", "episode_ids", "repeated_ids", "require_columns"]
+__all__ = [
+    "accepted_rows",
+    "check_and_type",
+    "episode_ids",
+    "repeated_ids",
+    "require_columns",
+    "rows_and_defaulted_cells",
+]
 
 _IBIS_TYPE = {
     "str": "string",
@@ -164,6 +171,52 @@ def _clean(col: ir_t.Value, kind: flat.FlatType, name: str = "") -> ir_t.Value:
     return ibis.cases((col.isin(list(words)), col), else_=text)
 
 
+def _says_unknown(cleaned: ir_t.Table) -> dict[str, ir_t.BooleanValue]:
+    """A text cell that says "unknown" where the column takes it (`flat.SAYS_UNKNOWN`), of the
+    cleaned cells: Unknown, neither unreadable nor an empty cell read as false."""
+    return {
+        n: (cleaned[n] == flat.UNKNOWN_WORD).fill_null(False)
+        for n in flat.SAYS_UNKNOWN
+        if n in cleaned.columns and cleaned[n].type().is_string()
+    }
+
+
+def _defaulted_cells(
+    typed: dict[str, ir_t.Value], says_unknown: dict[str, ir_t.BooleanValue]
+) -> ir_t.IntegerValue:
+    """A row's empty cells read as false (`flat.DEFAULT_FALSE`), from its typed cells before the
+    default is filled: ``defaulted_false_cells``."""
+    defaulted = [
+        (typed[n].isnull() & ~says_unknown[n] if n in says_unknown else typed[n].isnull()).cast(
+            "int8"
+        )
+        for n in flat.DEFAULT_FALSE
+    ]
+    return sum(defaulted[1:], defaulted[0])
+
+
+def rows_and_defaulted_cells(raw: ir_t.Table) -> ir_t.Table:
+    """One row: ``rows``, the rows of ``raw``, and ``defaulted``, their empty cells read as false
+    (`check_and_type`'s ``defaulted_false_cells`` summed over every row, rejected or not), from
+    the few columns they read: no check is compiled into it, so DuckDB binds a short statement
+    (binding the checks' view for this sum cost as much as the sum itself on a small audit)."""
+    present = [n for n in flat.DEFAULT_FALSE if n in raw.columns]
+    # The cells cleaned as `check_and_type` cleans them (its first projection), then typed
+    cleaned = (
+        raw.select(**{n: _clean(raw[n], flat.FLAT_COLUMNS[n], n) for n in present})
+        if present
+        else raw
+    )
+    typed: dict[str, ir_t.Value] = {
+        n: _parse(cleaned[n], flat.FLAT_COLUMNS[n])[0]
+        if n in present
+        else ibis.null(_IBIS_TYPE[flat.FLAT_COLUMNS[n]])
+        for n in flat.DEFAULT_FALSE
+    }
+    per_row = cleaned.select(cells=_defaulted_cells(typed, _says_unknown(cleaned)))
+    return per_row.aggregate(rows=per_row.count(), defaulted=per_row.cells.sum().fill_null(0))
+
+
 def require_columns(raw: ir_t.Table) -> None:
     """ValueError (exit 2) naming the required columns the cohort lacks."""
     missing = [c for c in flat.REQUIRED if c not in raw.columns]
@@ -202,13 +255,7 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         _assessed_on_absent=_absent(raw, "assessed_on"),
         **_allergies_cell(raw),
     )
-    # A text cell that says "unknown" where the column takes it (`flat.SAYS_UNKNOWN`): Unknown,
-    # neither unreadable nor an empty cell read as false.
-    says_unknown = {
-        n: (raw[n] == flat.UNKNOWN_WORD).fill_null(False)
-        for n in flat.SAYS_UNKNOWN
-        if n in raw.columns and raw[n].type().is_string()
-    }
+    says_unknown = _says_unknown(raw)
     typed: dict[str, ir_t.Value] = {}
     problems: list[_Problem] = []
     for name, kind in flat.FLAT_COLUMNS.items():
@@ -221,12 +268,7 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         typed[name] = value
         if unreadable is not NEVER:
             problems.append(_problem(unreadable, name, _UNREADABLE[kind]))
-    defaulted = [
-        (typed[n].isnull() & ~says_unknown[n] if n in says_unknown else typed[n].isnull()).cast(
-            "int8"
-        )
-        for n in flat.DEFAULT_FALSE
-    ]
+    typed_before_default = {n: typed[n] for n in flat.DEFAULT_FALSE}
     for name in flat.DEFAULT_FALSE:
         typed[name] = (
             ibis.cases(
@@ -244,7 +286,7 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         *keep,
         **typed,
         _unreadable=_reason(problems),
-        _defaulted=sum(defaulted[1:], defaulted[0]),
+        _defaulted=_defaulted_cells(typed_before_default, says_unknown),
         _assessed_on_absent=raw._assessed_on_absent,
         **({_ALLERGIES_CELL: raw[_ALLERGIES_CELL]} if _ALLERGIES_CELL in raw.columns else {}),
     )
