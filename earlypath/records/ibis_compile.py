@@ -193,13 +193,37 @@ def read_schema(spec: rec.EpisodeSpec) -> dict[str, ReadSchema]:
             if node is not None:
                 _collect(node, schema)
     for row in spec.rows:
+        if row.items is not None and row.items.whole is not None:
+            _check_whole(row, row.items.whole)
+    for row in spec.rows:
         if row.items is not None and row.items.container is not None:
             _lift_container(out[row.resource], row.items.container)
+    for row in spec.rows:
+        if row.items is not None and row.items.then is not None:
+            # the items' own items (a contained panel's components) are read as the resource's
+            # would be: the list is read of the resource, so its items (`_item_schema`) have it
+            schema, then = out[row.resource], row.items.then
+            schema.lists[then.path] = _merged(
+                schema.lists.get(then.path), _item_schema(schema, then)
+            )
     for row in spec.rows:
         if row.items is not None:
             schema = out[row.resource]
             schema.lists[row.items.path] = _item_schema(schema, row.items)
     return out
+
+
+def _check_whole(row: rec.RowSpec, whole: str) -> None:
+    """A row spec whose items are put `rec.ItemRows.whole` at a key reads that key only as a
+    `rec.Concept` (another row spec of the resource may read it otherwise: a report's
+    contained Observation's code, read as an element that may be missing)."""
+    mine = ReadSchema()
+    for node in (row.when, row.patient, *(e for _, e in row.columns), *row.checks):
+        if node is not None:
+            _collect(node, mine)
+    other = [p for p in (*mine.leaves, *mine.lists) if p.split(".", 1)[0] == whole]
+    if other or any(p.startswith(whole + ".") for p in mine.concepts):
+        raise TypeError(f"ItemRows.whole {whole!r} is read only as a Concept")
 
 
 def _lift_container(schema: ReadSchema, container: str) -> None:
@@ -253,10 +277,7 @@ def _item_schema(schema: ReadSchema, items: rec.ItemRows) -> ReadSchema:
         existing = schema.lists.get(items.path)
         return read if existing is None else _merged(read, existing)
     if items.whole is not None:
-        whole = items.whole
-        other = [p for p in (*schema.leaves, *schema.lists) if p.split(".", 1)[0] == whole]
-        if other or any(p.startswith(whole + ".") for p in schema.concepts):
-            raise TypeError(f"ItemRows.whole {whole!r} is read only as a Concept")
+        whole = items.whole  # read only as a Concept by its row spec (`_check_whole`)
         # a copy: the shared concept schema is never the one a resource's reads are added to
         return _copied(schema.concept_schema(whole)) if whole in schema.concepts else ReadSchema()
 
@@ -1498,8 +1519,7 @@ def _with_masks(
     (the ~28 sets of an Observation's code and value: about 5x less CPU on DuckDB). A coding's
     missing system or code is read as "", as `CodeSet.matches` reads it."""
     parts = []
-    # a row's key: ``n``, and which of its resource's rows when items are rows (`_ITEM`)
-    keys = ["n", _ITEM] if _ITEM in t.columns else ["n"]
+    keys = _row_keys(t)
     counted = {c for c, _ in least}
     for k, (concept, _) in enumerate(masks):
         codings = compiler.expr(concept)[_CODING]
@@ -1601,7 +1621,7 @@ def _with_found(
     of the row's codings (at ``places``) that the j-th set lists. A lambda over a list item
     cannot join a table; it tests its coding against this short list of the row instead (a
     coding of the row is listed exactly when it is in it)."""
-    keys = ["n", _ITEM] if _ITEM in t.columns else ["n"]
+    keys = _row_keys(t)
     key_names = [f"_fkey{i}" for i in range(len(keys))]
 
     def unnested(u: ir_t.Table) -> ir_t.Table:
@@ -1637,20 +1657,28 @@ def _with_found(
 
 # which row of a resource a row is (0: the resource's own, i: its i-th item of `rec.ItemRows`);
 # with ``n``, a row's key
+# which item of its resource a row is (0: the resource itself), and which of that item's own
+# items (`rec.ItemRows.then`: a contained panel's components)
 _ITEM = "_item"
+_SUBITEM = "_subitem"
+
+
+def _row_keys(t: ir_t.Table) -> list[str]:
+    """The columns that tell a table's rows apart: ``n``, and which item when items are rows."""
+    return [k for k in ("n", _ITEM, _SUBITEM) if k == "n" or k in t.columns]
 
 
 def _item_rows(
-    t: ir_t.Table, items: rec.ItemRows, schema: ReadSchema
+    t: ir_t.Table, items: rec.ItemRows, schema: ReadSchema, key: str = _ITEM
 ) -> tuple[ir_t.Table, ir_t.Table]:
     """The resources, and one row per item of their list ``items.path`` (unnested), each read
     as a resource of its own (`rec.ItemRows`): the columns of the keys it takes from the item
-    are the item's (same names and types), the others the resource's, ``n`` included. Two
-    tables of one schema, for a union."""
+    are the item's (same names and types), the others the resource's, ``n`` included; ``key``
+    numbers the items (0: the resource). Two tables of one schema, for a union."""
     listed = list_name(items.path)
     taken = {name for name, _, _ in _item_schema(schema, items).columns()}
     base = [c for c in t.columns if c != listed]
-    own = t.select(*base, **{_ITEM: ibis.literal(0, type="int64")})
+    own = t.select(*base, **{key: ibis.literal(0, type="int64")})
     # only the resources that have items are unnested: DuckDB's unnest costs per input row even
     # when the list is empty (~0.6 CPU s at 20k patients for an export without panels)
     with_items = t.filter(t[listed].length() > 0)
@@ -1677,12 +1705,41 @@ def _item_rows(
         ]
     elif items.whole is not None:
         # the item is the concept itself (`_item_schema`): its struct is that concept's column
+        # (another row spec's reads of that key are not this one's: None, not the resource's)
         whole = concept_name(items.whole)
-        cells = [value.name(c) if c == whole else u[c] for c in base]
+        at_whole = {
+            name
+            for name, kind, detail in schema.columns()
+            if (detail if kind == "concept" else detail[0]).split(".", 1)[0] == items.whole
+        }
+        cells = [
+            value.name(c)
+            if c == whole
+            else ibis.null(u[c].type()).name(c)
+            if c in at_whole
+            else u[c]
+            for c in base
+        ]
     else:
         cells = [value[c].name(c) if c in taken else u[c] for c in base]
-    item = u.select(*cells, **{_ITEM: (u["_it"]["i"] + 1).cast("int64")})
+    item = u.select(*cells, **{key: (u["_it"]["i"] + 1).cast("int64")})
     return own, item.cast(own.schema())
+
+
+def _with_item_rows(
+    t: ir_t.Table, items: rec.ItemRows, schema: ReadSchema
+) -> list[tuple[ir_t.Table, bool]]:
+    """The parts of a row spec with `rec.ItemRows`: (rows, whether they are the resources
+    themselves), the items' own items (``items.then``) unnested from the items."""
+    own, listed = _item_rows(t, items, schema)
+    parts = [] if items_only(items) else [(own, True)]
+    if items.then is None:
+        return [*parts, (listed, False)]
+    item_own, nested = _item_rows(listed, items.then, schema, key=_SUBITEM)
+    parts = [(p.mutate(**{_SUBITEM: ibis.literal(0, type="int64")}), b) for p, b in parts]
+    if not items_only(items.then):
+        parts.append((item_own, False))
+    return [*parts, (nested, False)]
 
 
 def _compile_row(
@@ -1761,11 +1818,8 @@ def _compile_row(
         # the resources and their item rows each prepared, then one union: prepared after the
         # union, DuckDB materialised the union (a CTE read by each mask's unnest and the join
         # back: about a third of the clinical rows' CPU on an export of Observations)
-        own, items = _item_rows(resources, row.items, schema)
-        if not items_only(row.items):
-            parts = [(prepared(own), True), (prepared(items), False)]
-        else:  # only the items give rows (`rec.ItemRows.whole`, `container`)
-            parts = [(prepared(items), False)]
+        # (only the items give rows with `rec.ItemRows.whole` and `container`)
+        parts = [(prepared(p), own) for p, own in _with_item_rows(resources, row.items, schema)]
     masks.update({c: (f"_mask{k}", sets) for k, (c, sets) in enumerate(concept_sets)})
     least.update({pair: f"_least{j}" for j, pair in enumerate(least_pairs)})
     found.update({name: f"_found{j}" for j, name in enumerate(item_sets)})
