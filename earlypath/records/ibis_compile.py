@@ -2421,7 +2421,7 @@ def _done_after(
 ) -> dict[int, list[str]]:
     """For each statement, the stored tables (and ``inputs``) no later statement reads: the
     statement that last reads them, through the views it reads too (a view is read when a
-    table is made from it). Views and ``outputs`` are kept."""
+    table is made from it); an input none reads, the first. Views and ``outputs`` are kept."""
     names = {t for t, _ in statements} | inputs
     reads: dict[str, set[str]] = {}  # a view -> the stored tables it reads
     last: dict[str, int] = {}
@@ -2440,6 +2440,8 @@ def _done_after(
     for name, i in last.items():
         if name not in outputs and (name in inputs or _VIEW not in name):
             out.setdefault(i, []).append(name)
+    # an input no statement reads (a type with no line: `LoadedResources.absent`) after the first
+    out.setdefault(0, []).extend(sorted(n for n in inputs if n not in last and n not in outputs))
     return out
 
 
