@@ -681,16 +681,16 @@ def load_resources(
     other_types: list[OtherTypeLines] | None = None,
 ) -> LoadedResources:
     """Each resource type the definition reads, its NDJSON files read once into a table
-        ``{prefix}_{type}`` (``n`` and the typed columns of `read_schema`); ``con`` is an ibis
-        DuckDB or PySpark backend. A type without files gives an empty table (and is ``absent``, as
+    ``{prefix}_{type}`` (``n`` and the typed columns of `read_schema`); ``con`` is an ibis
+    DuckDB or PySpark backend. A type without files gives an empty table (and is ``absent``, as
     is one whose files are empty).
 
-        A line is read as the type its ``resourceType`` says, whichever file holds it (an exporter
-        may write mixed files, or mislabel one): a file holding lines of another type that is read
-        is read again for that type too (each row spec takes only its own type's lines), so a
-        Condition inside Observation.ndjson is seen. Lines of a type that is not read, or with no
-        ``resourceType``, cannot be read as anything: they are left out, and counted. Every such
-        line is added to ``other_types`` (by file and type), for the caller to report."""
+    A line is read as the type its ``resourceType`` says, whichever file holds it (an exporter
+    may write mixed files, or mislabel one): a file holding lines of another type that is read
+    is read again for that type too (each row spec takes only its own type's lines), so a
+    Condition inside Observation.ndjson is seen. Lines of a type that is not read, or with no
+    ``resourceType``, cannot be read as anything: they are left out, and counted. Every such
+    line is added to ``other_types`` (by file and type), for the caller to report."""
     load = _load_spark if con.name == "pyspark" else _load_duckdb
     schemas = read_schema(spec)
     tables = {
