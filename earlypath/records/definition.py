@@ -95,6 +95,8 @@ __all__ = [
     "COMPONENT_ROWS",
     "COUNT_MAX",
     "CONCLUSION_ROWS",
+    "CONTAINED_FINDINGS",
+    "CONTAINED_MALFORMED_PREFIX",
     "CONTAINED_ROWS",
     "HEARTBEAT_CONFLICT_MESSAGE",
     "LMP_ENDED_MESSAGE",
@@ -107,8 +109,8 @@ __all__ = [
     "PLACE_MESSAGES",
     "PRIMITIVE_VALUES",
     "READING",
-    "REPORT_CONTAINED_MESSAGE",
     "REPORT_UNREFERRED_MESSAGE",
+    "SCAN_NOTHING_READ_MESSAGE",
     "SCAN_TEXT_ONLY_MESSAGE",
     "UNCONFIRMED_LOCATION",
     "UNCONFIRMED_MESSAGE",
@@ -1211,24 +1213,34 @@ def _wrong_type(path: str, kind: str) -> Expr:
     return And((_present(path), IsNull(typed)))
 
 
-def _malformed(resource: str) -> RowSpec:
-    """One row per resource of this type with an element that cannot be read: why."""
+def _why_malformed(resource: str, about: str = "") -> Expr:
+    """Why a resource of this type cannot be read in full (its first element that cannot be
+    read), or None; each message starts with ``about`` (what the resource is, when it is not
+    the one the problem names: a report's contained Observation)."""
     why: Expr = Const(None)
     if resource == "Observation":  # a panel's component, after the panel's own elements
         for path, kind in reversed(_COMPONENT_TYPES):
-            message = f"a component's {path} is not {_JSON_NAMES[kind]}; read as absent"
+            message = f"{about}a component's {path} is not {_JSON_NAMES[kind]}; read as absent"
             why = If(AnyItem("component", _wrong_type(path, kind)), Const(message), why)
         without_code = (
-            "a component has no code (FHIR R4 requires it) or is not a JSON object; not read"
+            f"{about}a component has no code (FHIR R4 requires it) or is not a JSON object; "
+            "not read"
         )
         why = If(_COMPONENT_WITHOUT_CODE, Const(without_code), why)
-        why = If(_COMPONENT_NOT_A_LIST, Const("component is not a list; read as absent"), why)
+        not_a_list = f"{about}component is not a list; read as absent"
+        why = If(_COMPONENT_NOT_A_LIST, Const(not_a_list), why)
     for path, kind in reversed(_ELEMENT_TYPES[resource]):
-        message = f"{path} is not {_JSON_NAMES[kind]}; read as absent"
+        message = f"{about}{path} is not {_JSON_NAMES[kind]}; read as absent"
         why = If(_wrong_type(path, kind), Const(message), why)
     for path in reversed(_REQUIRED.get(resource, ())):
-        missing = f"{path} is missing (FHIR R4 requires it); not read"
+        missing = f"{about}{path} is missing (FHIR R4 requires it); not read"
         why = If(IsNull(Field(path, "any")), Const(missing), why)
+    return why
+
+
+def _malformed(resource: str) -> RowSpec:
+    """One row per resource of this type with an element that cannot be read: why."""
+    why = _why_malformed(resource)
     if resource in _CARE_EVENTS:
         no_medication = And(
             (
@@ -1292,6 +1304,9 @@ _REPORT_ROWS = _clinical(
 # Observation the result does not refer to is not a finding of this report (FHIR R4 dom-3: a
 # contained resource must be referred to from its container): not read, and named.
 CONTAINED_ROWS = ItemRows("contained", (), container="_report")
+# ... and a contained panel's components, each read as an exported panel's are (`COMPONENT_ROWS`:
+# code and value the component's, the rest the panel's, the report still beside it)
+CONTAINED_FINDINGS = ItemRows("contained", (), container="_report", then=COMPONENT_ROWS)
 
 
 def _of_report(path: str) -> str:
@@ -1332,21 +1347,20 @@ _CONTAINED_FINDING_ROWS = _clinical(
             )
         ),
     },
-    CONTAINED_ROWS,
+    CONTAINED_FINDINGS,
     patient=RefId(_text(_of_report("subject.reference")), "Patient"),
 )
 
 # What of a report's contained Observations is not read is named, so the card and the audit say
-# so rather than nothing. A contained panel's components are not read: an item row cannot have
-# items of its own in the records IR (one level of `ItemRows`), so a panel inside a report
-# (components inside a contained Observation inside the report) keeps the message it had when no
-# contained finding was read (tests/audit/test_fhir_real_scans.py holds it as a strict xfail).
-REPORT_CONTAINED_MESSAGE = (
-    "holds scan findings inside it (contained Observations): not read, what they show is unknown"
-)
+# so rather than nothing: one its result does not refer to, and one with an element of the wrong
+# JSON type (read as absent, named as an exported Observation is: `_why_malformed`). A contained
+# panel's components are read (`CONTAINED_FINDINGS`, stop 23).
 REPORT_UNREFERRED_MESSAGE = (
     "holds a scan finding inside it that its result does not refer to (a contained Observation "
     "not among its results): not read, what it shows is unknown"
+)
+CONTAINED_MALFORMED_PREFIX = (
+    "holds a scan finding inside it (a contained Observation) not read in full: "
 )
 # a contained Observation the reading would read (its code or value in a set an Observation is
 # read for) or a panel (its components may be)
@@ -1364,15 +1378,16 @@ _CONTAINED_UNREAD = If(
                 _CONTAINED_OBSERVATION,
                 _status_in(_REPORT_STATUS, "usable_report_status"),
                 _CONTAINED_WORTH_READING,
+                Not(_yes(_REFERRED)),
             )
         )
     ),
+    Const(REPORT_UNREFERRED_MESSAGE),
     If(
-        _yes(_REFERRED),
-        If(_present("component"), Const(REPORT_CONTAINED_MESSAGE), Const(None)),
-        Const(REPORT_UNREFERRED_MESSAGE),
+        _CONTAINED_OBSERVATION,
+        _why_malformed("Observation", CONTAINED_MALFORMED_PREFIX),
+        Const(None),
     ),
-    Const(None),
 )
 _CONTAINED_MALFORMED = RowSpec(
     "malformed",
@@ -1416,10 +1431,55 @@ _CONCLUSION_NOT_A_LIST = Or(
 )
 
 
+# A scan report whose coded findings (its conclusionCode, the contained Observations its result
+# refers to, their components) are none of them in a value set the reading reads (a finding
+# coded only locally, or a measurement earlypath does not use) gives no row: named, so the card
+# and the audit say a scan was done that was not understood. As with a text-only report, its
+# location is not made unknown (a name, not a change of decision). Not named when its result
+# refers to a resource it does not hold (an Observation of the record, read on its own) or it
+# has no id (its findings cannot be told from another report's).
+SCAN_NOTHING_READ_MESSAGE = (
+    "scan report read, none of its findings is one earlypath reads: what it shows is unknown"
+)
+# table ``report_reads``: one row per finding of a report in a value set the reading reads,
+# ``id`` the report's (the rows of `_REPORT_ROWS` and `_CONTAINED_FINDING_ROWS` but for status)
+_REPORT_READS = (
+    RowSpec(
+        "report_reads",
+        "DiagnosticReport",
+        _OBSERVATION_READ,
+        _SUBJECT,
+        (("id", _text("id")),),
+        items=CONCLUSION_ROWS,
+    ),
+    RowSpec(
+        "report_reads",
+        "DiagnosticReport",
+        And((_CONTAINED_OBSERVATION, _OBSERVATION_READ, _yes(_REFERRED))),
+        RefId(_text(_of_report("subject.reference")), "Patient"),
+        (("id", _text(_of_report("id"))),),
+        items=CONTAINED_FINDINGS,
+    ),
+)
+_HELD_RESULT = Not(IsNull(LocalId(_text("reference"))))
+_SCAN_NOTHING_READ = And(
+    (
+        _REPORT_USABLE,
+        _in("code", "scan_report"),
+        Not(IsNull(_text("id"))),
+        Or((AnyItem("conclusionCode", Const(True)), AnyItem("result", _HELD_RESULT))),
+        Not(AnyItem("result", Not(_HELD_RESULT))),
+        IsNull(Joined("report_reads", _text("id"), "id")),
+    )
+)
+
+
 def _report_unread() -> Expr:
     """Why a report cannot be read in full, or None: an element that is not the JSON FHIR gives
-    it (read as absent), else a scan report whose findings are text only."""
-    why: Expr = If(_SCAN_TEXT_ONLY, Const(SCAN_TEXT_ONLY_MESSAGE), Const(None))
+    it (read as absent), else a scan report whose findings are text only, or none of them one
+    the reading reads."""
+    why: Expr = If(_SCAN_NOTHING_READ, Const(SCAN_NOTHING_READ_MESSAGE), Const(None))
+    why = If(_SCAN_TEXT_ONLY, Const(SCAN_TEXT_ONLY_MESSAGE), why)
     why = If(_CONCLUSION_NOT_A_LIST, Const("conclusionCode is not a list; read as absent"), why)
     for path, kind in reversed(_REPORT_ELEMENT_TYPES):
         why = If(
@@ -2129,6 +2189,7 @@ READING = EpisodeSpec(
         # scan reports (DiagnosticReport)
         _REPORT_ROWS,
         _CONTAINED_FINDING_ROWS,
+        *_REPORT_READS,  # joined by `_REPORT_MALFORMED`: read before it
         _REPORT_MALFORMED,
         _CONTAINED_MALFORMED,
     ),

@@ -74,6 +74,7 @@ from earlypath.rules import ir
 
 __all__ = [
     "CompiledRecords",
+    "LoadedResources",
     "OtherTypeLines",
     "ReadSchema",
     "compile_episodes",
@@ -193,13 +194,37 @@ def read_schema(spec: rec.EpisodeSpec) -> dict[str, ReadSchema]:
             if node is not None:
                 _collect(node, schema)
     for row in spec.rows:
+        if row.items is not None and row.items.whole is not None:
+            _check_whole(row, row.items.whole)
+    for row in spec.rows:
         if row.items is not None and row.items.container is not None:
             _lift_container(out[row.resource], row.items.container)
+    for row in spec.rows:
+        if row.items is not None and row.items.then is not None:
+            # the items' own items (a contained panel's components) are read as the resource's
+            # would be: the list is read of the resource, so its items (`_item_schema`) have it
+            schema, then = out[row.resource], row.items.then
+            schema.lists[then.path] = _merged(
+                schema.lists.get(then.path), _item_schema(schema, then)
+            )
     for row in spec.rows:
         if row.items is not None:
             schema = out[row.resource]
             schema.lists[row.items.path] = _item_schema(schema, row.items)
     return out
+
+
+def _check_whole(row: rec.RowSpec, whole: str) -> None:
+    """A row spec whose items are put `rec.ItemRows.whole` at a key reads that key only as a
+    `rec.Concept` (another row spec of the resource may read it otherwise: a report's
+    contained Observation's code, read as an element that may be missing)."""
+    mine = ReadSchema()
+    for node in (row.when, row.patient, *(e for _, e in row.columns), *row.checks):
+        if node is not None:
+            _collect(node, mine)
+    other = [p for p in (*mine.leaves, *mine.lists) if p.split(".", 1)[0] == whole]
+    if other or any(p.startswith(whole + ".") for p in mine.concepts):
+        raise TypeError(f"ItemRows.whole {whole!r} is read only as a Concept")
 
 
 def _lift_container(schema: ReadSchema, container: str) -> None:
@@ -253,10 +278,7 @@ def _item_schema(schema: ReadSchema, items: rec.ItemRows) -> ReadSchema:
         existing = schema.lists.get(items.path)
         return read if existing is None else _merged(read, existing)
     if items.whole is not None:
-        whole = items.whole
-        other = [p for p in (*schema.leaves, *schema.lists) if p.split(".", 1)[0] == whole]
-        if other or any(p.startswith(whole + ".") for p in schema.concepts):
-            raise TypeError(f"ItemRows.whole {whole!r} is read only as a Concept")
+        whole = items.whole  # read only as a Concept by its row spec (`_check_whole`)
         # a copy: the shared concept schema is never the one a resource's reads are added to
         return _copied(schema.concept_schema(whole)) if whole in schema.concepts else ReadSchema()
 
@@ -634,16 +656,34 @@ class OtherTypeLines:
     read: bool  # read as their own type (False: that type is not read, or there is none)
 
 
+class LoadedResources(dict[str, ir_t.Table]):
+    """The tables `load_resources` made, by resource type, and ``absent``: the types no file
+    holds a line of (an export without DiagnosticReport, or with an empty file of it). Their
+    tables are empty, so the row specs of those types give nothing: `run_records` leaves them
+    out of its plan (an empty part of a union still costs its plan: about 0.45 CPU s at 5,000
+    patients for a scan report's contained findings, stop 22)."""
+
+    def __init__(self, tables: Mapping[str, ir_t.Table], absent: frozenset[str]) -> None:
+        super().__init__(tables)
+        self.absent = absent
+
+
+def _absent(resources: Mapping[str, ir_t.Table]) -> frozenset[str]:
+    """The types of ``resources`` known to have no line (`LoadedResources`; none otherwise)."""
+    return resources.absent if isinstance(resources, LoadedResources) else frozenset()
+
+
 def load_resources(
     con: Any,
     files: Mapping[str, Sequence[Path]],
     spec: rec.EpisodeSpec,
     prefix: str,
     other_types: list[OtherTypeLines] | None = None,
-) -> dict[str, ir_t.Table]:
+) -> LoadedResources:
     """Each resource type the definition reads, its NDJSON files read once into a table
     ``{prefix}_{type}`` (``n`` and the typed columns of `read_schema`); ``con`` is an ibis
-    DuckDB or PySpark backend. A type without files gives an empty table.
+    DuckDB or PySpark backend. A type without files gives an empty table (and is ``absent``, as
+    is one whose files are empty).
 
     A line is read as the type its ``resourceType`` says, whichever file holds it (an exporter
     may write mixed files, or mislabel one): a file holding lines of another type that is read
@@ -689,7 +729,18 @@ def load_resources(
         tables[resource] = load(con, resource, every, schemas[resource], f"{prefix}_{resource}")
     if other_types is not None:
         other_types += found
-    return tables
+    absent = frozenset(
+        r for r in schemas if not any(map(_has_lines, (*files.get(r, ()), *extra.get(r, ()))))
+    )
+    return LoadedResources(tables, absent)
+
+
+def _has_lines(path: Path) -> bool:
+    """May the file hold a line? Not when it is empty or blank (an exporter writes a file for
+    every type, most of them empty: `earlypath.synth.fhir_export` does); a larger file is not
+    read to know."""
+    size = path.stat().st_size
+    return size > 4096 or (size > 0 and bool(path.read_bytes().strip()))
 
 
 _RESOURCE_TYPE = leaf_name("resourceType", "str")
@@ -1292,11 +1343,16 @@ def materializer(con: Any, prefix: str) -> Keep:
 
 
 def compile_rows(
-    spec: rec.EpisodeSpec, resources: Mapping[str, ir_t.Table], keep: Keep = _as_is
+    spec: rec.EpisodeSpec,
+    resources: Mapping[str, ir_t.Table],
+    keep: Keep = _as_is,
+    absent: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, ir_t.Table], list[ir_t.Table], dict[str, dict[str, str]]]:
     """Each table of the row specs (``ref``, ``n``, ``patient``, its columns; several specs
     giving one table are its union), the problems their checks report, and every table's
-    column types (a column's type is the first its specs tell)."""
+    column types (a column's type is the first its specs tell, of every spec). The specs of
+    the types in ``absent`` (no line to read) are left out of a table's union, unless no other
+    spec gives that table (it is then made, empty, by the first)."""
     schemas = read_schema(spec)
     tables: dict[str, ir_t.Table] = {}
     value_codes = _value_codes(resources)
@@ -1319,11 +1375,12 @@ def compile_rows(
                     if kinds.get(column) is None:
                         kinds[column] = c.type_of(e)  # type: ignore[assignment]
             types[name] = {k: v or "str" for k, v in kinds.items()}
+            read = [r for r in specs if r.resource not in absent] or specs[:1]
             parts = [
                 _compile_row(
                     r, resources[r.resource], schemas[r.resource], tables, types, keep, value_codes
                 )
-                for r in specs
+                for r in read
             ]
             table = ibis.union(*(p[0] for p in parts)) if len(parts) > 1 else parts[0][0]
             tables[name] = keep(table, name)
@@ -1498,8 +1555,7 @@ def _with_masks(
     (the ~28 sets of an Observation's code and value: about 5x less CPU on DuckDB). A coding's
     missing system or code is read as "", as `CodeSet.matches` reads it."""
     parts = []
-    # a row's key: ``n``, and which of its resource's rows when items are rows (`_ITEM`)
-    keys = ["n", _ITEM] if _ITEM in t.columns else ["n"]
+    keys = _row_keys(t)
     counted = {c for c, _ in least}
     for k, (concept, _) in enumerate(masks):
         codings = compiler.expr(concept)[_CODING]
@@ -1601,7 +1657,7 @@ def _with_found(
     of the row's codings (at ``places``) that the j-th set lists. A lambda over a list item
     cannot join a table; it tests its coding against this short list of the row instead (a
     coding of the row is listed exactly when it is in it)."""
-    keys = ["n", _ITEM] if _ITEM in t.columns else ["n"]
+    keys = _row_keys(t)
     key_names = [f"_fkey{i}" for i in range(len(keys))]
 
     def unnested(u: ir_t.Table) -> ir_t.Table:
@@ -1637,20 +1693,28 @@ def _with_found(
 
 # which row of a resource a row is (0: the resource's own, i: its i-th item of `rec.ItemRows`);
 # with ``n``, a row's key
+# which item of its resource a row is (0: the resource itself), and which of that item's own
+# items (`rec.ItemRows.then`: a contained panel's components)
 _ITEM = "_item"
+_SUBITEM = "_subitem"
+
+
+def _row_keys(t: ir_t.Table) -> list[str]:
+    """The columns that tell a table's rows apart: ``n``, and which item when items are rows."""
+    return [k for k in ("n", _ITEM, _SUBITEM) if k == "n" or k in t.columns]
 
 
 def _item_rows(
-    t: ir_t.Table, items: rec.ItemRows, schema: ReadSchema
+    t: ir_t.Table, items: rec.ItemRows, schema: ReadSchema, key: str = _ITEM
 ) -> tuple[ir_t.Table, ir_t.Table]:
     """The resources, and one row per item of their list ``items.path`` (unnested), each read
     as a resource of its own (`rec.ItemRows`): the columns of the keys it takes from the item
-    are the item's (same names and types), the others the resource's, ``n`` included. Two
-    tables of one schema, for a union."""
+    are the item's (same names and types), the others the resource's, ``n`` included; ``key``
+    numbers the items (0: the resource). Two tables of one schema, for a union."""
     listed = list_name(items.path)
     taken = {name for name, _, _ in _item_schema(schema, items).columns()}
     base = [c for c in t.columns if c != listed]
-    own = t.select(*base, **{_ITEM: ibis.literal(0, type="int64")})
+    own = t.select(*base, **{key: ibis.literal(0, type="int64")})
     # only the resources that have items are unnested: DuckDB's unnest costs per input row even
     # when the list is empty (~0.6 CPU s at 20k patients for an export without panels)
     with_items = t.filter(t[listed].length() > 0)
@@ -1677,12 +1741,41 @@ def _item_rows(
         ]
     elif items.whole is not None:
         # the item is the concept itself (`_item_schema`): its struct is that concept's column
+        # (another row spec's reads of that key are not this one's: None, not the resource's)
         whole = concept_name(items.whole)
-        cells = [value.name(c) if c == whole else u[c] for c in base]
+        at_whole = {
+            name
+            for name, kind, detail in schema.columns()
+            if (detail if kind == "concept" else detail[0]).split(".", 1)[0] == items.whole
+        }
+        cells = [
+            value.name(c)
+            if c == whole
+            else ibis.null(u[c].type()).name(c)
+            if c in at_whole
+            else u[c]
+            for c in base
+        ]
     else:
         cells = [value[c].name(c) if c in taken else u[c] for c in base]
-    item = u.select(*cells, **{_ITEM: (u["_it"]["i"] + 1).cast("int64")})
+    item = u.select(*cells, **{key: (u["_it"]["i"] + 1).cast("int64")})
     return own, item.cast(own.schema())
+
+
+def _with_item_rows(
+    t: ir_t.Table, items: rec.ItemRows, schema: ReadSchema
+) -> list[tuple[ir_t.Table, bool]]:
+    """The parts of a row spec with `rec.ItemRows`: (rows, whether they are the resources
+    themselves), the items' own items (``items.then``) unnested from the items."""
+    own, listed = _item_rows(t, items, schema)
+    parts = [] if items_only(items) else [(own, True)]
+    if items.then is None:
+        return [*parts, (listed, False)]
+    item_own, nested = _item_rows(listed, items.then, schema, key=_SUBITEM)
+    parts = [(p.mutate(**{_SUBITEM: ibis.literal(0, type="int64")}), b) for p, b in parts]
+    if not items_only(items.then):
+        parts.append((item_own, False))
+    return [*parts, (nested, False)]
 
 
 def _compile_row(
@@ -1761,11 +1854,8 @@ def _compile_row(
         # the resources and their item rows each prepared, then one union: prepared after the
         # union, DuckDB materialised the union (a CTE read by each mask's unnest and the join
         # back: about a third of the clinical rows' CPU on an export of Observations)
-        own, items = _item_rows(resources, row.items, schema)
-        if not items_only(row.items):
-            parts = [(prepared(own), True), (prepared(items), False)]
-        else:  # only the items give rows (`rec.ItemRows.whole`, `container`)
-            parts = [(prepared(items), False)]
+        # (only the items give rows with `rec.ItemRows.whole` and `container`)
+        parts = [(prepared(p), own) for p, own in _with_item_rows(resources, row.items, schema)]
     masks.update({c: (f"_mask{k}", sets) for k, (c, sets) in enumerate(concept_sets)})
     least.update({pair: f"_least{j}" for j, pair in enumerate(least_pairs)})
     found.update({name: f"_found{j}" for j, name in enumerate(item_sets)})
@@ -2189,11 +2279,12 @@ def compile_records(
     whole: bool = False,
     keep: Keep = _as_is,
     merged: ir_t.Table | None = None,
+    absent: frozenset[str] = frozenset(),
 ) -> CompiledRecords:
-    """The whole reading: rows, then (when ``encounters`` makes the encounters table from the
-    rows) the episodes, with ``merged`` records read as their survivor's (`compile_episodes`);
-    the problems of both in one table."""
-    rows, problems, types = compile_rows(spec, resources, keep)
+    """The whole reading: rows (none of the ``absent`` types: `compile_rows`), then (when
+    ``encounters`` makes the encounters table from the rows) the episodes, with ``merged``
+    records read as their survivor's (`compile_episodes`); the problems of both in one table."""
+    rows, problems, types = compile_rows(spec, resources, keep, absent)
     episodes = None
     if encounters is not None:
         episodes, more = compile_episodes(spec, rows, types, encounters(rows), whole, keep, merged)
@@ -2266,10 +2357,13 @@ def run_records(
     inputs = {r: t.get_name() for r, t in resources.items()}
     # the value sets' codes are a table of the engine, named by the SQL, not written in it
     value_codes = value_codes_table(con).get_name()
+    # the types with no line are not read (`LoadedResources`): a plan per set of them
+    absent = _absent(resources)
     key = (
         id(spec),
         con.name,
         whole,
+        tuple(sorted(absent)),
         tuple(sorted((r, tuple(t.schema().items())) for r, t in resources.items())),
         tuple(con.table(encounters).schema().items()),
         sql_shape(load_codes()),
@@ -2285,7 +2379,7 @@ def run_records(
             plan = _Plan(**kept)
         else:
             # compiling stores every table as it goes: this call's tables exist already
-            plan = _record_plan(con, spec, resources, encounters, prefix, whole, merged)
+            plan = _record_plan(con, spec, resources, encounters, prefix, whole, merged, absent)
             plan_cache.save_plan(disk_key, dataclasses.asdict(plan))
             stored = True
         _PLANS[key] = plan
@@ -2327,7 +2421,7 @@ def _done_after(
 ) -> dict[int, list[str]]:
     """For each statement, the stored tables (and ``inputs``) no later statement reads: the
     statement that last reads them, through the views it reads too (a view is read when a
-    table is made from it). Views and ``outputs`` are kept."""
+    table is made from it); an input none reads, the first. Views and ``outputs`` are kept."""
     names = {t for t, _ in statements} | inputs
     reads: dict[str, set[str]] = {}  # a view -> the stored tables it reads
     last: dict[str, int] = {}
@@ -2346,6 +2440,8 @@ def _done_after(
     for name, i in last.items():
         if name not in outputs and (name in inputs or _VIEW not in name):
             out.setdefault(i, []).append(name)
+    # an input no statement reads (a type with no line: `LoadedResources.absent`) after the first
+    out.setdefault(0, []).extend(sorted(n for n in inputs if n not in last and n not in outputs))
     return out
 
 
@@ -2370,6 +2466,7 @@ def _record_plan(
     prefix: str,
     whole: bool,
     merged: str | None = None,
+    absent: frozenset[str] = frozenset(),
 ) -> _Plan:
     """Compile the reading once, storing its tables, and note each statement as a template."""
     placeholders = {name.get_name(): f"@in_{r}@" for r, name in resources.items()}
@@ -2395,7 +2492,7 @@ def _record_plan(
 
     merged_table = con.table(merged) if merged is not None else None
     out = compile_records(
-        spec, resources, lambda rows: con.table(encounters), whole, keep, merged_table
+        spec, resources, lambda rows: con.table(encounters), whole, keep, merged_table, absent
     )
     assert out.episodes is not None
     episodes = keep(out.episodes, "episodes").get_name()

@@ -280,12 +280,19 @@ class ItemRows:
     and the resource, without the list, is put at that key (``_report.status``: the report's
     status beside the finding's); ``own`` is not used. As with ``whole``, only the items give
     rows; an item that is not a JSON object has only that key. Its row's ``ref`` and ``n`` are
-    still the resource's (a problem names the report the card can show)."""
+    still the resource's (a problem names the report the card can show).
+
+    With ``then``, each item read as a resource has items of its own, read by ``then`` as a
+    resource's are: a contained panel's ``component``s (`ItemRows` of the panel, inside the
+    report). Its rows follow the item's own row (none of its own with ``whole`` or
+    ``container``), in list order, and keep everything else of the item (the report at
+    ``container`` included)."""
 
     path: str
     own: tuple[str, ...]
     whole: str | None = None
     container: str | None = None
+    then: ItemRows | None = None
 
 
 @dataclass(frozen=True, slots=True)

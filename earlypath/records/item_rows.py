@@ -29,7 +29,16 @@ def item_resources(resource: dict[str, Any], items: ItemRows) -> list[dict[str, 
     """One JSON object per item of ``resource[items.path]`` (none when that is not a list): the
     resource without the list and its ``own`` keys, with the item's ``own`` keys (or, with
     ``whole``, the item itself at that key; with ``container``, the item itself with the resource
-    at that key)."""
+    at that key), each followed by its own items when ``items.then`` reads them."""
+    out = _items_of(resource, items)
+    if items.then is None:
+        return out
+    # each item's own items after it (a contained panel, then its components)
+    return [row for item in out for row in with_its_items(item, items.then)]
+
+
+def _items_of(resource: dict[str, Any], items: ItemRows) -> list[dict[str, Any]]:
+    """`item_resources` of one level (``items.then`` not read)."""
     listed = resource.get(items.path)
     if type(listed) is not list or not listed:
         return []

@@ -654,16 +654,21 @@ class _Generator:
 
     def grouped(self) -> list[tuple[str, list[Any]]] | None:
         """The row specs by resource type (types in the order of their first spec), so that
-        each resource is visited once for all its specs; None (one loop per spec, as the
+        each resource is visited once for all its specs (twice when a spec joins a table its
+        own type fills); None (one loop per spec, as the
         definition lists them) without the closures, or when a spec joins a table (`Joined`)
         whose filling specs would not all be read before it, as they are in the definition's
         order."""
         if self.closure is None:
             return None
         rows = list(self.compiled.rows)
-        kinds: dict[str, list[Any]] = {}
+        # a spec that joins a table filled from its own type (a report's findings read, joined
+        # by the report) is read in a second visit of that type, once that table is whole
+        kinds: dict[tuple[str, bool], list[Any]] = {}
         for r in rows:
-            kinds.setdefault(r.spec.resource, []).append(r)
+            filled = {x.spec.table for x in rows if x.spec.resource == r.spec.resource}
+            second = bool(_joined_tables(row_roots(r.spec)[0]) & filled)
+            kinds.setdefault((r.spec.resource, second), []).append(r)
         grouped = [r for specs in kinds.values() for r in specs]
         for r in rows:
             for table in _joined_tables(row_roots(r.spec)[0]):
@@ -671,7 +676,7 @@ class _Generator:
                 now = {id(x) for x in grouped[: grouped.index(r)] if x.spec.table == table}
                 if before != now:
                     return None
-        return list(kinds.items())
+        return [(kind, specs) for (kind, _), specs in kinds.items()]
 
     def type_function(self, kind: str, specs: list[Any]) -> str:
         """One function reading a resource ``j`` of this type for all its row specs, appending

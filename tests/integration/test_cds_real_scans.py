@@ -17,17 +17,17 @@ from typing import Any
 import pytest
 
 from earlypath.fhir.cards import md
-from earlypath.records import definition
 from earlypath.records.definition import UNCONFIRMED_MESSAGE
 from earlypath.web.cds import REQUIRED
 from tests.integration.cds_reading import FakeFhir, with_server
 from tests.integration.fhir_data import PATIENT_ID, hook_request, prefetch_for
 from tests.records.scan_shapes import (
     CONTAINED_CASES,
-    CONTAINED_NAMED,
+    CONTAINED_PANEL,
     CONTAINED_PROBLEMS,
     NEEDS_SCAN,
     NO_OFFER,
+    NOT_NAMED,
     OFFER,
     SCAN_AS_CONDITION,
     SCAN_DATING,
@@ -76,17 +76,20 @@ def test_a_preliminary_scan_is_named_on_the_card_as_not_confirming(client):
 def test_a_scan_report_not_read_in_full_is_named_on_the_card(client, shape):
     """A contained panel, a contained finding its result does not name, findings only as text."""
     card = _card(client, CASES[shape][0])
-    message = getattr(definition, CONTAINED_PROBLEMS[shape])
+    message = CONTAINED_PROBLEMS[shape]
     assert f"- {md('DiagnosticReport/us-report')}: {md(message)}" in card["detail"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a contained panel's components are not read: the records IR has one level of "
-    "ItemRows (a component inside a contained Observation inside the report is two)",
-)
 def test_a_contained_panels_components_are_read_on_the_card(client):
-    assert _card(client, CASES[CONTAINED_NAMED][0])["summary"].startswith(SUMMARY_START[OFFER])
+    """Was a strict expected failure (stop 22): the records IR had one level of item rows."""
+    card = _card(client, CASES[CONTAINED_PANEL][0])
+    assert card["summary"].startswith(SUMMARY_START[OFFER])
+    assert "- scans: DiagnosticReport/us-report" in card["detail"]  # its evidence
+
+
+@pytest.mark.parametrize("shape", NOT_NAMED)
+def test_a_scan_report_read_in_full_is_not_named(client, shape):
+    assert f"- {md('DiagnosticReport/us-report')}:" not in _card(client, CASES[shape][0])["detail"]
 
 
 def test_discovery_asks_for_her_scan_reports_and_requires_them(client):

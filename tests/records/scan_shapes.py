@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from earlypath.records import definition
 from tests.integration.fhir_data import (
     LOINC,
     PATIENT_ID,
@@ -25,7 +26,7 @@ from tests.integration.fhir_data import (
     eligible_resources,
     observation,
 )
-from tests.records.real_shapes import component, us_panel
+from tests.records.real_shapes import CRL_CM, RATE_150, component, us_panel
 
 OFFER, NO_OFFER, NEEDS_SCAN = "offer", "do_not_offer", "needs_information"
 # SNOMED CT 65727000 Intrauterine pregnancy, 34801009 Ectopic pregnancy, 17369002 Miscarriage
@@ -182,8 +183,8 @@ MISSED_CONCEPT = {
 UNCERTAIN_CONCEPT = {"coding": [{"system": SNOMED, "code": "281307002"}]}
 # A lab's hCG report: its own code (LOINC 21198-7 hCG) names the report, not a result
 HCG_REPORT = {"coding": [{"system": LOINC, "code": "21198-7"}]}
-# the case whose report holds a panel (its components are not read, and the report is named)
-CONTAINED_NAMED = "report-contained-panel"
+# the case whose report holds a panel (its components read as an exported panel's, stop 23)
+CONTAINED_PANEL = "report-contained-panel"
 
 # shape -> (her record, the decision). A scan report's coded conclusion is read as an
 # Observation of that finding (fixed, stop 20: it was not read at all, so a report concluding a
@@ -361,7 +362,8 @@ CONTAINED_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
         OFFER,
     ),
     "report-contained-unreferred": (scanned(_unreferred()), NEEDS_SCAN),
-    CONTAINED_NAMED: (scanned(scan_report(contained=[_PANEL])), NEEDS_SCAN),
+    # fixed (stop 23): a contained panel's components were not read (named only)
+    CONTAINED_PANEL: (scanned(scan_report(contained=[_PANEL])), OFFER),
     "scan-report-free-text-only": (scanned(_text_only()), NEEDS_SCAN),
     "scan-report-presented-form-only": (
         scanned(
@@ -373,12 +375,93 @@ CONTAINED_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
         NEEDS_SCAN,
     ),
 }
+# A contained Observation with an element of the wrong JSON type (stop 23: read as absent without
+# a word; now named as an exported Observation's is): its code a string, its value a number, its
+# date a number (then dated by the report), a panel's component's value a number.
+_BAD_CODE = {**contained(*_IUP), "code": "370383002"}
+_BAD_VALUE = {**_CRL_95, "valueQuantity": 9.5}
+_BAD_DATE = {**contained(*_IUP), "effectiveDateTime": 20260101}
+_BAD_COMPONENT = {
+    **_PANEL,
+    "component": [
+        *_PANEL["component"],
+        {**component(LOINC, "11957-8"), "valueQuantity": 9.5},
+    ],
+}
+# A contained panel (stop 23: its components were not read): an early pregnancy scan panel whose
+# components carry the location, the crown-rump length and the heartbeat, her only scan; the
+# panel of a preliminary report confirms nothing.
+_FULL_PANEL = {
+    **us_panel(
+        [
+            component("https://trust.example/results", "SAC-LOC", valueCodeableConcept=IUP_CONCEPT),
+            CRL_CM,
+            RATE_150,
+        ]
+    ),
+    "id": "c-panel",
+}
+del _FULL_PANEL["subject"]
+CONTAINED_REPORTS |= {
+    "report-contained-panel-iup-crl-heart": (
+        _her_record_without_scan(scan_report(contained=[_FULL_PANEL])),
+        OFFER,
+    ),
+    "preliminary-report-contained-panel": (
+        scanned(scan_report(contained=[_PANEL], status="preliminary")),
+        NEEDS_SCAN,
+    ),
+    "report-contained-code-not-an-object": (
+        scanned(scan_report(contained=[_BAD_CODE])),
+        NEEDS_SCAN,
+    ),
+    "report-contained-value-not-an-object": (
+        _her_record_without_scan(scan_report(contained=[contained(*_IUP), _BAD_VALUE])),
+        OFFER,
+    ),
+    "report-contained-date-not-text": (scanned(scan_report(contained=[_BAD_DATE])), OFFER),
+    "report-contained-component-value-not-an-object": (
+        scanned(scan_report(contained=[_BAD_COMPONENT])),
+        OFFER,
+    ),
+}
+# A scan report whose coded findings are none of them in a value set earlypath reads (stop 23:
+# silent; now named): a local code for the yolk sac in its conclusion, or a contained
+# Observation of it; not named when one finding beside it is read.
+_YOLK_SAC = {"coding": [{"system": "https://trust.example/results", "code": "YOLK-SAC"}]}
+_YOLK_SAC_SEEN = {
+    **contained("c-ys", "https://trust.example/results", "YOLK-SAC"),
+    "valueBoolean": True,
+}
+CONTAINED_REPORTS |= {
+    "scan-report-conclusion-none-read": (scanned(scan_report(conclusion=_YOLK_SAC)), NEEDS_SCAN),
+    "scan-report-contained-none-read": (
+        scanned(scan_report(contained=[_YOLK_SAC_SEEN])),
+        NEEDS_SCAN,
+    ),
+    "scan-report-one-finding-read": (
+        scanned(scan_report(conclusion=_YOLK_SAC, contained=[contained(*_IUP), _YOLK_SAC_SEEN])),
+        OFFER,
+    ),
+}
+# the reports read in full: no problem names them
+NOT_NAMED = (CONTAINED_PANEL, "report-contained-iup-crl-heart", "scan-report-one-finding-read")
+_MALFORMED = definition.CONTAINED_MALFORMED_PREFIX
 # shape -> the report named, and why (`earlypath.records.definition`)
 CONTAINED_PROBLEMS = {
-    "report-contained-unreferred": "REPORT_UNREFERRED_MESSAGE",
-    CONTAINED_NAMED: "REPORT_CONTAINED_MESSAGE",
-    "scan-report-free-text-only": "SCAN_TEXT_ONLY_MESSAGE",
-    "scan-report-presented-form-only": "SCAN_TEXT_ONLY_MESSAGE",
+    "report-contained-unreferred": definition.REPORT_UNREFERRED_MESSAGE,
+    "scan-report-free-text-only": definition.SCAN_TEXT_ONLY_MESSAGE,
+    "scan-report-presented-form-only": definition.SCAN_TEXT_ONLY_MESSAGE,
+    "scan-report-conclusion-none-read": definition.SCAN_NOTHING_READ_MESSAGE,
+    "scan-report-contained-none-read": definition.SCAN_NOTHING_READ_MESSAGE,
+    "report-contained-code-not-an-object": f"{_MALFORMED}code is not a JSON object; read as absent",
+    "report-contained-value-not-an-object": (
+        f"{_MALFORMED}valueQuantity is not a JSON object; read as absent"
+    ),
+    "report-contained-date-not-text": f"{_MALFORMED}effectiveDateTime is not text; read as absent",
+    "report-contained-component-value-not-an-object": (
+        f"{_MALFORMED}a component's valueQuantity is not a JSON object; read as absent"
+    ),
 }
 
 # One finding given more than once must count once where counts matter. shape -> (her record,
@@ -413,6 +496,12 @@ COUNTED_ONCE: dict[str, tuple[list[dict[str, Any]], str, Any]] = {
     ),
     "crl-contained-and-exported": (
         [*eligible_resources(), scan_report(contained=[_CRL_95])],
+        "dating_crl_mm",
+        9.5,
+    ),
+    # the length read from a contained panel's component (0.95 cm)
+    "crl-in-contained-panel-only": (
+        _her_record_without_scan(scan_report(contained=[_FULL_PANEL])),
         "dating_crl_mm",
         9.5,
     ),

@@ -115,3 +115,84 @@ def test_a_contained_finding_is_read_on_every_python_path_and_duckdb(
     found = tables["found"].to_pyarrow().to_pylist()
     assert _got(found) == EXPECTED
     assert {r["patient"] for r in found} == {"Patient/a"}
+
+
+# `ItemRows.then` (stop 23): a contained panel's components, each read as an exported panel's
+# are (code and value the component's, the rest the panel's, the report still beside it)
+NESTED = EpisodeSpec(
+    rows=(
+        RowSpec(
+            "found",
+            "DiagnosticReport",
+            Const(True),
+            Field("_report.subject.reference", "str"),
+            (
+                ("code", FirstCode(Concept("code"))),
+                ("value", Field("valueQuantity.value", "num")),
+                ("status", Field("status", "str")),
+                ("report_status", Field("_report.status", "str")),
+                ("own_id", Field("id", "str")),
+                ("referred", REFERRED),
+            ),
+            items=ItemRows(
+                "contained",
+                (),
+                container="_report",
+                then=ItemRows("component", ("code", "valueQuantity")),
+            ),
+        ),
+    ),
+    steps=(),
+)
+PANEL_REPORTS = [
+    _report(
+        "panel",
+        contained=[
+            _finding(
+                "p1",
+                "panel-code",
+                component=[
+                    {"code": {"coding": [{"code": "crl"}]}, "valueQuantity": {"value": 9.5}},
+                    {"code": {"coding": [{"code": "loc"}]}},
+                    "not-an-object",
+                ],
+            ),
+            _finding("f1", "c1", component="not-a-list"),
+        ],
+        result=[{"reference": "#p1"}],
+    ),
+    *REPORTS,
+]
+# (ref, code, value, status, report status, own id, referred): the panel, then its components
+# (a component that is not an object: the panel's elements but for its code and value)
+EXPECTED_NESTED = sorted(
+    [
+        *((ref, code, None, *rest) for ref, code, *rest in EXPECTED),
+        ("DiagnosticReport/panel", "panel-code", None, "final", "partial", "p1", True),
+        ("DiagnosticReport/panel", "crl", 9.5, "final", "partial", "p1", True),
+        ("DiagnosticReport/panel", "loc", None, "final", "partial", "p1", True),
+        ("DiagnosticReport/panel", None, None, "final", "partial", "p1", True),
+        ("DiagnosticReport/panel", "c1", None, "final", "partial", "f1", False),
+    ],
+    key=str,
+)
+NESTED_COLUMNS = ("ref", "code", "value", "status", "report_status", "own_id", "referred")
+
+
+def _nested(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted((tuple(r.get(c) for c in NESTED_COLUMNS) for r in rows), key=str)
+
+
+def test_a_contained_panels_components_are_read_on_every_python_path_and_duckdb(
+    tmp_path: Path,
+) -> None:
+    for fused in (True, False):
+        assert _nested(read_rows(NESTED, PANEL_REPORTS, fused=fused).tables["found"]) == (
+            EXPECTED_NESTED
+        )
+    path = tmp_path / "DiagnosticReport.ndjson"
+    path.write_text("".join(json.dumps(r) + "\n" for r in PANEL_REPORTS), encoding="utf-8")
+    con = ibis.duckdb.connect()
+    loaded = load_resources(con, {"DiagnosticReport": [path]}, NESTED, "w")
+    tables, _, _ = compile_rows(NESTED, loaded)
+    assert _nested(tables["found"].to_pyarrow().to_pylist()) == EXPECTED_NESTED
