@@ -10,6 +10,7 @@ audit does, and then check that every engine reads them alike.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,43 @@ def one_woman(merges: Merges, patient: str | None) -> set[str]:
         return set()
     kept = merges.survivor.get(patient, patient)
     return {kept, *merges.merged_into(kept)}
+
+
+# A literal reference: [base/]Type/id[/_history/version] (the tests' ids are not all FHIR ids).
+_LITERAL = re.compile(
+    r"^(?P<head>(?:.*/)?[A-Z][A-Za-z]+/)(?P<id>[^/?#]+)(?P<tail>/_history/[^/]*)?$"
+)
+_UUID = "urn:uuid:"
+
+
+def namespaced(resources: list[dict[str, Any]], space: str) -> list[dict[str, Any]]:
+    """The resources with ``space`` before each resource's id and before the id of every literal
+    reference in them (``Type/id``, absolute, versioned or ``urn:uuid:``; ``#contained`` and
+    identifier references stay as they are): several scenarios' records in one export cannot
+    then share a patient, an encounter or any resource. Lines of no type keep their id."""
+    return [_namespaced(r, space, top=True) for r in resources]
+
+
+def _namespaced(value: Any, space: str, top: bool = False) -> Any:
+    if isinstance(value, list):
+        return [_namespaced(v, space) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        if key == "reference" and isinstance(item, str):
+            out[key] = _reference(item, space)
+        elif key == "id" and top and "resourceType" in value and isinstance(item, str):
+            out[key] = f"{space}{item}"  # (a contained resource's id is local: "#id" finds it)
+        else:
+            out[key] = _namespaced(item, space)
+    return out
+
+
+def _reference(reference: str, space: str) -> str:
+    if reference.startswith(_UUID):
+        return f"{_UUID}{space}{reference.removeprefix(_UUID)}"
+    found = _LITERAL.match(reference)
+    if found is None:
+        return reference
+    return f"{found['head']}{space}{found['id']}{found['tail'] or ''}"

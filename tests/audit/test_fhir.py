@@ -75,13 +75,5 @@ def test_fhir_and_csv_of_the_same_cohort_give_the_same_decisions(exports: dict[s
             assert str(fhir[i][column]) == str(csv[i][column]), (i, column)
 
 
-@pytest.mark.spark
-def test_fhir_export_on_spark(exports: dict[str, Path], spark: Any) -> None:
-    out = exports["out"]
-    run_audit(exports["fhir"], out / "s", engine="spark", spark=spark)
-    run_audit(exports["fhir"], out / "d")
-    keep = ["row_number", "episode_id", "decision", "recommendations", "missing", "adherence"]
-    assert (
-        pq.read_table(out / "s" / "episodes.parquet").select(keep).to_pylist()
-        == pq.read_table(out / "d" / "episodes.parquet").select(keep).to_pylist()
-    )
+# Spark: the scenario of this module in tests/audit/test_spark_agreement.py (audited there
+# with the other scenarios, once: a Spark audit costs tens of seconds whatever its size).

@@ -313,13 +313,8 @@ def test_a_reference_to_another_resource_type_links_nothing(tmp_path: Path) -> N
     assert result.summary["reconciliation"]["excluded_by_reason"] == {EXCLUDED_NOT_PREGNANT: 1}
 
 
-@pytest.mark.spark
-def test_spark_judges_and_counts_as_duckdb_does(tmp_path: Path, spark: Any) -> None:
-    folder = synthea_like.write(tmp_path / "export")
-    run_audit(folder, tmp_path / "s", engine="spark", spark=spark)
-    run_audit(folder, tmp_path / "d")
-    assert _summary(tmp_path / "s")["reconciliation"] == _summary(tmp_path / "d")["reconciliation"]
-    assert set(_episodes(tmp_path / "s")) == {e for e, why in synthea_like.TRUTH.items() if not why}
+# Spark: the scenario of this module in tests/audit/test_spark_agreement.py (audited there
+# with the other scenarios, once: a Spark audit costs tens of seconds whatever its size).
 
 
 def test_a_manifest_finds_files_a_server_named_without_a_suffix(tmp_path: Path) -> None:

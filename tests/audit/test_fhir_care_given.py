@@ -284,13 +284,5 @@ def test_prescribed_on_is_the_prescription_day_else_the_dispense_day(tmp_path: P
     )
 
 
-@pytest.mark.spark
-def test_spark_reads_the_care_given_as_duckdb_does(
-    folders: dict[str, Path],
-    audited: dict[tuple[str, str], tuple[dict, Path]],
-    tmp_path: Path,
-    spark: Any,
-) -> None:
-    on_spark = _audit(folders["with"], tmp_path / "s", "spark", spark=spark)
-    _check(on_spark, WITH_PRESCRIPTIONS)
-    assert on_spark == audited[("with", "duckdb")][0]
+# Spark: the scenario of this module in tests/audit/test_spark_agreement.py (audited there
+# with the other scenarios, once: a Spark audit costs tens of seconds whatever its size).

@@ -57,9 +57,5 @@ def test_the_flat_table_holds_the_number_read(export_folder: Path) -> None:
         assert cell == (None if previous is None else str(previous)), name
 
 
-@pytest.mark.spark
-def test_spark_reads_counts_as_the_other_engines_do(
-    export_folder: Path, tmp_path: Path, spark: Any
-):
-    # (the same expectations as DuckDB's test above: no second DuckDB run here)
-    _check(_decisions(export_folder, tmp_path / "s", "spark", spark=spark))
+# Spark: the scenario of this module in tests/audit/test_spark_agreement.py (audited there
+# with the other scenarios, once: a Spark audit costs tens of seconds whatever its size).

@@ -89,10 +89,5 @@ def test_the_engines_agree_on_icd10_diagnoses(export_folder: Path, tmp_path: Pat
     assert duck == _decisions(export_folder, tmp_path / "p", "python")
 
 
-@pytest.mark.spark
-def test_spark_reads_icd10_diagnoses_as_duckdb_does(
-    export_folder: Path, tmp_path: Path, spark: Any
-) -> None:
-    on_spark = _decisions(export_folder, tmp_path / "s", "spark", spark=spark)
-    _check(on_spark)
-    assert on_spark == _decisions(export_folder, tmp_path / "d", "duckdb")
+# Spark: the scenario of this module in tests/audit/test_spark_agreement.py (audited there
+# with the other scenarios, once: a Spark audit costs tens of seconds whatever its size).

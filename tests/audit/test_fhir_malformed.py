@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from earlypath.audit.run import run_audit
-from tests.conftest_spark import spark_session
 from tests.fhir_exports import one_export, write_export
 from tests.integration.fhir_data import eligible_resources
 from tests.records.malformed_shapes import (
@@ -144,14 +143,14 @@ def test_a_dispense_or_dose_that_cannot_say_what_was_given_leaves_the_care_unkno
             assert rows[shape]["adherence"] == "care_unknown", shape
 
 
-@pytest.mark.spark
-def test_spark_reads_and_reports_malformed_records_as_the_service_does(tmp_path: Path) -> None:
+def spark_export() -> dict[str, list[dict[str, Any]]]:
+    """One record holding every shape: `tests/audit/test_spark_agreement.py` reads it on Spark
+    (with its other scenarios, once) and checks Spark reads and reports them as the service
+    does (`assert_same`)."""
     added = [copy.deepcopy(r) for r, _, _ in MEDICINES.values()]
     added += [r for r, _, _ in CARE_EVENTS.values()]
     added += [panel(c) for c, _ in COMPONENTS.values()]
     added += [panel_of(c) for c, _ in PANEL_COMPONENTS.values()]
-    for i, resource in enumerate(added):  # one record holding every shape
+    for i, resource in enumerate(added):
         resource["id"] = f"{resource['id']}-{i}"
-    export = export_of([*eligible_resources(), *added])
-    folder = write_export(export, tmp_path)
-    assert_same(export, audit_reading(ibis.pyspark.connect(spark_session()), folder, "sp", export))
+    return export_of([*eligible_resources(), *added])

@@ -542,6 +542,30 @@ CRL_VALUES = st.one_of(
 )
 UNITS = st.sampled_from(["mm", "mm", "cm", "MM", " mm", "Cm", "millimetre", "centimeter", "in", ""])
 STATUS = st.sampled_from(["final"] * 4 + ["amended", "preliminary", "registered", "cancelled"])
+# A count of past pregnancy outcomes (HL7 IPS Observation-pregnancy-outcome-uv-ips: valueQuantity
+# with the unit '1', or valueInteger), and the shapes named, not read: no value, a bound, another
+# unit, a decimal, a negative number, more than 30.
+COUNT_VALUES = st.one_of(
+    st.sampled_from([0, 1, 2, 3, 31, -1]).map(lambda n: {"valueInteger": n}),
+    st.tuples(
+        st.sampled_from([0, 1, 2, 2.0, 1.5, 40]),
+        st.sampled_from(
+            [
+                {"unit": "1"},
+                {"unit": "1", "system": "http://unitsofmeasure.org", "code": "1"},
+                {"code": "{#}"},
+                {},
+                {"unit": "mL"},
+                {"unit": "1", "comparator": ">="},
+            ]
+        ),
+    ).map(lambda t: {"valueQuantity": {"value": t[0], **t[1]}}),
+    st.just({}),
+)
+REPORT_STATUS = st.sampled_from(
+    ["final", "final", "amended", "appended", "partial", "preliminary", "entered-in-error"]
+)
+SCAN_REPORT_CODES = [concept(LOINC, "11525-3"), concept(SNOMED, "268445003")]
 
 
 @st.composite
@@ -599,7 +623,7 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
             ["lmp", "lmp", "crl", "crl", "bleeding", "bleeding", "iup", "iup", "ectopic", "finding"]
             + ["msd", "heart-rate", "heart-rate", "heart-finding", "miscarriage", "history"]
             + ["status", "status", "hcg", "hcg", "ga", "not-pregnant", "other"]
-            + ["panel", "panel"]
+            + ["panel", "panel", "count"]
         )
     )
     if kind == "panel":
@@ -661,6 +685,9 @@ def observations(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any
     elif kind == "ga":
         resource["code"] = concept(LOINC, "49051-6", "Gestational age in weeks")
         resource["valueQuantity"] = {"value": 8, "unit": "wk"}
+    elif kind == "count":  # IPS "History of Pregnancy": a count of past outcomes
+        resource["code"] = concept(LOINC, draw(st.sampled_from(["11614-5", "11614-5", "11612-9"])))
+        resource.update(draw(COUNT_VALUES))
     elif kind == "other":
         resource["code"] = concept(LOINC, "8302-2", "Body height")
     else:  # a scan finding carried in the value
@@ -705,6 +732,39 @@ def panels(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
         components.append(kept if draw(st.integers(0, 12)) else "not an object")
     panel["component"] = components
     return panel
+
+
+@st.composite
+def scan_reports(draw: Any, rid: str, patient: str, days: Days) -> dict[str, Any]:
+    """A scan report (DiagnosticReport) whose findings are ``contained`` Observations: most
+    referred to by its ``result`` ("#id"; read as her Observations), now and then one it does not
+    refer to (named, not read); each dated or not (then by the report), with or without a
+    subject; now and then a coded conclusion beside them."""
+    report: dict[str, Any] = {
+        "resourceType": "DiagnosticReport",
+        "id": rid,
+        "status": draw(REPORT_STATUS),
+        "code": draw(st.sampled_from(SCAN_REPORT_CODES)),
+        "subject": {"reference": patient},
+    }
+    dated = draw(observation_dates(days))
+    if "effectiveDateTime" in dated or "issued" in dated:
+        report.update({k: v for k, v in dated.items() if k in ("effectiveDateTime", "issued")})
+    contained, result = [], []
+    for i in range(draw(st.integers(1, 3))):
+        finding = draw(observations(f"f{i}", patient, days))
+        if draw(st.booleans()):
+            finding.pop("subject")
+        contained.append(finding)
+        if draw(st.integers(0, 5)):
+            result.append({"reference": f"#f{i}"})
+    report["contained"] = contained
+    if result:
+        report["result"] = result
+    if draw(st.integers(0, 3)) == 0:
+        code = draw(st.sampled_from(["370383002", "34801009", "17369002", "38341003"]))
+        report["conclusionCode"] = [concept(SNOMED, code)]
+    return report
 
 
 MEDICATIONS = [
@@ -895,6 +955,7 @@ def patient_records(draw: Any, index: int) -> dict[str, list[dict]]:
         "Observation": lambda i: observations(f"{pid}-o{i}", patient, days),
         "MedicationRequest": lambda i: requests(f"{pid}-m{i}", patient, days, encounters),
         "AllergyIntolerance": lambda i: allergies(f"{pid}-a{i}", patient, tuple(dates)),
+        "DiagnosticReport": lambda i: scan_reports(f"{pid}-r{i}", patient, days),
         **{
             kind: lambda i, kind=kind: care_events(
                 kind, f"{pid}-{kind[10]}{i}", patient, days, encounters
@@ -909,9 +970,12 @@ def patient_records(draw: Any, index: int) -> dict[str, list[dict]]:
         "AllergyIntolerance": 2,
         "MedicationDispense": 2,
         "MedicationAdministration": 1,
+        "DiagnosticReport": 1,
     }
     for kind, make in makers.items():
-        count = draw(st.integers(0, sizes[kind]))
+        # (a scan report with its findings for about one woman in four)
+        counts = st.sampled_from([0, 0, 0, 1]) if kind == "DiagnosticReport" else None
+        count = draw(st.integers(0, sizes[kind]) if counts is None else counts)
         export[kind] = [draw(make(i)) for i in range(count)]
         for resource in export[kind]:  # each written its own way: relative, absolute, urn:uuid
             owner = "patient" if kind == "AllergyIntolerance" else "subject"

@@ -116,14 +116,8 @@ def test_the_engines_agree_on_one_export_of_every_case(tmp_path: Path) -> None:
     assert rows["duckdb"] == rows["python"]
 
 
-@pytest.mark.spark
-def test_spark_reads_her_medicines_as_duckdb_does(tmp_path: Path, spark: Any) -> None:
-    folder = write_export(one_export(_cases()), tmp_path / "in")
-    run_audit(folder, tmp_path / "d", engine="duckdb")
-    run_audit(folder, tmp_path / "s", engine="spark", spark=spark)
-    on_spark = _episodes(tmp_path / "s")
-    _check(on_spark)
-    assert on_spark == _episodes(tmp_path / "d")
+# Spark: the scenario of this module in tests/audit/test_spark_agreement.py (audited there
+# with the other scenarios, once: a Spark audit costs tens of seconds whatever its size).
 
 
 @pytest.mark.parametrize("engine", ENGINES)

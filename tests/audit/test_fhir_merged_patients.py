@@ -70,10 +70,5 @@ def test_an_export_without_links_says_nothing_of_merges(tmp_path: Path) -> None:
     assert "patient_merges" not in summary["fhir_export"]
 
 
-@pytest.mark.spark
-def test_spark_reads_merged_records_as_duckdb_does(
-    export_folder: Path, tmp_path: Path, spark: Any
-) -> None:
-    on_spark = _audit(export_folder, tmp_path / "s", "spark", spark=spark)
-    _check(on_spark)
-    assert on_spark == _audit(export_folder, tmp_path / "d", "duckdb")
+# Spark: the scenario of this module in tests/audit/test_spark_agreement.py (audited there
+# with the other scenarios, once: a Spark audit costs tens of seconds whatever its size).

@@ -16,8 +16,7 @@ import earlypath.audit.fhir_flat as fhir_flat
 from earlypath.audit.fhir_files import discover_export
 from earlypath.audit.fhir_read import read_fhir_export
 from earlypath.audit.run import run_audit
-from tests.conftest_spark import spark_session
-from tests.fhir_exports import one_export, write_export
+from tests.fhir_exports import write_export
 from tests.records.panel_vignettes import woman_with_panel
 from tests.records.real_shapes import export_of
 
@@ -68,24 +67,5 @@ def test_a_panel_entered_in_error_dates_nothing(engine: str, tmp_path: Path) -> 
     assert episode["gestation_days"] is None
 
 
-@pytest.mark.spark
-def test_spark_reads_each_panel_finding_and_offers(tmp_path: Path) -> None:
-    """Every woman in one export (each her own patient and encounter), read once and audited
-    once: a Spark pipeline costs tens of seconds whatever its size (was one per fact)."""
-    spark = spark_session()
-    export = one_export({fact: export_of(woman_with_panel(fact)) for fact in FLAT})
-    folder = write_export(export, tmp_path / "in")
-    table, _ = read_fhir_export(
-        ibis.pyspark.connect(spark), discover_export(folder, fhir_flat.RESOURCES), "pc"
-    )
-    rows = {row["episode_id"]: row for row in table.to_pyarrow().to_pylist()}
-    assert sorted(rows) == sorted(f"enc-{fact}" for fact in FLAT)
-    for fact, cells in FLAT.items():
-        row = rows[f"enc-{fact}"]
-        assert {k: row[k] for k in cells} == cells, fact
-    run_audit(folder, tmp_path / "out", engine="spark", spark=spark)
-    episodes = {
-        e["episode_id"]: e for e in pq.read_table(tmp_path / "out" / "episodes.parquet").to_pylist()
-    }
-    assert episodes["enc-crl"]["decision"] == "offer"
-    assert episodes["enc-crl"]["gestation_days"] == 49
+# Spark: the scenario of this module in tests/audit/test_spark_agreement.py (audited there
+# with the other scenarios, once: a Spark audit costs tens of seconds whatever its size).

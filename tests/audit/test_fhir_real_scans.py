@@ -86,13 +86,8 @@ def test_the_service_and_the_audit_read_steps_and_problems_alike(export_folder: 
         assert reading[at.index(shape)]["steps"][step] == value, shape
 
 
-@pytest.mark.spark
-def test_spark_reads_scan_results_as_duckdb_does(
-    export_folder: Path, tmp_path: Path, spark: Any
-) -> None:
-    on_spark = _decisions(export_folder, tmp_path / "s", "spark", spark=spark)
-    _check(on_spark, CASES)
-    assert on_spark == _decisions(export_folder, tmp_path / "d", "duckdb")
+# Spark: the scenario of this module in tests/audit/test_spark_agreement.py (audited there
+# with the other scenarios, once: a Spark audit costs tens of seconds whatever its size).
 
 
 def test_a_scan_report_concluding_a_miscarriage_is_no_offer(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ import pyarrow.parquet as pq
 import pytest
 
 import earlypath.audit.fhir_flat as fhir_flat
-import earlypath.audit.fhir_read as fhir_read
 from earlypath.audit.fhir_files import discover_export
 from earlypath.audit.fhir_read import flatten_fhir_duckdb, read_fhir_export
 from earlypath.audit.run import run_audit
@@ -39,10 +38,13 @@ def _encounter(eid: str, pid: str, **more: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_the_export(tmp_path_factory.mktemp("export"))
+
+
+def write_the_export(folder: Path) -> Path:
     """50 synthetic patients, and: a man's prenatal visit, a woman's visit with no sign of a
     pregnancy, one with no day (rejected), and a prenatal visit of a woman with ethnicity and
     deprivation recorded (the typed visit is her only evidence of a pregnancy)."""
-    folder = tmp_path_factory.mktemp("export")
     write_fhir(generate_chunks(50, seed=12), folder)
     eth = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory"
     _append(
@@ -103,91 +105,50 @@ def _rows(out: Path) -> list[dict[str, Any]]:
     return pq.read_table(out / "episodes.parquet").to_pylist()
 
 
-@pytest.mark.spark
-def test_spark_audits_the_export_as_duckdb_does_without_duckdb_reading_it(
-    export: Path, tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_duckdb_audits_each_encounter_of_the_export(export: Path, tmp_path: Path) -> None:
+    """(Spark audits this export as DuckDB does, without DuckDB reading it: in
+    `tests/audit/test_spark_agreement.py`, with the other scenarios.)"""
     duck = run_audit(export, tmp_path / "d", engine="duckdb")
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("the Spark audit flattened the export with DuckDB")
-
-    monkeypatch.setattr(fhir_read, "flatten_fhir_duckdb", refuse)
-    on_spark = run_audit(export, tmp_path / "s", engine="spark", spark=spark)
-    assert (on_spark.rows_in, on_spark.evaluated, on_spark.rejected, on_spark.excluded) == (
-        duck.rows_in,
-        duck.evaluated,
-        duck.rejected,
-        duck.excluded,
-    )
     assert duck.rejected == 1 and duck.excluded == 2 and duck.rows_in == 54
-    s, d = _rows(tmp_path / "s"), _rows(tmp_path / "d")
-    assert len(s) == len(d) == duck.evaluated
-    assert s == d
-    assert (tmp_path / "s" / "rejects.csv").read_text() == (
-        tmp_path / "d" / "rejects.csv"
-    ).read_text()
-    summary = [json.loads((tmp_path / o / "summary.json").read_text()) for o in ("s", "d")]
-    assert summary[0]["reconciliation"] == summary[1]["reconciliation"]
+    assert len(_rows(tmp_path / "d")) == duck.evaluated
 
 
-@pytest.mark.spark
-def test_spark_reads_a_line_of_another_type_as_its_own_type_as_duckdb_does(
-    tmp_path: Path, spark: Any
-) -> None:
+# Exports of their own shape, audited on Spark in `tests/audit/test_spark_agreement.py`: the
+# files (by name) of each, and what its summary must say of the lines of another type.
+def another_type_files() -> dict[str, list[dict[str, Any]]]:
     """An ectopic Condition inside an Observation part (with a line of no resourceType): seen on
     Spark as on DuckDB (no offer), and counted alike."""
     from tests.integration.fhir_data import eligible_resources
     from tests.records.real_shapes import ectopic_today, export_of
 
-    folder = tmp_path / "in"
-    folder.mkdir()
     export = export_of(eligible_resources())
-    observations = export.pop("Observation")
-    export["Observation.000"] = observations
-    export["Observation.001"] = [ectopic_today(), {"id": "no-type"}]
-    for name, resources in export.items():
-        _append(folder / f"{name}.ndjson", *resources)
-    run_audit(folder, tmp_path / "d", engine="duckdb")
-    run_audit(folder, tmp_path / "s", engine="spark", spark=spark)
-    s, d = _rows(tmp_path / "s"), _rows(tmp_path / "d")
-    assert s == d and [r["decision"] for r in s] == ["do_not_offer"]
-    summary = [json.loads((tmp_path / o / "summary.json").read_text()) for o in ("s", "d")]
-    other = summary[0]["fhir_export"]["lines_of_another_type"]
-    assert other == summary[1]["fhir_export"]["lines_of_another_type"]
-    assert [(o["file"], o["resourceType"], o["read_as"]) for o in other] == [
-        ("Observation.001.ndjson", "Condition", "Condition"),
-        ("Observation.001.ndjson", None, None),
-    ]
+    files = {f"{kind}.ndjson": resources for kind, resources in export.items()}
+    files["Observation.000.ndjson"] = files.pop("Observation.ndjson")
+    files["Observation.001.ndjson"] = [ectopic_today(), {"id": "no-type"}]
+    return files
 
 
-@pytest.mark.spark
-def test_spark_reads_a_condition_inside_a_skipped_file_as_duckdb_does(
-    tmp_path: Path, spark: Any
-) -> None:
+ANOTHER_TYPE_LINES = [  # (file, resourceType, read_as)
+    ("Observation.001.ndjson", "Condition", "Condition"),
+    ("Observation.001.ndjson", None, None),
+]
+
+
+def skipped_file_files() -> dict[str, list[dict[str, Any]]]:
     """An ectopic Condition inside a gzipped Claim file and one in a file whose name gives no
     type: seen on Spark as on DuckDB (no offer), and counted alike."""
-    import gzip
-
     from tests.integration.fhir_data import condition, day, eligible_resources
     from tests.records.real_shapes import ectopic_today, export_of
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for name, resources in export_of(eligible_resources()).items():
-        _append(folder / f"{name}.ndjson", *resources)
-    claims = [{"resourceType": "Claim", "id": "c1"}, ectopic_today()]
-    text = "".join(json.dumps(r) + "\n" for r in claims)
-    (folder / "Claim.ndjson.gz").write_bytes(gzip.compress(text.encode("utf-8")))
-    _append(folder / "data.ndjson", {"eventId": "x"}, condition("ect-2", "79586000", day()))
-    run_audit(folder, tmp_path / "d", engine="duckdb")
-    run_audit(folder, tmp_path / "s", engine="spark", spark=spark)
-    s, d = _rows(tmp_path / "s"), _rows(tmp_path / "d")
-    assert s == d and [r["decision"] for r in s] == ["do_not_offer"]
-    summary = [json.loads((tmp_path / o / "summary.json").read_text()) for o in ("s", "d")]
-    assert summary[0]["fhir_export"] == summary[1]["fhir_export"]
-    other = summary[0]["fhir_export"]["lines_of_another_type"]
-    assert [(o["file"], o["file_type"], o["lines"], o["read_as"]) for o in other] == [
-        ("Claim.ndjson.gz", "Claim", 1, "Condition"),
-        ("data.ndjson", None, 1, "Condition"),
-    ]
+    files = {
+        f"{kind}.ndjson": resources for kind, resources in export_of(eligible_resources()).items()
+    }
+    files["Claim.ndjson.gz"] = [{"resourceType": "Claim", "id": "c1"}, ectopic_today()]
+    files["data.ndjson"] = [{"eventId": "x"}, condition("ect-2", "79586000", day())]
+    return files
+
+
+SKIPPED_FILE_LINES = [  # (file, file_type, lines, read_as)
+    ("Claim.ndjson.gz", "Claim", 1, "Condition"),
+    ("data.ndjson", None, 1, "Condition"),
+]

@@ -33,7 +33,7 @@ from tests.audit.test_fhir_mapping_agrees import (
 )
 from tests.fhir_exports import export_merges, one_woman, write_export
 from tests.records.merge_shapes import one_export
-from tests.records.test_ibis_export import compiled_reading
+from tests.records.test_ibis_export import compiled_reading, fetched
 
 Export = dict[str, list[dict[str, Any]]]
 # the care given (a dispense, a dose): the reading names their malformed elements
@@ -89,16 +89,25 @@ def audit_reading(con: Any, folder: Path, prefix: str, export: Export) -> list[d
     """Each encounter read by the compiled definition over the whole export on ``con``."""
     merges = export_merges(export)
     out = compiled_reading(con, folder, prefix, merges)
-    assert out.episodes is not None
+    return readings_of(fetched(out), export, merges)
+
+
+def readings_of(
+    got: tuple[list[dict[str, Any]], list[dict[str, Any]]], export: Export, merges: Merges
+) -> list[dict[str, Any]]:
+    """The steps and problems of each encounter of ``export`` (`fetched` from a reading of it, or
+    of a larger export holding it: the other encounters are left out), in key order."""
+    rows, problems = got
     steps = [name for name, _ in READING.steps]
-    episodes = out.episodes.select("_key", "encounter", *steps).order_by("_key")
-    problems = out.problems.to_pyarrow().to_pylist()
     shared = {  # the resources every encounter's reading is given (see `_record`)
         f"Medication/{m.get('id', '(no id)')}" for m in export.get("Medication", [])
     }
+    encounters = {x["id"]: x for x in export["Encounter"]}
     result = []
-    for row in episodes.to_pyarrow().to_pylist():
-        encounter = next(x for x in export["Encounter"] if x["id"] == row["encounter"])
+    for row in rows:
+        encounter = encounters.get(row["encounter"])
+        if encounter is None:
+            continue
         hers = one_woman(merges, _patient_of(encounter))
         mine = sorted(
             (p["ref"], p["message"])

@@ -30,7 +30,6 @@ from earlypath.records.definition import (
     NOT_PREGNANT_CONFLICT_MESSAGE,
 )
 from tests.audit.test_fhir_mapping_agrees import flattened_rows
-from tests.conftest_spark import spark_session
 from tests.fhir_exports import write_export
 from tests.records.test_engines_agree import audit_reading, service_reading
 
@@ -303,34 +302,46 @@ def _as_woman(export: dict[str, list[dict]], name: str) -> dict[str, list[dict]]
     return out
 
 
-def _renamed(ref: str, name: str) -> str:
+def _renamed(ref: str, name: str, space: str = "") -> str:
     kind, rid = ref.split("/")
-    return f"{kind}/{name}-{rid}"
+    return f"{kind}/{space}{name}-{rid}"
 
 
-@pytest.mark.spark
-def test_spark_reads_these_records_as_duckdb_does(duck: Any, tmp_path: Path) -> None:
-    # a few of the cases (status, Condition, same day, ended LMP) and a woman whose Patient is
-    # not in the export, each her own patient in one export: read once on each engine (a Spark
-    # reading costs tens of seconds whatever its size; it was one per case)
-    picked = CASES[::3]
-    cases = {f"case{i}": _export(*facts) for i, (_, facts, _, _, _) in enumerate(picked)}
+# Spark reads these records as DuckDB does: `tests/audit/test_spark_agreement.py` reads the
+# records of `spark_cases` (with its other scenarios, once) and checks them by `check_spark`.
+SPARK_PICKED = CASES[::3]  # a few of the cases (status, Condition, same day, ended LMP)
+
+
+def spark_cases() -> dict[str, dict[str, list[dict]]]:
+    """The picked cases and a woman whose Patient is not in the export, each her own patient."""
+    cases = {f"case{i}": _export(*facts) for i, (_, facts, _, _, _) in enumerate(SPARK_PICKED)}
     cases["nopatient"] = _export(_status("a", "2024-04-01", PREGNANT), patient=False)
+    return cases
+
+
+def spark_export() -> dict[str, list[dict]]:
+    """Every case of `spark_cases` in one export."""
     export: dict[str, list[dict]] = {}
-    for name, record in cases.items():
+    for name, record in spark_cases().items():
         for kind, resources in _as_woman(record, name).items():
             export.setdefault(kind, []).extend(resources)
-    folder = write_export(export, tmp_path / "cases")
-    on_spark = audit_reading(ibis.pyspark.connect(spark_session()), folder, "sp", export)
-    on_duckdb = audit_reading(duck, folder, "dk", export)
+    return export
+
+
+def check_spark(on_spark: list[dict], on_duckdb: list[dict], space: str = "") -> None:
+    """Each woman's reading (DuckDB) is her case's, and Spark reads each as DuckDB does
+    (``space``: what the ids were prefixed with when read with other records)."""
+    cases = spark_cases()
     assert len(on_spark) == len(on_duckdb) == len(cases)
     # each woman's reading in the one export is her case's (the merge kept them apart) ...
-    for i, (_, _, signs, lmp, problems) in enumerate(picked):
+    for i, (_, _, signs, lmp, problems) in enumerate(SPARK_PICKED):
         steps = on_duckdb[i]["steps"]
-        assert sorted(steps["pregnancy_signs"] or []) == [_renamed(r, f"case{i}") for r in signs]
+        assert sorted(steps["pregnancy_signs"] or []) == [
+            _renamed(r, f"case{i}", space) for r in signs
+        ]
         assert steps["lmp"] == lmp, i
         assert on_duckdb[i]["problems"] == sorted(
-            (_renamed(ref, f"case{i}"), message) for ref, message in problems
+            (_renamed(ref, f"case{i}", space), message) for ref, message in problems
         )
     assert on_duckdb[-1]["problems"] == [("Encounter.subject", NO_PATIENT_MESSAGE)]
     # ... and Spark reads each as DuckDB does

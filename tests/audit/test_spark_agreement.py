@@ -1,0 +1,436 @@
+"""Spark reads and judges FHIR exports as DuckDB does: every scenario's records in one export,
+audited ONCE on each engine (and read once on each by the compiled definition), then each
+scenario's own assertions on its part (one test per scenario).
+
+Why one export: a small Spark audit of a FHIR export costs tens of seconds whatever its size (the
+reading's large plan is built and run; the rows cost little), and these were 14 tests of 33-84 s
+each, each auditing its own small export.
+
+How the scenarios are kept apart: each scenario's files are written with its name before every
+resource id and every literal reference (`tests.fhir_exports.namespaced`, e.g. ``counts.enc-x``),
+so no two scenarios share a patient, an encounter or any resource; `_parts` gives a scenario its
+own rows back, ids as the scenario wrote them. Every scenario checks its rows as its original test
+did, and Spark = DuckDB on them; what a summary counts per export (reconciliation, the export's
+files, rejects, the counts) is compared Spark = DuckDB on the whole export
+(`test_spark_counts_the_whole_export_as_duckdb_does`).
+
+To add a scenario (a few lines):
+
+- audited: a function returning ``{file name: resources}`` (`_typed` for one file per type; a
+  name may be a part, ``Observation.001.ndjson``, or gzipped, ``Claim.ndjson.gz``) and a check
+  ``(spark_part, duckdb_part) -> None``, added to `AUDITED` under its name; the check gets
+  `Part`s: the episodes by id, the flat rows by id, the summary's lines of another type by file;
+- read only (the compiled definition, no audit): an export (type -> resources) and a check
+  ``(export, spark_readings, duckdb_readings) -> None``, added to `READ`; a reading is each
+  encounter's steps and problems (`tests.records.test_engines_agree.readings_of`).
+
+A scenario whose export needs files another scenario would change (a manifest, an export
+without a type's file) stays a test of its own.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow.parquet as pq
+import pytest
+
+import earlypath.audit.fhir_flat as fhir_flat
+import earlypath.audit.fhir_read as fhir_read
+from earlypath.audit.fhir_files import discover_export
+from earlypath.audit.fhir_read import read_fhir_export
+from earlypath.audit.load import RAW
+from earlypath.audit.run import AuditResult, run_audit
+from earlypath.synth.cohort import generate_chunks, write_cohort
+from earlypath.synth.fhir_export import write_fhir
+from tests.audit import (
+    synthea_like,
+    test_fhir_care_given,
+    test_fhir_counts,
+    test_fhir_icd10,
+    test_fhir_medicines_read,
+    test_fhir_merged_patients,
+    test_fhir_real_scans,
+    test_fhir_spark,
+)
+from tests.audit.test_fhir_malformed import spark_export as malformed_export
+from tests.audit.test_fhir_panel_components import FLAT
+from tests.fhir_exports import Export, export_merges, namespaced, one_export, write_export
+from tests.records import test_not_pregnant_and_no_patient as not_pregnant
+from tests.records.merge_shapes import one_export as merged_export
+from tests.records.panel_vignettes import woman_with_panel
+from tests.records.real_shapes import export_of
+from tests.records.test_engines_agree import assert_same, readings_of
+from tests.records.test_ibis_export import compiled_reading, episode_rows, fetched
+
+pytestmark = pytest.mark.spark
+
+Files = dict[str, list[dict[str, Any]]]
+SEP = "."  # between a scenario's name and its ids
+
+
+@dataclass(frozen=True)
+class Part:
+    """One scenario's part of an engine's audit of the whole export (ids as the scenario wrote
+    them)."""
+
+    episodes: dict[str, dict[str, Any]]  # episode_id -> its row of episodes.parquet
+    flat: dict[str, dict[str, Any]]  # episode_id -> its flat row (the reading's cells)
+    other_lines: list[dict[str, Any]]  # summary.json's lines_of_another_type in its files
+
+
+def _typed(export: Export) -> Files:
+    """An export as one ``<Type>.ndjson`` file per type."""
+    return {f"{kind}.ndjson": resources for kind, resources in export.items()}
+
+
+def _read_back(folder: Path) -> Files:
+    """The NDJSON files an export writer wrote into ``folder``, by name."""
+    return {
+        p.name: [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line]
+        for p in sorted(folder.glob("*.ndjson"))
+    }
+
+
+def _by_case(episodes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Episodes by case, as the tests of `tests.fhir_exports.one_export` exports key them."""
+    return {eid.removeprefix("enc-"): row for eid, row in episodes.items()}
+
+
+# --- the audited scenarios: files, and the original test's assertions ---------------------------
+
+
+def _same(spark: Part, duck: Part) -> None:
+    assert spark.episodes == duck.episodes
+
+
+def _counts() -> Files:
+    cases = test_fhir_counts.CASES
+    return _typed(one_export({name: export_of(r) for name, (r, _, _) in cases.items()}))
+
+
+def _check_counts(spark: Part, duck: Part) -> None:
+    test_fhir_counts._check(_by_case(spark.episodes))
+    _same(spark, duck)
+
+
+def _icd10() -> Files:
+    return _typed(one_export({name: e for name, (e, _) in test_fhir_icd10._cases().items()}))
+
+
+def _check_icd10(spark: Part, duck: Part) -> None:
+    test_fhir_icd10._check(_by_case(spark.episodes))
+    _same(spark, duck)
+
+
+def _real_scans() -> Files:
+    return _typed(test_fhir_real_scans._export(test_fhir_real_scans.CASES))
+
+
+def _check_real_scans(spark: Part, duck: Part) -> None:
+    test_fhir_real_scans._check(_by_case(spark.episodes), test_fhir_real_scans.CASES)
+    _same(spark, duck)
+
+
+def _check_merged(spark: Part, duck: Part) -> None:
+    test_fhir_merged_patients._check(_by_case(spark.episodes))
+    _same(spark, duck)
+
+
+def _medicines() -> Files:
+    return _typed(one_export(test_fhir_medicines_read._cases()))
+
+
+def _check_medicines(spark: Part, duck: Part) -> None:
+    test_fhir_medicines_read._check(spark.episodes)
+    _same(spark, duck)
+
+
+def _care_given() -> Files:
+    return _typed(test_fhir_care_given._export(test_fhir_care_given.WITH_PRESCRIPTIONS, True))
+
+
+def _check_care_given(spark: Part, duck: Part) -> None:
+    test_fhir_care_given._check(_by_case(spark.episodes), test_fhir_care_given.WITH_PRESCRIPTIONS)
+    _same(spark, duck)
+
+
+def _panels() -> Files:
+    return _typed(one_export({fact: export_of(woman_with_panel(fact)) for fact in FLAT}))
+
+
+def _check_panels(spark: Part, duck: Part) -> None:
+    """Each panel finding read into the flat cells on Spark, and the CRL dates her and offers."""
+    assert sorted(spark.flat) == sorted(f"enc-{fact}" for fact in FLAT)
+    for fact, cells in FLAT.items():
+        row = spark.flat[f"enc-{fact}"]
+        assert {k: row[k] for k in cells} == cells, fact
+    assert spark.episodes["enc-crl"]["decision"] == "offer"
+    assert spark.episodes["enc-crl"]["gestation_days"] == 49
+    _same(spark, duck)
+
+
+def _synthetic_cohort(tmp: Path) -> Files:
+    """2500 synthetic presentations as FHIR (was `tests/audit/test_fhir.py`'s Spark test)."""
+    return _read_back(write_cohort(2500, 21, "fhir-ndjson", tmp / "cohort"))
+
+
+def _check_synthetic_cohort(spark: Part, duck: Part) -> None:
+    keep = ["row_number", "episode_id", "decision", "recommendations", "missing", "adherence"]
+    assert len(spark.episodes) == len(duck.episodes) > 0
+    for eid, row in spark.episodes.items():
+        assert {k: row[k] for k in keep} == {k: duck.episodes[eid][k] for k in keep}, eid
+
+
+def _fhir_spark(tmp: Path) -> Files:
+    return _read_back(test_fhir_spark.write_the_export(tmp / "fhir-spark"))
+
+
+def _check_fhir_spark(spark: Part, duck: Part) -> None:
+    # (its counts: 54 in, 1 rejected, 2 excluded, on DuckDB in test_fhir_spark.py; Spark's
+    # equal DuckDB's over the whole export below)
+    assert len(spark.episodes) == len(duck.episodes) == 50 + 1  # (the typed visit is judged)
+    _same(spark, duck)
+
+
+def _synthea() -> Files:
+    files = {f"1.{kind}.ndjson": r for kind, r in synthea_like.resources().items()}
+    return {**files, "log.ndjson": [{"eventId": "kickoff"}]}
+
+
+def _check_synthea(spark: Part, duck: Part) -> None:
+    assert set(spark.episodes) == {e for e, why in synthea_like.TRUTH.items() if not why}
+    _same(spark, duck)
+
+
+def _check_another_type(spark: Part, duck: Part) -> None:
+    assert [r["decision"] for r in spark.episodes.values()] == ["do_not_offer"]
+    other = [(o["file"], o["resourceType"], o["read_as"]) for o in spark.other_lines]
+    assert other == test_fhir_spark.ANOTHER_TYPE_LINES
+    assert spark.other_lines == duck.other_lines
+    _same(spark, duck)
+
+
+def _check_skipped_file(spark: Part, duck: Part) -> None:
+    assert [r["decision"] for r in spark.episodes.values()] == ["do_not_offer"]
+    other = [(o["file"], o["file_type"], o["lines"], o["read_as"]) for o in spark.other_lines]
+    assert other == test_fhir_spark.SKIPPED_FILE_LINES
+    assert spark.other_lines == duck.other_lines
+    _same(spark, duck)
+
+
+Check = Callable[[Part, Part], None]
+# name -> (its files, given a folder to write into; its check)
+AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
+    "counts": (lambda _: _counts(), _check_counts),
+    "icd10": (lambda _: _icd10(), _check_icd10),
+    "real-scans": (lambda _: _real_scans(), _check_real_scans),
+    "merged-patients": (lambda _: _typed(merged_export()), _check_merged),
+    "medicines": (lambda _: _medicines(), _check_medicines),
+    "care-given": (lambda _: _care_given(), _check_care_given),
+    "panel-components": (lambda _: _panels(), _check_panels),
+    "synthetic-cohort": (_synthetic_cohort, _check_synthetic_cohort),
+    "fhir-spark": (_fhir_spark, _check_fhir_spark),
+    "synthea-like": (lambda _: _synthea(), _check_synthea),
+    "another-type": (lambda _: test_fhir_spark.another_type_files(), _check_another_type),
+    "skipped-file": (lambda _: test_fhir_spark.skipped_file_files(), _check_skipped_file),
+}
+
+
+# --- writing the one export -----------------------------------------------------------------------
+
+
+def _space(name: str) -> str:
+    return f"{name}{SEP}"
+
+
+def _write(scenarios: dict[str, Files], folder: Path) -> dict[str, set[str]]:
+    """Every scenario's files, namespaced, as one export in ``folder`` (a file of a name holds
+    the scenarios' lines in their order); returns each scenario's file names."""
+    files: Files = {}
+    names: dict[str, set[str]] = {}
+    for name, own in scenarios.items():
+        for file, resources in own.items():
+            files.setdefault(file, []).extend(namespaced(resources, _space(name)))
+        names[name] = set(own)
+    folder.mkdir(parents=True, exist_ok=True)
+    for file, resources in files.items():
+        data = "".join(json.dumps(r) + "\n" for r in resources).encode("utf-8")
+        (folder / file).write_bytes(gzip.compress(data) if file.endswith(".gz") else data)
+    return names
+
+
+def _parts(
+    episodes: list[dict[str, Any]],
+    flat: list[dict[str, Any]],
+    other_lines: list[dict[str, Any]],
+    files: dict[str, set[str]],
+) -> dict[str, Part]:
+    """Each scenario's rows (its ids without its name) and the lines of another type in the files
+    only it writes."""
+    out = {}
+    for name in files:
+        own = files[name].difference(*(f for other, f in files.items() if other != name))
+        space = _space(name)
+        out[name] = Part(
+            {
+                r["episode_id"].removeprefix(space): r
+                for r in episodes
+                if r["episode_id"].startswith(space)
+            },
+            {
+                r["episode_id"].removeprefix(space): r
+                for r in flat
+                if r["episode_id"].startswith(space)
+            },
+            [o for o in other_lines if o["file"] in own],
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Audited:
+    """The one export audited on each engine."""
+
+    parts: dict[str, tuple[Part, Part]]  # scenario -> (Spark's part, DuckDB's part)
+    results: tuple[AuditResult, AuditResult]  # (Spark, DuckDB)
+    out: tuple[Path, Path]  # the output folders (Spark, DuckDB)
+
+
+def _episodes(out: Path) -> list[dict[str, Any]]:
+    return pq.read_table(out / "episodes.parquet").to_pylist()
+
+
+def _other_lines(out: Path) -> list[dict[str, Any]]:
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return list(summary["fhir_export"].get("lines_of_another_type", []))
+
+
+@pytest.fixture(scope="module")
+def audited(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Audited:
+    root = tmp_path_factory.mktemp("agreement")
+    scenarios = {name: files(root) for name, (files, _) in AUDITED.items()}
+    folder = root / "in"
+    files = _write(scenarios, folder)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the Spark audit flattened the export with DuckDB")
+
+    with pytest.MonkeyPatch.context() as patch:  # Spark reads the export itself
+        patch.setattr(fhir_read, "flatten_fhir_duckdb", refuse)
+        on_spark = run_audit(folder, root / "s", engine="spark", spark=spark)
+        # the flat rows the Spark audit judged (the audit's input view, one more Spark job)
+        spark_flat = ibis.pyspark.connect(spark).table(RAW).to_pyarrow().to_pylist()
+    on_duckdb = run_audit(folder, root / "d", engine="duckdb")
+    duck_flat, _ = read_fhir_export(
+        ibis.duckdb.connect(), discover_export(folder, fhir_flat.RESOURCES), "flat"
+    )
+    spark_parts = _parts(_episodes(root / "s"), spark_flat, _other_lines(root / "s"), files)
+    duck_parts = _parts(
+        _episodes(root / "d"), duck_flat.to_pyarrow().to_pylist(), _other_lines(root / "d"), files
+    )
+    return Audited(
+        {name: (spark_parts[name], duck_parts[name]) for name in files},
+        (on_spark, on_duckdb),
+        (root / "s", root / "d"),
+    )
+
+
+@pytest.mark.parametrize("scenario", list(AUDITED))
+def test_spark_audits_each_scenario_as_duckdb_does(scenario: str, audited: Audited) -> None:
+    spark, duck = audited.parts[scenario]
+    AUDITED[scenario][1](spark, duck)
+
+
+def test_spark_reads_the_flat_cells_duckdb_reads(audited: Audited) -> None:
+    for name, (spark, duck) in audited.parts.items():
+        assert spark.flat.keys() == duck.flat.keys(), name
+        for eid, row in spark.flat.items():
+            assert row == duck.flat[eid], (name, eid)
+
+
+def test_spark_counts_the_whole_export_as_duckdb_does(audited: Audited) -> None:
+    """What the audit counts per export (was asserted per scenario export: the synthetic
+    export's counts and rejects, the reconciliation of the Synthea-like export, the summary's
+    fhir_export of the skipped-file export) agrees on the whole export."""
+    spark, duck = audited.results
+    counts = ("rows_in", "evaluated", "rejected", "excluded")
+    assert [getattr(spark, c) for c in counts] == [getattr(duck, c) for c in counts]
+    s, d = audited.out
+    assert len(_episodes(s)) == duck.evaluated
+    assert _episodes(s) == _episodes(d)
+    assert (s / "rejects.csv").read_text() == (d / "rejects.csv").read_text()
+    summaries = [json.loads((o / "summary.json").read_text()) for o in (s, d)]
+    assert summaries[0]["reconciliation"] == summaries[1]["reconciliation"]
+    assert summaries[0]["fhir_export"] == summaries[1]["fhir_export"]
+
+
+# --- the scenarios read only (the compiled definition over the export, no audit) -----------------
+
+
+def _check_malformed(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    assert_same(export, spark)  # Spark reads and reports them as the service does
+
+
+def _check_not_pregnant(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    not_pregnant.check_spark(spark, duck, _space("not-pregnant"))
+
+
+ReadCheck = Callable[[Export, list[dict], list[dict]], None]
+# name -> (its export, given a folder to write into; its check)
+READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
+    "malformed": (lambda _: malformed_export(), _check_malformed),
+    "not-pregnant": (lambda _: not_pregnant.spark_export(), _check_not_pregnant),
+}
+SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
+
+
+@dataclass(frozen=True)
+class Read:
+    exports: dict[str, Export]  # each scenario's export, namespaced as read
+    fetched: tuple[Any, Any]  # the compiled reading's rows and problems (Spark, DuckDB)
+
+
+@pytest.fixture(scope="module")
+def read(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Read:
+    root = tmp_path_factory.mktemp("reading")
+    write_fhir(generate_chunks(60, seed=5), root / SYNTHETIC)
+    exports = {SYNTHETIC: {Path(n).stem: r for n, r in _read_back(root / SYNTHETIC).items()}}
+    exports |= {name: export(root) for name, (export, _) in READ.items()}
+    spaced = {
+        name: {kind: namespaced(r, _space(name)) for kind, r in export.items()}
+        for name, export in exports.items()
+    }
+    whole: Export = {}
+    for export in spaced.values():
+        for kind, resources in export.items():
+            whole.setdefault(kind, []).extend(resources)
+    folder = write_export(whole, root / "in")
+    merges = export_merges(whole)
+    got = tuple(
+        fetched(compiled_reading(con, folder, prefix, merges))
+        for con, prefix in ((ibis.pyspark.connect(spark), "sp"), (ibis.duckdb.connect(), "dk"))
+    )
+    return Read(spaced, got)
+
+
+@pytest.mark.parametrize("scenario", list(READ))
+def test_spark_reads_each_scenario_as_duckdb_does(scenario: str, read: Read) -> None:
+    export = read.exports[scenario]
+    merges = export_merges(export)
+    spark, duck = (readings_of(got, export, merges) for got in read.fetched)
+    READ[scenario][1](export, spark, duck)
+
+
+def test_spark_gives_the_episodes_duckdb_gives(read: Read) -> None:
+    """Every encounter of the export, row for row: every step and every problem."""
+    spark, duck = (episode_rows(*got) for got in read.fetched)
+    assert len(spark) == len(duck) > 60
+    for a, b in zip(spark, duck, strict=True):
+        assert a == b, a["encounter"]
