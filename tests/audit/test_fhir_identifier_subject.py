@@ -34,12 +34,6 @@ from tests.records.identifier_shapes import (
 from tests.records.real_shapes import export_of
 
 
-def _audit(folder: Path, out: Path, engine: str, **kwargs: Any) -> dict[str, dict[str, Any]]:
-    run_audit(folder, out, engine=engine, **kwargs)  # type: ignore[arg-type]
-    rows = pq.read_table(out / "episodes.parquet").to_pylist()
-    return {r["episode_id"].removeprefix("enc-"): r for r in rows}
-
-
 def _check(rows: dict[str, dict[str, Any]], hers: dict[str, bool]) -> None:
     assert set(rows) == set(hers)
     for case, tied in hers.items():
@@ -70,19 +64,30 @@ def test_her_history_named_by_her_nhs_number_is_hers(tmp_path: Path) -> None:
     assert (row["decision"], row["missing"]) == ("offer", [])
 
 
-def test_resources_named_by_identifier_are_tied_as_the_rule_says(
-    export_folder: Path, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def on_duckdb(export_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The audit of the export on DuckDB, once for the tests of this module."""
+    out = tmp_path_factory.mktemp("by-identifier-duckdb")
+    run_audit(export_folder, out, engine="duckdb")
+    return out
+
+
+def _episodes(out: Path) -> dict[str, dict[str, Any]]:
+    rows = pq.read_table(out / "episodes.parquet").to_pylist()
+    return {r["episode_id"].removeprefix("enc-"): r for r in rows}
+
+
+def test_resources_named_by_identifier_are_tied_as_the_rule_says(on_duckdb: Path) -> None:
     _, hers = identifier_export()
-    _check(_audit(export_folder, tmp_path / "out", "duckdb"), hers)
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    _check(_episodes(on_duckdb), hers)
+    summary = json.loads((on_duckdb / "summary.json").read_text(encoding="utf-8"))
     ties = summary["fhir_export"]["subjects_by_identifier"]
     assert ties == {
         "resources_tied": TIED,
         "resources_not_tied": NOT_TIED,
         "identifiers_on_two_patients": SHARED_IDENTIFIERS,
     }
-    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    report = (on_duckdb / "report.html").read_text(encoding="utf-8")
     assert f"{TIED} resources naming their patient by an identifier only" in report
     for text in (json.dumps(summary), report):  # counts only, never an identifier
         assert "99900000" not in text and "K123456" not in text
@@ -101,8 +106,11 @@ def test_the_python_engine_per_patient_ties_them_as_the_audit_does() -> None:
 
 
 @pytest.mark.spark
-def test_spark_ties_them_as_duckdb_does(export_folder: Path, tmp_path: Path, spark: Any) -> None:
+def test_spark_ties_them_as_duckdb_does(
+    export_folder: Path, on_duckdb: Path, tmp_path: Path, spark: Any
+) -> None:
     _, hers = identifier_export()
-    on_spark = _audit(export_folder, tmp_path / "s", "spark", spark=spark)
+    run_audit(export_folder, tmp_path / "s", engine="spark", spark=spark)
+    on_spark = _episodes(tmp_path / "s")
     _check(on_spark, hers)
-    assert on_spark == _audit(export_folder, tmp_path / "d", "duckdb")
+    assert on_spark == _episodes(on_duckdb)
