@@ -42,7 +42,12 @@ from earlypath.audit.fhir_flat import (
 )
 from earlypath.fhir.codes import code_set
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
-from earlypath.records.definition import IDENTIFIER_TIES, PATIENT_LINKS
+from earlypath.records.definition import (
+    IDENTIFIED_SUBJECTS,
+    IDENTIFIER_TIES,
+    PATIENT_IDENTIFIERS,
+    PATIENT_LINKS,
+)
 from earlypath.records.ibis_compile import (
     OtherTypeLines,
     compile_rows,
@@ -154,13 +159,14 @@ AUDIT_ROWS = EpisodeSpec(
             ),
         ),
         PATIENT_LINKS,
-        # resources naming their patient by an identifier only, and the Patients' identifiers
-        *IDENTIFIER_TIES.rows,
     ),
     steps=(),
 )
-# What each resource file is read for: the definition's facts and the audit's own cells.
-_LOADED = EpisodeSpec(AUDIT_READING.rows + AUDIT_ROWS.rows, (), ())
+# What each resource file is read for: the definition's facts, the audit's own cells, and the
+# identifiers that tie a resource naming her by one only (compiled on need: `identifier_ties`)
+_LOADED = EpisodeSpec(AUDIT_READING.rows + AUDIT_ROWS.rows + IDENTIFIER_TIES.rows, (), ())
+_NAMED = EpisodeSpec(IDENTIFIED_SUBJECTS, ())
+_CARRIED = EpisodeSpec((PATIENT_IDENTIFIERS,), ())
 
 _AGE_BANDS = ((20, "<20"), (25, "20-24"), (30, "25-29"), (35, "30-34"), (40, "35-39"))
 
@@ -278,7 +284,7 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
     # without a merge the reading is the plain one (no join, the plan it always had)
     merged = _merged_table(con, f"{name}_merged", merges) if merges.survivor else None
     # resources naming their patient by an identifier only: tied to the Patient carrying it
-    by_identifier, ties = identifier_ties(con, rows, merged, keep)
+    by_identifier, ties = identifier_ties(con, resources, merged, keep)
     enc = rows["audit_encounters"]
     if by_identifier is not None:  # an encounter too (before the merges: it is the survivor)
         enc = _as_tied(enc, con.table(by_identifier))
@@ -366,17 +372,17 @@ def _as_survivor(encounters: ir_t.Table, merged: ir_t.Table) -> ir_t.Table:
 
 
 def identifier_ties(
-    con: Any, rows: dict[str, ir_t.Table], merged: str | None, keep: Any
+    con: Any, resources: dict[str, ir_t.Table], merged: str | None, keep: Any
 ) -> tuple[str | None, dict[str, Any]]:
     """The resources naming their patient by an identifier only (``identified_subjects``), tied
     to the one Patient carrying it (``patient_identifiers``; the surviving record when merged):
     a stored table (``ref``, ``n``, ``tied``) for the reading to join, and its counts for
     summary.json (never an identifier). The rule and its Python twin: `identifiers.tie`.
     An export without such a resource pays one count and gets no table (the plain reading)."""
-    named = rows["identified_subjects"]
-    if not int(_fetch(con, named.aggregate(count=named.count()))[0]["count"]):
+    named = compile_rows(_NAMED, resources)[0]["identified_subjects"]
+    if not _count(con, named):
         return None, {}
-    carried = rows["patient_identifiers"]
+    carried = compile_rows(_CARRIED, resources)[0]["patient_identifiers"]
     if merged is not None:
         carried = _as_survivor(carried, con.table(merged))
     # one row per (Patient, identifier); a Patient without an id is an owner too (NULL)
