@@ -61,6 +61,8 @@ class Evaluated:
                 self.fhir_export["without_medication_requests"] = True
             if reading.merges:  # merged patient records: said only when the export links any
                 self.fhir_export["patient_merges"] = reading.merges
+            if reading.identifier_ties:  # said only when a resource names her by identifier
+                self.fhir_export["subjects_by_identifier"] = reading.identifier_ties
             self.rows_in += sum(self.excluded.values())
         return self
 

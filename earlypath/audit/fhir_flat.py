@@ -206,3 +206,6 @@ class FhirReading:
     without_prescriptions: bool = False
     # merged patient records (Patient.link, `earlypath.records.merges`): counts, never ids
     merges: dict[str, Any] = field(default_factory=dict)
+    # resources naming their patient by an identifier only (`earlypath.records.identifiers`):
+    # counts, never an identifier; empty when the export has none
+    identifier_ties: dict[str, Any] = field(default_factory=dict)

@@ -42,7 +42,12 @@ from earlypath.audit.fhir_flat import (
 )
 from earlypath.fhir.codes import code_set
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
-from earlypath.records.definition import PATIENT_LINKS
+from earlypath.records.definition import (
+    IDENTIFIED_SUBJECTS,
+    IDENTIFIER_TIES,
+    PATIENT_IDENTIFIERS,
+    PATIENT_LINKS,
+)
 from earlypath.records.ibis_compile import (
     OtherTypeLines,
     compile_rows,
@@ -50,6 +55,12 @@ from earlypath.records.ibis_compile import (
     load_resources,
     materializer,
     run_records,
+)
+from earlypath.records.identifiers import (
+    NOT_CARRIED,
+    ON_TWO_PATIENTS,
+    WITHOUT_SYSTEM_OR_VALUE,
+    Ties,
 )
 from earlypath.records.ir import (
     AnyItem,
@@ -151,8 +162,11 @@ AUDIT_ROWS = EpisodeSpec(
     ),
     steps=(),
 )
-# What each resource file is read for: the definition's facts and the audit's own cells.
-_LOADED = EpisodeSpec(AUDIT_READING.rows + AUDIT_ROWS.rows, (), ())
+# What each resource file is read for: the definition's facts, the audit's own cells, and the
+# identifiers that tie a resource naming her by one only (compiled on need: `identifier_ties`)
+_LOADED = EpisodeSpec(AUDIT_READING.rows + AUDIT_ROWS.rows + IDENTIFIER_TIES.rows, (), ())
+_NAMED = EpisodeSpec(IDENTIFIED_SUBJECTS, ())
+_CARRIED = EpisodeSpec((PATIENT_IDENTIFIERS,), ())
 
 _AGE_BANDS = ((20, "<20"), (25, "20-24"), (30, "25-29"), (35, "30-34"), (40, "35-39"))
 
@@ -269,7 +283,11 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
     merges = resolve(_fetch(con, links.select("patient", "other", "kind")))
     # without a merge the reading is the plain one (no join, the plan it always had)
     merged = _merged_table(con, f"{name}_merged", merges) if merges.survivor else None
+    # resources naming their patient by an identifier only: tied to the Patient carrying it
+    by_identifier, ties = identifier_ties(con, resources, merged, keep)
     enc = rows["audit_encounters"]
+    if by_identifier is not None:  # an encounter too (before the merges: it is the survivor)
+        enc = _as_tied(enc, con.table(by_identifier))
     enc = keep(_as_survivor(enc, con.table(merged)) if merged else enc, "enc")
     keys = keep(
         enc.select(
@@ -293,6 +311,7 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
         f"{name}_k",
         drop_inputs=con.name == "duckdb",
         merged=merged,
+        by_identifier=by_identifier,
     )
     assert reading.episodes is not None
     every = keep(
@@ -322,6 +341,7 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
         without_patient,
         without_prescriptions,
         _merge_summary(con, merges, enc),
+        ties,
     )
 
 
@@ -349,6 +369,63 @@ def _as_survivor(encounters: ir_t.Table, merged: ir_t.Table) -> ir_t.Table:
             for c in encounters.columns
         )
     )
+
+
+def identifier_ties(
+    con: Any, resources: dict[str, ir_t.Table], merged: str | None, keep: Any
+) -> tuple[str | None, dict[str, Any]]:
+    """The resources naming their patient by an identifier only (``identified_subjects``), tied
+    to the one Patient carrying it (``patient_identifiers``; the surviving record when merged):
+    a stored table (``ref``, ``n``, ``tied``) for the reading to join, and its counts for
+    summary.json (never an identifier). The rule and its Python twin: `identifiers.tie`.
+    An export without such a resource pays one count and gets no table (the plain reading)."""
+    named = compile_rows(_NAMED, resources)[0]["identified_subjects"]
+    if not _count(con, named):
+        return None, {}
+    carried = compile_rows(_CARRIED, resources)[0]["patient_identifiers"]
+    if merged is not None:
+        carried = _as_survivor(carried, con.table(merged))
+    # one row per (Patient, identifier); a Patient without an id is an owner too (NULL)
+    carried = carried.select("patient", "system", "value").distinct()
+    per = carried.group_by(["system", "value"]).aggregate(
+        owners=carried.count(), owner=carried["patient"].max()
+    )
+    shared = per.filter(per["owners"] > 1)
+    j = named.left_join(per, (named["system"] == per["system"]) & (named["value"] == per["value"]))
+    why = ibis.cases(
+        (j["system"].isnull() | j["value"].isnull(), WITHOUT_SYSTEM_OR_VALUE),
+        (j["owners"] > 1, ON_TWO_PATIENTS),
+        ((j["owners"] == 1) & j["owner"].notnull(), _TIED),
+        else_=NOT_CARRIED,
+    )
+    j = j.select(ref=j["ref"], n=j["n"], tied=j["owner"], why=why)
+    table = keep(j.filter(j["why"] == _TIED).select("ref", "n", "tied"), "by_identifier")
+    counts = {
+        r["why"]: int(r["count"]) for r in _fetch(con, j.group_by("why").aggregate(count=j.count()))
+    }
+    tied = counts.pop(_TIED, 0)
+    summary = Ties(not_tied=counts, shared=_count(con, shared)).summary()
+    return table.get_name(), summary | {"resources_tied": tied}
+
+
+_TIED = "tied"
+
+
+def _count(con: Any, table: ir_t.Table) -> int:
+    return int(_fetch(con, table.aggregate(count=table.count()))[0]["count"])
+
+
+def _as_tied(encounters: ir_t.Table, by_identifier: ir_t.Table) -> ir_t.Table:
+    """The encounters, one naming its patient by an identifier only as the Patient's that
+    carries it (`identifier_ties`); a literal reference is kept."""
+    b = by_identifier
+    j = encounters.left_join(b, (encounters["ref"] == b["ref"]) & (encounters["n"] == b["n"]))
+    return j.select(
+        *(
+            j["patient"].coalesce(j["tied"]).name(c) if c == "patient" else j[c]
+            for c in encounters.columns
+        )
+    ).view()  # a relation of its own: `_as_survivor` joins it next
 
 
 def _merge_summary(con: Any, merges: Merges, enc: ir_t.Table) -> dict[str, Any]:

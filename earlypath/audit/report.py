@@ -130,6 +130,17 @@ def render_report(summary: dict[str, Any]) -> str:
             f'<p class="note">{n:,} encounter{"s" if n != 1 else ""} of a patient record that '
             f"{_e(why)}: judged on that record alone (her history may be split).</p>"
         )
+    ties = export.get("subjects_by_identifier") or {}
+    if ties:  # resources naming their patient by an identifier only (a logical reference)
+        n, untied = ties["resources_tied"], sum(ties["resources_not_tied"].values())
+        add(
+            f'<p class="note">{n:,} resource{"s" if n != 1 else ""} naming their patient by an '
+            "identifier only (FHIR logical reference, as an NHS number) read as the record of the "
+            f"Patient carrying it; {untied:,} tied to nobody and not read (an identifier "
+            "without a system, carried by no Patient, or by two Patients: "
+            f"{ties['identifiers_on_two_patients']:,} such identifier"
+            f"{'s' if ties['identifiers_on_two_patients'] != 1 else ''}).</p>"
+        )
     if export.get("without_medication_requests"):  # an export filtered by _type, say
         add(
             '<p class="note">The export holds no MedicationRequest file: whether progesterone '

@@ -41,6 +41,7 @@ from earlypath.fhir.pregnancy import (
     PREGNANCY_VALUE_SETS,
 )
 from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
+from earlypath.records.identifiers import usable_text
 from earlypath.records.ir import (
     Agg,
     AnyItem,
@@ -99,12 +100,15 @@ __all__ = [
     "CONTAINED_MALFORMED_PREFIX",
     "CONTAINED_ROWS",
     "HEARTBEAT_CONFLICT_MESSAGE",
+    "IDENTIFIED_SUBJECTS",
+    "IDENTIFIER_TIES",
     "LMP_ENDED_MESSAGE",
     "MEDICATION_REFERENCE",
     "MERGE_LINKS",
     "NOT_PREGNANT_CONFLICT_MESSAGE",
     "NO_PATIENT_MESSAGE",
     "OBSERVATION_VALUES",
+    "PATIENT_IDENTIFIERS",
     "PATIENT_LINKS",
     "PLACE_MESSAGES",
     "PRIMITIVE_VALUES",
@@ -112,6 +116,7 @@ __all__ = [
     "REPORT_UNREFERRED_MESSAGE",
     "SCAN_NOTHING_READ_MESSAGE",
     "SCAN_TEXT_ONLY_MESSAGE",
+    "SUBJECT_ELEMENTS",
     "UNCONFIRMED_LOCATION",
     "UNCONFIRMED_MESSAGE",
     "UNKNOWN_LOCATION",
@@ -1092,6 +1097,59 @@ PATIENT_LINKS = RowSpec(
     items=ItemRows("link", ("other", "type")),
 )
 MERGE_LINKS = EpisodeSpec(rows=(PATIENT_LINKS,), steps=())
+
+# Resources that name their patient by an identifier only (FHIR R4 logical reference, as UK
+# Core writes the NHS number), tied to the Patient carrying it by the one rule of
+# `earlypath.records.identifiers` (system and value, as written; the literal reference wins).
+# ``patient_identifiers``: one row per usable identifier of a Patient (``patient`` its id);
+# ``identified_subjects``: one row per resource of a type read with a patient whose subject (or
+# ``patient``) has no literal reference and has an identifier (``system``, ``value``: None when
+# not usable). The ties are resolved from these rows (`identifiers.tie`, and the audit's join).
+_ID_SYSTEM, _ID_VALUE = usable_text("system"), usable_text("value")
+PATIENT_IDENTIFIERS = RowSpec(
+    "patient_identifiers",
+    "Patient",
+    # the Patient itself (no top-level `system`) gives no row; each usable identifier does
+    And((Not(IsNull(_ID_SYSTEM)), Not(IsNull(_ID_VALUE)))),
+    _text("id"),
+    (("system", _ID_SYSTEM), ("value", _ID_VALUE)),
+    items=ItemRows("identifier", ("system", "value")),
+)
+# Every resource type read with a patient (the reading's and the audit's Encounter), and the
+# element naming her.
+SUBJECT_ELEMENTS = (
+    ("Condition", "subject"),
+    ("Observation", "subject"),
+    ("MedicationRequest", "subject"),
+    ("MedicationStatement", "subject"),
+    ("MedicationDispense", "subject"),
+    ("MedicationAdministration", "subject"),
+    ("DiagnosticReport", "subject"),
+    ("AllergyIntolerance", "patient"),
+    ("Encounter", "subject"),
+)
+
+
+def _named_by_identifier(resource: str, element: str) -> RowSpec:
+    return RowSpec(
+        "identified_subjects",
+        resource,
+        And(
+            (
+                IsNull(Field(f"{element}.reference", "any")),
+                _present(f"{element}.identifier"),
+            )
+        ),
+        None,
+        (
+            ("system", usable_text(f"{element}.identifier.system")),
+            ("value", usable_text(f"{element}.identifier.value")),
+        ),
+    )
+
+
+IDENTIFIED_SUBJECTS = tuple(_named_by_identifier(r, e) for r, e in SUBJECT_ELEMENTS)
+IDENTIFIER_TIES = EpisodeSpec(rows=(PATIENT_IDENTIFIERS, *IDENTIFIED_SUBJECTS), steps=())
 
 # --- layer 1: elements that are not what FHIR R4 gives -------------------------------------------
 

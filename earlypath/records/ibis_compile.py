@@ -1005,7 +1005,8 @@ class _RecordsCompiler(_Compiler):
             return _day(self.expr(e.text, "str"))
         if isinstance(e, rec.NormText):
             text = self.expr(e.text, "str")
-            return text.re_replace(r"^[ \t\n\r\x0b\x0c]+|[ \t\n\r\x0b\x0c]+$", "").lower()
+            stripped = text.re_replace(r"^[ \t\n\r\x0b\x0c]+|[ \t\n\r\x0b\x0c]+$", "")
+            return stripped.lower() if e.fold_case else stripped
         if isinstance(e, rec.OneOf):
             kind = self.type_of(e.item) or next(
                 (_python_type(v) for v in e.values if v is not None), None
@@ -1976,10 +1977,12 @@ class _Episodes:
         keep: Keep = _as_is,
         merged: ir_t.Table | None = None,
         own_record: tuple[str, ...] = (),
+        by_identifier: ir_t.Table | None = None,
     ) -> None:
         self.keep = keep
         self.unscoped, self.whole = unscoped, whole
         self.merged, self.own_record = merged, set(own_record)
+        self.by_identifier = by_identifier
         self.rows = dict(rows)
         self.types = {k: dict(v) for k, v in types.items()}
         self.by_encounter: set[str] = set()  # tables of Days: keyed by encounter, not patient
@@ -2027,16 +2030,29 @@ class _Episodes:
         """The rows of ``table``, those of a record merged into another read as the surviving
         record's (``merged``: ``merged_id`` -> ``survivor``, `earlypath.records.merges`): the
         one place the audit ties a merged record's resources to her encounters. Her own
-        Patient's tables (``own_record``) are not remapped: her sex and age are the survivor's."""
+        Patient's tables (``own_record``) are not remapped: her sex and age are the survivor's.
+        Before that, a row with no patient whose resource names her by an identifier only is
+        the Patient's that carries it (``by_identifier``: ``ref``, ``n`` -> ``tied``, already
+        the survivor, `earlypath.records.identifiers`); a literal reference is kept."""
         r = self.rows[table]
-        m = self.merged
         if (
-            m is None
-            or self.whole
+            self.whole
             or table in self.by_encounter
             or table in self.unscoped
             or table in self.own_record
         ):
+            return r
+        b = self.by_identifier
+        if b is not None:
+            t = r.left_join(b, (r["ref"] == b["ref"]) & (r["n"] == b["n"]))
+            r = t.select(
+                *(
+                    t[c] if c != "patient" else t["patient"].coalesce(t["tied"]).name(c)
+                    for c in r.columns
+                )
+            ).view()  # a relation of its own: the merges' join below names its columns
+        m = self.merged
+        if m is None:
             return r
         j = r.left_join(m, r["patient"] == m["merged_id"])
         return j.select(
@@ -2257,6 +2273,7 @@ def compile_episodes(
     whole: bool = False,
     keep: Keep = _as_is,
     merged: ir_t.Table | None = None,
+    by_identifier: ir_t.Table | None = None,
 ) -> tuple[ir_t.Table, list[ir_t.Table]]:
     """One row per encounter (``encounters``: ``_key`` unique, ``encounter``, ``patient``,
     ``assessed_on``), a column per step; and the problems its `RowProblem`s report.
@@ -2264,9 +2281,13 @@ def compile_episodes(
     An encounter reads the rows of its patient, and every row of a table whose specs name no
     patient (Medication); ``whole``: every row (the export is one record, as a CDS call's).
     ``merged`` (``merged_id``, ``survivor``): the rows of a record merged into another are the
-    survivor's (its encounters' ``patient`` must be the survivor already)."""
+    survivor's (its encounters' ``patient`` must be the survivor already); ``by_identifier``
+    (``ref``, ``n``, ``tied``): the rows of a resource naming its patient by an identifier only
+    are the Patient's that carries it (`_Episodes._as_hers`)."""
     unscoped = {r.table for r in spec.rows} - {r.table for r in spec.rows if r.patient is not None}
-    ep = _Episodes(rows, types, encounters, unscoped, whole, keep, merged, spec.own_record)
+    ep = _Episodes(
+        rows, types, encounters, unscoped, whole, keep, merged, spec.own_record, by_identifier
+    )
     for name, e in spec.steps:
         ep.step(name, e, spec.steps)
     return ep.e, ep.problems(spec.problems)
@@ -2280,6 +2301,7 @@ def compile_records(
     keep: Keep = _as_is,
     merged: ir_t.Table | None = None,
     absent: frozenset[str] = frozenset(),
+    by_identifier: ir_t.Table | None = None,
 ) -> CompiledRecords:
     """The whole reading: rows (none of the ``absent`` types: `compile_rows`), then (when
     ``encounters`` makes the encounters table from the rows) the episodes, with ``merged``
@@ -2287,7 +2309,9 @@ def compile_records(
     rows, problems, types = compile_rows(spec, resources, keep, absent)
     episodes = None
     if encounters is not None:
-        episodes, more = compile_episodes(spec, rows, types, encounters(rows), whole, keep, merged)
+        episodes, more = compile_episodes(
+            spec, rows, types, encounters(rows), whole, keep, merged, by_identifier
+        )
         problems += more
     all_problems = ibis.union(*problems) if problems else _no_problems()
     return CompiledRecords(rows, all_problems, episodes, types)
@@ -2311,6 +2335,7 @@ class _Plan:
 _PLANS: dict[tuple[Any, ...], _Plan] = {}
 # the name of the value sets' code table in a kept plan (`value_codes_table` names it per codes)
 _VALUE_CODES = "@value_codes@"
+_BY_IDENTIFIER = "@by_identifier@"
 
 
 def _quoted(con: Any, name: str) -> list[str]:
@@ -2340,11 +2365,14 @@ def run_records(
     whole: bool = False,
     drop_inputs: bool = False,
     merged: str | None = None,
+    by_identifier: str | None = None,
 ) -> CompiledRecords:
     """The reading of every encounter of table ``encounters`` (``_key``, ``encounter``,
     ``patient``, ``assessed_on``), each intermediate table stored as ``{prefix}_...``; with
     ``merged`` (a table: ``merged_id``, ``survivor``), the resources of a merged record are
-    read as the surviving record's (`compile_episodes`).
+    read as the surviving record's (`compile_episodes`); with ``by_identifier`` (a table: ``ref``,
+    ``n``, ``tied``), a resource naming its patient by an identifier only is the Patient's that
+    carries it.
 
     Compiling the definition to SQL takes seconds (ibis builds and renders a large plan); it
     depends only on the definition, the backend and the input tables' schemas, so it is done once
@@ -2368,6 +2396,7 @@ def run_records(
         tuple(con.table(encounters).schema().items()),
         sql_shape(load_codes()),
         tuple(con.table(merged).schema().items()) if merged is not None else None,
+        tuple(con.table(by_identifier).schema().items()) if by_identifier is not None else None,
     )
     plan = _PLANS.get(key)
     stored = False
@@ -2379,7 +2408,9 @@ def run_records(
             plan = _Plan(**kept)
         else:
             # compiling stores every table as it goes: this call's tables exist already
-            plan = _record_plan(con, spec, resources, encounters, prefix, whole, merged, absent)
+            plan = _record_plan(
+                con, spec, resources, encounters, prefix, whole, merged, absent, by_identifier
+            )
             plan_cache.save_plan(disk_key, dataclasses.asdict(plan))
             stored = True
         _PLANS[key] = plan
@@ -2387,6 +2418,8 @@ def run_records(
     names |= {"@encounters@": encounters, "@prefix@": prefix, _VALUE_CODES: value_codes}
     if merged is not None:
         names["@merged@"] = merged
+    if by_identifier is not None:
+        names[_BY_IDENTIFIER] = by_identifier
 
     def real(text: str) -> str:
         for placeholder, name in names.items():
@@ -2467,12 +2500,15 @@ def _record_plan(
     whole: bool,
     merged: str | None = None,
     absent: frozenset[str] = frozenset(),
+    by_identifier: str | None = None,
 ) -> _Plan:
     """Compile the reading once, storing its tables, and note each statement as a template."""
     placeholders = {name.get_name(): f"@in_{r}@" for r, name in resources.items()}
     placeholders[encounters] = "@encounters@"
     if merged is not None:
         placeholders[merged] = "@merged@"
+    if by_identifier is not None:
+        placeholders[by_identifier] = _BY_IDENTIFIER
     placeholders[value_codes_table(con).get_name()] = _VALUE_CODES
     statements: list[tuple[str, str]] = []
     names = itertools.count()
@@ -2491,8 +2527,16 @@ def _record_plan(
         return con.table(full)
 
     merged_table = con.table(merged) if merged is not None else None
+    tied_table = con.table(by_identifier) if by_identifier is not None else None
     out = compile_records(
-        spec, resources, lambda rows: con.table(encounters), whole, keep, merged_table, absent
+        spec,
+        resources,
+        lambda rows: con.table(encounters),
+        whole,
+        keep,
+        merged_table,
+        absent,
+        tied_table,
     )
     assert out.episodes is not None
     episodes = keep(out.episodes, "episodes").get_name()

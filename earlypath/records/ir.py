@@ -144,9 +144,10 @@ class Day(Expr):
 @dataclass(frozen=True, slots=True)
 class NormText(Expr):
     """Text lower-cased and stripped of " \\t\\n\\r\\x0b\\x0c" at both ends; "" and None as
-    they are."""
+    they are. ``fold_case`` False: stripped only (an identifier's value, whose case counts)."""
 
     text: Expr
+    fold_case: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from earlypath.errors import Problem
 from earlypath.fhir.codes import CodeSet, load_codes
 from earlypath.records import ir as rir
 from earlypath.records.aggregates import Scope, reducer, reducer_of_one
+from earlypath.records.identifiers import tie
 from earlypath.records.item_rows import ref_source, with_items
 from earlypath.records.json_values import (
     STRIP,
@@ -214,6 +215,14 @@ class _Compiler:
             return lambda j: as_day(of(j))
         if isinstance(e, rir.NormText):
             of = self.expr(e.text)
+
+            if not e.fold_case:
+
+                def stripped(j: Any) -> str | None:
+                    v = of(j)
+                    return v.strip(STRIP) if type(v) is str else None
+
+                return stripped
 
             def norm_text(j: Any) -> str | None:
                 v = of(j)
@@ -678,8 +687,10 @@ def read(
         if type(resources) is not list:
             resources = list(resources)  # read again below
         merges = _merges_among(resources)
-        if merges.survivor:  # rare: only a record with merge links pays for this
-            rows = _as_survivors(compiled, _read_rows(compiled, resources), merges, spec)
+        ties = _ties_among(resources, merges)
+        if merges.survivor or ties:  # rare: only a record with links or logical references
+            rows = _as_tied(compiled, _read_rows(compiled, resources), ties, spec)
+            rows = _as_survivors(compiled, rows, merges, spec)
             survivor = merges.survivor.get(patient, patient)
             return _read_episode(compiled, rows, assessed_on, encounter, survivor)
     if generated and compiled.generated is not None:
@@ -705,6 +716,46 @@ def _merges_among(resources: list[Any]) -> Merges:
     from earlypath.records.definition import MERGE_LINKS
 
     return resolve(_read_rows(_compile_spec(MERGE_LINKS), linked).tables["patient_links"])
+
+
+def _names_by_identifier(resource: Any) -> bool:
+    """Does the resource name its patient by an identifier, with no literal reference?"""
+    if type(resource) is not dict:
+        return False
+    for element in ("subject", "patient"):
+        named = resource.get(element)
+        if type(named) is dict and named.get("reference") is None and "identifier" in named:
+            return True
+    return False
+
+
+def _ties_among(resources: list[Any], merges: Merges) -> dict[tuple[str, int], str]:
+    """The resources given tied to a Patient given by an identifier (`identifiers.tie`, as the
+    audit ties a whole export's), by (``ref``, ``n``); none when no resource names its patient
+    by an identifier only (a quick look first: the usual record pays nothing more)."""
+    if not any(_names_by_identifier(r) for r in resources):
+        return {}
+    # imported here, as for MERGE_LINKS: the definition imports this engine's importers
+    from earlypath.records.definition import IDENTIFIER_TIES
+
+    rows = _read_rows(_compile_spec(IDENTIFIER_TIES), resources).tables
+    carried, named = rows.get("patient_identifiers", []), rows.get("identified_subjects", [])
+    return tie(carried, named, merges.survivor).patient
+
+
+def _as_tied(
+    compiled: _CompiledSpec, rows: Rows, ties: dict[tuple[str, int], str], spec: rir.EpisodeSpec
+) -> Rows:
+    """The rows of a resource naming its patient by an identifier only read as the Patient's
+    that carries it (``ties``), as the audit joins them (`ibis_compile._Episodes._as_hers`);
+    a row with a patient (a literal reference) keeps it."""
+    if not ties:
+        return rows
+    for table in compiled.scoped - set(spec.own_record):
+        for row in rows.tables.get(table, ()):
+            if row["patient"] is None:
+                row["patient"] = ties.get((row["ref"], row["n"]))
+    return rows
 
 
 def _as_survivors(

@@ -377,7 +377,8 @@ class _Source(SourceNames):
             return f"FIRST_CODE({r(e.concept)[0]})"
         if isinstance(e, rir.NormText):
             first, t = r(e.text)
-            return f"{t}.strip(STRIP).lower() if type({first}) is str else None"
+            folded = ".lower()" if e.fold_case else ""
+            return f"{t}.strip(STRIP){folded} if type({first}) is str else None"
         if isinstance(e, rir.OneOf):
             (first, a), values = r(e.item), self.const(frozenset((x, type(x)) for x in e.values))
             return f"None if {first} is None else ({a}, type({a})) in {values}"

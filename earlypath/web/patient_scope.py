@@ -13,7 +13,10 @@ Each resource's `subject` / `patient` is either
   her id). FHIR R4 calls `Reference.identifier` a logical reference, used when the literal one is
   not known; UK Core records name the patient by NHS number so. An identifier on her Patient is
   the EHR's own claim that the number is hers, so the match ties the resource to her as firmly as
-  a literal reference does. A value without its system (any number in any register) ties nothing;
+  a literal reference does. How an identifier matches is the one rule the audit uses too
+  (`earlypath.records.identifiers`): system and value both given and equal as written (a value
+  without its system, any number in any register, ties nothing; "900 000 0009" is not
+  "9000000009");
 - **another patient's**: its literal reference names a Patient with another id (or a Patient
   resource has another id). The call is refused as "another patient";
 - **not tied**: nothing ties it to her: an identifier her Patient does not carry (or no Patient
@@ -34,8 +37,9 @@ the element so the integrator can send literal references or the Patient with he
 
 A record merged into hers is hers because her own Patient says so: a resource naming a Patient
 that her Patient (id = patientId) `replaces` (FHIR R4 Patient.link, read by the records definition:
-`earlypath.fhir.merged`) is hers, and so is that Patient resource; nothing else about another id
-(its own `replaced-by` link, a `seealso`) makes it hers.
+`earlypath.fhir.merged`) is hers, and so is that Patient resource (and an identifier it carries,
+when that Patient came with the call); nothing else about another id (its own `replaced-by` link,
+a `seealso`) makes it hers.
 
 A Patient resource is in scope when its id is the patientId. Resources with neither field (a
 Medication, a Practitioner, an OperationOutcome) carry no patient and are allowed. Nothing here
@@ -49,11 +53,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from earlypath.records.identifiers import Identifier, identifier_pair
+
 PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})$")
 HISTORY = re.compile(r"/_history/[A-Za-z0-9\-.]{1,64}$")
 PATIENT_FIELDS = ("subject", "patient")
 
-Identifier = tuple[str, str]  # (system, value)
 Tie = Literal["hers", "another", "untied"]
 RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")  # echoed in messages only when it is one
 
@@ -92,17 +97,6 @@ def referenced_patient_id(reference: Any) -> str | None:
     return match.group(1) if match else None
 
 
-def _identifier(value: Any) -> Identifier | None:
-    """(system, value) of an Identifier that gives both; else None (a bare value ties nothing)."""
-    if not isinstance(value, dict):
-        return None
-    system, text = value.get("system"), value.get("value")
-    if not isinstance(system, str) or not isinstance(text, str):
-        return None
-    system, text = system.strip(), text.strip()
-    return (system, text) if system and text else None
-
-
 def patient_identifiers(resources: Iterable[Any]) -> frozenset[Identifier]:
     """The identifiers of the Patient resources among `resources` (already checked to be hers)."""
     found: set[Identifier] = set()
@@ -110,7 +104,7 @@ def patient_identifiers(resources: Iterable[Any]) -> frozenset[Identifier]:
         if isinstance(resource, dict) and resource.get("resourceType") == "Patient":
             listed = resource.get("identifier")
             for item in listed if isinstance(listed, list) else []:
-                pair = _identifier(item)
+                pair = identifier_pair(item)
                 if pair is not None:
                     found.add(pair)
     return frozenset(found)
@@ -174,7 +168,7 @@ def _tie(
         return _literal_tie(literal, patient_id, full_urls)
     if literal is not None:
         return "untied"
-    pair = _identifier(reference.get("identifier"))
+    pair = identifier_pair(reference.get("identifier"))
     return "hers" if pair is not None and pair in identifiers() else "untied"
 
 
@@ -238,10 +232,14 @@ def walked_problem(
     def her_identifiers() -> frozenset[Identifier]:
         # only a reference by identifier needs them (built once, on first need)
         if not known:
+            # her Patient's, and those of the records her Patient replaces (merged into hers:
+            # one woman, as the audit ties an identifier through the merges)
             hers = [
                 r
                 for r in resources
-                if r.get("resourceType") == "Patient" and r.get("id") == patient_id
+                if r.get("resourceType") == "Patient"
+                and isinstance(r.get("id"), str)
+                and (r["id"] == patient_id or r["id"] in merged_into_hers())
             ]
             known.append(frozenset(identifiers) | patient_identifiers(hers))
         return known[0]

@@ -68,6 +68,8 @@ def test_an_export_without_links_says_nothing_of_merges(tmp_path: Path) -> None:
     _audit(write_export(plain, tmp_path / "in"), tmp_path / "out", "duckdb")
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert "patient_merges" not in summary["fhir_export"]
+    # nor of resources named by identifier: none here (stop 23, `records.identifiers`)
+    assert "subjects_by_identifier" not in summary["fhir_export"]
 
 
 # Spark: the scenario of this module in tests/audit/test_spark_agreement.py (audited there

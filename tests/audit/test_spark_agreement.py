@@ -54,6 +54,7 @@ from tests.audit import (
     test_fhir_care_given,
     test_fhir_counts,
     test_fhir_icd10,
+    test_fhir_identifier_subject,
     test_fhir_medicines_read,
     test_fhir_merged_patients,
     test_fhir_real_scans,
@@ -63,6 +64,7 @@ from tests.audit.test_fhir_malformed import spark_export as malformed_export
 from tests.audit.test_fhir_panel_components import FLAT
 from tests.fhir_exports import Export, export_merges, namespaced, one_export, write_export
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
+from tests.records.identifier_shapes import identifier_export
 from tests.records.merge_shapes import one_export as merged_export
 from tests.records.panel_vignettes import woman_with_panel
 from tests.records.real_shapes import export_of
@@ -225,6 +227,15 @@ def _check_skipped_file(spark: Part, duck: Part) -> None:
     _same(spark, duck)
 
 
+def _check_identifiers(spark: Part, duck: Part) -> None:
+    """Resources naming her only by an identifier tied as the rule says (its summary counts:
+    Spark's equal DuckDB's over the whole export below; their figures on DuckDB in
+    test_fhir_identifier_subject.py)."""
+    _, hers = identifier_export()
+    test_fhir_identifier_subject._check(_by_case(spark.episodes), hers)
+    _same(spark, duck)
+
+
 Check = Callable[[Part, Part], None]
 # name -> (its files, given a folder to write into; its check)
 AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
@@ -240,6 +251,7 @@ AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
     "synthea-like": (lambda _: _synthea(), _check_synthea),
     "another-type": (lambda _: test_fhir_spark.another_type_files(), _check_another_type),
     "skipped-file": (lambda _: test_fhir_spark.skipped_file_files(), _check_skipped_file),
+    "identifier-subject": (lambda _: _typed(identifier_export()[0]), _check_identifiers),
 }
 
 

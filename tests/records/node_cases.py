@@ -292,6 +292,12 @@ ROW_CASES = [
     row_case("normtext keeps inner space", NormText(Field("u", "str")), _obs(u=" m m "), "m m"),
     row_case("normtext empty", NormText(Field("u", "str")), _obs(u=""), ""),
     row_case(
+        "normtext keeping case (an identifier)",
+        NormText(Field("u", "str"), fold_case=False),
+        _obs(u=" \tK12 ab\n"),
+        "K12 ab",
+    ),
+    row_case(
         "normtext non-breaking space stays",
         NormText(Field("u", "str")),
         _obs(u="mm\u00a0"),

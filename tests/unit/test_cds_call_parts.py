@@ -127,3 +127,20 @@ def test_a_reference_by_identifier_is_still_tied_by_her_patient_in_the_data() ->
     problem = scope_problem(other, "p1")
     assert problem is not None and problem.element == "Observation.subject"
     assert not problem.another_patient
+
+
+def test_an_identifier_of_a_record_merged_into_hers_is_hers() -> None:
+    """Her Patient replaces another record (merged into hers) that carries the NHS number a
+    resource names: one woman, as the audit ties it (`earlypath.records.identifiers`)."""
+    nhs = {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9000000009"}
+    her = {
+        "resourceType": "Patient",
+        "id": "p1",
+        "link": [{"other": {"reference": "Patient/p0"}, "type": "replaces"}],
+    }
+    old = {"resourceType": "Patient", "id": "p0", "active": False, "identifier": [nhs]}
+    assert scope_problem([her, old, _bundle({"identifier": nhs})], "p1") is None
+    # without her link, the old record is another patient's, and its identifier ties nothing
+    unlinked = {"resourceType": "Patient", "id": "p1"}
+    problem = scope_problem([unlinked, _bundle({"identifier": nhs})], "p1")
+    assert problem is not None and not problem.another_patient
