@@ -635,7 +635,7 @@ class _Generator:
                 f"            ref = {self.ref_of(r, 'res')}",
                 f"            failed = next((m for ok, m in {checks} if ok(res) is not True), None)",
                 "            if failed is not None:",
-                "                checked.append((n, PROBLEM(ref, failed(res))))",
+                f"                checked.append((n, {self.order(r)}, PROBLEM(ref, failed(res))))",
                 "                continue",
                 f"            row = {fn}(res)",
                 "            row['ref'] = ref",
@@ -644,12 +644,18 @@ class _Generator:
             ]
         return out + self.sorted_rows()
 
+    def order(self, r: Any) -> int:
+        """The place of the row spec ``r`` in the definition (a problem's second sort key)."""
+        return self.compiled.rows.index(r)
+
     def sorted_rows(self) -> list[str]:
         """The rows of a table several specs fill, and the checks' problems, in input order."""
         out = []
         for t in self.compiled.merged:
             out += [f"    if len(t_{t}) > 1:", f"        t_{t}.sort(key=BY_N)"]
-        out += ["    checked.sort(key=FIRST)", "    problems = [p for _, p in checked]"]
+        # a resource's problems in the definition's order of its specs, as the closures give
+        # them, though a type's specs that join a table it fills are read in a second visit
+        out += ["    checked.sort(key=FIRST)", "    problems = [p for _, _, p in checked]"]
         return out
 
     def grouped(self) -> list[tuple[str, list[Any]]] | None:
@@ -670,6 +676,14 @@ class _Generator:
             second = bool(_joined_tables(row_roots(r.spec)[0]) & filled)
             kinds.setdefault((r.spec.resource, second), []).append(r)
         grouped = [r for specs in kinds.values() for r in specs]
+        # rows of one resource in one table come in the definition's order of their specs (the
+        # closures' order): a spec read in a second visit must not come before one read in
+        # the first that fills the same table
+        for i, r in enumerate(rows):
+            for later in rows[i + 1 :]:
+                same = (later.spec.resource, later.spec.table) == (r.spec.resource, r.spec.table)
+                if same and grouped.index(later) < grouped.index(r):
+                    return None
         for r in rows:
             for table in _joined_tables(row_roots(r.spec)[0]):
                 before = {id(x) for x in rows[: rows.index(r)] if x.spec.table == table}
@@ -736,7 +750,7 @@ class _Generator:
                     f"    ref = {self.ref_of(r, 'j')}",
                     f"    failed = next((m for ok, m in {checks} if ok(j) is not True), None)",
                     "    if failed is not None:",
-                    "        checked.append((n, PROBLEM(ref, failed(j))))",
+                    f"        checked.append((n, {self.order(r)}, PROBLEM(ref, failed(j))))",
                     "    else:",
                     f"        row = {fn}(j)",
                     "        row['ref'] = ref",
@@ -778,7 +792,7 @@ class _Generator:
             {
                 "REF": self.compiled_ref,
                 "BY_N": lambda row: row["n"],
-                "FIRST": lambda item: item[0],
+                "FIRST": lambda item: (item[0], item[1]),
             }
         )
         namespace = dict(self.names)

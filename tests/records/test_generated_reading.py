@@ -22,6 +22,8 @@ from earlypath.records import python_reading, python_source
 from earlypath.records.definition import READING
 from tests.audit.test_fhir_mapping_agrees import _patient_of, exports
 from tests.fhir_exports import export_merges
+from tests.integration.fhir_data import TODAY as TODAY_FHIR
+from tests.records import scan_shapes
 from tests.records.test_engines_agree import _record
 from tests.records.test_python_properties import TODAY, wild_records
 
@@ -184,3 +186,23 @@ def test_a_name_written_once_and_read_nowhere_is_not_bound() -> None:
     assert python_source.drop_unread_bindings(text) == (
         "def f(j):\n    return (j.get('a')), (v2 := j.get('v3')) + v2, (v3 := 1)\n"
     )
+
+
+def _unreferred_and_none_read() -> list[dict[str, Any]]:
+    """A scan report holding a finding its result does not name, none of whose findings is
+    read: two problems of one report, from two of its specs (the second read in a second visit
+    of the type: it joins the reports' reads)."""
+    report = scan_shapes.scan_report(contained=[scan_shapes._YOLK_SAC_SEEN])
+    report["result"] = [{"reference": "#another"}]
+    return scan_shapes.scanned(report)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [_unreferred_and_none_read(), *(r for r, _ in scan_shapes.CONTAINED_REPORTS.values())],
+    ids=["unreferred-and-none-read", *scan_shapes.CONTAINED_REPORTS],
+)
+def test_a_reports_problems_come_in_the_closures_order(record: list[dict[str, Any]]) -> None:
+    """Found by the generated exports at stop 23's merge: the generated reading gave a report's
+    problems in the order of its visits, the closures in the definition's order of the specs."""
+    _same(record, TODAY_FHIR, None, None)

@@ -57,5 +57,12 @@ def test_a_row_spec_filters_its_rows_by_its_when_as_it_is() -> None:
 def test_the_clinical_rows_filter_by_their_when_as_it_is() -> None:
     """Neither the Conditions' nor the Observations' own filter is one COALESCE; item rows
     (a panel's components, a report's conclusions) keep theirs (test_item_rows_plan.py)."""
-    with_items = [r for r in READING.rows if r.table == "clinical" and r.items is not None]
-    assert len(_whole_filters_in_coalesce(_sql(READING, "clinical"))) == len(with_items)
+    # one per level of item rows (a contained panel's components are a second: ``then``)
+    levels = sum(
+        _depth(r.items) for r in READING.rows if r.table == "clinical" and r.items is not None
+    )
+    assert len(_whole_filters_in_coalesce(_sql(READING, "clinical"))) == levels
+
+
+def _depth(items: rec.ItemRows | None) -> int:
+    return 0 if items is None else 1 + _depth(items.then)

@@ -30,10 +30,16 @@ def _clinical_sql() -> str:
 
 def _parts(row: rec.RowSpec) -> int:
     """How many tables a row spec's rows come from before their union."""
-    # a report's contained findings (``container``) give only the items' rows, as ``whole`` does
-    if row.items is None or row.items.whole is not None or row.items.container is not None:
+    return _tables(row.items)
+
+
+def _tables(items: rec.ItemRows | None) -> int:
+    """A resource's own rows (none where its items are read whole or in full, as a report's
+    conclusions and contained findings are), then its items' (and theirs: ``then``)."""
+    if items is None:
         return 1
-    return 2
+    own = 0 if items.whole is not None or items.container is not None else 1
+    return own + _tables(items.then)
 
 
 def test_the_clinical_rows_look_each_coding_up_once() -> None:
