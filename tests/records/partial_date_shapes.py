@@ -6,12 +6,12 @@ scenario ``partial-dates`` of `tests/audit/test_spark_agreement.py`).
 FHIR R4 `date` and `dateTime` are a year, a year and month, or a full date (the XML Schema types
 gYear, gYearMonth and date: HL7 FHIR R4 datatypes), so ``"onsetDateTime": "2019"`` or ``"2019-06"``
 is a valid record; HL7's vital records library keeps its partial-date extension for what these
-cannot say and tells writers not to use it when a value is "YYYY" or "YYYY-MM"
-(`HL7/vr-common-library`, `input/fsh/extensions/ExtensionPartialDateTimeVitalRecords.fsh`). UK GP
-systems hand out year-only and year-month dates for history entries (the API notes of EMIS, TPP
-and Vision integrations: "a full or partial date ... YYYY, YYYYMM or YYYYMMDD"), and GP Connect
-sends a journal entry that is not on the problem list as an Observation ("uncategorised data")
-with its date in `effectiveDateTime`.
+cannot say, and its notes say a date known to the year only is written "2022" (`HL7/vr-common-
+library`, `input/fsh/extensions/ExtensionPartialDateTimeVitalRecords.fsh`). UK GP system
+interfaces hand out partial dates ("a full or partial date ... YYYY, YYYYMM or YYYYMMDD", as
+public integration notes on EMIS, TPP and Vision feeds quote a supplier's documentation), and GP
+Connect sends a journal entry that is not on the problem list as an Observation ("uncategorised
+data") with its date in `effectiveDateTime`.
 
 Before stop 24 a miscarriage with such a date was "no usable date": a woman whose only record of
 her previous miscarriage was "Miscarriage, 2019" was `needs_information` on the card and in the
