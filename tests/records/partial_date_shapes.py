@@ -10,8 +10,10 @@ cannot say, and its notes say a date known to the year only is written "2022" (`
 library`, `input/fsh/extensions/ExtensionPartialDateTimeVitalRecords.fsh`). UK GP system
 interfaces hand out partial dates ("a full or partial date ... YYYY, YYYYMM or YYYYMMDD", as
 public integration notes on EMIS, TPP and Vision feeds quote a supplier's documentation), and GP
-Connect sends a journal entry that is not on the problem list as an Observation ("uncategorised
-data") with its date in `effectiveDateTime`.
+Connect sends coded data a clinician did not file as a problem, allergy, medication... as an
+Observation ("uncategorised data will always be contained in an Observation profile":
+`nhsconnect/gpconnect`, `pages/accessrecord_structured/
+accessrecord_structured_development_uncategorisedData_guidance.md`), dated by `effectiveDateTime`.
 
 Before stop 24 a miscarriage with such a date was "no usable date": a woman whose only record of
 her previous miscarriage was "Miscarriage, 2019" was `needs_information` on the card and in the
