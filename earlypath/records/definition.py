@@ -69,6 +69,7 @@ from earlypath.records.ir import (
     Round2,
     RowProblem,
     RowSpec,
+    SpanDay,
     TextInSet,
 )
 from earlypath.rules.ir import (
@@ -305,6 +306,24 @@ _OBSERVATION_DATES = (
 _OBSERVATION_DAY = _day_of(*_OBSERVATION_DATES)
 # A Condition's (and an AllergyIntolerance's) day: onset[x], else recordedDate.
 _CONDITION_DAY = _day_of("onsetDateTime", "onsetPeriod.start", "onsetPeriod.end", "recordedDate")
+
+
+def _span_bound(day: Expr, last: bool, *bounds: str) -> Expr:
+    """For a row with no full date (``day`` None): the first day (``last``: the last day) the first
+    of these date elements that gives one can denote. A record may be dated to a month or a year
+    only ("2019", "2019-06": FHIR R4 date and dateTime allow both, and GP systems write history
+    entries so): what it records happened within that span. Only elements that bound it on that
+    side are given: from above an onset, a period's end, the day it was recorded or issued (a
+    period's start bounds nothing there); from below an onset or a period's start (the day it was
+    recorded does not: a loss may be recorded years after)."""
+    spans = tuple(SpanDay(_text(p), last=last) for p in bounds)
+    return If(IsNull(day), Coalesce(spans), Const(None))
+
+
+_CONDITION_EARLIEST_DAY = _span_bound(_CONDITION_DAY, False, "onsetDateTime", "onsetPeriod.start")
+_CONDITION_LATEST_DAY = _span_bound(
+    _CONDITION_DAY, True, "onsetDateTime", "onsetPeriod.end", "recordedDate"
+)
 # A status is read from its first coding's code (a coding may carry no system), or from any
 # coding of the status's own HL7 code system: a system may put its local coding first.
 _VERIFICATION = FirstCode(Concept("verificationStatus"))
@@ -553,6 +572,8 @@ _OBSERVATION_LOCATION = _location(_UNCONFIRMED_OBSERVATION)
 _CLINICAL_COLUMNS = (
     "observed",
     "day",
+    "earliest_day",
+    "latest_day",
     "history_at_least",
     "refuted",
     "count_problem",
@@ -737,6 +758,8 @@ _CONDITION_ROWS = _clinical(
         "not_pregnant": _CONDITION_NOT_PREGNANT,
         "observed": Const(False),
         "day": _CONDITION_DAY,
+        "earliest_day": _CONDITION_EARLIEST_DAY,
+        "latest_day": _CONDITION_LATEST_DAY,
         "history_at_least": _HISTORY,
         "refuted": _REFUTED,
         "miscarriage": And((_EVENT, IsNull(_HISTORY), Not(_REFUTED))),
@@ -805,6 +828,17 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "hcg_unit": _HCG_UNIT_UNREAD,
     "observed": Const(True),
     "day": _OBSERVATION_DAY,
+    # a loss dated to a month or a year only: the span it lies in (a miscarriage's only)
+    "earliest_day": If(
+        _EVENT,
+        _span_bound(_OBSERVATION_DAY, False, "effectiveDateTime", "effectivePeriod.start"),
+        Const(None),
+    ),
+    "latest_day": If(
+        _EVENT,
+        _span_bound(_OBSERVATION_DAY, True, "effectiveDateTime", "effectivePeriod.end", "issued"),
+        Const(None),
+    ),
     # a miscarriage or history Observation is a finding: present is the record, absent a
     # recorded "no" (as a refuted Condition), any other value is reported and not used
     # (a count of past miscarriages is a history entry of its own: `_COUNT_HISTORY`)
@@ -1653,6 +1687,22 @@ _START = Coalesce(
 # count may already hold them), so nothing is overstated; and its 0 gives way to any dated loss
 # before this pregnancy (`before_days`), or to a loss that cannot be placed (`unplaced`).
 _HISTORY_ROW = Not(IsNull(Col("history_at_least")))
+# A loss dated to a month or a year only (no full date: `earliest_day`, `latest_day` its span).
+# One whose span ended before this pregnancy is a previous miscarriage, read as a history entry
+# of at least one (which day is unknown, so it is never counted beside the dated losses: the
+# larger is taken, nothing is overstated). One whose span lies wholly in this pregnancy, up to
+# the assessment day, is a miscarriage of this pregnancy, as a full date there is. Any other
+# (a span across the start of this pregnancy or the assessment day) cannot be placed: named.
+_UNDATED_LOSS = And((_yes(Col("miscarriage")), IsNull(_DAY)))
+_LOSS_BEFORE_UNDATED = And((_UNDATED_LOSS, _is(place(Col("latest_day")), "before")))
+_LOSS_IN_THIS_UNDATED = And(
+    (
+        _UNDATED_LOSS,
+        _is(place(Col("earliest_day")), "this"),
+        _is(place(Col("latest_day")), "this"),
+    )
+)
+_LOSS_PLACED_BY_SPAN = Or((_LOSS_BEFORE_UNDATED, _LOSS_IN_THIS_UNDATED))
 _HISTORY_KNOWN = And((_HISTORY_ROW, Not(_is(_PLACE, "future"))))
 _EVENT_ROW = _yes(Col("miscarriage"))
 _PREVIOUS = If(
@@ -1885,8 +1935,8 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
         Agg(
             "max",
             "clinical",
-            And((_HISTORY_KNOWN, Not(_yes(Col("refuted"))))),
-            Col("history_at_least"),
+            Or((And((_HISTORY_KNOWN, Not(_yes(Col("refuted"))))), _LOSS_BEFORE_UNDATED)),
+            If(_HISTORY_ROW, Col("history_at_least"), Const(1)),
             evidence="previous_miscarriages",
         ),
     ),
@@ -1915,7 +1965,13 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
         Agg(
             "any",
             "clinical",
-            And((_EVENT_ROW, IsTrue(OneOf(_PLACE, ("undated", "unplaced"))))),
+            And(
+                (
+                    _EVENT_ROW,
+                    IsTrue(OneOf(_PLACE, ("undated", "unplaced"))),
+                    Not(_LOSS_PLACED_BY_SPAN),
+                )
+            ),
             Const(True),
         ),
     ),
@@ -1924,7 +1980,7 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
         Agg(
             "any",
             "clinical",
-            And((_EVENT_ROW, _THIS)),
+            Or((And((_EVENT_ROW, _THIS)), _LOSS_IN_THIS_UNDATED)),
             Const(True),
             evidence="miscarriage_diagnosed",
         ),
@@ -2138,7 +2194,7 @@ _PROBLEMS: tuple[RowProblem, ...] = (
         Message.of("history of miscarriage ", _PLACE_MESSAGE),
     ),
     RowProblem("clinical", Not(IsNull(Col("count_problem"))), Message.of(Col("count_problem"))),
-    _placed_problem(_EVENT_ROW, "miscarriage"),
+    _placed_problem(And((_EVENT_ROW, Not(_LOSS_PLACED_BY_SPAN))), "miscarriage"),
     # bleeding
     _placed_problem(_yes(Col("bleeding_code")), "bleeding"),
     RowProblem(

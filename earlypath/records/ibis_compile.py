@@ -923,7 +923,7 @@ class _RecordsCompiler(_Compiler):
             return "str"
         if isinstance(e, rec.AtLeast):
             return "int"
-        if isinstance(e, rec.Day):
+        if isinstance(e, rec.Day | rec.SpanDay):
             return "date"
         if isinstance(e, rec.Round2):
             return "float"
@@ -1003,6 +1003,8 @@ class _RecordsCompiler(_Compiler):
             return env.read("scope", column)
         if isinstance(e, rec.Day):
             return _day(self.expr(e.text, "str"))
+        if isinstance(e, rec.SpanDay):
+            return _span_day(self.expr(e.text, "str"), e.last)
         if isinstance(e, rec.NormText):
             text = self.expr(e.text, "str")
             stripped = text.re_replace(r"^[ \t\n\r\x0b\x0c]+|[ \t\n\r\x0b\x0c]+$", "")
@@ -1156,6 +1158,24 @@ def _day(text: ir_t.StringValue) -> ir_t.DateValue:
     head = text.substr(0, 10)
     ok = text.re_search(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}") & (head.substr(0, 4) != "0000")
     return ibis.cases((ok, head.try_cast("date")), else_=ibis.null("date"))
+
+
+def _span_day(text: ir_t.StringValue, last: bool) -> ir_t.DateValue:
+    """`rec.SpanDay`: a full date's day; of "YYYY-MM" its month's first day, or its last (the
+    first day, 31 days on, back to the first of that month, one day back); of "YYYY" the 1st of
+    January or the 31st of December."""
+    known = text.substr(0, 4) != "0000"
+    year = text.re_search(r"^[0-9]{4}$") & known
+    month = text.re_search(r"^[0-9]{4}-(0[1-9]|1[0-2])$") & known
+    first = text.concat("-01").try_cast("date")
+    if last:
+        start = first.cast("timestamp")
+        next_month = (start + ibis.literal(31).cast("int64").as_interval("D")).truncate("M")
+        in_month = (next_month - ibis.literal(1).cast("int64").as_interval("D")).date()
+    else:
+        in_month = first
+    in_year = text.concat("-12-31" if last else "-01-01").try_cast("date")
+    return ibis.cases((year, in_year), (month, in_month), else_=_day(text))
 
 
 def _ref_id(reference: ir_t.StringValue, kind: str) -> ir_t.StringValue:

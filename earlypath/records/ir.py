@@ -142,6 +142,17 @@ class Day(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class SpanDay(Expr):
+    """The first day (``last``: the last day) a FHIR date or dateTime (text) can denote: a full
+    date's own day (as `Day`); of a partial date "YYYY-MM" the first or last day of its month; of
+    "YYYY" the 1st of January or the 31st of December; None for anything else. A partial date
+    names a span of days, not one day."""
+
+    text: Expr
+    last: bool
+
+
+@dataclass(frozen=True, slots=True)
 class NormText(Expr):
     """Text lower-cased and stripped of " \\t\\n\\r\\x0b\\x0c" at both ends; "" and None as
     they are. ``fold_case`` False: stripped only (an identifier's value, whose case counts)."""

@@ -4,6 +4,7 @@ references. Used by the Python engine's closures and by its fused functions alik
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 import types
@@ -177,6 +178,23 @@ def as_day(text: Any) -> dt.date | None:
         return _FROM_ISO(head)
     except ValueError:  # not a real date
         return None
+
+
+def span_day(text: Any, last: bool) -> dt.date | None:
+    """`rir.SpanDay`: the first (``last``: the last) day a FHIR date can denote: a full date's
+    own day; of "YYYY-MM" the first or last day of its month; of "YYYY" its first or last day."""
+    day = as_day(text)
+    if day is not None or type(text) is not str or not text.isascii():
+        return day
+    year, month = text[:4], text[5:]
+    if len(year) != 4 or not year.isdigit() or year == "0000":
+        return None
+    if len(text) == 4:
+        return dt.date(int(year), 12, 31) if last else dt.date(int(year), 1, 1)
+    if len(text) != 7 or text[4] != "-" or not month.isdigit() or not 1 <= int(month) <= 12:
+        return None
+    days = calendar.monthrange(int(year), int(month))[1] if last else 1
+    return dt.date(int(year), int(month), days)
 
 
 def ref_id(reference: Any, kind: str) -> str | None:

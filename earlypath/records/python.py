@@ -39,6 +39,7 @@ from earlypath.records.json_values import (
     ref_id,
     sets_of,
     show,
+    span_day,
     typed,
     walker,
 )
@@ -101,6 +102,7 @@ class _Compiler:
             "SETS_OF": sets_of,
             "BY_KEY": by_key,
             "AS_DAY": as_day,
+            "SPAN_DAY": span_day,
             "FIRST_CODE": first_code,
             "STRIP": STRIP,
             "REF_ID": ref_id,
@@ -213,6 +215,9 @@ class _Compiler:
         if isinstance(e, rir.Day):
             of = self.expr(e.text)
             return lambda j: as_day(of(j))
+        if isinstance(e, rir.SpanDay):
+            of, last = self.expr(e.text), e.last
+            return lambda j: span_day(of(j), last)
         if isinstance(e, rir.NormText):
             of = self.expr(e.text)
 

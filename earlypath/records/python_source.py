@@ -373,6 +373,8 @@ class _Source(SourceNames):
             return f"None if {first} is None else {count}({c})"
         if isinstance(e, rir.Day):
             return f"AS_DAY({r(e.text)[0]})"
+        if isinstance(e, rir.SpanDay):
+            return f"SPAN_DAY({r(e.text)[0]}, {bool(e.last)!r})"
         if isinstance(e, rir.FirstCode):
             return f"FIRST_CODE({r(e.concept)[0]})"
         if isinstance(e, rir.NormText):

@@ -1548,12 +1548,14 @@ def test_a_refuted_history_and_a_miscarriage_that_cannot_be_placed(tmp_path: Pat
     )
     records = [
         [lmp, refuted],
-        [lmp, refuted, condition("m", "17369002", "2022")],  # undated
+        # a year that may be before this pregnancy or in it (stop 24: spans are placed)
+        [lmp, refuted, condition("m", "17369002", "2024")],  # cannot be placed
         [lmp, refuted, condition("m", "17369002", "2023-01-05")],  # before: counts 1
         [lmp, refuted, condition("m", "17369002", (ANCHOR + DAY).isoformat())],  # future
+        [lmp, refuted, condition("m", "17369002", "2022")],  # a year before: counts 1
     ]
     rows = assert_agrees(_each_on_its_own(records), tmp_path)
-    assert [r["previous_miscarriages"] for r in rows] == [0, None, 1, 0]
+    assert [r["previous_miscarriages"] for r in rows] == [0, None, 1, 0, 1]
 
 
 def test_a_medication_named_only_by_its_ingredient(tmp_path: Path) -> None:

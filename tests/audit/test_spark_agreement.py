@@ -57,6 +57,7 @@ from tests.audit import (
     test_fhir_identifier_subject,
     test_fhir_medicines_read,
     test_fhir_merged_patients,
+    test_fhir_partial_dates,
     test_fhir_real_scans,
     test_fhir_spark,
 )
@@ -137,6 +138,15 @@ def _real_scans() -> Files:
 
 def _check_real_scans(spark: Part, duck: Part) -> None:
     test_fhir_real_scans._check(_by_case(spark.episodes), test_fhir_real_scans.CASES)
+    _same(spark, duck)
+
+
+def _check_partial_dates(spark: Part, duck: Part) -> None:
+    test_fhir_partial_dates.check(_by_case(spark.episodes))
+    flat = _by_case(spark.flat)
+    for name, (_, previous, diagnosed, _) in test_fhir_partial_dates.CASES.items():
+        cells = (flat[name]["previous_miscarriages"], flat[name]["miscarriage_diagnosed"])
+        assert cells == (None if previous is None else str(previous), str(diagnosed).lower()), name
     _same(spark, duck)
 
 
@@ -252,6 +262,10 @@ AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
     "another-type": (lambda _: test_fhir_spark.another_type_files(), _check_another_type),
     "skipped-file": (lambda _: test_fhir_spark.skipped_file_files(), _check_skipped_file),
     "identifier-subject": (lambda _: _typed(identifier_export()[0]), _check_identifiers),
+    "partial-dates": (
+        lambda _: _typed(one_export(test_fhir_partial_dates.exports())),
+        _check_partial_dates,
+    ),
 }
 
 

@@ -41,6 +41,7 @@ from earlypath.records.ir import (
     Round2,
     RowProblem,
     RowSpec,
+    SpanDay,
     TextInSet,
 )
 from earlypath.rules.ir import (
@@ -287,6 +288,39 @@ ROW_CASES = [
     row_case("day impossible", Day(Field("d", "str")), _obs(d="2024-02-30"), None),
     row_case("day week date", Day(Field("d", "str")), _obs(d="2024-W10-1"), None),
     row_case("day compact", Day(Field("d", "str")), _obs(d="20240304T00"), None),
+    # SpanDay: the first and the last day a partial date can denote (a GP history entry dated
+    # "2022" or "2022-06"; FHIR R4 date and dateTime allow both)
+    *(
+        row_case(
+            f"span day of {text!r}, {'last' if last else 'first'}",
+            SpanDay(Field("d", "str"), last=last),
+            _obs(d=text),
+            want,
+        )
+        for text, first_day, last_day in (
+            ("2024-03-04", dt.date(2024, 3, 4), dt.date(2024, 3, 4)),
+            ("2024-03-04T23:30:00+05:00", dt.date(2024, 3, 4), dt.date(2024, 3, 4)),
+            ("2024-02", dt.date(2024, 2, 1), dt.date(2024, 2, 29)),
+            ("2023-02", dt.date(2023, 2, 1), dt.date(2023, 2, 28)),
+            ("1900-02", dt.date(1900, 2, 1), dt.date(1900, 2, 28)),
+            ("2000-02", dt.date(2000, 2, 1), dt.date(2000, 2, 29)),
+            ("2022-06", dt.date(2022, 6, 1), dt.date(2022, 6, 30)),
+            ("2022-12", dt.date(2022, 12, 1), dt.date(2022, 12, 31)),
+            ("2022-01", dt.date(2022, 1, 1), dt.date(2022, 1, 31)),
+            ("2022", dt.date(2022, 1, 1), dt.date(2022, 12, 31)),
+            ("0000", None, None),
+            ("0000-06", None, None),
+            ("2022-13", None, None),
+            ("2022-00", None, None),
+            ("2022-6", None, None),
+            ("22", None, None),
+            ("2022-06-31", None, None),
+            ("\uff12\uff10\uff12\uff12", None, None),
+            (" 2022", None, None),
+            ("2022-06 ", None, None),
+        )
+        for last, want in ((False, first_day), (True, last_day))
+    ),
     # NormText
     row_case("normtext", NormText(Field("u", "str")), _obs(u=" \tMM\n"), "mm"),
     row_case("normtext keeps inner space", NormText(Field("u", "str")), _obs(u=" m m "), "m m"),

@@ -39,12 +39,13 @@ def test_a_rows_place_on_the_timeline_is_computed_once() -> None:
     read = set(re.findall(r"row\['(~\d+)'\](?! =)", body))
     assert stored and read <= stored and stored <= read  # each kept value is read again
     # the test "on or after the pregnancy's start" of a row's place, in one loop only (it was
-    # in three loops over the clinical rows, and in each message naming a row's place)
+    # in three loops over the clinical rows, and in each message naming a row's place): once for
+    # its day, and (stop 24) once each for the first and last day of a partial date's span
     place = re.compile(r">= v\d+_\d+\) else k\d+\)")
     loops = body.split("\n    for row in ")[1:]
     over_clinical = [loop for loop in loops if loop.startswith("rows_clinical:")]
     assert len(over_clinical) >= 3
-    assert sum(len(place.findall(loop)) for loop in over_clinical) == 1
+    assert sum(len(place.findall(loop)) for loop in over_clinical) == 3
 
 
 # A spec whose two loops over the clinical rows compute one value (a day's distance to the

@@ -689,7 +689,9 @@ def test_a_refuted_history_does_not_outweigh_a_miscarriage_that_cannot_be_placed
         **condition("h", "161744009", "2015-01-01"),
         "verificationStatus": {"coding": [{"code": "refuted"}]},
     }
-    unplaceable = condition("m", "17369002", "2022")  # a year only: no usable date
+    # a year only, this pregnancy's year: before it or in it cannot be told (a year wholly before
+    # this pregnancy is a previous miscarriage since stop 24)
+    unplaceable = condition("m", "17369002", TODAY.isoformat()[:4])
     assert episode_of([lmp(), refuted])[0]["previous_miscarriages"] == 0
     episode, problems = episode_of([lmp(), refuted, unplaceable])
     assert episode["previous_miscarriages"] is None  # unknown, not "none"
