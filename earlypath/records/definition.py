@@ -1467,10 +1467,8 @@ _CONTAINED_MALFORMED = RowSpec(
 
 # A scan report that gives no coded finding at all (no conclusionCode, no result) but tells its
 # findings in text (its `conclusion`, or a `presentedForm`: the report as a PDF or text) cannot
-# be read, but it says a scan was done: named, never silence. Its location is not made unknown:
-# the rules read a scan location "unknown" as a pregnancy of unknown location (a scan that saw no
-# pregnancy, `IS_PUL`), which an unread report is not; with no other scan the location is Unknown
-# already (no scan).
+# be read, but it says a scan was done: named, never silence; dated after every location read in
+# this pregnancy, it holds the decision back (`_UNREAD_REPORT_ROWS`, stop 24).
 SCAN_TEXT_ONLY_MESSAGE = (
     "scan report with findings only as free text: not read, what it shows is unknown"
 )
@@ -1500,11 +1498,11 @@ _CONCLUSION_NOT_A_LIST = Or(
 
 # A scan report whose coded findings (its conclusionCode, the contained Observations its result
 # refers to, their components) are none of them in a value set the reading reads (a finding
-# coded only locally, or a measurement earlypath does not use) gives no row: named, so the card
-# and the audit say a scan was done that was not understood. As with a text-only report, its
-# location is not made unknown (a name, not a change of decision). Not named when its result
-# refers to a resource it does not hold (an Observation of the record, read on its own) or it
-# has no id (its findings cannot be told from another report's).
+# coded only locally, or a measurement earlypath does not use) gives no finding: named, so the
+# card and the audit say a scan was done that was not understood; as a text-only report, it
+# holds the decision back when dated after every location read (`_UNREAD_REPORT_ROWS`). Not
+# named when its result refers to a resource it does not hold (an Observation of the record,
+# read on its own) or it has no id (its findings cannot be told from another report's).
 SCAN_NOTHING_READ_MESSAGE = (
     "scan report read, none of its findings is one earlypath reads: what it shows is unknown"
 )

@@ -26,7 +26,14 @@ from tests.integration.fhir_data import (
     eligible_resources,
     observation,
 )
-from tests.records.real_shapes import CRL_CM, RATE_150, component, us_panel
+from tests.records.real_shapes import (
+    CRL_CM,
+    RATE_150,
+    UTROGESTAN_DMD,
+    component,
+    statement,
+    us_panel,
+)
 
 OFFER, NO_OFFER, NEEDS_SCAN = "offer", "do_not_offer", "needs_information"
 # SNOMED CT 65727000 Intrauterine pregnancy, 34801009 Ectopic pregnancy, 17369002 Miscarriage
@@ -571,6 +578,11 @@ UNREAD_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
         _today_only_the_report(_text_only()),
         NEEDS_SCAN,
     ),
+    # she is on progesterone (was: "continue"; NG126 1.5.3 needs the intrauterine pregnancy too)
+    "on-progesterone-text-only-report-after-iup-with-heartbeat": (
+        [*_today_only_the_report(_text_only()), statement(UTROGESTAN_DMD)],
+        NEEDS_SCAN,
+    ),
     "text-only-report-beside-read-iup": (scanned(iup_with("final"), _text_only()), OFFER),
     "text-only-report-before-confirmed-iup": (
         scanned(
@@ -618,6 +630,10 @@ UNREAD_PROBLEMS: dict[str, tuple[str, ...]] = {
         _HOLDS_BACK,
     ),
     "text-only-report-today-after-iup-with-heartbeat": (
+        definition.SCAN_TEXT_ONLY_MESSAGE,
+        _HOLDS_BACK,
+    ),
+    "on-progesterone-text-only-report-after-iup-with-heartbeat": (
         definition.SCAN_TEXT_ONLY_MESSAGE,
         _HOLDS_BACK,
     ),
