@@ -7,7 +7,8 @@ issued only is dated. A scan report's (DiagnosticReport) coded conclusion is rea
 (stop 20: DiagnosticReport.ndjson was not read, so a report concluding a miscarriage after a
 confirmed scan was judged "offer"). Its contained findings are read as Observations (stop 22: they
 were only named), counted once where they repeat a finding; what of them is not read, and a scan
-report with findings only as text, are named in the reading."""
+report with findings only as text, are named in the reading; dated after every location read,
+such a report holds the offer back (stop 24: judged on the older scan, "offer")."""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ not ask for reports, so one concluding a miscarriage after a confirmed scan gave
 for in the discovery document, fetched from `fhirServer` when not prefetched, and required. Its
 contained findings are read as Observations (stop 22: they were only named); what of them is not
 read (a panel's components, one its result does not refer to) and a scan report with findings only
-as text are named on the card."""
+as text are named on the card; dated after every location read, such a report holds the offer back
+(stop 24: the card offered on the older scan)."""
 
 from __future__ import annotations
 
