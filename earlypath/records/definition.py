@@ -121,6 +121,8 @@ __all__ = [
     "UNCONFIRMED_LOCATION",
     "UNCONFIRMED_MESSAGE",
     "UNKNOWN_LOCATION",
+    "UNREAD_LOCATION",
+    "UNREAD_REPORT_MESSAGE",
     "WINDOW_DAYS",
     "place",
     "with_context",
@@ -178,6 +180,13 @@ NO_PATIENT_MESSAGE = (
 UNCONFIRMED_MESSAGE = (
     "scan finding of an intrauterine pregnancy is preliminary (not yet verified): it does not "
     "confirm where the pregnancy is; ignored"
+)
+# after "scan report of <its day>": a report that could not be read, dated after every location
+# read in this pregnancy (`UNREAD_LOCATION`)
+UNREAD_REPORT_MESSAGE = (
+    " could not be read: what it shows is unknown, so where the pregnancy is and whether a fetal "
+    "heartbeat was seen are taken as unknown from that day (an ectopic pregnancy seen before it "
+    "still stands); read the report before deciding"
 )
 HEARTBEAT_CONFLICT_MESSAGE = (
     "fetal heart findings that day disagree or are uncertain; whether a heartbeat was seen is "
@@ -1492,10 +1501,8 @@ _CONTAINED_MALFORMED = RowSpec(
 
 # A scan report that gives no coded finding at all (no conclusionCode, no result) but tells its
 # findings in text (its `conclusion`, or a `presentedForm`: the report as a PDF or text) cannot
-# be read, but it says a scan was done: named, never silence. Its location is not made unknown:
-# the rules read a scan location "unknown" as a pregnancy of unknown location (a scan that saw no
-# pregnancy, `IS_PUL`), which an unread report is not; with no other scan the location is Unknown
-# already (no scan).
+# be read, but it says a scan was done: named, never silence; dated after every location read in
+# this pregnancy, it holds the decision back (`_UNREAD_REPORT_ROWS`, stop 24).
 SCAN_TEXT_ONLY_MESSAGE = (
     "scan report with findings only as free text: not read, what it shows is unknown"
 )
@@ -1525,11 +1532,11 @@ _CONCLUSION_NOT_A_LIST = Or(
 
 # A scan report whose coded findings (its conclusionCode, the contained Observations its result
 # refers to, their components) are none of them in a value set the reading reads (a finding
-# coded only locally, or a measurement earlypath does not use) gives no row: named, so the card
-# and the audit say a scan was done that was not understood. As with a text-only report, its
-# location is not made unknown (a name, not a change of decision). Not named when its result
-# refers to a resource it does not hold (an Observation of the record, read on its own) or it
-# has no id (its findings cannot be told from another report's).
+# coded only locally, or a measurement earlypath does not use) gives no finding: named, so the
+# card and the audit say a scan was done that was not understood; as a text-only report, it
+# holds the decision back when dated after every location read (`_UNREAD_REPORT_ROWS`). Not
+# named when its result refers to a resource it does not hold (an Observation of the record,
+# read on its own) or it has no id (its findings cannot be told from another report's).
 SCAN_NOTHING_READ_MESSAGE = (
     "scan report read, none of its findings is one earlypath reads: what it shows is unknown"
 )
@@ -1589,6 +1596,23 @@ _REPORT_MALFORMED = RowSpec(
     Not(IsNull(_REPORT_UNREAD)),
     _SUBJECT,
     (("why", _REPORT_UNREAD),),
+)
+
+# A scan report that could not be read (findings only as text, or none of its coded findings one
+# the reading reads) still says that a scan was done on its day and that what it showed is
+# unknown (stop 24: it was only named, so an intrauterine scan of two weeks before stood, and a
+# report of today that may say "no fetal heart: missed miscarriage" changed nothing: "offer").
+# It gives a clinical row of its day whose location is "unread": the day is a scan day, and the
+# unread report ranks below every location read that day (`_LOCATION_RANK`: a finding read
+# beside it stands) but ends the location carried from an earlier day (read as "unknown", the
+# heartbeat unknown unless read that day), except an ectopic pregnancy seen before it, which an
+# unread report never hides. Undated (or dated after the assessment, or unplaceable) it cannot
+# be placed and is ignored, as an undated scan finding is, and named.
+UNREAD_LOCATION = "unread"
+_UNREAD_REPORT_ROWS = _clinical(
+    "DiagnosticReport",
+    Or((_SCAN_TEXT_ONLY, _SCAN_NOTHING_READ)),
+    {"observed": Const(True), "day": _OBSERVATION_DAY, "location": Const(UNREAD_LOCATION)},
 )
 
 
@@ -1713,9 +1737,14 @@ _PREVIOUS = If(
     If(And((_yes(Ctx("denied")), Not(_yes(Ctx("unplaced"))))), Const(0), Const(None)),
 )
 
-# Scans by day: where (a definite ectopic, then an uncertain finding, then an intrauterine one),
-# the larger CRL and MSD of the day, and one heartbeat answer or none.
-_LOCATION_RANK = (("ectopic", 3), ("uncertain", 2), ("intrauterine", 1))
+# Scans by day: where (a definite ectopic, then an uncertain finding, then an intrauterine one,
+# then a scan report that could not be read), the larger CRL and MSD of the day, and one
+# heartbeat answer or none.
+_READ_LOCATION_RANK = (("ectopic", 3), ("uncertain", 2), ("intrauterine", 1))
+_LOCATION_RANK = (*_READ_LOCATION_RANK, (UNREAD_LOCATION, 0))
+_UNREAD_RANK = 0
+_UNREAD_ROW = _is(Col("location"), UNREAD_LOCATION)
+_LOCATION_READ = IsTrue(OneOf(Col("location"), tuple(name for name, _ in _READ_LOCATION_RANK)))
 _LENGTH_COUNTS = _LENGTH_OK
 _SCAN_ROW = And(
     (
@@ -1760,6 +1789,16 @@ _SCANS = Days(
                 evidence="scans",
             ),
         ),
+        # the location read that day, an unread report left out (carried: the latest read)
+        (
+            "read_rank",
+            Agg(
+                "max",
+                "clinical",
+                Const(True),
+                Lookup(Col("location"), _READ_LOCATION_RANK),
+            ),
+        ),
         ("crl_mm", _length_of("crl")),
         ("msd_mm", _length_of("msd")),
         ("seen", _heart_is("seen")),
@@ -1767,19 +1806,29 @@ _SCANS = Days(
         ("heart_uncertain", _heart_is("uncertain")),
     ),
     # a location seen on an earlier day of this pregnancy stands until another is recorded; a
-    # day made uncertain ends it
-    carry=("location_rank",),
+    # day made uncertain, or a scan report that could not be read, ends it (but an ectopic
+    # pregnancy seen before an unread report stands)
+    carry=("location_rank", "read_rank"),
     derived=(
         (
             "location",
-            Coalesce(
-                (
-                    Lookup(
-                        Col("location_rank"),
-                        ((3, "ectopic"), (2, UNKNOWN_LOCATION), (1, "intrauterine")),
-                    ),
-                    Const(UNKNOWN_LOCATION),
-                )
+            If(
+                And((_is(Col("location_rank"), _UNREAD_RANK), _is(Col("read_rank"), 3))),
+                Const("ectopic"),
+                Coalesce(
+                    (
+                        Lookup(
+                            Col("location_rank"),
+                            (
+                                (3, "ectopic"),
+                                (2, UNKNOWN_LOCATION),
+                                (1, "intrauterine"),
+                                (_UNREAD_RANK, UNKNOWN_LOCATION),
+                            ),
+                        ),
+                        Const(UNKNOWN_LOCATION),
+                    )
+                ),
             ),
         ),
         ("fetal_pole", If(Cmp(">", Col("crl_mm"), Const(0)), Const(True), Const(None))),
@@ -2000,6 +2049,9 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
     ("previous_miscarriages", _PREVIOUS),
     ("miscarriage_diagnosed", Coalesce((Ctx("diagnosed"), Const(False)))),
     ("scans", _SCANS),
+    # the latest day of this pregnancy with a location read: a scan report that could not be
+    # read, dated after it, holds the decision back (named: `UNREAD_REPORT_MESSAGE`)
+    ("read_location_on", Agg("max", "clinical", And((_THIS, _LOCATION_READ)), _DAY)),
     # any current progesterone request says yes; else one for a medicine that cannot be
     # identified, or one for progesterone whose record cannot say whether it is current, leaves
     # it Unknown (it may be progesterone: never read as "not on it")
@@ -2218,9 +2270,24 @@ _PROBLEMS: tuple[RowProblem, ...] = (
         Message.of("fetal heart finding is uncertain; the heartbeat that day is unknown"),
     ),
     # where the pregnancy is
-    _placed_problem(And((Not(IsNull(Col("location"))), _yes(Col("observed")))), "scan finding"),
+    _placed_problem(
+        And((Not(IsNull(Col("location"))), _yes(Col("observed")), Not(_UNREAD_ROW))),
+        "scan finding",
+    ),
     _placed_problem(
         And((Not(IsNull(Col("location"))), Not(_yes(Col("observed"))))), "ectopic pregnancy"
+    ),
+    _placed_problem(_UNREAD_ROW, "scan report that could not be read"),
+    RowProblem(
+        "clinical",
+        And(
+            (
+                _UNREAD_ROW,
+                _THIS,
+                Not(_is(Cmp("<=", _DAY, Ctx("read_location_on")), True)),
+            )
+        ),
+        Message.of("scan report of ", _DAY, UNREAD_REPORT_MESSAGE),
     ),
     RowProblem(
         "clinical",
@@ -2308,6 +2375,7 @@ READING = EpisodeSpec(
         # own type fills in a second visit of the type, so its rows come after the others'
         _CONTAINED_MALFORMED,
         _REPORT_MALFORMED,
+        _UNREAD_REPORT_ROWS,
     ),
     steps=_STEPS,
     problems=_PROBLEMS,

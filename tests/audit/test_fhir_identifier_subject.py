@@ -16,9 +16,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import ibis
 import pyarrow.parquet as pq
 import pytest
 
+import earlypath.audit.fhir_flat as fhir_flat
+from earlypath.audit.fhir_files import discover_export
+from earlypath.audit.fhir_read import read_fhir_export
 from earlypath.audit.run import run_audit
 from earlypath.records.definition import READING
 from earlypath.records.python import read
@@ -31,7 +35,7 @@ from tests.records.identifier_shapes import (
     TIED,
     identifier_export,
 )
-from tests.records.real_shapes import export_of
+from tests.records.real_shapes import UTROGESTAN_DMD, active_request, export_of
 
 
 def _check(rows: dict[str, dict[str, Any]], hers: dict[str, bool]) -> None:
@@ -62,6 +66,26 @@ def test_her_history_named_by_her_nhs_number_is_hers(tmp_path: Path) -> None:
     run_audit(write_export(export, tmp_path / "in"), tmp_path / "out", engine="duckdb")
     (row,) = pq.read_table(tmp_path / "out" / "episodes.parquet").to_pylist()
     assert (row["decision"], row["missing"]) == ("offer", [])
+
+
+def test_her_progesterone_order_named_by_her_nhs_number_is_current(tmp_path: Path) -> None:
+    """A MedicationRequest for progesterone (written before this encounter) whose subject is her
+    NHS number only: she is on progesterone (the flat cell, and "continue"), as with a literal
+    reference; tied to nobody she would be judged "offer"."""
+    her_number = {"system": NHS_NUMBER, "value": "9990001235"}
+    order = {**active_request(UTROGESTAN_DMD), "subject": {"identifier": her_number}}
+    export = export_of([*eligible_resources(), order])
+    (patient,) = export["Patient"]
+    patient["identifier"] = [her_number]
+    folder = write_export(export, tmp_path / "in")
+    table, _ = read_fhir_export(
+        ibis.duckdb.connect(), discover_export(folder, fhir_flat.RESOURCES), "rx"
+    )
+    (flat,) = table.to_pyarrow().to_pylist()
+    assert flat["on_progesterone"] == "true"
+    run_audit(folder, tmp_path / "out", engine="duckdb")
+    (row,) = pq.read_table(tmp_path / "out" / "episodes.parquet").to_pylist()
+    assert (row["decision"], row["missing"]) == ("continue", [])
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ issued only is dated. A scan report's (DiagnosticReport) coded conclusion is rea
 (stop 20: DiagnosticReport.ndjson was not read, so a report concluding a miscarriage after a
 confirmed scan was judged "offer"). Its contained findings are read as Observations (stop 22: they
 were only named), counted once where they repeat a finding; what of them is not read, and a scan
-report with findings only as text, are named in the reading."""
+report with findings only as text, are named in the reading; dated after every location read,
+such a report holds the offer back (stop 24: judged on the older scan, "offer")."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ import ibis
 import pyarrow.parquet as pq
 import pytest
 
+import earlypath.audit.fhir_flat as fhir_flat
+from earlypath.audit.fhir_files import discover_export
+from earlypath.audit.fhir_read import read_fhir_export
 from earlypath.audit.run import run_audit
 from tests.fhir_exports import one_export, write_export
 from tests.records.real_shapes import export_of
@@ -30,6 +34,9 @@ from tests.records.scan_shapes import (
     SCAN_DATING,
     SCAN_REPORTS,
     SCAN_STATUS,
+    UNREAD_LATEST_SCAN,
+    UNREAD_PROBLEMS,
+    UNREAD_REPORTS,
 )
 from tests.records.test_engines_agree import assert_same, audit_reading
 
@@ -100,3 +107,46 @@ def test_a_scan_report_concluding_a_miscarriage_is_no_offer(tmp_path: Path) -> N
         )
     }
     _check(_decisions(_folder(cases, tmp_path), tmp_path / "out", "duckdb"), cases)
+
+
+# A scan report that could not be read, dated after the intrauterine scan (stop 24: only named,
+# so the audit judged her on the older scan: "offer", counted as care she should have had).
+
+
+def check_unread_scan(flat: dict[str, dict]) -> None:
+    """Her latest scan as the flat cells hold it (by case): the unread report's day, location
+    unknown, heartbeat unknown; a location read that day, or later, or an ectopic, stands."""
+    for name, (on, location, heartbeat) in UNREAD_LATEST_SCAN.items():
+        row = flat[name]
+        got = (str(row["scan_date"]), row["scan_location"], row["fetal_heartbeat"])
+        assert got == (on, location, heartbeat), name
+
+
+@pytest.fixture(scope="module")
+def unread_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _folder(UNREAD_REPORTS, tmp_path_factory.mktemp("unread"))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_later_scan_report_not_read_holds_the_offer_back_in_the_audit(
+    engine: str, unread_folder: Path, tmp_path: Path
+) -> None:
+    _check(_decisions(unread_folder, tmp_path / "out", engine), UNREAD_REPORTS)
+
+
+def test_the_reading_of_a_later_unread_report_on_duckdb(unread_folder: Path) -> None:
+    """The flat cells of her latest scan, and every step and problem as the service reads them;
+    the report named as what holds the offer back."""
+    con = ibis.duckdb.connect()
+    export = _export(UNREAD_REPORTS)
+    table, _ = read_fhir_export(con, discover_export(unread_folder, fhir_flat.RESOURCES), "ur")
+    check_unread_scan(
+        {r["episode_id"].removeprefix("enc-"): r for r in table.to_pyarrow().to_pylist()}
+    )
+    reading = audit_reading(con, unread_folder, "unread", export)
+    assert_same(export, reading)
+    at = [e["id"].removeprefix("enc-") for e in export["Encounter"]]
+    for shape, messages in UNREAD_PROBLEMS.items():
+        ref = f"DiagnosticReport/{shape}-us-report"
+        named = [m for r, m in reading[at.index(shape)]["problems"] if r == ref]
+        assert sorted(named) == sorted(messages), shape

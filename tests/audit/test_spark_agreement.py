@@ -69,6 +69,7 @@ from tests.records.identifier_shapes import identifier_export
 from tests.records.merge_shapes import one_export as merged_export
 from tests.records.panel_vignettes import woman_with_panel
 from tests.records.real_shapes import export_of
+from tests.records.scan_shapes import UNREAD_REPORTS
 from tests.records.test_engines_agree import assert_same, readings_of
 from tests.records.test_ibis_export import compiled_reading, episode_rows, fetched
 
@@ -147,6 +148,17 @@ def _check_partial_dates(spark: Part, duck: Part) -> None:
     for name, (_, previous, diagnosed, _) in test_fhir_partial_dates.CASES.items():
         cells = (flat[name]["previous_miscarriages"], flat[name]["miscarriage_diagnosed"])
         assert cells == (None if previous is None else str(previous), str(diagnosed).lower()), name
+    _same(spark, duck)
+
+
+def _unread_reports() -> Files:
+    return _typed(test_fhir_real_scans._export(UNREAD_REPORTS))
+
+
+def _check_unread_reports(spark: Part, duck: Part) -> None:
+    """A later scan report that could not be read holds the offer back on Spark too (stop 24)."""
+    test_fhir_real_scans._check(_by_case(spark.episodes), UNREAD_REPORTS)
+    test_fhir_real_scans.check_unread_scan(_by_case(spark.flat))
     _same(spark, duck)
 
 
@@ -252,6 +264,7 @@ AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
     "counts": (lambda _: _counts(), _check_counts),
     "icd10": (lambda _: _icd10(), _check_icd10),
     "real-scans": (lambda _: _real_scans(), _check_real_scans),
+    "unread-scan-reports": (lambda _: _unread_reports(), _check_unread_reports),
     "merged-patients": (lambda _: _typed(merged_export()), _check_merged),
     "medicines": (lambda _: _medicines(), _check_medicines),
     "care-given": (lambda _: _care_given(), _check_care_given),

@@ -8,7 +8,8 @@ not ask for reports, so one concluding a miscarriage after a confirmed scan gave
 for in the discovery document, fetched from `fhirServer` when not prefetched, and required. Its
 contained findings are read as Observations (stop 22: they were only named); what of them is not
 read (a panel's components, one its result does not refer to) and a scan report with findings only
-as text are named on the card."""
+as text are named on the card; dated after every location read, such a report holds the offer back
+(stop 24: the card offered on the older scan)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from earlypath.fhir.cards import md
+from earlypath.records import definition
 from earlypath.records.definition import UNCONFIRMED_MESSAGE
 from earlypath.web.cds import REQUIRED
 from tests.integration.cds_reading import FakeFhir, with_server
@@ -33,6 +35,8 @@ from tests.records.scan_shapes import (
     SCAN_DATING,
     SCAN_REPORTS,
     SCAN_STATUS,
+    UNREAD_PROBLEMS,
+    UNREAD_REPORTS,
 )
 
 PV = "/cds-services/ng126-progesterone"
@@ -50,7 +54,14 @@ def _card(client: Any, resources: list[dict[str, Any]]) -> dict[str, Any]:
     return card
 
 
-CASES = {**SCAN_STATUS, **SCAN_AS_CONDITION, **SCAN_DATING, **SCAN_REPORTS, **CONTAINED_CASES}
+CASES = {
+    **SCAN_STATUS,
+    **SCAN_AS_CONDITION,
+    **SCAN_DATING,
+    **SCAN_REPORTS,
+    **CONTAINED_CASES,
+    **UNREAD_REPORTS,
+}
 
 
 @pytest.mark.parametrize("shape", sorted(CASES))
@@ -119,3 +130,20 @@ def test_a_report_only_on_the_fhir_server_is_fetched_and_read(make_client):
     (request,) = fhir.seen
     assert request.url.path == "/fhir/DiagnosticReport"
     assert request.url.params["patient"] == PATIENT_ID
+
+
+@pytest.mark.parametrize("shape", sorted(UNREAD_PROBLEMS))
+def test_a_later_scan_report_not_read_holds_the_offer_back_on_the_card(client, shape):
+    """Stop 24: a scan report that could not be read, dated after the intrauterine scan, was only
+    named, and the card offered progesterone on the older scan. The card now says it needs a scan
+    showing where the pregnancy is and names the report as what holds the offer back (and does
+    not where a location read that day, or later, stands)."""
+    resources, decision = UNREAD_REPORTS[shape]
+    card = _card(client, resources)
+    assert card["summary"].startswith(SUMMARY_START[decision]), card["summary"]
+    for message in UNREAD_PROBLEMS[shape]:
+        assert f"- {md('DiagnosticReport/us-report')}: {md(message)}" in card["detail"], message
+    holds_back = md(definition.UNREAD_REPORT_MESSAGE)
+    assert (holds_back in card["detail"]) == any(
+        m.endswith(definition.UNREAD_REPORT_MESSAGE) for m in UNREAD_PROBLEMS[shape]
+    )

@@ -31,7 +31,9 @@ from tests.records.real_shapes import (
     STATUS_SHAPES,
     UNREADABLE_TESTS,
     UNTIED_SUBJECTS,
+    UTROGESTAN_DMD,
     YES_NO,
+    active_request,
     bleeding_answered,
     bleeding_with_status,
     contained_subject,
@@ -136,6 +138,19 @@ def test_a_subject_named_by_her_nhs_number_is_hers(client):
     assert response.status_code == 200, response.text
     (card,) = response.json()["cards"]
     assert card["summary"].startswith("Offer")
+
+
+def test_her_progesterone_order_named_by_her_nhs_number_is_read_as_current(client):
+    """A MedicationRequest for progesterone whose subject is her NHS number only (UK Core): she
+    is on progesterone ("continue"), as with `Patient/<id>`; tied to nobody it would be "offer"."""
+    order = with_subject(active_request(UTROGESTAN_DMD), BY_NUMBER)
+    prefetch = prefetch_for(eligible_resources(), medications=[order])
+    prefetch["patient"] = her_patient(HER_IDENTIFIER)
+    response = client.post(PV, json=hook_request("patient-view", prefetch))
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert card["summary"].startswith("Continue"), card["summary"]
+    assert "- on\\_progesterone: MedicationRequest/rx-1" in card["detail"]
 
 
 def test_an_ectopic_named_by_her_nhs_number_is_read_and_stops_the_offer(client):

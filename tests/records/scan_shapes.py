@@ -26,7 +26,14 @@ from tests.integration.fhir_data import (
     eligible_resources,
     observation,
 )
-from tests.records.real_shapes import CRL_CM, RATE_150, component, us_panel
+from tests.records.real_shapes import (
+    CRL_CM,
+    RATE_150,
+    UTROGESTAN_DMD,
+    component,
+    statement,
+    us_panel,
+)
 
 OFFER, NO_OFFER, NEEDS_SCAN = "offer", "do_not_offer", "needs_information"
 # SNOMED CT 65727000 Intrauterine pregnancy, 34801009 Ectopic pregnancy, 17369002 Miscarriage
@@ -516,4 +523,122 @@ COUNTED_ONCE: dict[str, tuple[list[dict[str, Any]], str, Any]] = {
 CONTAINED_CASES: dict[str, tuple[list[dict[str, Any]], str]] = {
     **CONTAINED_REPORTS,
     **{name: (resources, OFFER) for name, (resources, _, _) in COUNTED_ONCE.items()},
+}
+
+# A scan report that could not be read (its findings only as text, or none of its coded findings
+# one earlypath reads) dated after every location read in this pregnancy (stop 24: it was only
+# named, so the intrauterine scan of a week before stood and she was offered progesterone, the
+# audit counting her eligible): where the pregnancy is and whether a heartbeat was seen are
+# unknown from its day, and the offer is held back, the report named as what holds it. A finding
+# read on its day (an intrauterine entry beside it) stands; a report dated before the latest read
+# location, or one with no usable date (it cannot be placed, as an undated finding cannot), holds
+# nothing back; an ectopic pregnancy seen before it still stands.
+ECTOPIC_OBSERVATION = ("ect-1", SNOMED, "34801009")
+HEART_SEEN_LAST_WEEK = observation(
+    "fhr-1", LOINC, "11948-7", day(-7), valueQuantity={"value": 150, "unit": "/min", "code": "/min"}
+)
+CRL_LAST_WEEK = observation(
+    "crl-1", LOINC, "11957-8", day(-7), valueQuantity={"value": 9.5, "unit": "mm", "code": "mm"}
+)
+
+
+def _undated(report: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in report.items() if k not in ("effectiveDateTime", "issued")}
+    return {**out, "meta": {"lastUpdated": f"{day()}T11:02:00Z"}}
+
+
+def _today_only_the_report(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Her record: an intrauterine pregnancy with a heartbeat and a CRL a week ago, and today
+    only this report (her LMP dates her)."""
+    confirmed = iup_with("final", "iup-1", day(-7))
+    return _her_record_without_scan(confirmed, HEART_SEEN_LAST_WEEK, CRL_LAST_WEEK, report)
+
+
+# shape -> (her record, the decision)
+UNREAD_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
+    "text-only-report-after-confirmed-iup": (_confirmed_then(_text_only()), NEEDS_SCAN),
+    "presented-form-report-after-confirmed-iup": (
+        _confirmed_then(
+            _text_only(
+                conclusion=None,
+                presentedForm=[{"contentType": "application/pdf", "data": "JVBERi0xLjQK"}],
+            )
+        ),
+        NEEDS_SCAN,
+    ),
+    "none-read-report-after-confirmed-iup": (
+        _confirmed_then(scan_report(conclusion=_YOLK_SAC)),
+        NEEDS_SCAN,
+    ),
+    "none-read-contained-report-after-confirmed-iup": (
+        _confirmed_then(scan_report(contained=[_YOLK_SAC_SEEN])),
+        NEEDS_SCAN,
+    ),
+    "text-only-report-today-after-iup-with-heartbeat": (
+        _today_only_the_report(_text_only()),
+        NEEDS_SCAN,
+    ),
+    # she is on progesterone (was: "continue"; NG126 1.5.3 needs the intrauterine pregnancy too)
+    "on-progesterone-text-only-report-after-iup-with-heartbeat": (
+        [*_today_only_the_report(_text_only()), statement(UTROGESTAN_DMD)],
+        NEEDS_SCAN,
+    ),
+    "text-only-report-beside-read-iup": (scanned(iup_with("final"), _text_only()), OFFER),
+    "text-only-report-before-confirmed-iup": (
+        scanned(
+            iup_with("final"),
+            _text_only(
+                rid="us-report",
+                effectiveDateTime=f"{day(-7)}T09:30:00Z",
+                issued=f"{day(-7)}T11:02:00Z",
+            ),
+        ),
+        OFFER,
+    ),
+    "undated-text-only-report-after-confirmed-iup": (
+        _confirmed_then(_undated(_text_only())),
+        OFFER,
+    ),
+    "text-only-report-after-ectopic": (
+        scanned(observation(*ECTOPIC_OBSERVATION, day(-7)), _text_only()),
+        NO_OFFER,
+    ),
+}
+# shape -> what the report's day makes of her latest scan (the episode's latest scan: its date,
+# location and heartbeat)
+UNREAD_LATEST_SCAN = {
+    "text-only-report-after-confirmed-iup": (day(), "unknown", None),
+    "none-read-report-after-confirmed-iup": (day(), "unknown", None),
+    "text-only-report-today-after-iup-with-heartbeat": (day(), "unknown", None),
+    "text-only-report-beside-read-iup": (day(), "intrauterine", None),
+    "text-only-report-before-confirmed-iup": (day(), "intrauterine", None),
+    "undated-text-only-report-after-confirmed-iup": (day(), "intrauterine", None),
+    "text-only-report-after-ectopic": (day(), "ectopic", None),
+}
+_HOLDS_BACK = f"scan report of {day()}{definition.UNREAD_REPORT_MESSAGE}"
+_UNDATED = f"scan report that could not be read {definition.PLACE_MESSAGES['undated']}"
+# shape -> the problems naming the report (its first, why it was not read; then what it does)
+UNREAD_PROBLEMS: dict[str, tuple[str, ...]] = {
+    "text-only-report-after-confirmed-iup": (definition.SCAN_TEXT_ONLY_MESSAGE, _HOLDS_BACK),
+    "presented-form-report-after-confirmed-iup": (
+        definition.SCAN_TEXT_ONLY_MESSAGE,
+        _HOLDS_BACK,
+    ),
+    "none-read-report-after-confirmed-iup": (definition.SCAN_NOTHING_READ_MESSAGE, _HOLDS_BACK),
+    "none-read-contained-report-after-confirmed-iup": (
+        definition.SCAN_NOTHING_READ_MESSAGE,
+        _HOLDS_BACK,
+    ),
+    "text-only-report-today-after-iup-with-heartbeat": (
+        definition.SCAN_TEXT_ONLY_MESSAGE,
+        _HOLDS_BACK,
+    ),
+    "on-progesterone-text-only-report-after-iup-with-heartbeat": (
+        definition.SCAN_TEXT_ONLY_MESSAGE,
+        _HOLDS_BACK,
+    ),
+    "text-only-report-beside-read-iup": (definition.SCAN_TEXT_ONLY_MESSAGE,),
+    "text-only-report-before-confirmed-iup": (definition.SCAN_TEXT_ONLY_MESSAGE,),
+    "undated-text-only-report-after-confirmed-iup": (definition.SCAN_TEXT_ONLY_MESSAGE, _UNDATED),
+    "text-only-report-after-ectopic": (definition.SCAN_TEXT_ONLY_MESSAGE, _HOLDS_BACK),
 }

@@ -14,7 +14,7 @@ import ibis
 
 from earlypath.records import ir as rec
 from earlypath.records.definition import READING
-from earlypath.records.ibis_compile import compile_rows, load_resources
+from earlypath.records.ibis_compile import Keep, compile_rows, load_resources, materializer
 from earlypath.rules.ir import Cmp, Const
 
 
@@ -42,8 +42,18 @@ def _whole_filters_in_coalesce(sql: str) -> list[str]:
 def _sql(spec: rec.EpisodeSpec, table: str) -> str:
     con = ibis.duckdb.connect()
     resources = load_resources(con, {}, spec, "t")  # no files: empty tables, same schema
-    tables, _, _ = compile_rows(spec, resources)
+    tables, _, _ = compile_rows(spec, resources, stored_but(con, spec, table))
     return str(con.compile(tables[table]))
+
+
+def stored_but(con: object, spec: rec.EpisodeSpec, table: str) -> Keep:
+    """The other tables of the spec stored as the audit stores them (`materializer`): the plan
+    of ``table`` alone, reading a table it joins (`report_reads`, for the scan reports that
+    could not be read) from where it is kept, its own parts (a view per row spec, the value
+    sets' code tables) inline as before."""
+    keep = materializer(con, "kept")
+    others = {r.table for r in spec.rows} - {table}
+    return lambda t, name: keep(t, name) if name in others else t
 
 
 def test_a_row_spec_filters_its_rows_by_its_when_as_it_is() -> None:
