@@ -30,22 +30,30 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None
 
 
 def _beta_fraction(x: float, a: float, b: float) -> float:
-    """The continued fraction of the incomplete beta function (modified Lentz's method)."""
+    """The continued fraction of the incomplete beta function (modified Lentz's method).
+
+    Each step's two terms are written out (not a loop over a tuple of both) and ``abs`` is
+    tested as two comparisons: the same operations on the same values, so the same floats, in
+    about half the time (an audit's report.html works out some 2,000 of these)."""
     tiny = 1e-300
     c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
+    d = 1.0 / (d if d > tiny or d < -tiny else tiny)
     h = d
     for m in range(1, 100_000):
-        for numerator in (
-            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
-        ):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1.0) < 1e-15:
+        twice = a + 2 * m  # (a + 2 * m - 1) and (a + 2 * m + 1) are twice -1 and +1, as written
+        numerator = m * (b - m) * x / ((twice - 1) * twice)
+        d = 1.0 + numerator * d
+        d = 1.0 / (d if d > tiny or d < -tiny else tiny)
+        c = 1.0 + numerator / c
+        c = c if c > tiny or c < -tiny else tiny
+        h *= d * c
+        numerator = -(a + m) * (a + b + m) * x / (twice * (twice + 1))
+        d = 1.0 + numerator * d
+        d = 1.0 / (d if d > tiny or d < -tiny else tiny)
+        c = 1.0 + numerator / c
+        c = c if c > tiny or c < -tiny else tiny
+        h *= d * c
+        if -1e-15 < d * c - 1.0 < 1e-15:
             return h
     raise ArithmeticError(f"incomplete beta did not converge (a={a}, b={b}, x={x})")
 

@@ -56,10 +56,12 @@ def _may_differ(text: bytes, starts: frozenset[int] = _VALUE_STARTS) -> bool:
     """True if the text may hold a float orjson writes otherwise than json.dumps.
 
     Those floats (magnitude 1e-9 to 1e-4) come out as ``0.0000...`` or as a number with a
-    negative exponent (``1.5e-7``) where a value starts. Each ``e-`` is looked at: preceded by
-    digits (and at most one decimal point) that start a value, it may be such a float; in text
-    (``progesterone-sensitive``, a UUID's ``...5e-...``) it is not. A false alarm only costs
-    the slower path.
+    negative exponent of one digit (``1.5e-7``) where a value starts. Each ``e-`` followed by
+    one digit only is looked at: preceded by digits (and at most one decimal point) that start
+    a value, it may be such a float; in text (``progesterone-sensitive``, a UUID's
+    ``...5e-...``) it is not. An exponent of two digits or more (``2.7e-20``, an audit's exact
+    lower limit at a rate of 0) is written alike by both. A false alarm only costs the slower
+    path.
     """
     if b".0000" in text:
         return True
@@ -70,10 +72,18 @@ def _may_differ(text: bytes, starts: frozenset[int] = _VALUE_STARTS) -> bool:
     found = search(text)
     while found is not None:
         at = found.start()
-        if text[at - 1] in _DIGITS and _number_before(text, at, starts):
+        if (
+            text[at - 1] in _DIGITS
+            and not _two_digits(text, at + 2)  # e-NN: json.dumps writes it so too
+            and _number_before(text, at, starts)
+        ):
             return True
         found = search(text, at + 2)
     return False
+
+
+def _two_digits(text: bytes, at: int) -> bool:
+    return text[at : at + 1].isdigit() and text[at + 1 : at + 2].isdigit()
 
 
 def _number_before(text: bytes, end: int, starts: frozenset[int] = _VALUE_STARTS) -> bool:

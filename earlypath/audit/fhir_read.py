@@ -74,6 +74,7 @@ from earlypath.records.ir import (
     RowSpec,
     TextInSet,
 )
+from earlypath.records.kept_count import count_rows
 from earlypath.records.merges import Merges, resolve
 from earlypath.rules.ir import And, Cmp, Const, Expr, Or
 
@@ -378,10 +379,11 @@ def identifier_ties(
     to the one Patient carrying it (``patient_identifiers``; the surviving record when merged):
     a stored table (``ref``, ``n``, ``tied``) for the reading to join, and its counts for
     summary.json (never an identifier). The rule and its Python twin: `identifiers.tie`.
-    An export without such a resource pays one count and gets no table (the plain reading)."""
-    named = compile_rows(_NAMED, resources)[0]["identified_subjects"]
-    if not _count(con, named):
+    An export without such a resource pays one count, its SQL kept between runs
+    (`kept_count`), and gets no table (the plain reading)."""
+    if not count_rows(con, _NAMED, resources, "identified_subjects"):
         return None, {}
+    named = compile_rows(_NAMED, resources)[0]["identified_subjects"]
     carried = compile_rows(_CARRIED, resources)[0]["patient_identifiers"]
     if merged is not None:
         carried = _as_survivor(carried, con.table(merged))

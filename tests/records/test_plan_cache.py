@@ -12,7 +12,7 @@ import pytest
 
 import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
 from earlypath.audit.fhir_read import flatten_fhir_duckdb
-from earlypath.records import ibis_compile, plan_cache
+from earlypath.records import ibis_compile, kept_count, plan_cache
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
 
@@ -35,14 +35,18 @@ def test_a_new_process_replays_the_kept_sql(
 ) -> None:
     monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(tmp_path))
     monkeypatch.setattr(ibis_compile, "_PLANS", {})
+    monkeypatch.setattr(kept_count, "_SQL", {})
     compiled = _flat(export)
-    assert len(list(tmp_path.glob("*.json"))) == 1
+    # the reading's plan, and the identifier count's SQL (`kept_count`, since stop 24)
+    assert len(list(tmp_path.glob("*.json"))) == 2
 
     def no_compiling(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("compiled again")
 
     monkeypatch.setattr(ibis_compile, "_PLANS", {})  # as a new process
+    monkeypatch.setattr(kept_count, "_SQL", {})
     monkeypatch.setattr(ibis_compile, "_record_plan", no_compiling)
+    monkeypatch.setattr(kept_count, "_compile", no_compiling)
     assert _flat(export) == compiled
     assert len(compiled) == 40
 

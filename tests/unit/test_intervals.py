@@ -135,3 +135,44 @@ def test_funnel_points_are_red_only_outside_the_998_limits() -> None:
         for fill, title in re.findall(r'<circle [^>]*fill="([^"]+)"><title>([^<:]+):', svg)
     }
     assert circles["high"] == RED and circles["inside"] != RED
+
+
+def _beta_fraction_as_first_written(x: float, a: float, b: float) -> float:
+    """The continued fraction as it was written up to stop 23 (a loop over both terms, ``abs``):
+    the reference for the form written out step by step (stop 24, the same operations)."""
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 100_000):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            return h
+    raise ArithmeticError("did not converge")
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 40, 999, 16_000, 1_000_000])
+@pytest.mark.parametrize("p", [1e-9, 0.003, 0.3, 0.5, 0.97])
+def test_the_continued_fraction_gives_the_same_floats_as_first_written(n: int, p: float) -> None:
+    from earlypath.intervals import _beta_fraction
+
+    for r in sorted({0, 1, n // 3, n // 2, n - 1}):
+        if r >= n:
+            continue
+        x, a, b = 1.0 - p, float(n - r), float(r + 1)
+        for args in ((x, a, b), (1.0 - x, b, a)):
+            try:
+                expected = _beta_fraction_as_first_written(*args)
+            except ArithmeticError:
+                with pytest.raises(ArithmeticError):
+                    _beta_fraction(*args)
+                continue
+            assert _beta_fraction(*args) == expected, (n, p, r, args)

@@ -50,6 +50,10 @@ def same(data: Any, default: Any = None) -> None:
         1e22,
         -0.0,
         0.1 + 0.2,
+        # Exponents of two or three digits (written alike: orjson writes them).
+        2.710505431213761e-20,
+        -1.5e-10,
+        1e-100,
         5e-324,
         1.7976931348623157e308,
         # NaN and infinity: json.dumps writes NaN / Infinity, orjson null.
@@ -107,3 +111,26 @@ json_values = st.recursive(
 @given(json_values)
 def test_any_json_value_is_json_dumps_text(value: Any) -> None:
     same(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=-1e-9, max_value=1e-9, allow_nan=False) | st.floats(1e-320, 1e-3))
+def test_small_floats_are_json_dumps_text(value: float) -> None:
+    same({"ci95_low": value, "list": [value]})
+
+
+def test_an_audit_summary_with_a_limit_of_2_7e_20_is_written_by_orjson(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """summary.json holds the exact lower limit of a rate of 0 (2.710505431213761e-20): written
+    by orjson (before stop 24 it went through json.dumps's pure-Python encoder)."""
+    import earlypath.json_text as json_text
+
+    data = {"rate": 0.0, "ci95_low": 2.710505431213761e-20, "ci95_high": 0.036}
+    expected = json.dumps(data, indent=2)
+
+    def refused(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("written by json.dumps")
+
+    monkeypatch.setattr(json_text.json, "dumps", refused)
+    assert dumps_indented(data) == expected
