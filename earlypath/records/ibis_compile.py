@@ -80,6 +80,7 @@ __all__ = [
     "compile_episodes",
     "compile_records",
     "compile_rows",
+    "left_out",
     "load_resources",
     "read_schema",
     "reference_pattern",
@@ -1396,7 +1397,7 @@ def compile_rows(
                     if kinds.get(column) is None:
                         kinds[column] = c.type_of(e)  # type: ignore[assignment]
             types[name] = {k: v or "str" for k, v in kinds.items()}
-            read = [r for r in specs if r.resource not in absent] or specs[:1]
+            read = [specs[i] for i in _kept([r.resource for r in specs], absent)]
             parts = [
                 _compile_row(
                     r, resources[r.resource], schemas[r.resource], tables, types, keep, value_codes
@@ -1407,6 +1408,28 @@ def compile_rows(
             tables[name] = keep(table, name)
             problems += [p[1] for p in parts if p[1] is not None]
     return tables, problems, types
+
+
+def _kept(resources: Sequence[str], absent: frozenset[str]) -> list[int]:
+    """Of one table's row specs (their resource types, in order), the positions compiled: those
+    of a type with lines, or, when none has any, the first (it makes the table, empty)."""
+    return [i for i, r in enumerate(resources) if r not in absent] or [0]
+
+
+def left_out(spec: rec.EpisodeSpec, absent: frozenset[str]) -> tuple[int, ...]:
+    """The positions in ``spec.rows`` of the row specs `compile_rows` leaves out when the types
+    ``absent`` have no line: all that a plan depends on of ``absent``. A type whose specs are
+    each the only one of its table (AllergyIntolerance in the audit's reading) is compiled
+    whether it has lines or not, so its absence must not ask for a plan of its own (generated
+    exports draw a new set of absent types almost every time: a compile of seconds each)."""
+    by_table: dict[str, list[int]] = {}
+    for i, row in enumerate(spec.rows):
+        by_table.setdefault(row.table, []).append(i)
+    out: list[int] = []
+    for positions in by_table.values():
+        kept = _kept([spec.rows[i].resource for i in positions], absent)
+        out += [i for k, i in enumerate(positions) if k not in kept]
+    return tuple(sorted(out))
 
 
 def _value_codes(resources: Mapping[str, ir_t.Table]) -> Callable[[], ir_t.Table]:
@@ -2405,13 +2428,14 @@ def run_records(
     inputs = {r: t.get_name() for r, t in resources.items()}
     # the value sets' codes are a table of the engine, named by the SQL, not written in it
     value_codes = value_codes_table(con).get_name()
-    # the types with no line are not read (`LoadedResources`): a plan per set of them
+    # the types with no line are not read (`LoadedResources`): a plan per set of the row specs
+    # that leaves out (`left_out`), not per set of types
     absent = _absent(resources)
     key = (
         id(spec),
         con.name,
         whole,
-        tuple(sorted(absent)),
+        left_out(spec, absent),
         tuple(sorted((r, tuple(t.schema().items())) for r, t in resources.items())),
         tuple(con.table(encounters).schema().items()),
         sql_shape(load_codes()),

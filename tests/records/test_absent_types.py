@@ -2,7 +2,8 @@
 reports, or with an empty DiagnosticReport.ndjson as exporters write one for every type) is not
 in the compiled plan: its row specs gave only empty parts of a union, which cost the plan about
 0.45 CPU s at 5,000 patients (stop 22). The reading is the same either way, and the plan kept
-is keyed on the absent types (an export that has them gets its own)."""
+is keyed on the row specs left out (an export that has those types gets its own; an absent type
+whose specs are compiled anyway, each the only one of its table, shares the plan)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import pytest
 
 import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
+from earlypath.audit.fhir_read import AUDIT_READING
+from earlypath.records import ibis_compile
 from earlypath.records.definition import READING
-from earlypath.records.ibis_compile import LoadedResources, load_resources, run_records
+from earlypath.records.ibis_compile import LoadedResources, left_out, load_resources, run_records
+from tests.audit.test_fhir_mapping_agrees import assert_agrees
 from tests.integration.fhir_data import PATIENT_ID, day, eligible_resources
 from tests.records.real_shapes import export_of
 
@@ -71,3 +76,54 @@ def test_a_type_without_lines_is_left_out_of_the_plan_and_the_reading_is_the_sam
     assert _read(con, LoadedResources(every, frozenset()), "b") == without
     assert sum('"b_r_DiagnosticReport"' in sql for sql in sent) > 1
     assert len(sent) > fewer
+
+
+# Each the only row spec of its table in the audit's reading: compiled whether it has lines or not.
+ALONE = ("AllergyIntolerance", "Medication", "MedicationRequest", "MedicationStatement")
+
+
+def _her_medicines() -> list[dict[str, Any]]:
+    """A prescription naming a Medication, a medicine she says she takes and an allergy."""
+    her = {"reference": f"Patient/{PATIENT_ID}"}
+    return [
+        {"resourceType": "Medication", "id": "m-1", "code": {"text": "Utrogestan 200 mg"}},
+        {
+            "resourceType": "MedicationRequest",
+            "id": "r-1",
+            "status": "active",
+            "intent": "order",
+            "subject": her,
+            "authoredOn": day(-3),
+            "medicationReference": {"reference": "Medication/m-1"},
+        },
+        {
+            "resourceType": "MedicationStatement",
+            "id": "s-1",
+            "status": "active",
+            "subject": her,
+            "medicationCodeableConcept": {"text": "folic acid"},
+        },
+        {
+            "resourceType": "AllergyIntolerance",
+            "id": "a-1",
+            "patient": her,
+            "code": {"text": "penicillin"},
+        },
+    ]
+
+
+def test_an_absent_type_whose_specs_are_compiled_anyway_shares_the_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan is keyed on the row specs left out, not on the absent types: an export without
+    prescriptions, medicines or allergies replays the plan of one with them (generated exports
+    drew a new set of such types almost every example, and compiled a plan for it: seconds
+    each), and each is read as the service reads it."""
+    assert all(left_out(AUDIT_READING, frozenset({kind})) == () for kind in ALONE)
+    assert left_out(AUDIT_READING, frozenset({"DiagnosticReport"}))  # (its parts are left out)
+    monkeypatch.setattr(ibis_compile, "_PLANS", {})  # (a plan on disk is read, not compiled)
+    with_them = export_of([*eligible_resources(), *_her_medicines()])
+    without = {**with_them, **{kind: [] for kind in ALONE}}  # their files written, empty
+    for name, export in (("with", with_them), ("without", without)):
+        assert_agrees(export, tmp_path / name)
+    assert len(ibis_compile._PLANS) == 1

@@ -52,7 +52,12 @@ def compiled_reading(
 ) -> CompiledRecords:
     """The one definition compiled over the export in ``folder``, every encounter keyed; with
     ``merges``, the records merged into another read as the surviving one's, as the audit
-    reads them (`earlypath.audit.fhir_read`)."""
+    reads them (`earlypath.audit.fhir_read`).
+
+    Every row spec is compiled, whichever types have no line: the plan that leaves those out
+    (`LoadedResources.absent`) is the audit's, and reads the same (`test_absent_types.py`); here
+    a generated export would draw a new set of absent types, and so a new plan to compile
+    (seconds each), almost every time."""
     files = {p.stem: [p] for p in sorted(folder.glob("*.ndjson"))}
     enc = load_resources(con, files, ENCOUNTERS, f"{prefix}_e")
     rows, _, _ = compile_rows(ENCOUNTERS, enc)
@@ -67,7 +72,7 @@ def compiled_reading(
         con._session.sql(sql).createOrReplaceTempView(f"{prefix}_keys")
     else:
         con.raw_sql(f"CREATE OR REPLACE TABLE {prefix}_keys AS {sql}")
-    resources = load_resources(con, files, READING, f"{prefix}_r")
+    resources = dict(load_resources(con, files, READING, f"{prefix}_r"))  # (absent: not said)
     out = run_records(con, READING, resources, f"{prefix}_keys", f"{prefix}_k", merged=merged)
     assert out.episodes is not None
     return out
