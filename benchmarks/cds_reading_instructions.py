@@ -3,10 +3,14 @@ counted by valgrind, in this checkout and others: a figure the machine's load do
 
 Run: .venv/bin/python benchmarks/cds_reading_instructions.py [--before CHECKOUT ...]
                                                             [--calls 300] [--extra-observations N]
+                                                            [--collector-off]
 
 Each figure is the difference of two runs under `valgrind --tool=cachegrind --cache-sim=no`
 (the same imports and 50 warm-up readings, then ``--calls`` readings or none) over
-``--calls``, with a fixed hash seed. Not named bench_*: `make bench` does not run it (it needs
+``--calls``, with a fixed hash seed. ``--collector-off``: the cyclic collector off after the
+warm-up (`gc.collect()` then `gc.disable()`), in both processes: where its collections fall in
+or out of the counted readings moves a count by some 15k (seen in the fourteenth and sixteenth
+passes), more than most changes to the reading. Not named bench_*: `make bench` does not run it (it needs
 valgrind and a minute a checkout); needs the Debian package `valgrind`.
 """
 
@@ -23,7 +27,7 @@ import valgrind_count  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 _READER = """
-import datetime as dt, sys
+import datetime as dt, gc, sys
 sys.path.insert(0, "benchmarks")
 from bench_cds_load import request_body
 from earlypath.fhir import mapping
@@ -31,13 +35,18 @@ from earlypath.fhir.mapping import flatten
 from earlypath.records import python as records
 today = dt.date(2026, 12, 1)
 resources = flatten(list(request_body(today, int(sys.argv[2]))["prefetch"].values()))
-for _ in range(50 + int(sys.argv[1])):
+for _ in range(50):
+    records.read(mapping.READING, resources, today)
+if sys.argv[3] == "off":
+    gc.collect()
+    gc.disable()
+for _ in range(int(sys.argv[1])):
     records.read(mapping.READING, resources, today)
 """
 
 
-def instructions(checkout: Path, calls: int, extra: int) -> int:
-    return valgrind_count.instructions(checkout, _READER, str(calls), str(extra))
+def instructions(checkout: Path, calls: int, extra: int, collector: str = "on") -> int:
+    return valgrind_count.instructions(checkout, _READER, str(calls), str(extra), collector)
 
 
 def main() -> None:
@@ -45,13 +54,21 @@ def main() -> None:
     parser.add_argument("--before", type=Path, action="append", default=[], help="a checkout")
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--extra-observations", type=int, default=0)
+    parser.add_argument(
+        "--collector-off", action="store_true", help="gc disabled after the warm-up"
+    )
     args = parser.parse_args()
     valgrind_count.require_valgrind()
-    report: dict[str, object] = {"calls": args.calls, "extra_observations": args.extra_observations}
+    report: dict[str, object] = {
+        "calls": args.calls,
+        "extra_observations": args.extra_observations,
+        "collector": "off" if args.collector_off else "on",
+    }
+    collector = "off" if args.collector_off else "on"
     for checkout in [*args.before, ROOT]:
         path = checkout.resolve()
-        ran = instructions(path, args.calls, args.extra_observations)
-        start = instructions(path, 0, args.extra_observations)
+        ran = instructions(path, args.calls, args.extra_observations, collector)
+        start = instructions(path, 0, args.extra_observations, collector)
         report[str(path)] = round((ran - start) / args.calls)
     print(json.dumps(report, indent=2))
 

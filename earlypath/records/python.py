@@ -484,7 +484,9 @@ def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
     )
     if fused:
         try:
-            compiled.generated = generate_reading(spec, compiled, c.helpers(), _ref, c.expr)
+            compiled.generated = generate_reading(
+                spec, compiled, c.helpers(), _ref, c.expr, ref_code=_ref_code
+            )
         except Unsupported:
             compiled.generated = None  # every call reads by the per-part path below
     _compiled[key] = (spec, compiled)
@@ -561,9 +563,19 @@ def _problems_by_table(
     )
 
 
+_NO_ID = "(no id)"
+
+
 def _ref(resource: dict[str, Any]) -> str:
     kind, rid = resource.get("resourceType"), resource.get("id")
-    return f"{kind if type(kind) is str else 'Resource'}/{rid if type(rid) is str else '(no id)'}"
+    return f"{kind if type(kind) is str else 'Resource'}/{rid if type(rid) is str else _NO_ID}"
+
+
+def _ref_code(kind: str, var: str, name: str) -> str:
+    """`_ref` of the JSON object ``var`` as source, where its resourceType is known to be the
+    text ``kind`` (the generated reading's type functions): no call for each row read.
+    ``name``: a fresh local for its id."""
+    return f"({kind + '/'!r} + ({name} if type({name} := {var}.get('id')) is str else {_NO_ID!r}))"
 
 
 def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any], *, fused: bool = True) -> Rows:

@@ -31,6 +31,7 @@ Nothing here logs: the input is patient data.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from earlypath.errors import Problem
@@ -55,6 +56,17 @@ ReadingFn = Callable[..., tuple[dict[str, Any], list[Problem], dict[str, list[st
 
 _CONTEXT = ("assessed_on", "encounter")
 _OPS = ("any", "all", "max", "min", "count_distinct", "latest", "collect")
+# What each aggregate gives over no rows (`_finish` of its initial statements), as source; no
+# evidence is noted then. A new list for each collect.
+_OF_NO_ROWS = {
+    "any": "None",
+    "all": "None",
+    "max": "None",
+    "min": "None",
+    "count_distinct": "0",
+    "latest": "None",
+    "collect": "[]",
+}
 
 
 class Unsupported(Exception):
@@ -255,6 +267,8 @@ class _Generator:
         self.compiled = compiled
         self.helpers = helpers
         self.closure = closure  # a node's closure (the reference), for the row specs' source
+        # a row's ``ref`` as source, for an object of a known type (`ref_of`); None: by REF
+        self.ref_code: Callable[[str, str, str], str] | None = None
         self.names: dict[str, Any] = {
             **helpers,
             "EMPTY": frozenset(),
@@ -383,7 +397,9 @@ class _Generator:
         """An aggregate inside an expression: a function defined once beside the reading (not
         a nested one, which every call would define again with closure cells for what it
         reads), given the reading's locals it reads as arguments; the call, written where the
-        closures would call it (so it runs only there)."""
+        closures would call it (so it runs only there), and only when its table has rows: over
+        none its value is known (`_OF_NO_ROWS`), and most records have no requests or
+        statements, which six of these read."""
         name = self.fresh("agg")
         acc = self.fresh("n")
         self.reads.append(set())
@@ -395,7 +411,7 @@ class _Generator:
             self.local(local)
         args = ", ".join(reads)
         self.functions += [f"def {name}({args}):", *loop, *finish, f"    return {acc}_val"]
-        return f"{name}({args})"
+        return f"({name}({args}) if {self.rows(a.table)} else {_OF_NO_ROWS[a.op]})"
 
     # --- steps ----------------------------------------------------------------------------
 
@@ -730,8 +746,13 @@ class _Generator:
         return self.row_of_j(r, indent)
 
     def ref_of(self, r: Any, var: str) -> str:
-        """The ``ref`` of the row read from ``var``: its resource's (`ref_source`)."""
+        """The ``ref`` of the row read from ``var``: its resource's (`ref_source`). Written out
+        (``ref_code``) where ``var`` is known to hold the spec's resource type: the resource
+        itself, or an item row that keeps the resource's keys but the item's own
+        (`_keeps_type`)."""
         items = r.spec.items
+        if self.ref_code is not None and (items is None or _keeps_type(items)):
+            return self.ref_code(r.spec.resource, var, self.fresh("id"))
         if items is None or items.container is None:
             return f"REF({var})"
         return f"REF({self.const(ref_source)}({var}, {self.const(items)}))"
@@ -791,8 +812,9 @@ class _Generator:
         self.names.update(
             {
                 "REF": self.compiled_ref,
-                "BY_N": lambda row: row["n"],
-                "FIRST": lambda item: (item[0], item[1]),
+                # sort keys in C (`itemgetter`): no Python call for each row sorted
+                "BY_N": itemgetter("n"),
+                "FIRST": itemgetter(0, 1),
             }
         )
         namespace = dict(self.names)
@@ -849,6 +871,22 @@ class _Generator:
 # A value a row keeps for later loops: an expression of at least this many nodes (reading it
 # back from the row costs about what a comparison of two values does).
 _ROW_VALUE_NODES = 5
+
+
+def _keeps_type(items: rir.ItemRows) -> bool:
+    """Does each item row (`item_rows.item_resources`, at every level) keep the resource's
+    ``resourceType``? Yes unless an item is read with its ``container`` (the item's own type)
+    or a level sets that key from the item (its ``own`` keys, ``whole`` or ``path``)."""
+    level: rir.ItemRows | None = items
+    while level is not None:
+        if level.container is not None or "resourceType" in (
+            *level.own,
+            level.whole,
+            level.path,
+        ):
+            return False
+        level = level.then
+    return True
 
 
 def _row_node(e: Any) -> tuple[frozenset[str], int] | None:
@@ -910,11 +948,14 @@ def generate_reading(
     helpers: dict[str, Any],
     ref: Callable[[dict[str, Any]], str],
     closure: Callable[[ir.Expr], Fn] | None = None,
+    ref_code: Callable[[str, str, str], str] | None = None,
 ) -> ReadingFn:
     """The one function reading a patient by ``spec`` (compiled by `earlypath.records.python`
     for its row functions and state); raises `Unsupported` for a node it does not write. With
     ``closure`` (a node's closure, for the nodes the row specs' source does not write), each
-    resource is read once for all the row specs of its type, their source inline."""
+    resource is read once for all the row specs of its type, their source inline. With
+    ``ref_code`` (`python._ref_code`), a row's ``ref`` is written out where its object's type is
+    known, not called."""
     # written three times: first noting which loops over a table's rows compute which values
     # of a row, then keeping in the row those two loops or more compute, then with only those
     # a later loop reads back (a value inside another one kept is not read again)
@@ -930,4 +971,5 @@ def generate_reading(
     gen = _Generator(spec, compiled, helpers, closure)
     gen.memo = memo
     gen.compiled_ref = ref
+    gen.ref_code = ref_code
     return gen.function()
