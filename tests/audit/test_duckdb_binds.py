@@ -36,6 +36,32 @@ def _cohort(tmp_path: Path) -> Path:
     return source
 
 
+class _Spy:
+    """A DuckDB connection that writes down each statement it is given."""
+
+    def __init__(self, con: Any, statements: list[str]) -> None:
+        self._con = con
+        self._statements = statements
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        self._statements.append(sql)
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def _record_statements(monkeypatch: pytest.MonkeyPatch, statements: list[str]) -> None:
+    """Every PlainDuckDB made from now on writes its statements into ``statements``."""
+    plain_init = sql_table.PlainDuckDB.__init__
+
+    def spied_init(self: sql_table.PlainDuckDB) -> None:
+        plain_init(self)
+        self.con = _Spy(self.con, statements)
+
+    monkeypatch.setattr(sql_table.PlainDuckDB, "__init__", spied_init)
+
+
 def _views(con: object) -> set[str]:
     rows = con.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()  # type: ignore[attr-defined]
     return {row[0] for row in rows}
@@ -97,25 +123,8 @@ def test_an_audit_binds_the_checks_view_three_times(
     )
     statements: list[str] = []
 
-    class Spy:
-        def __init__(self, con: Any) -> None:
-            self._con = con
-
-        def execute(self, sql: str, *args: Any) -> Any:
-            statements.append(sql)
-            return self._con.execute(sql, *args)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._con, name)
-
-    plain_init = sql_table.PlainDuckDB.__init__
-
-    def spied_init(self: sql_table.PlainDuckDB) -> None:
-        plain_init(self)
-        self.con = Spy(self.con)
-
     run_audit(cohort, tmp_path / "cold")  # builds and keeps the plans (ibis binds them too)
-    monkeypatch.setattr(sql_table.PlainDuckDB, "__init__", spied_init)
+    _record_statements(monkeypatch, statements)
     result = run_audit(cohort, tmp_path / "out")
     reading_checks = [s.split()[0:4] for s in statements if "earlypath_checked" in s]
     assert len(reading_checks) == 3, reading_checks
@@ -135,25 +144,8 @@ def test_a_clean_cohort_s_rejects_are_not_checked_again(
     cohort.write_text("\n".join([HEADER, ROWS[0], ROWS[2]]) + "\n", encoding="utf-8")
     statements: list[str] = []
 
-    class Spy:
-        def __init__(self, con: Any) -> None:
-            self._con = con
-
-        def execute(self, sql: str, *args: Any) -> Any:
-            statements.append(sql)
-            return self._con.execute(sql, *args)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._con, name)
-
-    plain_init = sql_table.PlainDuckDB.__init__
-
-    def spied_init(self: sql_table.PlainDuckDB) -> None:
-        plain_init(self)
-        self.con = Spy(self.con)
-
     run_audit(cohort, tmp_path / "cold")  # builds and keeps the plans
-    monkeypatch.setattr(sql_table.PlainDuckDB, "__init__", spied_init)
+    _record_statements(monkeypatch, statements)
     result = run_audit(cohort, tmp_path / "out")
     reading_checks = [s.split()[0:4] for s in statements if "earlypath_checked" in s]
     assert len(reading_checks) == 2, reading_checks  # made, then read by the COPY
