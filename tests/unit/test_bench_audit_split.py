@@ -51,3 +51,41 @@ def test_the_steps_write_the_rows_the_audit_writes(
     audit_ids = duckdb.sql(f"SELECT episode_id FROM '{tmp_path / 'split' / 'audit.parquet'}'")
     checks_ids = duckdb.sql(f"SELECT episode_id FROM '{tmp_path / 'split' / 'checks.parquet'}'")
     assert audit_ids.fetchall() == checks_ids.fetchall()
+
+
+class _Clock:
+    """A CPU clock that moves only when the fake connection works."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Streamed:
+    """A connection whose statement does part of its work when its rows are fetched, as
+    DuckDB's does for a streamed result (the summary's counts: a UNION ALL)."""
+
+    def __init__(self, clock: _Clock) -> None:
+        self._clock = clock
+        self.description = [("n",)]
+
+    def execute(self, sql: str, *args: object) -> _Streamed:
+        self._clock.now += 0.25
+        return self
+
+    def fetchall(self) -> list[tuple[int]]:
+        self._clock.now += 1.0
+        return [(1,)]
+
+
+def test_a_statement_s_rows_fetched_are_charged_to_it_not_to_python() -> None:
+    clock = _Clock()
+    con = bench_audit.TimedConnection(_Streamed(clock), clock)
+    cursor = con.execute("SELECT count(*) AS n FROM episodes")
+    assert cursor.description == [("n",)]  # anything else is the connection's own
+    assert cursor.fetchall() == [(1,)]
+    con.execute("SELECT 1").fetchall()
+    assert con.spent == {"SELECT count(*) AS n FROM": 1.25, "SELECT 1": 1.25}
+    assert set(con.waited) == set(con.spent)
