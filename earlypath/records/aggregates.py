@@ -49,6 +49,17 @@ def note_rows(evidence: dict[str, list[str]], fact: str, rows: list[dict[str, An
             refs.append(ref)
 
 
+def note_rows_at(evidence: dict[str, list[str]], fact: str, rows: list[list[Any]], at: int) -> None:
+    """`note_rows` of rows held as lists (the generated reading's), their ref at ``at``."""
+    if not rows:
+        return
+    refs = evidence.setdefault(fact, [])
+    for row in rows:
+        ref = row[at]
+        if ref is not None and ref not in refs:
+            refs.append(ref)
+
+
 Item = tuple[dict[str, Any], Any, tuple[Any, ...]]  # a chosen row, its value, its order
 
 

@@ -36,7 +36,7 @@ from typing import Any
 
 from earlypath.errors import Problem
 from earlypath.records import ir as rir
-from earlypath.records.aggregates import note_rows
+from earlypath.records.aggregates import note_rows, note_rows_at
 from earlypath.records.item_rows import items_only, ref_source, with_items, with_its_items
 from earlypath.records.json_values import show
 from earlypath.records.python_source import (
@@ -89,8 +89,11 @@ class _Expr(_Source):
         rows: str | None = None,
         loop: int | None = None,
         store: bool = True,
+        layout: dict[str, int] | None = None,
     ):
         super().__init__("scope", gen.helpers, _refuse, _count_uses(roots))
+        # ``row`` is a list (`_Generator.layouts`): a column, or a value kept, read by position
+        self.layout = layout
         self.names = gen.names  # one namespace of constants for the whole function
         self.prefix = gen.fresh("v") + "_"
         self.gen = gen
@@ -104,21 +107,30 @@ class _Expr(_Source):
         key = self.gen.row_value(self, e)
         if key is None or e in self.shared:
             return super().ref(e)
+        at = self.at(key)
         if key in self.gen.stored:  # computed by an earlier loop over these rows
             self.gen.read.add(key)
             name = self.fresh()
             if self.uses.get(e, 0) > 1:
-                self.lines.append(f"    {name} = row[{key!r}]")
+                self.lines.append(f"    {name} = row[{at}]")
                 self.shared[e] = name
                 return name, name
-            return f"({name} := row[{key!r}])", name
+            return f"({name} := row[{at}])", name
         # the first loop that computes it: for every row, kept in the row for the later ones
         name = self.fresh()
         self.lines.append(f"    {name} = {self.code(e)}")
-        self.lines.append(f"    row[{key!r}] = {name}")
+        self.lines.append(f"    row[{at}] = {name}")
         self.shared[e] = name
         self.gen.stored.add(key)
         return name, name
+
+    def at(self, name: str) -> str:
+        """The subscript of a row's column or kept value: its position in a row held as a list,
+        else its name. A name a list row lacks stays a name (the row then raises, as a dict row
+        without it does, and the reference reads the record)."""
+        if self.layout is not None and name in self.layout:
+            return str(self.layout[name])
+        return repr(name)
 
     def true_test(self, e: ir.Expr) -> str:
         if self.gen.row_value(self, e) is None:
@@ -133,6 +145,8 @@ class _Expr(_Source):
             return self.gen.nested_agg(e)
         if isinstance(e, rir.Days | rir.Field | rir.Concept | ir.Fact):
             raise Unsupported(type(e).__name__)
+        if isinstance(e, rir.Col):
+            return f"row[{self.at(e.name)}]"
         return super().code(e)
 
     def block(self, indent: int) -> list[str]:
@@ -294,6 +308,8 @@ class _Generator:
         self.seen: dict[tuple[str, Any], set[int]] = {}
         self.loops = 0
         self.memo_ok = len({n for n, _ in spec.steps}) == len(spec.steps)  # a step set once
+        # tables whose rows are lists, by the position of each column and kept value (`layout`)
+        self.layouts: dict[str, dict[str, int]] = {}
 
     def fresh_loop(self) -> int:
         self.loops += 1
@@ -366,8 +382,9 @@ class _Generator:
         roots: list[ir.Expr] = []
         for _, a in aggs:
             roots += [a.where, a.value, *(a.order if _order_needed(a.op) else ())]
+        layout = self.layouts.get(aggs[0][1].table)
         table = self.rows(aggs[0][1].table)
-        src = _Expr(self, roots, rows=None if self.reads else table)
+        src = _Expr(self, roots, rows=None if self.reads else table, layout=layout)
         body: list[str] = []
         init: list[str] = []
         finishes: list[list[str]] = []
@@ -386,12 +403,19 @@ class _Generator:
             finish = _finish(a.op, acc, rows=a.evidence is not None)
             if a.evidence is not None:
                 evidence = self.local("evidence")
-                finish += [f"if {acc}_used:", f"    NOTE({evidence}, {a.evidence!r}, {acc}_used)"]
+                note = self.note(evidence, a.evidence, f"{acc}_used", layout)
+                finish += [f"if {acc}_used:", f"    {note}"]
             finishes.append([pad + line for line in finish])
         lines = [*(pad + line for line in init), f"{pad}for row in {table}:"]
         lines += src.block(indent + 1)
         lines += [f"{pad}    {line}" for line in body]
         return lines, finishes
+
+    def note(self, evidence: str, fact: str, rows: str, layout: dict[str, int] | None) -> str:
+        """The call noting the refs of ``rows`` (of one table) as the evidence of ``fact``."""
+        if layout is None:
+            return f"NOTE({evidence}, {fact!r}, {rows})"
+        return f"NOTE_AT({evidence}, {fact!r}, {rows}, {layout['ref']})"
 
     def nested_agg(self, a: rir.Agg) -> str:
         """An aggregate inside an expression: a function defined once beside the reading (not
@@ -493,8 +517,9 @@ class _Generator:
             start = len(roots)
             roots += [a.value, *(a.order if _order_needed(a.op) else ())]
             spans.append((column, a, start, len(roots)))
+        layout = self.layouts.get(e.table)
         table = self.rows(e.table)
-        src = _Expr(self, roots, rows=table)
+        src = _Expr(self, roots, rows=table, layout=layout)
         where, day = src.true_test(e.where), src.ref(e.day)[0]
         values = [src.ref(r)[0] for r in roots[2:]]
         by_day, rec = self.fresh("by_day"), self.fresh("rec")
@@ -531,8 +556,8 @@ class _Generator:
             out += [f"        {line}" for line in _finish(a.op, acc, a.evidence is not None)]
             out += [f"        {rec}[{column!r}] = {acc}_val"]
             if a.evidence is not None:
-                out += [f"        if {acc}_used:", f"            NOTE(evidence, {a.evidence!r}, "
-                        f"{acc}_used)"]  # fmt: skip
+                note = self.note("evidence", a.evidence, f"{acc}_used", layout)
+                out += [f"        if {acc}_used:", f"            {note}"]
         for column in e.carry:
             out += [
                 f"        if {rec}.get({column!r}) is None:",
@@ -566,7 +591,9 @@ class _Generator:
             src = (
                 _Expr(self, [p])
                 if loop is None
-                else _Expr(self, [p], rows=loop.rows, loop=loop.loop, store=False)
+                else _Expr(
+                    self, [p], rows=loop.rows, loop=loop.loop, store=False, layout=loop.layout
+                )
             )
             value = src.ref(p)[0]
             lines += src.block(indent)
@@ -582,7 +609,8 @@ class _Generator:
             source = self.known.get(table) or self.rows(table)
             # a step's rows (the scans by day) are its value: nothing is kept in them
             kept = None if self.known.get(table) else source
-            src = _Expr(self, [p.where for p in listed], rows=kept)
+            layout = None if self.known.get(table) else self.layouts.get(table)
+            src = _Expr(self, [p.where for p in listed], rows=kept, layout=layout)
             flags = [src.true_test(p.where) for p in listed]
             out += [f"    for row in {source}:"]
             out += src.block(2)
@@ -592,7 +620,7 @@ class _Generator:
                     ref_lines, ref = self.message(p.ref, 3, src)
                     lines += ref_lines
                 else:
-                    ref = "row['ref']"
+                    ref = f"row[{src.at('ref')}]"
                 out += [f"        if {flag}:", *lines]
                 out += [f"            problems.append(PROBLEM({ref}, {text}))"]
         return out
@@ -668,7 +696,9 @@ class _Generator:
         """The rows of a table several specs fill, and the checks' problems, in input order."""
         out = []
         for t in self.compiled.merged:
-            out += [f"    if len(t_{t}) > 1:", f"        t_{t}.sort(key=BY_N)"]
+            layout = self.layouts.get(t)
+            key = "BY_N" if layout is None else self.const(itemgetter(layout["n"]))
+            out += [f"    if len(t_{t}) > 1:", f"        t_{t}.sort(key={key})"]
         # a resource's problems in the definition's order of its specs, as the closures give
         # them, though a type's specs that join a table it fills are read in a second visit
         out += ["    checked.sort(key=FIRST)", "    problems = [p for _, _, p in checked]"]
@@ -798,6 +828,15 @@ class _Generator:
         values = [src.ref(x)[0] for x in roots[1:]]
         inner = pad + "    "
         out += [inner + line.strip() for line in src.lines[mark:]]
+        layout = self.layouts.get(r.spec.table)
+        if layout is not None:
+            # a list: the columns, ref and n in the layout's order (the values computed in the
+            # order the dict computed them), a None for each value a later loop keeps there
+            kept = ", None" * (len(layout) - len(names) - 2)
+            out.append(
+                f"{inner}{table}.append([{', '.join(values)}, {self.ref_of(r, 'j')}, n{kept}])"
+            )
+            return ["    " * indent + line for line in out]
         pairs = ", ".join(f"{n!r}: {v}" for n, v in zip(names, values, strict=True))
         out += [
             f"{inner}row = {{{pairs}}}",
@@ -807,11 +846,38 @@ class _Generator:
         ]
         return ["    " * indent + line for line in out]
 
+    def list_layouts(self) -> dict[str, dict[str, int]]:
+        """The tables whose rows are lists, not dicts: each column, ``ref``, ``n`` and each
+        value a later loop keeps (`row_value`) at a position known here, so a loop reads
+        ``row[3]`` (an index into an array) where a dict row is hashed into. Only tables this
+        function alone reads: every spec filling it read inline (`grouped`, `row_of_j` with its
+        condition guarding its columns), with the same columns in the same order; none that a
+        spec joins (`rir.Joined` reads the rows as dicts, by `_State.index`)."""
+        if self.grouped() is None:
+            return {}
+        rows = list(self.compiled.rows)
+        joined: set[str] = set()
+        for r in rows:
+            joined |= _joined_tables(row_roots(r.spec)[0])
+        layouts: dict[str, dict[str, int]] = {}
+        for table in sorted(self.tables - joined):
+            filling = [r for r in rows if r.spec.table == table]
+            shapes = {row_roots(r.spec)[1] for r in filling}
+            if len(shapes) != 1 or not all(r.guarded for r in filling):
+                continue
+            (names,) = shapes
+            if {"ref", "n"} & set(names):
+                continue
+            kept = sorted(key for (local, _), key in self.memo.items() if local == f"rows_{table}")
+            layouts[table] = {name: i for i, name in enumerate((*names, "ref", "n", *kept))}
+        return layouts
+
     def function(self) -> ReadingFn:
         text = self.text()
         self.names.update(
             {
                 "REF": self.compiled_ref,
+                "NOTE_AT": note_rows_at,
                 # sort keys in C (`itemgetter`): no Python call for each row sorted
                 "BY_N": itemgetter("n"),
                 "FIRST": itemgetter(0, 1),
@@ -828,10 +894,13 @@ class _Generator:
                 return None
 
         reading.source = text  # type: ignore[attr-defined]  # for tests and for reading
+        # the positions in each table held as lists, to read ``row[3]`` in the source by
+        reading.layouts = self.layouts  # type: ignore[attr-defined]
         return reading
 
     def text(self) -> str:
         """The source of the reading and of the functions it calls."""
+        self.layouts = self.list_layouts()
         steps = self.steps()
         problems = self.problems()
         names = [name for name, _ in self.spec.steps]
@@ -843,9 +912,10 @@ class _Generator:
             if t not in self.tables:
                 select.append(f"    rows_{t} = []")
             elif t in scoped:
+                at = self.layouts[t]["patient"] if t in self.layouts else "'patient'"
                 select.append(
                     f"    rows_{t} = t_{t} if patient is None else "
-                    f"[r for r in t_{t} if r['patient'] == patient]"
+                    f"[r for r in t_{t} if r[{at}] == patient]"
                 )
             else:
                 select.append(f"    rows_{t} = t_{t}")
