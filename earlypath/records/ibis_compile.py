@@ -356,6 +356,17 @@ def _tree_of(schema: ReadSchema) -> _Tree:
     return tree
 
 
+def _flat_object_read_whole(node: _Tree) -> bool:
+    """A JSON leaf that is also read by its keys, each of them a leaf (not a list, not an
+    object read by keys: a concept is shaped by `_DuckSql.items`)."""
+    return (
+        node.leaf
+        and bool(node.keys)
+        and node.item is None
+        and all(not c.keys and c.item is None for c in node.keys.values())
+    )
+
+
 def _merge(a: _Tree | None, b: _Tree) -> _Tree:
     if a is None:
         return b
@@ -378,6 +389,8 @@ class _DuckSql:
     unless a JSON object) and shaped by a second json_transform; that transform is a column of
     its own (`hoisted`, computed once in a middle select), not repeated for each of its parts."""
 
+    ROOT = "j"  # the outer value: what a hoisted column may be computed from
+
     def __init__(self) -> None:
         self.depth = 0
         self.hoisted: list[tuple[str, str]] = []  # (column, SQL on the outer value ``j``)
@@ -385,16 +398,36 @@ class _DuckSql:
     def navigate(self, sql: str, tree: _Tree, path: str) -> tuple[str, _Tree | None]:
         """The SQL of the value at ``path`` and its tree (None once inside a JSON leaf)."""
         node: _Tree | None = tree
+        may_hoist = self.depth == 0 and sql == self.ROOT
         for key in path.split("."):
+            if may_hoist and node is not None and _flat_object_read_whole(node):
+                # an object of the resource read both whole (is it there?) and by its keys
+                # (Observation.valueQuantity, subject.identifier): shaped once, a column of its
+                # own, instead of a json_extract of its JSON for each use of each key. The same
+                # values: a key's JSON, or None where json_extract gives None or JSON null (not
+                # an object, no such key), and every leaf reads a JSON null as None
+                node = _Tree(keys=node.keys)
+                sql = self.hoist(f"json_transform({sql}, {_sql_text(json.dumps(node.spec()))})")
+                may_hoist = False  # a hoisted column is computed from the outer value only
             if node is None or node.spec() == "JSON":
                 sql = f"json_extract({sql}, {_sql_text('$.' + json.dumps(key))})"
                 node = None
+                may_hoist = False
             else:
                 node = node.keys[key]
                 sql = f"struct_extract({sql}, {_sql_text(key)})"
         if node is not None and node.spec() == "JSON":
             node = None
         return sql, node
+
+    def hoist(self, sql: str) -> str:
+        """The column computing ``sql`` (on the outer value) once, in the middle select."""
+        for column, hoisted in self.hoisted:
+            if hoisted == sql:
+                return column
+        column = f"_shaped{len(self.hoisted)}"
+        self.hoisted.append((column, sql))
+        return column
 
     def leaf(self, json_sql: str, kind: str) -> str:
         # json_transform writes a JSON leaf as minified JSON text: its first character says its
@@ -452,9 +485,7 @@ class _DuckSql:
             want = _tree_of(schema)
             shaped = self.shaped(at, node, want)
             if self.depth == 0 and node is None:
-                column = f"_shaped{len(self.hoisted)}"
-                self.hoisted.append((column, shaped))
-                shaped = column
+                shaped = self.hoist(shaped)
             body = self.pack(self.struct(shaped, node or want, schema))
             # an object's minified JSON text starts with '{' (no second parse to ask its type)
             return f"CASE WHEN left(CAST({at} AS VARCHAR), 1) = '{{' THEN {body} END"
