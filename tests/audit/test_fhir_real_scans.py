@@ -115,7 +115,7 @@ def test_a_scan_report_concluding_a_miscarriage_is_no_offer(tmp_path: Path) -> N
 
 def check_unread_scan(flat: dict[str, dict]) -> None:
     """Her latest scan as the flat cells hold it (by case): the unread report's day, location
-    unknown, heartbeat unknown; a location read that day, or later, or an ectopic, stands."""
+    "report_not_read" (not "unknown": a PUL), heartbeat unknown; a location read that day, or later, or an ectopic, stands."""
     for name, (on, location, heartbeat) in UNREAD_LATEST_SCAN.items():
         row = flat[name]
         got = (str(row["scan_date"]), row["scan_location"], row["fetal_heartbeat"])
