@@ -132,13 +132,10 @@ def _common(rec: str) -> dict[str, Criterion]:
 
 def _report_gate(number: str, management_rules_out: Expr) -> Verdict:
     """Not "no anti-D" because an unread scan report was not read as a miscarriage or an
-    ectopic: it may show either. Unless the answer is no whatever it shows (RhD positive, a
-    complete miscarriage, or a management that gets no anti-D)."""
-    unless = any_of(
-        IsTrue(Not(RH_NEGATIVE)),
-        all_of(IsTrue(MISCARRIAGE_DIAGNOSED), IsTrue(COMPLETE)),
-        management_rules_out,
-    )
+    ectopic: it may show either. Unless the answer is no whatever it shows: RhD positive, or a
+    management that gets no anti-D (a complete miscarriage is not enough: the report may show
+    an ectopic pregnancy)."""
+    unless = any_of(IsTrue(Not(RH_NEGATIVE)), management_rules_out)
     return scan_report_gate("do_not_offer", number, "deciding on anti-D", unless)
 
 

@@ -105,7 +105,14 @@ class Scan(BaseModel):
     # carries: the flat audit's `scan_location` column, its validation (the values are read
     # from this Literal) and the rules' `Match`es take it as they take the others, and the
     # latest scan's date names the report to read.
-    location: Literal["intrauterine", "ectopic", "unknown", "report_not_read"]
+    location: Literal["intrauterine", "ectopic", "unknown", "report_not_read"] = Field(
+        description=(
+            "Where the scan showed the pregnancy. 'unknown': a pregnancy of unknown location "
+            "(the scan did not find it). 'report_not_read': a scan was done that day but its "
+            "report could not be read (not a pregnancy of unknown location: the sections ask "
+            "for the report to be read)."
+        )
+    )
     fetal_pole: StrictBool | None = None
     fetal_heartbeat: StrictBool | None = None
     crl_mm: Millimetres | None = None
