@@ -70,7 +70,7 @@ LABELS: dict[str, str] = {
     "second_opinion_no_heartbeat": "a second opinion that there is no heartbeat",
     "lmp": "LMP",
     "scans": "a scan showing where the pregnancy is",
-    "scan_report": "the report of the latest scan, read (it could not be read)",
+    "scan_report": "what the latest scan report shows (it could not be read)",
     "scan_location": "where the scan showed the pregnancy",
     "scan_date": "scan date",
     "fetal_pole": "fetal pole",
