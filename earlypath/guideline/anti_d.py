@@ -246,8 +246,15 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
     outcome = outcomes["main"]
     return {
         "dose_iu": DOSE_IU if outcome in ("offer", "consider") else None,
-        "recommendation": report_not_read_recommendation(outcome, values, "deciding on anti-D")
-        or _TEXT[outcome],
+        # after the table's own words: its missing facts may be others (her RhD group)
+        "recommendation": " ".join(
+            t
+            for t in (
+                _TEXT[outcome],
+                report_not_read_recommendation(outcome, values, "deciding on anti-D"),
+            )
+            if t
+        ),
     }
 
 

@@ -257,10 +257,15 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
     outcome = outcomes["main"]
     return {
         "destination": outcome if outcome != "needs_information" else None,
-        "recommendation": report_not_read_recommendation(
-            outcome, values, "deciding where she is seen"
-        )
-        or _TEXT[outcome],
+        # after the table's own words: its missing facts may be others (A&E comes first)
+        "recommendation": " ".join(
+            t
+            for t in (
+                _TEXT[outcome],
+                report_not_read_recommendation(outcome, values, "deciding where she is seen"),
+            )
+            if t
+        ),
     }
 
 
