@@ -29,10 +29,13 @@ from earlypath.guideline.miscarriage import DIAGNOSIS_NOT_YET_SAFE
 from earlypath.guideline.vocabulary import (
     ECTOPIC_SEEN,
     IS_INTRAUTERINE,
+    SCAN_REPORT_VALUES,
     NumberSource,
     PathwayPolicy,
     Section,
     recommendations,
+    report_not_read_recommendation,
+    scan_report_gate,
 )
 from earlypath.rules.decision import ALWAYS, Advice, Branch, Criterion, DecisionTable, Verdict
 from earlypath.rules.ir import Expr, IsTrue, Match, Not, all_of, any_of
@@ -127,6 +130,15 @@ def _common(rec: str) -> dict[str, Criterion]:
     }
 
 
+def _report_gate(number: str, management_rules_out: Expr) -> Verdict:
+    """Not "no anti-D" because an unread scan report was not read as a miscarriage or an
+    ectopic: it may show either. Unless the answer is no whatever it shows: RhD positive, or a
+    management that gets no anti-D (a complete miscarriage is not enough: the report may show
+    an ectopic pregnancy)."""
+    unless = any_of(IsTrue(Not(RH_NEGATIVE)), management_rules_out)
+    return scan_report_gate("do_not_offer", number, "deciding on anti-D", unless)
+
+
 @cache
 def anti_d_table(version: str, rule: str) -> DecisionTable:
     """The anti-D table for a version and the policy's anti-D rule."""
@@ -177,6 +189,13 @@ def anti_d_table(version: str, rule: str) -> DecisionTable:
         verdicts: tuple[Verdict, ...] = (
             Verdict("offer", "all_true", offer, (_REWRITE,)),
             Verdict("consider", "all_true", (c["rh_negative"], threatened, window), (_REWRITE,)),
+            _report_gate(
+                _REWRITE,
+                any_of(
+                    IsTrue(Not(MEDICAL_OR_SURGICAL)),
+                    IsTrue(GESTATION_DAYS.lt(REWRITE_FROM_DAYS)),
+                ),
+            ),
             Verdict("do_not_offer", "any_false", offer, (_REWRITE,)),
         )
     else:
@@ -193,6 +212,7 @@ def anti_d_table(version: str, rule: str) -> DecisionTable:
         offer = (c["context"], c["rh_negative"], surgical)
         verdicts = (
             Verdict("offer", "all_true", offer, (_OFFER,)),
+            _report_gate(_OFFER, IsTrue(Not(SURGICAL))),
             Verdict("do_not_offer", "any_false", offer, (_NOT,)),
         )
     return DecisionTable(
@@ -205,7 +225,7 @@ def _tables(version: str, policy: PathwayPolicy) -> dict[str, DecisionTable]:
 
 
 def _values(version: str, policy: PathwayPolicy) -> dict[str, Expr]:
-    return {}
+    return SCAN_REPORT_VALUES
 
 
 def _sources(version: str, policy: PathwayPolicy) -> dict[str, NumberSource]:
@@ -226,7 +246,15 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
     outcome = outcomes["main"]
     return {
         "dose_iu": DOSE_IU if outcome in ("offer", "consider") else None,
-        "recommendation": _TEXT[outcome],
+        # after the table's own words: its missing facts may be others (her RhD group)
+        "recommendation": " ".join(
+            t
+            for t in (
+                _TEXT[outcome],
+                report_not_read_recommendation(outcome, values, "deciding on anti-D"),
+            )
+            if t
+        ),
     }
 
 

@@ -46,12 +46,16 @@ from earlypath.guideline.vocabulary import (
     ECTOPIC_SEEN,
     HCG_MAX_AGE_DAYS,
     NOT_APPLICABLE,
+    SCAN_REPORT_NOT_READ,
+    SCAN_REPORT_VALUES,
     NumberSource,
     PathwayPolicy,
     Section,
     dated,
     not_applicable_branch,
     recommendations,
+    report_not_read_recommendation,
+    scan_report_gate,
 )
 from earlypath.rules.decision import Advice, Branch, Criterion, DecisionTable, Verdict
 from earlypath.rules.ir import (
@@ -401,6 +405,18 @@ def ectopic_table(version: str, max_age_days: int = HCG_MAX_AGE_DAYS) -> Decisio
     )
     branches = (
         Branch("ectopic", ECTOPIC_SEEN, verdicts),
+        # an unread report may show an ectopic pregnancy: not "no ectopic" until it is read
+        Branch(
+            "scan_report_not_read",
+            SCAN_REPORT_NOT_READ,
+            (
+                scan_report_gate(
+                    NOT_APPLICABLE,
+                    "1.6 surgery first line",
+                    "ruling an ectopic pregnancy in or out",
+                ),
+            ),
+        ),
         not_applicable_branch("The latest scan does not show an ectopic pregnancy."),
     )
     advice = (
@@ -424,6 +440,7 @@ def _values_exprs(max_age_days: int) -> dict[str, Expr]:
     expectant_base = Coalesce((HCG_LATEST_DATE, ASSESSED_ON))
     values: dict[str, Expr] = dict(_option_exprs(max_age_days))
     values["hcg_age_days"] = HCG_AGE_DAYS
+    values |= SCAN_REPORT_VALUES
     for day in EXPECTANT_HCG_DAYS:
         values |= dated(f"expectant_hcg_day_{day}", AddDays(expectant_base, Const(day)))
     for day in METHOTREXATE_HCG_DAYS:
@@ -516,7 +533,10 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
         "assessment day: a step that was due earlier is marked overdue (do it now).",
         "overdue": overdue,
         "hcg_age_days": values["hcg_age_days"],
-        "recommendation": _TEXT[outcome],
+        "recommendation": report_not_read_recommendation(
+            outcome, values, "ruling an ectopic pregnancy in or out"
+        )
+        or _TEXT[outcome],
     }
 
 

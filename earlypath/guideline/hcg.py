@@ -49,11 +49,15 @@ from earlypath.guideline.vocabulary import (
     HCG_MAX_AGE_DAYS,
     HCG_PAIR_MAX_HOURS,
     NOT_APPLICABLE,
+    SCAN_REPORT_NOT_READ,
+    SCAN_REPORT_VALUES,
     NumberSource,
     PathwayPolicy,
     Section,
     dated,
     recommendations,
+    report_not_read_text,
+    scan_report_gate,
 )
 from earlypath.rules.decision import ALWAYS, Advice, Branch, Criterion, DecisionTable, Verdict
 from earlypath.rules.ir import AddDays, Const, DaysBetween, Expr, If, IsTrue, Match, Not, all_of
@@ -222,6 +226,13 @@ def hcg_table(
         "latest_scan",
         ALWAYS,
         (
+            # a scan whose report was not read is not a pregnancy of unknown location: no hCG
+            # pathway until it is read
+            scan_report_gate(
+                NOT_APPLICABLE,
+                "1.4.27",
+                "following the pregnancy of unknown location pathway (serum hCG 48 hours apart)",
+            ),
             Verdict(NOT_APPLICABLE, "all_true", (located,), ()),
             Verdict("other", "all_true", (c["rise"], c["later_fall"]), ("1.4.27", "1.4.31")),
             Verdict("other", "all_true", (c["fall"], c["later_rise"]), ("1.4.27", "1.4.31")),
@@ -240,7 +251,7 @@ def hcg_table(
         ),
         Advice(
             "samples_under_48h",
-            IsTrue(HCG_TOO_CLOSE),
+            all_of(IsTrue(HCG_TOO_CLOSE), Not(SCAN_REPORT_NOT_READ)),
             "1.4.27",
             "The hCG results were taken less than 48 hours apart, so they are not compared: take "
             "another sample at least 48 hours after the first.",
@@ -248,7 +259,7 @@ def hcg_table(
         ),
         Advice(
             "samples_too_far_apart",
-            IsTrue(HCG_HOURS_APART.gt(float(max_hours))),
+            all_of(IsTrue(HCG_HOURS_APART.gt(float(max_hours))), Not(SCAN_REPORT_NOT_READ)),
             "1.4.27",
             f"The closest pair of hCG results is more than {max_hours:g} hours apart, so it is not "
             "compared with NICE's 48-hour thresholds (1.4.29 to 1.4.31): a slow change can pass "
@@ -297,6 +308,7 @@ def _values_exprs(max_hours: float) -> dict[str, Expr]:
         "too_close": HCG_TOO_CLOSE,
         "too_far": IsTrue(HCG_HOURS_APART.gt(float(max_hours))),
         "second_taken_days_ago": DaysBetween(HCG_SECOND_DATE, ASSESSED_ON),
+        **SCAN_REPORT_VALUES,
     }
 
 
@@ -363,6 +375,13 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
             "overdue": _overdue(values, "review_by", "early pregnancy unit review"),
             "recommendation": "Review in the early pregnancy unit within 24 hours of the second "
             "hCG result.",
+        }
+    elif outcome == "needs_information" and values["scan_report_not_read"] is True:
+        out |= {
+            "next_step": "read_scan_report",
+            "recommendation": report_not_read_text(
+                values["scan_date"], "following the pregnancy of unknown location pathway"
+            ),
         }
     elif outcome == "needs_information" and values["too_far"] is True:
         out |= {

@@ -51,11 +51,15 @@ from earlypath.guideline.vocabulary import (
     IS_INTRAUTERINE,
     IS_PUL,
     NOT_APPLICABLE,
+    SCAN_REPORT_NOT_READ,
+    SCAN_REPORT_VALUES,
     NumberSource,
     PathwayPolicy,
     Section,
     not_applicable_branch,
     recommendations,
+    report_not_read_recommendation,
+    scan_report_gate,
 )
 from earlypath.rules.decision import Branch, Criterion, DecisionTable, Verdict
 from earlypath.rules.ir import AddDays, Const, Expr, IsTrue, Match, Not, all_of, any_of
@@ -87,8 +91,9 @@ COMPLETE = Match(MISCARRIAGE_TYPE, ("complete",), ("missed", "incomplete"))
 # A pregnancy of unknown location that no scan has shown in the uterus. Never Unknown.
 PUL_NEVER_IN_UTERUS = all_of(IsTrue(IS_PUL), Not(INTRAUTERINE_SEEN))
 # A recorded miscarriage (not an ectopic) that the cross-section rule holds back: a heartbeat on
-# the latest scan, a first scan not yet settled, or a PUL never seen in the uterus. True only when
-# known (for other sections' advice; the tables above name what is missing when Unknown).
+# the latest scan, a first scan not yet settled, a PUL never seen in the uterus, or a latest scan
+# whose report was not read. True only when known (for other sections' advice; the tables above
+# name what is missing when Unknown).
 DIAGNOSIS_NOT_YET_SAFE: Expr = all_of(
     DIAGNOSED,
     Not(ECTOPIC_SEEN),
@@ -96,6 +101,7 @@ DIAGNOSIS_NOT_YET_SAFE: Expr = all_of(
         IsTrue(FETAL_HEARTBEAT),
         IsTrue(VIABILITY_NOT_SETTLED),
         IsTrue(PUL_NEVER_IN_UTERUS),
+        SCAN_REPORT_NOT_READ,
     ),
 )
 
@@ -190,7 +196,7 @@ def _recs(version: str) -> tuple[dict[str, Any], dict[str, NumberSource]]:
     )
 
 
-def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict, Verdict, Verdict]:
+def _confirm_first(n: dict[str, str]) -> tuple[Verdict, ...]:
     """The cross-section rule: no management while the diagnosis is not yet safe. A pregnancy of
     unknown location never seen in the uterus is judged before the heartbeat: it is never Unknown,
     so an unrecorded heartbeat on such a scan does not hide it."""
@@ -213,6 +219,8 @@ def _confirm_first(n: dict[str, str]) -> tuple[Verdict, Verdict, Verdict, Verdic
             ),
             (n["ectopic"],),
         ),
+        # an unread report may show a heartbeat or a pregnancy of unknown location
+        scan_report_gate(CONFIRM_FIRST, n["second_scan"], "any miscarriage management is chosen"),
         Verdict(
             CONFIRM_FIRST,
             "all_true",
@@ -430,6 +438,7 @@ VALUES: dict[str, Expr] = {
     "expectant_review_from": AddDays(ASSESSED_ON, Const(7)),
     "expectant_review_by": AddDays(ASSESSED_ON, Const(14)),
     "urine_pregnancy_test_on": AddDays(ASSESSED_ON, Const(URINE_TEST_DAYS)),
+    **SCAN_REPORT_VALUES,
 }
 
 
@@ -469,7 +478,10 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
         "assessment day); if positive, return for review."
         if active
         else None,
-        "recommendation": {
+        "recommendation": report_not_read_recommendation(
+            outcome, values, "any miscarriage management is chosen"
+        )
+        or {
             "expectant": "Expectant management for 7 to 14 days first line, unless an exception "
             "applies; medical or surgical management if she prefers or it is not suitable.",
             "no_management_needed": "Complete miscarriage: no management of retained tissue; "

@@ -34,10 +34,14 @@ from earlypath.facts import (
 from earlypath.guideline.vocabulary import (
     ECTOPIC_SEEN,
     IS_PUL,
+    SCAN_REPORT_MISSING,
+    SCAN_REPORT_READ,
+    SCAN_REPORT_VALUES,
     NumberSource,
     PathwayPolicy,
     Section,
     recommendations,
+    report_not_read_recommendation,
 )
 from earlypath.rules.decision import ALWAYS, Advice, Branch, Criterion, DecisionTable, Verdict
 from earlypath.rules.ir import Expr, IsNull, IsTrue, Match, Not, all_of, any_of
@@ -118,14 +122,17 @@ def _criteria() -> dict[str, Criterion]:
         ),
         "scan_shows_ectopic_or_pul": Criterion(
             "scan_shows_ectopic_or_unknown_location",
-            any_of(ECTOPIC_SEEN, IsTrue(IS_PUL)),
+            # Unknown (not False) when the latest scan's report was not read: it may show either
+            any_of(ECTOPIC_SEEN, IsTrue(IS_PUL), Not(SCAN_REPORT_READ)),
             _EPU,
             "Her latest scan shows an ectopic pregnancy or a pregnancy of unknown location: she "
             "is managed by the early pregnancy unit, never in the community (policy: NG126 asks "
             "that an ectopic pregnancy is excluded).",
             "",
-            "",
-            (),
+            "A scan was done but its report has not been read: it may show an ectopic pregnancy "
+            "or a pregnancy of unknown location, which the early pregnancy unit manages. Read the "
+            "report of the latest scan before deciding where she is seen.",
+            (SCAN_REPORT_MISSING,),
         ),
         "pain": Criterion(
             "pain",
@@ -230,7 +237,7 @@ def _tables(version: str, policy: PathwayPolicy) -> dict[str, DecisionTable]:
 
 
 def _values(version: str, policy: PathwayPolicy) -> dict[str, Expr]:
-    return {}
+    return SCAN_REPORT_VALUES
 
 
 def _sources(version: str, policy: PathwayPolicy) -> dict[str, NumberSource]:
@@ -250,7 +257,15 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
     outcome = outcomes["main"]
     return {
         "destination": outcome if outcome != "needs_information" else None,
-        "recommendation": _TEXT[outcome],
+        # after the table's own words: its missing facts may be others (A&E comes first)
+        "recommendation": " ".join(
+            t
+            for t in (
+                _TEXT[outcome],
+                report_not_read_recommendation(outcome, values, "deciding where she is seen"),
+            )
+            if t
+        ),
     }
 
 

@@ -36,11 +36,14 @@ from earlypath.guideline.vocabulary import (
     IS_INTRAUTERINE,
     IS_PUL,
     NOT_APPLICABLE,
+    SCAN_REPORT_VALUES,
     NumberSource,
     PathwayPolicy,
     Section,
     not_before,
     recommendations,
+    report_not_read_recommendation,
+    scan_report_gate,
 )
 from earlypath.rules.decision import ALWAYS, Branch, Criterion, DecisionTable, Verdict
 from earlypath.rules.ir import AddDays, Const, DaysBetween, Expr, If, IsTrue, Match, Not, Or, all_of
@@ -249,6 +252,8 @@ def scan_table(version: str) -> DecisionTable:
     c = _criteria()
     recs, _ = recommendations(version, _SUMMARIES)
     verdicts = (
+        # a scan whose report was not read is neither a scan to judge viability on nor "no scan"
+        scan_report_gate(NOT_APPLICABLE, "1.4.6", "judging viability on it (1.4.6 to 1.4.11)"),
         Verdict(NOT_APPLICABLE, "all_true", (c["located"],), ()),
         Verdict("none", "all_true", (c["heartbeat"],), ()),
         Verdict(
@@ -287,6 +292,7 @@ VALUES: dict[str, Expr] = {
     # A rescan whose earliest day has passed is due now: never a date before the assessment.
     "rescan_not_before": not_before(RESCAN_NOT_BEFORE, ASSESSED_ON),
     "rescan_due_since": RESCAN_NOT_BEFORE,
+    **SCAN_REPORT_VALUES,
 }
 
 
@@ -338,7 +344,8 @@ def _render(outcomes: dict[str, str], values: dict[str, Any], version: str) -> d
         ]
         if due_now
         else [],
-        "recommendation": _RECOMMENDATION_TEXT[outcome],
+        "recommendation": report_not_read_recommendation(outcome, values, "judging viability on it")
+        or _RECOMMENDATION_TEXT[outcome],
     }
 
 

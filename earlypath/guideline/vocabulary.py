@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from earlypath.facts import ASSESSED_ON, SCAN_LOCATION
+from earlypath.facts import ASSESSED_ON, SCAN_DATE, SCAN_LOCATION
 from earlypath.guideline.versions import recommendation
 from earlypath.rules.decision import (
     ALWAYS,
@@ -27,7 +27,7 @@ from earlypath.rules.decision import (
     Recommendation,
     Verdict,
 )
-from earlypath.rules.ir import Expr, If, IsTrue, Match
+from earlypath.rules.ir import Expr, If, IsNull, IsTrue, Match, Not, Or, all_of
 
 RECOMMENDATIONS_URL = "https://www.nice.org.uk/guidance/ng126/chapter/Recommendations"
 NOT_APPLICABLE = "not_applicable"
@@ -60,6 +60,71 @@ IS_ECTOPIC = Match(SCAN_LOCATION, ("ectopic",), ("intrauterine",))
 IS_PUL = Match(SCAN_LOCATION, ("unknown",), ("intrauterine", "ectopic"))
 # Never Unknown: a pregnancy is an ectopic for these rules only once a scan has shown it.
 ECTOPIC_SEEN = IsTrue(IS_ECTOPIC)
+
+# A scan was done but its report could not be read (the contract's location "report_not_read",
+# `earlypath.model.episode.Scan`). It is not a pregnancy of unknown location: the report may
+# show an intrauterine or an ectopic pregnancy, so the pathway waits for it to be read. The
+# three expressions above are Unknown on it (a `Match` knows only its own values), but an
+# `IsTrue` of them is False, which would read it as "not intrauterine, not an ectopic, not a
+# PUL": every section that reads the location asks first whether the report was read.
+REPORT_NOT_READ = "report_not_read"
+READ_LOCATIONS = ("intrauterine", "ectopic", "unknown")
+# True when there is no scan or the latest scan's report was read; Unknown (never False) when
+# it was not.
+SCAN_REPORT_READ: Expr = Or((IsNull(SCAN_LOCATION), Match(SCAN_LOCATION, READ_LOCATIONS, ())))
+# Never Unknown: True only when the latest scan's report was not read (for advice and render).
+SCAN_REPORT_NOT_READ: Expr = IsTrue(Match(SCAN_LOCATION, (REPORT_NOT_READ,), ()))
+# The name a `needs_information` answer gives for it (`missing`).
+SCAN_REPORT_MISSING = "scan_report"
+# The values a section's render reads to say which report to read (presentation only).
+SCAN_REPORT_VALUES: dict[str, Expr] = {
+    "scan_report_not_read": SCAN_REPORT_NOT_READ,
+    "scan_date": SCAN_DATE,
+}
+
+
+def scan_report_read(number: str, before: str, unless: Expr | None = None) -> Criterion:
+    """False when the latest scan's report was read (or there is no scan), Unknown when it was
+    not: a verdict of it alone is never given and, tried before the verdicts that read the
+    location, stops the table with `needs_information` naming the report (citing ``number``).
+    ``unless`` (never Unknown): when True the report cannot change the answer (an RhD-positive
+    woman gets no anti-D whatever it shows), and the criterion is False."""
+    not_read = Not(SCAN_REPORT_READ)
+    return Criterion(
+        "scan_report_not_read",
+        not_read if unless is None else all_of(not_read, Not(unless)),
+        number,
+        "",
+        "The latest scan's report was read (or no scan is recorded).",
+        "A scan was done but its report has not been read (its findings are free text or a "
+        "PDF only, or none of them is coded as earlypath reads them): read the report of the "
+        f"latest scan and record where it shows the pregnancy before {before}.",
+        (SCAN_REPORT_MISSING,),
+    )
+
+
+def report_not_read_text(scan_day: Any, before: str) -> str:
+    """What a section says (presentation only) when the latest scan's report was not read."""
+    day = scan_day.isoformat() if hasattr(scan_day, "isoformat") else scan_day
+    return (
+        f"The scan report of {day} has not been read (free text or a PDF only, or no finding "
+        f"coded as earlypath reads it): read it and record where it shows the pregnancy before "
+        f"{before}."
+    )
+
+
+def scan_report_gate(outcome: str, number: str, before: str, unless: Expr | None = None) -> Verdict:
+    """The verdict of `scan_report_read`: ``outcome`` is never given (its criterion is never
+    True); the verdict is False when the report was read, else `needs_information`."""
+    return Verdict(outcome, "all_true", (scan_report_read(number, before, unless),), (number,))
+
+
+def report_not_read_recommendation(outcome: str, values: dict[str, Any], before: str) -> str | None:
+    """The text a section's render shows for a `needs_information` held by an unread scan
+    report, or None (presentation only: the table decided)."""
+    if outcome != "needs_information" or values.get("scan_report_not_read") is not True:
+        return None
+    return report_not_read_text(values["scan_date"], before)
 
 
 # NG126 1.4.27: two hCG samples "as close as possible to 48 hours apart"; its thresholds

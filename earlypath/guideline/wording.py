@@ -67,6 +67,7 @@ VALUE_WORDS: dict[str, dict[str, str]] = {
         "urine_pregnancy_test": "urine pregnancy test",
         "epu_review_within_24h": "early pregnancy unit review within 24 hours",
         "repeat_hcg_pair_48h_apart": "a new pair of hCG samples 48 hours apart",
+        "read_scan_report": "read the scan report (it could not be read)",
     },
     "destination": {
         "emergency_care": "A&E (emergency care)",

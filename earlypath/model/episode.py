@@ -97,7 +97,22 @@ class Scan(BaseModel):
 
     date: Date
     route: Literal["transvaginal", "transabdominal"] = "transvaginal"
-    location: Literal["intrauterine", "ectopic", "unknown"]
+    # "report_not_read": a scan was done that day but its report could not be read (findings
+    # only as free text or a PDF, or none of its coded findings is one earlypath reads). It is
+    # a value of its own, not "unknown": "unknown" is a pregnancy of unknown location (NG126
+    # 1.4: serum hCG 48 hours apart), which an unread report may not be. A value of the one
+    # location field, rather than a field beside it, is the smallest change every engine
+    # carries: the flat audit's `scan_location` column, its validation (the values are read
+    # from this Literal) and the rules' `Match`es take it as they take the others, and the
+    # latest scan's date names the report to read.
+    location: Literal["intrauterine", "ectopic", "unknown", "report_not_read"] = Field(
+        description=(
+            "Where the scan showed the pregnancy. 'unknown': a pregnancy of unknown location "
+            "(the scan did not find it). 'report_not_read': a scan was done that day but its "
+            "report could not be read (not a pregnancy of unknown location: the sections ask "
+            "for the report to be read)."
+        )
+    )
     fetal_pole: StrictBool | None = None
     fetal_heartbeat: StrictBool | None = None
     crl_mm: Millimetres | None = None

@@ -120,6 +120,7 @@ __all__ = [
     "SUBJECT_ELEMENTS",
     "UNCONFIRMED_LOCATION",
     "UNCONFIRMED_MESSAGE",
+    "REPORT_NOT_READ_LOCATION",
     "UNKNOWN_LOCATION",
     "UNREAD_LOCATION",
     "UNREAD_REPORT_MESSAGE",
@@ -133,6 +134,10 @@ WINDOW_DAYS = MAX_LMP_WEEKS_BEFORE * 7
 # An allergy's name is cut to this many characters (it is shown, never matched).
 ALLERGY_NAME_MAX = 200
 UNKNOWN_LOCATION = "unknown"
+# The episode's location of a scan day whose report could not be read (stop 25): the sections
+# then ask for the report to be read, rather than follow the pregnancy of unknown location
+# pathway (`earlypath.guideline.vocabulary.REPORT_NOT_READ`).
+REPORT_NOT_READ_LOCATION = "report_not_read"
 # A count of past miscarriages or abortions above this is taken as a slip (a year, a week of
 # gestation), not a count: named and not read.
 COUNT_MAX = 30
@@ -1604,7 +1609,8 @@ _REPORT_MALFORMED = RowSpec(
 # report of today that may say "no fetal heart: missed miscarriage" changed nothing: "offer").
 # It gives a clinical row of its day whose location is "unread": the day is a scan day, and the
 # unread report ranks below every location read that day (`_LOCATION_RANK`: a finding read
-# beside it stands) but ends the location carried from an earlier day (read as "unknown", the
+# beside it stands) but ends the location carried from an earlier day (the episode's location
+# "report_not_read", not "unknown", which is a pregnancy of unknown location: stop 25; the
 # heartbeat unknown unless read that day), except an ectopic pregnancy seen before it, which an
 # unread report never hides. Undated (or dated after the assessment, or unplaceable) it cannot
 # be placed and is ignored, as an undated scan finding is, and named.
@@ -1823,7 +1829,9 @@ _SCANS = Days(
                                 (3, "ectopic"),
                                 (2, UNKNOWN_LOCATION),
                                 (1, "intrauterine"),
-                                (_UNREAD_RANK, UNKNOWN_LOCATION),
+                                # not "unknown" (a pregnancy of unknown location):
+                                # the contract's own value for a report not read
+                                (_UNREAD_RANK, REPORT_NOT_READ_LOCATION),
                             ),
                         ),
                         Const(UNKNOWN_LOCATION),

@@ -144,6 +144,21 @@ def _resources(row: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
             yield observation("iup", "intrauterine_pregnancy", scan)
         elif row.get("scan_location") == "ectopic":
             yield condition("ectopic", "ectopic_pregnancy", scan)
+        elif row.get("scan_location") == "report_not_read":
+            # a scan whose report could not be read: as hospitals send one, findings as text only
+            yield (
+                "DiagnosticReport",
+                {
+                    "resourceType": "DiagnosticReport",
+                    "id": f"{eid}-us",
+                    "status": "final",
+                    "code": {"coding": [_coding("scan_report")]},
+                    "subject": subject,
+                    "encounter": encounter,
+                    "effectiveDateTime": scan.isoformat(),
+                    "conclusion": "See the attached report.",
+                },
+            )
         if row.get("crl_mm") is not None:
             yield observation(
                 "crl",

@@ -124,6 +124,8 @@ SCAN_FIELDS = (
             ("intrauterine", "Intrauterine"),
             ("ectopic", "Ectopic"),
             ("unknown", "Location unknown (PUL)"),
+            # not a PUL: the sections ask for the report to be read (stop 25)
+            ("report_not_read", "Scan done, report not read"),
         ),
     ),
     FormField(

@@ -40,6 +40,8 @@ URGENCY: dict[tuple[str, str], int] = {
     # 2: today: the EPU within 24 hours, a new hCG pair (the first now), surgery.
     ("hcg_assessment", "epu_review_within_24h"): 2,
     ("hcg_assessment", "repeat_hcg_pair_48h_apart"): 2,
+    # a scan report not read may show an ectopic pregnancy: read it today (stop 25)
+    ("hcg_assessment", "read_scan_report"): 2,
     ("ectopic_management", "surgery"): 2,
     # 3: where she is seen, and what decides her ectopic treatment.
     ("ectopic_management", "needs_information"): 3,

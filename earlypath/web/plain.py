@@ -50,6 +50,7 @@ MET = {
 # What is still unknown, by the engine's missing field.
 MISSING = {
     "scans": "whether a scan has shown the pregnancy is in your womb",
+    "scan_report": "what your scan report says (it has not been read yet)",
     "vaginal_bleeding": "whether you are bleeding",
     "previous_miscarriages": "how many miscarriages you have had before",
     "lmp": "how many weeks pregnant you are (the first day of your last period helps)",

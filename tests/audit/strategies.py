@@ -92,7 +92,9 @@ def flat_rows(draw: Any, broken: bool = False) -> dict[str, Any]:
             scan_date=scan,
             scan_route=draw(st.sampled_from([None, "transvaginal", "transabdominal"])),
             scan_location=draw(
-                st.sampled_from(["intrauterine", "intrauterine", "ectopic", "unknown", None])
+                st.sampled_from(
+                    ["intrauterine", "intrauterine", "ectopic", "unknown", "report_not_read", None]
+                )
             ),
             fetal_pole=pole,
             fetal_heartbeat=heartbeat,

@@ -272,7 +272,7 @@ OWN_REASONS = {
     "crl_mm: must be between 0 and 120 mm",
     "msd_mm: must be between 0 and 120 mm",
     "scan_route: must be one of transvaginal, transabdominal",
-    "scan_location: must be one of intrauterine, ectopic, unknown",
+    "scan_location: must be one of intrauterine, ectopic, unknown, report_not_read",
     "allergies: has an entry longer than 200 characters",
     f"scan_date: {flat.FINDINGS_WITHOUT_SCAN_DATE}",
     f"assessed_on: {BEFORE_NG126_MESSAGE}",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -23,6 +24,8 @@ import earlypath.audit.fhir_flat as fhir_flat
 from earlypath.audit.fhir_files import discover_export
 from earlypath.audit.fhir_read import read_fhir_export
 from earlypath.audit.run import run_audit
+from earlypath.synth.cohort import generate_chunks
+from earlypath.synth.fhir_export import write_fhir
 from tests.fhir_exports import one_export, write_export
 from tests.records.real_shapes import export_of
 from tests.records.scan_shapes import (
@@ -115,7 +118,7 @@ def test_a_scan_report_concluding_a_miscarriage_is_no_offer(tmp_path: Path) -> N
 
 def check_unread_scan(flat: dict[str, dict]) -> None:
     """Her latest scan as the flat cells hold it (by case): the unread report's day, location
-    unknown, heartbeat unknown; a location read that day, or later, or an ectopic, stands."""
+    "report_not_read" (not "unknown": a PUL), heartbeat unknown; a location read that day, or later, or an ectopic, stands."""
     for name, (on, location, heartbeat) in UNREAD_LATEST_SCAN.items():
         row = flat[name]
         got = (str(row["scan_date"]), row["scan_location"], row["fetal_heartbeat"])
@@ -150,3 +153,36 @@ def test_the_reading_of_a_later_unread_report_on_duckdb(unread_folder: Path) -> 
         ref = f"DiagnosticReport/{shape}-us-report"
         named = [m for r, m in reading[at.index(shape)]["problems"] if r == ref]
         assert sorted(named) == sorted(messages), shape
+
+
+def test_the_synthetic_export_writes_a_report_not_read_as_such(tmp_path: Path) -> None:
+    """Stop 25: a synthetic flat row whose scan location is "report_not_read" becomes a FHIR scan
+    report with its findings as text only, which the audit reads back as "report_not_read" (not
+    "unknown", a pregnancy of unknown location) wherever its day falls in this pregnancy (she
+    has an LMP: without one it cannot be placed, as any scan finding cannot)."""
+    chunks = [
+        chunk.set_column(
+            chunk.schema.get_field_index("scan_location"),
+            "scan_location",
+            pa.array(
+                [None if d is None else "report_not_read" for d in chunk["scan_date"].to_pylist()]
+            ),
+        )
+        for chunk in generate_chunks(80, seed=11)
+    ]
+    write_fhir(chunks, tmp_path / "in")
+    written = {r["episode_id"]: r for c in chunks for r in c.to_pylist()}
+    con = ibis.duckdb.connect()
+    table, _ = read_fhir_export(con, discover_export(tmp_path / "in", fhir_flat.RESOURCES), "sy")
+    read = {r["episode_id"]: r for r in table.to_pyarrow().to_pylist()}
+    placed = [
+        eid
+        for eid, row in written.items()
+        if row["scan_date"] is not None
+        and row["lmp"] is not None
+        and row["scan_date"] >= row["lmp"]
+    ]
+    assert len(placed) > 20
+    for eid in placed:
+        assert read[eid]["scan_location"] == "report_not_read", eid
+    assert {r["scan_location"] for r in read.values()} <= {"report_not_read", None}

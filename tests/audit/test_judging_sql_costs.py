@@ -51,7 +51,10 @@ def test_the_flag_marks_exactly_the_rows_with_a_reason() -> None:
     reasons = {r["episode_id"]: r["reject_reason"] for r in rows}
     assert reasons["e1"] is None and reasons["e2"] is None
     assert reasons["e3"] == "scan_route: must be one of transvaginal, transabdominal"
-    assert reasons["e4"] == "scan_location: must be one of intrauterine, ectopic, unknown"
+    assert (
+        reasons["e4"]
+        == "scan_location: must be one of intrauterine, ectopic, unknown, report_not_read"
+    )
     assert reasons["e5"] == "allergies: has an entry longer than 200 characters"
     assert reasons["e6"] is None and reasons["e7"] is None
     assert reasons["e8"] == "crl_mm: is not a number"

@@ -190,6 +190,40 @@ def _assess(page) -> None:
     page.wait_for_load_state()
 
 
+def test_clinician_sees_read_the_scan_report_not_the_pul_pathway(screen, server):
+    """Stop 25: a scan done today whose report was not read, hCG results on file: the page asks
+    for the report to be read (first among the steps, in words, with its day), not for the hCG
+    pathway of a pregnancy of unknown location."""
+    page = screen
+    today = _today()
+    page.goto(server + "/")
+    _stable_history(page)
+    page.get_by_label("First day of last menstrual period (LMP)").fill(
+        (today - dt.timedelta(weeks=6)).isoformat()
+    )
+    scan = page.get_by_role("group", name="Scan 1")
+    scan.get_by_label("Scan date").fill(today.isoformat())
+    scan.get_by_label("Where the scan showed the pregnancy").select_option("report_not_read")
+    first, second = today - dt.timedelta(days=2), today
+    for row, (day, value) in enumerate(((first, "1000"), (second, "1700")), start=1):
+        hcg = page.get_by_role("group", name=f"hCG result {row}")
+        hcg.get_by_label("Date and time the blood was taken").fill(f"{day.isoformat()}T09:00")
+        hcg.get_by_label("Serum hCG (IU/L)").fill(value)
+    _assess(page)
+    first_step = page.locator("#next-steps li").first.inner_text()
+    assert f"The scan report of {today.isoformat()} has not been read" in first_step, first_step
+    assert "NG126 1.4.27" in first_step
+    steps = page.locator("#next-steps").inner_text()
+    assert "Transvaginal scan" not in steps  # the rise over 63% is not read as a PUL's
+    assert "what the latest scan report shows (it could not be read)" in steps
+    body = page.inner_text("body")
+    for raw in ("report_not_read", "read_scan_report", "scan_report"):
+        assert raw not in body
+    _axe(page)
+    _no_sideways_scroll(page)
+    _shot(page, "clinician-scan-report-not-read")
+
+
 def test_clinician_sees_a_and_e_first_for_heavy_bleeding(screen, server):
     """NG126 1.3: significant concern about bleeding means A&E, even in a stable woman."""
     page = screen

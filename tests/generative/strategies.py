@@ -29,7 +29,9 @@ def scans(draw: Any, assessed_on: dt.date, lmp: dt.date | None) -> list[dict[str
         scan: dict[str, Any] = {
             "date": date.isoformat(),
             "location": draw(
-                st.sampled_from(["intrauterine", "intrauterine", "ectopic", "unknown"])
+                st.sampled_from(
+                    ["intrauterine", "intrauterine", "ectopic", "unknown", "report_not_read"]
+                )
             ),
             "route": draw(st.sampled_from(["transvaginal", "transabdominal"])),
             "fetal_pole": pole,

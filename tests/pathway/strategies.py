@@ -28,7 +28,9 @@ def scans(draw: st.DrawFn, earliest: dt.date, latest: dt.date) -> list[dict[str,
         scan: dict[str, Any] = {
             "date": draw(st.dates(earliest, latest)).isoformat(),
             "route": draw(st.sampled_from(["transvaginal", "transabdominal"])),
-            "location": draw(st.sampled_from(["intrauterine", "ectopic", "unknown"])),
+            "location": draw(
+                st.sampled_from(["intrauterine", "ectopic", "unknown", "report_not_read"])
+            ),
             "fetal_pole": pole,
             "fetal_heartbeat": heartbeat,
             "msd_mm": draw(maybe(st.sampled_from([5.0, 24.9, 25.0, 40.0]))),

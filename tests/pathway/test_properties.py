@@ -102,6 +102,43 @@ def test_a_definite_decision_never_depends_on_an_unknown(
             assert after[name]["decision"] == before[name]["decision"], name
 
 
+READ_LOCATIONS = ("intrauterine", "ectopic", "unknown")
+
+
+@SETTINGS
+@given(episodes(), st.data())
+def test_a_definite_decision_never_waits_on_a_scan_report_not_read(
+    episode: dict, data: st.DataObject
+) -> None:
+    """Stop 25: her latest scan's report was not read. Whatever it shows once read (any location,
+    pole, heartbeat or sac), every definite decision stands: a section that the report could
+    change says `needs_information` (naming the report), never an answer read off "no scan" or
+    a pregnancy of unknown location."""
+    assume(episode["scans"])
+    latest = parse_episode(episode).latest_scan
+    assert latest is not None
+    index = max(i for i, s in enumerate(episode["scans"]) if s["date"] == latest.date.isoformat())
+    unread = copy.deepcopy(episode)
+    scan = unread["scans"][index]
+    unread["scans"][index] = {"date": scan["date"], "location": "report_not_read"}
+    if "route" in scan:
+        unread["scans"][index]["route"] = scan["route"]
+    read = copy.deepcopy(unread)
+    shown = read["scans"][index]
+    shown["location"] = data.draw(st.sampled_from(READ_LOCATIONS), label="location")
+    for field in ("fetal_pole", "fetal_heartbeat", "msd_mm"):
+        shown[field] = data.draw(st.sampled_from(SCAN_FILLABLE[field]), label=field)
+    try:
+        parse_episode(read)
+    except InputError:
+        assume(False)
+    before = assess(unread)
+    after = assess(read)
+    for name in [*SECTION_NAMES, "progesterone"]:
+        if before[name]["decision"] != "needs_information":
+            assert after[name]["decision"] == before[name]["decision"], name
+
+
 @SETTINGS
 @given(episodes())
 def test_needs_information_always_names_what_is_missing_or_says_why(episode: dict) -> None:

@@ -605,11 +605,12 @@ UNREAD_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
     ),
 }
 # shape -> what the report's day makes of her latest scan (the episode's latest scan: its date,
-# location and heartbeat)
+# location and heartbeat). Its location is "report_not_read" (stop 25; it was "unknown", which
+# the pathway sections read as a pregnancy of unknown location and asked for serum hCG).
 UNREAD_LATEST_SCAN = {
-    "text-only-report-after-confirmed-iup": (day(), "unknown", None),
-    "none-read-report-after-confirmed-iup": (day(), "unknown", None),
-    "text-only-report-today-after-iup-with-heartbeat": (day(), "unknown", None),
+    "text-only-report-after-confirmed-iup": (day(), "report_not_read", None),
+    "none-read-report-after-confirmed-iup": (day(), "report_not_read", None),
+    "text-only-report-today-after-iup-with-heartbeat": (day(), "report_not_read", None),
     "text-only-report-beside-read-iup": (day(), "intrauterine", None),
     "text-only-report-before-confirmed-iup": (day(), "intrauterine", None),
     "undated-text-only-report-after-confirmed-iup": (day(), "intrauterine", None),
