@@ -245,9 +245,16 @@ def flat_table(
         fetal_heartbeat=_text(j["scan_fetal_heartbeat"]),
         crl_mm=_text(j["scan_crl_mm"]),
         msd_mm=_text(j["scan_msd_mm"]),
-        miscarriage_diagnosed=_text(j["miscarriage_diagnosed"].fill_null(False)),
-        # Unknown (a current medicine that cannot be identified) is written as the flat form's
-        # word for it, never as false; an encounter with no medicine rows is false.
+        # Unknown (a miscarriage that may be this pregnancy's; a current medicine that cannot
+        # be identified) is written as the flat form's word for it, never as false; an
+        # encounter with no rows of them is false.
+        miscarriage_diagnosed=ibis.cases(
+            (
+                j["miscarriage_diagnosed"].isnull() & j["miscarriage_unknown"].fill_null(False),
+                ibis.literal(flat.UNKNOWN_WORD),
+            ),
+            else_=_text(j["miscarriage_diagnosed"].fill_null(False)),
+        ),
         on_progesterone=ibis.cases(
             (
                 j["on_progesterone"].isnull() & j["progesterone_unknown"].fill_null(False),

@@ -10,10 +10,11 @@ Decisions about empty cells (so that every engine sees the same facts):
 - ``miscarriage_diagnosed`` and ``on_progesterone``: empty means **false**, as in the episode
   contract (`earlypath.model.Episode` defaults both to false: a diagnosis or a prescription is
   what makes them true, and an extract has no row for what did not happen). The number of cells
-  so defaulted is reported in the data-quality section. ``on_progesterone`` alone also takes
-  the word ``unknown`` (any case): she has a current medicine that cannot be identified (the
-  FHIR audit writes it), so the decision that depends on it needs information, as the service's
-  does (unknown is never false).
+  so defaulted is reported in the data-quality section. Both also take the word ``unknown``
+  (any case): for ``on_progesterone`` she has a current medicine that cannot be identified, for
+  ``miscarriage_diagnosed`` a miscarriage recorded with a month or a year only may fall in this
+  pregnancy (the FHIR audit writes both), so the decision that depends on it needs information,
+  as the service's does (unknown is never false).
 - ``progesterone_prescribed`` (care given): empty is Unknown and has its own adherence category.
 - the scan: with a ``scan_date`` the row has one scan (an empty ``scan_location`` is "unknown",
   an empty ``scan_route`` is "transvaginal", the contract's default); without one it has no scan,
@@ -98,7 +99,7 @@ OPTIONAL_COLUMNS = ("guideline_version",)
 DEFAULT_FALSE = ("miscarriage_diagnosed", "on_progesterone")
 # The word a cell of these columns may hold for Unknown (their empty cell means false).
 UNKNOWN_WORD = "unknown"
-SAYS_UNKNOWN = ("on_progesterone",)
+SAYS_UNKNOWN = ("miscarriage_diagnosed", "on_progesterone")
 SCAN_FINDINGS = ("scan_route", "scan_location", "fetal_pole", "fetal_heartbeat", "crl_mm", "msd_mm")
 # The problem of a row with scan findings but no scan date (worded alike by every engine).
 FINDINGS_WITHOUT_SCAN_DATE = "is required when scan findings are given"
@@ -225,7 +226,11 @@ def flat_to_episode(row: dict[str, Any]) -> dict[str, Any]:
         "vaginal_bleeding": row.get("vaginal_bleeding"),
         "lmp": row.get("lmp"),
         "scans": scans,
-        "miscarriage_diagnosed": bool(row.get("miscarriage_diagnosed") or False),
+        "miscarriage_diagnosed": (
+            None
+            if row.get("miscarriage_diagnosed") == UNKNOWN_WORD
+            else bool(row.get("miscarriage_diagnosed") or False)
+        ),
         "on_progesterone": (
             None
             if row.get("on_progesterone") == UNKNOWN_WORD
@@ -282,7 +287,11 @@ def episode_to_flat(episode: dict[str, Any]) -> dict[str, Any]:
         "fetal_heartbeat": scan.get("fetal_heartbeat") if scan else None,
         "crl_mm": scan.get("crl_mm") if scan else None,
         "msd_mm": scan.get("msd_mm") if scan else None,
-        "miscarriage_diagnosed": bool(episode.get("miscarriage_diagnosed") or False),
+        "miscarriage_diagnosed": (
+            UNKNOWN_WORD
+            if "miscarriage_diagnosed" in episode and episode["miscarriage_diagnosed"] is None
+            else bool(episode.get("miscarriage_diagnosed") or False)
+        ),
         "on_progesterone": (
             UNKNOWN_WORD
             if "on_progesterone" in episode and episode["on_progesterone"] is None

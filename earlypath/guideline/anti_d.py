@@ -38,7 +38,7 @@ from earlypath.guideline.vocabulary import (
     scan_report_gate,
 )
 from earlypath.rules.decision import ALWAYS, Advice, Branch, Criterion, DecisionTable, Verdict
-from earlypath.rules.ir import Expr, IsTrue, Match, Not, all_of, any_of
+from earlypath.rules.ir import Expr, IsNull, IsTrue, Match, Not, all_of, any_of
 
 TOPIC = "anti_d"
 OUTCOMES = ("offer", "consider", "do_not_offer", "needs_information")
@@ -52,6 +52,14 @@ COMPLETE = Match(MISCARRIAGE_TYPE, ("complete",), ("missed", "incomplete"))
 MISCARRIAGE_OR_ECTOPIC: Expr = any_of(
     all_of(IsTrue(MISCARRIAGE_DIAGNOSED), Not(COMPLETE)), ECTOPIC_SEEN
 )
+# The same when whether this pregnancy has miscarried is unknown (`miscarriage_diagnosed` null:
+# a loss recorded with a month or a year only that may fall in it; stop 25): Unknown, unless an
+# ectopic is seen or the miscarriage is known to be complete. Read in a branch of its own, so that
+# what is missing is the diagnosis, not only the type.
+MISCARRIAGE_OR_ECTOPIC_IF_UNKNOWN: Expr = any_of(
+    all_of(MISCARRIAGE_DIAGNOSED, Not(COMPLETE)), ECTOPIC_SEEN
+)
+DIAGNOSIS_UNKNOWN = IsNull(MISCARRIAGE_DIAGNOSED)
 RH_NEGATIVE = Match(RHESUS_D, ("negative",), ("positive",))
 SURGICAL = Match(MANAGEMENT, ("surgical",), ("expectant", "medical"))
 MEDICAL_OR_SURGICAL = Match(MANAGEMENT, ("medical", "surgical"), ("expectant",))
@@ -117,6 +125,16 @@ def _common(rec: str) -> dict[str, Criterion]:
             "A miscarriage is diagnosed but its type is not recorded (a complete miscarriage gets "
             "no anti-D).",
             ("miscarriage_type",),
+        ),
+        "context_if_unknown": _c(
+            "miscarriage_or_ectopic",
+            MISCARRIAGE_OR_ECTOPIC_IF_UNKNOWN,
+            rec,
+            "She has a scan-confirmed ectopic pregnancy.",
+            "A complete miscarriage: no anti-D.",
+            "Whether this pregnancy has miscarried is not known: confirm it first (anti-D goes "
+            "with the management of a miscarriage).",
+            ("miscarriage_diagnosed",),
         ),
         "rh_negative": _c(
             "rhd_negative",
@@ -215,9 +233,27 @@ def anti_d_table(version: str, rule: str) -> DecisionTable:
             _report_gate(_OFFER, IsTrue(Not(SURGICAL))),
             Verdict("do_not_offer", "any_false", offer, (_NOT,)),
         )
-    return DecisionTable(
-        TOPIC, OUTCOMES, (Branch("anti_d", ALWAYS, verdicts),), (_NOT_YET_CONFIRMED,), recs
+    # the same verdicts, the context read as Unknown while the diagnosis is (never "no")
+    swap = {c["context"]: c["context_if_unknown"]}
+    if rule == "rewrite-unverified":
+        swap[threatened] = _c(
+            threatened.id,
+            THREATENED,
+            threatened.recommendation,
+            threatened.says_true,
+            threatened.says_false,
+            threatened.says_unknown,
+            ("miscarriage_diagnosed", *threatened.missing),
+        )
+    unknown_verdicts = tuple(
+        Verdict(v.outcome, v.mode, tuple(swap.get(k, k) for k in v.criteria), v.recommendations)
+        for v in verdicts
     )
+    branches = (
+        Branch("miscarriage_diagnosed_unknown", DIAGNOSIS_UNKNOWN, unknown_verdicts),
+        Branch("anti_d", ALWAYS, verdicts),
+    )
+    return DecisionTable(TOPIC, OUTCOMES, branches, (_NOT_YET_CONFIRMED,), recs)
 
 
 def _tables(version: str, policy: PathwayPolicy) -> dict[str, DecisionTable]:

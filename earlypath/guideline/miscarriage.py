@@ -62,7 +62,7 @@ from earlypath.guideline.vocabulary import (
     scan_report_gate,
 )
 from earlypath.rules.decision import Branch, Criterion, DecisionTable, Verdict
-from earlypath.rules.ir import AddDays, Const, Expr, IsTrue, Match, Not, all_of, any_of
+from earlypath.rules.ir import AddDays, Const, Expr, IsNull, IsTrue, Match, Not, all_of, any_of
 
 TOPIC = "miscarriage_management"
 CONFIRM_FIRST = "confirm_diagnosis_first"
@@ -306,6 +306,27 @@ def _confirm_first(n: dict[str, str]) -> tuple[Verdict, ...]:
     )
 
 
+def _diagnosis_unknown_branch() -> Branch:
+    """Whether this pregnancy has miscarried is unknown (``miscarriage_diagnosed`` null: a loss
+    recorded with a month or a year only that may fall in it; stop 25). No management, and not
+    "not applicable" either (that would read the unknown as "no miscarriage"): the verdict's one
+    criterion is that Unknown, so the table says ``needs_information`` naming it."""
+    criterion = Criterion(
+        "miscarriage_diagnosed",
+        MISCARRIAGE_DIAGNOSED,
+        "",
+        "A miscarriage has been diagnosed.",
+        "No miscarriage has been diagnosed.",
+        "Whether this pregnancy has miscarried is not known: confirm it before any management.",
+        ("miscarriage_diagnosed",),
+    )
+    return Branch(
+        "miscarriage_diagnosed_unknown",
+        IsNull(MISCARRIAGE_DIAGNOSED),
+        (Verdict(CONFIRM_FIRST, "all_true", (criterion,), ()),),
+    )
+
+
 def _type_criterion(id: str, expr: Expr, rec: str, yes: str) -> Criterion:
     return Criterion(
         id,
@@ -355,6 +376,7 @@ def miscarriage_table(version: str) -> DecisionTable:
     )
     branches = (
         Branch("miscarriage_diagnosed", DIAGNOSED, verdicts),
+        _diagnosis_unknown_branch(),
         not_applicable_branch("No miscarriage has been diagnosed."),
     )
     return DecisionTable(TOPIC, OUTCOMES, branches, (), recs)
@@ -401,6 +423,7 @@ def regimen_table(version: str) -> DecisionTable:
     )
     branches = (
         Branch("miscarriage_diagnosed", DIAGNOSED, verdicts),
+        _diagnosis_unknown_branch(),
         not_applicable_branch("No miscarriage has been diagnosed."),
     )
     return DecisionTable("medical_regimen", REGIMENS, branches, (), recs)

@@ -174,7 +174,12 @@ class Episode(BaseModel):
     )
     lmp: Date | None = Field(None, description="First day of the last menstrual period.")
     scans: list[Scan] = Field(default_factory=list)
-    miscarriage_diagnosed: StrictBool = False
+    miscarriage_diagnosed: StrictBool | None = Field(
+        False,
+        description="A miscarriage has been diagnosed in this pregnancy; null = unknown (e.g. a "
+        "miscarriage recorded with a month or a year only that may fall in this pregnancy); "
+        "false (the default) = none diagnosed.",
+    )
     second_opinion_no_heartbeat: StrictBool = Field(
         False,
         description="A second opinion on viability agreed there is no heartbeat on the latest scan "

@@ -1,6 +1,7 @@
 """The flat form's word ``unknown`` for ``on_progesterone`` (a current medicine that cannot be
-identified): Unknown, so the decision needs information on every engine, never the "false" an
-empty cell of that column means."""
+identified) and, since stop 25, for ``miscarriage_diagnosed`` (a miscarriage dated to a month or
+a year only that may fall in this pregnancy): Unknown, so the decision needs information on every
+engine, never the "false" an empty cell of these columns means."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ ROWS = {
     "true": f"{ELIGIBLE},true",
     "unknown": f"{ELIGIBLE},unknown",
     "padded": f"{ELIGIBLE}, Unknown ",
-    "not-a-word-here": "2024-03-04,1,true,2024-01-15,2024-03-04,intrauterine,true,true,10,unknown,",
+    "diagnosis-unknown": "2024-03-04,1,true,2024-01-15,2024-03-04,intrauterine,true,true,10,unknown,",
+    "not-a-word": "2024-03-04,1,true,2024-01-15,2024-03-04,intrauterine,true,true,10,maybe,",
 }
 ENGINES = ["duckdb", "python", pytest.param("spark", marks=pytest.mark.spark)]
 
@@ -49,16 +51,17 @@ def test_unknown_on_progesterone_needs_information(
         "true": "continue",
         "unknown": "needs_information",
         "padded": "needs_information",
+        "diagnosis-unknown": "needs_information",
     }
     assert episodes["unknown"]["missing"] == ["on_progesterone"]
+    assert episodes["diagnosis-unknown"]["missing"] == ["miscarriage_diagnosed"]
     with (tmp_path / "out" / "rejects.csv").open(encoding="utf-8", newline="") as f:
         rejects = list(csv.DictReader(f))
-    # the word is this column's alone: a diagnosis is made or not
     assert [(r["episode_id"], r["reason"]) for r in rejects] == [
-        ("not-a-word-here", "miscarriage_diagnosed: is not true or false")
+        ("not-a-word", "miscarriage_diagnosed: is not true or false")
     ]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     found = json.dumps(summary)
-    # five empty miscarriage_diagnosed cells and one empty on_progesterone (of the rows judged):
-    # the two that say "unknown" are not empty cells read as false
-    assert '"empty_cells_read_as_false": 6' in found
+    # five empty miscarriage_diagnosed cells and two empty on_progesterone (of the rows judged):
+    # the three that say "unknown" are not empty cells read as false
+    assert '"empty_cells_read_as_false": 7' in found

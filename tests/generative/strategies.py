@@ -59,7 +59,7 @@ def episodes(draw: Any) -> dict[str, Any]:
         "vaginal_bleeding": draw(st.sampled_from([None, True, False])),
         "lmp": lmp.isoformat() if lmp else None,
         "scans": draw(scans(assessed_on, lmp)),
-        "miscarriage_diagnosed": draw(st.booleans()),
+        "miscarriage_diagnosed": draw(st.sampled_from([None, False, True])),
         "on_progesterone": draw(st.booleans()),
         "allergies": draw(st.sampled_from([[], ["peanut"], ["Soya"], ["penicillin"]])),
     }

@@ -52,6 +52,8 @@ def completions(episode: dict[str, Any]) -> list[dict[str, Any]]:
         choices.append([("vaginal_bleeding", True), ("vaginal_bleeding", False)])
     if episode["previous_miscarriages"] is None:
         choices.append([("previous_miscarriages", 0), ("previous_miscarriages", 2)])
+    if episode["miscarriage_diagnosed"] is None:
+        choices.append([("miscarriage_diagnosed", True), ("miscarriage_diagnosed", False)])
     if not episode["scans"] or latest_location(episode) == "unknown":
         choices.append([("location", "intrauterine"), ("location", "ectopic")])
     if assess(episode)["gestation"] is None:

@@ -59,7 +59,7 @@ def episodes(draw: st.DrawFn) -> dict[str, Any]:
     assessed_on = draw(st.dates(FIRST_DAY, LAST_DAY))
     lmp = draw(maybe(st.integers(20, 120)))
     lmp_date = assessed_on - dt.timedelta(days=lmp) if lmp is not None else None
-    diagnosed = draw(st.booleans())
+    diagnosed = draw(maybe(st.booleans()))  # None: may be this pregnancy's loss (stop 25)
     episode = {
         "assessed_on": assessed_on.isoformat(),
         "lmp": lmp_date.isoformat() if lmp_date else None,
@@ -107,6 +107,7 @@ FILLABLE: dict[str, list[Any]] = {
     "management": ["expectant", "medical", "surgical"],
     "vaginal_bleeding": [True, False],
     "previous_miscarriages": [0, 1, 3],
+    "miscarriage_diagnosed": [True, False],
 }
 
 # The latest scan's fields that may be unknown, and the values they can take.

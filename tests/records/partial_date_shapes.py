@@ -23,6 +23,13 @@ earlier loss known she was offered progesterone after this pregnancy had miscarr
 that ended before this pregnancy is a previous miscarriage (at least one, never added to the dated
 ones), a span wholly in this pregnancy up to the assessment day is a miscarriage of this
 pregnancy, and any other span is named and not read.
+
+Stop 25: a span that meets this pregnancy's days up to the assessment day without lying wholly in
+them ("2024-03" read on 2024-03-04, "2024" or "2024-01" with her LMP on 2024-01-15, a period with a
+start only) may be this pregnancy's loss. It was named and not read, so beside a dated earlier loss
+the card offered progesterone; now whether this pregnancy has miscarried is unknown
+(`needs_information` naming ``miscarriage_diagnosed``), unless a miscarriage of this pregnancy is
+read, and the record is named for a clinician to confirm.
 """
 
 from __future__ import annotations
@@ -43,6 +50,11 @@ REFUTED = {
 }
 # her LMP is 2024-01-15, the assessment day 2024-03-04 (`tests.integration.fhir_data`)
 NAMED = "miscarriage has no usable date (a full date is needed); ignored"
+MAY_BE_THIS = (
+    "miscarriage is dated to a month or a year only, which may fall in this pregnancy: confirm "
+    "whether this pregnancy has miscarried"
+)
+EARLIER = "2022-06-01"  # a dated loss before this pregnancy: her previous miscarriage is known
 
 
 def bleeding_scanned_today(*history: dict[str, Any]) -> list[dict[str, Any]]:
@@ -60,9 +72,9 @@ def journal_loss(rid: str, effective: str) -> dict[str, Any]:
     return observation(rid, SNOMED, MISCARRIAGE, effective)
 
 
-# name -> (her record, previous miscarriages read, a miscarriage of this pregnancy read, the
-# decision on the card and in the audit)
-CASES: dict[str, tuple[list[dict[str, Any]], int | None, bool, str]] = {
+# name -> (her record, previous miscarriages read, a miscarriage of this pregnancy read (None:
+# it may be, unknown), the decision on the card and in the audit)
+CASES: dict[str, tuple[list[dict[str, Any]], int | None, bool | None, str]] = {
     # a span that ended before this pregnancy: a previous miscarriage
     "year-month-before": (bleeding_scanned_today(loss("l1", "2022-06")), 1, False, "offer"),
     "year-before": (bleeding_scanned_today(loss("l1", "2022")), 1, False, "offer"),
@@ -125,20 +137,73 @@ CASES: dict[str, tuple[list[dict[str, Any]], int | None, bool, str]] = {
         True,
         "do_not_offer",
     ),
-    # spans that cannot be placed: named, not read
+    # spans that meet this pregnancy's days without lying wholly in them: it may be this
+    # pregnancy's loss (unknown), whether her previous miscarriages are known or not
     "month-of-lmp": (
         bleeding_scanned_today(loss("l1", "2024-01")),
         None,
-        False,
+        None,
         "needs_information",
     ),
-    "this-year": (bleeding_scanned_today(loss("l1", "2024")), None, False, "needs_information"),
+    "this-year": (bleeding_scanned_today(loss("l1", "2024")), None, None, "needs_information"),
     "period-start-only": (
         bleeding_scanned_today(loss("l1", onsetPeriod={"start": "2022"})),
         None,
-        False,
+        None,
         "needs_information",
     ),
+    # the assessment's own month: on the card it cannot be later than today, but the audit reads
+    # an export made later, where it may be a loss after the encounter; read alike: unknown
+    "miscarriage-this-month": (
+        bleeding_scanned_today(loss("l0", EARLIER), loss("l1", "2024-03")),
+        1,
+        None,
+        "needs_information",
+    ),
+    # a year that began before this pregnancy and runs past the assessment day
+    "this-year-beside-a-dated-loss": (
+        bleeding_scanned_today(loss("l0", EARLIER), loss("l1", "2024")),
+        1,
+        None,
+        "needs_information",
+    ),
+    # the month of her LMP (the 15th): its days before the LMP and after it
+    "month-of-lmp-beside-a-dated-loss": (
+        bleeding_scanned_today(loss("l0", EARLIER), loss("l1", "2024-01")),
+        1,
+        None,
+        "needs_information",
+    ),
+    # her LMP on the month's first day: the month lies wholly in this pregnancy
+    "month-of-lmp-from-its-first-day": (
+        [loss("l0", EARLIER), loss("l1", "2024-01"), bleeding(), lmp("2024-01-01"), iup(), crl()],
+        1,
+        True,
+        "do_not_offer",
+    ),
+    "journal-observation-this-month": (
+        bleeding_scanned_today(loss("l0", EARLIER), journal_loss("l1", "2024-03")),
+        1,
+        None,
+        "needs_information",
+    ),
+    # a miscarriage of this pregnancy already read (a full date) decides it
+    "this-month-beside-a-dated-loss-of-this-pregnancy": (
+        bleeding_scanned_today(
+            loss("l0", EARLIER), loss("l1", "2024-03"), loss("l2", "2024-02-20")
+        ),
+        1,
+        True,
+        "do_not_offer",
+    ),
+    # wholly after the assessment day (an export read later: not known at the encounter)
+    "month-after-the-assessment": (
+        bleeding_scanned_today(loss("l0", EARLIER), loss("l1", "2024-04")),
+        1,
+        False,
+        "offer",
+    ),
+    # a refuted loss says nothing
     "refuted-year": (
         bleeding_scanned_today(loss("l1", "2022", verificationStatus=REFUTED)),
         None,
@@ -146,18 +211,11 @@ CASES: dict[str, tuple[list[dict[str, Any]], int | None, bool, str]] = {
         "needs_information",
     ),
 }
-# the cases whose loss is named on the card and in the audit's problems
-NAMED_CASES = ("month-of-lmp", "this-year", "period-start-only")
-
-# Left (a strict expected failure on the card): a miscarriage dated to the month of the assessment
-# only ("2024-03", assessed on 2024-03-04; her LMP in January). Its span runs past the assessment
-# day, so it cannot be placed and is named, and with her earlier loss on record the card still
-# offers progesterone. On the card a record there today cannot be later than today, and any day
-# of the month up to today is in this pregnancy; but the audit reads an export made later, where
-# it can be a loss after the audited encounter: one definition does not read it as this
-# pregnancy's for one and not the other.
-THIS_MONTH: dict[str, list[dict[str, Any]]] = {
-    "miscarriage-this-month": bleeding_scanned_today(
-        loss("l0", "2022-06-01"), loss("l1", "2024-03")
-    ),
-}
+# the cases whose loss is named on the card and in the audit's problems as having no usable date
+# (those whose loss may be this pregnancy's are named with `MAY_BE_THIS`)
+NAMED_CASES = ("month-after-the-assessment",)
+MAY_BE_THIS_CASES = (
+    *(name for name, case in CASES.items() if case[2] is None),
+    # named too where a miscarriage of this pregnancy is read beside it
+    "this-month-beside-a-dated-loss-of-this-pregnancy",
+)
