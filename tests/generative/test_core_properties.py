@@ -56,6 +56,9 @@ def completions(episode: dict[str, Any]) -> list[dict[str, Any]]:
         choices.append([("miscarriage_diagnosed", True), ("miscarriage_diagnosed", False)])
     if not episode["scans"] or latest_location(episode) == "unknown":
         choices.append([("location", "intrauterine"), ("location", "ectopic")])
+    elif latest_location(episode) == "report_not_read":
+        # reading the report may show it anywhere, or nowhere (a pregnancy of unknown location)
+        choices.append([("report", place) for place in ("intrauterine", "ectopic", "unknown")])
     if assess(episode)["gestation"] is None:
         day = dt.date.fromisoformat(episode["assessed_on"])
         first_scan = min((s["date"] for s in episode["scans"]), default=day.isoformat())
@@ -66,7 +69,12 @@ def completions(episode: dict[str, Any]) -> list[dict[str, Any]]:
     for combo in itertools.product(*choices):
         filled = copy.deepcopy(episode)
         for key, value in combo:
-            if key == "location":
+            if key == "report":
+                latest = max(scan["date"] for scan in filled["scans"])
+                for scan in filled["scans"]:
+                    if scan["date"] == latest and scan["location"] == "report_not_read":
+                        scan["location"] = value
+            elif key == "location":
                 later = dt.date.fromisoformat(episode["assessed_on"])
                 filled["scans"].append({"date": later.isoformat(), "location": value})
             elif key == "lmp":
