@@ -99,7 +99,8 @@ def test_assessed_on_is_required() -> None:
             "scans[0].crl_mm",
         ),
         ({"allergies": "peanut"}, "allergies"),
-        ({"miscarriage_diagnosed": None}, "miscarriage_diagnosed"),
+        # null is Unknown since stop 25 (a loss dated to a month that may be this pregnancy's)
+        ({"miscarriage_diagnosed": "yes"}, "miscarriage_diagnosed"),
     ],
 )
 def test_impossible_values_name_their_field(changes: dict, field: str) -> None:
