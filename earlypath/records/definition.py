@@ -100,11 +100,13 @@ __all__ = [
     "CONTAINED_FINDINGS",
     "CONTAINED_MALFORMED_PREFIX",
     "CONTAINED_ROWS",
+    "ECTOPIC_MAY_BE_THIS_MESSAGE",
     "HEARTBEAT_CONFLICT_MESSAGE",
     "IDENTIFIED_SUBJECTS",
     "IDENTIFIER_TIES",
     "LMP_ENDED_MESSAGE",
     "LOSS_MAY_BE_THIS_MESSAGE",
+    "LOSS_UNDATED_MESSAGE",
     "MEDICATION_REFERENCE",
     "MERGE_LINKS",
     "NOT_PREGNANT_CONFLICT_MESSAGE",
@@ -175,6 +177,16 @@ PLACE_MESSAGES = {
 LOSS_MAY_BE_THIS_MESSAGE = (
     "miscarriage is dated to a month or a year only, which may fall in this pregnancy: confirm "
     "whether this pregnancy has miscarried"
+)
+# a miscarriage coded with no date at all (stop 26): it may be this pregnancy's loss too
+LOSS_UNDATED_MESSAGE = (
+    "miscarriage has no date, so it may be this pregnancy's: confirm whether this pregnancy has "
+    "miscarried"
+)
+# an ectopic pregnancy dated to a month or a year only, or not dated (stop 26)
+ECTOPIC_MAY_BE_THIS_MESSAGE = (
+    "ectopic pregnancy has no full date and may be this pregnancy's: the latest scan's location "
+    "is taken as unknown; confirm whether this pregnancy is ectopic"
 )
 LMP_ENDED_MESSAGE = (
     "LMP was recorded before a later record that she is not pregnant; not used for this pregnancy"
@@ -831,6 +843,9 @@ COMPONENT_ROWS = ItemRows(
 )
 
 _MISCARRIAGE_CODED = _in_any("code", _MISCARRIAGE_SETS)
+# The findings a partial date is read for (as a span): a miscarriage, an ectopic pregnancy (its
+# code, or a generic finding code valued so)
+_SPAN_READ = Or((_EVENT, _ECTOPIC, _in(_VCC, "ectopic_pregnancy")))
 # What makes an Observation (or a scan report's conclusion, read as one) worth reading.
 _OBSERVATION_READ = Or(
     (
@@ -847,14 +862,14 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "hcg_unit": _HCG_UNIT_UNREAD,
     "observed": Const(True),
     "day": _OBSERVATION_DAY,
-    # a loss dated to a month or a year only: the span it lies in (a miscarriage's only)
+    # a loss or an ectopic finding dated to a month or a year only: the span it lies in
     "earliest_day": If(
-        _EVENT,
+        _SPAN_READ,
         _span_bound(_OBSERVATION_DAY, False, "effectiveDateTime", "effectivePeriod.start"),
         Const(None),
     ),
     "latest_day": If(
-        _EVENT,
+        _SPAN_READ,
         _span_bound(_OBSERVATION_DAY, True, "effectiveDateTime", "effectivePeriod.end", "issued"),
         Const(None),
     ),
@@ -1746,33 +1761,60 @@ _LOSS_PLACED_BY_SPAN = Or((_LOSS_BEFORE_UNDATED, _LOSS_IN_THIS_UNDATED))
 # assessment day, though on the card a record cannot be later than today: the audit reads an
 # export made later, where "2024-03" may be a loss after the audited encounter, and one
 # definition reads it alike for both; either way the offer is held back and a clinician
-# confirms. A span with no bound at all is not one (an undated loss: named, as before); a span
-# wholly after the assessment day was not known then (ignored, named).
+# confirms. A span wholly after the assessment day was not known then (ignored, named).
+# Stop 26: a loss with no date at all (only its code: no onset, no recorded day) may be this
+# pregnancy's just as well (it was named and ignored, so beside a dated earlier loss and today's
+# intrauterine scan with a heartbeat the card offered progesterone): read as such a span, with
+# neither bound. Whether it is a previous miscarriage is left as it was (`unplaced`: it makes a
+# recorded "none" unknown; beside a known previous one it cannot change the count that matters,
+# one or more).
 # Written with plain comparisons, not `place` (each of its calls is written out in the problems'
 # union, the largest statement: `tests/records/test_code_table.py`). With this pregnancy dated:
-# some bound given; not from after the assessment day; not ended before this pregnancy; and not
-# wholly in it (a bound missing, or the span starting before it or ending after the day).
+# not from after the assessment day; not ended before this pregnancy; and not wholly in it (a
+# bound missing, or the span starting before it or ending after the day).
 _EARLIEST = Col("earliest_day")
 _LATEST = Col("latest_day")
-_LOSS_MAY_BE_THIS = IsTrue(
-    And(
+_SPAN_MAY_BE_THIS = (
+    Not(IsNull(Ctx("start"))),
+    Or((IsNull(_EARLIEST), Cmp("<=", _EARLIEST, _ASSESSED_ON))),
+    Or((IsNull(_LATEST), Cmp(">=", _LATEST, Ctx("start")))),
+    Or(
         (
-            _UNDATED_LOSS,
-            Not(IsNull(Ctx("start"))),
-            Or((Not(IsNull(_EARLIEST)), Not(IsNull(_LATEST)))),
-            Or((IsNull(_EARLIEST), Cmp("<=", _EARLIEST, _ASSESSED_ON))),
-            Or((IsNull(_LATEST), Cmp(">=", _LATEST, Ctx("start")))),
-            Or(
-                (
-                    IsNull(_EARLIEST),
-                    IsNull(_LATEST),
-                    Cmp("<", _EARLIEST, Ctx("start")),
-                    Cmp(">", _LATEST, _ASSESSED_ON),
-                )
-            ),
+            IsNull(_EARLIEST),
+            IsNull(_LATEST),
+            Cmp("<", _EARLIEST, Ctx("start")),
+            Cmp(">", _LATEST, _ASSESSED_ON),
         )
+    ),
+)
+_LOSS_MAY_BE_THIS = IsTrue(And((_UNDATED_LOSS, *_SPAN_MAY_BE_THIS)))
+_NO_SPAN = And((IsNull(_EARLIEST), IsNull(_LATEST)))
+
+# Ectopic pregnancies dated to a month or a year only, or not dated (a Condition coded so, a scan
+# finding; stop 26). A dated one is a scan day of its own whose location is ectopic (carried
+# until a later scan reads another). Named and ignored before, so beside today's intrauterine
+# scan the card offered progesterone though the ectopic may be this pregnancy's (HAZ-01). Now:
+# - a span wholly in this pregnancy, up to the assessment day, is read as a dated one is, on
+#   the last day of its span (the latest it can have been known: a scan after the span reads
+#   over it as over a dated one; a scan within the span cannot be ordered against it and the
+#   ectopic, ranked first on a day, stands: never "intrauterine");
+# - a span that may fall in this pregnancy (or no date at all: it may be this pregnancy's too)
+#   makes the location of the latest scan unknown unless that scan shows an ectopic
+#   (`needs_information`, never "intrauterine"), the record named for a clinician to confirm;
+# - a span wholly before this pregnancy is a past ectopic, as a dated one before it is: not of
+#   this pregnancy (the reading gives no `previous_ectopic`: the referral still asks for it).
+_UNDATED_ECTOPIC = And((_is(Col("location"), "ectopic"), IsNull(_DAY)))
+_ECTOPIC_IN_THIS_UNDATED = And(
+    (
+        _UNDATED_ECTOPIC,
+        _is(place(_EARLIEST), "this"),
+        _is(place(_LATEST), "this"),
     )
 )
+_ECTOPIC_MAY_BE_THIS = IsTrue(And((_UNDATED_ECTOPIC, *_SPAN_MAY_BE_THIS)))
+# either of the two (read, not named as undated): the span neither ended before this pregnancy
+# nor began after the assessment day; the same test in fewer words, for the problems' union
+_ECTOPIC_SPAN_READ = IsTrue(And((_UNDATED_ECTOPIC, *_SPAN_MAY_BE_THIS[:3])))
 _HISTORY_KNOWN = And((_HISTORY_ROW, Not(_is(_PLACE, "future"))))
 _EVENT_ROW = _yes(Col("miscarriage"))
 _PREVIOUS = If(
@@ -1792,12 +1834,19 @@ _UNREAD_RANK = 0
 _UNREAD_ROW = _is(Col("location"), UNREAD_LOCATION)
 _LOCATION_READ = IsTrue(OneOf(Col("location"), tuple(name for name, _ in _READ_LOCATION_RANK)))
 _LENGTH_COUNTS = _LENGTH_OK
-_SCAN_ROW = And(
+_SCAN_ROW = Or(
     (
-        _THIS,
-        Or((Not(IsNull(Col("location"))), Not(IsNull(Col("heart"))), _LENGTH_COUNTS)),
+        And(
+            (
+                _THIS,
+                Or((Not(IsNull(Col("location"))), Not(IsNull(Col("heart"))), _LENGTH_COUNTS)),
+            )
+        ),
+        _ECTOPIC_IN_THIS_UNDATED,
     )
 )
+# a scan row's day: its own, else (an ectopic whose span lies in this pregnancy) its span's last
+_SCAN_DAY = Coalesce((_DAY, _LATEST))
 
 
 def _length_of(kind: str) -> Agg:
@@ -1823,7 +1872,7 @@ def _heart_is(answer: str) -> Agg:
 _SCANS = Days(
     "clinical",
     _SCAN_ROW,
-    _DAY,
+    _SCAN_DAY,
     (
         (
             "location_rank",
@@ -1857,7 +1906,7 @@ _SCANS = Days(
     carry=("location_rank", "read_rank"),
     derived=(
         (
-            "location",
+            "read_location",
             If(
                 And((_is(Col("location_rank"), _UNREAD_RANK), _is(Col("read_rank"), 3))),
                 Const("ectopic"),
@@ -1877,6 +1926,22 @@ _SCANS = Days(
                         Const(UNKNOWN_LOCATION),
                     )
                 ),
+            ),
+        ),
+        # an ectopic that may be this pregnancy's (stop 26): the latest scan's location is
+        # unknown, unless it shows an ectopic
+        (
+            "location",
+            If(
+                And(
+                    (
+                        _yes(Ctx("ectopic_unknown")),
+                        _is(Cmp("==", Col("day"), Ctx("last_scan_day")), True),
+                        Not(_is(Col("read_location"), "ectopic")),
+                    )
+                ),
+                Const(UNKNOWN_LOCATION),
+                Col("read_location"),
             ),
         ),
         ("fetal_pole", If(Cmp(">", Col("crl_mm"), Const(0)), Const(True), Const(None))),
@@ -2109,6 +2174,11 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
             If(_yes(Ctx("miscarriage_unknown")), Const(None), Const(False)),
         ),
     ),
+    (
+        "ectopic_unknown",
+        Agg("any", "clinical", _ECTOPIC_MAY_BE_THIS, Const(True), evidence="scans"),
+    ),
+    ("last_scan_day", Agg("max", "clinical", _SCAN_ROW, _SCAN_DAY)),
     ("scans", _SCANS),
     # the latest day of this pregnancy with a location read: a scan report that could not be
     # read, dated after it, holds the decision back (named: `UNREAD_REPORT_MESSAGE`)
@@ -2310,7 +2380,11 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     _placed_problem(
         And((_EVENT_ROW, Not(_LOSS_PLACED_BY_SPAN), Not(_LOSS_MAY_BE_THIS))), "miscarriage"
     ),
-    RowProblem("clinical", _LOSS_MAY_BE_THIS, Message.of(LOSS_MAY_BE_THIS_MESSAGE)),
+    RowProblem(
+        "clinical",
+        _LOSS_MAY_BE_THIS,
+        Message.of(If(_NO_SPAN, Const(LOSS_UNDATED_MESSAGE), Const(LOSS_MAY_BE_THIS_MESSAGE))),
+    ),
     # bleeding
     _placed_problem(_yes(Col("bleeding_code")), "bleeding"),
     RowProblem(
@@ -2334,13 +2408,24 @@ _PROBLEMS: tuple[RowProblem, ...] = (
         Message.of("fetal heart finding is uncertain; the heartbeat that day is unknown"),
     ),
     # where the pregnancy is
-    _placed_problem(
-        And((Not(IsNull(Col("location"))), _yes(Col("observed")), Not(_UNREAD_ROW))),
-        "scan finding",
+    # a scan finding, or a Condition of ectopic pregnancy (not observed), that cannot be placed;
+    # one problem for both (the problems' union is the largest statement: `test_code_table`)
+    RowProblem(
+        "clinical",
+        And(
+            (
+                Not(IsNull(Col("location"))),
+                Not(_UNREAD_ROW),
+                Not(_ECTOPIC_SPAN_READ),
+                _NOT_PLACED,
+            )
+        ),
+        Message.of(
+            If(_yes(Col("observed")), Const("scan finding "), Const("ectopic pregnancy ")),
+            _PLACE_MESSAGE,
+        ),
     ),
-    _placed_problem(
-        And((Not(IsNull(Col("location"))), Not(_yes(Col("observed"))))), "ectopic pregnancy"
-    ),
+    RowProblem("clinical", _ECTOPIC_MAY_BE_THIS, Message.of(ECTOPIC_MAY_BE_THIS_MESSAGE)),
     _placed_problem(_UNREAD_ROW, "scan report that could not be read"),
     RowProblem(
         "clinical",

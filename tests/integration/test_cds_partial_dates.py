@@ -18,10 +18,15 @@ from earlypath.fhir.mapping import map_resources
 from tests.integration.fhir_data import TODAY, hook_request, prefetch_for
 from tests.records.partial_date_shapes import (
     CASES,
+    ECTOPIC_LATEST_LOCATION,
+    ECTOPIC_MAY_BE_THIS,
+    ECTOPIC_MAY_BE_THIS_CASES,
     MAY_BE_THIS,
     MAY_BE_THIS_CASES,
     NAMED,
     NAMED_CASES,
+    UNDATED,
+    UNDATED_CASES,
 )
 
 PV = "/cds-services/ng126-progesterone"
@@ -60,6 +65,9 @@ def test_the_card_places_a_miscarriage_dated_to_a_month_or_a_year(client: Any, n
     named = NAMED.split(" (")[0]
     assert (named in card["detail"]) == (name in NAMED_CASES), card["detail"]
     assert (MAY_BE_THIS in card["detail"]) == (name in MAY_BE_THIS_CASES), card["detail"]
+    assert (UNDATED in card["detail"]) == (name in UNDATED_CASES), card["detail"]
+    may_be_ectopic = ECTOPIC_MAY_BE_THIS.split(":")[0]
+    assert (may_be_ectopic in card["detail"]) == (name in ECTOPIC_MAY_BE_THIS_CASES)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -70,6 +78,19 @@ def test_the_reading_places_a_miscarriage_dated_to_a_month_or_a_year(name: str) 
         previous,
         diagnosed,
     )
+    if name in ECTOPIC_LATEST_LOCATION:
+        assert episode["scans"][-1]["location"] == ECTOPIC_LATEST_LOCATION[name]
+
+
+def test_an_ectopic_that_may_be_this_pregnancys_holds_the_offer_back(client: Any) -> None:
+    """An ectopic pregnancy recorded as "2024-03" (read on 2024-03-04), beside today's
+    intrauterine scan and a dated earlier loss: the card offered progesterone before stop 26
+    (HAZ-01); now where the pregnancy is on the latest scan is unknown, and the record is named."""
+    resources, _, _, _ = CASES["ectopic-this-month"]
+    card = _card(client, resources)
+    assert card["summary"].startswith("NG126 progesterone: needs "), card["summary"]
+    assert "Offer" not in card["summary"], card["summary"]
+    assert ECTOPIC_MAY_BE_THIS.split(":")[0] in card["detail"], card["detail"]
 
 
 def test_a_loss_dated_to_this_month_holds_the_offer_back(client: Any) -> None:

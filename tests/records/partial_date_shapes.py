@@ -30,12 +30,21 @@ start only) may be this pregnancy's loss. It was named and not read, so beside a
 the card offered progesterone; now whether this pregnancy has miscarried is unknown
 (`needs_information` naming ``miscarriage_diagnosed``), unless a miscarriage of this pregnancy is
 read, and the record is named for a clinician to confirm.
+
+Stop 26: a miscarriage with no date at all (only its code) may be this pregnancy's loss too:
+unknown, as such a span, named. And an ectopic pregnancy dated to a month or a year only, or not
+dated (a Condition, a scan finding): a span wholly in this pregnancy is read as a dated ectopic
+is (on its span's last day: a scan after it reads over it, one within it does not), one that may
+fall in this pregnancy makes the latest scan's location unknown (never "intrauterine":
+progesterone needs information), and one wholly before this pregnancy is not of it. Before, each
+was named and ignored, and beside today's intrauterine scan the card offered progesterone.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from earlypath.records.definition import ECTOPIC_MAY_BE_THIS_MESSAGE, LOSS_UNDATED_MESSAGE
 from tests.integration.fhir_data import SNOMED, bleeding, condition, crl, iup, lmp, observation
 
 MISCARRIAGE = "17369002"  # Miscarriage (disorder): Synthea, PRIMIS, GM SDE lists
@@ -55,6 +64,9 @@ MAY_BE_THIS = (
     "whether this pregnancy has miscarried"
 )
 EARLIER = "2022-06-01"  # a dated loss before this pregnancy: her previous miscarriage is known
+ECTOPIC = "34801009"  # Ectopic pregnancy (disorder)
+UNDATED = LOSS_UNDATED_MESSAGE
+ECTOPIC_MAY_BE_THIS = ECTOPIC_MAY_BE_THIS_MESSAGE
 
 
 def bleeding_scanned_today(*history: dict[str, Any]) -> list[dict[str, Any]]:
@@ -65,6 +77,16 @@ def bleeding_scanned_today(*history: dict[str, Any]) -> list[dict[str, Any]]:
 def loss(rid: str, onset: str | None = None, **extra: Any) -> dict[str, Any]:
     """A miscarriage Condition (a GP problem or a hospital diagnosis)."""
     return condition(rid, MISCARRIAGE, onset, **extra)
+
+
+def ectopic(rid: str, onset: str | None = None, **extra: Any) -> dict[str, Any]:
+    """An ectopic pregnancy Condition (a hospital diagnosis, a GP problem)."""
+    return condition(rid, ECTOPIC, onset, **extra)
+
+
+def scanned_on(on: str, *history: dict[str, Any]) -> list[dict[str, Any]]:
+    """Bleeding, an IUP seen on the day ``on`` (before today), dated by LMP and CRL."""
+    return [*history, bleeding(), lmp(), iup(on), crl(on=on)]
 
 
 def journal_loss(rid: str, effective: str) -> dict[str, Any]:
@@ -203,6 +225,75 @@ CASES: dict[str, tuple[list[dict[str, Any]], int | None, bool | None, str]] = {
         False,
         "offer",
     ),
+    # stop 26: a loss with no date at all may be this pregnancy's (it was named and ignored:
+    # beside the dated earlier loss, "offer")
+    "undated-beside-a-dated-loss": (
+        bleeding_scanned_today(loss("l0", EARLIER), loss("l1")),
+        1,
+        None,
+        "needs_information",
+    ),
+    "undated-alone": (bleeding_scanned_today(loss("l1")), None, None, "needs_information"),
+    # stop 26: an ectopic pregnancy with no full date that may be this pregnancy's: the latest
+    # scan's location is unknown (it read "intrauterine": "offer")
+    "ectopic-this-month": (
+        bleeding_scanned_today(loss("l0", EARLIER), ectopic("e1", "2024-03")),
+        1,
+        False,
+        "needs_information",
+    ),
+    "ectopic-this-year": (
+        bleeding_scanned_today(loss("l0", EARLIER), ectopic("e1", "2024")),
+        1,
+        False,
+        "needs_information",
+    ),
+    "ectopic-recorded-month-only": (
+        bleeding_scanned_today(loss("l0", EARLIER), ectopic("e1", recordedDate="2024-02")),
+        1,
+        False,
+        "needs_information",
+    ),
+    "ectopic-period-start-only": (
+        bleeding_scanned_today(loss("l0", EARLIER), ectopic("e1", onsetPeriod={"start": "2024"})),
+        1,
+        False,
+        "needs_information",
+    ),
+    "ectopic-undated": (
+        bleeding_scanned_today(loss("l0", EARLIER), ectopic("e1")),
+        1,
+        False,
+        "needs_information",
+    ),
+    "ectopic-scan-finding-this-month": (
+        bleeding_scanned_today(loss("l0", EARLIER), observation("e1", SNOMED, ECTOPIC, "2024-03")),
+        1,
+        False,
+        "needs_information",
+    ),
+    # a month wholly in this pregnancy: as a dated ectopic, on the month's last day; an
+    # intrauterine scan within the month cannot be ordered against it (it was "offer") ...
+    "ectopic-month-of-this-pregnancy-scan-within-it": (
+        scanned_on("2024-02-10", loss("l0", EARLIER), ectopic("e1", "2024-02")),
+        1,
+        False,
+        "do_not_offer",
+    ),
+    # ... and a scan after the month reads over it, as over a dated one
+    "ectopic-month-of-this-pregnancy-scan-after-it": (
+        bleeding_scanned_today(loss("l0", EARLIER), ectopic("e1", "2024-02")),
+        1,
+        False,
+        "offer",
+    ),
+    # a year wholly before this pregnancy: a past ectopic, not this pregnancy's
+    "ectopic-year-before": (
+        bleeding_scanned_today(loss("l0", EARLIER), ectopic("e1", "2022")),
+        1,
+        False,
+        "offer",
+    ),
     # a refuted loss says nothing
     "refuted-year": (
         bleeding_scanned_today(loss("l1", "2022", verificationStatus=REFUTED)),
@@ -214,8 +305,26 @@ CASES: dict[str, tuple[list[dict[str, Any]], int | None, bool | None, str]] = {
 # the cases whose loss is named on the card and in the audit's problems as having no usable date
 # (those whose loss may be this pregnancy's are named with `MAY_BE_THIS`)
 NAMED_CASES = ("month-after-the-assessment",)
+# the losses with no date at all, named with `UNDATED`
+UNDATED_CASES = ("undated-beside-a-dated-loss", "undated-alone")
 MAY_BE_THIS_CASES = (
-    *(name for name, case in CASES.items() if case[2] is None),
+    *(name for name, case in CASES.items() if case[2] is None and name not in UNDATED_CASES),
     # named too where a miscarriage of this pregnancy is read beside it
     "this-month-beside-a-dated-loss-of-this-pregnancy",
 )
+# the ectopic pregnancies that may be this pregnancy's (named with `ECTOPIC_MAY_BE_THIS`; the
+# latest scan's location unknown), and the latest scan's location in every ectopic case
+ECTOPIC_MAY_BE_THIS_CASES = (
+    "ectopic-this-month",
+    "ectopic-this-year",
+    "ectopic-recorded-month-only",
+    "ectopic-period-start-only",
+    "ectopic-undated",
+    "ectopic-scan-finding-this-month",
+)
+ECTOPIC_LATEST_LOCATION = {
+    **dict.fromkeys(ECTOPIC_MAY_BE_THIS_CASES, "unknown"),
+    "ectopic-month-of-this-pregnancy-scan-within-it": "ectopic",
+    "ectopic-month-of-this-pregnancy-scan-after-it": "intrauterine",
+    "ectopic-year-before": "intrauterine",
+}
