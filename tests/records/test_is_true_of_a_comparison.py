@@ -1,4 +1,4 @@
-""""Is it True" of a comparison in the fused and generated source (`python_source._Source.
+"""Whether a comparison is True, in the fused and generated source (`python_source._Source.
 true_test`, eighteenth CDS pass): `definition._is(x, True)` is `IsTrue(Cmp("==", x, True))`;
 where ``x`` can only be True, False or None (a comparison, a test never Unknown, a JSON
 boolean) it is written as ``x``'s own test, not as ``x``'s value (None when a side is unknown)
