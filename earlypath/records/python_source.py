@@ -411,7 +411,17 @@ class _Source(SourceNames):
             first, a = r(e.item)
             return f"None if {first} is None else round({a}, 2)"
         if isinstance(e, rir.RefId):
-            return f"REF_ID({r(e.reference)[0]}, {e.kind!r})"
+            first, ref = r(e.reference)
+            if "/" in e.kind:
+                return f"REF_ID({first}, {e.kind!r})"
+            # the usual `Kind/id` read here, as `json_values.ref_id` first tests it (the kind,
+            # one slash, an id without another), five rows a record; any other text by the call
+            rest, prefix = self.fresh(), self.const(f"{e.kind}/")
+            usual = (
+                f"type({first}) is str and {ref}.startswith({prefix})"
+                f" and ({rest} := {ref}[{len(e.kind) + 1}:]) and '/' not in {rest}"
+            )
+            return f"({rest} if {usual} else REF_ID({ref}, {e.kind!r}))"
         if isinstance(e, rir.Left):
             first, a = r(e.text)
             return f"None if {first} is None else {a}[:{int(e.length)}]"
