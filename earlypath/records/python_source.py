@@ -142,6 +142,17 @@ def _never_none(e: Any) -> bool:
     return False
 
 
+def _true_or_false(e: Any) -> bool:
+    """Is the node's value True, False or None, nothing else (a comparison, a test that is never
+    Unknown, a JSON boolean)? Then ``e == True`` holds exactly when ``e is True`` (and ``== False``
+    when ``is False``), where for a number Python's 1 == True would not."""
+    if isinstance(e, ir.Cmp):
+        return e.op in _COMPARISONS
+    if isinstance(e, rir.Field):
+        return e.type == "bool"
+    return _never_none(e)
+
+
 def _plain_sets_of_one_concept(e: ir.Or, matcher: Callable[[str], Any]) -> bool:
     """An Or of value sets (without words) over one concept: one test of its sets."""
     items = e.items
@@ -295,6 +306,14 @@ class _Source(SourceNames):
             return "(" + joiner.join(self.true_test(i) for i in e.items) + ")"
         if isinstance(e, ir.Not):
             return f"({self.ref(e.item)[0]} is False)"
+        if isinstance(e, ir.Cmp) and e.op == "==" and _true_or_false(e.left):
+            # "is it True" of a comparison (`definition._is`): the comparison's own test, not
+            # its value (None when a side is unknown) compared with True; "is it False": `is`
+            right = e.right.value if isinstance(e.right, ir.Const) else None
+            if right is True:
+                return self.true_test(e.left)
+            if right is False:
+                return f"({self.ref(e.left)[0]} is False)"
         if isinstance(e, ir.Cmp) and e.op in _COMPARISONS:
             (fa, a), (fb, b) = self.ref(e.left), self.ref(e.right)
             known = [f"{f} is not None" for f, x in ((fa, e.left), (fb, e.right)) if not _known(x)]
@@ -392,7 +411,17 @@ class _Source(SourceNames):
             first, a = r(e.item)
             return f"None if {first} is None else round({a}, 2)"
         if isinstance(e, rir.RefId):
-            return f"REF_ID({r(e.reference)[0]}, {e.kind!r})"
+            first, ref = r(e.reference)
+            if "/" in e.kind:
+                return f"REF_ID({first}, {e.kind!r})"
+            # the usual `Kind/id` read here, as `json_values.ref_id` first tests it (the kind,
+            # one slash, an id without another), five rows a record; any other text by the call
+            rest, prefix = self.fresh(), self.const(f"{e.kind}/")
+            usual = (
+                f"type({first}) is str and {ref}.startswith({prefix})"
+                f" and ({rest} := {ref}[{len(e.kind) + 1}:]) and '/' not in {rest}"
+            )
+            return f"({rest} if {usual} else REF_ID({ref}, {e.kind!r}))"
         if isinstance(e, rir.Left):
             first, a = r(e.text)
             return f"None if {first} is None else {a}[:{int(e.length)}]"

@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from earlypath.records import ir as rir
 from earlypath.records import json_values
+from earlypath.records import python as records
 from earlypath.records.json_values import ref_id
 
 PARTS = ["Patient", "Encounter", "/", "_history", "urn:uuid:", "p-1", "a", ".", " ", "\n", ""]
@@ -49,3 +51,32 @@ def test_usual_reference_without_the_pattern(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(json_values, "_reference_pattern", no_pattern)
     assert ref_id("Patient/p-1", "Patient") == "p-1"
     assert ref_id(None, "Patient") is None
+
+
+# The fused and generated source reads the usual `Kind/id` itself (`python_source`, eighteenth
+# CDS pass: five subject references a record), the rest by `ref_id`: the same answers.
+SUBJECT = rir.RefId(rir.Field("subject.reference", "str"), "Patient")
+
+
+def _read(reference: object, fused: bool = True) -> object:
+    compiler = records._Compiler({}, records._State(), fused)
+    return compiler.fused([SUBJECT], "json")({"subject": {"reference": reference}})[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(st.none(), st.integers(), st.lists(st.sampled_from(PARTS), max_size=6).map("".join))
+)
+def test_fused_ref_id_equals_the_closure(reference: object) -> None:
+    assert _read(reference) == _read(reference, fused=False)
+
+
+def test_fused_usual_reference_without_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _read("http://x/fhir/Patient/p-1") == "p-1"  # not the usual: by ref_id
+    assert _read("Patient/") is None
+
+    def no_call(reference: object, kind: str) -> None:
+        raise AssertionError("ref_id was called for a plain Patient/id")
+
+    monkeypatch.setattr(records, "ref_id", no_call)
+    assert _read("Patient/p-1") == "p-1"
