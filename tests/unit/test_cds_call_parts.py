@@ -182,3 +182,47 @@ def test_an_identifier_of_a_record_merged_into_hers_is_hers() -> None:
     unlinked = {"resourceType": "Patient", "id": "p1"}
     problem = scope_problem([unlinked, _bundle({"identifier": nhs})], "p1")
     assert problem is not None and not problem.another_patient
+
+
+_HERS = {"reference": "Patient/p1"}
+_PAGES: list[tuple[list[dict[str, Any]], dict[str, Any]]] = [
+    ([{"resourceType": "Condition", "subject": _HERS}], {}),
+    (
+        [{"resourceType": "Patient", "id": "p1"}, {"resourceType": "Observation", "subject": None}],
+        {},
+    ),
+    ([{"resourceType": "Observation", "subject": _HERS, "patient": _HERS}], {}),
+    ([{"resourceType": "Condition", "subject": {"reference": "Patient/p2"}}], {}),
+    ([{"resourceType": "Condition", "subject": {"reference": "urn:uuid:p1"}}], {}),
+    ([{"resourceType": "Condition", "subject": "Patient/p1"}], {}),
+    ([{"resourceType": "Condition", "subject": {"identifier": {"system": "s", "value": "1"}}}], {}),
+    ([{"resourceType": "Condition"}], {}),
+    ([{"resourceType": "Patient", "id": "p2"}], {}),
+    ([{"resourceType": "Patient"}, {"resourceType": "Condition", "subject": _HERS}], {}),
+    ([{"resourceType": "Condition", "subject": _HERS}], {"Patient/p1": {"id": "p2"}}),
+    (
+        [
+            {
+                "resourceType": "Patient",
+                "id": "p1",
+                "link": [{"type": "replaces", "other": {"reference": "Patient/p0"}}],
+            },
+            {"resourceType": "Condition", "subject": {"reference": "Patient/p0"}},
+        ],
+        {},
+    ),
+]
+
+
+@pytest.mark.parametrize(("resources", "full_urls"), _PAGES)
+def test_a_page_plainly_hers_is_answered_as_the_whole_walk_answers(
+    resources: list[dict[str, Any]], full_urls: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The usual page (stop 26) skips the walk's lazy helpers; the answer is the walk's."""
+    quick = patient_scope.walked_problem(resources, full_urls, "p1")
+    plainly = patient_scope._plainly_hers(resources, full_urls, "p1")
+    monkeypatch.setattr(patient_scope, "_plainly_hers", lambda *_: False)
+    walked = patient_scope.walked_problem(resources, full_urls, "p1")
+    assert quick == walked
+    if plainly:
+        assert walked is None
