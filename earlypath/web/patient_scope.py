@@ -218,6 +218,8 @@ def walked_problem(
     checking their pages in the same pass). ``merged``: the ids her Patient replaces, read
     before (`earlypath.fhir.merged.merged_ids`); those her Patient in ``resources`` replaces
     count too."""
+    if _plainly_hers(resources, full_urls, patient_id):
+        return None  # the usual page: nothing below would be needed
     known: list[frozenset[Identifier]] = []
     merged_known: list[frozenset[str]] = []
 
@@ -274,6 +276,30 @@ def walked_problem(
             if tie == "untied" and untied is None:
                 untied = ScopeProblem(_element(resource, name), another_patient=False)
     return untied
+
+
+def _plainly_hers(
+    resources: list[dict[str, Any]], full_urls: dict[str, dict[str, Any]], patient_id: str
+) -> bool:
+    """Is every resource plainly hers: her Patient (her id), or tied to her by the usual
+    relative reference alone (``Patient/<her id>``, no entry of that fullUrl)? The walk below
+    then finds nothing; it builds its lazy helpers (two closures and their lists) on every
+    call, most of a usual page's check, so such a page is answered before it."""
+    her_reference = "Patient/" + patient_id
+    if her_reference in full_urls:
+        return False
+    for resource in resources:
+        if resource.get("resourceType") == "Patient":
+            if resource.get("id") != patient_id:
+                return False
+            continue
+        for name in PATIENT_FIELDS:
+            reference = resource.get(name)
+            if reference is not None and (
+                type(reference) is not dict or reference.get("reference") != her_reference
+            ):
+                return False
+    return True
 
 
 def out_of_scope(data: Any, patient_id: str) -> bool:

@@ -4,7 +4,9 @@ the evidence lines of a card, and the patient-scope check of the usual reference
 from __future__ import annotations
 
 import multiprocessing
+import random
 import re
+import threading
 import uuid
 from typing import Any
 
@@ -27,6 +29,42 @@ def test_card_uuids_are_random_version_4_and_all_differ() -> None:
         assert str(value) == text
     # every variant digit turns up (the two random bits of byte 8 are kept)
     assert {text[19] for text in made} == set("89ab")
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 64, 100])
+def test_a_block_of_uuids_is_what_the_uuid_module_writes_of_the_same_bytes(
+    count: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The block's text is written column by column (stop 26): each UUID is the uuid module's
+    version 4 text of its own 16 bytes of the one draw, in order."""
+    drawn = random.Random(count).randbytes(16 * count)
+    draws: list[int] = []
+
+    def urandom(size: int) -> bytes:
+        draws.append(size)
+        return drawn
+
+    monkeypatch.setattr(cards.os, "urandom", urandom)
+    block = cards._uuid_block(count)
+    assert draws == [16 * count]  # one system call for the block
+    assert block == [
+        str(uuid.UUID(bytes=drawn[16 * i : 16 * i + 16], version=4)) for i in range(count)
+    ]
+
+
+def test_uuids_drawn_from_many_threads_all_differ() -> None:
+    made: list[str] = []
+
+    def draw() -> None:
+        made.extend(cards._new_uuid() for _ in range(500))
+
+    threads = [threading.Thread(target=draw) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == len(set(made)) == 4000
+    assert all(UUID4.fullmatch(text) for text in made)
 
 
 def _child_uuid(queue: Any) -> None:
@@ -144,3 +182,47 @@ def test_an_identifier_of_a_record_merged_into_hers_is_hers() -> None:
     unlinked = {"resourceType": "Patient", "id": "p1"}
     problem = scope_problem([unlinked, _bundle({"identifier": nhs})], "p1")
     assert problem is not None and not problem.another_patient
+
+
+_HERS = {"reference": "Patient/p1"}
+_PAGES: list[tuple[list[dict[str, Any]], dict[str, Any]]] = [
+    ([{"resourceType": "Condition", "subject": _HERS}], {}),
+    (
+        [{"resourceType": "Patient", "id": "p1"}, {"resourceType": "Observation", "subject": None}],
+        {},
+    ),
+    ([{"resourceType": "Observation", "subject": _HERS, "patient": _HERS}], {}),
+    ([{"resourceType": "Condition", "subject": {"reference": "Patient/p2"}}], {}),
+    ([{"resourceType": "Condition", "subject": {"reference": "urn:uuid:p1"}}], {}),
+    ([{"resourceType": "Condition", "subject": "Patient/p1"}], {}),
+    ([{"resourceType": "Condition", "subject": {"identifier": {"system": "s", "value": "1"}}}], {}),
+    ([{"resourceType": "Condition"}], {}),
+    ([{"resourceType": "Patient", "id": "p2"}], {}),
+    ([{"resourceType": "Patient"}, {"resourceType": "Condition", "subject": _HERS}], {}),
+    ([{"resourceType": "Condition", "subject": _HERS}], {"Patient/p1": {"id": "p2"}}),
+    (
+        [
+            {
+                "resourceType": "Patient",
+                "id": "p1",
+                "link": [{"type": "replaces", "other": {"reference": "Patient/p0"}}],
+            },
+            {"resourceType": "Condition", "subject": {"reference": "Patient/p0"}},
+        ],
+        {},
+    ),
+]
+
+
+@pytest.mark.parametrize(("resources", "full_urls"), _PAGES)
+def test_a_page_plainly_hers_is_answered_as_the_whole_walk_answers(
+    resources: list[dict[str, Any]], full_urls: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The usual page (stop 26) skips the walk's lazy helpers; the answer is the walk's."""
+    quick = patient_scope.walked_problem(resources, full_urls, "p1")
+    plainly = patient_scope._plainly_hers(resources, full_urls, "p1")
+    monkeypatch.setattr(patient_scope, "_plainly_hers", lambda *_: False)
+    walked = patient_scope.walked_problem(resources, full_urls, "p1")
+    assert quick == walked
+    if plainly:
+        assert walked is None
