@@ -68,7 +68,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], str]] = {
 UNTIED = 3
 
 
-def _export() -> dict[str, list[dict[str, Any]]]:
+def untied_care_export() -> dict[str, list[dict[str, Any]]]:
     export = one_export(
         {name: export_of([*eligible_resources(), *care]) for name, (care, _) in CASES.items()}
     )
@@ -82,7 +82,7 @@ def _export() -> dict[str, list[dict[str, Any]]]:
 def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("untied-care")
     out = root / "out"
-    run_audit(write_export(_export(), root / "in"), out, engine="duckdb")
+    run_audit(write_export(untied_care_export(), root / "in"), out, engine="duckdb")
     return out
 
 
