@@ -40,7 +40,7 @@ from earlypath.audit.fhir_flat import (
     RESOURCES,
     FhirReading,
 )
-from earlypath.audit.untied_care import as_summary, untied_care_by_site
+from earlypath.audit.untied_care import count_untied_care
 from earlypath.fhir.codes import code_set
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
 from earlypath.records.definition import (
@@ -310,9 +310,7 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
     )
     patients = keep(rows["audit_patients"], "patients")
     # progesterone care tied to nobody: the bound on "not offered" (before DuckDB frees inputs)
-    untied = as_summary(
-        _fetch(con, untied_care_by_site(con, resources, by_identifier, patients, enc))
-    )
+    untied = count_untied_care(con, resources, by_identifier, patients, enc, _fetch)
     if con.name == "duckdb" and "Encounter" in resources:
         # kept above, and the reading does not read Encounters (it frees its own inputs)
         drop_input(con, resources["Encounter"])
