@@ -9,11 +9,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["EPISODE_COLUMNS", "FEW_REPEATED_IDS", "Evaluated", "OnePass"]
+__all__ = [
+    "EPISODE_COLUMNS",
+    "FEW_REPEATED_IDS",
+    "NO_SITE",
+    "UNTIED_CARE_KEY",
+    "Evaluated",
+    "OnePass",
+]
 
 # Up to this many repeated ids are tested as a list (a scan keeps the input order), more as a
 # table (`judge._few_as_list`).
 FEW_REPEATED_IDS = 64
+
+# summary.json ``fhir_export``'s key for progesterone care records tied to nobody
+# (`earlypath.audit.untied_care`), and the site they are counted under when the encounter they
+# name is not in the export or has no serviceProvider
+UNTIED_CARE_KEY = "progesterone_care_not_tied"
+NO_SITE = "(no site)"
 
 EPISODE_COLUMNS = (
     "row_number",
@@ -63,6 +76,8 @@ class Evaluated:
                 self.fhir_export["patient_merges"] = reading.merges
             if reading.identifier_ties:  # said only when a resource names her by identifier
                 self.fhir_export["subjects_by_identifier"] = reading.identifier_ties
+            if reading.untied_care:  # progesterone care tied to nobody (`audit.untied_care`)
+                self.fhir_export[UNTIED_CARE_KEY] = dict(reading.untied_care)
             self.rows_in += sum(self.excluded.values())
         return self
 

@@ -55,12 +55,13 @@ from earlypath.fhir.codes import status_list
 from earlypath.records.definition import CARE_EVENT_ROWS, READING
 from earlypath.records.ibis_compile import reference_pattern
 from earlypath.records.ir import Agg, Col, Ctx, EpisodeSpec, OneOf
-from earlypath.rules.ir import And, Cmp, Coalesce, Const, If, IsTrue, Not, Or
+from earlypath.rules.ir import And, Cmp, Coalesce, Const, If, IsNull, IsTrue, Not, Or
 
 __all__ = [
     "AUDIT_READING",
     "ETHNICITY_EXTENSION",
     "IMD_EXTENSION",
+    "MAY_BE_CARE_GIVEN",
     "PRESCRIPTIONS",
     "RESOURCES",
     "FhirReading",
@@ -123,21 +124,28 @@ _PRESCRIBED_HERE = And(
 # or with none (or none that is text), or its doNotPerform is neither true nor false. Whether
 # progesterone was prescribed here is then Unknown (care unknown), never "not given" (an eligible
 # woman "not offered"), nor "given"; one prescribed here decides (`prescribed_unknown`).
-_MAYBE_PRESCRIBED_HERE = And(
-    (
-        _NOT_OTHER_MEDICINE,
-        Not(IsTrue(Col("do_not_perform"))),
-        _HERE,
-        Not(IsTrue(OneOf(Col("status"), NOT_PRESCRIBED_STATUS))),
-    )
+_MAY_BE_PRESCRIBED = (
+    _NOT_OTHER_MEDICINE,
+    Not(IsTrue(Col("do_not_perform"))),
+    Not(IsTrue(OneOf(Col("status"), NOT_PRESCRIBED_STATUS))),
 )
+_MAYBE_PRESCRIBED_HERE = And((*_MAY_BE_PRESCRIBED[:2], _HERE, *_MAY_BE_PRESCRIBED[2:]))
 # Progesterone dispensed or administered here (`CARE_EVENT_ROWS`: ``given`` by its status): care
 # given. One that may be progesterone, or whose status does not say it was given (cancelled,
 # declined, not done, unknown), and not entered in error: care unknown.
 _GIVEN_HERE = And((IsTrue(Col("given")), IsTrue(Col("progesterone")), _HERE))
-_MAYBE_GIVEN_HERE = And(
-    (Not(IsTrue(Cmp("==", Col("given"), Const(False)))), _NOT_OTHER_MEDICINE, _HERE)
-)
+_MAY_BE_GIVEN = (Not(IsTrue(Cmp("==", Col("given"), Const(False)))), _NOT_OTHER_MEDICINE)
+_MAYBE_GIVEN_HERE = And((*_MAY_BE_GIVEN, _HERE))
+# A request, dispense or administration that would be care given or care unknown at the
+# encounter it names were it tied to that encounter's patient (the two tests above, without
+# "here"): a care record that may be progesterone given, by table. One tied to nobody (its subject
+# names no Patient of the export) is not read, so its encounter may be counted "not offered"
+# (`earlypath.audit.untied_care`). One that names no encounter is care at none.
+_NAMES_AN_ENCOUNTER = Not(IsNull(Col("encounter")))
+MAY_BE_CARE_GIVEN = {
+    "requests": And((*_MAY_BE_PRESCRIBED, _NAMES_AN_ENCOUNTER)),
+    "care_events": And((*_MAY_BE_GIVEN, _NAMES_AN_ENCOUNTER)),
+}
 AUDIT_STEPS = (
     ("scan_date", Agg("max", "scans", Const(True), Col("day"))),
     ("scan_location", _latest_scan("location")),
@@ -209,3 +217,6 @@ class FhirReading:
     # resources naming their patient by an identifier only (`earlypath.records.identifiers`):
     # counts, never an identifier; empty when the export has none
     identifier_ties: dict[str, Any] = field(default_factory=dict)
+    # care records that may be progesterone given, tied to no Patient of the export
+    # (`earlypath.audit.untied_care`): counts, by site; empty when there is none
+    untied_care: dict[str, Any] = field(default_factory=dict)

@@ -40,6 +40,7 @@ from earlypath.audit.fhir_flat import (
     RESOURCES,
     FhirReading,
 )
+from earlypath.audit.untied_care import count_untied_care
 from earlypath.fhir.codes import code_set
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
 from earlypath.records.definition import (
@@ -57,6 +58,7 @@ from earlypath.records.ibis_compile import (
     run_records,
 )
 from earlypath.records.identifiers import (
+    NHS_NUMBER_NOT_VALID,
     NOT_CARRIED,
     ON_TWO_PATIENTS,
     WITHOUT_SYSTEM_OR_VALUE,
@@ -307,6 +309,8 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
         "keys",
     )
     patients = keep(rows["audit_patients"], "patients")
+    # progesterone care tied to nobody: the bound on "not offered" (before DuckDB frees inputs)
+    untied = count_untied_care(con, resources, by_identifier, patients, enc, _fetch)
     if con.name == "duckdb" and "Encounter" in resources:
         # kept above, and the reading does not read Encounters (it frees its own inputs)
         drop_input(con, resources["Encounter"])
@@ -350,6 +354,7 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
         without_prescriptions,
         _merge_summary(con, merges, enc),
         ties,
+        untied,
     )
 
 
@@ -405,6 +410,7 @@ def identifier_ties(
         (j["system"].isnull() | j["value"].isnull(), WITHOUT_SYSTEM_OR_VALUE),
         (j["owners"] > 1, ON_TWO_PATIENTS),
         ((j["owners"] == 1) & j["owner"].notnull(), _TIED),
+        (j["nhs_number_not_valid"], NHS_NUMBER_NOT_VALID),
         else_=NOT_CARRIED,
     )
     j = j.select(ref=j["ref"], n=j["n"], tied=j["owner"], why=why)

@@ -7,6 +7,7 @@ import html
 from typing import Any
 
 from earlypath.audit.case_list import CASE_LIST
+from earlypath.audit.evaluated import NO_SITE, UNTIED_CARE_KEY
 from earlypath.audit.funnel import funnel_svg, outside
 from earlypath.audit.report_charts import panel_svg, trend_svg
 
@@ -137,7 +138,8 @@ def render_report(summary: dict[str, Any]) -> str:
             f'<p class="note">{n:,} resource{"s" if n != 1 else ""} naming their patient by an '
             "identifier only (FHIR logical reference, as an NHS number) read as the record of the "
             f"Patient carrying it; {untied:,} tied to nobody and not read (an identifier "
-            "without a system, carried by no Patient, or by two Patients: "
+            "without a system, an NHS number that is not a valid one, carried by no Patient, or "
+            "by two Patients: "
             f"{ties['identifiers_on_two_patients']:,} such identifier"
             f"{'s' if ties['identifiers_on_two_patients'] != 1 else ''}).</p>"
         )
@@ -305,7 +307,7 @@ def _first_box(summary: dict[str, Any], headline: dict[str, Any]) -> str:
             if rate["ci95_low"] is not None
             else ""
         )
-        + f").</p><p>{sites}</p>"
+        + f").</p>{_untied_care(summary)}<p>{sites}</p>"
         + (
             f'<p>Review the {_count(cases)} cases one by one: <a href="{CASE_LIST}">{CASE_LIST}</a>'
             " lists each one's site and episode id, and nothing else. It identifies episodes: keep"
@@ -315,6 +317,30 @@ def _first_box(summary: dict[str, Any], headline: dict[str, Any]) -> str:
         )
         + f"<h3>Files of this audit</h3><ul>{files}</ul></section>"
     )
+
+
+def _untied_care(summary: dict[str, Any]) -> str:
+    """Beside the not-offered figure: the progesterone care records tied to nobody and the bound
+    they put on it (`earlypath.audit.untied_care`), never a corrected figure."""
+    untied = (summary.get("fhir_export") or {}).get(UNTIED_CARE_KEY)
+    if not untied:
+        return ""
+    n, bound = untied["records"], untied["not_offered_may_have_been_offered_at_most"]
+    not_offered = (summary.get("adherence") or {}).get("not_offered", 0)
+    text = (
+        f"{_count(n)} progesterone care record{'s' if n != 1 else ''} (prescription, dispense or "
+        f"dose) in this export name{'s' if n == 1 else ''} no patient we hold, so "
+        f"{'it was' if n == 1 else 'they were'} not read: up to {_count(bound)} of the "
+        f"{_count(not_offered)} women counted not offered may have been offered."
+    )
+    sites = untied.get("by_site") or {}
+    if len(sites) > 1 or (sites and NO_SITE not in sites):
+        listed = ", ".join(
+            f"{_e(site)} {'(a small number, withheld)' if k is None else _count(k)}"
+            for site, k in sites.items()
+        )
+        text += f" By the site of the encounter each names: {listed}."
+    return f'<p class="note">{text}</p>'
 
 
 def _no_case(summary: dict[str, Any], denominator: int) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from earlypath import __version__
+from earlypath.audit.evaluated import UNTIED_CARE_KEY
 from earlypath.audit.funnel import METHOD as FUNNEL_LIMITS
 from earlypath.audit.governance import load_measures
 from earlypath.audit.load import fetch_arrow, sql_text
@@ -206,6 +207,8 @@ def build_summary(
         for name in dict.fromkeys(_FIELD.findall(r["reject_reason"] or "")):
             by_field[name] += r["n"]
 
+    _bound_untied_care(ev, overall_counts.get("not_offered", 0), suppress_below)
+
     funnel = None
     if FUNNEL_GROUP in by_group:
         points = [
@@ -284,6 +287,20 @@ def _reconciliation(ev: Any, evaluated: int, rejected: int) -> dict[str, Any]:
         "rejected": rejected,
         "balanced": ev.rows_in == evaluated + total + rejected,
     }
+
+
+def _bound_untied_care(ev: Any, not_offered: int, suppress_below: int) -> None:
+    """Progesterone care records tied to nobody (`earlypath.audit.untied_care`): at most
+    min(records, not offered) of the women counted not offered may have been offered (a bound,
+    never a corrected figure); a site's small count withheld as the breakdowns' are."""
+    untied = (getattr(ev, "fhir_export", None) or {}).get(UNTIED_CARE_KEY)
+    if not untied:
+        return
+    untied["not_offered_may_have_been_offered_at_most"] = min(untied["records"], not_offered)
+    if suppress_below > 0:
+        untied["by_site"] = {
+            site: None if _small(n, suppress_below) else n for site, n in untied["by_site"].items()
+        }
 
 
 def _small(n: int | None, limit: int) -> bool:

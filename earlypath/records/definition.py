@@ -41,7 +41,7 @@ from earlypath.fhir.pregnancy import (
     PREGNANCY_VALUE_SETS,
 )
 from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
-from earlypath.records.identifiers import usable_text
+from earlypath.records.identifiers import identifier_value, nhs_number_not_valid, usable_text
 from earlypath.records.ir import (
     Agg,
     AnyItem,
@@ -1168,11 +1168,14 @@ MERGE_LINKS = EpisodeSpec(rows=(PATIENT_LINKS,), steps=())
 
 # Resources that name their patient by an identifier only (FHIR R4 logical reference, as UK
 # Core writes the NHS number), tied to the Patient carrying it by the one rule of
-# `earlypath.records.identifiers` (system and value, as written; the literal reference wins).
+# `earlypath.records.identifiers` (system and value, as written, but an NHS number's value read
+# as its ten digits when it is a valid one written with spaces or hyphens: `identifier_value`;
+# the literal reference wins).
 # ``patient_identifiers``: one row per usable identifier of a Patient (``patient`` its id);
 # ``identified_subjects``: one row per resource of a type read with a patient whose subject (or
 # ``patient``) has no literal reference and has an identifier (``system``, ``value``: None when
-# not usable). The ties are resolved from these rows (`identifiers.tie`, and the audit's join).
+# not usable; ``nhs_number_not_valid``: an NHS number's value that is not one, named when it
+# ties nobody). The ties are resolved from these rows (`identifiers.tie`, and the audit's join).
 _ID_SYSTEM, _ID_VALUE = usable_text("system"), usable_text("value")
 PATIENT_IDENTIFIERS = RowSpec(
     "patient_identifiers",
@@ -1180,7 +1183,7 @@ PATIENT_IDENTIFIERS = RowSpec(
     # the Patient itself (no top-level `system`) gives no row; each usable identifier does
     And((Not(IsNull(_ID_SYSTEM)), Not(IsNull(_ID_VALUE)))),
     _text("id"),
-    (("system", _ID_SYSTEM), ("value", _ID_VALUE)),
+    (("system", _ID_SYSTEM), ("value", identifier_value(_ID_SYSTEM, _ID_VALUE))),
     items=ItemRows("identifier", ("system", "value")),
 )
 # Every resource type read with a patient (the reading's and the audit's Encounter), and the
@@ -1199,6 +1202,8 @@ SUBJECT_ELEMENTS = (
 
 
 def _named_by_identifier(resource: str, element: str) -> RowSpec:
+    system = usable_text(f"{element}.identifier.system")
+    value = usable_text(f"{element}.identifier.value")
     return RowSpec(
         "identified_subjects",
         resource,
@@ -1210,8 +1215,9 @@ def _named_by_identifier(resource: str, element: str) -> RowSpec:
         ),
         None,
         (
-            ("system", usable_text(f"{element}.identifier.system")),
-            ("value", usable_text(f"{element}.identifier.value")),
+            ("system", system),
+            ("value", identifier_value(system, value)),
+            ("nhs_number_not_valid", nhs_number_not_valid(system, value)),
         ),
     )
 

@@ -81,6 +81,8 @@ __all__ = [
     "compile_records",
     "compile_rows",
     "left_out",
+    "loaded_absent",
+    "row_test",
     "load_resources",
     "read_schema",
     "reference_pattern",
@@ -951,7 +953,9 @@ class _RecordsCompiler(_Compiler):
             return self.env.outer.type_of(e.item)
         if isinstance(e, rec.InSet | _InSets | rec.TextInSet | rec.OneOf | rec.AnyItem):
             return "bool"
-        if isinstance(e, rec.FirstCode | rec.NormText | rec.RefId | rec.LocalId | rec.Left):
+        if isinstance(
+            e, rec.FirstCode | rec.NormText | rec.RefId | rec.LocalId | rec.Left | rec.NhsNumber
+        ):
             return "str"
         if isinstance(e, rec.AtLeast):
             return "int"
@@ -1041,6 +1045,8 @@ class _RecordsCompiler(_Compiler):
             text = self.expr(e.text, "str")
             stripped = text.re_replace(r"^[ \t\n\r\x0b\x0c]+|[ \t\n\r\x0b\x0c]+$", "")
             return stripped.lower() if e.fold_case else stripped
+        if isinstance(e, rec.NhsNumber):
+            return _nhs_number(self.expr(e.text, "str"))
         if isinstance(e, rec.OneOf):
             kind = self.type_of(e.item) or next(
                 (_python_type(v) for v in e.values if v is not None), None
@@ -1208,6 +1214,19 @@ def _span_day(text: ir_t.StringValue, last: bool) -> ir_t.DateValue:
         in_month = first
     in_year = text.concat("-12-31" if last else "-01-01").try_cast("date")
     return ibis.cases((year, in_year), (month, in_month), else_=_day(text))
+
+
+def _nhs_number(text: ir_t.StringValue) -> ir_t.StringValue:
+    """`NhsNumber` (`json_values.nhs_number`): the digits without spaces and hyphens when they
+    are ten with a right modulus 11 check digit, else NULL."""
+    digits = text.re_replace(r"[ -]", "")
+    ten = digits.re_search(r"^[0-9]{10}$").fill_null(False)
+    # the sum read from ten digits only (a CAST of a letter is an error in DuckDB)
+    safe = ibis.ifelse(ten, digits, "0000000000")
+    total = sum(safe.substr(i, 1).cast("int64") * (10 - i) for i in range(9))
+    check = (11 - total % 11) % 11
+    right = ten & (check == safe.substr(9, 1).cast("int64"))
+    return ibis.ifelse(right, digits, ibis.null("string"))
 
 
 def _ref_id(reference: ir_t.StringValue, kind: str) -> ir_t.StringValue:
@@ -1439,6 +1458,18 @@ def compile_rows(
             tables[name] = keep(table, name)
             problems += [p[1] for p in parts if p[1] is not None]
     return tables, problems, types
+
+
+def row_test(table: ir_t.Table, column_types: Mapping[str, str], test: ir.Expr) -> ir_t.Value:
+    """``test``, an IR expression of `rec.Col`s, over each row of ``table`` (a table of
+    `compile_rows`, whose column types are ``column_types``): a filter written once as IR."""
+    env = _Env(col=lambda name: table[name], col_types=column_types)
+    return _RecordsCompiler(env).expr(test, "bool")
+
+
+def loaded_absent(resources: Mapping[str, ir_t.Table]) -> frozenset[str]:
+    """The types of ``resources`` with no line to read (`LoadedResources`), for `compile_rows`."""
+    return _absent(resources)
 
 
 def _kept(resources: Sequence[str], absent: frozenset[str]) -> list[int]:

@@ -10,7 +10,13 @@ The rule (conservative: a wrong tie reads another woman's history as hers):
   other than blanks in it; a value without its system (any number in any register) ties nobody;
 - two Identifiers match when system and value are equal as written, blanks at either end
   aside (" \\t\\n\\r\\x0b\\x0c", as `NormText` strips them): no case folding, no
-  reformatting ("900 000 0009", as NHS numbers are displayed, is not "9000000009");
+  reformatting, with one exception (stop 26): the value of an NHS number
+  (system ``https://fhir.nhs.uk/Id/nhs-number``) is compared as its ten digits, its spaces and
+  hyphens removed ("900 000 0009" and "900-000-0009", as NHS numbers are displayed and keyed,
+  are "9000000009"), when those are ten digits with a right modulus 11 check digit (`NhsNumber`).
+  Any other value of that system (nine digits, a letter, a check digit that fails) is compared as
+  written and, tied to nobody, is counted as ``nhs_number_not_valid``: a slip, never guessed at.
+  Other systems' values (an MRN, whose hyphen may count) are compared as written;
 - a resource is tied by its identifier only when it has no literal reference: the literal
   reference wins, also when the two disagree (it names a Patient record; an identifier is a
   claim to be looked up).
@@ -28,17 +34,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from earlypath.records.ir import Field, NormText
-from earlypath.records.json_values import STRIP
-from earlypath.rules.ir import Cmp, Const, Expr, If
+from earlypath.records.ir import Field, NhsNumber, NormText
+from earlypath.records.json_values import STRIP, nhs_number
+from earlypath.rules.ir import And, Cmp, Coalesce, Const, Expr, If, IsNull, IsTrue, Not
 
 __all__ = [
+    "NHS_NUMBER_NOT_VALID",
+    "NHS_NUMBER_SYSTEM",
     "NOT_CARRIED",
     "ON_TWO_PATIENTS",
     "WITHOUT_SYSTEM_OR_VALUE",
     "Identifier",
     "Ties",
     "identifier_pair",
+    "identifier_value",
+    "nhs_number_not_valid",
     "tie",
     "usable_text",
 ]
@@ -49,6 +59,10 @@ Identifier = tuple[str, str]  # (system, value)
 WITHOUT_SYSTEM_OR_VALUE = "without_system_or_value"
 NOT_CARRIED = "carried_by_no_patient"
 ON_TWO_PATIENTS = "carried_by_two_patients"
+NHS_NUMBER_NOT_VALID = "nhs_number_not_valid"
+
+# The one system whose values are compared as digits (UK Core's NHS number).
+NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 
 
 def _usable(text: Any) -> str | None:
@@ -66,6 +80,8 @@ def identifier_pair(value: Any) -> Identifier | None:
     system, text = _usable(value.get("system")), _usable(value.get("value"))
     if system is None or text is None:
         return None
+    if system == NHS_NUMBER_SYSTEM:  # as `identifier_value` reads it
+        text = nhs_number(text) or text
     return (system, text)
 
 
@@ -74,6 +90,22 @@ def usable_text(path: str) -> Expr:
     ends (its case kept) when something is left, else None."""
     stripped = NormText(Field(path, "str"), fold_case=False)
     return If(Cmp("!=", stripped, Const("")), stripped, Const(None))
+
+
+def _is_nhs_number(system: Expr) -> Expr:
+    return IsTrue(Cmp("==", system, Const(NHS_NUMBER_SYSTEM)))
+
+
+def identifier_value(system: Expr, value: Expr) -> Expr:
+    """The value an identifier is matched by (``system`` and ``value``: `usable_text`): an NHS
+    number's ten digits when it is a valid one written with spaces or hyphens, else the value."""
+    return If(_is_nhs_number(system), Coalesce((NhsNumber(value), value)), value)
+
+
+def nhs_number_not_valid(system: Expr, value: Expr) -> Expr:
+    """True when the identifier is an NHS number (its system) whose value is not one (not ten
+    digits once spaces and hyphens are removed, or a check digit that fails); never None."""
+    return And((_is_nhs_number(system), Not(IsNull(value)), IsNull(NhsNumber(value))))
 
 
 @dataclass(frozen=True)
@@ -122,6 +154,11 @@ def tie(
             if only is not None:
                 out.patient[(row["ref"], row["n"])] = only
                 continue
-            why = ON_TWO_PATIENTS if len(who) > 1 else NOT_CARRIED
+            if len(who) > 1:
+                why = ON_TWO_PATIENTS
+            elif row.get("nhs_number_not_valid"):
+                why = NHS_NUMBER_NOT_VALID
+            else:
+                why = NOT_CARRIED
         out.not_tied[why] = out.not_tied.get(why, 0) + 1
     return out

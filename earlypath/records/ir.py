@@ -60,6 +60,7 @@ __all__ = [
     "LocalId",
     "Lookup",
     "Message",
+    "NhsNumber",
     "NormText",
     "OneOf",
     "Outer",
@@ -159,6 +160,16 @@ class NormText(Expr):
 
     text: Expr
     fold_case: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class NhsNumber(Expr):
+    """An NHS number as its ten digits: the text with its spaces and hyphens removed ("943 476
+    5919", "943-476-5919" as it is displayed and keyed), when that is ten ASCII digits whose last
+    is the modulus 11 check digit of the nine before (NHS Data Dictionary); None for any other
+    text (too short, a letter, a check digit that fails) and for None."""
+
+    text: Expr
 
 
 @dataclass(frozen=True, slots=True)

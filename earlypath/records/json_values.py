@@ -197,6 +197,23 @@ def span_day(text: Any, last: bool) -> dt.date | None:
     return dt.date(int(year), int(month), days)
 
 
+_NHS_SEPARATORS = str.maketrans("", "", " -")
+_NHS_WEIGHTS = tuple(range(10, 1, -1))  # the first nine digits' weights, 10 down to 2
+
+
+def nhs_number(text: Any) -> str | None:
+    """`NhsNumber`: the ten digits of an NHS number written with or without spaces and hyphens,
+    when its check digit is right (modulus 11, NHS Data Dictionary); else None."""
+    if type(text) is not str:
+        return None
+    digits = text.translate(_NHS_SEPARATORS)
+    if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
+        return None
+    # 11 minus the remainder of the weighted sum; 11 is written 0, and 10 is no NHS number
+    check = (11 - sum(int(d) * w for d, w in zip(digits, _NHS_WEIGHTS, strict=False)) % 11) % 11
+    return digits if check == int(digits[9]) else None
+
+
 def ref_id(reference: Any, kind: str) -> str | None:
     """`rir.RefId`: the id a reference points to for resource type ``kind``."""
     if type(reference) is not str:

@@ -36,6 +36,7 @@ from earlypath.records.json_values import (
     as_day,
     first_code,
     matcher_for,
+    nhs_number,
     ref_id,
     sets_of,
     show,
@@ -106,6 +107,7 @@ class _Compiler:
             "FIRST_CODE": first_code,
             "STRIP": STRIP,
             "REF_ID": ref_id,
+            "NHS_NUMBER": nhs_number,
             "MATCHER": self.matcher,
         }
 
@@ -199,6 +201,9 @@ class _Compiler:
                 return None if v is None else v[:length]
 
             return left
+        if isinstance(e, rir.NhsNumber):
+            of = self.expr(e.text)
+            return lambda j: nhs_number(of(j))
         if isinstance(e, rir.Outer):
             of, state = self.expr(e.item), self.state
             return lambda j: of(state.resource)

@@ -400,6 +400,8 @@ class _Source(SourceNames):
             first, t = r(e.text)
             folded = ".lower()" if e.fold_case else ""
             return f"{t}.strip(STRIP){folded} if type({first}) is str else None"
+        if isinstance(e, rir.NhsNumber):
+            return f"NHS_NUMBER({r(e.text)[0]})"
         if isinstance(e, rir.OneOf):
             (first, a), values = r(e.item), self.const(frozenset((x, type(x)) for x in e.values))
             return f"None if {first} is None else ({a}, type({a})) in {values}"

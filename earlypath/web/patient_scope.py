@@ -15,8 +15,10 @@ Each resource's `subject` / `patient` is either
   the EHR's own claim that the number is hers, so the match ties the resource to her as firmly as
   a literal reference does. How an identifier matches is the one rule the audit uses too
   (`earlypath.records.identifiers`): system and value both given and equal as written (a value
-  without its system, any number in any register, ties nothing; "900 000 0009" is not
-  "9000000009");
+  without its system, any number in any register, ties nothing), except that an NHS number
+  written with spaces or hyphens ("900 000 0009", as it is displayed) is its ten digits when its
+  check digit is right; one that is not a valid NHS number is never reformatted, and when it
+  ties nothing the answer says so (a slip to correct at the source);
 - **another patient's**: its literal reference names a Patient with another id (or a Patient
   resource has another id). The call is refused as "another patient";
 - **not tied**: nothing ties it to her: an identifier her Patient does not carry (or no Patient
@@ -53,13 +55,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from earlypath.records.identifiers import Identifier, identifier_pair
+from earlypath.records.identifiers import NHS_NUMBER_SYSTEM, Identifier, identifier_pair
+from earlypath.records.json_values import nhs_number
 
 PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})$")
 HISTORY = re.compile(r"/_history/[A-Za-z0-9\-.]{1,64}$")
 PATIENT_FIELDS = ("subject", "patient")
 
-Tie = Literal["hers", "another", "untied"]
+# "untied_nhs": not tied, and named by an NHS number that is not a valid one
+Tie = Literal["hers", "another", "untied", "untied_nhs"]
 RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")  # echoed in messages only when it is one
 
 
@@ -69,12 +73,21 @@ class ScopeProblem:
 
     element: str  # where: `Observation.subject`, `Patient.id`
     another_patient: bool  # True: it names another patient; False: it cannot be tied to her
+    # not tied, and its identifier is an NHS number that is not one (not ten digits once spaces
+    # and hyphens are removed, or its check digit fails): said, so the source can correct it
+    nhs_number_not_valid: bool = False
 
     @property
     def message(self) -> str:
         if self.another_patient:
             return (
                 "holds a resource for another patient than context.patientId; nothing was decided"
+            )
+        if self.nhs_number_not_valid:
+            return (
+                f"{self.element} cannot be tied to the patient in context: its NHS number is "
+                "not a valid one (10 digits, spaces or hyphens aside, with a right check "
+                "digit); nothing was decided"
             )
         return (
             f"{self.element} cannot be tied to the patient in context (no reference to her "
@@ -169,7 +182,11 @@ def _tie(
     if literal is not None:
         return "untied"
     pair = identifier_pair(reference.get("identifier"))
-    return "hers" if pair is not None and pair in identifiers() else "untied"
+    if pair is not None and pair in identifiers():
+        return "hers"
+    if pair is not None and pair[0] == NHS_NUMBER_SYSTEM and nhs_number(pair[1]) is None:
+        return "untied_nhs"
+    return "untied"
 
 
 def _named_id(reference: dict[str, Any], full_urls: dict[str, dict[str, Any]]) -> str | None:
@@ -273,8 +290,12 @@ def walked_problem(
                 continue  # a record merged into hers, by her own Patient's link
             if tie == "another":
                 return ScopeProblem(_element(resource, name), another_patient=True)
-            if tie == "untied" and untied is None:
-                untied = ScopeProblem(_element(resource, name), another_patient=False)
+            if tie in ("untied", "untied_nhs") and untied is None:
+                untied = ScopeProblem(
+                    _element(resource, name),
+                    another_patient=False,
+                    nhs_number_not_valid=tie == "untied_nhs",
+                )
     return untied
 
 

@@ -60,6 +60,7 @@ from tests.audit import (
     test_fhir_partial_dates,
     test_fhir_real_scans,
     test_fhir_spark,
+    test_fhir_untied_care,
 )
 from tests.audit.test_fhir_malformed import spark_export as malformed_export
 from tests.audit.test_fhir_panel_components import FLAT
@@ -258,6 +259,16 @@ def _check_identifiers(spark: Part, duck: Part) -> None:
     _same(spark, duck)
 
 
+def _check_untied_care(spark: Part, duck: Part) -> None:
+    """Progesterone care tied to nobody: each woman's care as on DuckDB (its count and bound on
+    the whole export's summary, Spark's = DuckDB's, below; on DuckDB alone in
+    test_fhir_untied_care.py)."""
+    got = {case: (r["decision"], r["adherence"]) for case, r in _by_case(spark.episodes).items()}
+    cases = test_fhir_untied_care.CASES
+    assert got == {name: ("offer", adherence) for name, (_, adherence) in cases.items()}
+    _same(spark, duck)
+
+
 Check = Callable[[Part, Part], None]
 # name -> (its files, given a folder to write into; its check)
 AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
@@ -278,6 +289,10 @@ AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
     "partial-dates": (
         lambda _: _typed(one_export(test_fhir_partial_dates.exports())),
         _check_partial_dates,
+    ),
+    "untied-care": (
+        lambda _: _typed(test_fhir_untied_care.untied_care_export()),
+        _check_untied_care,
     ),
 }
 
@@ -408,6 +423,9 @@ def test_spark_counts_the_whole_export_as_duckdb_does(audited: Audited) -> None:
     summaries = [json.loads((o / "summary.json").read_text()) for o in (s, d)]
     assert summaries[0]["reconciliation"] == summaries[1]["reconciliation"]
     assert summaries[0]["fhir_export"] == summaries[1]["fhir_export"]
+    # the untied-care scenario's record at its EPU (the site of the encounter it names)
+    untied = summaries[0]["fhir_export"]["progesterone_care_not_tied"]
+    assert untied["by_site"][f"untied-care{SEP}epu-north"] == 1
 
 
 # --- the scenarios read only (the compiled definition over the export, no audit) -----------------

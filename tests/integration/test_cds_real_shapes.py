@@ -188,6 +188,40 @@ def test_a_subject_that_cannot_be_tied_to_her_refuses_the_call(client, shape):
     _assert_untied(_call(client, resources, her_patient(HER_IDENTIFIER)))
 
 
+# a valid synthetic NHS number (its modulus 11 check digit computed; the 999 range is not issued)
+VALID_NHS_NUMBER = "9990000018"
+
+
+@pytest.mark.parametrize("written", ["999 000 0018", "999-000-0018", " 999 000 0018 "])
+def test_her_nhs_number_written_with_spaces_or_hyphens_is_hers(client, written):
+    """Stop 26: an NHS number as it is displayed (3-3-4 with spaces) or keyed with hyphens is her
+    ten digits (the one rule of `earlypath.records.identifiers`, as the audit ties it): read as
+    hers, not refused as "not tied"."""
+    number = {"system": NHS_NUMBER, "value": VALID_NHS_NUMBER}
+    resources = [
+        with_subject(r, {"identifier": {**number, "value": written}}) for r in eligible_resources()
+    ]
+    response = _call(client, resources, her_patient(number))
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert card["summary"].startswith("Offer")
+
+
+def test_an_nhs_number_that_is_not_one_is_never_reformatted_and_is_named(client):
+    """Spaces removed, her number "9990001112" fails its check digit: not an NHS number, so
+    "999 000 1112" is compared as written, ties nothing, and the refusal says why (no number
+    in the message)."""
+    iup_scan = next(r for r in eligible_resources() if r["id"] == "iup")
+    spaced = {"identifier": {"system": NHS_NUMBER, "value": "999 000 1112"}}
+    resources = [r for r in eligible_resources() if r["id"] != "iup"] + [
+        with_subject(iup_scan, spaced)
+    ]
+    response = _call(client, resources, her_patient(HER_IDENTIFIER))
+    _assert_untied(response)
+    assert "NHS number is not a valid one" in response.json()["errors"][0]["message"]
+    assert "999 000 1112" not in response.text
+
+
 def test_her_number_with_no_patient_to_compare_cannot_be_tied(client):
     """The Patient was not sent (and there is no fhirServer to fetch it): her number ties
     nothing."""

@@ -103,10 +103,30 @@ def _cases() -> dict[str, tuple[Export, bool]]:
             _woman("no-system", [identifier(NHS_NUMBER, "9990000004")], {"value": "9990000004"}),
             False,
         ),
-        # written as NHS numbers are displayed ("999 000 0005"): not the value as written
+        # written as NHS numbers are displayed (3-3-4 with spaces), a valid number (its check
+        # digit computed; the 999 range is not issued to patients): her ten digits (stop 26)
         "spaces": (
             _woman(
                 "spaces",
+                [identifier(NHS_NUMBER, "9990000018")],
+                identifier(NHS_NUMBER, "999 000 0018"),
+            ),
+            True,
+        ),
+        # keyed with hyphens, her Patient carrying it with spaces: one number
+        "hyphens": (
+            _woman(
+                "hyphens",
+                [identifier(NHS_NUMBER, "999 000 0026")],
+                identifier(NHS_NUMBER, "999-000-0026"),
+            ),
+            True,
+        ),
+        # with spaces but a check digit that fails: not an NHS number, never guessed at; tied to
+        # nobody and named (nhs_number_not_valid)
+        "spaces-invalid": (
+            _woman(
+                "spaces-invalid",
                 [identifier(NHS_NUMBER, "9990000005")],
                 identifier(NHS_NUMBER, "999 000 0005"),
             ),
@@ -116,14 +136,14 @@ def _cases() -> dict[str, tuple[Export, bool]]:
         "other-system": (
             _woman(
                 "other-system",
-                [identifier(MRN, "9990000006")],
-                identifier(NHS_NUMBER, "9990000006"),
+                [identifier(MRN, "9990000034")],
+                identifier(NHS_NUMBER, "9990000034"),
             ),
             False,
         ),
         # carried by no Patient of the export
         "not-carried": (
-            _woman("not-carried", [], identifier(NHS_NUMBER, "9990000007")),
+            _woman("not-carried", [], identifier(NHS_NUMBER, "9990000042")),
             False,
         ),
         # a literal reference to another Patient and her identifier: the literal reference wins
@@ -170,11 +190,12 @@ CASES = _cases()
 # identifiers carried by two Patients who are not one woman, in the export
 SHARED_IDENTIFIERS = 1
 # resources of the export naming a patient by an identifier only: tied, and not by why
-# nhs-number, mrn, all-by-identifier (her 5 resources and the encounter), padded, merged,
-# merged-both
-TIED = 1 + 1 + 6 + 1 + 1 + 1
+# nhs-number, mrn, all-by-identifier (her 5 resources and the encounter), padded, spaces,
+# hyphens, merged, merged-both
+TIED = 1 + 1 + 6 + 1 + 1 + 1 + 1 + 1
 NOT_TIED = {
-    "carried_by_no_patient": 3,  # spaces, other-system, not-carried
+    "nhs_number_not_valid": 1,  # spaces-invalid
+    "carried_by_no_patient": 2,  # other-system, not-carried
     "carried_by_two_patients": 1,  # shared
     "without_system_or_value": 1,  # no-system
 }

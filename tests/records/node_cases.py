@@ -34,6 +34,7 @@ from earlypath.records.ir import (
     LocalId,
     Lookup,
     Message,
+    NhsNumber,
     NormText,
     OneOf,
     Outer,
@@ -449,6 +450,19 @@ ROW_CASES = [
     row_case("localid", LocalId(Field("r", "str")), _obs(r="#med1"), "med1"),
     row_case("localid bare hash", LocalId(Field("r", "str")), _obs(r="#"), None),
     row_case("localid not local", LocalId(Field("r", "str")), _obs(r="Medication/1"), None),
+    # NhsNumber: ten digits with a right modulus 11 check digit, spaces and hyphens removed
+    row_case(
+        "nhs number spaces", NhsNumber(Field("t", "str")), _obs(t="999 000 0018"), "9990000018"
+    ),
+    row_case(
+        "nhs number hyphens", NhsNumber(Field("t", "str")), _obs(t="900-000-0009"), "9000000009"
+    ),
+    row_case("nhs number check fails", NhsNumber(Field("t", "str")), _obs(t="9990000019"), None),
+    row_case("nhs number check ten", NhsNumber(Field("t", "str")), _obs(t="9990000010"), None),
+    row_case("nhs number nine digits", NhsNumber(Field("t", "str")), _obs(t="999 000 001"), None),
+    row_case("nhs number letter", NhsNumber(Field("t", "str")), _obs(t="999 000 001X"), None),
+    row_case("nhs number tab", NhsNumber(Field("t", "str")), _obs(t="999\t000\t0018"), None),
+    row_case("nhs number none", NhsNumber(Field("t", "str")), _obs(), None),
     row_case("left", Left(Field("t", "str"), 3), _obs(t="abcdef"), "abc"),
     row_case("left short", Left(Field("t", "str"), 3), _obs(t="ab"), "ab"),
     row_case(

@@ -13,6 +13,7 @@ import pytest
 from earlypath.records.definition import IDENTIFIER_TIES, SUBJECT_ELEMENTS
 from earlypath.records.ibis_compile import compile_rows, load_resources
 from earlypath.records.identifiers import (
+    NHS_NUMBER_NOT_VALID,
     NOT_CARRIED,
     ON_TWO_PATIENTS,
     WITHOUT_SYSTEM_OR_VALUE,
@@ -27,7 +28,15 @@ NHS = "https://fhir.nhs.uk/Id/nhs-number"
 SHAPES: list[Any] = [
     {"system": NHS, "value": "9000000009"},
     {"system": f" {NHS}\t", "value": " 9000000009\n"},  # blanks at the ends: stripped
-    {"system": NHS, "value": "900 000 0009"},  # inner spaces kept: another value
+    {"system": NHS, "value": "900 000 0009"},  # an NHS number as displayed: its ten digits
+    {"system": NHS, "value": "900-000-0009"},  # as keyed with hyphens: its ten digits
+    {"system": NHS, "value": "999 000 0018"},  # another valid synthetic number
+    {"system": NHS, "value": "999 000 0019"},  # a check digit that fails: kept as written
+    {"system": NHS, "value": "900 000 000"},  # nine digits: kept as written
+    {"system": NHS, "value": "900\t000\t0009"},  # a tab is not a separator: as written
+    {"system": NHS, "value": "９００００００００９"},  # full-width digits: as written
+    {"system": NHS, "value": "999 000 001 0"},  # check digit 10 is no NHS number: as written
+    {"system": "https://trust.example.org/Id/mrn", "value": "900 000 0009"},  # another system
     {"system": NHS, "value": "ab12CD"},  # case kept
     {"value": "9000000009"},  # no system: ties nobody
     {"system": NHS},
@@ -63,7 +72,51 @@ def test_the_card_and_the_python_engine_read_identifiers_alike() -> None:
     got = read_rows(IDENTIFIER_TIES, _patients()).tables["patient_identifiers"]
     assert _rows(got) == sorted(_expected())
     assert identifier_pair(SHAPES[1]) == (NHS, "9000000009")
-    assert identifier_pair(SHAPES[2]) == (NHS, "900 000 0009")
+    assert identifier_pair(SHAPES[2]) == (NHS, "9000000009")
+    assert identifier_pair(SHAPES[3]) == (NHS, "9000000009")
+    assert identifier_pair(SHAPES[5]) == (NHS, "999 000 0019")
+    assert identifier_pair(SHAPES[10])[1] == "900 000 0009"  # type: ignore[index]
+
+
+def _named_rows(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted((r["ref"], r["system"], r["value"], r["nhs_number_not_valid"]) for r in rows)
+
+
+def _by_identifier() -> list[dict[str, Any]]:
+    return [
+        {"resourceType": "Condition", "id": f"c{i}", "subject": {"identifier": shape}}
+        for i, shape in enumerate(SHAPES)
+    ]
+
+
+def test_an_nhs_number_is_read_as_its_digits_only_when_it_is_one() -> None:
+    got = read_rows(IDENTIFIER_TIES, _by_identifier()).tables["identified_subjects"]
+    by_ref = {r["ref"]: (r["value"], r["nhs_number_not_valid"]) for r in got}
+    assert by_ref["Condition/c2"] == ("9000000009", False)
+    assert by_ref["Condition/c3"] == ("9000000009", False)
+    assert by_ref["Condition/c4"] == ("9990000018", False)
+    assert by_ref["Condition/c5"] == ("999 000 0019", True)
+    assert by_ref["Condition/c6"] == ("900 000 000", True)
+    assert by_ref["Condition/c7"] == ("900\t000\t0009", True)
+    assert by_ref["Condition/c9"] == ("999 000 001 0", True)
+    assert by_ref["Condition/c10"] == ("900 000 0009", False)  # an MRN: compared as written
+    # the card's own reading of her Patient's identifiers gives the same values
+    for i, shape in enumerate(SHAPES):
+        pair = identifier_pair(shape)
+        if pair is not None and f"Condition/c{i}" in by_ref:
+            assert by_ref[f"Condition/c{i}"][0] == pair[1]
+
+
+def test_duckdb_reads_nhs_numbers_as_the_python_engine(tmp_path: Path) -> None:
+    resources_in = _by_identifier()
+    folder = write_export({"Condition": resources_in}, tmp_path)
+    con = ibis.duckdb.connect()
+    files = {p.stem: [p] for p in sorted(folder.glob("*.ndjson"))}
+    resources = load_resources(con, files, IDENTIFIER_TIES, "ids")
+    rows, _, _ = compile_rows(IDENTIFIER_TIES, resources)
+    got = rows["identified_subjects"].to_pyarrow().to_pylist()
+    want = read_rows(IDENTIFIER_TIES, resources_in).tables["identified_subjects"]
+    assert _named_rows(got) == _named_rows(want)
 
 
 def test_duckdb_reads_identifiers_as_the_card_does(tmp_path: Path) -> None:
@@ -96,10 +149,16 @@ def test_tie_needs_one_woman_carrying_it() -> None:
         _named("Condition/4", 4, NHS, "4"),
         _named("Condition/5", 5, None, "1"),
         _named("Condition/6", 6, NHS, "9"),
+        {**_named("Condition/7", 7, NHS, "999 000 0019"), "nhs_number_not_valid": True},
     ]
     ties = tie(carried, named, {"old": "new"})
     assert ties.patient == {("Condition/1", 1): "a", ("Condition/3", 3): "new"}
-    assert ties.not_tied == {ON_TWO_PATIENTS: 1, NOT_CARRIED: 2, WITHOUT_SYSTEM_OR_VALUE: 1}
+    assert ties.not_tied == {
+        ON_TWO_PATIENTS: 1,
+        NOT_CARRIED: 2,
+        WITHOUT_SYSTEM_OR_VALUE: 1,
+        NHS_NUMBER_NOT_VALID: 1,
+    }
     assert ties.shared == 1
     summary = ties.summary()
     assert summary["resources_tied"] == 2

@@ -30,7 +30,7 @@ def test_hers(subject):
 @pytest.mark.parametrize(
     "subject",
     [
-        {"identifier": {"system": NHS, "value": "9990001113"}},
+        {"identifier": {"system": NHS, "value": "9990000026"}},  # a valid number, not hers
         {"identifier": {"value": "9990001112"}},
         {"identifier": {"system": NHS}},
         {"reference": "#p1"},
@@ -46,6 +46,30 @@ def test_not_tied(subject):
     assert problem == ScopeProblem("Observation.subject", another_patient=False)
     assert "cannot be tied to the patient in context" in problem.message
     assert "another patient" not in problem.message + problem.reason
+
+
+@pytest.mark.parametrize("value", ["9990001113", "999 000 1112", "999 000 111", "999-000-111X"])
+def test_an_nhs_number_that_is_not_one_is_named(value):
+    """Not 10 digits with a right check digit once spaces and hyphens are removed: never
+    reformatted (her "9990001112" is not "999 000 1112"), and the message says why."""
+    problem = scope_problem(_obs({"identifier": {"system": NHS, "value": value}}), "p1", HERS)
+    assert problem == ScopeProblem(
+        "Observation.subject", another_patient=False, nhs_number_not_valid=True
+    )
+    assert "NHS number is not a valid one" in problem.message
+    assert value not in problem.message + problem.reason
+
+
+def test_a_valid_nhs_number_is_compared_as_its_digits():
+    hers = frozenset({(NHS, "9990000018")})
+    for value in ("9990000018", "999 000 0018", "999-000-0018", "999 000-0018"):
+        assert (
+            scope_problem(_obs({"identifier": {"system": NHS, "value": value}}), "p1", hers) is None
+        )
+    # another system's value is compared as written
+    mrn = "https://trust.example.org/Id/mrn"
+    subject = {"identifier": {"system": mrn, "value": "999 000 0018"}}
+    assert scope_problem(_obs(subject), "p1", frozenset({(mrn, "9990000018")})) is not None
 
 
 def test_no_identifiers_known_ties_nothing():
