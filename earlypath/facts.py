@@ -10,6 +10,7 @@ from typing import Any
 
 from earlypath.model import Episode
 from earlypath.model.episode import HcgSample
+from earlypath.model.scan_location import REPORT_NOT_READ, location_now
 from earlypath.rules.ir import Fact
 
 ASSESSED_ON = Fact("assessed_on", "date")
@@ -195,6 +196,8 @@ def episode_facts(episode: Episode) -> dict[str, Any]:
         facts["scan_date"] = latest.date
         facts["scan_route"] = latest.route
         facts["scan_location"] = latest.location
+        if latest.location == REPORT_NOT_READ:  # an ectopic seen before stands (`location_now`)
+            facts["scan_location"] = location_now([(s.date, s.location) for s in episode.scans])
         facts["fetal_pole"] = latest.fetal_pole
         facts["fetal_heartbeat"] = latest.fetal_heartbeat
         facts["crl_mm"] = latest.crl_mm

@@ -36,6 +36,7 @@ import re
 from typing import Any, Literal, get_args
 
 from earlypath.errors import CellError  # defined with every error; flat.CellError still works
+from earlypath.model.scan_location import location_now
 
 FlatType = Literal["str", "date", "int", "float", "bool"]
 
@@ -282,7 +283,12 @@ def episode_to_flat(episode: dict[str, Any]) -> dict[str, Any]:
         "lmp": _as_date(episode.get("lmp")),
         "scan_date": _as_date(scan["date"]) if scan else None,
         "scan_route": scan.get("route") if scan else None,
-        "scan_location": scan.get("location") if scan else None,
+        # the latest scan's, but an ectopic seen before an unread report stands (`location_now`)
+        "scan_location": (
+            location_now([(_scan_date(s), s.get("location")) for s in episode.get("scans") or []])
+            if scan
+            else None
+        ),
         "fetal_pole": scan.get("fetal_pole") if scan else None,
         "fetal_heartbeat": scan.get("fetal_heartbeat") if scan else None,
         "crl_mm": scan.get("crl_mm") if scan else None,

@@ -23,6 +23,8 @@ SUMMARY_LIMIT = 140
 
 _MISSING_WORDS = {
     "scans": "a scan showing where the pregnancy is",
+    # a scan was done, its report not read (the reading names its day among the problems)
+    "scan_report": "the latest scan report read (record where it shows the pregnancy)",
     "vaginal_bleeding": "whether she has vaginal bleeding",
     "previous_miscarriages": "number of previous miscarriages",
     "lmp": "gestational age (LMP or crown-rump length)",

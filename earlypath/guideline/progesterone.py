@@ -20,7 +20,12 @@ from earlypath.facts import (
     VAGINAL_BLEEDING,
 )
 from earlypath.guideline.versions import BY_VERSION, recommendation
-from earlypath.guideline.vocabulary import IS_ECTOPIC, IS_INTRAUTERINE
+from earlypath.guideline.vocabulary import (
+    IS_ECTOPIC,
+    IS_INTRAUTERINE,
+    SCAN_REPORT_NOT_READ,
+    report_read_criterion,
+)
 from earlypath.rules.decision import (
     ALWAYS,
     Advice,
@@ -154,6 +159,14 @@ def _criteria(stop_day: int, stop_label: str) -> dict[str, Criterion]:
             "The latest scan does not show where the pregnancy is (no scan, or location unknown).",
             ("scans",),
         ),
+        # In place of the two above when the latest scan's report was not read (the location
+        # "report_not_read"): the scan that may confirm the pregnancy was done, so what is
+        # missing is its report, not a scan (HAZ-20 C20.13).
+        "scan_report": report_read_criterion(
+            "1.5.2",
+            "offering or continuing progesterone (it needs a scan-confirmed intrauterine "
+            "pregnancy)",
+        ),
     }
 
 
@@ -248,13 +261,18 @@ def progesterone_table(version: str, stop_day: int) -> DecisionTable:
             recommendations=_recommendations(version, _SUMMARIES_2019),
         )
 
-    eligibility = (
-        c["intrauterine"],
+    others = (
         c["bleeding"],
         c["previous_miscarriage"],
         c["no_miscarriage_diagnosed"],
         c["before_stop"],
     )
+    eligibility = (c["intrauterine"], *others)
+    # The latest scan's report was not read: the same verdicts with the report in place of the
+    # location, so `needs_information` names `scan_report` (an answer the report cannot change,
+    # such as no bleeding or 16 weeks reached, stands). The guard is never Unknown.
+    report_not_read = SCAN_REPORT_NOT_READ
+    awaiting_report = (c["scan_report"], *others)
     return DecisionTable(
         TOPIC,
         OUTCOMES,
@@ -265,11 +283,37 @@ def progesterone_table(version: str, stop_day: int) -> DecisionTable:
                 (Verdict("continue", "all_true", (is_she_on_it,), ("1.5.2", "1.5.3")),),
             ),
             Branch(
+                "not_on_progesterone_scan_report_not_read",
+                all_of(not_on, report_not_read),
+                (
+                    Verdict("do_not_offer", "any_false", awaiting_report, ("1.5.2",)),
+                    Verdict("offer", "all_true", awaiting_report, ("1.5.2", "1.5.3")),
+                ),
+            ),
+            Branch(
                 "not_on_progesterone",
                 not_on,
                 (
                     Verdict("do_not_offer", "any_false", eligibility, ("1.5.2",)),
                     Verdict("offer", "all_true", eligibility, ("1.5.2", "1.5.3")),
+                ),
+            ),
+            Branch(
+                "on_progesterone_scan_report_not_read",
+                all_of(ON_PROGESTERONE, report_not_read),
+                (
+                    Verdict(
+                        "stop",
+                        "any_true",
+                        (c["reached_stop"], c["miscarriage_diagnosed"], c["scan_report"]),
+                        ("1.5.3",),
+                    ),
+                    Verdict(
+                        "continue",
+                        "all_true",
+                        (c["scan_report"], c["no_miscarriage_diagnosed"], c["before_stop"]),
+                        ("1.5.3",),
+                    ),
                 ),
             ),
             Branch(

@@ -103,6 +103,24 @@ def scan_report_read(number: str, before: str, unless: Expr | None = None) -> Cr
     )
 
 
+def report_read_criterion(number: str, before: str) -> Criterion:
+    """True when the latest scan's report was read (or there is no scan), Unknown when it was
+    not: for a table that needs the location to be True (progesterone's eligibility), in place
+    of its location criterion when the report was not read, so `needs_information` names
+    `scan_report` rather than a scan (the scan was done)."""
+    return Criterion(
+        "scan_report_read",
+        SCAN_REPORT_READ,
+        number,
+        "The latest scan's report was read.",
+        "",
+        "A scan was done but its report has not been read (its findings are free text or a "
+        "PDF only, or none of them is coded as earlypath reads them): read the report of the "
+        f"latest scan and record where it shows the pregnancy before {before}.",
+        (SCAN_REPORT_MISSING,),
+    )
+
+
 def report_not_read_text(scan_day: Any, before: str) -> str:
     """What a section says (presentation only) when the latest scan's report was not read."""
     day = scan_day.isoformat() if hasattr(scan_day, "isoformat") else scan_day

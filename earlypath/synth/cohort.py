@@ -12,6 +12,11 @@ Rates and their sources (approximate; chosen to look like an early pregnancy uni
   et al., NEJM 2019) had 1,800 of 4,038 women with bleeding with >= 1 previous miscarriage.
 - ectopic pregnancy ~1.1% of pregnancies (NICE NG126 context: about 11 in 1,000); pregnancy of
   unknown location at the first scan ~8-10% of EPU scans (Kirk et al., Hum Reprod 2007).
+- a scan whose report could not be read (findings only as free text or a PDF, or coded as
+  earlypath does not read them): `REPORT_NOT_READ_SHARE` (1.5%) of scans, location
+  ``report_not_read`` (ASSUMPTION: no published rate; small, so that the audit's reports and the
+  engine-agreement tests on generated cohorts meet it; the FHIR export writes it as a scan
+  report with text only).
 - miscarriage diagnosed in ~12% of episodes with bleeding (15-20% of recognised pregnancies
   miscarry overall: Quenby et al., Lancet 2021;397:1658-67).
 - mothers' age: mean about 31 (ONS Births in England and Wales 2021: mean age 30.9).
@@ -55,6 +60,8 @@ ETHNICITY = ("White", "Asian", "Black", "Mixed", "Other", None)
 ETHNICITY_P = (0.768, 0.087, 0.038, 0.027, 0.02, 0.06)
 INEQUALITY_ODDS = {"Black": 0.55, "Asian": 0.75}
 DEPRIVED_ODDS = 0.7
+# The share of scans whose report could not be read (location "report_not_read"; ASSUMPTION).
+REPORT_NOT_READ_SHARE = 0.015
 AGE_BANDS = ("<20", "20-24", "25-29", "30-34", "35-39", "40+")
 _EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -98,7 +105,14 @@ def _chunk(seed: int, index: int, start: int, n: int) -> pa.Table:
 
     has_scan = rng.random(n) < 0.9
     u = rng.random(n)
-    location = np.where(u < 0.011, 1, np.where(u < 0.10, 2, 0))  # 0 IUP, 1 ectopic, 2 unknown
+    # 0 IUP, 1 ectopic, 2 unknown (a PUL), 3 a scan whose report was not read (findings as
+    # free text or a PDF only: REPORT_NOT_READ_SHARE of the scans, taken from the same draw so
+    # that every other column of the cohort is drawn as before)
+    location = np.where(
+        u < 0.011,
+        1,
+        np.where(u < 0.10, 2, np.where(u < 0.10 + REPORT_NOT_READ_SHARE, 3, 0)),
+    )
     scan_back = rng.integers(0, 4, n)
     scan_gest = gest - scan_back
     iup = has_scan & (location == 0)
@@ -160,7 +174,7 @@ def _chunk(seed: int, index: int, start: int, n: int) -> pa.Table:
 
     scan_days = assessed - scan_back
     route = np.where(rng.random(n) < 0.93, "transvaginal", "transabdominal")
-    loc_names = np.array(["intrauterine", "ectopic", "unknown"])[location]
+    loc_names = np.array(["intrauterine", "ectopic", "unknown", "report_not_read"])[location]
     allergy_u = rng.random(n)
     allergies = np.where(allergy_u < 0.02, "peanut", np.where(allergy_u < 0.05, "penicillin", ""))
     no_scan = ~has_scan

@@ -42,6 +42,11 @@ def test_fhir_export_on_duckdb_equals_the_reference_engine(exports: dict[str, Pa
         == pq.read_table(out / "py" / "episodes.parquet").to_pylist()
     )
     assert set(_episodes(out / "duck")) and duck.summary["by_group"]["ethnicity"]
+    # stop 26: the cohort draws scans whose report was not read; where the report decides,
+    # the audit asks for it (never a PUL, never "a scan"), and the summary counts it
+    unread = [e for e in _episodes(out / "duck").values() if "scan_report" in e["missing"]]
+    assert unread and all(e["decision"] == "needs_information" for e in unread)
+    assert duck.summary["data_quality"]["missing_facts"]["scan_report"] == len(unread)
 
 
 def test_fhir_and_csv_of_the_same_cohort_give_the_same_decisions(exports: dict[str, Path]) -> None:
@@ -64,6 +69,17 @@ def test_fhir_and_csv_of_the_same_cohort_give_the_same_decisions(exports: dict[s
         assert not _datable(rows[i]), i
         assert fhir[i]["decision"] == "needs_information", i
         assert {"vaginal_bleeding", "scans"} <= set(fhir[i]["missing"]), i
+    # stop 26: the scans whose report was not read (a text-only scan report in the export, the
+    # word in the CSV) are judged alike, the report named where it decides
+    unread = [i for i in both if rows[i]["scan_location"] == "report_not_read"]
+    assert len(unread) > 20
+    for i in unread:
+        if _datable(rows[i]):
+            assert (fhir[i]["decision"], fhir[i]["missing"]) == (
+                csv[i]["decision"],
+                csv[i]["missing"],
+            ), i
+            assert "scans" not in fhir[i]["missing"], i
     for i in both:
         for column in (
             "site",

@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 
 from earlypath import assess
+from earlypath.facts import episode_facts
 from earlypath.model import parse_episode
 from tests.generative.strategies import episodes
 
@@ -22,7 +23,9 @@ def decision(episode: dict[str, Any]) -> str:
 
 
 def latest_location(episode: dict[str, Any]) -> str | None:
-    return parse_episode(episode).latest_scan.location if episode["scans"] else None
+    """Where the rules place the pregnancy: the latest scan's location, but an ectopic seen
+    before an unread report stands (stop 26: the report is then not an Unknown)."""
+    return episode_facts(parse_episode(episode))["scan_location"]
 
 
 @SETTINGS

@@ -31,6 +31,7 @@ from tests.records.scan_shapes import (
     NO_OFFER,
     NOT_NAMED,
     OFFER,
+    REPORT_TO_READ,
     SCAN_AS_CONDITION,
     SCAN_DATING,
     SCAN_REPORTS,
@@ -45,6 +46,12 @@ SUMMARY_START = {
     NO_OFFER: "Progesterone not recommended",
     NEEDS_SCAN: "NG126 progesterone: needs a scan showing where the pregnancy is",
 }
+# stop 26: a scan was done, its report not read: the card asks for the report, not a scan
+NEEDS_THE_REPORT = "NG126 progesterone: needs the latest scan report read"
+
+
+def _summary_start(shape: str, decision: str) -> str:
+    return NEEDS_THE_REPORT if shape in REPORT_TO_READ else SUMMARY_START[decision]
 
 
 def _card(client: Any, resources: list[dict[str, Any]]) -> dict[str, Any]:
@@ -67,7 +74,7 @@ CASES = {
 @pytest.mark.parametrize("shape", sorted(CASES))
 def test_the_card_offers_only_on_a_confirmed_intrauterine_scan(client, shape):
     resources, decision = CASES[shape]
-    assert _card(client, resources)["summary"].startswith(SUMMARY_START[decision])
+    assert _card(client, resources)["summary"].startswith(_summary_start(shape, decision))
 
 
 def _named(rid: str) -> str:
@@ -135,12 +142,13 @@ def test_a_report_only_on_the_fhir_server_is_fetched_and_read(make_client):
 @pytest.mark.parametrize("shape", sorted(UNREAD_PROBLEMS))
 def test_a_later_scan_report_not_read_holds_the_offer_back_on_the_card(client, shape):
     """Stop 24: a scan report that could not be read, dated after the intrauterine scan, was only
-    named, and the card offered progesterone on the older scan. The card now says it needs a scan
-    showing where the pregnancy is and names the report as what holds the offer back (and does
-    not where a location read that day, or later, stands)."""
+    named, and the card offered progesterone on the older scan. The card now says it needs the
+    latest scan report read (stop 26: it said "a scan showing where the pregnancy is", though a
+    scan was done) and names the report as what holds the offer back (and does not where a
+    location read that day, or later, stands)."""
     resources, decision = UNREAD_REPORTS[shape]
     card = _card(client, resources)
-    assert card["summary"].startswith(SUMMARY_START[decision]), card["summary"]
+    assert card["summary"].startswith(_summary_start(shape, decision)), card["summary"]
     for message in UNREAD_PROBLEMS[shape]:
         assert f"- {md('DiagnosticReport/us-report')}: {md(message)}" in card["detail"], message
     holds_back = md(definition.UNREAD_REPORT_MESSAGE)

@@ -643,3 +643,18 @@ UNREAD_PROBLEMS: dict[str, tuple[str, ...]] = {
     "undated-text-only-report-after-confirmed-iup": (definition.SCAN_TEXT_ONLY_MESSAGE, _UNDATED),
     "text-only-report-after-ectopic": (definition.SCAN_TEXT_ONLY_MESSAGE, _HOLDS_BACK),
 }
+
+# The shapes whose latest scan is a report that could not be read (the episode's location
+# "report_not_read"): progesterone's `needs_information` names the report (`scan_report`) as the
+# pathway sections do, not "a scan" (stop 26: it named `scans`, though a scan was done).
+REPORT_TO_READ = frozenset(
+    {
+        "report-contained-unreferred",
+        "report-contained-code-not-an-object",
+        "scan-report-free-text-only",
+        "scan-report-presented-form-only",
+        "scan-report-conclusion-none-read",
+        "scan-report-contained-none-read",
+        *(shape for shape, (_, decision) in UNREAD_REPORTS.items() if decision == NEEDS_SCAN),
+    }
+)
