@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from earlypath.facts import _hcg_facts, episode_facts
 from earlypath.model import Episode, HcgSample, Scan, parse_episode
+from earlypath.model.scan_location import location_now
 from tests.pathway.strategies import episodes
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -32,7 +33,9 @@ def episode_facts_reference(episode: Episode) -> dict[str, Any]:
         "lmp": episode.lmp,
         "scan_date": latest.date if latest else None,
         "scan_route": latest.route if latest else None,
-        "scan_location": latest.location if latest else None,
+        # where the pregnancy is now: the latest scan's, an ectopic seen before an unread report
+        # kept (stop 26, `location_now`, tested on its own in test_scan_location_now.py)
+        "scan_location": location_now([(s.date, s.location) for s in episode.scans]),
         "fetal_pole": latest.fetal_pole if latest else None,
         "fetal_heartbeat": latest.fetal_heartbeat if latest else None,
         "crl_mm": latest.crl_mm if latest else None,
