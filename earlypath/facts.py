@@ -10,8 +10,8 @@ from typing import Any
 
 from earlypath.model import Episode
 from earlypath.model.episode import HcgSample
-from earlypath.model.scan_location import REPORT_NOT_READ, location_now
 from earlypath.rules.ir import Fact
+from earlypath.scan_location import REPORT_NOT_READ, location_now
 
 ASSESSED_ON = Fact("assessed_on", "date")
 PREVIOUS_MISCARRIAGES = Fact("previous_miscarriages", "int")

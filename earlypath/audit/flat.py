@@ -36,7 +36,10 @@ import re
 from typing import Any, Literal, get_args
 
 from earlypath.errors import CellError  # defined with every error; flat.CellError still works
-from earlypath.model.scan_location import location_now
+
+# a module of its own, outside `earlypath.model`: importing that package loads pydantic, which a
+# warm audit never imports (tests/audit/test_duckdb_warm_start.py)
+from earlypath.scan_location import location_now
 
 FlatType = Literal["str", "date", "int", "float", "bool"]
 

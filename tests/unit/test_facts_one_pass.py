@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from earlypath.facts import _hcg_facts, episode_facts
 from earlypath.model import Episode, HcgSample, Scan, parse_episode
-from earlypath.model.scan_location import location_now
+from earlypath.scan_location import location_now
 from tests.pathway.strategies import episodes
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,7 +1,7 @@
 """Stop 26: a hand-typed episode (CLI, web form, API) with an ectopic pregnancy seen on an
 earlier scan and then a scan whose report was not read is judged as the FHIR reading judges the
 same record: the ectopic stands (an unread report never hides it). One rule
-(`earlypath.model.scan_location.location_now`) for the engines' facts and for an episode made a
+(`earlypath.scan_location.location_now`) for the engines' facts and for an episode made a
 flat audit row; without it both read the unread report alone ("report_not_read")."""
 
 from __future__ import annotations
