@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from earlypath.fhir import mapping
 from earlypath.records import ir as rir
 from earlypath.records import python as records
-from earlypath.records.python_source import _count_uses, _Source
 from earlypath.rules import ir
+from tests.records.test_true_test_source import _source  # one expression's generated source
 
 NUM, FLAG, TEXT = rir.Field("a", "num"), rir.Field("b", "bool"), rir.Field("c", "str")
 
@@ -75,12 +75,6 @@ def test_is_it_true_equals_the_closures(condition: Any, listed: list[dict[str, A
         ours, theirs = _values(True, roots, resource), _values(False, roots, resource)
         assert ours == theirs
         assert [type(v) for v in ours] == [type(v) for v in theirs]
-
-
-def _source(root: Any) -> str:
-    helpers = records._Compiler({}, records._State(), True).helpers()
-    source = _Source("json", helpers, lambda e: None, _count_uses([root]))
-    return source.ref(root)[0] + "\n".join(source.lines)
 
 
 def test_a_comparison_asked_whether_it_is_true_is_its_own_test() -> None:
