@@ -30,6 +30,7 @@ __all__ = [
     "jsonable",
     "prepare",
     "reasons",
+    "rendered_if_fixed",
     "rendered_text",
     "section_output",
 ]
@@ -396,21 +397,9 @@ def rendered_text(
     if values is None:
         values = _Values(prepared.value_fns, facts)
     reads = _Reads(values)
-    rendered = section.render(outcomes, reads, version)  # type: ignore[arg-type]
-    for value in rendered.values():
-        if type(value) not in _PLAIN:
-            rendered = {
-                k: v if type(v) in _PLAIN else jsonable(v, True) for k, v in rendered.items()
-            }
-            break
-    inner = b""
-    if rendered:
-        if not _FIXED.isdisjoint(rendered):
-            return None
-        try:
-            inner = text_of(rendered)[1:-1]
-        except orjson.JSONEncodeError:
-            return None
+    inner = _render_text(section, version, outcomes, reads)
+    if inner is None:
+        return None
     names = tuple(reads.names)
     try:
         key = (told, names, tuple(_exactly(values[n]) for n in names))
@@ -424,6 +413,59 @@ def rendered_text(
     if len(sequences) < _READS_KEPT and all(names != n for n, _ in sequences):
         sequences.append((names, _exact_values(prepared, names)))
     kept[key] = inner
+    return inner
+
+
+def _render_text(
+    section: Section, version: str, outcomes: dict[str, str], values: Mapping[str, Any]
+) -> bytes | None:
+    """The render's values as JSON text without braces (empty if none); None where they cannot
+    be written in a template's place (the reference path decides)."""
+    rendered = section.render(outcomes, values, version)  # type: ignore[arg-type]
+    for value in rendered.values():
+        if type(value) not in _PLAIN:
+            rendered = {
+                k: v if type(v) in _PLAIN else jsonable(v, True) for k, v in rendered.items()
+            }
+            break
+    if not rendered:
+        return b""
+    if not _FIXED.isdisjoint(rendered):
+        return None
+    try:
+        return text_of(rendered)[1:-1]
+    except orjson.JSONEncodeError:
+        return None
+
+
+def rendered_if_fixed(
+    section: Section,
+    prepared: PreparedSection,
+    version: str,
+    facts: Facts,
+    outcomes: dict[str, str],
+    held: frozenset[str],
+) -> bytes | None:
+    """The rendered values' JSON text without braces (empty if none) where it is the same for
+    every episode whose key holds the facts named in ``held`` at these values and tells these
+    outcomes; None where it may not be (a value it reads rests on a fact not held).
+
+    A render reads only the outcomes and the values, and which value it reads next only on
+    those it has read (see `rendered_text`); a value is a pure function of the facts its rule
+    reads. So where every value this render reads rests only on held facts, two episodes with
+    equal keys read the same values and get the same text: the whole assessment's template
+    writes it as text, not as a hole filled per episode. (Since stop 25 most sections' renders
+    read whether the scan report was read, a test of the scan's location, which the key holds:
+    without this, every such section cost a rendered hole per assessment.)"""
+    if outcomes["main"] == NOT_APPLICABLE:  # the render reads no value (all Unknown)
+        return _render_text(section, version, outcomes, prepared.no_values)
+    reads = _Reads(_Values(prepared.value_fns, facts))
+    inner = _render_text(section, version, outcomes, reads)
+    exprs = prepared.value_exprs
+    for name in reads.names:
+        expr = exprs.get(name)
+        if expr is None or not all(fact.name in held for fact in ir.facts_in(expr)):
+            return None
     return inner
 
 
