@@ -83,6 +83,18 @@ class PreparedSection:
     )
     # The values' rules (for the generated function of a sequence of reads).
     value_exprs: dict[str, ir.Expr] = field(default_factory=dict)
+    # The names of the facts each value's rule reads, found when first asked (`value_facts`).
+    _value_facts: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def value_facts(self, name: str) -> frozenset[str] | None:
+        """The names of the facts the value ``name`` is computed from; None if it has no rule."""
+        known = self._value_facts.get(name)
+        if known is None:
+            expr = self.value_exprs.get(name)
+            if expr is None:
+                return None
+            known = self._value_facts[name] = frozenset(f.name for f in ir.facts_in(expr))
+        return known
 
     def key_function(self) -> KeyFunction | None:
         """The section's generated key function (`earlypath.engines.fused`); None where a
@@ -461,10 +473,9 @@ def rendered_if_fixed(
         return _render_text(section, version, outcomes, prepared.no_values)
     reads = _Reads(_Values(prepared.value_fns, facts))
     inner = _render_text(section, version, outcomes, reads)
-    exprs = prepared.value_exprs
     for name in reads.names:
-        expr = exprs.get(name)
-        if expr is None or not all(fact.name in held for fact in ir.facts_in(expr)):
+        facts_read = prepared.value_facts(name)
+        if facts_read is None or not facts_read <= held:
             return None
     return inner
 
