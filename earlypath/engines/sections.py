@@ -7,7 +7,7 @@ policy); the tables are evaluated by `earlypath.engines.tables` (the one referen
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -471,13 +471,29 @@ def rendered_if_fixed(
     without this, every such section cost a rendered hole per assessment.)"""
     if outcomes["main"] == NOT_APPLICABLE:  # the render reads no value (all Unknown)
         return _render_text(section, version, outcomes, prepared.no_values)
+    # The text `rendered_text` kept for these values, where it did (the section-by-section
+    # path has just filled this section): it tells which names the render read, unrun.
+    told = tuple(outcomes.values())
+    for names, exact in prepared.reads.get(told, ()):
+        try:
+            read = exact(facts) if exact is not None else None
+            text = None if read is None else prepared.rendered.get((told, names, read))
+        except Exception:  # noqa: BLE001 - a value that cannot be computed: the render runs
+            break
+        if text is not None:
+            return text if _rests_on(prepared, names, held) else None
     reads = _Reads(_Values(prepared.value_fns, facts))
     inner = _render_text(section, version, outcomes, reads)
-    for name in reads.names:
+    return inner if _rests_on(prepared, reads.names, held) else None
+
+
+def _rests_on(prepared: PreparedSection, names: Iterable[str], held: frozenset[str]) -> bool:
+    """Whether every value named is computed from facts named in ``held`` only."""
+    for name in names:
         facts_read = prepared.value_facts(name)
         if facts_read is None or not facts_read <= held:
-            return None
-    return inner
+            return False
+    return True
 
 
 def _rendered(
