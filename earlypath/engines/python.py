@@ -27,7 +27,13 @@ from earlypath.engines.fused import (
     expr_function,
     section_key_function,
 )
-from earlypath.engines.sections import PreparedSection, prepare, rendered_text, section_output
+from earlypath.engines.sections import (
+    PreparedSection,
+    prepare,
+    rendered_if_fixed,
+    rendered_text,
+    section_output,
+)
 from earlypath.engines.tables import CompiledTable, compile_table
 from earlypath.engines.templates import KEYS_KEPT, NOT_KEPT, PLAN, Markers, Template, fact_text
 from earlypath.facts import episode_facts
@@ -206,6 +212,8 @@ class _Parts:
             tables = [[self.progesterone.table.table]]
             tables += [self.sections[s.name].key_tables() for s in pathway_sections()]
             slot.fn = assessment_key_function(tables, _GESTATION_VALUES) if keyed else None
+            if slot.fn is not None:
+                slot.held = frozenset(name for shown in slot.fn.shown for name, _ in shown)
             slot.built = True
         return slot.fn
 
@@ -227,6 +235,8 @@ class _WholeKey:
     calls: int = 0
     built: bool = False
     fn: Any = None
+    # The plain facts the key holds (each section's ``shown``): equal keys, equal values.
+    held: frozenset[str] = frozenset()
 
 
 # (version, id(policy), id(pathway policy)) -> (policy, pathway policy, parts). Keyed by
@@ -750,6 +760,7 @@ def _whole_template(
     kept = parts.progesterone.by_key.get(keys[0])
     if not isinstance(kept, tuple):
         return NOT_KEPT
+    held = parts._whole_key.held  # a section's render reading only these is text, not a hole
     template_of_progesterone, outcome = kept
     pieces: list[bytes | str | Hole] = [
         b'{"earlypath_version":' + text_of(__version__) + b',"assessed_on":',
@@ -769,7 +780,15 @@ def _whole_template(
             pieces.append(text_of(known))
         elif isinstance(known, tuple):
             template_of_section, outcomes = known
-            rendered = _rendered_hole(section, prepared, parts.guideline.version, outcomes)
+            version = parts.guideline.version
+            fixed = rendered_if_fixed(section, prepared, version, facts, outcomes, held)
+            rendered: Hole | bytes = (
+                _rendered_hole(section, prepared, version, outcomes)
+                if fixed is None
+                else b"," + fixed
+                if fixed
+                else b""
+            )
             try:
                 pieces += template_of_section.pieces(rendered)
             except ValueError:

@@ -7,7 +7,7 @@ policy); the tables are evaluated by `earlypath.engines.tables` (the one referen
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -30,6 +30,7 @@ __all__ = [
     "jsonable",
     "prepare",
     "reasons",
+    "rendered_if_fixed",
     "rendered_text",
     "section_output",
 ]
@@ -82,6 +83,18 @@ class PreparedSection:
     )
     # The values' rules (for the generated function of a sequence of reads).
     value_exprs: dict[str, ir.Expr] = field(default_factory=dict)
+    # The names of the facts each value's rule reads, found when first asked (`value_facts`).
+    _value_facts: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def value_facts(self, name: str) -> frozenset[str] | None:
+        """The names of the facts the value ``name`` is computed from; None if it has no rule."""
+        known = self._value_facts.get(name)
+        if known is None:
+            expr = self.value_exprs.get(name)
+            if expr is None:
+                return None
+            known = self._value_facts[name] = frozenset(f.name for f in ir.facts_in(expr))
+        return known
 
     def key_function(self) -> KeyFunction | None:
         """The section's generated key function (`earlypath.engines.fused`); None where a
@@ -396,21 +409,9 @@ def rendered_text(
     if values is None:
         values = _Values(prepared.value_fns, facts)
     reads = _Reads(values)
-    rendered = section.render(outcomes, reads, version)  # type: ignore[arg-type]
-    for value in rendered.values():
-        if type(value) not in _PLAIN:
-            rendered = {
-                k: v if type(v) in _PLAIN else jsonable(v, True) for k, v in rendered.items()
-            }
-            break
-    inner = b""
-    if rendered:
-        if not _FIXED.isdisjoint(rendered):
-            return None
-        try:
-            inner = text_of(rendered)[1:-1]
-        except orjson.JSONEncodeError:
-            return None
+    inner = _render_text(section, version, outcomes, reads)
+    if inner is None:
+        return None
     names = tuple(reads.names)
     try:
         key = (told, names, tuple(_exactly(values[n]) for n in names))
@@ -425,6 +426,74 @@ def rendered_text(
         sequences.append((names, _exact_values(prepared, names)))
     kept[key] = inner
     return inner
+
+
+def _render_text(
+    section: Section, version: str, outcomes: dict[str, str], values: Mapping[str, Any]
+) -> bytes | None:
+    """The render's values as JSON text without braces (empty if none); None where they cannot
+    be written in a template's place (the reference path decides)."""
+    rendered = section.render(outcomes, values, version)  # type: ignore[arg-type]
+    for value in rendered.values():
+        if type(value) not in _PLAIN:
+            rendered = {
+                k: v if type(v) in _PLAIN else jsonable(v, True) for k, v in rendered.items()
+            }
+            break
+    if not rendered:
+        return b""
+    if not _FIXED.isdisjoint(rendered):
+        return None
+    try:
+        return text_of(rendered)[1:-1]
+    except orjson.JSONEncodeError:
+        return None
+
+
+def rendered_if_fixed(
+    section: Section,
+    prepared: PreparedSection,
+    version: str,
+    facts: Facts,
+    outcomes: dict[str, str],
+    held: frozenset[str],
+) -> bytes | None:
+    """The rendered values' JSON text without braces (empty if none) where it is the same for
+    every episode whose key holds the facts named in ``held`` at these values and tells these
+    outcomes; None where it may not be (a value it reads rests on a fact not held).
+
+    A render reads only the outcomes and the values, and which value it reads next only on
+    those it has read (see `rendered_text`); a value is a pure function of the facts its rule
+    reads. So where every value this render reads rests only on held facts, two episodes with
+    equal keys read the same values and get the same text: the whole assessment's template
+    writes it as text, not as a hole filled per episode. (Since stop 25 most sections' renders
+    read whether the scan report was read, a test of the scan's location, which the key holds:
+    without this, every such section cost a rendered hole per assessment.)"""
+    if outcomes["main"] == NOT_APPLICABLE:  # the render reads no value (all Unknown)
+        return _render_text(section, version, outcomes, prepared.no_values)
+    # The text `rendered_text` kept for these values, where it did (the section-by-section
+    # path has just filled this section): it tells which names the render read, unrun.
+    told = tuple(outcomes.values())
+    for names, exact in prepared.reads.get(told, ()):
+        try:
+            read = exact(facts) if exact is not None else None
+            text = None if read is None else prepared.rendered.get((told, names, read))
+        except Exception:  # noqa: BLE001 - a value that cannot be computed: the render runs
+            break
+        if text is not None:
+            return text if _rests_on(prepared, names, held) else None
+    reads = _Reads(_Values(prepared.value_fns, facts))
+    inner = _render_text(section, version, outcomes, reads)
+    return inner if _rests_on(prepared, reads.names, held) else None
+
+
+def _rests_on(prepared: PreparedSection, names: Iterable[str], held: frozenset[str]) -> bool:
+    """Whether every value named is computed from facts named in ``held`` only."""
+    for name in names:
+        facts_read = prepared.value_facts(name)
+        if facts_read is None or not facts_read <= held:
+            return False
+    return True
 
 
 def _rendered(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import inspect
 import json
 import sys
 from collections.abc import Iterator
@@ -231,3 +232,54 @@ def test_the_key_function_is_built_after_some_assessments(monkeypatch: pytest.Mo
     assert [parts.assessment_key() for _ in range(49)] == [None] * 49
     built = parts.assessment_key()
     assert built is not None and parts.assessment_key() is built
+
+
+def _rendered_holes(template: Any) -> list[str]:
+    """The sections whose rendered values a kept whole assessment fills per episode."""
+    return [
+        inspect.getclosurevars(hole).nonlocals["section"].name
+        for _, hole in template.calls
+        if getattr(hole, "__qualname__", "").startswith("_rendered_hole")
+    ]
+
+
+def test_a_render_reading_only_facts_the_key_holds_is_text_not_a_hole(
+    fresh_templates: None,
+) -> None:
+    """Referral's and the scan section's renders read only whether the scan report was read
+    (a test of the scan's location, which the key holds): their rendered values are the same
+    for every episode of the key, so the kept assessment holds them as text. The hCG
+    section's render reads the samples (not held): still a hole."""
+    text = '{"assessed_on": "2024-03-04", "lmp": "2024-01-15", "vaginal_bleeding": true}'
+    episode = parse_episode_json(text)
+    assert assess_json(episode) == _reference(episode)  # the template is made
+    (template,) = [t for p in EVERY_PARTS for t in p.whole.values()]
+    assert _rendered_holes(template) == ["hcg_assessment"]
+    assert assess_json(episode) == _reference(episode)  # filled from it
+
+
+def test_an_unread_report_names_each_episodes_scan_day(
+    fresh_templates: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where a render reads a value the key does not hold (the unread report's scan day),
+    the rendered values stay a hole: two episodes of one key, each with its own day, both
+    filled from the one kept template, each the reference bytes."""
+
+    def episode(day: str) -> Any:
+        scan = {"date": day, "location": "report_not_read"}
+        return parse_episode_json(
+            json.dumps({"assessed_on": "2024-03-04", "lmp": "2024-01-15", "scans": [scan]})
+        )
+
+    first, second = episode("2024-03-01"), episode("2024-02-27")
+    want = _reference(second)
+    assert b"The scan report of 2024-02-27 has not been read" in want
+    assert assess_json(first) == _reference(first)  # the template is made
+    (template,) = [t for p in EVERY_PARTS for t in p.whole.values()]
+    assert "referral" in _rendered_holes(template)
+
+    def not_called(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the section-by-section path ran for a kept key")
+
+    monkeypatch.setattr(engine, "_assessment_of", not_called)
+    assert assess_json(second) == want
