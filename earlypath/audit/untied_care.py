@@ -26,8 +26,9 @@ import ibis.expr.types as ir_t
 
 from earlypath.audit.evaluated import NO_SITE
 from earlypath.audit.fhir_flat import AUDIT_READING, MAY_BE_CARE_GIVEN
-from earlypath.records.ibis_compile import compile_rows, loaded_absent, row_test
+from earlypath.records.ibis_compile import compile_rows, left_out, loaded_absent, row_test
 from earlypath.records.ir import EpisodeSpec, RowSpec
+from earlypath.records.kept_count import count_kept
 from earlypath.rules.ir import Const
 
 __all__ = ["count_untied_care"]
@@ -82,6 +83,30 @@ def _tied_to_nobody(
     return care.anti_join(held, care["patient"] == held["held"]).view()
 
 
+def _count_tied_to_nobody(
+    con: Any,
+    resources: dict[str, ir_t.Table],
+    absent: frozenset[str],
+    by_identifier: str | None,
+    patients: ir_t.Table,
+) -> int:
+    """The care records (any medicine) tied to no Patient of the export: the first look, its
+    SQL kept between runs (`kept_count.count_kept`: building and rendering it took about as much
+    CPU as running it, on every audit, w12-fhir11)."""
+    tables = dict(resources, patients=patients)
+    if by_identifier is not None:
+        tables["by_identifier"] = con.table(by_identifier)
+
+    def untied() -> ir_t.Table:
+        subjects = compile_rows(_CARE_SUBJECTS, resources, absent=absent)[0]["care_subjects"]
+        return _tied_to_nobody(con, subjects, by_identifier, patients)
+
+    # the build depends on the tables given (their schemas are in the key) and on which specs
+    # an absent type leaves out
+    what = ("untied-care/1", left_out(_CARE_SUBJECTS, absent))
+    return count_kept(con, what, _CARE_SUBJECTS, tables, untied)
+
+
 def count_untied_care(
     con: Any,
     resources: dict[str, ir_t.Table],
@@ -95,9 +120,7 @@ def count_untied_care(
     ``provider``), for summary.json (`as_summary`); ``fetch`` runs a query. First, whether any
     care record at all is tied to nobody (its medicine not read): if none, nothing more."""
     absent = loaded_absent(resources)
-    subjects = compile_rows(_CARE_SUBJECTS, resources, absent=absent)[0]["care_subjects"]
-    untied = _tied_to_nobody(con, subjects, by_identifier, patients)
-    if not fetch(con, untied.aggregate(n=untied.count()))[0]["n"]:
+    if not _count_tied_to_nobody(con, resources, absent, by_identifier, patients):
         return {}
     rows, _, types = compile_rows(_CARE_ROWS, resources, absent=absent)
     care = _tied_to_nobody(con, _may_be_care(rows, types), by_identifier, patients)

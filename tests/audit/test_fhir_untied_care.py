@@ -128,3 +128,43 @@ def test_an_export_without_untied_care_says_nothing_of_it(tmp_path: Path) -> Non
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert "progesterone_care_not_tied" not in summary["fhir_export"]
     assert "name no patient we hold" not in (tmp_path / "out" / "report.html").read_text()
+
+
+@pytest.mark.parametrize("untied", [True, False], ids=["untied care", "none"])
+def test_the_first_look_is_kept_and_replayed_without_building_it(
+    untied: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first look (any care record tied to nobody?) is run from SQL kept between runs: a
+    second audit, as a new process, builds none of it and writes the same summary (w12-fhir11).
+    With untied care (the identifier tie's table joined) and without (no table)."""
+    from earlypath.audit import untied_care
+    from earlypath.records import kept_count
+
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(tmp_path / "plans"))
+    monkeypatch.setattr(kept_count, "_SQL", {})
+    export = (
+        untied_care_export()
+        if untied
+        else one_export({"tied": export_of([*eligible_resources(), request_here()])})
+    )
+    folder = write_export(export, tmp_path / "in")
+    run_audit(folder, tmp_path / "first", engine="duckdb")
+    compile_rows = untied_care.compile_rows
+
+    def not_the_first_look(spec: Any, *args: Any, **kwargs: Any) -> Any:
+        assert spec is not untied_care._CARE_SUBJECTS, "the first look was built again"
+        return compile_rows(spec, *args, **kwargs)
+
+    monkeypatch.setattr(kept_count, "_SQL", {})  # as a new process
+    monkeypatch.setattr(untied_care, "compile_rows", not_the_first_look)
+    run_audit(folder, tmp_path / "again", engine="duckdb")
+    first, again = (
+        {
+            k: v
+            for k, v in json.loads((tmp_path / run / "summary.json").read_text("utf-8")).items()
+            if k not in ("generated_at", "seconds", "timings_seconds")  # the run's own
+        }
+        for run in ("first", "again")
+    )
+    assert again == first
+    assert ("progesterone_care_not_tied" in again["fhir_export"]) is untied

@@ -37,8 +37,9 @@ def test_a_new_process_replays_the_kept_sql(
     monkeypatch.setattr(ibis_compile, "_PLANS", {})
     monkeypatch.setattr(kept_count, "_SQL", {})
     compiled = _flat(export)
-    # the reading's plan, and the identifier count's SQL (`kept_count`, since stop 24)
-    assert len(list(tmp_path.glob("*.json"))) == 2
+    # the reading's plan, the identifier count's SQL (`kept_count`, since stop 24) and the
+    # untied-care first look's (`untied_care`, since stop 27)
+    assert len(list(tmp_path.glob("*.json"))) == 3
 
     def no_compiling(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("compiled again")
