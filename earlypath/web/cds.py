@@ -164,9 +164,12 @@ class CdsJSONResponse(JSONResponse):
     """
 
     def __init__(self, content: Any, status_code: int = 200) -> None:
+        self._answer(dumps_bytes(content), status_code)
+
+    def _answer(self, body: bytes, status_code: int) -> None:
         self.status_code = status_code
         self.background = None
-        self.body = body = dumps_bytes(content)
+        self.body = body
         self.raw_headers = [
             (b"content-length", str(len(body)).encode()),
             (b"content-type", b"application/json"),
@@ -179,13 +182,7 @@ class CdsJSONResponse(JSONResponse):
     def of_text(cls, body: bytes) -> CdsJSONResponse:
         """A 200 answer whose JSON text is written already (`decision_response`)."""
         response = cls.__new__(cls)
-        response.status_code = 200
-        response.background = None
-        response.body = body
-        response.raw_headers = [
-            (b"content-length", str(len(body)).encode()),
-            (b"content-type", b"application/json"),
-        ]
+        response._answer(body, 200)
         return response
 
 
