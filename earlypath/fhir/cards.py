@@ -11,7 +11,7 @@ import binascii
 import functools
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from earlypath.errors import Problem
@@ -261,6 +261,16 @@ def detail_markdown(
     if extra:
         lines += extra + [""]
     lines.append(_engine_detail(assessment))
+    lines += record_lines(problems, evidence)
+    return "\n".join(lines)
+
+
+def record_lines(
+    problems: list[Problem] | None, evidence: dict[str, list[str]] | None
+) -> list[str]:
+    """The detail's lines that come from the record (its evidence and problems), escaped
+    afresh each time; each section starts with an empty line (after the engine's part)."""
+    lines: list[str] = []
     if evidence:
         lines += ["", "**Data used**"]
         items = sorted(evidence.items())
@@ -273,7 +283,7 @@ def detail_markdown(
     if problems:
         lines += ["", "**Data that could not be used**"]
         lines += [f"- {md(pr.field)}: {md(pr.message)}" for pr in problems]
-    return "\n".join(lines)
+    return lines
 
 
 def _engine_lines(assessment: dict[str, Any]) -> list[str]:
@@ -327,9 +337,15 @@ def _engine_lines(assessment: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _card(summary: str, indicator: str, assessment: dict[str, Any], detail: str) -> dict[str, Any]:
+def _card(
+    summary: str,
+    indicator: str,
+    assessment: dict[str, Any],
+    detail: str,
+    new_uuid: Callable[[], str] = _new_uuid,
+) -> dict[str, Any]:
     return {
-        "uuid": _new_uuid(),
+        "uuid": new_uuid(),
         "summary": _short(summary),
         "indicator": indicator,
         "detail": detail,
@@ -344,9 +360,20 @@ def decision_card(
     evidence: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """The card for the engine's progesterone decision (patient-view)."""
+    detail = detail_markdown(assessment, problems, evidence)
+    return card_of_decision(assessment, patient_id, detail, _new_uuid)
+
+
+def card_of_decision(
+    assessment: dict[str, Any],
+    patient_id: str | None,
+    detail: str,
+    new_uuid: Callable[[], str],
+) -> dict[str, Any]:
+    """`decision_card` with its detail written, its UUIDs drawn from ``new_uuid`` (in the
+    order: the card's, the draft order's id, the suggestion's)."""
     p = assessment["progesterone"]
     decision = p["decision"]
-    detail = detail_markdown(assessment, problems, evidence)
     plan = p.get("plan")
     if decision == "offer" and plan:
         card = _card(
@@ -355,12 +382,13 @@ def decision_card(
             "info",
             assessment,
             detail,
+            new_uuid,
         )
-        order = plan_to_medication_request(plan, patient_id, request_id=_new_uuid())
+        order = plan_to_medication_request(plan, patient_id, request_id=new_uuid())
         card["suggestions"] = [
             {
                 "label": f"Order progesterone 400 mg vaginal twice daily to {plan['stop_on']}",
-                "uuid": _new_uuid(),
+                "uuid": new_uuid(),
                 "isRecommended": True,
                 "actions": [
                     {
@@ -383,6 +411,7 @@ def decision_card(
             "info",
             assessment,
             detail,
+            new_uuid,
         )
     if decision == "stop":
         return _card(
@@ -390,13 +419,18 @@ def decision_card(
             "warning",
             assessment,
             detail,
+            new_uuid,
         )
     if decision == "needs_information":
         missing = ", ".join(_MISSING_WORDS.get(m, m) for m in p["missing"]) or "see detail"
-        return _card(f"NG126 progesterone: needs {missing}", "info", assessment, detail)
+        return _card(f"NG126 progesterone: needs {missing}", "info", assessment, detail, new_uuid)
     first = p["reasons"][0] if p["reasons"] else "see detail"
     return _card(
-        f"Progesterone not recommended by {_recs(assessment)}: {first}", "info", assessment, detail
+        f"Progesterone not recommended by {_recs(assessment)}: {first}",
+        "info",
+        assessment,
+        detail,
+        new_uuid,
     )
 
 
