@@ -43,6 +43,8 @@ def test_the_card_reads_a_previous_ectopic_pregnancy(name: str) -> None:
     assert (named is not None) == (expected is True), name
     if named:
         assert named == [f"{resources[0]['resourceType']}/{resources[0]['id']}"], name
+        # read, so never named as a record ignored ("has no usable date ...; ignored")
+        assert not [p for p in reading.problems if "ectopic" in p.message], name
 
 
 def test_duckdb_reads_a_previous_ectopic_pregnancy_as_the_card_does(tmp_path: Path) -> None:
