@@ -2207,13 +2207,11 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
         "ectopic_unknown",
         Agg("any", "clinical", _ECTOPIC_MAY_BE_THIS, Const(True), evidence="scans"),
     ),
+    # True, or None over no such row (never False): a step of its own, so that the generated
+    # reading runs it inline (`tests/records/test_reading_calls_saved.py`)
     (
         "previous_ectopic",
-        If(
-            _yes(Agg("any", "clinical", _ECTOPIC_BEFORE, Const(True), evidence="previous_ectopic")),
-            Const(True),
-            Const(None),
-        ),
+        Agg("any", "clinical", _ECTOPIC_BEFORE, Const(True), evidence="previous_ectopic"),
     ),
     ("last_scan_day", Agg("max", "clinical", _SCAN_ROW, _SCAN_DAY)),
     ("scans", _SCANS),
