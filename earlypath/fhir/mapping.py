@@ -162,6 +162,8 @@ def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
             "lmp": lmp.isoformat() if lmp else None,
             "scans": [_scan(day) for day in values["scans"]],
             "miscarriage_diagnosed": values["miscarriage_diagnosed"],
+            # True or Unknown, never False: a record without one says nothing (stop 27)
+            "previous_ectopic": values["previous_ectopic"],
             "on_progesterone": values["on_progesterone"],
             "allergies": values["allergies"],
         },

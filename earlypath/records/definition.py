@@ -1808,8 +1808,9 @@ _NO_SPAN = And((IsNull(_EARLIEST), IsNull(_LATEST)))
 #   makes the location of the latest scan unknown unless that scan shows an ectopic
 #   (`needs_information`, never "intrauterine"), the record named for a clinician to confirm;
 # - a span wholly before this pregnancy is a past ectopic, as a dated one before it is: not of
-#   this pregnancy (the reading gives no `previous_ectopic`: the referral still asks for it).
-_UNDATED_ECTOPIC = And((_is(Col("location"), "ectopic"), IsNull(_DAY)))
+#   this pregnancy, but a previous ectopic pregnancy (`_ECTOPIC_BEFORE`, stop 27).
+_ECTOPIC_ROW = _is(Col("location"), "ectopic")
+_UNDATED_ECTOPIC = And((_ECTOPIC_ROW, IsNull(_DAY)))
 _ECTOPIC_IN_THIS_UNDATED = And(
     (
         _UNDATED_ECTOPIC,
@@ -1818,9 +1819,31 @@ _ECTOPIC_IN_THIS_UNDATED = And(
     )
 )
 _ECTOPIC_MAY_BE_THIS = IsTrue(And((_UNDATED_ECTOPIC, *_SPAN_MAY_BE_THIS)))
-# either of the two (read, not named as undated): the span neither ended before this pregnancy
-# nor began after the assessment day; the same test in fewer words, for the problems' union
-_ECTOPIC_SPAN_READ = IsTrue(And((_UNDATED_ECTOPIC, *_SPAN_MAY_BE_THIS[:3])))
+# a span read, so not named as undated: either of the two, or one wholly before this pregnancy
+# (a previous ectopic: `_ECTOPIC_BEFORE`, stop 27); that is, a span that did not begin after the
+# assessment day, with this pregnancy dated, or else ended before the window. The same test in
+# fewer words, for the problems' union (`tests/records/test_code_table.py`).
+_ECTOPIC_SPAN_READ = IsTrue(
+    And(
+        (
+            _UNDATED_ECTOPIC,
+            _SPAN_MAY_BE_THIS[1],
+            Or((Not(IsNull(Ctx("start"))), Cmp("<", _LATEST, Ctx("window_start")))),
+        )
+    )
+)
+# A previous ectopic pregnancy (NG126 1.3: a risk factor, so no community management; stop 27):
+# an ectopic pregnancy on record (a Condition neither refuted nor entered in error, a scan finding,
+# a report's conclusion: the rows whose location is "ectopic") dated before this pregnancy, or
+# dated to a month or a year only whose span ended before it: `place`'s "before" (before its
+# start, or before the window when it cannot be dated), in fewer words for the problems' union.
+# One that is, or may be, this pregnancy's is not a previous one. True only: a record with none
+# says nothing (she may have had one elsewhere), so `previous_ectopic` is Unknown, never "no".
+# (A Procedure is not read: no row spec reads that type.)
+_BEFORE_THIS_PREGNANCY = Coalesce((Ctx("start"), Ctx("window_start")))
+_ECTOPIC_BEFORE = And(
+    (_ECTOPIC_ROW, _is(Cmp("<", Coalesce((_DAY, _LATEST)), _BEFORE_THIS_PREGNANCY), True))
+)
 _HISTORY_KNOWN = And((_HISTORY_ROW, Not(_is(_PLACE, "future"))))
 _EVENT_ROW = _yes(Col("miscarriage"))
 _PREVIOUS = If(
@@ -2183,6 +2206,12 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
     (
         "ectopic_unknown",
         Agg("any", "clinical", _ECTOPIC_MAY_BE_THIS, Const(True), evidence="scans"),
+    ),
+    # True, or None over no such row (never False): a step of its own, so that the generated
+    # reading runs it inline (`tests/records/test_reading_calls_saved.py`)
+    (
+        "previous_ectopic",
+        Agg("any", "clinical", _ECTOPIC_BEFORE, Const(True), evidence="previous_ectopic"),
     ),
     ("last_scan_day", Agg("max", "clinical", _SCAN_ROW, _SCAN_DAY)),
     ("scans", _SCANS),

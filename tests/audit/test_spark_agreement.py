@@ -66,6 +66,7 @@ from tests.audit.test_fhir_malformed import spark_export as malformed_export
 from tests.audit.test_fhir_panel_components import FLAT
 from tests.fhir_exports import Export, export_merges, namespaced, one_export, write_export
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
+from tests.records import test_previous_ectopic as previous_ectopic
 from tests.records.identifier_shapes import identifier_export
 from tests.records.merge_shapes import one_export as merged_export
 from tests.records.panel_vignettes import woman_with_panel
@@ -439,11 +440,18 @@ def _check_not_pregnant(export: Export, spark: list[dict], duck: list[dict]) -> 
     not_pregnant.check_spark(spark, duck, _space("not-pregnant"))
 
 
+def _check_previous_ectopic(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A previous ectopic pregnancy read as the card reads it (stop 27), on Spark and DuckDB."""
+    previous_ectopic.check(export, spark)
+    previous_ectopic.check(export, duck)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "malformed": (lambda _: malformed_export(), _check_malformed),
     "not-pregnant": (lambda _: not_pregnant.spark_export(), _check_not_pregnant),
+    "previous-ectopic": (lambda _: previous_ectopic.export(), _check_previous_ectopic),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 

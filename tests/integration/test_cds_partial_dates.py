@@ -25,6 +25,7 @@ from tests.records.partial_date_shapes import (
     MAY_BE_THIS_CASES,
     NAMED,
     NAMED_CASES,
+    PREVIOUS_ECTOPIC_CASES,
     UNDATED,
     UNDATED_CASES,
 )
@@ -80,6 +81,8 @@ def test_the_reading_places_a_miscarriage_dated_to_a_month_or_a_year(name: str) 
     )
     if name in ECTOPIC_LATEST_LOCATION:
         assert episode["scans"][-1]["location"] == ECTOPIC_LATEST_LOCATION[name]
+    # a span wholly before this pregnancy is a previous ectopic (stop 27); no other is "no"
+    assert episode["previous_ectopic"] is (True if name in PREVIOUS_ECTOPIC_CASES else None), name
 
 
 def test_an_ectopic_that_may_be_this_pregnancys_holds_the_offer_back(client: Any) -> None:

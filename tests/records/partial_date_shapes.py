@@ -328,3 +328,6 @@ ECTOPIC_LATEST_LOCATION = {
     "ectopic-month-of-this-pregnancy-scan-after-it": "intrauterine",
     "ectopic-year-before": "intrauterine",
 }
+# the cases read as a previous ectopic pregnancy (stop 27: a span wholly before this pregnancy);
+# in every other case `previous_ectopic` is Unknown, never "no"
+PREVIOUS_ECTOPIC_CASES = ("ectopic-year-before",)

@@ -43,6 +43,8 @@ def test_eligible_woman():
             {"date": "2024-03-04", "location": "intrauterine", "crl_mm": 9.5, "fetal_pole": True}
         ],
         "miscarriage_diagnosed": False,
+        # no ectopic pregnancy on her record: unknown, never "none" (stop 27)
+        "previous_ectopic": None,
         "on_progesterone": False,
         "allergies": [],
     }
@@ -54,6 +56,7 @@ def test_nothing_recorded_is_unknown_not_no():
     assert episode["vaginal_bleeding"] is None
     assert episode["lmp"] is None
     assert episode["scans"] == []
+    assert episode["previous_ectopic"] is None
 
 
 def test_bundle_and_list_are_the_same():
