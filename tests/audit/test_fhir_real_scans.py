@@ -34,6 +34,7 @@ from tests.records.scan_shapes import (
     COUNTED_ONCE,
     NEEDS_SCAN,
     REPORT_TO_READ,
+    REPORT_VERSIONS,
     SCAN_AS_CONDITION,
     SCAN_DATING,
     SCAN_REPORTS,
@@ -45,7 +46,16 @@ from tests.records.scan_shapes import (
 from tests.records.test_engines_agree import assert_same, audit_reading
 
 ENGINES = ["duckdb", "python"]
-CASES = {**SCAN_STATUS, **SCAN_AS_CONDITION, **SCAN_DATING, **SCAN_REPORTS, **CONTAINED_CASES}
+# the versions of one report (stop 27) in one export: each woman's two versions on two lines,
+# in both orders
+CASES = {
+    **SCAN_STATUS,
+    **SCAN_AS_CONDITION,
+    **SCAN_DATING,
+    **SCAN_REPORTS,
+    **CONTAINED_CASES,
+    **REPORT_VERSIONS,
+}
 
 
 def _decisions(folder: Path, out: Path, engine: str, **kwargs: Any) -> dict[str, dict]:
