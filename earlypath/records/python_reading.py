@@ -720,7 +720,7 @@ class _Generator:
         # version read chosen, then its findings read)
         kinds: dict[tuple[str, int], list[Any]] = {}
         visit: dict[int, int] = {}
-        for i, r in enumerate(rows):
+        for r in rows:
             joined = _joined_tables(row_roots(r.spec)[0])
             fillers = [
                 x for x in rows if x.spec.resource == r.spec.resource and x.spec.table in joined
