@@ -28,6 +28,7 @@ columns; the definition itself stays in one IR that both engines run.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from earlypath.dating import GESTATION_DAYS
@@ -1444,8 +1445,14 @@ _VERSION_ORDER = ("at", "amends")
 _VERSION_SAYS = ("status", "text", "coded", "results")
 
 
-def _version_columns(path: Any = str) -> tuple[tuple[str, Expr], ...]:
-    """A version's id and rank (``path`` maps a report element to where it is read from)."""
+def _own(path: str) -> str:
+    """A report element read from the report itself (not around a contained finding)."""
+    return path
+
+
+def _version_columns(path: Callable[[str], str] = _own) -> tuple[tuple[str, Expr], ...]:
+    """A version's id and rank (``path`` maps a report element to where it is read from: the
+    report, or `_of_report` around a contained finding)."""
     return (
         ("id", _text(path("id"))),
         ("at", Coalesce((_text(path("meta.lastUpdated")), _text(path("issued")), Const("")))),
@@ -1456,7 +1463,7 @@ def _version_columns(path: Any = str) -> tuple[tuple[str, Expr], ...]:
     )
 
 
-def _is_top(table: str, path: Any = str) -> Expr:
+def _is_top(table: str, path: Callable[[str], str] = _own) -> Expr:
     """Is this version ranked first of its id (by the rank of ``table``'s row)?"""
     own = dict(_version_columns(path))
     return And(
@@ -1508,13 +1515,13 @@ _REPORT_CHOSEN = RowSpec(
 )
 
 
-def _version_read(path: Any = str) -> Expr:
+def _version_read(path: Callable[[str], str] = _own) -> Expr:
     """Is this version of a report the one read (or the report has no id)?"""
     held = Joined("report_chosen", _text(path("id")), "held")
     return Or((IsNull(_text(path("id"))), And((_is_top("report_chosen", path), _is(held, False)))))
 
 
-def _version_held(path: Any = str) -> Expr:
+def _version_held(path: Callable[[str], str] = _own) -> Expr:
     """Is this version one of those ranked first of its id, held back as they disagree?"""
     held = Joined("report_chosen", _text(path("id")), "held")
     return And((_yes(_is_top("report_chosen", path)), _is(held, True)))
