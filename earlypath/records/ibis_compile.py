@@ -18,7 +18,8 @@ nodes. Three stages:
    cannot be read are counted (`OtherTypeLines`).
 1. **Rows** (`compile_rows`): each `RowSpec` is a select over its resource's table: ``when`` a
    filter, the `Check`s a CASE naming the first that fails (those resources are problems, not
-   rows), `Joined` a left join on the other table's ``id`` (of several, the last in input order).
+   rows), `Joined` a left join on the other table's ``id`` (of several, the last in input order,
+   or the one its ``order`` ranks first).
 2. **Episodes** (`compile_episodes`): the encounters joined to the rows of their patient, each
    `Agg` a grouped aggregate (``where`` as its filter; aggregates that need the same steps are
    computed in one join per table), ``latest`` the greatest (order..., value) struct, `Days` a
@@ -867,7 +868,7 @@ class _Env:
         col_types: Mapping[str, str] | None = None,
         ctx: Callable[[str], ir_t.Value] | None = None,
         ctx_types: Mapping[str, str] | None = None,
-        joined: Mapping[int, ir_t.Value] | None = None,
+        joined: Mapping[ir.Expr, ir_t.Value] | None = None,
         table_types: Mapping[str, Mapping[str, str]] | None = None,
         aggs: Mapping[int, ir_t.Value] | None = None,
         outer: _RecordsCompiler | None = None,
@@ -1100,7 +1101,7 @@ class _RecordsCompiler(_Compiler):
 
             return _first(items.filter(keep).map(value))
         if isinstance(e, rec.Joined):
-            return env.joined[id(e)]
+            return env.joined[e]
         if isinstance(e, rec.Ctx):
             return env.read("ctx", e.name)
         if isinstance(e, rec.Col):
@@ -1900,7 +1901,7 @@ def _compile_row(
     least: dict[tuple[ir.Expr, str], str] = {}
     found: dict[str, str] = {}
 
-    def compiler(t: ir_t.Table, joined: Mapping[int, str]) -> _RecordsCompiler:
+    def compiler(t: ir_t.Table, joined: Mapping[ir.Expr, str]) -> _RecordsCompiler:
         env = _Env(
             t.__getitem__,
             scope_types,
@@ -1913,7 +1914,7 @@ def _compile_row(
         return _RecordsCompiler(env, schema, {e: t[name] for e, name in shared.items()})
 
     resources = source.filter(source[leaf_name("resourceType", "str")] == row.resource)
-    joined: dict[int, str] = {}
+    joined: dict[ir.Expr, str] = {}
     concept_sets = list(_code_masks(row).items())
     least_pairs = _at_least_pairs(row)
     places, item_sets = _item_concepts(row)
@@ -1925,19 +1926,22 @@ def _compile_row(
         joins' columns named alike in every part: ``joined`` is made again for each)."""
         joined.clear()
         for i, j in enumerate(_joins(row)):
-            # the other table's row of that id; of several, the last in input order
+            # the other table's row of that id; of several, the last in input order (with
+            # ``order``: the greatest order, then the last; ``least``: the smallest, then the
+            # first), as one struct's max or min
             other = tables[j.table]
-            last = ibis.struct({"n": other["n"], "v": other[j.column]})
+            ranked = {f"o{k}": other[c] for k, c in enumerate(j.order)}
+            last = ibis.struct({**ranked, "n": other["n"], "v": other[j.column]})
             lookup = (
                 other.filter(other["id"].notnull())
                 .group_by(_jid=other["id"])
-                .aggregate(_jv=last.max())
+                .aggregate(_jv=last.min() if j.least else last.max())
             )
             t = t.mutate(**{f"_jk{i}": compiler(t, joined).expr(j.key, "str")})
             t = t.left_join(lookup, t[f"_jk{i}"] == lookup["_jid"]).select(
                 *t.columns, **{f"_j{i}": lookup["_jv"]["v"]}
             )
-            joined[id(j)] = f"_j{i}"
+            joined[j] = f"_j{i}"
         if codes is not None:
             t = _with_masks(t, concept_sets, least_pairs, compiler(t, joined), codes)
         if places:

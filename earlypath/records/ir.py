@@ -253,11 +253,18 @@ class FirstItem(Expr):
 class Joined(Expr):
     """Column ``column`` of the row of table ``table`` whose ``id`` column equals ``key`` (of
     several, the last in input order), or None: how a MedicationRequest finds the Medication
-    it refers to."""
+    it refers to.
+
+    With ``order`` (columns of that table, none of them ever None), of several rows of that id
+    the one whose ``order`` values (compared in turn) are greatest, then the last in input
+    order; with ``least`` as well, the smallest, then the first in input order: how the
+    versions of a scan report sharing an id are ranked, whatever their order in the input."""
 
     table: str
     key: Expr
     column: str
+    order: tuple[str, ...] = ()
+    least: bool = False
 
 
 @dataclass(frozen=True, slots=True)

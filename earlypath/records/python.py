@@ -295,13 +295,14 @@ class _Compiler:
 
             return first_item
         if isinstance(e, rir.Joined):
-            key_of, table, column, state = self.expr(e.key), e.table, e.column, self.state
+            key_of, column, state = self.expr(e.key), e.column, self.state
+            table, order, least = e.table, e.order, e.least
 
             def joined(j: Any) -> Any:
                 key = key_of(j)
                 if key is None:
                     return None
-                row = state.index(table).get(key)
+                row = state.index(table, order, least).get(key)
                 return None if row is None else row.get(column)
 
             return joined
@@ -428,16 +429,26 @@ class _State(threading.local):
 
     def begin(self, tables: dict[str, list[dict[str, Any]]]) -> None:
         self.tables = tables
-        self.indexes: dict[str, dict[Any, dict[str, Any]]] = {}
+        self.indexes: dict[tuple[str, tuple[str, ...], bool], dict[Any, dict[str, Any]]] = {}
         self.concepts: dict[int, frozenset[str]] = {}
 
-    def index(self, table: str) -> dict[Any, dict[str, Any]]:
-        found = self.indexes.get(table)
+    def index(
+        self, table: str, order: tuple[str, ...] = (), least: bool = False
+    ) -> dict[Any, dict[str, Any]]:
+        """The rows of ``table`` by id: of several, the last in input order, or the one whose
+        ``order`` values are greatest (then the last), or with ``least`` the smallest (then the
+        first): `rir.Joined`."""
+        found = self.indexes.get((table, order, least))
         if found is None:
-            found = self.indexes[table] = {}
+            found = self.indexes[(table, order, least)] = {}
+            ranks: dict[Any, tuple[Any, ...]] = {}
             for row in self.tables.get(table, ()):
-                if row.get("id") is not None:
-                    found[row["id"]] = row  # of several, the last in input order
+                key = row.get("id")
+                if key is None:
+                    continue
+                rank = (*(row[c] for c in order), row["n"])
+                if key not in ranks or (rank < ranks[key] if least else rank >= ranks[key]):
+                    ranks[key], found[key] = rank, row
         return found
 
 

@@ -715,12 +715,20 @@ class _Generator:
             return None
         rows = list(self.compiled.rows)
         # a spec that joins a table filled from its own type (a report's findings read, joined
-        # by the report) is read in a second visit of that type, once that table is whole
-        kinds: dict[tuple[str, bool], list[Any]] = {}
+        # by the report) is read in a later visit of that type, once that table is whole: one
+        # visit after the latest of the specs filling it (a report's versions ranked, then the
+        # version read chosen, then its findings read)
+        kinds: dict[tuple[str, int], list[Any]] = {}
+        visit: dict[int, int] = {}
         for r in rows:
-            filled = {x.spec.table for x in rows if x.spec.resource == r.spec.resource}
-            second = bool(_joined_tables(row_roots(r.spec)[0]) & filled)
-            kinds.setdefault((r.spec.resource, second), []).append(r)
+            joined = _joined_tables(row_roots(r.spec)[0])
+            fillers = [
+                x for x in rows if x.spec.resource == r.spec.resource and x.spec.table in joined
+            ]
+            if any(id(x) not in visit for x in fillers):
+                return None  # a table filled only later in the definition
+            visit[id(r)] = 1 + max((visit[id(x)] for x in fillers), default=-1)
+            kinds.setdefault((r.spec.resource, visit[id(r)]), []).append(r)
         grouped = [r for specs in kinds.values() for r in specs]
         # rows of one resource in one table come in the definition's order of their specs (the
         # closures' order): a spec read in a second visit must not come before one read in

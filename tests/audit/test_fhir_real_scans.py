@@ -12,6 +12,7 @@ such a report holds the offer back (stop 24: judged on the older scan, "offer").
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from tests.records.scan_shapes import (
     COUNTED_ONCE,
     NEEDS_SCAN,
     REPORT_TO_READ,
+    REPORT_VERSIONS,
     SCAN_AS_CONDITION,
     SCAN_DATING,
     SCAN_REPORTS,
@@ -45,7 +47,16 @@ from tests.records.scan_shapes import (
 from tests.records.test_engines_agree import assert_same, audit_reading
 
 ENGINES = ["duckdb", "python"]
-CASES = {**SCAN_STATUS, **SCAN_AS_CONDITION, **SCAN_DATING, **SCAN_REPORTS, **CONTAINED_CASES}
+# the versions of one report (stop 27) in one export: each woman's two versions on two lines,
+# in both orders
+CASES = {
+    **SCAN_STATUS,
+    **SCAN_AS_CONDITION,
+    **SCAN_DATING,
+    **SCAN_REPORTS,
+    **CONTAINED_CASES,
+    **REPORT_VERSIONS,
+}
 
 
 def _decisions(folder: Path, out: Path, engine: str, **kwargs: Any) -> dict[str, dict]:
@@ -189,3 +200,36 @@ def test_the_synthetic_export_writes_a_report_not_read_as_such(tmp_path: Path) -
     for eid in placed:
         assert read[eid]["scan_location"] == "report_not_read", eid
     assert {r["scan_location"] for r in read.values()} <= {"report_not_read", None}
+
+
+# Versions of one scan report in two files of the export (stop 27): each woman's first version in
+# DiagnosticReport.001.ndjson, her second in DiagnosticReport.002.ndjson (the shapes come in both
+# orders, so each order is in each file); one version read, whatever the file holds it.
+
+
+def report_versions_in_two_files() -> dict[str, list[dict[str, Any]]]:
+    """The export of `REPORT_VERSIONS` by file name, the reports' versions split over two."""
+    export = _export(REPORT_VERSIONS)
+    reports = export.pop("DiagnosticReport")
+    files = {f"{kind}.ndjson": resources for kind, resources in export.items()}
+    seen: set[str] = set()
+    first, second = [], []
+    for report in reports:
+        (second if report["id"] in seen else first).append(report)
+        seen.add(report["id"])
+    assert len(first) == len(second) == len(REPORT_VERSIONS)
+    return {**files, "DiagnosticReport.001.ndjson": first, "DiagnosticReport.002.ndjson": second}
+
+
+def write_files(files: dict[str, list[dict[str, Any]]], folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for name, resources in files.items():
+        text = "".join(json.dumps(r) + "\n" for r in resources)
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_versions_of_a_report_in_two_files_are_read_as_one(engine: str, tmp_path: Path) -> None:
+    folder = write_files(report_versions_in_two_files(), tmp_path / "in")
+    _check(_decisions(folder, tmp_path / "out", engine), REPORT_VERSIONS)

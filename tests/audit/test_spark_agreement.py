@@ -71,7 +71,7 @@ from tests.records.identifier_shapes import identifier_export
 from tests.records.merge_shapes import one_export as merged_export
 from tests.records.panel_vignettes import woman_with_panel
 from tests.records.real_shapes import export_of
-from tests.records.scan_shapes import UNREAD_REPORTS
+from tests.records.scan_shapes import REPORT_VERSIONS, UNREAD_REPORTS
 from tests.records.test_engines_agree import assert_same, readings_of
 from tests.records.test_ibis_export import compiled_reading, episode_rows, fetched
 
@@ -161,6 +161,12 @@ def _check_unread_reports(spark: Part, duck: Part) -> None:
     """A later scan report that could not be read holds the offer back on Spark too (stop 24)."""
     test_fhir_real_scans._check(_by_case(spark.episodes), UNREAD_REPORTS)
     test_fhir_real_scans.check_unread_scan(_by_case(spark.flat))
+    _same(spark, duck)
+
+
+def _check_report_versions(spark: Part, duck: Part) -> None:
+    """One version of a scan report read on Spark too, its versions in two files (stop 27)."""
+    test_fhir_real_scans._check(_by_case(spark.episodes), REPORT_VERSIONS)
     _same(spark, duck)
 
 
@@ -277,6 +283,10 @@ AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
     "icd10": (lambda _: _icd10(), _check_icd10),
     "real-scans": (lambda _: _real_scans(), _check_real_scans),
     "unread-scan-reports": (lambda _: _unread_reports(), _check_unread_reports),
+    "report-versions-in-two-files": (
+        lambda _: test_fhir_real_scans.report_versions_in_two_files(),
+        _check_report_versions,
+    ),
     "merged-patients": (lambda _: _typed(merged_export()), _check_merged),
     "medicines": (lambda _: _medicines(), _check_medicines),
     "care-given": (lambda _: _care_given(), _check_care_given),

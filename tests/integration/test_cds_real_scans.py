@@ -32,12 +32,14 @@ from tests.records.scan_shapes import (
     NOT_NAMED,
     OFFER,
     REPORT_TO_READ,
+    REPORT_VERSIONS,
     SCAN_AS_CONDITION,
     SCAN_DATING,
     SCAN_REPORTS,
     SCAN_STATUS,
     UNREAD_PROBLEMS,
     UNREAD_REPORTS,
+    VERSIONS_HELD,
 )
 
 PV = "/cds-services/ng126-progesterone"
@@ -68,6 +70,7 @@ CASES = {
     **SCAN_REPORTS,
     **CONTAINED_CASES,
     **UNREAD_REPORTS,
+    **REPORT_VERSIONS,  # stop 27: two versions of a report in her Bundle, in both orders
 }
 
 
@@ -155,3 +158,13 @@ def test_a_later_scan_report_not_read_holds_the_offer_back_on_the_card(client, s
     assert (holds_back in card["detail"]) == any(
         m.endswith(definition.UNREAD_REPORT_MESSAGE) for m in UNREAD_PROBLEMS[shape]
     )
+
+
+@pytest.mark.parametrize("shape", sorted(VERSIONS_HELD))
+def test_versions_of_a_report_held_back_are_named_on_the_card(client, shape):
+    """Stop 27: two versions of one report that cannot be ordered and disagree: the card asks for
+    the report and names it (its id), never a superseded finding's offer."""
+    resources, _ = REPORT_VERSIONS[shape]
+    card = _card(client, resources)
+    assert card["summary"].startswith(NEEDS_THE_REPORT), card["summary"]
+    assert f"- {md('DiagnosticReport/us-dup')}: {md(VERSIONS_HELD[shape])}" in card["detail"]

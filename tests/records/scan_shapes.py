@@ -644,6 +644,79 @@ UNREAD_PROBLEMS: dict[str, tuple[str, ...]] = {
     "text-only-report-after-ectopic": (definition.SCAN_TEXT_ONLY_MESSAGE, _HOLDS_BACK),
 }
 
+# --- versions of one scan report (stop 27) ---------------------------------------------------------
+# A site re-sends an amended report with the id of the version it replaces (FHIR R4
+# DiagnosticReport.id), so her record holds both. One version is read: the latest by
+# meta.lastUpdated, else issued, then an amended / corrected / appended one; versions that cannot
+# be ordered and say different things are held back (the report not read). Each shape is given in
+# both orders of the versions (``-a`` as listed, ``-b`` reversed): the answer must not depend on it.
+_ORIGINAL_IUP = scan_report(conclusion=IUP_CONCEPT, rid="us-dup")
+_VERSION_PAIRS: dict[str, tuple[tuple[dict[str, Any], dict[str, Any]], str]] = {
+    # was the open gap of stop 26: the superseded intrauterine finding gave an offer
+    "amended-text-only-replaces-coded-iup": (
+        (_ORIGINAL_IUP, {**_text_only(), "id": "us-dup", "status": "amended"}),
+        NEEDS_SCAN,
+    ),
+    "amended-miscarriage-replaces-coded-iup": (
+        (
+            _ORIGINAL_IUP,
+            {
+                **scan_report(conclusion=MISCARRIAGE_CONCEPT, rid="us-dup", status="amended"),
+                "issued": f"{day()}T15:00:00Z",
+            },
+        ),
+        NO_OFFER,
+    ),
+    # meta.lastUpdated orders the versions before issued (and before their status)
+    "latest-by-last-updated-is-text-only": (
+        (
+            {
+                **_ORIGINAL_IUP,
+                "issued": f"{day()}T15:00:00Z",
+                "meta": {"lastUpdated": f"{day()}T12:00:00Z"},
+            },
+            {**_text_only(), "id": "us-dup", "meta": {"lastUpdated": f"{day()}T16:00:00Z"}},
+        ),
+        NEEDS_SCAN,
+    ),
+    # the latest version withdraws the report: nothing of it is read (no scan shows where)
+    "latest-version-entered-in-error": (
+        (
+            _ORIGINAL_IUP,
+            {**_ORIGINAL_IUP, "status": "entered-in-error", "issued": f"{day()}T15:00:00Z"},
+        ),
+        NEEDS_SCAN,
+    ),
+    # same time, same status, one coded and one text only: which is current cannot be told
+    "tied-versions-disagree-held-back": (
+        (_ORIGINAL_IUP, {**_text_only(), "id": "us-dup"}),
+        NEEDS_SCAN,
+    ),
+    # the same version sent twice says one thing: read
+    "same-version-twice": ((_ORIGINAL_IUP, dict(_ORIGINAL_IUP)), OFFER),
+}
+REPORT_VERSIONS: dict[str, tuple[list[dict[str, Any]], str]] = {
+    f"{shape}-{order}": (scanned(*(pair if order == "a" else pair[::-1])), decision)
+    for shape, (pair, decision) in _VERSION_PAIRS.items()
+    for order in ("a", "b")
+}
+# the shapes whose scan is then a report not read (progesterone names `scan_report`)
+REPORT_VERSIONS_TO_READ = frozenset(
+    f"{shape}-{order}"
+    for shape in (
+        "amended-text-only-replaces-coded-iup",
+        "latest-by-last-updated-is-text-only",
+        "tied-versions-disagree-held-back",
+    )
+    for order in ("a", "b")
+)
+# shape -> the versions held back, named (the report's ref carries its id)
+VERSIONS_HELD = {
+    f"tied-versions-disagree-held-back-{order}": definition.VERSIONS_HELD_MESSAGE
+    for order in ("a", "b")
+}
+
+
 # The shapes whose latest scan is a report that could not be read (the episode's location
 # "report_not_read"): progesterone's `needs_information` names the report (`scan_report`) as the
 # pathway sections do, not "a scan" (stop 26: it named `scans`, though a scan was done).
@@ -656,5 +729,6 @@ REPORT_TO_READ = frozenset(
         "scan-report-conclusion-none-read",
         "scan-report-contained-none-read",
         *(shape for shape, (_, decision) in UNREAD_REPORTS.items() if decision == NEEDS_SCAN),
+        *REPORT_VERSIONS_TO_READ,
     }
 )

@@ -150,16 +150,17 @@ def test_a_call_that_raises_is_read_by_the_reference(monkeypatch) -> None:
 
 def test_each_resource_is_read_once_for_all_the_row_specs_of_its_type() -> None:
     """Layer 1: one generated function per resource type (an Observation's clinical row and
-    its malformed-element check in one), called once per resource; a second for a type with a
-    spec joining a table its own type fills (a scan report's check joins its read findings,
-    stop 23: read once that table is whole)."""
+    its malformed-element check in one), called once per resource; one more for each level of
+    specs joining a table its own type fills (a scan report's check joins its read findings,
+    stop 23; stop 27: its versions ranked, then those first, then the one read chosen, then its
+    findings read, then the checks: five visits, each once the tables it joins are whole)."""
     source = _generated().source
     kinds = {r.resource for r in READING.rows}
-    twice = {"DiagnosticReport"}
+    visits = {"DiagnosticReport": 5}
     count = source.count("\ndef read_type") + source.startswith("def read_type")
-    assert count == len(kinds) + len(twice)
+    assert count == len(kinds) + sum(v - 1 for v in visits.values())
     for kind in kinds:
-        assert source.count(f"  # {kind}\n") == (2 if kind in twice else 1)
+        assert source.count(f"  # {kind}\n") == visits.get(kind, 1)
 
 
 def test_a_spec_joining_a_table_filled_later_keeps_the_definitions_order() -> None:

@@ -56,9 +56,12 @@ def test_item_rows_carry_their_place_without_a_lateral_join() -> None:
     engines-agree tests'."""
     observations = tuple(r for r in READING.rows if r.items is not None)
     assert observations  # the Observation rows with their panel components
+    # ... and the tables a scan report's item rows join (the version of its id read, stop 27)
+    joined = ("report_versions", "report_tops", "report_chosen")
+    rows = tuple(r for r in READING.rows if r.items is not None or r.table in joined)
     con = ibis.duckdb.connect()
     resources = load_resources(con, {}, READING, "t")  # no files: empty tables, same schema
-    tables, _, _ = compile_rows(dataclasses.replace(READING, rows=observations), resources)
+    tables, _, _ = compile_rows(dataclasses.replace(READING, rows=rows), resources)
     sql = str(con.compile(tables[observations[0].table]))
     assert "UNNEST(" in sql.upper()
     assert "LIST_ZIP(" not in sql.upper()
