@@ -73,7 +73,7 @@ def _worker(engine: str, master: str, source: Path, out: Path) -> None:
     if spark is not None:
         # Jobs the audit ran (the numbering, counts, cache, sort, write, summary queries).
         jobs = len(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
-        jvm = spark.sparkContext._gateway.proc  # type: ignore[attr-defined]
+        jvm = spark.sparkContext._gateway.proc
         spark.stop()
         _wait_for_exit(jvm)
     print(
