@@ -103,18 +103,30 @@ def _drop_replaced(target: Path, jars: Path) -> None:
             continue
         folder = Path(note.read_text(encoding="utf-8").strip())
         if folder == jars or not folder.is_dir():
-            note.with_suffix(".jsa").unlink(missing_ok=True)
-            note.unlink(missing_ok=True)
+            archive = note.with_suffix(".jsa")
+            for gone in (archive, *_finished_parts(archive), note):
+                gone.unlink(missing_ok=True)
     target.with_suffix(".jars").write_text(f"{jars}\n", encoding="utf-8")
 
 
 def _adopt_finished_part(target: Path) -> None:
-    """Take as the archive a part written by a JVM whose Python process has ended."""
+    """Take as the archive a part written by a JVM whose Python process has ended; other
+    finished parts of it (sessions started together, each writing one) are deleted."""
+    for part in _finished_parts(target):
+        if target.exists():
+            part.unlink(missing_ok=True)
+        else:
+            os.replace(part, target)
+
+
+def _finished_parts(target: Path) -> list[Path]:
+    """The parts of ``target`` written by JVMs whose Python process has ended."""
+    parts = []
     for part in sorted(target.parent.glob(f"{target.name}.*.part")):
         pid = part.name[len(target.name) + 1 : -len(".part")]
         if pid.isdigit() and not _alive(int(pid)):
-            os.replace(part, target)
-            return
+            parts.append(part)
+    return parts
 
 
 def _alive(pid: int) -> bool:

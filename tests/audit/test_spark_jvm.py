@@ -105,3 +105,14 @@ def test_a_new_archive_deletes_those_of_jars_gone_or_reinstalled(
     assert sorted(p.name for p in (cache / "earlypath").glob("*.jars")) == sorted(
         p.with_suffix(".jars").name for p in (archives["kept"], new)
     )
+
+
+def test_finished_parts_left_beside_the_archive_are_deleted(tmp_path: Path) -> None:
+    """Two sessions started together each write a part; the first adopted is the archive, the
+    other (some 170 MB) is deleted, not left in the cache for good."""
+    part = _written_at_exit(class_archive_option(tmp_path))
+    for pid in ("999999998", "999999999"):
+        part.with_name(part.name.replace(f".{os.getpid()}.", f".{pid}.")).write_bytes(b"a")
+    option = class_archive_option(tmp_path)
+    assert option.startswith("-XX:SharedArchiveFile=")
+    assert list((tmp_path / "earlypath").glob("*.part")) == []
