@@ -9,11 +9,12 @@ Every run is the whole audit (`run_audit`: load, checks, rules, episodes.parquet
 summary, report) in a fresh subprocess, so no run warms the next one's JVM or caches. The
 SparkSession is started before the clock (its start, about 10 s, is shown apart): the figure is
 the audit's own cost, fixed overhead included. One untimed Spark audit of each checkout runs
-first (`_warm_up`), so every timed run maps the JVM's class-data archive. Each figure is the median of ``--runs`` runs,
-taken in turn (DuckDB, local[1], local[2], the ``--before`` checkout's local[2], then again in
-the reverse order), so the machine's other load falls on each alike; the ratios come from the
-same run of this script (absolute times vary with the load, printed with each figure), the
-1 -> 2 cores one also round by round (each pair back to back) with its median.
+first (`_warm_up`), so every timed run maps the JVM's class-data archive. Each figure is the
+median of ``--runs`` runs, taken in turn (DuckDB, local[1], local[2], the ``--before``
+checkout's local[2], then again in the reverse order), so the machine's other load falls on each
+alike; the ratios come from the same run of this script (absolute times vary with the load,
+printed with each figure), the 1 -> 2 cores one also round by round (each pair back to back)
+with its median.
 Each run also gives the CPU seconds the audit took (the JVM's, read from /proc, and Python's):
 on a shared machine they vary less than the wall time.
 ``--split`` turns on Spark's event log and prints, for each Spark run, its serial part (no job

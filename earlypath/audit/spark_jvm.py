@@ -41,7 +41,7 @@ def class_archive_option(cache: Path | None = None) -> str:
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
             _drop_replaced(target, jars)
-            _adopt_finished_part(target)
+        _adopt_finished_part(target)
     except OSError:
         return ""
     if target.exists():
@@ -94,14 +94,15 @@ def _class_path_stamp(jars: Path) -> str:
 
 
 def _drop_replaced(target: Path, jars: Path) -> None:
-    """Before a new archive is taken or written for ``jars``: note which jars it is for (a ``.jars`` file
-    beside it), and delete the archives (some 170 MB each) written for jars that are gone (a
-    removed clone's environment) or for these jars' folder before (installed again: the JVM
-    would refuse them). A running JVM that maps one keeps its pages."""
+    """Before a new archive is taken or written for ``jars``: note which jars it is for (a
+    ``.jars`` file beside it), and delete the archives (some 170 MB each) written for jars that
+    are gone (a removed clone's environment) or for these jars' folder before (installed again:
+    the JVM would refuse them; or with another Java: one archive an environment). A running JVM
+    that maps one keeps its pages."""
     for note in target.parent.glob("spark-*.jars"):
         if note == target.with_suffix(".jars"):
             continue
-        folder = Path(note.read_text(encoding="utf-8").strip())
+        folder = Path(note.read_text(encoding="utf-8", errors="replace").strip())
         if folder == jars or not folder.is_dir():
             archive = note.with_suffix(".jsa")
             for gone in (archive, *_finished_parts(archive), note):
@@ -110,8 +111,9 @@ def _drop_replaced(target: Path, jars: Path) -> None:
 
 
 def _adopt_finished_part(target: Path) -> None:
-    """Take as the archive a part written by a JVM whose Python process has ended; other
-    finished parts of it (sessions started together, each writing one) are deleted."""
+    """Take as the archive a part written by a JVM whose Python process has ended, if there is
+    no archive yet; other finished parts (sessions started together, each writing one) are
+    deleted."""
     for part in _finished_parts(target):
         if target.exists():
             part.unlink(missing_ok=True)

@@ -116,3 +116,13 @@ def test_finished_parts_left_beside_the_archive_are_deleted(tmp_path: Path) -> N
     option = class_archive_option(tmp_path)
     assert option.startswith("-XX:SharedArchiveFile=")
     assert list((tmp_path / "earlypath").glob("*.part")) == []
+
+
+def test_a_part_finished_after_the_archive_was_taken_is_deleted(tmp_path: Path) -> None:
+    part = _written_at_exit(class_archive_option(tmp_path))
+    part.with_name(part.name.replace(f".{os.getpid()}.", ".999999998.")).write_bytes(b"a")
+    assert class_archive_option(tmp_path).startswith("-XX:SharedArchiveFile=")
+    late = part.with_name(part.name.replace(f".{os.getpid()}.", ".999999999."))
+    late.write_bytes(b"a")  # (its session started before the archive was taken)
+    assert class_archive_option(tmp_path).startswith("-XX:SharedArchiveFile=")
+    assert not late.exists()
