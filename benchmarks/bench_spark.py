@@ -8,11 +8,13 @@
 Every run is the whole audit (`run_audit`: load, checks, rules, episodes.parquet, rejects.csv,
 summary, report) in a fresh subprocess, so no run warms the next one's JVM or caches. The
 SparkSession is started before the clock (its start, about 10 s, is shown apart): the figure is
-the audit's own cost, fixed overhead included. Each figure is the median of ``--runs`` runs,
-taken in turn (DuckDB, local[1], local[2], the ``--before`` checkout's local[2], then again in
-the reverse order), so the machine's other load falls on each alike; the ratios come from the
-same run of this script (absolute times vary with the load, printed with each figure), the
-1 -> 2 cores one also round by round (each pair back to back) with its median.
+the audit's own cost, fixed overhead included. One untimed Spark audit of each checkout runs
+first (`_warm_up`), so every timed run maps the JVM's class-data archive. Each figure is the
+median of ``--runs`` runs, taken in turn (DuckDB, local[1], local[2], the ``--before``
+checkout's local[2], then again in the reverse order), so the machine's other load falls on each
+alike; the ratios come from the same run of this script (absolute times vary with the load,
+printed with each figure), the 1 -> 2 cores one also round by round (each pair back to back)
+with its median.
 Each run also gives the CPU seconds the audit took (the JVM's, read from /proc, and Python's):
 on a shared machine they vary less than the wall time.
 ``--split`` turns on Spark's event log and prints, for each Spark run, its serial part (no job
@@ -72,7 +74,9 @@ def _worker(engine: str, master: str, source: Path, out: Path) -> None:
     if spark is not None:
         # Jobs the audit ran (the numbering, counts, cache, sort, write, summary queries).
         jobs = len(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
+        jvm = spark.sparkContext._gateway.proc
         spark.stop()
+        _wait_for_exit(jvm)
     print(
         json.dumps(
             {
@@ -89,6 +93,15 @@ def _worker(engine: str, master: str, source: Path, out: Path) -> None:
             }
         )
     )
+
+
+def _wait_for_exit(jvm: subprocess.Popen[bytes]) -> None:
+    """End the JVM (it exits when its stdin closes, as when Python exits) and wait for it: a
+    JVM with no class-data archive yet writes one at its exit, about 170 MB, and neither that
+    write nor a lingering JVM should fall on the next run's clock."""
+    if jvm.stdin is not None:
+        jvm.stdin.close()
+    jvm.wait(timeout=300)
 
 
 def _cpu_seconds(spark: object) -> float:
@@ -226,6 +239,16 @@ def _split(events: Path, started_at: float, ended_at: float) -> dict:
         "task_cpu_s": task_cpu_s,
         "ceiling": (serial + task_s) / (serial + task_s / 2) if task_s else 1.0,
     }
+
+
+def _warm_up(setups: list[tuple[str, str, Path]], source: Path, folder: Path) -> None:
+    """One Spark audit of each checkout, not timed, before the timed runs: a first Spark run in
+    a virtual environment has no class-data archive to map (`earlypath.audit.spark_jvm`) and
+    writes one at its exit, so in a fresh clone the first timed run would be the only one
+    without it (about 2-4 CPU s more, docs/speed.md, Spark eleventh round)."""
+    checkouts = dict.fromkeys(c for engine, _, c in setups if engine == "spark")
+    for i, checkout in enumerate(checkouts):
+        _run("spark", "local[2]", source, folder / f"warm-up-{i}", checkout)
 
 
 def _interleaved(
@@ -385,6 +408,8 @@ def main() -> None:
             setups.append(("spark", "local[2]", HERE.parent))
             if args.before:
                 setups.append(("spark", "local[2]", args.before.resolve()))
+            if rows == sizes[0]:
+                _warm_up(setups, cohort, folder)
             duck, one, two, *before = _interleaved(
                 setups, cohort, folder, runs_for(rows, args.runs), args.split, args.pin
             )

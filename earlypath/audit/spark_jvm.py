@@ -6,10 +6,13 @@ instead from an archive it wrote at the exit of an earlier run (``-XX:ArchiveCla
 then ``-XX:SharedArchiveFile``). Measured on a 100k-row audit on the shared 2-core machine
 (load 9): the session start 15-17 s -> 5.5-8.9 s, the audit's CPU 17.2-18.8 s -> 13.3-15.1 s.
 
-The archive (about 170 MB) is kept in the user's cache folder, one per PySpark version and Java
-binary. A JVM writes it under a name of its own (``.<pid>.part``); a later session takes it as
-the archive once that process has ended. An archive the JVM cannot use (a partial write, another
-JDK) is ignored by the JVM without a word: the session then simply starts as without one.
+The archive (about 170 MB) is kept in the user's cache folder, one per PySpark version, Java
+binary and set of Spark jars (`_class_path_stamp`: each virtual environment has its own; the
+archives of removed or reinstalled environments are deleted when a new one is written,
+`_drop_replaced`). A JVM writes it under a name of its own (``.<pid>.part``); a later session
+takes it as the archive once that process has ended. An archive the JVM cannot use (a partial
+write, another JDK, other jars) is ignored by the JVM without a word: the session then simply
+starts as without one.
 ``EARLYPATH_SPARK_CLASS_ARCHIVE=off`` leaves it out.
 """
 
@@ -31,12 +34,14 @@ def class_archive_option(cache: Path | None = None) -> str:
     if os.environ.get(CLASS_ARCHIVE_ENV, "").lower() == "off":
         return ""
     try:
-        target = _archive_path(cache)
+        jars = _jars_folder()
+        target = _archive_path(cache, jars)
         if target is None:
             return ""
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
-            _adopt_finished_part(target)
+            _drop_replaced(target, jars)
+        _adopt_finished_part(target)
     except OSError:
         return ""
     if target.exists():
@@ -49,7 +54,7 @@ def class_archive_option(cache: Path | None = None) -> str:
 QUIET = "-Xlog:cds*=off"
 
 
-def _archive_path(cache: Path | None) -> Path | None:
+def _archive_path(cache: Path | None, jars: Path) -> Path | None:
     import pyspark
 
     home = os.environ.get("JAVA_HOME")
@@ -57,19 +62,73 @@ def _archive_path(cache: Path | None) -> Path | None:
     if java is None:
         return None
     java_file = Path(java).resolve()
-    stamp = f"{java_file}:{java_file.stat().st_mtime_ns}"
+    stamp = f"{java_file}:{java_file.stat().st_mtime_ns}:{_class_path_stamp(jars)}"
     key = hashlib.sha256(stamp.encode()).hexdigest()[:12]
     folder = cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return folder / "earlypath" / f"spark-{pyspark.__version__}-{key}.jsa"
 
 
+def _jars_folder() -> Path:
+    """Spark's jars, the JVM's class path (``SPARK_HOME``, else PySpark's own)."""
+    from pyspark.find_spark_home import _find_spark_home
+
+    return Path(_find_spark_home(), "jars").resolve()
+
+
+def _class_path_stamp(jars: Path) -> str:
+    """Where Spark's jars are and, for each, its name, size and modification time: what the JVM
+    checks of every class path entry before it maps an archive. An archive written with other
+    jars (another virtual environment, or this one installed again) is refused by the JVM without
+    a word, and was never written again: every session then started without one (the 100k-row
+    audit's regression of stop 27, docs/speed.md, Spark eleventh round). Keyed on the jars, each
+    environment writes and keeps an archive of its own."""
+    try:
+        entries = sorted(
+            (e.name, e.stat().st_size, e.stat().st_mtime_ns)
+            for e in os.scandir(jars)
+            if e.name.endswith(".jar")
+        )
+    except OSError:  # no jars folder here: the path alone
+        entries = []
+    return f"{jars}:{entries}"
+
+
+def _drop_replaced(target: Path, jars: Path) -> None:
+    """Before a new archive is taken or written for ``jars``: note which jars it is for (a
+    ``.jars`` file beside it), and delete the archives (some 170 MB each) written for jars that
+    are gone (a removed clone's environment) or for these jars' folder before (installed again:
+    the JVM would refuse them; or with another Java: one archive an environment). A running JVM
+    that maps one keeps its pages."""
+    for note in target.parent.glob("spark-*.jars"):
+        if note == target.with_suffix(".jars"):
+            continue
+        folder = Path(note.read_text(encoding="utf-8", errors="replace").strip())
+        if folder == jars or not folder.is_dir():
+            archive = note.with_suffix(".jsa")
+            for gone in (archive, *_finished_parts(archive), note):
+                gone.unlink(missing_ok=True)
+    target.with_suffix(".jars").write_text(f"{jars}\n", encoding="utf-8")
+
+
 def _adopt_finished_part(target: Path) -> None:
-    """Take as the archive a part written by a JVM whose Python process has ended."""
+    """Take as the archive a part written by a JVM whose Python process has ended, if there is
+    no archive yet; other finished parts (sessions started together, each writing one) are
+    deleted."""
+    for part in _finished_parts(target):
+        if target.exists():
+            part.unlink(missing_ok=True)
+        else:
+            os.replace(part, target)
+
+
+def _finished_parts(target: Path) -> list[Path]:
+    """The parts of ``target`` written by JVMs whose Python process has ended."""
+    parts = []
     for part in sorted(target.parent.glob(f"{target.name}.*.part")):
         pid = part.name[len(target.name) + 1 : -len(".part")]
         if pid.isdigit() and not _alive(int(pid)):
-            os.replace(part, target)
-            return
+            parts.append(part)
+    return parts
 
 
 def _alive(pid: int) -> bool:
