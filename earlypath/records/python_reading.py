@@ -649,10 +649,15 @@ class _Generator:
         out += ["    STATE.begin(tables)", "    checked = []"]
         by_kind = self.grouped()
         if by_kind is not None:
+            last = None
             for kind, specs in by_kind:
                 call = self.type_function(kind, specs)
-                out += [f"    listed = by_type.get({kind!r})", "    if listed:"]
+                # a type's later visits (the versions of a report ranked, then chosen, then
+                # read) under its first look-up: a record without the type pays one look-up
+                if kind != last:
+                    out += [f"    listed = by_type.get({kind!r})", "    if listed:"]
                 out += ["        for n, j in listed:", f"            {call}"]
+                last = kind
             out += self.sorted_rows()
             return out
         for r in self.compiled.rows:

@@ -163,6 +163,15 @@ def test_each_resource_is_read_once_for_all_the_row_specs_of_its_type() -> None:
         assert source.count(f"  # {kind}\n") == visits.get(kind, 1)
 
 
+def test_a_type_is_looked_up_once_however_many_visits_it_has() -> None:
+    """A record's resources of a type are looked up once, its later visits under that look-up:
+    a record without a scan report pays one look-up for the report's five visits, not five
+    (stop 28: the cost stop 27's versions added to every record)."""
+    source = _generated().source
+    for kind in {r.resource for r in READING.rows}:
+        assert source.count(f"by_type.get({kind!r})") == 1
+
+
 def test_a_spec_joining_a_table_filled_later_keeps_the_definitions_order() -> None:
     """Grouping by type would read a spec that fills the joined table (here Observations as
     medications, listed after the MedicationRequests that join it) before the join: the
