@@ -172,6 +172,34 @@ def test_a_type_is_looked_up_once_however_many_visits_it_has() -> None:
         assert source.count(f"by_type.get({kind!r})") == 1
 
 
+def test_every_table_a_join_asks_for_is_given_to_the_joins(monkeypatch) -> None:
+    """The generated reading gives `_State.index` only the tables a `Joined` reads (stop 28):
+    every table the joins ask for while reading each shape of versioned and contained scan
+    reports is among them (a table left out would read as empty: its joins None)."""
+    asked: set[str] = set()
+    given: list[set[str]] = []
+    index, begin = engine._State.index, engine._State.begin
+
+    def spy_index(self: Any, table: str, *rest: Any) -> Any:
+        asked.add(table)
+        return index(self, table, *rest)
+
+    def spy_begin(self: Any, tables: dict[str, Any]) -> None:
+        given.append(set(tables))
+        begin(self, tables)
+
+    monkeypatch.setattr(engine._State, "index", spy_index)
+    monkeypatch.setattr(engine._State, "begin", spy_begin)
+    shapes = [r for r, _ in scan_shapes.REPORT_VERSIONS.values()]
+    shapes += [r for r, _ in scan_shapes.CONTAINED_REPORTS.values()]
+    for resources in shapes:
+        assert _generated()(resources, TODAY_FHIR, None, None) is not None
+    assert {"report_versions", "report_tops", "report_chosen", "report_reads"} <= asked
+    assert given and all(asked <= tables for tables in given)
+    filled = {r.table for r in READING.rows}
+    assert given[-1] == python_reading.spec_joined_tables(READING) & filled
+
+
 def test_a_spec_joining_a_table_filled_later_keeps_the_definitions_order() -> None:
     """Grouping by type would read a spec that fills the joined table (here Observations as
     medications, listed after the MedicationRequests that join it) before the join: the
