@@ -4,13 +4,17 @@ counted by valgrind, in this checkout and others: a figure the machine's load do
 Run: .venv/bin/python benchmarks/cds_reading_instructions.py [--before CHECKOUT ...]
                                                             [--calls 300] [--extra-observations N]
                                                             [--collector-off]
+                                                            [--baseline-calls N]
 
 Each figure is the difference of two runs under `valgrind --tool=cachegrind --cache-sim=no`
 (the same imports and 50 warm-up readings, then ``--calls`` readings or none) over
 ``--calls``, with a fixed hash seed. ``--collector-off``: the cyclic collector off after the
 warm-up (`gc.collect()` then `gc.disable()`), in both processes: where its collections fall in
 or out of the counted readings moves a count by some 15k (seen in the fourteenth and sixteenth
-passes), more than most changes to the reading. Not named bench_*: `make bench` does not run it (it needs
+passes), more than most changes to the reading. ``--baseline-calls N``: the process subtracted
+reads N readings too (and the counted one N + ``--calls``), so that a cost paid once in the
+first readings after the warm-up (stop 28: some 5M instructions in one copy of bc26667, 50k a
+reading at ``--calls 100``, none in the next copy) falls out of the figure. Not named bench_*: `make bench` does not run it (it needs
 valgrind and a minute a checkout); needs the Debian package `valgrind`.
 """
 
@@ -57,18 +61,23 @@ def main() -> None:
     parser.add_argument(
         "--collector-off", action="store_true", help="gc disabled after the warm-up"
     )
+    parser.add_argument(
+        "--baseline-calls", type=int, default=0, help="readings the subtracted run reads too"
+    )
     args = parser.parse_args()
     valgrind_count.require_valgrind()
     report: dict[str, object] = {
         "calls": args.calls,
         "extra_observations": args.extra_observations,
         "collector": "off" if args.collector_off else "on",
+        "baseline_calls": args.baseline_calls,
     }
     collector = "off" if args.collector_off else "on"
     for checkout in [*args.before, ROOT]:
         path = checkout.resolve()
-        ran = instructions(path, args.calls, args.extra_observations, collector)
-        start = instructions(path, 0, args.extra_observations, collector)
+        base = args.baseline_calls
+        ran = instructions(path, base + args.calls, args.extra_observations, collector)
+        start = instructions(path, base, args.extra_observations, collector)
         report[str(path)] = round((ran - start) / args.calls)
     print(json.dumps(report, indent=2))
 

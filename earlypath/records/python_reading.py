@@ -30,6 +30,7 @@ Nothing here logs: the input is patient data.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
@@ -645,14 +646,22 @@ class _Generator:
         ]
         tables = sorted(self.tables)
         out += [f"    t_{t} = []" for t in tables]
-        out += ["    tables = {" + ", ".join(f"{t!r}: t_{t}" for t in tables) + "}"]
+        # only the tables a `Joined` reads (`_State.index`): a dict of fewer entries to build
+        # each call (the report versions' three tables, stop 27, made it resize)
+        joined = sorted(set(tables) & spec_joined_tables(self.spec))
+        out += ["    tables = {" + ", ".join(f"{t!r}: t_{t}" for t in joined) + "}"]
         out += ["    STATE.begin(tables)", "    checked = []"]
         by_kind = self.grouped()
         if by_kind is not None:
+            last = None
             for kind, specs in by_kind:
                 call = self.type_function(kind, specs)
-                out += [f"    listed = by_type.get({kind!r})", "    if listed:"]
+                # a type's later visits (the versions of a report ranked, then chosen, then
+                # read) under its first look-up: a record without the type pays one look-up
+                if kind != last:
+                    out += [f"    listed = by_type.get({kind!r})", "    if listed:"]
                 out += ["        for n, j in listed:", f"            {call}"]
+                last = kind
             out += self.sorted_rows()
             return out
         for r in self.compiled.rows:
@@ -1005,6 +1014,28 @@ def _joined_tables(roots: Sequence[Any]) -> set[str]:
         for slot in getattr(e, "__slots__", ()):
             value = getattr(e, slot, None)
             stack += [v for v in (value if isinstance(value, tuple) else (value,)) if v is not None]
+    return found
+
+
+def spec_joined_tables(spec: rir.EpisodeSpec) -> set[str]:
+    """Every table a `rir.Joined` anywhere in ``spec`` reads (its rows' conditions, columns,
+    checks and items, its steps, its problems): the tables `_State.index` may be asked for."""
+    found: set[str] = set()
+    seen: set[int] = set()
+    stack: list[Any] = [spec]
+    while stack:
+        e = stack.pop()
+        if e is None or isinstance(e, str | int | float | bool) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, rir.Joined):
+            found.add(e.table)
+        if isinstance(e, dict):
+            stack += [*e.keys(), *e.values()]
+        elif isinstance(e, tuple | list | set | frozenset):
+            stack += e
+        elif dataclasses.is_dataclass(e):
+            stack += [getattr(e, f.name) for f in dataclasses.fields(e)]
     return found
 
 

@@ -163,6 +163,43 @@ def test_each_resource_is_read_once_for_all_the_row_specs_of_its_type() -> None:
         assert source.count(f"  # {kind}\n") == visits.get(kind, 1)
 
 
+def test_a_type_is_looked_up_once_however_many_visits_it_has() -> None:
+    """A record's resources of a type are looked up once, its later visits under that look-up:
+    a record without a scan report pays one look-up for the report's five visits, not five
+    (stop 28: the cost stop 27's versions added to every record)."""
+    source = _generated().source
+    for kind in {r.resource for r in READING.rows}:
+        assert source.count(f"by_type.get({kind!r})") == 1
+
+
+def test_every_table_a_join_asks_for_is_given_to_the_joins(monkeypatch) -> None:
+    """The generated reading gives `_State.index` only the tables a `Joined` reads (stop 28):
+    every table the joins ask for while reading each shape of versioned and contained scan
+    reports is among them (a table left out would read as empty: its joins None)."""
+    asked: set[str] = set()
+    given: list[set[str]] = []
+    index, begin = engine._State.index, engine._State.begin
+
+    def spy_index(self: Any, table: str, *rest: Any) -> Any:
+        asked.add(table)
+        return index(self, table, *rest)
+
+    def spy_begin(self: Any, tables: dict[str, Any]) -> None:
+        given.append(set(tables))
+        begin(self, tables)
+
+    monkeypatch.setattr(engine._State, "index", spy_index)
+    monkeypatch.setattr(engine._State, "begin", spy_begin)
+    shapes = [r for r, _ in scan_shapes.REPORT_VERSIONS.values()]
+    shapes += [r for r, _ in scan_shapes.CONTAINED_REPORTS.values()]
+    for resources in shapes:
+        assert _generated()(resources, TODAY_FHIR, None, None) is not None
+    assert {"report_versions", "report_tops", "report_chosen", "report_reads"} <= asked
+    assert given and all(asked <= tables for tables in given)
+    filled = {r.table for r in READING.rows}
+    assert given[-1] == python_reading.spec_joined_tables(READING) & filled
+
+
 def test_a_spec_joining_a_table_filled_later_keeps_the_definitions_order() -> None:
     """Grouping by type would read a spec that fills the joined table (here Observations as
     medications, listed after the MedicationRequests that join it) before the join: the
