@@ -31,7 +31,7 @@ import ibis.expr.types as ir_t
 
 from earlypath.guideline.versions import VERSIONS, GuidelineVersion
 from earlypath.rules import ir
-from earlypath.rules.decision import NEEDS_INFORMATION, DecisionTable, Verdict
+from earlypath.rules.decision import NEEDS_INFORMATION, Branch, DecisionTable, Verdict
 
 __all__ = [
     "CompiledTable",
@@ -468,6 +468,24 @@ def _lookup(
     return key.cases(*cases, else_=default) if cases else default
 
 
+def _narrows_a_later(branches: Sequence[Branch], i: int) -> bool:
+    """Whether branch ``i``'s guard is a conjunction one of whose items is a later branch's guard
+    (``not on it and the report not read`` before ``not on it``): it takes a few of that
+    branch's rows."""
+    guard = branches[i].guard
+    later = {b.guard for b in branches[i + 1 :]}
+    return isinstance(guard, ir.And) and any(item in later for item in guard.items)
+
+
+def _numbering_order(branches: Sequence[Branch]) -> list[Branch]:
+    """The branches in the order their verdicts are numbered: as written, but a branch that
+    narrows a later one last. A slot is a label (the cascade tests the branches as written);
+    the lookups compare a row with their WHENs in slot order, so the wider branch's common rows
+    meet fewer (stop 26's unread-report branches came first; issue 16, stop 28)."""
+    narrow = [i for i in range(len(branches)) if _narrows_a_later(branches, i)]
+    return [b for i, b in enumerate(branches) if i not in narrow] + [branches[i] for i in narrow]
+
+
 def outcome_slots(tables: Mapping[str, DecisionTable]) -> OutcomeSlots:
     """The `OutcomeSlots` of one table per version (versions with identical tables share one)."""
     groups: list[tuple[list[str], DecisionTable]] = []
@@ -480,7 +498,7 @@ def outcome_slots(tables: Mapping[str, DecisionTable]) -> OutcomeSlots:
     slots: list[_Slot] = []
     seen: set[int] = set()
     for _, table in groups:
-        for branch in table.branches:
+        for branch in _numbering_order(table.branches):
             for verdict in branch.verdicts:
                 if id(verdict) not in seen:  # a verdict shared by two branches: one pair
                     seen.add(id(verdict))

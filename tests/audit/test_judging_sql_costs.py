@@ -118,6 +118,22 @@ def test_the_lookups_leave_out_what_their_else_gives() -> None:
     assert keys == cited and all(k % 2 == 0 for k in keys)
 
 
+def test_a_branch_that_narrows_a_later_one_is_numbered_after_it() -> None:
+    slots = outcome_slots(tables_for())
+    number = {id(s.verdict): i for i, s in enumerate(slots.slots, start=1) if not s.unknown}
+    narrowing = 0
+    for _, table in slots.groups:
+        for i, branch in enumerate(table.branches):
+            for wider in table.branches[i + 1 :]:
+                items = getattr(branch.guard, "items", ())
+                if wider.guard in items:  # e.g. not on it and the report not read / not on it
+                    narrowing += 1
+                    assert min(number[id(v)] for v in branch.verdicts) > max(
+                        number[id(v)] for v in wider.verdicts
+                    )
+    assert narrowing >= 2  # progesterone's two unread-report branches (stop 26)
+
+
 def test_the_slots_are_numbered_in_pairs() -> None:
     slots = outcome_slots(tables_for()).slots
     assert [s.unknown for s in slots] == [False, True] * (len(slots) // 2)
