@@ -31,7 +31,7 @@ import ibis.expr.types as ir_t
 
 from earlypath.guideline.versions import VERSIONS, GuidelineVersion
 from earlypath.rules import ir
-from earlypath.rules.decision import NEEDS_INFORMATION, DecisionTable, Verdict
+from earlypath.rules.decision import NEEDS_INFORMATION, Branch, DecisionTable, Verdict
 
 __all__ = [
     "CompiledTable",
@@ -430,26 +430,60 @@ class OutcomeSlots:
         self, slot: ir_t.IntegerValue, value: Callable[[ir.Expr], ir_t.BooleanValue]
     ) -> CompiledTable:
         """``decision``, ``recommendations`` and ``missing`` read from a stored `slot` column."""
+        # `outcome_slots` numbers a verdict's True and Unknown slots in pairs (odd, then even).
+        assert all(s.unknown == (i % 2 == 0) for i, s in enumerate(self.slots, start=1))
         decisions, recs, missing = [], [], []
         for i, s in enumerate(self.slots, start=1):
             assert s.verdict is not None
-            decisions.append((i, NEEDS_INFORMATION if s.unknown else s.verdict.outcome))
-            recs.append((i, _string_array(s.verdict.recommendations)))
+            # A CASE compares a row with each WHEN in turn until one matches, so a lookup
+            # leaves out what its ELSE gives anyway: ``decision`` the Unknown slots (all
+            # needs_information), ``recommendations`` a verdict citing none; and since a
+            # verdict's two slots cite the same, ``recommendations`` reads one key for both,
+            # slot + slot % 2 (its Unknown slot's number). Stop 26's unread-report branches put
+            # 4 more WHENs before the common rows in each lookup (issue 16, stop 28).
+            if not s.unknown and s.verdict.outcome != NEEDS_INFORMATION:
+                decisions.append((i, s.verdict.outcome))
+            if not s.unknown and s.verdict.recommendations:
+                recs.append((i + 1, _string_array(s.verdict.recommendations)))
             if s.unknown:
                 missing.append((i, _missing_of(s.verdict, value)))
         empty = _string_array(())
-        # Only an Unknown verdict names what is missing, and `outcome_slots` numbers a verdict's
-        # True and Unknown slots in pairs (odd, then even): the odd slots are answered first,
-        # so a row a verdict decided is not compared with every Unknown slot (-16 M of the
-        # DuckDB one-pass COPY's 2,000 M instructions in 200,000 rows; issue 16, round 9).
-        assert all(s.unknown == (i % 2 == 0) for i, s in enumerate(self.slots, start=1))
+        pair = slot + slot % 2  # a verdict's two slots, one key
+        # Only an Unknown verdict names what is missing: the odd slots are answered first, so a
+        # row a verdict decided is not compared with every Unknown slot (-16 M of the DuckDB
+        # one-pass COPY's 2,000 M instructions in 200,000 rows; issue 16, round 9).
         return CompiledTable(
-            slot.cases(*decisions, else_=ibis.literal(NEEDS_INFORMATION)),
-            slot.cases(*recs, else_=empty),
+            _lookup(slot, decisions, ibis.literal(NEEDS_INFORMATION)),
+            _lookup(pair, recs, empty),
             ibis.cases((slot % 2 == 1, empty), *((slot == i, m) for i, m in missing), else_=empty)
             if missing
             else empty,
         )
+
+
+def _lookup(
+    key: ir_t.IntegerValue, cases: list[tuple[int, ir_t.Value]], default: ir_t.Value
+) -> ir_t.Value:
+    """``CASE key WHEN n THEN value ... ELSE default END`` (the default alone when no case)."""
+    return key.cases(*cases, else_=default) if cases else default
+
+
+def _narrows_a_later(branches: Sequence[Branch], i: int) -> bool:
+    """Whether branch ``i``'s guard is a conjunction one of whose items is a later branch's guard
+    (``not on it and the report not read`` before ``not on it``): it takes a few of that
+    branch's rows."""
+    guard = branches[i].guard
+    later = {b.guard for b in branches[i + 1 :]}
+    return isinstance(guard, ir.And) and any(item in later for item in guard.items)
+
+
+def _numbering_order(branches: Sequence[Branch]) -> list[Branch]:
+    """The branches in the order their verdicts are numbered: as written, but a branch that
+    narrows a later one last. A slot is a label (the cascade tests the branches as written);
+    the lookups compare a row with their WHENs in slot order, so the wider branch's common rows
+    meet fewer (stop 26's unread-report branches came first; issue 16, stop 28)."""
+    narrow = [i for i in range(len(branches)) if _narrows_a_later(branches, i)]
+    return [b for i, b in enumerate(branches) if i not in narrow] + [branches[i] for i in narrow]
 
 
 def outcome_slots(tables: Mapping[str, DecisionTable]) -> OutcomeSlots:
@@ -464,7 +498,7 @@ def outcome_slots(tables: Mapping[str, DecisionTable]) -> OutcomeSlots:
     slots: list[_Slot] = []
     seen: set[int] = set()
     for _, table in groups:
-        for branch in table.branches:
+        for branch in _numbering_order(table.branches):
             for verdict in branch.verdicts:
                 if id(verdict) not in seen:  # a verdict shared by two branches: one pair
                     seen.add(id(verdict))

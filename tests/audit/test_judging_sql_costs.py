@@ -3,7 +3,8 @@ round 9: benchmarks/audit_copy_instructions.py), and that each form gives what t
 gave: the flag as a CASE WHEN, a padded cell found by its first and reversed-first character, the
 allergies' check on the cell as written, a word list tested by inequalities, the rules' criteria
 read where the cascade reads them, a verdict tested True before Unknown, ``missing`` answering
-the slots a verdict decided first."""
+the slots a verdict decided first, ``decision`` and ``recommendations`` without the WHENs their ELSE
+answers."""
 
 from __future__ import annotations
 
@@ -93,6 +94,44 @@ def test_the_rules_read_their_criteria_in_the_cascade() -> None:
     assert 'COALESCE("t' not in sql.split('AS "gestation_days"')[1].split('AS "_outcome"')[0]
     # `missing` answers the slots a verdict decided (odd) before the Unknown ones.
     assert re.search(r'CASE WHEN \("t\d+"\."_outcome" % 2\) = 1 THEN \[\]', sql)
+
+
+def test_the_lookups_leave_out_what_their_else_gives() -> None:
+    sql = ibis.duckdb.connect().compile(assess_table(ibis.memtable(fact_table([]))))
+    slots = outcome_slots(tables_for()).slots
+    decision = re.search(r'CASE "t\d+"\."_outcome" (.*?) END AS "decision"', sql)
+    assert decision is not None
+    # ``decision``: the verdicts' True slots only (an Unknown slot is the ELSE's
+    # needs_information), so a row is compared with half as many WHENs
+    whens = [int(n) for n in re.findall(r"WHEN (\d+) THEN", decision.group(1))]
+    assert whens == [i for i, s in enumerate(slots, start=1) if not s.unknown]
+    assert "'needs_information'" not in decision.group(1).split(" ELSE ")[0]
+    # ``recommendations``: one WHEN a verdict citing any, keyed by slot + slot % 2
+    recs = re.search(
+        r'CASE "t\d+"\."_outcome" \+ \("t\d+"\."_outcome" % 2\) (.*?) END AS "rec', sql
+    )
+    assert recs is not None
+    keys = [int(n) for n in re.findall(r"WHEN (\d+) THEN", recs.group(1))]
+    cited = [
+        i + 1 for i, s in enumerate(slots, start=1) if not s.unknown and s.verdict.recommendations
+    ]
+    assert keys == cited and all(k % 2 == 0 for k in keys)
+
+
+def test_a_branch_that_narrows_a_later_one_is_numbered_after_it() -> None:
+    slots = outcome_slots(tables_for())
+    number = {id(s.verdict): i for i, s in enumerate(slots.slots, start=1) if not s.unknown}
+    narrowing = 0
+    for _, table in slots.groups:
+        for i, branch in enumerate(table.branches):
+            for wider in table.branches[i + 1 :]:
+                items = getattr(branch.guard, "items", ())
+                if wider.guard in items:  # e.g. not on it and the report not read / not on it
+                    narrowing += 1
+                    assert min(number[id(v)] for v in branch.verdicts) > max(
+                        number[id(v)] for v in wider.verdicts
+                    )
+    assert narrowing >= 2  # progesterone's two unread-report branches (stop 26)
 
 
 def test_the_slots_are_numbered_in_pairs() -> None:
