@@ -789,6 +789,27 @@ OBSERVATION_VERSIONS_FIXED = frozenset(
     for order in ("a", "b")
 )
 
+# Two women of one export whose report, and whose finding, share an id (a bulk export merged from
+# two systems; ids are unique per server, not per export). Each is read from her own versions
+# (stop 28: stop 27 compared ids across the export, so the later text-only report of one woman
+# replaced the other's coded intrauterine report: no offer where one is due, and one woman's
+# record changing another's reading). The audit's tests give each woman her own Patient and
+# encounter and then write ``SHARED_IDS`` back as the ids the two share.
+SHARED_IDS = ("us-dup", "us-find")
+SHARED_ID_CASES: dict[str, tuple[list[dict[str, Any]], str]] = {
+    "shared-id-report-coded-iup": (scanned(_ORIGINAL_IUP), OFFER),
+    "shared-id-report-later-text-only": (
+        scanned(
+            {**_text_only(), "id": "us-dup", "status": "amended", "issued": f"{day()}T15:00:00Z"}
+        ),
+        NEEDS_SCAN,
+    ),
+    # tied to the other woman's were their ids compared across the export: both held back
+    "shared-id-finding-coded-iup": (scanned(_FOUND_IUP), OFFER),
+    "shared-id-finding-text-only": (scanned(_FOUND_TEXT_ONLY), NEEDS_SCAN),
+}
+SHARED_ID_TO_READ = frozenset({"shared-id-report-later-text-only"})
+
 
 # The shapes whose latest scan is a report that could not be read (the episode's location
 # "report_not_read"): progesterone's `needs_information` names the report (`scan_report`) as the
@@ -804,5 +825,6 @@ REPORT_TO_READ = frozenset(
         *(shape for shape, (_, decision) in UNREAD_REPORTS.items() if decision == NEEDS_SCAN),
         *REPORT_VERSIONS_TO_READ,
         *OBSERVATION_VERSIONS_TO_READ,
+        *SHARED_ID_TO_READ,
     }
 )
