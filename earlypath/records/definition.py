@@ -128,6 +128,7 @@ __all__ = [
     "UNKNOWN_LOCATION",
     "UNREAD_LOCATION",
     "UNREAD_REPORT_MESSAGE",
+    "OBSERVATION_VERSIONS_HELD_MESSAGE",
     "VERSIONS_HELD_MESSAGE",
     "WINDOW_DAYS",
     "place",
@@ -947,10 +948,26 @@ class _Versions:
     (``<kind>_tops``), and per (patient, id) the rank read and whether it is held back
     (``<kind>_chosen``), with the tests the reading's specs ask of a version."""
 
-    def __init__(self, kind: str, resource: str, says: tuple[tuple[str, Expr], ...]) -> None:
+    def __init__(
+        self, kind: str, resource: str, says: tuple[tuple[str, Expr], ...], alone: bool = False
+    ) -> None:
         self.versions, self.tops, self.chosen = (
             f"{kind}_{t}" for t in ("versions", "tops", "chosen")
         )
+        # ``alone``: first ask whether the id has one version only (its first and last row in
+        # input order are one), so that the ranking is done only for the ids sent more than
+        # once: a test of two look-ups where every resource of the type has an id (each
+        # Observation of a record), most of them sent once (stop 28: the CDS reading's cost)
+        self.alone: Expr = Const(False)
+        if alone:
+            self.alone = _yes(
+                Cmp(
+                    "==",
+                    Joined(self.versions, _text("id"), "n", patient=_SUBJECT),
+                    Joined(self.versions, _text("id"), "n", least=True, patient=_SUBJECT),
+                )
+            )
+        ranked = And((Not(self.alone), _yes(_is_top(self.versions)))) if alone else None
         self.specs = (
             RowSpec(
                 self.versions, resource, Not(IsNull(_text("id"))), _SUBJECT, _version_columns()
@@ -958,7 +975,7 @@ class _Versions:
             RowSpec(
                 self.tops,
                 resource,
-                _yes(_is_top(self.versions)),
+                ranked or _yes(_is_top(self.versions)),
                 _SUBJECT,
                 (("id", _text("id")), *says),
             ),
@@ -977,7 +994,7 @@ class _Versions:
             RowSpec(
                 self.chosen,
                 resource,
-                _yes(_is_top(self.versions)),
+                ranked or _yes(_is_top(self.versions)),
                 _SUBJECT,
                 (*_version_columns(), ("held", _yes(differ))),
             ),
@@ -986,7 +1003,10 @@ class _Versions:
     def read(self, path: Callable[[str], str] = _own) -> Expr:
         """Is this version the one read (or it has no id)?"""
         held = Joined(self.chosen, _text(path("id")), "held", patient=_subject_at(path))
-        return Or((IsNull(_text(path("id"))), And((_is_top(self.chosen, path), _is(held, False)))))
+        ranked = And((_is_top(self.chosen, path), _is(held, False)))
+        if self.alone != Const(False):
+            return Or((IsNull(_text(path("id"))), self.alone, ranked))
+        return Or((IsNull(_text(path("id"))), ranked))
 
     def held(self, path: Callable[[str], str] = _own) -> Expr:
         """Is this version one of those ranked first of its id, held back as they disagree?"""
@@ -1025,6 +1045,7 @@ _OBSERVATION_VERSIONING = _Versions(
         ("quantity", Coalesce((_Q_VALUE, Const(-1.0)))),
         ("components", AnyItem("component", Const(True))),
     ),
+    alone=True,
 )
 _OBSERVATION_VERSIONS = _OBSERVATION_VERSIONING.specs
 _OBSERVATION_VERSION_READ = _OBSERVATION_VERSIONING.read()

@@ -18,8 +18,8 @@ nodes. Three stages:
    cannot be read are counted (`OtherTypeLines`).
 1. **Rows** (`compile_rows`): each `RowSpec` is a select over its resource's table: ``when`` a
    filter, the `Check`s a CASE naming the first that fails (those resources are problems, not
-   rows), `Joined` a left join on the other table's ``id`` (of several, the last in input order,
-   or the one its ``order`` ranks first).
+   rows), `Joined` a left join on the other table's ``id`` (and ``patient``, when it has one)
+   (of several, the last in input order, or the one its ``order`` ranks first).
 2. **Episodes** (`compile_episodes`): the encounters joined to the rows of their patient, each
    `Agg` a grouped aggregate (``where`` as its filter; aggregates that need the same steps are
    computed in one join per table), ``latest`` the greatest (order..., value) struct, `Days` a

@@ -56,8 +56,11 @@ def test_item_rows_carry_their_place_without_a_lateral_join() -> None:
     engines-agree tests'."""
     observations = tuple(r for r in READING.rows if r.items is not None)
     assert observations  # the Observation rows with their panel components
-    # ... and the tables a scan report's item rows join (the version of its id read, stop 27)
-    joined = ("report_versions", "report_tops", "report_chosen")
+    # ... and the tables a scan report's item rows join (the version of its id read, stop 27),
+    # and an Observation's (stop 28)
+    joined = tuple(
+        f"{kind}_{t}" for kind in ("report", "observation") for t in ("versions", "tops", "chosen")
+    )
     rows = tuple(r for r in READING.rows if r.items is not None or r.table in joined)
     con = ibis.duckdb.connect()
     resources = load_resources(con, {}, READING, "t")  # no files: empty tables, same schema
