@@ -968,7 +968,7 @@ class _Versions:
                 )
             )
         ranked = And((Not(self.alone), _yes(_is_top(self.versions)))) if alone else None
-        self.specs = (
+        self.specs: tuple[RowSpec, ...] = (
             RowSpec(
                 self.versions, resource, Not(IsNull(_text("id"))), _SUBJECT, _version_columns()
             ),
