@@ -240,8 +240,9 @@ def test_versions_of_a_report_in_two_files_are_read_as_one(engine: str, tmp_path
 
 
 # Versions of a scan finding sent as an Observation (stop 28), in two files of the export as a
-# report's above: each woman's first version in Observation.001.ndjson, her second in
-# Observation.002.ndjson; one version read, whatever the file holds it.
+# report's above: each woman's first version in Observation.011.ndjson, her second in
+# Observation.012.ndjson (part names no other Spark scenario writes: "another-type" checks the
+# lines of its own Observation.001.ndjson); one version read, whatever the file holds it.
 
 
 def finding_versions_in_two_files() -> dict[str, list[dict[str, Any]]]:
@@ -256,7 +257,7 @@ def finding_versions_in_two_files() -> dict[str, list[dict[str, Any]]]:
         (second if found["id"] in seen else first).append(found)
         seen.add(found["id"])
     assert len(second) == len(OBSERVATION_VERSIONS)
-    return {**files, "Observation.001.ndjson": first, "Observation.002.ndjson": second}
+    return {**files, "Observation.011.ndjson": first, "Observation.012.ndjson": second}
 
 
 def shared_ids_export() -> dict[str, list[dict[str, Any]]]:
@@ -277,7 +278,7 @@ def versions_per_patient_files() -> dict[str, list[dict[str, Any]]]:
     """Both exports above as one (the Spark scenario "finding-versions-per-patient")."""
     files = finding_versions_in_two_files()
     for kind, resources in shared_ids_export().items():
-        name = "Observation.001.ndjson" if kind == "Observation" else f"{kind}.ndjson"
+        name = "Observation.011.ndjson" if kind == "Observation" else f"{kind}.ndjson"
         files[name] = [*files.get(name, []), *resources]
     return files
 
