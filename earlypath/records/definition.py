@@ -128,6 +128,7 @@ __all__ = [
     "UNKNOWN_LOCATION",
     "UNREAD_LOCATION",
     "UNREAD_REPORT_MESSAGE",
+    "OBSERVATION_VERSIONS_HELD_MESSAGE",
     "VERSIONS_HELD_MESSAGE",
     "WINDOW_DAYS",
     "place",
@@ -900,9 +901,159 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "heart_problem": _RATE_PROBLEM,
     "location": _OBSERVATION_LOCATION,
 }
+_VERSION_ORDER = ("at", "amends")
+
+
+def _own(path: str) -> str:
+    """A report element read from the report itself (not around a contained finding)."""
+    return path
+
+
+def _subject_at(path: Callable[[str], str]) -> Expr:
+    """The patient of the version at ``path`` (its subject), as its rows name her."""
+    return RefId(_text(path("subject.reference")), "Patient")
+
+
+def _version_columns(path: Callable[[str], str] = _own) -> tuple[tuple[str, Expr], ...]:
+    """A version's id and rank (``path`` maps a report element to where it is read from: the
+    report, or `_of_report` around a contained finding)."""
+    return (
+        ("id", _text(path("id"))),
+        ("at", Coalesce((_text(path("meta.lastUpdated")), _text(path("issued")), Const("")))),
+        (
+            "amends",
+            If(_status_in(_text(path("status")), "amending_report_status"), Const(1), Const(0)),
+        ),
+    )
+
+
+def _is_top(table: str, path: Callable[[str], str] = _own) -> Expr:
+    """Is this version ranked first of its (patient, id) (by the rank of ``table``'s row)?"""
+    own = dict(_version_columns(path))
+    return And(
+        tuple(
+            Cmp(
+                "==",
+                own[c],
+                Joined(table, own["id"], c, order=_VERSION_ORDER, patient=_subject_at(path)),
+            )
+            for c in _VERSION_ORDER
+        )
+    )
+
+
+class _Versions:
+    """The three tables ranking the versions of one resource type sharing an id, per patient:
+    every version's rank (``<kind>_versions``), what each version ranked first says
+    (``<kind>_tops``), and per (patient, id) the rank read and whether it is held back
+    (``<kind>_chosen``), with the tests the reading's specs ask of a version."""
+
+    def __init__(
+        self, kind: str, resource: str, says: tuple[tuple[str, Expr], ...], alone: bool = False
+    ) -> None:
+        self.versions, self.tops, self.chosen = (
+            f"{kind}_{t}" for t in ("versions", "tops", "chosen")
+        )
+        # ``alone``: first ask whether the id has one version only (its first and last row in
+        # input order are one), so that the ranking is done only for the ids sent more than
+        # once: a test of two look-ups where every resource of the type has an id (each
+        # Observation of a record), most of them sent once (stop 28: the CDS reading's cost)
+        self.alone: Expr = Const(False)
+        if alone:
+            self.alone = _yes(
+                Cmp(
+                    "==",
+                    Joined(self.versions, _text("id"), "n", patient=_SUBJECT),
+                    Joined(self.versions, _text("id"), "n", least=True, patient=_SUBJECT),
+                )
+            )
+        ranked = And((Not(self.alone), _yes(_is_top(self.versions)))) if alone else None
+        self.specs: tuple[RowSpec, ...] = (
+            RowSpec(
+                self.versions, resource, Not(IsNull(_text("id"))), _SUBJECT, _version_columns()
+            ),
+            RowSpec(
+                self.tops,
+                resource,
+                ranked or _yes(_is_top(self.versions)),
+                _SUBJECT,
+                (("id", _text("id")), *says),
+            ),
+        )
+        differ = Or(
+            tuple(
+                Cmp(
+                    "!=",
+                    Joined(self.tops, _text("id"), c, order=(c,), patient=_SUBJECT),
+                    Joined(self.tops, _text("id"), c, order=(c,), least=True, patient=_SUBJECT),
+                )
+                for c, _ in says
+            )
+        )
+        self.specs += (
+            RowSpec(
+                self.chosen,
+                resource,
+                ranked or _yes(_is_top(self.versions)),
+                _SUBJECT,
+                (*_version_columns(), ("held", _yes(differ))),
+            ),
+        )
+
+    def read(self, path: Callable[[str], str] = _own) -> Expr:
+        """Is this version the one read (or it has no id)?"""
+        held = Joined(self.chosen, _text(path("id")), "held", patient=_subject_at(path))
+        ranked = And((_is_top(self.chosen, path), _is(held, False)))
+        if self.alone != Const(False):
+            return Or((IsNull(_text(path("id"))), self.alone, ranked))
+        return Or((IsNull(_text(path("id"))), ranked))
+
+    def held(self, path: Callable[[str], str] = _own) -> Expr:
+        """Is this version one of those ranked first of its id, held back as they disagree?"""
+        held = Joined(self.chosen, _text(path("id")), "held", patient=_subject_at(path))
+        return And((_yes(_is_top(self.chosen, path)), _is(held, True)))
+
+
+# --- layer 1: versions of an Observation (stop 28) ----------------------------------------------
+
+# A scan finding sent as an Observation is re-sent, amended or corrected, with the id of the
+# version it replaces, as a scan report is (its reading, "Versions of one scan report" below):
+# one version of a (patient, id) is read, ranked as a report's versions are (meta.lastUpdated,
+# else issued, then amended / corrected / appended), whatever the order of the input. Applied to
+# every Observation with an id, not to scan findings only: a text-only amendment of a finding
+# carries the generic code of the coded original (LOINC 59776-5 "Procedure findings") and no
+# value any set reads, so no code set tells a scan finding's versions from the others'; and an
+# amended hCG, length or heart rate replacing its original is as true of them (one reading of
+# versions for every Observation, not one per finding kind). So: a text-only amendment replaces
+# the coded finding (which is then not read: the scan's location unknown, never the superseded
+# "intrauterine"); a latest version entered in error or cancelled (not usable, never read)
+# withdraws it; versions left tied that say different things (status, value text, coded value,
+# quantity, components) are held back: none read, named by the Observation's ref (its id only),
+# and a held scan finding makes the day's scan one not read (`_UNREAD_FINDING_ROWS`).
+OBSERVATION_VERSIONS_HELD_MESSAGE = (
+    "versions of this finding (one id) cannot be ordered by time or status and say "
+    "different things: none read, what it shows is unknown"
+)
+_OBSERVATION_VERSIONING = _Versions(
+    "observation",
+    "Observation",
+    (
+        ("status", Coalesce((_text("status"), Const("")))),
+        ("text", Coalesce((_text("valueString"), _text(f"{_VCC}.text"), Const("")))),
+        ("coded", Coalesce((FirstCode(Concept(_VCC)), Const("")))),
+        # -1 stands for no quantity: only compared, never read as a value
+        ("quantity", Coalesce((_Q_VALUE, Const(-1.0)))),
+        ("components", AnyItem("component", Const(True))),
+    ),
+    alone=True,
+)
+_OBSERVATION_VERSIONS = _OBSERVATION_VERSIONING.specs
+_OBSERVATION_VERSION_READ = _OBSERVATION_VERSIONING.read()
+_OBSERVATION_VERSION_HELD = _OBSERVATION_VERSIONING.held()
+
 _OBSERVATION_ROWS = _clinical(
     "Observation",
-    And((_USABLE_OBSERVATION, _OBSERVATION_READ)),
+    And((_USABLE_OBSERVATION, _OBSERVATION_READ, _OBSERVATION_VERSION_READ)),
     _OBSERVATION_COLUMNS,
     COMPONENT_ROWS,
 )
@@ -1363,6 +1514,8 @@ def _why_malformed(resource: str, about: str = "") -> Expr:
         why = If(_COMPONENT_WITHOUT_CODE, Const(without_code), why)
         not_a_list = f"{about}component is not a list; read as absent"
         why = If(_COMPONENT_NOT_A_LIST, Const(not_a_list), why)
+    if resource == "Observation" and not about:  # an exported one (a contained one: its report's)
+        why = If(_OBSERVATION_VERSION_HELD, Const(OBSERVATION_VERSIONS_HELD_MESSAGE), why)
     for path, kind in reversed(_ELEMENT_TYPES[resource]):
         message = f"{about}{path} is not {_JSON_NAMES[kind]}; read as absent"
         why = If(_wrong_type(path, kind), Const(message), why)
@@ -1428,103 +1581,45 @@ def _malformed(resource: str) -> RowSpec:
 # a conclusion or refer to results) are held back: none of them is read and the scan is
 # `report_not_read` (not "unknown", a pregnancy of unknown location: the report exists, its
 # reading is what cannot be told), named with the report (its ref carries the id, never
-# patient data). A report without an id is read as before (nothing to compare it with). Ids are
-# compared across the input (a server's ids are unique per type), as `report_reads` is joined.
-# Not applied to scan findings sent as Observations (declared, a strict expected failure in
-# `tests/records/test_report_versions.py`): ranking them joins every Observation of an export to
-# the versions of its id, the audit's largest table and the card's most read spec, a cost not
-# built nor measured at stop 27. Both versions of an Observation are read, so a finding of
-# either counts (an amended ectopic holds an offer back), but an amendment whose finding is
-# only text does not replace a coded one.
+# patient data). A report without an id is read as before (nothing to compare it with).
+# Since stop 28 (w-obs17) ids are compared per patient, not across the input: a bulk export
+# merged from two systems can hold two women's reports with one id, and one woman's version
+# must never replace nor hold back another's (a cross-patient effect, and a privacy defect). The
+# patient is the subject as the row reads it (`_SUBJECT`: its literal reference; a report's
+# contained finding, the report's), before any merge or identifier tie (those come after the
+# rows, in both engines). A version whose subject resolves to no patient (none, an identifier
+# only, another type) is compared with the versions of its id that have none either: nothing
+# tells whose it is when the versions are ranked; not ranking it would read a superseded
+# version beside its amendment (the stop-27 defect), and it reaches a woman's episode only by a
+# later identifier tie or in a one-patient CDS record. Two women's subject-less versions of one
+# id may still meet there (declared).
+# Scan findings sent as Observations are ranked alike since stop 28 (`_OBSERVATION_VERSIONS`).
 VERSIONS_HELD_MESSAGE = (
     "versions of this scan report (one id) cannot be ordered by time or status and say "
     "different things: none read, what the scan shows is unknown"
 )
-_VERSION_ORDER = ("at", "amends")
-# what a version says, as far as holding tied versions back goes (`report_tops`)
-_VERSION_SAYS = ("status", "text", "coded", "results")
-
-
-def _own(path: str) -> str:
-    """A report element read from the report itself (not around a contained finding)."""
-    return path
-
-
-def _version_columns(path: Callable[[str], str] = _own) -> tuple[tuple[str, Expr], ...]:
-    """A version's id and rank (``path`` maps a report element to where it is read from: the
-    report, or `_of_report` around a contained finding)."""
-    return (
-        ("id", _text(path("id"))),
-        ("at", Coalesce((_text(path("meta.lastUpdated")), _text(path("issued")), Const("")))),
-        (
-            "amends",
-            If(_status_in(_text(path("status")), "amending_report_status"), Const(1), Const(0)),
-        ),
-    )
-
-
-def _is_top(table: str, path: Callable[[str], str] = _own) -> Expr:
-    """Is this version ranked first of its id (by the rank of ``table``'s row)?"""
-    own = dict(_version_columns(path))
-    return And(
-        tuple(
-            Cmp("==", own[c], Joined(table, own["id"], c, order=_VERSION_ORDER))
-            for c in _VERSION_ORDER
-        )
-    )
-
-
-_REPORT_VERSIONS = RowSpec(
-    "report_versions",
+# what a report's version says, as far as holding tied versions back goes
+_REPORT_VERSIONING = _Versions(
+    "report",
     "DiagnosticReport",
-    Not(IsNull(_text("id"))),
-    _SUBJECT,
-    _version_columns(),
-)
-# the versions ranked first of their id, and what each says
-_REPORT_TOPS = RowSpec(
-    "report_tops",
-    "DiagnosticReport",
-    _yes(_is_top("report_versions")),
-    _SUBJECT,
     (
-        ("id", _text("id")),
         ("status", Coalesce((_text("status"), Const("")))),
         ("text", Coalesce((_text("conclusion"), Const("")))),
         ("coded", AnyItem("conclusionCode", Const(True))),
         ("results", AnyItem("result", Const(True))),
     ),
 )
-_TOPS_DIFFER = Or(
-    tuple(
-        Cmp(
-            "!=",
-            Joined("report_tops", _text("id"), c, order=(c,)),
-            Joined("report_tops", _text("id"), c, order=(c,), least=True),
-        )
-        for c in _VERSION_SAYS
-    )
-)
-# per id: the rank of the version read, and whether the versions ranked first are held back
-_REPORT_CHOSEN = RowSpec(
-    "report_chosen",
-    "DiagnosticReport",
-    _yes(_is_top("report_versions")),
-    _SUBJECT,
-    (*_version_columns(), ("held", _yes(_TOPS_DIFFER))),
-)
+_REPORT_VERSIONS, _REPORT_TOPS, _REPORT_CHOSEN = _REPORT_VERSIONING.specs
 
 
 def _version_read(path: Callable[[str], str] = _own) -> Expr:
     """Is this version of a report the one read (or the report has no id)?"""
-    held = Joined("report_chosen", _text(path("id")), "held")
-    return Or((IsNull(_text(path("id"))), And((_is_top("report_chosen", path), _is(held, False)))))
+    return _REPORT_VERSIONING.read(path)
 
 
 def _version_held(path: Callable[[str], str] = _own) -> Expr:
     """Is this version one of those ranked first of its id, held back as they disagree?"""
-    held = Joined("report_chosen", _text(path("id")), "held")
-    return And((_yes(_is_top("report_chosen", path)), _is(held, True)))
+    return _REPORT_VERSIONING.held(path)
 
 
 _VERSION_READ = _version_read()
@@ -1720,7 +1815,7 @@ _SCAN_NOTHING_READ = And(
         Not(IsNull(_text("id"))),
         Or((AnyItem("conclusionCode", Const(True)), AnyItem("result", _HELD_RESULT))),
         Not(AnyItem("result", Not(_HELD_RESULT))),
-        IsNull(Joined("report_reads", _text("id"), "id")),
+        IsNull(Joined("report_reads", _text("id"), "id", patient=_SUBJECT)),
     )
 )
 
@@ -1767,6 +1862,15 @@ _UNREAD_REPORT_ROWS = _clinical(
     "DiagnosticReport",
     # ... and so does a scan report whose versions are held back (they disagree, unordered)
     Or((_SCAN_TEXT_ONLY, _SCAN_NOTHING_READ, And((_VERSION_HELD, _in("code", "scan_report"))))),
+    {"observed": Const(True), "day": _OBSERVATION_DAY, "location": Const(UNREAD_LOCATION)},
+)
+
+# ... and so does a scan finding sent as an Observation whose versions are held back (stop 28):
+# a held version with a location read (intrauterine, ectopic, uncertain) makes its day a scan
+# not read, so neither its version nor an earlier location stands for it
+_UNREAD_FINDING_ROWS = _clinical(
+    "Observation",
+    And((_OBSERVATION_VERSION_HELD, Not(IsNull(_OBSERVATION_LOCATION)))),
     {"observed": Const(True), "day": _OBSERVATION_DAY, "location": Const(UNREAD_LOCATION)},
 )
 
@@ -2666,6 +2770,8 @@ _PROBLEMS: tuple[RowProblem, ...] = (
 
 READING = EpisodeSpec(
     rows=(
+        # an Observation's versions first: its rows read only the version of its id (stop 28)
+        *_OBSERVATION_VERSIONS,
         _CONDITION_ROWS,
         _OBSERVATION_ROWS,
         _MEDICATIONS,
@@ -2686,6 +2792,7 @@ READING = EpisodeSpec(
         _CONTAINED_MALFORMED,
         _REPORT_MALFORMED,
         _UNREAD_REPORT_ROWS,
+        _UNREAD_FINDING_ROWS,
     ),
     steps=_STEPS,
     problems=_PROBLEMS,

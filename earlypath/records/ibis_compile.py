@@ -18,8 +18,8 @@ nodes. Three stages:
    cannot be read are counted (`OtherTypeLines`).
 1. **Rows** (`compile_rows`): each `RowSpec` is a select over its resource's table: ``when`` a
    filter, the `Check`s a CASE naming the first that fails (those resources are problems, not
-   rows), `Joined` a left join on the other table's ``id`` (of several, the last in input order,
-   or the one its ``order`` ranks first).
+   rows), `Joined` a left join on the other table's ``id`` (and ``patient``, when it has one)
+   (of several, the last in input order, or the one its ``order`` ranks first).
 2. **Episodes** (`compile_episodes`): the encounters joined to the rows of their patient, each
    `Agg` a grouped aggregate (``where`` as its filter; aggregates that need the same steps are
    computed in one join per table), ``latest`` the greatest (order..., value) struct, `Days` a
@@ -1932,14 +1932,23 @@ def _compile_row(
             other = tables[j.table]
             ranked = {f"o{k}": other[c] for k, c in enumerate(j.order)}
             last = ibis.struct({**ranked, "n": other["n"], "v": other[j.column]})
+            # with ``patient``: keyed by (patient, id), a row of no patient under "" (a FHIR
+            # id is never empty, `RefId` gives None for one): None equal to None, as in Python
+            by = {"_jid": other["id"]}
+            if j.patient is not None:
+                by["_jpat"] = other["patient"].fill_null("")
             lookup = (
                 other.filter(other["id"].notnull())
-                .group_by(_jid=other["id"])
+                .group_by(**by)
                 .aggregate(_jv=last.min() if j.least else last.max())
             )
             t = t.mutate(**{f"_jk{i}": compiler(t, joined).expr(j.key, "str")})
-            t = t.left_join(lookup, t[f"_jk{i}"] == lookup["_jid"]).select(
-                *t.columns, **{f"_j{i}": lookup["_jv"]["v"]}
+            on = [t[f"_jk{i}"] == lookup["_jid"]]
+            if j.patient is not None:
+                t = t.mutate(**{f"_jp{i}": compiler(t, joined).expr(j.patient, "str")})
+                on.append(t[f"_jp{i}"].fill_null("") == lookup["_jpat"])
+            t = t.left_join(lookup, on).select(
+                *[c for c in t.columns if c != f"_jp{i}"], **{f"_j{i}": lookup["_jv"]["v"]}
             )
             joined[j] = f"_j{i}"
         if codes is not None:

@@ -258,13 +258,18 @@ class Joined(Expr):
     With ``order`` (columns of that table, none of them ever None), of several rows of that id
     the one whose ``order`` values (compared in turn) are greatest, then the last in input
     order; with ``least`` as well, the smallest, then the first in input order: how the
-    versions of a scan report sharing an id are ranked, whatever their order in the input."""
+    versions of a scan report sharing an id are ranked, whatever their order in the input.
+
+    With ``patient``, only the rows of that table whose ``patient`` column equals it (None
+    equal to None) are of that id: versions of one id compared per patient (stop 28), so one
+    patient's resource never replaces nor holds back another's sharing its id."""
 
     table: str
     key: Expr
     column: str
     order: tuple[str, ...] = ()
     least: bool = False
+    patient: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -297,6 +297,18 @@ class _Compiler:
         if isinstance(e, rir.Joined):
             key_of, column, state = self.expr(e.key), e.column, self.state
             table, order, least = e.table, e.order, e.least
+            if e.patient is not None:  # keyed by (patient, id): `rir.Joined`
+                patient_of = self.expr(e.patient)
+
+                def joined_hers(j: Any) -> Any:
+                    key = key_of(j)
+                    if key is None:
+                        return None
+                    index = state.index(table, order, least, True)
+                    row = index.get((patient_of(j), key))
+                    return None if row is None else row.get(column)
+
+                return joined_hers
 
             def joined(j: Any) -> Any:
                 key = key_of(j)
@@ -429,23 +441,26 @@ class _State(threading.local):
 
     def begin(self, tables: dict[str, list[dict[str, Any]]]) -> None:
         self.tables = tables
-        self.indexes: dict[tuple[str, tuple[str, ...], bool], dict[Any, dict[str, Any]]] = {}
+        self.indexes: dict[tuple[str, tuple[str, ...], bool, bool], dict[Any, dict[str, Any]]]
+        self.indexes = {}
         self.concepts: dict[int, frozenset[str]] = {}
 
     def index(
-        self, table: str, order: tuple[str, ...] = (), least: bool = False
+        self, table: str, order: tuple[str, ...] = (), least: bool = False, hers: bool = False
     ) -> dict[Any, dict[str, Any]]:
-        """The rows of ``table`` by id: of several, the last in input order, or the one whose
-        ``order`` values are greatest (then the last), or with ``least`` the smallest (then the
-        first): `rir.Joined`."""
-        found = self.indexes.get((table, order, least))
+        """The rows of ``table`` by id (with ``hers``, by (patient, id)): of several, the last
+        in input order, or the one whose ``order`` values are greatest (then the last), or with
+        ``least`` the smallest (then the first): `rir.Joined`."""
+        found = self.indexes.get((table, order, least, hers))
         if found is None:
-            found = self.indexes[(table, order, least)] = {}
+            found = self.indexes[(table, order, least, hers)] = {}
             ranks: dict[Any, tuple[Any, ...]] = {}
             for row in self.tables.get(table, ()):
                 key = row.get("id")
                 if key is None:
                     continue
+                if hers:
+                    key = (row.get("patient"), key)
                 rank = (*(row[c] for c in order), row["n"])
                 if key not in ranks or (rank < ranks[key] if least else rank >= ranks[key]):
                     ranks[key], found[key] = rank, row

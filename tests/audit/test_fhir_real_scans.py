@@ -34,12 +34,15 @@ from tests.records.scan_shapes import (
     CONTAINED_PROBLEMS,
     COUNTED_ONCE,
     NEEDS_SCAN,
+    OBSERVATION_VERSIONS,
     REPORT_TO_READ,
     REPORT_VERSIONS,
     SCAN_AS_CONDITION,
     SCAN_DATING,
     SCAN_REPORTS,
     SCAN_STATUS,
+    SHARED_ID_CASES,
+    SHARED_IDS,
     UNREAD_LATEST_SCAN,
     UNREAD_PROBLEMS,
     UNREAD_REPORTS,
@@ -56,6 +59,7 @@ CASES = {
     **SCAN_REPORTS,
     **CONTAINED_CASES,
     **REPORT_VERSIONS,
+    **OBSERVATION_VERSIONS,  # stop 28: the versions of a finding sent as an Observation
 }
 
 
@@ -233,3 +237,72 @@ def write_files(files: dict[str, list[dict[str, Any]]], folder: Path) -> Path:
 def test_versions_of_a_report_in_two_files_are_read_as_one(engine: str, tmp_path: Path) -> None:
     folder = write_files(report_versions_in_two_files(), tmp_path / "in")
     _check(_decisions(folder, tmp_path / "out", engine), REPORT_VERSIONS)
+
+
+# Versions of a scan finding sent as an Observation (stop 28), in two files of the export as a
+# report's above: each woman's first version in Observation.011.ndjson, her second in
+# Observation.012.ndjson (part names no other Spark scenario writes: "another-type" checks the
+# lines of its own Observation.001.ndjson); one version read, whatever the file holds it.
+
+
+def finding_versions_in_two_files() -> dict[str, list[dict[str, Any]]]:
+    """The export of `OBSERVATION_VERSIONS` by file name, the findings' versions split over two
+    (her other Observations in the first)."""
+    export = _export(OBSERVATION_VERSIONS)
+    observations = export.pop("Observation")
+    files = {f"{kind}.ndjson": resources for kind, resources in export.items()}
+    seen: set[str] = set()
+    first, second = [], []
+    for found in observations:
+        (second if found["id"] in seen else first).append(found)
+        seen.add(found["id"])
+    assert len(second) == len(OBSERVATION_VERSIONS)
+    return {**files, "Observation.011.ndjson": first, "Observation.012.ndjson": second}
+
+
+def shared_ids_export() -> dict[str, list[dict[str, Any]]]:
+    """`SHARED_ID_CASES` as one export, each woman her own Patient and encounter, the report and
+    the finding of every woman under the one id they share (`SHARED_IDS`)."""
+    export = _export(SHARED_ID_CASES)
+    for resources in export.values():
+        for r in resources:
+            for rid in SHARED_IDS:
+                if r.get("id", "").endswith(f"-{rid}"):
+                    r["id"] = rid
+    ids = [r["id"] for kind in ("DiagnosticReport", "Observation") for r in export.get(kind, [])]
+    assert all(ids.count(rid) == 2 for rid in SHARED_IDS), ids
+    return export
+
+
+def versions_per_patient_files() -> dict[str, list[dict[str, Any]]]:
+    """Both exports above as one (the Spark scenario "finding-versions-per-patient")."""
+    files = finding_versions_in_two_files()
+    for kind, resources in shared_ids_export().items():
+        name = "Observation.011.ndjson" if kind == "Observation" else f"{kind}.ndjson"
+        files[name] = [*files.get(name, []), *resources]
+    return files
+
+
+VERSIONS_PER_PATIENT = {**OBSERVATION_VERSIONS, **SHARED_ID_CASES}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_versions_of_a_finding_in_two_files_are_read_as_one(engine: str, tmp_path: Path) -> None:
+    folder = write_files(finding_versions_in_two_files(), tmp_path / "in")
+    _check(_decisions(folder, tmp_path / "out", engine), OBSERVATION_VERSIONS)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_each_woman_is_read_from_her_own_versions(engine: str, tmp_path: Path) -> None:
+    """Two women's report (and finding) under one id: each read from her own version (stop 27
+    read the other woman's later text-only report as replacing her coded one: no offer)."""
+    folder = write_files(versions_per_patient_files(), tmp_path / "in")
+    _check(_decisions(folder, tmp_path / "out", engine), VERSIONS_PER_PATIENT)
+
+
+def test_shared_ids_read_alike_by_the_service_and_the_audit(tmp_path: Path) -> None:
+    """Every step and problem of each woman the same as the service's reading of her record
+    alone (the CDS call holds one patient's)."""
+    export = shared_ids_export()
+    folder = write_export(export, tmp_path / "in")
+    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "shared", export))

@@ -170,6 +170,13 @@ def _check_report_versions(spark: Part, duck: Part) -> None:
     _same(spark, duck)
 
 
+def _check_finding_versions(spark: Part, duck: Part) -> None:
+    """One version of a finding sent as an Observation read on Spark too, its versions in two
+    files, and two women's report and finding under one id each read from her own (stop 28)."""
+    test_fhir_real_scans._check(_by_case(spark.episodes), test_fhir_real_scans.VERSIONS_PER_PATIENT)
+    _same(spark, duck)
+
+
 def _check_merged(spark: Part, duck: Part) -> None:
     test_fhir_merged_patients._check(_by_case(spark.episodes))
     _same(spark, duck)
@@ -286,6 +293,10 @@ AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
     "report-versions-in-two-files": (
         lambda _: test_fhir_real_scans.report_versions_in_two_files(),
         _check_report_versions,
+    ),
+    "finding-versions-per-patient": (
+        lambda _: test_fhir_real_scans.versions_per_patient_files(),
+        _check_finding_versions,
     ),
     "merged-patients": (lambda _: _typed(merged_export()), _check_merged),
     "medicines": (lambda _: _medicines(), _check_medicines),

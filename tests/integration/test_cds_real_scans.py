@@ -27,9 +27,11 @@ from tests.records.scan_shapes import (
     CONTAINED_CASES,
     CONTAINED_PANEL,
     CONTAINED_PROBLEMS,
+    FINDING_VERSIONS_HELD,
     NEEDS_SCAN,
     NO_OFFER,
     NOT_NAMED,
+    OBSERVATION_VERSIONS,
     OFFER,
     REPORT_TO_READ,
     REPORT_VERSIONS,
@@ -71,6 +73,7 @@ CASES = {
     **CONTAINED_CASES,
     **UNREAD_REPORTS,
     **REPORT_VERSIONS,  # stop 27: two versions of a report in her Bundle, in both orders
+    **OBSERVATION_VERSIONS,  # stop 28: two versions of a finding sent as an Observation
 }
 
 
@@ -168,3 +171,14 @@ def test_versions_of_a_report_held_back_are_named_on_the_card(client, shape):
     card = _card(client, resources)
     assert card["summary"].startswith(NEEDS_THE_REPORT), card["summary"]
     assert f"- {md('DiagnosticReport/us-dup')}: {md(VERSIONS_HELD[shape])}" in card["detail"]
+
+
+@pytest.mark.parametrize("shape", sorted(FINDING_VERSIONS_HELD))
+def test_versions_of_a_finding_held_back_are_named_on_the_card(client, shape):
+    """Stop 28: two versions of one finding sent as an Observation that cannot be ordered and
+    disagree: the card asks for the scan read and names the finding (its id), no offer on the
+    coded intrauterine version (stop 27 read both: an offer)."""
+    resources, _ = OBSERVATION_VERSIONS[shape]
+    card = _card(client, resources)
+    assert card["summary"].startswith(NEEDS_THE_REPORT), card["summary"]
+    assert f"- {md('Observation/us-find')}: {md(FINDING_VERSIONS_HELD[shape])}" in card["detail"]

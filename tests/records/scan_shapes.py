@@ -717,6 +717,100 @@ VERSIONS_HELD = {
 }
 
 
+# --- versions of a scan finding sent as an Observation (stop 28) -----------------------------------
+# The same, the finding an Observation (LOINC 59776-5 valued intrauterine) re-sent with its id:
+# one version is read, ranked as a report's. Stop 27 read both, so a text-only amendment left the
+# superseded intrauterine finding confirming the scan (an offer).
+_FOUND_IUP = observation("us-find", *FINDINGS, day(), valueCodeableConcept=IUP_CONCEPT)
+_FOUND_TEXT_ONLY = {
+    **{k: v for k, v in _FOUND_IUP.items() if k != "valueCodeableConcept"},
+    "valueString": "No intrauterine pregnancy seen; retained products",
+}
+_FINDING_PAIRS: dict[str, tuple[tuple[dict[str, Any], dict[str, Any]], str]] = {
+    "amended-text-only-finding-replaces-iup": (
+        (_FOUND_IUP, {**_FOUND_TEXT_ONLY, "status": "amended"}),
+        NEEDS_SCAN,
+    ),
+    "amended-ectopic-finding-replaces-iup": (
+        (_FOUND_IUP, {**_FOUND_IUP, "status": "amended", "valueCodeableConcept": ECTOPIC_CONCEPT}),
+        NO_OFFER,
+    ),
+    # meta.lastUpdated orders the versions before their status: the latest is read either way
+    "latest-finding-by-last-updated-is-text-only": (
+        (
+            {**_FOUND_IUP, "meta": {"lastUpdated": f"{day()}T12:00:00Z"}},
+            {**_FOUND_TEXT_ONLY, "meta": {"lastUpdated": f"{day()}T16:00:00Z"}},
+        ),
+        NEEDS_SCAN,
+    ),
+    "latest-finding-by-last-updated-is-coded-iup": (
+        (
+            {**_FOUND_IUP, "meta": {"lastUpdated": f"{day()}T16:00:00Z"}},
+            {
+                **_FOUND_TEXT_ONLY,
+                "status": "amended",
+                "meta": {"lastUpdated": f"{day()}T12:00:00Z"},
+            },
+        ),
+        OFFER,
+    ),
+    # the latest version withdraws the finding: no scan shows where the pregnancy is
+    "latest-finding-entered-in-error": (
+        (_FOUND_IUP, {**_FOUND_IUP, "status": "entered-in-error", "issued": f"{day()}T15:00:00Z"}),
+        NEEDS_SCAN,
+    ),
+    # same time, same status, one coded and one text only: held back, the scan not read
+    "tied-finding-versions-disagree-held-back": ((_FOUND_IUP, _FOUND_TEXT_ONLY), NEEDS_SCAN),
+    "same-finding-twice": ((_FOUND_IUP, dict(_FOUND_IUP)), OFFER),
+}
+OBSERVATION_VERSIONS: dict[str, tuple[list[dict[str, Any]], str]] = {
+    f"{shape}-{order}": (scanned(*(pair if order == "a" else pair[::-1])), decision)
+    for shape, (pair, decision) in _FINDING_PAIRS.items()
+    for order in ("a", "b")
+}
+# the shapes whose scan is then one not read (held back: progesterone names `scan_report`)
+OBSERVATION_VERSIONS_TO_READ = frozenset(
+    f"tied-finding-versions-disagree-held-back-{order}" for order in ("a", "b")
+)
+# shape -> the versions held back, named (the Observation's ref carries its id)
+FINDING_VERSIONS_HELD = {
+    shape: definition.OBSERVATION_VERSIONS_HELD_MESSAGE for shape in OBSERVATION_VERSIONS_TO_READ
+}
+# the shapes an engine reading both versions (stop 27) got wrong: an offer on a superseded or
+# withdrawn intrauterine finding
+OBSERVATION_VERSIONS_FIXED = frozenset(
+    f"{shape}-{order}"
+    for shape in (
+        "amended-text-only-finding-replaces-iup",
+        "latest-finding-by-last-updated-is-text-only",
+        "latest-finding-entered-in-error",
+        "tied-finding-versions-disagree-held-back",
+    )
+    for order in ("a", "b")
+)
+
+# Two women of one export whose report, and whose finding, share an id (a bulk export merged from
+# two systems; ids are unique per server, not per export). Each is read from her own versions
+# (stop 28: stop 27 compared ids across the export, so the later text-only report of one woman
+# replaced the other's coded intrauterine report: no offer where one is due, and one woman's
+# record changing another's reading). The audit's tests give each woman her own Patient and
+# encounter and then write ``SHARED_IDS`` back as the ids the two share.
+SHARED_IDS = ("us-dup", "us-find")
+SHARED_ID_CASES: dict[str, tuple[list[dict[str, Any]], str]] = {
+    "shared-id-report-coded-iup": (scanned(_ORIGINAL_IUP), OFFER),
+    "shared-id-report-later-text-only": (
+        scanned(
+            {**_text_only(), "id": "us-dup", "status": "amended", "issued": f"{day()}T15:00:00Z"}
+        ),
+        NEEDS_SCAN,
+    ),
+    # tied to the other woman's were their ids compared across the export: both held back
+    "shared-id-finding-coded-iup": (scanned(_FOUND_IUP), OFFER),
+    "shared-id-finding-text-only": (scanned(_FOUND_TEXT_ONLY), NEEDS_SCAN),
+}
+SHARED_ID_TO_READ = frozenset({"shared-id-report-later-text-only"})
+
+
 # The shapes whose latest scan is a report that could not be read (the episode's location
 # "report_not_read"): progesterone's `needs_information` names the report (`scan_report`) as the
 # pathway sections do, not "a scan" (stop 26: it named `scans`, though a scan was done).
@@ -730,5 +824,7 @@ REPORT_TO_READ = frozenset(
         "scan-report-contained-none-read",
         *(shape for shape, (_, decision) in UNREAD_REPORTS.items() if decision == NEEDS_SCAN),
         *REPORT_VERSIONS_TO_READ,
+        *OBSERVATION_VERSIONS_TO_READ,
+        *SHARED_ID_TO_READ,
     }
 )

@@ -21,10 +21,12 @@ from earlypath import assess
 from earlypath.fhir.mapping import map_resources
 from tests.integration.fhir_data import day, observation
 from tests.records.scan_shapes import (
-    ECTOPIC_CONCEPT,
+    FINDING_VERSIONS_HELD,
     FINDINGS,
     IUP_CONCEPT,
     NEEDS_SCAN,
+    OBSERVATION_VERSIONS,
+    OBSERVATION_VERSIONS_TO_READ,
     REPORT_VERSIONS,
     REPORT_VERSIONS_TO_READ,
     VERSIONS_HELD,
@@ -56,47 +58,43 @@ def test_versions_held_back_are_named_with_the_report(shape: str) -> None:
     assert any(VERSIONS_HELD[shape] in str(p) for p in named), named
 
 
-# Scan findings sent as Observations (not a report) re-sent with the same id: the ranking of
-# versions is not applied to Observations (stop 27; why: `earlypath/records/definition.py`,
-# "Versions of one scan report"). Both versions are read: a finding of either counts, so an
-# amended ectopic pregnancy holds the offer back in either order (held), but an amended version whose
-# finding is only text does not replace the coded one (declared, strict expected failure).
-_FINDING = observation("us-find", *FINDINGS, day(), valueCodeableConcept=IUP_CONCEPT)
-_OBSERVATION_PAIRS = {
-    "amended-ectopic": (
-        {**_FINDING, "status": "amended", "valueCodeableConcept": ECTOPIC_CONCEPT},
-        "do_not_offer",
-    ),
-    "amended-text-only": (
-        {
-            **{k: v for k, v in _FINDING.items() if k != "valueCodeableConcept"},
-            "status": "amended",
-            "valueString": "No intrauterine pregnancy seen; retained products",
-        },
-        "needs_information",
-    ),
-}
+# Scan findings sent as Observations (not a report) re-sent with the same id: ranked as a
+# report's versions since stop 28 (w-obs17; `earlypath/records/definition.py`, "versions of an
+# Observation"). Stop 27 read both, so an amended version whose finding is only text did not
+# replace the coded one (a strict expected failure then): an offer on a superseded finding.
 
 
-@pytest.mark.parametrize("first_amended", [False, True])
-def test_an_amended_observation_of_an_ectopic_counts_in_either_order(
-    first_amended: bool,
-) -> None:
-    amended, decision = _OBSERVATION_PAIRS["amended-ectopic"]
-    pair = [_FINDING, amended]
-    got = _progesterone(scanned(*(reversed(pair) if first_amended else pair)))
+@pytest.mark.parametrize("shape", sorted(OBSERVATION_VERSIONS))
+def test_one_version_of_a_finding_is_read_whatever_the_order(shape: str) -> None:
+    resources, decision = OBSERVATION_VERSIONS[shape]
+    got = _progesterone(resources)
     assert got["decision"] == decision
+    if decision == NEEDS_SCAN:
+        # held versions: a scan not read (its report asked for); a text-only or withdrawn
+        # latest version: no scan shows where the pregnancy is
+        wanted = "scan_report" if shape in OBSERVATION_VERSIONS_TO_READ else "scans"
+        assert wanted in got["missing"], got["missing"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="declared gap (stop 27): versions of an Observation sharing an id are not ranked; a "
-    "text-only amended finding does not replace the coded one, whose intrauterine pregnancy "
-    "still gives an offer",
-)
+@pytest.mark.parametrize("shape", sorted(FINDING_VERSIONS_HELD))
+def test_finding_versions_held_back_are_named_by_id(shape: str) -> None:
+    resources, _ = OBSERVATION_VERSIONS[shape]
+    problems = map_resources(resources, dt.date.fromisoformat(day())).problems
+    named = [p for p in problems if "Observation/us-find" in str(p)]
+    assert any(FINDING_VERSIONS_HELD[shape] in str(p) for p in named), named
+
+
 @pytest.mark.parametrize("first_amended", [False, True])
 def test_an_amended_text_only_observation_holds_the_offer_back(first_amended: bool) -> None:
-    amended, decision = _OBSERVATION_PAIRS["amended-text-only"]
-    pair = [_FINDING, amended]
+    """The stop-27 expected failure, now passing: the text-only amendment replaces the coded
+    intrauterine finding, in either order of her Bundle's entries."""
+    finding = observation("us-find", *FINDINGS, day(), valueCodeableConcept=IUP_CONCEPT)
+    amended = {
+        **{k: v for k, v in finding.items() if k != "valueCodeableConcept"},
+        "status": "amended",
+        "valueString": "No intrauterine pregnancy seen; retained products",
+    }
+    pair = [finding, amended]
     got = _progesterone(scanned(*(reversed(pair) if first_amended else pair)))
-    assert got["decision"] == decision
+    assert got["decision"] == "needs_information"
+    assert "scans" in got["missing"], got["missing"]
