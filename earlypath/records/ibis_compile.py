@@ -2472,7 +2472,7 @@ def _store(con: Any, table: str, sql: str) -> None:
 _VIEW_READ = f"_{_VIEW}"
 # DuckDB's optimizer that moves projections up the plan: a table made from views (a row
 # spec's stages, each a projection of the one before, inlined) has dozens of projections of
-# hundreds of columns, and this pass alone was about a third of planning the clinical rows
+# hundreds of columns, and this pass was the largest of the optimizer's on the clinical rows
 # (docs/speed.md, FHIR round 14); it changes how a plan is laid out, never what it gives
 _PULLUP = "projection_pullup"
 

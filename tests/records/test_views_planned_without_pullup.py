@@ -1,6 +1,6 @@
 """A table the compiled reading makes from its views (a row spec's stages inlined: the clinical
-rows) is planned by DuckDB without its projection pull-up pass, which was about a third of
-planning that statement and changes only how a plan is laid out (docs/speed.md, FHIR round 14).
+rows) is planned by DuckDB without its projection pull-up pass, the largest optimizer pass on
+that statement, which changes only how a plan is laid out (docs/speed.md, FHIR round 14).
 Checked on a real flatten: which statements ran with the pass disabled, that the connection's
 own setting is kept around them and restored, and that the flat table is the same with the
 pass on for every statement."""
