@@ -2470,8 +2470,34 @@ def _store(con: Any, table: str, sql: str) -> None:
         con._session.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(table)
     elif view:
         con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{table}" AS {sql}')
+    elif _VIEW_READ in sql:
+        _without_pullup(con, f'CREATE OR REPLACE TEMP TABLE "{table}" AS {sql}')
     else:
         con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{table}" AS {sql}')
+
+
+# a stored view's name as the SQL of a statement that reads it names it (`materializer`'s
+# "{prefix}_view_...", quoted)
+_VIEW_READ = f"_{_VIEW}"
+# DuckDB's optimizer that moves projections up the plan: a table made from views (a row
+# spec's stages, each a projection of the one before, inlined) has dozens of projections of
+# hundreds of columns, and this pass was the largest of the optimizer's on the clinical rows
+# (docs/speed.md, FHIR round 14); it changes how a plan is laid out, never what it gives
+_PULLUP = "projection_pullup"
+
+
+def _without_pullup(con: Any, sql: str) -> None:
+    """Run ``sql`` on DuckDB with `_PULLUP` disabled, the connection's own setting restored."""
+    before = con.raw_sql("SELECT current_setting('disabled_optimizers')").fetchall()[0][0]
+    names = [n for n in str(before or "").split(",") if n.strip()]
+    if _PULLUP in (n.strip().lower() for n in names):
+        con.raw_sql(sql)
+        return
+    con.raw_sql(f"SET disabled_optimizers = '{','.join([*names, _PULLUP])}'")
+    try:
+        con.raw_sql(sql)
+    finally:
+        con.raw_sql(f"SET disabled_optimizers = '{before or ''}'")
 
 
 def run_records(

@@ -1,0 +1,86 @@
+"""A table the compiled reading makes from its views (a row spec's stages inlined: the clinical
+rows) is planned by DuckDB without its projection pull-up pass, the largest optimizer pass on
+that statement, which changes only how a plan is laid out (docs/speed.md, FHIR round 14).
+Checked on a real flatten: which statements ran with the pass disabled, that the connection's
+own setting is kept around them and restored, and that the flat table is the same with the
+pass on for every statement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
+from earlypath.audit.fhir_read import flatten_fhir_duckdb
+from earlypath.audit.load import duckdb_connect
+from earlypath.records import ibis_compile
+from tests.fhir_exports import write_export
+from tests.integration.fhir_data import eligible_resources
+from tests.records.real_shapes import export_of
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("pullup")
+    return write_export(export_of(eligible_resources()), folder / "export")
+
+
+def _setting(con: Any) -> str:
+    return str(con.con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0])
+
+
+def _flatten(export: Path, own: str) -> tuple[Any, list[tuple[str, str]]]:
+    """A flatten of ``export`` on a connection whose own disabled optimizers are ``own``; each
+    statement that makes a table, with the setting DuckDB planned it under."""
+    con = duckdb_connect()
+    con.raw_sql(f"SET disabled_optimizers = '{own}'")
+    seen: list[tuple[str, str]] = []
+    send = con.raw_sql
+
+    def raw_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
+        if sql.lstrip().upper().startswith("CREATE"):
+            seen.append((sql, _setting(con)))
+        return send(sql, *args, **kwargs)
+
+    con.raw_sql = raw_sql
+    flatten_fhir_duckdb(con, export, "flat")
+    return con, seen
+
+
+def _rows(con: Any) -> list[tuple[Any, ...]]:
+    return sorted(con.con.execute("SELECT * FROM flat").fetchall(), key=repr)
+
+
+@pytest.mark.parametrize("own", ["", "join_order"])
+def test_tables_made_from_views_are_planned_without_pullup(export: Path, own: str) -> None:
+    con, seen = _flatten(export, own)
+    from_views = [s for sql, s in seen if "TEMP TABLE" in sql[:40] and "_view_" in sql]
+    others = [s for sql, s in seen if not ("TEMP TABLE" in sql[:40] and "_view_" in sql)]
+    clinical = [s for sql, s in seen if "TEMP TABLE" in sql[:40] and "_clinical_" in sql[:80]]
+    assert clinical and from_views and others
+    with_pullup_off = ",".join(n for n in (own, "projection_pullup") if n)
+    assert set(from_views) == {with_pullup_off}
+    assert set(others) == {own}
+    assert _setting(con) == own  # restored after the reading
+
+
+def test_the_flat_table_is_the_same_with_pullup_everywhere(
+    export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con, _ = _flatten(export, "")
+    ours = _rows(con)
+    assert ours
+    monkeypatch.setattr(ibis_compile, "_VIEW_READ", "\0never in SQL\0")
+    con_on, seen = _flatten(export, "")
+    assert {s for _, s in seen} == {""}
+    assert _rows(con_on) == ours
+
+
+def test_the_setting_is_restored_when_the_statement_fails() -> None:
+    con = duckdb_connect()
+    con.raw_sql("SET disabled_optimizers = 'join_order'")
+    with pytest.raises(Exception, match="no_such_table"):
+        ibis_compile._store(con, "t_from_view", 'SELECT * FROM "x_view_no_such_table"')
+    assert _setting(con) == "join_order"
