@@ -654,13 +654,19 @@ class _Generator:
         by_kind = self.grouped()
         if by_kind is not None:
             last = None
+            listed: dict[str, str] = {}
             for kind, specs in by_kind:
                 call = self.type_function(kind, specs)
-                # a type's later visits (the versions of a report ranked, then chosen, then
-                # read) under its first look-up: a record without the type pays one look-up
+                # a type's later visits (the versions of a report or a finding ranked, then
+                # chosen, then read) reuse its first look-up, even with another type's visits
+                # between them: a record without the type pays one look-up
+                name = listed.get(kind)
+                if name is None:
+                    name = listed[kind] = f"listed{len(listed)}"
+                    out.append(f"    {name} = by_type.get({kind!r})")
                 if kind != last:
-                    out += [f"    listed = by_type.get({kind!r})", "    if listed:"]
-                out += ["        for n, j in listed:", f"            {call}"]
+                    out.append(f"    if {name}:")
+                out += [f"        for n, j in {name}:", f"            {call}"]
                 last = kind
             out += self.sorted_rows()
             return out
