@@ -4,7 +4,8 @@ gave: the flag as a CASE WHEN, a padded cell found by its first and reversed-fir
 allergies' check on the cell as written, a word list tested by inequalities, the rules' criteria
 read where the cascade reads them, a verdict tested True before Unknown, ``missing`` answering
 the slots a verdict decided first, ``decision`` and ``recommendations`` without the WHENs their ELSE
-answers."""
+answers; stop 29: ``adherence`` by the care then the decision, a measurement's finiteness in one
+DuckDB call, ``NOT (x IS NULL)`` as IS NOT NULL."""
 
 from __future__ import annotations
 
