@@ -29,6 +29,9 @@ ADHERENCE: dict[tuple[str, bool | None], str] = {
     ("continue", True): "continued",
     ("continue", False): "not_continued",
 }
+_NEEDS_INFORMATION = (
+    "needs_information"  # `earlypath.rules.decision`'s word, which no care is judged against
+)
 UNDECIDABLE = "undecidable"  # decision needs_information, whatever the care
 CARE_UNKNOWN = "care_unknown"  # decided, but the care given is not recorded
 CATEGORIES: tuple[str, ...] = (
@@ -39,14 +42,30 @@ CATEGORIES: tuple[str, ...] = (
 
 
 def adherence_expr(decision: ir_t.StringValue, prescribed: ir_t.BooleanValue) -> ir_t.StringValue:
-    """The adherence category of each row, as one CASE."""
+    """The adherence category of each row, as one CASE: by the care given first, then a lookup of
+    the decision among `ADHERENCE`'s outcomes for that care.
+
+    The same categories as testing needs_information, care unknown and then each (decision, care)
+    pair in turn, in fewer comparisons: a row is compared with one care's outcomes only, by a
+    ``CASE decision WHEN``, not with every pair (-10 M of the DuckDB COPY's 1,980 M instructions
+    in 200,000 rows; issue 16, stop 29)."""
     import ibis
 
-    cases: list[tuple[Any, Any]] = [(decision == "needs_information", UNDECIDABLE)]
-    cases.append((prescribed.isnull(), CARE_UNKNOWN))
-    for (outcome, given), category in ADHERENCE.items():
-        cases.append(((decision == outcome) & (prescribed == given), category))
-    return ibis.cases(*cases, else_=ibis.literal(UNDECIDABLE))
+    assert _NEEDS_INFORMATION not in {outcome for outcome, _ in ADHERENCE}  # its ELSE: undecidable
+    undecidable = ibis.literal(UNDECIDABLE)
+
+    def lookup(given: bool) -> ir_t.StringValue:
+        pairs = [(outcome, cat) for (outcome, care), cat in ADHERENCE.items() if care is given]
+        return decision.cases(*pairs, else_=undecidable)
+
+    return ibis.cases(
+        (
+            prescribed.isnull(),
+            ibis.cases((decision == _NEEDS_INFORMATION, undecidable), else_=CARE_UNKNOWN),
+        ),
+        (prescribed, lookup(True)),
+        else_=lookup(False),
+    )
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ gave: the flag as a CASE WHEN, a padded cell found by its first and reversed-fir
 allergies' check on the cell as written, a word list tested by inequalities, the rules' criteria
 read where the cascade reads them, a verdict tested True before Unknown, ``missing`` answering
 the slots a verdict decided first, ``decision`` and ``recommendations`` without the WHENs their ELSE
-answers."""
+answers; stop 29: ``adherence`` by the care then the decision, a measurement's finiteness in one
+DuckDB call, ``NOT (x IS NULL)`` as IS NOT NULL."""
 
 from __future__ import annotations
 
@@ -137,3 +138,52 @@ def test_a_branch_that_narrows_a_later_one_is_numbered_after_it() -> None:
 def test_the_slots_are_numbered_in_pairs() -> None:
     slots = outcome_slots(tables_for()).slots
     assert [s.unknown for s in slots] == [False, True] * (len(slots) // 2)
+
+
+def test_a_measurement_is_tested_finite_in_one_call_on_duckdb() -> None:
+    # Bound to DuckDB, as the audit's checks are: ``NOT isfinite(x)``, not ``isnan OR isinf``
+    # (stop 29); the same rows rejected and the same cells read as Unknown.
+    con = ibis.duckdb.connect()
+    raw = con.create_table("cohort", ibis.memtable(pa.Table.from_pylist(ROWS, schema=FLAT_SCHEMA)))
+    checked = check_and_type(raw, repeated_ids(raw))
+    sql = con.compile(checked).upper()
+    assert "ISFINITE(" in sql and "ISNAN(" not in sql and "ISINF(" not in sql
+    out = checked.select("episode_id", "crl_mm", "msd_mm", "reject_reason")
+    rows = {r["episode_id"]: r for r in con.to_pyarrow(out).to_pylist()}
+    assert rows["e8"]["reject_reason"] == "crl_mm: is not a number" and rows["e8"]["crl_mm"] is None
+    assert rows["e9"]["reject_reason"] == "msd_mm: is not a number" and rows["e9"]["msd_mm"] is None
+    assert rows["e10"]["reject_reason"] == "msd_mm: is not a number"
+    assert rows["e1"]["reject_reason"] is None and rows["e1"]["crl_mm"] == GOOD["crl_mm"]
+
+
+def test_a_known_value_is_tested_is_not_null() -> None:
+    # NOT (x IS NULL) is never Unknown: compiled IS NOT NULL, not "(x IS NULL) = FALSE", which
+    # DuckDB does not fold (the cross-field check of a CRL without a fetal pole; stop 29).
+    raw = ibis.memtable(pa.Table.from_pylist(ROWS, schema=FLAT_SCHEMA))
+    sql = " ".join(str(ibis.to_sql(check_and_type(raw, []), dialect="duckdb")).split())
+    assert not re.search(r"IS NULL\) = FALSE", sql, re.IGNORECASE)
+    assert re.search(r"\"crl_mm\" IS NOT NULL \) AND \( \"t\d\"\.\"fetal_pole\" = FALSE", sql)
+
+
+def test_adherence_is_looked_up_by_the_care_then_the_decision() -> None:
+    # Each care's outcomes in a CASE decision WHEN (stop 29), not every (decision, care) pair
+    # in turn; the same category for every decision and care, as the python pass gives it.
+    from earlypath.audit.measures import ADHERENCE, CARE_UNKNOWN, UNDECIDABLE, adherence_expr
+
+    decisions = ["offer", "do_not_offer", "stop", "continue", "needs_information", None]
+    rows = [{"d": d, "p": p} for d in decisions for p in (True, False, None)]
+    t = ibis.memtable(
+        pa.Table.from_pylist(rows, schema=pa.schema([("d", pa.string()), ("p", pa.bool_())]))
+    )
+    expr = t.mutate(a=adherence_expr(t.d, t.p))
+    sql = " ".join(str(ibis.to_sql(expr, dialect="duckdb")).split())
+    assert " AND " not in sql and sql.count("'offer'") == 2
+    got = ibis.duckdb.connect().to_pyarrow(expr).to_pylist()
+    for row in got:
+        if row["d"] == "needs_information":
+            expected = UNDECIDABLE
+        elif row["p"] is None:
+            expected = CARE_UNKNOWN
+        else:
+            expected = ADHERENCE.get((row["d"], row["p"]), UNDECIDABLE)
+        assert row["a"] == expected, row
