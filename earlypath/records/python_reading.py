@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from operator import itemgetter
+from types import MappingProxyType
 from typing import Any
 
 from earlypath.errors import Problem
@@ -183,6 +184,20 @@ class _RowSource(_Source):
             f"(None if ({found} := {index}.get({self.join_key(e)})) is None"
             f" else {found}.get({e.column!r}))"
         )
+
+    def true_test(self, e: ir.Expr) -> str:
+        # "x == <a join>" tests the join first: most joins find no row (an Observation's
+        # chosen version, when no id repeats), and then x is not computed (a version's rank)
+        if (
+            isinstance(e, ir.Cmp)
+            and e.op in ("==", "!=")
+            and isinstance(e.right, rir.Joined)
+            and not isinstance(e.left, rir.Joined)
+            and e not in self.shared
+            and self.uses.get(e, 0) < 2
+        ):
+            return super().true_test(ir.Cmp(e.op, e.right, e.left))
+        return super().true_test(e)
 
     def join_key(self, e: rir.Joined) -> str:
         """The key of ``e``'s index: the key, or with ``patient`` the (patient, key) tuple,
@@ -353,6 +368,7 @@ class _Generator:
             "SHOW": show,
             "PROBLEM": Problem,
             "STATE": compiled.state,
+            "NO_ROWS": MappingProxyType({}),  # the index of a table without rows (read only)
         }
         self.count = 0
         self.known: dict[str, str] = {name: f"x_{name}" for name in _CONTEXT}
@@ -872,10 +888,15 @@ class _Generator:
     def fetch_joins(self) -> list[str]:
         """The statements giving the indexes the last type function written reads (before its
         visit: the tables they index are whole by then, `grouped`)."""
-        return [
-            f"{local} = STATE.index({table!r}, {order!r}, {least!r}, {hers!r})"
-            for local, (table, order, least, hers) in sorted(self.joins_here.items())
-        ]
+        out = []
+        for local, (table, order, least, hers) in sorted(self.joins_here.items()):
+            fetch = f"STATE.index({table!r}, {order!r}, {least!r}, {hers!r})"
+            # a table without rows is no index to build (an Observation's chosen versions,
+            # when no id repeats): no row is found in it
+            if table in self.tables:
+                fetch += f" if t_{table} else NO_ROWS"
+            out.append(f"{local} = {fetch}")
+        return out
 
     def inline_row(self, r: Any, indent: int) -> list[str]:
         """One row spec's reading of the resource ``j`` (its row appended to its table), as
