@@ -5,6 +5,7 @@ Run: .venv/bin/python benchmarks/cds_reading_instructions.py [--before CHECKOUT 
                                                             [--calls 300] [--extra-observations N]
                                                             [--collector-off]
                                                             [--baseline-calls N]
+                                                            [--versions N]
 
 Each figure is the difference of two runs under `valgrind --tool=cachegrind --cache-sim=no`
 (the same imports and 50 warm-up readings, then ``--calls`` readings or none) over
@@ -39,6 +40,11 @@ from earlypath.fhir.mapping import flatten
 from earlypath.records import python as records
 today = dt.date(2026, 12, 1)
 resources = flatten(list(request_body(today, int(sys.argv[2]))["prefetch"].values()))
+# --versions: the first N Observations sent again, amended later with their id (stop 28's
+# ranking of the versions of one (patient, id) then runs)
+sent = [r for r in resources if r.get("resourceType") == "Observation" and "id" in r]
+for r in sent[: int(sys.argv[4])]:
+    resources.append({**r, "status": "amended", "meta": {"lastUpdated": "2026-12-01T12:00:00Z"}})
 for _ in range(50):
     records.read(mapping.READING, resources, today)
 if sys.argv[3] == "off":
@@ -49,8 +55,12 @@ for _ in range(int(sys.argv[1])):
 """
 
 
-def instructions(checkout: Path, calls: int, extra: int, collector: str = "on") -> int:
-    return valgrind_count.instructions(checkout, _READER, str(calls), str(extra), collector)
+def instructions(
+    checkout: Path, calls: int, extra: int, collector: str = "on", versions: int = 0
+) -> int:
+    return valgrind_count.instructions(
+        checkout, _READER, str(calls), str(extra), collector, str(versions)
+    )
 
 
 def main() -> None:
@@ -64,6 +74,9 @@ def main() -> None:
     parser.add_argument(
         "--baseline-calls", type=int, default=0, help="readings the subtracted run reads too"
     )
+    parser.add_argument(
+        "--versions", type=int, default=0, help="Observations sent again, amended (same id)"
+    )
     args = parser.parse_args()
     valgrind_count.require_valgrind()
     report: dict[str, object] = {
@@ -71,13 +84,15 @@ def main() -> None:
         "extra_observations": args.extra_observations,
         "collector": "off" if args.collector_off else "on",
         "baseline_calls": args.baseline_calls,
+        "versions": args.versions,
     }
     collector = "off" if args.collector_off else "on"
     for checkout in [*args.before, ROOT]:
         path = checkout.resolve()
         base = args.baseline_calls
-        ran = instructions(path, base + args.calls, args.extra_observations, collector)
-        start = instructions(path, base, args.extra_observations, collector)
+        extra, versions = args.extra_observations, args.versions
+        ran = instructions(path, base + args.calls, extra, collector, versions)
+        start = instructions(path, base, extra, collector, versions)
         report[str(path)] = round((ran - start) / args.calls)
     print(json.dumps(report, indent=2))
 

@@ -444,13 +444,39 @@ class _State(threading.local):
         self.indexes: dict[tuple[str, tuple[str, ...], bool, bool], dict[Any, dict[str, Any]]]
         self.indexes = {}
         self.concepts: dict[int, frozenset[str]] = {}
+        # per table, its rows by (patient, id) when no (patient, id) is on two rows, else None
+        self.once_by_hers: dict[str, dict[Any, dict[str, Any]] | None] = {}
+
+    def once(self, table: str) -> bool:
+        """Is each (patient, id) of ``table`` on one row only (rows without an id left out)?
+        Then those rows by (patient, id) are the index of every ranking (`index` with
+        ``hers``): of one row, every order and ``least`` pick that row. One pass over the
+        rows, once a reading: the usual record sends each Observation once (stop 28's
+        versions, ranked only when an id repeats)."""
+        if table in self.once_by_hers:
+            return self.once_by_hers[table] is not None
+        rows: dict[Any, dict[str, Any]] = {}
+        count = 0
+        for row in self.tables.get(table, ()):
+            key = row.get("id")
+            if key is not None:
+                count += 1
+                rows[(row.get("patient"), key)] = row
+        single = len(rows) == count
+        self.once_by_hers[table] = rows if single else None
+        return single
 
     def index(
         self, table: str, order: tuple[str, ...] = (), least: bool = False, hers: bool = False
     ) -> dict[Any, dict[str, Any]]:
         """The rows of ``table`` by id (with ``hers``, by (patient, id)): of several, the last
         in input order, or the one whose ``order`` values are greatest (then the last), or with
-        ``least`` the smallest (then the first): `rir.Joined`."""
+        ``least`` the smallest (then the first): `rir.Joined`. With ``hers`` and each
+        (patient, id) on one row (`once`), that one dict for every ``order`` and ``least``."""
+        if hers:
+            single = self.once_by_hers.get(table) if self.once(table) else None
+            if single is not None:
+                return single
         found = self.indexes.get((table, order, least, hers))
         if found is None:
             found = self.indexes[(table, order, least, hers)] = {}

@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from operator import itemgetter
+from types import MappingProxyType
 from typing import Any
 
 from earlypath.errors import Problem
@@ -43,6 +44,7 @@ from earlypath.records.json_values import show
 from earlypath.records.python_source import (
     SKIP,
     Fn,
+    _children,
     _count_uses,
     _never_none,
     _Source,
@@ -154,6 +156,80 @@ class _Expr(_Source):
         """The shared statements, at this indentation."""
         pad = "    " * indent
         return [pad + line.strip() for line in self.lines]
+
+
+class _RowSource(_Source):
+    """The source of a row spec's reading of the resource ``j`` inside the one function
+    (`_Generator.row_of_j`): as `python_source` writes it, but a `rir.Joined` written inline,
+    a look-up in its index (a local of the type function, fetched once a visit by the
+    reading: `_Generator.join_index`), where its closure would fetch the index, read the key
+    and the patient again and build the (patient, id) tuple at each probe (stop 28: 24 probes
+    a reading, 8 an Observation). The (patient, id) of the probes of one row is built once."""
+
+    def __init__(self, gen: _Generator, roots: Sequence[ir.Expr]):
+        assert gen.closure is not None  # noqa: S101 - only for the grouped specs
+        super().__init__("json", gen.helpers, gen.closure, _count_uses(roots, _row_children))
+        self.gen = gen
+        self.names = gen.names  # one namespace of constants for the whole function
+        self.prefix = gen.fresh("w") + "_"
+
+    def code(self, e: ir.Expr) -> str:
+        if not isinstance(e, rir.Joined):
+            return super().code(e)
+        index = self.gen.join_index(e)
+        found = self.fresh()
+        # the index holds no None key (`_State.index` leaves out rows without an id), so a
+        # key that is None finds no row: None, as the closure answers it
+        return (
+            f"(None if ({found} := {index}.get({self.join_key(e)})) is None"
+            f" else {found}.get({e.column!r}))"
+        )
+
+    def true_test(self, e: ir.Expr) -> str:
+        # "x == <a join>" tests the join first: most joins find no row (an Observation's
+        # chosen version, when no id repeats), and then x is not computed (a version's rank)
+        if (
+            isinstance(e, ir.Cmp)
+            and e.op in ("==", "!=")
+            and isinstance(e.right, rir.Joined)
+            and not isinstance(e.left, rir.Joined)
+            and e not in self.shared
+            and self.uses.get(e, 0) < 2
+        ):
+            return super().true_test(ir.Cmp(e.op, e.right, e.left))
+        return super().true_test(e)
+
+    def join_key(self, e: rir.Joined) -> str:
+        """The key of ``e``'s index: the key, or with ``patient`` the (patient, key) tuple,
+        a statement of its own when several probes read it."""
+        if e.patient is None:
+            return self.ref(e.key)[0]
+        at = _hers_key(e)
+        found = self.shared.get(at)
+        if found is not None:
+            return found
+        code = f"({self.ref(e.patient)[0]}, {self.ref(e.key)[0]})"
+        if self.uses.get(at, 0) < 2:
+            return code
+        name = self.fresh()
+        self.lines.append(f"    {name} = {code}")
+        self.shared[at] = name
+        return name
+
+
+def _hers_key(e: rir.Joined) -> tuple[str, Any, Any]:
+    """The (patient, key) a `rir.Joined` with ``patient`` looks up, as a node of the source."""
+    return ("hers", e.patient, e.key)
+
+
+def _row_children(e: Any) -> list[Any]:
+    """What `_RowSource` reads of a node: a `rir.Joined`'s key (with ``patient``, the
+    (patient, key) tuple, whose parts are the patient and the key), else `_children`."""
+    if isinstance(e, rir.Joined):
+        return [e.key] if e.patient is None else [_hers_key(e)]
+    if isinstance(e, tuple) and e and e[0] == "hers":
+        return [e[1], e[2]]
+    return _children(e)
 
 
 Item = Callable[[str, str, list[tuple[str, str]]], list[str]]
@@ -292,6 +368,7 @@ class _Generator:
             "SHOW": show,
             "PROBLEM": Problem,
             "STATE": compiled.state,
+            "NO_ROWS": MappingProxyType({}),  # the index of a table without rows (read only)
         }
         self.count = 0
         self.known: dict[str, str] = {name: f"x_{name}" for name in _CONTEXT}
@@ -311,6 +388,10 @@ class _Generator:
         self.memo_ok = len({n for n, _ in spec.steps}) == len(spec.steps)  # a step set once
         # tables whose rows are lists, by the position of each column and kept value (`layout`)
         self.layouts: dict[str, dict[str, int]] = {}
+        # the indexes of `rir.Joined` (`_State.index` arguments) by their local's name: every
+        # one of the reading, and those of the type function being written
+        self.join_locals: dict[tuple[str, tuple[str, ...], bool, bool], str] = {}
+        self.joins_here: dict[str, tuple[str, tuple[str, ...], bool, bool]] = {}
 
     def fresh_loop(self) -> int:
         self.loops += 1
@@ -347,6 +428,16 @@ class _Generator:
     def fresh(self, prefix: str) -> str:
         self.count += 1
         return f"{prefix}{self.count}"
+
+    def join_index(self, e: rir.Joined) -> str:
+        """The local holding the index ``e`` looks up (`_State.index` of its table, order,
+        least and patient), an argument of the type function being written."""
+        at = (e.table, e.order, e.least, e.patient is not None)
+        name = self.join_locals.get(at)
+        if name is None:
+            name = self.join_locals[at] = f"jx{len(self.join_locals)}"
+        self.joins_here[name] = at
+        return name
 
     def const(self, value: Any) -> str:
         name = f"k{len(self.names)}"
@@ -657,6 +748,7 @@ class _Generator:
             listed: dict[str, str] = {}
             for kind, specs in by_kind:
                 call = self.type_function(kind, specs)
+                fetch = self.fetch_joins()
                 # a type's later visits (the versions of a report or a finding ranked, then
                 # chosen, then read) reuse its first look-up, even with another type's visits
                 # between them: a record without the type pays one look-up
@@ -666,7 +758,14 @@ class _Generator:
                     out.append(f"    {name} = by_type.get({kind!r})")
                 if kind != last:
                     out.append(f"    if {name}:")
-                out += [f"        for n, j in {name}:", f"            {call}"]
+                pad = "        "
+                once = _empty_when_once(specs)
+                if once:  # a visit that gives no row when no (patient, id) repeats: skipped
+                    tests = " and ".join(f"STATE.once({t!r})" for t in sorted(once))
+                    out.append(f"{pad}if not ({tests}):")
+                    pad += "    "
+                out += [pad + line for line in fetch]
+                out += [f"{pad}for n, j in {name}:", f"{pad}    {call}"]
                 last = kind
             out += self.sorted_rows()
             return out
@@ -767,12 +866,37 @@ class _Generator:
         not inline in the reading's loop: measured, the reading's many more locals cost more
         than the calls saved."""
         name = self.fresh("read_type")
-        args = "j, n, checked" + "".join(f", t_{t}" for t in sorted({r.spec.table for r in specs}))
-        lines = [f"def {name}({args}):  # {kind}"]
+        self.joins_here = {}
+        body: list[str] = []
+        tables = {r.spec.table for r in specs}
         for r in specs:
-            lines += self.inline_row(r, 1)
-        self.functions += lines
+            # a spec whose condition needs a row of a table that has none (its joins all None)
+            # gives no row: not read (stop 29: a held version's unread scan, when no version
+            # is held, every Observation of every record)
+            needed = sorted({j.table for j in _joins_needed(r.spec.when)} & self.tables)
+            if not needed:
+                body += self.inline_row(r, 1)
+                continue
+            tables.update(needed)
+            body.append("    if " + " and ".join(f"t_{t}" for t in needed) + ":")
+            body += self.inline_row(r, 2)
+        args = "j, n, checked" + "".join(f", t_{t}" for t in sorted(tables))
+        args += "".join(f", {local}" for local in sorted(self.joins_here))
+        self.functions += [f"def {name}({args}):  # {kind}", *body]
         return f"{name}({args})"
+
+    def fetch_joins(self) -> list[str]:
+        """The statements giving the indexes the last type function written reads (before its
+        visit: the tables they index are whole by then, `grouped`)."""
+        out = []
+        for local, (table, order, least, hers) in sorted(self.joins_here.items()):
+            fetch = f"STATE.index({table!r}, {order!r}, {least!r}, {hers!r})"
+            # a table without rows is no index to build (an Observation's chosen versions,
+            # when no id repeats): no row is found in it
+            if table in self.tables:
+                fetch += f" if t_{table} else NO_ROWS"
+            out.append(f"{local} = {fetch}")
+        return out
 
     def inline_row(self, r: Any, indent: int) -> list[str]:
         """One row spec's reading of the resource ``j`` (its row appended to its table), as
@@ -832,11 +956,8 @@ class _Generator:
                     f"        {table}.append(row)",
                 ]
             ]
-        assert self.closure is not None  # noqa: S101 - `grouped` gave the specs
         roots, names = row_roots(r.spec)
-        src = _Source("json", self.helpers, self.closure, _count_uses(roots))
-        src.names = self.names  # one namespace of constants for the whole function
-        src.prefix = self.fresh("w") + "_"
+        src = _RowSource(self, roots)
         test = src.first_test_expr(roots[0])
         out += [line.strip() for line in src.lines]
         pad = ""
@@ -997,6 +1118,63 @@ def _row_node(e: Any) -> tuple[frozenset[str], int] | None:
         size += 1
         stack += ir.children(node)
     return frozenset(names), size
+
+
+def _alone(e: Any) -> tuple[str, Any, Any] | None:
+    """(table, key, patient) when ``e`` is the test "this (patient, id) is on one row of the
+    table" of `definition._Versions`: ``IsTrue(Joined(T, key, "n", patient=P) ==
+    Joined(T, key, "n", least=True, patient=P))`` (its first and last row in input order are
+    one), whatever the orders; else None."""
+    if not isinstance(e, ir.IsTrue) or not isinstance(e.item, ir.Cmp) or e.item.op != "==":
+        return None
+    a, b = e.item.left, e.item.right
+    if not (isinstance(a, rir.Joined) and isinstance(b, rir.Joined)) or a.patient is None:
+        return None
+    same = (a.table, a.key, a.patient, a.column) == (b.table, b.key, b.patient, b.column)
+    return (a.table, a.key, a.patient) if same and a.column == "n" else None
+
+
+def _joins_needed(e: Any) -> list[rir.Joined]:
+    """The `rir.Joined` that must each find a row for ``e`` to be True (a comparison with None
+    is None; an And holds only when each item does; IsTrue only of True)."""
+    if isinstance(e, ir.IsTrue):
+        return _joins_needed(e.item)
+    if isinstance(e, ir.And):
+        return [j for i in e.items for j in _joins_needed(i)]
+    if isinstance(e, rir.Joined):
+        return [e]
+    if isinstance(e, ir.Cmp) and e.op in ("==", "!=", "<", "<=", ">", ">="):
+        return [side for side in (e.left, e.right) if isinstance(side, rir.Joined)]
+    return []
+
+
+def _needs_row(e: Any, at: tuple[str, Any, Any]) -> bool:
+    """Is ``e`` True only when a `rir.Joined` of ``at`` (table, key, patient) finds a row?"""
+    return any((j.table, j.key, j.patient) == at for j in _joins_needed(e))
+
+
+def _empty_when_once(specs: Sequence[Any]) -> set[str] | None:
+    """The tables whose `_State.once` (each (patient, id) on one row) means none of these row
+    specs gives a row (nor a check's problem: the checks follow the condition), or None. A
+    spec's condition must be an And holding ``Not(alone)`` (`_alone`, of a table, key and
+    patient) and an item that needs a row of that table, key and patient (`_needs_row`): when
+    each (patient, id) is on one row, a resource whose row is found is alone (the Not is
+    False), and one whose row is not found fails the other item. `definition._Versions`'s
+    "ranked" condition, of the versions ranked first and then chosen."""
+    tables: set[str] = set()
+    for r in specs:
+        when = r.spec.when
+        items = when.items if isinstance(when, ir.And) else ()
+        found = None
+        for item in items:
+            at = _alone(item.item) if isinstance(item, ir.Not) else None
+            if at is not None and any(_needs_row(other, at) for other in items):
+                found = at[0]
+                break
+        if found is None:
+            return None
+        tables.add(found)
+    return tables or None
 
 
 def row_roots(r: rir.RowSpec) -> tuple[list[ir.Expr], tuple[str, ...]]:

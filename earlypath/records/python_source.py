@@ -97,8 +97,12 @@ def _flagging(closures: Sequence[Fn]) -> Fn:
     return flagged
 
 
-def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
-    """How many times each distinct node is read by its parents (a root counts once)."""
+def _count_uses(
+    roots: Sequence[ir.Expr], children: Callable[[Any], list[Any]] | None = None
+) -> dict[Any, int]:
+    """How many times each distinct node is read by its parents (a root counts once);
+    ``children``: what a node's source reads (`_children` unless given)."""
+    children = children or _children
     uses: dict[Any, int] = {}
     stack = list(roots)
     for root in roots:
@@ -115,7 +119,7 @@ def _count_uses(roots: Sequence[ir.Expr]) -> dict[Any, int]:
             for i in range(1, len(parts) + 1):
                 key = ("walk", ".".join(parts[:i]))
                 uses[key] = uses.get(key, 0) + 1
-        for child in _children(e):
+        for child in children(e):
             uses[child] = uses.get(child, 0) + 1
             stack.append(child)
     return uses
