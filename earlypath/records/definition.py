@@ -126,6 +126,7 @@ __all__ = [
     "UNCONFIRMED_MESSAGE",
     "REPORT_NOT_READ_LOCATION",
     "UNKNOWN_LOCATION",
+    "UNREAD_FINDING_MESSAGE",
     "UNREAD_LOCATION",
     "UNREAD_REPORT_MESSAGE",
     "OBSERVATION_VERSIONS_HELD_MESSAGE",
@@ -212,6 +213,15 @@ UNREAD_REPORT_MESSAGE = (
     " could not be read: what it shows is unknown, so where the pregnancy is and whether a fetal "
     "heartbeat was seen are taken as unknown from that day (an ectopic pregnancy seen before it "
     "still stands); read the report before deciding"
+)
+# after "scan finding of <its day>": a scan finding sent as an Observation whose versions are held
+# back (`_UNREAD_FINDING_ROWS`), dated after every location read in this pregnancy (stop 29: it
+# said "scan report", so a clinician looked for a report that was never sent)
+UNREAD_FINDING_MESSAGE = (
+    " could not be read: its versions (one id) cannot be ordered and say different things, so "
+    "what it shows is unknown; where the pregnancy is and whether a fetal heartbeat was seen are "
+    "taken as unknown from that day (an ectopic pregnancy seen before it still stands); read the "
+    "finding in the record before deciding"
 )
 HEARTBEAT_CONFLICT_MESSAGE = (
     "fetal heart findings that day disagree or are uncertain; whether a heartbeat was seen is "
@@ -1034,6 +1044,20 @@ OBSERVATION_VERSIONS_HELD_MESSAGE = (
     "versions of this finding (one id) cannot be ordered by time or status and say "
     "different things: none read, what it shows is unknown"
 )
+
+
+def _component_first(value: Expr) -> Expr:
+    """``value`` read from the first of a panel's components that has one ("" for none): each
+    component read as the Observation of its code and value, as `COMPONENT_ROWS` reads it."""
+    return Coalesce((FirstItem("component", Not(IsNull(value)), value), Const("")))
+
+
+# Where a panel's component says the pregnancy is: whether the panel confirms it (its status) is
+# the panel's, compared and read apart, so the component's own is not asked (it has none)
+_COMPONENT_LOCATION_VALUE = _location(Const(False))
+# Does a panel give a location in one of its components (a scan finding read as its own row)?
+_COMPONENT_LOCATION = AnyItem("component", Not(IsNull(_COMPONENT_LOCATION_VALUE)))
+
 _OBSERVATION_VERSIONING = _Versions(
     "observation",
     "Observation",
@@ -1044,6 +1068,11 @@ _OBSERVATION_VERSIONING = _Versions(
         # -1 stands for no quantity: only compared, never read as a value
         ("quantity", Coalesce((_Q_VALUE, Const(-1.0)))),
         ("components", AnyItem("component", Const(True))),
+        # what a panel's components say of where the pregnancy is and of the heart (stop 29):
+        # two tied panels whose location component is intrauterine in one and text only (or
+        # ectopic) in the other say different things, so they are held back, not both read
+        ("component_location", _component_first(_COMPONENT_LOCATION_VALUE)),
+        ("component_heart", _component_first(_OBSERVATION_HEART)),
     ),
     alone=True,
 )
@@ -1867,10 +1896,17 @@ _UNREAD_REPORT_ROWS = _clinical(
 
 # ... and so does a scan finding sent as an Observation whose versions are held back (stop 28):
 # a held version with a location read (intrauterine, ectopic, uncertain) makes its day a scan
-# not read, so neither its version nor an earlier location stands for it
+# not read, so neither its version nor an earlier location stands for it. A panel's location is
+# in a component (stop 29: a held panel gave no row at all, so an intrauterine scan of a week
+# before stood, "offer", though a version held back said "ectopic")
 _UNREAD_FINDING_ROWS = _clinical(
     "Observation",
-    And((_OBSERVATION_VERSION_HELD, Not(IsNull(_OBSERVATION_LOCATION)))),
+    And(
+        (
+            _OBSERVATION_VERSION_HELD,
+            Or((Not(IsNull(_OBSERVATION_LOCATION)), _COMPONENT_LOCATION)),
+        )
+    ),
     {"observed": Const(True), "day": _OBSERVATION_DAY, "location": Const(UNREAD_LOCATION)},
 )
 
@@ -2088,6 +2124,8 @@ _READ_LOCATION_RANK = (("ectopic", 3), ("uncertain", 2), ("intrauterine", 1))
 _LOCATION_RANK = (*_READ_LOCATION_RANK, (UNREAD_LOCATION, 0))
 _UNREAD_RANK = 0
 _UNREAD_ROW = _is(Col("location"), UNREAD_LOCATION)
+# an unread row of a scan finding sent as an Observation (its versions held back), not a report's
+_UNREAD_FINDING = _is(Left(Col("ref"), len("Observation/")), "Observation/")
 _LOCATION_READ = IsTrue(OneOf(Col("location"), tuple(name for name, _ in _READ_LOCATION_RANK)))
 _LENGTH_COUNTS = _LENGTH_OK
 _SCAN_ROW = Or(
@@ -2688,7 +2726,16 @@ _PROBLEMS: tuple[RowProblem, ...] = (
         ),
     ),
     RowProblem("clinical", _ECTOPIC_MAY_BE_THIS, Message.of(ECTOPIC_MAY_BE_THIS_MESSAGE)),
-    _placed_problem(_UNREAD_ROW, "scan report that could not be read"),
+    # an unread row names what was sent: a scan report, or a scan finding (an Observation)
+    RowProblem(
+        "clinical",
+        And((_UNREAD_ROW, _NOT_PLACED)),
+        Message.of(
+            If(_UNREAD_FINDING, Const("scan finding"), Const("scan report")),
+            " that could not be read ",
+            _PLACE_MESSAGE,
+        ),
+    ),
     RowProblem(
         "clinical",
         And(
@@ -2698,7 +2745,11 @@ _PROBLEMS: tuple[RowProblem, ...] = (
                 Not(_is(Cmp("<=", _DAY, Ctx("read_location_on")), True)),
             )
         ),
-        Message.of("scan report of ", _DAY, UNREAD_REPORT_MESSAGE),
+        Message.of(
+            If(_UNREAD_FINDING, Const("scan finding of "), Const("scan report of ")),
+            _DAY,
+            If(_UNREAD_FINDING, Const(UNREAD_FINDING_MESSAGE), Const(UNREAD_REPORT_MESSAGE)),
+        ),
     ),
     RowProblem(
         "clinical",

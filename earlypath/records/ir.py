@@ -262,7 +262,10 @@ class Joined(Expr):
 
     With ``patient``, only the rows of that table whose ``patient`` column equals it (None
     equal to None) are of that id: versions of one id compared per patient (stop 28), so one
-    patient's resource never replaces nor holds back another's sharing its id."""
+    patient's resource never replaces nor holds back another's sharing its id. A reading of one
+    woman's record (the CDS call: `records.python.read` without a patient) holds only her rows,
+    whatever their subject writes (her merged-away ids, her identifier): there ``patient`` is
+    not compared (stop 29)."""
 
     table: str
     key: Expr

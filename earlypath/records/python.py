@@ -304,8 +304,11 @@ class _Compiler:
                     key = key_of(j)
                     if key is None:
                         return None
-                    index = state.index(table, order, least, True)
-                    row = index.get((patient_of(j), key))
+                    if state.one_record:  # all hers: her merged-away ids', her identifier's
+                        row = state.index(table, order, least).get(key)
+                    else:
+                        index = state.index(table, order, least, True)
+                        row = index.get((patient_of(j), key))
                     return None if row is None else row.get(column)
 
                 return joined_hers
@@ -437,7 +440,12 @@ class _Compiler:
 
 class _State(threading.local):
     """The row reading under way, per thread: its tables (and their indexes by id, for
-    `Joined`), the resource being read (for `Outer`), the value sets of each concept read."""
+    `Joined`), the resource being read (for `Outer`), the value sets of each concept read.
+    ``one_record``: the reading is of one woman's record (`read` without a patient: the CDS
+    call), so every row is hers and a `Joined` with a patient compares an id's rows whatever
+    their subject says (stop 29)."""
+
+    one_record = False
 
     def begin(self, tables: dict[str, list[dict[str, Any]]]) -> None:
         self.tables = tables
@@ -757,6 +765,26 @@ def read(
     function of the definition when there is one (``generated``), else (or should it raise)
     by the fused parts; ``fused`` False: the closures alone, the reference."""
     compiled = _compile_spec(spec, fused)  # once for both layers
+    # one woman's record (the CDS call: every resource in it checked to be hers, her merged-away
+    # records' and those naming her by an identifier too): the versions of an id are all hers,
+    # ranked together (stop 29: ranked per subject as written, a version under her merged-away
+    # id was not replaced by its amendment under hers: an offer on a superseded finding)
+    compiled.state.one_record = patient is None
+    try:
+        return _read(spec, compiled, resources, assessed_on, encounter, patient, generated)
+    finally:
+        compiled.state.one_record = False
+
+
+def _read(
+    spec: rir.EpisodeSpec,
+    compiled: _CompiledSpec,
+    resources: Iterable[Any],
+    assessed_on: dt.date,
+    encounter: str | None,
+    patient: str | None,
+    generated: bool,
+) -> Reading:
     if patient is not None:
         if type(resources) is not list:
             resources = list(resources)  # read again below

@@ -43,6 +43,7 @@ from tests.records.scan_shapes import (
     SCAN_STATUS,
     SHARED_ID_CASES,
     SHARED_IDS,
+    UNREAD_FINDING_PROBLEMS,
     UNREAD_LATEST_SCAN,
     UNREAD_PROBLEMS,
     UNREAD_REPORTS,
@@ -112,6 +113,10 @@ def test_the_service_and_the_audit_read_steps_and_problems_alike(export_folder: 
         assert (ref, message) in reading[at.index(shape)]["problems"], shape
     for shape, (_, step, value) in COUNTED_ONCE.items():
         assert reading[at.index(shape)]["steps"][step] == value, shape
+    # a held scan finding's day not read is named as a finding, not a report (stop 29)
+    for shape, message in UNREAD_FINDING_PROBLEMS.items():
+        ref = f"Observation/{shape}-us-find"
+        assert (ref, message) in reading[at.index(shape)]["problems"], shape
 
 
 # Spark: the scenario of this module in tests/audit/test_spark_agreement.py (audited there

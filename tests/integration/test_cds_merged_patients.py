@@ -19,12 +19,15 @@ from tests.integration.cds_reading import TOKEN, FakeFhir, outcome, with_server
 from tests.integration.fhir_data import (
     PATIENT_ID,
     bundle,
+    day,
     eligible_resources,
     hook_request,
+    observation,
     prefetch_for,
     progesterone_order,
 )
 from tests.records.merge_shapes import link
+from tests.records.scan_shapes import FINDINGS, IUP_CONCEPT, scanned
 
 PV = "/cds-services/ng126-progesterone"
 OLD, NEW, FIRST = "old-77", "new-77", "first-77"
@@ -212,3 +215,49 @@ def test_another_patients_data_given_for_a_merged_record_is_refused(make_client)
     body["prefetch"]["patient"] = _her(link("replaces", OLD))
     response = client.post(PV, json=body)
     assert response.status_code == 422, response.text
+
+
+# Versions of one scan finding (one Observation id) under her merged-away id and under hers, or
+# one naming her by her literal reference and one by her NHS number (stop 29, declared at stop
+# 28): the card's reading ranked versions per (patient, id) with the patient as the subject
+# writes it, so the original intrauterine finding under the merged-away id (or the literal
+# reference) was not replaced by its text-only amendment, and the card offered progesterone on
+# the superseded finding. A CDS call holds one woman's record (every resource checked to be
+# hers): its versions of an id are all hers, ranked together (`records.python.read`).
+NHS = "https://fhir.nhs.uk/Id/nhs-number"
+
+
+def _finding_versions(original: dict[str, Any], amended: dict[str, Any]) -> list[dict[str, Any]]:
+    """Her record, today's intrauterine finding whose subject is ``original`` and its text-only
+    amendment (same id) whose subject is ``amended``."""
+    finding = observation("us-find", *FINDINGS, day(), valueCodeableConcept=IUP_CONCEPT)
+    amendment = {
+        **{k: v for k, v in finding.items() if k != "valueCodeableConcept"},
+        "status": "amended",
+        "valueString": "No intrauterine pregnancy seen; retained products",
+        "subject": amended,
+    }
+    return scanned({**finding, "subject": original}, amendment)
+
+
+_HERS = {"reference": f"Patient/{PATIENT_ID}"}
+_NEEDS_SCAN = "NG126 progesterone: needs a scan showing where the pregnancy is"
+
+
+def test_a_finding_amended_under_her_id_replaces_its_version_under_the_merged_id(client):
+    versions = _finding_versions({"reference": f"Patient/{OLD}"}, _HERS)
+    card = _card(client, _her(link("replaces", OLD)), versions)
+    assert card["summary"].startswith(_NEEDS_SCAN), card["summary"]
+
+
+def test_a_finding_amended_naming_her_nhs_number_replaces_the_one_naming_her_record(client):
+    her = {**_her(), "identifier": [{"system": NHS, "value": "9000000009"}]}
+    versions = _finding_versions(_HERS, {"identifier": {"system": NHS, "value": "900 000 0009"}})
+    card = _card(client, her, versions)
+    assert card["summary"].startswith(_NEEDS_SCAN), card["summary"]
+
+
+def test_a_finding_amended_under_her_id_replaces_its_version_under_her_id(client):
+    """The same versions both under her id: the amendment replaces the original (no offer)."""
+    card = _card(client, _her(), _finding_versions(_HERS, _HERS))
+    assert card["summary"].startswith(_NEEDS_SCAN), card["summary"]

@@ -763,18 +763,67 @@ _FINDING_PAIRS: dict[str, tuple[tuple[dict[str, Any], dict[str, Any]], str]] = {
     "tied-finding-versions-disagree-held-back": ((_FOUND_IUP, _FOUND_TEXT_ONLY), NEEDS_SCAN),
     "same-finding-twice": ((_FOUND_IUP, dict(_FOUND_IUP)), OFFER),
 }
-OBSERVATION_VERSIONS: dict[str, tuple[list[dict[str, Any]], str]] = {
-    f"{shape}-{order}": (scanned(*(pair if order == "a" else pair[::-1])), decision)
-    for shape, (pair, decision) in _FINDING_PAIRS.items()
+
+
+# Versions of an ultrasound panel (its findings in components) re-sent with its id (stop 29), after
+# an intrauterine scan a week before: tied versions whose status or location component disagree
+# are held back and the day's scan is one not read. Stop 28 gave a held panel no row at all (its
+# location is a component's, not its own), so the scan of a week before stood, "offer", though a
+# version held back said "ectopic"; and two tied panels, one intrauterine and one text only, were
+# both read ("offer"): what their components said was not compared.
+def _panel(location: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """Today's panel (id ``us-find``) whose one component gives the sac's location."""
+    found = component("https://trust.example/results", "SAC-LOC", **location)
+    return us_panel([found], on=day(), id="us-find", **extra)
+
+
+_PANEL_PAIRS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "tied-panel-versions-ectopic-or-in-error": (
+        _panel({"valueCodeableConcept": ECTOPIC_CONCEPT}),
+        _panel({"valueCodeableConcept": ECTOPIC_CONCEPT}, status="entered-in-error"),
+    ),
+    "tied-panel-versions-ectopic-or-preliminary-iup": (
+        _panel({"valueCodeableConcept": ECTOPIC_CONCEPT}),
+        _panel({"valueCodeableConcept": IUP_CONCEPT}, status="preliminary"),
+    ),
+    "tied-panel-versions-iup-or-text-only": (
+        _panel({"valueCodeableConcept": IUP_CONCEPT}),
+        _panel({"valueString": "No intrauterine pregnancy seen; retained products"}),
+    ),
+}
+_SCANNED_A_WEEK_BEFORE = iup_with("final", "iup-1", day(-7))
+PANEL_VERSIONS: dict[str, tuple[list[dict[str, Any]], str]] = {
+    f"{shape}-{order}": (
+        scanned(_SCANNED_A_WEEK_BEFORE, *(pair if order == "a" else pair[::-1])),
+        NEEDS_SCAN,
+    )
+    for shape, pair in _PANEL_PAIRS.items()
     for order in ("a", "b")
+}
+OBSERVATION_VERSIONS: dict[str, tuple[list[dict[str, Any]], str]] = {
+    **{
+        f"{shape}-{order}": (scanned(*(pair if order == "a" else pair[::-1])), decision)
+        for shape, (pair, decision) in _FINDING_PAIRS.items()
+        for order in ("a", "b")
+    },
+    **PANEL_VERSIONS,
 }
 # the shapes whose scan is then one not read (held back: progesterone names `scan_report`)
 OBSERVATION_VERSIONS_TO_READ = frozenset(
-    f"tied-finding-versions-disagree-held-back-{order}" for order in ("a", "b")
+    {
+        *(f"tied-finding-versions-disagree-held-back-{order}" for order in ("a", "b")),
+        *PANEL_VERSIONS,
+    }
 )
 # shape -> the versions held back, named (the Observation's ref carries its id)
 FINDING_VERSIONS_HELD = {
     shape: definition.OBSERVATION_VERSIONS_HELD_MESSAGE for shape in OBSERVATION_VERSIONS_TO_READ
+}
+# shape -> the problem of the day's scan not read, which names what was sent: a scan finding (an
+# Observation), not a report (stop 29: it said "scan report of <day> could not be read")
+UNREAD_FINDING_PROBLEMS = {
+    shape: f"scan finding of {day()}{definition.UNREAD_FINDING_MESSAGE}"
+    for shape in OBSERVATION_VERSIONS_TO_READ
 }
 # the shapes an engine reading both versions (stop 27) got wrong: an offer on a superseded or
 # withdrawn intrauterine finding

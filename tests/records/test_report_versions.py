@@ -29,6 +29,7 @@ from tests.records.scan_shapes import (
     OBSERVATION_VERSIONS_TO_READ,
     REPORT_VERSIONS,
     REPORT_VERSIONS_TO_READ,
+    UNREAD_FINDING_PROBLEMS,
     VERSIONS_HELD,
     scanned,
 )
@@ -82,6 +83,16 @@ def test_finding_versions_held_back_are_named_by_id(shape: str) -> None:
     problems = map_resources(resources, dt.date.fromisoformat(day())).problems
     named = [p for p in problems if "Observation/us-find" in str(p)]
     assert any(FINDING_VERSIONS_HELD[shape] in str(p) for p in named), named
+
+
+@pytest.mark.parametrize("shape", sorted(UNREAD_FINDING_PROBLEMS))
+def test_a_held_finding_is_named_a_scan_finding_not_a_report(shape: str) -> None:
+    """The day's scan not read is named as what was sent, a scan finding (stop 29: "scan report
+    of <day> could not be read ... read the report", for a record that holds no report)."""
+    resources, _ = OBSERVATION_VERSIONS[shape]
+    problems = [str(p) for p in map_resources(resources, dt.date.fromisoformat(day())).problems]
+    assert f"Observation/us-find: {UNREAD_FINDING_PROBLEMS[shape]}" in problems, problems
+    assert not any("scan report" in p for p in problems), problems
 
 
 @pytest.mark.parametrize("first_amended", [False, True])
