@@ -304,11 +304,10 @@ class _Compiler:
                     key = key_of(j)
                     if key is None:
                         return None
-                    if state.one_record:  # all hers: her merged-away ids', her identifier's
-                        row = state.index(table, order, least).get(key)
-                    else:
-                        index = state.index(table, order, least, True)
-                        row = index.get((patient_of(j), key))
+                    # one woman's record (`_State.one_record`): every row is hers, her
+                    # merged-away ids' and her identifier's too, so the patient is not compared
+                    hers = None if state.one_record else patient_of(j)
+                    row = state.index(table, order, least, True).get((hers, key))
                     return None if row is None else row.get(column)
 
                 return joined_hers
@@ -460,7 +459,8 @@ class _State(threading.local):
         Then those rows by (patient, id) are the index of every ranking (`index` with
         ``hers``): of one row, every order and ``least`` pick that row. One pass over the
         rows, once a reading: the usual record sends each Observation once (stop 28's
-        versions, ranked only when an id repeats)."""
+        versions, ranked only when an id repeats). In one woman's record (``one_record``)
+        the patient is not compared: (None, id)."""
         if table in self.once_by_hers:
             return self.once_by_hers[table] is not None
         rows: dict[Any, dict[str, Any]] = {}
@@ -469,7 +469,7 @@ class _State(threading.local):
             key = row.get("id")
             if key is not None:
                 count += 1
-                rows[(row.get("patient"), key)] = row
+                rows[(None if self.one_record else row.get("patient"), key)] = row
         single = len(rows) == count
         self.once_by_hers[table] = rows if single else None
         return single
@@ -493,8 +493,8 @@ class _State(threading.local):
                 key = row.get("id")
                 if key is None:
                     continue
-                if hers:
-                    key = (row.get("patient"), key)
+                if hers:  # one woman's record: (None, id), the patient not compared
+                    key = (None if self.one_record else row.get("patient"), key)
                 rank = (*(row[c] for c in order), row["n"])
                 if key not in ranks or (rank < ranks[key] if least else rank >= ranks[key]):
                     ranks[key], found[key] = rank, row

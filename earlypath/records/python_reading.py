@@ -208,7 +208,9 @@ class _RowSource(_Source):
         found = self.shared.get(at)
         if found is not None:
             return found
-        code = f"({self.ref(e.patient)[0]}, {self.ref(e.key)[0]})"
+        # one woman's record (`_State.one_record`, the CDS call): the patient not compared,
+        # as `_State.index` keys her rows then (stop 29: her merged-away ids' versions too)
+        code = f"(None if STATE.one_record else {self.ref(e.patient)[0]}, {self.ref(e.key)[0]})"
         if self.uses.get(at, 0) < 2:
             return code
         name = self.fresh()
