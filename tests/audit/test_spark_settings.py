@@ -96,3 +96,19 @@ def test_the_started_jvm_has_the_full_size_code_cache(spark: Any) -> None:
     assert code_cache, [p.getName() for p in pools]
     reserved = sum(p.getUsage().getMax() for p in code_cache)
     assert reserved >= 240 * 1024 * 1024
+
+
+def test_the_local_jvm_compiles_methods_over_its_huge_method_limit() -> None:
+    """The judging stage's generated processNext is over the JVM's 8,000-byte limit: without
+    this it is never compiled, and every row of the judging runs in the interpreter."""
+    options = spark_local_settings("local[2]")["spark.driver.extraJavaOptions"].split()
+    assert "-XX:-DontCompileHugeMethods" in options
+
+
+def test_the_started_jvm_compiles_huge_methods(spark: Any) -> None:
+    """The setting reaches the JVM the session runs in (read back from the JVM itself)."""
+    jvm = spark.sparkContext._jvm
+    diagnostic = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
+        jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean")
+    )
+    assert diagnostic.getVMOption("DontCompileHugeMethods").getValue() == "false"
