@@ -76,7 +76,7 @@ from earlypath.records.ir import (
     RowSpec,
     TextInSet,
 )
-from earlypath.records.kept_count import count_rows, unique_joined_tables
+from earlypath.records.kept_count import count_rows, counted_joined_tables
 from earlypath.records.merges import Merges, resolve
 from earlypath.rules.ir import And, Cmp, Const, Expr, Or
 
@@ -314,9 +314,9 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
     if con.name == "duckdb" and "Encounter" in resources:
         # kept above, and the reading does not read Encounters (it frees its own inputs)
         drop_input(con, resources["Encounter"])
-    # an export whose (patient, id) pairs are each sent once is read without ranking versions
-    # (a join of each version table read as the resource's own row: `own_rows`, stop 29)
-    unique = unique_joined_tables(con, AUDIT_READING, resources)
+    # versions ranked only for the (patient, id) pairs sent more than once: the other rows read
+    # a version table's join as their own row (`own_rows`, stop 29)
+    unique, repeated = counted_joined_tables(con, AUDIT_READING, resources)
     # DuckDB frees each resource table once the reading has read it (memory stays flat)
     reading = run_records(
         con,
@@ -328,6 +328,7 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
         merged=merged,
         by_identifier=by_identifier,
         unique=unique,
+        repeated=repeated,
     )
     assert reading.episodes is not None
     every = keep(

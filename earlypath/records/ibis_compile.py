@@ -70,7 +70,14 @@ from earlypath.fhir.codes import code_set, load_codes, word_pattern
 from earlypath.records import ir as rec
 from earlypath.records import plan_cache
 from earlypath.records.item_rows import items_only
-from earlypath.records.own_rows import JoinedKey, OwnLine, inline_own_rows
+from earlypath.records.own_rows import (
+    JoinedKey,
+    OwnLine,
+    inline_own_rows,
+    joined_keys,
+    repeated_table,
+    safe_repeated,
+)
 from earlypath.records.value_codes import sql_shape, value_codes_table
 from earlypath.rules import ir
 
@@ -1425,6 +1432,7 @@ def compile_rows(
     keep: Keep = _as_is,
     absent: frozenset[str] = frozenset(),
     unique: frozenset[str] = frozenset(),
+    repeated: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, ir_t.Table], list[ir_t.Table], dict[str, dict[str, str]]]:
     """Each table of the row specs (``ref``, ``n``, ``patient``, its columns; several specs
     giving one table are its union), the problems their checks report, and every table's
@@ -1433,13 +1441,22 @@ def compile_rows(
     spec gives that table (it is then made, empty, by the first). A `Joined` of a table in
     ``unique`` (no (patient, id) of its key repeated in this export: `kept_count.
     unique_joined_tables`) is read as the resource's own row of it, without a join
-    (`own_rows`)."""
+    (`own_rows`); a table in ``repeated`` (some pairs repeat) holds the rows of those pairs
+    only, and is joined only by them, the other rows reading their own row."""
     schemas = read_schema(spec)
     tables: dict[str, ir_t.Table] = {}
     value_codes = _value_codes(resources)
     problems: list[ir_t.Table] = []
     types: dict[str, dict[str, str]] = {}
-    pending = [inline_own_rows(r, spec, unique) for r in spec.rows]
+    repeated = safe_repeated(spec, repeated)
+    keys = joined_keys(spec)
+    for key in dict.fromkeys(keys[t] for t in sorted(repeated)):
+        name = repeated_table(t for t in repeated if keys[t] == key)
+        pairs = repeated_keys(spec, resources, key)
+        pairs = pairs.select(id=pairs["_k"], patient=pairs["_p"], n=ibis.literal(0, type="int64"))
+        tables[name] = keep(pairs, name)
+        types[name] = {"id": "str", "patient": "str", "n": "int"}
+    pending = [inline_own_rows(r, spec, unique, repeated) for r in spec.rows]
     while pending:
         ready = {r.table for r in pending} - {
             r.table for r in pending if any(j.table not in tables for j in _joins(r))
@@ -2450,11 +2467,12 @@ def compile_records(
     absent: frozenset[str] = frozenset(),
     by_identifier: ir_t.Table | None = None,
     unique: frozenset[str] = frozenset(),
+    repeated: frozenset[str] = frozenset(),
 ) -> CompiledRecords:
     """The whole reading: rows (none of the ``absent`` types: `compile_rows`), then (when
     ``encounters`` makes the encounters table from the rows) the episodes, with ``merged``
     records read as their survivor's (`compile_episodes`); the problems of both in one table."""
-    rows, problems, types = compile_rows(spec, resources, keep, absent, unique)
+    rows, problems, types = compile_rows(spec, resources, keep, absent, unique, repeated)
     episodes = None
     if encounters is not None:
         episodes, more = compile_episodes(
@@ -2541,6 +2559,7 @@ def run_records(
     merged: str | None = None,
     by_identifier: str | None = None,
     unique: frozenset[str] = frozenset(),
+    repeated: frozenset[str] = frozenset(),
 ) -> CompiledRecords:
     """The reading of every encounter of table ``encounters`` (``_key``, ``encounter``,
     ``patient``, ``assessed_on``), each intermediate table stored as ``{prefix}_...``; with
@@ -2549,7 +2568,7 @@ def run_records(
     ``n``, ``tied``), a resource naming its patient by an identifier only is the Patient's that
     carries it; the `Joined` of the tables in ``unique`` are read without a join (`compile_rows`:
     the caller has counted that no (patient, id) of theirs repeats, `kept_count.
-    unique_joined_tables`).
+    unique_joined_tables`), and those in ``repeated`` only by the rows whose pair repeats.
 
     Compiling the definition to SQL takes seconds (ibis builds and renders a large plan); it
     depends only on the definition, the backend and the input tables' schemas, so it is done once
@@ -2576,6 +2595,7 @@ def run_records(
         tuple(con.table(merged).schema().items()) if merged is not None else None,
         tuple(con.table(by_identifier).schema().items()) if by_identifier is not None else None,
         tuple(sorted(unique)),
+        tuple(sorted(repeated)),
     )
     plan = _PLANS.get(key)
     stored = False
@@ -2598,6 +2618,7 @@ def run_records(
                 absent,
                 by_identifier,
                 unique,
+                repeated,
             )
             plan_cache.save_plan(disk_key, dataclasses.asdict(plan))
             stored = True
@@ -2690,6 +2711,7 @@ def _record_plan(
     absent: frozenset[str] = frozenset(),
     by_identifier: str | None = None,
     unique: frozenset[str] = frozenset(),
+    repeated: frozenset[str] = frozenset(),
 ) -> _Plan:
     """Compile the reading once, storing its tables, and note each statement as a template."""
     placeholders = {name.get_name(): f"@in_{r}@" for r, name in resources.items()}
@@ -2727,6 +2749,7 @@ def _record_plan(
         absent,
         tied_table,
         unique,
+        repeated,
     )
     assert out.episodes is not None
     episodes = keep(out.episodes, "episodes").get_name()

@@ -28,13 +28,21 @@ to False is False (the versions' ``alone`` test, and whether tied versions disag
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from earlypath.records import ir as rec
 from earlypath.rules import ir
 
-__all__ = ["JoinedKey", "OwnLine", "inline_own_rows", "joined_keys", "reads_owned"]
+__all__ = [
+    "JoinedKey",
+    "OwnLine",
+    "inline_own_rows",
+    "joined_keys",
+    "reads_owned",
+    "repeated_table",
+    "safe_repeated",
+]
 
 # (resource type, patient expression, id expression) of a table a `Joined` may read as the
 # resource's own row
@@ -80,12 +88,91 @@ def joined_keys(spec: rec.EpisodeSpec) -> dict[str, JoinedKey]:
     return keys
 
 
-def inline_own_rows(row: rec.RowSpec, spec: rec.EpisodeSpec, unique: frozenset[str]) -> rec.RowSpec:
+def repeated_table(tables: Iterable[str]) -> str:
+    """The name of the table of the (patient, id) pairs repeated of the key of ``tables``."""
+    return f"{min(tables)}__repeated"
+
+
+def inline_own_rows(
+    row: rec.RowSpec,
+    spec: rec.EpisodeSpec,
+    unique: frozenset[str],
+    repeated: frozenset[str] = frozenset(),
+) -> rec.RowSpec:
     """``row`` with each `Joined` of a table in ``unique`` (its key, `joined_keys`, repeats
-    for no two resources of the export) read as the resource's own row of that table."""
-    if not unique:
+    for no two resources of the export) read as the resource's own row of that table.
+
+    With ``repeated`` (tables whose key some resources share: `repeated_table` names the pairs,
+    a table of the compiler's), such a table holds the rows of a repeated (patient, id) only,
+    and a row of ``row`` reads its joins only when its own (patient, id) repeats: otherwise it
+    reads them as its own row (each expression of ``row`` that joins one is ``If(repeated,
+    joined, own)``). Only where no item row would go back to a join (`safe_repeated`)."""
+    if not unique and not repeated:
         return row
     keys = joined_keys(spec)
+    plain = _inlined(row, spec, keys, unique, set())
+    mine = {keys[t] for t in repeated if keys[t][0] == row.resource}
+    joined = {j.table for j in _joins_in(row)} & repeated
+    if not mine or (not joined and row.table not in repeated):
+        return plain
+    by_key: dict[JoinedKey, list[str]] = {}
+    for table in repeated:
+        by_key.setdefault(keys[table], []).append(table)
+    tests = tuple(
+        ir.Not(ir.IsNull(rec.Joined(repeated_table(by_key[k]), k[2], "id", patient=k[1])))
+        for k in sorted(mine, key=lambda k: min(by_key[k]))
+    )
+    test = tests[0] if len(tests) == 1 else ir.Or(tests)
+    if row.table in repeated:  # the table itself: the rows of a repeated (patient, id) only
+        return dataclasses.replace(plain, when=ir.And((test, plain.when)))
+    own = _inlined(row, spec, keys, unique | repeated, set())
+    return _chosen(plain, own, test)
+
+
+def safe_repeated(spec: rec.EpisodeSpec, repeated: frozenset[str]) -> frozenset[str]:
+    """The tables of ``repeated`` whose key's tables may hold only the repeated pairs' rows: not
+    those of a key whose join a row spec reads back as a join (an item row, `_settled`; another
+    key): such a table could not answer it (that key's plan is then stop 28's, every row
+    ranked; a scan report's, whose contained findings read its joins as items)."""
+    keys = joined_keys(spec)
+    groups: dict[JoinedKey, set[str]] = {}
+    for table in repeated:
+        groups.setdefault(keys[table], set()).add(table)
+    safe = [frozenset(g) for g in groups.values() if _safe(spec, keys, frozenset(g))]
+    return frozenset().union(*safe)
+
+
+def _safe(spec: rec.EpisodeSpec, keys: Mapping[str, JoinedKey], repeated: frozenset[str]) -> bool:
+    """May the tables of one key, ``repeated``, hold only the repeated pairs' rows?"""
+    back: set[str] = set()
+    for row in spec.rows:
+        if row.table in repeated:
+            # its joins are read on the rows of a repeated pair only: of that same key
+            same = all(
+                keys[j.table] == keys[row.table] == (row.resource, j.patient, j.key)
+                for j in _joins_in(row)
+                if j.table in repeated
+            )
+            if not same:
+                return False
+            continue
+        left = _inlined(row, spec, keys, repeated, back)
+        if any(j.table in repeated for j in _joins_in(left)):
+            return False  # a join not read as the own row (another key, in an item)
+    return not back & repeated
+
+
+def _inlined(
+    row: rec.RowSpec,
+    spec: rec.EpisodeSpec,
+    keys: Mapping[str, JoinedKey],
+    unique: frozenset[str],
+    back: set[str],
+) -> rec.RowSpec:
+    """``row`` with each `Joined` of a table in ``unique`` read as the resource's own row (the
+    tables read back as joins by item rows added to ``back``)."""
+    if not unique:
+        return row
     tables = {r.table: r for r in spec.rows if r.table in keys}
     items = row.items
     if items is not None and (items.whole or items.container or items.then):
@@ -112,7 +199,31 @@ def inline_own_rows(row: rec.RowSpec, spec: rec.EpisodeSpec, unique: frozenset[s
         return _folded(e)
 
     inlined = _mapped(row, inline)
-    return _mapped(inlined, lambda e: _settled(e, owned))
+    return _mapped(inlined, lambda e: _settled(e, owned, back))
+
+
+def _chosen(joined: rec.RowSpec, own: rec.RowSpec, test: ir.Expr) -> rec.RowSpec:
+    """``joined`` where each expression that differs from ``own``'s is ``If(test, joined's,
+    own's)`` (``test`` is never None: the row's own (patient, id) repeats)."""
+
+    def pick(a: Any, b: Any) -> Any:
+        if isinstance(a, ir.Expr):
+            return a if a == b else ir.If(test, a, b)
+        if isinstance(a, rec.Check):
+            return rec.Check(pick(a.ok, b.ok), pick(a.message, b.message))
+        if isinstance(a, rec.Message):
+            return rec.Message(pick(a.parts, b.parts))
+        if isinstance(a, tuple):
+            return tuple(pick(x, y) for x, y in zip(a, b, strict=True))
+        return a
+
+    return dataclasses.replace(
+        joined,
+        when=pick(joined.when, own.when),
+        patient=pick(joined.patient, own.patient),
+        columns=pick(joined.columns, own.columns),
+        checks=pick(joined.checks, own.checks),
+    )
 
 
 def reads_owned(e: Any, owned: frozenset[str]) -> bool:
@@ -124,17 +235,19 @@ def reads_owned(e: Any, owned: frozenset[str]) -> bool:
     )
 
 
-def _settled(e: ir.Expr, owned: frozenset[str]) -> ir.Expr:
+def _settled(e: ir.Expr, owned: frozenset[str], back: set[str]) -> ir.Expr:
     """``e`` without `_Inlined`: each its value, or its join back where an item row would read
-    an element the item owns (the table's row is read from the resource, not the item)."""
+    an element the item owns (the table's row is read from the resource, not the item: its
+    table added to ``back``)."""
     if isinstance(e, _Inlined):
-        value = _settled(e.value, owned)
+        value = _settled(e.value, owned, back)
         if owned and reads_owned(value, owned):
-            return _mapped(e.joined, lambda x: _settled(x, owned))
+            back.add(e.joined.table)
+            return _mapped(e.joined, lambda x: _settled(x, owned, back))
         return value
     if isinstance(e, _SCOPES):
         return e
-    return _mapped(e, lambda x: _settled(x, owned))
+    return _mapped(e, lambda x: _settled(x, owned, back))
 
 
 def _folded(e: ir.Expr) -> ir.Expr:
