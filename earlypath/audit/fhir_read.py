@@ -76,7 +76,7 @@ from earlypath.records.ir import (
     RowSpec,
     TextInSet,
 )
-from earlypath.records.kept_count import count_rows
+from earlypath.records.kept_count import count_rows, counted_joined_tables
 from earlypath.records.merges import Merges, resolve
 from earlypath.rules.ir import And, Cmp, Const, Expr, Or
 
@@ -314,6 +314,9 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
     if con.name == "duckdb" and "Encounter" in resources:
         # kept above, and the reading does not read Encounters (it frees its own inputs)
         drop_input(con, resources["Encounter"])
+    # versions ranked only for the (patient, id) pairs sent more than once: the other rows read
+    # a version table's join as their own row (`own_rows`, stop 29)
+    unique, repeated = counted_joined_tables(con, AUDIT_READING, resources)
     # DuckDB frees each resource table once the reading has read it (memory stays flat)
     reading = run_records(
         con,
@@ -324,6 +327,8 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
         drop_inputs=con.name == "duckdb",
         merged=merged,
         by_identifier=by_identifier,
+        unique=unique,
+        repeated=repeated,
     )
     assert reading.episodes is not None
     every = keep(

@@ -70,6 +70,14 @@ from earlypath.fhir.codes import code_set, load_codes, word_pattern
 from earlypath.records import ir as rec
 from earlypath.records import plan_cache
 from earlypath.records.item_rows import items_only
+from earlypath.records.own_rows import (
+    JoinedKey,
+    OwnLine,
+    inline_own_rows,
+    joined_keys,
+    repeated_table,
+    safe_repeated,
+)
 from earlypath.records.value_codes import sql_shape, value_codes_table
 from earlypath.rules import ir
 
@@ -87,6 +95,7 @@ __all__ = [
     "load_resources",
     "read_schema",
     "reference_pattern",
+    "repeated_keys",
 ]
 
 # --- stage 0: what is read of each resource --------------------------------------------------
@@ -958,7 +967,7 @@ class _RecordsCompiler(_Compiler):
             e, rec.FirstCode | rec.NormText | rec.RefId | rec.LocalId | rec.Left | rec.NhsNumber
         ):
             return "str"
-        if isinstance(e, rec.AtLeast):
+        if isinstance(e, rec.AtLeast | OwnLine):
             return "int"
         if isinstance(e, rec.Day | rec.SpanDay):
             return "date"
@@ -1102,6 +1111,8 @@ class _RecordsCompiler(_Compiler):
             return _first(items.filter(keep).map(value))
         if isinstance(e, rec.Joined):
             return env.joined[e]
+        if isinstance(e, OwnLine):
+            return env.read("scope", "n")
         if isinstance(e, rec.Ctx):
             return env.read("ctx", e.name)
         if isinstance(e, rec.Col):
@@ -1420,18 +1431,32 @@ def compile_rows(
     resources: Mapping[str, ir_t.Table],
     keep: Keep = _as_is,
     absent: frozenset[str] = frozenset(),
+    unique: frozenset[str] = frozenset(),
+    repeated: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, ir_t.Table], list[ir_t.Table], dict[str, dict[str, str]]]:
     """Each table of the row specs (``ref``, ``n``, ``patient``, its columns; several specs
     giving one table are its union), the problems their checks report, and every table's
     column types (a column's type is the first its specs tell, of every spec). The specs of
     the types in ``absent`` (no line to read) are left out of a table's union, unless no other
-    spec gives that table (it is then made, empty, by the first)."""
+    spec gives that table (it is then made, empty, by the first). A `Joined` of a table in
+    ``unique`` (no (patient, id) of its key repeated in this export: `kept_count.
+    unique_joined_tables`) is read as the resource's own row of it, without a join
+    (`own_rows`); a table in ``repeated`` (some pairs repeat) holds the rows of those pairs
+    only, and is joined only by them, the other rows reading their own row."""
     schemas = read_schema(spec)
     tables: dict[str, ir_t.Table] = {}
     value_codes = _value_codes(resources)
     problems: list[ir_t.Table] = []
     types: dict[str, dict[str, str]] = {}
-    pending = list(spec.rows)
+    repeated = safe_repeated(spec, repeated)
+    keys = joined_keys(spec)
+    for key in dict.fromkeys(keys[t] for t in sorted(repeated)):
+        name = repeated_table(t for t in repeated if keys[t] == key)
+        pairs = repeated_keys(spec, resources, key)
+        pairs = pairs.select(id=pairs["_k"], patient=pairs["_p"], n=ibis.literal(0, type="int64"))
+        tables[name] = keep(pairs, name)
+        types[name] = {"id": "str", "patient": "str", "n": "int"}
+    pending = [inline_own_rows(r, spec, unique, repeated) for r in spec.rows]
     while pending:
         ready = {r.table for r in pending} - {
             r.table for r in pending if any(j.table not in tables for j in _joins(r))
@@ -1466,6 +1491,27 @@ def row_test(table: ir_t.Table, column_types: Mapping[str, str], test: ir.Expr) 
     `compile_rows`, whose column types are ``column_types``): a filter written once as IR."""
     env = _Env(col=lambda name: table[name], col_types=column_types)
     return _RecordsCompiler(env).expr(test, "bool")
+
+
+def repeated_keys(
+    spec: rec.EpisodeSpec, resources: Mapping[str, ir_t.Table], key: JoinedKey
+) -> ir_t.Table:
+    """The (patient, id) pairs of ``key`` (`own_rows.joined_keys`: a resource type, its
+    patient and id as ``spec`` reads them) that two resources of that type or more share: the
+    pairs a `Joined` of its tables must rank. An id of None is left out (it joins nothing); a
+    patient of None is "", as the join compares it."""
+    resource, patient, key_id = key
+    schema = read_schema(spec)[resource]
+    source = resources[resource]
+    rows = source.filter(source[leaf_name("resourceType", "str")] == resource)
+    types = {n: _column_type(k, d) for n, k, d in schema.columns()}
+    compiler = _RecordsCompiler(_Env(rows.__getitem__, types), schema)
+    keyed = rows.select(
+        _p=compiler.expr(patient, "str").fill_null(""), _k=compiler.expr(key_id, "str")
+    )
+    keyed = keyed.filter(keyed["_k"].notnull())
+    pairs = keyed.group_by(["_p", "_k"]).aggregate(_c=keyed.count())
+    return pairs.filter(pairs["_c"] > 1)
 
 
 def loaded_absent(resources: Mapping[str, ir_t.Table]) -> frozenset[str]:
@@ -1508,7 +1554,7 @@ def _value_codes(resources: Mapping[str, ir_t.Table]) -> Callable[[], ir_t.Table
 
 
 # nodes not worth a column of their own, and nodes whose inside is read in another scope
-_LEAVES = (rec.Field, rec.Concept, ir.Const, ir.Fact, rec.Col, rec.Ctx)
+_LEAVES = (rec.Field, rec.Concept, ir.Const, ir.Fact, rec.Col, rec.Ctx, OwnLine)
 _SCOPES = (rec.AnyItem, rec.FirstItem, rec.Agg, rec.Days)
 
 
@@ -2420,11 +2466,13 @@ def compile_records(
     merged: ir_t.Table | None = None,
     absent: frozenset[str] = frozenset(),
     by_identifier: ir_t.Table | None = None,
+    unique: frozenset[str] = frozenset(),
+    repeated: frozenset[str] = frozenset(),
 ) -> CompiledRecords:
     """The whole reading: rows (none of the ``absent`` types: `compile_rows`), then (when
     ``encounters`` makes the encounters table from the rows) the episodes, with ``merged``
     records read as their survivor's (`compile_episodes`); the problems of both in one table."""
-    rows, problems, types = compile_rows(spec, resources, keep, absent)
+    rows, problems, types = compile_rows(spec, resources, keep, absent, unique, repeated)
     episodes = None
     if encounters is not None:
         episodes, more = compile_episodes(
@@ -2510,13 +2558,17 @@ def run_records(
     drop_inputs: bool = False,
     merged: str | None = None,
     by_identifier: str | None = None,
+    unique: frozenset[str] = frozenset(),
+    repeated: frozenset[str] = frozenset(),
 ) -> CompiledRecords:
     """The reading of every encounter of table ``encounters`` (``_key``, ``encounter``,
     ``patient``, ``assessed_on``), each intermediate table stored as ``{prefix}_...``; with
     ``merged`` (a table: ``merged_id``, ``survivor``), the resources of a merged record are
     read as the surviving record's (`compile_episodes`); with ``by_identifier`` (a table: ``ref``,
     ``n``, ``tied``), a resource naming its patient by an identifier only is the Patient's that
-    carries it.
+    carries it; the `Joined` of the tables in ``unique`` are read without a join (`compile_rows`:
+    the caller has counted that no (patient, id) of theirs repeats, `kept_count.
+    unique_joined_tables`), and those in ``repeated`` only by the rows whose pair repeats.
 
     Compiling the definition to SQL takes seconds (ibis builds and renders a large plan); it
     depends only on the definition, the backend and the input tables' schemas, so it is done once
@@ -2542,6 +2594,8 @@ def run_records(
         sql_shape(load_codes()),
         tuple(con.table(merged).schema().items()) if merged is not None else None,
         tuple(con.table(by_identifier).schema().items()) if by_identifier is not None else None,
+        tuple(sorted(unique)),
+        tuple(sorted(repeated)),
     )
     plan = _PLANS.get(key)
     stored = False
@@ -2554,7 +2608,17 @@ def run_records(
         else:
             # compiling stores every table as it goes: this call's tables exist already
             plan = _record_plan(
-                con, spec, resources, encounters, prefix, whole, merged, absent, by_identifier
+                con,
+                spec,
+                resources,
+                encounters,
+                prefix,
+                whole,
+                merged,
+                absent,
+                by_identifier,
+                unique,
+                repeated,
             )
             plan_cache.save_plan(disk_key, dataclasses.asdict(plan))
             stored = True
@@ -2646,6 +2710,8 @@ def _record_plan(
     merged: str | None = None,
     absent: frozenset[str] = frozenset(),
     by_identifier: str | None = None,
+    unique: frozenset[str] = frozenset(),
+    repeated: frozenset[str] = frozenset(),
 ) -> _Plan:
     """Compile the reading once, storing its tables, and note each statement as a template."""
     placeholders = {name.get_name(): f"@in_{r}@" for r, name in resources.items()}
@@ -2682,6 +2748,8 @@ def _record_plan(
         merged_table,
         absent,
         tied_table,
+        unique,
+        repeated,
     )
     assert out.episodes is not None
     episodes = keep(out.episodes, "episodes").get_name()

@@ -26,10 +26,11 @@ import ibis.expr.types as ir_t
 from earlypath.fhir.codes import load_codes
 from earlypath.records import ir as rec
 from earlypath.records import plan_cache
-from earlypath.records.ibis_compile import compile_rows
+from earlypath.records.ibis_compile import compile_rows, repeated_keys
+from earlypath.records.own_rows import joined_keys
 from earlypath.records.value_codes import sql_shape, value_code_rows, value_codes_name
 
-__all__ = ["count_kept", "count_rows"]
+__all__ = ["count_kept", "count_rows", "counted_joined_tables", "unique_joined_tables"]
 
 _VALUE_CODES = "@value_codes@"  # the value sets' code table, if the specs read it
 _SQL: dict[tuple[Any, ...], str] = {}  # kept in the process too
@@ -47,6 +48,42 @@ def count_rows(
         resources,
         lambda: compile_rows(_rows_only(spec), resources)[0][table],
     )
+
+
+def unique_joined_tables(
+    con: Any, spec: rec.EpisodeSpec, resources: Mapping[str, ir_t.Table]
+) -> frozenset[str]:
+    """The tables of ``spec`` a `Joined` reads by (patient, id) (`own_rows.joined_keys`) whose
+    key no two resources of ``resources`` share (`counted_joined_tables`)."""
+    return counted_joined_tables(con, spec, resources)[0]
+
+
+def counted_joined_tables(
+    con: Any, spec: rec.EpisodeSpec, resources: Mapping[str, ir_t.Table]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The tables of ``spec`` a `Joined` reads by (patient, id) (`own_rows.joined_keys`) whose
+    key no two resources of ``resources`` share, and those whose key some share. The compiled
+    reading reads the joins of the first as the resource's own row (`ibis_compile.compile_rows`,
+    ``unique``: no version ranked), and ranks only the repeated pairs of the others
+    (``repeated``), stop 29. One kept count a key (a resource type, its patient and id): the
+    (patient, id) pairs repeated."""
+    keys = joined_keys(spec)
+    unique: set[str] = set()
+    repeated: set[str] = set()
+    for key in dict.fromkeys(keys.values()):
+        tables = sorted(t for t, k in keys.items() if k == key)
+        resource = key[0]
+        if resource not in resources:
+            continue
+        count = count_kept(
+            con,
+            ("repeated-keys/1", tables[0]),
+            spec,
+            {resource: resources[resource]},
+            lambda key=key: repeated_keys(spec, resources, key),  # type: ignore[misc]
+        )
+        (repeated if count else unique).update(tables)
+    return frozenset(unique), frozenset(repeated)
 
 
 def count_kept(

@@ -20,6 +20,7 @@ from earlypath.records.ibis_compile import (
     run_records,
 )
 from earlypath.records.ir import Day, EpisodeSpec, Field, RefId, RowSpec
+from earlypath.records.kept_count import counted_joined_tables
 from earlypath.records.merges import Merges
 from earlypath.rules.ir import Const
 from earlypath.synth.cohort import generate_chunks
@@ -73,7 +74,19 @@ def compiled_reading(
     else:
         con.raw_sql(f"CREATE OR REPLACE TABLE {prefix}_keys AS {sql}")
     resources = dict(load_resources(con, files, READING, f"{prefix}_r"))  # (absent: not said)
-    out = run_records(con, READING, resources, f"{prefix}_keys", f"{prefix}_k", merged=merged)
+    # as the audit reads it: the joins of versions read as the resource's own row where no
+    # (patient, id) repeats (`unique_joined_tables`, stop 29)
+    unique, repeated = counted_joined_tables(con, READING, resources)
+    out = run_records(
+        con,
+        READING,
+        resources,
+        f"{prefix}_keys",
+        f"{prefix}_k",
+        merged=merged,
+        unique=unique,
+        repeated=repeated,
+    )
     assert out.episodes is not None
     return out
 

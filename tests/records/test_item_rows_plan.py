@@ -23,16 +23,14 @@ from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stop 28 (w-obs17): the joins of an Observation's versions (observation_chosen, "
-    "observation_versions) make DuckDB materialise CTEs in the clinical rows' statement, one of "
-    "them the Observations' columns; its cost is measured in docs/speed.md (stop 28), the plan "
-    "not yet reshaped",
-)
 def test_the_clinical_rows_materialise_no_union_of_resources_and_item_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A strict expected failure at stop 28 (w-obs17): the joins of an Observation's versions
+    (observation_chosen, observation_versions) made DuckDB materialise CTEs in the clinical
+    rows' statement, one of them the Observations' columns. Since stop 29 an export whose
+    (patient, id) pairs are each sent once (this one) reads those joins as the resource's own
+    row (`earlypath.records.own_rows`): no join, the plan of stop 27."""
     monkeypatch.setenv("EARLYPATH_PLAN_CACHE", "off")
     write_fhir(generate_chunks(50, seed=3), tmp_path)
     con = duckdb_connect()
