@@ -61,6 +61,7 @@ def _worker(engine: str, master: str, source: Path, out: Path) -> None:
         spark = spark_session(master)
         session_seconds = time.perf_counter() - started
     threads_before = _jvm_thread_cpu(spark)
+    collections_before = _jvm_collections(spark)
     started_at = time.time()  # (epoch seconds, to place the event log's jobs: `_split`)
     started, cpu_before = time.perf_counter(), _cpu_seconds(spark)
     python_before = time.process_time()
@@ -70,6 +71,7 @@ def _worker(engine: str, master: str, source: Path, out: Path) -> None:
     python_cpu_seconds = time.process_time() - python_before
     cpu_seconds = _cpu_seconds(spark) - cpu_before
     by_kind = _cpu_by_kind(threads_before, _jvm_thread_cpu(spark))
+    collections = _collections_between(collections_before, _jvm_collections(spark))
     jobs = 0
     if spark is not None:
         # Jobs the audit ran (the numbering, counts, cache, sort, write, summary queries).
@@ -88,6 +90,7 @@ def _worker(engine: str, master: str, source: Path, out: Path) -> None:
                 "evaluated": result.evaluated,
                 "jobs": jobs,
                 "cpu_by_kind": by_kind,
+                "collections": collections,
                 "started_at": started_at,
                 "ended_at": ended_at,
             }
@@ -131,6 +134,29 @@ def _jvm_thread_cpu(spark: object) -> dict[str, tuple[str, float]]:
         used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         threads[folder.name] = (name, used)
     return threads
+
+
+def _jvm_collections(spark: object) -> dict[str, tuple[int, int]]:
+    """Each garbage collector of the Spark JVM: its collections so far and their milliseconds
+    (the JVM's own count; with the parallel collector "PS Scavenge" is the young collections,
+    "PS MarkSweep" the full ones: every thread stopped for each)."""
+    if spark is None:
+        return {}
+    factory = spark.sparkContext._jvm.java.lang.management.ManagementFactory  # type: ignore[attr-defined]
+    return {
+        str(bean.getName()): (int(bean.getCollectionCount()), int(bean.getCollectionTime()))
+        for bean in factory.getGarbageCollectorMXBeans()
+    }
+
+
+def _collections_between(
+    before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]
+) -> dict[str, list[int]]:
+    """The collections (count, milliseconds) of each collector between two readings."""
+    return {
+        name: [count - before.get(name, (0, 0))[0], ms - before.get(name, (0, 0))[1]]
+        for name, (count, ms) in after.items()
+    }
 
 
 # What the JVM's threads do, by the start of their names (Linux keeps 15 characters).
@@ -211,6 +237,7 @@ def _split(events: Path, started_at: float, ended_at: float) -> dict:
     spans: list[tuple[float, float]] = []
     starts: dict[int, float] = {}
     task_s = task_cpu_s = 0.0
+    stage_tasks: dict[int, int] = {}
     # (Spark 4 rolls its event log: a folder of events_N_* files per application)
     for log in sorted(events.rglob("events_*")):
         for line in log.open(encoding="utf-8"):
@@ -220,6 +247,9 @@ def _split(events: Path, started_at: float, ended_at: float) -> dict:
                 starts[event["Job ID"]] = event["Submission Time"] / 1000
             elif kind == "SparkListenerJobEnd":
                 spans.append((starts[event["Job ID"]], event["Completion Time"] / 1000))
+            elif kind == "SparkListenerStageCompleted":
+                stage = event["Stage Info"]
+                stage_tasks[stage["Stage ID"]] = stage["Number of Tasks"]
             elif kind == "SparkListenerTaskEnd":
                 info = event["Task Info"]
                 task_s += (info["Finish Time"] - info["Launch Time"]) / 1000
@@ -238,6 +268,7 @@ def _split(events: Path, started_at: float, ended_at: float) -> dict:
         "task_s": task_s,
         "task_cpu_s": task_cpu_s,
         "ceiling": (serial + task_s) / (serial + task_s / 2) if task_s else 1.0,
+        "tasks_per_stage": [stage_tasks[k] for k in sorted(stage_tasks)],
     }
 
 
@@ -313,6 +344,10 @@ def _summarised(engine: str, master: str, results: list[dict]) -> dict:
         # run beside them in fact: a low estimate).
         total = sum(kinds.values())
         summary["cpu_ceiling"] = total / (total - kinds["tasks"] / 2) if total else 1.0
+    if all("tasks_per_stage" in r for r in results):
+        summary["all_tasks_per_stage"] = [r["tasks_per_stage"] for r in results]
+    if all(r.get("collections") for r in results):
+        summary["all_collections"] = [r["collections"] for r in results]
     for key in SPLIT_KEYS:  # (`--split`: the serial and parallel parts, each run's and median)
         if all(key in r for r in results):
             summary[key] = statistics.median(r[key] for r in results)
@@ -354,6 +389,12 @@ def _split_line(name: str, run: dict) -> str:
             f"\n   {name}: CPU s by thread (medians) {kinds}; tasks on 2 cores, the rest serial: "
             f"ceiling 1->2 cores {run['cpu_ceiling']:.2f}x"
         )
+    if "all_collections" in run:
+        line += (
+            f"\n   {name}: GC collections [count, ms] by collector (runs) {run['all_collections']}"
+        )
+    if "all_tasks_per_stage" in run:
+        line += f"\n   {name}: tasks per stage (runs) {run['all_tasks_per_stage']}"
     if "serial_s" in run:
         line += (
             f"\n   {name}: serial (no job running) {run['all_serial_s']} s, in jobs "

@@ -135,9 +135,18 @@ CODE_CACHE = "-XX:ReservedCodeCacheSize=240m"
 # (`COMPILE_HUGE_METHODS`; docs/speed.md, Spark twelfth round). Spark's own limit
 # (spark.sql.codegen.hugeMethodLimit, 65,535 bytes) is the JVM's hard one, not this.
 COMPILE_HUGE_METHODS = "-XX:-DontCompileHugeMethods"
+# The JVM runs a collection, young then full, each time the class metadata it has loaded
+# (metaspace) crosses a threshold that starts at about 21 MB and is raised after each one; an
+# audit loads some 60 MB of it (Spark's classes beyond the class archive's, the generated code),
+# so a 1M-row audit on local[2] ran three full collections that freed nothing (44->42, 66->62,
+# 90->89 MB of heap), 1.2 s of every thread stopped at load 9 (docs/speed.md, Spark thirteenth
+# round). From 256 MB the first such collection comes only in a session that has compiled far
+# more (the test suite's, a long-lived service's): classes are still unloaded then. The
+# metadata is committed as it is loaded, not up front (`METASPACE_FIRST_COLLECTION`).
+METASPACE_FIRST_COLLECTION = "-XX:MetaspaceSize=256m"
 LOCAL_JVM_OPTIONS = (
     f"-XX:TieredStopAtLevel=1 {CODE_CACHE} -XX:+UseParallelGC {QUICK_COMPILE_SOONER} "
-    f"{COMPILE_HUGE_METHODS}"
+    f"{COMPILE_HUGE_METHODS} {METASPACE_FIRST_COLLECTION}"
 )
 
 

@@ -112,3 +112,20 @@ def test_the_started_jvm_compiles_huge_methods(spark: Any) -> None:
         jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean")
     )
     assert diagnostic.getVMOption("DontCompileHugeMethods").getValue() == "false"
+
+
+def test_the_local_jvm_collects_for_class_metadata_only_past_256_mb() -> None:
+    """An audit loads some 60 MB of class metadata: from the JVM's default threshold (about
+    21 MB) it ran three full collections that freed nothing, every thread stopped."""
+    options = spark_local_settings("local[2]")["spark.driver.extraJavaOptions"].split()
+    sizes = [o.split("=")[1] for o in options if o.startswith("-XX:MetaspaceSize=")]
+    assert sizes and sizes[0].endswith("m") and int(sizes[0][:-1]) >= 256
+
+
+def test_the_started_jvm_collects_for_class_metadata_only_past_256_mb(spark: Any) -> None:
+    """The setting reaches the JVM the session runs in (read back from the JVM itself)."""
+    jvm = spark.sparkContext._jvm
+    diagnostic = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
+        jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean")
+    )
+    assert int(diagnostic.getVMOption("MetaspaceSize").getValue()) >= 256 * 1024 * 1024

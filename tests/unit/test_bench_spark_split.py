@@ -124,3 +124,22 @@ def test_jvm_threads_that_ended_are_not_counted_as_python() -> None:
     assert bench_spark._python_and_ended([run], kinds) == {"python": 2.0, "ended": 2.0}
     older = {"cpu_seconds": 10.0, "cpu_by_kind": kinds}  # a --before checkout's worker
     assert bench_spark._python_and_ended([older], kinds) == {"python": 4.0}
+
+
+def test_the_tasks_of_each_stage_are_read_from_the_event_log(tmp_path: Path) -> None:
+    # A stage of 1 task (one row group read), then one of 2 (one per core), logged out of order
+    def stage(stage_id: int, tasks: int) -> dict:
+        info = {"Stage ID": stage_id, "Number of Tasks": tasks}
+        return {"Event": "SparkListenerStageCompleted", "Stage Info": info}
+
+    _write_log(tmp_path, [stage(1, 2), stage(0, 1)])
+    assert bench_spark._split(tmp_path, 1000.0, 1010.0)["tasks_per_stage"] == [1, 2]
+
+
+def test_the_collections_are_counted_between_two_readings() -> None:
+    before = {"PS Scavenge": (3, 200), "PS MarkSweep": (1, 100)}
+    after = {"PS Scavenge": (14, 1519), "PS MarkSweep": (4, 1292)}
+    assert bench_spark._collections_between(before, after) == {
+        "PS Scavenge": [11, 1319],
+        "PS MarkSweep": [3, 1192],
+    }
