@@ -420,11 +420,16 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
     scan = v["scan_date"]
     # The episode's cross-field checks, written once (`earlypath.model.checks`) and compiled here.
     problems += [_cross_field(check, v) for check in flat_form_checks(frozenset(v))]
+    # The flag reads a measurement as written: a cell the cleaning made NULL (NaN, infinity) is
+    # flagged by its range anyway, and the cleaned column is then not computed where only the
+    # flag reads it (the MSD in the audit's COPY).
+    as_written = [parsed[_as_written(n)] if n in measured else v[n] for n in flat.SCAN_FINDINGS]
     problems.append(
         _problem(
             scan.isnull() & _any_notnull([v[n] for n in flat.SCAN_FINDINGS]),
             "scan_date",
             flat.FINDINGS_WITHOUT_SCAN_DATE,
+            scan.isnull() & _any_notnull(as_written) if measured else None,
         )
     )
     if "allergies" in raw.columns:
@@ -455,7 +460,8 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         problems.append(_problem(listed.contains(v["episode_id"]), "episode_id", "is not unique"))
 
     has_scan = scan.notnull()
-    dating = has_scan & (v["crl_mm"] > 0).fill_null(False)
+    # Only ever a CASE WHEN condition, where Unknown is not taken: no COALESCE (computed whole)
+    dating = has_scan & (v["crl_mm"] > 0)
     facts = {
         **v,
         "scan_route": ibis.cases(

@@ -16,17 +16,52 @@ from earlypath.audit.validate import check_and_type, repeated_ids
 from tests.audit.helpers import FLAT_SCHEMA, GOOD_ROW
 
 NAN, INF = float("nan"), float("inf")
+NO_SCAN = {
+    **GOOD_ROW,
+    **dict.fromkeys(("scan_date", "scan_route", "scan_location", "crl_mm", "msd_mm"), None),
+    **dict.fromkeys(("fetal_pole", "fetal_heartbeat"), None),
+}
 MEASURES = [NAN, INF, -INF, -1.0, -0.0, 0.0, 120.0, 120.5, 1e300, None]
-ROWS = [
-    {**GOOD_ROW, "episode_id": f"m{i}-{j}", "crl_mm": crl, "msd_mm": msd}
-    for i, crl in enumerate(MEASURES)
-    for j, msd in enumerate(MEASURES)
-] + [
-    {**GOOD_ROW, "episode_id": "h1", "fetal_heartbeat": True, "fetal_pole": False, "crl_mm": None},
-    {**GOOD_ROW, "episode_id": "h2", "fetal_heartbeat": None, "fetal_pole": False, "crl_mm": None},
-    {**GOOD_ROW, "episode_id": "h3", "fetal_heartbeat": True, "fetal_pole": None, "crl_mm": None},
-    {**GOOD_ROW, "episode_id": "h4", "fetal_heartbeat": True, "fetal_pole": False, "crl_mm": NAN},
-]
+ROWS = (
+    [
+        {**GOOD_ROW, "episode_id": f"m{i}-{j}", "crl_mm": crl, "msd_mm": msd}
+        for i, crl in enumerate(MEASURES)
+        for j, msd in enumerate(MEASURES)
+    ]
+    + [
+        {
+            **GOOD_ROW,
+            "episode_id": "h1",
+            "fetal_heartbeat": True,
+            "fetal_pole": False,
+            "crl_mm": None,
+        },
+        {
+            **GOOD_ROW,
+            "episode_id": "h2",
+            "fetal_heartbeat": None,
+            "fetal_pole": False,
+            "crl_mm": None,
+        },
+        {
+            **GOOD_ROW,
+            "episode_id": "h3",
+            "fetal_heartbeat": True,
+            "fetal_pole": None,
+            "crl_mm": None,
+        },
+        {
+            **GOOD_ROW,
+            "episode_id": "h4",
+            "fetal_heartbeat": True,
+            "fetal_pole": False,
+            "crl_mm": NAN,
+        },
+    ]
+    + [  # no scan, one measurement: a finding without a scan only when it is a number
+        {**NO_SCAN, "episode_id": f"s{i}", "msd_mm": msd} for i, msd in enumerate((NAN, 5.0, None))
+    ]
+)
 OUT = ("episode_id", "reject_reason", "_rejected")
 
 
@@ -72,6 +107,24 @@ def test_a_measurement_not_finite_is_flagged_by_its_range_on_duckdb() -> None:
     assert reasons["m9-1"] == "msd_mm: is not a number"
     assert reasons["m9-6"] is None and reasons["m4-5"] is None  # 120.0, -0.0 and 0.0: in range
     assert reasons["m8-9"] == "crl_mm: must be between 0 and 120 mm"  # 1e300: a number
+    # The findings without a scan read the measurements as written in the flag
+    assert re.search(r'"_msd_mm_as_written" IS NOT NULL', flag)
+    assert reasons["s0"] == "msd_mm: is not a number"
+    assert reasons["s1"] == "scan_date: is required when scan findings are given"
+    assert reasons["s2"] is None
+
+
+def test_the_dating_scan_is_chosen_without_coalesce() -> None:
+    table = pa.Table.from_pylist(ROWS, schema=FLAT_SCHEMA)
+    con = ibis.duckdb.connect()
+    raw = con.create_table("cohort", ibis.memtable(table))
+    checked = check_and_type(raw, repeated_ids(raw))
+    sql = " ".join(str(con.compile(checked)).split())
+    assert not re.search(r'COALESCE\(\s*"t\d+"\."crl_mm" > 0', sql)
+    dating = con.to_pyarrow(checked.select("crl_mm", "scan_date", "dating_crl_mm")).to_pylist()
+    for row in dating:
+        positive = row["crl_mm"] is not None and row["crl_mm"] > 0
+        assert row["dating_crl_mm"] == (row["crl_mm"] if positive and row["scan_date"] else None)
 
 
 def test_the_reason_keeps_its_order_with_unreadable_text_cells() -> None:
