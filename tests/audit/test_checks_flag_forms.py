@@ -163,3 +163,12 @@ def test_a_heartbeat_without_a_pole_is_tested_without_coalesce() -> None:
     assert (
         reasons["h4"] == "crl_mm: is not a number; fetal_pole: is false but fetal_heartbeat is true"
     )
+
+
+def test_the_working_columns_of_the_measurements_are_refused_in_a_cohort() -> None:
+    # A cohort column with one of these names would clash with the checks' own: refused by name
+    from earlypath.audit.flat import added_name_clashes
+    from earlypath.audit.validate import _MEASUREMENTS, _as_written
+
+    names = [_as_written(n) for n in _MEASUREMENTS]
+    assert list(added_name_clashes([*names, "crl_mm", "site"])) == names
