@@ -84,6 +84,8 @@ ADDED_COLUMNS = frozenset(
         "_assessed_on_absent",
         "_allergies_cell",
         "_unreadable",
+        "_crl_mm_as_written",  # the measurements as written, for the checks' flag (validate.py)
+        "_msd_mm_as_written",
         "_defaulted",
         "_outcome",  # the batch engine's decision slot (engines.ibis_compile.OutcomeSlots)
     }

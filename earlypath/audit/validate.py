@@ -61,14 +61,25 @@ _IBIS_TYPE = {
 class _Problem(NamedTuple):
     found: ir_t.BooleanValue  # NULL is no problem: only ever tested as a CASE WHEN condition
     text: ir_t.StringValue
+    # What the rows' flag (`_rejected`, the OR of every problem) tests for this one: ``found``
+    # when None; ``COVERED`` when another problem's flag is True on every row this one finds
+    # (its text is still written into the reason). The flag is tested on every row, the reason
+    # built only on the flagged few, so a cheaper flag that marks the same rows is worth having.
+    flag: ir_t.BooleanValue | None = None
 
 
-def _problem(cond: ir_t.BooleanValue, field: str, message: str) -> _Problem:
+def _problem(
+    cond: ir_t.BooleanValue, field: str, message: str, flag: ir_t.BooleanValue | None = None
+) -> _Problem:
     # cond NULL counts as no problem: every check below is written so NULL means "cannot tell".
     # It is not filled with false: `_reason` only tests it in CASE WHEN (and an OR of them),
     # where NULL is not taken, as false is; a COALESCE on each of the ~25 checks cost 40% of
     # the checks' time on DuckDB (0.43 -> 0.26 s a million rows on one core).
-    return _Problem(cond, ibis.literal(f"{field}: {message}"))
+    return _Problem(cond, ibis.literal(f"{field}: {message}"), flag)
+
+
+# A problem whose rows another problem's flag already marks (see `_Problem.flag`).
+COVERED = ibis.literal(False)
 
 
 def _reason(problems: list[_Problem], found: ir_t.BooleanValue | None = None) -> ir_t.StringValue:
@@ -87,10 +98,14 @@ def _reason(problems: list[_Problem], found: ir_t.BooleanValue | None = None) ->
 
 
 def _any_found(problems: list[_Problem]) -> ir_t.BooleanValue:
-    """An OR of the checks: TRUE if any is, else NULL or FALSE, both "no problem" to CASE WHEN."""
-    any_found = problems[0].found
-    for p in problems[1:]:
-        any_found = any_found | p.found
+    """An OR of the checks: TRUE if any is, else NULL or FALSE, both "no problem" to CASE WHEN.
+
+    Each problem tested by its ``flag`` where it has one (none for a ``COVERED`` one)."""
+    tests = [p.found if p.flag is None else p.flag for p in problems]
+    tests = [t for t in tests if t is not COVERED]
+    any_found = tests[0] if tests else ibis.literal(False)
+    for test in tests[1:]:
+        any_found = any_found | test
     return any_found
 
 
@@ -139,6 +154,42 @@ def _parse(col: ir_t.Value, kind: flat.FlatType) -> tuple[ir_t.Value, ir_t.Boole
     return _parse(_clean(col.cast("string"), kind), kind)
 
 
+# The measurements with a range check (0 to MAX_MEASUREMENT_MM mm).
+_MEASUREMENTS = ("crl_mm", "msd_mm")
+
+
+def _as_written(name: str) -> str:
+    return f"_{name}_as_written"
+
+
+def _measured_as_written(raw: ir_t.Table, unreadable: Sequence[str]) -> list[str]:
+    """The measurements whose "is not a number" the rows' flag finds by their range check,
+    tested on the cell as written, not by a test of its own (issue 16, stop 30).
+
+    On DuckDB a NaN compares greater than every number and an infinity is outside any finite
+    range, so ``x < 0 OR x > 120`` on the cell as written is True exactly where the range check
+    on the cleaned cell (NaN and the infinities read as NULL) or the finiteness test is: the
+    flag marks the same rows without a per-row column of the unreadable cells' text (-19 M
+    instructions of the COPY in 200,000 rows). Only for floating columns of a table on DuckDB
+    (Spark keeps the portable form), and only the last of the unreadable cells' checks (the
+    order of the reason's parts is kept: ``unreadable`` names the columns with one, in order)."""
+    found: list[str] = []
+    for name in reversed(unreadable):
+        typed = name in _MEASUREMENTS and raw[name].type().is_floating()
+        if not typed or not _on_duckdb(raw[name]):
+            break
+        found.insert(0, name)
+    return found
+
+
+def _on_duckdb(value: ir_t.Value) -> bool:
+    """Whether ``value`` belongs to a table bound to DuckDB (False for an unbound table)."""
+    try:
+        return value._find_backend().name == "duckdb"
+    except ibis.common.exceptions.IbisError:  # an unbound table: no engine to ask
+        return False
+
+
 @ibis.udf.scalar.builtin(name="isfinite")
 def _isfinite(value: float) -> bool:
     """DuckDB's own ``isfinite``: False for NaN and both infinities (NULL for NULL)."""
@@ -149,11 +200,7 @@ def _not_finite(value: ir_t.FloatingValue) -> ir_t.BooleanValue:
     """NaN or an infinity (NULL for NULL). On DuckDB one call, ``NOT isfinite(x)``: the
     ``isnan(x) OR isinf(x)`` each engine knows costs the COPY 15 M instructions more in 200,000
     rows (the cleaning and the unreadable-cell check test it for CRL and MSD; issue 16, stop 29)."""
-    try:
-        on_duckdb = value._find_backend().name == "duckdb"
-    except ibis.common.exceptions.IbisError:  # an unbound table: no engine to ask
-        on_duckdb = False
-    return ~_isfinite(value) if on_duckdb else value.isnan() | value.isinf()
+    return ~_isfinite(value) if _on_duckdb(value) else value.isnan() | value.isinf()
 
 
 # Columns whose cells, when well written, are one of a few words: a cell that is exactly one of
@@ -274,17 +321,19 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
     )
     says_unknown = _says_unknown(raw)
     typed: dict[str, ir_t.Value] = {}
-    problems: list[_Problem] = []
+    unreadable: list[tuple[str, _Problem]] = []  # (column, its problem), in column order
     for name, kind in flat.FLAT_COLUMNS.items():
         if name not in raw.columns:
             typed[name] = ibis.null(_IBIS_TYPE[kind])
             continue
-        value, unreadable = _parse(raw[name], kind)
+        value, unreadable_cell = _parse(raw[name], kind)
         if name in says_unknown:
-            unreadable = unreadable & ~says_unknown[name]
+            unreadable_cell = unreadable_cell & ~says_unknown[name]
         typed[name] = value
-        if unreadable is not NEVER:
-            problems.append(_problem(unreadable, name, _UNREADABLE[kind]))
+        if unreadable_cell is not NEVER:
+            unreadable.append((name, _problem(unreadable_cell, name, _UNREADABLE[kind])))
+    measured = _measured_as_written(raw, [name for name, _ in unreadable])
+    problems = [p for _, p in unreadable[: len(unreadable) - len(measured)]]
     typed_before_default = {n: typed[n] for n in flat.DEFAULT_FALSE}
     for name in flat.DEFAULT_FALSE:
         typed[name] = (
@@ -302,12 +351,20 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
     parsed = raw.select(
         *keep,
         **typed,
-        _unreadable=_reason(problems),
+        **({"_unreadable": _reason(problems)} if problems else {}),
         _defaulted=_defaulted_cells(typed_before_default, says_unknown),
         _assessed_on_absent=raw._assessed_on_absent,
         **({_ALLERGIES_CELL: raw[_ALLERGIES_CELL]} if _ALLERGIES_CELL in raw.columns else {}),
+        **{_as_written(n): raw[n] for n in measured},
     )
-    problems = [_Problem(parsed._unreadable.notnull(), parsed._unreadable)]
+    problems = [_Problem(parsed._unreadable.notnull(), parsed._unreadable)] if problems else []
+    # A measurement read as written (see `_measured_as_written`): "is not a number" in the
+    # reason where the cell is NaN or an infinity, in the place the unreadable cells' text has;
+    # the flag finds those rows by the range check below, tested on the cell as written.
+    problems += [
+        _problem(_not_finite(parsed[_as_written(n)]), n, _UNREADABLE["float"], COVERED)
+        for n in measured
+    ]
     v = {name: parsed[name] for name in typed}
     day = v["assessed_on"]
     problems += [
@@ -350,22 +407,29 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
             f"must be one of {', '.join(flat.SCAN_LOCATIONS)}",
         ),
     ]
-    for name in ("crl_mm", "msd_mm"):
+    for name in _MEASUREMENTS:
+        written = parsed[_as_written(name)] if name in measured else None
         problems.append(
             _problem(
                 (v[name] < 0) | (v[name] > MAX_MEASUREMENT_MM),
                 name,
                 f"must be between 0 and {MAX_MEASUREMENT_MM:g} mm",
+                None if written is None else (written < 0) | (written > MAX_MEASUREMENT_MM),
             )
         )
     scan = v["scan_date"]
     # The episode's cross-field checks, written once (`earlypath.model.checks`) and compiled here.
     problems += [_cross_field(check, v) for check in flat_form_checks(frozenset(v))]
+    # The flag reads a measurement as written: a cell the cleaning made NULL (NaN, infinity) is
+    # flagged by its range anyway, and the cleaned column is then not computed where only the
+    # flag reads it (the MSD in the audit's COPY).
+    as_written = [parsed[_as_written(n)] if n in measured else v[n] for n in flat.SCAN_FINDINGS]
     problems.append(
         _problem(
             scan.isnull() & _any_notnull([v[n] for n in flat.SCAN_FINDINGS]),
             "scan_date",
             flat.FINDINGS_WITHOUT_SCAN_DATE,
+            scan.isnull() & _any_notnull(as_written) if measured else None,
         )
     )
     if "allergies" in raw.columns:
@@ -396,7 +460,8 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         problems.append(_problem(listed.contains(v["episode_id"]), "episode_id", "is not unique"))
 
     has_scan = scan.notnull()
-    dating = has_scan & (v["crl_mm"] > 0).fill_null(False)
+    # Only ever a CASE WHEN condition, where Unknown is not taken: no COALESCE (computed whole)
+    dating = has_scan & (v["crl_mm"] > 0)
     facts = {
         **v,
         "scan_route": ibis.cases(
@@ -452,10 +517,11 @@ def _absent(raw: ir_t.Table, name: str) -> ir_t.BooleanValue:
 def _cross_field(check: CrossFieldCheck, v: dict[str, ir_t.Value]) -> _Problem:
     """One of the episode's cross-field checks over the typed columns of a row."""
     has_scan = v["scan_date"].notnull()
+    broken_expr = _as_condition(check.broken)
     if check.scope == "scan":
         # The row's one scan, if it has one: without a scan_date it has none to check (a check
         # that compares the scan_date itself is Unknown then, and needs no test of it).
-        broken = compile_expr(check.broken, v.__getitem__)
+        broken = compile_expr(broken_expr, v.__getitem__)
         if not _compares(check.broken, "scan_date"):
             broken = has_scan & broken
     elif check.scope == "episode":
@@ -466,10 +532,24 @@ def _cross_field(check: CrossFieldCheck, v: dict[str, ir_t.Value]) -> _Problem:
                 return v[name]
             return ibis.cases((has_scan, v[name]), else_=ibis.null(v[name].type()))
 
-        broken = compile_expr(check.broken, column)
+        broken = compile_expr(broken_expr, column)
     else:
         raise ValueError(f"the flat form has no {check.scope} rows to check {check.field} on")
     return _problem(broken, check.flat_field, check.message)
+
+
+def _as_condition(expr: ir.Expr) -> ir.Expr:
+    """``expr`` for a place where only True counts (a problem's CASE WHEN, the flag's OR): an
+    ``IsTrue(x)`` reached through And and Or alone is ``x`` there, Unknown and False being alike
+    "no problem". DuckDB computes ``COALESCE(x, false)`` whole on every row where it tests
+    ``x`` by selection (the fetal heartbeat without a fetal pole; issue 16, stop 30)."""
+    if isinstance(expr, ir.IsTrue):
+        return _as_condition(expr.item)
+    if isinstance(expr, ir.And):
+        return ir.And(tuple(_as_condition(item) for item in expr.items))
+    if isinstance(expr, ir.Or):
+        return ir.Or(tuple(_as_condition(item) for item in expr.items))
+    return expr
 
 
 def _compares(expr: ir.Expr, name: str) -> bool:

@@ -21,6 +21,7 @@ import ibis.expr.types as ir_t
 
 from earlypath.dating import GESTATION_DAYS
 from earlypath.engines.ibis_compile import (
+    compile_condition,
     compile_expr,
     compile_versioned,
     outcome_slots,
@@ -93,8 +94,11 @@ def assess_table(t: ir_t.Table, policy: Policy = DEFAULT_POLICY) -> ir_t.Table:
         return compile_expr(e, t, "bool", {GESTATION_DAYS: t["gestation_days"]})
 
     # The decision cascade once, as a small integer column; the three outputs read it.
+    def condition(e: ir.Expr) -> ir_t.BooleanValue:
+        return compile_condition(e, t, {GESTATION_DAYS: t["gestation_days"]})
+
     slots = outcome_slots(tables)
-    t = t.mutate(_outcome=slots.slot(t["guideline_version"], value))
+    t = t.mutate(_outcome=slots.slot(t["guideline_version"], value, condition))
     out = slots.outputs(t["_outcome"], value)
     t = t.mutate(decision=out.decision, recommendations=out.recommendations, missing=out.missing)
     return t.drop("_outcome")

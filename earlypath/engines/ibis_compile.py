@@ -37,6 +37,7 @@ __all__ = [
     "CompiledTable",
     "OutcomeSlots",
     "IR_TYPES",
+    "compile_condition",
     "compile_expr",
     "compile_table",
     "compile_versioned",
@@ -122,6 +123,58 @@ def compile_expr(
     """
     col: Columns = column.__getitem__ if isinstance(column, ir_t.Table) else column
     return (_SharingCompiler(col, shared) if shared else _Compiler(col)).expr(e, expected)
+
+
+def compile_condition(
+    e: ir.Expr,
+    column: Columns | ir_t.Table,
+    shared: Mapping[ir.Expr, ir_t.Value] | None = None,
+) -> ir_t.BooleanValue:
+    """``e`` for a place where only True counts (a CASE WHEN's condition, a filter): True
+    exactly where ``e`` is True; where ``e`` is False or Unknown it may give either.
+
+    A condition is tested by selection (each test only on the rows the tests before left
+    undecided), where a value (a CASE, a COALESCE, a NOT) is computed whole on every row it
+    reaches: ``IsTrue(x)`` is ``x`` here, a ``Match`` its IN over the values that make it True,
+    and a negation is pushed down to the tests (a comparison negated, a Match's False values;
+    issue 16, stop 30). ``shared`` as in `compile_expr`."""
+    col: Columns = column.__getitem__ if isinstance(column, ir_t.Table) else column
+    compiler = _SharingCompiler(col, shared) if shared else _Compiler(col)
+    return _condition(e, compiler, True)
+
+
+_NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+
+
+def _condition(e: ir.Expr, c: _Compiler, holds: bool) -> ir_t.BooleanValue:  # noqa: C901
+    """True exactly where ``e`` is ``holds`` (True, or False when negated)."""
+    if isinstance(c, _SharingCompiler) and e in c.shared:
+        value = c.shared[e]
+        return value if holds else value == ibis.literal(False)
+    if isinstance(e, ir.Not):
+        return _condition(e.item, c, not holds)
+    if isinstance(e, ir.And | ir.Or):
+        # De Morgan holds in three-valued logic: NOT (a AND b) is (NOT a) OR (NOT b).
+        conjunction = isinstance(e, ir.And) == holds
+        if not e.items:
+            return ibis.literal(conjunction)
+        parts = [_condition(item, c, holds) for item in e.items]
+        out = parts[0]
+        for part in parts[1:]:
+            out = (out & part) if conjunction else (out | part)
+        return out
+    if isinstance(e, ir.Match):
+        words = e.true_values if holds else e.false_values
+        if not words:
+            return ibis.literal(False)
+        return c.expr(e.item, "str").isin(list(words))
+    if isinstance(e, ir.IsTrue) and holds:
+        return _condition(e.item, c, True)
+    if isinstance(e, ir.Cmp) and not holds:
+        kind = c.type_of(e.left) or c.type_of(e.right)
+        return _CMP[_NEGATED[e.op]](c.expr(e.left, kind), c.expr(e.right, kind))
+    value = c.expr(e, "bool")
+    return value if holds else c.expr(ir.Not(e), "bool")
 
 
 class _Compiler:
@@ -270,6 +323,16 @@ def _verdict_value(verdict: Verdict, value: Callable[[ir.Expr], ir_t.BooleanValu
     return _combine([~c for c in crit], lambda a, b: a | b, False)
 
 
+def _verdict_expr(verdict: Verdict) -> ir.Expr:
+    """The verdict as one IR expression, True exactly where `_verdict_value` is."""
+    crit = [c.expr for c in verdict.criteria]
+    if verdict.mode == "all_true":
+        return ir.And(tuple(crit))
+    if verdict.mode == "any_true":
+        return ir.Or(tuple(crit))
+    return ir.Or(tuple(ir.Not(c) for c in crit))
+
+
 def _combine(values: list[ir_t.Value], op: Callable, empty: bool) -> ir_t.Value:
     if not values:
         return ibis.literal(empty)
@@ -405,9 +468,15 @@ class OutcomeSlots:
     groups: tuple[tuple[tuple[str, ...], DecisionTable], ...]  # versions sharing one table
 
     def slot(
-        self, version: ir_t.StringValue, value: Callable[[ir.Expr], ir_t.BooleanValue]
+        self,
+        version: ir_t.StringValue,
+        value: Callable[[ir.Expr], ir_t.BooleanValue],
+        condition: Callable[[ir.Expr], ir_t.BooleanValue] | None = None,
     ) -> ir_t.IntegerValue:
-        """The slot number of each row (an int8 CASE); ``value(expr)`` reads a criterion."""
+        """The slot number of each row (an int8 CASE); ``value(expr)`` reads a criterion,
+        ``condition(expr)`` tests it where only True counts (`compile_condition`; ``value``
+        when not given): a guard, and whether a verdict is True."""
+        condition = value if condition is None else condition
         index = {id(s.verdict): i + 1 for i, s in enumerate(self.slots) if not s.unknown}
         zero = ibis.literal(0, type="int8")
         by_version = []
@@ -421,11 +490,11 @@ class OutcomeSlots:
                     # True before Unknown (the two cannot both hold): the rows the verdict
                     # decides are not tested again for IS NULL, which evaluates it whole.
                     verdict_cases += [
-                        (v, ibis.literal(held, type="int8")),
+                        (condition(_verdict_expr(verdict)), ibis.literal(held, type="int8")),
                         (v.isnull(), ibis.literal(held + 1, type="int8")),
                     ]
                 # A WHEN takes neither False nor Unknown: the guard needs no COALESCE.
-                guard = value(branch.guard)
+                guard = condition(branch.guard)
                 branch_cases.append((guard, _cases(verdict_cases, zero)))
             by_version.append((version.isin(list(names)), _cases(branch_cases, zero)))
         return _cases(by_version, zero)
