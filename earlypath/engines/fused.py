@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextlib import suppress
+from operator import itemgetter
 from typing import Any, Protocol, cast
 
 from earlypath.engines.node_source import SourceNames, node_source
@@ -127,13 +128,19 @@ class _Source(SourceNames):
 
     def function(self, name: str, body: list[str]) -> Callable[[dict[str, Any]], Any]:
         """Compile ``def name(f)`` reading the facts first, then ``body`` (indented lines)."""
-        args = "".join(f", {k}={k}" for k in self.names)
         reads = [f"    {local} = f[{fact!r}]" for fact, local in self.facts.items()]
+        if len(self.facts) > 1:
+            # Every fact in one call (a key function reads some 35: one subscript each cost
+            # about a tenth of the function); a missing fact raises KeyError all the same.
+            reader = self.const(itemgetter(*self.facts))
+            reads = [f"    {', '.join(self.facts.values())}, = {reader}(f)"]
+        args = "".join(f", {k}={k}" for k in self.names)
         source = "\n".join([f"def {name}(f{args}):", *reads, *self.statements, *body])
         scope: dict[str, Any] = dict(self.names)
         exec(compile(source, f"<earlypath fused {name}>", "exec"), scope)  # noqa: S102 - our IR
         fn = scope[name]
         fn.source = source  # for tests and for reading
+        fn.locals_of_facts = dict(self.facts)  # fact name -> its local in the source
         return fn
 
 
@@ -197,10 +204,12 @@ def _verdicts(
 
 class KeyFunction(Protocol):
     """A generated key function: the key of these facts; ``shown``: the facts a trace may show
-    that the key holds; ``source``: its Python source."""
+    that the key holds; ``source``: its Python source; ``locals_of_facts``: the local each fact
+    is read into there."""
 
     shown: frozenset[str]
     source: str
+    locals_of_facts: dict[str, str]
 
     def __call__(self, facts: dict[str, Any], /) -> tuple[Any, ...]: ...
 
