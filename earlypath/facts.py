@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from earlypath.model import Episode
-from earlypath.model.episode import HcgSample
+from earlypath.model.episode import HcgSample, Scan
 from earlypath.rules.ir import Fact
 from earlypath.scan_location import REPORT_NOT_READ, location_now
 
@@ -205,60 +205,67 @@ def episode_facts(episode: Episode) -> dict[str, Any]:
     # is `_NO_FACTS`'. (An assessment makes one per episode; adding 36 keys one by one, or a
     # dict display of them, cost about twice as much.)
     facts = _NO_FACTS.copy()
-    facts["assessed_on"] = episode.assessed_on
-    facts["previous_miscarriages"] = episode.previous_miscarriages
-    facts["vaginal_bleeding"] = episode.vaginal_bleeding
-    facts["lmp"] = episode.lmp
-    if episode.scans:
-        _write_scan_facts(episode, facts)
-    facts["miscarriage_diagnosed"] = episode.miscarriage_diagnosed
-    facts["second_opinion_no_heartbeat"] = episode.second_opinion_no_heartbeat
-    facts["on_progesterone"] = episode.on_progesterone
-    if episode.hcg:
-        facts |= _hcg_facts(list(episode.hcg))
-    facts["pain"] = episode.pain
-    facts["haemodynamically_unstable"] = episode.haemodynamically_unstable
-    facts["heavy_bleeding"] = episode.heavy_bleeding
-    facts["previous_ectopic"] = episode.previous_ectopic
-    facts["ectopic_ruptured"] = episode.ectopic_ruptured
-    facts["rhesus_d"] = episode.rhesus_d
-    facts["adnexal_mass_mm"] = episode.adnexal_mass_mm
-    facts["able_to_return_for_follow_up"] = episode.able_to_return_for_follow_up
-    facts["miscarriage_type"] = episode.miscarriage_type
-    facts["management"] = episode.management
+    # The fields read from the model's own dict (where pydantic keeps them): an attribute of
+    # a model goes through `BaseModel.__getattr__`'s slower lookup, several times a dict's.
+    fields = episode.__dict__
+    facts["assessed_on"] = fields["assessed_on"]
+    facts["previous_miscarriages"] = fields["previous_miscarriages"]
+    facts["vaginal_bleeding"] = fields["vaginal_bleeding"]
+    facts["lmp"] = fields["lmp"]
+    scans = fields["scans"]
+    if scans:
+        _write_scan_facts(scans, facts)
+    facts["miscarriage_diagnosed"] = fields["miscarriage_diagnosed"]
+    facts["second_opinion_no_heartbeat"] = fields["second_opinion_no_heartbeat"]
+    facts["on_progesterone"] = fields["on_progesterone"]
+    hcg = fields["hcg"]
+    if hcg:
+        facts |= _hcg_facts(list(hcg))
+    facts["pain"] = fields["pain"]
+    facts["haemodynamically_unstable"] = fields["haemodynamically_unstable"]
+    facts["heavy_bleeding"] = fields["heavy_bleeding"]
+    facts["previous_ectopic"] = fields["previous_ectopic"]
+    facts["ectopic_ruptured"] = fields["ectopic_ruptured"]
+    facts["rhesus_d"] = fields["rhesus_d"]
+    facts["adnexal_mass_mm"] = fields["adnexal_mass_mm"]
+    facts["able_to_return_for_follow_up"] = fields["able_to_return_for_follow_up"]
+    facts["miscarriage_type"] = fields["miscarriage_type"]
+    facts["management"] = fields["management"]
     return facts
 
 
-def _write_scan_facts(episode: Episode, facts: dict[str, Any]) -> None:
-    """The scan facts of an episode with at least one scan, written into ``facts``."""
+def _write_scan_facts(scans: list[Scan], facts: dict[str, Any]) -> None:
+    """The scan facts of an episode with at least one scan, written into ``facts`` (each
+    scan's fields read from its model's dict, as `episode_facts` reads the episode's)."""
     # One pass over the scans: the latest (`Episode.latest_scan`: latest date, the later in
     # the list on a tie), the dating scan (the earliest with a CRL, the first in the list on a
     # tie, as a stable sort by date gives), the first intrauterine one.
-    latest = dating = None
+    latest: dict[str, Any] = {}
+    dating: dict[str, Any] | None = None
     first_intrauterine = None
-    for scan in episode.scans:
-        day = scan.date
-        if latest is None or day >= latest.date:
-            latest = scan
-        crl = scan.crl_mm
-        if crl is not None and crl > 0 and (dating is None or day < dating.date):
-            dating = scan
-        if scan.location == "intrauterine" and (
+    for scan in scans:
+        fields = scan.__dict__
+        day = fields["date"]
+        if not latest or day >= latest["date"]:
+            latest = fields
+        crl = fields["crl_mm"]
+        if crl is not None and crl > 0 and (dating is None or day < dating["date"]):
+            dating = fields
+        if fields["location"] == "intrauterine" and (
             first_intrauterine is None or day < first_intrauterine
         ):
             first_intrauterine = day
-    assert latest is not None  # noqa: S101 - called only with scans
-    facts["scan_date"] = latest.date
-    facts["scan_route"] = latest.route
-    facts["scan_location"] = latest.location
-    if latest.location == REPORT_NOT_READ:  # an ectopic seen before stands (`location_now`)
-        facts["scan_location"] = location_now([(s.date, s.location) for s in episode.scans])
-    facts["fetal_pole"] = latest.fetal_pole
-    facts["fetal_heartbeat"] = latest.fetal_heartbeat
-    facts["crl_mm"] = latest.crl_mm
-    facts["msd_mm"] = latest.msd_mm
+    facts["scan_date"] = latest["date"]
+    facts["scan_route"] = latest["route"]
+    location = facts["scan_location"] = latest["location"]
+    if location == REPORT_NOT_READ:  # an ectopic seen before stands (`location_now`)
+        facts["scan_location"] = location_now([(s.date, s.location) for s in scans])
+    facts["fetal_pole"] = latest["fetal_pole"]
+    facts["fetal_heartbeat"] = latest["fetal_heartbeat"]
+    facts["crl_mm"] = latest["crl_mm"]
+    facts["msd_mm"] = latest["msd_mm"]
     if dating is not None:
-        facts["dating_crl_mm"] = dating.crl_mm
-        facts["dating_scan_date"] = dating.date
+        facts["dating_crl_mm"] = dating["crl_mm"]
+        facts["dating_scan_date"] = dating["date"]
     facts["intrauterine_seen"] = first_intrauterine is not None
     facts["first_intrauterine_scan_date"] = first_intrauterine
