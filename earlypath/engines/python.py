@@ -710,7 +710,8 @@ def _whole_json(
     The gestation comes with the key (the key function computes it for the rules anyway)."""
     if not isinstance(episode, Episode):
         episode = parse_episode(episode)
-    version, chosen_because = resolve_version(episode.assessed_on, episode.guideline_version)
+    fields = episode.__dict__  # (a model's attribute is a slow lookup; see `episode_facts`)
+    version, chosen_because = resolve_version(fields["assessed_on"], fields["guideline_version"])
     facts = episode_facts(episode)
     parts = _parts(version, policy, pathway_policy)
     key: tuple[Any, ...] | None = None
