@@ -154,10 +154,11 @@ def expr_function(expr: ir.Expr) -> Callable[[dict[str, Any]], Any]:
 
 def exact_values_function(
     exprs: Iterable[ir.Expr],
-) -> Callable[[dict[str, Any]], tuple[tuple[type, Any], ...]]:
+) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """One generated function of the facts giving each expression's value exactly, as
-    `earlypath.engines.sections` keys a render's reads: (its type, the value; a float's
-    ``repr``), in order, every node written more than once computed once."""
+    `earlypath.engines.sections` keys a render's reads (`_exact_key`): one flat tuple, for each
+    expression in order its type then its value (a float's ``repr``), every node written more
+    than once computed once."""
     exprs = tuple(exprs)
     src = _Source(_count_uses(exprs))
     body: list[str] = []
@@ -165,7 +166,7 @@ def exact_values_function(
     for e in exprs:
         value = src.fresh()
         body.append(f"    {value} = {src.root(e)}")
-        items.append(f"(type({value}), repr({value}) if type({value}) is float else {value})")
+        items.append(f"type({value}), repr({value}) if type({value}) is float else {value}")
     body.append(f"    return ({''.join(f'{i}, ' for i in items)})")
     return src.function("exact_values", body)
 

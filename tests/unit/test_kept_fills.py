@@ -62,7 +62,8 @@ def test_generated_values_are_the_closures(episode: dict[str, Any]) -> None:
                 prepared = engine_sections.prepare(section, version.version, pathway)
                 names = tuple(prepared.value_exprs)
                 exact = exact_values_function([prepared.value_exprs[n] for n in names])
-                want = tuple(engine_sections._exactly(prepared.value_fns[n](facts)) for n in names)
+                values = {n: prepared.value_fns[n](facts) for n in names}
+                want = engine_sections._exact_key(values, names)
                 assert exact(facts) == want
 
 
