@@ -186,10 +186,19 @@ def _verdicts(
     """Lines that set ``key`` to the branch index then the criterion values of each verdict
     tried, in one flat tuple (see `_section_source`); each value is held in a local."""
     verdict = verdicts[index]
-    values = [src.fresh() for _ in verdict.criteria]
-    lines = [
-        f"{pad}{v} = {src.root(c.expr)}" for v, c in zip(values, verdict.criteria, strict=True)
-    ]
+    values: list[str] = []
+    lines: list[str] = []
+    for criterion in verdict.criteria:
+        text = src.root(criterion.expr)
+        if text.isidentifier():
+            # A local that already holds the value (a fact's, a constant's, a shared node's:
+            # each assigned once, before the tables) or True/False/None: read as it is, not
+            # copied into another local (a copy per criterion tried, some 50 a key).
+            values.append(text)
+        else:
+            value = src.fresh()
+            lines.append(f"{pad}{value} = {text}")
+            values.append(value)
     tried = [*tried, *values]
     done = f"{pad}{key} = ({''.join(f'{t}, ' for t in tried)})"
     if index + 1 == len(verdicts):
