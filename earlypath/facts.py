@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from earlypath.model import Episode
-from earlypath.model.episode import HcgSample
+from earlypath.model.episode import HcgSample, Scan
 from earlypath.rules.ir import Fact
 from earlypath.scan_location import REPORT_NOT_READ, location_now
 
@@ -163,61 +163,109 @@ _NO_HCG: dict[str, Any] = {
 }
 
 
+# Every fact, in the facts' order, with the value of an episode with no scan and no hCG result
+# (`episode_facts` copies it, then writes what the episode has).
+_NO_FACTS: dict[str, Any] = {
+    "assessed_on": None,
+    "previous_miscarriages": None,
+    "vaginal_bleeding": None,
+    "lmp": None,
+    "scan_date": None,
+    "scan_route": None,
+    "scan_location": None,
+    "fetal_pole": None,
+    "fetal_heartbeat": None,
+    "crl_mm": None,
+    "msd_mm": None,
+    "dating_crl_mm": None,
+    "dating_scan_date": None,
+    "miscarriage_diagnosed": None,
+    "second_opinion_no_heartbeat": None,
+    "on_progesterone": None,
+    "intrauterine_seen": False,
+    "first_intrauterine_scan_date": None,
+    **_NO_HCG,
+    "pain": None,
+    "haemodynamically_unstable": None,
+    "heavy_bleeding": None,
+    "previous_ectopic": None,
+    "ectopic_ruptured": None,
+    "rhesus_d": None,
+    "adnexal_mass_mm": None,
+    "able_to_return_for_follow_up": None,
+    "miscarriage_type": None,
+    "management": None,
+}
+
+
 def episode_facts(episode: Episode) -> dict[str, Any]:
     """Flatten an episode into the facts the rules read (``None`` = unknown)."""
+    # A copy of every fact's no-data value, then each value written in place: the copy of a
+    # dict of these keys is one block copied, and a key written keeps its place, so the order
+    # is `_NO_FACTS`'. (An assessment makes one per episode; adding 36 keys one by one, or a
+    # dict display of them, cost about twice as much.)
+    facts = _NO_FACTS.copy()
+    # The fields read from the model's own dict (where pydantic keeps them): an attribute of
+    # a model goes through `BaseModel.__getattr__`'s slower lookup, several times a dict's.
+    fields = episode.__dict__
+    facts["assessed_on"] = fields["assessed_on"]
+    facts["previous_miscarriages"] = fields["previous_miscarriages"]
+    facts["vaginal_bleeding"] = fields["vaginal_bleeding"]
+    facts["lmp"] = fields["lmp"]
+    scans = fields["scans"]
+    if scans:
+        _write_scan_facts(scans, facts)
+    facts["miscarriage_diagnosed"] = fields["miscarriage_diagnosed"]
+    facts["second_opinion_no_heartbeat"] = fields["second_opinion_no_heartbeat"]
+    facts["on_progesterone"] = fields["on_progesterone"]
+    hcg = fields["hcg"]
+    if hcg:
+        facts |= _hcg_facts(list(hcg))
+    facts["pain"] = fields["pain"]
+    facts["haemodynamically_unstable"] = fields["haemodynamically_unstable"]
+    facts["heavy_bleeding"] = fields["heavy_bleeding"]
+    facts["previous_ectopic"] = fields["previous_ectopic"]
+    facts["ectopic_ruptured"] = fields["ectopic_ruptured"]
+    facts["rhesus_d"] = fields["rhesus_d"]
+    facts["adnexal_mass_mm"] = fields["adnexal_mass_mm"]
+    facts["able_to_return_for_follow_up"] = fields["able_to_return_for_follow_up"]
+    facts["miscarriage_type"] = fields["miscarriage_type"]
+    facts["management"] = fields["management"]
+    return facts
+
+
+def _write_scan_facts(scans: list[Scan], facts: dict[str, Any]) -> None:
+    """The scan facts of an episode with at least one scan, written into ``facts`` (each
+    scan's fields read from its model's dict, as `episode_facts` reads the episode's)."""
     # One pass over the scans: the latest (`Episode.latest_scan`: latest date, the later in
     # the list on a tie), the dating scan (the earliest with a CRL, the first in the list on a
     # tie, as a stable sort by date gives), the first intrauterine one.
-    latest = dating = None
+    latest: dict[str, Any] = {}
+    dating: dict[str, Any] | None = None
     first_intrauterine = None
-    for scan in episode.scans:
-        day = scan.date
-        if latest is None or day >= latest.date:
-            latest = scan
-        crl = scan.crl_mm
-        if crl is not None and crl > 0 and (dating is None or day < dating.date):
-            dating = scan
-        if scan.location == "intrauterine" and (
+    for scan in scans:
+        fields = scan.__dict__
+        day = fields["date"]
+        if not latest or day >= latest["date"]:
+            latest = fields
+        crl = fields["crl_mm"]
+        if crl is not None and crl > 0 and (dating is None or day < dating["date"]):
+            dating = fields
+        if fields["location"] == "intrauterine" and (
             first_intrauterine is None or day < first_intrauterine
         ):
             first_intrauterine = day
-    facts: dict[str, Any] = {
-        "assessed_on": episode.assessed_on,
-        "previous_miscarriages": episode.previous_miscarriages,
-        "vaginal_bleeding": episode.vaginal_bleeding,
-        "lmp": episode.lmp,
-    }
-    if latest is None:
-        facts |= dict.fromkeys(
-            ("scan_date", "scan_route", "scan_location", "fetal_pole", "fetal_heartbeat"),
-        )
-        facts |= dict.fromkeys(("crl_mm", "msd_mm", "dating_crl_mm", "dating_scan_date"))
-    else:
-        facts["scan_date"] = latest.date
-        facts["scan_route"] = latest.route
-        facts["scan_location"] = latest.location
-        if latest.location == REPORT_NOT_READ:  # an ectopic seen before stands (`location_now`)
-            facts["scan_location"] = location_now([(s.date, s.location) for s in episode.scans])
-        facts["fetal_pole"] = latest.fetal_pole
-        facts["fetal_heartbeat"] = latest.fetal_heartbeat
-        facts["crl_mm"] = latest.crl_mm
-        facts["msd_mm"] = latest.msd_mm
-        facts["dating_crl_mm"] = dating.crl_mm if dating else None
-        facts["dating_scan_date"] = dating.date if dating else None
-    facts["miscarriage_diagnosed"] = episode.miscarriage_diagnosed
-    facts["second_opinion_no_heartbeat"] = episode.second_opinion_no_heartbeat
-    facts["on_progesterone"] = episode.on_progesterone
+    facts["scan_date"] = latest["date"]
+    facts["scan_route"] = latest["route"]
+    location = facts["scan_location"] = latest["location"]
+    if location == REPORT_NOT_READ:  # an ectopic seen before stands (`location_now`)
+        facts["scan_location"] = location_now([(s.date, s.location) for s in scans])
+    facts["fetal_pole"] = latest["fetal_pole"]
+    facts["fetal_heartbeat"] = latest["fetal_heartbeat"]
+    facts["crl_mm"] = latest["crl_mm"]
+    facts["msd_mm"] = latest["msd_mm"]
+    if dating is not None:
+        facts["dating_crl_mm"] = dating["crl_mm"]
+        facts["dating_scan_date"] = dating["date"]
     facts["intrauterine_seen"] = first_intrauterine is not None
     facts["first_intrauterine_scan_date"] = first_intrauterine
-    facts |= _hcg_facts(list(episode.hcg)) if episode.hcg else _NO_HCG
-    facts["pain"] = episode.pain
-    facts["haemodynamically_unstable"] = episode.haemodynamically_unstable
-    facts["heavy_bleeding"] = episode.heavy_bleeding
-    facts["previous_ectopic"] = episode.previous_ectopic
-    facts["ectopic_ruptured"] = episode.ectopic_ruptured
-    facts["rhesus_d"] = episode.rhesus_d
-    facts["adnexal_mass_mm"] = episode.adnexal_mass_mm
-    facts["able_to_return_for_follow_up"] = episode.able_to_return_for_follow_up
-    facts["miscarriage_type"] = episode.miscarriage_type
-    facts["management"] = episode.management
-    return facts

@@ -18,15 +18,31 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from earlypath.engines.templates import _DATE_TEXTS, fact_text
 
-__all__ = ["AssessmentTemplate", "Hole"]
+__all__ = ["GESTATION", "AssessmentTemplate", "Hole", "Piece"]
 
 # A hole: (the episode, its facts, its gestation) -> its JSON text, or None if it cannot write
 # it (the section-by-section path then decides).
 Hole = Callable[[Any, dict[str, Any], Any], "bytes | None"]
+
+
+class _Gestation:
+    """The marker of the gestation's place in a whole assessment (see `GESTATION`)."""
+
+    __slots__ = ()
+
+
+# Where the gestation's text goes: every full assessment has it once, and its caller has it at
+# hand (looked up with the gestation), so it is written from `fill`'s argument, not by a hole.
+GESTATION = _Gestation()
+
+
+# What a whole assessment's template is made of, in output order: a constant text, a fact's
+# name (a fact hole), a `Hole`, or `GESTATION`.
+Piece = bytes | str | Hole | _Gestation
 
 
 # Constant pieces by value: templates that share a section's kept text, the header or the
@@ -56,30 +72,47 @@ class AssessmentTemplate:
     holes first, then the function holes: no list is built piece by piece (a loop that
     appended each hole then extended by the texts after it cost about a fifth more)."""
 
-    __slots__ = ("calls", "facts", "pieces")
+    __slots__ = ("calls", "facts", "gestation_at", "pieces")
 
-    def __init__(self, pieces: Sequence[bytes | str | Hole]) -> None:
-        """``pieces``: constant texts and holes in output order."""
+    def __init__(self, pieces: Sequence[Piece]) -> None:
+        """``pieces``: constant texts, holes and at most one `GESTATION`, in output order."""
         out: list[bytes] = []
         facts: list[tuple[int, str]] = []
         calls: list[tuple[int, Hole]] = []
+        self.gestation_at: int | None = None
         for piece in pieces:
             if isinstance(piece, bytes):
                 if piece:
                     out.append(_shared(piece))
+            elif piece is GESTATION:
+                if self.gestation_at is not None:
+                    raise ValueError("a whole assessment has one gestation")
+                self.gestation_at = len(out)
+                out.append(b"")
             elif isinstance(piece, str):
                 facts.append((len(out), piece))
                 out.append(b"")
             else:
-                calls.append((len(out), piece))
+                calls.append((len(out), cast(Hole, piece)))
                 out.append(b"")
         self.pieces = out  # never changed once made: `fill` writes into a copy
         self.facts = tuple(facts)
         self.calls = tuple(calls)
 
-    def fill(self, episode: Any, facts: dict[str, Any], gestation: Any) -> bytes | None:
-        """The assessment's text for this episode; None if a hole cannot write its value."""
+    def fill(
+        self,
+        episode: Any,
+        facts: dict[str, Any],
+        gestation: Any,
+        gestation_text: bytes | None = None,
+    ) -> bytes | None:
+        """The assessment's text for this episode (``gestation_text``: the gestation's JSON
+        text, where the template has its `GESTATION`); None if a hole cannot write its value."""
         out = self.pieces.copy()
+        if self.gestation_at is not None:
+            if gestation_text is None:
+                return None
+            out[self.gestation_at] = gestation_text
         for at, name in self.facts:
             value = facts[name]
             if value is None:  # the commonest fact holes first (Unknown, dates)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextlib import suppress
+from operator import itemgetter
 from typing import Any, Protocol, cast
 
 from earlypath.engines.node_source import SourceNames, node_source
@@ -127,13 +128,19 @@ class _Source(SourceNames):
 
     def function(self, name: str, body: list[str]) -> Callable[[dict[str, Any]], Any]:
         """Compile ``def name(f)`` reading the facts first, then ``body`` (indented lines)."""
-        args = "".join(f", {k}={k}" for k in self.names)
         reads = [f"    {local} = f[{fact!r}]" for fact, local in self.facts.items()]
+        if len(self.facts) > 1:
+            # Every fact in one call (a key function reads some 35: one subscript each cost
+            # about a tenth of the function); a missing fact raises KeyError all the same.
+            reader = self.const(itemgetter(*self.facts))
+            reads = [f"    {', '.join(self.facts.values())}, = {reader}(f)"]
+        args = "".join(f", {k}={k}" for k in self.names)
         source = "\n".join([f"def {name}(f{args}):", *reads, *self.statements, *body])
         scope: dict[str, Any] = dict(self.names)
         exec(compile(source, f"<earlypath fused {name}>", "exec"), scope)  # noqa: S102 - our IR
         fn = scope[name]
         fn.source = source  # for tests and for reading
+        fn.locals_of_facts = dict(self.facts)  # fact name -> its local in the source
         return fn
 
 
@@ -147,10 +154,11 @@ def expr_function(expr: ir.Expr) -> Callable[[dict[str, Any]], Any]:
 
 def exact_values_function(
     exprs: Iterable[ir.Expr],
-) -> Callable[[dict[str, Any]], tuple[tuple[type, Any], ...]]:
+) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """One generated function of the facts giving each expression's value exactly, as
-    `earlypath.engines.sections` keys a render's reads: (its type, the value; a float's
-    ``repr``), in order, every node written more than once computed once."""
+    `earlypath.engines.sections` keys a render's reads (`_exact_key`): one flat tuple, for each
+    expression in order its type then its value (a float's ``repr``), every node written more
+    than once computed once."""
     exprs = tuple(exprs)
     src = _Source(_count_uses(exprs))
     body: list[str] = []
@@ -158,7 +166,7 @@ def exact_values_function(
     for e in exprs:
         value = src.fresh()
         body.append(f"    {value} = {src.root(e)}")
-        items.append(f"(type({value}), repr({value}) if type({value}) is float else {value})")
+        items.append(f"type({value}), repr({value}) if type({value}) is float else {value}")
     body.append(f"    return ({''.join(f'{i}, ' for i in items)})")
     return src.function("exact_values", body)
 
@@ -178,10 +186,19 @@ def _verdicts(
     """Lines that set ``key`` to the branch index then the criterion values of each verdict
     tried, in one flat tuple (see `_section_source`); each value is held in a local."""
     verdict = verdicts[index]
-    values = [src.fresh() for _ in verdict.criteria]
-    lines = [
-        f"{pad}{v} = {src.root(c.expr)}" for v, c in zip(values, verdict.criteria, strict=True)
-    ]
+    values: list[str] = []
+    lines: list[str] = []
+    for criterion in verdict.criteria:
+        text = src.root(criterion.expr)
+        if text.isidentifier():
+            # A local that already holds the value (a fact's, a constant's, a shared node's:
+            # each assigned once, before the tables) or True/False/None: read as it is, not
+            # copied into another local (a copy per criterion tried, some 50 a key).
+            values.append(text)
+        else:
+            value = src.fresh()
+            lines.append(f"{pad}{value} = {text}")
+            values.append(value)
     tried = [*tried, *values]
     done = f"{pad}{key} = ({''.join(f'{t}, ' for t in tried)})"
     if index + 1 == len(verdicts):
@@ -197,10 +214,12 @@ def _verdicts(
 
 class KeyFunction(Protocol):
     """A generated key function: the key of these facts; ``shown``: the facts a trace may show
-    that the key holds; ``source``: its Python source."""
+    that the key holds; ``source``: its Python source; ``locals_of_facts``: the local each fact
+    is read into there."""
 
     shown: frozenset[str]
     source: str
+    locals_of_facts: dict[str, str]
 
     def __call__(self, facts: dict[str, Any], /) -> tuple[Any, ...]: ...
 

@@ -19,7 +19,7 @@ import orjson
 
 from earlypath import __version__
 from earlypath.dating import CRL_GESTATION_DAYS, GESTATION_DAYS, Gestation, date_reaching
-from earlypath.engines.assessment_template import AssessmentTemplate, Hole
+from earlypath.engines.assessment_template import GESTATION, AssessmentTemplate, Hole, Piece
 from earlypath.engines.fragments import frozen, text_of
 from earlypath.engines.fused import (
     KeyFunction,
@@ -71,8 +71,16 @@ def gestation_of(facts: dict[str, Any]) -> Gestation | None:
 def _gestation(days: Any, crl_days: Any, facts: dict[str, Any]) -> Gestation | None:
     """The gestation of these facts, from the values of `GESTATION_DAYS` and
     `CRL_GESTATION_DAYS` (computed by `gestation_of`, or by the assessment key function)."""
+    return _gestation_and_text(days, crl_days, facts)[0]
+
+
+def _gestation_and_text(
+    days: Any, crl_days: Any, facts: dict[str, Any]
+) -> tuple[Gestation | None, bytes]:
+    """`_gestation` and its JSON text (``null`` for None), found together: the full
+    assessment's text path needs both, and one lookup finds them."""
     if days is None:
-        return None
+        return _NO_GESTATION
     if crl_days is not None:
         key: tuple[int, str, Any] = (days, "crl", facts["dating_scan_date"])
     else:
@@ -81,11 +89,14 @@ def _gestation(days: Any, crl_days: Any, facts: dict[str, Any]) -> Gestation | N
     if known is None:  # a frozen dataclass is slow to make; equal ones are shared
         if len(_GESTATIONS) >= 65536:
             _GESTATIONS.clear()
-        known = _GESTATIONS[key] = Gestation(*key)  # type: ignore[arg-type]
+        gestation = Gestation(*key)  # type: ignore[arg-type]
+        known = _GESTATIONS[key] = (gestation, text_of(gestation.as_dict()))
     return known
 
 
-_GESTATIONS: dict[tuple[int, str, Any], Gestation] = {}
+# A gestation and its JSON text by what it is made of (days, basis, dating scan date).
+_GESTATIONS: dict[tuple[int, str, Any], tuple[Gestation, bytes]] = {}
+_NO_GESTATION: tuple[None, bytes] = (None, b"null")
 
 
 def section_names() -> tuple[str, ...]:
@@ -699,7 +710,8 @@ def _whole_json(
     The gestation comes with the key (the key function computes it for the rules anyway)."""
     if not isinstance(episode, Episode):
         episode = parse_episode(episode)
-    version, chosen_because = resolve_version(episode.assessed_on, episode.guideline_version)
+    fields = episode.__dict__  # (a model's attribute is a slow lookup; see `episode_facts`)
+    version, chosen_because = resolve_version(fields["assessed_on"], fields["guideline_version"])
     facts = episode_facts(episode)
     parts = _parts(version, policy, pathway_policy)
     key: tuple[Any, ...] | None = None
@@ -712,7 +724,8 @@ def _whole_json(
             key = None
         known = parts.whole.get(key) if key is not None else None
         if known is not None and known is not NOT_KEPT:
-            text = known.fill(episode, facts, _gestation(days, crl_days, facts))
+            gestation, gestation_text = _gestation_and_text(days, crl_days, facts)
+            text = known.fill(episode, facts, gestation, gestation_text)
             if text is not None:
                 return text
     gestation = gestation_of(facts)
@@ -762,12 +775,12 @@ def _whole_template(
         return NOT_KEPT
     held = parts._whole_key.held  # a section's render reading only these is text, not a hole
     template_of_progesterone, outcome = kept
-    pieces: list[bytes | str | Hole] = [
+    pieces: list[Piece] = [
         b'{"earlypath_version":' + text_of(__version__) + b',"assessed_on":',
         "assessed_on",  # a fact hole: the fact is the episode's assessment date
         b',"guideline":' + text_of(parts.guideline_text(chosen_because)),
         b',"policy":' + text_of(parts.policy_text) + b',"gestation":',
-        _gestation_text,
+        GESTATION,
         b',"' + PROGESTERONE.encode() + b'":',
         *template_of_progesterone.pieces(None, _plan_hole(parts.progesterone, outcome, policy)),
         b',"pathway_policy":' + text_of(parts.pathway_policy_text),
@@ -797,23 +810,15 @@ def _whole_template(
             return NOT_KEPT
     pieces.append(b"}")
     template = AssessmentTemplate(pieces)
-    return template if template.fill(episode, facts, gestation) == text else NOT_KEPT
+    filled = template.fill(episode, facts, gestation, _gestation_text(gestation))
+    return template if filled == text else NOT_KEPT
 
 
-def _gestation_text(episode: Episode, facts: dict[str, Any], gestation: Any) -> bytes | None:
+def _gestation_text(gestation: Gestation | None) -> bytes:
+    """The gestation's JSON text (as `_gestation_and_text` keeps it)."""
     if gestation is None:
         return b"null"
-    key = (gestation.days, gestation.basis, gestation.dating_scan_date)
-    text = _GESTATION_TEXTS.get(key)
-    if text is None:
-        if len(_GESTATION_TEXTS) >= 65536:  # bounded: a few hundred days by a few scan dates
-            _GESTATION_TEXTS.clear()
-        text = _GESTATION_TEXTS[key] = text_of(gestation.as_dict())
-    return text
-
-
-# A gestation's JSON text by what it is made of (days, basis, dating scan date).
-_GESTATION_TEXTS: dict[tuple[int, str, Any], bytes] = {}
+    return text_of(gestation.as_dict())
 
 
 def _plan_hole(prepared: _Progesterone, outcome: str, policy: Policy) -> Hole | bytes:

@@ -329,6 +329,16 @@ def _exactly(value: Any) -> tuple[type, Any]:
     return (kind, repr(value)) if kind is float else (kind, value)
 
 
+def _exact_key(values: Mapping[str, Any], names: tuple[str, ...]) -> tuple[Any, ...]:
+    """The values of ``names``, each `_exactly`, as one flat tuple (type, value, type, ...):
+    equal exactly where every pair is (each pair at fixed places), and no tuple per value to
+    make, hash and compare (`exact_values_function` gives the same tuple)."""
+    out: list[Any] = []
+    for name in names:
+        out += _exactly(values[name])
+    return tuple(out)
+
+
 class _Reads(Mapping[str, Any]):
     """The values as a render reads them, each name read (in order) recorded."""
 
@@ -352,7 +362,7 @@ class _Reads(Mapping[str, Any]):
 
 # The values a render read, exactly (`_exactly`), from the facts: one generated function
 # (`earlypath.engines.fused.exact_values_function`) per sequence of names read.
-_ExactValues = Callable[[Facts], tuple[tuple[type, Any], ...]]
+_ExactValues = Callable[[Facts], tuple[Any, ...]]
 
 
 def _exact_values(prepared: PreparedSection, names: tuple[str, ...]) -> _ExactValues | None:
@@ -400,7 +410,7 @@ def rendered_text(
             else:
                 if values is None:
                     values = _Values(prepared.value_fns, facts)
-                read = tuple(_exactly(values[n]) for n in names)
+                read = _exact_key(values, names)
             text = kept.get((told, names, read))
         except Exception:  # noqa: BLE001 - a value that cannot be computed or kept: the render
             break
@@ -414,7 +424,7 @@ def rendered_text(
         return None
     names = tuple(reads.names)
     try:
-        key = (told, names, tuple(_exactly(values[n]) for n in names))
+        key = (told, names, _exact_key(values, names))
         hash(key)
     except Exception:  # noqa: BLE001, S110 - not kept (an unhashable value): the text stands
         return inner

@@ -294,20 +294,25 @@ def _any_broken_function(
             raise TypeError(f"no Python source for IR node {type(e).__name__}")
         return text
 
-    lines = [
-        f"    {local} = e.{name}" for name, local in on_episode.items() if name in episode_fields
+    # Fields read from the models' own dicts (where pydantic keeps them): a model's attribute
+    # goes through `BaseModel.__getattr__`'s slower lookup, several times a dict's. A field
+    # missing there raises, and a function that raises is not used (the closures decide).
+    lines = ["    d = e.__dict__"]
+    lines += [
+        f"    {local} = d[{name!r}]" for name, local in on_episode.items() if name in episode_fields
     ]
     if scan_facts:
         lines.append("    latest = e.latest_scan")
         lines.append("    if latest is None:")
         lines += [f"        l{i} = None" for i in range(len(scan_facts))]
         lines.append("    else:")
-        lines += [f"        l{i} = latest.{field}" for i, (_, field) in enumerate(scan_facts)]
+        lines.append("        latest = latest.__dict__")
+        lines += [f"        l{i} = latest[{field!r}]" for i, (_, field) in enumerate(scan_facts)]
     if reads_mixed_zones:
         # (no set made for an episode without samples: most have none)
         lines.append(
-            "    mixed_zones = len({s.taken_at.tzinfo is not None for s in e.hcg}) > 1"
-            " if e.hcg else False"
+            "    mixed_zones = len({s.taken_at.tzinfo is not None for s in d['hcg']}) > 1"
+            " if d['hcg'] else False"
         )
     by_scope: dict[str, list[str]] = {"episode": [], "scan": [], "hcg": []}
     for check in checks:
@@ -318,11 +323,12 @@ def _any_broken_function(
         )
     lines += [f"    if {test}:\n        return True" for test in by_scope["episode"]]
     if by_scope["scan"]:
-        lines.append("    for item in e.scans:")
-        lines += [f"        s{i} = item.{field}" for i, (_, field) in enumerate(scan_facts)]
+        lines.append("    for item in d['scans']:")
+        lines.append("        fields = item.__dict__")
+        lines += [f"        s{i} = fields[{field!r}]" for i, (_, field) in enumerate(scan_facts)]
         lines += [f"        if {test}:\n            return True" for test in by_scope["scan"]]
     if by_scope["hcg"]:
-        lines.append("    for item in e.hcg:")
+        lines.append("    for item in d['hcg']:")
         lines += [f"        h{i} = {read}(item)" for i, read in enumerate(hcg_reads.values())]
         lines += [f"        if {test}:\n            return True" for test in by_scope["hcg"]]
     lines.append("    return False")

@@ -261,10 +261,11 @@ class Episode(BaseModel):
     @property
     def latest_scan(self) -> Scan | None:
         """The scan that describes the pregnancy now: latest date; on a tie, the later in the list."""
-        if not self.scans:
+        scans = self.scans  # read once: a model's attribute is a slow lookup
+        if not scans:
             return None
-        best = self.scans[0]
-        for scan in self.scans[1:]:
+        best = scans[0]
+        for scan in scans[1:]:
             if scan.date >= best.date:
                 best = scan
         return best

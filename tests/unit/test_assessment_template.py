@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 from earlypath import assess, parse_episode_json
 from earlypath.engines import python as engine
-from earlypath.engines.assessment_template import AssessmentTemplate
+from earlypath.engines.assessment_template import GESTATION, AssessmentTemplate
 from earlypath.engines.python import assess_json
 from earlypath.engines.templates import NOT_KEPT
 from earlypath.facts import episode_facts
@@ -175,8 +175,9 @@ def test_a_hole_that_cannot_be_written_leaves_the_sections_to_decide(
     def cannot(*args: Any) -> None:
         calls.append("hole")
 
-    (at, _), *rest = template.calls  # the first function hole (the gestation's text)
-    monkeypatch.setattr(template, "calls", ((at, cannot), *rest))
+    # a function hole that cannot write its value, where the gestation's text goes
+    at = template.gestation_at
+    monkeypatch.setattr(template, "calls", ((at, cannot), *template.calls))
     assert assess_json(episode) == want
     assert calls == ["hole"]
 
@@ -198,6 +199,18 @@ def test_a_template_fills_each_hole_in_its_place() -> None:
     # a fact or a hole that cannot be written: no text (the sections decide)
     assert AssessmentTemplate([b"[", "s", b"]"]).fill(None, {"s": "\ud800"}, None) is None
     assert AssessmentTemplate([b"[", "d", hole(None), b"]"]).fill(None, facts, None) is None
+
+
+def test_the_gestation_is_written_from_the_fill_s_argument() -> None:
+    """The gestation's place in a whole assessment is filled with the text its caller found
+    with the gestation (`_gestation_and_text`), not by a hole; no text, no assessment."""
+    template = AssessmentTemplate([b"{", GESTATION, b",", "d", b"}"])
+    facts = {"d": dt.date(2024, 3, 4)}
+    assert template.fill(None, facts, None, b'{"days":70}') == b'{{"days":70},"2024-03-04"}'
+    assert template.fill(None, facts, None, b"null") == b'{null,"2024-03-04"}'
+    assert template.fill(None, facts, None) is None  # the sections decide
+    with pytest.raises(ValueError, match="one gestation"):
+        AssessmentTemplate([GESTATION, b",", GESTATION])
 
 
 def test_a_template_that_would_differ_is_not_kept(

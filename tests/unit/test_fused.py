@@ -201,13 +201,10 @@ def test_a_node_written_more_than_once_is_computed_once() -> None:
     parts = _parts(VERSIONS[-1], DEFAULT_POLICY, DEFAULT_PATHWAY_POLICY)
     tables = [[parts.progesterone.table.table]]
     tables += [parts.sections[s.name].key_tables() for s in sections()]
-    source = assessment_key_function(tables).source
-    local = {
-        line.split(" = ")[1]: line.split(" = ")[0].strip()
-        for line in source.splitlines()
-        if " = f[" in line
-    }
-    assessed_on, lmp = local["f['assessed_on']"], local["f['lmp']"]
+    key_function = assessment_key_function(tables)
+    source = key_function.source
+    local = key_function.locals_of_facts
+    assessed_on, lmp = local["assessed_on"], local["lmp"]
     assert source.count(f"({assessed_on} - {lmp}).days") == 1  # gestation by LMP
 
 

@@ -62,7 +62,8 @@ def test_generated_values_are_the_closures(episode: dict[str, Any]) -> None:
                 prepared = engine_sections.prepare(section, version.version, pathway)
                 names = tuple(prepared.value_exprs)
                 exact = exact_values_function([prepared.value_exprs[n] for n in names])
-                want = tuple(engine_sections._exactly(prepared.value_fns[n](facts)) for n in names)
+                values = {n: prepared.value_fns[n](facts) for n in names}
+                want = engine_sections._exact_key(values, names)
                 assert exact(facts) == want
 
 
@@ -181,14 +182,21 @@ def test_plan_text_is_build_plans(
 
 
 def test_gestation_text_is_its_data() -> None:
+    """The gestation and its text, found together (made, then kept): its data's text."""
     for gestation in (
         engine.Gestation(70, "lmp"),
         engine.Gestation(70, "crl", dt.date(2024, 2, 1)),
         engine.Gestation(71, "crl", dt.date(2024, 2, 1)),
     ):
+        crl_days = None if gestation.basis == "lmp" else gestation.days
+        facts = {"dating_scan_date": gestation.dating_scan_date}
         for _ in range(2):
-            text = engine._gestation_text(None, {}, gestation)  # type: ignore[arg-type]
+            found, text = engine._gestation_and_text(gestation.days, crl_days, facts)
+            assert found == gestation
             assert text == orjson.dumps(gestation.as_dict())
+            assert engine._gestation_text(gestation) == text
+    assert engine._gestation_and_text(None, None, {}) == (None, b"null")
+    assert engine._gestation_text(None) == b"null"
 
 
 def test_reads_is_a_whole_mapping() -> None:
