@@ -1805,11 +1805,15 @@ def _with_found(
     places: Sequence[tuple[tuple[str, ...], str]],
     names: Sequence[str],
     value_codes: ir_t.Table,
+    source: ir_t.Table | None = None,
 ) -> ir_t.Table:
     """``t`` with a column ``_found{j}`` per set tested inside list items: the (system, code)
     of the row's codings (at ``places``) that the j-th set lists. A lambda over a list item
     cannot join a table; it tests its coding against this short list of the row instead (a
-    coding of the row is listed exactly when it is in it)."""
+    coding of the row is listed exactly when it is in it). With ``source`` (the same rows as
+    ``t``, before columns were added to them), the items are unnested from ``source``: ibis
+    writes ``t`` out again in each unnest's SQL, so ``t`` with its code masks gave each list
+    read its own copy of the masks' lookups (the held scan finding's row: 20 lookups, not 16)."""
     keys = _row_keys(t)
     key_names = [f"_fkey{i}" for i in range(len(keys))]
 
@@ -1818,9 +1822,10 @@ def _with_found(
         return u.filter(u["_fv"].length() > 0).unnest("_fv")
 
     parts = []
+    rows = t if source is None else source
     for scope, concept in places:
-        named = (t[c].name(key_names[i]) for i, c in enumerate(keys))
-        u = unnested(t.select(*named, _fv=t[list_name(scope[0])]))
+        named = (rows[c].name(key_names[i]) for i, c in enumerate(keys))
+        u = unnested(rows.select(*named, _fv=rows[list_name(scope[0])]))
         for path in scope[1:]:
             u = unnested(u.select(*key_names, _fv=u["_fv"][list_name(path)]))
         u = unnested(u.select(*key_names, _fv=u["_fv"][concept_name(concept)][_CODING]))
@@ -1997,11 +2002,14 @@ def _compile_row(
                 *[c for c in t.columns if c != f"_jp{i}"], **{f"_j{i}": lookup["_jv"]["v"]}
             )
             joined[j] = f"_j{i}"
+        unmasked = t
         if codes is not None:
             t = _with_masks(t, concept_sets, least_pairs, compiler(t, joined), codes)
         if places:
             assert value_codes is not None
-            t = _with_found(t, places, item_sets, value_codes())
+            # the items' codings unnested from the rows before their masks: unnested from
+            # the masked rows, ibis wrote the masks' lookups out again for each list read
+            t = _with_found(t, places, item_sets, value_codes(), unmasked)
         return t
 
     # the codes of the sets the row spec tests, stored once for the row spec (its parts with
