@@ -1700,22 +1700,26 @@ def _with_masks(
     least: Sequence[tuple[ir.Expr, str]],
     compiler: _RecordsCompiler,
     codes: ir_t.Table,
+    source: ir_t.Table | None = None,
 ) -> ir_t.Table:
     """``t`` with a column ``_mask{k}`` per concept: the bits of the value sets any of its
     codings is listed in (0 when none); and ``_least{j}`` per `AtLeast`: the count of the
     first coding its set lists (None when none). Each coding is looked up once, by a join of
     the unnested codings to ``codes`` (`_code_table`), instead of once per set by a list test
     (the ~28 sets of an Observation's code and value: about 5x less CPU on DuckDB). A coding's
-    missing system or code is read as "", as `CodeSet.matches` reads it."""
+    missing system or code is read as "", as `CodeSet.matches` reads it. With ``source`` (the
+    same rows, before columns were added to them; ``compiler`` reads it), the codings are
+    unnested from ``source``."""
     parts = []
     keys = _row_keys(t)
+    rows = t if source is None else source
     counted = {c for c, _ in least}
     for k, (concept, _) in enumerate(masks):
         codings = compiler.expr(concept)[_CODING]
         # only the rows with codings are unnested (the same rows out): DuckDB's unnest costs
         # per input row even where the list is NULL or empty (most Observations have no
         # valueCodeableConcept)
-        coded = t.filter(codings.length() > 0)
+        coded = rows.filter(codings.length() > 0)
         if concept in counted:
             # `AtLeast` reads the first listed coding: each coding carries its place into the
             # unnest. Not ibis's unnest(offset=): on DuckDB it unnests a list_zip(...), which
@@ -1805,11 +1809,13 @@ def _with_found(
     places: Sequence[tuple[tuple[str, ...], str]],
     names: Sequence[str],
     value_codes: ir_t.Table,
+    source: ir_t.Table | None = None,
 ) -> ir_t.Table:
     """``t`` with a column ``_found{j}`` per set tested inside list items: the (system, code)
     of the row's codings (at ``places``) that the j-th set lists. A lambda over a list item
     cannot join a table; it tests its coding against this short list of the row instead (a
-    coding of the row is listed exactly when it is in it)."""
+    coding of the row is listed exactly when it is in it). With ``source`` (the same rows as
+    ``t``, before columns were added to them), the items are unnested from ``source``."""
     keys = _row_keys(t)
     key_names = [f"_fkey{i}" for i in range(len(keys))]
 
@@ -1818,9 +1824,10 @@ def _with_found(
         return u.filter(u["_fv"].length() > 0).unnest("_fv")
 
     parts = []
+    rows = t if source is None else source
     for scope, concept in places:
-        named = (t[c].name(key_names[i]) for i, c in enumerate(keys))
-        u = unnested(t.select(*named, _fv=t[list_name(scope[0])]))
+        named = (rows[c].name(key_names[i]) for i, c in enumerate(keys))
+        u = unnested(rows.select(*named, _fv=rows[list_name(scope[0])]))
         for path in scope[1:]:
             u = unnested(u.select(*key_names, _fv=u["_fv"][list_name(path)]))
         u = unnested(u.select(*key_names, _fv=u["_fv"][concept_name(concept)][_CODING]))
@@ -1971,6 +1978,7 @@ def _compile_row(
         """``t`` with the other tables' rows it joins and the masks of its concepts (the
         joins' columns named alike in every part: ``joined`` is made again for each)."""
         joined.clear()
+        rows = t
         for i, j in enumerate(_joins(row)):
             # the other table's row of that id; of several, the last in input order (with
             # ``order``: the greatest order, then the last; ``least``: the smallest, then the
@@ -1997,11 +2005,18 @@ def _compile_row(
                 *[c for c in t.columns if c != f"_jp{i}"], **{f"_j{i}": lookup["_jv"]["v"]}
             )
             joined[j] = f"_j{i}"
+        # the codings are unnested from the rows as they came, before the joins and the masks:
+        # ibis writes an unnest's table out again in its SQL, so unnested from ``t`` each
+        # concept and list read gave its own copy of the joins (and, from the masked rows, of
+        # the masks' lookups: the held scan finding's row 20, not 16), planned and run again
+        own = not any(isinstance(n, rec.Joined) for c, _ in concept_sets for n in _walk(c))
+        source = rows if own else t
         if codes is not None:
-            t = _with_masks(t, concept_sets, least_pairs, compiler(t, joined), codes)
+            reading = compiler(rows, {}) if own else compiler(t, joined)
+            t = _with_masks(t, concept_sets, least_pairs, reading, codes, source)
         if places:
             assert value_codes is not None
-            t = _with_found(t, places, item_sets, value_codes())
+            t = _with_found(t, places, item_sets, value_codes(), rows)
         return t
 
     # the codes of the sets the row spec tests, stored once for the row spec (its parts with
