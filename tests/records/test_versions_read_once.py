@@ -185,3 +185,29 @@ def test_an_index_by_patient_and_id_serves_every_ranking_only_when_no_id_repeats
     assert state.once("u") is False
     assert state.index("u", ("n",), True, True)[("p", "a")]["n"] == 1
     assert state.index("u", (), False, True)[("p", "a")]["n"] == 5
+
+
+def test_versions_each_sent_once_are_counted_on_their_key_alone() -> None:
+    """Stop 30: while no (patient, id) repeats, an Observation's versions row holds its key
+    (id, patient) and ``n`` only, all `_State.once` and the `alone` test read: its rank (time,
+    amending status) and ref are not read for the CDS benchmark's record. When an id repeats,
+    the rows are written whole in the same list before any ranking is built: the rows the
+    closures build, none twice."""
+    generated = engine._compile_spec(READING).state
+    closures = engine._compile_spec(READING, fused=False).state
+    _read(f.eligible_resources(), True)
+    rows = generated.tables["observation_versions"]
+    assert len(rows) >= 3 and all(set(row) == {"id", "patient", "n"} for row in rows)
+    repeated, _ = scan_shapes.OBSERVATION_VERSIONS["tied-finding-versions-disagree-held-back-a"]
+    _read(repeated, True)
+    _read(repeated, False)
+    whole = generated.tables["observation_versions"]
+    assert {"at", "amends", "ref"} <= set(whole[0])
+    assert whole == closures.tables["observation_versions"]
+
+
+def test_whether_an_id_repeats_is_asked_once_a_reading() -> None:
+    """Stop 30: the answer of `_State.once` where the versions are counted is kept in a local
+    for the visits it skips (three asks a reading before)."""
+    source = engine._compile_spec(READING).generated.source
+    assert source.count("STATE.once('observation_versions')") == 1
