@@ -6,6 +6,7 @@ Run: .venv/bin/python benchmarks/cds_reading_instructions.py [--before CHECKOUT 
                                                             [--collector-off]
                                                             [--baseline-calls N]
                                                             [--versions N]
+                                                            [--scan-report]
 
 Each figure is the difference of two runs under `valgrind --tool=cachegrind --cache-sim=no`
 (the same imports and 50 warm-up readings, then ``--calls`` readings or none) over
@@ -45,6 +46,18 @@ resources = flatten(list(request_body(today, int(sys.argv[2]))["prefetch"].value
 sent = [r for r in resources if r.get("resourceType") == "Observation" and "id" in r]
 for r in sent[: int(sys.argv[4])]:
     resources.append({**r, "status": "amended", "meta": {"lastUpdated": "2026-12-01T12:00:00Z"}})
+# --scan-report: a scan report sent once, its intrauterine finding contained (stop 30)
+if sys.argv[5] == "yes":
+    finding = {"resourceType": "Observation", "id": "c-iup", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "59776-5"}]},
+        "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct",
+                                             "code": "65727000"}]},
+        "effectiveDateTime": "2026-12-01T09:30:00Z"}
+    resources.append({"resourceType": "DiagnosticReport", "id": "us-report", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "11525-3"}]},
+        "subject": sent[0]["subject"], "conclusion": "Single intrauterine pregnancy.",
+        "effectiveDateTime": "2026-12-01T09:30:00Z", "issued": "2026-12-01T11:02:00Z",
+        "contained": [finding], "result": [{"reference": "#c-iup"}]})
 for _ in range(50):
     records.read(mapping.READING, resources, today)
 if sys.argv[3] == "off":
@@ -56,10 +69,21 @@ for _ in range(int(sys.argv[1])):
 
 
 def instructions(
-    checkout: Path, calls: int, extra: int, collector: str = "on", versions: int = 0
+    checkout: Path,
+    calls: int,
+    extra: int,
+    collector: str = "on",
+    versions: int = 0,
+    scan_report: bool = False,
 ) -> int:
     return valgrind_count.instructions(
-        checkout, _READER, str(calls), str(extra), collector, str(versions)
+        checkout,
+        _READER,
+        str(calls),
+        str(extra),
+        collector,
+        str(versions),
+        "yes" if scan_report else "no",
     )
 
 
@@ -77,6 +101,9 @@ def main() -> None:
     parser.add_argument(
         "--versions", type=int, default=0, help="Observations sent again, amended (same id)"
     )
+    parser.add_argument(
+        "--scan-report", action="store_true", help="a scan report sent once added (stop 30)"
+    )
     args = parser.parse_args()
     valgrind_count.require_valgrind()
     report: dict[str, object] = {
@@ -85,14 +112,15 @@ def main() -> None:
         "collector": "off" if args.collector_off else "on",
         "baseline_calls": args.baseline_calls,
         "versions": args.versions,
+        "scan_report": args.scan_report,
     }
     collector = "off" if args.collector_off else "on"
     for checkout in [*args.before, ROOT]:
         path = checkout.resolve()
         base = args.baseline_calls
         extra, versions = args.extra_observations, args.versions
-        ran = instructions(path, base + args.calls, extra, collector, versions)
-        start = instructions(path, base, extra, collector, versions)
+        ran = instructions(path, base + args.calls, extra, collector, versions, args.scan_report)
+        start = instructions(path, base, extra, collector, versions, args.scan_report)
         report[str(path)] = round((ran - start) / args.calls)
     print(json.dumps(report, indent=2))
 

@@ -968,15 +968,8 @@ class _Versions:
         # input order are one), so that the ranking is done only for the ids sent more than
         # once: a test of two look-ups where every resource of the type has an id (each
         # Observation of a record), most of them sent once (stop 28: the CDS reading's cost)
-        self.alone: Expr = Const(False)
-        if alone:
-            self.alone = _yes(
-                Cmp(
-                    "==",
-                    Joined(self.versions, _text("id"), "n", patient=_SUBJECT),
-                    Joined(self.versions, _text("id"), "n", least=True, patient=_SUBJECT),
-                )
-            )
+        self.asks_alone = alone
+        self.alone: Expr = self.alone_at()
         ranked = And((Not(self.alone), _yes(_is_top(self.versions)))) if alone else None
         self.specs: tuple[RowSpec, ...] = (
             RowSpec(
@@ -1010,12 +1003,27 @@ class _Versions:
             ),
         )
 
+    def alone_at(self, path: Callable[[str], str] = _own) -> Expr:
+        """Is the version at ``path`` the only one of its (patient, id)? (Const(False) when
+        the type is not versioned with ``alone``.) At a report around a contained finding,
+        that report's (stop 30: report versions asked so too)."""
+        if not self.asks_alone:
+            return Const(False)
+        key, patient = _text(path("id")), _subject_at(path)
+        return _yes(
+            Cmp(
+                "==",
+                Joined(self.versions, key, "n", patient=patient),
+                Joined(self.versions, key, "n", least=True, patient=patient),
+            )
+        )
+
     def read(self, path: Callable[[str], str] = _own) -> Expr:
         """Is this version the one read (or it has no id)?"""
         held = Joined(self.chosen, _text(path("id")), "held", patient=_subject_at(path))
         ranked = And((_is_top(self.chosen, path), _is(held, False)))
-        if self.alone != Const(False):
-            return Or((IsNull(_text(path("id"))), self.alone, ranked))
+        if self.asks_alone:
+            return Or((IsNull(_text(path("id"))), self.alone_at(path), ranked))
         return Or((IsNull(_text(path("id"))), ranked))
 
     def held(self, path: Callable[[str], str] = _own) -> Expr:
@@ -1637,6 +1645,9 @@ _REPORT_VERSIONING = _Versions(
         ("coded", AnyItem("conclusionCode", Const(True))),
         ("results", AnyItem("result", Const(True))),
     ),
+    # stop 30: a report sent once (the usual record) is read without ranking its versions,
+    # as an Observation is (stop 29): the same answer, as one version is its id's top
+    alone=True,
 )
 _REPORT_VERSIONS, _REPORT_TOPS, _REPORT_CHOSEN = _REPORT_VERSIONING.specs
 

@@ -748,8 +748,13 @@ class _Generator:
         if by_kind is not None:
             last = None
             listed: dict[str, str] = {}
+            counted = self.counted_first(by_kind)
+            # `_State.once` of a table, answered by a local of the type's block (set where its
+            # versions are counted): asked once, not again by each visit it skips
+            answered: dict[str, str] = {}
             for kind, specs in by_kind:
-                call = self.type_function(kind, specs)
+                key_only = counted.get(id(specs[0])) if len(specs) == 1 else None
+                call = self.type_function(kind, specs, key_only)
                 fetch = self.fetch_joins()
                 # a type's later visits (the versions of a report or a finding ranked, then
                 # chosen, then read) reuse its first look-up, even with another type's visits
@@ -760,14 +765,31 @@ class _Generator:
                     out.append(f"    {name} = by_type.get({kind!r})")
                 if kind != last:
                     out.append(f"    if {name}:")
+                    answered = {}
                 pad = "        "
                 once = _empty_when_once(specs)
                 if once:  # a visit that gives no row when no (patient, id) repeats: skipped
-                    tests = " and ".join(f"STATE.once({t!r})" for t in sorted(once))
+                    tests = " and ".join(
+                        answered.get(t, f"STATE.once({t!r})") for t in sorted(once)
+                    )
                     out.append(f"{pad}if not ({tests}):")
                     pad += "    "
                 out += [pad + line for line in fetch]
                 out += [f"{pad}for n, j in {name}:", f"{pad}    {call}"]
+                if key_only is not None:
+                    # an id sent more than once: the rows written whole (the same rows, in
+                    # the same list), for the visits that rank them
+                    whole = self.type_function(kind, specs)
+                    table = specs[0].spec.table
+                    local = f"once_{table}"
+                    if pad == "        ":  # not under a test: set for the block's later visits
+                        answered[table] = local
+                    out += [
+                        f"{pad}if not ({local} := STATE.once({table!r})):",
+                        f"{pad}    t_{table}.clear()",
+                        f"{pad}    for n, j in {name}:",
+                        f"{pad}        {whole}",
+                    ]
                 last = kind
             out += self.sorted_rows()
             return out
@@ -862,22 +884,78 @@ class _Generator:
                     return None
         return [(kind, specs) for (kind, _), specs in kinds.items()]
 
-    def type_function(self, kind: str, specs: list[Any]) -> str:
+    def counted_first(self, by_kind: list[tuple[str, list[Any]]]) -> dict[int, tuple[str, ...]]:
+        """The row specs read first with their key columns only, by ``id`` of the spec: the
+        column names each row then holds (with its patient and ``n``). A table `_State.once`
+        asks of (a later visit skipped when each (patient, id) is on one row,
+        `_empty_when_once`) is counted on its key alone when one spec fills it, by itself in
+        its visit, and every `rir.Joined` of it outside those skipped visits is a patient's
+        and reads one of the columns kept: when no id repeats, nothing reads the rest (the
+        rank, the ref). When an id repeats, the rows are written whole, in the same list,
+        before any index of the table is built (`rows_layer`). Stop 28's versions: every
+        Observation of every CDS record."""
+        skipped: dict[int, set[str]] = {}
+        asked: set[str] = set()
+        for _, specs in by_kind:
+            once = _empty_when_once(specs)
+            if once:
+                asked |= once
+                for r in specs:
+                    skipped[id(r)] = once
+        alone_in_visit = {id(specs[0]) for _, specs in by_kind if len(specs) == 1}
+        found: dict[int, tuple[str, ...]] = {}
+        for table in sorted(asked):
+            filling = [r for r in self.compiled.rows if r.spec.table == table]
+            if len(filling) != 1:
+                continue
+            (r,) = filling
+            names = [name for name, _ in r.spec.columns]
+            plain = r.guarded and r.spec.items is None and not r.outer
+            if not plain or id(r) not in alone_in_visit or "id" not in names:
+                continue
+            if _joined_tables(row_roots(r.spec)[0]) or table in self.used_tables:
+                continue
+            if any(p.table == table for p in self.spec.problems):
+                continue
+            read = [
+                j
+                for x in self.compiled.rows
+                if table not in skipped.get(id(x), ())
+                for j in _joins_in(x.spec)
+                if j.table == table
+            ]
+            read += [
+                j for j in _joins_in((self.spec.steps, self.spec.problems)) if j.table == table
+            ]
+            kept = {"id", *(j.column for j in read)}
+            if any(j.patient is None for j in read) or not kept <= {*names, "n"}:
+                continue
+            found[id(r)] = tuple(name for name in names if name in kept)
+        return found
+
+    def type_function(
+        self, kind: str, specs: list[Any], key_only: tuple[str, ...] | None = None
+    ) -> str:
         """One function reading a resource ``j`` of this type for all its row specs, appending
         to their tables (its arguments); the call, as the reading writes it. A function apart,
         not inline in the reading's loop: measured, the reading's many more locals cost more
-        than the calls saved."""
+        than the calls saved. ``key_only``: the one spec's row holds these columns only, with
+        its patient and ``n`` (`counted_first`)."""
         name = self.fresh("read_type")
         self.joins_here = {}
         body: list[str] = []
         tables = {r.spec.table for r in specs}
+        if key_only is not None:
+            (r,) = specs
+            columns = tuple(c for c in r.spec.columns if c[0] in key_only)
+            specs = [dataclasses.replace(r, spec=dataclasses.replace(r.spec, columns=columns))]
         for r in specs:
             # a spec whose condition needs a row of a table that has none (its joins all None)
             # gives no row: not read (stop 29: a held version's unread scan, when no version
             # is held, every Observation of every record)
             needed = sorted({j.table for j in _joins_needed(r.spec.when)} & self.tables)
             if not needed:
-                body += self.inline_row(r, 1)
+                body += self.inline_row(r, 1, key_only is not None)
                 continue
             tables.update(needed)
             body.append("    if " + " and ".join(f"t_{t}" for t in needed) + ":")
@@ -900,7 +978,7 @@ class _Generator:
             out.append(f"{local} = {fetch}")
         return out
 
-    def inline_row(self, r: Any, indent: int) -> list[str]:
+    def inline_row(self, r: Any, indent: int, key_only: bool = False) -> list[str]:
         """One row spec's reading of the resource ``j`` (its row appended to its table), as
         statements of the loop over the resources of its type: the source `python_source.fuse`
         writes for the spec's function, the ``return SKIP`` of its first test and of its
@@ -922,7 +1000,7 @@ class _Generator:
                 *self.row_of_j(r, indent + 1),
                 f"{pad}j = {parent}",
             ]
-        return self.row_of_j(r, indent)
+        return self.row_of_j(r, indent, key_only)
 
     def ref_of(self, r: Any, var: str) -> str:
         """The ``ref`` of the row read from ``var``: its resource's (`ref_source`). Written out
@@ -936,8 +1014,9 @@ class _Generator:
             return f"REF({var})"
         return f"REF({self.const(ref_source)}({var}, {self.const(items)}))"
 
-    def row_of_j(self, r: Any, indent: int) -> list[str]:
-        """`inline_row` of the JSON object ``j`` alone."""
+    def row_of_j(self, r: Any, indent: int, key_only: bool = False) -> list[str]:
+        """`inline_row` of the JSON object ``j`` alone (``key_only``: its row without a
+        ``ref``, `counted_first`)."""
         table = f"t_{r.spec.table}"
         out = ["STATE.resource = j"] if r.outer else []
         if not r.guarded:  # checks between the condition and the columns: its functions
@@ -984,12 +1063,10 @@ class _Generator:
             )
             return ["    " * indent + line for line in out]
         pairs = ", ".join(f"{n!r}: {v}" for n, v in zip(names, values, strict=True))
-        out += [
-            f"{inner}row = {{{pairs}}}",
-            f"{inner}row['ref'] = {self.ref_of(r, 'j')}",
-            f"{inner}row['n'] = n",
-            f"{inner}{table}.append(row)",
-        ]
+        out += [f"{inner}row = {{{pairs}}}"]
+        if not key_only:
+            out += [f"{inner}row['ref'] = {self.ref_of(r, 'j')}"]
+        out += [f"{inner}row['n'] = n", f"{inner}{table}.append(row)"]
         return ["    " * indent + line for line in out]
 
     def list_layouts(self) -> dict[str, dict[str, int]]:
@@ -1206,7 +1283,12 @@ def _joined_tables(roots: Sequence[Any]) -> set[str]:
 def spec_joined_tables(spec: rir.EpisodeSpec) -> set[str]:
     """Every table a `rir.Joined` anywhere in ``spec`` reads (its rows' conditions, columns,
     checks and items, its steps, its problems): the tables `_State.index` may be asked for."""
-    found: set[str] = set()
+    return {j.table for j in _joins_in(spec)}
+
+
+def _joins_in(spec: Any) -> list[rir.Joined]:
+    """Every `rir.Joined` anywhere in ``spec`` (a definition, a row spec, a tuple of them)."""
+    found: list[rir.Joined] = []
     seen: set[int] = set()
     stack: list[Any] = [spec]
     while stack:
@@ -1215,7 +1297,7 @@ def spec_joined_tables(spec: rir.EpisodeSpec) -> set[str]:
             continue
         seen.add(id(e))
         if isinstance(e, rir.Joined):
-            found.add(e.table)
+            found.append(e)
         if isinstance(e, dict):
             stack += [*e.keys(), *e.values()]
         elif isinstance(e, tuple | list | set | frozenset):

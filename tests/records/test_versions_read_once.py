@@ -127,9 +127,10 @@ def _visits_of(table: str) -> list[str]:
     ]
 
 
-def _count_visits(record: list[dict[str, Any]]) -> int:
-    """How many times the generated reading of ``record`` visits an Observation to rank its
-    versions first or choose the one read (a counting wrapper around the real functions)."""
+def _count_visits(record: list[dict[str, Any]], kind: str = "observation") -> int:
+    """How many times the generated reading of ``record`` visits an Observation (``kind``
+    "report": a DiagnosticReport) to rank its versions first or choose the one read (a counting
+    wrapper around the real functions)."""
     reading = engine._compile_spec(READING).generated
     inner = next(
         c.cell_contents
@@ -138,7 +139,7 @@ def _count_visits(record: list[dict[str, Any]]) -> int:
     )
     namespace = inner.__globals__
     calls = [0]
-    names = _visits_of("observation_tops") + _visits_of("observation_chosen")
+    names = _visits_of(f"{kind}_tops") + _visits_of(f"{kind}_chosen")
     assert len(names) == 2, names
     kept = {name: namespace[name] for name in names}
 
@@ -185,3 +186,54 @@ def test_an_index_by_patient_and_id_serves_every_ranking_only_when_no_id_repeats
     assert state.once("u") is False
     assert state.index("u", ("n",), True, True)[("p", "a")]["n"] == 1
     assert state.index("u", (), False, True)[("p", "a")]["n"] == 5
+
+
+def test_versions_each_sent_once_are_counted_on_their_key_alone() -> None:
+    """Stop 30: while no (patient, id) repeats, an Observation's versions row holds its key
+    (id, patient) and ``n`` only, all `_State.once` and the `alone` test read: its rank (time,
+    amending status) and ref are not read for the CDS benchmark's record. When an id repeats,
+    the rows are written whole in the same list before any ranking is built: the rows the
+    closures build, none twice."""
+    generated = engine._compile_spec(READING).state
+    closures = engine._compile_spec(READING, fused=False).state
+    _read(f.eligible_resources(), True)
+    rows = generated.tables["observation_versions"]
+    assert len(rows) >= 3 and all(set(row) == {"id", "patient", "n"} for row in rows)
+    repeated, _ = scan_shapes.OBSERVATION_VERSIONS["tied-finding-versions-disagree-held-back-a"]
+    _read(repeated, True)
+    _read(repeated, False)
+    whole = generated.tables["observation_versions"]
+    assert {"at", "amends", "ref"} <= set(whole[0])
+    assert whole == closures.tables["observation_versions"]
+
+
+def test_whether_an_id_repeats_is_asked_once_a_reading() -> None:
+    """Stop 30: the answer of `_State.once` where the versions are counted is kept in a local
+    for the visits it skips (three asks a reading before)."""
+    source = engine._compile_spec(READING).generated.source
+    assert source.count("STATE.once('observation_versions')") == 1
+
+
+def test_a_scan_report_sent_once_is_not_visited_to_rank_its_versions() -> None:
+    """Stop 30: report versions asked `alone` as an Observation's are: a report sent once (its
+    conclusion coded, or its finding contained) is read without the visits ranking its
+    versions and choosing the one read (4 visits a report before), and reads as the full path
+    and the closures read it; a report sent twice still makes them."""
+    coded = scan_shapes.scanned(scan_shapes.scan_report(conclusion=scan_shapes.IUP_CONCEPT))
+    contained = scan_shapes.scanned(scan_shapes.scan_report(contained=[_contained_finding()]))
+    for record in (coded, contained):
+        assert _count_visits(record, "report") == 0
+        with _full_path():
+            assert _count_visits(record, "report") == 2
+            full = _read(record, True)
+        assert _read(record, True) == full == _read(record, False)
+    repeated, _ = next(iter(scan_shapes.REPORT_VERSIONS.values()))
+    assert _count_visits(repeated, "report") == 2 * sum(
+        r.get("resourceType") == "DiagnosticReport" for r in repeated
+    )
+
+
+def _contained_finding() -> dict[str, Any]:
+    finding = scan_shapes.iup_with(rid="c-iup")
+    del finding["subject"]  # a contained resource takes its container's subject
+    return finding
