@@ -126,12 +126,6 @@ def _versions_export() -> dict[str, list[dict[str, Any]]]:
     return export
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the audit ranks an id's versions per subject as written, before merges and "
-    "identifier ties (HAZ-20 C20.20, declared): her version under the merged-away id gives an "
-    "offer, and one woman's amendment replaces the other's finding",
-)
 def test_versions_of_a_finding_are_ranked_per_woman_after_merges_and_ties(tmp_path: Path) -> None:
     rows = _audit(write_export(_versions_export(), tmp_path / "in"), tmp_path / "out", "duckdb")
     got = {case: rows[case]["decision"] for case in ("merged", "ident-a", "ident-b")}
