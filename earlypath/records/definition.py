@@ -1052,13 +1052,6 @@ def _component_first(value: Expr) -> Expr:
     return Coalesce((FirstItem("component", Not(IsNull(value)), value), Const("")))
 
 
-def _component_length() -> Expr:
-    """The length (mm) of a panel's first component giving one (a CRL or an MSD, each read as
-    the Observation of its code and value, `COMPONENT_ROWS`), -1 for none or one not read."""
-    is_length = Not(IsNull(_LENGTH_KIND))
-    return Coalesce((FirstItem("component", is_length, _RAW_MM), Const(-1.0)))
-
-
 # Where a panel's component says the pregnancy is: whether the panel confirms it (its status) is
 # the panel's, compared and read apart, so the component's own is not asked (it has none)
 _COMPONENT_LOCATION_VALUE = _location(Const(False))
@@ -1080,11 +1073,6 @@ _OBSERVATION_VERSIONING = _Versions(
         # ectopic) in the other say different things, so they are held back, not both read
         ("component_location", _component_first(_COMPONENT_LOCATION_VALUE)),
         ("component_heart", _component_first(_OBSERVATION_HEART)),
-        # ... and of its size (stop 30): the first length component's (a CRL, else an MSD) mm,
-        # -1 for none. Read from both, the larger CRL dated her and could cross the 7.0 mm of
-        # NG126 1.4.6 / 1.4.7 (a second opinion offered instead of a second scan): held instead,
-        # as a plain length Observation's tied versions whose quantity differs are
-        ("component_length", _component_length()),
     ),
     alone=True,
 )

@@ -31,7 +31,6 @@ from tests.records.real_shapes import (
     RATE_150,
     UTROGESTAN_DMD,
     component,
-    quantity,
     statement,
     us_panel,
 )
@@ -778,13 +777,6 @@ def _panel(location: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return us_panel([found], on=day(), id="us-find", **extra)
 
 
-def _sized_panel(crl_mm: float) -> dict[str, Any]:
-    """Today's panel (id ``us-find``): an intrauterine sac and a crown-rump length."""
-    found = component("https://trust.example/results", "SAC-LOC", valueCodeableConcept=IUP_CONCEPT)
-    crl = component(LOINC, "11957-8", valueQuantity=quantity(crl_mm, "mm"))
-    return us_panel([found, crl], on=day(), id="us-find")
-
-
 _PANEL_PAIRS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "tied-panel-versions-ectopic-or-in-error": (
         _panel({"valueCodeableConcept": ECTOPIC_CONCEPT}),
@@ -798,9 +790,6 @@ _PANEL_PAIRS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         _panel({"valueCodeableConcept": IUP_CONCEPT}),
         _panel({"valueString": "No intrauterine pregnancy seen; retained products"}),
     ),
-    # the same sac, its CRL either side of 7.0 mm (NG126 1.4.6 / 1.4.7; stop 30: both were read,
-    # the larger dated her and set the viability advice)
-    "tied-panel-versions-crl-differ": (_sized_panel(6.8), _sized_panel(7.2)),
 }
 _SCANNED_A_WEEK_BEFORE = iup_with("final", "iup-1", day(-7))
 PANEL_VERSIONS: dict[str, tuple[list[dict[str, Any]], str]] = {
