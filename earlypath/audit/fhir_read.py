@@ -78,6 +78,7 @@ from earlypath.records.ir import (
 )
 from earlypath.records.kept_count import count_rows, counted_joined_tables
 from earlypath.records.merges import Merges, resolve
+from earlypath.records.women import Women
 from earlypath.rules.ir import And, Cmp, Const, Expr, Or
 
 __all__ = [
@@ -316,7 +317,12 @@ def read_fhir_export(con: Any, export: ExportFiles, name: str) -> tuple[ir_t.Tab
         drop_input(con, resources["Encounter"])
     # versions ranked only for the (patient, id) pairs sent more than once: the other rows read
     # a version table's join as their own row (`own_rows`, stop 29)
-    unique, repeated = counted_joined_tables(con, AUDIT_READING, resources)
+    # (per woman: her merged records and her identifier-only resources are hers, HAZ-20 C20.20)
+    women = Women(
+        con.table(merged) if merged is not None else None,
+        con.table(by_identifier) if by_identifier is not None else None,
+    )
+    unique, repeated = counted_joined_tables(con, AUDIT_READING, resources, women)
     # DuckDB frees each resource table once the reading has read it (memory stays flat)
     reading = run_records(
         con,

@@ -79,6 +79,7 @@ from earlypath.records.own_rows import (
     safe_repeated,
 )
 from earlypath.records.value_codes import sql_shape, value_codes_table
+from earlypath.records.women import Women
 from earlypath.rules import ir
 
 __all__ = [
@@ -1433,6 +1434,7 @@ def compile_rows(
     absent: frozenset[str] = frozenset(),
     unique: frozenset[str] = frozenset(),
     repeated: frozenset[str] = frozenset(),
+    women: Women = Women(),
 ) -> tuple[dict[str, ir_t.Table], list[ir_t.Table], dict[str, dict[str, str]]]:
     """Each table of the row specs (``ref``, ``n``, ``patient``, its columns; several specs
     giving one table are its union), the problems their checks report, and every table's
@@ -1442,7 +1444,9 @@ def compile_rows(
     ``unique`` (no (patient, id) of its key repeated in this export: `kept_count.
     unique_joined_tables`) is read as the resource's own row of it, without a join
     (`own_rows`); a table in ``repeated`` (some pairs repeat) holds the rows of those pairs
-    only, and is joined only by them, the other rows reading their own row."""
+    only, and is joined only by them, the other rows reading their own row. With ``women``
+    (the export's merges and identifier ties), a `Joined` with a patient compares the woman,
+    not the patient as written, and the repeated pairs are counted per woman (`Women`)."""
     schemas = read_schema(spec)
     tables: dict[str, ir_t.Table] = {}
     value_codes = _value_codes(resources)
@@ -1452,7 +1456,7 @@ def compile_rows(
     keys = joined_keys(spec)
     for key in dict.fromkeys(keys[t] for t in sorted(repeated)):
         name = repeated_table(t for t in repeated if keys[t] == key)
-        pairs = repeated_keys(spec, resources, key)
+        pairs = repeated_keys(spec, resources, key, women)
         pairs = pairs.select(id=pairs["_k"], patient=pairs["_p"], n=ibis.literal(0, type="int64"))
         tables[name] = keep(pairs, name)
         types[name] = {"id": "str", "patient": "str", "n": "int"}
@@ -1476,7 +1480,14 @@ def compile_rows(
             read = [specs[i] for i in _kept([r.resource for r in specs], absent)]
             parts = [
                 _compile_row(
-                    r, resources[r.resource], schemas[r.resource], tables, types, keep, value_codes
+                    r,
+                    resources[r.resource],
+                    schemas[r.resource],
+                    tables,
+                    types,
+                    keep,
+                    value_codes,
+                    women,
                 )
                 for r in read
             ]
@@ -1494,21 +1505,36 @@ def row_test(table: ir_t.Table, column_types: Mapping[str, str], test: ir.Expr) 
 
 
 def repeated_keys(
-    spec: rec.EpisodeSpec, resources: Mapping[str, ir_t.Table], key: JoinedKey
+    spec: rec.EpisodeSpec,
+    resources: Mapping[str, ir_t.Table],
+    key: JoinedKey,
+    women: Women = Women(),
 ) -> ir_t.Table:
     """The (patient, id) pairs of ``key`` (`own_rows.joined_keys`: a resource type, its
     patient and id as ``spec`` reads them) that two resources of that type or more share: the
     pairs a `Joined` of its tables must rank. An id of None is left out (it joins nothing); a
-    patient of None is "", as the join compares it."""
+    patient of None is "", as the join compares it. With ``women``, the patient is the woman
+    (`Women.of`): a pair that repeats only across her merged records, or between her literal
+    reference and her identifier, is repeated; two women's identifier-only resources are not."""
     resource, patient, key_id = key
     schema = read_schema(spec)[resource]
     source = resources[resource]
     rows = source.filter(source[leaf_name("resourceType", "str")] == resource)
     types = {n: _column_type(k, d) for n, k, d in schema.columns()}
     compiler = _RecordsCompiler(_Env(rows.__getitem__, types), schema)
-    keyed = rows.select(
-        _p=compiler.expr(patient, "str").fill_null(""), _k=compiler.expr(key_id, "str")
-    )
+    if women.none:
+        keyed = rows.select(
+            _p=compiler.expr(patient, "str").fill_null(""), _k=compiler.expr(key_id, "str")
+        )
+    else:
+        keyed = rows.select(
+            _p=compiler.expr(patient, "str"),
+            _k=compiler.expr(key_id, "str"),
+            _r=_ref_of(rows, resource, None),
+            _n=rows["n"],
+        )
+        keyed = women.of(keyed, "_p", "_r", "_n")
+        keyed = keyed.select(_p=keyed["_p"].fill_null(""), _k=keyed["_k"])
     keyed = keyed.filter(keyed["_k"].notnull())
     pairs = keyed.group_by(["_p", "_k"]).aggregate(_c=keyed.count())
     return pairs.filter(pairs["_c"] > 1)
@@ -1946,6 +1972,7 @@ def _compile_row(
     types: Mapping[str, Mapping[str, str]],
     keep: Keep = _as_is,
     value_codes: Callable[[], ir_t.Table] | None = None,
+    women: Women = Women(),
 ) -> tuple[ir_t.Table, ir_t.Table | None]:
     scope_types = {n: _column_type(k, d) for n, k, d in schema.columns()}
 
@@ -1974,16 +2001,33 @@ def _compile_row(
     if (concept_sets or places) and value_codes is None:
         raise ValueError("a row spec that tests value sets needs the code table")
 
+    # with merges or ties in the export, a `Joined` with a patient compares the woman (`Women`):
+    # each joined table's rows made hers once, and each part's rows (one column per patient
+    # expression, `hers`)
+    as_woman: dict[str, ir_t.Table] = {}
+    container = row.items.container if row.items is not None else None
+
+    def womens(name: str) -> ir_t.Table:
+        other = tables[name]
+        if women.none or "ref" not in other.columns:  # (the repeated pairs: hers already)
+            return other
+        if name not in as_woman:
+            as_woman[name] = women.of(other, "patient", "ref", "n")
+        return as_woman[name]
+
     def prepared(t: ir_t.Table) -> ir_t.Table:
         """``t`` with the other tables' rows it joins and the masks of its concepts (the
         joins' columns named alike in every part: ``joined`` is made again for each)."""
         joined.clear()
         rows = t
+        hers: dict[ir.Expr, str] = {}
+        if not women.none:
+            t = t.mutate(_wref=_ref_of(t, row.resource, container))
         for i, j in enumerate(_joins(row)):
             # the other table's row of that id; of several, the last in input order (with
             # ``order``: the greatest order, then the last; ``least``: the smallest, then the
             # first), as one struct's max or min
-            other = tables[j.table]
+            other = womens(j.table) if j.patient is not None else tables[j.table]
             ranked = {f"o{k}": other[c] for k, c in enumerate(j.order)}
             last = ibis.struct({**ranked, "n": other["n"], "v": other[j.column]})
             # with ``patient``: keyed by (patient, id), a row of no patient under "" (a FHIR
@@ -1996,15 +2040,23 @@ def _compile_row(
                 .group_by(**by)
                 .aggregate(_jv=last.min() if j.least else last.max())
             )
+            if j.patient is not None and not women.none and j.patient not in hers:
+                hers[j.patient] = f"_jw{len(hers)}"
+                t = t.mutate(**{hers[j.patient]: compiler(t, joined).expr(j.patient, "str")})
+                t = women.of(t, hers[j.patient], "_wref", "n")
             t = t.mutate(**{f"_jk{i}": compiler(t, joined).expr(j.key, "str")})
             on = [t[f"_jk{i}"] == lookup["_jid"]]
-            if j.patient is not None:
+            if j.patient is not None and j.patient in hers:
+                on.append(t[hers[j.patient]].fill_null("") == lookup["_jpat"])
+            elif j.patient is not None:
                 t = t.mutate(**{f"_jp{i}": compiler(t, joined).expr(j.patient, "str")})
                 on.append(t[f"_jp{i}"].fill_null("") == lookup["_jpat"])
             t = t.left_join(lookup, on).select(
                 *[c for c in t.columns if c != f"_jp{i}"], **{f"_j{i}": lookup["_jv"]["v"]}
             )
             joined[j] = f"_j{i}"
+        if not women.none:
+            t = t.drop("_wref", *hers.values())
         # the codings are unnested from the rows as they came, before the joins and the masks:
         # ibis writes an unnest's table out again in its SQL, so unnested from ``t`` each
         # concept and list read gave its own copy of the joins (and, from the masked rows, of
@@ -2071,11 +2123,7 @@ def _compile_row(
         else ibis.null("int64")
     )
     patient = c.expr(row.patient, "str") if row.patient is not None else ibis.null("string")
-    # an item read with its container is the container's row (`rec.ItemRows.container`)
-    container = row.items.container if row.items is not None else None
-    id_path = "id" if container is None else f"{container}.id"
-    ref = ibis.literal(row.resource + "/") + t[leaf_name(id_path, "str")].fill_null("(no id)")
-    t = t.mutate(_ref=ref, _patient=patient, _failed=failed)
+    t = t.mutate(_ref=_ref_of(t, row.resource, container), _patient=patient, _failed=failed)
     c = compiler(t, joined)
     columns = {name: c.expr(e, types[row.table][name]) for name, e in row.columns}
     kinds = types[row.table]
@@ -2101,6 +2149,13 @@ def _compile_row(
         n=t["n"].cast("int64"),
     )
     return out, bad
+
+
+def _ref_of(t: ir_t.Table, resource: str, container: str | None) -> ir_t.StringValue:
+    """The ``ref`` of a row of ``t`` (``Type/id``): an item read with its container is the
+    container's row (`rec.ItemRows.container`)."""
+    id_path = "id" if container is None else f"{container}.id"
+    return ibis.literal(resource + "/") + t[leaf_name(id_path, "str")].fill_null("(no id)")
 
 
 # --- stage 2: episodes -----------------------------------------------------------------------
@@ -2487,7 +2542,8 @@ def compile_records(
     """The whole reading: rows (none of the ``absent`` types: `compile_rows`), then (when
     ``encounters`` makes the encounters table from the rows) the episodes, with ``merged``
     records read as their survivor's (`compile_episodes`); the problems of both in one table."""
-    rows, problems, types = compile_rows(spec, resources, keep, absent, unique, repeated)
+    women = Women(merged, by_identifier)
+    rows, problems, types = compile_rows(spec, resources, keep, absent, unique, repeated, women)
     episodes = None
     if encounters is not None:
         episodes, more = compile_episodes(

@@ -265,7 +265,8 @@ class Joined(Expr):
     patient's resource never replaces nor holds back another's sharing its id. A reading of one
     woman's record (the CDS call: `records.python.read` without a patient) holds only her rows,
     whatever their subject writes (her merged-away ids, her identifier): there ``patient`` is
-    not compared (stop 29)."""
+    not compared (stop 29). The audit's compiled reading compares the woman: the patient after
+    the export's identifier ties and merges (`earlypath.records.women`, stop 30)."""
 
     table: str
     key: Expr

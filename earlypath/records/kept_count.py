@@ -29,6 +29,7 @@ from earlypath.records import plan_cache
 from earlypath.records.ibis_compile import compile_rows, repeated_keys
 from earlypath.records.own_rows import joined_keys
 from earlypath.records.value_codes import sql_shape, value_code_rows, value_codes_name
+from earlypath.records.women import Women
 
 __all__ = ["count_kept", "count_rows", "counted_joined_tables", "unique_joined_tables"]
 
@@ -51,22 +52,24 @@ def count_rows(
 
 
 def unique_joined_tables(
-    con: Any, spec: rec.EpisodeSpec, resources: Mapping[str, ir_t.Table]
+    con: Any, spec: rec.EpisodeSpec, resources: Mapping[str, ir_t.Table], women: Women = Women()
 ) -> frozenset[str]:
     """The tables of ``spec`` a `Joined` reads by (patient, id) (`own_rows.joined_keys`) whose
     key no two resources of ``resources`` share (`counted_joined_tables`)."""
-    return counted_joined_tables(con, spec, resources)[0]
+    return counted_joined_tables(con, spec, resources, women)[0]
 
 
 def counted_joined_tables(
-    con: Any, spec: rec.EpisodeSpec, resources: Mapping[str, ir_t.Table]
+    con: Any, spec: rec.EpisodeSpec, resources: Mapping[str, ir_t.Table], women: Women = Women()
 ) -> tuple[frozenset[str], frozenset[str]]:
     """The tables of ``spec`` a `Joined` reads by (patient, id) (`own_rows.joined_keys`) whose
     key no two resources of ``resources`` share, and those whose key some share. The compiled
     reading reads the joins of the first as the resource's own row (`ibis_compile.compile_rows`,
     ``unique``: no version ranked), and ranks only the repeated pairs of the others
     (``repeated``), stop 29. One kept count a key (a resource type, its patient and id): the
-    (patient, id) pairs repeated."""
+    (patient, id) pairs repeated. With ``women`` (the export's merges and identifier ties, as
+    the reading is given them), the patient is the woman (`Women.of`): a pair that repeats only
+    across her merged records is counted (stop 30; HAZ-20 C20.20)."""
     keys = joined_keys(spec)
     unique: set[str] = set()
     repeated: set[str] = set()
@@ -79,8 +82,8 @@ def counted_joined_tables(
             con,
             ("repeated-keys/1", tables[0]),
             spec,
-            {resource: resources[resource]},
-            lambda key=key: repeated_keys(spec, resources, key),  # type: ignore[misc]
+            {resource: resources[resource], **women.tables()},
+            lambda key=key: repeated_keys(spec, resources, key, women),  # type: ignore[misc]
         )
         (repeated if count else unique).update(tables)
     return frozenset(unique), frozenset(repeated)

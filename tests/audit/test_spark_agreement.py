@@ -182,6 +182,13 @@ def _check_merged(spark: Part, duck: Part) -> None:
     _same(spark, duck)
 
 
+def _check_versions_per_woman(spark: Part, duck: Part) -> None:
+    """An id's versions ranked per woman after merges and identifier ties on Spark too (HAZ-20
+    C20.20, stop 30): across her merged records, her NHS number; two women never meet."""
+    test_fhir_merged_patients.check_versions(_by_case(spark.episodes))
+    _same(spark, duck)
+
+
 def _medicines() -> Files:
     return _typed(one_export(test_fhir_medicines_read._cases()))
 
@@ -299,6 +306,10 @@ AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
         _check_finding_versions,
     ),
     "merged-patients": (lambda _: _typed(merged_export()), _check_merged),
+    "versions-per-woman": (
+        lambda _: _typed(test_fhir_merged_patients.versions_export()),
+        _check_versions_per_woman,
+    ),
     "medicines": (lambda _: _medicines(), _check_medicines),
     "care-given": (lambda _: _care_given(), _check_care_given),
     "panel-components": (lambda _: _panels(), _check_panels),
