@@ -476,7 +476,6 @@ class OutcomeSlots:
         """The slot number of each row (an int8 CASE); ``value(expr)`` reads a criterion,
         ``condition(expr)`` tests it where only True counts (`compile_condition`; ``value``
         when not given): a guard, and whether a verdict is True."""
-        condition = value if condition is None else condition
         index = {id(s.verdict): i + 1 for i, s in enumerate(self.slots) if not s.unknown}
         zero = ibis.literal(0, type="int8")
         by_version = []
@@ -489,12 +488,15 @@ class OutcomeSlots:
                     held = index[id(verdict)]
                     # True before Unknown (the two cannot both hold): the rows the verdict
                     # decides are not tested again for IS NULL, which evaluates it whole.
+                    # (without ``condition``, the verdict's value itself: ``value`` reads
+                    # criteria only, not the verdict's IR as one expression)
+                    holds = v if condition is None else condition(_verdict_expr(verdict))
                     verdict_cases += [
-                        (condition(_verdict_expr(verdict)), ibis.literal(held, type="int8")),
+                        (holds, ibis.literal(held, type="int8")),
                         (v.isnull(), ibis.literal(held + 1, type="int8")),
                     ]
                 # A WHEN takes neither False nor Unknown: the guard needs no COALESCE.
-                guard = condition(branch.guard)
+                guard = (value if condition is None else condition)(branch.guard)
                 branch_cases.append((guard, _cases(verdict_cases, zero)))
             by_version.append((version.isin(list(names)), _cases(branch_cases, zero)))
         return _cases(by_version, zero)
