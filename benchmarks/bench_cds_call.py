@@ -1,7 +1,7 @@
 """One CDS patient-view call in-process: CPU per call through the whole ASGI app, by part.
 
 Run: .venv/bin/python benchmarks/bench_cds_call.py [--calls 3000] [--profile N] [--split]
-                                                  [--tail] [--extra-observations N]
+                                                  [--tail] [--layers] [--extra-observations N]
 
 No sockets: the call is built as an ASGI request (scope, body) and handed to the app that
 `earlypath serve` runs (every middleware, the router, the CDS service), with CDS auth off. In
@@ -11,7 +11,8 @@ work), the engine's progesterone section and the card. `--profile N` prints cPro
 functions of the whole call instead; `--split` the time of each part inside the call
 (perf_counter around each function the service calls, so each part costs what it costs in the
 call, not in a loop of its own); `--tail` the collector's pauses and each call's wall time
-(how long it holds the event loop). `--extra-observations N` adds N Observations the reading
+(how long it holds the event loop); `--layers` the CPU a call spends in each middleware of
+the CDS lane (the call entering at each layer, less the call entering at the next). `--extra-observations N` adds N Observations the reading
 does not use (weights, blood pressures, haemoglobins), as a real record sent whole has.
 """
 
@@ -63,8 +64,11 @@ def _scope(path: str, method: str, body: bytes) -> dict[str, Any]:
     }
 
 
-def asgi_caller(app: Any, path: str, method: str, body: bytes) -> Callable[[], Any]:
-    """A coroutine function making one call; it checks the answer is a 200."""
+def asgi_caller(
+    app: Any, path: str, method: str, body: bytes, *, scope_app: Any = None
+) -> Callable[[], Any]:
+    """A coroutine function making one call; it checks the answer is a 200. ``scope_app``:
+    the app to name in the scope, as Starlette does (a call entering below the app itself)."""
 
     async def call() -> bytes:
         sent = False
@@ -87,7 +91,10 @@ def asgi_caller(app: Any, path: str, method: str, body: bytes) -> Callable[[], A
             elif message["type"] == "http.response.body":
                 out.append(message.get("body", b""))
 
-        await app(_scope(path, method, body), receive, send)
+        scope = _scope(path, method, body)
+        if scope_app is not None:
+            scope["app"] = scope_app
+        await app(scope, receive, send)
         if status != 200:
             raise SystemExit(f"{path} answered {status}: {b''.join(out)[:200]!r}")
         return b"".join(out)
@@ -141,7 +148,8 @@ def cpu_per_call(
 
 
 # What `answer_call` calls, by the names it looks up in earlypath.web.cds (a checkout without
-# one of them is split without it).
+# one of them is split without it). Functions only: a class wrapped in a function loses its
+# other constructors (`CdsJSONResponse.of_text`: every call answered 500).
 SPLIT_PARTS = (
     "parse_json",
     "_check_request",
@@ -151,8 +159,8 @@ SPLIT_PARTS = (
     "has_pregnancy_context",
     "assess_for_cards",
     "unchecked_reason",
-    "decision_card",
-    "CdsJSONResponse",
+    "merged_record",
+    "decision_response",  # the patient-view answer's text (the card and its JSON)
 )
 
 
@@ -201,6 +209,58 @@ def split_call(loop: asyncio.AbstractEventLoop, call: Callable[[], Any], n: int)
         (whole - sum(spent.values())) / n * 1e6, 1
     )
     return {"whole_call_us_wall": round(whole / n * 1e6, 1), "parts_us": parts}
+
+
+def layers_of(
+    loop: asyncio.AbstractEventLoop, app: Any, body: bytes, n: int, rounds: int = 15
+) -> dict[str, Any]:
+    """CPU microseconds a call spends in each of the app's own middlewares (the CDS lane's:
+    security headers, the auth-off rule, limits, CORS, QuietErrors), as the call entering at
+    each layer less the call entering at the next. Rounds alternate between the entries and
+    each keeps its least time, so a load that comes and goes falls on all of them alike."""
+    import gc
+
+    layers = []  # the lane's middlewares, outermost first, down to ServiceCalls
+    layer = app.cds_lane
+    while layer is not None:
+        layers.append(layer)
+        if type(layer).__name__ == "ServiceCalls":
+            break
+        layer = getattr(layer, "app", None)
+    entries = {"the app": asgi_caller(app, SERVICE, "POST", body)}
+    for layer in layers:
+        entries[type(layer).__name__] = asgi_caller(layer, SERVICE, "POST", body, scope_app=app)
+    best = dict.fromkeys(entries, float("inf"))
+    for call in entries.values():
+        for _ in range(min(300, n)):
+            loop.run_until_complete(call())
+    collecting = gc.isenabled()
+    gc.disable()  # a collection falls in one entry's time, not the others'
+    try:
+        for _ in range(rounds):
+            for name, call in entries.items():
+                start = time.process_time()
+                for _ in range(n):
+                    loop.run_until_complete(call())
+                best[name] = min(best[name], (time.process_time() - start) / n)
+    finally:
+        if collecting:
+            gc.enable()
+    names = list(entries)
+    own = {
+        f"{name} (and the lane before it)" if name == "the app" else name: round(
+            (best[name] - best[names[i + 1]]) * 1e6, 2
+        )
+        for i, name in enumerate(names[:-1])
+    }
+    return {
+        "calls_a_round": n,
+        "rounds": rounds,
+        "whole_call_us_cpu": round(best["the app"] * 1e6, 1),
+        "entering_at_ServiceCalls_us_cpu": round(best[names[-1]] * 1e6, 1),
+        "each_layer_us_cpu": own,
+        "middlewares_share_of_call": round(1 - best[names[-1]] / best["the app"], 3),
+    }
 
 
 def tail_of(loop: asyncio.AbstractEventLoop, call: Callable[[], Any], n: int) -> dict[str, Any]:
@@ -267,6 +327,9 @@ def main() -> None:
         "--tail", action="store_true", help="collector pauses and each call's wall time"
     )
     parser.add_argument(
+        "--layers", action="store_true", help="CPU a call spends in each middleware of the lane"
+    )
+    parser.add_argument(
         "--extra-observations",
         type=int,
         default=0,
@@ -303,6 +366,9 @@ def main() -> None:
             return
         if args.tail:
             print(json.dumps(tail_of(loop, cds, args.calls), indent=2))
+            return
+        if args.layers:
+            print(json.dumps(layers_of(loop, app, body, min(args.calls, 400)), indent=2))
             return
         hello = asgi_caller(hello_app(), "/hello", "POST", b"")
         per_hello = cpu_per_call(loop, hello, args.calls)

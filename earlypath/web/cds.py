@@ -327,17 +327,19 @@ async def answer_call(service: Service, request: Request, raw: bytes) -> JSONRes
         orders = _draft_orders(context, service.hook)
         if not orders:
             return CdsJSONResponse({"cards": []})
+    # the app's values by item (`State.__getitem__`): `state.name` is a failed attribute look-up,
+    # an AttributeError raised and caught, then `__getattr__` (about 1 us each, three a call)
     state = request.app.state
     left_out: list[str] = []
     try:
-        resources = await gather(PREFETCH, REQUIRED, body, state.fhir_transport, left_out)
+        resources = await gather(PREFETCH, REQUIRED, body, state["fhir_transport"], left_out)
     except DataUnavailable as error:
         log.warning("cds %s: 412 (%s) for prefetch.%s", service.id, error.kind, error.key)
         return _unavailable(error)
     except ForeignPatient as error:
         log.warning("cds %s: 422 (%s) in %s", service.id, error.problem.reason, error.field)
         return _refused(error.field, error.problem)
-    today: dt.date = state.today()
+    today: dt.date = state["today"]()
     mapped = map_resources(resources, today)
     if service.hook == "patient-view" and not has_pregnancy_context(mapped):
         return CdsJSONResponse({"cards": []})  # no pregnancy in the record: nothing to say
@@ -347,7 +349,7 @@ async def answer_call(service: Service, request: Request, raw: bytes) -> JSONRes
         # says to consult them); if it cannot answer, their history stays unknown (blocked)
         try:
             extra = await gather_merged(
-                PREFETCH, REQUIRED, body, merged.not_sent, state.fhir_transport, left_out
+                PREFETCH, REQUIRED, body, merged.not_sent, state["fhir_transport"], left_out
             )
         except DataUnavailable as error:
             log.warning("cds %s: merged record unavailable (%s)", service.id, error.kind)
@@ -366,7 +368,7 @@ async def answer_call(service: Service, request: Request, raw: bytes) -> JSONRes
     try:
         # the cards read the progesterone section only (no trace): the pathway sections are not
         # computed
-        assessment = assess_for_cards(mapped.episode, state.policy)
+        assessment = assess_for_cards(mapped.episode, state["policy"])
     except InputError as error:
         return CdsJSONResponse({"cards": [problem_card(mapped.problems + error.problems)]})
     unchecked = unchecked_reason(left_out, resources)

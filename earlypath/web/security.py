@@ -429,18 +429,19 @@ def service_url(request: Request, public_url: str) -> str:
 async def require_cds_client(request: Request) -> None:
     """FastAPI dependency: the CDS Hooks JWT check (a no-op when auth is off)."""
     state = request.app.state
-    if not state.settings.auth:
+    settings = state["settings"]  # by item: one look-up, not a failed attribute look-up
+    if not settings.auth:
         return
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         log.warning("cds auth refused: no bearer token")
         raise unauthorized()
-    url = service_url(request, state.settings.public_url)
+    url = service_url(request, settings.public_url)
     audiences = [url]
     if url.endswith("/feedback"):
         audiences.append(url.removesuffix("/feedback"))
-    verifier: Verifier | None = state.verifier
+    verifier: Verifier | None = state["verifier"]
     if verifier is None:
         log.warning("cds auth refused: no issuers configured (EARLYPATH_CDS_ISSUERS)")
         raise unauthorized()
