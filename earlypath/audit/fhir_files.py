@@ -9,12 +9,16 @@ of ``{type, url}``), the manifest says which file holds which type: each ``url``
 folder by its last path segment (or by the client's ``destination``, when it added one); a file it
 lists that is not there is an error, as is a manifest that reports export errors.
 
+The types read are the reading definition's (`earlypath.audit.fhir_flat.RESOURCES`): since stop 31
+that includes Procedure (a salpingectomy for an ectopic pregnancy, a procedure for a miscarriage:
+a previous one, or this pregnancy's), skipped before.
+
 A line whose ``resourceType`` is not its file's type (a mixed or mislabelled file) is read as
 the type it says when the audit reads that type (`earlypath.records.ibis_compile.load_resources`),
 and counted by file and type in the summary and the report; one of a type not read, or with no
 ``resourceType``, is left out and counted the same way: never dropped silently.
 
-Resource types the audit does not read (Claim, Procedure, ...) are skipped and counted, and files
+Resource types the audit does not read (Claim, ...) are skipped and counted, and files
 whose name gives no resource type (the client's ``log.ndjson``) are listed as ignored. Each such
 file is still looked at once (`earlypath.audit.fhir_found`): a line whose ``resourceType`` is one
 the audit reads (a Condition inside ``Claim.ndjson``, a ``data.ndjson`` holding the whole export)

@@ -386,6 +386,8 @@ _SUBJECT = RefId(_text("subject.reference"), "Patient")
 
 _HISTORY = AtLeast(Concept("code"), "miscarriage_history")
 _EVENT = _in("code", "miscarriage_event")
+# "History of ectopic pregnancy" (a GP's H/O entry): a previous ectopic, when not said (stop 31)
+_ECTOPIC_HISTORY = _in("code", "ectopic_history")
 _BLEEDING = _in("code", "bleeding")
 _ECTOPIC = _in("code", "ectopic_pregnancy")
 _IUP = _in("code", "intrauterine_pregnancy")
@@ -621,6 +623,10 @@ _CLINICAL_COLUMNS = (
     "history_at_least",
     "refuted",
     "count_problem",
+    # a history entry of a previous ectopic pregnancy (`ectopic_history`), not placed (stop 31)
+    "ectopic_history",
+    # a Procedure's row (a treatment of a miscarriage or an ectopic, dated by performed[x])
+    "procedure",
     "miscarriage",
     "mis_unreadable",
     "lmp_code",
@@ -670,6 +676,7 @@ _MISCARRIAGE_SETS = ("miscarriage_event", "miscarriage_history")
 _CONDITION_FINDING_SETS = (
     "bleeding",
     "ectopic_pregnancy",
+    "ectopic_history",
     "viable_pregnancy",
     "uncertain_viability",
 )
@@ -677,6 +684,7 @@ _OBSERVATION_CODE_SETS = (
     *_MISCARRIAGE_SETS,
     "miscarriage_count",
     "abortion_count",
+    "ectopic_history",
     "last_menstrual_period",
     "crown_rump_length",
     "mean_sac_diameter",
@@ -806,6 +814,7 @@ _CONDITION_ROWS = _clinical(
         "latest_day": _CONDITION_LATEST_DAY,
         "history_at_least": _HISTORY,
         "refuted": _REFUTED,
+        "ectopic_history": And((_ECTOPIC_HISTORY, Not(_REFUTED))),
         "miscarriage": And((_EVENT, IsNull(_HISTORY), Not(_REFUTED))),
         "mis_unreadable": Const(False),
         "bleeding_code": _BLEEDING,
@@ -831,6 +840,41 @@ _CONDITION_ROWS = _clinical(
         ),
         "heart": _CONDITION_HEART,
         "location": If(And((_ECTOPIC, Not(_REFUTED))), Const("ectopic"), Const(None)),
+    },
+)
+
+# A Procedure that treats an ectopic pregnancy (a salpingectomy or salpingotomy for one, its
+# laparoscopic removal: the procedure codes of `ectopic_pregnancy`) or a miscarriage (only a
+# procedure specific to one, `miscarriage_event`: an evacuation of retained products of conception
+# or a vacuum aspiration may follow a termination or a delivery, so it is not read) shows that
+# pregnancy was ectopic, or miscarried, as a Condition of it does (stop 31: no Procedure was read,
+# so a previous ectopic recorded only as its salpingectomy left `previous_ectopic` Unknown, and
+# one of this pregnancy was unseen). Placed by performed[x] (a period by its start, else its end;
+# a partial date by its span, as a Condition's onset). One not done or entered in error says
+# nothing (`reading.json` `procedure_not_performed_status`); a planned, begun or stopped one
+# still shows the condition it treats. A miscarriage's procedure before this pregnancy counts as
+# at least one previous miscarriage, never beside the dated losses (it treats a loss that may be
+# recorded otherwise, on another day: `before_days` leaves it out).
+_PROCEDURE_DAY = _day_of("performedDateTime", "performedPeriod.start", "performedPeriod.end")
+_PROCEDURE_ROWS = _clinical(
+    "Procedure",
+    And(
+        (
+            Not(_status_in(_text("status"), "procedure_not_performed_status")),
+            Or((_ECTOPIC, _EVENT)),
+        )
+    ),
+    {
+        "observed": Const(False),
+        "procedure": Const(True),
+        "day": _PROCEDURE_DAY,
+        "earliest_day": _span_bound(
+            _PROCEDURE_DAY, False, "performedDateTime", "performedPeriod.start"
+        ),
+        "latest_day": _span_bound(_PROCEDURE_DAY, True, "performedDateTime", "performedPeriod.end"),
+        "miscarriage": _EVENT,
+        "mis_unreadable": Const(False),
+        "location": If(_ECTOPIC, Const("ectopic"), Const(None)),
     },
 )
 
@@ -892,6 +936,8 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "history_at_least": If(_COUNTED, _COUNT_HISTORY, If(IsNull(PRESENCE), Const(None), _HISTORY)),
     "refuted": Or((And((_MISCARRIAGE_CODED, _is(PRESENCE, False))), _is(_COUNT_HISTORY, 0))),
     "count_problem": _COUNT_PROBLEM,
+    # recorded as present (or with no value): a recorded "no" says nothing (never False)
+    "ectopic_history": And((_ECTOPIC_HISTORY, _is(PRESENCE, True))),
     "miscarriage": And((_EVENT, IsNull(_HISTORY), _is(PRESENCE, True))),
     "mis_unreadable": And((_MISCARRIAGE_CODED, IsNull(PRESENCE))),
     "lmp_code": _LMP,
@@ -1430,6 +1476,13 @@ _ELEMENT_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
         ("abatementDateTime", "str"),
         ("subject", "object"),
     ),
+    "Procedure": (
+        ("status", "str"),
+        ("code", "object"),
+        ("performedDateTime", "str"),
+        ("performedPeriod", "object"),
+        ("subject", "object"),
+    ),
     "Observation": (
         ("status", "str"),
         ("code", "object"),
@@ -1584,6 +1637,7 @@ def _malformed(resource: str) -> RowSpec:
     if resource in (
         "Condition",
         "Observation",
+        "Procedure",
         "MedicationRequest",
         "MedicationStatement",
         *_CARE_EVENTS,
@@ -2113,13 +2167,24 @@ _ECTOPIC_SPAN_READ = IsTrue(
 # start, or before the window when it cannot be dated), in fewer words for the problems' union.
 # One that is, or may be, this pregnancy's is not a previous one. True only: a record with none
 # says nothing (she may have had one elsewhere), so `previous_ectopic` is Unknown, never "no".
-# (A Procedure is not read: no row spec reads that type.)
+# Stop 31: a Procedure that treated an ectopic pregnancy is such a row (`_PROCEDURE_ROWS`, placed
+# by performed[x]); and a history entry ("History of ectopic pregnancy", `ectopic_history`) is a
+# previous one by its meaning, whenever it was recorded up to the assessment, as a history of
+# miscarriage is (`_HISTORY_KNOWN`): it is never read as an ectopic of this pregnancy, and one
+# recorded in this pregnancy (at booking) still tells of an earlier one. Were it this
+# pregnancy's, reading it as a previous one only sends her to the unit (NG126 1.3), never home.
 _BEFORE_THIS_PREGNANCY = Coalesce((Ctx("start"), Ctx("window_start")))
 _ECTOPIC_BEFORE = And(
     (_ECTOPIC_ROW, _is(Cmp("<", Coalesce((_DAY, _LATEST)), _BEFORE_THIS_PREGNANCY), True))
 )
+_ECTOPIC_HISTORY_ROW = _yes(Col("ectopic_history"))
+_ECTOPIC_HISTORY_KNOWN = And((_ECTOPIC_HISTORY_ROW, Not(_is(_PLACE, "future"))))
 _HISTORY_KNOWN = And((_HISTORY_ROW, Not(_is(_PLACE, "future"))))
 _EVENT_ROW = _yes(Col("miscarriage"))
+# A miscarriage's procedure dated before this pregnancy: at least one previous miscarriage, not a
+# loss of its own day (`_PROCEDURE_ROWS`)
+_PROCEDURE_ROW = _yes(Col("procedure"))
+_LOSS_TREATED_BEFORE = And((_EVENT_ROW, _PROCEDURE_ROW, _is(_PLACE, "before")))
 _PREVIOUS = If(
     Or((Not(IsNull(Ctx("at_least"))), Cmp(">", Ctx("before_days"), Const(0)))),
     _greater(Ctx("before_days"), Coalesce((Ctx("at_least"), Const(0)))),
@@ -2402,7 +2467,13 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
         Agg(
             "max",
             "clinical",
-            Or((And((_HISTORY_KNOWN, Not(_yes(Col("refuted"))))), _LOSS_BEFORE_UNDATED)),
+            Or(
+                (
+                    And((_HISTORY_KNOWN, Not(_yes(Col("refuted"))))),
+                    _LOSS_BEFORE_UNDATED,
+                    _LOSS_TREATED_BEFORE,
+                )
+            ),
             If(_HISTORY_ROW, Col("history_at_least"), Const(1)),
             evidence="previous_miscarriages",
         ),
@@ -2422,7 +2493,7 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
         Agg(
             "count_distinct",
             "clinical",
-            And((_EVENT_ROW, _is(_PLACE, "before"))),
+            And((_EVENT_ROW, _is(_PLACE, "before"), Not(_PROCEDURE_ROW))),
             _DAY,
             evidence="previous_miscarriages",
         ),
@@ -2487,7 +2558,13 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
     # reading runs it inline (`tests/records/test_reading_calls_saved.py`)
     (
         "previous_ectopic",
-        Agg("any", "clinical", _ECTOPIC_BEFORE, Const(True), evidence="previous_ectopic"),
+        Agg(
+            "any",
+            "clinical",
+            Or((_ECTOPIC_BEFORE, _ECTOPIC_HISTORY_KNOWN)),
+            Const(True),
+            evidence="previous_ectopic",
+        ),
     ),
     ("last_scan_day", Agg("max", "clinical", _SCAN_ROW, _SCAN_DAY)),
     ("scans", _SCANS),
@@ -2684,8 +2761,15 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     ),
     RowProblem(
         "clinical",
-        And((_HISTORY_ROW, _is(_PLACE, "future"))),
-        Message.of("history of miscarriage ", _PLACE_MESSAGE),
+        And((Or((_HISTORY_ROW, _ECTOPIC_HISTORY_ROW)), _is(_PLACE, "future"))),
+        Message.of(
+            If(
+                _ECTOPIC_HISTORY_ROW,
+                Const("history of ectopic pregnancy "),
+                Const("history of miscarriage "),
+            ),
+            _PLACE_MESSAGE,
+        ),
     ),
     RowProblem("clinical", Not(IsNull(Col("count_problem"))), Message.of(Col("count_problem"))),
     _placed_problem(
@@ -2836,6 +2920,7 @@ READING = EpisodeSpec(
         *_OBSERVATION_VERSIONS,
         _CONDITION_ROWS,
         _OBSERVATION_ROWS,
+        _PROCEDURE_ROWS,
         _MEDICATIONS,
         _REQUESTS,
         _STATEMENTS,

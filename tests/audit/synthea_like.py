@@ -224,7 +224,8 @@ def resources() -> dict[str, list[dict[str, Any]]]:
         ],
         "MedicationRequest": [_progesterone("rx-eve", "eve", "eve-1", "2024-05-20")],
         "Medication": [MEDICATION],
-        # types the audit does not read: skipped and counted
+        # a Procedure the reading does not read (a pregnancy test): its file is read (stop 31),
+        # the resource gives no row
         "Procedure": [
             {
                 "resourceType": "Procedure",
@@ -234,6 +235,7 @@ def resources() -> dict[str, list[dict[str, Any]]]:
                 "subject": {"reference": "urn:uuid:ann"},
             }
         ],
+        # a type the audit does not read: skipped and counted
         "Claim": [{"resourceType": "Claim", "id": "cl-1"}, {"resourceType": "Claim", "id": "cl-2"}],
     }
     return out

@@ -52,6 +52,8 @@ FACT_KINDS = (
     "AllergyIntolerance",
     # scan reports (a coded conclusion is read as that finding)
     "DiagnosticReport",
+    # a treatment of an ectopic pregnancy or a miscarriage (stop 31)
+    "Procedure",
 )
 NAME = "flat"
 

@@ -67,6 +67,7 @@ from tests.audit.test_fhir_panel_components import FLAT
 from tests.fhir_exports import Export, export_merges, namespaced, one_export, write_export
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
 from tests.records import test_previous_ectopic as previous_ectopic
+from tests.records import test_previous_history as previous_history
 from tests.records.identifier_shapes import identifier_export
 from tests.records.merge_shapes import one_export as merged_export
 from tests.records.panel_vignettes import woman_with_panel
@@ -478,12 +479,20 @@ def _check_previous_ectopic(export: Export, spark: list[dict], duck: list[dict])
     previous_ectopic.check(export, duck)
 
 
+def _check_previous_history(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A previous ectopic or miscarriage read from a history entry or a Procedure as the card
+    reads it (stop 31), on Spark and DuckDB."""
+    previous_history.check(export, spark)
+    previous_history.check(export, duck)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "malformed": (lambda _: malformed_export(), _check_malformed),
     "not-pregnant": (lambda _: not_pregnant.spark_export(), _check_not_pregnant),
     "previous-ectopic": (lambda _: previous_ectopic.export(), _check_previous_ectopic),
+    "previous-history": (lambda _: previous_history.export(), _check_previous_history),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 

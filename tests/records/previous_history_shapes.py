@@ -1,0 +1,233 @@
+"""A previous ectopic pregnancy or miscarriage coded as real systems code it (our own synthetic
+records): a GP's history entry ("History of ectopic pregnancy", "H/O: miscarriage") as a
+Condition or an Observation, and a Procedure that treated it (Synthea's Procedure shape: status,
+a SNOMED CT code with its display and text, ``performedPeriod`` with offsets, the encounter), for
+the reading's tests on every engine (`tests/records/test_previous_history.py`: the card's Python,
+DuckDB; Spark: the read scenario ``previous-history`` of `tests/audit/test_spark_agreement.py`).
+
+Before stop 31 no Procedure was read and no history code of an ectopic pregnancy was known, so a
+previous ectopic recorded only so left `previous_ectopic` Unknown (NG126 1.3: the referral asked
+for it) and a previous miscarriage recorded only as its procedure left `previous_miscarriages`
+Unknown (NG126 1.5.2: `needs_information`, never an offer).
+
+Every woman is assessed on 2024-03-04 (`TODAY`), bleeding, her LMP 2024-02-01 (4+4 weeks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.fhir_data import (
+    PATIENT_ID,
+    SNOMED,
+    concept,
+    condition,
+    observation,
+)
+from tests.records.previous_ectopic_shapes import (
+    ENTERED_IN_ERROR,
+    REFUTED,
+    bleeding_under_six_weeks,
+)
+
+HISTORY_OF_ECTOPIC = "161763005"  # History of ectopic pregnancy: DICOM CID 6088
+HISTORY_OF_MISCARRIAGE = "161744009"  # Past pregnancy history of miscarriage (GM SDE antenatal)
+MISCARRIAGE = "17369002"
+# procedures: PRIMIS pregnancy or delivery list (ectopic), GM SDE miscarriage list (missed)
+SALPINGECTOMY = ("63596003", "Laparoscopic treatment of ectopic pregnancy with salpingectomy")
+TUBE_AND_ECTOPIC = (
+    "445912000",
+    "Excision of fallopian tube and surgical removal of ectopic pregnancy",
+)
+MISSED_MISCARRIAGE_D_AND_C = (
+    "176833006",
+    "Dilation of cervix uteri and curettage of uterus for removal of missed abortion",
+)
+# an evacuation that may follow a termination or a delivery: not read as a miscarriage
+ERPC = ("236883005", "Evacuation of retained product of conception")
+IN_2019 = "2019-05-02"
+CONFIRMED = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+            "code": "confirmed",
+        }
+    ]
+}
+
+
+def procedure(
+    rid: str,
+    code: tuple[str, str],
+    status: str = "completed",
+    performed: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Procedure as Synthea's FHIR R4 export writes one (its period with offsets)."""
+    res: dict[str, Any] = {
+        "resourceType": "Procedure",
+        "id": rid,
+        "status": status,
+        "code": {
+            "coding": [{"system": SNOMED, "code": code[0], "display": code[1]}],
+            "text": code[1],
+        },
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "encounter": {"reference": "Encounter/enc-2019"},
+    }
+    res.update(
+        performed
+        if performed is not None
+        else {
+            "performedPeriod": {
+                "start": f"{IN_2019}T10:14:02-04:00",
+                "end": f"{IN_2019}T11:02:40-04:00",
+            }
+        }
+    )
+    return res
+
+
+def gp_history(
+    rid: str, code: str, recorded: str | None = "2023-01-10", **extra: Any
+) -> dict[str, Any]:
+    """A GP problem-list history entry: a Condition recorded on a day, with no onset."""
+    res = condition(
+        rid,
+        code,
+        None,
+        category=[
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                        "code": "problem-list-item",
+                    }
+                ]
+            }
+        ],
+        verificationStatus=CONFIRMED,
+        **extra,
+    )
+    if recorded:
+        res["recordedDate"] = recorded
+    return res
+
+
+def journal_entry(rid: str, code: str, on: str, **value: Any) -> dict[str, Any]:
+    """A GP journal entry sent as an Observation (GP Connect): the code, no value."""
+    res = observation(rid, SNOMED, code, on, **value)
+    res["code"] = concept(SNOMED, code)
+    return res
+
+
+def _her(*records: dict[str, Any]) -> list[dict[str, Any]]:
+    return bleeding_under_six_weeks(*records)
+
+
+# name -> (her record, (previous_ectopic, previous_miscarriages, miscarriage_diagnosed) read)
+CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool | None]]] = {
+    # a Procedure for an ectopic pregnancy before this one: a previous ectopic
+    "synthea-salpingectomy-2019": (_her(procedure("p1", SALPINGECTOMY)), (True, None, False)),
+    "salpingectomy-datetime-2019": (
+        _her(procedure("p1", TUBE_AND_ECTOPIC, performed={"performedDateTime": IN_2019})),
+        (True, None, False),
+    ),
+    "salpingectomy-year-2019": (
+        _her(procedure("p1", SALPINGECTOMY, performed={"performedDateTime": "2019"})),
+        (True, None, False),
+    ),
+    "salpingectomy-stopped-2019": (
+        _her(procedure("p1", SALPINGECTOMY, status="stopped")),
+        (True, None, False),
+    ),
+    # not done, entered in error: says nothing
+    "salpingectomy-not-done-2019": (
+        _her(procedure("p1", SALPINGECTOMY, status="not-done")),
+        (None, None, False),
+    ),
+    "salpingectomy-entered-in-error-2019": (
+        _her(procedure("p1", SALPINGECTOMY, status="entered-in-error")),
+        (None, None, False),
+    ),
+    # this pregnancy's, or after the assessment: not a previous one
+    "salpingectomy-this-pregnancy": (
+        _her(procedure("p1", SALPINGECTOMY, performed={"performedDateTime": "2024-02-20"})),
+        (None, None, False),
+    ),
+    "salpingectomy-after-the-assessment": (
+        _her(procedure("p1", SALPINGECTOMY, performed={"performedDateTime": "2024-03-20"})),
+        (None, None, False),
+    ),
+    # a GP's history entry: a previous ectopic, when not said
+    "gp-history-of-ectopic": (_her(gp_history("h1", HISTORY_OF_ECTOPIC)), (True, None, False)),
+    "gp-history-of-ectopic-at-booking": (
+        _her(gp_history("h1", HISTORY_OF_ECTOPIC, recorded="2024-03-01")),
+        (True, None, False),
+    ),
+    "gp-history-of-ectopic-undated": (
+        _her(gp_history("h1", HISTORY_OF_ECTOPIC, recorded=None)),
+        (True, None, False),
+    ),
+    "gp-journal-history-of-ectopic": (
+        _her(journal_entry("h1", HISTORY_OF_ECTOPIC, "2022-11-03")),
+        (True, None, False),
+    ),
+    # recorded as absent, refuted, entered in error, after the assessment: nothing (never False)
+    "gp-journal-history-of-ectopic-absent": (
+        _her(journal_entry("h1", HISTORY_OF_ECTOPIC, "2022-11-03", valueBoolean=False)),
+        (None, None, False),
+    ),
+    "gp-history-of-ectopic-refuted": (
+        _her(gp_history("h1", HISTORY_OF_ECTOPIC) | {"verificationStatus": REFUTED}),
+        (None, None, False),
+    ),
+    "gp-history-of-ectopic-entered-in-error": (
+        _her(gp_history("h1", HISTORY_OF_ECTOPIC) | {"verificationStatus": ENTERED_IN_ERROR}),
+        (None, None, False),
+    ),
+    "gp-history-of-ectopic-after-the-assessment": (
+        _her(gp_history("h1", HISTORY_OF_ECTOPIC, recorded="2024-03-20")),
+        (None, None, False),
+    ),
+    # a Procedure specific to a miscarriage before this pregnancy: at least one previous
+    "missed-miscarriage-d-and-c-2019": (
+        _her(procedure("p1", MISSED_MISCARRIAGE_D_AND_C)),
+        (None, 1, False),
+    ),
+    # the loss and its procedure on another day: one loss, not two
+    "miscarriage-and-its-d-and-c-2019": (
+        _her(
+            condition("m1", MISCARRIAGE, "2019-04-28"),
+            procedure("p1", MISSED_MISCARRIAGE_D_AND_C),
+        ),
+        (None, 1, False),
+    ),
+    "two-losses-and-a-d-and-c": (
+        _her(
+            condition("m1", MISCARRIAGE, "2017-08-01"),
+            condition("m2", MISCARRIAGE, "2019-04-28"),
+            procedure("p1", MISSED_MISCARRIAGE_D_AND_C),
+        ),
+        (None, 2, False),
+    ),
+    "missed-miscarriage-d-and-c-not-done": (
+        _her(procedure("p1", MISSED_MISCARRIAGE_D_AND_C, status="not-done")),
+        (None, None, False),
+    ),
+    # in this pregnancy: this pregnancy has miscarried
+    "missed-miscarriage-d-and-c-this-pregnancy": (
+        _her(
+            procedure(
+                "p1", MISSED_MISCARRIAGE_D_AND_C, performed={"performedDateTime": "2024-02-28"}
+            )
+        ),
+        (None, None, True),
+    ),
+    # an evacuation that may follow a termination: not read as a miscarriage
+    "erpc-2019": (_her(procedure("p1", ERPC)), (None, None, False)),
+    # a GP's "H/O: miscarriage" journal entry: at least one
+    "gp-journal-history-of-miscarriage": (
+        _her(journal_entry("h1", HISTORY_OF_MISCARRIAGE, "2022-11-03")),
+        (None, 1, False),
+    ),
+}

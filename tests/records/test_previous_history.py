@@ -1,0 +1,64 @@
+"""A previous ectopic pregnancy or miscarriage read from a history entry or a Procedure
+(`tests.records.previous_history_shapes`), by the one definition on the card's Python engine and
+on DuckDB over one export of every case (Spark: the read scenario ``previous-history`` of
+`tests/audit/test_spark_agreement.py`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pytest
+
+from earlypath.fhir.mapping import map_resources
+from tests.fhir_exports import Export, export_merges, one_export, write_export
+from tests.integration.fhir_data import TODAY
+from tests.records.previous_history_shapes import CASES
+from tests.records.real_shapes import export_of
+from tests.records.test_engines_agree import assert_same, readings_of
+from tests.records.test_ibis_export import compiled_reading, fetched
+
+READ = ("previous_ectopic", "previous_miscarriages", "miscarriage_diagnosed")
+
+
+def export() -> Export:
+    """Every case's record as one export, one woman and one encounter today each, in case order."""
+    return one_export({name: export_of(resources) for name, (resources, _) in CASES.items()})
+
+
+def check(export: Export, readings: list[dict[str, Any]]) -> None:
+    """Each encounter's reading (`readings_of`, in the export's encounter order) gives its case's
+    values, and every step and problem as the card's Python reading gives them."""
+    assert_same(export, readings)
+    got = [tuple(r["steps"][name] for name in READ) for r in readings]
+    assert dict(zip(CASES, got, strict=True)) == {name: exp for name, (_, exp) in CASES.items()}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_card_reads_a_previous_ectopic_or_miscarriage_so_coded(name: str) -> None:
+    resources, expected = CASES[name]
+    reading = map_resources(resources, TODAY)
+    assert tuple(reading.episode[field] for field in READ) == expected, name
+    # the card names the record a previous ectopic or miscarriage came from ("Data used")
+    for field, value in zip(READ[:2], expected[:2], strict=True):
+        if value:
+            assert reading.evidence.get(field), (name, field)
+
+
+def test_a_history_of_ectopic_recorded_after_the_assessment_is_named() -> None:
+    resources, _ = CASES["gp-history-of-ectopic-after-the-assessment"]
+    reading = map_resources(resources, TODAY)
+    assert [p.message for p in reading.problems if "history of ectopic" in p.message], (
+        reading.problems
+    )
+
+
+def test_duckdb_reads_these_records_as_the_card_does(tmp_path: Path) -> None:
+    whole = export()
+    folder = write_export(whole, tmp_path / "in")
+    merges = export_merges(whole)
+    readings = readings_of(
+        fetched(compiled_reading(ibis.duckdb.connect(), folder, "ph", merges)), whole, merges
+    )
+    check(whole, readings)
