@@ -90,14 +90,8 @@ def judge_on_spark(
     them as sorted part files; the counts and rejects come from the parts (`JudgedParts`).
     ``search``: DuckDB's search for the repeated ids (`search_repeated_ids`), started by the
     caller before the loading; without it Spark finds them."""
-    from earlypath.audit.judge import (
-        EPISODE_COLUMNS,
-        Evaluated,
-        _count,
-        _extras,
-        _few_as_list,
-        _judged,
-    )
+    from earlypath.audit.judge import EPISODE_COLUMNS, Evaluated, _count, _extras, _few_as_list
+    from earlypath.audit.spark_plan import judging_sql
     from earlypath.audit.validate import repeated_ids
 
     rows_in = rows_read(con)
@@ -107,8 +101,7 @@ def judge_on_spark(
     repeated = None if search is None else search.result()
     if repeated is None:
         repeated = _few_as_list(con, repeated_ids(raw))
-    judged_expr = _judged(raw, extras, policy, repeated)
-    df = con._session.sql(con.compile(judged_expr))
+    df = con._session.sql(judging_sql(con, raw, policy, repeated))
     df.createOrReplaceTempView(JUDGED)
     folder = Path(tempfile.mkdtemp(prefix="earlypath-judged-"))
     try:
