@@ -10,6 +10,8 @@ rows, so the path runs as few as it can, for a Parquet cohort one:
   Parquet cohort by DuckDB over the same files (`few_repeated_ids`), in a thread started with
   the loading, so it overlaps Spark's own reading and planning (`search_repeated_ids`),
   else by one small Spark query;
+- the judging's Spark SQL is kept between runs (`earlypath.audit.spark_plan`, as the DuckDB
+  pass keeps its own), so a warm run builds no ibis expression and renders no SQL;
 - the judged rows (episodes and rejects, with ``reject_reason`` and the empty cells read as
   false) are written by every core at once, each task sorting its own rows (no global sort: no
   sampling job, no shuffle), as uncompressed part files: the one job of the judging;
