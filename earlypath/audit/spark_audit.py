@@ -10,6 +10,8 @@ rows, so the path runs as few as it can, for a Parquet cohort one:
   Parquet cohort by DuckDB over the same files (`few_repeated_ids`), in a thread started with
   the loading, so it overlaps Spark's own reading and planning (`search_repeated_ids`),
   else by one small Spark query;
+- the judging's Spark SQL is kept between runs (`earlypath.audit.spark_plan`, as the DuckDB
+  pass keeps its own), so a warm run builds no ibis expression and renders no SQL;
 - the judged rows (episodes and rejects, with ``reject_reason`` and the empty cells read as
   false) are written by every core at once, each task sorting its own rows (no global sort: no
   sampling job, no shuffle), as uncompressed part files: the one job of the judging;
@@ -90,14 +92,8 @@ def judge_on_spark(
     them as sorted part files; the counts and rejects come from the parts (`JudgedParts`).
     ``search``: DuckDB's search for the repeated ids (`search_repeated_ids`), started by the
     caller before the loading; without it Spark finds them."""
-    from earlypath.audit.judge import (
-        EPISODE_COLUMNS,
-        Evaluated,
-        _count,
-        _extras,
-        _few_as_list,
-        _judged,
-    )
+    from earlypath.audit.judge import EPISODE_COLUMNS, Evaluated, _count, _extras, _few_as_list
+    from earlypath.audit.spark_plan import judging_sql
     from earlypath.audit.validate import repeated_ids
 
     rows_in = rows_read(con)
@@ -107,8 +103,7 @@ def judge_on_spark(
     repeated = None if search is None else search.result()
     if repeated is None:
         repeated = _few_as_list(con, repeated_ids(raw))
-    judged_expr = _judged(raw, extras, policy, repeated)
-    df = con._session.sql(con.compile(judged_expr))
+    df = con._session.sql(judging_sql(con, raw, policy, repeated))
     df.createOrReplaceTempView(JUDGED)
     folder = Path(tempfile.mkdtemp(prefix="earlypath-judged-"))
     try:
