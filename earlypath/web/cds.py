@@ -66,6 +66,11 @@ PREFETCH: dict[str, str] = {
     # DiagnosticReport whose findings are only its coded conclusion (a miscarriage, an ectopic).
     # All of them, not a code or category filter: a site's report codes vary.
     "reports": "DiagnosticReport?patient={{context.patientId}}",
+    # Her procedures: a GP or hospital record may hold a previous ectopic pregnancy or miscarriage
+    # only as what was done for it (a salpingectomy, an evacuation for a missed miscarriage;
+    # records/definition.py reads them, stop 31). Optional: what they give is read "yes" or "at
+    # least one" only, so a record without them leaves those facts unknown, never "no".
+    "procedures": "Procedure?patient={{context.patientId}}",
 }
 # Without these the decision cannot be made: absent and unfetchable -> 412. The statements are
 # required as the requests are: without them "not on progesterone" would be read from the

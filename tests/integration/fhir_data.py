@@ -102,6 +102,7 @@ def prefetch_for(
     observations = [r for r in resources if r["resourceType"] == "Observation"]
     statements = [r for r in resources if r["resourceType"] == "MedicationStatement"]
     reports = [r for r in resources if r["resourceType"] == "DiagnosticReport"]
+    procedures = [r for r in resources if r["resourceType"] == "Procedure"]
     return {
         "patient": {"resourceType": "Patient", "id": PATIENT_ID, "gender": "female"},
         "conditions": bundle(conditions),
@@ -110,6 +111,7 @@ def prefetch_for(
         "statements": bundle(statements),
         "allergies": None,
         "reports": bundle(reports),
+        "procedures": bundle(procedures),
     }
 
 
