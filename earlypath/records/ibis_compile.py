@@ -2585,9 +2585,10 @@ def _quoted(con: Any, name: str) -> list[str]:
     return [f"`{name}`", f'"{name}"'] if con.name == "pyspark" else [f'"{name}"']
 
 
-def _store(con: Any, table: str, sql: str) -> None:
+def _store(con: Any, table: str, sql: str, reads_view: bool | None = None) -> None:
     """A table computed once; or, named as a `_VIEW`, a view (the SQL of the next step stays
-    small and the database computes the shared columns once in its plan)."""
+    small and the database computes the shared columns once in its plan). ``reads_view``:
+    whether ``sql`` reads a view, when its views are written into it (`_views_inlined`)."""
     view = _VIEW in table
     if con.name == "pyspark":
         # Spark inlines views and collapses projections (expressions repeated again): every
@@ -2595,7 +2596,7 @@ def _store(con: Any, table: str, sql: str) -> None:
         con._session.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(table)
     elif view:
         con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{table}" AS {sql}')
-    elif _VIEW_READ in sql:
+    elif reads_view if reads_view is not None else _VIEW_READ in sql:
         _without_pullup(con, f'CREATE OR REPLACE TEMP TABLE "{table}" AS {sql}')
     else:
         con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{table}" AS {sql}')
@@ -2716,8 +2717,13 @@ def run_records(
     done = _done_after(
         plan.statements, outputs, {f"@in_{r}@" for r in inputs} if drop_inputs else set()
     )
+    replayed = _views_inlined(plan.statements) if con.name == "duckdb" else None
     for i, (table, sql) in enumerate(plan.statements):
-        if not stored:
+        if replayed is not None and not stored:
+            inlined, reads_view = replayed[i]
+            if inlined is not None:
+                _store(con, real(table), real(inlined), reads_view)
+        elif not stored:
             _store(con, real(table), real(sql))
         if con.name != "pyspark":
             for name in done.get(i, ()):
@@ -2733,6 +2739,31 @@ def run_records(
         con.table(real(plan.episodes)),
         plan.types,
     )
+
+
+def _views_inlined(statements: Sequence[tuple[str, str]]) -> list[tuple[str | None, bool]]:
+    """Each statement of a DuckDB plan with the views it reads written into it as subqueries,
+    and whether it read one (`_store` plans those without `_PULLUP`); a view's own statement
+    None: it is not created. DuckDB binds a view's query when the view is created and again
+    in each statement that reads it (a view is expanded where it is read, so its rows and plan
+    are the same either way): created, the 41 views of the audit's plan cost about a fifth of
+    the CPU its statements take on a small export (docs/speed.md, FHIR round 17). ibis always
+    reads a table under an alias (``FROM "v" AS "t0"``), so the name gives way to the
+    subquery."""
+    bodies: dict[str, str] = {}
+    out: list[tuple[str | None, bool]] = []
+    for table, sql in statements:
+        reads_view = _VIEW_READ in sql
+        for name, body in bodies.items():
+            quoted = f'"{name}"'
+            if quoted in sql:
+                sql = sql.replace(quoted, f"({body})")
+        if _VIEW in table:
+            bodies[table] = sql
+            out.append((None, reads_view))
+        else:
+            out.append((sql, reads_view))
+    return out
 
 
 def _done_after(
