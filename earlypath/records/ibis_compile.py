@@ -2282,25 +2282,8 @@ class _Episodes:
             or table in self.own_record
         ):
             return r
-        b = self.by_identifier
-        if b is not None:
-            t = r.left_join(b, (r["ref"] == b["ref"]) & (r["n"] == b["n"]))
-            r = t.select(
-                *(
-                    t[c] if c != "patient" else t["patient"].coalesce(t["tied"]).name(c)
-                    for c in r.columns
-                )
-            ).view()  # a relation of its own: the merges' join below names its columns
-        m = self.merged
-        if m is None:
-            return r
-        j = r.left_join(m, r["patient"] == m["merged_id"])
-        return j.select(
-            *(
-                j[c] if c != "patient" else j["survivor"].coalesce(j["patient"]).name(c)
-                for c in r.columns
-            )
-        )
+        # the one rule, as the row stage's look-ups use it (`Women.of`)
+        return Women(self.merged, self.by_identifier).of(r, "patient", "ref", "n")
 
     def shared(
         self, j: ir_t.Table, table: str, roots: Sequence[ir.Expr]
