@@ -1453,9 +1453,6 @@ def compile_rows(
     problems: list[ir_t.Table] = []
     types: dict[str, dict[str, str]] = {}
     repeated = safe_repeated(spec, repeated)
-    # with merges or ties, each joined table's rows made the woman's once, for every row spec
-    # that joins it (`_compile_row`'s ``as_woman``)
-    as_woman: dict[str, ir_t.Table] = {}
     keys = joined_keys(spec)
     for key in dict.fromkeys(keys[t] for t in sorted(repeated)):
         name = repeated_table(t for t in repeated if keys[t] == key)
@@ -1491,7 +1488,6 @@ def compile_rows(
                     keep,
                     value_codes,
                     women,
-                    as_woman,
                 )
                 for r in read
             ]
@@ -1977,7 +1973,6 @@ def _compile_row(
     keep: Keep = _as_is,
     value_codes: Callable[[], ir_t.Table] | None = None,
     women: Women = Women(),
-    as_woman: dict[str, ir_t.Table] | None = None,
 ) -> tuple[ir_t.Table, ir_t.Table | None]:
     scope_types = {n: _column_type(k, d) for n, k, d in schema.columns()}
 
@@ -2007,10 +2002,9 @@ def _compile_row(
         raise ValueError("a row spec that tests value sets needs the code table")
 
     # with merges or ties in the export, a `Joined` with a patient compares the woman (`Women`):
-    # each joined table's rows made hers once (stored: shared by every row spec joining that
-    # table, ``as_woman``, where each had looked her up again), and each part's rows (one
-    # column per patient expression, `hers`)
-    as_woman = {} if as_woman is None else as_woman
+    # each joined table's rows made hers once, and each part's rows (one column per patient
+    # expression, `hers`)
+    as_woman: dict[str, ir_t.Table] = {}
     container = row.items.container if row.items is not None else None
 
     def womens(name: str) -> ir_t.Table:
@@ -2018,7 +2012,7 @@ def _compile_row(
         if women.none or "ref" not in other.columns:  # (the repeated pairs: hers already)
             return other
         if name not in as_woman:
-            as_woman[name] = keep(women.of(other, "patient", "ref", "n"), f"{name}_hers")
+            as_woman[name] = women.of(other, "patient", "ref", "n")
         return as_woman[name]
 
     def prepared(t: ir_t.Table) -> ir_t.Table:
