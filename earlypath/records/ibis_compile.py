@@ -2562,10 +2562,9 @@ def _quoted(con: Any, name: str) -> list[str]:
     return [f"`{name}`", f'"{name}"'] if con.name == "pyspark" else [f'"{name}"']
 
 
-def _store(con: Any, table: str, sql: str, reads_view: bool | None = None) -> None:
+def _store(con: Any, table: str, sql: str) -> None:
     """A table computed once; or, named as a `_VIEW`, a view (the SQL of the next step stays
-    small and the database computes the shared columns once in its plan). ``reads_view``:
-    whether ``sql`` reads a view, when its views are written into it (`_views_inlined`)."""
+    small and the database computes the shared columns once in its plan)."""
     view = _VIEW in table
     if con.name == "pyspark":
         # Spark inlines views and collapses projections (expressions repeated again): every
@@ -2573,7 +2572,7 @@ def _store(con: Any, table: str, sql: str, reads_view: bool | None = None) -> No
         con._session.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(table)
     elif view:
         con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{table}" AS {sql}')
-    elif reads_view if reads_view is not None else _VIEW_READ in sql:
+    elif _VIEW_READ in sql:
         _without_pullup(con, f'CREATE OR REPLACE TEMP TABLE "{table}" AS {sql}')
     else:
         con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{table}" AS {sql}')
@@ -2697,9 +2696,9 @@ def run_records(
     replayed = _views_inlined(plan.statements) if con.name == "duckdb" else None
     for i, (table, sql) in enumerate(plan.statements):
         if replayed is not None and not stored:
-            inlined, reads_view = replayed[i]
-            if inlined is not None:
-                _store(con, real(table), real(inlined), reads_view)
+            inlined = replayed[i]
+            if inlined is not None:  # (a view: written into the statements reading it)
+                _store(con, real(table), real(inlined))
         elif not stored:
             _store(con, real(table), real(sql))
         if con.name != "pyspark":
@@ -2718,28 +2717,27 @@ def run_records(
     )
 
 
-def _views_inlined(statements: Sequence[tuple[str, str]]) -> list[tuple[str | None, bool]]:
+def _views_inlined(statements: Sequence[tuple[str, str]]) -> list[str | None]:
     """Each statement of a DuckDB plan with the views it reads written into it as subqueries,
-    and whether it read one (`_store` plans those without `_PULLUP`); a view's own statement
-    None: it is not created. DuckDB binds a view's query when the view is created and again
+    each opened by a comment naming its view (so `_store` still sees that it reads one, and
+    plans it without `_PULLUP`); a view's own statement None: it is not created. DuckDB binds a view's query when the view is created and again
     in each statement that reads it (a view is expanded where it is read, so its rows and plan
     are the same either way): created, the 41 views of the audit's plan cost about a fifth of
     the CPU its statements take on a small export (docs/speed.md, FHIR round 17). ibis always
     reads a table under an alias (``FROM "v" AS "t0"``), so the name gives way to the
     subquery."""
     bodies: dict[str, str] = {}
-    out: list[tuple[str | None, bool]] = []
+    out: list[str | None] = []
     for table, sql in statements:
-        reads_view = _VIEW_READ in sql
         for name, body in bodies.items():
             quoted = f'"{name}"'
             if quoted in sql:
-                sql = sql.replace(quoted, f"({body})")
+                sql = sql.replace(quoted, f"(/* {name} */ {body})")
         if _VIEW in table:
             bodies[table] = sql
-            out.append((None, reads_view))
+            out.append(None)
         else:
-            out.append((sql, reads_view))
+            out.append(sql)
     return out
 
 
