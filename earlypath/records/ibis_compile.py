@@ -2276,25 +2276,8 @@ class _Episodes:
             or table in self.own_record
         ):
             return r
-        b = self.by_identifier
-        if b is not None:
-            t = r.left_join(b, (r["ref"] == b["ref"]) & (r["n"] == b["n"]))
-            r = t.select(
-                *(
-                    t[c] if c != "patient" else t["patient"].coalesce(t["tied"]).name(c)
-                    for c in r.columns
-                )
-            ).view()  # a relation of its own: the merges' join below names its columns
-        m = self.merged
-        if m is None:
-            return r
-        j = r.left_join(m, r["patient"] == m["merged_id"])
-        return j.select(
-            *(
-                j[c] if c != "patient" else j["survivor"].coalesce(j["patient"]).name(c)
-                for c in r.columns
-            )
-        )
+        # the one rule, as the row stage's look-ups use it (`Women.of`)
+        return Women(self.merged, self.by_identifier).of(r, "patient", "ref", "n")
 
     def shared(
         self, j: ir_t.Table, table: str, roots: Sequence[ir.Expr]
@@ -2710,8 +2693,13 @@ def run_records(
     done = _done_after(
         plan.statements, outputs, {f"@in_{r}@" for r in inputs} if drop_inputs else set()
     )
+    replayed = _views_inlined(plan.statements) if con.name == "duckdb" else None
     for i, (table, sql) in enumerate(plan.statements):
-        if not stored:
+        if replayed is not None and not stored:
+            inlined = replayed[i]
+            if inlined is not None:  # (a view: written into the statements reading it)
+                _store(con, real(table), real(inlined))
+        elif not stored:
             _store(con, real(table), real(sql))
         if con.name != "pyspark":
             for name in done.get(i, ()):
@@ -2727,6 +2715,30 @@ def run_records(
         con.table(real(plan.episodes)),
         plan.types,
     )
+
+
+def _views_inlined(statements: Sequence[tuple[str, str]]) -> list[str | None]:
+    """Each statement of a DuckDB plan with the views it reads written into it as subqueries,
+    each opened by a comment naming its view (so `_store` still sees that it reads one, and
+    plans it without `_PULLUP`); a view's own statement None: it is not created. DuckDB binds a view's query when the view is created and again
+    in each statement that reads it (a view is expanded where it is read, so its rows and plan
+    are the same either way): created, the 41 views of the audit's plan cost about a fifth of
+    the CPU its statements take on a small export (docs/speed.md, FHIR round 17). ibis always
+    reads a table under an alias (``FROM "v" AS "t0"``), so the name gives way to the
+    subquery."""
+    bodies: dict[str, str] = {}
+    out: list[str | None] = []
+    for table, sql in statements:
+        for name, body in bodies.items():
+            quoted = f'"{name}"'
+            if quoted in sql:
+                sql = sql.replace(quoted, f"(/* {name} */ {body})")
+        if _VIEW in table:
+            bodies[table] = sql
+            out.append(None)
+        else:
+            out.append(sql)
+    return out
 
 
 def _done_after(

@@ -14,8 +14,8 @@ So the compiled reading's row stage (`earlypath.records.ibis_compile`: a `Joined
 kept count of repeated (patient, id) pairs) compares the woman instead: the Patient carrying the
 identifier of a resource tied by it (``by_identifier``: ``ref``, ``n`` -> ``tied``, already the
 surviving record), then the surviving record of a merged-away id (``merged``: ``merged_id`` ->
-``survivor``). The same tables, the same rule, as the episodes stage (`ibis_compile._Episodes.
-_as_hers`) uses to give her rows to her encounters. The card's reading holds one woman's record
+``survivor``). The episodes stage gives her rows to her encounters by the same `Women.of`
+(`ibis_compile._Episodes._as_hers`): the rule is written once, here. The card's reading holds one woman's record
 and ranks an id's versions together already (`earlypath.records.python`, ``one_record``).
 
 Without a merge or a tie in the export (`Women.none`), nothing is joined: the plain plan.

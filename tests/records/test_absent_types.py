@@ -74,13 +74,19 @@ def test_a_type_without_lines_is_left_out_of_the_plan_and_the_reading_is_the_sam
     # per-patient versions share their subject so)
     made = sorted(t for t in only_reports for sql in sent if f'TABLE "a_k_{t}_' in sql)
     assert made == sorted(only_reports) and len(reads) == len(only_reports)
-    fewer = len(sent)
+    # (views not counted: a compiled plan creates them, a replayed one writes them into the
+    # statements reading them, `ibis_compile._views_inlined`)
+    fewer = len(_without_views(sent))
     # the same tables read as if they had lines: the same reading, from a plan of its own
     every = load_resources(con, files, READING, "b_r")
     sent.clear()
     assert _read(con, LoadedResources(every, frozenset()), "b") == without
     assert sum('"b_r_DiagnosticReport"' in sql for sql in sent) > 1
-    assert len(sent) > fewer
+    assert len(_without_views(sent)) > fewer
+
+
+def _without_views(sent: list[str]) -> list[str]:
+    return [sql for sql in sent if not sql.startswith("CREATE OR REPLACE TEMP VIEW")]
 
 
 # Each the only row spec of its table in the audit's reading: compiled whether it has lines or not.

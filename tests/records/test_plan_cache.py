@@ -90,3 +90,50 @@ def test_the_audit_drops_each_work_table_once_read(export: Path) -> None:
     episodes = [t for t in tables if t.startswith("flat_k_episodes_")]
     assert len(episodes) == 1
     assert con.con.sql("SELECT count(*) FROM flat_t").fetchall() == [(40,)]
+
+
+def test_a_replayed_reading_creates_no_view(
+    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replayed from its kept plan, a DuckDB reading writes its views into the statements that
+    read them (`ibis_compile._views_inlined`): DuckDB bound each view's query when creating it
+    and again where it was read. The same rows as the compiling run, which created them."""
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(tmp_path))
+    monkeypatch.setattr(ibis_compile, "_PLANS", {})
+    monkeypatch.setattr(kept_count, "_SQL", {})
+    compiled = _flat(export)
+    con = ibis.duckdb.connect()
+    flatten_fhir_duckdb(con, export, "flat")
+    views = {r[0] for r in con.con.sql("SELECT view_name FROM duckdb_views()").fetchall()}
+    assert not [v for v in views if v.startswith("flat_k_view_")]
+    assert con.con.sql("SELECT * FROM flat_t ORDER BY row_number").fetchall() == compiled
+
+
+class _Counted:
+    """A value whose text is counted (`plan_cache.canonical` gives ``repr`` for it)."""
+
+    def __init__(self) -> None:
+        self.written = 0
+
+    def __repr__(self) -> str:
+        self.written += 1
+        return "counted"
+
+
+def test_a_definitions_text_is_written_once_a_process() -> None:
+    """A reading asks for the key of one definition several times (its kept counts and its
+    plan): a frozen dataclass is written out once (about 30 ms for the audit's), and keys
+    stay those of the whole tuple's `canonical` text."""
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Definition:
+        part: _Counted
+
+    part = _Counted()
+    definition = Definition(part)
+    first = plan_cache.plan_key(definition, ("schema", 1))
+    assert plan_cache.plan_key(definition, ("schema", 1)) == first
+    assert part.written == 1
+    assert plan_cache.plan_key(Definition(_Counted()), ("schema", 1)) == first
+    assert plan_cache.plan_key(definition, ("schema", 2)) != first
