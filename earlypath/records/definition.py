@@ -1432,6 +1432,7 @@ SUBJECT_ELEMENTS = (
     ("MedicationDispense", "subject"),
     ("MedicationAdministration", "subject"),
     ("DiagnosticReport", "subject"),
+    ("Procedure", "subject"),
     ("AllergyIntolerance", "patient"),
     ("Encounter", "subject"),
 )
