@@ -7,12 +7,12 @@ portable form (the checks built on an unbound table) does."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import ibis
 import pyarrow as pa
 
 from earlypath.audit.validate import check_and_type, repeated_ids
+from tests.audit.checks_forms import bound, portable
 from tests.audit.helpers import FLAT_SCHEMA, GOOD_ROW
 
 NAN, INF = float("nan"), float("inf")
@@ -65,22 +65,6 @@ ROWS = (
 OUT = ("episode_id", "reject_reason", "_rejected")
 
 
-def _bound(table: pa.Table) -> tuple[str, list[dict[str, Any]]]:
-    """The checks built on a DuckDB table, as the audit builds them: their SQL and rows."""
-    con = ibis.duckdb.connect()
-    raw = con.create_table("cohort", ibis.memtable(table))
-    checked = check_and_type(raw, repeated_ids(raw))
-    sql = " ".join(str(con.compile(checked)).split())
-    return sql, con.to_pyarrow(checked.select(*OUT)).to_pylist()
-
-
-def _portable(table: pa.Table) -> list[dict[str, Any]]:
-    """The same checks built on an unbound table (isnan OR isinf, no flag of its own)."""
-    raw = ibis.memtable(table)
-    checked = check_and_type(raw, repeated_ids(raw)).select(*OUT)
-    return ibis.duckdb.connect().to_pyarrow(checked).to_pylist()
-
-
 def _flag(sql: str) -> str:
     """The condition of the ``_rejected`` flag's CASE WHEN: back from its THEN to the CASE WHEN
     outside every parenthesis (a CASE inside the condition is in parentheses)."""
@@ -94,12 +78,12 @@ def _flag(sql: str) -> str:
 
 def test_a_measurement_not_finite_is_flagged_by_its_range_on_duckdb() -> None:
     table = pa.Table.from_pylist(ROWS, schema=FLAT_SCHEMA)
-    sql, rows = _bound(table)
+    sql, rows = bound(table, OUT)
     flag = _flag(sql)
     assert "ISFINITE(" not in flag.upper() and "_unreadable" not in sql
     assert re.search(r'"_crl_mm_as_written" > 120', flag)
     assert re.search(r'"_msd_mm_as_written" < 0', flag)
-    assert rows == _portable(table)
+    assert rows == portable(table, OUT)
     assert [r["_rejected"] for r in rows] == [r["reject_reason"] is not None for r in rows]
     reasons = {r["episode_id"]: r["reject_reason"] for r in rows}
     assert reasons["m0-0"] == "crl_mm: is not a number; msd_mm: is not a number"
@@ -140,9 +124,9 @@ def test_the_reason_keeps_its_order_with_unreadable_text_cells() -> None:
             for i, r in enumerate(ROWS)
         ]
         table = pa.Table.from_pylist(rows, schema=schema)
-        sql, got = _bound(table)
+        sql, got = bound(table, OUT)
         assert ("_crl_mm_as_written" in _flag(sql)) is expected_form, name
-        assert got == _portable(table), name
+        assert got == portable(table, OUT), name
         first = {r["episode_id"]: r["reject_reason"] for r in got}["m0-9"]
         unreadable = f"{name}: is not a date (YYYY-MM-DD)"
         assert first == (
@@ -154,9 +138,9 @@ def test_the_reason_keeps_its_order_with_unreadable_text_cells() -> None:
 
 def test_a_heartbeat_without_a_pole_is_tested_without_coalesce() -> None:
     table = pa.Table.from_pylist(ROWS, schema=FLAT_SCHEMA)
-    sql, rows = _bound(table)
+    sql, rows = bound(table, OUT)
     assert not re.search(r'COALESCE\(\s*"t\d+"\."fetal_heartbeat"', sql)
-    assert rows == _portable(table)
+    assert rows == portable(table, OUT)
     reasons = {r["episode_id"]: r["reject_reason"] for r in rows}
     assert reasons["h1"] == "fetal_pole: is false but fetal_heartbeat is true"
     assert reasons["h2"] is None and reasons["h3"] is None

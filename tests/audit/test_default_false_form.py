@@ -8,11 +8,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import ibis
 import pyarrow as pa
 
 from earlypath.audit.flat import DEFAULT_FALSE
-from earlypath.audit.validate import check_and_type, repeated_ids
+from tests.audit.checks_forms import bound, portable
 from tests.audit.helpers import FLAT_SCHEMA, GOOD_ROW
 
 TYPED = [
@@ -41,27 +40,13 @@ TEXT = _as_text(
 )
 
 
-def _bound(table: pa.Table) -> tuple[str, list[dict[str, Any]]]:
-    con = ibis.duckdb.connect()
-    raw = con.create_table("cohort", ibis.memtable(table))
-    checked = check_and_type(raw, repeated_ids(raw))
-    sql = " ".join(str(con.compile(checked)).split())
-    return sql, con.to_pyarrow(checked.select(*OUT)).to_pylist()
-
-
-def _portable(table: pa.Table) -> list[dict[str, Any]]:
-    raw = ibis.memtable(table)
-    checked = check_and_type(raw, repeated_ids(raw)).select(*OUT)
-    return ibis.duckdb.connect().to_pyarrow(checked).to_pylist()
-
-
 def test_typed_cells_read_as_false_without_coalesce() -> None:
     table = pa.Table.from_pylist(TYPED, schema=FLAT_SCHEMA)
-    sql, rows = _bound(table)
+    sql, rows = bound(table, OUT)
     for name in DEFAULT_FALSE:
         assert not re.search(rf'COALESCE\("t\d+"\."{name}", FALSE\)', sql), name
         assert re.search(rf'"t\d+"\."{name}" IS NOT DISTINCT FROM TRUE', sql), name
-    assert rows == _portable(table)
+    assert rows == portable(table, OUT)
     got = {r["episode_id"]: (r["miscarriage_diagnosed"], r["on_progesterone"]) for r in rows}
     assert got == {
         "t0": (False, False),
@@ -74,8 +59,8 @@ def test_typed_cells_read_as_false_without_coalesce() -> None:
 
 
 def test_text_cells_read_as_the_portable_form_reads_them() -> None:
-    sql, rows = _bound(TEXT)
+    sql, rows = bound(TEXT, OUT)
     assert "IS NOT DISTINCT FROM TRUE" in sql
-    assert rows == _portable(TEXT)
+    assert rows == portable(TEXT, OUT)
     got = {r["episode_id"]: r["on_progesterone"] for r in rows if r["reject_reason"] is None}
     assert got["x3-0"] is False and got["x3-2"] is None and got["x3-3"] is True
