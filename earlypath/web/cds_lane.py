@@ -17,6 +17,7 @@ the lane enters the stack's outermost middleware as before.
 from __future__ import annotations
 
 import functools
+from operator import itemgetter
 from typing import Any
 
 from starlette.requests import ClientDisconnect
@@ -35,6 +36,9 @@ from earlypath.web.guards import (
     send_not_loopback,
 )
 from earlypath.web.limits import Message, RequestLimits
+
+RawHeaders = list[tuple[bytes, bytes]]
+_name = itemgetter(0)
 
 
 class FusedCdsLane:
@@ -55,13 +59,29 @@ class FusedCdsLane:
         self.limits = limits
         self.cors = cors
         self.calls = calls
+        # per (service path, request has an Origin): the headers the two layers add to an answer
+        # that sets none of them itself, and their names (`_headers_added`)
+        self._added: dict[tuple[str, bool], tuple[RawHeaders, frozenset[bytes]]] = {}
+
+    def _headers_added(self, path: str, has_origin: bool) -> tuple[RawHeaders, frozenset[bytes]]:
+        key = (path, has_origin)
+        added = self._added.get(key)
+        if added is None:
+            # what CORS then the security headers write on an answer with no header at all:
+            # the same on any answer that sets none of these names (each is appended, in order)
+            headers: RawHeaders = []
+            self.cors.add_simple_headers(headers, has_origin)
+            add_security_headers(headers, self.headers.extra_for(path))
+            added = self._added[key] = (headers, frozenset(name for name, _ in headers))
+        return added
 
     async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
         service = service_called(scope)
         if service is None:  # not a service call: the stack as usual
             await self.app(scope, receive, send)
             return
-        extra = self.headers.extra_for(scope.get("path", ""))
+        path: str = scope["path"]
+        extra = self.headers.extra_for(path)
         if self.loopback_only and not peer_is_loopback(scope):
             await send_not_loopback(functools.partial(_secured_send, send, extra))
             return
@@ -72,6 +92,7 @@ class FusedCdsLane:
             return
         scope, body = read
         has_origin = origin_and_preflight(scope)[0]  # a POST is never a preflight
+        added, added_names = self._headers_added(path, has_origin)
         add_cors_headers = self.cors.add_simple_headers
         started = False
 
@@ -80,8 +101,12 @@ class FusedCdsLane:
             if message["type"] == "http.response.start":
                 started = True
                 headers = list(message.get("headers") or [])
-                add_cors_headers(headers, has_origin)
-                add_security_headers(headers, extra)
+                # (Starlette's answers name their headers in bytes)
+                if added_names.isdisjoint(map(bytes.lower, map(_name, headers))):
+                    headers += added  # the usual answer: none of those names set by the service
+                else:
+                    add_cors_headers(headers, has_origin)
+                    add_security_headers(headers, extra)
                 message["headers"] = headers
             await send(message)
 

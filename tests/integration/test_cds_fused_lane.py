@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from earlypath.web import cds
@@ -167,3 +168,19 @@ def test_no_fused_lane_for_another_stack(make_client: Callable[..., TestClient])
     assert fuse(outermost) is not None
     layer.app = layer.app.app  # CORS taken out
     assert fuse(outermost) is None
+
+
+def test_an_answer_setting_those_headers_itself_as_by_the_layers(
+    three_ways: Callable[..., list[tuple[Any, ...]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An answer naming headers the layers write (Vary, Cache-Control) is written header by
+    header, as the layers do, not by the usual tail."""
+
+    async def answer(*args: Any) -> Any:
+        return JSONResponse({"cards": []}, headers={"Vary": "Accept", "Cache-Control": "private"})
+
+    monkeypatch.setattr(cds, "answer_call", answer)
+    fused, layered, whole = three_ways(CALL, JSON + ORIGIN)
+    assert (b"vary", b"Accept, Origin") in fused[1]
+    assert (b"cache-control", b"private") in fused[1]
+    assert fused == layered == whole
