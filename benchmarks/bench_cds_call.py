@@ -217,7 +217,9 @@ def layers_of(
     """CPU microseconds a call spends in each of the app's own middlewares (the CDS lane's:
     security headers, the auth-off rule, limits, CORS, QuietErrors), as the call entering at
     each layer less the call entering at the next. Rounds alternate between the entries and
-    each keeps its least time, so a load that comes and goes falls on all of them alike."""
+    each keeps its least time, so a load that comes and goes falls on all of them alike.
+    With the fused lane (`earlypath.web.cds_lane`) the first entry is `FusedCdsLane`, whose
+    `.app` is the same middlewares as layers: its figure is the fused lane less the layers."""
     import gc
 
     layers = []  # the lane's middlewares, outermost first, down to ServiceCalls

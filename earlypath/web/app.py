@@ -18,7 +18,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 
 from earlypath import __version__
 from earlypath.fhir.terminology import load_value_sets
@@ -30,12 +29,13 @@ from earlypath.web.database import check_replay_database
 from earlypath.web.feedback import FeedbackStore
 from earlypath.web.guards import (
     LoopbackOnlyWhenAuthOff,
+    QuietErrors,
     SecurityHeaders,
     inline_styles,
     page_csp,
 )
 from earlypath.web.heap import settle_heap
-from earlypath.web.limits import RequestLimits, send_error
+from earlypath.web.limits import RequestLimits
 from earlypath.web.log_privacy import keep_ids_out_of_logs
 from earlypath.web.replay import ReplayStore
 from earlypath.web.schemas import openapi_components
@@ -48,44 +48,6 @@ AUTH_OFF_WARNING = (
     "CDS Hooks JWT checks are OFF (EARLYPATH_CDS_AUTH=off): any caller can use the CDS services. "
     "Local testing only; never with real patient data."
 )
-
-
-class QuietErrors:
-    """Turns an unexpected exception into a bare 500 and logs only its type.
-
-    Exception messages can carry input values (a pydantic error echoes its input), so neither
-    the message nor the traceback is logged: patient data never reaches the log.
-    """
-
-    def __init__(self, app: Any):
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: dict) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except ClientDisconnect:
-            # The client went away mid-request: nothing to answer, and not our error.
-            log.info("client disconnected on %s %s", scope.get("method"), scope.get("path"))
-        except Exception as error:  # noqa: BLE001 - the last line of defence
-            log.error(
-                "internal error (%s) on %s %s",
-                type(error).__name__,
-                scope.get("method"),
-                scope.get("path"),
-            )
-            if not started:
-                await send_error(send, 500, "internal error", field="(server)", close=False)
 
 
 def http_error_response(exc: StarletteHTTPException) -> Response:

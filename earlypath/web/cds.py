@@ -445,11 +445,24 @@ class ServiceCalls:
         if service is None:
             await self.app(scope, receive, send)
             return
+        await self.respond(service, scope, receive, send)
+
+    async def respond(
+        self,
+        service: Service,
+        scope: dict[str, Any],
+        receive: Any,
+        send: Any,
+        raw: bytes | None = None,
+    ) -> None:
+        """Answer a call of ``service``; ``raw`` is its body when already read (the fused lane,
+        `earlypath.web.cds_lane`), else it is read from ``receive`` once the client is checked."""
         request = Request(scope, receive, send)
         response: Response
         try:
             await require_cds_client(request)
-            raw = await whole_body(receive)
+            if raw is None:
+                raw = await whole_body(receive)
             response = await answer_call(service, request, raw)
         except StarletteHTTPException as error:
             response = self.http_error(error)

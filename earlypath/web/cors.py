@@ -52,30 +52,44 @@ class ServiceCORS(CORSMiddleware):
         if scope["type"] != "http" or not self._own_answer:
             await super().__call__(scope, receive, send)
             return
-        origin: bytes | None = None
-        preflight_asked = False
-        for name, value in scope["headers"]:
-            if name == b"origin":
-                if origin is None:
-                    origin = value
-            elif name == b"access-control-request-method":
-                preflight_asked = True
-        if origin is not None and scope["method"] == "OPTIONS" and preflight_asked:
+        has_origin, preflight = origin_and_preflight(scope)
+        if preflight:
             await super().__call__(scope, receive, send)  # a preflight: Starlette's answer
             return
-        await self.app(
-            scope, receive, functools.partial(self._simple_send, send, origin is not None)
-        )
+        await self.app(scope, receive, functools.partial(self._simple_send, send, has_origin))
+
+    def own_simple_answer(self) -> bool:
+        """Does this middleware write the simple answer itself (`add_simple_headers`)?"""
+        return self._own_answer
+
+    def add_simple_headers(self, headers: RawHeaders, has_origin: bool) -> None:
+        """The simple answer's headers written on an answer's header list (in place)."""
+        if has_origin:
+            for name, value in self._raw_simple:
+                set_header(headers, name, value)
+        vary = [value for name, value in headers if name == b"vary"]
+        set_header(headers, b"vary", b", ".join([*vary, b"Origin"]))
 
     async def _simple_send(self, send: Send, has_origin: bool, message: Message) -> None:
         if message["type"] != "http.response.start":
             await send(message)
             return
         headers: RawHeaders = list(message.get("headers") or [])
-        if has_origin:
-            for name, value in self._raw_simple:
-                set_header(headers, name, value)
-        vary = [value for name, value in headers if name == b"vary"]
-        set_header(headers, b"vary", b", ".join([*vary, b"Origin"]))
+        self.add_simple_headers(headers, has_origin)
         message["headers"] = headers  # Starlette writes the new list into the message too
         await send(message)
+
+
+def origin_and_preflight(scope: Scope) -> tuple[bool, bool]:
+    """Does the request carry an Origin, and is it a CORS preflight (an OPTIONS with an Origin
+    and Access-Control-Request-Method)?"""
+    origin: bytes | None = None
+    preflight_asked = False
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            if origin is None:
+                origin = value
+        elif name == b"access-control-request-method":
+            preflight_asked = True
+    has_origin = origin is not None
+    return has_origin, has_origin and scope["method"] == "OPTIONS" and preflight_asked

@@ -17,10 +17,15 @@ import functools
 import hashlib
 import html
 import ipaddress
+import logging
 import re
 from typing import Any
 
+from starlette.requests import ClientDisconnect
+
 from earlypath.web.limits import Message, send_error
+
+log = logging.getLogger("earlypath.web")
 
 
 def csp_hash(source: str) -> str:
@@ -93,22 +98,32 @@ class SecurityHeaders:
             extra.append((b"strict-transport-security", b"max-age=31536000"))
         return tuple(extra)
 
+    def extra_for(self, path: str) -> tuple[tuple[bytes, bytes], ...]:
+        """The headers added to an answer on ``path``."""
+        return self._extra[path.startswith(DOCS_PATHS), path.startswith("/static/")]
+
     async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
-        extra = self._extra[path.startswith(DOCS_PATHS), path.startswith("/static/")]
+        extra = self.extra_for(scope.get("path", ""))
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
-                names = {name.lower() for name, _ in headers}
-                headers += [(name, value) for name, value in extra if name not in names]
+                add_security_headers(headers, extra)
                 message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def add_security_headers(
+    headers: list[tuple[bytes, bytes]], extra: tuple[tuple[bytes, bytes], ...]
+) -> None:
+    """Append to ``headers`` each of ``extra`` whose name the answer does not set itself."""
+    names = {name.lower() for name, _ in headers}
+    headers += [(name, value) for name, value in extra if name not in names]
 
 
 # Starlette's in-process TestClient names its peer "testclient" and itself "testserver"; a real
@@ -131,6 +146,17 @@ def is_loopback_client(host: str | None, server: str | None = None) -> bool:
         return False
 
 
+def peer_is_loopback(scope: Message) -> bool:
+    """Is the request's peer on this machine (`is_loopback_client` of the scope's addresses)?"""
+    client, server = scope.get("client"), scope.get("server")
+    return is_loopback_client(client[0] if client else None, server[0] if server else None)
+
+
+async def send_not_loopback(send: Any) -> None:
+    """The 403 `LoopbackOnlyWhenAuthOff` answers an HTTP request from another machine."""
+    await send_error(send, 403, "CDS auth is off: this service answers loopback only", close=False)
+
+
 class LoopbackOnlyWhenAuthOff:
     """ASGI middleware (only installed with CDS auth off): 403 for any non-loopback client."""
 
@@ -138,14 +164,62 @@ class LoopbackOnlyWhenAuthOff:
         self.app = app
 
     async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
-        if scope["type"] in ("http", "websocket"):
-            client, server = scope.get("client"), scope.get("server")
-            if not is_loopback_client(client[0] if client else None, server[0] if server else None):
-                if scope["type"] == "websocket":
-                    await send({"type": "websocket.close", "code": 1008})
-                    return
-                await send_error(
-                    send, 403, "CDS auth is off: this service answers loopback only", close=False
-                )
+        if scope["type"] in ("http", "websocket") and not peer_is_loopback(scope):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
                 return
+            await send_not_loopback(send)
+            return
         await self.app(scope, receive, send)
+
+
+def log_internal_error(error: BaseException, scope: Message) -> None:
+    """Log an unexpected error by its type only (its message may echo input values)."""
+    log.error(
+        "internal error (%s) on %s %s",
+        type(error).__name__,
+        scope.get("method"),
+        scope.get("path"),
+    )
+
+
+def log_client_gone(scope: Message) -> None:
+    """The client went away mid-request: nothing to answer, and not our error."""
+    log.info("client disconnected on %s %s", scope.get("method"), scope.get("path"))
+
+
+class QuietErrors:
+    """Turns an unexpected exception into a bare 500 and logs only its type.
+
+    Exception messages can carry input values (a pydantic error echoes its input), so neither
+    the message nor the traceback is logged: patient data never reaches the log.
+    """
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            log_client_gone(scope)
+        except Exception as error:  # noqa: BLE001 - the last line of defence
+            log_internal_error(error, scope)
+            if not started:
+                await send_internal_error(send)
+
+
+async def send_internal_error(send: Any) -> None:
+    """The bare 500 `QuietErrors` answers."""
+    await send_error(send, 500, "internal error", field="(server)", close=False)

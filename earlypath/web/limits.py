@@ -190,6 +190,27 @@ class RequestLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        read = await self.read_request(scope, receive, send)
+        if read is None:
+            return
+        scope, body = read
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: wait for the disconnect, as servers do
+
+        await self.app(scope, replay, send)
+
+    async def read_request(
+        self, scope: Message, receive: Any, send: Any
+    ) -> tuple[Message, bytes] | None:
+        """The request's body read within the limits, and the scope the app is given (with the
+        body as orjson parsed it, when it did); None when the request was answered here (413,
+        408, 400, 431: sent to ``send``) or the client went away."""
         headers = dict(scope.get("headers") or [])
         try:
             if self._headers_too_large(scope):
@@ -206,19 +227,10 @@ class RequestLimits:
                     scope = {**scope, PARSED_BODY: value}  # the app's own copy of the scope
         except _Refused as refused:
             await send_error(send, refused.status, refused.message)
-            return
+            return None
         except _ClientGone:
-            return  # nobody to answer
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # after the body: wait for the disconnect, as servers do
-
-        await self.app(scope, replay, send)
+            return None  # nobody to answer
+        return scope, body
 
     def _check_declared_length(self, value: bytes | None) -> None:
         if value is None:
