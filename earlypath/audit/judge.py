@@ -16,7 +16,7 @@ from earlypath.audit import flat
 from earlypath.audit.evaluated import EPISODE_COLUMNS, FEW_REPEATED_IDS, Evaluated, OnePass
 from earlypath.audit.load import fetch_arrow
 from earlypath.audit.measures import adherence_expr
-from earlypath.audit.validate import accepted_rows, check_and_type
+from earlypath.audit.validate import accepted_rows, as_written_when_accepted, check_and_type
 from earlypath.dating import GESTATION_DAYS
 from earlypath.engines.batch import assess_table, tables_for
 from earlypath.facts import ALL_FACTS, ASSESSED_ON, DATING_CRL_MM, DATING_SCAN_DATE
@@ -35,7 +35,8 @@ def _episodes(checked: ir_t.Table, extras: list[str], policy: Policy) -> ir_t.Ta
     """The accepted rows judged: the episode columns. The rules see only rows that passed the
     checks (the filter is below them), so a rejected row's values (a CRL of 1e300 mm would
     overflow the dating arithmetic) never reach them and need no masking."""
-    assessed = assess_table(dating_as_the_scan(accepted_rows(checked), policy), policy)
+    accepted = as_written_when_accepted(accepted_rows(checked))
+    assessed = assess_table(dating_as_the_scan(accepted, policy), policy)
     return assessed.mutate(
         adherence=adherence_expr(assessed.decision, assessed.progesterone_prescribed),
         month=accepted_month(assessed.assessed_on),

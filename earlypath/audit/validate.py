@@ -42,6 +42,7 @@ from earlypath.rules import ir
 
 __all__ = [
     "accepted_rows",
+    "as_written_when_accepted",
     "check_and_type",
     "episode_ids",
     "repeated_ids",
@@ -427,7 +428,18 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         )
     scan = v["scan_date"]
     # The episode's cross-field checks, written once (`earlypath.model.checks`) and compiled here.
-    problems += [_cross_field(check, v) for check in flat_form_checks(frozenset(v))]
+    # The flag tests a cross-field check on the measurements as written, as the range checks
+    # below (the reason keeps the cleaned cells): a cell the cleaning made NULL (NaN, infinity)
+    # is flagged by its range anyway, so the flag marks the same rows and the cleaned CRL is
+    # not computed in the audit's COPY, whose rules read it as written too
+    # (`as_written_when_accepted`; issue 16, stop 32). Only a cell of the cleaned cell's type:
+    # a float32 column is read through its text, which may differ in the last digits.
+    same_type = [n for n in measured if parsed[_as_written(n)].type() == v[n].type()]
+    written = {**v, **{n: parsed[_as_written(n)] for n in same_type}}
+    problems += [
+        _cross_field(check, v, written if same_type else None)
+        for check in flat_form_checks(frozenset(v))
+    ]
     # The flag reads a measurement as written: a cell the cleaning made NULL (NaN, infinity) is
     # flagged by its range anyway, and the cleaned column is then not computed where only the
     # flag reads it (the MSD in the audit's COPY).
@@ -496,7 +508,22 @@ def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_
         defaulted_false_cells=flagged._defaulted,
         reject_reason=_reason(problems, flagged._rejected),
         _rejected=flagged._rejected,
+        # The measurements as written, for `as_written_when_accepted`
+        **{_as_written(n): flagged[_as_written(n)] for n in same_type},
     )
+
+
+def as_written_when_accepted(accepted: ir_t.Table) -> ir_t.Table:
+    """Accepted rows of `check_and_type` (`accepted_rows`) with each measurement read as written
+    where the checks give it (a floating column of a DuckDB table): the same values, since the
+    cleaning makes only NaN and the infinities NULL and those rows are rejected (their range
+    check flags the cell as written). The cleaned column is then read by no part of the audit's
+    COPY, which does not compute it (the CRL: a CASE on every row; issue 16, stop 32). Not for
+    rejected rows: their cell may be NaN."""
+    written = {
+        n: accepted[_as_written(n)] for n in _MEASUREMENTS if _as_written(n) in accepted.columns
+    }
+    return accepted.mutate(**written) if written else accepted
 
 
 def accepted_rows(checked: ir_t.Table) -> ir_t.Table:
@@ -522,8 +549,22 @@ def _absent(raw: ir_t.Table, name: str) -> ir_t.BooleanValue:
     return col.isnull()
 
 
-def _cross_field(check: CrossFieldCheck, v: dict[str, ir_t.Value]) -> _Problem:
-    """One of the episode's cross-field checks over the typed columns of a row."""
+def _cross_field(
+    check: CrossFieldCheck,
+    v: dict[str, ir_t.Value],
+    written: dict[str, ir_t.Value] | None = None,
+) -> _Problem:
+    """One of the episode's cross-field checks over the typed columns of a row; its flag over
+    ``written`` (the measurements as written, see `_measured_as_written`) when given and the
+    check reads one of them."""
+    found = _cross_field_found(check, v)
+    if written is None:
+        return _problem(found, check.flat_field, check.message)
+    flag = _cross_field_found(check, written)
+    return _problem(found, check.flat_field, check.message, None if flag.equals(found) else flag)
+
+
+def _cross_field_found(check: CrossFieldCheck, v: dict[str, ir_t.Value]) -> ir_t.BooleanValue:
     has_scan = v["scan_date"].notnull()
     broken_expr = _as_condition(check.broken)
     if check.scope == "scan":
@@ -543,7 +584,7 @@ def _cross_field(check: CrossFieldCheck, v: dict[str, ir_t.Value]) -> _Problem:
         broken = compile_expr(broken_expr, column)
     else:
         raise ValueError(f"the flat form has no {check.scope} rows to check {check.field} on")
-    return _problem(broken, check.flat_field, check.message)
+    return broken
 
 
 def _as_condition(expr: ir.Expr) -> ir.Expr:

@@ -56,8 +56,9 @@ def _checked() -> tuple[Any, Any]:
 def test_the_pass_reads_the_scan_not_the_dating_columns() -> None:
     con, checked = _checked()
     sql = " ".join(str(con.compile(_episodes(checked, [], DEFAULT_POLICY))).split())
-    # the gestation's formula reads the scan's columns; nothing reads the dating columns
-    assert re.search(r'SQRT\("t\d+"\."crl_mm"\)', sql)
+    # the gestation's formula reads the scan's columns (its CRL as written: stop 32,
+    # test_measured_as_written); nothing reads the dating columns
+    assert re.search(r'SQRT\("t\d+"\."_crl_mm_as_written"\)', sql)
     assert re.search(r"DATE_DIFF\('DAY', \"t\d+\"\.\"scan_date\"", sql)
     assert not re.search(r'[(,] ?"t\d+"\."dating_(crl_mm|scan_date)" ?[^ ,]', sql)
 
