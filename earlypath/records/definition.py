@@ -856,14 +856,20 @@ _CONDITION_ROWS = _clinical(
 # at least one previous miscarriage, never beside the dated losses (it treats a loss that may be
 # recorded otherwise, on another day: `before_days` leaves it out).
 _PROCEDURE_DAY = _day_of("performedDateTime", "performedPeriod.start", "performedPeriod.end")
+_PROCEDURE_STATUS = _text("status")
+# Performed, as a filter tests it bare (no COALESCE: a filter drops None as False, and a bare AND
+# tests the status only on the rows its code kept; docs/speed.md, FHIR round 10): no status (read,
+# as before), or one that is not "not done" / "entered in error". The status's OneOf is None only
+# when there is no status, which the first part answers, so the whole is never None.
+_PROCEDURE_PERFORMED = Or(
+    (
+        IsNull(_PROCEDURE_STATUS),
+        Not(OneOf(_PROCEDURE_STATUS, tuple(sorted(status_list("procedure_not_performed_status"))))),
+    )
+)
 _PROCEDURE_ROWS = _clinical(
     "Procedure",
-    And(
-        (
-            Not(_status_in(_text("status"), "procedure_not_performed_status")),
-            Or((_ECTOPIC, _EVENT)),
-        )
-    ),
+    And((Or((_ECTOPIC, _EVENT)), _PROCEDURE_PERFORMED)),
     {
         "observed": Const(False),
         "procedure": Const(True),

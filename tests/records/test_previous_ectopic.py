@@ -8,21 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import ibis
 import pytest
 
 from earlypath.fhir.mapping import map_resources
-from tests.fhir_exports import Export, export_merges, one_export, write_export
+from tests.fhir_exports import Export
 from tests.integration.fhir_data import TODAY
+from tests.records.case_exports import duckdb_readings, export_of_cases
 from tests.records.previous_ectopic_shapes import CASES
-from tests.records.real_shapes import export_of
-from tests.records.test_engines_agree import assert_same, readings_of
-from tests.records.test_ibis_export import compiled_reading, fetched
+from tests.records.test_engines_agree import assert_same
 
 
 def export() -> Export:
     """Every case's record as one export, one woman and one encounter today each, in case order."""
-    return one_export({name: export_of(resources) for name, (resources, _) in CASES.items()})
+    return export_of_cases(CASES)
 
 
 def check(export: Export, readings: list[dict[str, Any]]) -> None:
@@ -49,9 +47,4 @@ def test_the_card_reads_a_previous_ectopic_pregnancy(name: str) -> None:
 
 def test_duckdb_reads_a_previous_ectopic_pregnancy_as_the_card_does(tmp_path: Path) -> None:
     whole = export()
-    folder = write_export(whole, tmp_path / "in")
-    merges = export_merges(whole)
-    readings = readings_of(
-        fetched(compiled_reading(ibis.duckdb.connect(), folder, "pe", merges)), whole, merges
-    )
-    check(whole, readings)
+    check(whole, duckdb_readings(whole, tmp_path / "in", "pe"))

@@ -11,7 +11,6 @@ import dataclasses
 import re
 
 import ibis
-import pytest
 
 from earlypath.records import ir as rec
 from earlypath.records.definition import READING
@@ -72,21 +71,17 @@ def test_the_clinical_rows_filter_by_their_when_as_it_is() -> None:
     levels = sum(
         _depth(r.items) for r in READING.rows if r.table == "clinical" and r.items is not None
     )
-    # + 1: the Procedure rows' filter (stop 31) is still one COALESCE, declared below
-    assert len(_whole_filters_in_coalesce(_sql(READING, "clinical"))) == levels + 1
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="stop 31: the Procedure rows' filter (status not 'not-done' or 'entered-in-error', "
-    "a code of an ectopic or a miscarriage) compiles to one COALESCE computed whole; a speed "
-    "gap, no reading changes",
-)
-def test_the_procedure_rows_filter_by_their_when_as_it_is() -> None:
-    levels = sum(
-        _depth(r.items) for r in READING.rows if r.table == "clinical" and r.items is not None
-    )
     assert len(_whole_filters_in_coalesce(_sql(READING, "clinical"))) == levels
+
+
+def test_the_procedure_rows_filter_by_their_when_as_it_is() -> None:
+    """Stop 31's Procedure filter began `WHERE COALESCE(status IN (...), FALSE) = FALSE AND
+    ...`: now its code first and the status test bare (`_PROCEDURE_PERFORMED`)."""
+    statuses = r"IN \('entered-in-error', 'not-done'\)"
+    sql = _sql(READING, "clinical")
+    assert re.search(statuses, sql), sql
+    in_coalesce = r"COALESCE\(CASE WHEN [^()]* THEN CAST\(NULL AS BOOLEAN\) ELSE [^()]* "
+    assert not re.search(in_coalesce + statuses + r" END, FALSE\)", sql), sql
 
 
 def _depth(items: rec.ItemRows | None) -> int:
