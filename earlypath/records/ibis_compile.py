@@ -2774,7 +2774,8 @@ def _done_after(
 def _names_in(names: Iterable[str]) -> Callable[[str], list[str]]:
     """The ``names`` a statement's SQL names, quoted as DuckDB (``"name"``) or Spark
     (`` `name` ``) quotes them, found in one pass over the SQL: a search for each name was
-    about 0.1 s of every DuckDB reading (some 90 names over a plan of a million characters).
+    0.03-0.04 s of every DuckDB reading (some 90 names over a plan of a million characters:
+    docs/speed.md, FHIR round 18).
     The closing quote is only looked at, never taken, so a name right after another is found
     too (and of two names, one the start of the other, the one the quote closes)."""
     alternatives = "|".join(re.escape(n) for n in sorted(names))
