@@ -20,10 +20,11 @@ rows, so the path runs as few as it can, for a Parquet cohort one:
   in ``row_number`` order (`write_episodes_spark`). Before, the judged rows were cached, counted
   by one job, written by a second and the rejects read by a third: the cache's building and two
   cold queries' planning were a third of a 100k-row audit;
-- the summary's counts and the case list are counted by DuckDB from the files written
-  (`read_back_on_duckdb`): ``episodes.parquet`` holds exactly the episodes table, and a local
-  read of a few columns takes milliseconds where each Spark query after the write cost a cold
-  JVM's planning and a job (0.3-2 s each, five of them).
+- the summary's counts and the case list are counted by DuckDB from the judged parts
+  (`read_back_on_duckdb`), the same rows as ``episodes.parquet``, while a thread joins that
+  file (`EpisodesJoin`: Python's tail after the job is then the longer of the two, not their
+  sum); a local read of a few columns takes milliseconds where each Spark query after the write
+  cost a cold JVM's planning and a job (0.3-2 s each, five of them).
 """
 
 from __future__ import annotations
