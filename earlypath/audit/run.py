@@ -14,6 +14,7 @@ published as a set, ``manifest.json`` last (`earlypath.audit.output`).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -173,8 +174,11 @@ def run_audit(
     # The outputs are written in a hidden staging folder and published as a set with a
     # manifest (earlypath.audit.output): an error or a kill part-way leaves the previous run's
     # outputs whole, or the new ones complete.
-    with staged_outputs(out_dir, OUTPUTS) as staged:
+    # (the background: Spark's episodes file joined by a thread, ended before the staging
+    # folder is published or removed)
+    with staged_outputs(out_dir, OUTPUTS) as staged, contextlib.ExitStack() as background:
         mark = time.perf_counter()
+        joining = None
         if ev.one_pass is not None:
             # DuckDB judges while it writes: the rows are counted after, from the file and the
             # rejects, and a mismatch still publishes nothing (the staging folder goes).
@@ -182,16 +186,24 @@ def run_audit(
             ev.timings["check_judge_and_write_episodes"] = time.perf_counter() - mark
             after_one_pass(ev, staged["episodes.parquet"])
             evaluated, rejected = _reconciled(ev)
+        elif ev.con.name == "pyspark":
+            # The episodes file is joined from Spark's judged parts by a thread while the
+            # summary and case list read the same parts; its rows are checked at the end,
+            # before anything is published (spark_audit.EpisodesJoin).
+            from earlypath.audit.spark_audit import EpisodesJoin
+
+            big = progress and evaluated > 100_000
+            joining = background.enter_context(EpisodesJoin(ev, staged["episodes.parquet"], big))
         else:
             written = write_episodes(ev, staged["episodes.parquet"], progress)
-        if written != evaluated:
+        if joining is None and written != evaluated:
             raise ReconciliationError(f"wrote {written} episodes, evaluated {evaluated}")
         write_rejects(ev, staged["rejects.csv"])
         ev.timings["write_episodes_and_rejects"] = time.perf_counter() - mark
-        if ev.con.name == "pyspark":  # counted from the files written, with no Spark job
+        if ev.con.name == "pyspark":  # counted from the judged parts, with no Spark job
             from earlypath.audit.spark_audit import read_back_on_duckdb
 
-            ev = read_back_on_duckdb(ev, staged["episodes.parquet"])
+            ev = read_back_on_duckdb(ev, None)
         mark = time.perf_counter()
         summary = build_summary(
             ev,
@@ -215,6 +227,10 @@ def run_audit(
             dumps_indented(measure_report(summary)), encoding="utf-8"
         )
         write_case_list(ev.con, ev.episodes, staged[CASE_LIST], FUNNEL_MEASURE)
+        if joining is not None:
+            written = joining.finish()
+            if written != evaluated:
+                raise ReconciliationError(f"wrote {written} episodes, evaluated {evaluated}")
     excluded = sum(ev.excluded.values())
     if echo:
         echo(

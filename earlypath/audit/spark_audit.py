@@ -20,10 +20,11 @@ rows, so the path runs as few as it can, for a Parquet cohort one:
   in ``row_number`` order (`write_episodes_spark`). Before, the judged rows were cached, counted
   by one job, written by a second and the rejects read by a third: the cache's building and two
   cold queries' planning were a third of a 100k-row audit;
-- the summary's counts and the case list are counted by DuckDB from the files written
-  (`read_back_on_duckdb`): ``episodes.parquet`` holds exactly the episodes table, and a local
-  read of a few columns takes milliseconds where each Spark query after the write cost a cold
-  JVM's planning and a job (0.3-2 s each, five of them).
+- the summary's counts and the case list are counted by DuckDB from the judged parts
+  (`read_back_on_duckdb`), the same rows as ``episodes.parquet``, while a thread joins that
+  file (`EpisodesJoin`: Python's tail after the job is then the longer of the two, not their
+  sum); a local read of a few columns takes milliseconds where each Spark query after the write
+  cost a cold JVM's planning and a job (0.3-2 s each, five of them).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
 __all__ = [
+    "EpisodesJoin",
     "judge_on_spark",
     "judged_rejects",
     "read_back_on_duckdb",
@@ -197,16 +199,59 @@ def judged_rejects(con: Any) -> Any:
 
 def write_episodes_spark(ev: Any, target: Path, progress: bool = False) -> int:
     """``episodes.parquet``: the episodes of the judged parts joined in ``row_number`` order (no
-    Spark job: Spark wrote them while judging)."""
-    import pyarrow.parquet as pq
+    Spark job: Spark wrote them while judging); returns the rows in the file. A whole audit
+    runs the join beside its summary instead (`EpisodesJoin`)."""
+    return EpisodesJoin(ev, target, progress).finish()
 
-    parts = _JUDGED_PARTS[ev.con]
-    try:
+
+class EpisodesJoin:
+    """``episodes.parquet`` joined from the judged parts by a thread of its own
+    (`write_episodes_spark`), while the caller reads the same episodes from the parts
+    (`read_back_on_duckdb` with ``episodes_file=None``: the summary, the case list).
+
+    The join is Python's serial tail after the Spark job (1M rows: 0.6 CPU s, most of it
+    pyarrow encoding one row group on one thread) and the summary's and case list's DuckDB
+    queries (0.2-0.3 CPU s) need none of its output: run side by side they take the longer of
+    the two, not the sum (docs/speed.md, Spark fifteenth round). `finish` waits for the file and
+    returns its rows (the caller checks them against the judged count before anything is
+    published); the parts are removed only then, as the reading may still use them."""
+
+    def __init__(self, ev: Any, target: Path, progress: bool = False) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.parts = _JUDGED_PARTS[ev.con]
+        pool = ThreadPoolExecutor(1, thread_name_prefix="earlypath-episodes")
+        try:
+            self._rows = pool.submit(self._write, target, progress)
+        finally:
+            pool.shutdown(wait=False)  # the thread ends with its one task
+
+    def _write(self, target: Path, progress: bool) -> int:
+        import pyarrow.parquet as pq
+
+        parts = self.parts
         with progress_bar(progress, None, "writing the episodes"), atomic_path(target) as tmp:
             _join(parts.runs, tmp, schema=parts.schema, episode_columns=parts.episode_columns)
-    finally:
-        parts.remove()
-    return int(pq.ParquetFile(target).metadata.num_rows)
+        return int(pq.ParquetFile(target).metadata.num_rows)
+
+    def __enter__(self) -> EpisodesJoin:
+        return self
+
+    def __exit__(self, *error: object) -> None:
+        """Wait for the thread (its own error is `finish`'s to raise) and remove the parts."""
+        from concurrent.futures import wait
+
+        wait([self._rows])
+        self.parts.remove()
+
+    def finish(self) -> int:
+        """The rows written to ``episodes.parquet`` (its error, if the join failed); the parts
+        are removed either way. Call it on every path, errors included: the thread writes into
+        the caller's (staging) folder."""
+        try:
+            return self._rows.result()
+        finally:
+            self.parts.remove()
 
 
 def write_in_order(df: Any, target: Path) -> int:
@@ -443,19 +488,26 @@ def _episodes_schema(judged: Any, columns: list[str]) -> Any:
     return pa.schema([judged.field(c) for c in columns], metadata=metadata)
 
 
-def read_back_on_duckdb(ev: Any, episodes_file: Path) -> Any:
+def read_back_on_duckdb(ev: Any, episodes_file: Path | None) -> Any:
     """``ev`` with its episodes and rejects read by DuckDB, for the summary's counts and the
-    case list: the episodes from ``episodes.parquet`` as written (the write is checked against
-    the judged counts), the rejects as read with the judging (`judged_rejects`). Counted the way
-    the DuckDB engine counts its own, with no Spark job."""
+    case list: the episodes from ``episodes.parquet`` as written, or with ``episodes_file``
+    None from the judged parts, the same rows in the same types (while `EpisodesJoin` writes
+    the file: the write is checked against the judged counts when it ends), the rejects as read
+    with the judging (`judged_rejects`). Counted the way the DuckDB engine counts its own, with
+    no Spark job."""
     import dataclasses
 
-    from earlypath.audit.sql_table import PlainDuckDB, SqlTable
+    from earlypath.audit.sql_table import PlainDuckDB, SqlTable, sql_name
 
     duck = PlainDuckDB()
-    duck.con.execute(
-        f"CREATE VIEW earlypath_episodes AS SELECT * FROM read_parquet({_sql_path(episodes_file)})"
-    )
+    if episodes_file is None:
+        parts = _JUDGED_PARTS[ev.con]
+        files = ", ".join(_sql_path(p) for p in parts.runs)
+        columns = ", ".join(sql_name(c) for c in parts.episode_columns)
+        episodes = f"SELECT {columns} FROM read_parquet([{files}]) WHERE reject_reason IS NULL"
+    else:
+        episodes = f"SELECT * FROM read_parquet({_sql_path(episodes_file)})"
+    duck.con.execute(f"CREATE VIEW earlypath_episodes AS {episodes}")
     duck.con.register("earlypath_rejects", judged_rejects(ev.con))
     return dataclasses.replace(
         ev,
