@@ -65,6 +65,7 @@ from tests.audit import (
 from tests.audit.test_fhir_malformed import spark_export as malformed_export
 from tests.audit.test_fhir_panel_components import FLAT
 from tests.fhir_exports import Export, export_merges, namespaced, one_export, write_export
+from tests.records import length_version_shapes as length_versions
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
 from tests.records import test_previous_ectopic as previous_ectopic
 from tests.records.identifier_shapes import identifier_export
@@ -478,12 +479,19 @@ def _check_previous_ectopic(export: Export, spark: list[dict], duck: list[dict])
     previous_ectopic.check(export, duck)
 
 
+def _check_length_versions(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """Tied panel versions whose CRL or MSD differ held back as the card holds them (stop 31)."""
+    assert_same(export, spark)
+    length_versions.check_reading(export, spark)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "malformed": (lambda _: malformed_export(), _check_malformed),
     "not-pregnant": (lambda _: not_pregnant.spark_export(), _check_not_pregnant),
     "previous-ectopic": (lambda _: previous_ectopic.export(), _check_previous_ectopic),
+    "length-versions": (lambda _: length_versions.export(), _check_length_versions),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 

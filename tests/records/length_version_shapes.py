@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from earlypath.records import definition
+from tests.fhir_exports import one_export
 from tests.integration.fhir_data import LOINC, bleeding, day, iup, lmp, previous_miscarriage
-from tests.records.real_shapes import component, quantity, us_panel
+from tests.records.real_shapes import component, export_of, quantity, us_panel
 
 PANEL_ID = "us-len"
 NO_HEARTBEAT = component(LOINC, "11948-7", valueQuantity=quantity(0, "/min"))
@@ -65,3 +66,27 @@ LENGTH_VERSIONS: dict[str, tuple[list[dict[str, Any]], tuple[float | None, ...]]
 # the shapes whose versions are held back (named by the panel's ref)
 HELD = frozenset(s for s, (_, lengths) in LENGTH_VERSIONS.items() if lengths == (None, None))
 HELD_MESSAGE = definition.OBSERVATION_VERSIONS_HELD_MESSAGE
+
+
+def export() -> dict[str, list[dict[str, Any]]]:
+    """One export of every woman, each her own patient and encounter (``enc-<shape>``)."""
+    return one_export({name: export_of(res) for name, (res, _) in LENGTH_VERSIONS.items()})
+
+
+def todays_lengths(scans: list[dict[str, Any]]) -> tuple[float | None, float | None]:
+    """The lengths of today's scan (an episode's scans, or the reading's step, by "day")."""
+    (today,) = [s for s in scans if str(s.get("date", s.get("day"))) == day()]
+    return today.get("crl_mm"), today.get("msd_mm")
+
+
+def check_reading(export: dict[str, list[dict[str, Any]]], reading: list[dict[str, Any]]) -> None:
+    """Each woman's reading (`tests.records.test_engines_agree.readings_of`, in the order of
+    the export's encounters, their ids maybe namespaced): today's lengths, and the panel named
+    held exactly where its versions are."""
+    at = [e["id"].rsplit("enc-", 1)[1] for e in export["Encounter"]]
+    assert sorted(at) == sorted(LENGTH_VERSIONS)
+    for shape, (_, lengths) in LENGTH_VERSIONS.items():
+        got = reading[at.index(shape)]
+        assert todays_lengths(got["steps"]["scans"]) == lengths, shape
+        held = [m for ref, m in got["problems"] if ref.endswith(PANEL_ID) and m == HELD_MESSAGE]
+        assert bool(held) == (shape in HELD), (shape, got["problems"])
