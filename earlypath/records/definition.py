@@ -1028,7 +1028,9 @@ class _Versions:
                     RowSpec(
                         f"{kind}_{i.name}",
                         resource,
-                        And((top, _yes(i.says))),
+                        # one flat And (``Not(alone)`` an item of it): the Python engine then
+                        # skips these rows when no id repeats, as the tops'
+                        And((*(top.items if isinstance(top, And) else (top,)), _yes(i.says))),
                         _SUBJECT,
                         (("id", _text("id")), ("value", i.value)),
                         items=i.items,
