@@ -1049,9 +1049,9 @@ class _Versions:
                             _yes(
                                 Or(
                                     (
-                                        _differ(self.tops, tuple(c for c, _ in present)),
+                                        _yes(_differ(self.tops, tuple(c for c, _ in present))),
                                         *(
-                                            _differ(f"{kind}_{i.name}", ("value",))
+                                            _yes(_differ(f"{kind}_{i.name}", ("value",)))
                                             for i in items_say
                                         ),
                                     )
@@ -1061,9 +1061,12 @@ class _Versions:
                     ),
                 ),
             )
+            # each compare its own IsTrue: where no id repeats, the compiler reads the tops'
+            # joins as the resource's own row and folds each to False on its own
+            # (`own_rows._folded`), so no list test is left for the item rows to read
             differ = Or(
                 (
-                    differ,
+                    _yes(differ),
                     Joined(
                         items_differ, _text("id"), "differ", order=("differ",), patient=_SUBJECT
                     ),
