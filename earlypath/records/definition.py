@@ -1051,7 +1051,14 @@ class _Versions:
                                     (
                                         _yes(_differ(self.tops, tuple(c for c, _ in present))),
                                         *(
-                                            _yes(_differ(f"{kind}_{i.name}", ("value",)))
+                                            _yes(
+                                                And(
+                                                    (
+                                                        self.repeated(),
+                                                        _differ(f"{kind}_{i.name}", ("value",)),
+                                                    )
+                                                )
+                                            )
                                             for i in items_say
                                         ),
                                     )
@@ -1094,6 +1101,19 @@ class _Versions:
                 "==",
                 Joined(self.versions, key, "n", patient=patient),
                 Joined(self.versions, key, "n", least=True, patient=patient),
+            )
+        )
+
+    def repeated(self) -> Expr:
+        """Is this version's (patient, id) on more than one row? Written so that where no id
+        repeats the compiler, reading the joins as the resource's own row, folds it to False
+        (`own_rows._folded`) and with it the joins of the item tables it guards."""
+        key = _text("id")
+        return _yes(
+            Cmp(
+                "!=",
+                Joined(self.versions, key, "n", patient=_SUBJECT),
+                Joined(self.versions, key, "n", least=True, patient=_SUBJECT),
             )
         )
 
