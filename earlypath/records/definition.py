@@ -1004,14 +1004,51 @@ def _is_top(table: str, path: Callable[[str], str] = _own) -> Expr:
     )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _ItemsSay:
+    """What the list items of the versions ranked first say, compared as rows (stop 31, HAZ-20
+    C20.22): each item that ``says`` (a resource's own row too, when it does) gives a row of
+    ``<kind>_<name>`` holding its ``value`` (never None), read through ``items`` as the reading
+    reads them (so no unit or code test is written again inside a list scope: the 742k-character
+    statement of stop 30's try). The versions of an id are held back when two such rows of the
+    id differ. A version whose rows are absent is told apart by ``present`` (compared per
+    version with the other ``says`` columns)."""
+
+    name: str
+    items: ItemRows
+    says: Expr
+    value: Expr
+    present: Expr
+
+
+def _differ(table: str, columns: tuple[str, ...]) -> Expr:
+    """Do two rows of ``table`` of this (patient, id) differ in one of ``columns``?"""
+    return Or(
+        tuple(
+            Cmp(
+                "!=",
+                Joined(table, _text("id"), c, order=(c,), patient=_SUBJECT),
+                Joined(table, _text("id"), c, order=(c,), least=True, patient=_SUBJECT),
+            )
+            for c in columns
+        )
+    )
+
+
 class _Versions:
     """The three tables ranking the versions of one resource type sharing an id, per patient:
     every version's rank (``<kind>_versions``), what each version ranked first says
     (``<kind>_tops``), and per (patient, id) the rank read and whether it is held back
-    (``<kind>_chosen``), with the tests the reading's specs ask of a version."""
+    (``<kind>_chosen``), with the tests the reading's specs ask of a version; and a table per
+    `_ItemsSay` of what their list items say (``<kind>_<name>``)."""
 
     def __init__(
-        self, kind: str, resource: str, says: tuple[tuple[str, Expr], ...], alone: bool = False
+        self,
+        kind: str,
+        resource: str,
+        says: tuple[tuple[str, Expr], ...],
+        alone: bool = False,
+        items_say: tuple[_ItemsSay, ...] = (),
     ) -> None:
         self.versions, self.tops, self.chosen = (
             f"{kind}_{t}" for t in ("versions", "tops", "chosen")
@@ -1023,28 +1060,77 @@ class _Versions:
         self.asks_alone = alone
         self.alone: Expr = self.alone_at()
         ranked = And((Not(self.alone), _yes(_is_top(self.versions)))) if alone else None
+        top = ranked or _yes(_is_top(self.versions))
+        present = tuple((f"{i.name}_present", i.present) for i in items_say)
         self.specs: tuple[RowSpec, ...] = (
             RowSpec(
                 self.versions, resource, Not(IsNull(_text("id"))), _SUBJECT, _version_columns()
             ),
-            RowSpec(
-                self.tops,
-                resource,
-                ranked or _yes(_is_top(self.versions)),
-                _SUBJECT,
-                (("id", _text("id")), *says),
-            ),
+            RowSpec(self.tops, resource, top, _SUBJECT, (("id", _text("id")), *says, *present)),
         )
-        differ = Or(
-            tuple(
-                Cmp(
-                    "!=",
-                    Joined(self.tops, _text("id"), c, order=(c,), patient=_SUBJECT),
-                    Joined(self.tops, _text("id"), c, order=(c,), least=True, patient=_SUBJECT),
-                )
-                for c, _ in says
+        differ = _differ(self.tops, tuple(c for c, _ in says))
+        if items_say:
+            # the items' rows are compared in a table of their own, joined once into
+            # ``<kind>_chosen``: each `Joined` nests the whole row again in the compiled view,
+            # and four more there took it past Spark's parser bound (tests/records/
+            # test_code_table.py)
+            items_differ = f"{kind}_items_differ"
+            self.specs += (
+                *(
+                    RowSpec(
+                        f"{kind}_{i.name}",
+                        resource,
+                        # one flat And (``Not(alone)`` an item of it): the Python engine then
+                        # skips these rows when no id repeats, as the tops'
+                        And((*(top.items if isinstance(top, And) else (top,)), _yes(i.says))),
+                        _SUBJECT,
+                        (("id", _text("id")), ("value", i.value)),
+                        items=i.items,
+                    )
+                    for i in items_say
+                ),
+                RowSpec(
+                    items_differ,
+                    resource,
+                    top,
+                    _SUBJECT,
+                    (
+                        ("id", _text("id")),
+                        (
+                            "differ",
+                            _yes(
+                                Or(
+                                    (
+                                        _yes(_differ(self.tops, tuple(c for c, _ in present))),
+                                        *(
+                                            _yes(
+                                                And(
+                                                    (
+                                                        self.repeated(),
+                                                        _differ(f"{kind}_{i.name}", ("value",)),
+                                                    )
+                                                )
+                                            )
+                                            for i in items_say
+                                        ),
+                                    )
+                                )
+                            ),
+                        ),
+                    ),
+                ),
             )
-        )
+            # each compare its own IsTrue: where no id repeats, the compiler reads the tops'
+            # joins as the resource's own row and folds each to False on its own
+            # (`own_rows._folded`), so no list test is left for the item rows to read
+            differ = Or(
+                (
+                    _yes(differ),
+                    Joined(
+                        items_differ, _text("id"), "differ", order=("differ",), patient=_SUBJECT
+                    ),
+                )
+            )
         self.specs += (
             RowSpec(
                 self.chosen,
@@ -1067,6 +1153,19 @@ class _Versions:
                 "==",
                 Joined(self.versions, key, "n", patient=patient),
                 Joined(self.versions, key, "n", least=True, patient=patient),
+            )
+        )
+
+    def repeated(self) -> Expr:
+        """Is this version's (patient, id) on more than one row? Written so that where no id
+        repeats the compiler, reading the joins as the resource's own row, folds it to False
+        (`own_rows._folded`) and with it the joins of the item tables it guards."""
+        key = _text("id")
+        return _yes(
+            Cmp(
+                "!=",
+                Joined(self.versions, key, "n", patient=_SUBJECT),
+                Joined(self.versions, key, "n", least=True, patient=_SUBJECT),
             )
         )
 
@@ -1118,6 +1217,17 @@ _COMPONENT_LOCATION_VALUE = _location(Const(False))
 # Does a panel give a location in one of its components (a scan finding read as its own row)?
 _COMPONENT_LOCATION = AnyItem("component", Not(IsNull(_COMPONENT_LOCATION_VALUE)))
 
+# The length a panel's crown-rump length or mean sac diameter component gives, as the reading
+# takes it (stop 31, HAZ-20 C20.22): millimetres rounded to 0.01 from the unit's factor, so "7 mm"
+# and "0.7 cm" are one length and not held (reading either dates her alike and puts her on the
+# same side of 7.0 mm); -1 when the length is not read (no value, a bound "< 7 mm", an unknown
+# unit): a version giving a length and one giving none that can be read say different things.
+# Compared row by row from the component rows, never the text or display (a version differing
+# only in wording says the same length: holding it would lose a length both give).
+_COMPONENT_LENGTH_AS_READ = Coalesce(
+    (If(IsNull(_LENGTH_PROBLEM), _RAW_MM, Const(None)), Const(-1.0))
+)
+
 _OBSERVATION_VERSIONING = _Versions(
     "observation",
     "Observation",
@@ -1135,6 +1245,16 @@ _OBSERVATION_VERSIONING = _Versions(
         ("component_heart", _component_first(_OBSERVATION_HEART)),
     ),
     alone=True,
+    items_say=tuple(
+        _ItemsSay(
+            f"component_{length}",
+            COMPONENT_ROWS,
+            _is(_LENGTH_KIND, length),
+            _COMPONENT_LENGTH_AS_READ,
+            AnyItem("component", code),
+        )
+        for length, code in (("crl", _CRL), ("msd", _MSD))
+    ),
 )
 _OBSERVATION_VERSIONS = _OBSERVATION_VERSIONING.specs
 _OBSERVATION_VERSION_READ = _OBSERVATION_VERSIONING.read()

@@ -59,6 +59,7 @@ import json
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -2570,13 +2571,41 @@ def _store(con: Any, table: str, sql: str) -> None:
     if con.name == "pyspark":
         # Spark inlines views and collapses projections (expressions repeated again): every
         # step is computed and its lineage cut, so the next plan starts from stored rows
-        con._session.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(table)
+        with _no_constraint_propagation(con._session):
+            con._session.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(table)
     elif view:
         con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{table}" AS {sql}')
     elif _VIEW_READ in sql:
         _without_pullup(con, f'CREATE OR REPLACE TEMP TABLE "{table}" AS {sql}')
     else:
         con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{table}" AS {sql}')
+
+
+# Catalyst's constraint propagation (the predicates a plan's rows are known to meet, inferred
+# through every alias of every projection) grows with the aliases stacked in one statement: the
+# reading's row stages alias each column again and again, and `localCheckpoint` asks for the
+# constraints of the whole optimised plan to carry them onto the stored rows
+# (`LogicalRDD.rewriteStatsAndConstraints`). With the tied-panel lengths (stop 31, HAZ-20
+# C20.22) the malformed-Observation stage never finished: a 2.5 GB driver in GC inside
+# `getAllValidConstraints` (docs/speed.md, Spark, stop 32). The constraints only let the
+# optimizer add filters it can prove (`InferFiltersFromConstraints`): never a different result.
+_CONSTRAINTS = "spark.sql.constraintPropagation.enabled"
+
+
+@contextmanager
+def _no_constraint_propagation(session: Any) -> Iterator[None]:
+    """Plan and store a statement of the reading with Spark's constraint propagation off, the
+    session's own setting restored after (a caller's session is not changed for its own
+    queries)."""
+    before = session.conf.get(_CONSTRAINTS, None)
+    session.conf.set(_CONSTRAINTS, "false")
+    try:
+        yield
+    finally:
+        if before is None:
+            session.conf.unset(_CONSTRAINTS)
+        else:
+            session.conf.set(_CONSTRAINTS, before)
 
 
 # a stored view's name as the SQL of a statement that reads it names it (`materializer`'s

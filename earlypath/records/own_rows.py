@@ -22,7 +22,9 @@ never for items read as resources of their own (``whole``, ``container``, ``then
 
 After inlining, two folds keep the common path short, each giving the same value: ``IsTrue(a ==
 a)`` is ``a`` not None, ``IsTrue(a != a)`` False, and ``IsTrue(Or(...))`` of parts each folded
-to False is False (the versions' ``alone`` test, and whether tied versions disagree).
+to False is False (the versions' ``alone`` test, and whether tied versions disagree);
+``IsTrue(And(...))`` with a part folded to False is False (the panel lengths' compare, asked only
+of a repeated id: stop 31).
 """
 
 from __future__ import annotations
@@ -256,6 +258,8 @@ def _folded(e: ir.Expr) -> ir.Expr:
     if not isinstance(e, ir.IsTrue):
         return e
     inner = e.item
+    if inner in (ir.Const(False), ir.Const(None)):  # a part folded already (stop 31)
+        return ir.Const(False)
     if isinstance(inner, ir.Cmp) and inner.left == inner.right:
         if inner.op in ("==", "<=", ">="):
             return ir.Not(ir.IsNull(inner.left))
@@ -264,6 +268,11 @@ def _folded(e: ir.Expr) -> ir.Expr:
         parts = [_folded(ir.IsTrue(p)) for p in inner.items]
         if all(p == ir.Const(False) for p in parts):
             return ir.Const(False)
+    # stop 31: an And with a part never True is never True
+    if isinstance(inner, ir.And) and any(
+        _folded(ir.IsTrue(p)) == ir.Const(False) for p in inner.items
+    ):
+        return ir.Const(False)
     return e
 
 

@@ -65,6 +65,7 @@ from tests.audit import (
 from tests.audit.test_fhir_malformed import spark_export as malformed_export
 from tests.audit.test_fhir_panel_components import FLAT
 from tests.fhir_exports import Export, export_merges, namespaced, one_export, write_export
+from tests.records import length_version_shapes as length_versions
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
 from tests.records import test_previous_ectopic as previous_ectopic
 from tests.records import test_previous_history as previous_history
@@ -486,6 +487,12 @@ def _check_previous_history(export: Export, spark: list[dict], duck: list[dict])
     previous_history.check(export, duck)
 
 
+def _check_length_versions(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """Tied panel versions whose CRL or MSD differ held back as the card holds them (stop 31)."""
+    assert_same(export, spark)
+    length_versions.check_reading(export, spark)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -493,6 +500,7 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "not-pregnant": (lambda _: not_pregnant.spark_export(), _check_not_pregnant),
     "previous-ectopic": (lambda _: previous_ectopic.export(), _check_previous_ectopic),
     "previous-history": (lambda _: previous_history.export(), _check_previous_history),
+    "length-versions": (lambda _: length_versions.export(), _check_length_versions),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 
