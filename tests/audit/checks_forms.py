@@ -11,6 +11,7 @@ import ibis
 import pyarrow as pa
 
 from earlypath.audit.validate import check_and_type, repeated_ids
+from tests.audit.helpers import FLAT_SCHEMA
 
 
 def bound(table: pa.Table, out: Sequence[str]) -> tuple[str, list[dict[str, Any]]]:
@@ -28,3 +29,13 @@ def portable(table: pa.Table, out: Sequence[str]) -> list[dict[str, Any]]:
     raw = ibis.memtable(table)
     checked = check_and_type(raw, repeated_ids(raw)).select(*out)
     return ibis.duckdb.connect().to_pyarrow(checked).to_pylist()
+
+
+def checked_on_duckdb(rows: Sequence[dict[str, Any]]) -> tuple[Any, Any]:
+    """A DuckDB connection and the checks built on ``rows`` (the flat schema, numbered as the
+    audit numbers its input), as the DuckDB pass builds them before it judges."""
+    con = ibis.duckdb.connect()
+    table = pa.Table.from_pylist(list(rows), schema=FLAT_SCHEMA)
+    table = table.append_column("row_number", pa.array(range(1, len(rows) + 1), pa.int64()))
+    raw = con.create_table("cohort", ibis.memtable(table))
+    return con, check_and_type(raw, repeated_ids(raw))

@@ -10,15 +10,13 @@ import re
 from types import SimpleNamespace
 from typing import Any
 
-import ibis
-import pyarrow as pa
-
 from earlypath.audit.judge import _dating_read_only_by_gestation, _episodes
-from earlypath.audit.validate import accepted_rows, check_and_type, repeated_ids
+from earlypath.audit.validate import accepted_rows
 from earlypath.engines.batch import assess_table, tables_for
 from earlypath.facts import DATING_CRL_MM, DATING_SCAN_DATE
 from earlypath.policy import DEFAULT_POLICY
-from tests.audit.helpers import FLAT_SCHEMA, GOOD_DAY, GOOD_ROW
+from tests.audit.checks_forms import checked_on_duckdb
+from tests.audit.helpers import GOOD_DAY, GOOD_ROW
 
 NO_SCAN = dict.fromkeys(
     ("scan_date", "scan_route", "scan_location", "fetal_pole", "fetal_heartbeat", "msd_mm"), None
@@ -46,11 +44,7 @@ OUT = ("episode_id", "gestation_days", "decision", "recommendations", "missing")
 
 
 def _checked() -> tuple[Any, Any]:
-    con = ibis.duckdb.connect()
-    table = pa.Table.from_pylist(ROWS, schema=FLAT_SCHEMA)
-    table = table.append_column("row_number", pa.array(range(1, len(ROWS) + 1), pa.int64()))
-    raw = con.create_table("cohort", ibis.memtable(table))
-    return con, check_and_type(raw, repeated_ids(raw))
+    return checked_on_duckdb(ROWS)
 
 
 def test_the_pass_reads_the_scan_not_the_dating_columns() -> None:

@@ -10,14 +10,12 @@ import datetime as dt
 import re
 from typing import Any
 
-import ibis
-import pyarrow as pa
-
 from earlypath.audit.judge import _episodes, dating_as_the_scan
-from earlypath.audit.validate import accepted_rows, check_and_type, repeated_ids
+from earlypath.audit.validate import accepted_rows
 from earlypath.engines.batch import assess_table
 from earlypath.policy import DEFAULT_POLICY
-from tests.audit.helpers import FLAT_SCHEMA, GOOD_DAY, GOOD_ROW
+from tests.audit.checks_forms import checked_on_duckdb
+from tests.audit.helpers import GOOD_DAY, GOOD_ROW
 
 NAN, INF = float("nan"), float("inf")
 CRLS = (None, 0.0, 7.0, 84.5, NAN, INF, -INF, -1.0, 121.0)
@@ -43,11 +41,7 @@ OUT = ("episode_id", "gestation_days", "decision", "recommendations", "missing")
 
 
 def _checked() -> tuple[Any, Any]:
-    con = ibis.duckdb.connect()
-    table = pa.Table.from_pylist(ROWS, schema=FLAT_SCHEMA)
-    table = table.append_column("row_number", pa.array(range(1, len(ROWS) + 1), pa.int64()))
-    raw = con.create_table("cohort", ibis.memtable(table))
-    return con, check_and_type(raw, repeated_ids(raw))
+    return checked_on_duckdb(ROWS)
 
 
 def _sql(con: Any, table: Any) -> str:
