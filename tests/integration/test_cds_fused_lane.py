@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,19 @@ def _call(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    _run_on_its_own_loop(app(scope, receive, send))
     return sent
+
+
+def _run_on_its_own_loop(call: Any) -> None:
+    """Run one ASGI call to its end on a fresh loop in a thread of its own.
+
+    Not `asyncio.run` here: Playwright's sync API (the session-scoped browser of
+    tests/browser) keeps its loop marked running in the test thread until the session
+    ends, so when xdist gives a worker a browser test before these, `asyncio.run`
+    refuses ("cannot be called from a running event loop")."""
+    with ThreadPoolExecutor(max_workers=1) as own:
+        own.submit(asyncio.run, call).result()
 
 
 def _answer(messages: list[dict[str, Any]]) -> tuple[Any, ...]:
