@@ -13,26 +13,19 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
 os.environ["EARLYPATH_PLAN_CACHE"] = "off"  # compile here, never replay a kept plan
 
 import ibis  # noqa: E402
 
 import tests.records.test_code_table as code_table  # noqa: E402
+from tests.records.sql_sent import sql_sent  # noqa: E402
 
 
 def main() -> None:
     export = code_table._export(Path(tempfile.mkdtemp()) / "export")
     con = ibis.duckdb.connect()
-    sent: list[str] = []
-    send = con.raw_sql
-
-    def raw_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
-        sent.append(sql)
-        return send(sql, *args, **kwargs)
-
-    con.raw_sql = raw_sql  # type: ignore[method-assign]
+    sent = sql_sent(con)
     code_table._reading(con, export, "p1")
     named = re.compile(r"(?:TABLE|VIEW)\s+\"?(\w+)")
     sizes = sorted(

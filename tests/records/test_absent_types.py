@@ -22,6 +22,7 @@ from earlypath.records.ibis_compile import LoadedResources, left_out, load_resou
 from tests.audit.test_fhir_mapping_agrees import assert_agrees
 from tests.integration.fhir_data import PATIENT_ID, day, eligible_resources
 from tests.records.real_shapes import export_of
+from tests.records.sql_sent import sql_sent
 
 
 def _export(folder: Path) -> dict[str, list[Path]]:
@@ -53,14 +54,7 @@ def test_a_type_without_lines_is_left_out_of_the_plan_and_the_reading_is_the_sam
     # (the plans kept by other tests, or on disk, are replayed: their statements are sent too)
     files = _export(tmp_path / "export")
     con = ibis.duckdb.connect()
-    sent: list[str] = []
-    send = con.raw_sql
-
-    def raw_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
-        sent.append(sql)
-        return send(sql, *args, **kwargs)
-
-    con.raw_sql = raw_sql  # type: ignore[method-assign]
+    sent = sql_sent(con)
     loaded = load_resources(con, files, READING, "a_r")
     assert {"DiagnosticReport", "MedicationStatement"} <= loaded.absent
     assert "Observation" not in loaded.absent

@@ -20,6 +20,7 @@ from earlypath.records.definition import READING
 from earlypath.records.ibis_compile import load_resources, run_records
 from tests.integration.fhir_data import PATIENT_ID, condition, day, previous_miscarriage
 from tests.records.real_shapes import export_of
+from tests.records.sql_sent import sql_sent
 
 # the largest statement of this reading (no code in it) is the problems' union, ~66k characters
 # on DuckDB; Spark's parser took 97k and refused 4 MB. With the codes written out, the code table
@@ -102,14 +103,7 @@ def test_no_statement_grows_with_the_value_sets_and_a_kept_plan_reads_them_as_th
     _site_codes(sites, 3_000)
     monkeypatch.setenv(SITE_VALUESETS_ENV, str(sites))
     con = ibis.duckdb.connect()
-    sent: list[str] = []
-    send = con.raw_sql
-
-    def raw_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
-        sent.append(sql)
-        return send(sql, *args, **kwargs)
-
-    con.raw_sql = raw_sql  # type: ignore[method-assign]
+    sent = sql_sent(con)
     assert _reading(con, export, "p1") == 3  # the site's "at least 3"
     assert len(sent) > 50  # the reading compiled here
     assert max(map(len, sent)) < BOUND

@@ -15,6 +15,7 @@ from earlypath.audit.fhir_read import _LOADED
 from earlypath.audit.load import duckdb_connect
 from earlypath.records import ibis_compile
 from earlypath.records.ibis_compile import load_resources, read_schema
+from tests.records.sql_sent import sql_sent
 
 SNOMED = "http://snomed.info/sct"
 # every JSON shape where the definition reads each kind of value, and then some
@@ -55,14 +56,7 @@ def _both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, list[s
     """The tables read as `load_resources` reads them, then with the by-key reading off; and
     which reading made each table the first time."""
     con = duckdb_connect()
-    sent: list[str] = []
-    real = con.raw_sql
-
-    def raw_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
-        sent.append(sql)
-        return real(sql, *args, **kwargs)
-
-    con.raw_sql = raw_sql
+    sent = sql_sent(con)
     first = _typed(con, path, "first")
     loads = [s for s in sent if s.startswith("CREATE OR REPLACE TABLE") and str(path) in s]
     monkeypatch.setattr(ibis_compile, "_objects_by_key", lambda files, tree: None)

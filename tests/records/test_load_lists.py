@@ -11,6 +11,7 @@ from typing import Any
 from earlypath.audit.fhir_read import _LOADED
 from earlypath.audit.load import duckdb_connect
 from earlypath.records.ibis_compile import load_resources
+from tests.records.sql_sent import sql_sent
 
 COMPONENTS: list[tuple[Any, int | None]] = [  # (the line's component, its items read)
     ("missing", None),
@@ -31,14 +32,7 @@ def _load(tmp_path: Path) -> tuple[list[Any], list[str]]:
         lines.append(json.dumps(r))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     con = duckdb_connect()
-    sent: list[str] = []
-    real = con.raw_sql
-
-    def raw_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
-        sent.append(sql)
-        return real(sql, *args, **kwargs)
-
-    con.raw_sql = raw_sql
+    sent = sql_sent(con)
     table = load_resources(con, {"Observation": [path]}, _LOADED, "lists")["Observation"]
     rows = con.con.sql(f'SELECT component__list FROM "{table.get_name()}" ORDER BY n').fetchall()
     return [r[0] for r in rows], [s for s in sent if "list_transform(" in s]

@@ -14,6 +14,7 @@ from earlypath.audit.fhir_read import _LOADED
 from earlypath.audit.load import duckdb_connect
 from earlypath.records import ibis_compile
 from earlypath.records.ibis_compile import load_resources
+from tests.records.sql_sent import sql_sent
 
 # every JSON a quantity or an identifier can hold where an object is expected, written as text
 # so that a key given twice and a key in another case reach the reader as they are
@@ -56,14 +57,7 @@ def _lines() -> str:
 
 def _load(path: Path, prefix: str) -> tuple[list[tuple[Any, ...]], list[str]]:
     con = duckdb_connect()
-    sent: list[str] = []
-    real = con.raw_sql
-
-    def raw_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
-        sent.append(sql)
-        return real(sql, *args, **kwargs)
-
-    con.raw_sql = raw_sql
+    sent = sql_sent(con)
     tables = load_resources(con, {"Observation": [path]}, _LOADED, prefix)
     name = tables["Observation"].get_name()
     rows = con.con.sql(f'SELECT * FROM "{name}" ORDER BY n').fetchall()
