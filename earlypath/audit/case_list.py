@@ -7,14 +7,16 @@ Only the site and the episode id are written: no other patient data.
 from __future__ import annotations
 
 import csv
+import threading
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from earlypath.audit.governance import load_measures
 from earlypath.audit.load import fetch_arrow, sql_text
-from earlypath.audit.sql_table import SqlTable, sql_name
+from earlypath.audit.sql_table import SqlTable, cursor_of, sql_name
 
-__all__ = ["CASE_LIST", "write_case_list"]
+__all__ = ["CASE_LIST", "CaseListInBackground", "write_case_list"]
 
 CASE_LIST = "cases-eligible-not-offered.csv"
 NO_SITE = "(not recorded)"
@@ -25,12 +27,7 @@ def write_case_list(con: Any, episodes: Any, target: Path, measure_id: str) -> i
     then input order; returns the number of cases."""
     measure = next(m for m in load_measures() if m.id == measure_id)
     if isinstance(episodes, SqlTable):  # DuckDB writes the lines (no row comes to Python)
-        (cases, lines), *_ = con.con.execute(
-            _case_lines_sql(episodes, list(measure.numerator))
-        ).fetchall()
-        with open(target, "w", encoding="utf-8", newline="") as handle:
-            handle.write(HEADER + (lines or ""))
-        return int(cases)
+        return _write_lines(con.con, episodes, target, list(measure.numerator))
     rows = _cases_ibis(con, episodes, list(measure.numerator))
     with open(target, "w", encoding="utf-8", newline="") as handle:
         out = csv.writer(handle)
@@ -38,6 +35,66 @@ def write_case_list(con: Any, episodes: Any, target: Path, measure_id: str) -> i
         for row in rows:
             out.writerow([row["site"] if row["site"] is not None else NO_SITE, row["episode_id"]])
     return len(rows)
+
+
+def _write_lines(duck: Any, episodes: SqlTable, target: Path, numerator: list[str]) -> int:
+    (cases, lines), *_ = duck.execute(_case_lines_sql(episodes, numerator)).fetchall()
+    with open(target, "w", encoding="utf-8", newline="") as handle:
+        handle.write(HEADER + (lines or ""))
+    return int(cases)
+
+
+class CaseListInBackground:
+    """The case list of a DuckDB audit's episodes (a `SqlTable`), written by
+    a thread on a cursor of the same database while the caller goes on with the rejects and the
+    summary: it reads only episodes.parquet, and DuckDB runs the two statements side by side
+    (the case list's 0.05 s of CPU a million rows no longer waits for the statements before
+    it, some of which use one thread). The same bytes as `write_case_list`.
+
+    `finish` waits for it and gives the number of cases, or raises what the thread raised; as a
+    context manager, leaving waits for the thread (an error elsewhere: its file is discarded
+    with the staging folder, never published half written)."""
+
+    def __init__(self, con: Any, episodes: SqlTable, target: Path, measure_id: str) -> None:
+        measure = next(m for m in load_measures() if m.id == measure_id)
+        self._cursor = cursor_of(con)
+        self._cases: int | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(episodes, target, list(measure.numerator)),
+            name="earlypath-case-list",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def _run(self, episodes: SqlTable, target: Path, numerator: list[str]) -> None:
+        try:
+            self._cases = _write_lines(self._cursor, episodes, target, numerator)
+        except BaseException as error:  # raised again by `finish`, in the caller's thread
+            self._error = error
+
+    def finish(self) -> int:
+        self._wait()
+        if self._error is not None:
+            raise self._error
+        assert self._cases is not None
+        return self._cases
+
+    def _wait(self) -> None:
+        self._thread.join()
+        self._cursor.close()
+
+    def __enter__(self) -> CaseListInBackground:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._wait()
 
 
 # The lines as Python's csv.writer writes them (its default dialect): a field quoted, its

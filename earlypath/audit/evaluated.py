@@ -91,3 +91,10 @@ class OnePass:
     checked: str
     # every input row's empty cells read as false (`validate.rows_and_defaulted_cells`)
     defaulted_every_row: int = 0
+    # the rows of ``raw`` (counted with those cells, before the pass; a FHIR export's rows_in
+    # also counts the encounters that are not episodes)
+    raw_rows: int = 0
+    # what `pass_duckdb.file_runs` found in episodes.parquet once written (its rows, its last
+    # row number): the counts after the pass need no statement of their own
+    written_rows: int = 0
+    written_last: int = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,10 @@ __all__ = [
     "COPY_MEMORY_BYTES",
     "after_one_pass",
     "bounded_copy_memory",
+    "FileRuns",
     "copy_to_parquet",
+    "episodes_from_file",
+    "file_runs",
     "judge_on_duckdb",
     "rows_in_file",
     "rows_in_order",
@@ -79,7 +83,7 @@ def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) 
         rows_in,
         None,
         extras,
-        one_pass=OnePass(raw, CHECKED, defaulted),
+        one_pass=OnePass(raw, CHECKED, defaulted, raw_rows=rows_in),
     )
 
 
@@ -123,7 +127,9 @@ def write_one_pass(ev: Evaluated, target: Path, progress: bool) -> int:
     no judged table is built first. A scan and filters keep the input order (the repeated ids
     are a list, not a join, when few), so the file is written without a sort; the order is
     checked on the file and, only if it does not hold, the file is written again, sorted.
-    Returns the rows written (from the file's footer)."""
+    Returns the rows written (counted by the order's check, `file_runs`, which also keeps the
+    file's last row number for `after_one_pass`)."""
+    assert ev.one_pass is not None
     duck = ev.con.con
     with (
         atomic_path(target) as tmp,
@@ -131,11 +137,13 @@ def write_one_pass(ev: Evaluated, target: Path, progress: bool) -> int:
         bounded_copy_memory(duck),
     ):
         copy_to_parquet(ev.con, ev.episodes, tmp)
-        if not rows_in_order(tmp, duck):
+        runs = file_runs(tmp, duck)
+        if not runs.in_order:
             ordered = f"SELECT * FROM ({sql_of(ev.con, ev.episodes)}) ORDER BY row_number"
             copy_to_parquet(ev.con, ordered, tmp)
-            rows_in_order(tmp, duck)  # (the gaps of the file as written: `after_one_pass`)
-    return rows_in_file(duck, target)
+            runs = file_runs(tmp, duck)  # (the gaps of the file as written: `after_one_pass`)
+    ev.one_pass.written_rows, ev.one_pass.written_last = runs.rows, runs.last
+    return runs.rows
 
 
 # What DuckDB's ordered COPY may hold beyond what the connection holds already (see below).
@@ -160,51 +168,64 @@ def bounded_copy_memory(duck: Any) -> Iterator[None]:
         duck.execute("RESET memory_limit")
 
 
+def episodes_from_file(ev: Evaluated, written: Path) -> SqlTable:
+    """DuckDB, once `write_one_pass` has written the episodes: ``ev.episodes`` becomes a view
+    of the file (the summary and the case list read a few columns of it); returned."""
+    file = f"read_parquet({sql_text(str(written))})"
+    ev.con.con.execute(f"CREATE OR REPLACE VIEW {EPISODES} AS SELECT * FROM {file}")
+    ev.episodes = SqlTable.named(ev.con, EPISODES, ev.episodes.columns)
+    return ev.episodes
+
+
 def after_one_pass(ev: Evaluated, written: Path) -> None:
     """DuckDB, once `write_one_pass` has written the episodes: they are read back from the
-    file (the counts, summary and case list read a few columns of it), and the rejects are the
-    input rows whose numbers are not in it, checked again by the same view: the checks run on
-    those few rows only, not on the cohort a second time. A row in neither (it cannot happen)
-    has no reason, is in neither count, and fails the reconciliation.
+    file (the summary and case list read a few columns of it), and the rejects are the input
+    rows whose numbers are not in it, checked again by the same view: the checks run on those
+    few rows only, not on the cohort a second time. A row in neither (it cannot happen) has no
+    reason, is in neither count, and fails the reconciliation.
 
     The numbers not written are the gaps in the file's ``row_number`` column, found when its
-    order was checked (`rows_in_order`), and those after its last row, so DuckDB joins the
-    input to those few numbers instead of to every written one (a hash table of the whole
-    cohort).
+    order was checked (`file_runs`), and those after its last row, so DuckDB joins the input to
+    those few numbers instead of to every written one (a hash table of the whole cohort).
 
-    When every row was written (a clean cohort), no row is checked again: the rejects are an
-    empty table and the long checks are not bound a third time.
+    When every row was written (a clean cohort: as many rows in the file as in the input), no
+    row is checked again: the rejects are an empty table and the long checks are not bound a
+    third time.
 
-    The empty cells read as false are counted for the episodes as every row's count (counted
-    with the rows before the pass, `judge_on_duckdb`) less the rejects'."""
+    The counts are set for the reconciliation (``ev.counts``): the episodes are the file's rows
+    (counted with its order), the rejects are counted with their empty cells read as false, in
+    one statement. Those cells are counted for the episodes as every row's count (counted with
+    the rows before the pass, `judge_on_duckdb`) less the rejects'."""
     assert ev.one_pass is not None
-    duck, raw, checked = ev.con.con, sql_name(ev.one_pass.raw), sql_name(ev.one_pass.checked)
-    file = f"read_parquet({sql_text(str(written))})"
-    duck.execute(f"CREATE OR REPLACE VIEW {EPISODES} AS SELECT * FROM {file}")
-    ev.episodes = SqlTable.named(ev.con, EPISODES, ev.episodes.columns)
-    last = _scalar(duck, f"SELECT coalesce(max(row_number), 0) FROM {raw}")
-    top = _scalar(duck, f"SELECT coalesce(max(row_number), 0) FROM {file}")
-    # The numbers in no gap of the file (`rows_in_order` found them), and those after its last.
-    duck.execute(
-        f"CREATE OR REPLACE TEMP TABLE {NOT_WRITTEN} AS "
-        f"SELECT unnest(range(lo, least(hi, {last + 1}))) AS row_number FROM {GAPS} "
-        f"UNION ALL SELECT unnest(range({top + 1}, {last + 1})) AS row_number"
-    )
-    duck.execute(
-        f"CREATE OR REPLACE VIEW {CHECK_INPUT} AS SELECT r.* FROM {raw} r "
-        f"SEMI JOIN {NOT_WRITTEN} n ON r.row_number = n.row_number"
-    )
-    if _scalar(duck, f"SELECT count(*) FROM {NOT_WRITTEN}"):
+    one_pass = ev.one_pass
+    duck, raw = ev.con.con, sql_name(one_pass.raw)
+    if ev.episodes.name != EPISODES:
+        episodes_from_file(ev, written)
+    if one_pass.written_rows < one_pass.raw_rows:
+        last = _scalar(duck, f"SELECT coalesce(max(row_number), 0) FROM {raw}")
+        # The numbers in no gap of the file (`file_runs` found them), and those after its last.
+        duck.execute(
+            f"CREATE OR REPLACE TEMP TABLE {NOT_WRITTEN} AS "
+            f"SELECT unnest(range(lo, least(hi, {last + 1}))) AS row_number FROM {GAPS} "
+            f"UNION ALL SELECT unnest(range({one_pass.written_last + 1}, {last + 1})) "
+            "AS row_number"
+        )
+        duck.execute(
+            f"CREATE OR REPLACE VIEW {CHECK_INPUT} AS SELECT r.* FROM {raw} r "
+            f"SEMI JOIN {NOT_WRITTEN} n ON r.row_number = n.row_number"
+        )
         duck.execute(
             f"CREATE OR REPLACE TABLE {REJECTS_FOUND} AS SELECT {', '.join(_REJECT_COLUMNS)} "
-            f"FROM {checked} WHERE reject_reason IS NOT NULL"
+            f"FROM {sql_name(one_pass.checked)} WHERE reject_reason IS NOT NULL"
         )
     else:  # every row written (a clean cohort): no row to check again, the checks not bound
-        _no_rejects(duck, ev.one_pass.checked)
+        _no_rejects(duck, one_pass.checked)
     ev.rejects = _rejects_view(ev.con, REJECTS_FOUND)
-    ev.defaulted_false_cells = ev.one_pass.defaulted_every_row - _scalar(
-        duck, f"SELECT coalesce(sum(defaulted_false_cells), 0) FROM {REJECTS_FOUND}"
-    )
+    rejected, defaulted = duck.execute(
+        f"SELECT count(*), coalesce(sum(defaulted_false_cells), 0) FROM {REJECTS_FOUND}"
+    ).fetchall()[0]
+    ev.counts = {"evaluated": one_pass.written_rows, "rejected": int(rejected)}
+    ev.defaulted_false_cells = one_pass.defaulted_every_row - int(defaulted)
 
 
 _REJECT_COLUMNS = ("row_number", "episode_id", "reject_reason", "defaulted_false_cells")
@@ -251,7 +272,23 @@ def rows_in_file(duck: Any, path: Path) -> int:
 
 
 def rows_in_order(path: Path, duck: Any = None) -> bool:
-    """Whether the Parquet file's ``row_number`` column strictly increases from row to row.
+    """Whether the Parquet file's ``row_number`` column strictly increases from row to row
+    (`file_runs`)."""
+    return file_runs(path, duck).in_order
+
+
+@dataclass(frozen=True)
+class FileRuns:
+    """What `file_runs` found in a Parquet file of episodes."""
+
+    in_order: bool  # its ``row_number`` strictly increases from row to row
+    rows: int  # its rows
+    last: int  # its largest ``row_number`` (0 when it has no row)
+
+
+def file_runs(path: Path, duck: Any = None) -> FileRuns:
+    """Whether the Parquet file's ``row_number`` column strictly increases from row to row, its
+    rows and its largest row number, from one read of the column.
 
     DuckDB reads the column (no pyarrow or NumPy, whose imports cost more than this query on a
     small audit) without sorting it: in a file in order, a row's number less its position in
@@ -259,7 +296,9 @@ def rows_in_order(path: Path, duck: Any = None) -> bool:
     grouped by it are a few runs (one more after each reject). The file is in order when each
     run is one block of positions and the runs, by position, leave no number twice. The
     numbers missing before each run (``lo`` to ``hi``, ``hi`` not included) are kept in the
-    table `GAPS` of ``duck`` for `after_one_pass`."""
+    table `GAPS` of ``duck`` for `after_one_pass`; a run's rows and its last number (its last
+    position plus its shift: every number of a run is its position plus the shift) give the
+    file's, so no other statement counts the file or looks for its last number."""
     duck = duck if duck is not None else _new_connection()
     runs = (
         "SELECT row_number - file_row_number AS shift, min(file_row_number) AS first, "
@@ -270,15 +309,15 @@ def rows_in_order(path: Path, duck: Any = None) -> bool:
         f"CREATE OR REPLACE TEMP TABLE {GAPS} AS SELECT "
         "coalesce(lag(last + shift) OVER (ORDER BY first), 0) + 1 AS lo, first + shift AS hi, "
         "n = last - first + 1 AND first = coalesce(lag(last) OVER (ORDER BY first), -1) + 1 "
-        f"AS one_block, n - numbered AS no_number FROM ({runs})"
+        f"AS one_block, n - numbered AS no_number, n, last + shift AS top FROM ({runs})"
     )
-    no_number, backwards = duck.execute(
-        "SELECT coalesce(sum(no_number), 0), count(*) FILTER (NOT one_block OR hi < lo) "
-        f"FROM {GAPS}"
+    no_number, backwards, rows, top = duck.execute(
+        "SELECT coalesce(sum(no_number), 0), count(*) FILTER (NOT one_block OR hi < lo), "
+        f"coalesce(sum(n), 0), coalesce(max(top), 0) FROM {GAPS}"
     ).fetchall()[0]
     if no_number:  # the input's numbering: it cannot happen
         raise ValueError(f"{path.name}: a row has no row_number")
-    return not backwards
+    return FileRuns(not backwards, int(rows), int(top))
 
 
 def _new_connection() -> Any:

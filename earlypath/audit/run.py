@@ -32,7 +32,12 @@ from earlypath.audit.load import (
     load_raw_duckdb,
 )
 from earlypath.audit.output import check_out_folder, staged_outputs
-from earlypath.audit.pass_duckdb import after_one_pass, judge_on_duckdb, write_one_pass
+from earlypath.audit.pass_duckdb import (
+    after_one_pass,
+    episodes_from_file,
+    judge_on_duckdb,
+    write_one_pass,
+)
 from earlypath.audit.sql_table import PlainDuckDB, column_types
 from earlypath.audit.write_tables import count_of, write_episodes, write_rejects
 from earlypath.errors import InputError, Problem, ReconciliationError
@@ -155,7 +160,7 @@ def run_audit(
     """Audit a cohort and write every file of `OUTPUTS` (episodes, rejects, summary, report,
     MeasureReport, case list) into `out_dir`, then manifest.json (their sizes and checksums: read
     them back with `open_audit_output`)."""
-    from earlypath.audit.case_list import CASE_LIST, write_case_list
+    from earlypath.audit.case_list import CASE_LIST, CaseListInBackground, write_case_list
     from earlypath.audit.measure_report import measure_report
     from earlypath.audit.report import render_report
     from earlypath.audit.summary import FUNNEL_MEASURE, build_summary
@@ -179,11 +184,22 @@ def run_audit(
     with staged_outputs(out_dir, OUTPUTS) as staged, contextlib.ExitStack() as background:
         mark = time.perf_counter()
         joining = None
+        cases = None
         if ev.one_pass is not None:
             # DuckDB judges while it writes: the rows are counted after, from the file and the
             # rejects, and a mismatch still publishes nothing (the staging folder goes).
             written = write_one_pass(ev, staged["episodes.parquet"], progress)
             ev.timings["check_judge_and_write_episodes"] = time.perf_counter() - mark
+            # The case list reads only the file: a thread writes it while the rejects are found
+            # and the summary is counted (case_list.CaseListInBackground)
+            cases = background.enter_context(
+                CaseListInBackground(
+                    ev.con,
+                    episodes_from_file(ev, staged["episodes.parquet"]),
+                    staged[CASE_LIST],
+                    FUNNEL_MEASURE,
+                )
+            )
             after_one_pass(ev, staged["episodes.parquet"])
             evaluated, rejected = _reconciled(ev)
         elif ev.con.name == "pyspark":
@@ -226,7 +242,10 @@ def run_audit(
         staged["measure-report.json"].write_text(
             dumps_indented(measure_report(summary)), encoding="utf-8"
         )
-        write_case_list(ev.con, ev.episodes, staged[CASE_LIST], FUNNEL_MEASURE)
+        if cases is not None:
+            cases.finish()
+        else:
+            write_case_list(ev.con, ev.episodes, staged[CASE_LIST], FUNNEL_MEASURE)
         if joining is not None:
             written = joining.finish()
             if written != evaluated:

@@ -18,6 +18,7 @@ __all__ = [
     "SqlTable",
     "column_types",
     "count_rows",
+    "cursor_of",
     "duckdb_engine",
     "query_rows",
     "sql_name",
@@ -51,14 +52,7 @@ class PlainDuckDB:
     name = "duckdb"
 
     def __init__(self) -> None:
-        self.con = duckdb_engine().connect()
-        # What ibis's backend sets on connecting (its results must not depend on who built it).
-        for setting in (
-            "SET timezone = 'UTC'",
-            "SET python_enable_replacements = false",
-            "SET enable_progress_bar = false",  # the CLI shows Rich's
-        ):
-            self.con.execute(setting)
+        self.con = _set_up(duckdb_engine().connect())
 
     def raw_sql(self, sql: str) -> Any:
         return self.con.execute(sql)
@@ -78,6 +72,25 @@ class PlainDuckDB:
         if attr.startswith("__"):
             raise AttributeError(attr)
         return getattr(self.ibis, attr)
+
+
+def _set_up(con: Any) -> Any:
+    # What ibis's backend sets on connecting (its results must not depend on who built it); a
+    # cursor has the session settings of a new connection, so it is set up the same way.
+    for setting in (
+        "SET timezone = 'UTC'",
+        "SET python_enable_replacements = false",
+        "SET enable_progress_bar = false",  # the CLI shows Rich's
+    ):
+        con.execute(setting)
+    return con
+
+
+def cursor_of(con: Any) -> Any:
+    """Another connection to the database of ``con`` (a `PlainDuckDB` or ibis's DuckDB
+    backend): its views and tables, not its TEMP ones, set up as `PlainDuckDB` is, for a
+    statement run by another thread while ``con`` runs its own."""
+    return _set_up(con.con.cursor())
 
 
 def sql_name(name: str) -> str:

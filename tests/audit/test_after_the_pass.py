@@ -1,0 +1,67 @@
+"""What a DuckDB audit does once episodes.parquet is written (issue 16, stop 33): the file's rows
+and last number come from the one read that checks its order (`file_runs`), the counts for the
+reconciliation need no statement of their own, and the case list is written by a thread on a
+cursor of the same database, the same bytes as when written in turn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from earlypath.audit.case_list import CaseListInBackground, write_case_list
+from earlypath.audit.pass_duckdb import after_one_pass, file_runs, write_one_pass
+from earlypath.audit.run import evaluate
+from earlypath.audit.summary import FUNNEL_MEASURE
+from tests.audit.test_case_list_lines import EPISODES, _csv_writer_text, _episodes
+from tests.audit.test_one_pass import HEADER, ROWS
+
+
+@pytest.mark.parametrize(
+    ("numbers", "in_order", "rows", "last"),
+    [
+        ([], True, 0, 0),
+        ([7], True, 1, 7),
+        ([1, 2, 5, 6, 9], True, 5, 9),
+        ([2, 9, 4], False, 3, 9),
+        ([1, 1, 2], False, 3, 2),
+    ],
+)
+def test_file_runs_counts_the_rows_and_finds_the_last_number(
+    tmp_path: Path, numbers: list[int], in_order: bool, rows: int, last: int
+) -> None:
+    path = tmp_path / "n.parquet"
+    pq.write_table(pa.table({"row_number": pa.array(numbers, pa.int64())}), path)
+    runs = file_runs(path)
+    assert (runs.in_order, runs.rows, runs.last) == (in_order, rows, last)
+
+
+def test_the_pass_counts_episodes_and_rejects_for_the_reconciliation(tmp_path: Path) -> None:
+    source = tmp_path / "cohort.csv"
+    source.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+    ev = evaluate(source)
+    target = tmp_path / "episodes.parquet"
+    assert write_one_pass(ev, target, progress=False) == 4
+    after_one_pass(ev, target)
+    # counted by the pass: the reconciliation counts no table again
+    assert ev.counts == {"evaluated": 4, "rejected": 3}
+    assert pq.read_metadata(target).num_rows == 4
+
+
+def test_the_case_list_in_background_is_the_same_bytes(tmp_path: Path) -> None:
+    con, episodes = _episodes(EPISODES)
+    with CaseListInBackground(con, episodes, tmp_path / "cases.csv", FUNNEL_MEASURE) as cases:
+        assert cases.finish() == 10
+    assert write_case_list(con, episodes, tmp_path / "in-turn.csv", FUNNEL_MEASURE) == 10
+    expected = _csv_writer_text(EPISODES).encode("utf-8")
+    assert (tmp_path / "cases.csv").read_bytes() == expected
+    assert (tmp_path / "in-turn.csv").read_bytes() == expected
+
+
+def test_an_error_of_the_case_list_s_thread_is_raised_by_finish(tmp_path: Path) -> None:
+    con, episodes = _episodes(EPISODES)
+    cases = CaseListInBackground(con, episodes, tmp_path / "no folder" / "c.csv", FUNNEL_MEASURE)
+    with pytest.raises(FileNotFoundError):
+        cases.finish()
