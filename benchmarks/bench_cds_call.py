@@ -38,30 +38,16 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_cds_load import SERVICE, request_body  # noqa: E402
 
-from earlypath.web.limits import GUARDED_HTTP  # noqa: E402
+from tests.integration.asgi_scope import http_scope  # noqa: E402
 
 
 def _scope(path: str, method: str, body: bytes) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"host", b"127.0.0.1:8000"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "extensions": {GUARDED_HTTP: {}},  # as `earlypath serve`'s protocol marks each request
-        "state": {},
-    }
+    headers = [
+        (b"host", b"127.0.0.1:8000"),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    return http_scope(path, headers, method=method)
 
 
 def asgi_caller(
