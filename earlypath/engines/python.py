@@ -47,10 +47,12 @@ from earlypath.policy import DEFAULT_POLICY, Policy
 
 __all__ = [
     "PROGESTERONE",
+    "CardsAssessment",
     "ProgesteroneDecision",
     "assess",
     "assess_for_cards",
     "assess_json",
+    "cards_assessment",
     "decide",
     "gestation_of",
     "section_names",
@@ -358,6 +360,27 @@ def _untraced_parts(prepared: _Progesterone, facts: dict[str, Any]) -> _Untraced
     )
 
 
+def _kept_untraced(prepared: _Progesterone, facts: dict[str, Any]) -> _Untraced | None:
+    """The section's untraced parts kept for these facts' generated key (found, or made and
+    kept), or None when there is no key (the caller then finds the parts the reference way)."""
+    key_of = prepared.key_of
+    if key_of is None:
+        return None
+    try:
+        key = key_of(facts)
+    except Exception:  # noqa: BLE001 - the reference path decides (and raises if it must)
+        return None
+    if key is None:
+        return None
+    kept = prepared.untraced
+    parts = kept.get(key)
+    if parts is None:
+        if len(kept) >= KEYS_KEPT:  # a workload that moved on: start again, bounded
+            kept.clear()
+        parts = kept[key] = _untraced_parts(prepared, facts)
+    return parts
+
+
 def _progesterone_untraced(
     episode: Episode,
     prepared: _Progesterone,
@@ -368,20 +391,7 @@ def _progesterone_untraced(
     """The progesterone section without its trace: kept per generated key (the branch, the
     criterion values and the advice that hold tell everything in it but the plan, which is
     built each time from the episode). A key that cannot be computed: the reference path."""
-    key_of = prepared.key_of
-    parts: _Untraced | None = None
-    if key_of is not None:
-        try:
-            key = key_of(facts)
-        except Exception:  # noqa: BLE001 - the reference path decides (and raises if it must)
-            key = None
-        if key is not None:
-            kept = prepared.untraced
-            parts = kept.get(key)
-            if parts is None:
-                if len(kept) >= KEYS_KEPT:  # a workload that moved on: start again, bounded
-                    kept.clear()
-                parts = kept[key] = _untraced_parts(prepared, facts)
+    parts = _kept_untraced(prepared, facts)
     if parts is None:
         parts = _untraced_parts(prepared, facts)
     outcome, recommendations, missing, said, advice, cited = parts
@@ -599,6 +609,67 @@ def assess_for_cards(
     return _assessment(
         episode, policy, DEFAULT_PATHWAY_POLICY, (PROGESTERONE,), raw=False, untraced=True
     )
+
+
+class CardsAssessment:
+    """`assess_for_cards`' answer for an episode already read, built when first asked
+    (`assessment`), with ``key``: a key of every value a card reads of it, or None.
+
+    The key names the section's parts kept for the episode's generated key (``kept``, by its
+    id: whoever keeps the key keeps ``kept`` with it and checks it is the same object, so the
+    id is never another's), the reason the version was chosen, and what the plan is built from
+    besides the policy: the assessment day, the gestation (days and basis) and the allergies
+    (whether any is recorded, and the peanut or soya reading of them). The kept parts belong to one (version, policy): they name those too, and with the
+    plan's inputs, the decision, reasons, missing, citations, advice and plan."""
+
+    __slots__ = ("_built", "_read", "key", "kept")
+
+    def __init__(
+        self,
+        read: tuple[Episode, GuidelineVersion, str, dict[str, Any], Gestation | None, _Parts],
+        policy: Policy,
+    ):
+        episode, _, chosen_because, facts, gestation, parts = read
+        self._read = (read, policy)
+        self._built: dict[str, Any] | None = None
+        self.kept = _kept_untraced(parts.progesterone, facts)
+        self.key: tuple[Any, ...] | None = None
+        if self.kept is not None:
+            fields = episode.__dict__  # (a model's attribute is a slow lookup; see `_whole_json`)
+            self.key = (
+                id(self.kept),
+                chosen_because,
+                fields["assessed_on"],
+                (gestation.days, gestation.basis) if gestation is not None else None,
+                tuple(fields["allergies"]),  # the plan's allergy reading is of these alone
+            )
+
+    def assessment(self) -> dict[str, Any]:
+        """`assess_for_cards(episode, policy)`: the same dict each time it is asked."""
+        if self._built is None:
+            (episode, version, chosen_because, facts, gestation, parts), policy = self._read
+            self._built = _assessment_of(
+                episode,
+                policy,
+                version,
+                chosen_because,
+                facts,
+                gestation,
+                parts,
+                True,
+                (),
+                raw=False,
+                untraced=True,
+            )
+        return self._built
+
+
+def cards_assessment(
+    episode: Episode | dict[str, Any], policy: Policy = DEFAULT_POLICY
+) -> CardsAssessment:
+    """The episode read for `assess_for_cards` (`InputError` as `assess`), its assessment built
+    only when asked: a card kept for its key needs none (`earlypath.fhir.card_text`)."""
+    return CardsAssessment(_read(episode, policy, DEFAULT_PATHWAY_POLICY), policy)
 
 
 def _assessment(
