@@ -611,6 +611,10 @@ def assess_for_cards(
     )
 
 
+# An episode as `_read` gives it: validated, its version and why, its facts, gestation, parts.
+_Read = tuple[Episode, GuidelineVersion, str, dict[str, Any], Gestation | None, _Parts]
+
+
 class CardsAssessment:
     """`assess_for_cards`' answer for an episode already read, built when first asked
     (`assessment`), with ``key``: a key of every value a card reads of it, or None.
@@ -624,11 +628,7 @@ class CardsAssessment:
 
     __slots__ = ("_built", "_read", "key", "kept")
 
-    def __init__(
-        self,
-        read: tuple[Episode, GuidelineVersion, str, dict[str, Any], Gestation | None, _Parts],
-        policy: Policy,
-    ):
+    def __init__(self, read: _Read, policy: Policy):
         episode, _, chosen_because, facts, gestation, parts = read
         self._read = (read, policy)
         self._built: dict[str, Any] | None = None
@@ -647,20 +647,9 @@ class CardsAssessment:
     def assessment(self) -> dict[str, Any]:
         """`assess_for_cards(episode, policy)`: the same dict each time it is asked."""
         if self._built is None:
-            (episode, version, chosen_because, facts, gestation, parts), policy = self._read
-            self._built = _assessment_of(
-                episode,
-                policy,
-                version,
-                chosen_because,
-                facts,
-                gestation,
-                parts,
-                True,
-                (),
-                raw=False,
-                untraced=True,
-            )
+            read, policy = self._read
+            # the progesterone section alone, untraced: `assess_for_cards`
+            self._built = _assessment_of_read(read, policy, True, (), raw=False, untraced=True)
         return self._built
 
 
@@ -685,9 +674,21 @@ def _assessment(
     if isinstance(sections, str):  # a common slip: "progesterone" would read as letters
         raise ValueError(f"sections: give a list of section names, not the text {sections!r}")
     wants_progesterone, chosen = _chosen(None if sections is None else tuple(sections))
-    episode, version, chosen_because, facts, gestation, parts = _read(
-        episode, policy, pathway_policy
-    )
+    read = _read(episode, policy, pathway_policy)
+    return _assessment_of_read(read, policy, wants_progesterone, chosen, raw=raw, untraced=untraced)
+
+
+def _assessment_of_read(
+    read: _Read,
+    policy: Policy,
+    wants_progesterone: bool,
+    chosen: tuple[Section, ...],
+    *,
+    raw: bool,
+    untraced: bool = False,
+) -> dict[str, Any]:
+    """`_assessment_of` an episode as `_read` gives it."""
+    episode, version, chosen_because, facts, gestation, parts = read
     return _assessment_of(
         episode,
         policy,
@@ -705,7 +706,7 @@ def _assessment(
 
 def _read(
     episode: Episode | dict[str, Any], policy: Policy, pathway_policy: PathwayPolicy
-) -> tuple[Episode, GuidelineVersion, str, dict[str, Any], Gestation | None, _Parts]:
+) -> _Read:
     """What every assessment starts from: the validated episode (`InputError` if it is not
     valid), its guideline version and why, its facts and gestation, and the version's parts."""
     if not isinstance(episode, Episode):

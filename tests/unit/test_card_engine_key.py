@@ -19,16 +19,9 @@ from earlypath.fhir import card_text, cards
 from earlypath.json_text import dumps_bytes
 from earlypath.policy import Policy
 from tests.pathway.strategies import episodes
-from tests.unit.test_card_text import _uuids_of
+from tests.unit.test_card_text import OFFER, _uuids_of
 
 POLICIES = [Policy(), Policy(stop_at="16+6", preferred_product="cyclogest")]
-OFFER = {
-    "assessed_on": "2024-03-04",
-    "previous_miscarriages": 1,
-    "vaginal_bleeding": True,
-    "lmp": "2024-01-15",
-    "scans": [{"date": "2024-03-04", "location": "intrauterine", "crl_mm": 9.5}],
-}
 # One decision (an offer), its plan's inputs and the version's reason varied one at a time: the engine keeps one set of
 # parts for them all, each card differs.
 VARIANTS: list[dict[str, Any]] = [
