@@ -623,8 +623,9 @@ class CardsAssessment:
     id: whoever keeps the key keeps ``kept`` with it and checks it is the same object, so the
     id is never another's), the reason the version was chosen, and what the plan is built from
     besides the policy: the assessment day, the gestation (days and basis) and the allergies
-    (whether any is recorded, and the peanut or soya reading of them). The kept parts belong to one (version, policy): they name those too, and with the
-    plan's inputs, the decision, reasons, missing, citations, advice and plan."""
+    (whether any is recorded, and the peanut or soya reading of them). The kept parts belong
+    to one (version, policy): they name those too, and with the plan's inputs, the decision,
+    reasons, missing, citations, advice and plan."""
 
     __slots__ = ("_built", "_read", "key", "kept")
 

@@ -22,8 +22,8 @@ from tests.pathway.strategies import episodes
 from tests.unit.test_card_text import OFFER, _uuids_of
 
 POLICIES = [Policy(), Policy(stop_at="16+6", preferred_product="cyclogest")]
-# One decision (an offer), its plan's inputs and the version's reason varied one at a time: the engine keeps one set of
-# parts for them all, each card differs.
+# One decision (an offer), its plan's inputs and the version's reason varied one at a time:
+# the engine keeps one set of parts for them all, each card differs.
 VARIANTS: list[dict[str, Any]] = [
     OFFER,
     {**OFFER, "assessed_on": "2024-03-05"},  # a day later: a day older, the scan the same
