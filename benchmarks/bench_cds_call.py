@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_cds_load import SERVICE, request_body  # noqa: E402
 
-from tests.integration.asgi_scope import http_scope  # noqa: E402
+from tests.integration.asgi_scope import body_once, http_scope  # noqa: E402
 
 
 def _scope(path: str, method: str, body: bytes) -> dict[str, Any]:
@@ -57,16 +57,7 @@ def asgi_caller(
     the app to name in the scope, as Starlette does (a call entering below the app itself)."""
 
     async def call() -> bytes:
-        sent = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await asyncio.sleep(3600)
-            return {"type": "http.disconnect"}
-
+        receive = body_once(body)
         out: list[bytes] = []
         status = 0
 

@@ -1,9 +1,12 @@
-"""The ASGI scope of one HTTP request, as uvicorn gives it to the app: one writing for the
-tests that call the app as raw ASGI and for the CDS benchmarks (benchmarks/bench_cds_call.py
-imports it, so it stays importable with only the repository root on the path)."""
+"""The ASGI scope of one HTTP request, as uvicorn gives it to the app, and a `receive` that
+gives its body: one writing for the tests that call the app as raw ASGI and for the CDS
+benchmarks (benchmarks/bench_cds_call.py imports it, so it stays importable with only the
+repository root on the path)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from earlypath.web.limits import GUARDED_HTTP
@@ -41,3 +44,19 @@ def http_scope(
         scope["extensions"] = {GUARDED_HTTP: {}}
         scope["state"] = {}
     return scope
+
+
+def body_once(body: bytes) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """An ASGI ``receive`` giving ``body`` whole in one message, then waiting, as a server
+    does, until the client goes (never within a call)."""
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    return receive

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from earlypath.web import cds
 from earlypath.web.cds_lane import FusedCdsLane
 from earlypath.web.config import Settings
-from tests.integration.asgi_scope import LOOPBACK, http_scope
+from tests.integration.asgi_scope import LOOPBACK, body_once, http_scope
 from tests.integration.fhir_data import eligible_resources, hook_request, prefetch_for
 
 PV = "/cds-services/ng126-progesterone"
@@ -33,20 +33,11 @@ def _call(
     """The messages the app sends for one POST to the service (in order, as sent)."""
     scope = http_scope(PV, [(b"host", b"127.0.0.1:8000"), *headers], client=client)
     sent: list[dict[str, Any]] = []
-    delivered = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    _run_on_its_own_loop(app(scope, receive, send))
+    _run_on_its_own_loop(app(scope, body_once(body), send))
     return sent
 
 
