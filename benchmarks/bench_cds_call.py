@@ -38,30 +38,16 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_cds_load import SERVICE, request_body  # noqa: E402
 
-from earlypath.web.limits import GUARDED_HTTP  # noqa: E402
+from tests.integration.asgi_scope import body_once, http_scope  # noqa: E402
 
 
 def _scope(path: str, method: str, body: bytes) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"host", b"127.0.0.1:8000"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "extensions": {GUARDED_HTTP: {}},  # as `earlypath serve`'s protocol marks each request
-        "state": {},
-    }
+    headers = [
+        (b"host", b"127.0.0.1:8000"),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    return http_scope(path, headers, method=method)
 
 
 def asgi_caller(
@@ -71,16 +57,7 @@ def asgi_caller(
     the app to name in the scope, as Starlette does (a call entering below the app itself)."""
 
     async def call() -> bytes:
-        sent = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await asyncio.sleep(3600)
-            return {"type": "http.disconnect"}
-
+        receive = body_once(body)
         out: list[bytes] = []
         status = 0
 

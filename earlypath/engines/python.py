@@ -47,10 +47,12 @@ from earlypath.policy import DEFAULT_POLICY, Policy
 
 __all__ = [
     "PROGESTERONE",
+    "CardsAssessment",
     "ProgesteroneDecision",
     "assess",
     "assess_for_cards",
     "assess_json",
+    "cards_assessment",
     "decide",
     "gestation_of",
     "section_names",
@@ -358,6 +360,27 @@ def _untraced_parts(prepared: _Progesterone, facts: dict[str, Any]) -> _Untraced
     )
 
 
+def _kept_untraced(prepared: _Progesterone, facts: dict[str, Any]) -> _Untraced | None:
+    """The section's untraced parts kept for these facts' generated key (found, or made and
+    kept), or None when there is no key (the caller then finds the parts the reference way)."""
+    key_of = prepared.key_of
+    if key_of is None:
+        return None
+    try:
+        key = key_of(facts)
+    except Exception:  # noqa: BLE001 - the reference path decides (and raises if it must)
+        return None
+    if key is None:
+        return None
+    kept = prepared.untraced
+    parts = kept.get(key)
+    if parts is None:
+        if len(kept) >= KEYS_KEPT:  # a workload that moved on: start again, bounded
+            kept.clear()
+        parts = kept[key] = _untraced_parts(prepared, facts)
+    return parts
+
+
 def _progesterone_untraced(
     episode: Episode,
     prepared: _Progesterone,
@@ -368,20 +391,7 @@ def _progesterone_untraced(
     """The progesterone section without its trace: kept per generated key (the branch, the
     criterion values and the advice that hold tell everything in it but the plan, which is
     built each time from the episode). A key that cannot be computed: the reference path."""
-    key_of = prepared.key_of
-    parts: _Untraced | None = None
-    if key_of is not None:
-        try:
-            key = key_of(facts)
-        except Exception:  # noqa: BLE001 - the reference path decides (and raises if it must)
-            key = None
-        if key is not None:
-            kept = prepared.untraced
-            parts = kept.get(key)
-            if parts is None:
-                if len(kept) >= KEYS_KEPT:  # a workload that moved on: start again, bounded
-                    kept.clear()
-                parts = kept[key] = _untraced_parts(prepared, facts)
+    parts = _kept_untraced(prepared, facts)
     if parts is None:
         parts = _untraced_parts(prepared, facts)
     outcome, recommendations, missing, said, advice, cited = parts
@@ -601,6 +611,57 @@ def assess_for_cards(
     )
 
 
+# An episode as `_read` gives it: validated, its version and why, its facts, gestation, parts.
+_Read = tuple[Episode, GuidelineVersion, str, dict[str, Any], Gestation | None, _Parts]
+
+
+class CardsAssessment:
+    """`assess_for_cards`' answer for an episode already read, built when first asked
+    (`assessment`), with ``key``: a key of every value a card reads of it, or None.
+
+    The key names the section's parts kept for the episode's generated key (``kept``, by its
+    id: whoever keeps the key keeps ``kept`` with it and checks it is the same object, so the
+    id is never another's), the reason the version was chosen, and what the plan is built from
+    besides the policy: the assessment day, the gestation (days and basis) and the allergies
+    (whether any is recorded, and the peanut or soya reading of them). The kept parts belong
+    to one (version, policy): they name those too, and with the plan's inputs, the decision,
+    reasons, missing, citations, advice and plan."""
+
+    __slots__ = ("_built", "_read", "key", "kept")
+
+    def __init__(self, read: _Read, policy: Policy):
+        episode, _, chosen_because, facts, gestation, parts = read
+        self._read = (read, policy)
+        self._built: dict[str, Any] | None = None
+        self.kept = _kept_untraced(parts.progesterone, facts)
+        self.key: tuple[Any, ...] | None = None
+        if self.kept is not None:
+            fields = episode.__dict__  # (a model's attribute is a slow lookup; see `_whole_json`)
+            self.key = (
+                id(self.kept),
+                chosen_because,
+                fields["assessed_on"],
+                (gestation.days, gestation.basis) if gestation is not None else None,
+                tuple(fields["allergies"]),  # the plan's allergy reading is of these alone
+            )
+
+    def assessment(self) -> dict[str, Any]:
+        """`assess_for_cards(episode, policy)`: the same dict each time it is asked."""
+        if self._built is None:
+            read, policy = self._read
+            # the progesterone section alone, untraced: `assess_for_cards`
+            self._built = _assessment_of_read(read, policy, True, (), raw=False, untraced=True)
+        return self._built
+
+
+def cards_assessment(
+    episode: Episode | dict[str, Any], policy: Policy = DEFAULT_POLICY
+) -> CardsAssessment:
+    """The episode read for `assess_for_cards` (`InputError` as `assess`), its assessment built
+    only when asked: a card kept for its key needs none (`earlypath.fhir.card_text`)."""
+    return CardsAssessment(_read(episode, policy, DEFAULT_PATHWAY_POLICY), policy)
+
+
 def _assessment(
     episode: Episode | dict[str, Any],
     policy: Policy,
@@ -614,9 +675,21 @@ def _assessment(
     if isinstance(sections, str):  # a common slip: "progesterone" would read as letters
         raise ValueError(f"sections: give a list of section names, not the text {sections!r}")
     wants_progesterone, chosen = _chosen(None if sections is None else tuple(sections))
-    episode, version, chosen_because, facts, gestation, parts = _read(
-        episode, policy, pathway_policy
-    )
+    read = _read(episode, policy, pathway_policy)
+    return _assessment_of_read(read, policy, wants_progesterone, chosen, raw=raw, untraced=untraced)
+
+
+def _assessment_of_read(
+    read: _Read,
+    policy: Policy,
+    wants_progesterone: bool,
+    chosen: tuple[Section, ...],
+    *,
+    raw: bool,
+    untraced: bool = False,
+) -> dict[str, Any]:
+    """`_assessment_of` an episode as `_read` gives it."""
+    episode, version, chosen_because, facts, gestation, parts = read
     return _assessment_of(
         episode,
         policy,
@@ -634,7 +707,7 @@ def _assessment(
 
 def _read(
     episode: Episode | dict[str, Any], policy: Policy, pathway_policy: PathwayPolicy
-) -> tuple[Episode, GuidelineVersion, str, dict[str, Any], Gestation | None, _Parts]:
+) -> _Read:
     """What every assessment starts from: the validated episode (`InputError` if it is not
     valid), its guideline version and why, its facts and gestation, and the version's parts."""
     if not isinstance(episode, Episode):

@@ -9,6 +9,11 @@ where the five go, and filled each call (one ``%`` of bytes). The template is ma
 the very card `decision_card` writes, with a marker in each of the five places; a JSON string's
 escapes are character by character, so the escaped record lines appended to the escaped
 engine detail are the escaped whole detail.
+
+The service asks by the engine's key (`cards_response`): the template is kept too by the key
+of what the card reads that the engine already computed (its kept parts, the plan's inputs,
+the version's reason: `engines.python.CardsAssessment`), so a call whose card is kept needs
+neither the assessment built nor the card's own key (about 23k instructions) worked out.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from earlypath.engines.python import CardsAssessment
 from earlypath.errors import Problem
 from earlypath.fhir import cards
 from earlypath.json_text import dumps_bytes
@@ -49,18 +55,65 @@ def decision_response(
 ) -> bytes:
     """`dumps_bytes({"cards": [decision_card(assessment, patient_id, problems, evidence)]})`,
     byte for byte (the UUIDs drawn in the same order)."""
+    template = _template_for(assessment, patient_id)
+    if template is None:  # a shape the key does not foresee, or markers not found once each
+        return _dumped(assessment, patient_id, problems, evidence)
+    return _filled(template, patient_id, problems, evidence)
+
+
+# The template by the engine's key of what the card reads (`CardsAssessment.key`, with whether
+# there is a patient id), each with the kept parts that key names by id: a call whose episode
+# the engine keeps parts for needs neither the assessment built nor the card's key computed.
+_by_engine_key: dict[tuple[Any, ...], tuple[Any, Template]] = {}
+
+
+def cards_response(
+    read: CardsAssessment,
+    patient_id: str | None,
+    problems: list[Problem] | None = None,
+    evidence: dict[str, list[str]] | None = None,
+) -> bytes:
+    """`decision_response(read.assessment(), patient_id, problems, evidence)`, byte for byte;
+    the assessment built only when no template is kept for the engine's key."""
+    if read.key is None:
+        return decision_response(read.assessment(), patient_id, problems, evidence)
+    key = (read.key, not patient_id)
+    entry = _by_engine_key.get(key)
+    # the same kept parts (held in the entry, so their id is no other object's)
+    if entry is not None and entry[0] is read.kept:
+        return _filled(entry[1], patient_id, problems, evidence)
+    assessment = read.assessment()
+    template = _template_for(assessment, patient_id)
+    if template is None:
+        return _dumped(assessment, patient_id, problems, evidence)
+    if len(_by_engine_key) >= TEMPLATES_KEPT:
+        _by_engine_key.clear()
+    _by_engine_key[key] = (read.kept, template)
+    return _filled(template, patient_id, problems, evidence)
+
+
+def _template_for(assessment: dict[str, Any], patient_id: str | None) -> Template | None:
+    """The kept template of this assessment's card (made on first use), or None when there is
+    none: a shape the key does not foresee, or markers not found once each."""
     try:
         key = _template_key(assessment, patient_id)
         # hashed once: TypeError if a value is not hashable
         template = _templates.get(key, _UNSEEN)
-    except (KeyError, TypeError):  # a shape the key does not foresee: the card as it is
-        return _dumped(assessment, patient_id, problems, evidence)
+    except (KeyError, TypeError):
+        return None
     if template is _UNSEEN:
         if len(_templates) >= TEMPLATES_KEPT:
             _templates.clear()
         template = _templates[key] = _template(assessment, patient_id)
-    if template is None:  # markers not found once each: never filled
-        return _dumped(assessment, patient_id, problems, evidence)
+    return template
+
+
+def _filled(
+    template: Template,
+    patient_id: str | None,
+    problems: list[Problem] | None,
+    evidence: dict[str, list[str]] | None,
+) -> bytes:
     text, uuids, order = template
     values = [cards._new_uuid().encode() for _ in range(uuids)]
     lines = cards.record_lines(problems, evidence)

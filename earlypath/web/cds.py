@@ -20,9 +20,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from earlypath.engines.python import assess_for_cards
+from earlypath.engines.python import assess_for_cards, cards_assessment
 from earlypath.errors import InputError
-from earlypath.fhir.card_text import decision_response
+from earlypath.fhir.card_text import cards_response, decision_response
 from earlypath.fhir.cards import (  # decision_card: a part the benchmarks count
     decision_card,  # noqa: F401
     merged_record_card,
@@ -370,19 +370,25 @@ async def answer_call(service: Service, request: Request, raw: bytes) -> JSONRes
         # a record merged away, or one whose merged record was not sent: nothing is decided
         # on it (`earlypath.fhir.merged`); the card names the record to open or to send
         return CdsJSONResponse({"cards": [merged_record_card(merged)]})
+    unchecked = unchecked_reason(left_out, resources)
     try:
         # the cards read the progesterone section only (no trace): the pathway sections are not
         # computed
-        assessment = assess_for_cards(mapped.episode, state["policy"])
+        read = cards_assessment(mapped.episode, state["policy"])
+        if service.hook == "patient-view" and unchecked is None:
+            # `{"cards": [decision_card(...)]}`'s text, from the card's kept template: by the
+            # engine's key, the assessment is built only for a card not kept
+            return CdsJSONResponse.of_text(
+                cards_response(read, patient_id, mapped.problems, mapped.evidence)
+            )
+        assessment = read.assessment()
     except InputError as error:
         return CdsJSONResponse({"cards": [problem_card(mapped.problems + error.problems)]})
-    unchecked = unchecked_reason(left_out, resources)
     if unchecked is not None:
         # no product chosen on a false "no allergies" (see earlypath.web.allergy_check)
         assessment = without_product(assessment, unchecked)
         mapped.problems.append(allergy_problem(unchecked))
     if service.hook == "patient-view":
-        # `{"cards": [decision_card(...)]}`'s text, from the card's kept template
         return CdsJSONResponse.of_text(
             decision_response(assessment, patient_id, mapped.problems, mapped.evidence)
         )

@@ -18,50 +18,26 @@ from fastapi.testclient import TestClient
 from earlypath.web import cds
 from earlypath.web.cds_lane import FusedCdsLane
 from earlypath.web.config import Settings
+from tests.integration.asgi_scope import LOOPBACK, body_once, http_scope
 from tests.integration.fhir_data import eligible_resources, hook_request, prefetch_for
 
 PV = "/cds-services/ng126-progesterone"
 CALL = json.dumps(hook_request("patient-view", prefetch_for(eligible_resources()))).encode()
 JSON = [(b"content-type", b"application/json")]
 ORIGIN = [(b"origin", b"https://ehr.example.org")]
-LOOPBACK = ("127.0.0.1", 50000)
 
 
 def _call(
     app: Any, body: bytes, headers: list[tuple[bytes, bytes]], client: tuple[str, int]
 ) -> list[dict[str, Any]]:
     """The messages the app sends for one POST to the service (in order, as sent)."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": PV,
-        "raw_path": PV.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1:8000"), *headers],
-        "client": client,
-        "server": ("127.0.0.1", 8000),
-        "extensions": {"earlypath.guarded_http": {}},
-        "state": {},
-    }
+    scope = http_scope(PV, [(b"host", b"127.0.0.1:8000"), *headers], client=client)
     sent: list[dict[str, Any]] = []
-    delivered = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    _run_on_its_own_loop(app(scope, receive, send))
+    _run_on_its_own_loop(app(scope, body_once(body), send))
     return sent
 
 

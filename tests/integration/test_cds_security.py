@@ -281,7 +281,7 @@ def test_unexpected_errors_are_500_without_data_in_logs(make_client, caplog, mon
     def explode(*args, **kwargs):
         raise ValueError(f"boom for {PATIENT_ID} lmp 2024-01-15")
 
-    monkeypatch.setattr(cds, "assess_for_cards", explode)
+    monkeypatch.setattr(cds, "cards_assessment", explode)
     monkeypatch.setattr(api, "assess_json", explode)
     client = make_client()
     caplog.set_level(logging.DEBUG)

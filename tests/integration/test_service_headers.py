@@ -18,6 +18,7 @@ from earlypath.web.app import QuietErrors
 from earlypath.web.config import Settings
 from earlypath.web.guards import csp_hash
 from tests.async_run import run_coroutine
+from tests.integration.asgi_scope import http_scope
 from tests.integration.conftest import BASE
 from tests.integration.fhir_data import TODAY, eligible_resources, hook_request, prefetch_for
 
@@ -149,20 +150,12 @@ def _run_asgi(app, messages):
     async def send(message):
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/cds-services/ng126-progesterone",
-        "raw_path": b"/cds-services/ng126-progesterone",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"50")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
+    scope = http_scope(
+        "/cds-services/ng126-progesterone",
+        [(b"content-type", b"application/json"), (b"content-length", b"50")],
+        client=("127.0.0.1", 5000),
+        guarded=False,
+    )
     run_coroutine(app(scope, receive, send))
     return sent
 
