@@ -658,9 +658,12 @@ def _number_rows_spark(spark: Any, df: Any, parts: Parts, fmt: Format) -> tuple[
     numbering does not rely on that. One small aggregate per (file, block) then gives each block
     its first number, joined back as a broadcast table with the file's partition values. A
     Parquet file is one block whose rows are its footer's count: no Spark job is needed (the
-    file's name as Spark spells it comes from the DataFrame's list of input files)."""
+    file's name as Spark spells it comes from the DataFrame's list of input files), and when
+    every row takes the same base (one file) the numbering is a single projection."""
     from pyspark.sql import functions as F
 
+    keys = [f"_earlypath_key_{i}" for i in range(len(parts.keys))]
+    _refuse_helper_names(df.columns, keys)
     # metadataColumn (Spark 4) finds the hidden column even if the data has one of that name.
     meta = df.metadataColumn("_metadata") if hasattr(df, "metadataColumn") else F.col("_metadata")
     if fmt == "parquet":
@@ -671,15 +674,14 @@ def _number_rows_spark(spark: Any, df: Any, parts: Parts, fmt: Format) -> tuple[
     # depth + 1 names of the path (still URI-encoded, as spark_block_bases expects).
     depth = len(parts.keys) + 1
     relative = F.concat_ws("/", F.slice(F.split(meta.getField("file_path"), "/"), -depth, depth))
-    tagged = df.select(
-        *[_spark_column(c) for c in df.columns],
-        relative.alias(_FILE),
-        block.alias(_BLOCK),
-        position.alias(_POSITION),
-    )
+    # The cohort's own columns are taken as `*`: a column named one by one is two calls into
+    # the JVM (its Column, then its place in the list), and the numbering took ~850 of them.
     index = {name: i for i, name in enumerate(parts.names)}
+    tagged = None
     if fmt == "csv":
-        tagged = tagged.cache()  # the aggregate and the result must see the same ids
+        tagged = df.select(
+            "*", relative.alias(_FILE), block.alias(_BLOCK), position.alias(_POSITION)
+        ).cache()  # the aggregate and the result must see the same ids
         blocks = (
             tagged.groupBy(_FILE, _BLOCK)
             .agg(
@@ -696,19 +698,36 @@ def _number_rows_spark(spark: Any, df: Any, parts: Parts, fmt: Format) -> tuple[
             # (a name that is not an input file is refused by spark_block_bases)
             rows = counts[index[unquote(name)]] if unquote(name) in index else 0
             blocks.append((name, 0, rows, 0, rows - 1))
-    keys = [f"_earlypath_key_{i}" for i in range(len(parts.keys))]
+    rows_in = sum(int(b[2]) for b in blocks)
     by_block = [
         (*base, *parts.values[index[unquote(base[0])]])
         for base in spark_block_bases([Path(n) for n in parts.names], [tuple(b) for b in blocks])
     ]
     columns = [(_FILE, "string"), (_BLOCK, "long"), (_BASE, "long"), *[(k, "string") for k in keys]]
+    constant = all(len({row[at] for row in by_block}) <= 1 for at in range(2, len(columns)))
+    if tagged is None and constant:
+        # One Parquet file (the usual case), or files whose rows all take one base and the
+        # same keys (the others empty): the base and the keys are literals, and the numbering
+        # is one projection of the read, analysed once by Spark (was three).
+        first = by_block[0] if by_block else (None,) * len(columns)
+        numbered = df.select(
+            (position + F.lit(first[2]).cast("long") + 1).alias("row_number"),
+            "*",
+            *[F.lit(first[3 + i]).cast("string").alias(key) for i, key in enumerate(parts.keys)],
+        )
+        return numbered, rows_in
+    if tagged is None:
+        tagged = df.select(
+            "*", relative.alias(_FILE), block.alias(_BLOCK), position.alias(_POSITION)
+        )
     if len(by_block) <= _LITERAL_ROWS:
         # Few blocks (the usual case): each block's base and keys are literals in the query, no
         # join; a broadcast join ran a Spark job of its own to collect the small table.
+        file_at, block_at = F.col(_FILE), F.col(_BLOCK)
         joined = tagged.select(
             "*",
             *[
-                _by_block(by_block, i, name, kind)
+                _by_block(by_block, i, name, kind, file_at, block_at)
                 for i, (name, kind) in enumerate(columns)
                 if i > 1
             ],
@@ -717,17 +736,31 @@ def _number_rows_spark(spark: Any, df: Any, parts: Parts, fmt: Format) -> tuple[
         joined = tagged.join(F.broadcast(_local_table(spark, by_block, columns)), [_FILE, _BLOCK])
     numbered = joined.select(
         (F.col(_POSITION) + F.col(_BASE) + 1).alias("row_number"),
-        *[_spark_column(c) for c in df.columns],
+        "*",
         *[F.col(k).alias(key) for k, key in zip(keys, parts.keys, strict=True)],
-    )
-    return numbered, sum(int(b[2]) for b in blocks)
+    ).drop(_FILE, _BLOCK, _POSITION, _BASE, *keys)
+    return numbered, rows_in
 
 
-def _by_block(rows: list[tuple[Any, ...]], at: int, name: str, kind: str) -> Any:
-    """Column ``name``: each (file, block)'s value ``row[at]``, picked by the row's own file and
-    block. One value for every block (one input file) is a constant. A row from a block not in
-    ``rows`` (none: the blocks are the ones Spark reads) fails the query, as the join dropped it
-    and the reconciliation then refused the audit."""
+def _refuse_helper_names(names: list[str], keys: list[str]) -> None:
+    """A cohort column named as one of the numbering's helper columns (Spark matches names
+    case-blind) is refused, naming the column: the helpers are dropped by name, and a column
+    of the same name would go with them (before, Spark failed on an ambiguous name)."""
+    helpers = {n.casefold() for n in (_FILE, _BLOCK, _POSITION, _BASE, *keys)}
+    for name in names:
+        if name.casefold() in helpers:
+            raise ValueError(
+                f"column {name!r}: the name is taken by the audit's row numbering; rename it"
+            )
+
+
+def _by_block(
+    rows: list[tuple[Any, ...]], at: int, name: str, kind: str, file: Any, block: Any
+) -> Any:
+    """Column ``name``: each (file, block)'s value ``row[at]``, picked by the row's own
+    ``file`` and ``block`` (columns). One value for every block (one input file) is a constant.
+    A row from a block not in ``rows`` (none: the blocks are the ones Spark reads) fails the
+    query, as the join dropped it and the reconciliation then refused the audit."""
     from pyspark.sql import functions as F
 
     values = {row[at] for row in rows}
@@ -737,7 +770,7 @@ def _by_block(rows: list[tuple[Any, ...]], at: int, name: str, kind: str) -> Any
         return F.lit(next(iter(values))).cast(kind).alias(name)
 
     def here(row: tuple[Any, ...]) -> Any:
-        return (F.col(_FILE) == F.lit(row[0])) & (F.col(_BLOCK) == F.lit(row[1]).cast("long"))
+        return (file == F.lit(row[0])) & (block == F.lit(row[1]).cast("long"))
 
     picked = F.when(here(rows[0]), F.lit(rows[0][at]).cast(kind))
     for row in rows[1:]:
@@ -772,12 +805,6 @@ def _relative_uri(uri: str, depth: int) -> str:
     """The last ``depth`` names of a file's URI, as the numbering's ``_FILE`` column takes them
     from ``_metadata.file_path`` (both are Spark's URI of the file)."""
     return "/".join(uri.split("/")[-depth:])
-
-
-def _spark_column(name: str) -> Any:
-    from pyspark.sql import functions as F
-
-    return F.col("`" + name.replace("`", "``") + "`")
 
 
 def spark_block_bases(

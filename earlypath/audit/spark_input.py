@@ -122,7 +122,9 @@ def spread_rows(spark: Any, df: Any, rows: int, pieces: int) -> Any:
     key = F.element_at(
         F.array(*[F.lit(k).cast("long") for k in keys]), F.floor(run).cast("int") + 1
     )
-    return df.repartition(cores, key).select(*[F.col(f"`{c}`") for c in df.columns])
+    # (the key is an expression, not a column: the rows keep their columns, so no projection
+    # naming each one is needed, which cost two calls into the JVM a column)
+    return df.repartition(cores, key)
 
 
 def _partition_keys(partitions: int) -> list[int]:
