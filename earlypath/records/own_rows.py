@@ -24,7 +24,11 @@ After inlining, two folds keep the common path short, each giving the same value
 a)`` is ``a`` not None, ``IsTrue(a != a)`` False, and ``IsTrue(Or(...))`` of parts each folded
 to False is False (the versions' ``alone`` test, and whether tied versions disagree);
 ``IsTrue(And(...))`` with a part folded to False is False (the panel lengths' compare, asked only
-of a repeated id: stop 31).
+of a repeated id: stop 31), and so is ``And(...)`` with a part folded to False (stop 33: a row
+spec whose condition holds `definition._Versions.repeated()`, the panel lengths' tables, gives no
+row for a (patient, id) sent once; with some pairs repeated, `_chosen` then puts the pairs'
+test in the condition, and the compiler keeps only the repeated pairs' resources before their
+items are unnested).
 """
 
 from __future__ import annotations
