@@ -1081,8 +1081,18 @@ class _Versions:
                         f"{kind}_{i.name}",
                         resource,
                         # one flat And (``Not(alone)`` an item of it): the Python engine then
-                        # skips these rows when no id repeats, as the tops'
-                        And((*(top.items if isinstance(top, And) else (top,)), _yes(i.says))),
+                        # skips these rows when no id repeats, as the tops'. ``repeated()``
+                        # too (the same joins): the audit folds it to False for an id sent
+                        # once, so its rows come from the repeated (patient, id) pairs only and
+                        # the compiler unnests only their components (stop 33: these tables
+                        # had unnested every Observation's)
+                        And(
+                            (
+                                *(top.items if isinstance(top, And) else (top,)),
+                                self.repeated(),
+                                _yes(i.says),
+                            )
+                        ),
                         _SUBJECT,
                         (("id", _text("id")), ("value", i.value)),
                         items=i.items,

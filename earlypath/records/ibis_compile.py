@@ -77,6 +77,7 @@ from earlypath.records.own_rows import (
     OwnLine,
     inline_own_rows,
     joined_keys,
+    reads_owned,
     repeated_table,
     safe_repeated,
 )
@@ -1996,6 +1997,16 @@ def _compile_row(
         return _RecordsCompiler(env, schema, {e: t[name] for e, name in shared.items()})
 
     resources = source.filter(source[leaf_name("resourceType", "str")] == row.resource)
+    repeated = _repeated_test(row, tables)
+    if repeated is not None:
+        # only the resources of a repeated (patient, id) give rows: kept before their items
+        # are unnested, masked and joined (the test is then True of every row: dropped)
+        test, pairs = repeated
+        resources = _of_pairs(
+            resources, row.resource, pairs, tables[pairs.table], compiler(resources, {}), women
+        )
+        rest = tuple(p for p in row.when.items if p != test)  # type: ignore[attr-defined]
+        row = dataclasses.replace(row, when=rest[0] if len(rest) == 1 else ir.And(rest))
     joined: dict[ir.Expr, str] = {}
     concept_sets = list(_code_masks(row).items())
     least_pairs = _at_least_pairs(row)
@@ -2151,6 +2162,53 @@ def _compile_row(
         n=t["n"].cast("int64"),
     )
     return out, bad
+
+
+def _repeated_test(
+    row: rec.RowSpec, tables: Mapping[str, ir_t.Table]
+) -> tuple[ir.Expr, rec.Joined] | None:
+    """Of a row spec with item rows, the part of its condition (an `ir.And`) that asks whether
+    the resource's (patient, id) is one of a table of repeated pairs (``Not(IsNull(Joined(T,
+    key, "id", patient=P)))``, as `own_rows._chosen` puts it, T a `repeated_table`), with its
+    join; None when there is none. Only where the key and patient are the resource's own
+    elements (the items own neither: the test is the same on every row of the resource)."""
+    items, when = row.items, row.when
+    if items is None or not isinstance(when, ir.And) or not items.own:
+        return None
+    if items.whole is not None or items.container is not None or items.then is not None:
+        return None
+    owned = frozenset(items.own)
+    for part in when.items:
+        inner = part.item if isinstance(part, ir.Not) else None
+        j = inner.item if isinstance(inner, ir.IsNull) else None
+        if not isinstance(j, rec.Joined) or j.column != "id" or j.patient is None:
+            continue
+        if j.order or j.table not in tables or not j.table.endswith("__repeated"):
+            continue
+        if reads_owned(j.key, owned) or reads_owned(j.patient, owned):
+            continue
+        return part, j
+    return None
+
+
+def _of_pairs(
+    t: ir_t.Table,
+    resource: str,
+    j: rec.Joined,
+    pairs: ir_t.Table,
+    reading: _RecordsCompiler,
+    women: Women,
+) -> ir_t.Table:
+    """The resources of ``t`` whose (patient, id), read by ``j``'s key and patient as its look-up
+    reads them (the woman, with merges or ties; None as ""), is a row of ``pairs``."""
+    assert j.patient is not None
+    keyed = t.mutate(_rk=reading.expr(j.key, "str"), _rp=reading.expr(j.patient, "str"))
+    if not women.none:
+        keyed = women.of(keyed.mutate(_rref=_ref_of(t, resource, None)), "_rp", "_rref", "n")
+    listed = pairs.filter(pairs["id"].notnull())
+    listed = listed.select(_pid=listed["id"], _ppat=listed["patient"].fill_null(""))
+    on = [keyed["_rk"] == listed["_pid"], keyed["_rp"].fill_null("") == listed["_ppat"]]
+    return keyed.semi_join(listed, on).select(*t.columns)
 
 
 def _ref_of(t: ir_t.Table, resource: str, container: str | None) -> ir_t.StringValue:

@@ -24,7 +24,11 @@ After inlining, two folds keep the common path short, each giving the same value
 a)`` is ``a`` not None, ``IsTrue(a != a)`` False, and ``IsTrue(Or(...))`` of parts each folded
 to False is False (the versions' ``alone`` test, and whether tied versions disagree);
 ``IsTrue(And(...))`` with a part folded to False is False (the panel lengths' compare, asked only
-of a repeated id: stop 31).
+of a repeated id: stop 31), and so is ``And(...)`` with a part folded to False (stop 33: a row
+spec whose condition holds `definition._Versions.repeated()`, the panel lengths' tables, gives no
+row for a (patient, id) sent once; with some pairs repeated, `_chosen` then puts the pairs'
+test in the condition, and the compiler keeps only the repeated pairs' resources before their
+items are unnested).
 """
 
 from __future__ import annotations
@@ -219,9 +223,13 @@ def _chosen(joined: rec.RowSpec, own: rec.RowSpec, test: ir.Expr) -> rec.RowSpec
             return tuple(pick(x, y) for x, y in zip(a, b, strict=True))
         return a
 
+    # a row whose own (patient, id) is not repeated gives none: the test is a part of the
+    # condition, so the compiler may keep only the repeated pairs' resources before their
+    # items are unnested (`ibis_compile._only_repeated`, stop 33)
+    when = ir.And((test, joined.when)) if own.when == ir.Const(False) else None
     return dataclasses.replace(
         joined,
-        when=pick(joined.when, own.when),
+        when=when if when is not None else pick(joined.when, own.when),
         patient=pick(joined.patient, own.patient),
         columns=pick(joined.columns, own.columns),
         checks=pick(joined.checks, own.checks),
@@ -254,7 +262,12 @@ def _settled(e: ir.Expr, owned: frozenset[str], back: set[str]) -> ir.Expr:
 
 def _folded(e: ir.Expr) -> ir.Expr:
     """``e``, or the same value shorter: ``IsTrue(a == a)`` is ``a`` not None; ``IsTrue(a !=
-    a)`` is False; ``IsTrue(Or(...))`` is False when each part's ``IsTrue`` folds to False."""
+    a)`` is False; ``IsTrue(Or(...))`` is False when each part's ``IsTrue`` folds to False;
+    ``And(...)`` with a part False is False."""
+    if isinstance(e, ir.And) and ir.Const(False) in e.items:
+        # stop 33: an And with a part folded to False is False (whatever the others, Unknown
+        # too): a row spec's condition holding `_Versions.repeated()` (the panel lengths')
+        return ir.Const(False)
     if not isinstance(e, ir.IsTrue):
         return e
     inner = e.item
