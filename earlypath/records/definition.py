@@ -977,7 +977,9 @@ _METHOTREXATE_ROWS = (
         Or(
             (
                 IsNull(_text("status")),
-                Not(OneOf(_text("status"), tuple(sorted(status_list("statement_not_taken_status"))))),
+                Not(
+                    OneOf(_text("status"), tuple(sorted(status_list("statement_not_taken_status"))))
+                ),
             )
         ),
         *_MEDICINE_EFFECTIVE,
