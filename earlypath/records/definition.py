@@ -3156,12 +3156,10 @@ READING = EpisodeSpec(
         _OBSERVATION_ROWS,
         _PROCEDURE_ROWS,
         _PROCEDURE_BY_REASON_ROWS,
+        *_METHOTREXATE_ROWS,
         _MEDICATIONS,
         _REQUESTS,
         _STATEMENTS,
-        # after the Medication's spec: the generated reading visits a type's specs together, in
-        # the order of its first, and a request's spec joins the Medications read before it
-        *_METHOTREXATE_ROWS,
         _ALLERGIES,
         _PATIENTS,
         *(_malformed(resource) for resource in _ELEMENT_TYPES),
