@@ -884,6 +884,41 @@ _PROCEDURE_ROWS = _clinical(
     },
 )
 
+# A procedure done for many reasons (a salpingectomy, which also sterilises; an evacuation of the
+# uterus, which may follow a miscarriage, a termination or a delivery) shows an ectopic or a
+# miscarriage only by its `reasonCode`, where real EHRs and Synthea put the indication (stop 33):
+# a salpingectomy (`ectopic_procedure_by_reason`) whose reason is an ectopic pregnancy treated one;
+# an evacuation (`miscarriage_procedure_by_reason`) whose reason is a miscarriage (missed,
+# incomplete, inevitable: `miscarriage_event`, which holds no termination) treated one. Each reason
+# is read as a row of its own (`ItemRows` with `whole`, as a report's conclusionCode: a list of
+# concepts), the procedure's code and everything else the Procedure's; a reason in text only, or
+# in another set (a sterilisation, a termination), gives no row. Only treatments are listed: a
+# scan or a look whose reason is a suspected ectopic proves nothing. A `reasonReference` to a
+# Condition of her record is read through that Condition, as any Condition is. Placed, statused
+# and read as the procedures above (`_PROCEDURE_ROWS`).
+_PROCEDURE_REASON_ROWS = ItemRows("reasonCode", (), whole="reason")
+_TREATED_ECTOPIC_BY_REASON = And(
+    (_in("code", "ectopic_procedure_by_reason"), _in("reason", "ectopic_pregnancy"))
+)
+_TREATED_MISCARRIAGE_BY_REASON = And(
+    (_in("code", "miscarriage_procedure_by_reason"), _in("reason", "miscarriage_event"))
+)
+_PROCEDURE_BY_REASON_ROWS = _clinical(
+    "Procedure",
+    And(
+        (
+            Or((_TREATED_ECTOPIC_BY_REASON, _TREATED_MISCARRIAGE_BY_REASON)),
+            _PROCEDURE_PERFORMED,
+        )
+    ),
+    {
+        **dict(_PROCEDURE_ROWS.columns),
+        "miscarriage": _TREATED_MISCARRIAGE_BY_REASON,
+        "location": If(_TREATED_ECTOPIC_BY_REASON, Const("ectopic"), Const(None)),
+    },
+    _PROCEDURE_REASON_ROWS,
+)
+
 # An obstetric ultrasound panel (LOINC's US panels, an EHR's "early pregnancy scan" result, a
 # DICOM SR OB-GYN report converted to FHIR) may give the crown-rump length, the mean sac
 # diameter, the fetal heart rate or a heart or location finding as a `component` (code +
@@ -3058,6 +3093,7 @@ READING = EpisodeSpec(
         _CONDITION_ROWS,
         _OBSERVATION_ROWS,
         _PROCEDURE_ROWS,
+        _PROCEDURE_BY_REASON_ROWS,
         _MEDICATIONS,
         _REQUESTS,
         _STATEMENTS,

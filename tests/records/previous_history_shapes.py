@@ -45,7 +45,18 @@ MISSED_MISCARRIAGE_D_AND_C = (
 )
 # an evacuation that may follow a termination or a delivery: not read as a miscarriage
 ERPC = ("236883005", "Evacuation of retained product of conception")
+# stop 33: generic procedures read by their reasonCode (`ectopic_procedure_by_reason`,
+# `miscarriage_procedure_by_reason`) and the reasons (`ectopic_pregnancy`, `miscarriage_event`)
+SALPINGECTOMY_ANY = ("120053002", "Salpingectomy")
+VIABILITY_SCAN = ("169230002", "Ultrasound scan for fetal viability")  # Synthea, PRIMIS
+TUBAL_PREGNANCY = ("79586000", "Tubal pregnancy")
+MISSED_MISCARRIAGE = ("16607004", "Missed abortion")
+INCOMPLETE_MISCARRIAGE = ("156072005", "Incomplete miscarriage")
+# a reason that is no miscarriage: PRIMIS pregnancy or delivery list
+TERMINATION = ("386639001", "Termination of pregnancy")
 IN_2019 = "2019-05-02"
+# a reasonCode: a SNOMED CT code and display, or a text only
+Reason = tuple[str, str] | str
 CONFIRMED = {
     "coding": [
         {
@@ -61,8 +72,12 @@ def procedure(
     code: tuple[str, str],
     status: str = "completed",
     performed: dict[str, Any] | None = None,
+    reason: Reason | list[Reason] | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """A Procedure as Synthea's FHIR R4 export writes one (its period with offsets)."""
+    """A Procedure as Synthea's FHIR R4 export writes one (its period with offsets), with its
+    ``reason`` (a SNOMED CT code and display, or a text only; a list for several) as Synthea
+    writes a reasonCode, and any ``extra`` elements (a reasonReference)."""
     res: dict[str, Any] = {
         "resourceType": "Procedure",
         "id": rid,
@@ -84,7 +99,19 @@ def procedure(
             }
         }
     )
-    return res
+    if reason is not None:
+        res["reasonCode"] = [_reason(r) for r in (reason if isinstance(reason, list) else [reason])]
+    return res | extra
+
+
+def _reason(reason: Reason) -> dict[str, Any]:
+    """A reasonCode concept: coded (SNOMED CT code, display) with its text, or a text only."""
+    if isinstance(reason, tuple):
+        return {
+            "coding": [{"system": SNOMED, "code": reason[0], "display": reason[1]}],
+            "text": reason[1],
+        }
+    return {"text": reason}
 
 
 def gp_history(
@@ -225,6 +252,101 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
     ),
     # an evacuation that may follow a termination: not read as a miscarriage
     "erpc-2019": (_her(procedure("p1", ERPC)), (None, None, False)),
+    # stop 33: a generic procedure read by its reasonCode. A salpingectomy for an ectopic treated
+    # one; for another reason, or none, it says nothing; a scan for a suspected ectopic says nothing
+    "salpingectomy-for-an-ectopic-2019": (
+        _her(procedure("p1", SALPINGECTOMY_ANY, reason=TUBAL_PREGNANCY)),
+        (True, None, False),
+    ),
+    "salpingectomy-for-an-ectopic-this-pregnancy": (
+        _her(
+            procedure(
+                "p1",
+                SALPINGECTOMY_ANY,
+                performed={"performedDateTime": "2024-02-20"},
+                reason=TUBAL_PREGNANCY,
+            )
+        ),
+        (None, None, False),
+    ),
+    # any of its reasons: one an ectopic is enough
+    "salpingectomy-for-sterilisation-and-an-ectopic-2019": (
+        _her(procedure("p1", SALPINGECTOMY_ANY, reason=["Sterilisation", TUBAL_PREGNANCY])),
+        (True, None, False),
+    ),
+    # a treated ectopic that cannot be placed in time: previous_ectopic stays Unknown
+    "salpingectomy-for-an-ectopic-undated": (
+        _her(procedure("p1", SALPINGECTOMY_ANY, performed={}, reason=TUBAL_PREGNANCY)),
+        (None, None, False),
+    ),
+    "salpingectomy-for-an-ectopic-entered-in-error-2019": (
+        _her(procedure("p1", SALPINGECTOMY_ANY, status="entered-in-error", reason=TUBAL_PREGNANCY)),
+        (None, None, False),
+    ),
+    "salpingectomy-for-sterilisation-2019": (
+        _her(procedure("p1", SALPINGECTOMY_ANY, reason="Sterilisation")),
+        (None, None, False),
+    ),
+    "salpingectomy-no-reason-2019": (_her(procedure("p1", SALPINGECTOMY_ANY)), (None, None, False)),
+    "viability-scan-for-a-tubal-pregnancy-2019": (
+        _her(procedure("p1", VIABILITY_SCAN, reason=TUBAL_PREGNANCY)),
+        (None, None, False),
+    ),
+    # an evacuation for a miscarriage treated one: at least one before this pregnancy, this
+    # pregnancy's in it; for a termination (a text here), or not done, nothing
+    "erpc-for-a-missed-miscarriage-2019": (
+        _her(procedure("p1", ERPC, reason=MISSED_MISCARRIAGE)),
+        (None, 1, False),
+    ),
+    "erpc-for-an-incomplete-miscarriage-this-pregnancy": (
+        _her(
+            procedure(
+                "p1",
+                ERPC,
+                performed={"performedDateTime": "2024-02-28"},
+                reason=INCOMPLETE_MISCARRIAGE,
+            )
+        ),
+        (None, None, True),
+    ),
+    "erpc-for-a-termination-2019": (
+        _her(procedure("p1", ERPC, reason="Termination of pregnancy")),
+        (None, None, False),
+    ),
+    "erpc-for-a-coded-termination-2019": (
+        _her(procedure("p1", ERPC, reason=TERMINATION)),
+        (None, None, False),
+    ),
+    # a reason that is a miscarriage code but the procedure is no evacuation: nothing
+    "salpingectomy-for-a-missed-miscarriage-2019": (
+        _her(procedure("p1", SALPINGECTOMY_ANY, reason=MISSED_MISCARRIAGE)),
+        (None, None, False),
+    ),
+    # its reason given as a reference to a Condition of her record: that Condition is read, as
+    # any Condition is (the procedure adds nothing); with a reasonCode too, one loss, not two
+    "erpc-whose-reason-is-her-missed-miscarriage-2019": (
+        _her(
+            condition("m1", MISSED_MISCARRIAGE[0], "2019-04-28"),
+            procedure("p1", ERPC, reasonReference=[{"reference": "Condition/m1"}]),
+        ),
+        (None, 1, False),
+    ),
+    "erpc-for-a-missed-miscarriage-and-its-condition-2019": (
+        _her(
+            condition("m1", MISSED_MISCARRIAGE[0], "2019-04-28"),
+            procedure(
+                "p1",
+                ERPC,
+                reason=MISSED_MISCARRIAGE,
+                reasonReference=[{"reference": "Condition/m1"}],
+            ),
+        ),
+        (None, 1, False),
+    ),
+    "erpc-for-a-missed-miscarriage-not-done": (
+        _her(procedure("p1", ERPC, status="not-done", reason=MISSED_MISCARRIAGE)),
+        (None, None, False),
+    ),
     # a GP's "H/O: miscarriage" journal entry: at least one
     "gp-journal-history-of-miscarriage": (
         _her(journal_entry("h1", HISTORY_OF_MISCARRIAGE, "2022-11-03")),
