@@ -107,13 +107,16 @@ def evaluate(
         ev = judge_on_duckdb(con, raw_view, policy, progress)
     else:  # Spark: the judged table, with fewer Spark jobs
         from earlypath.audit.spark_audit import judge_on_spark, search_repeated_ids
+        from earlypath.audit.spark_plan import warm_the_parser
 
+        # Spark's parser learns an earlier judging's SQL while the cohort is read (spark_plan)
+        parser_warmed = warm_the_parser(con._session)
         # A Parquet cohort's repeated ids are searched by DuckDB while Spark reads and plans it
         search = search_repeated_ids(source) if fmt == "parquet" else None
         raw = load_raw(con, source, fmt)
         _check_groups(raw.columns, group_by)
         loaded = time.perf_counter()
-        ev = judge_on_spark(con, raw, policy, progress, search)
+        ev = judge_on_spark(con, raw, policy, progress, search, parser_warmed)
     # DuckDB only finds the repeated ids here: it checks and judges while writing (run_audit).
     step = "find_repeated_ids" if ev.one_pass is not None else "check_and_judge"
     ev.timings = {"load": loaded - started, step: time.perf_counter() - loaded}

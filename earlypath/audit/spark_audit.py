@@ -89,11 +89,14 @@ def judge_on_spark(
     policy: Policy,
     progress: bool = False,
     search: Future[list[str] | None] | None = None,
+    parser_warmed: Future[None] | None = None,
 ) -> Any:
     """Check and judge every row (`earlypath.audit.judge.Evaluated`) in one Spark job that writes
     them as sorted part files; the counts and rejects come from the parts (`JudgedParts`).
     ``search``: DuckDB's search for the repeated ids (`search_repeated_ids`), started by the
-    caller before the loading; without it Spark finds them."""
+    caller before the loading; without it Spark finds them. ``parser_warmed``: the parse of
+    an earlier judging's SQL (`earlypath.audit.spark_plan.warm_the_parser`), waited for before
+    this one's is parsed."""
     from earlypath.audit.judge import EPISODE_COLUMNS, Evaluated, _count, _extras, _few_as_list
     from earlypath.audit.spark_plan import judging_sql
     from earlypath.audit.validate import repeated_ids
@@ -105,7 +108,10 @@ def judge_on_spark(
     repeated = None if search is None else search.result()
     if repeated is None:
         repeated = _few_as_list(con, repeated_ids(raw))
-    df = con._session.sql(judging_sql(con, raw, policy, repeated))
+    sql = judging_sql(con, raw, policy, repeated)
+    if parser_warmed is not None:
+        parser_warmed.result()  # (never raises; parsing beside it would learn the same twice)
+    df = con._session.sql(sql)
     df.createOrReplaceTempView(JUDGED)
     folder = Path(tempfile.mkdtemp(prefix="earlypath-judged-"))
     try:
