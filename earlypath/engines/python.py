@@ -650,7 +650,7 @@ class CardsAssessment:
         if self._built is None:
             read, policy = self._read
             # the progesterone section alone, untraced: `assess_for_cards`
-            self._built = _assessment_of_read(read, policy, True, (), raw=False, untraced=True)
+            self._built = _assessment_of(read, policy, True, (), raw=False, untraced=True)
         return self._built
 
 
@@ -676,33 +676,7 @@ def _assessment(
         raise ValueError(f"sections: give a list of section names, not the text {sections!r}")
     wants_progesterone, chosen = _chosen(None if sections is None else tuple(sections))
     read = _read(episode, policy, pathway_policy)
-    return _assessment_of_read(read, policy, wants_progesterone, chosen, raw=raw, untraced=untraced)
-
-
-def _assessment_of_read(
-    read: _Read,
-    policy: Policy,
-    wants_progesterone: bool,
-    chosen: tuple[Section, ...],
-    *,
-    raw: bool,
-    untraced: bool = False,
-) -> dict[str, Any]:
-    """`_assessment_of` an episode as `_read` gives it."""
-    episode, version, chosen_because, facts, gestation, parts = read
-    return _assessment_of(
-        episode,
-        policy,
-        version,
-        chosen_because,
-        facts,
-        gestation,
-        parts,
-        wants_progesterone,
-        chosen,
-        raw=raw,
-        untraced=untraced,
-    )
+    return _assessment_of(read, policy, wants_progesterone, chosen, raw=raw, untraced=untraced)
 
 
 def _read(
@@ -725,20 +699,17 @@ def _read(
 
 
 def _assessment_of(
-    episode: Episode,
+    read: _Read,
     policy: Policy,
-    version: GuidelineVersion,
-    chosen_because: str,
-    facts: dict[str, Any],
-    gestation: Gestation | None,
-    parts: _Parts,
     wants_progesterone: bool,
     chosen: tuple[Section, ...],
     *,
     raw: bool,
     untraced: bool = False,
 ) -> dict[str, Any]:
-    """`_assessment` of a validated episode, its guideline version, facts and gestation."""
+    """`_assessment` of an episode as `_read` gives it: validated, with its guideline version
+    and why, its facts, gestation and the version's parts."""
+    episode, version, chosen_because, facts, gestation, parts = read
     assessment: dict[str, Any] = {
         "earlypath_version": __version__,
         "assessed_on": episode.assessed_on.isoformat(),
@@ -803,9 +774,8 @@ def _whole_json(
                 return text
     gestation = gestation_of(facts)
     every = pathway_sections()
-    data = _assessment_of(
-        episode, policy, version, chosen_because, facts, gestation, parts, True, every, raw=True
-    )
+    read = (episode, version, chosen_because, facts, gestation, parts)
+    data = _assessment_of(read, policy, True, every, raw=True)
     try:
         text = text_of(data)
     except orjson.JSONEncodeError:  # text orjson refuses (e.g. a lone surrogate): the reference
