@@ -10,7 +10,7 @@ sections (the CDS card and the audit need only ``progesterone``) asks for them w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, cast
@@ -129,6 +129,9 @@ class _Progesterone:
     plans: dict[tuple[int, bool, bool], tuple[bytes, bytes, bytes] | None] = field(
         default_factory=dict
     )
+    # The cards' key function (`_card_key_function`): ``key_of``'s key and the gestation's two
+    # values in one generated call, built on first use (a one-shot `earlypath assess` needs none).
+    card_key: list[Callable[[dict[str, Any]], Any]] = field(default_factory=list)
 
 
 # outcome, recommendations, missing, reasons, advice, cited recommendation numbers
@@ -370,6 +373,13 @@ def _kept_untraced(prepared: _Progesterone, facts: dict[str, Any]) -> _Untraced 
         key = key_of(facts)
     except Exception:  # noqa: BLE001 - the reference path decides (and raises if it must)
         return None
+    return _untraced_by_key(prepared, key, facts)
+
+
+def _untraced_by_key(
+    prepared: _Progesterone, key: tuple[Any, ...] | None, facts: dict[str, Any]
+) -> _Untraced | None:
+    """The section's untraced parts kept for ``key`` (found, or made and kept); None for no key."""
     if key is None:
         return None
     kept = prepared.untraced
@@ -629,11 +639,11 @@ class CardsAssessment:
 
     __slots__ = ("_built", "_read", "key", "kept")
 
-    def __init__(self, read: _Read, policy: Policy):
+    def __init__(self, read: _Read, policy: Policy, kept: _Untraced | None):
         episode, _, chosen_because, facts, gestation, parts = read
         self._read = (read, policy)
         self._built: dict[str, Any] | None = None
-        self.kept = _kept_untraced(parts.progesterone, facts)
+        self.kept = kept  # `_kept_untraced(parts.progesterone, facts)`
         self.key: tuple[Any, ...] | None = None
         if self.kept is not None:
             fields = episode.__dict__  # (a model's attribute is a slow lookup; see `_whole_json`)
@@ -650,7 +660,7 @@ class CardsAssessment:
         if self._built is None:
             read, policy = self._read
             # the progesterone section alone, untraced: `assess_for_cards`
-            self._built = _assessment_of_read(read, policy, True, (), raw=False, untraced=True)
+            self._built = _assessment_of(read, policy, True, (), raw=False, untraced=True)
         return self._built
 
 
@@ -659,7 +669,40 @@ def cards_assessment(
 ) -> CardsAssessment:
     """The episode read for `assess_for_cards` (`InputError` as `assess`), its assessment built
     only when asked: a card kept for its key needs none (`earlypath.fhir.card_text`)."""
-    return CardsAssessment(_read(episode, policy, DEFAULT_PATHWAY_POLICY), policy)
+    read = _read(episode, policy, DEFAULT_PATHWAY_POLICY, with_gestation=False)
+    episode, version, chosen_because, facts, _, parts = read
+    kept, gestation = _kept_untraced_and_gestation(parts.progesterone, facts)
+    return CardsAssessment(
+        (episode, version, chosen_because, facts, gestation, parts), policy, kept
+    )
+
+
+def _card_key_function(prepared: _Progesterone) -> Callable[[dict[str, Any]], Any] | None:
+    """The section's key and the gestation's two values, ``(key, days, CRL days)``, from one
+    generated function (`assessment_key_function` of the section alone: its key is
+    ``key_of``'s); None when the section has no key function."""
+    if prepared.key_of is None:
+        return None
+    built = prepared.card_key
+    if not built:  # two threads may both build it: either one is the same function
+        built.append(assessment_key_function([[prepared.table.table]], _GESTATION_VALUES))
+    return built[0]
+
+
+def _kept_untraced_and_gestation(
+    prepared: _Progesterone, facts: dict[str, Any]
+) -> tuple[_Untraced | None, Gestation | None]:
+    """`_kept_untraced` and `gestation_of` of these facts, by one generated call where the
+    section has a key function (the gestation's nodes are the rules' own: computed once)."""
+    key_of = _card_key_function(prepared)
+    if key_of is not None:
+        try:
+            key, days, crl_days = key_of(facts)
+        except Exception:  # noqa: BLE001, S110 - the reference way below decides (and raises)
+            pass
+        else:
+            return _untraced_by_key(prepared, key, facts), _gestation(days, crl_days, facts)
+    return _kept_untraced(prepared, facts), gestation_of(facts)
 
 
 def _assessment(
@@ -676,40 +719,19 @@ def _assessment(
         raise ValueError(f"sections: give a list of section names, not the text {sections!r}")
     wants_progesterone, chosen = _chosen(None if sections is None else tuple(sections))
     read = _read(episode, policy, pathway_policy)
-    return _assessment_of_read(read, policy, wants_progesterone, chosen, raw=raw, untraced=untraced)
-
-
-def _assessment_of_read(
-    read: _Read,
-    policy: Policy,
-    wants_progesterone: bool,
-    chosen: tuple[Section, ...],
-    *,
-    raw: bool,
-    untraced: bool = False,
-) -> dict[str, Any]:
-    """`_assessment_of` an episode as `_read` gives it."""
-    episode, version, chosen_because, facts, gestation, parts = read
-    return _assessment_of(
-        episode,
-        policy,
-        version,
-        chosen_because,
-        facts,
-        gestation,
-        parts,
-        wants_progesterone,
-        chosen,
-        raw=raw,
-        untraced=untraced,
-    )
+    return _assessment_of(read, policy, wants_progesterone, chosen, raw=raw, untraced=untraced)
 
 
 def _read(
-    episode: Episode | dict[str, Any], policy: Policy, pathway_policy: PathwayPolicy
+    episode: Episode | dict[str, Any],
+    policy: Policy,
+    pathway_policy: PathwayPolicy,
+    *,
+    with_gestation: bool = True,
 ) -> _Read:
     """What every assessment starts from: the validated episode (`InputError` if it is not
-    valid), its guideline version and why, its facts and gestation, and the version's parts."""
+    valid), its guideline version and why, its facts and gestation, and the version's parts.
+    ``with_gestation`` False: the gestation left None (a caller that finds it with a key)."""
     if not isinstance(episode, Episode):
         episode = parse_episode(episode)
     version, chosen_because = resolve_version(episode.assessed_on, episode.guideline_version)
@@ -719,26 +741,23 @@ def _read(
         version,
         chosen_because,
         facts,
-        gestation_of(facts),
+        gestation_of(facts) if with_gestation else None,
         _parts(version, policy, pathway_policy),
     )
 
 
 def _assessment_of(
-    episode: Episode,
+    read: _Read,
     policy: Policy,
-    version: GuidelineVersion,
-    chosen_because: str,
-    facts: dict[str, Any],
-    gestation: Gestation | None,
-    parts: _Parts,
     wants_progesterone: bool,
     chosen: tuple[Section, ...],
     *,
     raw: bool,
     untraced: bool = False,
 ) -> dict[str, Any]:
-    """`_assessment` of a validated episode, its guideline version, facts and gestation."""
+    """`_assessment` of an episode as `_read` gives it: validated, with its guideline version
+    and why, its facts, gestation and the version's parts."""
+    episode, version, chosen_because, facts, gestation, parts = read
     assessment: dict[str, Any] = {
         "earlypath_version": __version__,
         "assessed_on": episode.assessed_on.isoformat(),
@@ -803,9 +822,8 @@ def _whole_json(
                 return text
     gestation = gestation_of(facts)
     every = pathway_sections()
-    data = _assessment_of(
-        episode, policy, version, chosen_because, facts, gestation, parts, True, every, raw=True
-    )
+    read = (episode, version, chosen_because, facts, gestation, parts)
+    data = _assessment_of(read, policy, True, every, raw=True)
     try:
         text = text_of(data)
     except orjson.JSONEncodeError:  # text orjson refuses (e.g. a lone surrogate): the reference

@@ -388,7 +388,8 @@ def parse_episode_reference(data: Any) -> Episode:
         raise InputError(problems_from(error)) from None
 
 
-_SCALARS = (str, int, bool, type(None))
+# a set, not a tuple: one hashed look-up per value where a tuple compares type after type
+_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def _plain(value: Any) -> bool:

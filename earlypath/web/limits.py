@@ -216,7 +216,12 @@ class RequestLimits:
             if self._headers_too_large(scope):
                 raise _Refused(431, "request headers too large")
             self._check_declared_length(headers.get(b"content-length"))
-            body = await self._read_body(receive)
+            # the usual body, in before the app is called, read without a coroutine of its own
+            # (a frame and an await a call); one that must be waited for, under the timer
+            message, waiting = self._first_message(receive)
+            body = self._whole_body(message)
+            if body is None:
+                body = await self._read_body(receive, message, waiting)
             content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
             is_form = content_type in _FORM_TYPES
             if body and not is_form:
@@ -240,22 +245,26 @@ class RequestLimits:
         if int(value) > self.max_body_bytes:
             raise _Refused(413, f"request body over {self.max_body_bytes} bytes")
 
-    async def _read_body(self, receive: Any) -> bytes:
+    def _first_message(self, receive: Any) -> tuple[Message | None, Any]:
+        """The first message when the first receive() ends without waiting, else None and what
+        to await for it (the receive started, or the awaitable it gave)."""
         # Most bodies are in before the app is called (they come with the headers): the first
         # receive() then ends without waiting, and a whole body so read needs no timer (arming
         # and cancelling `asyncio.timeout` was about 2% of a CDS call's instructions). A
         # receive that waits, and a body in several messages, are read under the timer.
-        message: Message | None = None
         waiting: Any = receive()
         if type(waiting) is CoroutineType:
             try:
                 blocked_on = waiting.send(None)
             except StopIteration as done:
-                message, waiting = done.value, None
+                return done.value, None
             except TimeoutError:
                 raise _Refused(408, "request body not received in time") from None
-            else:
-                waiting = _Started(waiting, blocked_on)
+            return None, _Started(waiting, blocked_on)
+        return None, waiting
+
+    def _whole_body(self, message: Message | None) -> bytes | None:
+        """The body when ``message`` is all of it (within the size limit), else None."""
         if (
             message is not None
             and message["type"] != "http.disconnect"
@@ -265,6 +274,11 @@ class RequestLimits:
             if len(body) > self.max_body_bytes:
                 raise _Refused(413, f"request body over {self.max_body_bytes} bytes")
             return body
+        return None
+
+    async def _read_body(self, receive: Any, message: Message | None, waiting: Any) -> bytes:
+        """The body from ``message`` (the first, or None) and what to await for the next
+        (``waiting``: from `_first_message`, or None to call receive()), under the timer."""
         chunks: list[bytes] = []
         size = 0
         try:

@@ -16,6 +16,7 @@ PROBE = textwrap.dedent(
     """
     import gc, tempfile
     from fastapi.testclient import TestClient
+    from earlypath.engines import python as engine
     from earlypath.records import python as records
     from earlypath.web.app import create_app
     from earlypath.web.config import Settings
@@ -31,9 +32,12 @@ PROBE = textwrap.dedent(
         with TestClient(app):
             frozen = gc.get_freeze_count()
             compiled = len(records._compiled)
+            # the card's key function (section key and gestation) of the version in force
+            version = engine.resolve_version(app.state.today(), None)[0]
+            card_keys = len(engine._progesterone(version.version, app.state.policy).card_key)
         with TestClient(create_app(settings)):
             again = gc.get_freeze_count()
-    print(frozen, again, compiled)
+    print(frozen, again, compiled, card_keys)
     """
 )
 
@@ -48,8 +52,9 @@ def test_start_up_builds_the_reading_and_freezes_the_heap_once_per_process() -> 
         timeout=120,
         check=True,
     )
-    frozen, again, compiled = (int(x) for x in out.stdout.split())
+    frozen, again, compiled, card_keys = (int(x) for x in out.stdout.split())
     assert compiled >= 1  # the record reading was compiled before any call
+    assert card_keys == 1  # and the card's key function built
     assert frozen > 10_000  # the imported modules, FastAPI, the guideline, the value sets
     # a second app in the same process does not freeze again (its objects would add to the
     # count; frozen objects freed by reference counting leave it)
