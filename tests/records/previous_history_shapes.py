@@ -114,6 +114,47 @@ def _reason(reason: Reason) -> dict[str, Any]:
     return {"text": reason}
 
 
+# methotrexate for an ectopic pregnancy (stop 33): a dm+d VMP of the OpenSAFELY injectable list
+METHOTREXATE = ("36033311000001102", "Methotrexate 50mg/2ml solution for injection vials")
+DMD = "https://dmd.nhs.uk"
+_MEDICINE_DATE = {
+    "MedicationRequest": "authoredOn",
+    "MedicationStatement": "effectiveDateTime",
+    "MedicationAdministration": "effectiveDateTime",
+}
+
+
+def methotrexate(
+    rid: str,
+    resource: str = "MedicationRequest",
+    on: str | None = IN_2019,
+    reason: Reason | list[Reason] | None = TUBAL_PREGNANCY,
+    status: str = "completed",
+    medicine: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Methotrexate prescribed (MedicationRequest), taken (MedicationStatement) or given
+    (MedicationAdministration) on ``on`` for ``reason`` (an ectopic pregnancy unless said)."""
+    res: dict[str, Any] = {
+        "resourceType": resource,
+        "id": rid,
+        "status": status,
+        "medicationCodeableConcept": medicine
+        or {
+            "coding": [{"system": DMD, "code": METHOTREXATE[0], "display": METHOTREXATE[1]}],
+            "text": METHOTREXATE[1],
+        },
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+    }
+    if resource == "MedicationRequest":
+        res["intent"] = "order"
+    if on is not None:
+        res[_MEDICINE_DATE[resource]] = on
+    if reason is not None:
+        res["reasonCode"] = [_reason(r) for r in (reason if isinstance(reason, list) else [reason])]
+    return res | extra
+
+
 def gp_history(
     rid: str, code: str, recorded: str | None = "2023-01-10", **extra: Any
 ) -> dict[str, Any]:
@@ -345,6 +386,69 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
     ),
     "erpc-for-a-missed-miscarriage-not-done": (
         _her(procedure("p1", ERPC, status="not-done", reason=MISSED_MISCARRIAGE)),
+        (None, None, False),
+    ),
+    # stop 33: methotrexate for an ectopic pregnancy (its medical management) treated one, as a
+    # salpingectomy does: prescribed, taken or given, coded or named
+    "methotrexate-for-an-ectopic-2019": (_her(methotrexate("x1")), (True, None, False)),
+    "methotrexate-given-for-an-ectopic-2019": (
+        _her(methotrexate("x1", "MedicationAdministration")),
+        (True, None, False),
+    ),
+    "methotrexate-taken-for-an-ectopic-2019": (
+        _her(
+            methotrexate(
+                "x1",
+                "MedicationStatement",
+                on=None,
+                effectivePeriod={"start": IN_2019, "end": "2019-05-09"},
+            )
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-by-name-for-an-ectopic-2019": (
+        _her(methotrexate("x1", medicine={"text": "Methotrexate 50 mg IM injection"})),
+        (True, None, False),
+    ),
+    "methotrexate-for-an-ectopic-this-pregnancy": (
+        _her(methotrexate("x1", on="2024-02-26")),
+        (None, None, False),
+    ),
+    # not placed in time: Unknown, never False
+    "methotrexate-for-an-ectopic-undated": (
+        _her(methotrexate("x1", on=None)),
+        (None, None, False),
+    ),
+    # methotrexate for another reason (it treats arthritis, psoriasis, cancers), or none: nothing
+    "methotrexate-for-psoriasis-2019": (
+        _her(methotrexate("x1", reason="Psoriasis")),
+        (None, None, False),
+    ),
+    "methotrexate-no-reason-2019": (_her(methotrexate("x1", reason=None)), (None, None, False)),
+    "methotrexate-for-a-missed-miscarriage-2019": (
+        _her(methotrexate("x1", reason=MISSED_MISCARRIAGE)),
+        (None, None, False),
+    ),
+    # another medicine for an ectopic: nothing
+    "progesterone-for-an-ectopic-2019": (
+        _her(methotrexate("x1", medicine={"text": "Progesterone 400mg pessaries"})),
+        (None, None, False),
+    ),
+    # not prescribed, taken or given: nothing
+    "methotrexate-for-an-ectopic-cancelled-2019": (
+        _her(methotrexate("x1", status="cancelled")),
+        (None, None, False),
+    ),
+    "methotrexate-for-an-ectopic-do-not-perform-2019": (
+        _her(methotrexate("x1", doNotPerform=True)),
+        (None, None, False),
+    ),
+    "methotrexate-for-an-ectopic-not-taken-2019": (
+        _her(methotrexate("x1", "MedicationStatement", status="not-taken")),
+        (None, None, False),
+    ),
+    "methotrexate-for-an-ectopic-not-done-2019": (
+        _her(methotrexate("x1", "MedicationAdministration", status="not-done")),
         (None, None, False),
     ),
     # a GP's "H/O: miscarriage" journal entry: at least one
