@@ -192,16 +192,23 @@ def _her(*records: dict[str, Any]) -> list[dict[str, Any]]:
     return bleeding_under_six_weeks(*records)
 
 
+def _her_procedure_on(
+    day: str, code: tuple[str, str], reason: Reason | None = None
+) -> list[dict[str, Any]]:
+    """Her record with one procedure, performed on ``day`` (a performedDateTime)."""
+    return _her(procedure("p1", code, performed={"performedDateTime": day}, reason=reason))
+
+
 # name -> (her record, (previous_ectopic, previous_miscarriages, miscarriage_diagnosed) read)
 CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool | None]]] = {
     # a Procedure for an ectopic pregnancy before this one: a previous ectopic
     "synthea-salpingectomy-2019": (_her(procedure("p1", SALPINGECTOMY)), (True, None, False)),
     "salpingectomy-datetime-2019": (
-        _her(procedure("p1", TUBE_AND_ECTOPIC, performed={"performedDateTime": IN_2019})),
+        _her_procedure_on(IN_2019, TUBE_AND_ECTOPIC),
         (True, None, False),
     ),
     "salpingectomy-year-2019": (
-        _her(procedure("p1", SALPINGECTOMY, performed={"performedDateTime": "2019"})),
+        _her_procedure_on("2019", SALPINGECTOMY),
         (True, None, False),
     ),
     "salpingectomy-stopped-2019": (
@@ -219,11 +226,11 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
     ),
     # this pregnancy's, or after the assessment: not a previous one
     "salpingectomy-this-pregnancy": (
-        _her(procedure("p1", SALPINGECTOMY, performed={"performedDateTime": "2024-02-20"})),
+        _her_procedure_on("2024-02-20", SALPINGECTOMY),
         (None, None, False),
     ),
     "salpingectomy-after-the-assessment": (
-        _her(procedure("p1", SALPINGECTOMY, performed={"performedDateTime": "2024-03-20"})),
+        _her_procedure_on("2024-03-20", SALPINGECTOMY),
         (None, None, False),
     ),
     # a GP's history entry: a previous ectopic, when not said
@@ -284,11 +291,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
     ),
     # in this pregnancy: this pregnancy has miscarried
     "missed-miscarriage-d-and-c-this-pregnancy": (
-        _her(
-            procedure(
-                "p1", MISSED_MISCARRIAGE_D_AND_C, performed={"performedDateTime": "2024-02-28"}
-            )
-        ),
+        _her_procedure_on("2024-02-28", MISSED_MISCARRIAGE_D_AND_C),
         (None, None, True),
     ),
     # an evacuation that may follow a termination: not read as a miscarriage
@@ -300,14 +303,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
         (True, None, False),
     ),
     "salpingectomy-for-an-ectopic-this-pregnancy": (
-        _her(
-            procedure(
-                "p1",
-                SALPINGECTOMY_ANY,
-                performed={"performedDateTime": "2024-02-20"},
-                reason=TUBAL_PREGNANCY,
-            )
-        ),
+        _her_procedure_on("2024-02-20", SALPINGECTOMY_ANY, reason=TUBAL_PREGNANCY),
         (None, None, False),
     ),
     # any of its reasons: one an ectopic is enough
@@ -340,14 +336,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
         (None, 1, False),
     ),
     "erpc-for-an-incomplete-miscarriage-this-pregnancy": (
-        _her(
-            procedure(
-                "p1",
-                ERPC,
-                performed={"performedDateTime": "2024-02-28"},
-                reason=INCOMPLETE_MISCARRIAGE,
-            )
-        ),
+        _her_procedure_on("2024-02-28", ERPC, reason=INCOMPLETE_MISCARRIAGE),
         (None, None, True),
     ),
     "erpc-for-a-termination-2019": (
