@@ -919,6 +919,87 @@ _PROCEDURE_BY_REASON_ROWS = _clinical(
     _PROCEDURE_REASON_ROWS,
 )
 
+# Methotrexate given for an ectopic pregnancy (its medical management, NG126 1.6) shows that
+# pregnancy was ectopic, as its salpingectomy does (stop 33): a MedicationRequest (prescribed),
+# MedicationStatement (taken) or MedicationAdministration (given) whose medicine is methotrexate
+# (its medicationCodeableConcept in `methotrexate`: dm+d codes, or the word in its text or display)
+# and one of whose `reasonCode` concepts is an ectopic pregnancy (read as item rows, as a
+# procedure's reasons are). Methotrexate without such a reason says nothing: it also treats
+# arthritis, psoriasis and cancers. A medicine named only by a medicationReference is not read
+# here (nothing said, never False). Placed by its date (a request's authoredOn; a statement's or
+# an administration's effective[x], a period by its start), Unknown when it has none (as any
+# undated ectopic: named, the location then unknown). Statuses that say it was not prescribed,
+# taken or given say nothing (`reading.json`: a request's and an administration's as the audit's
+# care given reads them; a statement's not taken or entered in error), nor a request not to give it.
+_METHOTREXATE_FOR_ECTOPIC = And(
+    (_in("medicationCodeableConcept", "methotrexate"), _in("reason", "ectopic_pregnancy"))
+)
+
+
+def _methotrexate_rows(
+    resource: str, given: Expr, *dated_by: str, compiled_when_absent: bool = False
+) -> RowSpec:
+    """Rows of ``resource`` (a medicine's record) that gave methotrexate for an ectopic pregnancy,
+    ``given`` by its status, dated by the first of ``dated_by`` (a period: start, then end).
+    ``compiled_when_absent`` for a type whose own table is compiled anyway (`RowSpec`)."""
+    day = _day_of(*dated_by)
+    starts = tuple(p for p in dated_by if not p.endswith(".end"))
+    ends = tuple(p for p in dated_by if not p.endswith(".start"))
+    rows = _clinical(
+        resource,
+        And((_METHOTREXATE_FOR_ECTOPIC, given)),
+        {
+            "observed": Const(False),
+            # a treatment, read as a procedure that treated it is
+            "procedure": Const(True),
+            "day": day,
+            "earliest_day": _span_bound(day, False, *starts),
+            "latest_day": _span_bound(day, True, *ends),
+            "miscarriage": Const(False),
+            "mis_unreadable": Const(False),
+            "location": Const("ectopic"),
+        },
+        _PROCEDURE_REASON_ROWS,
+    )
+    return dataclasses.replace(rows, compiled_when_absent=compiled_when_absent)
+
+
+_MEDICINE_EFFECTIVE = ("effectiveDateTime", "effectivePeriod.start", "effectivePeriod.end")
+_METHOTREXATE_ROWS = (
+    _methotrexate_rows(
+        "MedicationRequest",
+        And(
+            (
+                _status_in(_text("status"), "care_given_request_status"),
+                Not(_yes(Field("doNotPerform", "bool"))),
+            )
+        ),
+        "authoredOn",
+        # (MedicationRequest and MedicationStatement each give a table of their own, compiled
+        # whether they have lines or not: an export without them shares the plan of one with
+        # them, as before these specs; tests/records/test_absent_types.py)
+        compiled_when_absent=True,
+    ),
+    _methotrexate_rows(
+        "MedicationStatement",
+        Or(
+            (
+                IsNull(_text("status")),
+                Not(
+                    OneOf(_text("status"), tuple(sorted(status_list("statement_not_taken_status"))))
+                ),
+            )
+        ),
+        *_MEDICINE_EFFECTIVE,
+        compiled_when_absent=True,
+    ),
+    _methotrexate_rows(
+        "MedicationAdministration",
+        _status_in(_text("status"), "care_given_administration_status"),
+        *_MEDICINE_EFFECTIVE,
+    ),
+)
+
 # An obstetric ultrasound panel (LOINC's US panels, an EHR's "early pregnancy scan" result, a
 # DICOM SR OB-GYN report converted to FHIR) may give the crown-rump length, the mean sac
 # diameter, the fetal heart rate or a heart or location finding as a `component` (code +
@@ -3097,6 +3178,9 @@ READING = EpisodeSpec(
         _MEDICATIONS,
         _REQUESTS,
         _STATEMENTS,
+        # after the Medication's spec: the generated reading visits a type's specs together, in
+        # the order of its first, and a request's spec joins the Medications read before it
+        *_METHOTREXATE_ROWS,
         _ALLERGIES,
         _PATIENTS,
         *(_malformed(resource) for resource in _ELEMENT_TYPES),

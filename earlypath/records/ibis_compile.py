@@ -1480,7 +1480,7 @@ def compile_rows(
                     if kinds.get(column) is None:
                         kinds[column] = c.type_of(e)  # type: ignore[assignment]
             types[name] = {k: v or "str" for k, v in kinds.items()}
-            read = [specs[i] for i in _kept([r.resource for r in specs], absent)]
+            read = [specs[i] for i in _kept(specs, absent)]
             parts = [
                 _compile_row(
                     r,
@@ -1548,10 +1548,12 @@ def loaded_absent(resources: Mapping[str, ir_t.Table]) -> frozenset[str]:
     return _absent(resources)
 
 
-def _kept(resources: Sequence[str], absent: frozenset[str]) -> list[int]:
-    """Of one table's row specs (their resource types, in order), the positions compiled: those
-    of a type with lines, or, when none has any, the first (it makes the table, empty)."""
-    return [i for i, r in enumerate(resources) if r not in absent] or [0]
+def _kept(specs: Sequence[rec.RowSpec], absent: frozenset[str]) -> list[int]:
+    """Of one table's row specs (in order), the positions compiled: those of a type with lines
+    or `compiled_when_absent`, or, when none is, the first (it makes the table, empty)."""
+    return [
+        i for i, r in enumerate(specs) if r.resource not in absent or r.compiled_when_absent
+    ] or [0]
 
 
 def left_out(spec: rec.EpisodeSpec, absent: frozenset[str]) -> tuple[int, ...]:
@@ -1565,7 +1567,7 @@ def left_out(spec: rec.EpisodeSpec, absent: frozenset[str]) -> tuple[int, ...]:
         by_table.setdefault(row.table, []).append(i)
     out: list[int] = []
     for positions in by_table.values():
-        kept = _kept([spec.rows[i].resource for i in positions], absent)
+        kept = _kept([spec.rows[i] for i in positions], absent)
         out += [i for k, i in enumerate(positions) if k not in kept]
     return tuple(sorted(out))
 

@@ -337,7 +337,12 @@ class ItemRows:
 @dataclass(frozen=True, slots=True)
 class RowSpec:
     """Resources of type ``resource`` whose ``when`` is True give a row of ``table``; with
-    ``items``, so do the items it names (`ItemRows`), read by the same expressions."""
+    ``items``, so do the items it names (`ItemRows`), read by the same expressions.
+
+    ``compiled_when_absent``: the compiled reading keeps this spec in its table's union even
+    when its type has no line in the export (an empty part), where it leaves out the others
+    (`ibis_compile.left_out`). For a type whose own table is compiled anyway (a prescription's
+    ``requests``): its absence then asks for no plan of its own. What is read is the same."""
 
     table: str
     resource: str
@@ -346,6 +351,7 @@ class RowSpec:
     columns: tuple[tuple[str, Expr], ...]
     checks: tuple[Check, ...] = ()
     items: ItemRows | None = None
+    compiled_when_absent: bool = False
 
 
 # --- layer 2: per encounter -------------------------------------------------------------------

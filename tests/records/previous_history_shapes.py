@@ -114,6 +114,47 @@ def _reason(reason: Reason) -> dict[str, Any]:
     return {"text": reason}
 
 
+# methotrexate for an ectopic pregnancy (stop 33): a dm+d VMP of the OpenSAFELY injectable list
+METHOTREXATE = ("36033311000001102", "Methotrexate 50mg/2ml solution for injection vials")
+DMD = "https://dmd.nhs.uk"
+_MEDICINE_DATE = {
+    "MedicationRequest": "authoredOn",
+    "MedicationStatement": "effectiveDateTime",
+    "MedicationAdministration": "effectiveDateTime",
+}
+
+
+def methotrexate(
+    rid: str,
+    resource: str = "MedicationRequest",
+    on: str | None = IN_2019,
+    reason: Reason | list[Reason] | None = TUBAL_PREGNANCY,
+    status: str = "completed",
+    medicine: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Methotrexate prescribed (MedicationRequest), taken (MedicationStatement) or given
+    (MedicationAdministration) on ``on`` for ``reason`` (an ectopic pregnancy unless said)."""
+    res: dict[str, Any] = {
+        "resourceType": resource,
+        "id": rid,
+        "status": status,
+        "medicationCodeableConcept": medicine
+        or {
+            "coding": [{"system": DMD, "code": METHOTREXATE[0], "display": METHOTREXATE[1]}],
+            "text": METHOTREXATE[1],
+        },
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+    }
+    if resource == "MedicationRequest":
+        res["intent"] = "order"
+    if on is not None:
+        res[_MEDICINE_DATE[resource]] = on
+    if reason is not None:
+        res["reasonCode"] = [_reason(r) for r in (reason if isinstance(reason, list) else [reason])]
+    return res | extra
+
+
 def gp_history(
     rid: str, code: str, recorded: str | None = "2023-01-10", **extra: Any
 ) -> dict[str, Any]:
@@ -151,16 +192,23 @@ def _her(*records: dict[str, Any]) -> list[dict[str, Any]]:
     return bleeding_under_six_weeks(*records)
 
 
+def _her_procedure_on(
+    day: str, code: tuple[str, str], reason: Reason | None = None
+) -> list[dict[str, Any]]:
+    """Her record with one procedure, performed on ``day`` (a performedDateTime)."""
+    return _her(procedure("p1", code, performed={"performedDateTime": day}, reason=reason))
+
+
 # name -> (her record, (previous_ectopic, previous_miscarriages, miscarriage_diagnosed) read)
 CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool | None]]] = {
     # a Procedure for an ectopic pregnancy before this one: a previous ectopic
     "synthea-salpingectomy-2019": (_her(procedure("p1", SALPINGECTOMY)), (True, None, False)),
     "salpingectomy-datetime-2019": (
-        _her(procedure("p1", TUBE_AND_ECTOPIC, performed={"performedDateTime": IN_2019})),
+        _her_procedure_on(IN_2019, TUBE_AND_ECTOPIC),
         (True, None, False),
     ),
     "salpingectomy-year-2019": (
-        _her(procedure("p1", SALPINGECTOMY, performed={"performedDateTime": "2019"})),
+        _her_procedure_on("2019", SALPINGECTOMY),
         (True, None, False),
     ),
     "salpingectomy-stopped-2019": (
@@ -178,11 +226,11 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
     ),
     # this pregnancy's, or after the assessment: not a previous one
     "salpingectomy-this-pregnancy": (
-        _her(procedure("p1", SALPINGECTOMY, performed={"performedDateTime": "2024-02-20"})),
+        _her_procedure_on("2024-02-20", SALPINGECTOMY),
         (None, None, False),
     ),
     "salpingectomy-after-the-assessment": (
-        _her(procedure("p1", SALPINGECTOMY, performed={"performedDateTime": "2024-03-20"})),
+        _her_procedure_on("2024-03-20", SALPINGECTOMY),
         (None, None, False),
     ),
     # a GP's history entry: a previous ectopic, when not said
@@ -243,11 +291,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
     ),
     # in this pregnancy: this pregnancy has miscarried
     "missed-miscarriage-d-and-c-this-pregnancy": (
-        _her(
-            procedure(
-                "p1", MISSED_MISCARRIAGE_D_AND_C, performed={"performedDateTime": "2024-02-28"}
-            )
-        ),
+        _her_procedure_on("2024-02-28", MISSED_MISCARRIAGE_D_AND_C),
         (None, None, True),
     ),
     # an evacuation that may follow a termination: not read as a miscarriage
@@ -259,14 +303,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
         (True, None, False),
     ),
     "salpingectomy-for-an-ectopic-this-pregnancy": (
-        _her(
-            procedure(
-                "p1",
-                SALPINGECTOMY_ANY,
-                performed={"performedDateTime": "2024-02-20"},
-                reason=TUBAL_PREGNANCY,
-            )
-        ),
+        _her_procedure_on("2024-02-20", SALPINGECTOMY_ANY, reason=TUBAL_PREGNANCY),
         (None, None, False),
     ),
     # any of its reasons: one an ectopic is enough
@@ -299,14 +336,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
         (None, 1, False),
     ),
     "erpc-for-an-incomplete-miscarriage-this-pregnancy": (
-        _her(
-            procedure(
-                "p1",
-                ERPC,
-                performed={"performedDateTime": "2024-02-28"},
-                reason=INCOMPLETE_MISCARRIAGE,
-            )
-        ),
+        _her_procedure_on("2024-02-28", ERPC, reason=INCOMPLETE_MISCARRIAGE),
         (None, None, True),
     ),
     "erpc-for-a-termination-2019": (
@@ -345,6 +375,69 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
     ),
     "erpc-for-a-missed-miscarriage-not-done": (
         _her(procedure("p1", ERPC, status="not-done", reason=MISSED_MISCARRIAGE)),
+        (None, None, False),
+    ),
+    # stop 33: methotrexate for an ectopic pregnancy (its medical management) treated one, as a
+    # salpingectomy does: prescribed, taken or given, coded or named
+    "methotrexate-for-an-ectopic-2019": (_her(methotrexate("x1")), (True, None, False)),
+    "methotrexate-given-for-an-ectopic-2019": (
+        _her(methotrexate("x1", "MedicationAdministration")),
+        (True, None, False),
+    ),
+    "methotrexate-taken-for-an-ectopic-2019": (
+        _her(
+            methotrexate(
+                "x1",
+                "MedicationStatement",
+                on=None,
+                effectivePeriod={"start": IN_2019, "end": "2019-05-09"},
+            )
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-by-name-for-an-ectopic-2019": (
+        _her(methotrexate("x1", medicine={"text": "Methotrexate 50 mg IM injection"})),
+        (True, None, False),
+    ),
+    "methotrexate-for-an-ectopic-this-pregnancy": (
+        _her(methotrexate("x1", on="2024-02-26")),
+        (None, None, False),
+    ),
+    # not placed in time: Unknown, never False
+    "methotrexate-for-an-ectopic-undated": (
+        _her(methotrexate("x1", on=None)),
+        (None, None, False),
+    ),
+    # methotrexate for another reason (it treats arthritis, psoriasis, cancers), or none: nothing
+    "methotrexate-for-psoriasis-2019": (
+        _her(methotrexate("x1", reason="Psoriasis")),
+        (None, None, False),
+    ),
+    "methotrexate-no-reason-2019": (_her(methotrexate("x1", reason=None)), (None, None, False)),
+    "methotrexate-for-a-missed-miscarriage-2019": (
+        _her(methotrexate("x1", reason=MISSED_MISCARRIAGE)),
+        (None, None, False),
+    ),
+    # another medicine for an ectopic: nothing
+    "progesterone-for-an-ectopic-2019": (
+        _her(methotrexate("x1", medicine={"text": "Progesterone 400mg pessaries"})),
+        (None, None, False),
+    ),
+    # not prescribed, taken or given: nothing
+    "methotrexate-for-an-ectopic-cancelled-2019": (
+        _her(methotrexate("x1", status="cancelled")),
+        (None, None, False),
+    ),
+    "methotrexate-for-an-ectopic-do-not-perform-2019": (
+        _her(methotrexate("x1", doNotPerform=True)),
+        (None, None, False),
+    ),
+    "methotrexate-for-an-ectopic-not-taken-2019": (
+        _her(methotrexate("x1", "MedicationStatement", status="not-taken")),
+        (None, None, False),
+    ),
+    "methotrexate-for-an-ectopic-not-done-2019": (
+        _her(methotrexate("x1", "MedicationAdministration", status="not-done")),
         (None, None, False),
     ),
     # a GP's "H/O: miscarriage" journal entry: at least one

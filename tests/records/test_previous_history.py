@@ -44,6 +44,36 @@ def test_the_card_reads_a_previous_ectopic_or_miscarriage_so_coded(name: str) ->
             assert reading.evidence.get(field), (name, field)
 
 
+# an ectopic treated in this pregnancy: this pregnancy's location is ectopic, on that day
+THIS_PREGNANCY_ECTOPIC = {
+    "salpingectomy-this-pregnancy": "2024-02-20",
+    "salpingectomy-for-an-ectopic-this-pregnancy": "2024-02-20",
+    "methotrexate-for-an-ectopic-this-pregnancy": "2024-02-26",
+}
+
+
+@pytest.mark.parametrize("name", list(THIS_PREGNANCY_ECTOPIC))
+def test_an_ectopic_treated_in_this_pregnancy_is_its_location(name: str) -> None:
+    reading = map_resources(CASES[name][0], TODAY)
+    assert reading.episode["scans"] == [
+        {"date": THIS_PREGNANCY_ECTOPIC[name], "location": "ectopic"}
+    ], name
+
+
+@pytest.mark.parametrize(
+    "name", ["salpingectomy-for-an-ectopic-undated", "methotrexate-for-an-ectopic-undated"]
+)
+def test_an_undated_treated_ectopic_is_named_and_its_location_unknown(name: str) -> None:
+    reading = map_resources(CASES[name][0], TODAY)
+    assert not reading.episode.get("scans"), name
+    assert [
+        p.message for p in reading.problems if "ectopic pregnancy has no full date" in p.message
+    ], (
+        name,
+        reading.problems,
+    )
+
+
 def test_a_history_of_ectopic_recorded_after_the_assessment_is_named() -> None:
     resources, _ = CASES["gp-history-of-ectopic-after-the-assessment"]
     reading = map_resources(resources, TODAY)

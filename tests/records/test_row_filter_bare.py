@@ -28,13 +28,21 @@ def _closing(sql: str, opening: int) -> int:
     raise ValueError("unbalanced")
 
 
+# A row spec without checks keeps the rows whose "first check failed" is NULL, always true
+# (`_compile_row`'s ``_failed``): with no shared part computed between the two filters, ibis
+# writes it into the same WHERE as ``when``, after it (the methotrexate request's item rows,
+# dated by one element). The filter is still the item rows' COALESCE as it is, then that.
+_NO_CHECK_FAILED = re.compile(r"AND CAST\(NULL AS BIGINT\) IS NULL\s*\)")
+
+
 def _whole_filters_in_coalesce(sql: str) -> list[str]:
-    """The WHERE clauses that are one COALESCE(..., FALSE) from end to end."""
+    """The WHERE clauses that are one COALESCE(..., FALSE) from end to end (before the always
+    true test of a spec without checks, `_NO_CHECK_FAILED`)."""
     found = []
     for m in re.finditer(r"WHERE\s+COALESCE\(", sql):
         end = _closing(sql, m.end() - 1)
         after = sql[end + 1 :].lstrip()
-        if not after.upper().startswith(("AND", "OR")):
+        if _NO_CHECK_FAILED.match(after) or not after.upper().startswith(("AND", "OR")):
             found.append(sql[m.start() : end + 1])
     return found
 
