@@ -122,7 +122,7 @@ def test_the_repeated_pairs_observations_are_kept_once_and_read_by_their_tables(
     filtered at the end; stop 33 semi-joined the panel lengths' to the repeated pairs (each
     still reading every Observation); since stop 34 the repeated pairs' Observations are kept
     once (one statement reads the export's Observations, semi-joined to the pairs) and each of
-    those tables reads that table only. What the rows say is the version tests'
+    those tables reads that table only, as do the clinical rows of a held scan finding. What the rows say is the version tests'
     (test_panel_length_versions.py, test_versions_read_once.py, scan_shapes.py)."""
     sent = _sent_with_one_pair_repeated(tmp_path, monkeypatch)
     by_name: dict[str, list[str]] = {}
@@ -143,3 +143,10 @@ def test_the_repeated_pairs_observations_are_kept_once_and_read_by_their_tables(
         assert statements, table
         assert not any('"flat_r_Observation"' in sql for sql in statements), table
         assert any(f"flat_k_{_PAIRS_ROWS}_" in sql for sql in statements), table
+    # ... and the clinical rows of a held scan finding (`_UNREAD_FINDING_ROWS`: their condition
+    # asks first whether the pair repeats): on main a filter over every Observation keeping none
+    # (stop 34), the export's Observations now read in the clinical statement only through the
+    # views of the Observation rows' stages
+    (clinical,) = by_name["clinical"]
+    assert '"flat_r_Observation"' not in clinical
+    assert f"flat_k_{_PAIRS_ROWS}_" in clinical
