@@ -1464,6 +1464,9 @@ def compile_rows(
         tables[name] = keep(pairs, name)
         types[name] = {"id": "str", "patient": "str", "n": "int"}
     pending = [inline_own_rows(r, spec, unique, repeated) for r in spec.rows]
+    # the resources of the repeated pairs, kept once a pairs' table for every row spec that
+    # reads only them (`_of_pairs`)
+    pair_rows: dict[tuple[str, rec.Joined], ir_t.Table] = {}
     while pending:
         ready = {r.table for r in pending} - {
             r.table for r in pending if any(j.table not in tables for j in _joins(r))
@@ -1491,6 +1494,7 @@ def compile_rows(
                     keep,
                     value_codes,
                     women,
+                    pair_rows,
                 )
                 for r in read
             ]
@@ -1978,6 +1982,7 @@ def _compile_row(
     keep: Keep = _as_is,
     value_codes: Callable[[], ir_t.Table] | None = None,
     women: Women = Women(),
+    pair_rows: dict[tuple[str, rec.Joined], ir_t.Table] | None = None,
 ) -> tuple[ir_t.Table, ir_t.Table | None]:
     scope_types = {n: _column_type(k, d) for n, k, d in schema.columns()}
 
@@ -2004,9 +2009,17 @@ def _compile_row(
         # only the resources of a repeated (patient, id) give rows: kept before their items
         # are unnested, masked and joined (the test is then True of every row: dropped)
         test, pairs = repeated
-        resources = _of_pairs(
-            resources, row.resource, pairs, tables[pairs.table], compiler(resources, {}), women
-        )
+        kept = pair_rows.get((row.resource, pairs)) if pair_rows is not None else None
+        if kept is None:
+            kept = _of_pairs(
+                resources, row.resource, pairs, tables[pairs.table], compiler(resources, {}), women
+            )
+            if pair_rows is not None:
+                # stored once, read by each version table and panel length table of the type
+                # (stop 34): each had read, and semi-joined, every resource of the export
+                kept = keep(kept, f"{pairs.table}_{row.resource}")
+                pair_rows[(row.resource, pairs)] = kept
+        resources = kept
         rest = tuple(p for p in row.when.items if p != test)  # type: ignore[attr-defined]
         row = dataclasses.replace(row, when=rest[0] if len(rest) == 1 else ir.And(rest))
     joined: dict[ir.Expr, str] = {}
@@ -2169,17 +2182,24 @@ def _compile_row(
 def _repeated_test(
     row: rec.RowSpec, tables: Mapping[str, ir_t.Table]
 ) -> tuple[ir.Expr, rec.Joined] | None:
-    """Of a row spec with item rows, the part of its condition (an `ir.And`) that asks whether
-    the resource's (patient, id) is one of a table of repeated pairs (``Not(IsNull(Joined(T,
-    key, "id", patient=P)))``, as `own_rows._chosen` puts it, T a `repeated_table`), with its
-    join; None when there is none. Only where the key and patient are the resource's own
-    elements (the items own neither: the test is the same on every row of the resource)."""
+    """Of a row spec, the part of its condition (an `ir.And`) that asks whether the resource's
+    (patient, id) is one of a table of repeated pairs (``Not(IsNull(Joined(T, key, "id",
+    patient=P)))``, as `own_rows` puts it, T a `repeated_table`), with its join; None when
+    there is none. With item rows, only where the key and patient are the resource's own
+    elements (the items own neither: the test is the same on every row of the resource).
+    Without items (stop 34): the version tables themselves (``observation_tops``,
+    ``_items_differ``, ``_chosen``, ``_versions``), whose condition `own_rows.inline_own_rows`
+    starts with the pairs' test, had every resource read, joined and filtered at the end."""
     items, when = row.items, row.when
-    if items is None or not isinstance(when, ir.And) or not items.own:
+    if not isinstance(when, ir.And):
         return None
-    if items.whole is not None or items.container is not None or items.then is not None:
-        return None
-    owned = frozenset(items.own)
+    owned: frozenset[str] = frozenset()
+    if items is not None:
+        if not items.own:
+            return None
+        if items.whole is not None or items.container is not None or items.then is not None:
+            return None
+        owned = frozenset(items.own)
     for part in when.items:
         inner = part.item if isinstance(part, ir.Not) else None
         j = inner.item if isinstance(inner, ir.IsNull) else None

@@ -84,15 +84,9 @@ def test_item_rows_carry_their_place_without_a_lateral_join() -> None:
     assert "window" not in plan
 
 
-def test_the_panel_length_tables_unnest_only_the_repeated_pairs_observations(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The panel lengths' tables (HAZ-20 C20.22, stop 31) hold rows of a (patient, id) sent more
-    than once only. Stop 32 unnested and masked every Observation's components for them and
-    filtered after (0.32 CPU s each at 100k patients, the FHIR flatten +9%); since stop 33 the
-    Observations are kept to the repeated pairs' (a semi-join on the pairs' table) before
-    anything else reads them: the export's Observations are read once in each statement, there.
-    What the rows say is the length-version tests' (test_panel_length_versions.py)."""
+def _sent_with_one_pair_repeated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement a compiled reading of 30 women sends, one (patient, id) of whose
+    Observations is sent twice (versions to rank)."""
     monkeypatch.setenv("EARLYPATH_PLAN_CACHE", "off")
     # compiled here: a plan another test of this worker kept in memory is replayed with its
     # views written in, and sends no such view (stop 33's CI failed on that order)
@@ -100,21 +94,59 @@ def test_the_panel_length_tables_unnest_only_the_repeated_pairs_observations(
     write_fhir(generate_chunks(30, seed=3), tmp_path)
     observations = tmp_path / "Observation.ndjson"
     first = observations.read_text().splitlines()[0]
-    with observations.open("a") as out:  # one (patient, id) sent twice: versions to rank
+    with observations.open("a") as out:
         out.write(first + "\n")
     con = duckdb_connect()
     sent: list[str] = []
     real = con.raw_sql
 
     def raw_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
-        if re.match(r'CREATE OR REPLACE TEMP VIEW "flat_k_view_observation_component_', sql):
-            sent.append(sql)
+        sent.append(sql)
         return real(sql, *args, **kwargs)
 
     con.raw_sql = raw_sql
     flatten_fhir_duckdb(con, tmp_path, "flat")
-    firsts = [s for s in sent if '"flat_r_Observation"' in s]
-    assert len(firsts) == 2  # the first stage of the CRL's and of the MSD's table
-    for sql in firsts:
-        assert sql.count('"flat_r_Observation"') == 1
-        assert re.search(r'SEMI JOIN \(SELECT .{0,200}?"flat_k_observation_\w+__repeated_\d+"', sql)
+    return sent
+
+
+_CREATED = re.compile(r'CREATE OR REPLACE TEMP (?:TABLE|VIEW) "flat_k_(\w+?)_\d+"')
+_PAIRS_ROWS = "observation_chosen__repeated_Observation"
+
+
+def test_the_repeated_pairs_observations_are_kept_once_and_read_by_their_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tables of an Observation's versions (stop 28: ``observation_versions``, ``_tops``,
+    ``_items_differ``, ``_chosen``) and its panel lengths' (HAZ-20 C20.22, stop 31) hold rows
+    of a (patient, id) sent more than once only. Stop 32 read every Observation in each and
+    filtered at the end; stop 33 semi-joined the panel lengths' to the repeated pairs (each
+    still reading every Observation); since stop 34 the repeated pairs' Observations are kept
+    once (one statement reads the export's Observations, semi-joined to the pairs) and each of
+    those tables reads that table only, as do the clinical rows of a held scan finding. What the rows say is the version tests'
+    (test_panel_length_versions.py, test_versions_read_once.py, scan_shapes.py)."""
+    sent = _sent_with_one_pair_repeated(tmp_path, monkeypatch)
+    by_name: dict[str, list[str]] = {}
+    for sql in sent:
+        if (m := _CREATED.match(sql)) is not None:
+            by_name.setdefault(m.group(1), []).append(sql)
+    (kept,) = by_name[_PAIRS_ROWS]
+    assert kept.count('"flat_r_Observation"') == 1
+    assert re.search(r'SEMI JOIN \(SELECT .{0,200}?"flat_k_observation_\w+__repeated_\d+"', kept)
+    tables = ("versions", "tops", "items_differ", "chosen", "component_crl", "component_msd")
+    for table in tables:
+        statements = [
+            sql
+            for name, sqls in by_name.items()
+            if name in (f"observation_{table}", f"view_observation_{table}_Observation")
+            for sql in sqls
+        ]
+        assert statements, table
+        assert not any('"flat_r_Observation"' in sql for sql in statements), table
+        assert any(f"flat_k_{_PAIRS_ROWS}_" in sql for sql in statements), table
+    # ... and the clinical rows of a held scan finding (`_UNREAD_FINDING_ROWS`: their condition
+    # asks first whether the pair repeats): on main a filter over every Observation keeping none
+    # (stop 34), the export's Observations now read in the clinical statement only through the
+    # views of the Observation rows' stages
+    (clinical,) = by_name["clinical"]
+    assert '"flat_r_Observation"' not in clinical
+    assert f"flat_k_{_PAIRS_ROWS}_" in clinical
