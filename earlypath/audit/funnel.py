@@ -40,21 +40,20 @@ def funnel_grid(points: list[dict[str, Any]]) -> tuple[float, list[int]]:
     return top, sorted({max(1, round(top * i / 200)) for i in range(1, 201)})
 
 
-def work_out_limits(points: list[dict[str, Any]], overall: float | None) -> int:
+def work_out_limits(points: list[dict[str, Any]], overall: float | None) -> None:
     """Work out (and keep, `funnel_limits`) every limit the report of this funnel uses: the
-    lines' at each level, each unit's 99.8%; returns how many. Run by a thread of the summary
+    lines' at each level, each unit's 99.8%. Run by a thread of the summary
     while DuckDB counts the missing facts and the rejects' reasons (the limits are two thirds
     of the report's Python: about 1,900 continued fractions)."""
     points = [p for p in points if p.get("denominator")]
     if not points or overall is None:
-        return 0
+        return
     _, grid = funnel_grid(points)
     for coverage in LEVELS:
         for n in grid:
             funnel_limits(overall, n, coverage)
     for p in points:
         funnel_limits(overall, p["denominator"], FLAGGED_AT)
-    return len(LEVELS) * len(grid) + len(points)
 
 
 def outside(point: dict[str, Any], p0: float | None, coverage: float = FLAGGED_AT) -> bool:

@@ -33,6 +33,10 @@ FUNNEL_GROUP = "site"
 _FIELD = re.compile(r"(?:^|; )([A-Za-z_][A-Za-z_0-9.\[\]]*): ")
 
 
+def _nothing() -> None:
+    return None
+
+
 def _label(value: Any) -> str:
     if value is None:
         return NOT_RECORDED
@@ -219,7 +223,7 @@ def build_summary(
     # facts and the reasons below (it holds no Python lock meanwhile); an error there is
     # raised here, after those statements.
     with InBackground(
-        partial(work_out_limits, funnel["points"], funnel["overall_rate"]) if funnel else int,
+        partial(work_out_limits, funnel["points"], funnel["overall_rate"]) if funnel else _nothing,
         "earlypath-funnel-limits",
     ) as limits:
         versions = _totals(counts["guideline_version"])
