@@ -42,9 +42,9 @@ def funnel_grid(points: list[dict[str, Any]]) -> tuple[float, list[int]]:
 
 def work_out_limits(points: list[dict[str, Any]], overall: float | None) -> None:
     """Work out (and keep, `funnel_limits`) every limit the report of this funnel uses: the
-    lines' at each level, each unit's 99.8%. Run by a thread of the summary
-    while DuckDB counts the missing facts and the rejects' reasons (the limits are two thirds
-    of the report's Python: about 1,900 continued fractions)."""
+    lines' at each level, each unit's 99.8%. Run by a thread of the summary while DuckDB
+    counts the missing facts and the rejects' reasons (the limits are two thirds of the
+    report's Python: about 1,900 continued fractions)."""
     points = [p for p in points if p.get("denominator")]
     if not points or overall is None:
         return

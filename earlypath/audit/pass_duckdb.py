@@ -163,7 +163,7 @@ def bounded_copy_memory(duck: Any, restore_default: bool = True) -> Iterator[Non
     1 GB for the duration of the COPY, the COPY of 10M rows peaked at 0.86 GB (the whole audit
     at 0.94-1.04 GB) for the same CPU time (16.6 s either way; with 0.5 GB it was 12% slower).
     The default comes back after, unless ``restore_default`` is False and the COPY succeeded:
-    changing the limit once the COPY has run costs 0.02-0.03 s of CPU and 0.04-0.07 s of wall
+    changing the limit once the COPY has run costs 0.01-0.03 s of CPU and 0.04-0.07 s of wall
     a million rows (DuckDB gives back the COPY's memory then, in a `SET` that holds the other
     statements up), where the connection's own end, which frees the same memory, costs 0.01
     s more than after a reset. An audit's connection, dropped with the audit, runs only small
