@@ -33,8 +33,11 @@ def one_thread(self):
     plain_init(self)
     self.con.execute("SET threads = 1")
 sql_table.PlainDuckDB.__init__ = one_thread
+import earlypath.audit.funnel as funnel
 from earlypath.audit.run import run_audit
 for _ in range(int(sys.argv[1])):
+    # each audit works out its funnel limits, as in a process of its own (kept since stop 34)
+    getattr(funnel.funnel_limits, "cache_clear", lambda: None)()
     out = Path(sys.argv[3])
     shutil.rmtree(out, ignore_errors=True)
     run_audit(Path(sys.argv[2]), out)

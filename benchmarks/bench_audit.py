@@ -339,8 +339,12 @@ def _whole_audit_by_statement(source: Path, out: Path) -> dict[str, Any]:
     DuckDB ran, its rows' fetching included (`TimedConnection`), and the Python between them;
     under ``wall``, the same in wall time (a statement's threads, and the waits no CPU shows:
     the publish's ``fsync`` calls are in the Python's)."""
+    import earlypath.audit.funnel as funnel
     import earlypath.audit.sql_table as sql_table
     from earlypath.audit.run import run_audit
+
+    # each audit works out its funnel limits, as in a process of its own (kept since stop 34)
+    getattr(funnel.funnel_limits, "cache_clear", lambda: None)()
 
     timed: list[TimedConnection] = []
     plain_init = sql_table.PlainDuckDB.__init__

@@ -9,12 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter, defaultdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from earlypath import __version__
+from earlypath.audit.background import InBackground
 from earlypath.audit.evaluated import UNTIED_CARE_KEY
 from earlypath.audit.funnel import METHOD as FUNNEL_LIMITS
+from earlypath.audit.funnel import work_out_limits
 from earlypath.audit.governance import load_measures
 from earlypath.audit.load import fetch_arrow, sql_text
 from earlypath.audit.measures import CATEGORIES, rate_of
@@ -28,6 +31,10 @@ NOT_RECORDED = "(not recorded)"
 FUNNEL_MEASURE = "eligible_not_offered"
 FUNNEL_GROUP = "site"
 _FIELD = re.compile(r"(?:^|; )([A-Za-z_][A-Za-z_0-9.\[\]]*): ")
+
+
+def _nothing() -> None:
+    return None
 
 
 def _label(value: Any) -> str:
@@ -198,17 +205,6 @@ def build_summary(
             for cell in by_group[g].values():
                 _suppress(cell, suppress_below)
 
-    versions = _totals(counts["guideline_version"])
-    decisions = _totals(counts["decision"])
-    missing = {r["name"]: r["n"] for r in _missing_facts(ev)}
-    reasons = _reasons(ev)
-    by_field: Counter[str] = Counter()
-    for r in reasons:
-        for name in dict.fromkeys(_FIELD.findall(r["reject_reason"] or "")):
-            by_field[name] += r["n"]
-
-    _bound_untied_care(ev, overall_counts.get("not_offered", 0), suppress_below)
-
     funnel = None
     if FUNNEL_GROUP in by_group:
         points = [
@@ -223,6 +219,24 @@ def build_summary(
             "points": [p for p in points if p["denominator"]],
             "suppressed_groups": sum(1 for p in points if p.get("suppressed")),
         }
+    # The report's funnel limits are worked out by a thread while DuckDB counts the missing
+    # facts and the reasons below (it holds no Python lock meanwhile); an error there is
+    # raised here, after those statements.
+    with InBackground(
+        partial(work_out_limits, funnel["points"], funnel["overall_rate"]) if funnel else _nothing,
+        "earlypath-funnel-limits",
+    ) as limits:
+        versions = _totals(counts["guideline_version"])
+        decisions = _totals(counts["decision"])
+        missing = {r["name"]: r["n"] for r in _missing_facts(ev)}
+        reasons = _reasons(ev)
+        by_field: Counter[str] = Counter()
+        for r in reasons:
+            for name in dict.fromkeys(_FIELD.findall(r["reject_reason"] or "")):
+                by_field[name] += r["n"]
+
+        _bound_untied_care(ev, overall_counts.get("not_offered", 0), suppress_below)
+        limits.finish()
 
     return {
         "earlypath_version": __version__,
