@@ -7,11 +7,10 @@ Only the site and the episode id are written: no other patient data.
 from __future__ import annotations
 
 import csv
-import threading
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from earlypath.audit.background import InBackground
 from earlypath.audit.governance import load_measures
 from earlypath.audit.load import fetch_arrow, sql_text
 from earlypath.audit.sql_table import SqlTable, cursor_of, sql_name
@@ -44,7 +43,7 @@ def _write_lines(duck: Any, episodes: SqlTable, target: Path, numerator: list[st
     return int(cases)
 
 
-class CaseListInBackground:
+class CaseListInBackground(InBackground[int]):
     """The case list of a DuckDB audit's episodes (a `SqlTable`), written by
     a thread on a cursor of the same database while the caller goes on with the rejects and the
     summary: it reads only episodes.parquet, and DuckDB runs the two statements side by side
@@ -57,44 +56,15 @@ class CaseListInBackground:
 
     def __init__(self, con: Any, episodes: SqlTable, target: Path, measure_id: str) -> None:
         measure = next(m for m in load_measures() if m.id == measure_id)
-        self._cursor = cursor_of(con)
-        self._cases: int | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._run,
-            args=(episodes, target, list(measure.numerator)),
-            name="earlypath-case-list",
-            daemon=True,
-        )
-        self._thread.start()
+        cursor = cursor_of(con)  # (made here, in the caller's thread, before the work starts)
 
-    def _run(self, episodes: SqlTable, target: Path, numerator: list[str]) -> None:
-        try:
-            self._cases = _write_lines(self._cursor, episodes, target, numerator)
-        except BaseException as error:  # raised again by `finish`, in the caller's thread
-            self._error = error
+        def write() -> int:
+            try:
+                return _write_lines(cursor, episodes, target, list(measure.numerator))
+            finally:
+                cursor.close()
 
-    def finish(self) -> int:
-        self._wait()
-        if self._error is not None:
-            raise self._error
-        assert self._cases is not None
-        return self._cases
-
-    def _wait(self) -> None:
-        self._thread.join()
-        self._cursor.close()
-
-    def __enter__(self) -> CaseListInBackground:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self._wait()
+        super().__init__(write, "earlypath-case-list")
 
 
 # The lines as Python's csv.writer writes them (its default dialect): a field quoted, its
