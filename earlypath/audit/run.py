@@ -170,6 +170,11 @@ def _import_all(names: Sequence[str]) -> None:
         importlib.import_module(name)
 
 
+def _end_duckdb(con: Any) -> None:
+    """Close a DuckDB audit's own connection (``con``, a `PlainDuckDB`), its last statement run."""
+    con.con.close()
+
+
 def run_audit(
     source: Path,
     out_dir: Path,
@@ -222,6 +227,9 @@ def run_audit(
                 ev, staged["episodes.parquet"], progress, restore_default=False
             )
             ev.timings["check_judge_and_write_episodes"] = time.perf_counter() - mark
+            # episodes.parquet is whole (its order checked): synced and summed for the manifest
+            # by a thread while DuckDB finds the rejects and counts the summary (`seal`)
+            staged.seal("episodes.parquet")
             importing.finish()  # (before this thread imports any of them: see `_import_all`)
             from earlypath.audit.case_list import CASE_LIST, CaseListInBackground
             from earlypath.audit.summary import FUNNEL_MEASURE
@@ -291,7 +299,7 @@ def run_audit(
             # gives back what the COPY used (0.01-0.02 s of CPU, 0.03-0.05 s of wall a million
             # rows), which the publish's waits on the disk (0.04-0.05 s) hold no Python lock for.
             ending = after_publish.enter_context(
-                InBackground(ev.con.con.close, "earlypath-duckdb-end")
+                InBackground(partial(_end_duckdb, ev.con), "earlypath-duckdb-end")
             )
         else:
             write_case_list(ev.con, ev.episodes, staged[CASE_LIST], FUNNEL_MEASURE)
