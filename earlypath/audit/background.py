@@ -36,6 +36,10 @@ class InBackground(Generic[T]):
         except BaseException as error:  # raised again by `finish`, in the caller's thread
             self._error = error
 
+    def join(self) -> None:
+        """Wait for the work, and leave what it gave or raised for `finish`."""
+        self._thread.join()
+
     def finish(self) -> T:
         """Wait for the work; its result, or what it raised (raised again here)."""
         self._thread.join()

@@ -32,14 +32,17 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from earlypath.audit.background import InBackground
 from earlypath.errors import OutputError
 
 __all__ = [
     "MANIFEST",
     "AuditOutput",
+    "StagedOutputs",
     "atomic_path",
     "check_out_folder",
     "open_audit_output",
@@ -108,12 +111,40 @@ def check_out_folder(out: Path, source: Path | None = None, names: Sequence[str]
         raise OutputError(f"--out: cannot write to {out}: {error.strerror or error}") from None
 
 
+class StagedOutputs(dict[str, Path]):
+    """The staged path of each output, by name (what `staged_outputs` gives its block).
+
+    `seal` hands an output written whole to a thread, which makes it durable and takes its
+    size and SHA-256 for the manifest at once, beside the work that follows, instead of at the
+    publish: the publish is the audit's last, serial step, and episodes.parquet is most of its
+    bytes (a million rows: 0.015-0.03 s of `fsync` and 0.006-0.03 s of hashing)."""
+
+    def __init__(self, paths: dict[str, Path]) -> None:
+        super().__init__(paths)
+        self.sealed: dict[str, InBackground[dict[str, Any]]] = {}
+
+    def seal(self, name: str) -> None:
+        """The output ``name`` is written and will not change again: synced and summed now."""
+        path = self[name]
+        self.sealed[name] = InBackground(partial(_durable_entry, path), "earlypath-seal")
+
+    def _join(self) -> None:
+        for sealing in self.sealed.values():
+            sealing.join()
+
+
+def _durable_entry(path: Path) -> dict[str, Any]:
+    _fsync(path)
+    return _file_entry(path)
+
+
 @contextlib.contextmanager
-def staged_outputs(folder: Path, names: Sequence[str]) -> Iterator[dict[str, Path]]:
+def staged_outputs(folder: Path, names: Sequence[str]) -> Iterator[StagedOutputs]:
     """A path in a hidden staging folder for each named output. When the block ends without an
     error, they are published with a manifest (see the module's docstring); after an error (or
     Ctrl-C) the staging folder is removed and the previous outputs stay as they were. Writing
-    errors (a full disk, a file size limit) raise `OutputError` naming the folder."""
+    errors (a full disk, a file size limit) raise `OutputError` naming the folder. An output
+    the block `StagedOutputs.seal`-s is made durable and summed beside the rest of the block."""
     folder = Path(folder)
     check_out_folder(folder)
     made = not folder.exists()
@@ -127,16 +158,18 @@ def staged_outputs(folder: Path, names: Sequence[str]) -> Iterator[dict[str, Pat
             _recover(folder)
             run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
             staging = folder / f"{STAGING_PREFIX}{run_id}"
+            staged = StagedOutputs({name: staging / name for name in names})
             try:
                 staging.mkdir()
-                yield {name: staging / name for name in names}
-                _publish(folder, staging, names, run_id)
+                yield staged
+                _publish(folder, staging, names, run_id, staged.sealed)
                 published = True
             except OSError as error:
                 raise OutputError(
                     f"--out: cannot write the outputs to {folder}: {error.strerror or error}"
                 ) from None
             finally:
+                staged._join()  # (a sealing thread reads its file: ended before it goes)
                 shutil.rmtree(staging, ignore_errors=True)
     finally:
         if made and not published:
@@ -220,15 +253,23 @@ class _Steps:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _publish(folder: Path, staging: Path, names: Sequence[str], run_id: str) -> None:
+def _publish(
+    folder: Path,
+    staging: Path,
+    names: Sequence[str],
+    run_id: str,
+    sealed: dict[str, InBackground[dict[str, Any]]] | None = None,
+) -> None:
+    sealed = sealed or {}
     step = _Steps()
     for name in names:
         if not (staging / name).is_file():
             raise OutputError(f"--out: the output {name} was not written")
-    _fsync_together([staging / name for name in names])  # every output durable
+    # every output durable: those sealed by their threads (each entry once it is), the rest here
+    _fsync_together([staging / name for name in names if name not in sealed])
     files = []
     for name in names:
-        files.append(_file_entry(staging / name))
+        files.append(sealed[name].finish() if name in sealed else _file_entry(staging / name))
         step()
     manifest = {
         "format": MANIFEST_FORMAT,

@@ -68,20 +68,20 @@ def test_duckdb_outputs_match_the_reference_engine(cohort: Path, tmp_path: Path)
 def test_no_judged_table_is_built(
     cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen = []
-    real = run_module.evaluate
+    sizes: dict[str, int] = {}
+    end = run_module._end_duckdb
 
-    def kept(*args: Any, **kwargs: Any) -> Any:
-        ev = real(*args, **kwargs)
-        seen.append(ev)
-        return ev
+    def noted(con: Any) -> None:  # what the connection holds when the audit ends it
+        names = [r[0] for r in con.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        sizes.update(
+            {n: con.con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names}
+        )
+        end(con)
 
-    monkeypatch.setattr(run_module, "evaluate", kept)
+    monkeypatch.setattr(run_module, "_end_duckdb", noted)
     result = run_audit(cohort, tmp_path / "out")
     assert (result.evaluated, result.rejected) == (4, 3)
-    con = seen[0].con
-    names = [row[0] for row in con.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-    sizes = {n: con.con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names}
+    assert sizes  # (read before the audit closed its connection)
     # Only the repeated ids, the rejects and the row numbers not written (the gaps in the
     # file, at most one a reject, and the numbers in them) are held (the input itself is a CSV
     # loaded as text).

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from earlypath.audit import output
 from earlypath.audit.output import (
     KILL_AT_STEP,
     LOCK,
@@ -199,3 +201,47 @@ def test_any_output_name_is_published_and_a_second_writer_is_refused(tmp_path: P
     ):
         pass
     assert open_audit_output(tmp_path).run_id == result.run_id  # the previous set stands
+
+
+def _entries_noted(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Which thread took each output's manifest entry (size and checksum), by its name."""
+    takers: dict[str, str] = {}
+    entry = output._file_entry
+
+    def noted(path: Path) -> dict[str, Any]:
+        takers[path.name] = threading.current_thread().name
+        return entry(path)
+
+    monkeypatch.setattr(output, "_file_entry", noted)
+    return takers
+
+
+def test_a_sealed_output_is_synced_and_summed_by_its_thread_and_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    takers = _entries_noted(monkeypatch)
+    names = ("big.bin", "small.json")
+    with staged_outputs(tmp_path, names) as staged:
+        staged["big.bin"].write_bytes(random.Random(1).randbytes(1 << 20))
+        staged.seal("big.bin")
+        staged["small.json"].write_text("{}")
+    assert takers == {"big.bin": "earlypath-seal", "small.json": threading.current_thread().name}
+    result = open_audit_output(tmp_path)  # every file matches its manifest entry
+    assert result.path("big.bin").stat().st_size == 1 << 20
+
+
+def test_an_error_sealing_an_output_publishes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(path: Path) -> dict[str, Any]:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(output, "_file_entry", broken)
+    with (
+        pytest.raises(OutputError, match="cannot write the outputs.*Input/output error"),
+        staged_outputs(tmp_path, ("a.bin",)) as staged,
+    ):
+        staged["a.bin"].write_bytes(b"a")
+        staged.seal("a.bin")
+    assert not (tmp_path / MANIFEST).exists() and not (tmp_path / "a.bin").exists()
+    assert not list(tmp_path.glob(f"{STAGING_PREFIX}*"))

@@ -1,7 +1,9 @@
 """Python work done by a thread while a DuckDB audit's own thread waits on DuckDB (issue 16,
 stop 34): the output modules imported during the COPY, the report's funnel limits worked out
-while the summary's last statements run. Each thread's error is raised by the audit, and
-nothing is published; the COPY's memory limit is left on the audit's own connection."""
+while the summary's last statements run, episodes.parquet synced and summed while the
+rest is written and the audit's DuckDB connection ended while the outputs are published (stop
+35). Each thread's error is raised by the audit, and nothing is
+published; the COPY's memory limit is left on the audit's own connection."""
 
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from earlypath.audit import funnel, pass_duckdb
+from earlypath.audit import funnel, output, pass_duckdb
 from earlypath.audit import run as run_module
 from earlypath.audit.output import STAGING_PREFIX
 from earlypath.audit.report import render_report
 from earlypath.audit.run import OUTPUTS, run_audit
+from earlypath.audit.sql_table import PlainDuckDB
 from earlypath.synth import write_cohort
 
 
@@ -115,3 +118,43 @@ def test_the_copy_s_memory_limit_can_be_left_and_is_reset_after_an_error() -> No
     ):
         raise OSError("the disk is full")
     assert _limit(duck) == default
+
+
+def test_the_audit_s_connection_is_closed_once_its_outputs_are_published(
+    cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[PlainDuckDB] = []
+
+    class Noted(PlainDuckDB):  # the audit's own connection, kept here after the audit
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(self)
+
+    monkeypatch.setattr(run_module, "PlainDuckDB", Noted)
+    out = tmp_path / "out"
+    result = run_audit(cohort, out)
+    assert result.rows_in == 3000 and (out / "manifest.json").is_file()
+    # Closed by the audit (a connection only dropped would still answer the reference held
+    # here), by a thread that has ended by the time the audit returns.
+    [con] = made
+    with pytest.raises(duckdb.ConnectionException, match="closed"):
+        con.con.execute("SELECT 1")
+    assert "earlypath-duckdb-end" not in [t.name for t in threading.enumerate()]
+
+
+def test_the_episodes_file_is_synced_and_summed_beside_the_rest(
+    cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    takers: dict[str, str] = {}
+    entry = output._file_entry
+
+    def noted(path: Path) -> dict[str, Any]:
+        takers[path.name] = threading.current_thread().name
+        return entry(path)
+
+    monkeypatch.setattr(output, "_file_entry", noted)
+    run_audit(cohort, tmp_path / "out")
+    assert takers.pop("episodes.parquet") == "earlypath-seal"
+    assert set(takers.values()) == {threading.current_thread().name}
+    assert set(takers) == set(OUTPUTS) - {"episodes.parquet"}
+    output.open_audit_output(tmp_path / "out")  # every file matches the manifest
