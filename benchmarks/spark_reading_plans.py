@@ -1,8 +1,9 @@
 """What Spark's planner does with each statement of the compiled record reading: the export of
-the Spark agreement test's `read` fixture (tests/audit/test_spark_agreement.py: the 60 synthetic
-women and every read scenario, namespaced, in one export), read by the compiled definition on
-a local Spark session as that fixture reads it, each statement's time to analyse and optimise
-(Catalyst, in the driver) and to run (`localCheckpoint`), and the size of its optimised plan.
+the Spark reading agreement test's `read` fixture (tests/audit/test_spark_reading_agreement.py:
+the 60 synthetic women and every read scenario, namespaced, in one export), read by the compiled
+definition on a local Spark session as that fixture reads it, each statement's time to analyse
+and optimise (Catalyst, in the driver) and to run (`localCheckpoint`), and the size of its
+optimised plan.
 
 Run from a checkout: PYTHONPATH=. .venv/bin/python benchmarks/spark_reading_plans.py
 (another checkout: PYTHONPATH=<it>, run from it). Prints one line per statement as it goes
@@ -27,7 +28,7 @@ os.environ["EARLYPATH_PLAN_CACHE"] = "off"  # compile here, never replay a kept 
 import ibis  # noqa: E402
 
 import earlypath.records.ibis_compile as ibis_compile  # noqa: E402
-import tests.audit.test_spark_agreement as agreement  # noqa: E402
+import tests.audit.test_spark_reading_agreement as agreement  # noqa: E402
 from earlypath.synth.cohort import generate_chunks  # noqa: E402
 from earlypath.synth.fhir_export import write_fhir  # noqa: E402
 from tests.fhir_exports import Export, export_merges, namespaced, write_export  # noqa: E402

@@ -144,8 +144,8 @@ def test_a_dispense_or_dose_that_cannot_say_what_was_given_leaves_the_care_unkno
 
 
 def spark_export() -> dict[str, list[dict[str, Any]]]:
-    """One record holding every shape: `tests/audit/test_spark_agreement.py` reads it on Spark
-    (with its other scenarios, once) and checks Spark reads and reports them as the service
+    """One record holding every shape: `tests/audit/test_spark_reading_agreement.py` reads it on
+    Spark (with its other scenarios, once) and checks Spark reads and reports them as the service
     does (`assert_same`)."""
     added = [copy.deepcopy(r) for r, _, _ in MEDICINES.values()]
     added += [r for r, _, _ in CARE_EVENTS.values()]

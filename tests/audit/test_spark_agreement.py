@@ -1,6 +1,8 @@
 """Spark reads and judges FHIR exports as DuckDB does: every scenario's records in one export,
-audited ONCE on each engine (and read once on each by the compiled definition), then each
-scenario's own assertions on its part (one test per scenario).
+audited ONCE on each engine, then each scenario's own assertions on its part (one test per
+scenario). The scenarios read only by the compiled definition (no audit) are
+`tests/audit/test_spark_reading_agreement.py`'s: a module of its own since stop 35, so that
+with ``--dist loadfile`` its module fixture and this one run on the two workers side by side.
 
 Why one export: a small Spark audit of a FHIR export costs tens of seconds whatever its size (the
 reading's large plan is built and run; the rows cost little), and these were 14 tests of 33-84 s
@@ -20,9 +22,8 @@ To add a scenario (a few lines):
   name may be a part, ``Observation.001.ndjson``, or gzipped, ``Claim.ndjson.gz``) and a check
   ``(spark_part, duckdb_part) -> None``, added to `AUDITED` under its name; the check gets
   `Part`s: the episodes by id, the flat rows by id, the summary's lines of another type by file;
-- read only (the compiled definition, no audit): an export (type -> resources) and a check
-  ``(export, spark_readings, duckdb_readings) -> None``, added to `READ`; a reading is each
-  encounter's steps and problems (`tests.records.test_engines_agree.readings_of`).
+- read only (the compiled definition, no audit): added to `READ` in
+  `tests/audit/test_spark_reading_agreement.py`.
 
 A scenario whose export needs files another scenario would change (a manifest, an export
 without a type's file) stays a test of its own.
@@ -47,8 +48,7 @@ from earlypath.audit.fhir_files import discover_export
 from earlypath.audit.fhir_read import read_fhir_export
 from earlypath.audit.load import RAW
 from earlypath.audit.run import AuditResult, run_audit
-from earlypath.synth.cohort import generate_chunks, write_cohort
-from earlypath.synth.fhir_export import write_fhir
+from earlypath.synth.cohort import write_cohort
 from tests.audit import (
     synthea_like,
     test_fhir_care_given,
@@ -62,20 +62,13 @@ from tests.audit import (
     test_fhir_spark,
     test_fhir_untied_care,
 )
-from tests.audit.test_fhir_malformed import spark_export as malformed_export
 from tests.audit.test_fhir_panel_components import FLAT
-from tests.fhir_exports import Export, export_merges, namespaced, one_export, write_export
-from tests.records import length_version_shapes as length_versions
-from tests.records import test_not_pregnant_and_no_patient as not_pregnant
-from tests.records import test_previous_ectopic as previous_ectopic
-from tests.records import test_previous_history as previous_history
+from tests.fhir_exports import Export, namespaced, one_export
 from tests.records.identifier_shapes import identifier_export
 from tests.records.merge_shapes import one_export as merged_export
 from tests.records.panel_vignettes import woman_with_panel
 from tests.records.real_shapes import export_of
 from tests.records.scan_shapes import REPORT_VERSIONS, UNREAD_REPORTS
-from tests.records.test_engines_agree import assert_same, readings_of
-from tests.records.test_ibis_export import compiled_reading, episode_rows, fetched
 
 pytestmark = pytest.mark.spark
 
@@ -461,90 +454,3 @@ def test_spark_counts_the_whole_export_as_duckdb_does(audited: Audited) -> None:
     # the untied-care scenario's record at its EPU (the site of the encounter it names)
     untied = summaries[0]["fhir_export"]["progesterone_care_not_tied"]
     assert untied["by_site"][f"untied-care{SEP}epu-north"] == 1
-
-
-# --- the scenarios read only (the compiled definition over the export, no audit) -----------------
-
-
-def _check_malformed(export: Export, spark: list[dict], duck: list[dict]) -> None:
-    assert_same(export, spark)  # Spark reads and reports them as the service does
-
-
-def _check_not_pregnant(export: Export, spark: list[dict], duck: list[dict]) -> None:
-    not_pregnant.check_spark(spark, duck, _space("not-pregnant"))
-
-
-def _check_previous_ectopic(export: Export, spark: list[dict], duck: list[dict]) -> None:
-    """A previous ectopic pregnancy read as the card reads it (stop 27), on Spark and DuckDB."""
-    previous_ectopic.check(export, spark)
-    previous_ectopic.check(export, duck)
-
-
-def _check_previous_history(export: Export, spark: list[dict], duck: list[dict]) -> None:
-    """A previous ectopic or miscarriage read from a history entry or a Procedure as the card
-    reads it (stop 31), on Spark and DuckDB."""
-    previous_history.check(export, spark)
-    previous_history.check(export, duck)
-
-
-def _check_length_versions(export: Export, spark: list[dict], duck: list[dict]) -> None:
-    """Tied panel versions whose CRL or MSD differ held back as the card holds them (stop 31)."""
-    assert_same(export, spark)
-    length_versions.check_reading(export, spark)
-
-
-ReadCheck = Callable[[Export, list[dict], list[dict]], None]
-# name -> (its export, given a folder to write into; its check)
-READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
-    "malformed": (lambda _: malformed_export(), _check_malformed),
-    "not-pregnant": (lambda _: not_pregnant.spark_export(), _check_not_pregnant),
-    "previous-ectopic": (lambda _: previous_ectopic.export(), _check_previous_ectopic),
-    "previous-history": (lambda _: previous_history.export(), _check_previous_history),
-    "length-versions": (lambda _: length_versions.export(), _check_length_versions),
-}
-SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
-
-
-@dataclass(frozen=True)
-class Read:
-    exports: dict[str, Export]  # each scenario's export, namespaced as read
-    fetched: tuple[Any, Any]  # the compiled reading's rows and problems (Spark, DuckDB)
-
-
-@pytest.fixture(scope="module")
-def read(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Read:
-    root = tmp_path_factory.mktemp("reading")
-    write_fhir(generate_chunks(60, seed=5), root / SYNTHETIC)
-    exports = {SYNTHETIC: {Path(n).stem: r for n, r in _read_back(root / SYNTHETIC).items()}}
-    exports |= {name: export(root) for name, (export, _) in READ.items()}
-    spaced = {
-        name: {kind: namespaced(r, _space(name)) for kind, r in export.items()}
-        for name, export in exports.items()
-    }
-    whole: Export = {}
-    for export in spaced.values():
-        for kind, resources in export.items():
-            whole.setdefault(kind, []).extend(resources)
-    folder = write_export(whole, root / "in")
-    merges = export_merges(whole)
-    got = tuple(
-        fetched(compiled_reading(con, folder, prefix, merges))
-        for con, prefix in ((ibis.pyspark.connect(spark), "sp"), (ibis.duckdb.connect(), "dk"))
-    )
-    return Read(spaced, got)
-
-
-@pytest.mark.parametrize("scenario", list(READ))
-def test_spark_reads_each_scenario_as_duckdb_does(scenario: str, read: Read) -> None:
-    export = read.exports[scenario]
-    merges = export_merges(export)
-    spark, duck = (readings_of(got, export, merges) for got in read.fetched)
-    READ[scenario][1](export, spark, duck)
-
-
-def test_spark_gives_the_episodes_duckdb_gives(read: Read) -> None:
-    """Every encounter of the export, row for row: every step and every problem."""
-    spark, duck = (episode_rows(*got) for got in read.fetched)
-    assert len(spark) == len(duck) > 60
-    for a, b in zip(spark, duck, strict=True):
-        assert a == b, a["encounter"]

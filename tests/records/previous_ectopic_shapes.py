@@ -1,7 +1,7 @@
 """A previous ectopic pregnancy on her record (our own synthetic records), for the reading's tests
 on every engine (`tests/records/test_previous_ectopic.py`: the card's Python, DuckDB; Spark: the
-read scenario ``previous-ectopic`` of `tests/audit/test_spark_agreement.py`) and the referral's
-(`tests/integration/test_cds_previous_ectopic.py`).
+read scenario ``previous-ectopic`` of `tests/audit/test_spark_reading_agreement.py`) and the
+referral's (`tests/integration/test_cds_previous_ectopic.py`).
 
 NG126 1.3 names a previous ectopic pregnancy as a risk factor that rules out community management
 of a woman under 6 weeks who is bleeding without pain (the referral section sends her to the early

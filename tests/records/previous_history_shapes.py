@@ -3,7 +3,8 @@ records): a GP's history entry ("History of ectopic pregnancy", "H/O: miscarriag
 Condition or an Observation, and a Procedure that treated it (Synthea's Procedure shape: status,
 a SNOMED CT code with its display and text, ``performedPeriod`` with offsets, the encounter), for
 the reading's tests on every engine (`tests/records/test_previous_history.py`: the card's Python,
-DuckDB; Spark: the read scenario ``previous-history`` of `tests/audit/test_spark_agreement.py`).
+DuckDB; Spark: the read scenario ``previous-history`` of
+`tests/audit/test_spark_reading_agreement.py`).
 
 Before stop 31 no Procedure was read and no history code of an ectopic pregnancy was known, so a
 previous ectopic recorded only so left `previous_ectopic` Unknown (NG126 1.3: the referral asked

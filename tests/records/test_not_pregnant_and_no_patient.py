@@ -307,7 +307,7 @@ def _renamed(ref: str, name: str, space: str = "") -> str:
     return f"{kind}/{space}{name}-{rid}"
 
 
-# Spark reads these records as DuckDB does: `tests/audit/test_spark_agreement.py` reads the
+# Spark reads these records as DuckDB does: `tests/audit/test_spark_reading_agreement.py` reads the
 # records of `spark_cases` (with its other scenarios, once) and checks them by `check_spark`.
 SPARK_PICKED = CASES[::3]  # a few of the cases (status, Condition, same day, ended LMP)
 

@@ -2,7 +2,7 @@
 (stop 31, HAZ-20 C20.22; the shapes in `tests.records.length_version_shapes`): on the card's
 reading (the Python engine, `map_resources`) and on DuckDB (the compiled definition over one
 export of every woman), which must agree step for step. Spark: the scenario "length-versions" of
-tests/audit/test_spark_agreement.py."""
+tests/audit/test_spark_reading_agreement.py."""
 
 from __future__ import annotations
 

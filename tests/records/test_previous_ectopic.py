@@ -1,7 +1,7 @@
 """A previous ectopic pregnancy read from her record (`tests.records.previous_ectopic_shapes`), by
 the one definition on the card's Python engine and on DuckDB over one export of every case
-(Spark: the read scenario ``previous-ectopic`` of `tests/audit/test_spark_agreement.py`). Before
-stop 27 the reading gave no `previous_ectopic` at all (each case read as Unknown)."""
+(Spark: the read scenario ``previous-ectopic`` of `tests/audit/test_spark_reading_agreement.py`).
+Before stop 27 the reading gave no `previous_ectopic` at all (each case read as Unknown)."""
 
 from __future__ import annotations
 

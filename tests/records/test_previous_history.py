@@ -1,7 +1,7 @@
 """A previous ectopic pregnancy or miscarriage read from a history entry or a Procedure
 (`tests.records.previous_history_shapes`), by the one definition on the card's Python engine and
 on DuckDB over one export of every case (Spark: the read scenario ``previous-history`` of
-`tests/audit/test_spark_agreement.py`)."""
+`tests/audit/test_spark_reading_agreement.py`)."""
 
 from __future__ import annotations
 

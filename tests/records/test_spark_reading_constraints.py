@@ -5,7 +5,7 @@ Why: `localCheckpoint` asks for the constraints of each statement's whole optimi
 inferring them through the aliases the reading's row stages stack never finished on the
 malformed-Observation stage once the tied-panel lengths were read (stop 32, HAZ-20 C20.22: a
 2.5 GB driver in GC in `getAllValidConstraints`). The reading itself is checked on Spark by
-tests/audit/test_spark_agreement.py (its read scenarios, `length-versions` among them).
+tests/audit/test_spark_reading_agreement.py (its read scenarios, `length-versions` among them).
 """
 
 from __future__ import annotations

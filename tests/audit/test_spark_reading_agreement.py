@@ -1,0 +1,127 @@
+"""Spark reads FHIR exports as DuckDB does, by the compiled definition (no audit): every read
+scenario's records and 60 synthetic women in one export, read once on each engine, then each
+scenario's own assertions on its part (one test per scenario), and every encounter's steps and
+problems compared row for row.
+
+The read half of `tests/audit/test_spark_agreement.py` (stop 23), in a module of its own since
+stop 35: with ``--dist loadfile`` a module stays on one worker, and the two module fixtures
+(the audit's, ~185-265 s, and this reading's, ~150 s, in a fresh-clone run) ran one after the
+other on the same worker; apart, each worker's Spark session takes one. Nothing read or checked
+changed: the same export, the same scenarios, the same assertions.
+
+To add a read scenario: an export (type -> resources) and a check ``(export, spark_readings,
+duckdb_readings) -> None``, added to `READ`; a reading is each encounter's steps and problems
+(`tests.records.test_engines_agree.readings_of`). Ids and references are namespaced by the
+scenario's name as in the audited module (`tests.fhir_exports.namespaced`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pytest
+
+from earlypath.synth.cohort import generate_chunks
+from earlypath.synth.fhir_export import write_fhir
+from tests.audit.test_fhir_malformed import spark_export as malformed_export
+from tests.audit.test_spark_agreement import _read_back, _space
+from tests.fhir_exports import Export, export_merges, namespaced, write_export
+from tests.records import length_version_shapes as length_versions
+from tests.records import test_not_pregnant_and_no_patient as not_pregnant
+from tests.records import test_previous_ectopic as previous_ectopic
+from tests.records import test_previous_history as previous_history
+from tests.records.test_engines_agree import assert_same, readings_of
+from tests.records.test_ibis_export import compiled_reading, episode_rows, fetched
+
+pytestmark = pytest.mark.spark
+
+
+# --- the scenarios read only (the compiled definition over the export, no audit) -----------------
+
+
+def _check_malformed(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    assert_same(export, spark)  # Spark reads and reports them as the service does
+
+
+def _check_not_pregnant(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    not_pregnant.check_spark(spark, duck, _space("not-pregnant"))
+
+
+def _check_previous_ectopic(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A previous ectopic pregnancy read as the card reads it (stop 27), on Spark and DuckDB."""
+    previous_ectopic.check(export, spark)
+    previous_ectopic.check(export, duck)
+
+
+def _check_previous_history(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A previous ectopic or miscarriage read from a history entry or a Procedure as the card
+    reads it (stop 31), on Spark and DuckDB."""
+    previous_history.check(export, spark)
+    previous_history.check(export, duck)
+
+
+def _check_length_versions(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """Tied panel versions whose CRL or MSD differ held back as the card holds them (stop 31)."""
+    assert_same(export, spark)
+    length_versions.check_reading(export, spark)
+
+
+ReadCheck = Callable[[Export, list[dict], list[dict]], None]
+# name -> (its export, given a folder to write into; its check)
+READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
+    "malformed": (lambda _: malformed_export(), _check_malformed),
+    "not-pregnant": (lambda _: not_pregnant.spark_export(), _check_not_pregnant),
+    "previous-ectopic": (lambda _: previous_ectopic.export(), _check_previous_ectopic),
+    "previous-history": (lambda _: previous_history.export(), _check_previous_history),
+    "length-versions": (lambda _: length_versions.export(), _check_length_versions),
+}
+SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
+
+
+@dataclass(frozen=True)
+class Read:
+    exports: dict[str, Export]  # each scenario's export, namespaced as read
+    fetched: tuple[Any, Any]  # the compiled reading's rows and problems (Spark, DuckDB)
+
+
+@pytest.fixture(scope="module")
+def read(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Read:
+    root = tmp_path_factory.mktemp("reading")
+    write_fhir(generate_chunks(60, seed=5), root / SYNTHETIC)
+    exports = {SYNTHETIC: {Path(n).stem: r for n, r in _read_back(root / SYNTHETIC).items()}}
+    exports |= {name: export(root) for name, (export, _) in READ.items()}
+    spaced = {
+        name: {kind: namespaced(r, _space(name)) for kind, r in export.items()}
+        for name, export in exports.items()
+    }
+    whole: Export = {}
+    for export in spaced.values():
+        for kind, resources in export.items():
+            whole.setdefault(kind, []).extend(resources)
+    folder = write_export(whole, root / "in")
+    merges = export_merges(whole)
+    got = tuple(
+        fetched(compiled_reading(con, folder, prefix, merges))
+        for con, prefix in ((ibis.pyspark.connect(spark), "sp"), (ibis.duckdb.connect(), "dk"))
+    )
+    return Read(spaced, got)
+
+
+@pytest.mark.parametrize("scenario", list(READ))
+def test_spark_reads_each_scenario_as_duckdb_does(scenario: str, read: Read) -> None:
+    export = read.exports[scenario]
+    merges = export_merges(export)
+    spark, duck = (readings_of(got, export, merges) for got in read.fetched)
+    READ[scenario][1](export, spark, duck)
+
+
+def test_spark_gives_the_episodes_duckdb_gives(read: Read) -> None:
+    """Every encounter of the export, row for row: every step and every problem."""
+    spark, duck = (episode_rows(*got) for got in read.fetched)
+    assert len(spark) == len(duck) > 60
+    for a, b in zip(spark, duck, strict=True):
+        assert a == b, a["encounter"]
