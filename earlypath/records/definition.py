@@ -884,6 +884,29 @@ _PROCEDURE_ROWS = _clinical(
     },
 )
 
+# A reason given as a `reasonReference` to a Condition contained in the resource itself
+# (`"reasonReference": [{"reference": "#c1"}]`, the Condition in `contained`: stop 35), as an EHR
+# sends an indication recorded only with the order or the procedure. Its first local reason
+# reference is followed (a second one is not: nothing said, never False); the contained Condition
+# counts when its code is an ectopic pregnancy and it is neither refuted nor entered in error. A
+# resource read so gives one row of its own (no item rows), and no row for its ectopic reasonCodes
+# (one treatment, one row: an undated one is named once).
+_LOCAL_REASON_ID = LocalId(
+    FirstItem("reasonReference", Not(IsNull(LocalId(_text("reference")))), _text("reference"))
+)
+_CONTAINED_ECTOPIC_REASON = AnyItem(
+    "contained",
+    And(
+        (
+            _is(_text("resourceType"), "Condition"),
+            _in("code", "ectopic_pregnancy"),
+            Not(_REFUTED),
+            Not(_ENTERED_IN_ERROR),
+            IsTrue(Cmp("==", _text("id"), Outer(_LOCAL_REASON_ID))),
+        )
+    ),
+)
+
 # A procedure done for many reasons (a salpingectomy, which also sterilises; an evacuation of the
 # uterus, which may follow a miscarriage, a termination or a delivery) shows an ectopic or a
 # miscarriage only by its `reasonCode`, where real EHRs and Synthea put the indication (stop 33):
@@ -894,8 +917,9 @@ _PROCEDURE_ROWS = _clinical(
 # concepts), the procedure's code and everything else the Procedure's; a reason in text only, or
 # in another set (a sterilisation, a termination), gives no row. Only treatments are listed: a
 # scan or a look whose reason is a suspected ectopic proves nothing. A `reasonReference` to a
-# Condition of her record is read through that Condition, as any Condition is. Placed, statused
-# and read as the procedures above (`_PROCEDURE_ROWS`).
+# Condition of her record is read through that Condition, as any Condition is; one to a Condition
+# the Procedure contains, by `_CONTAINED_ECTOPIC_REASON` (stop 35). Placed, statused and read as
+# the procedures above (`_PROCEDURE_ROWS`).
 _PROCEDURE_REASON_ROWS = ItemRows("reasonCode", (), whole="reason")
 _TREATED_ECTOPIC_BY_REASON = And(
     (_in("code", "ectopic_procedure_by_reason"), _in("reason", "ectopic_pregnancy"))
@@ -907,7 +931,13 @@ _PROCEDURE_BY_REASON_ROWS = _clinical(
     "Procedure",
     And(
         (
-            Or((_TREATED_ECTOPIC_BY_REASON, _TREATED_MISCARRIAGE_BY_REASON)),
+            Or(
+                (
+                    # one with a contained ectopic reason is read once, by its spec below
+                    And((_TREATED_ECTOPIC_BY_REASON, Not(_CONTAINED_ECTOPIC_REASON))),
+                    _TREATED_MISCARRIAGE_BY_REASON,
+                )
+            ),
             _PROCEDURE_PERFORMED,
         )
     ),
@@ -919,85 +949,16 @@ _PROCEDURE_BY_REASON_ROWS = _clinical(
     _PROCEDURE_REASON_ROWS,
 )
 
-# Methotrexate given for an ectopic pregnancy (its medical management, NG126 1.6) shows that
-# pregnancy was ectopic, as its salpingectomy does (stop 33): a MedicationRequest (prescribed),
-# MedicationStatement (taken) or MedicationAdministration (given) whose medicine is methotrexate
-# (its medicationCodeableConcept in `methotrexate`: dm+d codes, or the word in its text or display)
-# and one of whose `reasonCode` concepts is an ectopic pregnancy (read as item rows, as a
-# procedure's reasons are). Methotrexate without such a reason says nothing: it also treats
-# arthritis, psoriasis and cancers. A medicine named only by a medicationReference is not read
-# here (nothing said, never False). Placed by its date (a request's authoredOn; a statement's or
-# an administration's effective[x], a period by its start), Unknown when it has none (as any
-# undated ectopic: named, the location then unknown). Statuses that say it was not prescribed,
-# taken or given say nothing (`reading.json`: a request's and an administration's as the audit's
-# care given reads them; a statement's not taken or entered in error), nor a request not to give it.
-_METHOTREXATE_FOR_ECTOPIC = And(
-    (_in("medicationCodeableConcept", "methotrexate"), _in("reason", "ectopic_pregnancy"))
-)
-
-
-def _methotrexate_rows(
-    resource: str, given: Expr, *dated_by: str, compiled_when_absent: bool = False
-) -> RowSpec:
-    """Rows of ``resource`` (a medicine's record) that gave methotrexate for an ectopic pregnancy,
-    ``given`` by its status, dated by the first of ``dated_by`` (a period: start, then end).
-    ``compiled_when_absent`` for a type whose own table is compiled anyway (`RowSpec`)."""
-    day = _day_of(*dated_by)
-    starts = tuple(p for p in dated_by if not p.endswith(".end"))
-    ends = tuple(p for p in dated_by if not p.endswith(".start"))
-    rows = _clinical(
-        resource,
-        And((_METHOTREXATE_FOR_ECTOPIC, given)),
-        {
-            "observed": Const(False),
-            # a treatment, read as a procedure that treated it is
-            "procedure": Const(True),
-            "day": day,
-            "earliest_day": _span_bound(day, False, *starts),
-            "latest_day": _span_bound(day, True, *ends),
-            "miscarriage": Const(False),
-            "mis_unreadable": Const(False),
-            "location": Const("ectopic"),
-        },
-        _PROCEDURE_REASON_ROWS,
-    )
-    return dataclasses.replace(rows, compiled_when_absent=compiled_when_absent)
-
-
-_MEDICINE_EFFECTIVE = ("effectiveDateTime", "effectivePeriod.start", "effectivePeriod.end")
-_METHOTREXATE_ROWS = (
-    _methotrexate_rows(
-        "MedicationRequest",
-        And(
-            (
-                _status_in(_text("status"), "care_given_request_status"),
-                Not(_yes(Field("doNotPerform", "bool"))),
-            )
-        ),
-        "authoredOn",
-        # (MedicationRequest and MedicationStatement each give a table of their own, compiled
-        # whether they have lines or not: an export without them shares the plan of one with
-        # them, as before these specs; tests/records/test_absent_types.py)
-        compiled_when_absent=True,
+_PROCEDURE_BY_CONTAINED_REASON_ROWS = _clinical(
+    "Procedure",
+    And(
+        (
+            _in("code", "ectopic_procedure_by_reason"),
+            _CONTAINED_ECTOPIC_REASON,
+            _PROCEDURE_PERFORMED,
+        )
     ),
-    _methotrexate_rows(
-        "MedicationStatement",
-        Or(
-            (
-                IsNull(_text("status")),
-                Not(
-                    OneOf(_text("status"), tuple(sorted(status_list("statement_not_taken_status"))))
-                ),
-            )
-        ),
-        *_MEDICINE_EFFECTIVE,
-        compiled_when_absent=True,
-    ),
-    _methotrexate_rows(
-        "MedicationAdministration",
-        _status_in(_text("status"), "care_given_administration_status"),
-        *_MEDICINE_EFFECTIVE,
-    ),
+    {**dict(_PROCEDURE_ROWS.columns), "miscarriage": Const(False), "location": Const("ectopic")},
 )
 
 # An obstetric ultrasound panel (LOINC's US panels, an EHR's "early pregnancy scan" result, a
@@ -1452,6 +1413,13 @@ _MEDICATION_IDENTIFIED = Or(
 _MEDICATION_PROGESTERONE = If(
     _NAMES_PROGESTERONE, Const(True), If(_MEDICATION_IDENTIFIED, Const(False), Const(None))
 )
+# A Medication is methotrexate when its code or an ingredient's is (`_METHOTREXATE_NAMED`).
+_NAMES_METHOTREXATE_MEDICATION = Or(
+    (
+        _in("code", "methotrexate"),
+        AnyItem("ingredient", _in("itemCodeableConcept", "methotrexate")),
+    )
+)
 _MEDICATIONS = RowSpec(
     "medications",
     "Medication",
@@ -1518,6 +1486,134 @@ _UNRESOLVED = And(
         IsNull(_DISPLAY),
     )
 )
+# Methotrexate given for an ectopic pregnancy (its medical management, NG126 1.6) shows that
+# pregnancy was ectopic, as its salpingectomy does (stop 33): a MedicationRequest (prescribed),
+# MedicationStatement (taken) or MedicationAdministration (given) whose medicine is methotrexate
+# and whose reason is an ectopic pregnancy: one of its `reasonCode` concepts (read as item rows,
+# as a procedure's reasons are), or the Condition its reasonReference names in `contained`
+# (`_CONTAINED_ECTOPIC_REASON`, a row spec of its own). Methotrexate without such a reason says
+# nothing: it also treats arthritis, psoriasis and cancers. Its medicine (stop 35): its
+# medicationCodeableConcept in `methotrexate` (dm+d and RxNorm codes, or the word in its text or
+# display), else the Medication its medicationReference names in `contained` (the request's
+# `_CONTAINED_TEST`: its code or an ingredient's in `methotrexate`), else the reference's display.
+# A local reference ("#med1") to no contained Medication, with no display, may name methotrexate:
+# with an ectopic reason it is named (`_METHOTREXATE_UNRESOLVED_MESSAGE`) and says nothing else
+# (Unknown, never False). A Medication exported beside it ("Medication/x") is not followed here:
+# the join to the Medications (`_EXPORTED_FOUND`) in the clinical rows' statement made DuckDB
+# materialise a CTE of them (tests/records/test_item_rows_plan.py; +13.8% flatten instructions at
+# 500 patients), so such a record says nothing (Unknown, never False). Placed by its date (a request's authoredOn; a statement's
+# or an administration's effective[x], a period by its start), Unknown when it has none (as any
+# undated ectopic: named, the location then unknown). Statuses that say it was not prescribed,
+# taken or given say nothing (`reading.json`: a request's and an administration's as the audit's
+# care given reads them; a statement's not taken or entered in error), nor a request not to give it.
+_METHOTREXATE_NAMED = Or(
+    (
+        _in("medicationCodeableConcept", "methotrexate"),
+        And(
+            (
+                IsNull(Concept("medicationCodeableConcept")),
+                Or(
+                    (
+                        _yes(TextInSet(_DISPLAY, "methotrexate")),
+                        _yes(
+                            FirstItem("contained", _CONTAINED_TEST, _NAMES_METHOTREXATE_MEDICATION)
+                        ),
+                    )
+                ),
+            )
+        ),
+    )
+)
+_CONTAINED_UNRESOLVED = And(
+    (
+        IsNull(Concept("medicationCodeableConcept")),
+        Not(IsNull(LocalId(_REFERENCE))),
+        Not(_yes(_CONTAINED_FOUND)),
+        IsNull(_DISPLAY),
+    )
+)
+_METHOTREXATE_UNRESOLVED_MESSAGE = (
+    "its Medication could not be resolved and its reason is an ectopic pregnancy: whether it "
+    "treated an ectopic pregnancy (methotrexate) is unknown"
+)
+
+
+def _methotrexate_rows(
+    resource: str, given: Expr, *dated_by: str, compiled_when_absent: bool = False
+) -> tuple[RowSpec, RowSpec]:
+    """Rows of ``resource`` (a medicine's record) that gave methotrexate, or a medicine that
+    cannot be resolved, for an ectopic pregnancy, ``given`` by its status, dated by the first of
+    ``dated_by`` (a period: start, then end): one spec reading its reasonCodes, one its contained
+    reason. ``compiled_when_absent`` for a type whose own table is compiled anyway (`RowSpec`)."""
+    day = _day_of(*dated_by)
+    starts = tuple(p for p in dated_by if not p.endswith(".end"))
+    ends = tuple(p for p in dated_by if not p.endswith(".start"))
+    columns: dict[str, Expr] = {
+        "observed": Const(False),
+        # a treatment, read as a procedure that treated it is
+        "procedure": Const(True),
+        "day": day,
+        "earliest_day": _span_bound(day, False, *starts),
+        "latest_day": _span_bound(day, True, *ends),
+        "miscarriage": Const(False),
+        "mis_unreadable": Const(False),
+        "location": If(_METHOTREXATE_NAMED, Const("ectopic"), Const(None)),
+        "count_problem": If(
+            _METHOTREXATE_NAMED, Const(None), Const(_METHOTREXATE_UNRESOLVED_MESSAGE)
+        ),
+    }
+    medicine = Or((_METHOTREXATE_NAMED, _CONTAINED_UNRESOLVED))
+    by_code = _clinical(
+        resource,
+        # one with a contained ectopic reason is read once, by ``by_contained``
+        And((medicine, _in("reason", "ectopic_pregnancy"), Not(_CONTAINED_ECTOPIC_REASON), given)),
+        columns,
+        _PROCEDURE_REASON_ROWS,
+    )
+    by_contained = _clinical(resource, And((medicine, _CONTAINED_ECTOPIC_REASON, given)), columns)
+    return (
+        dataclasses.replace(by_code, compiled_when_absent=compiled_when_absent),
+        dataclasses.replace(by_contained, compiled_when_absent=compiled_when_absent),
+    )
+
+
+_MEDICINE_EFFECTIVE = ("effectiveDateTime", "effectivePeriod.start", "effectivePeriod.end")
+_METHOTREXATE_SPECS = (
+    _methotrexate_rows(
+        "MedicationRequest",
+        And(
+            (
+                _status_in(_text("status"), "care_given_request_status"),
+                Not(_yes(Field("doNotPerform", "bool"))),
+            )
+        ),
+        "authoredOn",
+        # (MedicationRequest and MedicationStatement each give a table of their own, compiled
+        # whether they have lines or not: an export without them shares the plan of one with
+        # them, as before these specs; tests/records/test_absent_types.py)
+        compiled_when_absent=True,
+    ),
+    _methotrexate_rows(
+        "MedicationStatement",
+        Or(
+            (
+                IsNull(_text("status")),
+                Not(
+                    OneOf(_text("status"), tuple(sorted(status_list("statement_not_taken_status"))))
+                ),
+            )
+        ),
+        *_MEDICINE_EFFECTIVE,
+        compiled_when_absent=True,
+    ),
+    _methotrexate_rows(
+        "MedicationAdministration",
+        _status_in(_text("status"), "care_given_administration_status"),
+        *_MEDICINE_EFFECTIVE,
+    ),
+)
+_METHOTREXATE_ROWS = tuple(spec for specs in _METHOTREXATE_SPECS for spec in specs)
+
 _REQUESTS = RowSpec(
     "requests",
     "MedicationRequest",
@@ -3182,6 +3278,7 @@ READING = EpisodeSpec(
         _OBSERVATION_ROWS,
         _PROCEDURE_ROWS,
         _PROCEDURE_BY_REASON_ROWS,
+        _PROCEDURE_BY_CONTAINED_REASON_ROWS,
         _MEDICATIONS,
         _REQUESTS,
         _STATEMENTS,

@@ -4,6 +4,7 @@ cases on the card and on DuckDB (`test_previous_history.py`, `test_previous_ecto
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,24 @@ from tests.records.test_ibis_export import compiled_reading, fetched
 
 
 def export_of_cases(cases: dict[str, tuple[list[dict[str, Any]], Any]]) -> Export:
-    """Every case's record as one export, one woman and one encounter today each, in case order."""
-    return one_export({name: export_of(resources) for name, (resources, _) in cases.items()})
+    """Every case's record as one export, one woman and one encounter today each, in case order.
+    A case's references to its own exported Medications follow their ids, which the export
+    prefixes with the case's name (`as_patient`)."""
+    return one_export(
+        {
+            name: export_of(_own_medications(resources, name))
+            for name, (resources, _) in cases.items()
+        }
+    )
+
+
+def _own_medications(resources: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    ids = [r["id"] for r in resources if r.get("resourceType") == "Medication"]
+    text = json.dumps(resources)
+    for mid in ids:
+        text = text.replace(f'"Medication/{mid}"', f'"Medication/{name}-{mid}"')
+    out: list[dict[str, Any]] = json.loads(text)
+    return out
 
 
 def duckdb_readings(whole: Export, folder: Path, name: str) -> list[dict[str, Any]]:

@@ -156,6 +156,67 @@ def methotrexate(
     return res | extra
 
 
+# stop 35: methotrexate named the ways real systems name it. RxNorm codes (`methotrexate`): the
+# ingredient and an SCD; Synthea's ectopic pathway (`modules/pregnancy.json`, state
+# Methotrexate_Injection) records it as a Procedure with its reason, the ectopic pregnancy
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+METHOTREXATE_RXNORM_INGREDIENT = "6851"
+METHOTREXATE_RXNORM_TABLET = "105585"
+SYNTHEA_METHOTREXATE_INJECTION = (
+    "236931002",
+    "Methotrexate injection into tubal pregnancy (procedure)",
+)
+PROGESTERONE_PESSARIES = ("39709011000001102", "Progesterone 400mg pessaries")
+
+
+def bare_code(system: str, code: str) -> dict[str, Any]:
+    """A concept carrying a code only (no display, no text), as some US systems send one."""
+    return {"coding": [{"system": system, "code": code}]}
+
+
+def medication(mid: str, product: tuple[str, str] = METHOTREXATE, **extra: Any) -> dict[str, Any]:
+    """A Medication coded with a dm+d product (methotrexate unless said), contained in a
+    medicine's record or exported beside it."""
+    res: dict[str, Any] = {
+        "resourceType": "Medication",
+        "id": mid,
+        "code": {
+            "coding": [{"system": DMD, "code": product[0], "display": product[1]}],
+            "text": product[1],
+        },
+    }
+    return res | extra
+
+
+def by_reference(
+    res: dict[str, Any], reference: dict[str, Any], *contained: dict[str, Any]
+) -> dict[str, Any]:
+    """The medicine's record naming its medicine by ``reference`` (a medicationReference), not a
+    concept, with ``contained`` resources."""
+    out = {k: v for k, v in res.items() if k != "medicationCodeableConcept"}
+    out["medicationReference"] = reference
+    if contained:
+        out["contained"] = [*out.get("contained", []), *contained]
+    return out
+
+
+def contained_reason(
+    res: dict[str, Any], code: tuple[str, str] | str = TUBAL_PREGNANCY, **extra: Any
+) -> dict[str, Any]:
+    """The record with its reason given only as a reasonReference to a Condition it contains,
+    coded (SNOMED CT code, display) or a text only."""
+    reason: dict[str, Any] = {"resourceType": "Condition", "id": "c1"}
+    reason["code"] = (
+        {"coding": [{"system": SNOMED, "code": code[0], "display": code[1]}], "text": code[1]}
+        if isinstance(code, tuple)
+        else {"text": code}
+    )
+    out = {k: v for k, v in res.items() if k != "reasonCode"}
+    out["contained"] = [*out.get("contained", []), reason | extra]
+    out["reasonReference"] = [{"reference": "#c1"}]
+    return out
+
+
 def gp_history(
     rid: str, code: str, recorded: str | None = "2023-01-10", **extra: Any
 ) -> dict[str, Any]:
@@ -439,6 +500,184 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
     ),
     "methotrexate-for-an-ectopic-not-done-2019": (
         _her(methotrexate("x1", "MedicationAdministration", status="not-done")),
+        (None, None, False),
+    ),
+    # stop 35 (1): methotrexate named by a medicationReference: a Medication contained in the
+    # record (its code or an ingredient's), or the reference's display
+    "methotrexate-contained-medication-for-an-ectopic-2019": (
+        _her(by_reference(methotrexate("x1"), {"reference": "#med1"}, medication("med1"))),
+        (True, None, False),
+    ),
+    "methotrexate-contained-ingredient-given-for-an-ectopic-2019": (
+        _her(
+            by_reference(
+                methotrexate("x1", "MedicationAdministration"),
+                {"reference": "#med1"},
+                {
+                    "resourceType": "Medication",
+                    "id": "med1",
+                    "code": {"text": "Trust injection 25 mg/ml"},
+                    "ingredient": [
+                        {"itemCodeableConcept": bare_code(RXNORM, METHOTREXATE_RXNORM_INGREDIENT)}
+                    ],
+                },
+            )
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-contained-medication-for-an-ectopic-this-pregnancy": (
+        _her(
+            by_reference(
+                methotrexate("x1", on="2024-02-26"), {"reference": "#med1"}, medication("med1")
+            )
+        ),
+        (None, None, False),
+    ),
+    "methotrexate-by-reference-display-for-an-ectopic-2019": (
+        _her(by_reference(methotrexate("x1"), {"display": "Methotrexate 50mg/2ml injection"})),
+        (True, None, False),
+    ),
+    # its reason not an ectopic, or none: nothing; another medicine: nothing
+    "methotrexate-contained-medication-for-psoriasis-2019": (
+        _her(
+            by_reference(
+                methotrexate("x1", reason="Psoriasis"), {"reference": "#med1"}, medication("med1")
+            )
+        ),
+        (None, None, False),
+    ),
+    "methotrexate-exported-medication-no-reason-2019": (
+        _her(
+            medication("mtx1"),
+            by_reference(methotrexate("x1", reason=None), {"reference": "Medication/mtx1"}),
+        ),
+        (None, None, False),
+    ),
+    "progesterone-contained-medication-for-an-ectopic-2019": (
+        _her(
+            by_reference(
+                methotrexate("x1"),
+                {"reference": "#med1"},
+                medication("med1", PROGESTERONE_PESSARIES),
+            )
+        ),
+        (None, None, False),
+    ),
+    # a local reference to no contained Medication: Unknown (named: test_previous_history)
+    "methotrexate-unresolved-medication-for-an-ectopic-2019": (
+        _her(by_reference(methotrexate("x1"), {"reference": "#med9"})),
+        (None, None, False),
+    ),
+    # a Medication exported beside it is not followed (the cost of the join): Unknown, never False
+    "methotrexate-exported-medication-taken-for-an-ectopic-2019": (
+        _her(
+            medication("mtx1"),
+            by_reference(
+                methotrexate("x1", "MedicationStatement"), {"reference": "Medication/mtx1"}
+            ),
+        ),
+        (None, None, False),
+    ),
+    # stop 35 (2): RxNorm codes, bare (no name to match the word in); Synthea's own shape
+    "methotrexate-rxnorm-ingredient-for-an-ectopic-2019": (
+        _her(methotrexate("x1", medicine=bare_code(RXNORM, METHOTREXATE_RXNORM_INGREDIENT))),
+        (True, None, False),
+    ),
+    "methotrexate-rxnorm-tablet-taken-for-an-ectopic-2019": (
+        _her(
+            methotrexate(
+                "x1",
+                "MedicationStatement",
+                medicine=bare_code(RXNORM, METHOTREXATE_RXNORM_TABLET),
+            )
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-rxnorm-for-psoriasis-2019": (
+        _her(
+            methotrexate(
+                "x1", reason="Psoriasis", medicine=bare_code(RXNORM, METHOTREXATE_RXNORM_INGREDIENT)
+            )
+        ),
+        (None, None, False),
+    ),
+    "synthea-methotrexate-injection-2019": (
+        _her(procedure("p1", SYNTHEA_METHOTREXATE_INJECTION, reason=TUBAL_PREGNANCY)),
+        (True, None, False),
+    ),
+    "synthea-methotrexate-injection-not-done-2019": (
+        _her(
+            procedure(
+                "p1", SYNTHEA_METHOTREXATE_INJECTION, status="not-done", reason=TUBAL_PREGNANCY
+            )
+        ),
+        (None, None, False),
+    ),
+    # stop 35 (3): the reason a Condition contained in the record (reasonReference "#c1")
+    "salpingectomy-for-a-contained-ectopic-2019": (
+        _her(contained_reason(procedure("p1", SALPINGECTOMY_ANY))),
+        (True, None, False),
+    ),
+    "methotrexate-for-a-contained-ectopic-2019": (
+        _her(contained_reason(methotrexate("x1"))),
+        (True, None, False),
+    ),
+    "methotrexate-contained-medication-and-reason-given-2019": (
+        _her(
+            contained_reason(
+                by_reference(
+                    methotrexate("x1", "MedicationAdministration"),
+                    {"reference": "#med1"},
+                    medication("med1"),
+                )
+            )
+        ),
+        (True, None, False),
+    ),
+    # a reasonCode and the contained Condition both: the same ectopic
+    "salpingectomy-for-an-ectopic-coded-and-contained-2019": (
+        _her(
+            contained_reason(procedure("p1", SALPINGECTOMY_ANY))
+            | {"reasonCode": [_reason(TUBAL_PREGNANCY)]}
+        ),
+        (True, None, False),
+    ),
+    "salpingectomy-for-an-ectopic-coded-and-contained-undated": (
+        _her(
+            contained_reason(procedure("p1", SALPINGECTOMY_ANY, performed={}))
+            | {"reasonCode": [_reason(TUBAL_PREGNANCY)]}
+        ),
+        (None, None, False),
+    ),
+    "salpingectomy-for-a-contained-ectopic-this-pregnancy": (
+        _her(
+            contained_reason(
+                procedure("p1", SALPINGECTOMY_ANY, performed={"performedDateTime": "2024-02-20"})
+            )
+        ),
+        (None, None, False),
+    ),
+    # the contained reason not an ectopic, refuted or entered in error: nothing
+    "salpingectomy-for-a-contained-sterilisation-2019": (
+        _her(contained_reason(procedure("p1", SALPINGECTOMY_ANY), "Sterilisation")),
+        (None, None, False),
+    ),
+    "methotrexate-for-a-contained-missed-miscarriage-2019": (
+        _her(contained_reason(methotrexate("x1"), MISSED_MISCARRIAGE)),
+        (None, None, False),
+    ),
+    "salpingectomy-for-a-refuted-contained-ectopic-2019": (
+        _her(contained_reason(procedure("p1", SALPINGECTOMY_ANY), verificationStatus=REFUTED)),
+        (None, None, False),
+    ),
+    # a scan for a contained ectopic reason proves nothing
+    "viability-scan-for-a-contained-ectopic-2019": (
+        _her(contained_reason(procedure("p1", VIABILITY_SCAN))),
+        (None, None, False),
+    ),
+    # its medicine unresolved: named, Unknown
+    "unresolved-medication-for-a-contained-ectopic-2019": (
+        _her(contained_reason(by_reference(methotrexate("x1"), {"reference": "#med9"}))),
         (None, None, False),
     ),
     # a GP's "H/O: miscarriage" journal entry: at least one

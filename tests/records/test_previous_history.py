@@ -49,6 +49,8 @@ THIS_PREGNANCY_ECTOPIC = {
     "salpingectomy-this-pregnancy": "2024-02-20",
     "salpingectomy-for-an-ectopic-this-pregnancy": "2024-02-20",
     "methotrexate-for-an-ectopic-this-pregnancy": "2024-02-26",
+    "methotrexate-contained-medication-for-an-ectopic-this-pregnancy": "2024-02-26",
+    "salpingectomy-for-a-contained-ectopic-this-pregnancy": "2024-02-20",
 }
 
 
@@ -69,6 +71,31 @@ def test_an_undated_treated_ectopic_is_named_and_its_location_unknown(name: str)
     assert [
         p.message for p in reading.problems if "ectopic pregnancy has no full date" in p.message
     ], (
+        name,
+        reading.problems,
+    )
+
+
+def test_a_treatment_whose_ectopic_reason_is_coded_and_contained_is_read_once() -> None:
+    # one row, not one per way its reason is given: the undated treatment is named once
+    reading = map_resources(
+        CASES["salpingectomy-for-an-ectopic-coded-and-contained-undated"][0], TODAY
+    )
+    named = [p for p in reading.problems if "ectopic pregnancy has no full date" in p.message]
+    assert len(named) == 1, reading.problems
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "methotrexate-unresolved-medication-for-an-ectopic-2019",
+        "unresolved-medication-for-a-contained-ectopic-2019",
+    ],
+)
+def test_a_medicine_for_an_ectopic_that_cannot_be_resolved_is_named(name: str) -> None:
+    reading = map_resources(CASES[name][0], TODAY)
+    assert reading.episode["previous_ectopic"] is None, name
+    assert [p.message for p in reading.problems if "could not be resolved" in p.message], (
         name,
         reading.problems,
     )
