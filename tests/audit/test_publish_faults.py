@@ -203,7 +203,7 @@ def test_any_output_name_is_published_and_a_second_writer_is_refused(tmp_path: P
     assert open_audit_output(tmp_path).run_id == result.run_id  # the previous set stands
 
 
-def _entries_noted(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def entries_noted(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Which thread took each output's manifest entry (size and checksum), by its name."""
     takers: dict[str, str] = {}
     entry = output._file_entry
@@ -219,7 +219,7 @@ def _entries_noted(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 def test_a_sealed_output_is_synced_and_summed_by_its_thread_and_published(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    takers = _entries_noted(monkeypatch)
+    takers = entries_noted(monkeypatch)
     names = ("big.bin", "small.json")
     with staged_outputs(tmp_path, names) as staged:
         staged["big.bin"].write_bytes(random.Random(1).randbytes(1 << 20))

@@ -21,6 +21,7 @@ from earlypath.audit.report import render_report
 from earlypath.audit.run import OUTPUTS, run_audit
 from earlypath.audit.sql_table import PlainDuckDB
 from earlypath.synth import write_cohort
+from tests.audit.test_publish_faults import entries_noted
 
 
 @pytest.fixture(scope="module")
@@ -145,14 +146,7 @@ def test_the_audit_s_connection_is_closed_once_its_outputs_are_published(
 def test_the_episodes_file_is_synced_and_summed_beside_the_rest(
     cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    takers: dict[str, str] = {}
-    entry = output._file_entry
-
-    def noted(path: Path) -> dict[str, Any]:
-        takers[path.name] = threading.current_thread().name
-        return entry(path)
-
-    monkeypatch.setattr(output, "_file_entry", noted)
+    takers = entries_noted(monkeypatch)
     run_audit(cohort, tmp_path / "out")
     assert takers.pop("episodes.parquet") == "earlypath-seal"
     assert set(takers.values()) == {threading.current_thread().name}
