@@ -4,6 +4,7 @@ can write is not trusted; ``off`` keeps nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -30,28 +31,49 @@ def _flat(folder: Path) -> list[Any]:
     return con.con.sql("SELECT * FROM flat_t ORDER BY row_number").fetchall()
 
 
+@dataclasses.dataclass(frozen=True)
+class Compiled:
+    """One compiling reading of the export with a fresh plan folder: the folder, the rows, and
+    the process's plans and counts' SQL as that reading left them."""
+
+    folder: Path
+    rows: list[Any]
+    plans: dict[Any, Any]
+    counts_sql: dict[Any, Any]
+
+
+@pytest.fixture(scope="module")
+def compiled(export: Path, tmp_path_factory: pytest.TempPathFactory) -> Compiled:
+    """The compiling run both replay tests start from (each once compiled its own, ~20 s in
+    CI): nothing kept before it, in memory or on disk, as in a new process on a fresh clone."""
+    folder = tmp_path_factory.mktemp("plans")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EARLYPATH_PLAN_CACHE", str(folder))
+        mp.setattr(ibis_compile, "_PLANS", {})
+        mp.setattr(kept_count, "_SQL", {})
+        rows = _flat(export)
+        return Compiled(folder, rows, dict(ibis_compile._PLANS), dict(kept_count._SQL))
+
+
 def test_a_new_process_replays_the_kept_sql(
-    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    export: Path, compiled: Compiled, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(tmp_path))
-    monkeypatch.setattr(ibis_compile, "_PLANS", {})
-    monkeypatch.setattr(kept_count, "_SQL", {})
-    compiled = _flat(export)
     # the reading's plan, the identifier count's SQL (`kept_count`, since stop 24), the
     # untied-care first look's (`untied_care`, since stop 27) and the counts of repeated
     # (patient, id) pairs of the two versioned types, Observation and DiagnosticReport
     # (`counted_joined_tables`, since stop 29), each replayed below without compiling
-    assert len(list(tmp_path.glob("*.json"))) == 5
+    assert len(list(compiled.folder.glob("*.json"))) == 5
 
     def no_compiling(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("compiled again")
 
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(compiled.folder))
     monkeypatch.setattr(ibis_compile, "_PLANS", {})  # as a new process
     monkeypatch.setattr(kept_count, "_SQL", {})
     monkeypatch.setattr(ibis_compile, "_record_plan", no_compiling)
     monkeypatch.setattr(kept_count, "_compile", no_compiling)
-    assert _flat(export) == compiled
-    assert len(compiled) == 40
+    assert _flat(export) == compiled.rows
+    assert len(compiled.rows) == 40
 
 
 def test_off_keeps_nothing(export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,20 +115,20 @@ def test_the_audit_drops_each_work_table_once_read(export: Path) -> None:
 
 
 def test_a_replayed_reading_creates_no_view(
-    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    export: Path, compiled: Compiled, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Replayed from its kept plan, a DuckDB reading writes its views into the statements that
     read them (`ibis_compile._views_inlined`): DuckDB bound each view's query when creating it
     and again where it was read. The same rows as the compiling run, which created them."""
-    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(tmp_path))
-    monkeypatch.setattr(ibis_compile, "_PLANS", {})
-    monkeypatch.setattr(kept_count, "_SQL", {})
-    compiled = _flat(export)
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(compiled.folder))
+    # the plans the compiling run kept in memory, as the next reading of its process finds them
+    monkeypatch.setattr(ibis_compile, "_PLANS", dict(compiled.plans))
+    monkeypatch.setattr(kept_count, "_SQL", dict(compiled.counts_sql))
     con = ibis.duckdb.connect()
     flatten_fhir_duckdb(con, export, "flat")
     views = {r[0] for r in con.con.sql("SELECT view_name FROM duckdb_views()").fetchall()}
     assert not [v for v in views if v.startswith("flat_k_view_")]
-    assert con.con.sql("SELECT * FROM flat_t ORDER BY row_number").fetchall() == compiled
+    assert con.con.sql("SELECT * FROM flat_t ORDER BY row_number").fetchall() == compiled.rows
 
 
 class _Counted:
@@ -124,7 +146,6 @@ def test_a_definitions_text_is_written_once_a_process() -> None:
     """A reading asks for the key of one definition several times (its kept counts and its
     plan): a frozen dataclass is written out once (about 30 ms for the audit's), and keys
     stay those of the whole tuple's `canonical` text."""
-    import dataclasses
 
     @dataclasses.dataclass(frozen=True)
     class Definition:

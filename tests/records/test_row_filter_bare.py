@@ -10,12 +10,10 @@ from __future__ import annotations
 import dataclasses
 import re
 
-import ibis
-
 from earlypath.records import ir as rec
 from earlypath.records.definition import READING
-from earlypath.records.ibis_compile import Keep, compile_rows, load_resources, materializer
 from earlypath.rules.ir import Cmp, Const
+from tests.records.clinical_sql import clinical_sql, table_sql
 
 
 def _closing(sql: str, opening: int) -> int:
@@ -47,27 +45,10 @@ def _whole_filters_in_coalesce(sql: str) -> list[str]:
     return found
 
 
-def _sql(spec: rec.EpisodeSpec, table: str) -> str:
-    con = ibis.duckdb.connect()
-    resources = load_resources(con, {}, spec, "t")  # no files: empty tables, same schema
-    tables, _, _ = compile_rows(spec, resources, stored_but(con, spec, table))
-    return str(con.compile(tables[table]))
-
-
-def stored_but(con: object, spec: rec.EpisodeSpec, table: str) -> Keep:
-    """The other tables of the spec stored as the audit stores them (`materializer`): the plan
-    of ``table`` alone, reading a table it joins (`report_reads`, for the scan reports that
-    could not be read) from where it is kept, its own parts (a view per row spec, the value
-    sets' code tables) inline as before."""
-    keep = materializer(con, "kept")
-    others = {r.table for r in spec.rows} - {table}
-    return lambda t, name: keep(t, name) if name in others else t
-
-
 def test_a_row_spec_filters_its_rows_by_its_when_as_it_is() -> None:
     value = rec.Field("valueQuantity.value", "num")
     row = rec.RowSpec("values", "Observation", Cmp(">", value, Const(5)), None, (("v", value),))
-    sql = _sql(dataclasses.replace(READING, rows=(row,)), "values")
+    sql = table_sql(dataclasses.replace(READING, rows=(row,)), "values")
     assert re.search(r"WHERE .*\"valueQuantity__value__num\" > 5", sql), sql
     assert not re.search(r"COALESCE\(\S+\"valueQuantity__value__num\" > 5", sql), sql
 
@@ -79,14 +60,14 @@ def test_the_clinical_rows_filter_by_their_when_as_it_is() -> None:
     levels = sum(
         _depth(r.items) for r in READING.rows if r.table == "clinical" and r.items is not None
     )
-    assert len(_whole_filters_in_coalesce(_sql(READING, "clinical"))) == levels
+    assert len(_whole_filters_in_coalesce(clinical_sql())) == levels
 
 
 def test_the_procedure_rows_filter_by_their_when_as_it_is() -> None:
     """Stop 31's Procedure filter began `WHERE COALESCE(status IN (...), FALSE) = FALSE AND
     ...`: now its code first and the status test bare (`_PROCEDURE_PERFORMED`)."""
     statuses = r"IN \('entered-in-error', 'not-done'\)"
-    sql = _sql(READING, "clinical")
+    sql = clinical_sql()  # compiled once for this test and the one above
     assert re.search(statuses, sql), sql
     in_coalesce = r"COALESCE\(CASE WHEN [^()]* THEN CAST\(NULL AS BOOLEAN\) ELSE [^()]* "
     assert not re.search(in_coalesce + statuses + r" END, FALSE\)", sql), sql

@@ -19,14 +19,7 @@ from earlypath.records.ibis_compile import (
     compile_rows,
     load_resources,
 )
-from tests.records.test_row_filter_bare import stored_but
-
-
-def _clinical_sql() -> str:
-    con = ibis.duckdb.connect()
-    resources = load_resources(con, {}, READING, "t")  # no files: empty tables, same schema
-    tables, _, _ = compile_rows(READING, resources, stored_but(con, READING, "clinical"))
-    return str(con.compile(tables["clinical"]))
+from tests.records.clinical_sql import clinical_sql
 
 
 def _parts(row: rec.RowSpec) -> int:
@@ -48,7 +41,7 @@ def test_the_clinical_rows_look_each_coding_up_once() -> None:
     C20.19: does any component give a location?) reads its components' codings by a list of
     the row (`_with_found`); unnested from the masked rows, its own masks were written out once
     more for each list read (20 bit_ors, not 16: stop 29's strict xfail; stop 30)."""
-    sql = _clinical_sql()
+    sql = clinical_sql()  # the same text test_row_filter_bare.py reads, compiled once
     specs = [r for r in READING.rows if r.table == "clinical"]
     concepts = sum(len(_code_masks(r)) for r in specs)
     assert concepts >= 4  # Condition: code and statuses; Observation: code and value
