@@ -112,9 +112,8 @@ def evaluate(
         from earlypath.audit.spark_audit import judge_on_spark, search_repeated_ids
         from earlypath.audit.spark_plan import warm_the_parser
 
-        # Spark's parser learns an earlier judging's SQL while the cohort is read (spark_plan),
-        # and a flat cohort's write finds the code generated last time compiled (spark_code)
-        parser_warmed = warm_the_parser(con._session, compile_code=fmt != "fhir")
+        # Spark's parser learns an earlier judging's SQL while the cohort is read (spark_plan)
+        parser_warmed = warm_the_parser(con._session)
         # A Parquet cohort's repeated ids are searched by DuckDB while Spark reads and plans it
         search = search_repeated_ids(source) if fmt == "parquet" else None
         raw = load_raw(con, source, fmt)

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from earlypath.audit.load import loaded_layout, rows_read
+from earlypath.audit.load import rows_read
 from earlypath.audit.output import atomic_path
 from earlypath.audit.progress import progress_bar
 from earlypath.policy import Policy
@@ -96,11 +96,9 @@ def judge_on_spark(
     ``search``: DuckDB's search for the repeated ids (`search_repeated_ids`), started by the
     caller before the loading; without it Spark finds them. ``parser_warmed``: the parse of
     an earlier judging's SQL (`earlypath.audit.spark_plan.warm_the_parser`), waited for before
-    this one's is parsed. The write's generated code is kept for the next audit's warm-up
-    (`earlypath.audit.spark_code.keep_the_code`) when this audit's form is not the one kept."""
+    this one's is parsed."""
     from earlypath.audit.judge import EPISODE_COLUMNS, Evaluated, _count, _extras, _few_as_list
-    from earlypath.audit.spark_code import keep_the_code
-    from earlypath.audit.spark_plan import judging_key, judging_sql
+    from earlypath.audit.spark_plan import judging_sql
     from earlypath.audit.validate import repeated_ids
 
     rows_in = rows_read(con)
@@ -122,10 +120,6 @@ def judge_on_spark(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    # The write's generated code, for the next audit to compile while it reads (spark_code)
-    layout = loaded_layout(con)
-    form = None if layout is None else f"{judging_key(raw, policy, repeated)}, {layout}"
-    keep_the_code(form, lambda: _sorted_for_writing(df, True)._jdf.queryExecution().executedPlan())
     parts = JudgedParts(folder, runs, schema, [*EPISODE_COLUMNS, *extras])
     _count_parts(parts)
     _JUDGED_PARTS[con] = parts
@@ -321,8 +315,7 @@ def _merged_by_duckdb(parts: list[Path], target: Path, episodes_first: bool = Fa
 REJECTS_AFTER = 1 << 62
 
 
-def _sorted_for_writing(df: Any, episodes_first: bool = False) -> Any:
-    """``df`` sorted within each partition as `_write_sorted_parts` writes it."""
+def _write_sorted_parts(df: Any, folder: Path, episodes_first: bool = False) -> list[Path]:
     from pyspark.sql import functions as F
 
     order = F.col("row_number")
@@ -331,12 +324,8 @@ def _sorted_for_writing(df: Any, episodes_first: bool = False) -> Any:
         # prefix alone (a radix sort, as for row_number), not by comparing rows.
         rejected = F.col("reject_reason").isNotNull()
         order = F.when(rejected, order + F.lit(REJECTS_AFTER)).otherwise(order)
-    return df.sortWithinPartitions(order)
-
-
-def _write_sorted_parts(df: Any, folder: Path, episodes_first: bool = False) -> list[Path]:
     # The parts are read once and dropped: not compressed (the joined file is).
-    _sorted_for_writing(df, episodes_first).write.mode("overwrite").option(
+    df.sortWithinPartitions(order).write.mode("overwrite").option(
         "compression", "uncompressed"
     ).parquet(str(folder))
     parts = sorted(folder.glob("part-*.parquet"))

@@ -29,7 +29,7 @@ from earlypath.records.plan_cache import load_plan, save_plan
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-__all__ = ["judging_key", "judging_sql", "warm_the_parser"]
+__all__ = ["judging_sql", "warm_the_parser"]
 
 # The kept plan that holds the judging's SQL last built (any input), for `warm_the_parser`.
 LAST_JUDGING = "audit-spark-judging-last/1"
@@ -41,8 +41,17 @@ def judging_sql(con: Any, raw: Any, policy: Policy, repeated: Any) -> str:
     repeated ids, or their table (`earlypath.audit.validate.repeated_ids` of ``raw``)."""
     import pyspark
 
-    how = _how(repeated)
-    key = judging_key(raw, policy, repeated)
+    how = "table" if not isinstance(repeated, list) else ("list" if repeated else "none")
+    types = [(name, str(kind)) for name, kind in raw.schema().items()]
+    key = plan_key(
+        "audit-spark-judging/1",
+        pyspark.__version__,
+        raw.get_name(),
+        types,
+        how,
+        policy,
+        _cross_field_checks(),
+    )
     plan = load_plan(key)
     if plan is None or not isinstance(plan.get("judged"), str):
         plan = {"judged": _build(con, raw, policy, how, repeated)}
@@ -55,44 +64,17 @@ def judging_sql(con: Any, raw: Any, policy: Policy, repeated: Any) -> str:
     return sql
 
 
-def judging_key(raw: Any, policy: Policy, repeated: Any) -> str:
-    """The key the judging's SQL over ``raw`` is kept under (`judging_sql`)."""
-    import pyspark
-
-    types = [(name, str(kind)) for name, kind in raw.schema().items()]
-    return plan_key(
-        "audit-spark-judging/1",
-        pyspark.__version__,
-        raw.get_name(),
-        types,
-        _how(repeated),
-        policy,
-        _cross_field_checks(),
-    )
-
-
-def _how(repeated: Any) -> str:
-    return "table" if not isinstance(repeated, list) else ("list" if repeated else "none")
-
-
-def warm_the_parser(session: Any, compile_code: bool = False) -> Future[None] | None:
+def warm_the_parser(session: Any) -> Future[None] | None:
     """Parse the judging's SQL last built (`LAST_JUDGING`) with ``session``'s SQL parser, in a
     thread of its own (the JVM parses it on a thread of its own too), so the judging's own parse
     later finds the parser's decisions learnt. Only parsed: nothing is resolved or run. None
     when no judging was kept (the first audit, or ``EARLYPATH_PLAN_CACHE=off``). The thread
-    never raises: a failed warm-up only leaves the parse as cold as without it.
-
-    With ``compile_code`` the same thread then compiles the whole-stage code the last audit's
-    write generated (`earlypath.audit.spark_code`), not waited for: the judging's write later
-    finds it compiled. The future returned is the parse's alone."""
+    never raises: a failed warm-up only leaves the parse as cold as without it."""
     import pyspark
-
-    from earlypath.audit.spark_code import compile_kept_code, kept_sources
 
     plan = load_plan(plan_key(LAST_JUDGING, pyspark.__version__))
     text = None if plan is None else plan.get("judged")
-    sources = kept_sources() if compile_code else []
-    if not isinstance(text, str) and not sources:
+    if not isinstance(text, str):
         return None
     from concurrent.futures import ThreadPoolExecutor
 
@@ -103,12 +85,9 @@ def warm_the_parser(session: Any, compile_code: bool = False) -> Future[None] | 
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="earlypath-parser-warm-up")
     try:
-        parsed = pool.submit(parse) if isinstance(text, str) else None
-        if sources:  # (after the parse, on the same thread: one core for the warm-up)
-            pool.submit(compile_kept_code, session, sources)
-        return parsed
+        return pool.submit(parse)
     finally:
-        pool.shutdown(wait=False)  # the thread ends with its tasks
+        pool.shutdown(wait=False)  # the thread ends with its one task
 
 
 def spark_string(con: Any, value: str) -> str:
