@@ -526,15 +526,12 @@ class _CompiledSpec:
     generated: ReadingFn | None = None
 
 
-_compiled: dict[tuple[int, Any, bool, bool], tuple[rir.EpisodeSpec, _CompiledSpec]] = {}
+_compiled: dict[tuple[int, Any, bool], tuple[rir.EpisodeSpec, _CompiledSpec]] = {}
 
 
-def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True, gated: bool = True) -> _CompiledSpec:
-    """The definition compiled (kept per definition, value sets and shape); ``gated`` False:
-    its generated reading computes every column of every row (`python_reading.column_values`:
-    for the tests that compare the two)."""
+def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
     codes = load_codes()  # the site's value sets as they are now (cached per folder)
-    key = (id(spec), id(codes), fused, gated)
+    key = (id(spec), id(codes), fused)
     found = _compiled.get(key)
     if found is not None and found[0] is spec:
         return found[1]
@@ -553,7 +550,7 @@ def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True, gated: bool = True)
     if fused:
         try:
             compiled.generated = generate_reading(
-                spec, compiled, c.helpers(), _ref, c.expr, ref_code=_ref_code, gated=gated
+                spec, compiled, c.helpers(), _ref, c.expr, ref_code=_ref_code
             )
         except Unsupported:
             compiled.generated = None  # every call reads by the per-part path below

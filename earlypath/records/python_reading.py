@@ -39,7 +39,6 @@ from typing import Any
 from earlypath.errors import Problem
 from earlypath.records import ir as rir
 from earlypath.records.aggregates import note_rows, note_rows_at
-from earlypath.records.code_gates import gate_of
 from earlypath.records.item_rows import items_only, ref_source, with_items, with_its_items
 from earlypath.records.json_values import show
 from earlypath.records.python_source import (
@@ -356,10 +355,8 @@ class _Generator:
         compiled: Any,
         helpers: dict[str, Any],
         closure: Callable[[ir.Expr], Fn] | None = None,
-        gated: bool = True,
     ):
         self.spec = spec
-        self.gated = gated  # columns under their code gates (`column_values`)
         self.compiled = compiled
         self.helpers = helpers
         self.closure = closure  # a node's closure (the reference), for the row specs' source
@@ -1052,8 +1049,10 @@ class _Generator:
         cond = src.true_test(roots[0])
         out += [pad + line.strip() for line in src.lines[mark:]]
         out.append(f"{pad}if {cond}:")
+        mark = len(src.lines)
+        values = [src.ref(x)[0] for x in roots[1:]]
         inner = pad + "    "
-        values = self.column_values(src, roots[1:], inner, out)
+        out += [inner + line.strip() for line in src.lines[mark:]]
         layout = self.layouts.get(r.spec.table)
         if layout is not None:
             # a list: the columns, ref and n in the layout's order (the values computed in the
@@ -1069,71 +1068,6 @@ class _Generator:
             out += [f"{inner}row['ref'] = {self.ref_of(r, 'j')}"]
         out += [f"{inner}row['n'] = n", f"{inner}{table}.append(row)"]
         return ["    " * indent + line for line in out]
-
-    def column_values(
-        self, src: _RowSource, columns: Sequence[ir.Expr], pad: str, out: list[str]
-    ) -> list[str]:
-        """The columns' values as source, their statements added to ``out`` (at ``pad``). A
-        column with a gate (`code_gates`: a constant unless one of some codes is there) is
-        computed under its gate's test, its constant otherwise; columns of one gate share
-        one test. The other columns' statements come first, computed for every row."""
-        assert self.closure is not None  # noqa: S101 - only for the grouped specs
-        matcher = self.helpers["MATCHER"]
-        gates = [
-            gate_of(x, lambda name: bool(matcher(name).words), self.closure) if self.gated else None
-            for x in columns
-        ]
-        values: list[str] = [""] * len(columns)
-        plain = [i for i, g in enumerate(gates) if g is None]
-        by_tests: dict[frozenset[Any], list[int]] = {}
-        for i, g in enumerate(gates):
-            if g is not None:
-                by_tests.setdefault(g.tests, []).append(i)
-        # a node read twice within a part is one statement of that part (`_count_uses`)
-        src.uses = _count_uses([columns[i] for i in plain], _row_children)
-        mark = len(src.lines)
-        for i in plain:
-            values[i] = src.ref(columns[i])[0]
-        out += [pad + line.strip() for line in src.lines[mark:]]
-        mark = len(src.lines)
-        for tests, at in by_tests.items():
-            test = self.gate_test(src, tests)
-            out += [pad + line.strip() for line in src.lines[mark:]]
-            mark = len(src.lines)
-            # the gate's statements run only when it is open: none is read outside it
-            shared = dict(src.shared)
-            src.uses = _count_uses([columns[i] for i in at], _row_children)
-            inside = [src.ref(columns[i])[0] for i in at]
-            consts = [src.ref(ir.Const(gates[i].value))[0] for i in at]  # type: ignore[union-attr]
-            lines = src.lines[mark:]
-            del src.lines[mark:]
-            src.shared = shared
-            if len(at) == 1 and not lines:
-                values[at[0]] = f"({inside[0]} if {test} else {consts[0]})"
-                continue
-            names = [self.fresh("g") for _ in at]
-            out.append(f"{pad}if {test}:")
-            out += [pad + "    " + line.strip() for line in lines]
-            out += [f"{pad}    {n} = {v}" for n, v in zip(names, inside, strict=True)]
-            out.append(f"{pad}else:")
-            out += [f"{pad}    {n} = {c}" for n, c in zip(names, consts, strict=True)]
-            for i, n in zip(at, names, strict=True):
-                values[i] = n
-        return values
-
-    def gate_test(self, src: _RowSource, tests: frozenset[Any]) -> str:
-        """True when a gate is open: one of its sets among its concept's sets (the concepts'
-        statements, when shared, added to ``src.lines``). A set's name tested with ``in``, one
-        by one: measured, ``isdisjoint`` of a frozenset of them costs more than the columns
-        the gate saves (it walks the smaller set's table)."""
-        by_concept: dict[Any, set[str]] = {}
-        for concept, name in sorted(tests, key=repr):  # the same source in every process
-            by_concept.setdefault(concept, set()).add(name)
-        return " or ".join(
-            f"{name!r} in {src.sets(concept)}"
-            for concept, names in by_concept.items()
-            for name in sorted(names)
-        )
 
     def list_layouts(self) -> dict[str, dict[str, int]]:
         """The tables whose rows are lists, not dicts: each column, ``ref``, ``n`` and each
@@ -1392,28 +1326,26 @@ def generate_reading(
     ref: Callable[[dict[str, Any]], str],
     closure: Callable[[ir.Expr], Fn] | None = None,
     ref_code: Callable[[str, str, str], str] | None = None,
-    gated: bool = True,
 ) -> ReadingFn:
     """The one function reading a patient by ``spec`` (compiled by `earlypath.records.python`
     for its row functions and state); raises `Unsupported` for a node it does not write. With
     ``closure`` (a node's closure, for the nodes the row specs' source does not write), each
     resource is read once for all the row specs of its type, their source inline. With
     ``ref_code`` (`python._ref_code`), a row's ``ref`` is written out where its object's type is
-    known, not called. ``gated`` False: every column computed for every row, no column under
-    its code gate (`code_gates`; the tests compare the two)."""
+    known, not called."""
     # written three times: first noting which loops over a table's rows compute which values
     # of a row, then keeping in the row those two loops or more compute, then with only those
     # a later loop reads back (a value inside another one kept is not read again)
-    first = _Generator(spec, compiled, helpers, closure, gated)
+    first = _Generator(spec, compiled, helpers, closure)
     first.recording = True
     first.text()
     memo = {at: f"~{n}" for n, (at, loops) in enumerate(first.seen.items()) if len(loops) > 1}
     if memo:
-        second = _Generator(spec, compiled, helpers, closure, gated)
+        second = _Generator(spec, compiled, helpers, closure)
         second.memo = memo
         second.text()
         memo = {at: key for at, key in memo.items() if key in second.read}
-    gen = _Generator(spec, compiled, helpers, closure, gated)
+    gen = _Generator(spec, compiled, helpers, closure)
     gen.memo = memo
     gen.compiled_ref = ref
     gen.ref_code = ref_code
