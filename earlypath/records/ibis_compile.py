@@ -566,9 +566,47 @@ def _objects_by_key(files: Sequence[Path], tree: _Tree) -> str | None:
     )
 
 
+# the DuckDB type of each kind of JSON leaf as `_DuckSql.leaf` reads it ("any": True or None)
+_DUCK_LEAF_TYPES = {"str": "VARCHAR", "num": "DOUBLE", "bool": "BOOLEAN", "any": "BOOLEAN"}
+
+
+def duckdb_columns(schema: ReadSchema) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of each column `_DuckSql.struct` reads of ``schema``: a concept is
+    a struct of its own columns, a list a list of its item's (a struct of none holds ``_``,
+    as `_DuckSql.pack` makes it)."""
+    out = []
+    for name, kind, detail in schema.columns():
+        if kind == "leaf":
+            out.append((name, _DUCK_LEAF_TYPES[detail[1]]))
+        elif kind == "concept":
+            out.append((name, _duckdb_struct(schema.concept_schema(detail))))
+        else:
+            out.append((name, _duckdb_struct(detail[1]) + "[]"))
+    return out
+
+
+def _duckdb_struct(schema: ReadSchema) -> str:
+    fields = duckdb_columns(schema) or [("_", "BOOLEAN")]
+    return "STRUCT(" + ", ".join(f"{_duckdb_name(n)} {t}" for n, t in fields) + ")"
+
+
+def _duckdb_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _load_duckdb(con: Any, resource: str, files: Sequence[Path], schema: ReadSchema, name: str):
     import duckdb
 
+    if not any(map(_has_lines, files)):
+        # no line to read: the typed table made empty by its columns' types alone. Its typed
+        # SELECT, bound and optimized for no row, was most of a small export's loads (a
+        # scan report's 63k characters of SQL: 0.07 of 1.6 CPU s at 50 patients, stop 36)
+        typed = ", ".join(f"{_duckdb_name(n)} {t}" for n, t in duckdb_columns(schema))
+        con.raw_sql(f'CREATE OR REPLACE TABLE "{name}_typed" ({typed})')
+        con.raw_sql(
+            f'CREATE OR REPLACE VIEW "{name}" AS SELECT rowid + 1 AS n, * FROM "{name}_typed"'
+        )
+        return con.table(name)
     tree = _tree_of(schema)
     sql = _DuckSql()
     columns = sql.struct("j", tree, schema)
