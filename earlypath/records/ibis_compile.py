@@ -2176,20 +2176,20 @@ def _compile_row(
         t = keep(t, f"{_VIEW}{row.table}_{row.resource}")
         shared.update({e: name for name, e in named.items()})
     c = compiler(t, joined)
-    # the first check that is not True names the problem; those resources give no row
-    failed = (
-        ibis.cases(
+    patient = c.expr(row.patient, "str") if row.patient is not None else ibis.null("string")
+    # the first check that is not True names the problem; those resources give no row. A row
+    # spec without checks has no such column, nor a filter on it (always true: it was kept in
+    # the SQL of every such table, bound and planned, stop 36)
+    checked = {}
+    if row.checks:
+        checked["_failed"] = ibis.cases(
             *(
                 (~c.expr(check.ok, "bool").fill_null(False), ibis.literal(i, type="int64"))
                 for i, check in enumerate(row.checks)
             ),
             else_=ibis.null("int64"),
         )
-        if row.checks
-        else ibis.null("int64")
-    )
-    patient = c.expr(row.patient, "str") if row.patient is not None else ibis.null("string")
-    t = t.mutate(_ref=_ref_of(t, row.resource, container), _patient=patient, _failed=failed)
+    t = t.mutate(_ref=_ref_of(t, row.resource, container), _patient=patient, **checked)
     c = compiler(t, joined)
     columns = {name: c.expr(e, types[row.table][name]) for name, e in row.columns}
     kinds = types[row.table]
@@ -2197,9 +2197,8 @@ def _compile_row(
         name: v.cast(IR_TYPES[kinds[name]]) if kinds[name] in IR_TYPES else v
         for name, v in columns.items()
     }
-    out = t.filter(t["_failed"].isnull()).select(
-        ref=t["_ref"], n=t["n"].cast("int64"), patient=t["_patient"], **typed
-    )
+    kept = t.filter(t["_failed"].isnull()) if row.checks else t
+    out = kept.select(ref=t["_ref"], n=t["n"].cast("int64"), patient=t["_patient"], **typed)
     if not row.checks:
         return out, None
     message = ibis.cases(
