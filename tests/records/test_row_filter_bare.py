@@ -26,21 +26,19 @@ def _closing(sql: str, opening: int) -> int:
     raise ValueError("unbalanced")
 
 
-# A row spec without checks keeps the rows whose "first check failed" is NULL, always true
-# (`_compile_row`'s ``_failed``): with no shared part computed between the two filters, ibis
-# writes it into the same WHERE as ``when``, after it (the methotrexate request's item rows,
-# dated by one element). The filter is still the item rows' COALESCE as it is, then that.
-_NO_CHECK_FAILED = re.compile(r"AND CAST\(NULL AS BIGINT\) IS NULL\s*\)")
+# Until stop 36 a row spec without checks also kept the rows whose "first check failed" is
+# NULL, always true (`_compile_row`'s ``_failed``), written by ibis into the same WHERE as
+# ``when`` where no shared part is computed between the two filters
+_NO_CHECK_FAILED = re.compile(r"CAST\(NULL AS BIGINT\) IS NULL")
 
 
 def _whole_filters_in_coalesce(sql: str) -> list[str]:
-    """The WHERE clauses that are one COALESCE(..., FALSE) from end to end (before the always
-    true test of a spec without checks, `_NO_CHECK_FAILED`)."""
+    """The WHERE clauses that are one COALESCE(..., FALSE) from end to end."""
     found = []
     for m in re.finditer(r"WHERE\s+COALESCE\(", sql):
         end = _closing(sql, m.end() - 1)
         after = sql[end + 1 :].lstrip()
-        if _NO_CHECK_FAILED.match(after) or not after.upper().startswith(("AND", "OR")):
+        if not after.upper().startswith(("AND", "OR")):
             found.append(sql[m.start() : end + 1])
     return found
 
@@ -51,6 +49,20 @@ def test_a_row_spec_filters_its_rows_by_its_when_as_it_is() -> None:
     sql = table_sql(dataclasses.replace(READING, rows=(row,)), "values")
     assert re.search(r"WHERE .*\"valueQuantity__value__num\" > 5", sql), sql
     assert not re.search(r"COALESCE\(\S+\"valueQuantity__value__num\" > 5", sql), sql
+
+
+def test_a_row_spec_without_checks_has_no_filter_of_failed_checks() -> None:
+    """Its rows are all kept: no "first check failed" column, no filter on it (always true);
+    a row spec with a check still keeps only the rows that pass it."""
+    value = rec.Field("valueQuantity.value", "num")
+    row = rec.RowSpec("values", "Observation", Cmp(">", value, Const(5)), None, (("v", value),))
+    sql = _sql(dataclasses.replace(READING, rows=(row,)), "values")
+    assert not _NO_CHECK_FAILED.search(sql), sql
+    checked = dataclasses.replace(
+        row, checks=(rec.Check(Cmp("<", value, Const(9)), rec.Message(("too large",))),)
+    )
+    sql = _sql(dataclasses.replace(READING, rows=(checked,)), "values")
+    assert "ELSE CAST(NULL AS BIGINT) END IS NULL" in sql, sql  # (ibis writes the column in)
 
 
 def test_the_clinical_rows_filter_by_their_when_as_it_is() -> None:
