@@ -56,12 +56,12 @@ def test_a_row_spec_without_checks_has_no_filter_of_failed_checks() -> None:
     a row spec with a check still keeps only the rows that pass it."""
     value = rec.Field("valueQuantity.value", "num")
     row = rec.RowSpec("values", "Observation", Cmp(">", value, Const(5)), None, (("v", value),))
-    sql = _sql(dataclasses.replace(READING, rows=(row,)), "values")
+    sql = table_sql(dataclasses.replace(READING, rows=(row,)), "values")
     assert not _NO_CHECK_FAILED.search(sql), sql
     checked = dataclasses.replace(
         row, checks=(rec.Check(Cmp("<", value, Const(9)), rec.Message(("too large",))),)
     )
-    sql = _sql(dataclasses.replace(READING, rows=(checked,)), "values")
+    sql = table_sql(dataclasses.replace(READING, rows=(checked,)), "values")
     assert "ELSE CAST(NULL AS BIGINT) END IS NULL" in sql, sql  # (ibis writes the column in)
 
 
