@@ -886,25 +886,45 @@ _PROCEDURE_ROWS = _clinical(
 
 # A reason given as a `reasonReference` to a Condition contained in the resource itself
 # (`"reasonReference": [{"reference": "#c1"}]`, the Condition in `contained`: stop 35), as an EHR
-# sends an indication recorded only with the order or the procedure. Its first local reason
-# reference is followed (a second one is not: nothing said, never False); the contained Condition
+# sends an indication recorded only with the order or the procedure. The contained Condition
 # counts when its code is an ectopic pregnancy and it is neither refuted nor entered in error. A
 # resource read so gives one row of its own (no item rows), and no row for its ectopic reasonCodes
-# (one treatment, one row: an undated one is named once).
+# (one treatment, one row: an undated one is named once). Which reference names it: stop 35
+# followed the first local reason reference only, so an ectopic named by a second one (after an
+# unrelated indication) said nothing; since stop 36 any of them is followed to the first contained
+# ectopic Condition too. The IR cannot compare two lists item by item (each reference with each
+# contained Condition), so a second contained ectopic Condition named only by a later reference is
+# still not read (nothing said, never False).
 _LOCAL_REASON_ID = LocalId(
     FirstItem("reasonReference", Not(IsNull(LocalId(_text("reference")))), _text("reference"))
 )
-_CONTAINED_ECTOPIC_REASON = AnyItem(
-    "contained",
-    And(
-        (
-            _is(_text("resourceType"), "Condition"),
-            _in("code", "ectopic_pregnancy"),
-            Not(_REFUTED),
-            Not(_ENTERED_IN_ERROR),
-            IsTrue(Cmp("==", _text("id"), Outer(_LOCAL_REASON_ID))),
-        )
-    ),
+_ECTOPIC_CONDITION_CONTAINED = And(
+    (
+        _is(_text("resourceType"), "Condition"),
+        _in("code", "ectopic_pregnancy"),
+        Not(_REFUTED),
+        Not(_ENTERED_IN_ERROR),
+    )
+)
+_FIRST_ECTOPIC_CONTAINED_ID = FirstItem("contained", _ECTOPIC_CONDITION_CONTAINED, _text("id"))
+_CONTAINED_ECTOPIC_REASON = Or(
+    (
+        # the first local reason reference names a contained ectopic Condition (stop 35) ...
+        AnyItem(
+            "contained",
+            And(
+                (
+                    _ECTOPIC_CONDITION_CONTAINED,
+                    IsTrue(Cmp("==", _text("id"), Outer(_LOCAL_REASON_ID))),
+                )
+            ),
+        ),
+        # ... or any reason reference names the first contained ectopic Condition (stop 36)
+        AnyItem(
+            "reasonReference",
+            IsTrue(Cmp("==", LocalId(_text("reference")), Outer(_FIRST_ECTOPIC_CONTAINED_ID))),
+        ),
+    )
 )
 
 # A procedure done for many reasons (a salpingectomy, which also sterilises; an evacuation of the
@@ -1425,7 +1445,12 @@ _MEDICATIONS = RowSpec(
     "Medication",
     Const(True),
     None,
-    (("id", _text("id")), ("progesterone", _MEDICATION_PROGESTERONE)),
+    (
+        ("id", _text("id")),
+        ("progesterone", _MEDICATION_PROGESTERONE),
+        # read by a medicine's methotrexate rows that name it (`_EXPORTED_METHOTREXATE`)
+        ("methotrexate", _NAMES_METHOTREXATE_MEDICATION),
+    ),
 )
 
 _REFERENCE = _text("medicationReference.reference")
@@ -1498,10 +1523,14 @@ _UNRESOLVED = And(
 # `_CONTAINED_TEST`: its code or an ingredient's in `methotrexate`), else the reference's display.
 # A local reference ("#med1") to no contained Medication, with no display, may name methotrexate:
 # with an ectopic reason it is named (`_METHOTREXATE_UNRESOLVED_MESSAGE`) and says nothing else
-# (Unknown, never False). A Medication exported beside it ("Medication/x") is not followed here:
-# the join to the Medications (`_EXPORTED_FOUND`) in the clinical rows' statement made DuckDB
+# (Unknown, never False). A Medication exported beside it ("Medication/x"): stop 35 put the join
+# to the Medications (`_EXPORTED_FOUND`) in every one of these specs, which made DuckDB
 # materialise a CTE of them (tests/records/test_item_rows_plan.py; +13.8% flatten instructions at
-# 500 patients), so such a record says nothing (Unknown, never False). Placed by its date (a request's authoredOn; a statement's
+# 500 patients). Since stop 36 it is read by specs of their own (`_EXPORTED_METHOTREXATE`): their
+# condition needs the Medication's row, so an export without Medications leaves them out of its
+# plan (`needed_joins`, `ibis_compile.left_out`) and pays nothing for them; the other specs keep
+# no join. A "Medication/x" the export does not hold says nothing (Unknown, never False), as
+# before. Placed by its date (a request's authoredOn; a statement's
 # or an administration's effective[x], a period by its start), Unknown when it has none (as any
 # undated ectopic: named, the location then unknown). Statuses that say it was not prescribed,
 # taken or given say nothing (`reading.json`: a request's and an administration's as the audit's
@@ -1536,15 +1565,28 @@ _METHOTREXATE_UNRESOLVED_MESSAGE = (
     "its Medication could not be resolved and its reason is an ectopic pregnancy: whether it "
     "treated an ectopic pregnancy (methotrexate) is unknown"
 )
+# Named by a Medication exported beside it, methotrexate (its code or an ingredient's, as a
+# contained one is read): the last Medication of that id, as the progesterone reading joins it.
+# One named otherwise (its concept, a contained Medication, the reference's display) is read by
+# the specs above, once.
+_EXPORTED_METHOTREXATE = And(
+    (
+        IsNull(Concept("medicationCodeableConcept")),
+        _yes(Joined("medications", _EXPORTED, "methotrexate")),
+        Not(_METHOTREXATE_NAMED),
+    )
+)
 
 
 def _methotrexate_rows(
     resource: str, given: Expr, *dated_by: str, compiled_when_absent: bool = False
-) -> tuple[RowSpec, RowSpec]:
+) -> tuple[RowSpec, ...]:
     """Rows of ``resource`` (a medicine's record) that gave methotrexate, or a medicine that
     cannot be resolved, for an ectopic pregnancy, ``given`` by its status, dated by the first of
     ``dated_by`` (a period: start, then end): one spec reading its reasonCodes, one its contained
-    reason. ``compiled_when_absent`` for a type whose own table is compiled anyway (`RowSpec`)."""
+    reason; then the same two for methotrexate named by an exported Medication (their own specs:
+    only they join the Medications). ``compiled_when_absent`` for a type whose own table is
+    compiled anyway (`RowSpec`)."""
     day = _day_of(*dated_by)
     starts = tuple(p for p in dated_by if not p.endswith(".end"))
     ends = tuple(p for p in dated_by if not p.endswith(".start"))
@@ -1562,19 +1604,32 @@ def _methotrexate_rows(
             _METHOTREXATE_NAMED, Const(None), Const(_METHOTREXATE_UNRESOLVED_MESSAGE)
         ),
     }
-    medicine = Or((_METHOTREXATE_NAMED, _CONTAINED_UNRESOLVED))
-    by_code = _clinical(
-        resource,
-        # one with a contained ectopic reason is read once, by ``by_contained``
-        And((medicine, _in("reason", "ectopic_pregnancy"), Not(_CONTAINED_ECTOPIC_REASON), given)),
-        columns,
-        _PROCEDURE_REASON_ROWS,
-    )
-    by_contained = _clinical(resource, And((medicine, _CONTAINED_ECTOPIC_REASON, given)), columns)
-    return (
-        dataclasses.replace(by_code, compiled_when_absent=compiled_when_absent),
-        dataclasses.replace(by_contained, compiled_when_absent=compiled_when_absent),
-    )
+    exported = {**columns, "location": Const("ectopic"), "count_problem": Const(None)}
+    specs = []
+    for medicine, read in (
+        (Or((_METHOTREXATE_NAMED, _CONTAINED_UNRESOLVED)), columns),
+        (_EXPORTED_METHOTREXATE, exported),
+    ):
+        by_code = _clinical(
+            resource,
+            # one with a contained ectopic reason is read once, by ``by_contained``
+            And(
+                (
+                    medicine,
+                    _in("reason", "ectopic_pregnancy"),
+                    Not(_CONTAINED_ECTOPIC_REASON),
+                    given,
+                )
+            ),
+            read,
+            _PROCEDURE_REASON_ROWS,
+        )
+        by_contained = _clinical(resource, And((medicine, _CONTAINED_ECTOPIC_REASON, given)), read)
+        specs += [
+            dataclasses.replace(by_code, compiled_when_absent=compiled_when_absent),
+            dataclasses.replace(by_contained, compiled_when_absent=compiled_when_absent),
+        ]
+    return tuple(specs)
 
 
 _MEDICINE_EFFECTIVE = ("effectiveDateTime", "effectivePeriod.start", "effectivePeriod.end")

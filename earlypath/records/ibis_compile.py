@@ -72,6 +72,7 @@ from earlypath.fhir.codes import code_set, load_codes, word_pattern
 from earlypath.records import ir as rec
 from earlypath.records import plan_cache
 from earlypath.records.item_rows import items_only
+from earlypath.records.needed_joins import empty_tables, joins_needed
 from earlypath.records.own_rows import (
     JoinedKey,
     OwnLine,
@@ -1502,6 +1503,9 @@ def compile_rows(
         tables[name] = keep(pairs, name)
         types[name] = {"id": "str", "patient": "str", "n": "int"}
     pending = [inline_own_rows(r, spec, unique, repeated) for r in spec.rows]
+    # which specs are compiled is asked of the specs as written, as `left_out` asks it
+    written = {id(p): r for p, r in zip(pending, spec.rows, strict=True)}
+    empty = empty_tables(spec.rows, absent)
     # the resources of the repeated pairs, kept once a pairs' table for every row spec that
     # reads only them (`_of_pairs`)
     pair_rows: dict[tuple[str, rec.Joined], ir_t.Table] = {}
@@ -1521,7 +1525,7 @@ def compile_rows(
                     if kinds.get(column) is None:
                         kinds[column] = c.type_of(e)  # type: ignore[assignment]
             types[name] = {k: v or "str" for k, v in kinds.items()}
-            read = [specs[i] for i in _kept(specs, absent)]
+            read = [specs[i] for i in _kept([written[id(r)] for r in specs], absent, empty)]
             parts = [
                 _compile_row(
                     r,
@@ -1590,11 +1594,18 @@ def loaded_absent(resources: Mapping[str, ir_t.Table]) -> frozenset[str]:
     return _absent(resources)
 
 
-def _kept(specs: Sequence[rec.RowSpec], absent: frozenset[str]) -> list[int]:
+def _kept(
+    specs: Sequence[rec.RowSpec], absent: frozenset[str], empty: frozenset[str] = frozenset()
+) -> list[int]:
     """Of one table's row specs (in order), the positions compiled: those of a type with lines
-    or `compiled_when_absent`, or, when none is, the first (it makes the table, empty)."""
+    or `compiled_when_absent`, and whose condition needs no row of a table in ``empty``
+    (`needed_joins`: a methotrexate request's exported Medication, in an export without
+    Medications), or, when none is, the first (it makes the table, empty)."""
     return [
-        i for i, r in enumerate(specs) if r.resource not in absent or r.compiled_when_absent
+        i
+        for i, r in enumerate(specs)
+        if (r.resource not in absent or r.compiled_when_absent)
+        and not any(j.table in empty for j in joins_needed(r.when))
     ] or [0]
 
 
@@ -1607,9 +1618,10 @@ def left_out(spec: rec.EpisodeSpec, absent: frozenset[str]) -> tuple[int, ...]:
     by_table: dict[str, list[int]] = {}
     for i, row in enumerate(spec.rows):
         by_table.setdefault(row.table, []).append(i)
+    empty = empty_tables(spec.rows, absent)
     out: list[int] = []
     for positions in by_table.values():
-        kept = _kept([spec.rows[i] for i in positions], absent)
+        kept = _kept([spec.rows[i] for i in positions], absent, empty)
         out += [i for k, i in enumerate(positions) if k not in kept]
     return tuple(sorted(out))
 

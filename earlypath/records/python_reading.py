@@ -41,6 +41,7 @@ from earlypath.records import ir as rir
 from earlypath.records.aggregates import note_rows, note_rows_at
 from earlypath.records.item_rows import items_only, ref_source, with_items, with_its_items
 from earlypath.records.json_values import show
+from earlypath.records.needed_joins import joins_needed
 from earlypath.records.python_source import (
     SKIP,
     Fn,
@@ -953,7 +954,7 @@ class _Generator:
             # a spec whose condition needs a row of a table that has none (its joins all None)
             # gives no row: not read (stop 29: a held version's unread scan, when no version
             # is held, every Observation of every record)
-            needed = sorted({j.table for j in _joins_needed(r.spec.when)} & self.tables)
+            needed = sorted({j.table for j in joins_needed(r.spec.when)} & self.tables)
             if not needed:
                 body += self.inline_row(r, 1, key_only is not None)
                 continue
@@ -1213,23 +1214,9 @@ def _alone(e: Any) -> tuple[str, Any, Any] | None:
     return (a.table, a.key, a.patient) if same and a.column == "n" else None
 
 
-def _joins_needed(e: Any) -> list[rir.Joined]:
-    """The `rir.Joined` that must each find a row for ``e`` to be True (a comparison with None
-    is None; an And holds only when each item does; IsTrue only of True)."""
-    if isinstance(e, ir.IsTrue):
-        return _joins_needed(e.item)
-    if isinstance(e, ir.And):
-        return [j for i in e.items for j in _joins_needed(i)]
-    if isinstance(e, rir.Joined):
-        return [e]
-    if isinstance(e, ir.Cmp) and e.op in ("==", "!=", "<", "<=", ">", ">="):
-        return [side for side in (e.left, e.right) if isinstance(side, rir.Joined)]
-    return []
-
-
 def _needs_row(e: Any, at: tuple[str, Any, Any]) -> bool:
     """Is ``e`` True only when a `rir.Joined` of ``at`` (table, key, patient) finds a row?"""
-    return any((j.table, j.key, j.patient) == at for j in _joins_needed(e))
+    return any((j.table, j.key, j.patient) == at for j in joins_needed(e))
 
 
 def _empty_when_once(specs: Sequence[Any]) -> set[str] | None:

@@ -47,23 +47,43 @@ from earlypath.web.security import require_cds_client
 
 log = logging.getLogger("earlypath.web.cds")
 
-# The statuses the record reading reads a medicine in (`reading.json`: active and on-hold count as
-# current; "unknown" leaves "on progesterone" unknown), asked for as they are read: a prescription
-# or a statement the reading would use is never filtered out by the query (an on-hold
-# progesterone request is still hers).
-_READ_STATUSES = ",".join(
-    sorted(status_list("active_medication_status") | status_list("unknown_medication_status"))
+
+# Every status the record reading reads a medicine's record in, asked for as it is read: a
+# prescription or a statement the reading would use is never filtered out by the query. Whether she
+# is on progesterone reads the current statuses (`reading.json`: active and on-hold; "unknown"
+# leaves it unknown); a methotrexate given for an ectopic pregnancy, a previous ectopic (NG126 1.3,
+# 1.6), is read in the statuses the audit reads care given in (`care_given_request_status`:
+# completed and stopped too; `care_given_administration_status`). Before stop 37 the requests were
+# asked in the current statuses only, so a methotrexate completed in 2019 never reached the card
+# while the audit read it. A MedicationStatement is read in every status but not-taken and
+# entered-in-error (`statement_not_taken_status`), so all of hers are asked for: a FHIR search
+# lists the statuses it wants and has no portable "not" (`status:not` is optional).
+def _statuses(*lists: str) -> str:
+    return ",".join(sorted(frozenset().union(*(status_list(name) for name in lists))))
+
+
+_REQUEST_STATUSES = _statuses(
+    "active_medication_status", "unknown_medication_status", "care_given_request_status"
 )
+_ADMINISTRATION_STATUSES = _statuses("care_given_administration_status")
 PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
     "conditions": "Condition?patient={{context.patientId}}",
     # All her Observations, not a code list: a scan finding may be the value of a generic code
     # ("procedure findings"), and a site's own codes (EARLYPATH_VALUESETS) must be fetched too.
     "observations": "Observation?patient={{context.patientId}}",
-    "medications": "MedicationRequest?patient={{context.patientId}}&status=" + _READ_STATUSES,
+    # Each medicines search also asks for the Medications its records name (FHIR R4 `_include`:
+    # they come in the Bundle with search.mode "include", no patient of their own), which the
+    # reading joins as it joins an export's Medication.ndjson (`medicationReference`
+    # "Medication/x": progesterone, or methotrexate for an ectopic). An EHR that ignores
+    # `_include` leaves such a medicine unresolved: unknown, never "not progesterone".
+    "medications": "MedicationRequest?patient={{context.patientId}}&status="
+    + _REQUEST_STATUSES
+    + "&_include=MedicationRequest:medication",
     # What she says she takes (a GP record, a medicines reconciliation: UK Core and GP Connect
     # send current medicines as MedicationStatement): half of whether she is on progesterone.
-    "statements": "MedicationStatement?patient={{context.patientId}}&status=" + _READ_STATUSES,
+    "statements": "MedicationStatement?patient={{context.patientId}}"
+    "&_include=MedicationStatement:medication",
     "allergies": "AllergyIntolerance?patient={{context.patientId}}",
     # Her scan reports: a hospital may send an early pregnancy scan as an ultrasound
     # DiagnosticReport whose findings are only its coded conclusion (a miscarriage, an ectopic).
@@ -74,6 +94,14 @@ PREFETCH: dict[str, str] = {
     # records/definition.py reads them, stop 31). Optional: what they give is read "yes" or "at
     # least one" only, so a record without them leaves those facts unknown, never "no".
     "procedures": "Procedure?patient={{context.patientId}}",
+    # The doses given her (a hospital's record of an injection): read for a methotrexate given for
+    # an ectopic pregnancy only, a "yes" (a previous ectopic) and never a "no", so optional as her
+    # procedures are. Not read for progesterone: a dose is an event, not a current course (the
+    # request or her statement says what she is on). A hospital may record the methotrexate it
+    # gave only so, with no request in the record the card is sent.
+    "administrations": "MedicationAdministration?patient={{context.patientId}}&status="
+    + _ADMINISTRATION_STATUSES
+    + "&_include=MedicationAdministration:medication",
 }
 # Without these the decision cannot be made: absent and unfetchable -> 412. The statements are
 # required as the requests are: without them "not on progesterone" would be read from the

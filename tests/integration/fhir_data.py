@@ -103,6 +103,7 @@ def prefetch_for(
     statements = [r for r in resources if r["resourceType"] == "MedicationStatement"]
     reports = [r for r in resources if r["resourceType"] == "DiagnosticReport"]
     procedures = [r for r in resources if r["resourceType"] == "Procedure"]
+    administrations = [r for r in resources if r["resourceType"] == "MedicationAdministration"]
     return {
         "patient": {"resourceType": "Patient", "id": PATIENT_ID, "gender": "female"},
         "conditions": bundle(conditions),
@@ -112,6 +113,7 @@ def prefetch_for(
         "allergies": None,
         "reports": bundle(reports),
         "procedures": bundle(procedures),
+        "administrations": bundle(administrations),
     }
 
 

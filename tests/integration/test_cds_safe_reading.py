@@ -423,7 +423,10 @@ def test_query_urls_are_built_from_the_templates_with_encoding(make_client):
         if request.url.path.endswith("/Patient/A-1.b"):
             continue
         assert request.url.params.get_list("patient") == ["A-1.b"]
-        assert set(request.url.params) <= {"patient", "code", "status"}
+        assert set(request.url.params) <= {"patient", "code", "status", "_include"}
+        # a medicines search includes the Medications its records name, and nothing else (stop 37)
+        kind = request.url.path.rsplit("/", 1)[-1]
+        assert request.url.params.get_list("_include") in ([], [f"{kind}:medication"])
     (obs,) = [r for r in fhir.seen if r.url.path.endswith("/Observation")]
     # All her Observations: a code list would miss findings carried as values and site codes.
     assert "code" not in obs.url.params

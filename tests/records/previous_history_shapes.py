@@ -217,6 +217,20 @@ def contained_reason(
     return out
 
 
+def contained_reasons(
+    res: dict[str, Any], first: tuple[str, str] | str, then: tuple[str, str] | str, **extra: Any
+) -> dict[str, Any]:
+    """The record with two reasons, each a reasonReference to a Condition it contains (c0, then
+    c1, ``extra`` on the second): an unrelated indication first, as an EHR lists them."""
+    one = contained_reason(res, first)
+    two = contained_reason({k: v for k, v in res.items() if k != "reasonCode"}, then, **extra)
+    (c0,), (c1,) = one["contained"][-1:], two["contained"][-1:]
+    out = {k: v for k, v in one.items() if k not in ("contained", "reasonReference")}
+    out["contained"] = [*res.get("contained", []), c0 | {"id": "c0"}, c1]
+    out["reasonReference"] = [{"reference": "#c0"}, {"reference": "#c1"}]
+    return out
+
+
 def gp_history(
     rid: str, code: str, recorded: str | None = "2023-01-10", **extra: Any
 ) -> dict[str, Any]:
@@ -568,7 +582,9 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
         _her(by_reference(methotrexate("x1"), {"reference": "#med9"})),
         (None, None, False),
     ),
-    # a Medication exported beside it is not followed (the cost of the join): Unknown, never False
+    # stop 36 (1): a Medication exported beside it (Medication.ndjson; the CDS prefetch's
+    # `_include=MedicationRequest:medication`): its code or an ingredient's, dm+d or RxNorm, or
+    # its name; its reason a reasonCode or a contained Condition
     "methotrexate-exported-medication-taken-for-an-ectopic-2019": (
         _her(
             medication("mtx1"),
@@ -576,6 +592,102 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
                 methotrexate("x1", "MedicationStatement"), {"reference": "Medication/mtx1"}
             ),
         ),
+        (True, None, False),
+    ),
+    "methotrexate-exported-medication-for-an-ectopic-2019": (
+        _her(
+            medication("mtx1"),
+            by_reference(methotrexate("x1"), {"reference": "Medication/mtx1"}),
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-exported-rxnorm-ingredient-given-for-a-contained-ectopic-2019": (
+        _her(
+            {
+                "resourceType": "Medication",
+                "id": "mtx1",
+                "code": {"text": "Trust injection 25 mg/ml"},
+                "ingredient": [
+                    {"itemCodeableConcept": bare_code(RXNORM, METHOTREXATE_RXNORM_INGREDIENT)}
+                ],
+            },
+            contained_reason(
+                by_reference(
+                    methotrexate("x1", "MedicationAdministration"),
+                    {"reference": "Medication/mtx1"},
+                )
+            ),
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-exported-rxnorm-tablet-for-an-ectopic-2019": (
+        _her(
+            {
+                "resourceType": "Medication",
+                "id": "mtx1",
+                "code": bare_code(RXNORM, METHOTREXATE_RXNORM_TABLET),
+            },
+            by_reference(methotrexate("x1"), {"reference": "Medication/mtx1"}),
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-exported-by-name-for-an-ectopic-2019": (
+        _her(
+            {
+                "resourceType": "Medication",
+                "id": "mtx1",
+                "code": {"text": "Methotrexate 25 mg/ml injection (local stock)"},
+            },
+            by_reference(methotrexate("x1"), {"reference": "Medication/mtx1"}),
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-exported-medication-for-an-ectopic-this-pregnancy": (
+        _her(
+            medication("mtx1"),
+            by_reference(methotrexate("x1", on="2024-02-26"), {"reference": "Medication/mtx1"}),
+        ),
+        (None, None, False),
+    ),
+    # its display names it too: read once (the undated one named once: test_previous_history)
+    "methotrexate-exported-medication-and-display-undated": (
+        _her(
+            medication("mtx1"),
+            by_reference(
+                methotrexate("x1", on=None),
+                {"reference": "Medication/mtx1", "display": METHOTREXATE[1]},
+            ),
+        ),
+        (None, None, False),
+    ),
+    # an exported Medication that is not methotrexate, methotrexate for no ectopic, or a
+    # "Medication/x" the export does not hold: nothing (Unknown, never False)
+    "progesterone-exported-medication-for-an-ectopic-2019": (
+        _her(
+            medication("prg1", PROGESTERONE_PESSARIES),
+            by_reference(methotrexate("x1"), {"reference": "Medication/prg1"}),
+        ),
+        (None, None, False),
+    ),
+    "methotrexate-exported-medication-for-psoriasis-2019": (
+        _her(
+            medication("mtx1"),
+            by_reference(methotrexate("x1", reason="Psoriasis"), {"reference": "Medication/mtx1"}),
+        ),
+        (None, None, False),
+    ),
+    "methotrexate-exported-medication-not-given-2019": (
+        _her(
+            medication("mtx1"),
+            by_reference(
+                methotrexate("x1", "MedicationAdministration", status="not-done"),
+                {"reference": "Medication/mtx1"},
+            ),
+        ),
+        (None, None, False),
+    ),
+    "methotrexate-exported-medication-missing-for-an-ectopic-2019": (
+        _her(by_reference(methotrexate("x1"), {"reference": "Medication/mtx9"})),
         (None, None, False),
     ),
     # stop 35 (2): RxNorm codes, bare (no name to match the word in); Synthea's own shape
@@ -673,6 +785,60 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
     # a scan for a contained ectopic reason proves nothing
     "viability-scan-for-a-contained-ectopic-2019": (
         _her(contained_reason(procedure("p1", VIABILITY_SCAN))),
+        (None, None, False),
+    ),
+    # stop 36 (2): every "#" reasonReference, not only the first: the ectopic the second names
+    "salpingectomy-for-a-second-contained-reason-ectopic-2019": (
+        _her(
+            contained_reasons(procedure("p1", SALPINGECTOMY_ANY), "Sterilisation", TUBAL_PREGNANCY)
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-given-for-a-second-contained-reason-ectopic-2019": (
+        _her(
+            contained_reasons(
+                methotrexate("x1", "MedicationAdministration"),
+                "Rheumatoid arthritis",
+                TUBAL_PREGNANCY,
+            )
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-exported-for-a-second-contained-reason-ectopic-2019": (
+        _her(
+            medication("mtx1"),
+            contained_reasons(
+                by_reference(methotrexate("x1"), {"reference": "Medication/mtx1"}),
+                "Psoriasis",
+                TUBAL_PREGNANCY,
+            ),
+        ),
+        (True, None, False),
+    ),
+    "salpingectomy-for-a-second-contained-reason-ectopic-this-pregnancy": (
+        _her(
+            contained_reasons(
+                procedure("p1", SALPINGECTOMY_ANY, performed={"performedDateTime": "2024-02-20"}),
+                "Sterilisation",
+                TUBAL_PREGNANCY,
+            )
+        ),
+        (None, None, False),
+    ),
+    # the second a refuted ectopic, or neither an ectopic: nothing
+    "salpingectomy-for-a-second-contained-reason-refuted-ectopic-2019": (
+        _her(
+            contained_reasons(
+                procedure("p1", SALPINGECTOMY_ANY),
+                "Sterilisation",
+                TUBAL_PREGNANCY,
+                verificationStatus=REFUTED,
+            )
+        ),
+        (None, None, False),
+    ),
+    "methotrexate-for-two-contained-reasons-no-ectopic-2019": (
+        _her(contained_reasons(methotrexate("x1"), "Psoriasis", MISSED_MISCARRIAGE)),
         (None, None, False),
     ),
     # its medicine unresolved: named, Unknown

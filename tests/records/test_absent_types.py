@@ -19,6 +19,8 @@ from earlypath.audit.fhir_read import AUDIT_READING
 from earlypath.records import ibis_compile
 from earlypath.records.definition import READING
 from earlypath.records.ibis_compile import LoadedResources, left_out, load_resources, run_records
+from earlypath.records.ir import RowSpec
+from earlypath.records.needed_joins import joins_needed
 from tests.audit.test_fhir_mapping_agrees import assert_agrees
 from tests.integration.fhir_data import PATIENT_ID, day, eligible_resources
 from tests.records.real_shapes import export_of
@@ -84,7 +86,8 @@ def _without_views(sent: list[str]) -> list[str]:
 
 
 # Each the only row spec of its table in the audit's reading: compiled whether it has lines or not.
-ALONE = ("AllergyIntolerance", "Medication", "MedicationRequest", "MedicationStatement")
+# (Medication too, but for the methotrexate specs that need its row: below.)
+ALONE = ("AllergyIntolerance", "MedicationRequest", "MedicationStatement")
 
 
 def _her_medicines() -> list[dict[str, Any]]:
@@ -125,6 +128,10 @@ def test_an_absent_type_whose_specs_are_compiled_anyway_shares_the_plan(
     drew a new set of such types almost every example, and compiled a plan for it: seconds
     each), and each is read as the service reads it."""
     assert all(left_out(AUDIT_READING, frozenset({kind})) == () for kind in ALONE)
+    # an export without Medications leaves out only the specs that need one's row (stop 36)
+    assert [AUDIT_READING.rows[i] for i in left_out(AUDIT_READING, frozenset({"Medication"}))] == [
+        r for r in AUDIT_READING.rows if _needs_a_medication(r)
+    ]
     assert left_out(AUDIT_READING, frozenset({"DiagnosticReport"}))  # (its parts are left out)
     monkeypatch.setattr(ibis_compile, "_PLANS", {})  # (a plan on disk is read, not compiled)
     with_them = export_of([*eligible_resources(), *_her_medicines()])
@@ -132,3 +139,28 @@ def test_an_absent_type_whose_specs_are_compiled_anyway_shares_the_plan(
     for name, export in (("with", with_them), ("without", without)):
         assert_agrees(export, tmp_path / name)
     assert len(ibis_compile._PLANS) == 1
+
+
+def _needs_a_medication(row: RowSpec) -> bool:
+    return any(j.table == "medications" for j in joins_needed(row.when))
+
+
+def test_an_export_without_medications_leaves_out_the_specs_that_need_one() -> None:
+    """The methotrexate a medicine's record names by an exported Medication (stop 36) is read by
+    specs whose condition needs that Medication's row (`needed_joins`): without a Medication in
+    the export they could give no row, and are not compiled, so the clinical rows' statement of
+    such an export joins nothing (the join that cost stop 35 +13.8% instructions). Each medicine
+    type has two (its reasonCodes, its contained reason); no other spec is left out."""
+    needing = [r for r in READING.rows if _needs_a_medication(r)]
+    assert sorted(r.resource for r in needing) == sorted(
+        2 * ["MedicationRequest", "MedicationStatement", "MedicationAdministration"]
+    )
+    assert all(r.table == "clinical" for r in needing)
+    left = [READING.rows[i] for i in left_out(READING, frozenset({"Medication"}))]
+    # (and the Medication's own spec of the problems' table, as before)
+    assert [r for r in left if r.resource != "Medication"] == needing
+    # with its Medications, none is left out; without the medicine type, only its own
+    assert left_out(READING, frozenset()) == ()
+    without = [READING.rows[i] for i in left_out(READING, frozenset({"MedicationAdministration"}))]
+    assert all(r.resource == "MedicationAdministration" for r in without)
+    assert sum(r.table == "clinical" for r in without) == 4

@@ -68,7 +68,8 @@ def test_item_rows_carry_their_place_without_a_lateral_join() -> None:
         f"{kind}_{t}" for kind in ("report", "observation") for t in ("versions", "tops", "chosen")
     ) + tuple(  # and the panel lengths' tables (stop 31)
         f"observation_{t}" for t in ("component_crl", "component_msd", "items_differ")
-    )
+    )  # ... and the Medications a methotrexate's reasons' rows join (stop 36)
+    joined += ("medications",)
     rows = tuple(r for r in READING.rows if r.items is not None or r.table in joined)
     con = ibis.duckdb.connect()
     resources = load_resources(con, {}, READING, "t")  # no files: empty tables, same schema

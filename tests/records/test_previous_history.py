@@ -51,6 +51,8 @@ THIS_PREGNANCY_ECTOPIC = {
     "methotrexate-for-an-ectopic-this-pregnancy": "2024-02-26",
     "methotrexate-contained-medication-for-an-ectopic-this-pregnancy": "2024-02-26",
     "salpingectomy-for-a-contained-ectopic-this-pregnancy": "2024-02-20",
+    "methotrexate-exported-medication-for-an-ectopic-this-pregnancy": "2024-02-26",
+    "salpingectomy-for-a-second-contained-reason-ectopic-this-pregnancy": "2024-02-20",
 }
 
 
@@ -76,11 +78,17 @@ def test_an_undated_treated_ectopic_is_named_and_its_location_unknown(name: str)
     )
 
 
-def test_a_treatment_whose_ectopic_reason_is_coded_and_contained_is_read_once() -> None:
-    # one row, not one per way its reason is given: the undated treatment is named once
-    reading = map_resources(
-        CASES["salpingectomy-for-an-ectopic-coded-and-contained-undated"][0], TODAY
-    )
+@pytest.mark.parametrize(
+    "name",
+    [
+        "salpingectomy-for-an-ectopic-coded-and-contained-undated",
+        # named by its exported Medication and its reference's display (stop 36)
+        "methotrexate-exported-medication-and-display-undated",
+    ],
+)
+def test_a_treatment_whose_ectopic_is_read_two_ways_is_read_once(name: str) -> None:
+    # one row, not one per way its reason or its medicine is given: the undated one named once
+    reading = map_resources(CASES[name][0], TODAY)
     named = [p for p in reading.problems if "ectopic pregnancy has no full date" in p.message]
     assert len(named) == 1, reading.problems
 

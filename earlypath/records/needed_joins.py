@@ -1,0 +1,37 @@
+"""Which joins a row spec's condition cannot hold without (`earlypath.records.ir.Joined`), read
+by both engines: the generated Python reading skips such a spec when a joined table has no row,
+and the ibis compiler leaves it out of the plan when every type that fills that table is absent
+from the export (`ibis_compile.left_out`): it could give no row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from earlypath.records import ir as rir
+from earlypath.rules import ir
+
+__all__ = ["empty_tables", "joins_needed"]
+
+
+def joins_needed(e: Any) -> list[rir.Joined]:
+    """The `rir.Joined` that must each find a row for ``e`` to be True (a comparison with None
+    is None; an And holds only when each item does; IsTrue only of True)."""
+    if isinstance(e, ir.IsTrue):
+        return joins_needed(e.item)
+    if isinstance(e, ir.And):
+        return [j for i in e.items for j in joins_needed(i)]
+    if isinstance(e, rir.Joined):
+        return [e]
+    if isinstance(e, ir.Cmp) and e.op in ("==", "!=", "<", "<=", ">", ">="):
+        return [side for side in (e.left, e.right) if isinstance(side, rir.Joined)]
+    return []
+
+
+def empty_tables(rows: Iterable[rir.RowSpec], absent: frozenset[str]) -> frozenset[str]:
+    """The tables of ``rows`` every spec of which reads a type in ``absent`` (no line to read):
+    they hold no row, whatever is compiled."""
+    types: dict[str, set[str]] = {}
+    for row in rows:
+        types.setdefault(row.table, set()).add(row.resource)
+    return frozenset(t for t, kinds in types.items() if kinds <= absent)
