@@ -107,6 +107,8 @@ _ON_SPARK = {
     "inset codings that are not objects",
     # a set tested inside list items (the row's listed codings) and AtLeast (the first listed)
     "inset in a nested list item, and the item's own test",
+    # the list item itself a concept, items that are not objects among them (stop 37)
+    "inset of the item itself",
     "at least first in set",
     # an NHS number's digits: Spark's regexp and casts as DuckDB's
     "nhs number spaces",
