@@ -887,9 +887,9 @@ _PROCEDURE_ROWS = _clinical(
 # A reason given as a `reasonReference` to a Condition contained in the resource itself
 # (`"reasonReference": [{"reference": "#c1"}]`, the Condition in `contained`: stop 35), as an EHR
 # sends an indication recorded only with the order or the procedure. The contained Condition
-# counts when its code is an ectopic pregnancy and it is neither refuted nor entered in error. A
-# resource read so gives one row of its own (no item rows), and no row for its ectopic reasonCodes
-# (one treatment, one row: an undated one is named once). Which reference names it: stop 35
+# counts when its code is an ectopic pregnancy and it is neither refuted nor entered in error, as
+# an ectopic reasonCode does: one fact, one row (`_ECTOPIC_REASON`, stop 37; stop 35 read it by a
+# spec of its own, beside the item rows of its reasonCodes). Which reference names it: stop 35
 # followed the first local reason reference only, so an ectopic named by a second one (after an
 # unrelated indication) said nothing; since stop 36 any of them is followed to the first contained
 # ectopic Condition too. The IR cannot compare two lists item by item (each reference with each
@@ -932,32 +932,40 @@ _CONTAINED_ECTOPIC_REASON = Or(
 # miscarriage only by its `reasonCode`, where real EHRs and Synthea put the indication (stop 33):
 # a salpingectomy (`ectopic_procedure_by_reason`) whose reason is an ectopic pregnancy treated one;
 # an evacuation (`miscarriage_procedure_by_reason`) whose reason is a miscarriage (missed,
-# incomplete, inevitable: `miscarriage_event`, which holds no termination) treated one. Each reason
-# is read as a row of its own (`ItemRows` with `whole`, as a report's conclusionCode: a list of
-# concepts), the procedure's code and everything else the Procedure's; a reason in text only, or
-# in another set (a sterilisation, a termination), gives no row. Only treatments are listed: a
-# scan or a look whose reason is a suspected ectopic proves nothing. A `reasonReference` to a
-# Condition of her record is read through that Condition, as any Condition is; one to a Condition
-# the Procedure contains, by `_CONTAINED_ECTOPIC_REASON` (stop 35). Placed, statused and read as
-# the procedures above (`_PROCEDURE_ROWS`).
-_PROCEDURE_REASON_ROWS = ItemRows("reasonCode", (), whole="reason")
-_TREATED_ECTOPIC_BY_REASON = And(
-    (_in("code", "ectopic_procedure_by_reason"), _in("reason", "ectopic_pregnancy"))
-)
+# incomplete, inevitable: `miscarriage_event`, which holds no termination) treated one. A reason
+# in text only, or in another set (a sterilisation, a termination), says nothing. Only treatments
+# are listed: a scan or a look whose reason is a suspected ectopic proves nothing. A
+# `reasonReference` to a Condition of her record is read through that Condition, as any Condition
+# is; one to a Condition the Procedure contains, by `_CONTAINED_ECTOPIC_REASON` (stop 35). Placed,
+# statused and read as the procedures above (`_PROCEDURE_ROWS`).
+#
+# One procedure, one row (stop 37, issue 12): a procedure is one operation on one day, and its
+# reasons are what it treated. GP systems and hospital PAS exports write one indication several
+# times (34801009 and a child of it; a SNOMED concept beside its Read or ICD-10 O00.x one, each
+# a reasonCode of its own): until stop 37 each reasonCode was read as a row of its own (item
+# rows), so an undated salpingectomy was named once per reason and could be counted twice. Its
+# reasons are now read as one fact each, "any reasonCode in the set" (`AnyItem` of the
+# reasonCode list, each item a concept: `Concept("")`), and a contained ectopic reason is the
+# same fact (no spec of its own). A procedure whose reasons name an ectopic pregnancy and a
+# miscarriage (possible only when its own code is in both procedure sets: one concept coded as a
+# salpingectomy and as an evacuation) gives one row that carries both facts, the location
+# "ectopic" and the miscarriage, as a Procedure or Condition whose own code is in both sets always
+# has (`_PROCEDURE_ROWS`): each fact is read "yes" only where a code and a reason of that meaning
+# say so, and each aggregate reads its own fact, so what the two rows read is read, and nothing
+# is added. The row's columns are constants of the facts, never taken from one reason, so no
+# reason has to be chosen over another.
+_REASON_IS_ECTOPIC = AnyItem("reasonCode", InSet(Concept(""), "ectopic_pregnancy"))
+_REASON_IS_MISCARRIAGE = AnyItem("reasonCode", InSet(Concept(""), "miscarriage_event"))
+_ECTOPIC_REASON = Or((_REASON_IS_ECTOPIC, _CONTAINED_ECTOPIC_REASON))
+_TREATED_ECTOPIC_BY_REASON = And((_in("code", "ectopic_procedure_by_reason"), _ECTOPIC_REASON))
 _TREATED_MISCARRIAGE_BY_REASON = And(
-    (_in("code", "miscarriage_procedure_by_reason"), _in("reason", "miscarriage_event"))
+    (_in("code", "miscarriage_procedure_by_reason"), _REASON_IS_MISCARRIAGE)
 )
 _PROCEDURE_BY_REASON_ROWS = _clinical(
     "Procedure",
     And(
         (
-            Or(
-                (
-                    # one with a contained ectopic reason is read once, by its spec below
-                    And((_TREATED_ECTOPIC_BY_REASON, Not(_CONTAINED_ECTOPIC_REASON))),
-                    _TREATED_MISCARRIAGE_BY_REASON,
-                )
-            ),
+            Or((_TREATED_ECTOPIC_BY_REASON, _TREATED_MISCARRIAGE_BY_REASON)),
             _PROCEDURE_PERFORMED,
         )
     ),
@@ -966,19 +974,6 @@ _PROCEDURE_BY_REASON_ROWS = _clinical(
         "miscarriage": _TREATED_MISCARRIAGE_BY_REASON,
         "location": If(_TREATED_ECTOPIC_BY_REASON, Const("ectopic"), Const(None)),
     },
-    _PROCEDURE_REASON_ROWS,
-)
-
-_PROCEDURE_BY_CONTAINED_REASON_ROWS = _clinical(
-    "Procedure",
-    And(
-        (
-            _in("code", "ectopic_procedure_by_reason"),
-            _CONTAINED_ECTOPIC_REASON,
-            _PROCEDURE_PERFORMED,
-        )
-    ),
-    {**dict(_PROCEDURE_ROWS.columns), "miscarriage": Const(False), "location": Const("ectopic")},
 )
 
 # An obstetric ultrasound panel (LOINC's US panels, an EHR's "early pregnancy scan" result, a
@@ -1514,9 +1509,9 @@ _UNRESOLVED = And(
 # Methotrexate given for an ectopic pregnancy (its medical management, NG126 1.6) shows that
 # pregnancy was ectopic, as its salpingectomy does (stop 33): a MedicationRequest (prescribed),
 # MedicationStatement (taken) or MedicationAdministration (given) whose medicine is methotrexate
-# and whose reason is an ectopic pregnancy: one of its `reasonCode` concepts (read as item rows,
-# as a procedure's reasons are), or the Condition its reasonReference names in `contained`
-# (`_CONTAINED_ECTOPIC_REASON`, a row spec of its own). Methotrexate without such a reason says
+# and whose reason is an ectopic pregnancy: any of its `reasonCode` concepts, or the Condition its
+# reasonReference names in `contained` (`_ECTOPIC_REASON`, as a procedure's reasons are: one row
+# per resource, stop 37). Methotrexate without such a reason says
 # nothing: it also treats arthritis, psoriasis and cancers. Its medicine (stop 35): its
 # medicationCodeableConcept in `methotrexate` (dm+d and RxNorm codes, or the word in its text or
 # display), else the Medication its medicationReference names in `contained` (the request's
@@ -1583,10 +1578,10 @@ def _methotrexate_rows(
 ) -> tuple[RowSpec, ...]:
     """Rows of ``resource`` (a medicine's record) that gave methotrexate, or a medicine that
     cannot be resolved, for an ectopic pregnancy, ``given`` by its status, dated by the first of
-    ``dated_by`` (a period: start, then end): one spec reading its reasonCodes, one its contained
-    reason; then the same two for methotrexate named by an exported Medication (their own specs:
-    only they join the Medications). ``compiled_when_absent`` for a type whose own table is
-    compiled anyway (`RowSpec`)."""
+    ``dated_by`` (a period: start, then end), one row per resource whichever of its reasons (any
+    ectopic reasonCode, a contained ectopic Condition) says so; then the same for methotrexate
+    named by an exported Medication (a spec of its own: only it joins the Medications).
+    ``compiled_when_absent`` for a type whose own table is compiled anyway (`RowSpec`)."""
     day = _day_of(*dated_by)
     starts = tuple(p for p in dated_by if not p.endswith(".end"))
     ends = tuple(p for p in dated_by if not p.endswith(".start"))
@@ -1610,25 +1605,9 @@ def _methotrexate_rows(
         (Or((_METHOTREXATE_NAMED, _CONTAINED_UNRESOLVED)), columns),
         (_EXPORTED_METHOTREXATE, exported),
     ):
-        by_code = _clinical(
-            resource,
-            # one with a contained ectopic reason is read once, by ``by_contained``
-            And(
-                (
-                    medicine,
-                    _in("reason", "ectopic_pregnancy"),
-                    Not(_CONTAINED_ECTOPIC_REASON),
-                    given,
-                )
-            ),
-            read,
-            _PROCEDURE_REASON_ROWS,
-        )
-        by_contained = _clinical(resource, And((medicine, _CONTAINED_ECTOPIC_REASON, given)), read)
-        specs += [
-            dataclasses.replace(by_code, compiled_when_absent=compiled_when_absent),
-            dataclasses.replace(by_contained, compiled_when_absent=compiled_when_absent),
-        ]
+        # one row per resource, however many of its reasons name an ectopic (`_ECTOPIC_REASON`)
+        spec = _clinical(resource, And((medicine, _ECTOPIC_REASON, given)), read)
+        specs.append(dataclasses.replace(spec, compiled_when_absent=compiled_when_absent))
     return tuple(specs)
 
 
@@ -3333,7 +3312,6 @@ READING = EpisodeSpec(
         _OBSERVATION_ROWS,
         _PROCEDURE_ROWS,
         _PROCEDURE_BY_REASON_ROWS,
-        _PROCEDURE_BY_CONTAINED_REASON_ROWS,
         _MEDICATIONS,
         _REQUESTS,
         _STATEMENTS,

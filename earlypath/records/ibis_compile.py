@@ -175,6 +175,8 @@ def _collect(node: Any, schema: ReadSchema, outer: ReadSchema | None = None) -> 
     if isinstance(node, rec.Field):
         schema.leaves.setdefault(node.path, set()).add(node.type)
     elif isinstance(node, rec.Concept):
+        if node.path == _ITSELF and outer is None:
+            raise TypeError('Concept("") is read only inside AnyItem or FirstItem')
         schema.concepts.add(node.path)
     elif isinstance(node, rec.AnyItem | rec.FirstItem):
         item = schema.lists.setdefault(node.path, ReadSchema())
@@ -211,6 +213,8 @@ def read_schema(spec: rec.EpisodeSpec) -> dict[str, ReadSchema]:
         for node in (row.when, row.patient, *(e for _, e in row.columns), *row.checks):
             if node is not None:
                 _collect(node, schema)
+    for schema in out.values():
+        _items_read_as_concepts(schema)
     for row in spec.rows:
         if row.items is not None and row.items.whole is not None:
             _check_whole(row, row.items.whole)
@@ -230,6 +234,23 @@ def read_schema(spec: rec.EpisodeSpec) -> dict[str, ReadSchema]:
             schema = out[row.resource]
             schema.lists[row.items.path] = _item_schema(schema, row.items)
     return out
+
+
+# `rec.Concept` of the list item itself (a reasonCode's concepts, read by `InSet`)
+_ITSELF = ""
+
+
+def _items_read_as_concepts(schema: ReadSchema) -> None:
+    """A list whose item is read as a concept (`rec.Concept` ""): the item is read as a concept
+    is (`ReadSchema.concept_schema`), its struct has the shape of a concept column, beside what
+    else is read of the item (`_RecordsCompiler.other` reads the struct itself)."""
+    for path, item in list(schema.lists.items()):
+        _items_read_as_concepts(item)
+        if _ITSELF in item.concepts:
+            shaped = _merged(item, item.concept_schema(_ITSELF))
+            shaped.concepts.discard(_ITSELF)
+            shaped.worded = item.worded - {_ITSELF}
+            schema.lists[path] = shaped
 
 
 def _check_whole(row: rec.RowSpec, whole: str) -> None:
@@ -927,6 +948,7 @@ class _Env:
         masks: Mapping[ir.Expr, tuple[str, Mapping[str, int]]] | None = None,
         least: Mapping[tuple[ir.Expr, str], str] | None = None,
         found: Mapping[str, ir_t.Value] | None = None,
+        itself: ir_t.StructValue | None = None,
     ) -> None:
         self.scope, self.scope_types = scope, scope_types or {}
         # a concept's value sets tested once (`_code_masks`): concept -> (column, set -> bit)
@@ -941,6 +963,8 @@ class _Env:
         self.table_types = table_types or {}
         self.aggs = aggs or {}
         self.outer = outer
+        # the list item in scope itself (`rec.Concept` ""): its struct, None at a resource
+        self.itself = itself
 
     def read(self, kind: Literal["scope", "col", "ctx"], name: str) -> ir_t.Value:
         """A name of the resource in scope, of the row aggregated, or of the encounter; a node
@@ -962,6 +986,7 @@ class _Env:
             table_types=self.table_types,
             outer=outer,
             found=self.found,
+            itself=value,
         )
 
 
@@ -1066,6 +1091,10 @@ class _RecordsCompiler(_Compiler):
         if isinstance(e, rec.Field):
             return env.read("scope", leaf_name(e.path, e.type))
         if isinstance(e, rec.Concept):
+            if e.path == _ITSELF:
+                if env.itself is None:
+                    raise TypeError('Concept("") is read only inside AnyItem or FirstItem')
+                return env.itself
             return env.read("scope", concept_name(e.path))
         if isinstance(e, rec.InSet):
             return self.in_sets(e.concept, (e.value_set,))
@@ -1915,7 +1944,8 @@ def _with_found(
         u = unnested(rows.select(*named, _fv=rows[list_name(scope[0])]))
         for path in scope[1:]:
             u = unnested(u.select(*key_names, _fv=u["_fv"][list_name(path)]))
-        u = unnested(u.select(*key_names, _fv=u["_fv"][concept_name(concept)][_CODING]))
+        of = u["_fv"] if concept == _ITSELF else u["_fv"][concept_name(concept)]
+        u = unnested(u.select(*key_names, _fv=of[_CODING]))
         parts.append(
             u.select(
                 *key_names,

@@ -94,7 +94,11 @@ class Field(Expr):
 @dataclass(frozen=True, slots=True)
 class Concept(Expr):
     """The CodeableConcept at a dotted path (None unless a JSON object). Only `InSet`,
-    `FirstCode` and `AtLeast` read it."""
+    `FirstCode` and `AtLeast` read it.
+
+    ``path`` "" is the list item itself, inside `AnyItem` and `FirstItem` only, and read only by
+    `InSet`: an item of a list of concepts (a ``reasonCode``), so that whether any of its
+    concepts is in a set is one value of the resource, not a row per concept (stop 37)."""
 
     path: str
 

@@ -3,8 +3,8 @@ woman eligible for progesterone (NG126 1.5.2, 2021 text: bleeding, a confirmed i
 pregnancy, a previous miscarriage) whose previous miscarriage is recorded only as the procedure
 that treated it is judged "offer", not "needs_information"; one whose procedure was not done
 stays "needs_information" (unknown is never "no previous miscarriage"). Stop 33: an evacuation of
-retained products whose reasonCode is a missed miscarriage is read as one (the reason read as item
-rows); one for a termination, or with no reason, is not."""
+retained products whose reasonCode is a missed miscarriage is read as one (any of its reasonCodes,
+one row per procedure since stop 37); one for a termination, or with no reason, is not."""
 
 from __future__ import annotations
 

@@ -426,6 +426,41 @@ ROW_CASES = [
         ),
         "c",
     ),
+    # the item itself a concept (`Concept("")`: a reasonCode's concepts, stop 37): a coding, or
+    # a word of a set with words, of any item; an item that is no object, or has no coding, none
+    row_case(
+        "inset of the item itself",
+        AnyItem("r", InSet(Concept(""), "progesterone")),
+        _obs(r=["8727", None, {"text": "x"}, {"coding": [BLEEDING]}, {"coding": [PROGESTERONE]}]),
+        True,
+    ),
+    row_case(
+        "inset of the item itself by its word",
+        AnyItem("r", InSet(Concept(""), "progesterone")),
+        _obs(r=[{"coding": [BLEEDING]}, {"text": "Cyclogest 400"}]),
+        True,
+    ),
+    row_case(
+        "inset of the item itself none",
+        AnyItem("r", InSet(Concept(""), "bleeding")),
+        _obs(r=[{"text": "bleeding"}, {"coding": [PROGESTERONE, {"code": BLEEDING["code"]}]}, 7]),
+        False,
+    ),
+    # beside another reading of the item (its text), and of the resource's own concept
+    row_case(
+        "inset of the item itself and its text",
+        And(
+            (
+                AnyItem("r", And((InSet(Concept(""), "bleeding"), IsNull(Field("text", "str"))))),
+                InSet(Concept("code"), "progesterone"),
+            )
+        ),
+        _obs(
+            code={"coding": [PROGESTERONE]},
+            r=[{"text": "t", "coding": [BLEEDING]}, {"coding": [BLEEDING]}],
+        ),
+        True,
+    ),
     row_case(
         "firstitem",
         FirstItem("c", Cmp("==", Field("k", "str"), Const("y")), Field("v", "num")),

@@ -56,8 +56,26 @@ INCOMPLETE_MISCARRIAGE = ("156072005", "Incomplete miscarriage")
 # a reason that is no miscarriage: PRIMIS pregnancy or delivery list
 TERMINATION = ("386639001", "Termination of pregnancy")
 IN_2019 = "2019-05-02"
-# a reasonCode: a SNOMED CT code and display, or a text only
-Reason = tuple[str, str] | str
+# a reasonCode: a SNOMED CT code and display, or a text only, or a concept as written
+Reason = tuple[str, str] | str | dict[str, Any]
+# stop 37: one indication written several times, as GP systems and hospital PAS exports write it
+# (each a reasonCode of its own): SNOMED CT 34801009 beside its child, ICD-10 O00.1 (a PAS's
+# diagnosis coding), Read v2 L031. (a GP's); the codes of `ectopic_pregnancy` and
+# `miscarriage_event`, where their sources are recorded
+ECTOPIC = ("34801009", "Ectopic pregnancy")
+ICD10_TUBAL = {
+    "coding": [
+        {"system": "http://hl7.org/fhir/sid/icd-10", "code": "O00.1", "display": "Tubal pregnancy"}
+    ]
+}
+READ_V2_TUBAL = {
+    "coding": [{"system": "http://read.info/readv2", "code": "L031.", "display": "Tubal pregnancy"}]
+}
+ICD10_MISSED = {
+    "coding": [
+        {"system": "http://hl7.org/fhir/sid/icd-10", "code": "O02.1", "display": "Missed abortion"}
+    ]
+}
 CONFIRMED = {
     "coding": [
         {
@@ -105,8 +123,15 @@ def procedure(
     return res | extra
 
 
+def _coding(code: tuple[str, str]) -> dict[str, Any]:
+    return {"system": SNOMED, "code": code[0], "display": code[1]}
+
+
 def _reason(reason: Reason) -> dict[str, Any]:
-    """A reasonCode concept: coded (SNOMED CT code, display) with its text, or a text only."""
+    """A reasonCode concept: coded (SNOMED CT code, display) with its text, or a text only, or
+    the concept given."""
+    if isinstance(reason, dict):
+        return reason
     if isinstance(reason, tuple):
         return {
             "coding": [{"system": SNOMED, "code": reason[0], "display": reason[1]}],
@@ -845,6 +870,51 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
     "unresolved-medication-for-a-contained-ectopic-2019": (
         _her(contained_reason(by_reference(methotrexate("x1"), {"reference": "#med9"}))),
         (None, None, False),
+    ),
+    # stop 37: one resource, one row, however many of its reasonCodes name the same event (the
+    # undated ones named once: test_previous_history)
+    "salpingectomy-for-an-ectopic-and-its-child-undated": (
+        _her(procedure("p1", SALPINGECTOMY_ANY, performed={}, reason=[ECTOPIC, TUBAL_PREGNANCY])),
+        (None, None, False),
+    ),
+    "salpingectomy-for-an-ectopic-snomed-and-icd10-2019": (
+        _her(procedure("p1", SALPINGECTOMY_ANY, reason=[TUBAL_PREGNANCY, ICD10_TUBAL])),
+        (True, None, False),
+    ),
+    "methotrexate-for-an-ectopic-snomed-and-read-2019": (
+        _her(methotrexate("x1", reason=[TUBAL_PREGNANCY, READ_V2_TUBAL])),
+        (True, None, False),
+    ),
+    "methotrexate-given-for-an-ectopic-icd10-and-read-undated": (
+        _her(
+            methotrexate(
+                "x1", "MedicationAdministration", on=None, reason=[ICD10_TUBAL, READ_V2_TUBAL]
+            )
+        ),
+        (None, None, False),
+    ),
+    "erpc-for-a-missed-miscarriage-snomed-and-icd10-undated": (
+        _her(procedure("p1", ERPC, performed={}, reason=[MISSED_MISCARRIAGE, ICD10_MISSED])),
+        (None, None, None),
+    ),
+    # an ectopic and a miscarriage among its reasons: what its own code treats is read, the other
+    # reason says nothing (a salpingectomy treats no miscarriage, an evacuation no ectopic)
+    "salpingectomy-for-an-ectopic-and-a-miscarriage-2019": (
+        _her(procedure("p1", SALPINGECTOMY_ANY, reason=[MISSED_MISCARRIAGE, ICD10_TUBAL])),
+        (True, None, False),
+    ),
+    "erpc-for-an-ectopic-and-a-miscarriage-2019": (
+        _her(procedure("p1", ERPC, reason=[READ_V2_TUBAL, ICD10_MISSED])),
+        (None, 1, False),
+    ),
+    # a procedure coded as both (a local concept mapped to a salpingectomy and an evacuation) for
+    # both: one row that carries both, the ectopic and the loss, as a code in both sets does
+    "salpingectomy-and-erpc-for-an-ectopic-and-a-miscarriage-2019": (
+        _her(
+            procedure("p1", SALPINGECTOMY_ANY, reason=[TUBAL_PREGNANCY, ICD10_MISSED])
+            | {"code": {"coding": [_coding(SALPINGECTOMY_ANY), _coding(ERPC)]}}
+        ),
+        (True, 1, False),
     ),
     # a GP's "H/O: miscarriage" journal entry: at least one
     "gp-journal-history-of-miscarriage": (

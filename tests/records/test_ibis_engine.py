@@ -13,7 +13,8 @@ from typing import Any
 import ibis
 import pytest
 
-from earlypath.records.ibis_compile import compile_records, load_resources
+from earlypath.records.ibis_compile import compile_records, load_resources, read_schema
+from earlypath.records.ir import Concept, EpisodeSpec, InSet, RowSpec
 from tests.conftest_spark import spark_session
 from tests.records.node_cases import CASES, Case
 
@@ -107,6 +108,8 @@ _ON_SPARK = {
     "inset codings that are not objects",
     # a set tested inside list items (the row's listed codings) and AtLeast (the first listed)
     "inset in a nested list item, and the item's own test",
+    # the list item itself a concept, items that are not objects among them (stop 37)
+    "inset of the item itself",
     "at least first in set",
     # an NHS number's digits: Spark's regexp and casts as DuckDB's
     "nhs number spaces",
@@ -144,3 +147,12 @@ def test_round2_is_pythons_round_on_duckdb(duck: Any) -> None:
     t = ibis.memtable({"x": values}, schema={"x": "float64"})
     got = t.select(y=round2(t.x)).to_pyarrow()["y"].to_pylist()
     assert got == [round(v, 2) for v in values]
+
+
+def test_the_item_itself_is_read_as_a_concept_only_inside_a_list() -> None:
+    # `Concept("")` is a list item (a reasonCode's concept); at a resource it is a defect
+    spec = EpisodeSpec(
+        rows=(RowSpec("t", "Observation", InSet(Concept(""), "bleeding"), None, ()),), steps=()
+    )
+    with pytest.raises(TypeError, match=r'Concept\(""\) is read only inside'):
+        read_schema(spec)

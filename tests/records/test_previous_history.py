@@ -5,12 +5,15 @@ on DuckDB over one export of every case (Spark: the read scenario ``previous-his
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from earlypath.fhir.mapping import map_resources
+from earlypath.records.definition import READING
+from earlypath.records.python import read_rows
 from tests.fhir_exports import Export
 from tests.integration.fhir_data import TODAY
 from tests.records.case_exports import duckdb_readings, export_of_cases
@@ -25,12 +28,27 @@ def export() -> Export:
     return export_of_cases(CASES)
 
 
+# stop 37: an undated resource whose reasonCodes name one event several times (34801009 and a
+# child, SNOMED beside ICD-10 or Read) is named once, on every engine: one row per resource
+NAMED_ONCE = {
+    "salpingectomy-for-an-ectopic-and-its-child-undated": "ectopic pregnancy has no full date",
+    "methotrexate-given-for-an-ectopic-icd10-and-read-undated": (
+        "ectopic pregnancy has no full date"
+    ),
+    "erpc-for-a-missed-miscarriage-snomed-and-icd10-undated": "miscarriage has no date",
+}
+
+
 def check(export: Export, readings: list[dict[str, Any]]) -> None:
     """Each encounter's reading (`readings_of`, in the export's encounter order) gives its case's
     values, and every step and problem as the card's Python reading gives them."""
     assert_same(export, readings)
     got = [tuple(r["steps"][name] for name in READ) for r in readings]
     assert dict(zip(CASES, got, strict=True)) == {name: exp for name, (_, exp) in CASES.items()}
+    for name, reading in zip(CASES, readings, strict=True):
+        if name in NAMED_ONCE:
+            named = [m for _, m in reading["problems"] if NAMED_ONCE[name] in m]
+            assert len(named) == 1, (name, reading["problems"])
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -91,6 +109,32 @@ def test_a_treatment_whose_ectopic_is_read_two_ways_is_read_once(name: str) -> N
     reading = map_resources(CASES[name][0], TODAY)
     named = [p for p in reading.problems if "ectopic pregnancy has no full date" in p.message]
     assert len(named) == 1, reading.problems
+
+
+@pytest.mark.parametrize("name", list(NAMED_ONCE))
+def test_a_resource_whose_reasons_repeat_one_event_is_named_once(name: str) -> None:
+    reading = map_resources(CASES[name][0], TODAY)
+    named = [p for p in reading.problems if NAMED_ONCE[name] in p.message]
+    assert len(named) == 1, (name, reading.problems)
+
+
+# stop 37: every case whose resource has several reasonCodes gives one row of that resource
+SEVERAL_REASONS = [
+    name
+    for name, (resources, _) in CASES.items()
+    if any(len(r.get("reasonCode", [])) > 1 for r in resources)
+]
+
+
+@pytest.mark.parametrize("name", SEVERAL_REASONS)
+def test_a_resource_gives_one_row_however_many_reasons_it_has(name: str) -> None:
+    resources, _ = CASES[name]
+    rows = read_rows(READING, resources).tables["clinical"]
+    refs = Counter(row["ref"] for row in rows)
+    several = {
+        f"{r['resourceType']}/{r['id']}" for r in resources if len(r.get("reasonCode", [])) > 1
+    }
+    assert {ref: refs[ref] for ref in several} == dict.fromkeys(several, 1), name
 
 
 @pytest.mark.parametrize(
