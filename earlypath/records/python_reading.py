@@ -950,7 +950,12 @@ class _Generator:
             (r,) = specs
             columns = tuple(c for c in r.spec.columns if c[0] in key_only)
             specs = [dataclasses.replace(r, spec=dataclasses.replace(r.spec, columns=columns))]
+        shared = None if key_only is not None else self.shared_visit(specs)
+        if shared is not None:
+            body += self.shared_rows(*shared)
         for r in specs:
+            if shared is not None and (r is shared[0] or r in shared[1]):
+                continue
             # a spec whose condition needs a row of a table that has none (its joins all None)
             # gives no row: not read (stop 29: a held version's unread scan, when no version
             # is held, every Observation of every record)
@@ -965,6 +970,63 @@ class _Generator:
         args += "".join(f", {local}" for local in sorted(self.joins_here))
         self.functions += [f"def {name}({args}):  # {kind}", *body]
         return f"{name}({args})"
+
+    def shared_visit(self, specs: list[Any]) -> tuple[Any, list[Any]] | None:
+        """The spec reading each item of the resource as a resource of its own, and the specs
+        reading the resource alone on every visit, when a resource without items (most: an
+        Observation that is no panel) can be read by them all with one source
+        (`shared_rows`); None otherwise. Only when the rows of every table come in the order
+        they did: the specs are read in two other orders (`shared_rows`), and each table's
+        specs must keep theirs."""
+        with_items = [r for r in specs if r.spec.items is not None]
+        if len(with_items) != 1:
+            return None
+        (items,) = with_items
+        if items_only(items.spec.items) or not items.guarded or items.outer:
+            return None
+        alone = [
+            r
+            for r in specs
+            if r.spec.items is None
+            and r.guarded
+            and not r.outer
+            and not {j.table for j in joins_needed(r.spec.when)} & self.tables
+        ]
+        if not alone:
+            return None
+        rest = [r for r in specs if r is not items and r not in alone]
+        for order in ([items, *alone, *rest], [*alone, items, *rest]):
+            for table in {r.spec.table for r in specs}:
+                if [id(r) for r in order if r.spec.table == table] != [
+                    id(r) for r in specs if r.spec.table == table
+                ]:
+                    return None
+        return items, alone
+
+    def shared_rows(self, items: Any, alone: list[Any]) -> list[str]:
+        """The specs of `shared_visit` for one resource: with items, the item spec's loop over
+        the resource and its items, then the other specs as before; without (the resource
+        its only row), every spec reads it through one source, those reading it on every
+        visit first, so what they compute unconditionally (its status, code, dates, subject,
+        the versions' look-ups) is computed once for the item spec's row too (stop 37: an
+        Observation's malformed check and its clinical row read the same elements)."""
+        parent, spec_items = self.fresh("parent"), self.const(items.spec.items)
+        listed, both = f"{parent}_items", self.const(with_its_items)
+        src = _RowSource(self, [])  # each spec counts its own uses (`row_of_j`)
+        out = [
+            f"    {parent} = j",
+            f"    {listed} = {parent}.get({items.spec.items.path!r})",
+            f"    if type({listed}) is list and {listed}:",
+            f"        for j in {both}({parent}, {spec_items}):",
+            *self.row_of_j(items, 3),
+            f"        j = {parent}",
+        ]
+        for r in alone:
+            out += self.row_of_j(r, 2)
+        out.append("    else:")
+        for r in (*alone, items):
+            out += self.row_of_j(r, 2, src=src)
+        return out
 
     def fetch_joins(self) -> list[str]:
         """The statements giving the indexes the last type function written reads (before its
@@ -1015,9 +1077,13 @@ class _Generator:
             return f"REF({var})"
         return f"REF({self.const(ref_source)}({var}, {self.const(items)}))"
 
-    def row_of_j(self, r: Any, indent: int, key_only: bool = False) -> list[str]:
+    def row_of_j(
+        self, r: Any, indent: int, key_only: bool = False, src: _RowSource | None = None
+    ) -> list[str]:
         """`inline_row` of the JSON object ``j`` alone (``key_only``: its row without a
-        ``ref``, `counted_first`)."""
+        ``ref``, `counted_first`). With ``src``, the source of several specs of one resource
+        (`shared_rows`): this spec reads what the earlier ones computed before their
+        conditions, and what it computes under its own is forgotten after it."""
         table = f"t_{r.spec.table}"
         out = ["STATE.resource = j"] if r.outer else []
         if not r.guarded:  # checks between the condition and the columns: its functions
@@ -1039,9 +1105,21 @@ class _Generator:
                 ]
             ]
         roots, names = row_roots(r.spec)
-        src = _RowSource(self, roots)
+        if src is None:
+            src = _RowSource(self, roots)
+        else:
+            # a value this spec reads once is written where it reads it, as when it has a
+            # source of its own: a value two specs read once each is not computed before
+            # either condition, for every resource (an Observation's held version, read by
+            # both behind tests that are rarely passed)
+            src.uses = _count_uses(roots, _row_children)
+        start = len(src.lines)
         test = src.first_test_expr(roots[0])
-        out += [line.strip() for line in src.lines]
+        out += [line.strip() for line in src.lines[start:]]
+        # the values computed so far are computed for every resource: a later spec of the
+        # same source may read them; those computed under a condition (its first test's, its
+        # own), it may not
+        unconditional = dict(src.shared)
         pad = ""
         if test is not None:
             out.append(f"if not ({test}):")
@@ -1049,9 +1127,12 @@ class _Generator:
         mark = len(src.lines)
         cond = src.true_test(roots[0])
         out += [pad + line.strip() for line in src.lines[mark:]]
+        if test is None:
+            unconditional = dict(src.shared)
         out.append(f"{pad}if {cond}:")
         mark = len(src.lines)
         values = [src.ref(x)[0] for x in roots[1:]]
+        src.shared = unconditional
         inner = pad + "    "
         out += [inner + line.strip() for line in src.lines[mark:]]
         layout = self.layouts.get(r.spec.table)
