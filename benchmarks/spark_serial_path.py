@@ -18,7 +18,10 @@ the kept plans):
   audit's end (the write's planning and code generation included: the tasks run on other
   threads);
 - ``python main``: Python's main thread CPU over the audit;
-- ``jvm all`` and ``wall``: the whole JVM's CPU (every thread) and the audit's wall seconds.
+- ``jvm all`` and ``wall``: the whole JVM's CPU (every thread) and the audit's wall seconds;
+- ``tail`` and ``join wait``: Python's tail after the job in wall seconds (from the judging's
+  write to the audit's end), and of it the main thread's wait for the episodes' join
+  (`EpisodesJoin.finish`): wall times, so read them only beside the load.
 """
 
 from __future__ import annotations
@@ -37,7 +40,16 @@ HERE = Path(__file__).resolve().parent
 if "--worker" not in sys.argv:  # (a worker imports the checkout on its PYTHONPATH)
     sys.path.insert(0, str(HERE.parent))
 
-FIGURES = ("sql", "chain_before_job", "chain_in_all", "python_main", "jvm_all", "wall")
+FIGURES = (
+    "sql",
+    "chain_before_job",
+    "chain_in_all",
+    "python_main",
+    "jvm_all",
+    "wall",
+    "tail",
+    "join_wait",
+)
 
 
 def _worker(master: str, source: Path, out: Path) -> None:
@@ -60,6 +72,7 @@ def _worker(master: str, source: Path, out: Path) -> None:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     figures: dict[str, float] = {}
+    marks: dict[str, float] = {}
     real_sql, real_write = spark.sql, spark_audit._write_sorted_parts
 
     def sql(*args: object, **kwargs: object) -> object:
@@ -71,14 +84,28 @@ def _worker(master: str, source: Path, out: Path) -> None:
 
     def write(*args: object, **kwargs: object) -> object:
         figures["chain_before_job"] = chain() - chain_start
-        return real_write(*args, **kwargs)
+        try:
+            return real_write(*args, **kwargs)
+        finally:
+            marks["job_end"] = time.perf_counter()
+
+    real_finish = spark_audit.EpisodesJoin.finish
+
+    def finish(self: spark_audit.EpisodesJoin) -> int:
+        waited = time.perf_counter()
+        try:
+            return real_finish(self)
+        finally:
+            figures["join_wait"] = time.perf_counter() - waited
 
     spark.sql = sql  # type: ignore[method-assign]
     spark_audit._write_sorted_parts = write  # type: ignore[assignment]
+    spark_audit.EpisodesJoin.finish = finish  # type: ignore[method-assign]
     jvm_start, chain_start, python_start = jvm_all(), chain(), time.thread_time()
     started = time.perf_counter()
     run.run_audit(source, out, engine="spark", spark=spark)
     figures["wall"] = time.perf_counter() - started
+    figures["tail"] = time.perf_counter() - marks["job_end"]
     figures["chain_in_all"] = chain() - chain_start
     figures["python_main"] = time.thread_time() - python_start
     figures["jvm_all"] = jvm_all() - jvm_start

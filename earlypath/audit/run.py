@@ -85,10 +85,13 @@ def evaluate(
     con: Any = None,
     progress: bool = False,
     group_by: Sequence[str] = (),
+    join_episodes: bool = False,
 ) -> Evaluated:
     """Load and judge a cohort on one engine (no output written).
 
-    ``group_by`` columns are checked as soon as the input is read (before the long part)."""
+    ``group_by`` columns are checked as soon as the input is read (before the long part).
+    ``join_episodes`` (Spark, for `run_audit`): the episodes file's join starts with the
+    judging's end (`earlypath.audit.spark_audit.EpisodesJoin`)."""
     fmt = detect_format(source)
     if engine == "python":
         from earlypath.audit.pass_python import judge_in_python
@@ -119,7 +122,7 @@ def evaluate(
         raw = load_raw(con, source, fmt)
         _check_groups(raw.columns, group_by)
         loaded = time.perf_counter()
-        ev = judge_on_spark(con, raw, policy, progress, search, parser_warmed)
+        ev = judge_on_spark(con, raw, policy, progress, search, parser_warmed, join_episodes)
     # DuckDB only finds the repeated ids here: it checks and judges while writing (run_audit).
     step = "find_repeated_ids" if ev.one_pass is not None else "check_and_judge"
     ev.timings = {"load": loaded - started, step: time.perf_counter() - loaded}
@@ -191,7 +194,15 @@ def run_audit(
     them back with `open_audit_output`)."""
     started = time.perf_counter()
     check_out_folder(Path(out_dir), Path(source), OUTPUTS)  # a bad --out fails before any work
-    ev = evaluate(Path(source), engine, policy, spark, progress=progress, group_by=group_by)
+    ev = evaluate(
+        Path(source),
+        engine,
+        policy,
+        spark,
+        progress=progress,
+        group_by=group_by,
+        join_episodes=True,
+    )
     if ev.one_pass is None:
         evaluated, rejected = _reconciled(ev)  # before anything is written
     groups = [g for g in DEFAULT_GROUPS if g in ev.episodes.columns]

@@ -74,6 +74,8 @@ class JudgedParts:
     episode_columns: list[str]
     counts: dict[str, int] = field(default_factory=dict)
     rejects: Any = None  # a pyarrow Table of REJECT_COLUMNS, in row_number order
+    # episodes.parquet being joined into this folder, when the judging started it (`EpisodesJoin`)
+    joined: Future[Path] | None = None
 
     def __post_init__(self) -> None:
         self.remove = weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)
@@ -90,13 +92,15 @@ def judge_on_spark(
     progress: bool = False,
     search: Future[list[str] | None] | None = None,
     parser_warmed: Future[None] | None = None,
+    join_episodes: bool = False,
 ) -> Any:
     """Check and judge every row (`earlypath.audit.judge.Evaluated`) in one Spark job that writes
     them as sorted part files; the counts and rejects come from the parts (`JudgedParts`).
     ``search``: DuckDB's search for the repeated ids (`search_repeated_ids`), started by the
     caller before the loading; without it Spark finds them. ``parser_warmed``: the parse of
     an earlier judging's SQL (`earlypath.audit.spark_plan.warm_the_parser`), waited for before
-    this one's is parsed."""
+    this one's is parsed. ``join_episodes`` (a whole audit, which writes episodes.parquet): its
+    join starts as soon as the parts are in order, beside their counting (`EpisodesJoin`)."""
     from earlypath.audit.judge import EPISODE_COLUMNS, Evaluated, _count, _extras, _few_as_list
     from earlypath.audit.spark_plan import judging_sql
     from earlypath.audit.validate import repeated_ids
@@ -121,6 +125,8 @@ def judge_on_spark(
         shutil.rmtree(folder, ignore_errors=True)
         raise
     parts = JudgedParts(folder, runs, schema, [*EPISODE_COLUMNS, *extras])
+    if join_episodes:
+        parts.joined = _joined_in_thread(parts, progress and rows_in > 100_000)
     _count_parts(parts)
     _JUDGED_PARTS[con] = parts
     # The tables themselves, as expressions not planned by Spark unless a caller of `evaluate`
@@ -218,27 +224,17 @@ class EpisodesJoin:
     The join is Python's serial tail after the Spark job (1M rows: 0.6 CPU s, most of it
     pyarrow encoding one row group on one thread) and the summary's and case list's DuckDB
     queries (0.2-0.3 CPU s) need none of its output: run side by side they take the longer of
-    the two, not the sum (docs/speed.md, Spark fifteenth round). `finish` waits for the file and
-    returns its rows (the caller checks them against the judged count before anything is
+    the two, not the sum (docs/speed.md, Spark fifteenth round). A whole audit starts the join
+    earlier still, in the judging, as soon as the parts are in order (``join_episodes``): the
+    parts' counting and the audit's steps up to here run beside it (nineteenth round). The
+    thread joins into the parts' folder; `finish` waits for it, moves the file to ``target``
+    and returns its rows (the caller checks them against the judged count before anything is
     published); the parts are removed only then, as the reading may still use them."""
 
     def __init__(self, ev: Any, target: Path, progress: bool = False) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
         self.parts = _JUDGED_PARTS[ev.con]
-        pool = ThreadPoolExecutor(1, thread_name_prefix="earlypath-episodes")
-        try:
-            self._rows = pool.submit(self._write, target, progress)
-        finally:
-            pool.shutdown(wait=False)  # the thread ends with its one task
-
-    def _write(self, target: Path, progress: bool) -> int:
-        import pyarrow.parquet as pq
-
-        parts = self.parts
-        with progress_bar(progress, None, "writing the episodes"), atomic_path(target) as tmp:
-            _join(parts.runs, tmp, schema=parts.schema, episode_columns=parts.episode_columns)
-        return int(pq.ParquetFile(target).metadata.num_rows)
+        self.target = target
+        self._joined = self.parts.joined or _joined_in_thread(self.parts, progress)
 
     def __enter__(self) -> EpisodesJoin:
         return self
@@ -247,17 +243,39 @@ class EpisodesJoin:
         """Wait for the thread (its own error is `finish`'s to raise) and remove the parts."""
         from concurrent.futures import wait
 
-        wait([self._rows])
+        wait([self._joined])
         self.parts.remove()
 
     def finish(self) -> int:
         """The rows written to ``episodes.parquet`` (its error, if the join failed); the parts
         are removed either way. Call it on every path, errors included: the thread writes into
-        the caller's (staging) folder."""
+        the parts' folder, which goes with them."""
+        import pyarrow.parquet as pq
+
         try:
-            return self._rows.result()
+            joined = self._joined.result()
+            with atomic_path(self.target) as tmp:
+                shutil.move(joined, tmp)  # (a rename, or a copy onto another file system)
         finally:
             self.parts.remove()
+        return int(pq.ParquetFile(self.target).metadata.num_rows)
+
+
+def _joined_in_thread(parts: JudgedParts, progress: bool) -> Future[Path]:
+    """The parts' episodes joined (`_join`) into a file in their folder by a thread of its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def join() -> Path:
+        target = parts.folder / "episodes.parquet"
+        with progress_bar(progress, None, "writing the episodes"):
+            _join(parts.runs, target, schema=parts.schema, episode_columns=parts.episode_columns)
+        return target
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="earlypath-episodes")
+    try:
+        return pool.submit(join)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one task
 
 
 def write_in_order(df: Any, target: Path) -> int:

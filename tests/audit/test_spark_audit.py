@@ -26,7 +26,7 @@ import pytest
 from earlypath.audit import spark_audit, summary
 from earlypath.audit.judge import FEW_REPEATED_IDS
 from earlypath.audit.load import connect, load_raw, rows_read
-from earlypath.audit.run import run_audit
+from earlypath.audit.run import evaluate, run_audit
 from earlypath.audit.spark_audit import write_in_order
 from earlypath.synth import write_cohort
 from tests.audit.test_episode_output import _cohort
@@ -250,6 +250,48 @@ def test_the_episodes_are_joined_while_the_summary_is_counted(
     )
     for name in ("rejects.csv", "cases-eligible-not-offered.csv"):
         assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "d" / name).read_bytes()
+
+
+def test_the_episodes_join_starts_before_the_parts_are_counted(
+    tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole audit starts joining episodes.parquet as soon as the parts are in order, so
+    their counting and the steps up to the staging folder run beside it (docs/speed.md, Spark
+    nineteenth round). Here the counting waits until the join has started: started only after
+    the judging, it would wait in vain. The file still lands in the outputs, the same rows as
+    DuckDB's, and the parts' folder goes."""
+    cohort = write_cohort(2000, 7, "parquet", tmp_path / "cohort.parquet")
+    join_started = threading.Event()
+    count_saw_the_join: list[bool] = []
+    folders: list[Path] = []
+    join, count = spark_audit._join, spark_audit._count_parts
+
+    def tell_and_join(*args: Any, **kwargs: Any) -> None:
+        join_started.set()
+        join(*args, **kwargs)
+
+    def count_after_the_join_started(parts: Any) -> None:
+        count_saw_the_join.append(join_started.wait(timeout=20))
+        folders.append(parts.folder)
+        count(parts)
+
+    monkeypatch.setattr(spark_audit, "_join", tell_and_join)
+    monkeypatch.setattr(spark_audit, "_count_parts", count_after_the_join_started)
+    sp = run_audit(cohort, tmp_path / "s", engine="spark", spark=spark)
+    assert count_saw_the_join == [True]
+    assert not folders[0].exists()
+    du = run_audit(cohort, tmp_path / "d", engine="duckdb")
+    assert (sp.evaluated, sp.rejected) == (du.evaluated, du.rejected)
+    spark_rows = pq.read_table(tmp_path / "s" / "episodes.parquet").to_pylist()
+    assert spark_rows == pq.read_table(tmp_path / "d" / "episodes.parquet").to_pylist()
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == sorted(
+        p.name for p in (tmp_path / "d").iterdir()
+    )
+    # Judged alone (`evaluate`, no join started), the file is joined on asking, the same bytes.
+    ev = evaluate(cohort, "spark", spark=spark)
+    assert spark_audit.write_episodes_spark(ev, tmp_path / "alone.parquet") == sp.evaluated
+    alone = (tmp_path / "alone.parquet").read_bytes()
+    assert alone == (tmp_path / "s" / "episodes.parquet").read_bytes()
 
 
 def test_the_judging_writes_each_parts_episodes_before_its_rejects(
