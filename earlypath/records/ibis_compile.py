@@ -82,6 +82,7 @@ from earlypath.records.own_rows import (
     repeated_table,
     safe_repeated,
 )
+from earlypath.records.sql_substring import substring as _substr
 from earlypath.records.value_codes import sql_shape, value_codes_table
 from earlypath.records.women import Women
 from earlypath.rules import ir
@@ -1105,10 +1106,10 @@ class _RecordsCompiler(_Compiler):
         if isinstance(e, rec.LocalId):
             text = self.expr(e.reference, "str")
             return ibis.cases(
-                (text.startswith("#"), text.substr(1).nullif("")), else_=ibis.null("string")
+                (text.startswith("#"), _substr(text, 1).nullif("")), else_=ibis.null("string")
             )
         if isinstance(e, rec.Left):
-            return self.expr(e.text, "str").substr(0, e.length)
+            return _substr(self.expr(e.text, "str"), 0, e.length)
         if isinstance(e, rec.Outer):
             assert env.outer is not None
             return env.outer.expr(e.item, expected)
@@ -1277,8 +1278,8 @@ def _words_in(text: ir_t.StringValue, *names: str) -> ir_t.BooleanValue:
 
 def _day(text: ir_t.StringValue) -> ir_t.DateValue:
     """The first ten characters as a date when they are a real calendar date (year 1 on)."""
-    head = text.substr(0, 10)
-    ok = text.re_search(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}") & (head.substr(0, 4) != "0000")
+    head = _substr(text, 0, 10)
+    ok = text.re_search(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}") & (_substr(head, 0, 4) != "0000")
     return ibis.cases((ok, head.try_cast("date")), else_=ibis.null("date"))
 
 
@@ -1286,7 +1287,7 @@ def _span_day(text: ir_t.StringValue, last: bool) -> ir_t.DateValue:
     """`rec.SpanDay`: a full date's day; of "YYYY-MM" its month's first day, or its last (the
     first day, 31 days on, back to the first of that month, one day back); of "YYYY" the 1st of
     January or the 31st of December."""
-    known = text.substr(0, 4) != "0000"
+    known = _substr(text, 0, 4) != "0000"
     year = text.re_search(r"^[0-9]{4}$") & known
     month = text.re_search(r"^[0-9]{4}-(0[1-9]|1[0-2])$") & known
     first = text.concat("-01").try_cast("date")
@@ -1307,18 +1308,18 @@ def _nhs_number(text: ir_t.StringValue) -> ir_t.StringValue:
     ten = digits.re_search(r"^[0-9]{10}$").fill_null(False)
     # the sum read from ten digits only (a CAST of a letter is an error in DuckDB)
     safe = ibis.ifelse(ten, digits, "0000000000")
-    total = sum(safe.substr(i, 1).cast("int64") * (10 - i) for i in range(9))
+    total = sum(_substr(safe, i, 1).cast("int64") * (10 - i) for i in range(9))
     check = (11 - total % 11) % 11
-    right = ten & (check == safe.substr(9, 1).cast("int64"))
+    right = ten & (check == _substr(safe, 9, 1).cast("int64"))
     return ibis.ifelse(right, digits, ibis.null("string"))
 
 
 def _ref_id(reference: ir_t.StringValue, kind: str) -> ir_t.StringValue:
-    uuid = reference.substr(9).nullif("")
+    uuid = _substr(reference, 9).nullif("")
     # the usual relative reference "Kind/id" (no other "/") needs no regular expression (what
     # `reference_pattern` finds in it is the rest, "id"): about 7x cheaper per row on DuckDB
     prefix = f"{kind}/"
-    rest = reference.substr(len(prefix))
+    rest = _substr(reference, len(prefix))
     plain = reference.startswith(prefix) & (rest.find("/") == -1)
     found = reference.re_extract(reference_pattern(kind), 1).nullif("")
     return ibis.cases(

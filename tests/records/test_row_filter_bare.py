@@ -87,3 +87,18 @@ def test_the_procedure_rows_filter_by_their_when_as_it_is() -> None:
 
 def _depth(items: rec.ItemRows | None) -> int:
     return 0 if items is None else 1 + _depth(items.then)
+
+
+# ibis's substr writes each start as a CASE that allows a start counted from the end, its text
+# written a second time inside: some 570 of them in the clinical statement until stop 37
+_START_FROM_THE_END = re.compile(r"CASE WHEN \(\d+ \+ 1\) >= 1 THEN")
+
+
+def test_the_clinical_rows_write_each_substring_once() -> None:
+    """The compiler's substrings (a date's first ten characters, a reference's id, an NHS
+    number's digits) start at a place known in advance: ``SUBSTRING(text, start, length)``
+    (`earlypath.records.sql_substring`), the text written once; the values are the same
+    (tests/records/test_sql_substring.py)."""
+    sql = clinical_sql()
+    assert "SUBSTRING(" in sql
+    assert not _START_FROM_THE_END.search(sql)
