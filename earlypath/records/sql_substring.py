@@ -4,7 +4,7 @@ ibis's ``substr`` allows a start counted from the end, so it writes every start 
 (start + 1) >= 1 THEN start + 1 ELSE start + 1 + LENGTH(text) END``, the text written a second
 time inside: 577 of them, 63,868 characters, in the clinical rows' statement of the 100k plan
 (638,564 with its views written in, which DuckDB holds a few hundred bytes a character of while
-it parses it: the reading's peak memory, docs/speed.md, FHIR rounds 19, 25 and 26). The compiler's starts are Python integers, never
+it parses it: the reading's peak memory, docs/speed.md, FHIR rounds 19, 25 and 27). The compiler's starts are Python integers, never
 negative, so the CASE always picks its first branch: ``SUBSTRING(text, start + 1, ...)`` is the
 same value on every backend, written once.
 
