@@ -46,6 +46,7 @@ from earlypath.records.identifiers import identifier_value, nhs_number_not_valid
 from earlypath.records.ir import (
     Agg,
     AnyItem,
+    AnyResourceItem,
     AtLeast,
     Col,
     Concept,
@@ -889,15 +890,13 @@ _PROCEDURE_ROWS = _clinical(
 # sends an indication recorded only with the order or the procedure. The contained Condition
 # counts when its code is an ectopic pregnancy and it is neither refuted nor entered in error, as
 # an ectopic reasonCode does: one fact, one row (`_ECTOPIC_REASON`, stop 37; stop 35 read it by a
-# spec of its own, beside the item rows of its reasonCodes). Which reference names it: stop 35
-# followed the first local reason reference only, so an ectopic named by a second one (after an
-# unrelated indication) said nothing; since stop 36 any of them is followed to the first contained
-# ectopic Condition too. The IR cannot compare two lists item by item (each reference with each
-# contained Condition), so a second contained ectopic Condition named only by a later reference is
-# still not read (nothing said, never False).
-_LOCAL_REASON_ID = LocalId(
-    FirstItem("reasonReference", Not(IsNull(LocalId(_text("reference")))), _text("reference"))
-)
+# spec of its own, beside the item rows of its reasonCodes). Which reference names it: any "#"
+# reasonReference, each compared with each contained Condition (`AnyResourceItem`: the
+# references read from inside each contained item, stop 38). An order exported with its
+# indications (Epic, Cerner, EMIS) contains several Conditions; stop 35 followed the first local
+# reference only and stop 36 any reference to the first contained ectopic only, so a second
+# contained ectopic named only by a later reference said nothing (never False). A contained
+# ectopic no reasonReference names (one its `supportingInformation` names) is not its reason.
 _ECTOPIC_CONDITION_CONTAINED = And(
     (
         _is(_text("resourceType"), "Condition"),
@@ -906,25 +905,11 @@ _ECTOPIC_CONDITION_CONTAINED = And(
         Not(_ENTERED_IN_ERROR),
     )
 )
-_FIRST_ECTOPIC_CONTAINED_ID = FirstItem("contained", _ECTOPIC_CONDITION_CONTAINED, _text("id"))
-_CONTAINED_ECTOPIC_REASON = Or(
-    (
-        # the first local reason reference names a contained ectopic Condition (stop 35) ...
-        AnyItem(
-            "contained",
-            And(
-                (
-                    _ECTOPIC_CONDITION_CONTAINED,
-                    IsTrue(Cmp("==", _text("id"), Outer(_LOCAL_REASON_ID))),
-                )
-            ),
-        ),
-        # ... or any reason reference names the first contained ectopic Condition (stop 36)
-        AnyItem(
-            "reasonReference",
-            IsTrue(Cmp("==", LocalId(_text("reference")), Outer(_FIRST_ECTOPIC_CONTAINED_ID))),
-        ),
-    )
+_NAMED_BY_A_REASON = AnyResourceItem(
+    "reasonReference", IsTrue(Cmp("==", LocalId(_text("reference")), Outer(_text("id"))))
+)
+_CONTAINED_ECTOPIC_REASON = AnyItem(
+    "contained", And((_ECTOPIC_CONDITION_CONTAINED, _NAMED_BY_A_REASON))
 )
 
 # A procedure done for many reasons (a salpingectomy, which also sterilises; an evacuation of the

@@ -165,13 +165,26 @@ def _children(node: Any) -> Iterator[Any]:
                 yield item
 
 
-def _collect(node: Any, schema: ReadSchema, outer: ReadSchema | None = None) -> None:
+def _collect(
+    node: Any, schema: ReadSchema, outer: ReadSchema | None = None, depth: int = 0
+) -> None:
+    """What ``node`` reads, added to ``schema`` (its scope's: the resource's at ``depth`` 0, a
+    list item's below); ``outer`` the schema of the scope around it."""
     if isinstance(node, rec.InSet) and code_set(node.value_set).words:
         _mark_worded(node.concept, schema, outer)
     if isinstance(node, rec.Outer):
         if outer is None:
             raise TypeError("Outer is read only inside AnyItem or FirstItem")
-        _collect(node.item, outer)
+        _collect(node.item, outer, depth=depth - 1)
+        return
+    if isinstance(node, rec.AnyResourceItem):
+        if outer is None or depth != 1:
+            raise TypeError(
+                "AnyResourceItem is read only inside AnyItem or FirstItem of a resource"
+            )
+        # a list of the resource (``outer``), read from inside an item of another of its lists
+        item = outer.lists.setdefault(node.path, ReadSchema())
+        _collect(node.test, item, schema, depth + 1)
         return
     if isinstance(node, rec.Field):
         schema.leaves.setdefault(node.path, set()).add(node.type)
@@ -181,14 +194,14 @@ def _collect(node: Any, schema: ReadSchema, outer: ReadSchema | None = None) -> 
         schema.concepts.add(node.path)
     elif isinstance(node, rec.AnyItem | rec.FirstItem):
         item = schema.lists.setdefault(node.path, ReadSchema())
-        _collect(node.test, item, schema)
+        _collect(node.test, item, schema, depth + 1)
         if isinstance(node, rec.FirstItem):
-            _collect(node.value, item, schema)
+            _collect(node.value, item, schema, depth + 1)
         return
     if isinstance(node, rec.Agg | rec.Days | rec.Ctx | rec.Col):
         raise TypeError(f"{type(node).__name__} cannot be read from a resource")
     for child in _children(node):
-        _collect(child, schema, outer)
+        _collect(child, schema, outer, depth)
 
 
 def _mark_worded(concept: ir.Expr, schema: ReadSchema, outer: ReadSchema | None) -> None:
@@ -1030,7 +1043,9 @@ class _RecordsCompiler(_Compiler):
             if self.env.outer is None:
                 raise TypeError("Outer is read only inside AnyItem or FirstItem")
             return self.env.outer.type_of(e.item)
-        if isinstance(e, rec.InSet | _InSets | rec.TextInSet | rec.OneOf | rec.AnyItem):
+        if isinstance(
+            e, rec.InSet | _InSets | rec.TextInSet | rec.OneOf | rec.AnyItem | rec.AnyResourceItem
+        ):
             return "bool"
         if isinstance(
             e, rec.FirstCode | rec.NormText | rec.RefId | rec.LocalId | rec.Left | rec.NhsNumber
@@ -1166,6 +1181,8 @@ class _RecordsCompiler(_Compiler):
                 )
 
             return (items.filter(test).length() > 0).fill_null(False)
+        if isinstance(e, rec.AnyResourceItem):
+            return self.any_resource_item(e)
         if isinstance(e, rec.FirstItem):
             items, item_schema = env.read("scope", list_name(e.path)), self.schema.lists[e.path]
 
@@ -1193,6 +1210,29 @@ class _RecordsCompiler(_Compiler):
         if isinstance(e, rec.Agg | rec.Days):
             return env.aggs[id(e)]
         raise TypeError(f"the records compiler has no rule for IR node {type(e).__name__}")
+
+    def any_resource_item(self, e: rec.AnyResourceItem) -> ir_t.BooleanValue:
+        """`rec.AnyResourceItem`, compiled in the scope of the enclosing list item: a lambda
+        over the resource's list inside the item's lambda, as `rec.AnyItem`'s (DuckDB and
+        Spark read the enclosing item's variable from inside it)."""
+        resource = self.env.outer
+        if resource is None or resource.env.outer is not None:
+            raise TypeError(
+                "AnyResourceItem is read only inside AnyItem or FirstItem of a resource"
+            )
+        items = resource.env.read("scope", list_name(e.path))
+        item_schema = resource.schema.lists[e.path]
+
+        # its own variable name: ibis names a lambda's variable after the function's parameter,
+        # and the enclosing item's (``x``) is read inside it
+        def test(inner: ir_t.Value) -> ir_t.Value:
+            return (
+                _RecordsCompiler(self.env.item(inner, item_schema, self), item_schema)
+                .expr(e.test, "bool")
+                .fill_null(False)
+            )
+
+        return (items.filter(test).length() > 0).fill_null(False)
 
     def in_sets(self, concept: ir.Expr, names: Sequence[str]) -> ir_t.BooleanValue:
         """`CodeSet.matches` of any of the sets: a listed system|code of any coding (a
@@ -1670,7 +1710,7 @@ def _value_codes(resources: Mapping[str, ir_t.Table]) -> Callable[[], ir_t.Table
 
 # nodes not worth a column of their own, and nodes whose inside is read in another scope
 _LEAVES = (rec.Field, rec.Concept, ir.Const, ir.Fact, rec.Col, rec.Ctx, OwnLine)
-_SCOPES = (rec.AnyItem, rec.FirstItem, rec.Agg, rec.Days)
+_SCOPES = (rec.AnyItem, rec.AnyResourceItem, rec.FirstItem, rec.Agg, rec.Days)
 
 
 def _shared_stages(roots: Iterable[Any]) -> list[list[ir.Expr]]:
@@ -1905,6 +1945,11 @@ def _item_concepts(row: rec.RowSpec) -> tuple[list[tuple[tuple[str, ...], str]],
             return
         if isinstance(node, rec.Outer):
             visit(node.item, scope[:-1])
+            return
+        if isinstance(node, rec.AnyResourceItem):
+            # its items are not an item's: no place here names them (`rec.AnyResourceItem`)
+            if any(isinstance(n, rec.InSet | rec.AtLeast) for n in _walk(node.test)):
+                raise TypeError("a value set is not read inside AnyResourceItem")
             return
         if isinstance(node, rec.InSet | rec.AtLeast) and scope:
             if not isinstance(node, rec.InSet) or not isinstance(node.concept, rec.Concept):

@@ -42,6 +42,7 @@ from earlypath.rules.ir import Expr, Scalar
 __all__ = [
     "Agg",
     "AnyItem",
+    "AnyResourceItem",
     "AtLeast",
     "Check",
     "Col",
@@ -229,7 +230,8 @@ class Left(Expr):
 @dataclass(frozen=True, slots=True)
 class Outer(Expr):
     """Inside `AnyItem` and `FirstItem`: ``item`` read from the resource itself, not the list
-    item (a contained resource matched against the reference that names it)."""
+    item (a contained resource matched against the reference that names it); inside
+    `AnyResourceItem`, read from the item of the `AnyItem` or `FirstItem` around it."""
 
     item: Expr
 
@@ -238,6 +240,19 @@ class Outer(Expr):
 class AnyItem(Expr):
     """Does any item of the JSON list at ``path`` satisfy ``test`` (read relative to the item)?
     False when there is no list."""
+
+    path: str
+    test: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class AnyResourceItem(Expr):
+    """Inside the ``test`` of an `AnyItem` or `FirstItem` of the resource (one level down, no
+    deeper): does any item of the resource's own JSON list at ``path`` (not the item's) satisfy
+    ``test``? In ``test``, `Field` and `Concept` read this list's item and `Outer` reads the
+    enclosing item: so each item of one list is compared with each item of another list of the
+    same resource (a contained Condition with each reference that may name it, stop 38). False
+    when the resource has no list. Value sets (`InSet`, `AtLeast`) are not read inside it."""
 
     path: str
     test: Expr

@@ -281,6 +281,23 @@ class _Compiler:
                 return type(items) is list and any(test(item) is True for item in items)
 
             return any_item
+        if isinstance(e, rir.AnyResourceItem):
+            walk, test, state = walker(e.path), self.expr(e.test), self.state
+
+            def any_resource_item(j: Any) -> bool:
+                resource = state.resource
+                items = walk(resource)
+                if type(items) is not list:
+                    return False
+                # `Outer` in the test reads the enclosing item ``j``: it stands for the
+                # resource while this list is read (nested, the inner scope's outer is it)
+                state.resource = j
+                try:
+                    return any(test(item) is True for item in items)
+                finally:
+                    state.resource = resource
+
+            return any_resource_item
         if isinstance(e, rir.FirstItem):
             walk, test, value = walker(e.path), self.expr(e.test), self.expr(e.value)
 
@@ -507,7 +524,7 @@ class _CompiledRowSpec:
     when: Fn
     checks: tuple[tuple[Fn, Fn], ...]
     values: Fn  # the resource's columns and patient, as a new dict (its row)
-    outer: bool  # does it read `Outer` (the resource, from inside a list item)?
+    outer: bool  # does it read the resource from inside a list item (`_reads_resource`)?
     guarded: bool  # ``values`` tests the condition too (SKIP when not True); ``when`` is it
 
 
@@ -564,11 +581,18 @@ def _compile_row_spec(c: _Compiler, r: rir.RowSpec) -> _CompiledRowSpec:
     if r.checks:  # the checks come between the condition and the columns
         when = c.fused([r.when], "json", single=True)
         values = c.fused(columns, "json", names=names)
-        return _CompiledRowSpec(r, when, _checks(c, r), values, "Outer(" in repr(r), False)
+        return _CompiledRowSpec(r, when, _checks(c, r), values, _reads_resource(r), False)
     # no checks: the condition and the columns in one function (the concepts and values both
     # read are read once); its answer is SKIP when the condition is not True
     guarded = c.fused([r.when, *columns], "json", names=names, guarded=True)
-    return _CompiledRowSpec(r, guarded, (), guarded, "Outer(" in repr(r), True)
+    return _CompiledRowSpec(r, guarded, (), guarded, _reads_resource(r), True)
+
+
+def _reads_resource(r: rir.RowSpec) -> bool:
+    """Does the spec read the resource from inside a list item (`Outer`, `AnyResourceItem`)?
+    Then the reading keeps the resource being read in its state."""
+    text = repr(r)
+    return "Outer(" in text or "AnyResourceItem(" in text
 
 
 def _checks(c: _Compiler, r: rir.RowSpec) -> tuple[tuple[Fn, Fn], ...]:

@@ -135,7 +135,9 @@ def _known(e: Any) -> bool:
 
 def _never_none(e: Any) -> bool:
     """Is the node's value always True or False (so Kleene logic is Python's)?"""
-    if isinstance(e, rir.InSet | rir.TextInSet | rir.AnyItem | ir.IsNull | ir.IsTrue):
+    if isinstance(
+        e, rir.InSet | rir.TextInSet | rir.AnyItem | rir.AnyResourceItem | ir.IsNull | ir.IsTrue
+    ):
         return True
     if isinstance(e, ir.Const):
         return type(e.value) is bool
@@ -190,7 +192,16 @@ def _needs(e: Any) -> frozenset[Any] | None:
 def _children(e: Any) -> list[Any]:
     """The sub-expressions the source reads (an aggregate's, an item's and a join's own are read
     by their closures)."""
-    if isinstance(e, rir.Agg | rir.Days | rir.AnyItem | rir.FirstItem | rir.Joined | rir.Outer):
+    if isinstance(
+        e,
+        rir.Agg
+        | rir.Days
+        | rir.AnyItem
+        | rir.AnyResourceItem
+        | rir.FirstItem
+        | rir.Joined
+        | rir.Outer,
+    ):
         return []
     if isinstance(e, rir.Message):
         return []

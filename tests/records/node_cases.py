@@ -17,6 +17,7 @@ from typing import Any
 from earlypath.records.ir import (
     Agg,
     AnyItem,
+    AnyResourceItem,
     AtLeast,
     Check,
     Col,
@@ -99,6 +100,11 @@ def row_case(name: str, node: Expr, resource: Any, expected: Any) -> Case:
 
 
 V = Field("v", "any")
+
+# is the contained item in scope named by a "#" reference of the resource's list "r"? (stop 38)
+_ID = Field("id", "str")
+_NAMED = AnyResourceItem("r", IsTrue(Cmp("==", LocalId(Field("ref", "str")), Outer(_ID))))
+_NAMED_Y = AnyItem("c", And((Cmp("==", Field("k", "str"), Const("y")), _NAMED)))
 
 ROW_CASES = [
     # Field: the JSON type read; another type, or a missing step, is None
@@ -509,6 +515,41 @@ ROW_CASES = [
         ),
         _obs(ref="#b", contained=[{"id": "a", "x": 1}, {"id": "b", "x": 2}]),
         2,
+    ),
+    # AnyResourceItem: each item of one list compared with each item of another list of the
+    # resource (stop 38): the items named "y" whose id some "#" reference names
+    row_case(
+        "anyresourceitem: a later item named by a later reference",
+        _NAMED_Y,
+        _obs(
+            c=[{"id": "a", "k": "y"}, {"id": "b", "k": "x"}, {"id": "d", "k": "y"}],
+            r=[{"ref": "#b"}, 7, {"ref": "#d"}],
+        ),
+        True,
+    ),
+    row_case(
+        "anyresourceitem: only another item named",
+        _NAMED_Y,
+        _obs(c=[{"id": "a", "k": "y"}, {"id": "b", "k": "x"}], r=[{"ref": "#b"}, {"ref": "a"}]),
+        False,
+    ),
+    row_case(
+        "anyresourceitem: no list of the resource, a list of the item",
+        _NAMED_Y,
+        _obs(c=[{"id": "a", "k": "y", "r": [{"ref": "#a"}]}]),
+        False,
+    ),
+    row_case(
+        "anyresourceitem: unknown in the test is not true",
+        AnyItem("c", AnyResourceItem("r", Cmp("==", Field("ref", "str"), Outer(_ID)))),
+        _obs(c=[{"k": "y"}, {"id": 3}], r=[{"ref": "a"}, {}]),
+        False,
+    ),
+    row_case(
+        "anyresourceitem inside firstitem",
+        FirstItem("c", _NAMED, Field("k", "str")),
+        _obs(c=[{"id": "a", "k": "y"}, {"id": "b", "k": "x"}], r=[{"ref": "#b"}]),
+        "x",
     ),
     # the rule-IR nodes over JSON: Kleene logic, Unknown propagates
     row_case("and unknown", IsNull(And((Const(True), Field("x", "bool")))), _obs(), True),

@@ -256,6 +256,27 @@ def contained_reasons(
     return out
 
 
+def contained_conditions(
+    res: dict[str, Any],
+    conditions: list[tuple[str, tuple[str, str] | str, dict[str, Any]]],
+    references: list[str],
+) -> dict[str, Any]:
+    """The record containing several Conditions (id, code as in `contained_reason`, extra
+    elements), in that order, its reasonReference naming ``references`` ("c2" as "#c2"), as an
+    EHR exports an order with its indications (stop 38); a Condition no reason names is named
+    by ``supportingInformation`` (FHIR's dom-3: every contained resource is named)."""
+    out = {k: v for k, v in res.items() if k != "reasonCode"}
+    out["contained"] = [
+        contained_reason({}, code, **extra)["contained"][0] | {"id": cid}
+        for cid, code, extra in conditions
+    ]
+    out["reasonReference"] = [{"reference": f"#{cid}"} for cid in references]
+    unnamed = [cid for cid, _, _ in conditions if cid not in references]
+    if unnamed:
+        out["supportingInformation"] = [{"reference": f"#{cid}"} for cid in unnamed]
+    return out
+
+
 def gp_history(
     rid: str, code: str, recorded: str | None = "2023-01-10", **extra: Any
 ) -> dict[str, Any]:
@@ -864,6 +885,119 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
     ),
     "methotrexate-for-two-contained-reasons-no-ectopic-2019": (
         _her(contained_reasons(methotrexate("x1"), "Psoriasis", MISSED_MISCARRIAGE)),
+        (None, None, False),
+    ),
+    # stop 38: every contained ectopic Condition any "#" reasonReference names, each reference
+    # compared with each contained Condition (stop 36 followed them to the first contained
+    # ectopic only, so a second one named by a later reference said nothing)
+    "salpingectomy-for-the-second-contained-condition-named-second-2019": (
+        _her(
+            contained_conditions(
+                procedure("p1", SALPINGECTOMY_ANY),
+                [("c1", "Sterilisation", {}), ("c2", TUBAL_PREGNANCY, {})],
+                ["c1", "c2"],
+            )
+        ),
+        (True, None, False),
+    ),
+    "salpingectomy-for-the-second-contained-condition-named-alone-2019": (
+        _her(
+            contained_conditions(
+                procedure("p1", SALPINGECTOMY_ANY),
+                [("c1", "Sterilisation", {}), ("c2", TUBAL_PREGNANCY, {})],
+                ["c2"],
+            )
+        ),
+        (True, None, False),
+    ),
+    "salpingectomy-for-the-second-of-two-contained-ectopics-2019": (
+        _her(
+            contained_conditions(
+                procedure("p1", SALPINGECTOMY_ANY),
+                [("c0", "Sterilisation", {}), ("c1", ECTOPIC, {}), ("c2", TUBAL_PREGNANCY, {})],
+                ["c0", "c2"],
+            )
+        ),
+        (True, None, False),
+    ),
+    "salpingectomy-for-two-contained-ectopics-2019": (
+        _her(
+            contained_conditions(
+                procedure("p1", SALPINGECTOMY_ANY),
+                [("c1", ECTOPIC, {}), ("c2", TUBAL_PREGNANCY, {})],
+                ["c1", "c2"],
+            )
+        ),
+        (True, None, False),
+    ),
+    "salpingectomy-for-a-contained-ectopic-named-by-no-reason-2019": (
+        _her(
+            contained_conditions(
+                procedure("p1", SALPINGECTOMY_ANY),
+                [("c1", "Sterilisation", {}), ("c2", TUBAL_PREGNANCY, {})],
+                ["c1"],
+            )
+        ),
+        (None, None, False),
+    ),
+    "salpingectomy-for-a-refuted-second-contained-ectopic-2019": (
+        _her(
+            contained_conditions(
+                procedure("p1", SALPINGECTOMY_ANY),
+                [("c1", ECTOPIC, {}), ("c2", TUBAL_PREGNANCY, {"verificationStatus": REFUTED})],
+                ["c2"],
+            )
+        ),
+        (None, None, False),
+    ),
+    "methotrexate-for-the-second-contained-condition-named-second-2019": (
+        _her(
+            contained_conditions(
+                methotrexate("x1"),
+                [("c1", "Contraception", {}), ("c2", TUBAL_PREGNANCY, {})],
+                ["c1", "c2"],
+            )
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-for-the-second-contained-condition-named-alone-2019": (
+        _her(
+            contained_conditions(
+                methotrexate("x1"),
+                [("c1", "Psoriasis", {}), ("c2", TUBAL_PREGNANCY, {})],
+                ["c2"],
+            )
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-for-the-second-of-two-contained-ectopics-2019": (
+        _her(
+            contained_conditions(
+                methotrexate("x1"),
+                [("c0", "Psoriasis", {}), ("c1", ECTOPIC, {}), ("c2", TUBAL_PREGNANCY, {})],
+                ["c0", "c2"],
+            )
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-for-a-contained-ectopic-named-by-no-reason-2019": (
+        _her(
+            contained_conditions(
+                methotrexate("x1"),
+                [("c1", "Psoriasis", {}), ("c2", TUBAL_PREGNANCY, {})],
+                ["c1"],
+            )
+        ),
+        (None, None, False),
+    ),
+    "methotrexate-for-a-refuted-second-contained-ectopic-2019": (
+        _her(
+            contained_conditions(
+                methotrexate("x1"),
+                [("c1", ECTOPIC, {}), ("c2", TUBAL_PREGNANCY, {"verificationStatus": REFUTED})],
+                ["c2"],
+            )
+        ),
         (None, None, False),
     ),
     # its medicine unresolved: named, Unknown

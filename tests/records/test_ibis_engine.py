@@ -14,7 +14,17 @@ import ibis
 import pytest
 
 from earlypath.records.ibis_compile import compile_records, load_resources, read_schema
-from earlypath.records.ir import Concept, EpisodeSpec, InSet, RowSpec
+from earlypath.records.ir import (
+    Agg,
+    AnyItem,
+    AnyResourceItem,
+    Col,
+    Concept,
+    EpisodeSpec,
+    InSet,
+    RowSpec,
+)
+from earlypath.rules.ir import Const
 from tests.conftest_spark import spark_session
 from tests.records.node_cases import CASES, Case
 
@@ -115,6 +125,8 @@ _ON_SPARK = {
     "nhs number spaces",
     "nhs number check fails",
     "nhs number letter",
+    # a lambda over a list of the resource inside a list item's lambda (stop 38)
+    "anyresourceitem: a later item named by a later reference",
 }
 SPARK_CASES = [c for c in CASES if c.name in _ON_SPARK]
 
@@ -147,6 +159,33 @@ def test_round2_is_pythons_round_on_duckdb(duck: Any) -> None:
     t = ibis.memtable({"x": values}, schema={"x": "float64"})
     got = t.select(y=round2(t.x)).to_pyarrow()["y"].to_pylist()
     assert got == [round(v, 2) for v in values]
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        # at the resource: there is no item to compare with
+        AnyResourceItem("r", Const(True)),
+        # inside an item of an item's list: which list is the resource's is not clear
+        AnyItem("c", AnyItem("d", AnyResourceItem("r", Const(True)))),
+    ],
+)
+def test_a_resource_list_is_compared_only_from_an_item_of_the_resource(when: Any) -> None:
+    spec = EpisodeSpec(rows=(RowSpec("t", "Observation", when, None, ()),), steps=())
+    with pytest.raises(TypeError, match="AnyResourceItem is read only inside"):
+        read_schema(spec)
+
+
+def test_a_resource_list_item_tests_no_value_set(duck: Any, tmp_path: Path) -> None:
+    # its items have no place among the row's listed codings (`_item_concepts`)
+    when = AnyItem("c", AnyResourceItem("r", InSet(Concept("k"), "bleeding")))
+    spec = EpisodeSpec(
+        rows=(RowSpec("t", "Observation", when, None, (("v", Const(1)),)),),
+        steps=(("v", Agg("collect", "t", Const(True), Col("v"))),),
+    )
+    case = Case("value set in a resource list item", spec, ({"resourceType": "Observation"},), {})
+    with pytest.raises(TypeError, match="a value set is not read inside AnyResourceItem"):
+        read(duck, case, tmp_path)
 
 
 def test_the_item_itself_is_read_as_a_concept_only_inside_a_list() -> None:
