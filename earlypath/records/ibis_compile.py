@@ -82,6 +82,7 @@ from earlypath.records.own_rows import (
     repeated_table,
     safe_repeated,
 )
+from earlypath.records.sql_star import columns_as_star
 from earlypath.records.sql_substring import substring as _substr
 from earlypath.records.value_codes import sql_shape, value_codes_table
 from earlypath.records.women import Women
@@ -3064,7 +3065,10 @@ def _record_plan(
 
     def keep(table: ir_t.Table, name: str) -> ir_t.Table:
         full = f"{prefix}_{name}_{next(names)}"
-        sql = str(con.compile(table))
+        # DuckDB's statements with a kept column list as `*` (`sql_star`); Spark's as ibis
+        # writes them
+        with columns_as_star(con.name == "duckdb"):
+            sql = str(con.compile(table))
         _store(con, full, sql)
         statements.append((template(full), template(sql)))
         return con.table(full)
