@@ -15,10 +15,18 @@ EARLYPATH_CDS_AUTH ?= off
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[spark,dev]'
+	$(BIN)/pip install -q -e '.[spark,dev,native]'
 	touch $@
 
+# The CDS record reading's generated source compiled to C (Cython, gcc): the service runs it
+# when it is the build of the very source it would exec (earlypath/records/native.py). A no-op
+# (a few seconds) while the source is unchanged; a new build takes minutes of gcc.
 install: $(STAMP)
+	@if ! command -v gcc >/dev/null; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq gcc python3-dev >/dev/null; \
+	fi
+	$(BIN)/python -m earlypath.records.native build
 
 # Debian packages the tests and benchmarks need: Chromium for the browser tests, a JRE for
 # PySpark, wrk to load the CDS Hooks endpoint from another process.

@@ -575,6 +575,12 @@ def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
     return compiled
 
 
+def generated_reading(spec: rir.EpisodeSpec) -> ReadingFn | None:
+    """The one generated function reading by ``spec`` (its ``source`` the text it runs), or
+    None when the definition has a node the generator does not write."""
+    return _compile_spec(spec).generated
+
+
 def _compile_row_spec(c: _Compiler, r: rir.RowSpec) -> _CompiledRowSpec:
     roots, names = row_roots(r)
     columns = roots[1:]

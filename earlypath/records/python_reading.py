@@ -38,6 +38,7 @@ from typing import Any
 
 from earlypath.errors import Problem
 from earlypath.records import ir as rir
+from earlypath.records import native
 from earlypath.records.aggregates import note_rows, note_rows_at
 from earlypath.records.item_rows import items_only, ref_source, with_items, with_its_items
 from earlypath.records.json_values import show
@@ -1189,8 +1190,12 @@ class _Generator:
             }
         )
         namespace = dict(self.names)
-        exec(compile(text + "\n", "<records generated reading>", "exec"), namespace)  # noqa: S102 - our own IR
-        inner = namespace["reading"]
+        # the same text compiled to C at install time, when its build is there (`native`)
+        inner = native.bind(text, namespace)
+        compiled = inner is not None
+        if inner is None:
+            exec(compile(text + "\n", "<records generated reading>", "exec"), namespace)  # noqa: S102 - our own IR
+            inner = namespace["reading"]
 
         def reading(resources: Any, assessed_on: Any, encounter: Any, patient: Any) -> Any:
             try:
@@ -1199,6 +1204,8 @@ class _Generator:
                 return None
 
         reading.source = text  # type: ignore[attr-defined]  # for tests and for reading
+        # which ran: the build of this text (`native`) or the text exec'd
+        reading.compiled = compiled  # type: ignore[attr-defined]
         # the positions in each table held as lists, to read ``row[3]`` in the source by
         reading.layouts = self.layouts  # type: ignore[attr-defined]
         return reading

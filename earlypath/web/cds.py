@@ -37,6 +37,8 @@ from earlypath.fhir.mapping import flatten, has_pregnancy_context, map_resources
 from earlypath.fhir.medication_request import is_progesterone_order, relative_reference
 from earlypath.fhir.merged import merged_record
 from earlypath.json_text import dumps_bytes
+from earlypath.records import native
+from earlypath.records.native import cds_source
 from earlypath.web.allergy_check import allergy_problem, unchecked_reason, without_product
 from earlypath.web.feedback import FeedbackError, validate_feedback
 from earlypath.web.fhir_urls import FhirBase, is_fhir_id
@@ -438,6 +440,8 @@ def warm_up(today: dt.date, policy: Any) -> None:
     """
     try:
         mapped = map_resources([], today)
+        # which record reading the calls run: the compiled build or the source exec'd
+        log.info("CDS record reading: %s", native.describe(cds_source()))
         # as a call asks: `cards_assessment` builds the card's key function too
         assessment = cards_assessment(mapped.episode, policy).assessment()
         decision_response(assessment, None, mapped.problems, mapped.evidence)

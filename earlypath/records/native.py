@@ -1,0 +1,189 @@
+"""The generated record reading compiled to a C extension (Cython), built at install time.
+
+`python_reading` writes the reading of a definition as Python source and ``exec``s it. The same
+source, compiled by Cython (untyped: Python's semantics, no C types) and gcc, runs the reading
+in some 40% less CPU (stop 38, docs/speed-cds.md). Nothing is written by hand: the build
+compiles exactly the text the generator writes for the CDS reading (`mapping.READING`).
+
+A build is named by the hash of that text (with this module's format and the interpreter's
+extension suffix). At run time `bind` looks for the build of the text it is about to ``exec``:
+found, its ``reading`` runs; missing or of another text (a stale build: the definition, the
+value sets or the generator changed since), the text is ``exec``ed as before. A build is never
+used for a text it was not compiled from.
+
+    python -m earlypath.records.native build      # `make install` runs it
+    python -m earlypath.records.native status     # which reading the service would run
+
+Builds go to ``EARLYPATH_NATIVE_DIR``, by default ``<venv>/earlypath-native`` (outside git,
+beside the interpreter whose ABI they are built for).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+from typing import Any
+
+# changed when what a build holds or how it is loaded changes: every older build is then stale
+_FORMAT = "1"
+_SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+# gcc's optimisation (EARLYPATH_NATIVE_CFLAGS overrides it). The C is some 8 MB: at -O2 gcc
+# took 2 min 22 s of CPU in stop 38, the whole -O1 build 2 min 30 s on a busier machine, and
+# -O1's reading ran some 15k instructions more (docs/speed-cds.md, thirty-second pass)
+_CFLAGS = ("-O2",)
+
+# what `bind` did for each text it was asked about, by hash: "compiled", "no build" or
+# "already bound" (for `describe`; no patient data)
+_seen: dict[str, str] = {}
+# the compiled modules loaded, by hash, with the names each was bound to: a module is loaded
+# once a process, so a second binding with other values (another site's value sets) is
+# exec'd, never given the first one's values
+_bound: dict[str, tuple[Any, dict[str, Any]]] = {}
+
+
+def build_dir() -> Path:
+    """Where builds are written and looked for."""
+    configured = os.environ.get("EARLYPATH_NATIVE_DIR")
+    return Path(configured) if configured else Path(sys.prefix) / "earlypath-native"
+
+
+def source_hash(text: str) -> str:
+    """The name of ``text``'s build: the text, this module's format, the interpreter's ABI."""
+    digest = hashlib.sha256()
+    for part in (_FORMAT, _SUFFIX, text):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def module_name(digest: str) -> str:
+    return f"earlypath_reading_{digest[:20]}"
+
+
+def module_path(digest: str) -> Path:
+    return build_dir() / f"{module_name(digest)}{_SUFFIX}"
+
+
+def bind(text: str, names: dict[str, Any]) -> Any | None:
+    """The compiled ``reading`` of ``text`` with its global ``names`` bound, or None (no build
+    of this very text: exec it)."""
+    if os.environ.get("EARLYPATH_NATIVE") == "off":
+        return None
+    digest = source_hash(text)
+    loaded = _bound.get(digest)
+    if loaded is not None:
+        module, bound_names = loaded
+        if bound_names is names or bound_names == names:
+            return module.reading
+        _seen[digest] = "already bound"
+        return None
+    path = module_path(digest)
+    if not path.is_file():
+        _seen[digest] = "no build"
+        return None
+    spec = importlib.util.spec_from_file_location(
+        module_name(digest),
+        path,
+        loader=importlib.machinery.ExtensionFileLoader(module_name(digest), str(path)),
+    )
+    if spec is None or spec.loader is None:
+        _seen[digest] = "no build"
+        return None
+    try:
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except ImportError:  # built for another interpreter, or renamed: exec the text
+        _seen[digest] = "unloadable build"
+        return None
+    if getattr(module, "SOURCE_HASH", None) != digest:  # a file renamed by hand: not ours
+        _seen[digest] = "no build"
+        return None
+    # the constants and helpers the source reads as globals (`_Generator.names`); its own
+    # functions are the module's
+    own = module.__dict__
+    for key, value in names.items():
+        own.setdefault(key, value)
+    _bound[digest] = (module, names)
+    _seen[digest] = "compiled"
+    return module.reading
+
+
+def describe(text: str) -> str:
+    """Which reading runs for ``text``: 'compiled (<hash>)' or 'exec (<why>)'."""
+    digest = source_hash(text)
+    how = _seen.get(digest)
+    if how is None:
+        how = "compiled" if module_path(digest).is_file() else "no build"
+    if how == "compiled":
+        return f"compiled ({digest[:12]})"
+    return f"exec ({how}, {digest[:12]})"
+
+
+def cds_source() -> str:
+    """The source the generator writes for the CDS reading (`mapping.READING`)."""
+    from earlypath.fhir import mapping
+    from earlypath.records import python as records
+
+    generated = records.generated_reading(mapping.READING)
+    if generated is None:
+        raise RuntimeError("the CDS reading has no generated function to compile")
+    return str(getattr(generated, "source"))  # noqa: B009 - set on the function by the generator
+
+
+def build(text: str, out: Path | None = None) -> Path:
+    """Compile ``text`` (Cython, then gcc) into its build; nothing is done when it exists."""
+    digest = source_hash(text)
+    out = out or build_dir()
+    target = out / f"{module_name(digest)}{_SUFFIX}"
+    if target.is_file():
+        return target
+    from Cython.Compiler import Errors, Options
+    from Cython.Compiler.Main import CompilationOptions, compile_single, default_options
+
+    # the source's constants are globals bound at load (`bind`), not names Cython can see
+    Options.error_on_unknown_names = False
+    Errors.LEVEL = 3  # nor a warning for each of them (some 900)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        name = module_name(digest)
+        py = Path(tmp) / f"{name}.py"
+        py.write_text(f"{text}\nSOURCE_HASH = {digest!r}\n")
+        c = Path(tmp) / f"{name}.c"
+        options = CompilationOptions(default_options, language_level=3, output_file=str(c))
+        result = compile_single(str(py), options, name)
+        if result.num_errors:
+            raise RuntimeError(f"Cython could not compile the reading ({result.num_errors} errors)")
+        flags = os.environ.get("EARLYPATH_NATIVE_CFLAGS", " ".join(_CFLAGS)).split()
+        built = Path(tmp) / target.name
+        include = sysconfig.get_paths()["include"]
+        subprocess.run(
+            ["gcc", *flags, "-shared", "-fPIC", f"-I{include}", str(c), "-o", str(built)],
+            check=True,
+        )
+        built.replace(target)  # whole or not at all: a reader never sees half a file
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    command = args[0] if args else "status"
+    text = cds_source()
+    if command == "build":
+        print(f"earlypath: compiled reading {build(text)}")
+        return 0
+    if command == "status":
+        print(f"earlypath: CDS record reading {describe(text)} in {build_dir()}")
+        return 0
+    print("usage: python -m earlypath.records.native [build|status]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

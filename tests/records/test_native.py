@@ -1,0 +1,151 @@
+"""The CDS record reading compiled to C (`earlypath.records.native`): after `make install` the
+CDS call runs the build of the very source the generator writes; a build of another source is
+never used; the compiled reading reads generated records as the exec'd source does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
+from earlypath.fhir import mapping
+from earlypath.records import native
+from earlypath.records import python as engine
+from tests.audit.test_fhir_mapping_agrees import _patient_of, exports
+from tests.fhir_exports import export_merges
+from tests.records.test_engines_agree import _record
+from tests.records.test_python_properties import TODAY
+
+# the CDS reading compiled again with builds off (the same text, exec'd): its own cache of
+# compiled definitions, swapped in for `engine.read`
+_EXECD_CACHE: dict[Any, Any] = {}
+
+
+def _execd_cache() -> dict[Any, Any]:
+    if not _EXECD_CACHE:
+        saved = engine._compiled
+        engine._compiled = _EXECD_CACHE
+        os.environ["EARLYPATH_NATIVE"] = "off"
+        try:
+            engine._compile_spec(mapping.READING)
+        finally:
+            del os.environ["EARLYPATH_NATIVE"]
+            engine._compiled = saved
+    return _EXECD_CACHE
+
+
+def _read_execd(*args: Any) -> Any:
+    saved = engine._compiled
+    engine._compiled = _execd_cache()
+    try:
+        return engine.read(mapping.READING, *args)
+    finally:
+        engine._compiled = saved
+
+
+def _execd() -> Any:
+    _execd_cache()
+    (found,) = [c.generated for spec, c in _EXECD_CACHE.values() if spec is mapping.READING]
+    return found
+
+
+def test_the_cds_call_reads_by_the_build_make_install_wrote() -> None:
+    reading = engine.generated_reading(mapping.READING)
+    assert reading is not None
+    assert reading.compiled, (
+        "the CDS reading ran its source exec'd: no build of it "
+        f"({native.describe(reading.source)} in {native.build_dir()}); "
+        "run `make install` (python -m earlypath.records.native build)"
+    )
+    assert native.describe(reading.source).startswith("compiled")
+
+
+def test_the_compiled_and_the_execd_reading_share_one_source() -> None:
+    compiled = engine.generated_reading(mapping.READING)
+    execd = _execd()
+    assert compiled is not None and not execd.compiled
+    assert compiled.source == execd.source
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(export=exports())
+def test_generated_exports_read_by_the_build_as_by_the_execd_source(export: Any) -> None:
+    assert engine.generated_reading(mapping.READING).compiled
+    merges = export_merges(export)
+    for encounter in export["Encounter"]:
+        patient = _patient_of(encounter)
+        start = encounter.get("period", {}).get("start", "")
+        assessed_on = dt.date.fromisoformat(start[:10]) if len(start) >= 10 else TODAY
+        record = _record(export, patient, merges)
+        for args in ((encounter.get("id"), patient), (None, None)):
+            want = _read_execd(record, assessed_on, *args)
+            got = engine.read(mapping.READING, record, assessed_on, *args)
+            assert got == want, encounter.get("id")
+
+
+def test_a_build_of_another_source_is_not_used() -> None:
+    reading = engine.generated_reading(mapping.READING)
+    assert reading is not None
+    changed = reading.source + "\n# one line more"
+    assert native.bind(changed, {}) is None
+    assert native.describe(changed).startswith("exec (no build")
+
+
+def test_a_second_binding_with_other_values_is_execd(monkeypatch) -> None:
+    reading = engine.generated_reading(mapping.READING)
+    assert reading is not None and reading.compiled
+    monkeypatch.setattr(native, "_seen", dict(native._seen))  # what describe says, kept after
+    # the module is loaded once a process: its globals are the first binding's
+    assert native.bind(reading.source, {"k1": "another value"}) is None
+    assert (
+        native.describe(reading.source)
+        == f"exec (already bound, {native.source_hash(reading.source)[:12]})"
+    )
+
+
+def test_a_build_renamed_to_another_source_is_not_loaded(tmp_path: Path, monkeypatch) -> None:
+    reading = engine.generated_reading(mapping.READING)
+    assert reading is not None and reading.compiled
+    built = native.module_path(native.source_hash(reading.source))
+    other = reading.source + "\n# another"
+    monkeypatch.setenv("EARLYPATH_NATIVE_DIR", str(tmp_path))
+    shutil.copy(built, native.module_path(native.source_hash(other)))
+    assert native.bind(other, {}) is None
+    assert native.describe(other).startswith("exec (unloadable build")
+
+
+def test_build_compiles_a_source_whose_globals_are_bound_at_load(
+    tmp_path: Path, monkeypatch
+) -> None:
+    pytest.importorskip("Cython")
+    monkeypatch.setenv("EARLYPATH_NATIVE_DIR", str(tmp_path))
+    text = "def reading(resources, x_assessed_on, x_encounter, patient):\n    return (K, len(resources))"
+    assert native.bind(text, {"K": 7}) is None  # nothing built yet
+    path = native.build(text)
+    assert path.parent == tmp_path and path.is_file()
+    assert native.build(text) == path  # built once
+    fn = native.bind(text, {"K": 7})
+    assert fn is not None and fn([1, 2], None, None, None) == (7, 2)
+    assert native.describe(text).startswith("compiled")
+
+
+def test_the_service_says_at_start_up_which_reading_it_runs(caplog) -> None:
+    from earlypath.policy import DEFAULT_POLICY
+    from earlypath.web import cds
+
+    with caplog.at_level(logging.INFO, logger="earlypath.web.cds"):
+        cds.warm_up(dt.date(2026, 12, 1), DEFAULT_POLICY)
+    said = [r.getMessage() for r in caplog.records if "CDS record reading" in r.getMessage()]
+    assert said and said[0].startswith("CDS record reading: compiled ("), said
