@@ -44,6 +44,7 @@ __all__ = [
     "fetch_arrow",
     "fhir_reading",
     "load_raw",
+    "loaded_layout",
     "materialize",
     "rows_read",
     "spark_block_bases",
@@ -238,6 +239,7 @@ def load_raw_duckdb(con: Any, path: Path, fmt: Format | None = None) -> str:
 def _load_raw(con: Any, path: Path, fmt: Format | None) -> ir_t.Table | None:
     _FHIR_READINGS.pop(con, None)  # what an earlier input on this connection found
     _ROWS_IN.pop(con, None)
+    _LAYOUTS.pop(con, None)
     fmt = fmt or detect_format(path)
     if fmt == "fhir":
         parts = None
@@ -598,9 +600,13 @@ def _load_spark(con: Any, path: Path, fmt: Format, parts: Parts | None) -> ir_t.
         _FHIR_READINGS[con] = reading
         df = spark.sql(str(con.compile(flat)))
     else:
-        df, rows = _number_rows_spark(spark, _read_spark(spark, parts, fmt), parts, fmt)
-        df = spread_rows(spark, df, rows, input_pieces(parts.files, fmt))  # every core judges
+        numbered, rows = _number_rows_spark(spark, _read_spark(spark, parts, fmt), parts, fmt)
+        df = spread_rows(spark, numbered, rows, input_pieces(parts.files, fmt))  # every core judges
         _ROWS_IN[con] = rows
+        spread = "as read"
+        if df is not numbered:  # (the rows and the runs' keys, one per core, are literals)
+            spread = f"{rows} rows spread over {spark.sparkContext.defaultParallelism}"
+        _LAYOUTS[con] = f"{fmt}, {len(parts.files)} files, {len(parts.keys)} keys, {spread}"
     df.createOrReplaceTempView(RAW)
     return con.table(RAW)
 
@@ -613,6 +619,17 @@ _ROWS_IN: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 def rows_read(con: BaseBackend) -> int | None:
     """The input rows of the flat cohort last loaded on ``con``, if loading counted them."""
     return _ROWS_IN.get(con)
+
+
+# How the flat cohort last loaded on a Spark connection was read: what, besides the judging,
+# shapes the plan Spark generates code for (`earlypath.audit.spark_code`).
+_LAYOUTS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def loaded_layout(con: BaseBackend) -> str | None:
+    """The format, files, partition keys and spreading of the flat cohort last loaded on the
+    Spark connection ``con`` (None for a FHIR export)."""
+    return _LAYOUTS.get(con)
 
 
 def _read_spark(spark: Any, parts: Parts, fmt: Format) -> Any:

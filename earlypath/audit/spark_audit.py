@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from earlypath.audit.load import rows_read
+from earlypath.audit.load import loaded_layout, rows_read
 from earlypath.audit.output import atomic_path
 from earlypath.audit.progress import progress_bar
 from earlypath.policy import Policy
@@ -100,9 +100,13 @@ def judge_on_spark(
     caller before the loading; without it Spark finds them. ``parser_warmed``: the parse of
     an earlier judging's SQL (`earlypath.audit.spark_plan.warm_the_parser`), waited for before
     this one's is parsed. ``join_episodes`` (a whole audit, which writes episodes.parquet): its
-    join starts as soon as the parts are in order, beside their counting (`EpisodesJoin`)."""
+    join starts as soon as the parts are in order, beside their counting (`EpisodesJoin`).
+    A flat cohort's write finds the code the last audit of its form generated compiled, or
+    being compiled, on a thread started once the judging is analysed (`earlypath.audit.
+    spark_code`); the write's code is kept for the next audit when this form was not."""
     from earlypath.audit.judge import EPISODE_COLUMNS, Evaluated, _count, _extras, _few_as_list
-    from earlypath.audit.spark_plan import judging_sql
+    from earlypath.audit.spark_code import compile_in_thread, keep_the_code, kept_code
+    from earlypath.audit.spark_plan import judging_key, judging_sql
     from earlypath.audit.validate import repeated_ids
 
     rows_in = rows_read(con)
@@ -115,7 +119,12 @@ def judge_on_spark(
     sql = judging_sql(con, raw, policy, repeated)
     if parser_warmed is not None:
         parser_warmed.result()  # (never raises; parsing beside it would learn the same twice)
+    layout = loaded_layout(con)
+    form = None if layout is None else f"{judging_key(raw, policy, repeated)}, {layout}"
+    kept = kept_code(form)
     df = con._session.sql(sql)
+    # Analysed: the code kept is compiled beside the write's optimising and planning
+    compile_in_thread(con._session, kept)
     df.createOrReplaceTempView(JUDGED)
     folder = Path(tempfile.mkdtemp(prefix="earlypath-judged-"))
     try:
@@ -127,6 +136,11 @@ def judge_on_spark(
     parts = JudgedParts(folder, runs, schema, [*EPISODE_COLUMNS, *extras])
     if join_episodes:
         parts.joined = _joined_in_thread(parts, progress and rows_in > 100_000)
+    # The write's code, for the next audit of this form (after the join has started: the first
+    # audit of a form plans the write once more)
+    keep_the_code(
+        form, kept, lambda: _sorted_for_writing(df, True)._jdf.queryExecution().executedPlan()
+    )
     _count_parts(parts)
     _JUDGED_PARTS[con] = parts
     # The tables themselves, as expressions not planned by Spark unless a caller of `evaluate`
@@ -333,7 +347,8 @@ def _merged_by_duckdb(parts: list[Path], target: Path, episodes_first: bool = Fa
 REJECTS_AFTER = 1 << 62
 
 
-def _write_sorted_parts(df: Any, folder: Path, episodes_first: bool = False) -> list[Path]:
+def _sorted_for_writing(df: Any, episodes_first: bool = False) -> Any:
+    """``df`` sorted within each partition as `_write_sorted_parts` writes it."""
     from pyspark.sql import functions as F
 
     order = F.col("row_number")
@@ -342,8 +357,12 @@ def _write_sorted_parts(df: Any, folder: Path, episodes_first: bool = False) -> 
         # prefix alone (a radix sort, as for row_number), not by comparing rows.
         rejected = F.col("reject_reason").isNotNull()
         order = F.when(rejected, order + F.lit(REJECTS_AFTER)).otherwise(order)
+    return df.sortWithinPartitions(order)
+
+
+def _write_sorted_parts(df: Any, folder: Path, episodes_first: bool = False) -> list[Path]:
     # The parts are read once and dropped: not compressed (the joined file is).
-    df.sortWithinPartitions(order).write.mode("overwrite").option(
+    _sorted_for_writing(df, episodes_first).write.mode("overwrite").option(
         "compression", "uncompressed"
     ).parquet(str(folder))
     parts = sorted(folder.glob("part-*.parquet"))

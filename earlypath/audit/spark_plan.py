@@ -29,7 +29,7 @@ from earlypath.records.plan_cache import load_plan, save_plan
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-__all__ = ["judging_sql", "warm_the_parser"]
+__all__ = ["judging_key", "judging_sql", "warm_the_parser"]
 
 # The kept plan that holds the judging's SQL last built (any input), for `warm_the_parser`.
 LAST_JUDGING = "audit-spark-judging-last/1"
@@ -41,17 +41,8 @@ def judging_sql(con: Any, raw: Any, policy: Policy, repeated: Any) -> str:
     repeated ids, or their table (`earlypath.audit.validate.repeated_ids` of ``raw``)."""
     import pyspark
 
-    how = "table" if not isinstance(repeated, list) else ("list" if repeated else "none")
-    types = [(name, str(kind)) for name, kind in raw.schema().items()]
-    key = plan_key(
-        "audit-spark-judging/1",
-        pyspark.__version__,
-        raw.get_name(),
-        types,
-        how,
-        policy,
-        _cross_field_checks(),
-    )
+    how = _how(repeated)
+    key = judging_key(raw, policy, repeated)
     plan = load_plan(key)
     if plan is None or not isinstance(plan.get("judged"), str):
         plan = {"judged": _build(con, raw, policy, how, repeated)}
@@ -62,6 +53,26 @@ def judging_sql(con: Any, raw: Any, policy: Policy, repeated: Any) -> str:
         ids = ", ".join(spark_string(con, i) for i in repeated)
         sql = sql.replace(spark_string(con, PLACEHOLDER), ids)
     return sql
+
+
+def judging_key(raw: Any, policy: Policy, repeated: Any) -> str:
+    """The key the judging's SQL over ``raw`` is kept under (`judging_sql`)."""
+    import pyspark
+
+    types = [(name, str(kind)) for name, kind in raw.schema().items()]
+    return plan_key(
+        "audit-spark-judging/1",
+        pyspark.__version__,
+        raw.get_name(),
+        types,
+        _how(repeated),
+        policy,
+        _cross_field_checks(),
+    )
+
+
+def _how(repeated: Any) -> str:
+    return "table" if not isinstance(repeated, list) else ("list" if repeated else "none")
 
 
 def warm_the_parser(session: Any) -> Future[None] | None:

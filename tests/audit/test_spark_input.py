@@ -116,18 +116,26 @@ def test_the_episodes_read_ahead_by_threads_are_joined_as_read_one_by_one(
     numbers = pq.read_table(tmp_path / "episodes-2.parquet").column("row_number").to_pylist()
     assert numbers == [n for n in range(1, 90) if n % 4]
 
+    import threading
+
     finished = []
+    second_done = threading.Event()
 
-    def read(n: int) -> int:  # later items finish first: still handed over in order
-        import time
-
-        time.sleep(0.01 * (5 - n))
+    # The first item waits for the second to finish: read two at a time, the second finishes
+    # first and both are still handed over in order. An event, not sleeps of different
+    # lengths, so a loaded machine cannot reorder them (read one at a time, the first waits
+    # its whole timeout and finishes first, which fails the last assert).
+    def read(n: int) -> int:
+        if n == 0:
+            second_done.wait(timeout=5)
         finished.append(n)
+        if n == 1:
+            second_done.set()
         return n
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     assert list(spark_audit._in_order_ahead(read, [0, 1, 2, 3, 4])) == [0, 1, 2, 3, 4]
-    assert finished != [0, 1, 2, 3, 4]  # (read two at a time)
+    assert finished[:2] == [1, 0]  # (read two at a time)
 
 
 def test_the_parts_are_counted_and_joined_on_the_system_allocator(tmp_path: Path) -> None:
