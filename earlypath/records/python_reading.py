@@ -176,6 +176,13 @@ class _RowSource(_Source):
         self.prefix = gen.fresh("w") + "_"
 
     def code(self, e: ir.Expr) -> str:
+        table = _repeated(e)
+        if table is not None and table in self.gen.tables:
+            # where `_State.once` holds for its table (each (patient, id) on one row: the usual
+            # record), the two look-ups find one row or none, so the test is False without
+            # them; the flag is asked once a reading (``once_<table>``, an argument)
+            self.gen.once_here.add(table)
+            return f"(not once_{table} and {super().code(e)})"
         if not isinstance(e, rir.Joined):
             return super().code(e)
         index = self.gen.join_index(e)
@@ -396,6 +403,8 @@ class _Generator:
         # one of the reading, and those of the type function being written
         self.join_locals: dict[tuple[str, tuple[str, ...], bool, bool], str] = {}
         self.joins_here: dict[str, tuple[str, tuple[str, ...], bool, bool]] = {}
+        # the tables whose `_State.once` the type function being written reads (``once_<t>``)
+        self.once_here: set[str] = set()
 
     def fresh_loop(self) -> int:
         self.loops += 1
@@ -827,6 +836,9 @@ class _Generator:
                     out.append(f"{pad}if not ({tests}):")
                     pad += "    "
                 out += [pad + line for line in fetch]
+                for t in sorted(self.once_here):
+                    if answered.get(t) != f"once_{t}":
+                        out.append(f"{pad}once_{t} = STATE.once({t!r})")
                 out += [f"{pad}for n, j in {name}:", f"{pad}    {call}"]
                 if key_only is not None:
                     # an id sent more than once: the rows written whole (the same rows, in
@@ -995,6 +1007,7 @@ class _Generator:
         its patient and ``n`` (`counted_first`)."""
         name = self.fresh("read_type")
         self.joins_here = {}
+        self.once_here = set()
         body: list[str] = []
         tables = {r.spec.table for r in specs}
         if key_only is not None:
@@ -1019,6 +1032,7 @@ class _Generator:
             body += self.inline_row(r, 2)
         args = "j, n, checked" + "".join(f", t_{t}" for t in sorted(tables))
         args += "".join(f", {local}" for local in sorted(self.joins_here))
+        args += "".join(f", once_{t}" for t in sorted(self.once_here))
         self.functions += [f"def {name}({args}):  # {kind}", *body]
         return f"{name}({args})"
 
@@ -1344,6 +1358,16 @@ def _alone(e: Any) -> tuple[str, Any, Any] | None:
         return None
     same = (a.table, a.key, a.patient, a.column) == (b.table, b.key, b.patient, b.column)
     return (a.table, a.key, a.patient) if same and a.column == "n" else None
+
+
+def _repeated(e: Any) -> str | None:
+    """The table when ``e`` is the test "this (patient, id) is on more than one row of the
+    table" of `definition._Versions.repeated` (`_alone`'s with ``!=``: its first and last row
+    in input order differ), else None. Never True when `_State.once` of the table holds."""
+    if not isinstance(e, ir.IsTrue) or not isinstance(e.item, ir.Cmp) or e.item.op != "!=":
+        return None
+    at = _alone(ir.IsTrue(ir.Cmp("==", e.item.left, e.item.right)))
+    return None if at is None else at[0]
 
 
 def _needs_row(e: Any, at: tuple[str, Any, Any]) -> bool:
