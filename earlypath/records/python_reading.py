@@ -52,6 +52,7 @@ from earlypath.records.python_source import (
     _Source,
     drop_unread_bindings,
 )
+from earlypath.records.row_guard import necessary
 from earlypath.rules import ir
 
 __all__ = ["Unsupported", "generate_reading", "reads_any", "row_roots"]
@@ -176,6 +177,13 @@ class _RowSource(_Source):
         self.prefix = gen.fresh("w") + "_"
 
     def code(self, e: ir.Expr) -> str:
+        table = _repeated(e)
+        if table is not None and table in self.gen.tables:
+            # where `_State.once` holds for its table (each (patient, id) on one row: the usual
+            # record), the two look-ups find one row or none, so the test is False without
+            # them; the flag is asked once a reading (``once_<table>``, an argument)
+            self.gen.once_here.add(table)
+            return f"(not once_{table} and {super().code(e)})"
         if not isinstance(e, rir.Joined):
             return super().code(e)
         index = self.gen.join_index(e)
@@ -396,6 +404,8 @@ class _Generator:
         # one of the reading, and those of the type function being written
         self.join_locals: dict[tuple[str, tuple[str, ...], bool, bool], str] = {}
         self.joins_here: dict[str, tuple[str, tuple[str, ...], bool, bool]] = {}
+        # the tables whose `_State.once` the type function being written reads (``once_<t>``)
+        self.once_here: set[str] = set()
 
     def fresh_loop(self) -> int:
         self.loops += 1
@@ -706,19 +716,69 @@ class _Generator:
             # a step's rows (the scans by day) are its value: nothing is kept in them
             kept = None if self.known.get(table) else source
             layout = None if self.known.get(table) else self.layouts.get(table)
-            src = _Expr(self, [p.where for p in listed], rows=kept, layout=layout)
-            flags = [src.true_test(p.where) for p in listed]
             out += [f"    for row in {source}:"]
-            out += src.block(2)
-            for p, flag in zip(listed, flags, strict=True):
-                lines, text = self.message(p.message, 3, src)
-                if p.ref is not None:
-                    ref_lines, ref = self.message(p.ref, 3, src)
-                    lines += ref_lines
-                else:
-                    ref = f"row[{src.at('ref')}]"
-                out += [f"        if {flag}:", *lines]
-                out += [f"            problems.append(PROBLEM({ref}, {text}))"]
+            loop = self.fresh_loop() if kept is not None else None
+            for atoms, guard, run in self.guarded_runs(listed, layout):
+                # the run's reads only on the rows its guard lets in: none kept in the row for
+                # a later reader (``store``), as a message keeps none (the problems' loop is
+                # the last over the rows)
+                src = _Expr(
+                    self, [p.where for p in run], rows=kept, loop=loop, store=False, layout=layout
+                )
+                flags = [src.true_test(p.where) for p in run]
+                where = run[0].where
+                first = where.items[0] if isinstance(where, ir.And) else where
+                if len(run) == 1 and not src.lines and necessary(first) == atoms:
+                    guard = None  # its own test begins with the guard's and reads nothing first
+                indent = 2 if guard is None else 3
+                if guard is not None:
+                    out += [f"        if {guard}:"]
+                out += src.block(indent)
+                pad = "    " * indent
+                for p, flag in zip(run, flags, strict=True):
+                    lines, text = self.message(p.message, indent + 1, src)
+                    if p.ref is not None:
+                        ref_lines, ref = self.message(p.ref, indent + 1, src)
+                        lines += ref_lines
+                    else:
+                        ref = f"row[{src.at('ref')}]"
+                    out += [f"{pad}if {flag}:", *lines]
+                    out += [f"{pad}    problems.append(PROBLEM({ref}, {text}))"]
+        return out
+
+    def guarded_runs(
+        self, listed: Sequence[rir.RowProblem], layout: dict[str, int] | None
+    ) -> list[tuple[Any, str | None, list[rir.RowProblem]]]:
+        """The problems of one table in order, in runs of consecutive problems that share their
+        guard (`row_guard.necessary`: small tests one of which holds whenever the problem's
+        condition does), each with its guard's atoms and source; None: a problem tested as it
+        is (no guard known). Most rows raise no problem: a run
+        then costs its guard, not its conditions' reads and tests."""
+        runs: list[tuple[Any, list[rir.RowProblem]]] = []
+        for p in listed:
+            atoms = necessary(p.where)
+            if atoms is not None and (
+                not atoms
+                or any(isinstance(a, ir.IsNull) and isinstance(a.item, rir.Col) for a in atoms)
+            ):
+                # never True (kept as written), or a column's absence: true of most rows
+                atoms = None
+            if runs and atoms is not None and runs[-1][0] == atoms:
+                runs[-1][1].append(p)
+            else:
+                runs.append((atoms, [p]))
+        out: list[tuple[Any, str | None, list[rir.RowProblem]]] = []
+        for atoms, run in runs:
+            if atoms is None:
+                out.append((None, None, run))
+                continue
+            # the atoms alone (no kept value read: they are too small to be kept), inline
+            src = _Expr(self, list(atoms), layout=layout)
+            tests = [src.true_test(a) for a in atoms]
+            if src.lines:  # a statement of its own: not a guard's cheap test
+                out.append((None, None, run))
+                continue
+            out.append((atoms, " or ".join(tests), run))
         return out
 
     # --- layer 1 and the whole function ---------------------------------------------------
@@ -777,6 +837,9 @@ class _Generator:
                     out.append(f"{pad}if not ({tests}):")
                     pad += "    "
                 out += [pad + line for line in fetch]
+                for t in sorted(self.once_here):
+                    if answered.get(t) != f"once_{t}":
+                        out.append(f"{pad}once_{t} = STATE.once({t!r})")
                 out += [f"{pad}for n, j in {name}:", f"{pad}    {call}"]
                 if key_only is not None:
                     # an id sent more than once: the rows written whole (the same rows, in
@@ -945,6 +1008,7 @@ class _Generator:
         its patient and ``n`` (`counted_first`)."""
         name = self.fresh("read_type")
         self.joins_here = {}
+        self.once_here = set()
         body: list[str] = []
         tables = {r.spec.table for r in specs}
         if key_only is not None:
@@ -969,6 +1033,7 @@ class _Generator:
             body += self.inline_row(r, 2)
         args = "j, n, checked" + "".join(f", t_{t}" for t in sorted(tables))
         args += "".join(f", {local}" for local in sorted(self.joins_here))
+        args += "".join(f", once_{t}" for t in sorted(self.once_here))
         self.functions += [f"def {name}({args}):  # {kind}", *body]
         return f"{name}({args})"
 
@@ -1300,6 +1365,16 @@ def _alone(e: Any) -> tuple[str, Any, Any] | None:
         return None
     same = (a.table, a.key, a.patient, a.column) == (b.table, b.key, b.patient, b.column)
     return (a.table, a.key, a.patient) if same and a.column == "n" else None
+
+
+def _repeated(e: Any) -> str | None:
+    """The table when ``e`` is the test "this (patient, id) is on more than one row of the
+    table" of `definition._Versions.repeated` (`_alone`'s with ``!=``: its first and last row
+    in input order differ), else None. Never True when `_State.once` of the table holds."""
+    if not isinstance(e, ir.IsTrue) or not isinstance(e.item, ir.Cmp) or e.item.op != "!=":
+        return None
+    at = _alone(ir.IsTrue(ir.Cmp("==", e.item.left, e.item.right)))
+    return None if at is None else at[0]
 
 
 def _needs_row(e: Any, at: tuple[str, Any, Any]) -> bool:
