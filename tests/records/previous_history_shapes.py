@@ -715,6 +715,33 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
         _her(by_reference(methotrexate("x1"), {"reference": "Medication/mtx9"})),
         (None, None, False),
     ),
+    # stop 38: a "Medication/x" the record does not hold, for an ectopic: named (MISSING_NAMED in
+    # test_previous_history), the history Unknown; for another reason, not named
+    "medication-missing-taken-for-a-contained-ectopic-2019": (
+        _her(
+            contained_reason(
+                by_reference(
+                    methotrexate("x1", "MedicationStatement"), {"reference": "Medication/mtx9"}
+                )
+            )
+        ),
+        (None, None, False),
+    ),
+    "medication-missing-given-for-an-ectopic-absolute-reference-2019": (
+        _her(
+            by_reference(
+                methotrexate("x1", "MedicationAdministration"),
+                {"reference": "https://ehr.example.org/fhir/Medication/mtx9/_history/2"},
+            )
+        ),
+        (None, None, False),
+    ),
+    "medication-missing-for-psoriasis-2019": (
+        _her(
+            by_reference(methotrexate("x1", reason="Psoriasis"), {"reference": "Medication/mtx9"})
+        ),
+        (None, None, False),
+    ),
     # stop 35 (2): RxNorm codes, bare (no name to match the word in); Synthea's own shape
     "methotrexate-rxnorm-ingredient-for-an-ectopic-2019": (
         _her(methotrexate("x1", medicine=bare_code(RXNORM, METHOTREXATE_RXNORM_INGREDIENT))),

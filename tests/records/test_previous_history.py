@@ -39,6 +39,38 @@ NAMED_ONCE = {
 }
 
 
+# stop 38: a "Medication/x" the record does not hold, with an ectopic reason, is named (the
+# resource and the Medication) on every engine; for another reason, or a Medication the record
+# holds that is not methotrexate, nothing is named
+MISSING_NAMED = {
+    "methotrexate-exported-medication-missing-for-an-ectopic-2019": "Medication/mtx9",
+    "medication-missing-taken-for-a-contained-ectopic-2019": "Medication/mtx9",
+    "medication-missing-given-for-an-ectopic-absolute-reference-2019": "Medication/mtx9",
+}
+MISSING_NOT_NAMED = (
+    "medication-missing-for-psoriasis-2019",
+    "progesterone-exported-medication-for-an-ectopic-2019",
+    "methotrexate-exported-medication-for-an-ectopic-2019",
+    "methotrexate-contained-medication-for-psoriasis-2019",
+)
+MISSING = "which the record does not include"
+
+
+def _missing_named(name: str, problems: list[tuple[str, str]]) -> None:
+    """``problems`` ((resource, message) pairs) name a missing Medication as ``name`` should."""
+    named = [(ref, m) for ref, m in problems if MISSING in m]
+    if name in MISSING_NAMED:
+        ref = next(r for r in CASES[name][0] if r["resourceType"].startswith("Medication"))
+        # (the one export prefixes each case's ids with its name)
+        wanted = {f"{ref['resourceType']}/{prefix}{ref['id']}" for prefix in ("", f"{name}-")}
+        assert len(named) == 1, (name, problems)
+        assert named[0][0] in wanted, (name, named)
+        assert named[0][1].startswith(f"names {MISSING_NAMED[name]} for an ectopic"), named
+        assert "whether it was methotrexate is unknown" in named[0][1], named
+    else:
+        assert named == [], (name, named)
+
+
 def check(export: Export, readings: list[dict[str, Any]]) -> None:
     """Each encounter's reading (`readings_of`, in the export's encounter order) gives its case's
     values, and every step and problem as the card's Python reading gives them."""
@@ -49,6 +81,7 @@ def check(export: Export, readings: list[dict[str, Any]]) -> None:
         if name in NAMED_ONCE:
             named = [m for _, m in reading["problems"] if NAMED_ONCE[name] in m]
             assert len(named) == 1, (name, reading["problems"])
+        _missing_named(name, [(ref, m) for ref, m in reading["problems"]])
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -151,6 +184,13 @@ def test_a_medicine_for_an_ectopic_that_cannot_be_resolved_is_named(name: str) -
         name,
         reading.problems,
     )
+
+
+@pytest.mark.parametrize("name", [*MISSING_NAMED, *MISSING_NOT_NAMED])
+def test_a_medication_the_record_does_not_hold_is_named_for_an_ectopic_only(name: str) -> None:
+    reading = map_resources(CASES[name][0], TODAY)
+    assert reading.episode["previous_ectopic"] is not False, name
+    _missing_named(name, [(p.field, p.message) for p in reading.problems])
 
 
 def test_a_history_of_ectopic_recorded_after_the_assessment_is_named() -> None:
