@@ -26,7 +26,17 @@ from earlypath.web.cds import REQUIRED
 from tests.integration.cds_reading import FHIR, FakeFhir, with_server
 from tests.integration.fhir_data import PATIENT_ID, hook_request, prefetch_for
 from tests.records.previous_ectopic_shapes import bleeding_under_six_weeks
-from tests.records.previous_history_shapes import by_reference, medication, methotrexate
+from tests.records.previous_history_shapes import (
+    DMD,
+    METHOTREXATE_RXNORM_INJECTABLE,
+    METHOTREXATE_RXNORM_OTREXUP,
+    METOJECT_AMP,
+    RXNORM,
+    bare_code,
+    by_reference,
+    medication,
+    methotrexate,
+)
 
 PV = "/cds-services/ng126-progesterone"
 MEDICINES = {
@@ -224,3 +234,23 @@ def test_doses_neither_sent_nor_fetchable_leave_the_history_unknown(client):
     prefetch = prefetch_for(bleeding_under_six_weeks())
     del prefetch["administrations"]
     assert _ectopic_used(client.post(PV, json=hook_request("patient-view", prefetch))) == []
+
+
+@pytest.mark.parametrize(
+    "medicine", [METHOTREXATE_RXNORM_INJECTABLE, METHOTREXATE_RXNORM_OTREXUP], ids=["scd", "sbd"]
+)
+def test_a_methotrexate_coded_by_its_rxnorm_product_alone_is_a_previous_ectopic(client, medicine):
+    """A US record codes the prescription by its RxNorm clinical or branded drug, with no name
+    (stop 38: the product codes of `methotrexate`)."""
+    record = methotrexate("x1", medicine=bare_code(RXNORM, medicine))
+    lines = _ectopic_used(client.post(PV, json=_call("medications", [record], [])))
+    assert len(lines) == 1 and lines[0].endswith(": MedicationRequest/x1"), lines
+
+
+def test_an_included_medication_coded_by_its_dmd_amp_alone_is_methotrexate(client):
+    """A UK record's Medication coded by its dm+d AMP (a brand: "Metoject ...", no word
+    methotrexate in it), included beside the dose given."""
+    included = {"resourceType": "Medication", "id": "mtx1", "code": bare_code(DMD, METOJECT_AMP)}
+    record = _exported("MedicationAdministration")
+    lines = _ectopic_used(client.post(PV, json=_call("administrations", [record], [included])))
+    assert len(lines) == 1 and lines[0].endswith(": MedicationAdministration/x1"), lines
