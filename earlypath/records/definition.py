@@ -624,6 +624,9 @@ _CLINICAL_COLUMNS = (
     "history_at_least",
     "refuted",
     "count_problem",
+    # the id of a "Medication/x" a methotrexate-or-not record for an ectopic names and the record
+    # does not hold (`_MEDICATION_MISSING`): named among the problems
+    "missing_medication",
     # a history entry of a previous ectopic pregnancy (`ectopic_history`), not placed (stop 31)
     "ectopic_history",
     # a Procedure's row (a treatment of a miscarriage or an ectopic, dated by performed[x])
@@ -1509,8 +1512,8 @@ _UNRESOLVED = And(
 # 500 patients). Since stop 36 it is read by specs of their own (`_EXPORTED_METHOTREXATE`): their
 # condition needs the Medication's row, so an export without Medications leaves them out of its
 # plan (`needed_joins`, `ibis_compile.left_out`) and pays nothing for them; the other specs keep
-# no join. A "Medication/x" the export does not hold says nothing (Unknown, never False), as
-# before. Placed by its date (a request's authoredOn; a statement's
+# no join. A "Medication/x" the record does not hold is named (`_MEDICATION_MISSING`, stop 38;
+# until then it said nothing). Placed by its date (a request's authoredOn; a statement's
 # or an administration's effective[x], a period by its start), Unknown when it has none (as any
 # undated ectopic: named, the location then unknown). Statuses that say it was not prescribed,
 # taken or given say nothing (`reading.json`: a request's and an administration's as the audit's
@@ -1558,6 +1561,33 @@ _EXPORTED_METHOTREXATE = And(
 )
 
 
+# A "Medication/x" the record does not hold (stop 38, issue 12): a request, statement or dose
+# whose medicationReference names a Medication that is not in the export's Medication.ndjson nor
+# included in the CDS prefetch Bundle (an EHR that ignores `_include`, an export cut by type),
+# with no concept and no display to say what it is. With an ectopic reason it may be the
+# methotrexate that treated that ectopic: it is named (the resource and the Medication's id) and
+# says nothing else, so the history it could change stays Unknown (never False, never True), as
+# a local reference to no contained Medication is (`_CONTAINED_UNRESOLVED`). For any other reason
+# it is no concern of this reading and is not named. Not this: a "Medication/x" the record holds
+# is read by what it is (`_EXPORTED_METHOTREXATE`: methotrexate; anything else reads nothing,
+# which is right: its own code says it is not methotrexate); a "#m1" is read from `contained`
+# (`_METHOTREXATE_NAMED`, `_CONTAINED_UNRESOLVED`). A spec of its own per type (read "no row of
+# that id" needs the join to the Medications; the specs above keep none): its condition does not
+# need a Medication's row, so it is compiled whether the export has Medications or not.
+_MEDICATION_MISSING = And(
+    (
+        IsNull(Concept("medicationCodeableConcept")),
+        Not(IsNull(_EXPORTED)),
+        IsNull(Joined("medications", _EXPORTED, "id")),
+        IsNull(_DISPLAY),
+    )
+)
+MISSING_MEDICATION_MESSAGE = (
+    "for an ectopic pregnancy, which the record does not include: whether it was methotrexate is "
+    "unknown"
+)
+
+
 def _methotrexate_rows(
     resource: str, given: Expr, *dated_by: str, compiled_when_absent: bool = False
 ) -> tuple[RowSpec, ...]:
@@ -1565,7 +1595,8 @@ def _methotrexate_rows(
     cannot be resolved, for an ectopic pregnancy, ``given`` by its status, dated by the first of
     ``dated_by`` (a period: start, then end), one row per resource whichever of its reasons (any
     ectopic reasonCode, a contained ectopic Condition) says so; then the same for methotrexate
-    named by an exported Medication (a spec of its own: only it joins the Medications).
+    named by an exported Medication (a spec of its own: only it needs a Medication's row); then
+    a "Medication/x" the record does not hold (`_MEDICATION_MISSING`), named.
     ``compiled_when_absent`` for a type whose own table is compiled anyway (`RowSpec`)."""
     day = _day_of(*dated_by)
     starts = tuple(p for p in dated_by if not p.endswith(".end"))
@@ -1585,10 +1616,17 @@ def _methotrexate_rows(
         ),
     }
     exported = {**columns, "location": Const("ectopic"), "count_problem": Const(None)}
+    missing = {
+        **columns,
+        "location": Const(None),
+        "count_problem": Const(None),
+        "missing_medication": _EXPORTED,
+    }
     specs = []
     for medicine, read in (
         (Or((_METHOTREXATE_NAMED, _CONTAINED_UNRESOLVED)), columns),
         (_EXPORTED_METHOTREXATE, exported),
+        (_MEDICATION_MISSING, missing),
     ):
         # one row per resource, however many of its reasons name an ectopic (`_ECTOPIC_REASON`)
         spec = _clinical(resource, And((medicine, _ECTOPIC_REASON, given)), read)
@@ -3147,6 +3185,11 @@ _PROBLEMS: tuple[RowProblem, ...] = (
         ),
     ),
     RowProblem("clinical", Not(IsNull(Col("count_problem"))), Message.of(Col("count_problem"))),
+    RowProblem(
+        "clinical",
+        Not(IsNull(Col("missing_medication"))),
+        Message.of("names Medication/", Col("missing_medication"), " ", MISSING_MEDICATION_MESSAGE),
+    ),
     _placed_problem(
         And((_EVENT_ROW, Not(_LOSS_PLACED_BY_SPAN), Not(_LOSS_MAY_BE_THIS))), "miscarriage"
     ),

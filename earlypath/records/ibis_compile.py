@@ -72,7 +72,7 @@ from earlypath.fhir.codes import code_set, load_codes, word_pattern
 from earlypath.records import ir as rec
 from earlypath.records import plan_cache
 from earlypath.records.item_rows import items_only
-from earlypath.records.needed_joins import empty_tables, joins_needed
+from earlypath.records.needed_joins import empty_tables, joins_needed, never_found
 from earlypath.records.own_rows import (
     JoinedKey,
     OwnLine,
@@ -1577,6 +1577,7 @@ def compile_rows(
     # which specs are compiled is asked of the specs as written, as `left_out` asks it
     written = {id(p): r for p, r in zip(pending, spec.rows, strict=True)}
     empty = empty_tables(spec.rows, absent)
+    nulled = never_found(spec.rows, absent)
     # the resources of the repeated pairs, kept once a pairs' table for every row spec that
     # reads only them (`_of_pairs`)
     pair_rows: dict[tuple[str, rec.Joined], ir_t.Table] = {}
@@ -1608,6 +1609,7 @@ def compile_rows(
                     value_codes,
                     women,
                     pair_rows,
+                    nulled,
                 )
                 for r in read
             ]
@@ -2110,6 +2112,7 @@ def _compile_row(
     value_codes: Callable[[], ir_t.Table] | None = None,
     women: Women = Women(),
     pair_rows: dict[tuple[str, rec.Joined], ir_t.Table] | None = None,
+    nulled: frozenset[str] = frozenset(),
 ) -> tuple[ir_t.Table, ir_t.Table | None]:
     scope_types = {n: _column_type(k, d) for n, k, d in schema.columns()}
 
@@ -2179,6 +2182,12 @@ def _compile_row(
         if not women.none:
             t = t.mutate(_wref=_ref_of(t, row.resource, container))
         for i, j in enumerate(_joins(row)):
+            if j.table in nulled:
+                # a table no row can fill (`never_found`): its row is never found, no join
+                kind = types[j.table].get(j.column) or "str"
+                t = t.mutate(**{f"_j{i}": ibis.null(IR_TYPES.get(kind, "string"))})
+                joined[j] = f"_j{i}"
+                continue
             # the other table's row of that id; of several, the last in input order (with
             # ``order``: the greatest order, then the last; ``least``: the smallest, then the
             # first), as one struct's max or min
@@ -2879,6 +2888,8 @@ def run_records(
         con.name,
         whole,
         left_out(spec, absent),
+        # (the tables whose `Joined` is read as None: told by ``left_out`` already, kept explicit)
+        tuple(sorted(never_found(spec.rows, absent))),
         tuple(sorted((r, tuple(t.schema().items())) for r, t in resources.items())),
         tuple(con.table(encounters).schema().items()),
         sql_shape(load_codes()),

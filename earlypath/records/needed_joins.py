@@ -11,7 +11,7 @@ from typing import Any
 from earlypath.records import ir as rir
 from earlypath.rules import ir
 
-__all__ = ["empty_tables", "joins_needed"]
+__all__ = ["empty_tables", "joins_needed", "never_found"]
 
 
 def joins_needed(e: Any) -> list[rir.Joined]:
@@ -35,3 +35,14 @@ def empty_tables(rows: Iterable[rir.RowSpec], absent: frozenset[str]) -> frozens
     for row in rows:
         types.setdefault(row.table, set()).add(row.resource)
     return frozenset(t for t, kinds in types.items() if kinds <= absent)
+
+
+def never_found(rows: Iterable[rir.RowSpec], absent: frozenset[str]) -> frozenset[str]:
+    """The tables of ``rows`` that hold no row (`empty_tables`) and that some spec needs a row
+    of (`joins_needed`): a `rir.Joined` of one finds nothing, so the ibis compiler reads it as
+    None without a join (stop 38: a medicine's record naming a Medication an export without
+    Medications cannot hold asks for no join to the empty Medications). Only these: a spec
+    needing such a table is left out (`ibis_compile.left_out`), so a plan's key tells them."""
+    rows = tuple(rows)
+    needed = {j.table for row in rows for j in joins_needed(row.when)}
+    return empty_tables(rows, absent) & needed

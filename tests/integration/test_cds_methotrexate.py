@@ -26,7 +26,17 @@ from earlypath.web.cds import REQUIRED
 from tests.integration.cds_reading import FHIR, FakeFhir, with_server
 from tests.integration.fhir_data import PATIENT_ID, hook_request, prefetch_for
 from tests.records.previous_ectopic_shapes import bleeding_under_six_weeks
-from tests.records.previous_history_shapes import by_reference, medication, methotrexate
+from tests.records.previous_history_shapes import (
+    DMD,
+    METHOTREXATE_RXNORM_INJECTABLE,
+    METHOTREXATE_RXNORM_OTREXUP,
+    METOJECT_AMP,
+    RXNORM,
+    bare_code,
+    by_reference,
+    medication,
+    methotrexate,
+)
 
 PV = "/cds-services/ng126-progesterone"
 MEDICINES = {
@@ -109,11 +119,44 @@ def test_a_completed_methotrexate_named_by_an_included_medication_is_a_previous_
     assert len(lines) == 1 and lines[0].endswith(f": {MEDICINES[key]}/x1"), lines
 
 
-def test_without_its_included_medication_the_methotrexate_says_nothing(client):
-    """An EHR that ignores `_include`: "Medication/mtx1" cannot be resolved, so the request
-    says nothing of a previous ectopic (unknown, as with no request), never "none"."""
-    alone = client.post(PV, json=_call("medications", [_exported()], []))
+def _not_used(response: httpx.Response) -> list[str]:
+    """The card's "Data that could not be used" lines."""
+    (card,) = response.json()["cards"]
+    _, _, unused = card["detail"].partition("**Data that could not be used**")
+    return [line for line in unused.splitlines() if line.startswith("- ")]
+
+
+def _named_missing(response: httpx.Response) -> list[str]:
+    return [line for line in _not_used(response) if "which the record does not include" in line]
+
+
+@pytest.mark.parametrize("key", list(MEDICINES))
+def test_without_its_included_medication_the_methotrexate_is_named_and_unknown(client, key):
+    """An EHR that ignores `_include`: "Medication/mtx1" cannot be resolved, so the record does
+    not say it was methotrexate: the previous ectopic stays unknown (as with no record), never
+    "none" nor "yes", and the card names what is missing (stop 38; until then it said nothing)."""
+    alone = client.post(PV, json=_call(key, [_exported(MEDICINES[key])], []))
     assert _ectopic_used(alone) == []
+    assert _named_missing(alone) == [
+        f"- {MEDICINES[key]}/x1: names Medication/mtx1 for an ectopic pregnancy, which the "
+        "record does not include: whether it was methotrexate is unknown"
+    ]
+    nothing = client.post(
+        PV, json=hook_request("patient-view", prefetch_for(bleeding_under_six_weeks()))
+    )
+    # otherwise the card of no record at all: the same decision, summary and data used
+    (card,), (none,) = _without_uuids(alone), _without_uuids(nothing)
+    assert card["detail"].split("**Data that could not be used**")[0].rstrip() == none["detail"]
+    assert {k: v for k, v in card.items() if k != "detail"} == {
+        k: v for k, v in none.items() if k != "detail"
+    }
+
+
+def test_a_missing_medication_for_another_reason_is_not_named(client):
+    """A `Medication/x` the EHR does not send, for psoriasis: no concern of the pathway, and no
+    noise on the card (the card of no record)."""
+    other = by_reference(methotrexate("x1", reason="Psoriasis"), {"reference": "Medication/mtx1"})
+    alone = client.post(PV, json=_call("medications", [other], []))
     nothing = client.post(
         PV, json=hook_request("patient-view", prefetch_for(bleeding_under_six_weeks()))
     )
@@ -173,9 +216,13 @@ def test_the_services_own_fetch_asks_as_the_prefetch_does(
     fhir = _server(honour_include, statuses)
     client = make_client(fhir_transport=fhir.transport)
     body = with_server(hook_request("patient-view", None))
-    lines = _ectopic_used(client.post(PV, json=body))
+    response = client.post(PV, json=body)
+    lines = _ectopic_used(response)
     assert len(lines) == (1 if read else 0), lines
     assert all(line.endswith(": MedicationRequest/x1") for line in lines), lines
+    # without its Medication the request is named as what cannot be read (stop 38)
+    missing = _named_missing(response)
+    assert len(missing) == (1 if (not read and statuses is None) else 0), missing
     (asked,) = [r for r in fhir.seen if r.url.path.endswith("/MedicationRequest")]
     assert asked.url.params["_include"] == "MedicationRequest:medication"
     assert "completed" in asked.url.params["status"].split(",")
@@ -187,3 +234,23 @@ def test_doses_neither_sent_nor_fetchable_leave_the_history_unknown(client):
     prefetch = prefetch_for(bleeding_under_six_weeks())
     del prefetch["administrations"]
     assert _ectopic_used(client.post(PV, json=hook_request("patient-view", prefetch))) == []
+
+
+@pytest.mark.parametrize(
+    "medicine", [METHOTREXATE_RXNORM_INJECTABLE, METHOTREXATE_RXNORM_OTREXUP], ids=["scd", "sbd"]
+)
+def test_a_methotrexate_coded_by_its_rxnorm_product_alone_is_a_previous_ectopic(client, medicine):
+    """A US record codes the prescription by its RxNorm clinical or branded drug, with no name
+    (stop 38: the product codes of `methotrexate`)."""
+    record = methotrexate("x1", medicine=bare_code(RXNORM, medicine))
+    lines = _ectopic_used(client.post(PV, json=_call("medications", [record], [])))
+    assert len(lines) == 1 and lines[0].endswith(": MedicationRequest/x1"), lines
+
+
+def test_an_included_medication_coded_by_its_dmd_amp_alone_is_methotrexate(client):
+    """A UK record's Medication coded by its dm+d AMP (a brand: "Metoject ...", no word
+    methotrexate in it), included beside the dose given."""
+    included = {"resourceType": "Medication", "id": "mtx1", "code": bare_code(DMD, METOJECT_AMP)}
+    record = _exported("MedicationAdministration")
+    lines = _ectopic_used(client.post(PV, json=_call("administrations", [record], [included])))
+    assert len(lines) == 1 and lines[0].endswith(": MedicationAdministration/x1"), lines

@@ -187,6 +187,14 @@ def methotrexate(
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 METHOTREXATE_RXNORM_INGREDIENT = "6851"
 METHOTREXATE_RXNORM_TABLET = "105585"
+# stop 38: product codes (`methotrexate`'s notes say where each was read): RxNorm SCD
+# "methotrexate 25 MG/ML Injectable Solution" and SBD "0.4 ML methotrexate 25 MG/ML
+# Auto-Injector [Otrexup]"; dm+d AMP "Metoject 7.5mg/0.75ml solution for injection pre-filled
+# syringes" and VMP "Methotrexate 2.5mg tablets"
+METHOTREXATE_RXNORM_INJECTABLE = "1946772"
+METHOTREXATE_RXNORM_OTREXUP = "1441407"
+METOJECT_AMP = "10672611000001103"
+ORAL_VMP = "326874007"
 SYNTHEA_METHOTREXATE_INJECTION = (
     "236931002",
     "Methotrexate injection into tubal pregnancy (procedure)",
@@ -736,6 +744,33 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
         _her(by_reference(methotrexate("x1"), {"reference": "Medication/mtx9"})),
         (None, None, False),
     ),
+    # stop 38: a "Medication/x" the record does not hold, for an ectopic: named (MISSING_NAMED in
+    # test_previous_history), the history Unknown; for another reason, not named
+    "medication-missing-taken-for-a-contained-ectopic-2019": (
+        _her(
+            contained_reason(
+                by_reference(
+                    methotrexate("x1", "MedicationStatement"), {"reference": "Medication/mtx9"}
+                )
+            )
+        ),
+        (None, None, False),
+    ),
+    "medication-missing-given-for-an-ectopic-absolute-reference-2019": (
+        _her(
+            by_reference(
+                methotrexate("x1", "MedicationAdministration"),
+                {"reference": "https://ehr.example.org/fhir/Medication/mtx9/_history/2"},
+            )
+        ),
+        (None, None, False),
+    ),
+    "medication-missing-for-psoriasis-2019": (
+        _her(
+            by_reference(methotrexate("x1", reason="Psoriasis"), {"reference": "Medication/mtx9"})
+        ),
+        (None, None, False),
+    ),
     # stop 35 (2): RxNorm codes, bare (no name to match the word in); Synthea's own shape
     "methotrexate-rxnorm-ingredient-for-an-ectopic-2019": (
         _her(methotrexate("x1", medicine=bare_code(RXNORM, METHOTREXATE_RXNORM_INGREDIENT))),
@@ -757,6 +792,37 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
                 "x1", reason="Psoriasis", medicine=bare_code(RXNORM, METHOTREXATE_RXNORM_INGREDIENT)
             )
         ),
+        (None, None, False),
+    ),
+    # stop 38: a bare product code, injectable or oral, RxNorm SCD/SBD or dm+d VMP/AMP (its name
+    # not sent, so only the code says methotrexate: the Metoject AMP has no "methotrexate" in it)
+    "methotrexate-rxnorm-injectable-solution-given-for-an-ectopic-2019": (
+        _her(
+            methotrexate(
+                "x1",
+                "MedicationAdministration",
+                medicine=bare_code(RXNORM, METHOTREXATE_RXNORM_INJECTABLE),
+            )
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-rxnorm-branded-auto-injector-for-an-ectopic-2019": (
+        _her(methotrexate("x1", medicine=bare_code(RXNORM, METHOTREXATE_RXNORM_OTREXUP))),
+        (True, None, False),
+    ),
+    "methotrexate-dmd-amp-for-a-contained-ectopic-2019": (
+        _her(contained_reason(methotrexate("x1", medicine=bare_code(DMD, METOJECT_AMP)))),
+        (True, None, False),
+    ),
+    "methotrexate-exported-dmd-oral-vmp-for-an-ectopic-2019": (
+        _her(
+            {"resourceType": "Medication", "id": "mtx1", "code": bare_code(DMD, ORAL_VMP)},
+            by_reference(methotrexate("x1"), {"reference": "Medication/mtx1"}),
+        ),
+        (True, None, False),
+    ),
+    "methotrexate-dmd-amp-for-psoriasis-2019": (
+        _her(methotrexate("x1", reason="Psoriasis", medicine=bare_code(DMD, METOJECT_AMP))),
         (None, None, False),
     ),
     "synthea-methotrexate-injection-2019": (

@@ -21,17 +21,21 @@ from earlypath.records.definition import READING
 from earlypath.records.ibis_compile import LoadedResources, left_out, load_resources, run_records
 from earlypath.records.ir import RowSpec
 from earlypath.records.needed_joins import joins_needed
+from earlypath.rules.ir import Const
 from tests.audit.test_fhir_mapping_agrees import assert_agrees
 from tests.integration.fhir_data import PATIENT_ID, day, eligible_resources
+from tests.records.previous_history_shapes import by_reference, methotrexate
 from tests.records.real_shapes import export_of
 from tests.records.sql_sent import sql_sent
 
 
 def _export(folder: Path) -> dict[str, list[Path]]:
     """Her record (no scan report) with an empty DiagnosticReport.ndjson and a blank
-    MedicationStatement.ndjson."""
+    MedicationStatement.ndjson, and no Medication.ndjson though a methotrexate for an ectopic
+    names "Medication/mtx9" (stop 38)."""
     folder.mkdir()
-    for kind, resources in export_of(eligible_resources()).items():
+    named = by_reference(methotrexate("x1"), {"reference": "Medication/mtx9"})
+    for kind, resources in export_of([*eligible_resources(), named]).items():
         (folder / f"{kind}.ndjson").write_text(
             "".join(json.dumps(r) + "\n" for r in resources), encoding="utf-8"
         )
@@ -73,12 +77,27 @@ def test_a_type_without_lines_is_left_out_of_the_plan_and_the_reading_is_the_sam
     # (views not counted: a compiled plan creates them, a replayed one writes them into the
     # statements reading them, `ibis_compile._views_inlined`)
     fewer = len(_without_views(sent))
+    # no Medication: the Medication a record names is never found, and its join is not written
+    # (`needed_joins.never_found`, stop 38), yet what it names is said
+    assert "Medication" in loaded.absent
+    assert _medications_read(sent, "a") == []
+    assert [p for p in without[1] if "names Medication/mtx9" in p["message"]], without[1]
     # the same tables read as if they had lines: the same reading, from a plan of its own
     every = load_resources(con, files, READING, "b_r")
     sent.clear()
     assert _read(con, LoadedResources(every, frozenset()), "b") == without
     assert sum('"b_r_DiagnosticReport"' in sql for sql in sent) > 1
     assert len(_without_views(sent)) > fewer
+    # (there, the Medications' table is joined, empty: the check above can fail)
+    assert _medications_read(sent, "b")
+
+
+def _medications_read(sent: list[str], prefix: str) -> list[str]:
+    """The statements of the reading ``prefix`` that read its Medications' table (a view or a
+    table joining it; not the one making it, nor its drop)."""
+    table = f"{prefix}_k_medications"
+    made = f'CREATE OR REPLACE TEMP TABLE "{table}'
+    return [sql for sql in sent if table in sql and not sql.startswith(("DROP", made))]
 
 
 def _without_views(sent: list[str]) -> list[str]:
@@ -164,4 +183,25 @@ def test_an_export_without_medications_leaves_out_the_specs_that_need_one() -> N
     assert left_out(READING, frozenset()) == ()
     without = [READING.rows[i] for i in left_out(READING, frozenset({"MedicationAdministration"}))]
     assert all(r.resource == "MedicationAdministration" for r in without)
-    assert sum(r.table == "clinical" for r in without) == 2
+    # its methotrexate named otherwise, by an exported Medication, and by a Medication the
+    # record does not hold (stop 38)
+    assert sum(r.table == "clinical" for r in without) == 3
+
+
+def test_a_medication_the_record_does_not_hold_is_read_without_medications() -> None:
+    """A "Medication/x" the record does not hold (stop 38) is named whether the export has
+    Medications or not: its spec asks that no Medication of that id be found, which needs no
+    Medication's row, so an export without Medications keeps it in its plan (every reference
+    then names one not held)."""
+    missing = [
+        r
+        for r in READING.rows
+        if r.table == "clinical"
+        and any(name == "missing_medication" and e != Const(None) for name, e in r.columns)
+    ]
+    assert sorted(r.resource for r in missing) == sorted(
+        ["MedicationRequest", "MedicationStatement", "MedicationAdministration"]
+    )
+    assert not any(_needs_a_medication(r) for r in missing)
+    kept = set(range(len(READING.rows))) - set(left_out(READING, frozenset({"Medication"})))
+    assert {READING.rows.index(r) for r in missing} <= kept
