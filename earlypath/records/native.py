@@ -24,6 +24,7 @@ import hashlib
 import importlib.machinery
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -40,11 +41,10 @@ _SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
 _CFLAGS = ("-O2",)
 
 # what `bind` did for each text it was asked about, by hash: "compiled", "no build" or
-# "already bound" (for `describe`; no patient data)
+# "unloadable build" (for `describe`; no patient data)
 _seen: dict[str, str] = {}
-# the compiled modules loaded, by hash, with the names each was bound to: a module is loaded
-# once a process, so a second binding with other values (another site's value sets) is
-# exec'd, never given the first one's values
+# the first module loaded for each hash, with the names it was bound to: bound again with the
+# same names, the same module serves; with other names, a module of its own (`bind`)
 _bound: dict[str, tuple[Any, dict[str, Any]]] = {}
 
 
@@ -82,16 +82,31 @@ def bind(text: str, names: dict[str, Any]) -> Any | None:
         module, bound_names = loaded
         if bound_names is names or bound_names == names:
             return module.reading
-        _seen[digest] = "already bound"
-        return None
     path = module_path(digest)
     if not path.is_file():
         _seen[digest] = "no build"
         return None
+    # A module's globals are the values of one binding; the same text bound again with other
+    # values (the definition compiled again: another site's value sets, a cache emptied) gets a
+    # module of its own, loaded from a copy of the build (the C library keeps one module per
+    # file it opens), never the first binding's values.
+    module = _load(digest, path) if loaded is None else _load_copy(digest, path)
+    if module is None:
+        return None
+    own = module.__dict__
+    for key, value in names.items():
+        own.setdefault(key, value)
+    if loaded is None:
+        _bound[digest] = (module, names)
+    _seen[digest] = "compiled"
+    return module.reading
+
+
+def _load(digest: str, path: Path) -> Any | None:
+    """The module built for ``digest`` loaded from ``path``, or None (recorded in `_seen`)."""
+    name = module_name(digest)
     spec = importlib.util.spec_from_file_location(
-        module_name(digest),
-        path,
-        loader=importlib.machinery.ExtensionFileLoader(module_name(digest), str(path)),
+        name, path, loader=importlib.machinery.ExtensionFileLoader(name, str(path))
     )
     if spec is None or spec.loader is None:
         _seen[digest] = "no build"
@@ -105,14 +120,16 @@ def bind(text: str, names: dict[str, Any]) -> Any | None:
     if getattr(module, "SOURCE_HASH", None) != digest:  # a file renamed by hand: not ours
         _seen[digest] = "no build"
         return None
-    # the constants and helpers the source reads as globals (`_Generator.names`); its own
-    # functions are the module's
-    own = module.__dict__
-    for key, value in names.items():
-        own.setdefault(key, value)
-    _bound[digest] = (module, names)
-    _seen[digest] = "compiled"
-    return module.reading
+    return module
+
+
+def _load_copy(digest: str, path: Path) -> Any | None:
+    """A second module of the same build: loaded from a copy, removed once loaded (the loaded
+    library stays mapped)."""
+    with tempfile.TemporaryDirectory(prefix="earlypath-native-") as tmp:
+        copy = Path(tmp) / path.name
+        shutil.copyfile(path, copy)
+        return _load(digest, copy)
 
 
 def describe(text: str) -> str:

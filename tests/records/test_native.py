@@ -103,16 +103,31 @@ def test_a_build_of_another_source_is_not_used() -> None:
     assert native.describe(changed).startswith("exec (no build")
 
 
-def test_a_second_binding_with_other_values_is_execd(monkeypatch) -> None:
+def test_a_second_binding_with_other_values_gets_a_module_of_its_own(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The same text bound again with other values (the definition compiled again: another
+    site's value sets, a cache emptied) runs compiled with its own values; the first binding
+    keeps its own."""
     reading = engine.generated_reading(mapping.READING)
     assert reading is not None and reading.compiled
-    monkeypatch.setattr(native, "_seen", dict(native._seen))  # what describe says, kept after
-    # the module is loaded once a process: its globals are the first binding's
-    assert native.bind(reading.source, {"k1": "another value"}) is None
+    again = native.bind(reading.source, {"k1": "another value"})
     assert (
-        native.describe(reading.source)
-        == f"exec (already bound, {native.source_hash(reading.source)[:12]})"
+        again is not None
+        and again is not native._bound[native.source_hash(reading.source)][0].reading
     )
+    assert again.__globals__["k1"] == "another value"
+    assert engine.generated_reading(mapping.READING) is reading and reading.compiled
+
+    pytest.importorskip("Cython")
+    monkeypatch.setenv("EARLYPATH_NATIVE_DIR", str(tmp_path))
+    # (not the text of the test below, whose first binding must find no build)
+    text = "def reading(resources, x_assessed_on, x_encounter, patient):\n    return (K, resources)"
+    native.build(text)
+    first, second = native.bind(text, {"K": 7}), native.bind(text, {"K": 8})
+    assert first is not None and second is not None
+    assert first(1, None, None, None) == (7, 1) and second(1, None, None, None) == (8, 1)
+    assert native.bind(text, {"K": 7}) is first  # the first binding's values: its module
 
 
 def test_a_build_renamed_to_another_source_is_not_loaded(tmp_path: Path, monkeypatch) -> None:
