@@ -814,6 +814,9 @@ class _Generator:
             # `_State.once` of a table, answered by a local of the type's block (set where its
             # versions are counted): asked once, not again by each visit it skips
             answered: dict[str, str] = {}
+            # by the type's `listed` local: a later block of the same type runs only where its
+            # first did, so what that block asked unconditionally is known there too
+            answers: dict[str, dict[str, str]] = {}
             for kind, specs in by_kind:
                 key_only = counted.get(id(specs[0])) if len(specs) == 1 else None
                 call = self.type_function(kind, specs, key_only)
@@ -827,7 +830,7 @@ class _Generator:
                     out.append(f"    {name} = by_type.get({kind!r})")
                 if kind != last:
                     out.append(f"    if {name}:")
-                    answered = {}
+                    answered = answers.setdefault(name, {})
                 pad = "        "
                 once = _empty_when_once(specs)
                 if once:  # a visit that gives no row when no (patient, id) repeats: skipped

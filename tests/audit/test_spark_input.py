@@ -121,8 +121,8 @@ def test_the_episodes_read_ahead_by_threads_are_joined_as_read_one_by_one(
     finished = []
     second_done = threading.Event()
 
-    # The first item waits for the second to finish: read two at a time, the second finishes
-    # first and both are still handed over in order. An event, not sleeps of different
+    # The first item waits for the second to finish: read ahead (two or more at a time), the
+    # second finishes first and all are still handed over in order. An event, not sleeps of different
     # lengths, so a loaded machine cannot reorder them (read one at a time, the first waits
     # its whole timeout and finishes first, which fails the last assert).
     def read(n: int) -> int:
@@ -135,7 +135,8 @@ def test_the_episodes_read_ahead_by_threads_are_joined_as_read_one_by_one(
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     assert list(spark_audit._in_order_ahead(read, [0, 1, 2, 3, 4])) == [0, 1, 2, 3, 4]
-    assert finished[:2] == [1, 0]  # (read two at a time)
+    # (read ahead: the second, and maybe more, finished before the first)
+    assert finished.index(1) < finished.index(0)
 
 
 def test_the_parts_are_counted_and_joined_on_the_system_allocator(tmp_path: Path) -> None:
