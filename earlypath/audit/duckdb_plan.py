@@ -59,25 +59,33 @@ def plan_key(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def input_sql(con: Any, raw: str) -> tuple[str, str]:
-    """The SQL of `earlypath.audit.validate.repeated_ids` and of
-    `earlypath.audit.validate.rows_and_defaulted_cells` over the view ``raw``, kept together
-    under its columns and types."""
+def input_sql(con: Any, raw: str) -> tuple[str, str, str]:
+    """The SQL of `earlypath.audit.validate.repeated_ids`, of
+    `earlypath.audit.validate.rows_and_defaulted_cells` and of
+    `earlypath.audit.validate.repeated_or_padded_ids` ("" when the ids are not text) over the
+    view ``raw``, kept together under its columns and types."""
     from earlypath.audit.sql_table import column_types
 
     types = column_types(con.con, raw)
-    key = plan_key("audit-duckdb-input/2", raw, list(types.items()))
+    key = plan_key("audit-duckdb-input/3", raw, list(types.items()))
     plan = load_plan(key)
-    if plan is None or not all(isinstance(plan.get(k), str) for k in ("repeated", "counts")):
-        from earlypath.audit.validate import repeated_ids, rows_and_defaulted_cells
+    parts = ("repeated", "counts", "as_written")
+    if plan is None or not all(isinstance(plan.get(k), str) for k in parts):
+        from earlypath.audit.validate import (
+            repeated_ids,
+            repeated_or_padded_ids,
+            rows_and_defaulted_cells,
+        )
 
         table = con.table(raw)
+        as_written = repeated_or_padded_ids(table)
         plan = {
             "repeated": con.compile(repeated_ids(table)),
             "counts": con.compile(rows_and_defaulted_cells(table)),
+            "as_written": "" if as_written is None else con.compile(as_written),
         }
         save_plan(key, plan)
-    return str(plan["repeated"]), str(plan["counts"])
+    return str(plan["repeated"]), str(plan["counts"]), str(plan["as_written"])
 
 
 def judging_plan(
@@ -88,17 +96,20 @@ def judging_plan(
     repeated: Sequence[str] | None,
     repeated_table: str,
     checked: str,
+    ids_as_written: bool = False,
 ) -> tuple[str, str]:
     """(the checked rows' SQL over the view ``raw``, whose columns have the DuckDB ``types``;
     the judged episodes' SQL over the view ``checked`` of those rows), from the kept plan when
     there is one; ``checked`` must be created from the first before the second is run. The
-    repeated ids are the list ``repeated``, or the table ``repeated_table`` when None."""
+    repeated ids are the list ``repeated``, or the table ``repeated_table`` when None;
+    ``ids_as_written`` as `earlypath.audit.validate.check_and_type` takes it."""
     how = "table" if repeated is None else ("list" if repeated else "none")
     key = plan_key(
-        "audit-duckdb-judging/2",
+        "audit-duckdb-judging/3",
         raw,
         list(types.items()),
         how,
+        ids_as_written,
         repeated_table,
         policy,
         checked,
@@ -106,7 +117,7 @@ def judging_plan(
     )
     plan = load_plan(key)
     if not _usable(plan):
-        plan = _build(con, raw, policy, how, repeated_table, checked)
+        plan = _build(con, raw, policy, how, repeated_table, checked, ids_as_written)
         save_plan(key, plan)
     assert plan is not None
     checked_sql = plan["checked"]
@@ -156,7 +167,13 @@ def _usable(plan: dict[str, Any] | None) -> bool:
 
 
 def _build(
-    con: Any, raw: str, policy: Policy, how: str, repeated_table: str, checked: str
+    con: Any,
+    raw: str,
+    policy: Policy,
+    how: str,
+    repeated_table: str,
+    checked: str,
+    ids_as_written: bool,
 ) -> dict[str, str]:
     """Build and render the SQL (what a kept plan saves): ibis is imported here only."""
     from earlypath.audit.judge import _episodes, _extras
@@ -164,7 +181,7 @@ def _build(
 
     raw_table = con.table(raw)
     stand_in: Any = {"list": [PLACEHOLDER], "none": [], "table": con.table(repeated_table)}[how]
-    checked_sql = con.compile(check_and_type(raw_table, stand_in))
+    checked_sql = con.compile(check_and_type(raw_table, stand_in, ids_as_written))
     if how == "list" and f"'{PLACEHOLDER}'" not in checked_sql:
         raise RuntimeError("the repeated ids' placeholder is not in the checks' SQL")
     # The episodes are built over the view of the checked rows, as the pass runs them.

@@ -59,19 +59,19 @@ def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) 
     audit whose plans are kept runs on plain DuckDB and imports no ibis."""
     duck = con.con
     with _progress(progress, None, f"reading the cohort ({con.name})"):
-        repeated_sql, counts_sql = input_sql(con, raw)
+        repeated_sql, counts_sql, as_written_sql = input_sql(con, raw)
         # The rows and their empty cells read as false, in one short statement over the input
         # (not over the checks' view, whose binding alone cost as much on a small audit)
         rows_in, defaulted = (int(n) for n in duck.execute(counts_sql).fetchall()[0])
         types = column_types(duck, raw)
         extras = [c for c in types if c not in FLAT_COLUMNS and c != "row_number"]
-        duck.execute(f"CREATE OR REPLACE TABLE {REPEATED_IDS} AS {repeated_sql}")
+        ids_as_written = _repeated_ids_found(duck, repeated_sql, as_written_sql)
         repeated = _few_as_list(duck)
     # The checks are one view, the episodes a view over it: their SQL is built once and kept
     # between runs (`judging_plan`); the rest is written on the views.
     duck.execute(f"CREATE OR REPLACE VIEW {CHECK_INPUT} AS SELECT * FROM {sql_name(raw)}")
     checked_sql, episodes_sql = judging_plan(
-        con, CHECK_INPUT, types, policy, repeated, REPEATED_IDS, CHECKED
+        con, CHECK_INPUT, types, policy, repeated, REPEATED_IDS, CHECKED, ids_as_written
     )
     duck.execute(f"CREATE OR REPLACE VIEW {CHECKED} AS {checked_sql}")
     return Evaluated(
@@ -85,6 +85,22 @@ def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) 
         extras,
         one_pass=OnePass(raw, CHECKED, defaulted, raw_rows=rows_in),
     )
+
+
+def _repeated_ids_found(duck: Any, repeated_sql: str, as_written_sql: str) -> bool:
+    """Fill the table `REPEATED_IDS` with the repeated ids; return whether the checks may read
+    the ids as written (`earlypath.audit.validate.check_and_type`'s ``ids_as_written``).
+
+    The ids are grouped as written first (`repeated_or_padded_ids`): when no id is padded or
+    empty (the usual cohort), no cleaning changes one, and those repeated are the cleaned ids'
+    repeated ones. Otherwise (or when the ids are not text) the cleaned ids are grouped
+    (`repeated_ids`), a second read of the input for a cohort with padded ids only."""
+    if as_written_sql:
+        duck.execute(f"CREATE OR REPLACE TABLE {REPEATED_IDS} AS {as_written_sql}")
+        if not _scalar(duck, f"SELECT count(*) FROM {REPEATED_IDS} WHERE NOT repeated"):
+            return True
+    duck.execute(f"CREATE OR REPLACE TABLE {REPEATED_IDS} AS {repeated_sql}")
+    return False
 
 
 def _rejects_view(con: Any, source: str, made: bool = True) -> SqlTable:

@@ -46,6 +46,7 @@ __all__ = [
     "check_and_type",
     "episode_ids",
     "repeated_ids",
+    "repeated_or_padded_ids",
     "require_columns",
     "rows_and_defaulted_cells",
 ]
@@ -235,13 +236,18 @@ def _clean(col: ir_t.Value, kind: flat.FlatType, name: str = "") -> ir_t.Value:
     # The first character by comparing the cell with "!" (the next code after 32: the empty
     # cell too), the last as the first of the reversed cell: `right(col, 1)` cost DuckDB 3.5
     # times as many instructions (it counts the characters from the start; issue 16, round 9).
-    padded = (col < "!") | (col.reverse().ascii_str() <= 32)
-    text = ibis.cases((padded, col.strip()), else_=col).nullif("")
+    text = ibis.cases((_padded(col), col.strip()), else_=col).nullif("")
     text = text.lower() if kind == "bool" else text
     words = _BOOL_WORDS if kind == "bool" else _WORDS.get(name, ())
     if not words:
         return text
     return ibis.cases((col.isin(list(words)), col), else_=text)
+
+
+def _padded(col: ir_t.StringValue) -> ir_t.BooleanValue:
+    """Whether `_clean` may change a text cell: its first or last character is coded 32 or
+    below, or it is empty (never for a NULL cell: NULL)."""
+    return (col < "!") | (col.reverse().ascii_str() <= 32)
 
 
 def _says_unknown(cleaned: ir_t.Table) -> dict[str, ir_t.BooleanValue]:
@@ -316,15 +322,43 @@ def repeated_ids(raw: ir_t.Table) -> ir_t.Table:
     return counted.filter(counted.copies > 1).select("episode_id")
 
 
-def check_and_type(raw: ir_t.Table, repeated: ir_t.Table | Sequence[str]) -> ir_t.Table:
+def repeated_or_padded_ids(raw: ir_t.Table) -> ir_t.Table | None:
+    """The ``episode_id`` cells as written that occur on more than one row or that the cleaning
+    may change (`_padded`: a space or control character at either end, the empty cell), with
+    ``repeated`` (more than one row) for each; None when the column is not text.
+
+    When no row of it is padded, no id of ``raw`` is changed by the cleaning, so its repeated
+    ids are the rows' ``repeated`` and `check_and_type` may read the ids as written
+    (``ids_as_written``). The ids are grouped as written: the padding is tested once per
+    distinct id, after the grouping, not cleaned on every row before it."""
+    require_columns(raw)
+    col = raw["episode_id"]
+    if not col.type().is_string():
+        return None
+    counted = raw.group_by(episode_id=col).aggregate(copies=raw.count())
+    return counted.filter((counted.copies > 1) | _padded(counted.episode_id)).select(
+        "episode_id", repeated=counted.copies > 1
+    )
+
+
+def check_and_type(
+    raw: ir_t.Table, repeated: ir_t.Table | Sequence[str], ids_as_written: bool = False
+) -> ir_t.Table:
     """Type every flat column, add the facts, and give each row its ``reject_reason`` (or NULL).
 
     ``repeated`` is `repeated_ids` of the same ``raw``, computed (and kept) beforehand, or the
-    ids it holds as a list (without NULL)."""
+    ids it holds as a list (without NULL). ``ids_as_written``: no ``episode_id`` of ``raw``
+    is padded or empty (`repeated_or_padded_ids` found none), so the ids are not cleaned: on
+    DuckDB the padding test alone was 51 M instructions of the one-pass COPY's 1,860 M in
+    200,000 rows (issue 16, stop 39). The ``NULLIF`` kept changes no id; it keeps the column
+    one that may hold NULL, as the cleaned one is (DuckDB writes the same Parquet bytes)."""
     require_columns(raw)
+    cleaned = {n: _clean(raw[n], k, n) for n, k in flat.FLAT_COLUMNS.items() if n in raw.columns}
+    if ids_as_written:
+        cleaned["episode_id"] = raw["episode_id"].nullif("")
     raw = raw.select(
         *[c for c in raw.columns if c not in flat.FLAT_COLUMNS],
-        **{n: _clean(raw[n], k, n) for n, k in flat.FLAT_COLUMNS.items() if n in raw.columns},
+        **cleaned,
         _assessed_on_absent=_absent(raw, "assessed_on"),
         **_allergies_cell(raw),
     )
