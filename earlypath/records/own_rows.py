@@ -226,14 +226,38 @@ def _chosen(joined: rec.RowSpec, own: rec.RowSpec, test: ir.Expr) -> rec.RowSpec
     # a row whose own (patient, id) is not repeated gives none: the test is a part of the
     # condition, so the compiler may keep only the repeated pairs' resources before their
     # items are unnested (`ibis_compile._only_repeated`, stop 33)
-    when = ir.And((test, joined.when)) if own.when == ir.Const(False) else None
+    # (stop 39: otherwise the If only where the two conditions differ, `_picked_within`)
+    if own.when == ir.Const(False):
+        when: ir.Expr = ir.And((test, joined.when))
+    else:
+        when = _picked_within(joined.when, own.when, test)
     return dataclasses.replace(
         joined,
-        when=when if when is not None else pick(joined.when, own.when),
+        when=when,
         patient=pick(joined.patient, own.patient),
         columns=pick(joined.columns, own.columns),
         checks=pick(joined.checks, own.checks),
     )
+
+
+def _picked_within(joined: ir.Expr, own: ir.Expr, test: ir.Expr) -> ir.Expr:
+    """``If(test, joined, own)`` for a row spec's condition, the `If` taken inside the And and Or
+    the two share: ``And(a, Or(b, c))`` against ``And(a, Or(b, d))`` is ``And(a, Or(b, If(test,
+    c, d)))``, the same value. A condition is the rows' filter, and DuckDB's filter tests a bare
+    AND / OR part by part on the rows still undecided, where a CASE computes its branch whole,
+    as a value, on every row it takes: an Observation's hCG and unit tests, regular expressions
+    included, on every Observation of an export with an id sent twice (stop 39, docs/speed.md
+    FHIR round 30). Only the parts that differ (the versions' tests) stay a CASE."""
+    if joined == own:
+        return joined
+    same_shape = type(joined) is type(own) and isinstance(joined, ir.And | ir.Or)
+    if same_shape and len(joined.items) == len(own.items):  # type: ignore[attr-defined]
+        items = tuple(
+            _picked_within(a, b, test)
+            for a, b in zip(joined.items, own.items, strict=True)  # type: ignore[attr-defined]
+        )
+        return type(joined)(items)  # type: ignore[call-arg]
+    return ir.If(test, joined, own)
 
 
 def reads_owned(e: Any, owned: frozenset[str]) -> bool:
