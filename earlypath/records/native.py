@@ -37,9 +37,9 @@ from typing import Any
 # ("2", stop 39: the locals' addresses escape, `escape_locals`)
 _FORMAT = "2"
 _SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-# gcc's optimisation (EARLYPATH_NATIVE_CFLAGS overrides it). The C is some 8 MB: at -O2 gcc
-# took 2 min 22 s of CPU in stop 38, the whole -O1 build 2 min 30 s on a busier machine, and
-# -O1's reading ran some 15k instructions more (docs/speed-cds.md, thirty-second pass)
+# gcc's optimisation (EARLYPATH_NATIVE_CFLAGS overrides it). -O1's reading ran some 15k
+# instructions more (stop 38); -Os's ran slower and was barely smaller (stop 39: the size was
+# the error exits' stores, `escape_locals`; docs/speed-cds.md, 32nd and 33rd passes)
 _CFLAGS = ("-O2",)
 
 # A Python local of a compiled function, as Cython declares it at the top of the C function
