@@ -24,6 +24,7 @@ import hashlib
 import importlib.machinery
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,12 +34,16 @@ from pathlib import Path
 from typing import Any
 
 # changed when what a build holds or how it is loaded changes: every older build is then stale
-_FORMAT = "1"
+# ("2", stop 39: the locals' addresses escape, `escape_locals`)
+_FORMAT = "2"
 _SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-# gcc's optimisation (EARLYPATH_NATIVE_CFLAGS overrides it). The C is some 8 MB: at -O2 gcc
-# took 2 min 22 s of CPU in stop 38, the whole -O1 build 2 min 30 s on a busier machine, and
-# -O1's reading ran some 15k instructions more (docs/speed-cds.md, thirty-second pass)
+# gcc's optimisation (EARLYPATH_NATIVE_CFLAGS overrides it). -O1's reading ran some 15k
+# instructions more (stop 38); -Os's ran slower and was barely smaller (stop 39: the size was
+# the error exits' stores, `escape_locals`; docs/speed-cds.md, 32nd and 33rd passes)
 _CFLAGS = ("-O2",)
+
+# A Python local of a compiled function, as Cython declares it at the top of the C function
+_LOCAL = re.compile(r"^(  PyObject \*(__pyx_v_\w+) = NULL;)$", re.MULTILINE)
 
 # what `bind` did for each text it was asked about, by hash: "compiled", "no build" or
 # "unloadable build" (for `describe`; no patient data)
@@ -154,6 +159,18 @@ def cds_source() -> str:
     return str(getattr(generated, "source"))  # noqa: B009 - set on the function by the generator
 
 
+def escape_locals(c_text: str) -> str:
+    """Cython's C with each Python local's address passed to an empty asm statement.
+
+    Cython frees every local on a function's one error exit; a local not yet assigned is NULL
+    there. gcc keeps an unaddressed local in a register and, for each of the some 2,300 places
+    the reading's function can fail, writes NULL into every local not assigned on that path
+    before the jump: 426k of its 553k instructions at -O2, 3.4 of its 4.3 MB (stop 39). A local
+    whose address escapes lives in its stack slot from the start, so that exit needs no stores.
+    The asm emits nothing."""
+    return _LOCAL.sub(r'\1 __asm__("" : : "r"(&\2));', c_text)
+
+
 def build(text: str, out: Path | None = None) -> Path:
     """Compile ``text`` (Cython, then gcc) into its build; nothing is done when it exists."""
     digest = source_hash(text)
@@ -177,6 +194,7 @@ def build(text: str, out: Path | None = None) -> Path:
         result = compile_single(str(py), options, name)
         if result.num_errors:
             raise RuntimeError(f"Cython could not compile the reading ({result.num_errors} errors)")
+        c.write_text(escape_locals(c.read_text()))
         flags = os.environ.get("EARLYPATH_NATIVE_CFLAGS", " ".join(_CFLAGS)).split()
         built = Path(tmp) / target.name
         include = sysconfig.get_paths()["include"]
