@@ -84,7 +84,7 @@ from earlypath.records.own_rows import (
 )
 from earlypath.records.sql_star import columns_as_star
 from earlypath.records.sql_substring import substring as _substr
-from earlypath.records.value_codes import sql_shape, value_codes_table
+from earlypath.records.value_codes import of_sets, sql_shape, value_codes_table
 from earlypath.records.women import Women
 from earlypath.rules import ir
 
@@ -1163,10 +1163,8 @@ class _RecordsCompiler(_Compiler):
             item = self.expr(e.item)
             if not e.pairs:
                 return ibis.null(IR_TYPES[kind or "str"])
-            # a simple CASE (``CASE item WHEN k ...``): the item written once, not once a pair
-            # (stop 39: a medicine's reading looked up is some kilobytes of SQL)
-            return item.cases(
-                *((k, ibis.literal(v, type=IR_TYPES[kind or "str"])) for k, v in e.pairs),
+            return ibis.cases(
+                *((item == k, ibis.literal(v, type=IR_TYPES[kind or "str"])) for k, v in e.pairs),
                 else_=ibis.null(IR_TYPES[kind or "str"]),
             )
         if isinstance(e, rec.Round2):
@@ -1829,7 +1827,7 @@ def _code_table(
     codes (`value_codes_table`): the SQL names the sets and bits, never a code."""
     parts = []
     for k, (concept, sets) in enumerate(masks):
-        mine = value_codes.filter(value_codes["value_set"].isin(sorted(sets)))
+        mine = of_sets(value_codes, sets)
         bit = ibis.cases(
             *(
                 (mine["value_set"] == name, ibis.literal(1 << b, "int64"))
@@ -2012,7 +2010,7 @@ def _with_found(
             )
         )
     codings = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
-    listed = value_codes.filter(value_codes["value_set"].isin(sorted(names)))
+    listed = of_sets(value_codes, names)
     hits = codings.join(
         listed, [codings["_fs"] == listed["system"], codings["_fc"] == listed["code"]]
     )
