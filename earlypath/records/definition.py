@@ -625,7 +625,8 @@ _CLINICAL_COLUMNS = (
     "refuted",
     "count_problem",
     # the id of a "Medication/x" a methotrexate-or-not record for an ectopic names and the record
-    # does not hold (`_MEDICATION_MISSING`): named among the problems
+    # does not hold, or holds with no code and no name (`_MEDICINE_UNKNOWN`): named among the
+    # problems, with `count_problem` the text after it
     "missing_medication",
     # a history entry of a previous ectopic pregnancy (`ectopic_history`), not placed (stop 31)
     "ectopic_history",
@@ -1423,6 +1424,44 @@ _NAMES_METHOTREXATE_MEDICATION = Or(
         AnyItem("ingredient", _in("itemCodeableConcept", "methotrexate")),
     )
 )
+
+
+def _judged(concept: str) -> Expr:
+    """A concept that says which medicine it is (not methotrexate, asked first): a code of a
+    medicine another of our value sets lists (progesterone), or a name (its text, a coding's
+    display). The set's codes only: any word of it is in a name, which this reads anyway."""
+    return Or(
+        (
+            InSet(Concept(concept), "progesterone", words=False),
+            IsTrue(Cmp("!=", _text(f"{concept}.text"), Const(""))),
+            AnyItem(f"{concept}.coding", IsTrue(Cmp("!=", _text("display"), Const("")))),
+        )
+    )
+
+
+def _medication_methotrexate(unknown: str) -> Expr:
+    """Whether a Medication the record holds (exported, included in the prefetch, or contained)
+    was methotrexate (stop 39, issue 12): "yes" (its code or an ingredient's in `methotrexate`),
+    "no" (its code or an ingredient's says another medicine: a code of another medicine one of
+    our value sets lists, or a name without the word), or ``unknown``: no code and no name
+    (`code` absent, or only codes no value set lists, with no display and no text). Where the
+    line is: a code we list of another medicine (a progesterone dm+d or RxNorm product) is that
+    medicine, so not methotrexate, and nothing is said; a name is read as what it says (the word
+    is matched; a brand we do not list reads as another medicine, as a reference's display
+    does); a code we cannot judge with no name may be any medicine, methotrexate among them (a
+    dm+d VMPP or AMPP, a local code): Unknown, named with an ectopic reason. Never None, so
+    that a Medication not found (None) is told from one found that cannot say."""
+    return If(
+        _NAMES_METHOTREXATE_MEDICATION,
+        Const("yes"),
+        If(
+            Or((_judged("code"), AnyItem("ingredient", _judged("itemCodeableConcept")))),
+            Const("no"),
+            Const(unknown),
+        ),
+    )
+
+
 _MEDICATIONS = RowSpec(
     "medications",
     "Medication",
@@ -1431,8 +1470,9 @@ _MEDICATIONS = RowSpec(
     (
         ("id", _text("id")),
         ("progesterone", _MEDICATION_PROGESTERONE),
-        # read by a medicine's methotrexate rows that name it (`_EXPORTED_METHOTREXATE`)
-        ("methotrexate", _NAMES_METHOTREXATE_MEDICATION),
+        # read by a medicine's methotrexate rows that name it (`_METHOTREXATE_NAMED`,
+        # `_MEDICINE_UNKNOWN`): "yes", "no" or "unknown"
+        ("methotrexate", _medication_methotrexate("unnamed")),
     ),
 )
 
@@ -1503,101 +1543,107 @@ _UNRESOLVED = And(
 # nothing: it also treats arthritis, psoriasis and cancers. Its medicine (stop 35): its
 # medicationCodeableConcept in `methotrexate` (dm+d and RxNorm codes, or the word in its text or
 # display), else the Medication its medicationReference names in `contained` (the request's
-# `_CONTAINED_TEST`: its code or an ingredient's in `methotrexate`), else the reference's display.
-# A local reference ("#med1") to no contained Medication, with no display, may name methotrexate:
-# with an ectopic reason it is named (`_METHOTREXATE_UNRESOLVED_MESSAGE`) and says nothing else
-# (Unknown, never False). A Medication exported beside it ("Medication/x"): stop 35 put the join
-# to the Medications (`_EXPORTED_FOUND`) in every one of these specs, which made DuckDB
-# materialise a CTE of them (tests/records/test_item_rows_plan.py; +13.8% flatten instructions at
-# 500 patients). Since stop 36 it is read by specs of their own (`_EXPORTED_METHOTREXATE`): their
-# condition needs the Medication's row, so an export without Medications leaves them out of its
-# plan (`needed_joins`, `ibis_compile.left_out`) and pays nothing for them; the other specs keep
-# no join. A "Medication/x" the record does not hold is named (`_MEDICATION_MISSING`, stop 38;
-# until then it said nothing). Placed by its date (a request's authoredOn; a statement's
-# or an administration's effective[x], a period by its start), Unknown when it has none (as any
-# undated ectopic: named, the location then unknown). Statuses that say it was not prescribed,
-# taken or given say nothing (`reading.json`: a request's and an administration's as the audit's
-# care given reads them; a statement's not taken or entered in error), nor a request not to give it.
-_METHOTREXATE_NAMED = Or(
+# `_CONTAINED_TEST`) or exported beside it ("Medication/x": Medication.ndjson, the CDS prefetch's
+# `_include`), read as `_medication_methotrexate` reads a Medication, else the reference's
+# display (`_MEDICINE_SAYS`). A medicine that may be methotrexate and cannot be told, with no
+# display (`_MEDICINE_READ`), is named with an ectopic reason and says nothing else (Unknown, never
+# False): a "#med1" to no contained Medication (`_METHOTREXATE_UNRESOLVED_MESSAGE`), a
+# "Medication/x" the record does not hold (stop 38, `MISSING_MEDICATION_MESSAGE`), a Medication
+# it holds with no code and no name (stop 39, `UNNAMED_MEDICATION_MESSAGE`,
+# `CONTAINED_UNNAMED_MESSAGE`). For any other reason none of these is named: no concern of this
+# reading. One spec per type reads all of it (stop 39): stop 35 joined the Medications in every
+# spec and DuckDB materialised a CTE of them (+13.8% flatten instructions at 500 patients); stop
+# 36 moved the exported Medication to a spec of its own, left out of an export without
+# Medications, and stop 38 added a third for the missing one (+3.4%). Now an export without
+# Medications reads the join as None with no join at all (`needed_joins.never_found`), so the
+# one spec joins only where there are Medications to find. Placed by its date (a request's
+# authoredOn; a statement's or an administration's effective[x], a period by its start), Unknown
+# when it has none (as any undated ectopic: named, the location then unknown). Statuses that say
+# it was not prescribed, taken or given say nothing (`reading.json`: a request's and an
+# administration's as the audit's care given reads them; a statement's not taken or entered in
+# error), nor a request not to give it.
+# The Medication its reference names, as `_medication_methotrexate` reads it: contained ("#med1")
+# or exported beside it ("Medication/x", the last of that id, as the progesterone reading joins
+# it); None when the record holds none (or the reference names neither). One of the two at most:
+# a reference is local or not. Its unknown is told apart by where the Medication is.
+_REFERENCED_METHOTREXATE = Coalesce(
     (
-        _in("medicationCodeableConcept", "methotrexate"),
-        And(
+        FirstItem("contained", _CONTAINED_TEST, _medication_methotrexate("unnamed contained")),
+        Joined("medications", _EXPORTED, "methotrexate"),
+    )
+)
+# What the record says of its medicine, read once (each reading of a Medication is a list's
+# lambda in the compiled SQL, some kilobytes): "yes" (methotrexate: its concept, else the
+# reference's display or the Medication it names), "no" (another medicine the Medication says
+# it is), "unnamed" or "unnamed contained" (a Medication held with no code and no name),
+# "missing" (a "Medication/x" the record does not hold), "unresolved" (a "#med1" to no contained
+# Medication), or None (a concept of another medicine; no reference).
+_MEDICINE_SAYS = If(
+    IsNull(Concept("medicationCodeableConcept")),
+    If(
+        _yes(TextInSet(_DISPLAY, "methotrexate")),
+        Const("yes"),
+        Coalesce(
             (
-                IsNull(Concept("medicationCodeableConcept")),
-                Or(
-                    (
-                        _yes(TextInSet(_DISPLAY, "methotrexate")),
-                        _yes(
-                            FirstItem("contained", _CONTAINED_TEST, _NAMES_METHOTREXATE_MEDICATION)
-                        ),
-                    )
+                _REFERENCED_METHOTREXATE,
+                If(
+                    IsNull(LocalId(_REFERENCE)),
+                    If(IsNull(_EXPORTED), Const(None), Const("missing")),
+                    Const("unresolved"),
                 ),
             )
         ),
-    )
+    ),
+    If(_in("medicationCodeableConcept", "methotrexate"), Const("yes"), Const(None)),
 )
-_CONTAINED_UNRESOLVED = And(
-    (
-        IsNull(Concept("medicationCodeableConcept")),
-        Not(IsNull(LocalId(_REFERENCE))),
-        Not(_yes(_CONTAINED_FOUND)),
-        IsNull(_DISPLAY),
+# Read: methotrexate ("yes"), whatever the reference's display; a medicine that may be
+# methotrexate and cannot be told only with no display (a display that names another medicine
+# says what it is). As one comparison, so that `_MEDICINE_SAYS` is written once in the filter:
+# its rank (2 methotrexate, 1 unknown) at least the rank the display asks for.
+_MEDICINE_READ = IsTrue(
+    Cmp(
+        ">=",
+        Lookup(
+            _MEDICINE_SAYS,
+            (
+                ("yes", 2),
+                ("unnamed", 1),
+                ("unnamed contained", 1),
+                ("missing", 1),
+                ("unresolved", 1),
+            ),
+        ),
+        If(IsNull(_DISPLAY), Const(1), Const(2)),
     )
 )
 _METHOTREXATE_UNRESOLVED_MESSAGE = (
     "its Medication could not be resolved and its reason is an ectopic pregnancy: whether it "
     "treated an ectopic pregnancy (methotrexate) is unknown"
 )
-# Named by a Medication exported beside it, methotrexate (its code or an ingredient's, as a
-# contained one is read): the last Medication of that id, as the progesterone reading joins it.
-# One named otherwise (its concept, a contained Medication, the reference's display) is read by
-# the specs above, once.
-_EXPORTED_METHOTREXATE = And(
-    (
-        IsNull(Concept("medicationCodeableConcept")),
-        _yes(Joined("medications", _EXPORTED, "methotrexate")),
-        Not(_METHOTREXATE_NAMED),
-    )
+CONTAINED_UNNAMED_MESSAGE = (
+    "its contained Medication has no code or name the record reading knows and its reason is an "
+    "ectopic pregnancy: whether it was methotrexate is unknown"
 )
-
-
-# A "Medication/x" the record does not hold (stop 38, issue 12): a request, statement or dose
-# whose medicationReference names a Medication that is not in the export's Medication.ndjson nor
-# included in the CDS prefetch Bundle (an EHR that ignores `_include`, an export cut by type),
-# with no concept and no display to say what it is. With an ectopic reason it may be the
-# methotrexate that treated that ectopic: it is named (the resource and the Medication's id) and
-# says nothing else, so the history it could change stays Unknown (never False, never True), as
-# a local reference to no contained Medication is (`_CONTAINED_UNRESOLVED`). For any other reason
-# it is no concern of this reading and is not named. Not this: a "Medication/x" the record holds
-# is read by what it is (`_EXPORTED_METHOTREXATE`: methotrexate; anything else reads nothing,
-# which is right: its own code says it is not methotrexate); a "#m1" is read from `contained`
-# (`_METHOTREXATE_NAMED`, `_CONTAINED_UNRESOLVED`). A spec of its own per type (read "no row of
-# that id" needs the join to the Medications; the specs above keep none): its condition does not
-# need a Medication's row, so it is compiled whether the export has Medications or not.
-_MEDICATION_MISSING = And(
-    (
-        IsNull(Concept("medicationCodeableConcept")),
-        Not(IsNull(_EXPORTED)),
-        IsNull(Joined("medications", _EXPORTED, "id")),
-        IsNull(_DISPLAY),
-    )
-)
+# after "names Medication/<id> " (the row's `missing_medication`)
 MISSING_MEDICATION_MESSAGE = (
     "for an ectopic pregnancy, which the record does not include: whether it was methotrexate is "
     "unknown"
 )
+UNNAMED_MEDICATION_MESSAGE = (
+    "for an ectopic pregnancy, which has no code or name the record reading knows: whether it was "
+    "methotrexate is unknown"
+)
 
 
-def _methotrexate_rows(
+def _methotrexate_row(
     resource: str, given: Expr, *dated_by: str, compiled_when_absent: bool = False
-) -> tuple[RowSpec, ...]:
+) -> RowSpec:
     """Rows of ``resource`` (a medicine's record) that gave methotrexate, or a medicine that
-    cannot be resolved, for an ectopic pregnancy, ``given`` by its status, dated by the first of
-    ``dated_by`` (a period: start, then end), one row per resource whichever of its reasons (any
-    ectopic reasonCode, a contained ectopic Condition) says so; then the same for methotrexate
-    named by an exported Medication (a spec of its own: only it needs a Medication's row); then
-    a "Medication/x" the record does not hold (`_MEDICATION_MISSING`), named.
-    ``compiled_when_absent`` for a type whose own table is compiled anyway (`RowSpec`)."""
+    may be methotrexate and cannot be told (`_MEDICINE_READ`, named), for an ectopic
+    pregnancy, ``given`` by its status, dated by the first of ``dated_by`` (a period: start, then
+    end), one row per resource whichever of its reasons (any ectopic reasonCode, a contained
+    ectopic Condition) says so. ``compiled_when_absent`` for a type whose own table is compiled
+    anyway (`RowSpec`)."""
     day = _day_of(*dated_by)
     starts = tuple(p for p in dated_by if not p.endswith(".end"))
     ends = tuple(p for p in dated_by if not p.endswith(".start"))
@@ -1610,33 +1656,29 @@ def _methotrexate_rows(
         "latest_day": _span_bound(day, True, *ends),
         "miscarriage": Const(False),
         "mis_unreadable": Const(False),
-        "location": If(_METHOTREXATE_NAMED, Const("ectopic"), Const(None)),
-        "count_problem": If(
-            _METHOTREXATE_NAMED, Const(None), Const(_METHOTREXATE_UNRESOLVED_MESSAGE)
+        "location": If(_is(_MEDICINE_SAYS, "yes"), Const("ectopic"), Const(None)),
+        # (with `missing_medication`, the text after the Medication's id)
+        "count_problem": Lookup(
+            _MEDICINE_SAYS,
+            (
+                ("unresolved", _METHOTREXATE_UNRESOLVED_MESSAGE),
+                ("unnamed contained", CONTAINED_UNNAMED_MESSAGE),
+                ("missing", MISSING_MEDICATION_MESSAGE),
+                ("unnamed", UNNAMED_MEDICATION_MESSAGE),
+            ),
+        ),
+        "missing_medication": If(
+            IsTrue(OneOf(_MEDICINE_SAYS, ("missing", "unnamed"))), _EXPORTED, Const(None)
         ),
     }
-    exported = {**columns, "location": Const("ectopic"), "count_problem": Const(None)}
-    missing = {
-        **columns,
-        "location": Const(None),
-        "count_problem": Const(None),
-        "missing_medication": _EXPORTED,
-    }
-    specs = []
-    for medicine, read in (
-        (Or((_METHOTREXATE_NAMED, _CONTAINED_UNRESOLVED)), columns),
-        (_EXPORTED_METHOTREXATE, exported),
-        (_MEDICATION_MISSING, missing),
-    ):
-        # one row per resource, however many of its reasons name an ectopic (`_ECTOPIC_REASON`)
-        spec = _clinical(resource, And((medicine, _ECTOPIC_REASON, given)), read)
-        specs.append(dataclasses.replace(spec, compiled_when_absent=compiled_when_absent))
-    return tuple(specs)
+    # one row per resource, however many of its reasons name an ectopic (`_ECTOPIC_REASON`)
+    spec = _clinical(resource, And((_MEDICINE_READ, _ECTOPIC_REASON, given)), columns)
+    return dataclasses.replace(spec, compiled_when_absent=compiled_when_absent)
 
 
 _MEDICINE_EFFECTIVE = ("effectiveDateTime", "effectivePeriod.start", "effectivePeriod.end")
-_METHOTREXATE_SPECS = (
-    _methotrexate_rows(
+_METHOTREXATE_ROWS = (
+    _methotrexate_row(
         "MedicationRequest",
         And(
             (
@@ -1650,7 +1692,7 @@ _METHOTREXATE_SPECS = (
         # them, as before these specs; tests/records/test_absent_types.py)
         compiled_when_absent=True,
     ),
-    _methotrexate_rows(
+    _methotrexate_row(
         "MedicationStatement",
         Or(
             (
@@ -1663,13 +1705,12 @@ _METHOTREXATE_SPECS = (
         *_MEDICINE_EFFECTIVE,
         compiled_when_absent=True,
     ),
-    _methotrexate_rows(
+    _methotrexate_row(
         "MedicationAdministration",
         _status_in(_text("status"), "care_given_administration_status"),
         *_MEDICINE_EFFECTIVE,
     ),
 )
-_METHOTREXATE_ROWS = tuple(spec for specs in _METHOTREXATE_SPECS for spec in specs)
 
 _REQUESTS = RowSpec(
     "requests",
@@ -3184,11 +3225,16 @@ _PROBLEMS: tuple[RowProblem, ...] = (
             _PLACE_MESSAGE,
         ),
     ),
-    RowProblem("clinical", Not(IsNull(Col("count_problem"))), Message.of(Col("count_problem"))),
+    RowProblem(
+        "clinical",
+        And((Not(IsNull(Col("count_problem"))), IsNull(Col("missing_medication")))),
+        Message.of(Col("count_problem")),
+    ),
+    # a Medication the record does not hold or cannot name: its id, then what is unknown
     RowProblem(
         "clinical",
         Not(IsNull(Col("missing_medication"))),
-        Message.of("names Medication/", Col("missing_medication"), " ", MISSING_MEDICATION_MESSAGE),
+        Message.of("names Medication/", Col("missing_medication"), " ", Col("count_problem")),
     ),
     _placed_problem(
         And((_EVENT_ROW, Not(_LOSS_PLACED_BY_SPAN), Not(_LOSS_MAY_BE_THIS))), "miscarriage"

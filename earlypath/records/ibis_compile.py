@@ -84,7 +84,7 @@ from earlypath.records.own_rows import (
 )
 from earlypath.records.sql_star import columns_as_star
 from earlypath.records.sql_substring import substring as _substr
-from earlypath.records.value_codes import sql_shape, value_codes_table
+from earlypath.records.value_codes import of_sets, sql_shape, value_codes_table
 from earlypath.records.women import Women
 from earlypath.rules import ir
 
@@ -171,7 +171,7 @@ def _collect(
 ) -> None:
     """What ``node`` reads, added to ``schema`` (its scope's: the resource's at ``depth`` 0, a
     list item's below); ``outer`` the schema of the scope around it."""
-    if isinstance(node, rec.InSet) and code_set(node.value_set).words:
+    if isinstance(node, rec.InSet) and node.words and code_set(node.value_set).words:
         _mark_worded(node.concept, schema, outer)
     if isinstance(node, rec.Outer):
         if outer is None:
@@ -1114,7 +1114,7 @@ class _RecordsCompiler(_Compiler):
                 return env.itself
             return env.read("scope", concept_name(e.path))
         if isinstance(e, rec.InSet):
-            return self.in_sets(e.concept, (e.value_set,))
+            return self.in_sets(e.concept, (e.value_set,), words=e.words)
         if isinstance(e, _InSets):
             return self.in_sets(e.concept, e.value_sets)
         if isinstance(e, rec.TextInSet):
@@ -1235,7 +1235,9 @@ class _RecordsCompiler(_Compiler):
 
         return (items.filter(test).length() > 0).fill_null(False)
 
-    def in_sets(self, concept: ir.Expr, names: Sequence[str]) -> ir_t.BooleanValue:
+    def in_sets(
+        self, concept: ir.Expr, names: Sequence[str], words: bool = True
+    ) -> ir_t.BooleanValue:
         """`CodeSet.matches` of any of the sets: a listed system|code of any coding (a
         resource's concept: its mask column, `_with_masks`; a list item's: the row's listed
         codings, `_with_found`), or one of a set's words in the concept's text or a coding's
@@ -1249,7 +1251,7 @@ class _RecordsCompiler(_Compiler):
             test = _found_in(self.expr(concept), [self.env.found[name] for name in names])
         else:
             raise TypeError(f"value sets {sorted(names)} tested where no code table is joined")
-        if any(code_set(name).words for name in names):
+        if words and any(code_set(name).words for name in names):
             test = test | _words_of(self.expr(concept), names)
         return test.fill_null(False)
 
@@ -1455,7 +1457,7 @@ def _merge_in_sets(e: ir.Or, shared: Mapping[ir.Expr, Any]) -> ir.Or:
     `_InSets`, kept in the place of the first; the other items as they are, in order."""
     by_concept: dict[ir.Expr, list[str]] = {}
     for item in e.items:
-        if isinstance(item, rec.InSet) and item not in shared:
+        if isinstance(item, rec.InSet) and item.words and item not in shared:
             by_concept.setdefault(item.concept, []).append(item.value_set)
     merged = {c: sets for c, sets in by_concept.items() if len(sets) > 1}
     if not merged:
@@ -1463,7 +1465,12 @@ def _merge_in_sets(e: ir.Or, shared: Mapping[ir.Expr, Any]) -> ir.Or:
     items: list[ir.Expr] = []
     placed: set[ir.Expr] = set()
     for item in e.items:
-        if isinstance(item, rec.InSet) and item.concept in merged and item not in shared:
+        if (
+            isinstance(item, rec.InSet)
+            and item.words
+            and item.concept in merged
+            and item not in shared
+        ):
             if item.concept not in placed:
                 items.append(_InSets(item.concept, tuple(merged[item.concept])))
                 placed.add(item.concept)
@@ -1820,7 +1827,7 @@ def _code_table(
     codes (`value_codes_table`): the SQL names the sets and bits, never a code."""
     parts = []
     for k, (concept, sets) in enumerate(masks):
-        mine = value_codes.filter(value_codes["value_set"].isin(sorted(sets)))
+        mine = of_sets(value_codes, sets)
         bit = ibis.cases(
             *(
                 (mine["value_set"] == name, ibis.literal(1 << b, "int64"))
@@ -2003,7 +2010,7 @@ def _with_found(
             )
         )
     codings = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
-    listed = value_codes.filter(value_codes["value_set"].isin(sorted(names)))
+    listed = of_sets(value_codes, names)
     hits = codings.join(
         listed, [codings["_fs"] == listed["system"], codings["_fc"] == listed["code"]]
     )

@@ -108,10 +108,13 @@ class Concept(Expr):
 class InSet(Expr):
     """Does the concept carry a code of the value set (``system|code`` of any coding), or, for a
     set with words, one of its words in its text or a coding's display? False when absent;
-    never None. (`earlypath.fhir.codes.CodeSet.matches`.)"""
+    never None. (`earlypath.fhir.codes.CodeSet.matches`.) ``words`` False: its codes only (a
+    test that reads any name anyway needs no word of it, and each word is a regular expression
+    in the compiled SQL, stop 39)."""
 
     concept: Expr
     value_set: str
+    words: bool = True
 
 
 @dataclass(frozen=True, slots=True)

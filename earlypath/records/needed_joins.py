@@ -5,7 +5,8 @@ from the export (`ibis_compile.left_out`): it could give no row."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from earlypath.records import ir as rir
@@ -37,12 +38,27 @@ def empty_tables(rows: Iterable[rir.RowSpec], absent: frozenset[str]) -> frozens
     return frozenset(t for t, kinds in types.items() if kinds <= absent)
 
 
+def _joined_tables(node: Any) -> Iterator[str]:
+    """The tables every `rir.Joined` inside ``node`` (an IR node, a row spec, a tuple of them)
+    reads."""
+    if isinstance(node, rir.Joined):
+        yield node.table
+    if isinstance(node, tuple):
+        for item in node:
+            yield from _joined_tables(item)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for f in dataclasses.fields(node):
+            yield from _joined_tables(getattr(node, f.name))
+
+
 def never_found(rows: Iterable[rir.RowSpec], absent: frozenset[str]) -> frozenset[str]:
-    """The tables of ``rows`` that hold no row (`empty_tables`) and that some spec needs a row
-    of (`joins_needed`): a `rir.Joined` of one finds nothing, so the ibis compiler reads it as
-    None without a join (stop 38: a medicine's record naming a Medication an export without
-    Medications cannot hold asks for no join to the empty Medications). Only these: a spec
-    needing such a table is left out (`ibis_compile.left_out`), so a plan's key tells them."""
+    """The tables of ``rows`` that hold no row (`empty_tables`) and that some spec joins: a
+    `rir.Joined` of one finds nothing, so the ibis compiler reads it as None without a join
+    (stop 38: a medicine's record naming a Medication an export without Medications cannot hold
+    asks for no join to the empty Medications). Stop 38 took only the tables a spec's condition
+    needs a row of (that spec then left out, `ibis_compile.left_out`, so the plan's key told
+    them); stop 39's one methotrexate spec per type joins the Medications inside an `Or`, needing
+    no row, so every joined table counts (the plan's key holds this set itself)."""
     rows = tuple(rows)
-    needed = {j.table for row in rows for j in joins_needed(row.when)}
-    return empty_tables(rows, absent) & needed
+    joined = {table for row in rows for table in _joined_tables(row)}
+    return empty_tables(rows, absent) & joined

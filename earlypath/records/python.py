@@ -158,6 +158,7 @@ class _Compiler:
             return concept
         if isinstance(e, rir.InSet):
             matcher, of, name = self.matcher(e.value_set), self.expr(e.concept), e.value_set
+            worded = e.words and bool(matcher.words)
             by_key, state = self.sets_of_key, self.state
 
             def in_set(j: Any) -> bool:
@@ -171,7 +172,7 @@ class _Compiler:
                     names = memo[id(concept)] = sets_of(concept, by_key)
                 if name in names:
                     return True
-                return bool(matcher.words) and matcher.matches(concept)
+                return worded and matcher.matches(concept)
 
             return in_set
         if isinstance(e, rir.TextInSet):

@@ -159,6 +159,11 @@ def _true_or_false(e: Any) -> bool:
     return _never_none(e)
 
 
+def _worded(e: Any, matcher: Callable[[str], Any]) -> bool:
+    """Does the `rir.InSet` match its set's words too (a set with words, read with them)?"""
+    return bool(e.words and matcher(e.value_set).words)
+
+
 def _plain_sets_of_one_concept(e: ir.Or, matcher: Callable[[str], Any]) -> bool:
     """An Or of value sets (without words) over one concept: one test of its sets."""
     items = e.items
@@ -166,7 +171,7 @@ def _plain_sets_of_one_concept(e: ir.Or, matcher: Callable[[str], Any]) -> bool:
         len(items) > 1
         and all(isinstance(i, rir.InSet) for i in items)
         and len({i.concept for i in items}) == 1  # type: ignore[attr-defined]
-        and not any(matcher(i.value_set).words for i in items)  # type: ignore[attr-defined]
+        and not any(_worded(i, matcher) for i in items)
     )
 
 
@@ -294,7 +299,7 @@ class _Source(SourceNames):
         none; the statements it reads are added to the lines first."""
         needs = _needs(condition)
         matcher = self.helpers["MATCHER"]
-        if not needs or any(matcher(i.value_set).words for i in needs):
+        if not needs or any(_worded(i, matcher) for i in needs):
             return None
         by_concept: dict[Any, set[str]] = {}
         for i in sorted(needs, key=repr):  # the same source in every process
@@ -390,7 +395,7 @@ class _Source(SourceNames):
             return f"type({first}) is list and {of_items}({items})"
         if isinstance(e, rir.InSet):
             matcher = self.helpers["MATCHER"](e.value_set)
-            if not matcher.words:
+            if not _worded(e, self.helpers["MATCHER"]):
                 return f"{e.value_set!r} in {self.sets(e.concept)}"
             first, c = r(e.concept)
             test = f"{e.value_set!r} in SETS_OF({c}, BY_KEY) or {self.const(matcher.matches)}({c})"

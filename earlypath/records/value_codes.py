@@ -17,10 +17,13 @@ codes, is what a plan kept on disk is keyed on (`sql_shape`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from earlypath.fhir.codes import CodeSet, load_codes
+
+if TYPE_CHECKING:  # ibis is the batch engines' only: the CDS service imports this module too
+    import ibis.expr.types as ir_t
 
 __all__ = [
     "VALUE_CODES_SCHEMA",
@@ -28,6 +31,7 @@ __all__ = [
     "value_code_rows",
     "value_codes_name",
     "value_codes_table",
+    "of_sets",
 ]
 
 VALUE_CODES_SCHEMA = {
@@ -88,3 +92,23 @@ def _register(con: Any, name: str, rows: list[Row]) -> None:
         for i, (k, t) in enumerate(VALUE_CODES_SCHEMA.items())
     )
     con.con.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{name}" AS SELECT {cells}', columns)
+
+
+# DuckDB rewrites an IN of more constants than this into a mark join against a list of them
+# (its in-clause rewriter, at five), a subplan its common-subplan optimiser then materialises as
+# a CTE where two specs of a statement list the same sets (stop 39: the methotrexate rows of
+# MedicationRequest and MedicationStatement, five sets each). Groups of at most four stay a
+# filter on the table's scan.
+_IN_GROUP = 4
+
+
+def of_sets(value_codes: ir_t.Table, names: Iterable[str]) -> ir_t.Table:
+    """The rows of ``value_codes`` (`value_codes_table`) of the sets ``names``: a filter of the
+    names in sorted groups of at most `_IN_GROUP` (``value_set IN (...) OR value_set IN (...)``)."""
+    ordered = sorted(set(names))
+    groups = [ordered[i : i + _IN_GROUP] for i in range(0, len(ordered), _IN_GROUP)]
+    column = value_codes["value_set"]
+    test = column.isin(groups[0])
+    for group in groups[1:]:
+        test = test | column.isin(group)
+    return value_codes.filter(test)

@@ -31,6 +31,7 @@ from tests.records.previous_history_shapes import (
     METHOTREXATE_RXNORM_INJECTABLE,
     METHOTREXATE_RXNORM_OTREXUP,
     METOJECT_AMP,
+    PROGESTERONE_PESSARIES,
     RXNORM,
     bare_code,
     by_reference,
@@ -150,6 +151,67 @@ def test_without_its_included_medication_the_methotrexate_is_named_and_unknown(c
     assert {k: v for k, v in card.items() if k != "detail"} == {
         k: v for k, v in none.items() if k != "detail"
     }
+
+
+def _card_without_unused(response: httpx.Response) -> tuple[str, dict[str, Any]]:
+    """The card's detail up to "Data that could not be used", and its other fields."""
+    (card,) = _without_uuids(response)
+    detail = card["detail"].split("**Data that could not be used**")[0].rstrip()
+    return detail, {k: v for k, v in card.items() if k != "detail"}
+
+
+# stop 39: an included Medication with no code and no name (as `Medication/mtx1`)
+_UNNAMED = {"resourceType": "Medication", "id": "mtx1", "status": "active"}
+_UNNAMED_LINE = (
+    "names Medication/mtx1 for an ectopic pregnancy, which has no code or name the record "
+    "reading knows: whether it was methotrexate is unknown"
+)
+
+
+@pytest.mark.parametrize("key", list(MEDICINES))
+def test_an_included_medication_with_no_code_or_name_is_named_and_unknown(client, key):
+    """The EHR includes the Medication, but it says nothing of what it is (no code, no name):
+    it may have been methotrexate, so for an ectopic pregnancy the previous ectopic stays
+    unknown (the card of no record), never "none" nor "yes", and the card names it (stop 39;
+    until then it said nothing)."""
+    held = client.post(PV, json=_call(key, [_exported(MEDICINES[key])], [_UNNAMED]))
+    assert _ectopic_used(held) == []
+    assert [line for line in _not_used(held) if "has no code or name" in line] == [
+        f"- {MEDICINES[key]}/x1: {_UNNAMED_LINE}"
+    ]
+    nothing = client.post(
+        PV, json=hook_request("patient-view", prefetch_for(bleeding_under_six_weeks()))
+    )
+    (none,) = _without_uuids(nothing)
+    assert _card_without_unused(held) == (
+        none["detail"],
+        {k: v for k, v in none.items() if k != "detail"},
+    )
+
+
+def test_a_contained_medication_with_no_code_or_name_is_named_for_an_ectopic_only(client):
+    """A `#m1` to a contained Medication with no code or name: named for an ectopic; for
+    psoriasis, or one coded by a bare dm+d code of another medicine we list (progesterone),
+    nothing is named (the card of no record)."""
+    unnamed = {"resourceType": "Medication", "id": "m1"}
+    record = by_reference(methotrexate("x1"), {"reference": "#m1"}, unnamed)
+    lines = _not_used(client.post(PV, json=_call("medications", [record], [])))
+    assert [line for line in lines if "has no code or name" in line] == [
+        "- MedicationRequest/x1: its contained Medication has no code or name the record reading "
+        "knows and its reason is an ectopic pregnancy: whether it was methotrexate is unknown"
+    ]
+    nothing = client.post(
+        PV, json=hook_request("patient-view", prefetch_for(bleeding_under_six_weeks()))
+    )
+    psoriasis = by_reference(methotrexate("x1", reason="Psoriasis"), {"reference": "#m1"}, unnamed)
+    progesterone = by_reference(
+        methotrexate("x1"),
+        {"reference": "#m1"},
+        unnamed | {"code": bare_code(DMD, PROGESTERONE_PESSARIES[0])},
+    )
+    for other in (psoriasis, progesterone):
+        alone = client.post(PV, json=_call("medications", [other], []))
+        assert _without_uuids(alone) == _without_uuids(nothing), other
 
 
 def test_a_missing_medication_for_another_reason_is_not_named(client):

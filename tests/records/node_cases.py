@@ -183,6 +183,38 @@ ROW_CASES = [
         _obs(code={"text": "bleeding"}),
         False,
     ),
+    # ``words=False``: the set's codes only, its words not read (stop 39: a test that reads any
+    # name anyway); beside a worded InSet of the same concept in an Or, each keeps its own test
+    row_case(
+        "inset codes only: a word of the set is not read",
+        InSet(Concept("m"), "progesterone", words=False),
+        _obs(m={"text": "Utrogestan 200 mg", "coding": [{"display": "Progesterone"}]}),
+        False,
+    ),
+    row_case(
+        "inset codes only: a code of the set",
+        InSet(Concept("m"), "progesterone", words=False),
+        _obs(m={"coding": [PROGESTERONE]}),
+        True,
+    ),
+    row_case(
+        "inset codes only or a worded set: the other set's word",
+        Or((InSet(Concept("m"), "methotrexate"), InSet(Concept("m"), "progesterone", words=False))),
+        _obs(m={"text": "Methotrexate 25 mg/ml"}),
+        True,
+    ),
+    row_case(
+        "inset codes only or a worded set: its own word not read",
+        Or((InSet(Concept("m"), "methotrexate"), InSet(Concept("m"), "progesterone", words=False))),
+        _obs(m={"text": "Utrogestan 200 mg"}),
+        False,
+    ),
+    row_case(
+        "inset codes only in a list item",
+        AnyItem("i", InSet(Concept("k"), "progesterone", words=False)),
+        _obs(i=[{"k": {"text": "Cyclogest"}}, {"k": {"coding": [BLEEDING]}}]),
+        False,
+    ),
     # the batch engines look each coding up once (a join to a (concept, system, code, sets)
     # table): another name of the system, codings that are not objects, one code in two
     # concepts of the row, a coding listed twice

@@ -771,6 +771,67 @@ CASES: dict[str, tuple[list[dict[str, Any]], tuple[bool | None, int | None, bool
         ),
         (None, None, False),
     ),
+    # stop 39: a Medication the record holds with no code and no name (none, or a code no value
+    # set lists and no display or text), for an ectopic: named (UNNAMED_NAMED in
+    # test_previous_history), the history Unknown; for another reason, or a Medication coded as
+    # another medicine we list or named, not named
+    "medication-unnamed-for-an-ectopic-2019": (
+        _her(
+            {"resourceType": "Medication", "id": "med7"},
+            by_reference(methotrexate("x1"), {"reference": "Medication/med7"}),
+        ),
+        (None, None, False),
+    ),
+    "medication-unnamed-local-code-given-for-a-contained-ectopic-2019": (
+        _her(
+            {"resourceType": "Medication", "id": "med7", "code": bare_code(DMD, "1234567")},
+            contained_reason(
+                by_reference(
+                    methotrexate("x1", "MedicationAdministration"),
+                    {"reference": "Medication/med7"},
+                )
+            ),
+        ),
+        (None, None, False),
+    ),
+    "medication-unnamed-contained-taken-for-an-ectopic-2019": (
+        _her(
+            by_reference(
+                methotrexate("x1", "MedicationStatement"),
+                {"reference": "#med7"},
+                {"resourceType": "Medication", "id": "med7", "form": {"text": "injection"}},
+            )
+        ),
+        (None, None, False),
+    ),
+    "medication-unnamed-for-psoriasis-2019": (
+        _her(
+            {"resourceType": "Medication", "id": "med7"},
+            by_reference(methotrexate("x1", reason="Psoriasis"), {"reference": "Medication/med7"}),
+        ),
+        (None, None, False),
+    ),
+    "medication-bare-progesterone-code-for-an-ectopic-2019": (
+        _her(
+            {
+                "resourceType": "Medication",
+                "id": "med7",
+                "code": bare_code(DMD, PROGESTERONE_PESSARIES[0]),
+            },
+            by_reference(methotrexate("x1"), {"reference": "Medication/med7"}),
+        ),
+        (None, None, False),
+    ),
+    "medication-named-another-medicine-for-an-ectopic-2019": (
+        _her(
+            by_reference(
+                methotrexate("x1"),
+                {"reference": "#med7"},
+                {"resourceType": "Medication", "id": "med7", "code": {"text": "Paracetamol"}},
+            )
+        ),
+        (None, None, False),
+    ),
     # stop 35 (2): RxNorm codes, bare (no name to match the word in); Synthea's own shape
     "methotrexate-rxnorm-ingredient-for-an-ectopic-2019": (
         _her(methotrexate("x1", medicine=bare_code(RXNORM, METHOTREXATE_RXNORM_INGREDIENT))),

@@ -20,7 +20,7 @@ from earlypath.records import ibis_compile
 from earlypath.records.definition import READING
 from earlypath.records.ibis_compile import LoadedResources, left_out, load_resources, run_records
 from earlypath.records.ir import RowSpec
-from earlypath.records.needed_joins import joins_needed
+from earlypath.records.needed_joins import joins_needed, never_found
 from earlypath.rules.ir import Const
 from tests.audit.test_fhir_mapping_agrees import assert_agrees
 from tests.integration.fhir_data import PATIENT_ID, day, eligible_resources
@@ -105,7 +105,7 @@ def _without_views(sent: list[str]) -> list[str]:
 
 
 # Each the only row spec of its table in the audit's reading: compiled whether it has lines or not.
-# (Medication too, but for the methotrexate specs that need its row: below.)
+# (Medication too: since stop 39 no methotrexate spec needs its row, below.)
 ALONE = ("AllergyIntolerance", "MedicationRequest", "MedicationStatement")
 
 
@@ -147,10 +147,8 @@ def test_an_absent_type_whose_specs_are_compiled_anyway_shares_the_plan(
     drew a new set of such types almost every example, and compiled a plan for it: seconds
     each), and each is read as the service reads it."""
     assert all(left_out(AUDIT_READING, frozenset({kind})) == () for kind in ALONE)
-    # an export without Medications leaves out only the specs that need one's row (stop 36)
-    assert [AUDIT_READING.rows[i] for i in left_out(AUDIT_READING, frozenset({"Medication"}))] == [
-        r for r in AUDIT_READING.rows if _needs_a_medication(r)
-    ]
+    # an export without Medications leaves out no spec: none needs one's row (stop 39)
+    assert left_out(AUDIT_READING, frozenset({"Medication"})) == ()
     assert left_out(AUDIT_READING, frozenset({"DiagnosticReport"}))  # (its parts are left out)
     monkeypatch.setattr(ibis_compile, "_PLANS", {})  # (a plan on disk is read, not compiled)
     with_them = export_of([*eligible_resources(), *_her_medicines()])
@@ -164,35 +162,41 @@ def _needs_a_medication(row: RowSpec) -> bool:
     return any(j.table == "medications" for j in joins_needed(row.when))
 
 
-def test_an_export_without_medications_leaves_out_the_specs_that_need_one() -> None:
-    """The methotrexate a medicine's record names by an exported Medication (stop 36) is read by
-    specs whose condition needs that Medication's row (`needed_joins`): without a Medication in
-    the export they could give no row, and are not compiled, so the clinical rows' statement of
-    such an export joins nothing (the join that cost stop 35 +13.8% instructions). Each medicine
-    type has one (its reasonCodes and its contained reason one fact since stop 37); no other spec
-    is left out."""
-    needing = [r for r in READING.rows if _needs_a_medication(r)]
-    assert sorted(r.resource for r in needing) == sorted(
+def test_an_export_without_medications_leaves_out_no_methotrexate_spec() -> None:
+    """The methotrexate a medicine's record names by an exported Medication was read by specs of
+    their own whose condition needed that Medication's row (stop 36), left out of an export
+    without Medications; stop 38 added a third spec per type for a Medication not held. Since
+    stop 39 one spec per type reads its medicine (`definition._MEDICINE_SAYS`: methotrexate,
+    a Medication held with no code or name, one not held), the Medication inside an `Or`: no
+    spec needs a Medication's row, none is left out, and an export without Medications joins
+    nothing all the same (`needed_joins.never_found`: every joined table no row can fill,
+    checked by the first test here)."""
+    assert not [r for r in READING.rows if _needs_a_medication(r)]
+    methotrexate = [
+        r
+        for r in READING.rows
+        if r.table == "clinical"
+        and any(name == "missing_medication" and e != Const(None) for name, e in r.columns)
+    ]
+    assert sorted(r.resource for r in methotrexate) == sorted(
         ["MedicationRequest", "MedicationStatement", "MedicationAdministration"]
     )
-    assert all(r.table == "clinical" for r in needing)
     left = [READING.rows[i] for i in left_out(READING, frozenset({"Medication"}))]
-    # (and the Medication's own spec of the problems' table, as before)
-    assert [r for r in left if r.resource != "Medication"] == needing
+    # (only the Medication's own spec of the problems' table, as before)
+    assert [r.resource for r in left] == ["Medication"]
+    assert "medications" in never_found(READING.rows, frozenset({"Medication"}))
     # with its Medications, none is left out; without the medicine type, only its own
     assert left_out(READING, frozenset()) == ()
     without = [READING.rows[i] for i in left_out(READING, frozenset({"MedicationAdministration"}))]
     assert all(r.resource == "MedicationAdministration" for r in without)
-    # its methotrexate named otherwise, by an exported Medication, and by a Medication the
-    # record does not hold (stop 38)
-    assert sum(r.table == "clinical" for r in without) == 3
+    assert sum(r.table == "clinical" for r in without) == 1
 
 
 def test_a_medication_the_record_does_not_hold_is_read_without_medications() -> None:
     """A "Medication/x" the record does not hold (stop 38) is named whether the export has
-    Medications or not: its spec asks that no Medication of that id be found, which needs no
-    Medication's row, so an export without Medications keeps it in its plan (every reference
-    then names one not held)."""
+    Medications or not: its spec (since stop 39 the one methotrexate spec of its type) needs
+    no Medication's row, so an export without Medications keeps it in its plan (every
+    reference then names one not held)."""
     missing = [
         r
         for r in READING.rows

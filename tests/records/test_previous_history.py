@@ -55,6 +55,37 @@ MISSING_NOT_NAMED = (
     "methotrexate-contained-medication-for-psoriasis-2019",
 )
 MISSING = "which the record does not include"
+# stop 39: a Medication the record holds with no code and no name, with an ectopic reason, is
+# named (exported: its id; contained: as contained); coded as another medicine we list, or
+# named, or for another reason, nothing is named
+_EXPORTED_UNNAMED = ("names Medication/", "med7 for an ectopic pregnancy")
+UNNAMED_NAMED = {
+    "medication-unnamed-for-an-ectopic-2019": _EXPORTED_UNNAMED,
+    "medication-unnamed-local-code-given-for-a-contained-ectopic-2019": _EXPORTED_UNNAMED,
+    "medication-unnamed-contained-taken-for-an-ectopic-2019": ("its contained Medication",),
+}
+UNNAMED_NOT_NAMED = (
+    "medication-unnamed-for-psoriasis-2019",
+    "medication-bare-progesterone-code-for-an-ectopic-2019",
+    "medication-named-another-medicine-for-an-ectopic-2019",
+)
+UNNAMED = "has no code or name the record reading knows"
+
+
+def _unnamed_named(name: str, problems: list[tuple[str, str]]) -> None:
+    """``problems`` ((resource, message) pairs) name a Medication held with no code or name as
+    ``name`` should, and nothing else of its medicine."""
+    named = [(ref, m) for ref, m in problems if UNNAMED in m]
+    if name in UNNAMED_NAMED:
+        assert len(named) == 1, (name, problems)
+        assert named[0][0].startswith("Medication"), (name, named)
+        assert named[0][0].endswith("x1"), (name, named)
+        assert all(part in named[0][1] for part in UNNAMED_NAMED[name]), (name, named)
+        assert "whether it was methotrexate is unknown" in named[0][1], named
+    else:
+        assert named == [], (name, named)
+    if name in UNNAMED_NOT_NAMED:
+        assert not [m for _, m in problems if "methotrexate" in m], (name, problems)
 
 
 def _missing_named(name: str, problems: list[tuple[str, str]]) -> None:
@@ -85,6 +116,7 @@ def check(export: Export, readings: list[dict[str, Any]]) -> None:
             named = [m for _, m in reading["problems"] if NAMED_ONCE[name] in m]
             assert len(named) == 1, (name, reading["problems"])
         _missing_named(name, [(ref, m) for ref, m in reading["problems"]])
+        _unnamed_named(name, [(ref, m) for ref, m in reading["problems"]])
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -194,6 +226,13 @@ def test_a_medication_the_record_does_not_hold_is_named_for_an_ectopic_only(name
     reading = map_resources(CASES[name][0], TODAY)
     assert reading.episode["previous_ectopic"] is not False, name
     _missing_named(name, [(p.field, p.message) for p in reading.problems])
+
+
+@pytest.mark.parametrize("name", [*UNNAMED_NAMED, *UNNAMED_NOT_NAMED])
+def test_a_medication_held_with_no_code_or_name_is_named_for_an_ectopic_only(name: str) -> None:
+    reading = map_resources(CASES[name][0], TODAY)
+    assert reading.episode["previous_ectopic"] is None, name
+    _unnamed_named(name, [(p.field, p.message) for p in reading.problems])
 
 
 def _with_each_methotrexate_code() -> dict[str, tuple[list[dict[str, Any]], Any]]:
