@@ -20,9 +20,11 @@ on a shared machine they vary less than the wall time.
 ``--split`` turns on Spark's event log and prints, for each Spark run, its serial part (no job
 running: the driver planning and compiling, the loading, the join, the summary) and its parallel
 part (the jobs, their tasks summed), the JVM's CPU by kind of thread (tasks, driver, GC, JIT, and
-``ended``: threads that ended during the audit) and Python's own, and the Amdahl ceiling 1 -> 2
-cores each implies. ``--pin`` runs local[N] on the first N CPUs (``taskset``): on a 2-core
-machine an unpinned local[1] still has the second core for its GC, JIT and Python threads.
+``ended``: threads that ended during the audit) and Python's own, the JVM's CPU by kind of thread
+while the job runs (the work beside the tasks: on local[2] it takes their cores, on local[1] the
+idle one; `JobWindow`), and the Amdahl ceiling 1 -> 2 cores each implies. ``--pin`` runs
+local[N] on the first N CPUs (``taskset``): on a 2-core machine an unpinned local[1] still has
+the second core for its GC, JIT and Python threads.
 The issue 16 goals: 100k rows in under 8 s on local[2], and local[1] / local[2] at least 1.6x
 for 1M rows.
 """
@@ -38,6 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -62,6 +65,9 @@ def _worker(engine: str, master: str, source: Path, out: Path) -> None:
         session_seconds = time.perf_counter() - started
     threads_before = _jvm_thread_cpu(spark)
     collections_before = _jvm_collections(spark)
+    sampler = None
+    if spark is not None and os.environ.get(JOB_CPU_ENV):
+        sampler = JobWindowSampler(spark)
     started_at = time.time()  # (epoch seconds, to place the event log's jobs: `_split`)
     started, cpu_before = time.perf_counter(), _cpu_seconds(spark)
     python_before = time.process_time()
@@ -71,6 +77,7 @@ def _worker(engine: str, master: str, source: Path, out: Path) -> None:
     python_cpu_seconds = time.process_time() - python_before
     cpu_seconds = _cpu_seconds(spark) - cpu_before
     by_kind = _cpu_by_kind(threads_before, _jvm_thread_cpu(spark))
+    job_by_kind = None if sampler is None else sampler.stop()
     collections = _collections_between(collections_before, _jvm_collections(spark))
     jobs = 0
     if spark is not None:
@@ -91,6 +98,7 @@ def _worker(engine: str, master: str, source: Path, out: Path) -> None:
                 "jobs": jobs,
                 "cpu_by_kind": by_kind,
                 "collections": collections,
+                **({} if job_by_kind is None else {"job_cpu_by_kind": job_by_kind}),
                 "started_at": started_at,
                 "ended_at": ended_at,
             }
@@ -171,16 +179,83 @@ THREAD_KINDS = (
 
 
 def _cpu_by_kind(
-    before: dict[str, tuple[str, float]], after: dict[str, tuple[str, float]]
+    before: dict[str, tuple[str, float]],
+    after: dict[str, tuple[str, float]],
+    seen: dict[str, tuple[str, float]] | None = None,
 ) -> dict[str, float]:
     """The JVM's CPU seconds between two snapshots by kind of thread: ``tasks`` (the parallel
     part), ``gc``, ``jit`` and ``driver`` (the rest: py4j's threads planning and compiling the
-    queries for Python, Spark's scheduler). A thread that ended between them is not counted."""
+    queries for Python, Spark's scheduler). A thread that ended between them is not counted,
+    unless ``seen`` holds its last reading (then up to that reading)."""
     used = {"tasks": 0.0, "gc": 0.0, "jit": 0.0, "driver": 0.0}
-    for tid, (name, seconds) in after.items():
+    ended = {t: v for t, v in (seen or {}).items() if t not in after}
+    for tid, (name, seconds) in {**after, **ended}.items():
         kind = next((k for prefix, k in THREAD_KINDS if name.startswith(prefix)), "driver")
         used[kind] += seconds - before.get(tid, (name, 0.0))[1]
     return {k: round(v, 2) for k, v in used.items()}
+
+
+# Set by `_run` for a ``--split`` run: the worker also reads the JVM's CPU by kind of thread
+# while a Spark job runs (a checkout's older worker ignores it).
+JOB_CPU_ENV = "EARLYPATH_BENCH_JOB_CPU"
+
+
+class JobWindow:
+    """The JVM's CPU by kind of thread while a Spark job runs, from readings taken in turn:
+    `observe` is given whether a job is active and the threads' CPU (`_jvm_thread_cpu`). The
+    work beside the tasks in a job (the JIT compiling their code, GC, the driver) shares the
+    cores with them: on local[2] it lengthens the job, on local[1] it runs on the idle core."""
+
+    def __init__(self) -> None:
+        self.start: dict[str, tuple[str, float]] | None = None
+        self.seen: dict[str, tuple[str, float]] = {}
+        self.used = {"tasks": 0.0, "gc": 0.0, "jit": 0.0, "driver": 0.0}
+
+    def observe(self, active: bool, threads: dict[str, tuple[str, float]]) -> None:
+        if active and self.start is None:
+            self.start, self.seen = threads, dict(threads)
+        elif self.start is not None:
+            self.seen.update(threads)
+            if not active:  # the job (or jobs, back to back) ended: count the window
+                for kind, seconds in _cpu_by_kind(self.start, threads, self.seen).items():
+                    self.used[kind] += seconds
+                self.start = None
+
+    def result(self) -> dict[str, float]:
+        return {k: round(v, 2) for k, v in self.used.items()}
+
+
+class JobWindowSampler:
+    """A thread that asks Spark every ``period`` seconds whether a job runs (one call into the
+    JVM) and feeds a `JobWindow`: the threads' CPU is read from /proc when a job starts or ends
+    and every ``every``-th time while it runs (for threads that end in it), not at every
+    question: reading every JVM thread's CPU each 50 ms cost about 1.5 CPU s of Python a 1M
+    audit, beside the tasks it measures."""
+
+    def __init__(self, spark: Any, period: float = 0.05, every: int = 20) -> None:
+        import threading
+
+        self.window = JobWindow()
+        self._tracker = spark.sparkContext.statusTracker()
+        self._spark, self._period, self._every = spark, period, every
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-job-window", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        was_active, polls = False, 0
+        while not self._stopped.wait(self._period):
+            active = bool(self._tracker.getActiveJobsIds())
+            polls = polls + 1 if active else 0
+            if active != was_active or (active and polls % self._every == 0):
+                self.window.observe(active, _jvm_thread_cpu(self._spark))
+            was_active = active
+
+    def stop(self) -> dict[str, float]:
+        self._stopped.set()
+        self._thread.join()
+        self.window.observe(False, _jvm_thread_cpu(self._spark))
+        return self.window.result()
 
 
 def _run(
@@ -210,6 +285,7 @@ def _run(
             f"--conf spark.eventLog.dir={events.as_uri()} "
             "pyspark-shell"
         )
+        env[JOB_CPU_ENV] = "1"
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{engine} {master} failed:\n{done.stderr[-3000:]}")
@@ -344,6 +420,11 @@ def _summarised(engine: str, master: str, results: list[dict]) -> dict:
         # run beside them in fact: a low estimate).
         total = sum(kinds.values())
         summary["cpu_ceiling"] = total / (total - kinds["tasks"] / 2) if total else 1.0
+    if all("job_cpu_by_kind" in r for r in results):
+        summary["job_cpu_by_kind"] = {
+            k: round(statistics.median(r["job_cpu_by_kind"][k] for r in results), 2)
+            for k in THREAD_KIND_NAMES
+        }
     if all("tasks_per_stage" in r for r in results):
         summary["all_tasks_per_stage"] = [r["tasks_per_stage"] for r in results]
     if all(r.get("collections") for r in results):
@@ -388,6 +469,13 @@ def _split_line(name: str, run: dict) -> str:
         line += (
             f"\n   {name}: CPU s by thread (medians) {kinds}; tasks on 2 cores, the rest serial: "
             f"ceiling 1->2 cores {run['cpu_ceiling']:.2f}x"
+        )
+    if "job_cpu_by_kind" in run:
+        kinds = ", ".join(f"{k} {v:.2f}" for k, v in run["job_cpu_by_kind"].items())
+        beside = sum(v for k, v in run["job_cpu_by_kind"].items() if k != "tasks")
+        line += (
+            f"\n   {name}: in the job, JVM CPU s by thread (medians) {kinds}; beside the "
+            f"tasks {beside:.2f}"
         )
     if "all_collections" in run:
         line += (

@@ -143,3 +143,33 @@ def test_the_collections_are_counted_between_two_readings() -> None:
         "PS Scavenge": [11, 1319],
         "PS MarkSweep": [3, 1192],
     }
+
+
+def test_a_thread_that_ended_is_counted_up_to_its_last_reading() -> None:
+    before = {"1": ("Executor task l", 1.0), "2": ("C1 CompilerThre", 0.5)}
+    after = {"1": ("Executor task l", 3.0)}  # the compiler's extra thread ended
+    seen = {"1": ("Executor task l", 2.5), "2": ("C1 CompilerThre", 0.9)}
+    assert bench_spark._cpu_by_kind(before, after)["jit"] == 0.0
+    assert bench_spark._cpu_by_kind(before, after, seen) == {
+        "tasks": 2.0,
+        "gc": 0.0,
+        "jit": 0.4,
+        "driver": 0.0,
+    }
+
+
+def test_the_job_window_counts_the_cpu_while_a_job_runs_only() -> None:
+    # Readings every 50 ms: before the job, two in it (a compiler thread ends in it), after it
+    def threads(task: float, jit: float | None, driver: float) -> dict:
+        found = {"1": ("Executor task l", task), "3": ("Thread-3", driver)}
+        if jit is not None:
+            found["2"] = ("C1 CompilerThre", jit)
+        return found
+
+    window = bench_spark.JobWindow()
+    window.observe(False, threads(0.0, 0.5, 1.0))  # planning: not counted
+    window.observe(True, threads(0.1, 0.6, 1.2))  # the job's first reading
+    window.observe(True, threads(2.1, 0.9, 1.3))
+    window.observe(False, threads(4.1, None, 1.4))  # ended, and the compiler thread with it
+    window.observe(False, threads(4.1, None, 2.4))  # the tail: not counted
+    assert window.result() == {"tasks": 4.0, "gc": 0.0, "jit": 0.3, "driver": 0.2}
