@@ -121,7 +121,7 @@ def test_the_audit_reads_them_as_the_card_does(tmp_path: Path) -> None:
     episodes = pq.read_table(tmp_path / "out" / "episodes.parquet").to_pylist()
     assert len(episodes) == len(LATE)
     for episode in episodes:
-        assert episode["decision"] == "do_not_offer", episode.get("encounter_id")
+        assert episode["decision"] == "do_not_offer", episode["episode_id"]
 
 
 def test_today_is_the_date_in_the_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
