@@ -106,6 +106,8 @@ __all__ = [
     "HEARTBEAT_CONFLICT_MESSAGE",
     "IDENTIFIED_SUBJECTS",
     "IDENTIFIER_TIES",
+    "IUP_NOT_SEEN_LOCATION",
+    "IUP_NOT_SEEN_MESSAGE",
     "LMP_ENDED_MESSAGE",
     "LOSS_MAY_BE_THIS_MESSAGE",
     "LOSS_UNDATED_MESSAGE",
@@ -585,14 +587,25 @@ _CONDITION_HEART = If(
 # confirmed one still stands; reported). Its ectopic or uncertain finding still counts: either
 # only holds an offer back.
 UNCONFIRMED_LOCATION = "unconfirmed"
+# An intrauterine pregnancy recorded as not seen ("Intrauterine pregnancy: No", valueBoolean
+# false): that day's scan did not confirm one, so where the pregnancy is that day is unknown. It
+# was said to say nothing, so an intrauterine pregnancy seen on an earlier day stood and the card
+# offered progesterone on it (stop 40). Ranked as an uncertain finding: it ends the carried
+# location. An ectopic pregnancy recorded as not seen still says nothing.
+IUP_NOT_SEEN_LOCATION = "intrauterine_not_seen"
+IUP_NOT_SEEN_MESSAGE = (
+    "scan finding records an intrauterine pregnancy as not seen; where the pregnancy is that day "
+    "is taken as unknown"
+)
 
 
 def _location(unconfirmed: Expr) -> Expr:
     """Where the pregnancy is, by an Observation (or a scan report's conclusion, read as one):
     its code is the finding (its value says whether it was seen; neither yes nor no makes it
-    "uncertain"), else a generic code with the finding as its value. A finding recorded as not
-    present says nothing. An intrauterine finding whose status is ``unconfirmed`` (in a list of
-    ``reading.json``) confirms nothing."""
+    "uncertain"), else a generic code with the finding as its value. An ectopic pregnancy
+    recorded as not present says nothing; an intrauterine one so recorded leaves that day's
+    location unknown (``IUP_NOT_SEEN_LOCATION``). An intrauterine finding whose status is
+    ``unconfirmed`` (in a list of ``reading.json``) confirms nothing."""
     intrauterine = If(
         unconfirmed,
         Const(UNCONFIRMED_LOCATION),
@@ -603,7 +616,11 @@ def _location(unconfirmed: Expr) -> Expr:
         If(
             IsNull(PRESENCE),
             Const("uncertain"),
-            If(PRESENCE, If(_ECTOPIC, Const("ectopic"), intrauterine), Const(None)),
+            If(
+                PRESENCE,
+                If(_ECTOPIC, Const("ectopic"), intrauterine),
+                If(_ECTOPIC, Const(None), Const(IUP_NOT_SEEN_LOCATION)),
+            ),
         ),
         If(
             _in(_VCC, "ectopic_pregnancy"),
@@ -2650,7 +2667,12 @@ _PREVIOUS = If(
 # Scans by day: where (a definite ectopic, then an uncertain finding, then an intrauterine one,
 # then a scan report that could not be read), the larger CRL and MSD of the day, and one
 # heartbeat answer or none.
-_READ_LOCATION_RANK = (("ectopic", 3), ("uncertain", 2), ("intrauterine", 1))
+_READ_LOCATION_RANK = (
+    ("ectopic", 3),
+    ("uncertain", 2),
+    (IUP_NOT_SEEN_LOCATION, 2),
+    ("intrauterine", 1),
+)
 _LOCATION_RANK = (*_READ_LOCATION_RANK, (UNREAD_LOCATION, 0))
 _UNREAD_RANK = 0
 _UNREAD_ROW = _is(Col("location"), UNREAD_LOCATION)
@@ -3317,6 +3339,11 @@ _PROBLEMS: tuple[RowProblem, ...] = (
             "scan finding value is not present/absent; where the pregnancy is that day is taken "
             "as unknown"
         ),
+    ),
+    RowProblem(
+        "clinical",
+        And((_is(Col("location"), IUP_NOT_SEEN_LOCATION), _THIS)),
+        Message.of(IUP_NOT_SEEN_MESSAGE),
     ),
     RowProblem(
         "clinical",

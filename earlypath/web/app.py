@@ -23,6 +23,7 @@ from earlypath import __version__
 from earlypath.fhir.terminology import load_value_sets
 from earlypath.policy import DEFAULT_POLICY, Policy
 from earlypath.web import api, cds, pages
+from earlypath.web.clock import site_today
 from earlypath.web.config import Settings
 from earlypath.web.cors import ServiceCORS
 from earlypath.web.database import check_replay_database
@@ -112,10 +113,6 @@ def _mount_docs(app: FastAPI) -> None:
         return HTMLResponse(html)
 
 
-def _utc_today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -153,7 +150,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.today = today or _utc_today
+    app.state.today = today or site_today(settings.time_zone)
     app.state.policy = policy
     app.state.fhir_transport = fhir_transport
     app.state.verifier = None

@@ -7,6 +7,8 @@ EARLYPATH_FEEDBACK_DB    SQLAlchemy URL for CDS feedback and used JWT ids (defau
 EARLYPATH_PUBLIC_URL     the service's public base URL: the only accepted JWT `aud` base
                          (required when auth is on)
 EARLYPATH_JWT_CLOCK_SKEW seconds of clock difference allowed with CDS clients (default 30)
+EARLYPATH_TIME_ZONE      IANA time zone whose date is the service's today (default Europe/London;
+                         see `earlypath.web.clock`)
 
 Limits (each per worker process):
 EARLYPATH_MAX_HEADER_BYTES   request line + headers (431 above; default 32768)
@@ -26,6 +28,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from earlypath.errors import ConfigError
+from earlypath.web.clock import DEFAULT_TIME_ZONE, time_zone
 
 
 def default_data_dir() -> Path:
@@ -89,6 +92,7 @@ class Settings:
     body_timeout: int = _LIMITS["EARLYPATH_BODY_TIMEOUT"][0]
     keep_alive_timeout: int = _LIMITS["EARLYPATH_KEEP_ALIVE_TIMEOUT"][0]
     max_concurrency: int = _LIMITS["EARLYPATH_MAX_CONCURRENCY"][0]
+    time_zone: str = DEFAULT_TIME_ZONE
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -111,6 +115,7 @@ class Settings:
             body_timeout=_int_setting("EARLYPATH_BODY_TIMEOUT"),
             keep_alive_timeout=_int_setting("EARLYPATH_KEEP_ALIVE_TIMEOUT"),
             max_concurrency=_int_setting("EARLYPATH_MAX_CONCURRENCY"),
+            time_zone=os.environ.get("EARLYPATH_TIME_ZONE", "").strip() or DEFAULT_TIME_ZONE,
         )
 
     def checked(self) -> Settings:
@@ -119,6 +124,7 @@ class Settings:
         With auth on, the JWT audience is compared with EARLYPATH_PUBLIC_URL only: never with
         the request's own Host or X-Forwarded-* headers, which the caller controls.
         """
+        time_zone(self.time_zone)  # a zone that cannot be loaded stops the start, named
         if self.auth and not self.public_url:
             raise ConfigError(
                 "EARLYPATH_PUBLIC_URL is required when CDS auth is on: it is the only accepted "

@@ -25,11 +25,13 @@ from typing import Any
 import ibis
 import pytest
 
+from earlypath.records.definition import IUP_NOT_SEEN_MESSAGE
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
 from tests.audit.test_fhir_malformed import spark_export as malformed_export
 from tests.audit.test_spark_agreement import _read_back, _space
 from tests.fhir_exports import Export, export_merges, namespaced, write_export
+from tests.records import iup_not_seen_shapes as iup_not_seen
 from tests.records import length_version_shapes as length_versions
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
 from tests.records import test_previous_ectopic as previous_ectopic
@@ -70,6 +72,13 @@ def _check_length_versions(export: Export, spark: list[dict], duck: list[dict]) 
     length_versions.check_reading(export, spark)
 
 
+def _check_iup_not_seen(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """An intrauterine pregnancy recorded as not seen named as the card names it (stop 40)."""
+    assert_same(export, spark)
+    named = [m for got in spark for _, m in got["problems"] if m.endswith(IUP_NOT_SEEN_MESSAGE)]
+    assert len(named) == len(iup_not_seen.NOT_SEEN)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -78,6 +87,7 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "previous-ectopic": (lambda _: previous_ectopic.export(), _check_previous_ectopic),
     "previous-history": (lambda _: previous_history.export(), _check_previous_history),
     "length-versions": (lambda _: length_versions.export(), _check_length_versions),
+    "iup-not-seen": (lambda _: iup_not_seen.export(), _check_iup_not_seen),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 
