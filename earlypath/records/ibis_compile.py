@@ -577,30 +577,53 @@ def _transformed_lines(files: Sequence[Path], tree: _Tree) -> str:
     return f"SELECT json_transform(json, {spec}) AS j FROM {_duckdb_source(files)}"
 
 
-def _objects_by_key(files: Sequence[Path], tree: _Tree) -> str | None:
+def _objects_by_key(files: Sequence[Path], tree: _Tree, typed: bool = True) -> str | None:
     """Each line as ``j`` as `_transformed_lines` gives it, but read by ``read_json`` with the
-    top-level keys as JSON columns (no JSON text of the whole line written and parsed again:
-    about a third of a load's CPU), each key holding an object or list shaped by its own
-    json_transform. A JSON column takes any value, so no value is refused; DuckDB refuses
-    the file only at a line that is not an object or has a key twice, which `_load_duckdb`
-    then reads with `_transformed_lines`. None when there is no file, or two keys DuckDB would
-    take for one column (its names ignore case)."""
+    top-level keys as columns (no JSON text of the whole line written and parsed again: about
+    a third of a load's CPU). With ``typed``, a key read as an object or a list is a column of
+    its shape (`_shape_type`: a struct, a list, JSON at its leaves), parsed once by the reader;
+    otherwise, and for every other key, a JSON column, each key holding an object or list
+    shaped by its own json_transform. A JSON column takes any value, so no value is refused;
+    DuckDB refuses the file at a line that is not an object or has a key twice, and with
+    ``typed`` at a value of another shape than its column's (a string for an object, a key
+    twice inside one), which `_load_duckdb` then reads untyped (or, at the first two, with
+    `_transformed_lines`): json_transform would have given the same values (None for a
+    value of another shape; of a key given twice, the first). None when there is no file, or
+    two keys DuckDB would take for one column (its names ignore case)."""
     keys = list(tree.keys)
     if not files or len({k.lower() for k in keys}) < len(keys):
         return None
     paths = "[" + ", ".join(_sql_text(str(p)) for p in files) + "]"
-    columns = "{" + ", ".join(f"{_sql_text(k)}: 'JSON'" for k in keys) + "}"
-    parts = []
+    types, parts = [], []
     for key in keys:
         spec, column = tree.keys[key].spec(), '"' + key.replace('"', '""') + '"'
-        if spec != "JSON":
+        shape = _shape_type(spec) if typed and spec != "JSON" else None
+        if shape is None and spec != "JSON":
             column = f"json_transform({column}, {_sql_text(json.dumps(spec))})"
+        types.append(f"{_sql_text(key)}: {_sql_text(shape or 'JSON')}")
         parts.append(f"{_sql_text(key)}: {column}")
     return (
         f"SELECT {{{', '.join(parts)}}} AS j FROM read_json({paths}, "
         f"format = 'newline_delimited', records = true, auto_detect = false, "
-        f"columns = {columns})"
+        f"columns = {{{', '.join(types)}}})"
     )
+
+
+def _shape_type(spec: Any) -> str | None:
+    """The DuckDB type of a json_transform shape (`_Tree.spec`): an object a struct of its keys,
+    a list a list of its item, a leaf JSON; None where two keys of an object differ only by
+    case (a struct's names ignore it, json_transform's do not)."""
+    if spec == "JSON":
+        return "JSON"
+    if isinstance(spec, list):
+        item = _shape_type(spec[0])
+        return None if item is None else f"{item}[]"
+    if len({k.lower() for k in spec}) < len(spec):
+        return None
+    fields = [(_duckdb_name(k), _shape_type(v)) for k, v in spec.items()]
+    if any(t is None for _, t in fields):
+        return None
+    return "STRUCT(" + ", ".join(f"{n} {t}" for n, t in fields) + ")"
 
 
 # the DuckDB type of each kind of JSON leaf as `_DuckSql.leaf` reads it ("any": True or None)
@@ -659,15 +682,22 @@ def _load_duckdb(con: Any, resource: str, files: Sequence[Path], schema: ReadSch
             f"(SELECT j{shaped} FROM ({lines}))"
         )
 
-    by_key = _objects_by_key(files, tree)
-    if by_key is not None:
+    # by key with the shapes typed by the reader (stop 40: Observation's load -9% CPU), then by
+    # key untyped (a value of another shape than the definition reads, e.g. a string where an
+    # object is read), then by the forgiving reading (a line that is not an object, a key twice,
+    # or not JSON at all, which it refuses as the audit reports)
+    tried: list[str] = []
+    for shapes_typed in (True, False):
+        by_key = _objects_by_key(files, tree, shapes_typed)
+        if by_key is None or by_key in tried:
+            continue
+        tried.append(by_key)
         try:
             load(by_key)
+            break
         except duckdb.InvalidInputException:
-            # a line that is not an object, a key twice, or not JSON at all: read again by the
-            # forgiving reading (which refuses a line that is not JSON, as the audit reports)
-            by_key = None
-    if by_key is None:
+            continue
+    else:
         load(_transformed_lines(files, tree))
     con.raw_sql(f'CREATE OR REPLACE VIEW "{name}" AS SELECT rowid + 1 AS n, * FROM "{name}_typed"')
     return con.table(name)

@@ -1,6 +1,8 @@
-"""DuckDB reads a resource file by its top-level keys (`read_json` with JSON columns) when every
-line is an object, and by one json_transform of each line otherwise: both give the same table,
-row for row, so the faster reading never changes what the definition reads."""
+"""DuckDB reads a resource file by its top-level keys (`read_json`), each key the definition
+reads as an object or a list typed by its shape (a struct, a list: parsed once), when every
+value has the shape read; by its keys as JSON columns when some value has another shape; and
+by one json_transform of each line when a line is no object: all give the same table, row for
+row, so the faster reading never changes what the definition reads."""
 
 from __future__ import annotations
 
@@ -52,6 +54,29 @@ def _typed(con: Any, path: Path, prefix: str) -> dict[str, list[tuple[Any, ...]]
     }
 
 
+# a line of each kind with every value of the shape the definition reads (objects and lists
+# where it reads their keys and items), the leaves anything
+WELL_SHAPED: list[Any] = [
+    AWKWARD[0],
+    AWKWARD[1],
+    AWKWARD[2],
+    AWKWARD[5],
+    *AWKWARD[7:11],
+    {"resourceType": "Observation", "subject": {"Reference": "x", "reference": ["y"]}},
+    {"resourceType": "Observation", "subject": None, "meta": {}, "component": [None, {}]},
+    {"resourceType": "Observation", "component": [{"code": {"coding": [{"code": 1}]}}]},
+    {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}, {}]}},
+    {},
+]
+
+
+def _reading(statement: str) -> str:
+    """Which reading a load's statement is: by key typed, by key as JSON, or line by line."""
+    if "read_json(" not in statement:
+        return "lines"
+    return "typed" if "STRUCT(" in statement else "by key"
+
+
 def _both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, list[str]]:
     """The tables read as `load_resources` reads them, then with the by-key reading off; and
     which reading made each table the first time."""
@@ -59,7 +84,7 @@ def _both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, list[s
     sent = sql_sent(con)
     first = _typed(con, path, "first")
     loads = [s for s in sent if s.startswith("CREATE OR REPLACE TABLE") and str(path) in s]
-    monkeypatch.setattr(ibis_compile, "_objects_by_key", lambda files, tree: None)
+    monkeypatch.setattr(ibis_compile, "_objects_by_key", lambda *_: None)
     second = _typed(con, path, "second")
     return first, second, loads
 
@@ -70,10 +95,38 @@ def test_objects_are_read_by_key_and_give_the_same_rows(
     path = tmp_path / "export.ndjson"
     path.write_text(_lines(AWKWARD), encoding="utf-8")
     by_key, transformed, loads = _both(path, monkeypatch)
-    assert len(loads) == 2 and all("read_json(" in s for s in loads)  # none refused: by key
+    # a value of another shape (a string where an object is read): the typed reading refused,
+    # the file read by key as JSON columns
+    assert [_reading(s) for s in loads] == ["typed", "by key", "typed", "by key"]
     assert by_key == transformed
     assert len(by_key["Observation"]) == len(AWKWARD) + 1  # every line, blank ones not
     assert by_key["Observation"][-1][0] == len(AWKWARD) + 1  # n: the line's place
+
+
+def test_values_of_the_shapes_read_are_typed_by_the_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every value of the shape the definition reads: one statement a type, its objects and lists
+    typed by ``read_json`` (no json_transform of them), the same rows as line by line."""
+    path = tmp_path / "export.ndjson"
+    path.write_text(_lines(WELL_SHAPED), encoding="utf-8")
+    typed, transformed, loads = _both(path, monkeypatch)
+    assert [_reading(s) for s in loads] == ["typed", "typed"]
+    assert not any('json_transform("' in s for s in loads)
+    assert typed == transformed
+    assert len(typed["Observation"]) == len(WELL_SHAPED) + 1
+
+
+def test_a_shape_with_keys_differing_by_case_is_not_typed() -> None:
+    """A struct's field names ignore case, json_transform's keys do not: such a shape stays JSON
+    (shaped by json_transform)."""
+    assert ibis_compile._shape_type({"a": "JSON", "b": ["JSON"]}) == 'STRUCT("a" JSON, "b" JSON[])'
+    assert ibis_compile._shape_type({"a": {"x": "JSON", "X": "JSON"}}) is None
+    tree = ibis_compile._Tree()
+    tree.at("subject.x").leaf = True
+    tree.at("subject.X").leaf = True
+    sql = ibis_compile._objects_by_key([Path("x.ndjson")], tree)
+    assert sql is not None and 'json_transform("subject"' in sql and "STRUCT(" not in sql
 
 
 @pytest.mark.parametrize("odd", ['"a string"', "[1, 2]", "12", '{"id": "a", "id": "b"}'])
@@ -88,7 +141,7 @@ def test_a_line_that_read_json_refuses_is_read_as_before(
     first, forgiving, loads = _both(path, monkeypatch)
     assert first == forgiving
     # each table: read_json refused, then read by json_transform
-    assert ["read_json(" in s for s in loads] == [True, False, True, False]
+    assert [_reading(s) for s in loads] == ["typed", "by key", "lines"] * 2
     assert len(first["Observation"]) == len(AWKWARD) + 3
 
 
