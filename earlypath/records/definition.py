@@ -1456,11 +1456,25 @@ def _judged(concept: str) -> Expr:
     )
 
 
-def _medication_methotrexate(unknown: str) -> Expr:
+# What a medicine's record says of its medicine (`_MEDICINE_SAYS`), as numbers ranked so that one
+# comparison reads the rows (`_MEDICINE_READ`): methotrexate above every unknown, another
+# medicine below. Numbers, not words: the filter compares the value once, where a `Lookup` of
+# words ranking it compiles to a CASE that writes the (large) value again for each word (stop 40,
+# tests/records/test_medicine_read_once.py).
+SAYS_OTHER = 0
+SAYS_UNRESOLVED = 1  # a "#med1" to no contained Medication
+SAYS_MISSING = 2  # a "Medication/x" the record does not hold
+SAYS_UNNAMED = 3  # a Medication the record holds (exported), with no code and no name
+SAYS_UNNAMED_CONTAINED = 4  # the same, contained
+SAYS_METHOTREXATE = 9
+
+
+def _medication_methotrexate(unknown: int) -> Expr:
     """Whether a Medication the record holds (exported, included in the prefetch, or contained)
-    was methotrexate (stop 39, issue 12): "yes" (its code or an ingredient's in `methotrexate`),
-    "no" (its code or an ingredient's says another medicine: a code of another medicine one of
-    our value sets lists, or a name without the word), or ``unknown``: no code and no name
+    was methotrexate (stop 39, issue 12): `SAYS_METHOTREXATE` (its code or an ingredient's in
+    `methotrexate`), `SAYS_OTHER` (its code or an ingredient's says another medicine: a code of
+    another medicine one of our value sets lists, or a name without the word), or ``unknown``
+    (a `SAYS_*` rank): no code and no name
     (`code` absent, or only codes no value set lists, with no display and no text). Where the
     line is: a code we list of another medicine (a progesterone dm+d or RxNorm product) is that
     medicine, so not methotrexate, and nothing is said; a name is read as what it says (the word
@@ -1470,10 +1484,10 @@ def _medication_methotrexate(unknown: str) -> Expr:
     that a Medication not found (None) is told from one found that cannot say."""
     return If(
         _NAMES_METHOTREXATE_MEDICATION,
-        Const("yes"),
+        Const(SAYS_METHOTREXATE),
         If(
             Or((_judged("code"), AnyItem("ingredient", _judged("itemCodeableConcept")))),
-            Const("no"),
+            Const(SAYS_OTHER),
             Const(unknown),
         ),
     )
@@ -1488,8 +1502,8 @@ _MEDICATIONS = RowSpec(
         ("id", _text("id")),
         ("progesterone", _MEDICATION_PROGESTERONE),
         # read by a medicine's methotrexate rows that name it (`_METHOTREXATE_NAMED`,
-        # `_MEDICINE_UNKNOWN`): "yes", "no" or "unknown"
-        ("methotrexate", _medication_methotrexate("unnamed")),
+        # `_MEDICINE_SAYS`): methotrexate, another medicine, or no code and no name
+        ("methotrexate", _medication_methotrexate(SAYS_UNNAMED)),
     ),
 )
 
@@ -1585,52 +1599,42 @@ _UNRESOLVED = And(
 # a reference is local or not. Its unknown is told apart by where the Medication is.
 _REFERENCED_METHOTREXATE = Coalesce(
     (
-        FirstItem("contained", _CONTAINED_TEST, _medication_methotrexate("unnamed contained")),
+        FirstItem("contained", _CONTAINED_TEST, _medication_methotrexate(SAYS_UNNAMED_CONTAINED)),
         Joined("medications", _EXPORTED, "methotrexate"),
     )
 )
 # What the record says of its medicine, read once (each reading of a Medication is a list's
-# lambda in the compiled SQL, some kilobytes): "yes" (methotrexate: its concept, else the
-# reference's display or the Medication it names), "no" (another medicine the Medication says
-# it is), "unnamed" or "unnamed contained" (a Medication held with no code and no name),
-# "missing" (a "Medication/x" the record does not hold), "unresolved" (a "#med1" to no contained
-# Medication), or None (a concept of another medicine; no reference).
+# lambda in the compiled SQL, some kilobytes): `SAYS_METHOTREXATE` (its concept, else the
+# reference's display or the Medication it names), `SAYS_OTHER` (another medicine the Medication
+# says it is), `SAYS_UNNAMED` or `SAYS_UNNAMED_CONTAINED` (a Medication held with no code and no
+# name), `SAYS_MISSING` (a "Medication/x" the record does not hold), `SAYS_UNRESOLVED` (a "#med1"
+# to no contained Medication), or None (a concept of another medicine; no reference).
 _MEDICINE_SAYS = If(
     IsNull(Concept("medicationCodeableConcept")),
     If(
         _yes(TextInSet(_DISPLAY, "methotrexate")),
-        Const("yes"),
+        Const(SAYS_METHOTREXATE),
         Coalesce(
             (
                 _REFERENCED_METHOTREXATE,
                 If(
                     IsNull(LocalId(_REFERENCE)),
-                    If(IsNull(_EXPORTED), Const(None), Const("missing")),
-                    Const("unresolved"),
+                    If(IsNull(_EXPORTED), Const(None), Const(SAYS_MISSING)),
+                    Const(SAYS_UNRESOLVED),
                 ),
             )
         ),
     ),
-    If(_in("medicationCodeableConcept", "methotrexate"), Const("yes"), Const(None)),
+    If(_in("medicationCodeableConcept", "methotrexate"), Const(SAYS_METHOTREXATE), Const(None)),
 )
-# Read: methotrexate ("yes"), whatever the reference's display; a medicine that may be
-# methotrexate and cannot be told only with no display (a display that names another medicine
-# says what it is). As one comparison, so that `_MEDICINE_SAYS` is written once in the filter:
-# its rank (2 methotrexate, 1 unknown) at least the rank the display asks for.
+# Read: methotrexate, whatever the reference's display; a medicine that may be methotrexate and
+# cannot be told only with no display (a display that names another medicine says what it is).
+# One comparison, so that `_MEDICINE_SAYS` is written once in the filter.
 _MEDICINE_READ = IsTrue(
     Cmp(
         ">=",
-        Lookup(
-            _MEDICINE_SAYS,
-            (
-                ("yes", 2),
-                ("unnamed", 1),
-                ("unnamed contained", 1),
-                ("missing", 1),
-                ("unresolved", 1),
-            ),
-        ),
-        If(IsNull(_DISPLAY), Const(1), Const(2)),
+        _MEDICINE_SAYS,
+        If(IsNull(_DISPLAY), Const(SAYS_UNRESOLVED), Const(SAYS_METHOTREXATE)),
     )
 )
 _METHOTREXATE_UNRESOLVED_MESSAGE = (
@@ -1673,19 +1677,19 @@ def _methotrexate_row(
         "latest_day": _span_bound(day, True, *ends),
         "miscarriage": Const(False),
         "mis_unreadable": Const(False),
-        "location": If(_is(_MEDICINE_SAYS, "yes"), Const("ectopic"), Const(None)),
+        "location": If(_is(_MEDICINE_SAYS, SAYS_METHOTREXATE), Const("ectopic"), Const(None)),
         # (with `missing_medication`, the text after the Medication's id)
         "count_problem": Lookup(
             _MEDICINE_SAYS,
             (
-                ("unresolved", _METHOTREXATE_UNRESOLVED_MESSAGE),
-                ("unnamed contained", CONTAINED_UNNAMED_MESSAGE),
-                ("missing", MISSING_MEDICATION_MESSAGE),
-                ("unnamed", UNNAMED_MEDICATION_MESSAGE),
+                (SAYS_UNRESOLVED, _METHOTREXATE_UNRESOLVED_MESSAGE),
+                (SAYS_UNNAMED_CONTAINED, CONTAINED_UNNAMED_MESSAGE),
+                (SAYS_MISSING, MISSING_MEDICATION_MESSAGE),
+                (SAYS_UNNAMED, UNNAMED_MEDICATION_MESSAGE),
             ),
         ),
         "missing_medication": If(
-            IsTrue(OneOf(_MEDICINE_SAYS, ("missing", "unnamed"))), _EXPORTED, Const(None)
+            IsTrue(OneOf(_MEDICINE_SAYS, (SAYS_MISSING, SAYS_UNNAMED))), _EXPORTED, Const(None)
         ),
     }
     # one row per resource, however many of its reasons name an ectopic (`_ECTOPIC_REASON`)
