@@ -10,7 +10,8 @@ that day (the window the mapping places an LMP in; a record dated after the day 
   presentation where it is diagnosed is judged, but a miscarriage ends the pregnancy, so it is no
   evidence of one at a later visit;
 - an Observation with a usable status: a pregnancy status answered "pregnant"; an hCG result that
-  is not negative (negative: false, an "absent" or "negative" answer, or below 5 IU/L); a
+  is not negative (negative: false, an "absent" or "negative" answer, or below 5 IU/L; with no
+  value at all, an interpretation NEG or ND); a
   gestational age; a crown-rump length; a scan finding (intrauterine or ectopic, as code or value);
   a bleeding finding;
 - in the audit only, the encounter's own type (``pregnancy_encounter_type``: a prenatal visit).

@@ -383,6 +383,14 @@ _ENTERED_IN_ERROR = Or(
 )
 _CLINICAL = FirstCode(Concept("clinicalStatus"))
 _CLINICAL_ENDED = _in("clinicalStatus", "clinical_status_ended")
+# abatement[x]: when the Condition ended (FHIR R4; an age, a range or words as well as a date)
+_ABATEMENT = tuple(f"abatement{kind}" for kind in ("DateTime", "Period", "Age", "Range", "String"))
+_ABATEMENT_WITHOUT_STATUS = And(
+    (
+        IsNull(Concept("clinicalStatus")),
+        Or(tuple(_present(path) for path in _ABATEMENT)),
+    )
+)
 _SUBJECT = RefId(_text("subject.reference"), "Patient")
 
 # --- layer 1: the clinical rows -------------------------------------------------------------------
@@ -598,6 +606,11 @@ IUP_NOT_SEEN_MESSAGE = (
     "is taken as unknown"
 )
 
+BLEEDING_ABATED_MESSAGE = (
+    "bleeding is recorded as abated, with no clinical status: whether she is bleeding now is "
+    "unknown"
+)
+
 
 def _location(unconfirmed: Expr) -> Expr:
     """Where the pregnancy is, by an Observation (or a scan report's conclusion, read as one):
@@ -661,6 +674,7 @@ _CLINICAL_COLUMNS = (
     "bleeding_code",
     "bleeding",
     "bleeding_resolved",
+    "bleeding_abated",
     "heart",
     "heart_problem",
     "location",
@@ -740,6 +754,14 @@ def _says_negative(path: str) -> Expr:
     return IsTrue(OneOf(NormText(_text(path)), _NEGATIVE_WORDS))
 
 
+# A result sent with no value at all, only its interpretation (a lab's flag: FHIR R4
+# Observation.interpretation, v3 ObservationInterpretation NEG "Negative" or ND "Not detected"),
+# reads as the value Negative would (stop 40, issue 12: it ended nothing, so an LMP before it
+# still dated a later scan). Any other interpretation (POS, DET, IND) leaves it a result that is
+# not negative, as one with no value and no interpretation is. A value, where there is one,
+# decides: the flag is only read in its absence.
+_INTERPRETED_NEGATIVE = AnyItem("interpretation", InSet(Concept(""), "negative", words=False))
+
 _HCG_NEGATIVE = If(
     Not(IsNull(_VALUE_BOOLEAN)),
     _is(_VALUE_BOOLEAN, False),
@@ -750,21 +772,25 @@ _HCG_NEGATIVE = If(
             Not(IsNull(_text("valueString"))),
             _says_negative("valueString"),
             If(
-                _yes(And((Not(IsNull(_HCG_VALUE)), OneOf(_unit(_Q), HCG_UNITS)))),
-                _yes(
-                    Or(
-                        (
-                            Cmp("<", _HCG_VALUE, Const(HCG_NEGATIVE_BELOW)),
-                            And(
-                                (
-                                    OneOf(_text(f"{_Q}.comparator"), ("<", "<=")),
-                                    Cmp("<=", _HCG_VALUE, Const(HCG_NEGATIVE_BELOW)),
-                                )
-                            ),
+                IsNull(_HCG_VALUE),
+                _INTERPRETED_NEGATIVE,
+                If(
+                    _yes(OneOf(_unit(_Q), HCG_UNITS)),
+                    _yes(
+                        Or(
+                            (
+                                Cmp("<", _HCG_VALUE, Const(HCG_NEGATIVE_BELOW)),
+                                And(
+                                    (
+                                        OneOf(_text(f"{_Q}.comparator"), ("<", "<=")),
+                                        Cmp("<=", _HCG_VALUE, Const(HCG_NEGATIVE_BELOW)),
+                                    )
+                                ),
+                            )
                         )
-                    )
+                    ),
+                    Const(False),
                 ),
-                Const(False),
             ),
         ),
     ),
@@ -860,6 +886,10 @@ _CONDITION_ROWS = _clinical(
                 Or((_status_in(_CLINICAL, "resolved_condition_clinical"), _CLINICAL_ENDED)),
             )
         ),
+        # Abated, with no clinicalStatus (FHIR R4 con-4 wants one of inactive, resolved or
+        # remission; real feeds leave it out): the record says the bleeding may have ended.
+        # Whether it had by the assessment day is read per encounter (`_BLEEDING_MAY_HAVE_ENDED`).
+        "bleeding_abated": And((_BLEEDING, Not(_REFUTED), _ABATEMENT_WITHOUT_STATUS)),
         "heart": _CONDITION_HEART,
         "location": If(And((_ECTOPIC, Not(_REFUTED))), Const("ectopic"), Const(None)),
     },
@@ -1057,6 +1087,7 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "bleeding_code": _BLEEDING,
     "bleeding": If(_BLEEDING, PRESENCE, Const(None)),
     "bleeding_resolved": Const(False),
+    "bleeding_abated": Const(False),
     "heart": _OBSERVATION_HEART,
     "heart_problem": _RATE_PROBLEM,
     "location": _OBSERVATION_LOCATION,
@@ -2492,6 +2523,16 @@ def place(day: Expr) -> Expr:
 
 _PLACE = place(_DAY)
 _THIS = _is(_PLACE, "this")
+# A bleeding Condition abated with no clinicalStatus, its abatement not dated after the
+# assessment day (undated, or an age or words, it may have ended by then): whether she is
+# bleeding now is unknown, as for one recorded as resolved, never True on it alone (stop 40,
+# issue 12: it was read as current bleeding). One abated after the assessment day is current.
+_BLEEDING_MAY_HAVE_ENDED = And(
+    (
+        _yes(Col("bleeding_abated")),
+        Not(_is(Cmp(">", Col("abated"), _ASSESSED_ON), True)),
+    )
+)
 _NOT_PLACED = IsTrue(OneOf(_PLACE, ("undated", "future", "unplaced")))
 _PLACE_MESSAGE = Lookup(_PLACE, tuple(PLACE_MESSAGES.items()))
 
@@ -3009,7 +3050,14 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
         Agg(
             "latest",
             "clinical",
-            And((_yes(Col("bleeding_code")), _THIS, Not(IsNull(Col("bleeding"))))),
+            And(
+                (
+                    _yes(Col("bleeding_code")),
+                    _THIS,
+                    Not(IsNull(Col("bleeding"))),
+                    Not(_BLEEDING_MAY_HAVE_ENDED),
+                )
+            ),
             Col("bleeding"),
             (_DAY, Col("bleeding")),
             evidence="vaginal_bleeding",
@@ -3276,6 +3324,11 @@ _PROBLEMS: tuple[RowProblem, ...] = (
         "clinical",
         And((_yes(Col("bleeding_resolved")), _THIS)),
         Message.of("bleeding is recorded as resolved: whether she is bleeding now is unknown"),
+    ),
+    RowProblem(
+        "clinical",
+        And((_BLEEDING_MAY_HAVE_ENDED, _THIS)),
+        Message.of(BLEEDING_ABATED_MESSAGE),
     ),
     RowProblem(
         "clinical",

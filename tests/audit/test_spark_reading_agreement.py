@@ -25,12 +25,14 @@ from typing import Any
 import ibis
 import pytest
 
-from earlypath.records.definition import IUP_NOT_SEEN_MESSAGE
+from earlypath.records.definition import BLEEDING_ABATED_MESSAGE, IUP_NOT_SEEN_MESSAGE
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
 from tests.audit.test_fhir_malformed import spark_export as malformed_export
 from tests.audit.test_spark_agreement import _read_back, _space
 from tests.fhir_exports import Export, export_merges, namespaced, write_export
+from tests.records import abated_bleeding_shapes as abated_bleeding
+from tests.records import hcg_interpretation_shapes as hcg_interpretation
 from tests.records import iup_not_seen_shapes as iup_not_seen
 from tests.records import length_version_shapes as length_versions
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
@@ -79,6 +81,18 @@ def _check_iup_not_seen(export: Export, spark: list[dict], duck: list[dict]) -> 
     assert len(named) == len(iup_not_seen.NOT_SEEN)
 
 
+def _check_hcg_interpretation(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A pregnancy test flagged negative with no value read as the card reads it (stop 40)."""
+    assert_same(export, spark)
+
+
+def _check_abated_bleeding(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """Bleeding abated with no clinicalStatus named as the card names it (stop 40)."""
+    assert_same(export, spark)
+    named = [m for got in spark for _, m in got["problems"] if m.endswith(BLEEDING_ABATED_MESSAGE)]
+    assert len(named) == len(abated_bleeding.MAY_HAVE_ENDED)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -88,6 +102,9 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "previous-history": (lambda _: previous_history.export(), _check_previous_history),
     "length-versions": (lambda _: length_versions.export(), _check_length_versions),
     "iup-not-seen": (lambda _: iup_not_seen.export(), _check_iup_not_seen),
+    # stop 40: a pregnancy test flagged negative with no value; bleeding abated with no status
+    "hcg-interpretation": (lambda _: hcg_interpretation.export(), _check_hcg_interpretation),
+    "abated-bleeding": (lambda _: abated_bleeding.export(), _check_abated_bleeding),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 

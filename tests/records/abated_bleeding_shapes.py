@@ -1,0 +1,53 @@
+"""A bleeding Condition with abatement[x] and no clinicalStatus (stop 40): the records, and one
+export of them (a woman per shape), shared by the card's and the audit's tests.
+
+FHIR R4 invariant con-4: a Condition with an abatement must have a clinicalStatus of inactive,
+resolved or remission; real feeds still send one without. Eligible (`eligible_resources`) but
+for bleeding, which began two days ago and is recorded as abated, as each element of
+abatement[x] can say it. Abated by the assessment day, or at a time that is not a day, whether
+she is bleeding now is unknown; abated after the assessment day, she is bleeding now.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.fhir_exports import Export, encounter, namespaced, woman
+from tests.integration.fhir_data import PATIENT_ID, bleeding, day, eligible_resources
+
+
+def _abated(**abatement: Any) -> dict[str, Any]:
+    return {**bleeding(day(-2)), **abatement}
+
+
+MAY_HAVE_ENDED = {  # whether she is bleeding now is unknown: needs_information, naming it
+    "date-yesterday": _abated(abatementDateTime=day(-1)),
+    "date-today": _abated(abatementDateTime=f"{day()}T09:30:00+00:00"),
+    "period": _abated(abatementPeriod={"start": day(-1), "end": day(-1)}),
+    "age": _abated(abatementAge={"value": 31, "unit": "a", "system": "http://unitsofmeasure.org"}),
+    "string": _abated(abatementString="stopped"),
+}
+CURRENT = {  # she is bleeding now: offer
+    "date-after-today": _abated(abatementDateTime=day(1)),
+    "no-abatement": bleeding(day(-2)),
+}
+
+
+def with_bleeding(condition: dict[str, Any]) -> list[dict[str, Any]]:
+    """Eligible, with this bleeding Condition in place of hers."""
+    return [*(r for r in eligible_resources() if r["id"] != "bleed"), condition]
+
+
+def export() -> Export:
+    """A woman per shape (ids and references prefixed with the shape), her encounter today."""
+    out: Export = {"Patient": [], "Encounter": [], "Condition": []}
+    for shape, condition in {**MAY_HAVE_ENDED, **CURRENT}.items():
+        resources = [woman(PATIENT_ID), encounter("enc", PATIENT_ID), *with_bleeding(condition)]
+        for resource in namespaced(resources, f"{shape}-"):
+            out.setdefault(resource["resourceType"], []).append(resource)
+    return out
+
+
+def shape_of(encounter_id: str) -> str:
+    """The shape an encounter of `export` is of."""
+    return encounter_id.rsplit("-enc", 1)[0]
