@@ -94,6 +94,8 @@ def _check_page(bundle: dict[str, Any]) -> int:
             if _has_error(resource):
                 raise DataUnavailable("a Bundle carrying an error OperationOutcome")
             continue
+        if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
+            _check_inner(resource)
         response = entry.get("response")
         if isinstance(response, dict) and not str(response.get("status", "")).startswith("2"):
             raise DataUnavailable("a Bundle entry that failed")
@@ -102,6 +104,20 @@ def _check_page(bundle: dict[str, Any]) -> int:
         if isinstance(resource, dict) and search.get("mode", "match") == "match":
             matches += 1
     return matches
+
+
+def _check_inner(bundle: dict[str, Any]) -> None:
+    """A Bundle inside a Bundle (a batch-response holds each search's searchset Bundle, FHIR R4
+    http.html#transaction-response) is read by the record reading as its entries are: it must be
+    whole as a page is. Its failures, its partial outcomes and its `total` are checked; a next
+    page of it is not followed here (its link would have to be read as the outer page's is):
+    unavailable, fetched afresh from `fhirServer` when there is one."""
+    matches = _check_page(bundle)
+    if _next_link(bundle) is not None:
+        raise DataUnavailable("a Bundle inside a Bundle with a next page")
+    total = bundle.get("total")
+    if isinstance(total, int) and not isinstance(total, bool) and total > matches:
+        raise DataUnavailable("a Bundle inside a Bundle with fewer entries than its total")
 
 
 def _next_link(bundle: dict[str, Any]) -> Any:
