@@ -7,7 +7,9 @@ these gzipped (``.ndjson.gz``). Parts of one type are read in order of their num
 ``10.``). When the folder holds the export's manifest (a ``.json`` file with an ``output`` list
 of ``{type, url}``), the manifest says which file holds which type: each ``url`` is found in the
 folder by its last path segment (or by the client's ``destination``, when it added one); a file it
-lists that is not there is an error, as is a manifest that reports export errors.
+lists that is not there is an error, as is a manifest that reports export errors (or a partial
+export) and one of an export of part records (kicked off with ``_since``, or listing ``deleted``
+resources; filtered by ``_typeFilter`` or ``_elements`` for a type the audit reads).
 
 The types read are the reading definition's (`earlypath.audit.fhir_flat.RESOURCES`): since stop 31
 that includes Procedure (a salpingectomy for an ectopic pregnancy, a procedure for a miscarriage:
@@ -40,11 +42,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from earlypath.audit.fhir_found import FoundLines, FoundSelection, scan_lines
 from earlypath.audit.parts import refuse_pattern_paths
 from earlypath.errors import InputError, Problem
+from earlypath.fhir.outcomes import says_data_missing
 
 __all__ = [
     "REQUIRED",
@@ -61,7 +64,6 @@ REQUIRED = ("Encounter", "Patient", "Condition")
 # [n.]Type[suffix].ndjson[.gz]: the suffix starts with a non-letter (.000, -2, _part1), so that
 # MedicationRequest.ndjson is never read as a part of Medication.
 _NAME = re.compile(r"^(?:(\d+)\.)?([A-Z][A-Za-z]*)([^A-Za-z].*)?\.ndjson(?:\.gz)?$")
-_SEVERE = ("fatal", "error")
 
 
 @dataclass
@@ -306,6 +308,7 @@ def _from_manifest(
         else:
             total, read = looked_into[path]
             export.skipped[kind] = export.skipped.get(kind, 0) + total - read
+    _refuse_partial_export(name, content, wanted)
     _refuse_export_errors(folder, name, content.get("error"))
     export.ignored = sorted(
         p.name for p in folder.iterdir() if p.is_file() and is_ndjson(p) and p.name not in listed
@@ -317,9 +320,11 @@ def _from_manifest(
 
 
 def _refuse_export_errors(folder: Path, name: str, errors: Any) -> None:
-    """The manifest's ``error`` files are OperationOutcomes: one with an error (or fatal) issue
-    means the server could not export some resources, so the export is incomplete. Warnings and
-    information are not. A listed error file that is not in the folder cannot be read: refused."""
+    """The manifest's ``error`` files are OperationOutcomes: one saying data is missing (an
+    error or fatal issue, or one of any severity saying the export is partial: incomplete,
+    too-costly, suppressed..., `earlypath.fhir.outcomes`, the CDS service's rule too) means the
+    export is incomplete. Other warnings and information are not. A listed error file that is not
+    in the folder or cannot be read is refused."""
     if not errors:
         return
     if not isinstance(errors, list):
@@ -327,25 +332,102 @@ def _refuse_export_errors(folder: Path, name: str, errors: Any) -> None:
     for index, entry in enumerate(errors):
         where = f"{name} error[{index}]"
         _, path = _manifest_file(folder, entry, where)
-        opener = gzip.open if path.name.lower().endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                try:
-                    outcome = json.loads(line)
-                except json.JSONDecodeError:
-                    raise InputError([Problem(where, f"{path.name} is not NDJSON")]) from None
-                issues = outcome.get("issue") if isinstance(outcome, dict) else None
-                for issue in issues if isinstance(issues, list) else []:
-                    if isinstance(issue, dict) and issue.get("severity") in _SEVERE:
-                        raise InputError(
-                            [
-                                Problem(
-                                    where,
-                                    f"the export reports an error ({path.name}): resources may "
-                                    "be missing, so the audit would judge incomplete records: "
-                                    "export again",
-                                )
-                            ]
-                        )
+        if any(says_data_missing(outcome) for outcome in _outcomes(path, where)):
+            raise InputError(
+                [
+                    Problem(
+                        where,
+                        f"the export reports an error ({path.name}): resources may "
+                        "be missing, so the audit would judge incomplete records: "
+                        "export again",
+                    )
+                ]
+            )
+
+
+def _outcomes(path: Path, where: str) -> list[dict[str, Any]]:
+    """The objects of an error file (NDJSON, gzipped or not; CRLF and a byte order mark on a
+    line are read as JSON reads them). Raises `InputError` naming the file when it cannot be
+    read or a line is not a JSON object."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            lines = [line for line in handle if line.strip()]
+    except (OSError, EOFError, zlib.error) as error:
+        raise _unreadable(path, error) from None
+    out = []
+    for line in lines:
+        try:
+            outcome = json.loads(line)  # bytes: a UTF-8 byte order mark is skipped
+        except ValueError:  # not JSON, or not UTF-8
+            raise InputError([Problem(where, f"{path.name} is not NDJSON")]) from None
+        if not isinstance(outcome, dict):
+            raise InputError([Problem(where, f"{path.name} holds a line that is not an object")])
+        out.append(outcome)
+    return out
+
+
+# Kick-off parameters that make an export hold part of each record (Bulk Data Access IG v2,
+# "Query Parameters"): only what changed since a time, only what matches a search, only some
+# elements of each resource. The audit judges whole records, so such an export is refused.
+_PARTIAL_PARAMETERS = {
+    "_since": "holds only the resources changed since a time (_since)",
+    "_typeFilter": "holds only the {kind} resources matching a search (_typeFilter)",
+    "_elements": "holds only some elements of the {kind} resources (_elements)",
+}
+
+
+def _refuse_partial_export(name: str, content: dict[str, Any], wanted: tuple[str, ...]) -> None:
+    """Refuse an export of changes (``_since``; a manifest listing ``deleted`` resources is one)
+    or one filtered for a type the audit reads (``_typeFilter``, ``_elements``), as the kick-off
+    URL in the manifest's ``request`` shows it: its records are part records, and an ectopic
+    pregnancy left out of one reads as none."""
+    request = content.get("request")
+    query = parse_qs(urlsplit(request).query) if isinstance(request, str) else {}
+    reasons = []
+    if query.get("_since"):
+        reasons.append(_PARTIAL_PARAMETERS["_since"])
+    for parameter in ("_typeFilter", "_elements"):
+        kinds = _types_named(query.get(parameter, []), wanted)
+        if kinds:
+            reasons.append(_PARTIAL_PARAMETERS[parameter].format(kind=", ".join(kinds)))
+    if reasons:
+        raise InputError(
+            [
+                Problem(
+                    f"{name} request",
+                    f"the export {reason}: the audit judges whole records, so it would judge "
+                    "part of each: export again without it",
+                )
+                for reason in reasons
+            ]
+        )
+    deleted = content.get("deleted")
+    if deleted:  # only an export of changes (_since) lists deleted resources
+        raise InputError(
+            [
+                Problem(
+                    f"{name} deleted",
+                    "the export lists deleted resources, so it is an export of the changes since "
+                    "a time (_since): the audit judges whole records, so it would judge part of "
+                    "each: export again without _since",
+                )
+            ]
+        )
+
+
+def _types_named(values: list[str], wanted: tuple[str, ...]) -> list[str]:
+    """The read types a ``_typeFilter`` (``Type?search``) or ``_elements`` (``Type.element`` or
+    ``element``, for every type) list applies to."""
+    kinds: set[str] = set()
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            head = re.split(r"[?.]", item, maxsplit=1)[0]
+            if "?" not in item and "." not in item:
+                kinds.update(wanted)  # an element of every type
+            elif head in wanted:
+                kinds.add(head)
+    return sorted(kinds)

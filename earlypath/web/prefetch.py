@@ -28,6 +28,7 @@ import httpx
 
 from earlypath.fhir.mapping import OpenedResources
 from earlypath.fhir.merged import merged_ids
+from earlypath.fhir.outcomes import says_data_missing
 from earlypath.web.fhir_urls import FhirBase, TemplateUnfillable, expected_type, is_read
 from earlypath.web.patient_scope import (
     Identifier,
@@ -38,7 +39,6 @@ from earlypath.web.patient_scope import (
 )
 
 MAX_PAGES = 20  # pages per query; a record needing more is unavailable, never cut short
-NOT_ERRORS = ("warning", "information")
 
 
 class DataUnavailable(Exception):
@@ -71,22 +71,9 @@ class ForeignPatient(Exception):
         self.problem = problem
 
 
-# Issue codes that say the answer is not all there, whatever their severity: servers send them as
-# warnings beside the results they could give (FHIR R4 issue-type: incomplete "not all data
-# sources ... responded", too-costly, timeout, throttled, suppressed "not all data ... shared").
-PARTIAL_ISSUES = ("incomplete", "too-costly", "timeout", "throttled", "suppressed")
-
-
-def _has_error(outcome: dict[str, Any]) -> bool:
-    issues = outcome.get("issue")
-    if not isinstance(issues, list) or not issues:
-        return True  # an OperationOutcome that does not say what it is: refuse rather than guess
-    return any(
-        not isinstance(i, dict)
-        or i.get("severity") not in NOT_ERRORS
-        or i.get("code") in PARTIAL_ISSUES
-        for i in issues
-    )
+# An OperationOutcome saying data is missing (an error, or a partial answer of any severity): the
+# one rule the audit's export error files are read by too.
+_has_error = says_data_missing
 
 
 def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
@@ -107,6 +94,8 @@ def _check_page(bundle: dict[str, Any]) -> int:
             if _has_error(resource):
                 raise DataUnavailable("a Bundle carrying an error OperationOutcome")
             continue
+        if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
+            _check_inner(resource)
         response = entry.get("response")
         if isinstance(response, dict) and not str(response.get("status", "")).startswith("2"):
             raise DataUnavailable("a Bundle entry that failed")
@@ -115,6 +104,20 @@ def _check_page(bundle: dict[str, Any]) -> int:
         if isinstance(resource, dict) and search.get("mode", "match") == "match":
             matches += 1
     return matches
+
+
+def _check_inner(bundle: dict[str, Any]) -> None:
+    """A Bundle inside a Bundle (a batch-response holds each search's searchset Bundle, FHIR R4
+    http.html#transaction-response) is read by the record reading as its entries are: it must be
+    whole as a page is. Its failures, its partial outcomes and its `total` are checked; a next
+    page of it is not followed here (its link would have to be read as the outer page's is):
+    unavailable, fetched afresh from `fhirServer` when there is one."""
+    matches = _check_page(bundle)
+    if _next_link(bundle) is not None:
+        raise DataUnavailable("a Bundle inside a Bundle with a next page")
+    total = bundle.get("total")
+    if isinstance(total, int) and not isinstance(total, bool) and total > matches:
+        raise DataUnavailable("a Bundle inside a Bundle with fewer entries than its total")
 
 
 def _next_link(bundle: dict[str, Any]) -> Any:

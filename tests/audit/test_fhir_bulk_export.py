@@ -251,6 +251,84 @@ def test_an_export_reporting_errors_is_refused_warnings_are_not(
         assert run_audit(folder, tmp_path / "out").evaluated == 3
 
 
+# An export of part records (Bulk Data Access IG v2, "Query Parameters"; the SMART bulk-data-client's
+# ExportManifest: ``request`` is the kick-off URL, ``deleted`` lists the resources deleted since
+# ``_since``, "populated ... when a _since timestamp is supplied"). An ectopic pregnancy recorded
+# before ``_since``, or filtered out, is not in it: read as it stands, she would be judged without it.
+_DELETE_ECTOPIC = {"request": {"method": "DELETE", "url": "Condition/ect"}}
+
+
+PART_RECORDS = {
+    "since": {
+        "request": "https://ehr.example.org/fhir/Group/g1/$export?_since=2024-05-01T00:00:00Z"
+    },
+    "deleted": {
+        # a POST kick-off: the URL carries no parameters, the deleted list still tells
+        "request": "https://ehr.example.org/fhir/Patient/$export",
+        "deleted": [{"type": "Bundle", "url": "https://x/del.ndjson"}],
+    },
+    "type-filter": {
+        "request": "https://ehr.example.org/fhir/$export?_type=Condition,Encounter,Patient"
+        "&_typeFilter=Condition%3Fclinical-status%3Dactive"
+    },
+    "elements": {"request": "https://ehr.example.org/fhir/$export?_elements=id,subject,code"},
+}
+
+
+@pytest.mark.parametrize("shape", list(PART_RECORDS))
+def test_an_export_of_part_records_is_refused_naming_why(shape: str, tmp_path: Path) -> None:
+    folder = _manifest_folder(tmp_path, **PART_RECORDS[shape])
+    deleted = {"resourceType": "Bundle", "type": "transaction", "entry": [_DELETE_ECTOPIC]}
+    (folder / "del.ndjson").write_text(json.dumps(deleted) + "\n", encoding="utf-8")
+    field = "manifest.json deleted" if shape == "deleted" else "manifest.json request"
+    with pytest.raises(InputError, match=f"{field}: the export .*judges whole records") as error:
+        run_audit(folder, tmp_path / "out")
+    why = {"since": "_since", "deleted": "_since", "type-filter": "Condition resources matching"}
+    assert why.get(shape, "_elements") in str(error.value)
+
+
+def test_a_filter_on_a_type_the_audit_does_not_read_is_no_part_record(tmp_path: Path) -> None:
+    request = "https://ehr.example.org/fhir/$export?_typeFilter=Claim%3Fstatus%3Dactive"
+    folder = _manifest_folder(tmp_path, request=request, deleted=[])
+    assert run_audit(folder, tmp_path / "out").evaluated == 3
+
+
+@pytest.mark.parametrize("code", ["incomplete", "too-costly", "suppressed"])
+@pytest.mark.parametrize("severity", ["warning", "information"])
+def test_an_error_file_saying_the_export_is_partial_is_refused_whatever_its_severity(
+    code: str, severity: str, tmp_path: Path
+) -> None:
+    # the rule the CDS service reads a partial search by (earlypath.fhir.outcomes): a server
+    # that could not export everything says so beside what it could (FHIR R4 issue-type)
+    folder = _manifest_folder(
+        tmp_path, error=[{"type": "OperationOutcome", "url": "https://x/err.ndjson"}]
+    )
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": severity, "code": code}]}
+    (folder / "err.ndjson").write_text(json.dumps(outcome) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"error\[0\]: the export reports an error"):
+        run_audit(folder, tmp_path / "out")
+
+
+def test_an_error_file_with_crlf_and_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # written by a Windows tool: each line CRLF, a UTF-8 byte order mark first
+    folder = _manifest_folder(
+        tmp_path, error=[{"type": "OperationOutcome", "url": "https://x/err.ndjson"}]
+    )
+    note = {"resourceType": "OperationOutcome", "issue": [{"severity": "information"}]}
+    line = json.dumps(note).encode("utf-8")
+    (folder / "err.ndjson").write_bytes(b"\xef\xbb\xbf" + line + b"\r\n" + line + b"\r\n")
+    assert run_audit(folder, tmp_path / "out").evaluated == 3
+
+
+def test_an_error_file_that_cannot_be_read_is_refused_naming_it(tmp_path: Path) -> None:
+    folder = _manifest_folder(
+        tmp_path, error=[{"type": "OperationOutcome", "url": "https://x/err.ndjson.gz"}]
+    )
+    (folder / "err.ndjson.gz").write_bytes(gzip.compress(b'{"resourceType": "Op')[:12])
+    with pytest.raises(InputError, match=r"err\.ndjson\.gz: cannot be read"):
+        run_audit(folder, tmp_path / "out")
+
+
 # --- references ---------------------------------------------------------------------------------
 
 

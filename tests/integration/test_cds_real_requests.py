@@ -29,6 +29,7 @@ from tests.integration.cds_reading import (
     TOKEN,
     FakeFhir,
     decision,
+    outcome,
     page,
     with_server,
 )
@@ -311,6 +312,62 @@ def test_informational_outcome_beside_full_results_is_read(client):
     prefetch = prefetch_for([lmp(), iup(), crl()])
     prefetch["conditions"] = conditions
     assert decision(client.post(PV, json=hook_request("patient-view", prefetch))) == "offer"
+
+
+def _batch_response(*searches: dict[str, Any]) -> dict[str, Any]:
+    """A batch-response as servers answer a batch of searches (FHIR R4 http.html#transaction-
+    response): one entry per search, its searchset Bundle as the resource, its status."""
+    return {
+        "resourceType": "Bundle",
+        "type": "batch-response",
+        "entry": [{"resource": s, "response": {"status": "200 OK"}} for s in searches],
+    }
+
+
+def _conditions(extra: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    return [r for r in eligible_resources() if r["resourceType"] == "Condition"] + (extra or [])
+
+
+def test_a_batch_response_of_whole_searches_is_read(client):
+    """Each search's Bundle inside it is read: the ectopic pregnancy in one is seen."""
+    prefetch = prefetch_for(eligible_resources())
+    prefetch["conditions"] = _batch_response(page(_conditions([condition("e", "79586000", day())])))
+    assert decision(client.post(PV, json=hook_request("patient-view", prefetch))) == "other"
+    prefetch["conditions"] = _batch_response(page(_conditions(), total=2))
+    assert decision(client.post(PV, json=hook_request("patient-view", prefetch))) == "offer"
+
+
+PARTIAL_SEARCHES = {
+    "next page": lambda: page(_conditions(), next_url=f"{FHIR}/Condition?page=2"),
+    "total above its entries": lambda: page(_conditions(), total=3),
+    "partial outcome": lambda: (
+        page(_conditions())
+        | {"entry": page(_conditions())["entry"] + [{"resource": outcome("warning", "incomplete")}]}
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", list(PARTIAL_SEARCHES))
+def test_a_batch_response_holding_a_search_that_is_not_whole_is_412(client, shape):
+    """A search inside a batch-response is a page as any other: one with a next page, fewer
+    entries than its total or an outcome saying it is partial is not all her record."""
+    prefetch = prefetch_for(eligible_resources())
+    prefetch["conditions"] = _batch_response(PARTIAL_SEARCHES[shape]())
+    response = client.post(PV, json=hook_request("patient-view", prefetch))
+    assert response.status_code == 412
+    assert response.json()["errors"][0]["field"] == "prefetch.conditions"
+
+
+def test_a_batch_response_search_with_a_next_page_is_fetched_afresh(make_client):
+    """With fhirServer, the key is fetched afresh (a searchset, read to its last page)."""
+    fhir = FakeFhir()
+    fhir.by_type["Condition"] = _conditions([condition("e", "79586000", day())])
+    client = make_client(fhir_transport=fhir.transport)
+    prefetch = _with_allergies([])
+    prefetch["conditions"] = _batch_response(PARTIAL_SEARCHES["next page"]())
+    body = with_server(hook_request("patient-view", prefetch))
+    assert decision(client.post(PV, json=body)) == "other"  # the ectopic on the server is seen
+    assert [r.url.path for r in fhir.seen] == ["/fhir/Condition"]
 
 
 # --- allergies that could not be checked ------------------------------------------------------
