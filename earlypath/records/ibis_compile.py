@@ -71,6 +71,7 @@ from earlypath.engines.ibis_compile import IR_TYPES, _Compiler
 from earlypath.fhir.codes import code_set, load_codes, word_pattern
 from earlypath.records import ir as rec
 from earlypath.records import plan_cache
+from earlypath.records.first_item import first_item, first_items_for
 from earlypath.records.item_rows import items_only
 from earlypath.records.needed_joins import empty_tables, joins_needed, never_found
 from earlypath.records.own_rows import (
@@ -1160,7 +1161,7 @@ class _RecordsCompiler(_Compiler):
             assert env.outer is not None
             return env.outer.expr(e.item, expected)
         if isinstance(e, rec.FirstCode):
-            return _first(self.expr(e.concept)[_CODING])[_CODE]
+            return first_item(self.expr(e.concept)[_CODING])[_CODE]
         if isinstance(e, rec.AtLeast):
             column = env.least.get((e.concept, e.value_set))
             if column is None:
@@ -1229,7 +1230,7 @@ class _RecordsCompiler(_Compiler):
                     e.value, expected
                 )
 
-            return _first(items.filter(keep).map(value))
+            return first_item(items.filter(keep).map(value))
         if isinstance(e, rec.Joined):
             return env.joined[e]
         if isinstance(e, OwnLine):
@@ -1306,12 +1307,6 @@ class _RecordsCompiler(_Compiler):
 # a concept's columns (`ReadSchema.concept_schema`: text and display only when its words are read)
 _CODING, _TEXT = list_name("coding"), leaf_name("text", "str")
 _SYSTEM, _CODE, _DISPLAY = (leaf_name(k, "str") for k in ("system", "code", "display"))
-
-
-def _first(items: ir_t.ArrayValue) -> ir_t.Value:
-    """The first item, or None for an empty (or absent) list (Spark's ANSI mode refuses an
-    index out of bounds; CASE evaluates the index only when there is an item)."""
-    return ibis.cases((items.length() > 0, items[0]), else_=ibis.null(items.type().value_type))
 
 
 def _coding_key(c: ir_t.StructValue) -> ir_t.StructValue:
@@ -3123,22 +3118,24 @@ def _record_plan(
 
     merged_table = con.table(merged) if merged is not None else None
     tied_table = con.table(by_identifier) if by_identifier is not None else None
-    out = compile_records(
-        spec,
-        resources,
-        lambda rows: con.table(encounters),
-        whole,
-        keep,
-        merged_table,
-        absent,
-        tied_table,
-        unique,
-        repeated,
-    )
-    assert out.episodes is not None
-    episodes = keep(out.episodes, "episodes").get_name()
-    rows = {k: template(t.get_name()) for k, t in out.rows.items()}
-    problems = None
-    if spec.problems or any(r.checks for r in spec.rows):
-        problems = template(keep(out.problems, "problems").get_name())
+    # a list's first item by the engine's index that is NULL past the end (`first_item`)
+    with first_items_for(con.name):
+        out = compile_records(
+            spec,
+            resources,
+            lambda rows: con.table(encounters),
+            whole,
+            keep,
+            merged_table,
+            absent,
+            tied_table,
+            unique,
+            repeated,
+        )
+        assert out.episodes is not None
+        episodes = keep(out.episodes, "episodes").get_name()
+        rows = {k: template(t.get_name()) for k, t in out.rows.items()}
+        problems = None
+        if spec.problems or any(r.checks for r in spec.rows):
+            problems = template(keep(out.problems, "problems").get_name())
     return _Plan(statements, rows, template(episodes), problems, out.types)
