@@ -385,12 +385,9 @@ _CLINICAL = FirstCode(Concept("clinicalStatus"))
 _CLINICAL_ENDED = _in("clinicalStatus", "clinical_status_ended")
 # abatement[x]: when the Condition ended (FHIR R4; an age, a range or words as well as a date)
 _ABATEMENT = tuple(f"abatement{kind}" for kind in ("DateTime", "Period", "Age", "Range", "String"))
-_ABATEMENT_WITHOUT_STATUS = And(
-    (
-        IsNull(Concept("clinicalStatus")),
-        Or(tuple(_present(path) for path in _ABATEMENT)),
-    )
-)
+_ABATED = Or(tuple(_present(path) for path in _ABATEMENT))
+# A clinicalStatus saying the Condition is over (inactive, resolved, remission): never None
+_STATUS_ENDED = Or((_status_in(_CLINICAL, "resolved_condition_clinical"), _CLINICAL_ENDED))
 _SUBJECT = RefId(_text("subject.reference"), "Patient")
 
 # --- layer 1: the clinical rows -------------------------------------------------------------------
@@ -610,6 +607,14 @@ BLEEDING_ABATED_MESSAGE = (
     "bleeding is recorded as abated, with no clinical status: whether she is bleeding now is "
     "unknown"
 )
+BLEEDING_ACTIVE_ABATED_MESSAGE = (
+    "bleeding is recorded as abated, yet its clinical status is not inactive, resolved or "
+    "remission, so the record contradicts itself: whether she is bleeding now is unknown"
+)
+# What `bleeding_abated` holds for a bleeding Condition with abatement[x]: no clinicalStatus
+# (stop 40), or one that does not say it is over, such as `active` (stop 41); None otherwise
+BLEEDING_ABATED_NO_STATUS = "no_status"
+BLEEDING_ABATED_WITH_STATUS = "with_status"
 
 
 def _location(unconfirmed: Expr) -> Expr:
@@ -868,28 +873,25 @@ _CONDITION_ROWS = _clinical(
         "bleeding_code": _BLEEDING,
         "bleeding": If(
             _BLEEDING,
+            If(_REFUTED, Const(False), If(_STATUS_ENDED, Const(None), Const(True))),
+            Const(None),
+        ),
+        "bleeding_resolved": And((_BLEEDING, Not(_REFUTED), _STATUS_ENDED)),
+        # Abated, with no clinicalStatus or one that does not say it is over (FHIR R4 con-4
+        # wants one of inactive, resolved or remission; real feeds leave it out, or leave it
+        # `active`, stop 41): the record says the bleeding may have ended, so an `active` beside
+        # the abatement decides nothing. Which of the two (None: not abated, or its status says
+        # it is over, read as resolved above); whether it had ended by the assessment day is read
+        # per encounter (`_BLEEDING_MAY_HAVE_ENDED`).
+        "bleeding_abated": If(
+            And((_BLEEDING, Not(_REFUTED), _ABATED, Not(_STATUS_ENDED))),
             If(
-                _REFUTED,
-                Const(False),
-                If(
-                    Or((_status_in(_CLINICAL, "resolved_condition_clinical"), _CLINICAL_ENDED)),
-                    Const(None),
-                    Const(True),
-                ),
+                IsNull(Concept("clinicalStatus")),
+                Const(BLEEDING_ABATED_NO_STATUS),
+                Const(BLEEDING_ABATED_WITH_STATUS),
             ),
             Const(None),
         ),
-        "bleeding_resolved": And(
-            (
-                _BLEEDING,
-                Not(_REFUTED),
-                Or((_status_in(_CLINICAL, "resolved_condition_clinical"), _CLINICAL_ENDED)),
-            )
-        ),
-        # Abated, with no clinicalStatus (FHIR R4 con-4 wants one of inactive, resolved or
-        # remission; real feeds leave it out): the record says the bleeding may have ended.
-        # Whether it had by the assessment day is read per encounter (`_BLEEDING_MAY_HAVE_ENDED`).
-        "bleeding_abated": And((_BLEEDING, Not(_REFUTED), _ABATEMENT_WITHOUT_STATUS)),
         "heart": _CONDITION_HEART,
         "location": If(And((_ECTOPIC, Not(_REFUTED))), Const("ectopic"), Const(None)),
     },
@@ -1087,7 +1089,7 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "bleeding_code": _BLEEDING,
     "bleeding": If(_BLEEDING, PRESENCE, Const(None)),
     "bleeding_resolved": Const(False),
-    "bleeding_abated": Const(False),
+    "bleeding_abated": Const(None),
     "heart": _OBSERVATION_HEART,
     "heart_problem": _RATE_PROBLEM,
     "location": _OBSERVATION_LOCATION,
@@ -2523,13 +2525,14 @@ def place(day: Expr) -> Expr:
 
 _PLACE = place(_DAY)
 _THIS = _is(_PLACE, "this")
-# A bleeding Condition abated with no clinicalStatus, its abatement not dated after the
+# A bleeding Condition abated with no clinicalStatus (stop 40) or with one that says it is not
+# over (`active`: stop 41; FHIR R4 con-4 forbids both), its abatement not dated after the
 # assessment day (undated, or an age or words, it may have ended by then): whether she is
-# bleeding now is unknown, as for one recorded as resolved, never True on it alone (stop 40,
-# issue 12: it was read as current bleeding). One abated after the assessment day is current.
+# bleeding now is unknown, as for one recorded as resolved, never True on it alone (issue 12:
+# it was read as current bleeding). One abated after the assessment day is current.
 _BLEEDING_MAY_HAVE_ENDED = And(
     (
-        _yes(Col("bleeding_abated")),
+        Not(IsNull(Col("bleeding_abated"))),
         Not(_is(Cmp(">", Col("abated"), _ASSESSED_ON), True)),
     )
 )
@@ -3328,7 +3331,13 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     RowProblem(
         "clinical",
         And((_BLEEDING_MAY_HAVE_ENDED, _THIS)),
-        Message.of(BLEEDING_ABATED_MESSAGE),
+        Message.of(
+            If(
+                _is(Col("bleeding_abated"), BLEEDING_ABATED_WITH_STATUS),
+                Const(BLEEDING_ACTIVE_ABATED_MESSAGE),
+                Const(BLEEDING_ABATED_MESSAGE),
+            )
+        ),
     ),
     RowProblem(
         "clinical",

@@ -25,7 +25,11 @@ from typing import Any
 import ibis
 import pytest
 
-from earlypath.records.definition import BLEEDING_ABATED_MESSAGE, IUP_NOT_SEEN_MESSAGE
+from earlypath.records.definition import (
+    BLEEDING_ABATED_MESSAGE,
+    BLEEDING_ACTIVE_ABATED_MESSAGE,
+    IUP_NOT_SEEN_MESSAGE,
+)
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
 from tests.audit.test_fhir_malformed import spark_export as malformed_export
@@ -93,6 +97,14 @@ def _check_abated_bleeding(export: Export, spark: list[dict], duck: list[dict]) 
     assert len(named) == len(abated_bleeding.MAY_HAVE_ENDED)
 
 
+def _check_active_abated_bleeding(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """Bleeding abated with a clinicalStatus `active` named as the card names it (stop 41)."""
+    assert_same(export, spark)
+    problems = [m for got in spark for _, m in got["problems"]]
+    named = [m for m in problems if m.endswith(BLEEDING_ACTIVE_ABATED_MESSAGE)]
+    assert len(named) == len(abated_bleeding.CONTRADICTED)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -105,6 +117,11 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     # stop 40: a pregnancy test flagged negative with no value; bleeding abated with no status
     "hcg-interpretation": (lambda _: hcg_interpretation.export(), _check_hcg_interpretation),
     "abated-bleeding": (lambda _: abated_bleeding.export(), _check_abated_bleeding),
+    # stop 41: bleeding abated with an `active` clinicalStatus
+    "active-abated-bleeding": (
+        lambda _: abated_bleeding.export(abated_bleeding.CONTRADICTED),
+        _check_active_abated_bleeding,
+    ),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 
