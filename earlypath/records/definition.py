@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from earlypath.dating import GESTATION_DAYS
-from earlypath.fhir.codes import code_system_aliases, status_list, unit_factors
+from earlypath.fhir.codes import code_system_aliases, reading_config, status_list, unit_factors
 from earlypath.fhir.pregnancy import (
     HCG_NEGATIVE_BELOW,
     HCG_UNITS,
@@ -385,12 +385,9 @@ _CLINICAL = FirstCode(Concept("clinicalStatus"))
 _CLINICAL_ENDED = _in("clinicalStatus", "clinical_status_ended")
 # abatement[x]: when the Condition ended (FHIR R4; an age, a range or words as well as a date)
 _ABATEMENT = tuple(f"abatement{kind}" for kind in ("DateTime", "Period", "Age", "Range", "String"))
-_ABATEMENT_WITHOUT_STATUS = And(
-    (
-        IsNull(Concept("clinicalStatus")),
-        Or(tuple(_present(path) for path in _ABATEMENT)),
-    )
-)
+_ABATED = Or(tuple(_present(path) for path in _ABATEMENT))
+# A clinicalStatus saying the Condition is over (inactive, resolved, remission): never None
+_STATUS_ENDED = Or((_status_in(_CLINICAL, "resolved_condition_clinical"), _CLINICAL_ENDED))
 _SUBJECT = RefId(_text("subject.reference"), "Patient")
 
 # --- layer 1: the clinical rows -------------------------------------------------------------------
@@ -406,6 +403,7 @@ _VIABLE = _in("code", "viable_pregnancy")
 _UNCERTAIN = _in("code", "uncertain_viability")
 _RATE = _in("code", "fetal_heart_rate")
 _LMP = _in("code", "last_menstrual_period")
+_EDD = _in("code", "estimated_delivery_date")
 _CRL = _in("code", "crown_rump_length")
 _MSD = _in("code", "mean_sac_diameter")
 
@@ -606,10 +604,26 @@ IUP_NOT_SEEN_MESSAGE = (
     "is taken as unknown"
 )
 
+# An estimated date of delivery is 280 days after the LMP (the NG126 reference's dating, 40+0)
+EDD_DAYS_AFTER_LMP = 280
+EDD_LMP_TOLERANCE_DAYS: int = reading_config()["edd_lmp_tolerance_days"]
+LMP_AGAINST_EDD_MESSAGE = (
+    "LMP disagrees with the estimated date of delivery recorded: it is more than "
+    f"{EDD_LMP_TOLERANCE_DAYS} days from the LMP that date implies, 280 days before it; the "
+    "pregnancy is not dated by this LMP"
+)
 BLEEDING_ABATED_MESSAGE = (
     "bleeding is recorded as abated, with no clinical status: whether she is bleeding now is "
     "unknown"
 )
+BLEEDING_ACTIVE_ABATED_MESSAGE = (
+    "bleeding is recorded as abated, yet its clinical status is not inactive, resolved or "
+    "remission, so the record contradicts itself: whether she is bleeding now is unknown"
+)
+# What `bleeding_abated` holds for a bleeding Condition with abatement[x]: no clinicalStatus
+# (stop 40), or one that does not say it is over, such as `active` (stop 41); None otherwise
+BLEEDING_ABATED_NO_STATUS = "no_status"
+BLEEDING_ABATED_WITH_STATUS = "with_status"
 
 
 def _location(unconfirmed: Expr) -> Expr:
@@ -666,6 +680,8 @@ _CLINICAL_COLUMNS = (
     "mis_unreadable",
     "lmp_code",
     "lmp_value",
+    # the LMP an estimated date of delivery implies (280 days before it): checks the LMP
+    "edd_lmp",
     "length_kind",
     "length_problem",
     "unit",
@@ -722,6 +738,7 @@ _OBSERVATION_CODE_SETS = (
     "abortion_count",
     "ectopic_history",
     "last_menstrual_period",
+    "estimated_delivery_date",
     "crown_rump_length",
     "mean_sac_diameter",
     "fetal_heart_rate",
@@ -868,28 +885,25 @@ _CONDITION_ROWS = _clinical(
         "bleeding_code": _BLEEDING,
         "bleeding": If(
             _BLEEDING,
+            If(_REFUTED, Const(False), If(_STATUS_ENDED, Const(None), Const(True))),
+            Const(None),
+        ),
+        "bleeding_resolved": And((_BLEEDING, Not(_REFUTED), _STATUS_ENDED)),
+        # Abated, with no clinicalStatus or one that does not say it is over (FHIR R4 con-4
+        # wants one of inactive, resolved or remission; real feeds leave it out, or leave it
+        # `active`, stop 41): the record says the bleeding may have ended, so an `active` beside
+        # the abatement decides nothing. Which of the two (None: not abated, or its status says
+        # it is over, read as resolved above); whether it had ended by the assessment day is read
+        # per encounter (`_BLEEDING_MAY_HAVE_ENDED`).
+        "bleeding_abated": If(
+            And((_BLEEDING, Not(_REFUTED), _ABATED, Not(_STATUS_ENDED))),
             If(
-                _REFUTED,
-                Const(False),
-                If(
-                    Or((_status_in(_CLINICAL, "resolved_condition_clinical"), _CLINICAL_ENDED)),
-                    Const(None),
-                    Const(True),
-                ),
+                IsNull(Concept("clinicalStatus")),
+                Const(BLEEDING_ABATED_NO_STATUS),
+                Const(BLEEDING_ABATED_WITH_STATUS),
             ),
             Const(None),
         ),
-        "bleeding_resolved": And(
-            (
-                _BLEEDING,
-                Not(_REFUTED),
-                Or((_status_in(_CLINICAL, "resolved_condition_clinical"), _CLINICAL_ENDED)),
-            )
-        ),
-        # Abated, with no clinicalStatus (FHIR R4 con-4 wants one of inactive, resolved or
-        # remission; real feeds leave it out): the record says the bleeding may have ended.
-        # Whether it had by the assessment day is read per encounter (`_BLEEDING_MAY_HAVE_ENDED`).
-        "bleeding_abated": And((_BLEEDING, Not(_REFUTED), _ABATEMENT_WITHOUT_STATUS)),
         "heart": _CONDITION_HEART,
         "location": If(And((_ECTOPIC, Not(_REFUTED))), Const("ectopic"), Const(None)),
     },
@@ -1079,6 +1093,10 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
     # examples) carries it there; that a UK GP system's event date is the LMP itself (a code
     # with no value) could not be verified in any public source, so it is not read so
     "lmp_value": If(_LMP, Day(_text("valueDateTime")), Const(None)),
+    # an EDD is its valueDateTime (IPS Observation-pregnancy-edd, ISiK, zib Pregnancy)
+    "edd_lmp": If(
+        _EDD, AddDays(Day(_text("valueDateTime")), Const(-EDD_DAYS_AFTER_LMP)), Const(None)
+    ),
     "length_kind": _LENGTH_KIND,
     "length_problem": _LENGTH_PROBLEM,
     "unit": If(IsNull(_LENGTH_KIND), Const(None), _unit(_Q)),
@@ -1087,7 +1105,7 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "bleeding_code": _BLEEDING,
     "bleeding": If(_BLEEDING, PRESENCE, Const(None)),
     "bleeding_resolved": Const(False),
-    "bleeding_abated": Const(False),
+    "bleeding_abated": Const(None),
     "heart": _OBSERVATION_HEART,
     "heart_problem": _RATE_PROBLEM,
     "location": _OBSERVATION_LOCATION,
@@ -2523,13 +2541,14 @@ def place(day: Expr) -> Expr:
 
 _PLACE = place(_DAY)
 _THIS = _is(_PLACE, "this")
-# A bleeding Condition abated with no clinicalStatus, its abatement not dated after the
+# A bleeding Condition abated with no clinicalStatus (stop 40) or with one that says it is not
+# over (`active`: stop 41; FHIR R4 con-4 forbids both), its abatement not dated after the
 # assessment day (undated, or an age or words, it may have ended by then): whether she is
-# bleeding now is unknown, as for one recorded as resolved, never True on it alone (stop 40,
-# issue 12: it was read as current bleeding). One abated after the assessment day is current.
+# bleeding now is unknown, as for one recorded as resolved, never True on it alone (issue 12:
+# it was read as current bleeding). One abated after the assessment day is current.
 _BLEEDING_MAY_HAVE_ENDED = And(
     (
-        _yes(Col("bleeding_abated")),
+        Not(IsNull(Col("bleeding_abated"))),
         Not(_is(Cmp(">", Col("abated"), _ASSESSED_ON), True)),
     )
 )
@@ -2553,6 +2572,48 @@ _LMP_KNOWN = And(
 # an LMP recorded before a later "not pregnant" is of the pregnancy that ended: it dates nothing
 _LMP_ENDED = And((_LMP_KNOWN, _BEFORE_NOT_PREGNANT))
 _LMP_COUNTS = And((_LMP_KNOWN, Not(_BEFORE_NOT_PREGNANT)))
+
+# An estimated date of delivery (stop 41, issue 12) is not a dating source here, but it checks
+# the LMP: the LMP it implies (EDD - 280 days, `edd_lmp`) and an LMP further apart than
+# `edd_lmp_tolerance_days` (reading.json) cannot both be right. The EDD was set by a scan
+# (which the NG126 reference says dates the pregnancy when there is one) or the record
+# contradicts itself; either way that LMP does not date the pregnancy (it was: the card offered
+# progesterone at 15+0 by the LMP to a woman the scan's EDD put at 16+6). Not in the window,
+# recorded after the assessment or before a later "not pregnant", an EDD is of no concern.
+_EDD_LMP = Col("edd_lmp")
+_EDD_COUNTS = And(
+    (
+        Not(IsNull(_EDD_LMP)),
+        Not(IsTrue(Cmp(">", _DAY, _ASSESSED_ON))),
+        _yes(_within_window(_EDD_LMP)),
+        Not(_BEFORE_NOT_PREGNANT),
+    )
+)
+
+
+def _days_apart(day: Expr, other: Expr) -> Expr:
+    """More than the tolerance apart (never Unknown: False when either is missing)."""
+    gap = DaysBetween(day, other)
+    return Or(
+        (
+            IsTrue(Cmp(">", gap, Const(EDD_LMP_TOLERANCE_DAYS))),
+            IsTrue(Cmp("<", gap, Const(-EDD_LMP_TOLERANCE_DAYS))),
+        )
+    )
+
+
+# an LMP against the earliest or the latest LMP the EDDs imply
+_LMP_AGAINST_EDD = And(
+    (
+        _LMP_COUNTS,
+        Or(
+            (
+                _days_apart(_LMP_VALUE, Ctx("edd_lmp_low")),
+                _days_apart(_LMP_VALUE, Ctx("edd_lmp_high")),
+            )
+        ),
+    )
+)
 
 # Lengths that count: measured, dated, in the window.
 _LENGTH_OK = And((Not(IsNull(Col("mm"))), _yes(_within_window(_DAY))))
@@ -2968,12 +3029,14 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
         ),
     ),
     ("not_pregnant_conflict", Agg("any", "clinical", _SAME_DAY_AS_NOT_PREGNANT, Const(True))),
+    ("edd_lmp_low", Agg("min", "clinical", _EDD_COUNTS, _EDD_LMP)),
+    ("edd_lmp_high", Agg("max", "clinical", _EDD_COUNTS, _EDD_LMP)),
     (
         "lmp",
         Agg(
             "latest",
             "clinical",
-            _LMP_COUNTS,
+            And((_LMP_COUNTS, Not(_LMP_AGAINST_EDD))),
             _LMP_VALUE,
             (Coalesce((_DAY, _LMP_VALUE)), _LMP_VALUE),
             evidence="lmp",
@@ -3228,6 +3291,7 @@ _PROBLEMS: tuple[RowProblem, ...] = (
         Message.of("LMP is after the assessment date; ignored"),
     ),
     RowProblem("clinical", _LMP_ENDED, Message.of(LMP_ENDED_MESSAGE)),
+    RowProblem("clinical", _LMP_AGAINST_EDD, Message.of(LMP_AGAINST_EDD_MESSAGE)),
     # what shows a current pregnancy
     RowProblem(
         "clinical",
@@ -3328,7 +3392,13 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     RowProblem(
         "clinical",
         And((_BLEEDING_MAY_HAVE_ENDED, _THIS)),
-        Message.of(BLEEDING_ABATED_MESSAGE),
+        Message.of(
+            If(
+                _is(Col("bleeding_abated"), BLEEDING_ABATED_WITH_STATUS),
+                Const(BLEEDING_ACTIVE_ABATED_MESSAGE),
+                Const(BLEEDING_ABATED_MESSAGE),
+            )
+        ),
     ),
     RowProblem(
         "clinical",

@@ -25,13 +25,19 @@ from typing import Any
 import ibis
 import pytest
 
-from earlypath.records.definition import BLEEDING_ABATED_MESSAGE, IUP_NOT_SEEN_MESSAGE
+from earlypath.records.definition import (
+    BLEEDING_ABATED_MESSAGE,
+    BLEEDING_ACTIVE_ABATED_MESSAGE,
+    IUP_NOT_SEEN_MESSAGE,
+    LMP_AGAINST_EDD_MESSAGE,
+)
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
 from tests.audit.test_fhir_malformed import spark_export as malformed_export
 from tests.audit.test_spark_agreement import _read_back, _space
 from tests.fhir_exports import Export, export_merges, namespaced, write_export
 from tests.records import abated_bleeding_shapes as abated_bleeding
+from tests.records import edd_shapes
 from tests.records import hcg_interpretation_shapes as hcg_interpretation
 from tests.records import iup_not_seen_shapes as iup_not_seen
 from tests.records import length_version_shapes as length_versions
@@ -93,6 +99,22 @@ def _check_abated_bleeding(export: Export, spark: list[dict], duck: list[dict]) 
     assert len(named) == len(abated_bleeding.MAY_HAVE_ENDED)
 
 
+def _check_active_abated_bleeding(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """Bleeding abated with a clinicalStatus `active` named as the card names it (stop 41)."""
+    assert_same(export, spark)
+    problems = [m for got in spark for _, m in got["problems"]]
+    named = [m for m in problems if m.endswith(BLEEDING_ACTIVE_ABATED_MESSAGE)]
+    assert len(named) == len(abated_bleeding.CONTRADICTED)
+
+
+def _check_edd(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """An LMP an estimated date of delivery contradicts named, and not dating (stop 41)."""
+    assert_same(export, spark)
+    problems = [m for got in spark for _, m in got["problems"]]
+    named = [m for m in problems if m.endswith(LMP_AGAINST_EDD_MESSAGE)]
+    assert len(named) == len(edd_shapes.DATING_UNKNOWN) + len(edd_shapes.WITH_CRL)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -105,6 +127,13 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     # stop 40: a pregnancy test flagged negative with no value; bleeding abated with no status
     "hcg-interpretation": (lambda _: hcg_interpretation.export(), _check_hcg_interpretation),
     "abated-bleeding": (lambda _: abated_bleeding.export(), _check_abated_bleeding),
+    # stop 41: bleeding abated with an `active` clinicalStatus
+    "active-abated-bleeding": (
+        lambda _: abated_bleeding.export(abated_bleeding.CONTRADICTED),
+        _check_active_abated_bleeding,
+    ),
+    # stop 41: an estimated date of delivery against the LMP
+    "edd": (lambda _: edd_shapes.export(), _check_edd),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 

@@ -6,6 +6,9 @@ card offered progesterone (NG126 1.5.2 needs vaginal bleeding) on a record that 
 stopped. It is now read as one recorded as resolved is: whether she is bleeding now is unknown,
 named. Abated after the assessment day, she is still bleeding now. Through the ASGI app (the
 card) and the DuckDB audit.
+
+Stop 41: the same with a clinicalStatus of `active` or `recurrence` beside the abatement (the
+record contradicts itself; it was read as current bleeding, an offer): unknown, named.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from earlypath.audit.run import run_audit
-from earlypath.records.definition import BLEEDING_ABATED_MESSAGE
+from earlypath.records.definition import BLEEDING_ABATED_MESSAGE, BLEEDING_ACTIVE_ABATED_MESSAGE
 from tests.fhir_exports import write_export
 from tests.integration.fhir_data import hook_request, prefetch_for
 from tests.records.abated_bleeding_shapes import (
+    CONTRADICTED,
     CURRENT,
     MAY_HAVE_ENDED,
     export,
@@ -45,20 +49,30 @@ def test_bleeding_abated_by_today_is_unknown_and_named(client, shape: str) -> No
     assert BLEEDING_ABATED_MESSAGE in card["detail"], shape
 
 
+@pytest.mark.parametrize("shape", sorted(CONTRADICTED))
+def test_bleeding_active_yet_abated_by_today_is_unknown_and_named(client, shape: str) -> None:
+    card = _card(client, CONTRADICTED[shape])
+    assert "needs whether she has vaginal bleeding" in card["summary"], shape
+    assert BLEEDING_ACTIVE_ABATED_MESSAGE in card["detail"], shape
+    assert BLEEDING_ABATED_MESSAGE not in card["detail"], shape
+
+
 @pytest.mark.parametrize("shape", sorted(CURRENT))
 def test_bleeding_not_yet_abated_is_current(client, shape: str) -> None:
     card = _card(client, CURRENT[shape])
     assert card["summary"].startswith("Offer"), shape
     assert BLEEDING_ABATED_MESSAGE not in card["detail"], shape
+    assert BLEEDING_ACTIVE_ABATED_MESSAGE not in card["detail"], shape
 
 
 def test_the_audit_reads_them_as_the_card_does(tmp_path: Path) -> None:
     """One export on DuckDB, a woman per shape."""
-    run_audit(write_export(export(), tmp_path / "in"), tmp_path / "out", engine="duckdb")
+    every = {**MAY_HAVE_ENDED, **CONTRADICTED, **CURRENT}
+    run_audit(write_export(export(every), tmp_path / "in"), tmp_path / "out", engine="duckdb")
     episodes = pq.read_table(tmp_path / "out" / "episodes.parquet").to_pylist()
     decisions = {shape_of(e["episode_id"]): e for e in episodes}
-    assert sorted(decisions) == sorted({**MAY_HAVE_ENDED, **CURRENT})
-    for shape in MAY_HAVE_ENDED:
+    assert sorted(decisions) == sorted(every)
+    for shape in [*MAY_HAVE_ENDED, *CONTRADICTED]:
         assert decisions[shape]["decision"] == "needs_information", shape
         assert "vaginal_bleeding" in decisions[shape]["missing"], shape
     for shape in CURRENT:

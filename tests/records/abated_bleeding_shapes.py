@@ -6,6 +6,12 @@ resolved or remission; real feeds still send one without. Eligible (`eligible_re
 for bleeding, which began two days ago and is recorded as abated, as each element of
 abatement[x] can say it. Abated by the assessment day, or at a time that is not a day, whether
 she is bleeding now is unknown; abated after the assessment day, she is bleeding now.
+
+Stop 41: the same abatement beside a clinicalStatus that says the bleeding is not over (`active`,
+`recurrence`: also against con-4, whose FHIRPath validators did not always enforce, see
+hl7au/au-fhir-base issue 151, where an `active` Condition passed the profile's con-4 test). The
+record contradicts itself, so whether she is bleeding now is unknown as well (`CONTRADICTED`),
+named as a contradiction; abated after the assessment day, still current.
 """
 
 from __future__ import annotations
@@ -27,9 +33,26 @@ MAY_HAVE_ENDED = {  # whether she is bleeding now is unknown: needs_information,
     "age": _abated(abatementAge={"value": 31, "unit": "a", "system": "http://unitsofmeasure.org"}),
     "string": _abated(abatementString="stopped"),
 }
+
+
+def _status(code: str) -> dict[str, Any]:
+    system = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+    return {"clinicalStatus": {"coding": [{"system": system, "code": code}]}}
+
+
+CONTRADICTED = {  # abated, yet not over by its status: unknown, named as a contradiction
+    "active-date-yesterday": _abated(**_status("active"), abatementDateTime=day(-1)),
+    "active-date-today": _abated(**_status("active"), abatementDateTime=f"{day()}T08:00:00Z"),
+    "active-string": _abated(**_status("active"), abatementString="settled"),
+    "recurrence-period": _abated(
+        **_status("recurrence"), abatementPeriod={"start": day(-1), "end": day(-1)}
+    ),
+}
 CURRENT = {  # she is bleeding now: offer
     "date-after-today": _abated(abatementDateTime=day(1)),
     "no-abatement": bleeding(day(-2)),
+    "active-after-today": _abated(**_status("active"), abatementDateTime=day(1)),
+    "active-no-abatement": {**bleeding(day(-2)), **_status("active")},
 }
 
 
@@ -38,10 +61,11 @@ def with_bleeding(condition: dict[str, Any]) -> list[dict[str, Any]]:
     return [*(r for r in eligible_resources() if r["id"] != "bleed"), condition]
 
 
-def export() -> Export:
-    """A woman per shape (ids and references prefixed with the shape), her encounter today."""
+def export(shapes: dict[str, dict[str, Any]] | None = None) -> Export:
+    """A woman per shape (ids and references prefixed with the shape), her encounter today; by
+    default those of stop 40 and the controls."""
     out: Export = {"Patient": [], "Encounter": [], "Condition": []}
-    for shape, condition in {**MAY_HAVE_ENDED, **CURRENT}.items():
+    for shape, condition in (shapes or {**MAY_HAVE_ENDED, **CURRENT}).items():
         resources = [woman(PATIENT_ID), encounter("enc", PATIENT_ID), *with_bleeding(condition)]
         for resource in namespaced(resources, f"{shape}-"):
             out.setdefault(resource["resourceType"], []).append(resource)

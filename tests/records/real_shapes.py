@@ -631,9 +631,11 @@ STATUS_SHAPES: dict[str, tuple[dict[str, Any], bool]] = {
         True,
     ),
     "ccda-assertion-pregnant": (status_20_days_ago(V3_ACT, "ASSERTION", "77386006"), False),
-    # IPS pregnancy expected delivery date (LOINC 11778-8): not read (it does not date)
+    # IPS pregnancy expected delivery date (LOINC 11778-8): says nothing of a pregnancy ended.
+    # 280 days after the LMP, as it agrees with it (stop 41: the 2024-10-21 written here until
+    # then was 31 days off that LMP, and an EDD the LMP contradicts undates it: edd_shapes.py)
     "ips-edd": (
-        observation("edd", LOINC, "11778-8", day(-20), valueDateTime="2024-10-21"),
+        observation("edd", LOINC, "11778-8", day(-20), valueDateTime="2024-09-20"),
         False,
     ),
     # Synthea pregnancy module: Normal pregnancy, abated at the delivery or loss
