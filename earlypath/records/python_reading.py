@@ -192,8 +192,13 @@ class _RowSource(_Source):
         # key that is None finds no row: None, as the closure answers it
         return (
             f"(None if ({found} := {index}.get({self.join_key(e)})) is None"
-            f" else {found}.get({e.column!r}))"
+            f" else {self.dict_get(found, repr(e.column))})"
         )
+
+    def dict_get(self, parent: str, key: str) -> str:
+        # written as the unbound method: Cython compiles it as a dict look-up, not a method
+        # looked up and called (stop 41); the exec'd source reads the same value
+        return f"dict.get({parent}, {key})"
 
     def true_test(self, e: ir.Expr) -> str:
         # "x == <a join>" tests the join first: most joins find no row (an Observation's
@@ -1037,7 +1042,10 @@ class _Generator:
         args = "j, n, checked" + "".join(f", t_{t}" for t in sorted(tables))
         args += "".join(f", {local}" for local in sorted(self.joins_here))
         args += "".join(f", once_{t}" for t in sorted(self.once_here))
-        self.functions += [f"def {name}({args}):  # {kind}", *body]
+        # ``j: dict``: every resource and item a type function reads is a dict (the reading
+        # groups only dicts; items are built as dicts), and Cython compiles ``j.get`` of a
+        # variable typed dict as a dict look-up, not a method looked up and called
+        self.functions += [f"def {name}(j: dict{args.removeprefix('j')}):  # {kind}", *body]
         return f"{name}({args})"
 
     def shared_visit(self, specs: list[Any]) -> tuple[Any, list[Any]] | None:

@@ -245,13 +245,18 @@ class _Source(SourceNames):
             code = f"j.get({last!r})"
         else:
             first, parent = self.walk(head)
-            code = f"{parent}.get({last!r}) if type({first}) is dict else None"
+            code = f"{self.dict_get(parent, repr(last))} if type({first}) is dict else None"
         name = self.fresh()
         if self.uses.get(key, 0) > 1:
             self.lines.append(f"    {name} = {code}")
             self.shared[key] = name
             return name, name
         return f"({name} := {code})", name
+
+    def dict_get(self, parent: str, key: str) -> str:
+        """The source of ``parent.get(key)``: ``parent`` a dict (tested first, or a row or a
+        constant that is one), ``key`` source too."""
+        return f"{parent}.get({key})"
 
     def ref(self, e: ir.Expr) -> tuple[str, str]:
         """(where the value is first computed, how it is read after)."""
@@ -428,7 +433,7 @@ class _Source(SourceNames):
         if isinstance(e, rir.Lookup):
             (first, a) = r(e.item)
             pairs = self.const({(k, type(k)): x for k, x in reversed(e.pairs)})
-            return f"None if {first} is None else {pairs}.get(({a}, type({a})))"
+            return f"None if {first} is None else {self.dict_get(pairs, f'({a}, type({a}))')}"
         if isinstance(e, rir.Round2):
             first, a = r(e.item)
             return f"None if {first} is None else round({a}, 2)"
