@@ -83,6 +83,7 @@ from earlypath.records.own_rows import (
     repeated_table,
     safe_repeated,
 )
+from earlypath.records.select_unnest import unnests_in_select
 from earlypath.records.sql_star import columns_as_star
 from earlypath.records.sql_substring import substring as _substr
 from earlypath.records.value_codes import of_sets, sql_shape, value_codes_table
@@ -3108,9 +3109,11 @@ def _record_plan(
 
     def keep(table: ir_t.Table, name: str) -> ir_t.Table:
         full = f"{prefix}_{name}_{next(names)}"
-        # DuckDB's statements with a kept column list as `*` (`sql_star`); Spark's as ibis
-        # writes them
-        with columns_as_star(con.name == "duckdb"):
+        # DuckDB's statements with a kept column list as `*` (`sql_star`) and a list unnested
+        # in the select list, not as a lateral join (`select_unnest`); Spark's as ibis writes
+        # them
+        duckdb = con.name == "duckdb"
+        with columns_as_star(duckdb), unnests_in_select(duckdb):
             sql = str(con.compile(table))
         _store(con, full, sql)
         statements.append((template(full), template(sql)))

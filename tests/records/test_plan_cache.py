@@ -158,3 +158,12 @@ def test_a_definitions_text_is_written_once_a_process() -> None:
     assert part.written == 1
     assert plan_cache.plan_key(Definition(_Counted()), ("schema", 1)) == first
     assert plan_cache.plan_key(definition, ("schema", 2)) != first
+
+
+def test_the_duckdb_plan_unnests_its_lists_in_the_select_list(compiled: Compiled) -> None:
+    """DuckDB planned each ``CROSS JOIN UNNEST`` as a lateral join and rewrote it back into its
+    UNNEST operator, half the clinical statement's planning (`select_unnest`, docs/speed.md FHIR
+    round 32): the kept plan unnests in the select list, and no statement joins an unnest."""
+    sql = [s for plan in compiled.plans.values() for _, s in plan.statements]
+    assert any("REPLACE (UNNEST(" in s for s in sql)
+    assert not [s for s in sql if "JOIN UNNEST(" in s]
