@@ -9,6 +9,8 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -39,3 +41,31 @@ def spark_session() -> Any:
 @pytest.fixture(scope="session")
 def spark() -> Any:
     return spark_session()
+
+
+# Spark without generated code: plans run by its interpreted operators and expressions. For the
+# agreement modules' one reading of a small export (a few hundred rows, 119 large statements),
+# generating and compiling each statement's Java code cost more than it saves (docs/speed.md,
+# "the test suite", stop 41). Code generation changes how rows are computed, never which:
+# Spark's own tests run every expression both ways.
+INTERPRETED = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
+
+
+@contextmanager
+def session_settings(session: Any, settings: dict[str, str]) -> Iterator[None]:
+    """``settings`` set on the shared ``session`` for the block, each key's own value (or its
+    absence) given back after, so the other Spark tests of the worker keep the audit's."""
+    before = {key: session.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        session.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                session.conf.unset(key)
+            else:
+                session.conf.set(key, value)

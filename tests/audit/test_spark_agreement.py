@@ -63,6 +63,7 @@ from tests.audit import (
     test_fhir_untied_care,
 )
 from tests.audit.test_fhir_panel_components import FLAT
+from tests.conftest_spark import INTERPRETED, session_settings
 from tests.fhir_exports import Export, namespaced, one_export
 from tests.records.identifier_shapes import identifier_export
 from tests.records.merge_shapes import one_export as merged_export
@@ -404,7 +405,8 @@ def audited(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Audited:
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the Spark audit flattened the export with DuckDB")
 
-    with pytest.MonkeyPatch.context() as patch:  # Spark reads the export itself
+    # Spark reads the export itself; no code generated for the reading's and judging's plans
+    with pytest.MonkeyPatch.context() as patch, session_settings(spark, INTERPRETED):
         patch.setattr(fhir_read, "flatten_fhir_duckdb", refuse)
         on_spark = run_audit(folder, root / "s", engine="spark", spark=spark)
         # the flat rows the Spark audit judged (the audit's input view, one more Spark job)

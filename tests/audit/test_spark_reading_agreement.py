@@ -35,6 +35,7 @@ from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
 from tests.audit.test_fhir_malformed import spark_export as malformed_export
 from tests.audit.test_spark_agreement import _read_back, _space
+from tests.conftest_spark import INTERPRETED, session_settings
 from tests.fhir_exports import Export, export_merges, namespaced, write_export
 from tests.records import abated_bleeding_shapes as abated_bleeding
 from tests.records import edd_shapes
@@ -160,11 +161,10 @@ def read(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Read:
             whole.setdefault(kind, []).extend(resources)
     folder = write_export(whole, root / "in")
     merges = export_merges(whole)
-    got = tuple(
-        fetched(compiled_reading(con, folder, prefix, merges))
-        for con, prefix in ((ibis.pyspark.connect(spark), "sp"), (ibis.duckdb.connect(), "dk"))
-    )
-    return Read(spaced, got)
+    with session_settings(spark, INTERPRETED):  # no code generated for its 119 statements
+        on_spark = fetched(compiled_reading(ibis.pyspark.connect(spark), folder, "sp", merges))
+    on_duckdb = fetched(compiled_reading(ibis.duckdb.connect(), folder, "dk", merges))
+    return Read(spaced, (on_spark, on_duckdb))
 
 
 @pytest.mark.parametrize("scenario", list(READ))
@@ -181,3 +181,27 @@ def test_spark_gives_the_episodes_duckdb_gives(read: Read) -> None:
     assert len(spark) == len(duck) > 60
     for a, b in zip(spark, duck, strict=True):
         assert a == b, a["encounter"]
+
+
+def test_the_reading_runs_interpreted_and_the_settings_are_given_back(spark: Any) -> None:
+    """`session_settings(spark, INTERPRETED)`, as the `read` fixture runs the Spark reading:
+    inside the block a plan has no generated code stage; after it each setting is what it was,
+    a key never set unset again, a value set before given back."""
+
+    def top_stage() -> str:
+        plan = spark.range(3).selectExpr("id + 1 AS n")._jdf.queryExecution().executedPlan()
+        return str(plan.getClass().getSimpleName())
+
+    assert all(spark.conf.get(key, None) is None for key in INTERPRETED)
+    assert top_stage() == "WholeStageCodegenExec"
+    with session_settings(spark, INTERPRETED):
+        assert top_stage() == "ProjectExec"
+        assert {key: spark.conf.get(key) for key in INTERPRETED} == INTERPRETED
+    assert all(spark.conf.get(key, None) is None for key in INTERPRETED)
+    assert top_stage() == "WholeStageCodegenExec"
+    wholestage = "spark.sql.codegen.wholeStage"
+    with session_settings(spark, {wholestage: "true"}):
+        with session_settings(spark, INTERPRETED):
+            assert spark.conf.get(wholestage) == "false"
+        assert spark.conf.get(wholestage) == "true"
+    assert spark.conf.get(wholestage, None) is None
