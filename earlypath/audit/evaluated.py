@@ -94,6 +94,9 @@ class OnePass:
     # the rows of ``raw`` (counted with those cells, before the pass; a FHIR export's rows_in
     # also counts the encounters that are not episodes)
     raw_rows: int = 0
+    # the last row number of ``raw`` when known without a query (rows numbered 1 to raw_rows:
+    # `load.numbered_one_to_n`); None: `after_one_pass` asks DuckDB for it
+    raw_last: int | None = None
     # what `pass_duckdb.file_runs` found in episodes.parquet once written (its rows, its last
     # row number): the counts after the pass need no statement of their own
     written_rows: int = 0

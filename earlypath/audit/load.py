@@ -240,6 +240,7 @@ def _load_raw(con: Any, path: Path, fmt: Format | None) -> ir_t.Table | None:
     _FHIR_READINGS.pop(con, None)  # what an earlier input on this connection found
     _ROWS_IN.pop(con, None)
     _LAYOUTS.pop(con, None)
+    _NUMBERED_ONE_TO_N.pop(con, None)
     fmt = fmt or detect_format(path)
     if fmt == "fhir":
         parts = None
@@ -447,10 +448,14 @@ def _flatten_fhir(owner: Any, con: Any, path: Path) -> None:
 def _load_duckdb(con: Any, path: Path, fmt: Format, parts: Parts | None) -> None:
     if parts is None:
         _flatten_fhir(con, con, path)
-    elif fmt == "parquet":
+        return
+    if fmt == "parquet":
         _parquet_view_duckdb(con, parts, path.name)
     else:
         _csv_table_duckdb(con, parts)
+    # Parquet (each file's own numbers after the rows of the files before it) and CSV (a
+    # table's rowid) number the rows 1 to N; a FHIR export's numbers have gaps.
+    _NUMBERED_ONE_TO_N[con] = True
 
 
 def _sql_name(name: str) -> str:
@@ -619,6 +624,17 @@ _ROWS_IN: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 def rows_read(con: BaseBackend) -> int | None:
     """The input rows of the flat cohort last loaded on ``con``, if loading counted them."""
     return _ROWS_IN.get(con)
+
+
+# Whether the flat cohort last loaded on a DuckDB connection numbers its rows 1 to N, N its rows:
+# its last number is then known from its count, and no query looks for it (`numbered_one_to_n`).
+_NUMBERED_ONE_TO_N: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def numbered_one_to_n(con: Any) -> bool:
+    """Whether the rows of the flat cohort last loaded on the DuckDB connection ``con`` are
+    numbered 1 to N (a Parquet or CSV cohort; not a FHIR export, whose numbers have gaps)."""
+    return _NUMBERED_ONE_TO_N.get(con, False)
 
 
 # How the flat cohort last loaded on a Spark connection was read: what, besides the judging,

@@ -17,7 +17,7 @@ from typing import Any
 from earlypath.audit.duckdb_plan import input_sql, judging_plan
 from earlypath.audit.evaluated import EPISODE_COLUMNS, FEW_REPEATED_IDS, Evaluated, OnePass
 from earlypath.audit.flat import FLAT_COLUMNS
-from earlypath.audit.load import sql_text
+from earlypath.audit.load import numbered_one_to_n, sql_text
 from earlypath.audit.output import atomic_path
 from earlypath.audit.progress import duckdb_progress
 from earlypath.audit.progress import progress_bar as _progress
@@ -83,7 +83,13 @@ def judge_on_duckdb(con: Any, raw: str, policy: Policy, progress: bool = False) 
         rows_in,
         None,
         extras,
-        one_pass=OnePass(raw, CHECKED, defaulted, raw_rows=rows_in),
+        one_pass=OnePass(
+            raw,
+            CHECKED,
+            defaulted,
+            raw_rows=rows_in,
+            raw_last=rows_in if numbered_one_to_n(con) else None,
+        ),
     )
 
 
@@ -231,7 +237,11 @@ def after_one_pass(ev: Evaluated, written: Path) -> None:
     if ev.episodes.name != EPISODES:
         episodes_from_file(ev, written)
     if one_pass.written_rows < one_pass.raw_rows:
-        last = _scalar(duck, f"SELECT coalesce(max(row_number), 0) FROM {raw}")
+        # The input's last number: its rows when numbered 1 to N (a Parquet or CSV cohort),
+        # else a read of its numbers (a FHIR export's have gaps)
+        last = one_pass.raw_last
+        if last is None:
+            last = _scalar(duck, f"SELECT coalesce(max(row_number), 0) FROM {raw}")
         # The numbers in no gap of the file (`file_runs` found them), and those after its last.
         duck.execute(
             f"CREATE OR REPLACE TEMP TABLE {NOT_WRITTEN} AS "

@@ -65,3 +65,35 @@ def test_an_error_of_the_case_list_s_thread_is_raised_by_finish(tmp_path: Path) 
     cases = CaseListInBackground(con, episodes, tmp_path / "no folder" / "c.csv", FUNNEL_MEASURE)
     with pytest.raises(FileNotFoundError):
         cases.finish()
+
+
+class _Statements:
+    """The audit's own DuckDB connection, each statement it is given kept in ``sql``."""
+
+    def __init__(self, duck: object) -> None:
+        self.duck, self.sql = duck, []
+
+    def execute(self, sql: str, *args: object) -> object:
+        self.sql.append(sql)
+        return self.duck.execute(sql, *args)  # type: ignore[attr-defined]
+
+
+def test_a_cohort_numbered_one_to_n_finds_its_rejects_without_its_last_number(
+    tmp_path: Path,
+) -> None:
+    # The last two rows rejected: the numbers after the file's last one are rejects too, and
+    # the input's last number is its rows (a CSV numbered 1 to N), read by no statement.
+    source = tmp_path / "cohort.csv"
+    source.write_text("\n".join([HEADER, *ROWS, ROWS[-1], ROWS[-1]]) + "\n", encoding="utf-8")
+    ev = evaluate(source)
+    assert ev.one_pass is not None and ev.one_pass.raw_last == len(ROWS) + 2
+    target = tmp_path / "episodes.parquet"
+    written = write_one_pass(ev, target, progress=False)
+    statements = _Statements(ev.con.con)
+    ev.con.con = statements
+    after_one_pass(ev, target)
+    assert not [s for s in statements.sql if "max(row_number)" in s]
+    rejects = ev.con.con.duck.execute("SELECT row_number FROM earlypath_rejects").fetchall()
+    numbers = sorted(n for (n,) in rejects)
+    assert numbers[-2:] == [len(ROWS) + 1, len(ROWS) + 2]
+    assert ev.counts == {"evaluated": written, "rejected": len(ROWS) + 2 - written}
