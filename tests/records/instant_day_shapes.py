@@ -88,8 +88,9 @@ def export() -> Export:
 
 
 def shape_of(encounter_id: str) -> str:
-    """The shape an encounter of `export` is of."""
-    return encounter_id.rsplit("-enc", 1)[0]
+    """The shape an encounter of `export` is of (its id perhaps namespaced again, as the Spark
+    agreement's "<scenario>." prefix: no shape holds a dot)."""
+    return encounter_id.rsplit("-enc", 1)[0].rsplit(".", 1)[-1]
 
 
 def check(export: Export, readings: list[dict[str, Any]]) -> None:
