@@ -106,9 +106,9 @@ def cpu_per_call(
     if record_reading_done:
         answers: dict[str, Any] = {}
 
-        def already_read(resources: Any, today: dt.date) -> Any:
+        def already_read(resources: Any, today: dt.date, *zone: Any) -> Any:
             if "answer" not in answers:
-                answers["answer"] = read(resources, today)
+                answers["answer"] = read(resources, today, *zone)
             answer = answers["answer"]
             return dataclasses.replace(answer, problems=list(answer.problems))
 

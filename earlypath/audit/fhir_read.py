@@ -237,7 +237,10 @@ def flat_table(
     return j.select(
         row_number=j["row_number"],
         episode_id=j["episode_id"],
-        assessed_on=j["assessed_text"],
+        # the day its start falls on where the care happened (an instant in the configured time
+        # zone: `earlypath.records.time_zone`), the day every finding is placed against; a start
+        # with no full date as written, for the validation to name
+        assessed_on=ibis.ifelse(j["e_day"].notnull(), _text(j["e_day"]), j["assessed_text"]),
         previous_miscarriages=_text(j["previous_miscarriages"]),
         vaginal_bleeding=_text(j["vaginal_bleeding"]),
         lmp=_text(j["lmp"]),

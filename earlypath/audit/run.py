@@ -45,6 +45,7 @@ from earlypath.audit.sql_table import PlainDuckDB, column_types
 from earlypath.audit.write_tables import count_of, write_episodes, write_rejects
 from earlypath.errors import InputError, Problem, ReconciliationError
 from earlypath.policy import DEFAULT_POLICY, Policy
+from earlypath.records.time_zone import configured_time_zone
 
 __all__ = [
     "DEFAULT_GROUPS",
@@ -194,6 +195,8 @@ def run_audit(
     them back with `open_audit_output`)."""
     started = time.perf_counter()
     check_out_folder(Path(out_dir), Path(source), OUTPUTS)  # a bad --out fails before any work
+    # the zone a record's instants are dated in: a bad EARLYPATH_TIME_ZONE fails here, named
+    configured_time_zone()
     ev = evaluate(
         Path(source),
         engine,

@@ -140,14 +140,18 @@ def _scan(day: dict[str, Any]) -> dict[str, Any]:
     return scan
 
 
-def map_resources(resources: Any, assessed_on: dt.date) -> MappingResult:
-    """Read FHIR R4 resources (dicts, Bundles allowed) into an episode as of ``assessed_on``."""
+def map_resources(
+    resources: Any, assessed_on: dt.date, time_zone: str | None = None
+) -> MappingResult:
+    """Read FHIR R4 resources (dicts, Bundles allowed) into an episode as of ``assessed_on``,
+    each instant dated in ``time_zone`` (None: `EARLYPATH_TIME_ZONE`; the service gives its
+    setting, the zone of its today)."""
     problems: list[Problem] = []
     # the prefetch's opened resources are read as they are: `_checked` lists them anew, and
     # `_flatten` would only copy them first
     opened = resources if type(resources) is OpenedResources else _flatten(resources, problems)
     usable = _checked(opened, problems)
-    reading = records.read(READING, usable, assessed_on)
+    reading = records.read(READING, usable, assessed_on, time_zone=time_zone)
     values = reading.values
     evidence = dict(reading.evidence)
     denied = evidence.pop("previous_miscarriages_denied", None)

@@ -86,8 +86,10 @@ from earlypath.records.own_rows import (
 from earlypath.records.select_unnest import unnests_in_select
 from earlypath.records.sql_star import columns_as_star
 from earlypath.records.sql_substring import substring as _substr
+from earlypath.records.time_zone import configured_time_zone
 from earlypath.records.value_codes import of_sets, sql_shape, value_codes_table
 from earlypath.records.women import Women
+from earlypath.records.zone_day import zone_day
 from earlypath.rules import ir
 
 __all__ = [
@@ -1169,7 +1171,7 @@ class _RecordsCompiler(_Compiler):
                 raise TypeError("AtLeast is read only of a resource's own concept")
             return env.read("scope", column)
         if isinstance(e, rec.Day):
-            return _day(self.expr(e.text, "str"))
+            return _zone_day(self.expr(e.text, "str"))
         if isinstance(e, rec.SpanDay):
             return _span_day(self.expr(e.text, "str"), e.last)
         if isinstance(e, rec.NormText):
@@ -1367,7 +1369,13 @@ def _span_day(text: ir_t.StringValue, last: bool) -> ir_t.DateValue:
     else:
         in_month = first
     in_year = text.concat("-12-31" if last else "-01-01").try_cast("date")
-    return ibis.cases((year, in_year), (month, in_month), else_=_day(text))
+    return ibis.cases((year, in_year), (month, in_month), else_=_zone_day(text))
+
+
+def _zone_day(text: ir_t.StringValue) -> ir_t.DateValue:
+    """`rec.Day`: the day written (`_day`), an instant's moved into the configured time zone
+    (`zone_day`; `EARLYPATH_TIME_ZONE`, read when compiling: a plan is kept per zone)."""
+    return zone_day(text, _day(text), configured_time_zone())
 
 
 def _nhs_number(text: ir_t.StringValue) -> ir_t.StringValue:
@@ -2930,6 +2938,7 @@ def run_records(
         tuple(con.table(by_identifier).schema().items()) if by_identifier is not None else None,
         tuple(sorted(unique)),
         tuple(sorted(repeated)),
+        configured_time_zone(),  # the zone its instants are dated in (`_zone_day`)
     )
     plan = _PLANS.get(key)
     stored = False

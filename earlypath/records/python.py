@@ -33,14 +33,13 @@ from earlypath.records.item_rows import ref_source, with_items
 from earlypath.records.json_values import (
     STRIP,
     Matcher,
-    as_day,
+    day_readers,
     first_code,
     matcher_for,
     nhs_number,
     ref_id,
     sets_of,
     show,
-    span_day,
     typed,
     walker,
 )
@@ -53,6 +52,7 @@ from earlypath.records.python_reading import (
     row_roots,
 )
 from earlypath.records.python_source import SKIP, closures_of, fuse
+from earlypath.records.time_zone import DEFAULT_TIME_ZONE, configured_time_zone
 from earlypath.rules import ir
 
 __all__ = ["Reading", "Rows", "read", "read_rows", "read_episode"]
@@ -84,9 +84,17 @@ class Reading:
 class _Compiler:
     """Compiles the nodes of one `EpisodeSpec`, with the site's value sets as they are now."""
 
-    def __init__(self, codes: dict[str, CodeSet], state: threading.local, fuse: bool = True):
+    def __init__(
+        self,
+        codes: dict[str, CodeSet],
+        state: threading.local,
+        fuse: bool = True,
+        time_zone: str = DEFAULT_TIME_ZONE,
+    ):
         self.fuse = fuse  # False: closures only (the reference path, for the tests)
         self.codes = codes
+        # `Day` and `SpanDay`: an instant dated in the reading's time zone (`time_zone`)
+        self.as_day, self.span_day = day_readers(time_zone)
         self.state = state  # the tables of the reading under way (for `Joined`)
         self.matchers: dict[str, Matcher] = {}
         self.sets_of_key: dict[tuple[str, str], frozenset[str]] = {}
@@ -102,8 +110,8 @@ class _Compiler:
             # function of our own around it: a call less for every concept read)
             "SETS_OF": sets_of,
             "BY_KEY": by_key,
-            "AS_DAY": as_day,
-            "SPAN_DAY": span_day,
+            "AS_DAY": self.as_day,
+            "SPAN_DAY": self.span_day,
             "FIRST_CODE": first_code,
             "STRIP": STRIP,
             "REF_ID": ref_id,
@@ -219,10 +227,10 @@ class _Compiler:
 
             return at_least
         if isinstance(e, rir.Day):
-            of = self.expr(e.text)
+            of, as_day = self.expr(e.text), self.as_day
             return lambda j: as_day(of(j))
         if isinstance(e, rir.SpanDay):
-            of, last = self.expr(e.text), e.last
+            of, last, span_day = self.expr(e.text), e.last, self.span_day
             return lambda j: span_day(of(j), last)
         if isinstance(e, rir.NormText):
             of = self.expr(e.text)
@@ -544,17 +552,22 @@ class _CompiledSpec:
     generated: ReadingFn | None = None
 
 
-_compiled: dict[tuple[int, Any, bool], tuple[rir.EpisodeSpec, _CompiledSpec]] = {}
+_compiled: dict[tuple[int, Any, bool, str], tuple[rir.EpisodeSpec, _CompiledSpec]] = {}
 
 
-def _compile_spec(spec: rir.EpisodeSpec, fused: bool = True) -> _CompiledSpec:
+def _compile_spec(
+    spec: rir.EpisodeSpec, fused: bool = True, time_zone: str | None = None
+) -> _CompiledSpec:
+    """The reading of ``spec``, its instants dated in ``time_zone`` (None: the configured
+    zone, `EARLYPATH_TIME_ZONE`)."""
     codes = load_codes()  # the site's value sets as they are now (cached per folder)
-    key = (id(spec), id(codes), fused)
+    zone = configured_time_zone() if time_zone is None else time_zone
+    key = (id(spec), id(codes), fused, zone)
     found = _compiled.get(key)
     if found is not None and found[0] is spec:
         return found[1]
     state = _State()
-    c = _Compiler(codes, state, fused)
+    c = _Compiler(codes, state, fused, zone)
     rows = tuple(_compile_row_spec(c, r) for r in spec.rows)
     fills = [r.table for r in spec.rows]
     compiled = _CompiledSpec(
@@ -674,10 +687,17 @@ def _ref_code(kind: str, var: str, name: str) -> str:
     return f"({kind + '/'!r} + ({name} if type({name} := {var}.get('id')) is str else {_NO_ID!r}))"
 
 
-def read_rows(spec: rir.EpisodeSpec, resources: Iterable[Any], *, fused: bool = True) -> Rows:
+def read_rows(
+    spec: rir.EpisodeSpec,
+    resources: Iterable[Any],
+    *,
+    fused: bool = True,
+    time_zone: str | None = None,
+) -> Rows:
     """Layer 1: each resource (a JSON object; anything else is skipped) into the rows of every
-    `RowSpec` it meets, in input order, with the problems its checks report."""
-    return _read_rows(_compile_spec(spec, fused), resources)
+    `RowSpec` it meets, in input order, with the problems its checks report (its instants dated
+    in ``time_zone``, as `read` says)."""
+    return _read_rows(_compile_spec(spec, fused, time_zone), resources)
 
 
 def _read_rows(compiled: _CompiledSpec, resources: Iterable[Any]) -> Rows:
@@ -744,11 +764,13 @@ def read_episode(
     patient: str | None = None,
     *,
     fused: bool = True,
+    time_zone: str | None = None,
 ) -> Reading:
     """Layer 2: the steps and problems of one encounter, over the rows of ``patient`` (every
     row when None: the CDS call holds one patient's record). ``fused`` False runs the closures
     alone (the reference reading of each node, for the tests)."""
-    return _read_episode(_compile_spec(spec, fused), rows, assessed_on, encounter, patient)
+    compiled = _compile_spec(spec, fused, time_zone)
+    return _read_episode(compiled, rows, assessed_on, encounter, patient)
 
 
 def _read_episode(
@@ -791,11 +813,13 @@ def read(
     *,
     fused: bool = True,
     generated: bool = True,
+    time_zone: str | None = None,
 ) -> Reading:
     """Both layers for one encounter (the CDS call: ``encounter`` None). By the one generated
     function of the definition when there is one (``generated``), else (or should it raise)
-    by the fused parts; ``fused`` False: the closures alone, the reference."""
-    compiled = _compile_spec(spec, fused)  # once for both layers
+    by the fused parts; ``fused`` False: the closures alone, the reference. Instants are dated
+    in ``time_zone`` (None: `EARLYPATH_TIME_ZONE`, `earlypath.records.time_zone`)."""
+    compiled = _compile_spec(spec, fused, time_zone)  # once for both layers
     # one woman's record (the CDS call: every resource in it checked to be hers, her merged-away
     # records' and those naming her by an identifier too): the versions of an id are all hers,
     # ranked together (stop 29: ranked per subject as written, a version under her merged-away

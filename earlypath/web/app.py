@@ -135,7 +135,8 @@ def create_app(
             log.warning(
                 "No CDS clients are allowed (EARLYPATH_CDS_ISSUERS not set): every CDS call gets 401."
             )
-        cds.warm_up(app.state.today(), policy)  # the first call costs what the others do
+        # the first call costs what the others do
+        cds.warm_up(app.state.today(), policy, settings.time_zone)
         settle_heap()  # no long collector pauses inside calls (earlypath.web.heap)
         yield
         app.state.feedback.close()
@@ -151,6 +152,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.today = today or site_today(settings.time_zone)
+    # the zone a record's instants are dated in: the zone of today (`earlypath.records.time_zone`)
+    app.state.time_zone = settings.time_zone
     app.state.policy = policy
     app.state.fhir_transport = fhir_transport
     app.state.verifier = None

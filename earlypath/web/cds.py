@@ -378,7 +378,8 @@ async def answer_call(service: Service, request: Request, raw: bytes) -> JSONRes
         log.warning("cds %s: 422 (%s) in %s", service.id, error.problem.reason, error.field)
         return _refused(error.field, error.problem)
     today: dt.date = state["today"]()
-    mapped = map_resources(resources, today)
+    zone: str = state["time_zone"]
+    mapped = map_resources(resources, today, zone)
     if service.hook == "patient-view" and not has_pregnancy_context(mapped):
         return CdsJSONResponse({"cards": []})  # no pregnancy in the record: nothing to say
     merged = merged_record(resources, patient_id)
@@ -397,7 +398,7 @@ async def answer_call(service: Service, request: Request, raw: bytes) -> JSONRes
         else:
             looked_up = frozenset(merged.not_sent)
             resources = [*resources, *extra]
-            mapped = map_resources(resources, today)
+            mapped = map_resources(resources, today, zone)
             merged = merged_record(resources, patient_id, looked_up)
     if merged.blocked:
         # a record merged away, or one whose merged record was not sent: nothing is decided
@@ -429,7 +430,7 @@ async def answer_call(service: Service, request: Request, raw: bytes) -> JSONRes
     return CdsJSONResponse({"cards": cards})
 
 
-def warm_up(today: dt.date, policy: Any) -> None:
+def warm_up(today: dt.date, policy: Any, time_zone: str | None = None) -> None:
     """Build, before the first call, what a call builds on first use: the compiled record
     reading, the engine's parts for the guideline version in force, the card's text. The first
     call after start-up took about 0.3 s, now it takes what the others do. An empty record is
@@ -439,7 +440,7 @@ def warm_up(today: dt.date, policy: Any) -> None:
     broken engine), the service starts as it did without it and each call answers for itself.
     """
     try:
-        mapped = map_resources([], today)
+        mapped = map_resources([], today, time_zone)
         # which record reading the calls run: the compiled build or the source exec'd
         log.info("CDS record reading: %s", native.describe(cds_source()))
         # as a call asks: `cards_assessment` builds the card's key function too

@@ -1,37 +1,27 @@
 """The service's "today": the date where its clinicians are, not in UTC.
 
-Records are dated as written (`earlypath.records`), and EHRs write local times
-("2024-06-05T00:30:00+01:00"). A service whose today was the UTC date read every record made in
+Records were dated as written, and EHRs write local times ("2024-06-05T00:30:00+01:00"). A
+service whose today was the UTC date read every record made in
 the hour after midnight of British Summer Time as dated after the assessment, so ignored: an
 ectopic pregnancy or a miscarriage recorded then was left out and the card offered progesterone
 (HAZ-01, HAZ-06; stop 40). Today is the date in `EARLYPATH_TIME_ZONE` (default Europe/London:
-NG126 is England's guideline), so a record made there today is never after it.
+NG126 is England's guideline), so a record made there today is never after it; a record's
+instants are dated in the same zone (`earlypath.records.time_zone`, stop 41).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from earlypath.errors import ConfigError
+# one setting for the service's today and for the day of a record's instants
+from earlypath.records.time_zone import DEFAULT_TIME_ZONE, time_zone
 
-DEFAULT_TIME_ZONE = "Europe/London"
+__all__ = ["DEFAULT_TIME_ZONE", "site_today", "time_zone", "utc_now"]
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def time_zone(name: str) -> ZoneInfo:
-    """The IANA time zone ``name``, or ConfigError naming the setting."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"EARLYPATH_TIME_ZONE must be an IANA time zone such as Europe/London, "
-            f"not {name[:40]!r}"
-        ) from None
 
 
 def site_today(name: str) -> Callable[[], dt.date]:

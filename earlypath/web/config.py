@@ -7,8 +7,9 @@ EARLYPATH_FEEDBACK_DB    SQLAlchemy URL for CDS feedback and used JWT ids (defau
 EARLYPATH_PUBLIC_URL     the service's public base URL: the only accepted JWT `aud` base
                          (required when auth is on)
 EARLYPATH_JWT_CLOCK_SKEW seconds of clock difference allowed with CDS clients (default 30)
-EARLYPATH_TIME_ZONE      IANA time zone whose date is the service's today (default Europe/London;
-                         see `earlypath.web.clock`)
+EARLYPATH_TIME_ZONE      IANA time zone whose date is the service's today, and in which a record's
+                         instants are dated (default Europe/London; see `earlypath.web.clock` and
+                         `earlypath.records.time_zone`)
 
 Limits (each per worker process):
 EARLYPATH_MAX_HEADER_BYTES   request line + headers (431 above; default 32768)

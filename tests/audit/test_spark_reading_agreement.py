@@ -40,6 +40,7 @@ from tests.fhir_exports import Export, export_merges, namespaced, write_export
 from tests.records import abated_bleeding_shapes as abated_bleeding
 from tests.records import edd_shapes
 from tests.records import hcg_interpretation_shapes as hcg_interpretation
+from tests.records import instant_day_shapes as instant_days
 from tests.records import iup_not_seen_shapes as iup_not_seen
 from tests.records import length_version_shapes as length_versions
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
@@ -116,6 +117,13 @@ def _check_edd(export: Export, spark: list[dict], duck: list[dict]) -> None:
     assert len(named) == len(edd_shapes.DATING_UNKNOWN) + len(edd_shapes.WITH_CRL)
 
 
+def _check_instant_days(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """Instants in UTC, local time or another offset dated in London as the card dates them
+    (stop 41): Spark's `from_utc_timestamp`, DuckDB's ICU and Python's zoneinfo agree."""
+    assert_same(export, spark)
+    instant_days.check(export, spark)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -135,6 +143,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     ),
     # stop 41: an estimated date of delivery against the LMP
     "edd": (lambda _: edd_shapes.export(), _check_edd),
+    # stop 41: an instant's day is its day in the configured zone
+    "instant-days": (lambda _: instant_days.export(), _check_instant_days),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 

@@ -26,7 +26,7 @@ from earlypath.audit.run import run_audit
 from earlypath.errors import ConfigError
 from earlypath.web import clock, create_app
 from earlypath.web.config import Settings
-from tests.fhir_exports import encounter, namespaced, woman
+from tests.fhir_exports import encounter, namespaced, woman, write_export
 from tests.integration.fhir_data import (
     LOINC,
     PATIENT_ID,
@@ -39,6 +39,8 @@ from tests.integration.fhir_data import (
     prefetch_for,
     previous_miscarriage,
 )
+from tests.records import instant_day_shapes as instant_days
+from tests.records.instant_day_shapes import intrauterine, seen_on
 
 PV = "/cds-services/ng126-progesterone"
 # 23:45 UTC on 4 June 2024: 00:45 on 5 June in London (BST, UTC+1)
@@ -141,3 +143,105 @@ def test_the_time_zone_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EARLYPATH_TIME_ZONE", "Mars/Olympus_Mons")
     with pytest.raises(ConfigError, match="EARLYPATH_TIME_ZONE"):
         Settings.from_env().checked()
+
+
+# --- instants written in UTC, or with another offset (stop 41) ----------------------------------
+# Real systems write one visit's times in several forms: UK Core's examples with the local offset
+# ("+01:00", above); Epic's FHIR API (open.epic.com/Clinical/Observation) and many servers in UTC
+# ("Z"); Synthea with the offset of the machine that generated it (a Synthea record:
+# yuriykatko/health-api data/Condition.js, `onsetDateTime` "2011-12-12T19:41:48-05:00"). Each is
+# dated on its day in London (`earlypath.records.time_zone`): the records were dated as written, so
+# an ectopic pregnancy seen at 00:30 BST and written "23:30:00Z" was the day before the scan at
+# 00:10 BST written "+01:00", and the card offered progesterone on that earlier scan.
+
+
+def _ectopic(at: str) -> dict[str, Any]:
+    return observation("ect", SNOMED, "370382007", at)
+
+
+# shape -> (the clock, the records, does the card offer?)
+WRITTEN = {
+    # 00:45 BST on 2 June: the intrauterine scan at 00:10 written locally, the ectopic seen after
+    # it at 00:30 written in UTC (Epic) or at 01:30 with Synthea's offset
+    "ectopic in UTC after midnight BST": (
+        dt.datetime(2026, 6, 1, 23, 45, tzinfo=dt.UTC),
+        seen_on(
+            "2026-06-02",
+            "2026-04-20",
+            *intrauterine("2026-06-02T00:10:00+01:00"),
+            _ectopic("2026-06-01T23:30:00Z"),
+        ),
+        False,
+    ),
+    "ectopic at -05:00 after midnight BST": (
+        dt.datetime(2026, 6, 2, 0, 45, tzinfo=dt.UTC),
+        seen_on(
+            "2026-06-02",
+            "2026-04-20",
+            *intrauterine("2026-06-02T00:10:00+01:00"),
+            _ectopic("2026-06-01T19:30:00-05:00"),
+        ),
+        False,
+    ),
+    # 23:45 BST on 1 June: an ectopic seen at 23:30 BST, written with a zone an hour ahead
+    # ("+02:00": the next day as written, so it was "dated after the assessment date; ignored")
+    "ectopic written the next day": (
+        dt.datetime(2026, 6, 1, 22, 45, tzinfo=dt.UTC),
+        seen_on(
+            "2026-06-01",
+            "2026-04-19",
+            *intrauterine("2026-06-01T20:10:00+01:00"),
+            _ectopic("2026-06-02T00:30:00+02:00"),
+        ),
+        False,
+    ),
+    # Greenwich Mean Time: London's day is UTC's (as before)
+    "ectopic in GMT": (
+        dt.datetime(2026, 1, 15, 23, 45, tzinfo=dt.UTC),
+        seen_on(
+            "2026-01-15",
+            "2025-12-03",
+            *intrauterine("2026-01-15T23:10:00Z"),
+            _ectopic("2026-01-15T18:30:00-05:00"),
+        ),
+        False,
+    ),
+    "intrauterine in UTC after midnight BST": (
+        dt.datetime(2026, 6, 1, 23, 45, tzinfo=dt.UTC),
+        seen_on("2026-06-02", "2026-04-20", *intrauterine("2026-06-01T23:30:00Z")),
+        True,
+    ),
+    "dates alone": (
+        dt.datetime(2026, 6, 1, 23, 45, tzinfo=dt.UTC),
+        seen_on("2026-06-02", "2026-04-20", *intrauterine("2026-06-02")),
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(WRITTEN))
+def test_an_instant_is_dated_where_the_care_happened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
+    now, resources, offered = WRITTEN[shape]
+    monkeypatch.setattr(clock, "utc_now", lambda: now)
+    settings = Settings(auth=False, feedback_db=f"sqlite:///{tmp_path / 'fb.sqlite3'}")
+    with TestClient(create_app(settings)) as client:
+        summary = _summary(client, resources)
+    assert summary.startswith("Offer") is offered, (shape, summary)
+
+
+# The audit: an encounter and its scan, each written in one of the forms (a woman per shape, one
+# export: `instant_day_shapes`). Dated as written, the encounter in UTC at 23:30 (00:30 BST) was
+# on 1 June and the scan written locally on 2 June "after the assessment day": ignored, so no
+# scan decided (needs_information).
+
+
+def test_the_audit_dates_the_visit_and_its_scan_where_they_happened(tmp_path: Path) -> None:
+    run_audit(write_export(instant_days.export(), tmp_path / "in"), tmp_path / "out", "duckdb")
+    episodes = pq.read_table(tmp_path / "out" / "episodes.parquet").to_pylist()
+    assert len(episodes) == len(instant_days.VISITS)
+    for episode in episodes:
+        shape = instant_days.shape_of(episode["episode_id"])
+        assert episode["assessed_on"].isoformat() == instant_days.VISITS[shape][3], shape
+        assert episode["decision"] == "offer", shape

@@ -20,8 +20,10 @@ from hypothesis import HealthCheck, settings
 
 import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
 from earlypath.records.definition import READING
+from earlypath.records.json_values import day_readers
 from earlypath.records.merges import Merges
 from earlypath.records.python import read
+from earlypath.records.time_zone import configured_time_zone
 from tests.audit.test_fhir_mapping_agrees import (
     FACT_KINDS,
     _owner,
@@ -75,7 +77,9 @@ def service_reading(export: Export) -> list[dict[str, Any]]:
     merges = export_merges(export)
     for encounter in export["Encounter"]:
         patient = _patient_of(encounter)
-        assessed_on = dt.date.fromisoformat(encounter["period"]["start"][:10])
+        # the day of its start where the care happened, as the compiled reading dates it
+        assessed_on = day_readers(configured_time_zone())[0](encounter["period"]["start"])
+        assert assessed_on is not None, encounter["id"]
         record = _record(export, patient, merges)
         got = read(READING, record, assessed_on, encounter["id"], patient)
         problems = sorted((p.field, p.message) for p in got.problems)
