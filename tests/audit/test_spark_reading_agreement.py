@@ -28,8 +28,12 @@ import pytest
 from earlypath.records.definition import (
     BLEEDING_ABATED_MESSAGE,
     BLEEDING_ACTIVE_ABATED_MESSAGE,
+    EDD_NOT_A_DAY_MESSAGE,
+    GESTATIONAL_AGE_UNREADABLE_MESSAGE,
     IUP_NOT_SEEN_MESSAGE,
     LMP_AGAINST_EDD_MESSAGE,
+    LMP_AGAINST_GESTATIONAL_AGE_MESSAGE,
+    LMP_UNCHECKED_MESSAGE,
 )
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
@@ -38,7 +42,9 @@ from tests.audit.test_spark_agreement import _read_back, _space
 from tests.fhir_exports import Export, export_merges, namespaced, write_export
 from tests.records import abated_bleeding_shapes as abated_bleeding
 from tests.records import edd_shapes
+from tests.records import gestational_age_shapes as gestational_age
 from tests.records import hcg_interpretation_shapes as hcg_interpretation
+from tests.records import heart_rate_shapes as heart_rate
 from tests.records import iup_not_seen_shapes as iup_not_seen
 from tests.records import length_version_shapes as length_versions
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
@@ -115,6 +121,30 @@ def _check_edd(export: Export, spark: list[dict], duck: list[dict]) -> None:
     assert len(named) == len(edd_shapes.DATING_UNKNOWN) + len(edd_shapes.WITH_CRL)
 
 
+def _check_gestational_age(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """An LMP a recorded gestational age contradicts, or one beside a gestational age or an EDD
+    that cannot be read, named and not dating (stop 41)."""
+    assert_same(export, spark)
+    problems = [m for got in spark for _, m in got["problems"]]
+
+    def named(message: str) -> int:
+        return sum(m.endswith(message) for m in problems)
+
+    against = len(gestational_age.AGAINST) + len(gestational_age.WITH_CRL)
+    assert named(LMP_AGAINST_GESTATIONAL_AGE_MESSAGE) == against
+    assert named(LMP_UNCHECKED_MESSAGE) == len(gestational_age.UNREADABLE)
+    assert named(GESTATIONAL_AGE_UNREADABLE_MESSAGE) == len(gestational_age.UNREADABLE) - 1
+    assert named(EDD_NOT_A_DAY_MESSAGE) == 1
+
+
+def _check_heart_rate(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A fetal heart rate coded LOINC 55283-6 read (stop 41): 148/min a heartbeat, 0 none."""
+    assert_same(export, spark)
+    days = [day for got in spark for day in got["steps"]["scans"]]
+    assert sum(bool(day["seen"]) for day in days) == 1
+    assert sum(bool(day["absent"]) for day in days) == 1
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -134,6 +164,9 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     ),
     # stop 41: an estimated date of delivery against the LMP
     "edd": (lambda _: edd_shapes.export(), _check_edd),
+    # stop 41: a recorded gestational age (or an EDD of a month only) against the LMP
+    "gestational-age": (lambda _: gestational_age.export(), _check_gestational_age),
+    "heart-rate-55283-6": (lambda _: heart_rate.export(), _check_heart_rate),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 
