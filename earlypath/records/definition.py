@@ -404,6 +404,7 @@ _UNCERTAIN = _in("code", "uncertain_viability")
 _RATE = _in("code", "fetal_heart_rate")
 _LMP = _in("code", "last_menstrual_period")
 _EDD = _in("code", "estimated_delivery_date")
+_GA = _in("code", "gestational_age")
 _CRL = _in("code", "crown_rump_length")
 _MSD = _in("code", "mean_sac_diameter")
 
@@ -441,6 +442,36 @@ _LENGTH_PROBLEM = If(
         ),
     ),
 )
+
+# A recorded gestational age (stop 41, issue 12), as days: a valueQuantity in weeks or days
+# (reading.json `gestational_age_units_to_days`: UCUM wk, d), no comparator, 0 to 45 weeks.
+# Anything else it holds (no number, another unit or none, a bound, text) is never taken as weeks:
+# the gestation is unreadable (`ga_unusable`). With no value[x] at all it is a sign of pregnancy
+# only, as before (it records no gestation).
+GESTATIONAL_AGE_MAX_DAYS = 45 * 7
+_GA_FACTOR = Lookup(
+    _unit(_Q), tuple(sorted(reading_config()["gestational_age_units_to_days"].items()))
+)
+_GA_RAW_DAYS = Round2(Arith("*", _Q_VALUE, _GA_FACTOR))
+_GA_READABLE = _yes(
+    And(
+        (
+            Not(_present(f"{_Q}.comparator")),
+            Cmp(">=", _GA_RAW_DAYS, Const(0.0)),
+            Cmp("<=", _GA_RAW_DAYS, Const(float(GESTATIONAL_AGE_MAX_DAYS))),
+        )
+    )
+)
+_GA_HAS_VALUE = Or(tuple(_present(name) for name in OBSERVATION_VALUES))
+_GA_UNUSABLE = And((_GA, _GA_HAS_VALUE, Not(_GA_READABLE)))
+# completed days (16.9 weeks is 118.3 days: 16+6); the value is in range, so `Floor` is safe
+_GA_DAYS = If(_GA_READABLE, Floor(_GA_RAW_DAYS), Const(None))
+_GA_LMP_LATEST = If(_GA, AddDays(_OBSERVATION_DAY, Arith("*", _GA_DAYS, Const(-1))), Const(None))
+# a whole number of weeks is completed weeks: she may be up to 6 days further on
+_GA_WHOLE_WEEKS = _yes(
+    And((Cmp("==", _GA_FACTOR, Const(7)), Cmp("==", Floor(_GA_RAW_DAYS), _GA_RAW_DAYS)))
+)
+_GA_LMP_EARLIEST = If(_GA_WHOLE_WEEKS, AddDays(_GA_LMP_LATEST, Const(-6)), _GA_LMP_LATEST)
 
 # A count of past pregnancy outcomes, as the HL7 IPS "History of Pregnancy" section records them
 # (an Observation of LOINC 11614-5 "[#] Abortions.spontaneous" valued 2 with the unit '1'):
@@ -612,6 +643,23 @@ LMP_AGAINST_EDD_MESSAGE = (
     f"{EDD_LMP_TOLERANCE_DAYS} days from the LMP that date implies, 280 days before it; the "
     "pregnancy is not dated by this LMP"
 )
+LMP_AGAINST_GESTATIONAL_AGE_MESSAGE = (
+    "LMP disagrees with the gestational age recorded: it is more than "
+    f"{EDD_LMP_TOLERANCE_DAYS} days from the LMP that gestation implies (the day it was taken "
+    "less the gestation); the pregnancy is not dated by this LMP"
+)
+LMP_UNCHECKED_MESSAGE = (
+    "LMP is not used to date the pregnancy: a gestational age or an estimated date of delivery "
+    "recorded beside it cannot be read, so whether they agree is unknown"
+)
+GESTATIONAL_AGE_UNREADABLE_MESSAGE = (
+    "gestational age has no value that can be read (a number of weeks, wk, or days, d, with no "
+    "comparator): it is not taken as weeks, and the LMP does not date the pregnancy"
+)
+EDD_NOT_A_DAY_MESSAGE = (
+    "estimated date of delivery is given to a month or a year only, not a day: it cannot check "
+    "the LMP, which does not date the pregnancy"
+)
 BLEEDING_ABATED_MESSAGE = (
     "bleeding is recorded as abated, with no clinical status: whether she is bleeding now is "
     "unknown"
@@ -682,6 +730,13 @@ _CLINICAL_COLUMNS = (
     "lmp_value",
     # the LMP an estimated date of delivery implies (280 days before it): checks the LMP
     "edd_lmp",
+    # an EDD given to a month or a year only: the latest LMP it implies (it cannot check one)
+    "edd_coarse_lmp",
+    # the latest and earliest LMP a recorded gestational age implies (the day less the
+    # gestation; one in whole weeks spans 7 days), or why the gestation cannot be read
+    "ga_lmp_latest",
+    "ga_lmp_earliest",
+    "ga_unusable",
     "length_kind",
     "length_problem",
     "unit",
@@ -1097,6 +1152,15 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "edd_lmp": If(
         _EDD, AddDays(Day(_text("valueDateTime")), Const(-EDD_DAYS_AFTER_LMP)), Const(None)
     ),
+    # "2024-08": the LMP it implies is somewhere in a month, too coarse to check one against
+    "edd_coarse_lmp": If(
+        And((_EDD, Not(IsNull(_text("valueDateTime"))), IsNull(Day(_text("valueDateTime"))))),
+        AddDays(SpanDay(_text("valueDateTime"), last=True), Const(-EDD_DAYS_AFTER_LMP)),
+        Const(None),
+    ),
+    "ga_lmp_latest": _GA_LMP_LATEST,
+    "ga_lmp_earliest": _GA_LMP_EARLIEST,
+    "ga_unusable": _GA_UNUSABLE,
     "length_kind": _LENGTH_KIND,
     "length_problem": _LENGTH_PROBLEM,
     "unit": If(IsNull(_LENGTH_KIND), Const(None), _unit(_Q)),
@@ -2615,6 +2679,64 @@ _LMP_AGAINST_EDD = And(
     )
 )
 
+
+# A recorded gestational age (stop 41, issue 12) checks the LMP as an EDD does: on the day D it
+# was taken it implies an LMP of D less the gestation (`ga_lmp_latest`; one in whole weeks, read
+# as completed weeks, as early as 6 days before: `ga_lmp_earliest`). Whatever its method (by
+# ultrasound, by LMP, from a selected delivery date), an LMP further than the tolerance outside
+# that span cannot be right beside it: the scan redated her, or the record contradicts itself
+# (the card offered progesterone at 15+0 by the LMP to a woman a scan put at 16+6). A gestational
+# age, or an EDD given to a month only, that cannot be read leaves it unknown whether the LMP is
+# right, so the LMP does not date her either (never a gestation in no unit taken as weeks).
+def _checks_the_lmp(implied_lmp: Expr) -> Expr:
+    """A row recorded by the assessment, of this pregnancy, its implied LMP in the window."""
+    return And(
+        (
+            Not(IsNull(implied_lmp)),
+            Not(IsTrue(Cmp(">", _DAY, _ASSESSED_ON))),
+            _yes(_within_window(implied_lmp)),
+            Not(_BEFORE_NOT_PREGNANT),
+        )
+    )
+
+
+_GA_COUNTS = _checks_the_lmp(Col("ga_lmp_latest"))
+_GA_UNREADABLE_COUNTS = And((_yes(Col("ga_unusable")), _checks_the_lmp(_DAY)))
+_EDD_NOT_A_DAY_COUNTS = _checks_the_lmp(Col("edd_coarse_lmp"))
+# an LMP later than the latest the gestational ages allow (she is less far on by it), or earlier
+# than the earliest
+_LMP_AGAINST_GESTATIONAL_AGE = And(
+    (
+        _LMP_COUNTS,
+        Or(
+            (
+                IsTrue(
+                    Cmp(
+                        ">",
+                        DaysBetween(Ctx("ga_lmp_latest"), _LMP_VALUE),
+                        Const(EDD_LMP_TOLERANCE_DAYS),
+                    )
+                ),
+                IsTrue(
+                    Cmp(
+                        ">",
+                        DaysBetween(_LMP_VALUE, Ctx("ga_lmp_earliest")),
+                        Const(EDD_LMP_TOLERANCE_DAYS),
+                    )
+                ),
+            )
+        ),
+    )
+)
+_LMP_UNCHECKED = And(
+    (
+        _LMP_COUNTS,
+        IsTrue(Ctx("dating_unreadable")),
+        Not(_LMP_AGAINST_EDD),
+        Not(_LMP_AGAINST_GESTATIONAL_AGE),
+    )
+)
+
 # Lengths that count: measured, dated, in the window.
 _LENGTH_OK = And((Not(IsNull(Col("mm"))), _yes(_within_window(_DAY))))
 _DATING_CRL = And((_is(Col("length_kind"), "crl"), _LENGTH_OK, Not(_BEFORE_NOT_PREGNANT)))
@@ -3031,12 +3153,31 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
     ("not_pregnant_conflict", Agg("any", "clinical", _SAME_DAY_AS_NOT_PREGNANT, Const(True))),
     ("edd_lmp_low", Agg("min", "clinical", _EDD_COUNTS, _EDD_LMP)),
     ("edd_lmp_high", Agg("max", "clinical", _EDD_COUNTS, _EDD_LMP)),
+    # the LMP span every recorded gestational age allows: the least latest, the most earliest
+    ("ga_lmp_latest", Agg("min", "clinical", _GA_COUNTS, Col("ga_lmp_latest"))),
+    ("ga_lmp_earliest", Agg("max", "clinical", _GA_COUNTS, Col("ga_lmp_earliest"))),
+    (
+        "dating_unreadable",
+        Agg(
+            "any",
+            "clinical",
+            Or((_GA_UNREADABLE_COUNTS, _EDD_NOT_A_DAY_COUNTS)),
+            Const(True),
+        ),
+    ),
     (
         "lmp",
         Agg(
             "latest",
             "clinical",
-            And((_LMP_COUNTS, Not(_LMP_AGAINST_EDD))),
+            And(
+                (
+                    _LMP_COUNTS,
+                    Not(_LMP_AGAINST_EDD),
+                    Not(_LMP_AGAINST_GESTATIONAL_AGE),
+                    Not(IsTrue(Ctx("dating_unreadable"))),
+                )
+            ),
             _LMP_VALUE,
             (Coalesce((_DAY, _LMP_VALUE)), _LMP_VALUE),
             evidence="lmp",
@@ -3292,6 +3433,14 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     ),
     RowProblem("clinical", _LMP_ENDED, Message.of(LMP_ENDED_MESSAGE)),
     RowProblem("clinical", _LMP_AGAINST_EDD, Message.of(LMP_AGAINST_EDD_MESSAGE)),
+    RowProblem(
+        "clinical",
+        _LMP_AGAINST_GESTATIONAL_AGE,
+        Message.of(LMP_AGAINST_GESTATIONAL_AGE_MESSAGE),
+    ),
+    RowProblem("clinical", _LMP_UNCHECKED, Message.of(LMP_UNCHECKED_MESSAGE)),
+    RowProblem("clinical", _GA_UNREADABLE_COUNTS, Message.of(GESTATIONAL_AGE_UNREADABLE_MESSAGE)),
+    RowProblem("clinical", _EDD_NOT_A_DAY_COUNTS, Message.of(EDD_NOT_A_DAY_MESSAGE)),
     # what shows a current pregnancy
     RowProblem(
         "clinical",

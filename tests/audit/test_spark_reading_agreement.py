@@ -28,8 +28,12 @@ import pytest
 from earlypath.records.definition import (
     BLEEDING_ABATED_MESSAGE,
     BLEEDING_ACTIVE_ABATED_MESSAGE,
+    EDD_NOT_A_DAY_MESSAGE,
+    GESTATIONAL_AGE_UNREADABLE_MESSAGE,
     IUP_NOT_SEEN_MESSAGE,
     LMP_AGAINST_EDD_MESSAGE,
+    LMP_AGAINST_GESTATIONAL_AGE_MESSAGE,
+    LMP_UNCHECKED_MESSAGE,
 )
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
@@ -39,7 +43,9 @@ from tests.conftest_spark import INTERPRETED, session_settings
 from tests.fhir_exports import Export, export_merges, namespaced, write_export
 from tests.records import abated_bleeding_shapes as abated_bleeding
 from tests.records import edd_shapes
+from tests.records import gestational_age_shapes as gestational_age
 from tests.records import hcg_interpretation_shapes as hcg_interpretation
+from tests.records import heart_rate_shapes as heart_rate
 from tests.records import instant_day_shapes as instant_days
 from tests.records import iup_not_seen_shapes as iup_not_seen
 from tests.records import length_version_shapes as length_versions
@@ -124,6 +130,30 @@ def _check_instant_days(export: Export, spark: list[dict], duck: list[dict]) -> 
     instant_days.check(export, spark)
 
 
+def _check_gestational_age(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """An LMP a recorded gestational age contradicts, or one beside a gestational age or an EDD
+    that cannot be read, named and not dating (stop 41)."""
+    assert_same(export, spark)
+    problems = [m for got in spark for _, m in got["problems"]]
+
+    def named(message: str) -> int:
+        return sum(m.endswith(message) for m in problems)
+
+    against = len(gestational_age.AGAINST) + len(gestational_age.WITH_CRL)
+    assert named(LMP_AGAINST_GESTATIONAL_AGE_MESSAGE) == against
+    assert named(LMP_UNCHECKED_MESSAGE) == len(gestational_age.UNREADABLE)
+    assert named(GESTATIONAL_AGE_UNREADABLE_MESSAGE) == len(gestational_age.UNREADABLE) - 1
+    assert named(EDD_NOT_A_DAY_MESSAGE) == 1
+
+
+def _check_heart_rate(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A fetal heart rate coded LOINC 55283-6 read (stop 41): 148/min a heartbeat, 0 none."""
+    assert_same(export, spark)
+    days = [day for got in spark for day in got["steps"]["scans"]]
+    assert sum(bool(day["seen"]) for day in days) == 1
+    assert sum(bool(day["absent"]) for day in days) == 1
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -145,6 +175,9 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "edd": (lambda _: edd_shapes.export(), _check_edd),
     # stop 41: an instant's day is its day in the configured zone
     "instant-days": (lambda _: instant_days.export(), _check_instant_days),
+    # stop 41: a recorded gestational age (or an EDD of a month only) against the LMP
+    "gestational-age": (lambda _: gestational_age.export(), _check_gestational_age),
+    "heart-rate-55283-6": (lambda _: heart_rate.export(), _check_heart_rate),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 

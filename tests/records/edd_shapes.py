@@ -41,6 +41,9 @@ DATING_UNKNOWN = {  # the LMP is not used: needs_information, the LMP named
     "us-composite-16+6": _edd("2024-08-13", "11781-2"),
     "snomed-16+6": _edd("2024-08-13", "161714006", SNOMED),
     "ips-14+0": _edd("2024-09-02"),  # earlier than the LMP says: 14+0
+    # DICOM CID 12026's physical-exam methods (HL7 case reporting's EDD component is 57064-8)
+    "fundal-height-16+6": _edd("2024-08-13", "57064-8"),
+    "physical-exam-16+6": _edd("2024-08-13", "90368-2"),
 }
 UNCHANGED = {  # dated as before: offer, nothing named
     "by-lmp-280-days": _edd("2024-08-26", "11779-6"),

@@ -1,0 +1,28 @@
+"""A fetal heart rate coded LOINC 55283-6 "Fetal Heart rate" (stop 41), as the Thai MoPH-PC
+pregnancy profile sends it (sil-th/43fileplus-ig SD_Observation_PregFetalHeartRate.fsh: valueQuantity
+in UCUM /min), beside an eligible woman's record: the card's, the audit's and Spark's tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.fhir_exports import Export, encounter, namespaced, woman
+from tests.integration.fhir_data import LOINC, PATIENT_ID, day, eligible_resources, observation
+
+RATES = {"fhr-148": 148, "fhr-0": 0}  # shape -> beats a minute: a heartbeat seen, none
+
+
+def rate(per_minute: float) -> dict[str, Any]:
+    """The heart rate Observation, taken today."""
+    quantity = {"value": per_minute, "unit": "/min", "system": "http://unitsofmeasure.org"}
+    return observation("fh", LOINC, "55283-6", day(), valueQuantity={**quantity, "code": "/min"})
+
+
+def export() -> Export:
+    """A woman per rate (ids and references prefixed with the shape), her encounter today."""
+    out: Export = {"Patient": [], "Encounter": [], "Condition": [], "Observation": []}
+    for shape, per_minute in RATES.items():
+        record = [woman(PATIENT_ID), encounter("enc", PATIENT_ID), *eligible_resources()]
+        for resource in namespaced([*record, rate(per_minute)], f"{shape}-"):
+            out.setdefault(resource["resourceType"], []).append(resource)
+    return out
