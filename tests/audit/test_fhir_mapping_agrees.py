@@ -32,7 +32,9 @@ from earlypath.audit.load import duckdb_connect
 from earlypath.fhir.codes import code_set
 from earlypath.fhir.mapping import map_resources
 from earlypath.fhir.pregnancy import exclusion
+from earlypath.records.json_values import day_readers
 from earlypath.records.merges import Merges
+from earlypath.records.time_zone import configured_time_zone
 from earlypath.synth import write_cohort
 from tests import fhir_exports
 from tests.fhir_exports import (
@@ -84,6 +86,10 @@ SETTINGS = settings(
 
 
 # --- the reference: the service's mapping, patient by patient ------------------------------------
+
+# The audit dates an instant on its day in the configured zone (stop 41, HAZ-06 C06.10), as the
+# service does: the reference dates the encounter, a prescription and care given the same way.
+_day = day_readers(configured_time_zone())[0]
 
 
 def referred_id(reference: str | None, kind: str) -> str | None:
@@ -193,11 +199,7 @@ def _care_given(
 ) -> dict[str, Any]:
     hers = one_woman(merges, _patient_of(encounter))
     events, events_maybe = _events_here(export, encounter, hers)
-    event_days = [
-        dt.date.fromisoformat(r[EVENT_DAY[r["resourceType"]]][:10])
-        for r in events
-        if len(r.get(EVENT_DAY[r["resourceType"]], "")) >= 10
-    ]
+    event_days = [d for r in events if (d := _day(r.get(EVENT_DAY[r["resourceType"]]))) is not None]
     if "MedicationRequest" not in export:  # only care shown given is known
         return {
             "progesterone_prescribed": True if events else None,
@@ -220,11 +222,7 @@ def _care_given(
         in ("order", "original-order", "reflex-order", "filler-order", "instance-order")
         and r["status"] in ("active", "on-hold", "completed", "stopped")
     ]
-    days = [
-        dt.date.fromisoformat(r["authoredOn"][:10])
-        for r in given
-        if len(r.get("authoredOn", "")) >= 10
-    ]
+    days = [d for r in given if (d := _day(r.get("authoredOn"))) is not None]
     # a request made here that may be progesterone (its medicine cannot be identified) or that is
     # not a prescription (a proposal, a plan, a draft): whether progesterone was prescribed is
     # Unknown, unless another one made here was prescribed (or given)
@@ -239,7 +237,8 @@ def expected_rows(export: dict[str, list[dict]]) -> list[dict[str, Any]]:
     rows = []
     merges = export_merges(export)
     for encounter in export["Encounter"]:
-        assessed_on = dt.date.fromisoformat(encounter["period"]["start"][:10])
+        assessed_on = _day(encounter["period"]["start"])
+        assert assessed_on is not None, encounter["id"]
         result = map_resources(_record_for(export, encounter, merges), assessed_on)
         # the generator must write valid FHIR R4; a scan report written as text only is valid
         # (named as not read, and since stop 24 placed on its day: "could not be read" too)
