@@ -126,6 +126,33 @@ def _chosen(asked: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(n for n in known if n in set(asked))
 
 
+def _advice_ids(t: ir_t.Table, tables: dict[str, DecisionTable]) -> ir_t.ArrayValue:
+    """The ids of the progesterone advice that applies to each row, in its table's order (the
+    python engine's ``advice``, by id): an advice applies when its expression is True and the
+    row's decision is one of its outcomes. Versions with the same advice share one array."""
+    by_advice: dict[tuple[tuple[str, ir.Expr, tuple[str, ...]], ...], list[str]] = {}
+    for version, table in tables.items():
+        key = tuple((a.id, a.expr, a.outcomes) for a in table.advice)
+        by_advice.setdefault(key, []).append(version)
+    shared = {GESTATION_DAYS: t["gestation_days"]}
+    decision = t["decision"]
+    arrays = []
+    for advice, versions in by_advice.items():
+        ids = []
+        for advice_id, expr, outcomes in advice:
+            holds = compile_condition(expr, t, shared)
+            if outcomes:
+                holds = holds & decision.isin(outcomes)
+            ids.append(ibis.ifelse(holds, ibis.literal(advice_id), ibis.null("string")))
+        applying = (
+            ibis.array(ids).filter(lambda i: i.notnull())
+            if ids
+            else ibis.literal([], "array<string>")
+        )
+        arrays.append((t["guideline_version"].isin(versions), applying))
+    return ibis.cases(*arrays)
+
+
 def _versioned_value(
     by_version: dict[str, ir.Expr], version: ir_t.StringValue, t: ir_t.Table
 ) -> ir_t.Value:
@@ -190,7 +217,12 @@ def assess_sections_table(
     chosen = _chosen(sections)
     t = assess_table(t, policy)
     packed = {
-        PROGESTERONE: ibis.struct({c: t[c] for c in ("decision", "recommendations", "missing")})
+        PROGESTERONE: ibis.struct(
+            {
+                **{c: t[c] for c in ("decision", "recommendations", "missing")},
+                "advice": _advice_ids(t, tables_for(policy)),
+            }
+        )
     }
     t = t.mutate(**{PROGESTERONE: packed[PROGESTERONE]} if PROGESTERONE in chosen else {})
     t = t.drop("decision", "recommendations", "missing")

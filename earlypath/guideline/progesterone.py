@@ -19,6 +19,7 @@ from earlypath.facts import (
     PREVIOUS_MISCARRIAGES,
     VAGINAL_BLEEDING,
 )
+from earlypath.guideline.scans import VIABILITY_STEPS, viability_recommendations
 from earlypath.guideline.versions import BY_VERSION, recommendation
 from earlypath.guideline.vocabulary import (
     IS_ECTOPIC,
@@ -68,9 +69,13 @@ _SUMMARIES_2019 = {
 
 
 def _recommendations(version: str, summaries: dict[str, str]) -> dict[str, Recommendation]:
+    """The table's own recommendations, then the viability ones its advice may cite."""
     return {
-        number: recommendation(version, number, text, RECOMMENDATIONS_URL)
-        for number, text in summaries.items()
+        **{
+            number: recommendation(version, number, text, RECOMMENDATIONS_URL)
+            for number, text in summaries.items()
+        },
+        **viability_recommendations(version),
     }
 
 
@@ -178,6 +183,15 @@ _RESCAN_ADVICE = Advice(
     "start before a heartbeat is seen; it continues to 16 completed weeks once one is confirmed.",
     ("offer", "continue"),
 )
+# The scan shows no heartbeat (or no fetal pole) and its measurements call for a second scan or a
+# second opinion before a miscarriage is diagnosed (NG126 1.4.6 to 1.4.11, the viability table's
+# own expressions and thresholds): the card names that step, whatever the decision, since
+# progesterone may start before a heartbeat is seen and one scan never diagnoses a miscarriage
+# (HAZ-11 C11.3). Each holds only when the heartbeat is recorded as not seen (or there is no pole).
+_VIABILITY_ADVICE = tuple(
+    Advice(f"viability_{step.number.replace('.', '_')}", step.when, step.number, step.advice)
+    for step in VIABILITY_STEPS
+)
 # Already on progesterone: 1.5.3 says continue to 16 completed weeks, but NICE offers it only
 # under 1.5.2. The decision stays "continue" (NICE does not say to stop progesterone that was
 # started outside 1.5.2), with these words so no one reads it as a NICE indication.
@@ -257,6 +271,7 @@ def progesterone_table(version: str, stop_day: int) -> DecisionTable:
                     "1.5.1",
                     _FOURTEEN_DAY_TEXT,
                 ),
+                *_VIABILITY_ADVICE,
             ),
             recommendations=_recommendations(version, _SUMMARIES_2019),
         )
@@ -350,6 +365,7 @@ def progesterone_table(version: str, stop_day: int) -> DecisionTable:
                 _FOURTEEN_DAY_TEXT,
             ),
             _RESCAN_ADVICE,
+            *_VIABILITY_ADVICE,
             *_CRITERIA_NOT_MET_ADVICE,
         ),
         recommendations=_recommendations(version, _SUMMARIES_2021),

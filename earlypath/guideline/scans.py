@@ -17,6 +17,7 @@ for a miscarriage (see ``earlypath.guideline.miscarriage``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -45,8 +46,26 @@ from earlypath.guideline.vocabulary import (
     report_not_read_recommendation,
     scan_report_gate,
 )
-from earlypath.rules.decision import ALWAYS, Branch, Criterion, DecisionTable, Verdict
-from earlypath.rules.ir import AddDays, Const, DaysBetween, Expr, If, IsTrue, Match, Not, Or, all_of
+from earlypath.rules.decision import (
+    ALWAYS,
+    Branch,
+    Criterion,
+    DecisionTable,
+    Recommendation,
+    Verdict,
+)
+from earlypath.rules.ir import (
+    AddDays,
+    Const,
+    DaysBetween,
+    Expr,
+    If,
+    IsTrue,
+    Match,
+    Not,
+    Or,
+    all_of,
+)
 
 TOPIC = "scan_assessment"
 OUTCOMES = (
@@ -62,6 +81,13 @@ CRL_THRESHOLD_MM = 7.0
 MSD_THRESHOLD_MM = 25.0
 TVS_RESCAN_DAYS = 7
 TA_RESCAN_DAYS = 14
+
+# The measurements that decide between a second scan and a second opinion (NG126 1.4.6/1.4.7 and
+# 1.4.9/1.4.10), named once: the viability table, `SECOND_OPINION_DONE` and the steps below read them.
+CRL_AT_LEAST_THRESHOLD: Expr = CRL_MM.ge(CRL_THRESHOLD_MM)
+CRL_UNDER_THRESHOLD: Expr = CRL_MM.lt(CRL_THRESHOLD_MM)
+MSD_AT_LEAST_THRESHOLD: Expr = MSD_MM.ge(MSD_THRESHOLD_MM)
+MSD_UNDER_THRESHOLD: Expr = MSD_MM.lt(MSD_THRESHOLD_MM)
 
 # A fetal pole is present if recorded, or if a CRL was measured (a CRL needs a pole).
 POLE: Expr = If(IsTrue(CRL_MM.gt(0.0)), Const(True), FETAL_POLE)
@@ -84,8 +110,8 @@ SECOND_OPINION_DONE: Expr = all_of(
     Not(TRANSABDOMINAL),
     Or(
         (
-            all_of(POLE, CRL_MM.ge(CRL_THRESHOLD_MM)),
-            all_of(Not(POLE), MSD_MM.ge(MSD_THRESHOLD_MM)),
+            all_of(POLE, CRL_AT_LEAST_THRESHOLD),
+            all_of(Not(POLE), MSD_AT_LEAST_THRESHOLD),
         )
     ),
 )
@@ -99,6 +125,82 @@ NO_HEARTBEAT_ON_A_FIRST_SCAN: Expr = all_of(
 # ... and no second opinion that NICE accepts in its place has confirmed it: a miscarriage cannot
 # be diagnosed on it (NG126 1.4.6 to 1.4.11). Unknown when either part is.
 VIABILITY_NOT_SETTLED: Expr = all_of(NO_HEARTBEAT_ON_A_FIRST_SCAN, Not(SECOND_OPINION_DONE))
+
+
+@dataclass(frozen=True)
+class ViabilityStep:
+    """What NG126 asks for before a miscarriage is diagnosed on the latest scan, by number, and
+    ``advice`` saying it in a line (the progesterone card's): ``when`` is True exactly where
+    `scan_table` gives ``rescan`` or ``second_opinion_or_rescan`` citing ``number`` (never on an
+    Unknown heartbeat, pole, route or measurement)."""
+
+    number: str
+    when: Expr
+    advice: str
+
+
+_NOT_ON_ONE = "do not diagnose a miscarriage on this scan"
+_TVS_LATER = f"a second scan at least {TVS_RESCAN_DAYS} days after it"
+_TA_LATER = f"a second scan at least {TA_RESCAN_DAYS} days after it"
+_OPINION = f"{_NOT_ON_ONE} alone; get a second opinion on viability and/or {_TVS_LATER}"
+# (number, the pole, the measurement, what the scan shows, whether a second opinion may stand in
+# for the second scan), on a transvaginal scan
+_MEASURED = (
+    (
+        "1.4.7",
+        POLE,
+        CRL_AT_LEAST_THRESHOLD,
+        f"No heartbeat with a crown-rump length of {CRL_THRESHOLD_MM:.1f} mm or more",
+        True,
+    ),
+    (
+        "1.4.6",
+        POLE,
+        CRL_UNDER_THRESHOLD,
+        f"No heartbeat with a crown-rump length under {CRL_THRESHOLD_MM:.1f} mm",
+        False,
+    ),
+    (
+        "1.4.10",
+        Not(POLE),
+        MSD_AT_LEAST_THRESHOLD,
+        f"No fetal pole with a mean sac diameter of {MSD_THRESHOLD_MM:.1f} mm or more",
+        True,
+    ),
+    (
+        "1.4.9",
+        Not(POLE),
+        MSD_UNDER_THRESHOLD,
+        f"No fetal pole with a mean sac diameter under {MSD_THRESHOLD_MM:.1f} mm",
+        False,
+    ),
+)
+# In `scan_table`'s order: a transabdominal scan whatever its measurement, then by pole and
+# measurement. (The input contract reads a scan with no route as transvaginal, NG126's first
+# choice; a flat row with no route names no step, as the table asks for the route.)
+VIABILITY_STEPS: tuple[ViabilityStep, ...] = (
+    ViabilityStep(
+        "1.4.8",
+        all_of(VIABILITY_NOT_SETTLED, TRANSABDOMINAL, POLE),
+        "No heartbeat, with a crown-rump length measured on a transabdominal scan: record its "
+        f"size; {_TA_LATER} before diagnosing a miscarriage.",
+    ),
+    ViabilityStep(
+        "1.4.11",
+        all_of(VIABILITY_NOT_SETTLED, TRANSABDOMINAL, Not(POLE)),
+        "No fetal pole, with a mean sac diameter measured on a transabdominal scan: record its "
+        f"size; {_TA_LATER} before diagnosing a miscarriage.",
+    ),
+    *(
+        ViabilityStep(
+            number,
+            all_of(VIABILITY_NOT_SETTLED, Not(TRANSABDOMINAL), pole, measured),
+            f"{shows} (transvaginal): {_OPINION if opinion else f'{_NOT_ON_ONE}; {_TVS_LATER}'}.",
+        )
+        for number, pole, measured, shows, opinion in _MEASURED
+    ),
+)
+
 
 _SUMMARIES: dict[str, tuple[str, NumberSource]] = {
     "1.4.6": (
@@ -209,7 +311,7 @@ def _criteria() -> dict[str, Criterion]:
         ),
         "crl_big": Criterion(
             "crl_at_least_7mm",
-            CRL_MM.ge(CRL_THRESHOLD_MM),
+            CRL_AT_LEAST_THRESHOLD,
             "1.4.7",
             "The crown-rump length is 7.0 mm or more with no heartbeat.",
             "The crown-rump length is under 7.0 mm.",
@@ -218,7 +320,7 @@ def _criteria() -> dict[str, Criterion]:
         ),
         "crl_small": Criterion(
             "crl_under_7mm",
-            CRL_MM.lt(CRL_THRESHOLD_MM),
+            CRL_UNDER_THRESHOLD,
             "1.4.6",
             "The crown-rump length is under 7.0 mm with no heartbeat.",
             "The crown-rump length is 7.0 mm or more.",
@@ -227,7 +329,7 @@ def _criteria() -> dict[str, Criterion]:
         ),
         "msd_big": Criterion(
             "msd_at_least_25mm",
-            MSD_MM.ge(MSD_THRESHOLD_MM),
+            MSD_AT_LEAST_THRESHOLD,
             "1.4.10",
             "The mean sac diameter is 25.0 mm or more with no fetal pole.",
             "The mean sac diameter is under 25.0 mm.",
@@ -236,7 +338,7 @@ def _criteria() -> dict[str, Criterion]:
         ),
         "msd_small": Criterion(
             "msd_under_25mm",
-            MSD_MM.lt(MSD_THRESHOLD_MM),
+            MSD_UNDER_THRESHOLD,
             "1.4.9",
             "The mean sac diameter is under 25.0 mm with no fetal pole.",
             "The mean sac diameter is 25.0 mm or more.",
@@ -282,6 +384,11 @@ def scan_table(version: str) -> DecisionTable:
         Verdict("rescan", "all_true", (c["no_pole"], c["msd_small"]), ("1.4.9",)),
     )
     return DecisionTable(TOPIC, OUTCOMES, (Branch("latest_scan", ALWAYS, verdicts),), (), recs)
+
+
+def viability_recommendations(version: str) -> dict[str, Recommendation]:
+    """NG126 1.4.6 to 1.4.11 as one version states them (cited by `VIABILITY_STEPS` elsewhere)."""
+    return recommendations(version, _SUMMARIES)[0]
 
 
 def _tables(version: str, policy: PathwayPolicy) -> dict[str, DecisionTable]:
