@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from operator import itemgetter
+from types import MappingProxyType
 from typing import Any
 
 from earlypath.errors import Problem
@@ -188,10 +189,9 @@ class _RowSource(_Source):
         index = self.gen.join_index(e)
         found = self.fresh()
         # the index holds no None key (`_State.index` leaves out rows without an id), so a
-        # key that is None finds no row: None, as the closure answers it. Every index is a
-        # dict (`_State.index`, `NO_ROWS`): looked up as one, not a method called (stop 42)
+        # key that is None finds no row: None, as the closure answers it
         return (
-            f"(None if ({found} := {self.dict_get(index, self.join_key(e))}) is None"
+            f"(None if ({found} := {index}.get({self.join_key(e)})) is None"
             f" else {self.dict_get(found, repr(e.column))})"
         )
 
@@ -385,9 +385,7 @@ class _Generator:
             "SHOW": show,
             "PROBLEM": Problem,
             "STATE": compiled.state,
-            # the index of a table without rows: a dict, as every index is (`_State.index`),
-            # so a key is looked up as in one (`_RowSource.code`); nothing writes an index
-            "NO_ROWS": {},
+            "NO_ROWS": MappingProxyType({}),  # the index of a table without rows (read only)
         }
         self.count = 0
         self.known: dict[str, str] = {name: f"x_{name}" for name in _CONTEXT}

@@ -110,35 +110,6 @@ def test_the_build_reads_its_resources_by_dict_look_ups() -> None:
             getattr(module, name)(["not", "a", "dict"], *rest)
 
 
-def test_the_build_looks_a_joined_row_up_in_its_index_as_in_a_dict() -> None:
-    """A join's index (`_State.index`, or ``NO_ROWS`` for a table without rows) is a dict and
-    is read as ``dict.get(index, key)`` (stop 42): ``index.get(key)`` was a method looked up and
-    called, as the resource's keys were before stop 41. ``NO_ROWS`` is one empty dict for every
-    reading, so nothing may write into an index: after reading records with and without a
-    repeated Observation id, it is still empty."""
-    reading = engine.generated_reading(mapping.READING)
-    assert reading is not None and reading.compiled
-    assert not re.findall(r"\bjx\d+\.get\(", reading.source)
-    assert re.search(r"\bdict\.get\(jx\d+, ", reading.source)
-    assert re.search(r" else NO_ROWS$", reading.source, re.MULTILINE)
-    module = native._bound[native.source_hash(reading.source)][0]
-    assert type(module.NO_ROWS) is dict
-    scan = {
-        "resourceType": "Observation",
-        "id": "o1",
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "11878-6"}]},
-        "subject": {"reference": "Patient/p1"},
-        "effectiveDateTime": "2026-11-20",
-        "valueInteger": 1,
-    }
-    for record in ([scan], [scan, {**scan, "meta": {"lastUpdated": "2026-11-21T10:00:00Z"}}]):
-        assert engine.read(mapping.READING, record, TODAY, None, "p1") == _read_execd(
-            record, TODAY, None, "p1"
-        )
-        assert module.NO_ROWS == {}
-
-
 def test_the_compiled_and_the_execd_reading_share_one_source() -> None:
     compiled = engine.generated_reading(mapping.READING)
     execd = _execd()
