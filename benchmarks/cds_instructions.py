@@ -3,6 +3,7 @@ not move (CPU times on a shared 2-core machine move by +-20% from run to run, mo
 changes to the call).
 
 Run: .venv/bin/python benchmarks/cds_instructions.py [--before CHECKOUT] [--calls 500]
+     [--extra-observations N]
 
 Each figure is the difference of two runs under `valgrind --tool=cachegrind --cache-sim=no`
 (the same start-up and warm-up, then 100 or 100 + ``--calls`` calls through the whole ASGI app,
@@ -33,9 +34,9 @@ from bench_cds_call import asgi_caller, hello_app
 from bench_cds_load import SERVICE, request_body
 from earlypath.web.app import create_app
 from earlypath.web.config import Settings
-n, which = int(sys.argv[1]), sys.argv[2]
+n, which, extra = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 today = dt.date(2026, 12, 1)
-body = json.dumps(request_body(today, 0)).encode()
+body = json.dumps(request_body(today, extra)).encode()
 with tempfile.TemporaryDirectory() as tmp:
     if which == "cds":
         settings = Settings(auth=False, feedback_db=f"sqlite:///{{tmp}}/fb.sqlite3")
@@ -49,30 +50,40 @@ with tempfile.TemporaryDirectory() as tmp:
 """
 
 
-def instructions(checkout: Path, which: str, calls: int) -> int:
-    """Instructions valgrind counts for the whole process making ``calls`` calls."""
+def instructions(checkout: Path, which: str, calls: int, extra: int = 0) -> int:
+    """Instructions valgrind counts for the whole process making ``calls`` calls (with
+    ``extra`` Observations the reading leaves out in the record, `request_body`)."""
     # the checkout's own benchmarks: bench_cds_call.py puts its checkout first on the path
     code = _CALLER.format(bench=str(checkout / "benchmarks"))
-    return valgrind_count.instructions(checkout, code, str(calls), which, label=which)
+    return valgrind_count.instructions(checkout, code, str(calls), which, str(extra), label=which)
 
 
-def per_call(checkout: Path, which: str, calls: int) -> int:
-    return round(
-        (instructions(checkout, which, WARM + calls) - instructions(checkout, which, WARM)) / calls
-    )
+def per_call(checkout: Path, which: str, calls: int, extra: int = 0) -> int:
+    more = instructions(checkout, which, WARM + calls, extra)
+    return round((more - instructions(checkout, which, WARM, extra)) / calls)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--before", type=Path, help="another checkout, counted the same way")
+    parser.add_argument(
+        "--extra-observations",
+        type=int,
+        default=0,
+        help="a second record shape: N more Observations the reading leaves out",
+    )
     args = parser.parse_args()
     valgrind_count.require_valgrind()
     hello = per_call(ROOT, "hello", args.calls)
-    report: dict[str, object] = {"calls": args.calls, "hello_world_instructions": hello}
+    report: dict[str, object] = {
+        "calls": args.calls,
+        "extra_observations": args.extra_observations,
+        "hello_world_instructions": hello,
+    }
     checkouts = [("before", args.before)] if args.before else []
     for name, checkout in [*checkouts, ("after" if args.before else "this", ROOT)]:
-        count = per_call(checkout.resolve(), "cds", args.calls)
+        count = per_call(checkout.resolve(), "cds", args.calls, args.extra_observations)
         report[f"cds_call_instructions_{name}"] = count
         report[f"ratio_{name}_to_hello_world"] = round(count / hello, 2)
     print(json.dumps(report, indent=2))
