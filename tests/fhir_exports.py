@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,10 @@ from tests.integration.fhir_data import PATIENT_ID, TODAY
 Export = dict[str, list[dict[str, Any]]]
 
 
-def encounter(eid: str, pid: str, start: str = f"{TODAY.isoformat()}T10:00:00Z") -> dict[str, Any]:
+TODAYS_VISIT = f"{TODAY.isoformat()}T10:00:00Z"  # an encounter's start unless a test says
+
+
+def encounter(eid: str, pid: str, start: str = TODAYS_VISIT) -> dict[str, Any]:
     """A finished ambulatory Encounter of Patient ``pid`` (today's, unless ``start`` says)."""
     return {
         "resourceType": "Encounter",
@@ -141,3 +145,42 @@ def _reference(reference: str, space: str) -> str:
     if found is None:
         return reference
     return f"{found['head']}{space}{found['id']}{found['tail'] or ''}"
+
+
+def export_per_shape(
+    records: Mapping[str, Sequence[dict[str, Any]]], starts: Mapping[str, str] | None = None
+) -> Export:
+    """A woman per shape as one export: each shape's resources beside her Patient and her
+    Encounter ``enc`` (today's, or from the shape's time in ``starts``), every id and reference
+    prefixed with ``<shape>-`` (`namespaced`), so `shape_of` reads the shape back from an
+    encounter's (an episode's) id."""
+    out: Export = {"Patient": [], "Encounter": []}
+    for shape, resources in records.items():
+        seen = encounter("enc", PATIENT_ID, (starts or {}).get(shape, TODAYS_VISIT))
+        for resource in namespaced([woman(PATIENT_ID), seen, *resources], f"{shape}-"):
+            out.setdefault(resource["resourceType"], []).append(resource)
+    return out
+
+
+def shape_of(encounter_id: str, among: Iterable[str] | None = None) -> str:
+    """The shape an encounter of `export_per_shape` is of. An id namespaced again (the Spark
+    agreement's ``<scenario>.`` prefix) needs its export's shapes, ``among``: a shape may itself
+    hold a dot ("us-16.9-wk"), so the prefix cannot be cut at a dot alone."""
+    shape = encounter_id.rsplit("-enc", 1)[0]
+    if among is None:
+        return shape
+    (found,) = [s for s in among if shape == s or shape.endswith(f".{s}")]
+    return found
+
+
+def audited_by_shape(export: Export, folder: Path) -> dict[str, dict[str, Any]]:
+    """Each shape's episode (by `shape_of` its id) from a DuckDB audit of an `export_per_shape`
+    export, written and audited under ``folder``."""
+    # imported here: the audit's imports are heavy for the many tests that only build exports
+    import pyarrow.parquet as pq
+
+    from earlypath.audit.run import run_audit
+
+    run_audit(write_export(export, folder / "in"), folder / "out", engine="duckdb")
+    episodes = pq.read_table(folder / "out" / "episodes.parquet").to_pylist()
+    return {shape_of(e["episode_id"]): e for e in episodes}

@@ -15,19 +15,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
-from earlypath.audit.run import run_audit
 from earlypath.records.definition import BLEEDING_ABATED_MESSAGE, BLEEDING_ACTIVE_ABATED_MESSAGE
-from tests.fhir_exports import write_export
+from tests.fhir_exports import audited_by_shape
 from tests.integration.fhir_data import hook_request, prefetch_for
 from tests.records.abated_bleeding_shapes import (
     CONTRADICTED,
     CURRENT,
     MAY_HAVE_ENDED,
     export,
-    shape_of,
     with_bleeding,
 )
 
@@ -68,9 +65,7 @@ def test_bleeding_not_yet_abated_is_current(client, shape: str) -> None:
 def test_the_audit_reads_them_as_the_card_does(tmp_path: Path) -> None:
     """One export on DuckDB, a woman per shape."""
     every = {**MAY_HAVE_ENDED, **CONTRADICTED, **CURRENT}
-    run_audit(write_export(export(every), tmp_path / "in"), tmp_path / "out", engine="duckdb")
-    episodes = pq.read_table(tmp_path / "out" / "episodes.parquet").to_pylist()
-    decisions = {shape_of(e["episode_id"]): e for e in episodes}
+    decisions = audited_by_shape(export(every), tmp_path)
     assert sorted(decisions) == sorted(every)
     for shape in [*MAY_HAVE_ENDED, *CONTRADICTED]:
         assert decisions[shape]["decision"] == "needs_information", shape

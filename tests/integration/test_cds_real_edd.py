@@ -13,20 +13,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
-from earlypath.audit.run import run_audit
 from earlypath.fhir.cards import md
 from earlypath.records.definition import LMP_AGAINST_EDD_MESSAGE
-from tests.fhir_exports import write_export
+from tests.fhir_exports import audited_by_shape
 from tests.integration.fhir_data import hook_request, prefetch_for
 from tests.records.edd_shapes import (
     DATING_UNKNOWN,
     UNCHANGED,
     WITH_CRL,
     export,
-    shape_of,
     shapes,
 )
 
@@ -68,9 +65,7 @@ def test_a_crl_still_dates_her(client, shape: str) -> None:
 
 def test_the_audit_reads_them_as_the_card_does(tmp_path: Path) -> None:
     """One export on DuckDB, a woman per shape."""
-    run_audit(write_export(export(), tmp_path / "in"), tmp_path / "out", engine="duckdb")
-    episodes = pq.read_table(tmp_path / "out" / "episodes.parquet").to_pylist()
-    decisions = {shape_of(e["episode_id"]): e for e in episodes}
+    decisions = audited_by_shape(export(), tmp_path)
     assert sorted(decisions) == sorted(shapes())
     for shape in DATING_UNKNOWN:
         assert decisions[shape]["decision"] == "needs_information", shape

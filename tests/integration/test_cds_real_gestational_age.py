@@ -17,10 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
-from earlypath.audit.run import run_audit
 from earlypath.fhir.cards import md
 from earlypath.records.definition import (
     EDD_NOT_A_DAY_MESSAGE,
@@ -28,7 +26,7 @@ from earlypath.records.definition import (
     LMP_AGAINST_GESTATIONAL_AGE_MESSAGE,
     LMP_UNCHECKED_MESSAGE,
 )
-from tests.fhir_exports import write_export
+from tests.fhir_exports import audited_by_shape
 from tests.integration.fhir_data import hook_request, prefetch_for
 from tests.records.gestational_age_shapes import (
     AGAINST,
@@ -36,7 +34,6 @@ from tests.records.gestational_age_shapes import (
     UNREADABLE,
     WITH_CRL,
     export,
-    shape_of,
     shapes,
 )
 
@@ -95,9 +92,7 @@ def test_a_crl_still_dates_her(client, shape: str):
 
 def test_the_audit_reads_them_as_the_card_does(tmp_path: Path) -> None:
     """One export on DuckDB, a woman per shape."""
-    run_audit(write_export(export(), tmp_path / "in"), tmp_path / "out", engine="duckdb")
-    episodes = pq.read_table(tmp_path / "out" / "episodes.parquet").to_pylist()
-    decisions = {shape_of(e["episode_id"]): e for e in episodes}
+    decisions = audited_by_shape(export(), tmp_path)
     assert sorted(decisions) == sorted(shapes())
     for shape in [*AGAINST, *UNREADABLE]:
         assert decisions[shape]["decision"] == "needs_information", shape

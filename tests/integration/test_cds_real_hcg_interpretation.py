@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
-from earlypath.audit.run import run_audit
-from tests.fhir_exports import write_export
+from tests.fhir_exports import audited_by_shape
 from tests.integration.fhir_data import hook_request, prefetch_for
-from tests.records.hcg_interpretation_shapes import NEGATIVE, NOT_NEGATIVE, export, shape_of
+from tests.records.hcg_interpretation_shapes import NEGATIVE, NOT_NEGATIVE, export
 from tests.records.real_shapes import ended_then_scanned
 
 PV = "/cds-services/ng126-progesterone"
@@ -46,9 +44,7 @@ def test_any_other_flag_or_a_value_ends_nothing(client, shape: str) -> None:
 
 def test_the_audit_reads_them_as_the_card_does(tmp_path: Path) -> None:
     """One export on DuckDB, a woman per shape."""
-    run_audit(write_export(export(), tmp_path / "in"), tmp_path / "out", engine="duckdb")
-    episodes = pq.read_table(tmp_path / "out" / "episodes.parquet").to_pylist()
-    decisions = {shape_of(e["episode_id"]): e for e in episodes}
+    decisions = audited_by_shape(export(), tmp_path)
     assert sorted(decisions) == sorted({**NEGATIVE, **NOT_NEGATIVE})
     for shape in NEGATIVE:
         assert decisions[shape]["decision"] == "needs_information", shape

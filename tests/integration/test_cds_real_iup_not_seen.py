@@ -16,19 +16,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
-from earlypath.audit.run import run_audit
 from earlypath.records.definition import IUP_NOT_SEEN_MESSAGE
-from tests.fhir_exports import write_export
+from tests.fhir_exports import audited_by_shape
 from tests.integration.fhir_data import hook_request, prefetch_for
 from tests.records.iup_not_seen_shapes import (
     NOT_SEEN,
     SAYS_NOTHING,
     export,
     seen_two_days_ago,
-    shape_of,
 )
 
 PV = "/cds-services/ng126-progesterone"
@@ -56,9 +53,7 @@ def test_an_ectopic_pregnancy_not_seen_says_nothing(client, shape: str) -> None:
 
 def test_the_audit_reads_them_as_the_card_does(tmp_path: Path) -> None:
     """One export on DuckDB, a woman per shape."""
-    run_audit(write_export(export(), tmp_path / "in"), tmp_path / "out", engine="duckdb")
-    episodes = pq.read_table(tmp_path / "out" / "episodes.parquet").to_pylist()
-    decisions = {shape_of(e["episode_id"]): e for e in episodes}
+    decisions = audited_by_shape(export(), tmp_path)
     assert sorted(decisions) == sorted({**NOT_SEEN, **SAYS_NOTHING})
     for shape in NOT_SEEN:
         assert decisions[shape]["decision"] == "needs_information", shape

@@ -14,7 +14,6 @@ too, so it read them as today's: the card and the audit now agree.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +25,9 @@ from earlypath.audit.run import run_audit
 from earlypath.errors import ConfigError
 from earlypath.web import clock, create_app
 from earlypath.web.config import Settings
-from tests.fhir_exports import encounter, namespaced, woman, write_export
+from tests.fhir_exports import export_per_shape, shape_of, write_export
 from tests.integration.fhir_data import (
     LOINC,
-    PATIENT_ID,
     SNOMED,
     condition,
     crl,
@@ -104,22 +102,10 @@ def test_a_record_made_after_midnight_in_summer_time_is_todays(
 
 def test_the_audit_reads_them_as_the_card_does(tmp_path: Path) -> None:
     """One export, a woman per record, her encounter at 00:10 BST: not offered either."""
-    export: dict[str, list[dict[str, Any]]] = {"Patient": [], "Encounter": [], "Condition": []}
-    for shape, (late, _) in sorted(LATE.items()):
-        space = shape.replace(" ", "-") + "-"
-        resources = [
-            woman(PATIENT_ID),
-            encounter("enc", PATIENT_ID, start=f"{LONDON_TODAY}T00:10:00+01:00"),
-            *_eligible(),
-            late,
-        ]
-        for resource in namespaced(resources, space):
-            export.setdefault(resource["resourceType"], []).append(resource)
-    (tmp_path / "in").mkdir()
-    for kind, resources in export.items():
-        lines = "".join(json.dumps(r) + "\n" for r in resources)
-        (tmp_path / "in" / f"{kind}.ndjson").write_text(lines, encoding="utf-8")
-    run_audit(tmp_path / "in", tmp_path / "out", engine="duckdb")
+    records = {s.replace(" ", "-"): [*_eligible(), late] for s, (late, _) in sorted(LATE.items())}
+    after_midnight = dict.fromkeys(records, f"{LONDON_TODAY}T00:10:00+01:00")
+    export = export_per_shape(records, after_midnight)
+    run_audit(write_export(export, tmp_path / "in"), tmp_path / "out", engine="duckdb")
     episodes = pq.read_table(tmp_path / "out" / "episodes.parquet").to_pylist()
     assert len(episodes) == len(LATE)
     for episode in episodes:
@@ -242,6 +228,6 @@ def test_the_audit_dates_the_visit_and_its_scan_where_they_happened(tmp_path: Pa
     episodes = pq.read_table(tmp_path / "out" / "episodes.parquet").to_pylist()
     assert len(episodes) == len(instant_days.VISITS)
     for episode in episodes:
-        shape = instant_days.shape_of(episode["episode_id"])
+        shape = shape_of(episode["episode_id"])
         assert episode["assessed_on"].isoformat() == instant_days.VISITS[shape][3], shape
         assert episode["decision"] == "offer", shape

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fhir_exports import Export, encounter, namespaced, woman
-from tests.integration.fhir_data import PATIENT_ID, bleeding, day, eligible_resources
+from tests.fhir_exports import Export, export_per_shape
+from tests.integration.fhir_data import bleeding, day, eligible_resources
 
 
 def _abated(**abatement: Any) -> dict[str, Any]:
@@ -64,14 +64,5 @@ def with_bleeding(condition: dict[str, Any]) -> list[dict[str, Any]]:
 def export(shapes: dict[str, dict[str, Any]] | None = None) -> Export:
     """A woman per shape (ids and references prefixed with the shape), her encounter today; by
     default those of stop 40 and the controls."""
-    out: Export = {"Patient": [], "Encounter": [], "Condition": []}
-    for shape, condition in (shapes or {**MAY_HAVE_ENDED, **CURRENT}).items():
-        resources = [woman(PATIENT_ID), encounter("enc", PATIENT_ID), *with_bleeding(condition)]
-        for resource in namespaced(resources, f"{shape}-"):
-            out.setdefault(resource["resourceType"], []).append(resource)
-    return out
-
-
-def shape_of(encounter_id: str) -> str:
-    """The shape an encounter of `export` is of."""
-    return encounter_id.rsplit("-enc", 1)[0]
+    every = shapes or {**MAY_HAVE_ENDED, **CURRENT}
+    return export_per_shape({shape: with_bleeding(c) for shape, c in every.items()})

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fhir_exports import Export, encounter, namespaced, woman
+from tests.fhir_exports import Export, export_per_shape
 from tests.integration.fhir_data import (
     LOINC,
-    PATIENT_ID,
     SNOMED,
     bleeding,
     crl,
@@ -105,15 +104,4 @@ def shapes() -> dict[str, list[dict[str, Any]]]:
 
 def export() -> Export:
     """A woman per shape (ids and references prefixed with the shape), her encounter today."""
-    out: Export = {"Patient": [], "Encounter": [], "Condition": [], "Observation": []}
-    for shape, record in shapes().items():
-        for resource in namespaced(
-            [woman(PATIENT_ID), encounter("enc", PATIENT_ID), *record], f"{shape}-"
-        ):
-            out.setdefault(resource["resourceType"], []).append(resource)
-    return out
-
-
-def shape_of(encounter_id: str) -> str:
-    """The shape an encounter of `export` is of."""
-    return encounter_id.rsplit("-enc", 1)[0]
+    return export_per_shape(shapes())

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fhir_exports import Export, encounter, namespaced, woman
-from tests.integration.fhir_data import PATIENT_ID
+from tests.fhir_exports import Export, export_per_shape
 from tests.records.real_shapes import SERUM_HCG, URINE_HCG, ended_then_scanned, pregnancy_test
 
 V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
@@ -49,14 +48,5 @@ NOT_NEGATIVE = {  # ends nothing: the old LMP dates the scan, as before
 
 def export() -> Export:
     """A woman per shape (ids and references prefixed with the shape), her encounter today."""
-    out: Export = {"Patient": [], "Encounter": [], "Condition": []}
-    for shape, test in {**NEGATIVE, **NOT_NEGATIVE}.items():
-        resources = [woman(PATIENT_ID), encounter("enc", PATIENT_ID), *ended_then_scanned(test)]
-        for resource in namespaced(resources, f"{shape}-"):
-            out.setdefault(resource["resourceType"], []).append(resource)
-    return out
-
-
-def shape_of(encounter_id: str) -> str:
-    """The shape an encounter of `export` is of."""
-    return encounter_id.rsplit("-enc", 1)[0]
+    every = {**NEGATIVE, **NOT_NEGATIVE}
+    return export_per_shape({shape: ended_then_scanned(test) for shape, test in every.items()})

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fhir_exports import Export, encounter, namespaced, woman
-from tests.integration.fhir_data import LOINC, PATIENT_ID, day, eligible_resources, observation
+from tests.fhir_exports import Export, export_per_shape
+from tests.integration.fhir_data import LOINC, day, eligible_resources, observation
 
 RATES = {"fhr-148": 148, "fhr-0": 0}  # shape -> beats a minute: a heartbeat seen, none
 
@@ -20,9 +20,6 @@ def rate(per_minute: float) -> dict[str, Any]:
 
 def export() -> Export:
     """A woman per rate (ids and references prefixed with the shape), her encounter today."""
-    out: Export = {"Patient": [], "Encounter": [], "Condition": [], "Observation": []}
-    for shape, per_minute in RATES.items():
-        record = [woman(PATIENT_ID), encounter("enc", PATIENT_ID), *eligible_resources()]
-        for resource in namespaced([*record, rate(per_minute)], f"{shape}-"):
-            out.setdefault(resource["resourceType"], []).append(resource)
-    return out
+    return export_per_shape(
+        {shape: [*eligible_resources(), rate(per_minute)] for shape, per_minute in RATES.items()}
+    )

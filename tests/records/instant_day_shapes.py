@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fhir_exports import Export, encounter, namespaced, woman
+from tests.fhir_exports import Export, export_per_shape, shape_of
 from tests.integration.fhir_data import (
     LOINC,
-    PATIENT_ID,
     SNOMED,
     condition,
     crl,
@@ -75,22 +74,10 @@ def intrauterine(at: str) -> list[dict[str, Any]]:
 
 def export() -> Export:
     """A woman per shape (ids and references prefixed with the shape)."""
-    out: Export = {}
-    for shape, (start, scan, lmp, _) in VISITS.items():
-        resources = [
-            woman(PATIENT_ID),
-            encounter("enc", PATIENT_ID, start=start),
-            *seen_on(start, lmp, *intrauterine(scan)),
-        ]
-        for resource in namespaced(resources, f"{shape}-"):
-            out.setdefault(resource["resourceType"], []).append(resource)
-    return out
-
-
-def shape_of(encounter_id: str) -> str:
-    """The shape an encounter of `export` is of (its id perhaps namespaced again, as the Spark
-    agreement's "<scenario>." prefix: no shape holds a dot)."""
-    return encounter_id.rsplit("-enc", 1)[0].rsplit(".", 1)[-1]
+    records = {
+        s: seen_on(start, lmp, *intrauterine(scan)) for s, (start, scan, lmp, _) in VISITS.items()
+    }
+    return export_per_shape(records, starts={s: start for s, (start, *_) in VISITS.items()})
 
 
 def check(export: Export, readings: list[dict[str, Any]]) -> None:
@@ -98,6 +85,6 @@ def check(export: Export, readings: list[dict[str, Any]]) -> None:
     on its visit's day."""
     assert len(readings) == len(VISITS)
     for e, reading in zip(export["Encounter"], readings, strict=True):
-        shape = shape_of(e["id"])
+        shape = shape_of(e["id"], among=VISITS)  # its id namespaced again on Spark
         days = [str(scan["day"]) for scan in reading["steps"]["scans"]]
         assert days == [VISITS[shape][3]], (shape, days)

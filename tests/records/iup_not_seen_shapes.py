@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fhir_exports import Export, encounter, namespaced, woman
+from tests.fhir_exports import Export, export_per_shape
 from tests.integration.fhir_data import (
     LOINC,
-    PATIENT_ID,
     SNOMED,
     bleeding,
     crl,
@@ -61,19 +60,5 @@ def seen_two_days_ago() -> list[dict[str, Any]]:
 
 def export() -> Export:
     """A woman per shape (ids and references prefixed with the shape), her encounter today."""
-    out: Export = {"Patient": [], "Encounter": [], "Condition": []}
-    for shape, finding in {**NOT_SEEN, **SAYS_NOTHING}.items():
-        resources = [
-            woman(PATIENT_ID),
-            encounter("enc", PATIENT_ID),
-            *seen_two_days_ago(),
-            finding,
-        ]
-        for resource in namespaced(resources, f"{shape}-"):
-            out.setdefault(resource["resourceType"], []).append(resource)
-    return out
-
-
-def shape_of(encounter_id: str) -> str:
-    """The shape an encounter of `export` is of."""
-    return encounter_id.rsplit("-enc", 1)[0]
+    every = {**NOT_SEEN, **SAYS_NOTHING}
+    return export_per_shape({shape: [*seen_two_days_ago(), f] for shape, f in every.items()})
