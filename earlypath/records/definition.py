@@ -206,9 +206,11 @@ NO_PATIENT_MESSAGE = (
     "names no Patient in the record: her sex and age are unknown (a man's record cannot be told "
     "apart); judged on the pregnancy evidence as it stands"
 )
+# a result whose status is preliminary, partial or unknown (`reading.json`
+# unconfirmed_observation_status, unconfirmed_report_status)
 UNCONFIRMED_MESSAGE = (
-    "scan finding of an intrauterine pregnancy is preliminary (not yet verified): it does not "
-    "confirm where the pregnancy is; ignored"
+    "scan finding of an intrauterine pregnancy is not known to be verified (its status is "
+    "preliminary, partial or unknown): it does not confirm where the pregnancy is; ignored"
 )
 # after "scan report of <its day>": a report that could not be read, dated after every location
 # read in this pregnancy (`UNREAD_LOCATION`)

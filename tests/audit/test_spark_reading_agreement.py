@@ -34,6 +34,7 @@ from earlypath.records.definition import (
     LMP_AGAINST_EDD_MESSAGE,
     LMP_AGAINST_GESTATIONAL_AGE_MESSAGE,
     LMP_UNCHECKED_MESSAGE,
+    UNCONFIRMED_MESSAGE,
 )
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
@@ -49,6 +50,7 @@ from tests.records import heart_rate_shapes as heart_rate
 from tests.records import instant_day_shapes as instant_days
 from tests.records import iup_not_seen_shapes as iup_not_seen
 from tests.records import length_version_shapes as length_versions
+from tests.records import status_unknown_shapes as status_unknown
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
 from tests.records import test_previous_ectopic as previous_ectopic
 from tests.records import test_previous_history as previous_history
@@ -154,6 +156,16 @@ def _check_heart_rate(export: Export, spark: list[dict], duck: list[dict]) -> No
     assert sum(bool(day["absent"]) for day in days) == 1
 
 
+def _check_status_unknown(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A scan result of status `unknown` read as a preliminary one (stop 42): an ectopic holds
+    the offer back, an intrauterine finding is named as not confirming."""
+    assert_same(export, spark)
+    days = [day for got in spark for day in got["steps"]["scans"]]
+    assert sum(day["location"] == "ectopic" for day in days) == len(status_unknown.NO_OFFER)
+    problems = [m for got in spark for _, m in got["problems"]]
+    assert sum(m.endswith(UNCONFIRMED_MESSAGE) for m in problems) == len(status_unknown.STILL_OFFER)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -178,6 +190,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     # stop 41: a recorded gestational age (or an EDD of a month only) against the LMP
     "gestational-age": (lambda _: gestational_age.export(), _check_gestational_age),
     "heart-rate-55283-6": (lambda _: heart_rate.export(), _check_heart_rate),
+    # stop 42: a scan result whose status is `unknown`
+    "status-unknown": (lambda _: status_unknown.export(), _check_status_unknown),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 
