@@ -29,6 +29,7 @@ from earlypath.records.definition import (
     BLEEDING_ABATED_MESSAGE,
     BLEEDING_ACTIVE_ABATED_MESSAGE,
     EDD_NOT_A_DAY_MESSAGE,
+    EDD_UNREADABLE_MESSAGE,
     GESTATIONAL_AGE_UNREADABLE_MESSAGE,
     IUP_NOT_SEEN_MESSAGE,
     LMP_AGAINST_EDD_MESSAGE,
@@ -144,8 +145,13 @@ def _check_gestational_age(export: Export, spark: list[dict], duck: list[dict]) 
     against = len(gestational_age.AGAINST) + len(gestational_age.WITH_CRL)
     assert named(LMP_AGAINST_GESTATIONAL_AGE_MESSAGE) == against
     assert named(LMP_UNCHECKED_MESSAGE) == len(gestational_age.UNREADABLE)
-    assert named(GESTATIONAL_AGE_UNREADABLE_MESSAGE) == len(gestational_age.UNREADABLE) - 1
+    not_a_date = len(gestational_age.EDD_NOT_A_DATE)  # stop 42: an EDD that is no date
+    assert (
+        named(GESTATIONAL_AGE_UNREADABLE_MESSAGE)
+        == len(gestational_age.UNREADABLE) - 1 - not_a_date
+    )
     assert named(EDD_NOT_A_DAY_MESSAGE) == 1
+    assert named(EDD_UNREADABLE_MESSAGE) == not_a_date
 
 
 def _check_heart_rate(export: Export, spark: list[dict], duck: list[dict]) -> None:
@@ -190,7 +196,7 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     # stop 41: a recorded gestational age (or an EDD of a month only) against the LMP
     "gestational-age": (lambda _: gestational_age.export(), _check_gestational_age),
     "heart-rate-55283-6": (lambda _: heart_rate.export(), _check_heart_rate),
-    # stop 42: a scan result whose status is `unknown`
+    # stop 42: a scan result whose status is `unknown` (an EDD that is no date: gestational-age)
     "status-unknown": (lambda _: status_unknown.export(), _check_status_unknown),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
