@@ -206,9 +206,11 @@ NO_PATIENT_MESSAGE = (
     "names no Patient in the record: her sex and age are unknown (a man's record cannot be told "
     "apart); judged on the pregnancy evidence as it stands"
 )
+# a result whose status is preliminary, partial or unknown (`reading.json`
+# unconfirmed_observation_status, unconfirmed_report_status)
 UNCONFIRMED_MESSAGE = (
-    "scan finding of an intrauterine pregnancy is preliminary (not yet verified): it does not "
-    "confirm where the pregnancy is; ignored"
+    "scan finding of an intrauterine pregnancy is not known to be verified (its status is "
+    "preliminary, partial or unknown): it does not confirm where the pregnancy is; ignored"
 )
 # after "scan report of <its day>": a report that could not be read, dated after every location
 # read in this pregnancy (`UNREAD_LOCATION`)
@@ -464,6 +466,20 @@ _GA_READABLE = _yes(
 )
 _GA_HAS_VALUE = Or(tuple(_present(name) for name in OBSERVATION_VALUES))
 _GA_UNUSABLE = And((_GA, _GA_HAS_VALUE, Not(_GA_READABLE)))
+# An EDD with a value that is not a date (stop 42, issue 12): valueString ("13/08/2024", as an
+# HL7 v2 OBX of type ST converts), valuePeriod, valueQuantity, or a valueDateTime that is neither
+# a day nor a month or year. It was ignored silently, so an LMP it may contradict dated her; it
+# is named and, like a gestational age that cannot be read, keeps the LMP from dating. Text is
+# not parsed as a date: every profile found (IPS, ISiK, zib, GP Connect, IHE mAPS) sends the EDD
+# as valueDateTime, and a text's day order (13/08 or 08/13) cannot be known.
+_EDD_UNUSABLE = And(
+    (
+        _EDD,
+        _GA_HAS_VALUE,
+        IsNull(Day(_text("valueDateTime"))),
+        IsNull(SpanDay(_text("valueDateTime"), last=True)),
+    )
+)
 # completed days (16.9 weeks is 118.3 days: 16+6); the value is in range, so `Floor` is safe
 _GA_DAYS = If(_GA_READABLE, Floor(_GA_RAW_DAYS), Const(None))
 _GA_LMP_LATEST = If(_GA, AddDays(_OBSERVATION_DAY, Arith("*", _GA_DAYS, Const(-1))), Const(None))
@@ -660,6 +676,10 @@ EDD_NOT_A_DAY_MESSAGE = (
     "estimated date of delivery is given to a month or a year only, not a day: it cannot check "
     "the LMP, which does not date the pregnancy"
 )
+EDD_UNREADABLE_MESSAGE = (
+    "estimated date of delivery has a value that is not a date (a valueDateTime): it cannot "
+    "check the LMP, which does not date the pregnancy"
+)
 BLEEDING_ABATED_MESSAGE = (
     "bleeding is recorded as abated, with no clinical status: whether she is bleeding now is "
     "unknown"
@@ -732,6 +752,8 @@ _CLINICAL_COLUMNS = (
     "edd_lmp",
     # an EDD given to a month or a year only: the latest LMP it implies (it cannot check one)
     "edd_coarse_lmp",
+    # an EDD whose value is not a date at all (text, a period, a quantity: stop 42)
+    "edd_unusable",
     # the latest and earliest LMP a recorded gestational age implies (the day less the
     # gestation; one in whole weeks spans 7 days), or why the gestation cannot be read
     "ga_lmp_latest",
@@ -1158,6 +1180,7 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
         AddDays(SpanDay(_text("valueDateTime"), last=True), Const(-EDD_DAYS_AFTER_LMP)),
         Const(None),
     ),
+    "edd_unusable": _EDD_UNUSABLE,
     "ga_lmp_latest": _GA_LMP_LATEST,
     "ga_lmp_earliest": _GA_LMP_EARLIEST,
     "ga_unusable": _GA_UNUSABLE,
@@ -2703,6 +2726,8 @@ def _checks_the_lmp(implied_lmp: Expr) -> Expr:
 _GA_COUNTS = _checks_the_lmp(Col("ga_lmp_latest"))
 _GA_UNREADABLE_COUNTS = And((_yes(Col("ga_unusable")), _checks_the_lmp(_DAY)))
 _EDD_NOT_A_DAY_COUNTS = _checks_the_lmp(Col("edd_coarse_lmp"))
+# an EDD that is no date is placed by the day it was recorded, as an unreadable gestational age
+_EDD_UNREADABLE_COUNTS = And((_yes(Col("edd_unusable")), _checks_the_lmp(_DAY)))
 # an LMP later than the latest the gestational ages allow (she is less far on by it), or earlier
 # than the earliest
 _LMP_AGAINST_GESTATIONAL_AGE = And(
@@ -3161,7 +3186,7 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
         Agg(
             "any",
             "clinical",
-            Or((_GA_UNREADABLE_COUNTS, _EDD_NOT_A_DAY_COUNTS)),
+            Or((_GA_UNREADABLE_COUNTS, _EDD_NOT_A_DAY_COUNTS, _EDD_UNREADABLE_COUNTS)),
             Const(True),
         ),
     ),
@@ -3441,6 +3466,7 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     RowProblem("clinical", _LMP_UNCHECKED, Message.of(LMP_UNCHECKED_MESSAGE)),
     RowProblem("clinical", _GA_UNREADABLE_COUNTS, Message.of(GESTATIONAL_AGE_UNREADABLE_MESSAGE)),
     RowProblem("clinical", _EDD_NOT_A_DAY_COUNTS, Message.of(EDD_NOT_A_DAY_MESSAGE)),
+    RowProblem("clinical", _EDD_UNREADABLE_COUNTS, Message.of(EDD_UNREADABLE_MESSAGE)),
     # what shows a current pregnancy
     RowProblem(
         "clinical",

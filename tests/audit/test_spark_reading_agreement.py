@@ -29,11 +29,13 @@ from earlypath.records.definition import (
     BLEEDING_ABATED_MESSAGE,
     BLEEDING_ACTIVE_ABATED_MESSAGE,
     EDD_NOT_A_DAY_MESSAGE,
+    EDD_UNREADABLE_MESSAGE,
     GESTATIONAL_AGE_UNREADABLE_MESSAGE,
     IUP_NOT_SEEN_MESSAGE,
     LMP_AGAINST_EDD_MESSAGE,
     LMP_AGAINST_GESTATIONAL_AGE_MESSAGE,
     LMP_UNCHECKED_MESSAGE,
+    UNCONFIRMED_MESSAGE,
 )
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
@@ -49,6 +51,7 @@ from tests.records import heart_rate_shapes as heart_rate
 from tests.records import instant_day_shapes as instant_days
 from tests.records import iup_not_seen_shapes as iup_not_seen
 from tests.records import length_version_shapes as length_versions
+from tests.records import status_unknown_shapes as status_unknown
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
 from tests.records import test_previous_ectopic as previous_ectopic
 from tests.records import test_previous_history as previous_history
@@ -142,8 +145,13 @@ def _check_gestational_age(export: Export, spark: list[dict], duck: list[dict]) 
     against = len(gestational_age.AGAINST) + len(gestational_age.WITH_CRL)
     assert named(LMP_AGAINST_GESTATIONAL_AGE_MESSAGE) == against
     assert named(LMP_UNCHECKED_MESSAGE) == len(gestational_age.UNREADABLE)
-    assert named(GESTATIONAL_AGE_UNREADABLE_MESSAGE) == len(gestational_age.UNREADABLE) - 1
+    not_a_date = len(gestational_age.EDD_NOT_A_DATE)  # stop 42: an EDD that is no date
+    assert (
+        named(GESTATIONAL_AGE_UNREADABLE_MESSAGE)
+        == len(gestational_age.UNREADABLE) - 1 - not_a_date
+    )
     assert named(EDD_NOT_A_DAY_MESSAGE) == 1
+    assert named(EDD_UNREADABLE_MESSAGE) == not_a_date
 
 
 def _check_heart_rate(export: Export, spark: list[dict], duck: list[dict]) -> None:
@@ -152,6 +160,16 @@ def _check_heart_rate(export: Export, spark: list[dict], duck: list[dict]) -> No
     days = [day for got in spark for day in got["steps"]["scans"]]
     assert sum(bool(day["seen"]) for day in days) == 1
     assert sum(bool(day["absent"]) for day in days) == 1
+
+
+def _check_status_unknown(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A scan result of status `unknown` read as a preliminary one (stop 42): an ectopic holds
+    the offer back, an intrauterine finding is named as not confirming."""
+    assert_same(export, spark)
+    days = [day for got in spark for day in got["steps"]["scans"]]
+    assert sum(day["location"] == "ectopic" for day in days) == len(status_unknown.NO_OFFER)
+    problems = [m for got in spark for _, m in got["problems"]]
+    assert sum(m.endswith(UNCONFIRMED_MESSAGE) for m in problems) == len(status_unknown.STILL_OFFER)
 
 
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
@@ -178,6 +196,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     # stop 41: a recorded gestational age (or an EDD of a month only) against the LMP
     "gestational-age": (lambda _: gestational_age.export(), _check_gestational_age),
     "heart-rate-55283-6": (lambda _: heart_rate.export(), _check_heart_rate),
+    # stop 42: a scan result whose status is `unknown` (an EDD that is no date: gestational-age)
+    "status-unknown": (lambda _: status_unknown.export(), _check_status_unknown),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 

@@ -22,6 +22,7 @@ import pytest
 from earlypath.fhir.cards import md
 from earlypath.records.definition import (
     EDD_NOT_A_DAY_MESSAGE,
+    EDD_UNREADABLE_MESSAGE,
     GESTATIONAL_AGE_UNREADABLE_MESSAGE,
     LMP_AGAINST_GESTATIONAL_AGE_MESSAGE,
     LMP_UNCHECKED_MESSAGE,
@@ -30,6 +31,7 @@ from tests.fhir_exports import audited_by_shape
 from tests.integration.fhir_data import hook_request, prefetch_for
 from tests.records.gestational_age_shapes import (
     AGAINST,
+    EDD_NOT_A_DATE,
     UNCHANGED,
     UNREADABLE,
     WITH_CRL,
@@ -42,7 +44,11 @@ AGAINST_NAMED = md(LMP_AGAINST_GESTATIONAL_AGE_MESSAGE)
 UNCHECKED_NAMED = md(LMP_UNCHECKED_MESSAGE)
 UNREADABLE_NAMED = {
     name: md(
-        EDD_NOT_A_DAY_MESSAGE if name.startswith("edd") else GESTATIONAL_AGE_UNREADABLE_MESSAGE
+        EDD_UNREADABLE_MESSAGE
+        if name in EDD_NOT_A_DATE
+        else EDD_NOT_A_DAY_MESSAGE
+        if name.startswith("edd")
+        else GESTATIONAL_AGE_UNREADABLE_MESSAGE
     )
     for name in UNREADABLE
 }

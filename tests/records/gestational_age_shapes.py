@@ -12,7 +12,11 @@ assessment day, 2024-03-04). The shapes:
 - LOINC 11884-4 "Gestational age Estimated" in whole (completed) weeks, 11886-9 "from ovulation
   date" in days;
 - gestational ages that cannot be read (no unit, months, text) and IPS's EDD
-  (observation-pregnancy-edd-1.fsh, LOINC 11778-8) given to a month only ("2024-08").
+  (observation-pregnancy-edd-1.fsh, LOINC 11778-8) given to a month only ("2024-08");
+- an EDD whose value is not a date (stop 42): a valueString in the UK's day order, as an HL7 v2
+  OBX of value type ST converts, a valuePeriod, a valueDateTime that is no date. Every profile
+  found (IPS, ISiK, zib, GP Connect's PRSB "Expected delivery date", IHE mAPS) sends a
+  valueDateTime; these were ignored silently, so the LMP dated her.
 
 A gestation further than the tolerance from the LMP's (a scan redated her, or the record
 contradicts itself), or one that cannot be read, leaves her gestation unknown, the LMP named; one
@@ -70,12 +74,25 @@ AGAINST = {  # the LMP is not used: needs_information, the LMP named as disagree
     "estimated-13-wk": _ga(13, "wk", "11884-4"),  # 13+0 to 13+6: she is further on by the LMP
     "ovulation-118-d": _ga(118, "d", "11886-9"),
 }
+
+
+def _edd(on: str = "2023-12-20", **value: Any) -> dict[str, Any]:
+    return observation("edd", LOINC, "11778-8", on, **value)
+
+
 UNREADABLE = {  # the LMP is not used: needs_information, the record and the LMP named
     "us-no-unit": _ga(16.9, None),
     "us-months": _ga(4, "mo"),
     "us-in-words": observation("ga", LOINC, "11888-5", TODAY, valueString="16 weeks 6 days"),
     "edd-month-only": observation("edd", LOINC, "11778-8", "2023-12-20", valueDateTime="2024-08"),
 }
+# an EDD whose value is no date (stop 42): named as such, the LMP unchecked
+EDD_NOT_A_DATE = {
+    "edd-in-words": _edd(valueString="13/08/2024"),
+    "edd-period": _edd(valuePeriod={"start": "2024-08-13", "end": "2024-08-13"}),
+    "edd-datetime-not-a-date": _edd(valueDateTime="13/08/2024"),
+}
+UNREADABLE |= EDD_NOT_A_DATE
 UNCHANGED = {  # dated as before: offer, nothing named
     "us-15-wk": _ga(15, "wk"),
     "by-lmp-105-d": _ga(105, "d", "11885-1"),
@@ -83,6 +100,9 @@ UNCHANGED = {  # dated as before: offer, nothing named
     "completed-weeks": _ga(14, "wk", "11884-4", on="2024-02-26"),
     "earlier-pregnancy": _ga(30, "wk", "11884-4", on="2022-01-10"),
     "no-value": observation("ga", LOINC, "11884-4", TODAY),
+    # an EDD in words recorded in an earlier pregnancy, and one with no value: nothing to check
+    "edd-in-words-earlier-pregnancy": _edd("2021-09-01", valueString="01/03/2022"),
+    "edd-no-value": _edd(),
 }
 # beside a CRL, which dates the pregnancy (so the LMP is not needed): offer, the LMP named
 WITH_CRL = {"us-16.9-wk-with-crl": _ga(16.9, "wk")}
