@@ -57,13 +57,55 @@ MISSING = {
     "miscarriage_diagnosed": "whether a miscarriage has been found",
 }
 
+# A scan with no heartbeat (or no baby seen yet) and what NICE asks for before anyone diagnoses a
+# miscarriage (NG126 1.4.6-1.4.11, the progesterone table's `viability_1_4_x` advice). She has
+# just been told; each says what happens next and that one scan is not enough, without promising.
+_ONE_SCAN = "One scan is not enough to know what this means."
+_SEVEN_DAYS = (
+    "You should be offered another scan at least 7 days after this one, before anyone can say "
+    "what is happening."
+)
+_OPINION = (
+    "To be sure, another specialist should check your scan, or you should have a second scan at "
+    "least 7 days after this one, or both."
+)
+_TUMMY = (
+    "This scan was done through your tummy. You should have another scan at least 14 days after "
+    "this one, before anyone can say what is happening."
+)
+VIABILITY = {
+    "viability_1_4_6": f"Your scan did not see a heartbeat. It may be too early to see one. "
+    f"{_ONE_SCAN} {_SEVEN_DAYS}",
+    "viability_1_4_7": f"Your scan did not see a heartbeat. {_ONE_SCAN} {_OPINION}",
+    "viability_1_4_8": f"Your scan did not see a heartbeat. {_ONE_SCAN} {_TUMMY}",
+    "viability_1_4_9": f"Your scan did not see the baby yet. It may be too early to see it. "
+    f"{_ONE_SCAN} {_SEVEN_DAYS}",
+    "viability_1_4_10": f"Your scan did not see the baby. {_ONE_SCAN} {_OPINION}",
+    "viability_1_4_11": f"Your scan did not see the baby. {_ONE_SCAN} {_TUMMY}",
+}
+# Only with an offer: NG126 1.5.2 needs a scan showing the pregnancy in the womb, not a heartbeat.
+VIABILITY_PROGESTERONE = (
+    "If your doctor offers you progesterone, it can be started now. It does not have to wait "
+    "until a heartbeat is seen."
+)
+VIABILITY_TITLE = "What happens next with your scan"
+
 ADVICE = {
     "fourteen_day_bleeding_advice": "If the bleeding gets worse, or lasts more than 14 days, go "
     "back to your doctor or early pregnancy unit. If it stops, carry on with your usual "
     "pregnancy care.",
     "rescan_for_heartbeat": "You may be asked to come back for another scan to see the baby's "
     "heartbeat.",
+    # Already on progesterone (decision "continue"): never told to stop it herself.
+    "did_not_meet_1_5_2": "NICE's advice on progesterone is for women who have had a miscarriage "
+    "before. Your doctor will talk to you about whether to carry on with it.",
+    "criteria_unchecked_1_5_2": "Your doctor may ask how many miscarriages you have had before, "
+    "to check that NICE's advice fits you.",
+    **VIABILITY,
 }
+# Advice the page has no words for (a new rule's advice): never dropped in silence, never the
+# clinician's words. The suite checks that every advice id has words, so this is a safety net.
+ADVICE_WITHOUT_WORDS = "Your doctor has more advice for you. Please ask them to explain it."
 
 WHAT_NICE_IS = (
     "NICE is the National Institute for Health and Care Excellence. It tells the NHS which care "
@@ -194,6 +236,19 @@ def _urgent(answers: dict[str, str], assessment: dict[str, Any]) -> list[str]:
     return urgent
 
 
+def _advice_words(ids: list[str], skip: set[str]) -> list[str]:
+    """Her words for each advice id, in order, once each. The scan steps are said apart, and
+    they say more than the 1.5.3 rescan advice, which they replace."""
+    words: list[str] = []
+    for advice_id in ids:
+        if advice_id in skip:
+            continue
+        sentence = ADVICE.get(advice_id, ADVICE_WITHOUT_WORDS)
+        if sentence not in words:
+            words.append(sentence)
+    return words
+
+
 def _situation(decision: str, missing: list[str], answers: dict[str, str]) -> str:
     if answers.get("scan") == "outside":
         return "ectopic"
@@ -240,7 +295,13 @@ def explain(assessment: dict[str, Any], answers: dict[str, str] | None = None) -
         missing = [MISSING.get(m, m.replace("_", " ")) for m in p["missing"]]
     ask = [ASK_MISSING[m] for m in p["missing"] if m in ASK_MISSING and situation != "dates"]
     ask += [q for q in ASK.get(situation, ASK["needs_information"]) if q not in ask]
-    advice = [ADVICE[a["id"]] for a in p["advice"] if a["id"] in ADVICE]
+    ids = [a["id"] for a in p["advice"]]
+    scan_next = [VIABILITY[i] for i in ids if i in VIABILITY]
+    if scan_next and decision == "offer":
+        scan_next.append(VIABILITY_PROGESTERONE)
+    advice = _advice_words(
+        ids, skip=set(VIABILITY) | ({"rescan_for_heartbeat"} if scan_next else set())
+    )
     stop_on = (p.get("plan") or {}).get("stop_on")
     return {
         "decision": decision,
@@ -250,6 +311,8 @@ def explain(assessment: dict[str, Any], answers: dict[str, str] | None = None) -
         "why": why,
         "so_far": so_far,
         "missing": missing,
+        "scan_next": scan_next,
+        "scan_next_title": VIABILITY_TITLE,
         "advice": advice,
         "ask": ask,
         # Never the reassurance that bleeding is common when the pregnancy may be ectopic.
