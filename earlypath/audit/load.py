@@ -46,6 +46,7 @@ __all__ = [
     "load_raw",
     "loaded_layout",
     "materialize",
+    "rows_numbered_in",
     "rows_read",
     "spark_block_bases",
     "spark_cores",
@@ -241,6 +242,7 @@ def _load_raw(con: Any, path: Path, fmt: Format | None) -> ir_t.Table | None:
     _ROWS_IN.pop(con, None)
     _LAYOUTS.pop(con, None)
     _NUMBERED_ONE_TO_N.pop(con, None)
+    _ONE_FILE_READ.pop(con, None)
     fmt = fmt or detect_format(path)
     if fmt == "fhir":
         parts = None
@@ -484,10 +486,9 @@ def _parquet_view_duckdb(con: Any, parts: Parts, label: str) -> None:
     # path (even above the input) and add them as typed columns; parts.py gives the values.
     options = "hive_partitioning = false, file_row_number = true"
     if len(files) == 1 and not parts.keys:  # the usual case, without a join
-        select = (
-            "SELECT file_row_number + 1 AS row_number, * EXCLUDE (file_row_number) "
-            f"FROM read_parquet({sources}, {options})"
-        )
+        read = f"read_parquet({sources}, {options})"
+        select = f"{_ONE_FILE_COLUMNS} FROM {read}"
+        _ONE_FILE_READ[con] = read
     else:
         # The files table's own column names (k0, k1, ...) cannot clash with any key's name.
         keys = range(len(parts.keys))
@@ -635,6 +636,31 @@ def numbered_one_to_n(con: Any) -> bool:
     """Whether the rows of the flat cohort last loaded on the DuckDB connection ``con`` are
     numbered 1 to N (a Parquet or CSV cohort; not a FHIR export, whose numbers have gaps)."""
     return _NUMBERED_ONE_TO_N.get(con, False)
+
+
+# One Parquet file without partition keys: the view's columns, and its read of the file, kept
+# by the connection (`rows_numbered_in`).
+_ONE_FILE_COLUMNS = "SELECT file_row_number + 1 AS row_number, * EXCLUDE (file_row_number)"
+_ONE_FILE_READ: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def rows_numbered_in(con: Any, raw: str, numbers: str) -> str:
+    """The SQL of the rows of the view ``raw`` (the flat cohort last loaded on the DuckDB
+    connection ``con``) whose ``row_number`` is in the table ``numbers`` (its column
+    ``row_number``): the same columns as ``raw``, the same rows.
+
+    For one Parquet file, the file is joined on its own ``file_row_number``, not on the view's
+    ``row_number`` (that number plus one): DuckDB then filters the file's scan by the numbers
+    joined (a join filter reaches a scan's own column only), and decodes the other columns of
+    the few rows kept. The rejects' read of a million rows: 0.136-0.140 s of CPU against
+    0.147-0.160 s through the view (issue 16, stop 42)."""
+    read = _ONE_FILE_READ.get(con)
+    if read is None:
+        return f"SELECT r.* FROM {raw} r SEMI JOIN {numbers} n ON r.row_number = n.row_number"
+    return (
+        f"{_ONE_FILE_COLUMNS} FROM {read} r "
+        f"SEMI JOIN {numbers} n ON r.file_row_number = n.row_number - 1"
+    )
 
 
 # How the flat cohort last loaded on a Spark connection was read: what, besides the judging,

@@ -17,7 +17,7 @@ from typing import Any
 from earlypath.audit.duckdb_plan import input_sql, judging_plan
 from earlypath.audit.evaluated import EPISODE_COLUMNS, FEW_REPEATED_IDS, Evaluated, OnePass
 from earlypath.audit.flat import FLAT_COLUMNS
-from earlypath.audit.load import numbered_one_to_n, sql_text
+from earlypath.audit.load import numbered_one_to_n, rows_numbered_in, sql_text
 from earlypath.audit.output import atomic_path
 from earlypath.audit.progress import duckdb_progress
 from earlypath.audit.progress import progress_bar as _progress
@@ -250,8 +250,7 @@ def after_one_pass(ev: Evaluated, written: Path) -> None:
             "AS row_number"
         )
         duck.execute(
-            f"CREATE OR REPLACE VIEW {CHECK_INPUT} AS SELECT r.* FROM {raw} r "
-            f"SEMI JOIN {NOT_WRITTEN} n ON r.row_number = n.row_number"
+            f"CREATE OR REPLACE VIEW {CHECK_INPUT} AS " + rows_numbered_in(ev.con, raw, NOT_WRITTEN)
         )
         duck.execute(
             f"CREATE OR REPLACE TABLE {REJECTS_FOUND} AS SELECT {', '.join(_REJECT_COLUMNS)} "
