@@ -40,6 +40,7 @@ from earlypath.audit.fhir_flat import (
     RESOURCES,
     FhirReading,
 )
+from earlypath.audit.reading_passes import reading_passes_off
 from earlypath.audit.untied_care import count_untied_care
 from earlypath.fhir.codes import code_set
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
@@ -554,13 +555,15 @@ def flatten_fhir_duckdb(con: Any, source: Path | ExportFiles, name: str) -> Fhir
     backend; the work tables it leaves are prefixed with ``name``.
     """
     export = source if isinstance(source, ExportFiles) else discover_export(source, RESOURCES, ())
-    try:
-        with capped_memory(con.con):
+    with reading_passes_off(con.con):
+        try:
+            with capped_memory(con.con):
+                _, reading = read_fhir_export(con, export, name)
+        except duckdb.OutOfMemoryException:
+            # a step that cannot write its blocks out under the cap: read again without it
+            # (every table of the reading is created or replaced: nothing of the first try is
+            # kept)
             _, reading = read_fhir_export(con, export, name)
-    except duckdb.OutOfMemoryException:
-        # a step that cannot write its blocks out under the cap: read again without it (every
-        # table of the reading is created or replaced: nothing of the first try is kept)
-        _, reading = read_fhir_export(con, export, name)
     con.raw_sql(
         f"CREATE OR REPLACE VIEW {name} AS SELECT * EXCLUDE (exclusion) FROM {name}_t "
         "WHERE exclusion IS NULL"
