@@ -149,6 +149,7 @@ MAY_BE_CARE_GIVEN = {
 AUDIT_STEPS = (
     ("scan_date", Agg("max", "scans", Const(True), Col("day"))),
     ("scan_location", _latest_scan("location")),
+    ("scan_route", _latest_scan("route")),
     ("scan_crl_mm", _latest_scan("crl_mm")),
     ("scan_msd_mm", _latest_scan("msd_mm")),
     ("scan_fetal_pole", _latest_scan("fetal_pole")),

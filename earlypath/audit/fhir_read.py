@@ -246,7 +246,13 @@ def flat_table(
         vaginal_bleeding=_text(j["vaginal_bleeding"]),
         lmp=_text(j["lmp"]),
         scan_date=_text(j["scan_date"]),
-        scan_route=ibis.null("string"),
+        # the route the record names; a scan with none is "unknown", not the flat form's empty
+        # cell (transvaginal): NG126 1.4.8/1.4.11 ask 14 days of a transabdominal scan
+        scan_route=ibis.ifelse(
+            j["scan_date"].notnull() & j["scan_route"].isnull(),
+            ibis.literal(flat.UNKNOWN_WORD),
+            j["scan_route"],
+        ),
         scan_location=j["scan_location"],
         fetal_pole=ibis.ifelse(j["scan_fetal_pole"].fill_null(False), "true", ibis.null("string")),
         fetal_heartbeat=_text(j["scan_fetal_heartbeat"]),

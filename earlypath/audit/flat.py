@@ -106,6 +106,9 @@ DEFAULT_FALSE = ("miscarriage_diagnosed", "on_progesterone")
 # The word a cell of these columns may hold for Unknown (their empty cell means false).
 UNKNOWN_WORD = "unknown"
 SAYS_UNKNOWN = ("miscarriage_diagnosed", "on_progesterone")
+# The route column's empty cell is the contract's transvaginal; "unknown" is a route not recorded
+# (the FHIR audit writes it where the record names none: NG126 1.4.8/1.4.11 depend on it).
+ROUTE_WORDS_UNKNOWN = ("scan_route",)
 SCAN_FINDINGS = ("scan_route", "scan_location", "fetal_pole", "fetal_heartbeat", "crl_mm", "msd_mm")
 # The problem of a row with scan findings but no scan date (worded alike by every engine).
 FINDINGS_WITHOUT_SCAN_DATE = "is required when scan findings are given"
@@ -128,7 +131,12 @@ def _from_contract(name: str) -> Any:
     if name == "MAX_ALLERGY_CHARS":
         return episode.MAX_ALLERGY_CHARS
     field = {"SCAN_ROUTES": "route", "SCAN_LOCATIONS": "location"}[name]
-    return get_args(episode.Scan.model_fields[field].annotation)
+    annotation = episode.Scan.model_fields[field].annotation
+    # the words of the Literal, also where it is optional (the route: None is not recorded)
+    members = [a for a in get_args(annotation) if a is not type(None)]
+    if len(members) == 1 and get_args(members[0]):
+        return get_args(members[0])
+    return tuple(members)
 
 
 def __getattr__(name: str) -> Any:
@@ -149,7 +157,7 @@ def parse_column_cell(name: str, value: Any) -> Any:
     """A cell of the flat column ``name``: `parse_cell` by the column's type, except the word
     ``unknown`` in a column that takes it (`SAYS_UNKNOWN`), kept as `UNKNOWN_WORD`."""
     if (
-        name in SAYS_UNKNOWN
+        name in (*SAYS_UNKNOWN, *ROUTE_WORDS_UNKNOWN)
         and isinstance(value, str)
         and value.strip(EDGE_SPACE).lower() == UNKNOWN_WORD
     ):
@@ -213,7 +221,12 @@ def flat_to_episode(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("scan_date") is not None:
         scan: dict[str, Any] = {
             "date": row["scan_date"],
-            "route": row.get("scan_route") or "transvaginal",
+            # empty: the contract's transvaginal; "unknown" (a record that names no route): None
+            "route": (
+                None
+                if row.get("scan_route") == UNKNOWN_WORD
+                else row.get("scan_route") or "transvaginal"
+            ),
             "location": row.get("scan_location") or "unknown",
         }
         for name in ("fetal_pole", "fetal_heartbeat", "crl_mm", "msd_mm"):
@@ -287,7 +300,11 @@ def episode_to_flat(episode: dict[str, Any]) -> dict[str, Any]:
         "vaginal_bleeding": episode.get("vaginal_bleeding"),
         "lmp": _as_date(episode.get("lmp")),
         "scan_date": _as_date(scan["date"]) if scan else None,
-        "scan_route": scan.get("route") if scan else None,
+        "scan_route": (
+            UNKNOWN_WORD
+            if scan and "route" in scan and scan["route"] is None
+            else (scan.get("route") if scan else None)
+        ),
         # the latest scan's, but an ectopic seen before an unread report stands (`location_now`)
         "scan_location": (
             location_now([(_scan_date(s), s.get("location")) for s in episode.get("scans") or []])

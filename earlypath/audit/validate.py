@@ -440,7 +440,8 @@ def check_and_type(
             f"must be between 0 and {MAX_PREVIOUS_MISCARRIAGES}",
         ),
         _problem(
-            v["scan_route"].notnull() & _none_of(v["scan_route"], flat.SCAN_ROUTES),
+            v["scan_route"].notnull()
+            & _none_of(v["scan_route"], (*flat.SCAN_ROUTES, flat.UNKNOWN_WORD)),
             "scan_route",
             f"must be one of {', '.join(flat.SCAN_ROUTES)}",
         ),
@@ -518,8 +519,13 @@ def check_and_type(
     dating = has_scan & (v["crl_mm"] > 0)
     facts = {
         **v,
+        # empty: the contract's transvaginal; "unknown": not recorded (NULL, Unknown)
         "scan_route": ibis.cases(
-            (has_scan, v["scan_route"].fill_null("transvaginal")), else_=ibis.null("string")
+            (
+                has_scan & (v["scan_route"] != flat.UNKNOWN_WORD).fill_null(True),
+                v["scan_route"].fill_null("transvaginal"),
+            ),
+            else_=ibis.null("string"),
         ),
         "scan_location": ibis.cases(
             (has_scan, v["scan_location"].fill_null("unknown")), else_=ibis.null("string")

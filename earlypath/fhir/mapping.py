@@ -133,7 +133,13 @@ def _checked(resources: list[dict[str, Any]], problems: list[Problem]) -> list[d
 
 def _scan(day: dict[str, Any]) -> dict[str, Any]:
     """A scan of the episode from a day of the reading's ``scans``."""
-    scan: dict[str, Any] = {"date": day["day"].isoformat(), "location": day["location"]}
+    # the route as the record gives it: None (Unknown) where it names none, not the input
+    # contract's transvaginal default (NG126 1.4.8/1.4.11 ask 14 days of a transabdominal scan)
+    scan: dict[str, Any] = {
+        "date": day["day"].isoformat(),
+        "location": day["location"],
+        "route": day["route"],
+    }
     for name in ("crl_mm", "fetal_pole", "msd_mm", "fetal_heartbeat"):
         if day[name] is not None:
             scan[name] = day[name]

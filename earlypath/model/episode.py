@@ -96,7 +96,9 @@ class Scan(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     date: Date
-    route: Literal["transvaginal", "transabdominal"] = "transvaginal"
+    # Left out: transvaginal (NG126's first choice). None: not recorded (a FHIR record that names
+    # no route), Unknown to the rules, which then name no 1.4.x step.
+    route: Literal["transvaginal", "transabdominal"] | None = "transvaginal"
     # "report_not_read": a scan was done that day but its report could not be read (findings
     # only as free text or a PDF, or none of its coded findings is one earlypath reads). It is
     # a value of its own, not "unknown": "unknown" is a pregnancy of unknown location (NG126

@@ -232,6 +232,12 @@ HEARTBEAT_CONFLICT_MESSAGE = (
     "fetal heart findings that day disagree or are uncertain; whether a heartbeat was seen is "
     "taken as unknown"
 )
+# a scan finding whose method names both routes (its own word, not a route)
+ROUTE_BOTH = "both"
+ROUTE_CONFLICT_MESSAGE = (
+    "scan findings that day name both a transvaginal and a transabdominal route; the scan's "
+    "route is taken as unknown (NG126 1.4.6-1.4.11 depend on it)"
+)
 
 
 # --- small builders -----------------------------------------------------------------------------
@@ -771,6 +777,7 @@ _CLINICAL_COLUMNS = (
     "heart",
     "heart_problem",
     "location",
+    "scan_route",
     # what shows a current pregnancy (`earlypath.fhir.pregnancy`)
     "recorded",
     "abated",
@@ -1137,6 +1144,15 @@ _OBSERVATION_READ = Or(
         _OBSERVATION_NOT_PREGNANT,
     )
 )
+# The scan's route (NG126 1.4.6-1.4.11 ask for it): the beam path a finding's method names (DICOM
+# CID 12025 codes). Both routes' codes in one method say nothing: "both", reported on the day.
+_METHOD_TRANSVAGINAL = _yes(_in("method", "transvaginal_approach"))
+_METHOD_TRANSABDOMINAL = _yes(_in("method", "transabdominal_approach"))
+_OBSERVATION_SCAN_ROUTE = If(
+    _METHOD_TRANSVAGINAL,
+    If(_METHOD_TRANSABDOMINAL, Const(ROUTE_BOTH), Const("transvaginal")),
+    If(_METHOD_TRANSABDOMINAL, Const("transabdominal"), Const(None)),
+)
 _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "ends": Const(False),
     "shows": _OBSERVATION_SHOWS,
@@ -1196,6 +1212,7 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "heart": _OBSERVATION_HEART,
     "heart_problem": _RATE_PROBLEM,
     "location": _OBSERVATION_LOCATION,
+    "scan_route": _OBSERVATION_SCAN_ROUTE,
 }
 _VERSION_ORDER = ("at", "amends")
 
@@ -2958,6 +2975,21 @@ def _length_of(kind: str) -> Agg:
     )
 
 
+def _route_is(route: str) -> Agg:
+    """Does a finding that day name this route (alone or beside the other)?"""
+    return Agg(
+        "any",
+        "clinical",
+        Const(True),
+        If(
+            IsTrue(OneOf(Col("scan_route"), (route, ROUTE_BOTH))),
+            Const(True),
+            Const(None),
+        ),
+        evidence="scans",
+    )
+
+
 def _heart_is(answer: str) -> Agg:
     return Agg(
         "any",
@@ -2998,6 +3030,8 @@ _SCANS = Days(
         ("seen", _heart_is("seen")),
         ("absent", _heart_is("absent")),
         ("heart_uncertain", _heart_is("uncertain")),
+        ("route_tv", _route_is("transvaginal")),
+        ("route_ta", _route_is("transabdominal")),
     ),
     # a location seen on an earlier day of this pregnancy stands until another is recorded; a
     # day made uncertain, or a scan report that could not be read, ends it (but an ectopic
@@ -3056,6 +3090,17 @@ _SCANS = Days(
                 ),
             ),
         ),
+        # a route named that day, Unknown where none is or both are (never the contract's
+        # transvaginal default: a record that does not say is not read as saying)
+        (
+            "route",
+            If(
+                _yes(Col("route_tv")),
+                If(_yes(Col("route_ta")), Const(None), Const("transvaginal")),
+                If(_yes(Col("route_ta")), Const("transabdominal"), Const(None)),
+            ),
+        ),
+        ("route_conflict", And((_yes(Col("route_tv")), _yes(Col("route_ta"))))),
         (
             "heart_conflict",
             Cmp(
@@ -3656,6 +3701,12 @@ _PROBLEMS: tuple[RowProblem, ...] = (
         "scans",
         _yes(Col("heart_conflict")),
         Message.of(HEARTBEAT_CONFLICT_MESSAGE),
+        ref=Message.of("scan of ", Col("day")),
+    ),
+    RowProblem(
+        "scans",
+        _yes(Col("route_conflict")),
+        Message.of(ROUTE_CONFLICT_MESSAGE),
         ref=Message.of("scan of ", Col("day")),
     ),
     # a pregnancy test in a unit that is not compared (in the window: it counts as a sign)

@@ -51,6 +51,7 @@ from tests.records import heart_rate_shapes as heart_rate
 from tests.records import instant_day_shapes as instant_days
 from tests.records import iup_not_seen_shapes as iup_not_seen
 from tests.records import length_version_shapes as length_versions
+from tests.records import scan_route_shapes as scan_routes
 from tests.records import status_unknown_shapes as status_unknown
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
 from tests.records import test_previous_ectopic as previous_ectopic
@@ -172,6 +173,13 @@ def _check_status_unknown(export: Export, spark: list[dict], duck: list[dict]) -
     assert sum(m.endswith(UNCONFIRMED_MESSAGE) for m in problems) == len(status_unknown.STILL_OFFER)
 
 
+def _check_scan_routes(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A scan's route read from Observation.method as the card reads it (stop 42): Unknown
+    where none is named or both are, the two named as a problem."""
+    assert_same(export, spark)
+    scan_routes.check_reading(spark)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -198,6 +206,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "heart-rate-55283-6": (lambda _: heart_rate.export(), _check_heart_rate),
     # stop 42: a scan result whose status is `unknown` (an EDD that is no date: gestational-age)
     "status-unknown": (lambda _: status_unknown.export(), _check_status_unknown),
+    # stop 42: the scan's route (NG126 1.4.8/1.4.11: 14 days of a transabdominal scan)
+    "scan-route": (lambda _: scan_routes.export(), _check_scan_routes),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 

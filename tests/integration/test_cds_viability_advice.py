@@ -4,8 +4,8 @@ HAZ-11 C11.3).
 A fetal heart rate of 0/min beside a crown-rump length: the card still offers progesterone (it may
 start before a heartbeat is seen), and its detail says, with the number and version, that one
 scan does not diagnose a miscarriage: 1.4.7 (CRL 7.0 mm or more: a second opinion and/or a second
-scan at least 7 days later) or 1.4.6 (under 7.0 mm: a second scan). The reading gives no scan
-route, so the scan is transvaginal (the input contract's default, NG126's first choice). An MSD
+scan at least 7 days later) or 1.4.6 (under 7.0 mm: a second scan), the CRL's method saying the
+scan was transvaginal (a record naming no route names no step: test_cds_scan_route.py). An MSD
 alone says nothing of the fetal pole (Unknown), so no 1.4.9/1.4.10 step is named from a record;
 those, and the transabdominal steps, are the engine's vignettes
 (tests/spec/vignettes/progesterone.json, ``viability-*``). Through the ASGI app.
@@ -72,7 +72,8 @@ def _card(client: Any, measurement: dict[str, Any], per_minute: float) -> dict[s
 def test_no_heartbeat_beside_a_crl_names_the_viability_step(
     client: Any, crl_mm: float, step: str, number: str
 ) -> None:
-    card = _card(client, crl(crl_mm), 0)
+    transvaginal = {"coding": [{"system": "http://snomed.info/sct", "code": "54300008"}]}
+    card = _card(client, {**crl(crl_mm), "method": transvaginal}, 0)
     assert card["summary"].startswith("Offer"), card["summary"]  # the decision does not change
     detail = card["detail"].replace("\\", "")  # Markdown's escapes (the parentheses) taken out
     assert RESCAN in detail

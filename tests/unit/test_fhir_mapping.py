@@ -40,7 +40,13 @@ def test_eligible_woman():
         "vaginal_bleeding": True,
         "lmp": "2024-01-15",
         "scans": [
-            {"date": "2024-03-04", "location": "intrauterine", "crl_mm": 9.5, "fetal_pole": True}
+            {
+                "date": "2024-03-04",
+                "location": "intrauterine",
+                "route": None,
+                "crl_mm": 9.5,
+                "fetal_pole": True,
+            }
         ],
         "miscarriage_diagnosed": False,
         # no ectopic pregnancy on her record: unknown, never "none" (stop 27)
@@ -365,7 +371,7 @@ def test_scan_finding_carried_in_the_value_is_read():
         valueCodeableConcept={"coding": [{"system": SNOMED, "code": "370383002"}]},
     )
     episode, problems = episode_of([lmp(), finding])
-    assert episode["scans"] == [{"date": "2024-03-04", "location": "intrauterine"}]
+    assert episode["scans"] == [{"date": "2024-03-04", "location": "intrauterine", "route": None}]
     assert problems == []
 
 
@@ -438,7 +444,13 @@ def test_same_day_crls_the_larger_dates_the_pregnancy_and_is_shown(order):
     ]
     episode, _ = episode_of([*crls, bleeding("2024-01-01")])
     assert episode["scans"] == [
-        {"date": "2024-03-04", "location": "unknown", "crl_mm": 40.0, "fetal_pole": True}
+        {
+            "date": "2024-03-04",
+            "location": "unknown",
+            "route": None,
+            "crl_mm": 40.0,
+            "fetal_pole": True,
+        }
     ]
     assert episode["vaginal_bleeding"] is True
 

@@ -54,7 +54,7 @@ def test_the_baseline_is_an_offer():
 def test_an_ectopic_today_coded_as_uk_lists_code_it_is_not_an_offer(code):
     resources = [*eligible_with_iup_3_days_ago(), condition("ect", code, day())]
     episode = read(resources).episode
-    assert episode["scans"][-1] == {"date": day(), "location": "ectopic"}
+    assert episode["scans"][-1] == {"date": day(), "location": "ectopic", "route": None}
     assert decision(resources) != "offer"
 
 
@@ -159,7 +159,7 @@ def rate(bpm: float, **extra) -> dict:
 def test_a_fetal_heart_rate_says_whether_a_heartbeat_was_seen(bpm, seen):
     result = read([lmp(), iup(), fhr("fh", day(), **rate(bpm))])
     assert result.episode["scans"] == [
-        {"date": day(), "location": "intrauterine", "fetal_heartbeat": seen}
+        {"date": day(), "location": "intrauterine", "route": None, "fetal_heartbeat": seen}
     ]
 
 

@@ -145,4 +145,4 @@ def test_the_service_reads_a_good_site_file(
         "valueDateTime": "2024-01-20",
     }
     episode = map_resources([lmp, local], dt.date(2024, 3, 4)).episode
-    assert episode["scans"] == [{"date": "2024-03-04", "location": "ectopic"}]
+    assert episode["scans"] == [{"date": "2024-03-04", "location": "ectopic", "route": None}]
