@@ -212,6 +212,16 @@ UNCONFIRMED_MESSAGE = (
     "scan finding of an intrauterine pregnancy is not known to be verified (its status is "
     "preliminary, partial or unknown): it does not confirm where the pregnancy is; ignored"
 )
+# a previous miscarriage, or current bleeding, on a Condition whose verificationStatus is
+# unconfirmed, provisional or differential (`reading.json` unconfirmed_condition_verification)
+UNCONFIRMED_MISCARRIAGE_MESSAGE = (
+    "previous miscarriage is recorded as not confirmed (its verification status is unconfirmed, "
+    "provisional or differential): not counted; confirm whether she has had a miscarriage"
+)
+UNCONFIRMED_BLEEDING_MESSAGE = (
+    "bleeding is recorded as not confirmed (its verification status is unconfirmed, provisional "
+    "or differential): whether she is bleeding now is unknown"
+)
 # after "scan report of <its day>": a report that could not be read, dated after every location
 # read in this pregnancy (`UNREAD_LOCATION`)
 UNREAD_REPORT_MESSAGE = (
@@ -387,6 +397,19 @@ _ENTERED_IN_ERROR = Or(
     (
         _is(_VERIFICATION, "entered-in-error"),
         _in("verificationStatus", "verification_entered_in_error"),
+    )
+)
+# A Condition not known to be confirmed (condition-ver-status `unconfirmed`, `provisional`,
+# `differential`; stop 42, issue 12): read as a scan result not known to be verified is. It never
+# opens an offer (a previous miscarriage so recorded is not counted; bleeding so recorded does not
+# say she is bleeding: both named), and a diagnosis that holds one back still counts. A Condition
+# with no verificationStatus (optional in FHIR R4; most feeds omit it) is read as confirmed.
+_UNCONFIRMED = IsTrue(
+    Or(
+        (
+            _status_in(_VERIFICATION, "unconfirmed_condition_verification"),
+            _in("verificationStatus", "verification_unconfirmed"),
+        )
     )
 )
 _CLINICAL = FirstCode(Concept("clinicalStatus"))
@@ -741,6 +764,8 @@ _CLINICAL_COLUMNS = (
     "latest_day",
     "history_at_least",
     "refuted",
+    # a Condition not known to be confirmed (`_UNCONFIRMED`): it never opens an offer
+    "unconfirmed",
     "count_problem",
     # the id of a "Medication/x" a methotrexate-or-not record for an ectopic names and the record
     # does not hold, or holds with no code and no name (`_MEDICINE_UNKNOWN`): named among the
@@ -963,13 +988,18 @@ _CONDITION_ROWS = _clinical(
         "latest_day": _CONDITION_LATEST_DAY,
         "history_at_least": _HISTORY,
         "refuted": _REFUTED,
+        "unconfirmed": _UNCONFIRMED,
         "ectopic_history": And((_ECTOPIC_HISTORY, Not(_REFUTED))),
         "miscarriage": And((_EVENT, IsNull(_HISTORY), Not(_REFUTED))),
         "mis_unreadable": Const(False),
         "bleeding_code": _BLEEDING,
         "bleeding": If(
             _BLEEDING,
-            If(_REFUTED, Const(False), If(_STATUS_ENDED, Const(None), Const(True))),
+            If(
+                _REFUTED,
+                Const(False),
+                If(Or((_STATUS_ENDED, _UNCONFIRMED)), Const(None), Const(True)),
+            ),
             Const(None),
         ),
         "bleeding_resolved": And((_BLEEDING, Not(_REFUTED), _STATUS_ENDED)),
@@ -2926,6 +2956,11 @@ _EVENT_ROW = _yes(Col("miscarriage"))
 # loss of its own day (`_PROCEDURE_ROWS`)
 _PROCEDURE_ROW = _yes(Col("procedure"))
 _LOSS_TREATED_BEFORE = And((_EVENT_ROW, _PROCEDURE_ROW, _is(_PLACE, "before")))
+# A previous miscarriage recorded as not confirmed (`_UNCONFIRMED`) is not counted (it would open
+# an offer): with no confirmed one, the count is Unknown, never 0; named. One of this pregnancy
+# still counts (it holds the offer back), as does one that cannot be placed (`unplaced`).
+_UNCONFIRMED_ROW = _yes(Col("unconfirmed"))
+_LOSS_BEFORE_DAY = And((_EVENT_ROW, _is(_PLACE, "before")))
 _PREVIOUS = If(
     Or((Not(IsNull(Ctx("at_least"))), Cmp(">", Ctx("before_days"), Const(0)))),
     _greater(Ctx("before_days"), Coalesce((Ctx("at_least"), Const(0)))),
@@ -3262,11 +3297,16 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
         Agg(
             "max",
             "clinical",
-            Or(
+            And(
                 (
-                    And((_HISTORY_KNOWN, Not(_yes(Col("refuted"))))),
-                    _LOSS_BEFORE_UNDATED,
-                    _LOSS_TREATED_BEFORE,
+                    Not(_UNCONFIRMED_ROW),
+                    Or(
+                        (
+                            And((_HISTORY_KNOWN, Not(_yes(Col("refuted"))))),
+                            _LOSS_BEFORE_UNDATED,
+                            _LOSS_TREATED_BEFORE,
+                        )
+                    ),
                 )
             ),
             If(_HISTORY_ROW, Col("history_at_least"), Const(1)),
@@ -3288,7 +3328,7 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
         Agg(
             "count_distinct",
             "clinical",
-            And((_EVENT_ROW, _is(_PLACE, "before"), Not(_PROCEDURE_ROW))),
+            And((_LOSS_BEFORE_DAY, Not(_PROCEDURE_ROW), Not(_UNCONFIRMED_ROW))),
             _DAY,
             evidence="previous_miscarriages",
         ),
@@ -3604,6 +3644,16 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     ),
     # bleeding
     _placed_problem(_yes(Col("bleeding_code")), "bleeding"),
+    RowProblem(
+        "clinical",
+        And((_UNCONFIRMED_ROW, Or((_HISTORY_KNOWN, _LOSS_BEFORE_DAY, _LOSS_BEFORE_UNDATED)))),
+        Message.of(UNCONFIRMED_MISCARRIAGE_MESSAGE),
+    ),
+    RowProblem(
+        "clinical",
+        And((_UNCONFIRMED_ROW, _yes(Col("bleeding_code")), _THIS)),
+        Message.of(UNCONFIRMED_BLEEDING_MESSAGE),
+    ),
     RowProblem(
         "clinical",
         And((_yes(Col("bleeding_resolved")), _THIS)),

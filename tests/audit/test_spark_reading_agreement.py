@@ -35,7 +35,9 @@ from earlypath.records.definition import (
     LMP_AGAINST_EDD_MESSAGE,
     LMP_AGAINST_GESTATIONAL_AGE_MESSAGE,
     LMP_UNCHECKED_MESSAGE,
+    UNCONFIRMED_BLEEDING_MESSAGE,
     UNCONFIRMED_MESSAGE,
+    UNCONFIRMED_MISCARRIAGE_MESSAGE,
 )
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
@@ -56,6 +58,7 @@ from tests.records import status_unknown_shapes as status_unknown
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
 from tests.records import test_previous_ectopic as previous_ectopic
 from tests.records import test_previous_history as previous_history
+from tests.records import unconfirmed_condition_shapes as unconfirmed_condition
 from tests.records.test_engines_agree import assert_same, readings_of
 from tests.records.test_ibis_export import compiled_reading, episode_rows, fetched
 
@@ -180,6 +183,20 @@ def _check_scan_routes(export: Export, spark: list[dict], duck: list[dict]) -> N
     scan_routes.check_reading(spark)
 
 
+def _check_unconfirmed_condition(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A Condition whose verificationStatus is not confirmed (stop 42): a previous miscarriage or
+    bleeding so recorded named (not counted, not current); the rest read as DuckDB reads them."""
+    assert_same(export, spark)
+    problems = [m for got in spark for _, m in got["problems"]]
+    beside = 1  # "confirmed-beside-unconfirmed": the unconfirmed one is named there too
+    assert sum(m.endswith(UNCONFIRMED_MISCARRIAGE_MESSAGE) for m in problems) == (
+        len(unconfirmed_condition.UNKNOWN_PREVIOUS) + beside
+    )
+    assert sum(m.endswith(UNCONFIRMED_BLEEDING_MESSAGE) for m in problems) == len(
+        unconfirmed_condition.UNKNOWN_BLEEDING
+    )
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -208,6 +225,11 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "status-unknown": (lambda _: status_unknown.export(), _check_status_unknown),
     # stop 42: the scan's route (NG126 1.4.8/1.4.11: 14 days of a transabdominal scan)
     "scan-route": (lambda _: scan_routes.export(), _check_scan_routes),
+    # stop 42: a Condition whose verificationStatus is unconfirmed, provisional or differential
+    "unconfirmed-condition": (
+        lambda _: unconfirmed_condition.export(),
+        _check_unconfirmed_condition,
+    ),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 
