@@ -37,7 +37,12 @@ def test_the_card_reads_a_length_only_when_the_tied_versions_give_one(shape: str
     assert todays_lengths(mapped.episode["scans"]) == lengths, shape
     held = [p for p in mapped.problems if str(p).startswith(f"{_REF}: {HELD_MESSAGE}")]
     assert bool(held) == (shape in HELD), mapped.problems
-    scan = assess(mapped.episode, sections=["scan_assessment"])["scan_assessment"]
+    # The panels name no route, so the reading gives it Unknown (stop 42, w-route42) and the scan
+    # section asks for it; this test is about the length, so the scan is taken as transvaginal.
+    assert all(s["route"] is None for s in mapped.episode["scans"]), mapped.episode["scans"]
+    scans = [{**s, "route": "transvaginal"} for s in mapped.episode["scans"]]
+    episode = {**mapped.episode, "scans": scans}
+    scan = assess(episode, sections=["scan_assessment"])["scan_assessment"]
     if shape.startswith("tied-panels-crl-6.8-or-7.2"):
         # the 7.2 mm version no longer gives the second opinion (1.4.7) on a length the record
         # does not establish: what the heartbeat and the length are is asked for
