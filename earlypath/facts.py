@@ -36,6 +36,9 @@ INTRAUTERINE_SEEN = Fact("intrauterine_seen", "bool")
 # The earliest scan that showed an intrauterine pregnancy (for NG126's "second scan at least 7
 # (or 14) days after the first" before a miscarriage is diagnosed); None if none did.
 FIRST_INTRAUTERINE_SCAN_DATE = Fact("first_intrauterine_scan_date", "date")
+# Its route (NG126 1.4.8/1.4.11: a measurement made transabdominally needs the second scan at
+# least 14 days after it): None when not recorded, or no scan showed the pregnancy in the uterus.
+FIRST_INTRAUTERINE_SCAN_ROUTE = Fact("first_intrauterine_scan_route", "str")
 # Serum hCG: the pair for the 48-hour ratio is chosen in `episode_facts` (see `choose_hcg_pair`).
 HCG_COUNT = Fact("hcg_count", "int")  # never Unknown: 0 when there are no results
 HCG_FIRST_IU = Fact("hcg_first_iu", "float")
@@ -78,6 +81,7 @@ ALL_FACTS: tuple[Fact, ...] = (
     ON_PROGESTERONE,
     INTRAUTERINE_SEEN,
     FIRST_INTRAUTERINE_SCAN_DATE,
+    FIRST_INTRAUTERINE_SCAN_ROUTE,
     HCG_COUNT,
     HCG_FIRST_IU,
     HCG_SECOND_IU,
@@ -184,6 +188,7 @@ _NO_FACTS: dict[str, Any] = {
     "on_progesterone": None,
     "intrauterine_seen": False,
     "first_intrauterine_scan_date": None,
+    "first_intrauterine_scan_route": None,
     **_NO_HCG,
     "pain": None,
     "haemodynamically_unstable": None,
@@ -243,6 +248,7 @@ def _write_scan_facts(scans: list[Scan], facts: dict[str, Any]) -> None:
     latest: dict[str, Any] = {}
     dating: dict[str, Any] | None = None
     first_intrauterine = None
+    first_route = None
     for scan in scans:
         fields = scan.__dict__
         day = fields["date"]
@@ -251,10 +257,12 @@ def _write_scan_facts(scans: list[Scan], facts: dict[str, Any]) -> None:
         crl = fields["crl_mm"]
         if crl is not None and crl > 0 and (dating is None or day < dating["date"]):
             dating = fields
-        if fields["location"] == "intrauterine" and (
-            first_intrauterine is None or day < first_intrauterine
-        ):
-            first_intrauterine = day
+        if fields["location"] == "intrauterine":
+            if first_intrauterine is None or day < first_intrauterine:
+                first_intrauterine = day
+                first_route = fields["route"]
+            elif day == first_intrauterine:
+                first_route = _same_day_route(first_route, fields["route"])
     facts["scan_date"] = latest["date"]
     facts["scan_route"] = latest["route"]
     location = facts["scan_location"] = latest["location"]
@@ -269,3 +277,13 @@ def _write_scan_facts(scans: list[Scan], facts: dict[str, Any]) -> None:
         facts["dating_scan_date"] = dating["date"]
     facts["intrauterine_seen"] = first_intrauterine is not None
     facts["first_intrauterine_scan_date"] = first_intrauterine
+    facts["first_intrauterine_scan_route"] = first_route
+
+
+def _same_day_route(one: str | None, other: str | None) -> str | None:
+    """The route of two intrauterine scans on the first such day: transabdominal if either was
+    (its measurement needs the longer wait, 14 days), the route both name, otherwise None (one
+    is not recorded: Unknown, never read as transvaginal)."""
+    if one == other:
+        return one
+    return "transabdominal" if "transabdominal" in (one, other) else None

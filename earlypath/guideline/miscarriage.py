@@ -282,9 +282,13 @@ def _confirm_first(n: dict[str, str]) -> tuple[Verdict, ...]:
                     "second scan or second opinion first (see scan_assessment); no management is "
                     "given until then.",
                     "The scans allow a diagnosis of miscarriage.",
-                    "Whether a heartbeat was seen on the latest scan is not recorded: on a first "
-                    "scan it decides whether a miscarriage can be diagnosed at all.",
-                    ("scans.fetal_heartbeat",),
+                    # (An unrecorded heartbeat stops at the verdict above: only the route is left.)
+                    "The latest scan is 7 to 13 days after the first scan that showed the "
+                    "pregnancy in the uterus, and the route of one of them is not recorded: after "
+                    "a transabdominal scan NICE asks for the second scan at least 14 days later "
+                    "(NG126 1.4.8, 1.4.11), so whether this is the second scan is not known. No "
+                    "management is given until it is.",
+                    ("scans.route",),
                 ),
                 Criterion(
                     "no_accepted_second_opinion",

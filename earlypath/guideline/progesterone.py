@@ -188,9 +188,9 @@ _RESCAN_ADVICE = Advice(
 # own expressions and thresholds): the card names that step, whatever the decision, since
 # progesterone may start before a heartbeat is seen and one scan never diagnoses a miscarriage
 # (HAZ-11 C11.3). Each holds only when the heartbeat is recorded as not seen (or there is no pole).
+# When the scan's route is not recorded, the step for each route (``..._route_unknown``, C11.7).
 _VIABILITY_ADVICE = tuple(
-    Advice(f"viability_{step.number.replace('.', '_')}", step.when, step.number, step.advice)
-    for step in VIABILITY_STEPS
+    Advice(step.id, step.when, step.number, step.advice) for step in VIABILITY_STEPS
 )
 # Already on progesterone: 1.5.3 says continue to 16 completed weeks, but NICE offers it only
 # under 1.5.2. The decision stays "continue" (NICE does not say to stop progesterone that was

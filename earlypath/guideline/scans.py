@@ -6,9 +6,10 @@ mean sac diameter (MSD, 25.0 mm threshold); a transabdominal measurement always 
 scan at least 14 days later. A single scan never diagnoses a miscarriage by itself.
 Unknowns give ``needs_information`` naming them, never "none".
 
-When an earlier scan showed the pregnancy in the uterus at least 7 days (14 after a
-transabdominal scan) before the latest one and the latest shows no heartbeat, the second scan
+When an earlier scan showed the pregnancy in the uterus at least 7 days (14 when it or the
+latest is transabdominal) before the latest one and the latest shows no heartbeat, the second scan
 NICE asks for is done: ``second_scan_done`` (the diagnosis is the clinician's, on both scans).
+Between 7 and 13 days with a route not recorded, whether it is done is Unknown (``scans.route``).
 Where NICE accepts a second opinion instead (a transvaginal CRL of 7.0 mm or more, or MSD of
 25.0 mm or more), ``second_opinion_no_heartbeat`` gives ``second_opinion_done``.
 `VIABILITY_NOT_SETTLED` is the cross-section rule: while it holds, no section gives treatment
@@ -27,6 +28,7 @@ from earlypath.facts import (
     FETAL_HEARTBEAT,
     FETAL_POLE,
     FIRST_INTRAUTERINE_SCAN_DATE,
+    FIRST_INTRAUTERINE_SCAN_ROUTE,
     MSD_MM,
     SCAN_DATE,
     SCAN_ROUTE,
@@ -60,6 +62,7 @@ from earlypath.rules.ir import (
     DaysBetween,
     Expr,
     If,
+    IsNull,
     IsTrue,
     Match,
     Not,
@@ -94,12 +97,28 @@ POLE: Expr = If(IsTrue(CRL_MM.gt(0.0)), Const(True), FETAL_POLE)
 # No pole means no heartbeat; otherwise the recorded heartbeat (Unknown stays Unknown).
 HEARTBEAT_SEEN: Expr = all_of(FETAL_HEARTBEAT, POLE)
 TRANSABDOMINAL: Expr = Match(SCAN_ROUTE, ("transabdominal",), ("transvaginal",))
+FIRST_TRANSABDOMINAL: Expr = Match(
+    FIRST_INTRAUTERINE_SCAN_ROUTE, ("transabdominal",), ("transvaginal",)
+)
+# The next scan after the latest (the scan section's `rescan_not before`, shown only when the
+# latest scan's route is known).
 RESCAN_DAYS: Expr = If(IsTrue(TRANSABDOMINAL), Const(TA_RESCAN_DAYS), Const(TVS_RESCAN_DAYS))
 RESCAN_NOT_BEFORE: Expr = AddDays(SCAN_DATE, RESCAN_DAYS)
-# An earlier scan showed the pregnancy in the uterus, long enough before the latest scan for the
-# latest to be NICE's second scan. Never Unknown (no such scan: False).
-SECOND_SCAN_DONE: Expr = IsTrue(
-    DaysBetween(FIRST_INTRAUTERINE_SCAN_DATE, SCAN_DATE).ge(RESCAN_DAYS)
+_SCANS_APART: Expr = DaysBetween(FIRST_INTRAUTERINE_SCAN_DATE, SCAN_DATE)
+# An earlier scan showed the pregnancy in the uterus long enough before the latest scan for the
+# latest to be NICE's second scan: 14 days or more whatever the routes; 7 to 13 days only when
+# neither the first scan (NG126 1.4.8/1.4.11: "at least 14 days after the first scan" when it
+# measured transabdominally) nor the latest is transabdominal. False under 7 days or with no such
+# scan; Unknown at 7 to 13 days when a route is not recorded and neither is known transabdominal
+# (HAZ-11 C11.6: an Unknown route is never read as transvaginal).
+SECOND_SCAN_DONE: Expr = Or(
+    (
+        IsTrue(_SCANS_APART.ge(TA_RESCAN_DAYS)),
+        all_of(
+            IsTrue(_SCANS_APART.ge(TVS_RESCAN_DAYS)),
+            Not(Or((TRANSABDOMINAL, FIRST_TRANSABDOMINAL))),
+        ),
+    )
 )
 # A second opinion agreed there is no heartbeat, on a transvaginal scan whose measurement allows
 # a second opinion instead of a second scan (NG126 1.4.7: CRL 7.0 mm or more; 1.4.10: MSD 25.0 mm
@@ -116,7 +135,7 @@ SECOND_OPINION_DONE: Expr = all_of(
     ),
 )
 # The latest scan shows an intrauterine pregnancy with no heartbeat and is not NICE's second scan.
-# Unknown when the heartbeat is not recorded.
+# Unknown when the heartbeat is not recorded, or whether it is the second scan is not known.
 NO_HEARTBEAT_ON_A_FIRST_SCAN: Expr = all_of(
     IsTrue(IS_INTRAUTERINE),
     Not(HEARTBEAT_SEEN),
@@ -125,6 +144,24 @@ NO_HEARTBEAT_ON_A_FIRST_SCAN: Expr = all_of(
 # ... and no second opinion that NICE accepts in its place has confirmed it: a miscarriage cannot
 # be diagnosed on it (NG126 1.4.6 to 1.4.11). Unknown when either part is.
 VIABILITY_NOT_SETTLED: Expr = all_of(NO_HEARTBEAT_ON_A_FIRST_SCAN, Not(SECOND_OPINION_DONE))
+# The latest scan shows an intrauterine pregnancy with no heartbeat (known), is known not to be
+# NICE's second scan, and its route is not recorded: the steps for a known route below cannot be
+# named (the scan section asks for ``scans.route``), so the card names the step for each route.
+# (A second opinion cannot settle it: NICE accepts one only on a transvaginal scan.) Never Unknown.
+_ROUTE_NOT_RECORDED_ON_A_FIRST_SCAN: Expr = all_of(
+    IsNull(SCAN_ROUTE),
+    IsTrue(IS_INTRAUTERINE),
+    IsTrue(Not(HEARTBEAT_SEEN)),
+    IsTrue(Not(SECOND_SCAN_DONE)),
+)
+# The latest scan shows an intrauterine pregnancy with no heartbeat (known) 7 to 13 days after the
+# first that showed it there, and a route not recorded leaves whether it is NICE's second scan
+# Unknown (the scan section asks for ``scans.route``): never read as done. Never Unknown.
+_SECOND_SCAN_HANGS_ON_A_ROUTE: Expr = all_of(
+    IsTrue(IS_INTRAUTERINE),
+    IsTrue(Not(HEARTBEAT_SEEN)),
+    IsNull(SECOND_SCAN_DONE),
+)
 
 
 @dataclass(frozen=True)
@@ -132,17 +169,31 @@ class ViabilityStep:
     """What NG126 asks for before a miscarriage is diagnosed on the latest scan, by number, and
     ``advice`` saying it in a line (the progesterone card's): ``when`` is True exactly where
     `scan_table` gives ``rescan`` or ``second_opinion_or_rescan`` citing ``number`` (never on an
-    Unknown heartbeat, pole, route or measurement)."""
+    Unknown heartbeat, pole, route or measurement). With a ``suffix``, the step for one route
+    when the route is not recorded: True only where `scan_table` asks for ``scans.route``."""
 
     number: str
     when: Expr
     advice: str
+    # "_route_unknown" (a first scan) or "_second_scan_route_unknown" (7 to 13 days after the
+    # first): the step for each route when a route is not recorded, where the scan section says
+    # ``needs_information`` naming ``scans.route`` (HAZ-11 C11.6, C11.7)
+    suffix: str = ""
+
+    @property
+    def id(self) -> str:
+        """The progesterone advice id, e.g. ``viability_1_4_7`` or ``viability_1_4_7_route_unknown``."""
+        return f"viability_{self.number.replace('.', '_')}{self.suffix}"
 
 
 _NOT_ON_ONE = "do not diagnose a miscarriage on this scan"
 _TVS_LATER = f"a second scan at least {TVS_RESCAN_DAYS} days after it"
 _TA_LATER = f"a second scan at least {TA_RESCAN_DAYS} days after it"
-_OPINION = f"{_NOT_ON_ONE} alone; get a second opinion on viability and/or {_TVS_LATER}"
+_TV_OPINION = f"get a second opinion on viability and/or {_TVS_LATER}"
+_OPINION = f"{_NOT_ON_ONE} alone; {_TV_OPINION}"
+_ROUTE_UNKNOWN = "_route_unknown"
+_SECOND_SCAN_ROUTE_UNKNOWN = "_second_scan_route_unknown"
+_TA_AFTER_FIRST = f"a second scan at least {TA_RESCAN_DAYS} days after the first scan"
 # (number, the pole, the measurement, what the scan shows, whether a second opinion may stand in
 # for the second scan), on a transvaginal scan
 _MEASURED = (
@@ -176,8 +227,8 @@ _MEASURED = (
     ),
 )
 # In `scan_table`'s order: a transabdominal scan whatever its measurement, then by pole and
-# measurement. (The input contract reads a scan with no route as transvaginal, NG126's first
-# choice; a flat row with no route names no step, as the table asks for the route.)
+# measurement; then, where a route is not recorded (a record's, or a route given as null), the
+# step for each route. (The input contract reads a scan with no route key as transvaginal.)
 VIABILITY_STEPS: tuple[ViabilityStep, ...] = (
     ViabilityStep(
         "1.4.8",
@@ -198,6 +249,49 @@ VIABILITY_STEPS: tuple[ViabilityStep, ...] = (
             f"{shows} (transvaginal): {_OPINION if opinion else f'{_NOT_ON_ONE}; {_TVS_LATER}'}.",
         )
         for number, pole, measured, shows, opinion in _MEASURED
+    ),
+    # A route not recorded (most real records do not code it): what NICE asks for on each
+    # route, the transvaginal step by the measurement, then the transabdominal one by the pole.
+    *(
+        ViabilityStep(
+            number,
+            all_of(_ROUTE_NOT_RECORDED_ON_A_FIRST_SCAN, pole, measured),
+            f"{shows}, and the scan's route is not recorded: {_NOT_ON_ONE} alone. If it was "
+            f"transvaginal: {_TV_OPINION if opinion else _TVS_LATER}. Record the route.",
+            _ROUTE_UNKNOWN,
+        )
+        for number, pole, measured, shows, opinion in _MEASURED
+    ),
+    ViabilityStep(
+        "1.4.8",
+        all_of(_ROUTE_NOT_RECORDED_ON_A_FIRST_SCAN, POLE),
+        "No heartbeat, with a crown-rump length measured, and the scan's route is not recorded: "
+        f"if it was transabdominal, record its size; {_TA_LATER} before diagnosing a miscarriage.",
+        _ROUTE_UNKNOWN,
+    ),
+    ViabilityStep(
+        "1.4.11",
+        all_of(_ROUTE_NOT_RECORDED_ON_A_FIRST_SCAN, Not(POLE)),
+        "No fetal pole, with a mean sac diameter measured, and the scan's route is not recorded: "
+        f"if it was transabdominal, record its size; {_TA_LATER} before diagnosing a miscarriage.",
+        _ROUTE_UNKNOWN,
+    ),
+    # 7 to 13 days after the first scan with a route not recorded: what each route means.
+    *(
+        ViabilityStep(
+            number,
+            all_of(_SECOND_SCAN_HANGS_ON_A_ROUTE, pole),
+            f"{shows} on a scan {TVS_RESCAN_DAYS} to {TA_RESCAN_DAYS - 1} days after the first "
+            "scan that showed the pregnancy in the uterus, and a scan's route is not recorded: if "
+            "both were transvaginal, this is the second scan NICE asks for before a miscarriage is "
+            f"diagnosed; if either was transabdominal, NICE asks for {_TA_AFTER_FIRST}. Record "
+            "the routes.",
+            _SECOND_SCAN_ROUTE_UNKNOWN,
+        )
+        for number, pole, shows in (
+            ("1.4.8", POLE, "No heartbeat"),
+            ("1.4.11", Not(POLE), "No fetal pole"),
+        )
     ),
 )
 
@@ -263,14 +357,15 @@ def _criteria() -> dict[str, Criterion]:
             "second_scan_done",
             SECOND_SCAN_DONE,
             "",
-            "An earlier scan showed the pregnancy in the uterus at least 7 days (14 if this scan is "
-            "transabdominal) before this one: this is the second scan NICE asks for before a "
-            "miscarriage is diagnosed; no heartbeat is visible on it. If the first scan was "
-            "transabdominal and this one is under 14 days after it, NG126 1.4.8 and 1.4.11 asked "
-            "for 14 days: check the first scan's route.",
+            "An earlier scan showed the pregnancy in the uterus at least 7 days (14 if it or this "
+            "scan is transabdominal) before this one: this is the second scan NICE asks for before "
+            "a miscarriage is diagnosed; no heartbeat is visible on it.",
             "This is the first scan to judge viability on.",
-            "",
-            (),
+            "This scan is 7 to 13 days after the first scan that showed the pregnancy in the "
+            "uterus, and the route of one of them is not recorded: it is the second scan NICE asks "
+            "for after a transvaginal scan (7 days), not after a transabdominal one (14 days, NG126 "
+            "1.4.8 and 1.4.11).",
+            ("scans.route",),
         ),
         "second_opinion": Criterion(
             "second_opinion_no_heartbeat",
@@ -426,7 +521,7 @@ _RECOMMENDATION_TEXT = {
         "accepts a second opinion instead of a second scan before a miscarriage is diagnosed."
     ),
     "second_scan_done": (
-        "No heartbeat on a second scan at least 7 days (14 if it is transabdominal) after the "
+        "No heartbeat on a second scan at least 7 days (14 if either is transabdominal) after the "
         "first scan that showed the pregnancy in the uterus: the two-scan rule is met; the "
         "diagnosis is made on both scans (compare the measurements)."
     ),

@@ -73,6 +73,14 @@ _TUMMY = (
     "This scan was done through your tummy. You should have another scan at least 14 days after "
     "this one, before anyone can say what is happening."
 )
+_TUMMY_IF = (
+    "If this scan was done through your tummy, your next scan should be at least 14 days after "
+    "this one instead."
+)
+_CHECK_HOW = (
+    "Your doctor needs to check how your scans were done. You may need one more scan, at least 14 "
+    "days after your first one, before anyone can say what is happening."
+)
 VIABILITY = {
     "viability_1_4_6": f"Your scan did not see a heartbeat. It may be too early to see one. "
     f"{_ONE_SCAN} {_SEVEN_DAYS}",
@@ -82,6 +90,20 @@ VIABILITY = {
     f"{_ONE_SCAN} {_SEVEN_DAYS}",
     "viability_1_4_10": f"Your scan did not see the baby. {_ONE_SCAN} {_OPINION}",
     "viability_1_4_11": f"Your scan did not see the baby. {_ONE_SCAN} {_TUMMY}",
+    # The scan's route is not recorded: the step after a scan inside, then after one through
+    # her tummy (the `..._route_unknown` advice comes in that order).
+    "viability_1_4_6_route_unknown": f"Your scan did not see a heartbeat. It may be too early to "
+    f"see one. {_ONE_SCAN} {_SEVEN_DAYS}",
+    "viability_1_4_7_route_unknown": f"Your scan did not see a heartbeat. {_ONE_SCAN} {_OPINION}",
+    "viability_1_4_9_route_unknown": f"Your scan did not see the baby yet. It may be too early to "
+    f"see it. {_ONE_SCAN} {_SEVEN_DAYS}",
+    "viability_1_4_10_route_unknown": f"Your scan did not see the baby. {_ONE_SCAN} {_OPINION}",
+    "viability_1_4_8_route_unknown": _TUMMY_IF,
+    "viability_1_4_11_route_unknown": _TUMMY_IF,
+    # A second scan 7 to 13 days after the first, a route not recorded: not yet known if it is
+    # enough.
+    "viability_1_4_8_second_scan_route_unknown": f"Your scan did not see a heartbeat. {_CHECK_HOW}",
+    "viability_1_4_11_second_scan_route_unknown": f"Your scan did not see the baby. {_CHECK_HOW}",
 }
 # Only with an offer: NG126 1.5.2 needs a scan showing the pregnancy in the womb, not a heartbeat.
 VIABILITY_PROGESTERONE = (

@@ -4,9 +4,10 @@ NICE asks 14 days before a second scan of a transabdominal CRL (1.4.8) and 7 day
 opinion, of a transvaginal one (1.4.7). The route is read from the finding's ``Observation.method``
 (DICOM CID 12025 "OB-GYN Ultrasound Beam Path": SNOMED CT 54300008 Trans-vaginal, 66739002
 Trans-abdominal). A record that names no route is not read as transvaginal: the route is Unknown,
-the card names no 1.4.x step (never a guessed one: the 1.5.3 rescan advice stands) and the
-progesterone decision, which does not depend on the route, is unchanged. Two routes for one scan
-are Unknown too, and named as a problem. Through the ASGI app.
+the card names the step for each route (stop 43: 1.4.7 if transvaginal, 1.4.8 if transabdominal;
+never one guessed; the 1.5.3 rescan advice stands) and the progesterone decision, which does not
+depend on the route, is unchanged. Two routes for one scan are Unknown too, and named as a
+problem. Through the ASGI app.
 """
 
 from __future__ import annotations
@@ -68,17 +69,27 @@ def test_a_transvaginal_crl_asks_7_days_or_a_second_opinion(client: Any) -> None
 @pytest.mark.parametrize(
     "routes", [[], [TRANSVAGINAL, TRANSABDOMINAL]], ids=["not-recorded", "both"]
 )
-def test_a_route_not_known_names_no_step_and_claims_no_route(
+def test_a_route_not_known_names_each_routes_step_and_claims_no_route(
     client: Any, routes: list[dict[str, str]]
 ) -> None:
     summary, detail = _detail(client, routes)
     assert summary.startswith("Offer"), summary  # the offer does not depend on the route
     assert RESCAN in detail  # the 1.5.3 rescan advice stands
-    assert "**Advice (1.4." not in detail, detail
+    # never a known route's step (stop 42), but each route's, conditionally (stop 43, C11.7)
+    assert STEP_1_4_7 not in detail and STEP_1_4_8 not in detail, detail
+    assert (
+        "**Advice (1.4.7)**: No heartbeat with a crown-rump length of 7.0 mm or more, and "
+        "the scan's route is not recorded" in detail
+    ), detail
+    assert (
+        "**Advice (1.4.8)**: No heartbeat, with a crown-rump length measured, and the "
+        "scan's route is not recorded: if it was transabdominal" in detail
+    ), detail
+    assert CITED.format(number="1.4.7") in detail and CITED.format(number="1.4.8") in detail
     if routes:  # two routes: named as a problem, the route Unknown
         assert "name both a transvaginal and a transabdominal route" in detail, detail
-    else:  # no route is claimed
-        assert "transvaginal" not in detail.lower(), detail
+    else:  # no route is claimed: named only as a condition
+        assert "(transvaginal)" not in detail.lower(), detail
 
 
 def test_the_duckdb_reading_gives_each_route_as_the_card_does(tmp_path: Path) -> None:

@@ -21,6 +21,11 @@ def episode_facts_reference(episode: Episode) -> dict[str, Any]:
     """`episode_facts` as first written (a direct reading, slower): the oracle the one-pass
     version is held to (kept here, not in the package, as only these tests read it)."""
     latest = episode.latest_scan
+    first_day = min((s.date for s in episode.scans if s.location == "intrauterine"), default=None)
+    # that day's routes: transabdominal if any is, the one route if all agree, else Unknown
+    first_routes = {
+        s.route for s in episode.scans if s.location == "intrauterine" and s.date == first_day
+    }
     dating = None
     for scan in sorted(episode.scans, key=lambda s: s.date):
         if scan.crl_mm is not None and scan.crl_mm > 0:
@@ -48,6 +53,13 @@ def episode_facts_reference(episode: Episode) -> dict[str, Any]:
         "intrauterine_seen": any(s.location == "intrauterine" for s in episode.scans),
         "first_intrauterine_scan_date": min(
             (s.date for s in episode.scans if s.location == "intrauterine"), default=None
+        ),
+        "first_intrauterine_scan_route": (
+            "transabdominal"
+            if "transabdominal" in first_routes
+            else first_routes.pop()
+            if len(first_routes) == 1
+            else None
         ),
         **_hcg_facts(list(episode.hcg)),
         "pain": episode.pain,
@@ -79,7 +91,7 @@ def tied_scans(draw: st.DrawFn) -> Scan:
     # Three days only: ties on the date (latest, dating and first intrauterine scan) are common.
     return Scan.model_construct(
         date=DAY - dt.timedelta(days=draw(st.integers(0, 2))),
-        route=draw(st.sampled_from(["transvaginal", "transabdominal"])),
+        route=draw(st.sampled_from(["transvaginal", "transabdominal", None])),
         location=draw(st.sampled_from(["intrauterine", "ectopic", "unknown"])),
         fetal_pole=draw(maybe(st.booleans())),
         fetal_heartbeat=draw(maybe(st.booleans())),
@@ -127,3 +139,23 @@ def test_the_scan_facts_are_the_latest_and_the_dating_scans() -> None:
     assert facts["dating_crl_mm"] == 5.0  # the earliest with a CRL, the first on a tie
     assert facts["first_intrauterine_scan_date"] == dt.date(2024, 3, 8)
     assert facts["intrauterine_seen"] is True
+
+
+def test_the_first_intrauterine_scan_route_on_its_day() -> None:
+    """NG126 1.4.8/1.4.11 (stop 43, HAZ-11 C11.6): the first intrauterine scan's route decides
+    the 14 days; on its day a transabdominal scan wins, and a route not recorded is Unknown,
+    never transvaginal."""
+
+    def first_route(*routes: str | None, later: str | None = "transvaginal") -> str | None:
+        scans = [{"date": "2024-03-01", "location": "intrauterine", "route": r} for r in routes]
+        scans.append({"date": "2024-03-09", "location": "intrauterine", "route": later})
+        facts = episode_facts(parse_episode({"assessed_on": "2024-03-10", "scans": scans}))
+        assert facts["scan_route"] == later  # the latest scan's own stays its own
+        return facts["first_intrauterine_scan_route"]
+
+    assert first_route("transvaginal") == "transvaginal"
+    assert first_route("transabdominal", later=None) == "transabdominal"
+    assert first_route(None) is None
+    assert first_route("transvaginal", None) is None
+    assert first_route(None, "transabdominal", "transvaginal") == "transabdominal"
+    assert first_route("transvaginal", "transvaginal") == "transvaginal"
