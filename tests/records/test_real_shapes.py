@@ -4,6 +4,8 @@ same answers as the CDS service gives (`tests/integration/test_cds_real_shapes.p
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from earlypath.records.python import Reading, _compile_spec, read
 from tests.audit.test_fhir_mapping_agrees import _patient_of
 from tests.fhir_exports import concatenated, export_merges, namespaced, write_export
 from tests.integration.fhir_data import TODAY, crl, eligible_resources
+from tests.records.read_once import ReadOnce
 from tests.records.real_shapes import (
     COMPONENT_SHAPES,
     CURRENCY_SHAPES,
@@ -43,7 +46,6 @@ from tests.records.real_shapes import (
 from tests.records.test_engines_agree import (
     _record,
     assert_same,
-    audit_reading,
     readings_of,
     service_reading,
 )
@@ -61,13 +63,91 @@ def _audit(export: dict[str, list[dict[str, Any]]], tmp: Path, engine: str) -> l
     return pq.read_table(tmp / "out" / "episodes.parquet").to_pylist()
 
 
+# A reading costs seconds whatever its export's size: each test below looks at a woman of its own
+# (an export of hers, as it builds it), and the women of the module are read together, an export
+# per export shape (`ReadOnce`: her ids her own, the plan her own export would have had), once
+# per engine; each test takes her rows. Stop 43: each test read her export alone.
+Audited = Callable[[dict[str, list[dict[str, Any]]], str], list[dict[str, Any]]]
+ReadOnDuckdb = Callable[
+    [dict[str, list[dict[str, Any]]]], tuple[dict[str, list[dict[str, Any]]], list[dict]]
+]
+
+
+def _audited_women() -> list[dict[str, list[dict[str, Any]]]]:
+    """The export of each woman the `audited` tests audit (a test's export not here fails)."""
+    return [
+        *(export_of(ended_then_scanned(pregnancy_test(*v))) for v in NEGATIVE_TESTS.values()),
+        *(export_of(ended_then_scanned(pregnancy_test(*v))) for v in UNREADABLE_TESTS.values()),
+        export_of([with_oid_systems(r) for r in eligible_resources()]),
+        export_of([*eligible_resources(), with_oid_systems(ectopic_today())]),
+        *(export_of(bleeding_answered(answer)) for answer, _ in YES_NO.values()),
+        *(export_of(bleeding_with_status(e, status)) for e, status, _ in LOCAL_FIRST.values()),
+        export_of(with_panel("crl-cm-and-rate")),
+        export_of(ended_then_scanned(STATUS_SHAPES["ccda-assertion-not-pregnant"][0])),
+        *(_medication_export(shape) for shape in MEDICATION_SHAPES),
+    ]
+
+
+def _compared_women() -> list[dict[str, list[dict[str, Any]]]]:
+    """The export of each woman the `read_on_duckdb` tests compare with the service's reading."""
+    return [
+        *(export_of(ended_then_scanned(record)) for record in SHAPES.values()),
+        *(export_of(bleeding_answered(answer)) for answer, _ in YES_NO.values()),
+        *(export_of(bleeding_with_status(e, status)) for e, status, _ in LOCAL_FIRST.values()),
+        *_stop_15_exports().values(),
+    ]
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> Audited:
+    """``audited(her export, engine)``: the episodes of her encounter in the audit (`run_audit`)
+    of the export of every woman of her export shape."""
+    together = {
+        engine: ReadOnce(
+            _audited_women(),
+            tmp_path_factory.mktemp(f"audited-{engine}"),
+            partial(_audit, engine=engine),
+        )
+        for engine in ENGINES
+    }
+
+    def episodes(export: dict[str, list[dict[str, Any]]], engine: str) -> list[dict[str, Any]]:
+        space, _, every = together[engine].part(export)
+        return [e for e in every if e["episode_id"].startswith(space)]
+
+    return episodes
+
+
+def _compiled_on_duckdb(
+    export: dict[str, list[dict[str, Any]]], folder: Path
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    write_export(export, folder)
+    return fetched(compiled_reading(ibis.duckdb.connect(), folder, "duck", export_merges(export)))
+
+
+@pytest.fixture(scope="module")
+def read_on_duckdb(tmp_path_factory: pytest.TempPathFactory) -> ReadOnDuckdb:
+    """``read_on_duckdb(her export)``: her export as read (her ids namespaced) and its encounters'
+    steps and problems in the compiled reading on DuckDB of every woman of her export shape, as
+    `audit_reading` of her export alone gives them."""
+    together = ReadOnce(_compared_women(), tmp_path_factory.mktemp("duck"), _compiled_on_duckdb)
+
+    def reading(
+        export: dict[str, list[dict[str, Any]]],
+    ) -> tuple[dict[str, list[dict[str, Any]]], list[dict]]:
+        _, hers, got = together.part(export)
+        return hers, readings_of(got, hers, export_merges(hers))
+
+    return reading
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("shape", sorted(NEGATIVE_TESTS))
 def test_a_negative_test_as_labs_write_it_ends_the_pregnancy_before_it(
-    engine: str, shape: str, tmp_path: Path
+    engine: str, shape: str, audited: Audited
 ) -> None:
     test = pregnancy_test(*NEGATIVE_TESTS[shape])
-    (episode,) = _audit(export_of(ended_then_scanned(test)), tmp_path, engine)
+    (episode,) = audited(export_of(ended_then_scanned(test)), engine)
     assert episode["decision"] == "needs_information"
     assert "lmp" in episode["missing"]
 
@@ -75,26 +155,26 @@ def test_a_negative_test_as_labs_write_it_ends_the_pregnancy_before_it(
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("shape", sorted(UNREADABLE_TESTS))
 def test_a_test_result_that_says_nothing_ends_nothing(
-    engine: str, shape: str, tmp_path: Path
+    engine: str, shape: str, audited: Audited
 ) -> None:
     test = pregnancy_test(*UNREADABLE_TESTS[shape])
-    (episode,) = _audit(export_of(ended_then_scanned(test)), tmp_path, engine)
+    (episode,) = audited(export_of(ended_then_scanned(test)), engine)
     assert episode["decision"] == "offer"
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_record_coded_with_oid_systems_is_read_as_with_their_uris(
-    engine: str, tmp_path: Path
+    engine: str, audited: Audited
 ) -> None:
     resources = [with_oid_systems(r) for r in eligible_resources()]
-    (episode,) = _audit(export_of(resources), tmp_path, engine)
+    (episode,) = audited(export_of(resources), engine)
     assert episode["decision"] == "offer"
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_an_ectopic_coded_with_the_snomed_oid_is_no_offer(engine: str, tmp_path: Path) -> None:
+def test_an_ectopic_coded_with_the_snomed_oid_is_no_offer(engine: str, audited: Audited) -> None:
     resources = [*eligible_resources(), with_oid_systems(ectopic_today())]
-    (episode,) = _audit(export_of(resources), tmp_path, engine)
+    (episode,) = audited(export_of(resources), engine)
     assert episode["decision"] == "do_not_offer"
 
 
@@ -108,10 +188,12 @@ SHAPES = {
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
-def test_the_service_and_the_audit_read_each_shape_alike(shape: str, tmp_path: Path) -> None:
+def test_the_service_and_the_audit_read_each_shape_alike(
+    shape: str, read_on_duckdb: ReadOnDuckdb
+) -> None:
     export = export_of(ended_then_scanned(SHAPES[shape]))
-    folder = write_export(export, tmp_path)
-    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+    hers, audit = read_on_duckdb(export)  # her reading in her export shape's
+    assert_same(hers, audit)
 
 
 @pytest.mark.parametrize(("shape", "unit"), [("hcg-unit-u/l", "u/l"), ("hcg-no-unit", "(none)")])
@@ -124,18 +206,18 @@ def test_an_hcg_in_a_unit_that_is_not_compared_is_reported(shape: str, unit: str
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("shape", sorted(YES_NO))
 def test_a_yes_or_no_answer_is_read_as_true_or_false(
-    engine: str, shape: str, tmp_path: Path
+    engine: str, shape: str, audited: Audited
 ) -> None:
     answer, expected = YES_NO[shape]
-    (episode,) = _audit(export_of(bleeding_answered(answer)), tmp_path, engine)
+    (episode,) = audited(export_of(bleeding_answered(answer)), engine)
     assert episode["decision"] == expected
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("shape", sorted(LOCAL_FIRST))
-def test_a_status_after_a_local_coding_is_read(engine: str, shape: str, tmp_path: Path) -> None:
+def test_a_status_after_a_local_coding_is_read(engine: str, shape: str, audited: Audited) -> None:
     element, status, expected = LOCAL_FIRST[shape]
-    (episode,) = _audit(export_of(bleeding_with_status(element, status)), tmp_path, engine)
+    (episode,) = audited(export_of(bleeding_with_status(element, status)), engine)
     assert episode["decision"] == expected
 
 
@@ -147,11 +229,11 @@ def test_a_status_after_a_local_coding_is_read(engine: str, shape: str, tmp_path
     ],
 )
 def test_the_service_and_the_audit_read_answers_and_statuses_alike(
-    resources: list[dict[str, Any]], tmp_path: Path
+    resources: list[dict[str, Any]], read_on_duckdb: ReadOnDuckdb
 ) -> None:
     export = export_of(resources)
-    folder = write_export(export, tmp_path)
-    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+    hers, audit = read_on_duckdb(export)  # her reading in her export shape's
+    assert_same(hers, audit)
 
 
 # --- a current prescription whose medicine cannot be identified -----------------------------------
@@ -175,11 +257,11 @@ def test_on_progesterone_is_unknown_when_her_medicine_cannot_be_identified(shape
 
 @pytest.mark.parametrize("shape", sorted(MEDICATION_SHAPES))
 def test_the_service_and_the_audit_read_each_medication_shape_alike(
-    shape: str, tmp_path: Path
+    shape: str, read_on_duckdb: ReadOnDuckdb
 ) -> None:
     export = _medication_export(shape)
-    folder = write_export(export, tmp_path)
-    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+    hers, audit = read_on_duckdb(export)  # her reading in her export shape's
+    assert_same(hers, audit)
 
 
 # --- findings as components of an ultrasound panel; a period with its end only ---------------------
@@ -216,22 +298,24 @@ def test_a_period_with_its_end_only_is_dated_by_its_end(shape: str) -> None:
     ids=[*sorted(COMPONENT_SHAPES), *PERIOD_SHAPES],
 )
 def test_the_service_and_the_audit_read_panels_and_periods_alike(
-    resources: list[dict[str, Any]], tmp_path: Path
+    resources: list[dict[str, Any]], read_on_duckdb: ReadOnDuckdb
 ) -> None:
     export = export_of(resources)
-    folder = write_export(export, tmp_path)
-    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+    hers, audit = read_on_duckdb(export)  # her reading in her export shape's
+    assert_same(hers, audit)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_the_audit_offers_on_a_panel_scan(engine: str, tmp_path: Path) -> None:
-    (episode,) = _audit(export_of(with_panel("crl-cm-and-rate")), tmp_path, engine)
+def test_the_audit_offers_on_a_panel_scan(engine: str, audited: Audited) -> None:
+    (episode,) = audited(export_of(with_panel("crl-cm-and-rate")), engine)
     assert episode["decision"] == "offer"
     assert episode["gestation_days"] == 49
 
 
 @pytest.mark.parametrize("shape", sorted(STATEMENT_SHAPES))
-def test_a_medication_statement_says_what_she_takes(shape: str, tmp_path: Path) -> None:
+def test_a_medication_statement_says_what_she_takes(
+    shape: str, read_on_duckdb: ReadOnDuckdb
+) -> None:
     """A current MedicationStatement (UK Core / GP Connect) is read as a current prescription is:
     progesterone, another medicine, or Unknown; one completed, not taken or in error is not
     current. The audit's reading agrees."""
@@ -239,8 +323,8 @@ def test_a_medication_statement_says_what_she_takes(shape: str, tmp_path: Path) 
     export = export_of([*eligible_resources(), resource])
     (reading,) = service_reading(export)
     assert reading["steps"]["on_progesterone"] is expected
-    folder = write_export(export, tmp_path)
-    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+    hers, audit = read_on_duckdb(export)  # her reading in her export shape's
+    assert_same(hers, audit)
 
 
 # --- another hunt: pregnancy status as US Core, IPS, C-CDA and Synthea write it --------------------
@@ -248,20 +332,20 @@ def test_a_medication_statement_says_what_she_takes(shape: str, tmp_path: Path) 
 
 @pytest.mark.parametrize("shape", sorted(STATUS_SHAPES))
 def test_a_pregnancy_status_ends_the_pregnancy_before_it_only_when_it_says_not_pregnant(
-    shape: str, tmp_path: Path
+    shape: str, read_on_duckdb: ReadOnDuckdb
 ) -> None:
     record, ends = STATUS_SHAPES[shape]
     export = export_of(ended_then_scanned(record))
     (reading,) = service_reading(export)
     assert (reading["steps"]["lmp"] is None) is ends
-    folder = write_export(export, tmp_path)
-    assert_same(export, audit_reading(ibis.duckdb.connect(), folder, "duck", export))
+    hers, audit = read_on_duckdb(export)  # her reading in her export shape's
+    assert_same(hers, audit)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_the_audit_reads_a_ccda_not_pregnant_assertion(engine: str, tmp_path: Path) -> None:
+def test_the_audit_reads_a_ccda_not_pregnant_assertion(engine: str, audited: Audited) -> None:
     record, _ = STATUS_SHAPES["ccda-assertion-not-pregnant"]
-    (episode,) = _audit(export_of(ended_then_scanned(record)), tmp_path, engine)
+    (episode,) = audited(export_of(ended_then_scanned(record)), engine)
     assert episode["decision"] == "needs_information"
     assert "lmp" in episode["missing"]
 
@@ -305,11 +389,11 @@ def test_the_generated_reading_reads_each_shape_as_the_closures_do(shape: str) -
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("shape", sorted(MEDICATION_SHAPES))
 def test_the_audit_decides_on_a_medicine_as_the_card_does(
-    engine: str, shape: str, tmp_path: Path
+    engine: str, shape: str, audited: Audited
 ) -> None:
     """The FHIR audit carries an unidentified medicine as Unknown through its flat rows (the
     word ``unknown``), so it needs information where the card does, never an offer."""
-    (episode,) = _audit(_medication_export(shape), tmp_path, engine)
+    (episode,) = audited(_medication_export(shape), engine)
     on_progesterone = MEDICATION_SHAPES[shape][2]
     expected = {None: "needs_information", False: "offer", True: "continue"}[on_progesterone]
     assert episode["decision"] == expected
