@@ -48,6 +48,7 @@ from tests.fhir_exports import Export, export_merges, namespaced, write_export
 from tests.records import abated_bleeding_shapes as abated_bleeding
 from tests.records import edd_shapes
 from tests.records import gestational_age_shapes as gestational_age
+from tests.records import gp_read_shapes as gp_read
 from tests.records import hcg_interpretation_shapes as hcg_interpretation
 from tests.records import heart_rate_shapes as heart_rate
 from tests.records import instant_day_shapes as instant_days
@@ -197,6 +198,14 @@ def _check_unconfirmed_condition(export: Export, spark: list[dict], duck: list[d
     )
 
 
+def _check_gp_read(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """GP records coded in Read v2 or CTV3 only, or under the NHS HL7 v3 OIDs (stop 43): an
+    inevitable miscarriage today diagnosed, an EDD that disagrees with the LMP named, an LMP and
+    a scan-confirmed intrauterine pregnancy read, as DuckDB and the card read them."""
+    assert_same(export, spark)
+    gp_read.check_reading(spark)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -230,6 +239,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
         lambda _: unconfirmed_condition.export(),
         _check_unconfirmed_condition,
     ),
+    # stop 43: GP records coded in Read v2 or CTV3 only, or under the NHS HL7 v3 OIDs
+    "gp-read": (lambda _: gp_read.export(), _check_gp_read),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 
