@@ -87,6 +87,7 @@ from earlypath.records.select_unnest import unnests_in_select
 from earlypath.records.sql_star import columns_as_star
 from earlypath.records.sql_substring import substring as _substr
 from earlypath.records.time_zone import configured_time_zone
+from earlypath.records.union_parts import append_sql, union_parts
 from earlypath.records.value_codes import of_sets, sql_shape, value_codes_table
 from earlypath.records.women import Women
 from earlypath.records.zone_day import zone_day
@@ -2808,6 +2809,9 @@ class _Plan:
     episodes: str
     problems: str | None
     types: dict[str, dict[str, str]]
+    # the statements (by index) that add their rows to the table an earlier one made: DuckDB's
+    # unions of parts (`union_parts`)
+    appends: list[int] = field(default_factory=list)
 
 
 _PLANS: dict[tuple[Any, ...], _Plan] = {}
@@ -2831,10 +2835,22 @@ def _store(con: Any, table: str, sql: str) -> None:
             con._session.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(table)
     elif view:
         con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{table}" AS {sql}')
-    elif _VIEW_READ in sql:
-        _without_pullup(con, f'CREATE OR REPLACE TEMP TABLE "{table}" AS {sql}')
     else:
-        con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{table}" AS {sql}')
+        _run_planned(con, sql, f'CREATE OR REPLACE TEMP TABLE "{table}" AS {sql}')
+
+
+def _append(con: Any, table: str, sql: str) -> None:
+    """Add the rows of ``sql`` to the DuckDB table ``table`` (`union_parts`)."""
+    _run_planned(con, sql, append_sql(table, sql))
+
+
+def _run_planned(con: Any, query: str, statement: str) -> None:
+    """Run ``statement`` (on DuckDB), planned without `_PULLUP` when its ``query`` reads a
+    stored view."""
+    if _VIEW_READ in query:
+        _without_pullup(con, statement)
+    else:
+        con.raw_sql(statement)
 
 
 # Catalyst's constraint propagation (the predicates a plan's rows are known to meet, inferred
@@ -2983,11 +2999,13 @@ def run_records(
         plan.statements, outputs, {f"@in_{r}@" for r in inputs} if drop_inputs else set()
     )
     replayed = _views_inlined(plan.statements) if con.name == "duckdb" else None
+    appends = set(plan.appends)
     for i, (table, sql) in enumerate(plan.statements):
         if replayed is not None and not stored:
             inlined = replayed[i]
             if inlined is not None:  # (a view: written into the statements reading it)
-                _store(con, real(table), real(inlined))
+                made = _append if i in appends else _store
+                made(con, real(table), real(inlined))
         elif not stored:
             _store(con, real(table), real(sql))
         if con.name != "pyspark":
@@ -3108,6 +3126,7 @@ def _record_plan(
         placeholders[by_identifier] = _BY_IDENTIFIER
     placeholders[value_codes_table(con).get_name()] = _VALUE_CODES
     statements: list[tuple[str, str]] = []
+    appends: list[int] = []
     names = itertools.count()
 
     def template(text: str) -> str:
@@ -3120,12 +3139,19 @@ def _record_plan(
         full = f"{prefix}_{name}_{next(names)}"
         # DuckDB's statements with a kept column list as `*` (`sql_star`) and a list unnested
         # in the select list, not as a lateral join (`select_unnest`); Spark's as ibis writes
-        # them
+        # them. On DuckDB a stored union is made by its first part, the others appended
+        # (`union_parts`); Spark's, and a view, is one statement.
         duckdb = con.name == "duckdb"
-        with columns_as_star(duckdb), unnests_in_select(duckdb):
-            sql = str(con.compile(table))
-        _store(con, full, sql)
-        statements.append((template(full), template(sql)))
+        parts = union_parts(table) if duckdb and _VIEW not in full else [table]
+        for i, part in enumerate(parts):
+            with columns_as_star(duckdb), unnests_in_select(duckdb):
+                sql = str(con.compile(part))
+            if i == 0:
+                _store(con, full, sql)
+            else:
+                _append(con, full, sql)
+                appends.append(len(statements))
+            statements.append((template(full), template(sql)))
         return con.table(full)
 
     merged_table = con.table(merged) if merged is not None else None
@@ -3150,4 +3176,4 @@ def _record_plan(
         problems = None
         if spec.problems or any(r.checks for r in spec.rows):
             problems = template(keep(out.problems, "problems").get_name())
-    return _Plan(statements, rows, template(episodes), problems, out.types)
+    return _Plan(statements, rows, template(episodes), problems, out.types, appends)

@@ -167,3 +167,16 @@ def test_the_duckdb_plan_unnests_its_lists_in_the_select_list(compiled: Compiled
     sql = [s for plan in compiled.plans.values() for _, s in plan.statements]
     assert any("REPLACE (UNNEST(" in s for s in sql)
     assert not [s for s in sql if "JOIN UNNEST(" in s]
+
+
+def test_the_duckdb_plan_appends_the_parts_of_a_union(compiled: Compiled) -> None:
+    """A stored union of row specs (the clinical rows: eight) is made by its first part, each
+    other part appended to it (`union_parts`, docs/speed.md FHIR round 34): the replays above
+    read the same rows from the kept plan as the compiling run did."""
+    appended: set[str] = set()
+    for plan in compiled.plans.values():
+        for i in plan.appends:
+            table = plan.statements[i][0]
+            assert table in {t for t, _ in plan.statements[:i]}  # made by an earlier one
+            appended.add(table)
+    assert [t for t in appended if "_clinical_" in t]

@@ -36,14 +36,15 @@ def _setting(con: Any) -> frozenset[str]:
 
 def _flatten(export: Path, own: str) -> tuple[Any, list[tuple[str, frozenset[str]]]]:
     """A flatten of ``export`` on a connection whose own disabled optimizers are ``own``; each
-    statement that makes a table, with the setting DuckDB planned it under."""
+    statement that makes a table or appends to one (`union_parts`), with the setting DuckDB
+    planned it under."""
     con = duckdb_connect()
     con.raw_sql(f"SET disabled_optimizers = '{own}'")
     seen: list[tuple[str, frozenset[str]]] = []
     send = con.raw_sql
 
     def raw_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
-        if sql.lstrip().upper().startswith("CREATE"):
+        if sql.lstrip().upper().startswith(("CREATE", "INSERT")):
             seen.append((sql, _setting(con)))
         return send(sql, *args, **kwargs)
 
@@ -59,10 +60,14 @@ def _rows(con: Any) -> list[tuple[Any, ...]]:
 @pytest.mark.parametrize("own", ["", "join_order"])
 def test_tables_made_from_views_are_planned_without_pullup(export: Path, own: str) -> None:
     con, seen = _flatten(export, own)
-    from_views = [s for sql, s in seen if "TEMP TABLE" in sql[:40] and "_view_" in sql]
-    others = [s for sql, s in seen if not ("TEMP TABLE" in sql[:40] and "_view_" in sql)]
-    clinical = [s for sql, s in seen if "TEMP TABLE" in sql[:40] and "_clinical_" in sql[:80]]
-    assert clinical and from_views and others
+    made = [(sql, s) for sql, s in seen if "TEMP TABLE" in sql[:40] or sql.startswith("INSERT")]
+    from_views = [s for sql, s in made if "_view_" in sql]
+    others = [s for sql, s in seen if (sql, s) not in made or "_view_" not in sql]
+    clinical = [sql for sql, _ in made if "_clinical_" in sql[:80]]
+    assert from_views and others
+    # the clinical rows: made by their first part, each other part appended (`union_parts`)
+    assert [sql[:6] for sql in clinical] == ["CREATE"] + ["INSERT"] * (len(clinical) - 1)
+    assert len(clinical) > 1
     # the reading's own passes off (`reading_passes`) around its statements, beside the
     # connection's; the flat view over its table is made after
     first = frozenset({own} if own else ())
