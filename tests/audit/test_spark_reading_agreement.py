@@ -52,6 +52,7 @@ from tests.records import hcg_interpretation_shapes as hcg_interpretation
 from tests.records import heart_rate_shapes as heart_rate
 from tests.records import instant_day_shapes as instant_days
 from tests.records import iup_not_seen_shapes as iup_not_seen
+from tests.records import latest_unknown_shapes as latest_unknown
 from tests.records import length_version_shapes as length_versions
 from tests.records import scan_route_shapes as scan_routes
 from tests.records import status_unknown_shapes as status_unknown
@@ -61,6 +62,7 @@ from tests.records import test_previous_history as previous_history
 from tests.records import unconfirmed_condition_shapes as unconfirmed_condition
 from tests.records.test_engines_agree import assert_same, readings_of
 from tests.records.test_ibis_export import compiled_reading, episode_rows, fetched
+from tests.records.test_latest_unknown import check_reading as check_latest_unknown
 
 pytestmark = pytest.mark.spark
 
@@ -197,6 +199,13 @@ def _check_unconfirmed_condition(export: Export, spark: list[dict], duck: list[d
     )
 
 
+def _check_latest_unknown(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A later bleeding record that does not know wins over an older answer (stop 43):
+    whether she is bleeding is Unknown, that record named, as the card reads it."""
+    assert_same(export, spark)
+    check_latest_unknown(export, spark)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -230,6 +239,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
         lambda _: unconfirmed_condition.export(),
         _check_unconfirmed_condition,
     ),
+    # stop 43: a later bleeding record that does not know, over an older answer
+    "latest-unknown": (lambda _: latest_unknown.export(), _check_latest_unknown),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 
