@@ -2686,6 +2686,24 @@ _BLEEDING_MAY_HAVE_ENDED = And(
         Not(_is(Cmp(">", Col("abated"), _ASSESSED_ON), True)),
     )
 )
+# Whether she is bleeding now, by one bleeding record (stop 43, issue 12). A record that says the
+# answer is not known (a Condition not confirmed, recorded as resolved, or that may have ended by
+# the assessment day) is a record of its own in the latest, not one skipped: skipped, an older
+# "present" stood (and opened the offer) or an older "absent" did. It is dated by its abatement
+# when that is later than its onset (the newest thing it says). An Observation whose value is
+# neither present nor absent is not such a record: it says nothing that can be read, is reported
+# as ignored, and an older answer is still right.
+_BLEEDING_NOT_KNOWN = Or(
+    (
+        And((IsNull(Col("bleeding")), Not(_yes(Col("observed"))))),
+        _BLEEDING_MAY_HAVE_ENDED,
+    )
+)
+_BLEEDING_ANSWERED = Not(IsNull(Col("bleeding")))
+_BLEEDING_NOW = If(_BLEEDING_MAY_HAVE_ENDED, Const(None), Col("bleeding"))
+_BLEEDING_SAID_ON = If(
+    And((_BLEEDING_NOT_KNOWN, IsTrue(Cmp(">", Col("abated"), _DAY)))), Col("abated"), _DAY
+)
 _NOT_PLACED = IsTrue(OneOf(_PLACE, ("undated", "future", "unplaced")))
 _PLACE_MESSAGE = Lookup(_PLACE, tuple(PLACE_MESSAGES.items()))
 
@@ -3360,20 +3378,14 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
     ),
     (
         "vaginal_bleeding",
-        # the latest record of this pregnancy; on the same day "present" wins
+        # the latest record of this pregnancy, one that does not know included (it wins over an
+        # older answer); on the same day "present" wins, then "absent"
         Agg(
             "latest",
             "clinical",
-            And(
-                (
-                    _yes(Col("bleeding_code")),
-                    _THIS,
-                    Not(IsNull(Col("bleeding"))),
-                    Not(_BLEEDING_MAY_HAVE_ENDED),
-                )
-            ),
-            Col("bleeding"),
-            (_DAY, Col("bleeding")),
+            And((_yes(Col("bleeding_code")), _THIS, Or((_BLEEDING_ANSWERED, _BLEEDING_NOT_KNOWN)))),
+            _BLEEDING_NOW,
+            (_BLEEDING_SAID_ON, _BLEEDING_NOW),
             evidence="vaginal_bleeding",
         ),
     ),

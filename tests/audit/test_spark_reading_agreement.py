@@ -53,6 +53,7 @@ from tests.records import hcg_interpretation_shapes as hcg_interpretation
 from tests.records import heart_rate_shapes as heart_rate
 from tests.records import instant_day_shapes as instant_days
 from tests.records import iup_not_seen_shapes as iup_not_seen
+from tests.records import latest_unknown_shapes as latest_unknown
 from tests.records import length_version_shapes as length_versions
 from tests.records import scan_route_shapes as scan_routes
 from tests.records import status_unknown_shapes as status_unknown
@@ -62,6 +63,7 @@ from tests.records import test_previous_history as previous_history
 from tests.records import unconfirmed_condition_shapes as unconfirmed_condition
 from tests.records.test_engines_agree import assert_same, readings_of
 from tests.records.test_ibis_export import compiled_reading, episode_rows, fetched
+from tests.records.test_latest_unknown import check_reading as check_latest_unknown
 
 pytestmark = pytest.mark.spark
 
@@ -204,6 +206,11 @@ def _check_gp_read(export: Export, spark: list[dict], duck: list[dict]) -> None:
     a scan-confirmed intrauterine pregnancy read, as DuckDB and the card read them."""
     assert_same(export, spark)
     gp_read.check_reading(spark)
+def _check_latest_unknown(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A later bleeding record that does not know wins over an older answer (stop 43):
+    whether she is bleeding is Unknown, that record named, as the card reads it."""
+    assert_same(export, spark)
+    check_latest_unknown(export, spark)
 
 
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
@@ -241,6 +248,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     ),
     # stop 43: GP records coded in Read v2 or CTV3 only, or under the NHS HL7 v3 OIDs
     "gp-read": (lambda _: gp_read.export(), _check_gp_read),
+    # stop 43: a later bleeding record that does not know, over an older answer
+    "latest-unknown": (lambda _: latest_unknown.export(), _check_latest_unknown),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 
