@@ -206,6 +206,8 @@ def _check_gp_read(export: Export, spark: list[dict], duck: list[dict]) -> None:
     a scan-confirmed intrauterine pregnancy read, as DuckDB and the card read them."""
     assert_same(export, spark)
     gp_read.check_reading(spark)
+
+
 def _check_latest_unknown(export: Export, spark: list[dict], duck: list[dict]) -> None:
     """A later bleeding record that does not know wins over an older answer (stop 43):
     whether she is bleeding is Unknown, that record named, as the card reads it."""
