@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 
 # The CDS record reading's generated source compiled to C (Cython, gcc): the service runs it
 # when it is the build of the very source it would exec (earlypath/records/native.py). A no-op
-# (a few seconds) while the source is unchanged; a new build takes minutes of gcc.
+# (a few seconds) while the source is unchanged; a new build takes minutes of gcc. The same
+# command builds the CDS body's long-number check (earlypath/web/digit_runs.c, a second).
 install: $(STAMP)
 	@if ! command -v gcc >/dev/null; then \
 	  export DEBIAN_FRONTEND=noninteractive; \

@@ -14,6 +14,9 @@ used for a text it was not compiled from.
     python -m earlypath.records.native build      # `make install` runs it
     python -m earlypath.records.native status     # which reading the service would run
 
+`build` also compiles the CDS body's long-number check (`earlypath.web.digit_runs`, a C text
+of its own, named by its hash the same way).
+
 Builds go to ``EARLYPATH_NATIVE_DIR``, by default ``<venv>/earlypath-native`` (outside git,
 beside the interpreter whose ABI they are built for).
 """
@@ -210,11 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     command = args[0] if args else "status"
     text = cds_source()
+    # the CDS body's long-number check is built beside the reading (a C text of its own)
+    from earlypath.web import digit_runs
+
     if command == "build":
         print(f"earlypath: compiled reading {build(text)}")
+        print(f"earlypath: compiled long-number check {digit_runs.build()}")
         return 0
     if command == "status":
         print(f"earlypath: CDS record reading {describe(text)} in {build_dir()}")
+        print(f"earlypath: CDS body's long-number check {digit_runs.describe()}")
         return 0
     print("usage: python -m earlypath.records.native [build|status]", file=sys.stderr)
     return 2

@@ -39,7 +39,9 @@ from earlypath.fhir.merged import merged_record
 from earlypath.json_text import dumps_bytes
 from earlypath.records import native
 from earlypath.records.native import cds_source
+from earlypath.web import digit_runs
 from earlypath.web.allergy_check import allergy_problem, unchecked_reason, without_product
+from earlypath.web.digit_runs import has_long_digit_run
 from earlypath.web.feedback import FeedbackError, validate_feedback
 from earlypath.web.fhir_urls import FhirBase, is_fhir_id
 from earlypath.web.limits import NOT_PARSED, parsed_body
@@ -162,12 +164,6 @@ SERVICES: dict[str, Service] = {
 router = APIRouter(dependencies=[Depends(require_cds_client)], tags=["CDS Hooks"])
 
 
-# An integer of 19 digits or more may be beyond 64 bits, where orjson gives a float. Found by
-# turning every digit into 0 and looking for 19 zeros (a regular expression took 10x longer).
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_LONG_NUMBER = b"0" * 19
-
-
 def parse_json(raw: bytes, parsed: Any = NOT_PARSED) -> Any:
     """The JSON value `json.loads` gives for `raw`, or None if it is not JSON.
 
@@ -177,7 +173,8 @@ def parse_json(raw: bytes, parsed: Any = NOT_PARSED) -> Any:
     `RequestLimits`, to measure its nesting; a body with more than 64 brackets, which is any
     real record): used instead of parsing again, under the same conditions.
     """
-    if _LONG_NUMBER not in raw.translate(_DIGITS_AS_ZERO):
+    # 19 digits in a row may be an integer beyond 64 bits, which orjson reads as a float
+    if not has_long_digit_run(raw):
         if parsed is not NOT_PARSED:
             return parsed
         try:
@@ -443,6 +440,7 @@ def warm_up(today: dt.date, policy: Any, time_zone: str | None = None) -> None:
         mapped = map_resources([], today, time_zone)
         # which record reading the calls run: the compiled build or the source exec'd
         log.info("CDS record reading: %s", native.describe(cds_source()))
+        log.info("CDS body's long-number check: %s", digit_runs.describe())
         # as a call asks: `cards_assessment` builds the card's key function too
         assessment = cards_assessment(mapped.episode, policy).assessment()
         decision_response(assessment, None, mapped.problems, mapped.evidence)
