@@ -222,6 +222,16 @@ UNCONFIRMED_BLEEDING_MESSAGE = (
     "bleeding is recorded as not confirmed (its verification status is unconfirmed, provisional "
     "or differential): whether she is bleeding now is unknown"
 )
+# the same, recorded on an Observation whose status is preliminary or unknown (`reading.json`
+# unconfirmed_observation_status; stop 43)
+UNVERIFIED_MISCARRIAGE_MESSAGE = (
+    "previous miscarriage is recorded on a result not known to be verified (its status is "
+    "preliminary or unknown): not counted; confirm whether she has had a miscarriage"
+)
+UNVERIFIED_BLEEDING_MESSAGE = (
+    "bleeding is recorded as present on a result not known to be verified (its status is "
+    "preliminary or unknown): whether she is bleeding now is unknown"
+)
 # after "scan report of <its day>": a report that could not be read, dated after every location
 # read in this pregnancy (`UNREAD_LOCATION`)
 UNREAD_REPORT_MESSAGE = (
@@ -1183,8 +1193,29 @@ _OBSERVATION_SCAN_ROUTE = If(
     If(_METHOD_TRANSABDOMINAL, Const(ROUTE_BOTH), Const("transvaginal")),
     If(_METHOD_TRANSABDOMINAL, Const("transabdominal"), Const(None)),
 )
+# An Observation that would open an offer, of a status not known to be verified (`preliminary`,
+# `unknown`: `reading.json` unconfirmed_observation_status; stop 43, issue 12): bleeding recorded
+# as present, or a previous miscarriage (a finding present, or a count above 0). Read as a
+# Condition not confirmed is (`_UNCONFIRMED`): it never opens one (bleeding is Unknown from it,
+# such a miscarriage is not counted; both named), while what holds one back ("absent", a count
+# of 0, a loss of this pregnancy) still counts.
+_UNVERIFIED_BLEEDING = And((_BLEEDING, _is(PRESENCE, True)))
+_UNVERIFIED_OPENS = And(
+    (
+        _UNCONFIRMED_OBSERVATION,
+        Or(
+            (
+                _UNVERIFIED_BLEEDING,
+                And((_MISCARRIAGE_CODED, _is(PRESENCE, True))),
+                And((_COUNTED, IsTrue(Cmp(">", _COUNT_HISTORY, Const(0))))),
+            )
+        ),
+    )
+)
+
 _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "ends": Const(False),
+    "unconfirmed": _UNVERIFIED_OPENS,
     "shows": _OBSERVATION_SHOWS,
     "not_pregnant": _OBSERVATION_NOT_PREGNANT,
     "hcg_unit": _HCG_UNIT_UNREAD,
@@ -1236,7 +1267,11 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "raw_mm": If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM),
     "mm": If(IsNull(_LENGTH_PROBLEM), If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM), Const(None)),
     "bleeding_code": _BLEEDING,
-    "bleeding": If(_BLEEDING, PRESENCE, Const(None)),
+    "bleeding": If(
+        _BLEEDING,
+        If(And((_UNCONFIRMED_OBSERVATION, _UNVERIFIED_BLEEDING)), Const(None), PRESENCE),
+        Const(None),
+    ),
     "bleeding_resolved": Const(False),
     "bleeding_abated": Const(None),
     "heart": _OBSERVATION_HEART,
@@ -2695,7 +2730,8 @@ _BLEEDING_MAY_HAVE_ENDED = And(
 # as ignored, and an older answer is still right.
 _BLEEDING_NOT_KNOWN = Or(
     (
-        And((IsNull(Col("bleeding")), Not(_yes(Col("observed"))))),
+        # a Condition, or an Observation of "present" not known to be verified (`unconfirmed`)
+        And((IsNull(Col("bleeding")), Or((Not(_yes(Col("observed"))), _yes(Col("unconfirmed")))))),
         _BLEEDING_MAY_HAVE_ENDED,
     )
 )
@@ -3659,12 +3695,24 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     RowProblem(
         "clinical",
         And((_UNCONFIRMED_ROW, Or((_HISTORY_KNOWN, _LOSS_BEFORE_DAY, _LOSS_BEFORE_UNDATED)))),
-        Message.of(UNCONFIRMED_MISCARRIAGE_MESSAGE),
+        Message.of(
+            If(
+                _yes(Col("observed")),
+                Const(UNVERIFIED_MISCARRIAGE_MESSAGE),
+                Const(UNCONFIRMED_MISCARRIAGE_MESSAGE),
+            )
+        ),
     ),
     RowProblem(
         "clinical",
         And((_UNCONFIRMED_ROW, _yes(Col("bleeding_code")), _THIS)),
-        Message.of(UNCONFIRMED_BLEEDING_MESSAGE),
+        Message.of(
+            If(
+                _yes(Col("observed")),
+                Const(UNVERIFIED_BLEEDING_MESSAGE),
+                Const(UNCONFIRMED_BLEEDING_MESSAGE),
+            )
+        ),
     ),
     RowProblem(
         "clinical",

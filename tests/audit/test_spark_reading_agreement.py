@@ -61,9 +61,13 @@ from tests.records import test_not_pregnant_and_no_patient as not_pregnant
 from tests.records import test_previous_ectopic as previous_ectopic
 from tests.records import test_previous_history as previous_history
 from tests.records import unconfirmed_condition_shapes as unconfirmed_condition
+from tests.records import unverified_observation_shapes as unverified_observation
 from tests.records.test_engines_agree import assert_same, readings_of
 from tests.records.test_ibis_export import compiled_reading, episode_rows, fetched
 from tests.records.test_latest_unknown import check_reading as check_latest_unknown
+from tests.records.test_unverified_observation import (
+    check_reading as check_unverified_observation,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -215,6 +219,13 @@ def _check_latest_unknown(export: Export, spark: list[dict], duck: list[dict]) -
     check_latest_unknown(export, spark)
 
 
+def _check_unverified_observation(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """Bleeding or a previous miscarriage on a preliminary or unknown-status Observation (stop
+    43): Unknown, that Observation named, as the card reads it; "absent" or 0 still count."""
+    assert_same(export, spark)
+    check_unverified_observation(export, spark)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -252,6 +263,11 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "gp-read": (lambda _: gp_read.export(), _check_gp_read),
     # stop 43: a later bleeding record that does not know, over an older answer
     "latest-unknown": (lambda _: latest_unknown.export(), _check_latest_unknown),
+    # stop 43: bleeding or a previous miscarriage on a preliminary or unknown-status Observation
+    "unverified-observation": (
+        lambda _: unverified_observation.export(),
+        _check_unverified_observation,
+    ),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 

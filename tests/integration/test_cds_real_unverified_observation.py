@@ -1,0 +1,82 @@
+"""An Observation of status `preliminary` or `unknown` that would open the offer (stop 43).
+
+Bleeding recorded as present, or a previous miscarriage, on a result not known to be verified
+was read as a final one, so it opened the progesterone offer (NG126 1.5.2). Now it never does:
+whether she is bleeding, or how many miscarriages she has had, is unknown and the record is
+named; "absent" or a count of 0 so recorded still holds the offer back, and a later final
+answer still decides. Through the ASGI app (the card) and the DuckDB audit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from earlypath.fhir.cards import md
+from earlypath.records.definition import (
+    UNVERIFIED_BLEEDING_MESSAGE,
+    UNVERIFIED_MISCARRIAGE_MESSAGE,
+)
+from tests.fhir_exports import audited_by_shape
+from tests.integration.fhir_data import hook_request, prefetch_for
+from tests.records.unverified_observation_shapes import (
+    NO_OFFER,
+    SHAPES,
+    STILL_OFFER,
+    UNKNOWN_BLEEDING,
+    UNKNOWN_PREVIOUS,
+    export,
+)
+
+PV = "/cds-services/ng126-progesterone"
+
+
+def _card(client, shape: str) -> dict[str, Any]:
+    response = client.post(PV, json=hook_request("patient-view", prefetch_for(SHAPES[shape])))
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    return dict(card)
+
+
+@pytest.mark.parametrize("shape", sorted(UNKNOWN_BLEEDING))
+def test_bleeding_on_an_unverified_result_is_unknown_and_named(client, shape: str) -> None:
+    card = _card(client, shape)
+    assert "needs whether she has vaginal bleeding" in card["summary"], (shape, card["summary"])
+    assert f"- {md('Observation/bleed-obs')}: {md(UNVERIFIED_BLEEDING_MESSAGE)}" in card["detail"]
+
+
+@pytest.mark.parametrize("shape", sorted(UNKNOWN_PREVIOUS))
+def test_a_miscarriage_on_an_unverified_result_is_not_counted(client, shape: str) -> None:
+    card = _card(client, shape)
+    assert "needs number of previous miscarriages" in card["summary"], (shape, card["summary"])
+    assert md(UNVERIFIED_MISCARRIAGE_MESSAGE) in card["detail"], shape
+
+
+@pytest.mark.parametrize("shape", sorted(NO_OFFER))
+def test_what_holds_the_offer_back_still_counts(client, shape: str) -> None:
+    card = _card(client, shape)
+    assert card["summary"].startswith("Progesterone not recommended"), (shape, card["summary"])
+
+
+@pytest.mark.parametrize("shape", sorted(STILL_OFFER))
+def test_a_final_or_amended_answer_still_offers(client, shape: str) -> None:
+    card = _card(client, shape)
+    assert card["summary"].startswith("Offer"), (shape, card["summary"])
+
+
+def test_the_audit_reads_them_as_the_card_does(tmp_path: Path) -> None:
+    """One export on DuckDB, a woman per shape."""
+    episodes = audited_by_shape(export(), tmp_path)
+    assert sorted(episodes) == sorted(SHAPES)
+    for shape in UNKNOWN_BLEEDING:
+        assert episodes[shape]["decision"] == "needs_information", shape
+        assert "vaginal_bleeding" in episodes[shape]["missing"], shape
+    for shape in UNKNOWN_PREVIOUS:
+        assert episodes[shape]["decision"] == "needs_information", shape
+        assert "previous_miscarriages" in episodes[shape]["missing"], shape
+    for shape in NO_OFFER:
+        assert episodes[shape]["decision"] == "do_not_offer", shape
+    for shape in STILL_OFFER:
+        assert episodes[shape]["decision"] == "offer", shape
