@@ -1,4 +1,7 @@
-/* Does a CDS body hold a run of 19 or more ASCII digits? (earlypath/web/digit_runs.py)
+/* The CDS body's byte checks (earlypath/web/digit_runs.py): a run of 19 or more ASCII digits,
+ * and (`nests_deeper`, further down) JSON nesting deeper than a limit.
+ *
+ * Does a CDS body hold a run of 19 or more ASCII digits?
  *
  * The question `cds.parse_json` asks before trusting orjson, which reads an integer beyond 64
  * bits as a float: the same answer as turning every digit into 0 and looking for 19 zeros, in
@@ -52,9 +55,60 @@ static PyObject *has_long_digit_run(PyObject *module, PyObject *raw)
     Py_RETURN_FALSE;
 }
 
+/* Do the arrays and objects of a JSON text nest deeper than `limit`? (`limits._nesting`)
+ *
+ * Asked only of a body orjson has parsed, so the text is valid JSON: a bracket outside a string
+ * opens or closes a container, and the deepest bracket is the deepest container, the answer the
+ * walk over the parsed value (`limits._values_too_deep`) gives, without visiting its values.
+ * A string runs from its quote to the next quote not escaped; a backslash escapes the byte
+ * after it (the "u" of \uXXXX too: the four hex digits hold no quote or bracket). Bytes of
+ * UTF-8 beyond ASCII are never a quote, a backslash or a bracket.
+ */
+static int nests_deeper_than(const unsigned char *text, Py_ssize_t length, Py_ssize_t limit)
+{
+    const unsigned char *at = text, *end = text + length;
+    Py_ssize_t depth = 0;
+    while (at < end) {
+        unsigned char byte = *at++;
+        if (byte == '"') {
+            while (at < end) {
+                byte = *at++;
+                if (byte == '\\')
+                    at++; /* the escaped byte; at may pass end, the loop stops */
+                else if (byte == '"')
+                    break;
+            }
+        } else if (byte == '[' || byte == '{') {
+            if (++depth > limit)
+                return 1;
+        } else if (byte == ']' || byte == '}') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+static PyObject *nests_deeper(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "nests_deeper takes bytes and a limit");
+        return NULL;
+    }
+    Py_ssize_t limit = PyLong_AsSsize_t(args[1]);
+    if (limit == -1 && PyErr_Occurred())
+        return NULL;
+    if (nests_deeper_than((const unsigned char *)PyBytes_AS_STRING(args[0]),
+                          PyBytes_GET_SIZE(args[0]), limit))
+        Py_RETURN_TRUE;
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef methods[] = {
     {"has_long_digit_run", has_long_digit_run, METH_O,
      "True if the bytes hold 19 or more ASCII digits in a row."},
+    {"nests_deeper", (PyCFunction)(void (*)(void))nests_deeper, METH_FASTCALL,
+     "True if the arrays and objects of valid JSON bytes nest deeper than the limit."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,4 +1,5 @@
-"""Does a request body hold 19 or more ASCII digits in a row? (`cds.parse_json`'s question)
+"""The CDS body's byte checks: 19 or more ASCII digits in a row (`cds.parse_json`'s question),
+and JSON nesting deeper than a limit (`limits._nesting`'s, `nests_deeper` below).
 
 An integer of 19 digits or more may be beyond 64 bits, where orjson gives a float and
 `json.loads` an int, so such a body is parsed by `json.loads`. The rule looks at the text only:
@@ -10,6 +11,9 @@ the hash of that C text as the reading's build is; otherwise, or with ``EARLYPAT
 the same question in Python. The C pass reads about one byte in 19 of a usual body; the Python
 one turns every digit into 0 and looks for 19 zeros (about 12 instructions a byte: 25k of a
 2 kB call's 0.95M, stop 42).
+
+`nests_deeper` is the C text's scan of a parsed body's brackets outside strings, or None
+without the build (or with ``EARLYPATH_NATIVE=off``): `limits` then walks orjson's value.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import sysconfig
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 from earlypath.records.native import build_dir
 
@@ -82,8 +87,8 @@ def build(out: Path | None = None) -> Path:
     return target
 
 
-def load(path: Path) -> Callable[[bytes], bool] | None:
-    """The C pass of the build at ``path``, or None (missing, unloadable, or of another text)."""
+def load_module(path: Path) -> ModuleType | None:
+    """The build at ``path``, or None (missing, unloadable, or of another text)."""
     if not path.is_file():
         return None
     loader = importlib.machinery.ExtensionFileLoader(_MODULE, str(path))
@@ -97,17 +102,29 @@ def load(path: Path) -> Callable[[bytes], bool] | None:
         return None
     if getattr(module, "SOURCE_HASH", None) != source_hash():
         return None
-    found: Callable[[bytes], bool] = module.has_long_digit_run
+    return module
+
+
+def load(path: Path) -> Callable[[bytes], bool] | None:
+    """The C long-number pass of the build at ``path``, or None."""
+    module = load_module(path)
+    found: Callable[[bytes], bool] | None = module.has_long_digit_run if module else None
     return found
 
 
-def _bound() -> Callable[[bytes], bool]:
-    if os.environ.get("EARLYPATH_NATIVE") == "off":
-        return python_has_long_digit_run
-    return load(build_path()) or python_has_long_digit_run
+def load_nesting(path: Path) -> Callable[[bytes, int], bool] | None:
+    """The C nesting scan of the build at ``path``, or None."""
+    module = load_module(path)
+    found: Callable[[bytes, int], bool] | None = module.nests_deeper if module else None
+    return found
 
 
-has_long_digit_run: Callable[[bytes], bool] = _bound()
+_BUILD = None if os.environ.get("EARLYPATH_NATIVE") == "off" else load_module(build_path())
+has_long_digit_run: Callable[[bytes], bool] = (
+    _BUILD.has_long_digit_run if _BUILD else python_has_long_digit_run
+)
+# True if valid JSON bytes nest deeper than the limit; None: no build, walk the parsed value
+nests_deeper: Callable[[bytes, int], bool] | None = _BUILD.nests_deeper if _BUILD else None
 
 
 def describe() -> str:
