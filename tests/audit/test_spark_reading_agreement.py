@@ -54,6 +54,7 @@ from tests.records import heart_rate_shapes as heart_rate
 from tests.records import instant_day_shapes as instant_days
 from tests.records import iup_not_seen_shapes as iup_not_seen
 from tests.records import length_version_shapes as length_versions
+from tests.records import panel_member_shapes as panel_members
 from tests.records import scan_route_shapes as scan_routes
 from tests.records import status_unknown_shapes as status_unknown
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
@@ -206,6 +207,14 @@ def _check_gp_read(export: Export, spark: list[dict], duck: list[dict]) -> None:
     gp_read.check_reading(spark)
 
 
+def _check_panel_members(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A panel Observation whose findings are `contained`, its hasMember referring to each as
+    "#id" (stop 43): an ectopic member read, an intrauterine one with its CRL, an unconfirmed
+    panel or member confirming nothing, as DuckDB and the card read them."""
+    assert_same(export, spark)
+    panel_members.check_reading(spark)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -241,6 +250,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     ),
     # stop 43: GP records coded in Read v2 or CTV3 only, or under the NHS HL7 v3 OIDs
     "gp-read": (lambda _: gp_read.export(), _check_gp_read),
+    # stop 43: a panel Observation's contained members (hasMember "#id")
+    "panel-members": (lambda _: panel_members.export(), _check_panel_members),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 
