@@ -130,6 +130,19 @@ def test_clinician_assesses_an_eligible_woman_and_prints_one_page(screen, server
     page.emulate_media(media="screen")
 
 
+def _plateau_after_an_unlocated_scan(page, lmp: dt.date, first: dt.date, second: dt.date) -> None:
+    """The LMP; a scan on ``first`` that did not locate the pregnancy; serum hCG 1000 then
+    1100 IU/L (a plateau) taken at 09:00 on ``first`` and on ``second``."""
+    page.get_by_label("First day of last menstrual period (LMP)").fill(lmp.isoformat())
+    scan = page.get_by_role("group", name="Scan 1")
+    scan.get_by_label("Scan date").fill(first.isoformat())
+    scan.get_by_label("Where the scan showed the pregnancy").select_option("unknown")
+    for row, (day, value) in enumerate(((first, "1000"), (second, "1100")), start=1):
+        hcg = page.get_by_role("group", name=f"hCG result {row}")
+        hcg.get_by_label("Date and time the blood was taken").fill(f"{day.isoformat()}T09:00")
+        hcg.get_by_label("Serum hCG (IU/L)").fill(value)
+
+
 def test_clinician_sees_epu_review_first_for_a_pul_with_hcg_rows(screen, server):
     page = screen
     today = _today()
@@ -139,17 +152,8 @@ def test_clinician_sees_epu_review_first_for_a_pul_with_hcg_rows(screen, server)
     _radio(page, "Significant concern about the amount of bleeding", "No")
     _radio(page, "Abdominal or pelvic pain", "None")
     _radio(page, "Haemodynamically unstable", "No, stable")
-    page.get_by_label("First day of last menstrual period (LMP)").fill(
-        (today - dt.timedelta(weeks=6)).isoformat()
-    )
-    scan = page.get_by_role("group", name="Scan 1")
-    scan.get_by_label("Scan date").fill((today - dt.timedelta(days=3)).isoformat())
-    scan.get_by_label("Where the scan showed the pregnancy").select_option("unknown")
     first, second = today - dt.timedelta(days=3), today - dt.timedelta(days=1)
-    for row, (day, value) in enumerate(((first, "1000"), (second, "1100")), start=1):
-        hcg = page.get_by_role("group", name=f"hCG result {row}")
-        hcg.get_by_label("Date and time the blood was taken").fill(f"{day.isoformat()}T09:00")
-        hcg.get_by_label("Serum hCG (IU/L)").fill(value)
+    _plateau_after_an_unlocated_scan(page, today - dt.timedelta(weeks=6), first, second)
     page.get_by_role("button", name="Assess", exact=True).click()
     page.wait_for_load_state()
     first_step = page.locator("#next-steps li").first
@@ -252,17 +256,8 @@ def test_clinician_sees_an_overdue_review_as_do_now_with_its_date(screen, server
     today = _today()
     page.goto(server + "/")
     _stable_history(page)
-    page.get_by_label("First day of last menstrual period (LMP)").fill(
-        (today - dt.timedelta(weeks=7)).isoformat()
-    )
-    scan = page.get_by_role("group", name="Scan 1")
-    scan.get_by_label("Scan date").fill((today - dt.timedelta(days=9)).isoformat())
-    scan.get_by_label("Where the scan showed the pregnancy").select_option("unknown")
     first, second = today - dt.timedelta(days=9), today - dt.timedelta(days=7)
-    for row, (day, value) in enumerate(((first, "1000"), (second, "1100")), start=1):
-        hcg = page.get_by_role("group", name=f"hCG result {row}")
-        hcg.get_by_label("Date and time the blood was taken").fill(f"{day.isoformat()}T09:00")
-        hcg.get_by_label("Serum hCG (IU/L)").fill(value)
+    _plateau_after_an_unlocated_scan(page, today - dt.timedelta(weeks=7), first, second)
     _assess(page)
     first_step = page.locator("#next-steps li").first
     text = first_step.inner_text()

@@ -15,18 +15,12 @@ from typing import Any
 
 import pytest
 
-from tests.fhir_exports import audited_by_shape
-from tests.integration.fhir_data import hook_request, prefetch_for
+from tests.integration.shape_cards import assert_decided, audited_shapes, the_card
 from tests.records.latest_unknown_shapes import NOT_BLEEDING, SHAPES, STILL_OFFER, UNKNOWN, export
 
-PV = "/cds-services/ng126-progesterone"
 
-
-def _card(client, shape: str) -> dict[str, Any]:
-    response = client.post(PV, json=hook_request("patient-view", prefetch_for(SHAPES[shape])))
-    assert response.status_code == 200, response.text
-    (card,) = response.json()["cards"]
-    return dict(card)
+def _card(client: Any, shape: str) -> dict[str, Any]:
+    return the_card(client, SHAPES[shape])
 
 
 @pytest.mark.parametrize("shape", sorted(UNKNOWN))
@@ -50,12 +44,7 @@ def test_a_later_absent_holds_the_offer_back(client, shape: str) -> None:
 
 def test_the_audit_reads_them_as_the_card_does(tmp_path: Path) -> None:
     """One export on DuckDB, a woman per shape."""
-    episodes = audited_by_shape(export(), tmp_path)
-    assert sorted(episodes) == sorted(SHAPES)
-    for shape in UNKNOWN:
-        assert episodes[shape]["decision"] == "needs_information", shape
-        assert "vaginal_bleeding" in episodes[shape]["missing"], shape
-    for shape in STILL_OFFER:
-        assert episodes[shape]["decision"] == "offer", shape
-    for shape in NOT_BLEEDING:
-        assert episodes[shape]["decision"] == "do_not_offer", shape
+    episodes = audited_shapes(export(), SHAPES, tmp_path)
+    assert_decided(episodes, UNKNOWN, "needs_information", "vaginal_bleeding")
+    assert_decided(episodes, STILL_OFFER, "offer")
+    assert_decided(episodes, NOT_BLEEDING, "do_not_offer")

@@ -19,8 +19,7 @@ from earlypath.records.definition import (
     UNVERIFIED_BLEEDING_MESSAGE,
     UNVERIFIED_MISCARRIAGE_MESSAGE,
 )
-from tests.fhir_exports import audited_by_shape
-from tests.integration.fhir_data import hook_request, prefetch_for
+from tests.integration.shape_cards import assert_decided, audited_shapes, the_card
 from tests.records.unverified_observation_shapes import (
     NO_OFFER,
     SHAPES,
@@ -30,14 +29,9 @@ from tests.records.unverified_observation_shapes import (
     export,
 )
 
-PV = "/cds-services/ng126-progesterone"
 
-
-def _card(client, shape: str) -> dict[str, Any]:
-    response = client.post(PV, json=hook_request("patient-view", prefetch_for(SHAPES[shape])))
-    assert response.status_code == 200, response.text
-    (card,) = response.json()["cards"]
-    return dict(card)
+def _card(client: Any, shape: str) -> dict[str, Any]:
+    return the_card(client, SHAPES[shape])
 
 
 @pytest.mark.parametrize("shape", sorted(UNKNOWN_BLEEDING))
@@ -68,15 +62,8 @@ def test_a_final_or_amended_answer_still_offers(client, shape: str) -> None:
 
 def test_the_audit_reads_them_as_the_card_does(tmp_path: Path) -> None:
     """One export on DuckDB, a woman per shape."""
-    episodes = audited_by_shape(export(), tmp_path)
-    assert sorted(episodes) == sorted(SHAPES)
-    for shape in UNKNOWN_BLEEDING:
-        assert episodes[shape]["decision"] == "needs_information", shape
-        assert "vaginal_bleeding" in episodes[shape]["missing"], shape
-    for shape in UNKNOWN_PREVIOUS:
-        assert episodes[shape]["decision"] == "needs_information", shape
-        assert "previous_miscarriages" in episodes[shape]["missing"], shape
-    for shape in NO_OFFER:
-        assert episodes[shape]["decision"] == "do_not_offer", shape
-    for shape in STILL_OFFER:
-        assert episodes[shape]["decision"] == "offer", shape
+    episodes = audited_shapes(export(), SHAPES, tmp_path)
+    assert_decided(episodes, UNKNOWN_BLEEDING, "needs_information", "vaginal_bleeding")
+    assert_decided(episodes, UNKNOWN_PREVIOUS, "needs_information", "previous_miscarriages")
+    assert_decided(episodes, NO_OFFER, "do_not_offer")
+    assert_decided(episodes, STILL_OFFER, "offer")

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fhir_exports import Export, encounter, namespaced, woman
+from tests.fhir_exports import Export, export_per_shape
 from tests.integration.fhir_data import (
-    PATIENT_ID,
     SNOMED,
     bleeding,
     condition,
@@ -131,12 +130,7 @@ EDD_DISAGREES = "LMP disagrees with the estimated date of delivery recorded"
 
 def export() -> Export:
     """A woman per shape (ids and references prefixed with the shape), her encounter today."""
-    out: Export = {"Patient": [], "Encounter": [], "Condition": [], "Observation": []}
-    for shape, record in SHAPES.items():
-        resources = [woman(PATIENT_ID), encounter("enc", PATIENT_ID), *record]
-        for resource in namespaced(resources, f"{shape}-"):
-            out.setdefault(resource["resourceType"], []).append(resource)
-    return out
+    return export_per_shape(SHAPES)
 
 
 def check_reading(readings: list[dict[str, Any]]) -> None:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fhir_exports import Export, encounter, namespaced, woman
+from tests.fhir_exports import Export, export_per_shape
 from tests.integration.fhir_data import (
     LOINC,
-    PATIENT_ID,
     bleeding,
     crl,
     day,
@@ -54,12 +53,7 @@ def record(routes: list[dict[str, str]]) -> list[dict[str, Any]]:
 
 def export() -> Export:
     """A woman per shape (ids and references prefixed with the shape), her encounter today."""
-    out: Export = {"Patient": [], "Encounter": [], "Condition": [], "Observation": []}
-    for shape, (routes, _) in ROUTES.items():
-        resources = [woman(PATIENT_ID), encounter("enc", PATIENT_ID), *record(routes)]
-        for resource in namespaced(resources, f"{shape}-"):
-            out.setdefault(resource["resourceType"], []).append(resource)
-    return out
+    return export_per_shape({shape: record(routes) for shape, (routes, _) in ROUTES.items()})
 
 
 def check_reading(readings: list[dict[str, Any]]) -> None:

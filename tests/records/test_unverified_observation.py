@@ -9,10 +9,9 @@ from typing import Any
 
 import ibis
 
-from tests.fhir_exports import Export, export_merges, shape_of, write_export
+from tests.fhir_exports import Export, shape_of, write_export
 from tests.records import unverified_observation_shapes as shapes
-from tests.records.test_engines_agree import assert_same, readings_of
-from tests.records.test_ibis_export import compiled_reading, fetched
+from tests.records.test_engines_agree import assert_same, audit_reading
 
 
 def check_reading(export: Export, readings: list[dict[str, Any]]) -> None:
@@ -39,10 +38,6 @@ def check_reading(export: Export, readings: list[dict[str, Any]]) -> None:
 
 def test_duckdb_reads_an_unverified_observation_as_the_service_does(tmp_path: Path) -> None:
     export = shapes.export()
-    merges = export_merges(export)
-    folder = write_export(export, tmp_path)
-    duck = readings_of(
-        fetched(compiled_reading(ibis.duckdb.connect(), folder, "duck", merges)), export, merges
-    )
+    duck = audit_reading(ibis.duckdb.connect(), write_export(export, tmp_path), "duck", export)
     assert_same(export, duck)  # every step and problem as the Python reading gives them
     check_reading(export, duck)
