@@ -939,6 +939,17 @@ class _Generator:
             if any(id(x) not in visit for x in fillers):
                 return None  # a table filled only later in the definition
             visit[id(r)] = 1 + max((visit[id(x)] for x in fillers), default=-1)
+            # and never before a spec of its type that fills the same table earlier in the
+            # definition (stop 43: a panel's contained members, which join nothing, read in the
+            # visit of the Observation's own rows): the table keeps the definition's order, and
+            # no visit is added for them
+            filled = (r.spec.resource, r.spec.table)
+            earlier = [
+                visit[id(x)]
+                for x in rows[: rows.index(r)]
+                if (x.spec.resource, x.spec.table) == filled
+            ]
+            visit[id(r)] = max((visit[id(r)], *earlier))
             kinds.setdefault((r.spec.resource, visit[id(r)]), []).append(r)
         grouped = [r for specs in kinds.values() for r in specs]
         # rows of one resource in one table come in the definition's order of their specs (the
