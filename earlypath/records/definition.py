@@ -2484,6 +2484,57 @@ _CONTAINED_FINDING_ROWS = _clinical(
     patient=RefId(_text(_of_report("subject.reference")), "Patient"),
 )
 
+# Findings kept inside a panel Observation (stop 43, issue 12): an ultrasound panel may send its
+# findings as `contained` Observations its `hasMember` refers to as "#id" (FHIR R4: hasMember
+# refers to Observations; contained resources are referred to from their container). Each one a
+# hasMember refers to is read as a report's contained finding is (`_CONTAINED_FINDING_ROWS`): by
+# the Observation's own columns, dated by its own date else the panel's, hers because the panel
+# is; both statuses must be read (`usable_observation_status`), an intrauterine finding confirms
+# nothing when either is unconfirmed. The panel's versions are not ranked here: a join of the
+# Observations' version tables from an item row would make every Observation's versions ranked
+# in the audit (`own_rows.safe_repeated`, stop 39), so each version of a re-sent panel gives its
+# members (declared, stop 43). Before, they were not read at all: an ectopic pregnancy so sent
+# today gave an offer.
+PANEL_MEMBER_ROWS = ItemRows("contained", (), container="_panel", then=COMPONENT_ROWS)
+
+
+def _of_panel(path: str) -> str:
+    """The path of an element of the panel around a contained member (`PANEL_MEMBER_ROWS`)."""
+    return f"{PANEL_MEMBER_ROWS.container}.{path}"
+
+
+_PANEL_STATUS = _text(_of_panel("status"))
+_PANEL_MEMBER = AnyItem(
+    _of_panel("hasMember"),
+    Cmp("==", LocalId(_text("reference")), Outer(_text("id"))),
+)
+_PANEL_MEMBER_ROWS = _clinical(
+    "Observation",
+    And(
+        (
+            _CONTAINED_OBSERVATION,
+            _status_in(_PANEL_STATUS, "usable_observation_status"),
+            _USABLE_OBSERVATION,
+            _OBSERVATION_READ,
+            _yes(_PANEL_MEMBER),
+        )
+    ),
+    {
+        **_OBSERVATION_COLUMNS,
+        "day": _day_of(*_OBSERVATION_DATES, *(_of_panel(p) for p in _OBSERVATION_DATES)),
+        "location": _location(
+            Or(
+                (
+                    _UNCONFIRMED_OBSERVATION,
+                    _status_in(_PANEL_STATUS, "unconfirmed_observation_status"),
+                )
+            )
+        ),
+    },
+    PANEL_MEMBER_ROWS,
+    patient=RefId(_text(_of_panel("subject.reference")), "Patient"),
+)
+
 # What of a report's contained Observations is not read is named, so the card and the audit say
 # so rather than nothing: one its result does not refer to, and one with an element of the wrong
 # JSON type (read as absent, named as an exported Observation is: `_why_malformed`). A contained
@@ -3874,6 +3925,7 @@ READING = EpisodeSpec(
         *_OBSERVATION_VERSIONS,
         _CONDITION_ROWS,
         _OBSERVATION_ROWS,
+        _PANEL_MEMBER_ROWS,
         _PROCEDURE_ROWS,
         _PROCEDURE_BY_REASON_ROWS,
         _MEDICATIONS,

@@ -939,6 +939,17 @@ class _Generator:
             if any(id(x) not in visit for x in fillers):
                 return None  # a table filled only later in the definition
             visit[id(r)] = 1 + max((visit[id(x)] for x in fillers), default=-1)
+            # and never before a spec of its type that fills the same table earlier in the
+            # definition (stop 43: a panel's contained members, which join nothing, read in the
+            # visit of the Observation's own rows): the table keeps the definition's order, and
+            # no visit is added for them
+            filled = (r.spec.resource, r.spec.table)
+            earlier = [
+                visit[id(x)]
+                for x in rows[: rows.index(r)]
+                if (x.spec.resource, x.spec.table) == filled
+            ]
+            visit[id(r)] = max((visit[id(r)], *earlier))
             kinds.setdefault((r.spec.resource, visit[id(r)]), []).append(r)
         grouped = [r for specs in kinds.values() for r in specs]
         # rows of one resource in one table come in the definition's order of their specs (the
@@ -1027,7 +1038,7 @@ class _Generator:
         if shared is not None:
             body += self.shared_rows(*shared)
         for r in specs:
-            if shared is not None and (r is shared[0] or r in shared[1]):
+            if shared is not None and (r is shared[0] or r in shared[1] or r in shared[2]):
                 continue
             # a spec whose condition needs a row of a table that has none (its joins all None)
             # gives no row: not read (stop 29: a held version's unread scan, when no version
@@ -1048,18 +1059,31 @@ class _Generator:
         self.functions += [f"def {name}(j: dict{args.removeprefix('j')}):  # {kind}", *body]
         return f"{name}({args})"
 
-    def shared_visit(self, specs: list[Any]) -> tuple[Any, list[Any]] | None:
-        """The spec reading each item of the resource as a resource of its own, and the specs
-        reading the resource alone on every visit, when a resource without items (most: an
-        Observation that is no panel) can be read by them all with one source
-        (`shared_rows`); None otherwise. Only when the rows of every table come in the order
-        they did: the specs are read in two other orders (`shared_rows`), and each table's
-        specs must keep theirs."""
+    def shared_visit(self, specs: list[Any]) -> tuple[Any, list[Any], list[Any]] | None:
+        """The spec reading each item of the resource as a resource of its own, the specs
+        reading the resource alone on every visit, and the specs reading only items of another
+        list of it (a panel's contained members: no row of the resource itself), when a
+        resource without items (most: an Observation that is no panel) can be read by the first
+        two with one source (`shared_rows`); None otherwise. Only when the rows of every table
+        come in the order they did: the specs are read in two other orders (`shared_rows`), and
+        each table's specs must keep theirs."""
         with_items = [r for r in specs if r.spec.items is not None]
-        if len(with_items) != 1:
+        items_alone = [r for r in with_items if not items_only(r.spec.items)]
+        if len(items_alone) != 1:
             return None
-        (items,) = with_items
-        if items_only(items.spec.items) or not items.guarded or items.outer:
+        (items,) = items_alone
+        if not items.guarded or items.outer:
+            return None
+        # stop 44: a spec reading only another list's items (`PANEL_MEMBER_ROWS`, stop 43)
+        # reads its own loop, which an Observation without that list does not enter: it need
+        # not turn the shared source off for every Observation
+        members = [r for r in with_items if r is not items]
+        if any(
+            r.spec.items.path == items.spec.items.path
+            or not r.guarded
+            or {j.table for j in joins_needed(r.spec.when)} & self.tables
+            for r in members
+        ):
             return None
         alone = [
             r
@@ -1071,22 +1095,24 @@ class _Generator:
         ]
         if not alone:
             return None
-        rest = [r for r in specs if r is not items and r not in alone]
-        for order in ([items, *alone, *rest], [*alone, items, *rest]):
+        rest = [r for r in specs if r is not items and r not in alone and r not in members]
+        for order in ([items, *alone, *members, *rest], [*alone, items, *members, *rest]):
             for table in {r.spec.table for r in specs}:
                 if [id(r) for r in order if r.spec.table == table] != [
                     id(r) for r in specs if r.spec.table == table
                 ]:
                     return None
-        return items, alone
+        return items, alone, members
 
-    def shared_rows(self, items: Any, alone: list[Any]) -> list[str]:
+    def shared_rows(self, items: Any, alone: list[Any], members: list[Any]) -> list[str]:
         """The specs of `shared_visit` for one resource: with items, the item spec's loop over
         the resource and its items, then the other specs as before; without (the resource
         its only row), every spec reads it through one source, those reading it on every
         visit first, so what they compute unconditionally (its status, code, dates, subject,
         the versions' look-ups) is computed once for the item spec's row too (stop 37: an
-        Observation's malformed check and its clinical row read the same elements)."""
+        Observation's malformed check and its clinical row read the same elements). The
+        ``members`` specs then read their own list's items, each with a source of its own
+        (``j`` is each item there)."""
         parent, spec_items = self.fresh("parent"), self.const(items.spec.items)
         listed, both = f"{parent}_items", self.const(with_its_items)
         src = _RowSource(self, [])  # each spec counts its own uses (`row_of_j`)
@@ -1103,7 +1129,9 @@ class _Generator:
         out.append("    else:")
         for r in (*alone, items):
             out += self.row_of_j(r, 2, src=src)
-        return out
+        # the members after both branches: after the item spec's rows, as the definition
+        # lists them
+        return out + [line for r in members for line in self.inline_row(r, 1)]
 
     def fetch_joins(self) -> list[str]:
         """The statements giving the indexes the last type function written reads (before its

@@ -67,7 +67,11 @@ def test_blocks_beyond_the_cap_go_to_a_private_folder_and_the_rows_do_not_change
 ) -> None:
     monkeypatch.chdir(tmp_path)  # DuckDB's default folder would be ./.tmp
     monkeypatch.setattr(fhir_read, "FLATTEN_MEMORY_BASE_MIB", 0)
-    monkeypatch.setattr(fhir_read, "FLATTEN_MEMORY_PER_THREAD_MIB", 64)
+    # 96 MiB, not 64 (stop 44): with a panel's contained members read (stop 43) the
+    # Observations' typed load alone needs more than 64 MiB on one thread, so under 64 the
+    # reading failed at its first step and ran again without a cap, before any block could be
+    # written out; under 96 it loads, writes blocks out later and ends under the cap
+    monkeypatch.setattr(fhir_read, "FLATTEN_MEMORY_PER_THREAD_MIB", 96)
     con = ibis.duckdb.connect()
     con.raw_sql("SET threads = 1")
     spilled: list[int] = []

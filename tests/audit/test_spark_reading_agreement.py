@@ -55,6 +55,7 @@ from tests.records import instant_day_shapes as instant_days
 from tests.records import iup_not_seen_shapes as iup_not_seen
 from tests.records import latest_unknown_shapes as latest_unknown
 from tests.records import length_version_shapes as length_versions
+from tests.records import panel_member_shapes as panel_members
 from tests.records import scan_route_shapes as scan_routes
 from tests.records import status_unknown_shapes as status_unknown
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
@@ -226,6 +227,14 @@ def _check_unverified_observation(export: Export, spark: list[dict], duck: list[
     check_unverified_observation(export, spark)
 
 
+def _check_panel_members(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A panel Observation whose findings are `contained`, its hasMember referring to each as
+    "#id" (stop 43): an ectopic member read, an intrauterine one with its CRL, an unconfirmed
+    panel or member confirming nothing, as DuckDB and the card read them."""
+    assert_same(export, spark)
+    panel_members.check_reading(spark)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -268,6 +277,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
         lambda _: unverified_observation.export(),
         _check_unverified_observation,
     ),
+    # stop 43: a panel Observation's contained members (hasMember "#id")
+    "panel-members": (lambda _: panel_members.export(), _check_panel_members),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 

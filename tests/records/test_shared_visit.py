@@ -20,6 +20,7 @@ from earlypath.records import python as engine
 from earlypath.records import python_reading
 from earlypath.records.definition import READING
 from tests.integration import fhir_data as f
+from tests.records import panel_member_shapes as panel_members
 from tests.records.panel_vignettes import woman_with_panel
 from tests.records.test_generated_reading import _generated, _same
 
@@ -86,18 +87,37 @@ def _observation_specs() -> list[Any]:
 
 def test_the_specs_read_together_keep_each_tables_order() -> None:
     specs = _observation_specs()
-    items, malformed, held = specs
+    items, members, malformed, held = specs
     assert items.spec.items is not None and held.spec.items is None
+    assert members.spec.items is not None and members.spec.items.path == "contained"
     tables = {r.spec.table for r in engine._compile_spec(READING).rows}
     gen = SimpleNamespace(tables=tables)
-    # the held version's unread scan joins a table: read after them, as before
-    assert python_reading._Generator.shared_visit(gen, specs) == (items, [malformed])
+    # the held version's unread scan joins a table: read after them, as before; a panel's
+    # contained members (stop 43) read in their own loop, after the item spec (stop 44)
+    assert python_reading._Generator.shared_visit(gen, specs) == (items, [malformed], [members])
     # a spec read alone filling the item spec's table would come before it: not shared
     same_table = dataclasses.replace(
         malformed, spec=dataclasses.replace(malformed.spec, table="clinical")
     )
     assert python_reading._Generator.shared_visit(gen, [items, same_table]) is None
     assert python_reading._Generator.shared_visit(gen, [items]) is None
+    # the members alone, with no item spec reading the resource itself: not shared
+    assert python_reading._Generator.shared_visit(gen, [members, malformed]) is None
+
+
+def test_an_observation_without_components_is_read_with_its_members_loop_after() -> None:
+    """The shared source stays with a panel's contained members read (stop 44: stop 43's
+    second item spec on the Observation turned it off): their loop comes once, after both
+    branches, entered only when the Observation has a `contained` list."""
+    body = _observation_function()
+    at = body.index("    else:")
+    after = [line for line in body[at + 1 :] if not line.startswith("        ")]
+    assert any(line.endswith(".get('contained')") for line in after), after
+
+
+@pytest.mark.parametrize("shape", sorted(panel_members.SHAPES))
+def test_a_panel_with_contained_members_is_read_as_the_closures_read_it(shape: str) -> None:
+    _same([*panel_members.SHAPES[shape], *woman_with_panel("crl")], f.TODAY, None, None)
 
 
 def _malformed_observation(**changes: Any) -> dict[str, Any]:
