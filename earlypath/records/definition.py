@@ -109,6 +109,7 @@ __all__ = [
     "IUP_NOT_SEEN_LOCATION",
     "IUP_NOT_SEEN_MESSAGE",
     "LMP_ENDED_MESSAGE",
+    "LMP_NOT_A_DAY_MESSAGE",
     "LOSS_MAY_BE_THIS_MESSAGE",
     "LOSS_UNDATED_MESSAGE",
     "MEDICATION_REFERENCE",
@@ -231,6 +232,16 @@ UNVERIFIED_MISCARRIAGE_MESSAGE = (
 UNVERIFIED_BLEEDING_MESSAGE = (
     "bleeding is recorded as present on a result not known to be verified (its status is "
     "preliminary or unknown): whether she is bleeding now is unknown"
+)
+# an LMP so recorded (stop 44): it never dates her; the latest LMP, it leaves the LMP unknown
+UNVERIFIED_LMP_MESSAGE = (
+    "LMP is recorded on a result not known to be verified (its status is preliminary or "
+    "unknown): neither it nor an LMP recorded before it dates the pregnancy; confirm the LMP"
+)
+# an LMP whose value is not a day (stop 44): a month or a year only, or text
+LMP_NOT_A_DAY_MESSAGE = (
+    "LMP is given to a month or a year only, or not as a date (not a day in valueDateTime): "
+    "the day is unknown, so neither it nor an LMP recorded before it dates the pregnancy"
 )
 # after "scan report of <its day>": a report that could not be read, dated after every location
 # read in this pregnancy (`UNREAD_LOCATION`)
@@ -789,6 +800,8 @@ _CLINICAL_COLUMNS = (
     "mis_unreadable",
     "lmp_code",
     "lmp_value",
+    # an LMP with a value that is not a day (a month or a year only, text: stop 44)
+    "lmp_unreadable",
     # the LMP an estimated date of delivery implies (280 days before it): checks the LMP
     "edd_lmp",
     # an EDD given to a month or a year only: the latest LMP it implies (it cannot check one)
@@ -1200,6 +1213,9 @@ _OBSERVATION_SCAN_ROUTE = If(
 # such a miscarriage is not counted; both named), while what holds one back ("absent", a count
 # of 0, a loss of this pregnancy) still counts.
 _UNVERIFIED_BLEEDING = And((_BLEEDING, _is(PRESENCE, True)))
+# Stop 44: an LMP so recorded never dates her either: in the `lmp` step it is a row of no value
+# (newest, it leaves the LMP unknown, as such bleeding does; a final LMP recorded later dates her). (A dating crown-rump length is chosen
+# from the scans' own lengths, `earlypath.facts`, which viability reads too: not read so here.)
 _UNVERIFIED_OPENS = And(
     (
         _UNCONFIRMED_OBSERVATION,
@@ -1208,6 +1224,7 @@ _UNVERIFIED_OPENS = And(
                 _UNVERIFIED_BLEEDING,
                 And((_MISCARRIAGE_CODED, _is(PRESENCE, True))),
                 And((_COUNTED, IsTrue(Cmp(">", _COUNT_HISTORY, Const(0))))),
+                _LMP,
             )
         ),
     )
@@ -1247,6 +1264,9 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
     # examples) carries it there; that a UK GP system's event date is the LMP itself (a code
     # with no value) could not be verified in any public source, so it is not read so
     "lmp_value": If(_LMP, Day(_text("valueDateTime")), Const(None)),
+    # a value that is not a day ("2023-10", "2023", text): ignored, an older full LMP dated her
+    # though the newer says her period was another time (stop 44); it is the latest, of no day
+    "lmp_unreadable": And((_LMP, _GA_HAS_VALUE, IsNull(Day(_text("valueDateTime"))))),
     # an EDD is its valueDateTime (IPS Observation-pregnancy-edd, ISiK, zib Pregnancy)
     "edd_lmp": If(
         _EDD, AddDays(Day(_text("valueDateTime")), Const(-EDD_DAYS_AFTER_LMP)), Const(None)
@@ -2811,6 +2831,10 @@ _LMP_KNOWN = And(
 # an LMP recorded before a later "not pregnant" is of the pregnancy that ended: it dates nothing
 _LMP_ENDED = And((_LMP_KNOWN, _BEFORE_NOT_PREGNANT))
 _LMP_COUNTS = And((_LMP_KNOWN, Not(_BEFORE_NOT_PREGNANT)))
+# an LMP on a result not known to be verified (preliminary, unknown: `unconfirmed`; stop 44)
+_LMP_UNVERIFIED = And((_LMP_COUNTS, _yes(Col("unconfirmed"))))
+# the LMP a row gives the `lmp` step: none from an unverified one (it is the latest, of no value)
+_LMP_DATES = If(_yes(Col("unconfirmed")), Const(None), _LMP_VALUE)
 
 # An estimated date of delivery (stop 41, issue 12) is not a dating source here, but it checks
 # the LMP: the LMP it implies (EDD - 280 days, `edd_lmp`) and an LMP further apart than
@@ -2880,6 +2904,12 @@ _GA_UNREADABLE_COUNTS = And((_yes(Col("ga_unusable")), _checks_the_lmp(_DAY)))
 _EDD_NOT_A_DAY_COUNTS = _checks_the_lmp(Col("edd_coarse_lmp"))
 # an EDD that is no date is placed by the day it was recorded, as an unreadable gestational age
 _EDD_UNREADABLE_COUNTS = And((_yes(Col("edd_unusable")), _checks_the_lmp(_DAY)))
+# An LMP whose value is not a day (stop 44, issue 12), recorded by the assessment in this
+# pregnancy (placed by the day it was recorded, as an unreadable EDD is): a row of the `lmp`
+# latest with no value, so when it is the newest the LMP is unknown (an older full one dated her
+# before, though the newer says her period was another time); a full LMP recorded after it dates
+# her. A CRL still dates her over it (`GESTATION_DAYS`).
+_LMP_UNREADABLE_COUNTS = And((_yes(Col("lmp_unreadable")), _checks_the_lmp(_DAY)))
 # an LMP later than the latest the gestational ages allow (she is less far on by it), or earlier
 # than the earliest
 _LMP_AGAINST_GESTATIONAL_AGE = And(
@@ -3380,16 +3410,24 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
         Agg(
             "latest",
             "clinical",
-            And(
+            Or(
                 (
-                    _LMP_COUNTS,
-                    Not(_LMP_AGAINST_EDD),
-                    Not(_LMP_AGAINST_GESTATIONAL_AGE),
-                    Not(IsTrue(Ctx("dating_unreadable"))),
+                    And(
+                        (
+                            _LMP_COUNTS,
+                            Not(_LMP_UNVERIFIED),
+                            Not(_LMP_AGAINST_EDD),
+                            Not(_LMP_AGAINST_GESTATIONAL_AGE),
+                            Not(IsTrue(Ctx("dating_unreadable"))),
+                        )
+                    ),
+                    # newest, these leave the LMP unknown; on one day a usable LMP wins
+                    _LMP_UNREADABLE_COUNTS,
+                    _LMP_UNVERIFIED,
                 )
             ),
-            _LMP_VALUE,
-            (Coalesce((_DAY, _LMP_VALUE)), _LMP_VALUE),
+            _LMP_DATES,
+            (Coalesce((_DAY, _LMP_VALUE)), _LMP_DATES),
             evidence="lmp",
         ),
     ),
@@ -3621,9 +3659,11 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     # the LMP
     RowProblem(
         "clinical",
-        And((_yes(Col("lmp_code")), IsNull(_LMP_VALUE))),
+        And((_yes(Col("lmp_code")), IsNull(_LMP_VALUE), Not(_LMP_UNREADABLE_COUNTS))),
         Message.of("LMP has no full date in valueDateTime; ignored"),
     ),
+    RowProblem("clinical", _LMP_UNREADABLE_COUNTS, Message.of(LMP_NOT_A_DAY_MESSAGE)),
+    RowProblem("clinical", _LMP_UNVERIFIED, Message.of(UNVERIFIED_LMP_MESSAGE)),
     RowProblem(
         "clinical",
         And((Not(IsNull(_LMP_VALUE)), _LMP_RECORDED_LATE)),

@@ -62,10 +62,12 @@ from tests.records import test_not_pregnant_and_no_patient as not_pregnant
 from tests.records import test_previous_ectopic as previous_ectopic
 from tests.records import test_previous_history as previous_history
 from tests.records import unconfirmed_condition_shapes as unconfirmed_condition
+from tests.records import unverified_dating_shapes as unverified_dating
 from tests.records import unverified_observation_shapes as unverified_observation
 from tests.records.test_engines_agree import assert_same, readings_of
 from tests.records.test_ibis_export import compiled_reading, episode_rows, fetched
 from tests.records.test_latest_unknown import check_reading as check_latest_unknown
+from tests.records.test_unverified_dating import check_reading as check_unverified_dating
 from tests.records.test_unverified_observation import (
     check_reading as check_unverified_observation,
 )
@@ -235,6 +237,13 @@ def _check_panel_members(export: Export, spark: list[dict], duck: list[dict]) ->
     panel_members.check_reading(spark)
 
 
+def _check_unverified_dating(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """An LMP on a preliminary or unknown-status Observation, or a newer LMP that is not a day
+    (stop 44): the newest, it leaves the LMP unknown, named, as the card reads it."""
+    assert_same(export, spark)
+    check_unverified_dating(export, spark)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -279,6 +288,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     ),
     # stop 43: a panel Observation's contained members (hasMember "#id")
     "panel-members": (lambda _: panel_members.export(), _check_panel_members),
+    # stop 44: an LMP not verified, or a newer one that is not a day, over an older full LMP
+    "unverified-dating": (lambda _: unverified_dating.export(), _check_unverified_dating),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 
