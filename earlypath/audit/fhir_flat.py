@@ -41,8 +41,8 @@ own type (a prenatal visit shows a pregnancy), and from the Patient (the first o
 gender, age band, ethnicity (UK Core extension) and deprivation_quintile (extension
 ``urn:earlypath:imd-quintile``).
 
-The flat form holds one scan (the latest): earlier scans are lost; the scan route has no code and
-stays Unknown.
+The flat form holds one scan (the latest) and, of the earlier scans, the dating CRL
+(``earlier_crl_mm``, ``earlier_crl_date``); the rest of the earlier scans is lost.
 """
 
 from __future__ import annotations
@@ -102,6 +102,15 @@ def _latest_scan(column: str) -> Agg:
     return Agg("latest", "scans", Const(True), Col(column), (Col("day"),))
 
 
+# A scan day before the latest with a CRL above 0 (stop 44, issue 12: the flat row held only the
+# latest scan, so a CRL of an earlier scan, which dates her on the card, was lost).
+_EARLIER_CRL_DAY = And(
+    (
+        IsTrue(Cmp(">", Col("crl_mm"), Const(0))),
+        IsTrue(Cmp("<", Col("day"), Ctx("scan_date"))),
+    )
+)
+
 # A request made at this encounter (relative, absolute or urn:uuid reference to it).
 _HERE = IsTrue(Cmp("==", Col("encounter"), Ctx("encounter")))
 _NOT_OTHER_MEDICINE = Not(IsTrue(Cmp("==", Col("progesterone"), Const(False))))
@@ -154,6 +163,18 @@ AUDIT_STEPS = (
     ("scan_msd_mm", _latest_scan("msd_mm")),
     ("scan_fetal_pole", _latest_scan("fetal_pole")),
     ("scan_fetal_heartbeat", _latest_scan("fetal_heartbeat")),
+    # the dating CRL of an earlier scan day of this pregnancy: the earliest day with a CRL above
+    # 0 (`flat.dating_scan`, as the card's `episode_facts` dates her), before the latest day
+    ("earlier_crl_date", Agg("min", "scans", _EARLIER_CRL_DAY, Col("day"))),
+    (
+        "earlier_crl_mm",
+        Agg(
+            "max",
+            "scans",
+            IsTrue(Cmp("==", Col("day"), Ctx("earlier_crl_date"))),
+            Col("crl_mm"),
+        ),
+    ),
     (
         "prescribed",
         Or(

@@ -256,6 +256,8 @@ def flat_table(
         scan_location=j["scan_location"],
         fetal_pole=ibis.ifelse(j["scan_fetal_pole"].fill_null(False), "true", ibis.null("string")),
         fetal_heartbeat=_text(j["scan_fetal_heartbeat"]),
+        earlier_crl_date=_text(j["earlier_crl_date"]),
+        earlier_crl_mm=_text(j["earlier_crl_mm"]),
         crl_mm=_text(j["scan_crl_mm"]),
         msd_mm=_text(j["scan_msd_mm"]),
         # Unknown (a miscarriage that may be this pregnancy's; a current medicine that cannot

@@ -19,13 +19,20 @@ Decisions about empty cells (so that every engine sees the same facts):
 - the scan: with a ``scan_date`` the row has one scan (an empty ``scan_location`` is "unknown",
   an empty ``scan_route`` is "transvaginal", the contract's default); without one it has no scan,
   and any other scan cell filled in is a reject.
-- the single scan is both the latest scan and, when its CRL is above 0, the dating scan
+- the single scan is the latest scan and, when its CRL is above 0, the dating scan
   (``dating_crl_mm``, ``dating_scan_date``), exactly as `earlypath.facts.episode_facts` derives
-  them from a one-scan episode.
+  them from a one-scan episode; unless ``earlier_crl_mm`` (above 0) and ``earlier_crl_date``
+  are given: the CRL of an earlier scan of this pregnancy (the earliest scan with a CRL above 0,
+  as `episode_facts` picks the dating scan), which then dates the pregnancy. Both or neither, and
+  the date before ``scan_date`` (each engine words the problem alike). The FHIR audit writes them
+  (stop 44, issue 12: a CRL three days ago, an intrauterine pregnancy today and no LMP: the card
+  dated her by that CRL and offered, the audit said "needs the LMP").
 
 One scan per row is a limit of the flat form, not of the data: an episode with several scans
-(from the FHIR mapping, say) keeps only its latest in `episode_to_flat`, so an earlier dating
-scan, and whatever only an earlier scan showed, are lost on the way.
+(from the FHIR mapping, say) keeps its latest in `episode_to_flat`, and of the earlier ones only
+the dating CRL; whatever else only an earlier scan showed is lost on the way (the audit judges
+progesterone alone, which reads no other fact of an earlier scan: a location seen before is
+carried to the latest scan day by the reading itself).
 """
 
 from __future__ import annotations
@@ -56,6 +63,10 @@ FLAT_COLUMNS: dict[str, FlatType] = {
     "scan_location": "str",
     "fetal_pole": "bool",
     "fetal_heartbeat": "bool",
+    # the dating CRL when an earlier scan of this pregnancy measured it (see the docstring);
+    # before the row's scan's measurements: `validate._measured_as_written` needs those last
+    "earlier_crl_date": "date",
+    "earlier_crl_mm": "float",
     "crl_mm": "float",
     "msd_mm": "float",
     "miscarriage_diagnosed": "bool",
@@ -112,6 +123,13 @@ ROUTE_WORDS_UNKNOWN = ("scan_route",)
 SCAN_FINDINGS = ("scan_route", "scan_location", "fetal_pole", "fetal_heartbeat", "crl_mm", "msd_mm")
 # The problem of a row with scan findings but no scan date (worded alike by every engine).
 FINDINGS_WITHOUT_SCAN_DATE = "is required when scan findings are given"
+# The dating CRL of an earlier scan: its two cells, and their problems (worded alike by every
+# engine; the CRL's range and the date's range and order against the LMP and the assessment are
+# the contract's, on the scan the Python engine makes of them).
+EARLIER_CRL = ("earlier_crl_date", "earlier_crl_mm")
+EARLIER_CRL_DATE_NEEDED = "earlier_crl_date: is required when earlier_crl_mm is given"
+EARLIER_CRL_MM_NEEDED = "earlier_crl_mm: is required when earlier_crl_date is given"
+EARLIER_CRL_NOT_EARLIER = "earlier_crl_date: must be before scan_date"
 
 # The characters trimmed from both ends of a text cell: those every engine's SQL TRIM is given
 # (Python's own strip() would also remove other Unicode spaces, which the SQL engines keep).
@@ -236,6 +254,11 @@ def flat_to_episode(row: dict[str, Any]) -> dict[str, Any]:
     else:
         if any(row.get(name) is not None for name in SCAN_FINDINGS):
             raise CellError(f"scan_date: {FINDINGS_WITHOUT_SCAN_DATE}")
+    earlier = earlier_crl_scan(row)
+    if earlier is not None:
+        # after the row's scan: the contract's problems name it scans[1] (`pass_python`), and
+        # being earlier it is never the latest
+        scans.append(earlier)
     allergies = [
         a.strip(EDGE_SPACE) for a in (row.get("allergies") or "").split(";") if a.strip(EDGE_SPACE)
     ]
@@ -260,6 +283,48 @@ def flat_to_episode(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("guideline_version") is not None:
         episode["guideline_version"] = row["guideline_version"]
     return episode
+
+
+def earlier_crl_problems(row: dict[str, Any]) -> list[str]:
+    """The problems of a typed row's two ``earlier_crl_*`` cells, in the order every engine
+    gives them: one without the other, a date not before the scan's (or with no scan)."""
+    day, mm = (row.get(name) for name in EARLIER_CRL)
+    problems = []
+    if mm is not None and day is None:
+        problems.append(EARLIER_CRL_DATE_NEEDED)
+    if day is not None and mm is None:
+        problems.append(EARLIER_CRL_MM_NEEDED)
+    if day is not None and (row.get("scan_date") is None or day >= row["scan_date"]):
+        problems.append(EARLIER_CRL_NOT_EARLIER)
+    return problems
+
+
+def earlier_crl_scan(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The earlier dating scan of a typed row, as the contract's scan (a CRL shows a fetal pole;
+    where it was seen and the route are not carried); None without one. Raises `CellError` for
+    `earlier_crl_problems`."""
+    problems = earlier_crl_problems(row)
+    if problems:
+        raise CellError("; ".join(problems))
+    day, mm = (row.get(name) for name in EARLIER_CRL)
+    if day is None:
+        return None
+    return {"date": day, "route": None, "location": "unknown", "fetal_pole": True, "crl_mm": mm}
+
+
+def dating_scan(scans: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The scan that dates the pregnancy, as `earlypath.facts.episode_facts` picks it: the
+    earliest with a CRL above 0, the first in the list on a tie."""
+    dating = None
+    for scan in scans:
+        crl = scan.get("crl_mm")
+        if (
+            crl is not None
+            and crl > 0
+            and (dating is None or _scan_date(scan) < _scan_date(dating))
+        ):
+            dating = scan
+    return dating
 
 
 def _latest_scan(scans: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -288,11 +353,16 @@ def episode_to_flat(episode: dict[str, Any]) -> dict[str, Any]:
 
     The reference for what a flat row carries of an episode. The row has room for one scan: the
     latest by date (on a tie, the later in the list), the scan the engine reads as the pregnancy
-    now (`earlypath.model.Episode.latest_scan`); the others are dropped (see the module's
+    now (`earlypath.model.Episode.latest_scan`); of the others only the dating CRL is kept, when
+    an earlier scan measured it (`dating_scan`); the rest are dropped (see the module's
     docstring). Allergies are joined with "; ". Dates come back as `datetime.date`, absent facts
     as None; ``episode_id``, ``guideline_version`` and the care given are not the episode's.
     """
     scan = _latest_scan(list(episode.get("scans") or []))
+    dating = dating_scan(list(episode.get("scans") or []))
+    # the dating CRL of an earlier scan (the latest's own is its crl_mm)
+    if dating is None or scan is None or _scan_date(dating) >= _scan_date(scan):
+        dating = None
     allergies = [str(a) for a in episode.get("allergies") or []]
     return {
         "assessed_on": _as_date(episode["assessed_on"]),
@@ -313,6 +383,8 @@ def episode_to_flat(episode: dict[str, Any]) -> dict[str, Any]:
         ),
         "fetal_pole": scan.get("fetal_pole") if scan else None,
         "fetal_heartbeat": scan.get("fetal_heartbeat") if scan else None,
+        "earlier_crl_date": _scan_date(dating) if dating else None,
+        "earlier_crl_mm": dating.get("crl_mm") if dating else None,
         "crl_mm": scan.get("crl_mm") if scan else None,
         "msd_mm": scan.get("msd_mm") if scan else None,
         "miscarriage_diagnosed": (

@@ -57,7 +57,13 @@ def dating_as_the_scan(rows: ir_t.Table, policy: Policy) -> ir_t.Table:
     (tests/audit/test_dating_as_the_scan.py holds it against the reference engine)."""
     if not _dating_read_only_by_gestation(tables_for(policy).values()):
         return rows
-    return rows.mutate(dating_crl_mm=rows.crl_mm, dating_scan_date=rows.scan_date)
+    # an earlier scan's CRL above 0 dates the pregnancy first (`flat.dating_scan`); NULL (no
+    # such cell) is not taken by the CASE
+    earlier = rows.earlier_crl_mm > 0
+    return rows.mutate(
+        dating_crl_mm=ibis.ifelse(earlier, rows.earlier_crl_mm, rows.crl_mm),
+        dating_scan_date=ibis.ifelse(earlier, rows.earlier_crl_date, rows.scan_date),
+    )
 
 
 _DATING_FACTS = frozenset((DATING_CRL_MM.name, DATING_SCAN_DATE.name))

@@ -153,6 +153,7 @@ def _python_row(
 
 # The episode contract's names for a scan's fields, as the flat columns name them.
 _SCAN_FIELDS = {"date": "scan_date", "route": "scan_route", "location": "scan_location"}
+_EARLIER_SCAN_FIELDS = {"date": "earlier_crl_date", "crl_mm": "earlier_crl_mm"}
 
 
 def _flat_field(field: str) -> str:
@@ -162,6 +163,9 @@ def _flat_field(field: str) -> str:
     if field.startswith("scans[0]."):
         name = field.removeprefix("scans[0].")
         return _SCAN_FIELDS.get(name, name)
+    if field.startswith("scans[1]."):  # the earlier dating scan (`flat.earlier_crl_scan`)
+        name = field.removeprefix("scans[1].")
+        return _EARLIER_SCAN_FIELDS.get(name, field)
     if field.startswith("allergies["):  # one entry of the ;-separated cell
         return "allergies"
     return field

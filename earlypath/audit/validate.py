@@ -426,7 +426,7 @@ def check_and_type(
                 name,
                 DATE_RANGE_MESSAGE,
             )
-            for name in ("assessed_on", "lmp", "scan_date")
+            for name in ("assessed_on", "lmp", "scan_date", "earlier_crl_date")
         ],
         _problem(
             v["guideline_version"].notnull() & ~v["guideline_version"].isin(list(BY_VERSION)),
@@ -461,6 +461,13 @@ def check_and_type(
                 None if written is None else (written < 0) | (written > MAX_MEASUREMENT_MM),
             )
         )
+    problems.append(
+        _problem(
+            (v["earlier_crl_mm"] < 0) | (v["earlier_crl_mm"] > MAX_MEASUREMENT_MM),
+            "earlier_crl_mm",
+            f"must be between 0 and {MAX_MEASUREMENT_MM:g} mm",
+        )
+    )
     scan = v["scan_date"]
     # The episode's cross-field checks, written once (`earlypath.model.checks`) and compiled here.
     # The flag tests a cross-field check on the measurements as written, as the range checks
@@ -475,6 +482,7 @@ def check_and_type(
         _cross_field(check, v, written if same_type else None)
         for check in flat_form_checks(frozenset(v))
     ]
+    problems += _earlier_crl_problems(v)
     # The flag reads a measurement as written: a cell the cleaning made NULL (NaN, infinity) is
     # flagged by its range anyway, and the cleaned column is then not computed where only the
     # flag reads it (the MSD in the audit's COPY).
@@ -517,6 +525,8 @@ def check_and_type(
     has_scan = scan.notnull()
     # Only ever a CASE WHEN condition, where Unknown is not taken: no COALESCE (computed whole)
     dating = has_scan & (v["crl_mm"] > 0)
+    # an earlier scan's CRL dates the pregnancy before the row's scan's (`flat.dating_scan`)
+    earlier = has_scan & (v["earlier_crl_mm"] > 0)
     facts = {
         **v,
         # empty: the contract's transvaginal; "unknown": not recorded (NULL, Unknown)
@@ -530,8 +540,12 @@ def check_and_type(
         "scan_location": ibis.cases(
             (has_scan, v["scan_location"].fill_null("unknown")), else_=ibis.null("string")
         ),
-        "dating_crl_mm": ibis.cases((dating, v["crl_mm"]), else_=ibis.null("float64")),
-        "dating_scan_date": ibis.cases((dating, scan), else_=ibis.null("date")),
+        "dating_crl_mm": ibis.cases(
+            (earlier, v["earlier_crl_mm"]), (dating, v["crl_mm"]), else_=ibis.null("float64")
+        ),
+        "dating_scan_date": ibis.cases(
+            (earlier, v["earlier_crl_date"]), (dating, scan), else_=ibis.null("date")
+        ),
     }
     # Whether the row is rejected, as a column of its own: what keeps the good rows is a test of
     # it (`accepted_rows`), not of the built reason (a CASE over the OR, then IS NULL): DuckDB's
@@ -587,6 +601,38 @@ def _absent(raw: ir_t.Table, name: str) -> ir_t.BooleanValue:
     if col.type().is_string():
         return col.isnull() | (col.strip() == "")
     return col.isnull()
+
+
+# The earlier dating scan's cells, as the facts of the scan checks (`flat.earlier_crl_scan`: a
+# CRL shows a fetal pole).
+_EARLIER_SCAN_CELLS = {"scan_date": "earlier_crl_date", "crl_mm": "earlier_crl_mm"}
+
+
+def _earlier_crl_problems(v: dict[str, ir_t.Value]) -> list[_Problem]:
+    """The problems of the ``earlier_crl_*`` cells, as `flat.earlier_crl_problems` and the
+    contract's scan checks (on the earlier scan the Python engine makes of them) give them."""
+    day, mm, scan = v["earlier_crl_date"], v["earlier_crl_mm"], v["scan_date"]
+    problems = [
+        _Problem(mm.notnull() & day.isnull(), ibis.literal(flat.EARLIER_CRL_DATE_NEEDED)),
+        _Problem(day.notnull() & mm.isnull(), ibis.literal(flat.EARLIER_CRL_MM_NEEDED)),
+        _Problem(
+            day.notnull() & (scan.isnull() | (day >= scan)),
+            ibis.literal(flat.EARLIER_CRL_NOT_EARLIER),
+        ),
+    ]
+
+    def cell(name: str) -> ir_t.Value:
+        return v[_EARLIER_SCAN_CELLS.get(name, name)]
+
+    # a check reading a finding the earlier scan does not carry (its pole: a CRL shows one) can
+    # never find it broken, and is left out
+    carried = {"assessed_on", "lmp", *_EARLIER_SCAN_CELLS}
+    for check in flat_form_checks(frozenset(v)):
+        if check.scope == "scan" and {f.name for f in check.facts} <= carried:
+            found = day.notnull() & compile_expr(_as_condition(check.broken), cell)
+            field = _EARLIER_SCAN_CELLS.get(check.flat_field, check.flat_field)
+            problems.append(_problem(found, field, check.message))
+    return problems
 
 
 def _cross_field(

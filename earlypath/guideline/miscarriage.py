@@ -90,16 +90,34 @@ INCOMPLETE = Match(MISCARRIAGE_TYPE, ("incomplete",), ("missed", "complete"))
 COMPLETE = Match(MISCARRIAGE_TYPE, ("complete",), ("missed", "incomplete"))
 # A pregnancy of unknown location that no scan has shown in the uterus. Never Unknown.
 PUL_NEVER_IN_UTERUS = all_of(IsTrue(IS_PUL), Not(INTRAUTERINE_SEEN))
-# A recorded miscarriage (not an ectopic) that the cross-section rule holds back: a heartbeat on
-# the latest scan, a first scan not yet settled, a PUL never seen in the uterus, or a latest scan
-# whose report was not read. True only when known (for other sections' advice; the tables above
-# name what is missing when Unknown).
+# A heartbeat on the latest scan (the cross-section verdict `heartbeat_on_latest_scan`): a
+# recorded heartbeat decides, whatever else the scan says; Unknown (not False) when it is not
+# recorded on an intrauterine scan with a possible fetal pole, or on any scan that recorded a pole
+# (a pregnancy of unknown location that saw a pole saw a pregnancy). A scan of unknown location
+# with no pole recorded saw none.
+HEARTBEAT_ON_LATEST_SCAN: Expr = any_of(
+    IsTrue(FETAL_HEARTBEAT),
+    all_of(any_of(IsTrue(IS_INTRAUTERINE), IsTrue(POLE)), HEARTBEAT_SEEN),
+)
+
+
+def _not_known_false(expr: Expr) -> Expr:
+    """True when ``expr`` is True or Unknown: what the section cannot rule out."""
+    return Not(IsTrue(Not(expr)))
+
+
+# A recorded miscarriage (not an ectopic) that the cross-section rule holds back, or may: a
+# heartbeat on the latest scan, a first scan not yet settled (each also when it is Unknown: the
+# miscarriage section then gives no management either, it says `needs_information`; stop 44, an
+# Unknown read as False let anti-D's offer go without its "confirm first"), a PUL never seen in
+# the uterus, or a latest scan whose report was not read. Never Unknown (for other sections'
+# advice; the tables above name what is missing).
 DIAGNOSIS_NOT_YET_SAFE: Expr = all_of(
     DIAGNOSED,
     Not(ECTOPIC_SEEN),
     any_of(
-        IsTrue(FETAL_HEARTBEAT),
-        IsTrue(VIABILITY_NOT_SETTLED),
+        _not_known_false(HEARTBEAT_ON_LATEST_SCAN),
+        _not_known_false(VIABILITY_NOT_SETTLED),
         IsTrue(PUL_NEVER_IN_UTERUS),
         SCAN_REPORT_NOT_READ,
     ),
@@ -246,15 +264,8 @@ def _confirm_first(n: dict[str, str]) -> tuple[Verdict, ...]:
             (
                 Criterion(
                     "heartbeat_on_latest_scan",
-                    # A recorded heartbeat decides, whatever else the scan says; Unknown (not
-                    # False) when it is not recorded on an intrauterine scan with a possible
-                    # fetal pole, or on any scan that recorded a pole (a pregnancy of unknown
-                    # location that saw a pole saw a pregnancy): a heartbeat would mean a viable
-                    # pregnancy. A scan of unknown location with no pole recorded saw none.
-                    any_of(
-                        IsTrue(FETAL_HEARTBEAT),
-                        all_of(any_of(IsTrue(IS_INTRAUTERINE), IsTrue(POLE)), HEARTBEAT_SEEN),
-                    ),
+                    # a heartbeat would mean a viable pregnancy
+                    HEARTBEAT_ON_LATEST_SCAN,
                     n["heartbeat"],
                     "The latest scan shows a fetal heartbeat: the pregnancy is viable on that scan, "
                     "so the recorded miscarriage contradicts it. Review the diagnosis (and the scan "

@@ -277,17 +277,34 @@ OWN_REASONS = {
     f"scan_date: {flat.FINDINGS_WITHOUT_SCAN_DATE}",
     f"assessed_on: {BEFORE_NG126_MESSAGE}",
     f"guideline_version: {UNKNOWN_VERSION_MESSAGE}",
-    *(f"{name}: {DATE_RANGE_MESSAGE}" for name in ("assessed_on", "lmp", "scan_date")),
+    *(
+        f"{name}: {DATE_RANGE_MESSAGE}"
+        for name in ("assessed_on", "lmp", "scan_date", "earlier_crl_date")
+    ),
+    # the earlier dating scan's cells (stop 44): the flat form's own pairing and order, its
+    # CRL's range, and the shared scan checks applied to that scan (named by its cell)
+    "earlier_crl_mm: is not a number",
+    "earlier_crl_mm: must be between 0 and 120 mm",
+    flat.EARLIER_CRL_DATE_NEEDED,
+    flat.EARLIER_CRL_MM_NEEDED,
+    flat.EARLIER_CRL_NOT_EARLIER,
+    *(
+        f"earlier_crl_date: {c.message}"
+        for c in CROSS_FIELD_CHECKS
+        if c.scope == "scan" and c.field == "date"
+    ),
 }
 
 
 def test_the_sql_has_no_cross_field_check_of_its_own() -> None:
-    as_text = pa.schema([(name, pa.string()) for name in FLAT_SCHEMA.names])
+    # with the optional earlier dating CRL's cells (stop 44), which FLAT_SCHEMA leaves out
+    schema = FLAT_SCHEMA.append(pa.field("earlier_crl_date", pa.date32())).append(
+        pa.field("earlier_crl_mm", pa.float64())
+    )
+    as_text = pa.schema([(name, pa.string()) for name in schema.names])
     sql = "\n".join(
         str(ibis.to_sql(check_and_type(raw, ["x"]), dialect="duckdb"))
-        for raw in (
-            ibis.table(ibis.Schema.from_pyarrow(s), name="raw") for s in (FLAT_SCHEMA, as_text)
-        )
+        for raw in (ibis.table(ibis.Schema.from_pyarrow(s), name="raw") for s in (schema, as_text))
     )
     literals = (text.replace("''", "'") for text in re.findall(r"'((?:[^']|'')*)'", sql))
     reasons = {text for text in literals if re.match(r"[a-z_]+: ", text)}

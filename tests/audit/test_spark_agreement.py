@@ -64,7 +64,8 @@ from tests.audit import (
 )
 from tests.audit.test_fhir_panel_components import FLAT
 from tests.conftest_spark import INTERPRETED, session_settings
-from tests.fhir_exports import Export, namespaced, one_export
+from tests.fhir_exports import Export, namespaced, one_export, shape_of
+from tests.records import earlier_crl_shapes as earlier_crl
 from tests.records.identifier_shapes import identifier_export
 from tests.records.merge_shapes import one_export as merged_export
 from tests.records.panel_vignettes import woman_with_panel
@@ -286,6 +287,21 @@ def _check_untied_care(spark: Part, duck: Part) -> None:
     _same(spark, duck)
 
 
+def _check_earlier_crl(spark: Part, duck: Part) -> None:
+    """A CRL on an earlier scan of this pregnancy dates her in the audit as on the card (stop
+    44): offered, 52 days; a previous pregnancy's CRL dates her not (test_cds_earlier_crl.py)."""
+    got = {shape_of(eid): row for eid, row in spark.episodes.items()}
+    assert sorted(got) == sorted(earlier_crl.SHAPES)
+    for shape in {**earlier_crl.EARLIER_DATES, **earlier_crl.TODAY_DATES}:
+        assert got[shape]["decision"] == "offer", shape
+    for shape in earlier_crl.EARLIER_DATES:
+        assert got[shape]["gestation_days"] == earlier_crl.GESTATION_DAYS, shape
+    for shape in earlier_crl.PREVIOUS_PREGNANCY:
+        assert got[shape]["decision"] == "needs_information", shape
+    _same(spark, duck)
+    assert spark.flat == duck.flat
+
+
 Check = Callable[[Part, Part], None]
 # name -> (its files, given a folder to write into; its check)
 AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
@@ -323,6 +339,7 @@ AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
         lambda _: _typed(test_fhir_untied_care.untied_care_export()),
         _check_untied_care,
     ),
+    "earlier-crl": (lambda _: _typed(earlier_crl.export()), _check_earlier_crl),
 }
 
 

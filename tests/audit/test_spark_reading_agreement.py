@@ -46,6 +46,7 @@ from tests.audit.test_spark_agreement import _read_back, _space
 from tests.conftest_spark import INTERPRETED, session_settings
 from tests.fhir_exports import Export, export_merges, namespaced, write_export
 from tests.records import abated_bleeding_shapes as abated_bleeding
+from tests.records import earlier_crl_shapes as earlier_crl
 from tests.records import edd_shapes
 from tests.records import gestational_age_shapes as gestational_age
 from tests.records import gp_read_shapes as gp_read
@@ -64,6 +65,7 @@ from tests.records import test_previous_history as previous_history
 from tests.records import unconfirmed_condition_shapes as unconfirmed_condition
 from tests.records import unverified_dating_shapes as unverified_dating
 from tests.records import unverified_observation_shapes as unverified_observation
+from tests.records.test_earlier_crl import check_reading as check_earlier_crl
 from tests.records.test_engines_agree import assert_same, readings_of
 from tests.records.test_ibis_export import compiled_reading, episode_rows, fetched
 from tests.records.test_latest_unknown import check_reading as check_latest_unknown
@@ -244,6 +246,14 @@ def _check_unverified_dating(export: Export, spark: list[dict], duck: list[dict]
     check_unverified_dating(export, spark)
 
 
+def _check_earlier_crl(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A CRL on an earlier scan of this pregnancy (stop 44): that scan day and its CRL, as the
+    card reads them (the audit's flat row carries them: `earlier-crl` in test_spark_agreement);
+    a previous pregnancy's CRL is no scan of this one."""
+    assert_same(export, spark)
+    check_earlier_crl(export, spark)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -290,6 +300,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "panel-members": (lambda _: panel_members.export(), _check_panel_members),
     # stop 44: an LMP not verified, or a newer one that is not a day, over an older full LMP
     "unverified-dating": (lambda _: unverified_dating.export(), _check_unverified_dating),
+    # stop 44: a CRL on an earlier scan of this pregnancy dates her (the card's and the audit's)
+    "earlier-crl": (lambda _: earlier_crl.export(), _check_earlier_crl),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 

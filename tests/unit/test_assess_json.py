@@ -153,7 +153,9 @@ def test_the_rules_read_each_fact_with_the_type_the_facts_declare() -> None:
 def test_a_kept_section_text_is_never_given_for_other_advice() -> None:
     # The JSON text path keeps a section's text by its trace texts and its advice: these two
     # anti-D answers have the same trace and differ only in the advice (a second opinion on
-    # the missing heartbeat confirms the miscarriage). Either order gives the reference bytes.
+    # the missing heartbeat confirms the miscarriage: NG126 1.4.10, an MSD of 25 mm with no
+    # pole; with a pole and no CRL whether it may is Unknown, and the advice is given: stop 44).
+    # Either order gives the reference bytes.
     base = {
         "assessed_on": "2021-11-20",
         "lmp": "2021-09-27",
@@ -166,7 +168,7 @@ def test_a_kept_section_text_is_never_given_for_other_advice() -> None:
                 "date": "2021-09-27",
                 "route": "transvaginal",
                 "location": "intrauterine",
-                "fetal_pole": True,
+                "fetal_pole": False,
                 "fetal_heartbeat": False,
                 "msd_mm": 25.0,
             }
