@@ -2674,18 +2674,21 @@ _UNREAD_FINDING_ROWS = _clinical(
 )
 
 
-# A record coded in no value set the reading reads (a GP system's local code, EMIS "EMISNQ..." or an
-# Egton code; a hospital's own system; a coding with no system; text only, which GP Connect allows
-# when no code fits) whose code's text or a coding's display names a pregnancy loss or an ectopic
-# pregnancy (`locally_coded_loss`, and none of `locally_coded_not_now`: "threatened", "history",
-# ...) was read as no record, so an ectopic pregnancy or a miscarriage of today so coded left the
-# card offering (stop 44, issue 12, HAZ-20 C20.32). Its words are never read as the fact (a guess
-# from free text must not open or close an offer): it gives a clinical row of its day whose
-# location is "coded_locally", ranked above an intrauterine finding and below every other
-# location (`_LOCATION_RANK`): in this pregnancy, on or after the day of an intrauterine scan, the
-# location is `report_not_read` (needs information, the record named), while an ectopic pregnancy
-# or an uncertain finding read that day, or an ectopic seen before, still stands. Placed before
-# this pregnancy it says nothing (a GP record holds many old entries); undated, it is named.
+# A Condition or Procedure coded in no value set the reading reads (a GP system's local code, EMIS
+# "EMISNQ..." or an Egton code; a hospital's own system; a coding with no system; text only, which
+# GP Connect allows when no code fits) whose code's text or a coding's display names a pregnancy
+# loss or an ectopic pregnancy (`locally_coded_loss`, and none of `locally_coded_not_now`:
+# "threatened", "history", ...) was read as no record, so an ectopic pregnancy or a miscarriage of
+# today so coded left the card offering (stop 44, issue 12, HAZ-20 C20.32). Its words are never
+# read as the fact (a guess from free text must not open or close an offer): it gives a clinical
+# row of its day whose location is "coded_locally", ranked above an intrauterine finding and
+# below every other location (`_LOCATION_RANK`): in this pregnancy, on or after the day of an
+# intrauterine scan, the location is `report_not_read` (needs information, the record named),
+# while an ectopic pregnancy or an uncertain finding read that day, or an ectopic seen before,
+# still stands. Placed before this pregnancy it says nothing (a GP record holds many old
+# entries); undated, it is named. Not yet an Observation so coded: a second Observation spec of
+# the clinical table changes the generated reading's shared visit (a panel's items were no longer
+# read through `with_its_items`: `test_any_item_fused`); a follow-up.
 LOCALLY_CODED_LOCATION = "coded_locally"
 LOCALLY_CODED_MESSAGE = (
     " is coded in no value set earlypath reads (a local code, or text only), but its text names a "
@@ -2724,11 +2727,6 @@ _LOCALLY_CODED_ROWS = (
         "Condition",
         And((Not(_CONDITION_IGNORED), Not(_CONDITION_READ), _names_a_loss("code"))),
         {**_LOCALLY_CODED_COLUMNS, "day": _CONDITION_DAY},
-    ),
-    _clinical(
-        "Observation",
-        And((_USABLE_OBSERVATION, Not(_OBSERVATION_READ), _names_a_loss("code", _VCC))),
-        {**_LOCALLY_CODED_COLUMNS, "day": _OBSERVATION_DAY},
     ),
     _clinical(
         "Procedure",
@@ -3987,7 +3985,6 @@ READING = EpisodeSpec(
         _CONDITION_ROWS,
         _OBSERVATION_ROWS,
         _PROCEDURE_ROWS,
-        *_LOCALLY_CODED_ROWS,
         _PROCEDURE_BY_REASON_ROWS,
         _MEDICATIONS,
         _REQUESTS,
@@ -4011,6 +4008,8 @@ READING = EpisodeSpec(
         _REPORT_MALFORMED,
         _UNREAD_REPORT_ROWS,
         _UNREAD_FINDING_ROWS,
+        # after a type's own rows (an Observation's with its items read first, `shared_visit`)
+        *_LOCALLY_CODED_ROWS,
     ),
     steps=_STEPS,
     problems=_PROBLEMS,

