@@ -108,6 +108,9 @@ __all__ = [
     "IDENTIFIER_TIES",
     "IUP_NOT_SEEN_LOCATION",
     "IUP_NOT_SEEN_MESSAGE",
+    "LOCALLY_CODED_LOCATION",
+    "LOCALLY_CODED_MESSAGE",
+    "LOCALLY_CODED_UNPLACED_MESSAGE",
     "LMP_ENDED_MESSAGE",
     "LMP_NOT_A_DAY_MESSAGE",
     "LOSS_MAY_BE_THIS_MESSAGE",
@@ -984,21 +987,23 @@ _CONDITION_SHOWS = And((Not(_CONDITION_IGNORED), _in_any("code", PREGNANCY_CONDI
 _CONDITION_NOT_PREGNANT = And((Not(_CONDITION_IGNORED), _in("code", "not_pregnant")))
 
 
+# What makes a Condition worth reading (its code).
+_CONDITION_READ = Or(
+    (
+        And(
+            (
+                Not(_ENTERED_IN_ERROR),
+                _in_any("code", (*_MISCARRIAGE_SETS, *_CONDITION_FINDING_SETS)),
+            )
+        ),
+        _CONDITION_ENDS,
+        _CONDITION_SHOWS,
+        _CONDITION_NOT_PREGNANT,
+    )
+)
 _CONDITION_ROWS = _clinical(
     "Condition",
-    Or(
-        (
-            And(
-                (
-                    Not(_ENTERED_IN_ERROR),
-                    _in_any("code", (*_MISCARRIAGE_SETS, *_CONDITION_FINDING_SETS)),
-                )
-            ),
-            _CONDITION_ENDS,
-            _CONDITION_SHOWS,
-            _CONDITION_NOT_PREGNANT,
-        )
-    ),
+    _CONDITION_READ,
     {
         "recorded": Day(_text("recordedDate")),
         "abated": _day_of("abatementDateTime", "abatementPeriod.start", "abatementPeriod.end"),
@@ -2740,6 +2745,83 @@ _UNREAD_FINDING_ROWS = _clinical(
 )
 
 
+# A Condition or Procedure coded in no value set the reading reads (a GP system's local code, EMIS
+# "EMISNQ..." or an Egton code; a hospital's own system; a coding with no system; text only, which
+# GP Connect allows when no code fits) whose code's text or a coding's display names a pregnancy
+# loss or an ectopic pregnancy (`locally_coded_loss`, and none of `locally_coded_not_now`:
+# "threatened", "history", ...) was read as no record, so an ectopic pregnancy or a miscarriage of
+# today so coded left the card offering (stop 44, issue 12, HAZ-20 C20.32). Its words are never
+# read as the fact (a guess from free text must not open or close an offer): it gives a clinical
+# row of its day whose location is "coded_locally", ranked above an intrauterine finding and
+# below every other location (`_LOCATION_RANK`): in this pregnancy, on or after the day of an
+# intrauterine scan, the location is `report_not_read` (needs information, the record named),
+# while an ectopic pregnancy or an uncertain finding read that day, or an ectopic seen before,
+# still stands. Placed before this pregnancy it says nothing (a GP record holds many old
+# entries); undated, it is named. Not yet an Observation so coded: a second Observation spec of
+# the clinical table changes the generated reading's shared visit (a panel's items were no longer
+# read through `with_its_items`: `test_any_item_fused`); a follow-up.
+LOCALLY_CODED_LOCATION = "coded_locally"
+LOCALLY_CODED_MESSAGE = (
+    " is coded in no value set earlypath reads (a local code, or text only), but its text names a "
+    "pregnancy loss or an ectopic pregnancy: not read, so where the pregnancy is is taken as "
+    "unknown from that day; read the record before deciding"
+)
+# ... one that cannot be placed (undated, dated after the assessment, or no dating): then
+# `PLACE_MESSAGES`
+LOCALLY_CODED_UNPLACED_MESSAGE = (
+    "record coded in no value set earlypath reads (a local code, or text only) whose text names a "
+    "pregnancy loss or an ectopic pregnancy "
+)
+
+
+def _names_a_loss(*paths: str) -> Expr:
+    """Does one of these concepts name a loss or an ectopic in words, none of them a threat or a
+    history?"""
+    return And(
+        (
+            _in_any_of(paths, "locally_coded_loss"),
+            Not(_in_any_of(paths, "locally_coded_not_now")),
+        )
+    )
+
+
+def _in_any_of(paths: tuple[str, ...], value_set: str) -> Expr:
+    return Or(tuple(_in(path, value_set) for path in paths))
+
+
+_LOCALLY_CODED_COLUMNS: dict[str, Expr] = {
+    "observed": Const(True),
+    "location": Const(LOCALLY_CODED_LOCATION),
+}
+_LOCALLY_CODED_ROWS = (
+    _clinical(
+        "Condition",
+        And((Not(_CONDITION_IGNORED), Not(_CONDITION_READ), _names_a_loss("code"))),
+        {**_LOCALLY_CODED_COLUMNS, "day": _CONDITION_DAY},
+    ),
+    _clinical(
+        "Procedure",
+        And(
+            (
+                _PROCEDURE_PERFORMED,
+                Not(
+                    Or(
+                        (
+                            _ECTOPIC,
+                            _EVENT,
+                            _TREATED_ECTOPIC_BY_REASON,
+                            _TREATED_MISCARRIAGE_BY_REASON,
+                        )
+                    )
+                ),
+                _names_a_loss("code"),
+            )
+        ),
+        {**_LOCALLY_CODED_COLUMNS, "day": _PROCEDURE_DAY},
+    ),
+)
+
+
 # --- layer 2: the timeline ------------------------------------------------------------------------
 
 _ASSESSED_ON = Ctx("assessed_on")
@@ -3107,15 +3189,24 @@ _PREVIOUS = If(
 # Scans by day: where (a definite ectopic, then an uncertain finding, then an intrauterine one,
 # then a scan report that could not be read), the larger CRL and MSD of the day, and one
 # heartbeat answer or none.
+_ECTOPIC_RANK = 4
 _READ_LOCATION_RANK = (
-    ("ectopic", 3),
-    ("uncertain", 2),
-    (IUP_NOT_SEEN_LOCATION, 2),
+    ("ectopic", _ECTOPIC_RANK),
+    ("uncertain", 3),
+    (IUP_NOT_SEEN_LOCATION, 3),
     ("intrauterine", 1),
 )
-_LOCATION_RANK = (*_READ_LOCATION_RANK, (UNREAD_LOCATION, 0))
+# a record coded locally naming a loss or an ectopic (`_LOCALLY_CODED_ROWS`): above an
+# intrauterine finding of its day, below any other
+_LOCALLY_CODED_RANK = 2
 _UNREAD_RANK = 0
+_LOCATION_RANK = (
+    *_READ_LOCATION_RANK,
+    (LOCALLY_CODED_LOCATION, _LOCALLY_CODED_RANK),
+    (UNREAD_LOCATION, _UNREAD_RANK),
+)
 _UNREAD_ROW = _is(Col("location"), UNREAD_LOCATION)
+_LOCALLY_CODED_ROW = _is(Col("location"), LOCALLY_CODED_LOCATION)
 # an unread row of a scan finding sent as an Observation (its versions held back), not a report's
 _UNREAD_FINDING = _is(Left(Col("ref"), len("Observation/")), "Observation/")
 _LOCATION_READ = IsTrue(OneOf(Col("location"), tuple(name for name, _ in _READ_LOCATION_RANK)))
@@ -3211,15 +3302,21 @@ _SCANS = Days(
         (
             "read_location",
             If(
-                And((_is(Col("location_rank"), _UNREAD_RANK), _is(Col("read_rank"), 3))),
+                And(
+                    (
+                        IsTrue(OneOf(Col("location_rank"), (_UNREAD_RANK, _LOCALLY_CODED_RANK))),
+                        _is(Col("read_rank"), _ECTOPIC_RANK),
+                    )
+                ),
                 Const("ectopic"),
                 Coalesce(
                     (
                         Lookup(
                             Col("location_rank"),
                             (
-                                (3, "ectopic"),
-                                (2, UNKNOWN_LOCATION),
+                                (_ECTOPIC_RANK, "ectopic"),
+                                (3, UNKNOWN_LOCATION),
+                                (_LOCALLY_CODED_RANK, REPORT_NOT_READ_LOCATION),
                                 (1, "intrauterine"),
                                 # not "unknown" (a pregnancy of unknown location):
                                 # the contract's own value for a report not read
@@ -3845,6 +3942,7 @@ _PROBLEMS: tuple[RowProblem, ...] = (
             (
                 Not(IsNull(Col("location"))),
                 Not(_UNREAD_ROW),
+                Not(_LOCALLY_CODED_ROW),
                 Not(_ECTOPIC_SPAN_READ),
                 _NOT_PLACED,
             )
@@ -3879,6 +3977,18 @@ _PROBLEMS: tuple[RowProblem, ...] = (
             _DAY,
             If(_UNREAD_FINDING, Const(UNREAD_FINDING_MESSAGE), Const(UNREAD_REPORT_MESSAGE)),
         ),
+    ),
+    # a record coded locally naming a loss (`_LOCALLY_CODED_ROWS`): named in this pregnancy (it
+    # holds the decision back from its day) and when it cannot be placed, never before it
+    RowProblem(
+        "clinical",
+        And((_LOCALLY_CODED_ROW, _THIS)),
+        Message.of("record of ", _DAY, LOCALLY_CODED_MESSAGE),
+    ),
+    RowProblem(
+        "clinical",
+        And((_LOCALLY_CODED_ROW, _NOT_PLACED)),
+        Message.of(LOCALLY_CODED_UNPLACED_MESSAGE, _PLACE_MESSAGE),
     ),
     RowProblem(
         "clinical",
@@ -3990,6 +4100,8 @@ READING = EpisodeSpec(
         _REPORT_MALFORMED,
         _UNREAD_REPORT_ROWS,
         _UNREAD_FINDING_ROWS,
+        # after a type's own rows (an Observation's with its items read first, `shared_visit`)
+        *_LOCALLY_CODED_ROWS,
     ),
     steps=_STEPS,
     problems=_PROBLEMS,

@@ -57,6 +57,7 @@ from tests.records import iup_not_seen_shapes as iup_not_seen
 from tests.records import latest_unknown_shapes as latest_unknown
 from tests.records import length_version_shapes as length_versions
 from tests.records import panel_member_shapes as panel_members
+from tests.records import locally_coded_shapes as locally_coded
 from tests.records import scan_route_shapes as scan_routes
 from tests.records import status_unknown_shapes as status_unknown
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
@@ -70,6 +71,7 @@ from tests.records.test_engines_agree import assert_same, readings_of
 from tests.records.test_ibis_export import compiled_reading, episode_rows, fetched
 from tests.records.test_latest_unknown import check_reading as check_latest_unknown
 from tests.records.test_unverified_dating import check_reading as check_unverified_dating
+from tests.records.test_locally_coded import check_reading as check_locally_coded
 from tests.records.test_unverified_observation import (
     check_reading as check_unverified_observation,
 )
@@ -254,6 +256,13 @@ def _check_earlier_crl(export: Export, spark: list[dict], duck: list[dict]) -> N
     check_earlier_crl(export, spark)
 
 
+def _check_locally_coded(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A record coded in no value set read whose text names a loss or an ectopic (stop 44): the
+    location not read from its day in this pregnancy, the record named, as the card reads it."""
+    assert_same(export, spark)
+    check_locally_coded(export, spark)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -302,6 +311,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "unverified-dating": (lambda _: unverified_dating.export(), _check_unverified_dating),
     # stop 44: a CRL on an earlier scan of this pregnancy dates her (the card's and the audit's)
     "earlier-crl": (lambda _: earlier_crl.export(), _check_earlier_crl),
+    # stop 44: a loss or an ectopic coded locally (EMIS, Egton, a hospital's system, text only)
+    "locally-coded": (lambda _: locally_coded.export(), _check_locally_coded),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 

@@ -1,0 +1,107 @@
+"""A fact coded in a way the reading does not read (stop 44, issue 12): a GP system's local code,
+a hospital's own code system, a coding with no system, or text only. Our own synthetic records,
+shared by the card's, the DuckDB audit's and Spark's tests.
+
+Where these shapes come from (public sources, read 2026-12-06):
+- EMIS local codes ("EMISNQ..." concepts) are carried beside Read v2 codes, with the Read v2
+  system, in public GP code lists and extraction scripts (e.g. smoking-status code lists listing
+  `{"code": "EMISNQPR396", "system": "readv2"}`; COVID-19 code lists with "EMISNQCO303").
+- GP Connect's common code systems name Egton codes `https://fhir.hl7.org.uk/Id/egton-codes`
+  (NHSDigital/IOPS-FHIR-Simplifier-Backup, GP Connect Foundations "Common code systems").
+- GP Connect's terminology guidance: "if no suitable code exists in the value set (that is, if
+  only text is available, then just text MAY be used)" (nhsconnect/gpconnect,
+  pages/design/design_clinical_terminologies.md): a CodeableConcept with text and no coding.
+- A hospital's own code system URI, and a coding with a code and display but no system, are
+  the shapes a local EPR's export gives for a local diagnosis or procedure.
+
+Before stop 44 each was read as no record: an ectopic pregnancy or a miscarriage of today so
+coded left the card offering progesterone (NG126 1.5.2). Now such a record, whose text names a
+loss or an ectopic pregnancy, holds back the decision (the location is `report_not_read`) and is
+named; it is never read as the fact (Conditions and Procedures; an Observation so coded is not
+read yet, see CHANGELOG stop 44). Controls: a threatened miscarriage and a history of
+miscarriage so coded, a local ectopic of an earlier pregnancy, an unrelated local code today,
+an undated one (named, ignored).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.fhir_exports import Export, export_per_shape
+from tests.integration.fhir_data import PATIENT_ID, day, eligible_resources
+
+READ_V2 = "http://read.info/readv2"
+EGTON = "https://fhir.hl7.org.uk/Id/egton-codes"
+HOSPITAL = "https://epr.example-trust.nhs.uk/CodeSystem/ultrasound-findings"
+SUBJECT = {"reference": f"Patient/{PATIENT_ID}"}
+
+
+def local(system: str | None, code: str, display: str) -> dict[str, Any]:
+    """A concept of one coding in this system (none: no system), with its display."""
+    coding = {"code": code, "display": display}
+    return {"coding": [coding if system is None else {"system": system, **coding}]}
+
+
+def local_condition(rid: str, code: dict[str, Any], onset: str | None) -> dict[str, Any]:
+    out = {"resourceType": "Condition", "id": rid, "subject": SUBJECT, "code": code}
+    return out | ({"onsetDateTime": onset} if onset else {})
+
+
+def local_procedure(rid: str, code: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Procedure",
+        "id": rid,
+        "status": "completed",
+        "subject": SUBJECT,
+        "code": code,
+        "performedDateTime": day(),
+    }
+
+
+def eligible_with(*records: dict[str, Any]) -> list[dict[str, Any]]:
+    """An eligible woman (an intrauterine pregnancy on scan today: an offer) and these."""
+    return [*eligible_resources(), *records]
+
+
+# an offer on the base; now needs information, the record named (its id: "local")
+HELD_BACK = {
+    "emis-ectopic-today": eligible_with(
+        local_condition("local", local(READ_V2, "EMISNQEC42", "Ectopic pregnancy"), day())
+    ),
+    "egton-miscarriage-today": eligible_with(
+        local_condition("local", local(EGTON, "EGTONMI17", "Complete miscarriage"), day())
+    ),
+    "text-only-miscarriage-today": eligible_with(
+        local_condition("local", {"text": "Incomplete miscarriage"}, day())
+    ),
+    "local-salpingectomy-today": eligible_with(
+        local_procedure("local", local(HOSPITAL, "TH-LS2", "Laparoscopic salpingectomy"))
+    ),
+}
+# controls: still an offer
+STILL_OFFER = {
+    "local-threatened-miscarriage": eligible_with(
+        local_condition("local", local(READ_V2, "EMISNQTH8", "Threatened miscarriage"), day())
+    ),
+    "local-history-of-miscarriage": eligible_with(
+        local_condition("local", local(EGTON, "EGTONHO3", "History of miscarriage"), day())
+    ),
+    "local-ectopic-earlier-pregnancy": eligible_with(
+        local_condition("local", local(READ_V2, "EMISNQEC42", "Ectopic pregnancy"), "2021-05-01")
+    ),
+    "local-unrelated-today": eligible_with(
+        local_condition("local", local(READ_V2, "EMISNQAS11", "Asthma annual review"), day())
+    ),
+}
+# still an offer, and the record named: it cannot be placed
+NAMED_UNPLACED = {
+    "local-ectopic-undated": eligible_with(
+        local_condition("local", local(READ_V2, "EMISNQEC42", "Ectopic pregnancy"), None)
+    ),
+}
+SHAPES = {**HELD_BACK, **STILL_OFFER, **NAMED_UNPLACED}
+
+
+def export() -> Export:
+    """A woman per shape, her encounter today."""
+    return export_per_shape(SHAPES)
