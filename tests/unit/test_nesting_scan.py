@@ -90,6 +90,21 @@ def test_scan_and_walk_agree_on_small_bodies(
     assert scan(raw, limit) is walked(raw, limit)
 
 
+@pytest.mark.parametrize("backslashes", range(6))
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_a_run_of_backslashes_before_a_quote_ends_the_string_by_its_parity(
+    scan: Callable[[bytes, int], bool], backslashes: int, limit: int
+) -> None:
+    # the scan finds a string's end by its next quote and counts the backslashes before it:
+    # an even run ends the string there, an odd one escapes the quote (brackets then in the
+    # string); escaped quotes at the start, in turn and at the end of strings and keys
+    run = "\\\\" * (backslashes // 2) + ('\\"' if backslashes % 2 else "")
+    for text in (f"{run}[[", f"[{run}{run}]{{", f"x{run}", f"{run}"):
+        raw = f'[{{"{text}": ["{text}", [["{text}"]]]}}, "{run}"]'.encode()
+        assert orjson.loads(raw)  # valid JSON, as the scan is asked only of such
+        assert scan(raw, limit) is walked(raw, limit)
+
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
