@@ -56,8 +56,8 @@ from tests.records import instant_day_shapes as instant_days
 from tests.records import iup_not_seen_shapes as iup_not_seen
 from tests.records import latest_unknown_shapes as latest_unknown
 from tests.records import length_version_shapes as length_versions
-from tests.records import panel_member_shapes as panel_members
 from tests.records import locally_coded_shapes as locally_coded
+from tests.records import panel_member_shapes as panel_members
 from tests.records import scan_route_shapes as scan_routes
 from tests.records import status_unknown_shapes as status_unknown
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
@@ -70,8 +70,8 @@ from tests.records.test_earlier_crl import check_reading as check_earlier_crl
 from tests.records.test_engines_agree import assert_same, readings_of
 from tests.records.test_ibis_export import compiled_reading, episode_rows, fetched
 from tests.records.test_latest_unknown import check_reading as check_latest_unknown
-from tests.records.test_unverified_dating import check_reading as check_unverified_dating
 from tests.records.test_locally_coded import check_reading as check_locally_coded
+from tests.records.test_unverified_dating import check_reading as check_unverified_dating
 from tests.records.test_unverified_observation import (
     check_reading as check_unverified_observation,
 )
