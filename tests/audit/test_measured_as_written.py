@@ -56,9 +56,14 @@ def test_the_flag_and_the_rules_read_the_crl_as_written() -> None:
         r"t\d+\._crl_mm_as_written IS NOT NULL\) AND \(t\d+\.fetal_pole = FALSE", flagged
     )
     assert re.search(r"t\d+\.crl_mm IS NOT NULL\) AND \(t\d+\.fetal_pole = FALSE", flagged)
-    # The gestation of the accepted rows reads the cell as written
+    # The gestation of the accepted rows reads the cell as written (after an earlier scan's
+    # dating CRL, which comes first when there is one: stop 44, HAZ-20 C20.31)
     judged = _sql(con, _episodes(checked, [], DEFAULT_POLICY))
-    assert re.search(r"SQRT\(t\d+\._crl_mm_as_written\)", judged)
+    assert re.search(
+        r"SQRT\(CASE WHEN t(\d+)\.earlier_crl_mm > 0 THEN t\1\.earlier_crl_mm"
+        r" ELSE t\1\._crl_mm_as_written END\)",
+        judged,
+    )
     assert not re.search(r"SQRT\(t\d+\.crl_mm\)", judged)
 
 
