@@ -2728,6 +2728,20 @@ _UNREAD_REPORT_ROWS = _clinical(
     {"observed": Const(True), "day": _OBSERVATION_DAY, "location": Const(UNREAD_LOCATION)},
 )
 
+# The scan's route as its report's code names it (stop 44, w-route44; HAZ-20 C20.33): many
+# systems send the scan as a DiagnosticReport coded for the procedure ("US Pelvis transvaginal")
+# whose findings carry no `Observation.method`. Such a report (its status one read, the version
+# of its id read) gives a row of its day with that route and nothing else: beside the day's
+# findings, `_route_is` reads it as a finding's method, so a report and a finding that disagree
+# give no route that day, named (`ROUTE_CONFLICT_MESSAGE`). Only a code of a route's value set
+# counts, never the report's text. No public transabdominal report code was found: such a
+# report gives no route (Unknown, as before).
+_REPORT_ROUTE_ROWS = _clinical(
+    "DiagnosticReport",
+    And((_REPORT_USABLE, _yes(_in("code", "transvaginal_scan_report")))),
+    {"observed": Const(True), "day": _OBSERVATION_DAY, "scan_route": Const("transvaginal")},
+)
+
 # ... and so does a scan finding sent as an Observation whose versions are held back (stop 28):
 # a held version with a location read (intrauterine, ectopic, uncertain) makes its day a scan
 # not read, so neither its version nor an earlier location stands for it. A panel's location is
@@ -3211,12 +3225,26 @@ _LOCALLY_CODED_ROW = _is(Col("location"), LOCALLY_CODED_LOCATION)
 _UNREAD_FINDING = _is(Left(Col("ref"), len("Observation/")), "Observation/")
 _LOCATION_READ = IsTrue(OneOf(Col("location"), tuple(name for name, _ in _READ_LOCATION_RANK)))
 _LENGTH_COUNTS = _LENGTH_OK
+# a report's row of its route alone (`_REPORT_ROUTE_ROWS`): the report says a scan was done
+_REPORT_ROUTE_ROW = And(
+    (
+        Not(IsNull(Col("scan_route"))),
+        _is(Left(Col("ref"), len("DiagnosticReport/")), "DiagnosticReport/"),
+    )
+)
 _SCAN_ROW = Or(
     (
         And(
             (
                 _THIS,
-                Or((Not(IsNull(Col("location"))), Not(IsNull(Col("heart"))), _LENGTH_COUNTS)),
+                Or(
+                    (
+                        Not(IsNull(Col("location"))),
+                        Not(IsNull(Col("heart"))),
+                        _LENGTH_COUNTS,
+                        _REPORT_ROUTE_ROW,
+                    )
+                ),
             )
         ),
         _ECTOPIC_IN_THIS_UNDATED,
@@ -4099,6 +4127,7 @@ READING = EpisodeSpec(
         _CONTAINED_MALFORMED,
         _REPORT_MALFORMED,
         _UNREAD_REPORT_ROWS,
+        _REPORT_ROUTE_ROWS,
         _UNREAD_FINDING_ROWS,
         # after a type's own rows (an Observation's with its items read first, `shared_visit`)
         *_LOCALLY_CODED_ROWS,
