@@ -2728,6 +2728,39 @@ _UNREAD_REPORT_ROWS = _clinical(
     {"observed": Const(True), "day": _OBSERVATION_DAY, "location": Const(UNREAD_LOCATION)},
 )
 
+# The scan's route as its report's code names it (stop 44, w-route44; HAZ-20 C20.33): many
+# systems send the scan as a DiagnosticReport coded for the procedure ("US Pelvis transvaginal")
+# whose findings carry no `Observation.method`. Such a report (its status one read, the version
+# of its id read) gives a row of its day with that route and nothing else: beside the day's
+# findings, `_route_is` reads it as a finding's method, so a report and a finding that disagree
+# give no route that day, named (`ROUTE_CONFLICT_MESSAGE`). Only a code of a route's value set
+# counts, never the report's text. No public transabdominal report code was found: such a
+# report gives no route (Unknown, as before).
+_REPORT_ROUTE_ROWS = _clinical(
+    "DiagnosticReport",
+    And((_REPORT_USABLE, _yes(_in("code", "transvaginal_scan_report")))),
+    {"observed": Const(True), "day": _OBSERVATION_DAY, "scan_route": Const("transvaginal")},
+)
+
+# ... and as its Procedure's code names it (stop 45, w-route45; HAZ-20 C20.34): a system that
+# records the scan as a Procedure (US Core's CPT 76817 "Ultrasound, pregnant uterus ...,
+# transvaginal"; the imaging code LOINC 24677-7) beside findings that carry no method. Only a
+# completed Procedure counts: a planned one (`preparation`), one under way, stopped, not done or
+# entered in error says no scan of that route was finished. Its row is the report's: its day
+# (performed[x]) and the route, read beside the day's findings, so a disagreement is named. No
+# SNOMED CT procedure naming the route could be checked in a public list, nor a transabdominal
+# code: such a Procedure gives no route (Unknown, as before).
+_PROCEDURE_ROUTE_ROWS = _clinical(
+    "Procedure",
+    And(
+        (
+            _is(_PROCEDURE_STATUS, "completed"),
+            _yes(_in("code", "transvaginal_scan_procedure")),
+        )
+    ),
+    {"observed": Const(True), "day": _PROCEDURE_DAY, "scan_route": Const("transvaginal")},
+)
+
 # ... and so does a scan finding sent as an Observation whose versions are held back (stop 28):
 # a held version with a location read (intrauterine, ectopic, uncertain) makes its day a scan
 # not read, so neither its version nor an earlier location stands for it. A panel's location is
@@ -3211,12 +3244,32 @@ _LOCALLY_CODED_ROW = _is(Col("location"), LOCALLY_CODED_LOCATION)
 _UNREAD_FINDING = _is(Left(Col("ref"), len("Observation/")), "Observation/")
 _LOCATION_READ = IsTrue(OneOf(Col("location"), tuple(name for name, _ in _READ_LOCATION_RANK)))
 _LENGTH_COUNTS = _LENGTH_OK
+# a report's or a Procedure's row of its route alone (`_REPORT_ROUTE_ROWS`,
+# `_PROCEDURE_ROUTE_ROWS`): it says a scan was done
+_REPORT_ROUTE_ROW = And(
+    (
+        Not(IsNull(Col("scan_route"))),
+        Or(
+            (
+                _is(Left(Col("ref"), len("DiagnosticReport/")), "DiagnosticReport/"),
+                _is(Left(Col("ref"), len("Procedure/")), "Procedure/"),
+            )
+        ),
+    )
+)
 _SCAN_ROW = Or(
     (
         And(
             (
                 _THIS,
-                Or((Not(IsNull(Col("location"))), Not(IsNull(Col("heart"))), _LENGTH_COUNTS)),
+                Or(
+                    (
+                        Not(IsNull(Col("location"))),
+                        Not(IsNull(Col("heart"))),
+                        _LENGTH_COUNTS,
+                        _REPORT_ROUTE_ROW,
+                    )
+                ),
             )
         ),
         _ECTOPIC_IN_THIS_UNDATED,
@@ -4099,6 +4152,8 @@ READING = EpisodeSpec(
         _CONTAINED_MALFORMED,
         _REPORT_MALFORMED,
         _UNREAD_REPORT_ROWS,
+        _REPORT_ROUTE_ROWS,
+        _PROCEDURE_ROUTE_ROWS,
         _UNREAD_FINDING_ROWS,
         # after a type's own rows (an Observation's with its items read first, `shared_visit`)
         *_LOCALLY_CODED_ROWS,

@@ -58,6 +58,8 @@ from tests.records import latest_unknown_shapes as latest_unknown
 from tests.records import length_version_shapes as length_versions
 from tests.records import locally_coded_shapes as locally_coded
 from tests.records import panel_member_shapes as panel_members
+from tests.records import procedure_route_shapes as procedure_routes
+from tests.records import report_route_shapes as report_routes
 from tests.records import scan_route_shapes as scan_routes
 from tests.records import status_unknown_shapes as status_unknown
 from tests.records import test_not_pregnant_and_no_patient as not_pregnant
@@ -197,6 +199,22 @@ def _check_scan_routes(export: Export, spark: list[dict], duck: list[dict]) -> N
     scan_routes.check_reading(spark)
 
 
+def _check_report_routes(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A scan's route given by its report's code (stop 44): transvaginal for LOINC 24677-7,
+    Unknown for a report of no route's code or one that disagrees with the finding's method
+    (named), as the card reads it."""
+    assert_same(export, spark)
+    report_routes.check_reading(spark)
+
+
+def _check_procedure_routes(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A scan's route given by its Procedure's code (stop 45): transvaginal for a completed
+    Procedure coded CPT 76817 or LOINC 24677-7, Unknown for one planned, not done, of no route's
+    code, or that disagrees with the finding's method (named), as the card reads it."""
+    assert_same(export, spark)
+    procedure_routes.check_reading(spark)
+
+
 def _check_unconfirmed_condition(export: Export, spark: list[dict], duck: list[dict]) -> None:
     """A Condition whose verificationStatus is not confirmed (stop 42): a previous miscarriage or
     bleeding so recorded named (not counted, not current); the rest read as DuckDB reads them."""
@@ -313,6 +331,10 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "earlier-crl": (lambda _: earlier_crl.export(), _check_earlier_crl),
     # stop 44: a loss or an ectopic coded locally (EMIS, Egton, a hospital's system, text only)
     "locally-coded": (lambda _: locally_coded.export(), _check_locally_coded),
+    # stop 44: the scan's route given by its report's code (DiagnosticReport.code)
+    "report-route": (lambda _: report_routes.export(), _check_report_routes),
+    # stop 45: the scan's route given by its Procedure's code (Procedure.code)
+    "procedure-route": (lambda _: procedure_routes.export(), _check_procedure_routes),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 

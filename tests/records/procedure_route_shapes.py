@@ -1,0 +1,89 @@
+"""A scan's route given by the code of the scan's Procedure, not by ``Observation.method`` (stop
+45, w-route45; HAZ-20 C20.34). A system that records the scan as a Procedure done today, coded
+for a transvaginal ultrasound of the pregnant uterus (CPT 76817) or for the transvaginal pelvic
+ultrasound (LOINC 24677-7, an imaging procedure code), beside its findings (a crown-rump length
+of 9 mm, a heart rate of 0/min) with no method. Each shape is an eligible woman's record
+(`scan_route_shapes.record`) beside such a Procedure; the card's, the audit's and Spark's tests
+read them.
+
+Only a completed Procedure whose code is one of the route's value set gives the route: a
+planned or not-done one, a scan procedure of no route's code (Synthea's viability scan), or a
+local code whose text says "transvaginal" give none (never guessed from text); a Procedure and
+a finding's method that disagree give none either, named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.fhir_exports import Export, export_per_shape
+from tests.integration.fhir_data import LOINC, PATIENT_ID, day
+from tests.records import scan_route_shapes as findings
+from tests.records.scan_route_shapes import SNOMED, TRANSABDOMINAL, TRANSVAGINAL
+
+CPT = "http://www.ama-assn.org/go/cpt"
+CPT_TRANSVAGINAL = {
+    "system": CPT,
+    "code": "76817",
+    "display": "Ultrasound, pregnant uterus, real time with image documentation, transvaginal",
+}
+LOINC_TRANSVAGINAL = {"system": LOINC, "code": "24677-7", "display": "US Pelvis transvaginal"}
+VIABILITY_SCAN = {
+    "system": SNOMED,
+    "code": "169230002",
+    "display": "Ultrasound scan for fetal viability",
+}
+LOCAL_TRANSVAGINAL = {
+    "system": "https://hospital.example.org/fhir/CodeSystem/imaging-exams",
+    "code": "UTVPR",
+    "display": "US transvaginal early pregnancy",
+}
+
+
+def procedure(code: dict[str, str], status: str = "completed") -> dict[str, Any]:
+    """The scan as a Procedure performed today, coded ``code``."""
+    return {
+        "resourceType": "Procedure",
+        "id": "us",
+        "status": status,
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "code": {"coding": [code], "text": code["display"]},
+        "performedDateTime": day(),
+    }
+
+
+# shape -> (the findings' method codings, the Procedure, the route read: None is Unknown)
+SHAPES: dict[str, tuple[list[dict[str, str]], dict[str, Any], str | None]] = {
+    "procedure-tv-cpt": ([], procedure(CPT_TRANSVAGINAL), "transvaginal"),
+    "procedure-tv-loinc": ([], procedure(LOINC_TRANSVAGINAL), "transvaginal"),
+    "procedure-tv-method-tv": ([TRANSVAGINAL], procedure(CPT_TRANSVAGINAL), "transvaginal"),
+    # the Procedure and the finding disagree: Unknown, named
+    "procedure-tv-method-ta": ([TRANSABDOMINAL], procedure(CPT_TRANSVAGINAL), None),
+    # controls: not done, or no route's code
+    "procedure-tv-planned": ([], procedure(CPT_TRANSVAGINAL, "preparation"), None),
+    "procedure-tv-not-done": ([], procedure(CPT_TRANSVAGINAL, "not-done"), None),
+    "procedure-viability": ([], procedure(VIABILITY_SCAN), None),
+    "procedure-local-text": ([], procedure(LOCAL_TRANSVAGINAL), None),
+}
+CONFLICTING = {"procedure-tv-method-ta"}
+
+
+def record(shape: str) -> list[dict[str, Any]]:
+    """The shape's woman: eligible, her scan's findings and its Procedure."""
+    routes, scan, _ = SHAPES[shape]
+    return [*findings.record(routes), scan]
+
+
+def export() -> Export:
+    """A woman per shape (ids and references prefixed with the shape), her encounter today."""
+    return export_per_shape({shape: record(shape) for shape in SHAPES})
+
+
+def check_reading(readings: list[dict[str, Any]]) -> None:
+    """Each woman's scan day carries the route her Procedure gives (Unknown where it names none,
+    is not done, or disagrees with the finding's method: then named)."""
+    assert len(readings) == len(SHAPES)
+    for got, (shape, (_, _, route)) in zip(readings, SHAPES.items(), strict=True):
+        (scan,) = got["steps"]["scans"]
+        assert scan["route"] == route, shape
+        named = [m for _, m in got["problems"] if "name both a transvaginal" in m]
+        assert len(named) == (shape in CONFLICTING), shape
