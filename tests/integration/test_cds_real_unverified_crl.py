@@ -1,12 +1,12 @@
-"""A crown-rump length that should not date her (stop 44, issue 12, HAZ-20 C20.30: open).
+"""A crown-rump length that does not date her (stop 44's vignettes, fixed at stop 45; issue 12,
+HAZ-20 C20.30).
 
 A CRL on an Observation of status `preliminary` or `unknown` (FHIR R4 observation-status: data
-that may be incomplete or unverified, or a status the sender does not know) dates her as a final
-one does: alone she is offered, and beside a final LMP of 17+0 (past 16 completed weeks, NG126
-1.5.2) she is offered too. Such a CRL should never date her (with no other dating the gestation
-is unknown, the CRL named), yet still count for viability (7 mm or more with no heartbeat: NG126
-1.4.7), so it cannot simply be dropped. Not fixed yet: those vignettes are strict xfails, so the
-fix turns them into failures to be unmarked. Through the ASGI app (the card) and the DuckDB audit.
+that may be incomplete or unverified, or a status the sender does not know) dated her as a final
+one does: alone she was offered, and beside a final LMP of 17+0 (past 16 completed weeks, NG126
+1.5.2) she was offered too. Such a CRL now never dates her (with no other dating the gestation is
+unknown, the CRL named), yet still counts for viability (7 mm or more with no heartbeat: NG126
+1.4.7), so it is not dropped. Through the ASGI app (the card) and the DuckDB audit.
 """
 
 from __future__ import annotations
@@ -25,16 +25,9 @@ from tests.records.unverified_dating_shapes import (
     crl_export,
 )
 
-NOT_FIXED = pytest.mark.xfail(
-    strict=True,
-    reason="HAZ-20 C20.30 open: a CRL on a preliminary/unknown result still dates her (the dating "
-    "CRL is the earliest scan's crl_mm, earlypath/facts.py and the audit's flat row); needs a "
-    "per-scan 'CRL verified' field",
-)
 STEP_1_4_7 = "**Advice (1.4.7)**"
 
 
-@NOT_FIXED
 @pytest.mark.parametrize("shape", sorted(UNVERIFIED_CRL_ALONE))
 def test_an_unverified_crl_alone_does_not_date_her(client, shape: str) -> None:
     card = the_card(client, CRL_SHAPES[shape])
@@ -43,7 +36,6 @@ def test_an_unverified_crl_alone_does_not_date_her(client, shape: str) -> None:
     assert f"- {md('Observation/crl')}: " in card["detail"], shape  # named, with why
 
 
-@NOT_FIXED
 @pytest.mark.parametrize("shape", sorted(UNVERIFIED_CRL_OVER_FINAL_LMP))
 def test_an_unverified_crl_does_not_override_a_final_lmp(client, shape: str) -> None:
     card = the_card(client, CRL_SHAPES[shape])
@@ -62,7 +54,6 @@ def test_a_final_crl_dates_her_and_an_unverified_one_counts_for_viability(
     assert (STEP_1_4_7 in card["detail"]) is (shape == "crl-preliminary-no-heartbeat"), shape
 
 
-@NOT_FIXED
 def test_the_audit_does_not_date_her_by_an_unverified_crl(tmp_path: Path) -> None:
     """One export on DuckDB, a woman per shape: the controls as the card, then the open shapes."""
     episodes = audited_shapes(crl_export(), CRL_SHAPES, tmp_path)
