@@ -243,8 +243,8 @@ def _write_scan_facts(scans: list[Scan], facts: dict[str, Any]) -> None:
     """The scan facts of an episode with at least one scan, written into ``facts`` (each
     scan's fields read from its model's dict, as `episode_facts` reads the episode's)."""
     # One pass over the scans: the latest (`Episode.latest_scan`: latest date, the later in
-    # the list on a tie), the dating scan (the earliest with a CRL, the first in the list on a
-    # tie, as a stable sort by date gives), the first intrauterine one.
+    # the list on a tie), the dating scan (the earliest with a verified CRL, the first in the list
+    # on a tie, as a stable sort by date gives), the first intrauterine one.
     latest: dict[str, Any] = {}
     dating: dict[str, Any] | None = None
     first_intrauterine = None
@@ -255,7 +255,12 @@ def _write_scan_facts(scans: list[Scan], facts: dict[str, Any]) -> None:
         if not latest or day >= latest["date"]:
             latest = fields
         crl = fields["crl_mm"]
-        if crl is not None and crl > 0 and (dating is None or day < dating["date"]):
+        if (
+            crl is not None
+            and crl > 0
+            and fields["crl_verified"]  # an unverified CRL never dates her (viability reads it)
+            and (dating is None or day < dating["date"])
+        ):
             dating = fields
         if fields["location"] == "intrauterine":
             if first_intrauterine is None or day < first_intrauterine:

@@ -104,9 +104,11 @@ def _latest_scan(column: str) -> Agg:
 
 # A scan day before the latest with a CRL above 0 (stop 44, issue 12: the flat row held only the
 # latest scan, so a CRL of an earlier scan, which dates her on the card, was lost).
+# A CRL not known to be verified does not date her (stop 45): such a day is left out.
 _EARLIER_CRL_DAY = And(
     (
         IsTrue(Cmp(">", Col("crl_mm"), Const(0))),
+        Not(IsTrue(Col("crl_unverified"))),
         IsTrue(Cmp("<", Col("day"), Ctx("scan_date"))),
     )
 )
@@ -160,6 +162,8 @@ AUDIT_STEPS = (
     ("scan_location", _latest_scan("location")),
     ("scan_route", _latest_scan("route")),
     ("scan_crl_mm", _latest_scan("crl_mm")),
+    # True: the latest day's CRL is not known to be verified (viability only, never dating)
+    ("scan_crl_unverified", _latest_scan("crl_unverified")),
     ("scan_msd_mm", _latest_scan("msd_mm")),
     ("scan_fetal_pole", _latest_scan("fetal_pole")),
     ("scan_fetal_heartbeat", _latest_scan("fetal_heartbeat")),

@@ -256,6 +256,10 @@ def flat_table(
         scan_location=j["scan_location"],
         fetal_pole=ibis.ifelse(j["scan_fetal_pole"].fill_null(False), "true", ibis.null("string")),
         fetal_heartbeat=_text(j["scan_fetal_heartbeat"]),
+        # written only when true (a CRL not known to be verified); empty is verified
+        crl_unverified=ibis.ifelse(
+            j["scan_crl_unverified"].fill_null(False), "true", ibis.null("string")
+        ),
         earlier_crl_date=_text(j["earlier_crl_date"]),
         earlier_crl_mm=_text(j["earlier_crl_mm"]),
         crl_mm=_text(j["scan_crl_mm"]),

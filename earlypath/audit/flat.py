@@ -27,6 +27,10 @@ Decisions about empty cells (so that every engine sees the same facts):
   the date before ``scan_date`` (each engine words the problem alike). The FHIR audit writes them
   (stop 44, issue 12: a CRL three days ago, an intrauterine pregnancy today and no LMP: the card
   dated her by that CRL and offered, the audit said "needs the LMP").
+- ``crl_unverified`` true: the scan's CRL is on a result not known to be verified (the FHIR
+  audit writes it for a `preliminary`/`unknown` Observation; stop 45, HAZ-20 C20.30). The CRL
+  stays the scan's (viability reads it) but never dates her: the row's scan is then not the
+  dating scan. Empty (or the column absent: older cohorts) is verified, the contract's default.
 
 One scan per row is a limit of the flat form, not of the data: an episode with several scans
 (from the FHIR mapping, say) keeps its latest in `episode_to_flat`, and of the earlier ones only
@@ -63,6 +67,9 @@ FLAT_COLUMNS: dict[str, FlatType] = {
     "scan_location": "str",
     "fetal_pole": "bool",
     "fetal_heartbeat": "bool",
+    # true: the scan's CRL is on a result not known to be verified (stop 45): it counts for
+    # viability, never dates her; empty: verified (cohorts written before it still read)
+    "crl_unverified": "bool",
     # the dating CRL when an earlier scan of this pregnancy measured it (see the docstring);
     # before the row's scan's measurements: `validate._measured_as_written` needs those last
     "earlier_crl_date": "date",
@@ -112,7 +119,7 @@ def added_name_clashes(columns: list[str]) -> list[str]:
     ]
 
 
-OPTIONAL_COLUMNS = ("guideline_version",)
+OPTIONAL_COLUMNS = ("guideline_version", "crl_unverified")
 DEFAULT_FALSE = ("miscarriage_diagnosed", "on_progesterone")
 # The word a cell of these columns may hold for Unknown (their empty cell means false).
 UNKNOWN_WORD = "unknown"
@@ -120,7 +127,15 @@ SAYS_UNKNOWN = ("miscarriage_diagnosed", "on_progesterone")
 # The route column's empty cell is the contract's transvaginal; "unknown" is a route not recorded
 # (the FHIR audit writes it where the record names none: NG126 1.4.8/1.4.11 depend on it).
 ROUTE_WORDS_UNKNOWN = ("scan_route",)
-SCAN_FINDINGS = ("scan_route", "scan_location", "fetal_pole", "fetal_heartbeat", "crl_mm", "msd_mm")
+SCAN_FINDINGS = (
+    "scan_route",
+    "scan_location",
+    "fetal_pole",
+    "fetal_heartbeat",
+    "crl_unverified",
+    "crl_mm",
+    "msd_mm",
+)
 # The problem of a row with scan findings but no scan date (worded alike by every engine).
 FINDINGS_WITHOUT_SCAN_DATE = "is required when scan findings are given"
 # The dating CRL of an earlier scan: its two cells, and their problems (worded alike by every
@@ -250,6 +265,8 @@ def flat_to_episode(row: dict[str, Any]) -> dict[str, Any]:
         for name in ("fetal_pole", "fetal_heartbeat", "crl_mm", "msd_mm"):
             if row.get(name) is not None:
                 scan[name] = row[name]
+        if row.get("crl_unverified"):
+            scan["crl_verified"] = False
         scans.append(scan)
     else:
         if any(row.get(name) is not None for name in SCAN_FINDINGS):
@@ -314,13 +331,14 @@ def earlier_crl_scan(row: dict[str, Any]) -> dict[str, Any] | None:
 
 def dating_scan(scans: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The scan that dates the pregnancy, as `earlypath.facts.episode_facts` picks it: the
-    earliest with a CRL above 0, the first in the list on a tie."""
+    earliest with a verified CRL above 0, the first in the list on a tie."""
     dating = None
     for scan in scans:
         crl = scan.get("crl_mm")
         if (
             crl is not None
             and crl > 0
+            and scan.get("crl_verified", True)
             and (dating is None or _scan_date(scan) < _scan_date(dating))
         ):
             dating = scan
@@ -383,6 +401,7 @@ def episode_to_flat(episode: dict[str, Any]) -> dict[str, Any]:
         ),
         "fetal_pole": scan.get("fetal_pole") if scan else None,
         "fetal_heartbeat": scan.get("fetal_heartbeat") if scan else None,
+        "crl_unverified": True if scan and scan.get("crl_verified") is False else None,
         "earlier_crl_date": _scan_date(dating) if dating else None,
         "earlier_crl_mm": dating.get("crl_mm") if dating else None,
         "crl_mm": scan.get("crl_mm") if scan else None,

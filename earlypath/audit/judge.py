@@ -61,7 +61,13 @@ def dating_as_the_scan(rows: ir_t.Table, policy: Policy) -> ir_t.Table:
     # such cell) is not taken by the CASE
     earlier = rows.earlier_crl_mm > 0
     return rows.mutate(
-        dating_crl_mm=ibis.ifelse(earlier, rows.earlier_crl_mm, rows.crl_mm),
+        # a CRL not known to be verified never dates her (stop 45): NULL, the gestation's
+        # fallback; one CASE, as before (an empty cell is not taken by the WHEN: verified)
+        dating_crl_mm=ibis.cases(
+            (earlier, rows.earlier_crl_mm),
+            (rows.crl_unverified, ibis.null("float64")),
+            else_=rows.crl_mm,
+        ),
         dating_scan_date=ibis.ifelse(earlier, rows.earlier_crl_date, rows.scan_date),
     )
 

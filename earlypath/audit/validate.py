@@ -524,7 +524,8 @@ def check_and_type(
 
     has_scan = scan.notnull()
     # Only ever a CASE WHEN condition, where Unknown is not taken: no COALESCE (computed whole)
-    dating = has_scan & (v["crl_mm"] > 0)
+    # a CRL not known to be verified (`crl_unverified` true) does not date her (stop 45)
+    dating = has_scan & (v["crl_mm"] > 0) & (v["crl_unverified"].isnull() | ~v["crl_unverified"])
     # an earlier scan's CRL dates the pregnancy before the row's scan's (`flat.dating_scan`)
     earlier = has_scan & (v["earlier_crl_mm"] > 0)
     facts = {

@@ -143,6 +143,8 @@ def _scan(day: dict[str, Any]) -> dict[str, Any]:
     for name in ("crl_mm", "fetal_pole", "msd_mm", "fetal_heartbeat"):
         if day[name] is not None:
             scan[name] = day[name]
+    if day["crl_unverified"]:  # a CRL not known to be verified: viability only, never dating
+        scan["crl_verified"] = False
     return scan
 
 

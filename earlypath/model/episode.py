@@ -118,6 +118,10 @@ class Scan(BaseModel):
     fetal_pole: StrictBool | None = None
     fetal_heartbeat: StrictBool | None = None
     crl_mm: Millimetres | None = None
+    # False: the CRL is on a result not known to be verified (a FHIR Observation `preliminary` or
+    # `unknown`, stop 45). It does not date the pregnancy (`earlypath.facts`); ``crl_mm`` still
+    # counts for viability (7 mm or more with no heartbeat). Left out: verified.
+    crl_verified: StrictBool = True
     msd_mm: Millimetres | None = None
 
 

@@ -241,6 +241,12 @@ UNVERIFIED_LMP_MESSAGE = (
     "LMP is recorded on a result not known to be verified (its status is preliminary or "
     "unknown): neither it nor an LMP recorded before it dates the pregnancy; confirm the LMP"
 )
+# a crown-rump length so recorded (stop 45): not a dating source, still a viability finding
+UNVERIFIED_CRL_MESSAGE = (
+    "crown-rump length is recorded on a result not known to be verified (its status is "
+    "preliminary or unknown): it does not date the pregnancy; a CRL of 7 mm or more with no "
+    "heartbeat still counts"
+)
 # an LMP whose value is not a day (stop 44): a month or a year only, or text
 LMP_NOT_A_DAY_MESSAGE = (
     "LMP is given to a month or a year only, or not as a date (not a day in valueDateTime): "
@@ -1219,8 +1225,9 @@ _OBSERVATION_SCAN_ROUTE = If(
 # of 0, a loss of this pregnancy) still counts.
 _UNVERIFIED_BLEEDING = And((_BLEEDING, _is(PRESENCE, True)))
 # Stop 44: an LMP so recorded never dates her either: in the `lmp` step it is a row of no value
-# (newest, it leaves the LMP unknown, as such bleeding does; a final LMP recorded later dates her). (A dating crown-rump length is chosen
-# from the scans' own lengths, `earlypath.facts`, which viability reads too: not read so here.)
+# (newest, it leaves the LMP unknown, as such bleeding does; a final LMP recorded later dates her).
+# Stop 45: nor does a crown-rump length so recorded (`_DATING_CRL`, the scans' `crl_unverified`),
+# yet its millimetres still count for viability (a CRL of 7 mm or more with no heartbeat).
 _UNVERIFIED_OPENS = And(
     (
         _UNCONFIRMED_OBSERVATION,
@@ -1230,6 +1237,7 @@ _UNVERIFIED_OPENS = And(
                 And((_MISCARRIAGE_CODED, _is(PRESENCE, True))),
                 And((_COUNTED, IsTrue(Cmp(">", _COUNT_HISTORY, Const(0))))),
                 _LMP,
+                _CRL,
             )
         ),
     )
@@ -3061,7 +3069,10 @@ _LMP_UNCHECKED = And(
 
 # Lengths that count: measured, dated, in the window.
 _LENGTH_OK = And((Not(IsNull(Col("mm"))), _yes(_within_window(_DAY))))
-_DATING_CRL = And((_is(Col("length_kind"), "crl"), _LENGTH_OK, Not(_BEFORE_NOT_PREGNANT)))
+_CRL_OF_THIS = And((_is(Col("length_kind"), "crl"), _LENGTH_OK, Not(_BEFORE_NOT_PREGNANT)))
+# a CRL on a result not known to be verified (`unconfirmed`, stop 45) never dates her: named
+_CRL_UNVERIFIED = And((_CRL_OF_THIS, _yes(Col("unconfirmed"))))
+_DATING_CRL = And((_CRL_OF_THIS, Not(_yes(Col("unconfirmed")))))
 _START = Coalesce(
     (
         Ctx("lmp"),
@@ -3340,6 +3351,22 @@ _SCANS = Days(
             ),
         ),
         ("crl_mm", _length_of("crl")),
+        # a CRL of the day on a result not known to be verified: the day's CRL does not date her
+        # (the safe side: of a final and a preliminary CRL that day, neither does)
+        (
+            "crl_unverified",
+            Agg(
+                "any",
+                "clinical",
+                Const(True),
+                If(
+                    And((_is(Col("length_kind"), "crl"), _LENGTH_COUNTS, _yes(Col("unconfirmed")))),
+                    Const(True),
+                    Const(None),
+                ),
+                evidence="scans",
+            ),
+        ),
         ("msd_mm", _length_of("msd")),
         ("seen", _heart_is("seen")),
         ("absent", _heart_is("absent")),
@@ -3814,6 +3841,7 @@ _PROBLEMS: tuple[RowProblem, ...] = (
     ),
     RowProblem("clinical", _LMP_UNREADABLE_COUNTS, Message.of(LMP_NOT_A_DAY_MESSAGE)),
     RowProblem("clinical", _LMP_UNVERIFIED, Message.of(UNVERIFIED_LMP_MESSAGE)),
+    RowProblem("clinical", _CRL_UNVERIFIED, Message.of(UNVERIFIED_CRL_MESSAGE)),
     RowProblem(
         "clinical",
         And((Not(IsNull(_LMP_VALUE)), _LMP_RECORDED_LATE)),

@@ -99,6 +99,8 @@ def flat_rows(draw: Any, broken: bool = False) -> dict[str, Any]:
             fetal_pole=pole,
             fetal_heartbeat=heartbeat,
             crl_mm=crl,
+            # a CRL not known to be verified (stop 45): viability only, never dating
+            crl_unverified=draw(st.sampled_from([None, None, True, False])),
             msd_mm=draw(st.one_of(st.none(), st.floats(0, 120, allow_nan=False))),
         )
     elif broken and draw(st.integers(0, 9)) == 0:

@@ -297,9 +297,12 @@ OWN_REASONS = {
 
 
 def test_the_sql_has_no_cross_field_check_of_its_own() -> None:
-    # with the optional earlier dating CRL's cells (stop 44), which FLAT_SCHEMA leaves out
-    schema = FLAT_SCHEMA.append(pa.field("earlier_crl_date", pa.date32())).append(
-        pa.field("earlier_crl_mm", pa.float64())
+    # with the optional earlier dating CRL's cells (stop 44) and the CRL's "not verified" flag
+    # (stop 45), which FLAT_SCHEMA leaves out
+    schema = (
+        FLAT_SCHEMA.append(pa.field("earlier_crl_date", pa.date32()))
+        .append(pa.field("earlier_crl_mm", pa.float64()))
+        .append(pa.field("crl_unverified", pa.bool_()))
     )
     as_text = pa.schema([(name, pa.string()) for name in schema.names])
     sql = "\n".join(

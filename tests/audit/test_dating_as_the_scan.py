@@ -52,9 +52,13 @@ def test_the_pass_reads_the_scan_not_the_dating_columns() -> None:
     sql = " ".join(str(con.compile(_episodes(checked, [], DEFAULT_POLICY))).split())
     # the gestation's formula reads the scan's columns (its CRL as written: stop 32,
     # test_measured_as_written), after an earlier scan's dating CRL, which comes first when
-    # there is one (stop 44, HAZ-20 C20.31); nothing reads the dating columns
+    # there is one (stop 44, HAZ-20 C20.31), and not when it is not known to be verified (stop
+    # 45, HAZ-20 C20.30); nothing reads the dating columns
     earlier = r'CASE WHEN "t(\d+)"\."earlier_crl_mm" > 0 THEN "t\1"\."earlier_crl_'
-    assert re.search(r"SQRT\(" + earlier + r'mm" ELSE "t\1"\."_crl_mm_as_written" END\)', sql)
+    unverified = r' WHEN "t\1"\."crl_unverified" THEN CAST\(NULL AS DOUBLE\)'
+    assert re.search(
+        r"SQRT\(" + earlier + r'mm"' + unverified + r' ELSE "t\1"\."_crl_mm_as_written" END\)', sql
+    )
     assert re.search(r"DATE_DIFF\('DAY', " + earlier + r'date" ELSE "t\1"\."scan_date" END', sql)
     assert not re.search(r'[(,] ?"t\d+"\."dating_(crl_mm|scan_date)" ?[^ ,]', sql)
 

@@ -57,10 +57,12 @@ def test_the_flag_and_the_rules_read_the_crl_as_written() -> None:
     )
     assert re.search(r"t\d+\.crl_mm IS NOT NULL\) AND \(t\d+\.fetal_pole = FALSE", flagged)
     # The gestation of the accepted rows reads the cell as written (after an earlier scan's
-    # dating CRL, which comes first when there is one: stop 44, HAZ-20 C20.31)
+    # dating CRL, which comes first when there is one: stop 44, HAZ-20 C20.31; and none when it
+    # is not known to be verified: stop 45, C20.30)
     judged = _sql(con, _episodes(checked, [], DEFAULT_POLICY))
     assert re.search(
         r"SQRT\(CASE WHEN t(\d+)\.earlier_crl_mm > 0 THEN t\1\.earlier_crl_mm"
+        r" WHEN t\1\.crl_unverified THEN CAST\(NULL AS DOUBLE\)"
         r" ELSE t\1\._crl_mm_as_written END\)",
         judged,
     )

@@ -66,6 +66,7 @@ from tests.audit.test_fhir_panel_components import FLAT
 from tests.conftest_spark import INTERPRETED, session_settings
 from tests.fhir_exports import Export, namespaced, one_export, shape_of
 from tests.records import earlier_crl_shapes as earlier_crl
+from tests.records import unverified_dating_shapes as unverified_dating
 from tests.records.identifier_shapes import identifier_export
 from tests.records.merge_shapes import one_export as merged_export
 from tests.records.panel_vignettes import woman_with_panel
@@ -302,6 +303,24 @@ def _check_earlier_crl(spark: Part, duck: Part) -> None:
     assert spark.flat == duck.flat
 
 
+def _check_unverified_crl(spark: Part, duck: Part) -> None:
+    """A CRL on a preliminary/unknown result dates her in the audit as on the card (stop 45): it
+    never dates her (alone: needs information, no gestation; beside a final LMP of 17+0: 119
+    days, no offer), the controls still offered (test_cds_real_unverified_crl.py)."""
+    got = {shape_of(eid): row for eid, row in spark.episodes.items()}
+    assert sorted(got) == sorted(unverified_dating.CRL_SHAPES)
+    for shape in unverified_dating.CRL_CONTROLS:
+        assert got[shape]["decision"] == "offer", shape
+    for shape in unverified_dating.UNVERIFIED_CRL_ALONE:
+        assert got[shape]["decision"] == "needs_information", shape
+        assert got[shape]["gestation_days"] is None, shape
+    for shape in unverified_dating.UNVERIFIED_CRL_OVER_FINAL_LMP:
+        assert got[shape]["gestation_days"] == 17 * 7, shape
+        assert got[shape]["decision"] != "offer", shape
+    _same(spark, duck)
+    assert spark.flat == duck.flat
+
+
 Check = Callable[[Part, Part], None]
 # name -> (its files, given a folder to write into; its check)
 AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
@@ -340,6 +359,10 @@ AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
         _check_untied_care,
     ),
     "earlier-crl": (lambda _: _typed(earlier_crl.export()), _check_earlier_crl),
+    "unverified-crl": (
+        lambda _: _typed(unverified_dating.crl_export()),
+        _check_unverified_crl,
+    ),
 }
 
 

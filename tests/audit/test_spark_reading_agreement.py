@@ -266,6 +266,12 @@ def _check_unverified_dating(export: Export, spark: list[dict], duck: list[dict]
     check_unverified_dating(export, spark)
 
 
+def _check_unverified_crl(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A CRL on a preliminary or unknown-status Observation (stop 44, HAZ-20 C20.30 open: it
+    still dates her, `tests/records/test_unverified_crl.py`): read as the card reads it."""
+    assert_same(export, spark)
+
+
 def _check_earlier_crl(export: Export, spark: list[dict], duck: list[dict]) -> None:
     """A CRL on an earlier scan of this pregnancy (stop 44): that scan day and its CRL, as the
     card reads them (the audit's flat row carries them: `earlier-crl` in test_spark_agreement);
@@ -327,6 +333,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "panel-members": (lambda _: panel_members.export(), _check_panel_members),
     # stop 44: an LMP not verified, or a newer one that is not a day, over an older full LMP
     "unverified-dating": (lambda _: unverified_dating.export(), _check_unverified_dating),
+    # ... and its CRL shapes (their own export: the LMP scenario's check knows its shapes only)
+    "unverified-crl": (lambda _: unverified_dating.crl_export(), _check_unverified_crl),
     # stop 44: a CRL on an earlier scan of this pregnancy dates her (the card's and the audit's)
     "earlier-crl": (lambda _: earlier_crl.export(), _check_earlier_crl),
     # stop 44: a loss or an ectopic coded locally (EMIS, Egton, a hospital's system, text only)

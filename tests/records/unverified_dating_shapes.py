@@ -10,6 +10,11 @@ export of them (a woman per shape), shared by the card's, the audit's and Spark'
 2. A newer LMP given to a month or a year only ("2023-10", "2023"), or as text, was ignored and
    an older full LMP dated her (w-latest43's probe: offered until 2024-03-18). Now it is the
    latest LMP, one whose day is not known: the LMP is unknown, unless a scan's CRL dates her.
+3. A crown-rump length on such a result (`CRL_SHAPES`, their own export `crl_export`, so the
+   shapes above and the Spark scenario `unverified-dating` stay as they are) still dates her:
+   alone she is offered, and over a final LMP of 17+0 (past 16 completed weeks, NG126 1.5.2) she
+   is offered too. Not fixed yet (HAZ-20 C20.30): its vignettes are strict xfails. It must still
+   count for viability (a CRL of 7 mm or more with no heartbeat), so it cannot simply be dropped.
 
 Each woman: `eligible_resources` (a previous miscarriage in 2022, bleeding, an LMP of
 2024-01-15, an intrauterine pregnancy on scan today, a crown-rump length of 9.5 mm today), with
@@ -23,6 +28,8 @@ from typing import Any
 from tests.fhir_exports import Export, export_per_shape
 from tests.integration.fhir_data import LOINC, day, eligible_resources, observation
 
+# SNOMED 54300008 "Transvaginal ultrasonography": the route NG126 1.4.7's step needs named
+TRANSVAGINAL = {"coding": [{"system": "http://snomed.info/sct", "code": "54300008"}]}
 FAR_ON = "2023-11-06"  # an LMP that puts her at 17+0 today: past the offer's 16 weeks
 
 
@@ -38,6 +45,12 @@ def crl_seen(mm: float, on: int = 0, status: str = "final", rid: str = "crl") ->
     """A crown-rump length (LOINC 11957-8) measured ``on`` days from today."""
     quantity = {"value": mm, "unit": "mm", "system": "http://unitsofmeasure.org", "code": "mm"}
     return observation(rid, LOINC, "11957-8", day(on), valueQuantity=quantity) | {"status": status}
+
+
+def heart_rate(per_minute: float) -> dict[str, Any]:
+    """A fetal heart rate (LOINC 11948-7 "Fetal Heart rate US"), taken today."""
+    quantity = {"value": per_minute, "unit": "/min", "system": "http://unitsofmeasure.org"}
+    return observation("fhr", LOINC, "11948-7", day(), valueQuantity={**quantity, "code": "/min"})
 
 
 def her(*records: dict[str, Any]) -> list[dict[str, Any]]:
@@ -91,7 +104,41 @@ SHAPES = {
     **PARTIAL_CONTROLS,
 }
 
+# 3. an unverified CRL (9.5 mm, 7+0 today) with no LMP: on the base it dated her (offer); it
+# should leave the gestation unknown, naming the CRL and that it is not final
+UNVERIFIED_CRL_ALONE = {
+    f"crl-{status}-alone": her(crl_seen(9.5, status=status))
+    for status in ("preliminary", "unknown")
+}
+# ... and beside a final LMP of 17+0: on the base the CRL dated her (offer); the final LMP should
+# (no offer: past 16 completed weeks)
+UNVERIFIED_CRL_OVER_FINAL_LMP = {
+    "crl-preliminary-over-final-lmp": her(
+        lmp_seen(FAR_ON, -3), crl_seen(9.5, status="preliminary")
+    ),
+}
+# controls (pass on the base, must pass after): a final CRL dates her over a final LMP of 17+0;
+# an unverified CRL beside a final LMP that agrees; and with a heart rate of 0/min the unverified
+# CRL of 7 mm or more still counts for viability (NG126 1.4.7 named on the card)
+CRL_CONTROLS = {
+    "crl-final-over-final-lmp": her(lmp_seen(FAR_ON, -3), crl_seen(9.5)),
+    "crl-preliminary-with-final-lmp": her(
+        lmp_seen("2024-01-15"), crl_seen(9.5, status="preliminary")
+    ),
+    "crl-preliminary-no-heartbeat": her(
+        lmp_seen("2024-01-15"),
+        crl_seen(9.5, status="preliminary") | {"method": TRANSVAGINAL},
+        heart_rate(0),
+    ),
+}
+CRL_SHAPES = {**UNVERIFIED_CRL_ALONE, **UNVERIFIED_CRL_OVER_FINAL_LMP, **CRL_CONTROLS}
+
 
 def export() -> Export:
     """A woman per shape, her encounter today."""
     return export_per_shape(SHAPES)
+
+
+def crl_export() -> Export:
+    """A woman per CRL shape, her encounter today."""
+    return export_per_shape(CRL_SHAPES)
