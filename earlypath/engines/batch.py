@@ -126,16 +126,18 @@ def _chosen(asked: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(n for n in known if n in set(asked))
 
 
-def _advice_ids(t: ir_t.Table, tables: dict[str, DecisionTable]) -> ir_t.ArrayValue:
-    """The ids of the progesterone advice that applies to each row, in its table's order (the
-    python engine's ``advice``, by id): an advice applies when its expression is True and the
-    row's decision is one of its outcomes. Versions with the same advice share one array."""
+def _advice_ids(
+    t: ir_t.Table, tables: dict[str, DecisionTable], decision: ir_t.StringValue
+) -> ir_t.ArrayValue:
+    """The ids of the advice of ``tables`` (a section's main table, by version) that applies
+    to each row, in its table's order (the python engine's ``advice``, by id): an advice applies
+    when its expression is True and ``decision`` (that table's) is one of its outcomes.
+    Versions with the same advice share one array; a row with no version gets NULL."""
     by_advice: dict[tuple[tuple[str, ir.Expr, tuple[str, ...]], ...], list[str]] = {}
     for version, table in tables.items():
         key = tuple((a.id, a.expr, a.outcomes) for a in table.advice)
         by_advice.setdefault(key, []).append(version)
     shared = {GESTATION_DAYS: t["gestation_days"]}
-    decision = t["decision"]
     arrays = []
     for advice, versions in by_advice.items():
         ids = []
@@ -183,6 +185,10 @@ def _section_struct(
             "missing": compiled.missing,
         }
     fields: dict[str, ir_t.Value] = dict(results["main"])
+    # stop 45: the main table's advice, as the python engine packs it for every section (the
+    # anti-D "confirm the miscarriage first", HAZ-09 C09.2); before, progesterone's only
+    main = {v: tables["main"] for v, tables in per_version.items()}
+    fields["advice"] = _advice_ids(t, main, results["main"]["decision"])
     others = {name: ibis.struct(r) for name, r in results.items() if name != "main"}
     if others:
         fields["other_decisions"] = ibis.struct(others)
@@ -211,7 +217,8 @@ def assess_sections_table(
     and one struct column per section asked for (all of `section_names` if None), named as the
     python engine's assessment names it. Each struct holds that section's ``decision``,
     ``recommendations`` and ``missing`` as the python engine gives them (a row with no version in
-    force gets ``needs_information``), ``other_decisions`` (the other tables, by name) and
+    force gets ``needs_information``), ``advice`` (the ids of its main table's advice that
+    apply, as the python engine's, by id), ``other_decisions`` (the other tables, by name) and
     ``values`` (the section's computed values, NULL where it is not applicable) where it has
     them. Raises ValueError naming ``sections`` for an unknown section."""
     chosen = _chosen(sections)
@@ -220,7 +227,7 @@ def assess_sections_table(
         PROGESTERONE: ibis.struct(
             {
                 **{c: t[c] for c in ("decision", "recommendations", "missing")},
-                "advice": _advice_ids(t, tables_for(policy)),
+                "advice": _advice_ids(t, tables_for(policy), t["decision"]),
             }
         )
     }
