@@ -40,6 +40,8 @@ from earlypath.errors import Problem
 from earlypath.records import ir as rir
 from earlypath.records import native
 from earlypath.records.aggregates import note_rows, note_rows_at
+from earlypath.records.inlined_helpers import GLOBALS as INLINED_GLOBALS
+from earlypath.records.inlined_helpers import helpers_for
 from earlypath.records.item_rows import items_only, ref_source, with_items, with_its_items
 from earlypath.records.json_values import show
 from earlypath.records.needed_joins import joins_needed
@@ -1291,6 +1293,7 @@ class _Generator:
                 # sort keys in C (`itemgetter`): no Python call for each row sorted
                 "BY_N": itemgetter("n"),
                 "FIRST": itemgetter(0, 1),
+                **INLINED_GLOBALS,
             }
         )
         namespace = dict(self.names)
@@ -1337,7 +1340,7 @@ class _Generator:
                 select.append(f"    rows_{t} = t_{t}")
         values = "{" + ", ".join(f"{n!r}: c_{n}" for n in names) + "}"
         layer1 = self.rows_layer()
-        text = "\n".join(
+        body = "\n".join(
             [
                 *self.functions,
                 "def reading(resources, x_assessed_on, x_encounter, patient):",
@@ -1349,6 +1352,8 @@ class _Generator:
                 f"    return {values}, problems, evidence",
             ]
         )
+        # the helpers it calls for every concept read, compiled with it (`inlined_helpers`)
+        text = "\n".join([*helpers_for(body), body])
         return drop_unread_bindings(text)
 
     compiled_ref: Callable[[dict[str, Any]], str]
