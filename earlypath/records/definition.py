@@ -1626,10 +1626,49 @@ _OBSERVATION_VERSION_HELD = And(
     (_OBSERVATION_VERSIONING.repeated(), _OBSERVATION_VERSIONING.held())
 )
 
+# The location of a record coded in no value set the reading reads whose words name a pregnancy
+# loss or an ectopic pregnancy (stop 44, `_LOCALLY_CODED_ROWS`; HAZ-20 C20.32)
+LOCALLY_CODED_LOCATION = "coded_locally"
+
+
+def _names_a_loss(*paths: str) -> Expr:
+    """Does one of these concepts name a loss or an ectopic in words, none of them a threat or a
+    history?"""
+    return And(
+        (
+            _in_any_of(paths, "locally_coded_loss"),
+            Not(_in_any_of(paths, "locally_coded_not_now")),
+        )
+    )
+
+
+def _in_any_of(paths: tuple[str, ...], value_set: str) -> Expr:
+    return Or(tuple(_in(path, value_set) for path in paths))
+
+
+# An Observation (or a panel's component) the reading does not read, whose code's or value's words
+# name a loss or an ectopic pregnancy: a GP system's local code ("uncategorised data" is sent as
+# Observations), a hospital's scan conclusion as text or a local coding (stop 45, HAZ-20 C20.32;
+# it was read as no record, so such a loss of today left the card offering). It is a row of the
+# Observation's own spec, located "coded_locally" as a Condition or Procedure so coded is
+# (`_LOCALLY_CODED_ROWS`): a condition and a column of the one spec, not a spec of its own,
+# because a second Observation spec in the clinical table ends the generated reading's shared
+# visit (`python_reading.shared_visit`: a panel's components read by `with_its_items`; stop 44).
+_OBSERVATION_WORDS_NAME_A_LOSS = _names_a_loss("code", _VCC)
 _OBSERVATION_ROWS = _clinical(
     "Observation",
-    And((_USABLE_OBSERVATION, _OBSERVATION_READ, _OBSERVATION_VERSION_READ)),
-    _OBSERVATION_COLUMNS,
+    And(
+        (
+            _USABLE_OBSERVATION,
+            Or((_OBSERVATION_READ, _OBSERVATION_WORDS_NAME_A_LOSS)),
+            _OBSERVATION_VERSION_READ,
+        )
+    ),
+    {
+        **_OBSERVATION_COLUMNS,
+        # read: its scan location as before; otherwise it is here for its words alone
+        "location": If(_OBSERVATION_READ, _OBSERVATION_LOCATION, Const(LOCALLY_CODED_LOCATION)),
+    },
     COMPONENT_ROWS,
 )
 
@@ -2798,10 +2837,8 @@ _UNREAD_FINDING_ROWS = _clinical(
 # intrauterine scan, the location is `report_not_read` (needs information, the record named),
 # while an ectopic pregnancy or an uncertain finding read that day, or an ectopic seen before,
 # still stands. Placed before this pregnancy it says nothing (a GP record holds many old
-# entries); undated, it is named. Not yet an Observation so coded: a second Observation spec of
-# the clinical table changes the generated reading's shared visit (a panel's items were no longer
-# read through `with_its_items`: `test_any_item_fused`); a follow-up.
-LOCALLY_CODED_LOCATION = "coded_locally"
+# entries); undated, it is named. An Observation so coded is a row of `_OBSERVATION_ROWS` itself
+# (stop 45, `_OBSERVATION_WORDS_NAME_A_LOSS`).
 LOCALLY_CODED_MESSAGE = (
     " is coded in no value set earlypath reads (a local code, or text only), but its text names a "
     "pregnancy loss or an ectopic pregnancy: not read, so where the pregnancy is is taken as "
@@ -2813,21 +2850,6 @@ LOCALLY_CODED_UNPLACED_MESSAGE = (
     "record coded in no value set earlypath reads (a local code, or text only) whose text names a "
     "pregnancy loss or an ectopic pregnancy "
 )
-
-
-def _names_a_loss(*paths: str) -> Expr:
-    """Does one of these concepts name a loss or an ectopic in words, none of them a threat or a
-    history?"""
-    return And(
-        (
-            _in_any_of(paths, "locally_coded_loss"),
-            Not(_in_any_of(paths, "locally_coded_not_now")),
-        )
-    )
-
-
-def _in_any_of(paths: tuple[str, ...], value_set: str) -> Expr:
-    return Or(tuple(_in(path, value_set) for path in paths))
 
 
 _LOCALLY_CODED_COLUMNS: dict[str, Expr] = {

@@ -12,15 +12,23 @@ Where these shapes come from (public sources, read 2026-12-06):
   only text is available, then just text MAY be used)" (nhsconnect/gpconnect,
   pages/design/design_clinical_terminologies.md): a CodeableConcept with text and no coding.
 - A hospital's own code system URI, and a coding with a code and display but no system, are
-  the shapes a local EPR's export gives for a local diagnosis or procedure.
+  the shapes a local EPR's export gives for a local diagnosis, procedure or scan finding.
+- An Observation: GP Connect's structured record sends the entries a GP system does not
+  categorise (most conditions, observations and procedures are not) as Observations,
+  "uncategorised data" (nhsconnect/gpconnect, pages/accessrecord_structured/
+  accessrecord_structured_development_uncategorisedData_guidance.md), so a GP system's local code
+  for a loss can arrive as an Observation's code; a local EPR's scan
+  result gives its diagnosis as the value (valueCodeableConcept, text or a local coding) of a
+  generic finding code, or as a component of a scan panel (FHIR R4 Observation.component).
 
 Before stop 44 each was read as no record: an ectopic pregnancy or a miscarriage of today so
 coded left the card offering progesterone (NG126 1.5.2). Now such a record, whose text names a
 loss or an ectopic pregnancy, holds back the decision (the location is `report_not_read`) and is
-named; it is never read as the fact (Conditions and Procedures; an Observation so coded is not
-read yet, see CHANGELOG stop 44). Controls: a threatened miscarriage and a history of
-miscarriage so coded, a local ectopic of an earlier pregnancy, an unrelated local code today,
-an undated one (named, ignored).
+named; it is never read as the fact (Conditions and Procedures, stop 44; Observations, their
+code, value or a component's, stop 45). Controls: a threatened miscarriage, a history of
+miscarriage and a risk of an ectopic so coded, a local ectopic of an earlier pregnancy, an
+unrelated local code today, an Observation coded in SNOMED CT whose text says "ectopic" (read
+as before), an undated one (named, ignored).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from tests.integration.fhir_data import PATIENT_ID, day, eligible_resources
 
 READ_V2 = "http://read.info/readv2"
 EGTON = "https://fhir.hl7.org.uk/Id/egton-codes"
+SNOMED = "http://snomed.info/sct"
 HOSPITAL = "https://epr.example-trust.nhs.uk/CodeSystem/ultrasound-findings"
 SUBJECT = {"reference": f"Patient/{PATIENT_ID}"}
 
@@ -58,6 +67,18 @@ def local_procedure(rid: str, code: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def local_observation(rid: str, code: dict[str, Any], **value: Any) -> dict[str, Any]:
+    """A final Observation of today of this code (and ``value``: its value[x], components)."""
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "subject": SUBJECT,
+        "code": code,
+        "effectiveDateTime": day(),
+    } | value
+
+
 def eligible_with(*records: dict[str, Any]) -> list[dict[str, Any]]:
     """An eligible woman (an intrauterine pregnancy on scan today: an offer) and these."""
     return [*eligible_resources(), *records]
@@ -77,6 +98,39 @@ HELD_BACK = {
     "local-salpingectomy-today": eligible_with(
         local_procedure("local", local(HOSPITAL, "TH-LS2", "Laparoscopic salpingectomy"))
     ),
+    # stop 45: the same as an Observation (its code; its value; a panel's component)
+    "emis-miscarriage-observation": eligible_with(
+        local_observation("local", local(READ_V2, "EMISNQMI5", "Missed miscarriage"))
+    ),
+    "hospital-ectopic-finding": eligible_with(
+        local_observation("local", local(HOSPITAL, "EPAU-07", "Tubal ectopic pregnancy"))
+    ),
+    "no-system-missed-miscarriage-value": eligible_with(
+        local_observation(
+            "local",
+            local(None, "SCANDX", "Scan diagnosis"),
+            valueCodeableConcept=local(None, "MM", "Missed miscarriage"),
+        )
+    ),
+    "text-only-ectopic-value": eligible_with(
+        local_observation(
+            "local",
+            local(HOSPITAL, "EPAU-DX", "Early pregnancy scan conclusion"),
+            valueCodeableConcept={"text": "Ectopic pregnancy, left adnexa"},
+        )
+    ),
+    "panel-component-pul": eligible_with(
+        local_observation(
+            "local",
+            local(HOSPITAL, "EPAU", "Early pregnancy assessment"),
+            component=[
+                {
+                    "code": local(HOSPITAL, "EPAU-DX", "Scan conclusion"),
+                    "valueCodeableConcept": {"text": "Pregnancy of unknown location"},
+                }
+            ],
+        )
+    ),
 }
 # controls: still an offer
 STILL_OFFER = {
@@ -88,6 +142,33 @@ STILL_OFFER = {
     ),
     "local-ectopic-earlier-pregnancy": eligible_with(
         local_condition("local", local(READ_V2, "EMISNQEC42", "Ectopic pregnancy"), "2021-05-01")
+    ),
+    "local-observation-threatened": eligible_with(
+        local_observation(
+            "local",
+            local(None, "SCANDX", "Scan diagnosis"),
+            valueCodeableConcept=local(None, "TM", "Threatened miscarriage"),
+        )
+    ),
+    "local-observation-history": eligible_with(
+        local_observation("local", local(EGTON, "EGTONHO3", "History of miscarriage"))
+    ),
+    "local-observation-risk": eligible_with(
+        local_observation("local", local(HOSPITAL, "EPAU-R1", "Risk of ectopic pregnancy"))
+    ),
+    "local-observation-unrelated": eligible_with(
+        local_observation("local", local(READ_V2, "EMISNQBP1", "Blood pressure reading"))
+    ),
+    # coded in a value set read (SNOMED CT intrauterine pregnancy): read as before, its words
+    # ("ectopic") are not read
+    "coded-observation-loss-words": eligible_with(
+        local_observation(
+            "local",
+            {
+                "coding": [{"system": SNOMED, "code": "370383002"}],
+                "text": "Intrauterine pregnancy, ectopic pregnancy excluded",
+            },
+        )
     ),
     "local-unrelated-today": eligible_with(
         local_condition("local", local(READ_V2, "EMISNQAS11", "Asthma annual review"), day())
