@@ -2785,7 +2785,7 @@ _UNREAD_REPORT_ROWS = _clinical(
 # report gives no route (Unknown, as before).
 _REPORT_ROUTE_ROWS = _clinical(
     "DiagnosticReport",
-    And((_REPORT_USABLE, _yes(_in("code", "transvaginal_scan_report")))),
+    And((_REPORT_USABLE, _yes(_in("code", "transvaginal_scan")))),
     {"observed": Const(True), "day": _OBSERVATION_DAY, "scan_route": Const("transvaginal")},
 )
 
@@ -2802,7 +2802,7 @@ _PROCEDURE_ROUTE_ROWS = _clinical(
     And(
         (
             _is(_PROCEDURE_STATUS, "completed"),
-            _yes(_in("code", "transvaginal_scan_procedure")),
+            _yes(_in("code", "transvaginal_scan")),
         )
     ),
     {"observed": Const(True), "day": _PROCEDURE_DAY, "scan_route": Const("transvaginal")},

@@ -139,6 +139,15 @@ SCAN_FIELDS = (
     FormField("fetal_pole", "yes_no_unknown", "Fetal pole seen", default="unknown"),
     FormField("fetal_heartbeat", "yes_no_unknown", "Fetal heartbeat seen", default="unknown"),
     FormField("crl_mm", "decimal", "Crown-rump length", unit="mm"),
+    FormField(
+        "crl_verified",
+        "yes_no",
+        "Crown-rump length is a final result",
+        hint="No: a preliminary result. It does not date the pregnancy; it still counts for "
+        "viability.",
+        default="yes",
+        fills_row=False,
+    ),
     FormField("msd_mm", "decimal", "Mean sac diameter", unit="mm"),
 )
 

@@ -1,8 +1,9 @@
 """What the load keeps of a concept (`ReadSchema.concept_schema`): its codings' system and
 code always; its text and its codings' displays only where a value set with words tests it
-(the only reading of them). The audit's Observation and Condition codes are tested by sets
-without words, so their displays (the longest strings of a coding) are neither typed nor
-stored; a medicine's concept is tested by words ("progesterone") and keeps both."""
+(the only reading of them). The audit's DiagnosticReport codes are tested by sets without
+words, so their displays (the longest strings of a coding) are neither typed nor stored; a
+medicine's concept is tested by words ("progesterone") and keeps both, as an Observation's code
+does since stop 45 (a loss coded locally is read by its words, HAZ-20 C20.32)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ def test_a_concept_keeps_its_text_and_displays_only_where_words_are_tested(
     tmp_path: Path,
 ) -> None:
     lines = {
+        "DiagnosticReport": {
+            "resourceType": "DiagnosticReport",
+            "id": "r",
+            "code": {"coding": [_CODING]},
+        },
         "Observation": {"resourceType": "Observation", "id": "o", "code": {"coding": [_CODING]}},
         "MedicationRequest": {
             "resourceType": "MedicationRequest",
@@ -45,10 +51,15 @@ def test_a_concept_keeps_its_text_and_displays_only_where_words_are_tested(
     con = duckdb_connect()
     tables = load_resources(con, files, _LOADED, "concepts")
 
-    observation = tables["Observation"].get_name()
-    assert _fields(con, observation, "code__concept") == (
+    report = tables["DiagnosticReport"].get_name()
+    assert _fields(con, report, "code__concept") == (
         ["coding__list"],
         ["code__str", "system__str"],
+    )
+    observation = tables["Observation"].get_name()
+    assert _fields(con, observation, "code__concept") == (
+        ["coding__list", "text__str"],
+        ["code__str", "display__str", "system__str"],
     )
     request = tables["MedicationRequest"].get_name()
     assert _fields(con, request, "medicationCodeableConcept__concept") == (

@@ -40,6 +40,19 @@ def test_clinician_form_conversion_passes_bad_values_to_the_contract():
     assert episode["scans"][0]["crl_mm"] == "9,5"
 
 
+def test_a_preliminary_crl_is_sent_as_not_verified():
+    """The form's "final result" question writes the contract's crl_verified (stop 45)."""
+    form = {
+        **forms.clinician_defaults(TODAY),
+        "scans-0-date": "2024-03-01",
+        "scans-0-location": "intrauterine",
+        "scans-0-crl_mm": "9.5",
+        "scans-0-crl_verified": "no",
+    }
+    (scan,) = forms.clinician_episode(form).episode["scans"]
+    assert scan["crl_verified"] is False and scan["crl_mm"] == 9.5
+
+
 def test_clinician_rows_scans_and_hcg_and_allergies():
     form = {
         **forms.clinician_defaults(TODAY),
@@ -68,6 +81,7 @@ def test_clinician_rows_scans_and_hcg_and_allergies():
             "route": "transvaginal",
             "fetal_pole": None,
             "fetal_heartbeat": None,
+            "crl_verified": True,  # the form's default: a CRL entered is a final result
         }
     ]
     assert [s["iu_per_l"] for s in episode["hcg"]] == [800.0, 1400.5]
