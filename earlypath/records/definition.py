@@ -241,11 +241,12 @@ UNVERIFIED_LMP_MESSAGE = (
     "LMP is recorded on a result not known to be verified (its status is preliminary or "
     "unknown): neither it nor an LMP recorded before it dates the pregnancy; confirm the LMP"
 )
-# a crown-rump length so recorded (stop 45): not a dating source, still a viability finding
+# a crown-rump length so recorded (stop 45), or sent inside such a report or panel (stop 46): not a
+# dating source, still a viability finding
 UNVERIFIED_CRL_MESSAGE = (
-    "crown-rump length is recorded on a result not known to be verified (its status is "
-    "preliminary or unknown): it does not date the pregnancy; a CRL of 7 mm or more with no "
-    "heartbeat still counts"
+    "crown-rump length is recorded on a result not known to be verified (its status, or that of "
+    "the report or panel it is sent in, is preliminary, partial or unknown): it does not date "
+    "the pregnancy; a CRL of 7 mm or more with no heartbeat still counts"
 )
 # an LMP whose value is not a day (stop 44): a month or a year only, or text
 LMP_NOT_A_DAY_MESSAGE = (
@@ -2519,6 +2520,18 @@ def _of_report(path: str) -> str:
 
 
 _REPORT_STATUS = _text(_of_report("status"))
+_REPORT_UNCONFIRMED = _status_in(_REPORT_STATUS, "unconfirmed_report_status")
+
+
+def _unverified_inside(container_unconfirmed: Expr) -> Expr:
+    """The `unconfirmed` column of a finding kept inside a report or a panel (stop 46, HAZ-20):
+    as an Observation's (`_UNVERIFIED_OPENS`), and a crown-rump length is not verified either
+    when its container is not (a partial / preliminary report, a preliminary panel), whatever
+    its own status: a reporting system sends each finding `final` as it is measured while the
+    report as a whole is still partial. Such a CRL never dates her, still counts for viability."""
+    return Or((_UNVERIFIED_OPENS, And((container_unconfirmed, _CRL))))
+
+
 _CONTAINED_OBSERVATION = _is(_text("resourceType"), "Observation")
 # the report's result refers to it: "#" and its id
 _REFERRED = AnyItem(
@@ -2542,15 +2555,9 @@ _CONTAINED_FINDING_ROWS = _clinical(
     ),
     {
         **_OBSERVATION_COLUMNS,
+        "unconfirmed": _unverified_inside(_REPORT_UNCONFIRMED),
         "day": _CONTAINED_DAY,
-        "location": _location(
-            Or(
-                (
-                    _UNCONFIRMED_OBSERVATION,
-                    _status_in(_REPORT_STATUS, "unconfirmed_report_status"),
-                )
-            )
-        ),
+        "location": _location(Or((_UNCONFIRMED_OBSERVATION, _REPORT_UNCONFIRMED))),
     },
     CONTAINED_FINDINGS,
     patient=RefId(_text(_of_report("subject.reference")), "Patient"),
@@ -2576,6 +2583,7 @@ def _of_panel(path: str) -> str:
 
 
 _PANEL_STATUS = _text(_of_panel("status"))
+_PANEL_UNCONFIRMED = _status_in(_PANEL_STATUS, "unconfirmed_observation_status")
 _PANEL_MEMBER = AnyItem(
     _of_panel("hasMember"),
     Cmp("==", LocalId(_text("reference")), Outer(_text("id"))),
@@ -2593,15 +2601,9 @@ _PANEL_MEMBER_ROWS = _clinical(
     ),
     {
         **_OBSERVATION_COLUMNS,
+        "unconfirmed": _unverified_inside(_PANEL_UNCONFIRMED),
         "day": _day_of(*_OBSERVATION_DATES, *(_of_panel(p) for p in _OBSERVATION_DATES)),
-        "location": _location(
-            Or(
-                (
-                    _UNCONFIRMED_OBSERVATION,
-                    _status_in(_PANEL_STATUS, "unconfirmed_observation_status"),
-                )
-            )
-        ),
+        "location": _location(Or((_UNCONFIRMED_OBSERVATION, _PANEL_UNCONFIRMED))),
     },
     PANEL_MEMBER_ROWS,
     patient=RefId(_text(_of_panel("subject.reference")), "Patient"),

@@ -59,6 +59,7 @@ from tests.records import length_version_shapes as length_versions
 from tests.records import locally_coded_shapes as locally_coded
 from tests.records import panel_member_shapes as panel_members
 from tests.records import procedure_route_shapes as procedure_routes
+from tests.records import report_crl_shapes as report_crl
 from tests.records import report_route_shapes as report_routes
 from tests.records import scan_route_shapes as scan_routes
 from tests.records import status_unknown_shapes as status_unknown
@@ -272,6 +273,13 @@ def _check_unverified_crl(export: Export, spark: list[dict], duck: list[dict]) -
     assert_same(export, spark)
 
 
+def _check_report_crl(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """A final CRL inside a partial / preliminary / unknown report or a preliminary panel (stop
+    46, HAZ-20 C20.35): named, its day unverified, never dating her, as the card reads it."""
+    assert_same(export, spark)
+    report_crl.check_reading(export, spark)
+
+
 def _check_earlier_crl(export: Export, spark: list[dict], duck: list[dict]) -> None:
     """A CRL on an earlier scan of this pregnancy (stop 44): that scan day and its CRL, as the
     card reads them (the audit's flat row carries them: `earlier-crl` in test_spark_agreement);
@@ -335,6 +343,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "unverified-dating": (lambda _: unverified_dating.export(), _check_unverified_dating),
     # ... and its CRL shapes (their own export: the LMP scenario's check knows its shapes only)
     "unverified-crl": (lambda _: unverified_dating.crl_export(), _check_unverified_crl),
+    # stop 46: ... and a final CRL inside an unfinished report or panel
+    "report-crl": (lambda _: report_crl.export(), _check_report_crl),
     # stop 44: a CRL on an earlier scan of this pregnancy dates her (the card's and the audit's)
     "earlier-crl": (lambda _: earlier_crl.export(), _check_earlier_crl),
     # stop 44: a loss or an ectopic coded locally (EMIS, Egton, a hospital's system, text only)

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fhir_exports import Export, export_per_shape
-from tests.integration.fhir_data import LOINC, PATIENT_ID, day
-from tests.records import scan_route_shapes as findings
+from tests.integration.fhir_data import LOINC, day
+from tests.records.route_source_shapes import RouteShapes, RouteSource, coded_scan
 from tests.records.scan_route_shapes import SNOMED, TRANSABDOMINAL, TRANSVAGINAL
 
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -41,18 +40,11 @@ LOCAL_TRANSVAGINAL = {
 
 def procedure(code: dict[str, str], status: str = "completed") -> dict[str, Any]:
     """The scan as a Procedure performed today, coded ``code``."""
-    return {
-        "resourceType": "Procedure",
-        "id": "us",
-        "status": status,
-        "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        "code": {"coding": [code], "text": code["display"]},
-        "performedDateTime": day(),
-    }
+    return coded_scan("Procedure", code, status, performedDateTime=day())
 
 
 # shape -> (the findings' method codings, the Procedure, the route read: None is Unknown)
-SHAPES: dict[str, tuple[list[dict[str, str]], dict[str, Any], str | None]] = {
+SHAPES: RouteShapes = {
     "procedure-tv-cpt": ([], procedure(CPT_TRANSVAGINAL), "transvaginal"),
     "procedure-tv-loinc": ([], procedure(LOINC_TRANSVAGINAL), "transvaginal"),
     "procedure-tv-method-tv": ([TRANSVAGINAL], procedure(CPT_TRANSVAGINAL), "transvaginal"),
@@ -65,25 +57,7 @@ SHAPES: dict[str, tuple[list[dict[str, str]], dict[str, Any], str | None]] = {
     "procedure-local-text": ([], procedure(LOCAL_TRANSVAGINAL), None),
 }
 CONFLICTING = {"procedure-tv-method-ta"}
-
-
-def record(shape: str) -> list[dict[str, Any]]:
-    """The shape's woman: eligible, her scan's findings and its Procedure."""
-    routes, scan, _ = SHAPES[shape]
-    return [*findings.record(routes), scan]
-
-
-def export() -> Export:
-    """A woman per shape (ids and references prefixed with the shape), her encounter today."""
-    return export_per_shape({shape: record(shape) for shape in SHAPES})
-
-
-def check_reading(readings: list[dict[str, Any]]) -> None:
-    """Each woman's scan day carries the route her Procedure gives (Unknown where it names none,
-    is not done, or disagrees with the finding's method: then named)."""
-    assert len(readings) == len(SHAPES)
-    for got, (shape, (_, _, route)) in zip(readings, SHAPES.items(), strict=True):
-        (scan,) = got["steps"]["scans"]
-        assert scan["route"] == route, shape
-        named = [m for _, m in got["problems"] if "name both a transvaginal" in m]
-        assert len(named) == (shape in CONFLICTING), shape
+ROUTES = RouteSource(SHAPES, frozenset(CONFLICTING))
+record = ROUTES.record
+export = ROUTES.export
+check_reading = ROUTES.check_reading

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fhir_exports import Export, export_per_shape
-from tests.integration.fhir_data import LOINC, PATIENT_ID, day
-from tests.records import scan_route_shapes as findings
+from tests.integration.fhir_data import LOINC, day
+from tests.records.route_source_shapes import RouteShapes, RouteSource, coded_scan
 from tests.records.scan_route_shapes import TRANSABDOMINAL, TRANSVAGINAL
 
 US_PELVIS_TRANSVAGINAL = {"system": LOINC, "code": "24677-7", "display": "US Pelvis transvaginal"}
@@ -31,19 +30,12 @@ LOCAL_TRANSVAGINAL = {
 
 def report(code: dict[str, str], status: str = "final") -> dict[str, Any]:
     """The scan's report of today, coded ``code``, its results the two findings."""
-    return {
-        "resourceType": "DiagnosticReport",
-        "id": "us",
-        "status": status,
-        "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        "code": {"coding": [code], "text": code["display"]},
-        "effectiveDateTime": day(),
-        "result": [{"reference": "Observation/crl"}, {"reference": "Observation/fhr"}],
-    }
+    results = [{"reference": "Observation/crl"}, {"reference": "Observation/fhr"}]
+    return coded_scan("DiagnosticReport", code, status, effectiveDateTime=day(), result=results)
 
 
 # shape -> (the findings' method codings, the report, the route read: None is Unknown)
-SHAPES: dict[str, tuple[list[dict[str, str]], dict[str, Any], str | None]] = {
+SHAPES: RouteShapes = {
     "report-tv": ([], report(US_PELVIS_TRANSVAGINAL), "transvaginal"),
     "report-tv-method-tv": ([TRANSVAGINAL], report(US_PELVIS_TRANSVAGINAL), "transvaginal"),
     # the report and the finding disagree: Unknown, named
@@ -54,25 +46,7 @@ SHAPES: dict[str, tuple[list[dict[str, str]], dict[str, Any], str | None]] = {
     "report-tv-in-error": ([], report(US_PELVIS_TRANSVAGINAL, "entered-in-error"), None),
 }
 CONFLICTING = {"report-tv-method-ta"}
-
-
-def record(shape: str) -> list[dict[str, Any]]:
-    """The shape's woman: eligible, her scan's findings and its report."""
-    routes, scan_report, _ = SHAPES[shape]
-    return [*findings.record(routes), scan_report]
-
-
-def export() -> Export:
-    """A woman per shape (ids and references prefixed with the shape), her encounter today."""
-    return export_per_shape({shape: record(shape) for shape in SHAPES})
-
-
-def check_reading(readings: list[dict[str, Any]]) -> None:
-    """Each woman's scan day carries the route her report gives (Unknown where it names none,
-    or disagrees with the finding's method: then named)."""
-    assert len(readings) == len(SHAPES)
-    for got, (shape, (_, _, route)) in zip(readings, SHAPES.items(), strict=True):
-        (scan,) = got["steps"]["scans"]
-        assert scan["route"] == route, shape
-        named = [m for _, m in got["problems"] if "name both a transvaginal" in m]
-        assert len(named) == (shape in CONFLICTING), shape
+ROUTES = RouteSource(SHAPES, frozenset(CONFLICTING))
+record = ROUTES.record
+export = ROUTES.export
+check_reading = ROUTES.check_reading

@@ -1,0 +1,113 @@
+"""A crown-rump length sent inside a scan report or a panel that is not final (stop 46, issue 12,
+HAZ-20 C20.35).
+
+Stop 45 made a CRL on a `preliminary`/`unknown` Observation stop dating her. A CRL whose own
+status is `final` but that is sent inside a DiagnosticReport of status `partial`, `preliminary`
+or `unknown` (FHIR R4 diagnostic-report-status: some results incomplete or unverified; early
+results; a status the sender does not know), or inside a panel Observation of status
+`preliminary`/`unknown`, still dated her: the container's status was read for the scan's
+location only. Reporting systems send each finding `final` as it is measured while the report
+is still partial. Such a CRL now never dates her (named) and still counts for viability.
+
+The CRL is a contained Observation the report's `result` (or the panel's `hasMember`) refers to
+as "#crl". Each woman: `eligible_resources` with her LMP and CRL replaced per shape (an
+intrauterine pregnancy on scan today as its own final Observation). Today is 2024-03-04; a CRL
+of 9.5 mm is 7+0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from earlypath.records.definition import UNVERIFIED_CRL_MESSAGE
+from tests.fhir_exports import Export, export_per_shape, shape_of
+from tests.records.panel_member_shapes import panel
+from tests.records.scan_shapes import scan_report
+from tests.records.unverified_dating_shapes import (
+    FAR_ON,
+    TRANSVAGINAL,
+    crl_seen,
+    heart_rate,
+    her,
+    lmp_seen,
+)
+
+
+def _inside(member: dict[str, Any]) -> dict[str, Any]:
+    """The finding as a contained resource: no subject of its own (its container's)."""
+    return {k: v for k, v in member.items() if k != "subject"}
+
+
+def in_report(status: str, crl_status: str = "final", **crl: Any) -> dict[str, Any]:
+    """A scan report of today of this status, holding a CRL of 9.5 mm its result refers to."""
+    return scan_report(contained=[_inside(crl_seen(9.5, status=crl_status) | crl)], status=status)
+
+
+def in_panel(status: str) -> list[dict[str, Any]]:
+    """A panel of today of this status, holding a final CRL of 9.5 mm as a member."""
+    return panel([crl_seen(9.5)], contained=True, status=status)
+
+
+# alone (no LMP): on the base the CRL dated her (offer); now nothing dates her, the CRL named
+UNFINISHED_ALONE = {
+    **{
+        f"crl-in-{status}-report-alone": her(in_report(status))
+        for status in ("partial", "preliminary", "unknown")
+    },
+    "crl-in-preliminary-panel-alone": her(*in_panel("preliminary")),
+}
+# ... over a final LMP of 17+0: on the base the CRL dated her (offer); the LMP should (no offer)
+UNFINISHED_OVER_FINAL_LMP = {
+    "crl-in-partial-report-over-final-lmp": her(lmp_seen(FAR_ON, -3), in_report("partial")),
+}
+# controls (pass on the base, must pass after). A final-class report (final; amended, corrected,
+# appended: later edits of a released one) dates her by its final CRL over the LMP of 17+0
+DATED_BY_THE_REPORT = {
+    f"crl-in-{status}-report-over-final-lmp": her(lmp_seen(FAR_ON, -3), in_report(status))
+    for status in ("final", "amended", "corrected", "appended")
+}
+# ... a report not read at all (registered: no results yet; entered in error; cancelled) gives
+# no CRL, and a preliminary CRL in a preliminary report never dated her: nothing dates her
+NOT_DATED = {
+    **{
+        f"crl-in-{status}-report-alone": her(in_report(status))
+        for status in ("registered", "entered-in-error", "cancelled")
+    },
+    "crl-preliminary-in-preliminary-report-alone": her(in_report("preliminary", "preliminary")),
+}
+# ... and in a partial report, with a final LMP that agrees (7+0) and a heart rate of 0/min, the
+# CRL of 7 mm or more still counts for viability: NG126 1.4.7's step is named
+STILL_VIABILITY = {
+    "crl-in-partial-report-no-heartbeat": her(
+        lmp_seen("2024-01-15"), in_report("partial", method=TRANSVAGINAL), heart_rate(0)
+    ),
+}
+SHAPES = {
+    **UNFINISHED_ALONE,
+    **UNFINISHED_OVER_FINAL_LMP,
+    **DATED_BY_THE_REPORT,
+    **NOT_DATED,
+    **STILL_VIABILITY,
+}
+
+
+def export() -> Export:
+    """A woman per shape, her encounter today."""
+    return export_per_shape(SHAPES)
+
+
+def check_reading(export: Export, readings: list[dict[str, Any]]) -> None:
+    """Each woman's reading (any engine's): a CRL inside an unfinished report or panel is named
+    and marks its day unverified (where another source dates her, so the scan day is placed);
+    alone nothing dates her. A final-class report's CRL is neither named nor marked."""
+    unfinished = {**UNFINISHED_ALONE, **UNFINISHED_OVER_FINAL_LMP, **STILL_VIABILITY}
+    for encounter, got in zip(export["Encounter"], readings, strict=True):
+        shape = shape_of(encounter["id"])
+        named = [why for _, why in got["problems"] if why == UNVERIFIED_CRL_MESSAGE]
+        held_as_its_own = shape == "crl-preliminary-in-preliminary-report-alone"
+        assert bool(named) is (shape in unfinished or held_as_its_own), (shape, got["problems"])
+        days = [(day["crl_mm"], day["crl_unverified"]) for day in got["steps"]["scans"]]
+        if shape in UNFINISHED_ALONE or shape in NOT_DATED:
+            assert (days, got["steps"]["start"]) == ([], None), shape
+        else:
+            assert days == [(9.5, True if shape in unfinished else None)], (shape, days)
