@@ -36,9 +36,12 @@ def words_pattern(words: tuple[str, ...]) -> str:
     one word's pattern does (the text is read once, not once a word; stop 46)."""
     if not words:
         raise ValueError("words_pattern: no words (an empty alternation matches every text)")
-    for word in words:
+    distinct = sorted(set(words))
+    if len(distinct) == 1:  # one word: its own pattern, the SQL as it was
+        return word_pattern(distinct[0])
+    for word in distinct:
         word_pattern(word)  # the same check of each word
-    return f"(^|[^a-z0-9])({'|'.join(sorted(set(words)))})([^a-z0-9]|$)"
+    return f"(^|[^a-z0-9])({'|'.join(distinct)})([^a-z0-9]|$)"
 
 
 @cache
