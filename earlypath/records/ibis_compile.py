@@ -68,7 +68,7 @@ import ibis
 import ibis.expr.types as ir_t
 
 from earlypath.engines.ibis_compile import IR_TYPES, _Compiler
-from earlypath.fhir.codes import code_set, load_codes, word_pattern
+from earlypath.fhir.codes import code_set, load_codes, words_pattern
 from earlypath.records import ir as rec
 from earlypath.records import plan_cache
 from earlypath.records.first_item import first_item, first_items_for
@@ -1341,11 +1341,11 @@ def _words_of(concept: ir_t.StructValue, names: Sequence[str]) -> ir_t.BooleanVa
 
 def _words_in(text: ir_t.StringValue, *names: str) -> ir_t.BooleanValue:
     """Does the (lower-case) text hold a word of a set standing on its own?"""
-    out: ir_t.BooleanValue = ibis.literal(False)
-    words = sorted(set().union(*(code_set(name).words for name in names)))
-    for word in words:
-        out = out | text.re_search(word_pattern(word)).fill_null(False)
-    return out
+    words = tuple(sorted(set().union(*(code_set(name).words for name in names))))
+    if not words:
+        return ibis.literal(False)
+    # one search of the text for all the words (`words_pattern`), not one a word (stop 46)
+    return text.re_search(words_pattern(words)).fill_null(False)
 
 
 def _day(text: ir_t.StringValue) -> ir_t.DateValue:

@@ -12,7 +12,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from earlypath.fhir.codes import CodeSet, word_pattern
+from earlypath.fhir.codes import CodeSet, words_search
 from earlypath.records.time_zone import time_zone
 
 STRIP = " \t\n\r\x0b\x0c"  # what `NormText` strips: the whitespace SQL's TRIM is given
@@ -92,7 +92,9 @@ class Matcher:
     def __init__(self, codes: CodeSet):
         self.codes = codes.codes
         self.at_least = codes.at_least
-        self.words = tuple(re.compile(word_pattern(w)) for w in codes.words)
+        self.words = codes.words
+        # the words as one search of the text (`words_search`), not a search a word
+        self.search_words = words_search(codes.words)
         # each listed code's count (`count`), so a coding is one dict lookup
         self._counts = {key: codes.at_least.get(key, 1) for key in codes.codes}
 
@@ -133,8 +135,7 @@ class Matcher:
         if not self.words:
             return False
         parts = [_text(concept.get("text"))] + [_text(c.get("display")) for c in listed]
-        text = " ".join(parts).lower()
-        return any(word.search(text) for word in self.words)
+        return self.search_words(" ".join(parts).lower()) is not None
 
 
 _NO_SETS: frozenset[str] = frozenset()

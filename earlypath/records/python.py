@@ -184,14 +184,13 @@ class _Compiler:
 
             return in_set
         if isinstance(e, rir.TextInSet):
-            words, of = self.matcher(e.value_set).words, self.expr(e.text)
+            search, of = self.matcher(e.value_set).search_words, self.expr(e.text)
 
             def text_in_set(j: Any) -> bool:
                 v = of(j)
                 if type(v) is not str:
                     return False
-                text = v.lower()
-                return any(word.search(text) for word in words)
+                return search(v.lower()) is not None
 
             return text_in_set
         if isinstance(e, rir.LocalId):
