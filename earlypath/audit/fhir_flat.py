@@ -221,6 +221,9 @@ AUDIT_READING = EpisodeSpec(
     READING.steps + AUDIT_STEPS,
     (),
     READING.own_record,
+    # the Observations' chosen versions hold the repeated pairs only, as the card's (stop 46:
+    # without it a panel's members kept every Observation's versions ranked)
+    pairs_only=READING.pairs_only,
 )
 
 

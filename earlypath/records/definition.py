@@ -1537,6 +1537,18 @@ class _Versions:
             return Or((IsNull(_text(path("id"))), self.alone_at(path), ranked))
         return Or((IsNull(_text(path("id"))), ranked))
 
+    def read_of_chosen(self, path: Callable[[str], str] = _own) -> Expr:
+        """Is the version at ``path`` the one read, asked of ``<kind>_chosen`` only (a type
+        versioned with ``alone``): its rows are the ids sent more than once, so an id not in it
+        was sent once and is read; one in it is read when ranked first and not held. The same
+        answer as `read`, with no join of ``<kind>_versions``: the chosen table holds the same
+        rows when the audit keeps only the repeated pairs' rows (`EpisodeSpec.pairs_only`), so
+        an item row may join it (stop 45: a panel's contained members)."""
+        assert self.asks_alone, "an id sent once is in the chosen table unless asked alone"
+        held = Joined(self.chosen, _text(path("id")), "held", patient=_subject_at(path))
+        ranked = And((_is_top(self.chosen, path), _is(held, False)))
+        return Or((IsNull(_text(path("id"))), IsNull(held), ranked))
+
     def held(self, path: Callable[[str], str] = _own) -> Expr:
         """Is this version one of those ranked first of its id, held back as they disagree?"""
         held = Joined(self.chosen, _text(path("id")), "held", patient=_subject_at(path))
@@ -2569,11 +2581,14 @@ _CONTAINED_FINDING_ROWS = _clinical(
 # hasMember refers to is read as a report's contained finding is (`_CONTAINED_FINDING_ROWS`): by
 # the Observation's own columns, dated by its own date else the panel's, hers because the panel
 # is; both statuses must be read (`usable_observation_status`), an intrauterine finding confirms
-# nothing when either is unconfirmed. The panel's versions are not ranked here: a join of the
-# Observations' version tables from an item row would make every Observation's versions ranked
-# in the audit (`own_rows.safe_repeated`, stop 39), so each version of a re-sent panel gives its
-# members (declared, stop 43). Before, they were not read at all: an ectopic pregnancy so sent
-# today gave an offer.
+# nothing when either is unconfirmed. Before, they were not read at all: an ectopic pregnancy so
+# sent today gave an offer. A panel sent again (one id, FHIR R4 Resource.id, as its own rows'
+# versions are: `_OBSERVATION_VERSIONS`) gives the members of the version of it read only (stop
+# 45, HAZ-01 C01.41): a later version entered in error withdraws its earlier final one's members
+# (they confirmed the location, and the card offered), an amended one replaces them (its member
+# ectopic where the first's was intrauterine: ectopic). Asked of the chosen table only
+# (`_Versions.read_of_chosen`): a join of the versions table from an item row would make every
+# Observation's versions ranked in the audit (`own_rows.safe_repeated`, stop 39).
 PANEL_MEMBER_ROWS = ItemRows("contained", (), container="_panel", then=COMPONENT_ROWS)
 
 
@@ -2594,6 +2609,7 @@ _PANEL_MEMBER_ROWS = _clinical(
         (
             _CONTAINED_OBSERVATION,
             _status_in(_PANEL_STATUS, "usable_observation_status"),
+            _OBSERVATION_VERSIONING.read_of_chosen(_of_panel),
             _USABLE_OBSERVATION,
             _OBSERVATION_READ,
             _yes(_PANEL_MEMBER),
@@ -4213,4 +4229,6 @@ READING = EpisodeSpec(
     steps=_STEPS,
     problems=_PROBLEMS,
     own_record=("patients",),
+    # the Observations' chosen versions: the ids sent more than once only (`read_of_chosen`)
+    pairs_only=(_OBSERVATION_VERSIONING.chosen,),
 )

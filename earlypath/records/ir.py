@@ -462,3 +462,7 @@ class EpisodeSpec:
     # Tables read from the patient's own record only when records merged into hers are read
     # as hers (`earlypath.records.merges`): her Patient (sex, age) is the surviving record's.
     own_record: tuple[str, ...] = field(default=())
+    # Tables whose rows are all of (patient, id) pairs on more than one row (a `_Versions`
+    # chosen table asked ``alone``): the same rows whether or not the audit keeps only the
+    # repeated pairs' rows, so an item row may join them (`own_rows.safe_repeated`, stop 45).
+    pairs_only: tuple[str, ...] = field(default=())

@@ -131,6 +131,10 @@ def inline_own_rows(
     test = tests[0] if len(tests) == 1 else ir.Or(tests)
     if row.table in repeated:  # the table itself: the rows of a repeated (patient, id) only
         return dataclasses.replace(plain, when=ir.And((test, plain.when)))
+    if _own_resources(row):
+        # its items are not the rows the test asks of (a panel's members: their panel's pair
+        # may repeat where theirs does not), so each join of a table in ``repeated`` stays
+        return plain
     own = _inlined(row, spec, keys, unique | repeated, set())
     return _chosen(plain, own, test)
 
@@ -163,8 +167,10 @@ def _safe(spec: rec.EpisodeSpec, keys: Mapping[str, JoinedKey], repeated: frozen
                 return False
             continue
         left = _inlined(row, spec, keys, repeated, back)
-        if any(j.table in repeated for j in _joins_in(left)):
-            return False  # a join not read as the own row (another key, in an item)
+        if any(j.table in repeated - set(spec.pairs_only) for j in _joins_in(left)):
+            # a join not read as the own row (another key, in an item); one of a table of the
+            # repeated pairs only answers alike either way (a panel's members, stop 45)
+            return False
     return not back & repeated
 
 
@@ -181,8 +187,10 @@ def _inlined(
         return row
     tables = {r.table: r for r in spec.rows if r.table in keys}
     items = row.items
-    if items is not None and (items.whole or items.container or items.then):
-        return row  # an item read as a resource of its own is not in the table
+    if _own_resources(row):
+        # an item read as a resource of its own is not in the table; a table of the repeated
+        # pairs only is empty when no pair repeats, though (stop 46: a panel's members)
+        return _without_empty(row, unique & frozenset(spec.pairs_only))
     owned = frozenset(items.own) if items is not None else frozenset()
 
     def own(j: rec.Joined) -> ir.Expr:
@@ -206,6 +214,46 @@ def _inlined(
 
     inlined = _mapped(row, inline)
     return _mapped(inlined, lambda e: _settled(e, owned, back))
+
+
+def _own_resources(row: rec.RowSpec) -> bool:
+    """Are ``row``'s items read as resources of their own (not its resource's rows)?"""
+    items = row.items
+    return items is not None and bool(items.whole or items.container or items.then)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _NoRow(ir.Expr):
+    """Rewrite-time only: a join of a table with no row (None, of the join's column's type)."""
+
+
+def _without_empty(row: rec.RowSpec, empty: frozenset[str]) -> rec.RowSpec:
+    """``row`` with each `Joined` of a table of ``empty`` (of the repeated pairs only, with no
+    pair repeated: `EpisodeSpec.pairs_only`) read as no row, where the test it is part of then
+    folds away: ``IsNull`` of it is True, an ``Or`` with a part True is True, an ``And`` drops
+    its parts True (`_Versions.read_of_chosen`: an id not in the chosen table is read). A join
+    left in any other place keeps the row as written: the join of an empty table answers the
+    same, and no None is left whose type the compiler would have to be told."""
+    if not empty or not any(j.table in empty for j in _joins_in(row)):
+        return row
+
+    def fold(e: ir.Expr) -> ir.Expr:
+        if isinstance(e, _SCOPES):
+            return e
+        e = _mapped(e, fold)
+        if isinstance(e, rec.Joined) and e.table in empty:
+            return _NoRow()
+        if isinstance(e, ir.IsNull) and isinstance(e.item, _NoRow):
+            return ir.Const(True)
+        if isinstance(e, ir.Or) and ir.Const(True) in e.items:
+            return ir.Const(True)
+        if isinstance(e, ir.And) and ir.Const(True) in e.items:
+            kept = tuple(p for p in e.items if p != ir.Const(True))
+            return ir.And(kept) if len(kept) > 1 else (kept[0] if kept else ir.Const(True))
+        return e
+
+    folded = _mapped(row, fold)
+    return row if any(isinstance(n, _NoRow) for n in _nodes(folded)) else folded
 
 
 def _chosen(joined: rec.RowSpec, own: rec.RowSpec, test: ir.Expr) -> rec.RowSpec:

@@ -7,7 +7,8 @@ synthetic records; used by the card's, the DuckDB audit's and Spark's tests
 
 Before stop 43 a contained member was not read at all: an ectopic pregnancy seen today and so
 sent gave an offer of progesterone on an intrauterine scan of a week before. Exported members
-were read, each by its own code, as they still are (guards).
+were read, each by its own code, as they still are (guards). Stop 45: a panel sent again (one
+id) gives the members of its version read only (`WITHDRAWN`, ``resent-*``).
 """
 
 from __future__ import annotations
@@ -61,6 +62,18 @@ def earlier_iup() -> dict[str, Any]:
     return {**iup(day(-7)), "id": "iup-earlier"}
 
 
+def resent(
+    first: list[dict[str, Any]], status: str, then: list[dict[str, Any]], then_status: str
+) -> list[dict[str, Any]]:
+    """Today's panel of contained members sent twice (one id, FHIR R4 Resource.id): ``first``
+    with ``status``, then an hour later a version with members ``then`` and ``then_status``."""
+    (earlier,) = panel(first, True, status=status)
+    (later,) = panel(then, True, status=then_status)
+    earlier["meta"] = {"versionId": "1", "lastUpdated": f"{day()}T09:00:00Z"}
+    later["meta"] = {"versionId": "2", "lastUpdated": f"{day()}T10:00:00Z"}
+    return [earlier, later]
+
+
 HISTORY = (previous_miscarriage, bleeding, lmp)
 
 
@@ -84,10 +97,22 @@ NO_OFFER: dict[str, list[dict[str, Any]]] = {  # an ectopic pregnancy seen today
         earlier_iup(), crl(), *panel([ectopic_finding()], True, status="preliminary")
     ),
     "ectopic-exported": record(earlier_iup(), crl(), *panel([ectopic_finding()], False)),
+    # stop 45: an amended version whose member is ectopic where the first's was intrauterine
+    "resent-amended-ectopic": record(
+        *resent([iup(), crl()], "final", [ectopic_finding(), crl()], "amended")
+    ),
 }
 OFFER: dict[str, list[dict[str, Any]]] = {  # the scan's IUP and CRL read from its members
     "members-contained": record(*panel([iup(), crl()], True)),
     "members-exported": record(*panel([iup(), crl()], False)),
+    # stop 45: sent again, both final: the later version's members read (the control of those
+    # below)
+    "resent-final-twice": record(*resent([iup(), crl()], "final", [iup(), crl()], "final")),
+    # ... and an amended version whose member is intrauterine where the first's was ectopic
+    # (before, both versions' members were read: ectopic too, no offer)
+    "resent-amended-intrauterine": record(
+        *resent([ectopic_finding(), crl()], "final", [iup(), crl()], "amended")
+    ),
 }
 # an intrauterine member of a preliminary panel confirms nothing (named, as a preliminary
 # Observation's is): progesterone needs a scan-confirmed intrauterine pregnancy
@@ -103,32 +128,47 @@ NO_LOCATION: dict[str, list[dict[str, Any]]] = {
         *panel([_local(iup(), "IUP seen"), _local(crl(), "CRL")], False)
     ),
 }
-SHAPES: dict[str, list[dict[str, Any]]] = {**NO_OFFER, **OFFER, **NOT_CONFIRMED, **NO_LOCATION}
+# stop 45: a later version entered in error withdraws the panel, and its first version's
+# members with it (before, the first's intrauterine member still confirmed it: an offer)
+WITHDRAWN: dict[str, list[dict[str, Any]]] = {
+    "resent-entered-in-error": record(
+        *resent([iup(), crl()], "final", [iup(), crl()], "entered-in-error")
+    ),
+}
+SHAPES: dict[str, list[dict[str, Any]]] = {
+    **NO_OFFER,
+    **OFFER,
+    **NOT_CONFIRMED,
+    **NO_LOCATION,
+    **WITHDRAWN,
+}
 DECISIONS: dict[str, str] = {
     **{shape: "do_not_offer" for shape in NO_OFFER},
     **{shape: "offer" for shape in OFFER},
-    **{shape: "needs_information" for shape in (*NOT_CONFIRMED, *NO_LOCATION)},
+    **{shape: "needs_information" for shape in (*NOT_CONFIRMED, *NO_LOCATION, *WITHDRAWN)},
 }
 
 
-def export() -> Export:
-    """A woman per shape (ids and references prefixed with the shape), her encounter today."""
+def export(names: tuple[str, ...] = tuple(SHAPES)) -> Export:
+    """A woman per shape of ``names`` (ids and references prefixed with the shape), her
+    encounter today."""
     out: Export = {"Patient": [], "Encounter": [], "Condition": [], "Observation": []}
-    for shape, resources in SHAPES.items():
+    for shape in names:
+        resources = SHAPES[shape]
         whole = [woman(PATIENT_ID), encounter("enc", PATIENT_ID), *resources]
         for resource in namespaced(whole, f"{shape}-"):
             out.setdefault(resource["resourceType"], []).append(resource)
     return out
 
 
-def check_reading(readings: list[dict[str, Any]]) -> None:
+def check_reading(readings: list[dict[str, Any]], names: tuple[str, ...] = tuple(SHAPES)) -> None:
     """Today's scan day: ectopic, intrauterine with its CRL, or no location read."""
-    assert len(readings) == len(SHAPES)
-    for got, shape in zip(readings, SHAPES, strict=True):
+    assert len(readings) == len(names)
+    for got, shape in zip(readings, names, strict=True):
         today = [s for s in got["steps"]["scans"] if s["day"] == day()]
         if shape in NO_OFFER:
             assert [s["location"] for s in today] == ["ectopic"], shape
         elif shape in OFFER:
             assert [(s["location"], s["crl_mm"]) for s in today] == [("intrauterine", 9.5)]
-        elif shape in NO_LOCATION:
+        elif shape in (*NO_LOCATION, *WITHDRAWN):
             assert today == [], shape

@@ -9,6 +9,7 @@ same with versions: test_own_rows.py, test_engines_agree.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -70,3 +71,25 @@ def test_the_observations_tests_are_no_case_with_versions_repeated() -> None:
     assert sets and not any(sets)
     versions = [inside for node, inside in found if isinstance(node, rec.Joined)]
     assert versions and all(versions)  # (the pairs' test, in the If's condition, counts too)
+
+
+def test_a_panels_members_joining_the_chosen_versions_keep_the_pairs_plan() -> None:
+    """Stop 45: a panel's contained members read the version of their panel read, asked of
+    ``observation_chosen`` from an item row. That table holds the ids sent more than once only
+    (`EpisodeSpec.pairs_only`), so the Observations' version tables may still hold only the
+    repeated pairs' rows: without it, every Observation of an export would be ranked."""
+    keys = joined_keys(READING)
+    observations = {t for t, k in keys.items() if k[0] == "Observation"}
+    assert "observation_chosen" in READING.pairs_only
+    assert observations <= safe_repeated(READING, frozenset(keys))
+    not_declared = dataclasses.replace(READING, pairs_only=())
+    assert not observations & safe_repeated(not_declared, frozenset(keys))
+    # its rows: a version ranked first of an id NOT sent once (the versions' greatest and least
+    # line differ)
+    (chosen,) = [r for r in READING.rows if r.table == "observation_chosen"]
+    assert isinstance(chosen.when, ir.And) and isinstance(chosen.when.items[0], ir.Not)
+    alone = [n for n, _ in _nodes(chosen.when.items[0]) if isinstance(n, rec.Joined)]
+    assert {(j.table, j.column, j.least) for j in alone} == {
+        ("observation_versions", "n", False),
+        ("observation_versions", "n", True),
+    }

@@ -150,3 +150,23 @@ def test_the_observation_rows_join_no_version_table_when_ids_are_unique() -> Non
             assert not joined & OBSERVATION_TABLES, (row.table, joined)
         elif row.items is not None and row.items.container:
             assert joined == {j.table for j in _joins(row)}, row.table
+
+
+def test_a_panels_members_read_their_panels_version_only_where_a_pair_repeats() -> None:
+    """Stop 46 (HAZ-01 C01.41): the members of a panel (items read as Observations of their
+    own) ask the chosen versions' table whether their panel's version is read. With no id
+    repeated that table is empty, and the question folds away (no join: the own-row plan);
+    with some repeated, the join stays, whatever the member's own id: the pair it asks of is
+    its panel's, not its own (a test of the member's would read every version's members)."""
+    (members,) = [r for r in READING.rows if r.items is not None and r.items.container == "_panel"]
+    assert "observation_chosen" in {j.table for j in _joins(members)}
+    keys = frozenset(joined_keys(READING))
+    folded = inline_own_rows(members, READING, keys)
+    assert not {j.table for j in _joins(folded)} & OBSERVATION_TABLES
+    observations = frozenset(OBSERVATION_TABLES)
+    kept = {
+        j.table
+        for j in _joins(inline_own_rows(members, READING, keys - observations, observations))
+    }
+    assert "observation_chosen" in kept
+    assert not [t for t in kept if t.endswith("__repeated")]  # no test of the member's own pair
