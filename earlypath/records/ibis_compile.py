@@ -1615,7 +1615,7 @@ def compile_rows(
         pairs = pairs.select(id=pairs["_k"], patient=pairs["_p"], n=ibis.literal(0, type="int64"))
         tables[name] = keep(pairs, name)
         types[name] = {"id": "str", "patient": "str", "n": "int"}
-    pending = [inline_own_rows(r, spec, unique, repeated) for r in spec.rows]
+    pending = [inline_own_rows(r, spec, unique, repeated, keys) for r in spec.rows]
     # which specs are compiled is asked of the specs as written, as `left_out` asks it
     written = {id(p): r for p, r in zip(pending, spec.rows, strict=True)}
     empty = empty_tables(spec.rows, absent)

@@ -104,6 +104,7 @@ def inline_own_rows(
     spec: rec.EpisodeSpec,
     unique: frozenset[str],
     repeated: frozenset[str] = frozenset(),
+    keys: Mapping[str, JoinedKey] | None = None,
 ) -> rec.RowSpec:
     """``row`` with each `Joined` of a table in ``unique`` (its key, `joined_keys`, repeats
     for no two resources of the export) read as the resource's own row of that table.
@@ -112,10 +113,14 @@ def inline_own_rows(
     a table of the compiler's), such a table holds the rows of a repeated (patient, id) only,
     and a row of ``row`` reads its joins only when its own (patient, id) repeats: otherwise it
     reads them as its own row (each expression of ``row`` that joins one is ``If(repeated,
-    joined, own)``). Only where no item row would go back to a join (`safe_repeated`)."""
+    joined, own)``). Only where no item row would go back to a join (`safe_repeated`).
+
+    ``keys``: ``joined_keys(spec)`` if the caller has it (a caller inlining every row of
+    ``spec`` computes it once: it walks every row spec's expressions)."""
     if not unique and not repeated:
         return row
-    keys = joined_keys(spec)
+    if keys is None:
+        keys = joined_keys(spec)
     plain = _inlined(row, spec, keys, unique, set())
     mine = {keys[t] for t in repeated if keys[t][0] == row.resource}
     joined = {j.table for j in _joins_in(row)} & repeated
