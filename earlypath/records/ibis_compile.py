@@ -89,6 +89,7 @@ from earlypath.records.sql_substring import substring as _substr
 from earlypath.records.time_zone import configured_time_zone
 from earlypath.records.union_parts import append_sql, union_parts
 from earlypath.records.value_codes import of_sets, sql_shape, value_codes_table
+from earlypath.records.view_schema import new_view
 from earlypath.records.women import Women
 from earlypath.records.zone_day import zone_day
 from earlypath.rules import ir
@@ -3152,6 +3153,8 @@ def _record_plan(
                 _append(con, full, sql)
                 appends.append(len(statements))
             statements.append((template(full), template(sql)))
+        if duckdb and _VIEW in full:
+            return new_view(con, full)  # (not bound again through the views under it)
         return con.table(full)
 
     merged_table = con.table(merged) if merged is not None else None
