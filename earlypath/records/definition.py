@@ -2588,7 +2588,10 @@ _CONTAINED_FINDING_ROWS = _clinical(
 # (they confirmed the location, and the card offered), an amended one replaces them (its member
 # ectopic where the first's was intrauterine: ectopic). Asked of the chosen table only
 # (`_Versions.read_of_chosen`): a join of the versions table from an item row would make every
-# Observation's versions ranked in the audit (`own_rows.safe_repeated`, stop 39).
+# Observation's versions ranked in the audit (`own_rows.safe_repeated`, stop 39). A member
+# coded in no value set read whose words name a loss or an ectopic is read as a top-level
+# Observation so coded is (`_OBSERVATION_WORDS_NAME_A_LOSS`, located "coded_locally"; stop 46,
+# HAZ-20 C20.32): before, it was not read, and the card offered.
 PANEL_MEMBER_ROWS = ItemRows("contained", (), container="_panel", then=COMPONENT_ROWS)
 
 
@@ -2611,7 +2614,8 @@ _PANEL_MEMBER_ROWS = _clinical(
             _status_in(_PANEL_STATUS, "usable_observation_status"),
             _OBSERVATION_VERSIONING.read_of_chosen(_of_panel),
             _USABLE_OBSERVATION,
-            _OBSERVATION_READ,
+            # as a top-level one: read, or coded locally with words naming a loss (stop 46)
+            Or((_OBSERVATION_READ, _OBSERVATION_WORDS_NAME_A_LOSS)),
             _yes(_PANEL_MEMBER),
         )
     ),
@@ -2619,7 +2623,11 @@ _PANEL_MEMBER_ROWS = _clinical(
         **_OBSERVATION_COLUMNS,
         "unconfirmed": _unverified_inside(_PANEL_UNCONFIRMED),
         "day": _day_of(*_OBSERVATION_DATES, *(_of_panel(p) for p in _OBSERVATION_DATES)),
-        "location": _location(Or((_UNCONFIRMED_OBSERVATION, _PANEL_UNCONFIRMED))),
+        "location": If(
+            _OBSERVATION_READ,
+            _location(Or((_UNCONFIRMED_OBSERVATION, _PANEL_UNCONFIRMED))),
+            Const(LOCALLY_CODED_LOCATION),
+        ),
     },
     PANEL_MEMBER_ROWS,
     patient=RefId(_text(_of_panel("subject.reference")), "Patient"),

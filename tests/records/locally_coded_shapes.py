@@ -25,10 +25,11 @@ Before stop 44 each was read as no record: an ectopic pregnancy or a miscarriage
 coded left the card offering progesterone (NG126 1.5.2). Now such a record, whose text names a
 loss or an ectopic pregnancy, holds back the decision (the location is `report_not_read`) and is
 named; it is never read as the fact (Conditions and Procedures, stop 44; Observations, their
-code, value or a component's, stop 45). Controls: a threatened miscarriage, a history of
-miscarriage and a risk of an ectopic so coded, a local ectopic of an earlier pregnancy, an
-unrelated local code today, an Observation coded in SNOMED CT whose text says "ectopic" (read
-as before), an undated one (named, ignored).
+code, value or a component's, stop 45; a panel's contained member, "#id" of its hasMember, stop
+46). Controls: a threatened miscarriage, a history of miscarriage and a risk of an ectopic so
+coded, a local ectopic of an earlier pregnancy, an unrelated local code today, an Observation
+coded in SNOMED CT whose text says "ectopic" (read as before; a panel's member too), an undated
+one (named, ignored).
 """
 
 from __future__ import annotations
@@ -77,6 +78,21 @@ def local_observation(rid: str, code: dict[str, Any], **value: Any) -> dict[str,
         "code": code,
         "effectiveDateTime": day(),
     } | value
+
+
+def local_panel(*members: dict[str, Any]) -> dict[str, Any]:
+    """A panel of today, coded locally (id "local", the record the card names), keeping these
+    Observations inside it (``contained``, each referred to by ``hasMember`` as "#id"; a
+    contained resource has no subject of its own)."""
+    found = local_observation("local", local(HOSPITAL, "EPAU", "Early pregnancy assessment"))
+    found["contained"] = [{k: v for k, v in m.items() if k != "subject"} for m in members]
+    found["hasMember"] = [{"reference": f"#{m['id']}"} for m in members]
+    return found
+
+
+def undated(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource without its own date (a panel's member is then dated by its panel)."""
+    return {k: v for k, v in resource.items() if k != "effectiveDateTime"}
 
 
 def eligible_with(*records: dict[str, Any]) -> list[dict[str, Any]]:
@@ -131,6 +147,21 @@ HELD_BACK = {
             ],
         )
     ),
+    # stop 46: a panel's contained member (hasMember "#id") so coded, read as a top-level one
+    "panel-member-tubal-ectopic": eligible_with(
+        local_panel(local_observation("m1", local(HOSPITAL, "EPAU-07", "Tubal ectopic pregnancy")))
+    ),
+    "panel-member-missed-miscarriage-value-undated": eligible_with(
+        local_panel(
+            undated(
+                local_observation(
+                    "m1",
+                    local(None, "SCANDX", "Scan diagnosis"),
+                    valueCodeableConcept=local(None, "MM", "Missed miscarriage"),
+                )
+            )
+        )
+    ),
 }
 # controls: still an offer
 STILL_OFFER = {
@@ -168,6 +199,31 @@ STILL_OFFER = {
                 "coding": [{"system": SNOMED, "code": "370383002"}],
                 "text": "Intrauterine pregnancy, ectopic pregnancy excluded",
             },
+        )
+    ),
+    # stop 46: a panel's contained members so coded: a threat, a history; one coded in a value
+    # set read (an intrauterine pregnancy: read as before, its words not read)
+    "panel-member-threatened": eligible_with(
+        local_panel(
+            local_observation(
+                "m1",
+                local(None, "SCANDX", "Scan diagnosis"),
+                valueCodeableConcept=local(None, "TM", "Threatened miscarriage"),
+            )
+        )
+    ),
+    "panel-member-history": eligible_with(
+        local_panel(local_observation("m1", local(EGTON, "EGTONHO3", "History of miscarriage")))
+    ),
+    "panel-member-coded-loss-words": eligible_with(
+        local_panel(
+            local_observation(
+                "m1",
+                {
+                    "coding": [{"system": SNOMED, "code": "370383002"}],
+                    "text": "Intrauterine pregnancy, ectopic pregnancy excluded",
+                },
+            )
         )
     ),
     "local-unrelated-today": eligible_with(
