@@ -102,7 +102,7 @@ def check_reading(export: Export, readings: list[dict[str, Any]]) -> None:
     alone nothing dates her. A final-class report's CRL is neither named nor marked."""
     unfinished = {**UNFINISHED_ALONE, **UNFINISHED_OVER_FINAL_LMP, **STILL_VIABILITY}
     for encounter, got in zip(export["Encounter"], readings, strict=True):
-        shape = shape_of(encounter["id"])
+        shape = shape_of(encounter["id"], SHAPES)  # the Spark scenario namespaces the ids
         named = [why for _, why in got["problems"] if why == UNVERIFIED_CRL_MESSAGE]
         held_as_its_own = shape == "crl-preliminary-in-preliminary-report-alone"
         assert bool(named) is (shape in unfinished or held_as_its_own), (shape, got["problems"])
