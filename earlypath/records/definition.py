@@ -227,19 +227,22 @@ UNCONFIRMED_BLEEDING_MESSAGE = (
     "or differential): whether she is bleeding now is unknown"
 )
 # the same, recorded on an Observation whose status is preliminary or unknown (`reading.json`
-# unconfirmed_observation_status; stop 43)
+# unconfirmed_observation_status; stop 43), or kept inside a report or panel so (stop 47)
 UNVERIFIED_MISCARRIAGE_MESSAGE = (
-    "previous miscarriage is recorded on a result not known to be verified (its status is "
-    "preliminary or unknown): not counted; confirm whether she has had a miscarriage"
+    "previous miscarriage is recorded on a result not known to be verified (its status, or that "
+    "of the report or panel it is sent in, is preliminary, partial or unknown): not counted; "
+    "confirm whether she has had a miscarriage"
 )
 UNVERIFIED_BLEEDING_MESSAGE = (
-    "bleeding is recorded as present on a result not known to be verified (its status is "
-    "preliminary or unknown): whether she is bleeding now is unknown"
+    "bleeding is recorded as present on a result not known to be verified (its status, or that "
+    "of the report or panel it is sent in, is preliminary, partial or unknown): whether she is "
+    "bleeding now is unknown"
 )
 # an LMP so recorded (stop 44): it never dates her; the latest LMP, it leaves the LMP unknown
 UNVERIFIED_LMP_MESSAGE = (
-    "LMP is recorded on a result not known to be verified (its status is preliminary or "
-    "unknown): neither it nor an LMP recorded before it dates the pregnancy; confirm the LMP"
+    "LMP is recorded on a result not known to be verified (its status, or that of the report "
+    "or panel it is sent in, is preliminary, partial or unknown): neither it nor an LMP "
+    "recorded before it dates the pregnancy; confirm the LMP"
 )
 # a crown-rump length so recorded (stop 45), or sent inside such a report or panel (stop 46): not a
 # dating source, still a viability finding
@@ -1229,24 +1232,40 @@ _UNVERIFIED_BLEEDING = And((_BLEEDING, _is(PRESENCE, True)))
 # (newest, it leaves the LMP unknown, as such bleeding does; a final LMP recorded later dates her).
 # Stop 45: nor does a crown-rump length so recorded (`_DATING_CRL`, the scans' `crl_unverified`),
 # yet its millimetres still count for viability (a CRL of 7 mm or more with no heartbeat).
-_UNVERIFIED_OPENS = And(
+# Stop 47: every one of these findings kept inside a report or a panel not known to be verified
+# (a partial report) is read as if its own status were so (`_observation_columns`).
+_OPENS_OR_DATES = Or(
     (
-        _UNCONFIRMED_OBSERVATION,
-        Or(
-            (
-                _UNVERIFIED_BLEEDING,
-                And((_MISCARRIAGE_CODED, _is(PRESENCE, True))),
-                And((_COUNTED, IsTrue(Cmp(">", _COUNT_HISTORY, Const(0))))),
-                _LMP,
-                _CRL,
-            )
-        ),
+        _UNVERIFIED_BLEEDING,
+        And((_MISCARRIAGE_CODED, _is(PRESENCE, True))),
+        And((_COUNTED, IsTrue(Cmp(">", _COUNT_HISTORY, Const(0))))),
+        _LMP,
+        _CRL,
     )
 )
 
+
+def _observation_columns(unverified: Expr) -> dict[str, Expr]:
+    """An Observation's row columns, ``unverified`` saying whether its result is not known to be
+    verified: its own status (`_UNCONFIRMED_OBSERVATION`), or for a finding kept inside a report
+    or panel, its own or its container's (stop 47, HAZ-20 C20.35). Every column that reads the
+    status reads it from ``unverified`` alone, so a finding final inside a partial report is
+    read exactly as a preliminary Observation of its own is."""
+    return {
+        **_OBSERVATION_COLUMNS,
+        "unconfirmed": And((unverified, _OPENS_OR_DATES)),
+        "bleeding": If(
+            _BLEEDING,
+            If(And((unverified, _UNVERIFIED_BLEEDING)), Const(None), PRESENCE),
+            Const(None),
+        ),
+        "location": _location(unverified),
+    }
+
+
+# the columns that do not read the status; `_observation_columns` adds those that do
 _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "ends": Const(False),
-    "unconfirmed": _UNVERIFIED_OPENS,
     "shows": _OBSERVATION_SHOWS,
     "not_pregnant": _OBSERVATION_NOT_PREGNANT,
     "hcg_unit": _HCG_UNIT_UNREAD,
@@ -1301,16 +1320,10 @@ _OBSERVATION_COLUMNS: dict[str, Expr] = {
     "raw_mm": If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM),
     "mm": If(IsNull(_LENGTH_PROBLEM), If(IsNull(_LENGTH_KIND), Const(None), _RAW_MM), Const(None)),
     "bleeding_code": _BLEEDING,
-    "bleeding": If(
-        _BLEEDING,
-        If(And((_UNCONFIRMED_OBSERVATION, _UNVERIFIED_BLEEDING)), Const(None), PRESENCE),
-        Const(None),
-    ),
     "bleeding_resolved": Const(False),
     "bleeding_abated": Const(None),
     "heart": _OBSERVATION_HEART,
     "heart_problem": _RATE_PROBLEM,
-    "location": _OBSERVATION_LOCATION,
     "scan_route": _OBSERVATION_SCAN_ROUTE,
 }
 _VERSION_ORDER = ("at", "amends")
@@ -1678,7 +1691,7 @@ _OBSERVATION_ROWS = _clinical(
         )
     ),
     {
-        **_OBSERVATION_COLUMNS,
+        **_observation_columns(_UNCONFIRMED_OBSERVATION),
         # read: its scan location as before; otherwise it is here for its words alone
         "location": If(_OBSERVATION_READ, _OBSERVATION_LOCATION, Const(LOCALLY_CODED_LOCATION)),
     },
@@ -2502,10 +2515,9 @@ _REPORT_USABLE = And((_status_in(_text("status"), "usable_report_status"), _VERS
 _REPORT_ROWS = _clinical(
     "DiagnosticReport",
     And((_REPORT_USABLE, _OBSERVATION_READ)),
-    {
-        **_OBSERVATION_COLUMNS,
-        "location": _location(_status_in(_text("status"), "unconfirmed_report_status")),
-    },
+    # a conclusion is a finding of the report: unverified as the report is (stop 47: a partial
+    # report's too, whose status is no Observation's)
+    _observation_columns(_status_in(_text("status"), "unconfirmed_report_status")),
     CONCLUSION_ROWS,
 )
 
@@ -2535,13 +2547,12 @@ _REPORT_STATUS = _text(_of_report("status"))
 _REPORT_UNCONFIRMED = _status_in(_REPORT_STATUS, "unconfirmed_report_status")
 
 
-def _unverified_inside(container_unconfirmed: Expr) -> Expr:
-    """The `unconfirmed` column of a finding kept inside a report or a panel (stop 46, HAZ-20):
-    as an Observation's (`_UNVERIFIED_OPENS`), and a crown-rump length is not verified either
-    when its container is not (a partial / preliminary report, a preliminary panel), whatever
-    its own status: a reporting system sends each finding `final` as it is measured while the
-    report as a whole is still partial. Such a CRL never dates her, still counts for viability."""
-    return Or((_UNVERIFIED_OPENS, And((container_unconfirmed, _CRL))))
+# A finding kept inside a report or a panel not known to be verified (a partial / preliminary
+# report, a preliminary panel) is not verified either, whatever its own status: a reporting
+# system sends each finding `final` as it is measured while the report as a whole is still
+# partial. Stop 46 (HAZ-20 C20.35) read its CRL so (it never dates her, still counts for
+# viability); stop 47 reads every finding so (`_observation_columns`): its bleeding, previous
+# miscarriage and LMP too, as they are read on a preliminary Observation of their own.
 
 
 _CONTAINED_OBSERVATION = _is(_text("resourceType"), "Observation")
@@ -2566,10 +2577,8 @@ _CONTAINED_FINDING_ROWS = _clinical(
         )
     ),
     {
-        **_OBSERVATION_COLUMNS,
-        "unconfirmed": _unverified_inside(_REPORT_UNCONFIRMED),
+        **_observation_columns(Or((_UNCONFIRMED_OBSERVATION, _REPORT_UNCONFIRMED))),
         "day": _CONTAINED_DAY,
-        "location": _location(Or((_UNCONFIRMED_OBSERVATION, _REPORT_UNCONFIRMED))),
     },
     CONTAINED_FINDINGS,
     patient=RefId(_text(_of_report("subject.reference")), "Patient"),
@@ -2620,14 +2629,9 @@ _PANEL_MEMBER_ROWS = _clinical(
         )
     ),
     {
-        **_OBSERVATION_COLUMNS,
-        "unconfirmed": _unverified_inside(_PANEL_UNCONFIRMED),
+        **(own := _observation_columns(Or((_UNCONFIRMED_OBSERVATION, _PANEL_UNCONFIRMED)))),
         "day": _day_of(*_OBSERVATION_DATES, *(_of_panel(p) for p in _OBSERVATION_DATES)),
-        "location": If(
-            _OBSERVATION_READ,
-            _location(Or((_UNCONFIRMED_OBSERVATION, _PANEL_UNCONFIRMED))),
-            Const(LOCALLY_CODED_LOCATION),
-        ),
+        "location": If(_OBSERVATION_READ, own["location"], Const(LOCALLY_CODED_LOCATION)),
     },
     PANEL_MEMBER_ROWS,
     patient=RefId(_text(_of_panel("subject.reference")), "Patient"),

@@ -275,7 +275,8 @@ def _check_unverified_crl(export: Export, spark: list[dict], duck: list[dict]) -
 
 def _check_report_crl(export: Export, spark: list[dict], duck: list[dict]) -> None:
     """A final CRL inside a partial / preliminary / unknown report or a preliminary panel (stop
-    46, HAZ-20 C20.35): named, its day unverified, never dating her, as the card reads it."""
+    46, HAZ-20 C20.35): named, its day unverified, never dating her, as the card reads it; and
+    (stop 47) bleeding, a previous miscarriage or an LMP so sent named as unverified."""
     assert_same(export, spark)
     report_crl.check_reading(export, spark)
 
@@ -343,7 +344,8 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "unverified-dating": (lambda _: unverified_dating.export(), _check_unverified_dating),
     # ... and its CRL shapes (their own export: the LMP scenario's check knows its shapes only)
     "unverified-crl": (lambda _: unverified_dating.crl_export(), _check_unverified_crl),
-    # stop 46: ... and a final CRL inside an unfinished report or panel
+    # stop 46: ... and a final CRL inside an unfinished report or panel (stop 47: and its other
+    # findings, bleeding, a previous miscarriage, an LMP, in the same export)
     "report-crl": (lambda _: report_crl.export(), _check_report_crl),
     # stop 44: a CRL on an earlier scan of this pregnancy dates her (the card's and the audit's)
     "earlier-crl": (lambda _: earlier_crl.export(), _check_earlier_crl),

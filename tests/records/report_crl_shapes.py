@@ -13,14 +13,27 @@ The CRL is a contained Observation the report's `result` (or the panel's `hasMem
 as "#crl". Each woman: `eligible_resources` with her LMP and CRL replaced per shape (an
 intrauterine pregnancy on scan today as its own final Observation). Today is 2024-03-04; a CRL
 of 9.5 mm is 7+0.
+
+Stop 47 (HAZ-20 C20.35 extended): every other finding the reading takes, kept `final` inside such
+a report or panel (bleeding present, a previous miscarriage, an LMP; a partial report's
+conclusion of bleeding), is read as one with an unverified status of its own (C20.28, C20.30):
+never a fact that opens the offer or dates her, named. And an exported CRL Observation (its own
+resource, `final`) that a partial report's `result` refers to still dates her: a strict xfail
+(`EXPORTED_RESULT`), the reading does not join a report to the results it exports.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from earlypath.records.definition import UNVERIFIED_CRL_MESSAGE
+from earlypath.records.definition import (
+    UNVERIFIED_BLEEDING_MESSAGE,
+    UNVERIFIED_CRL_MESSAGE,
+    UNVERIFIED_LMP_MESSAGE,
+    UNVERIFIED_MISCARRIAGE_MESSAGE,
+)
 from tests.fhir_exports import Export, export_per_shape, shape_of
+from tests.integration.fhir_data import SNOMED, concept
 from tests.records.panel_member_shapes import panel
 from tests.records.scan_shapes import scan_report
 from tests.records.unverified_dating_shapes import (
@@ -30,6 +43,14 @@ from tests.records.unverified_dating_shapes import (
     heart_rate,
     her,
     lmp_seen,
+)
+from tests.records.unverified_observation_shapes import (
+    ABSENT,
+    PRESENT,
+    bleeding_seen,
+    miscarriage_count,
+    miscarriage_history,
+    replacing,
 )
 
 
@@ -46,6 +67,11 @@ def in_report(status: str, crl_status: str = "final", **crl: Any) -> dict[str, A
 def in_panel(status: str) -> list[dict[str, Any]]:
     """A panel of today of this status, holding a final CRL of 9.5 mm as a member."""
     return panel([crl_seen(9.5)], contained=True, status=status)
+
+
+def holding(status: str, finding: dict[str, Any]) -> dict[str, Any]:
+    """A scan report of today of this status, holding this finding its result refers to."""
+    return scan_report(contained=[_inside(finding)], status=status)
 
 
 # alone (no LMP): on the base the CRL dated her (offer); now nothing dates her, the CRL named
@@ -82,13 +108,64 @@ STILL_VIABILITY = {
         lmp_seen("2024-01-15"), in_report("partial", method=TRANSVAGINAL), heart_rate(0)
     ),
 }
+# Stop 47: another finding, final, inside an unfinished report or panel. On the base each was
+# read as verified and opened the offer (or dated her: the LMP alone, 7+0); now each is unknown,
+# needs_information naming it (the message of a preliminary Observation's, `FINDING_NAMED`).
+UNFINISHED_FINDINGS = {
+    "bleeding-in-partial-report": replacing(
+        "bleed", holding("partial", bleeding_seen(PRESENT, "final"))
+    ),
+    "history-in-partial-report": replacing("mc1", holding("partial", miscarriage_history("final"))),
+    "count-in-preliminary-panel": replacing(
+        "mc1", *panel([miscarriage_count(1, "final")], contained=True, status="preliminary")
+    ),
+    "lmp-in-unknown-report-alone": her(holding("unknown", lmp_seen("2024-01-15"))),
+    # a report's coded conclusion is a finding of it too: a partial one's is unverified
+    "bleeding-concluded-in-partial-report": replacing(
+        "bleed", scan_report(conclusion=concept(SNOMED, "289530006"), status="partial")
+    ),
+}
+FINDING_NAMED = {
+    "bleeding-in-partial-report": UNVERIFIED_BLEEDING_MESSAGE,
+    "history-in-partial-report": UNVERIFIED_MISCARRIAGE_MESSAGE,
+    "count-in-preliminary-panel": UNVERIFIED_MISCARRIAGE_MESSAGE,
+    "lmp-in-unknown-report-alone": UNVERIFIED_LMP_MESSAGE,
+    "bleeding-concluded-in-partial-report": UNVERIFIED_BLEEDING_MESSAGE,
+}
+# controls: the same findings inside a final-class report are read as before (offer), and what
+# holds the offer back ("absent" bleeding) still counts inside a partial one
+FINDINGS_READ = {
+    "bleeding-in-final-report": replacing(
+        "bleed", holding("final", bleeding_seen(PRESENT, "final"))
+    ),
+    "history-in-amended-report": replacing("mc1", holding("amended", miscarriage_history("final"))),
+    "lmp-in-corrected-report-alone": her(holding("corrected", lmp_seen("2024-01-15"))),
+}
+ABSENT_STILL_COUNTS = {
+    "bleeding-absent-in-partial-report": replacing(
+        "bleed", holding("partial", bleeding_seen(ABSENT, "final"))
+    ),
+}
+# Left (strict xfail): a final CRL exported as its own Observation, which a partial report's
+# result refers to ("Observation/crl"), is read on its own status: alone it dates her (offer).
+_PARTIAL_REPORT_OF_EXPORTED_CRL = scan_report(status="partial") | {
+    "result": [{"reference": "Observation/crl"}]
+}
+EXPORTED_RESULT = {
+    "crl-exported-for-partial-report-alone": her(crl_seen(9.5), _PARTIAL_REPORT_OF_EXPORTED_CRL),
+}
 SHAPES = {
     **UNFINISHED_ALONE,
     **UNFINISHED_OVER_FINAL_LMP,
     **DATED_BY_THE_REPORT,
     **NOT_DATED,
     **STILL_VIABILITY,
+    **UNFINISHED_FINDINGS,
+    **FINDINGS_READ,
+    **ABSENT_STILL_COUNTS,
+    **EXPORTED_RESULT,
 }
+_STOP_47 = {**UNFINISHED_FINDINGS, **FINDINGS_READ, **ABSENT_STILL_COUNTS, **EXPORTED_RESULT}
 
 
 def export() -> Export:
@@ -103,6 +180,9 @@ def check_reading(export: Export, readings: list[dict[str, Any]]) -> None:
     unfinished = {**UNFINISHED_ALONE, **UNFINISHED_OVER_FINAL_LMP, **STILL_VIABILITY}
     for encounter, got in zip(export["Encounter"], readings, strict=True):
         shape = shape_of(encounter["id"], SHAPES)  # the Spark scenario namespaces the ids
+        if shape in _STOP_47:
+            _check_finding(shape, got)
+            continue
         named = [why for _, why in got["problems"] if why == UNVERIFIED_CRL_MESSAGE]
         held_as_its_own = shape == "crl-preliminary-in-preliminary-report-alone"
         assert bool(named) is (shape in unfinished or held_as_its_own), (shape, got["problems"])
@@ -111,3 +191,11 @@ def check_reading(export: Export, readings: list[dict[str, Any]]) -> None:
             assert (days, got["steps"]["start"]) == ([], None), shape
         else:
             assert days == [(9.5, True if shape in unfinished else None)], (shape, days)
+
+
+def _check_finding(shape: str, got: dict[str, Any]) -> None:
+    """Stop 47: a finding inside an unfinished report or panel is named as a preliminary
+    Observation's is; inside a final-class report, or "absent", it is not named."""
+    named = {why for _, why in got["problems"]} & set(FINDING_NAMED.values())
+    expected = {FINDING_NAMED[shape]} if shape in UNFINISHED_FINDINGS else set()
+    assert named == expected, (shape, got["problems"])
