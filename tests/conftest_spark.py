@@ -54,6 +54,27 @@ INTERPRETED = {
 }
 
 
+# The agreement modules' readings, besides running interpreted: a few hundred rows in 133
+# statements, where the fixed cost per statement is the cost (stop 47, docs/speed.md). Each
+# setting changes how Spark computes rows, never which:
+# - one shuffle partition (the audit's session has one per core): half the tasks of every
+#   shuffle; rows come out of a shuffle in another order, and no statement of the reading relies
+#   on Spark's order (its lists are ordered by their own keys; the checks sort the problems);
+# - no common subexpression elimination: an expression used twice in a row's projection is
+#   computed twice instead of once, and a deterministic expression gives the same value both
+#   times (Spark never eliminates a non-deterministic one); finding the repeats in the
+#   reading's huge projections cost more than computing them for a few hundred rows;
+# - no runtime Bloom filters: `InjectRuntimeFilter` adds a filter before a join that can only
+#   drop rows the join drops.
+FEW_ROWS = {
+    "spark.sql.shuffle.partitions": "1",
+    "spark.sql.subexpressionElimination.enabled": "false",
+    "spark.sql.optimizer.runtime.bloomFilter.enabled": "false",
+}
+# What the agreement modules' fixtures run their Spark side with.
+AGREEMENT = {**INTERPRETED, **FEW_ROWS}
+
+
 @contextmanager
 def session_settings(session: Any, settings: dict[str, str]) -> Iterator[None]:
     """``settings`` set on the shared ``session`` for the block, each key's own value (or its

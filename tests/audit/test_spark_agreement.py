@@ -63,7 +63,7 @@ from tests.audit import (
     test_fhir_untied_care,
 )
 from tests.audit.test_fhir_panel_components import FLAT
-from tests.conftest_spark import INTERPRETED, session_settings
+from tests.conftest_spark import AGREEMENT, session_settings
 from tests.fhir_exports import Export, namespaced, one_export, shape_of
 from tests.records import earlier_crl_shapes as earlier_crl
 from tests.records import unverified_dating_shapes as unverified_dating
@@ -445,8 +445,9 @@ def audited(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Audited:
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the Spark audit flattened the export with DuckDB")
 
-    # Spark reads the export itself; no code generated for the reading's and judging's plans
-    with pytest.MonkeyPatch.context() as patch, session_settings(spark, INTERPRETED):
+    # Spark reads the export itself; no code generated for the reading's and judging's plans,
+    # one shuffle partition (`AGREEMENT`)
+    with pytest.MonkeyPatch.context() as patch, session_settings(spark, AGREEMENT):
         patch.setattr(fhir_read, "flatten_fhir_duckdb", refuse)
         on_spark = run_audit(folder, root / "s", engine="spark", spark=spark)
         # the flat rows the Spark audit judged (the audit's input view, one more Spark job)

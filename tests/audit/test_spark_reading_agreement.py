@@ -43,7 +43,7 @@ from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
 from tests.audit.test_fhir_malformed import spark_export as malformed_export
 from tests.audit.test_spark_agreement import _read_back, _space
-from tests.conftest_spark import INTERPRETED, session_settings
+from tests.conftest_spark import AGREEMENT, INTERPRETED, session_settings
 from tests.fhir_exports import Export, export_merges, namespaced, write_export
 from tests.records import abated_bleeding_shapes as abated_bleeding
 from tests.records import earlier_crl_shapes as earlier_crl
@@ -381,7 +381,8 @@ def read(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Read:
             whole.setdefault(kind, []).extend(resources)
     folder = write_export(whole, root / "in")
     merges = export_merges(whole)
-    with session_settings(spark, INTERPRETED):  # no code generated for its 119 statements
+    # no code generated for its 133 statements, one shuffle partition (`AGREEMENT`)
+    with session_settings(spark, AGREEMENT):
         on_spark = fetched(compiled_reading(ibis.pyspark.connect(spark), folder, "sp", merges))
     on_duckdb = fetched(compiled_reading(ibis.duckdb.connect(), folder, "dk", merges))
     return Read(spaced, (on_spark, on_duckdb))
@@ -425,3 +426,9 @@ def test_the_reading_runs_interpreted_and_the_settings_are_given_back(spark: Any
             assert spark.conf.get(wholestage) == "false"
         assert spark.conf.get(wholestage) == "true"
     assert spark.conf.get(wholestage, None) is None
+    # the agreement's settings over a value the session has (the audit's one partition a core)
+    shuffle = "spark.sql.shuffle.partitions"
+    before = spark.conf.get(shuffle)
+    with session_settings(spark, AGREEMENT):
+        assert spark.conf.get(shuffle) == "1"
+    assert spark.conf.get(shuffle) == before != "1"
