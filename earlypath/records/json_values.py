@@ -132,8 +132,17 @@ class Matcher:
         for coding in listed:
             if _key(coding) in codes:
                 return True
-        if not self.words:
+        return self.words_name_it(concept, listed)
+
+    def words_name_it(self, concept: Any, listed: list[dict[str, Any]] | None = None) -> bool:
+        """`matches`'s words alone: one of the set's words in the concept's text or a coding's
+        display. The generated reading asks it after the concept's codes (`sets_of`), so a
+        concept's codings are not walked for codes twice (``listed``: its `codings`, when at
+        hand)."""
+        if not self.words or type(concept) is not dict:
             return False
+        if listed is None:
+            listed = codings(concept)
         parts = [_text(concept.get("text"))] + [_text(c.get("display")) for c in listed]
         return self.search_words(" ".join(parts).lower()) is not None
 

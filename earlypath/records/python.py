@@ -180,7 +180,7 @@ class _Compiler:
                     names = memo[id(concept)] = sets_of(concept, by_key)
                 if name in names:
                     return True
-                return worded and matcher.matches(concept)
+                return worded and matcher.words_name_it(concept)
 
             return in_set
         if isinstance(e, rir.TextInSet):

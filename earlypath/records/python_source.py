@@ -293,27 +293,48 @@ class _Source(SourceNames):
 
     def first_test(self, condition: ir.Expr) -> list[str]:
         """Lines that answer SKIP at once when none of the value sets the condition needs is
-        among its concepts' sets (`_needs`): most resources of a type are none of ours, and a
-        look at their codes is enough. Only for sets without words (a word can match a text
-        whatever the codes); none when the condition needs no set."""
+        among its concepts' sets (`_needs`) and none of those with words is named by its words:
+        most resources of a type are none of ours, and a look at their codes (and, for a set
+        with words, their text) is enough. None when the condition needs no set."""
         test = self.first_test_expr(condition)
         return [] if test is None else [f"    if {test}:", "      return SKIP"]
 
     def first_test_expr(self, condition: ir.Expr) -> str | None:
         """`first_test`'s test (True: the condition cannot be True), or None when there is
-        none; the statements it reads are added to the lines first."""
+        none; the statements it reads are added to the lines first. The codes of every concept
+        first, then the words of the worded sets (a search of the text, the dearer test, only
+        for a resource coded in none of the sets: a worded set's words are searched once, here,
+        for a resource the condition then skips; stop 47)."""
         needs = _needs(condition)
         matcher = self.helpers["MATCHER"]
-        if not needs or any(_worded(i, matcher) for i in needs):
+        if not needs or all(_worded(i, matcher) for i in needs):
+            # words alone: every resource would be searched, one the condition turns down
+            # at once (a status, a code read elsewhere) too; its own order is cheaper
             return None
+        ordered = sorted(needs, key=repr)  # the same source in every process
         by_concept: dict[Any, set[str]] = {}
-        for i in sorted(needs, key=repr):  # the same source in every process
+        for i in ordered:
             by_concept.setdefault(i.concept, set()).add(i.value_set)
         tests = [
             f"{self.sets(concept)}.isdisjoint({self.const(frozenset(sets))})"
             for concept, sets in by_concept.items()
         ]
+        for i in ordered:
+            if _worded(i, matcher):
+                first, c = self.ref(i.concept)
+                words = self.const(matcher(i.value_set).words_name_it)
+                tests.append(f"({first} is None or not {words}({c}))")
         return " and ".join(tests)
+
+    def worded_test(self, e: rir.InSet, concept: str) -> str:
+        """The test of a set with words on a concept known not to be None (``concept``, its
+        variable): its codes (`sets_of`; a words-only set has none to look up), then its words
+        (`Matcher.words_name_it`: the codings are not walked for codes again)."""
+        matcher = self.helpers["MATCHER"](e.value_set)
+        words = f"{self.const(matcher.words_name_it)}({concept})"
+        if not matcher.codes:
+            return words
+        return f"{e.value_set!r} in SETS_OF({concept}, BY_KEY) or {words}"
 
     def true_test(self, e: ir.Expr) -> str:
         """A test that is True exactly when ``e`` is True (``(e) is True``: a condition that
@@ -399,12 +420,10 @@ class _Source(SourceNames):
             of_items = self.const(lambda listed: any(item_test(i) is True for i in listed))
             return f"type({first}) is list and {of_items}({items})"
         if isinstance(e, rir.InSet):
-            matcher = self.helpers["MATCHER"](e.value_set)
             if not _worded(e, self.helpers["MATCHER"]):
                 return f"{e.value_set!r} in {self.sets(e.concept)}"
             first, c = r(e.concept)
-            test = f"{e.value_set!r} in SETS_OF({c}, BY_KEY) or {self.const(matcher.matches)}({c})"
-            return f"False if {first} is None else ({test})"
+            return f"False if {first} is None else ({self.worded_test(e, c)})"
         if isinstance(e, rir.AtLeast):
             # most concepts are in no history set: only those read the count of their coding
             first, c = r(e.concept)

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from earlypath.fhir.codes import load_codes, word_pattern, words_pattern, words_search
+from earlypath.records.json_values import Matcher, sets_of
 
 _WORDED = {name: s.words for name, s in load_codes().items() if s.words}
 # pieces a text is made of: the words and their parts, the characters beside them
@@ -62,3 +63,40 @@ def test_no_words_match_nothing() -> None:
     assert words_search(())("ectopic") is None
     with pytest.raises(ValueError, match="no words"):
         words_pattern(())
+
+
+_CODES = load_codes()
+_BY_KEY: dict[tuple[str, str], frozenset[str]] = {}
+for _name, _set in _CODES.items():
+    for _key in _set.codes:
+        _BY_KEY[_key] = _BY_KEY.get(_key, frozenset()) | {_name}
+# a code of each worded set that has codes, and one of no set
+_A_CODE = {name: sorted(s.codes)[0] for name, s in _CODES.items() if s.words and s.codes}
+
+
+def _concepts(name: str) -> list[object]:
+    words = _WORDED[name]
+    listed = [{"system": s, "code": c} for s, c in _A_CODE.values()]
+    coded = [*listed[:2], {"system": "http://loinc.org", "code": "29463-7", "display": "Weight"}]
+    return [
+        None,
+        "ectopic",
+        {},
+        {"text": words[0]},
+        {"text": f"not {words[-1]}x"},
+        {"coding": "not a list", "text": words[0]},
+        {"coding": [None, 3, {"display": words[0].upper()}]},
+        {"coding": coded, "text": "seen today"},
+        {"coding": [{**c, "display": words[0]} for c in coded]},
+        *({"coding": [c]} for c in listed),
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(_WORDED))
+def test_codes_then_words_answer_as_matches(name: str) -> None:
+    # the generated reading asks a worded set's codes (`sets_of`), then its words alone
+    # (`words_name_it`; stop 47): together, what `Matcher.matches` answers
+    matcher = Matcher(_CODES[name])
+    for concept in _concepts(name):
+        codes = type(concept) is dict and name in sets_of(concept, _BY_KEY)
+        assert (codes or matcher.words_name_it(concept)) == matcher.matches(concept), concept
