@@ -71,6 +71,7 @@ from earlypath.engines.ibis_compile import IR_TYPES, _Compiler
 from earlypath.fhir.codes import code_set, load_codes, words_pattern
 from earlypath.records import ir as rec
 from earlypath.records import plan_cache
+from earlypath.records.compile_memos import memoised_ibis_walks
 from earlypath.records.first_item import first_item, first_items_for
 from earlypath.records.item_rows import items_only
 from earlypath.records.needed_joins import empty_tables, joins_needed, never_found
@@ -3159,8 +3160,9 @@ def _record_plan(
 
     merged_table = con.table(merged) if merged is not None else None
     tied_table = con.table(by_identifier) if by_identifier is not None else None
-    # a list's first item by the engine's index that is NULL past the end (`first_item`)
-    with first_items_for(con.name):
+    # a list's first item by the engine's index that is NULL past the end (`first_item`); two
+    # of ibis's walks remembered per node for the compile (`compile_memos`)
+    with first_items_for(con.name), memoised_ibis_walks():
         out = compile_records(
             spec,
             resources,
