@@ -26,12 +26,13 @@ from earlypath.errors import ConfigError
 __all__ = ["DEFAULT_FROM_BYTES", "SETTING", "input_bytes", "specialise_from_bytes", "specialises"]
 
 SETTING = "EARLYPATH_SPECIALISE_FROM_BYTES"
-# 8 MB of NDJSON: about 3,000 patients of the synthetic export (2.6 kB a patient). At 5,000
-# patients an absent type's empty union part cost 0.45 CPU s (stop 22), and ranking every version
-# is a share of the reading that grows with it; at 2,000 patients the specialised plan saves about
-# 0.2-0.4 CPU s against a cold compile of 20-35 CPU s (w-general47, CHANGELOG stop 47). Above it a
-# plan is compiled once and kept (`plan_cache`), and the saving recurs on every run.
-DEFAULT_FROM_BYTES = 8_000_000
+# 2 MB of NDJSON: about 800 patients of the synthetic export (2.55 kB a patient). At 2,000
+# patients (5.1 MB) the audit's reading took 3.80 CPU s with its specialised plan and 4.72 with
+# the general one, plans warm (`benchmarks/general_plan_saving.py 2000`): 0.92 s, about
+# linear in the export, so ~0.36 s at 2 MB, 1% of one cold compile (32.5 CPU s, stop 46). Every
+# test export is well under it; a hospital's export is far over it, and its specialised plan,
+# compiled once and kept (`plan_cache`), saves its share on every run.
+DEFAULT_FROM_BYTES = 2_000_000
 # a gzipped NDJSON file is counted as twenty times its size: the synthetic export's files unpack
 # to 17-27 times theirs (FHIR JSON repeats its keys and systems); counted low, a big gzipped
 # export would be read by the general plan, a fraction of a CPU second a run
