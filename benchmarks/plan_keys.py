@@ -11,7 +11,8 @@ one: a lower bound, the same on both trees). Run with an empty plan folder:
     EARLYPATH_PLAN_CACHE=$(mktemp -d) PLAN_KEYS_OUT=/tmp/keys.txt PYTHONPATH=<tree>:benchmarks \
       .venv/bin/pytest -q -p no:randomly -n 0 -p no:cacheprovider -p plan_keys <files>
 
-It writes one line a needed plan: its key's digest, then the first test that needed it.
+It appends one line a needed plan as it is found (its key's digest, then the first test that
+needed it), and at the end the count.
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
             sorted(repeated),
         )
         digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
-        _first.setdefault(digest, _running["test"])
+        if digest not in _first:  # (written as found: a run cut short still says its plans)
+            _first[digest] = _running["test"]
+            with open(_out(), "a", encoding="utf-8") as f:
+                f.write(f"{digest} {_running['test']}\n")
         raise PlanNotCompiled(digest)
 
     ibis_compile._record_plan = noted  # type: ignore[assignment]
@@ -61,9 +65,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     yield
 
 
+def _out() -> str:
+    return os.environ.get("PLAN_KEYS_OUT", "plan-keys.txt")
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
-    out = os.environ.get("PLAN_KEYS_OUT", "plan-keys.txt")
-    with open(out, "a", encoding="utf-8") as f:
+    with open(_out(), "a", encoding="utf-8") as f:
         f.write(f"=== pid {os.getpid()}: {len(_first)} distinct reading plans\n")
-        for digest, test in sorted(_first.items(), key=lambda kv: kv[1]):
-            f.write(f"{digest} {test}\n")
