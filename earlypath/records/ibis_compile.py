@@ -84,6 +84,7 @@ from earlypath.records.own_rows import (
     repeated_table,
     safe_repeated,
 )
+from earlypath.records.plan_choice import input_bytes, specialises
 from earlypath.records.select_unnest import unnests_in_select
 from earlypath.records.sql_star import columns_as_star
 from earlypath.records.sql_substring import substring as _substr
@@ -106,6 +107,7 @@ __all__ = [
     "left_out",
     "loaded_absent",
     "row_test",
+    "specialised",
     "load_resources",
     "read_schema",
     "reference_pattern",
@@ -821,16 +823,33 @@ class LoadedResources(dict[str, ir_t.Table]):
     holds a line of (an export without DiagnosticReport, or with an empty file of it). Their
     tables are empty, so the row specs of those types give nothing: `run_records` leaves them
     out of its plan (an empty part of a union still costs its plan: about 0.45 CPU s at 5,000
-    patients for a scan report's contained findings, stop 22)."""
+    patients for a scan report's contained findings, stop 22). ``input_bytes``: the size of the
+    files read (None: not known), which decides whether the plan is specialised (`plan_choice`).
+    """
 
-    def __init__(self, tables: Mapping[str, ir_t.Table], absent: frozenset[str]) -> None:
+    def __init__(
+        self,
+        tables: Mapping[str, ir_t.Table],
+        absent: frozenset[str],
+        input_bytes: int | None = None,
+    ) -> None:
         super().__init__(tables)
         self.absent = absent
+        self.input_bytes = input_bytes
+
+
+def specialised(resources: Mapping[str, ir_t.Table]) -> bool:
+    """Is the reading of ``resources`` given a plan specialised to them (`plan_choice`: not
+    below `EARLYPATH_SPECIALISE_FROM_BYTES` of input files; tables made by hand are)?"""
+    return not isinstance(resources, LoadedResources) or specialises(resources.input_bytes)
 
 
 def _absent(resources: Mapping[str, ir_t.Table]) -> frozenset[str]:
-    """The types of ``resources`` known to have no line (`LoadedResources`; none otherwise)."""
-    return resources.absent if isinstance(resources, LoadedResources) else frozenset()
+    """The types of ``resources`` known to have no line (`LoadedResources`; none otherwise, and
+    none for a small export: its general plan leaves no type out, `plan_choice`)."""
+    if not isinstance(resources, LoadedResources) or not specialised(resources):
+        return frozenset()
+    return resources.absent
 
 
 def load_resources(
@@ -892,7 +911,12 @@ def load_resources(
     absent = frozenset(
         r for r in schemas if not any(map(_has_lines, (*files.get(r, ()), *extra.get(r, ()))))
     )
-    return LoadedResources(tables, absent)
+    # the size that chooses the plan (`plan_choice`); Spark keeps the specialised plan: its test
+    # readings are one export a module (no compile to share), and Spark analyses each statement
+    # of a reading on its own: the general plan's version tables would add to them (unmeasured)
+    read = [p for r in schemas for p in (*files.get(r, ()), *extra.get(r, ()))]
+    size = input_bytes(read) if con.name != "pyspark" else None
+    return LoadedResources(tables, absent, size)
 
 
 def _has_lines(path: Path) -> bool:

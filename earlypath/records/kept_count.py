@@ -26,7 +26,7 @@ import ibis.expr.types as ir_t
 from earlypath.fhir.codes import load_codes
 from earlypath.records import ir as rec
 from earlypath.records import plan_cache
-from earlypath.records.ibis_compile import compile_rows, repeated_keys
+from earlypath.records.ibis_compile import compile_rows, repeated_keys, specialised
 from earlypath.records.own_rows import joined_keys
 from earlypath.records.value_codes import sql_shape, value_code_rows, value_codes_name
 from earlypath.records.women import Women
@@ -69,7 +69,10 @@ def counted_joined_tables(
     (``repeated``), stop 29. One kept count a key (a resource type, its patient and id): the
     (patient, id) pairs repeated. With ``women`` (the export's merges and identifier ties, as
     the reading is given them), the patient is the woman (`Women.of`): a pair that repeats only
-    across her merged records is counted (stop 30; HAZ-20 C20.20)."""
+    across her merged records is counted (stop 30; HAZ-20 C20.20). A small export
+    (`plan_choice`) is given the general plan, every version ranked: nothing is counted."""
+    if not specialised(resources):
+        return frozenset(), frozenset()
     keys = joined_keys(spec)
     unique: set[str] = set()
     repeated: set[str] = set()

@@ -20,13 +20,22 @@ from earlypath.records import ibis_compile
 from earlypath.records.definition import READING
 from earlypath.records.ibis_compile import LoadedResources, left_out, load_resources, run_records
 from earlypath.records.ir import RowSpec
+from earlypath.records.kept_count import counted_joined_tables
 from earlypath.records.needed_joins import joins_needed, never_found
+from earlypath.records.plan_choice import SETTING as SPECIALISE_FROM_BYTES
 from earlypath.rules.ir import Const
 from tests.audit.test_fhir_mapping_agrees import assert_agrees
 from tests.integration.fhir_data import PATIENT_ID, day, eligible_resources
 from tests.records.previous_history_shapes import by_reference, methotrexate
 from tests.records.real_shapes import export_of
 from tests.records.sql_sent import sql_sent
+
+
+@pytest.fixture(autouse=True)
+def _specialised(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These exports are small: without the setting at 0 their reading is given the general
+    plan, no type left out (`plan_choice`); the plans that leave types out are tested here."""
+    monkeypatch.setenv(SPECIALISE_FROM_BYTES, "0")
 
 
 def _export(folder: Path) -> dict[str, list[Path]]:
@@ -55,7 +64,7 @@ def _read(con: Any, resources: Any, prefix: str) -> tuple[list[dict], list[dict]
 
 
 def test_a_type_without_lines_is_left_out_of_the_plan_and_the_reading_is_the_same(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # (the plans kept by other tests, or on disk, are replayed: their statements are sent too)
     files = _export(tmp_path / "export")
@@ -90,6 +99,16 @@ def test_a_type_without_lines_is_left_out_of_the_plan_and_the_reading_is_the_sam
     assert len(_without_views(sent)) > fewer
     # (there, the Medications' table is joined, empty: the check above can fail)
     assert _medications_read(sent, "b")
+    # below the setting's default (`plan_choice`) the small export is given that general plan:
+    # read the same, its absent types read, nothing counted, no plan of its own
+    monkeypatch.delenv(SPECIALISE_FROM_BYTES)
+    plans = len(ibis_compile._PLANS)
+    sent.clear()
+    assert counted_joined_tables(con, READING, loaded) == (frozenset(), frozenset())
+    assert sent == []
+    assert _read(con, loaded, "c") == without
+    assert sum('"a_r_DiagnosticReport"' in sql for sql in sent) > 1
+    assert len(ibis_compile._PLANS) == plans
 
 
 def _medications_read(sent: list[str], prefix: str) -> list[str]:

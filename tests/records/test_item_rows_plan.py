@@ -20,10 +20,18 @@ from earlypath.audit.load import duckdb_connect
 from earlypath.records import ibis_compile
 from earlypath.records.definition import READING
 from earlypath.records.ibis_compile import compile_rows, load_resources
+from earlypath.records.plan_choice import SETTING as SPECIALISE_FROM_BYTES
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
 
 _APPENDED = 'INSERT INTO "flat_k_clinical'
+
+
+@pytest.fixture(autouse=True)
+def _specialised(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These exports are small: their reading is given the plan specialised to them (no version
+    ranked, or only the repeated pairs'), the plans tested here (`plan_choice`)."""
+    monkeypatch.setenv(SPECIALISE_FROM_BYTES, "0")
 
 
 def test_the_clinical_rows_materialise_no_union_of_resources_and_item_rows(

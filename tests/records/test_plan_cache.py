@@ -14,8 +14,16 @@ import pytest
 import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
 from earlypath.audit.fhir_read import flatten_fhir_duckdb
 from earlypath.records import ibis_compile, kept_count, plan_cache
+from earlypath.records.plan_choice import SETTING as SPECIALISE_FROM_BYTES
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
+
+
+@pytest.fixture(autouse=True)
+def _specialised(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every kind of kept SQL is tested here, the repeated pairs' counts too: the small export
+    is read by its specialised plan (below the setting, `plan_choice`, nothing is counted)."""
+    monkeypatch.setenv(SPECIALISE_FROM_BYTES, "0")
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +57,7 @@ def compiled(export: Path, tmp_path_factory: pytest.TempPathFactory) -> Compiled
     folder = tmp_path_factory.mktemp("plans")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EARLYPATH_PLAN_CACHE", str(folder))
+        mp.setenv(SPECIALISE_FROM_BYTES, "0")
         mp.setattr(ibis_compile, "_PLANS", {})
         mp.setattr(kept_count, "_SQL", {})
         rows = _flat(export)
