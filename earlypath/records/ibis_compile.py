@@ -3184,8 +3184,8 @@ def _record_plan(
 
     merged_table = con.table(merged) if merged is not None else None
     tied_table = con.table(by_identifier) if by_identifier is not None else None
-    # a list's first item by the engine's index that is NULL past the end (`first_item`); two
-    # of ibis's walks remembered per node for the compile (`compile_memos`)
+    # a list's first item by the engine's index that is NULL past the end (`first_item`);
+    # three of ibis's per-node answers remembered for the compile (`compile_memos`)
     with first_items_for(con.name), memoised_ibis_walks():
         out = compile_records(
             spec,
