@@ -11,6 +11,11 @@ the Python side's plan compile out; the first run of a folder compiles it.
 
     EARLYPATH_PLAN_CACHE=/tmp/plans PYTHONPATH=. .venv/bin/python \\
       benchmarks/spark_statement_phases.py [md5-out-file]
+
+The driver JVM's own options, read only when it starts (stop 48): ``JVM_EXTRA`` is added to the
+audit's `LOCAL_JVM_OPTIONS` and ``JVM_REPLACE="old=>new"`` replaces one of them (a collector
+for another); ``PYSPARK_SUBMIT_ARGS="--driver-memory 3g pyspark-shell"`` sizes the heap. The
+last lines give the whole JVM's CPU (its start included) and each collector's count and time.
 """
 
 from __future__ import annotations
@@ -62,7 +67,34 @@ def the_export(root: Path) -> tuple[Path, Any]:
     return write_export(whole, root / "in"), export_merges(whole)
 
 
+def jvm_options_from_env() -> None:
+    """``JVM_REPLACE`` and ``JVM_EXTRA`` applied to the options the tests' session starts with."""
+    import earlypath.audit.load as load
+
+    replace = os.environ.get("JVM_REPLACE")
+    if replace:
+        old, new = replace.split("=>", 1)
+        if old not in load.LOCAL_JVM_OPTIONS:
+            raise SystemExit(f"JVM_REPLACE: {old!r} is not among {load.LOCAL_JVM_OPTIONS!r}")
+        load.LOCAL_JVM_OPTIONS = load.LOCAL_JVM_OPTIONS.replace(old, new)
+    extra = os.environ.get("JVM_EXTRA")
+    if extra:
+        load.LOCAL_JVM_OPTIONS = f"{load.LOCAL_JVM_OPTIONS} {extra}"
+
+
+def whole_jvm(session: Any) -> str:
+    """The JVM's CPU since it started, its collectors' counts and milliseconds, its options."""
+    management = session._jvm.java.lang.management.ManagementFactory
+    collectors = ", ".join(
+        f"{b.getName()} {b.getCollectionCount()} x {b.getCollectionTime() / 1e3:.1f} s"
+        for b in management.getGarbageCollectorMXBeans()
+    )
+    options = " ".join(management.getRuntimeMXBean().getInputArguments())
+    return f"whole JVM: CPU {jvm_cpu(session):.1f} s; {collectors}; options {options}"
+
+
 def main() -> None:
+    jvm_options_from_env()
     session = conftest_spark.spark_session()
     extra = dict(
         item.split("=", 1) for item in os.environ.get("SPARK_EXTRA", "").split(";") if item
@@ -132,6 +164,7 @@ def main() -> None:
     dump = str(rules.dumpTimeSpent())
     lines = dump.splitlines()
     print("\n".join(lines[:60]))
+    print(whole_jvm(session))
     if len(sys.argv) > 1:
         Path(sys.argv[1]).write_text(json.dumps(got, sort_keys=True, default=str))
 
