@@ -2991,22 +2991,28 @@ def run_records(
         if kept is not None:
             plan = _Plan(**kept)
         else:
-            # compiling stores every table as it goes: this call's tables exist already
-            plan = _record_plan(
-                con,
-                spec,
-                resources,
-                encounters,
-                prefix,
-                whole,
-                merged,
-                absent,
-                by_identifier,
-                unique,
-                repeated,
-            )
-            plan_cache.save_plan(disk_key, dataclasses.asdict(plan))
-            stored = True
+            # one process compiles a plan at a time; one that waited for it reads it kept
+            with plan_cache.compiling(disk_key):
+                kept = plan_cache.load_plan(disk_key)
+                if kept is not None:
+                    plan = _Plan(**kept)
+                else:
+                    # compiling stores every table as it goes: this call's tables exist already
+                    plan = _record_plan(
+                        con,
+                        spec,
+                        resources,
+                        encounters,
+                        prefix,
+                        whole,
+                        merged,
+                        absent,
+                        by_identifier,
+                        unique,
+                        repeated,
+                    )
+                    plan_cache.save_plan(disk_key, dataclasses.asdict(plan))
+                    stored = True
         _PLANS[key] = plan
     names = {f"@in_{r}@": name for r, name in inputs.items()}
     names |= {"@encounters@": encounters, "@prefix@": prefix, _VALUE_CODES: value_codes}

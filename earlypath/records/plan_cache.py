@@ -16,11 +16,24 @@ import json
 import os
 import stat
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["canonical", "load_plan", "package_digest", "plan_key", "save_plan"]
+from earlypath.errors import ConfigError
+
+__all__ = [
+    "LOCK_WAIT_SETTING",
+    "canonical",
+    "compiling",
+    "load_plan",
+    "package_digest",
+    "plan_key",
+    "save_plan",
+]
 
 
 def canonical(value: Any) -> str:
@@ -142,3 +155,96 @@ def save_plan(key: str, plan: dict[str, Any]) -> None:
         os.replace(temp, folder / f"{key}.json")
     except OSError:
         return
+
+
+LOCK_WAIT_SETTING = "EARLYPATH_PLAN_LOCK_WAIT"
+# a cold reading's plan is 20-35 CPU s; on a loaded machine its wall time is minutes. Past this,
+# the waiting process compiles the plan itself (as it did before locks): a lost lock costs time
+# once, never the reading.
+_DEFAULT_LOCK_WAIT_S = 900.0
+_POLL_S = 0.25
+
+
+def _lock_wait_s() -> float:
+    raw = os.environ.get(LOCK_WAIT_SETTING, "").strip()
+    if not raw:
+        return _DEFAULT_LOCK_WAIT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # (a NaN too)
+        raise ConfigError(
+            f"{LOCK_WAIT_SETTING} must be a number of seconds (0 or more), not {raw[:40]!r}"
+        )
+    return value
+
+
+def _holder_alive(lock: Path) -> bool:
+    """Is the process named in ``lock`` still running? A lock that cannot be read, or names no
+    process, or a process that has ended, is stale."""
+    try:
+        pid = int(lock.read_text(encoding="ascii").strip() or "0")
+    except (OSError, ValueError):
+        return False
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (it exists, but is not ours to signal)
+        return True
+    return True
+
+
+def _take(lock: Path) -> bool:
+    """Make ``lock`` holding this process's id, unless it exists (another holds it)."""
+    try:
+        handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(handle, "w", encoding="ascii") as out:
+        out.write(str(os.getpid()))
+    return True
+
+
+@contextmanager
+def compiling(key: str) -> Iterator[None]:
+    """Hold the plan folder's lock of ``key`` while this process compiles it, so another process
+    that wants the same plan cold (two test workers, two audits started together) waits for its
+    file instead of compiling it a second time.
+
+    Entered when the plan was not kept: if another live process holds the lock, this waits
+    until the lock is gone (its plan is then kept, or its compile failed) or for
+    ``EARLYPATH_PLAN_LOCK_WAIT`` seconds (default 900), then goes on; the caller looks for the
+    plan again before compiling. A lock whose process has ended is stale and taken over. No
+    folder (``off``), or a lock that cannot be made: no lock, as before."""
+    folder = _folder()
+    if folder is None:
+        yield
+        return
+    lock = folder / f"{key}.lock"
+    deadline = time.monotonic() + _lock_wait_s()
+    held = False
+    try:
+        while True:
+            try:
+                held = _take(lock)
+            except OSError:
+                break  # (a folder we cannot write: compile unlocked)
+            if held or (folder / f"{key}.json").exists():
+                break
+            if not _holder_alive(lock):
+                # (a holder that ended without removing its lock: remove it, then try again)
+                with suppress(OSError):
+                    lock.unlink()
+                continue
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(_POLL_S)
+        yield
+    finally:
+        if held:
+            with suppress(OSError):
+                lock.unlink()

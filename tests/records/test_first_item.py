@@ -17,6 +17,7 @@ from earlypath.records import ibis_compile
 from earlypath.records.definition import READING
 from earlypath.records.first_item import first_item, first_items_for
 from earlypath.records.ibis_compile import load_resources, run_records
+from earlypath.records.plan_choice import SETTING as SPECIALISE_FROM_BYTES
 from tests.integration.fhir_data import PATIENT_ID
 from tests.records.sql_sent import sql_sent
 
@@ -88,6 +89,10 @@ def test_the_duckdb_reading_writes_each_first_item_without_a_length_test(
 ) -> None:
     monkeypatch.setattr(ibis_compile, "_PLANS", {})
     monkeypatch.setenv("EARLYPATH_PLAN_CACHE", "off")
+    # the plan of this export's one type, compiled here (as written, stop 40): below the
+    # setting, the general plan of every type (`plan_choice`) was compiled cold for this test
+    # alone, with no plan folder to keep it (about 35 CPU s more, stop 48)
+    monkeypatch.setenv(SPECIALISE_FROM_BYTES, "0")
     folder = _export(tmp_path / "export")
     con = ibis.duckdb.connect()
     con.raw_sql(

@@ -5,6 +5,11 @@ can write is not trusted; ``off`` keeps nothing."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +18,7 @@ import pytest
 
 import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
 from earlypath.audit.fhir_read import flatten_fhir_duckdb
+from earlypath.errors import ConfigError
 from earlypath.records import ibis_compile, kept_count, plan_cache
 from earlypath.records.plan_choice import SETTING as SPECIALISE_FROM_BYTES
 from earlypath.synth.cohort import generate_chunks
@@ -189,3 +195,80 @@ def test_the_duckdb_plan_appends_the_parts_of_a_union(compiled: Compiled) -> Non
             assert table in {t for t, _ in plan.statements[:i]}  # made by an earlier one
             appended.add(table)
     assert [t for t in appended if "_clinical_" in t]
+
+
+def _ended_process_id() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_second_process_waits_for_the_plan_being_compiled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers wanting one plan cold: the one that finds the other's lock (a live process:
+    this one stands for it) waits for its plan, then reads it kept rather than compiling it."""
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(tmp_path))
+    (tmp_path / "k.lock").write_text(str(os.getpid()))
+    later = threading.Timer(0.5, plan_cache.save_plan, ("k", {"statements": []}))
+    start = time.monotonic()
+    later.start()
+    with plan_cache.compiling("k"):
+        waited = time.monotonic() - start
+        assert plan_cache.load_plan("k") == {"statements": []}
+    later.join()
+    assert waited >= 0.4
+    assert (tmp_path / "k.lock").exists()  # (not this one's lock: left to its holder)
+
+
+def test_a_lock_is_held_while_compiling_and_removed_after_even_on_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(tmp_path))
+    with plan_cache.compiling("k"):
+        assert (tmp_path / "k.lock").read_text() == str(os.getpid())
+    assert not (tmp_path / "k.lock").exists()
+    with pytest.raises(RuntimeError), plan_cache.compiling("k"):
+        raise RuntimeError("the compile failed")
+    assert not (tmp_path / "k.lock").exists()
+
+
+def test_a_stale_lock_of_an_ended_process_never_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(tmp_path))
+    monkeypatch.setenv(plan_cache.LOCK_WAIT_SETTING, "60")
+    for stale in (str(_ended_process_id()), "", "not a process"):
+        (tmp_path / "k.lock").write_text(stale)
+        start = time.monotonic()
+        with plan_cache.compiling("k"):
+            assert (tmp_path / "k.lock").read_text() == str(os.getpid())
+        assert time.monotonic() - start < 5
+        assert not (tmp_path / "k.lock").exists()
+
+
+def test_a_wait_for_a_plan_that_never_comes_ends_and_the_process_compiles_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(tmp_path))
+    monkeypatch.setenv(plan_cache.LOCK_WAIT_SETTING, "0.3")
+    (tmp_path / "k.lock").write_text(str(os.getpid()))
+    start = time.monotonic()
+    with plan_cache.compiling("k"):
+        assert plan_cache.load_plan("k") is None
+    assert time.monotonic() - start >= 0.3
+    assert (tmp_path / "k.lock").exists()
+
+
+def test_no_lock_without_a_folder_and_a_bad_wait_names_its_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", "off")
+    monkeypatch.setattr(plan_cache.tempfile, "gettempdir", lambda: str(tmp_path))
+    with plan_cache.compiling("k"):
+        pass
+    assert not list(tmp_path.rglob("*.lock"))
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(tmp_path))
+    monkeypatch.setenv(plan_cache.LOCK_WAIT_SETTING, "soon")
+    with pytest.raises(ConfigError, match=plan_cache.LOCK_WAIT_SETTING), plan_cache.compiling("k"):
+        pass
