@@ -2860,28 +2860,18 @@ _PROCEDURE_ROUTE_ROWS = _clinical(
 # a held version with a location read (intrauterine, ectopic, uncertain) makes its day a scan
 # not read, so neither its version nor an earlier location stands for it. A panel's location is
 # in a component (stop 29: a held panel gave no row at all, so an intrauterine scan of a week
-# before stood, "offer", though a version held back said "ectopic"). Stop 47 (HAZ-20 C20.32): a
-# held version coded in no value set read whose words name a loss or an ectopic gives the row a
-# read one would (located "coded_locally", above the day's intrauterine finding), so holding it
-# back never releases her (before: no row, an offer). A version not held is read or not by
-# `_OBSERVATION_VERSION_READ` in `_OBSERVATION_ROWS`, so the words of a version replaced (an
-# amendment at a later time), or of one withdrawn (entered in error later), say nothing.
-_HELD_WORDS_NAME_A_LOSS = And((Not(_OBSERVATION_READ), _OBSERVATION_WORDS_NAME_A_LOSS))
+# before stood, "offer", though a version held back said "ectopic"). Not yet for a held version
+# coded in no value set read whose words name a loss (HAZ-20 C20.32 residual, stop 47): a words
+# test here reads the clinical rows through the Observation view, not the repeated pairs only.
 _UNREAD_FINDING_ROWS = _clinical(
     "Observation",
     And(
         (
             _OBSERVATION_VERSION_HELD,
-            Or((Not(IsNull(_OBSERVATION_LOCATION)), _COMPONENT_LOCATION, _HELD_WORDS_NAME_A_LOSS)),
+            Or((Not(IsNull(_OBSERVATION_LOCATION)), _COMPONENT_LOCATION)),
         )
     ),
-    {
-        "observed": Const(True),
-        "day": _OBSERVATION_DAY,
-        "location": If(
-            _HELD_WORDS_NAME_A_LOSS, Const(LOCALLY_CODED_LOCATION), Const(UNREAD_LOCATION)
-        ),
-    },
+    {"observed": Const(True), "day": _OBSERVATION_DAY, "location": Const(UNREAD_LOCATION)},
 )
 
 
