@@ -2448,7 +2448,14 @@ def _malformed(resource: str) -> RowSpec:
 # pregnancy (their ectopic, miscarriage or heart findings still count: they only hold an offer
 # back). The report's own code names the report, not a finding: it gives no row (a lab's hCG report
 # read as a result would be a positive test). The Observations its `result` refers to are read as
-# Observations when they are in the record (never again from here).
+# Observations when they are in the record (never again from here). A conclusion coded in no
+# value set read whose words name a loss or an ectopic (a hospital's code "Incomplete
+# miscarriage") is read as an Observation so coded is (`_OBSERVATION_WORDS_NAME_A_LOSS`, located
+# "coded_locally"; stop 47, HAZ-20 C20.32): before, the report was only named as none of its
+# findings read, ranked below the day's intrauterine finding, and the card offered. The report's
+# `conclusion` (free text) is not read for words: words are matched in a concept's text and
+# displays only (`InSet`), and beside coded findings it is their narrative ("no evidence of
+# ectopic"); alone, the report is one of text only (`_SCAN_TEXT_ONLY`; HAZ-20 C20.32 residual).
 # Versions of one scan report (stop 27). A site re-sends an amended or corrected report with the
 # id of the version it replaces (FHIR R4 Resource.id; a server's history export, or a hand-built
 # feed, holds both), so two DiagnosticReports may share an id. One version is read, whatever the
@@ -2514,10 +2521,14 @@ CONCLUSION_ROWS = ItemRows("conclusionCode", (), whole="code")
 _REPORT_USABLE = And((_status_in(_text("status"), "usable_report_status"), _VERSION_READ))
 _REPORT_ROWS = _clinical(
     "DiagnosticReport",
-    And((_REPORT_USABLE, _OBSERVATION_READ)),
-    # a conclusion is a finding of the report: unverified as the report is (stop 47: a partial
-    # report's too, whose status is no Observation's)
-    _observation_columns(_status_in(_text("status"), "unconfirmed_report_status")),
+    # as a top-level Observation: read, or coded locally with words naming a loss (stop 47)
+    And((_REPORT_USABLE, Or((_OBSERVATION_READ, _OBSERVATION_WORDS_NAME_A_LOSS)))),
+    {
+        # a conclusion is a finding of the report: unverified as the report is (stop 47: a
+        # partial report's too, whose status is no Observation's)
+        **(own := _observation_columns(_status_in(_text("status"), "unconfirmed_report_status"))),
+        "location": If(_OBSERVATION_READ, own["location"], Const(LOCALLY_CODED_LOCATION)),
+    },
     CONCLUSION_ROWS,
 )
 
@@ -2531,7 +2542,12 @@ _REPORT_ROWS = _clinical(
 # entered in error gives nothing), and an intrauterine finding confirms nothing when either is
 # unconfirmed (a preliminary Observation, or a partial / preliminary report). A contained
 # Observation the result does not refer to is not a finding of this report (FHIR R4 dom-3: a
-# contained resource must be referred to from its container): not read, and named.
+# contained resource must be referred to from its container): not read, and named. A finding
+# coded in no value set read whose words name a loss or an ectopic (a hospital's own code for
+# "Tubal ectopic pregnancy", a no-system "Missed miscarriage" value, text only) is read as a
+# top-level Observation so coded is (`_OBSERVATION_WORDS_NAME_A_LOSS`, located "coded_locally";
+# stop 47, HAZ-20 C20.32): before, it was not read, and beside a finding read (or in a report
+# coded locally, or one of no id) the card offered.
 CONTAINED_ROWS = ItemRows("contained", (), container="_report")
 # ... and a contained panel's components, each read as an exported panel's are (`COMPONENT_ROWS`:
 # code and value the component's, the rest the panel's, the report still beside it)
@@ -2572,13 +2588,15 @@ _CONTAINED_FINDING_ROWS = _clinical(
             _status_in(_REPORT_STATUS, "usable_report_status"),
             _version_read(_of_report),
             _USABLE_OBSERVATION,
-            _OBSERVATION_READ,
+            # as a top-level one: read, or coded locally with words naming a loss (stop 47)
+            Or((_OBSERVATION_READ, _OBSERVATION_WORDS_NAME_A_LOSS)),
             _yes(_REFERRED),
         )
     ),
     {
-        **_observation_columns(Or((_UNCONFIRMED_OBSERVATION, _REPORT_UNCONFIRMED))),
+        **(own := _observation_columns(Or((_UNCONFIRMED_OBSERVATION, _REPORT_UNCONFIRMED)))),
         "day": _CONTAINED_DAY,
+        "location": If(_OBSERVATION_READ, own["location"], Const(LOCALLY_CODED_LOCATION)),
     },
     CONTAINED_FINDINGS,
     patient=RefId(_text(_of_report("subject.reference")), "Patient"),
@@ -2842,7 +2860,9 @@ _PROCEDURE_ROUTE_ROWS = _clinical(
 # a held version with a location read (intrauterine, ectopic, uncertain) makes its day a scan
 # not read, so neither its version nor an earlier location stands for it. A panel's location is
 # in a component (stop 29: a held panel gave no row at all, so an intrauterine scan of a week
-# before stood, "offer", though a version held back said "ectopic")
+# before stood, "offer", though a version held back said "ectopic"). Not yet for a held version
+# coded in no value set read whose words name a loss (HAZ-20 C20.32 residual, stop 47): a words
+# test here reads the clinical rows through the Observation view, not the repeated pairs only.
 _UNREAD_FINDING_ROWS = _clinical(
     "Observation",
     And(

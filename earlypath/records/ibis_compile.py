@@ -302,6 +302,9 @@ def _lift_container(schema: ReadSchema, container: str) -> None:
     for path in list(schema.concepts):
         if path.startswith(prefix):
             schema.concepts.add(path[len(prefix) :])
+    for path in list(schema.worded):
+        if path.startswith(prefix):
+            schema.worded.add(path[len(prefix) :])
     for path, item in list(schema.lists.items()):
         if path.startswith(prefix):
             own = path[len(prefix) :]
@@ -310,11 +313,15 @@ def _lift_container(schema: ReadSchema, container: str) -> None:
 
 
 def _merged(a: ReadSchema | None, b: ReadSchema) -> ReadSchema:
-    """A copy of ``a`` with ``b``'s reads added."""
+    """A copy of ``a`` with ``b``'s reads added, the concepts whose words are read among them
+    (without them, a list read from two places, a contained panel's components, had its item's
+    concepts read by their codes alone while the row it stands in for kept their words: Spark
+    refuses to cast one struct to the other; DuckDB cast it, the words read as None)."""
     out = _copied(a) if a is not None else ReadSchema()
     for path, kinds in b.leaves.items():
         out.leaves.setdefault(path, set()).update(kinds)
     out.concepts |= b.concepts
+    out.worded |= b.worded
     for path, item in b.lists.items():
         out.lists[path] = _merged(out.lists.get(path), item)
     return out

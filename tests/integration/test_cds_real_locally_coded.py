@@ -22,6 +22,7 @@ from tests.fhir_exports import audited_by_shape
 from tests.integration.fhir_data import day, hook_request, prefetch_for
 from tests.records.locally_coded_shapes import (
     HELD_BACK,
+    HELD_VERSION_NOT_READ,
     NAMED_UNPLACED,
     SHAPES,
     STILL_OFFER,
@@ -32,15 +33,17 @@ PV = "/cds-services/ng126-progesterone"
 
 
 def _card(client, shape: str) -> dict[str, Any]:
-    response = client.post(PV, json=hook_request("patient-view", prefetch_for(SHAPES[shape])))
+    record = {**SHAPES, **HELD_VERSION_NOT_READ}[shape]
+    response = client.post(PV, json=hook_request("patient-view", prefetch_for(record)))
     assert response.status_code == 200, response.text
     (card,) = response.json()["cards"]
     return dict(card)
 
 
 def _ref(shape: str) -> str:
-    (record,) = (r for r in SHAPES[shape] if r["id"] == "local")
-    return f"{record['resourceType']}/local"
+    # one type: an Observation sent twice holds the id twice (stop 47)
+    (kind,) = {r["resourceType"] for r in SHAPES[shape] if r["id"] == "local"}
+    return f"{kind}/local"
 
 
 @pytest.mark.parametrize("shape", sorted(HELD_BACK))
@@ -57,6 +60,16 @@ def test_a_threat_a_history_an_old_or_unrelated_local_code_still_offers(client, 
     card = _card(client, shape)
     assert card["summary"].startswith("Offer"), (shape, card["summary"])
     assert "local code" not in card["detail"], shape
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="HAZ-20 C20.32 residual (stop 47): a held-back version's words are not read",
+)
+@pytest.mark.parametrize("shape", sorted(HELD_VERSION_NOT_READ))
+def test_a_held_back_version_naming_a_loss_holds_the_offer_back(client, shape: str) -> None:
+    card = _card(client, shape)
+    assert not card["summary"].startswith("Offer"), (shape, card["summary"])
 
 
 @pytest.mark.parametrize("shape", sorted(NAMED_UNPLACED))

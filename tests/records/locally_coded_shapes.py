@@ -26,10 +26,13 @@ coded left the card offering progesterone (NG126 1.5.2). Now such a record, whos
 loss or an ectopic pregnancy, holds back the decision (the location is `report_not_read`) and is
 named; it is never read as the fact (Conditions and Procedures, stop 44; Observations, their
 code, value or a component's, stop 45; a panel's contained member, "#id" of its hasMember, stop
-46). Controls: a threatened miscarriage, a history of miscarriage and a risk of an ectopic so
-coded, a local ectopic of an earlier pregnancy, an unrelated local code today, an Observation
+46; a scan report's contained finding, "#id" of its result, and its conclusionCode, stop 47; a
+version held back, stop 47, while a version replaced or withdrawn later says nothing).
+Controls: a threatened miscarriage, a history of miscarriage and a risk of an ectopic so coded, a local ectopic of an earlier pregnancy, an unrelated local code today, an Observation
 coded in SNOMED CT whose text says "ectopic" (read as before; a panel's member too), an undated
-one (named, ignored).
+one (named, ignored); stop 47: a report's finding naming a threat, one coded in SNOMED CT
+whose text says "no evidence of ectopic", a report entered in error, a conclusion naming a
+history, a local ectopic amended away or entered in error at a later time.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from tests.integration.fhir_data import PATIENT_ID, day, eligible_resources
 READ_V2 = "http://read.info/readv2"
 EGTON = "https://fhir.hl7.org.uk/Id/egton-codes"
 SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
 HOSPITAL = "https://epr.example-trust.nhs.uk/CodeSystem/ultrasound-findings"
 SUBJECT = {"reference": f"Patient/{PATIENT_ID}"}
 
@@ -88,6 +92,43 @@ def local_panel(*members: dict[str, Any]) -> dict[str, Any]:
     found["contained"] = [{k: v for k, v in m.items() if k != "subject"} for m in members]
     found["hasMember"] = [{"reference": f"#{m['id']}"} for m in members]
     return found
+
+
+def local_report(
+    *findings: dict[str, Any],
+    code: dict[str, Any] | None = None,
+    status: str = "final",
+    **elements: Any,
+) -> dict[str, Any]:
+    """A scan report of today (id "local", the record the card names; LOINC 11525-3 "US Pelvis
+    Fetus for pregnancy" unless ``code``), keeping these Observations inside it (``contained``,
+    each referred to by its ``result`` as "#id"), with these ``elements`` (a conclusionCode)."""
+    found: dict[str, Any] = {
+        "resourceType": "DiagnosticReport",
+        "id": "local",
+        "status": status,
+        "subject": SUBJECT,
+        "code": code or {"coding": [{"system": LOINC, "code": "11525-3"}]},
+        "effectiveDateTime": day(),
+    } | elements
+    if findings:
+        found["contained"] = [{k: v for k, v in f.items() if k != "subject"} for f in findings]
+        found["result"] = [{"reference": f"#{f['id']}"} for f in findings]
+    return found
+
+
+def sent_again(
+    first: dict[str, Any], then: dict[str, Any], then_status: str = "amended", at: str = "10"
+) -> list[dict[str, Any]]:
+    """An Observation sent twice with one id (FHIR R4 Resource.id): ``first`` at 09:00, then
+    ``then`` with ``then_status`` at ``at`` o'clock (at 09 the two versions are tied by time)."""
+    earlier = first | {"meta": {"versionId": "1", "lastUpdated": f"{day()}T09:00:00Z"}}
+    later = then | {
+        "id": first["id"],
+        "status": then_status,
+        "meta": {"versionId": "2", "lastUpdated": f"{day()}T{at}:00:00Z"},
+    }
+    return [earlier, later]
 
 
 def undated(resource: dict[str, Any]) -> dict[str, Any]:
@@ -162,6 +203,45 @@ HELD_BACK = {
             )
         )
     ),
+    # stop 47: a scan report's contained finding (result "#id") so coded, read as a top-level
+    # one: beside a finding read (an intrauterine pregnancy the same report holds), in a report
+    # coded locally (no finding read: the report was not named), in a value undated (dated by
+    # the report)
+    "report-finding-tubal-ectopic": eligible_with(
+        local_report(
+            local_observation("f0", {"coding": [{"system": SNOMED, "code": "370383002"}]}),
+            local_observation("f1", local(HOSPITAL, "EPAU-07", "Tubal ectopic pregnancy")),
+        )
+    ),
+    "report-finding-local-report-pul": eligible_with(
+        local_report(
+            local_observation("f1", {"text": "Pregnancy of unknown location"}),
+            code=local(HOSPITAL, "EPAU", "Early pregnancy scan"),
+        )
+    ),
+    "report-finding-missed-miscarriage-value-undated": eligible_with(
+        local_report(
+            undated(
+                local_observation(
+                    "f1",
+                    local(None, "SCANDX", "Scan diagnosis"),
+                    valueCodeableConcept=local(None, "MM", "Missed miscarriage"),
+                )
+            )
+        )
+    ),
+    # ... and the report's own conclusionCode so coded (read as an Observation of that code)
+    "report-conclusion-incomplete-miscarriage": eligible_with(
+        local_report(conclusionCode=[local(HOSPITAL, "EPAU-IM", "Incomplete miscarriage")])
+    ),
+    # stop 47: an Observation so coded sent again: the version read is the one whose words
+    # count. Amended to a loss at 10:00 (a guard: held back on the base too) ...
+    "resent-amended-to-local-ectopic": eligible_with(
+        *sent_again(
+            local_observation("local", {"text": "Intrauterine pregnancy"}),
+            local_observation("local", local(HOSPITAL, "EPAU-07", "Tubal ectopic pregnancy")),
+        )
+    ),
 }
 # controls: still an offer
 STILL_OFFER = {
@@ -226,6 +306,47 @@ STILL_OFFER = {
             )
         )
     ),
+    # stop 47: a report's contained finding so coded naming a threat; one coded in a value set
+    # read whose text says "no evidence of ectopic" (read as before); a report entered in error
+    "report-finding-threatened": eligible_with(
+        local_report(local_observation("f1", local(HOSPITAL, "EPAU-TM", "Threatened miscarriage")))
+    ),
+    "report-finding-coded-loss-words": eligible_with(
+        local_report(
+            local_observation(
+                "f1",
+                {
+                    "coding": [{"system": SNOMED, "code": "370383002"}],
+                    "text": "Intrauterine pregnancy, no evidence of ectopic pregnancy",
+                },
+            )
+        )
+    ),
+    "report-entered-in-error-local-ectopic": eligible_with(
+        local_report(
+            local_observation("f1", local(HOSPITAL, "EPAU-07", "Tubal ectopic pregnancy")),
+            status="entered-in-error",
+        )
+    ),
+    "report-conclusion-history": eligible_with(
+        local_report(conclusionCode=[local(EGTON, "EGTONHO3", "History of miscarriage")])
+    ),
+    # stop 47: an Observation so coded sent again: a loss amended away (to words of an
+    # intrauterine pregnancy), or withdrawn (entered in error), at 10:00: the version read
+    # says no loss, the first's words say nothing
+    "resent-local-ectopic-amended-away": eligible_with(
+        *sent_again(
+            local_observation("local", local(HOSPITAL, "EPAU-07", "Tubal ectopic pregnancy")),
+            local_observation("local", {"text": "Intrauterine pregnancy"}),
+        )
+    ),
+    "resent-local-ectopic-entered-in-error": eligible_with(
+        *sent_again(
+            local_observation("local", local(HOSPITAL, "EPAU-07", "Tubal ectopic pregnancy")),
+            local_observation("local", local(HOSPITAL, "EPAU-07", "Tubal ectopic pregnancy")),
+            then_status="entered-in-error",
+        )
+    ),
     "local-unrelated-today": eligible_with(
         local_condition("local", local(READ_V2, "EMISNQAS11", "Asthma annual review"), day())
     ),
@@ -234,6 +355,28 @@ STILL_OFFER = {
 NAMED_UNPLACED = {
     "local-ectopic-undated": eligible_with(
         local_condition("local", local(READ_V2, "EMISNQEC42", "Ectopic pregnancy"), None)
+    ),
+}
+# residual (stop 47, HAZ-20 C20.32): two versions tied by time (both 09:00, both final) that
+# say different things (a loss in one's value) are held back, none read, and a held version
+# gives a row only for a location read: the card offers. Not in the export (a strict xfail of
+# the card, `test_cds_real_locally_coded.py`)
+HELD_VERSION_NOT_READ = {
+    "resent-tied-local-ectopic-value": eligible_with(
+        *sent_again(
+            local_observation(
+                "local",
+                local(HOSPITAL, "EPAU-DX", "Scan conclusion"),
+                valueCodeableConcept={"text": "Ectopic pregnancy, left adnexa"},
+            ),
+            local_observation(
+                "local",
+                local(HOSPITAL, "EPAU-DX", "Scan conclusion"),
+                valueCodeableConcept={"text": "Intrauterine pregnancy"},
+            ),
+            then_status="final",
+            at="09",
+        )
     ),
 }
 SHAPES = {**HELD_BACK, **STILL_OFFER, **NAMED_UNPLACED}
