@@ -15,8 +15,8 @@ panel (or a partial report's coded conclusion of bleeding) opened the offer, or 
 verified fact; each is now unknown and named, as on a preliminary Observation of its own. An
 exported CRL a partial report refers to still dated her (a strict xfail).
 
-Stop 48: a finding exported as its own Observation that an unfinished report's result, or a
-preliminary panel's hasMember, refers to is read as one kept inside it.
+Stop 48: a finding exported as its own Observation that an unfinished report's result refers to
+is read as one kept inside it; a preliminary panel's exported member not yet (strict xfail).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from tests.records.report_crl_shapes import (
     DATED_BY_THE_REPORT,
     EXPORTED_DATES_HER,
     EXPORTED_FINDINGS,
+    EXPORTED_MEMBER,
     EXPORTED_RESULT,
     FINDING_NAMED,
     FINDINGS_READ,
@@ -113,6 +114,17 @@ def test_an_exported_crl_of_an_unfinished_report_does_not_date_her(client, shape
     assert "crown-rump length is recorded on a result not known" in card["detail"], shape
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="residual (HAZ-20 C20.35): a preliminary panel's exported member (hasMember) is read "
+    "on its own status: not yet joined (records/definition.py `_UNFINISHED_RESULTS`)",
+)
+@pytest.mark.parametrize("shape", sorted(EXPORTED_MEMBER))
+def test_an_exported_member_of_a_preliminary_panel_does_not_date_her(client, shape: str) -> None:
+    card = the_card(client, SHAPES[shape])
+    assert "Gestation: unknown" in card["detail"], (shape, card["detail"])
+
+
 @pytest.mark.parametrize("shape", sorted(EXPORTED_FINDINGS))
 def test_an_exported_finding_of_an_unfinished_report_is_not_a_verified_fact(
     client, shape: str
@@ -174,3 +186,11 @@ def test_the_audit_reads_an_exported_result_of_an_unfinished_report_as_the_card(
     for shape in EXPORTED_DATES_HER:
         assert episodes[shape]["decision"] == "offer", shape
         assert episodes[shape]["gestation_days"] == 7 * 7, shape
+
+
+@pytest.mark.xfail(strict=True, reason="residual (HAZ-20 C20.35): as the card's xfail above")
+def test_the_audit_does_not_date_her_by_an_exported_member_of_a_preliminary_panel(
+    episodes,
+) -> None:
+    for shape in EXPORTED_MEMBER:
+        assert episodes[shape]["gestation_days"] is None, shape
