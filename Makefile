@@ -49,7 +49,7 @@ lint: install
 # fixtures (an export, a Spark session) are built once. TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
 test: install system-deps lint
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25 tests
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25 tests
 
 check: install lint
 	$(BIN)/pytest -q -m "not spark and not browser" tests/unit tests/spec tests/pathway

@@ -1,0 +1,35 @@
+"""The suite's order list: read from a run's --durations lines, longest file first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.module_seconds import load_module_seconds, seconds_from_durations
+
+LOG = """\
+============================= slowest durations =============================
+281.53s setup    tests/audit/test_spark_agreement.py::test_x[counts]
+12.00s call     tests/audit/test_spark_agreement.py::test_x[counts]
+0.50s teardown tests/unit/test_a.py::test_y
+99.92s call     tests/audit/test_fhir_mapping_agrees.py::test_z
+(3 durations < 0.005s hidden.  Use -vv to show these durations.)
+7526 passed in 1978.91s (0:32:58)
+"""
+
+
+def test_each_files_setup_call_and_teardown_are_summed() -> None:
+    assert seconds_from_durations(LOG) == {
+        "tests/audit/test_spark_agreement.py": 293.53,
+        "tests/unit/test_a.py": 0.5,
+        "tests/audit/test_fhir_mapping_agrees.py": 99.92,
+    }
+
+
+def test_the_kept_list_names_files_that_exist(tmp_path: Path) -> None:
+    (tmp_path / "s.json").write_text(json.dumps({"tests/x.py": 3}), encoding="utf-8")
+    assert load_module_seconds(tmp_path / "s.json") == {"tests/x.py": 3.0}
+    assert load_module_seconds(tmp_path / "absent.json") == {}
+    root = Path(__file__).resolve().parents[2]
+    stale = [f for f in load_module_seconds() if not (root / f).is_file()]
+    assert not stale, f"tests/module_seconds.json names files that are gone: {stale}"
