@@ -84,6 +84,7 @@ from earlypath.records.own_rows import (
     repeated_table,
     safe_repeated,
 )
+from earlypath.records.plain_join import left_join_select
 from earlypath.records.plan_choice import input_bytes, specialises
 from earlypath.records.select_unnest import unnests_in_select
 from earlypath.records.sql_star import columns_as_star
@@ -2001,11 +2002,15 @@ def _with_masks(
         **{f"_mb{k}": _bit_or(found["_cb"], where=found["_mk"] == k) for k in range(len(masks))},
         **firsts,
     )
-    joined = t.left_join(bits, [t[c] == bits[f"_mrow{i}"] for i, c in enumerate(keys)])
-    return joined.select(
-        *t.columns,
-        **{f"_mask{k}": bits[f"_mb{k}"].fill_null(0) for k in range(len(masks))},
-        **{f"_least{j}": bits[f"_ml{j}"] for j in range(len(least))},
+    return left_join_select(
+        t,
+        bits,
+        [t[c] == bits[f"_mrow{i}"] for i, c in enumerate(keys)],
+        t.columns,
+        {
+            **{f"_mask{k}": bits[f"_mb{k}"].fill_null(0) for k in range(len(masks))},
+            **{f"_least{j}": bits[f"_ml{j}"] for j in range(len(least))},
+        },
     )
 
 
@@ -2086,8 +2091,9 @@ def _with_found(
     found = hits.group_by(*(hits[k].name(f"_frow{i}") for i, k in enumerate(key_names))).aggregate(
         **{f"_fd{j}": pair.collect(where=hits["value_set"] == name) for j, name in enumerate(names)}
     )
-    joined = t.left_join(found, [t[c] == found[f"_frow{i}"] for i, c in enumerate(keys)])
-    return joined.select(*t.columns, **{f"_found{j}": found[f"_fd{j}"] for j in range(len(names))})
+    on = [t[c] == found[f"_frow{i}"] for i, c in enumerate(keys)]
+    added = {f"_found{j}": found[f"_fd{j}"] for j in range(len(names))}
+    return left_join_select(t, found, on, t.columns, added)
 
 
 # which row of a resource a row is (0: the resource's own, i: its i-th item of `rec.ItemRows`);
@@ -2284,15 +2290,16 @@ def _compile_row(
                 t = t.mutate(**{hers[j.patient]: compiler(t, joined).expr(j.patient, "str")})
                 t = women.of(t, hers[j.patient], "_wref", "n")
             t = t.mutate(**{f"_jk{i}": compiler(t, joined).expr(j.key, "str")})
-            on = [t[f"_jk{i}"] == lookup["_jid"]]
-            if j.patient is not None and j.patient in hers:
-                on.append(t[hers[j.patient]].fill_null("") == lookup["_jpat"])
-            elif j.patient is not None:
+            if j.patient is not None and j.patient not in hers:
                 t = t.mutate(**{f"_jp{i}": compiler(t, joined).expr(j.patient, "str")})
-                on.append(t[f"_jp{i}"].fill_null("") == lookup["_jpat"])
-            t = t.left_join(lookup, on).select(
-                *[c for c in t.columns if c != f"_jp{i}"], **{f"_j{i}": lookup["_jv"]["v"]}
-            )
+            # (the predicates read the joined ``t`` itself: `left_join_select`)
+            on = [t[f"_jk{i}"] == lookup["_jid"]]
+            if j.patient is not None:
+                theirs = hers.get(j.patient, f"_jp{i}")
+                on.append(t[theirs].fill_null("") == lookup["_jpat"])
+            # (built as ibis's node, not dereferenced column by column: `plain_join`)
+            kept = [c for c in t.columns if c != f"_jp{i}"]
+            t = left_join_select(t, lookup, on, kept, {f"_j{i}": lookup["_jv"]["v"]})
             joined[j] = f"_j{i}"
         if not women.none:
             t = t.drop("_wref", *hers.values())
