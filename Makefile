@@ -46,10 +46,13 @@ lint: install
 	$(BIN)/mypy
 
 # Two pytest workers (pytest-xdist), one per core; a test file stays on one worker, so its module
-# fixtures (an export, a Spark session) are built once. TEST_WORKERS=0 runs in one process.
+# fixtures (an export, a Spark session) are built once; files go out longest first, in the order
+# tests/conftest.py sorts them (not xdist's own, by number of tests). TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
+# DURATIONS=0 lists every test's seconds (for tests/module_seconds.json: python -m tests.module_seconds).
+DURATIONS ?= 25
 test: install system-deps lint
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25 tests
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=$(DURATIONS) tests
 
 check: install lint
 	$(BIN)/pytest -q -m "not spark and not browser" tests/unit tests/spec tests/pathway

@@ -1,10 +1,10 @@
 """Seconds each test file took in a run, for the order the suite is handed out in
 (`tests/conftest.py`).
 
-Rewrite the list from the log of a whole run with ``--durations=0`` (e.g. a cold `make test`
-with ``PYTEST_ADDOPTS=--durations=0``)::
+Rewrite the list from the log of a whole run that lists every test's seconds::
 
-    .venv/bin/python -m tests.module_seconds /tmp/ci/log
+    make test DURATIONS=0 > /tmp/suite.log 2>&1
+    .venv/bin/python -m tests.module_seconds /tmp/suite.log
 
 Each file's seconds are the sum of its tests' setup, call and teardown as pytest reports them.
 Only the order matters, so a stale figure costs time, never a test.
