@@ -7,8 +7,9 @@ import gzip
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow.parquet as pq
 import pytest
@@ -19,7 +20,9 @@ from earlypath.audit.run import run_audit
 from earlypath.errors import InputError
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
 from tests.audit import synthea_like
+from tests.fhir_exports import Export
 from tests.integration.fhir_data import condition, day, eligible_resources
+from tests.records.read_once import ReadOnce
 from tests.records.real_shapes import ectopic_today, export_of
 
 ENGINES = ["duckdb", "python"]
@@ -47,17 +50,50 @@ def _write(folder: Path, files: dict[str, list[dict[str, Any]]]) -> Path:
 # --- who is judged, on an export written as Synthea writes one ------------------------------------
 
 
+class Audit(NamedTuple):
+    """A whole audit of an export: what `run_audit` returned and the folder it wrote."""
+
+    result: Any
+    out: Path
+
+
+AuditOf = Callable[[str], Audit]
+
+
+@pytest.fixture(scope="module")
+def synthea_audit(tmp_path_factory: pytest.TempPathFactory) -> AuditOf:
+    """``synthea_audit(engine)``: the audit of `synthea_like`'s export (not gzipped) on that
+    engine, made when a test first asks for it and shared by the tests that only read its
+    outputs (who is judged, care given, the export summary): one reading per engine, not one
+    per test. Stop 48: each test audited the same export again."""
+    audits: dict[str, Audit] = {}
+
+    def audit(engine: str) -> Audit:
+        if engine not in audits:
+            folder = tmp_path_factory.mktemp(f"synthea-{engine}")
+            export = synthea_like.write(folder / "export")
+            result = run_audit(export, folder / "out", engine=engine)  # type: ignore[arg-type]
+            audits[engine] = Audit(result, folder / "out")
+        return audits[engine]
+
+    return audit
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("gz", [False, True])
 def test_a_synthea_like_export_judges_only_current_pregnancies(
-    engine: str, gz: bool, tmp_path: Path
+    engine: str, gz: bool, tmp_path: Path, synthea_audit: AuditOf
 ) -> None:
-    folder = synthea_like.write(tmp_path / "export", gz=gz)
-    result = run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+    if gz:  # the gzipped files are an export of their own: read them
+        folder = synthea_like.write(tmp_path / "export", gz=gz)
+        result = run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
+        out = tmp_path / "out"
+    else:
+        result, out = synthea_audit(engine)
     truth = synthea_like.TRUTH
     judged = {e for e, why in truth.items() if why is None}
-    assert set(_episodes(tmp_path / "out")) == judged
-    rec = _summary(tmp_path / "out")["reconciliation"]
+    assert set(_episodes(out)) == judged
+    rec = _summary(out)["reconciliation"]
     assert rec == {
         "rows_in": len(truth),
         "evaluated": len(judged),
@@ -70,28 +106,24 @@ def test_a_synthea_like_export_judges_only_current_pregnancies(
         "balanced": True,
     }
     assert result.rows_in == result.evaluated + result.excluded + result.rejected
-    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    report = (out / "report.html").read_text(encoding="utf-8")
     assert f"excluded {len(truth) - len(judged)}" in report and f"{EXCLUDED_MALE}: 2" in report
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_care_given_links_through_absolute_versioned_and_urn_uuid_references(
-    engine: str, tmp_path: Path
+    engine: str, synthea_audit: AuditOf
 ) -> None:
     # Eve's prescription refers to her encounter as https://.../Encounter/eve-1/_history/2 and to
     # its Medication as urn:uuid:med-progesterone: it is care given at that visit (not "already
     # on progesterone", which would turn a prescription into "continue").
-    folder = synthea_like.write(tmp_path / "export")
-    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
-    eve = _episodes(tmp_path / "out")["eve-1"]
+    eve = _episodes(synthea_audit(engine).out)["eve-1"]
     assert eve["progesterone_prescribed"] is True
     assert eve["adherence"] != "undecidable" or eve["decision"] == "needs_information"
 
 
-def test_the_export_summary_counts_skipped_types_and_ignored_files(tmp_path: Path) -> None:
-    folder = synthea_like.write(tmp_path / "export")
-    run_audit(folder, tmp_path / "out")
-    export = _summary(tmp_path / "out")["fhir_export"]
+def test_the_export_summary_counts_skipped_types_and_ignored_files(synthea_audit: AuditOf) -> None:
+    export = _summary(synthea_audit("duckdb").out)["fhir_export"]
     # Procedure is read since stop 31 (a treatment of an ectopic or a miscarriage); Claim is not
     assert export["skipped_resource_types"] == {"Claim": 2}
     assert export["ignored_files"] == ["log.ndjson"]
@@ -133,6 +165,53 @@ def _minimal(n: int = 3) -> dict[str, list[dict[str, Any]]]:
         )
         out["Observation"].append(synthea_like._lmp(f"l{i}", f"p{i}", "2024-05-20", "2024-04-01"))
     return out
+
+
+# The women of the reference tests below are independent (each her own Patient, Encounter and
+# resources, her export's shape the only thing read of the whole): they are audited together, an
+# export per export shape and engine (`ReadOnce`: her ids namespaced, ``w<n>.``), and each test
+# takes her episodes. Stop 48: each case audited an export of its own (18 readings, now 4).
+# The tests of files, manifests, parts, a missing or empty type and of what the export's
+# summary counts keep an export of their own: what they check is the export as a whole.
+Women = Callable[[Export, str], list[dict[str, Any]]]
+
+# what names a woman in the batch, not what was decided for her
+_NAMING = ("episode_id", "row_number", "patient_id")
+
+
+def _audited_episodes(export: Export, folder: Path, engine: str) -> list[dict[str, Any]]:
+    """The episodes of a DuckDB or Python audit of ``export`` (written under ``folder``)."""
+    files = _write(folder / "in", {f"{k}.ndjson": v for k, v in export.items()})
+    run_audit(files, folder / "out", engine=engine)  # type: ignore[arg-type]
+    return list(_episodes(folder / "out").values())
+
+
+def _batched_women() -> list[Export]:
+    """The export of each woman the `women` tests audit (a test's export not here fails)."""
+    return [
+        *(_linked_by(reference) for reference in REFERENCE_FORMS),
+        *(_given_at_the_visit(*forms) for forms in VISIT_REFERENCE_FORMS),
+    ]
+
+
+@pytest.fixture(scope="module")
+def women(tmp_path_factory: pytest.TempPathFactory) -> Women:
+    """``women(her export, engine)``: her episodes in the audit on ``engine`` of every woman of
+    her export shape (her ids prefixed)."""
+    together = {
+        engine: ReadOnce(
+            _batched_women(),
+            tmp_path_factory.mktemp(f"women-{engine}"),
+            lambda export, folder, engine=engine: _audited_episodes(export, folder, engine),
+        )
+        for engine in ENGINES
+    }
+
+    def episodes(export: Export, engine: str) -> list[dict[str, Any]]:
+        space, _, every = together[engine].part(export)
+        return [e for e in every if e["episode_id"].startswith(space)]
+
+    return episodes
 
 
 def test_parts_of_one_type_are_read_in_number_order(tmp_path: Path) -> None:
@@ -332,23 +411,20 @@ def test_an_error_file_that_cannot_be_read_is_refused_naming_it(tmp_path: Path) 
 # --- references ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize(
-    "reference",
-    [
-        "Patient/{id}",
-        "https://ehr.example.org/fhir/Patient/{id}",
-        "Patient/{id}/_history/4",
-        "https://ehr.example.org/fhir/Patient/{id}/_history/4",
-        "urn:uuid:{id}",
-    ],
-)
-def test_subject_and_patient_references_link_in_every_form(
-    engine: str, reference: str, tmp_path: Path
-) -> None:
+REFERENCE_FORMS = [
+    "Patient/{id}",
+    "https://ehr.example.org/fhir/Patient/{id}",
+    "Patient/{id}/_history/4",
+    "https://ehr.example.org/fhir/Patient/{id}/_history/4",
+    "urn:uuid:{id}",
+]
+
+
+def _linked_by(reference: str) -> Export:
+    """A woman whose Encounter, Condition, LMP and allergy name her by ``reference``."""
     pid = "5f0c6c1e-0d4b-4b7e-9a43-1c2f7e0f5a11"
     ref = reference.format(id=pid)
-    data: dict[str, list[dict[str, Any]]] = {
+    data: Export = {
         "Patient": [{"resourceType": "Patient", "id": pid, "gender": "female"}],
         "Encounter": [
             {
@@ -376,9 +452,15 @@ def test_subject_and_patient_references_link_in_every_form(
         ],
     }
     data["Observation"][0]["subject"] = {"reference": ref}
-    folder = _write(tmp_path / "x", {f"{k}.ndjson": v for k, v in data.items()})
-    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
-    (episode,) = _episodes(tmp_path / "out").values()
+    return data
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("reference", REFERENCE_FORMS)
+def test_subject_and_patient_references_link_in_every_form(
+    engine: str, reference: str, women: Women
+) -> None:
+    (episode,) = women(_linked_by(reference), engine)
     # linked: the LMP dates her pregnancy and the miscarriage diagnosed today is hers
     assert episode["gestation_days"] == 49
     assert episode["decision"] != "offer"
@@ -421,19 +503,17 @@ def test_an_export_whose_encounter_files_are_empty_is_refused(tmp_path: Path) ->
         run_audit(_write(tmp_path / "x", files), tmp_path / "out")
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize(
-    ("encounter", "medication"),
-    [
-        ("Encounter/e0", "Medication/m1"),
-        ("https://ehr.example.org/fhir/Encounter/e0", "https://ehr.example.org/fhir/Medication/m1"),
-        ("Encounter/e0/_history/3", "Medication/m1/_history/1"),
-        ("urn:uuid:e0", "urn:uuid:m1"),
-    ],
-)
-def test_a_prescription_at_the_visit_is_care_given_in_every_reference_form(
-    engine: str, encounter: str, medication: str, tmp_path: Path
-) -> None:
+VISIT_REFERENCE_FORMS = [
+    ("Encounter/e0", "Medication/m1"),
+    ("https://ehr.example.org/fhir/Encounter/e0", "https://ehr.example.org/fhir/Medication/m1"),
+    ("Encounter/e0/_history/3", "Medication/m1/_history/1"),
+    ("urn:uuid:e0", "urn:uuid:m1"),
+]
+
+
+def _given_at_the_visit(encounter: str, medication: str) -> Export:
+    """A woman prescribed Cyclogest at her visit, the request naming the visit by ``encounter``
+    and its Medication by ``medication``."""
     data = _minimal(1)
     data["Medication"] = [
         {"resourceType": "Medication", "id": "m1", "code": {"text": "Cyclogest 400 mg pessaries"}}
@@ -450,13 +530,36 @@ def test_a_prescription_at_the_visit_is_care_given_in_every_reference_form(
             "authoredOn": "2024-05-20",
         }
     ]
-    folder = _write(tmp_path / "x", {f"{k}.ndjson": v for k, v in data.items()})
-    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
-    (episode,) = _episodes(tmp_path / "out").values()
+    return data
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("encounter", "medication"), VISIT_REFERENCE_FORMS)
+def test_a_prescription_at_the_visit_is_care_given_in_every_reference_form(
+    engine: str, encounter: str, medication: str, women: Women
+) -> None:
+    (episode,) = women(_given_at_the_visit(encounter, medication), engine)
     # given at this visit: prescribed here, not "already on progesterone" (that would be
     # judged as a continuation)
     assert episode["progesterone_prescribed"] is True
     assert episode["decision"] != "continue"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_woman_audited_with_others_is_audited_as_alone(
+    engine: str, women: Women, tmp_path: Path
+) -> None:
+    # `women` audits the women above together (an export per export shape); a sample of them,
+    # one of each shape, audited alone gives the same episode, field by field, but for the ids
+    # and row numbers that name her in the batch: a leak between women would differ here
+    for n, export in enumerate(
+        [_linked_by("urn:uuid:{id}"), _given_at_the_visit(*VISIT_REFERENCE_FORMS[3])]
+    ):
+        (alone,) = _audited_episodes(export, tmp_path / f"alone{n}", engine)
+        (together,) = women(export, engine)
+        assert {k: v for k, v in together.items() if k not in _NAMING} == {
+            k: v for k, v in alone.items() if k not in _NAMING
+        }
 
 
 # --- a line of another type inside a type's file (a mixed or mislabelled file) -------------------
