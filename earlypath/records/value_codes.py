@@ -84,7 +84,7 @@ def _register(con: Any, name: str, rows: list[Row]) -> None:
             )
             frame = con._session.createDataFrame(rows, schema=schema)
             # Stored in the JVM once: a DataFrame of a Python list is a Python RDD, and every
-            # Spark job that scanned the view (most of the reading's statements) sent its rows
+            # Spark job that scanned the view (each statement matching codes) sent its rows
             # through a Python worker process again (docs/speed.md, stop 49).
             frame.localCheckpoint(eager=True).createOrReplaceTempView(name)
         return

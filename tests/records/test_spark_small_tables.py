@@ -2,7 +2,7 @@
 are stored in the JVM when registered: a scan of them runs no Python worker.
 
 A DataFrame of a Python list is a Python RDD: before stop 49 each Spark job that scanned such a
-view (most of the reading's statements join the value codes) sent its rows through a Python
+view (each of the reading's statements that matches codes) sent its rows through a Python
 worker process again. The rows are the same either way; this holds where they come from.
 """
 
