@@ -391,7 +391,9 @@ def _merged_table(con: Any, name: str, merges: Merges) -> str:
     pairs = sorted(merges.survivor.items())
     if con.name == "pyspark":
         frame = con._session.createDataFrame(pairs, "merged_id string, survivor string")
-        frame.createOrReplaceTempView(name)
+        # stored in the JVM once, not sent through a Python worker by every job that scans it
+        # (as the value codes, `earlypath.records.value_codes`)
+        frame.localCheckpoint(eager=True).createOrReplaceTempView(name)
     else:  # the ids as parameters, never written into the SQL
         con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" (merged_id VARCHAR, survivor VARCHAR)')
         if pairs:

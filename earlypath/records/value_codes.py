@@ -82,7 +82,11 @@ def _register(con: Any, name: str, rows: list[Row]) -> None:
             schema = ", ".join(
                 f"{k} {'bigint' if t == 'int64' else t}" for k, t in VALUE_CODES_SCHEMA.items()
             )
-            con._session.createDataFrame(rows, schema=schema).createOrReplaceTempView(name)
+            frame = con._session.createDataFrame(rows, schema=schema)
+            # Stored in the JVM once: a DataFrame of a Python list is a Python RDD, and every
+            # Spark job that scanned the view (each statement matching codes) sent its rows
+            # through a Python worker process again (docs/speed.md, stop 49).
+            frame.localCheckpoint(eager=True).createOrReplaceTempView(name)
         return
     columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[], [], [], []]
     # the codes are bound as four lists, never written into the statement
