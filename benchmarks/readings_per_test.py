@@ -13,8 +13,8 @@ A fixture's readings are counted to the test that first asked for it.
 
 (``-n 0``: the counts are kept in the process that runs the tests.) The wrappers are put in
 place before the test modules import the functions, so their own names are counted; code of
-earlypath that imported them earlier is not, which is why a reading inside an audit is not
-counted twice.
+earlypath that imported them earlier is not; a compiled reading inside an audit or a flat reading is
+not counted again.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _counted(
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         label = kind(args, kwargs)
-        is_audit = label.startswith("audit")
+        is_audit = label.startswith(("audit", "flat"))  # what runs inside is theirs
         if is_audit or not _now["audits_open"]:
             _counts[str(_now["test"])][label] += 1
         _now["audits_open"] += is_audit
