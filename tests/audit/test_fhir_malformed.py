@@ -6,6 +6,7 @@ Unknown (the decision needs it), never "not on progesterone"."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from earlypath.audit.run import run_audit
-from tests.fhir_exports import one_export, write_export
-from tests.integration.fhir_data import eligible_resources
+from tests.fhir_exports import export_merges, one_export, write_export
+from tests.integration.fhir_data import PATIENT_ID, eligible_resources
 from tests.records.malformed_shapes import (
     CARE_EVENTS,
     COMPONENTS,
@@ -24,8 +25,10 @@ from tests.records.malformed_shapes import (
     panel,
     panel_of,
 )
+from tests.records.read_once import ReadOnce, in_space
 from tests.records.real_shapes import export_of
-from tests.records.test_engines_agree import assert_same, audit_reading
+from tests.records.test_engines_agree import assert_same, audit_reading, readings_of
+from tests.records.test_ibis_export import compiled_reading, fetched
 
 ENGINES = ["duckdb", "python"]
 # what the decision is, by what "on progesterone" reads as
@@ -56,6 +59,22 @@ def _audit(folder: Path, out: Path, engine: str, **kwargs: Any) -> dict[str, dic
     return {r["episode_id"].removeprefix("enc-"): r for r in rows}
 
 
+@pytest.fixture(scope="module")
+def audited(
+    export_folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], dict[str, dict]]:
+    """``audited(engine)``: the episodes of the audit of `export_folder` on that engine, audited
+    once for the module's tests (two tests read each engine's audit)."""
+    done: dict[str, dict[str, dict]] = {}
+
+    def episodes(engine: str) -> dict[str, dict]:
+        if engine not in done:
+            done[engine] = _audit(export_folder, tmp_path_factory.mktemp(f"out-{engine}"), engine)
+        return done[engine]
+
+    return episodes
+
+
 def _check(result: dict[str, dict]) -> None:
     for name, (_, decision) in _cases().items():
         row = result[name]
@@ -68,29 +87,84 @@ def _check(result: dict[str, dict]) -> None:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_the_audit_never_reads_a_malformed_medicine_as_not_on_progesterone(
-    engine: str, export_folder: Path, tmp_path: Path
+    engine: str, audited: Callable[[str], dict[str, dict]]
 ) -> None:
-    _check(_audit(export_folder, tmp_path / "out", engine))
+    _check(audited(engine))
 
 
-def test_duckdb_and_python_give_the_same_episodes(export_folder: Path, tmp_path: Path) -> None:
-    duck = _audit(export_folder, tmp_path / "d", "duckdb")
-    assert duck == _audit(export_folder, tmp_path / "p", "python")
+def test_duckdb_and_python_give_the_same_episodes(
+    audited: Callable[[str], dict[str, dict]],
+) -> None:
+    assert audited("duckdb") == audited("python")
 
 
-@pytest.mark.parametrize(
-    "shape", [*(f"m:{s}" for s in sorted(MEDICINES)), *(f"c:{s}" for s in sorted(COMPONENTS))]
-)
-def test_the_service_and_the_compiled_reading_report_each_alike(shape: str, tmp_path: Path) -> None:
+SHAPES = [*(f"m:{s}" for s in sorted(MEDICINES)), *(f"c:{s}" for s in sorted(COMPONENTS))]
+Export = dict[str, list[dict[str, Any]]]
+
+
+def _shape_export(shape: str) -> Export:
+    """Her record with this malformed medicine or panel component beside her eligible ones."""
     kind, name = shape.split(":", 1)
     added = MEDICINES[name][0] if kind == "m" else panel(COMPONENTS[name][0])
-    export = export_of([*eligible_resources(), added])
-    folder = write_export(export, tmp_path)
-    reading = audit_reading(ibis.duckdb.connect(), folder, "duck", export)
-    assert_same(export, reading)
+    return export_of([*eligible_resources(), copy.deepcopy(added)])
+
+
+def _compiled_on_duckdb(export: Export, folder: Path) -> tuple[list[dict], list[dict]]:
+    write_export(export, folder)
+    return fetched(compiled_reading(ibis.duckdb.connect(), folder, "duck", export_merges(export)))
+
+
+@pytest.fixture(scope="module")
+def read_on_duckdb(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[Export], tuple[Export, list[dict[str, Any]]]]:
+    """``read_on_duckdb(her export)``: her export as read (her ids namespaced) and her encounter's
+    steps and problems in the compiled reading on DuckDB of every woman of her export shape
+    (`ReadOnce`; each shape's test read an export of its own until stop 49). Her problems are
+    those tied to her (her encounter, her patient: `readings_of`), so a malformed resource of
+    another woman's cannot be counted as hers."""
+    together = ReadOnce(
+        [_shape_export(shape) for shape in SHAPES],
+        tmp_path_factory.mktemp("duck"),
+        _compiled_on_duckdb,
+    )
+
+    def reading(export: Export) -> tuple[Export, list[dict[str, Any]]]:
+        _, hers, got = together.part(export)
+        return hers, readings_of(got, hers, export_merges(hers))
+
+    return reading
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_service_and_the_compiled_reading_report_each_alike(
+    shape: str, read_on_duckdb: Callable[[Export], tuple[Export, list[dict[str, Any]]]]
+) -> None:
+    kind, name = shape.split(":", 1)
+    hers, reading = read_on_duckdb(_shape_export(shape))
+    assert len(reading) == 1, shape  # her encounter, read in the export of her shape's women
+    assert_same(hers, reading)
     messages = [message for _, message in reading[0]["problems"]]
     expected = MEDICINES[name][1] if kind == "m" else COMPONENTS[name][1]
     assert expected in messages
+
+
+# a sample of the women read together above, each read again alone: a leak between the women of
+# one export (a problem, a step of another's) would make her rows differ
+ALONE = ["m:statement-status-missing", "m:request-status-a-number", "c:value-a-string-number"]
+
+
+@pytest.mark.parametrize("shape", ALONE)
+def test_a_woman_read_with_others_is_read_as_when_alone(
+    shape: str,
+    read_on_duckdb: Callable[[Export], tuple[Export, list[dict[str, Any]]]],
+    tmp_path: Path,
+) -> None:
+    export = _shape_export(shape)
+    hers, together = read_on_duckdb(export)
+    alone = audit_reading(ibis.duckdb.connect(), write_export(export, tmp_path), "duck", export)
+    space = hers["Patient"][0]["id"].removesuffix(PATIENT_ID)
+    assert together == in_space(alone, space)
 
 
 def test_the_compiled_reading_names_a_panel_whose_component_is_not_coded_objects(

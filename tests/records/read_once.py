@@ -13,12 +13,15 @@ patient: her rows are those her own export would give, under her namespaced ids.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
 
+import ibis
+
 from tests.audit.test_fhir_mapping_agrees import export_shape
-from tests.fhir_exports import Export, concatenated, namespaced
+from tests.fhir_exports import Export, concatenated, export_merges, namespaced, write_export
 
 Read = TypeVar("Read")
 
@@ -68,3 +71,31 @@ class ReadOnce(Generic[Read]):
             folder.mkdir(parents=True)
             self._readings[shape] = self._read(concatenated(self._shapes[shape]), folder)
         return Part(space, hers, self._readings[shape])
+
+
+_LITERAL_REF = re.compile(r"^(?P<kind>[A-Z][A-Za-z]+)/(?P<id>[^/]+)$")
+
+
+def in_space(value: Any, space: str) -> Any:
+    """``value`` (a woman's reading of her export alone: steps, problems) as it reads when she is
+    read with others under ``space``: every ``Type/id`` text with ``space`` before the id, as
+    `tests.fhir_exports.namespaced` names her resources (tuples and lists kept as they are)."""
+    if isinstance(value, str):
+        found = _LITERAL_REF.match(value)
+        return f"{found['kind']}/{space}{found['id']}" if found else value
+    if isinstance(value, tuple):
+        return tuple(in_space(v, space) for v in value)
+    if isinstance(value, list):
+        return [in_space(v, space) for v in value]
+    if isinstance(value, dict):
+        return {k: in_space(v, space) for k, v in value.items()}
+    return value
+
+
+def compiled_on_duckdb(export: Export, folder: Path) -> tuple[list[dict[str, Any]], list[dict]]:
+    """``read`` for `ReadOnce`: the compiled reading of the export on a new DuckDB connection, as
+    `tests.records.test_engines_agree.audit_reading` reads it (`fetched`: rows and problems)."""
+    from tests.records.test_ibis_export import compiled_reading, fetched
+
+    write_export(export, folder)
+    return fetched(compiled_reading(ibis.duckdb.connect(), folder, "duck", export_merges(export)))

@@ -14,12 +14,11 @@ time) and the compiled definition over the whole export on DuckDB (and Spark, ma
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import ibis
 import pytest
 
 from earlypath.fhir.mapping import has_pregnancy_context, map_resources
@@ -30,13 +29,13 @@ from earlypath.records.definition import (
     NOT_PREGNANT_CONFLICT_MESSAGE,
 )
 from tests.audit.test_fhir_mapping_agrees import flattened_rows
-from tests.fhir_exports import write_export
-from tests.records.test_engines_agree import audit_reading, service_reading
+from tests.fhir_exports import export_merges, write_export
+from tests.records.read_once import ReadOnce, compiled_on_duckdb, in_space
+from tests.records.test_engines_agree import readings_of, service_reading
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 VISIT = dt.date(2024, 6, 3)
-_prefixes = itertools.count()
 
 
 def _concept(system: str, code: str) -> dict[str, Any]:
@@ -116,23 +115,41 @@ def _export(*facts: dict, patient: bool = True) -> dict[str, list[dict]]:
     return export
 
 
-def _readings(export: dict[str, list[dict]], engine: Any, tmp_path: Path) -> list[dict[str, Any]]:
-    """The encounter's reading: by the Python engine, and by the compiled definition on the
-    backend (None: the Python engine only)."""
-    if engine is None:
-        return service_reading(export)
-    folder = write_export(export, tmp_path / "export")
-    return audit_reading(engine, folder, f"np{next(_prefixes)}", export)
+Reader = Callable[[dict[str, list[dict]]], tuple[str, list[dict[str, Any]]]]
+
+
+def _duckdb_women() -> list[dict[str, list[dict]]]:
+    """The export of each woman the tests below read on DuckDB (a test's export not here fails):
+    a woman per case, and her of the test without her Patient, with it and without it."""
+    return [
+        *(_export(*facts) for _, facts, _, _, _ in CASES),
+        _export(*_NO_PATIENT_FACTS),
+        # her Patient's file has no line: an export shape of its own, so read alone (`ReadOnce`)
+        _export(*_NO_PATIENT_FACTS, patient=False),
+    ]
 
 
 @pytest.fixture(scope="module")
-def duck() -> Any:
-    return ibis.duckdb.connect()
+def duck_together(tmp_path_factory: pytest.TempPathFactory) -> ReadOnce[Any]:
+    """The women of `_duckdb_women`, read on DuckDB an export per export shape, once for the
+    module (each case read an export of its own until stop 49)."""
+    return ReadOnce(_duckdb_women(), tmp_path_factory.mktemp("duck"), compiled_on_duckdb)
 
 
 @pytest.fixture(params=["python", "duckdb"])
-def engine(request: pytest.FixtureRequest, duck: Any) -> Any:
-    return None if request.param == "python" else duck
+def engine(request: pytest.FixtureRequest) -> Reader:
+    """``engine(her export)``: her ids' prefix and her encounter's reading: by the Python engine
+    (her export alone, ids as written), or by the compiled definition on DuckDB in the reading of
+    every woman of her export shape (her ids prefixed; her problems only those tied to her)."""
+    if request.param == "python":
+        return lambda export: ("", service_reading(export))
+    together: ReadOnce[Any] = request.getfixturevalue("duck_together")
+
+    def reading(export: dict[str, list[dict]]) -> tuple[str, list[dict[str, Any]]]:
+        space, hers, got = together.part(export)
+        return space, readings_of(got, hers, export_merges(hers))
+
+    return reading
 
 
 # (name, facts, pregnancy signs, the LMP, problems (ref, message)), read as of VISIT
@@ -228,12 +245,12 @@ CASES = [
     ("name", "facts", "signs", "lmp", "problems"), CASES, ids=[c[0] for c in CASES]
 )
 def test_a_later_not_pregnant_ends_the_evidence_before_it(
-    engine: Any, tmp_path: Path, name: str, facts: list, signs: list, lmp: Any, problems: list
+    engine: Reader, name: str, facts: list, signs: list, lmp: Any, problems: list
 ) -> None:
-    (got,) = _readings(_export(*facts), engine, tmp_path)
-    assert sorted(got["steps"]["pregnancy_signs"] or []) == signs
+    space, (got,) = engine(_export(*facts))
+    assert sorted(got["steps"]["pregnancy_signs"] or []) == in_space(signs, space)
     assert got["steps"]["lmp"] == lmp
-    assert got["problems"] == sorted(problems)
+    assert got["problems"] == sorted(in_space(problems, space))
 
 
 def test_the_service_stays_silent_after_a_later_not_pregnant() -> None:
@@ -246,18 +263,37 @@ def test_the_service_stays_silent_after_a_later_not_pregnant() -> None:
     assert has_pregnancy_context(map_resources(same_day, VISIT))
 
 
-def test_an_encounter_whose_patient_is_not_in_the_export_is_judged_and_reported(
-    engine: Any, tmp_path: Path
+# a sample of the women read together on DuckDB, each read again alone: a leak between the women
+# of one export (a sign, an LMP, a problem of another's) would make her reading differ
+ALONE = [CASES[6], CASES[9], CASES[5]]  # same day (a problem), an LMP ended, a sign again
+
+
+@pytest.mark.parametrize("case", ALONE, ids=[c[0] for c in ALONE])
+def test_a_woman_read_with_others_on_duckdb_is_read_as_when_alone(
+    case: tuple[Any, ...], duck_together: ReadOnce[Any], tmp_path: Path
 ) -> None:
-    facts = [_status("a", "2024-04-01", PREGNANT), _lmp("l", "2024-05-20", "2024-04-25")]
-    (without,) = _readings(_export(*facts, patient=False), engine, tmp_path / "without")
+    export = _export(*case[1])
+    space, hers, got = duck_together.part(export)
+    together = readings_of(got, hers, export_merges(hers))
+    alone = readings_of(compiled_on_duckdb(export, tmp_path), export, export_merges(export))
+    assert together == in_space(alone, space)
+    assert together[0]["steps"]["pregnancy_signs"] or together[0]["problems"]  # something read
+
+
+_NO_PATIENT_FACTS = [_status("a", "2024-04-01", PREGNANT), _lmp("l", "2024-05-20", "2024-04-25")]
+
+
+def test_an_encounter_whose_patient_is_not_in_the_export_is_judged_and_reported(
+    engine: Reader,
+) -> None:
+    space, (without,) = engine(_export(*_NO_PATIENT_FACTS, patient=False))
     # still judged on her record (never dropped), her sex unknown (never defaulted) ...
-    assert without["steps"]["pregnancy_signs"] == ["Observation/a"]
+    assert without["steps"]["pregnancy_signs"] == [f"Observation/{space}a"]
     assert without["steps"]["gender"] is None
     assert without["steps"]["patient_known"] is None
     # ... and said once, naming the field
     assert without["problems"] == [("Encounter.subject", NO_PATIENT_MESSAGE)]
-    (found,) = _readings(_export(*facts), engine, tmp_path / "with")
+    _, (found,) = engine(_export(*_NO_PATIENT_FACTS))
     assert found["steps"]["patient_known"] is True
     assert found["problems"] == []
 
@@ -271,6 +307,10 @@ def test_a_cds_call_without_her_patient_is_judged_with_sex_unknown() -> None:
     assert result.problems == []
 
 
+def _flattened(export: dict[str, list[dict]], folder: Path) -> list[dict[str, Any]]:
+    return flattened_rows(write_export(export, folder))
+
+
 def test_the_duckdb_audit_counts_who_is_an_episode_so(tmp_path: Path) -> None:
     """The flat audit on DuckDB: why each encounter is not an episode (None: it is one)."""
     records = {
@@ -279,10 +319,13 @@ def test_the_duckdb_audit_counts_who_is_an_episode_so(tmp_path: Path) -> None:
         "again": _export(_hcg("b", "2024-03-01", 2), _status("c", "2024-05-20", PREGNANT)),
         "no patient": _export(_status("a", "2024-04-01", PREGNANT), patient=False),
     }
-    got = {
-        name: [row["exclusion"] for row in flattened_rows(write_export(export, tmp_path / name))]
-        for name, export in records.items()
-    }
+    # the women of one export shape flattened as one export (`ReadOnce`); "no patient", whose
+    # Patient file has no line, alone
+    together = ReadOnce(records.values(), tmp_path, _flattened)
+    got = {}
+    for name, export in records.items():
+        space, _, rows = together.part(export)
+        got[name] = [row["exclusion"] for row in rows if row["episode_id"].startswith(space)]
     assert got == {
         "ended": [EXCLUDED_NOT_PREGNANT],
         "same day": [None],
