@@ -1684,10 +1684,57 @@ def _in_any_of(paths: tuple[str, ...], value_set: str) -> Expr:
 # because a second Observation spec in the clinical table ends the generated reading's shared
 # visit (`python_reading.shared_visit`: a panel's components read by `with_its_items`; stop 44).
 _OBSERVATION_WORDS_NAME_A_LOSS = _names_a_loss("code", _VCC)
+# The Observations a panel's `hasMember` refers to as resources of their own (stop 49, HAZ-20
+# C20.35): a reporting system exports a `preliminary` panel and its members beside it, each
+# `final` as it is measured (a crown-rump length): such a member is not verified either. Table
+# ``panel_member_references``: a row per reference of each panel version, the member's id
+# (`RefId`, relative, absolute or "urn:uuid:"), the panel version's rank (`_version_columns`)
+# and whether its status is unconfirmed; the member reads the row of the latest panel version
+# referring to it (`_REFERRED_BY_UNFINISHED`: of tied ones, the unconfirmed), so a panel sent
+# preliminary then final leaves its member verified. Ranked at the join, not by the panel's
+# chosen version (`_Versions.read_of_chosen`), because the table must join nothing of the
+# Observation's: a table filled after the versions' visit would be read in a visit of its own
+# before the Observation's rows and end their shared visit (`python_reading.shared_visit`,
+# tests/records/test_shared_visit.py; stop 48's attempt). This spec joins nothing, so the
+# generated reading fills it in the Observation's first visit, beside the versions' count.
+# Entered in error or cancelled panels give no row (they are not read: the member is read on
+# its own status). A member of a panel of another patient is not hers (the patient compared).
+PANEL_REFERENCE_ROWS = ItemRows("hasMember", ("reference",))
+_PANEL_REFERENCE_ORDER = ("at", "amends", "unconfirmed")
+_PANEL_MEMBER_REFERENCES = RowSpec(
+    "panel_member_references",
+    "Observation",
+    And(
+        (
+            _status_in(_text("status"), "usable_observation_status"),
+            Not(IsNull(RefId(_text("reference"), "Observation"))),
+        )
+    ),
+    _SUBJECT,
+    (
+        ("id", RefId(_text("reference"), "Observation")),
+        *(c for c in _version_columns() if c[0] != "id"),
+        ("unconfirmed", If(_UNCONFIRMED_OBSERVATION, Const(1), Const(0))),
+    ),
+    items=PANEL_REFERENCE_ROWS,
+)
 # An Observation sent as its own resource that a report or panel not known to be verified refers
 # to (`_UNFINISHED_RESULTS`) is read as unverified, whatever its own status (stop 48)
-_REFERRED_BY_UNFINISHED = Not(
-    IsNull(Joined("unfinished_results", _text("id"), "id", patient=_SUBJECT))
+_REFERRED_BY_UNFINISHED = Or(
+    (
+        Not(IsNull(Joined("unfinished_results", _text("id"), "id", patient=_SUBJECT))),
+        # or the latest panel version referring to it (`_PANEL_MEMBER_REFERENCES`) is unfinished
+        _is(
+            Joined(
+                "panel_member_references",
+                _text("id"),
+                "unconfirmed",
+                order=_PANEL_REFERENCE_ORDER,
+                patient=_SUBJECT,
+            ),
+            1,
+        ),
+    )
 )
 _OBSERVATION_ROWS = _clinical(
     "Observation",
@@ -2537,9 +2584,8 @@ _VERSION_HELD = _version_held()
 # the id each result of a report of `unconfirmed_report_status` refers to, relative, absolute or
 # "urn:uuid:" as any reference is read (`RefId`); the version of the report read is the one whose
 # status counts. Only those reports' references are rows: a small table, joined to the
-# Observation rows by id. Not yet a preliminary panel's exported members (its hasMember): a
-# spec of the Observation filling a table its own rows join makes their visit a second one and
-# ends the generated reading's shared visit (tests/records/test_shared_visit.py); a strict xfail.
+# Observation rows by id. A preliminary panel's exported members (its hasMember): stop 49,
+# `_PANEL_MEMBER_REFERENCES`.
 RESULT_ROWS = ItemRows("result", ("reference",))
 _REFERRED_OBSERVATION = RefId(_text("reference"), "Observation")
 _UNFINISHED_RESULTS = (
@@ -4268,6 +4314,8 @@ READING = EpisodeSpec(
     rows=(
         # an Observation's versions first: its rows read only the version of its id (stop 28)
         *_OBSERVATION_VERSIONS,
+        # joining nothing: filled in the versions' first visit, joined by the Observation rows
+        _PANEL_MEMBER_REFERENCES,
         # then the version of each scan report read (stop 27) and the results of an unfinished
         # report or panel, joined by an Observation's rows (stop 48)
         _REPORT_VERSIONS,

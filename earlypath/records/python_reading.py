@@ -825,7 +825,7 @@ class _Generator:
             # first did, so what that block asked unconditionally is known there too
             answers: dict[str, dict[str, str]] = {}
             for kind, specs in by_kind:
-                key_only = counted.get(id(specs[0])) if len(specs) == 1 else None
+                key_only = counted.get(id(specs[0]))
                 call = self.type_function(kind, specs, key_only)
                 fetch = self.fetch_joins()
                 # a type's later visits (the versions of a report or a finding ranked, then
@@ -854,7 +854,9 @@ class _Generator:
                 if key_only is not None:
                     # an id sent more than once: the rows written whole (the same rows, in
                     # the same list), for the visits that rank them
-                    whole = self.type_function(kind, specs)
+                    # the counted spec alone: the visit's other specs (of other tables,
+                    # `counted_first`) wrote their rows whole the first time
+                    whole = self.type_function(kind, specs[:1])
                     table = specs[0].spec.table
                     local = f"once_{table}"
                     if pad == "        ":  # not under a test: set for the block's later visits
@@ -988,7 +990,18 @@ class _Generator:
                 asked |= once
                 for r in specs:
                     skipped[id(r)] = once
-        alone_in_visit = {id(specs[0]) for _, specs in by_kind if len(specs) == 1}
+        # first in its visit, the visit's other specs reading list items into other tables
+        # (stop 49: the references of an Observation panel's members, `panel_member_references`,
+        # read in the versions' first visit): their rows are written whole once, the counted
+        # spec's again alone when an id repeats (so too a scan report's versions, beside its
+        # malformed check of its contained findings, since)
+        alone_in_visit = {
+            id(specs[0])
+            for _, specs in by_kind
+            if all(
+                x.spec.items is not None and x.spec.table != specs[0].spec.table for x in specs[1:]
+            )
+        }
         found: dict[int, tuple[str, ...]] = {}
         for table in sorted(asked):
             filling = [r for r in self.compiled.rows if r.spec.table == table]
@@ -1025,17 +1038,19 @@ class _Generator:
         """One function reading a resource ``j`` of this type for all its row specs, appending
         to their tables (its arguments); the call, as the reading writes it. A function apart,
         not inline in the reading's loop: measured, the reading's many more locals cost more
-        than the calls saved. ``key_only``: the one spec's row holds these columns only, with
+        than the calls saved. ``key_only``: the first spec's row holds these columns only, with
         its patient and ``n`` (`counted_first`)."""
         name = self.fresh("read_type")
         self.joins_here = {}
         self.once_here = set()
         body: list[str] = []
         tables = {r.spec.table for r in specs}
+        counted = None
         if key_only is not None:
-            (r,) = specs
+            r, *others = specs
             columns = tuple(c for c in r.spec.columns if c[0] in key_only)
-            specs = [dataclasses.replace(r, spec=dataclasses.replace(r.spec, columns=columns))]
+            counted = dataclasses.replace(r, spec=dataclasses.replace(r.spec, columns=columns))
+            specs = [counted, *others]
         shared = None if key_only is not None else self.shared_visit(specs)
         if shared is not None:
             body += self.shared_rows(*shared)
@@ -1047,7 +1062,7 @@ class _Generator:
             # is held, every Observation of every record)
             needed = sorted({j.table for j in joins_needed(r.spec.when)} & self.tables)
             if not needed:
-                body += self.inline_row(r, 1, key_only is not None)
+                body += self.inline_row(r, 1, r is counted)
                 continue
             tables.update(needed)
             body.append("    if " + " and ".join(f"t_{t}" for t in needed) + ":")

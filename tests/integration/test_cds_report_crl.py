@@ -16,7 +16,7 @@ verified fact; each is now unknown and named, as on a preliminary Observation of
 exported CRL a partial report refers to still dated her (a strict xfail).
 
 Stop 48: a finding exported as its own Observation that an unfinished report's result refers to
-is read as one kept inside it; a preliminary panel's exported member not yet (strict xfail).
+is read as one kept inside it. Stop 49: so is a preliminary panel's exported member (hasMember).
 """
 
 from __future__ import annotations
@@ -114,15 +114,14 @@ def test_an_exported_crl_of_an_unfinished_report_does_not_date_her(client, shape
     assert "crown-rump length is recorded on a result not known" in card["detail"], shape
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="residual (HAZ-20 C20.35): a preliminary panel's exported member (hasMember) is read "
-    "on its own status: not yet joined (records/definition.py `_UNFINISHED_RESULTS`)",
-)
 @pytest.mark.parametrize("shape", sorted(EXPORTED_MEMBER))
 def test_an_exported_member_of_a_preliminary_panel_does_not_date_her(client, shape: str) -> None:
+    """Stop 49: as an exported result of an unfinished report (the panel's latest version
+    decides: final then preliminary is unfinished; a preliminary member is so already)."""
     card = the_card(client, SHAPES[shape])
+    assert card["summary"].startswith("NG126 progesterone: needs"), (shape, card["summary"])
     assert "Gestation: unknown" in card["detail"], (shape, card["detail"])
+    assert "crown-rump length is recorded on a result not known" in card["detail"], shape
 
 
 @pytest.mark.parametrize("shape", sorted(EXPORTED_FINDINGS))
@@ -188,9 +187,11 @@ def test_the_audit_reads_an_exported_result_of_an_unfinished_report_as_the_card(
         assert episodes[shape]["gestation_days"] == 7 * 7, shape
 
 
-@pytest.mark.xfail(strict=True, reason="residual (HAZ-20 C20.35): as the card's xfail above")
 def test_the_audit_does_not_date_her_by_an_exported_member_of_a_preliminary_panel(
     episodes,
 ) -> None:
+    """Stop 49: as the card (its controls, a final panel's or a panel's final latest version's
+    member, among `EXPORTED_DATES_HER` above)."""
     for shape in EXPORTED_MEMBER:
         assert episodes[shape]["gestation_days"] is None, shape
+        assert episodes[shape]["decision"] == "needs_information", shape

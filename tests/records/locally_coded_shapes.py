@@ -230,6 +230,26 @@ HELD_BACK = {
             )
         )
     ),
+    # stop 49: a contained panel's component so coded (its value's words), beside an
+    # intrauterine finding the same final report holds (stop 48 fixed DuckDB reading such a
+    # component's words as None: `ibis_compile._merged`, `_lift_container`)
+    "report-panel-component-tubal-ectopic": eligible_with(
+        local_report(
+            local_observation("f0", {"coding": [{"system": SNOMED, "code": "370383002"}]}),
+            local_observation(
+                "f1",
+                local(HOSPITAL, "EPAU-PANEL", "Early pregnancy scan findings"),
+                component=[
+                    {
+                        "code": local(HOSPITAL, "EPAU-DX", "Scan diagnosis"),
+                        "valueCodeableConcept": local(
+                            HOSPITAL, "EPAU-07", "Tubal ectopic pregnancy"
+                        ),
+                    }
+                ],
+            ),
+        )
+    ),
     # ... and the report's own conclusionCode so coded (read as an Observation of that code)
     "report-conclusion-incomplete-miscarriage": eligible_with(
         local_report(conclusionCode=[local(HOSPITAL, "EPAU-IM", "Incomplete miscarriage")])

@@ -22,9 +22,10 @@ resource, `final`) that a partial report's `result` refers to still dated her (a
 
 Stop 48: such an exported finding (a CRL, bleeding, a history, an LMP), referred to by an
 unfinished report's `result` (relative, absolute or "urn:uuid:") or a preliminary panel's
-`hasMember` (not yet: `EXPORTED_MEMBER`, a strict xfail), is read as one kept inside it
-(`EXPORTED_RESULT`, `EXPORTED_FINDINGS`); controls:
-a final report's, another result's, a report whose version read is final (`EXPORTED_DATES_HER`).
+`hasMember` (stop 49: `EXPORTED_MEMBER`), is read as one kept inside it
+(`EXPORTED_RESULT`, `EXPORTED_FINDINGS`); controls: a final report's, another result's, a
+report whose version read is final, a final panel's member, a panel's latest version final
+(`EXPORTED_DATES_HER`).
 """
 
 from __future__ import annotations
@@ -190,11 +191,40 @@ FINDING_NAMED |= {
     "bleeding-exported-for-partial-report": UNVERIFIED_BLEEDING_MESSAGE,
     "lmp-exported-for-partial-report-alone": UNVERIFIED_LMP_MESSAGE,
 }
-# Left (strict xfail, card and audit): an exported member of a preliminary panel's hasMember is
-# read on its own status (the definition's `_UNFINISHED_RESULTS` says why): alone it dates her
+# Stop 49: an exported member of a preliminary panel's hasMember (relative, absolute or
+# "urn:uuid:") is read as one kept inside it: alone it does not date her; a member preliminary
+# itself (in a final panel) is unverified already
+
+
+def _panel_referring(reference: str, status: str = "preliminary", **extra: Any) -> dict[str, Any]:
+    """Today's panel exported beside its member, its hasMember written as ``reference``."""
+    (found, _) = panel([crl_seen(9.5)], contained=False, status=status)
+    return {**found, "hasMember": [{"reference": reference}], **extra}
+
+
+def _versions_of_panel(first: str, then: str) -> list[dict[str, Any]]:
+    """The panel sent twice (one id): ``first`` at 09:00, ``then`` at 10:00 today."""
+    return [
+        _panel_referring("Observation/crl", first, meta={"lastUpdated": f"{day()}T09:00:00Z"}),
+        _panel_referring("Observation/crl", then, meta={"lastUpdated": f"{day()}T10:00:00Z"}),
+    ]
+
+
 EXPORTED_MEMBER = {
     "crl-exported-member-of-preliminary-panel-alone": her(
         *panel([crl_seen(9.5)], contained=False, status="preliminary")
+    ),
+    "crl-exported-member-absolute-of-preliminary-panel": her(
+        crl_seen(9.5), _panel_referring("https://pacs.example.nhs.uk/fhir/Observation/crl")
+    ),
+    "crl-exported-member-urn-of-unknown-panel": her(
+        crl_seen(9.5, rid=_UUID), _panel_referring(f"urn:uuid:{_UUID}", "unknown")
+    ),
+    "crl-exported-member-of-panel-final-then-preliminary": her(
+        crl_seen(9.5), *_versions_of_panel("final", "preliminary")
+    ),
+    "crl-preliminary-exported-member-of-final-panel": her(
+        *panel([crl_seen(9.5, status="preliminary")], contained=False)
     ),
 }
 # controls: a final report referring to the CRL; a partial report referring to another
@@ -220,6 +250,17 @@ EXPORTED_DATES_HER = {
         crl_seen(9.5),
         referring("final", "Observation/crl"),
         referring("partial", "Observation/other", rid="us-report-2", **_YESTERDAY),
+    ),
+    # stop 49: a final panel's exported member; the panel sent preliminary then final (the
+    # final version is the latest); a preliminary panel entered in error since
+    "crl-exported-member-of-final-panel-over-final-lmp": her(
+        lmp_seen(FAR_ON, -3), *panel([crl_seen(9.5)], contained=False)
+    ),
+    "crl-exported-member-of-panel-preliminary-then-final": her(
+        lmp_seen(FAR_ON, -3), crl_seen(9.5), *_versions_of_panel("preliminary", "final")
+    ),
+    "crl-exported-member-of-panel-entered-in-error": her(
+        lmp_seen(FAR_ON, -3), crl_seen(9.5), _panel_referring("Observation/crl", "entered-in-error")
     ),
 }
 SHAPES = {
@@ -253,11 +294,10 @@ def check_reading(export: Export, readings: list[dict[str, Any]]) -> None:
         **UNFINISHED_OVER_FINAL_LMP,
         **STILL_VIABILITY,
         **EXPORTED_RESULT,
+        **EXPORTED_MEMBER,
     }
     for encounter, got in zip(export["Encounter"], readings, strict=True):
         shape = shape_of(encounter["id"], SHAPES)  # the Spark scenario namespaces the ids
-        if shape in EXPORTED_MEMBER:
-            continue  # the residual: the card's and the audit's strict xfails
         if shape in _STOP_47:
             _check_finding(shape, got)
             continue
@@ -265,7 +305,8 @@ def check_reading(export: Export, readings: list[dict[str, Any]]) -> None:
         held_as_its_own = shape == "crl-preliminary-in-preliminary-report-alone"
         assert bool(named) is (shape in unfinished or held_as_its_own), (shape, got["problems"])
         days = [(day["crl_mm"], day["crl_unverified"]) for day in got["steps"]["scans"]]
-        if shape in UNFINISHED_ALONE or shape in NOT_DATED or shape in EXPORTED_RESULT:
+        alone = (UNFINISHED_ALONE, NOT_DATED, EXPORTED_RESULT, EXPORTED_MEMBER)
+        if any(shape in shapes for shapes in alone):
             assert (days, got["steps"]["start"]) == ([], None), shape
         else:
             assert days == [(9.5, True if shape in unfinished else None)], (shape, days)

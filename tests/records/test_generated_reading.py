@@ -158,10 +158,12 @@ def test_each_resource_is_read_once_for_all_the_row_specs_of_its_type() -> None:
     versions counted on their key first, written whole only when an id repeats: a fifth
     function, for the visit made only then; stop 31, HAZ-20 C20.22: whether the tied versions'
     CRL or MSD components differ, `observation_items_differ`, joins the component tables the
-    tops' visit fills: a sixth, also made only when an id repeats)."""
+    tops' visit fills: a sixth, also made only when an id repeats; stop 49: a panel's members'
+    references read in the versions' first visit, the versions still counted on their key
+    there, and a scan report's too, beside its malformed check: a sixth report function)."""
     source = _generated().source
     kinds = {r.resource for r in READING.rows}
-    visits = {"DiagnosticReport": 5, "Observation": 6}
+    visits = {"DiagnosticReport": 6, "Observation": 6}
     count = source.count("\ndef read_type") + source.startswith("def read_type")
     assert count == len(kinds) + sum(v - 1 for v in visits.values())
     for kind in kinds:
