@@ -2948,18 +2948,35 @@ _PROCEDURE_ROUTE_ROWS = _clinical(
 # a held version with a location read (intrauterine, ectopic, uncertain) makes its day a scan
 # not read, so neither its version nor an earlier location stands for it. A panel's location is
 # in a component (stop 29: a held panel gave no row at all, so an intrauterine scan of a week
-# before stood, "offer", though a version held back said "ectopic"). Not yet for a held version
-# coded in no value set read whose words name a loss (HAZ-20 C20.32 residual, stop 47): a words
-# test here reads the clinical rows through the Observation view, not the repeated pairs only.
+# before stood, "offer", though a version held back said "ectopic"). Stop 49: so does a held
+# version read by a value set with no location read whose words name a loss (`_HELD_LOSS_ROWS`).
+_HELD_VERSION_LOCATED = Or((Not(IsNull(_OBSERVATION_LOCATION)), _COMPONENT_LOCATION))
 _UNREAD_FINDING_ROWS = _clinical(
     "Observation",
     And(
         (
             _OBSERVATION_VERSION_HELD,
-            Or((Not(IsNull(_OBSERVATION_LOCATION)), _COMPONENT_LOCATION)),
+            Or((_HELD_VERSION_LOCATED, And((_OBSERVATION_READ, _OBSERVATION_WORDS_NAME_A_LOSS)))),
         )
     ),
     {"observed": Const(True), "day": _OBSERVATION_DAY, "location": Const(UNREAD_LOCATION)},
+)
+# A held version whose words name a loss or an ectopic pregnancy (its code's or value's text or a
+# coding's display, `_names_a_loss`; stop 49, HAZ-20 C20.38, the residual of C20.32): its tied
+# twin may say "Intrauterine pregnancy", so with none read the card offered. Read by a value set
+# (a standard code, no location read), it is a scan finding not read, above ("unread"); coded in
+# none, it is located "coded_locally" (the record named as one so coded, held back in this
+# pregnancy as a local loss read today is, `_LOCALLY_CODED_ROWS`). The verdict is each version's
+# own, with no join: every held version gives its row or none, so "a version of the tie names a
+# loss" is the union of their rows. Two specs, each location a constant: the conditions keep the
+# pairs' test (`_OBSERVATION_VERSION_HELD`) a top-level part, so the audit reads the repeated
+# pairs' Observations only (`ibis_compile._repeated_test`; stop 48 joined the tops inside the Or
+# and lost it), and a location column reading the value sets would be a stage of its own (a view
+# between the pairs' table and the clinical rows, `ibis_compile._shared_stages`).
+_HELD_LOSS_ROWS = _clinical(
+    "Observation",
+    And((_OBSERVATION_VERSION_HELD, Not(_OBSERVATION_READ), _OBSERVATION_WORDS_NAME_A_LOSS)),
+    {"observed": Const(True), "day": _OBSERVATION_DAY, "location": Const(LOCALLY_CODED_LOCATION)},
 )
 
 
@@ -4348,6 +4365,7 @@ READING = EpisodeSpec(
         _REPORT_ROUTE_ROWS,
         _PROCEDURE_ROUTE_ROWS,
         _UNREAD_FINDING_ROWS,
+        _HELD_LOSS_ROWS,
         # after a type's own rows (an Observation's with its items read first, `shared_visit`)
         *_LOCALLY_CODED_ROWS,
     ),

@@ -377,28 +377,93 @@ NAMED_UNPLACED = {
         local_condition("local", local(READ_V2, "EMISNQEC42", "Ectopic pregnancy"), None)
     ),
 }
-# residual (stop 47, HAZ-20 C20.32): two versions tied by time (both 09:00, both final) that
-# say different things (a loss in one's value) are held back, none read, and a held version
-# gives a row only for a location read: the card offers. Not in the export (a strict xfail of
-# the card, `test_cds_real_locally_coded.py`)
-HELD_VERSION_NOT_READ = {
+
+
+def tied(first: dict[str, Any], then: dict[str, Any]) -> list[dict[str, Any]]:
+    """``first`` and ``then`` sent as two final versions of one id, both at 09:00 (tied)."""
+    return sent_again(first, then, then_status="final", at="09")
+
+
+def scan_conclusion(words: str) -> dict[str, Any]:
+    """A hospital's scan conclusion of today: its local code, the finding in words only."""
+    conclusion = local(HOSPITAL, "EPAU-DX", "Scan conclusion")
+    return local_observation("local", conclusion, valueCodeableConcept={"text": words})
+
+
+def scan_conclusion_coded(value: dict[str, Any]) -> dict[str, Any]:
+    """The same conclusion, its finding in a coded value."""
+    conclusion = local(HOSPITAL, "EPAU-DX", "Scan conclusion")
+    return local_observation("local", conclusion, valueCodeableConcept=value)
+
+
+# stop 49 (HAZ-20 C20.38; the residual of stop 47): two versions tied by time (both 09:00, both
+# final) that say different things are held back, none read; where one names a loss (in words,
+# a local code, or a standard code without a location), the card offered. Now the held version
+# naming it gives a row of its day (`_HELD_LOSS_ROWS`): held back, the record named.
+TIED_HELD_BACK = {
     "resent-tied-local-ectopic-value": eligible_with(
-        *sent_again(
-            local_observation(
-                "local",
-                local(HOSPITAL, "EPAU-DX", "Scan conclusion"),
-                valueCodeableConcept={"text": "Ectopic pregnancy, left adnexa"},
-            ),
-            local_observation(
-                "local",
-                local(HOSPITAL, "EPAU-DX", "Scan conclusion"),
-                valueCodeableConcept={"text": "Intrauterine pregnancy"},
-            ),
-            then_status="final",
-            at="09",
+        *tied(
+            scan_conclusion("Ectopic pregnancy, left adnexa"),
+            scan_conclusion("Intrauterine pregnancy"),
+        )
+    ),
+    # ... the same the other way round (the input's order says nothing)
+    "resent-tied-local-ectopic-value-second": eligible_with(
+        *tied(
+            scan_conclusion("Intrauterine pregnancy"),
+            scan_conclusion("Ectopic pregnancy, left adnexa"),
+        )
+    ),
+    # ... a local coding of the value naming the ectopic, tied with the words of an intrauterine
+    # pregnancy (found by w-heldback48); a coding with no system naming a miscarriage
+    "resent-tied-local-ectopic-code": eligible_with(
+        *tied(
+            scan_conclusion_coded(local(HOSPITAL, "EPAU-07", "Tubal ectopic pregnancy")),
+            scan_conclusion("Intrauterine pregnancy"),
+        )
+    ),
+    "resent-tied-no-system-miscarriage-code": eligible_with(
+        *tied(
+            scan_conclusion("Intrauterine pregnancy"),
+            scan_conclusion_coded(local(None, "MM", "Missed miscarriage")),
         )
     ),
 }
+# controls (still an offer): tied versions that agree; tied versions that differ in words
+# neither of which names a loss; an ectopic conclusion in words replaced later (not tied)
+TIED_STILL_OFFER = {
+    "resent-tied-agree": eligible_with(
+        *tied(scan_conclusion("Intrauterine pregnancy"), scan_conclusion("Intrauterine pregnancy"))
+    ),
+    "resent-tied-differ-no-loss": eligible_with(
+        *tied(
+            scan_conclusion("Intrauterine pregnancy"),
+            scan_conclusion("Intrauterine pregnancy, single live fetus"),
+        )
+    ),
+    "resent-tied-differ-threatened": eligible_with(
+        *tied(
+            scan_conclusion("Intrauterine pregnancy"),
+            scan_conclusion("Threatened miscarriage, intrauterine pregnancy"),
+        )
+    ),
+    "resent-local-ectopic-value-amended-away": eligible_with(
+        *sent_again(
+            scan_conclusion("Ectopic pregnancy, left adnexa"),
+            scan_conclusion("Intrauterine pregnancy"),
+        )
+    ),
+}
+HELD_BACK |= TIED_HELD_BACK
+# a guard (held back on the base too): versions tied by time that differ in their code only
+# are not held (the code is not compared), so both are read, the local code's words too
+HELD_BACK["resent-tied-local-ectopic-own-code"] = eligible_with(
+    *tied(
+        local_observation("local", local(HOSPITAL, "EPAU-07", "Tubal ectopic pregnancy")),
+        local_observation("local", {"text": "Intrauterine pregnancy"}),
+    )
+)
+STILL_OFFER |= TIED_STILL_OFFER
 SHAPES = {**HELD_BACK, **STILL_OFFER, **NAMED_UNPLACED}
 
 

@@ -87,12 +87,14 @@ def _observation_specs() -> list[Any]:
 
 def test_the_specs_read_together_keep_each_tables_order() -> None:
     specs = _observation_specs()
-    items, members, malformed, held = specs
+    # ... the held versions' rows: with a location read, and naming a loss (stop 49)
+    items, members, malformed, held, held_loss = specs
     assert items.spec.items is not None and held.spec.items is None
+    assert held_loss.spec.items is None
     assert members.spec.items is not None and members.spec.items.path == "contained"
     tables = {r.spec.table for r in engine._compile_spec(READING).rows}
     gen = SimpleNamespace(tables=tables)
-    # the held version's unread scan joins a table: read after them, as before; a panel's
+    # the held version's rows join a table: read after them, as before; a panel's
     # contained members (stop 43) read in their own loop, after the item spec (stop 44)
     assert python_reading._Generator.shared_visit(gen, specs) == (items, [malformed], [members])
     # a spec read alone filling the item spec's table would come before it: not shared
