@@ -1,12 +1,12 @@
 """Answers about a definition's row specs, kept for the process (issue 16: a warm reading).
 
 Every reading asks the same questions of the same definition: what each resource type is
-read for (`ibis_compile.read_schema`: a walk of every node of every row spec, about 0.2 CPU s
-for the audit's definition) and which joined tables can hold no row (`needed_joins`: another
-walk). A warm reading of a one-woman export asked them five times, about a tenth of its CPU
-(docs/speed.md, stop 49). The specs are frozen dataclasses (`earlypath.records.ir`), so the
-answer for one spec object never changes: it is kept by the object's identity, with the object
-itself (so its id is not reused while kept), a few at most.
+read for (`ibis_compile.read_schema`: a walk of every node of every row spec) and which joined
+tables can hold no row (`needed_joins.never_found`: another walk). A warm DuckDB reading of a
+one-woman export asked each twice, 0.18-0.29 CPU s of its 6-7 (CHANGELOG, stop 49, w-warm49).
+The specs are frozen dataclasses (`earlypath.records.ir`), so the answer for one spec object
+never changes: it is kept by the object's identity, with the object itself (so its id is not
+reused while kept), a few at most.
 """
 
 from __future__ import annotations
