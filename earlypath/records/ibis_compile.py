@@ -87,6 +87,7 @@ from earlypath.records.own_rows import (
 from earlypath.records.plain_join import left_join_select
 from earlypath.records.plan_choice import input_bytes, specialises
 from earlypath.records.select_unnest import unnests_in_select
+from earlypath.records.spec_memos import by_identity
 from earlypath.records.sql_star import columns_as_star
 from earlypath.records.sql_substring import substring as _substr
 from earlypath.records.time_zone import configured_time_zone
@@ -229,7 +230,12 @@ def _mark_worded(concept: ir.Expr, schema: ReadSchema, outer: ReadSchema | None)
 
 
 def read_schema(spec: rec.EpisodeSpec) -> dict[str, ReadSchema]:
-    """What each resource type is read for, from the definition's row specs."""
+    """What each resource type is read for, from the definition's row specs (the caller's own
+    copy: worked out once per spec object, `spec_memos`)."""
+    return _read_schema_kept(spec)
+
+
+def _read_schema_of(spec: rec.EpisodeSpec) -> dict[str, ReadSchema]:
     out: dict[str, ReadSchema] = {}
     for row in spec.rows:
         schema = out.setdefault(row.resource, ReadSchema())
@@ -259,6 +265,10 @@ def read_schema(spec: rec.EpisodeSpec) -> dict[str, ReadSchema]:
             schema = out[row.resource]
             schema.lists[row.items.path] = _item_schema(schema, row.items)
     return out
+
+
+# (copied for each caller: `ReadSchema` is mutable, and `_merged` and the loaders build on it)
+_read_schema_kept = by_identity(_read_schema_of, copied=True)
 
 
 # `rec.Concept` of the list item itself (a reasonCode's concepts, read by `InSet`)

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from earlypath.records import ir as rir
+from earlypath.records.spec_memos import by_identity
 from earlypath.rules import ir
 
 __all__ = ["empty_tables", "joins_needed", "never_found"]
@@ -60,5 +61,12 @@ def never_found(rows: Iterable[rir.RowSpec], absent: frozenset[str]) -> frozense
     them); stop 39's one methotrexate spec per type joins the Medications inside an `Or`, needing
     no row, so every joined table counts (the plan's key holds this set itself)."""
     rows = tuple(rows)
-    joined = {table for row in rows for table in _joined_tables(row)}
-    return empty_tables(rows, absent) & joined
+    return empty_tables(rows, absent) & _joined_by(rows)
+
+
+def _every_joined(rows: tuple[rir.RowSpec, ...]) -> frozenset[str]:
+    return frozenset(table for row in rows for table in _joined_tables(row))
+
+
+# the tables the specs join, by the tuple of specs (``spec.rows``, the same object each reading)
+_joined_by = by_identity(_every_joined)
