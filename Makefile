@@ -10,7 +10,7 @@ PORT ?= 8000
 # Use 'make run EARLYPATH_CDS_AUTH=on EARLYPATH_CDS_ISSUERS=issuers.json EARLYPATH_PUBLIC_URL=http://127.0.0.1:8000' to check tokens.
 EARLYPATH_CDS_AUTH ?= off
 
-.PHONY: install system-deps run test check lint bench clean test-service test-browser
+.PHONY: install native gcc system-deps run test check lint bench clean test-service test-browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,20 +18,29 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[spark,dev,native]'
 	touch $@
 
+# A target's prerequisites run side by side (three jobs): pip and apt-get at once, then the C build
+# below (one core of gcc, about 1.5 CPU minutes) beside ruff and mypy (one core, about half a
+# minute), before the tests take both cores. apt-get runs in one target at a time (`gcc` first).
+MAKEFLAGS += --jobs=3
+
 # The CDS record reading's generated source compiled to C (Cython, gcc): the service runs it
 # when it is the build of the very source it would exec (earlypath/records/native.py). A no-op
 # (a few seconds) while the source is unchanged; a new build takes minutes of gcc. The same
 # command builds the CDS body's long-number check (earlypath/web/digit_runs.c, a second).
-install: $(STAMP)
+install: $(STAMP) native
+
+native: $(STAMP) gcc
+	$(BIN)/python -m earlypath.records.native build
+
+gcc:
 	@if ! command -v gcc >/dev/null; then \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq gcc python3-dev >/dev/null; \
 	fi
-	$(BIN)/python -m earlypath.records.native build
 
 # Debian packages the tests and benchmarks need: Chromium for the browser tests, a JRE for
 # PySpark, wrk to load the CDS Hooks endpoint from another process.
-system-deps:
+system-deps: gcc
 	@if ! command -v chromium >/dev/null || ! command -v java >/dev/null || ! command -v wrk >/dev/null; then \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq chromium openjdk-17-jre-headless wrk >/dev/null; \
@@ -40,7 +49,7 @@ system-deps:
 run: install
 	EARLYPATH_CDS_AUTH=$(EARLYPATH_CDS_AUTH) $(BIN)/earlypath serve --host $(HOST) --port $(PORT)
 
-lint: install
+lint: $(STAMP)
 	$(BIN)/ruff check earlypath tests benchmarks
 	$(BIN)/ruff format --check earlypath tests benchmarks
 	$(BIN)/mypy
