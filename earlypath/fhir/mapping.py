@@ -22,7 +22,6 @@ from earlypath.fhir.pregnancy import exclusion
 from earlypath.records import python as records
 from earlypath.records.definition import (
     HEARTBEAT_CONFLICT_MESSAGE,
-    MEDICATION_REFERENCE,
     OBSERVATION_VALUES,
     PRIMITIVE_VALUES,
     READING,
@@ -31,7 +30,6 @@ from earlypath.records.json_values import as_day as _json_day
 
 __all__ = [
     "HEARTBEAT_CONFLICT_MESSAGE",
-    "MEDICATION_REFERENCE",
     "OBSERVATION_VALUES",
     "PRIMITIVE_VALUES",
     "MappingResult",

@@ -115,7 +115,6 @@ __all__ = [
     "LMP_NOT_A_DAY_MESSAGE",
     "LOSS_MAY_BE_THIS_MESSAGE",
     "LOSS_UNDATED_MESSAGE",
-    "MEDICATION_REFERENCE",
     "MERGE_LINKS",
     "NOT_PREGNANT_CONFLICT_MESSAGE",
     "NO_PATIENT_MESSAGE",
@@ -173,9 +172,6 @@ OBSERVATION_VALUES = (
 # The primitive ones: in JSON an extension of the value (such as data-absent-reason) sits in
 # "_valueX", which may be there without the value.
 PRIMITIVE_VALUES = ("valueString", "valueBoolean", "valueInteger", "valueTime", "valueDateTime")
-# A reference to a Medication, matched whole (`RefId` reads it so): relative or absolute, with
-# an optional version, or "urn:uuid:x"; group 1 is the id. Kept for the audit's SQL.
-MEDICATION_REFERENCE = r"(?:(?:[^/]*/)*Medication/|urn:uuid:)([^/]+)(?:/_history/[^/]+)?"
 
 PLACE_MESSAGES = {
     "undated": "has no usable date (a full date is needed); ignored",
@@ -2951,12 +2947,19 @@ _PROCEDURE_ROUTE_ROWS = _clinical(
 # before stood, "offer", though a version held back said "ectopic"). Stop 49: so does a held
 # version read by a value set with no location read whose words name a loss (`_HELD_LOSS_ROWS`).
 _HELD_VERSION_LOCATED = Or((Not(IsNull(_OBSERVATION_LOCATION)), _COMPONENT_LOCATION))
+# Stop 50 (HAZ-20 C20.48, the residual of C20.38): a held panel version may name the loss only in
+# a component's words ("Tubal ectopic pregnancy" as a component's local code or its value's
+# text); a panel's components are read as rows of the version read only, so its words are
+# tested here, on the held version itself, as its own code's and value's are.
+_HELD_VERSION_NAMES_A_LOSS = Or(
+    (_OBSERVATION_WORDS_NAME_A_LOSS, AnyItem("component", _names_a_loss("code", _VCC)))
+)
 _UNREAD_FINDING_ROWS = _clinical(
     "Observation",
     And(
         (
             _OBSERVATION_VERSION_HELD,
-            Or((_HELD_VERSION_LOCATED, And((_OBSERVATION_READ, _OBSERVATION_WORDS_NAME_A_LOSS)))),
+            Or((_HELD_VERSION_LOCATED, And((_OBSERVATION_READ, _HELD_VERSION_NAMES_A_LOSS)))),
         )
     ),
     {"observed": Const(True), "day": _OBSERVATION_DAY, "location": Const(UNREAD_LOCATION)},
@@ -2975,7 +2978,7 @@ _UNREAD_FINDING_ROWS = _clinical(
 # between the pairs' table and the clinical rows, `ibis_compile._shared_stages`).
 _HELD_LOSS_ROWS = _clinical(
     "Observation",
-    And((_OBSERVATION_VERSION_HELD, Not(_OBSERVATION_READ), _OBSERVATION_WORDS_NAME_A_LOSS)),
+    And((_OBSERVATION_VERSION_HELD, Not(_OBSERVATION_READ), _HELD_VERSION_NAMES_A_LOSS)),
     {"observed": Const(True), "day": _OBSERVATION_DAY, "location": Const(LOCALLY_CODED_LOCATION)},
 )
 

@@ -454,6 +454,66 @@ TIED_STILL_OFFER = {
         )
     ),
 }
+
+
+def scan_panel(component: dict[str, Any], **value: Any) -> dict[str, Any]:
+    """A hospital's early pregnancy panel of today (its local code), with this one component."""
+    panel = local(HOSPITAL, "EPAU", "Early pregnancy assessment")
+    return local_observation("local", panel, component=[component], **value)
+
+
+# a component read for where the pregnancy is (SNOMED CT 370383002 Intrauterine pregnancy)
+INTRAUTERINE_COMPONENT = {
+    "code": {"coding": [{"system": SNOMED, "code": "370383002"}]},
+    "valueBoolean": True,
+}
+
+
+def conclusion_component(words: str) -> dict[str, Any]:
+    """A panel's scan conclusion component: its local code, the finding in words only."""
+    return {
+        "code": local(HOSPITAL, "EPAU-DX", "Scan conclusion"),
+        "valueCodeableConcept": {"text": words},
+    }
+
+
+# stop 50 (HAZ-20 C20.48, the residual of C20.38): tied panel versions held back, one naming the
+# loss only in a component's words (its component's local code; its component's value): a
+# panel's components are read on the version read only, so the card offered
+TIED_HELD_BACK |= {
+    "resent-tied-panel-component-local-ectopic-code": eligible_with(
+        *tied(
+            scan_panel(
+                {
+                    "code": local(HOSPITAL, "EPAU-07", "Tubal ectopic pregnancy"),
+                    "valueBoolean": True,
+                }
+            ),
+            scan_panel(INTRAUTERINE_COMPONENT),
+        )
+    ),
+    "resent-tied-panel-component-miscarriage-value": eligible_with(
+        *tied(
+            scan_panel(conclusion_component("Intrauterine pregnancy"), valueString="Scan done"),
+            scan_panel(conclusion_component("Missed miscarriage"), valueString="Scan reviewed"),
+        )
+    ),
+}
+# controls: tied panel versions that agree; held ones whose components name no loss (a threat)
+TIED_STILL_OFFER |= {
+    "resent-tied-panel-agree": eligible_with(
+        *tied(scan_panel(INTRAUTERINE_COMPONENT), scan_panel(INTRAUTERINE_COMPONENT))
+    ),
+    "resent-tied-panel-component-threatened": eligible_with(
+        *tied(
+            scan_panel(conclusion_component("Intrauterine pregnancy"), valueString="Scan done"),
+            scan_panel(
+                conclusion_component("Threatened miscarriage, intrauterine pregnancy"),
+                valueString="Scan reviewed",
+            ),
+        )
+    ),
+}
 HELD_BACK |= TIED_HELD_BACK
 # a guard (held back on the base too): versions tied by time that differ in their code only
 # are not held (the code is not compared), so both are read, the local code's words too

@@ -400,6 +400,17 @@ ROW_CASES = [
         "refid history", RefId(Field("r", "str"), "Patient"), _obs(r="Patient/1/_history/3"), "1"
     ),
     row_case("refid urn", RefId(Field("r", "str"), "Patient"), _obs(r="urn:uuid:abc"), "abc"),
+    # a "/" after urn:uuid: is read by the pattern, as a relative reference's is (stop 50: DuckDB
+    # gave "abc/_history/3" and "abc/x", the card's Python "abc" and nothing)
+    row_case(
+        "refid urn history",
+        RefId(Field("r", "str"), "Patient"),
+        _obs(r="urn:uuid:abc/_history/3"),
+        "abc",
+    ),
+    row_case(
+        "refid urn and more", RefId(Field("r", "str"), "Patient"), _obs(r="urn:uuid:a/x"), None
+    ),
     row_case("refid other type", RefId(Field("r", "str"), "Patient"), _obs(r="Group/1"), None),
     row_case("refid bare id", RefId(Field("r", "str"), "Patient"), _obs(r="1"), None),
     row_case("refid no id", RefId(Field("r", "str"), "Patient"), _obs(r="Patient/"), None),
