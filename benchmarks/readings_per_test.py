@@ -2,8 +2,9 @@
 
 A reading of a small export costs seconds of CPU whatever its size (a DuckDB connection, the
 compiled plan's statements; a Python-engine audit its own), so a test module's time is mostly
-its readings. This counts, per test id: whole audits by engine (`run_audit`), compiled readings
-run outside an audit (`ibis_compile.run_records`, as `tests.records.test_ibis_export.
+its readings. This counts, per test id: whole audits by engine (`run_audit`), cohorts judged
+outside an audit (`run.evaluate`, stop 50: the flat rows' tests), compiled readings run
+outside an audit (`ibis_compile.run_records`, as `tests.records.test_ibis_export.
 compiled_reading` runs them) and flat readings outside an audit (`fhir_read.
 flatten_fhir_duckdb`), and writes them as JSON to ``$READINGS_OUT`` (nothing when unset).
 A fixture's readings are counted to the test that first asked for it.
@@ -43,6 +44,7 @@ def _counted(
         is_audit = label.startswith(("audit", "flat"))  # what runs inside is theirs
         if is_audit or not _now["audits_open"]:
             _counts[str(_now["test"])][label] += 1
+        is_audit = is_audit or label.startswith("evaluate")  # (an audit's own is not counted)
         _now["audits_open"] += is_audit
         try:
             return original(*args, **kwargs)
@@ -61,6 +63,11 @@ def pytest_configure(config: pytest.Config) -> None:
     from earlypath.records import ibis_compile
 
     _counted(run, "run_audit", _engine)
+    _counted(
+        run,
+        "evaluate",
+        lambda a, k: "evaluate:" + str(k.get("engine", a[1] if len(a) > 1 else "duckdb")),
+    )
     _counted(ibis_compile, "run_records", lambda a, k: f"compiled:{getattr(a[0], 'name', '?')}")
     _counted(fhir_read, "flatten_fhir_duckdb", lambda a, k: "flat:duckdb")
 
