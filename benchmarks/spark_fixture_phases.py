@@ -62,7 +62,7 @@ def _timed(label: Callable[..., str], fn: Callable[..., Any]) -> Callable[..., A
 
 
 def _wrap(module: ModuleType | None, name: str, label: Callable[..., str]) -> None:
-    if module is not None:
+    if module is not None and hasattr(module, name):  # (a phase a module no longer has: none)
         setattr(module, name, _timed(label, getattr(module, name)))
 
 

@@ -42,10 +42,7 @@ import ibis
 import pyarrow.parquet as pq
 import pytest
 
-import earlypath.audit.fhir_flat as fhir_flat
 import earlypath.audit.fhir_read as fhir_read
-from earlypath.audit.fhir_files import discover_export
-from earlypath.audit.fhir_read import read_fhir_export
 from earlypath.audit.load import RAW
 from earlypath.audit.run import AuditResult, run_audit
 from earlypath.synth.cohort import write_cohort
@@ -452,14 +449,22 @@ def audited(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Audited:
         on_spark = run_audit(folder, root / "s", engine="spark", spark=spark)
         # the flat rows the Spark audit judged (the audit's input view, one more Spark job)
         spark_flat = ibis.pyspark.connect(spark).table(RAW).to_pyarrow().to_pylist()
-    on_duckdb = run_audit(folder, root / "d", engine="duckdb")
-    duck_flat, _ = read_fhir_export(
-        ibis.duckdb.connect(), discover_export(folder, fhir_flat.RESOURCES), "flat"
-    )
+    # DuckDB's flat rows: those its audit judged, fetched from the audit's own reading (the
+    # view it flattened the export into) rather than by reading the export a second time
+    duck_flat: list[dict[str, Any]] = []
+    flatten = fhir_read.flatten_fhir_duckdb
+
+    def flatten_and_keep_the_rows(con: Any, source: Any, name: str) -> Any:
+        reading = flatten(con, source, name)
+        duck_flat.extend(con.table(name).to_pyarrow().to_pylist())
+        return reading
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fhir_read, "flatten_fhir_duckdb", flatten_and_keep_the_rows)
+        on_duckdb = run_audit(folder, root / "d", engine="duckdb")
+    assert duck_flat, "the DuckDB audit did not flatten the export"
     spark_parts = _parts(_episodes(root / "s"), spark_flat, _other_lines(root / "s"), files)
-    duck_parts = _parts(
-        _episodes(root / "d"), duck_flat.to_pyarrow().to_pylist(), _other_lines(root / "d"), files
-    )
+    duck_parts = _parts(_episodes(root / "d"), duck_flat, _other_lines(root / "d"), files)
     return Audited(
         {name: (spark_parts[name], duck_parts[name]) for name in files},
         (on_spark, on_duckdb),
