@@ -462,6 +462,11 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# a path into the outer value ``j`` alone (not into a hoisted column): what the middle select
+# of a load may compute
+_ON_ROOT = re.compile(r"(?:(?:struct|json)_extract\()*j(?:, '(?:[^']|'')*'\))*")
+
+
 class _DuckSql:
     """SQL reading a `ReadSchema` from a json_transform'ed value (see `_Tree`).
 
@@ -513,13 +518,19 @@ class _DuckSql:
         # json_transform writes a JSON leaf as minified JSON text: its first character says its
         # type (a string '"', a number '-' or a digit, true/false), with no second parse of it
         text = f"CAST({json_sql} AS VARCHAR)"
+        if self.depth == 0 and _ON_ROOT.fullmatch(json_sql):
+            # a leaf of the resource itself: its text a column of the middle select, so the
+            # statement names its path once, not four times (the load's SQL, bound for every
+            # reading, was 76k characters for Observation; each path written out is bound
+            # again, and `common_subexpressions` is off for the reading: `reading_passes`)
+            text = self.hoist(text)
         head = f"left({text}, 1)"
         if kind == "str":
             # a string with no escape is its text between the quotes (no second parse); one
-            # with a backslash is unescaped by the JSON reader
+            # with a backslash is unescaped by the JSON reader (the same from its JSON text)
             return (
                 f"CASE WHEN {head} = '\"' THEN CASE WHEN contains({text}, '\\') "
-                f"THEN json_extract_string({json_sql}, '$') "
+                f"THEN json_extract_string({text}, '$') "
                 f"ELSE substr({text}, 2, length({text}) - 2) END END"
             )
         if kind == "num":
@@ -530,7 +541,6 @@ class _DuckSql:
                 f"THEN CAST({json_sql} AS DOUBLE) END"
             )
         if kind == "bool":
-            text = f"CAST({json_sql} AS VARCHAR)"
             return f"CASE WHEN {text} IN ('true', 'false') THEN {text} = 'true' END"
         return f"CASE WHEN {json_sql} IS NOT NULL AND CAST({json_sql} AS VARCHAR) <> 'null' THEN true END"
 

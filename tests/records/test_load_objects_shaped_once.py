@@ -51,7 +51,8 @@ def _lines() -> str:
         f'{{"resourceType": "Observation", "id": "i{i}", "subject": {{"identifier": {q}}}}}'
         for i, q in enumerate(_IDENTIFIERS)
     ]
-    lines.append('{"resourceType": "Observation", "id": "none"}')
+    # an id with an escape: a leaf of the resource itself, unescaped from its hoisted text
+    lines.append('{"resourceType": "Observation", "id": "n\\"one\\u00e9"}')
     return "\n".join(lines) + "\n"
 
 
@@ -74,6 +75,9 @@ def test_a_quantity_and_an_identifier_are_shaped_once_by_the_load(tmp_path: Path
     ):
         assert f"json_extract({at}" not in load
         assert load.count(f"json_transform({at}") == 1
+    # a leaf of the resource itself names its path once (its JSON text a middle-select column),
+    # not once for each of the four uses of that text in its CASE
+    assert load.count("CAST(struct_extract(j, 'id') AS VARCHAR)") == 1
 
 
 def test_the_shaped_object_reads_what_each_key_s_json_extract_read(
@@ -92,3 +96,4 @@ def test_the_shaped_object_reads_what_each_key_s_json_extract_read(
     first_quantity, first_identifier = shaped[0], shaped[len(_QUANTITIES)]
     assert {12.5, "mm", "<"} <= set(first_quantity)
     assert {"urn:oid:1", "p1"} <= set(first_identifier)
+    assert 'n"one\u00e9' in set(shaped[-1])
