@@ -13,6 +13,7 @@ such a report holds the offer back (stop 24: judged on the older scan, "offer").
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from earlypath.audit.fhir_read import read_fhir_export
 from earlypath.audit.run import run_audit
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
-from tests.fhir_exports import one_export, write_export
+from tests.fhir_exports import export_merges, one_export, write_export
 from tests.records.real_shapes import export_of
 from tests.records.scan_shapes import (
     CONTAINED_CASES,
@@ -48,7 +49,8 @@ from tests.records.scan_shapes import (
     UNREAD_PROBLEMS,
     UNREAD_REPORTS,
 )
-from tests.records.test_engines_agree import assert_same, audit_reading
+from tests.records.test_engines_agree import assert_same, audit_reading, readings_of
+from tests.records.test_ibis_export import compiled_reading, fetched
 
 ENGINES = ["duckdb", "python"]
 # the versions of one report (stop 27) in one export: each woman's two versions on two lines,
@@ -89,23 +91,73 @@ def _folder(cases: dict[str, tuple[Any, str]], tmp: Path) -> Path:
     return write_export(_export(cases), tmp / "in")
 
 
+# Until stop 50 the tests below read CASES, UNREAD_REPORTS and the two reports concluding a
+# miscarriage each as an export of its own (an audit costs seconds whatever its size): they are
+# now one export, audited once per engine and read once by the compiled reading; each test
+# checks its own women in it. `test_the_service_and_the_audit_read_steps_and_problems_alike`
+# checks every woman of it read with the others as the service reads her record alone.
+EVERY_CASE = {**CASES, **UNREAD_REPORTS}
+
+
+def _of(rows: dict[str, dict], cases: dict[str, tuple[Any, str]]) -> dict[str, dict]:
+    """The rows of ``cases`` of an audit of an export holding them (and others)."""
+    return {name: row for name, row in rows.items() if name in cases}
+
+
 @pytest.fixture(scope="module")
 def export_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _folder(CASES, tmp_path_factory.mktemp("scans"))
+    return _folder(EVERY_CASE, tmp_path_factory.mktemp("scans"))
+
+
+def _audits(
+    folder: Path, cases: dict[str, tuple[Any, str]], tmp: pytest.TempPathFactory
+) -> Callable[[str], dict[str, dict]]:
+    """``audit(engine)``: the rows (by case) of that engine's audit of ``folder``, an export of
+    ``cases``, audited when first asked."""
+    rows: dict[str, dict[str, dict]] = {}
+
+    def audit(engine: str) -> dict[str, dict]:
+        if engine not in rows:
+            rows[engine] = _decisions(folder, tmp.mktemp(f"audit-{engine}") / "out", engine)
+            assert set(rows[engine]) == set(cases)  # no woman lost, none read twice
+        return rows[engine]
+
+    return audit
+
+
+@pytest.fixture(scope="module")
+def audited(
+    export_folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], dict[str, dict]]:
+    return _audits(export_folder, EVERY_CASE, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def compiled(export_folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The compiled reading of `export_folder` on DuckDB (`fetched`), read once."""
+    export = _export(EVERY_CASE)
+    con = ibis.duckdb.connect()
+    return fetched(compiled_reading(con, export_folder, "duck", export_merges(export)))
+
+
+def _reading(compiled: Any, cases: dict[str, tuple[Any, str]]) -> list[dict[str, Any]]:
+    """Each encounter of ``cases`` as the compiled reading of `export_folder` reads it."""
+    export = _export(cases)
+    return readings_of(compiled, export, export_merges(export))
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_the_audit_offers_only_on_a_confirmed_intrauterine_scan(
-    engine: str, export_folder: Path, tmp_path: Path
+    engine: str, audited: Callable[[str], dict[str, dict]]
 ) -> None:
-    _check(_decisions(export_folder, tmp_path / "out", engine), CASES)
+    _check(_of(audited(engine), CASES), CASES)
 
 
-def test_the_service_and_the_audit_read_steps_and_problems_alike(export_folder: Path) -> None:
+def test_the_service_and_the_audit_read_steps_and_problems_alike(compiled: Any) -> None:
     """Every step and problem (the preliminary scan's, the reports' unread findings) the same on
     both engines; a finding given more than once counted once."""
     export = _export(CASES)
-    reading = audit_reading(ibis.duckdb.connect(), export_folder, "duck", export)
+    reading = _reading(compiled, CASES)
     assert_same(export, reading)
     at = [e["id"].removeprefix("enc-") for e in export["Encounter"]]
     for shape, message in CONTAINED_PROBLEMS.items():
@@ -123,7 +175,9 @@ def test_the_service_and_the_audit_read_steps_and_problems_alike(export_folder: 
 # with the other scenarios, once: a Spark audit costs tens of seconds whatever its size).
 
 
-def test_a_scan_report_concluding_a_miscarriage_is_no_offer(tmp_path: Path) -> None:
+def test_a_scan_report_concluding_a_miscarriage_is_no_offer(
+    audited: Callable[[str], dict[str, dict]],
+) -> None:
     """Was a strict expected failure (stop 19): DiagnosticReport.ndjson was not read."""
     cases = {
         name: SCAN_REPORTS[name]
@@ -132,7 +186,7 @@ def test_a_scan_report_concluding_a_miscarriage_is_no_offer(tmp_path: Path) -> N
             "preliminary-report-concludes-ectopic-after-confirmed-iup",
         )
     }
-    _check(_decisions(_folder(cases, tmp_path), tmp_path / "out", "duckdb"), cases)
+    _check(_of(audited("duckdb"), cases), cases)
 
 
 # A scan report that could not be read, dated after the intrauterine scan (stop 24: only named,
@@ -148,28 +202,23 @@ def check_unread_scan(flat: dict[str, dict]) -> None:
         assert got == (on, location, heartbeat), name
 
 
-@pytest.fixture(scope="module")
-def unread_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _folder(UNREAD_REPORTS, tmp_path_factory.mktemp("unread"))
-
-
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_later_scan_report_not_read_holds_the_offer_back_in_the_audit(
-    engine: str, unread_folder: Path, tmp_path: Path
+    engine: str, audited: Callable[[str], dict[str, dict]]
 ) -> None:
-    _check(_decisions(unread_folder, tmp_path / "out", engine), UNREAD_REPORTS)
+    _check(_of(audited(engine), UNREAD_REPORTS), UNREAD_REPORTS)
 
 
-def test_the_reading_of_a_later_unread_report_on_duckdb(unread_folder: Path) -> None:
+def test_the_reading_of_a_later_unread_report_on_duckdb(export_folder: Path, compiled: Any) -> None:
     """The flat cells of her latest scan, and every step and problem as the service reads them;
     the report named as what holds the offer back."""
     con = ibis.duckdb.connect()
     export = _export(UNREAD_REPORTS)
-    table, _ = read_fhir_export(con, discover_export(unread_folder, fhir_flat.RESOURCES), "ur")
+    table, _ = read_fhir_export(con, discover_export(export_folder, fhir_flat.RESOURCES), "ur")
     check_unread_scan(
         {r["episode_id"].removeprefix("enc-"): r for r in table.to_pyarrow().to_pylist()}
     )
-    reading = audit_reading(con, unread_folder, "unread", export)
+    reading = _reading(compiled, UNREAD_REPORTS)
     assert_same(export, reading)
     at = [e["id"].removeprefix("enc-") for e in export["Encounter"]]
     for shape, messages in UNREAD_PROBLEMS.items():
@@ -239,9 +288,10 @@ def write_files(files: dict[str, list[dict[str, Any]]], folder: Path) -> Path:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_versions_of_a_report_in_two_files_are_read_as_one(engine: str, tmp_path: Path) -> None:
-    folder = write_files(report_versions_in_two_files(), tmp_path / "in")
-    _check(_decisions(folder, tmp_path / "out", engine), REPORT_VERSIONS)
+def test_versions_of_a_report_in_two_files_are_read_as_one(
+    engine: str, files_audited: Callable[[str], dict[str, dict]]
+) -> None:
+    _check(_of(files_audited(engine), REPORT_VERSIONS), REPORT_VERSIONS)
 
 
 # Versions of a scan finding sent as an Observation (stop 28), in two files of the export as a
@@ -291,18 +341,42 @@ def versions_per_patient_files() -> dict[str, list[dict[str, Any]]]:
 VERSIONS_PER_PATIENT = {**OBSERVATION_VERSIONS, **SHARED_ID_CASES}
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_versions_of_a_finding_in_two_files_are_read_as_one(engine: str, tmp_path: Path) -> None:
-    folder = write_files(finding_versions_in_two_files(), tmp_path / "in")
-    _check(_decisions(folder, tmp_path / "out", engine), OBSERVATION_VERSIONS)
+# Until stop 50 the three tests below audited an export of their own each (six audits): the
+# exports above, by file name, are now one, audited once per engine (`files_audited`); each test
+# checks its own women (all of them their own patient and encounter) in it.
+IN_FILES = {**REPORT_VERSIONS, **VERSIONS_PER_PATIENT}
+
+
+def versions_in_files() -> dict[str, list[dict[str, Any]]]:
+    """`report_versions_in_two_files` and `versions_per_patient_files` as one export by file
+    name (a file both name holds the lines of both)."""
+    files: dict[str, list[dict[str, Any]]] = {}
+    for part in (report_versions_in_two_files(), versions_per_patient_files()):
+        for name, resources in part.items():
+            files[name] = [*files.get(name, []), *resources]
+    return files
+
+
+@pytest.fixture(scope="module")
+def files_audited(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], dict[str, dict]]:
+    folder = write_files(versions_in_files(), tmp_path_factory.mktemp("files") / "in")
+    return _audits(folder, IN_FILES, tmp_path_factory)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_each_woman_is_read_from_her_own_versions(engine: str, tmp_path: Path) -> None:
+def test_versions_of_a_finding_in_two_files_are_read_as_one(
+    engine: str, files_audited: Callable[[str], dict[str, dict]]
+) -> None:
+    _check(_of(files_audited(engine), OBSERVATION_VERSIONS), OBSERVATION_VERSIONS)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_each_woman_is_read_from_her_own_versions(
+    engine: str, files_audited: Callable[[str], dict[str, dict]]
+) -> None:
     """Two women's report (and finding) under one id: each read from her own version (stop 27
     read the other woman's later text-only report as replacing her coded one: no offer)."""
-    folder = write_files(versions_per_patient_files(), tmp_path / "in")
-    _check(_decisions(folder, tmp_path / "out", engine), VERSIONS_PER_PATIENT)
+    _check(_of(files_audited(engine), VERSIONS_PER_PATIENT), VERSIONS_PER_PATIENT)
 
 
 def test_shared_ids_read_alike_by_the_service_and_the_audit(tmp_path: Path) -> None:

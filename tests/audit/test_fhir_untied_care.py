@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow.parquet as pq
 import pytest
@@ -78,12 +78,43 @@ def untied_care_export() -> dict[str, list[dict[str, Any]]]:
     return export
 
 
+def tied_only_export() -> dict[str, list[dict[str, Any]]]:
+    """One woman, her own order tied to her: no untied care."""
+    return one_export({"tied": export_of([*eligible_resources(), request_here()])})
+
+
+class FirstLook(NamedTuple):
+    """An export's first audit, run as by a new process with plans kept in ``plans``."""
+
+    folder: Path
+    plans: Path
+    out: Path
+
+
 @pytest.fixture(scope="module")
-def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("untied-care")
-    out = root / "out"
-    run_audit(write_export(untied_care_export(), root / "in"), out, engine="duckdb")
-    return out
+def first_looks(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, FirstLook]:
+    """The audit of the untied care export (True) and of the tied-only one (False), each once
+    for the module, with no first look kept yet (its own plans folder, none of its SQL in the
+    process): `test_the_first_look_is_kept_and_replayed_without_building_it` audits each again
+    from what this kept; the others read its summary. Until stop 50 each test audited its own
+    (six audits of these two exports, now four)."""
+    from earlypath.records import kept_count
+
+    looks = {}
+    for untied, export in ((True, untied_care_export()), (False, tied_only_export())):
+        root = tmp_path_factory.mktemp("untied-care" if untied else "tied-only")
+        look = FirstLook(write_export(export, root / "in"), root / "plans", root / "first")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("EARLYPATH_PLAN_CACHE", str(look.plans))
+            patch.setattr(kept_count, "_SQL", {})
+            run_audit(look.folder, look.out, engine="duckdb")
+        looks[untied] = look
+    return looks
+
+
+@pytest.fixture(scope="module")
+def audited(first_looks: dict[bool, FirstLook]) -> Path:
+    return first_looks[True].out
 
 
 def test_untied_progesterone_care_is_counted_and_bounds_not_offered(audited: Path) -> None:
@@ -122,17 +153,21 @@ def test_the_bound_is_never_more_than_the_women_counted_not_offered(tmp_path: Pa
     assert "up to 1 of the 1 women counted not offered may have been offered" in report
 
 
-def test_an_export_without_untied_care_says_nothing_of_it(tmp_path: Path) -> None:
-    export = one_export({"tied": export_of([*eligible_resources(), request_here()])})
-    run_audit(write_export(export, tmp_path / "in"), tmp_path / "out", engine="duckdb")
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+def test_an_export_without_untied_care_says_nothing_of_it(
+    first_looks: dict[bool, FirstLook],
+) -> None:
+    out = first_looks[False].out
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert "progesterone_care_not_tied" not in summary["fhir_export"]
-    assert "name no patient we hold" not in (tmp_path / "out" / "report.html").read_text()
+    assert "name no patient we hold" not in (out / "report.html").read_text()
 
 
 @pytest.mark.parametrize("untied", [True, False], ids=["untied care", "none"])
 def test_the_first_look_is_kept_and_replayed_without_building_it(
-    untied: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    untied: bool,
+    first_looks: dict[bool, FirstLook],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The first look (any care record tied to nobody?) is run from SQL kept between runs: a
     second audit, as a new process, builds none of it and writes the same summary (w12-fhir11).
@@ -140,15 +175,9 @@ def test_the_first_look_is_kept_and_replayed_without_building_it(
     from earlypath.audit import untied_care
     from earlypath.records import kept_count
 
-    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(tmp_path / "plans"))
-    monkeypatch.setattr(kept_count, "_SQL", {})
-    export = (
-        untied_care_export()
-        if untied
-        else one_export({"tied": export_of([*eligible_resources(), request_here()])})
-    )
-    folder = write_export(export, tmp_path / "in")
-    run_audit(folder, tmp_path / "first", engine="duckdb")
+    look = first_looks[untied]  # audited first with none of it kept (`first_looks`)
+    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", str(look.plans))
+    folder = look.folder
     compile_rows = untied_care.compile_rows
 
     def not_the_first_look(spec: Any, *args: Any, **kwargs: Any) -> Any:
@@ -161,10 +190,10 @@ def test_the_first_look_is_kept_and_replayed_without_building_it(
     first, again = (
         {
             k: v
-            for k, v in json.loads((tmp_path / run / "summary.json").read_text("utf-8")).items()
+            for k, v in json.loads((run / "summary.json").read_text("utf-8")).items()
             if k not in ("generated_at", "seconds", "timings_seconds")  # the run's own
         }
-        for run in ("first", "again")
+        for run in (look.out, tmp_path / "again")
     )
     assert again == first
     assert ("progesterone_care_not_tied" in again["fhir_export"]) is untied
