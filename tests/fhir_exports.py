@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -173,14 +173,20 @@ def shape_of(encounter_id: str, among: Iterable[str] | None = None) -> str:
     return found
 
 
-def audited_by_shape(export: Export, folder: Path) -> dict[str, dict[str, Any]]:
+def audited_by_shape(
+    export: Export, folder: Path, rewrite: Callable[[Path], None] | None = None
+) -> dict[str, dict[str, Any]]:
     """Each shape's episode (by `shape_of` its id) from a DuckDB audit of an `export_per_shape`
-    export, written and audited under ``folder``."""
+    export, written and audited under ``folder`` (``rewrite`` given the written folder first,
+    to lay its files out as a server might)."""
     # imported here: the audit's imports are heavy for the many tests that only build exports
     import pyarrow.parquet as pq
 
     from earlypath.audit.run import run_audit
 
-    run_audit(write_export(export, folder / "in"), folder / "out", engine="duckdb")
+    written = write_export(export, folder / "in")
+    if rewrite is not None:
+        rewrite(written)
+    run_audit(written, folder / "out", engine="duckdb")
     episodes = pq.read_table(folder / "out" / "episodes.parquet").to_pylist()
     return {shape_of(e["episode_id"]): e for e in episodes}
