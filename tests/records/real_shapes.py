@@ -245,6 +245,11 @@ def medication(rid: str, code: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _dmd(display: str) -> dict[str, str]:
+    """A dm+d coding outside the progesterone set (a made-up code), named by ``display``."""
+    return {"system": DMD, "code": "0000006", "display": display}
+
+
 # (the request's medication[x] and anything beside it, the Medications exported with it, what
 # "on progesterone" reads as: True, False, or None = Unknown). Shapes: Epic, Cerner and
 # UK Core write medicationReference to a Medication (contained, or sent with _include); a
@@ -373,6 +378,31 @@ MEDICATION_SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], bool | 
         },
         [],
         False,
+    ),
+    # --- stop 51: a dm+d AMP or pack (AMPP) code, which the set does not list, named by its
+    # brand. Gestone is a progesterone injection (progesterone in oil, intramuscular): not the
+    # product NG126 recommends, yet progesterone, so she is on it (offering vaginal progesterone
+    # beside it would duplicate it). Until stop 51 the name was read as another medicine's: the
+    # card offered. (The codes here are made up: codes outside the set, read by their names.)
+    "dmd-amp-named-gestone": (
+        {
+            "medicationCodeableConcept": {
+                "coding": [_dmd("Gestone 50mg/1ml solution for injection")]
+            }
+        },
+        [],
+        True,
+    ),
+    "exported-medication-dmd-ampp-named-gestone": (
+        {"medicationReference": {"reference": "Medication/m5"}},
+        [medication("m5", {"coding": [_dmd("Gestone 100mg/2ml inj ampoules 10 ampoule")]})],
+        True,
+    ),
+    # the same shapes named by a brand the set lists: read as progesterone on the base already
+    "dmd-ampp-named-cyclogest": (
+        {"medicationCodeableConcept": {"coding": [_dmd("Cyclogest 400mg pessaries 15 pessary")]}},
+        [],
+        True,
     ),
     # a listed dm+d VMP needs no name
     "dmd-listed-vmp-without-name": (
