@@ -273,13 +273,12 @@ MEDICATION_SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], bool | 
         [],
         None,
     ),
-    # Gestone is a progesterone injection: a brand the value set does not list
+    # Lutinus is a progesterone vaginal tablet (Ferring's, outside the UK): a brand the value set
+    # does not list (Gestone was this brand until stop 51, when the set listed it)
     "local-formulary-code-unlisted-brand": (
         {
             "medicationCodeableConcept": {
-                "coding": [
-                    {"system": LOCAL_FORMULARY, "code": "F123", "display": "Gestone 50mg/1ml"}
-                ]
+                "coding": [{"system": LOCAL_FORMULARY, "code": "F123", "display": "Lutinus 100mg"}]
             }
         },
         [],
@@ -287,18 +286,18 @@ MEDICATION_SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], bool | 
     ),
     "text-only": ({"medicationCodeableConcept": {"text": "PV pessary as directed"}}, [], None),
     "display-only-reference": (
-        {"medicationReference": {"display": "Gestone 50mg/1ml injection"}},
+        {"medicationReference": {"display": "Lutinus 100mg vaginal tablet"}},
         [],
         None,
     ),
     "missing-reference-other-display": (
-        {"medicationReference": {"reference": "Medication/gone", "display": "Gestone"}},
+        {"medicationReference": {"reference": "Medication/gone", "display": "Lutinus"}},
         [],
         None,
     ),
     "exported-medication-text-only": (
         {"medicationReference": {"reference": "Medication/m2"}},
-        [medication("m2", {"text": "Gestone 50mg/1ml"})],
+        [medication("m2", {"text": "Lutinus 100mg"})],
         None,
     ),
     "local-code-progesterone-text": (
