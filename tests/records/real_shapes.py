@@ -245,6 +245,11 @@ def medication(rid: str, code: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _dmd(display: str) -> dict[str, str]:
+    """A dm+d coding outside the progesterone set (a made-up code), named by ``display``."""
+    return {"system": DMD, "code": "0000006", "display": display}
+
+
 # (the request's medication[x] and anything beside it, the Medications exported with it, what
 # "on progesterone" reads as: True, False, or None = Unknown). Shapes: Epic, Cerner and
 # UK Core write medicationReference to a Medication (contained, or sent with _include); a
@@ -268,13 +273,12 @@ MEDICATION_SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], bool | 
         [],
         None,
     ),
-    # Gestone is a progesterone injection: a brand the value set does not list
+    # Lutinus is a progesterone vaginal tablet (Ferring's, outside the UK): a brand the value set
+    # does not list (Gestone was this brand until stop 51, when the set listed it)
     "local-formulary-code-unlisted-brand": (
         {
             "medicationCodeableConcept": {
-                "coding": [
-                    {"system": LOCAL_FORMULARY, "code": "F123", "display": "Gestone 50mg/1ml"}
-                ]
+                "coding": [{"system": LOCAL_FORMULARY, "code": "F123", "display": "Lutinus 100mg"}]
             }
         },
         [],
@@ -282,18 +286,18 @@ MEDICATION_SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], bool | 
     ),
     "text-only": ({"medicationCodeableConcept": {"text": "PV pessary as directed"}}, [], None),
     "display-only-reference": (
-        {"medicationReference": {"display": "Gestone 50mg/1ml injection"}},
+        {"medicationReference": {"display": "Lutinus 100mg vaginal tablet"}},
         [],
         None,
     ),
     "missing-reference-other-display": (
-        {"medicationReference": {"reference": "Medication/gone", "display": "Gestone"}},
+        {"medicationReference": {"reference": "Medication/gone", "display": "Lutinus"}},
         [],
         None,
     ),
     "exported-medication-text-only": (
         {"medicationReference": {"reference": "Medication/m2"}},
-        [medication("m2", {"text": "Gestone 50mg/1ml"})],
+        [medication("m2", {"text": "Lutinus 100mg"})],
         None,
     ),
     "local-code-progesterone-text": (
@@ -373,6 +377,31 @@ MEDICATION_SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], bool | 
         },
         [],
         False,
+    ),
+    # --- stop 51: a dm+d AMP or pack (AMPP) code, which the set does not list, named by its
+    # brand. Gestone is a progesterone injection (progesterone in oil, intramuscular): not the
+    # product NG126 recommends, yet progesterone, so she is on it (offering vaginal progesterone
+    # beside it would duplicate it). Until stop 51 the name was read as another medicine's: the
+    # card offered. (The codes here are made up: codes outside the set, read by their names.)
+    "dmd-amp-named-gestone": (
+        {
+            "medicationCodeableConcept": {
+                "coding": [_dmd("Gestone 50mg/1ml solution for injection")]
+            }
+        },
+        [],
+        True,
+    ),
+    "exported-medication-dmd-ampp-named-gestone": (
+        {"medicationReference": {"reference": "Medication/m5"}},
+        [medication("m5", {"coding": [_dmd("Gestone 100mg/2ml inj ampoules 10 ampoule")]})],
+        True,
+    ),
+    # the same shapes named by a brand the set lists: read as progesterone on the base already
+    "dmd-ampp-named-cyclogest": (
+        {"medicationCodeableConcept": {"coding": [_dmd("Cyclogest 400mg pessaries 15 pessary")]}},
+        [],
+        True,
     ),
     # a listed dm+d VMP needs no name
     "dmd-listed-vmp-without-name": (

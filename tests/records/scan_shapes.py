@@ -193,6 +193,26 @@ HCG_REPORT = {"coding": [{"system": LOINC, "code": "21198-7"}]}
 # the case whose report holds a panel (its components read as an exported panel's, stop 23)
 CONTAINED_PANEL = "report-contained-panel"
 
+
+# An ultrasound as a PACS sends it (FHIR R4 ImagingStudy): that images were taken, with no
+# report and no finding. Its procedure code is the obstetric report's and its words say
+# "intrauterine pregnancy", yet an ImagingStudy holds no result: it never confirms a pregnancy
+# (stop 51; the card's prefetch does not ask for one, the audit skips the type, named as skipped).
+def imaging_study(on: str | None = None) -> dict[str, Any]:
+    return {
+        "resourceType": "ImagingStudy",
+        "id": "us-study",
+        "status": "available",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "started": f"{on or day()}T09:30:00Z",
+        "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "US"}],
+        "procedureCode": [US_REPORT],
+        "description": "Early pregnancy scan: single intrauterine pregnancy",
+        "numberOfSeries": 1,
+        "numberOfInstances": 12,
+    }
+
+
 # shape -> (her record, the decision). A scan report's coded conclusion is read as an
 # Observation of that finding (fixed, stop 20: it was not read at all, so a report concluding a
 # miscarriage after a confirmed scan gave an offer): a final, amended, corrected or appended
@@ -256,6 +276,16 @@ SCAN_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
         _confirmed_then(scan_report(conclusion=MISCARRIAGE_CONCEPT, status="cancelled")),
         OFFER,
     ),
+    # the scan only as its images (stop 51): no finding, so no intrauterine pregnancy; the
+    # missing scan is named (safe on the base; guarded)
+    "imaging-study-only": (scanned(imaging_study()), NEEDS_SCAN),
+}
+# A scan today known only by its images, after a confirmed scan a week ago (stop 51): what it
+# showed is not known, as a later report given only as text (`UNREAD_REPORTS`, held back since
+# stop 24); yet no engine reads an ImagingStudy, so the offer stands on last week's scan. A
+# residual gap (HAZ-20 C20.50), a strict xfail in tests/audit/test_fhir_real_scans.py.
+IMAGES_ONLY_LATER: dict[str, tuple[list[dict[str, Any]], str]] = {
+    "imaging-study-today-after-confirmed-iup": (_confirmed_then(imaging_study()), NEEDS_SCAN),
 }
 
 

@@ -75,3 +75,26 @@ def test_twice_daily_by_code_and_grams():
     }
     order["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"] = {"value": 0.4, "code": "g"}
     assert order_differences(order, plan) == ([], [])
+
+
+def test_an_injected_progesterone_order_named_by_its_dmd_brand_is_checked_against_the_plan():
+    """A draft order coded in dm+d by a product code the value set does not list (an AMP or a
+    pack), named by its brand (stop 51): Gestone, progesterone in oil given intramuscularly, is a
+    progesterone order, and what makes it not the NG126 product (route, dose) is named. Until
+    stop 51 it was not read as a progesterone order, so nothing was compared."""
+    order = progesterone_order(dose_mg=50, per_day=1, route_code="78421000")  # intramuscular
+    order["medicationCodeableConcept"] = {
+        "coding": [
+            {
+                "system": "https://dmd.nhs.uk",
+                "code": "0000006",  # made up: a code outside the set, read by its name
+                "display": "Gestone 50mg/1ml solution for injection ampoules",
+            }
+        ]
+    }
+    assert is_progesterone_order(order)
+    diffs, unchecked = order_differences(order, _plan())
+    assert unchecked == []
+    assert "route is not vaginal" in diffs
+    assert "dose is 50 mg; the plan is 400 mg" in diffs
+    assert "1 doses a day; the plan is twice daily" in diffs
