@@ -92,7 +92,6 @@ from earlypath.records.sql_star import columns_as_star
 from earlypath.records.sql_substring import substring as _substr
 from earlypath.records.time_zone import configured_time_zone
 from earlypath.records.union_parts import append_sql, union_parts
-from earlypath.records.unnest_ctes import unnests_as_ctes
 from earlypath.records.value_codes import of_sets, sql_shape, value_codes_table
 from earlypath.records.view_schema import new_view
 from earlypath.records.women import Women
@@ -3213,7 +3212,7 @@ def _record_plan(
         duckdb = con.name == "duckdb"
         parts = union_parts(table) if duckdb and _VIEW not in full else [table]
         for i, part in enumerate(parts):
-            with columns_as_star(duckdb), unnests_in_select(duckdb), unnests_as_ctes(duckdb):
+            with columns_as_star(duckdb), unnests_in_select(duckdb):
                 sql = str(con.compile(part))
             if i == 0:
                 _store(con, full, sql)

@@ -2,10 +2,7 @@
 select-list ``UNNEST`` (no lateral join for DuckDB to decorrelate and rewrite), with the same
 columns and rows as the ``CROSS JOIN UNNEST`` ibis writes: a row an item, none for an empty or
 NULL list; an unnest keeping empty lists or numbering its items is as ibis writes it. The
-reading's DuckDB plan is compiled so (`test_plan_cache.py`).
-
-`earlypath.records.unnest_ctes`: inside `unnests_as_ctes`, an unnest that several parts of a
-statement read is written once, as a CTE, with the same rows."""
+reading's DuckDB plan is compiled so (`test_plan_cache.py`)."""
 
 from __future__ import annotations
 
@@ -17,7 +14,6 @@ import pytest
 
 from earlypath.records.select_unnest import unnests_in_select
 from earlypath.records.sql_star import columns_as_star
-from earlypath.records.unnest_ctes import unnests_as_ctes
 
 
 @pytest.fixture(scope="module")
@@ -88,36 +84,3 @@ def test_outside_the_context_the_unnest_is_as_ibis_writes_it(con: Any) -> None:
         off = str(con.compile(table))
     assert "CROSS JOIN UNNEST" in off
     assert _named(off) == _named(str(con.compile(table)))
-
-
-def _read_twice(con: Any) -> Any:
-    """An unnest read by three parts, as a reading's items are (`ibis_compile._item_rows`,
-    `_with_found`): two filtered selects in a union, and a count joined back to them."""
-    t = con.table("t")
-    u = t.filter(t.cs.length() > 0).unnest("cs")
-    coded = u.filter(u.cs.code.notnull()).select("k", c=u.cs.code)
-    uncoded = u.filter(u.cs.code.isnull()).select("k", c=u.cs.system)
-    both = ibis.union(coded, uncoded, distinct=False)
-    counts = u.group_by("k").agg(n=u.cs.count())
-    return both.join(counts, "k")
-
-
-def test_an_unnest_read_by_several_parts_is_written_once_with_the_same_rows(con: Any) -> None:
-    table = _read_twice(con)
-    with columns_as_star(), unnests_in_select():
-        repeated = str(con.compile(table))
-        with unnests_as_ctes():
-            once = str(con.compile(table))
-    assert repeated.count("UNNEST(") == 3  # ibis writes it at each reader
-    assert once.count("UNNEST(") == 1
-    assert _run(con, once) == _run(con, repeated)
-    # (k 5's one item is NULL: not coded, no system, not counted)
-    assert _run(con, once)[1] == [(1, "a", 2), (1, "b", 2), (4, "s", 1), (5, None, 0)]
-
-
-def test_outside_its_context_a_shared_unnest_is_as_ibis_writes_it(con: Any) -> None:
-    table = _read_twice(con)
-    with unnests_as_ctes(False):
-        off = str(con.compile(table))
-    assert _named(off) == _named(str(con.compile(table)))
-    assert off.count("UNNEST(") == 3
