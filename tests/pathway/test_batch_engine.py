@@ -1,10 +1,19 @@
 """The pathway sections give the same answers on the DuckDB batch engine as on the reference
-engine: every vignette, and generated episodes (decisions, recommendations, missing, values)."""
+engine: every vignette, and generated episodes (decisions, recommendations, missing, values).
+
+A batch judgement costs a DuckDB compile and run whatever its size, and each episode is a row of
+its own, so the examples Hypothesis draws for the generated tests are drawn first (same
+strategies and settings) and judged in one batch per rule (stop 51: 35 judgements, now 3, and 2
+more alone), each example's rows cut back out and compared as its own judgement compared them.
+`test_an_episode_judged_with_others_is_judged_as_alone` judges the largest examples alone.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -75,18 +84,76 @@ def test_reference_sections_match_the_assessment_output() -> None:
             )
 
 
-@settings(
+GENERATED = settings(
     max_examples=int(os.environ.get("EARLYPATH_PATHWAY_BATCH_EXAMPLES", "25")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(
-    st.lists(episodes(), min_size=1, max_size=40),
-    st.sampled_from(["ng126-2012-2023", "rewrite-unverified"]),
-)
-def test_duckdb_agrees_with_the_reference_on_generated_episodes(eps: list, rule: str) -> None:
-    policy = PathwayPolicy(rule)  # type: ignore[arg-type]
-    assert_agree(reference_sections(eps, policy), batch_sections(eps, policy))
+RULES = ["ng126-2012-2023", "rewrite-unverified"]
+
+Drawn = TypeVar("Drawn")
+
+
+def drawn(strategy: st.SearchStrategy[Drawn], under: settings) -> list[Drawn]:
+    """The examples Hypothesis draws of ``strategy`` under ``under`` (a test's examples)."""
+    examples: list[Drawn] = []
+
+    @under
+    @given(example=strategy)
+    def draw(example: Drawn) -> None:
+        examples.append(example)
+
+    draw()
+    return examples
+
+
+Judged = list[dict[str, Any]]
+
+
+def in_one_batch(examples: list[list[dict]], judge: Callable[[list[dict]], Judged]) -> list[Judged]:
+    """``judge`` (a row per episode, in order) of every example's episodes at once, cut back
+    into each example's."""
+    judged = judge([ep for eps in examples for ep in eps])
+    out, first = [], 0
+    for eps in examples:
+        out.append(judged[first : first + len(eps)])
+        first += len(eps)
+    assert first == len(judged)
+    return out
+
+
+class Generated(NamedTuple):
+    """The drawn examples (episodes, rule) and each one's rows of its rule's batch."""
+
+    examples: list[tuple[list[dict], str]]
+    batched: list[Judged]
+
+
+@pytest.fixture(scope="module")
+def generated() -> Generated:
+    examples = drawn(
+        st.tuples(st.lists(episodes(), min_size=1, max_size=40), st.sampled_from(RULES)), GENERATED
+    )
+    batched: list[Judged] = [[] for _ in examples]
+    for rule in RULES:
+        mine = [n for n, (_, r) in enumerate(examples) if r == rule]
+        if not mine:
+            continue
+        policy = PathwayPolicy(rule)  # type: ignore[arg-type]
+        judge = functools.partial(batch_sections, policy=policy)
+        cut = in_one_batch([examples[n][0] for n in mine], judge)
+        for n, rows in zip(mine, cut, strict=True):
+            batched[n] = rows
+    return Generated(examples, batched)
+
+
+def test_duckdb_agrees_with_the_reference_on_generated_episodes(generated: Generated) -> None:
+    for n, ((eps, rule), batch) in enumerate(zip(*generated, strict=True)):
+        policy = PathwayPolicy(rule)  # type: ignore[arg-type]
+        try:
+            assert_agree(reference_sections(eps, policy), batch)
+        except AssertionError as error:
+            raise AssertionError(f"example {n} ({rule}): {error}") from error
 
 
 def test_unknown_not_stays_unknown_when_criteria_are_not_materialised() -> None:
@@ -107,15 +174,12 @@ def test_unknown_not_stays_unknown_when_criteria_are_not_materialised() -> None:
 decimals = st.decimals(min_value="1.00", max_value="200000.00", places=2)
 
 
-@settings(max_examples=10, deadline=None)
-@given(
-    st.lists(
-        st.tuples(decimals, decimals, st.sampled_from(["any", "1.63", "0.50"])),
-        min_size=1,
-        max_size=60,
-    )
-)
-def test_duckdb_hcg_categories_agree_on_decimal_boundaries(pairs: list) -> None:
+HCG = settings(max_examples=10, deadline=None)
+Pairs = list[tuple[Any, Any, str]]
+
+
+def _hcg_episodes(pairs: Pairs) -> list[dict[str, Any]]:
+    """An episode of two hCG results a pair, the second 1.63 or 0.5 times the first by ``kind``."""
     from decimal import Decimal
 
     eps = []
@@ -134,12 +198,55 @@ def test_duckdb_hcg_categories_agree_on_decimal_boundaries(pairs: list) -> None:
                 ],
             }
         )
-    reference = reference_sections(eps)
-    batch = batch_sections(eps, only=["hcg_assessment"])  # the one section compared
-    for (_, _, kind), ref, got in zip(pairs, reference, batch, strict=True):
-        assert got["hcg_assessment.main"] == ref["hcg_assessment.main"]
-        if kind != "any":
-            assert got["hcg_assessment.main"][0] == "other"
+    return eps
+
+
+def _hcg_only(eps: list[dict[str, Any]]) -> Judged:
+    return batch_sections(eps, only=["hcg_assessment"])  # the one section compared
+
+
+class HcgDrawn(NamedTuple):
+    """The drawn examples (pairs) and each one's rows of the one batch."""
+
+    examples: list[Pairs]
+    batched: list[Judged]
+
+
+@pytest.fixture(scope="module")
+def hcg_drawn() -> HcgDrawn:
+    examples = drawn(
+        st.lists(
+            st.tuples(decimals, decimals, st.sampled_from(["any", "1.63", "0.50"])),
+            min_size=1,
+            max_size=60,
+        ),
+        HCG,
+    )
+    return HcgDrawn(examples, in_one_batch([_hcg_episodes(p) for p in examples], _hcg_only))
+
+
+def test_duckdb_hcg_categories_agree_on_decimal_boundaries(hcg_drawn: HcgDrawn) -> None:
+    for n, (pairs, batch) in enumerate(zip(*hcg_drawn, strict=True)):
+        reference = reference_sections(_hcg_episodes(pairs))
+        for (_, _, kind), ref, got in zip(pairs, reference, batch, strict=True):
+            assert got["hcg_assessment.main"] == ref["hcg_assessment.main"], n
+            if kind != "any":
+                assert got["hcg_assessment.main"][0] == "other", n
+
+
+def test_an_episode_judged_with_others_is_judged_as_alone(
+    generated: Generated, hcg_drawn: HcgDrawn
+) -> None:
+    """The largest drawn example of each generated test judged alone gives its rows of the
+    batch: no row is judged by another's."""
+    n = max(range(len(generated.examples)), key=lambda i: len(generated.examples[i][0]))
+    eps, rule = generated.examples[n]
+    alone = batch_sections(eps, PathwayPolicy(rule))  # type: ignore[arg-type]
+    assert len(alone) == len(generated.batched[n]) > 0
+    assert_agree(alone, generated.batched[n])
+    n = max(range(len(hcg_drawn.examples)), key=lambda i: len(hcg_drawn.examples[i]))
+    alone = _hcg_only(_hcg_episodes(hcg_drawn.examples[n]))
+    assert alone == hcg_drawn.batched[n] and alone
 
 
 def test_assess_sections_table_gives_every_section_as_the_python_engine_does() -> None:
