@@ -11,6 +11,7 @@ times (1.7 CPU s), and the peak memory of the process grew by about 2% (cycles f
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,13 +21,30 @@ __all__ = ["COMPILE_THRESHOLDS", "fewer_collections"]
 COMPILE_THRESHOLDS = (50_000, 20, 20)
 
 
+# compiles under way in this process (threads), and the thresholds from before the first:
+# the last to end puts those back (each putting back its own "before" could leave a second
+# compile's raised ones in place for good)
+_LOCK = threading.Lock()
+_ACTIVE: list[tuple[int, int, int]] = []
+
+
 @contextmanager
 def fewer_collections() -> Iterator[None]:
     """Within: the collector's thresholds raised to `COMPILE_THRESHOLDS` (never lowered: a
-    process that set higher ones keeps them); after, the thresholds it had."""
-    before = gc.get_threshold()
-    gc.set_threshold(*(max(a, b) for a, b in zip(before, COMPILE_THRESHOLDS, strict=True)))
+    process that set higher ones keeps them); after the last compile under way, the
+    thresholds it had."""
+    with _LOCK:
+        if not _ACTIVE:
+            before = gc.get_threshold()
+            raised = (max(a, b) for a, b in zip(before, COMPILE_THRESHOLDS, strict=True))
+            gc.set_threshold(*raised)
+        else:
+            before = _ACTIVE[0]
+        _ACTIVE.append(before)
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _LOCK:
+            _ACTIVE.pop()
+            if not _ACTIVE:
+                gc.set_threshold(*before)

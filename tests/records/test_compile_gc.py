@@ -70,3 +70,16 @@ def test_the_sql_is_the_same() -> None:
     plain = str(con.compile(expr))
     with fewer_collections():
         assert str(con.compile(expr)) == plain
+
+
+def test_nested_or_overlapping_compiles_put_the_process_s_thresholds_back_once_all_end() -> None:
+    """Two compiles under way at once (two threads of a service): the one that ends first
+    leaves the other's raised thresholds; the last puts back the process's own."""
+    gc.set_threshold(700, 10, 10)
+    first, second = fewer_collections(), fewer_collections()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_threshold() == COMPILE_THRESHOLDS
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == (700, 10, 10)
