@@ -71,6 +71,7 @@ from earlypath.engines.ibis_compile import IR_TYPES, _Compiler
 from earlypath.fhir.codes import code_set, load_codes, words_pattern
 from earlypath.records import ir as rec
 from earlypath.records import plan_cache
+from earlypath.records.compile_gc import fewer_collections
 from earlypath.records.compile_memos import memoised_ibis_walks
 from earlypath.records.first_item import first_item, first_items_for
 from earlypath.records.item_rows import items_only
@@ -3227,8 +3228,9 @@ def _record_plan(
     merged_table = con.table(merged) if merged is not None else None
     tied_table = con.table(by_identifier) if by_identifier is not None else None
     # a list's first item by the engine's index that is NULL past the end (`first_item`);
-    # three of ibis's per-node answers remembered for the compile (`compile_memos`)
-    with first_items_for(con.name), memoised_ibis_walks():
+    # three of ibis's per-node answers remembered for the compile (`compile_memos`); the
+    # garbage collector run less often (`compile_gc`: a fifth of the compile's CPU)
+    with first_items_for(con.name), memoised_ibis_walks(), fewer_collections():
         out = compile_records(
             spec,
             resources,
