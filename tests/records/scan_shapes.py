@@ -679,6 +679,22 @@ IMAGES_ONLY_LATER: dict[str, tuple[list[dict[str, Any]], str]] = {
     ),
 }
 
+# shape -> the problem naming her scan images (`IMAGES_ONLY_MESSAGE`): of its day when it holds
+# the decision back, as not placed when undated; none beside its report read that day
+IMAGES_PROBLEMS = {
+    **{
+        shape: f"scan images of {day()}{definition.IMAGES_ONLY_MESSAGE}"
+        for shape in (
+            "imaging-study-today-after-confirmed-iup",
+            "unknown-status-imaging-study-after-confirmed-iup",
+            "imaging-study-after-ectopic",
+        )
+    },
+    "undated-imaging-study-after-confirmed-iup": (
+        f"scan images with no report {definition.PLACE_MESSAGES['undated']}"
+    ),
+}
+
 # shape -> what the report's day makes of her latest scan (the episode's latest scan: its date,
 # location and heartbeat). Its location is "report_not_read" (stop 25; it was "unknown", which
 # the pathway sections read as a pregnancy of unknown location and asked for serum hCG).
