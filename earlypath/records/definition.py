@@ -135,6 +135,7 @@ __all__ = [
     "UNREAD_FINDING_MESSAGE",
     "UNREAD_LOCATION",
     "UNREAD_REPORT_MESSAGE",
+    "IMAGES_ONLY_MESSAGE",
     "OBSERVATION_VERSIONS_HELD_MESSAGE",
     "VERSIONS_HELD_MESSAGE",
     "WINDOW_DAYS",
@@ -2278,6 +2279,7 @@ SUBJECT_ELEMENTS = (
     ("MedicationAdministration", "subject"),
     ("DiagnosticReport", "subject"),
     ("Procedure", "subject"),
+    ("ImagingStudy", "subject"),
     ("AllergyIntolerance", "patient"),
     ("Encounter", "subject"),
 )
@@ -2907,6 +2909,35 @@ _UNREAD_REPORT_ROWS = _clinical(
     {"observed": Const(True), "day": _OBSERVATION_DAY, "location": Const(UNREAD_LOCATION)},
 )
 
+# A scan known only by its images (stop 51, HAZ-20 C20.50; issue 12): a PACS sends an ImagingStudy
+# (FHIR R4) when the images are taken, often hours or days before the report. It holds no result,
+# so it never confirms anything, but it says a scan was done on its day (`started`) whose findings
+# are unknown: read as a report not read is (`_UNREAD_REPORT_ROWS`), a row of its day located
+# "unread", so a later scan's images end the intrauterine pregnancy carried from an earlier scan
+# (it may show a loss), a location read that day (its report) stands, and an ectopic pregnancy
+# seen before it still stands. Before, no engine read the type: the card offered on last week's
+# scan. Only an obstetric scan: its procedureCode in `scan_report` (a study's modality "US" alone
+# would hold an offer back for a renal ultrasound); only a status saying the images were, or may
+# have been, taken (`reading.json` imaging_study_taken_status: available, unknown). It only ever
+# holds a decision back ("yes"-only): a study absent, or of another status, changes nothing.
+# Undated (no `started`, or not text) it is ignored and named, as an undated report is.
+IMAGES_ONLY_MESSAGE = (
+    " with no report: what they show is unknown, so where the pregnancy is and whether a fetal "
+    "heartbeat was seen are taken as unknown from that day (an ectopic pregnancy seen before it "
+    "still stands); read the report before deciding"
+)
+_IMAGING_STUDY_DAY = _day_of("started")
+_IMAGES_ONLY_ROWS = _clinical(
+    "ImagingStudy",
+    And(
+        (
+            _status_in(_text("status"), "imaging_study_taken_status"),
+            AnyItem("procedureCode", InSet(Concept(""), "scan_report")),
+        )
+    ),
+    {"observed": Const(True), "day": _IMAGING_STUDY_DAY, "location": Const(UNREAD_LOCATION)},
+)
+
 # The scan's route as its report's code names it (stop 44, w-route44; HAZ-20 C20.33): many
 # systems send the scan as a DiagnosticReport coded for the procedure ("US Pelvis transvaginal")
 # whose findings carry no `Observation.method`. Such a report (its status one read, the version
@@ -3433,6 +3464,8 @@ _UNREAD_ROW = _is(Col("location"), UNREAD_LOCATION)
 _LOCALLY_CODED_ROW = _is(Col("location"), LOCALLY_CODED_LOCATION)
 # an unread row of a scan finding sent as an Observation (its versions held back), not a report's
 _UNREAD_FINDING = _is(Left(Col("ref"), len("Observation/")), "Observation/")
+# ... and of a scan known only by its images (an ImagingStudy, `_IMAGES_ONLY_ROWS`)
+_UNREAD_IMAGES = _is(Left(Col("ref"), len("ImagingStudy/")), "ImagingStudy/")
 _LOCATION_READ = IsTrue(OneOf(Col("location"), tuple(name for name, _ in _READ_LOCATION_RANK)))
 _LENGTH_COUNTS = _LENGTH_OK
 # a report's or a Procedure's row of its route alone (`_REPORT_ROUTE_ROWS`,
@@ -4219,8 +4252,15 @@ _PROBLEMS: tuple[RowProblem, ...] = (
         "clinical",
         And((_UNREAD_ROW, _NOT_PLACED)),
         Message.of(
-            If(_UNREAD_FINDING, Const("scan finding"), Const("scan report")),
-            " that could not be read ",
+            If(
+                _UNREAD_FINDING,
+                Const("scan finding that could not be read "),
+                If(
+                    _UNREAD_IMAGES,
+                    Const("scan images with no report "),
+                    Const("scan report that could not be read "),
+                ),
+            ),
             _PLACE_MESSAGE,
         ),
     ),
@@ -4234,9 +4274,17 @@ _PROBLEMS: tuple[RowProblem, ...] = (
             )
         ),
         Message.of(
-            If(_UNREAD_FINDING, Const("scan finding of "), Const("scan report of ")),
+            If(
+                _UNREAD_FINDING,
+                Const("scan finding of "),
+                If(_UNREAD_IMAGES, Const("scan images of "), Const("scan report of ")),
+            ),
             _DAY,
-            If(_UNREAD_FINDING, Const(UNREAD_FINDING_MESSAGE), Const(UNREAD_REPORT_MESSAGE)),
+            If(
+                _UNREAD_FINDING,
+                Const(UNREAD_FINDING_MESSAGE),
+                If(_UNREAD_IMAGES, Const(IMAGES_ONLY_MESSAGE), Const(UNREAD_REPORT_MESSAGE)),
+            ),
         ),
     ),
     # a record coded locally naming a loss (`_LOCALLY_CODED_ROWS`): named in this pregnancy (it
@@ -4365,6 +4413,7 @@ READING = EpisodeSpec(
         _CONTAINED_MALFORMED,
         _REPORT_MALFORMED,
         _UNREAD_REPORT_ROWS,
+        _IMAGES_ONLY_ROWS,
         _REPORT_ROUTE_ROWS,
         _PROCEDURE_ROUTE_ROWS,
         _UNREAD_FINDING_ROWS,

@@ -106,6 +106,11 @@ PREFETCH: dict[str, str] = {
     "administrations": "MedicationAdministration?patient={{context.patientId}}&status="
     + _ADMINISTRATION_STATUSES
     + "&_include=MedicationAdministration:medication",
+    # Her imaging studies (stop 51): a PACS sends one when a scan's images are taken, before its
+    # report. An obstetric one with no report read that day holds the decision back (what it
+    # shows is unknown; records/definition.py `_IMAGES_ONLY_ROWS`). Optional: it is read "yes"
+    # only (a scan not read), never "no", so without it the decision is as before.
+    "imaging": "ImagingStudy?patient={{context.patientId}}",
 }
 # Without these the decision cannot be made: absent and unfetchable -> 412. The statements are
 # required as the requests are: without them "not on progesterone" would be read from the

@@ -65,6 +65,8 @@ FACT_KINDS = (
     "DiagnosticReport",
     # a treatment of an ectopic pregnancy or a miscarriage (stop 31)
     "Procedure",
+    # a scan known only by its images (stop 51: a scan not read)
+    "ImagingStudy",
 )
 NAME = "flat"
 

@@ -104,6 +104,7 @@ def prefetch_for(
     reports = [r for r in resources if r["resourceType"] == "DiagnosticReport"]
     procedures = [r for r in resources if r["resourceType"] == "Procedure"]
     administrations = [r for r in resources if r["resourceType"] == "MedicationAdministration"]
+    imaging = [r for r in resources if r["resourceType"] == "ImagingStudy"]
     return {
         "patient": {"resourceType": "Patient", "id": PATIENT_ID, "gender": "female"},
         "conditions": bundle(conditions),
@@ -114,6 +115,7 @@ def prefetch_for(
         "reports": bundle(reports),
         "procedures": bundle(procedures),
         "administrations": bundle(administrations),
+        "imaging": bundle(imaging),
     }
 
 

@@ -28,6 +28,8 @@ from tests.records.scan_shapes import (
     CONTAINED_PANEL,
     CONTAINED_PROBLEMS,
     FINDING_VERSIONS_HELD,
+    IMAGES_ONLY_LATER,
+    IMAGES_PROBLEMS,
     NEEDS_SCAN,
     NO_OFFER,
     NOT_NAMED,
@@ -74,6 +76,7 @@ CASES = {
     **UNREAD_REPORTS,
     **REPORT_VERSIONS,  # stop 27: two versions of a report in her Bundle, in both orders
     **OBSERVATION_VERSIONS,  # stop 28: two versions of a finding sent as an Observation
+    **IMAGES_ONLY_LATER,  # stop 51: a scan known only by its images, and its controls
 }
 
 
@@ -182,3 +185,41 @@ def test_versions_of_a_finding_held_back_are_named_on_the_card(client, shape):
     card = _card(client, resources)
     assert card["summary"].startswith(NEEDS_THE_REPORT), card["summary"]
     assert f"- {md('Observation/us-find')}: {md(FINDING_VERSIONS_HELD[shape])}" in card["detail"]
+
+
+IMAGES_TODAY = "imaging-study-today-after-confirmed-iup"
+
+
+def test_a_later_scan_known_only_by_its_images_holds_the_offer_back_on_the_card(client):
+    """Stop 51 (HAZ-20 C20.50): a scan of today known only by its ImagingStudy (no report yet),
+    after a scan a week ago that confirmed the pregnancy: the card asks for the report and names
+    the study (it offered on last week's scan: no prefetch key asked for one). The key is
+    optional: a call without it is answered as before (an offer on last week's scan)."""
+    resources, decision = IMAGES_ONLY_LATER[IMAGES_TODAY]
+    card = _card(client, resources)
+    assert card["summary"].startswith(_summary_start(IMAGES_TODAY, decision)), card["summary"]
+    named = f"- {md('ImagingStudy/us-study')}: {md(IMAGES_PROBLEMS[IMAGES_TODAY])}"
+    assert named in card["detail"]
+    prefetch = prefetch_for(resources)
+    del prefetch["imaging"]
+    response = client.post(PV, json=hook_request("patient-view", prefetch))
+    assert response.status_code == 200, response.text
+    assert response.json()["cards"][0]["summary"].startswith(SUMMARY_START[OFFER])
+
+
+def test_scan_images_only_on_the_fhir_server_are_fetched_and_read(client, make_client):
+    for service in client.get("/cds-services").json()["services"]:
+        assert service["prefetch"]["imaging"] == "ImagingStudy?patient={{context.patientId}}"
+    assert "imaging" not in REQUIRED
+    resources, _ = IMAGES_ONLY_LATER[IMAGES_TODAY]
+    fhir = FakeFhir()
+    fhir.by_type["ImagingStudy"] = [r for r in resources if r["resourceType"] == "ImagingStudy"]
+    prefetch = prefetch_for(resources)
+    del prefetch["imaging"]
+    served = make_client(fhir_transport=fhir.transport)
+    response = served.post(PV, json=with_server(hook_request("patient-view", prefetch)))
+    assert response.status_code == 200, response.text
+    assert response.json()["cards"][0]["summary"].startswith(NEEDS_THE_REPORT)
+    (request,) = fhir.seen
+    assert request.url.path == "/fhir/ImagingStudy"
+    assert request.url.params["patient"] == PATIENT_ID

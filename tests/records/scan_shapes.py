@@ -196,21 +196,34 @@ CONTAINED_PANEL = "report-contained-panel"
 
 # An ultrasound as a PACS sends it (FHIR R4 ImagingStudy): that images were taken, with no
 # report and no finding. Its procedure code is the obstetric report's and its words say
-# "intrauterine pregnancy", yet an ImagingStudy holds no result: it never confirms a pregnancy
-# (stop 51; the card's prefetch does not ask for one, the audit skips the type, named as skipped).
-def imaging_study(on: str | None = None) -> dict[str, Any]:
-    return {
+# "intrauterine pregnancy", yet an ImagingStudy holds no result: it never confirms a pregnancy;
+# since stop 51 it is a scan not read from its day (`_IMAGES_ONLY_ROWS`), named.
+def imaging_study(
+    on: str | None = None,
+    *,
+    status: str = "available",
+    procedure: dict[str, Any] | None = None,
+    dated: bool = True,
+) -> dict[str, Any]:
+    out = {
         "resourceType": "ImagingStudy",
         "id": "us-study",
-        "status": "available",
+        "status": status,
         "subject": {"reference": f"Patient/{PATIENT_ID}"},
         "started": f"{on or day()}T09:30:00Z",
         "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "US"}],
-        "procedureCode": [US_REPORT],
+        "procedureCode": [procedure or US_REPORT],
         "description": "Early pregnancy scan: single intrauterine pregnancy",
         "numberOfSeries": 1,
         "numberOfInstances": 12,
     }
+    if not dated:
+        del out["started"]
+    return out
+
+
+# SNOMED CT 306005 Ultrasonography of kidney: an ultrasound, not an obstetric one
+RENAL_US = {"coding": [{"system": SNOMED, "code": "306005", "display": "Ultrasound of kidney"}]}
 
 
 # shape -> (her record, the decision). A scan report's coded conclusion is read as an
@@ -276,16 +289,9 @@ SCAN_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
         _confirmed_then(scan_report(conclusion=MISCARRIAGE_CONCEPT, status="cancelled")),
         OFFER,
     ),
-    # the scan only as its images (stop 51): no finding, so no intrauterine pregnancy; the
-    # missing scan is named (safe on the base; guarded)
+    # the scan only as its images (stop 51): no finding, so no intrauterine pregnancy; a scan
+    # was done, so its report is named as missing (the report to read), not "a scan"
     "imaging-study-only": (scanned(imaging_study()), NEEDS_SCAN),
-}
-# A scan today known only by its images, after a confirmed scan a week ago (stop 51): what it
-# showed is not known, as a later report given only as text (`UNREAD_REPORTS`, held back since
-# stop 24); yet no engine reads an ImagingStudy, so the offer stands on last week's scan. A
-# residual gap (HAZ-20 C20.50), a strict xfail in tests/audit/test_fhir_real_scans.py.
-IMAGES_ONLY_LATER: dict[str, tuple[list[dict[str, Any]], str]] = {
-    "imaging-study-today-after-confirmed-iup": (_confirmed_then(imaging_study()), NEEDS_SCAN),
 }
 
 
@@ -634,6 +640,61 @@ UNREAD_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
         NO_OFFER,
     ),
 }
+# A scan today known only by its images, after a confirmed scan a week ago (stop 51, HAZ-20
+# C20.50): what it showed is not known, as for a later report given only as text
+# (`UNREAD_REPORTS`): the decision is held back, naming the report to read. Was a strict xfail
+# (no engine read an ImagingStudy: the offer stood on last week's scan). Controls: its report of
+# the same day, read, stands; a renal ultrasound, a study not yet done (registered), cancelled,
+# or undated, changes nothing; an ectopic pregnancy seen before it still stands.
+IMAGES_ONLY_LATER: dict[str, tuple[list[dict[str, Any]], str]] = {
+    "imaging-study-today-after-confirmed-iup": (_confirmed_then(imaging_study()), NEEDS_SCAN),
+    # 'unknown': the sender does not know whether the images were taken (read as taken)
+    "unknown-status-imaging-study-after-confirmed-iup": (
+        _confirmed_then(imaging_study(status="unknown")),
+        NEEDS_SCAN,
+    ),
+    "imaging-study-beside-its-read-report": (
+        [*_confirmed_then(imaging_study()), scan_report(conclusion=IUP_CONCEPT)],
+        OFFER,
+    ),
+    "renal-imaging-study-after-confirmed-iup": (
+        _confirmed_then(imaging_study(procedure=RENAL_US)),
+        OFFER,
+    ),
+    "registered-imaging-study-after-confirmed-iup": (
+        _confirmed_then(imaging_study(status="registered")),
+        OFFER,
+    ),
+    "cancelled-imaging-study-after-confirmed-iup": (
+        _confirmed_then(imaging_study(status="cancelled")),
+        OFFER,
+    ),
+    "undated-imaging-study-after-confirmed-iup": (
+        _confirmed_then(imaging_study(dated=False)),
+        OFFER,
+    ),
+    "imaging-study-after-ectopic": (
+        scanned(observation(*ECTOPIC_OBSERVATION, day(-7)), imaging_study()),
+        NO_OFFER,
+    ),
+}
+
+# shape -> the problem naming her scan images (`IMAGES_ONLY_MESSAGE`): of its day when it holds
+# the decision back, as not placed when undated; none beside its report read that day
+IMAGES_PROBLEMS = {
+    **{
+        shape: f"scan images of {day()}{definition.IMAGES_ONLY_MESSAGE}"
+        for shape in (
+            "imaging-study-today-after-confirmed-iup",
+            "unknown-status-imaging-study-after-confirmed-iup",
+            "imaging-study-after-ectopic",
+        )
+    },
+    "undated-imaging-study-after-confirmed-iup": (
+        f"scan images with no report {definition.PLACE_MESSAGES['undated']}"
+    ),
+}
+
 # shape -> what the report's day makes of her latest scan (the episode's latest scan: its date,
 # location and heartbeat). Its location is "report_not_read" (stop 25; it was "unknown", which
 # the pathway sections read as a pregnancy of unknown location and asked for serum hCG).
@@ -901,7 +962,9 @@ REPORT_TO_READ = frozenset(
         "scan-report-presented-form-only",
         "scan-report-conclusion-none-read",
         "scan-report-contained-none-read",
+        "imaging-study-only",
         *(shape for shape, (_, decision) in UNREAD_REPORTS.items() if decision == NEEDS_SCAN),
+        *(shape for shape, (_, decision) in IMAGES_ONLY_LATER.items() if decision == NEEDS_SCAN),
         *REPORT_VERSIONS_TO_READ,
         *OBSERVATION_VERSIONS_TO_READ,
         *SHARED_ID_TO_READ,
