@@ -15,39 +15,31 @@ five, and its most telling cohort read alone by the reference engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 from tests.audit.facts_engine import batch_decisions, reference_decisions
 from tests.audit.helpers import results, write_rows
 from tests.audit.strategies import cohorts
 from tests.conftest_spark import spark  # noqa: F401 - the shared session fixture
+from tests.drawn import Drawn, in_one_batch
+from tests.drawn import drawn as drawn_under
 from tests.generative.strategies import episodes as core_episodes
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
-Drawn = TypeVar("Drawn")
 Results = tuple[dict[int, Any], dict[int, Any]]
 
 
 def drawn(strategy: st.SearchStrategy[Drawn], under: settings = SETTINGS) -> list[Drawn]:
-    """The examples Hypothesis draws of ``strategy`` under ``under`` (a test's examples)."""
-    examples: list[Drawn] = []
-
-    @under
-    @given(example=strategy)
-    def draw(example: Drawn) -> None:
-        examples.append(example)
-
-    draw()
-    return examples
+    """`tests.drawn.drawn` under this module's `SETTINGS` unless told."""
+    return drawn_under(strategy, under)
 
 
 def _named(cohort: list[dict], space: str) -> list[dict]:
@@ -161,25 +153,13 @@ def test_spark_agrees_with_python_and_duckdb(
     assert alone[0] or alone[1]  # what is compared is read
 
 
-def _in_one_batch(examples: list[list[dict]], decide: Callable[[list[dict]], list]) -> list[list]:
-    """``decide`` (one decision per episode, in order) of every example's episodes at once, cut
-    back into each example's."""
-    decided = decide([ep for eps in examples for ep in eps])
-    out, first = [], 0
-    for eps in examples:
-        out.append(decided[first : first + len(eps)])
-        first += len(eps)
-    assert first == len(decided)
-    return out
-
-
 # Fact level: the core's episode strategy (several scans, the dating scan chosen among them)
 # flattened by episode_facts, judged by the compiled table on DuckDB against the reference; the
 # drawn examples judged in one table (each episode is a row of its own), one also alone.
 def test_compiled_rules_agree_on_core_generated_episodes() -> None:
     examples = drawn(st.lists(core_episodes(), min_size=1, max_size=30))
     assert len(examples) == SETTINGS.max_examples
-    batched = _in_one_batch(examples, lambda eps: batch_decisions(eps, "duckdb"))
+    batched = in_one_batch(examples, lambda eps: batch_decisions(eps, "duckdb"))
     for eps, decided in zip(examples, batched, strict=True):
         assert decided == reference_decisions(eps)
     largest = max(examples, key=len)

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from earlypath import assess
 from earlypath.guideline.pathway import PathwayPolicy
 from tests.conftest_spark import spark  # noqa: F401 - the shared session fixture
+from tests.drawn import drawn, in_one_batch
 from tests.pathway.batch import batch_sections, reference_sections, same_value
 from tests.pathway.strategies import episodes
 from tests.spec.vignettes import load_vignettes
@@ -91,35 +91,8 @@ GENERATED = settings(
 )
 RULES = ["ng126-2012-2023", "rewrite-unverified"]
 
-Drawn = TypeVar("Drawn")
-
-
-def drawn(strategy: st.SearchStrategy[Drawn], under: settings) -> list[Drawn]:
-    """The examples Hypothesis draws of ``strategy`` under ``under`` (a test's examples)."""
-    examples: list[Drawn] = []
-
-    @under
-    @given(example=strategy)
-    def draw(example: Drawn) -> None:
-        examples.append(example)
-
-    draw()
-    return examples
-
 
 Judged = list[dict[str, Any]]
-
-
-def in_one_batch(examples: list[list[dict]], judge: Callable[[list[dict]], Judged]) -> list[Judged]:
-    """``judge`` (a row per episode, in order) of every example's episodes at once, cut back
-    into each example's."""
-    judged = judge([ep for eps in examples for ep in eps])
-    out, first = [], 0
-    for eps in examples:
-        out.append(judged[first : first + len(eps)])
-        first += len(eps)
-    assert first == len(judged)
-    return out
 
 
 class Generated(NamedTuple):
