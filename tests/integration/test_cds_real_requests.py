@@ -205,7 +205,7 @@ def test_open_fhir_server_without_authorization_is_fetched_without_a_token(make_
     body = hook_request("patient-view", None)
     body["fhirServer"] = FHIR
     assert decision(client.post(PV, json=body)) == "offer"
-    assert len(fhir.seen) == 9  # each of the 9 prefetch keys
+    assert len(fhir.seen) == 10  # each of the 10 prefetch keys
     assert all("authorization" not in r.headers for r in fhir.seen)
 
 

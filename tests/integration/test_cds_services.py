@@ -371,6 +371,7 @@ def test_fetches_from_fhir_server_with_bearer_token_when_not_prefetched(make_cli
         "/r4/DiagnosticReport",
         "/r4/Procedure",
         "/r4/MedicationAdministration",
+        "/r4/ImagingStudy",
         f"/r4/Patient/{PATIENT_ID}",
     }
     assert all(r.headers["authorization"] == "Bearer tok-SECRET-991" for r in seen)
