@@ -31,6 +31,7 @@ DATING_SCAN_DATE = Fact("dating_scan_date", "date")
 MISCARRIAGE_DIAGNOSED = Fact("miscarriage_diagnosed", "bool")
 SECOND_OPINION = Fact("second_opinion_no_heartbeat", "bool")  # never Unknown (default False)
 ON_PROGESTERONE = Fact("on_progesterone", "bool")
+ON_RECOMMENDED_PROGESTERONE = Fact("on_recommended_progesterone", "bool")
 # Any scan (not only the latest) showed an intrauterine pregnancy: never Unknown.
 INTRAUTERINE_SEEN = Fact("intrauterine_seen", "bool")
 # The earliest scan that showed an intrauterine pregnancy (for NG126's "second scan at least 7
@@ -79,6 +80,7 @@ ALL_FACTS: tuple[Fact, ...] = (
     MISCARRIAGE_DIAGNOSED,
     SECOND_OPINION,
     ON_PROGESTERONE,
+    ON_RECOMMENDED_PROGESTERONE,
     INTRAUTERINE_SEEN,
     FIRST_INTRAUTERINE_SCAN_DATE,
     FIRST_INTRAUTERINE_SCAN_ROUTE,
@@ -186,6 +188,7 @@ _NO_FACTS: dict[str, Any] = {
     "miscarriage_diagnosed": None,
     "second_opinion_no_heartbeat": None,
     "on_progesterone": None,
+    "on_recommended_progesterone": None,
     "intrauterine_seen": False,
     "first_intrauterine_scan_date": None,
     "first_intrauterine_scan_route": None,
@@ -223,6 +226,7 @@ def episode_facts(episode: Episode) -> dict[str, Any]:
     facts["miscarriage_diagnosed"] = fields["miscarriage_diagnosed"]
     facts["second_opinion_no_heartbeat"] = fields["second_opinion_no_heartbeat"]
     facts["on_progesterone"] = fields["on_progesterone"]
+    facts["on_recommended_progesterone"] = fields["on_recommended_progesterone"]
     hcg = fields["hcg"]
     if hcg:
         facts |= _hcg_facts(list(hcg))

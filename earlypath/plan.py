@@ -8,10 +8,16 @@ from typing import Any
 
 from earlypath.dating import date_reaching, display
 from earlypath.policy import Policy
-from earlypath.products import PRODUCTS, SMPC_CHECKS, Product
+from earlypath.products import (
+    NG126_DOSE_MG,
+    NG126_DOSES_PER_DAY,
+    PRODUCTS,
+    SMPC_CHECKS,
+    Product,
+)
 
-DOSE_MG = 400
-DOSES_PER_DAY = 2
+DOSE_MG = NG126_DOSE_MG
+DOSES_PER_DAY = NG126_DOSES_PER_DAY
 FIRST_PRESCRIPTION_DAYS = 14
 
 OFF_LABEL_NOTE = (

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# NG126 1.5.2's product: vaginal micronised progesterone 400 mg twice daily. The one definition
+# the plan (`earlypath.plan`), a draft order's check (`fhir.medication_request.order_differences`)
+# and the record reading of her current progesterone (`records.definition`, stop 52) compare with.
+NG126_ROUTE_SET = "vaginal_route"  # the value set of the route
+NG126_DOSE_MG = 400
+NG126_DOSES_PER_DAY = 2
+# Dose units to mg: UCUM codes, the words, and the SNOMED CT units UK (dm+d, UK Core) dose
+# quantities carry: 258684004 |milligram|, 258682000 |gram|. Matched lower-cased and stripped.
+MG_PER_UNIT = {"mg": 1.0, "milligram": 1.0, "milligrams": 1.0, "g": 1000.0, "gram": 1000.0}
+MG_PER_UNIT |= {"grams": 1000.0, "258684004": 1.0, "258682000": 1000.0}
+
 
 @dataclass(frozen=True)
 class Product:

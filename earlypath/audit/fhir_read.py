@@ -292,6 +292,19 @@ def flat_table(
         age_band=_age_band(j["birth"], j["e_day"]),
         ethnicity=j["eth_display"].coalesce(j["eth_text"]),
         deprivation_quintile=j["imd"].cast("int64"),
+        # her current progesterone against NG126 1.5.2's product (stop 52; kept like site, an
+        # output column of every engine): "ng126", "other" (route, dose or frequency differ),
+        # "unknown" (not all given, or whether she is on progesterone is unknown); empty when she
+        # is not on progesterone
+        current_progesterone_product=ibis.cases(
+            (j["on_recommended_progesterone"].fill_null(False), ibis.literal("ng126")),
+            ((~j["on_recommended_progesterone"]).fill_null(False), ibis.literal("other")),
+            (
+                j["on_progesterone"].fill_null(False) | j["progesterone_unknown"].fill_null(False),
+                ibis.literal(flat.UNKNOWN_WORD),
+            ),
+            else_=ibis.null("string"),
+        ),
         exclusion=exclusion,
     ).order_by("row_number")
 

@@ -408,8 +408,24 @@ def card_of_decision(
         card["overrideReasons"] = OVERRIDE_REASONS
         return card
     if decision == "continue" and plan:
+        # The engine's advice on her current product (stop 52) is said in the summary too, so a
+        # "continue" never reads as NG126's product when hers is not, or may not be.
+        advice = {a["id"] for a in p["advice"]}
+        stop_on, recs = plan["stop_on"], _recs(assessment)
+        if "not_the_ng126_product" in advice:
+            summary = (
+                f"Continue progesterone until {stop_on}, but it is NOT NG126 1.5.2's product: "
+                f"review ({recs})"
+            )
+            return _card(summary, "warning", assessment, detail, new_uuid)
+        if "ng126_product_unknown" in advice:
+            summary = (
+                f"Continue progesterone until {stop_on}; check it is NG126 1.5.2's product "
+                f"(route, dose) ({recs})"
+            )
+            return _card(summary, "info", assessment, detail, new_uuid)
         return _card(
-            f"Continue vaginal progesterone until {plan['stop_on']} ({_recs(assessment)})",
+            f"Continue vaginal progesterone until {stop_on} ({recs})",
             "info",
             assessment,
             detail,

@@ -175,6 +175,7 @@ def map_resources(
             # True or Unknown, never False: a record without one says nothing (stop 27)
             "previous_ectopic": values["previous_ectopic"],
             "on_progesterone": values["on_progesterone"],
+            "on_recommended_progesterone": values["on_recommended_progesterone"],
             "allergies": values["allergies"],
         },
         problems=problems + reading.problems,

@@ -14,6 +14,7 @@ from typing import Any
 
 from earlypath.fhir.codes import code_set, system_uri
 from earlypath.fhir.mapping import as_day
+from earlypath.products import MG_PER_UNIT, NG126_DOSES_PER_DAY, NG126_ROUTE_SET
 
 THREATENED_MISCARRIAGE = {
     "system": "http://snomed.info/sct",
@@ -183,12 +184,6 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-# Dose units to mg: UCUM codes, the words, and the SNOMED CT units UK (dm+d, UK Core) dose
-# quantities carry: 258684004 |milligram|, 258682000 |gram|.
-MG_PER_UNIT = {"mg": 1.0, "milligram": 1.0, "milligrams": 1.0, "g": 1000.0, "gram": 1000.0}
-MG_PER_UNIT |= {"grams": 1000.0, "258684004": 1.0, "258682000": 1000.0}
-
-
 def _mg_per_unit(quantity: dict[str, Any]) -> float | None:
     for unit in (quantity.get("code"), quantity.get("unit")):
         factor = MG_PER_UNIT.get(str(unit or "").strip().lower())
@@ -250,12 +245,12 @@ def order_differences(
     route = dosage.get("route")
     if not isinstance(route, dict):
         unchecked.append("route (none given)" if route is None else "route (not a coded concept)")
-    elif not code_set("vaginal_route").matches(_concept(route)):
+    elif not code_set(NG126_ROUTE_SET).matches(_concept(route)):
         differences.append(f"route is not {plan['route']}")
     per_day = _per_day(dosage)
     if per_day is None:
         unchecked.append("frequency (no structured timing)")
-    elif per_day != 2:
+    elif per_day != NG126_DOSES_PER_DAY:
         differences.append(f"{per_day:g} doses a day; the plan is {plan['frequency']}")
     end = _end(resource, dosage)
     stop = dt.date.fromisoformat(plan["stop_on"])

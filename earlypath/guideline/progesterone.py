@@ -16,6 +16,7 @@ from earlypath.facts import (
     FETAL_HEARTBEAT,
     MISCARRIAGE_DIAGNOSED,
     ON_PROGESTERONE,
+    ON_RECOMMENDED_PROGESTERONE,
     PREVIOUS_MISCARRIAGES,
     VAGINAL_BLEEDING,
 )
@@ -216,6 +217,33 @@ _CRITERIA_NOT_MET_ADVICE = (
         ("continue",),
     ),
 )
+# Already on progesterone that is not NG126 1.5.2's product, or may not be (stop 52): the
+# decision stays "continue" (duplication is the hazard: a second progesterone is never offered
+# beside hers), with these words so that no one reads it as the guideline's product. The record
+# reading names, per medicine, what differs or is missing.
+_PRODUCT_ADVICE = (
+    Advice(
+        "not_the_ng126_product",
+        Not(ON_RECOMMENDED_PROGESTERONE),
+        "1.5.2",
+        "Her current progesterone is NOT the product NG126 1.5.2 recommends (vaginal micronised "
+        "progesterone 400 mg twice daily): its route, dose or frequency differ. NICE found no "
+        "benefit for any other preparation or dose. 'Continue' means do not stop her progesterone "
+        "and do not add a second one beside it: review with her whether to change to the "
+        "recommended product.",
+        ("continue",),
+    ),
+    Advice(
+        "ng126_product_unknown",
+        IsNull(ON_RECOMMENDED_PROGESTERONE),
+        "1.5.2",
+        "Whether her current progesterone is the product NG126 1.5.2 recommends (vaginal "
+        "micronised progesterone 400 mg twice daily) is unknown: its route, dose or frequency is "
+        "not recorded. Check them (NICE found no benefit for any other preparation or dose), and "
+        "do not add a second progesterone beside it.",
+        ("continue",),
+    ),
+)
 _FOURTEEN_DAY_TEXT = (
     "Advise her to return if the bleeding gets worse or persists beyond 14 days; if the bleeding "
     "stops, start or continue routine antenatal care."
@@ -367,6 +395,7 @@ def progesterone_table(version: str, stop_day: int) -> DecisionTable:
             _RESCAN_ADVICE,
             *_VIABILITY_ADVICE,
             *_CRITERIA_NOT_MET_ADVICE,
+            *_PRODUCT_ADVICE,
         ),
         recommendations=_recommendations(version, _SUMMARIES_2021),
     )

@@ -197,6 +197,13 @@ class Episode(BaseModel):
         description="Already taking progesterone; null = unknown (e.g. a current prescription "
         "whose medicine cannot be identified); false (the default) = not taking it.",
     )
+    on_recommended_progesterone: StrictBool | None = Field(
+        None,
+        description="When she is already taking progesterone: it is the product NG126 1.5.2 "
+        "recommends (vaginal micronised progesterone 400 mg twice daily); false = another route, "
+        "dose or frequency; null (the default) = not known (e.g. her prescription gives no route "
+        "or dose).",
+    )
     allergies: list[Annotated[str, Field(min_length=1, max_length=MAX_ALLERGY_CHARS)]] = Field(
         default_factory=list, description="Recorded allergies; 'peanut' and 'soya' are recognised."
     )

@@ -42,6 +42,7 @@ from earlypath.fhir.pregnancy import (
     PREGNANCY_VALUE_SETS,
 )
 from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
+from earlypath.products import MG_PER_UNIT, NG126_DOSE_MG, NG126_DOSES_PER_DAY, NG126_ROUTE_SET
 from earlypath.records.identifiers import identifier_value, nhs_number_not_valid, usable_text
 from earlypath.records.ir import (
     Agg,
@@ -1802,6 +1803,17 @@ _MEDICATION_IDENTIFIED = Or(
         AnyItem("ingredient", _named_in_known_system("itemCodeableConcept")),
     )
 )
+# A progestogen that is not progesterone (dydrogesterone, hydroxyprogesterone caproate,
+# norethisterone, medroxyprogesterone: `progestogen`, words only). Not progesterone, so it stays
+# "another medicine" where it was one (the audit's care given: it is not the NG126 product);
+# for whether she is on progesterone, a current one holds the decision back (stop 52): offering
+# vaginal progesterone beside another progestogen needs a clinician's review.
+_NAMES_PROGESTOGEN = Or(
+    (
+        _in("code", "progestogen"),
+        AnyItem("ingredient", _in("itemCodeableConcept", "progestogen")),
+    )
+)
 # A Medication's medicine: progesterone (True), another medicine (False), or Unknown (None).
 _MEDICATION_PROGESTERONE = If(
     _NAMES_PROGESTERONE, Const(True), If(_MEDICATION_IDENTIFIED, Const(False), Const(None))
@@ -1873,6 +1885,7 @@ _MEDICATIONS = RowSpec(
     (
         ("id", _text("id")),
         ("progesterone", _MEDICATION_PROGESTERONE),
+        ("progestogen", _NAMES_PROGESTOGEN),
         # read by a medicine's methotrexate rows that name it (`_METHOTREXATE_NAMED`,
         # `_MEDICINE_SAYS`): methotrexate, another medicine, or no code and no name
         ("methotrexate", _medication_methotrexate(SAYS_UNNAMED)),
@@ -1927,6 +1940,19 @@ _REQUEST_PROGESTERONE = If(
                 ),
             ),
         ),
+    ),
+)
+# Is the request's (or statement's) medicine a progestogen that is not progesterone? Its
+# concept, else the Medication it refers to (contained, exported) or the reference's display.
+_REQUEST_PROGESTOGEN = If(
+    Not(IsNull(Concept("medicationCodeableConcept"))),
+    _in("medicationCodeableConcept", "progestogen"),
+    Or(
+        (
+            TextInSet(_DISPLAY, "progestogen"),
+            _yes(FirstItem("contained", _CONTAINED_TEST, _NAMES_PROGESTOGEN)),
+            _yes(Joined("medications", _EXPORTED, "progestogen")),
+        )
     ),
 )
 _UNRESOLVED = And(
@@ -2105,6 +2131,60 @@ _METHOTREXATE_ROWS = (
     ),
 )
 
+# Her current progesterone against NG126 1.5.2's product, vaginal micronised progesterone 400 mg
+# twice daily (`earlypath.products`: the plan's and a draft order's definition, stop 52). Read from
+# the first dosage (a request's dosageInstruction, a statement's dosage), as a draft order is
+# compared with the plan (`fhir.medication_request.order_differences`): its route in the set of
+# the route, its dose in mg (doseAndRate's doseQuantity in a mass unit), its doses a day (a
+# timing code of twice daily, or repeat frequency / (period x its unit in days)). Each True
+# (as NG126's), False (another), or None (not given: unknown, never assumed either way).
+_MG_PAIRS = tuple(sorted(MG_PER_UNIT.items()))
+_DOSE_VALUE = Field("doseQuantity.value", "num")
+_DOSE_FACTOR = Coalesce(
+    (
+        Lookup(NormText(_text("doseQuantity.code")), _MG_PAIRS),
+        Lookup(NormText(_text("doseQuantity.unit")), _MG_PAIRS),
+    )
+)
+_DOSE_MG = FirstItem(
+    "doseAndRate",
+    And((Not(IsNull(_DOSE_VALUE)), Not(IsNull(_DOSE_FACTOR)))),
+    Arith("*", _DOSE_VALUE, _DOSE_FACTOR),
+)
+_PERIOD = Field("timing.repeat.period", "num")
+_PER_DAY = If(
+    InSet(Concept("timing.code"), "twice_daily"),
+    Const(2.0),
+    If(
+        IsTrue(Cmp(">", _PERIOD, Const(0.0))),
+        Arith(
+            "/",
+            Field("timing.repeat.frequency", "num"),
+            Arith(
+                "*",
+                _PERIOD,
+                Lookup(_text("timing.repeat.periodUnit"), (("d", 1.0), ("h", 1 / 24), ("wk", 7.0))),
+            ),
+        ),
+        Const(None),
+    ),
+)
+_AS_NG126 = {
+    "route_as_ng126": If(
+        IsNull(Concept("route")), Const(None), InSet(Concept("route"), NG126_ROUTE_SET)
+    ),
+    "dose_as_ng126": Cmp("==", _DOSE_MG, Const(float(NG126_DOSE_MG))),
+    "frequency_as_ng126": Cmp("==", Round2(_PER_DAY), Const(float(NG126_DOSES_PER_DAY))),
+}
+
+
+def _as_ng126(dosages: str) -> tuple[tuple[str, Expr], ...]:
+    """The row's three columns of its first dosage (the list at ``dosages``) against NG126's."""
+    return tuple(
+        (name, FirstItem(dosages, Const(True), value)) for name, value in _AS_NG126.items()
+    )
+
+
 _REQUESTS = RowSpec(
     "requests",
     "MedicationRequest",
@@ -2118,9 +2198,11 @@ _REQUESTS = RowSpec(
         ("authored", Day(_text("authoredOn"))),
         ("encounter", RefId(_text("encounter.reference"), "Encounter")),
         ("progesterone", _REQUEST_PROGESTERONE),
+        ("progestogen", _REQUEST_PROGESTOGEN),
         ("unresolved", _UNRESOLVED),
         # a prescription (an order), or a proposal, plan or option (the audit's care given)
         ("intent", _text("intent")),
+        *_as_ng126("dosageInstruction"),
     ),
 )
 
@@ -2148,7 +2230,9 @@ _STATEMENTS = RowSpec(
         ),
         ("encounter", RefId(_text("context.reference"), "Encounter")),
         ("progesterone", _REQUEST_PROGESTERONE),
+        ("progestogen", _REQUEST_PROGESTOGEN),
         ("unresolved", _UNRESOLVED),
+        *_as_ng126("dosage"),
     ),
 )
 
@@ -3737,6 +3821,26 @@ _STATEMENT_UNSURE = And(
     )
 )
 
+
+def _progestogen_counts(counts: Expr) -> Expr:
+    """A current medicine (``counts``) that is a progestogen and not progesterone."""
+    return And((counts, _yes(Col("progestogen")), Not(_is(Col("progesterone"), True))))
+
+
+# A current progesterone row is NG126's product: True, False (one of the three differs), or None.
+_ROW_AS_NG126 = And(tuple(Col(name) for name in _AS_NG126))
+
+
+def _any_current_progesterone(test: Expr) -> Expr:
+    """Any current progesterone request or statement of hers for which ``test`` holds."""
+    return Or(
+        tuple(
+            Agg("any", table, And((counts, _is(Col("progesterone"), True), test)), Const(True))
+            for table, counts in (("requests", _REQUEST_COUNTS), ("statements", _STATEMENT_COUNTS))
+        )
+    )
+
+
 # Current pregnancy: a sign dated in the window (a Condition not abated before the day) and not
 # before a later "not pregnant", or a miscarriage on the very day. A Condition recorded after its
 # onset says so on the day it was recorded.
@@ -3961,6 +4065,9 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
                 ),
                 Agg("any", "requests", _REQUEST_UNSURE, Const(True)),
                 Agg("any", "statements", _STATEMENT_UNSURE, Const(True)),
+                # a current progestogen that is not progesterone (stop 52)
+                Agg("any", "requests", _progestogen_counts(_REQUEST_COUNTS), Const(True)),
+                Agg("any", "statements", _progestogen_counts(_STATEMENT_COUNTS), Const(True)),
             )
         ),
     ),
@@ -3989,6 +4096,26 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
             ),
             Const(True),
             If(_yes(Ctx("progesterone_unknown")), Const(None), Const(False)),
+        ),
+    ),
+    # Whether her current progesterone is NG126 1.5.2's product (stop 52): no when a current
+    # progesterone of hers differs in route, dose or frequency; else Unknown when one does not
+    # say them all; else yes. None when she is not known to be on progesterone. Each such
+    # medicine is named with what differs or is missing (`_medicine_problems`).
+    (
+        "on_recommended_progesterone",
+        If(
+            _yes(Ctx("on_progesterone")),
+            If(
+                _yes(_any_current_progesterone(IsTrue(Not(_ROW_AS_NG126)))),
+                Const(False),
+                If(
+                    _yes(_any_current_progesterone(IsNull(_ROW_AS_NG126))),
+                    Const(None),
+                    Const(True),
+                ),
+            ),
+            Const(None),
         ),
     ),
     (
@@ -4026,10 +4153,31 @@ _UNIDENTIFIED_MESSAGE = (
 )
 
 
+PROGESTOGEN_MESSAGE = (
+    "it is a progestogen that is not progesterone (not the vaginal micronised progesterone 400 mg "
+    "twice daily of NICE NG126 1.5.2; NICE found no benefit for any other preparation): whether "
+    "to offer progesterone beside it needs a clinician's review, so whether she is on "
+    "progesterone is unknown"
+)
 _STATUS_UNKNOWN_MESSAGE = "its status is 'unknown': whether she is on progesterone is unknown"
 _STATUS_UNREAD_MESSAGE = (
     "its status is missing or not text: whether she is on progesterone is unknown"
 )
+
+
+NOT_NG126_PRODUCT_MESSAGE = (
+    " the product NICE NG126 1.5.2 recommends (vaginal micronised progesterone 400 mg twice "
+    "daily; NICE found no benefit for any other preparation or dose)"
+)
+
+
+def _as_ng126_part(column: str, differs: str, missing: str) -> Expr:
+    """A part of the message: what the row's ``column`` says differs or is missing, or ""."""
+    return If(
+        _is(Col(column), False),
+        Const(f"; {differs}"),
+        If(IsNull(Col(column)), Const(f"; {missing}"), Const("")),
+    )
 
 
 def _medicine_problems(table: str, counts: Expr) -> tuple[RowProblem, ...]:
@@ -4038,8 +4186,39 @@ def _medicine_problems(table: str, counts: Expr) -> tuple[RowProblem, ...]:
         RowProblem(table, And((counts, _yes(Col("unresolved")))), Message.of(_UNRESOLVED_MESSAGE)),
         RowProblem(
             table,
-            And((counts, IsNull(Col("progesterone")), Not(_yes(Col("unresolved"))))),
+            And(
+                (
+                    counts,
+                    IsNull(Col("progesterone")),
+                    Not(_yes(Col("unresolved"))),
+                    Not(_yes(Col("progestogen"))),
+                )
+            ),
             Message.of(_UNIDENTIFIED_MESSAGE),
+        ),
+        RowProblem(table, _progestogen_counts(counts), Message.of(PROGESTOGEN_MESSAGE)),
+        # her current progesterone, not known to be NG126's product: what differs, what is missing
+        # (one that gives none of the three is named by the advice alone: a progesterone with no
+        # structured dosage is common, and its record is not otherwise wrong)
+        RowProblem(
+            table,
+            And(
+                (
+                    counts,
+                    _is(Col("progesterone"), True),
+                    Not(_is(_ROW_AS_NG126, True)),
+                    Or(tuple(Not(IsNull(Col(name))) for name in _AS_NG126)),
+                )
+            ),
+            Message.of(
+                If(IsTrue(Not(_ROW_AS_NG126)), Const("it is not"), Const("whether it is")),
+                NOT_NG126_PRODUCT_MESSAGE,
+                If(IsTrue(Not(_ROW_AS_NG126)), Const(""), Const(" is unknown")),
+                _as_ng126_part("route_as_ng126", "route not vaginal", "route not given"),
+                _as_ng126_part("dose_as_ng126", "dose not 400 mg", "dose in mg not given"),
+                _as_ng126_part("frequency_as_ng126", "not twice a day", "doses a day not given"),
+                "; review it with her (do not add a second progesterone beside it)",
+            ),
         ),
     )
 

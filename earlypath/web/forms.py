@@ -232,6 +232,13 @@ GROUPS: tuple[Group, ...] = (
             ),
             FormField("on_progesterone", "yes_no", "Already taking progesterone", default="no"),
             FormField(
+                "on_recommended_progesterone",
+                "yes_no_unknown",
+                "Her progesterone is vaginal micronised 400 mg twice daily (NG126 1.5.2)",
+                hint="Only if she is already taking progesterone.",
+                default="unknown",
+            ),
+            FormField(
                 "allergies",
                 "list",
                 "Allergies",

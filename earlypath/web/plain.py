@@ -123,6 +123,13 @@ ADVICE = {
     "before. Your doctor will talk to you about whether to carry on with it.",
     "criteria_unchecked_1_5_2": "Your doctor may ask how many miscarriages you have had before, "
     "to check that NICE's advice fits you.",
+    # Already on progesterone that is not, or may not be, the kind NICE recommends (stop 52):
+    # never told to stop it herself, nor to take a second one.
+    "not_the_ng126_product": "The progesterone you take is not the kind NICE recommends "
+    "(progesterone put into the vagina, 400 mg twice a day). Keep taking it and do not add "
+    "another; your doctor will talk to you about whether to change.",
+    "ng126_product_unknown": "Your doctor may ask how you take your progesterone and how much, "
+    "to check it is the kind NICE recommends. Keep taking it and do not add another.",
     **VIABILITY,
 }
 # Advice the page has no words for (a new rule's advice): never dropped in silence, never the

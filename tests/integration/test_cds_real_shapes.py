@@ -25,8 +25,10 @@ from tests.records.real_shapes import (
     LOCAL_FIRST,
     MEDICATION_SHAPES,
     NEGATIVE_TESTS,
+    NG126_PRODUCT,
     NHS_NUMBER,
     PERIOD_SHAPES,
+    PROGESTOGEN_SHAPES,
     STATEMENT_SHAPES,
     STATUS_SHAPES,
     UNREADABLE_TESTS,
@@ -313,6 +315,19 @@ def test_a_current_medicine_that_cannot_be_identified_is_never_read_as_not_on_it
         assert card["summary"].startswith("Continue")
     else:
         assert card["summary"].startswith("Offer")
+    # stop 52: a progestogen is named as one; her current progesterone, when it is not NG126
+    # 1.5.2's product or may not be, is said so (never a bare "continue"), citing 1.5.2
+    assert ("progestogen that is not progesterone" in card["detail"]) == (
+        shape in PROGESTOGEN_SHAPES
+    )
+    product = NG126_PRODUCT.get(shape, (None, ()))[0] if expected else True
+    assert ("is NOT the product NG126 1.5.2 recommends" in card["detail"]) == (product is False)
+    assert ("Whether her current progesterone is the product NG126 1.5.2" in card["detail"]) == (
+        expected is True and product is None
+    )
+    if expected:  # the summary says it too: only NG126's product reads "vaginal progesterone"
+        summary = {True: "Continue vaginal progesterone", False: "it is NOT NG126 1.5.2's"}
+        assert summary.get(product, "check it is NG126 1.5.2's product") in card["summary"]
 
 
 # --- findings as components of an ultrasound panel; a period with its end only ---------------------

@@ -245,6 +245,38 @@ def medication(rid: str, code: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+ORAL_ROUTE = {"system": SNOMED, "code": "26643006", "display": "Oral route"}
+INTRAMUSCULAR_ROUTE = {"system": SNOMED, "code": "78421000", "display": "Intramuscular route"}
+SUBCUTANEOUS_ROUTE = {"system": SNOMED, "code": "34206005", "display": "Subcutaneous route"}
+VAGINAL_ROUTE = {"system": SNOMED, "code": "16857009", "display": "Vaginal route"}
+# the two dm+d VMPs of the progesterone set
+PROGESTERONE_200_VMP = {"system": DMD, "code": "39708911000001106"}
+PROGESTERONE_400_VMP = {"system": DMD, "code": "39709011000001102"}
+
+
+def dosage(route: dict[str, str], mg: float, per_day: int) -> dict[str, Any]:
+    """A request's ``dosageInstruction`` (as UK Core writes one): a SNOMED CT route, a dose in
+    mg (UCUM) and a structured timing of ``per_day`` doses a day."""
+    return {
+        "dosageInstruction": [
+            {
+                "route": {"coding": [route]},
+                "timing": {"repeat": {"frequency": per_day, "period": 1, "periodUnit": "d"}},
+                "doseAndRate": [
+                    {
+                        "doseQuantity": {
+                            "value": mg,
+                            "unit": "mg",
+                            "system": "http://unitsofmeasure.org",
+                            "code": "mg",
+                        }
+                    }
+                ],
+            }
+        ]
+    }
+
+
 def _dmd(display: str) -> dict[str, str]:
     """A dm+d coding outside the progesterone set (a made-up code), named by ``display``."""
     return {"system": DMD, "code": "0000006", "display": display}
@@ -409,6 +441,145 @@ MEDICATION_SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], bool | 
         [],
         True,
     ),
+    # --- stop 52: progesterone brands the set did not list, named on a dm+d product code (made
+    # up: read by the name). Lutigest (vaginal tablets) and Prolutex (an injection) are
+    # progesterone: until stop 52 each read as another medicine and the card offered a second
+    # progesterone beside it.
+    "dmd-amp-named-lutigest": (
+        {"medicationCodeableConcept": {"coding": [_dmd("Lutigest 100mg vaginal tablets")]}},
+        [],
+        True,
+    ),
+    "exported-medication-dmd-amp-named-prolutex": (
+        {"medicationReference": {"reference": "Medication/m6"}},
+        [medication("m6", {"coding": [_dmd("Prolutex 25mg/1.112ml solution for injection")]})],
+        True,
+    ),
+    # --- stop 52: progestogens that are not progesterone. Coded and named, each read as another
+    # medicine (the card offered vaginal progesterone beside it); by text only, as a medicine that
+    # cannot be identified. Now each holds the decision back, named as a progestogen
+    # (`PROGESTOGEN_SHAPES`): offering progesterone beside one needs a clinician's review.
+    "dmd-named-dydrogesterone": (
+        {"medicationCodeableConcept": {"coding": [_dmd("Dydrogesterone 10mg tablets")]}},
+        [],
+        None,
+    ),
+    "contained-medication-named-makena": (
+        {
+            "contained": [
+                medication(
+                    "m1",
+                    {
+                        "coding": [
+                            {**OTHER_RXNORM, "display": "Makena 250 MG/ML Injectable Solution"}
+                        ]
+                    },
+                )
+            ],
+            "medicationReference": {"reference": "#m1"},
+        },
+        [],
+        None,
+    ),
+    "snomed-named-medroxyprogesterone": (
+        {
+            "medicationCodeableConcept": {
+                "coding": [
+                    {
+                        "system": SNOMED,
+                        "code": "0000007",
+                        "display": "Medroxyprogesterone acetate 150mg/1ml injection",
+                    }
+                ]
+            }
+        },
+        [],
+        None,
+    ),
+    "text-only-norethisterone": (
+        {"medicationCodeableConcept": {"text": "Norethisterone 5mg tablets"}},
+        [],
+        None,
+    ),
+    # --- stop 52: progesterone she takes that is not the NG126 1.5.2 product (vaginal micronised
+    # progesterone 400 mg twice daily), by the request's dosage: each is progesterone, so "on
+    # progesterone" (an offer beside it would duplicate it); `NG126_PRODUCT` says what differs.
+    "utrogestan-by-mouth": (
+        {
+            "medicationCodeableConcept": {"coding": [_dmd("Utrogestan 100mg capsules")]},
+            **dosage(ORAL_ROUTE, 200, 2),
+        },
+        [],
+        True,
+    ),
+    "gestone-intramuscular": (
+        {
+            "medicationCodeableConcept": {
+                "coding": [_dmd("Gestone 50mg/1ml solution for injection")]
+            },
+            **dosage(INTRAMUSCULAR_ROUTE, 50, 1),
+        },
+        [],
+        True,
+    ),
+    "prolutex-subcutaneous": (
+        {
+            "medicationCodeableConcept": {"coding": [_dmd("Prolutex 25mg solution for injection")]},
+            **dosage(SUBCUTANEOUS_ROUTE, 25, 1),
+        },
+        [],
+        True,
+    ),
+    "vaginal-200mg-once-daily": (
+        {
+            "medicationCodeableConcept": {"coding": [PROGESTERONE_200_VMP]},
+            **dosage(VAGINAL_ROUTE, 200, 1),
+        },
+        [],
+        True,
+    ),
+    "vaginal-400mg-twice-daily": (
+        {
+            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
+            **dosage(VAGINAL_ROUTE, 400, 2),
+        },
+        [],
+        True,
+    ),
+    "progesterone-no-route-or-dose": (
+        {
+            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
+            "dosageInstruction": [{"text": "as directed"}],
+        },
+        [],
+        True,
+    ),
+    "vaginal-route-no-dose": (
+        {
+            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
+            "dosageInstruction": [{"route": {"coding": [VAGINAL_ROUTE]}, "text": "1 PV"}],
+        },
+        [],
+        True,
+    ),
+}
+# The progestogen shapes, read as "whether she is on progesterone is unknown" with their own words
+PROGESTOGEN_SHAPES = (
+    "contained-medication-named-makena",
+    "dmd-named-dydrogesterone",
+    "snomed-named-medroxyprogesterone",
+    "text-only-norethisterone",
+)
+# Whether her current progesterone is NG126 1.5.2's product, by its dosage: True, False (what
+# differs), None (not given: what is missing). Every other shape gives no dosage (None).
+NG126_PRODUCT: dict[str, tuple[bool | None, tuple[str, ...]]] = {
+    "utrogestan-by-mouth": (False, ("route", "dose")),
+    "gestone-intramuscular": (False, ("route", "dose", "frequency")),
+    "prolutex-subcutaneous": (False, ("route", "dose", "frequency")),
+    "vaginal-200mg-once-daily": (False, ("dose", "frequency")),
+    "vaginal-400mg-twice-daily": (True, ()),
+    "progesterone-no-route-or-dose": (None, ("route", "dose", "frequency")),
+    "vaginal-route-no-dose": (None, ("dose", "frequency")),
 }
 
 

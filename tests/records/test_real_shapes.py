@@ -26,7 +26,9 @@ from tests.records.real_shapes import (
     LOCAL_FIRST,
     MEDICATION_SHAPES,
     NEGATIVE_TESTS,
+    NG126_PRODUCT,
     PERIOD_SHAPES,
+    PROGESTOGEN_SHAPES,
     SERUM_HCG,
     STATEMENT_SHAPES,
     STATUS_SHAPES,
@@ -253,6 +255,36 @@ def test_on_progesterone_is_unknown_when_her_medicine_cannot_be_identified(shape
     assert reading["steps"]["on_progesterone"] is expected
     unknown = [m for _, m in reading["problems"] if "whether she is on progesterone" in m]
     assert bool(unknown) == (expected is None)
+    # a progestogen that is not progesterone is named as one (stop 52)
+    assert any("progestogen" in m for m in unknown) == (shape in PROGESTOGEN_SHAPES), unknown
+
+
+_ASPECT_WORDS = {
+    "route": ("route not vaginal", "route not given"),
+    "dose": ("dose not 400 mg", "dose in mg not given"),
+    "frequency": ("not twice a day", "doses a day not given"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(NG126_PRODUCT))
+def test_her_current_progesterone_is_read_against_the_ng126_product(shape: str) -> None:
+    """NG126 1.5.2's product is vaginal micronised progesterone 400 mg twice daily (stop 52):
+    progesterone by mouth, injected, or at another dose is read as not it, one whose dosage is
+    not given as unknown (never assumed either way), each named with what differs or is
+    missing; she is on progesterone in every case (never offered a second one)."""
+    (reading,) = service_reading(_medication_export(shape))
+    expected, aspects = NG126_PRODUCT[shape]
+    assert reading["steps"]["on_progesterone"] is True
+    assert reading["steps"]["on_recommended_progesterone"] is expected
+    named = [m for _, m in reading["problems"] if "NG126 1.5.2" in m]
+    if expected is True or (expected is None and len(aspects) == len(_ASPECT_WORDS)):
+        assert named == []  # (nothing given at all: the advice says so, not a data problem)
+        return
+    (message,) = named
+    assert message.startswith("it is not" if expected is False else "whether it is"), message
+    for aspect, (differs, missing) in _ASPECT_WORDS.items():
+        said = differs if expected is False else missing
+        assert (said in message) == (aspect in aspects), (aspect, message)
 
 
 @pytest.mark.parametrize("shape", sorted(MEDICATION_SHAPES))
@@ -399,6 +431,11 @@ def test_the_audit_decides_on_a_medicine_as_the_card_does(
     assert episode["decision"] == expected
     if on_progesterone is None:
         assert episode["missing"] == ["on_progesterone"]
+    # her current progesterone against NG126 1.5.2's product (stop 52), an output column
+    product = NG126_PRODUCT.get(shape, (None, ()))[0]
+    words = {True: "ng126", False: "other", None: "unknown"}
+    want = None if on_progesterone is False else words[product]
+    assert episode["current_progesterone_product"] == want, shape
 
 
 # --- another hunt (stop 16): whether a medicine is current, as EHRs write it -----------------------

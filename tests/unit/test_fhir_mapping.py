@@ -52,6 +52,8 @@ def test_eligible_woman():
         # no ectopic pregnancy on her record: unknown, never "none" (stop 27)
         "previous_ectopic": None,
         "on_progesterone": False,
+        # not on progesterone: whether hers is NG126's product does not arise (stop 52)
+        "on_recommended_progesterone": None,
         "allergies": [],
     }
 
