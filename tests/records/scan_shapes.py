@@ -697,6 +697,15 @@ IMAGES_ONLY_LATER: dict[str, tuple[list[dict[str, Any]], str]] = {
 # only in the description, a series, or the reason. Read by its words as a scan not read (the
 # offer stood on last week's scan: base "offer"); a renal study (its words name the kidney,
 # whatever its reason says) and a pelvic one that names no pregnancy change nothing.
+def _ris_study(code: str, name: str, description: str, reason: str) -> list[dict[str, Any]]:
+    """Her record: a confirmed scan a week ago, then today a study by a RIS's code, its
+    description and its reason in words."""
+    study = imaging_study(
+        procedure=ris(code, name), description=description, reasonCode=[{"text": reason}]
+    )
+    return _confirmed_then(study)
+
+
 _SERIES = {"uid": "1.2.826.0.1.3680043.2.1125.1", "modality": {"system": DICOM, "code": "US"}}
 IMAGES_IN_WORDS: dict[str, tuple[list[dict[str, Any]], str]] = {
     "ris-coded-pregnancy-study-after-confirmed-iup": (
@@ -732,34 +741,16 @@ IMAGES_IN_WORDS: dict[str, tuple[list[dict[str, Any]], str]] = {
         NEEDS_SCAN,
     ),
     "pelvis-study-for-bleeding-in-pregnancy-after-confirmed-iup": (
-        _confirmed_then(
-            imaging_study(
-                procedure=ris("UPELV", "US Pelvis"),
-                description="US Pelvis",
-                reasonCode=[{"text": "PV bleeding in early pregnancy"}],
-            )
-        ),
+        _ris_study("UPELV", "US Pelvis", "US Pelvis", "PV bleeding in early pregnancy"),
         NEEDS_SCAN,
     ),
     # controls: another organ in its own words, whatever the reason; a pelvis naming no pregnancy
     "ris-coded-renal-study-in-pregnancy-after-confirmed-iup": (
-        _confirmed_then(
-            imaging_study(
-                procedure=ris("URENT", "US Renal tract"),
-                description="US Kidneys",
-                reasonCode=[{"text": "Loin pain in pregnancy"}],
-            )
-        ),
+        _ris_study("URENT", "US Renal tract", "US Kidneys", "Loin pain in pregnancy"),
         OFFER,
     ),
     "ris-coded-pelvis-study-after-confirmed-iup": (
-        _confirmed_then(
-            imaging_study(
-                procedure=ris("UPELV", "US Pelvis"),
-                description="Pelvic ultrasound: ovaries",
-                reasonCode=[{"text": "Pelvic pain"}],
-            )
-        ),
+        _ris_study("UPELV", "US Pelvis", "Pelvic ultrasound: ovaries", "Pelvic pain"),
         OFFER,
     ),
 }
@@ -828,30 +819,24 @@ IMAGES_AND_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
     ),
 }
 
+
 # Stop 52 (HAZ-20 C20.53): a study's elements that cannot be read, named. A status FHIR R4 does
 # not define, or none, is read as 'unknown' (taken: it holds the offer back; base: not read, an
 # offer, silent); a `started` that is no date, or not text, cannot be placed (ignored, named with
 # the element); an ultrasound with no procedure code and no words (the shape of public FHIR
 # examples: modality US, nothing else) is named, not read.
+def _study_later(**changes: Any) -> list[dict[str, Any]]:
+    """Her record: a confirmed scan a week ago, then today's study with these elements."""
+    return _confirmed_then(imaging_study(**changes))
+
+
 STUDY_FIELDS: dict[str, tuple[list[dict[str, Any]], str]] = {
-    "study-status-not-r4-after-confirmed-iup": (
-        _confirmed_then(imaging_study(status="final")),
-        NEEDS_SCAN,
-    ),
-    "study-status-missing-after-confirmed-iup": (
-        _confirmed_then(imaging_study(status=None)),
-        NEEDS_SCAN,
-    ),
-    "study-started-not-a-date-after-confirmed-iup": (
-        _confirmed_then(imaging_study(started="this morning")),
-        OFFER,
-    ),
-    "study-started-not-text-after-confirmed-iup": (
-        _confirmed_then(imaging_study(started=20261207)),
-        OFFER,
-    ),
+    "study-status-not-r4-after-confirmed-iup": (_study_later(status="final"), NEEDS_SCAN),
+    "study-status-missing-after-confirmed-iup": (_study_later(status=None), NEEDS_SCAN),
+    "study-started-not-a-date-after-confirmed-iup": (_study_later(started="this morning"), OFFER),
+    "study-started-not-text-after-confirmed-iup": (_study_later(started=20261207), OFFER),
     "study-uncoded-ultrasound-after-confirmed-iup": (
-        _confirmed_then(imaging_study(procedureCode=None, description=None)),
+        _study_later(procedureCode=None, description=None),
         OFFER,
     ),
 }
