@@ -2978,7 +2978,7 @@ def _study_words(value_set: str) -> Expr:
     )
 
 
-# Stop 52 (HAZ-20 C20.51): real PACS and RIS exports seldom put LOINC 11525-3 or SNOMED CT
+# Stop 52 (HAZ-20 C20.53): real PACS and RIS exports seldom put LOINC 11525-3 or SNOMED CT
 # 268445003 on the study. A RIS codes it locally (a NICIP-style code, "US Pregnancy <14 weeks",
 # "USS viability") or sends the obstetric fact only in the description, a series' description or
 # body site, or the reason; read by code only, such a study of today after last week's confirmed
@@ -3043,7 +3043,7 @@ STUDY_STATUS_MESSAGE = (
 STUDY_STATUS_MISSING_MESSAGE = (
     "status is missing (FHIR R4 requires it); read as 'unknown': the images may have been taken"
 )
-# A report that refers to the study (DiagnosticReport.imagingStudy; stop 52, HAZ-20 C20.52) is
+# A report that refers to the study (DiagnosticReport.imagingStudy; stop 52, HAZ-20 C20.54) is
 # what was read of it: the study then says nothing more. By day alone, a report dated before its
 # own study (the study's `started` is the ultrasound machine's clock, DICOM StudyDate/Time, often
 # not kept in time; the report's the RIS's: 00:20 and 23:50 the evening before) left the study

@@ -169,7 +169,7 @@ def test_the_audit_offers_only_on_a_confirmed_intrauterine_scan(
 
 # Was a strict xfail (stop 51, HAZ-20 C20.50): no engine read an ImagingStudy, so the offer stood
 # on an earlier confirmed scan; its controls (a same-day report read, a renal study, one not
-# done) still offer. Stop 52 (C20.51-C20.53): a study coded locally or named in words, its
+# done) still offer. Stop 52 (C20.53-C20.55): a study coded locally or named in words, its
 # report referring to it, its status outside FHIR R4's.
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_later_scan_known_only_by_its_images_holds_the_offer_back(

@@ -230,7 +230,7 @@ def test_scan_images_only_on_the_fhir_server_are_fetched_and_read(client, make_c
 
 @pytest.mark.parametrize("shape", sorted(STUDY_PROBLEMS))
 def test_a_study_is_named_on_the_card_as_the_audit_names_it(client, shape):
-    """Stop 52 (HAZ-20 C20.51-C20.53): a study read by its words, beside its report, or with an
+    """Stop 52 (HAZ-20 C20.53-C20.55): a study read by its words, beside its report, or with an
     element that cannot be read: the card names it as the audit does (the element named), and
     a study its report read is not named."""
     card = _card(client, CASES[shape][0])

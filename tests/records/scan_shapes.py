@@ -692,7 +692,7 @@ IMAGES_ONLY_LATER: dict[str, tuple[list[dict[str, Any]], str]] = {
 }
 
 
-# Stop 52 (HAZ-20 C20.51): a study coded as real RIS and PACS exports code it, not with the
+# Stop 52 (HAZ-20 C20.53): a study coded as real RIS and PACS exports code it, not with the
 # obstetric report's code: a local examination code and its name, text only, or the pregnancy
 # only in the description, a series, or the reason. Read by its words as a scan not read (the
 # offer stood on last week's scan: base "offer"); a renal study (its words name the kidney,
@@ -755,7 +755,7 @@ IMAGES_IN_WORDS: dict[str, tuple[list[dict[str, Any]], str]] = {
     ),
 }
 
-# Stop 52 (HAZ-20 C20.52): a study and its report. The report refers to the study
+# Stop 52 (HAZ-20 C20.54): a study and its report. The report refers to the study
 # (`imagingStudy`) and is dated minutes before it, the evening before: the study's `started`
 # comes from the ultrasound machine's clock (DICOM StudyDate and StudyTime, often not kept in
 # time), the report's from the RIS. The report, read, stands (base: the study, a day later,
@@ -820,7 +820,7 @@ IMAGES_AND_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
 }
 
 
-# Stop 52 (HAZ-20 C20.53): a study's elements that cannot be read, named. A status FHIR R4 does
+# Stop 52 (HAZ-20 C20.55): a study's elements that cannot be read, named. A status FHIR R4 does
 # not define, or none, is read as 'unknown' (taken: it holds the offer back; base: not read, an
 # offer, silent); a `started` that is no date, or not text, cannot be placed (ignored, named with
 # the element); an ultrasound with no procedure code and no words (the shape of public FHIR
