@@ -137,6 +137,10 @@ __all__ = [
     "UNREAD_LOCATION",
     "UNREAD_REPORT_MESSAGE",
     "IMAGES_ONLY_MESSAGE",
+    "REPORTED_STUDY_ROWS",
+    "STUDY_KIND_UNKNOWN_MESSAGE",
+    "STUDY_STATUS_MESSAGE",
+    "STUDY_STATUS_MISSING_MESSAGE",
     "OBSERVATION_VERSIONS_HELD_MESSAGE",
     "VERSIONS_HELD_MESSAGE",
     "WINDOW_DAYS",
@@ -2478,6 +2482,14 @@ _ELEMENT_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
         ("context", "object"),
         ("subject", "object"),
     ),
+    # a scan known only by its images (`_IMAGES_ONLY_ROWS`; stop 52: a `started` not text was
+    # read as undated without naming the element)
+    "ImagingStudy": (
+        ("status", "str"),
+        ("started", "str"),
+        ("description", "str"),
+        ("subject", "object"),
+    ),
 }
 # Required elements without which a resource cannot be read at all (it is then ignored).
 _REQUIRED: dict[str, tuple[str, ...]] = {"Observation": ("status", "code")}
@@ -2501,16 +2513,24 @@ _COMPONENT_TYPES = (
     ("valueDateTime", "str"),
 )
 _JSON_NAMES = {"object": "a JSON object", "str": "text", "num": "a number", "bool": "true or false"}
+
+
+def _list_wrong(path: str) -> Expr:
+    """Is the element at ``path``, which must be a list, there as text, a number, true or false,
+    or an object?"""
+    return Or(
+        (
+            *(Not(IsNull(Field(path, kind))) for kind in ("str", "num", "bool")),
+            Not(IsNull(Concept(path))),
+        )
+    )
+
+
 # `component` itself must be a list (of JSON objects, each with its code: FHIR R4 requires it).
 # One of another JSON type, or an item that is not an object or has no code, is read as nothing
 # (`ItemRows`), so the panel is named rather than its findings silently dropped. An item is tested
 # by its code, the one key every engine reads from it: a text or number item has none.
-_COMPONENT_NOT_A_LIST = Or(
-    (
-        *(Not(IsNull(Field("component", kind))) for kind in ("str", "num", "bool")),
-        Not(IsNull(Concept("component"))),
-    )
-)
+_COMPONENT_NOT_A_LIST = _list_wrong("component")
 _COMPONENT_WITHOUT_CODE = AnyItem("component", IsNull(Field("code", "any")))
 
 
@@ -2538,6 +2558,14 @@ def _why_malformed(resource: str, about: str = "") -> Expr:
         why = If(_COMPONENT_NOT_A_LIST, Const(not_a_list), why)
     if resource == "Observation" and not about:  # an exported one (a contained one: its report's)
         why = If(_OBSERVATION_VERSION_HELD, Const(OBSERVATION_VERSIONS_HELD_MESSAGE), why)
+    if resource == "ImagingStudy":  # stop 52: what cannot tell whether it is a pregnancy scan
+        why = If(_STUDY_KIND_UNKNOWN, Const(STUDY_KIND_UNKNOWN_MESSAGE), why)
+        not_a_list = "procedureCode is not a list; read as absent"
+        why = If(_list_wrong("procedureCode"), Const(not_a_list), why)
+        why = If(
+            Not(_status_in(_STUDY_STATUS, "imaging_study_status")), Const(STUDY_STATUS_MESSAGE), why
+        )
+        why = If(IsNull(Field("status", "any")), Const(STUDY_STATUS_MISSING_MESSAGE), why)
     for path, kind in reversed(_ELEMENT_TYPES[resource]):
         message = f"{about}{path} is not {_JSON_NAMES[kind]}; read as absent"
         why = If(_wrong_type(path, kind), Const(message), why)
@@ -2572,6 +2600,7 @@ def _malformed(resource: str) -> RowSpec:
         "Procedure",
         "MedicationRequest",
         "MedicationStatement",
+        "ImagingStudy",
         *_CARE_EVENTS,
     ):
         patient = _SUBJECT
@@ -3011,14 +3040,116 @@ IMAGES_ONLY_MESSAGE = (
     "still stands); read the report before deciding"
 )
 _IMAGING_STUDY_DAY = _day_of("started")
+
+
+def _study_words(value_set: str) -> Expr:
+    """Do the study's own words hold one of this set's words: its procedureCode's text or a
+    coding's display, its description, a series' description or body site (a Coding in R4)?"""
+    return Or(
+        (
+            AnyItem("procedureCode", InSet(Concept(""), value_set)),
+            TextInSet(_text("description"), value_set),
+            AnyItem(
+                "series",
+                Or(
+                    (
+                        TextInSet(_text("description"), value_set),
+                        TextInSet(_text("bodySite.display"), value_set),
+                    )
+                ),
+            ),
+        )
+    )
+
+
+# Stop 52 (HAZ-20 C20.53): real PACS and RIS exports seldom put LOINC 11525-3 or SNOMED CT
+# 268445003 on the study. A RIS codes it locally (a NICIP-style code, "US Pregnancy <14 weeks",
+# "USS viability") or sends the obstetric fact only in the description, a series' description or
+# body site, or the reason; read by code only, such a study of today after last week's confirmed
+# scan changed nothing and the offer stood. Its words are read as a Condition's coded locally are
+# (stop 44), never as a finding: a study named a pregnancy scan in words (`obstetric_imaging`)
+# is a scan not read, unless its own words name another organ or say it is not of a pregnancy
+# (`imaging_not_obstetric`: a renal ultrasound for loin pain in pregnancy). The reason is read
+# for the pregnancy only, never for another organ: a reason says why, not what was scanned.
+_STUDY_OF_ANOTHER_ORGAN = _study_words("imaging_not_obstetric")
+_OBSTETRIC_STUDY = Or(
+    (
+        AnyItem("procedureCode", InSet(Concept(""), "scan_report", words=False)),
+        And(
+            (
+                Or(
+                    (
+                        _study_words("obstetric_imaging"),
+                        AnyItem("reasonCode", InSet(Concept(""), "obstetric_imaging")),
+                    )
+                ),
+                Not(_STUDY_OF_ANOTHER_ORGAN),
+            )
+        ),
+    )
+)
+# A status FHIR R4 does not define (a RIS's own "final", "COMPLETED"), or none (R4 requires it),
+# is read as 'unknown': the images may have been taken (stop 52: such a study was not read at
+# all, silently); it is named (`_why_malformed`).
+_STUDY_STATUS = _text("status")
+_IMAGES_TAKEN = Or(
+    (
+        _status_in(_STUDY_STATUS, "imaging_study_taken_status"),
+        Not(_status_in(_STUDY_STATUS, "imaging_study_status")),
+    )
+)
+# An ultrasound, or a study that names no modality: one whose kind neither its code nor its
+# words tell is named (`_why_malformed`), not read
+_MAY_BE_ULTRASOUND = Or(
+    (
+        AnyItem("modality", _is(_text("code"), "US")),
+        AnyItem("series", _is(_text("modality.code"), "US")),
+        And(
+            (
+                Not(AnyItem("modality", _present("code"))),
+                Not(AnyItem("series", _present("modality.code"))),
+            )
+        ),
+    )
+)
+_STUDY_KIND_UNKNOWN = And(
+    (_IMAGES_TAKEN, _MAY_BE_ULTRASOUND, Not(_OBSTETRIC_STUDY), Not(_STUDY_OF_ANOTHER_ORGAN))
+)
+STUDY_KIND_UNKNOWN_MESSAGE = (
+    "procedureCode is no code earlypath reads (no coding, or a local code) and no word of the "
+    "study names what was scanned: whether it is an early pregnancy scan cannot be told, so it "
+    "is not read as one; if it is, read its report before deciding"
+)
+STUDY_STATUS_MESSAGE = (
+    "status is not one of FHIR R4's ImagingStudy statuses (registered, available, cancelled, "
+    "entered-in-error, unknown); read as 'unknown': the images may have been taken"
+)
+STUDY_STATUS_MISSING_MESSAGE = (
+    "status is missing (FHIR R4 requires it); read as 'unknown': the images may have been taken"
+)
+# A report that refers to the study (DiagnosticReport.imagingStudy; stop 52, HAZ-20 C20.54) is
+# what was read of it: the study then says nothing more. By day alone, a report dated before its
+# own study (the study's `started` is the ultrasound machine's clock, DICOM StudyDate/Time, often
+# not kept in time; the report's the RIS's: 00:20 and 23:50 the evening before) left the study
+# holding the report back for ever. Table
+# ``reported_studies``: per patient, the id of each study a report read (its status one read,
+# the version of its id read) refers to, relative, absolute or "urn:uuid:" as `RefId` reads any
+# reference. A report not read (registered, cancelled, entered in error) leaves its study
+# standing; a study no report names is a scan not read from its day, as before.
+REPORTED_STUDY_ROWS = ItemRows("imagingStudy", ("reference",))
+_REPORTED_STUDY = RefId(_text("reference"), "ImagingStudy")
+_REPORTED_STUDIES = RowSpec(
+    "reported_studies",
+    "DiagnosticReport",
+    And((_REPORT_USABLE, Not(IsNull(_REPORTED_STUDY)))),
+    _SUBJECT,
+    (("id", _REPORTED_STUDY),),
+    items=REPORTED_STUDY_ROWS,
+)
+_STUDY_REPORTED = Not(IsNull(Joined("reported_studies", _text("id"), "id", patient=_SUBJECT)))
 _IMAGES_ONLY_ROWS = _clinical(
     "ImagingStudy",
-    And(
-        (
-            _status_in(_text("status"), "imaging_study_taken_status"),
-            AnyItem("procedureCode", InSet(Concept(""), "scan_report")),
-        )
-    ),
+    And((_IMAGES_TAKEN, _OBSTETRIC_STUDY, Not(_STUDY_REPORTED))),
     {"observed": Const(True), "day": _IMAGING_STUDY_DAY, "location": Const(UNREAD_LOCATION)},
 )
 
@@ -4436,7 +4567,7 @@ _PROBLEMS: tuple[RowProblem, ...] = (
                 Const("scan finding that could not be read "),
                 If(
                     _UNREAD_IMAGES,
-                    Const("scan images with no report "),
+                    Const("scan images with no report (ImagingStudy.started) "),
                     Const("scan report that could not be read "),
                 ),
             ),
@@ -4569,6 +4700,8 @@ READING = EpisodeSpec(
         _REPORT_TOPS,
         _REPORT_CHOSEN,
         *_UNFINISHED_RESULTS,
+        # the studies a report read refers to, joined by the study's rows (stop 52)
+        _REPORTED_STUDIES,
         _CONDITION_ROWS,
         _OBSERVATION_ROWS,
         _PANEL_MEMBER_ROWS,

@@ -34,6 +34,7 @@ from tests.records.scan_shapes import (
     CONTAINED_CASES,
     CONTAINED_PROBLEMS,
     COUNTED_ONCE,
+    IMAGES_LATER_52,
     IMAGES_ONLY_LATER,
     IMAGES_PROBLEMS,
     NEEDS_SCAN,
@@ -46,10 +47,12 @@ from tests.records.scan_shapes import (
     SCAN_STATUS,
     SHARED_ID_CASES,
     SHARED_IDS,
+    STUDY_PROBLEMS,
     UNREAD_FINDING_PROBLEMS,
     UNREAD_LATEST_SCAN,
     UNREAD_PROBLEMS,
     UNREAD_REPORTS,
+    studies_as_exported,
 )
 from tests.records.test_engines_agree import assert_same, audit_reading, readings_of
 from tests.records.test_ibis_export import compiled_reading, fetched
@@ -85,8 +88,14 @@ def _check(rows: dict[str, dict], cases: dict[str, tuple[Any, str]]) -> None:
 
 
 def _export(cases: dict[str, tuple[Any, str]]) -> dict[str, list[dict[str, Any]]]:
-    """One export of every woman (each her own patient and encounter)."""
-    return one_export({name: export_of(resources) for name, (resources, _) in cases.items()})
+    """One export of every woman (each her own patient and encounter; a report's reference to
+    her study to its id in the export, stop 52)."""
+    return one_export(
+        {
+            name: export_of(studies_as_exported(name, resources))
+            for name, (resources, _) in cases.items()
+        }
+    )
 
 
 def _folder(cases: dict[str, tuple[Any, str]], tmp: Path) -> Path:
@@ -98,7 +107,10 @@ def _folder(cases: dict[str, tuple[Any, str]], tmp: Path) -> Path:
 # now one export, audited once per engine and read once by the compiled reading; each test
 # checks its own women in it. `test_the_service_and_the_audit_read_steps_and_problems_alike`
 # checks every woman of it read with the others as the service reads her record alone.
-EVERY_CASE = {**CASES, **UNREAD_REPORTS, **IMAGES_ONLY_LATER}
+EVERY_CASE = {**CASES, **UNREAD_REPORTS, **IMAGES_ONLY_LATER, **IMAGES_LATER_52}
+# a scan known only by its images (stop 51) and as real exports code it, beside its report, its
+# fields malformed (stop 52)
+IMAGES_LATER = {**IMAGES_ONLY_LATER, **IMAGES_LATER_52}
 
 
 def _of(rows: dict[str, dict], cases: dict[str, tuple[Any, str]]) -> dict[str, dict]:
@@ -157,19 +169,20 @@ def test_the_audit_offers_only_on_a_confirmed_intrauterine_scan(
 
 # Was a strict xfail (stop 51, HAZ-20 C20.50): no engine read an ImagingStudy, so the offer stood
 # on an earlier confirmed scan; its controls (a same-day report read, a renal study, one not
-# done) still offer.
+# done) still offer. Stop 52 (C20.53-C20.55): a study coded locally or named in words, its
+# report referring to it, its status outside FHIR R4's.
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_later_scan_known_only_by_its_images_holds_the_offer_back(
     engine: str, audited: Callable[[str], dict[str, dict]]
 ) -> None:
-    _check(_of(audited(engine), IMAGES_ONLY_LATER), IMAGES_ONLY_LATER)
+    _check(_of(audited(engine), IMAGES_LATER), IMAGES_LATER)
 
 
 def test_the_service_and_the_audit_read_steps_and_problems_alike(compiled: Any) -> None:
     """Every step and problem (the preliminary scan's, the reports' unread findings, the scan
     images with no report) the same on both engines; a finding given more than once counted
     once."""
-    cases = {**CASES, **IMAGES_ONLY_LATER}
+    cases = {**CASES, **IMAGES_LATER}
     export = _export(cases)
     reading = _reading(compiled, cases)
     assert_same(export, reading)
@@ -178,6 +191,15 @@ def test_the_service_and_the_audit_read_steps_and_problems_alike(compiled: Any) 
     for shape, message in IMAGES_PROBLEMS.items():
         ref = f"ImagingStudy/{shape}-us-study"
         assert (ref, message) in reading[at.index(shape)]["problems"], shape
+    # stop 52: every problem naming a study, and only those (a study its report read: none)
+    for shape, messages in STUDY_PROBLEMS.items():
+        named = [
+            (ref, m)
+            for ref, m in reading[at.index(shape)]["problems"]
+            if ref.startswith(f"ImagingStudy/{shape}-")
+        ]
+        expected = [(f"ImagingStudy/{shape}-us-study", m) for m in messages]
+        assert sorted(named) == sorted(expected), shape
     for shape, message in CONTAINED_PROBLEMS.items():
         ref = f"DiagnosticReport/{shape}-us-report"
         assert (ref, message) in reading[at.index(shape)]["problems"], shape

@@ -28,6 +28,7 @@ from tests.records.scan_shapes import (
     CONTAINED_PANEL,
     CONTAINED_PROBLEMS,
     FINDING_VERSIONS_HELD,
+    IMAGES_LATER_52,
     IMAGES_ONLY_LATER,
     IMAGES_PROBLEMS,
     NEEDS_SCAN,
@@ -41,6 +42,7 @@ from tests.records.scan_shapes import (
     SCAN_DATING,
     SCAN_REPORTS,
     SCAN_STATUS,
+    STUDY_PROBLEMS,
     UNREAD_PROBLEMS,
     UNREAD_REPORTS,
     VERSIONS_HELD,
@@ -77,6 +79,7 @@ CASES = {
     **REPORT_VERSIONS,  # stop 27: two versions of a report in her Bundle, in both orders
     **OBSERVATION_VERSIONS,  # stop 28: two versions of a finding sent as an Observation
     **IMAGES_ONLY_LATER,  # stop 51: a scan known only by its images, and its controls
+    **IMAGES_LATER_52,  # stop 52: as real exports code it, beside its report, malformed
 }
 
 
@@ -223,3 +226,16 @@ def test_scan_images_only_on_the_fhir_server_are_fetched_and_read(client, make_c
     (request,) = fhir.seen
     assert request.url.path == "/fhir/ImagingStudy"
     assert request.url.params["patient"] == PATIENT_ID
+
+
+@pytest.mark.parametrize("shape", sorted(STUDY_PROBLEMS))
+def test_a_study_is_named_on_the_card_as_the_audit_names_it(client, shape):
+    """Stop 52 (HAZ-20 C20.53-C20.55): a study read by its words, beside its report, or with an
+    element that cannot be read: the card names it as the audit does (the element named), and
+    a study its report read is not named."""
+    card = _card(client, CASES[shape][0])
+    named = [
+        line for line in card["detail"].splitlines() if line.startswith(f"- {md('ImagingStudy/')}")
+    ]
+    expected = [f"- {md('ImagingStudy/us-study')}: {md(m)}" for m in STUDY_PROBLEMS[shape]]
+    assert sorted(named) == sorted(expected), named

@@ -201,29 +201,41 @@ CONTAINED_PANEL = "report-contained-panel"
 def imaging_study(
     on: str | None = None,
     *,
-    status: str = "available",
+    status: str | None = "available",
     procedure: dict[str, Any] | None = None,
     dated: bool = True,
+    **changes: Any,
 ) -> dict[str, Any]:
+    """The study of today (or ``on``); ``changes`` set elements (None: left out)."""
     out = {
         "resourceType": "ImagingStudy",
         "id": "us-study",
         "status": status,
         "subject": {"reference": f"Patient/{PATIENT_ID}"},
         "started": f"{on or day()}T09:30:00Z",
-        "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "US"}],
+        "modality": [{"system": DICOM, "code": "US"}],
         "procedureCode": [procedure or US_REPORT],
         "description": "Early pregnancy scan: single intrauterine pregnancy",
         "numberOfSeries": 1,
         "numberOfInstances": 12,
+        **changes,
     }
     if not dated:
         del out["started"]
-    return out
+    return {k: v for k, v in out.items() if v is not None}
+
+
+DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 
 
 # SNOMED CT 306005 Ultrasonography of kidney: an ultrasound, not an obstetric one
 RENAL_US = {"coding": [{"system": SNOMED, "code": "306005", "display": "Ultrasound of kidney"}]}
+# A RIS's own examination codes (NICIP-style: a short local code and its name; stop 52)
+RIS = "https://trust.example/ris/examination"
+
+
+def ris(code: str, name: str) -> dict[str, Any]:
+    return {"coding": [{"system": RIS, "code": code, "display": name}], "text": name}
 
 
 # shape -> (her record, the decision). A scan report's coded conclusion is read as an
@@ -679,6 +691,184 @@ IMAGES_ONLY_LATER: dict[str, tuple[list[dict[str, Any]], str]] = {
     ),
 }
 
+
+# Stop 52 (HAZ-20 C20.53): a study coded as real RIS and PACS exports code it, not with the
+# obstetric report's code: a local examination code and its name, text only, or the pregnancy
+# only in the description, a series, or the reason. Read by its words as a scan not read (the
+# offer stood on last week's scan: base "offer"); a renal study (its words name the kidney,
+# whatever its reason says) and a pelvic one that names no pregnancy change nothing.
+def _ris_study(code: str, name: str, description: str, reason: str) -> list[dict[str, Any]]:
+    """Her record: a confirmed scan a week ago, then today a study by a RIS's code, its
+    description and its reason in words."""
+    study = imaging_study(
+        procedure=ris(code, name), description=description, reasonCode=[{"text": reason}]
+    )
+    return _confirmed_then(study)
+
+
+_SERIES = {"uid": "1.2.826.0.1.3680043.2.1125.1", "modality": {"system": DICOM, "code": "US"}}
+IMAGES_IN_WORDS: dict[str, tuple[list[dict[str, Any]], str]] = {
+    "ris-coded-pregnancy-study-after-confirmed-iup": (
+        _confirmed_then(
+            imaging_study(procedure=ris("UOBEP", "US Pregnancy <14 weeks"), description=None)
+        ),
+        NEEDS_SCAN,
+    ),
+    "text-only-viability-study-after-confirmed-iup": (
+        _confirmed_then(imaging_study(procedure={"text": "USS viability"}, description=None)),
+        NEEDS_SCAN,
+    ),
+    "description-only-study-after-confirmed-iup": (
+        _confirmed_then(
+            imaging_study(procedureCode=None, description="Early pregnancy scan (EPAU)")
+        ),
+        NEEDS_SCAN,
+    ),
+    "series-only-study-after-confirmed-iup": (
+        _confirmed_then(
+            imaging_study(
+                procedureCode=None,
+                description=None,
+                series=[
+                    {
+                        **_SERIES,
+                        "description": "TV gestation sac",
+                        "bodySite": {"display": "Pelvis"},
+                    }
+                ],
+            )
+        ),
+        NEEDS_SCAN,
+    ),
+    "pelvis-study-for-bleeding-in-pregnancy-after-confirmed-iup": (
+        _ris_study("UPELV", "US Pelvis", "US Pelvis", "PV bleeding in early pregnancy"),
+        NEEDS_SCAN,
+    ),
+    # controls: another organ in its own words, whatever the reason; a pelvis naming no pregnancy
+    "ris-coded-renal-study-in-pregnancy-after-confirmed-iup": (
+        _ris_study("URENT", "US Renal tract", "US Kidneys", "Loin pain in pregnancy"),
+        OFFER,
+    ),
+    "ris-coded-pelvis-study-after-confirmed-iup": (
+        _ris_study("UPELV", "US Pelvis", "Pelvic ultrasound: ovaries", "Pelvic pain"),
+        OFFER,
+    ),
+}
+
+# Stop 52 (HAZ-20 C20.54): a study and its report. The report refers to the study
+# (`imagingStudy`) and is dated minutes before it, the evening before: the study's `started`
+# comes from the ultrasound machine's clock (DICOM StudyDate and StudyTime, often not kept in
+# time), the report's from the RIS. The report, read, stands (base: the study, a day later,
+# held it back for ever). Controls: the report of the next morning (no reference) stands after
+# the images of the evening before; a study after the latest report, and a study whose report
+# was entered in error, still hold back.
+
+
+def studies_as_exported(name: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Her resources with each report's `imagingStudy` reference to the id her study gets in an
+    export of several women (`tests.fhir_exports.as_patient` prefixes ids, not references)."""
+    return [
+        {
+            **r,
+            "imagingStudy": [
+                {"reference": ref["reference"].replace("ImagingStudy/", f"ImagingStudy/{name}-")}
+                for ref in r["imagingStudy"]
+            ],
+        }
+        if "imagingStudy" in r
+        else r
+        for r in resources
+    ]
+
+
+_STUDY_LATE = imaging_study(started=f"{day()}T00:20:00Z")
+_ITS_REPORT = {
+    **scan_report(
+        conclusion=IUP_CONCEPT,
+        effectiveDateTime=f"{day(-1)}T23:50:00Z",
+        issued=f"{day(-1)}T23:58:00Z",
+    ),
+    "imagingStudy": [{"reference": "ImagingStudy/us-study"}],
+}
+IMAGES_AND_REPORTS: dict[str, tuple[list[dict[str, Any]], str]] = {
+    "study-dated-after-its-report-by-the-machine-clock": (
+        [*_confirmed_then(_STUDY_LATE), _ITS_REPORT],
+        OFFER,
+    ),
+    "study-reported-next-morning": (
+        [
+            *_confirmed_then(imaging_study(started=f"{day(-1)}T23:30:00Z")),
+            scan_report(conclusion=IUP_CONCEPT, effectiveDateTime=f"{day()}T08:10:00Z"),
+        ],
+        OFFER,
+    ),
+    "study-after-the-latest-reported-study": (
+        [
+            *_confirmed_then(imaging_study(day(-1), id="us-study-1")),
+            {
+                **scan_report(conclusion=IUP_CONCEPT, effectiveDateTime=f"{day(-1)}T11:00:00Z"),
+                "imagingStudy": [{"reference": "ImagingStudy/us-study-1"}],
+            },
+            imaging_study(),
+        ],
+        NEEDS_SCAN,
+    ),
+    "study-whose-report-is-entered-in-error": (
+        [*_confirmed_then(_STUDY_LATE), {**_ITS_REPORT, "status": "entered-in-error"}],
+        NEEDS_SCAN,
+    ),
+}
+
+
+# Stop 52 (HAZ-20 C20.55): a study's elements that cannot be read, named. A status FHIR R4 does
+# not define, or none, is read as 'unknown' (taken: it holds the offer back; base: not read, an
+# offer, silent); a `started` that is no date, or not text, cannot be placed (ignored, named with
+# the element); an ultrasound with no procedure code and no words (the shape of public FHIR
+# examples: modality US, nothing else) is named, not read.
+def _study_later(**changes: Any) -> list[dict[str, Any]]:
+    """Her record: a confirmed scan a week ago, then today's study with these elements."""
+    return _confirmed_then(imaging_study(**changes))
+
+
+STUDY_FIELDS: dict[str, tuple[list[dict[str, Any]], str]] = {
+    "study-status-not-r4-after-confirmed-iup": (_study_later(status="final"), NEEDS_SCAN),
+    "study-status-missing-after-confirmed-iup": (_study_later(status=None), NEEDS_SCAN),
+    "study-started-not-a-date-after-confirmed-iup": (_study_later(started="this morning"), OFFER),
+    "study-started-not-text-after-confirmed-iup": (_study_later(started=20261207), OFFER),
+    "study-uncoded-ultrasound-after-confirmed-iup": (
+        _study_later(procedureCode=None, description=None),
+        OFFER,
+    ),
+}
+_IMAGES_TODAY = f"scan images of {day()}{definition.IMAGES_ONLY_MESSAGE}"
+_IMAGES_UNDATED = (
+    f"scan images with no report (ImagingStudy.started) {definition.PLACE_MESSAGES['undated']}"
+)
+# shape -> every problem naming her study (the audit's and the card's): stop 52's women
+STUDY_PROBLEMS: dict[str, tuple[str, ...]] = {
+    **{
+        shape: (_IMAGES_TODAY,)
+        for shape, (_, decision) in {**IMAGES_IN_WORDS, **IMAGES_AND_REPORTS}.items()
+        if decision == NEEDS_SCAN
+    },
+    "ris-coded-renal-study-in-pregnancy-after-confirmed-iup": (),
+    "ris-coded-pelvis-study-after-confirmed-iup": (definition.STUDY_KIND_UNKNOWN_MESSAGE,),
+    "study-dated-after-its-report-by-the-machine-clock": (),
+    "study-reported-next-morning": (),
+    "study-status-not-r4-after-confirmed-iup": (definition.STUDY_STATUS_MESSAGE, _IMAGES_TODAY),
+    "study-status-missing-after-confirmed-iup": (
+        definition.STUDY_STATUS_MISSING_MESSAGE,
+        _IMAGES_TODAY,
+    ),
+    "study-started-not-a-date-after-confirmed-iup": (_IMAGES_UNDATED,),
+    "study-started-not-text-after-confirmed-iup": (
+        "started is not text; read as absent",
+        _IMAGES_UNDATED,
+    ),
+    "study-uncoded-ultrasound-after-confirmed-iup": (definition.STUDY_KIND_UNKNOWN_MESSAGE,),
+}
+IMAGES_LATER_52 = {**IMAGES_IN_WORDS, **IMAGES_AND_REPORTS, **STUDY_FIELDS}
+
 # shape -> the problem naming her scan images (`IMAGES_ONLY_MESSAGE`): of its day when it holds
 # the decision back, as not placed when undated; none beside its report read that day
 IMAGES_PROBLEMS = {
@@ -690,9 +880,7 @@ IMAGES_PROBLEMS = {
             "imaging-study-after-ectopic",
         )
     },
-    "undated-imaging-study-after-confirmed-iup": (
-        f"scan images with no report {definition.PLACE_MESSAGES['undated']}"
-    ),
+    "undated-imaging-study-after-confirmed-iup": _IMAGES_UNDATED,
 }
 
 # shape -> what the report's day makes of her latest scan (the episode's latest scan: its date,
@@ -965,6 +1153,7 @@ REPORT_TO_READ = frozenset(
         "imaging-study-only",
         *(shape for shape, (_, decision) in UNREAD_REPORTS.items() if decision == NEEDS_SCAN),
         *(shape for shape, (_, decision) in IMAGES_ONLY_LATER.items() if decision == NEEDS_SCAN),
+        *(shape for shape, (_, decision) in IMAGES_LATER_52.items() if decision == NEEDS_SCAN),
         *REPORT_VERSIONS_TO_READ,
         *OBSERVATION_VERSIONS_TO_READ,
         *SHARED_ID_TO_READ,

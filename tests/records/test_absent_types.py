@@ -78,13 +78,15 @@ def test_a_type_without_lines_is_left_out_of_the_plan_and_the_reading_is_the_sam
     # read only to make the one table no other type gives (empty), not in any other's union
     # (stop 27: the tables of a report's versions are made so too)
     reads = [sql for sql in sent if '"a_r_DiagnosticReport"' in sql]
-    # (stop 48: and the results of unfinished reports, which the Observation rows join)
+    # (stop 48: and the results of unfinished reports, which the Observation rows join; stop 52:
+    # the studies a report read refers to, which the ImagingStudy rows join)
     only_reports = (
         "report_reads",
         "report_versions",
         "report_tops",
         "report_chosen",
         "unfinished_results",
+        "reported_studies",
     )
     # (a table may be made from a view of the reports read, its shared parts: stop 28's
     # per-patient versions share their subject so)
