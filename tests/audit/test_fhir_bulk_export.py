@@ -319,23 +319,68 @@ def test_a_manifest_whose_count_is_not_what_was_downloaded_is_refused(tmp_path: 
         run_audit(folder, tmp_path / "out")
 
 
-@pytest.mark.parametrize(("severity", "refused"), [("error", True), ("information", False)])
-def test_an_export_reporting_errors_is_refused_warnings_are_not(
-    severity: str, refused: bool, tmp_path: Path
-) -> None:
-    folder = _manifest_folder(
-        tmp_path, error=[{"type": "OperationOutcome", "url": "https://x/err.ndjson"}]
-    )
-    outcome = {
+def _reporting(severity: str) -> dict[str, Any]:
+    """An error file's line: an OperationOutcome of ``severity`` about the export's processing."""
+    return {
         "resourceType": "OperationOutcome",
         "issue": [{"severity": severity, "code": "processing", "diagnostics": "x"}],
     }
-    (folder / "err.ndjson").write_text(json.dumps(outcome) + "\n", encoding="utf-8")
+
+
+# a kick-off filtering a type the audit does not read: the export is still whole records
+_CLAIMS_FILTERED = "https://ehr.example.org/fhir/$export?_typeFilter=Claim%3Fstatus%3Dactive"
+
+
+def _crlf_with_a_byte_order_mark() -> bytes:
+    """An error file written by a Windows tool: each line CRLF, a UTF-8 byte order mark first."""
+    note = {"resourceType": "OperationOutcome", "issue": [{"severity": "information"}]}
+    line = json.dumps(note).encode("utf-8")
+    return b"\xef\xbb\xbf" + line + b"\r\n" + line + b"\r\n"
+
+
+@pytest.fixture(scope="module")
+def accepted_manifest(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Any]:
+    """``accepted_manifest()``: what `run_audit` returned for `_minimal` (3 women) under one
+    manifest holding all that the three tests of a manifest the audit accepts write into it: a
+    ``_typeFilter`` on Claim in its request, an error file reporting information, and an error
+    file with CRLF and a byte order mark. Made when a test first asks for it; stop 52: one audit,
+    not one per test (each asserts the 3 women are judged, so a manifest refused for any of
+    the three fails all three)."""
+    audits: list[Any] = []
+
+    def audit() -> Any:
+        if not audits:
+            tmp_path = tmp_path_factory.mktemp("accepted-manifest")
+            errors = ["err.ndjson", "err-crlf.ndjson"]
+            folder = _manifest_folder(
+                tmp_path,
+                request=_CLAIMS_FILTERED,
+                deleted=[],
+                error=[{"type": "OperationOutcome", "url": f"https://x/{e}"} for e in errors],
+            )
+            line = json.dumps(_reporting("information")) + "\n"
+            (folder / "err.ndjson").write_text(line, encoding="utf-8")
+            (folder / "err-crlf.ndjson").write_bytes(_crlf_with_a_byte_order_mark())
+            audits.append(run_audit(folder, tmp_path / "out"))
+        return audits[0]
+
+    return audit
+
+
+@pytest.mark.parametrize(("severity", "refused"), [("error", True), ("information", False)])
+def test_an_export_reporting_errors_is_refused_warnings_are_not(
+    severity: str, refused: bool, tmp_path: Path, accepted_manifest: Callable[[], Any]
+) -> None:
     if refused:
+        folder = _manifest_folder(
+            tmp_path, error=[{"type": "OperationOutcome", "url": "https://x/err.ndjson"}]
+        )
+        line = json.dumps(_reporting(severity)) + "\n"
+        (folder / "err.ndjson").write_text(line, encoding="utf-8")
         with pytest.raises(InputError, match="the export reports an error"):
             run_audit(folder, tmp_path / "out")
-    else:
-        assert run_audit(folder, tmp_path / "out").evaluated == 3
+    else:  # the information file is in the accepted manifest's export
+        assert accepted_manifest().evaluated == 3
 
 
 # An export of part records (Bulk Data Access IG v2, "Query Parameters"; the SMART bulk-data-client's
@@ -374,10 +419,11 @@ def test_an_export_of_part_records_is_refused_naming_why(shape: str, tmp_path: P
     assert why.get(shape, "_elements") in str(error.value)
 
 
-def test_a_filter_on_a_type_the_audit_does_not_read_is_no_part_record(tmp_path: Path) -> None:
-    request = "https://ehr.example.org/fhir/$export?_typeFilter=Claim%3Fstatus%3Dactive"
-    folder = _manifest_folder(tmp_path, request=request, deleted=[])
-    assert run_audit(folder, tmp_path / "out").evaluated == 3
+def test_a_filter_on_a_type_the_audit_does_not_read_is_no_part_record(
+    accepted_manifest: Callable[[], Any],
+) -> None:
+    # the accepted manifest's request is `_CLAIMS_FILTERED` (and its deleted list empty)
+    assert accepted_manifest().evaluated == 3
 
 
 @pytest.mark.parametrize("code", ["incomplete", "too-costly", "suppressed"])
@@ -396,15 +442,11 @@ def test_an_error_file_saying_the_export_is_partial_is_refused_whatever_its_seve
         run_audit(folder, tmp_path / "out")
 
 
-def test_an_error_file_with_crlf_and_a_byte_order_mark_is_read(tmp_path: Path) -> None:
-    # written by a Windows tool: each line CRLF, a UTF-8 byte order mark first
-    folder = _manifest_folder(
-        tmp_path, error=[{"type": "OperationOutcome", "url": "https://x/err.ndjson"}]
-    )
-    note = {"resourceType": "OperationOutcome", "issue": [{"severity": "information"}]}
-    line = json.dumps(note).encode("utf-8")
-    (folder / "err.ndjson").write_bytes(b"\xef\xbb\xbf" + line + b"\r\n" + line + b"\r\n")
-    assert run_audit(folder, tmp_path / "out").evaluated == 3
+def test_an_error_file_with_crlf_and_a_byte_order_mark_is_read(
+    accepted_manifest: Callable[[], Any],
+) -> None:
+    # the accepted manifest's err-crlf.ndjson: `_crlf_with_a_byte_order_mark`
+    assert accepted_manifest().evaluated == 3
 
 
 def test_an_error_file_that_cannot_be_read_is_refused_naming_it(tmp_path: Path) -> None:

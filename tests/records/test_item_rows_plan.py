@@ -11,16 +11,20 @@ import re
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import pytest
 
 import earlypath.fhir  # noqa: F401 (the package first: the definition imports its codes)
+from earlypath.audit import fhir_read
+from earlypath.audit.fhir_flat import AUDIT_READING
 from earlypath.audit.fhir_read import flatten_fhir_duckdb
 from earlypath.audit.load import duckdb_connect
 from earlypath.records import ibis_compile
 from earlypath.records.definition import READING
 from earlypath.records.ibis_compile import compile_rows, load_resources
 from earlypath.records.plan_choice import SETTING as SPECIALISE_FROM_BYTES
+from earlypath.records.value_codes import value_codes_table
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
 
@@ -97,29 +101,87 @@ def test_item_rows_carry_their_place_without_a_lateral_join() -> None:
     assert "window" not in plan
 
 
+class _SeenPlans(dict):  # type: ignore[type-arg]
+    """`ibis_compile._PLANS` noting the plan each reading takes: kept in memory (``get``), or
+    read from the plan folder or compiled (then set)."""
+
+    def __init__(self, kept: dict[Any, Any]) -> None:
+        super().__init__(kept)
+        self.taken: list[Any] = []
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        plan = super().get(key, default)
+        if plan is not None:
+            self.taken.append(plan)
+        return plan
+
+    def __setitem__(self, key: Any, plan: Any) -> None:
+        super().__setitem__(key, plan)
+        self.taken.append(plan)
+
+
+class _Sent:
+    """A DuckDB connection that only notes the statements sent to it (a setting asked is
+    none)."""
+
+    name = "duckdb"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def raw_sql(self, sql: str) -> Any:
+        self.sent.append(sql)
+        return duckdb.sql("SELECT NULL")
+
+
 def _sent_with_one_pair_repeated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every statement a compiled reading of 30 women sends, one (patient, id) of whose
-    Observations is sent twice (versions to rank)."""
-    monkeypatch.setenv("EARLYPATH_PLAN_CACHE", "off")
-    # compiled here: a plan another test of this worker kept in memory is replayed with its
-    # views written in, and sends no such view (stop 33's CI failed on that order)
-    monkeypatch.setattr(ibis_compile, "_PLANS", {})
+    """Every statement a compiled reading of 30 women, one (patient, id) of whose Observations
+    is sent twice (versions to rank), sends when it compiles the audit's reading.
+
+    Stop 52: the plan is the run's plan folder's, compiled here only when no test made it
+    before: `test_fhir_memory.py`'s 20,000 women are read by the same plan (one repeated
+    Observation pair; key 9f9a07b614 at stop 51), which this test compiled again with the folder
+    off (about 20 CPU s). A replay sends the views written into the statements reading them
+    (`_views_inlined`), so the statements are those of the plan the reading took, sent as its
+    compile sent them (`ibis_compile._store`, and `_append` for a union's later parts) with this
+    reading's table names."""
     write_fhir(generate_chunks(30, seed=3), tmp_path)
     observations = tmp_path / "Observation.ndjson"
     first = observations.read_text().splitlines()[0]
     with observations.open("a") as out:
         out.write(first + "\n")
-    con = duckdb_connect()
-    sent: list[str] = []
-    real = con.raw_sql
+    plans = _SeenPlans(ibis_compile._PLANS)
+    monkeypatch.setattr(ibis_compile, "_PLANS", plans)
+    taken: list[tuple[Any, dict[str, str]]] = []  # the audit reading's plan and table names
+    reading = fhir_read.run_records
 
-    def raw_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
-        sent.append(sql)
-        return real(sql, *args, **kwargs)
+    def watched(
+        con: Any, spec: Any, resources: Any, encounters: str, prefix: str, **kw: Any
+    ) -> Any:
+        before = len(plans.taken)
+        out = reading(con, spec, resources, encounters, prefix, **kw)
+        if spec is AUDIT_READING:
+            assert kw.get("merged") is None and kw.get("by_identifier") is None  # none here
+            (plan,) = plans.taken[before:]
+            names = {f"@in_{r}@": t.get_name() for r, t in resources.items()}
+            names |= {"@encounters@": encounters, "@prefix@": prefix}
+            taken.append((plan, names | {"@value_codes@": value_codes_table(con).get_name()}))
+        return out
 
-    con.raw_sql = raw_sql
-    flatten_fhir_duckdb(con, tmp_path, "flat")
-    return sent
+    monkeypatch.setattr(fhir_read, "run_records", watched)
+    flatten_fhir_duckdb(duckdb_connect(), tmp_path, "flat")
+    ((plan, names),) = taken
+
+    def named(text: str) -> str:
+        for placeholder, name in names.items():
+            text = text.replace(placeholder, name)
+        return text
+
+    compiled = _Sent()
+    for i, (table, sql) in enumerate(plan.statements):
+        made = ibis_compile._append if i in plan.appends else ibis_compile._store
+        made(compiled, named(table), named(sql))
+    return compiled.sent
 
 
 _CREATED = re.compile(r'CREATE OR REPLACE TEMP (?:TABLE|VIEW) "flat_k_(\w+?)_\d+"')
