@@ -26,24 +26,24 @@ from pathlib import Path
 from earlypath.records.ibis_compile import _views_inlined
 
 _SUBQUERY = re.compile(r"\(\s*SELECT\b")
+_PARENS = re.compile(r"[()]")
 _WITH = 'WITH "'  # a statement's CTEs, as ibis writes them
 
 
 def subqueries(sql: str) -> Counter[str]:
     """Each ``(SELECT ...)`` of ``sql``, nested ones too, up to its closing parenthesis, with the
-    number of times it stands there. (Parentheses inside string literals are not told apart: a
-    count, not a parse.)"""
+    number of times it stands there: one pass over the parentheses, each ``(`` kept until its
+    ``)``. (Parentheses inside string literals are not told apart: a count, not a parse.)"""
+    selects = {m.start() for m in _SUBQUERY.finditer(sql)}
     found: Counter[str] = Counter()
-    for match in _SUBQUERY.finditer(sql):
-        depth = 0
-        for end in range(match.start(), len(sql)):
-            if sql[end] == "(":
-                depth += 1
-            elif sql[end] == ")":
-                depth -= 1
-                if depth == 0:
-                    found[sql[match.start() : end + 1]] += 1
-                    break
+    opened: list[int] = []
+    for paren in _PARENS.finditer(sql):
+        if paren.group() == "(":
+            opened.append(paren.start())
+        elif opened:
+            begin = opened.pop()
+            if begin in selects:
+                found[sql[begin : paren.end()]] += 1
     return found
 
 
