@@ -3523,7 +3523,7 @@ def _heart_is(answer: str) -> Agg:
 
 
 def _any_finding(found: Expr) -> Agg:
-    """True when one of the day's scan findings is ``found``, else None (never False)."""
+    """True when ``found`` holds of one of the day's scan findings, else None (never False)."""
     return Agg(
         "any", "clinical", Const(True), If(found, Const(True), Const(None)), evidence="scans"
     )
