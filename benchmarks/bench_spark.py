@@ -42,6 +42,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from spark_shared import jvm_cpu, jvm_pid, stat_cpu
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
@@ -117,30 +119,21 @@ def _wait_for_exit(jvm: subprocess.Popen[bytes]) -> None:
 
 def _cpu_seconds(spark: object) -> float:
     """CPU seconds used so far by this process and, for Spark, by its JVM (from /proc: Linux)."""
-    used = time.process_time()
-    if spark is not None:
-        pid = spark.sparkContext._gateway.proc.pid  # type: ignore[attr-defined]
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        used += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return used
+    return time.process_time() + (0.0 if spark is None else jvm_cpu(spark))
 
 
 def _jvm_thread_cpu(spark: object) -> dict[str, tuple[str, float]]:
     """Each thread of the Spark JVM (from /proc: Linux): its name and CPU seconds so far."""
     if spark is None:
         return {}
-    pid = spark.sparkContext._gateway.proc.pid  # type: ignore[attr-defined]
     threads = {}
-    for folder in Path(f"/proc/{pid}/task").iterdir():
+    for folder in Path(f"/proc/{jvm_pid(spark)}/task").iterdir():
         try:
             stat = (folder / "stat").read_text(encoding="ascii", errors="replace")
         except OSError:  # the thread ended
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat.rsplit(")", 1)[1].split()
-        used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        threads[folder.name] = (name, used)
+        threads[folder.name] = (name, stat_cpu(stat))
     return threads
 
 

@@ -25,8 +25,9 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from spark_shared import jvm_cpu
+
 _phases: list[tuple[str, float, float, float]] = []
-_TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _jvm_cpu() -> float:
@@ -34,12 +35,7 @@ def _jvm_cpu() -> float:
     from tests import conftest_spark
 
     session = conftest_spark._session
-    if session is None:
-        return 0.0
-    pid = session._jvm.java.lang.ProcessHandle.current().pid()
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+    return 0.0 if session is None else jvm_cpu(session)
 
 
 def _timed(label: Callable[..., str], fn: Callable[..., Any]) -> Callable[..., Any]:

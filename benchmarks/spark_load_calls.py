@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -24,14 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from spark_shared import jvm_cpu
+
 HERE = Path(__file__).resolve().parent
-
-
-def _jvm_cpu(spark: Any) -> float:
-    pid = spark.sparkContext._gateway.proc.pid
-    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _worker(root: Path, cohort: Path, out: Path, master: str) -> dict[str, Any]:
@@ -62,13 +56,13 @@ def _worker(root: Path, cohort: Path, out: Path, master: str) -> dict[str, Any]:
 
     def timed_load(*args: Any, **kwargs: Any) -> Any:
         loading[0] = 1
-        wall, python, jvm = time.perf_counter(), time.process_time(), _jvm_cpu(spark)
+        wall, python, jvm = time.perf_counter(), time.process_time(), jvm_cpu(spark)
         try:
             return load_spark(*args, **kwargs)
         finally:
             spent["loading wall s"] = time.perf_counter() - wall
             spent["loading Python CPU s"] = time.process_time() - python
-            spent["loading JVM CPU s"] = _jvm_cpu(spark) - jvm
+            spent["loading JVM CPU s"] = jvm_cpu(spark) - jvm
             loading[0] = 0
 
     load._load_spark = timed_load

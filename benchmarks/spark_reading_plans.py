@@ -26,42 +26,12 @@ from typing import Any
 os.environ["EARLYPATH_PLAN_CACHE"] = "off"  # compile here, never replay a kept plan
 
 import ibis  # noqa: E402
+from spark_shared import local_session, reading_export  # noqa: E402
 
 import earlypath.records.ibis_compile as ibis_compile  # noqa: E402
 import tests.audit.test_spark_reading_agreement as agreement  # noqa: E402
-from earlypath.synth.cohort import generate_chunks  # noqa: E402
-from earlypath.synth.fhir_export import write_fhir  # noqa: E402
-from tests.fhir_exports import Export, export_merges, namespaced, write_export  # noqa: E402
+from tests.fhir_exports import export_merges, write_export  # noqa: E402
 from tests.records.test_ibis_export import compiled_reading, fetched  # noqa: E402
-
-
-def _export(root: Path, scenarios: list[str]) -> Export:
-    """The `read` fixture's one export, of ``scenarios`` only."""
-    exports: dict[str, Export] = {}
-    if agreement.SYNTHETIC in scenarios:
-        write_fhir(generate_chunks(60, seed=5), root / agreement.SYNTHETIC)
-        back = agreement._read_back(root / agreement.SYNTHETIC)
-        exports[agreement.SYNTHETIC] = {Path(n).stem: r for n, r in back.items()}
-    exports |= {n: e(root) for n, (e, _) in agreement.READ.items() if n in scenarios}
-    whole: Export = {}
-    for name, export in exports.items():
-        for kind, resources in export.items():
-            whole.setdefault(kind, []).extend(namespaced(resources, agreement._space(name)))
-    return whole
-
-
-def _session(memory: str) -> Any:
-    from pyspark.sql import SparkSession
-
-    from earlypath.audit.load import spark_local_settings
-
-    settings = {**spark_local_settings("local[2]"), "spark.driver.memory": memory}
-    builder = SparkSession.builder.master("local[2]").appName("earlypath-plans")
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
-    return session
 
 
 def main() -> None:
@@ -69,9 +39,9 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join([agreement.SYNTHETIC, *agreement.READ]))
     parser.add_argument("--memory", default="2g")
     args = parser.parse_args()
-    spark = _session(args.memory)
+    spark = local_session(args.memory, "earlypath-plans")
     root = Path(tempfile.mkdtemp())
-    whole = _export(root, args.scenarios.split(","))
+    whole = reading_export(root, args.scenarios.split(","))
     folder = write_export(whole, root / "in")
     rows: list[tuple[str, int, int, float, float, float]] = []
 

@@ -54,6 +54,7 @@ FIGURES = (
 
 def _worker(master: str, source: Path, out: Path) -> None:
     import ibis
+    from spark_shared import jvm_pid, process_cpu
 
     from earlypath.audit import run, spark_audit
     from earlypath.audit.load import spark_session
@@ -61,15 +62,13 @@ def _worker(master: str, source: Path, out: Path) -> None:
     ibis.duckdb.connect().disconnect()  # module loading is start-up, not audit work
     spark = spark_session(master)
     threads = spark._jvm.java.lang.management.ManagementFactory.getThreadMXBean()  # type: ignore[attr-defined]
-    jvm_pid = spark.sparkContext._gateway.proc.pid  # type: ignore[attr-defined]
+    jvm = jvm_pid(spark)
 
     def chain() -> float:  # (the JVM thread that serves this Python thread's calls)
         return float(threads.getCurrentThreadCpuTime()) / 1e9
 
     def jvm_all() -> float:
-        with open(f"/proc/{jvm_pid}/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu(jvm)
 
     figures: dict[str, float] = {}
     marks: dict[str, float] = {}
@@ -109,11 +108,11 @@ def _worker(master: str, source: Path, out: Path) -> None:
     figures["chain_in_all"] = chain() - chain_start
     figures["python_main"] = time.thread_time() - python_start
     figures["jvm_all"] = jvm_all() - jvm_start
-    jvm = spark.sparkContext._gateway.proc  # type: ignore[attr-defined]
+    process = spark.sparkContext._gateway.proc  # type: ignore[attr-defined]
     spark.stop()
-    if jvm.stdin is not None:
-        jvm.stdin.close()  # (the JVM exits when its stdin closes; it may write its archive)
-    jvm.wait(timeout=300)
+    if process.stdin is not None:
+        process.stdin.close()  # (the JVM exits when its stdin closes; it may write its archive)
+    process.wait(timeout=300)
     print(json.dumps({**figures, "code": str(Path(run.__file__).resolve().parents[2])}))
 
 

@@ -18,31 +18,8 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def jvm_cpu(session: Any) -> float:
-    """The driver JVM's CPU seconds so far (utime + stime, from /proc)."""
-    pid = session._jvm.java.lang.ProcessHandle.current().pid()
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
-
-
-def session(extra: dict[str, str]) -> Any:
-    from pyspark.sql import SparkSession
-
-    from earlypath.audit.load import spark_local_settings
-
-    settings = {**spark_local_settings("local[2]"), "spark.driver.memory": "2g", **extra}
-    builder = SparkSession.builder.master("local[2]").appName("earlypath-settings-ab")
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
+from spark_shared import jvm_cpu, local_session
 
 
 def main() -> None:
@@ -54,7 +31,7 @@ def main() -> None:
     )
     folder = Path(tempfile.mkdtemp(prefix="settings-ab-"))
     path = write_cohort(int(os.environ.get("ROWS", "2000")), 7, "parquet", folder / "c.parquet")
-    spark = session(extra)
+    spark = local_session("2g", "earlypath-settings-ab", extra)
     started = jvm_cpu(spark)
     episodes, rejects = results(path, "spark", spark)
     used = jvm_cpu(spark) - started

@@ -30,22 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+from spark_shared import jvm_cpu, reading_export
 
 import earlypath.records.ibis_compile as ibis_compile
 from tests import conftest_spark
-from tests.audit import test_spark_reading_agreement as reading
 from tests.conftest_spark import INTERPRETED, session_settings
-from tests.fhir_exports import export_merges, namespaced, write_export
+from tests.fhir_exports import export_merges, write_export
 from tests.records.test_ibis_export import compiled_reading, fetched
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def jvm_cpu(session: Any) -> float:
-    pid = session._jvm.java.lang.ProcessHandle.current().pid()
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def gc_and_jit(session: Any) -> tuple[float, float]:
@@ -56,14 +47,7 @@ def gc_and_jit(session: Any) -> tuple[float, float]:
 
 
 def the_export(root: Path) -> tuple[Path, Any]:
-    reading.write_fhir(reading.generate_chunks(60, seed=5), root / reading.SYNTHETIC)
-    back = reading._read_back(root / reading.SYNTHETIC)
-    exports = {reading.SYNTHETIC: {Path(n).stem: r for n, r in back.items()}}
-    exports |= {name: export(root) for name, (export, _) in reading.READ.items()}
-    whole: dict[str, list[Any]] = {}
-    for name, export in exports.items():
-        for kind, resources in export.items():
-            whole.setdefault(kind, []).extend(namespaced(resources, reading._space(name)))
+    whole = reading_export(root)
     return write_export(whole, root / "in"), export_merges(whole)
 
 

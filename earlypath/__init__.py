@@ -9,8 +9,10 @@ the pydantic model.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from earlypath._lazy import listed as _listed
+from earlypath._lazy import load as _load
 
 __version__ = "0.1.0"
 
@@ -48,13 +50,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'earlypath' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    return _load(globals(), _PUBLIC, name)  # kept in globals(): later lookups skip this
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_PUBLIC})
+    return _listed(globals(), _PUBLIC)

@@ -10,8 +10,9 @@ import `mapping` before a caller asks for it.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
+
+from earlypath._lazy import load as _load
 
 _WHERE = {
     "CodeSet": "earlypath.fhir.codes",
@@ -30,8 +31,4 @@ __all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'earlypath.fhir' has no attribute {name!r}")
-    value = getattr(import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
+    return _load(globals(), _WHERE, name)

@@ -6,8 +6,10 @@ through the facts, the episode contract (pydantic): a warm audit's start-up (iss
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from earlypath._lazy import listed as _listed
+from earlypath._lazy import load as _load
 
 if TYPE_CHECKING:
     from earlypath.guideline.progesterone import progesterone_table
@@ -34,12 +36,8 @@ _HOME = {name: "earlypath.guideline.versions" for name in __all__} | {
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_HOME[name]), name)
-    globals()[name] = value
-    return value
+    return _load(globals(), _HOME, name)
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+    return _listed(globals(), _HOME)

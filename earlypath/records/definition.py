@@ -3730,26 +3730,17 @@ def _length_of(kind: str) -> Agg:
 
 def _route_is(route: str) -> Agg:
     """Does a finding that day name this route (alone or beside the other)?"""
-    return Agg(
-        "any",
-        "clinical",
-        Const(True),
-        If(
-            IsTrue(OneOf(Col("scan_route"), (route, ROUTE_BOTH))),
-            Const(True),
-            Const(None),
-        ),
-        evidence="scans",
-    )
+    return _any_finding(IsTrue(OneOf(Col("scan_route"), (route, ROUTE_BOTH))))
 
 
 def _heart_is(answer: str) -> Agg:
+    return _any_finding(_is(Col("heart"), answer))
+
+
+def _any_finding(found: Expr) -> Agg:
+    """True when ``found`` holds of one of the day's scan findings, else None (never False)."""
     return Agg(
-        "any",
-        "clinical",
-        Const(True),
-        If(_is(Col("heart"), answer), Const(True), Const(None)),
-        evidence="scans",
+        "any", "clinical", Const(True), If(found, Const(True), Const(None)), evidence="scans"
     )
 
 

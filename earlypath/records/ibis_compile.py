@@ -1264,26 +1264,13 @@ class _RecordsCompiler(_Compiler):
             return _ref_id(self.expr(e.reference, "str"), e.kind)
         if isinstance(e, rec.AnyItem):
             items, item_schema = env.read("scope", list_name(e.path)), self.schema.lists[e.path]
-
-            def test(x: ir_t.Value) -> ir_t.Value:
-                return (
-                    _RecordsCompiler(env.item(x, item_schema, self), item_schema)
-                    .expr(e.test, "bool")
-                    .fill_null(False)
-                )
-
+            test = self.item_test(item_schema, e.test)
             return (items.filter(test).length() > 0).fill_null(False)
         if isinstance(e, rec.AnyResourceItem):
             return self.any_resource_item(e)
         if isinstance(e, rec.FirstItem):
             items, item_schema = env.read("scope", list_name(e.path)), self.schema.lists[e.path]
-
-            def keep(x: ir_t.Value) -> ir_t.Value:
-                return (
-                    _RecordsCompiler(env.item(x, item_schema, self), item_schema)
-                    .expr(e.test, "bool")
-                    .fill_null(False)
-                )
+            keep = self.item_test(item_schema, e.test)
 
             def value(x: ir_t.Value) -> ir_t.Value:
                 return _RecordsCompiler(env.item(x, item_schema, self), item_schema).expr(
@@ -1302,6 +1289,20 @@ class _RecordsCompiler(_Compiler):
         if isinstance(e, rec.Agg | rec.Days):
             return env.aggs[id(e)]
         raise TypeError(f"the records compiler has no rule for IR node {type(e).__name__}")
+
+    def item_test(
+        self, item_schema: ReadSchema, test: ir.Expr
+    ) -> Callable[[ir_t.Value], ir_t.Value]:
+        """A list item's ``test`` (`rec.AnyItem`, `rec.FirstItem`) as the function of the item
+        that ibis's ``filter`` takes, False where Unknown: an item is taken only when it holds.
+        Its parameter is named ``x``: ibis names the lambda's variable after it, and an inner
+        `rec.AnyResourceItem` reads the item as ``x`` (it names its own ``inner``)."""
+
+        def holds(x: ir_t.Value) -> ir_t.Value:
+            item = _RecordsCompiler(self.env.item(x, item_schema, self), item_schema)
+            return item.expr(test, "bool").fill_null(False)
+
+        return holds
 
     def any_resource_item(self, e: rec.AnyResourceItem) -> ir_t.BooleanValue:
         """`rec.AnyResourceItem`, compiled in the scope of the enclosing list item: a lambda

@@ -118,12 +118,7 @@ class _Expr(_Source):
         at = self.at(key)
         if key in self.gen.stored:  # computed by an earlier loop over these rows
             self.gen.read.add(key)
-            name = self.fresh()
-            if self.uses.get(e, 0) > 1:
-                self.lines.append(f"    {name} = row[{at}]")
-                self.shared[e] = name
-                return name, name
-            return f"({name} := row[{at}])", name
+            return self.bound(e, f"row[{at}]")
         # the first loop that computes it: for every row, kept in the row for the later ones
         name = self.fresh()
         self.lines.append(f"    {name} = {self.code(e)}")

@@ -246,6 +246,11 @@ class _Source(SourceNames):
         else:
             first, parent = self.walk(head)
             code = f"{self.dict_get(parent, repr(last))} if type({first}) is dict else None"
+        return self.bound(key, code)
+
+    def bound(self, key: Any, code: str) -> tuple[str, str]:
+        """``code`` under a fresh name, as `ref` gives it: a line of its own, shared under
+        ``key``, when ``key`` is read more than once; else assigned where it is first read."""
         name = self.fresh()
         if self.uses.get(key, 0) > 1:
             self.lines.append(f"    {name} = {code}")
@@ -550,17 +555,7 @@ def fuse(
         ]
     )
     slow = closures_of(roots, fallback, single, names, flags, pick, groups, guarded=guarded)
-    namespace = {
-        **source.names,
-        "EMPTY": frozenset(),
-        "SLOW": slow,
-        "SKIP": SKIP,
-    }
-    # a name of its own, so that a profile tells one fused function from another
-    where = f"<records fused {roots[0].__class__.__name__} {id(roots[0]):x}>"
-    text = drop_unread_bindings(text)
-    exec(compile(text + "\n", where, "exec"), namespace)  # noqa: S102 - our own IR
-    return namespace["fused"]
+    return _defined(text, source.names, slow, f"<records fused {_named(roots)}>")
 
 
 def _fuse_collect(
@@ -606,16 +601,23 @@ def _fuse_collect(
     )
     closures = [fallback(root) for root in roots]
     slow = _flagging(closures) if flagged else _collecting(closures, groups)
-    namespace = {
-        **source.names,
-        "EMPTY": frozenset(),
-        "SLOW": slow,
-        "SKIP": SKIP,
-    }
-    where = f"<records fused rows {roots[0].__class__.__name__} {id(roots[0]):x}>"
+    return _defined(text, source.names, slow, f"<records fused rows {_named(roots)}>")
+
+
+def _named(roots: Sequence[ir.Expr]) -> str:
+    # a name of its own for each fused function, so that a profile tells one from another
+    return f"{roots[0].__class__.__name__} {id(roots[0]):x}"
+
+
+def _defined(text: str, names: dict[str, Any], slow: Fn, where: str) -> Fn:
+    """The function ``fused`` that ``text`` defines, run with ``names`` (what its lines call)
+    and ``SLOW``, the closures it falls back on should a row raise; ``where`` is its file name
+    in a traceback or profile."""
+    namespace = {**names, "EMPTY": frozenset(), "SLOW": slow, "SKIP": SKIP}
     text = drop_unread_bindings(text)
     exec(compile(text + "\n", where, "exec"), namespace)  # noqa: S102 - our own IR
-    return namespace["fused"]
+    fused: Fn = namespace["fused"]
+    return fused
 
 
 def closures_of(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+
+import pytest
+
 import earlypath
 
 
@@ -28,3 +32,23 @@ def test_error_hierarchy_maps_to_exit_codes() -> None:
     assert earlypath.EarlypathError.exit_code == 1
     assert earlypath.InputError.exit_code == 2
     assert issubclass(UnknownGuidelineVersion, earlypath.InputError)
+
+
+@pytest.mark.parametrize(
+    ("package", "name", "home"),
+    [
+        ("earlypath", "Policy", "earlypath.policy"),
+        ("earlypath.fhir", "load_codes", "earlypath.fhir.codes"),
+        ("earlypath.guideline", "BY_VERSION", "earlypath.guideline.versions"),
+    ],
+)
+def test_a_package_loads_its_names_when_first_asked_and_names_itself_for_others(
+    package: str, name: str, home: str
+) -> None:
+    # The three packages that load their public names on first use (PEP 562) share one loader.
+    module = importlib.import_module(package)
+    assert getattr(module, name) is getattr(importlib.import_module(home), name)
+    assert name in vars(module)  # kept: a later lookup does not go through __getattr__ again
+    assert name in dir(module)
+    with pytest.raises(AttributeError, match=f"^module '{package}' has no attribute 'nothing'$"):
+        module.nothing  # noqa: B018
