@@ -64,11 +64,16 @@ def _wrap(module: ModuleType | None, name: str, label: Callable[..., str]) -> No
 
 def pytest_collection_finish(session: Any) -> None:
     """Wrap the functions the fixtures call, by their names in the modules' globals."""
+    from tests import conftest_spark
+
+    # the session's start: the JVM's CPU before any reading (once a process)
+    _wrap(conftest_spark, "spark_session", lambda *a, **k: "the Spark session started")
     audit = sys.modules.get("tests.audit.test_spark_agreement")
     reading = sys.modules.get("tests.audit.test_spark_reading_agreement")
     _wrap(audit, "_write", lambda *a, **k: "audit: the export written")
     _wrap(audit, "run_audit", lambda *a, **k: f"audit: run_audit on {k.get('engine', 'duckdb')}")
     _wrap(audit, "read_fhir_export", lambda *a, **k: "audit: DuckDB's flat rows")
+    _wrap(audit, "_judged_on_spark", lambda *a, **k: "audit: Spark's flat rows fetched")
     _wrap(reading, "write_fhir", lambda *a, **k: "reading: the synthetic women written")
     _wrap(reading, "write_export", lambda *a, **k: "reading: the export written")
     _wrap(reading, "compiled_reading", lambda con, *a, **k: f"reading: compiled on {con.name}")

@@ -67,8 +67,8 @@ from tests.records import unverified_dating_shapes as unverified_dating
 from tests.records.identifier_shapes import identifier_export
 from tests.records.merge_shapes import one_export as merged_export
 from tests.records.panel_vignettes import woman_with_panel
-from tests.records.real_shapes import export_of
-from tests.records.scan_shapes import REPORT_VERSIONS, UNREAD_REPORTS
+from tests.records.real_shapes import MEDICATION_SHAPES, export_of, with_current_medication
+from tests.records.scan_shapes import IMAGES_ONLY_LATER, REPORT_VERSIONS, UNREAD_REPORTS
 
 pytestmark = pytest.mark.spark
 
@@ -130,12 +130,20 @@ def _check_icd10(spark: Part, duck: Part) -> None:
     _same(spark, duck)
 
 
+# the scans of tests/audit/test_fhir_real_scans.py (`CASES`: every list of
+# tests/records/scan_shapes.py it reads, with `imaging-study-only`, stop 51) and a later scan
+# known only by its images after a confirmed one (`IMAGES_ONLY_LATER`, stop 51, HAZ-20 C20.50)
+SCANS = {**test_fhir_real_scans.CASES, **IMAGES_ONLY_LATER}
+
+
 def _real_scans() -> Files:
-    return _typed(test_fhir_real_scans._export(test_fhir_real_scans.CASES))
+    return _typed(test_fhir_real_scans._export(SCANS))
 
 
 def _check_real_scans(spark: Part, duck: Part) -> None:
-    test_fhir_real_scans._check(_by_case(spark.episodes), test_fhir_real_scans.CASES)
+    """Each scan decided as on DuckDB and the card; scan images with no report hold the offer
+    back on Spark too, naming the report to read (stop 51)."""
+    test_fhir_real_scans._check(_by_case(spark.episodes), SCANS)
     _same(spark, duck)
 
 
@@ -191,6 +199,35 @@ def _medicines() -> Files:
 def _check_medicines(spark: Part, duck: Part) -> None:
     test_fhir_medicines_read._check(spark.episodes)
     _same(spark, duck)
+
+
+def medication_shapes() -> Export:
+    """Every prescription shape of `MEDICATION_SHAPES` (a woman each, on the shape's current
+    prescription), each namespaced by its shape: her Medication ids and references are her own."""
+    out: Export = {}
+    for shape in MEDICATION_SHAPES:
+        resources, exported = with_current_medication(shape)
+        for kind, own in export_of([*resources, *exported]).items():
+            out.setdefault(kind, []).extend(namespaced(own, f"{shape}{SEP}"))
+    return out
+
+
+# on progesterone (the shape's third field) -> the decision, as in tests/records/test_real_shapes.py
+ON_PROGESTERONE = {None: "needs_information", False: "offer", True: "continue"}
+
+
+def _check_medication_shapes(spark: Part, duck: Part) -> None:
+    """Her current prescription decided on Spark as on DuckDB and the card: a Gestone AMP or
+    pack named only by its brand is progesterone (stop 51, HAZ-20 C20.49), a bare dm+d product
+    code Unknown (needs information, naming on_progesterone), never "not on it"."""
+    got = {eid.removesuffix(f"{SEP}enc-1"): row for eid, row in spark.episodes.items()}
+    assert sorted(got) == sorted(MEDICATION_SHAPES)
+    for shape, (_, _, on_progesterone) in MEDICATION_SHAPES.items():
+        assert got[shape]["decision"] == ON_PROGESTERONE[on_progesterone], shape
+        if on_progesterone is None:
+            assert got[shape]["missing"] == ["on_progesterone"], shape
+    _same(spark, duck)
+    assert spark.flat == duck.flat
 
 
 def _care_given() -> Files:
@@ -339,6 +376,8 @@ AUDITED: dict[str, tuple[Callable[[Path], Files], Check]] = {
         _check_versions_per_woman,
     ),
     "medicines": (lambda _: _medicines(), _check_medicines),
+    # stop 52: every medicine shape of tests/records/real_shapes.py (Gestone, Cyclogest packs)
+    "medication-shapes": (lambda _: _typed(medication_shapes()), _check_medication_shapes),
     "care-given": (lambda _: _care_given(), _check_care_given),
     "panel-components": (lambda _: _panels(), _check_panels),
     "synthetic-cohort": (_synthetic_cohort, _check_synthetic_cohort),
@@ -432,6 +471,11 @@ def _other_lines(out: Path) -> list[dict[str, Any]]:
     return list(summary["fhir_export"].get("lines_of_another_type", []))
 
 
+def _judged_on_spark(spark: Any) -> list[dict[str, Any]]:
+    """The flat rows the Spark audit judged (the audit's input view: one more Spark job)."""
+    return ibis.pyspark.connect(spark).table(RAW).to_pyarrow().to_pylist()
+
+
 @pytest.fixture(scope="module")
 def audited(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Audited:
     root = tmp_path_factory.mktemp("agreement")
@@ -447,8 +491,7 @@ def audited(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Audited:
     with pytest.MonkeyPatch.context() as patch, session_settings(spark, AGREEMENT):
         patch.setattr(fhir_read, "flatten_fhir_duckdb", refuse)
         on_spark = run_audit(folder, root / "s", engine="spark", spark=spark)
-        # the flat rows the Spark audit judged (the audit's input view, one more Spark job)
-        spark_flat = ibis.pyspark.connect(spark).table(RAW).to_pyarrow().to_pylist()
+        spark_flat = _judged_on_spark(spark)
     # DuckDB's flat rows: those its audit judged, fetched from the audit's own reading (the
     # view it flattened the export into) rather than by reading the export a second time
     duck_flat: list[dict[str, Any]] = []

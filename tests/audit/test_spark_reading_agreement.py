@@ -41,8 +41,9 @@ from earlypath.records.definition import (
 )
 from earlypath.synth.cohort import generate_chunks
 from earlypath.synth.fhir_export import write_fhir
+from tests.audit import test_fhir_real_scans as real_scans
 from tests.audit.test_fhir_malformed import spark_export as malformed_export
-from tests.audit.test_spark_agreement import _read_back, _space
+from tests.audit.test_spark_agreement import SCANS, _read_back, _space, medication_shapes
 from tests.conftest_spark import AGREEMENT, INTERPRETED, session_settings
 from tests.fhir_exports import Export, export_merges, namespaced, write_export
 from tests.records import abated_bleeding_shapes as abated_bleeding
@@ -69,6 +70,7 @@ from tests.records import test_previous_history as previous_history
 from tests.records import unconfirmed_condition_shapes as unconfirmed_condition
 from tests.records import unverified_dating_shapes as unverified_dating
 from tests.records import unverified_observation_shapes as unverified_observation
+from tests.records.scan_shapes import IMAGES_PROBLEMS
 from tests.records.test_earlier_crl import check_reading as check_earlier_crl
 from tests.records.test_engines_agree import assert_same, readings_of
 from tests.records.test_ibis_export import compiled_reading, episode_rows, fetched
@@ -296,6 +298,23 @@ def _check_locally_coded(export: Export, spark: list[dict], duck: list[dict]) ->
     check_locally_coded(export, spark)
 
 
+def _check_scans(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """Every scan of the audit's scans scenario read as the card reads it; scan images with no
+    report (stop 51, HAZ-20 C20.50) named by their study, as on DuckDB."""
+    assert_same(export, spark)
+    space = _space("real-scans")
+    at = [e["id"] for e in export["Encounter"]]
+    for shape, message in IMAGES_PROBLEMS.items():
+        ref = f"ImagingStudy/{space}{shape}-us-study"
+        assert (ref, message) in spark[at.index(f"{space}enc-{shape}")]["problems"], shape
+
+
+def _check_medication_shapes(export: Export, spark: list[dict], duck: list[dict]) -> None:
+    """Every prescription shape (Gestone and Cyclogest by name, stop 51; a bare dm+d product
+    code) read as the card reads it, its problems included."""
+    assert_same(export, spark)
+
+
 ReadCheck = Callable[[Export, list[dict], list[dict]], None]
 # name -> (its export, given a folder to write into; its check)
 READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
@@ -355,6 +374,10 @@ READ: dict[str, tuple[Callable[[Path], Export], ReadCheck]] = {
     "report-route": (lambda _: report_routes.export(), _check_report_routes),
     # stop 45: the scan's route given by its Procedure's code (Procedure.code)
     "procedure-route": (lambda _: procedure_routes.export(), _check_procedure_routes),
+    # stop 52: the audited module's scans (with the scan images of stop 51) and medicine shapes
+    # (Gestone, Cyclogest packs, stop 51), read here for their steps and problems
+    "real-scans": (lambda _: real_scans._export(SCANS), _check_scans),
+    "medication-shapes": (lambda _: medication_shapes(), _check_medication_shapes),
 }
 SYNTHETIC = "synthetic"  # 60 synthetic women: every step and problem, row for row
 
