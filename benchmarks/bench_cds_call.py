@@ -138,6 +138,10 @@ SPLIT_PARTS = (
     "unchecked_reason",
     "merged_record",
     "decision_response",  # the patient-view answer's text (the card and its JSON)
+    # the patient-view answer as it runs since the card is kept by the engine's key: the
+    # episode validated and keyed, then the kept card's text (without them "the rest" held them)
+    "cards_assessment",
+    "cards_response",
 )
 
 

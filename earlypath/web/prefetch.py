@@ -287,9 +287,10 @@ def _whole_page(bundle: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str,
     a failure, a next page, a nested Bundle, an entry or resource that is not an object, ...
     (the caller then reads the call the general way, which answers for it)."""
     entries = bundle.get("entry")
-    if entries is None:
-        entries = ()
-    elif type(entries) is not list:
+    if not entries and (entries is None or type(entries) is list):
+        # no entries (most of a call's searches): only the page's own checks
+        return ([], {}) if _page_ends(bundle, 0) else None
+    if type(entries) is not list:
         return None
     resources: list[dict[str, Any]] = []
     full_urls: dict[str, Any] = {}
@@ -319,15 +320,19 @@ def _whole_page(bundle: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str,
             search = found if isinstance(found, dict) else {}
             if search.get("mode", "match") == "match":
                 matches += 1
+    return (resources, full_urls) if _page_ends(bundle, matches) else None
+
+
+def _page_ends(bundle: dict[str, Any], matches: int) -> bool:
+    """Is a page with ``matches`` search matches its search's last and whole: no `next` link,
+    and no `total` above the matches (`_Reader._pages`' checks)?"""
     links = bundle.get("link")
     if isinstance(links, list) and any(
         isinstance(link, dict) and link.get("relation") == "next" for link in links
     ):
-        return None
+        return False
     total = bundle.get("total")
-    if isinstance(total, int) and not isinstance(total, bool) and total > matches:
-        return None
-    return resources, full_urls
+    return not (isinstance(total, int) and not isinstance(total, bool) and total > matches)
 
 
 def read_prefetched(
@@ -369,14 +374,17 @@ def read_prefetched(
             continue
         if kind == "OperationOutcome" or kind != expected_type(template):
             return None
-        if (
+        if kind == "Patient" and value.get("id") == patient_id:
+            pass  # her own Patient, by her id: hers, as `scope_problem` reads it (no walk)
+        elif (
             not _answers_the_read(value, template)
             and scope_problem(value, patient_id, identifiers, merged) is not None
         ):
             return None
         out.append(value)
         if kind == "Patient":
-            identifiers |= patient_identifiers((value,))
+            if "identifier" in value:  # none listed: none to add
+                identifiers |= patient_identifiers((value,))
             if "link" in value:
                 merged |= merged_ids((value,), patient_id)
     return out

@@ -226,3 +226,19 @@ def test_a_page_plainly_hers_is_answered_as_the_whole_walk_answers(
     assert quick == walked
     if plainly:
         assert walked is None
+
+
+def test_the_split_times_the_patient_view_answer_parts() -> None:
+    """`bench_cds_call.py --split` times what the patient-view answer calls: the episode read
+    for the card and the kept card's text too (before stop 52 they fell in "the rest")."""
+    import sys
+    from pathlib import Path
+
+    from earlypath.web import cds
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from bench_cds_call import SPLIT_PARTS
+
+    assert {"cards_assessment", "cards_response", "map_resources", "gather"} <= set(SPLIT_PARTS)
+    # (a name the service no longer calls is skipped by the split: a checkout of another stop)
+    assert callable(cds.cards_assessment) and callable(cds.cards_response)

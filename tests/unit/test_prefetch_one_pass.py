@@ -80,6 +80,13 @@ def _variants() -> list[tuple[str, dict[str, Any]]]:
     r = _usual()
     del r["prefetch"]["patient"]["id"]
     out.append(("her Patient without an id", r))
+    r = _usual()
+    del r["prefetch"]["patient"]["identifier"]
+    out.append(("her Patient without identifiers", r))
+    r = _usual()
+    r["prefetch"]["medications"] = {"resourceType": "Bundle", "entry": [], "total": 0}
+    r["prefetch"]["reports"]["link"] = [{"relation": "self", "url": "https://x/Report"}]
+    out.append(("empty pages, a total of 0 and a self link", r))
     return out
 
 
@@ -121,6 +128,16 @@ def _gave_up(name: str) -> dict[str, Any]:
         )
     elif name == "total above matches":
         conditions["total"] = 5
+    elif name == "empty page with a next link":
+        p["reports"]["link"] = [{"relation": "next", "url": "https://x/Report?page=2"}]
+    elif name == "empty page below its total":
+        p["reports"]["total"] = 1
+    elif name == "entries not a list":
+        p["reports"]["entry"] = {}
+    elif name == "a subject by an identifier her Patient does not list":
+        del p["patient"]["identifier"]
+        ident = {"system": "https://nhs.uk", "value": "943"}
+        conditions["entry"][0]["resource"]["subject"] = {"identifier": ident}
     elif name == "nested bundle":
         conditions["entry"].append({"resource": f.bundle([f.bleeding()])})
     elif name == "entry not an object":
@@ -153,6 +170,10 @@ GIVE_UP = [
     "error outcome",
     "partial outcome",
     "total above matches",
+    "empty page with a next link",
+    "empty page below its total",
+    "entries not a list",
+    "a subject by an identifier her Patient does not list",
     "nested bundle",
     "entry not an object",
     "resource not an object",
@@ -195,3 +216,18 @@ def test_the_request_is_not_changed() -> None:
     before = copy.deepcopy(request)
     read_prefetched(PREFETCH, request)
     assert request == before
+
+
+def test_her_own_patient_is_not_walked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Her Patient resource with her id is hers without `scope_problem`'s walk (issue 16: the
+    walk was about a tenth of the one pass); any other Patient is still walked."""
+
+    def walk(*args: Any) -> Any:
+        raise AssertionError("her Patient walked")
+
+    monkeypatch.setattr(prefetch, "scope_problem", walk)
+    assert read_prefetched(PREFETCH, _usual()) is not None
+    request = _usual()
+    request["prefetch"]["patient"]["id"] = "other"
+    with pytest.raises(AssertionError, match="her Patient walked"):
+        read_prefetched(PREFETCH, request)
