@@ -44,6 +44,10 @@ _SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
 # instructions more (stop 38); -Os's ran slower and was barely smaller (stop 39: the size was
 # the error exits' stores, `escape_locals`; docs/speed-cds.md, 32nd and 33rd passes)
 _CFLAGS = ("-O2",)
+# Always on, whatever the flags: a C int cast to an object pointer is Cython miscompiling the
+# text (stop 52: a chain of `or`s, `python_source._chain`), and such a build crashes the
+# service. Refused, the build fails with gcc's message and the text is never run from it.
+_GUARD_FLAGS = ("-Werror=int-to-pointer-cast", "-Werror=int-conversion")
 
 # A Python local of a compiled function, as Cython declares it at the top of the C function
 _LOCAL = re.compile(r"^(  PyObject \*(__pyx_v_\w+) = NULL;)$", re.MULTILINE)
@@ -201,10 +205,13 @@ def build(text: str, out: Path | None = None) -> Path:
         flags = os.environ.get("EARLYPATH_NATIVE_CFLAGS", " ".join(_CFLAGS)).split()
         built = Path(tmp) / target.name
         include = sysconfig.get_paths()["include"]
-        subprocess.run(
-            ["gcc", *flags, "-shared", "-fPIC", f"-I{include}", str(c), "-o", str(built)],
-            check=True,
-        )
+        gcc = ["gcc", *flags, *_GUARD_FLAGS, "-shared", "-fPIC", f"-I{include}", str(c)]
+        done = subprocess.run([*gcc, "-o", str(built)], check=False)
+        if done.returncode:
+            raise RuntimeError(
+                f"gcc could not compile the reading's C (exit {done.returncode}; its message is "
+                "above): a C int cast to an object pointer is Cython miscompiling the text"
+            )
         built.replace(target)  # whole or not at all: a reader never sees half a file
     return target
 

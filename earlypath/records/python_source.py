@@ -133,6 +133,19 @@ def _known(e: Any) -> bool:
     return isinstance(e, ir.Const) and e.value is not None
 
 
+def _chain(joiner: str, parts: Sequence[str]) -> str:
+    """``a or b or c`` written ``((a or b) or c)`` (likewise ``and``): the same value, and the
+    same items computed in the same order, in Python. Cython 3.3 miscompiles a flat chain of
+    three or more whose value is used, when it ends in two tests that are C truth values (``x is
+    True``) after one that is an object, inside a conditional expression: it casts the C int to
+    an object pointer, and the build crashed (stop 52, CI 1: a progestogen's test). Two at a
+    time, each chain is one it compiles right (`native.build` also refuses such a cast)."""
+    out = parts[0]
+    for i, part in enumerate(parts[1:]):
+        out = f"({out}){joiner}{part}" if i else f"{out}{joiner}{part}"
+    return f"({out})"
+
+
 def _never_none(e: Any) -> bool:
     """Is the node's value always True or False (so Kleene logic is Python's)?"""
     if isinstance(
@@ -354,7 +367,7 @@ class _Source(SourceNames):
             return f"({self.ref(e)[0]} is True)"
         if isinstance(e, ir.And | ir.Or):
             joiner = " and " if isinstance(e, ir.And) else " or "
-            return "(" + joiner.join(self.true_test(i) for i in e.items) + ")"
+            return _chain(joiner, [self.true_test(i) for i in e.items])
         if isinstance(e, ir.Not):
             return f"({self.ref(e.item)[0]} is False)"
         if isinstance(e, ir.Cmp) and e.op == "==" and _true_or_false(e.left):
@@ -394,7 +407,7 @@ class _Source(SourceNames):
             return f"not {self.sets(e.items[0].concept)}.isdisjoint({names})"  # type: ignore[attr-defined]
         if isinstance(e, ir.And | ir.Or) and all(_never_none(i) for i in e.items):
             joiner = " and " if isinstance(e, ir.And) else " or "
-            return "(" + joiner.join(f"({r(i)[0]})" for i in e.items) + ")"
+            return _chain(joiner, [f"({r(i)[0]})" for i in e.items])
         if isinstance(e, ir.Not) and _never_none(e.item):
             return f"not {r(e.item)[0]}"
         if isinstance(e, ir.IsTrue):

@@ -207,3 +207,50 @@ def test_the_service_says_at_start_up_which_reading_it_runs(caplog) -> None:
         cds.warm_up(dt.date(2026, 12, 1), DEFAULT_POLICY)
     said = [r.getMessage() for r in caplog.records if "CDS record reading" in r.getMessage()]
     assert said and said[0].startswith("CDS record reading: compiled ("), said
+
+
+# A chain of `or`s Cython 3.3 miscompiles (stop 52, CI 1: the build of the progestogen's test
+# crashed the CDS reading): written flat, its last two C truth values are cast to object pointers.
+_FLAT_CHAIN = (
+    "def reading(resources, x_assessed_on, x_encounter, patient):\n"
+    "    a, b, c, w = resources\n"
+    "    return (K if w else (a() or (b() is True) or (c() is True)))\n"
+)
+
+
+def _chain_cases() -> list[tuple[Any, ...]]:
+    values = (None, False, True, 0, "x")
+    return [
+        (lambda a=a: a, lambda b=b: b, lambda c=c: c, w)
+        for a in values
+        for b in values
+        for c in values
+        for w in (False, True)
+    ]
+
+
+def test_a_miscompiled_build_is_refused(tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("Cython")
+    monkeypatch.setenv("EARLYPATH_NATIVE_DIR", str(tmp_path))
+    with pytest.raises(RuntimeError, match="object pointer"):
+        native.build(_FLAT_CHAIN)
+    assert native.bind(_FLAT_CHAIN, {"K": 1}) is None  # nothing half built is ever loaded
+
+
+def test_the_generator_writes_chains_two_at_a_time_as_cython_compiles_them(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from earlypath.records.python_source import _chain
+
+    chain = _chain(" or ", ["a()", "(b() is True)", "(c() is True)"])
+    assert chain == "((a() or (b() is True)) or (c() is True))"
+    assert _chain(" and ", ["p"]) == "(p)" and _chain(" and ", ["p", "q"]) == "(p and q)"
+    pytest.importorskip("Cython")
+    monkeypatch.setenv("EARLYPATH_NATIVE_DIR", str(tmp_path))
+    text = _FLAT_CHAIN.replace("(a() or (b() is True) or (c() is True))", chain)
+    native.build(text)
+    built = native.bind(text, {"K": 1})
+    execd: dict[str, Any] = {"K": 1}
+    exec(text, execd)  # noqa: S102 - the test's own text
+    for case in _chain_cases():  # the same value as Python's, every case
+        assert built(case, None, None, None) == execd["reading"](case, None, None, None)
