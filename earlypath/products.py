@@ -14,6 +14,16 @@ NG126_DOSES_PER_DAY = 2
 # quantities carry: 258684004 |milligram|, 258682000 |gram|. Matched lower-cased and stripped.
 MG_PER_UNIT = {"mg": 1.0, "milligram": 1.0, "milligrams": 1.0, "g": 1000.0, "gram": 1000.0}
 MG_PER_UNIT |= {"grams": 1000.0, "258684004": 1.0, "258682000": 1000.0}
+# A dose in units of the product ("2 capsules", "1 pessary": how dm+d and UK prescribing systems
+# write a dose of a unit dose form) is a dose in mg only when the product's strength per unit is
+# known for certain. The words of such a unit (matched as `MG_PER_UNIT`'s, lower-cased and
+# stripped) and the strength per unit of the dm+d VMPs of the progesterone value set, by their
+# exact code (code-sources.md: "Progesterone 200mg pessaries", "Progesterone 400mg pessaries").
+# A strength is never read from a product's name or guessed: any other product (Crinone 8% gel,
+# a brand's AMP, a local code, a name alone) leaves a dose in units unknown.
+DOSE_UNIT_WORDS = ("capsule", "capsules", "pessaries", "pessary")
+DMD_SYSTEM = "https://dmd.nhs.uk"
+VMP_MG_PER_UNIT = {"39708911000001106": 200, "39709011000001102": 400}
 
 
 @dataclass(frozen=True)

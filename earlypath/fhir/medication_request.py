@@ -14,7 +14,14 @@ from typing import Any
 
 from earlypath.fhir.codes import code_set, system_uri
 from earlypath.fhir.mapping import as_day
-from earlypath.products import MG_PER_UNIT, NG126_DOSES_PER_DAY, NG126_ROUTE_SET
+from earlypath.products import (
+    DMD_SYSTEM,
+    DOSE_UNIT_WORDS,
+    MG_PER_UNIT,
+    NG126_DOSES_PER_DAY,
+    NG126_ROUTE_SET,
+    VMP_MG_PER_UNIT,
+)
 
 THREATENED_MISCARRIAGE = {
     "system": "http://snomed.info/sct",
@@ -184,20 +191,37 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _mg_per_unit(quantity: dict[str, Any]) -> float | None:
+def _factor(quantity: dict[str, Any], factors: dict[str, float]) -> float | None:
     for unit in (quantity.get("code"), quantity.get("unit")):
-        factor = MG_PER_UNIT.get(str(unit or "").strip().lower())
+        factor = factors.get(str(unit or "").strip().lower())
         if factor is not None:
             return factor
     return None
 
 
-def _dose_mg(dosage: dict[str, Any]) -> float | None:
-    for dr in _items(dosage.get("doseAndRate")):
-        q = _obj(dr.get("doseQuantity"))
-        value, factor = _number(q.get("value")), _mg_per_unit(q)
-        if value is not None and factor is not None:
-            return value * factor
+_PER_UNIT = dict.fromkeys(DOSE_UNIT_WORDS, 1.0)
+
+
+def _strength_mg(resource: dict[str, Any]) -> float | None:
+    """The strength per unit of the order's product, by its dm+d VMP code only (as the record
+    reading, `records.definition`); two VMPs of different strengths leave it unknown."""
+    codings = _items(_obj(resource.get("medicationCodeableConcept")).get("coding"))
+    found = {
+        VMP_MG_PER_UNIT[c["code"]]
+        for c in codings
+        if c.get("system") == DMD_SYSTEM and c.get("code") in VMP_MG_PER_UNIT
+    }
+    return float(found.pop()) if len(found) == 1 else None
+
+
+def _dose_mg(dosage: dict[str, Any], strength: float | None) -> float | None:
+    """The dose in mg: in a mass unit, or in units of the product of known ``strength``."""
+    doses = [_obj(dr.get("doseQuantity")) for dr in _items(dosage.get("doseAndRate"))]
+    for factors, times in ((MG_PER_UNIT, 1.0), (_PER_UNIT, strength)):
+        for q in doses:
+            value, factor = _number(q.get("value")), _factor(q, factors)
+            if value is not None and factor is not None and times is not None:
+                return value * factor * times
     return None
 
 
@@ -236,23 +260,30 @@ def order_differences(
         return differences, [
             "the order has no structured dosage: dose, route and frequency not checked"
         ]
-    dosage = dosages[0]
-    dose = _dose_mg(dosage)
-    if dose is None:
-        unchecked.append("dose (no dose in mg)")
-    elif dose != plan["dose_mg"]:
-        differences.append(f"dose is {dose:g} mg; the plan is {plan['dose_mg']} mg")
-    route = dosage.get("route")
-    if not isinstance(route, dict):
-        unchecked.append("route (none given)" if route is None else "route (not a coded concept)")
-    elif not code_set(NG126_ROUTE_SET).matches(_concept(route)):
-        differences.append(f"route is not {plan['route']}")
-    per_day = _per_day(dosage)
-    if per_day is None:
-        unchecked.append("frequency (no structured timing)")
-    elif per_day != NG126_DOSES_PER_DAY:
-        differences.append(f"{per_day:g} doses a day; the plan is {plan['frequency']}")
-    end = _end(resource, dosage)
+    strength = _strength_mg(resource)
+    # every dosage is compared (a sequence: a loading dose, then another), as the record reading
+    # reads them (stop 52); each difference or gap is said once
+    for dosage in dosages:
+        dose = _dose_mg(dosage, strength)
+        if dose is None:
+            unchecked.append("dose (no dose in mg, nor in units of a product of known strength)")
+        elif dose != plan["dose_mg"]:
+            differences.append(f"dose is {dose:g} mg; the plan is {plan['dose_mg']} mg")
+        route = dosage.get("route")
+        if not isinstance(route, dict):
+            unchecked.append(
+                "route (none given)" if route is None else "route (not a coded concept)"
+            )
+        elif not code_set(NG126_ROUTE_SET).matches(_concept(route)):
+            differences.append(f"route is not {plan['route']}")
+        per_day = _per_day(dosage)
+        if per_day is None:
+            unchecked.append("frequency (no structured timing)")
+        elif per_day != NG126_DOSES_PER_DAY:
+            differences.append(f"{per_day:g} doses a day; the plan is {plan['frequency']}")
+    differences, unchecked = list(dict.fromkeys(differences)), list(dict.fromkeys(unchecked))
+    ends = [e for e in (_end(resource, dosage) for dosage in dosages) if e is not None]
+    end = max(ends, default=None)
     stop = dt.date.fromisoformat(plan["stop_on"])
     if end is not None and end > stop:
         differences.append(

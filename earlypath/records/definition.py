@@ -42,7 +42,15 @@ from earlypath.fhir.pregnancy import (
     PREGNANCY_VALUE_SETS,
 )
 from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
-from earlypath.products import MG_PER_UNIT, NG126_DOSE_MG, NG126_DOSES_PER_DAY, NG126_ROUTE_SET
+from earlypath.products import (
+    DMD_SYSTEM,
+    DOSE_UNIT_WORDS,
+    MG_PER_UNIT,
+    NG126_DOSE_MG,
+    NG126_DOSES_PER_DAY,
+    NG126_ROUTE_SET,
+    VMP_MG_PER_UNIT,
+)
 from earlypath.records.identifiers import identifier_value, nhs_number_not_valid, usable_text
 from earlypath.records.ir import (
     Agg,
@@ -2136,25 +2144,54 @@ _METHOTREXATE_ROWS = (
 )
 
 # Her current progesterone against NG126 1.5.2's product, vaginal micronised progesterone 400 mg
-# twice daily (`earlypath.products`: the plan's and a draft order's definition, stop 52). Read from
-# the first dosage (a request's dosageInstruction, a statement's dosage), as a draft order is
+# twice daily (`earlypath.products`: the plan's and a draft order's definition, stop 52). Read
+# from her dosages (a request's dosageInstruction, a statement's dosage) as a draft order is
 # compared with the plan (`fhir.medication_request.order_differences`): its route in the set of
-# the route, its dose in mg (doseAndRate's doseQuantity in a mass unit), its doses a day (a
-# timing code of twice daily, or repeat frequency / (period x its unit in days)). Each True
-# (as NG126's), False (another), or None (not given: unknown, never assumed either way).
+# the route, its dose in mg, its doses a day (a timing code of twice daily, or repeat frequency /
+# (period x its unit in days)). Each True (as NG126's), False (another), or None (not given:
+# unknown, never assumed either way).
+#
+# The dose (stop 52, w-dosage52): doseAndRate's doseQuantity in a mass unit, or in units of the
+# product ("2 capsules", "1 pessary") times the strength per unit of her product's dm+d VMP code
+# (`products.VMP_MG_PER_UNIT`; no strength is read from a name, so any other product's dose in
+# units stays unknown). doseAndRate is a list in R4; one object in its place (the CDS Hooks
+# order-select example writes it so, and order-select's `_items` reads it as a list of one) is
+# read here as a list of one too, so a draft order and her record read a dosage alike.
+#
+# Several dosages (a sequence: a loading dose, then another; morning and night written apart):
+# each is read, and an aspect is True only when every dosage gives it as NG126's, False when any
+# dosage gives another (the course is not the product throughout: review), else None. The first
+# dosage alone could read as NG126's product while the next one is not.
 _MG_PAIRS = tuple(sorted(MG_PER_UNIT.items()))
-_DOSE_VALUE = Field("doseQuantity.value", "num")
-_DOSE_FACTOR = Coalesce(
-    (
-        Lookup(NormText(_text("doseQuantity.code")), _MG_PAIRS),
-        Lookup(NormText(_text("doseQuantity.unit")), _MG_PAIRS),
+_UNIT_PAIRS = tuple((word, 1.0) for word in sorted(DOSE_UNIT_WORDS))
+
+
+def _dose_in(pairs: tuple[tuple[Any, Any], ...], at: str = "") -> Expr:
+    """The dose of the doseQuantity at ``at`` times its unit's factor in ``pairs``, or None."""
+    value = Field(f"{at}doseQuantity.value", "num")
+    factor = Coalesce(
+        (
+            Lookup(NormText(_text(f"{at}doseQuantity.code")), pairs),
+            Lookup(NormText(_text(f"{at}doseQuantity.unit")), pairs),
+        )
     )
-)
-_DOSE_MG = FirstItem(
-    "doseAndRate",
-    And((Not(IsNull(_DOSE_VALUE)), Not(IsNull(_DOSE_FACTOR)))),
-    Arith("*", _DOSE_VALUE, _DOSE_FACTOR),
-)
+    given = And((Not(IsNull(value)), Not(IsNull(factor))))
+    return If(given, Arith("*", value, factor), Const(None))
+
+
+def _dose_of_dosage(pairs: tuple[tuple[Any, Any], ...]) -> Expr:
+    """A dosage's dose (its first doseAndRate that gives one; one object read as a list of one)."""
+    listed = _dose_in(pairs)
+    return Coalesce(
+        (
+            FirstItem("doseAndRate", Not(IsNull(listed)), listed),
+            _dose_in(pairs, "doseAndRate."),
+        )
+    )
+
+
+_DOSE_MG = _dose_of_dosage(_MG_PAIRS)
+_DOSE_UNITS = _dose_of_dosage(_UNIT_PAIRS)
 _PERIOD = Field("timing.repeat.period", "num")
 _PER_DAY = If(
     InSet(Concept("timing.code"), "twice_daily"),
@@ -2173,19 +2210,69 @@ _PER_DAY = If(
         Const(None),
     ),
 )
+
+
+def _dose_as_ng126(units_per_dose: float | None) -> Expr:
+    """A dosage's dose is NG126's: in mg, or in units when the product's strength is known
+    (``units_per_dose``: how many of its units make NG126's dose)."""
+    in_mg = Cmp("==", _DOSE_MG, Const(float(NG126_DOSE_MG)))
+    if units_per_dose is None:
+        return in_mg
+    return Coalesce((in_mg, Cmp("==", _DOSE_UNITS, Const(units_per_dose))))
+
+
 _AS_NG126 = {
     "route_as_ng126": If(
         IsNull(Concept("route")), Const(None), InSet(Concept("route"), NG126_ROUTE_SET)
     ),
-    "dose_as_ng126": Cmp("==", _DOSE_MG, Const(float(NG126_DOSE_MG))),
+    "dose_as_ng126": _dose_as_ng126(None),
     "frequency_as_ng126": Cmp("==", Round2(_PER_DAY), Const(float(NG126_DOSES_PER_DAY))),
 }
 
 
+def _every_dosage(dosages: str, aspect: Expr) -> Expr:
+    """An aspect over all the dosages at ``dosages``: False when any gives another, None when
+    any does not give it (or there is none), else True."""
+    return If(
+        AnyItem(dosages, IsTrue(Not(aspect))),
+        Const(False),
+        If(
+            Or((AnyItem(dosages, IsNull(aspect)), Not(AnyItem(dosages, Const(True))))),
+            Const(None),
+            Const(True),
+        ),
+    )
+
+
+def _is_vmp(code: str) -> Expr:
+    """Is her medicine (medicationCodeableConcept) coded as this dm+d VMP?"""
+    test = And((_is(_text("system"), DMD_SYSTEM), _is(_text("code"), code)))
+    return AnyItem("medicationCodeableConcept.coding", test)
+
+
+# The strength per unit of her product, when it is known for certain: the codes of two VMPs of
+# different strengths on one medicine contradict each other, and leave it unknown.
+_VMPS = tuple(sorted(VMP_MG_PER_UNIT.items()))
+
+
+def _dose_over(dosages: str) -> Expr:
+    """The dose aspect over the dosages at ``dosages``, by her product's strength per unit."""
+    by_strength: Expr = _every_dosage(dosages, _dose_as_ng126(None))
+    for code, mg in _VMPS:
+        others = tuple(Not(_is_vmp(other)) for other, _ in _VMPS if other != code)
+        by_strength = If(
+            And((_is_vmp(code), *others)),
+            _every_dosage(dosages, _dose_as_ng126(NG126_DOSE_MG / mg)),
+            by_strength,
+        )
+    return by_strength
+
+
 def _as_ng126(dosages: str) -> tuple[tuple[str, Expr], ...]:
-    """The row's three columns of its first dosage (the list at ``dosages``) against NG126's."""
+    """The row's three columns of its dosages (the list at ``dosages``) against NG126's."""
     return tuple(
-        (name, FirstItem(dosages, Const(True), value)) for name, value in _AS_NG126.items()
+        (name, _dose_over(dosages) if name == "dose_as_ng126" else _every_dosage(dosages, value))
+        for name, value in _AS_NG126.items()
     )
 
 
@@ -4337,7 +4424,11 @@ def _medicine_problems(table: str, counts: Expr) -> tuple[RowProblem, ...]:
                 NOT_NG126_PRODUCT_MESSAGE,
                 If(IsTrue(Not(_ROW_AS_NG126)), Const(""), Const(" is unknown")),
                 _as_ng126_part("route_as_ng126", "route not vaginal", "route not given"),
-                _as_ng126_part("dose_as_ng126", "dose not 400 mg", "dose in mg not given"),
+                _as_ng126_part(
+                    "dose_as_ng126",
+                    "dose not 400 mg",
+                    "dose in mg not given (nor in units of a product of known strength)",
+                ),
                 _as_ng126_part("frequency_as_ng126", "not twice a day", "doses a day not given"),
                 "; review it with her (do not add a second progesterone beside it)",
             ),

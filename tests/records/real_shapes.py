@@ -277,6 +277,36 @@ def dosage(route: dict[str, str], mg: float, per_day: int) -> dict[str, Any]:
     }
 
 
+def mg_quantity(mg: float) -> dict[str, Any]:
+    return {"value": mg, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}
+
+
+def unit_quantity(count: float, unit: str) -> dict[str, Any]:
+    """A dose in units of the product, as dm+d and EPS write it (no UCUM code)."""
+    return {"value": count, "unit": unit}
+
+
+def ng126_dosage(
+    dose: dict[str, Any] | None = None, per_day: int = 2, code: str | None = None
+) -> dict[str, Any]:
+    """One dosageInstruction, vaginal and 400 mg twice daily unless told: ``dose`` another
+    doseQuantity, ``per_day`` another frequency, ``code`` a v3-GTSAbbreviation timing code in
+    place of the structured repeat."""
+    timing: dict[str, Any] = (
+        {"code": {"coding": [{"system": GTS, "code": code}]}}
+        if code
+        else {"repeat": {"frequency": per_day, "period": 1, "periodUnit": "d"}}
+    )
+    return {
+        "route": {"coding": [VAGINAL_ROUTE]},
+        "timing": timing,
+        "doseAndRate": [{"doseQuantity": dose or mg_quantity(400)}],
+    }
+
+
+GTS = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
+
+
 def _dmd(display: str) -> dict[str, str]:
     """A dm+d coding outside the progesterone set (a made-up code), named by ``display``."""
     return {"system": DMD, "code": "0000006", "display": display}
@@ -562,6 +592,107 @@ MEDICATION_SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], bool | 
         [],
         True,
     ),
+    # --- stop 52 (w-dosage52): her dosage as UK prescribing systems write it (EPS / UK Core
+    # MedicationRequest: a dose in units of a dm+d unit dose form, a timing code, several
+    # dosages, a local route text, the dose only in text). `NG126_PRODUCT` says what each reads.
+    "dose-and-rate-one-object": (
+        {
+            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
+            "dosageInstruction": [
+                {**ng126_dosage(), "doseAndRate": {"doseQuantity": mg_quantity(400)}}
+            ],
+        },
+        [],
+        True,
+    ),
+    "vmp-200mg-two-capsules-bid": (
+        {
+            "medicationCodeableConcept": {"coding": [PROGESTERONE_200_VMP]},
+            "dosageInstruction": [ng126_dosage(dose=unit_quantity(2, "capsules"))],
+        },
+        [],
+        True,
+    ),
+    "vmp-400mg-one-pessary-bid": (
+        {
+            "medicationCodeableConcept": {
+                "coding": [{**PROGESTERONE_400_VMP, "display": "Cyclogest 400mg pessaries"}]
+            },
+            "dosageInstruction": [ng126_dosage(dose=unit_quantity(1, "pessary"), code="BID")],
+        },
+        [],
+        True,
+    ),
+    "vmp-200mg-one-capsule-bid": (
+        {
+            "medicationCodeableConcept": {"coding": [PROGESTERONE_200_VMP]},
+            "dosageInstruction": [ng126_dosage(dose=unit_quantity(1, "capsule"))],
+        },
+        [],
+        True,
+    ),
+    "named-200mg-two-capsules-no-code": (
+        {
+            "medicationCodeableConcept": {"coding": [_dmd("Progesterone 200mg vaginal capsules")]},
+            "dosageInstruction": [ng126_dosage(dose=unit_quantity(2, "capsules"))],
+        },
+        [],
+        True,
+    ),
+    "crinone-one-applicatorful-daily": (
+        {
+            "medicationCodeableConcept": {"coding": [_dmd("Crinone 8% vaginal gel")]},
+            "dosageInstruction": [ng126_dosage(dose=unit_quantity(1, "applicatorful"), per_day=1)],
+        },
+        [],
+        True,
+    ),
+    "two-vmps-of-different-strengths": (
+        {
+            "medicationCodeableConcept": {"coding": [PROGESTERONE_200_VMP, PROGESTERONE_400_VMP]},
+            "dosageInstruction": [ng126_dosage(dose=unit_quantity(1, "capsule"))],
+        },
+        [],
+        True,
+    ),
+    "loading-dose-then-200mg": (
+        {
+            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
+            "dosageInstruction": [
+                {**ng126_dosage(), "sequence": 1},
+                {**ng126_dosage(dose=mg_quantity(200)), "sequence": 2},
+            ],
+        },
+        [],
+        True,
+    ),
+    "two-dosages-both-ng126": (
+        {
+            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
+            "dosageInstruction": [
+                {**ng126_dosage(), "sequence": 1},
+                {**ng126_dosage(code="BID"), "sequence": 2},
+            ],
+        },
+        [],
+        True,
+    ),
+    "route-text-pv": (
+        {
+            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
+            "dosageInstruction": [{**ng126_dosage(), "route": {"text": "PV"}}],
+        },
+        [],
+        True,
+    ),
+    "dose-only-in-text": (
+        {
+            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
+            "dosageInstruction": [{"text": "400mg twice daily PV"}],
+        },
+        [],
+        True,
+    ),
 }
 # The progestogen shapes, read as "whether she is on progesterone is unknown" with their own words
 PROGESTOGEN_SHAPES = (
@@ -580,6 +711,21 @@ NG126_PRODUCT: dict[str, tuple[bool | None, tuple[str, ...]]] = {
     "vaginal-400mg-twice-daily": (True, ()),
     "progesterone-no-route-or-dose": (None, ("route", "dose", "frequency")),
     "vaginal-route-no-dose": (None, ("dose", "frequency")),
+    # stop 52 (w-dosage52): doseAndRate as one object, a dose in units of a VMP of known
+    # strength, a timing code, several dosages (every one must be NG126's), a local route text;
+    # a strength never read from a name, two strengths that contradict, the dose only in text
+    # (not read): unknown, named
+    "dose-and-rate-one-object": (True, ()),
+    "vmp-200mg-two-capsules-bid": (True, ()),
+    "vmp-400mg-one-pessary-bid": (True, ()),
+    "vmp-200mg-one-capsule-bid": (False, ("dose",)),
+    "named-200mg-two-capsules-no-code": (None, ("dose",)),
+    "crinone-one-applicatorful-daily": (False, ("frequency",)),
+    "two-vmps-of-different-strengths": (None, ("dose",)),
+    "loading-dose-then-200mg": (False, ("dose",)),
+    "two-dosages-both-ng126": (True, ()),
+    "route-text-pv": (True, ()),
+    "dose-only-in-text": (None, ("route", "dose", "frequency")),
 }
 
 

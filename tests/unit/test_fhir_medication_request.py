@@ -98,3 +98,33 @@ def test_an_injected_progesterone_order_named_by_its_dmd_brand_is_checked_agains
     assert "route is not vaginal" in diffs
     assert "dose is 50 mg; the plan is 400 mg" in diffs
     assert "1 doses a day; the plan is twice daily" in diffs
+
+
+def test_a_dosage_is_read_as_the_record_reading_reads_it():
+    """One reading of a dosage (stop 52): a draft order's dosage is read as her record's
+    (`records.definition`, the shapes in `tests/records/real_shapes.py`): doseAndRate as one
+    object, a dose in units of a dm+d VMP of known strength, every dosage of a sequence; a
+    strength is never read from a name."""
+    from tests.records.real_shapes import MEDICATION_SHAPES, NG126_PRODUCT
+
+    plan = _plan()
+    for shape in (
+        "dose-and-rate-one-object",
+        "vmp-200mg-two-capsules-bid",
+        "vmp-400mg-one-pessary-bid",
+        "vmp-200mg-one-capsule-bid",
+        "named-200mg-two-capsules-no-code",
+        "two-vmps-of-different-strengths",
+        "loading-dose-then-200mg",
+        "two-dosages-both-ng126",
+    ):
+        order = {**progesterone_order(), **MEDICATION_SHAPES[shape][0]}
+        order.pop("dispenseRequest", None)
+        diffs, unchecked = order_differences(order, plan)
+        expected = NG126_PRODUCT[shape][0]
+        read = False if diffs else (None if unchecked else True)
+        assert read is expected, (shape, diffs, unchecked)
+        if expected is None:
+            assert unchecked == [
+                "dose (no dose in mg, nor in units of a product of known strength)"
+            ], shape
