@@ -318,6 +318,11 @@ def main() -> None:
         default=0,
         help="add N Observations the reading leaves out (a record sent whole)",
     )
+    parser.add_argument(
+        "--instants",
+        action="store_true",
+        help="--profile, --split, --tail, --layers: the record with its dates as timestamps",
+    )
     args = parser.parse_args()
 
     from earlypath.engines.python import assess
@@ -328,6 +333,10 @@ def main() -> None:
 
     today = dt.datetime.now(dt.UTC).date()
     body_dict = request_body(today, args.extra_observations)
+    # the same record with its dates written as real EHRs write them: timestamps with zones
+    instants_dict = request_body(today, args.extra_observations, instants=True)
+    if args.instants:
+        body_dict = instants_dict
     body = json.dumps(body_dict).encode()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(auth=False, feedback_db=f"sqlite:///{Path(tmp) / 'fb.sqlite3'}")
@@ -357,11 +366,17 @@ def main() -> None:
         per_hello = cpu_per_call(loop, hello, args.calls)
         per_call = cpu_per_call(loop, cds, args.calls)
         per_call_read = cpu_per_call(loop, cds, args.calls, record_reading_done=True)
+        cds_instants = asgi_caller(app, SERVICE, "POST", json.dumps(instants_dict).encode())
+        assert b"Offer vaginal progesterone" in loop.run_until_complete(cds_instants())
+        per_call_instants = cpu_per_call(loop, cds_instants, args.calls)
         loop.close()
 
     resources = flatten(list(body_dict["prefetch"].values()))
     mapped = map_resources(resources, today)
     per_reading = cpu_of(lambda: map_resources(resources, today), args.calls)
+    with_instants = flatten(list(instants_dict["prefetch"].values()))
+    assert map_resources(with_instants, today).episode == mapped.episode
+    per_reading_instants = cpu_of(lambda: map_resources(with_instants, today), args.calls)
     try:  # what the call runs: the section without its trace (a checkout before it: assess)
         from earlypath.engines.python import assess_for_cards as for_cards
     except ImportError:
@@ -385,6 +400,10 @@ def main() -> None:
         "rest_ms (HTTP stack, middlewares, prefetch checks, JSON)": round(rest * 1e3, 4),
         "cds_call_with_record_reading_done_ms_cpu": round(per_call_read * 1e3, 4),
         "ratio_call_with_reading_done_to_hello_world": round(per_call_read / per_hello, 1),
+        # the same record, its dates timestamps as EHRs send them (`request_body(instants=True)`)
+        "cds_call_instants_ms_cpu": round(per_call_instants * 1e3, 4),
+        "ratio_cds_instants_to_hello_world": round(per_call_instants / per_hello, 1),
+        "record_reading_instants_alone_ms": round(per_reading_instants * 1e3, 4),
     }
     print(json.dumps(report, indent=2))
 

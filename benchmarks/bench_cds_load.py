@@ -36,6 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -72,9 +73,48 @@ def other_observation(n: int, patient_id: str) -> dict:
     }
 
 
-def request_body(today: dt.date, extra_observations: int = 0) -> dict:
+# The keys whose dates an EHR writes as instants: when a thing was seen, started or ordered
+# (a birthDate, an LMP's valueDateTime and other dates of a day alone stay dates).
+_INSTANT_KEYS = frozenset(
+    ("effectiveDateTime", "onsetDateTime", "recordedDate", "authoredOn", "issued", "start", "end")
+)
+# Times of day and how each is written, in turn: UTC "Z" (Epic's API, many servers), with a
+# fraction of a second, "+00:00", and the local offset (UK Core's examples: "+01:00" in BST).
+# Daytime, so each instant falls on its written day in London, as the plain record's dates.
+_INSTANT_FORMS = ("T09:15:00{z}", "T10:42:17.350{z}", "T14:05:09.123456{z}", "T16:30:00{z}")
+
+
+def _instant(day: str, n: int) -> str:
+    """``day`` (YYYY-MM-DD) as the n-th form of `_INSTANT_FORMS`, written with London's offset
+    that day as a system in the UK writes it: "Z" or "+00:00" in GMT, "+01:00" in BST."""
+    noon = dt.datetime.fromisoformat(day + "T12:00:00").replace(tzinfo=ZoneInfo("Europe/London"))
+    zone = "+01:00" if noon.utcoffset() else ("+00:00" if n % 2 else "Z")
+    return day + _INSTANT_FORMS[n % len(_INSTANT_FORMS)].format(z=zone)
+
+
+def with_instants(resources: list[dict]) -> list[dict]:
+    """The resources with every date of `_INSTANT_KEYS` written as a timestamp (`_instant`), as
+    real EHR records send them; the same day in London, so the same answer."""
+    count = 0
+
+    def moved(value: Any, key: str = "") -> Any:
+        nonlocal count
+        if type(value) is dict:
+            return {k: moved(v, k) for k, v in value.items()}
+        if type(value) is list:
+            return [moved(v, key) for v in value]
+        if key in _INSTANT_KEYS and type(value) is str and len(value) == 10:
+            count += 1
+            return _instant(value, count)
+        return value
+
+    return [moved(r) for r in resources]
+
+
+def request_body(today: dt.date, extra_observations: int = 0, instants: bool = False) -> dict:
     """A patient-view call for an eligible woman, dated relative to the server's today; with
-    ``extra_observations`` Observations the reading leaves out, as a real record has."""
+    ``extra_observations`` Observations the reading leaves out, as a real record has; with
+    ``instants`` its dates written as timestamps (`with_instants`), as real EHRs send them."""
     from tests.integration import fhir_data as f
 
     shift = (today - f.TODAY).days
@@ -88,7 +128,12 @@ def request_body(today: dt.date, extra_observations: int = 0) -> dict:
 
     resources = [moved(r) for r in f.eligible_resources()]
     others = [moved(other_observation(n, f.PATIENT_ID)) for n in range(extra_observations)]
-    return f.hook_request("patient-view", f.prefetch_for(resources + others))
+    record = resources + others
+    if not instants:
+        return f.hook_request("patient-view", f.prefetch_for(record))
+    prefetch = f.prefetch_for(with_instants(record))
+    prefetch["patient"]["birthDate"] = "1994-05-12"  # a date alone, as every system writes it
+    return f.hook_request("patient-view", prefetch)
 
 
 def free_port() -> int:

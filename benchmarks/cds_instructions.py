@@ -3,7 +3,7 @@ not move (CPU times on a shared 2-core machine move by +-20% from run to run, mo
 changes to the call).
 
 Run: .venv/bin/python benchmarks/cds_instructions.py [--before CHECKOUT] [--calls 500]
-     [--extra-observations N]
+     [--extra-observations N] [--instants]
 
 Each figure is the difference of two runs under `valgrind --tool=cachegrind --cache-sim=no`
 (the same start-up and warm-up, then 100 or 100 + ``--calls`` calls through the whole ASGI app,
@@ -34,9 +34,10 @@ from bench_cds_call import asgi_caller, hello_app
 from bench_cds_load import SERVICE, request_body
 from earlypath.web.app import create_app
 from earlypath.web.config import Settings
-n, which, extra = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+n, which, extra, instants = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
 today = dt.date(2026, 12, 1)
-body = json.dumps(request_body(today, extra)).encode()
+record = request_body(today, extra, instants=True) if instants else request_body(today, extra)
+body = json.dumps(record).encode()
 with tempfile.TemporaryDirectory() as tmp:
     if which == "cds":
         settings = Settings(auth=False, feedback_db=f"sqlite:///{{tmp}}/fb.sqlite3")
@@ -50,17 +51,21 @@ with tempfile.TemporaryDirectory() as tmp:
 """
 
 
-def instructions(checkout: Path, which: str, calls: int, extra: int = 0) -> int:
+def instructions(
+    checkout: Path, which: str, calls: int, extra: int = 0, instants: bool = False
+) -> int:
     """Instructions valgrind counts for the whole process making ``calls`` calls (with
-    ``extra`` Observations the reading leaves out in the record, `request_body`)."""
+    ``extra`` Observations the reading leaves out in the record, `request_body`; ``instants``:
+    its dates written as timestamps, which needs a checkout whose benchmarks write them)."""
     # the checkout's own benchmarks: bench_cds_call.py puts its checkout first on the path
     code = _CALLER.format(bench=str(checkout / "benchmarks"))
-    return valgrind_count.instructions(checkout, code, str(calls), which, str(extra), label=which)
+    args = (str(calls), which, str(extra), "1" if instants else "0")
+    return valgrind_count.instructions(checkout, code, *args, label=which)
 
 
-def per_call(checkout: Path, which: str, calls: int, extra: int = 0) -> int:
-    more = instructions(checkout, which, WARM + calls, extra)
-    return round((more - instructions(checkout, which, WARM, extra)) / calls)
+def per_call(checkout: Path, which: str, calls: int, extra: int = 0, instants: bool = False) -> int:
+    more = instructions(checkout, which, WARM + calls, extra, instants)
+    return round((more - instructions(checkout, which, WARM, extra, instants)) / calls)
 
 
 def main() -> None:
@@ -73,17 +78,26 @@ def main() -> None:
         default=0,
         help="a second record shape: N more Observations the reading leaves out",
     )
+    parser.add_argument(
+        "--instants",
+        action="store_true",
+        help="the record's dates as timestamps with zones, as EHRs send them (both checkouts'"
+        " benchmarks must write them: bench_cds_load.request_body's `instants`)",
+    )
     args = parser.parse_args()
     valgrind_count.require_valgrind()
     hello = per_call(ROOT, "hello", args.calls)
     report: dict[str, object] = {
         "calls": args.calls,
         "extra_observations": args.extra_observations,
+        "instants": args.instants,
         "hello_world_instructions": hello,
     }
     checkouts = [("before", args.before)] if args.before else []
     for name, checkout in [*checkouts, ("after" if args.before else "this", ROOT)]:
-        count = per_call(checkout.resolve(), "cds", args.calls, args.extra_observations)
+        count = per_call(
+            checkout.resolve(), "cds", args.calls, args.extra_observations, args.instants
+        )
         report[f"cds_call_instructions_{name}"] = count
         report[f"ratio_{name}_to_hello_world"] = round(count / hello, 2)
     print(json.dumps(report, indent=2))

@@ -211,7 +211,8 @@ _UTC = dt.UTC
 def _zone_day(text: str, day: dt.date, zone: dt.tzinfo) -> dt.date:
     """The day in ``zone`` of an instant (``text``, of `_INSTANT`'s form) written on ``day``:
     its minutes from that midnight less its offset, from midnight UTC, seen in the zone (the
-    seconds cannot move the day: every offset is whole minutes)."""
+    seconds cannot move the day: every offset is whole minutes). The reference for the quicker
+    `_ZoneDays` (tests/records/test_zone_days.py)."""
     if text[-1] == "Z":
         offset = 0
     else:
@@ -223,6 +224,64 @@ def _zone_day(text: str, day: dt.date, zone: dt.tzinfo) -> dt.date:
     return at.astimezone(zone).date()
 
 
+_TWO_DIGITS = {f"{n:02d}": n for n in range(100)}  # int() of two digits, as a look-up
+_ONE_DAY = dt.timedelta(days=1)
+_SHIFTS = {n: dt.timedelta(days=n) for n in range(-3, 4)}
+_SECOND = dt.timedelta(seconds=1)
+
+
+class _ZoneDays:
+    """`_zone_day` without its datetime arithmetic, the same answers: an instant written on a
+    day falls in one of three UTC days (that day, the one before or the one after: its time
+    less an offset of at most 14 hours); the zone's offset in each is read once, at the UTC
+    midnights around it, and kept per written day. Where the offset differs at a UTC day's two
+    midnights (a change of the clocks that day) that day's instants go to `_zone_day`. Equal
+    offsets at both midnights mean none changed in between: no zone's offset has changed twice
+    within a day since 1900 (the shortest gap is some 4 days; the test reads every zone's
+    transitions to hold it)."""
+
+    _KEPT = 4096  # written days kept (some 11 years of days); then the table starts again
+
+    def __init__(self, zone: dt.tzinfo) -> None:
+        self.zone = zone
+        self.offsets: dict[dt.date, tuple[int | None, int | None, int | None]] = {}
+
+    def _offsets(self, day: dt.date) -> tuple[int | None, int | None, int | None]:
+        """The zone's offset in seconds through the UTC days before, of and after ``day`` (None:
+        not the same all that UTC day)."""
+        midnight = dt.datetime(day.year, day.month, day.day, tzinfo=_UTC)
+        at = [
+            (midnight + n * _ONE_DAY).astimezone(self.zone).utcoffset() or dt.timedelta(0)
+            for n in (-1, 0, 1, 2)
+        ]
+        before, of, after = (at[n] // _SECOND if at[n] == at[n + 1] else None for n in range(3))
+        if len(self.offsets) >= self._KEPT:
+            self.offsets.clear()
+        kept = self.offsets[day] = (before, of, after)
+        return kept
+
+    def day(self, text: str, day: dt.date) -> dt.date:
+        """`_zone_day(text, day, zone)`."""
+        two = _TWO_DIGITS
+        if text[-1] == "Z":
+            offset = 0
+        else:
+            offset = two[text[-5:-3]] * 60 + two[text[-2:]]
+            if text[-6] == "-":
+                offset = -offset
+        minutes = two[text[11:13]] * 60 + two[text[14:16]] - offset  # from UTC midnight of day
+        offsets = self.offsets.get(day)
+        if offsets is None:
+            offsets = self._offsets(day)
+        zone_offset = offsets[minutes // 1440 + 1]  # its UTC day: -1, 0 or 1 from day
+        if zone_offset is None:
+            return _zone_day(text, day, self.zone)
+        # its local time in seconds from that midnight (a zone's offset can hold seconds: some
+        # before 1972, e.g. Monrovia's -00:44:30) decides the day, as `astimezone` does
+        shift = (minutes * 60 + zone_offset) // 86400
+        return day if shift == 0 else day + _SHIFTS[shift]
+
+
 @functools.cache
 def day_readers(
     zone_name: str,
@@ -230,7 +289,7 @@ def day_readers(
     """`rir.Day` and `rir.SpanDay` read in the time zone ``zone_name``: an instant with its
     offset (`_INSTANT`) is dated on its day there; a date with no time, a time with no offset
     and anything else as `as_day` and `span_day` read it (as written)."""
-    zone = time_zone(zone_name)
+    zone_day = _ZoneDays(time_zone(zone_name)).day
 
     def day_in_zone(text: Any) -> dt.date | None:
         # `as_day` written out (a call less for every date read: the CDS call reads some twenty)
@@ -246,7 +305,7 @@ def day_readers(
         # a date alone (the commonest text) is its own day: one length test
         if len(text) < INSTANT_MIN_LENGTH or _INSTANT.match(text) is None:
             return day
-        return _zone_day(text, day, zone)
+        return zone_day(text, day)
 
     def span_day_in_zone(text: Any, last: bool) -> dt.date | None:
         day = day_in_zone(text)

@@ -242,3 +242,27 @@ def test_the_split_times_the_patient_view_answer_parts() -> None:
     assert {"cards_assessment", "cards_response", "map_resources", "gather"} <= set(SPLIT_PARTS)
     # (a name the service no longer calls is skipped by the split: a checkout of another stop)
     assert callable(cds.cards_assessment) and callable(cds.cards_response)
+
+
+def test_the_benchmarks_have_a_record_dated_as_ehrs_date_it() -> None:
+    """`bench_cds_call.py` and `bench_records.py` read a record whose dates are timestamps as
+    real systems write them ("Z", "+00:00", "+01:00" in BST, fractions of a second; a birthDate
+    a date alone) beside today's: the same woman, the same episode (before stop 52 the
+    benchmarks' records held dates alone, and missed what an instant costs)."""
+    import datetime as dt
+    import sys
+    from pathlib import Path
+
+    from earlypath.fhir.mapping import flatten, map_resources
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from bench_cds_load import request_body
+
+    today = dt.date(2026, 12, 1)
+    plain, instants = request_body(today, 3), request_body(today, 3, instants=True)
+    text = str(instants["prefetch"])
+    for form in ("Z'", "+00:00'", "+01:00'", ".350", ".123456"):
+        assert form in text, form
+    assert instants["prefetch"]["patient"]["birthDate"] == "1994-05-12"
+    read = [map_resources(flatten(list(b["prefetch"].values())), today) for b in (plain, instants)]
+    assert read[0].episode == read[1].episode
