@@ -1,9 +1,9 @@
 """The fixed cost of a small FHIR audit (issue 16, stop 52): where one warm audit of a 3-woman
 export spends its CPU.
 
-Writes an export of ``--women`` women (a Patient, an Encounter and an LMP Observation each, an empty Condition file; as
-``tests/audit/test_fhir_bulk_export.py``'s ``_minimal``), audits it once (its plan compiled or
-read from ``EARLYPATH_PLAN_CACHE``), then ``--audits`` times more, each timed in CPU seconds
+Writes an export of ``--women`` women (``tests/audit/test_fhir_bulk_export.py``'s
+``_minimal``: a Patient, an Encounter and an LMP Observation each, an empty Condition file),
+audits it once (its plan compiled or read from ``EARLYPATH_PLAN_CACHE``), then ``--audits`` times more, each timed in CPU seconds
 (this process's, DuckDB's threads included) with:
 
 - the SQL statements the audit sends (`PlainDuckDB.raw_sql`), their count and CPU, by kind
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import re
 import resource
 import statistics
@@ -37,49 +36,12 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _lmp(i: int) -> dict[str, Any]:
-    return {
-        "resourceType": "Observation",
-        "id": f"l{i}",
-        "status": "final",
-        "code": {
-            "coding": [
-                {
-                    "system": "http://loinc.org",
-                    "code": "8665-2",
-                    "display": "Last menstrual period start date",
-                }
-            ],
-            "text": "Last menstrual period start date",
-        },
-        "subject": {"reference": f"urn:uuid:p{i}"},
-        "effectiveDateTime": "2024-05-20",
-        "valueDateTime": "2024-04-01",
-    }
-
-
 def write_export(folder: Path, women: int) -> Path:
-    """``women`` women, each with an encounter and an LMP: every encounter an episode."""
-    files: dict[str, list[dict[str, Any]]] = {"Patient": [], "Encounter": [], "Condition": []}
-    files["Observation"] = []
-    for i in range(women):
-        files["Patient"].append({"resourceType": "Patient", "id": f"p{i}", "gender": "female"})
-        files["Encounter"].append(
-            {
-                "resourceType": "Encounter",
-                "id": f"e{i}",
-                "status": "finished",
-                "class": {"code": "AMB"},
-                "subject": {"reference": f"Patient/p{i}"},
-                "period": {"start": "2024-05-20"},
-            }
-        )
-        files["Observation"].append(_lmp(i))
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, rows in files.items():
-        text = "".join(json.dumps(r) + "\n" for r in rows)
-        (folder / f"{name}.ndjson").write_text(text, encoding="utf-8")
-    return folder
+    """``women`` women, each with an encounter and an LMP: every encounter an episode (the bulk
+    export tests' ``_minimal``, written as they write it)."""
+    from tests.audit.test_fhir_bulk_export import _minimal, _write
+
+    return _write(folder, {f"{k}.ndjson": v for k, v in _minimal(women).items()})
 
 
 class _Counts:
