@@ -50,6 +50,7 @@ from earlypath.records.definition import (
     PATIENT_IDENTIFIERS,
     PATIENT_LINKS,
 )
+from earlypath.records.duckdb_tables import compiled_sql
 from earlypath.records.ibis_compile import (
     OtherTypeLines,
     compile_rows,
@@ -509,7 +510,7 @@ def _fetch(con: Any, table: ir_t.Table) -> list[dict[str, Any]]:
     ``to_pyarrow`` there loads pandas for its type converter (about a second of a reading)."""
     if con.name != "duckdb":
         return table.to_pyarrow().to_pylist()
-    cursor = con.raw_sql(str(con.compile(table)))
+    cursor = con.raw_sql(compiled_sql(con, table))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

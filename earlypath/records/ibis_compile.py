@@ -73,6 +73,7 @@ from earlypath.records import ir as rec
 from earlypath.records import plan_cache
 from earlypath.records.compile_gc import fewer_collections
 from earlypath.records.compile_memos import memoised_ibis_walks
+from earlypath.records.duckdb_tables import compiled_sql, duckdb_table
 from earlypath.records.first_item import first_item, first_items_for
 from earlypath.records.item_rows import items_only
 from earlypath.records.needed_joins import empty_tables, joins_needed, never_found
@@ -704,7 +705,7 @@ def _load_duckdb(con: Any, resource: str, files: Sequence[Path], schema: ReadSch
         con.raw_sql(
             f'CREATE OR REPLACE VIEW "{name}" AS SELECT rowid + 1 AS n, * FROM "{name}_typed"'
         )
-        return con.table(name)
+        return duckdb_table(con, name)
     tree = _tree_of(schema)
     sql = _DuckSql()
     columns = sql.struct("j", tree, schema)
@@ -738,7 +739,7 @@ def _load_duckdb(con: Any, resource: str, files: Sequence[Path], schema: ReadSch
     else:
         load(_transformed_lines(files, tree))
     con.raw_sql(f'CREATE OR REPLACE VIEW "{name}" AS SELECT rowid + 1 AS n, * FROM "{name}_typed"')
-    return con.table(name)
+    return duckdb_table(con, name)
 
 
 # --- stage 0 on Spark: a VARIANT per line, typed by schema_of_variant --------------------------
@@ -962,7 +963,7 @@ _RESOURCE_TYPE = leaf_name("resourceType", "str")
 def _rows_of(con: Any, table: ir_t.Table) -> list[tuple[Any, ...]]:
     """The (few) rows of ``table`` (on DuckDB by its cursor: no pandas loaded)."""
     if con.name == "duckdb":
-        return con.raw_sql(str(con.compile(table))).fetchall()
+        return con.raw_sql(compiled_sql(con, table)).fetchall()
     return [tuple(r.values()) for r in table.to_pyarrow().to_pylist()]
 
 
@@ -1634,8 +1635,8 @@ def materializer(con: Any, prefix: str) -> Keep:
 
     def keep(table: ir_t.Table, name: str) -> ir_t.Table:
         full = f"{prefix}_{name}_{next(names)}"
-        _store(con, full, str(con.compile(table)))
-        return con.table(full)
+        _store(con, full, compiled_sql(con, table))
+        return duckdb_table(con, full)
 
     return keep
 
@@ -3012,7 +3013,7 @@ def run_records(
         # (the tables whose `Joined` is read as None: told by ``left_out`` already, kept explicit)
         tuple(sorted(never_found(spec.rows, absent))),
         tuple(sorted((r, tuple(t.schema().items())) for r, t in resources.items())),
-        tuple(con.table(encounters).schema().items()),
+        tuple(duckdb_table(con, encounters).schema().items()),
         sql_shape(load_codes()),
         tuple(con.table(merged).schema().items()) if merged is not None else None,
         tuple(con.table(by_identifier).schema().items()) if by_identifier is not None else None,
@@ -3082,14 +3083,14 @@ def run_records(
             for name in done.get(i, ()):
                 _drop(con, real(name), name.startswith("@in_"))
     problems = (
-        con.table(real(plan.problems))
+        duckdb_table(con, real(plan.problems))
         if plan.problems is not None
         else _no_problems(con, f"{prefix}_no_problems")
     )
     return CompiledRecords(
         _TablesByName(con, {k: real(v) for k, v in plan.rows.items()}),
         problems,
-        con.table(real(plan.episodes)),
+        duckdb_table(con, real(plan.episodes)),
         plan.types,
     )
 
