@@ -49,7 +49,7 @@ AT_LEAST = "urn:earlypath:fhir:at-least"
 MATCH_WORD = "urn:earlypath:fhir:match-word"
 SITE_VALUESETS_ENV = "EARLYPATH_VALUESETS"
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
-_WORD = re.compile(r"[a-z0-9]+( [a-z0-9]+)*")
+_WORD = re.compile(r"[a-z0-9]+([ -][a-z0-9]+)*")
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def _read(path: str, text: str) -> tuple[str, dict[str, Any], list[ValueSetCode]
     for ext in _extensions(data, MATCH_WORD):
         word = ext.get("valueString")
         if not isinstance(word, str) or not _WORD.fullmatch(word):
-            raise bad(f"{MATCH_WORD} must be lower-case letters, digits and single spaces")
+            raise bad(f"{MATCH_WORD} must be lower-case letters, digits, single spaces and hyphens")
         words.append(word)
     return url, data, codes, words
 
