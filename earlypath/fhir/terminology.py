@@ -13,7 +13,8 @@ earlypath-specific extensions (all optional except ``CHECKED``):
 - ``CHECKED`` (on a code, string): where the code was verified; required on every code.
 - ``AT_LEAST`` (on a code, integer): a history code meaning "at least n" (recurrent miscarriage).
 - ``MATCH_WORD`` (on the ValueSet, string, repeatable): a word that also matches when it stands
-  on its own in a concept's text or display (product names carried only in text).
+  on its own in a concept's text or display (product names carried only in text); its parts,
+  written with a space or a hyphen, match parts joined by spaces or hyphens (stop 52).
 """
 
 from __future__ import annotations
