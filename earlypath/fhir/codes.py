@@ -16,15 +16,34 @@ from typing import Any
 
 from earlypath.fhir.terminology import load_value_sets, site_value_sets_folder
 
+# A listed word's parts are joined in the text by spaces or hyphens, one or more ("non viable
+# pregnancy" is also "non-viable pregnancy", "non - viable pregnancy"), and a listed word may be
+# written with hyphens. Before stop 52 a part was joined by one space only: "non-obstetric" held
+# "obstetric" on its own (a hyphen is not a letter) and never "non obstetric", so a study its RIS
+# calls non-obstetric was read as a pregnancy scan, and a Condition "Non-viable pregnancy" coded
+# locally was read as no loss (HAZ-20 C20.60). The class is written so that Python's re, RE2
+# (DuckDB) and Java (Spark) read it alike.
+_WORD_PARTS = re.compile(r"[a-z0-9]+(?:[ -]+[a-z0-9]+)*")
+_JOIN = "[- ]+"
+
+
+def _joined(word: str) -> str:
+    """``word`` as a regular expression: its parts, each separator any run of spaces and
+    hyphens; checked first."""
+    if not _WORD_PARTS.fullmatch(word):
+        raise ValueError(
+            f"code-set word {word!r}: only lower-case letters, digits, spaces and hyphens"
+        )
+    return _JOIN.join(re.split(r"[ -]+", word))
+
 
 @cache
 def word_pattern(word: str) -> str:
     """A regular expression for ``word`` standing on its own in lower-case text: no letter or
-    digit may touch it (progesterone is not medroxyprogesterone, pv is not in "pvc"). Written
-    so that DuckDB's RE2 reads it as Python's re does (the audit's SQL uses it too)."""
-    if not re.fullmatch(r"[a-z0-9]+( [a-z0-9]+)*", word):
-        raise ValueError(f"code-set word {word!r}: only lower-case letters, digits and spaces")
-    return f"(^|[^a-z0-9]){word}([^a-z0-9]|$)"
+    digit may touch it (progesterone is not medroxyprogesterone, pv is not in "pvc"); its parts
+    joined by spaces or hyphens (`_JOIN`). Written so that DuckDB's RE2 reads it as Python's re
+    does (the audit's SQL uses it too)."""
+    return f"(^|[^a-z0-9]){_joined(word)}([^a-z0-9]|$)"
 
 
 _NO_WORDS = re.compile(r"(?!)")  # matches nothing
@@ -39,9 +58,12 @@ def words_pattern(words: tuple[str, ...]) -> str:
     distinct = sorted(set(words))
     if len(distinct) == 1:  # one word: its own pattern, the SQL as it was
         return word_pattern(distinct[0])
-    for word in distinct:
-        word_pattern(word)  # the same check of each word
-    return f"(^|[^a-z0-9])({'|'.join(distinct)})([^a-z0-9]|$)"
+    return f"(^|[^a-z0-9])({_alternation(words)})([^a-z0-9]|$)"
+
+
+def _alternation(words: tuple[str, ...]) -> str:
+    """The words as one alternation (`_joined`, each checked), in a fixed order."""
+    return "|".join(sorted({_joined(word) for word in words}))
 
 
 @cache
@@ -53,9 +75,7 @@ def words_search(words: tuple[str, ...]) -> Callable[[str], re.Match[str] | None
     this costs a few thousand (stop 46, docs/speed-cds.md)."""
     if not words:
         return _NO_WORDS.search  # an empty alternation would match everywhere
-    words_pattern(words)  # the same checks
-    alternation = "|".join(sorted(set(words)))
-    return re.compile(f"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])").search
+    return re.compile(f"(?<![a-z0-9])(?:{_alternation(words)})(?![a-z0-9])").search
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ earlypath-specific extensions (all optional except ``CHECKED``):
 - ``CHECKED`` (on a code, string): where the code was verified; required on every code.
 - ``AT_LEAST`` (on a code, integer): a history code meaning "at least n" (recurrent miscarriage).
 - ``MATCH_WORD`` (on the ValueSet, string, repeatable): a word that also matches when it stands
-  on its own in a concept's text or display (product names carried only in text).
+  on its own in a concept's text or display (product names carried only in text); its parts,
+  written with a space or a hyphen, match parts joined by spaces or hyphens (stop 52).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ AT_LEAST = "urn:earlypath:fhir:at-least"
 MATCH_WORD = "urn:earlypath:fhir:match-word"
 SITE_VALUESETS_ENV = "EARLYPATH_VALUESETS"
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
-_WORD = re.compile(r"[a-z0-9]+( [a-z0-9]+)*")
+_WORD = re.compile(r"[a-z0-9]+([ -][a-z0-9]+)*")
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def _read(path: str, text: str) -> tuple[str, dict[str, Any], list[ValueSetCode]
     for ext in _extensions(data, MATCH_WORD):
         word = ext.get("valueString")
         if not isinstance(word, str) or not _WORD.fullmatch(word):
-            raise bad(f"{MATCH_WORD} must be lower-case letters, digits and single spaces")
+            raise bad(f"{MATCH_WORD} must be lower-case letters, digits, single spaces and hyphens")
         words.append(word)
     return url, data, codes, words
 

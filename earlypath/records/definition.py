@@ -3159,6 +3159,31 @@ def _study_words(value_set: str) -> Expr:
 # (`imaging_not_obstetric`: a renal ultrasound for loin pain in pregnancy). The reason is read
 # for the pregnancy only, never for another organ: a reason says why, not what was scanned.
 _STUDY_OF_ANOTHER_ORGAN = _study_words("imaging_not_obstetric")
+# Stop 52 (w-study52, HAZ-20 C20.61): a study may name what was done only through the Procedure
+# it refers to (`procedureReference`: a RIS that records the examination as a Procedure and the
+# PACS study as its images). Table ``scan_procedures``: per patient, the id of each Procedure
+# whose code is an obstetric scan (`scan_report`), or names one in words and no other organ, as
+# a study's own code and words are read. Whatever its status: it only says what the study was,
+# and a study read as a pregnancy scan only ever holds a decision back. The Procedure gives no
+# row of its own here (a Procedure coded so is not read as a scan: its report or findings are).
+_SCAN_PROCEDURE_CODE = Or(
+    (
+        _yes(InSet(Concept("code"), "scan_report", words=False)),
+        And(
+            (
+                _yes(_in("code", "obstetric_imaging")),
+                Not(_yes(_in("code", "imaging_not_obstetric"))),
+            )
+        ),
+    )
+)
+_SCAN_PROCEDURES = RowSpec(
+    "scan_procedures", "Procedure", _SCAN_PROCEDURE_CODE, _SUBJECT, (("id", _text("id")),)
+)
+_STUDY_PROCEDURE = RefId(_text("procedureReference.reference"), "Procedure")
+_STUDY_OF_A_SCAN_PROCEDURE = Not(
+    IsNull(Joined("scan_procedures", _STUDY_PROCEDURE, "id", patient=_SUBJECT))
+)
 _OBSTETRIC_STUDY = Or(
     (
         AnyItem("procedureCode", InSet(Concept(""), "scan_report", words=False)),
@@ -3168,6 +3193,7 @@ _OBSTETRIC_STUDY = Or(
                     (
                         _study_words("obstetric_imaging"),
                         AnyItem("reasonCode", InSet(Concept(""), "obstetric_imaging")),
+                        _STUDY_OF_A_SCAN_PROCEDURE,
                     )
                 ),
                 Not(_STUDY_OF_ANOTHER_ORGAN),
@@ -4782,8 +4808,10 @@ READING = EpisodeSpec(
         _REPORT_TOPS,
         _REPORT_CHOSEN,
         *_UNFINISHED_RESULTS,
-        # the studies a report read refers to, joined by the study's rows (stop 52)
+        # the studies a report read refers to, and the scan Procedures a study refers to, joined
+        # by the study's rows (stop 52)
         _REPORTED_STUDIES,
+        _SCAN_PROCEDURES,
         _CONDITION_ROWS,
         _OBSERVATION_ROWS,
         _PANEL_MEMBER_ROWS,

@@ -152,6 +152,13 @@ HELD_BACK = {
     "text-only-miscarriage-today": eligible_with(
         local_condition("local", {"text": "Incomplete miscarriage"}, day())
     ),
+    # stop 52 (HAZ-20 C20.60): a hyphen joins "non" to "viable"; the base read neither as a loss
+    "emis-non-viable-pregnancy-today": eligible_with(
+        local_condition("local", local(READ_V2, "EMISNQNV3", "Non-viable pregnancy"), day())
+    ),
+    "hospital-non-viable-iup-finding": eligible_with(
+        local_observation("local", local(HOSPITAL, "EPAU-NV", "Non-viable intrauterine pregnancy"))
+    ),
     "local-salpingectomy-today": eligible_with(
         local_procedure("local", local(HOSPITAL, "TH-LS2", "Laparoscopic salpingectomy"))
     ),

@@ -753,6 +753,16 @@ IMAGES_IN_WORDS: dict[str, tuple[list[dict[str, Any]], str]] = {
         _ris_study("UPELV", "US Pelvis", "Pelvic ultrasound: ovaries", "Pelvic pain"),
         OFFER,
     ),
+    # stop 52 (HAZ-20 C20.60): the study says in a hyphenated word that it is not of a pregnancy
+    # (the base read "obstetric" and "pregnant" in them: needs information)
+    "ris-coded-non-obstetric-study-after-confirmed-iup": (
+        _ris_study("UPNOB", "US Pelvis (non-obstetric)", "Pelvis non-obstetric", "Pelvic pain"),
+        OFFER,
+    ),
+    "non-pregnant-pelvis-study-after-confirmed-iup": (
+        _ris_study("UPELV", "US Pelvis", "Pelvis, non-pregnant", "Pelvic pain"),
+        OFFER,
+    ),
 }
 
 # Stop 52 (HAZ-20 C20.54): a study and its report. The report refers to the study
@@ -765,20 +775,29 @@ IMAGES_IN_WORDS: dict[str, tuple[list[dict[str, Any]], str]] = {
 
 
 def studies_as_exported(name: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Her resources with each report's `imagingStudy` reference to the id her study gets in an
-    export of several women (`tests.fhir_exports.as_patient` prefixes ids, not references)."""
-    return [
-        {
-            **r,
-            "imagingStudy": [
-                {"reference": ref["reference"].replace("ImagingStudy/", f"ImagingStudy/{name}-")}
-                for ref in r["imagingStudy"]
-            ],
-        }
-        if "imagingStudy" in r
-        else r
-        for r in resources
-    ]
+    """Her resources with each report's `imagingStudy` reference, and a study's
+    `procedureReference`, to the id its resource gets in an export of several women
+    (`tests.fhir_exports.as_patient` prefixes ids, not references)."""
+    out = []
+    for r in resources:
+        if "imagingStudy" in r:
+            refs = [{"reference": _prefixed(name, ref["reference"])} for ref in r["imagingStudy"]]
+            r = {**r, "imagingStudy": refs}
+        if "procedureReference" in r:
+            r = {
+                **r,
+                "procedureReference": {
+                    "reference": _prefixed(name, r["procedureReference"]["reference"])
+                },
+            }
+        out.append(r)
+    return out
+
+
+def _prefixed(name: str, reference: str) -> str:
+    """A relative reference ("Type/id") to the id `as_patient` gives it in her export."""
+    kind, rid = reference.split("/", 1)
+    return f"{kind}/{name}-{rid}"
 
 
 _STUDY_LATE = imaging_study(started=f"{day()}T00:20:00Z")
@@ -830,6 +849,32 @@ def _study_later(**changes: Any) -> list[dict[str, Any]]:
     return _confirmed_then(imaging_study(**changes))
 
 
+# Stop 52 (w-study52, HAZ-20 C20.61): the study names nothing itself; the Procedure it refers to
+# (`procedureReference`) says what was done. The base named the study's kind unknown and offered.
+OBSTETRIC_US = {
+    "coding": [{"system": SNOMED, "code": "268445003", "display": "Ultrasound scan - obstetric"}]
+}
+
+
+def _study_of_procedure(code: dict[str, Any]) -> list[dict[str, Any]]:
+    """Her record: a confirmed scan a week ago, then today a study that names nothing itself and
+    refers to a completed Procedure of today of this code."""
+    procedure = {
+        "resourceType": "Procedure",
+        "id": "us-procedure",
+        "status": "completed",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "code": code,
+        "performedDateTime": f"{day()}T09:30:00Z",
+    }
+    study = imaging_study(
+        procedureCode=None,
+        description=None,
+        procedureReference={"reference": "Procedure/us-procedure"},
+    )
+    return [*_confirmed_then(study), procedure]
+
+
 STUDY_FIELDS: dict[str, tuple[list[dict[str, Any]], str]] = {
     "study-status-not-r4-after-confirmed-iup": (_study_later(status="final"), NEEDS_SCAN),
     "study-status-missing-after-confirmed-iup": (_study_later(status=None), NEEDS_SCAN),
@@ -839,6 +884,16 @@ STUDY_FIELDS: dict[str, tuple[list[dict[str, Any]], str]] = {
         _study_later(procedureCode=None, description=None),
         OFFER,
     ),
+    "study-of-an-obstetric-procedure-after-confirmed-iup": (
+        _study_of_procedure(OBSTETRIC_US),
+        NEEDS_SCAN,
+    ),
+    "study-of-a-ris-pregnancy-procedure-after-confirmed-iup": (
+        _study_of_procedure(ris("UOBEP", "US Pregnancy <14 weeks")),
+        NEEDS_SCAN,
+    ),
+    # control: a Procedure of another organ tells nothing more (the study's kind is named)
+    "study-of-a-renal-procedure-after-confirmed-iup": (_study_of_procedure(RENAL_US), OFFER),
 }
 _IMAGES_TODAY = f"scan images of {day()}{definition.IMAGES_ONLY_MESSAGE}"
 _IMAGES_UNDATED = (
@@ -852,6 +907,8 @@ STUDY_PROBLEMS: dict[str, tuple[str, ...]] = {
         if decision == NEEDS_SCAN
     },
     "ris-coded-renal-study-in-pregnancy-after-confirmed-iup": (),
+    "ris-coded-non-obstetric-study-after-confirmed-iup": (),
+    "non-pregnant-pelvis-study-after-confirmed-iup": (),
     "ris-coded-pelvis-study-after-confirmed-iup": (definition.STUDY_KIND_UNKNOWN_MESSAGE,),
     "study-dated-after-its-report-by-the-machine-clock": (),
     "study-reported-next-morning": (),
@@ -866,6 +923,9 @@ STUDY_PROBLEMS: dict[str, tuple[str, ...]] = {
         _IMAGES_UNDATED,
     ),
     "study-uncoded-ultrasound-after-confirmed-iup": (definition.STUDY_KIND_UNKNOWN_MESSAGE,),
+    "study-of-an-obstetric-procedure-after-confirmed-iup": (_IMAGES_TODAY,),
+    "study-of-a-ris-pregnancy-procedure-after-confirmed-iup": (_IMAGES_TODAY,),
+    "study-of-a-renal-procedure-after-confirmed-iup": (definition.STUDY_KIND_UNKNOWN_MESSAGE,),
 }
 IMAGES_LATER_52 = {**IMAGES_IN_WORDS, **IMAGES_AND_REPORTS, **STUDY_FIELDS}
 
