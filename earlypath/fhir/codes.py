@@ -21,7 +21,7 @@ from earlypath.fhir.terminology import load_value_sets, site_value_sets_folder
 # written with hyphens. Before stop 52 a part was joined by one space only: "non-obstetric" held
 # "obstetric" on its own (a hyphen is not a letter) and never "non obstetric", so a study its RIS
 # calls non-obstetric was read as a pregnancy scan, and a Condition "Non-viable pregnancy" coded
-# locally was read as no loss (HAZ-20 C20.60). The class is written so that Python's re, RE2
+# locally was read as no loss (HAZ-20 C20.59). The class is written so that Python's re, RE2
 # (DuckDB) and Java (Spark) read it alike.
 _WORD_PARTS = re.compile(r"[a-z0-9]+(?:[ -]+[a-z0-9]+)*")
 _JOIN = "[- ]+"

@@ -3159,7 +3159,7 @@ def _study_words(value_set: str) -> Expr:
 # (`imaging_not_obstetric`: a renal ultrasound for loin pain in pregnancy). The reason is read
 # for the pregnancy only, never for another organ: a reason says why, not what was scanned.
 _STUDY_OF_ANOTHER_ORGAN = _study_words("imaging_not_obstetric")
-# Stop 52 (w-study52, HAZ-20 C20.61): a study may name what was done only through the Procedure
+# Stop 52 (w-study52, HAZ-20 C20.60): a study may name what was done only through the Procedure
 # it refers to (`procedureReference`: a RIS that records the examination as a Procedure and the
 # PACS study as its images). Table ``scan_procedures``: per patient, the id of each Procedure
 # whose code is an obstetric scan (`scan_report`), or names one in words and no other organ, as

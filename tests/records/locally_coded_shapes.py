@@ -152,7 +152,7 @@ HELD_BACK = {
     "text-only-miscarriage-today": eligible_with(
         local_condition("local", {"text": "Incomplete miscarriage"}, day())
     ),
-    # stop 52 (HAZ-20 C20.60): a hyphen joins "non" to "viable"; the base read neither as a loss
+    # stop 52 (HAZ-20 C20.59): a hyphen joins "non" to "viable"; the base read neither as a loss
     "emis-non-viable-pregnancy-today": eligible_with(
         local_condition("local", local(READ_V2, "EMISNQNV3", "Non-viable pregnancy"), day())
     ),

@@ -753,7 +753,7 @@ IMAGES_IN_WORDS: dict[str, tuple[list[dict[str, Any]], str]] = {
         _ris_study("UPELV", "US Pelvis", "Pelvic ultrasound: ovaries", "Pelvic pain"),
         OFFER,
     ),
-    # stop 52 (HAZ-20 C20.60): the study says in a hyphenated word that it is not of a pregnancy
+    # stop 52 (HAZ-20 C20.59): the study says in a hyphenated word that it is not of a pregnancy
     # (the base read "obstetric" and "pregnant" in them: needs information)
     "ris-coded-non-obstetric-study-after-confirmed-iup": (
         _ris_study("UPNOB", "US Pelvis (non-obstetric)", "Pelvis non-obstetric", "Pelvic pain"),
@@ -849,7 +849,7 @@ def _study_later(**changes: Any) -> list[dict[str, Any]]:
     return _confirmed_then(imaging_study(**changes))
 
 
-# Stop 52 (w-study52, HAZ-20 C20.61): the study names nothing itself; the Procedure it refers to
+# Stop 52 (w-study52, HAZ-20 C20.60): the study names nothing itself; the Procedure it refers to
 # (`procedureReference`) says what was done. The base named the study's kind unknown and offered.
 OBSTETRIC_US = {
     "coding": [{"system": SNOMED, "code": "268445003", "display": "Ultrasound scan - obstetric"}]

@@ -102,7 +102,7 @@ def test_codes_then_words_answer_as_matches(name: str) -> None:
         assert (codes or matcher.words_name_it(concept)) == matcher.matches(concept), concept
 
 
-# Stop 52 (HAZ-20 C20.60): a listed word's parts are joined in the text by spaces or hyphens,
+# Stop 52 (HAZ-20 C20.59): a listed word's parts are joined in the text by spaces or hyphens,
 # alike in Python and DuckDB; before, "non-viable pregnancy" was no loss and "non-obstetric"
 # only "obstetric". Each row: set, text (lower-cased as read), whether the set's words name it.
 _HYPHENS = [
