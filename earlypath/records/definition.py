@@ -4059,7 +4059,7 @@ _STATEMENT_UNSURE = And(
 
 def _progestogen_counts(counts: Expr) -> Expr:
     """A current medicine (``counts``) that is a progestogen and not progesterone."""
-    return And((counts, _yes(Col("progestogen")), Not(_is(Col("progesterone"), True))))
+    return And((counts, _yes(Col("progestogen")), Not(_yes(Col("progesterone")))))
 
 
 # A current progesterone row is NG126's product: True, False (one of the three differs), or None.
@@ -4070,7 +4070,7 @@ def _any_current_progesterone(test: Expr) -> Expr:
     """Any current progesterone request or statement of hers for which ``test`` holds."""
     return Or(
         tuple(
-            Agg("any", table, And((counts, _is(Col("progesterone"), True), test)), Const(True))
+            Agg("any", table, And((counts, _yes(Col("progesterone")), test)), Const(True))
             for table, counts in (("requests", _REQUEST_COUNTS), ("statements", _STATEMENT_COUNTS))
         )
     )
@@ -4440,8 +4440,8 @@ def _medicine_problems(table: str, counts: Expr) -> tuple[RowProblem, ...]:
             And(
                 (
                     counts,
-                    _is(Col("progesterone"), True),
-                    Not(_is(_ROW_AS_NG126, True)),
+                    _yes(Col("progesterone")),
+                    Not(_yes(_ROW_AS_NG126)),
                     Or(tuple(Not(IsNull(Col(name))) for name in _AS_NG126)),
                 )
             ),
