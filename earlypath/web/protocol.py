@@ -100,6 +100,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._parsed_header_bytes = 0  # request line and headers as parsed
         self._reading_headers = True
         self._refused = False
+        # One header timer per connection, not one per request (issue 16): a request's start
+        # moves the deadline; the timer, when it fires early for it, is set again for the rest.
+        self._header_deadline = 0.0
         self._header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -108,7 +111,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._start_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_header_timer()
+        self._cancel_header_timer()
         self._joined.drop()
         super().connection_lost(exc)
 
@@ -133,8 +136,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        self._reading_headers = False
-        self._stop_header_timer()
+        self._reading_headers = False  # the header timer, when it fires, has nothing to do
         if self._parsed_header_bytes > self._max_header_bytes:
             self._refuse_headers_too_large()
             raise _Refused  # stops the parser: the rest of this chunk is not read
@@ -159,24 +161,35 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._refuse(431, "Request Header Fields Too Large", "request headers too large")
 
     def _start_header_timer(self) -> None:
-        self._stop_header_timer()
-        self._header_timer = self.loop.call_later(self._header_timeout, self._header_time_up)
+        """The headers are due within the timeout from now. A call_later and a cancel for every
+        request of a keep-alive connection cost some microseconds a call and filled the loop's
+        timer heap with cancelled handles; now a request only moves the deadline, and the
+        connection's one timer is set when none is pending."""
+        self._header_deadline = self.loop.time() + self._header_timeout
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_at(self._header_deadline, self._header_time_up)
 
-    def _stop_header_timer(self) -> None:
+    def _cancel_header_timer(self) -> None:
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
 
     def _header_time_up(self) -> None:
         self._header_timer = None
+        if not self._reading_headers:
+            return  # the headers came in time: set again when the next request starts
+        if self.loop.time() < self._header_deadline:
+            # a later request moved the deadline: wait for the rest of its time
+            self._header_timer = self.loop.call_at(self._header_deadline, self._header_time_up)
+            return
         busy = self.cycle is not None and not self.cycle.response_complete
-        if self._reading_headers and not busy:
+        if not busy:
             self._refuse(408, "Request Timeout", "request headers not received in time")
 
     def _refuse(self, status: int, reason: str, message: str) -> None:
         self._refused = True
         self._reading_headers = False
-        self._stop_header_timer()
+        self._cancel_header_timer()
         if not self.transport.is_closing():
             self.transport.write(_response(status, reason, message))
             self.transport.close()

@@ -129,3 +129,116 @@ def test_other_attributes_are_the_transports() -> None:
     joined = _JoinedWrites(transport, asyncio.new_event_loop())
     assert joined.get_extra_info("peername") == ("127.0.0.1", 5000)
     assert joined.is_closing() is False
+
+
+class _ClockLoop:
+    """The running loop with a clock the test moves and timers it holds instead of scheduling
+    (`fire` runs those due); everything else (tasks) is the real loop's."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.now = 0.0
+        self.timers: list[asyncio.TimerHandle] = []
+        self.header_timers_set = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loop, name)
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: Any, *args: Any) -> asyncio.TimerHandle:
+        handle = asyncio.TimerHandle(when, callback, args, self._loop)
+        self.timers.append(handle)
+        if getattr(callback, "__name__", "") == "_header_time_up":
+            self.header_timers_set += 1
+        return handle
+
+    def call_later(self, delay: float, callback: Any, *args: Any) -> asyncio.TimerHandle:
+        return self.call_at(self.now + delay, callback, *args)
+
+    def fire(self, now: float) -> None:
+        self.now = now
+        due = [t for t in self.timers if t.when() <= now and not t.cancelled()]
+        self.timers = [t for t in self.timers if t not in due]
+        for timer in due:
+            timer._run()
+
+
+def _guarded(loop: _ClockLoop, transport: FakeTransport) -> GuardedHttpToolsProtocol:
+    # (uvicorn's idle keep-alive timer out of the way of these tests' clock)
+    config = Config(app=_json_app, lifespan="off", log_level="warning", timeout_keep_alive=60)
+    config.load()
+    protocol = GuardedHttpToolsProtocol(
+        config=config,
+        server_state=ServerState(),
+        app_state={},
+        _loop=loop,  # type: ignore[arg-type]
+    )
+    protocol._header_timeout = 10
+    protocol.connection_made(transport)
+    return protocol
+
+
+async def _keep_alive_requests(count: int) -> tuple[int, list[bytes]]:
+    """``count`` requests, one after another, on one keep-alive connection."""
+    loop = _ClockLoop(asyncio.get_running_loop())
+    transport = FakeTransport()
+    protocol = _guarded(loop, transport)
+    for n in range(count):
+        loop.now = float(n)
+        protocol.data_received(REQUEST)
+        for _ in range(10):
+            await asyncio.sleep(0)
+    writes = list(transport.writes)
+    protocol.connection_lost(None)
+    return loop.header_timers_set, writes
+
+
+def test_one_header_timer_for_a_keep_alive_connections_requests() -> None:
+    """Issue 16: a request no longer sets (and cancels) a header timer of its own: the
+    connection's one timer serves them all (20k instructions a request, the heap kept small)."""
+    timers, writes = _run_alone(_keep_alive_requests(5))
+    assert [w[:15] for w in writes] == [b"HTTP/1.1 200 OK"] * 5
+    assert timers == 1
+
+
+async def _slow_headers_of_a_later_start() -> list[tuple[float, list[bytes]]]:
+    loop = _ClockLoop(asyncio.get_running_loop())
+    transport = FakeTransport()
+    protocol = _guarded(loop, transport)  # connection open at 0: its headers due by 10
+    loop.now = 6.0
+    protocol.data_received(b"GET / HTTP/1.1\r\nhost: x\r\n")  # starts at 6: due by 16
+    seen = []
+    for now in (10.0, 15.9, 16.0):
+        loop.fire(now)
+        seen.append((now, list(transport.writes)))
+    return seen
+
+
+def test_headers_are_due_within_the_timeout_of_the_requests_start() -> None:
+    """The deadline moves with each request's start, as when a timer was set per request:
+    not refused when the connection's first deadline passes, refused 408 at the request's."""
+    (_, at_10), (_, at_15_9), (_, at_16) = _run_alone(_slow_headers_of_a_later_start())
+    assert at_10 == [] and at_15_9 == []
+    assert at_16[0].startswith(b"HTTP/1.1 408 Request Timeout"), at_16
+    assert at_16[-1] == b"<closed>"
+
+
+async def _headers_in_time_then_idle() -> list[bytes]:
+    loop = _ClockLoop(asyncio.get_running_loop())
+    transport = FakeTransport()
+    protocol = _guarded(loop, transport)
+    loop.now = 1.0
+    protocol.data_received(REQUEST)
+    for _ in range(10):
+        await asyncio.sleep(0)
+    loop.fire(10.0)  # the connection's header timer: the request's headers came in time
+    writes = list(transport.writes)
+    protocol.connection_lost(None)
+    return writes
+
+
+def test_a_request_answered_in_time_is_not_refused_when_the_timer_fires() -> None:
+    writes = _run_alone(_headers_in_time_then_idle())
+    assert len(writes) == 1 and writes[0].startswith(b"HTTP/1.1 200 OK"), writes
