@@ -97,9 +97,18 @@ PRESCRIBED_STATUS = tuple(sorted(status_list("care_given_request_status")))
 # --- the reading: the one definition, and the audit's own steps -----------------------------------
 
 
-def _latest_scan(column: str) -> Agg:
-    """A cell of the latest scan day (`episode_to_flat` keeps the latest scan)."""
-    return Agg("latest", "scans", Const(True), Col(column), (Col("day"),))
+# the scans' columns the flat row holds of the latest scan day (`episode_to_flat` keeps the
+# latest scan), each as the step ``scan_<column>``; ``crl_unverified`` True: the latest day's
+# CRL is not known to be verified (viability only, never dating)
+_LATEST_SCAN = (
+    "location",
+    "route",
+    "crl_mm",
+    "crl_unverified",
+    "msd_mm",
+    "fetal_pole",
+    "fetal_heartbeat",
+)
 
 
 # A scan day before the latest with a CRL above 0 (stop 44, issue 12: the flat row held only the
@@ -159,14 +168,10 @@ MAY_BE_CARE_GIVEN = {
 }
 AUDIT_STEPS = (
     ("scan_date", Agg("max", "scans", Const(True), Col("day"))),
-    ("scan_location", _latest_scan("location")),
-    ("scan_route", _latest_scan("route")),
-    ("scan_crl_mm", _latest_scan("crl_mm")),
-    # True: the latest day's CRL is not known to be verified (viability only, never dating)
-    ("scan_crl_unverified", _latest_scan("crl_unverified")),
-    ("scan_msd_mm", _latest_scan("msd_mm")),
-    ("scan_fetal_pole", _latest_scan("fetal_pole")),
-    ("scan_fetal_heartbeat", _latest_scan("fetal_heartbeat")),
+    *(
+        (f"scan_{column}", Agg("latest", "scans", Const(True), Col(column), (Col("day"),)))
+        for column in _LATEST_SCAN
+    ),
     # the dating CRL of an earlier scan day of this pregnancy: the earliest day with a CRL above
     # 0 (`flat.dating_scan`, as the card's `episode_facts` dates her), before the latest day
     ("earlier_crl_date", Agg("min", "scans", _EARLIER_CRL_DAY, Col("day"))),

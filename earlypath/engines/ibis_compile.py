@@ -58,6 +58,28 @@ IR_TYPES: dict[str, str] = {
 Columns = Callable[[str], ir_t.Value]
 
 
+def types_by_node(nodes_of: Mapping[str, tuple[type[ir.Expr], ...]]) -> dict[type[ir.Expr], str]:
+    """The nodes whose type is the same whatever their children ({type: its nodes}), by node:
+    a node's class looked up, not tried against each (nodes are never subclassed). A node
+    listed under two types is a `ValueError`, never the last one silently."""
+    types: dict[type[ir.Expr], str] = {}
+    for name, nodes in nodes_of.items():
+        for node in nodes:
+            if types.setdefault(node, name) != name:
+                raise ValueError(f"{node.__name__} is listed as {types[node]} and {name}")
+    return types
+
+
+_FIXED_TYPES = types_by_node(
+    {
+        "bool": (ir.Cmp, ir.And, ir.Or, ir.Not, ir.Match, ir.IsNull, ir.IsTrue),
+        "float": (ir.Sqrt,),
+        "int": (ir.Floor, ir.DaysBetween),
+        "date": (ir.AddDays,),
+    }
+)
+
+
 def type_of(e: ir.Expr, other: Callable[[ir.Expr], str | None] | None = None) -> str | None:
     """The IR type an expression yields, or None if it cannot be told (a bare ``Const(None)``).
 
@@ -87,19 +109,14 @@ def _type_of(  # noqa: C901
         if isinstance(v, dt.date):
             return "date"
         return "str"
-    if isinstance(e, ir.Cmp | ir.And | ir.Or | ir.Not | ir.Match | ir.IsNull | ir.IsTrue):
-        return "bool"
+    fixed = _FIXED_TYPES.get(type(e))
+    if fixed is not None:
+        return fixed
     if isinstance(e, ir.Arith):
         if e.op == "/":
             return "float"
         types = {type_of(e.left), type_of(e.right)}
         return "float" if "float" in types else ("int" if "int" in types else None)
-    if isinstance(e, ir.Sqrt):
-        return "float"
-    if isinstance(e, ir.Floor | ir.DaysBetween):
-        return "int"
-    if isinstance(e, ir.AddDays):
-        return "date"
     if isinstance(e, ir.Coalesce):
         return next((t for t in map(type_of, e.items) if t is not None), None)
     if isinstance(e, ir.If):

@@ -463,6 +463,8 @@ def order_cards(
     p = assessment["progesterone"]
     decision = p["decision"]
     plan = p.get("plan")
+    # every order card's detail: these lines, then what all the cards' details say
+    detail = functools.partial(detail_markdown, assessment, problems, evidence)
     cards = []
     for order in orders:
         ref = f"MedicationRequest/{order.get('id', '(draft)')}"
@@ -473,27 +475,21 @@ def order_cards(
                     f"Progesterone order not supported by {_recs(assessment)}: {why}",
                     "warning",
                     assessment,
-                    detail_markdown(
-                        assessment,
-                        problems,
-                        evidence,
+                    detail(
                         [
                             f"This progesterone order ({md(ref)}) is not supported by NICE NG126 "
                             "for this woman."
-                        ],
+                        ]
                     ),
                 )
             )
         elif decision == "needs_information":
             card = decision_card(assessment, patient_id, problems, evidence)
-            card["detail"] = detail_markdown(
-                assessment,
-                problems,
-                evidence,
+            card["detail"] = detail(
                 [
                     f"Before this progesterone order ({md(ref)}) can be checked against NG126, "
                     "record the missing facts."
-                ],
+                ]
             )
             cards.append(card)
         elif plan:
@@ -503,12 +499,9 @@ def order_cards(
                     f"Progesterone order differs from NG126 plan: {differences[0]}",
                     "warning",
                     assessment,
-                    detail_markdown(
-                        assessment,
-                        problems,
-                        evidence,
+                    detail(
                         [f"This order ({md(ref)}) differs from the plan:"]
-                        + [f"- {md(d)}" for d in differences],
+                        + [f"- {md(d)}" for d in differences]
                     ),
                 )
                 replacement = plan_to_medication_request(plan, patient_id, request_id=_new_uuid())
@@ -547,7 +540,7 @@ def order_cards(
                         f"Progesterone order is consistent with {_recs(assessment)}; stop on {plan['stop_on']}",
                         "info",
                         assessment,
-                        detail_markdown(assessment, problems, evidence, note),
+                        detail(note),
                     )
                 )
     return cards

@@ -23,7 +23,7 @@ import json
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -223,13 +223,11 @@ def _load_value_sets(site_folder: str | None) -> dict[str, LoadedValueSet]:
             old = sets[name]
             seen = {(c.system, c.code) for c in old.codes}
             added = tuple(c for c in codes if (c.system, c.code) not in seen)
-            sets[name] = LoadedValueSet(
-                name,
-                url,
-                old.title,
-                old.description,
-                old.codes + added,
-                old.words + tuple(w for w in words if w not in old.words),
-                old.origins + (path,),
+            # the packaged set with the site's codes and words added (its name, url and titles)
+            sets[name] = replace(
+                old,
+                codes=old.codes + added,
+                words=old.words + tuple(w for w in words if w not in old.words),
+                origins=old.origins + (path,),
             )
     return sets

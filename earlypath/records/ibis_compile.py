@@ -67,7 +67,7 @@ from typing import Any, Literal
 import ibis
 import ibis.expr.types as ir_t
 
-from earlypath.engines.ibis_compile import IR_TYPES, _Compiler
+from earlypath.engines.ibis_compile import IR_TYPES, _Compiler, types_by_node
 from earlypath.fhir.codes import code_set, load_codes, words_pattern
 from earlypath.records import ir as rec
 from earlypath.records import plan_cache
@@ -1128,6 +1128,9 @@ class _RecordsCompiler(_Compiler):
         return type_of(e, self.records_type)
 
     def records_type(self, e: ir.Expr) -> str | None:  # noqa: C901
+        fixed = _RECORD_TYPES.get(type(e))
+        if fixed is not None:
+            return fixed
         if isinstance(e, rec.Field):
             return _FIELD_TYPES[e.type]
         if isinstance(e, rec.Concept):
@@ -1136,20 +1139,6 @@ class _RecordsCompiler(_Compiler):
             if self.env.outer is None:
                 raise TypeError("Outer is read only inside AnyItem or FirstItem")
             return self.env.outer.type_of(e.item)
-        if isinstance(
-            e, rec.InSet | _InSets | rec.TextInSet | rec.OneOf | rec.AnyItem | rec.AnyResourceItem
-        ):
-            return "bool"
-        if isinstance(
-            e, rec.FirstCode | rec.NormText | rec.RefId | rec.LocalId | rec.Left | rec.NhsNumber
-        ):
-            return "str"
-        if isinstance(e, rec.AtLeast | OwnLine):
-            return "int"
-        if isinstance(e, rec.Day | rec.SpanDay):
-            return "date"
-        if isinstance(e, rec.Round2):
-            return "float"
         if isinstance(e, rec.Lookup):
             return next((_python_type(v) for _, v in e.pairs if v is not None), None)
         if isinstance(e, rec.FirstItem):
@@ -1544,6 +1533,19 @@ class _InSets(ir.Expr):
 
     concept: ir.Expr
     value_sets: tuple[str, ...]
+
+
+# the records IR's nodes whose type is the same whatever their children, looked up as the
+# rule IR's are (`types_by_node`)
+_RECORD_TYPES = types_by_node(
+    {
+        "bool": (rec.InSet, _InSets, rec.TextInSet, rec.OneOf, rec.AnyItem, rec.AnyResourceItem),
+        "str": (rec.FirstCode, rec.NormText, rec.RefId, rec.LocalId, rec.Left, rec.NhsNumber),
+        "int": (rec.AtLeast, OwnLine),
+        "date": (rec.Day, rec.SpanDay),
+        "float": (rec.Round2,),
+    }
+)
 
 
 def _merge_in_sets(e: ir.Or, shared: Mapping[ir.Expr, Any]) -> ir.Or:

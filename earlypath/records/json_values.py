@@ -292,15 +292,8 @@ def day_readers(
     zone_day = _ZoneDays(time_zone(zone_name)).day
 
     def day_in_zone(text: Any) -> dt.date | None:
-        # `as_day` written out (a call less for every date read: the CDS call reads some twenty)
-        if type(text) is not str or len(text) < 10 or text[4] != "-" or text[7] != "-":
-            return None
-        head = text[:10]
-        if not head.isascii() or (_DAY is not None and not _DAY.match(head)):
-            return None
-        try:
-            day = _FROM_ISO(head)
-        except ValueError:  # not a real date
+        day = as_day(text)
+        if day is None:
             return None
         # a date alone (the commonest text) is its own day: one length test
         if len(text) < INSTANT_MIN_LENGTH or _INSTANT.match(text) is None:

@@ -39,10 +39,14 @@ def left_join_select(
 ) -> ir_t.Table:
     """``left.left_join(right, on).select(*columns, **added)``, for ``on`` and ``added`` made
     of ``left``'s and ``right``'s own fields."""
+
+    def as_ibis_joins() -> ir_t.Table:
+        return left.left_join(right, list(on)).select(*columns, **added)
+
     left_op, right_op = left.op(), right.op()
     if isinstance(left_op, ops.JoinChain) or isinstance(right_op, ops.Reference):
         # ibis extends a chain, and joins a reference as it is: its own way then
-        return _dereferenced(left, right, on, columns, added)
+        return as_ibis_joins()
     first = ops.JoinReference(left_op, identifier=0)
     other = ops.JoinReference(right_op, identifier=1)
     references = {left_op: first, right_op: other}
@@ -65,14 +69,4 @@ def left_join_select(
     except IntegrityError:
         # a value reads a relation under ``left`` (ibis maps such a field through the
         # projections between): left to ibis
-        return _dereferenced(left, right, on, columns, added)
-
-
-def _dereferenced(
-    left: ir_t.Table,
-    right: ir_t.Table,
-    on: Sequence[ir_t.BooleanValue],
-    columns: Sequence[str],
-    added: Mapping[str, ir_t.Value],
-) -> ir_t.Table:
-    return left.left_join(right, list(on)).select(*columns, **added)
+        return as_ibis_joins()

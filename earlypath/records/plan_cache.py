@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from earlypath.errors import ConfigError
+from earlypath.env_settings import number_setting
 
 __all__ = [
     "LOCK_WAIT_SETTING",
@@ -166,18 +166,9 @@ _POLL_S = 0.25
 
 
 def _lock_wait_s() -> float:
-    raw = os.environ.get(LOCK_WAIT_SETTING, "").strip()
-    if not raw:
-        return _DEFAULT_LOCK_WAIT_S
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:  # (a NaN too)
-        raise ConfigError(
-            f"{LOCK_WAIT_SETTING} must be a number of seconds (0 or more), not {raw[:40]!r}"
-        )
-    return value
+    return number_setting(
+        LOCK_WAIT_SETTING, _DEFAULT_LOCK_WAIT_S, float, "a number of seconds (0 or more)", 0.0
+    )
 
 
 def _holder_alive(lock: Path) -> bool:

@@ -17,11 +17,10 @@ specialisation is checked against, and one plan serves every small export of a s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from earlypath.errors import ConfigError
+from earlypath.env_settings import number_setting
 
 __all__ = ["DEFAULT_FROM_BYTES", "SETTING", "input_bytes", "specialise_from_bytes", "specialises"]
 
@@ -43,18 +42,13 @@ def specialise_from_bytes() -> int:
     """The input size (bytes) from which a reading's plan is specialised to its export
     (`EARLYPATH_SPECIALISE_FROM_BYTES`, default `DEFAULT_FROM_BYTES`; 0: always), checked: a
     value that is not a whole number of bytes is a ConfigError naming the setting."""
-    raw = os.environ.get(SETTING, "").strip()
-    if not raw:
-        return DEFAULT_FROM_BYTES
-    try:
-        value = int(raw.replace("_", ""))
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ConfigError(
-            f"{SETTING} must be a whole number of bytes (0 or more), not {raw[:40]!r}"
-        )
-    return value
+    return number_setting(
+        SETTING,
+        DEFAULT_FROM_BYTES,
+        lambda raw: int(raw.replace("_", "")),
+        "a whole number of bytes (0 or more)",
+        0,
+    )
 
 
 def input_bytes(paths: Iterable[Path]) -> int:

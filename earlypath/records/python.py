@@ -51,7 +51,7 @@ from earlypath.records.python_reading import (
     reads_any,
     row_roots,
 )
-from earlypath.records.python_source import SKIP, closures_of, fuse
+from earlypath.records.python_source import SKIP, Shape, closures_of, fuse
 from earlypath.records.time_zone import DEFAULT_TIME_ZONE, configured_time_zone
 from earlypath.rules import ir
 
@@ -120,11 +120,11 @@ class _Compiler:
         }
 
     def fused(self, roots: Sequence[ir.Expr], env: str, **shape: Any) -> Fn:
-        """The roots as one function (`python_source.fuse`, whose options ``shape`` are: single,
-        names, flags, pick, groups, collect, guarded), their closures as its fallback."""
+        """The roots as one function (`python_source.fuse`; ``shape``: the fields of its
+        `Shape`), their closures as its fallback."""
         if not self.fuse:
-            return closures_of(roots, self.expr, **shape)
-        return fuse(roots, env, self.helpers(), self.expr, **shape)
+            return closures_of(roots, self.expr, Shape(**shape))
+        return fuse(roots, env, self.helpers(), self.expr, Shape(**shape))
 
     def matcher(self, name: str) -> Matcher:
         found = self.matchers.get(name)

@@ -313,11 +313,27 @@ def _reduction(op: str, acc: str, rows: bool = True) -> tuple[list[str], Item]:
     raise Unsupported(f"aggregate {op!r}")
 
 
+# The value of an aggregate whose evidence is every row it read (``{acc}_f``), written from its
+# accumulator; "any", "all" and "latest" choose their evidence (`_finish`).
+_FOLDED = {
+    "max": "{acc}_b",
+    "min": "{acc}_b",
+    "count_distinct": "len({acc}_s)",
+    "collect": "{acc}_l",
+}
+
+
 def _finish(op: str, acc: str, rows: bool = True) -> list[str]:
-    if not rows:
-        return _value_only(op, acc)
+    """The lines giving an aggregate's value (``{acc}_val``) and, with ``rows``, the rows it
+    used (``{acc}_used``, its evidence); without, the value alone."""
+    folded = _FOLDED.get(op)
+    if folded is not None:
+        value = folded.format(acc=acc)
+        return [f"{acc}_val, {acc}_used = {value}, {acc}_f" if rows else f"{acc}_val = {value}"]
     if op == "any" or op == "all":
         stop = op == "any"
+        if not rows:
+            return [f"{acc}_val = {stop} if {acc}_d else ({not stop} if {acc}_f else None)"]
         return [
             f"if {acc}_d:",
             f"    {acc}_val, {acc}_used = {stop}, {acc}_d",
@@ -326,32 +342,14 @@ def _finish(op: str, acc: str, rows: bool = True) -> list[str]:
             "else:",
             f"    {acc}_val, {acc}_used = None, {acc}_f",
         ]
-    if op in ("max", "min"):
-        return [f"{acc}_val, {acc}_used = {acc}_b, {acc}_f"]
-    if op == "count_distinct":
-        return [f"{acc}_val, {acc}_used = len({acc}_s), {acc}_f"]
-    if op == "collect":
-        return [f"{acc}_val, {acc}_used = {acc}_l, {acc}_f"]
+    if not rows:
+        return [f"{acc}_val = None if {acc}_k is None else {acc}_b"]
     return [
         f"if {acc}_k is None:",
         f"    {acc}_val, {acc}_used = None, []",
         "else:",
         f"    {acc}_val, {acc}_used = {acc}_b, [{acc}_r]",
     ]
-
-
-def _value_only(op: str, acc: str) -> list[str]:
-    """`_finish` of an aggregate reduced without its rows: the value alone."""
-    if op == "any" or op == "all":
-        stop = op == "any"
-        return [f"{acc}_val = {stop} if {acc}_d else ({not stop} if {acc}_f else None)"]
-    if op in ("max", "min"):
-        return [f"{acc}_val = {acc}_b"]
-    if op == "count_distinct":
-        return [f"{acc}_val = len({acc}_s)"]
-    if op == "collect":
-        return [f"{acc}_val = {acc}_l"]
-    return [f"{acc}_val = None if {acc}_k is None else {acc}_b"]
 
 
 def _order_needed(op: str) -> bool:

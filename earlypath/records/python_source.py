@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from earlypath.engines.node_source import SourceNames, node_source
@@ -503,29 +504,42 @@ class _Source(SourceNames):
         return f"{self.const(self.fallback(e))}({'j' if self.env == 'json' else 's'})"
 
 
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What the function `fuse` makes of its roots gives (`closures_of` gives the same from their
+    closures): a tuple of their values; the value itself when ``single``; a new dict by
+    ``names`` (with ``guarded``, the first root is a condition: `SKIP` unless it is True, else
+    the dict of the other roots, so the nodes the condition and the values share are computed
+    once); with ``flags``, whether each is True; with ``pick`` (roots: a condition, a value,
+    orders), `SKIP` unless the condition is True, else the value and the orders (computed only
+    then); with ``groups`` (spans of the roots), a tuple of such picks; with ``collect`` too, a
+    function of the scope and rows giving, per group, the list of (row, value, orders) of the
+    rows whose condition is True (the loop over the rows inside the function)."""
+
+    single: bool = False
+    names: Sequence[str] | None = None
+    flags: bool = False
+    pick: bool = False
+    groups: Sequence[tuple[int, int]] | None = None
+    collect: bool = False
+    guarded: bool = False
+
+
+_TUPLE = Shape()
+
+
 def fuse(
     roots: Sequence[ir.Expr],
     env: str,
     helpers: dict[str, Any],
     fallback: Callable[[ir.Expr], Fn],
-    single: bool = False,
-    names: Sequence[str] | None = None,
-    flags: bool = False,
-    pick: bool = False,
-    groups: Sequence[tuple[int, int]] | None = None,
-    collect: bool = False,
-    guarded: bool = False,
+    shape: Shape = _TUPLE,
 ) -> Fn:
-    """One function of the environment giving the roots' values: a tuple; the value itself when
-    ``single``; a new dict by ``names`` (with ``guarded``, the first root is a condition: `SKIP`
-    unless it is True, else the dict of the other roots, so the nodes the condition and the
-    values share are computed once); with ``flags``, whether each is True; with ``pick``
-    (roots: a condition, a value, orders), `SKIP` unless the condition is True, else the value
-    and the orders (computed only then); with ``groups`` (spans of the roots), a tuple of such
-    picks; with ``collect`` too, a function of the scope and rows giving, per group, the list of
-    (row, value, orders) of the rows whose condition is True (the loop over the rows inside the
-    function). Should it raise, the closures give it instead."""
-    if collect:
+    """One function of the environment giving the roots' values as ``shape`` says (`Shape`).
+    Should it raise, the closures give it instead (`closures_of`, the same shape)."""
+    single, names, flags, pick = shape.single, shape.names, shape.flags, shape.pick
+    groups, guarded = shape.groups, shape.guarded
+    if shape.collect:
         return _fuse_collect(roots, helpers, fallback, groups or [(0, len(roots))], flags)
     source = _Source(env, helpers, fallback, _count_uses(roots))
     if names is not None and guarded:
@@ -567,7 +581,7 @@ def fuse(
             f"    return SLOW({arg})",
         ]
     )
-    slow = closures_of(roots, fallback, single, names, flags, pick, groups, guarded=guarded)
+    slow = closures_of(roots, fallback, shape)
     return _defined(text, source.names, slow, f"<records fused {_named(roots)}>")
 
 
@@ -634,18 +648,12 @@ def _defined(text: str, names: dict[str, Any], slow: Fn, where: str) -> Fn:
 
 
 def closures_of(
-    roots: Sequence[ir.Expr],
-    compiled: Callable[[ir.Expr], Fn],
-    single: bool = False,
-    names: Sequence[str] | None = None,
-    flags: bool = False,
-    pick: bool = False,
-    groups: Sequence[tuple[int, int]] | None = None,
-    collect: bool = False,
-    guarded: bool = False,
+    roots: Sequence[ir.Expr], compiled: Callable[[ir.Expr], Fn], shape: Shape = _TUPLE
 ) -> Fn:
     """What `fuse` gives, from the roots' closures alone."""
     closures = [compiled(root) for root in roots]
+    single, names, flags, pick = shape.single, shape.names, shape.flags, shape.pick
+    groups, collect, guarded = shape.groups, shape.collect, shape.guarded
     if collect:
         return _flagging(closures) if flags else _collecting(closures, groups or [(0, len(roots))])
     if guarded and names is not None:

@@ -20,54 +20,29 @@ Only while `unnests_in_select` is on: the reading compiles its DuckDB statements
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends.sql.compilers.duckdb import DuckDBCompiler
 
+from earlypath.records.compile_switch import Switch
+
 __all__ = ["unnests_in_select"]
 
-_ON: ContextVar[bool] = ContextVar("earlypath_unnests_in_select", default=False)
+unnests_in_select = Switch("earlypath_unnests_in_select")
+"""Compile DuckDB's unnests of a list as a select-list ``UNNEST`` (inside ``with``)."""
 
 _table_unnest = DuckDBCompiler.visit_TableUnnest
 
 
-@contextmanager
-def unnests_in_select(on: bool = True) -> Iterator[None]:
-    """Compile DuckDB's unnests of a list as a select-list ``UNNEST`` (when ``on``)."""
-    token = _ON.set(on)
-    try:
-        yield
-    finally:
-        _ON.reset(token)
-
-
-def _visit_table_unnest(
-    self: DuckDBCompiler,
-    op: Any,
-    *,
-    parent: Any,
-    column: Any,
-    column_name: str,
-    offset: str | None,
-    keep_empty: bool,
-) -> Any:
-    if not _ON.get() or offset is not None or keep_empty:
-        return _table_unnest(
-            self,
-            op,
-            parent=parent,
-            column=column,
-            column_name=column_name,
-            offset=offset,
-            keep_empty=keep_empty,
-        )
+def _visit_table_unnest(self: DuckDBCompiler, op: Any, **kw: Any) -> Any:
+    # ibis's arguments: parent, column, column_name, offset, keep_empty (and any it adds)
+    if not unnests_in_select.is_on() or kw["offset"] is not None or kw["keep_empty"]:
+        return _table_unnest(self, op, **kw)
+    parent, column_name = kw["parent"], kw["column_name"]
     table = sg.to_identifier(parent.alias_or_name, quoted=self.quoted)
-    unnested = sge.Anonymous(this="UNNEST", expressions=[column]).as_(
+    unnested = sge.Anonymous(this="UNNEST", expressions=[kw["column"]]).as_(
         column_name, quoted=self.quoted
     )
     if column_name in op.parent.schema:

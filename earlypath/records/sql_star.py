@@ -18,31 +18,21 @@ written as ibis writes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends.sql.compilers.base import SQLGlotCompiler
 
+from earlypath.records.compile_switch import Switch
+
 __all__ = ["columns_as_star"]
 
-_ON: ContextVar[bool] = ContextVar("earlypath_columns_as_star", default=False)
+columns_as_star = Switch("earlypath_columns_as_star")
+"""Compile with a parent's whole column list written as ``*`` (inside ``with``)."""
 
 _select = SQLGlotCompiler.visit_Select
 _join_chain = SQLGlotCompiler.visit_JoinChain
-
-
-@contextmanager
-def columns_as_star(on: bool = True) -> Iterator[None]:
-    """Compile with a parent's whole column list written as ``*`` (when ``on``)."""
-    token = _ON.set(on)
-    try:
-        yield
-    finally:
-        _ON.reset(token)
 
 
 def _kept_first(values: Any, parent: Any) -> tuple[int, list[str]]:
@@ -73,46 +63,32 @@ def _star(left_out: list[str], table: Any = None) -> Any:
     return star if table is None else sge.Column(this=star, table=table)
 
 
-def _visit_select(
-    self: SQLGlotCompiler,
-    op: Any,
-    *,
-    parent: Any,
-    selections: Any,
-    predicates: Any,
-    qualified: Any,
-    sort_keys: Any,
-    distinct: Any,
-) -> Any:
-    kept, left_out = _kept_first(op.selections, op.parent) if _ON.get() else (0, [])
+def _visit_select(self: SQLGlotCompiler, op: Any, **kw: Any) -> Any:
+    # ibis's arguments: parent, selections, predicates, qualified, sort_keys, distinct (and any
+    # it adds)
+    kept, left_out = _kept_first(op.selections, op.parent) if columns_as_star.is_on() else (0, [])
     # a star selection (nothing added) and QUALIFY's hidden column: as ibis writes them
-    if kept == 0 or op.is_star_selection() or qualified:
-        return _select(
-            self,
-            op,
-            parent=parent,
-            selections=selections,
-            predicates=predicates,
-            qualified=qualified,
-            sort_keys=sort_keys,
-            distinct=distinct,
-        )
-    added = dict(list(selections.items())[kept:])
+    if kept == 0 or op.is_star_selection() or kw["qualified"]:
+        return _select(self, op, **kw)
+    predicates, sort_keys = kw["predicates"], kw["sort_keys"]
+    added = dict(list(kw["selections"].items())[kept:])
     result = sg.select(_star(left_out), *self._cleanup_names(added), copy=False)
-    result = result.from_(parent, copy=False)
+    result = result.from_(kw["parent"], copy=False)
     if predicates:
         result = result.where(*predicates, copy=False)
     if sort_keys:
         result = result.order_by(*sort_keys, copy=False)
-    if distinct:
+    if kw["distinct"]:
         result = result.distinct()
     return result
 
 
-def _visit_join_chain(self: SQLGlotCompiler, op: Any, *, first: Any, rest: Any, values: Any) -> Any:
-    kept, left_out = _kept_first(op.values, op.first) if _ON.get() else (0, [])
+def _visit_join_chain(self: SQLGlotCompiler, op: Any, **kw: Any) -> Any:
+    # ibis's arguments: first, rest, values (and any it adds)
+    kept, left_out = _kept_first(op.values, op.first) if columns_as_star.is_on() else (0, [])
     if kept == 0:
-        return _join_chain(self, op, first=first, rest=rest, values=values)
+        return _join_chain(self, op, **kw)
+    first, rest, values = kw["first"], kw["rest"], kw["values"]
     # the first relation's alias, as its columns are qualified ("t5"."id")
     table = next(iter(values.values())).args["table"].copy()
     added = dict(list(values.items())[kept:])

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from earlypath.env_settings import number_setting
 from earlypath.errors import ConfigError
 from earlypath.web.clock import DEFAULT_TIME_ZONE, time_zone
 
@@ -57,16 +58,7 @@ _LIMITS: dict[str, tuple[int, int, int]] = {
 
 def _int_setting(name: str) -> int:
     default, low, high = _LIMITS[name]
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {raw[:40]!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
-    return value
+    return number_setting(name, default, int, "a whole number", low, high)
 
 
 def check_public_url(url: str) -> str:

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from earlypath.engines.evaluate import compile_expr as reference
-from earlypath.engines.ibis_compile import IR_TYPES, compile_expr, type_of
+from earlypath.engines.ibis_compile import IR_TYPES, compile_expr, type_of, types_by_node
 from earlypath.rules import ir
 
 A = ir.Fact("a", "int")
@@ -84,6 +84,22 @@ def test_every_ir_node_has_a_rule() -> None:
     ]
     covered = {type(e) for _, e in CASES}
     assert set(nodes) <= covered, set(nodes) - covered
+
+
+def test_a_node_of_a_fixed_type_is_listed_under_one_type() -> None:
+    """The nodes whose type is fixed are a table (`types_by_node`, used by the rule IR and the
+    records IR alike): a node listed under two types is refused, not typed by the last."""
+    assert types_by_node({"bool": (ir.Not,), "int": (ir.Floor,)}) == {
+        ir.Not: "bool",
+        ir.Floor: "int",
+    }
+    with pytest.raises(ValueError, match="Floor is listed as int and float"):
+        types_by_node({"int": (ir.Floor,), "float": (ir.Sqrt, ir.Floor)})
+    assert [type_of(e) for e in (ir.Not(B), ir.Floor(X), ir.AddDays(D, A))] == [
+        "bool",
+        "int",
+        "date",
+    ]
 
 
 def test_const_none_without_context_is_refused() -> None:

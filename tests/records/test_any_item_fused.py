@@ -11,7 +11,7 @@ import pytest
 
 from earlypath.records import ir as rir
 from earlypath.records import python as records
-from earlypath.records.python_source import fuse
+from earlypath.records.python_source import Shape, closures_of, fuse
 from earlypath.rules import ir
 
 # an item without a code object; an item whose value is not a number; a nested list
@@ -101,3 +101,37 @@ def test_items_listed_only_for_a_resource_with_items(monkeypatch: pytest.MonkeyP
     reading = records.read(READING, [weight, empty, *woman_with_panel("crl")], TODAY)
     assert listed == ["us-panel"]
     assert reading.values["dating_crl_mm"] == 9.5
+
+
+SHAPES = [
+    Shape(),
+    Shape(single=True),
+    Shape(names=("a", "b", "c", "d")),
+    Shape(flags=True),
+    Shape(names=("b", "c", "d"), guarded=True),
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=["tuple", "single", "names", "flags", "guarded"])
+def test_the_fused_function_and_its_fallback_take_one_shape(
+    shape: Shape, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fuse` and the closures it falls back on should a resource raise (`closures_of`) are given
+    the same `Shape`, one object: each shape's answers are the fused function's, the fallback's
+    and the closures' alike, for every resource."""
+    from earlypath.records import python_source
+
+    compiler = records._Compiler({}, records._State(), True)
+    slow: list[Any] = []
+    defined = python_source._defined
+
+    def kept(text: str, names: dict[str, Any], fallback: Any, where: str) -> Any:
+        slow.append(fallback)
+        return defined(text, names, fallback, where)
+
+    monkeypatch.setattr(python_source, "_defined", kept)
+    roots = ROOTS[:1] if shape.single else ROOTS
+    fn = fuse(roots, "json", compiler.helpers(), compiler.expr, shape)
+    closures = closures_of(roots, compiler.expr, shape)
+    for resource in RESOURCES:
+        assert fn(resource) == slow[0](resource) == closures(resource), (shape, resource)

@@ -84,3 +84,37 @@ def test_outside_the_context_the_unnest_is_as_ibis_writes_it(con: Any) -> None:
         off = str(con.compile(table))
     assert "CROSS JOIN UNNEST" in off
     assert _named(off) == _named(str(con.compile(table)))
+
+
+def test_each_rewrite_hands_ibis_the_arguments_it_gave_even_ones_it_does_not_know(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Written as ibis writes it, a visit gets ibis's keyword arguments whole: an argument a
+    newer ibis adds reaches ibis's own method, and the list is not written out again here
+    (`earlypath.records.compile_switch`)."""
+    from earlypath.records import select_unnest, sql_star
+
+    handed: dict[str, dict[str, Any]] = {}
+
+    def recorder(name: str) -> Any:
+        def visit(self: Any, op: Any, **kw: Any) -> str:
+            handed[name] = kw
+            return name
+
+        return visit
+
+    for module, attribute in (
+        (select_unnest, "_table_unnest"),
+        (sql_star, "_select"),
+        (sql_star, "_join_chain"),
+    ):
+        monkeypatch.setattr(module, attribute, recorder(attribute))
+    unnest = dict(parent=1, column=2, column_name="c", offset=None, keep_empty=False, new=3)
+    select = dict(parent=1, selections={}, predicates=(), qualified=None, sort_keys=(), new=3)
+    select["distinct"] = False
+    chain = dict(first=1, rest=(), values={}, new=3)
+    with unnests_in_select(False), columns_as_star(False):
+        assert select_unnest._visit_table_unnest(None, None, **unnest) == "_table_unnest"
+        assert sql_star._visit_select(None, None, **select) == "_select"
+        assert sql_star._visit_join_chain(None, None, **chain) == "_join_chain"
+    assert handed == {"_table_unnest": unnest, "_select": select, "_join_chain": chain}
