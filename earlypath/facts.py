@@ -32,6 +32,9 @@ MISCARRIAGE_DIAGNOSED = Fact("miscarriage_diagnosed", "bool")
 SECOND_OPINION = Fact("second_opinion_no_heartbeat", "bool")  # never Unknown (default False)
 ON_PROGESTERONE = Fact("on_progesterone", "bool")
 ON_RECOMMENDED_PROGESTERONE = Fact("on_recommended_progesterone", "bool")
+# A current medicine of hers identified as a progestogen that is not progesterone (stop 53):
+# never Unknown (default False); it says why `on_progesterone` is Unknown for her.
+ON_OTHER_PROGESTOGEN = Fact("on_other_progestogen", "bool")
 # Any scan (not only the latest) showed an intrauterine pregnancy: never Unknown.
 INTRAUTERINE_SEEN = Fact("intrauterine_seen", "bool")
 # The earliest scan that showed an intrauterine pregnancy (for NG126's "second scan at least 7
@@ -81,6 +84,7 @@ ALL_FACTS: tuple[Fact, ...] = (
     SECOND_OPINION,
     ON_PROGESTERONE,
     ON_RECOMMENDED_PROGESTERONE,
+    ON_OTHER_PROGESTOGEN,
     INTRAUTERINE_SEEN,
     FIRST_INTRAUTERINE_SCAN_DATE,
     FIRST_INTRAUTERINE_SCAN_ROUTE,
@@ -189,6 +193,7 @@ _NO_FACTS: dict[str, Any] = {
     "second_opinion_no_heartbeat": None,
     "on_progesterone": None,
     "on_recommended_progesterone": None,
+    "on_other_progestogen": False,
     "intrauterine_seen": False,
     "first_intrauterine_scan_date": None,
     "first_intrauterine_scan_route": None,
@@ -227,6 +232,7 @@ def episode_facts(episode: Episode) -> dict[str, Any]:
     facts["second_opinion_no_heartbeat"] = fields["second_opinion_no_heartbeat"]
     facts["on_progesterone"] = fields["on_progesterone"]
     facts["on_recommended_progesterone"] = fields["on_recommended_progesterone"]
+    facts["on_other_progestogen"] = fields["on_other_progestogen"]
     hcg = fields["hcg"]
     if hcg:
         facts |= _hcg_facts(list(hcg))

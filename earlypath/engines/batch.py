@@ -27,6 +27,7 @@ from earlypath.engines.ibis_compile import (
     outcome_slots,
     version_case,
 )
+from earlypath.facts import ON_OTHER_PROGESTOGEN
 from earlypath.guideline.pathway import NOT_APPLICABLE, PathwayPolicy, Section
 from earlypath.guideline.pathway import sections as pathway_sections
 from earlypath.guideline.progesterone import progesterone_table
@@ -60,6 +61,10 @@ def decision_values(policy: Policy = DEFAULT_POLICY) -> tuple[str, ...]:
     return tuple(values)
 
 
+# Facts a flat cohort may lack, read as their default (never Unknown): see `assess_table`.
+_DEFAULTED = {ON_OTHER_PROGESTOGEN.name: False}
+
+
 def _rule_exprs(tables: dict[str, DecisionTable]) -> list[ir.Expr]:
     seen: dict[ir.Expr, None] = {}
     for table in tables.values():
@@ -83,6 +88,12 @@ def assess_table(t: ir_t.Table, policy: Policy = DEFAULT_POLICY) -> ir_t.Table:
     t = t.mutate(guideline_version=version)
 
     tables = tables_for(policy)
+    # A flat cohort (the audit's columns) does not carry `on_other_progestogen` (stop 53): it
+    # only chooses which words say why `on_progesterone` is Unknown (the same verdict, so the
+    # same decision, recommendations and missing), so a table without it reads its default.
+    added = [name for name in _DEFAULTED if name not in t.columns]
+    if added:
+        t = t.mutate(**{name: ibis.literal(_DEFAULTED[name]) for name in added})
     t = t.mutate(gestation_days=compile_expr(GESTATION_DAYS, t))
 
     # Each guard and criterion is compiled where the cascade (or `missing`) reads it, not made a
@@ -101,7 +112,7 @@ def assess_table(t: ir_t.Table, policy: Policy = DEFAULT_POLICY) -> ir_t.Table:
     t = t.mutate(_outcome=slots.slot(t["guideline_version"], value, condition))
     out = slots.outputs(t["_outcome"], value)
     t = t.mutate(decision=out.decision, recommendations=out.recommendations, missing=out.missing)
-    return t.drop("_outcome")
+    return t.drop("_outcome", *added)
 
 
 # The pathway sections on the batch engines ---------------------------------------------------

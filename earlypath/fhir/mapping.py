@@ -176,6 +176,7 @@ def map_resources(
             "previous_ectopic": values["previous_ectopic"],
             "on_progesterone": values["on_progesterone"],
             "on_recommended_progesterone": values["on_recommended_progesterone"],
+            "on_other_progestogen": values["on_other_progestogen"],
             "allergies": values["allergies"],
         },
         problems=problems + reading.problems,

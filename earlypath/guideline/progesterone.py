@@ -15,6 +15,7 @@ from earlypath.dating import GESTATION_DAYS
 from earlypath.facts import (
     FETAL_HEARTBEAT,
     MISCARRIAGE_DIAGNOSED,
+    ON_OTHER_PROGESTOGEN,
     ON_PROGESTERONE,
     ON_RECOMMENDED_PROGESTERONE,
     PREVIOUS_MISCARRIAGES,
@@ -273,6 +274,23 @@ def progesterone_table(version: str, stop_day: int) -> DecisionTable:
         "medicine could not be identified): check her medicines before offering or continuing it.",
         ("on_progesterone",),
     )
+    # Whether she is on progesterone is Unknown because a current medicine of hers was identified
+    # as a progestogen that is not progesterone (stop 53): the same question and decision, with
+    # the reason it is asked. It was identified, so "could not be identified" would be wrong.
+    on_progestogen = all_of(on_unknown, IsTrue(ON_OTHER_PROGESTOGEN))
+    is_she_on_it_progestogen = Criterion(
+        "on_progesterone_known",
+        ON_PROGESTERONE,
+        "1.5.2",
+        "She is already taking progesterone.",
+        "She is not taking progesterone.",
+        "She is taking a progestogen that is not progesterone (such as dydrogesterone, "
+        "norethisterone, medroxyprogesterone or hydroxyprogesterone caproate): it is not the "
+        "vaginal micronised progesterone 400 mg twice daily of NG126 1.5.2, and NICE found no "
+        "benefit for any other preparation. Whether to offer progesterone beside it, or instead "
+        "of it, needs a clinician's review: check her medicines before offering progesterone.",
+        ("on_progesterone",),
+    )
     if version == "2019-04-17":
         no_recommendation = Criterion(
             "no_recommendation_in_version",
@@ -288,6 +306,7 @@ def progesterone_table(version: str, stop_day: int) -> DecisionTable:
             TOPIC,
             OUTCOMES,
             (
+                Branch("on_another_progestogen", on_progestogen, (verdict,)),
                 Branch("on_progesterone_unknown", on_unknown, (verdict,)),
                 Branch("not_on_progesterone", not_on, (verdict,)),
                 Branch("on_progesterone", ON_PROGESTERONE, (verdict,)),
@@ -320,6 +339,11 @@ def progesterone_table(version: str, stop_day: int) -> DecisionTable:
         TOPIC,
         OUTCOMES,
         (
+            Branch(
+                "on_another_progestogen",
+                on_progestogen,
+                (Verdict("continue", "all_true", (is_she_on_it_progestogen,), ("1.5.2", "1.5.3")),),
+            ),
             Branch(
                 "on_progesterone_unknown",
                 on_unknown,

@@ -204,6 +204,13 @@ class Episode(BaseModel):
         "dose or frequency; null (the default) = not known (e.g. her prescription gives no route "
         "or dose).",
     )
+    on_other_progestogen: StrictBool = Field(
+        False,
+        description="A current medicine of hers is a progestogen that is not progesterone "
+        "(dydrogesterone, hydroxyprogesterone caproate, norethisterone, medroxyprogesterone): not "
+        "NG126 1.5.2's vaginal micronised progesterone, so whether to offer progesterone beside "
+        "it needs a clinician's review; false (the default) = none recorded.",
+    )
     allergies: list[Annotated[str, Field(min_length=1, max_length=MAX_ALLERGY_CHARS)]] = Field(
         default_factory=list, description="Recorded allergies; 'peanut' and 'soya' are recognised."
     )

@@ -4333,6 +4333,20 @@ _STEPS: tuple[tuple[str, Expr], ...] = (
             If(_yes(Ctx("progesterone_unknown")), Const(None), Const(False)),
         ),
     ),
+    # A current medicine of hers identified as a progestogen that is not progesterone (stop 53,
+    # w-dosage53): never Unknown. It is why `on_progesterone` is Unknown for her, so the card's
+    # "why" says it was identified (as a progestogen), not that it could not be identified.
+    (
+        "on_other_progestogen",
+        _yes(
+            Or(
+                (
+                    Agg("any", "requests", _progestogen_counts(_REQUEST_COUNTS), Const(True)),
+                    Agg("any", "statements", _progestogen_counts(_STATEMENT_COUNTS), Const(True)),
+                )
+            )
+        ),
+    ),
     # Whether her current progesterone is NG126 1.5.2's product (stop 52): no when a current
     # progesterone of hers differs in route, dose or frequency; else Unknown when one does not
     # say them all; else yes. None when she is not known to be on progesterone. Each such

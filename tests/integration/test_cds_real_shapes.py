@@ -320,6 +320,17 @@ def test_a_current_medicine_that_cannot_be_identified_is_never_read_as_not_on_it
     assert ("progestogen that is not progesterone" in card["detail"]) == (
         shape in PROGESTOGEN_SHAPES
     )
+    # stop 53: the "why" of a progestogen says it was identified as one, citing NG126 1.5.2
+    # (never "could not be identified"); the decision is the same (needs information)
+    why = card["detail"].split("**Missing**")[0]
+    assert ("She is taking a progestogen that is not progesterone" in why) == (
+        shape in PROGESTOGEN_SHAPES
+    )
+    assert ("could not be identified" in why) == (
+        expected is None and shape not in PROGESTOGEN_SHAPES
+    )
+    if shape in PROGESTOGEN_SHAPES:
+        assert "NG126 1.5.2" in why.split("She is taking a progestogen")[1].split("\n")[0]
     product = NG126_PRODUCT.get(shape, (None, ()))[0] if expected else True
     assert ("is NOT the product NG126 1.5.2 recommends" in card["detail"]) == (product is False)
     assert ("Whether her current progesterone is the product NG126 1.5.2" in card["detail"]) == (

@@ -262,6 +262,8 @@ def test_on_progesterone_is_unknown_when_her_medicine_cannot_be_identified(shape
     assert bool(unknown) == (expected is None)
     # a progestogen that is not progesterone is named as one (stop 52)
     assert any("progestogen" in m for m in unknown) == (shape in PROGESTOGEN_SHAPES), unknown
+    # and the episode says it was identified as one (stop 53: the card's "why" says so)
+    assert reading["steps"]["on_other_progestogen"] is (shape in PROGESTOGEN_SHAPES)
 
 
 _ASPECT_WORDS = {

@@ -51,6 +51,7 @@ def episode_facts_reference(episode: Episode) -> dict[str, Any]:
         "second_opinion_no_heartbeat": episode.second_opinion_no_heartbeat,
         "on_progesterone": episode.on_progesterone,
         "on_recommended_progesterone": episode.on_recommended_progesterone,
+        "on_other_progestogen": episode.on_other_progestogen,
         "intrauterine_seen": any(s.location == "intrauterine" for s in episode.scans),
         "first_intrauterine_scan_date": min(
             (s.date for s in episode.scans if s.location == "intrauterine"), default=None

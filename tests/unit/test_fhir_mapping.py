@@ -54,6 +54,8 @@ def test_eligible_woman():
         "on_progesterone": False,
         # not on progesterone: whether hers is NG126's product does not arise (stop 52)
         "on_recommended_progesterone": None,
+        # no progestogen that is not progesterone (stop 53)
+        "on_other_progestogen": False,
         "allergies": [],
     }
 
