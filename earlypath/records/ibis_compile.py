@@ -1244,8 +1244,10 @@ class _RecordsCompiler(_Compiler):
             item = self.expr(e.item)
             if not e.pairs:
                 return ibis.null(IR_TYPES[kind or "str"])
-            return ibis.cases(
-                *((item == k, ibis.literal(v, type=IR_TYPES[kind or "str"])) for k, v in e.pairs),
+            # a simple CASE (`CASE item WHEN k THEN v ...`): the item is written once, not once
+            # a pair (a unit's normalised text is ~100 characters, a lookup has up to 8 pairs)
+            return item.cases(
+                *((k, ibis.literal(v, type=IR_TYPES[kind or "str"])) for k, v in e.pairs),
                 else_=ibis.null(IR_TYPES[kind or "str"]),
             )
         if isinstance(e, rec.Round2):
@@ -1267,6 +1269,10 @@ class _RecordsCompiler(_Compiler):
                     e.value, expected
                 )
 
+            if e.test == ir.Not(ir.IsNull(e.value)):
+                # the first item's value that is given: each value mapped once, then the nulls
+                # left out (filtered on the test, then mapped, it would be written twice)
+                return first_item(items.map(value).filter(lambda given: given.notnull()))
             return first_item(items.filter(keep).map(value))
         if isinstance(e, rec.Joined):
             return env.joined[e]
@@ -1461,6 +1467,13 @@ def round2(x: ir_t.FloatingValue) -> ir_t.FloatingValue:
     bits under 2**(k-53)): s = 70, a = 40 below 1000, s = 43, a = 0 below 2**52 (above, x is a
     whole number). Everything then stays within 64-bit integers on every backend.
     """
+    # x is written once and bound as the lambda's one value (a list of one, mapped): the rounding
+    # reads it ~20 times, and x is often long (a dose frequency of each dosage: ~5k characters)
+    return ibis.array([x]).map(_round2_of)[0]
+
+
+def _round2_of(r2: ir_t.FloatingValue) -> ir_t.FloatingValue:
+    x = r2
     ax = x.abs()
     small = _round2_exact(ax, 70, 40)
     large = _round2_exact(ax, 43, 0)
