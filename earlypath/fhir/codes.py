@@ -16,20 +16,49 @@ from typing import Any
 
 from earlypath.fhir.terminology import load_value_sets, site_value_sets_folder
 
-# A listed word's parts are joined in the text by spaces or hyphens, one or more ("non viable
-# pregnancy" is also "non-viable pregnancy", "non - viable pregnancy"), and a listed word may be
-# written with hyphens. Before stop 52 a part was joined by one space only: "non-obstetric" held
-# "obstetric" on its own (a hyphen is not a letter) and never "non obstetric", so a study its RIS
-# calls non-obstetric was read as a pregnancy scan, and a Condition "Non-viable pregnancy" coded
-# locally was read as no loss (HAZ-20 C20.59). The class is written so that Python's re, RE2
-# (DuckDB) and Java (Spark) read it alike.
+# A listed word's parts are joined in the text by any run of separators (`_SEPARATORS`): "non
+# viable pregnancy" is also "non-viable pregnancy", "non - viable pregnancy", "Non viable" with an
+# en dash, "NON_VIABLE" (a local code), "non/viable", a line break. Before stop 52 a part was
+# joined by one space only (HAZ-20 C20.59); stop 52 added the ASCII hyphen; stop 53 (HAZ-20
+# C20.61) the rest: a Condition coded locally as "Non-viable pregnancy" written with an en dash
+# (word processors turn " - " into one) was read as no loss and she was offered progesterone on
+# an earlier scan.
+#
+# Why these, and not a normalisation of the text (NFKC) at the reading's entry: NFKC maps the
+# no-break spaces to a space but leaves every dash, the minus sign, U+2010, the slash and the
+# underscore as they are, and DuckDB and Spark have no NFKC of their own; one character class in
+# the one pattern every engine reads says it once. The characters are written as themselves (no
+# escape): Python's re, RE2 (DuckDB) and Java (Spark) each read a literal character in a class
+# as that character, where their escapes for one differ (\u, \x{...}).
+#
+# Which way a wider join errs, by the word lists it serves (the sets with words of two or more
+# parts; no set of a finding, intrauterine pregnancy, heartbeat or negation has words):
+# - `locally_coded_loss`, `obstetric_imaging`: more matches read a loss, or a pregnancy scan not
+#   read; both hold an offer back (the safe side).
+# - `imaging_not_obstetric` ("non obstetric", "not pregnant", "urinary tract"): more matches read
+#   a study as of another organ, so it is not held back (the unsafe side). A slash there could
+#   be "or" ("not/pregnant" as two boxes), but a RIS's "Pregnant: yes/no" puts the slash between
+#   the answers, never inside "not pregnant", and the obstetric code (`scan_report`) still wins
+#   over any word; accepted, with that named.
+# - `vaginal_route` ("per vaginam"): the route only (the product, never an offer).
+# Punctuation that ends a phrase (comma, full stop, semicolon, colon, brackets) stays a break:
+# "not pregnant" is never read in "test: not. pregnant: yes".
+_SEPARATORS = (
+    "-"  # first in the class: a hyphen there is itself
+    " \t\n\r\x0b\x0c"  # space, tab, line breaks (a report's conclusion), vertical tab, form feed
+    "\u00a0\u2007\u202f"  # no-break spaces
+    "\u2028\u2029"  # Unicode line and paragraph separators
+    "\u2010\u2011\u2012\u2013\u2014\u2015"  # hyphen, no-break hyphen, figure dash, en, em dash, bar
+    "\u2212\ufe58\ufe63\uff0d"  # minus sign; small em dash, small and full-width hyphen-minus
+    "/_"  # "non/viable"; a local code's "NON_VIABLE"
+)
+_JOIN = f"[{_SEPARATORS}]+"
 _WORD_PARTS = re.compile(r"[a-z0-9]+(?:[ -]+[a-z0-9]+)*")
-_JOIN = "[- ]+"
 
 
 def _joined(word: str) -> str:
-    """``word`` as a regular expression: its parts, each separator any run of spaces and
-    hyphens; checked first."""
+    """``word`` as a regular expression: its parts, each separator any run of `_SEPARATORS`;
+    checked first."""
     if not _WORD_PARTS.fullmatch(word):
         raise ValueError(
             f"code-set word {word!r}: only lower-case letters, digits, spaces and hyphens"
@@ -41,7 +70,7 @@ def _joined(word: str) -> str:
 def word_pattern(word: str) -> str:
     """A regular expression for ``word`` standing on its own in lower-case text: no letter or
     digit may touch it (progesterone is not medroxyprogesterone, pv is not in "pvc"); its parts
-    joined by spaces or hyphens (`_JOIN`). Written so that DuckDB's RE2 reads it as Python's re
+    joined by any run of separators (`_JOIN`). Written so that DuckDB's RE2 reads it as Python's re
     does (the audit's SQL uses it too)."""
     return f"(^|[^a-z0-9]){_joined(word)}([^a-z0-9]|$)"
 

@@ -145,6 +145,7 @@ __all__ = [
     "UNREAD_LOCATION",
     "UNREAD_REPORT_MESSAGE",
     "IMAGES_ONLY_MESSAGE",
+    "LONE_PROCEDURE_MESSAGE",
     "REPORTED_STUDY_ROWS",
     "STUDY_KIND_UNKNOWN_MESSAGE",
     "STUDY_STATUS_MESSAGE",
@@ -3266,6 +3267,32 @@ _IMAGES_ONLY_ROWS = _clinical(
     {"observed": Const(True), "day": _IMAGING_STUDY_DAY, "location": Const(UNREAD_LOCATION)},
 )
 
+# A scan known only by its Procedure (stop 53, HAZ-20 C20.62; issue 12): a completed Procedure
+# coded as an obstetric scan (`_SCAN_PROCEDURE_CODE`: `scan_report`, or a pregnancy scan in words
+# naming no other organ) says a scan was done on its day (performed[x]); its result is read only
+# from a report, a finding or a study. Before, no row was read from it: with no result in the
+# record (not yet sent, or sent to another system) the card and the audits offered on last
+# week's scan. It is read as a study with no report is (`_IMAGES_ONLY_ROWS`): a row of its day
+# located "unread", so its result read that day or later stands (`_LOCATION_RANK`: a finding, a
+# report or a study of its day ranks above it) and a scan read after it is the latest; only a
+# Procedure after every scan read holds the offer back, naming the result to read. An earlier
+# one, or one of another organ, changes nothing. Only `completed`: a planned, begun, stopped or
+# not-done Procedure says no scan was finished (as `_PROCEDURE_ROUTE_ROWS`). Undated, it is
+# ignored and named. Its result is not sought through references (its `report`, a study's
+# `procedureReference`, a finding's `partOf`): a result is read by its own day, and a reference
+# to one not in the record is no result (Left in CHANGELOG stop 53: a result dated before its
+# own Procedure).
+LONE_PROCEDURE_MESSAGE = (
+    " with no result read on or after its day: what it showed is unknown, so where the "
+    "pregnancy is and whether a fetal heartbeat was seen are taken as unknown from that day (an "
+    "ectopic pregnancy seen before it still stands); read its report before deciding"
+)
+_LONE_PROCEDURE_ROWS = _clinical(
+    "Procedure",
+    And((_is(_PROCEDURE_STATUS, "completed"), _SCAN_PROCEDURE_CODE)),
+    {"observed": Const(True), "day": _PROCEDURE_DAY, "location": Const(UNREAD_LOCATION)},
+)
+
 # The scan's route as its report's code names it (stop 44, w-route44; HAZ-20 C20.33): many
 # systems send the scan as a DiagnosticReport coded for the procedure ("US Pelvis transvaginal")
 # whose findings carry no `Observation.method`. Such a report (its status one read, the version
@@ -3794,6 +3821,8 @@ _LOCALLY_CODED_ROW = _is(Col("location"), LOCALLY_CODED_LOCATION)
 _UNREAD_FINDING = _is(Left(Col("ref"), len("Observation/")), "Observation/")
 # ... and of a scan known only by its images (an ImagingStudy, `_IMAGES_ONLY_ROWS`)
 _UNREAD_IMAGES = _is(Left(Col("ref"), len("ImagingStudy/")), "ImagingStudy/")
+# ... or by its Procedure (`_LONE_PROCEDURE_ROWS`)
+_UNREAD_PROCEDURE = _is(Left(Col("ref"), len("Procedure/")), "Procedure/")
 _LOCATION_READ = IsTrue(OneOf(Col("location"), tuple(name for name, _ in _READ_LOCATION_RANK)))
 _LENGTH_COUNTS = _LENGTH_OK
 # a report's or a Procedure's row of its route alone (`_REPORT_ROUTE_ROWS`,
@@ -4690,7 +4719,11 @@ _PROBLEMS: tuple[RowProblem, ...] = (
                 If(
                     _UNREAD_IMAGES,
                     Const("scan images with no report (ImagingStudy.started) "),
-                    Const("scan report that could not be read "),
+                    If(
+                        _UNREAD_PROCEDURE,
+                        Const("scan procedure with no result read (Procedure.performed[x]) "),
+                        Const("scan report that could not be read "),
+                    ),
                 ),
             ),
             _PLACE_MESSAGE,
@@ -4709,13 +4742,25 @@ _PROBLEMS: tuple[RowProblem, ...] = (
             If(
                 _UNREAD_FINDING,
                 Const("scan finding of "),
-                If(_UNREAD_IMAGES, Const("scan images of "), Const("scan report of ")),
+                If(
+                    _UNREAD_IMAGES,
+                    Const("scan images of "),
+                    If(_UNREAD_PROCEDURE, Const("scan procedure of "), Const("scan report of ")),
+                ),
             ),
             _DAY,
             If(
                 _UNREAD_FINDING,
                 Const(UNREAD_FINDING_MESSAGE),
-                If(_UNREAD_IMAGES, Const(IMAGES_ONLY_MESSAGE), Const(UNREAD_REPORT_MESSAGE)),
+                If(
+                    _UNREAD_IMAGES,
+                    Const(IMAGES_ONLY_MESSAGE),
+                    If(
+                        _UNREAD_PROCEDURE,
+                        Const(LONE_PROCEDURE_MESSAGE),
+                        Const(UNREAD_REPORT_MESSAGE),
+                    ),
+                ),
             ),
         ),
     ),
@@ -4852,6 +4897,7 @@ READING = EpisodeSpec(
         _IMAGES_ONLY_ROWS,
         _REPORT_ROUTE_ROWS,
         _PROCEDURE_ROUTE_ROWS,
+        _LONE_PROCEDURE_ROWS,
         _UNREAD_FINDING_ROWS,
         _HELD_LOSS_ROWS,
         # after a type's own rows (an Observation's with its items read first, `shared_visit`)

@@ -39,6 +39,7 @@ from tests.records.scan_shapes import (
     IMAGES_PROBLEMS,
     NEEDS_SCAN,
     OBSERVATION_VERSIONS,
+    PROCEDURE_PROBLEMS,
     REPORT_TO_READ,
     REPORT_VERSIONS,
     SCAN_AS_CONDITION,
@@ -200,6 +201,14 @@ def test_the_service_and_the_audit_read_steps_and_problems_alike(compiled: Any) 
         ]
         expected = [(f"ImagingStudy/{shape}-us-study", m) for m in messages]
         assert sorted(named) == sorted(expected), shape
+    # stop 53: a scan known only by its Procedure is named, by it; its controls are not
+    for shape, messages in PROCEDURE_PROBLEMS.items():
+        named = [
+            (ref, m)
+            for ref, m in reading[at.index(shape)]["problems"]
+            if ref.startswith(f"Procedure/{shape}-")
+        ]
+        assert sorted(named) == [(f"Procedure/{shape}-us-procedure", m) for m in messages], shape
     for shape, message in CONTAINED_PROBLEMS.items():
         ref = f"DiagnosticReport/{shape}-us-report"
         assert (ref, message) in reading[at.index(shape)]["problems"], shape

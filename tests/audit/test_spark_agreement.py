@@ -68,7 +68,12 @@ from tests.records.identifier_shapes import identifier_export
 from tests.records.merge_shapes import one_export as merged_export
 from tests.records.panel_vignettes import woman_with_panel
 from tests.records.real_shapes import MEDICATION_SHAPES, export_of, with_current_medication
-from tests.records.scan_shapes import IMAGES_ONLY_LATER, REPORT_VERSIONS, UNREAD_REPORTS
+from tests.records.scan_shapes import (
+    IMAGES_LATER_52,
+    IMAGES_ONLY_LATER,
+    REPORT_VERSIONS,
+    UNREAD_REPORTS,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -132,8 +137,10 @@ def _check_icd10(spark: Part, duck: Part) -> None:
 
 # the scans of tests/audit/test_fhir_real_scans.py (`CASES`: every list of
 # tests/records/scan_shapes.py it reads, with `imaging-study-only`, stop 51) and a later scan
-# known only by its images after a confirmed one (`IMAGES_ONLY_LATER`, stop 51, HAZ-20 C20.50)
-SCANS = {**test_fhir_real_scans.CASES, **IMAGES_ONLY_LATER}
+# known only by its images after a confirmed one (`IMAGES_ONLY_LATER`, stop 51, HAZ-20 C20.50);
+# stop 53: and the studies of stop 52 with a scan known only by its Procedure and the words'
+# separators (`IMAGES_LATER_52`, HAZ-20 C20.53-C20.62), on Spark too
+SCANS = {**test_fhir_real_scans.CASES, **IMAGES_ONLY_LATER, **IMAGES_LATER_52}
 
 
 def _real_scans() -> Files:

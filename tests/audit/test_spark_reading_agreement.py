@@ -25,6 +25,7 @@ from typing import Any
 import ibis
 import pytest
 
+from earlypath.fhir.codes import load_codes, words_pattern
 from earlypath.records.definition import (
     BLEEDING_ABATED_MESSAGE,
     BLEEDING_ACTIVE_ABATED_MESSAGE,
@@ -80,6 +81,7 @@ from tests.records.test_unverified_dating import check_reading as check_unverifi
 from tests.records.test_unverified_observation import (
     check_reading as check_unverified_observation,
 )
+from tests.unit.test_words_search import SEPARATED
 
 pytestmark = pytest.mark.spark
 
@@ -455,3 +457,25 @@ def test_the_reading_runs_interpreted_and_the_settings_are_given_back(spark: Any
     with session_settings(spark, AGREEMENT):
         assert spark.conf.get(shuffle) == "1"
     assert spark.conf.get(shuffle) == before != "1"
+
+
+def test_spark_reads_the_words_separators_as_python(spark: Any) -> None:
+    """Stop 53 (HAZ-20 C20.61): each separator of a listed word's parts (dashes, Unicode hyphens
+    and spaces, slash, underscore, line breaks), and the punctuation that stays a break, read by
+    Spark's Java regex through the reading's own path (`re_search` of the lowered text, the
+    pattern a SQL string literal) as Python's re and DuckDB read them (`test_words_search`)."""
+    rows = [(name, text.upper(), named) for name, text, named in SEPARATED]
+    table = ibis.memtable(
+        {"name": [r[0] for r in rows], "text": [r[1] for r in rows]},
+        schema={"name": "string", "text": "string"},
+    )
+    found = table.mutate(
+        i=ibis.row_number(),
+        **{
+            name: table.text.lower().re_search(words_pattern(load_codes()[name].words))
+            for name in sorted({r[0] for r in rows})
+        },
+    )
+    got = ibis.pyspark.connect(spark).to_pyarrow(found.order_by("i")).to_pylist()
+    assert [row[row["name"]] for row in got] == [named for _, _, named in rows]
+    assert any(named for *_, named in rows) and not all(named for *_, named in rows)

@@ -22,7 +22,7 @@ from earlypath.records import definition
 from earlypath.records.definition import UNCONFIRMED_MESSAGE
 from earlypath.web.cds import REQUIRED
 from tests.integration.cds_reading import FakeFhir, with_server
-from tests.integration.fhir_data import PATIENT_ID, hook_request, prefetch_for
+from tests.integration.fhir_data import PATIENT_ID, day, hook_request, prefetch_for
 from tests.records.scan_shapes import (
     CONTAINED_CASES,
     CONTAINED_PANEL,
@@ -31,10 +31,12 @@ from tests.records.scan_shapes import (
     IMAGES_LATER_52,
     IMAGES_ONLY_LATER,
     IMAGES_PROBLEMS,
+    IUP_CONCEPT,
     NEEDS_SCAN,
     NO_OFFER,
     NOT_NAMED,
     OBSERVATION_VERSIONS,
+    OBSTETRIC_US,
     OFFER,
     REPORT_TO_READ,
     REPORT_VERSIONS,
@@ -46,6 +48,9 @@ from tests.records.scan_shapes import (
     UNREAD_PROBLEMS,
     UNREAD_REPORTS,
     VERSIONS_HELD,
+    iup_with,
+    scan_report,
+    scanned,
 )
 
 PV = "/cds-services/ng126-progesterone"
@@ -239,3 +244,24 @@ def test_a_study_is_named_on_the_card_as_the_audit_names_it(client, shape):
     ]
     expected = [f"- {md('ImagingStudy/us-study')}: {md(m)}" for m in STUDY_PROBLEMS[shape]]
     assert sorted(named) == sorted(expected), named
+
+
+# Stop 53 (HAZ-20 C20.62), residual: a scan known only by its Procedure is read by day, not by
+# reference. A report that is the Procedure's own result (`Procedure.report`) but dated before
+# it (the report's clock the evening before, the Procedure's 00:20: as C20.54 for a study)
+# leaves the Procedure a scan not read after it, so the card asks for the report it has (the
+# safe side: needs information, never an offer). Strict xfail until references are read.
+@pytest.mark.xfail(strict=True, reason="a Procedure's own report dated before it (C20.62)")
+def test_a_procedure_whose_report_is_dated_before_it_offers(client):
+    procedure = {
+        "resourceType": "Procedure",
+        "id": "us-procedure",
+        "status": "completed",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "code": OBSTETRIC_US,
+        "performedDateTime": f"{day()}T00:20:00Z",
+        "report": [{"reference": "DiagnosticReport/us-report"}],
+    }
+    report = scan_report(conclusion=IUP_CONCEPT, effectiveDateTime=f"{day(-1)}T23:50:00Z")
+    card = _card(client, scanned(iup_with("final", "iup-1", day(-7)), procedure, report))
+    assert card["summary"].startswith(SUMMARY_START[OFFER]), card["summary"]

@@ -159,6 +159,21 @@ HELD_BACK = {
     "hospital-non-viable-iup-finding": eligible_with(
         local_observation("local", local(HOSPITAL, "EPAU-NV", "Non-viable intrauterine pregnancy"))
     ),
+    # stop 53 (HAZ-20 C20.61): the parts joined as real records write them: an en dash (a word
+    # processor's " - "), a local code's underscore, a slash and a no-break space, a line break in
+    # a report's conclusion; the base read none of them as a loss (an offer)
+    "emis-non-viable-en-dash-today": eligible_with(
+        local_condition("local", local(READ_V2, "EMISNQNV4", "Non\u2013viable pregnancy"), day())
+    ),
+    "local-code-non-viable-underscore-today": eligible_with(
+        local_condition("local", local(None, "NON_VIABLE_PREGNANCY", "NON_VIABLE_PREGNANCY"), day())
+    ),
+    "hospital-non-viable-slash-finding": eligible_with(
+        local_observation("local", local(HOSPITAL, "EPAU-NV2", "Non/viable\u00a0pregnancy"))
+    ),
+    "hospital-fetal-demise-across-a-line": eligible_with(
+        local_observation("local", {"text": "Conclusion: fetal\r\ndemise"})
+    ),
     "local-salpingectomy-today": eligible_with(
         local_procedure("local", local(HOSPITAL, "TH-LS2", "Laparoscopic salpingectomy"))
     ),
@@ -272,6 +287,10 @@ HELD_BACK = {
 }
 # controls: still an offer
 STILL_OFFER = {
+    # stop 53 (HAZ-20 C20.61): a full stop ends a phrase; a comma too ("non" and "viable" apart)
+    "hospital-non-then-viable-apart": eligible_with(
+        local_observation("local", {"text": "Pregnancy test: non. Viable intrauterine, pregnancy"})
+    ),
     "local-threatened-miscarriage": eligible_with(
         local_condition("local", local(READ_V2, "EMISNQTH8", "Threatened miscarriage"), day())
     ),

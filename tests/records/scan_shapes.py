@@ -763,6 +763,25 @@ IMAGES_IN_WORDS: dict[str, tuple[list[dict[str, Any]], str]] = {
         _ris_study("UPELV", "US Pelvis", "Pelvis, non-pregnant", "Pelvic pain"),
         OFFER,
     ),
+    # stop 53 (HAZ-20 C20.61): the parts written apart as RIS text writes them: a no-break space
+    # (base: the kind unknown, an offer) and an en dash (base: "obstetric" read, held back);
+    # control: a semicolon ends a phrase, so "not; pregnant" is not "not pregnant"
+    "ris-coded-dating-scan-no-break-space-after-confirmed-iup": (
+        _confirmed_then(
+            imaging_study(procedure=ris("UDATS", "US Dating\u00a0scan"), description=None)
+        ),
+        NEEDS_SCAN,
+    ),
+    "ris-coded-non-obstetric-en-dash-study-after-confirmed-iup": (
+        _ris_study("UPNOB", "US Pelvis (non\u2013obstetric)", "Pelvis NON\u2013OBSTETRIC", "Pain"),
+        OFFER,
+    ),
+    "pregnancy-study-not-then-pregnant-after-confirmed-iup": (
+        _ris_study(
+            "UOBEP", "US Pregnancy <14 weeks", "Bleeding, hCG not; pregnant 7/40", "PV bleed"
+        ),
+        NEEDS_SCAN,
+    ),
 }
 
 # Stop 52 (HAZ-20 C20.54): a study and its report. The report refers to the study
@@ -895,6 +914,53 @@ STUDY_FIELDS: dict[str, tuple[list[dict[str, Any]], str]] = {
     # control: a Procedure of another organ tells nothing more (the study's kind is named)
     "study-of-a-renal-procedure-after-confirmed-iup": (_study_of_procedure(RENAL_US), OFFER),
 }
+
+
+# Stop 53 (HAZ-20 C20.62): a scan known only by its Procedure: completed, coded as an obstetric
+# scan (SNOMED CT 268445003, or a RIS's words), no result read on or after its day. The base read
+# nothing of it: an offer on last week's scan. Controls: its report read that day; a Procedure
+# the day before the confirmed scan; one of another organ; one not completed.
+def _procedure(code: dict[str, Any], on: str | None = None, **changes: Any) -> dict[str, Any]:
+    """A completed Procedure of today (``on``: of that day) of this code."""
+    return {
+        "resourceType": "Procedure",
+        "id": "us-procedure",
+        "status": "completed",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "code": code,
+        "performedDateTime": f"{on or day()}T09:30:00Z",
+    } | changes
+
+
+LONE_PROCEDURES: dict[str, tuple[list[dict[str, Any]], str]] = {
+    "obstetric-procedure-after-confirmed-iup": (
+        _confirmed_then(_procedure(OBSTETRIC_US)),
+        NEEDS_SCAN,
+    ),
+    "ris-pregnancy-procedure-after-confirmed-iup": (
+        _confirmed_then(_procedure(ris("UOBEP", "US Pregnancy <14 weeks"))),
+        NEEDS_SCAN,
+    ),
+    "obstetric-procedure-beside-its-read-report": (
+        [*_confirmed_then(_procedure(OBSTETRIC_US)), scan_report(conclusion=IUP_CONCEPT)],
+        OFFER,
+    ),
+    "obstetric-procedure-before-the-confirmed-scan": (
+        _confirmed_then(_procedure(OBSTETRIC_US, day(-8))),
+        OFFER,
+    ),
+    "renal-procedure-after-confirmed-iup": (_confirmed_then(_procedure(RENAL_US)), OFFER),
+    "obstetric-procedure-in-progress-after-confirmed-iup": (
+        _confirmed_then(_procedure(OBSTETRIC_US, status="in-progress")),
+        OFFER,
+    ),
+}
+_PROCEDURE_TODAY = f"scan procedure of {day()}{definition.LONE_PROCEDURE_MESSAGE}"
+# shape -> every problem naming her Procedure
+PROCEDURE_PROBLEMS: dict[str, tuple[str, ...]] = {
+    shape: (_PROCEDURE_TODAY,) if decision == NEEDS_SCAN else ()
+    for shape, (_, decision) in LONE_PROCEDURES.items()
+}
 _IMAGES_TODAY = f"scan images of {day()}{definition.IMAGES_ONLY_MESSAGE}"
 _IMAGES_UNDATED = (
     f"scan images with no report (ImagingStudy.started) {definition.PLACE_MESSAGES['undated']}"
@@ -926,8 +992,9 @@ STUDY_PROBLEMS: dict[str, tuple[str, ...]] = {
     "study-of-an-obstetric-procedure-after-confirmed-iup": (_IMAGES_TODAY,),
     "study-of-a-ris-pregnancy-procedure-after-confirmed-iup": (_IMAGES_TODAY,),
     "study-of-a-renal-procedure-after-confirmed-iup": (definition.STUDY_KIND_UNKNOWN_MESSAGE,),
+    "ris-coded-non-obstetric-en-dash-study-after-confirmed-iup": (),
 }
-IMAGES_LATER_52 = {**IMAGES_IN_WORDS, **IMAGES_AND_REPORTS, **STUDY_FIELDS}
+IMAGES_LATER_52 = {**IMAGES_IN_WORDS, **IMAGES_AND_REPORTS, **STUDY_FIELDS, **LONE_PROCEDURES}
 
 # shape -> the problem naming her scan images (`IMAGES_ONLY_MESSAGE`): of its day when it holds
 # the decision back, as not placed when undated; none beside its report read that day

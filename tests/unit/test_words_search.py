@@ -105,7 +105,7 @@ def test_codes_then_words_answer_as_matches(name: str) -> None:
 # Stop 52 (HAZ-20 C20.59): a listed word's parts are joined in the text by spaces or hyphens,
 # alike in Python and DuckDB; before, "non-viable pregnancy" was no loss and "non-obstetric"
 # only "obstetric". Each row: set, text (lower-cased as read), whether the set's words name it.
-_HYPHENS = [
+SEPARATED = [
     ("locally_coded_loss", "non-viable pregnancy", True),
     ("locally_coded_loss", "non - viable intrauterine pregnancy", True),
     ("locally_coded_loss", "viable intrauterine pregnancy", False),
@@ -115,10 +115,34 @@ _HYPHENS = [
     ("imaging_not_obstetric", "urinary-tract", True),
     ("imaging_not_obstetric", "nonx-obstetric", False),
     ("imaging_not_obstetric", "us obstetric", False),
+    # stop 53 (HAZ-20 C20.61): every separator real text writes between a word's parts (the base
+    # read none of them); punctuation that ends a phrase stays a break
+    ("locally_coded_loss", "non\u2013viable pregnancy", True),  # en dash
+    ("locally_coded_loss", "non \u2014 viable", True),  # em dash
+    ("locally_coded_loss", "non\u2010viable", True),  # hyphen
+    ("locally_coded_loss", "non\u2011viable", True),  # no-break hyphen
+    ("locally_coded_loss", "non\u2212viable", True),  # minus sign
+    ("locally_coded_loss", "non/viable", True),
+    ("locally_coded_loss", "epr_code: non_viable_pregnancy", True),
+    ("locally_coded_loss", "fetal\u00a0demise", True),  # no-break space
+    ("locally_coded_loss", "conclusion: missed\tabortion", True),
+    ("locally_coded_loss", "conclusion: fetal\r\ndemise", True),
+    ("locally_coded_loss", "pregnancy of\nunknown location", True),
+    ("locally_coded_loss", "non, viable", False),
+    ("locally_coded_loss", "non. viable", False),
+    ("locally_coded_loss", "non; viable", False),
+    ("locally_coded_loss", "non: viable", False),
+    ("locally_coded_loss", "non(viable)", False),
+    ("locally_coded_loss", "non\u00e9viable", False),  # a letter, not a separator
+    ("obstetric_imaging", "us dating\u00a0scan", True),
+    ("obstetric_imaging", "crown\u2013rump length", True),
+    ("imaging_not_obstetric", "pelvis non\u2013obstetric", True),
+    ("imaging_not_obstetric", "hcg not; pregnant 7/40", False),
+    ("vaginal_route", "per\u00a0vaginam", True),
 ]
 
 
-@pytest.mark.parametrize(("name", "text", "named"), _HYPHENS)
+@pytest.mark.parametrize(("name", "text", "named"), SEPARATED)
 def test_a_hyphen_joins_a_words_parts_on_every_engine(name: str, text: str, named: bool) -> None:
     words = _WORDED[name]
     assert (words_search(words)(text) is not None) is named
@@ -130,6 +154,13 @@ def test_a_hyphen_joins_a_words_parts_on_every_engine(name: str, text: str, name
         .fetchone()
     )
     assert found is named
+    # stop 53: and upper-case, lowered by DuckDB (the audit's SQL lowers as Python does)
+    (upper,) = (
+        duckdb.connect()
+        .execute("SELECT regexp_matches(lower(?), ?)", [text.upper(), words_pattern(words)])
+        .fetchone()
+    )
+    assert upper is named
 
 
 def test_a_listed_word_may_hold_a_hyphen() -> None:
