@@ -10,7 +10,7 @@ parser's ANTLR caches keep (ANTLR keeps the prediction DFA of every statement it
 whole JVM).
 
     PYTHONPATH=.:benchmarks .venv/bin/python benchmarks/spark_parse_jvm.py <plan.json> \\
-        [--clear] [--jvm "-XX:MaxTenuringThreshold=1"]
+        [--clear] [--jvm=-XX:MaxTenuringThreshold=1]
 
 ``--clear`` empties the parser's DFA after each statement (what a session that releases the
 cache would pay in parse CPU). One run a process: the JVM's options are read when it starts.
@@ -30,7 +30,7 @@ def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("plan", type=Path, help="a kept Spark plan (<key>.json)")
     args.add_argument("--clear", action="store_true", help="clear the DFA after each statement")
-    args.add_argument("--jvm", default="", help="extra JVM options for the driver")
+    args.add_argument("--jvm", default="", help="extra JVM options (written --jvm=-XX:...)")
     opts = args.parse_args()
     statements = [sql for _, sql in json.loads(opts.plan.read_text(encoding="utf-8"))["statements"]]
     if not any("`" in sql for sql in statements):
