@@ -17,16 +17,6 @@ import pytest
 
 _session: Any = None
 
-# The agreement modules' readings parse 133-137 statements of up to 400k characters, and
-# Spark's SQL parser (ANTLR) keeps the prediction DFA of every statement it parsed for the
-# whole JVM: some 700 MB by the end of a module (`jcmd GC.class_histogram`: 387 MB of
-# `ATNConfig`, 250 MB of `DFAState[]`), all of it made young and all of it kept. The parallel
-# collector copies what survives a young collection from survivor space to survivor space (its
-# tenuring threshold, up to 15 collections) before promoting it; promoted after one, the cache is
-# copied once. Emptying the cache after each statement instead cost more parse CPU than it saved
-# (docs/speed.md, stop 53). How objects are collected, never what a query computes.
-PROMOTE_AFTER_ONE_COLLECTION = "-XX:MaxTenuringThreshold=1"
-
 
 def spark_session() -> Any:
     global _session
@@ -40,7 +30,6 @@ def spark_session() -> Any:
         # The audit's own local settings (one definition), with its driver memory (4g): with 2g the
         # agreement modules' readings of stop 52's women spent 1,334 s in full collections (CI 2).
         settings = {**spark_local_settings("local[2]"), "spark.driver.memory": "4g"}
-        settings["spark.driver.extraJavaOptions"] += f" {PROMOTE_AFTER_ONE_COLLECTION}"
         builder = SparkSession.builder.master("local[2]").appName("earlypath-tests")
         for key, value in settings.items():
             builder = builder.config(key, value)

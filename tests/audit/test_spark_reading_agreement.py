@@ -44,12 +44,7 @@ from earlypath.synth.fhir_export import write_fhir
 from tests.audit import test_fhir_real_scans as real_scans
 from tests.audit.test_fhir_malformed import spark_export as malformed_export
 from tests.audit.test_spark_agreement import SCANS, _read_back, _space, medication_shapes
-from tests.conftest_spark import (
-    AGREEMENT,
-    INTERPRETED,
-    PROMOTE_AFTER_ONE_COLLECTION,
-    session_settings,
-)
+from tests.conftest_spark import AGREEMENT, INTERPRETED, session_settings
 from tests.fhir_exports import Export, export_merges, namespaced, write_export
 from tests.records import abated_bleeding_shapes as abated_bleeding
 from tests.records import earlier_crl_shapes as earlier_crl
@@ -460,15 +455,3 @@ def test_the_reading_runs_interpreted_and_the_settings_are_given_back(spark: Any
     with session_settings(spark, AGREEMENT):
         assert spark.conf.get(shuffle) == "1"
     assert spark.conf.get(shuffle) == before != "1"
-
-
-def test_the_tests_jvm_promotes_what_survives_one_collection(spark: Any) -> None:
-    """The tests' driver JVM runs with `PROMOTE_AFTER_ONE_COLLECTION` (`tests/conftest_spark.py`):
-    the parser's cache of the readings' statements, kept for the whole JVM, is copied to the old
-    generation after one young collection, not from survivor space to survivor space first."""
-    beans = spark._jvm.java.lang.management.ManagementFactory
-    diagnostic = beans.getPlatformMXBean(
-        spark._jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean")
-    )
-    flag, value = PROMOTE_AFTER_ONE_COLLECTION.removeprefix("-XX:").split("=")
-    assert diagnostic.getVMOption(flag).getValue() == value
