@@ -306,7 +306,7 @@ def progesterone_table(version: str, stop_day: int) -> DecisionTable:
             TOPIC,
             OUTCOMES,
             (
-                Branch("on_another_progestogen", on_progestogen, (verdict,)),
+                # no branch of its own for a progestogen: every branch gives this one verdict
                 Branch("on_progesterone_unknown", on_unknown, (verdict,)),
                 Branch("not_on_progesterone", not_on, (verdict,)),
                 Branch("on_progesterone", ON_PROGESTERONE, (verdict,)),

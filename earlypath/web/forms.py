@@ -230,7 +230,21 @@ GROUPS: tuple[Group, ...] = (
                 hint="A risk factor for ectopic pregnancy (NG126 1.3).",
                 default="unknown",
             ),
-            FormField("on_progesterone", "yes_no", "Already taking progesterone", default="no"),
+            FormField(
+                "on_progesterone",
+                "yes_no_unknown",
+                "Already taking progesterone",
+                hint="Unknown if her medicines are not known, or if she takes another progestogen.",
+                default="no",
+            ),
+            FormField(
+                "on_other_progestogen",
+                "yes_no",
+                "Taking another progestogen",
+                hint="Dydrogesterone, norethisterone, medroxyprogesterone or hydroxyprogesterone "
+                "caproate: not NG126's progesterone (1.5.2).",
+                default="no",
+            ),
             FormField(
                 "on_recommended_progesterone",
                 "yes_no_unknown",
