@@ -127,10 +127,9 @@ def _extension(url: str, value: Expr) -> Expr:
 _START = Field("period.start", "str")
 AUDIT_ROWS = EpisodeSpec(
     rows=(
-        RowSpec(
+        RowSpec.every(
             "audit_encounters",
             "Encounter",
-            Const(True),
             RefId(Field("subject.reference", "str"), "Patient"),
             (
                 ("episode_id", Field("id", "str")),
@@ -140,10 +139,9 @@ AUDIT_ROWS = EpisodeSpec(
                 ("pregnancy_visit", AnyItem("type", _coding_in_set("pregnancy_encounter_type"))),
             ),
         ),
-        RowSpec(
+        RowSpec.every(
             "audit_patients",
             "Patient",
-            Const(True),
             Field("id", "str"),
             (
                 ("gender", Field("gender", "str")),

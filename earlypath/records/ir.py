@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import field
 from typing import Literal
 
-from earlypath.rules.ir import Expr, Scalar, node
+from earlypath.rules.ir import Const, Expr, Scalar, node
 
 __all__ = [
     "Agg",
@@ -374,6 +374,18 @@ class RowSpec:
     checks: tuple[Check, ...] = ()
     items: ItemRows | None = None
     compiled_when_absent: bool = False
+
+    @classmethod
+    def every(
+        cls,
+        table: str,
+        resource: str,
+        patient: Expr | None,
+        columns: tuple[tuple[str, Expr], ...],
+    ) -> RowSpec:
+        """The spec that gives a row of ``table`` for every resource of its type (``when``
+        always True)."""
+        return cls(table, resource, Const(True), patient, columns)
 
 
 # --- layer 2: per encounter -------------------------------------------------------------------
