@@ -127,10 +127,9 @@ def _extension(url: str, value: Expr) -> Expr:
 _START = Field("period.start", "str")
 AUDIT_ROWS = EpisodeSpec(
     rows=(
-        RowSpec(
+        RowSpec.every(
             "audit_encounters",
             "Encounter",
-            Const(True),
             RefId(Field("subject.reference", "str"), "Patient"),
             (
                 ("episode_id", Field("id", "str")),
@@ -140,10 +139,9 @@ AUDIT_ROWS = EpisodeSpec(
                 ("pregnancy_visit", AnyItem("type", _coding_in_set("pregnancy_encounter_type"))),
             ),
         ),
-        RowSpec(
+        RowSpec.every(
             "audit_patients",
             "Patient",
-            Const(True),
             Field("id", "str"),
             (
                 ("gender", Field("gender", "str")),
@@ -198,22 +196,16 @@ def flat_table(
     first = patients.mutate(
         _rank=ibis.row_number().over(group_by=patients["patient"], order_by=patients["n"])
     )
-    pt = first.filter(first["_rank"] == 0).select(
-        _pid="patient",
-        gender="gender",
-        birth="birth",
-        eth_display="eth_display",
-        eth_text="eth_text",
-        imd="imd",
-    )
+    pt = first.filter(first["_rank"] == 0)
+    pt = pt.select(pt["patient"].name("_pid"), "gender", "birth", "eth_display", "eth_text", "imd")
     e = encounters.select(
-        row_number="n",
-        episode_id="episode_id",
-        patient="patient",
-        assessed_text="assessed_text",
-        e_day="assessed_on",
-        provider="provider",
-        pregnancy_visit="pregnancy_visit",
+        encounters["n"].name("row_number"),
+        "episode_id",
+        "patient",
+        "assessed_text",
+        encounters["assessed_on"].name("e_day"),
+        "provider",
+        "pregnancy_visit",
     )
     j = e.left_join(episodes, e["row_number"] == episodes["_key"]).left_join(
         pt, e["patient"] == pt["_pid"]

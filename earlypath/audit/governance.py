@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from earlypath.audit.measures import CATEGORIES
 
-__all__ = ["Measure", "load_measures"]
+__all__ = ["Governance", "Measure", "load_measures"]
 
 
 @dataclass(frozen=True)
-class Measure:
-    id: str
-    title: str
-    headline: bool
-    direction: str
+class Governance:
+    """What a measure counts and who answers for it: its governance, as the summary and the
+    report give it (in this order)."""
+
     definition: str
     numerator: tuple[str, ...]
     denominator: tuple[str, ...]
@@ -30,17 +29,19 @@ class Measure:
     review_by: str
 
     def governance(self) -> dict[str, Any]:
-        return {
-            "definition": self.definition,
-            "numerator": list(self.numerator),
-            "denominator": list(self.denominator),
-            "recommendation": self.recommendation,
-            "why": self.why,
-            "authored_by": self.authored_by,
-            "checked_by": self.checked_by,
-            "date_written": self.date_written,
-            "review_by": self.review_by,
-        }
+        """The governance as JSON (its lists as lists)."""
+        values = {f.name: getattr(self, f.name) for f in fields(Governance)}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+
+@dataclass(frozen=True)
+class Measure(Governance):
+    """A measure: its name and which way is better, with its governance."""
+
+    id: str
+    title: str
+    headline: bool
+    direction: str
 
 
 @cache

@@ -29,7 +29,6 @@ from earlypath.audit.fhir_flat import AUDIT_READING, MAY_BE_CARE_GIVEN
 from earlypath.records.ibis_compile import compile_rows, left_out, loaded_absent, row_test
 from earlypath.records.ir import EpisodeSpec, RowSpec
 from earlypath.records.kept_count import count_kept
-from earlypath.rules.ir import Const
 
 __all__ = ["count_untied_care"]
 
@@ -42,7 +41,7 @@ _CARE_ROWS = EpisodeSpec(
 # third of the reading's CPU at 20,000 patients)
 _CARE_SUBJECTS = EpisodeSpec(
     tuple(
-        RowSpec("care_subjects", r.resource, Const(True), r.patient, ())
+        RowSpec.every("care_subjects", r.resource, r.patient, ())
         for r in AUDIT_READING.rows
         if r.table in MAY_BE_CARE_GIVEN
     ),

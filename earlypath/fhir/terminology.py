@@ -58,10 +58,14 @@ class ValueSetCode:
     system: str
     code: str
     display: str
-    checked: str
+    # where it was checked: each note of its extension on its own
+    checked_in: tuple[str, ...]
     at_least: int | None = None
-    # each 'checked' note on its own (``checked`` joins them with "; ")
-    checked_in: tuple[str, ...] = ()
+
+    @property
+    def checked(self) -> str:
+        """Where it was checked, its notes joined with "; "."""
+        return "; ".join(self.checked_in)
 
 
 @dataclass(frozen=True)
@@ -126,12 +130,7 @@ def _read(path: str, text: str) -> tuple[str, dict[str, Any], list[ValueSetCode]
         display = item.get("display")
         codes.append(
             ValueSetCode(
-                system,
-                code,
-                display if isinstance(display, str) else "",
-                "; ".join(checked),
-                at_least,
-                tuple(checked),
+                system, code, display if isinstance(display, str) else "", tuple(checked), at_least
             )
         )
     words = []

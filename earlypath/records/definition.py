@@ -1890,10 +1890,9 @@ def _medication_methotrexate(unknown: int) -> Expr:
     )
 
 
-_MEDICATIONS = RowSpec(
+_MEDICATIONS = RowSpec.every(
     "medications",
     "Medication",
-    Const(True),
     None,
     (
         ("id", _text("id")),
@@ -2277,10 +2276,9 @@ def _as_ng126(dosages: str) -> tuple[tuple[str, Expr], ...]:
     )
 
 
-_REQUESTS = RowSpec(
+_REQUESTS = RowSpec.every(
     "requests",
     "MedicationRequest",
-    Const(True),
     _SUBJECT,
     (
         ("status", _text("status")),
@@ -2302,10 +2300,9 @@ _STATEMENT_EFFECTIVE = ("effectiveDateTime", "effectivePeriod.start", "effective
 # What she says she takes (a GP record's or a medicines reconciliation's MedicationStatement, as
 # UK Core and GP Connect send current medicines): its medicine is read as a request's is, its day
 # is when it was taken (effective[x]), else when it was asserted.
-_STATEMENTS = RowSpec(
+_STATEMENTS = RowSpec.every(
     "statements",
     "MedicationStatement",
-    Const(True),
     _SUBJECT,
     (
         ("status", _text("status")),
@@ -2407,7 +2404,7 @@ _ALLERGIES = RowSpec(
     RefId(_text("patient.reference"), "Patient"),
     (("name", _ALLERGY_NAME),),
 )
-_PATIENTS = RowSpec("patients", "Patient", Const(True), _text("id"), (("gender", _text("gender")),))
+_PATIENTS = RowSpec.every("patients", "Patient", _text("id"), (("gender", _text("gender")),))
 
 # How a Patient names the records merged with hers (FHIR R4 Patient.link: `other` a Patient,
 # `type` replaced-by / replaces / refer / seealso): one row per link, ``patient`` the Patient's
@@ -2487,6 +2484,14 @@ IDENTIFIER_TIES = EpisodeSpec(rows=(PATIENT_IDENTIFIERS, *IDENTIFIED_SUBJECTS), 
 
 # --- layer 1: elements that are not what FHIR R4 gives -------------------------------------------
 
+# effective[x] as a MedicationStatement and a MedicationAdministration carry it
+_EFFECTIVE_ELEMENTS = (
+    ("effectiveDateTime", "str"),
+    ("effectivePeriod", "object"),
+    ("effectivePeriod.start", "str"),
+    ("effectivePeriod.end", "str"),
+)
+
 # The elements the reading reads, by the JSON they must be ("object": a JSON object). One of
 # another type is read as absent (it says nothing) and the resource is reported, naming it.
 _ELEMENT_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -2533,10 +2538,7 @@ _ELEMENT_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
         ("status", "str"),
         ("medicationCodeableConcept", "object"),
         ("medicationReference", "object"),
-        ("effectiveDateTime", "str"),
-        ("effectivePeriod", "object"),
-        ("effectivePeriod.start", "str"),
-        ("effectivePeriod.end", "str"),
+        *_EFFECTIVE_ELEMENTS,
         ("dateAsserted", "str"),
         ("context", "object"),
         ("subject", "object"),
@@ -2563,10 +2565,7 @@ _ELEMENT_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
         ("status", "str"),
         ("medicationCodeableConcept", "object"),
         ("medicationReference", "object"),
-        ("effectiveDateTime", "str"),
-        ("effectivePeriod", "object"),
-        ("effectivePeriod.start", "str"),
-        ("effectivePeriod.end", "str"),
+        *_EFFECTIVE_ELEMENTS,
         ("context", "object"),
         ("subject", "object"),
     ),

@@ -34,10 +34,10 @@ cannot run is a defect to be stated where it is found, never a second definition
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
-from earlypath.rules.ir import Expr, Scalar
+from earlypath.rules.ir import Const, Expr, Scalar, node
 
 __all__ = [
     "Agg",
@@ -78,7 +78,7 @@ JsonType = Literal["str", "num", "bool", "any"]
 # --- layer 1: expressions over one resource's JSON -------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Field(Expr):
     """The JSON value at a dotted path of object keys ("valueQuantity.value").
 
@@ -92,7 +92,7 @@ class Field(Expr):
     type: JsonType
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Concept(Expr):
     """The CodeableConcept at a dotted path (None unless a JSON object). Only `InSet`,
     `FirstCode` and `AtLeast` read it.
@@ -104,7 +104,7 @@ class Concept(Expr):
     path: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class InSet(Expr):
     """Does the concept carry a code of the value set (``system|code`` of any coding), or, for a
     set with words, one of its words in its text or a coding's display? False when absent;
@@ -117,7 +117,7 @@ class InSet(Expr):
     words: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class TextInSet(Expr):
     """Does the text hold one of the value set's words (as `InSet` matches a concept's text)?
     False for a set without words and when the text is None; never None."""
@@ -126,14 +126,14 @@ class TextInSet(Expr):
     value_set: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class FirstCode(Expr):
     """The code of the concept's first coding, or None."""
 
     concept: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class AtLeast(Expr):
     """The "at least n" count of the first coding of the concept that is in the value set (its
     ``at_least`` extension, 1 when none), or None when no coding is in the set."""
@@ -142,7 +142,7 @@ class AtLeast(Expr):
     value_set: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Day(Expr):
     """A FHIR date, dateTime or instant (text) as a day: its first ten characters when they are
     a real calendar date YYYY-MM-DD; partial dates and anything else are None."""
@@ -150,7 +150,7 @@ class Day(Expr):
     text: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class SpanDay(Expr):
     """The first day (``last``: the last day) a FHIR date or dateTime (text) can denote: a full
     date's own day (as `Day`); of a partial date "YYYY-MM" the first or last day of its month; of
@@ -161,7 +161,7 @@ class SpanDay(Expr):
     last: bool
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class NormText(Expr):
     """Text lower-cased and stripped of " \\t\\n\\r\\x0b\\x0c" at both ends; "" and None as
     they are. ``fold_case`` False: stripped only (an identifier's value, whose case counts)."""
@@ -170,7 +170,7 @@ class NormText(Expr):
     fold_case: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class NhsNumber(Expr):
     """An NHS number as its ten digits: the text with its spaces and hyphens removed ("943 476
     5919", "943-476-5919" as it is displayed and keyed), when that is ten ASCII digits whose last
@@ -180,7 +180,7 @@ class NhsNumber(Expr):
     text: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class OneOf(Expr):
     """Is the value one of ``values``? None when the value is None."""
 
@@ -188,7 +188,7 @@ class OneOf(Expr):
     values: tuple[Scalar, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Lookup(Expr):
     """The value paired with the item's value in ``pairs``, else None (a unit's factor)."""
 
@@ -196,7 +196,7 @@ class Lookup(Expr):
     pairs: tuple[tuple[Scalar, Scalar], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Round2(Expr):
     """A number rounded to 0.01 as Python's ``round(x, 2)`` does (half to even on the exact
     binary value)."""
@@ -204,7 +204,7 @@ class Round2(Expr):
     item: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class RefId(Expr):
     """The id a reference (text) points to for resource type ``kind``: relative ("Patient/1"),
     absolute ("https://host/fhir/Patient/1"), either with "/_history/n", or "urn:uuid:1";
@@ -214,7 +214,7 @@ class RefId(Expr):
     kind: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class LocalId(Expr):
     """The id a reference (text) to a contained resource points to: "#med1" gives "med1"; None
     for any other reference and for "#"."""
@@ -222,7 +222,7 @@ class LocalId(Expr):
     reference: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Left(Expr):
     """The first ``length`` characters of a text (None as it is)."""
 
@@ -230,7 +230,7 @@ class Left(Expr):
     length: int
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Outer(Expr):
     """Inside `AnyItem` and `FirstItem`: ``item`` read from the resource itself, not the list
     item (a contained resource matched against the reference that names it); inside
@@ -239,7 +239,7 @@ class Outer(Expr):
     item: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class AnyItem(Expr):
     """Does any item of the JSON list at ``path`` satisfy ``test`` (read relative to the item)?
     False when there is no list."""
@@ -248,7 +248,7 @@ class AnyItem(Expr):
     test: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class AnyResourceItem(Expr):
     """Inside the ``test`` of an `AnyItem` or `FirstItem` of the resource (one level down, no
     deeper): does any item of the resource's own JSON list at ``path`` (not the item's) satisfy
@@ -261,7 +261,7 @@ class AnyResourceItem(Expr):
     test: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class FirstItem(Expr):
     """``value`` (read relative to the item) of the first item of the JSON list at ``path``
     that satisfies ``test``, or None."""
@@ -271,7 +271,7 @@ class FirstItem(Expr):
     value: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Joined(Expr):
     """Column ``column`` of the row of table ``table`` whose ``id`` column equals ``key`` (of
     several, the last in input order), or None: how a MedicationRequest finds the Medication
@@ -298,7 +298,7 @@ class Joined(Expr):
     patient: Expr | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Message:
     """A problem's text: literal parts and expressions, joined. An expression is shown as
     Python's ``str`` shows it (a float as its shortest repr: 12.5, 13.0); None as "(none)"."""
@@ -310,7 +310,7 @@ class Message:
         return Message(tuple(parts))
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Check:
     """A condition a resource's reading must meet; when it is not True the resource is reported
     with ``message`` and gives no row."""
@@ -319,7 +319,7 @@ class Check:
     message: Message
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ItemRows:
     """Besides the resource itself, each item of its JSON list at ``path`` (a top-level key) is
     read as a resource of its own: the resource with its keys ``own`` taken from the item
@@ -356,7 +356,7 @@ class ItemRows:
     then: ItemRows | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class RowSpec:
     """Resources of type ``resource`` whose ``when`` is True give a row of ``table``; with
     ``items``, so do the items it names (`ItemRows`), read by the same expressions.
@@ -375,11 +375,23 @@ class RowSpec:
     items: ItemRows | None = None
     compiled_when_absent: bool = False
 
+    @classmethod
+    def every(
+        cls,
+        table: str,
+        resource: str,
+        patient: Expr | None,
+        columns: tuple[tuple[str, Expr], ...],
+    ) -> RowSpec:
+        """The spec that gives a row of ``table`` for every resource of its type (``when``
+        always True)."""
+        return cls(table, resource, Const(True), patient, columns)
+
 
 # --- layer 2: per encounter -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Ctx(Expr):
     """The encounter's ``assessed_on`` (date) or ``encounter`` (its id), or an earlier step of
     the `EpisodeSpec` by name."""
@@ -387,7 +399,7 @@ class Ctx(Expr):
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Col(Expr):
     """A column of the row being aggregated (``day``, ``ref``, ``n``, a spec's column)."""
 
@@ -397,7 +409,7 @@ class Col(Expr):
 AggOp = Literal["any", "all", "max", "min", "count_distinct", "latest", "collect"]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Agg(Expr):
     """An aggregate over the rows of ``table`` of this encounter's patient where ``where`` is
     True (`Col` and `Ctx` may both be read).
@@ -422,7 +434,7 @@ class Agg(Expr):
     evidence: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Days(Expr):
     """Rows of ``table`` where ``where`` is True, grouped by ``day``: one record per day, in
     day order, with ``columns`` (each an `Agg` whose ``table`` and ``where`` are ignored: it
@@ -439,7 +451,7 @@ class Days(Expr):
     derived: tuple[tuple[str, Expr], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class RowProblem:
     """Each row of ``table`` where ``where`` is True is reported, for this encounter, with
     ``message``, about the row's ``ref`` or, when ``ref`` is given, about the text it gives.
@@ -451,7 +463,7 @@ class RowProblem:
     ref: Message | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class EpisodeSpec:
     """The reading: the row specs, then the steps (name, expression) in order, then the
     encounter's problems; ``own_record`` the tables never read from a merged record."""

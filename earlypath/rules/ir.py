@@ -12,11 +12,21 @@ Nothing in this module evaluates anything: see ``earlypath.engines``.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar, dataclass_transform
 
 FactType = Literal["bool", "int", "float", "date", "str"]
 Scalar = bool | int | float | str | dt.date | None
+
+_Node = TypeVar("_Node")
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
+def node(cls: type[_Node]) -> type[_Node]:
+    """Declare a node of an IR (this module's and `earlypath.records.ir`'s), once for both: a
+    dataclass, frozen (a node is a value, compared and hashed by its fields, never changed once
+    built: every engine reads the same tree) and with slots (a reading has thousands of them)."""
+    return dataclass(frozen=True, slots=True)(cls)
 
 
 class Expr:
@@ -71,7 +81,7 @@ def lit(value: Expr | Scalar) -> Expr:
     return value if isinstance(value, Expr) else Const(value)
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Fact(Expr):
     """A named fact about the episode (see ``earlypath.facts``); ``None`` when unknown."""
 
@@ -96,29 +106,29 @@ class Const(Expr):
         return hash((Const, type(self.value), self.value))
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Cmp(Expr):
     op: Literal["<", "<=", ">", ">=", "==", "!="]
     left: Expr
     right: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class And(Expr):
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Or(Expr):
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Not(Expr):
     item: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Match(Expr):
     """True if the value is one of ``true_values``, False if one of ``false_values``, else Unknown.
 
@@ -130,40 +140,40 @@ class Match(Expr):
     false_values: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class IsNull(Expr):
     """True when the value is Unknown; never itself Unknown."""
 
     item: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class IsTrue(Expr):
     """True only when the value is True (False or Unknown give False); never itself Unknown."""
 
     item: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Arith(Expr):
     op: Literal["+", "-", "*", "/"]
     left: Expr
     right: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Sqrt(Expr):
     item: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Floor(Expr):
     """Round down to a whole number (an int)."""
 
     item: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class DaysBetween(Expr):
     """Whole days from ``start`` to ``end`` (end - start)."""
 
@@ -171,20 +181,20 @@ class DaysBetween(Expr):
     end: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class AddDays(Expr):
     date: Expr
     days: Expr
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Coalesce(Expr):
     """The first known value."""
 
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class If(Expr):
     cond: Expr
     then: Expr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from html.parser import HTMLParser
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from earlypath.audit.funnel import funnel_limits
-from earlypath.audit.governance import load_measures
+from earlypath.audit.governance import Governance, load_measures
 from earlypath.audit.measures import ADHERENCE, CATEGORIES
 from earlypath.audit.run import run_audit
 from earlypath.synth import write_cohort
@@ -42,6 +43,9 @@ def test_every_measure_has_its_governance() -> None:
         ):
             assert gov[key], (m.id, key)
         assert set(m.numerator) <= set(m.denominator) <= set(CATEGORIES)
+        # the governance is its fields, in their order, its lists as lists
+        names = [f.name for f in dataclasses.fields(Governance)]
+        assert list(gov) == names and gov["numerator"] == list(m.numerator), m.id
 
 
 def test_every_decision_and_care_has_a_category() -> None:

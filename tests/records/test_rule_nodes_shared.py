@@ -5,12 +5,15 @@ second copy from coming back."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from earlypath.engines import evaluate
 from earlypath.fhir.codes import load_codes
+from earlypath.records import ir as records_ir
 from earlypath.records import python as engine
-from earlypath.records.ir import Col
+from earlypath.records.ir import Col, RowSpec
 from earlypath.rules import ir
 
 A, B = Col("a"), Col("b")
@@ -54,3 +57,23 @@ def test_rule_node_compiles_to_the_rules_engine_closure(node: ir.Expr) -> None:
 def test_a_fact_is_refused_naming_it() -> None:
     with pytest.raises(TypeError, match="gestation_days"):
         _compiler().expr(ir.Fact("gestation_days", "int"))
+
+
+def test_every_node_of_both_irs_is_declared_one_way() -> None:
+    """Each IR node (`ir.node`): a frozen dataclass with slots, read-only and compared by
+    value; `Const` alone compares its value's type too (its own eq)."""
+    for module in (ir, records_ir):
+        for name in getattr(module, "__all__", None) or dir(module):
+            cls = getattr(module, name)
+            if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+                continue
+            if cls.__module__ != module.__name__:
+                continue
+            params = getattr(cls, "__dataclass_params__")  # noqa: B009 - set by dataclass
+            assert params.frozen and "__slots__" in vars(cls), name
+            assert params.eq == (cls is not ir.Const), name
+
+
+def test_a_spec_of_every_resource_is_one_whose_when_is_true() -> None:
+    spec = RowSpec.every("t", "Patient", Col("id"), (("a", Col("a")),))
+    assert spec == RowSpec("t", "Patient", ir.Const(True), Col("id"), (("a", Col("a")),))

@@ -3,6 +3,7 @@ checked, and a site's local codes are added (never removing any); a bad file nam
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -32,6 +33,10 @@ def test_every_packaged_code_says_where_it_was_checked() -> None:
     for value_set in sets.values():
         for code in value_set.codes:
             assert code.checked.strip(), (value_set.name, code.code)
+            # its notes are kept once: what it says is their join, whatever they become
+            assert code.checked == "; ".join(code.checked_in), (value_set.name, code.code)
+            other = dataclasses.replace(code, checked_in=("a", "b"))
+            assert other.checked == "a; b", (value_set.name, code.code)
 
 
 def _site_file(folder: Path, name: str, body: dict) -> Path:
