@@ -346,7 +346,13 @@ def _split(events: Path, started_at: float, ended_at: float) -> dict:
             parallel += end - start
             reached = end
     serial = ended_at - started_at - parallel
+    # (the serial part's two ends: the driver's loading and planning before the first job,
+    # Python's counting, join and summary after the last)
+    before_jobs = min((start for start, _ in spans), default=ended_at) - started_at
+    after_jobs = ended_at - max((end for _, end in spans), default=ended_at)
     return {
+        "before_jobs_s": max(0.0, before_jobs),
+        "after_jobs_s": max(0.0, after_jobs),
         "serial_s": serial,
         "parallel_s": parallel,
         "task_s": task_s,
@@ -499,7 +505,16 @@ def _python_and_ended(results: list[dict], kinds: dict[str, float]) -> dict[str,
 
 
 THREAD_KIND_NAMES = ("tasks", "gc", "jit", "driver")
-SPLIT_KEYS = ("serial_s", "parallel_s", "task_s", "task_cpu_s", "ceiling", "one_task_s")
+SPLIT_KEYS = (
+    "serial_s",
+    "parallel_s",
+    "task_s",
+    "task_cpu_s",
+    "ceiling",
+    "one_task_s",
+    "before_jobs_s",
+    "after_jobs_s",
+)
 
 
 def _split_line(name: str, run: dict) -> str:
@@ -527,7 +542,8 @@ def _split_line(name: str, run: dict) -> str:
     if "all_task_cpu_per_stage" in run:
         line += (
             f"\n   {name}: tasks' CPU s per stage (runs) {run['all_task_cpu_per_stage']}; in "
-            f"the jobs, one task running alone {run['all_one_task_s']} s"
+            f"the jobs, one task running alone {run['all_one_task_s']} s; serial before the "
+            f"first job {run['all_before_jobs_s']} s, after the last {run['all_after_jobs_s']} s"
         )
     if "serial_s" in run:
         line += (

@@ -53,6 +53,8 @@ def test_the_serial_part_is_the_audit_outside_its_jobs(tmp_path: Path) -> None:
     assert split["task_s"] == pytest.approx(19.0)
     assert split["task_cpu_s"] == pytest.approx(17.0)
     assert split["ceiling"] == pytest.approx(24.0 / 14.5)
+    assert split["before_jobs_s"] == pytest.approx(3.0)  # (the loading and planning)
+    assert split["after_jobs_s"] == pytest.approx(2.0)  # (the join and the summary)
 
 
 def test_overlapping_jobs_are_counted_once(tmp_path: Path) -> None:
