@@ -26,6 +26,19 @@ def stat_cpu(stat: str) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
+def machine_busy(stat: str | None = None) -> float:
+    """CPU seconds every processor of the machine has been busy since boot (the first line of
+    ``/proc/stat``, or ``stat``: all but idle and iowait), every process's. The difference over
+    a run less the run's own CPU is what other processes took while it ran."""
+    if stat is None:
+        with open("/proc/stat", encoding="ascii") as file:
+            stat = file.readline()
+    fields = [int(f) for f in stat.split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    # (guest time is counted in user time already: only the first 8 fields are summed)
+    return (sum(fields[:8]) - idle) / _TICK
+
+
 def process_cpu(pid: int) -> float:
     """The process's CPU seconds so far, every thread's, the finished ones' too."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:

@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 
 import bench_spark  # noqa: E402
+import spark_shared  # noqa: E402
 
 
 def _task(launch_ms: int, finish_ms: int, cpu_ns: int) -> dict:
@@ -52,6 +53,8 @@ def test_the_serial_part_is_the_audit_outside_its_jobs(tmp_path: Path) -> None:
     assert split["task_s"] == pytest.approx(19.0)
     assert split["task_cpu_s"] == pytest.approx(17.0)
     assert split["ceiling"] == pytest.approx(24.0 / 14.5)
+    assert split["before_jobs_s"] == pytest.approx(3.0)  # (the loading and planning)
+    assert split["after_jobs_s"] == pytest.approx(2.0)  # (the join and the summary)
 
 
 def test_overlapping_jobs_are_counted_once(tmp_path: Path) -> None:
@@ -173,3 +176,80 @@ def test_the_job_window_counts_the_cpu_while_a_job_runs_only() -> None:
     window.observe(False, threads(4.1, None, 1.4))  # ended, and the compiler thread with it
     window.observe(False, threads(4.1, None, 2.4))  # the tail: not counted
     assert window.result() == {"tasks": 4.0, "gc": 0.0, "jit": 0.3, "driver": 0.2}
+
+
+def test_each_stage_has_its_tasks_cpu_and_the_seconds_one_task_ran_alone(
+    tmp_path: Path,
+) -> None:
+    # Stage 0: one task of 2 s alone; stage 1: two tasks side by side, one 1 s longer (its tail)
+    def task(stage: int, launch_ms: int, finish_ms: int, cpu_ns: int) -> dict:
+        return {**_task(launch_ms, finish_ms, cpu_ns), "Stage ID": stage}
+
+    _write_log(
+        tmp_path,
+        [
+            task(0, 1_001_000, 1_003_000, 1_500_000_000),
+            task(1, 1_003_000, 1_007_000, 3_000_000_000),
+            task(1, 1_003_000, 1_008_000, 4_000_000_000),
+        ],
+    )
+    split = bench_spark._split(tmp_path, 1000.0, 1010.0)
+    assert split["task_cpu_per_stage"] == [1.5, 7.0]
+    assert split["one_task_s"] == pytest.approx(3.0)
+
+
+def test_the_seconds_are_counted_by_how_many_tasks_ran_at_once() -> None:
+    spans = [(0.0, 4.0), (1.0, 3.0), (2.0, 6.0), (8.0, 9.0)]
+    assert bench_spark._seconds_by_running(spans) == pytest.approx({1: 4.0, 2: 2.0, 3: 1.0})
+    assert bench_spark._seconds_by_running([]) == {}
+
+
+def test_the_parallel_fraction_is_the_tasks_share_of_the_cpu() -> None:
+    # 12 CPU s of tasks in 20: on 2 cores 6 + 8 = 14 s, 20 / 14 = 1.43x
+    kinds = {"tasks": 12.0, "gc": 1.0, "jit": 1.0, "driver": 3.0}
+    run = {
+        "seconds": 15.0,
+        "cpu_seconds": 20.0,
+        "python_cpu_seconds": 2.0,
+        "session_seconds": 1.0,
+        "load_average": 1.0,
+        "others_cores": 0.1,
+        "evaluated": 10,
+        "jobs": 1,
+        "cpu_by_kind": kinds,
+    }
+    summary = bench_spark._summarised("spark", "local[2]", [run])
+    assert summary["parallel_fraction"] == pytest.approx(0.6)
+    assert summary["cpu_ceiling"] == pytest.approx(20.0 / 14.0)
+    assert summary["all_others_cores"] == [0.1]
+
+
+def test_a_round_is_quiet_when_no_other_process_shared_either_run() -> None:
+    one = {"all_others_cores": [0.05, 0.9, 0.1, 0.0]}
+    two = {"all_others_cores": [0.1, 0.0, 0.3, 0.2]}
+    assert bench_spark._quiet_rounds(one, two, [1.6, 1.2, 1.3, 1.7]) == [1.6, 1.7]
+
+
+def test_the_machine_is_busy_in_all_but_idle_and_iowait() -> None:
+    # user nice system idle iowait irq softirq steal guest guest_nice, in clock ticks
+    line = "cpu  500 20 80 900 50 0 0 10 40 0\n"
+    tick = spark_shared._TICK
+    assert spark_shared.machine_busy(line) == pytest.approx((500 + 20 + 80 + 10) / tick)
+    assert spark_shared.machine_busy() > 0.0
+
+
+def test_the_speed_up_goal_is_judged_on_the_median_of_the_rounds() -> None:
+    # Medians 20 / 12.5 = 1.6x, but round by round 1.25, 1.5, 1.55, 2.0: median 1.525x
+    row = {
+        "speed_up_paired": [1.25, 1.5, 1.55, 2.0],
+        "speed_up_paired_median": 1.525,
+        "speed_up_1_to_2_cores": 1.6,
+        "speed_up_quiet_rounds": [1.55, 2.0],
+        "cpu_ceiling": "1.45x",
+    }
+    goal, quiet = bench_spark._speed_up_goal(row)
+    assert goal.startswith("goal 1M rows local[1]/local[2] >= 1.6x on the median of the rounds")
+    assert "1.52x (rounds 1.25, 1.50, 1.55, 2.00;" in goal
+    assert goal.endswith("NOT met")
+    assert quiet.endswith("2 of 4, ratios 1.55, 2.00, median 1.77x")
+    assert bench_spark._speed_up_goal({**row, "speed_up_paired_median": 1.6})[0].endswith(": met")
