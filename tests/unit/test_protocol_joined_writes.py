@@ -5,12 +5,14 @@ connection is gone."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
+from earlypath.web import protocol as protocol_module
 from earlypath.web.protocol import GuardedHttpToolsProtocol, _JoinedWrites
 
 REQUEST = (
@@ -140,6 +142,7 @@ class _ClockLoop:
         self.now = 0.0
         self.timers: list[asyncio.TimerHandle] = []
         self.header_timers_set = 0
+        self.timers_set: Counter[str] = Counter()  # by the callback's name
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._loop, name)
@@ -152,6 +155,7 @@ class _ClockLoop:
         self.timers.append(handle)
         if getattr(callback, "__name__", "") == "_header_time_up":
             self.header_timers_set += 1
+        self.timers_set[getattr(callback, "__name__", "")] += 1
         return handle
 
     def call_later(self, delay: float, callback: Any, *args: Any) -> asyncio.TimerHandle:
@@ -165,9 +169,13 @@ class _ClockLoop:
             timer._run()
 
 
-def _guarded(loop: _ClockLoop, transport: FakeTransport) -> GuardedHttpToolsProtocol:
-    # (uvicorn's idle keep-alive timer out of the way of these tests' clock)
-    config = Config(app=_json_app, lifespan="off", log_level="warning", timeout_keep_alive=60)
+def _guarded(
+    loop: _ClockLoop, transport: FakeTransport, keep_alive: int = 60
+) -> GuardedHttpToolsProtocol:
+    # (by default the idle keep-alive timer out of the way of these tests' clock)
+    config = Config(
+        app=_json_app, lifespan="off", log_level="warning", timeout_keep_alive=keep_alive
+    )
     config.load()
     protocol = GuardedHttpToolsProtocol(
         config=config,
@@ -242,3 +250,100 @@ async def _headers_in_time_then_idle() -> list[bytes]:
 def test_a_request_answered_in_time_is_not_refused_when_the_timer_fires() -> None:
     writes = _run_alone(_headers_in_time_then_idle())
     assert len(writes) == 1 and writes[0].startswith(b"HTTP/1.1 200 OK"), writes
+
+
+async def _idle_timers(count: int) -> tuple[Counter[str], list[bytes], bool]:
+    """``count`` requests one after another on one keep-alive connection (idle timeout 5)."""
+    loop = _ClockLoop(asyncio.get_running_loop())
+    transport = FakeTransport()
+    protocol = _guarded(loop, transport, keep_alive=5)
+    for n in range(count):
+        loop.now = float(n)
+        protocol.data_received(REQUEST)
+        for _ in range(10):
+            await asyncio.sleep(0)
+    writes = list(transport.writes)
+    own = getattr(protocol, "_own_keep_alive", None)
+    protocol.connection_lost(None)
+    return loop.timers_set, writes, own
+
+
+def test_one_idle_timer_for_a_keep_alive_connections_requests() -> None:
+    """Issue 16: a response no longer sets uvicorn's idle timer (call_later) for the next
+    request's data to cancel: the connection's one idle timer serves them all (some 20k
+    instructions a request)."""
+    timers, writes, own = _run_alone(_idle_timers(5))
+    assert [w[:15] for w in writes] == [b"HTTP/1.1 200 OK"] * 5
+    assert own is True
+    assert timers["timeout_keep_alive_handler"] == 0, timers
+    assert timers["_keep_alive_time_up"] == 1, timers
+
+
+async def _idle_close(
+    requests_at: tuple[float, ...], fire_at: tuple[float, ...], partial_at: float | None = None
+) -> list[tuple[float, bool]]:
+    """Requests answered at ``requests_at`` (idle timeout 5), optionally the start of one more
+    request at ``partial_at`` (its body never comes); whether the connection is closed when
+    the timers due at each of ``fire_at`` have run."""
+    loop = _ClockLoop(asyncio.get_running_loop())
+    transport = FakeTransport()
+    protocol = _guarded(loop, transport, keep_alive=5)
+    protocol._header_timeout = 100  # the header timer out of the way
+    for at in requests_at:
+        loop.now = at
+        protocol.data_received(REQUEST)
+        for _ in range(10):
+            await asyncio.sleep(0)
+    if partial_at is not None:
+        loop.now = partial_at
+        protocol.data_received(REQUEST[:-2])  # the headers, not the body
+        for _ in range(10):
+            await asyncio.sleep(0)
+    seen = []
+    for now in fire_at:
+        loop.fire(now)
+        seen.append((now, transport.closed))
+    protocol.connection_lost(None)
+    return seen
+
+
+def test_an_idle_connection_is_closed_the_timeout_after_its_last_response() -> None:
+    """uvicorn's keep-alive behaviour kept: closed `timeout_keep_alive` after the last response
+    completed, not after the first one's (the deadline moves with each response)."""
+    seen = _run_alone(_idle_close((0.0, 3.0), (5.0, 7.9, 8.0)))
+    assert seen == [(5.0, False), (7.9, False), (8.0, True)]
+
+
+def test_a_connection_with_a_request_under_way_is_not_idle() -> None:
+    """A request's data clears the idle deadline (uvicorn cancels its timer there): the
+    connection is not closed as idle while the request is under way."""
+    seen = _run_alone(_idle_close((0.0,), (5.0, 30.0), partial_at=1.0))
+    assert seen == [(5.0, False), (30.0, False)]
+
+
+def test_uvicorns_parts_the_idle_timer_stands_on_are_there() -> None:
+    """Fails when a uvicorn upgrade renames or drops what the connection's own idle timer takes
+    from its HttpToolsProtocol (`UVICORN_KEEP_ALIVE_PARTS`); the protocol then falls back to
+    uvicorn's per-request timer (below) rather than break, but the saving is lost: look at
+    uvicorn's `on_response_complete` and bring `GuardedHttpToolsProtocol`'s in line."""
+    config = Config(app=_json_app, lifespan="off", log_level="warning")
+    protocol = GuardedHttpToolsProtocol(
+        config=config, server_state=ServerState(), app_state={}, _loop=asyncio.new_event_loop()
+    )
+    missing = protocol_module.missing_keep_alive_parts(protocol)
+    assert missing == [], f"uvicorn's HttpToolsProtocol no longer has {missing}"
+    assert protocol._own_keep_alive is True
+
+
+def test_without_those_parts_uvicorns_own_idle_timer_is_used(monkeypatch: Any) -> None:
+    monkeypatch.setattr(
+        protocol_module,
+        "UVICORN_KEEP_ALIVE_PARTS",
+        (*protocol_module.UVICORN_KEEP_ALIVE_PARTS, "_gone_part"),
+    )
+    timers, writes, own = _run_alone(_idle_timers(3))
+    assert own is False
+    assert [w[:15] for w in writes] == [b"HTTP/1.1 200 OK"] * 3
+    assert timers["timeout_keep_alive_handler"] == 3, timers  # uvicorn's: one per response
+    assert timers["_keep_alive_time_up"] == 0, timers
+    assert _run_alone(_idle_close((0.0,), (4.9, 5.0))) == [(4.9, False), (5.0, True)]
