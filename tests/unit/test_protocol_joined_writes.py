@@ -158,6 +158,10 @@ class _ClockLoop:
         self.timers_set[getattr(callback, "__name__", "")] += 1
         return handle
 
+    def call_soon(self, callback: Any, *args: Any, **kwargs: Any) -> asyncio.Handle:
+        self.timers_set["soon " + getattr(callback, "__name__", "")] += 1
+        return self._loop.call_soon(callback, *args, **kwargs)
+
     def call_later(self, delay: float, callback: Any, *args: Any) -> asyncio.TimerHandle:
         return self.call_at(self.now + delay, callback, *args)
 
@@ -347,3 +351,68 @@ def test_without_those_parts_uvicorns_own_idle_timer_is_used(monkeypatch: Any) -
     assert timers["timeout_keep_alive_handler"] == 3, timers  # uvicorn's: one per response
     assert timers["_keep_alive_time_up"] == 0, timers
     assert _run_alone(_idle_close((0.0,), (4.9, 5.0))) == [(4.9, False), (5.0, True)]
+
+
+def test_a_response_schedules_no_turn_to_send_its_head() -> None:
+    """Issue 16: a response's head waits for its body and leaves with it, and the response's
+    end sends the rest: no call_soon per response (it found nothing to send, some 10k
+    instructions a request)."""
+    timers, writes, _ = _run_alone(_idle_timers(5))
+    assert [w[:15] for w in writes] == [b"HTTP/1.1 200 OK"] * 5
+    assert all(w.endswith(b'\r\n\r\n{"cards":[]}') for w in writes), writes
+    assert timers["soon flush"] == 0, timers
+
+
+async def _streaming_app(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await asyncio.sleep(0)  # the first part comes a turn after the head
+    await send({"type": "http.response.body", "body": b"part 1", "more_body": True})
+    await send({"type": "http.response.body", "body": b"part 2", "more_body": True})
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the part before is sent meanwhile, not held for the next one
+    await send({"type": "http.response.body", "body": b"part 3", "more_body": False})
+
+
+async def _streamed_response() -> list[list[bytes]]:
+    loop = _ClockLoop(asyncio.get_running_loop())
+    transport = FakeTransport()
+    protocol = _guarded(loop, transport)
+    protocol.app = _streaming_app
+    protocol.data_received(REQUEST)
+    seen = []
+    for _ in range(6):
+        await asyncio.sleep(0)
+        seen.append(list(transport.writes))
+    protocol.connection_lost(None)
+    return seen
+
+
+def test_a_streamed_response_is_not_held_for_its_next_part() -> None:
+    """The head leaves with the body's first part; a later part is sent by the next turn, not
+    held until the part after it; the order is kept."""
+    seen = _run_alone(_streamed_response())
+    first = next(w for w in seen if w)
+    assert len(first) == 1 and first[0].startswith(b"HTTP/1.1 200 OK\r\n"), first
+    assert first[0].endswith(b"\r\n\r\n6\r\npart 1\r\n"), first  # one write: head, part 1
+    assert any(w[1:] == [b"6\r\npart 2\r\n"] for w in seen), seen  # before part 3 was written
+    assert seen[-1][1:] == [b"6\r\npart 2\r\n", b"6\r\npart 3\r\n0\r\n\r\n"], seen
+
+
+async def _expecting_continue() -> list[bytes]:
+    loop = _ClockLoop(asyncio.get_running_loop())
+    transport = FakeTransport()
+    protocol = _guarded(loop, transport)
+    head = REQUEST[:-2].replace(b"host: a\r\n", b"host: a\r\nexpect: 100-continue\r\n")
+    protocol.data_received(head)  # the body is not sent before the "100 Continue"
+    for _ in range(5):
+        await asyncio.sleep(0)
+    writes = list(transport.writes)
+    protocol.connection_lost(None)
+    return writes
+
+
+def test_a_100_continue_is_not_held() -> None:
+    """The "100 Continue" uvicorn writes before reading the body is not taken for a response's
+    head waiting for its body: the client waits for it before sending the body."""
+    assert _run_alone(_expecting_continue()) == [b"HTTP/1.1 100 Continue\r\n\r\n"]
