@@ -192,18 +192,28 @@ def _guarded(
     return protocol
 
 
-async def _keep_alive_requests(count: int) -> tuple[int, list[bytes]]:
-    """``count`` requests, one after another, on one keep-alive connection."""
+async def _one_connections_requests(
+    count: int, keep_alive: int = 60
+) -> tuple[_ClockLoop, list[bytes], bool | None]:
+    """``count`` requests, one after another, on one keep-alive connection: the loop (its
+    timers), the writes, and whether the protocol kept its own idle timer."""
     loop = _ClockLoop(asyncio.get_running_loop())
     transport = FakeTransport()
-    protocol = _guarded(loop, transport)
+    protocol = _guarded(loop, transport, keep_alive)
     for n in range(count):
         loop.now = float(n)
         protocol.data_received(REQUEST)
         for _ in range(10):
             await asyncio.sleep(0)
     writes = list(transport.writes)
+    own = getattr(protocol, "_own_keep_alive", None)
     protocol.connection_lost(None)
+    return loop, writes, own
+
+
+async def _keep_alive_requests(count: int) -> tuple[int, list[bytes]]:
+    """``count`` requests, one after another, on one keep-alive connection."""
+    loop, writes, _ = await _one_connections_requests(count)
     return loop.header_timers_set, writes
 
 
@@ -256,19 +266,9 @@ def test_a_request_answered_in_time_is_not_refused_when_the_timer_fires() -> Non
     assert len(writes) == 1 and writes[0].startswith(b"HTTP/1.1 200 OK"), writes
 
 
-async def _idle_timers(count: int) -> tuple[Counter[str], list[bytes], bool]:
+async def _idle_timers(count: int) -> tuple[Counter[str], list[bytes], bool | None]:
     """``count`` requests one after another on one keep-alive connection (idle timeout 5)."""
-    loop = _ClockLoop(asyncio.get_running_loop())
-    transport = FakeTransport()
-    protocol = _guarded(loop, transport, keep_alive=5)
-    for n in range(count):
-        loop.now = float(n)
-        protocol.data_received(REQUEST)
-        for _ in range(10):
-            await asyncio.sleep(0)
-    writes = list(transport.writes)
-    own = getattr(protocol, "_own_keep_alive", None)
-    protocol.connection_lost(None)
+    loop, writes, own = await _one_connections_requests(count, keep_alive=5)
     return loop.timers_set, writes, own
 
 
