@@ -25,7 +25,7 @@ from earlypath.engines.python import (  # assess_for_cards: a part the benchmark
     cards_assessment,
 )
 from earlypath.errors import InputError
-from earlypath.fhir.card_text import cards_response, decision_response
+from earlypath.fhir.card_text import cards_response, decision_response, warm_up_cards
 from earlypath.fhir.cards import (  # decision_card: a part the benchmarks count
     decision_card,  # noqa: F401
     merged_record_card,
@@ -436,7 +436,8 @@ def warm_up(today: dt.date, policy: Any, time_zone: str | None = None) -> None:
     """Build, before the first call, what a call builds on first use: the compiled record
     reading, the engine's parts for the guideline version in force, the card's text. The first
     call after start-up took about 0.3 s, now it takes what the others do. An empty record is
-    read and decided (every fact unknown); nothing is kept but the caches.
+    read and decided (every fact unknown), then a made-up woman (`card_text.warm_up_cards`); nothing
+    is kept but the caches.
 
     Only a speed-up: should any of it raise (a date with no guideline version in force, a
     broken engine), the service starts as it did without it and each call answers for itself.
@@ -450,6 +451,7 @@ def warm_up(today: dt.date, policy: Any, time_zone: str | None = None) -> None:
         assessment = cards_assessment(mapped.episode, policy).assessment()
         decision_response(assessment, None, mapped.problems, mapped.evidence)
         dumps_bytes({"cards": []})
+        warm_up_cards(today, policy)
     except Exception as error:  # noqa: BLE001 - never a reason not to start
         log.warning("warm-up skipped (%s)", type(error).__name__)
 

@@ -5,7 +5,11 @@ order; and a card met before is filled without building the assessment."""
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib.resources
 import itertools
+import json
+import logging
 from typing import Any
 
 import pytest
@@ -108,3 +112,38 @@ def test_the_kept_card_is_the_card_of_the_assessment(
         return
     for _ in range(2):  # made, then from the card kept for the engine's key
         _checked(episode, policy, patient, RECORD)
+
+
+def _example(name: str) -> dict[str, Any]:
+    return json.loads((importlib.resources.files("earlypath") / "examples" / name).read_text())
+
+
+def test_the_warm_up_makes_an_eligible_womans_card_before_the_first_call(caplog: Any) -> None:
+    """Issue 16: start-up decides and cards a made-up woman (the shipped example 01, dated
+    today) as a call does, so the first real call runs warm code and, for her decision, finds
+    the card kept. The card filled for a real call is byte for byte the assessment's (nothing
+    of the warm-up's in it); the warm-up logs nothing (`test_cds_heap.py`: start-up runs it)."""
+    card_text._by_engine_key.clear()
+    example = _example("01-eligible-offer.json")
+    with caplog.at_level(logging.DEBUG):
+        card_text.warm_up_cards(dt.date.fromisoformat(example["assessed_on"]), Policy())
+    assert caplog.records == []
+    read = cards_assessment(example)
+    filled = card_text.cards_response(read, "p", *RECORD)
+    assert read._built is None  # the card kept at start-up
+    assert b"warm-up" not in filled
+    cards._uuids.extend(reversed(_uuids_of(filled)))
+    assert filled == card_text.decision_response(assess_for_cards(example), "p", *RECORD)
+
+
+def test_the_warm_up_woman_is_dated_today() -> None:
+    moved = card_text._warm_up_episode(dt.date(2024, 3, 11))  # example 01 is dated 2024-03-04
+    example = _example("01-eligible-offer.json")
+    assert moved["assessed_on"] == "2024-03-11" and moved["lmp"] == "2024-01-22"
+    assert [scan["date"] for scan in moved["scans"]] == ["2024-03-11"]
+    assert {**moved, "assessed_on": "", "lmp": "", "scans": []} == {
+        **example,
+        "assessed_on": "",
+        "lmp": "",
+        "scans": [],
+    }

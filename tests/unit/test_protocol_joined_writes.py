@@ -5,12 +5,14 @@ connection is gone."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
+from earlypath.web import protocol as protocol_module
 from earlypath.web.protocol import GuardedHttpToolsProtocol, _JoinedWrites
 
 REQUEST = (
@@ -140,6 +142,7 @@ class _ClockLoop:
         self.now = 0.0
         self.timers: list[asyncio.TimerHandle] = []
         self.header_timers_set = 0
+        self.timers_set: Counter[str] = Counter()  # by the callback's name
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._loop, name)
@@ -152,7 +155,12 @@ class _ClockLoop:
         self.timers.append(handle)
         if getattr(callback, "__name__", "") == "_header_time_up":
             self.header_timers_set += 1
+        self.timers_set[getattr(callback, "__name__", "")] += 1
         return handle
+
+    def call_soon(self, callback: Any, *args: Any, **kwargs: Any) -> asyncio.Handle:
+        self.timers_set["soon " + getattr(callback, "__name__", "")] += 1
+        return self._loop.call_soon(callback, *args, **kwargs)
 
     def call_later(self, delay: float, callback: Any, *args: Any) -> asyncio.TimerHandle:
         return self.call_at(self.now + delay, callback, *args)
@@ -165,9 +173,13 @@ class _ClockLoop:
             timer._run()
 
 
-def _guarded(loop: _ClockLoop, transport: FakeTransport) -> GuardedHttpToolsProtocol:
-    # (uvicorn's idle keep-alive timer out of the way of these tests' clock)
-    config = Config(app=_json_app, lifespan="off", log_level="warning", timeout_keep_alive=60)
+def _guarded(
+    loop: _ClockLoop, transport: FakeTransport, keep_alive: int = 60
+) -> GuardedHttpToolsProtocol:
+    # (by default the idle keep-alive timer out of the way of these tests' clock)
+    config = Config(
+        app=_json_app, lifespan="off", log_level="warning", timeout_keep_alive=keep_alive
+    )
     config.load()
     protocol = GuardedHttpToolsProtocol(
         config=config,
@@ -180,18 +192,28 @@ def _guarded(loop: _ClockLoop, transport: FakeTransport) -> GuardedHttpToolsProt
     return protocol
 
 
-async def _keep_alive_requests(count: int) -> tuple[int, list[bytes]]:
-    """``count`` requests, one after another, on one keep-alive connection."""
+async def _one_connections_requests(
+    count: int, keep_alive: int = 60
+) -> tuple[_ClockLoop, list[bytes], bool | None]:
+    """``count`` requests, one after another, on one keep-alive connection: the loop (its
+    timers), the writes, and whether the protocol kept its own idle timer."""
     loop = _ClockLoop(asyncio.get_running_loop())
     transport = FakeTransport()
-    protocol = _guarded(loop, transport)
+    protocol = _guarded(loop, transport, keep_alive)
     for n in range(count):
         loop.now = float(n)
         protocol.data_received(REQUEST)
         for _ in range(10):
             await asyncio.sleep(0)
     writes = list(transport.writes)
+    own = getattr(protocol, "_own_keep_alive", None)
     protocol.connection_lost(None)
+    return loop, writes, own
+
+
+async def _keep_alive_requests(count: int) -> tuple[int, list[bytes]]:
+    """``count`` requests, one after another, on one keep-alive connection."""
+    loop, writes, _ = await _one_connections_requests(count)
     return loop.header_timers_set, writes
 
 
@@ -242,3 +264,155 @@ async def _headers_in_time_then_idle() -> list[bytes]:
 def test_a_request_answered_in_time_is_not_refused_when_the_timer_fires() -> None:
     writes = _run_alone(_headers_in_time_then_idle())
     assert len(writes) == 1 and writes[0].startswith(b"HTTP/1.1 200 OK"), writes
+
+
+async def _idle_timers(count: int) -> tuple[Counter[str], list[bytes], bool | None]:
+    """``count`` requests one after another on one keep-alive connection (idle timeout 5)."""
+    loop, writes, own = await _one_connections_requests(count, keep_alive=5)
+    return loop.timers_set, writes, own
+
+
+def test_one_idle_timer_for_a_keep_alive_connections_requests() -> None:
+    """Issue 16: a response no longer sets uvicorn's idle timer (call_later) for the next
+    request's data to cancel: the connection's one idle timer serves them all (some 20k
+    instructions a request)."""
+    timers, writes, own = _run_alone(_idle_timers(5))
+    assert [w[:15] for w in writes] == [b"HTTP/1.1 200 OK"] * 5
+    assert own is True
+    assert timers["timeout_keep_alive_handler"] == 0, timers
+    assert timers["_keep_alive_time_up"] == 1, timers
+
+
+async def _idle_close(
+    requests_at: tuple[float, ...], fire_at: tuple[float, ...], partial_at: float | None = None
+) -> list[tuple[float, bool]]:
+    """Requests answered at ``requests_at`` (idle timeout 5), optionally the start of one more
+    request at ``partial_at`` (its body never comes); whether the connection is closed when
+    the timers due at each of ``fire_at`` have run."""
+    loop = _ClockLoop(asyncio.get_running_loop())
+    transport = FakeTransport()
+    protocol = _guarded(loop, transport, keep_alive=5)
+    protocol._header_timeout = 100  # the header timer out of the way
+    for at in requests_at:
+        loop.now = at
+        protocol.data_received(REQUEST)
+        for _ in range(10):
+            await asyncio.sleep(0)
+    if partial_at is not None:
+        loop.now = partial_at
+        protocol.data_received(REQUEST[:-2])  # the headers, not the body
+        for _ in range(10):
+            await asyncio.sleep(0)
+    seen = []
+    for now in fire_at:
+        loop.fire(now)
+        seen.append((now, transport.closed))
+    protocol.connection_lost(None)
+    return seen
+
+
+def test_an_idle_connection_is_closed_the_timeout_after_its_last_response() -> None:
+    """uvicorn's keep-alive behaviour kept: closed `timeout_keep_alive` after the last response
+    completed, not after the first one's (the deadline moves with each response)."""
+    seen = _run_alone(_idle_close((0.0, 3.0), (5.0, 7.9, 8.0)))
+    assert seen == [(5.0, False), (7.9, False), (8.0, True)]
+
+
+def test_a_connection_with_a_request_under_way_is_not_idle() -> None:
+    """A request's data clears the idle deadline (uvicorn cancels its timer there): the
+    connection is not closed as idle while the request is under way."""
+    seen = _run_alone(_idle_close((0.0,), (5.0, 30.0), partial_at=1.0))
+    assert seen == [(5.0, False), (30.0, False)]
+
+
+def test_uvicorns_parts_the_idle_timer_stands_on_are_there() -> None:
+    """Fails when a uvicorn upgrade renames or drops what the connection's own idle timer takes
+    from its HttpToolsProtocol (`UVICORN_KEEP_ALIVE_PARTS`); the protocol then falls back to
+    uvicorn's per-request timer (below) rather than break, but the saving is lost: look at
+    uvicorn's `on_response_complete` and bring `GuardedHttpToolsProtocol`'s in line."""
+    config = Config(app=_json_app, lifespan="off", log_level="warning")
+    protocol = GuardedHttpToolsProtocol(
+        config=config, server_state=ServerState(), app_state={}, _loop=asyncio.new_event_loop()
+    )
+    missing = protocol_module.missing_keep_alive_parts(protocol)
+    assert missing == [], f"uvicorn's HttpToolsProtocol no longer has {missing}"
+    assert protocol._own_keep_alive is True
+
+
+def test_without_those_parts_uvicorns_own_idle_timer_is_used(monkeypatch: Any) -> None:
+    monkeypatch.setattr(
+        protocol_module,
+        "UVICORN_KEEP_ALIVE_PARTS",
+        (*protocol_module.UVICORN_KEEP_ALIVE_PARTS, "_gone_part"),
+    )
+    timers, writes, own = _run_alone(_idle_timers(3))
+    assert own is False
+    assert [w[:15] for w in writes] == [b"HTTP/1.1 200 OK"] * 3
+    assert timers["timeout_keep_alive_handler"] == 3, timers  # uvicorn's: one per response
+    assert timers["_keep_alive_time_up"] == 0, timers
+    assert _run_alone(_idle_close((0.0,), (4.9, 5.0))) == [(4.9, False), (5.0, True)]
+
+
+def test_a_response_schedules_no_turn_to_send_its_head() -> None:
+    """Issue 16: a response's head waits for its body and leaves with it, and the response's
+    end sends the rest: no call_soon per response (it found nothing to send, some 10k
+    instructions a request)."""
+    timers, writes, _ = _run_alone(_idle_timers(5))
+    assert [w[:15] for w in writes] == [b"HTTP/1.1 200 OK"] * 5
+    assert all(w.endswith(b'\r\n\r\n{"cards":[]}') for w in writes), writes
+    assert timers["soon flush"] == 0, timers
+
+
+async def _streaming_app(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await asyncio.sleep(0)  # the first part comes a turn after the head
+    await send({"type": "http.response.body", "body": b"part 1", "more_body": True})
+    await send({"type": "http.response.body", "body": b"part 2", "more_body": True})
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the part before is sent meanwhile, not held for the next one
+    await send({"type": "http.response.body", "body": b"part 3", "more_body": False})
+
+
+async def _streamed_response() -> list[list[bytes]]:
+    loop = _ClockLoop(asyncio.get_running_loop())
+    transport = FakeTransport()
+    protocol = _guarded(loop, transport)
+    protocol.app = _streaming_app
+    protocol.data_received(REQUEST)
+    seen = []
+    for _ in range(6):
+        await asyncio.sleep(0)
+        seen.append(list(transport.writes))
+    protocol.connection_lost(None)
+    return seen
+
+
+def test_a_streamed_response_is_not_held_for_its_next_part() -> None:
+    """The head leaves with the body's first part; a later part is sent by the next turn, not
+    held until the part after it; the order is kept."""
+    seen = _run_alone(_streamed_response())
+    first = next(w for w in seen if w)
+    assert len(first) == 1 and first[0].startswith(b"HTTP/1.1 200 OK\r\n"), first
+    assert first[0].endswith(b"\r\n\r\n6\r\npart 1\r\n"), first  # one write: head, part 1
+    assert any(w[1:] == [b"6\r\npart 2\r\n"] for w in seen), seen  # before part 3 was written
+    assert seen[-1][1:] == [b"6\r\npart 2\r\n", b"6\r\npart 3\r\n0\r\n\r\n"], seen
+
+
+async def _expecting_continue() -> list[bytes]:
+    loop = _ClockLoop(asyncio.get_running_loop())
+    transport = FakeTransport()
+    protocol = _guarded(loop, transport)
+    head = REQUEST[:-2].replace(b"host: a\r\n", b"host: a\r\nexpect: 100-continue\r\n")
+    protocol.data_received(head)  # the body is not sent before the "100 Continue"
+    for _ in range(5):
+        await asyncio.sleep(0)
+    writes = list(transport.writes)
+    protocol.connection_lost(None)
+    return writes
+
+
+def test_a_100_continue_is_not_held() -> None:
+    """The "100 Continue" uvicorn writes before reading the body is not taken for a response's
+    head waiting for its body: the client waits for it before sending the body."""
+    assert _run_alone(_expecting_continue()) == [b"HTTP/1.1 100 Continue\r\n\r\n"]
