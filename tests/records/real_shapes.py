@@ -307,14 +307,27 @@ def ng126_dosage(
 GTS = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
 
 
-def day_parts_dosage(when: list[Any], **repeat: Any) -> dict[str, Any]:
-    """One dosageInstruction, vaginal 400 mg, timed by day parts (timing.repeat.when) and
-    whatever else of ``repeat`` is given."""
+def day_parts_dosage(when: list[Any], mg: float = 400, **repeat: Any) -> dict[str, Any]:
+    """One dosageInstruction, vaginal, ``mg`` a dose, timed by day parts (timing.repeat.when)
+    and whatever else of ``repeat`` is given."""
     return {
         "route": {"coding": [VAGINAL_ROUTE]},
         "timing": {"repeat": {"when": when, **repeat}},
-        "doseAndRate": [{"doseQuantity": mg_quantity(400)}],
+        "doseAndRate": [{"doseQuantity": mg_quantity(mg)}],
     }
+
+
+def on_400mg_vmp(*dosages: dict[str, Any]) -> tuple[dict[str, Any], list[Any], bool]:
+    """A `MEDICATION_SHAPES` entry: the 400 mg progesterone VMP with these dosages (she is on
+    progesterone)."""
+    return (
+        {
+            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
+            "dosageInstruction": [*dosages],
+        },
+        [],
+        True,
+    )
 
 
 def _dmd(display: str) -> dict[str, str]:
@@ -705,108 +718,36 @@ MEDICATION_SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], bool | 
     ),
     # --- stop 54 (w-dosage54): day parts (timing.repeat.when) with no frequency, as EPR order
     # sets write "morning and night": one dose a distinct day part of `products.DAY_PARTS`
-    "when-morn-and-night": (
-        {
-            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
-            "dosageInstruction": [day_parts_dosage(["MORN", "NIGHT"])],
-        },
-        [],
-        True,
-    ),
-    "when-morning-only": (
-        {
-            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
-            "dosageInstruction": [day_parts_dosage(["MORN", "MORN"])],
-        },
-        [],
-        True,
-    ),
-    "when-morning-and-bedtime": (
-        {
-            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
-            "dosageInstruction": [day_parts_dosage(["MORN", "HS"])],
-        },
-        [],
-        True,
-    ),
-    "when-with-once-daily-frequency": (
-        {
-            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
-            "dosageInstruction": [
-                day_parts_dosage(["MORN", "NIGHT"], frequency=1, period=1, periodUnit="d")
-            ],
-        },
-        [],
-        True,
+    "when-morn-and-night": on_400mg_vmp(day_parts_dosage(["MORN", "NIGHT"])),
+    "when-morning-only": on_400mg_vmp(day_parts_dosage(["MORN", "MORN"])),
+    "when-morning-and-bedtime": on_400mg_vmp(day_parts_dosage(["MORN", "HS"])),
+    "when-with-once-daily-frequency": on_400mg_vmp(
+        day_parts_dosage(["MORN", "NIGHT"], frequency=1, period=1, periodUnit="d")
     ),
     # split dosages: morning and night as two dosages of 400 mg once a day each
-    "split-morning-and-night": (
-        {
-            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
-            "dosageInstruction": [day_parts_dosage(["MORN"]), day_parts_dosage(["NIGHT"])],
-        },
-        [],
-        True,
+    "split-morning-and-night": on_400mg_vmp(
+        day_parts_dosage(["MORN"]), day_parts_dosage(["NIGHT"])
     ),
-    "split-of-one-sequence": (
-        {
-            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
-            "dosageInstruction": [
-                {**day_parts_dosage(["MORN"]), "sequence": 1},
-                {**day_parts_dosage(["EVE"]), "sequence": 1},
-            ],
-        },
-        [],
-        True,
+    "split-of-one-sequence": on_400mg_vmp(
+        {**day_parts_dosage(["MORN"]), "sequence": 1},
+        {**day_parts_dosage(["EVE"]), "sequence": 1},
     ),
-    "split-in-sequence": (
-        {
-            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
-            "dosageInstruction": [
-                {**day_parts_dosage(["MORN"]), "sequence": 1},
-                {**day_parts_dosage(["NIGHT"]), "sequence": 2},
-            ],
-        },
-        [],
-        True,
+    "split-in-sequence": on_400mg_vmp(
+        {**day_parts_dosage(["MORN"]), "sequence": 1},
+        {**day_parts_dosage(["NIGHT"]), "sequence": 2},
     ),
-    "split-at-one-day-part": (
-        {
-            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
-            "dosageInstruction": [day_parts_dosage(["NIGHT"]), day_parts_dosage(["NIGHT"])],
-        },
-        [],
-        True,
+    "split-at-one-day-part": on_400mg_vmp(day_parts_dosage(["NIGHT"]), day_parts_dosage(["NIGHT"])),
+    "split-of-200mg": on_400mg_vmp(
+        day_parts_dosage(["MORN"], mg=200), day_parts_dosage(["NIGHT"], mg=200)
     ),
-    "split-of-200mg": (
+    "when-with-a-timing-code": on_400mg_vmp(
         {
-            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
-            "dosageInstruction": [
-                {**day_parts_dosage(["MORN"]), "doseAndRate": [{"doseQuantity": mg_quantity(200)}]},
-                {
-                    **day_parts_dosage(["NIGHT"]),
-                    "doseAndRate": [{"doseQuantity": mg_quantity(200)}],
-                },
-            ],
-        },
-        [],
-        True,
-    ),
-    "when-with-a-timing-code": (
-        {
-            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
-            "dosageInstruction": [
-                {
-                    **day_parts_dosage(["MORN", "NIGHT"]),
-                    "timing": {
-                        "repeat": {"when": ["MORN", "NIGHT"]},
-                        "code": {"coding": [{"system": GTS, "code": "QD"}]},
-                    },
-                }
-            ],
-        },
-        [],
-        True,
+            **day_parts_dosage(["MORN", "NIGHT"]),
+            "timing": {
+                "repeat": {"when": ["MORN", "NIGHT"]},
+                "code": {"coding": [{"system": GTS, "code": "QD"}]},
+            },
+        }
     ),
 }
 # The progestogen shapes, read as "whether she is on progesterone is unknown" with their own words
