@@ -24,6 +24,13 @@ MG_PER_UNIT |= {"grams": 1000.0, "258684004": 1.0, "258682000": 1000.0}
 DOSE_UNIT_WORDS = ("capsule", "capsules", "pessaries", "pessary")
 DMD_SYSTEM = "https://dmd.nhs.uk"
 VMP_MG_PER_UNIT = {"39708911000001106": 200, "39709011000001102": 400}
+# A structured timing with day parts and no frequency (FHIR R4 Timing.repeat.when: the event is
+# tied to the union of the listed events), as ["MORN", "NIGHT"] for morning and night: one dose a
+# distinct day part. Only these five are counted: each names one time of day that overlaps no
+# other listed here. Any other code (a meal's C / AC / PC, breakfast's CM, before sleep HS, on
+# waking WAKE, a part's .early / .late) may fall on the same occasion as another (HS and NIGHT,
+# WAKE and MORN, C at every meal), so a timing with one leaves the doses a day unknown.
+DAY_PARTS = ("AFT", "EVE", "MORN", "NIGHT", "NOON")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 from earlypath.fhir.codes import code_set, system_uri
 from earlypath.fhir.mapping import as_day
 from earlypath.products import (
+    DAY_PARTS,
     DMD_SYSTEM,
     DOSE_UNIT_WORDS,
     MG_PER_UNIT,
@@ -233,9 +234,43 @@ def _per_day(dosage: dict[str, Any]) -> float | None:
     repeat = _obj(timing.get("repeat"))
     freq, period = _number(repeat.get("frequency")), _number(repeat.get("period"))
     per_unit_days = {"h": 1 / 24, "d": 1, "wk": 7}.get(str(repeat.get("periodUnit")))
-    if freq is None or not period or per_unit_days is None:
+    if period is not None and period > 0:
+        if freq is None or per_unit_days is None:
+            return None
+        return freq / (period * per_unit_days)
+    return _day_parts_per_day(timing, repeat)
+
+
+def _day_parts_per_day(timing: dict[str, Any], repeat: dict[str, Any]) -> float | None:
+    """Day parts with no timing code, frequency nor period: one dose a distinct day part
+    (`products.DAY_PARTS`), as the record reading (`records.definition` ``_WHEN_PER_DAY``)."""
+    when = repeat.get("when")
+    if isinstance(timing.get("code"), dict) or not isinstance(when, list) or not when:
         return None
-    return freq / (period * per_unit_days)
+    if repeat.get("frequency") is not None or repeat.get("period") is not None:
+        return None
+    if not all(isinstance(part, str) and part in DAY_PARTS for part in when):
+        return None
+    return float(len(set(when)))
+
+
+def _split_per_day(dosages: list[Any]) -> float | None:
+    """Dosages split by day part (each at one day part no other names, and concurrent: no
+    sequence on any, or one sequence on all): as many doses a day as dosages, as the record
+    reading (`records.definition` ``_split_per_day``); None for any other dosages."""
+    if len(dosages) < 2 or not all(isinstance(d, dict) for d in dosages):
+        return None
+    sequences = {_number(d.get("sequence")) for d in dosages}
+    given = [d.get("sequence") is not None for d in dosages]
+    if any(given) and (not all(given) or len(sequences) != 1 or None in sequences):
+        return None
+    parts: set[Any] = set()
+    for dosage in dosages:
+        timing = _obj(dosage.get("timing"))
+        if _day_parts_per_day(timing, _obj(timing.get("repeat"))) != 1:
+            return None
+        parts |= set(_obj(timing.get("repeat"))["when"])
+    return float(len(dosages)) if len(parts) == len(dosages) else None
 
 
 def _end(resource: dict[str, Any], dosage: dict[str, Any]) -> dt.date | None:
@@ -261,6 +296,7 @@ def order_differences(
             "the order has no structured dosage: dose, route and frequency not checked"
         ]
     strength = _strength_mg(resource)
+    split = _split_per_day(dosages)
     # every dosage is compared (a sequence: a loading dose, then another), as the record reading
     # reads them (stop 52); each difference or gap is said once
     for dosage in dosages:
@@ -276,7 +312,7 @@ def order_differences(
             )
         elif not code_set(NG126_ROUTE_SET).matches(_concept(route)):
             differences.append(f"route is not {plan['route']}")
-        per_day = _per_day(dosage)
+        per_day = split if split is not None else _per_day(dosage)
         if per_day is None:
             unchecked.append("frequency (no structured timing)")
         elif per_day != NG126_DOSES_PER_DAY:

@@ -43,6 +43,7 @@ from earlypath.fhir.pregnancy import (
 )
 from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
 from earlypath.products import (
+    DAY_PARTS,
     DMD_SYSTEM,
     DOSE_UNIT_WORDS,
     MG_PER_UNIT,
@@ -67,6 +68,7 @@ from earlypath.records.ir import (
     FirstCode,
     FirstItem,
     InSet,
+    ItemCount,
     ItemRows,
     Joined,
     Left,
@@ -300,6 +302,14 @@ ROUTE_CONFLICT_MESSAGE = (
 
 def _text(path: str) -> Expr:
     return Field(path, "str")
+
+
+def _sum(items: tuple[Expr, ...]) -> Expr:
+    """The sum of the items (None when any is None)."""
+    total = items[0]
+    for item in items[1:]:
+        total = Arith("+", total, item)
+    return total
 
 
 def _present(path: str) -> Expr:
@@ -2175,8 +2185,8 @@ def _dose_in(pairs: tuple[tuple[Any, Any], ...], at: str = "") -> Expr:
             Lookup(NormText(_text(f"{at}doseQuantity.unit")), pairs),
         )
     )
-    given = And((Not(IsNull(value)), Not(IsNull(factor))))
-    return If(given, Arith("*", value, factor), Const(None))
+    # None when either is None (Arith is Unknown then): the factor written once (stop 54)
+    return Arith("*", value, factor)
 
 
 def _dose_of_dosage(pairs: tuple[tuple[Any, Any], ...]) -> Expr:
@@ -2193,6 +2203,27 @@ def _dose_of_dosage(pairs: tuple[tuple[Any, Any], ...]) -> Expr:
 _DOSE_MG = _dose_of_dosage(_MG_PAIRS)
 _DOSE_UNITS = _dose_of_dosage(_UNIT_PAIRS)
 _PERIOD = Field("timing.repeat.period", "num")
+_FREQUENCY = Field("timing.repeat.frequency", "num")
+# Day parts (`products.DAY_PARTS`: timing.repeat.when, a list of codes, each item read as itself)
+# with no timing code, frequency nor period: a dose a distinct day part, when every code is one
+# of them; any other code leaves it unknown. Given with a frequency, the frequency is read (a
+# frequency of one a day beside morning and night is "not twice a day": a review, never an offer).
+_WHEN = "timing.repeat.when"
+_DAY_PART = Field("", "str")
+_WHEN_PER_DAY = If(
+    Or(
+        (
+            Not(AnyItem(_WHEN, Const(True))),
+            AnyItem(_WHEN, Not(IsTrue(OneOf(_DAY_PART, DAY_PARTS)))),
+            Not(IsNull(Concept("timing.code"))),
+            _present("timing.repeat.frequency"),
+            _present("timing.repeat.period"),
+        )
+    ),
+    Const(None),
+    # how many distinct day parts are listed (a code written twice is one day part)
+    _sum(tuple(If(AnyItem(_WHEN, _is(_DAY_PART, p)), Const(1.0), Const(0.0)) for p in DAY_PARTS)),
+)
 _PER_DAY = If(
     InSet(Concept("timing.code"), "twice_daily"),
     Const(2.0),
@@ -2200,32 +2231,55 @@ _PER_DAY = If(
         IsTrue(Cmp(">", _PERIOD, Const(0.0))),
         Arith(
             "/",
-            Field("timing.repeat.frequency", "num"),
+            _FREQUENCY,
             Arith(
                 "*",
                 _PERIOD,
                 Lookup(_text("timing.repeat.periodUnit"), (("d", 1.0), ("h", 1 / 24), ("wk", 7.0))),
             ),
         ),
-        Const(None),
+        _WHEN_PER_DAY,
     ),
 )
 
 
-def _dose_as_ng126(units_per_dose: float | None) -> Expr:
-    """A dosage's dose is NG126's: in mg, or in units when the product's strength is known
-    (``units_per_dose``: how many of its units make NG126's dose)."""
-    in_mg = Cmp("==", _DOSE_MG, Const(float(NG126_DOSE_MG)))
-    if units_per_dose is None:
-        return in_mg
-    return Coalesce((in_mg, Cmp("==", _DOSE_UNITS, Const(units_per_dose))))
+def _is_vmp(code: str) -> Expr:
+    """Is her medicine (medicationCodeableConcept) coded as this dm+d VMP?"""
+    test = And((_is(_text("system"), DMD_SYSTEM), _is(_text("code"), code)))
+    return AnyItem("medicationCodeableConcept.coding", test)
+
+
+# The strength per unit of her product, when it is known for certain: the codes of two VMPs of
+# different strengths on one medicine contradict each other, and leave it unknown.
+_VMPS = tuple(sorted(VMP_MG_PER_UNIT.items()))
+
+
+def _units_per_ng126_dose() -> Expr:
+    """How many units of her product make NG126's dose, when its strength is known (one VMP of
+    the set, not contradicted by another), else None: a value of the resource, read once."""
+    units: Expr = Const(None)
+    for code, mg in _VMPS:
+        others = tuple(Not(_is_vmp(other)) for other, _ in _VMPS if other != code)
+        units = If(And((_is_vmp(code), *others)), Const(NG126_DOSE_MG / mg), units)
+    return units
+
+
+_UNITS_PER_NG126_DOSE = _units_per_ng126_dose()
 
 
 _AS_NG126 = {
     "route_as_ng126": If(
         IsNull(Concept("route")), Const(None), InSet(Concept("route"), NG126_ROUTE_SET)
     ),
-    "dose_as_ng126": _dose_as_ng126(None),
+    # a dosage's dose in mg, or in units of her product when its strength is known (`Outer`:
+    # the resource's, read from the dosage). Written once, not once per strength (stop 54): a
+    # dose in units compared with None is None, so an unknown strength leaves the mg to decide
+    "dose_as_ng126": Coalesce(
+        (
+            Cmp("==", _DOSE_MG, Const(float(NG126_DOSE_MG))),
+            Cmp("==", _DOSE_UNITS, Outer(_UNITS_PER_NG126_DOSE)),
+        )
+    ),
     "frequency_as_ng126": Cmp("==", Round2(_PER_DAY), Const(float(NG126_DOSES_PER_DAY))),
 }
 
@@ -2244,34 +2298,68 @@ def _every_dosage(dosages: str, aspect: Expr) -> Expr:
     )
 
 
-def _is_vmp(code: str) -> Expr:
-    """Is her medicine (medicationCodeableConcept) coded as this dm+d VMP?"""
-    test = And((_is(_text("system"), DMD_SYSTEM), _is(_text("code"), code)))
-    return AnyItem("medicationCodeableConcept.coding", test)
+# Split dosages (stop 54): morning and night written as two dosages of one dose a day each (a
+# dosage per day part, as order sets and GP systems write "400 mg in the morning, 400 mg at
+# night") are one course of two doses a day, when they are clearly concurrent (FHIR R4
+# Dosage.sequence: the same sequence, or none given on any, is taken together) and each is at
+# one day part no other dosage names (`_WHEN_PER_DAY` of one; a part written in two dosages may
+# be the same dose written twice). The doses a day are then how many dosages there are. The
+# dose and route stay read per dosage (each must be NG126's 400 mg vaginal), so a split of
+# another dose or route is still read as not NG126's by it. Any other list of dosages is read
+# dosage by dosage (`_every_dosage`).
+_SEQUENCE = Field("sequence", "num")
 
 
-# The strength per unit of her product, when it is known for certain: the codes of two VMPs of
-# different strengths on one medicine contradict each other, and leave it unknown.
-_VMPS = tuple(sorted(VMP_MG_PER_UNIT.items()))
-
-
-def _dose_over(dosages: str) -> Expr:
-    """The dose aspect over the dosages at ``dosages``, by her product's strength per unit."""
-    by_strength: Expr = _every_dosage(dosages, _dose_as_ng126(None))
-    for code, mg in _VMPS:
-        others = tuple(Not(_is_vmp(other)) for other, _ in _VMPS if other != code)
-        by_strength = If(
-            And((_is_vmp(code), *others)),
-            _every_dosage(dosages, _dose_as_ng126(NG126_DOSE_MG / mg)),
-            by_strength,
+def _split_per_day(dosages: str) -> Expr:
+    """The doses a day of dosages split by day part (one each, concurrent), else None."""
+    count = ItemCount(dosages, Const(True))
+    unsequenced = Not(AnyItem(dosages, _present("sequence")))
+    # an item compared with each item of the same list (`AnyResourceItem`): a sequence that is
+    # not the same (or not given beside one given) on any two
+    same_sequence = Not(
+        AnyItem(
+            dosages,
+            AnyResourceItem(dosages, Not(_yes(Cmp("==", _SEQUENCE, Outer(_SEQUENCE))))),
         )
-    return by_strength
+    )
+    one_part_each = Not(AnyItem(dosages, Not(_is(_WHEN_PER_DAY, 1.0))))
+    parts = _sum(
+        tuple(
+            If(AnyItem(dosages, AnyItem(_WHEN, _is(_DAY_PART, p))), Const(1.0), Const(0.0))
+            for p in DAY_PARTS
+        )
+    )
+    split = And(
+        (
+            IsTrue(Cmp(">=", count, Const(2))),
+            Or((unsequenced, same_sequence)),
+            one_part_each,
+            IsTrue(Cmp("==", parts, count)),
+        )
+    )
+    return If(split, count, Const(None))
+
+
+def _frequency_over(dosages: str) -> Expr:
+    """The frequency aspect over the dosages at ``dosages``: of the split dosages' doses a day
+    when they are split by day part, else dosage by dosage."""
+    split = _split_per_day(dosages)
+    return If(
+        IsNull(split),
+        _every_dosage(dosages, _AS_NG126["frequency_as_ng126"]),
+        Cmp("==", split, Const(NG126_DOSES_PER_DAY)),
+    )
 
 
 def _as_ng126(dosages: str) -> tuple[tuple[str, Expr], ...]:
     """The row's three columns of its dosages (the list at ``dosages``) against NG126's."""
     return tuple(
-        (name, _dose_over(dosages) if name == "dose_as_ng126" else _every_dosage(dosages, value))
+        (
+            name,
+            _frequency_over(dosages)
+            if name == "frequency_as_ng126"
+            else _every_dosage(dosages, value),
+        )
         for name, value in _AS_NG126.items()
     )
 

@@ -201,12 +201,14 @@ def _collect(
         _collect(node.test, item, schema, depth + 1)
         return
     if isinstance(node, rec.Field):
+        if node.path == _ITSELF and outer is None:
+            raise TypeError('Field("") is read only inside AnyItem or FirstItem')
         schema.leaves.setdefault(node.path, set()).add(node.type)
     elif isinstance(node, rec.Concept):
         if node.path == _ITSELF and outer is None:
             raise TypeError('Concept("") is read only inside AnyItem or FirstItem')
         schema.concepts.add(node.path)
-    elif isinstance(node, rec.AnyItem | rec.FirstItem):
+    elif isinstance(node, rec.AnyItem | rec.ItemCount | rec.FirstItem):
         item = schema.lists.setdefault(node.path, ReadSchema())
         _collect(node.test, item, schema, depth + 1)
         if isinstance(node, rec.FirstItem):
@@ -399,6 +401,8 @@ class _Tree:
 
     def at(self, path: str) -> _Tree:
         node = self
+        if path == _ITSELF:  # a list item read as itself (`rec.Field` ""): a JSON leaf
+            return node
         for key in path.split("."):
             node = node.keys.setdefault(key, _Tree())
         return node
@@ -486,7 +490,7 @@ class _DuckSql:
         """The SQL of the value at ``path`` and its tree (None once inside a JSON leaf)."""
         node: _Tree | None = tree
         may_hoist = self.depth == 0 and sql == self.ROOT
-        for key in path.split("."):
+        for key in path.split(".") if path != _ITSELF else ():
             if may_hoist and node is not None and _flat_object_read_whole(node):
                 # an object of the resource read both whole (is it there?) and by its keys
                 # (Observation.valueQuantity, subject.identifier): shaped once, a column of its
@@ -753,6 +757,8 @@ class _SparkSql:
 
     @staticmethod
     def at(sql: str, path: str) -> str:
+        if path == _ITSELF:  # a list item read as itself (`rec.Field` "")
+            return sql
         steps = "".join(f"[{json.dumps(k)}]" for k in path.split("."))
         return f"variant_get({sql}, {_spark_text('$' + steps)})"
 
@@ -1258,6 +1264,10 @@ class _RecordsCompiler(_Compiler):
             items, item_schema = env.read("scope", list_name(e.path)), self.schema.lists[e.path]
             test = self.item_test(item_schema, e.test)
             return (items.filter(test).length() > 0).fill_null(False)
+        if isinstance(e, rec.ItemCount):
+            items, item_schema = env.read("scope", list_name(e.path)), self.schema.lists[e.path]
+            test = self.item_test(item_schema, e.test)
+            return items.filter(test).length().fill_null(0)
         if isinstance(e, rec.AnyResourceItem):
             return self.any_resource_item(e)
         if isinstance(e, rec.FirstItem):
@@ -1554,7 +1564,7 @@ _RECORD_TYPES = types_by_node(
     {
         "bool": (rec.InSet, _InSets, rec.TextInSet, rec.OneOf, rec.AnyItem, rec.AnyResourceItem),
         "str": (rec.FirstCode, rec.NormText, rec.RefId, rec.LocalId, rec.Left, rec.NhsNumber),
-        "int": (rec.AtLeast, OwnLine),
+        "int": (rec.AtLeast, OwnLine, rec.ItemCount),
         "date": (rec.Day, rec.SpanDay),
         "float": (rec.Round2,),
     }
@@ -1829,7 +1839,7 @@ def _value_codes(resources: Mapping[str, ir_t.Table]) -> Callable[[], ir_t.Table
 
 # nodes not worth a column of their own, and nodes whose inside is read in another scope
 _LEAVES = (rec.Field, rec.Concept, ir.Const, ir.Fact, rec.Col, rec.Ctx, OwnLine)
-_SCOPES = (rec.AnyItem, rec.AnyResourceItem, rec.FirstItem, rec.Agg, rec.Days)
+_SCOPES = (rec.AnyItem, rec.ItemCount, rec.AnyResourceItem, rec.FirstItem, rec.Agg, rec.Days)
 
 
 def _shared_stages(roots: Iterable[Any]) -> list[list[ir.Expr]]:
@@ -1904,7 +1914,7 @@ def _code_masks(row: rec.RowSpec) -> dict[ir.Expr, dict[str, int]]:
     `AtLeast`, outside list items), each given a bit: concept -> set -> bit (`_with_masks`)."""
     sets: dict[ir.Expr, list[str]] = {}
     for root in _row_roots(row):
-        for node in _walk(root, (rec.AnyItem, rec.FirstItem)):
+        for node in _walk(root, (rec.AnyItem, rec.ItemCount, rec.FirstItem)):
             if isinstance(node, rec.InSet | rec.AtLeast):
                 names = sets.setdefault(node.concept, [])
                 if node.value_set not in names:
@@ -1919,7 +1929,7 @@ def _at_least_pairs(row: rec.RowSpec) -> list[tuple[ir.Expr, str]]:
     pairs = [
         (node.concept, node.value_set)
         for root in _row_roots(row)
-        for node in _walk(root, (rec.AnyItem, rec.FirstItem))
+        for node in _walk(root, (rec.AnyItem, rec.ItemCount, rec.FirstItem))
         if isinstance(node, rec.AtLeast)
     ]
     return list(dict.fromkeys(pairs))
@@ -2061,7 +2071,7 @@ def _item_concepts(row: rec.RowSpec) -> tuple[list[tuple[tuple[str, ...], str]],
     names: list[str] = []
 
     def visit(node: Any, scope: tuple[str, ...]) -> None:
-        if isinstance(node, rec.AnyItem | rec.FirstItem):
+        if isinstance(node, rec.AnyItem | rec.ItemCount | rec.FirstItem):
             for child in (node.test, getattr(node, "value", None)):
                 if child is not None:
                     visit(child, (*scope, node.path))

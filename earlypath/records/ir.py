@@ -55,6 +55,7 @@ __all__ = [
     "FirstCode",
     "FirstItem",
     "InSet",
+    "ItemCount",
     "ItemRows",
     "Joined",
     "Left",
@@ -85,7 +86,8 @@ class Field(Expr):
     ``type`` is the JSON type read: "str", "num" (a number, never a boolean) or "bool"; any
     other JSON type there, or a missing step, is None. "any" is True when any JSON value other
     than null is there, else None (used to know that an element is present). Inside `AnyItem`
-    and `FirstItem` the path starts at the list item.
+    and `FirstItem` the path starts at the list item; there ``path`` "" is the list item itself:
+    an item of a list of plain values (a timing's ``when`` codes, stop 54), read as any leaf.
     """
 
     path: str
@@ -243,6 +245,16 @@ class Outer(Expr):
 class AnyItem(Expr):
     """Does any item of the JSON list at ``path`` satisfy ``test`` (read relative to the item)?
     False when there is no list."""
+
+    path: str
+    test: Expr
+
+
+@node
+class ItemCount(Expr):
+    """How many items of the JSON list at ``path`` satisfy ``test`` (read relative to the item,
+    as `AnyItem`'s)? 0 when there is no list; never None (stop 54: how many dosages a
+    prescription has, so that two dosages at two day parts are told from one written twice)."""
 
     path: str
     test: Expr

@@ -289,6 +289,14 @@ class _Compiler:
                 return type(items) is list and any(test(item) is True for item in items)
 
             return any_item
+        if isinstance(e, rir.ItemCount):
+            walk, test = walker(e.path), self.expr(e.test)
+
+            def item_count(j: Any) -> int:
+                items = walk(j)
+                return sum(test(item) is True for item in items) if type(items) is list else 0
+
+            return item_count
         if isinstance(e, rir.AnyResourceItem):
             walk, test, state = walker(e.path), self.expr(e.test), self.state
 

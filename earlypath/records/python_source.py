@@ -216,6 +216,7 @@ def _children(e: Any) -> list[Any]:
         rir.Agg
         | rir.Days
         | rir.AnyItem
+        | rir.ItemCount
         | rir.AnyResourceItem
         | rir.FirstItem
         | rir.Joined

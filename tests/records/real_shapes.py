@@ -307,6 +307,29 @@ def ng126_dosage(
 GTS = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
 
 
+def day_parts_dosage(when: list[Any], mg: float = 400, **repeat: Any) -> dict[str, Any]:
+    """One dosageInstruction, vaginal, ``mg`` a dose, timed by day parts (timing.repeat.when)
+    and whatever else of ``repeat`` is given."""
+    return {
+        "route": {"coding": [VAGINAL_ROUTE]},
+        "timing": {"repeat": {"when": when, **repeat}},
+        "doseAndRate": [{"doseQuantity": mg_quantity(mg)}],
+    }
+
+
+def on_400mg_vmp(*dosages: dict[str, Any]) -> tuple[dict[str, Any], list[Any], bool]:
+    """A `MEDICATION_SHAPES` entry: the 400 mg progesterone VMP with these dosages (she is on
+    progesterone)."""
+    return (
+        {
+            "medicationCodeableConcept": {"coding": [PROGESTERONE_400_VMP]},
+            "dosageInstruction": [*dosages],
+        },
+        [],
+        True,
+    )
+
+
 def _dmd(display: str) -> dict[str, str]:
     """A dm+d coding outside the progesterone set (a made-up code), named by ``display``."""
     return {"system": DMD, "code": "0000006", "display": display}
@@ -693,6 +716,39 @@ MEDICATION_SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], bool | 
         [],
         True,
     ),
+    # --- stop 54 (w-dosage54): day parts (timing.repeat.when) with no frequency, as EPR order
+    # sets write "morning and night": one dose a distinct day part of `products.DAY_PARTS`
+    "when-morn-and-night": on_400mg_vmp(day_parts_dosage(["MORN", "NIGHT"])),
+    "when-morning-only": on_400mg_vmp(day_parts_dosage(["MORN", "MORN"])),
+    "when-morning-and-bedtime": on_400mg_vmp(day_parts_dosage(["MORN", "HS"])),
+    "when-with-once-daily-frequency": on_400mg_vmp(
+        day_parts_dosage(["MORN", "NIGHT"], frequency=1, period=1, periodUnit="d")
+    ),
+    # split dosages: morning and night as two dosages of 400 mg once a day each
+    "split-morning-and-night": on_400mg_vmp(
+        day_parts_dosage(["MORN"]), day_parts_dosage(["NIGHT"])
+    ),
+    "split-of-one-sequence": on_400mg_vmp(
+        {**day_parts_dosage(["MORN"]), "sequence": 1},
+        {**day_parts_dosage(["EVE"]), "sequence": 1},
+    ),
+    "split-in-sequence": on_400mg_vmp(
+        {**day_parts_dosage(["MORN"]), "sequence": 1},
+        {**day_parts_dosage(["NIGHT"]), "sequence": 2},
+    ),
+    "split-at-one-day-part": on_400mg_vmp(day_parts_dosage(["NIGHT"]), day_parts_dosage(["NIGHT"])),
+    "split-of-200mg": on_400mg_vmp(
+        day_parts_dosage(["MORN"], mg=200), day_parts_dosage(["NIGHT"], mg=200)
+    ),
+    "when-with-a-timing-code": on_400mg_vmp(
+        {
+            **day_parts_dosage(["MORN", "NIGHT"]),
+            "timing": {
+                "repeat": {"when": ["MORN", "NIGHT"]},
+                "code": {"coding": [{"system": GTS, "code": "QD"}]},
+            },
+        }
+    ),
 }
 # The progestogen shapes, read as "whether she is on progesterone is unknown" with their own words
 PROGESTOGEN_SHAPES = (
@@ -726,6 +782,22 @@ NG126_PRODUCT: dict[str, tuple[bool | None, tuple[str, ...]]] = {
     "two-dosages-both-ng126": (True, ()),
     "route-text-pv": (True, ()),
     "dose-only-in-text": (None, ("route", "dose", "frequency")),
+    # stop 54 (w-dosage54): day parts with no frequency read as the doses a day; a day part
+    # that may be another's occasion (HS beside MORN), or a timing code, leaves it unknown; a
+    # frequency given beside them is read (once a day: not NG126's)
+    "when-morn-and-night": (True, ()),
+    "when-morning-only": (False, ("frequency",)),
+    "when-morning-and-bedtime": (None, ("frequency",)),
+    "when-with-once-daily-frequency": (False, ("frequency",)),
+    "when-with-a-timing-code": (None, ("frequency",)),
+    # split dosages (two of one day part each, concurrent: no sequence, or the same) are one
+    # course of two doses a day; in sequence, or both at night, read dosage by dosage as before;
+    # a split of 200 mg is not NG126's by its dose
+    "split-morning-and-night": (True, ()),
+    "split-of-one-sequence": (True, ()),
+    "split-in-sequence": (False, ("frequency",)),
+    "split-at-one-day-part": (False, ("frequency",)),
+    "split-of-200mg": (False, ("dose",)),
 }
 
 

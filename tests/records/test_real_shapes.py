@@ -297,10 +297,11 @@ def test_her_current_progesterone_is_read_against_the_ng126_product(shape: str) 
 # Residuals of stop 52 (w-dosage52): dosages real systems send that are still read as unknown
 # (safe: "check it", never "NG126's product"), where they could be read as NG126's.
 _RESIDUAL_DOSAGES = {
-    # morning and night as `when` day parts, no frequency: twice a day, not read
-    "when-morn-and-night": {
+    # morning and evening as times of day (timing.repeat.timeOfDay), no frequency: twice a
+    # day, not read (stop 54 reads day parts, `when`, only)
+    "time-of-day-0800-and-2000": {
         "route": {"coding": [VAGINAL_ROUTE]},
-        "timing": {"repeat": {"when": ["MORN", "NIGHT"]}},
+        "timing": {"repeat": {"timeOfDay": ["08:00:00", "20:00:00"]}},
         "doseAndRate": [{"doseQuantity": {"value": 400, "unit": "mg", "code": "mg"}}],
     },
     # a contained Medication's ingredient.strength (200 mg per capsule): 2 capsules, not read
@@ -314,7 +315,7 @@ _RESIDUAL_DOSAGES = {
 
 @pytest.mark.xfail(
     strict=True,
-    reason="stop 52 residual: timing.repeat.when day parts and a Medication's "
+    reason="stop 52 residual: timing.repeat.timeOfDay times and a Medication's "
     "ingredient.strength are not read (the product reads unknown)",
 )
 @pytest.mark.parametrize("case", sorted(_RESIDUAL_DOSAGES))
