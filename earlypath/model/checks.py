@@ -62,6 +62,8 @@ SCAN_DATE = Fact("scan_date", "date")
 FETAL_POLE = Fact("fetal_pole", "bool")
 FETAL_HEARTBEAT = Fact("fetal_heartbeat", "bool")
 CRL_MM = Fact("crl_mm", "float")
+ON_PROGESTERONE = Fact("on_progesterone", "bool")
+ON_OTHER_PROGESTOGEN = Fact("on_other_progestogen", "bool")
 # Facts only these checks read (no rule does, and the flat form has no column for them).
 HCG_TAKEN_ON = Fact("hcg_taken_on", "date")  # the day the sample being checked was taken
 HCG_TIME_ZONES_MIXED = Fact("hcg_time_zones_mixed", "bool")  # some times with a zone, some not
@@ -169,6 +171,20 @@ CROSS_FIELD_CHECKS: tuple[CrossFieldCheck, ...] = (
         "miscarriage_type",
         all_of(Not(IsNull(MISCARRIAGE_TYPE)), Not(MISCARRIAGE_DIAGNOSED)),
         "is given but miscarriage_diagnosed is false",
+    ),
+    # Stop 54 (HAZ-20 C20.71; NG126 1.5.2): "not on progesterone" beside "on another
+    # progestogen" was accepted, and the table then offered progesterone beside the other
+    # progestogen with no review (its `on_another_progestogen` branch is taken only when
+    # on_progesterone is Unknown). Refused, naming both fields: whether to offer progesterone
+    # beside another progestogen is a clinician's review, so on_progesterone is then null
+    # (unknown) or true. The record reading never gives the pair (it reads on_progesterone as
+    # unknown beside another progestogen: tests/records/test_real_shapes.py).
+    CrossFieldCheck(
+        "episode",
+        "on_other_progestogen",
+        all_of(IsTrue(ON_OTHER_PROGESTOGEN), Not(ON_PROGESTERONE)),
+        "is true but on_progesterone is false: beside another progestogen, set on_progesterone "
+        "to null (unknown: needs a clinician's review) or true",
     ),
 )
 

@@ -3265,8 +3265,17 @@ _SCAN_PROCEDURE_CODE = Or(
         ),
     )
 )
+# The statuses of a scan Procedure read as a scan done (`_LONE_PROCEDURE_ROWS`)
+_LONE_PROCEDURE_STATUSES = ("completed", "unknown")
+_LONE_PROCEDURE = IsTrue(OneOf(_PROCEDURE_STATUS, _LONE_PROCEDURE_STATUSES))
+# Its ``day``: the day of the row the Procedure gives of its own (`_LONE_PROCEDURE_ROWS`), None
+# when it gives none (another status, or undated).
 _SCAN_PROCEDURES = RowSpec(
-    "scan_procedures", "Procedure", _SCAN_PROCEDURE_CODE, _SUBJECT, (("id", _text("id")),)
+    "scan_procedures",
+    "Procedure",
+    _SCAN_PROCEDURE_CODE,
+    _SUBJECT,
+    (("id", _text("id")), ("day", If(_LONE_PROCEDURE, _PROCEDURE_DAY, Const(None)))),
 )
 _STUDY_PROCEDURE = RefId(_text("procedureReference.reference"), "Procedure")
 _STUDY_OF_A_SCAN_PROCEDURE = Not(
@@ -3348,9 +3357,23 @@ _REPORTED_STUDIES = RowSpec(
     items=REPORTED_STUDY_ROWS,
 )
 _STUDY_REPORTED = Not(IsNull(Joined("reported_studies", _text("id"), "id", patient=_SUBJECT)))
+# Stop 54 (HAZ-20 C20.74): a study whose Procedure (`procedureReference`) gives a row of the
+# same day (`_LONE_PROCEDURE_ROWS`) gives none of its own: the two rows were alike (that day,
+# located "unread") but for the record named, so the scan was named twice to the clinician, as
+# images with no report and as a Procedure with no result. The Procedure names it. A study of
+# another day keeps its row (and both are named: a Procedure dated after the assessment is not
+# placed, so the study's row must stand for the day it was taken).
+_NAMED_BY_ITS_PROCEDURE = _is(
+    Cmp(
+        "==",
+        Joined("scan_procedures", _STUDY_PROCEDURE, "day", patient=_SUBJECT),
+        _IMAGING_STUDY_DAY,
+    ),
+    True,
+)
 _IMAGES_ONLY_ROWS = _clinical(
     "ImagingStudy",
-    And((_IMAGES_TAKEN, _OBSTETRIC_STUDY, Not(_STUDY_REPORTED))),
+    And((_IMAGES_TAKEN, _OBSTETRIC_STUDY, Not(_STUDY_REPORTED), Not(_NAMED_BY_ITS_PROCEDURE))),
     {"observed": Const(True), "day": _IMAGING_STUDY_DAY, "location": Const(UNREAD_LOCATION)},
 )
 
@@ -3363,20 +3386,25 @@ _IMAGES_ONLY_ROWS = _clinical(
 # located "unread", so its result read that day or later stands (`_LOCATION_RANK`: a finding, a
 # report or a study of its day ranks above it) and a scan read after it is the latest; only a
 # Procedure after every scan read holds the offer back, naming the result to read. An earlier
-# one, or one of another organ, changes nothing. Only `completed`: a planned, begun, stopped or
-# not-done Procedure says no scan was finished (as `_PROCEDURE_ROUTE_ROWS`). Undated, it is
-# ignored and named. Its result is not sought through references (its `report`, a study's
-# `procedureReference`, a finding's `partOf`): a result is read by its own day, and a reference
-# to one not in the record is no result (Left in CHANGELOG stop 53: a result dated before its
+# one, or one of another organ, changes nothing. Only `completed` (and `unknown`, below): a
+# planned, begun, stopped or not-done Procedure says no scan was finished (as
+# `_PROCEDURE_ROUTE_ROWS`). Undated, it is ignored and named. Its result is not sought through
+# references (its `report`, a study's `procedureReference`, a finding's `partOf`): a result is
+# read by its own day, and a reference to one not in the record is no result (Left in CHANGELOG stop 53: a result dated before its
 # own Procedure).
 LONE_PROCEDURE_MESSAGE = (
     " with no result read on or after its day: what it showed is unknown, so where the "
     "pregnancy is and whether a fetal heartbeat was seen are taken as unknown from that day (an "
     "ectopic pregnancy seen before it still stands); read its report before deciding"
 )
+# Stop 54 (HAZ-20 C20.72): a status of `unknown` too. FHIR R4 event-status: "the authoring
+# system does not know which of the status values currently applies": the scan may have been
+# done, so it is read as a completed one is (holding back, the safe side for progesterone: a
+# Procedure not read at all let last week's scan stand, an offer), as a study of status unknown
+# is read as taken (`imaging_study_taken_status`): `_LONE_PROCEDURE`.
 _LONE_PROCEDURE_ROWS = _clinical(
     "Procedure",
-    And((_is(_PROCEDURE_STATUS, "completed"), _SCAN_PROCEDURE_CODE)),
+    And((_LONE_PROCEDURE, _SCAN_PROCEDURE_CODE)),
     {"observed": Const(True), "day": _PROCEDURE_DAY, "location": Const(UNREAD_LOCATION)},
 )
 

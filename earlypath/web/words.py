@@ -251,6 +251,11 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = (
         check_message("episode", "miscarriage_type"),
         "Give the type only when a miscarriage is diagnosed",
     ),
+    (
+        check_message("episode", "on_other_progestogen"),
+        "With another progestogen, answer Unknown (or Yes) to Already taking progesterone: "
+        "whether to offer progesterone beside it needs a clinician's review",
+    ),
     (re.compile(r"Input should be"), "Choose one of the options"),
 )
 

@@ -62,6 +62,8 @@ CANDIDATES: dict[str, tuple[Any, ...]] = {
     "miscarriage_type": ("missed", None),
     "second_opinion_no_heartbeat": (True, False),
     "hcg_time_zones_mixed": (True, False),
+    "on_progesterone": (True, False, None),
+    "on_other_progestogen": (True, False),
 }
 SCAN_FACTS = ("fetal_pole", "fetal_heartbeat", "crl_mm", "msd_mm")
 FLAT = frozenset(flat.FLAT_COLUMNS)
@@ -102,6 +104,8 @@ def _episode(values: dict[str, Any]) -> dict[str, Any]:
         "miscarriage_diagnosed",
         "miscarriage_type",
         "second_opinion_no_heartbeat",
+        "on_progesterone",
+        "on_other_progestogen",
     ):
         if values.get(name) is not None:
             episode[name] = values[name]

@@ -80,6 +80,13 @@ def one_hcg(**sample: Any) -> dict[str, Any]:
             "miscarriage-type-without-diagnosis", {"miscarriage_type": "missed"}, "miscarriage_type"
         ),
         case("management-unknown-word", {"management": "laparoscopy"}, "management"),
+        # stop 54 (HAZ-20 C20.71): another progestogen beside "not on progesterone" (the
+        # table offered progesterone beside it, no review); the message names both fields
+        case(
+            "other-progestogen-not-on-progesterone",
+            {"on_other_progestogen": True},
+            "on_other_progestogen",
+        ),
         case("extra-field-refused", {"pain_score": 3}, "pain_score"),
     ],
 )
@@ -87,6 +94,16 @@ def test_impossible_or_unknown_pathway_values_are_rejected_naming_the_field(
     changes: dict[str, Any], field: str
 ) -> None:
     assert field in problems({**BASE, **changes})
+
+
+def test_another_progestogen_is_accepted_beside_progesterone_unknown_or_taken() -> None:
+    # the refusal names both fields; on_progesterone null (review) or true is accepted
+    message = problems({**BASE, "on_other_progestogen": True, "on_progesterone": False})[
+        "on_other_progestogen"
+    ]
+    assert "on_progesterone is false" in message
+    for taking in (None, True):
+        parse_episode({**BASE, "on_other_progestogen": True, "on_progesterone": taking})
 
 
 def test_hcg_taken_late_on_the_assessment_day_is_accepted() -> None:

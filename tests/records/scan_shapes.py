@@ -95,6 +95,19 @@ SCAN_STATUS: dict[str, tuple[list[dict[str, Any]], str]] = {
     "cancelled": (scanned(iup_with("cancelled")), NEEDS_SCAN),
     "entered-in-error": (scanned(iup_with("entered-in-error")), NEEDS_SCAN),
     "unknown": (scanned(iup_with("unknown")), NEEDS_SCAN),
+    # stop 54 (HAZ-20 C20.73): "intra uterine" in words, asked about, negated or written out, is
+    # never a scan-confirmed intrauterine pregnancy (only a code is): never an offer
+    **{
+        f"text-only-{shape}": (
+            scanned(observation("us", *FINDINGS, day(), valueCodeableConcept={"text": text})),
+            NEEDS_SCAN,
+        )
+        for shape, text in (
+            ("query-intra-uterine", "? intra uterine pregnancy"),
+            ("no-intra-uterine", "No intra-uterine pregnancy seen"),
+            ("intra-uterine-en-dash", "Intra\u2013uterine pregnancy"),
+        )
+    },
     # a pregnancy confirmed a week ago stays confirmed by a preliminary scan today
     "final-then-preliminary": (
         scanned(iup_with("final", "iup-1", day(-7)), iup_with("preliminary", "iup-2")),
@@ -776,6 +789,18 @@ IMAGES_IN_WORDS: dict[str, tuple[list[dict[str, Any]], str]] = {
         _ris_study("UPNOB", "US Pelvis (non\u2013obstetric)", "Pelvis NON\u2013OBSTETRIC", "Pain"),
         OFFER,
     ),
+    # stop 54 (HAZ-20 C20.73): "intra uterine" in two words, its parts apart as any listed
+    # word's (base: no word read, the study's kind unknown: an offer)
+    "ris-coded-intra-uterine-study-after-confirmed-iup": (
+        _confirmed_then(imaging_study(procedure=ris("UIUT", "US Intra uterine"), description=None)),
+        NEEDS_SCAN,
+    ),
+    "ris-coded-intra-en-dash-uterine-study-after-confirmed-iup": (
+        _confirmed_then(
+            imaging_study(procedure=ris("UIUT", "US INTRA\u2013UTERINE"), description=None)
+        ),
+        NEEDS_SCAN,
+    ),
     "pregnancy-study-not-then-pregnant-after-confirmed-iup": (
         _ris_study(
             "UOBEP", "US Pregnancy <14 weeks", "Bleeding, hCG not; pregnant 7/40", "PV bleed"
@@ -875,17 +900,22 @@ OBSTETRIC_US = {
 }
 
 
-def _study_of_procedure(code: dict[str, Any]) -> list[dict[str, Any]]:
-    """Her record: a confirmed scan a week ago, then today a study that names nothing itself and
-    refers to a completed Procedure of today of this code."""
-    procedure = {
+def scan_procedure(code: dict[str, Any], on: str | None = None, **changes: Any) -> dict[str, Any]:
+    """A completed Procedure of today (``on``: of that day) of this code."""
+    return {
         "resourceType": "Procedure",
         "id": "us-procedure",
         "status": "completed",
         "subject": {"reference": f"Patient/{PATIENT_ID}"},
         "code": code,
-        "performedDateTime": f"{day()}T09:30:00Z",
-    }
+        "performedDateTime": f"{on or day()}T09:30:00Z",
+    } | changes
+
+
+def _study_of_procedure(code: dict[str, Any]) -> list[dict[str, Any]]:
+    """Her record: a confirmed scan a week ago, then today a study that names nothing itself and
+    refers to a completed Procedure of today of this code."""
+    procedure = scan_procedure(code)
     study = imaging_study(
         procedureCode=None,
         description=None,
@@ -920,39 +950,33 @@ STUDY_FIELDS: dict[str, tuple[list[dict[str, Any]], str]] = {
 # scan (SNOMED CT 268445003, or a RIS's words), no result read on or after its day. The base read
 # nothing of it: an offer on last week's scan. Controls: its report read that day; a Procedure
 # the day before the confirmed scan; one of another organ; one not completed.
-def _procedure(code: dict[str, Any], on: str | None = None, **changes: Any) -> dict[str, Any]:
-    """A completed Procedure of today (``on``: of that day) of this code."""
-    return {
-        "resourceType": "Procedure",
-        "id": "us-procedure",
-        "status": "completed",
-        "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        "code": code,
-        "performedDateTime": f"{on or day()}T09:30:00Z",
-    } | changes
-
-
 LONE_PROCEDURES: dict[str, tuple[list[dict[str, Any]], str]] = {
     "obstetric-procedure-after-confirmed-iup": (
-        _confirmed_then(_procedure(OBSTETRIC_US)),
+        _confirmed_then(scan_procedure(OBSTETRIC_US)),
         NEEDS_SCAN,
     ),
     "ris-pregnancy-procedure-after-confirmed-iup": (
-        _confirmed_then(_procedure(ris("UOBEP", "US Pregnancy <14 weeks"))),
+        _confirmed_then(scan_procedure(ris("UOBEP", "US Pregnancy <14 weeks"))),
         NEEDS_SCAN,
     ),
     "obstetric-procedure-beside-its-read-report": (
-        [*_confirmed_then(_procedure(OBSTETRIC_US)), scan_report(conclusion=IUP_CONCEPT)],
+        [*_confirmed_then(scan_procedure(OBSTETRIC_US)), scan_report(conclusion=IUP_CONCEPT)],
         OFFER,
     ),
     "obstetric-procedure-before-the-confirmed-scan": (
-        _confirmed_then(_procedure(OBSTETRIC_US, day(-8))),
+        _confirmed_then(scan_procedure(OBSTETRIC_US, day(-8))),
         OFFER,
     ),
-    "renal-procedure-after-confirmed-iup": (_confirmed_then(_procedure(RENAL_US)), OFFER),
+    "renal-procedure-after-confirmed-iup": (_confirmed_then(scan_procedure(RENAL_US)), OFFER),
     "obstetric-procedure-in-progress-after-confirmed-iup": (
-        _confirmed_then(_procedure(OBSTETRIC_US, status="in-progress")),
+        _confirmed_then(scan_procedure(OBSTETRIC_US, status="in-progress")),
         OFFER,
+    ),
+    # stop 54 (HAZ-20 C20.72): FHIR R4's `unknown` (the sender does not know its state): the
+    # scan may have been done (base: not read, an offer)
+    "obstetric-procedure-status-unknown-after-confirmed-iup": (
+        _confirmed_then(scan_procedure(OBSTETRIC_US, status="unknown")),
+        NEEDS_SCAN,
     ),
 }
 _PROCEDURE_TODAY = f"scan procedure of {day()}{definition.LONE_PROCEDURE_MESSAGE}"
@@ -960,6 +984,12 @@ _PROCEDURE_TODAY = f"scan procedure of {day()}{definition.LONE_PROCEDURE_MESSAGE
 PROCEDURE_PROBLEMS: dict[str, tuple[str, ...]] = {
     shape: (_PROCEDURE_TODAY,) if decision == NEEDS_SCAN else ()
     for shape, (_, decision) in LONE_PROCEDURES.items()
+} | {
+    # stop 54 (HAZ-20 C20.74): a study of its Procedure's day is named once, as the Procedure
+    # (base: as the study too)
+    "study-of-an-obstetric-procedure-after-confirmed-iup": (_PROCEDURE_TODAY,),
+    "study-of-a-ris-pregnancy-procedure-after-confirmed-iup": (_PROCEDURE_TODAY,),
+    "study-of-a-renal-procedure-after-confirmed-iup": (),
 }
 _IMAGES_TODAY = f"scan images of {day()}{definition.IMAGES_ONLY_MESSAGE}"
 _IMAGES_UNDATED = (
@@ -989,8 +1019,9 @@ STUDY_PROBLEMS: dict[str, tuple[str, ...]] = {
         _IMAGES_UNDATED,
     ),
     "study-uncoded-ultrasound-after-confirmed-iup": (definition.STUDY_KIND_UNKNOWN_MESSAGE,),
-    "study-of-an-obstetric-procedure-after-confirmed-iup": (_IMAGES_TODAY,),
-    "study-of-a-ris-pregnancy-procedure-after-confirmed-iup": (_IMAGES_TODAY,),
+    # named as its Procedure (`PROCEDURE_PROBLEMS`; stop 54, HAZ-20 C20.74)
+    "study-of-an-obstetric-procedure-after-confirmed-iup": (),
+    "study-of-a-ris-pregnancy-procedure-after-confirmed-iup": (),
     "study-of-a-renal-procedure-after-confirmed-iup": (definition.STUDY_KIND_UNKNOWN_MESSAGE,),
     "ris-coded-non-obstetric-en-dash-study-after-confirmed-iup": (),
 }

@@ -264,6 +264,11 @@ def test_on_progesterone_is_unknown_when_her_medicine_cannot_be_identified(shape
     assert any("progestogen" in m for m in unknown) == (shape in PROGESTOGEN_SHAPES), unknown
     # and the episode says it was identified as one (stop 53: the card's "why" says so)
     assert reading["steps"]["on_other_progestogen"] is (shape in PROGESTOGEN_SHAPES)
+    # stop 54 (HAZ-20 C20.71): the contract refuses another progestogen beside "not on
+    # progesterone"; no reading gives that pair, so the service never refuses a real record
+    assert not (
+        reading["steps"]["on_other_progestogen"] and reading["steps"]["on_progesterone"] is False
+    )
 
 
 _ASPECT_WORDS = {

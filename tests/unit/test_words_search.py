@@ -139,6 +139,14 @@ SEPARATED = [
     ("imaging_not_obstetric", "pelvis non\u2013obstetric", True),
     ("imaging_not_obstetric", "hcg not; pregnant 7/40", False),
     ("vaginal_route", "per\u00a0vaginam", True),
+    # stop 54 (HAZ-20 C20.73): "intra uterine" in two words, its parts apart as real text
+    # writes them (the base read none: only "intrauterine" was listed)
+    ("obstetric_imaging", "us intra uterine", True),
+    ("obstetric_imaging", "us intra-uterine", True),
+    ("obstetric_imaging", "us intra\u2013uterine", True),  # en dash
+    ("obstetric_imaging", "us intra\u00a0uterine", True),  # no-break space
+    ("obstetric_imaging", "us intra. uterine", False),
+    ("obstetric_imaging", "us extra uterine", False),
 ]
 
 
