@@ -103,21 +103,11 @@ def _as_panels(folder: Path) -> int:
 
 
 def _count_compiles() -> list[float]:
-    """The CPU seconds of each reading plan compiled in this process (`ibis_compile.
-    _record_plan`, called only when no kept plan is found), appended as they end."""
-    from earlypath.records import ibis_compile
+    """The CPU seconds of each reading plan compiled in this process, appended as they end."""
+    from compile_cpu import on_each_compile
 
     compiles: list[float] = []
-    compile_plan = ibis_compile._record_plan
-
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        cpu = time.process_time()
-        try:
-            return compile_plan(*args, **kwargs)
-        finally:
-            compiles.append(time.process_time() - cpu)
-
-    ibis_compile._record_plan = timed  # type: ignore[assignment]
+    on_each_compile(compiles.append)
     return compiles
 
 
