@@ -30,10 +30,12 @@ _test_cpu: collections.Counter[str] = collections.Counter()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from compile_cpu import on_each_compile
+
     import earlypath.audit.duckdb_plan as duckdb_plan
     import earlypath.audit.spark_code as spark_code
     import earlypath.audit.spark_plan as spark_plan
-    from earlypath.records import ibis_compile, plan_cache
+    from earlypath.records import plan_cache
 
     save_plan = plan_cache.save_plan
 
@@ -45,16 +47,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # (each module imported the function by name: replace it where it is called)
     for module in (plan_cache, duckdb_plan, spark_plan, spark_code):
         module.save_plan = counted_save  # type: ignore[attr-defined]
-    record_plan = ibis_compile._record_plan
 
-    def timed_record_plan(*args: Any, **kwargs: Any) -> Any:
-        start = time.process_time()
-        try:
-            return record_plan(*args, **kwargs)
-        finally:
-            _compile_cpu[_running["test"]] += time.process_time() - start
+    def told(cpu: float) -> None:
+        _compile_cpu[_running["test"]] += cpu
 
-    ibis_compile._record_plan = timed_record_plan  # type: ignore[assignment]
+    on_each_compile(told)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1674,6 +1674,7 @@ def compile_rows(
     unique: frozenset[str] = frozenset(),
     repeated: frozenset[str] = frozenset(),
     women: Women = Women(),
+    part_of: dict[Any, int] | None = None,
 ) -> tuple[dict[str, ir_t.Table], list[ir_t.Table], dict[str, dict[str, str]]]:
     """Each table of the row specs (``ref``, ``n``, ``patient``, its columns; several specs
     giving one table are its union), the problems their checks report, and every table's
@@ -1685,7 +1686,9 @@ def compile_rows(
     (`own_rows`); a table in ``repeated`` (some pairs repeat) holds the rows of those pairs
     only, and is joined only by them, the other rows reading their own row. With ``women``
     (the export's merges and identifier ties), a `Joined` with a patient compares the woman,
-    not the patient as written, and the repeated pairs are counted per woman (`Women`)."""
+    not the patient as written, and the repeated pairs are counted per woman (`Women`). With
+    ``part_of``, each spec's compiled rows (their ibis node, the part of its table's union) are
+    noted there with the spec's position in ``spec.rows`` (`_Plan.part_rows`)."""
     schemas = read_schema(spec)
     tables: dict[str, ir_t.Table] = {}
     value_codes = _value_codes(resources)
@@ -1739,6 +1742,12 @@ def compile_rows(
                 )
                 for r in read
             ]
+            if part_of is not None:
+                positions = {id(r): i for i, r in enumerate(spec.rows)}
+                for r, p in zip(read, parts, strict=True):
+                    # (its rows, and the problems its checks find in them)
+                    for made in (t for t in p if t is not None):
+                        part_of[made.op()] = positions[id(written[id(r)])]
             table = ibis.union(*(p[0] for p in parts)) if len(parts) > 1 else parts[0][0]
             tables[name] = keep(table, name)
             problems += [p[1] for p in parts if p[1] is not None]
@@ -2870,12 +2879,16 @@ def compile_records(
     by_identifier: ir_t.Table | None = None,
     unique: frozenset[str] = frozenset(),
     repeated: frozenset[str] = frozenset(),
+    part_of: dict[Any, int] | None = None,
 ) -> CompiledRecords:
-    """The whole reading: rows (none of the ``absent`` types: `compile_rows`), then (when
-    ``encounters`` makes the encounters table from the rows) the episodes, with ``merged``
-    records read as their survivor's (`compile_episodes`); the problems of both in one table."""
+    """The whole reading: rows (none of the ``absent`` types: `compile_rows`, noting each
+    spec's part in ``part_of``), then (when ``encounters`` makes the encounters table from the
+    rows) the episodes, with ``merged`` records read as their survivor's (`compile_episodes`);
+    the problems of both in one table."""
     women = Women(merged, by_identifier)
-    rows, problems, types = compile_rows(spec, resources, keep, absent, unique, repeated, women)
+    rows, problems, types = compile_rows(
+        spec, resources, keep, absent, unique, repeated, women, part_of
+    )
     episodes = None
     if encounters is not None:
         episodes, more = compile_episodes(
@@ -2902,6 +2915,9 @@ class _Plan:
     # the statements (by index) that add their rows to the table an earlier one made: DuckDB's
     # unions of parts (`union_parts`)
     appends: list[int] = field(default_factory=list)
+    # (an append's index, the position in ``spec.rows`` of the row spec it is the part of):
+    # the appends a replay may leave out when that spec gives no row (`_parts_without_rows`)
+    part_rows: list[tuple[int, int]] = field(default_factory=list)
 
 
 _PLANS: dict[tuple[Any, ...], _Plan] = {}
@@ -3096,8 +3112,12 @@ def run_records(
     )
     replayed = _views_inlined(plan.statements) if con.name == "duckdb" else None
     appends = set(plan.appends)
+    # (DuckDB's appends only: a table is always made, by its first part)
+    no_rows = _parts_without_rows(plan, spec, resources) if replayed is not None else frozenset()
     for i, (table, sql) in enumerate(plan.statements):
-        if replayed is not None and not stored:
+        if i in no_rows:
+            pass
+        elif replayed is not None and not stored:
             inlined = replayed[i]
             if inlined is not None:  # (a view: written into the statements reading it)
                 made = _append if i in appends else _store
@@ -3223,6 +3243,10 @@ def _record_plan(
     placeholders[value_codes_table(con).get_name()] = _VALUE_CODES
     statements: list[tuple[str, str]] = []
     appends: list[int] = []
+    # each row spec's part (its ibis node) -> its position in ``spec.rows``; and each append
+    # made of one, with that position (`_Plan.part_rows`)
+    part_of: dict[Any, int] = {}
+    part_rows: list[tuple[int, int]] = []
     names = itertools.count()
 
     def template(text: str) -> str:
@@ -3247,6 +3271,9 @@ def _record_plan(
             else:
                 _append(con, full, sql)
                 appends.append(len(statements))
+                row = part_of.get(part.op())
+                if row is not None:
+                    part_rows.append((len(statements), row))
             statements.append((template(full), template(sql)))
         if duckdb and _VIEW in full:
             return new_view(con, full)  # (not bound again through the views under it)
@@ -3269,6 +3296,7 @@ def _record_plan(
             tied_table,
             unique,
             repeated,
+            part_of,
         )
         assert out.episodes is not None
         episodes = keep(out.episodes, "episodes").get_name()
@@ -3276,4 +3304,28 @@ def _record_plan(
         problems = None
         if spec.problems or any(r.checks for r in spec.rows):
             problems = template(keep(out.problems, "problems").get_name())
-    return _Plan(statements, rows, template(episodes), problems, out.types, appends)
+    return _Plan(statements, rows, template(episodes), problems, out.types, appends, part_rows)
+
+
+def _gives_no_row(row: rec.RowSpec, absent: frozenset[str], empty: frozenset[str]) -> bool:
+    """Does the row spec ``row`` give no row, whatever its SQL: its type has no line (each of
+    its rows is a resource of that type, or an item of one), or its condition needs a row of a
+    table in ``empty`` (`needed_joins`)? `_kept` leaves such specs out of a specialised plan,
+    but for `compiled_when_absent`."""
+    return row.resource in absent or any(j.table in empty for j in joins_needed(row.when))
+
+
+def _parts_without_rows(
+    plan: _Plan, spec: rec.EpisodeSpec, resources: Mapping[str, ir_t.Table]
+) -> frozenset[int]:
+    """The appends of ``plan`` that a replay on ``resources`` leaves out: each the part of a row
+    spec that gives no row of this export (`_gives_no_row`, by the types with no line,
+    `LoadedResources.absent`, known whichever plan is read). Its INSERT would add nothing and
+    cost DuckDB its parse, bind and plan: a small export reads the general plan (`plan_choice`),
+    every type's parts in it (an export without scan reports spent about 0.6 CPU s of a 2.8 s
+    audit on them, stop 54). An append adds rows only, so the table is the same."""
+    absent = resources.absent if isinstance(resources, LoadedResources) else frozenset()
+    if not absent or not plan.part_rows:
+        return frozenset()
+    empty = empty_tables(spec.rows, absent)
+    return frozenset(i for i, k in plan.part_rows if _gives_no_row(spec.rows[k], absent, empty))
