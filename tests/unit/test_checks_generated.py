@@ -74,6 +74,8 @@ def unchecked_episodes(draw: st.DrawFn) -> Episode:
         second_opinion_no_heartbeat=draw(st.booleans()),
         scans=draw(st.lists(scans(), max_size=3)),
         hcg=draw(st.lists(samples(), max_size=3)),
+        on_progesterone=draw(maybe(st.booleans())),
+        on_other_progestogen=draw(st.booleans()),
     )
 
 
