@@ -355,10 +355,11 @@ def drive_wrk(url: str, body: bytes, clients: int, seconds: float) -> dict:
             'wrk.headers["Content-Type"] = "application/json"\n'
             f"wrk.body = {json.dumps(body.decode())}\n"
             "done = function(summary, latency, requests)\n"
-            '  io.write(string.format("JSON {\\"requests\\": %d, \\"errors\\": %d, \\"p50\\": %f, \\"p99\\": %f, \\"elapsed\\": %f}\\n",'
+            '  io.write(string.format("JSON {\\"requests\\": %d, \\"errors\\": %d, \\"p50\\": %f, \\"p90\\": %f, \\"p99\\": %f, \\"p999\\": %f, \\"max\\": %f, \\"elapsed\\": %f}\\n",'
             " summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read +"
             " summary.errors.write + summary.errors.timeout, latency:percentile(50) / 1e6,"
-            " latency:percentile(99) / 1e6, summary.duration / 1e6))\n"
+            " latency:percentile(90) / 1e6, latency:percentile(99) / 1e6,"
+            " latency:percentile(99.9) / 1e6, latency.max / 1e6, summary.duration / 1e6))\n"
             "end\n"
         )
         # One wrk thread drives 50 connections easily; a second thread would only take CPU
@@ -449,6 +450,10 @@ def make_tokens(data: Path, url: str, count: int) -> str:
     return str(path)
 
 
+# the latency percentiles reported, by the name wrk's figures carry ("999": the 99.9th)
+_PERCENTILES = {"50": 50.0, "90": 90.0, "99": 99.0, "999": 99.9}
+
+
 def pct(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -491,11 +496,14 @@ def load(
         load_before = os.getloadavg()[0]
         if driver == "wrk":
             result = drive_wrk(url, body, args.clients, args.seconds)
-            p50, p99 = result["p50"], result["p99"]
+            spread = {name: result[f"p{name}"] for name in _PERCENTILES}
+            spread["max"] = result["max"]
         else:
             result = drive_httpx(url, body, args.clients, args.seconds, tokens_file)
             lat = result.pop("latencies")
-            p50, p99 = pct(lat, 50), pct(lat, 99)
+            spread = {name: pct(lat, q) for name, q in _PERCENTILES.items()}
+            spread["max"] = lat[-1] if lat else float("nan")
+        p50, p99 = spread["50"], spread["99"]
         user_after, system_after = server_cpu_split(server.pid)
         user, system = user_after - user_before, system_after - system_before
         cpu = user + system
@@ -516,6 +524,13 @@ def load(
         "throughput_rps": round(result["requests"] / result["elapsed"], 1),
         "p50_ms": round(p50 * 1e3, 2),
         "p99_ms": round(p99 * 1e3, 2),
+        # the latencies' spread, not only the p99: p90, p99.9 and the longest, and p99 / p50
+        # (at 50 connections p50 is about 50 calls' CPU: every request waits for the others
+        # once, in turn; the tail above it is the variation of those calls)
+        "p90_ms": round(spread["90"] * 1e3, 2),
+        "p99_9_ms": round(spread["999"] * 1e3, 2),
+        "max_ms": round(spread["max"] * 1e3, 2),
+        "p99_over_p50": round(p99 / p50, 2) if p50 else None,
         "server_cpu_ms_per_call": round(cpu / max(1, result["requests"]) * 1e3, 4),
         "server_user_ms_per_call": round(user / calls * 1e3, 4),
         "server_system_ms_per_call": round(system / calls * 1e3, 4),
