@@ -487,6 +487,15 @@ class _State(threading.local):
         # per table, its rows by (patient, id) when no (patient, id) is on two rows, else None
         self.once_by_hers: dict[str, dict[Any, dict[str, Any]] | None] = {}
 
+    def end(self) -> None:
+        """Drop the reading's tables and indexes: a thread's state would otherwise hold the
+        last woman's rows (her record, her id) until the next reading replaced them."""
+        self.tables = {}
+        self.indexes = {}
+        self.concepts = {}
+        self.once_by_hers = {}
+        self.resource = None
+
     def once(self, table: str) -> bool:
         """Is each (patient, id) of ``table`` on one row only (rows without an id left out)?
         Then those rows by (patient, id) are the index of every ranking (`index` with
@@ -836,6 +845,7 @@ def read(
         return _read(spec, compiled, resources, assessed_on, encounter, patient, generated)
     finally:
         compiled.state.one_record = False
+        compiled.state.end()
 
 
 def _read(
