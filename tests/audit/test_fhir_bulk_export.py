@@ -20,7 +20,7 @@ from earlypath.audit.run import run_audit
 from earlypath.errors import InputError
 from earlypath.fhir.pregnancy import EXCLUDED_MALE, EXCLUDED_NOT_PREGNANT
 from tests.audit import synthea_like
-from tests.fhir_exports import Export
+from tests.fhir_exports import Export, concatenated, namespaced
 from tests.integration.fhir_data import condition, day, eligible_resources
 from tests.records.read_once import ReadOnce
 from tests.records.real_shapes import ectopic_today, export_of
@@ -624,18 +624,49 @@ def _ectopic_filed_as_observation(extra: list[dict[str, Any]] = ()) -> dict[str,
     return export
 
 
+# The three tests below read one audit per engine of one mixed export (`mixed_files`): her
+# ectopic Condition, two Claims and a line of no type in Observation.ndjson, a copy of her first
+# Observation in Encounter.ndjson. Each checks the lines of the file it is about. Stop 55: until
+# then each audited an export of its own (six audits, now two).
+_CLAIM_LINE = {"resourceType": "Claim", "id": "c1"}
+_UNTYPED_LINE = {"id": "no-type", "code": {"text": "ectopic pregnancy"}}
+
+
+@pytest.fixture(scope="module")
+def mixed_files(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``mixed_files(engine)``: the folder of that engine's audit of the mixed export, made when
+    a test first asks for it."""
+    outs: dict[str, Path] = {}
+    export = _ectopic_filed_as_observation([_CLAIM_LINE, _UNTYPED_LINE, _CLAIM_LINE])
+    export["Encounter"].append(export["Observation"][0] | {"resourceType": "Observation"})
+
+    def audit(engine: str) -> Path:
+        if engine not in outs:
+            folder = tmp_path_factory.mktemp(f"mixed-{engine}")
+            files = _write(folder / "x", {f"{k}.ndjson": v for k, v in export.items()})
+            run_audit(files, folder / "out", engine=engine)  # type: ignore[arg-type]
+            outs[engine] = folder / "out"
+        return outs[engine]
+
+    return audit
+
+
+def _of_file(out: Path, name: str) -> list[dict[str, Any]]:
+    """The export summary's lines of another type found in the file ``name``."""
+    other = _summary(out)["fhir_export"]["lines_of_another_type"]
+    return [o for o in other if o["file"] == name]
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_condition_inside_the_observation_file_is_read_as_a_condition(
-    engine: str, tmp_path: Path
+    engine: str, mixed_files: Callable[[str], Path]
 ) -> None:
-    folder = _write(
-        tmp_path / "x", {f"{k}.ndjson": v for k, v in _ectopic_filed_as_observation().items()}
-    )
-    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
-    (episode,) = _episodes(tmp_path / "out").values()
+    out = mixed_files(engine)
+    (episode,) = _episodes(out).values()
     assert episode["decision"] == "do_not_offer"  # the ectopic is seen: no progesterone
-    other = _summary(tmp_path / "out")["fhir_export"]["lines_of_another_type"]
-    assert other == [
+    # the file's Claims and line of no type: the test after the next
+    found = _of_file(out, "Observation.ndjson")
+    assert [o for o in found if o["resourceType"] == "Condition"] == [
         {
             "file": "Observation.ndjson",
             "file_type": "Observation",
@@ -644,23 +675,20 @@ def test_a_condition_inside_the_observation_file_is_read_as_a_condition(
             "read_as": "Condition",
         }
     ]
-    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    report = (out / "report.html").read_text(encoding="utf-8")
     assert (
         "Observation.ndjson, a file of Observation resources, holds 1 line of Condition: read as"
         in report
     )
 
 
-def test_the_engines_agree_on_a_mixed_file(tmp_path: Path) -> None:
-    export = _ectopic_filed_as_observation()
-    export["Encounter"].append(export["Observation"][0] | {"resourceType": "Observation"})
-    folder = _write(tmp_path / "x", {f"{k}.ndjson": v for k, v in export.items()})
+def test_the_engines_agree_on_a_mixed_file(mixed_files: Callable[[str], Path]) -> None:
     answers = {}
     for engine in ENGINES:
-        run_audit(folder, tmp_path / engine, engine=engine)  # type: ignore[arg-type]
-        answers[engine] = (_episodes(tmp_path / engine), _summary(tmp_path / engine)["fhir_export"])
+        out = mixed_files(engine)
+        answers[engine] = (_episodes(out), _summary(out)["fhir_export"])
     assert answers["duckdb"] == answers["python"]
-    assert answers["duckdb"][1]["lines_of_another_type"] == [
+    assert _of_file(mixed_files("duckdb"), "Encounter.ndjson") == [
         {
             "file": "Encounter.ndjson",
             "file_type": "Encounter",
@@ -668,32 +696,25 @@ def test_the_engines_agree_on_a_mixed_file(tmp_path: Path) -> None:
             "lines": 1,
             "read_as": "Observation",
         },
-        {
-            "file": "Observation.ndjson",
-            "file_type": "Observation",
-            "resourceType": "Condition",
-            "lines": 1,
-            "read_as": "Condition",
-        },
+    ]
+    assert [o["file"] for o in answers["duckdb"][1]["lines_of_another_type"]] == [
+        "Encounter.ndjson",
+        *["Observation.ndjson"] * 3,
     ]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_line_of_a_type_not_read_or_of_no_type_is_counted_not_dropped_silently(
-    engine: str, tmp_path: Path
+    engine: str, mixed_files: Callable[[str], Path]
 ) -> None:
-    claim = {"resourceType": "Claim", "id": "c1"}
-    untyped = {"id": "no-type", "code": {"text": "ectopic pregnancy"}}
-    export = _ectopic_filed_as_observation([claim, untyped, claim])
-    folder = _write(tmp_path / "x", {f"{k}.ndjson": v for k, v in export.items()})
-    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
-    other = _summary(tmp_path / "out")["fhir_export"]["lines_of_another_type"]
+    out = mixed_files(engine)  # its Observation.ndjson: [ectopic, claim, untyped, claim]
+    other = _of_file(out, "Observation.ndjson")
     assert [(o["resourceType"], o["lines"], o["read_as"]) for o in other] == [
         ("Claim", 2, None),
         ("Condition", 1, "Condition"),
         (None, 1, None),
     ]
-    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    report = (out / "report.html").read_text(encoding="utf-8")
     assert "holds 1 line of no resourceType: not read" in report
     assert "holds 2 lines of Claim: not read" in report
     assert "no-type" not in report  # counted, never shown
@@ -776,22 +797,51 @@ def test_without_the_ectopic_in_the_claim_file_she_is_offered(tmp_path: Path) ->
     assert _found(tmp_path / "out") == []
 
 
+NO_TYPE_NAMES = ["data.ndjson", "log.ndjson", "export.ndjson.gz", "2024.ndjson"]
+
+
+@pytest.fixture(scope="module")
+def no_type_files(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``no_type_files(engine)``: the folder of the audit on ``engine`` of one export holding a
+    woman per name of `NO_TYPE_NAMES` (each eligible, her ids prefixed ``w<n>.``), her ectopic
+    Condition in a file of that name beside a kick-off line and a Claim (nothing else of hers
+    there). Made when a test first asks; stop 55: one audit per engine, not one per name. Each
+    file names no type, so the export's summary lists every one of them (and only them)."""
+    outs: dict[str, Path] = {}
+
+    def audit(engine: str) -> Path:
+        if engine not in outs:
+            folder = tmp_path_factory.mktemp(f"no-type-{engine}")
+            women = [
+                {k: namespaced(v, f"w{n}.") for k, v in _eligible_export().items()}
+                for n in range(len(NO_TYPE_NAMES))
+            ]
+            files = {f"{k}.ndjson": v for k, v in concatenated(women).items()}
+            for n, name in enumerate(NO_TYPE_NAMES):
+                ectopic = namespaced([ectopic_today()], f"w{n}.")
+                files[name] = [{"eventId": "kickoff"}, *ectopic, *_claims(1)]
+            run_audit(_write(folder / "x", files), folder / "out", engine=engine)  # type: ignore[arg-type]
+            outs[engine] = folder / "out"
+        return outs[engine]
+
+    return audit
+
+
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("name", ["data.ndjson", "log.ndjson", "export.ndjson.gz", "2024.ndjson"])
+@pytest.mark.parametrize("name", NO_TYPE_NAMES)
 def test_a_file_whose_name_gives_no_type_is_read_for_its_resources(
-    engine: str, name: str, tmp_path: Path
+    engine: str, name: str, no_type_files: Callable[[str], Path]
 ) -> None:
-    export = _eligible_export()
-    files = {f"{k}.ndjson": v for k, v in export.items()}
-    files[name] = [{"eventId": "kickoff"}, ectopic_today(), *_claims(1)]
-    folder = _write(tmp_path / "x", files)
-    run_audit(folder, tmp_path / "out", engine=engine)  # type: ignore[arg-type]
-    (episode,) = _episodes(tmp_path / "out").values()
+    out = no_type_files(engine)  # her file is one of the export's (`no_type_files`)
+    space = f"w{NO_TYPE_NAMES.index(name)}."
+    (episode,) = [e for id_, e in _episodes(out).items() if id_.startswith(space)]
     assert episode["decision"] == "do_not_offer"
-    summary = _summary(tmp_path / "out")["fhir_export"]
-    assert summary["ignored_files"] == [name]
-    assert _found(tmp_path / "out") == [(name, None, "Condition", 1, "Condition")]
-    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    summary = _summary(out)["fhir_export"]
+    assert summary["ignored_files"] == sorted(NO_TYPE_NAMES)  # hers, and no file of a type
+    found = _found(out)
+    assert [f for f in found if f[0] == name] == [(name, None, "Condition", 1, "Condition")]
+    assert found == sorted((n, None, "Condition", 1, "Condition") for n in NO_TYPE_NAMES)
+    report = (out / "report.html").read_text(encoding="utf-8")
     assert (
         f"{name}, a file whose name gives no resource type, holds 1 line of Condition: "
         "read as Condition." in report

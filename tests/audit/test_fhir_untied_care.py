@@ -91,13 +91,38 @@ class FirstLook(NamedTuple):
     out: Path
 
 
+class _CountsKeptIn:
+    """`plan_cache` as `kept_count` uses it, with ``folder`` as the plan folder: the kept counts
+    (the first look among them) go there, the reading's plans stay in the run's folder."""
+
+    def __init__(self, folder: Path) -> None:
+        from earlypath.records import plan_cache
+
+        self._folder = str(folder)
+        self._cache = plan_cache
+        self.plan_key = plan_cache.plan_key
+
+    def load_plan(self, key: str) -> dict[str, Any] | None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("EARLYPATH_PLAN_CACHE", self._folder)
+            return self._cache.load_plan(key)
+
+    def save_plan(self, key: str, plan: dict[str, Any]) -> None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("EARLYPATH_PLAN_CACHE", self._folder)
+            self._cache.save_plan(key, plan)
+
+
 @pytest.fixture(scope="module")
 def first_looks(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, FirstLook]:
     """The audit of the untied care export (True) and of the tied-only one (False), each once
-    for the module, with no first look kept yet (its own plans folder, none of its SQL in the
-    process): `test_the_first_look_is_kept_and_replayed_without_building_it` audits each again
-    from what this kept; the others read its summary. Until stop 50 each test audited its own
-    (six audits of these two exports, now four)."""
+    for the module, with no first look kept yet (its own plans folder for the kept counts, none
+    of their SQL in the process): `test_the_first_look_is_kept_and_replayed_without_building_it`
+    audits each again from what this kept; the others read its summary. Until stop 50 each test
+    audited its own (six audits of these two exports, now four). Until stop 55 the reading's
+    plans were kept in that folder too, so each first look compiled its reading cold (some 12
+    CPU s each); the first look is the kept count's, so the reading's plans now come from the
+    run's folder (`_CountsKeptIn`), compiled there when no module did it yet."""
     from earlypath.records import kept_count
 
     looks = {}
@@ -105,7 +130,7 @@ def first_looks(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, FirstLoo
         root = tmp_path_factory.mktemp("untied-care" if untied else "tied-only")
         look = FirstLook(write_export(export, root / "in"), root / "plans", root / "first")
         with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("EARLYPATH_PLAN_CACHE", str(look.plans))
+            patch.setattr(kept_count, "plan_cache", _CountsKeptIn(look.plans))
             patch.setattr(kept_count, "_SQL", {})
             run_audit(look.folder, look.out, engine="duckdb")
         looks[untied] = look
