@@ -1866,15 +1866,7 @@ def _value_codes(resources: Mapping[str, ir_t.Table]) -> Callable[[], ir_t.Table
 
 # nodes not worth a column of their own, and nodes whose inside is read in another scope
 _LEAVES = (rec.Field, rec.Concept, ir.Const, ir.Fact, rec.Col, rec.Ctx, OwnLine)
-_SCOPES = (
-    rec.AnyItem,
-    rec.ItemCount,
-    rec.EveryItem,
-    rec.AnyResourceItem,
-    rec.FirstItem,
-    rec.Agg,
-    rec.Days,
-)
+_SCOPES = rec.SCOPES
 
 
 def _shared_stages(roots: Iterable[Any]) -> list[list[ir.Expr]]:

@@ -71,6 +71,7 @@ __all__ = [
     "Round2",
     "RowProblem",
     "RowSpec",
+    "SCOPES",
     "TextInSet",
 ]
 
@@ -502,3 +503,8 @@ class EpisodeSpec:
     # chosen table asked ``alone``): the same rows whether or not the audit keeps only the
     # repeated pairs' rows, so an item row may join them (`own_rows.safe_repeated`, stop 45).
     pairs_only: tuple[str, ...] = field(default=())
+
+
+# The nodes whose inside is read in another scope (a list's item, a row aggregated), as the
+# compilers walk them (`ibis_compile`, `own_rows`): never inlined into the enclosing scope.
+SCOPES = (AnyItem, ItemCount, EveryItem, AnyResourceItem, FirstItem, Agg, Days)
