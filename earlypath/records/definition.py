@@ -1964,7 +1964,7 @@ _MEDICATIONS = RowSpec.every(
         # read by a medicine's methotrexate rows that name it (`_METHOTREXATE_NAMED`,
         # `_MEDICINE_SAYS`): methotrexate, another medicine, or no code and no name
         ("methotrexate", _medication_methotrexate(SAYS_UNNAMED)),
-        # its strength per unit, read by a dose in units of it (`_REFERRED_UNITS`)
+        # its strength per unit, read by a dose in units of it (`_MG_PER_UNIT_OF_DOSE`)
         ("mg_per_unit", _MEDICATION_MG),
         ("unit_form", _MEDICATION_FORM),
     ),
@@ -2322,8 +2322,8 @@ _VMP_MG_PER_UNIT = _vmp_mg_per_unit()
 
 
 def _referred(column: str, of_medication: Expr) -> Expr:
-    """A value of the Medication her record refers to: contained ("#id"), else exported ("Medication/id":
-    the medications table's ``column``; a local reference names no exported one)."""
+    """A value of the Medication her record refers to: contained ("#id"), else exported
+    ("Medication/id": the medications table's ``column``; "#id" names no exported one)."""
     return Coalesce(
         (
             FirstItem("contained", _CONTAINED_TEST, of_medication),
@@ -2351,9 +2351,10 @@ _AS_NG126 = {
     "route_as_ng126": If(
         IsNull(Concept("route")), Const(None), InSet(Concept("route"), NG126_ROUTE_SET)
     ),
-    # a dosage's dose in mg, or in units of her product when its strength is known (`Outer`:
-    # the resource's, read from the dosage). Written once, not once per strength (stop 54): a
-    # dose in units compared with None is None, so an unknown strength leaves the mg to decide
+    # a dosage's dose in mg, or in units of her product times its mg per unit when its strength
+    # is known (`Outer`: the resource's, read from the dosage). Written once, not once per
+    # strength (stop 54): a dose in units times None is None, so an unknown strength leaves
+    # the mg to decide
     "dose_as_ng126": Coalesce(
         (
             Cmp("==", _DOSE_MG, Const(float(NG126_DOSE_MG))),
