@@ -24,6 +24,15 @@ MG_PER_UNIT |= {"grams": 1000.0, "258684004": 1.0, "258682000": 1000.0}
 DOSE_UNIT_WORDS = ("capsule", "capsules", "pessaries", "pessary")
 DMD_SYSTEM = "https://dmd.nhs.uk"
 VMP_MG_PER_UNIT = {"39708911000001106": 200, "39709011000001102": 400}
+# The unit dose form each of those words names (stop 55): a Medication's ingredient.strength
+# ("200 mg per 1 capsule") gives the strength of a dose in units only when its denominator and the
+# dose name the same form; a capsule's strength never says what a pessary holds.
+DOSE_UNIT_FORMS = {
+    "capsule": "capsule",
+    "capsules": "capsule",
+    "pessaries": "pessary",
+    "pessary": "pessary",
+}
 # A structured timing with day parts and no frequency (FHIR R4 Timing.repeat.when: the event is
 # tied to the union of the listed events), as ["MORN", "NIGHT"] for morning and night: one dose a
 # distinct day part. Only these five are counted: each names one time of day that overlaps no

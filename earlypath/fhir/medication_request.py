@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from earlypath.fhir.codes import code_set, system_uri
 from earlypath.fhir.mapping import as_day
 from earlypath.products import (
     DAY_PARTS,
     DMD_SYSTEM,
+    DOSE_UNIT_FORMS,
     DOSE_UNIT_WORDS,
     MG_PER_UNIT,
     NG126_DOSES_PER_DAY,
@@ -192,7 +194,10 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _factor(quantity: dict[str, Any], factors: dict[str, float]) -> float | None:
+_T = TypeVar("_T")
+
+
+def _factor(quantity: dict[str, Any], factors: Mapping[str, _T]) -> _T | None:
     for unit in (quantity.get("code"), quantity.get("unit")):
         factor = factors.get(str(unit or "").strip().lower())
         if factor is not None:
@@ -203,26 +208,72 @@ def _factor(quantity: dict[str, Any], factors: dict[str, float]) -> float | None
 _PER_UNIT = dict.fromkeys(DOSE_UNIT_WORDS, 1.0)
 
 
-def _strength_mg(resource: dict[str, Any]) -> float | None:
-    """The strength per unit of the order's product, by its dm+d VMP code only (as the record
-    reading, `records.definition`); two VMPs of different strengths leave it unknown."""
-    codings = _items(_obj(resource.get("medicationCodeableConcept")).get("coding"))
+# The strength per unit of the order's product and the unit dose form it is of (None: any unit
+# of the product, as a dm+d VMP's strength is read).
+Strength = tuple[float, str | None]
+
+
+def _strength_mg(resource: dict[str, Any]) -> Strength | None:
+    """The strength per unit of the order's product, by its dm+d VMP code (as the record
+    reading, `records.definition`); two VMPs of different strengths leave it unknown. With no
+    medicine of its own, the contained Medication it refers to, by its ingredient.strength."""
+    concept = resource.get("medicationCodeableConcept")
+    if concept is None:
+        return _ingredient_strength(_contained_medication(resource))
+    codings = _items(_obj(concept).get("coding"))
     found = {
         VMP_MG_PER_UNIT[c["code"]]
         for c in codings
         if c.get("system") == DMD_SYSTEM and c.get("code") in VMP_MG_PER_UNIT
     }
-    return float(found.pop()) if len(found) == 1 else None
+    return (float(found.pop()), None) if len(found) == 1 else None
 
 
-def _dose_mg(dosage: dict[str, Any], strength: float | None) -> float | None:
-    """The dose in mg: in a mass unit, or in units of the product of known ``strength``."""
+def _contained_medication(resource: dict[str, Any]) -> dict[str, Any]:
+    """The contained Medication ``medicationReference`` names ("#id"), or {}."""
+    reference = _obj(resource.get("medicationReference")).get("reference")
+    if not isinstance(reference, str) or not reference.startswith("#"):
+        return {}
+    for held in _items(resource.get("contained")):
+        if held.get("resourceType") == "Medication" and held.get("id") == reference[1:]:
+            return held
+    return {}
+
+
+def _ingredient_strength(medication: dict[str, Any]) -> Strength | None:
+    """A Medication's strength per unit as the record reading reads it (stop 55): one
+    ingredient, progesterone, so many mg (above 0) per exactly one unit of a dose form."""
+    ingredients = _items(medication.get("ingredient"))
+    if len(ingredients) != 1:
+        return None
+    (ingredient,) = ingredients
+    if not code_set("progesterone").matches(_concept(ingredient.get("itemCodeableConcept"))):
+        return None
+    strength = _obj(ingredient.get("strength"))
+    numerator, denominator = _obj(strength.get("numerator")), _obj(strength.get("denominator"))
+    value, factor = _number(numerator.get("value")), _factor(numerator, MG_PER_UNIT)
+    form = _factor(denominator, DOSE_UNIT_FORMS)
+    if value is None or factor is None or value * factor <= 0 or form is None:
+        return None
+    return (value * factor, form) if _number(denominator.get("value")) == 1.0 else None
+
+
+def _dose_mg(dosage: dict[str, Any], strength: Strength | None) -> float | None:
+    """The dose in mg: in a mass unit, or in units of the product of known ``strength`` (of
+    the dose's own form, when the strength is of one)."""
     doses = [_obj(dr.get("doseQuantity")) for dr in _items(dosage.get("doseAndRate"))]
-    for factors, times in ((MG_PER_UNIT, 1.0), (_PER_UNIT, strength)):
-        for q in doses:
-            value, factor = _number(q.get("value")), _factor(q, factors)
-            if value is not None and factor is not None and times is not None:
-                return value * factor * times
+    for q in doses:
+        value, factor = _number(q.get("value")), _factor(q, MG_PER_UNIT)
+        if value is not None and factor is not None:
+            return value * factor
+    for q in doses:
+        value, factor = _number(q.get("value")), _factor(q, _PER_UNIT)
+        if value is None or factor is None or strength is None:
+            continue
+        mg, form = strength
+        if form is not None and _factor(q, DOSE_UNIT_FORMS) != form:
+            return None
+        return value * factor * mg
     return None
 
 

@@ -45,6 +45,7 @@ from earlypath.model.episode import MAX_LMP_WEEKS_BEFORE, MAX_MEASUREMENT_MM
 from earlypath.products import (
     DAY_PARTS,
     DMD_SYSTEM,
+    DOSE_UNIT_FORMS,
     DOSE_UNIT_WORDS,
     MG_PER_UNIT,
     NG126_DOSE_MG,
@@ -64,6 +65,7 @@ from earlypath.records.ir import (
     Day,
     Days,
     EpisodeSpec,
+    EveryItem,
     Field,
     FirstCode,
     FirstItem,
@@ -1900,6 +1902,57 @@ def _medication_methotrexate(unknown: int) -> Expr:
     )
 
 
+# A Medication's strength per unit (stop 55, HAZ-20 C20.76): its ingredient.strength, as Epic,
+# Cerner and UK Core write a product with no dm+d VMP code ("progesterone 200 mg per 1
+# capsule"). Read only when it cannot mean anything else: one ingredient, and that one
+# progesterone (its code, or its text as names are read); a numerator in a mass unit
+# (`MG_PER_UNIT`) above 0; a denominator of exactly 1 of a unit dose form (`DOSE_UNIT_FORMS`).
+# The form is the key: it is None unless all of that holds, and a dose in units is read by the
+# strength only when the dose names the same form. Anything else (two ingredients, a strength
+# per mL, a denominator of 2): unknown. The mg are read with no test of their own (they are
+# used only beside a form), so each is written once in the SQL of every dosage that reads it.
+_FORM_PAIRS = tuple(sorted(DOSE_UNIT_FORMS.items()))
+
+
+def _quantity_in(at: str, pairs: tuple[tuple[Any, Any], ...]) -> Expr:
+    """The Quantity at ``at``'s unit (its code, else its unit text) looked up in ``pairs``."""
+    return Coalesce(
+        (
+            Lookup(NormText(_text(f"{at}.code")), pairs),
+            Lookup(NormText(_text(f"{at}.unit")), pairs),
+        )
+    )
+
+
+_STRENGTH_MG = Arith(
+    "*",
+    Field("strength.numerator.value", "num"),
+    _quantity_in("strength.numerator", tuple(sorted(MG_PER_UNIT.items()))),
+)
+_ONE_INGREDIENT = IsTrue(Cmp("==", ItemCount("ingredient", Const(True)), Const(1)))
+# the mg per unit of its one ingredient, and the unit's form when the strength is read
+# (read only beside its form, which is None unless it has one ingredient)
+_MEDICATION_MG = FirstItem("ingredient", Const(True), _STRENGTH_MG)
+_MEDICATION_FORM = If(
+    And((_ONE_INGREDIENT, AnyItem("ingredient", _in("itemCodeableConcept", "progesterone")))),
+    FirstItem(
+        "ingredient",
+        Const(True),
+        If(
+            And(
+                (
+                    IsTrue(Cmp("==", Field("strength.denominator.value", "num"), Const(1.0))),
+                    # (the mg's factor is above 0: a numerator above 0 is mg above 0)
+                    IsTrue(Cmp(">", Field("strength.numerator.value", "num"), Const(0.0))),
+                )
+            ),
+            _quantity_in("strength.denominator", _FORM_PAIRS),
+            Const(None),
+        ),
+    ),
+    Const(None),
+)
+
 _MEDICATIONS = RowSpec.every(
     "medications",
     "Medication",
@@ -1911,6 +1964,9 @@ _MEDICATIONS = RowSpec.every(
         # read by a medicine's methotrexate rows that name it (`_METHOTREXATE_NAMED`,
         # `_MEDICINE_SAYS`): methotrexate, another medicine, or no code and no name
         ("methotrexate", _medication_methotrexate(SAYS_UNNAMED)),
+        # its strength per unit, read by a dose in units of it (`_MG_PER_UNIT_OF_DOSE`)
+        ("mg_per_unit", _MEDICATION_MG),
+        ("unit_form", _MEDICATION_FORM),
     ),
 )
 
@@ -2179,29 +2235,27 @@ _UNIT_PAIRS = tuple((word, 1.0) for word in sorted(DOSE_UNIT_WORDS))
 def _dose_in(pairs: tuple[tuple[Any, Any], ...], at: str = "") -> Expr:
     """The dose of the doseQuantity at ``at`` times its unit's factor in ``pairs``, or None."""
     value = Field(f"{at}doseQuantity.value", "num")
-    factor = Coalesce(
-        (
-            Lookup(NormText(_text(f"{at}doseQuantity.code")), pairs),
-            Lookup(NormText(_text(f"{at}doseQuantity.unit")), pairs),
-        )
-    )
     # None when either is None (Arith is Unknown then): the factor written once (stop 54)
-    return Arith("*", value, factor)
+    return Arith("*", value, _quantity_in(f"{at}doseQuantity", pairs))
 
 
-def _dose_of_dosage(pairs: tuple[tuple[Any, Any], ...]) -> Expr:
-    """A dosage's dose (its first doseAndRate that gives one; one object read as a list of one)."""
-    listed = _dose_in(pairs)
-    return Coalesce(
-        (
-            FirstItem("doseAndRate", Not(IsNull(listed)), listed),
-            _dose_in(pairs, "doseAndRate."),
-        )
-    )
+def _first_dose(read: Callable[[str], Expr]) -> Expr:
+    """``read`` of a dosage's first doseAndRate that gives it (one object read as a list of
+    one): ``read`` takes the path before doseQuantity."""
+    listed = read("")
+    return Coalesce((FirstItem("doseAndRate", Not(IsNull(listed)), listed), read("doseAndRate.")))
 
 
-_DOSE_MG = _dose_of_dosage(_MG_PAIRS)
-_DOSE_UNITS = _dose_of_dosage(_UNIT_PAIRS)
+def _dose_form_in(at: str) -> Expr:
+    """The unit dose form of the doseQuantity at ``at`` when it gives a value (so of the same
+    doseAndRate `_DOSE_UNITS` reads: the forms' words are the units')."""
+    value = Field(f"{at}doseQuantity.value", "num")
+    return If(IsNull(value), Const(None), _quantity_in(f"{at}doseQuantity", _FORM_PAIRS))
+
+
+_DOSE_MG = _first_dose(lambda at: _dose_in(_MG_PAIRS, at))
+_DOSE_UNITS = _first_dose(lambda at: _dose_in(_UNIT_PAIRS, at))
+_DOSE_FORM = _first_dose(_dose_form_in)
 _PERIOD = Field("timing.repeat.period", "num")
 _FREQUENCY = Field("timing.repeat.frequency", "num")
 # Day parts (`products.DAY_PARTS`: timing.repeat.when, a list of codes, each item read as itself)
@@ -2254,30 +2308,57 @@ def _is_vmp(code: str) -> Expr:
 _VMPS = tuple(sorted(VMP_MG_PER_UNIT.items()))
 
 
-def _units_per_ng126_dose() -> Expr:
-    """How many units of her product make NG126's dose, when its strength is known (one VMP of
-    the set, not contradicted by another), else None: a value of the resource, read once."""
-    units: Expr = Const(None)
+def _vmp_mg_per_unit() -> Expr:
+    """The mg per unit of her product, when its strength is known (one VMP of the set, not
+    contradicted by another), else None: a value of the resource, read once."""
+    mg_per_unit: Expr = Const(None)
     for code, mg in _VMPS:
         others = tuple(Not(_is_vmp(other)) for other, _ in _VMPS if other != code)
-        units = If(And((_is_vmp(code), *others)), Const(NG126_DOSE_MG / mg), units)
-    return units
+        mg_per_unit = If(And((_is_vmp(code), *others)), Const(float(mg)), mg_per_unit)
+    return mg_per_unit
 
 
-_UNITS_PER_NG126_DOSE = _units_per_ng126_dose()
+_VMP_MG_PER_UNIT = _vmp_mg_per_unit()
+
+
+def _referred(column: str, of_medication: Expr) -> Expr:
+    """A value of the Medication her record refers to: contained ("#id"), else exported
+    ("Medication/id": the medications table's ``column``; "#id" names no exported one)."""
+    return Coalesce(
+        (
+            FirstItem("contained", _CONTAINED_TEST, of_medication),
+            Joined("medications", _EXPORTED, column),
+        )
+    )
+
+
+# The strength of the Medication she is on (stop 55): its mg per unit of the form its
+# ingredient.strength names, read by a dose in units of that form only (`_DOSE_FORM`); her
+# product's VMP code, when she has one, gives its strength for a dose in any unit of it.
+_MG_PER_UNIT_OF_DOSE = Coalesce(
+    (
+        Outer(_VMP_MG_PER_UNIT),
+        If(
+            IsTrue(Cmp("==", _DOSE_FORM, Outer(_referred("unit_form", _MEDICATION_FORM)))),
+            Outer(_referred("mg_per_unit", _MEDICATION_MG)),
+            Const(None),
+        ),
+    )
+)
 
 
 _AS_NG126 = {
     "route_as_ng126": If(
         IsNull(Concept("route")), Const(None), InSet(Concept("route"), NG126_ROUTE_SET)
     ),
-    # a dosage's dose in mg, or in units of her product when its strength is known (`Outer`:
-    # the resource's, read from the dosage). Written once, not once per strength (stop 54): a
-    # dose in units compared with None is None, so an unknown strength leaves the mg to decide
+    # a dosage's dose in mg, or in units of her product times its mg per unit when its strength
+    # is known (`Outer`: the resource's, read from the dosage). Written once, not once per
+    # strength (stop 54): a dose in units times None is None, so an unknown strength leaves
+    # the mg to decide
     "dose_as_ng126": Coalesce(
         (
             Cmp("==", _DOSE_MG, Const(float(NG126_DOSE_MG))),
-            Cmp("==", _DOSE_UNITS, Outer(_UNITS_PER_NG126_DOSE)),
+            Cmp("==", Arith("*", _DOSE_UNITS, _MG_PER_UNIT_OF_DOSE), Const(float(NG126_DOSE_MG))),
         )
     ),
     "frequency_as_ng126": Cmp("==", Round2(_PER_DAY), Const(float(NG126_DOSES_PER_DAY))),
@@ -2286,16 +2367,9 @@ _AS_NG126 = {
 
 def _every_dosage(dosages: str, aspect: Expr) -> Expr:
     """An aspect over all the dosages at ``dosages``: False when any gives another, None when
-    any does not give it (or there is none), else True."""
-    return If(
-        AnyItem(dosages, IsTrue(Not(aspect))),
-        Const(False),
-        If(
-            Or((AnyItem(dosages, IsNull(aspect)), Not(AnyItem(dosages, Const(True))))),
-            Const(None),
-            Const(True),
-        ),
-    )
+    any does not give it (or there is none), else True. One `EveryItem` (stop 55): the aspect
+    written once, where a False test and a None test over the dosages wrote it twice."""
+    return EveryItem(dosages, aspect)
 
 
 # Split dosages (stop 54): morning and night written as two dosages of one dose a day each (a

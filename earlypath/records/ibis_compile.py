@@ -208,7 +208,7 @@ def _collect(
         if node.path == _ITSELF and outer is None:
             raise TypeError('Concept("") is read only inside AnyItem or FirstItem')
         schema.concepts.add(node.path)
-    elif isinstance(node, rec.AnyItem | rec.ItemCount | rec.FirstItem):
+    elif isinstance(node, rec.AnyItem | rec.ItemCount | rec.EveryItem | rec.FirstItem):
         item = schema.lists.setdefault(node.path, ReadSchema())
         _collect(node.test, item, schema, depth + 1)
         if isinstance(node, rec.FirstItem):
@@ -1268,6 +1268,16 @@ class _RecordsCompiler(_Compiler):
             items, item_schema = env.read("scope", list_name(e.path)), self.schema.lists[e.path]
             test = self.item_test(item_schema, e.test)
             return items.filter(test).length().fill_null(0)
+        if isinstance(e, rec.EveryItem):
+            items, item_schema = env.read("scope", list_name(e.path)), self.schema.lists[e.path]
+
+            def rank(x: ir_t.Value) -> ir_t.Value:
+                # False 0, None 1, True 2: the test written once, the least rank the AND
+                item = _RecordsCompiler(env.item(x, item_schema, self), item_schema)
+                return (item.expr(e.test, "bool").cast("int8") * 2).fill_null(1)
+
+            least = items.map(rank).mins()  # None for no list or an empty one
+            return least.cases((0, False), (2, True), else_=ibis.null("boolean"))
         if isinstance(e, rec.AnyResourceItem):
             return self.any_resource_item(e)
         if isinstance(e, rec.FirstItem):
@@ -1562,7 +1572,15 @@ class _InSets(ir.Expr):
 # rule IR's are (`types_by_node`)
 _RECORD_TYPES = types_by_node(
     {
-        "bool": (rec.InSet, _InSets, rec.TextInSet, rec.OneOf, rec.AnyItem, rec.AnyResourceItem),
+        "bool": (
+            rec.InSet,
+            _InSets,
+            rec.TextInSet,
+            rec.OneOf,
+            rec.AnyItem,
+            rec.EveryItem,
+            rec.AnyResourceItem,
+        ),
         "str": (rec.FirstCode, rec.NormText, rec.RefId, rec.LocalId, rec.Left, rec.NhsNumber),
         "int": (rec.AtLeast, OwnLine, rec.ItemCount),
         "date": (rec.Day, rec.SpanDay),
@@ -1848,7 +1866,7 @@ def _value_codes(resources: Mapping[str, ir_t.Table]) -> Callable[[], ir_t.Table
 
 # nodes not worth a column of their own, and nodes whose inside is read in another scope
 _LEAVES = (rec.Field, rec.Concept, ir.Const, ir.Fact, rec.Col, rec.Ctx, OwnLine)
-_SCOPES = (rec.AnyItem, rec.ItemCount, rec.AnyResourceItem, rec.FirstItem, rec.Agg, rec.Days)
+_SCOPES = rec.SCOPES
 
 
 def _shared_stages(roots: Iterable[Any]) -> list[list[ir.Expr]]:
@@ -1923,7 +1941,7 @@ def _code_masks(row: rec.RowSpec) -> dict[ir.Expr, dict[str, int]]:
     `AtLeast`, outside list items), each given a bit: concept -> set -> bit (`_with_masks`)."""
     sets: dict[ir.Expr, list[str]] = {}
     for root in _row_roots(row):
-        for node in _walk(root, (rec.AnyItem, rec.ItemCount, rec.FirstItem)):
+        for node in _walk(root, (rec.AnyItem, rec.ItemCount, rec.EveryItem, rec.FirstItem)):
             if isinstance(node, rec.InSet | rec.AtLeast):
                 names = sets.setdefault(node.concept, [])
                 if node.value_set not in names:
@@ -1938,7 +1956,7 @@ def _at_least_pairs(row: rec.RowSpec) -> list[tuple[ir.Expr, str]]:
     pairs = [
         (node.concept, node.value_set)
         for root in _row_roots(row)
-        for node in _walk(root, (rec.AnyItem, rec.ItemCount, rec.FirstItem))
+        for node in _walk(root, (rec.AnyItem, rec.ItemCount, rec.EveryItem, rec.FirstItem))
         if isinstance(node, rec.AtLeast)
     ]
     return list(dict.fromkeys(pairs))
@@ -2080,7 +2098,7 @@ def _item_concepts(row: rec.RowSpec) -> tuple[list[tuple[tuple[str, ...], str]],
     names: list[str] = []
 
     def visit(node: Any, scope: tuple[str, ...]) -> None:
-        if isinstance(node, rec.AnyItem | rec.ItemCount | rec.FirstItem):
+        if isinstance(node, rec.AnyItem | rec.ItemCount | rec.EveryItem | rec.FirstItem):
             for child in (node.test, getattr(node, "value", None)):
                 if child is not None:
                     visit(child, (*scope, node.path))

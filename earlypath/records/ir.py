@@ -51,6 +51,7 @@ __all__ = [
     "Day",
     "Days",
     "EpisodeSpec",
+    "EveryItem",
     "Field",
     "FirstCode",
     "FirstItem",
@@ -70,6 +71,7 @@ __all__ = [
     "Round2",
     "RowProblem",
     "RowSpec",
+    "SCOPES",
     "TextInSet",
 ]
 
@@ -255,6 +257,17 @@ class ItemCount(Expr):
     """How many items of the JSON list at ``path`` satisfy ``test`` (read relative to the item,
     as `AnyItem`'s)? 0 when there is no list; never None (stop 54: how many dosages a
     prescription has, so that two dosages at two day parts are told from one written twice)."""
+
+    path: str
+    test: Expr
+
+
+@node
+class EveryItem(Expr):
+    """Kleene AND of ``test`` (read relative to the item, as `AnyItem`'s) over the items of
+    the JSON list at ``path``: False when any item's is False, else None when any item's is
+    None (or there is no list, or it is empty), else True (stop 55: a dosage aspect over every
+    dosage, its test written once where a False and a None test over the items wrote it twice)."""
 
     path: str
     test: Expr
@@ -490,3 +503,8 @@ class EpisodeSpec:
     # chosen table asked ``alone``): the same rows whether or not the audit keeps only the
     # repeated pairs' rows, so an item row may join them (`own_rows.safe_repeated`, stop 45).
     pairs_only: tuple[str, ...] = field(default=())
+
+
+# The nodes whose inside is read in another scope (a list's item, a row aggregated), as the
+# compilers walk them (`ibis_compile`, `own_rows`): never inlined into the enclosing scope.
+SCOPES = (AnyItem, ItemCount, EveryItem, AnyResourceItem, FirstItem, Agg, Days)

@@ -55,7 +55,7 @@ __all__ = [
 JoinedKey = tuple[str, ir.Expr, ir.Expr]
 
 # nodes whose inside is read in another scope (an item, a row aggregated): never inlined into
-_SCOPES = (rec.AnyItem, rec.ItemCount, rec.AnyResourceItem, rec.FirstItem, rec.Agg, rec.Days)
+_SCOPES = rec.SCOPES
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -297,6 +297,19 @@ class _Compiler:
                 return sum(test(item) is True for item in items) if type(items) is list else 0
 
             return item_count
+        if isinstance(e, rir.EveryItem):
+            walk, test = walker(e.path), self.expr(e.test)
+
+            def every_item(j: Any) -> bool | None:
+                items = walk(j)
+                if type(items) is not list or not items:
+                    return None
+                values = [test(item) for item in items]
+                if any(v is False for v in values):
+                    return False
+                return None if any(v is not True for v in values) else True
+
+            return every_item
         if isinstance(e, rir.AnyResourceItem):
             walk, test, state = walker(e.path), self.expr(e.test), self.state
 

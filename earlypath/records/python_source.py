@@ -217,6 +217,7 @@ def _children(e: Any) -> list[Any]:
         | rir.Days
         | rir.AnyItem
         | rir.ItemCount
+        | rir.EveryItem
         | rir.AnyResourceItem
         | rir.FirstItem
         | rir.Joined

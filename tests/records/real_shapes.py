@@ -330,6 +330,35 @@ def on_400mg_vmp(*dosages: dict[str, Any]) -> tuple[dict[str, Any], list[Any], b
     )
 
 
+def on_ingredient_strength(
+    dose: dict[str, Any],
+    strength: tuple[float, str, float, str] = (200, "mg", 1, "capsule"),
+    exported: bool = False,
+    *also: dict[str, Any],
+) -> tuple[dict[str, Any], list[Any], bool]:
+    """A `MEDICATION_SHAPES` entry (stop 55): a Medication named by its ingredient, progesterone
+    of ``strength`` (numerator value and unit, denominator value and unit), and ``also`` more
+    ingredients, contained (or ``exported``), taken as ``dose`` vaginally twice a day."""
+    mg, mg_unit, per, per_unit = strength
+    ingredient = {
+        "itemCodeableConcept": {"text": "progesterone"},
+        "strength": {
+            "numerator": {"value": mg, "unit": mg_unit, "code": mg_unit},
+            "denominator": {"value": per, "unit": per_unit},
+        },
+    }
+    held = medication("m5", {"text": "Progesterone vaginal capsules"})
+    held["ingredient"] = [ingredient, *also]
+    reference = "Medication/m5" if exported else "#m5"
+    request = {
+        "medicationReference": {"reference": reference},
+        "dosageInstruction": [ng126_dosage(dose=dose)],
+    }
+    if not exported:
+        request["contained"] = [held]
+    return request, [held] if exported else [], True
+
+
 def _dmd(display: str) -> dict[str, str]:
     """A dm+d coding outside the progesterone set (a made-up code), named by ``display``."""
     return {"system": DMD, "code": "0000006", "display": display}
@@ -749,6 +778,22 @@ MEDICATION_SHAPES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], bool | 
             },
         }
     ),
+    # stop 55 (w-dosage55): a Medication's ingredient.strength (contained or exported)
+    "ingredient-strength-two-capsules": on_ingredient_strength(unit_quantity(2, "capsule")),
+    "exported-ingredient-strength-one-pessary": on_ingredient_strength(
+        unit_quantity(1, "pessary"), (0.4, "g", 1, "pessaries"), True
+    ),
+    "ingredient-strength-one-capsule": on_ingredient_strength(unit_quantity(1, "capsules")),
+    "ingredient-strength-of-another-form": on_ingredient_strength(unit_quantity(2, "pessaries")),
+    "ingredient-strength-per-two-capsules": on_ingredient_strength(
+        unit_quantity(1, "capsule"), (400, "mg", 2, "capsule")
+    ),
+    "ingredient-strength-two-ingredients": on_ingredient_strength(
+        unit_quantity(2, "capsule"),
+        (200, "mg", 1, "capsule"),
+        False,
+        {"itemCodeableConcept": {"text": "soya lecithin"}},
+    ),
 }
 # The progestogen shapes, read as "whether she is on progesterone is unknown" with their own words
 PROGESTOGEN_SHAPES = (
@@ -798,6 +843,14 @@ NG126_PRODUCT: dict[str, tuple[bool | None, tuple[str, ...]]] = {
     "split-in-sequence": (False, ("frequency",)),
     "split-at-one-day-part": (False, ("frequency",)),
     "split-of-200mg": (False, ("dose",)),
+    # stop 55 (w-dosage55): a Medication's ingredient.strength, read when it is one progesterone
+    # ingredient of so many mg per one unit of the dose's form; any other strength is unknown
+    "ingredient-strength-two-capsules": (True, ()),
+    "exported-ingredient-strength-one-pessary": (True, ()),
+    "ingredient-strength-one-capsule": (False, ("dose",)),
+    "ingredient-strength-of-another-form": (None, ("dose",)),
+    "ingredient-strength-per-two-capsules": (None, ("dose",)),
+    "ingredient-strength-two-ingredients": (None, ("dose",)),
 }
 
 
