@@ -199,7 +199,20 @@ OFF_HEAP_EXECUTION = "2g"
 # rewrite that keeps the results (Spark refuses to leave out a rule a query needs).
 # FoldablePropagation: 0.78 s of the 3.7 s of analysis and optimisation of a 100k-row audit
 # (Spark's RuleExecutor.dumpTimeSpent), changing the plan once in 35 runs.
-EXCLUDED_OPTIMIZER_RULES = ("org.apache.spark.sql.catalyst.optimizer.FoldablePropagation",)
+# The others walk the whole plan (the judging's expressions are large) on the driver's one
+# thread before the job, in a JVM still interpreting them, for constructs the audit's queries
+# never hold: Dataset serialisers, scalar subqueries, partitioned tables (the files are read one
+# by one, their keys added as literals) and aliases of a column to itself. A 1M-row audit
+# spent 0.52 s of the optimiser's 3.4 s in them, changing its plan in none of their 34 runs
+# (load 12; docs/speed.md, Spark twenty-third round).
+EXCLUDED_OPTIMIZER_RULES = (
+    "org.apache.spark.sql.catalyst.optimizer.FoldablePropagation",
+    "org.apache.spark.sql.catalyst.optimizer.RemoveRedundantAliases",
+    "org.apache.spark.sql.execution.datasources.PruneFileSourcePartitions",
+    "org.apache.spark.sql.catalyst.optimizer.OptimizeOneRowRelationSubquery",
+    "org.apache.spark.sql.catalyst.optimizer.MergeScalarSubqueries",
+    "org.apache.spark.sql.catalyst.optimizer.ObjectSerializerPruning",
+)
 
 
 def connect(engine: str, spark: Any = None) -> BaseBackend:

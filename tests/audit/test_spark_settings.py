@@ -62,6 +62,42 @@ def test_local_runs_leave_out_the_costly_optimizer_rule_that_does_nothing_here()
     assert "org.apache.spark.sql.catalyst.optimizer.FoldablePropagation" in excluded.split(",")
 
 
+# Rules that walk the whole judging plan on the driver before the job, for constructs the
+# audit's queries never hold (docs/speed.md, Spark twenty-third round).
+NO_OP_RULES = (
+    "org.apache.spark.sql.catalyst.optimizer.RemoveRedundantAliases",
+    "org.apache.spark.sql.execution.datasources.PruneFileSourcePartitions",
+    "org.apache.spark.sql.catalyst.optimizer.OptimizeOneRowRelationSubquery",
+    "org.apache.spark.sql.catalyst.optimizer.MergeScalarSubqueries",
+    "org.apache.spark.sql.catalyst.optimizer.ObjectSerializerPruning",
+)
+
+
+def test_local_runs_leave_out_the_optimizer_rules_with_nothing_to_rewrite() -> None:
+    excluded = spark_local_settings("local[2]")["spark.sql.optimizer.excludedRules"].split(",")
+    assert set(NO_OP_RULES) <= set(excluded)
+
+
+def test_the_started_jvm_leaves_out_every_rule_excluded(spark: Any) -> None:
+    """Spark ignores, with a warning only, an excluded rule a query needs or one it does not
+    know (a misspelt or renamed class): each one named must be a rule the optimiser runs and
+    may leave out."""
+    session = spark._jsparkSession
+    optimizer = session.sessionState().optimizer()
+    convert = spark.sparkContext._jvm.scala.jdk.javaapi.CollectionConverters
+    needed = {str(rule) for rule in convert.asJava(optimizer.nonExcludableRules())}
+    known = {
+        str(rule.ruleName())
+        for batch in convert.asJava(optimizer.defaultBatches())
+        for rule in convert.asJava(batch.rules())
+    }
+    excluded = spark.conf.get("spark.sql.optimizer.excludedRules").split(",")
+    assert set(NO_OP_RULES) <= set(excluded)
+    for rule in excluded:
+        assert rule in known, rule
+        assert rule not in needed, rule
+
+
 def test_the_local_jvm_compiles_sooner_than_its_defaults() -> None:
     """A cold JVM interprets Spark's planner until it compiles it: the quick compiler is asked
     to start after fewer calls (defaults: 200 calls, 2,000 calls and loop turns)."""
