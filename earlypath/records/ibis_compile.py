@@ -1469,8 +1469,12 @@ def _span_day(text: ir_t.StringValue, last: bool) -> ir_t.DateValue:
     first day, 31 days on, back to the first of that month, one day back); of "YYYY" the 1st of
     January or the 31st of December."""
     known = _substr(text, 0, 4) != "0000"
-    year = text.re_search(r"^[0-9]{4}$") & known
-    month = text.re_search(r"^[0-9]{4}-(0[1-9]|1[0-2])$") & known
+    # the length asked first: a CASE's WHEN stops an AND at its first false part, so the two
+    # searches run only on texts that could match (4 and 7 characters: most dates are full,
+    # and each was searched twice for each of a row's dates; stop 55). The same value: each
+    # pattern matches only texts of that length, and a NULL text is NULL either way
+    year = (text.length() == 4) & text.re_search(r"^[0-9]{4}$") & known
+    month = (text.length() == 7) & text.re_search(r"^[0-9]{4}-(0[1-9]|1[0-2])$") & known
     first = text.concat("-01").try_cast("date")
     if last:
         start = first.cast("timestamp")
