@@ -398,6 +398,11 @@ class _Tree:
     keys: dict[str, _Tree] = field(default_factory=dict)
     item: _Tree | None = None
     leaf: bool = False
+    # why a leaf is read whole: as a concept (is it an object?) and as the schema's leaf kinds
+    # (`_DuckSql.leaf`); `_objects_typed` types it as the struct of its keys when these ask
+    # only whether it is there
+    concept: bool = False
+    kinds: set[str] = field(default_factory=set)
 
     def at(self, path: str) -> _Tree:
         node = self
@@ -430,11 +435,14 @@ _CODES_SCHEMA = ReadSchema(
 
 def _tree_of(schema: ReadSchema) -> _Tree:
     tree = _Tree()
-    for path in schema.leaves:
-        tree.at(path).leaf = True
+    for path, kinds in schema.leaves.items():
+        node = tree.at(path)
+        node.leaf = True
+        node.kinds |= kinds
     for path in schema.concepts:
         node = tree.at(path)
         node.leaf = True  # read as JSON too: a concept is None unless a JSON object
+        node.concept = True
         _merge(node, _tree_of(schema.concept_schema(path)))
     for path, item in schema.lists.items():
         node = tree.at(path)
@@ -459,9 +467,37 @@ def _merge(a: _Tree | None, b: _Tree) -> _Tree:
     for k, v in b.keys.items():
         a.keys[k] = _merge(a.keys.get(k), v)
     a.leaf = a.leaf or b.leaf
+    a.concept = a.concept or b.concept
+    a.kinds |= b.kinds
     if b.item is not None:
         a.item = _merge(a.item, b.item)
     return a
+
+
+def _objects_typed(tree: _Tree) -> _Tree:
+    """``tree`` with each object read by its keys and whole only to ask whether it is there (a
+    concept: is it an object? or a leaf of kind "any": `Observation.valueQuantity`) asked for
+    as the object of its keys, not as a JSON leaf. Read by ``read_json`` typed
+    (`_objects_by_key`), it is parsed once into a struct, NULL where the key is absent or JSON
+    null (the reader refuses any other value that is not an object, and `_load_duckdb` then
+    reads the lines as before), instead of written out as JSON text and parsed again by a
+    json_transform of its own; "is it there" is then "is the struct there" (`_DuckSql`). A key
+    of the resource whose struct type DuckDB could not name (two keys differing by case:
+    `_shape_type`) is kept as it was: json_transform'ing it would read a value that is not an
+    object as an object."""
+
+    def typed(node: _Tree) -> _Tree:
+        keys = {k: typed(v) for k, v in node.keys.items()}
+        item = None if node.item is None else typed(node.item)
+        whole = node.leaf and not (keys and item is None and node.kinds <= {"any"})
+        return _Tree(keys=keys, item=item, leaf=whole, concept=node.concept, kinds=node.kinds)
+
+    out = _Tree(item=tree.item, leaf=tree.leaf, concept=tree.concept, kinds=tree.kinds)
+    for key, node in tree.keys.items():
+        mine = typed(node)
+        same = mine.spec() == node.spec() or _shape_type(mine.spec()) is not None
+        out.keys[key] = mine if same else node
+    return out
 
 
 def _sql_text(value: str) -> str:
@@ -562,7 +598,11 @@ class _DuckSql:
         for name, kind, detail in schema.columns():
             if kind == "leaf":
                 path, t = detail
-                at, _ = self.navigate(sql, tree, path)
+                at, node = self.navigate(sql, tree, path)
+                if node is not None and t == "any":
+                    # an object typed by the reader (`_objects_typed`): NULL unless one was read
+                    out.append((name, f"CASE WHEN {at} IS NOT NULL THEN true END"))
+                    continue
                 out.append((name, self.leaf(at, t)))
             elif kind == "concept":
                 concept = schema.concept_schema(detail)
@@ -576,6 +616,10 @@ class _DuckSql:
         self, sql: str, tree: _Tree, path: str, schema: ReadSchema, concept: bool = False
     ) -> str:
         at, node = self.navigate(sql, tree, path)
+        if concept and node is not None:
+            # typed by the reader (`_objects_typed`): a struct, NULL unless an object was read
+            body = self.pack(self.struct(at, node, schema))
+            return f"CASE WHEN {at} IS NOT NULL THEN {body} END"
         if concept:
             # the concept's own shape (its node in the tree is a JSON leaf: is it an object?)
             want = _tree_of(schema)
@@ -711,37 +755,39 @@ def _load_duckdb(con: Any, resource: str, files: Sequence[Path], schema: ReadSch
         )
         return duckdb_table(con, name)
     tree = _tree_of(schema)
-    sql = _DuckSql()
-    columns = sql.struct("j", tree, schema)
-    select = ", ".join(f'{s} AS "{n}"' for n, s in columns)
-    shaped = "".join(f", {s} AS {n}" for n, s in sql.hoisted)
 
-    def load(lines: str) -> None:
+    def load(lines: str, shape: _Tree) -> None:
         # one statement, no table of the JSON values kept (its memory grew with the export); a
         # table keeps the files' order (DuckDB preserves insertion order): rowid numbers the
         # lines
+        sql = _DuckSql()
+        columns = sql.struct("j", shape, schema)
+        select = ", ".join(f'{s} AS "{n}"' for n, s in columns)
+        shaped = "".join(f", {s} AS {n}" for n, s in sql.hoisted)
         con.raw_sql(
             f'CREATE OR REPLACE TABLE "{name}_typed" AS SELECT {select} FROM '
             f"(SELECT j{shaped} FROM ({lines}))"
         )
 
-    # by key with the shapes typed by the reader (stop 40: Observation's load -9% CPU), then by
-    # key untyped (a value of another shape than the definition reads, e.g. a string where an
-    # object is read), then by the forgiving reading (a line that is not an object, a key twice,
-    # or not JSON at all, which it refuses as the audit reports)
+    # by key with the shapes typed by the reader, the objects read whole as "is it there?"
+    # too (`_objects_typed`, stop 55; a concept that is not an object refuses it), then with
+    # those as JSON (stop 40), then by key untyped (a value of another shape than the
+    # definition reads, e.g. a string where an object is read), then by the forgiving reading
+    # (a line that is not an object, a key twice, or not JSON at all, which it refuses as the
+    # audit reports)
     tried: list[str] = []
-    for shapes_typed in (True, False):
-        by_key = _objects_by_key(files, tree, shapes_typed)
+    for shape, shapes_typed in ((_objects_typed(tree), True), (tree, True), (tree, False)):
+        by_key = _objects_by_key(files, shape, shapes_typed)
         if by_key is None or by_key in tried:
             continue
         tried.append(by_key)
         try:
-            load(by_key)
+            load(by_key, shape)
             break
         except duckdb.InvalidInputException:
             continue
     else:
-        load(_transformed_lines(files, tree))
+        load(_transformed_lines(files, tree), tree)
     con.raw_sql(f'CREATE OR REPLACE VIEW "{name}" AS SELECT rowid + 1 AS n, * FROM "{name}_typed"')
     return duckdb_table(con, name)
 
@@ -1433,8 +1479,12 @@ def _span_day(text: ir_t.StringValue, last: bool) -> ir_t.DateValue:
     first day, 31 days on, back to the first of that month, one day back); of "YYYY" the 1st of
     January or the 31st of December."""
     known = _substr(text, 0, 4) != "0000"
-    year = text.re_search(r"^[0-9]{4}$") & known
-    month = text.re_search(r"^[0-9]{4}-(0[1-9]|1[0-2])$") & known
+    # the length asked first: a CASE's WHEN stops an AND at its first false part, so the two
+    # searches run only on texts that could match (4 and 7 characters: most dates are full,
+    # and each was searched twice for each of a row's dates; stop 55). The same value: each
+    # pattern matches only texts of that length, and a NULL text is NULL either way
+    year = (text.length() == 4) & text.re_search(r"^[0-9]{4}$") & known
+    month = (text.length() == 7) & text.re_search(r"^[0-9]{4}-(0[1-9]|1[0-2])$") & known
     first = text.concat("-01").try_cast("date")
     if last:
         start = first.cast("timestamp")

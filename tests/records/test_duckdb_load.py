@@ -1,6 +1,7 @@
 """DuckDB reads a resource file by its top-level keys (`read_json`), each key the definition
-reads as an object or a list typed by its shape (a struct, a list: parsed once), when every
-value has the shape read; by its keys as JSON columns when some value has another shape; and
+reads as an object or a list typed by its shape (a struct, a list: parsed once), its concepts
+too (stop 55), when every value has the shape read; then with the concepts as JSON (a concept
+that is not an object); by its keys as JSON columns when some value has another shape; and
 by one json_transform of each line when a line is no object: all give the same table, row for
 row, so the faster reading never changes what the definition reads."""
 
@@ -66,14 +67,22 @@ WELL_SHAPED: list[Any] = [
     {"resourceType": "Observation", "subject": None, "meta": {}, "component": [None, {}]},
     {"resourceType": "Observation", "component": [{"code": {"coding": [{"code": 1}]}}]},
     {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}, {}]}},
+    # concepts (read whole: is it an object?) that are an empty object, JSON null, or hold
+    # nothing the definition reads: typed as structs by the reader, read as line by line
+    {"resourceType": "Observation", "code": {}, "valueCodeableConcept": None, "method": {"x": 1}},
+    {"resourceType": "Observation", "component": [{"code": None}, {"code": {"text": None}}]},
+    {"resourceType": "Condition", "code": {"coding": []}, "clinicalStatus": None},
     {},
 ]
 
 
 def _reading(statement: str) -> str:
-    """Which reading a load's statement is: by key typed, by key as JSON, or line by line."""
+    """Which reading a load's statement is: by key typed with its concepts (`code` a struct),
+    by key typed with them as JSON, by key as JSON, or line by line."""
     if "read_json(" not in statement:
         return "lines"
+    if "'code': 'STRUCT(" in statement:
+        return "concepts typed"
     return "typed" if "STRUCT(" in statement else "by key"
 
 
@@ -95,9 +104,9 @@ def test_objects_are_read_by_key_and_give_the_same_rows(
     path = tmp_path / "export.ndjson"
     path.write_text(_lines(AWKWARD), encoding="utf-8")
     by_key, transformed, loads = _both(path, monkeypatch)
-    # a value of another shape (a string where an object is read): the typed reading refused,
+    # a value of another shape (a string where an object is read): the typed readings refused,
     # the file read by key as JSON columns
-    assert [_reading(s) for s in loads] == ["typed", "by key", "typed", "by key"]
+    assert [_reading(s) for s in loads] == ["concepts typed", "typed", "by key"] * 2
     assert by_key == transformed
     assert len(by_key["Observation"]) == len(AWKWARD) + 1  # every line, blank ones not
     assert by_key["Observation"][-1][0] == len(AWKWARD) + 1  # n: the line's place
@@ -111,8 +120,10 @@ def test_values_of_the_shapes_read_are_typed_by_the_reader(
     path = tmp_path / "export.ndjson"
     path.write_text(_lines(WELL_SHAPED), encoding="utf-8")
     typed, transformed, loads = _both(path, monkeypatch)
-    assert [_reading(s) for s in loads] == ["typed", "typed"]
+    assert [_reading(s) for s in loads] == ["concepts typed", "concepts typed"]
     assert not any('json_transform("' in s for s in loads)
+    # a concept is parsed once, by the reader: no json_transform of its JSON text
+    assert not any("json_transform(" in s for s in loads)
     assert typed == transformed
     assert len(typed["Observation"]) == len(WELL_SHAPED) + 1
 
@@ -141,7 +152,7 @@ def test_a_line_that_read_json_refuses_is_read_as_before(
     first, forgiving, loads = _both(path, monkeypatch)
     assert first == forgiving
     # each table: read_json refused, then read by json_transform
-    assert [_reading(s) for s in loads] == ["typed", "by key", "lines"] * 2
+    assert [_reading(s) for s in loads] == ["concepts typed", "typed", "by key", "lines"] * 2
     assert len(first["Observation"]) == len(AWKWARD) + 3
 
 

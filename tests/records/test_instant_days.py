@@ -97,6 +97,16 @@ def test_a_partial_date_keeps_its_span() -> None:
         D(2026, 6, 30),
     ]
     assert _compiled_days(["2026-06"]) == [(None, D(2026, 6, 30))]
+    # texts near a year's and a month's: the compiled span as the service's (stop 55: the
+    # compiled SQL asks the length before each search, which must change no value)
+    near = ["2022", "2022-06", "2022\n", "2022-06\n", " 2022", "20222", "2022-6", "２０２２"]
+    near += ["0000", "0000-06", "2022-13", "2022-00", "202", "2022-06-1"]
+    assert [s for _, s in _compiled_days(near)] == [span_day(t, True) for t in near]
+    assert [span_day(t, True) for t in near[:2]] == [D(2022, 12, 31), D(2022, 6, 30)]
+    t = ibis.memtable({"t": ["x"]}, schema={"t": "string"})
+    sql = " ".join(ibis.to_sql(t.select(s=_span_day(t.t, True)), dialect="duckdb").split())
+    for length, pattern in ((4, "'^[0-9]{4}$'"), (7, "'^[0-9]{4}-(0[1-9]|1[0-2])$'")):
+        assert f'LENGTH("t0"."t") = {length} ) AND REGEXP_MATCHES("t0"."t", {pattern})' in sql
 
 
 def test_the_zone_is_the_setting_and_a_bad_one_is_named(
