@@ -507,7 +507,7 @@ class _State(threading.local):
         self.indexes = {}
         self.concepts = {}
         self.once_by_hers = {}
-        self.resource = None
+        self.resource: Any = None
 
     def once(self, table: str) -> bool:
         """Is each (patient, id) of ``table`` on one row only (rows without an id left out)?
