@@ -21,8 +21,9 @@ from earlypath.records.plan_choice import SETTING as SPECIALISE_FROM_BYTES
 from tests.integration.fhir_data import PATIENT_ID
 from tests.records.sql_sent import sql_sent
 
-# the CASE's index, as DuckDB's SQL writes it
-_GUARDED = "THEN LIST_EXTRACT("
+# the CASE's length test and index, as DuckDB's SQL writes it (not any CASE whose branch takes a
+# first item: the definition's own, e.g. a Medication's one ingredient's strength, stop 55)
+_GUARDED = ") > 0 THEN LIST_EXTRACT("
 
 _LISTS = {
     "numbers": [[], None, [None], [3, 4]],

@@ -62,7 +62,11 @@ def _load(path: Path, prefix: str) -> tuple[list[tuple[Any, ...]], list[str]]:
     tables = load_resources(con, {"Observation": [path]}, _LOADED, prefix)
     name = tables["Observation"].get_name()
     rows = con.con.sql(f'SELECT * FROM "{name}" ORDER BY n').fetchall()
-    return rows, [s for s in sent if s.startswith("CREATE OR REPLACE TABLE") and str(path) in s]
+    loads = [s for s in sent if s.startswith("CREATE OR REPLACE TABLE") and str(path) in s]
+    # stop 55 (w-fhir55): the first attempt reads the objects as structs; this file's objects
+    # that are not objects make it fail, and the load made the table by the JSON read below
+    assert len(loads) == 2, len(loads)
+    return rows, loads[-1:]
 
 
 def test_a_quantity_and_an_identifier_are_shaped_once_by_the_load(tmp_path: Path) -> None:
